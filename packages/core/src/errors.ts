@@ -1,0 +1,59 @@
+/**
+ * One error class for the whole project, with a closed union of codes. The server maps each
+ * code to an HTTP status in its error registry; the CLI prints `message` and `hint`.
+ */
+export type TinyErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_PARSE_FAILED'
+  | 'CONFIG_LOCKED'
+  | 'CONFIG_IO'
+  | 'INVALID_ID'
+  | 'INVALID_PATH'
+  | 'AGENT_NOT_FOUND'
+  | 'TEAM_NOT_FOUND'
+  | 'PROVIDER_NOT_FOUND'
+  | 'PROVIDER_CONFIG_INVALID'
+  | 'MESSAGE_NOT_FOUND'
+  | 'RUN_NOT_FOUND'
+  | 'OUTBOX_NOT_FOUND'
+  | 'CONVERSATION_NOT_FOUND'
+  | 'INVALID_STATE'
+  | 'DB_BUSY'
+  | 'DB_CONSTRAINT'
+  | 'DB_ERROR'
+  | 'INVOKE_FAILED'
+  | 'INVOKE_TIMEOUT'
+  | 'INVOKE_RATE_LIMITED'
+  | 'INVOKE_CANCELLED'
+  | 'INPUT_TOO_LARGE'
+  | 'LIMIT_EXCEEDED'
+  | 'INTERNAL';
+
+export interface TinyErrorOptions {
+  details?: unknown;
+  hint?: string;
+  cause?: unknown;
+}
+
+export class TinyError extends Error {
+  override readonly name = 'TinyError';
+  readonly code: TinyErrorCode;
+  readonly details: unknown;
+  readonly hint: string | undefined;
+
+  constructor(code: TinyErrorCode, message: string, options: TinyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+    this.hint = options.hint;
+  }
+}
+
+export function isTinyError(err: unknown, code?: TinyErrorCode): err is TinyError {
+  return err instanceof TinyError && (code === undefined || err.code === code);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,298 @@
+/**
+ * The whole database schema (drizzle). Migrations in ../../drizzle are generated from this file
+ * by `pnpm --filter @tinyagi/core db:generate` and applied automatically when a database opens.
+ * Times are integer milliseconds since the epoch. JSON columns hold text.
+ */
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** Inbound work for agents. `seq` is the FIFO order; `id` is the public, sortable id. */
+export const messages = sqliteTable(
+  'messages',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    id: text('id').notNull().unique(),
+    kind: text('kind').notNull(),
+    agentId: text('agent_id').notNull(),
+    teamId: text('team_id'),
+    conversationId: text('conversation_id').notNull(),
+    parentMessageId: text('parent_message_id'),
+    parentRunId: text('parent_run_id'),
+    runId: text('run_id'),
+    depth: integer('depth').notNull().default(0),
+    channel: text('channel').notNull(),
+    sender: text('sender').notNull().default(''),
+    senderId: text('sender_id').notNull().default(''),
+    threadKey: text('thread_key'),
+    content: text('content').notNull(),
+    attachments: text('attachments').notNull().default('[]'),
+    meta: text('meta').notNull().default('{}'),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(5),
+    rateLimitWaits: integer('rate_limit_waits').notNull().default(0),
+    availableAt: integer('available_at').notNull(),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    cancelRequested: integer('cancel_requested').notNull().default(0),
+    lastError: text('last_error'),
+    idempotencyKey: text('idempotency_key').unique(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [
+    index('messages_status_agent_seq').on(t.status, t.agentId, t.seq),
+    index('messages_lease').on(t.status, t.leaseExpiresAt),
+    index('messages_conversation').on(t.conversationId),
+    index('messages_finished').on(t.status, t.finishedAt),
+  ],
+);
+
+/** Human-facing replies, one row per reply. */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    id: text('id').notNull().unique(),
+    messageId: text('message_id'),
+    runId: text('run_id'),
+    conversationId: text('conversation_id'),
+    agentId: text('agent_id'),
+    channel: text('channel').notNull(),
+    recipient: text('recipient').notNull().default('{}'),
+    text: text('text').notNull(),
+    files: text('files').notNull().default('[]'),
+    meta: text('meta').notNull().default('{}'),
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    availableAt: integer('available_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: integer('created_at').notNull(),
+    deliveredAt: integer('delivered_at'),
+  },
+  (t) => [
+    index('outbox_channel_status').on(t.channel, t.status, t.seq),
+    index('outbox_conversation').on(t.conversationId),
+    index('outbox_status_expires').on(t.status, t.expiresAt),
+  ],
+);
+
+/** One conversation per human request: the root of a run tree. */
+export const conversations = sqliteTable(
+  'conversations',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id'),
+    rootAgentId: text('root_agent_id').notNull(),
+    channel: text('channel').notNull(),
+    sender: text('sender').notNull().default(''),
+    senderId: text('sender_id').notNull().default(''),
+    threadKey: text('thread_key'),
+    title: text('title').notNull().default(''),
+    status: text('status').notNull().default('active'),
+    replyMode: text('reply_mode').notNull().default('each'),
+    hops: integer('hops').notNull().default(0),
+    messageCount: integer('message_count').notNull().default(0),
+    spawnCount: integer('spawn_count').notNull().default(0),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    costUsd: real('cost_usd').notNull().default(0),
+    limitScale: real('limit_scale').notNull().default(1),
+    softWarned: integer('soft_warned').notNull().default(0),
+    stopReason: text('stop_reason'),
+    meta: text('meta').notNull().default('{}'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [index('conversations_status').on(t.status, t.createdAt)],
+);
+
+/** Every agent invocation (including refused ones) is a run. */
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    conversationId: text('conversation_id').notNull(),
+    parentRunId: text('parent_run_id'),
+    depth: integer('depth').notNull().default(0),
+    maxDepth: integer('max_depth').notNull().default(5),
+    agentId: text('agent_id').notNull(),
+    teamId: text('team_id'),
+    channel: text('channel').notNull().default(''),
+    cause: text('cause').notNull(),
+    status: text('status').notNull(),
+    messageIds: text('message_ids').notNull().default('[]'),
+    input: text('input'),
+    output: text('output'),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    costUsd: real('cost_usd').notNull().default(0),
+    error: text('error'),
+    createdAt: integer('created_at').notNull(),
+    startedAt: integer('started_at'),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [
+    index('runs_conversation').on(t.conversationId),
+    index('runs_parent').on(t.parentRunId),
+    index('runs_status').on(t.status),
+    index('runs_agent_created').on(t.agentId, t.createdAt),
+    index('runs_ended').on(t.endedAt),
+  ],
+);
+
+/** Append-only event log; `id` is the SSE event id. */
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ts: integer('ts').notNull(),
+    type: text('type').notNull(),
+    conversationId: text('conversation_id'),
+    runId: text('run_id'),
+    parentRunId: text('parent_run_id'),
+    depth: integer('depth'),
+    agentId: text('agent_id'),
+    data: text('data').notNull().default('{}'),
+  },
+  (t) => [index('events_conversation').on(t.conversationId, t.id), index('events_ts').on(t.ts)],
+);
+
+/** CLI session ids per (agent, session key) for claude/codex/opencode resume. */
+export const agentSessions = sqliteTable(
+  'agent_sessions',
+  {
+    agentId: text('agent_id').notNull(),
+    sessionKey: text('session_key').notNull(),
+    provider: text('provider').notNull(),
+    sessionId: text('session_id').notNull(),
+    transcript: text('transcript').notNull().default('[]'),
+    turns: integer('turns').notNull().default(0),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.sessionKey] })],
+);
+
+/** Per-agent chat history (what TinyOffice shows), pruned by retention. */
+export const agentMessages = sqliteTable(
+  'agent_messages',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    agentId: text('agent_id').notNull(),
+    role: text('role').notNull(),
+    channel: text('channel').notNull(),
+    sender: text('sender').notNull().default(''),
+    messageId: text('message_id'),
+    runId: text('run_id'),
+    conversationId: text('conversation_id'),
+    content: text('content').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('agent_messages_agent').on(t.agentId, t.id)],
+);
+
+export const chatroomMessages = sqliteTable(
+  'chatroom_messages',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    teamId: text('team_id').notNull(),
+    fromAgent: text('from_agent').notNull(),
+    conversationId: text('conversation_id'),
+    content: text('content').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('chatroom_team').on(t.teamId, t.id)],
+);
+
+/** Sticky default target per (channel, sender); kept here, not in settings.json, to avoid write races. */
+export const senderDefaults = sqliteTable(
+  'sender_defaults',
+  {
+    channel: text('channel').notNull(),
+    senderId: text('sender_id').notNull(),
+    target: text('target').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.senderId] })],
+);
+
+export const pairings = sqliteTable(
+  'pairings',
+  {
+    channel: text('channel').notNull(),
+    senderId: text('sender_id').notNull(),
+    sender: text('sender').notNull().default(''),
+    code: text('code').notNull(),
+    status: text('status').notNull(),
+    createdAt: integer('created_at').notNull(),
+    approvedAt: integer('approved_at'),
+    lastSeenAt: integer('last_seen_at'),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.senderId] }), uniqueIndex('pairings_code').on(t.code)],
+);
+
+export const schedules = sqliteTable('schedules', {
+  id: text('id').primaryKey(),
+  label: text('label').notNull(),
+  agentId: text('agent_id'),
+  teamId: text('team_id'),
+  message: text('message').notNull(),
+  cron: text('cron'),
+  timezone: text('timezone').notNull().default('UTC'),
+  runAt: integer('run_at'),
+  enabled: integer('enabled').notNull().default(1),
+  missedPolicy: text('missed_policy').notNull().default('run-once'),
+  channel: text('channel').notNull().default('schedule'),
+  senderId: text('sender_id').notNull().default(''),
+  lastFiredAt: integer('last_fired_at'),
+  nextRunAt: integer('next_run_at'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const projects = sqliteTable('projects', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  prefix: text('prefix').notNull().unique(),
+  description: text('description').notNull().default(''),
+  nextNumber: integer('next_number').notNull().default(1),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id'),
+    identifier: text('identifier'),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    status: text('status').notNull().default('backlog'),
+    position: real('position').notNull().default(0),
+    assigneeAgent: text('assignee_agent'),
+    assigneeTeam: text('assignee_team'),
+    conversationId: text('conversation_id'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('tasks_status_position').on(t.status, t.position)],
+);
+
+export const taskComments = sqliteTable(
+  'task_comments',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    taskId: text('task_id').notNull(),
+    author: text('author').notNull(),
+    content: text('content').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('task_comments_task').on(t.taskId, t.id)],
+);
+
