@@ -110,6 +110,7 @@ CREATE TABLE `messages` (
 CREATE UNIQUE INDEX `messages_id_unique` ON `messages` (`id`);--> statement-breakpoint
 CREATE UNIQUE INDEX `messages_idempotency_key_unique` ON `messages` (`idempotency_key`);--> statement-breakpoint
 CREATE INDEX `messages_status_agent_seq` ON `messages` (`status`,`agent_id`,`seq`);--> statement-breakpoint
+CREATE INDEX `messages_status_seq` ON `messages` (`status`,`seq`);--> statement-breakpoint
 CREATE INDEX `messages_lease` ON `messages` (`status`,`lease_expires_at`);--> statement-breakpoint
 CREATE INDEX `messages_conversation` ON `messages` (`conversation_id`);--> statement-breakpoint
 CREATE INDEX `messages_finished` ON `messages` (`status`,`finished_at`);--> statement-breakpoint

@@ -45,6 +45,11 @@ export interface TinyDatabase {
   readonly orm: Drizzle;
   /** Runs `fn` inside `BEGIN IMMEDIATE … COMMIT` (nested calls become savepoints). */
   write<T>(fn: () => T): T;
+  /**
+   * Runs `cb` once the outermost `write` commits (immediately when no write is open); dropped
+   * if it rolls back. Used to publish events only for data that is really on disk.
+   */
+  afterCommit(cb: () => void): void;
   close(): void;
 }
 
@@ -74,13 +79,33 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       throw classifyDatabaseError(err, `Cannot migrate database ${options.path}`);
     }
   }
+  let depth = 0;
+  let committed: Array<() => void> = [];
   return {
     path: options.path,
     durability,
     sqlite,
     orm,
     write<T>(fn: () => T): T {
-      return sqlite.transaction(fn).immediate();
+      if (depth > 0) return sqlite.transaction(fn)();
+      depth++;
+      let result: T;
+      try {
+        result = sqlite.transaction(fn).immediate();
+      } catch (err) {
+        committed = [];
+        throw err;
+      } finally {
+        depth--;
+      }
+      const callbacks = committed;
+      committed = [];
+      for (const cb of callbacks) cb();
+      return result;
+    },
+    afterCommit(cb: () => void) {
+      if (depth > 0) committed.push(cb);
+      else cb();
     },
     close() {
       if (sqlite.open) sqlite.close();

@@ -1,0 +1,436 @@
+/**
+ * SQLite implementation of the durable queue.
+ *
+ * Operational contract (see docs/queue.md):
+ * - Every state change is one `BEGIN IMMEDIATE` transaction on the file; with the default
+ *   `synchronous=FULL` an acknowledged enqueue survives power loss.
+ * - Claims are atomic across processes: the immediate lock serialises claimers, and a message
+ *   moves pending -> processing inside that transaction.
+ * - Per agent: at most one processing batch at a time, strict FIFO by `seq`; a message waiting
+ *   for its retry time holds back the agent's later messages (no overtaking).
+ * - `attempts` is counted at claim, so a lease that expires (crash, kill -9) has already spent
+ *   an attempt and a message that always kills its worker ends `dead`.
+ */
+import { newId } from '../ids.ts';
+import { TinyError } from '../errors.ts';
+import type { TinyDatabase } from '../storage/database.ts';
+import type { EventLog } from '../events/log.ts';
+import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import type {
+  BackoffPolicy,
+  CancelOutcome,
+  ClaimedBatch,
+  ClaimOptions,
+  EnqueueInput,
+  EnqueueResult,
+  FailInput,
+  FailOutcome,
+  LeaseRenewal,
+  MessageKind,
+  MessageStatus,
+  QueueCounts,
+  QueueMessage,
+  QueueStore,
+  RecoveredLease,
+} from './types.ts';
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  kind: string;
+  agent_id: string;
+  team_id: string | null;
+  conversation_id: string;
+  parent_message_id: string | null;
+  parent_run_id: string | null;
+  run_id: string | null;
+  depth: number;
+  channel: string;
+  sender: string;
+  sender_id: string;
+  thread_key: string | null;
+  content: string;
+  attachments: string;
+  meta: string;
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  rate_limit_waits: number;
+  available_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  cancel_requested: number;
+  last_error: string | null;
+  idempotency_key: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface SqliteQueueStoreOptions {
+  defaultMaxAttempts?: number;
+  backoff?: BackoffPolicy;
+  /** When given, dead letters and retries are recorded as events in the same transaction. */
+  events?: EventLog;
+  random?: () => number;
+}
+
+const SCAN_PAGE = 256;
+
+export class SqliteQueueStore implements QueueStore {
+  readonly #db: TinyDatabase;
+  readonly #events: EventLog | undefined;
+  readonly #backoff: BackoffPolicy;
+  readonly #defaultMaxAttempts: number;
+  readonly #random: () => number;
+  readonly #wakeListeners = new Set<() => void>();
+  readonly #stmt;
+
+  constructor(db: TinyDatabase, options: SqliteQueueStoreOptions = {}) {
+    this.#db = db;
+    this.#events = options.events;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
+    this.#random = options.random ?? Math.random;
+    const s = db.sqlite;
+    this.#stmt = {
+      insert: s.prepare(`INSERT INTO messages (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
+        VALUES (@id, @kind, @agentId, @teamId, @conversationId, @parentMessageId, @parentRunId, @depth, @channel, @sender, @senderId, @threadKey, @content, @attachments, @meta, 'pending', @maxAttempts, @availableAt, @idempotencyKey, @now, @now)
+        ON CONFLICT (idempotency_key) DO NOTHING`),
+      byKey: s.prepare('SELECT seq, id, conversation_id FROM messages WHERE idempotency_key = ?'),
+      byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
+      busyAgents: s.prepare("SELECT DISTINCT agent_id FROM messages WHERE status = 'processing'").pluck(),
+      pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
+      agentPending: s.prepare("SELECT * FROM messages WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ?"),
+      markClaimed: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending'"),
+      heldBy: s.prepare("SELECT * FROM messages WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
+      renew: s.prepare("UPDATE messages SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? RETURNING cancel_requested"),
+      release: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(0, attempts - 1), available_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? AND cancel_requested = 0"),
+      complete: s.prepare("UPDATE messages SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
+      toPending: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, updated_at = ? WHERE seq = ?"),
+      toFinal: s.prepare('UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ?, finished_at = ?, updated_at = ? WHERE seq = ?'),
+      requestCancel: s.prepare("UPDATE messages SET cancel_requested = 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'processing'"),
+      expired: s.prepare("SELECT * FROM messages WHERE status = 'processing' AND lease_expires_at < ? ORDER BY seq"),
+      counts: s.prepare('SELECT status, COUNT(*) AS n FROM messages GROUP BY status'),
+      countsByAgent: s.prepare('SELECT agent_id, status, COUNT(*) AS n FROM messages GROUP BY agent_id, status'),
+      processing: s.prepare("SELECT * FROM messages WHERE status = 'processing' ORDER BY seq"),
+      dead: s.prepare("SELECT * FROM messages WHERE status = 'dead' ORDER BY seq DESC LIMIT ?"),
+      retryDead: s.prepare("UPDATE messages SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = ?, finished_at = NULL, cancel_requested = 0, updated_at = ? WHERE id = ? AND status = 'dead'"),
+      deleteDead: s.prepare("DELETE FROM messages WHERE id = ? AND status = 'dead'"),
+      nextPending: s.prepare("SELECT MIN(available_at) FROM messages WHERE status = 'pending'").pluck(),
+      nextLease: s.prepare("SELECT MIN(lease_expires_at) FROM messages WHERE status = 'processing'").pluck(),
+      prune: s.prepare("DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status IN ('completed', 'cancelled') AND finished_at < ? LIMIT ?)"),
+    };
+  }
+
+  enqueue(input: EnqueueInput): EnqueueResult {
+    return this.enqueueMany([input])[0]!;
+  }
+
+  enqueueMany(inputs: readonly EnqueueInput[]): EnqueueResult[] {
+    const now = Date.now();
+    const results = this.#db.write(() => inputs.map((input) => this.#insert(input, now)));
+    if (results.some((r) => r.created)) this.#db.afterCommit(() => this.#wake());
+    return results;
+  }
+
+  #insert(input: EnqueueInput, now: number): EnqueueResult {
+    const id = input.id ?? newId('msg');
+    const info = this.#stmt.insert.run({
+      id,
+      kind: input.kind,
+      agentId: input.agentId,
+      teamId: input.teamId ?? null,
+      conversationId: input.conversationId,
+      parentMessageId: input.parentMessageId ?? null,
+      parentRunId: input.parentRunId ?? null,
+      depth: input.depth ?? 0,
+      channel: input.channel,
+      sender: input.sender ?? '',
+      senderId: input.senderId ?? '',
+      threadKey: input.threadKey ?? null,
+      content: input.content,
+      attachments: JSON.stringify(input.attachments ?? []),
+      meta: JSON.stringify(input.meta ?? {}),
+      maxAttempts: input.maxAttempts ?? this.#defaultMaxAttempts,
+      availableAt: input.availableAt ?? now,
+      idempotencyKey: input.idempotencyKey ?? null,
+      now,
+    });
+    if (info.changes === 1) {
+      return { id, seq: Number(info.lastInsertRowid), created: true, conversationId: input.conversationId };
+    }
+    const existing = this.#stmt.byKey.get(input.idempotencyKey) as { seq: number; id: string; conversation_id: string };
+    return { id: existing.id, seq: existing.seq, created: false, conversationId: existing.conversation_id };
+  }
+
+  claim(options: ClaimOptions): ClaimedBatch[] {
+    if (options.maxAgents <= 0) return [];
+    const collectLimit = Math.max(1, options.collectLimit ?? 50);
+    return this.#db.write(() => {
+      const now = options.now ?? Date.now();
+      const blocked = new Set<string>(this.#stmt.busyAgents.all() as string[]);
+      for (const agent of options.skipAgents ?? []) blocked.add(agent);
+      const heads: string[] = [];
+      // Walk pending rows in seq order: the first row seen for an agent is its head. An agent
+      // whose head is not yet available is blocked (strict FIFO). Stops as soon as enough
+      // agents are found, so a long backlog costs one short index scan, not a full one.
+      let cursor = 0;
+      scan: for (;;) {
+        const page = this.#stmt.pendingPage.all(cursor, SCAN_PAGE) as Array<{ seq: number; agent_id: string; available_at: number }>;
+        for (const row of page) {
+          cursor = row.seq;
+          if (blocked.has(row.agent_id)) continue;
+          blocked.add(row.agent_id);
+          if (row.available_at > now) continue;
+          heads.push(row.agent_id);
+          if (heads.length >= options.maxAgents) break scan;
+        }
+        if (page.length < SCAN_PAGE) break;
+      }
+      const batches: ClaimedBatch[] = [];
+      const leaseUntil = now + options.leaseMs;
+      for (const agentId of heads) {
+        const limit = (options.policy?.(agentId) ?? 'collect') === 'collect' ? collectLimit : 1;
+        const rows = this.#stmt.agentPending.all(agentId, limit) as MessageRow[];
+        const messages: QueueMessage[] = [];
+        for (const row of rows) {
+          if (row.available_at > now) break;
+          this.#stmt.markClaimed.run(options.owner, leaseUntil, now, row.seq);
+          messages.push(toMessage({ ...row, status: 'processing', lease_owner: options.owner, lease_expires_at: leaseUntil, attempts: row.attempts + 1, updated_at: now }));
+        }
+        if (messages.length > 0) batches.push({ agentId, messages });
+      }
+      return batches;
+    });
+  }
+
+  renewLeases(owner: string, ids: readonly string[], leaseMs: number): LeaseRenewal {
+    const now = Date.now();
+    return this.#db.write(() => {
+      const result: LeaseRenewal = { lost: [], cancelRequested: [] };
+      for (const id of ids) {
+        const row = this.#stmt.renew.get(now + leaseMs, now, id, owner) as { cancel_requested: number } | undefined;
+        if (!row) result.lost.push(id);
+        else if (row.cancel_requested) result.cancelRequested.push(id);
+      }
+      return result;
+    });
+  }
+
+  release(owner: string, ids: readonly string[]): void {
+    const now = Date.now();
+    this.#db.write(() => {
+      for (const id of ids) this.#stmt.release.run(now, now, id, owner);
+    });
+    this.#db.afterCommit(() => this.#wake());
+  }
+
+  complete(owner: string, ids: readonly string[], effects?: () => void): void {
+    const now = Date.now();
+    this.#db.write(() => {
+      for (const id of ids) {
+        if (this.#stmt.complete.run(now, now, id, owner).changes !== 1) {
+          throw new TinyError('INVALID_STATE', `Cannot complete message ${id}: ${owner} no longer holds its lease (expired, cancelled or claimed elsewhere).`, {
+            details: { id, owner },
+          });
+        }
+      }
+      effects?.();
+    });
+    this.#db.afterCommit(() => this.#wake());
+  }
+
+  fail(owner: string, ids: readonly string[], input: FailInput): FailOutcome[] {
+    const now = input.now ?? Date.now();
+    const outcomes = this.#db.write(() => {
+      const out: FailOutcome[] = [];
+      for (const id of ids) {
+        const row = this.#stmt.heldBy.get(id, owner) as MessageRow | undefined;
+        if (!row) continue;
+        out.push(this.#settleFailure(row, input, now));
+      }
+      return out;
+    });
+    this.#db.afterCommit(() => this.#wake());
+    return outcomes;
+  }
+
+  /** Decides what a failed or expired processing row becomes. Runs inside a write. */
+  #settleFailure(row: MessageRow, input: FailInput, now: number): FailOutcome {
+    if (row.cancel_requested) {
+      this.#stmt.toFinal.run('cancelled', row.last_error ?? 'cancelled', now, now, row.seq);
+      return { id: row.id, status: 'cancelled', attempts: row.attempts, availableAt: row.available_at };
+    }
+    let attempts = row.attempts;
+    let waits = row.rate_limit_waits;
+    let delay: number;
+    if (input.kind === 'rate_limited' && waits < this.#backoff.maxRateLimitWaits) {
+      // A rate-limit wait gives the attempt back: the provider refused, the agent did not fail.
+      attempts = Math.max(0, attempts - 1);
+      waits += 1;
+      delay = Math.max(input.retryAfterMs ?? 0, backoffDelay(waits, this.#backoff, this.#random));
+    } else {
+      delay = Math.max(input.retryAfterMs ?? 0, backoffDelay(attempts, this.#backoff, this.#random));
+    }
+    const exhausted = input.kind === 'permanent' || (input.kind !== 'rate_limited' && attempts >= row.max_attempts) || (input.kind === 'rate_limited' && waits === row.rate_limit_waits);
+    if (exhausted) {
+      const reason = input.kind === 'permanent' ? input.error : `${input.error} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`;
+      this.#stmt.toFinal.run('dead', reason, now, now, row.seq);
+      this.#events?.append({ type: 'queue.dead', conversationId: row.conversation_id, agentId: row.agent_id, depth: row.depth, data: { messageId: row.id, reason, attempts, kind: input.kind } });
+      return { id: row.id, status: 'dead', attempts, availableAt: row.available_at };
+    }
+    const availableAt = now + delay;
+    this.#stmt.toPending.run(availableAt, attempts, waits, input.error, now, row.seq);
+    this.#events?.append({ type: 'queue.retry', conversationId: row.conversation_id, agentId: row.agent_id, depth: row.depth, data: { messageId: row.id, error: input.error, attempts, retryInMs: delay, kind: input.kind } });
+    return { id: row.id, status: 'pending', attempts, availableAt };
+  }
+
+  finishCancelled(owner: string, ids: readonly string[], reason: string): void {
+    const now = Date.now();
+    this.#db.write(() => {
+      for (const id of ids) {
+        const row = this.#stmt.heldBy.get(id, owner) as MessageRow | undefined;
+        if (row) this.#stmt.toFinal.run('cancelled', reason, now, now, row.seq);
+      }
+    });
+    this.#db.afterCommit(() => this.#wake());
+  }
+
+  cancel(id: string, reason = 'cancelled by request'): CancelOutcome {
+    const now = Date.now();
+    return this.#db.write(() => {
+      const row = this.#stmt.byId.get(id) as MessageRow | undefined;
+      if (!row) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${id}.`);
+      if (row.status === 'pending') {
+        this.#stmt.toFinal.run('cancelled', reason, now, now, row.seq);
+        this.#db.afterCommit(() => this.#wake());
+        return { id, state: 'cancelled', status: 'cancelled' };
+      }
+      if (row.status === 'processing') {
+        this.#stmt.requestCancel.run(reason, now, id);
+        return { id, state: 'cancelling', status: 'processing' };
+      }
+      return { id, state: 'not_cancellable', status: row.status as MessageStatus };
+    });
+  }
+
+  recoverExpiredLeases(now = Date.now()): RecoveredLease[] {
+    const recovered = this.#db.write(() => {
+      const rows = this.#stmt.expired.all(now) as MessageRow[];
+      return rows.map((row) => {
+        const outcome = this.#settleFailure(row, { kind: 'retryable', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now);
+        return { id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts };
+      });
+    });
+    if (recovered.length > 0) this.#db.afterCommit(() => this.#wake());
+    return recovered;
+  }
+
+  get(id: string): QueueMessage | undefined {
+    const row = this.#stmt.byId.get(id) as MessageRow | undefined;
+    return row ? toMessage(row) : undefined;
+  }
+
+  counts(): QueueCounts {
+    const counts = emptyCounts();
+    for (const row of this.#stmt.counts.all() as Array<{ status: MessageStatus; n: number }>) counts[row.status] = row.n;
+    return counts;
+  }
+
+  countsByAgent(): Array<{ agentId: string } & QueueCounts> {
+    const byAgent = new Map<string, { agentId: string } & QueueCounts>();
+    for (const row of this.#stmt.countsByAgent.all() as Array<{ agent_id: string; status: MessageStatus; n: number }>) {
+      let entry = byAgent.get(row.agent_id);
+      if (!entry) byAgent.set(row.agent_id, (entry = { agentId: row.agent_id, ...emptyCounts() }));
+      entry[row.status] = row.n;
+    }
+    return [...byAgent.values()];
+  }
+
+  listProcessing(): QueueMessage[] {
+    return (this.#stmt.processing.all() as MessageRow[]).map(toMessage);
+  }
+
+  listDead(limit = 100): QueueMessage[] {
+    return (this.#stmt.dead.all(limit) as MessageRow[]).map(toMessage);
+  }
+
+  retryDead(id: string): QueueMessage {
+    const now = Date.now();
+    this.#db.write(() => {
+      if (this.#stmt.retryDead.run(now, now, id).changes !== 1) {
+        throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
+      }
+    });
+    this.#db.afterCommit(() => this.#wake());
+    return this.get(id)!;
+  }
+
+  deleteDead(id: string): void {
+    this.#db.write(() => {
+      if (this.#stmt.deleteDead.run(id).changes !== 1) throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
+    });
+  }
+
+  nextWakeAt(): number | undefined {
+    const times = [this.#stmt.nextPending.get(), this.#stmt.nextLease.get()].filter((t): t is number => typeof t === 'number');
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  prune(beforeTs: number, batchSize = 1000): number {
+    let total = 0;
+    for (;;) {
+      const n = this.#db.write(() => this.#stmt.prune.run(beforeTs, batchSize).changes);
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener);
+    return () => this.#wakeListeners.delete(listener);
+  }
+
+  #wake(): void {
+    for (const listener of this.#wakeListeners) listener();
+  }
+}
+
+function emptyCounts(): QueueCounts {
+  return { pending: 0, processing: 0, completed: 0, dead: 0, cancelled: 0 };
+}
+
+function toMessage(row: MessageRow): QueueMessage {
+  return {
+    seq: row.seq,
+    id: row.id,
+    kind: row.kind as MessageKind,
+    agentId: row.agent_id,
+    teamId: row.team_id,
+    conversationId: row.conversation_id,
+    parentMessageId: row.parent_message_id,
+    parentRunId: row.parent_run_id,
+    runId: row.run_id,
+    depth: row.depth,
+    channel: row.channel,
+    sender: row.sender,
+    senderId: row.sender_id,
+    threadKey: row.thread_key,
+    content: row.content,
+    attachments: JSON.parse(row.attachments) as string[],
+    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    status: row.status as MessageStatus,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    availableAt: row.available_at,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
+    cancelRequested: row.cancel_requested === 1,
+    lastError: row.last_error,
+    idempotencyKey: row.idempotency_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+  };
+}

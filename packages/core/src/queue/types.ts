@@ -1,0 +1,187 @@
+/**
+ * The durable queue contract. `SqliteQueueStore` implements it; a PostgreSQL store must pass
+ * the same conformance suite (test/queue-conformance.ts). Methods may return promises so that
+ * network stores fit; callers always `await`.
+ */
+export const MESSAGE_KINDS = ['user', 'teammate', 'subagent', 'chatroom', 'heartbeat', 'schedule', 'system', 'job'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+export type MessageStatus = 'pending' | 'processing' | 'completed' | 'dead' | 'cancelled';
+
+export type Awaitable<T> = T | Promise<T>;
+
+export interface QueueMessage {
+  seq: number;
+  id: string;
+  kind: MessageKind;
+  agentId: string;
+  teamId: string | null;
+  conversationId: string;
+  parentMessageId: string | null;
+  parentRunId: string | null;
+  runId: string | null;
+  depth: number;
+  channel: string;
+  sender: string;
+  senderId: string;
+  threadKey: string | null;
+  content: string;
+  attachments: string[];
+  meta: Record<string, unknown>;
+  status: MessageStatus;
+  attempts: number;
+  maxAttempts: number;
+  availableAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  cancelRequested: boolean;
+  lastError: string | null;
+  idempotencyKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export interface EnqueueInput {
+  id?: string;
+  kind: MessageKind;
+  agentId: string;
+  teamId?: string | null;
+  conversationId: string;
+  parentMessageId?: string | null;
+  parentRunId?: string | null;
+  depth?: number;
+  channel: string;
+  sender?: string;
+  senderId?: string;
+  threadKey?: string | null;
+  content: string;
+  attachments?: string[];
+  meta?: Record<string, unknown>;
+  maxAttempts?: number;
+  /** Not claimable before this time (ms epoch). */
+  availableAt?: number;
+  /** Unique when present: re-enqueueing the same key returns the existing message. */
+  idempotencyKey?: string | null;
+}
+
+export interface EnqueueResult {
+  id: string;
+  seq: number;
+  /** False when the idempotency key already existed and nothing was inserted. */
+  created: boolean;
+  conversationId: string;
+}
+
+export type BusyPolicy = 'collect' | 'sequential';
+
+export interface ClaimOptions {
+  /** Identifies the claiming worker; only it may complete or fail what it claimed. */
+  owner: string;
+  leaseMs: number;
+  /** At most this many agents' batches are claimed (the free concurrency slots). */
+  maxAgents: number;
+  /** Per-agent busy policy; `collect` claims all available pending messages of the agent. */
+  policy?: (agentId: string) => BusyPolicy;
+  /** Upper bound of messages in one collected batch. */
+  collectLimit?: number;
+  /** Agents the caller does not want now (e.g. paused). */
+  skipAgents?: ReadonlySet<string>;
+  now?: number;
+}
+
+export interface ClaimedBatch {
+  agentId: string;
+  messages: QueueMessage[];
+}
+
+/** How a failure is treated: the invoker's error classification maps onto these. */
+export type FailureKind = 'retryable' | 'permanent' | 'rate_limited';
+
+export interface FailInput {
+  kind: FailureKind;
+  error: string;
+  /** For rate limits: wait at least this long (provider reset time when known). */
+  retryAfterMs?: number;
+  now?: number;
+}
+
+export interface FailOutcome {
+  id: string;
+  status: 'pending' | 'dead' | 'cancelled';
+  attempts: number;
+  availableAt: number;
+}
+
+export interface LeaseRenewal {
+  /** Ids the owner no longer holds (expired and recovered elsewhere, or finished). */
+  lost: string[];
+  /** Ids whose cancel was requested: the worker must stop and call `finishCancelled`. */
+  cancelRequested: string[];
+}
+
+export interface RecoveredLease {
+  id: string;
+  agentId: string;
+  status: 'pending' | 'dead' | 'cancelled';
+  attempts: number;
+}
+
+export interface CancelOutcome {
+  id: string;
+  /** `cancelled`: done; `cancelling`: a worker holds it and was asked to stop. */
+  state: 'cancelled' | 'cancelling' | 'not_cancellable';
+  status: MessageStatus;
+}
+
+export interface QueueCounts {
+  pending: number;
+  processing: number;
+  completed: number;
+  dead: number;
+  cancelled: number;
+}
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+  /** 0..1: the delay is multiplied by a random factor in [1 - jitter, 1]. */
+  jitter: number;
+  /** Rate-limit waits do not consume attempts, but are capped. */
+  maxRateLimitWaits: number;
+}
+
+export interface QueueStore {
+  enqueue(input: EnqueueInput): Awaitable<EnqueueResult>;
+  enqueueMany(inputs: readonly EnqueueInput[]): Awaitable<EnqueueResult[]>;
+  claim(options: ClaimOptions): Awaitable<ClaimedBatch[]>;
+  /** Extends the leases the owner still holds; reports lost leases and requested cancels. */
+  renewLeases(owner: string, ids: readonly string[], leaseMs: number): Awaitable<LeaseRenewal>;
+  /** Gives claimed messages back (clean shutdown): pending again, the attempt not counted. */
+  release(owner: string, ids: readonly string[]): Awaitable<void>;
+  /**
+   * Completes messages the owner holds. `effects` runs in the same transaction (follow-up
+   * messages, replies, run records), so a crash never half-applies a completion. Throws
+   * `INVALID_STATE` (and applies nothing) if the owner lost any of the leases.
+   */
+  complete(owner: string, ids: readonly string[], effects?: () => void): Awaitable<void>;
+  fail(owner: string, ids: readonly string[], input: FailInput): Awaitable<FailOutcome[]>;
+  /** Finishes messages whose cancel was requested (the worker stopped the process). */
+  finishCancelled(owner: string, ids: readonly string[], reason: string): Awaitable<void>;
+  cancel(id: string, reason?: string): Awaitable<CancelOutcome>;
+  /** Expired leases: back to pending with the attempt counted, or dead after max attempts. */
+  recoverExpiredLeases(now?: number): Awaitable<RecoveredLease[]>;
+  get(id: string): Awaitable<QueueMessage | undefined>;
+  counts(): Awaitable<QueueCounts>;
+  countsByAgent(): Awaitable<Array<{ agentId: string } & QueueCounts>>;
+  listProcessing(): Awaitable<QueueMessage[]>;
+  listDead(limit?: number): Awaitable<QueueMessage[]>;
+  retryDead(id: string): Awaitable<QueueMessage>;
+  deleteDead(id: string): Awaitable<void>;
+  /** Earliest time something may become claimable (backoff end or lease expiry), if any. */
+  nextWakeAt(): Awaitable<number | undefined>;
+  /** Deletes completed/cancelled messages finished before `beforeTs`, in batches. */
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+  /** In-process wake-up: called after every commit that may have made work claimable. */
+  onWake(listener: () => void): () => void;
+}

@@ -1,0 +1,266 @@
+/**
+ * QueueWorker: drives a QueueStore with a handler.
+ *
+ * - Wake-ups are event-driven: every in-process commit that may make work claimable calls the
+ *   store's wake listeners, and the worker claims on the next tick. A timer is armed for the
+ *   earliest backoff end / lease expiry, and a slow sweep (default 1 s) covers enqueues by other
+ *   processes and recovers expired leases.
+ * - At most `concurrency` batches run at once; the store guarantees one batch per agent.
+ * - While a handler runs, its leases are renewed every leaseMs/3. A requested cancel (from any
+ *   process) aborts the handler's signal; the messages then end `cancelled`.
+ * - Handler outcome: resolve -> complete (with the returned effects in the same transaction);
+ *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
+ */
+import { hostname } from 'node:os';
+import { newId } from '../ids.ts';
+import { errorMessage } from '../errors.ts';
+import type { BusyPolicy, ClaimedBatch, FailInput, QueueStore } from './types.ts';
+
+export interface HandlerContext {
+  owner: string;
+  signal: AbortSignal;
+}
+
+export interface HandlerResult {
+  /** Runs inside the completion transaction (follow-ups, replies, run records). */
+  effects?: () => void;
+}
+
+export type BatchHandler = (batch: ClaimedBatch, ctx: HandlerContext) => Promise<HandlerResult | void>;
+
+export interface QueueWorkerOptions {
+  store: QueueStore;
+  handler: BatchHandler;
+  owner?: string;
+  concurrency?: number;
+  leaseMs?: number;
+  sweepMs?: number;
+  collectLimit?: number;
+  policy?: (agentId: string) => BusyPolicy;
+  /** Agents not to claim for now (paused). Read at every claim. */
+  skipAgents?: () => ReadonlySet<string>;
+  /** Called when the store or a handler bookkeeping step fails unexpectedly. */
+  onError?: (err: unknown) => void;
+}
+
+interface InFlight {
+  batch: ClaimedBatch;
+  controller: AbortController;
+  cancelled: boolean;
+  done: Promise<void>;
+}
+
+export class QueueWorker {
+  readonly owner: string;
+  readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'onError'>> & Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'onError'>;
+  readonly #inFlight = new Map<string, InFlight>();
+  #running = false;
+  #pumpScheduled = false;
+  #pumping = false;
+  #repump = false;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: QueueWorkerOptions) {
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId('w')}`;
+    this.#opts = {
+      concurrency: 8,
+      leaseMs: 60_000,
+      sweepMs: 1000,
+      collectLimit: 50,
+      ...options,
+    };
+  }
+
+  get activeCount(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Agent ids of batches running now. */
+  activeAgents(): string[] {
+    return [...this.#inFlight.values()].map((f) => f.batch.agentId);
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unsubscribe = this.#opts.store.onWake(() => this.wake());
+    this.#sweepTimer = setInterval(() => void this.#sweep(), this.#opts.sweepMs);
+    this.#sweepTimer.unref();
+    void this.#sweep();
+  }
+
+  /** Ask for a claim on the next tick (coalesced). */
+  wake(): void {
+    if (!this.#running || this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      void this.#pump();
+    });
+  }
+
+  /** Aborts the handler of a message this worker holds. Returns false if it holds none. */
+  abortMessage(messageId: string): boolean {
+    for (const flight of this.#inFlight.values()) {
+      if (flight.batch.messages.some((m) => m.id === messageId)) {
+        flight.cancelled = true;
+        flight.controller.abort(new Error('cancelled'));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for running handlers, then aborts the rest and
+   * releases their messages (they go back to pending without spending an attempt).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#unsubscribe?.();
+    clearInterval(this.#sweepTimer);
+    clearTimeout(this.#wakeTimer);
+    const pending = [...this.#inFlight.values()];
+    const settled = Promise.all(pending.map((f) => f.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      settled.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (!timedOut) return;
+    for (const flight of this.#inFlight.values()) {
+      flight.controller.abort(new Error('shutdown'));
+    }
+    await settled;
+  }
+
+  async #sweep(): Promise<void> {
+    if (!this.#running) return;
+    try {
+      await this.#opts.store.recoverExpiredLeases();
+    } catch (err) {
+      this.#opts.onError?.(err);
+    }
+    void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#repump = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#repump = false;
+        while (this.#running) {
+          const free = this.#opts.concurrency - this.#inFlight.size;
+          if (free <= 0) break;
+          const claimOptions = {
+            owner: this.owner,
+            leaseMs: this.#opts.leaseMs,
+            maxAgents: free,
+            collectLimit: this.#opts.collectLimit,
+            ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
+            ...(this.#opts.skipAgents ? { skipAgents: this.#opts.skipAgents() } : {}),
+          };
+          const batches = await this.#opts.store.claim(claimOptions);
+          for (const batch of batches) this.#run(batch);
+          if (batches.length < free) break;
+        }
+      } while (this.#repump && this.#running);
+      await this.#armWakeTimer();
+    } catch (err) {
+      this.#opts.onError?.(err);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #armWakeTimer(): Promise<void> {
+    clearTimeout(this.#wakeTimer);
+    if (!this.#running) return;
+    const at = await this.#opts.store.nextWakeAt();
+    if (at === undefined) return;
+    const delay = Math.max(1, Math.min(at - Date.now() + 1, 2 ** 31 - 1));
+    this.#wakeTimer = setTimeout(() => void this.#sweepOrPump(at), delay);
+    this.#wakeTimer.unref();
+  }
+
+  async #sweepOrPump(at: number): Promise<void> {
+    // A lease expiry needs recovery; a backoff end only needs a claim. Recovery is cheap.
+    if (at <= Date.now()) await this.#sweep();
+  }
+
+  #run(batch: ClaimedBatch): void {
+    const controller = new AbortController();
+    const key = batch.messages[0]!.id;
+    const flight: InFlight = { batch, controller, cancelled: false, done: Promise.resolve() };
+    this.#inFlight.set(key, flight);
+    flight.done = this.#execute(flight).finally(() => {
+      this.#inFlight.delete(key);
+      this.wake();
+    });
+  }
+
+  async #execute(flight: InFlight): Promise<void> {
+    const { store } = this.#opts;
+    const ids = flight.batch.messages.map((m) => m.id);
+    const renewEvery = Math.max(50, Math.floor(this.#opts.leaseMs / 3));
+    const renewTimer = setInterval(() => {
+      void (async () => {
+        try {
+          const renewal = await store.renewLeases(this.owner, ids, this.#opts.leaseMs);
+          if (renewal.cancelRequested.length > 0 || renewal.lost.length > 0) {
+            flight.cancelled = flight.cancelled || renewal.cancelRequested.length > 0;
+            flight.controller.abort(new Error(renewal.lost.length > 0 ? 'lease lost' : 'cancelled'));
+          }
+        } catch (err) {
+          this.#opts.onError?.(err);
+        }
+      })();
+    }, renewEvery);
+    renewTimer.unref();
+    try {
+      const result = await this.#opts.handler(flight.batch, { owner: this.owner, signal: flight.controller.signal });
+      clearInterval(renewTimer);
+      if (flight.controller.signal.aborted) {
+        await this.#settleAborted(flight, ids);
+        return;
+      }
+      await store.complete(this.owner, ids, result?.effects);
+    } catch (err) {
+      clearInterval(renewTimer);
+      try {
+        if (flight.controller.signal.aborted) await this.#settleAborted(flight, ids);
+        else await store.fail(this.owner, ids, classifyFailure(err));
+      } catch (inner) {
+        this.#opts.onError?.(inner);
+      }
+    }
+  }
+
+  async #settleAborted(flight: InFlight, ids: string[]): Promise<void> {
+    if (flight.cancelled) await this.#opts.store.finishCancelled(this.owner, ids, 'cancelled');
+    else if (!this.#running) await this.#opts.store.release(this.owner, ids);
+    // Otherwise the lease was lost: another worker owns the messages now; touch nothing.
+  }
+}
+
+/**
+ * Maps an error onto the queue's retry policy. Errors carrying `kind` (the invoker's
+ * InvokeError) are classified by it; anything else is treated as transient.
+ */
+export function classifyFailure(err: unknown): FailInput {
+  const e = err as { kind?: unknown; retryAfterMs?: unknown } | null;
+  const error = errorMessage(err);
+  const kind = typeof e?.kind === 'string' ? e.kind : 'retryable';
+  const retryAfterMs = typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
+  if (kind === 'permanent') return { kind: 'permanent', error };
+  if (kind === 'rate_limited') return retryAfterMs === undefined ? { kind: 'rate_limited', error } : { kind: 'rate_limited', error, retryAfterMs };
+  return { kind: 'retryable', error };
+}

@@ -1,0 +1,123 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/storage/database.ts';
+import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
+
+const FIXTURE = new URL('./fixtures/queue-proc.ts', import.meta.url).pathname;
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tinyagi-mp-'));
+  dirs.push(d);
+  return d;
+}
+
+function startWorker(config: Record<string, unknown>): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = fork(FIXTURE, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited };
+}
+
+function logLines(path: string): Array<{ id: string; pid: number }> {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+    const [id, pid] = line.split(' ');
+    return { id: id!, pid: Number(pid) };
+  });
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('queue across OS processes', () => {
+  it('two processes contending on one file process 10,000 messages exactly once', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'q.db');
+    const log = join(dir, 'handled.log');
+    const parent = openDatabase({ path: dbPath });
+    const store = new SqliteQueueStore(parent);
+    // Half pre-enqueued here, the other half enqueued by the two workers while they run.
+    for (let i = 0; i < 5000; i += 500) {
+      store.enqueueMany(Array.from({ length: 500 }, (_, k) => ({ kind: 'job' as const, agentId: `agent-${(i + k) % 40}`, conversationId: `pre-${i + k}`, channel: 'test', content: `pre-${i + k}` })));
+    }
+    const common = { db: dbPath, log, leaseMs: 30_000, sweepMs: 25, exitWhenIdle: true };
+    const a = startWorker({ ...common, enqueue: { count: 2500, prefix: 'a', agents: 40 } });
+    const b = startWorker({ ...common, enqueue: { count: 2500, prefix: 'b', agents: 40 } });
+    const [ea, eb] = await Promise.all([a.exited, b.exited]);
+    expect(ea.code).toBe(0);
+    expect(eb.code).toBe(0);
+    const lines = logLines(log);
+    expect(lines).toHaveLength(10_000);
+    expect(new Set(lines.map((l) => l.id)).size).toBe(10_000);
+    // Both processes really did work.
+    expect(new Set(lines.map((l) => l.pid)).size).toBe(2);
+    expect(store.counts()).toMatchObject({ completed: 10_000, pending: 0, processing: 0, dead: 0 });
+    parent.close();
+  }, 180_000);
+
+  it('after SIGKILL with leases held, a restarted worker completes everything; attempts are counted', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'q.db');
+    const log = join(dir, 'handled.log');
+    const parent = openDatabase({ path: dbPath });
+    const store = new SqliteQueueStore(parent);
+    store.enqueueMany(Array.from({ length: 200 }, (_, k) => ({ kind: 'job' as const, agentId: `agent-${k % 10}`, conversationId: `c-${k}`, channel: 'test', content: `m-${k}` })));
+    const first = startWorker({ db: dbPath, log, leaseMs: 300, sweepMs: 50, handlerDelayMs: 30, concurrency: 10, policy: 'sequential' });
+    await waitFor(() => logLines(log).length >= 20, 20_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const held = store.listProcessing();
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.every((m) => m.attempts === 1)).toBe(true);
+
+    const second = startWorker({ db: dbPath, log, leaseMs: 300, sweepMs: 50, exitWhenIdle: true });
+    expect((await second.exited).code).toBe(0);
+    expect(store.counts()).toMatchObject({ completed: 200, pending: 0, processing: 0, dead: 0 });
+    for (const m of held) expect(store.get(m.id)!.attempts).toBe(2);
+    // At-least-once: only messages whose handler ran but whose completion was lost in the kill can repeat.
+    const ids = logLines(log).map((l) => l.id);
+    expect(new Set(ids).size).toBe(200);
+    parent.close();
+  }, 60_000);
+
+  it('a message that always kills its worker ends dead after max attempts, and the others complete', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'q.db');
+    const log = join(dir, 'handled.log');
+    const parent = openDatabase({ path: dbPath });
+    const store = new SqliteQueueStore(parent);
+    const poison = store.enqueue({ kind: 'job', agentId: 'p', conversationId: 'c', channel: 'test', content: 'poison', maxAttempts: 3 });
+    store.enqueueMany(Array.from({ length: 20 }, (_, k) => ({ kind: 'job' as const, agentId: `ok-${k % 4}`, conversationId: `c-${k}`, channel: 'test', content: `m-${k}` })));
+    let restarts = 0;
+    while (store.get(poison.id)!.status !== 'dead') {
+      expect(restarts).toBeLessThan(10);
+      const w = startWorker({ db: dbPath, log, leaseMs: 150, sweepMs: 30, exitWhenIdle: true });
+      const exit = await w.exited;
+      if (exit.signal === 'SIGKILL') restarts++;
+      else expect(exit.code).toBe(0);
+    }
+    expect(restarts).toBe(3);
+    const dead = store.get(poison.id)!;
+    expect(dead).toMatchObject({ status: 'dead', attempts: 3 });
+    expect(dead.lastError).toMatch(/lease expired/);
+    const final = startWorker({ db: dbPath, log, leaseMs: 150, sweepMs: 30, exitWhenIdle: true });
+    expect((await final.exited).code).toBe(0);
+    expect(store.counts()).toMatchObject({ completed: 20, dead: 1, pending: 0, processing: 0 });
+    parent.close();
+  }, 60_000);
+});

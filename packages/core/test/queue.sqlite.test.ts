@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/storage/database.ts';
+import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
+import { QueueWorker } from '../src/queue/worker.ts';
+import { EventLog } from '../src/events/log.ts';
+import { runQueueConformance } from './queue-conformance.ts';
+
+function tempDb() {
+  const dir = mkdtempSync(join(tmpdir(), 'tinyagi-queue-'));
+  const db = openDatabase({ path: join(dir, 'q.db') });
+  return { db, dir, close: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+runQueueConformance('sqlite', () => {
+  const t = tempDb();
+  return { store: new SqliteQueueStore(t.db), close: t.close };
+});
+
+describe('QueueWorker over SqliteQueueStore', () => {
+  it('picks up an in-process enqueue without waiting for the sweep', async () => {
+    const t = tempDb();
+    const store = new SqliteQueueStore(t.db);
+    const seen: string[] = [];
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    // A sweep of one hour proves the pickup is event-driven.
+    const worker = new QueueWorker({ store, sweepMs: 3_600_000, handler: async (batch) => {
+      seen.push(...batch.messages.map((m) => m.content));
+      if (seen.length === 3) resolveDone();
+    } });
+    worker.start();
+    await new Promise((r) => setImmediate(r));
+    store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'one' });
+    store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c', channel: 'api', content: 'two' });
+    store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'three' });
+    await done;
+    await worker.stop();
+    expect(seen.sort()).toEqual(['one', 'three', 'two']);
+    expect(store.counts()).toMatchObject({ completed: 3, pending: 0, processing: 0 });
+    t.close();
+  });
+
+  it('retries a thrown error with backoff, dead-letters after max attempts, and records events', async () => {
+    const t = tempDb();
+    const events = new EventLog(t.db);
+    const store = new SqliteQueueStore(t.db, { events, backoff: { baseMs: 5, maxMs: 20, jitter: 0, maxRateLimitWaits: 3 } });
+    let calls = 0;
+    const worker = new QueueWorker({ store, sweepMs: 3_600_000, handler: async () => {
+      calls++;
+      throw new Error(`crash ${calls}`);
+    } });
+    const dead = new Promise<void>((resolve) => events.subscribe((e) => { if (e.type === 'queue.dead') resolve(); }));
+    worker.start();
+    const { id } = store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 3 });
+    await dead;
+    await worker.stop();
+    expect(calls).toBe(3);
+    expect(store.get(id)).toMatchObject({ status: 'dead', attempts: 3 });
+    expect(events.readSince(0).map((e) => e.type)).toEqual(['queue.retry', 'queue.retry', 'queue.dead']);
+    t.close();
+  });
+
+  it('a permanent error (kind) is dead at once; a cancel aborts the handler signal', async () => {
+    const t = tempDb();
+    const store = new SqliteQueueStore(t.db);
+    const started: string[] = [];
+    let aborted = false;
+    const worker = new QueueWorker({ store, sweepMs: 3_600_000, leaseMs: 150, handler: async (batch, ctx) => {
+      const m = batch.messages[0]!;
+      started.push(m.content);
+      if (m.content === 'perm') throw Object.assign(new Error('no such provider'), { kind: 'permanent' });
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => { aborted = true; resolve(); }));
+    } });
+    worker.start();
+    const perm = store.enqueue({ kind: 'user', agentId: 'p', conversationId: 'c', channel: 'api', content: 'perm' });
+    const long = store.enqueue({ kind: 'user', agentId: 'l', conversationId: 'c', channel: 'api', content: 'long' });
+    const deadline = Date.now() + 5000;
+    while (started.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(store.cancel(long.id).state).toBe('cancelling');
+    while (store.get(long.id)!.status !== 'cancelled' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await worker.stop();
+    expect(aborted).toBe(true);
+    expect(store.get(long.id)!.status).toBe('cancelled');
+    expect(store.get(perm.id)).toMatchObject({ status: 'dead', lastError: 'no such provider' });
+    t.close();
+  });
+});
