@@ -1,0 +1,248 @@
+/**
+ * Outbox: one row per human-facing reply.
+ *
+ * Contract:
+ * - Enqueue is idempotent on `idempotencyKey` (the same reply is never stored twice).
+ * - Channels with a delivering client (discord, telegram, whatsapp, or any registered by a
+ *   plugin) get `pending` rows that clients claim with a lease and `ack` after the platform
+ *   confirmed the send; a crash between send and ack re-offers the same idempotency key.
+ * - Replies for channels no client consumes (api, cli, web, heartbeat, schedule, chatroom…) are
+ *   stored as `delivered` at once: they live in the conversation history, never pending forever.
+ * - Rows not delivered before `expiresAt` become `expired` (with an event), so nothing waits
+ *   forever for a channel that never connects.
+ */
+import { TinyError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { TinyDatabase } from '../storage/database.ts';
+import type { EventLog } from '../events/log.ts';
+
+export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
+
+export const CLIENT_CHANNELS = ['discord', 'telegram', 'whatsapp'] as const;
+
+export interface OutboxRecipient {
+  senderId?: string;
+  sender?: string;
+  chatId?: string;
+  threadId?: string;
+  [key: string]: unknown;
+}
+
+export interface OutboxInput {
+  idempotencyKey: string;
+  channel: string;
+  text: string;
+  recipient?: OutboxRecipient;
+  files?: string[];
+  messageId?: string | null;
+  runId?: string | null;
+  conversationId?: string | null;
+  agentId?: string | null;
+  meta?: Record<string, unknown>;
+  ttlMs?: number;
+}
+
+export interface OutboxRow {
+  seq: number;
+  id: string;
+  messageId: string | null;
+  runId: string | null;
+  conversationId: string | null;
+  agentId: string | null;
+  channel: string;
+  recipient: OutboxRecipient;
+  text: string;
+  files: string[];
+  meta: Record<string, unknown>;
+  idempotencyKey: string;
+  status: OutboxStatus;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  availableAt: number;
+  expiresAt: number;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+export interface OutboxListQuery {
+  channel?: string;
+  status?: OutboxStatus;
+  conversationId?: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
+export interface OutboxStoreOptions {
+  events?: EventLog;
+  clientChannels?: readonly string[];
+  defaultTtlMs?: number;
+  maxAttempts?: number;
+}
+
+interface Row {
+  seq: number; id: string; message_id: string | null; run_id: string | null; conversation_id: string | null; agent_id: string | null;
+  channel: string; recipient: string; text: string; files: string; meta: string; idempotency_key: string; status: string; attempts: number;
+  lease_owner: string | null; lease_expires_at: number | null; available_at: number; expires_at: number; last_error: string | null;
+  created_at: number; delivered_at: number | null;
+}
+
+export class OutboxStore {
+  readonly #db: TinyDatabase;
+  readonly #events: EventLog | undefined;
+  readonly #clientChannels: Set<string>;
+  readonly #ttlMs: number;
+  readonly #maxAttempts: number;
+
+  constructor(db: TinyDatabase, options: OutboxStoreOptions = {}) {
+    this.#db = db;
+    this.#events = options.events;
+    this.#clientChannels = new Set(options.clientChannels ?? CLIENT_CHANNELS);
+    this.#ttlMs = options.defaultTtlMs ?? 24 * 3600_000;
+    this.#maxAttempts = options.maxAttempts ?? 10;
+  }
+
+  hasClient(channel: string): boolean {
+    return this.#clientChannels.has(channel);
+  }
+
+  registerClientChannel(channel: string): void {
+    this.#clientChannels.add(channel);
+  }
+
+  /** Stores a reply (inside the caller's transaction if one is open). Returns the row. */
+  enqueue(input: OutboxInput): { row: OutboxRow; created: boolean } {
+    const now = Date.now();
+    return this.#db.write(() => {
+      const existing = this.#db.sqlite.prepare('SELECT * FROM outbox WHERE idempotency_key = ?').get(input.idempotencyKey) as Row | undefined;
+      if (existing) return { row: toRow(existing), created: false };
+      const delivered = !this.hasClient(input.channel);
+      const id = newId('out');
+      this.#db.sqlite
+        .prepare(`INSERT INTO outbox (id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, input.messageId ?? null, input.runId ?? null, input.conversationId ?? null, input.agentId ?? null, input.channel,
+          JSON.stringify(input.recipient ?? {}), input.text, JSON.stringify(input.files ?? []), JSON.stringify(input.meta ?? {}),
+          input.idempotencyKey, delivered ? 'delivered' : 'pending', now, now + (input.ttlMs ?? this.#ttlMs), now, delivered ? now : null);
+      const row = this.get(id)!;
+      const tree = { conversationId: row.conversationId, runId: row.runId, agentId: row.agentId };
+      this.#events?.append({ type: 'outbox.enqueued', ...tree, data: { outboxId: id, channel: row.channel, status: row.status, text: row.text } });
+      if (delivered) this.#events?.append({ type: 'outbox.delivered', ...tree, data: { outboxId: id, channel: row.channel, stored: true } });
+      return { row, created: true };
+    });
+  }
+
+  /** Leases up to `limit` deliverable rows of a channel, oldest first. */
+  claim(options: { channel: string; owner: string; limit?: number; leaseMs?: number; now?: number }): OutboxRow[] {
+    const now = options.now ?? Date.now();
+    const leaseMs = options.leaseMs ?? 30_000;
+    return this.#db.write(() => {
+      this.#expire(now);
+      const rows = this.#db.sqlite
+        .prepare(`SELECT * FROM outbox WHERE channel = ? AND ((status = 'pending' AND available_at <= ?) OR (status = 'delivering' AND lease_expires_at < ?)) ORDER BY seq LIMIT ?`)
+        .all(options.channel, now, now, Math.max(1, Math.min(options.limit ?? 20, 500))) as Row[];
+      const mark = this.#db.sqlite.prepare("UPDATE outbox SET status = 'delivering', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 WHERE seq = ?");
+      return rows.map((r) => {
+        mark.run(options.owner, now + leaseMs, r.seq);
+        return toRow({ ...r, status: 'delivering', lease_owner: options.owner, lease_expires_at: now + leaseMs, attempts: r.attempts + 1 });
+      });
+    });
+  }
+
+  /** The platform confirmed the send. Acking twice is fine; acking an unknown id is an error. */
+  ack(id: string): OutboxRow {
+    const now = Date.now();
+    return this.#db.write(() => {
+      const row = this.#mustGet(id);
+      if (row.status === 'delivered') return row;
+      if (row.status !== 'delivering' && row.status !== 'pending') {
+        throw new TinyError('INVALID_STATE', `Outbox row ${id} is ${row.status} and cannot be acknowledged.`);
+      }
+      this.#db.sqlite.prepare("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?").run(now, id);
+      this.#events?.append({ type: 'outbox.delivered', conversationId: row.conversationId, runId: row.runId, agentId: row.agentId, data: { outboxId: id, channel: row.channel } });
+      return this.get(id)!;
+    });
+  }
+
+  /** A send failed: retry later with backoff, or `failed` after too many attempts. */
+  fail(id: string, error: string, options: { retryAfterMs?: number; permanent?: boolean } = {}): OutboxRow {
+    const now = Date.now();
+    return this.#db.write(() => {
+      const row = this.#mustGet(id);
+      if (row.status !== 'delivering' && row.status !== 'pending') {
+        throw new TinyError('INVALID_STATE', `Outbox row ${id} is ${row.status}; only pending or delivering rows can fail.`);
+      }
+      const giveUp = options.permanent === true || row.attempts >= this.#maxAttempts;
+      const delay = options.retryAfterMs ?? Math.min(300_000, 1000 * 2 ** Math.max(0, row.attempts - 1));
+      this.#db.sqlite
+        .prepare('UPDATE outbox SET status = ?, last_error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?')
+        .run(giveUp ? 'failed' : 'pending', error, now + delay, id);
+      if (giveUp) this.#events?.append({ type: 'outbox.failed', conversationId: row.conversationId, runId: row.runId, agentId: row.agentId, data: { outboxId: id, channel: row.channel, error } });
+      return this.get(id)!;
+    });
+  }
+
+  /** Marks rows past their TTL as expired; returns them. */
+  expire(now = Date.now()): OutboxRow[] {
+    return this.#db.write(() => this.#expire(now));
+  }
+
+  #expire(now: number): OutboxRow[] {
+    const rows = this.#db.sqlite.prepare("SELECT * FROM outbox WHERE status IN ('pending', 'delivering') AND expires_at < ? ORDER BY seq LIMIT 500").all(now) as Row[];
+    const mark = this.#db.sqlite.prepare("UPDATE outbox SET status = 'expired', lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?");
+    return rows.map((r) => {
+      mark.run(r.seq);
+      this.#events?.append({ type: 'outbox.expired', conversationId: r.conversation_id, runId: r.run_id, agentId: r.agent_id, data: { outboxId: r.id, channel: r.channel, createdAt: r.created_at } });
+      return toRow({ ...r, status: 'expired' });
+    });
+  }
+
+  get(id: string): OutboxRow | undefined {
+    const row = this.#db.sqlite.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row | undefined;
+    return row ? toRow(row) : undefined;
+  }
+
+  list(query: OutboxListQuery = {}): OutboxRow[] {
+    const where: string[] = ['seq > ?'];
+    const params: unknown[] = [query.afterSeq ?? 0];
+    if (query.channel) { where.push('channel = ?'); params.push(query.channel); }
+    if (query.status) { where.push('status = ?'); params.push(query.status); }
+    if (query.conversationId) { where.push('conversation_id = ?'); params.push(query.conversationId); }
+    params.push(Math.max(1, Math.min(query.limit ?? 100, 1000)));
+    return (this.#db.sqlite.prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params) as Row[]).map(toRow);
+  }
+
+  counts(): Record<OutboxStatus, number> {
+    const out: Record<OutboxStatus, number> = { pending: 0, delivering: 0, delivered: 0, failed: 0, expired: 0 };
+    for (const r of this.#db.sqlite.prepare('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as Array<{ status: OutboxStatus; n: number }>) out[r.status] = r.n;
+    return out;
+  }
+
+  /** Deletes delivered/expired rows created before `beforeTs`, in batches. */
+  prune(beforeTs: number, batchSize = 1000): number {
+    const del = this.#db.sqlite.prepare("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE status IN ('delivered', 'expired') AND created_at < ? LIMIT ?)");
+    let total = 0;
+    for (;;) {
+      const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+
+  #mustGet(id: string): OutboxRow {
+    const row = this.get(id);
+    if (!row) throw new TinyError('OUTBOX_NOT_FOUND', `No outbox row with id ${id}.`);
+    return row;
+  }
+}
+
+function toRow(r: Row): OutboxRow {
+  return {
+    seq: r.seq, id: r.id, messageId: r.message_id, runId: r.run_id, conversationId: r.conversation_id, agentId: r.agent_id,
+    channel: r.channel, recipient: JSON.parse(r.recipient) as OutboxRecipient, text: r.text, files: JSON.parse(r.files) as string[],
+    meta: JSON.parse(r.meta) as Record<string, unknown>, idempotencyKey: r.idempotency_key, status: r.status as OutboxStatus,
+    attempts: r.attempts, leaseOwner: r.lease_owner, leaseExpiresAt: r.lease_expires_at, availableAt: r.available_at,
+    expiresAt: r.expires_at, lastError: r.last_error, createdAt: r.created_at, deliveredAt: r.delivered_at,
+  };
+}

@@ -1,0 +1,5 @@
+export {
+  RunStore, RUN_CAUSES, TERMINAL_RUN_STATUSES,
+  type RunCause, type RunStatus, type RunRecord, type CreateRunInput, type Usage,
+  type ConversationRecord, type ConversationStatus, type CreateConversationInput, type UsageGroup, type UsageRow,
+} from './store.ts';

@@ -1,0 +1,345 @@
+/**
+ * Runs and conversations: the observable tree.
+ *
+ * Every agent invocation (including a refused spawn) is a run with conversation_id (the tree's
+ * root), parent_run_id and depth. Status moves queued -> running -> completed | failed |
+ * cancelled, or straight to rejected; `finish` is idempotent per terminal state so each run gets
+ * exactly one terminal event from its caller. Conversations carry the counters the guards use,
+ * kept in the database so they survive a restart.
+ */
+import { TinyError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { TinyDatabase } from '../storage/database.ts';
+
+export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
+export type RunCause = (typeof RUN_CAUSES)[number];
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'rejected';
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'rejected'];
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface RunRecord {
+  id: string;
+  conversationId: string;
+  parentRunId: string | null;
+  depth: number;
+  maxDepth: number;
+  agentId: string;
+  teamId: string | null;
+  channel: string;
+  cause: RunCause;
+  status: RunStatus;
+  messageIds: string[];
+  input: string | null;
+  output: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  error: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface CreateRunInput {
+  id?: string;
+  conversationId: string;
+  parentRunId?: string | null;
+  depth?: number;
+  maxDepth?: number;
+  agentId: string;
+  teamId?: string | null;
+  channel?: string;
+  cause: RunCause;
+  status?: 'queued' | 'running' | 'rejected';
+  messageIds?: string[];
+  input?: string | null;
+  error?: string | null;
+}
+
+export type ConversationStatus = 'active' | 'completed' | 'stopped' | 'cancelled';
+
+export interface ConversationRecord {
+  id: string;
+  teamId: string | null;
+  rootAgentId: string;
+  channel: string;
+  sender: string;
+  senderId: string;
+  threadKey: string | null;
+  title: string;
+  status: ConversationStatus;
+  replyMode: 'each' | 'aggregate';
+  hops: number;
+  messageCount: number;
+  spawnCount: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  limitScale: number;
+  softWarned: boolean;
+  stopReason: string | null;
+  meta: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+}
+
+export interface CreateConversationInput {
+  id?: string;
+  teamId?: string | null;
+  rootAgentId: string;
+  channel: string;
+  sender?: string;
+  senderId?: string;
+  threadKey?: string | null;
+  title?: string;
+  replyMode?: 'each' | 'aggregate';
+  meta?: Record<string, unknown>;
+}
+
+export type UsageGroup = 'agent' | 'team' | 'conversation' | 'channel' | 'day';
+
+export interface UsageRow {
+  key: string;
+  runs: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+const USAGE_COLUMN: Record<UsageGroup, string> = {
+  agent: 'agent_id',
+  team: "COALESCE(team_id, '')",
+  conversation: 'conversation_id',
+  channel: 'channel',
+  day: "strftime('%Y-%m-%d', COALESCE(ended_at, created_at) / 1000, 'unixepoch')",
+};
+
+export class RunStore {
+  readonly #db: TinyDatabase;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+  }
+
+  createConversation(input: CreateConversationInput): ConversationRecord {
+    const now = Date.now();
+    const id = input.id ?? newId('conv');
+    this.#db.write(() =>
+      this.#db.sqlite
+        .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, meta, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, input.teamId ?? null, input.rootAgentId, input.channel, input.sender ?? '', input.senderId ?? '', input.threadKey ?? null,
+          (input.title ?? '').slice(0, 200), input.replyMode ?? 'each', JSON.stringify(input.meta ?? {}), now, now),
+    );
+    return this.getConversation(id)!;
+  }
+
+  getConversation(id: string): ConversationRecord | undefined {
+    const row = this.#db.sqlite.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return row ? toConversation(row) : undefined;
+  }
+
+  mustGetConversation(id: string): ConversationRecord {
+    const c = this.getConversation(id);
+    if (!c) throw new TinyError('CONVERSATION_NOT_FOUND', `No conversation with id ${id}.`);
+    return c;
+  }
+
+  listConversations(query: { status?: ConversationStatus; teamId?: string; agentId?: string; before?: number; limit?: number } = {}): ConversationRecord[] {
+    const where: string[] = ['1 = 1'];
+    const params: unknown[] = [];
+    if (query.status) { where.push('status = ?'); params.push(query.status); }
+    if (query.teamId) { where.push('team_id = ?'); params.push(query.teamId); }
+    if (query.agentId) { where.push('root_agent_id = ?'); params.push(query.agentId); }
+    if (query.before) { where.push('created_at < ?'); params.push(query.before); }
+    params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
+    return (this.#db.sqlite.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as Array<Record<string, unknown>>).map(toConversation);
+  }
+
+  /** Adds to the conversation's counters (inside the caller's transaction when open). */
+  bumpConversation(id: string, delta: { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number }): void {
+    this.#db.write(() =>
+      this.#db.sqlite
+        .prepare('UPDATE conversations SET hops = hops + ?, message_count = message_count + ?, spawn_count = spawn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?')
+        .run(delta.hops ?? 0, delta.messages ?? 0, delta.spawns ?? 0, delta.inputTokens ?? 0, delta.outputTokens ?? 0, delta.costUsd ?? 0, Date.now(), id),
+    );
+  }
+
+  updateConversation(id: string, patch: { status?: ConversationStatus; stopReason?: string | null; limitScale?: number; softWarned?: boolean; meta?: Record<string, unknown> }): void {
+    const sets: string[] = ['updated_at = ?'];
+    const params: unknown[] = [Date.now()];
+    if (patch.status) {
+      sets.push('status = ?');
+      params.push(patch.status);
+      if (patch.status !== 'active') { sets.push('completed_at = COALESCE(completed_at, ?)'); params.push(Date.now()); }
+      else sets.push('completed_at = NULL');
+    }
+    if (patch.stopReason !== undefined) { sets.push('stop_reason = ?'); params.push(patch.stopReason); }
+    if (patch.limitScale !== undefined) { sets.push('limit_scale = ?'); params.push(patch.limitScale); }
+    if (patch.softWarned !== undefined) { sets.push('soft_warned = ?'); params.push(patch.softWarned ? 1 : 0); }
+    if (patch.meta !== undefined) { sets.push('meta = ?'); params.push(JSON.stringify(patch.meta)); }
+    params.push(id);
+    this.#db.write(() => this.#db.sqlite.prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ?`).run(...params));
+  }
+
+  createRun(input: CreateRunInput): RunRecord {
+    const now = Date.now();
+    const id = input.id ?? newId('run');
+    const status = input.status ?? 'queued';
+    this.#db.write(() =>
+      this.#db.sqlite
+        .prepare(`INSERT INTO runs (id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, cause, status, message_ids, input, error, created_at, started_at, ended_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, input.conversationId, input.parentRunId ?? null, input.depth ?? 0, input.maxDepth ?? 5, input.agentId, input.teamId ?? null,
+          input.channel ?? '', input.cause, status, JSON.stringify(input.messageIds ?? []), input.input ?? null, input.error ?? null, now,
+          status === 'running' ? now : null, status === 'rejected' ? now : null),
+    );
+    return this.getRun(id)!;
+  }
+
+  startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): void {
+    this.#db.write(() =>
+      this.#db.sqlite
+        .prepare("UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input) WHERE id = ? AND status IN ('queued', 'running')")
+        .run(Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null, id),
+    );
+  }
+
+  /**
+   * Moves a run to a terminal state. Returns false (and changes nothing) if the run already
+   * ended, so callers emit the terminal event only when this returns true.
+   */
+  finishRun(id: string, result: { status: Exclude<RunStatus, 'queued' | 'running'>; output?: string | null; usage?: Usage | undefined; costUsd?: number | undefined; error?: string | null }): boolean {
+    return this.#db.write(
+      () =>
+        this.#db.sqlite
+          .prepare(`UPDATE runs SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
+            WHERE id = ? AND status IN ('queued', 'running')`)
+          .run(result.status, result.output ?? null, result.usage?.inputTokens ?? 0, result.usage?.outputTokens ?? 0, result.costUsd ?? 0, result.error ?? null, Date.now(), id).changes === 1,
+    );
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const row = this.#db.sqlite.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
+  mustGetRun(id: string): RunRecord {
+    const r = this.getRun(id);
+    if (!r) throw new TinyError('RUN_NOT_FOUND', `No run with id ${id}.`);
+    return r;
+  }
+
+  listRuns(conversationId: string): RunRecord[] {
+    return (this.#db.sqlite.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as Array<Record<string, unknown>>).map(toRun);
+  }
+
+  children(runId: string): RunRecord[] {
+    return (this.#db.sqlite.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as Array<Record<string, unknown>>).map(toRun);
+  }
+
+  /** All descendants of a run (breadth first). */
+  descendants(runId: string): RunRecord[] {
+    const rows = this.#db.sqlite
+      .prepare(`WITH RECURSIVE tree(id) AS (SELECT id FROM runs WHERE parent_run_id = ? UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_run_id = t.id)
+        SELECT runs.* FROM runs JOIN tree ON runs.id = tree.id ORDER BY depth, created_at`)
+      .all(runId) as Array<Record<string, unknown>>;
+    return rows.map(toRun);
+  }
+
+  /** Runs of the conversation not yet in a terminal state. */
+  openRunCount(conversationId: string): number {
+    return (this.#db.sqlite.prepare("SELECT COUNT(*) AS n FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running')").get(conversationId) as { n: number }).n;
+  }
+
+  /** Tokens and cost spent by an agent since `sinceTs` (for per-agent daily budgets). */
+  agentSpend(agentId: string, sinceTs: number): { tokens: number; costUsd: number } {
+    const r = this.#db.sqlite.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE agent_id = ? AND created_at >= ?').get(agentId, sinceTs) as { tokens: number; cost: number };
+    return { tokens: r.tokens, costUsd: r.cost };
+  }
+
+  globalSpend(sinceTs: number): { tokens: number; costUsd: number } {
+    const r = this.#db.sqlite.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE created_at >= ?').get(sinceTs) as { tokens: number; cost: number };
+    return { tokens: r.tokens, costUsd: r.cost };
+  }
+
+  usage(by: UsageGroup, query: { since?: number; until?: number } = {}): UsageRow[] {
+    const col = USAGE_COLUMN[by];
+    return this.#db.sqlite
+      .prepare(`SELECT ${col} AS key, COUNT(*) AS runs, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens, SUM(cost_usd) AS costUsd
+        FROM runs WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY key`)
+      .all(query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER) as UsageRow[];
+  }
+
+  /** Deletes finished runs and their conversations' completed records older than `beforeTs`. */
+  prune(beforeTs: number, batchSize = 1000): number {
+    const del = this.#db.sqlite.prepare("DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)");
+    const delConv = this.#db.sqlite.prepare("DELETE FROM conversations WHERE status != 'active' AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.conversation_id = conversations.id)");
+    let total = 0;
+    for (;;) {
+      const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
+      total += n;
+      if (n < batchSize) break;
+    }
+    this.#db.write(() => delConv.run(beforeTs));
+    return total;
+  }
+}
+
+function toRun(r: Record<string, unknown>): RunRecord {
+  return {
+    id: r.id as string,
+    conversationId: r.conversation_id as string,
+    parentRunId: r.parent_run_id as string | null,
+    depth: r.depth as number,
+    maxDepth: r.max_depth as number,
+    agentId: r.agent_id as string,
+    teamId: r.team_id as string | null,
+    channel: r.channel as string,
+    cause: r.cause as RunCause,
+    status: r.status as RunStatus,
+    messageIds: JSON.parse(r.message_ids as string) as string[],
+    input: r.input as string | null,
+    output: r.output as string | null,
+    inputTokens: r.input_tokens as number,
+    outputTokens: r.output_tokens as number,
+    costUsd: r.cost_usd as number,
+    error: r.error as string | null,
+    createdAt: r.created_at as number,
+    startedAt: r.started_at as number | null,
+    endedAt: r.ended_at as number | null,
+  };
+}
+
+function toConversation(r: Record<string, unknown>): ConversationRecord {
+  return {
+    id: r.id as string,
+    teamId: r.team_id as string | null,
+    rootAgentId: r.root_agent_id as string,
+    channel: r.channel as string,
+    sender: r.sender as string,
+    senderId: r.sender_id as string,
+    threadKey: r.thread_key as string | null,
+    title: r.title as string,
+    status: r.status as ConversationStatus,
+    replyMode: r.reply_mode as 'each' | 'aggregate',
+    hops: r.hops as number,
+    messageCount: r.message_count as number,
+    spawnCount: r.spawn_count as number,
+    inputTokens: r.input_tokens as number,
+    outputTokens: r.output_tokens as number,
+    costUsd: r.cost_usd as number,
+    limitScale: r.limit_scale as number,
+    softWarned: r.soft_warned === 1,
+    stopReason: r.stop_reason as string | null,
+    meta: JSON.parse(r.meta as string) as Record<string, unknown>,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+    completedAt: r.completed_at as number | null,
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Opens the database and the stores on it: the one object the orchestrator, the server and
+ * the CLI share inside a process.
+ */
+import { openDatabase, type Durability, type TinyDatabase } from './storage/database.ts';
+import { EventLog } from './events/log.ts';
+import { SqliteQueueStore } from './queue/sqlite-store.ts';
+import type { BackoffPolicy } from './queue/types.ts';
+import { OutboxStore } from './outbox/store.ts';
+import { RunStore } from './runs/store.ts';
+
+export interface OpenStoresOptions {
+  dbPath: string;
+  durability?: Durability;
+  maxAttempts?: number;
+  backoff?: BackoffPolicy;
+  outboxTtlMs?: number;
+  clientChannels?: readonly string[];
+}
+
+export interface Stores {
+  db: TinyDatabase;
+  events: EventLog;
+  queue: SqliteQueueStore;
+  outbox: OutboxStore;
+  runs: RunStore;
+  /** Deletes finished data older than `days`; dead letters are kept. */
+  prune(days: number): { messages: number; outbox: number; runs: number; events: number };
+  close(): void;
+}
+
+export function openStores(options: OpenStoresOptions): Stores {
+  const db = openDatabase({ path: options.dbPath, ...(options.durability ? { durability: options.durability } : {}) });
+  const events = new EventLog(db);
+  const queue = new SqliteQueueStore(db, {
+    events,
+    ...(options.maxAttempts !== undefined ? { defaultMaxAttempts: options.maxAttempts } : {}),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+  });
+  const outbox = new OutboxStore(db, {
+    events,
+    ...(options.outboxTtlMs !== undefined ? { defaultTtlMs: options.outboxTtlMs } : {}),
+    ...(options.clientChannels ? { clientChannels: options.clientChannels } : {}),
+  });
+  const runs = new RunStore(db);
+  return {
+    db,
+    events,
+    queue,
+    outbox,
+    runs,
+    prune(days) {
+      const before = Date.now() - days * 86_400_000;
+      return { messages: queue.prune(before), outbox: outbox.prune(before), runs: runs.prune(before), events: events.prune(before) };
+    },
+    close() {
+      events.flush();
+      db.close();
+    },
+  };
+}
