@@ -1,0 +1,13 @@
+export { archiveWorkspace, removeWorkspace } from './archive.ts';
+export type { ArchiveResult, ArchiveWorkspaceInput, RemoveWorkspaceInput } from './archive.ts';
+export { DEFAULT_MEMORY_BOUNDS, formatMemoryIndex, parseFrontMatter, readMemoryIndex } from './memory.ts';
+export type { MemoryBounds, MemoryEntry } from './memory.ts';
+export { composeSystemPrompt } from './prompt.ts';
+export type { ComposeOptions, ComposeSystemPromptInput, PromptAgent } from './prompt.ts';
+export { PromptCache } from './prompt-cache.ts';
+export type { ComposedPrompt, PromptCacheStats } from './prompt-cache.ts';
+export { PROVISION_VERSION, provisionWorkspace, WORKSPACE_PATHS } from './provision.ts';
+export type { ProvisionResult, ProvisionWorkspaceInput } from './provision.ts';
+export { formatTeammates, teamsOfAgent } from './teammates.ts';
+export type { PromptTeam, PromptTeamMember, TeamDirectory, TeammatesSelf } from './teammates.ts';
+export { TEMPLATES_DIR } from './templates.ts';
