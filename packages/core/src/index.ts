@@ -1,1 +1,21 @@
-export const VERSION = "0.1.0";
+/**
+ * @tinyagi/core public API. Internals (statement caches, row mappers) are not exported.
+ */
+export { TinyError, isTinyError, errorMessage, type TinyErrorCode, type TinyErrorOptions } from './errors.ts';
+export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
+
+export { openDatabase, classifyDatabaseError, MIGRATIONS_FOLDER, type TinyDatabase, type OpenDatabaseOptions, type Durability, type Drizzle } from './storage/index.ts';
+export { openStores, type Stores, type OpenStoresOptions } from './stores.ts';
+
+export * from './events/index.ts';
+export * from './queue/index.ts';
+export * from './outbox/index.ts';
+export * from './runs/index.ts';
+
+export {
+  provisionWorkspace, archiveWorkspace, removeWorkspace, PROVISION_VERSION, WORKSPACE_PATHS, TEMPLATES_DIR,
+  readMemoryIndex, formatMemoryIndex, parseFrontMatter, DEFAULT_MEMORY_BOUNDS,
+  composeSystemPrompt, PromptCache, teamsOfAgent, formatTeammates,
+  type PromptAgent, type PromptTeam, type PromptTeamMember, type TeamDirectory, type ComposeSystemPromptInput, type ComposedPrompt,
+  type MemoryEntry, type ProvisionResult, type ProvisionWorkspaceInput, type ArchiveWorkspaceInput, type ArchiveResult,
+} from './workspace/index.ts';
