@@ -1,0 +1,106 @@
+/**
+ * Environment overrides: TINYAGI_API_PORT, DISCORD_BOT_TOKEN and TELEGRAM_BOT_TOKEN replace the
+ * file's values in memory; TINYAGI_API_TOKEN is returned on its own (it is not a settings key).
+ *
+ * Overrides are never persisted: writeSettings calls stripEnvOverrides, which puts back what the
+ * file had wherever the value to write is the environment's value. That also covers a settings
+ * object that went through applyEnvOverrides, a merge and a masked round trip through the API.
+ */
+import { TinyError } from '../errors.ts';
+import { getPath, isPlainObject, setOwn, type JsonObject } from './object-path.ts';
+import type { Env } from './paths.ts';
+import type { Settings } from './schema.ts';
+
+interface EnvOverride {
+  variable: string;
+  path: readonly [string, ...string[]];
+  parse: (raw: string) => unknown;
+}
+
+function parsePort(raw: string): number {
+  const port = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new TinyError('CONFIG_INVALID', `TINYAGI_API_PORT=${JSON.stringify(raw)} is not a port number.`, {
+      hint: 'Set TINYAGI_API_PORT to an integer from 1 to 65535 (0 picks a free port), or unset it to use server.port.',
+      details: { variable: 'TINYAGI_API_PORT', value: raw },
+    });
+  }
+  return port;
+}
+
+export const ENV_OVERRIDES: readonly EnvOverride[] = [
+  { variable: 'TINYAGI_API_PORT', path: ['server', 'port'], parse: parsePort },
+  { variable: 'DISCORD_BOT_TOKEN', path: ['channels', 'discord', 'bot_token'], parse: (raw) => raw },
+  { variable: 'TELEGRAM_BOT_TOKEN', path: ['channels', 'telegram', 'bot_token'], parse: (raw) => raw },
+];
+
+export interface EnvOverrideResult {
+  /** A copy of the settings with the overrides applied (the input is not modified). */
+  settings: Settings;
+  /** TINYAGI_API_TOKEN, when set: the API token to use instead of the api-token file. */
+  apiToken?: string;
+  /** Names of the variables that were applied. */
+  applied: string[];
+}
+
+function active(env: Env): { override: EnvOverride; value: unknown }[] {
+  return ENV_OVERRIDES.flatMap((override) => {
+    const raw = env[override.variable];
+    return raw === undefined || raw === '' ? [] : [{ override, value: override.parse(raw) }];
+  });
+}
+
+function setDeep(target: JsonObject, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    const copy = isPlainObject(next) ? { ...next } : {};
+    setOwn(node, key, copy);
+    node = copy;
+  }
+  setOwn(node, path[path.length - 1] as string, value);
+}
+
+export function applyEnvOverrides(settings: Settings, env: Env = process.env): EnvOverrideResult {
+  const out: JsonObject = { ...settings };
+  const applied: string[] = [];
+  for (const { override, value } of active(env)) {
+    setDeep(out, override.path, value);
+    applied.push(override.variable);
+  }
+  const result: EnvOverrideResult = { settings: out as Settings, applied };
+  const apiToken = env['TINYAGI_API_TOKEN'];
+  if (apiToken !== undefined && apiToken !== '') result.apiToken = apiToken;
+  return result;
+}
+
+/**
+ * `next` with every environment-supplied value replaced by what the file has at that path (or
+ * removed, with parents that exist only because of it). Returns `next` itself when nothing
+ * matches; `readOnDisk` (the file's current content) is only called when something does.
+ */
+export function stripEnvOverrides(next: Settings, readOnDisk: () => unknown, env: Env = process.env): Settings {
+  const matches = active(env).filter(({ override, value }) => getPath(next, override.path) === value);
+  if (matches.length === 0) return next;
+  const onDisk = readOnDisk();
+  const out = structuredClone(next) as JsonObject;
+  for (const { override } of matches) {
+    const stored = getPath(onDisk, override.path);
+    if (stored !== undefined) {
+      setDeep(out, override.path, stored);
+      continue;
+    }
+    // Remove the key, then any parent that is now empty and does not exist on disk.
+    for (let depth = override.path.length; depth > 0; depth--) {
+      const parentPath = override.path.slice(0, depth - 1);
+      const parent = parentPath.length === 0 ? out : getPath(out, parentPath);
+      const key = override.path[depth - 1] as string;
+      if (!isPlainObject(parent)) break;
+      const child = parent[key];
+      const isLeaf = depth === override.path.length;
+      if (!isLeaf && !(isPlainObject(child) && Object.keys(child).length === 0 && getPath(onDisk, override.path.slice(0, depth)) === undefined)) break;
+      delete parent[key];
+    }
+  }
+  return out as Settings;
+}

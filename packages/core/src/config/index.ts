@@ -1,0 +1,95 @@
+/**
+ * @tinyagi/core config: the settings.json schema, loading, atomic locked writes, secrets
+ * masking, paths and environment overrides.
+ */
+export {
+  SettingsSchema,
+  SettingsShapeSchema,
+  AgentSchema,
+  TeamSchema,
+  CustomProviderSchema,
+  LimitsSchema,
+  BudgetsSchema,
+  MockScriptSchema,
+  MockRuleSchema,
+  ProviderNameSchema,
+  BUILTIN_PROVIDERS,
+  HARNESSES,
+  STEER_COMMANDS,
+  BUSY_POLICIES,
+  SESSION_MODES,
+  REPLY_MODES,
+  DURABILITIES,
+  MOCK_FAILURES,
+  type Settings,
+  type AgentSettings,
+  type TeamSettings,
+  type CustomProviderSettings,
+  type LimitsSettings,
+  type BudgetSettings,
+  type MockScript,
+  type MockRule,
+  type ProviderName,
+  type ServerSettings,
+  type QueueSettings,
+  type SteerCommand,
+  type BusyPolicy,
+  type SessionMode,
+  type ReplyMode,
+} from './schema.ts';
+export {
+  validateSettings,
+  parseSettings,
+  toSettingsIssues,
+  formatSettingsIssues,
+  settingsInvalidError,
+  type SettingsIssue,
+  type SettingsValidation,
+} from './validate.ts';
+export { formatSettingsPath } from './object-path.ts';
+export {
+  SETTINGS_DEFAULTS,
+  DEFAULT_LIMITS,
+  effectiveServer,
+  effectiveQueue,
+  effectiveRetentionDays,
+  heartbeatIntervalSeconds,
+  effectiveLimits,
+  effectiveBudgets,
+  agentDefaults,
+  teamDefaults,
+  type EffectiveServer,
+  type EffectiveQueue,
+  type EffectiveLimits,
+  type EffectiveBudgets,
+  type EffectiveAgent,
+  type EffectiveTeam,
+} from './defaults.ts';
+export { loadSettings, parseSettingsText, type LoadedSettings } from './load.ts';
+export { findJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
+export { writeSettings, updateSettings, settingsLockPath, type WriteSettingsOptions } from './write.ts';
+export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_LOCK_MS, type LockOptions } from './lock.ts';
+export { deepMergeSettings } from './merge.ts';
+export {
+  SECRET_PATHS,
+  MASK_CHAR,
+  isSecretKey,
+  maskSecret,
+  isMaskedValue,
+  maskSettings,
+  secretStatus,
+  stripUnchangedMasks,
+  type SecretStatus,
+} from './secrets.ts';
+export {
+  DEFAULT_HOME_DIR_NAME,
+  DEFAULT_WORKSPACE_PATH,
+  expandHome,
+  resolveTinyHome,
+  homePaths,
+  workspaceRoot,
+  agentWorkspaceDir,
+  type Env,
+  type HomePaths,
+} from './paths.ts';
+export { ENV_OVERRIDES, applyEnvOverrides, stripEnvOverrides, type EnvOverrideResult } from './env.ts';

@@ -1,0 +1,181 @@
+/**
+ * Settings rules that span several keys: id format, ids unique across agents and teams, team
+ * membership and leaders, custom provider references, workspace escapes.
+ *
+ * These run even when the shape check failed elsewhere (so a file with three mistakes reports
+ * three problems), which means the input may be malformed: every value is type-checked here
+ * before use and anything of the wrong type is left to the shape errors.
+ */
+import { ID_PATTERN } from '../ids.ts';
+import { isPlainObject, type JsonObject } from './object-path.ts';
+import { workingDirectoryEscapes } from './paths.ts';
+
+export type RuleIssue = {
+  code: 'custom';
+  path: PropertyKey[];
+  message: string;
+  params: { hint: string };
+};
+
+interface IssueSink {
+  addIssue(issue: RuleIssue): void;
+}
+
+function asObject(value: unknown): JsonObject | undefined {
+  return isPlainObject(value) ? value : undefined;
+}
+
+/** A valid id close to `id`, to suggest in the hint ("Coder" -> "coder"). */
+function suggestId(id: string): string | undefined {
+  const slug = id
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+/, '')
+    .slice(0, 64)
+    .replace(/[-_]+$/, '');
+  return ID_PATTERN.test(slug) ? slug : undefined;
+}
+
+function listOr(values: string[], none: string): string {
+  return values.length > 0 ? values.map((v) => `"${v}"`).join(', ') : none;
+}
+
+function checkIds(kind: 'agent' | 'team', section: 'agents' | 'teams', ids: string[], sink: IssueSink): void {
+  for (const id of ids) {
+    if (ID_PATTERN.test(id)) continue;
+    const traversal = /[/\\]|\.\./.test(id);
+    const suggestion = suggestId(id);
+    sink.addIssue({
+      code: 'custom',
+      path: [section, id],
+      message: `Invalid ${kind} id ${JSON.stringify(id)}${traversal ? ' (it contains a path separator or "..")' : ''}`,
+      params: {
+        hint:
+          `${kind === 'agent' ? 'Agent' : 'Team'} ids are 1-64 characters a-z, 0-9, "_" or "-", starting with a letter or digit ` +
+          `(they name directories).${suggestion ? ` Rename it, e.g. to "${suggestion}".` : ''}`,
+      },
+    });
+  }
+}
+
+function checkProviderReference(provider: unknown, path: PropertyKey[], customProviders: string[], sink: IssueSink): void {
+  if (typeof provider !== 'string' || !provider.startsWith('custom:')) return;
+  const pid = provider.slice('custom:'.length);
+  if (pid === '' || customProviders.includes(pid)) return;
+  sink.addIssue({
+    code: 'custom',
+    path,
+    message: `Custom provider ${JSON.stringify(pid)} is not defined`,
+    params: {
+      hint: `Add custom_providers.${pid} (name, harness, base_url, api_key) or use one of the defined providers: ${listOr(customProviders.map((p) => `custom:${p}`), 'none defined')}.`,
+    },
+  });
+}
+
+function checkTeam(teamId: string, team: JsonObject, agentIds: string[], sink: IssueSink): void {
+  const members = Array.isArray(team['agents']) ? team['agents'] : undefined;
+  const memberIds: string[] = [];
+  if (members !== undefined) {
+    if (members.length === 0) {
+      sink.addIssue({
+        code: 'custom',
+        path: ['teams', teamId, 'agents'],
+        message: `Team "${teamId}" has no agents`,
+        params: { hint: `List at least one agent id in teams.${teamId}.agents (known agents: ${listOr(agentIds, 'none')}).` },
+      });
+    }
+    members.forEach((member, index) => {
+      if (typeof member !== 'string') return;
+      if (memberIds.includes(member)) {
+        sink.addIssue({
+          code: 'custom',
+          path: ['teams', teamId, 'agents', index],
+          message: `Agent "${member}" is listed twice in team "${teamId}"`,
+          params: { hint: 'Remove the duplicate entry.' },
+        });
+      } else if (!agentIds.includes(member)) {
+        sink.addIssue({
+          code: 'custom',
+          path: ['teams', teamId, 'agents', index],
+          message: `Team member "${member}" is not a defined agent`,
+          params: { hint: `Add agents.${member} or remove it from the team. Known agents: ${listOr(agentIds, 'none')}.` },
+        });
+      }
+      memberIds.push(member);
+    });
+  }
+
+  const leader = team['leader_agent'];
+  if (leader === undefined) {
+    sink.addIssue({
+      code: 'custom',
+      path: ['teams', teamId, 'leader_agent'],
+      message: `Team "${teamId}" has no leader_agent`,
+      params: { hint: `Set teams.${teamId}.leader_agent to one of its members: ${listOr(memberIds, 'add members first')}.` },
+    });
+  } else if (typeof leader === 'string' && members !== undefined && !memberIds.includes(leader)) {
+    sink.addIssue({
+      code: 'custom',
+      path: ['teams', teamId, 'leader_agent'],
+      message: `Leader "${leader}" is not a member of team "${teamId}"`,
+      params: { hint: `Add "${leader}" to teams.${teamId}.agents, or choose one of its members: ${listOr(memberIds, 'none')}.` },
+    });
+  }
+}
+
+const CUSTOM_PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The superRefine body of SettingsSchema. `value` may be anything (see the module comment). */
+export function checkSettingsRules(value: unknown, sink: IssueSink): void {
+  const settings = asObject(value);
+  if (settings === undefined) return;
+  const agents = asObject(settings['agents']) ?? {};
+  const teams = asObject(settings['teams']) ?? {};
+  const agentIds = Object.keys(agents);
+  const teamIds = Object.keys(teams);
+  const customProviders = Object.keys(asObject(settings['custom_providers']) ?? {});
+
+  checkIds('agent', 'agents', agentIds, sink);
+  checkIds('team', 'teams', teamIds, sink);
+  for (const pid of customProviders) {
+    if (CUSTOM_PROVIDER_ID.test(pid)) continue;
+    sink.addIssue({
+      code: 'custom',
+      path: ['custom_providers', pid],
+      message: `Invalid custom provider id ${JSON.stringify(pid)}`,
+      params: { hint: 'Use 1-64 characters A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit; agents refer to it as "custom:<id>".' },
+    });
+  }
+
+  for (const id of teamIds) {
+    if (!agentIds.includes(id)) continue;
+    sink.addIssue({
+      code: 'custom',
+      path: ['teams', id],
+      message: `Id "${id}" is used by both an agent and a team`,
+      params: { hint: `Ids are unique across agents and teams (messages address either by id). Rename the team or the agent.` },
+    });
+  }
+
+  for (const [agentId, raw] of Object.entries(agents)) {
+    const agent = asObject(raw);
+    if (agent === undefined) continue;
+    checkProviderReference(agent['provider'], ['agents', agentId, 'provider'], customProviders, sink);
+    const wd = agent['working_directory'];
+    if (typeof wd === 'string' && workingDirectoryEscapes(wd)) {
+      sink.addIssue({
+        code: 'custom',
+        path: ['agents', agentId, 'working_directory'],
+        message: `Relative working_directory ${JSON.stringify(wd)} escapes the workspace`,
+        params: { hint: 'Use a path inside workspace.path (relative, without leading ".."), or an absolute path.' },
+      });
+    }
+  }
+
+  checkProviderReference(asObject(settings['models'])?.['provider'], ['models', 'provider'], customProviders, sink);
+
+  for (const [teamId, raw] of Object.entries(teams)) {
+    const team = asObject(raw);
+    if (team !== undefined) checkTeam(teamId, team, agentIds, sink);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Secrets in settings: which keys hold them, masking for anything that leaves the process
+ * (API responses, logs, UI), and undoing masks that a client sends back.
+ *
+ * A key is secret when it is one of SECRET_PATHS or its name ends in api_key, token, secret or
+ * password (any depth, camelCase too), so plugin and future keys are masked without a list here.
+ */
+import { formatSettingsPath, getPath, isPlainObject, setOwn, type JsonObject } from './object-path.ts';
+
+/** The reference's secret keys; `*` is any custom provider id. */
+export const SECRET_PATHS = [
+  'models.anthropic.api_key',
+  'models.anthropic.oauth_token',
+  'models.openai.api_key',
+  'channels.discord.bot_token',
+  'channels.telegram.bot_token',
+  'custom_providers.*.api_key',
+] as const;
+
+export const MASK_CHAR = '…';
+/** Shorter values are masked as a bare "…": showing 7 characters of them would give most of it away. */
+export const MIN_REVEAL_LENGTH = 16;
+
+const SECRET_KEY = /(?:^|_)(?:api_?key|token|secret|password|passwd)$/;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
+}
+
+/** `sk-ant-api03-…` -> `sk-…abcd`; short values -> `…`; empty stays empty (not set). */
+export function maskSecret(value: string): string {
+  if (value === '') return '';
+  if (value.length < MIN_REVEAL_LENGTH) return MASK_CHAR;
+  return `${value.slice(0, 3)}${MASK_CHAR}${value.slice(-4)}`;
+}
+
+/** True for the output of maskSecret (never a plausible real secret). */
+export function isMaskedValue(value: unknown): value is string {
+  return typeof value === 'string' && (value === MASK_CHAR || (value.length === 8 && value[3] === MASK_CHAR));
+}
+
+function maskAll(value: unknown): unknown {
+  if (typeof value === 'string') return maskSecret(value);
+  if (Array.isArray(value)) return value.map(maskAll);
+  if (isPlainObject(value)) return mapObject(value, (_key, v) => maskAll(v));
+  return value === null || value === undefined ? value : MASK_CHAR;
+}
+
+function mapObject(value: JsonObject, fn: (key: string, v: unknown) => unknown): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, v] of Object.entries(value)) setOwn(out, key, fn(key, v));
+  return out;
+}
+
+function maskDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskDeep);
+  if (isPlainObject(value)) return mapObject(value, (key, v) => (isSecretKey(key) ? maskAll(v) : maskDeep(v)));
+  return value;
+}
+
+/** A copy with every secret masked; safe to return from the API or to log. */
+export function maskSettings<T>(settings: T): T {
+  return maskDeep(settings) as T;
+}
+
+export interface SecretStatus {
+  path: string;
+  set: boolean;
+}
+
+function isSet(value: unknown): boolean {
+  return typeof value === 'string' ? value !== '' : value !== undefined && value !== null;
+}
+
+/** Every known secret path (set or not) and every other secret key present, with whether it is set. */
+export function secretStatus(settings: unknown): SecretStatus[] {
+  const out: SecretStatus[] = [];
+  const seen = new Set<string>();
+  const add = (path: string, value: unknown): void => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    out.push({ path, set: isSet(value) });
+  };
+  for (const pattern of SECRET_PATHS) {
+    const segments = pattern.split('.');
+    const star = segments.indexOf('*');
+    if (star === -1) {
+      add(formatSettingsPath(segments), getPath(settings, segments));
+      continue;
+    }
+    const parent = getPath(settings, segments.slice(0, star));
+    if (!isPlainObject(parent)) continue;
+    for (const id of Object.keys(parent)) {
+      const concrete = [...segments.slice(0, star), id, ...segments.slice(star + 1)];
+      add(formatSettingsPath(concrete), getPath(settings, concrete));
+    }
+  }
+  const walk = (value: unknown, path: (string | number)[]): void => {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+    else if (isPlainObject(value)) {
+      for (const [key, v] of Object.entries(value)) {
+        if (isSecretKey(key)) add(formatSettingsPath([...path, key]), v);
+        else walk(v, [...path, key]);
+      }
+    }
+  };
+  walk(settings, []);
+  return out;
+}
+
+/** Paths of secret keys whose value is a mask. */
+export function findMaskedSecrets(value: unknown): (string | number)[][] {
+  const found: (string | number)[][] = [];
+  const walk = (v: unknown, path: (string | number)[]): void => {
+    if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...path, i]));
+    else if (isPlainObject(v)) {
+      for (const [key, child] of Object.entries(v)) {
+        if (isSecretKey(key) && isMaskedValue(child)) found.push([...path, key]);
+        else walk(child, [...path, key]);
+      }
+    }
+  };
+  walk(value, []);
+  return found;
+}
+
+/**
+ * Undoes masks in a client's PATCH/PUT body: a secret key that carries a masked value gets the
+ * stored value back (or is dropped when nothing is stored), so echoing what GET returned never
+ * overwrites a secret with "sk-…abcd". Real new values pass through.
+ */
+export function stripUnchangedMasks<T>(patch: T, current: unknown): T {
+  const walk = (value: unknown, stored: unknown): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, Array.isArray(stored) ? stored[i] : undefined));
+    if (!isPlainObject(value)) return value;
+    const storedObject = isPlainObject(stored) ? stored : {};
+    const out: JsonObject = {};
+    for (const [key, v] of Object.entries(value)) {
+      const storedValue = Object.hasOwn(storedObject, key) ? storedObject[key] : undefined;
+      if (isSecretKey(key) && isMaskedValue(v)) {
+        if (storedValue !== undefined && storedValue !== null) setOwn(out, key, storedValue);
+      } else {
+        setOwn(out, key, walk(v, storedValue));
+      }
+    }
+    return out;
+  };
+  return walk(patch, current) as T;
+}

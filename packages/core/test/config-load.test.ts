@@ -1,0 +1,257 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isTinyError, type TinyError } from '../src/errors.ts';
+import {
+  SettingsSchema,
+  findJsonSyntaxError,
+  loadSettings,
+  updateSettings,
+  validateSettings,
+  writeSettings,
+  type SettingsIssue,
+} from '../src/config/index.ts';
+
+const REFERENCE = join(import.meta.dirname, 'fixtures/settings/reference.json');
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tinyagi-config-load-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function catchError(fn: () => unknown): TinyError {
+  try {
+    fn();
+  } catch (err) {
+    if (isTinyError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a TinyError');
+}
+
+async function catchErrorAsync(fn: () => Promise<unknown>): Promise<TinyError> {
+  try {
+    await fn();
+  } catch (err) {
+    if (isTinyError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a TinyError');
+}
+
+function issuesOf(err: TinyError): SettingsIssue[] {
+  return (err.details as { issues: SettingsIssue[] }).issues;
+}
+
+describe('loadSettings', () => {
+  it('returns empty settings (all defaults) for a missing file and does not create it', () => {
+    const file = join(dir, 'settings.json');
+    expect(loadSettings(file)).toEqual({ settings: {}, exists: false });
+    expect(() => readFileSync(file)).toThrow(/ENOENT/);
+  });
+
+  it('reports three different mistakes with their paths and leaves the file byte-identical, also after updateSettings', async () => {
+    const file = join(dir, 'settings.json');
+    const text = JSON.stringify(
+      {
+        agents: { Coder: { name: 'Coder', provider: 'anthropic' }, reviewer: { name: 'Reviewer' } },
+        teams: { dev: { name: 'Dev', agents: ['reviewer'], leader_agent: 'boss' } },
+        queue: { durability: 'fast' },
+      },
+      null,
+      2,
+    );
+    writeFileSync(file, text);
+    const before = readFileSync(file);
+
+    const err = catchError(() => loadSettings(file));
+    expect(err.code).toBe('CONFIG_INVALID');
+    const issues = issuesOf(err);
+    expect(issues.map((i) => i.path).sort()).toEqual(['agents.Coder', 'queue.durability', 'teams.dev.leader_agent']);
+    for (const issue of issues) expect(issue.hint).toBeTypeOf('string');
+    expect(issues.find((i) => i.path === 'agents.Coder')?.hint).toContain('"coder"');
+    // One line per problem, with the file path.
+    expect(err.message).toContain(file);
+    expect(err.message).toContain('(3 problems)');
+    for (const path of ['agents.Coder', 'queue.durability', 'teams.dev.leader_agent']) {
+      expect(err.message.split('\n').filter((line) => line.startsWith(`  - ${path}:`))).toHaveLength(1);
+    }
+    expect(readFileSync(file).equals(before)).toBe(true);
+
+    const updateErr = await catchErrorAsync(() => updateSettings(file, (s) => ({ ...s, retention: { days: 3 } })));
+    expect(updateErr.code).toBe('CONFIG_INVALID');
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('reports invalid JSON with line and column, never the content, and never touches the file', async () => {
+    const file = join(dir, 'settings.json');
+    const text = '{\n  "models": {\n    "anthropic": { "api_key": "sk-ant-secret-value-123456789" }\n  }\n  "agents": {}\n}\n';
+    writeFileSync(file, text);
+    const before = readFileSync(file);
+    const err = catchError(() => loadSettings(file));
+    expect(err.code).toBe('CONFIG_PARSE_FAILED');
+    expect(err.message).toContain('line 5, column 3');
+    expect(err.message).toContain('missing comma');
+    expect(err.message).not.toContain('sk-ant-secret');
+    expect(err.details).toMatchObject({ file, line: 5, column: 3 });
+
+    const updateErr = await catchErrorAsync(() => updateSettings(file, () => ({})));
+    expect(updateErr.code).toBe('CONFIG_PARSE_FAILED');
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('locates syntax errors V8 reports without a position, and empty files', () => {
+    expect(findJsonSyntaxError('{\n  "a": tru\n}')).toMatchObject({ line: 2, column: 8 });
+    expect(findJsonSyntaxError('{"a": 1,}')).toMatchObject({ line: 1, column: 9, reason: 'trailing comma before "}"' });
+    expect(findJsonSyntaxError("{'a': 1}")?.reason).toContain('double quotes');
+    expect(findJsonSyntaxError('{"a": "x\ny"}')?.reason).toContain('control character');
+    expect(findJsonSyntaxError('{"a": [1, 2}')).toMatchObject({ line: 1, column: 12 });
+    expect(findJsonSyntaxError('{"a": {"b": [1, {"c": null}]}, "d": -1.5e3}')).toBeUndefined();
+
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, '  \n');
+    const err = catchError(() => loadSettings(file));
+    expect(err.code).toBe('CONFIG_PARSE_FAILED');
+    expect(err.message).toContain('the file is empty');
+  });
+
+  it('accepts a UTF-8 byte-order mark without rewriting the file', () => {
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, '\uFEFF{"workspace": {"name": "w"}}');
+    expect(loadSettings(file).settings).toEqual({ workspace: { name: 'w' } });
+  });
+
+  it('reports an unreadable path as CONFIG_IO', () => {
+    const file = join(dir, 'settings.json');
+    mkdirSync(file);
+    expect(catchError(() => loadSettings(file)).code).toBe('CONFIG_IO');
+  });
+
+  it('rejects a file that is not an object', () => {
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, '[1, 2]');
+    const issues = issuesOf(catchError(() => loadSettings(file)));
+    expect(issues).toEqual([expect.objectContaining({ path: '', hint: expect.stringContaining('one JSON object') })]);
+  });
+});
+
+describe('reference settings.json', () => {
+  it('loads unchanged, including keys this version does not know', () => {
+    const { settings, exists } = loadSettings(REFERENCE);
+    expect(exists).toBe(true);
+    expect(settings).toEqual(JSON.parse(readFileSync(REFERENCE, 'utf8')));
+    expect(settings.agents?.['reviewer']?.provider).toBe('custom:local-llama');
+    expect(settings['tinyoffice']).toEqual({ theme: 'dark', pinned_agents: ['coder'] });
+  });
+
+  it('keeps unknown keys (top level and nested) through a write round trip and an update', async () => {
+    const file = join(dir, 'settings.json');
+    const reference = JSON.parse(readFileSync(REFERENCE, 'utf8')) as Record<string, unknown>;
+    const withNested = structuredClone(reference) as { agents: Record<string, Record<string, unknown>> };
+    withNested.agents['coder'] = { ...withNested.agents['coder'], future_option: { level: 3 } };
+    await writeSettings(file, withNested, { env: {} });
+    await updateSettings(file, (s) => ({ ...s, retention: { days: 7 } }), { env: {} });
+
+    const { settings } = loadSettings(file);
+    expect(settings['tinyoffice']).toEqual({ theme: 'dark', pinned_agents: ['coder'] });
+    expect(settings.agents?.['coder']?.['future_option']).toEqual({ level: 3 });
+    expect(settings).toEqual({ ...withNested, retention: { days: 7 } });
+    // Key order is the user's, not the schema's.
+    expect(Object.keys(settings)).toEqual([...Object.keys(reference), 'retention']);
+  });
+});
+
+describe('settings rules', () => {
+  function pathsOf(value: unknown): string[] {
+    const result = validateSettings(value);
+    return result.ok ? [] : result.issues.map((i) => i.path);
+  }
+
+  it('rejects path traversal and other invalid ids for agents and teams', () => {
+    const result = validateSettings({ agents: { '../etc': {}, 'a/b': {}, ok: {} }, teams: { 'Team One': { agents: ['ok'], leader_agent: 'ok' } } });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.path)).toEqual(['agents["../etc"]', 'agents["a/b"]', 'teams["Team One"]']);
+    expect(result.issues[0]?.message).toContain('path separator');
+    expect(result.issues[2]?.hint).toContain('"team-one"');
+  });
+
+  it('requires ids to be unique across agents and teams', () => {
+    expect(pathsOf({ agents: { dev: {} }, teams: { dev: { agents: ['dev'], leader_agent: 'dev' } } })).toEqual(['teams.dev']);
+  });
+
+  it('checks team members, duplicates, empty teams and the leader', () => {
+    expect(pathsOf({ agents: { a: {} }, teams: { t: { agents: ['a', 'ghost', 'a'], leader_agent: 'a' } } })).toEqual([
+      'teams.t.agents[1]',
+      'teams.t.agents[2]',
+    ]);
+    expect(pathsOf({ agents: { a: {} }, teams: { t: { agents: [] } } })).toEqual(['teams.t.agents', 'teams.t.leader_agent']);
+  });
+
+  it('checks custom provider references and provider names', () => {
+    const result = validateSettings({
+      custom_providers: { mine: { harness: 'claude', base_url: 'ftp://x' } },
+      agents: { a: { provider: 'custom:mine' }, b: { provider: 'custom:other' }, c: { provider: 'gemini' } },
+      models: { provider: 'custom:nope' },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.path).sort()).toEqual([
+      'agents.b.provider',
+      'agents.c.provider',
+      'custom_providers.mine.base_url',
+      'models.provider',
+    ]);
+    expect(result.issues.find((i) => i.path === 'agents.c.provider')).toMatchObject({
+      message: 'Unknown provider "gemini"',
+      hint: expect.stringContaining('"custom:<id>"'),
+    });
+  });
+
+  it('rejects a relative working_directory that escapes the workspace', () => {
+    expect(pathsOf({ agents: { a: { working_directory: '../other' }, b: { working_directory: 'x/../../y' } } })).toEqual([
+      'agents.a.working_directory',
+      'agents.b.working_directory',
+    ]);
+    expect(pathsOf({ agents: { a: { working_directory: '/srv/a' }, b: { working_directory: '~/b' }, c: { working_directory: 'c/d' } } })).toEqual([]);
+  });
+
+  it('validates our keys: queue, server, limits, budgets, mock scripts', () => {
+    expect(
+      pathsOf({
+        server: { port: 70000 },
+        queue: { concurrency: 0 },
+        limits: { max_depth: 1.5 },
+        budgets: { soft_limit_fraction: 2 },
+        agents: { m: { busy_policy: 'parallel', steering: ['inject', 'explode'], mock: { rules: [{ match: 'x', fail: 'sometimes' }] } } },
+      }).sort(),
+    ).toEqual([
+      'agents.m.busy_policy',
+      'agents.m.mock.rules[0].fail',
+      'agents.m.steering[1]',
+      'budgets.soft_limit_fraction',
+      'limits.max_depth',
+      'queue.concurrency',
+      'server.port',
+    ]);
+  });
+
+  it('rejects "__proto__" keys anywhere (zod would skip them unvalidated) and odd custom provider ids', () => {
+    const value = JSON.parse(
+      '{"agents": {"__proto__": {"provider": 42}}, "channels": {"defaults": {"__proto__": "x"}}, "custom_providers": {"bad id!": {}}}',
+    ) as unknown;
+    expect(pathsOf(value).sort()).toEqual(['agents.__proto__', 'channels.defaults.__proto__', 'custom_providers["bad id!"]']);
+  });
+
+  it('has no defaults or transforms: a valid value parses to itself', () => {
+    const value = JSON.parse(readFileSync(REFERENCE, 'utf8')) as unknown;
+    expect(SettingsSchema.parse(value)).toEqual(value);
+    expect(SettingsSchema.parse({})).toEqual({});
+  });
+
+});
