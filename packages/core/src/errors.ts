@@ -33,6 +33,8 @@ export type TinyErrorCode =
   | 'INVOKE_CANCELLED'
   | 'INPUT_TOO_LARGE'
   | 'LIMIT_EXCEEDED'
+  | 'MESSAGE_EMPTY'
+  | 'NOT_A_MEMBER'
   | 'INTERNAL';
 
 export interface TinyErrorOptions {

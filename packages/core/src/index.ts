@@ -19,3 +19,21 @@ export {
   type PromptAgent, type PromptTeam, type PromptTeamMember, type TeamDirectory, type ComposeSystemPromptInput, type ComposedPrompt,
   type MemoryEntry, type ProvisionResult, type ProvisionWorkspaceInput, type ArchiveWorkspaceInput, type ArchiveResult,
 } from './workspace/index.ts';
+
+export { ChatroomStore, type ChatroomPost, type ChatroomListQuery } from './chatroom/index.ts';
+export {
+  SenderDefaultsStore, AgentSessionStore, AgentMessageStore,
+  type AgentSessionRecord, type SessionTurnMessage, type RecordTurnInput, type AgentMessageRecord, type AppendAgentMessageInput,
+} from './sessions/index.ts';
+
+export {
+  SettingsSchema, STEER_COMMANDS, REPLY_MODES, SETTINGS_DEFAULTS, DEFAULT_LIMITS,
+  effectiveLimits, effectiveBudgets, effectiveQueue, agentDefaults, teamDefaults, agentWorkspaceDir, loadSettings,
+  type Settings, type AgentSettings, type TeamSettings, type LimitsSettings, type BudgetSettings, type SteerCommand, type ReplyMode,
+  type EffectiveLimits, type EffectiveBudgets, type EffectiveAgent,
+} from './config/index.ts';
+export {
+  invokeAgent, registerAdapter, resolveInvokeTarget, sessionKeyFor, InvokeError, isInvokeError, SPAWN_AGENT_TOOL_NAME,
+  type InvokeRequest, type InvokeResult, type InvokeTarget, type InvokeProgress, type InvokeSession, type InvokeTools,
+  type InvokeUsage, type InvokeErrorKind, type SessionMessage, type SpawnAgentArgs, type InvokeAdapter,
+} from './invoker/index.ts';

@@ -1,0 +1,1 @@
+export { ChatroomStore, type ChatroomPost, type ChatroomListQuery } from './store.ts';

@@ -1,0 +1,73 @@
+/**
+ * Team chat rooms: one persistent, append-only room per team (`chatroom_messages`).
+ *
+ * Contract: ids increase strictly, so `list({ afterId })` is a cursor that never repeats or
+ * skips a post (the API's pagination and the TUI viewer rely on it). `post` writes inside the
+ * caller's transaction when one is open, so a post and the deliveries it causes commit together.
+ */
+import type { TinyDatabase } from '../storage/database.ts';
+
+export interface ChatroomPost {
+  id: number;
+  teamId: string;
+  /** Agent id, or `user` for a human post. */
+  fromAgent: string;
+  conversationId: string | null;
+  content: string;
+  createdAt: number;
+}
+
+export interface ChatroomListQuery {
+  /** Only posts with an id greater than this (exclusive cursor). */
+  afterId?: number;
+  /** Only posts with an id smaller than this (for paging backwards). */
+  beforeId?: number;
+  limit?: number;
+}
+
+interface Row {
+  id: number;
+  team_id: string;
+  from_agent: string;
+  conversation_id: string | null;
+  content: string;
+  created_at: number;
+}
+
+export class ChatroomStore {
+  readonly #db: TinyDatabase;
+  readonly #insert;
+  readonly #after;
+  readonly #before;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+    this.#insert = db.sqlite.prepare('INSERT INTO chatroom_messages (team_id, from_agent, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?)');
+    this.#after = db.sqlite.prepare('SELECT * FROM chatroom_messages WHERE team_id = ? AND id > ? ORDER BY id LIMIT ?');
+    this.#before = db.sqlite.prepare('SELECT * FROM (SELECT * FROM chatroom_messages WHERE team_id = ? AND id < ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+  }
+
+  post(input: { teamId: string; fromAgent: string; content: string; conversationId?: string | null }): ChatroomPost {
+    const createdAt = Date.now();
+    const info = this.#db.write(() => this.#insert.run(input.teamId, input.fromAgent, input.conversationId ?? null, input.content, createdAt));
+    return { id: Number(info.lastInsertRowid), teamId: input.teamId, fromAgent: input.fromAgent, conversationId: input.conversationId ?? null, content: input.content, createdAt };
+  }
+
+  /** Oldest first. With `beforeId` the newest posts before it; otherwise posts after `afterId` (default 0). */
+  list(teamId: string, query: ChatroomListQuery = {}): ChatroomPost[] {
+    const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
+    const rows = query.beforeId !== undefined
+      ? (this.#before.all(teamId, query.beforeId, limit) as Row[])
+      : (this.#after.all(teamId, query.afterId ?? 0, limit) as Row[]);
+    return rows.map(toPost);
+  }
+
+  /** The most recent `limit` posts, oldest first. */
+  latest(teamId: string, limit = 50): ChatroomPost[] {
+    return this.list(teamId, { beforeId: Number.MAX_SAFE_INTEGER, limit });
+  }
+}
+
+function toPost(r: Row): ChatroomPost {
+  return { id: r.id, teamId: r.team_id, fromAgent: r.from_agent, conversationId: r.conversation_id, content: r.content, createdAt: r.created_at };
+}

@@ -1,0 +1,96 @@
+/**
+ * Per-agent chat history (what TinyOffice shows on an agent's page): every message an agent
+ * received and every reply it gave, append-only, pruned by retention.
+ */
+import type { TinyDatabase } from '../storage/database.ts';
+
+export interface AgentMessageRecord {
+  id: number;
+  agentId: string;
+  role: 'user' | 'assistant';
+  channel: string;
+  sender: string;
+  messageId: string | null;
+  runId: string | null;
+  conversationId: string | null;
+  content: string;
+  createdAt: number;
+}
+
+export interface AppendAgentMessageInput {
+  agentId: string;
+  role: 'user' | 'assistant';
+  channel: string;
+  sender?: string;
+  messageId?: string | null;
+  runId?: string | null;
+  conversationId?: string | null;
+  content: string;
+}
+
+interface Row {
+  id: number;
+  agent_id: string;
+  role: string;
+  channel: string;
+  sender: string;
+  message_id: string | null;
+  run_id: string | null;
+  conversation_id: string | null;
+  content: string;
+  created_at: number;
+}
+
+export class AgentMessageStore {
+  readonly #db: TinyDatabase;
+  readonly #insert;
+  readonly #page;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+    this.#insert = db.sqlite.prepare(
+      'INSERT INTO agent_messages (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#page = db.sqlite.prepare('SELECT * FROM (SELECT * FROM agent_messages WHERE agent_id = ? AND id < ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+  }
+
+  /** Inside the caller's transaction when one is open. */
+  append(input: AppendAgentMessageInput): number {
+    const info = this.#db.write(() =>
+      this.#insert.run(input.agentId, input.role, input.channel, input.sender ?? '', input.messageId ?? null, input.runId ?? null, input.conversationId ?? null, input.content, Date.now()),
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  /** The newest `limit` messages before `beforeId` (default: the newest), oldest first. */
+  list(agentId: string, query: { beforeId?: number; limit?: number } = {}): AgentMessageRecord[] {
+    const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
+    return (this.#page.all(agentId, query.beforeId ?? Number.MAX_SAFE_INTEGER, limit) as Row[]).map(toRecord);
+  }
+
+  /** Deletes messages older than `beforeTs`, in batches. */
+  prune(beforeTs: number, batchSize = 5000): number {
+    const del = this.#db.sqlite.prepare('DELETE FROM agent_messages WHERE id IN (SELECT id FROM agent_messages WHERE created_at < ? ORDER BY id LIMIT ?)');
+    let total = 0;
+    for (;;) {
+      const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+}
+
+function toRecord(r: Row): AgentMessageRecord {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    role: r.role as 'user' | 'assistant',
+    channel: r.channel,
+    sender: r.sender,
+    messageId: r.message_id,
+    runId: r.run_id,
+    conversationId: r.conversation_id,
+    content: r.content,
+    createdAt: r.created_at,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Read queries over core's tables that the orchestrator needs and the core stores do not offer
+ * (they are specific to how teams drive the queue). Read-only: every write goes through the
+ * core stores.
+ */
+import type { RunRecord, TinyDatabase } from '@tinyagi/core';
+
+export interface OpenRunRow {
+  id: string;
+  conversationId: string;
+  parentRunId: string | null;
+  depth: number;
+  agentId: string;
+  cause: RunRecord['cause'];
+  status: 'queued' | 'running';
+  messageIds: string[];
+}
+
+export class ConversationQueries {
+  readonly #unfinishedMessages;
+  readonly #messageStatus;
+  readonly #openRuns;
+  readonly #openRunsOf;
+  readonly #latestOfSender;
+  readonly #runningChildren;
+  readonly #spawnedChildren;
+
+  constructor(db: TinyDatabase) {
+    const s = db.sqlite;
+    this.#unfinishedMessages = s.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND status IN ('pending', 'processing')").pluck();
+    this.#messageStatus = s.prepare('SELECT status FROM messages WHERE id = ?').pluck();
+    this.#openRuns = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at");
+    this.#openRunsOf = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY depth DESC, created_at");
+    this.#latestOfSender = s.prepare('SELECT id FROM conversations WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20').pluck();
+    this.#runningChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status = 'running'").pluck();
+    this.#spawnedChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status != 'rejected'").pluck();
+  }
+
+  /** Messages of the conversation still waiting or being processed. */
+  unfinishedMessages(conversationId: string): number {
+    return this.#unfinishedMessages.get(conversationId) as number;
+  }
+
+  messageStatus(messageId: string): string | undefined {
+    return (this.#messageStatus.get(messageId) as string | undefined) ?? undefined;
+  }
+
+  openRuns(): OpenRunRow[] {
+    return (this.#openRuns.all() as Row[]).map(toOpenRun);
+  }
+
+  /** Open runs of a conversation, deepest first (children are cancelled before parents). */
+  openRunsOf(conversationId: string): OpenRunRow[] {
+    return (this.#openRunsOf.all(conversationId) as Row[]).map(toOpenRun);
+  }
+
+  /** Recent conversations of a sender, newest first. */
+  recentConversationsOf(channel: string, senderId: string, sinceTs: number): string[] {
+    return this.#latestOfSender.all(channel, senderId, sinceTs) as string[];
+  }
+
+  spawnedChildren(runId: string): { total: number; running: number } {
+    return { total: this.#spawnedChildren.get(runId) as number, running: this.#runningChildren.get(runId) as number };
+  }
+}
+
+interface Row {
+  id: string;
+  conversation_id: string;
+  parent_run_id: string | null;
+  depth: number;
+  agent_id: string;
+  cause: string;
+  status: string;
+  message_ids: string;
+}
+
+function toOpenRun(r: Row): OpenRunRow {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    parentRunId: r.parent_run_id,
+    depth: r.depth,
+    agentId: r.agent_id,
+    cause: r.cause as RunRecord['cause'],
+    status: r.status as 'queued' | 'running',
+    messageIds: JSON.parse(r.message_ids) as string[],
+  };
+}

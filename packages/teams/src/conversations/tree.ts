@@ -1,0 +1,108 @@
+/**
+ * The run tree of a conversation, built either from the `runs` table or from events alone
+ * (every run event carries run id, parent run id, depth and agent). Both give the same shape,
+ * which is how the tests prove the event stream is complete enough for a UI to rebuild the tree.
+ */
+import type { ConversationRecord, RunCause, RunRecord, RunStatus, TinyEvent } from '@tinyagi/core';
+
+export interface RunNode {
+  runId: string;
+  agentId: string;
+  parentRunId: string | null;
+  depth: number;
+  cause: RunCause;
+  status: RunStatus;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  error: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  children: RunNode[];
+}
+
+export interface ConversationTree {
+  conversation: ConversationRecord;
+  roots: RunNode[];
+}
+
+/** Nests nodes by parent; a node whose parent is not in the list is a root. Order is kept. */
+export function nestRuns(nodes: RunNode[]): RunNode[] {
+  const byId = new Map(nodes.map((n) => [n.runId, n]));
+  const roots: RunNode[] = [];
+  for (const node of nodes) {
+    const parent = node.parentRunId === null ? undefined : byId.get(node.parentRunId);
+    if (parent) parent.children.push(node);
+    else roots.push(node);
+  }
+  return roots;
+}
+
+export function runNode(run: RunRecord): RunNode {
+  return {
+    runId: run.id,
+    agentId: run.agentId,
+    parentRunId: run.parentRunId,
+    depth: run.depth,
+    cause: run.cause,
+    status: run.status,
+    inputTokens: run.inputTokens,
+    outputTokens: run.outputTokens,
+    costUsd: run.costUsd,
+    error: run.error,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    children: [],
+  };
+}
+
+const STATUS_BY_EVENT: Partial<Record<TinyEvent['type'], RunStatus>> = {
+  'run.queued': 'queued',
+  'run.started': 'running',
+  'run.completed': 'completed',
+  'run.failed': 'failed',
+  'run.cancelled': 'cancelled',
+  'run.rejected': 'rejected',
+};
+
+/** Folds run lifecycle events (oldest first) into the tree. */
+export function runTreeFromEvents(events: readonly TinyEvent[]): RunNode[] {
+  const nodes = new Map<string, RunNode>();
+  for (const event of events) {
+    const status = STATUS_BY_EVENT[event.type];
+    if (status === undefined || event.runId === null) continue;
+    let node = nodes.get(event.runId);
+    if (!node) {
+      node = {
+        runId: event.runId,
+        agentId: event.agentId ?? '',
+        parentRunId: event.parentRunId,
+        depth: event.depth ?? 0,
+        cause: (event.data.cause as RunCause | undefined) ?? 'user',
+        status,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        error: null,
+        startedAt: null,
+        endedAt: null,
+        children: [],
+      };
+      nodes.set(event.runId, node);
+    }
+    node.status = status;
+    if (status === 'running') node.startedAt ??= event.ts;
+    if (status !== 'queued' && status !== 'running') {
+      node.endedAt = event.ts;
+      node.inputTokens = numberOr(event.data.inputTokens, node.inputTokens);
+      node.outputTokens = numberOr(event.data.outputTokens, node.outputTokens);
+      node.costUsd = numberOr(event.data.costUsd, node.costUsd);
+      node.error = typeof event.data.error === 'string' ? event.data.error : node.error;
+    }
+  }
+  return nestRuns([...nodes.values()]);
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' ? value : fallback;
+}

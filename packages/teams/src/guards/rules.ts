@@ -1,0 +1,54 @@
+/**
+ * The guard rules, their names in `guard.rejected` / `subagent.rejected` events, and which of
+ * them a human's `continue` raises (conversation-wide limits scale with the conversation's
+ * limit_scale; structural limits such as depth or fan-out and the daily spend caps do not).
+ */
+import type { EffectiveBudgets, EffectiveLimits } from '@tinyagi/core';
+
+export type GuardRule =
+  | 'max_hops'
+  | 'max_messages'
+  | 'max_fanout'
+  | 'ping_pong'
+  | 'conversation_timeout'
+  | 'conversation_usd'
+  | 'conversation_tokens'
+  | 'agent_daily_usd'
+  | 'global_daily_usd'
+  | 'conversation_stopped';
+
+export interface GuardRejection {
+  rule: GuardRule;
+  limit: number;
+  actual: number;
+  message: string;
+}
+
+/** Conversation counters the guards read (a ConversationRecord is assignable). */
+export interface ConversationUsage {
+  hops: number;
+  messageCount: number;
+  spawnCount: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  limitScale: number;
+  createdAt: number;
+}
+
+export interface GuardSettings {
+  limits: EffectiveLimits;
+  budgets: EffectiveBudgets;
+}
+
+export function scaled(limit: number, scale: number): number {
+  return limit * Math.max(1, scale);
+}
+
+export function tokensOf(c: Pick<ConversationUsage, 'inputTokens' | 'outputTokens'>): number {
+  return c.inputTokens + c.outputTokens;
+}
+
+export function formatUsd(value: number): string {
+  return `$${value < 1 ? value.toFixed(4).replace(/0+$/, '').replace(/\.$/, '.0') : value.toFixed(2)}`;
+}

@@ -1,0 +1,86 @@
+/**
+ * What the orchestrator's parts share inside one process: the stores, live settings, the
+ * invoker, and the in-memory registries (runs executing here, steering, notes for agents).
+ * Durable state is always in the database; these registries only hold what belongs to running
+ * code (abort controllers, paused waiters).
+ */
+import type {
+  AgentMessageStore,
+  AgentSessionStore,
+  ChatroomStore,
+  InvokeRequest,
+  InvokeResult,
+  QueueWorker,
+  SenderDefaultsStore,
+  Settings,
+  Stores,
+} from '@tinyagi/core';
+import type { ConversationQueries } from '../conversations/queries.ts';
+import type { SteeringBoard } from '../steering/steering.ts';
+
+export interface PluginContext {
+  agentId: string;
+  conversationId: string;
+  runId: string;
+  channel: string;
+  sender: string;
+}
+
+export interface OrchestratorPlugin {
+  name: string;
+  transformIncoming?(text: string, ctx: PluginContext): string | Promise<string>;
+  transformOutgoing?(text: string, ctx: PluginContext): string | Promise<string>;
+}
+
+/** Why an in-process run was aborted; read back from `signal.reason`. */
+export type AbortCause = 'cancelled' | 'budget' | 'shutdown' | 'timeout';
+
+export interface ActiveRun {
+  runId: string;
+  agentId: string;
+  conversationId: string;
+  startedAt: number;
+  controller: AbortController;
+  /** Queue runs: the messages this run answers. Empty for sub-agent runs. */
+  messageIds: string[];
+  /** Queue runs: true when the claimed batch holds only this run's messages. */
+  soleGroup: boolean;
+  spawned: boolean;
+  parentRunId: string | null;
+}
+
+export interface Ctx {
+  stores: Stores;
+  getSettings: () => Settings;
+  invoke: (req: InvokeRequest) => Promise<InvokeResult>;
+  plugins: readonly OrchestratorPlugin[];
+  apiUrl: string | undefined;
+  issueRunToken: ((runId: string, conversationId: string) => string) | undefined;
+  env: NodeJS.ProcessEnv;
+  queries: ConversationQueries;
+  chatroom: ChatroomStore;
+  sessions: AgentSessionStore;
+  agentMessages: AgentMessageStore;
+  senderDefaults: SenderDefaultsStore;
+  steering: SteeringBoard;
+  active: Map<string, ActiveRun>;
+  /** Notes for an agent's next turn (undeliverable tags), by agent id. */
+  notes: Map<string, string[]>;
+  worker: QueueWorker | undefined;
+  provisioned: Set<string>;
+}
+
+export function abortCause(signal: AbortSignal): AbortCause | undefined {
+  if (!signal.aborted) return undefined;
+  const reason: unknown = signal.reason;
+  return reason === 'cancelled' || reason === 'budget' || reason === 'shutdown' || reason === 'timeout' ? reason : 'cancelled';
+}
+
+/** A controller that also aborts (with the same reason) when `parent` aborts. */
+export function linkedController(parent: AbortSignal | undefined): AbortController {
+  const controller = new AbortController();
+  if (!parent) return controller;
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  return controller;
+}

@@ -1,0 +1,115 @@
+/**
+ * Conversation-wide operations: completion (decided from the database, so it survives
+ * restarts), cancelling a run with all its descendants, and the hard stop. All of them write
+ * inside one transaction; aborting in-process work happens after the commit.
+ */
+import { TinyError, TERMINAL_RUN_STATUSES, type RunRecord } from '@tinyagi/core';
+import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
+import type { GuardRejection } from '../guards/rules.ts';
+import type { AbortCause, Ctx } from './context.ts';
+import { finishRunWithEvent } from './lifecycle.ts';
+
+/** Completes the conversation when nothing is queued or running any more. Idempotent. */
+export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
+  const { runs, events, outbox, db } = ctx.stores;
+  return db.write(() => {
+    const conversation = runs.getConversation(conversationId);
+    if (!conversation || conversation.meta.finished === true) return false;
+    if (runs.openRunCount(conversationId) > 0 || ctx.queries.unfinishedMessages(conversationId) > 0) return false;
+    if (conversation.replyMode === 'aggregate') {
+      const text = aggregateText(runs.listRuns(conversationId));
+      if (text !== '') outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' }));
+    }
+    const status = conversation.status === 'active' ? 'completed' : conversation.status;
+    runs.updateConversation(conversationId, { status, meta: { ...conversation.meta, finished: true } });
+    events.append({
+      type: 'conversation.completed',
+      conversationId,
+      agentId: conversation.rootAgentId,
+      data: {
+        status,
+        replyMode: conversation.replyMode,
+        hops: conversation.hops,
+        messages: conversation.messageCount,
+        spawns: conversation.spawnCount,
+        inputTokens: conversation.inputTokens,
+        outputTokens: conversation.outputTokens,
+        costUsd: conversation.costUsd,
+      },
+    });
+    return true;
+  });
+}
+
+/**
+ * Cancels the given open runs (finishing each with `run.cancelled`), their queued messages, and
+ * schedules the abort of those executing in this process. Runs must be ordered children first.
+ */
+export function cancelRuns(ctx: Ctx, targets: readonly RunRecord[], reason: string, cause: AbortCause): string[] {
+  const cancelled: string[] = [];
+  const { db, queue } = ctx.stores;
+  db.write(() => {
+    for (const run of targets) {
+      if (TERMINAL_RUN_STATUSES.includes(run.status)) continue;
+      if (finishRunWithEvent(ctx, run, { status: 'cancelled', error: reason, data: { reason: cause } })) cancelled.push(run.id);
+      const active = ctx.active.get(run.id);
+      for (const messageId of run.messageIds) {
+        const status = ctx.queries.messageStatus(messageId);
+        // A message another run of the same batch also answers is completed with that batch.
+        const cancellable = status === 'pending' || (status === 'processing' && (!active || active.soleGroup));
+        if (cancellable) queue.cancel(messageId, reason);
+      }
+      if (active) {
+        db.afterCommit(() => {
+          active.controller.abort(cause);
+          if (active.soleGroup && active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+        });
+      }
+    }
+  });
+  return cancelled;
+}
+
+/** Cancels a run and every descendant (children first). */
+export function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: AbortCause = 'cancelled'): string[] {
+  const root = ctx.stores.runs.getRun(runId);
+  if (!root) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`, { hint: 'List runs of a conversation with GET /api/conversations/:id.' });
+  const descendants = ctx.stores.runs.descendants(runId).reverse();
+  return ctx.stores.db.write(() => {
+    const cancelled = cancelRuns(ctx, [...descendants, root], reason, cause);
+    completeIfDone(ctx, root.conversationId);
+    return cancelled;
+  });
+}
+
+/**
+ * Hard stop: nothing more is dispatched in the conversation, its outstanding runs are cancelled,
+ * and the human is told why (with the `continue` / `stop` choice when a limit caused it).
+ */
+export function stopConversation(ctx: Ctx, conversationId: string, why: { rejection?: GuardRejection; byHuman?: boolean; runId?: string | null }): string[] {
+  const { runs, events, outbox, db } = ctx.stores;
+  return db.write(() => {
+    const conversation = runs.mustGetConversation(conversationId);
+    const reason = why.byHuman ? 'stopped by the user' : `stopped: ${why.rejection?.message ?? 'a limit was reached'}`;
+    runs.updateConversation(conversationId, { status: 'stopped', stopReason: reason, meta: { ...conversation.meta, awaitingDecision: !why.byHuman } });
+    if (why.rejection) {
+      const budget = why.rejection.rule.endsWith('_usd') || why.rejection.rule.endsWith('_tokens');
+      events.append({
+        type: budget ? 'budget.exceeded' : 'guard.rejected',
+        conversationId,
+        agentId: conversation.rootAgentId,
+        ...(why.runId ? { runId: why.runId } : {}),
+        data: { rule: why.rejection.rule, limit: why.rejection.limit, actual: why.rejection.actual, message: why.rejection.message, action: 'stop' },
+      });
+    }
+    const open = ctx.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
+    const cancelled = cancelRuns(ctx, open, reason, why.byHuman ? 'cancelled' : 'budget');
+    const text = why.byHuman
+      ? `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.`
+      : `I stopped this conversation: ${why.rejection?.message ?? 'a limit was reached'}. ${cancelled.length} outstanding run${cancelled.length === 1 ? ' was' : 's were'} cancelled. Reply \`continue\` to raise the limit and resume, or \`stop\` to end it.`;
+    outbox.enqueue(toHuman(conversation, { key: noteKey(conversationId, `stop:${why.runId ?? `human:${Date.now()}`}`), text, kind: 'note', runId: why.runId ?? null }));
+    completeIfDone(ctx, conversationId);
+    return cancelled;
+  });
+}
+

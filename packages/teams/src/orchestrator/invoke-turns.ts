@@ -1,0 +1,121 @@
+/**
+ * Runs one agent for one run: compose the system prompt, invoke (streaming `run.progress`),
+ * and take further turns in the same session while steering added input at a checkpoint.
+ * Shared by queue runs and sub-agent runs; it records nothing durable itself (callers commit
+ * the result together with the rest of the run's effects).
+ */
+import {
+  agentWorkspaceDir,
+  composeSystemPrompt,
+  provisionWorkspace,
+  resolveInvokeTarget,
+  teamsOfAgent,
+  type InvokeProgress,
+  type InvokeRequest,
+  type RunRecord,
+  type SessionMessage,
+  type SpawnAgentArgs,
+  type Usage,
+} from '@tinyagi/core';
+import type { SteeringInput } from '../steering/steering.ts';
+import type { Ctx } from './context.ts';
+import { treeFields } from './lifecycle.ts';
+
+export interface TurnsInput {
+  run: RunRecord;
+  prompt: string;
+  sessionKey: string;
+  teamId: string | null;
+  signal: AbortSignal;
+  timeoutMs?: number | undefined;
+  spawnAgent: (args: SpawnAgentArgs) => Promise<string>;
+}
+
+export interface Exchange {
+  user: string;
+  assistant: string;
+}
+
+export interface TurnsResult {
+  text: string;
+  usage: Usage;
+  costUsd: number;
+  sessionId: string | undefined;
+  provider: string;
+  exchanges: Exchange[];
+}
+
+/** Upper bound of steering-driven turns in one run, so a flood of injects cannot loop forever. */
+const MAX_TURNS = 8;
+
+export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsResult> {
+  const { run, signal } = input;
+  const settings = ctx.getSettings();
+  const target = resolveInvokeTarget(settings, run.agentId, ctx.env);
+  const agent = settings.agents?.[run.agentId] ?? {};
+  const cwd = agentWorkspaceDir(settings, run.agentId, ctx.env);
+  if (!ctx.provisioned.has(cwd)) {
+    await provisionWorkspace({ dir: cwd, agentId: run.agentId });
+    ctx.provisioned.add(cwd);
+  }
+  const teams = teamsOfAgent(settings, run.agentId);
+  const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
+  const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: cwd, teams, extra })).text;
+
+  const stored = ctx.sessions.get(run.agentId, input.sessionKey);
+  const history: SessionMessage[] = [...(stored?.transcript ?? [])];
+  let resumeId: string | undefined = stored?.sessionId || undefined;
+  let turn = (stored?.turns ?? 0) + 1;
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  let costUsd = 0;
+  const exchanges: Exchange[] = [];
+  let prompt = applySteering(input.prompt, await ctx.steering.checkpoint(run.id, signal), true);
+
+  for (let i = 0; ; i++) {
+    const env: Record<string, string> = { TINYAGI_RUN_ID: run.id, TINYAGI_CONVERSATION_ID: run.conversationId, TINYAGI_DEPTH: String(run.depth) };
+    if (ctx.apiUrl) env.TINYAGI_API_URL = ctx.apiUrl;
+    if (ctx.issueRunToken) env.TINYAGI_RUN_TOKEN = ctx.issueRunToken(run.id, run.conversationId);
+    const request: InvokeRequest = {
+      agentId: run.agentId,
+      target,
+      prompt,
+      systemPrompt,
+      cwd,
+      session: { key: input.sessionKey, resumeId: resumeId ?? null, history: [...history], turn },
+      signal,
+      onEvent: (event: InvokeProgress) => ctx.stores.events.emit({ type: 'run.progress', ...treeFields(run), data: { ...event, turn } }),
+      tools: { spawnAgent: input.spawnAgent },
+      env,
+      busyElsewhere: () => hasRunningChildren(ctx, run.id),
+      ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
+    };
+    const result = await ctx.invoke(request);
+    usage.inputTokens += result.usage?.inputTokens ?? 0;
+    usage.outputTokens += result.usage?.outputTokens ?? 0;
+    costUsd += result.costUsd ?? 0;
+    resumeId = result.sessionId ?? resumeId;
+    exchanges.push({ user: prompt, assistant: result.text });
+    history.push({ role: 'user', content: prompt }, { role: 'assistant', content: result.text });
+    turn++;
+    if (i + 1 >= MAX_TURNS || !ctx.steering.hasPendingInput(run.id)) {
+      return { text: result.text, usage, costUsd, sessionId: resumeId, provider: target.provider, exchanges };
+    }
+    prompt = applySteering('', await ctx.steering.checkpoint(run.id, signal), false);
+  }
+}
+
+function applySteering(prompt: string, steering: SteeringInput, first: boolean): string {
+  let out = prompt;
+  if (steering.redirect !== undefined) {
+    out = first ? steering.redirect : `[New instruction from the operator; it replaces your previous task]\n${steering.redirect}`;
+  }
+  for (const text of steering.injected) {
+    out = `${out}${out === '' ? '' : '\n\n'}[Message added by the operator${first ? '' : ' while you were working'}]\n${text}`;
+  }
+  return out;
+}
+
+function hasRunningChildren(ctx: Ctx, runId: string): boolean {
+  for (const active of ctx.active.values()) if (active.spawned && active.parentRunId === runId) return true;
+  return false;
+}

@@ -1,0 +1,69 @@
+/**
+ * Run lifecycle with its events. Every run gets `run.queued` or `run.started` when it is created,
+ * `run.started` when it first runs, and exactly one terminal event (`finishRun` changes a run
+ * only once, and the event is written only when it did). Sub-agent runs also get their
+ * `subagent.*` terminal event. Call inside a transaction to commit state and events together.
+ */
+import type { CreateRunInput, RunRecord, RunStatus, Usage } from '@tinyagi/core';
+import type { Ctx } from './context.ts';
+
+type RunRef = Pick<RunRecord, 'id' | 'conversationId' | 'parentRunId' | 'depth' | 'agentId'>;
+
+export function treeFields(run: RunRef): { conversationId: string; runId: string; parentRunId: string | null; depth: number; agentId: string } {
+  return { conversationId: run.conversationId, runId: run.id, parentRunId: run.parentRunId, depth: run.depth, agentId: run.agentId };
+}
+
+export function createRunWithEvent(ctx: Ctx, input: CreateRunInput & { id: string }, data: Record<string, unknown> = {}): RunRecord {
+  const run = ctx.stores.runs.createRun(input);
+  const type = run.status === 'rejected' ? 'run.rejected' : run.status === 'running' ? 'run.started' : 'run.queued';
+  ctx.stores.events.append({ type, ...treeFields(run), data: { cause: run.cause, messageIds: run.messageIds, ...(run.error ? { error: run.error } : {}), ...data } });
+  return run;
+}
+
+/** queued -> running (with `run.started`); a retried run that is already running stays silent. */
+export function markStarted(ctx: Ctx, run: RunRecord, messageIds: string[]): void {
+  ctx.stores.db.write(() => {
+    ctx.stores.runs.startRun(run.id, { messageIds });
+    if (run.status === 'queued') ctx.stores.events.append({ type: 'run.started', ...treeFields(run), data: { cause: run.cause, messageIds } });
+  });
+}
+
+export type TerminalStatus = Exclude<RunStatus, 'queued' | 'running'>;
+
+export interface FinishInput {
+  status: TerminalStatus;
+  output?: string | null;
+  usage?: Usage | undefined;
+  costUsd?: number | undefined;
+  error?: string | null;
+  data?: Record<string, unknown>;
+}
+
+/** Finishes the run once; returns false (and writes nothing) if it had already ended. */
+export function finishRunWithEvent(ctx: Ctx, run: RunRecord, input: FinishInput): boolean {
+  return ctx.stores.db.write(() => {
+    const changed = ctx.stores.runs.finishRun(run.id, {
+      status: input.status,
+      output: input.output ?? null,
+      usage: input.usage,
+      costUsd: input.costUsd,
+      error: input.error ?? null,
+    });
+    if (!changed) return false;
+    const totals = {
+      inputTokens: run.inputTokens + (input.usage?.inputTokens ?? 0),
+      outputTokens: run.outputTokens + (input.usage?.outputTokens ?? 0),
+      costUsd: run.costUsd + (input.costUsd ?? 0),
+    };
+    const data = { cause: run.cause, ...totals, ...(input.error ? { error: input.error } : {}), ...input.data };
+    ctx.stores.events.append({ type: `run.${input.status}`, ...treeFields(run), data });
+    if (run.cause === 'spawn' && input.status !== 'rejected') {
+      ctx.stores.events.append({
+        type: input.status === 'completed' ? 'subagent.completed' : 'subagent.failed',
+        ...treeFields(run),
+        data: { name: run.agentId, depth: run.depth, parentRunId: run.parentRunId, status: input.status, ...totals, ...(input.error ? { error: input.error } : {}) },
+      });
+    }
+    return true;
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * The queue handler: claim -> compose -> invoke -> record usage -> parse -> guard -> effects.
+ *
+ * A claimed batch holds every pending message of one agent (collect mode). Messages of
+ * different conversations are answered by separate invocations (a run belongs to one
+ * conversation tree); messages of the same conversation are answered together by one
+ * invocation, whose run is the first message's run (the others are completed as merged into it).
+ *
+ * Everything the answer causes — follow-up messages, chat-room posts, replies to the human,
+ * run records, events, the conversation's completion — is returned as `effects`, which the
+ * queue applies in the same transaction as the completion of the claimed messages.
+ */
+import {
+  agentDefaults,
+  effectiveBudgets,
+  effectiveLimits,
+  newId,
+  sessionKeyFor,
+  TERMINAL_RUN_STATUSES,
+  type ClaimedBatch,
+  type ConversationRecord,
+  type HandlerContext,
+  type HandlerResult,
+  type MessageKind,
+  type QueueMessage,
+  type RunCause,
+  type RunRecord,
+} from '@tinyagi/core';
+import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
+import { readMeta } from '../router/provenance.ts';
+import { spawnForTool } from '../subagents/spawner.ts';
+import { abortCause, linkedController, type Ctx } from './context.ts';
+import { completeIfDone, stopConversation } from './conversation-ops.ts';
+import { applyRunEffects, rejectRunsEffects } from './run-effects.ts';
+import { createRunWithEvent, finishRunWithEvent, markStarted } from './lifecycle.ts';
+import { runAgentTurns } from './invoke-turns.ts';
+import { composeRunPrompt } from './prompt.ts';
+
+export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: HandlerContext): Promise<HandlerResult> {
+  const groups = groupByConversation(batch.messages);
+  const effects: Array<() => void> = [];
+  for (const group of groups) effects.push(await processGroup(ctx, group, handler.signal, groups.length === 1));
+  return {
+    effects: () => {
+      for (const apply of effects) apply();
+      for (const group of groups) completeIfDone(ctx, group[0]!.conversationId);
+    },
+  };
+}
+
+function groupByConversation(messages: readonly QueueMessage[]): QueueMessage[][] {
+  const groups = new Map<string, QueueMessage[]>();
+  for (const m of messages) {
+    const group = groups.get(m.conversationId);
+    if (group) group.push(m);
+    else groups.set(m.conversationId, [m]);
+  }
+  return [...groups.values()];
+}
+
+const CAUSE_BY_KIND: Record<MessageKind, RunCause> = {
+  user: 'user',
+  teammate: 'mention',
+  subagent: 'spawn',
+  chatroom: 'chatroom',
+  heartbeat: 'heartbeat',
+  schedule: 'schedule',
+  system: 'system',
+  job: 'system',
+};
+
+export function causeOfKind(kind: MessageKind): RunCause {
+  return CAUSE_BY_KIND[kind];
+}
+
+async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal, soleGroup: boolean): Promise<() => void> {
+  const { runs } = ctx.stores;
+  const settings = ctx.getSettings();
+  const created = ensureConversation(ctx, messages[0]!);
+  const pairs = messages.map((message) => ({ message, run: ensureRun(ctx, message, created) }));
+  const conversation = runs.mustGetConversation(created.id);
+  const open = pairs.filter((p) => !TERMINAL_RUN_STATUSES.includes(p.run.status));
+  if (open.length === 0) return () => {};
+  const primary = open[0]!;
+  const agentId = primary.message.agentId;
+
+  if (conversation.status !== 'active') {
+    return () => {
+      for (const p of open) finishRunWithEvent(ctx, p.run, { status: 'cancelled', error: `the conversation was ${conversation.status}` });
+    };
+  }
+  const now = Date.now();
+  const budgets = effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {});
+  const overBudget = checkBudgets(budgets, {
+    conversation,
+    agentToday: { agentId, costUsd: runs.agentSpend(agentId, startOfUtcDay(now)).costUsd },
+    globalTodayUsd: runs.globalSpend(startOfUtcDay(now)).costUsd,
+  });
+  if (overBudget) {
+    return () => {
+      rejectRunsEffects(ctx, conversation, open.map((p) => p.run), overBudget);
+      if (overBudget.rule === 'conversation_usd' || overBudget.rule === 'conversation_tokens') {
+        stopConversation(ctx, conversation.id, { rejection: overBudget, runId: primary.run.id });
+      }
+    };
+  }
+
+  for (const p of open) markStarted(ctx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
+  const run = runs.mustGetRun(primary.run.id);
+  const controller = linkedController(flightSignal);
+  ctx.active.set(run.id, {
+    runId: run.id,
+    agentId,
+    conversationId: conversation.id,
+    startedAt: Date.now(),
+    controller,
+    messageIds: open.map((p) => p.message.id),
+    soleGroup,
+    spawned: false,
+    parentRunId: run.parentRunId,
+  });
+  try {
+    const notes = ctx.notes.get(agentId) ?? [];
+    ctx.notes.delete(agentId);
+    const parts = await Promise.all(
+      open.map(async (p) => ({
+        text: await transformIncoming(ctx, p.message, p.run),
+        from: readMeta(p.message.meta)?.from ?? null,
+      })),
+    );
+    const agent = agentDefaults(settings.agents?.[agentId] ?? {}, settings);
+    const sessionKey = sessionKeyFor(agent.session_mode, { channel: conversation.channel, senderId: conversation.senderId, threadKey: conversation.threadKey });
+    const result = await runAgentTurns(ctx, {
+      run,
+      prompt: composeRunPrompt(parts, notes),
+      sessionKey,
+      teamId: primary.message.teamId,
+      signal: controller.signal,
+      spawnAgent: (args) => spawnForTool(ctx, run.id, args),
+    });
+    return await applyRunEffects(ctx, { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result });
+  } catch (err) {
+    // Cancelled or stopped while running: the run already has its terminal event; the claimed
+    // messages complete (or are finished as cancelled by the worker) without further effects.
+    if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) return () => {};
+    throw err;
+  } finally {
+    ctx.active.delete(run.id);
+    ctx.steering.forget(run.id);
+  }
+}
+
+async function transformIncoming(ctx: Ctx, message: QueueMessage, run: RunRecord): Promise<string> {
+  let text = message.content;
+  if (message.kind === 'teammate' || message.kind === 'chatroom') return text;
+  for (const plugin of ctx.plugins) {
+    if (!plugin.transformIncoming) continue;
+    text = await plugin.transformIncoming(text, { agentId: message.agentId, conversationId: message.conversationId, runId: run.id, channel: message.channel, sender: message.sender });
+  }
+  return text;
+}
+
+/** A message enqueued without a conversation (by another component) gets one. */
+function ensureConversation(ctx: Ctx, message: QueueMessage): ConversationRecord {
+  const existing = ctx.stores.runs.getConversation(message.conversationId);
+  if (existing) return existing;
+  return ctx.stores.db.write(() => {
+    const conversation = ctx.stores.runs.createConversation({
+      id: message.conversationId,
+      teamId: message.teamId,
+      rootAgentId: message.agentId,
+      channel: message.channel,
+      sender: message.sender,
+      senderId: message.senderId,
+      threadKey: message.threadKey,
+      title: message.content.slice(0, 120),
+    });
+    ctx.stores.events.append({ type: 'conversation.started', conversationId: conversation.id, agentId: message.agentId, data: { channel: message.channel, sender: message.sender, teamId: message.teamId } });
+    return conversation;
+  });
+}
+
+/**
+ * The run a message starts (created with the message). A message without one, or whose run
+ * failed (a dead letter retried by hand), gets a new run, re-opening a finished conversation.
+ */
+function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRecord): RunRecord {
+  const meta = readMeta(message.meta);
+  const existing = meta ? ctx.stores.runs.getRun(meta.runId) : undefined;
+  if (existing && existing.status !== 'failed') return existing;
+  const settings = ctx.getSettings();
+  return ctx.stores.db.write(() => {
+    if (conversation.meta.finished === true) {
+      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', meta: { ...conversation.meta, finished: false } });
+      conversation.meta.finished = false;
+    }
+    return createRunWithEvent(ctx, {
+      id: newId('run'),
+      conversationId: conversation.id,
+      parentRunId: existing?.parentRunId ?? message.parentRunId,
+      depth: 0,
+      maxDepth: effectiveLimits(settings, message.teamId ? { teamId: message.teamId, agentId: message.agentId } : { agentId: message.agentId }).max_depth,
+      agentId: message.agentId,
+      teamId: message.teamId,
+      channel: message.channel,
+      cause: causeOfKind(message.kind),
+      messageIds: [message.id],
+      input: readMeta(message.meta)?.body ?? message.content,
+    });
+  });
+}

@@ -1,0 +1,235 @@
+/**
+ * The effects of a finished queue run, applied inside the queue's completion transaction:
+ * run records and usage, session transcript and agent history, chat-room posts, guarded
+ * handoffs (new messages with their runs), notes and replies to the human, the soft-limit
+ * prompt. Everything that can be async (plugins) happens before; the returned function is sync.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { effectiveBudgets, effectiveLimits, newId, agentDefaults, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { answersHuman, noteKey, replyKey, signed, toHuman } from '../conversations/replies.ts';
+import { guardDeliveries } from '../guards/dispatch.ts';
+import type { GuardRejection } from '../guards/rules.ts';
+import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
+import { parseTags } from '../protocol/tags.ts';
+import { toReadable } from '../protocol/readable.ts';
+import { planRoutes, type PlannedDelivery } from '../router/plan.ts';
+import { readMeta, type MessageMeta } from '../router/provenance.ts';
+import type { PingPongState } from '../guards/ping-pong.ts';
+import type { Ctx } from './context.ts';
+import { stopConversation } from './conversation-ops.ts';
+import type { TurnsResult } from './invoke-turns.ts';
+import { createRunWithEvent, finishRunWithEvent, treeFields } from './lifecycle.ts';
+
+export interface RunOutcome {
+  run: RunRecord;
+  /** Runs of the same batch answered by this invocation. */
+  merged: RunRecord[];
+  messages: QueueMessage[];
+  conversationId: string;
+  sessionKey: string;
+  result: TurnsResult;
+}
+
+/** A message to a teammate or chat-room member, ready to enqueue. */
+export interface DeliveryToEnqueue {
+  kind: 'teammate' | 'chatroom';
+  agentId: string;
+  teamId: string | null;
+  content: string;
+  body: string;
+  hop: number;
+  pingPong?: PingPongState | undefined;
+  room?: string | undefined;
+}
+
+/** Work held back by a guard, delivered if the human replies `continue`. */
+export interface HeldDelivery {
+  kind: 'teammate' | 'chatroom';
+  agentId: string;
+  teamId: string | null;
+  content: string;
+  body: string;
+  from: string;
+  hop: number;
+  room?: string;
+  parentRunId: string;
+  parentMessageId: string | null;
+}
+
+const MAX_HELD = 50;
+
+export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<() => void> {
+  const { run, result } = outcome;
+  const settings = ctx.getSettings();
+  const readable = toReadable(result.text);
+  const parsed = parseTags(result.text, { self: run.agentId });
+  const incoming = outcome.messages.map((m) => readMeta(m.meta)).filter((m): m is MessageMeta => m !== undefined);
+  const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: outcome.messages[0]!.teamId, incoming });
+  let humanText = readable.text;
+  if (answersHuman(run.cause) && humanText !== '') {
+    for (const plugin of ctx.plugins) {
+      if (plugin.transformOutgoing) humanText = await plugin.transformOutgoing(humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
+    }
+  }
+  const files = readable.files.filter((f) => isAbsolute(f) && existsSync(f));
+
+  return () => {
+    const { runs, events, outbox } = ctx.stores;
+    if (!finishRunWithEvent(ctx, run, { status: 'completed', output: humanText, usage: result.usage, costUsd: result.costUsd })) return;
+    for (const merged of outcome.merged) finishRunWithEvent(ctx, merged, { status: 'completed', data: { mergedInto: run.id } });
+    runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
+    recordHistory(ctx, outcome, humanText);
+
+    if (plan.notes.length > 0) {
+      const notes = plan.notes;
+      ctx.stores.db.afterCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
+    }
+    for (const post of plan.roomPosts) {
+      const stored = ctx.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId });
+      events.append({ type: 'chatroom.message', ...treeFields(run), data: { teamId: post.teamId, from: run.agentId, postId: stored.id, text: post.text } });
+    }
+
+    let conversation = runs.mustGetConversation(run.conversationId);
+    const guardSettings = { limits: effectiveLimits(settings, scopeOf(run)), budgets: effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {}) };
+    const deliveries = conversation.status === 'active' ? plan.deliveries : [];
+    const verdict = guardDeliveries(deliveries, { conversation, settings: guardSettings, now: Date.now() });
+    const parentMessageId = outcome.messages[0]!.id;
+    for (const delivery of verdict.accepted) enqueueDelivery(ctx, conversation, run, parentMessageId, fromPlan(delivery));
+    if (verdict.accepted.length > 0) {
+      const hop = Math.max(...verdict.accepted.map((d) => d.hop));
+      runs.bumpConversation(run.conversationId, { messages: verdict.accepted.length, hops: Math.max(0, hop - conversation.hops) });
+    }
+    if (verdict.rejected.length > 0) {
+      for (const { delivery, rejection } of verdict.rejected) {
+        events.append({
+          type: 'guard.rejected',
+          ...treeFields(run),
+          data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, from: run.agentId, to: delivery.target, kind: delivery.kind },
+        });
+      }
+      holdRejected(ctx, conversation, run, parentMessageId, verdict.rejected);
+      if (!verdict.stop) {
+        const lines = verdict.rejected.map(({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`);
+        const raisable = verdict.rejected.some(({ rejection }) => rejection.rule !== 'max_fanout');
+        outbox.enqueue(toHuman(conversation, {
+          key: noteKey(run.conversationId, `guard:${run.id}`),
+          kind: 'note',
+          runId: run.id,
+          agentId: run.agentId,
+          text: `I held back ${verdict.rejected.length === 1 ? 'a message' : `${verdict.rejected.length} messages`} from @${run.agentId}:\n${lines.join('\n')}${raisable ? '\nReply `continue` to raise the limit and deliver, or `stop` to end the conversation.' : ''}`,
+        }));
+      }
+    }
+
+    if (answersHuman(run.cause) && humanText !== '' && conversation.replyMode === 'each') {
+      outbox.enqueue(toHuman(conversation, { key: replyKey(run.conversationId, run.id), text: signed(humanText, run.agentId), kind: 'reply', runId: run.id, messageId: parentMessageId, agentId: run.agentId, files }));
+    }
+    if (verdict.stop) {
+      stopConversation(ctx, run.conversationId, { rejection: verdict.stop, runId: run.id });
+      return;
+    }
+    conversation = runs.mustGetConversation(run.conversationId);
+    const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
+    if (soft) {
+      runs.updateConversation(conversation.id, { softWarned: true, meta: { ...conversation.meta, awaitingDecision: true } });
+      events.append({ type: 'budget.warning', conversationId: conversation.id, runId: run.id, agentId: run.agentId, data: { rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction } });
+      outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id }));
+    }
+  };
+}
+
+/** A refusal before invocation (budget): the runs end `rejected` and the human is told. */
+export function rejectRunsEffects(ctx: Ctx, conversation: ConversationRecord, runs: readonly RunRecord[], rejection: GuardRejection): void {
+  const first = runs[0];
+  if (!first) return;
+  for (const run of runs) finishRunWithEvent(ctx, run, { status: 'rejected', error: rejection.message, data: { rule: rejection.rule } });
+  ctx.stores.events.append({ type: 'guard.rejected', ...treeFields(first), data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, action: 'not-invoked' } });
+  ctx.stores.outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `budget:${first.id}`), kind: 'note', runId: first.id, agentId: first.agentId, text: `@${first.agentId} was not run: ${rejection.message}.` }));
+}
+
+/** Enqueues one delivery with its run (queued), inside the caller's transaction. */
+export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, parent: RunRecord, parentMessageId: string | null, d: DeliveryToEnqueue): void {
+  const settings = ctx.getSettings();
+  const runId = newId('run');
+  const messageId = newId('msg');
+  const meta: MessageMeta = { runId, from: parent.agentId, hop: d.hop, body: d.body };
+  if (d.pingPong) meta.pingPong = d.pingPong;
+  if (d.room) meta.room = d.room;
+  ctx.stores.queue.enqueue({
+    id: messageId,
+    kind: d.kind,
+    agentId: d.agentId,
+    teamId: d.teamId,
+    conversationId: conversation.id,
+    parentMessageId,
+    parentRunId: parent.id,
+    depth: 0,
+    channel: conversation.channel,
+    sender: conversation.sender,
+    senderId: conversation.senderId,
+    threadKey: conversation.threadKey,
+    content: d.content,
+    meta: { ...meta },
+    maxAttempts: agentDefaults(settings.agents?.[d.agentId] ?? {}, settings).max_attempts,
+  });
+  createRunWithEvent(ctx, {
+    id: runId,
+    conversationId: conversation.id,
+    parentRunId: parent.id,
+    depth: 0,
+    maxDepth: effectiveLimits(settings, d.teamId ? { teamId: d.teamId, agentId: d.agentId } : { agentId: d.agentId }).max_depth,
+    agentId: d.agentId,
+    teamId: d.teamId,
+    channel: conversation.channel,
+    cause: d.kind === 'teammate' ? 'mention' : 'chatroom',
+    messageIds: [messageId],
+    input: d.body,
+  }, { from: parent.agentId, hop: d.hop });
+  if (d.kind === 'teammate') {
+    ctx.stores.events.append({ type: 'agent.mention', ...treeFields(parent), data: { teamId: d.teamId, fromAgent: parent.agentId, toAgent: d.agentId, hop: d.hop, messageId, childRunId: runId } });
+  }
+}
+
+function fromPlan(d: PlannedDelivery): DeliveryToEnqueue {
+  return { kind: d.kind === 'mention' ? 'teammate' : 'chatroom', agentId: d.target, teamId: d.teamId, content: d.content, body: d.body, hop: d.hop, pingPong: d.pingPong, room: d.room };
+}
+
+
+
+function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord, parentMessageId: string, rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>): void {
+  const held = Array.isArray(conversation.meta.held) ? (conversation.meta.held as HeldDelivery[]) : [];
+  for (const { delivery, rejection } of rejected) {
+    if (rejection.rule === 'max_fanout' || held.length >= MAX_HELD) continue;
+    held.push({
+      kind: delivery.kind === 'mention' ? 'teammate' : 'chatroom',
+      agentId: delivery.target,
+      teamId: delivery.teamId,
+      content: delivery.content,
+      body: delivery.body,
+      from: run.agentId,
+      hop: delivery.hop,
+      ...(delivery.room ? { room: delivery.room } : {}),
+      parentRunId: run.id,
+      parentMessageId,
+    });
+  }
+  ctx.stores.runs.updateConversation(conversation.id, { meta: { ...conversation.meta, held, awaitingDecision: true } });
+}
+
+/** Session transcript (resume id + history for the next turn) and the agent's chat history. */
+function recordHistory(ctx: Ctx, outcome: RunOutcome, answer: string): void {
+  const { run, result, messages } = outcome;
+  for (const exchange of result.exchanges) {
+    ctx.sessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, ...exchange });
+  }
+  for (const m of messages) {
+    const meta = readMeta(m.meta);
+    ctx.agentMessages.append({ agentId: run.agentId, role: 'user', channel: m.channel, sender: meta?.from ? `@${meta.from}` : m.sender, messageId: m.id, runId: run.id, conversationId: run.conversationId, content: meta?.body ?? m.content });
+  }
+  ctx.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
+}
+
+function scopeOf(run: RunRecord): { teamId?: string; agentId: string } {
+  return run.teamId ? { teamId: run.teamId, agentId: run.agentId } : { agentId: run.agentId };
+}

@@ -1,0 +1,211 @@
+/**
+ * Human (and heartbeat/schedule/system) messages entering the system: addressing, sticky
+ * defaults, `continue`/`stop` answers to a limit prompt, and the enqueue of the message with its
+ * conversation and root run in one transaction (idempotent on the channel's message key).
+ */
+import { effectiveLimits, newId, agentDefaults, teamDefaults, TinyError, type MessageKind, type Settings } from '@tinyagi/core';
+import { noteKey, toHuman } from '../conversations/replies.ts';
+import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type ResolvedTarget } from '../protocol/addressing.ts';
+import type { MessageMeta } from '../router/provenance.ts';
+import type { Ctx } from './context.ts';
+import { completeIfDone, stopConversation } from './conversation-ops.ts';
+import { createRunWithEvent } from './lifecycle.ts';
+import { causeOfKind } from './process-batch.ts';
+import { enqueueDelivery, type HeldDelivery } from './run-effects.ts';
+
+export interface SubmitInput {
+  message: string;
+  agent?: string | undefined;
+  team?: string | undefined;
+  channel?: string | undefined;
+  sender?: string | undefined;
+  senderId?: string | undefined;
+  threadKey?: string | undefined;
+  idempotencyKey?: string | undefined;
+  attachments?: string[] | undefined;
+  kind?: 'user' | 'heartbeat' | 'schedule' | 'system' | undefined;
+}
+
+export interface SubmitResult {
+  /** '' when nothing was enqueued (a sticky-default switch or a `continue`/`stop` answer). */
+  messageId: string;
+  conversationId: string;
+  agentId: string;
+  teamId: string | null;
+  /** False for a duplicate idempotency key (the existing message is returned) and when nothing was enqueued. */
+  created: boolean;
+  /** A system answer for the sender instead of an agent run (also stored in the outbox). */
+  reply?: string;
+}
+
+/** How far back `continue` / `stop` look for the conversation that asked. */
+const DECISION_WINDOW_MS = 24 * 3600_000;
+
+export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
+  const settings = ctx.getSettings();
+  const channel = input.channel ?? 'api';
+  const senderId = input.senderId ?? input.sender ?? '';
+  const sender = input.sender ?? senderId;
+  const kind: MessageKind = input.kind ?? 'user';
+  let text = input.message ?? '';
+
+  if (kind === 'user' && input.agent === undefined && input.team === undefined) {
+    const decision = text.trim().toLowerCase().replace(/^\//, '');
+    if (decision === 'continue' || decision === 'stop') {
+      const answered = answerLimitPrompt(ctx, channel, senderId, decision);
+      if (answered) return answered;
+    }
+  }
+
+  let target = explicitTarget(settings, input);
+  const prefix = splitAddressPrefix(text);
+  if (prefix) {
+    const resolved = resolveTarget(settings, prefix.token);
+    const explicit = target !== undefined;
+    if (!resolved && prefix.token.toLowerCase() === 'default' && prefix.rest === '' && !explicit) {
+      const had = ctx.senderDefaults.clear(channel, senderId);
+      return systemReply(ctx, input, channel, senderId, sender, had ? 'Your default target is cleared: messages without @ go to the default agent again.' : 'You had no default target set.', defaultAgentId(settings) ?? '');
+    }
+    if (resolved) {
+      text = prefix.rest;
+      if (!explicit) target = resolved;
+      if (prefix.rest === '' && !explicit) {
+        ctx.senderDefaults.set(channel, senderId, resolved.kind === 'team' ? resolved.teamId : resolved.agentId);
+        const name = resolved.kind === 'team' ? `#${resolved.teamId} (led by @${resolved.agentId})` : `@${resolved.agentId}`;
+        return systemReply(ctx, input, channel, senderId, sender, `Your messages now go to ${name} by default. Send @default to clear it.`, resolved.agentId, resolved.teamId);
+      }
+    } else if (!explicit) {
+      throw new TinyError('AGENT_NOT_FOUND', `No agent or team named "@${prefix.token}".`, {
+        hint: `Known agents: ${Object.keys(settings.agents ?? {}).join(', ') || 'none'}; teams: ${Object.keys(settings.teams ?? {}).join(', ') || 'none'}.`,
+        details: { target: prefix.token },
+      });
+    }
+  }
+  if (!target) {
+    const sticky = ctx.senderDefaults.get(channel, senderId);
+    target = sticky !== undefined ? resolveTarget(settings, sticky) : undefined;
+  }
+  if (!target) {
+    const fallback = defaultAgentId(settings);
+    if (fallback === undefined) throw new TinyError('AGENT_NOT_FOUND', 'No agents are configured.', { hint: 'Add one with `tinyagi agent add` or in settings.json.' });
+    target = { kind: 'agent', agentId: fallback, teamId: null };
+  }
+  if (text.trim() === '') throw new TinyError('MESSAGE_EMPTY', 'The message is empty.', { hint: 'Write something after the @target.' });
+
+  const agentId = target.agentId;
+  const teamId = target.kind === 'team' ? target.teamId : defaultTeamOf(settings, agentId);
+  const team = teamId ? settings.teams?.[teamId] : undefined;
+  const replyMode = team ? teamDefaults(team).reply_mode : 'each';
+  const messageId = newId('msg');
+  const runId = newId('run');
+  const conversationId = newId('conv');
+  const meta: MessageMeta = { runId, from: null, hop: 0 };
+  const { queue, runs, events, db } = ctx.stores;
+
+  return db.write(() => {
+    const enqueued = queue.enqueue({
+      id: messageId,
+      kind,
+      agentId,
+      teamId,
+      conversationId,
+      channel,
+      sender,
+      senderId,
+      threadKey: input.threadKey ?? null,
+      content: text,
+      attachments: input.attachments ?? [],
+      meta: { ...meta },
+      maxAttempts: agentDefaults(settings.agents?.[agentId] ?? {}, settings).max_attempts,
+      idempotencyKey: input.idempotencyKey ?? null,
+    });
+    if (!enqueued.created) {
+      const existing = queue.get(enqueued.id);
+      return { messageId: enqueued.id, conversationId: enqueued.conversationId, agentId: existing?.agentId ?? agentId, teamId: existing?.teamId ?? null, created: false };
+    }
+    runs.createConversation({ id: conversationId, teamId, rootAgentId: agentId, channel, sender, senderId, threadKey: input.threadKey ?? null, title: text.slice(0, 120), replyMode });
+    events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } });
+    events.append({ type: 'message.received', conversationId, agentId, data: { messageId, channel, sender, teamId, kind, preview: text.slice(0, 120) } });
+    createRunWithEvent(ctx, {
+      id: runId,
+      conversationId,
+      agentId,
+      teamId,
+      channel,
+      cause: causeOfKind(kind),
+      depth: 0,
+      maxDepth: effectiveLimits(settings, teamId ? { teamId, agentId } : { agentId }).max_depth,
+      messageIds: [messageId],
+      input: text,
+    });
+    return { messageId, conversationId, agentId, teamId, created: true };
+  });
+}
+
+function explicitTarget(settings: Settings, input: SubmitInput): ResolvedTarget | undefined {
+  if (input.team !== undefined) {
+    const resolved = resolveTarget(settings, input.team);
+    if (resolved?.kind !== 'team') {
+      throw new TinyError('TEAM_NOT_FOUND', `No team "${input.team}".`, { hint: `Known teams: ${Object.keys(settings.teams ?? {}).join(', ') || 'none'}.` });
+    }
+    return resolved;
+  }
+  if (input.agent !== undefined) {
+    const id = input.agent.replace(/^@/, '').toLowerCase();
+    if (settings.agents?.[id] === undefined) {
+      throw new TinyError('AGENT_NOT_FOUND', `No agent "${input.agent}".`, { hint: `Known agents: ${Object.keys(settings.agents ?? {}).join(', ') || 'none'}.` });
+    }
+    return { kind: 'agent', agentId: id, teamId: null };
+  }
+  return undefined;
+}
+
+function systemReply(ctx: Ctx, input: SubmitInput, channel: string, senderId: string, sender: string, text: string, agentId: string, teamId: string | null = null): SubmitResult {
+  ctx.stores.outbox.enqueue({
+    idempotencyKey: `system:${channel}:${senderId}:${input.idempotencyKey ?? newId('sys')}`,
+    channel,
+    text,
+    recipient: { senderId, sender, ...(input.threadKey ? { threadId: input.threadKey } : {}) },
+    meta: { kind: 'system' },
+  });
+  return { messageId: '', conversationId: '', agentId, teamId, created: false, reply: text };
+}
+
+/** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
+function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision: 'continue' | 'stop'): SubmitResult | undefined {
+  const { runs, events, outbox, db } = ctx.stores;
+  const asking = ctx.queries
+    .recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS)
+    .map((id) => runs.getConversation(id))
+    .find((c) => c?.meta.awaitingDecision === true);
+  if (!asking) return undefined;
+  const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false };
+
+  if (decision === 'stop') {
+    const cancelled = stopConversation(ctx, asking.id, { byHuman: true });
+    return { ...result, reply: `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.` };
+  }
+  return db.write(() => {
+    const held = Array.isArray(asking.meta.held) ? (asking.meta.held as HeldDelivery[]) : [];
+    const limitScale = asking.limitScale * 2;
+    const reopen = held.length > 0;
+    const resume = asking.status !== 'active' && reopen;
+    runs.updateConversation(asking.id, {
+      limitScale,
+      softWarned: false,
+      ...(resume ? { status: 'active' as const, stopReason: null } : {}),
+      meta: { ...asking.meta, awaitingDecision: false, held: [], ...(reopen ? { finished: false } : {}) },
+    });
+    const conversation = runs.mustGetConversation(asking.id);
+    for (const h of held) {
+      const parent = runs.getRun(h.parentRunId);
+      if (parent) enqueueDelivery(ctx, conversation, parent, h.parentMessageId, { ...h, pingPong: undefined });
+    }
+    if (held.length > 0) runs.bumpConversation(asking.id, { messages: held.length });
+    events.append({ type: 'system.notice', conversationId: asking.id, agentId: asking.rootAgentId, data: { action: 'continue', limitScale, delivered: held.length } });
+    const text = `Limits raised to ${limitScale}× for this conversation${held.length > 0 ? `; ${held.length} held message${held.length === 1 ? '' : 's'} delivered` : ''}.`;
+    outbox.enqueue(toHuman(conversation, { key: noteKey(asking.id, `continue:${limitScale}`), text, kind: 'system' }));
+    completeIfDone(ctx, asking.id);
+    return { ...result, reply: text };
+  });
+}

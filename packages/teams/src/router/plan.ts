@@ -1,0 +1,115 @@
+/**
+ * Turns a parsed reply into the work it asks for: one teammate message per valid target (with
+ * the shared context and provenance), chat-room posts with one delivery per other member, and
+ * notes back to the sender about targets that could not be delivered (never silence). Pure;
+ * guards run on the result before anything is enqueued.
+ */
+import type { Settings } from '@tinyagi/core';
+import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
+import type { GuardedDelivery } from '../guards/dispatch.ts';
+import { teamMembers } from '../protocol/addressing.ts';
+import type { ParsedReply } from '../protocol/tags.ts';
+import { chatroomMessage, teammateMessage } from './provenance.ts';
+
+/** One message the sender's batch received, as far as routing cares. */
+export interface IncomingProvenance {
+  from: string | null;
+  hop: number;
+  pingPong?: PingPongState | undefined;
+}
+
+export interface RouteContext {
+  settings: Settings;
+  fromAgent: string;
+  /** The team context of the run (kept from `@team` addressing), or null. */
+  teamId: string | null;
+  incoming: readonly IncomingProvenance[];
+}
+
+export interface PlannedDelivery extends GuardedDelivery {
+  /** The teammate's team context. */
+  teamId: string | null;
+  content: string;
+  /** The message body without header (transcripts). */
+  body: string;
+  pingPong?: PingPongState;
+  /** Chat-room deliveries: the room. */
+  room?: string;
+}
+
+export interface RoomPost {
+  teamId: string;
+  text: string;
+}
+
+export interface RoutePlan {
+  deliveries: PlannedDelivery[];
+  roomPosts: RoomPost[];
+  /** Shown to the sender on its next turn. */
+  notes: string[];
+}
+
+export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
+  const plan: RoutePlan = { deliveries: [], roomPosts: [], notes: [] };
+  const agents = ctx.settings.agents ?? {};
+  const hop = Math.max(0, ...ctx.incoming.map((m) => m.hop)) + 1;
+  const crossTeam = agents[ctx.fromAgent]?.cross_team === true;
+  const members = ctx.teamId ? teamMembers(ctx.settings, ctx.teamId) : [];
+
+  for (const mention of parsed.mentions) {
+    const target = mention.target;
+    if (agents[target] === undefined) {
+      plan.notes.push(`Your message to @${target} was not delivered: there is no agent with that id${members.length > 0 ? ` (your teammates: ${members.filter((m) => m !== ctx.fromAgent).map((m) => `@${m}`).join(', ')})` : ''}.`);
+      continue;
+    }
+    if (!crossTeam && !members.includes(target)) {
+      plan.notes.push(
+        ctx.teamId
+          ? `Your message to @${target} was not delivered: @${target} is not a member of #${ctx.teamId}, the team this conversation runs in.`
+          : `Your message to @${target} was not delivered: this conversation does not run in a team, so there is nobody to hand work to.`,
+      );
+      continue;
+    }
+    const fromTarget = [...ctx.incoming].reverse().find((m) => m.from === target);
+    const pingPong = nextPingPong(fromTarget?.pingPong, fromTarget ? target : null, ctx.fromAgent, target);
+    const targetTeam = ctx.teamId && teamMembers(ctx.settings, ctx.teamId).includes(target) ? ctx.teamId : null;
+    plan.deliveries.push({
+      kind: 'mention',
+      target,
+      hop,
+      pingPongCount: pingPong.count,
+      pingPong,
+      teamId: targetTeam,
+      body: mention.message,
+      content: teammateMessage({ from: ctx.fromAgent, teamId: ctx.teamId, hop, sharedContext: parsed.sharedContext, body: mention.message }),
+    });
+  }
+
+  for (const post of parsed.chatroomPosts) {
+    const room = post.teamId;
+    const roomMembers = teamMembers(ctx.settings, room);
+    if (ctx.settings.teams?.[room] === undefined) {
+      plan.notes.push(`Your chat-room post to #${room} was not delivered: there is no team with that id.`);
+      continue;
+    }
+    if (!roomMembers.includes(ctx.fromAgent)) {
+      plan.notes.push(`Your chat-room post to #${room} was not delivered: you are not a member of #${room}.`);
+      continue;
+    }
+    plan.roomPosts.push({ teamId: room, text: post.message });
+    for (const member of roomMembers) {
+      if (member === ctx.fromAgent) continue;
+      plan.deliveries.push({
+        kind: 'chatroom',
+        target: member,
+        hop,
+        pingPongCount: 0,
+        teamId: room,
+        room,
+        body: post.message,
+        content: chatroomMessage({ from: ctx.fromAgent, teamId: room, text: post.message }),
+      });
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,48 @@
+/**
+ * Provenance of inter-agent messages: the structured part (queue message `meta`) and the header
+ * an agent reads. Every teammate, chat-room and sub-agent message says who sent it, in which
+ * conversation and at which hop.
+ */
+import type { PingPongState } from '../guards/ping-pong.ts';
+
+/** What the orchestrator keeps in a queue message's `meta`. */
+export interface MessageMeta {
+  /** The run this message starts (created together with the message). */
+  runId: string;
+  /** Sending agent, or null for a human. */
+  from: string | null;
+  /** Handoff hop: 0 for a human message, the sender's hop + 1 for a teammate or chat-room message. */
+  hop: number;
+  pingPong?: PingPongState;
+  /** Chat-room deliveries: the room's team. */
+  room?: string;
+  /** Kept for transcripts: the body without the header. */
+  body?: string;
+}
+
+export function readMeta(meta: Record<string, unknown>): MessageMeta | undefined {
+  if (typeof meta.runId !== 'string') return undefined;
+  const hop = typeof meta.hop === 'number' ? meta.hop : 0;
+  const from = typeof meta.from === 'string' ? meta.from : null;
+  const out: MessageMeta = { runId: meta.runId, from, hop };
+  const pp = meta.pingPong as PingPongState | undefined;
+  if (pp && typeof pp.count === 'number') out.pingPong = pp;
+  if (typeof meta.room === 'string') out.room = meta.room;
+  if (typeof meta.body === 'string') out.body = meta.body;
+  return out;
+}
+
+export function teammateMessage(input: { from: string; teamId: string | null; hop: number; sharedContext: string; body: string }): string {
+  const where = input.teamId ? ` in #${input.teamId}` : '';
+  const header = `[Message from teammate @${input.from}${where} · hop ${input.hop}]`;
+  if (input.sharedContext === '') return `${header}\n${input.body}`;
+  return `${header}\n${input.sharedContext}\n\n------\nDirected to you:\n${input.body}`;
+}
+
+export function chatroomMessage(input: { from: string; teamId: string; text: string }): string {
+  return `[Chat room #${input.teamId} — @${input.from}]: ${input.text}`;
+}
+
+export function subagentTask(input: { from: string; depth: number; task: string }): string {
+  return `[Task from @${input.from} · sub-agent call at depth ${input.depth} — your final reply is returned to @${input.from}]\n${input.task}`;
+}

@@ -1,0 +1,90 @@
+/**
+ * Test fixtures: a real SQLite file and workspace in a temp dir, settings validated by core's
+ * schema, and an orchestrator on them. Waits poll with a short interval and a deadline.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStores, SettingsSchema, type InvokeRequest, type InvokeResult, type Settings, type Stores, type TinyEvent } from '@tinyagi/core';
+import { Orchestrator, type OrchestratorOptions } from '../src/index.ts';
+
+export interface Harness {
+  dir: string;
+  stores: Stores;
+  orchestrator: Orchestrator;
+  settings: Settings;
+  setSettings(next: Settings): void;
+  close(): Promise<void>;
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+export async function closeAll(): Promise<void> {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+}
+
+export function tempDir(prefix = 'tinyagi-teams-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function withWorkspace(settings: Settings, dir: string): Settings {
+  return SettingsSchema.parse({ ...settings, workspace: { path: join(dir, 'ws'), ...settings.workspace } });
+}
+
+export function harness(settings: Settings, options: Partial<OrchestratorOptions> & { start?: boolean } = {}): Harness {
+  const dir = tempDir();
+  const stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
+  let current = withWorkspace(settings, dir);
+  const orchestrator = new Orchestrator({ stores, getSettings: () => current, sweepMs: 200, ...options });
+  if (options.start !== false) orchestrator.start();
+  const h: Harness = {
+    dir,
+    stores,
+    orchestrator,
+    get settings() {
+      return current;
+    },
+    setSettings(next) {
+      current = withWorkspace(next, dir);
+    },
+    async close() {
+      await orchestrator.stop(2000);
+      stores.close();
+    },
+  };
+  cleanups.push(() => h.close());
+  return h;
+}
+
+export async function waitFor<T>(probe: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false && value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+export function eventsOf(stores: Stores, filter: { conversationId?: string; types?: TinyEvent['type'][] } = {}): TinyEvent[] {
+  stores.events.flush();
+  return stores.events.readSince(0, filter, 100_000);
+}
+
+export async function waitForCompletion(h: Harness, conversationId: string, timeoutMs = 15_000): Promise<TinyEvent> {
+  return waitFor(() => eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })[0], timeoutMs, `conversation ${conversationId} to complete`);
+}
+
+/** Wraps an invoker to record every request it receives (the provider call log). */
+export function recordingInvoker(inner: (req: InvokeRequest) => Promise<InvokeResult>): { invoke: (req: InvokeRequest) => Promise<InvokeResult>; calls: InvokeRequest[] } {
+  const calls: InvokeRequest[] = [];
+  return {
+    calls,
+    invoke: (req) => {
+      calls.push(req);
+      return inner(req);
+    },
+  };
+}
