@@ -37,3 +37,25 @@ export {
   type InvokeRequest, type InvokeResult, type InvokeTarget, type InvokeProgress, type InvokeSession, type InvokeTools,
   type InvokeUsage, type InvokeErrorKind, type SessionMessage, type SpawnAgentArgs, type InvokeAdapter,
 } from './invoker/index.ts';
+
+// Used by @tinyagi/server (settings routes, security and file confinement).
+export {
+  effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, deepMergeSettings, updateSettings, parseSettings,
+  workspaceRoot, homePaths, resolveTinyHome, BUILTIN_PROVIDERS,
+  type EffectiveServer, type HomePaths,
+} from './config/index.ts';
+export {
+  PairingStore, generatePairingCode, normalizePairingCode, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH,
+  type PendingPairing, type ApprovedPairing, type PairingRequestResult, type PairingStoreOptions,
+} from './pairing/index.ts';
+export { ScheduleStore, type ScheduleRecord, type ScheduleInput, type MissedPolicy } from './schedules/index.ts';
+export {
+  TaskStore, derivePrefix, TASK_STATUSES,
+  type TaskStatus, type TaskRecord, type ProjectRecord, type CommentRecord, type CreateTaskInput, type TaskPatch,
+} from './tasks/index.ts';
+
+// Used by the tinyagi CLI (daemon start, first-run defaults, settings reload).
+export {
+  DEFAULT_WORKSPACE_PATH, HARNESSES, applyEnvOverrides, effectiveRetentionDays, parseSettingsText, writeSettings,
+  type Env,
+} from './config/index.ts';

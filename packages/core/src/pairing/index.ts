@@ -1,0 +1,4 @@
+export {
+  PairingStore, generatePairingCode, normalizePairingCode, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH,
+  type PendingPairing, type ApprovedPairing, type PairingRequestResult, type PairingStoreOptions,
+} from './store.ts';

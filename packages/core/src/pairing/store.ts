@@ -1,0 +1,166 @@
+/**
+ * Pairing: which (channel, sender) pairs may talk to the agents (`pairings` table).
+ *
+ * Contract:
+ * - An unknown sender gets one pending request with an 8-character code from an alphabet
+ *   without look-alikes (no I, O, 0, 1); asking again returns the same code (no code churn),
+ *   until the request is older than `pendingTtlMs`, when a fresh code replaces it.
+ * - Pending requests are capped (`maxPending`): beyond it new senders are refused with
+ *   LIMIT_EXCEEDED instead of growing the table without bound.
+ * - Approving is by code (case-insensitive); the code is single-use.
+ */
+import { randomBytes } from 'node:crypto';
+import { TinyError } from '../errors.ts';
+import type { EventLog } from '../events/log.ts';
+import type { TinyDatabase } from '../storage/database.ts';
+
+export const PAIRING_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+export const PAIRING_CODE_LENGTH = 8;
+
+export interface PendingPairing {
+  channel: string;
+  senderId: string;
+  sender: string;
+  code: string;
+  createdAt: number;
+  lastSeenAt: number | null;
+}
+
+export interface ApprovedPairing {
+  channel: string;
+  senderId: string;
+  sender: string;
+  approvedAt: number;
+  lastSeenAt: number | null;
+}
+
+export interface PairingRequestResult {
+  status: 'approved' | 'pending';
+  /** The code to show the sender while pending; null once approved. */
+  code: string | null;
+  /** True when this call created a new pending request (or a fresh code). */
+  created: boolean;
+}
+
+export interface PairingStoreOptions {
+  events?: EventLog;
+  maxPending?: number;
+  pendingTtlMs?: number;
+}
+
+interface Row {
+  channel: string;
+  sender_id: string;
+  sender: string;
+  code: string;
+  status: string;
+  created_at: number;
+  approved_at: number | null;
+  last_seen_at: number | null;
+}
+
+export function generatePairingCode(): string {
+  const bytes = randomBytes(PAIRING_CODE_LENGTH);
+  let code = '';
+  // 32 symbols: the low 5 bits of a random byte are uniform.
+  for (const byte of bytes) code += PAIRING_CODE_ALPHABET[byte & 31];
+  return code;
+}
+
+export function normalizePairingCode(code: string): string {
+  return code.trim().toUpperCase();
+}
+
+export class PairingStore {
+  readonly #db: TinyDatabase;
+  readonly #events: EventLog | undefined;
+  readonly #maxPending: number;
+  readonly #pendingTtlMs: number;
+
+  constructor(db: TinyDatabase, options: PairingStoreOptions = {}) {
+    this.#db = db;
+    this.#events = options.events;
+    this.#maxPending = options.maxPending ?? 100;
+    this.#pendingTtlMs = options.pendingTtlMs ?? 24 * 3600_000;
+  }
+
+  /** Called by channel clients for every inbound message of a sender. */
+  request(input: { channel: string; senderId: string; sender?: string }, now = Date.now()): PairingRequestResult {
+    const sql = this.#db.sqlite;
+    return this.#db.write(() => {
+      const row = sql.prepare('SELECT * FROM pairings WHERE channel = ? AND sender_id = ?').get(input.channel, input.senderId) as Row | undefined;
+      const sender = input.sender ?? row?.sender ?? '';
+      if (row?.status === 'approved') {
+        sql.prepare('UPDATE pairings SET last_seen_at = ?, sender = ? WHERE channel = ? AND sender_id = ?').run(now, sender, input.channel, input.senderId);
+        return { status: 'approved', code: null, created: false };
+      }
+      if (row && now - row.created_at <= this.#pendingTtlMs) {
+        sql.prepare('UPDATE pairings SET last_seen_at = ?, sender = ? WHERE channel = ? AND sender_id = ?').run(now, sender, input.channel, input.senderId);
+        return { status: 'pending', code: row.code, created: false };
+      }
+      if (!row) {
+        const pending = (sql.prepare("SELECT COUNT(*) AS n FROM pairings WHERE status = 'pending'").get() as { n: number }).n;
+        if (pending >= this.#maxPending) {
+          throw new TinyError('LIMIT_EXCEEDED', `There are already ${pending} pending pairing requests.`, {
+            hint: 'Approve or dismiss pending requests (`tinyagi pairing pending`) before new senders can ask.',
+          });
+        }
+      }
+      const code = this.#uniqueCode();
+      sql
+        .prepare(`INSERT INTO pairings (channel, sender_id, sender, code, status, created_at, last_seen_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)
+          ON CONFLICT (channel, sender_id) DO UPDATE SET code = excluded.code, sender = excluded.sender, created_at = excluded.created_at, last_seen_at = excluded.last_seen_at`)
+        .run(input.channel, input.senderId, sender, code, now, now);
+      this.#events?.append({ type: 'pairing.requested', data: { channel: input.channel, senderId: input.senderId, sender, code } });
+      return { status: 'pending', code, created: true };
+    });
+  }
+
+  approve(code: string, now = Date.now()): ApprovedPairing {
+    const normalized = normalizePairingCode(code);
+    return this.#db.write(() => {
+      const row = this.#db.sqlite.prepare("SELECT * FROM pairings WHERE code = ? AND status = 'pending'").get(normalized) as Row | undefined;
+      if (!row) {
+        throw new TinyError('PAIRING_NOT_FOUND', `No pending pairing request with code ${normalized}.`, {
+          hint: 'Check the code the bot sent (8 characters); `tinyagi pairing pending` lists open requests.',
+        });
+      }
+      // The code is single-use: replace it so it can never approve anything again.
+      this.#db.sqlite
+        .prepare("UPDATE pairings SET status = 'approved', approved_at = ?, code = ? WHERE channel = ? AND sender_id = ?")
+        .run(now, `used:${row.channel}:${row.sender_id}`, row.channel, row.sender_id);
+      return { channel: row.channel, senderId: row.sender_id, sender: row.sender, approvedAt: now, lastSeenAt: row.last_seen_at };
+    });
+  }
+
+  dismiss(code: string): void {
+    const normalized = normalizePairingCode(code);
+    const n = this.#db.write(() => this.#db.sqlite.prepare("DELETE FROM pairings WHERE code = ? AND status = 'pending'").run(normalized).changes);
+    if (n === 0) throw new TinyError('PAIRING_NOT_FOUND', `No pending pairing request with code ${normalized}.`);
+  }
+
+  revoke(channel: string, senderId: string): void {
+    const n = this.#db.write(() => this.#db.sqlite.prepare("DELETE FROM pairings WHERE channel = ? AND sender_id = ? AND status = 'approved'").run(channel, senderId).changes);
+    if (n === 0) throw new TinyError('PAIRING_NOT_FOUND', `Sender ${senderId} on ${channel} is not approved.`);
+  }
+
+  isApproved(channel: string, senderId: string): boolean {
+    return this.#db.sqlite.prepare("SELECT 1 FROM pairings WHERE channel = ? AND sender_id = ? AND status = 'approved'").get(channel, senderId) !== undefined;
+  }
+
+  list(): { pending: PendingPairing[]; approved: ApprovedPairing[] } {
+    const rows = this.#db.sqlite.prepare('SELECT * FROM pairings ORDER BY created_at, channel, sender_id').all() as Row[];
+    return {
+      pending: rows.filter((r) => r.status === 'pending').map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, code: r.code, createdAt: r.created_at, lastSeenAt: r.last_seen_at })),
+      approved: rows.filter((r) => r.status === 'approved').map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, approvedAt: r.approved_at ?? r.created_at, lastSeenAt: r.last_seen_at })),
+    };
+  }
+
+  #uniqueCode(): string {
+    const taken = this.#db.sqlite.prepare('SELECT 1 FROM pairings WHERE code = ?');
+    for (;;) {
+      const code = generatePairingCode();
+      if (taken.get(code) === undefined) return code;
+    }
+  }
+}

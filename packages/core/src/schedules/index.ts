@@ -1,0 +1,1 @@
+export { ScheduleStore, type ScheduleRecord, type ScheduleInput, type MissedPolicy } from './store.ts';

@@ -1,0 +1,152 @@
+/**
+ * Schedules (`schedules` table): a message sent to an agent or team on a cron expression (with
+ * a time zone) or once at `runAt`.
+ *
+ * Contract: the store keeps `nextRunAt` but does not interpret cron; whoever creates or changes
+ * a schedule computes it (the server does, with croner), and the scheduler reads `due()` and
+ * records each firing with `markFired` (which also stores the following `nextRunAt`, and
+ * disables a one-shot). Labels are unique; lookups accept an id or a label.
+ */
+import { TinyError } from '../errors.ts';
+import type { EventLog } from '../events/log.ts';
+import { newId } from '../ids.ts';
+import type { TinyDatabase } from '../storage/database.ts';
+
+export type MissedPolicy = 'run-once' | 'skip';
+
+export interface ScheduleRecord {
+  id: string;
+  label: string;
+  agentId: string | null;
+  teamId: string | null;
+  message: string;
+  cron: string | null;
+  timezone: string;
+  runAt: number | null;
+  enabled: boolean;
+  missedPolicy: MissedPolicy;
+  channel: string;
+  senderId: string;
+  lastFiredAt: number | null;
+  nextRunAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ScheduleInput {
+  label: string;
+  agentId: string | null;
+  teamId: string | null;
+  message: string;
+  cron: string | null;
+  timezone: string;
+  runAt: number | null;
+  enabled: boolean;
+  missedPolicy: MissedPolicy;
+  channel: string;
+  senderId: string;
+  nextRunAt: number | null;
+}
+
+interface Row {
+  id: string; label: string; agent_id: string | null; team_id: string | null; message: string; cron: string | null; timezone: string;
+  run_at: number | null; enabled: number; missed_policy: string; channel: string; sender_id: string; last_fired_at: number | null;
+  next_run_at: number | null; created_at: number; updated_at: number;
+}
+
+export class ScheduleStore {
+  readonly #db: TinyDatabase;
+  readonly #events: EventLog | undefined;
+
+  constructor(db: TinyDatabase, options: { events?: EventLog } = {}) {
+    this.#db = db;
+    this.#events = options.events;
+  }
+
+  create(input: ScheduleInput): ScheduleRecord {
+    const now = Date.now();
+    const id = newId('sched');
+    this.#db.write(() => {
+      this.#assertLabelFree(input.label, undefined);
+      this.#db.sqlite
+        .prepare(`INSERT INTO schedules (id, label, agent_id, team_id, message, cron, timezone, run_at, enabled, missed_policy, channel, sender_id, next_run_at, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0,
+          input.missedPolicy, input.channel, input.senderId, input.nextRunAt, now, now);
+    });
+    return this.get(id)!;
+  }
+
+  /** Replaces every field of the schedule (the caller merged and validated them). */
+  update(idOrLabel: string, input: ScheduleInput): ScheduleRecord {
+    const current = this.mustGet(idOrLabel);
+    this.#db.write(() => {
+      this.#assertLabelFree(input.label, current.id);
+      this.#db.sqlite
+        .prepare(`UPDATE schedules SET label = ?, agent_id = ?, team_id = ?, message = ?, cron = ?, timezone = ?, run_at = ?, enabled = ?, missed_policy = ?,
+          channel = ?, sender_id = ?, next_run_at = ?, updated_at = ? WHERE id = ?`)
+        .run(input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0, input.missedPolicy,
+          input.channel, input.senderId, input.nextRunAt, Date.now(), current.id);
+    });
+    return this.get(current.id)!;
+  }
+
+  get(idOrLabel: string): ScheduleRecord | undefined {
+    const row = this.#db.sqlite.prepare('SELECT * FROM schedules WHERE id = ? OR label = ? ORDER BY id = ? DESC LIMIT 1').get(idOrLabel, idOrLabel, idOrLabel) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  mustGet(idOrLabel: string): ScheduleRecord {
+    const s = this.get(idOrLabel);
+    if (!s) throw new TinyError('SCHEDULE_NOT_FOUND', `No schedule with id or label "${idOrLabel}".`, { hint: 'List schedules with `tinyagi schedule list`.' });
+    return s;
+  }
+
+  list(query: { agentId?: string } = {}): ScheduleRecord[] {
+    const rows = query.agentId
+      ? (this.#db.sqlite.prepare('SELECT * FROM schedules WHERE agent_id = ? ORDER BY created_at, id').all(query.agentId) as Row[])
+      : (this.#db.sqlite.prepare('SELECT * FROM schedules ORDER BY created_at, id').all() as Row[]);
+    return rows.map(toRecord);
+  }
+
+  delete(idOrLabel: string): void {
+    const current = this.mustGet(idOrLabel);
+    this.#db.write(() => this.#db.sqlite.prepare('DELETE FROM schedules WHERE id = ?').run(current.id));
+  }
+
+  /** Enabled schedules whose next run is at or before `now`, soonest first. */
+  due(now = Date.now()): ScheduleRecord[] {
+    return (this.#db.sqlite.prepare('SELECT * FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at').all(now) as Row[]).map(toRecord);
+  }
+
+  /** The soonest upcoming run of any enabled schedule (for the scheduler's timer). */
+  nextDueAt(): number | undefined {
+    const v = this.#db.sqlite.prepare('SELECT MIN(next_run_at) AS t FROM schedules WHERE enabled = 1').get() as { t: number | null };
+    return v.t ?? undefined;
+  }
+
+  /** Records a firing; `nextRunAt` null disables the schedule (one-shots, exhausted crons). */
+  markFired(id: string, firedAt: number, nextRunAt: number | null, extra: Record<string, unknown> = {}): ScheduleRecord {
+    const current = this.mustGet(id);
+    this.#db.write(() => {
+      this.#db.sqlite
+        .prepare('UPDATE schedules SET last_fired_at = ?, next_run_at = ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END, updated_at = ? WHERE id = ?')
+        .run(firedAt, nextRunAt, nextRunAt, Date.now(), current.id);
+      this.#events?.append({ type: 'schedule.fired', agentId: current.agentId, data: { scheduleId: current.id, label: current.label, teamId: current.teamId, firedAt, nextRunAt, ...extra } });
+    });
+    return this.get(current.id)!;
+  }
+
+  #assertLabelFree(label: string, exceptId: string | undefined): void {
+    const other = this.#db.sqlite.prepare('SELECT id FROM schedules WHERE (label = ? OR id = ?) AND id != ?').get(label, label, exceptId ?? '') as { id: string } | undefined;
+    if (other) throw new TinyError('ALREADY_EXISTS', `A schedule labelled "${label}" already exists.`, { hint: 'Choose another label, or change the existing schedule.' });
+  }
+}
+
+function toRecord(r: Row): ScheduleRecord {
+  return {
+    id: r.id, label: r.label, agentId: r.agent_id, teamId: r.team_id, message: r.message, cron: r.cron, timezone: r.timezone, runAt: r.run_at,
+    enabled: r.enabled === 1, missedPolicy: r.missed_policy as MissedPolicy, channel: r.channel, senderId: r.sender_id,
+    lastFiredAt: r.last_fired_at, nextRunAt: r.next_run_at, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}

@@ -1,0 +1,4 @@
+export {
+  TaskStore, derivePrefix, TASK_STATUSES,
+  type TaskStatus, type TaskRecord, type ProjectRecord, type CommentRecord, type CreateTaskInput, type TaskPatch,
+} from './store.ts';

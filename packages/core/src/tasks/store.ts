@@ -1,0 +1,298 @@
+/**
+ * Kanban data (`projects`, `tasks`, `task_comments`).
+ *
+ * Contract:
+ * - A task in a project gets the identifier `<PREFIX>-<n>` from the project's counter (never
+ *   reused, also after deletions); a task without a project gets `T-<n>`.
+ * - `position` orders tasks inside a status column; new tasks go to the end of their column.
+ * - `reorder` sets status and position of every listed task in one transaction and reports
+ *   which tasks changed status (the server dispatches tasks that entered in_progress).
+ * - Deleting a task deletes its comments; deleting a project keeps its tasks (project unset).
+ */
+import { TinyError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { TinyDatabase } from '../storage/database.ts';
+
+export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export interface ProjectRecord {
+  id: string;
+  name: string;
+  prefix: string;
+  description: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TaskRecord {
+  id: string;
+  projectId: string | null;
+  identifier: string | null;
+  title: string;
+  description: string;
+  status: TaskStatus;
+  position: number;
+  assigneeAgent: string | null;
+  assigneeTeam: string | null;
+  conversationId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface CommentRecord {
+  id: number;
+  taskId: string;
+  author: string;
+  content: string;
+  createdAt: number;
+}
+
+export interface CreateTaskInput {
+  title: string;
+  description?: string;
+  status?: TaskStatus;
+  projectId?: string | null;
+  assigneeAgent?: string | null;
+  assigneeTeam?: string | null;
+}
+
+export type TaskPatch = Partial<Pick<TaskRecord, 'title' | 'description' | 'status' | 'projectId' | 'assigneeAgent' | 'assigneeTeam' | 'position' | 'conversationId'>>;
+
+interface TaskRow {
+  id: string; project_id: string | null; identifier: string | null; title: string; description: string; status: string; position: number;
+  assignee_agent: string | null; assignee_team: string | null; conversation_id: string | null; created_at: number; updated_at: number;
+}
+interface ProjectRow { id: string; name: string; prefix: string; description: string; next_number: number; created_at: number; updated_at: number }
+interface CommentRow { id: number; task_id: string; author: string; content: string; created_at: number }
+
+/** `Website Redesign` -> `WR`; `Infrastructure` -> `INF`; `a b c d` -> `ABC`. */
+export function derivePrefix(name: string): string {
+  const words = name.toUpperCase().split(/[^A-Z0-9]+/).filter((w) => /^[A-Z]/.test(w));
+  if (words.length === 0) return 'P';
+  if (words.length === 1) return words[0]!.slice(0, 3);
+  return words.slice(0, 3).map((w) => w[0]).join('');
+}
+
+export class TaskStore {
+  readonly #db: TinyDatabase;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+  }
+
+  // Projects
+
+  createProject(input: { name: string; prefix?: string; description?: string }): ProjectRecord {
+    const now = Date.now();
+    const id = newId('proj');
+    this.#db.write(() => {
+      let prefix = input.prefix;
+      if (prefix !== undefined) this.#assertPrefixFree(prefix, undefined);
+      else {
+        const base = derivePrefix(input.name);
+        prefix = base;
+        for (let n = 2; this.#prefixTaken(prefix, undefined); n++) prefix = `${base}${n}`;
+      }
+      this.#db.sqlite
+        .prepare('INSERT INTO projects (id, name, prefix, description, next_number, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)')
+        .run(id, input.name, prefix, input.description ?? '', now, now);
+    });
+    return this.mustGetProject(id);
+  }
+
+  getProject(id: string): ProjectRecord | undefined {
+    const row = this.#db.sqlite.prepare('SELECT * FROM projects WHERE id = ? OR prefix = ?').get(id, id) as ProjectRow | undefined;
+    return row ? toProject(row) : undefined;
+  }
+
+  mustGetProject(id: string): ProjectRecord {
+    const p = this.getProject(id);
+    if (!p) throw new TinyError('PROJECT_NOT_FOUND', `No project with id or prefix "${id}".`);
+    return p;
+  }
+
+  listProjects(): ProjectRecord[] {
+    return (this.#db.sqlite.prepare('SELECT * FROM projects ORDER BY created_at DESC, id DESC').all() as ProjectRow[]).map(toProject);
+  }
+
+  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string }): ProjectRecord {
+    const current = this.mustGetProject(id);
+    this.#db.write(() => {
+      if (patch.prefix !== undefined) this.#assertPrefixFree(patch.prefix, current.id);
+      this.#db.sqlite
+        .prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, updated_at = ? WHERE id = ?')
+        .run(patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, Date.now(), current.id);
+    });
+    return this.mustGetProject(current.id);
+  }
+
+  deleteProject(id: string): void {
+    const current = this.mustGetProject(id);
+    this.#db.write(() => {
+      this.#db.sqlite.prepare('UPDATE tasks SET project_id = NULL, updated_at = ? WHERE project_id = ?').run(Date.now(), current.id);
+      this.#db.sqlite.prepare('DELETE FROM projects WHERE id = ?').run(current.id);
+    });
+  }
+
+  // Tasks
+
+  createTask(input: CreateTaskInput): TaskRecord {
+    const now = Date.now();
+    const id = newId('task');
+    const status = input.status ?? 'backlog';
+    this.#db.write(() => {
+      let identifier: string;
+      if (input.projectId) {
+        const project = this.mustGetProject(input.projectId);
+        identifier = `${project.prefix}-${this.#takeProjectNumber(project.id)}`;
+        input = { ...input, projectId: project.id };
+      } else {
+        const max = this.#db.sqlite
+          .prepare("SELECT MAX(CAST(substr(identifier, 3) AS INTEGER)) AS n FROM tasks WHERE identifier LIKE 'T-%'")
+          .get() as { n: number | null };
+        identifier = `T-${(max.n ?? 0) + 1}`;
+      }
+      this.#db.sqlite
+        .prepare(`INSERT INTO tasks (id, project_id, identifier, title, description, status, position, assignee_agent, assignee_team, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, input.projectId ?? null, identifier, input.title, input.description ?? '', status, this.#endOfColumn(status), input.assigneeAgent ?? null,
+          input.assigneeTeam ?? null, now, now);
+    });
+    return this.mustGetTask(id);
+  }
+
+  /** By id or identifier (`SYS-3`, case-insensitive). */
+  getTask(idOrIdentifier: string): TaskRecord | undefined {
+    const row = this.#db.sqlite.prepare('SELECT * FROM tasks WHERE id = ? OR identifier = ? LIMIT 1').get(idOrIdentifier, idOrIdentifier.toUpperCase()) as TaskRow | undefined;
+    return row ? toTask(row) : undefined;
+  }
+
+  mustGetTask(idOrIdentifier: string): TaskRecord {
+    const t = this.getTask(idOrIdentifier);
+    if (!t) throw new TinyError('TASK_NOT_FOUND', `No task with id or identifier "${idOrIdentifier}".`);
+    return t;
+  }
+
+  listTasks(query: { projectId?: string; status?: TaskStatus; assignee?: string } = {}): TaskRecord[] {
+    const where: string[] = ['1 = 1'];
+    const params: unknown[] = [];
+    if (query.projectId) { where.push('project_id = ?'); params.push(query.projectId); }
+    if (query.status) { where.push('status = ?'); params.push(query.status); }
+    if (query.assignee) { where.push('(assignee_agent = ? OR assignee_team = ?)'); params.push(query.assignee, query.assignee); }
+    const order = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'review' THEN 3 ELSE 4 END, position, created_at";
+    return (this.#db.sqlite.prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params) as TaskRow[]).map(toTask);
+  }
+
+  /** Applies the patch; a status change without a position moves the task to the end of its new column. */
+  updateTask(idOrIdentifier: string, patch: TaskPatch): { before: TaskRecord; after: TaskRecord } {
+    const before = this.mustGetTask(idOrIdentifier);
+    this.#db.write(() => {
+      let projectId = before.projectId;
+      let identifier = before.identifier;
+      if (patch.projectId !== undefined && patch.projectId !== before.projectId) {
+        projectId = patch.projectId === null ? null : this.mustGetProject(patch.projectId).id;
+        if (projectId !== null) identifier = `${this.mustGetProject(projectId).prefix}-${this.#takeProjectNumber(projectId)}`;
+      }
+      const status = patch.status ?? before.status;
+      const position = patch.position ?? (status !== before.status ? this.#endOfColumn(status) : before.position);
+      this.#db.sqlite
+        .prepare(`UPDATE tasks SET project_id = ?, identifier = ?, title = ?, description = ?, status = ?, position = ?, assignee_agent = ?, assignee_team = ?,
+          conversation_id = ?, updated_at = ? WHERE id = ?`)
+        .run(projectId, identifier, patch.title ?? before.title, patch.description ?? before.description, status, position,
+          patch.assigneeAgent === undefined ? before.assigneeAgent : patch.assigneeAgent,
+          patch.assigneeTeam === undefined ? before.assigneeTeam : patch.assigneeTeam,
+          patch.conversationId === undefined ? before.conversationId : patch.conversationId, Date.now(), before.id);
+    });
+    return { before, after: this.mustGetTask(before.id) };
+  }
+
+  deleteTask(idOrIdentifier: string): void {
+    const task = this.mustGetTask(idOrIdentifier);
+    this.#db.write(() => {
+      this.#db.sqlite.prepare('DELETE FROM task_comments WHERE task_id = ?').run(task.id);
+      this.#db.sqlite.prepare('DELETE FROM tasks WHERE id = ?').run(task.id);
+    });
+  }
+
+  /** Sets status and position (the index in the list) of every task listed per column. */
+  reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): { tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> } {
+    const changed: Array<{ before: TaskRecord; after: TaskRecord }> = [];
+    const ids: string[] = [];
+    this.#db.write(() => {
+      const seen = new Set<string>();
+      const update = this.#db.sqlite.prepare('UPDATE tasks SET status = ?, position = ?, updated_at = ? WHERE id = ?');
+      const now = Date.now();
+      for (const [status, list] of Object.entries(columns) as Array<[TaskStatus, readonly string[]]>) {
+        list.forEach((ref, index) => {
+          const before = this.mustGetTask(ref);
+          if (seen.has(before.id)) throw new TinyError('INVALID_STATE', `Task ${ref} is listed twice in the reorder request.`);
+          seen.add(before.id);
+          update.run(status, index, now, before.id);
+          ids.push(before.id);
+          if (before.status !== status) changed.push({ before, after: before });
+        });
+      }
+    });
+    const tasks = ids.map((id) => this.mustGetTask(id));
+    return { tasks, statusChanged: changed.map((c) => ({ before: c.before, after: this.mustGetTask(c.before.id) })) };
+  }
+
+  // Comments
+
+  listComments(taskId: string): CommentRecord[] {
+    const task = this.mustGetTask(taskId);
+    return (this.#db.sqlite.prepare('SELECT * FROM task_comments WHERE task_id = ? ORDER BY id').all(task.id) as CommentRow[]).map(toComment);
+  }
+
+  commentCount(taskId: string): number {
+    return (this.#db.sqlite.prepare('SELECT COUNT(*) AS n FROM task_comments WHERE task_id = ?').get(taskId) as { n: number }).n;
+  }
+
+  addComment(taskId: string, input: { author: string; content: string }): CommentRecord {
+    const task = this.mustGetTask(taskId);
+    const id = this.#db.write(
+      () => Number(this.#db.sqlite.prepare('INSERT INTO task_comments (task_id, author, content, created_at) VALUES (?, ?, ?, ?)').run(task.id, input.author, input.content, Date.now()).lastInsertRowid),
+    );
+    return toComment(this.#db.sqlite.prepare('SELECT * FROM task_comments WHERE id = ?').get(id) as CommentRow);
+  }
+
+  deleteComment(id: number): void {
+    const n = this.#db.write(() => this.#db.sqlite.prepare('DELETE FROM task_comments WHERE id = ?').run(id).changes);
+    if (n === 0) throw new TinyError('COMMENT_NOT_FOUND', `No comment with id ${id}.`);
+  }
+
+  #takeProjectNumber(projectId: string): number {
+    const row = this.#db.sqlite.prepare('UPDATE projects SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n').get(projectId) as { n: number };
+    return row.n;
+  }
+
+  #endOfColumn(status: TaskStatus): number {
+    const row = this.#db.sqlite.prepare('SELECT MAX(position) AS p FROM tasks WHERE status = ?').get(status) as { p: number | null };
+    return row.p === null ? 0 : Math.floor(row.p) + 1;
+  }
+
+  #prefixTaken(prefix: string, exceptId: string | undefined): boolean {
+    return this.#db.sqlite.prepare('SELECT 1 FROM projects WHERE prefix = ? AND id != ?').get(prefix, exceptId ?? '') !== undefined;
+  }
+
+  #assertPrefixFree(prefix: string, exceptId: string | undefined): void {
+    if (this.#prefixTaken(prefix, exceptId)) throw new TinyError('ALREADY_EXISTS', `Another project already uses the prefix ${prefix}.`, { hint: 'Choose another prefix.' });
+  }
+}
+
+function toTask(r: TaskRow): TaskRecord {
+  return {
+    id: r.id, projectId: r.project_id, identifier: r.identifier, title: r.title, description: r.description, status: r.status as TaskStatus,
+    position: r.position, assigneeAgent: r.assignee_agent, assigneeTeam: r.assignee_team, conversationId: r.conversation_id,
+    createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+function toProject(r: ProjectRow): ProjectRecord {
+  return { id: r.id, name: r.name, prefix: r.prefix, description: r.description, createdAt: r.created_at, updatedAt: r.updated_at };
+}
+
+function toComment(r: CommentRow): CommentRecord {
+  return { id: r.id, taskId: r.task_id, author: r.author, content: r.content, createdAt: r.created_at };
+}

@@ -1,0 +1,108 @@
+/**
+ * buildServer: the Fastify app with every route, without listening (tests use `inject` and real
+ * sockets alike; the daemon calls startServer).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
+import { fastifySSE } from '@fastify/sse';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { effectiveServer } from '@tinyagi/core';
+import { createContext, type ServerContext } from './context.ts';
+import { RequestError } from './errors.ts';
+import { installErrorHandling, parseJsonBody } from './error-handler.ts';
+import type { BuildServerOptions } from './options.ts';
+import { registerContractRoutes } from './routing.ts';
+import { isAllowedOrigin } from './security/host-origin.ts';
+import { installAuthGuard, installHostOriginGuard } from './security/guard.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { conversationRoutes } from './routes/conversations.ts';
+import { registerEventStream } from './routes/events.ts';
+import { messageRoutes } from './routes/messages.ts';
+import { outboxRoutes } from './routes/outbox.ts';
+import { pairingRoutes } from './routes/pairing.ts';
+import { providerRoutes } from './routes/providers.ts';
+import { queueRoutes } from './routes/queue.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { settingsRoutes } from './routes/settings.ts';
+import { systemRoutes } from './routes/system.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { teamRoutes } from './routes/teams.ts';
+import { usageRoutes } from './routes/usage.ts';
+
+export interface TinyServer extends FastifyInstance {
+  tiny: ServerContext;
+}
+
+export async function buildServer(options: BuildServerOptions): Promise<TinyServer> {
+  const ctx = createContext(options);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: ctx.limits.bodyBytes,
+    // Long-lived SSE connections must not keep close() waiting.
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 500 },
+  });
+  app.decorate('tiny', ctx);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  installHostOriginGuard(app, ctx);
+  await app.register(fastifyCors, {
+    origin: (origin, cb) => cb(null, origin !== undefined && isAllowedOrigin(origin, effectiveServer(ctx.settings()).allowed_origins)),
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    maxAge: 600,
+  });
+  installAuthGuard(app, ctx);
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new RequestError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute on this route. Retry in ${Math.ceil(context.ttl / 1000)} s.`),
+  });
+  await app.register(fastifySSE, { heartbeatInterval: ctx.limits.sseKeepAliveMs });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'TinyAGI API', version: ctx.version, description: 'REST + SSE API of the TinyAGI daemon. Every route except /api/health needs `Authorization: Bearer <token>`.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+
+  registerContractRoutes(app, ctx, {
+    ...systemRoutes(ctx),
+    ...messageRoutes(ctx),
+    ...queueRoutes(ctx),
+    ...outboxRoutes(ctx),
+    ...conversationRoutes(ctx),
+    ...agentRoutes(ctx),
+    ...teamRoutes(ctx),
+    ...providerRoutes(ctx),
+    ...settingsRoutes(ctx),
+    ...pairingRoutes(ctx),
+    ...scheduleRoutes(ctx),
+    ...taskRoutes(ctx),
+    ...usageRoutes(ctx),
+  });
+  registerEventStream(app, ctx);
+  app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, () => app.swagger());
+
+  return app as unknown as TinyServer;
+}

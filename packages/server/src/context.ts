@@ -1,0 +1,68 @@
+/**
+ * What every route module receives: stores, orchestrator, settings access and the small stores
+ * built on the shared database. Built once per server by buildServer.
+ */
+import {
+  AgentMessageStore, AgentSessionStore, ChatroomStore, PairingStore, ScheduleStore, TaskStore,
+  loadSettings, updateSettings as writeSettingsLocked,
+  type Settings, type Stores,
+} from '@tinyagi/core';
+import type { BuildServerOptions, ServerLimits } from './options.ts';
+import { DEFAULT_SERVER_LIMITS } from './options.ts';
+import type { ServerOrchestrator } from './orchestrator.ts';
+
+export interface ServerContext {
+  stores: Stores;
+  orchestrator: ServerOrchestrator;
+  home: string;
+  settingsFile: string;
+  token: string;
+  version: string;
+  startedAt: number;
+  env: Readonly<Record<string, string | undefined>>;
+  limits: ServerLimits;
+  services: BuildServerOptions['services'];
+  logFile: string | undefined;
+  settings(): Settings;
+  /** Locked read-modify-write; `mutate` gets a private copy. Returns what was written. */
+  updateSettings(mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings>;
+  pairings: PairingStore;
+  schedules: ScheduleStore;
+  tasks: TaskStore;
+  chatroom: ChatroomStore;
+  agentMessages: AgentMessageStore;
+  agentSessions: AgentSessionStore;
+}
+
+export function createContext(options: BuildServerOptions): ServerContext {
+  const { stores } = options;
+  const getSettings = options.getSettings ?? (() => loadSettings(options.settingsFile).settings);
+  const update =
+    options.updateSettings ??
+    (async (mutate: (current: Settings) => Settings | Promise<Settings>) => {
+      const written = await writeSettingsLocked(options.settingsFile, mutate);
+      stores.events.append({ type: 'settings.changed', data: { source: 'api' } });
+      return written;
+    });
+  return {
+    stores,
+    orchestrator: options.orchestrator,
+    home: options.home,
+    settingsFile: options.settingsFile,
+    token: options.token,
+    version: options.version,
+    startedAt: options.startedAt ?? Date.now(),
+    env: options.env ?? process.env,
+    limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits },
+    services: options.services,
+    logFile: options.logFile,
+    settings: getSettings,
+    updateSettings: async (mutate) => update(mutate),
+    pairings: new PairingStore(stores.db, { events: stores.events }),
+    schedules: new ScheduleStore(stores.db, { events: stores.events }),
+    tasks: new TaskStore(stores.db),
+    chatroom: new ChatroomStore(stores.db),
+    agentMessages: new AgentMessageStore(stores.db),
+    agentSessions: new AgentSessionStore(stores.db),
+  };
+}

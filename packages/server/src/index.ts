@@ -1,0 +1,15 @@
+/**
+ * @tinyagi/server: the REST + SSE API of the daemon. `buildServer` returns the Fastify app
+ * without listening; `startServer` listens (127.0.0.1:3777 by default). The typed client is
+ * also available alone as `@tinyagi/server/client`.
+ */
+export { buildServer, type TinyServer } from './app.ts';
+export { startServer, type StartServerOptions, type RunningServer } from './listen.ts';
+export { DEFAULT_SERVER_LIMITS, type BuildServerOptions, type ChannelServices, type ServerLimits } from './options.ts';
+export type { ServerOrchestrator, SubmitInput, SubmitResult, SpawnInput } from './orchestrator.ts';
+export { ERROR_REGISTRY, RequestError, isApiErrorCode, statusOf, type ApiErrorCode, type ServerErrorCode } from './errors.ts';
+export { loadOrCreateApiToken, API_TOKEN_FILE, type ApiTokenSource } from './security/api-token.ts';
+export { mintRunToken, isRunToken } from './security/run-token.ts';
+export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
+export { nextScheduleRun, validateScheduleTiming, type ScheduleTiming } from './schedule-timing.ts';
+export * from './client/index.ts';

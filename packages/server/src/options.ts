@@ -1,0 +1,64 @@
+import type { Settings, Stores } from '@tinyagi/core';
+import type { ChannelStatus } from './schemas/system.ts';
+import type { ServerOrchestrator } from './orchestrator.ts';
+
+export interface ChannelServices {
+  status(): ChannelStatus[] | Promise<ChannelStatus[]>;
+  start(name: string): unknown;
+  stop(name: string): unknown;
+  restart(name: string): unknown;
+}
+
+export interface BuildServerOptions {
+  stores: Stores;
+  orchestrator: ServerOrchestrator;
+  /** TINYAGI_HOME: files/, logs/ and the token live here. */
+  home: string;
+  settingsFile: string;
+  /** Current settings (with environment overrides applied). Default: read settingsFile per request. */
+  getSettings?: () => Settings;
+  /**
+   * Locked, validated, atomic read-modify-write of settings.json. Default: core's updateSettings
+   * on settingsFile, then a `settings.changed` event. A daemon that caches settings passes its own.
+   */
+  updateSettings?: (mutate: (current: Settings) => Settings | Promise<Settings>) => Settings | Promise<Settings>;
+  /** The API token (see loadOrCreateApiToken). */
+  token: string;
+  version: string;
+  startedAt?: number;
+  services?: {
+    restart?: () => Promise<void>;
+    channels?: ChannelServices;
+  };
+  /** The daemon log served by GET /api/logs. */
+  logFile?: string;
+  /** Environment for path expansion (`~` in workspace.path); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Request limits (defaults suit one user; tests lower them). */
+  limits?: Partial<ServerLimits>;
+  /** Fastify logger: false (default) or pino options. */
+  logger?: boolean | object;
+}
+
+export interface ServerLimits {
+  bodyBytes: number;
+  /** POST /api/message per minute per client address. */
+  messagesPerMinute: number;
+  /** Pairing requests and approvals per minute per client address. */
+  pairingPerMinute: number;
+  /** SSE keep-alive comment interval. */
+  sseKeepAliveMs: number;
+  /** Events queued for one SSE client before it is disconnected (it resumes with Last-Event-ID). */
+  sseClientBuffer: number;
+  /** Events replayed per page from the log on (re)connect. */
+  sseReplayPage: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  bodyBytes: 1024 * 1024,
+  messagesPerMinute: 120,
+  pairingPerMinute: 30,
+  sseKeepAliveMs: 15_000,
+  sseClientBuffer: 5000,
+  sseReplayPage: 500,
+};

@@ -1,0 +1,12 @@
+/**
+ * What the server needs from the orchestrator: the part of @tinyagi/teams' Orchestrator the
+ * routes call (so tests and embedders may pass anything with this shape).
+ */
+import type { Orchestrator } from '@tinyagi/teams';
+
+export type ServerOrchestrator = Pick<
+  Orchestrator,
+  'submit' | 'cancelRun' | 'steer' | 'spawn' | 'postChatroom' | 'conversationTree' | 'transcript' | 'transcriptMarkdown' | 'status'
+>;
+
+export type { SubmitInput, SubmitResult, SpawnInput, SpawnResult } from '@tinyagi/teams';

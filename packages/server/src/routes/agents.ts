@@ -1,0 +1,164 @@
+/**
+ * Agents: CRUD on settings.agents (validated and written atomically by core), and the agent's
+ * workspace files (AGENTS.md, heartbeat.md, memory index, skills).
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
+  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, WORKSPACE_PATHS,
+  type AgentSettings, type Settings,
+} from '@tinyagi/core';
+import type { ServerContext } from '../context.ts';
+import type { RouteHandlers } from '../routing.ts';
+import type { agentsContract } from '../schemas/agents.ts';
+import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts';
+import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
+
+const MAX_SKILLS = 200;
+
+function withAgent(settings: Settings, id: string, agent: AgentSettings | undefined): Settings {
+  const agents = { ...settings.agents };
+  if (agent === undefined) delete agents[id];
+  else agents[id] = agent;
+  return { ...settings, agents };
+}
+
+export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agentsContract> {
+  const dirOf = (id: string): string => {
+    const settings = ctx.settings();
+    requireAgent(settings, id);
+    return agentWorkspaceDir(settings, id, ctx.env);
+  };
+  const sinceStatement = ctx.stores.db.sqlite.prepare('SELECT * FROM agent_messages WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?');
+
+  const heartbeatView = async (id: string) => {
+    const settings = ctx.settings();
+    const agent = requireAgent(settings, id);
+    const path = join(agentWorkspaceDir(settings, id, ctx.env), WORKSPACE_PATHS.heartbeatMd);
+    return {
+      content: await readTextIfExists(path),
+      path,
+      enabled: agent.heartbeat?.enabled ?? true,
+      interval: agent.heartbeat?.interval ?? heartbeatIntervalSeconds(settings),
+    };
+  };
+
+  return {
+    listAgents: () => maskedAgents(ctx.settings()),
+
+    getAgent: ({ params }) => maskedAgent(ctx.settings(), params.id),
+
+    putAgent: async ({ params, body }) => {
+      assertValidId(params.id, 'agent id');
+      let created = false;
+      const written = await ctx.updateSettings((current) => {
+        const existing = current.agents?.[params.id];
+        created = existing === undefined;
+        // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
+        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(body, existing) } as AgentSettings);
+      });
+      const provision = await provisionWorkspace({ dir: agentWorkspaceDir(written, params.id, ctx.env), agentId: params.id });
+      return { agent: maskedAgent(written, params.id), created, provisioned: provision.created.length > 0 };
+    },
+
+    patchAgent: async ({ params, body }) => {
+      const written = await ctx.updateSettings((current) => {
+        const existing = requireAgent(current, params.id);
+        return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(body, existing)) as AgentSettings);
+      });
+      return maskedAgent(written, params.id);
+    },
+
+    deleteAgent: async ({ params }) => {
+      await ctx.updateSettings((current) => {
+        requireAgent(current, params.id);
+        const teams = Object.entries(current.teams ?? {}).filter(([, t]) => t.agents?.includes(params.id) || t.leader_agent === params.id).map(([id]) => id);
+        if (teams.length > 0) {
+          throw new TinyError('INVALID_STATE', `Agent "${params.id}" is in team${teams.length > 1 ? 's' : ''} ${teams.join(', ')}.`, {
+            hint: 'Remove it from those teams first (PATCH /api/teams/<id>), then delete it.',
+            details: { teams },
+          });
+        }
+        return withAgent(current, params.id, undefined);
+      });
+      return { ok: true as const };
+    },
+
+    resetAgent: ({ params }) => {
+      requireAgent(ctx.settings(), params.id);
+      return { ok: true as const, sessionsCleared: ctx.agentSessions.reset(params.id) };
+    },
+
+    agentMessages: ({ params, query }) => {
+      requireAgent(ctx.settings(), params.id);
+      const limit = query.limit ?? 100;
+      const messages =
+        query.sinceId !== undefined
+          ? (sinceStatement.all(params.id, query.sinceId, limit) as Array<Record<string, unknown>>).map((r) => ({
+              id: r['id'] as number,
+              agentId: r['agent_id'] as string,
+              role: r['role'] as string,
+              channel: r['channel'] as string,
+              sender: r['sender'] as string,
+              messageId: r['message_id'] as string | null,
+              runId: r['run_id'] as string | null,
+              conversationId: r['conversation_id'] as string | null,
+              content: r['content'] as string,
+              createdAt: r['created_at'] as number,
+            }))
+          : ctx.agentMessages.list(params.id, { limit });
+      return { messages, nextCursor: messages.at(-1)?.id ?? query.sinceId ?? 0 };
+    },
+
+    getSystemPrompt: async ({ params }) => {
+      const path = join(dirOf(params.id), WORKSPACE_PATHS.agentsMd);
+      return { content: await readTextIfExists(path), path };
+    },
+
+    putSystemPrompt: async ({ params, body }) => {
+      const path = join(dirOf(params.id), WORKSPACE_PATHS.agentsMd);
+      await writeTextAtomic(path, body.content);
+      return { content: body.content, path };
+    },
+
+    getMemory: async ({ params }) => {
+      const dir = dirOf(params.id);
+      const entries = await readMemoryIndex(dir);
+      return { memoryDir: join(dir, WORKSPACE_PATHS.memoryDir), entries, index: formatMemoryIndex(entries) };
+    },
+
+    getHeartbeat: ({ params }) => heartbeatView(params.id),
+
+    putHeartbeat: async ({ params, body }) => {
+      if (body.content !== undefined) await writeTextAtomic(join(dirOf(params.id), WORKSPACE_PATHS.heartbeatMd), body.content);
+      if (body.enabled !== undefined || body.interval !== undefined) {
+        await ctx.updateSettings((current) => {
+          const agent = requireAgent(current, params.id);
+          const heartbeat = { ...agent.heartbeat, ...(body.enabled !== undefined ? { enabled: body.enabled } : {}), ...(body.interval !== undefined ? { interval: body.interval } : {}) };
+          return withAgent(current, params.id, { ...agent, heartbeat });
+        });
+      }
+      return heartbeatView(params.id);
+    },
+
+    getSkills: async ({ params }) => {
+      const skillsDir = join(dirOf(params.id), WORKSPACE_PATHS.skillsDir);
+      let names: string[];
+      try {
+        names = (await readdir(skillsDir, { withFileTypes: true })).filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+      const skills = [];
+      for (const name of names.slice(0, MAX_SKILLS)) {
+        const text = await readTextIfExists(join(skillsDir, name, 'SKILL.md'));
+        if (text === '') continue;
+        const fields = parseFrontMatter(text.slice(0, 8192)) ?? {};
+        skills.push({ id: name, name: fields['name'] ?? name, description: fields['description'] ?? '' });
+      }
+      return skills;
+    },
+  };
+}

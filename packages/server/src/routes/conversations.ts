@@ -1,0 +1,58 @@
+/** Conversations (run trees and transcripts) and runs (get, cancel, steer, spawn). */
+import type { ServerContext } from '../context.ts';
+import type { RouteHandlers } from '../routing.ts';
+
+type Names =
+  | 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown'
+  | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
+
+export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
+  const { runs } = ctx.stores;
+  return {
+    listConversations: ({ query }) =>
+      runs.listConversations({
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.team ? { teamId: query.team } : {}),
+        ...(query.agent ? { agentId: query.agent } : {}),
+        ...(query.before !== undefined ? { before: query.before } : {}),
+        ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      }),
+
+    getConversation: ({ params }) => {
+      return ctx.orchestrator.conversationTree(params.id);
+    },
+
+    getTranscript: async ({ params }) => {
+      const conversation = runs.mustGetConversation(params.id);
+      return { conversationId: conversation.id, entries: await ctx.orchestrator.transcript(conversation.id) };
+    },
+
+    getTranscriptMarkdown: async ({ params }) => {
+      const conversation = runs.mustGetConversation(params.id);
+      return ctx.orchestrator.transcriptMarkdown(conversation.id);
+    },
+
+    getRun: ({ params }) => {
+      const run = runs.mustGetRun(params.id);
+      return { run, children: runs.children(run.id) };
+    },
+
+    cancelRun: async ({ params }) => {
+      const run = runs.mustGetRun(params.id);
+      await ctx.orchestrator.cancelRun(run.id);
+      return { ok: true as const, runId: run.id, status: runs.mustGetRun(run.id).status };
+    },
+
+    steerRun: async ({ params, body }) => {
+      const run = runs.mustGetRun(params.id);
+      const text = typeof body.payload === 'string' ? body.payload : body.payload?.text;
+      const result = await ctx.orchestrator.steer(run.id, body.command, text !== undefined ? { text } : {});
+      return { runId: run.id, command: body.command, accepted: result.accepted, ...(result.reason ? { reason: result.reason } : {}) };
+    },
+
+    spawnRun: async ({ params, body }) => {
+      const parent = runs.mustGetRun(params.id);
+      return ctx.orchestrator.spawn(parent.id, { agent: body.agent, task: body.task, session: body.session, timeoutMs: body.timeoutMs });
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * GET /api/events: the event log as Server-Sent Events.
+ *
+ * Contract:
+ * - Every event's SSE id is its events-table id. A client that reconnects with Last-Event-ID
+ *   (header, or `?lastEventId=` for the first connection) gets every later event exactly once:
+ *   the session subscribes to the live bus first (buffering), then replays the table after that
+ *   id, then drains the buffer skipping ids it already sent. No gap, no duplicate.
+ * - Without an id the stream starts with the next live event.
+ * - Filters: ?conversation=, ?agent=, ?types=a,b (exact type names).
+ * - A keep-alive comment every 15 s.
+ * - Each client has a bounded buffer: a client that falls too far behind is disconnected and
+ *   resumes from its last id, instead of growing the server's memory.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { EVENT_TYPES, matchesFilter, type EventFilter, type EventType, type TinyEvent } from '@tinyagi/core';
+import type { ServerContext } from '../context.ts';
+import { RequestError } from '../errors.ts';
+import { EVENTS_PATH, EventsQuerySchema, type EventsQuery } from '../schemas/events.ts';
+import { EventSchema } from '../schemas/records.ts';
+
+function parseTypes(types: string | undefined): EventType[] | undefined {
+  if (types === undefined) return undefined;
+  const list = types.split(',').map((t) => t.trim()).filter(Boolean);
+  const unknown = list.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown.length > 0) {
+    throw new RequestError('VALIDATION_FAILED', `Invalid query: query.types: unknown event type${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Known types: ${EVENT_TYPES.join(', ')}.`, {
+      issues: [{ path: 'query.types', message: `unknown: ${unknown.join(', ')}` }],
+    });
+  }
+  return list as EventType[];
+}
+
+function resumeId(headerValue: string | string[] | undefined, query: EventsQuery): number | undefined {
+  const raw = (Array.isArray(headerValue) ? headerValue[0] : headerValue) ?? query.lastEventId;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^\d{1,15}$/.test(raw.trim())) {
+    throw new RequestError('VALIDATION_FAILED', 'Invalid Last-Event-ID: use the numeric id of the last event received.', { issues: [{ path: 'headers.last-event-id', message: 'not a number' }] });
+  }
+  return Number(raw.trim());
+}
+
+class EventStreamSession {
+  readonly #ctx: ServerContext;
+  readonly #reply: FastifyReply;
+  readonly #filter: EventFilter;
+  #queue: TinyEvent[] = [];
+  #lastSent: number;
+  #replayDone = false;
+  #pumping = false;
+  #closed = false;
+  #unsubscribe: () => void = () => {};
+
+  constructor(ctx: ServerContext, reply: FastifyReply, filter: EventFilter, lastSent: number) {
+    this.#ctx = ctx;
+    this.#reply = reply;
+    this.#filter = filter;
+    this.#lastSent = lastSent;
+  }
+
+  async start(): Promise<void> {
+    // Subscribe before reading the table: anything committed from now on is buffered.
+    this.#unsubscribe = this.#ctx.stores.events.subscribe((event) => this.#onEvent(event));
+    this.#reply.sse.onClose(() => this.#close());
+    this.#reply.sse.keepAlive();
+    this.#reply.sse.sendHeaders();
+    this.#reply.raw.write(': connected\n\n');
+    await this.#replay();
+    this.#replayDone = true;
+    await this.#pump();
+  }
+
+  #onEvent(event: TinyEvent): void {
+    if (this.#closed || !matchesFilter(event, this.#filter)) return;
+    this.#queue.push(event);
+    if (this.#queue.length > this.#ctx.limits.sseClientBuffer) {
+      // Too far behind: drop the connection; the client resumes from its last id.
+      this.#reply.sse.close();
+      this.#close();
+      return;
+    }
+    if (this.#replayDone) void this.#pump();
+  }
+
+  async #replay(): Promise<void> {
+    const page = this.#ctx.limits.sseReplayPage;
+    for (;;) {
+      const events = this.#ctx.stores.events.readSince(this.#lastSent, this.#filter, page);
+      for (const event of events) if (!(await this.#send(event))) return;
+      if (events.length < page) return;
+    }
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (!this.#closed && this.#queue.length > 0) {
+        const event = this.#queue.shift()!;
+        if (event.id <= this.#lastSent) continue;
+        if (!(await this.#send(event))) return;
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #send(event: TinyEvent): Promise<boolean> {
+    if (this.#closed || !this.#reply.sse.isConnected) return false;
+    try {
+      await this.#reply.sse.send({ id: String(event.id), event: event.type, data: event });
+    } catch {
+      this.#close();
+      return false;
+    }
+    this.#lastSent = event.id;
+    return true;
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#unsubscribe();
+  }
+}
+
+export function registerEventStream(app: FastifyInstance, ctx: ServerContext): void {
+  app.get(
+    EVENTS_PATH,
+    {
+      sse: { kind: 'only' },
+      config: { auth: 'events' },
+      schema: {
+        operationId: 'events',
+        summary: 'Live events as Server-Sent Events (resume with Last-Event-ID; filters conversation, agent, types). EventSource clients pass ?ticket= from POST /api/auth/ticket.',
+        tags: ['events'],
+        querystring: EventsQuerySchema,
+        response: { 200: { description: 'text/event-stream: `id: <event id>`, `event: <type>`, `data: <Event JSON>`', content: { 'text/event-stream': { schema: EventSchema } } } },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query as EventsQuery;
+      const types = parseTypes(query.types);
+      const filter: EventFilter = {
+        ...(query.conversation ? { conversationId: query.conversation } : {}),
+        ...(query.agent ? { agentId: query.agent } : {}),
+        ...(types ? { types } : {}),
+      };
+      const from = resumeId(request.headers['last-event-id'], query) ?? ctx.stores.events.lastId();
+      await new EventStreamSession(ctx, reply, filter, from).start();
+    },
+  );
+}

@@ -1,0 +1,32 @@
+/** POST /api/message (intake through the orchestrator) and message lookup/cancel. */
+import { TinyError } from '@tinyagi/core';
+import type { ServerContext } from '../context.ts';
+import type { RouteHandlers } from '../routing.ts';
+import { allowedFileRoots, confineFiles } from '../security/file-confinement.ts';
+
+export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' | 'getMessage' | 'cancelMessage'> {
+  return {
+    sendMessage: async ({ body }) => {
+      const attachments = body.attachments ? confineFiles(body.attachments, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : undefined;
+      const result = await ctx.orchestrator.submit({ ...body, ...(attachments ? { attachments } : {}) });
+      return {
+        messageId: result.messageId,
+        conversationId: result.conversationId,
+        agentId: result.agentId,
+        teamId: result.teamId,
+        created: result.created,
+        ...(result.reply !== undefined ? { reply: result.reply } : {}),
+      };
+    },
+
+    getMessage: ({ params }) => {
+      const message = ctx.stores.queue.get(params.id);
+      if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${params.id}.`);
+      const run = message.runId ? (ctx.stores.runs.getRun(message.runId) ?? null) : null;
+      const replies = ctx.stores.outbox.list({ conversationId: message.conversationId, limit: 1000 }).filter((r) => r.messageId === message.id);
+      return { message, run, replies };
+    },
+
+    cancelMessage: ({ params }) => ctx.stores.queue.cancel(params.id, 'cancelled via API'),
+  };
+}

@@ -1,0 +1,20 @@
+/** Pairing: list, request (channel clients), approve by code, dismiss pending, revoke approved. */
+import type { ServerContext } from '../context.ts';
+import type { RouteHandlers } from '../routing.ts';
+import type { pairingContract } from '../schemas/pairing.ts';
+
+export function pairingRoutes(ctx: ServerContext): RouteHandlers<keyof typeof pairingContract> {
+  return {
+    listPairings: () => ctx.pairings.list(),
+    requestPairing: ({ body }) => ctx.pairings.request({ channel: body.channel, senderId: body.senderId, ...(body.sender !== undefined ? { sender: body.sender } : {}) }),
+    approvePairing: ({ body }) => ctx.pairings.approve(body.code),
+    dismissPairing: ({ params }) => {
+      ctx.pairings.dismiss(params.code);
+      return { ok: true as const };
+    },
+    revokePairing: ({ params }) => {
+      ctx.pairings.revoke(params.channel, params.senderId);
+      return { ok: true as const };
+    },
+  };
+}

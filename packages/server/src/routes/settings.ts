@@ -1,0 +1,16 @@
+/** GET masked settings; PATCH as a validated, locked, atomic merge-patch. */
+import { deepMergeSettings, maskSettings, stripUnchangedMasks, type Settings } from '@tinyagi/core';
+import type { ServerContext } from '../context.ts';
+import type { RouteHandlers } from '../routing.ts';
+import type { settingsContract } from '../schemas/settings.ts';
+
+export function settingsRoutes(ctx: ServerContext): RouteHandlers<keyof typeof settingsContract> {
+  return {
+    getSettings: () => maskSettings(ctx.settings()),
+    patchSettings: async ({ body }) => {
+      // Masks echoed back from GET keep the stored secret; core rejects any mask that would remain.
+      const written = await ctx.updateSettings((current) => deepMergeSettings(current, stripUnchangedMasks(body, current)) as Settings);
+      return maskSettings(written);
+    },
+  };
+}

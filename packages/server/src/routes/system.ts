@@ -1,0 +1,91 @@
+/** Health, status, daemon restart, channel supervision, the log tail and event-stream tickets. */
+import { open } from 'node:fs/promises';
+import type { ServerContext } from '../context.ts';
+import { RequestError } from '../errors.ts';
+import type { RouteHandlers } from '../routing.ts';
+import type { systemContract } from '../schemas/system.ts';
+import { createTicket } from '../security/tickets.ts';
+
+const LOG_TAIL_BYTES = 512 * 1024;
+
+export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof systemContract> {
+  const channels = () => {
+    const c = ctx.services?.channels;
+    if (!c) throw new RequestError('NOT_AVAILABLE', 'Channel supervision is not running in this process; start the daemon with `tinyagi start`.');
+    return c;
+  };
+  return {
+    health: () => ({ ok: true as const, version: ctx.version }),
+
+    status: async () => {
+      const now = Date.now();
+      return {
+        ok: true as const,
+        version: ctx.version,
+        pid: process.pid,
+        startedAt: ctx.startedAt,
+        uptimeS: Math.round((now - ctx.startedAt) / 1000),
+        queue: ctx.stores.queue.counts(),
+        outbox: ctx.stores.outbox.counts(),
+        lastEventId: ctx.stores.events.lastId(),
+        orchestrator: ctx.orchestrator.status() ?? null,
+        channels: (await ctx.services?.channels?.status()) ?? [],
+      };
+    },
+
+    restartServices: ({ request }) => {
+      const restart = ctx.services?.restart;
+      if (!restart) throw new RequestError('NOT_AVAILABLE', 'Restart is only available when the server runs inside the daemon (`tinyagi start`).');
+      // Answer first; the restart tears this server down.
+      setTimeout(() => {
+        restart().catch((err: unknown) => request.log.error({ err }, 'restart failed'));
+      }, 100).unref();
+      return { ok: true as const, action: 'restart' as const };
+    },
+
+    listChannels: async () => (await ctx.services?.channels?.status()) ?? [],
+
+    channelAction: async ({ params }) => {
+      const supervisor = channels();
+      const known = await supervisor.status();
+      if (!known.some((c) => c.name === params.name)) {
+        throw new RequestError('CHANNEL_NOT_FOUND', `No channel "${params.name}". Known channels: ${known.map((c) => c.name).join(', ') || 'none'} (see channels.enabled in settings.json).`);
+      }
+      await supervisor[params.action](params.name);
+      const status = (await supervisor.status()).find((c) => c.name === params.name);
+      return { ok: true as const, channel: params.name, action: params.action, ...(status ? { status } : {}) };
+    },
+
+    logs: async ({ query }) => {
+      if (!ctx.logFile) throw new RequestError('NOT_AVAILABLE', 'No daemon log in this process; logs are written when the daemon runs (`tinyagi start`).');
+      const { lines, truncated } = await tailLines(ctx.logFile, query.lines ?? 200);
+      return { file: ctx.logFile, lines, truncated };
+    },
+
+    createTicket: () => createTicket(ctx.token),
+  };
+}
+
+/** The last `count` lines of a file, reading at most LOG_TAIL_BYTES from its end. */
+async function tailLines(file: string, count: number): Promise<{ lines: string[]; truncated: boolean }> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], truncated: false };
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, LOG_TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const all = buffer.toString('utf8').split(/\r?\n/);
+    if (all.at(-1) === '') all.pop();
+    // A window that starts mid-file starts mid-line: drop the partial first line.
+    if (length < size) all.shift();
+    return { lines: all.slice(-count), truncated: length < size || all.length > count };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Registers the contract's routes: each gets its zod schemas (validation, serialization and the
+ * OpenAPI document), its auth mode and rate limit, and a typed handler from a route module.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { RequestError } from './errors.ts';
+import type { ServerContext } from './context.ts';
+import { apiContract, type ApiContract, type RouteName } from './schemas/contract.ts';
+import { ErrorBodySchema } from './schemas/common.ts';
+import type { RouteDef } from './schemas/route.ts';
+import type { AuthInfo } from './security/guard.ts';
+
+type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Field<D, K extends string> = D extends { [P in K]: infer S } ? Out<S> : undefined;
+
+export interface RouteRequest<D> {
+  params: Field<D, 'params'>;
+  query: Field<D, 'query'>;
+  body: Field<D, 'body'>;
+  auth: AuthInfo;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export type RouteResult<D> = D extends { produces: 'text' } ? string : D extends { response: infer R extends z.ZodType } ? z.output<R> : never;
+
+export type RouteHandler<D> = (req: RouteRequest<D>) => RouteResult<D> | Promise<RouteResult<D>>;
+
+export type RouteHandlers<K extends RouteName> = { [P in K]: RouteHandler<ApiContract[P]> };
+
+/** Names of routes whose params address a conversation that a run-scoped token must own. */
+type ScopeResolver = (params: Record<string, unknown>, ctx: ServerContext) => string | undefined;
+
+const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
+  getConversation: (params) => String(params['id']),
+  getRun: (params, ctx) => ctx.stores.runs.getRun(String(params['id']))?.conversationId,
+  spawnRun: (params, ctx) => ctx.stores.runs.getRun(String(params['id']))?.conversationId,
+};
+
+export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext, handlers: RouteHandlers<RouteName>): void {
+  for (const [name, def] of Object.entries(apiContract) as Array<[RouteName, RouteDef]>) {
+    const handler = handlers[name] as unknown as RouteHandler<RouteDef>;
+    const status = def.status ?? 200;
+    const success = def.produces === 'text' ? { content: { 'text/markdown': { schema: def.response } } } : def.response;
+    const rateLimit = def.rateLimit === 'message' ? ctx.limits.messagesPerMinute : def.rateLimit === 'pairing' ? ctx.limits.pairingPerMinute : undefined;
+    app.route({
+      method: def.method,
+      url: def.path,
+      schema: {
+        operationId: name,
+        summary: def.summary,
+        tags: [def.tag],
+        ...(def.params ? { params: def.params } : {}),
+        ...(def.query ? { querystring: def.query } : {}),
+        ...(def.body ? { body: def.body } : {}),
+        response: { [status]: success, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+        ...(def.auth === 'none' ? { security: [] } : {}),
+      },
+      config: {
+        auth: def.auth ?? 'token',
+        ...(rateLimit !== undefined ? { rateLimit: { max: rateLimit, timeWindow: 60_000 } } : {}),
+      },
+      handler: async (request, reply) => {
+        if (request.auth.kind === 'run') {
+          const owner = RUN_SCOPE[name]?.(request.params as Record<string, unknown>, ctx);
+          if (owner !== request.auth.conversationId) {
+            throw new RequestError('SCOPE_FORBIDDEN', 'This run-scoped token belongs to another conversation.');
+          }
+        }
+        const result = await handler({ params: request.params, query: request.query, body: request.body, auth: request.auth, request, reply } as RouteRequest<RouteDef>);
+        reply.code(status);
+        if (def.produces === 'text') reply.type('text/markdown; charset=utf-8');
+        return result;
+      },
+    });
+  }
+}

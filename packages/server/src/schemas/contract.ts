@@ -1,0 +1,31 @@
+/** Every JSON route of the API, by operation name (also the OpenAPI operationId and the client method). */
+import { agentsContract } from './agents.ts';
+import { conversationsContract } from './conversations.ts';
+import { messagesContract } from './messages.ts';
+import { outboxContract } from './outbox.ts';
+import { pairingContract } from './pairing.ts';
+import { providersContract } from './providers.ts';
+import { schedulesContract } from './schedules.ts';
+import { settingsContract } from './settings.ts';
+import { systemContract } from './system.ts';
+import { tasksContract } from './tasks.ts';
+import { teamsContract } from './teams.ts';
+import { usageContract } from './usage.ts';
+
+export const apiContract = {
+  ...systemContract,
+  ...messagesContract,
+  ...outboxContract,
+  ...conversationsContract,
+  ...agentsContract,
+  ...teamsContract,
+  ...providersContract,
+  ...settingsContract,
+  ...pairingContract,
+  ...schedulesContract,
+  ...tasksContract,
+  ...usageContract,
+} as const;
+
+export type ApiContract = typeof apiContract;
+export type RouteName = keyof ApiContract;

@@ -1,0 +1,121 @@
+/** Message intake and lookup, the queue and its dead letters. */
+import { z } from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema, LimitQuery, OkSchema } from './common.ts';
+import { OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
+
+export const SendMessageBodySchema = z
+  .object({
+    message: z.string().min(1).max(200_000),
+    agent: z.string().min(1).max(64).optional(),
+    team: z.string().min(1).max(64).optional(),
+    sender: z.string().max(200).optional(),
+    senderId: z.string().max(200).optional(),
+    channel: z.string().min(1).max(64).optional(),
+    threadKey: z.string().max(200).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    attachments: z.array(z.string().min(1).max(4096)).max(20).optional(),
+  })
+  .meta({ id: 'SendMessageBody' });
+export type SendMessageBody = z.infer<typeof SendMessageBodySchema>;
+
+export const SendMessageResultSchema = z.object({
+  messageId: z.string(),
+  conversationId: z.string(),
+  agentId: z.string(),
+  teamId: z.string().nullable(),
+  /** False for a repeated idempotency key, and when nothing was enqueued (see `reply`). */
+  created: z.boolean(),
+  /** A system answer instead of an agent run (e.g. "Your messages now go to @coder"); messageId is then ''. */
+  reply: z.string().optional(),
+});
+export type SendMessageResult = z.infer<typeof SendMessageResultSchema>;
+
+export const MessageDetailSchema = z.object({
+  message: QueueMessageSchema,
+  run: RunSchema.nullable(),
+  replies: z.array(OutboxSchema),
+});
+export type MessageDetail = z.infer<typeof MessageDetailSchema>;
+
+const QueueCountsSchema = z.object({
+  pending: z.number().int(),
+  processing: z.number().int(),
+  completed: z.number().int(),
+  dead: z.number().int(),
+  cancelled: z.number().int(),
+});
+
+export const messagesContract = {
+  sendMessage: route({
+    method: 'POST',
+    path: '/api/message',
+    summary: 'Send a message to an agent or team (an @agent/@team prefix also selects the target)',
+    tag: 'messages',
+    status: 202,
+    body: SendMessageBodySchema,
+    response: SendMessageResultSchema,
+    rateLimit: 'message',
+  }),
+  getMessage: route({
+    method: 'GET',
+    path: '/api/messages/:id',
+    summary: 'A message with its status, its run and its replies',
+    tag: 'messages',
+    params: IdParamsSchema,
+    response: MessageDetailSchema,
+  }),
+  cancelMessage: route({
+    method: 'POST',
+    path: '/api/messages/:id/cancel',
+    summary: 'Cancel a queued message (a processing one is asked to stop)',
+    tag: 'messages',
+    params: IdParamsSchema,
+    response: z.object({ id: z.string(), state: z.enum(['cancelled', 'cancelling', 'not_cancellable']), status: z.string() }),
+  }),
+  queueStatus: route({
+    method: 'GET',
+    path: '/api/queue/status',
+    summary: 'Queue counts by status, and replies waiting for delivery',
+    tag: 'queue',
+    response: QueueCountsSchema.extend({ outboxPending: z.number().int() }),
+  }),
+  queueAgents: route({
+    method: 'GET',
+    path: '/api/queue/agents',
+    summary: 'Queue counts per agent',
+    tag: 'queue',
+    response: z.array(QueueCountsSchema.extend({ agentId: z.string() })),
+  }),
+  queueProcessing: route({
+    method: 'GET',
+    path: '/api/queue/processing',
+    summary: 'Messages being processed now',
+    tag: 'queue',
+    response: z.array(QueueMessageSchema.extend({ durationMs: z.number() })),
+  }),
+  queueDead: route({
+    method: 'GET',
+    path: '/api/queue/dead',
+    summary: 'Dead letters, newest first',
+    tag: 'queue',
+    query: z.object({ limit: LimitQuery }),
+    response: z.array(QueueMessageSchema),
+  }),
+  retryDead: route({
+    method: 'POST',
+    path: '/api/queue/dead/:id/retry',
+    summary: 'Put a dead letter back in the queue (attempts reset)',
+    tag: 'queue',
+    params: IdParamsSchema,
+    response: QueueMessageSchema,
+  }),
+  deleteDead: route({
+    method: 'DELETE',
+    path: '/api/queue/dead/:id',
+    summary: 'Delete a dead letter',
+    tag: 'queue',
+    params: IdParamsSchema,
+    response: OkSchema,
+  }),
+} as const;

@@ -1,0 +1,37 @@
+/**
+ * The route contract: one declaration per route (method, path, zod schemas, auth), shared by the
+ * server (validation, serialization, OpenAPI) and the typed client. Contract files import zod
+ * only, never fastify or core at runtime, so the client stays small and browser-safe.
+ */
+import type { z } from 'zod';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * - `token`: the API token (default).
+ * - `run`: the API token, or a run-scoped token of the conversation the route addresses.
+ * - `none`: no credentials (health only).
+ */
+export type RouteAuth = 'token' | 'run' | 'none';
+
+export interface RouteDef {
+  method: HttpMethod;
+  /** Fastify path syntax (`/api/agents/:id`). */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Success status (200 unless given). */
+  status?: 200 | 201 | 202;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  response: z.ZodType;
+  /** `text`: the success body is text (markdown), not JSON. */
+  produces?: 'json' | 'text';
+  auth?: RouteAuth;
+  rateLimit?: 'message' | 'pairing';
+}
+
+export function route<const D extends RouteDef>(def: D): D {
+  return def;
+}
