@@ -1,0 +1,194 @@
+/**
+ * `tinyagi agent list|add|show|remove|reset|provider`.
+ */
+import type { Command } from 'commander';
+import { BUILTIN_PROVIDERS, type AgentSettings, type Settings } from '@tinyagi/core';
+import { connect } from '../daemon/connection.ts';
+import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
+import { CliError, usageError } from '../output/cli-error.ts';
+import { printFields, printJson, printTable, println } from '../output/print.ts';
+import { confirmOrRefuse, askSelect, askText } from '../output/prompts.ts';
+import { isInteractive, style } from '../output/style.ts';
+import { contextOf, parseId, parseJsonObject, withJson } from './options.ts';
+
+const PROVIDER_HELP = `${BUILTIN_PROVIDERS.join(', ')} or custom:<id>`;
+
+function parseProvider(value: string): string {
+  if ((BUILTIN_PROVIDERS as readonly string[]).includes(value) || /^custom:.+/.test(value)) return value;
+  throw usageError(`Unknown provider "${value}".`, `Use ${PROVIDER_HELP}.`);
+}
+
+export function agentOrThrow(settings: Settings, id: string): AgentSettings {
+  const agent = settings.agents?.[id];
+  if (agent === undefined) throw new CliError('FAILED', `No agent "${id}".`, { hint: 'List agents with `tinyagi agent list`.' });
+  return agent;
+}
+
+function providerOf(settings: Settings, agent: AgentSettings): string {
+  return agent.provider ?? settings.models?.provider ?? 'anthropic';
+}
+
+/** Takes `id` out of every team: drops a team it would leave empty, hands the lead to the next member. */
+async function leaveTeams(editor: SettingsEditor, settings: Settings, id: string): Promise<string[]> {
+  const notes: string[] = [];
+  for (const [teamId, team] of Object.entries(settings.teams ?? {})) {
+    const members = team.agents ?? [];
+    if (!members.includes(id)) continue;
+    const rest = members.filter((m) => m !== id);
+    if (rest.length === 0) {
+      await editor.deleteTeam(teamId);
+      notes.push(`removed team ${teamId} (it had no other member)`);
+      continue;
+    }
+    const leader = team.leader_agent === id ? rest[0] : team.leader_agent;
+    await editor.patchTeam(teamId, { agents: rest, ...(leader !== undefined ? { leader_agent: leader } : {}) });
+    notes.push(`left team ${teamId}${team.leader_agent === id ? ` (new leader: ${leader})` : ''}`);
+  }
+  return notes;
+}
+
+interface AddOptions {
+  name?: string;
+  provider?: string;
+  model?: string;
+  systemPrompt?: string;
+  workingDirectory?: string;
+  config?: Record<string, unknown>;
+  json?: boolean;
+}
+
+export function registerAgentCommands(program: Command): void {
+  const agent = program.command('agent').description('manage agents (list, add, show, remove, reset, provider)');
+
+  withJson(agent.command('list').alias('ls').description('list agents')).action(async (options: { json?: boolean }, cmd: Command) => {
+    const settings = await settingsEditor(contextOf(cmd)).read();
+    const agents = Object.entries(settings.agents ?? {}).map(([id, a]) => ({ id, ...a }));
+    if (options.json) return printJson(agents);
+    printTable(
+      ['ID', 'NAME', 'PROVIDER', 'MODEL'],
+      agents.map((a) => [a.id, a.name ?? '', providerOf(settings, a), a.model ?? style.dim('default')]),
+      'No agents. Add one with `tinyagi agent add <id>`.',
+    );
+  });
+
+  withJson(
+    agent
+      .command('add')
+      .description('add an agent (asks for what is missing on a terminal)')
+      .argument('[id]', 'agent id: a-z, 0-9, "_" or "-"', parseId)
+      .option('--name <name>', 'display name')
+      .option('--provider <provider>', `provider: ${PROVIDER_HELP}`, parseProvider)
+      .option('--model <model>', "model (default: the provider CLI's default)")
+      .option('--system-prompt <text>', 'extra instructions for this agent')
+      .option('--working-directory <path>', 'workspace directory (default: <workspace>/<id>)')
+      .option('--config <json>', 'more agent settings as JSON, e.g. \'{"mock":{"reply":"hi"}}\'', parseJsonObject),
+  ).action(async (idArg: string | undefined, options: AddOptions, cmd: Command) => {
+    const editor = settingsEditor(contextOf(cmd));
+    const settings = await editor.read();
+    const id = await askText(idArg, { flag: 'the agent id', message: 'Agent id', placeholder: 'coder', validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"') });
+    if (settings.agents?.[id] !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
+    if (settings.teams?.[id] !== undefined) throw new CliError('FAILED', `"${id}" is already a team id; agent and team ids must be different.`);
+    const defaultProvider = settings.models?.provider ?? 'mock';
+    const provider =
+      options.provider ??
+      (isInteractive()
+        ? await askSelect(undefined, {
+            flag: '--provider',
+            message: 'Provider',
+            choices: [
+              { value: 'anthropic', hint: 'Claude Code CLI' },
+              { value: 'openai', hint: 'Codex CLI' },
+              { value: 'opencode', hint: 'OpenCode CLI' },
+              { value: 'mock', hint: 'built-in scripted replies, no model' },
+              ...Object.keys(settings.custom_providers ?? {}).map((p) => ({ value: `custom:${p}` })),
+            ],
+          })
+        : defaultProvider);
+    const config: Record<string, unknown> = {
+      ...(options.config ?? {}),
+      name: options.name ?? (options.config?.['name'] as string | undefined) ?? id,
+      provider,
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.systemPrompt !== undefined ? { system_prompt: options.systemPrompt } : {}),
+      ...(options.workingDirectory !== undefined ? { working_directory: options.workingDirectory } : {}),
+    };
+    await editor.putAgent(id, config);
+    if (options.json) return printJson({ id, ...config });
+    println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}).`);
+    println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
+  });
+
+  withJson(agent.command('show').description("show an agent's settings").argument('<id>', 'agent id', parseId)).action(
+    async (id: string, options: { json?: boolean }, cmd: Command) => {
+      const settings = await settingsEditor(contextOf(cmd)).read();
+      const a = agentOrThrow(settings, id);
+      if (options.json) return printJson({ id, ...a });
+      printFields([
+        ['id', id],
+        ['name', a.name ?? ''],
+        ['provider', providerOf(settings, a)],
+        ['model', a.model ?? 'default'],
+        ['working_directory', a.working_directory ?? `<workspace>/${id}`],
+        ['heartbeat', a.heartbeat ? JSON.stringify(a.heartbeat) : 'default'],
+        ['teams', Object.entries(settings.teams ?? {}).filter(([, t]) => t.agents?.includes(id)).map(([t]) => t).join(', ') || '-'],
+      ]);
+      const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !['name', 'provider', 'model', 'working_directory', 'heartbeat'].includes(k)));
+      if (Object.keys(rest).length > 0) println(JSON.stringify(rest, null, 2));
+    },
+  );
+
+  agent
+    .command('remove')
+    .alias('rm')
+    .description('remove an agent (it leaves its teams; its workspace is kept)')
+    .argument('<id>', 'agent id', parseId)
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (id: string, options: { yes?: boolean }, cmd: Command) => {
+      const editor = settingsEditor(contextOf(cmd));
+      const settings = await editor.read();
+      agentOrThrow(settings, id);
+      await confirmOrRefuse(`Remove agent "${id}"?`, options.yes);
+      const notes = await leaveTeams(editor, settings, id);
+      await editor.deleteAgent(id);
+      println(`Removed agent ${id}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}. Its workspace directory was kept.`);
+    });
+
+  agent
+    .command('reset')
+    .description('start fresh sessions: the next message to these agents opens a new CLI session')
+    .argument('<ids...>', 'agent ids')
+    .action(async (ids: string[], _options: unknown, cmd: Command) => {
+      for (const id of ids) parseId(id);
+      const { client } = connect(contextOf(cmd));
+      for (const id of ids) {
+        const result = await client.resetAgent({ params: { id } });
+        println(`Reset ${id} (${result.sessionsCleared} session${result.sessionsCleared === 1 ? '' : 's'} cleared).`);
+      }
+    });
+
+  withJson(
+    agent
+      .command('provider')
+      .description("show or set an agent's provider and model")
+      .argument('<id>', 'agent id', parseId)
+      .argument('[provider]', `new provider: ${PROVIDER_HELP}`, parseProvider)
+      .option('--model <model>', 'new model'),
+  ).action(async (id: string, provider: string | undefined, options: { model?: string; json?: boolean }, cmd: Command) => {
+    const editor = settingsEditor(contextOf(cmd));
+    const settings = await editor.read();
+    const current = agentOrThrow(settings, id);
+    if (provider === undefined && options.model === undefined) {
+      const view = { id, provider: providerOf(settings, current), model: current.model ?? null };
+      if (options.json) return printJson(view);
+      return println(`${id}: ${view.provider}${view.model ? ` / ${view.model}` : ''}`);
+    }
+    // A new provider without --model drops the old provider's model name (it would not apply).
+    const patch: Record<string, unknown> = {
+      ...(provider !== undefined ? { provider } : {}),
+      ...(options.model !== undefined ? { model: options.model } : provider !== undefined && provider !== current.provider ? { model: null } : {}),
+    };
+    await editor.patchAgent(id, patch);
+    if (options.json) return printJson({ id, ...patch });
+    println(`${id} now uses ${provider ?? providerOf(settings, current)}${options.model ? ` / ${options.model}` : ''}.`);
+  });
+}

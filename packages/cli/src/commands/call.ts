@@ -1,0 +1,42 @@
+/**
+ * `tinyagi call <agent> "<task>"`: run another agent as a sub-agent of the current run, from
+ * inside an agent's shell. Authenticates with the run-scoped token the daemon put in the
+ * agent's environment; blocks; prints the child's reply on stdout.
+ */
+import type { Command } from 'commander';
+import { createApiClient } from '@tinyagi/server/client';
+import { CliError, usageError } from '../output/cli-error.ts';
+import { printJson, println } from '../output/print.ts';
+import { parseId, withJson } from './options.ts';
+
+export function registerCallCommand(program: Command): void {
+  withJson(
+    program
+      .command('call')
+      .description("run another agent as a sub-agent of the current run and print its reply (use inside an agent's shell)")
+      .argument('<agent>', 'the agent to call', parseId)
+      .argument('<task...>', 'what to ask it (words are joined)')
+      .option('--session <key>', 'reuse the same sub-agent session across calls with this key'),
+  ).action(async (agent: string, words: string[], options: { session?: string; json?: boolean }) => {
+    const env = process.env;
+    const apiUrl = env['TINYAGI_API_URL'];
+    const runId = env['TINYAGI_RUN_ID'];
+    const token = env['TINYAGI_RUN_TOKEN'];
+    if (!apiUrl || !runId || !token) {
+      throw usageError(
+        '`tinyagi call` only works inside an agent run: TINYAGI_API_URL, TINYAGI_RUN_ID and TINYAGI_RUN_TOKEN are not set.',
+        'To talk to an agent yourself, use `tinyagi send --agent <id> --wait "<message>"`.',
+      );
+    }
+    const task = words.join(' ').trim();
+    if (task === '') throw usageError('The task is empty.');
+    const client = createApiClient({ baseUrl: apiUrl, token });
+    const result = await client.spawnRun({
+      params: { id: runId },
+      body: { agent, task, ...(options.session !== undefined ? { session: options.session } : {}) },
+    });
+    if (options.json) printJson(result);
+    if (!result.ok) throw new CliError('REFUSED', `The call to ${agent} did not complete (${result.code}): ${result.message}`);
+    if (!options.json) println(result.text);
+  });
+}

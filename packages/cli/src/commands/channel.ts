@@ -1,0 +1,118 @@
+/**
+ * `tinyagi channel list|setup|start|stop|restart|reset <name>`.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { connect, findDaemon } from '../daemon/connection.ts';
+import { settingsEditor } from '../settings-editor.ts';
+import { usageError } from '../output/cli-error.ts';
+import { printJson, printTable, println } from '../output/print.ts';
+import { askMultiSelect, askSecret, confirmOrRefuse } from '../output/prompts.ts';
+import { isInteractive, style } from '../output/style.ts';
+import { choice, contextOf, withJson } from './options.ts';
+
+export const CHANNELS = ['discord', 'telegram', 'whatsapp'] as const;
+type ChannelName = (typeof CHANNELS)[number];
+const parseChannel = choice(CHANNELS);
+
+function parseChannelList(value: string): ChannelName[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => parseChannel(s));
+}
+
+interface SetupOptions {
+  enable?: ChannelName[];
+  disable?: ChannelName[];
+  discordToken?: string;
+  telegramToken?: string;
+}
+
+export function registerChannelCommands(program: Command): void {
+  const channel = program.command('channel').alias('channels').description('chat channels (discord, telegram, whatsapp): list, setup, start, stop, restart, reset');
+
+  withJson(channel.command('list').alias('status').description('enabled channels and their client processes')).action(async (options: { json?: boolean }, cmd: Command) => {
+    const ctx = contextOf(cmd);
+    const daemon = findDaemon(ctx);
+    const enabled = (await settingsEditor(ctx).read()).channels?.enabled ?? [];
+    const live = daemon ? await daemon.client.listChannels() : [];
+    const rows = CHANNELS.map((name) => {
+      const s = live.find((c) => c.name === name);
+      const state = s ? (s.running ? 'running' : String((s as { state?: unknown }).state ?? 'stopped')) : enabled.includes(name) ? (daemon ? 'stopped' : 'daemon not running') : 'disabled';
+      return { name, enabled: enabled.includes(name), state, pid: s?.pid ?? null, restarts: s?.restarts ?? 0, lastError: s?.lastError ?? null };
+    });
+    if (options.json) return printJson(rows);
+    printTable(['CHANNEL', 'ENABLED', 'STATE', 'PID', 'RESTARTS', 'LAST ERROR'], rows.map((r) => [r.name, r.enabled ? 'yes' : 'no', r.state, r.pid === null ? '-' : String(r.pid), String(r.restarts), r.lastError ?? '']));
+  });
+
+  channel
+    .command('setup')
+    .description('enable channels and set their bot tokens (asks on a terminal)')
+    .option('--enable <names>', `channels to enable: ${CHANNELS.join(',')}`, parseChannelList)
+    .option('--disable <names>', 'channels to disable', parseChannelList)
+    .option('--discord-token <token>', 'Discord bot token (needs the Message Content intent)')
+    .option('--telegram-token <token>', 'Telegram bot token from @BotFather')
+    .action(async (options: SetupOptions, cmd: Command) => {
+      const editor = settingsEditor(contextOf(cmd));
+      const current = (await editor.read()).channels?.enabled ?? [];
+      const nothingGiven = options.enable === undefined && options.disable === undefined && options.discordToken === undefined && options.telegramToken === undefined;
+      if (nothingGiven && !isInteractive()) throw usageError('Nothing to set up.', 'Pass --enable, --disable, --discord-token or --telegram-token.');
+      let enabled: string[];
+      if (nothingGiven) {
+        enabled = await askMultiSelect(undefined, { flag: '--enable', message: 'Channels to enable', choices: [...CHANNELS] });
+      } else {
+        enabled = [...new Set([...current, ...(options.enable ?? [])])].filter((c) => !(options.disable ?? []).includes(c as ChannelName));
+      }
+      let discordToken = options.discordToken;
+      let telegramToken = options.telegramToken;
+      if (nothingGiven && enabled.includes('discord')) discordToken = (await askSecret(undefined, { flag: '--discord-token', message: 'Discord bot token (empty keeps the stored one)' })) || undefined;
+      if (nothingGiven && enabled.includes('telegram')) telegramToken = (await askSecret(undefined, { flag: '--telegram-token', message: 'Telegram bot token (empty keeps the stored one)' })) || undefined;
+      await editor.patchSettings({
+        channels: {
+          enabled,
+          ...(discordToken !== undefined ? { discord: { bot_token: discordToken } } : {}),
+          ...(telegramToken !== undefined ? { telegram: { bot_token: telegramToken } } : {}),
+        },
+      });
+      println(`Enabled channels: ${enabled.length > 0 ? enabled.join(', ') : 'none'}.`);
+      if (editor.online) println(style.dim('The daemon picks the change up; see `tinyagi channel list`.'));
+      else println(style.dim('They start with the daemon: `tinyagi start`.'));
+    });
+
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    channel
+      .command(action)
+      .description(`${action} a channel client process`)
+      .argument('<name>', CHANNELS.join(' | '), parseChannel)
+      .action(async (name: ChannelName, _options: unknown, cmd: Command) => {
+        const result = await connect(contextOf(cmd)).client.channelAction({ params: { name, action } });
+        const state = result.status ? (result.status.running ? 'running' : String((result.status as { state?: unknown }).state ?? 'stopped')) : 'done';
+        println(`${name}: ${action} → ${state}`);
+      });
+  }
+
+  channel
+    .command('reset')
+    .description('forget a channel session (WhatsApp: log out and pair again with a new QR code)')
+    .argument('<name>', CHANNELS.join(' | '), parseChannel)
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (name: ChannelName, options: { yes?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      if (name !== 'whatsapp') {
+        println(`${name} has no local session. To change its bot token: tinyagi channel setup --${name}-token <token>`);
+        return;
+      }
+      await confirmOrRefuse('Delete the WhatsApp session (you will scan a new QR code)?', options.yes);
+      const daemon = findDaemon(ctx);
+      if (daemon) await daemon.client.channelAction({ params: { name, action: 'stop' } }).catch(() => undefined);
+      rmSync(join(ctx.paths.channels, 'whatsapp'), { recursive: true, force: true });
+      println('WhatsApp session deleted.');
+      if (daemon) {
+        await daemon.client.channelAction({ params: { name, action: 'start' } }).catch(() => undefined);
+        println(style.dim('Restarted the WhatsApp client: scan the QR code shown by `tinyagi logs whatsapp -f`.'));
+      }
+    });
+}

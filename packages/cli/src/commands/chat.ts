@@ -1,0 +1,75 @@
+/**
+ * `tinyagi chat [agent|team]`: a REPL. Each line is sent to the target; progress streams in
+ * dim text while the agents work, replies print as they arrive. The session keeps one thread
+ * key, so agents configured per-thread keep their context across turns.
+ * In-chat commands: /agent <id>, /team <id>, /new (fresh thread), /exit.
+ */
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { errorMessage, isValidId } from '@tinyagi/core';
+import { connect } from '../daemon/connection.ts';
+import { println } from '../output/print.ts';
+import { errStyle, isInteractive, style } from '../output/style.ts';
+import { contextOf, parseId, parseSeconds } from './options.ts';
+import { DEFAULT_WAIT_S, printReply, sendAndWait, type SendTarget } from './send.ts';
+
+export function registerChatCommand(program: Command): void {
+  program
+    .command('chat')
+    .description('interactive chat with an agent or team (streams progress; /exit to leave)')
+    .argument('[target]', 'agent or team id (default: your default agent)', parseId)
+    .option('--timeout <seconds>', `give up waiting for one reply after this long (default ${DEFAULT_WAIT_S})`, parseSeconds)
+    .action(async (targetId: string | undefined, options: { timeout?: number }, cmd: Command) => {
+      const { client } = connect(contextOf(cmd));
+      const teams = new Set((await client.listTeams()).map((t) => t.id));
+      const targetOf = (id: string | undefined): SendTarget => (id === undefined ? {} : teams.has(id) ? { team: id } : { agent: id });
+      let target = targetOf(targetId);
+      let thread = `chat-${randomUUID().slice(0, 8)}`;
+      const label = (): string => (target.team ? `#${target.team}` : target.agent ? `@${target.agent}` : 'default agent');
+      const interactive = isInteractive();
+      if (interactive) println(style.dim(`Chatting with ${label()}. /agent <id>, /team <id>, /new, /exit.`));
+
+      const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+      try {
+        for (;;) {
+          let line: string;
+          try {
+            line = (await rl.question(interactive ? style.bold('you › ') : '')).trim();
+          } catch {
+            break; // stdin closed (Ctrl-D or end of piped input)
+          }
+          if (line === '') continue;
+          if (line === '/exit' || line === '/quit') break;
+          const switchTo = /^\/(agent|team)\s+(\S+)$/.exec(line);
+          if (switchTo) {
+            const id = switchTo[2] ?? '';
+            if (!isValidId(id)) {
+              println(errStyle.red(`Invalid id "${id}".`));
+              continue;
+            }
+            target = switchTo[1] === 'team' ? { team: id } : { agent: id };
+            println(style.dim(`Now talking to ${label()}.`));
+            continue;
+          }
+          if (line === '/new') {
+            thread = `chat-${randomUUID().slice(0, 8)}`;
+            println(style.dim('Started a new thread.'));
+            continue;
+          }
+          try {
+            const { result } = await sendAndWait(client, line, { ...target, thread }, {
+              timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
+              onReply: printReply,
+            });
+            if (result.outcome !== 'completed') println(errStyle.yellow(`(conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''})`));
+          } catch (err) {
+            println(errStyle.red(errorMessage(err)));
+          }
+        }
+      } finally {
+        rl.close();
+      }
+    });
+}
+

@@ -1,0 +1,148 @@
+/**
+ * Daemon lifecycle: start, run (foreground), stop, restart, status.
+ */
+import type { Command } from 'commander';
+import { findDaemon, localDaemon } from '../daemon/connection.ts';
+import { DEFAULT_START_TIMEOUT_MS, startDaemon } from '../daemon/start.ts';
+import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } from '../daemon/stop.ts';
+import type { CliContext } from '../context.ts';
+import { CliError } from '../output/cli-error.ts';
+import { formatDuration, printFields, printJson, println } from '../output/print.ts';
+import { style } from '../output/style.ts';
+import { officeHint } from '../office/locate.ts';
+import { contextOf, parseSeconds, withJson } from './options.ts';
+
+interface StartOptions {
+  foreground?: boolean;
+  open?: boolean;
+  timeout?: number;
+  json?: boolean;
+}
+
+async function runForeground(ctx: CliContext): Promise<void> {
+  const { runDaemon } = await import('../daemon/run.ts');
+  process.exitCode = await runDaemon(ctx);
+}
+
+async function start(ctx: CliContext, options: StartOptions): Promise<void> {
+  if (options.foreground) return runForeground(ctx);
+  const result = await startDaemon(ctx, (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000);
+  if (options.json) {
+    printJson({ running: true, pid: result.pid, apiUrl: result.apiUrl, home: ctx.home, logFile: result.logFile, notices: result.notices });
+    return;
+  }
+  for (const notice of result.notices) println(style.yellow(notice));
+  println(`${style.green('TinyAGI is running')} (pid ${result.pid})`);
+  printFields([
+    ['API', result.apiUrl],
+    ['Home', ctx.home],
+    ['Logs', result.logFile],
+  ]);
+  println();
+  println(`Talk to your agents:  ${style.cyan('tinyagi send "hello" --wait')}  or  ${style.cyan('tinyagi chat')}`);
+  println(officeHint());
+  if (options.open) {
+    const { openOffice } = await import('../office/serve.ts');
+    await openOffice(ctx);
+  }
+}
+
+async function status(ctx: CliContext, options: { json?: boolean }): Promise<void> {
+  const connection = findDaemon(ctx);
+  if (connection === undefined) {
+    if (options.json) printJson({ running: false, home: ctx.home });
+    else println(`TinyAGI is ${style.yellow('not running')} (home ${ctx.home}). Start it with ${style.cyan('tinyagi start')}.`);
+    process.exitCode = 1;
+    return;
+  }
+  const s = await connection.client.status();
+  if (options.json) {
+    printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, ...s });
+    return;
+  }
+  const q = s.queue;
+  println(`${style.green('TinyAGI is running')} (pid ${s.pid}, up ${formatDuration(s.uptimeS * 1000)}, v${s.version})`);
+  printFields([
+    ['API', connection.apiUrl],
+    ['Home', ctx.home],
+    ['Queue', `${q.pending} pending, ${q.processing} processing, ${q.completed} completed, ${q.dead} dead${q.dead > 0 ? style.yellow('  (tinyagi queue dead)') : ''}`],
+    ['Outbox', Object.entries(s.outbox).map(([k, v]) => `${v} ${k}`).join(', ') || '-'],
+    [
+      'Channels',
+      s.channels.length === 0
+        ? 'none enabled'
+        : s.channels.map((c) => `${c.name} ${c.running ? style.green('running') : style.yellow(String((c as { state?: string }).state ?? 'stopped'))}`).join(', '),
+    ],
+  ]);
+}
+
+export function registerDaemonCommands(program: Command): void {
+  withJson(
+    program
+      .command('start')
+      .description('start the daemon in the background (API, orchestrator, scheduler, channels)')
+      .option('--foreground', 'run in this terminal instead (same as `tinyagi run`)')
+      .option('--open', 'open TinyOffice in the browser once started')
+      .option('--timeout <seconds>', 'how long to wait for the API to answer', parseSeconds),
+  ).action(async (options: StartOptions, cmd: Command) => start(contextOf(cmd), options));
+
+  program
+    .command('run')
+    .description('run the daemon in the foreground (Docker, debugging); Ctrl-C stops it cleanly')
+    .action(async (_options: unknown, cmd: Command) => runForeground(contextOf(cmd)));
+
+  withJson(
+    program
+      .command('stop')
+      .description('stop the daemon (in-flight work is finished or handed back to the queue)')
+      .option('--timeout <seconds>', 'wait this long before killing it', parseSeconds),
+  ).action(async (options: { timeout?: number; json?: boolean }, cmd: Command) => {
+    const ctx = contextOf(cmd);
+    const result = await stopDaemon(ctx.paths, (options.timeout ?? DEFAULT_STOP_TIMEOUT_MS / 1000) * 1000);
+    if (options.json) return printJson(result);
+    if (!result.wasRunning) return println(`TinyAGI was not running (home ${ctx.home}).`);
+    println(result.killed ? style.yellow(`TinyAGI (pid ${result.pid}) did not stop in time and was killed.`) : `TinyAGI stopped (pid ${result.pid}).`);
+  });
+
+  withJson(
+    program
+      .command('restart')
+      .description('restart the daemon (reloads everything; works with or without Docker)')
+      .option('--timeout <seconds>', 'how long to wait for the API to answer again', parseSeconds),
+  ).action(async (options: { timeout?: number; json?: boolean }, cmd: Command) => {
+    const ctx = contextOf(cmd);
+    const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
+    const before = localDaemon(ctx);
+    const connection = findDaemon(ctx);
+    if (connection !== undefined && before !== undefined) {
+      // In-process restart: same pid, everything reloaded. Wait for a fresh start time.
+      const previous = await connection.client.status();
+      await connection.client.restartServices();
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          const now = await connection.client.status();
+          if (now.startedAt > previous.startedAt) break;
+        } catch {
+          // restarting
+        }
+        if (Date.now() > deadline) throw new CliError('TIMEOUT', 'The daemon did not come back after the restart.', { hint: 'Check `tinyagi logs`.' });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (options.json) return printJson({ restarted: true, pid: before.pid, apiUrl: connection.apiUrl });
+      return println(`TinyAGI restarted (pid ${before.pid}) at ${connection.apiUrl}.`);
+    }
+    // API unreachable: stop whatever is left, then start fresh.
+    const pid = runningDaemonPid(ctx.paths);
+    if (pid !== undefined) {
+      await stopDaemon(ctx.paths);
+      await waitForExit(pid, 5000);
+    }
+    await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}) });
+  });
+
+  withJson(program.command('status').description('is the daemon up? API URL, queue, outbox and channels')).action(
+    async (options: { json?: boolean }, cmd: Command) => status(contextOf(cmd), options),
+  );
+}
+

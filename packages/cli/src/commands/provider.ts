@@ -1,0 +1,117 @@
+/**
+ * `tinyagi provider` (show), `provider anthropic|openai [--api-key|--oauth-token|--model]`,
+ * `provider list|add|remove` (custom providers: any Claude/Codex CLI or OpenAI/Anthropic-compatible
+ * endpoint with its own base URL and key).
+ */
+import type { Command } from 'commander';
+import { HARNESSES, maskSettings, type Settings } from '@tinyagi/core';
+import { settingsEditor } from '../settings-editor.ts';
+
+import { printFields, printJson, printTable, println } from '../output/print.ts';
+import { askSecret, askSelect, askText, confirmOrRefuse } from '../output/prompts.ts';
+import { style } from '../output/style.ts';
+import { choice, contextOf, parseId, withJson } from './options.ts';
+
+function showProviders(settings: Settings, json: boolean): void {
+  const masked = maskSettings(settings);
+  const view = {
+    default: masked.models?.provider ?? null,
+    anthropic: masked.models?.anthropic ?? {},
+    openai: masked.models?.openai ?? {},
+    custom: Object.entries(masked.custom_providers ?? {}).map(([id, p]) => ({ id, ...p })),
+    agents: Object.entries(masked.agents ?? {}).map(([id, a]) => ({ id, provider: a.provider ?? masked.models?.provider ?? 'anthropic', model: a.model ?? null })),
+  };
+  if (json) return printJson(view);
+  printFields([
+    ['default provider', view.default ?? 'anthropic (implicit)'],
+    ['anthropic', Object.entries(view.anthropic).map(([k, v]) => `${k}=${String(v)}`).join(' ') || style.dim('not configured')],
+    ['openai', Object.entries(view.openai).map(([k, v]) => `${k}=${String(v)}`).join(' ') || style.dim('not configured')],
+  ]);
+  println();
+  printTable(['AGENT', 'PROVIDER', 'MODEL'], view.agents.map((a) => [a.id, a.provider, a.model ?? style.dim('default')]), 'No agents.');
+  if (view.custom.length > 0) {
+    println();
+    printTable(['CUSTOM', 'HARNESS', 'BASE URL', 'MODEL'], view.custom.map((p) => [p.id, p.harness ?? '', p.base_url ?? '', p.model ?? '']));
+  }
+}
+
+function registerBuiltin(provider: Command, name: 'anthropic' | 'openai'): void {
+  const cmd = provider
+    .command(name)
+    .description(`set the ${name} credentials or model and make it the default provider`)
+    .option('--api-key <key>', `${name} API key`)
+    .option('--model <model>', 'default model for this provider')
+    .option('--no-default', 'do not make it the default provider');
+  if (name === 'anthropic') cmd.option('--oauth-token <token>', 'Claude subscription OAuth token (from `claude setup-token`)');
+  cmd.action(async (options: { apiKey?: string; oauthToken?: string; model?: string; default: boolean }, command: Command) => {
+    const editor = settingsEditor(contextOf(command));
+    const fields = {
+      ...(options.apiKey !== undefined ? { api_key: options.apiKey } : {}),
+      ...(options.oauthToken !== undefined ? { oauth_token: options.oauthToken } : {}),
+      ...(options.model !== undefined ? { model: options.model } : {}),
+    };
+    await editor.setProvider(name, fields, options.default);
+    const changed = Object.keys(fields);
+    println(`${name}: ${changed.length > 0 ? `set ${changed.join(', ')}` : 'no credentials changed'}${options.default ? '; it is now the default provider' : ''}.`);
+    println(style.dim('Agents that name their own provider keep it; switch one with `tinyagi agent provider <id> <provider>`.'));
+  });
+}
+
+export function registerProviderCommands(program: Command): void {
+  const provider = withJson(program.command('provider').description('show providers; set anthropic/openai credentials; manage custom providers')).action(
+    async (options: { json?: boolean }, cmd: Command) => showProviders(await settingsEditor(contextOf(cmd)).read(), options.json === true),
+  );
+  registerBuiltin(provider, 'anthropic');
+  registerBuiltin(provider, 'openai');
+
+  withJson(provider.command('list').alias('ls').description('list custom providers')).action(async (options: { json?: boolean }, cmd: Command) => {
+    const settings = await settingsEditor(contextOf(cmd)).read();
+    const rows = Object.entries(settings.custom_providers ?? {}).map(([id, p]) => ({ id, ...p }));
+    if (options.json) return printJson(rows);
+    printTable(['ID', 'NAME', 'HARNESS', 'BASE URL', 'MODEL', 'API KEY'], rows.map((p) => [p.id, p.name ?? '', p.harness ?? '', p.base_url ?? '', p.model ?? '', p.api_key ?? '']), 'No custom providers. Add one with `tinyagi provider add`.');
+  });
+
+  provider
+    .command('add')
+    .description('add a custom provider (agents use it as provider "custom:<id>")')
+    .argument('[id]', 'provider id', parseId)
+    .option('--name <name>', 'display name')
+    .option('--harness <harness>', `how to talk to it: ${HARNESSES.join(', ')}`, choice(HARNESSES))
+    .option('--base-url <url>', 'API base URL, e.g. http://127.0.0.1:11434/v1')
+    .option('--api-key <key>', 'API key (optional for local servers)')
+    .option('--model <model>', 'model name')
+    .action(async (idArg: string | undefined, options: { name?: string; harness?: (typeof HARNESSES)[number]; baseUrl?: string; apiKey?: string; model?: string }, cmd: Command) => {
+      const editor = settingsEditor(contextOf(cmd));
+      const id = await askText(idArg, { flag: 'the provider id', message: 'Provider id', placeholder: 'local' });
+      parseId(id);
+      const harness = await askSelect(options.harness, { flag: '--harness', message: 'Harness', choices: HARNESSES.map((h) => ({ value: h })) });
+      const baseUrl = await askText(options.baseUrl, {
+        flag: '--base-url',
+        message: 'Base URL',
+        validate: (v) => (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) ? undefined : 'use an http(s) URL'),
+      });
+      const apiKey = options.apiKey ?? (options.harness === undefined ? await askSecret(undefined, { flag: '--api-key', message: 'API key (empty for none)' }) : undefined);
+      await editor.putCustomProvider(id, {
+        harness,
+        base_url: baseUrl,
+        name: options.name ?? id,
+        ...(apiKey ? { api_key: apiKey } : {}),
+        ...(options.model !== undefined ? { model: options.model } : {}),
+      });
+      println(`Added custom provider ${id}. Use it with: tinyagi agent provider <agent> custom:${id}`);
+    });
+
+  provider
+    .command('remove')
+    .alias('rm')
+    .description('remove a custom provider (refused while an agent uses it)')
+    .argument('<id>', 'provider id', parseId)
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (id: string, options: { yes?: boolean }, cmd: Command) => {
+      const editor = settingsEditor(contextOf(cmd));
+      await confirmOrRefuse(`Remove custom provider "${id}"?`, options.yes);
+      await editor.deleteCustomProvider(id);
+      println(`Removed custom provider ${id}.`);
+    });
+}
+

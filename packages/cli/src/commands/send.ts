@@ -1,0 +1,115 @@
+/**
+ * `tinyagi send <message…>`: all words are joined into one message. With --wait, progress is
+ * streamed (stderr) and the final replies printed (stdout); the exit code says whether the
+ * conversation completed.
+ */
+import type { Command } from 'commander';
+import type { ApiClient } from '@tinyagi/server/client';
+import { connect } from '../daemon/connection.ts';
+import { describeEvent, watchConversation, type Reply } from '../conversation-watch.ts';
+import { CliError, usageError } from '../output/cli-error.ts';
+import { printJson, println } from '../output/print.ts';
+import { errStyle, style } from '../output/style.ts';
+import { contextOf, parseId, parseSeconds, withJson } from './options.ts';
+
+export const DEFAULT_WAIT_S = 600;
+
+export interface SendTarget {
+  agent?: string;
+  team?: string;
+  thread?: string;
+}
+
+/** Replies come signed by their agent (team reply mode `each`) or already combined (`aggregate`). */
+export function printReply(reply: Reply): void {
+  println(reply.text.trimEnd());
+  println();
+}
+
+export function messageBody(message: string, target: SendTarget) {
+  return {
+    message,
+    channel: 'cli',
+    sender: 'cli',
+    senderId: 'cli',
+    ...(target.agent !== undefined ? { agent: target.agent } : {}),
+    ...(target.team !== undefined ? { team: target.team } : {}),
+    ...(target.thread !== undefined ? { threadKey: target.thread } : {}),
+  };
+}
+
+/** Sends one message and, with `wait`, follows it to the end. Used by `send` and `chat`. */
+export async function sendAndWait(
+  client: ApiClient,
+  message: string,
+  target: SendTarget,
+  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void },
+) {
+  const before = (await client.status()).lastEventId;
+  const sent = await client.sendMessage({ body: messageBody(message, target) });
+  const result = await watchConversation(client, {
+    conversationId: sent.conversationId,
+    afterEventId: before,
+    timeoutMs: options.timeoutMs,
+    onEvent: (event) => {
+      if (options.quiet) return;
+      const line = describeEvent(event);
+      if (line !== undefined) process.stderr.write(`${errStyle.dim(line)}\n`);
+    },
+    ...(options.onReply ? { onReply: options.onReply } : {}),
+  });
+  return { sent, result };
+}
+
+interface SendOptions {
+  agent?: string;
+  team?: string;
+  thread?: string;
+  wait?: boolean;
+  timeout?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerSendCommand(program: Command): void {
+  withJson(
+    program
+      .command('send')
+      .description('send a message to an agent or team (words are joined; `@agent …` or `@team …` prefixes work too)')
+      .argument('<message...>', 'the message')
+      .option('-a, --agent <id>', 'send to this agent', parseId)
+      .option('-t, --team <id>', "send to this team (its leader receives it, with the team's context)", parseId)
+      .option('--thread <key>', 'conversation thread key (agents keep a session per thread when configured so)')
+      .option('-w, --wait', 'wait for the conversation to finish, streaming progress, and print the replies')
+      .option('--timeout <seconds>', `with --wait: give up after this long (default ${DEFAULT_WAIT_S})`, parseSeconds)
+      .option('-q, --quiet', 'with --wait: no progress lines'),
+  ).action(async (words: string[], options: SendOptions, cmd: Command) => {
+    if (options.agent !== undefined && options.team !== undefined) throw usageError('Use either --agent or --team, not both.');
+    const message = words.join(' ').trim();
+    if (message === '') throw usageError('The message is empty.');
+    const { client } = connect(contextOf(cmd));
+    const target: SendTarget = {
+      ...(options.agent !== undefined ? { agent: options.agent } : {}),
+      ...(options.team !== undefined ? { team: options.team } : {}),
+      ...(options.thread !== undefined ? { thread: options.thread } : {}),
+    };
+    if (!options.wait) {
+      const sent = await client.sendMessage({ body: messageBody(message, target) });
+      if (options.json) return printJson(sent);
+      println(`Sent to @${sent.teamId ?? sent.agentId} (message ${sent.messageId}, conversation ${sent.conversationId}).`);
+      println(style.dim(`Follow it with: tinyagi conversation show ${sent.conversationId}`));
+      return;
+    }
+    const { sent, result } = await sendAndWait(client, message, target, {
+      timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
+      quiet: options.quiet === true || options.json === true,
+      ...(options.json ? {} : { onReply: printReply }),
+    });
+    if (options.json) printJson({ ...sent, outcome: result.outcome, reason: result.reason ?? null, replies: result.replies });
+    if (result.outcome !== 'completed') {
+      throw new CliError('FAILED', `The conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''}.`, {
+        hint: `Details: tinyagi conversation show ${result.conversationId}`,
+      });
+    }
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * Following one conversation through the event stream until it completes: used by
+ * `send --wait` and `chat`. Replies are collected from `outbox.enqueued` events and, at the end,
+ * from the outbox itself (so a reply is never missed, and never shown twice).
+ */
+import type { ApiClient, EventView, OutboxView } from '@tinyagi/server/client';
+import { CliError } from './output/cli-error.ts';
+
+export interface Reply {
+  id: string;
+  agentId: string | null;
+  text: string;
+}
+
+export type ConversationOutcome = 'completed' | 'stopped' | 'cancelled' | 'failed';
+
+export interface WatchResult {
+  conversationId: string;
+  outcome: ConversationOutcome;
+  replies: Reply[];
+  /** Why it did not complete normally (guard, failure, cancel). */
+  reason?: string;
+}
+
+export interface WatchOptions {
+  conversationId: string;
+  /** Events after this id are considered (take `status().lastEventId` before sending). */
+  afterEventId: number;
+  timeoutMs: number;
+  onEvent?: (event: EventView) => void;
+  onReply?: (reply: Reply) => void;
+}
+
+const TERMINAL_RUN_FAILURES = new Set(['failed', 'cancelled', 'rejected']);
+
+export async function watchConversation(client: ApiClient, options: WatchOptions): Promise<WatchResult> {
+  const replies = new Map<string, Reply>();
+  const addReply = (reply: Reply): void => {
+    if (replies.has(reply.id)) return;
+    replies.set(reply.id, reply);
+    options.onReply?.(reply);
+  };
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), options.timeoutMs);
+  let completed = false;
+  try {
+    for await (const event of client.streamEvents({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal })) {
+      options.onEvent?.(event);
+      if (event.type === 'outbox.enqueued' && typeof event.data['outboxId'] === 'string' && typeof event.data['text'] === 'string') {
+        addReply({ id: event.data['outboxId'], agentId: event.agentId, text: event.data['text'] });
+      }
+      if (event.type === 'conversation.completed') {
+        completed = true;
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  if (!completed) {
+    throw new CliError('TIMEOUT', `No final reply within ${Math.round(options.timeoutMs / 1000)} s (conversation ${options.conversationId}).`, {
+      hint: `The work goes on in the daemon; follow it with \`tinyagi conversation show ${options.conversationId}\`.`,
+    });
+  }
+  const stored: OutboxView[] = await client.listOutbox({ query: { conversationId: options.conversationId, limit: 1000 } });
+  for (const row of stored) addReply({ id: row.id, agentId: row.agentId, text: row.text });
+
+  const tree = await client.getConversation({ params: { id: options.conversationId } });
+  const root = tree.roots[0];
+  const status = tree.conversation.status;
+  let outcome: ConversationOutcome = status === 'active' ? 'completed' : status;
+  let reason = tree.conversation.stopReason ?? undefined;
+  if (outcome === 'completed' && root !== undefined && TERMINAL_RUN_FAILURES.has(root.status)) {
+    outcome = 'failed';
+    reason ??= root.error ?? `the run of ${root.agentId} ${root.status}`;
+  }
+  return { conversationId: options.conversationId, outcome, replies: [...replies.values()], ...(reason !== undefined ? { reason } : {}) };
+}
+
+/** One human-readable line for a progress event, or undefined for events not worth showing. */
+export function describeEvent(event: EventView): string | undefined {
+  const agent = event.agentId ?? 'agent';
+  const data = event.data;
+  switch (event.type) {
+    case 'run.started':
+      return `@${agent} is working${event.depth ? ` (depth ${event.depth})` : ''}…`;
+    case 'run.progress': {
+      if (data['type'] === 'tool' && typeof data['name'] === 'string') return `@${agent}: using ${data['name']}`;
+      if (typeof data['message'] === 'string') return `@${agent}: ${data['message']}`;
+      return undefined;
+    }
+    case 'agent.mention':
+      return `@${String(data['fromAgent'] ?? agent)} → @${String(data['toAgent'] ?? '?')}`;
+    case 'subagent.started':
+      // The event belongs to the child run: its agent is the one called.
+      return `sub-agent @${String(data['name'] ?? agent)} started (depth ${String(data['depth'] ?? event.depth ?? '?')})`;
+    case 'run.failed':
+      return `@${agent} failed: ${String(data['error'] ?? 'unknown error')}${data['willRetry'] === true ? ' (will retry)' : ''}`;
+    case 'run.cancelled':
+      return `@${agent} was cancelled`;
+    case 'guard.rejected':
+      return `guard stopped a handoff: ${String(data['message'] ?? data['rule'] ?? 'limit reached')}`;
+    case 'budget.warning':
+      return `budget warning: ${String(data['message'] ?? '')}`;
+    default:
+      return undefined;
+  }
+}

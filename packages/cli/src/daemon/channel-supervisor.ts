@@ -1,0 +1,215 @@
+/**
+ * Supervises one child process per enabled channel (discord, telegram, whatsapp). Each child is
+ * a client of the local API (it gets TINYAGI_API_URL and TINYAGI_API_TOKEN), logs to
+ * `logs/<channel>.log`, and is restarted with exponential backoff when it exits. With no
+ * channel runner installed, enabled channels are reported as `not_installed`, never as running.
+ *
+ * The runner is found as `TINYAGI_CHANNEL_RUNNER` (a script path) or the `@tinyagi/channels/runner`
+ * module, started as `node <runner> <channel>`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { errorMessage, type Env } from '@tinyagi/core';
+import type { Logger } from './logger.ts';
+import { RotatingLog } from './rotating-log.ts';
+
+export type ChannelState = 'not_installed' | 'starting' | 'running' | 'backoff' | 'stopped';
+
+export interface ChannelStatus {
+  name: string;
+  enabled: boolean;
+  state: ChannelState;
+  pid: number | null;
+  restarts: number;
+  startedAt: number | null;
+  lastExit: { code: number | null; signal: string | null; at: number } | null;
+  nextRestartAt: number | null;
+  logFile: string;
+  detail?: string;
+}
+
+export interface ChannelSupervisorOptions {
+  logsDir: string;
+  env: Env;
+  /** Environment every channel child gets on top of PATH/HOME (API URL, token, home). */
+  childEnv(): Record<string, string>;
+  logger: Logger;
+  /** Backoff bounds (ms). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A child that ran this long resets its backoff. */
+  stableAfterMs?: number;
+}
+
+/** Where the channel runner is, or undefined when none is installed. */
+export function resolveChannelRunner(env: Env): string | undefined {
+  const configured = env['TINYAGI_CHANNEL_RUNNER'];
+  if (configured !== undefined && configured !== '') return configured;
+  try {
+    return fileURLToPath(import.meta.resolve('@tinyagi/channels/runner'));
+  } catch {
+    return undefined;
+  }
+}
+
+interface Slot {
+  status: ChannelStatus;
+  child?: ChildProcess;
+  log?: RotatingLog;
+  timer?: NodeJS.Timeout;
+  /** Set while stopping on purpose: the exit is not a crash. */
+  stopping?: Promise<void>;
+}
+
+export class ChannelSupervisor {
+  readonly #options: ChannelSupervisorOptions;
+  readonly #slots = new Map<string, Slot>();
+
+  constructor(options: ChannelSupervisorOptions) {
+    this.#options = options;
+  }
+
+  /** Starts enabled channels that are not running and stops the ones no longer enabled. */
+  reconcile(enabled: readonly string[]): void {
+    for (const name of enabled) {
+      const slot = this.#slot(name);
+      slot.status.enabled = true;
+      if (slot.status.state === 'stopped' || slot.status.state === 'not_installed') this.#launch(name);
+    }
+    for (const [name, slot] of this.#slots) {
+      if (enabled.includes(name)) continue;
+      slot.status.enabled = false;
+      void this.stop(name);
+    }
+  }
+
+  status(): ChannelStatus[] {
+    return [...this.#slots.values()].map((s) => ({ ...s.status }));
+  }
+
+  start(name: string): ChannelStatus {
+    const slot = this.#slot(name);
+    if (slot.status.state !== 'running' && slot.status.state !== 'starting') this.#launch(name);
+    return { ...slot.status };
+  }
+
+  async restart(name: string): Promise<ChannelStatus> {
+    await this.stop(name);
+    return this.start(name);
+  }
+
+  async stop(name: string, graceMs = 5000): Promise<ChannelStatus> {
+    const slot = this.#slot(name);
+    clearTimeout(slot.timer);
+    slot.status.nextRestartAt = null;
+    const child = slot.child;
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      slot.stopping ??= new Promise<void>((resolve) => {
+        const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+      await slot.stopping;
+    }
+    if (slot.status.state !== 'not_installed') slot.status.state = 'stopped';
+    return { ...slot.status };
+  }
+
+  async stopAll(graceMs = 5000): Promise<void> {
+    await Promise.all([...this.#slots.keys()].map((name) => this.stop(name, graceMs)));
+    for (const slot of this.#slots.values()) slot.log?.close();
+  }
+
+  #slot(name: string): Slot {
+    let slot = this.#slots.get(name);
+    if (slot === undefined) {
+      slot = {
+        status: {
+          name,
+          enabled: false,
+          state: 'stopped',
+          pid: null,
+          restarts: 0,
+          startedAt: null,
+          lastExit: null,
+          nextRestartAt: null,
+          logFile: join(this.#options.logsDir, `${name}.log`),
+        },
+      };
+      this.#slots.set(name, slot);
+    }
+    return slot;
+  }
+
+  #launch(name: string): void {
+    const slot = this.#slot(name);
+    const runner = resolveChannelRunner(this.#options.env);
+    if (runner === undefined) {
+      slot.status.state = 'not_installed';
+      slot.status.detail = 'no channel runner is installed (the @tinyagi/channels package, or TINYAGI_CHANNEL_RUNNER)';
+      return;
+    }
+    delete slot.status.detail;
+    slot.stopping = undefined;
+    slot.log ??= new RotatingLog({ file: slot.status.logFile });
+    const log = slot.log;
+    const env: Record<string, string> = {};
+    for (const key of ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_OPTIONS', 'DISCORD_BOT_TOKEN', 'TELEGRAM_BOT_TOKEN']) {
+      const value = this.#options.env[key];
+      if (value !== undefined) env[key] = value;
+    }
+    Object.assign(env, this.#options.childEnv(), { TINYAGI_CHANNEL: name });
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [...process.execArgv, runner, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      this.#crashed(name, null, null, errorMessage(err));
+      return;
+    }
+    slot.child = child;
+    slot.status.state = 'starting';
+    slot.status.startedAt = Date.now();
+    slot.status.pid = child.pid ?? null;
+    child.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+    child.once('spawn', () => {
+      if (slot.child === child) slot.status.state = 'running';
+      this.#options.logger.info(`channel ${name} started (pid ${child.pid})`);
+    });
+    child.once('error', (err) => this.#options.logger.error(`channel ${name}: ${errorMessage(err)}`));
+    child.once('exit', (code, signal) => {
+      if (slot.child !== child) return;
+      slot.child = undefined;
+      slot.status.pid = null;
+      slot.status.lastExit = { code, signal, at: Date.now() };
+      if (slot.stopping !== undefined || !slot.status.enabled) {
+        slot.status.state = 'stopped';
+        return;
+      }
+      this.#crashed(name, code, signal);
+    });
+  }
+
+  #crashed(name: string, code: number | null, signal: string | null, detail?: string): void {
+    const slot = this.#slot(name);
+    const ranFor = slot.status.startedAt === null ? 0 : Date.now() - slot.status.startedAt;
+    if (ranFor >= (this.#options.stableAfterMs ?? 60_000)) slot.status.restarts = 0;
+    const min = this.#options.minBackoffMs ?? 1000;
+    const max = this.#options.maxBackoffMs ?? 60_000;
+    const delay = Math.min(max, min * 2 ** slot.status.restarts);
+    slot.status.restarts += 1;
+    slot.status.state = 'backoff';
+    slot.status.nextRestartAt = Date.now() + delay;
+    if (detail !== undefined) slot.status.detail = detail;
+    this.#options.logger.warn(`channel ${name} exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${delay} ms`);
+    slot.timer = setTimeout(() => {
+      slot.status.nextRestartAt = null;
+      if (slot.status.enabled) this.#launch(name);
+    }, delay);
+    slot.timer.unref();
+  }
+}

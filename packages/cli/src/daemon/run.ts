@@ -1,0 +1,268 @@
+/**
+ * `tinyagi run`: the daemon in the foreground. One process hosts the API server, the
+ * orchestrator, the heartbeat and schedule runners, retention pruning and the channel supervisor.
+ *
+ * Lifecycle contract:
+ * - Refuses to start when another daemon holds this home's lock, or when settings.json is
+ *   invalid (every problem is logged and printed; the file is not touched).
+ * - SIGINT/SIGTERM: stop taking timed work, let the orchestrator finish or release in-flight
+ *   runs within SHUTDOWN_GRACE_MS (released messages go back to pending for the next start),
+ *   close the API, stop channel children, close the database, release the lock, exit 0.
+ *   A second signal during shutdown exits at once (the queue's leases recover the work).
+ * - POST /api/services/restart: the same shutdown, then everything starts again in this process
+ *   (same pid and lock; settings, database and server are reopened). Works with and without Docker.
+ */
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import {
+  effectiveQueue,
+  effectiveServer,
+  errorMessage,
+  isTinyError,
+  loadSettings,
+  openStores,
+  ScheduleStore,
+  type Settings,
+  type Stores,
+} from '@tinyagi/core';
+import { buildServer, loadOrCreateApiToken, mintRunToken, nextScheduleRun } from '@tinyagi/server';
+import { Orchestrator } from '@tinyagi/teams';
+import type { CliContext } from '../context.ts';
+import { VERSION } from '../version.ts';
+import { ChannelSupervisor, type ChannelStatus } from './channel-supervisor.ts';
+import { ensureFirstRunDefaults, ensureHomeDirectories } from './first-run.ts';
+import { HeartbeatScheduler } from './heartbeat.ts';
+import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
+import { liveSettings } from './live-settings.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { removePidFile, writePidFile } from './pid-file.ts';
+import { startRetention } from './retention.ts';
+import { RotatingLog } from './rotating-log.ts';
+import { ScheduleRunner } from './scheduler.ts';
+import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
+
+export const SHUTDOWN_GRACE_MS = 20_000;
+
+type Outcome = 'stopped' | 'restart';
+
+/** Where the API listens: TINYAGI_API_HOST (containers) or server.host; port 0 picks a free port now. */
+async function listenAddress(settings: Settings, env: CliContext['env']): Promise<{ host: string; port: number }> {
+  const server = effectiveServer(settings);
+  const host = env['TINYAGI_API_HOST']?.trim() || server.host;
+  if (server.port !== 0) return { host, port: server.port };
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0 }, () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+  return { host, port };
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The server's view of the supervisor (GET /api/status, /api/channels). */
+function channelServices(supervisor: ChannelSupervisor) {
+  const view = (s: ChannelStatus) => ({
+    name: s.name,
+    running: s.state === 'running',
+    pid: s.pid,
+    restarts: s.restarts,
+    lastError: s.detail ?? (s.lastExit ? `exited (code ${s.lastExit.code ?? '-'}, signal ${s.lastExit.signal ?? '-'})` : null),
+    state: s.state,
+    enabled: s.enabled,
+    nextRestartAt: s.nextRestartAt,
+    logFile: s.logFile,
+  });
+  return {
+    status: () => supervisor.status().map(view),
+    start: (name: string) => view(supervisor.start(name)),
+    stop: async (name: string) => view(await supervisor.stop(name)),
+    restart: async (name: string) => view(await supervisor.restart(name)),
+  };
+}
+
+async function busyAgents(stores: Stores): Promise<ReadonlySet<string>> {
+  const rows = await stores.queue.countsByAgent();
+  return new Set(rows.filter((r) => r.pending + r.processing > 0).map((r) => r.agentId));
+}
+
+/** One life of the daemon, from opening everything to closing it again. */
+async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stopSignal: Promise<Outcome>, requestRestart: () => void): Promise<Outcome> {
+  const firstRun = await ensureFirstRunDefaults(ctx.paths, ctx.env);
+  for (const notice of firstRun.notices) logger.info(notice);
+  const initial = loadSettings(ctx.paths.settings).settings;
+  const live = liveSettings({ file: ctx.paths.settings, initial, env: ctx.env, logger: logger.child('settings') });
+  const settings = live.get();
+  const { host, port } = await listenAddress(settings, ctx.env);
+  const apiUrl = `http://${urlHost(host)}:${port}`;
+  const { token } = loadOrCreateApiToken(ctx.home, ctx.env);
+  const queue = effectiveQueue(settings);
+  const stores = openStores({ dbPath: ctx.paths.db, durability: queue.durability, maxAttempts: queue.max_attempts });
+  const cleanups: Array<() => unknown> = [() => stores.close(), () => live.close()];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error(`shutdown step failed: ${errorMessage(err)}`);
+      }
+    }
+  };
+
+  try {
+    const orchestrator = new Orchestrator({
+      stores,
+      getSettings: live.get,
+      apiUrl,
+      issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
+    });
+    const supervisor = new ChannelSupervisor({
+      logsDir: ctx.paths.logs,
+      env: ctx.env,
+      childEnv: () => ({ TINYAGI_API_URL: apiUrl, TINYAGI_API_TOKEN: token, TINYAGI_HOME: ctx.home }),
+      logger: logger.child('channels'),
+    });
+    cleanups.push(() => supervisor.stopAll());
+
+    const startedAt = Date.now();
+    const app = await buildServer({
+      stores,
+      orchestrator,
+      home: ctx.home,
+      settingsFile: ctx.paths.settings,
+      getSettings: live.get,
+      updateSettings: live.update,
+      token,
+      version: VERSION,
+      startedAt,
+      services: { restart: async () => requestRestart(), channels: channelServices(supervisor) },
+      logFile: join(ctx.paths.logs, DAEMON_LOG),
+      env: ctx.env,
+    });
+    await app.listen({ host, port });
+    cleanups.push(() => app.close());
+
+    orchestrator.start();
+    // Stopped before the server closes, so that agents blocked in `tinyagi call` can finish.
+    cleanups.push(() => orchestrator.stop(SHUTDOWN_GRACE_MS));
+
+    const heartbeat = new HeartbeatScheduler({
+      getSettings: live.get,
+      env: ctx.env,
+      busyAgents: () => busyAgents(stores),
+      send: async (agentId, content) =>
+        (await orchestrator.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
+      onSent: (agentId, messageId) => stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } }),
+      logger: logger.child('heartbeat'),
+    });
+    heartbeat.start();
+    cleanups.push(() => heartbeat.stop());
+
+    const scheduler = new ScheduleRunner({
+      store: new ScheduleStore(stores.db, { events: stores.events }),
+      fire: async ({ schedule, idempotencyKey }) =>
+        (
+          await orchestrator.submit({
+            message: schedule.message,
+            ...(schedule.teamId !== null ? { team: schedule.teamId } : schedule.agentId !== null ? { agent: schedule.agentId } : {}),
+            kind: 'schedule',
+            channel: schedule.channel,
+            sender: `schedule:${schedule.label}`,
+            senderId: schedule.senderId || `tinyagi-schedule:${schedule.label}`,
+            idempotencyKey,
+          })
+        ).messageId,
+      nextRun: (schedule, after) => nextScheduleRun(schedule, after),
+      logger: logger.child('scheduler'),
+    });
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+
+    const retention = startRetention(stores, live.get, logger.child('retention'));
+    cleanups.push(() => retention.stop());
+
+    supervisor.reconcile(settings.channels?.enabled ?? []);
+    live.onChange((next, previous) => {
+      heartbeat.replan();
+      supervisor.reconcile(next.channels?.enabled ?? []);
+      const a = effectiveServer(previous);
+      const b = effectiveServer(next);
+      if (a.host !== b.host || a.port !== b.port) logger.warn(`server.host/port changed to ${b.host}:${b.port}; run \`tinyagi restart\` to apply it`);
+    });
+
+    lock.update({ apiUrl, version: VERSION });
+    writePidFile(ctx.paths.pidFile);
+    logger.info(`TinyAGI ${VERSION} listening on ${apiUrl} (home ${ctx.home}, pid ${process.pid})`);
+
+    const outcome = await stopSignal;
+    logger.info(outcome === 'restart' ? 'restarting: finishing in-flight work' : 'shutting down: finishing in-flight work');
+    return outcome;
+  } finally {
+    await cleanup();
+  }
+}
+
+export async function runDaemon(ctx: CliContext): Promise<number> {
+  const detached = ctx.env[DETACHED_ENV] === '1';
+  ensureHomeDirectories(ctx.paths);
+  const logFile = new RotatingLog({ file: join(ctx.paths.logs, DAEMON_LOG) });
+  const logger = createLogger({ file: logFile, echo: !detached });
+  const fail = (err: unknown): number => {
+    const text = errorMessage(err) + (isTinyError(err) && err.hint ? `\n${err.hint}` : '');
+    logger.error(text);
+    if (!detached) process.stderr.write(`error: ${text}\n`);
+    return 1;
+  };
+
+  let lock: InstanceLock;
+  try {
+    lock = await acquireInstanceLock(ctx.paths.lockFile, VERSION);
+  } catch (err) {
+    const code = fail(err);
+    logFile.close();
+    return code;
+  }
+
+  let signalled = 0;
+  let resolveStop: (outcome: Outcome) => void = () => {};
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalled += 1;
+    if (signalled > 1) {
+      logger.warn(`${signal} again: exiting now (in-flight work is recovered on the next start)`);
+      process.exit(1);
+    }
+    logger.info(`${signal} received`);
+    resolveStop('stopped');
+  };
+  const onRejection = (reason: unknown): void => logger.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('unhandledRejection', onRejection);
+
+  try {
+    for (;;) {
+      const stopSignal = new Promise<Outcome>((resolve) => (resolveStop = resolve));
+      const outcome = await runOnce(ctx, logger, lock, stopSignal, () => setImmediate(() => resolveStop('restart')));
+      if (outcome === 'stopped') {
+        logger.info('stopped');
+        return 0;
+      }
+      signalled = 0;
+    }
+  } catch (err) {
+    return fail(err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('unhandledRejection', onRejection);
+    removePidFile(ctx.paths.pidFile);
+    lock.release();
+    logFile.close();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * `tinyagi start`: checks the settings, spawns `tinyagi run` detached (stdio appended to
+ * logs/daemon.log) and waits until its API answers GET /api/health.
+ *
+ * The settings are checked here first so that a broken settings.json is reported in the
+ * terminal (every problem, with its path) instead of only in the log; the file is never touched.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyEnvOverrides, loadSettings } from '@tinyagi/core';
+import { createApiClient } from '@tinyagi/server/client';
+import type { CliContext } from '../context.ts';
+import { CliError } from '../output/cli-error.ts';
+import { ensureFirstRunDefaults } from './first-run.ts';
+import { readLiveDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
+import { processExists } from './process-check.ts';
+
+export const DEFAULT_START_TIMEOUT_MS = 30_000;
+export const DAEMON_LOG = 'daemon.log';
+
+/** Marks the child as the detached daemon: it logs to the file only, not to its stdout too. */
+export const DETACHED_ENV = 'TINYAGI_DAEMON_DETACHED';
+
+export interface StartResult {
+  pid: number;
+  apiUrl: string;
+  notices: string[];
+  logFile: string;
+}
+
+/** The CLI entry script of this installation (src/bin.ts in a checkout, dist/bin.js when built). */
+export function binScript(): string {
+  const ext = extname(fileURLToPath(import.meta.url));
+  return fileURLToPath(new URL(`../bin${ext}`, import.meta.url));
+}
+
+/** Validates what `run` will need, creating first-run defaults. Throws CONFIG_* errors. */
+export async function prepareHome(ctx: CliContext): Promise<string[]> {
+  const firstRun = await ensureFirstRunDefaults(ctx.paths, ctx.env);
+  const { settings } = loadSettings(ctx.paths.settings);
+  applyEnvOverrides(settings, ctx.env); // throws on a malformed TINYAGI_API_PORT
+  return firstRun.notices;
+}
+
+function logTail(file: string, fromOffset: number, maxLines = 30): string {
+  try {
+    const text = readFileSync(file, 'utf8').slice(fromOffset);
+    return text.trimEnd().split('\n').slice(-maxLines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<StartResult> {
+  const live = readLiveDaemon(ctx.paths.lockFile);
+  if (live !== undefined) throw runningError(live, ctx.paths.lockFile);
+  const notices = await prepareHome(ctx);
+
+  const logFile = join(ctx.paths.logs, DAEMON_LOG);
+  const fd = openSync(logFile, 'a', 0o600);
+  const offset = statSync(logFile).size;
+  const child = spawn(process.execPath, [...process.execArgv, binScript(), 'run'], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    cwd: ctx.home,
+    env: { ...process.env, ...ctx.env, TINYAGI_HOME: ctx.home, [DETACHED_ENV]: '1' },
+  });
+  closeSync(fd);
+  let exit: { code: number | null; signal: string | null } | undefined;
+  child.once('exit', (code, signal) => (exit = { code, signal }));
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw new CliError('DAEMON_START_FAILED', 'Could not spawn the daemon process.', { hint: `See ${logFile}.` });
+
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exit !== undefined || !processExists(pid)) {
+      const tail = logTail(logFile, offset);
+      throw new CliError('DAEMON_START_FAILED', `The daemon exited during startup${exit?.code != null ? ` (exit code ${exit.code})` : ''}.${tail ? `\n${tail}` : ''}`, {
+        hint: `Full log: ${logFile}`,
+      });
+    }
+    const record: DaemonRecord | undefined = readLiveDaemon(ctx.paths.lockFile);
+    if (record !== undefined && record.pid !== pid) throw runningError(record, ctx.paths.lockFile);
+    if (record?.apiUrl !== undefined) {
+      try {
+        await createApiClient({ baseUrl: record.apiUrl }).health({ signal: AbortSignal.timeout(2000) });
+        return { pid, apiUrl: record.apiUrl, notices, logFile };
+      } catch {
+        // listening but not answering yet
+      }
+    }
+    if (Date.now() >= deadline) {
+      throw new CliError('TIMEOUT', `The daemon (pid ${pid}) did not answer within ${Math.round(timeoutMs / 1000)} s; it may still be starting.`, {
+        hint: `Check \`tinyagi status\` and ${logFile}.`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * `tinyagi doctor`: diagnoses a broken install. Each check says what it found, why it matters
+ * and how to fix it; `--fix` applies the safe fixes (file permissions, missing token or
+ * directories, workspace provisioning, database migrations). It never rewrites settings.json.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import {
+  agentWorkspaceDir,
+  applyEnvOverrides,
+  effectiveServer,
+  errorMessage,
+  isTinyError,
+  loadSettings,
+  openDatabase,
+  provisionWorkspace,
+  type Settings,
+} from '@tinyagi/core';
+import { loadOrCreateApiToken } from '@tinyagi/server';
+import { createApiClient } from '@tinyagi/server/client';
+import type { CliContext } from '../context.ts';
+import { installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
+import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
+import { resolveChannelRunner } from '../daemon/channel-supervisor.ts';
+import { ensureHomeDirectories } from '../daemon/first-run.ts';
+import { readLiveDaemon } from '../daemon/instance-lock.ts';
+import { parseQuietHours } from '../daemon/quiet-hours.ts';
+import { tinyOfficeDir } from '../office/locate.ts';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
+
+export interface Finding {
+  check: string;
+  status: CheckStatus;
+  message: string;
+  /** What to do about it. */
+  hint?: string;
+  /** Set when --fix changed something. */
+  fixed?: string;
+}
+
+export interface DoctorOptions {
+  fix: boolean;
+}
+
+const MIN_NODE_MAJOR = 22;
+
+/** The CLI an agent's provider runs, if it runs one. */
+function cliFor(settings: Settings, provider: string): string | undefined {
+  if (provider === 'anthropic') return 'claude';
+  if (provider === 'openai') return 'codex';
+  if (provider === 'opencode') return 'opencode';
+  if (provider.startsWith('custom:')) {
+    const harness = settings.custom_providers?.[provider.slice('custom:'.length)]?.harness;
+    return harness === 'claude' ? 'claude' : harness === 'codex' ? 'codex' : undefined;
+  }
+  return undefined;
+}
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function checkNode(): Finding {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= MIN_NODE_MAJOR
+    ? { check: 'node', status: 'ok', message: `Node.js ${process.versions.node}` }
+    : { check: 'node', status: 'fail', message: `Node.js ${process.versions.node} is too old.`, hint: `Install Node.js ${MIN_NODE_MAJOR} or newer (24 LTS recommended).` };
+}
+
+function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Finding[] {
+  const installed = installedAgentClis(ctx.env);
+  const findings: Finding[] = AGENT_CLIS.map((cli) => {
+    const found = installed.find((i) => i.command === cli.command);
+    return found
+      ? { check: `cli:${cli.command}`, status: 'ok' as const, message: `${cli.product} found at ${found.path}` }
+      : { check: `cli:${cli.command}`, status: 'info' as const, message: `${cli.product} (\`${cli.command}\`) is not on PATH.` };
+  });
+  for (const [id, agent] of Object.entries(settings?.agents ?? {})) {
+    const provider = agent.provider ?? settings?.models?.provider ?? 'anthropic';
+    const needed = cliFor(settings ?? {}, provider);
+    if (needed !== undefined && !installed.some((i) => i.command === needed)) {
+      findings.push({
+        check: `agent:${id}`,
+        status: 'fail',
+        message: `Agent "${id}" uses provider ${provider}, which runs \`${needed}\`, but it is not on PATH: its messages will fail.`,
+        hint: `Install ${AGENT_CLIS.find((c) => c.command === needed)?.product ?? needed}, or switch the agent: tinyagi agent provider ${id} mock`,
+      });
+    }
+  }
+  return findings;
+}
+
+function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findings: Finding[] } {
+  if (!existsSync(ctx.paths.settings)) {
+    return { settings: {}, findings: [{ check: 'settings', status: 'info', message: `No ${ctx.paths.settings} yet; \`tinyagi start\` creates it with defaults.` }] };
+  }
+  let settings: Settings;
+  try {
+    settings = loadSettings(ctx.paths.settings).settings;
+  } catch (err) {
+    return {
+      settings: undefined,
+      findings: [{ check: 'settings', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : 'Fix the file by hand; TinyAGI never rewrites it.' }],
+    };
+  }
+  const findings: Finding[] = [{ check: 'settings', status: 'ok', message: `${ctx.paths.settings} is valid (${Object.keys(settings.agents ?? {}).length} agents, ${Object.keys(settings.teams ?? {}).length} teams)` }];
+  try {
+    settings = applyEnvOverrides(settings, ctx.env).settings;
+  } catch (err) {
+    findings.push({ check: 'env', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : undefined } as Finding);
+  }
+  const quiet = parseQuietHours((settings.monitoring as Record<string, unknown> | undefined)?.['quiet_hours']);
+  if (typeof quiet === 'string') findings.push({ check: 'quiet_hours', status: 'warn', message: `${quiet}; it is ignored.`, hint: 'Fix it with: tinyagi heartbeat --quiet-hours 22:00-07:00' });
+  return { settings, findings };
+}
+
+function checkPermissions(ctx: CliContext, fix: boolean): Finding[] {
+  const findings: Finding[] = [];
+  if (existsSync(ctx.paths.settings) && (statSync(ctx.paths.settings).mode & 0o077) !== 0) {
+    const f: Finding = { check: 'settings-perms', status: 'warn', message: `${ctx.paths.settings} is readable by other users (it holds API keys).`, hint: `chmod 600 ${ctx.paths.settings} (or run doctor --fix)` };
+    if (fix) {
+      restrictToOwner(ctx.paths.settings);
+      f.fixed = 'mode set to 0600';
+    }
+    findings.push(f);
+  }
+  const exposure = tokenFileExposure(ctx.paths.apiToken);
+  if (ctx.env['TINYAGI_API_TOKEN']) {
+    findings.push({ check: 'token', status: 'ok', message: 'API token comes from TINYAGI_API_TOKEN.' });
+  } else if (exposure === undefined) {
+    const f: Finding = { check: 'token', status: 'info', message: `No API token file yet (${ctx.paths.apiToken}); the first start creates it.` };
+    if (fix) {
+      ensureHomeDirectories(ctx.paths);
+      loadOrCreateApiToken(ctx.home, ctx.env);
+      f.fixed = 'created with mode 0600';
+    }
+    findings.push(f);
+  } else if (exposure !== 0) {
+    const f: Finding = { check: 'token', status: 'fail', message: `${ctx.paths.apiToken} is readable by other users: anyone on this machine could use your agents.`, hint: `chmod 600 ${ctx.paths.apiToken} (or run doctor --fix)` };
+    if (fix) {
+      restrictToOwner(ctx.paths.apiToken);
+      f.fixed = 'mode set to 0600';
+      f.status = 'warn';
+    }
+    findings.push(f);
+  } else {
+    findings.push({ check: 'token', status: 'ok', message: `API token file ${ctx.paths.apiToken} (mode 0600)` });
+  }
+  return findings;
+}
+
+function checkDatabase(ctx: CliContext, fix: boolean): Finding {
+  const exists = existsSync(ctx.paths.db);
+  if (!exists && !fix) return { check: 'database', status: 'info', message: `No database yet (${ctx.paths.db}); the first start creates it.` };
+  try {
+    // Opening applies pending migrations; with a running daemon they were already applied.
+    const db = openDatabase({ path: ctx.paths.db });
+    const row = db.sqlite.prepare("SELECT count(*) AS n FROM messages WHERE status = 'dead'").get() as { n: number };
+    const integrity = db.sqlite.prepare('PRAGMA quick_check').get() as Record<string, string>;
+    db.close();
+    const ok = Object.values(integrity)[0] === 'ok';
+    if (!ok) return { check: 'database', status: 'fail', message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`, hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).' };
+    const f: Finding = { check: 'database', status: row.n > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens, migrations applied${row.n > 0 ? `; ${row.n} dead letters` : ''}` };
+    if (row.n > 0) f.hint = 'See them with `tinyagi queue dead`; retry with `tinyagi queue retry <id>`.';
+    if (!exists) f.fixed = 'created';
+    return f;
+  } catch (err) {
+    return { check: 'database', status: 'fail', message: `Cannot open ${ctx.paths.db}: ${errorMessage(err)}`, hint: 'Check the file permissions and free disk space; see docs/troubleshooting.md.' };
+  }
+}
+
+async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefined): Promise<Finding[]> {
+  const record = readLiveDaemon(ctx.paths.lockFile);
+  const server = effectiveServer(settings ?? {});
+  if (record !== undefined) {
+    const url = record.apiUrl ?? `http://${server.host}:${server.port}`;
+    try {
+      await createApiClient({ baseUrl: url }).health({ signal: AbortSignal.timeout(3000) });
+      return [{ check: 'daemon', status: 'ok', message: `Daemon running (pid ${record.pid}) and answering at ${url}` }];
+    } catch (err) {
+      return [{ check: 'daemon', status: 'fail', message: `Daemon pid ${record.pid} holds the lock but ${url} does not answer: ${errorMessage(err)}`, hint: 'Look at `tinyagi logs`; `tinyagi restart` restarts it.' }];
+    }
+  }
+  const free = await portFree(server.host, server.port);
+  return [
+    { check: 'daemon', status: 'info', message: 'Daemon not running.' },
+    free
+      ? { check: 'port', status: 'ok', message: `${server.host}:${server.port} is free` }
+      : { check: 'port', status: 'fail', message: `${server.host}:${server.port} is used by another program, so the daemon cannot start.`, hint: 'Stop that program, or choose another port: set server.port in settings.json or TINYAGI_API_PORT.' },
+  ];
+}
+
+function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding[] {
+  const enabled = settings?.channels?.enabled ?? [];
+  if (enabled.length === 0) return [{ check: 'channels', status: 'info', message: 'No chat channel enabled (tinyagi channel setup).' }];
+  const findings: Finding[] = [];
+  for (const name of enabled) {
+    if (name === 'discord' || name === 'telegram') {
+      const token = settings?.channels?.[name]?.bot_token;
+      findings.push(
+        token
+          ? { check: `channel:${name}`, status: 'ok', message: `${name} bot token is set` }
+          : { check: `channel:${name}`, status: 'fail', message: `${name} is enabled but has no bot token.`, hint: `tinyagi channel setup --${name}-token <token> (or set ${name.toUpperCase()}_BOT_TOKEN)` },
+      );
+    } else if (name === 'whatsapp') {
+      findings.push({ check: 'channel:whatsapp', status: 'ok', message: 'whatsapp needs no token (pair by QR code: tinyagi logs whatsapp -f)' });
+    } else {
+      findings.push({ check: `channel:${name}`, status: 'fail', message: `Unknown channel "${name}" in channels.enabled.`, hint: 'Use discord, telegram or whatsapp.' });
+    }
+  }
+  if (resolveChannelRunner(ctx.env) === undefined) {
+    findings.push({ check: 'channels:runner', status: 'warn', message: 'Channels are enabled but no channel client is installed, so they will not connect.', hint: 'Install @tinyagi/channels next to the CLI.' });
+  }
+  return findings;
+}
+
+async function checkWorkspaces(ctx: CliContext, settings: Settings | undefined, fix: boolean): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const id of Object.keys(settings?.agents ?? {})) {
+    let dir: string;
+    try {
+      dir = agentWorkspaceDir(settings ?? {}, id, ctx.env);
+    } catch (err) {
+      findings.push({ check: `workspace:${id}`, status: 'fail', message: errorMessage(err) });
+      continue;
+    }
+    if (existsSync(dir)) continue;
+    const f: Finding = { check: `workspace:${id}`, status: 'warn', message: `The workspace of "${id}" (${dir}) does not exist yet.`, hint: 'It is created on the first message, or now with doctor --fix.' };
+    if (fix) {
+      await provisionWorkspace({ dir, agentId: id });
+      f.fixed = 'provisioned';
+    }
+    findings.push(f);
+  }
+  if (findings.length === 0 && Object.keys(settings?.agents ?? {}).length > 0) findings.push({ check: 'workspaces', status: 'ok', message: 'every agent workspace exists' });
+  return findings;
+}
+
+export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promise<Finding[]> {
+  const { settings, findings: settingsFindings } = loadForDoctor(ctx);
+  return [
+    checkNode(),
+    ...settingsFindings,
+    ...checkAgentClis(ctx, settings),
+    ...checkPermissions(ctx, options.fix),
+    checkDatabase(ctx, options.fix),
+    ...(await checkDaemonAndPort(ctx, settings)),
+    ...checkChannels(ctx, settings),
+    ...(await checkWorkspaces(ctx, settings, options.fix)),
+    tinyOfficeDir() !== undefined
+      ? { check: 'office', status: 'ok', message: 'TinyOffice is available (tinyagi office)' }
+      : { check: 'office', status: 'info', message: 'TinyOffice is not part of this installation.' },
+  ];
+}

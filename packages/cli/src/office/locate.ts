@@ -1,0 +1,17 @@
+/**
+ * Where TinyOffice (apps/tinyoffice) is, when this CLI runs from a checkout that has it.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** apps/tinyoffice of the monorepo (src/office or dist/office -> ../../../../apps/tinyoffice). */
+export function tinyOfficeDir(): string | undefined {
+  const dir = fileURLToPath(new URL('../../../../apps/tinyoffice/', import.meta.url));
+  return existsSync(`${dir}package.json`) ? dir : undefined;
+}
+
+export function officeHint(): string {
+  return tinyOfficeDir() !== undefined
+    ? 'Open TinyOffice (the web portal): tinyagi office'
+    : 'TinyOffice (the web portal) is not part of this installation; the CLI and the API cover everything.';
+}

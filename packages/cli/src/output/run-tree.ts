@@ -1,0 +1,55 @@
+/**
+ * A conversation's run tree as indented text:
+ *   ✔ coder  completed  1.2s  340 tok
+ *   └─ ✔ reviewer  completed  …
+ */
+import type { ConversationTree, RunNode } from '@tinyagi/server/client';
+import { formatDuration, println } from './print.ts';
+import { style } from './style.ts';
+
+const MARK: Record<string, string> = {
+  completed: style.green('✔'),
+  running: style.cyan('●'),
+  queued: style.dim('○'),
+  failed: style.red('✖'),
+  cancelled: style.yellow('⊘'),
+  rejected: style.yellow('⊘'),
+};
+
+function line(run: RunNode): string {
+  const took = run.startedAt !== null && run.endedAt !== null ? formatDuration(run.endedAt - run.startedAt) : '';
+  const tokens = run.inputTokens + run.outputTokens;
+  const parts = [
+    `${MARK[run.status] ?? '?'} ${style.bold(run.agentId)}`,
+    run.status,
+    style.dim(run.cause),
+    took,
+    tokens > 0 ? `${tokens} tok` : '',
+    run.costUsd > 0 ? `$${run.costUsd.toFixed(4)}` : '',
+    run.error ? style.red(run.error.split('\n')[0] ?? '') : '',
+  ];
+  return parts.filter((p) => p !== '').join('  ');
+}
+
+export function printRunTree(tree: ConversationTree): void {
+  const c = tree.conversation;
+  println(`${style.bold(c.title || c.id)}  ${style.dim(c.id)}  ${c.status}${c.stopReason ? ` (${c.stopReason})` : ''}`);
+  const walk = (run: RunNode, prefix: string, last: boolean, top: boolean): void => {
+    println(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${line(run)}`);
+    const childPrefix = top ? prefix : `${prefix}${last ? '   ' : '│  '}`;
+    run.children.forEach((child, i) => walk(child, childPrefix, i === run.children.length - 1, false));
+  };
+  tree.roots.forEach((root, i) => walk(root, '', i === tree.roots.length - 1, true));
+  if (tree.roots.length === 0) println(style.dim('(no runs yet)'));
+}
+
+/** Every run of the tree, parents before children. */
+export function flattenRuns(tree: ConversationTree): RunNode[] {
+  const out: RunNode[] = [];
+  const visit = (run: RunNode): void => {
+    out.push(run);
+    run.children.forEach(visit);
+  };
+  tree.roots.forEach(visit);
+  return out;
+}
