@@ -27,7 +27,9 @@ export class ConversationQueries {
 
   constructor(db: TinyDatabase) {
     const s = db.sqlite;
-    this.#unfinishedMessages = s.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND status IN ('pending', 'processing')").pluck();
+    // A processing message whose cancel was requested is finished for the conversation's sake:
+    // its run already ended, the worker only has to stop.
+    this.#unfinishedMessages = s.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND (status = 'pending' OR (status = 'processing' AND cancel_requested = 0))").pluck();
     this.#messageStatus = s.prepare('SELECT status FROM messages WHERE id = ?').pluck();
     this.#openRuns = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at");
     this.#openRunsOf = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY depth DESC, created_at");
