@@ -3,7 +3,7 @@
  * OpenAPI document), its auth mode and rate limit, and a typed handler from a route module.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { RequestError } from './errors.ts';
 import type { ServerContext } from './context.ts';
 import { apiContract, type ApiContract, type RouteName } from './schemas/contract.ts';
@@ -38,6 +38,18 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   spawnRun: (params, ctx) => ctx.stores.runs.getRun(String(params['id']))?.conversationId,
 };
 
+/**
+ * Query strings and plain-object bodies reject unknown keys, so a typo (`?agnet=`, `{"stauts": …}`)
+ * is a 400 that names it instead of a silently ignored field. Loose objects (settings blocks) keep
+ * their extra keys.
+ */
+function rejectUnknownKeys(schema: z.ZodType | undefined): z.ZodType | undefined {
+  if (schema instanceof z.ZodObject && schema._zod.def.catchall === undefined) return schema.strict();
+  return schema;
+}
+
+const EMPTY_QUERY = z.strictObject({});
+
 export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext, handlers: RouteHandlers<RouteName>): void {
   for (const [name, def] of Object.entries(apiContract) as Array<[RouteName, RouteDef]>) {
     const handler = handlers[name] as unknown as RouteHandler<RouteDef>;
@@ -52,8 +64,8 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
         summary: def.summary,
         tags: [def.tag],
         ...(def.params ? { params: def.params } : {}),
-        ...(def.query ? { querystring: def.query } : {}),
-        ...(def.body ? { body: def.body } : {}),
+        querystring: rejectUnknownKeys(def.query) ?? EMPTY_QUERY,
+        ...(def.body ? { body: rejectUnknownKeys(def.body) } : {}),
         response: { [status]: success, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
         ...(def.auth === 'none' ? { security: [] } : {}),
       },

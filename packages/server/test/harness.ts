@@ -4,12 +4,14 @@
  * 127.0.0.1 with an ephemeral port. Waits poll with a short interval and a deadline.
  */
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadSettings, openStores, type Settings, type Stores, type TinyEvent } from '@tinyagi/core';
 import { Orchestrator } from '@tinyagi/teams';
-import { createApiClient, mintRunToken, startServer, type ApiClient, type BuildServerOptions, type RunningServer, type ServerLimits } from '../src/index.ts';
+import { buildServer, createApiClient, mintRunToken, type ApiClient, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
 
 /** Planted in settings; no response body may ever contain them. */
 export const SECRETS = {
@@ -39,7 +41,7 @@ export interface ServerHarness {
   token: string;
   stores: Stores;
   orchestrator: Orchestrator;
-  server: RunningServer;
+  app: TinyServer;
   url: string;
   port: number;
   client: ApiClient;
@@ -51,7 +53,30 @@ export interface HarnessOptions {
   settings?: (home: string) => Settings;
   limits?: Partial<ServerLimits>;
   services?: BuildServerOptions['services'];
-  logFile?: boolean;
+  /** Runs before the server listens (add hooks). */
+  configure?: (app: TinyServer) => void;
+}
+
+/** Every response body the harness servers sent that contained a planted secret. */
+export const secretLeaks: Array<{ method: string; url: string; secret: string }> = [];
+
+/** operationId -> statuses answered, across the test file. */
+export const answered = new Map<string, Set<number>>();
+
+function watch(app: TinyServer): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
+    for (const secret of Object.values(SECRETS)) {
+      if (text.includes(secret)) secretLeaks.push({ method: request.method, url: request.url, secret });
+    }
+    const op = (request.routeOptions.schema as { operationId?: string } | undefined)?.operationId;
+    if (op) {
+      const set = answered.get(op) ?? new Set<number>();
+      set.add(reply.statusCode);
+      answered.set(op, set);
+    }
+    return payload;
+  });
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<ServerHarness> {
@@ -63,7 +88,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   const getSettings = (): Settings => loadSettings(settingsFile).settings;
   const orchestrator = new Orchestrator({ stores, getSettings, sweepMs: 100, issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId) });
   orchestrator.start();
-  const server = await startServer({
+  const app = await buildServer({
     stores,
     orchestrator,
     home,
@@ -71,25 +96,29 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     getSettings,
     token,
     version: '0.0.0-test',
-    host: '127.0.0.1',
-    port: 0,
+    env: { HOME: home },
+    logFile: join(home, 'logs', 'daemon.log'),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.services ? { services: options.services } : {}),
-    ...(options.logFile ? { logFile: join(home, 'logs', 'daemon.log') } : {}),
   });
+  watch(app);
+  options.configure?.(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
   return {
     home,
     settingsFile,
     token,
     stores,
     orchestrator,
-    server,
-    url: server.url,
-    port: server.port,
-    client: createApiClient({ baseUrl: server.url, token }),
+    app,
+    url,
+    port,
+    client: createApiClient({ baseUrl: url, token }),
     settings: getSettings,
     async close() {
-      await server.close();
+      await app.close();
       await orchestrator.stop(1000);
       stores.close();
       rmSync(home, { recursive: true, force: true });
@@ -127,4 +156,19 @@ export async function raw(h: { url: string; token: string }, method: string, pat
     // text body
   }
   return { status: res.status, body, text, headers: res.headers };
+}
+
+/** A request over node:http, which (unlike fetch) lets tests set any Host header. */
+export function httpRequest(port: number, options: { method: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: options.method, path: options.path, headers: options.headers ?? {}, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
 }

@@ -22,7 +22,8 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
     getMessage: ({ params }) => {
       const message = ctx.stores.queue.get(params.id);
       if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${params.id}.`);
-      const run = message.runId ? (ctx.stores.runs.getRun(message.runId) ?? null) : null;
+      // The run that processed the message (runs list the messages they consumed).
+      const run = (message.runId ? ctx.stores.runs.getRun(message.runId) : undefined) ?? ctx.stores.runs.listRuns(message.conversationId).find((r) => r.messageIds.includes(message.id)) ?? null;
       const replies = ctx.stores.outbox.list({ conversationId: message.conversationId, limit: 1000 }).filter((r) => r.messageId === message.id);
       return { message, run, replies };
     },

@@ -1,0 +1,655 @@
+/**
+ * Contract tests: every route of the contract, through real HTTP on 127.0.0.1, with a real
+ * orchestrator (mock-provider agents). Each route is called on its happy path and with at least
+ * one bad input; the last test checks from the server's own record that every operation
+ * answered both a 2xx and a 4xx.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiContract, ApiError, type ChannelStatus } from '../src/index.ts';
+import { SECRETS, answered, eventsOf, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+
+let h: ServerHarness;
+const channelLog: string[] = [];
+let restarts = 0;
+
+/** The daemon's channel supervisor, as the server sees it. */
+const channels = {
+  state: new Map<string, ChannelStatus>([['telegram', { name: 'telegram', running: false, pid: null }]]),
+  status() {
+    return [...this.state.values()];
+  },
+  start(name: string) {
+    channelLog.push(`start:${name}`);
+    this.state.set(name, { name, running: true, pid: 4242 });
+  },
+  stop(name: string) {
+    channelLog.push(`stop:${name}`);
+    this.state.set(name, { name, running: false, pid: null });
+  },
+  restart(name: string) {
+    channelLog.push(`restart:${name}`);
+    this.state.set(name, { name, running: true, pid: 4343 });
+  },
+};
+
+beforeAll(async () => {
+  h = await startHarness({
+    services: {
+      channels,
+      restart: async () => {
+        restarts++;
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function rejects(p: Promise<unknown>, status: number, code: string): Promise<ApiError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApiError);
+  expect(err).toMatchObject({ status, code });
+  return err as ApiError;
+}
+
+async function bad(method: string, path: string, status: number, code: string, body?: string): Promise<{ error: { code: string; message: string } }> {
+  const res = await raw(h, method, path, body !== undefined ? { body } : {});
+  expect({ status: res.status, code: (res.body as { error?: { code?: string } }).error?.code }).toEqual({ status, code });
+  return res.body as { error: { code: string; message: string } };
+}
+
+async function completed(messageId: string) {
+  return waitFor(async () => {
+    const d = await h.client.getMessage({ params: { id: messageId } });
+    return d.message.status === 'completed' && d.run?.status === 'completed' ? d : undefined;
+  }, 15_000, `message ${messageId} to complete`);
+}
+
+describe('system', () => {
+  it('health answers without a token and rejects unknown query keys', async () => {
+    const res = await raw(h, 'GET', '/api/health', { auth: false });
+    expect(res).toMatchObject({ status: 200, body: { ok: true, version: '0.0.0-test' } });
+    const body = await bad('GET', '/api/health?verbose=1', 400, 'VALIDATION_FAILED');
+    expect(body.error.message).toContain('verbose');
+  });
+
+  it('status reports queue, outbox, orchestrator and channels', async () => {
+    const status = await h.client.status();
+    expect(status).toMatchObject({ ok: true, version: '0.0.0-test', pid: process.pid, channels: [{ name: 'telegram' }] });
+    expect(status.queue).toHaveProperty('pending');
+    expect(status.orchestrator).toMatchObject({ running: [], paused: [] });
+    await bad('GET', '/api/status?x=1', 400, 'VALIDATION_FAILED');
+  });
+
+  it('services restart answers first, then restarts', async () => {
+    expect(await h.client.restartServices()).toEqual({ ok: true, action: 'restart' });
+    await waitFor(() => restarts === 1, 5000, 'restart');
+    await bad('POST', '/api/services/restart?now=1', 400, 'VALIDATION_FAILED');
+  });
+
+  it('channels: list and start/stop/restart; unknown channel and action are refused', async () => {
+    expect(await h.client.listChannels()).toEqual([{ name: 'telegram', running: false, pid: null }]);
+    const started = await h.client.channelAction({ params: { name: 'telegram', action: 'start' } });
+    expect(started).toMatchObject({ ok: true, channel: 'telegram', action: 'start', status: { running: true, pid: 4242 } });
+    await h.client.channelAction({ params: { name: 'telegram', action: 'restart' } });
+    await h.client.channelAction({ params: { name: 'telegram', action: 'stop' } });
+    expect(channelLog).toEqual(['start:telegram', 'restart:telegram', 'stop:telegram']);
+    await rejects(h.client.channelAction({ params: { name: 'discord', action: 'start' } }), 404, 'CHANNEL_NOT_FOUND');
+    await bad('POST', '/api/channels/telegram/explode', 400, 'VALIDATION_FAILED');
+    await bad('GET', '/api/channels?all=1', 400, 'VALIDATION_FAILED');
+  });
+
+  it('logs: the tail of the daemon log, bounded by lines', async () => {
+    const logFile = join(h.home, 'logs', 'daemon.log');
+    mkdirSync(join(h.home, 'logs'), { recursive: true });
+    writeFileSync(logFile, Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const tail = await h.client.logs({ query: { lines: 3 } });
+    expect(tail).toEqual({ file: logFile, lines: ['line 47', 'line 48', 'line 49'], truncated: true });
+    await bad('GET', '/api/logs?lines=0', 400, 'VALIDATION_FAILED');
+    await bad('GET', '/api/logs?lines=abc', 400, 'VALIDATION_FAILED');
+  });
+
+  it('tickets: short-lived, event stream only', async () => {
+    const { ticket, expiresAt } = await h.client.createTicket();
+    expect(expiresAt).toBeGreaterThan(Date.now());
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 61_000);
+    // A ticket is not a token for other routes.
+    const res = await raw(h, 'GET', '/api/status', { auth: false, headers: { authorization: `Bearer ${ticket}` } });
+    expect(res.status).toBe(401);
+    await bad('POST', '/api/auth/ticket?ttl=999999', 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('messages and queue', () => {
+  it('POST /api/message enqueues, the mock agent answers, GET /api/messages/:id shows status, run and reply', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'build the site', agent: 'coder', sender: 'Ada', senderId: 'ada' } });
+    expect(sent).toMatchObject({ agentId: 'coder', teamId: 'dev', created: true });
+    expect(sent.messageId).toMatch(/^msg_/);
+    const detail = await completed(sent.messageId);
+    expect(detail.message).toMatchObject({ id: sent.messageId, agentId: 'coder', conversationId: sent.conversationId, content: 'build the site' });
+    expect(detail.run).toMatchObject({ agentId: 'coder', status: 'completed', output: 'coder done: build the site' });
+    expect(detail.replies.map((r) => r.text).join('\n')).toContain('coder done: build the site');
+  });
+
+  it('idempotency key: the same key returns the same message', async () => {
+    const a = await h.client.sendMessage({ body: { message: 'once', agent: 'reviewer', idempotencyKey: 'key-1' } });
+    const b = await h.client.sendMessage({ body: { message: 'once', agent: 'reviewer', idempotencyKey: 'key-1' } });
+    expect(b).toMatchObject({ messageId: a.messageId, created: false });
+  });
+
+  it('@team prefix routes to the leader', async () => {
+    const sent = await h.client.sendMessage({ body: { message: '@dev plan the release' } });
+    expect(sent).toMatchObject({ agentId: 'coder', teamId: 'dev' });
+  });
+
+  it('bad message bodies are 400 with the field named; malformed JSON is 400, never 500', async () => {
+    expect((await bad('POST', '/api/message', 400, 'VALIDATION_FAILED', '{}')).error.message).toContain('body.message');
+    expect((await bad('POST', '/api/message', 400, 'VALIDATION_FAILED', '{"message":""}')).error.message).toContain('body.message');
+    expect((await bad('POST', '/api/message', 400, 'VALIDATION_FAILED', '{"message":"hi","agnet":"coder"}')).error.message).toContain('agnet');
+    const syntax = await bad('POST', '/api/message', 400, 'INVALID_JSON', '{"message": "hi",');
+    expect(syntax.error.message).toMatch(/not valid JSON/);
+    await bad('POST', '/api/message', 400, 'INVALID_JSON', '{"__proto__": {"x": 1}, "message": "hi"}');
+    await bad('POST', '/api/message', 404, 'AGENT_NOT_FOUND', '{"message":"@nobody hi"}');
+    const wrongType = await raw(h, 'POST', '/api/message', { body: 'message=hi', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(wrongType).toMatchObject({ status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } });
+  });
+
+  it('attachments must be inside the workspace or TINYAGI_HOME/files', async () => {
+    await rejects(h.client.sendMessage({ body: { message: 'see file', agent: 'coder', attachments: ['/etc/passwd'] } }), 400, 'INVALID_PATH');
+    mkdirSync(join(h.home, 'files'), { recursive: true });
+    const file = join(h.home, 'files', 'spec.txt');
+    writeFileSync(file, 'spec');
+    const ok = await h.client.sendMessage({ body: { message: 'see file', agent: 'reviewer', attachments: [file] } });
+    expect((await h.client.getMessage({ params: { id: ok.messageId } })).message.attachments).toEqual([file]);
+  });
+
+  it('GET /api/messages/:id of an unknown id is 404', async () => {
+    await rejects(h.client.getMessage({ params: { id: 'msg_nope' } }), 404, 'MESSAGE_NOT_FOUND');
+  });
+
+  it('cancel a queued message; unknown id is 404', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'later', agent: 'reviewer' } });
+    const outcome = await h.client.cancelMessage({ params: { id: sent.messageId } });
+    expect(['cancelled', 'not_cancellable', 'cancelling']).toContain(outcome.state);
+    await rejects(h.client.cancelMessage({ params: { id: 'msg_nope' } }), 404, 'MESSAGE_NOT_FOUND');
+  });
+
+  it('queue status, per agent and processing', async () => {
+    const slow = await h.client.sendMessage({ body: { message: 'slow job', agent: 'coder' } });
+    const processing = await waitFor(async () => {
+      const list = await h.client.queueProcessing();
+      return list.find((m) => m.id === slow.messageId);
+    }, 10_000, 'slow message to be processing');
+    expect(processing.durationMs).toBeGreaterThanOrEqual(0);
+    const status = await h.client.queueStatus();
+    expect(status.processing).toBeGreaterThanOrEqual(1);
+    expect(status).toHaveProperty('outboxPending');
+    const agents = await h.client.queueAgents();
+    expect(agents.find((a) => a.agentId === 'coder')?.processing).toBe(1);
+    await bad('GET', '/api/queue/status?agent=coder', 400, 'VALIDATION_FAILED');
+    await bad('GET', '/api/queue/agents?x=1', 400, 'VALIDATION_FAILED');
+    await bad('GET', '/api/queue/processing?x=1', 400, 'VALIDATION_FAILED');
+    await h.client.cancelRun({ params: { id: (await h.client.getMessage({ params: { id: slow.messageId } })).message.runId! } }).catch(() => undefined);
+  });
+
+  it('dead letters: list, retry, delete; unknown ids are 404', async () => {
+    h.stores.queue.enqueue({ kind: 'user', agentId: 'ghost', conversationId: 'conv_dead', channel: 'api', content: 'x', maxAttempts: 1 });
+    const claimed = h.stores.queue.claim({ owner: 'test', leaseMs: 60_000, maxAgents: 10, skipAgents: new Set(['coder', 'reviewer']) });
+    const ghost = claimed.find((b) => b.agentId === 'ghost')!.messages[0]!;
+    h.stores.queue.fail('test', [ghost.id], { kind: 'permanent', error: 'boom' });
+    const dead = await h.client.queueDead({ query: { limit: 10 } });
+    expect(dead.map((m) => m.id)).toContain(ghost.id);
+    expect(dead.find((m) => m.id === ghost.id)?.lastError).toBe('boom');
+    await bad('GET', '/api/queue/dead?limit=0', 400, 'VALIDATION_FAILED');
+    const retried = await h.client.retryDead({ params: { id: ghost.id } });
+    expect(retried).toMatchObject({ id: ghost.id, attempts: 0 });
+    expect(retried.status).not.toBe('dead');
+    await rejects(h.client.retryDead({ params: { id: 'msg_nope' } }), 404, 'MESSAGE_NOT_FOUND');
+    // The orchestrator has no agent "ghost": the retried message dies again.
+    await waitFor(() => h.stores.queue.get(ghost.id)?.status === 'dead', 10_000, 'ghost message to die again');
+    expect(await h.client.deleteDead({ params: { id: ghost.id } })).toEqual({ ok: true });
+    await rejects(h.client.deleteDead({ params: { id: ghost.id } }), 404, 'MESSAGE_NOT_FOUND');
+  });
+});
+
+describe('outbox and proactive responses', () => {
+  it('list, claim, ack, fail for a client channel; unknown ids are 404 (not ok)', async () => {
+    const a = h.stores.outbox.enqueue({ idempotencyKey: 'o-1', channel: 'telegram', text: 'hello A', recipient: { senderId: '42' } }).row;
+    const b = h.stores.outbox.enqueue({ idempotencyKey: 'o-2', channel: 'telegram', text: 'hello B', recipient: { senderId: '42' } }).row;
+    const listed = await h.client.listOutbox({ query: { channel: 'telegram', status: 'pending' } });
+    expect(listed.map((r) => r.id)).toEqual([a.id, b.id]);
+    const claimed = await h.client.claimOutbox({ body: { channel: 'telegram', limit: 5, leaseMs: 30_000 } });
+    expect(claimed.map((r) => r.status)).toEqual(['delivering', 'delivering']);
+    expect(await h.client.ackOutbox({ params: { id: a.id } })).toMatchObject({ id: a.id, status: 'delivered' });
+    expect(await h.client.ackOutbox({ params: { id: a.id } })).toMatchObject({ status: 'delivered' });
+    expect(await h.client.failOutbox({ params: { id: b.id }, body: { error: 'chat not found', permanent: true } })).toMatchObject({ status: 'failed', lastError: 'chat not found' });
+    await rejects(h.client.ackOutbox({ params: { id: 'out_nope' } }), 404, 'OUTBOX_NOT_FOUND');
+    await rejects(h.client.failOutbox({ params: { id: 'out_nope' }, body: { error: 'x' } }), 404, 'OUTBOX_NOT_FOUND');
+    await rejects(h.client.failOutbox({ params: { id: b.id }, body: { error: 'again' } }), 409, 'INVALID_STATE');
+    await bad('POST', `/api/outbox/${b.id}/fail`, 400, 'VALIDATION_FAILED', '{}');
+    await bad('GET', '/api/outbox?status=lost', 400, 'VALIDATION_FAILED');
+    await bad('POST', '/api/outbox/claim', 400, 'VALIDATION_FAILED', '{"channel":"telegram","limit":0}');
+  });
+
+  it('POST /api/responses needs a paired sender and confined files', async () => {
+    await rejects(h.client.sendResponse({ body: { channel: 'telegram', senderId: '777', message: 'hi' } }), 404, 'PAIRING_NOT_FOUND');
+    const { code } = await h.client.requestPairing({ body: { channel: 'telegram', senderId: '777', sender: 'Bob' } });
+    await h.client.approvePairing({ body: { code: code! } });
+    const row = await h.client.sendResponse({ body: { channel: 'telegram', senderId: '777', message: 'your report is ready', agent: 'coder' } });
+    expect(row).toMatchObject({ channel: 'telegram', status: 'pending', text: 'your report is ready', recipient: { senderId: '777' }, agentId: 'coder' });
+    await rejects(h.client.sendResponse({ body: { channel: 'telegram', senderId: '777', message: 'x', files: [join(h.home, 'settings.json')] } }), 400, 'INVALID_PATH');
+    await bad('POST', '/api/responses', 400, 'VALIDATION_FAILED', '{"channel":"telegram","message":"x"}');
+    // Channels without a delivering client store the reply at once.
+    expect(await h.client.sendResponse({ body: { channel: 'web', senderId: 'u1', message: 'stored' } })).toMatchObject({ status: 'delivered' });
+  });
+});
+
+describe('conversations and runs', () => {
+  let conversationId: string;
+  let runId: string;
+
+  beforeAll(async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'tree please', agent: 'reviewer' } });
+    const detail = await completed(sent.messageId);
+    conversationId = sent.conversationId;
+    runId = detail.run!.id;
+    await waitFor(() => eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })[0], 10_000, 'conversation completion');
+  });
+
+  it('list with filters; bad filters are 400', async () => {
+    const list = await h.client.listConversations({ query: { agent: 'reviewer', limit: 50 } });
+    expect(list.map((c) => c.id)).toContain(conversationId);
+    expect(list.every((c) => c.rootAgentId === 'reviewer')).toBe(true);
+    await bad('GET', '/api/conversations?status=sleeping', 400, 'VALIDATION_FAILED');
+    await bad('GET', '/api/conversations?limit=5000', 400, 'VALIDATION_FAILED');
+  });
+
+  it('get: the run tree with status, depth and usage', async () => {
+    const tree = await h.client.getConversation({ params: { id: conversationId } });
+    expect(tree.conversation).toMatchObject({ id: conversationId, status: 'completed' });
+    expect(tree.roots).toEqual([expect.objectContaining({ runId, agentId: 'reviewer', depth: 0, status: 'completed', children: [] })]);
+    await rejects(h.client.getConversation({ params: { id: 'conv_nope' } }), 404, 'CONVERSATION_NOT_FOUND');
+  });
+
+  it('transcript as JSON and markdown', async () => {
+    const t = await h.client.getTranscript({ params: { id: conversationId } });
+    expect(t.entries.map((e) => `${e.direction}:${e.text}`)).toEqual(['in:tree please', 'out:reviewed']);
+    const md = await h.client.getTranscriptMarkdown({ params: { id: conversationId } });
+    expect(md).toContain('tree please');
+    const res = await raw(h, 'GET', `/api/conversations/${conversationId}/transcript.md`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/markdown/);
+    expect(res.text).toBe(md);
+    await rejects(h.client.getTranscript({ params: { id: 'conv_nope' } }), 404, 'CONVERSATION_NOT_FOUND');
+    await rejects(h.client.getTranscriptMarkdown({ params: { id: 'conv_nope' } }), 404, 'CONVERSATION_NOT_FOUND');
+  });
+
+  it('get run with children; unknown run is 404', async () => {
+    const run = await h.client.getRun({ params: { id: runId } });
+    expect(run).toMatchObject({ run: { id: runId, status: 'completed', output: 'reviewed' }, children: [] });
+    await rejects(h.client.getRun({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
+  });
+
+  it('steer: answered with accepted false for an ended run; bad command is 400', async () => {
+    const res = await h.client.steerRun({ params: { id: runId }, body: { command: 'inject', payload: 'also check links' } });
+    expect(res).toMatchObject({ runId, command: 'inject', accepted: false });
+    expect(res.reason).toContain('ended');
+    await bad('POST', `/api/runs/${runId}/steer`, 400, 'VALIDATION_FAILED', '{"command":"explode"}');
+    await rejects(h.client.steerRun({ params: { id: 'run_nope' }, body: { command: 'pause' } }), 404, 'RUN_NOT_FOUND');
+  });
+
+  it('steer and cancel a running run', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'slow work', agent: 'coder' } });
+    const running = await waitFor(async () => {
+      const d = await h.client.getMessage({ params: { id: sent.messageId } });
+      return d.run?.status === 'running' ? d.run : undefined;
+    }, 10_000, 'run to start');
+    const steered = await h.client.steerRun({ params: { id: running.id }, body: { command: 'pause' } });
+    expect(steered.accepted).toBe(true);
+    const cancelled = await h.client.cancelRun({ params: { id: running.id } });
+    expect(cancelled).toMatchObject({ ok: true, runId: running.id, status: 'cancelled' });
+    await rejects(h.client.cancelRun({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
+  });
+
+  it('spawn: a child of a running run answers; refused for an ended parent; bad body is 400', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'slow parent', agent: 'coder' } });
+    const parent = await waitFor(async () => {
+      const d = await h.client.getMessage({ params: { id: sent.messageId } });
+      return d.run?.status === 'running' ? d.run : undefined;
+    }, 10_000, 'parent run to start');
+    const child = await h.client.spawnRun({ params: { id: parent.id }, body: { agent: 'reviewer', task: 'review this' } });
+    expect(child).toMatchObject({ ok: true, text: 'reviewed' });
+    const ended = await h.client.spawnRun({ params: { id: runId }, body: { agent: 'reviewer', task: 'x' } });
+    expect(ended).toMatchObject({ ok: false });
+    await bad('POST', `/api/runs/${parent.id}/spawn`, 400, 'VALIDATION_FAILED', '{"agent":"reviewer"}');
+    await h.client.cancelRun({ params: { id: parent.id } });
+  });
+});
+
+describe('agents', () => {
+  it('list and get are masked; unknown agent is 404, invalid id is 400', async () => {
+    const agents = await h.client.listAgents();
+    expect(agents.map((a) => a.id).sort()).toEqual(['coder', 'reviewer']);
+    expect(await h.client.getAgent({ params: { id: 'coder' } })).toMatchObject({ id: 'coder', name: 'Coder', provider: 'mock' });
+    await rejects(h.client.getAgent({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
+    await rejects(h.client.getAgent({ params: { id: 'Bad Id' } }), 400, 'INVALID_ID');
+    await bad('GET', '/api/agents?all=true', 400, 'VALIDATION_FAILED');
+  });
+
+  it('PUT creates and provisions; PUT again keeps keys it does not send (heartbeat)', async () => {
+    const created = await h.client.putAgent({ params: { id: 'writer' }, body: { name: 'Writer', provider: 'mock', heartbeat: { enabled: false, interval: 600 } } });
+    expect(created).toMatchObject({ created: true, provisioned: true, agent: { id: 'writer', name: 'Writer' } });
+    expect(existsSync(join(h.home, 'workspace', 'writer', 'AGENTS.md'))).toBe(true);
+    const replaced = await h.client.putAgent({ params: { id: 'writer' }, body: { name: 'Writer 2', provider: 'mock', model: 'm1' } });
+    expect(replaced).toMatchObject({ created: false, agent: { name: 'Writer 2', model: 'm1', heartbeat: { enabled: false, interval: 600 } } });
+    await bad('PUT', '/api/agents/writer', 400, 'CONFIG_INVALID', '{"provider":"nonsense"}');
+    await bad('PUT', '/api/agents/dev', 400, 'CONFIG_INVALID', '{"name":"clash","provider":"mock"}');
+    await bad('PUT', '/api/agents/Not..Valid', 400, 'INVALID_ID', '{"name":"x"}');
+    // The file on disk is unchanged by refused writes.
+    const onDisk = JSON.parse(readFileSync(h.settingsFile, 'utf8')) as { agents: Record<string, unknown> };
+    expect(Object.keys(onDisk.agents).sort()).toEqual(['coder', 'reviewer', 'writer']);
+  });
+
+  it('PATCH merges nested objects and deletes with null', async () => {
+    const patched = await h.client.patchAgent({ params: { id: 'writer' }, body: { heartbeat: { interval: 900 }, model: null } });
+    expect(patched.heartbeat).toEqual({ enabled: false, interval: 900 });
+    expect(patched).not.toHaveProperty('model');
+    await rejects(h.client.patchAgent({ params: { id: 'nobody' }, body: { name: 'x' } }), 404, 'AGENT_NOT_FOUND');
+    await bad('PATCH', '/api/agents/writer', 400, 'VALIDATION_FAILED', '[1,2]');
+  });
+
+  it('system prompt: read and replace AGENTS.md', async () => {
+    const before = await h.client.getSystemPrompt({ params: { id: 'writer' } });
+    expect(before.path).toBe(join(h.home, 'workspace', 'writer', 'AGENTS.md'));
+    const after = await h.client.putSystemPrompt({ params: { id: 'writer' }, body: { content: '# Writer\nWrite well.' } });
+    expect(readFileSync(after.path, 'utf8')).toBe('# Writer\nWrite well.');
+    expect((await h.client.getSystemPrompt({ params: { id: 'writer' } })).content).toBe('# Writer\nWrite well.');
+    await bad('PUT', '/api/agents/writer/system-prompt', 400, 'VALIDATION_FAILED', '{"content":42}');
+    await rejects(h.client.getSystemPrompt({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
+  });
+
+  it('memory index', async () => {
+    const dir = join(h.home, 'workspace', 'writer', 'memory');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'style.md'), '---\nname: Style guide\nsummary: Short sentences.\n---\nbody');
+    const memory = await h.client.getMemory({ params: { id: 'writer' } });
+    expect(memory.entries).toEqual([{ path: 'style.md', name: 'Style guide', summary: 'Short sentences.' }]);
+    expect(memory.index).toContain('Style guide');
+    await rejects(h.client.getMemory({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
+  });
+
+  it('heartbeat: file and settings', async () => {
+    const updated = await h.client.putHeartbeat({ params: { id: 'writer' }, body: { content: 'Check the inbox.', enabled: true } });
+    expect(updated).toMatchObject({ content: 'Check the inbox.', enabled: true, interval: 900 });
+    expect(await h.client.getHeartbeat({ params: { id: 'writer' } })).toEqual(updated);
+    await bad('PUT', '/api/agents/writer/heartbeat', 400, 'VALIDATION_FAILED', '{"interval":1}');
+    await rejects(h.client.getHeartbeat({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
+  });
+
+  it('skills from .agents/skills', async () => {
+    const skills = await h.client.getSkills({ params: { id: 'writer' } });
+    expect(skills.map((s) => s.id)).toEqual(expect.arrayContaining(['memory', 'send-file']));
+    expect(skills.every((s) => s.name !== '' && typeof s.description === 'string')).toBe(true);
+    await rejects(h.client.getSkills({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
+  });
+
+  it('messages history, paged forward with sinceId', async () => {
+    const all = await h.client.agentMessages({ params: { id: 'reviewer' }, query: { limit: 1000 } });
+    expect(all.messages.length).toBeGreaterThan(1);
+    const first = all.messages[0]!;
+    const page = await h.client.agentMessages({ params: { id: 'reviewer' }, query: { sinceId: first.id, limit: 1 } });
+    expect(page.messages).toEqual([all.messages[1]]);
+    expect(page.nextCursor).toBe(all.messages[1]!.id);
+    await bad('GET', '/api/agents/reviewer/messages?sinceId=-1', 400, 'VALIDATION_FAILED');
+  });
+
+  it('reset clears sessions', async () => {
+    h.stores.db.sqlite.prepare("INSERT INTO agent_sessions (agent_id, session_key, provider, session_id, updated_at) VALUES ('writer', 'k', 'mock', 's', 0)").run();
+    expect(await h.client.resetAgent({ params: { id: 'writer' } })).toEqual({ ok: true, sessionsCleared: 1 });
+    await rejects(h.client.resetAgent({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
+  });
+
+  it('DELETE refuses while a team lists the agent, then deletes', async () => {
+    await rejects(h.client.deleteAgent({ params: { id: 'reviewer' } }), 409, 'INVALID_STATE');
+    expect(await h.client.deleteAgent({ params: { id: 'writer' } })).toEqual({ ok: true });
+    await rejects(h.client.deleteAgent({ params: { id: 'writer' } }), 404, 'AGENT_NOT_FOUND');
+  });
+});
+
+describe('teams and chat rooms', () => {
+  it('CRUD validated: members exist, leader is a member, ids unique across agents and teams', async () => {
+    expect((await h.client.listTeams()).map((t) => t.id)).toEqual(['dev']);
+    await bad('GET', '/api/teams?x=1', 400, 'VALIDATION_FAILED');
+    expect(await h.client.getTeam({ params: { id: 'dev' } })).toMatchObject({ id: 'dev', leader_agent: 'coder' });
+    await rejects(h.client.getTeam({ params: { id: 'nope' } }), 404, 'TEAM_NOT_FOUND');
+    const created = await h.client.putTeam({ params: { id: 'qa' }, body: { name: 'QA', agents: ['reviewer'], leader_agent: 'reviewer' } });
+    expect(created).toMatchObject({ created: true, team: { id: 'qa', agents: ['reviewer'] } });
+    await rejects(h.client.putTeam({ params: { id: 'qa2' }, body: { agents: ['ghost'], leader_agent: 'ghost' } }), 400, 'CONFIG_INVALID');
+    await rejects(h.client.putTeam({ params: { id: 'qa2' }, body: { agents: ['reviewer'], leader_agent: 'coder' } }), 400, 'CONFIG_INVALID');
+    await rejects(h.client.putTeam({ params: { id: 'coder' }, body: { agents: ['reviewer'], leader_agent: 'reviewer' } }), 400, 'CONFIG_INVALID');
+    await bad('PUT', '/api/teams/qa2', 400, 'VALIDATION_FAILED', '{"agents":[]}');
+    const patched = await h.client.patchTeam({ params: { id: 'qa' }, body: { agents: ['reviewer', 'coder'], reply_mode: 'aggregate' } });
+    expect(patched).toMatchObject({ agents: ['reviewer', 'coder'], reply_mode: 'aggregate' });
+    await rejects(h.client.patchTeam({ params: { id: 'qa' }, body: { leader_agent: 'ghost' } }), 400, 'CONFIG_INVALID');
+    expect(await h.client.deleteTeam({ params: { id: 'qa' } })).toEqual({ ok: true });
+    await rejects(h.client.deleteTeam({ params: { id: 'qa' } }), 404, 'TEAM_NOT_FOUND');
+  });
+
+  it('chat room: post reaches members; cursor pagination never repeats', async () => {
+    for (const text of ['one', 'two', 'three']) await h.client.postChatroom({ params: { id: 'dev' }, body: { message: text } });
+    const seen: string[] = [];
+    let cursor = 0;
+    for (;;) {
+      const page = await h.client.getChatroom({ params: { id: 'dev' }, query: { after: cursor, limit: 2 } });
+      if (page.messages.length === 0) break;
+      seen.push(...page.messages.map((m) => `${m.id}`));
+      cursor = page.nextCursor;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    const latest = await h.client.getChatroom({ params: { id: 'dev' }, query: { limit: 100 } });
+    expect(latest.messages.filter((m) => m.fromAgent === 'user').map((m) => m.content)).toEqual(['one', 'two', 'three']);
+    await bad('GET', '/api/teams/dev/chatroom?after=-5', 400, 'VALIDATION_FAILED');
+    await bad('POST', '/api/teams/dev/chatroom', 400, 'VALIDATION_FAILED', '{"message":""}');
+    await rejects(h.client.postChatroom({ params: { id: 'dev' }, body: { message: 'hi', from: 'stranger' } }), 400, 'NOT_A_MEMBER');
+    await rejects(h.client.getChatroom({ params: { id: 'nope' } }), 404, 'TEAM_NOT_FOUND');
+  });
+});
+
+describe('providers and settings', () => {
+  it('providers are masked; PUT keeps a key sent back masked', async () => {
+    const view = await h.client.listProviders();
+    expect(view.anthropic.api_key).toMatch(/^sk-…/);
+    expect(view.custom.map((p) => p.id)).toEqual(['acme']);
+    const updated = await h.client.putProvider({ params: { name: 'anthropic' }, body: { api_key: view.anthropic.api_key!, model: 'claude-x', makeDefault: true } });
+    expect(updated).toMatchObject({ default: 'anthropic', anthropic: { model: 'claude-x' } });
+    expect(h.settings().models?.anthropic?.api_key).toBe(SECRETS.anthropic);
+    await bad('PUT', '/api/providers/gemini', 400, 'VALIDATION_FAILED', '{"api_key":"x"}');
+    await bad('GET', '/api/providers?reveal=1', 400, 'VALIDATION_FAILED');
+  });
+
+  it('custom providers CRUD', async () => {
+    await bad('GET', '/api/custom-providers?x=1', 400, 'VALIDATION_FAILED');
+    expect((await h.client.listCustomProviders())[0]).toMatchObject({ id: 'acme', api_key: expect.stringMatching(/…/) });
+    expect(await h.client.getCustomProvider({ params: { id: 'acme' } })).toMatchObject({ id: 'acme', harness: 'openai' });
+    await rejects(h.client.getCustomProvider({ params: { id: 'nope' } }), 404, 'PROVIDER_NOT_FOUND');
+    const put = await h.client.putCustomProvider({ params: { id: 'local' }, body: { name: 'Local', harness: 'openai', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' } });
+    expect(put).toMatchObject({ id: 'local', api_key: 'sk-…cdef' });
+    await bad('PUT', '/api/custom-providers/local', 400, 'CONFIG_INVALID', '{"harness":"openai","base_url":"ftp://x"}');
+    await bad('PUT', '/api/custom-providers/local', 400, 'VALIDATION_FAILED', '{"harness":"gemini","base_url":"http://x"}');
+    await h.client.patchAgent({ params: { id: 'reviewer' }, body: { provider: 'custom:local' } });
+    await rejects(h.client.deleteCustomProvider({ params: { id: 'local' } }), 409, 'INVALID_STATE');
+    await h.client.patchAgent({ params: { id: 'reviewer' }, body: { provider: 'mock' } });
+    expect(await h.client.deleteCustomProvider({ params: { id: 'local' } })).toEqual({ ok: true });
+    await rejects(h.client.deleteCustomProvider({ params: { id: 'local' } }), 404, 'PROVIDER_NOT_FOUND');
+  });
+
+  it('settings: GET masked, PATCH deep-merges atomically and validates', async () => {
+    const masked = await h.client.getSettings();
+    await bad('GET', '/api/settings?reveal=true', 400, 'VALIDATION_FAILED');
+    expect(JSON.stringify(masked)).not.toContain(SECRETS.telegram);
+    const patched = await h.client.patchSettings({ body: { channels: { enabled: ['telegram'] }, monitoring: { heartbeat_interval: 1200 } } });
+    // The nested telegram token survives a PATCH of a sibling key.
+    expect(h.settings().channels?.telegram?.bot_token).toBe(SECRETS.telegram);
+    expect(patched).toMatchObject({ channels: { enabled: ['telegram'] }, monitoring: { heartbeat_interval: 1200 } });
+    // Echoing the masked GET body back changes nothing.
+    await h.client.patchSettings({ body: masked });
+    expect(h.settings().models?.anthropic?.api_key).toBe(SECRETS.anthropic);
+    const before = readFileSync(h.settingsFile, 'utf8');
+    await bad('PATCH', '/api/settings', 400, 'CONFIG_INVALID', '{"server":{"port":"eighty"}}');
+    await bad('PATCH', '/api/settings', 400, 'INVALID_JSON', '{"server":');
+    expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);
+    expect(eventsOf(h.stores, { types: ['settings.changed'] }).length).toBeGreaterThan(0);
+  });
+});
+
+describe('pairing', () => {
+  it('request, list, approve, dismiss, revoke (no route shadowing)', async () => {
+    const first = await h.client.requestPairing({ body: { channel: 'discord', senderId: 'u1', sender: 'Una' } });
+    expect(first).toMatchObject({ status: 'pending', created: true });
+    expect(first.code).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
+    expect(await h.client.requestPairing({ body: { channel: 'discord', senderId: 'u1' } })).toMatchObject({ code: first.code, created: false });
+    const other = await h.client.requestPairing({ body: { channel: 'discord', senderId: 'u2' } });
+    const list = await h.client.listPairings();
+    expect(list.pending.map((p) => p.senderId)).toEqual(expect.arrayContaining(['u1', 'u2']));
+    expect(await h.client.approvePairing({ body: { code: first.code!.toLowerCase() } })).toMatchObject({ channel: 'discord', senderId: 'u1', sender: 'Una' });
+    await rejects(h.client.approvePairing({ body: { code: first.code! } }), 404, 'PAIRING_NOT_FOUND');
+    expect(await h.client.requestPairing({ body: { channel: 'discord', senderId: 'u1' } })).toMatchObject({ status: 'approved', code: null });
+    expect(await h.client.dismissPairing({ params: { code: other.code! } })).toEqual({ ok: true });
+    await rejects(h.client.dismissPairing({ params: { code: other.code! } }), 404, 'PAIRING_NOT_FOUND');
+    expect(await h.client.revokePairing({ params: { channel: 'discord', senderId: 'u1' } })).toEqual({ ok: true });
+    await rejects(h.client.revokePairing({ params: { channel: 'discord', senderId: 'u1' } }), 404, 'PAIRING_NOT_FOUND');
+    await bad('POST', '/api/pairing/request', 400, 'VALIDATION_FAILED', '{"channel":"discord"}');
+    await bad('POST', '/api/pairing/approve', 400, 'VALIDATION_FAILED', '{"code":""}');
+    await bad('GET', '/api/pairing?all=1', 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('schedules', () => {
+  it('cron with a time zone, one-shot runAt, patch, delete', async () => {
+    const cron = await h.client.createSchedule({ body: { label: 'standup', agent: 'coder', message: 'status?', cron: '0 9 * * 1-5', timezone: 'Europe/Berlin' } });
+    expect(cron).toMatchObject({ label: 'standup', agentId: 'coder', cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', enabled: true });
+    const next = new Date(cron.nextRunAt!);
+    const berlinHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', hour12: false }).format(next);
+    expect(berlinHour).toBe('09');
+    const runAt = new Date(Date.now() + 3600_000).toISOString();
+    const once = await h.client.createSchedule({ body: { team: 'dev', message: 'ship it', runAt } });
+    expect(once).toMatchObject({ teamId: 'dev', cron: null, runAt: Date.parse(runAt), nextRunAt: Date.parse(runAt) });
+    expect((await h.client.listSchedules({ query: { agent: 'coder' } })).map((s) => s.label)).toEqual(['standup']);
+    expect(await h.client.getSchedule({ params: { id: 'standup' } })).toMatchObject({ id: cron.id });
+    const patched = await h.client.patchSchedule({ params: { id: cron.id }, body: { cron: '30 18 * * *', enabled: false } });
+    expect(patched).toMatchObject({ cron: '30 18 * * *', enabled: false });
+    await rejects(h.client.patchSchedule({ params: { id: cron.id }, body: { timezone: 'Mars/Olympus' } }), 400, 'VALIDATION_FAILED');
+    await rejects(h.client.createSchedule({ body: { agent: 'coder', message: 'x', cron: 'every day' } }), 400, 'VALIDATION_FAILED');
+    await rejects(h.client.createSchedule({ body: { agent: 'coder', message: 'x', runAt: Date.now() - 1000 } }), 400, 'VALIDATION_FAILED');
+    await rejects(h.client.createSchedule({ body: { agent: 'coder', message: 'x' } }), 400, 'VALIDATION_FAILED');
+    await rejects(h.client.createSchedule({ body: { agent: 'ghost', message: 'x', cron: '* * * * *' } }), 404, 'AGENT_NOT_FOUND');
+    await rejects(h.client.createSchedule({ body: { label: 'standup', agent: 'coder', message: 'x', cron: '* * * * *' } }), 409, 'ALREADY_EXISTS');
+    await rejects(h.client.getSchedule({ params: { id: 'nope' } }), 404, 'SCHEDULE_NOT_FOUND');
+    await bad('GET', '/api/schedules?agent=', 400, 'VALIDATION_FAILED');
+    expect(await h.client.deleteSchedule({ params: { id: 'standup' } })).toEqual({ ok: true });
+    await rejects(h.client.deleteSchedule({ params: { id: 'standup' } }), 404, 'SCHEDULE_NOT_FOUND');
+  });
+});
+
+describe('tasks, projects, comments', () => {
+  it('projects with prefixes; tasks CRUD with identifiers; comments', async () => {
+    const project = await h.client.createProject({ body: { name: 'Website Redesign' } });
+    expect(project.prefix).toBe('WR');
+    await rejects(h.client.createProject({ body: { name: 'Other', prefix: 'WR' } }), 409, 'ALREADY_EXISTS');
+    await bad('POST', '/api/projects', 400, 'VALIDATION_FAILED', '{"name":"x","prefix":"lower"}');
+    expect((await h.client.listProjects()).map((p) => p.id)).toContain(project.id);
+    await bad('GET', '/api/projects?x=1', 400, 'VALIDATION_FAILED');
+    expect(await h.client.getProject({ params: { id: project.id } })).toEqual(project);
+    await rejects(h.client.getProject({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
+    expect(await h.client.patchProject({ params: { id: project.id }, body: { description: 'new look' } })).toMatchObject({ description: 'new look' });
+    await rejects(h.client.patchProject({ params: { id: 'proj_nope' }, body: { name: 'x' } }), 404, 'PROJECT_NOT_FOUND');
+
+    const t1 = await h.client.createTask({ body: { title: 'Hero image', projectId: project.id } });
+    const t2 = await h.client.createTask({ body: { title: 'Footer', projectId: project.id, status: 'todo' } });
+    expect([t1.identifier, t2.identifier]).toEqual(['WR-1', 'WR-2']);
+    expect((await h.client.getTask({ params: { id: 'wr-1' } })).id).toBe(t1.id);
+    await rejects(h.client.createTask({ body: { title: 'x', assigneeAgent: 'ghost' } }), 404, 'AGENT_NOT_FOUND');
+    await bad('POST', '/api/tasks', 400, 'VALIDATION_FAILED', '{"title":"x","status":"someday"}');
+    expect((await h.client.listTasks({ query: { projectId: project.id, status: 'todo' } })).map((t) => t.id)).toEqual([t2.id]);
+    await bad('GET', '/api/tasks?status=doing', 400, 'VALIDATION_FAILED');
+
+    const comment = await h.client.addComment({ params: { id: t1.id }, body: { content: 'Use the new logo', author: 'ada' } });
+    expect(await h.client.listComments({ params: { id: t1.id } })).toEqual([comment]);
+    expect((await h.client.getTask({ params: { id: t1.id } })).commentCount).toBe(1);
+    await bad('POST', `/api/tasks/${t1.id}/comments`, 400, 'VALIDATION_FAILED', '{"content":""}');
+    await rejects(h.client.listComments({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
+    expect(await h.client.deleteComment({ params: { id: comment.id } })).toEqual({ ok: true });
+    await rejects(h.client.deleteComment({ params: { id: comment.id } }), 404, 'COMMENT_NOT_FOUND');
+    await bad('DELETE', '/api/comments/abc', 400, 'VALIDATION_FAILED');
+
+    expect(await h.client.patchTask({ params: { id: t1.id }, body: { title: 'Hero video' } })).toMatchObject({ title: 'Hero video', status: 'backlog' });
+    await bad('PATCH', `/api/tasks/${t1.id}`, 400, 'VALIDATION_FAILED', '{"stauts":"done"}');
+    await rejects(h.client.getTask({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
+
+    expect(await h.client.deleteProject({ params: { id: project.id } })).toEqual({ ok: true });
+    expect((await h.client.getTask({ params: { id: t1.id } })).projectId).toBeNull();
+    await rejects(h.client.deleteProject({ params: { id: project.id } }), 404, 'PROJECT_NOT_FOUND');
+    expect(await h.client.deleteTask({ params: { id: t2.id } })).toEqual({ ok: true });
+    await rejects(h.client.deleteTask({ params: { id: t2.id } }), 404, 'TASK_NOT_FOUND');
+  });
+
+  it('moving an assigned task to in_progress dispatches it with a [task:ID] tag', async () => {
+    const task = await h.client.createTask({ body: { title: 'Write tests', description: 'for the API', assigneeAgent: 'reviewer', status: 'todo' } });
+    expect(task.conversationId).toBeNull();
+    const moved = await h.client.patchTask({ params: { id: task.id }, body: { status: 'in_progress' } });
+    expect(moved.conversationId).toMatch(/^conv_/);
+    const tree = await h.client.getTranscript({ params: { id: moved.conversationId! } });
+    expect(tree.entries[0]?.text).toContain(`[task:${task.id}]`);
+    // Moving it again within in_progress does not dispatch twice.
+    const again = await h.client.patchTask({ params: { id: task.id }, body: { position: 5 } });
+    expect(again.conversationId).toBe(moved.conversationId);
+  });
+
+  it('reorder sets status and position in one transaction and dispatches tasks entering in_progress', async () => {
+    const a = await h.client.createTask({ body: { title: 'A', status: 'todo', assigneeTeam: 'dev' } });
+    const b = await h.client.createTask({ body: { title: 'B', status: 'todo' } });
+    const result = await h.client.reorderTasks({ body: { columns: { in_progress: [a.id], todo: [b.id] } } });
+    const byId = new Map(result.map((t) => [t.id, t]));
+    expect(byId.get(a.id)).toMatchObject({ status: 'in_progress', position: 0, conversationId: expect.stringMatching(/^conv_/) });
+    expect(byId.get(b.id)).toMatchObject({ status: 'todo', position: 0, conversationId: null });
+    await rejects(h.client.reorderTasks({ body: { columns: { todo: [a.id, a.id] } } }), 409, 'INVALID_STATE');
+    await rejects(h.client.reorderTasks({ body: { columns: { todo: ['task_nope'] } } }), 404, 'TASK_NOT_FOUND');
+    expect((await h.client.getTask({ params: { id: a.id } })).status).toBe('in_progress');
+    await bad('POST', '/api/tasks/reorder', 400, 'VALIDATION_FAILED', '{"columns":{"later":[]}}');
+  });
+});
+
+describe('usage', () => {
+  it('grouped by agent, team, conversation, channel, day', async () => {
+    const byAgent = await h.client.usage({ query: { by: 'agent' } });
+    expect(byAgent.rows.map((r) => r.key)).toEqual(expect.arrayContaining(['coder', 'reviewer']));
+    expect(byAgent.total.runs).toBe(byAgent.rows.reduce((n, r) => n + r.runs, 0));
+    const byDay = await h.client.usage({ query: { by: 'day' } });
+    expect(byDay.rows[0]?.key).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const future = await h.client.usage({ query: { by: 'channel', since: Date.now() + 86_400_000 } });
+    expect(future.rows).toEqual([]);
+    await bad('GET', '/api/usage?by=planet', 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('coverage', () => {
+  it('every route answered a 2xx and a 4xx in this file', () => {
+    const missing: string[] = [];
+    for (const name of Object.keys(apiContract)) {
+      const statuses = [...(answered.get(name) ?? [])];
+      if (!statuses.some((s) => s >= 200 && s < 300)) missing.push(`${name}: no 2xx`);
+      if (!statuses.some((s) => s >= 400 && s < 500)) missing.push(`${name}: no 4xx`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('no response body contained a planted secret', () => {
+    expect(secretLeaks).toEqual([]);
+  });
+});
