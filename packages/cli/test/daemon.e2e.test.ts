@@ -1,0 +1,149 @@
+/**
+ * The daemon end to end, as a user drives it: real `tinyagi` processes, a real detached daemon,
+ * a temp TINYAGI_HOME, the mock provider.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeHome, pidAlive, waitFor, type TestHome } from './helpers/cli.ts';
+
+const homes: TestHome[] = [];
+afterEach(async () => {
+  await Promise.all(homes.splice(0).map((h) => h.cleanup()));
+});
+
+async function newHome(): Promise<TestHome> {
+  const h = await makeHome();
+  homes.push(h);
+  return h;
+}
+
+function daemonPid(h: TestHome): number {
+  return (JSON.parse(readFileSync(join(h.home, 'daemon.lock'), 'utf8')) as { pid: number }).pid;
+}
+
+const CODER = JSON.stringify({ mock: { rules: [{ match: 'build', reply: 'Built the feature. [@reviewer: please review the build]' }] } });
+
+describe('tinyagi daemon', () => {
+  it('starts, runs a team handoff through send --wait, reports an empty queue and stops without leaving a process', async () => {
+    const h = await newHome();
+    const started = await h.ok(['start']);
+    expect(started).toContain(`http://127.0.0.1:${h.port}`);
+    expect(started).toContain('mock provider'); // no agent CLI on this machine's test PATH
+    const pid = daemonPid(h);
+    expect(pidAlive(pid)).toBe(true);
+    expect((readFileSync(join(h.home, 'api-token')).length)).toBeGreaterThan(16);
+
+    await h.ok(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
+    await h.ok(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'Reviewed: looks good.' } })]);
+    await h.ok(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
+    const teams = JSON.parse(await h.ok(['team', 'list', '--json'])) as Array<{ id: string; agents: string[]; leader_agent: string }>;
+    expect(teams).toEqual([expect.objectContaining({ id: 'dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' })]);
+
+    const sent = await h.run(['send', '--team', 'dev', '--wait', 'please', 'build', 'it']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain('Built the feature.');
+    expect(sent.stdout).toContain('→ @reviewer: please review the build');
+    expect(sent.stdout).toContain('Reviewed: looks good.');
+    expect(sent.stdout).not.toContain('[@reviewer:'); // raw tags never reach the human
+    expect(sent.stderr).toContain('@coder → @reviewer'); // progress is streamed
+
+    const status = JSON.parse(await h.ok(['status', '--json'])) as { running: boolean; pid: number; queue: Record<string, number> };
+    expect(status.running).toBe(true);
+    expect(status.pid).toBe(pid);
+    expect(status.queue).toMatchObject({ pending: 0, processing: 0, dead: 0, completed: 2 });
+
+    const stopped = await h.ok(['stop']);
+    expect(stopped).toContain(`stopped (pid ${pid})`);
+    expect(pidAlive(pid)).toBe(false);
+    expect(existsSync(join(h.home, 'daemon.lock'))).toBe(false);
+    expect(existsSync(join(h.home, 'tinyagi.pid'))).toBe(false);
+    const after = await h.run(['status']);
+    expect(after.code).toBe(1);
+    expect(after.stdout).toContain('not running');
+  });
+
+  it('refuses a second start on the same home', async () => {
+    const h = await newHome();
+    await h.ok(['start']);
+    const pid = daemonPid(h);
+    const second = await h.run(['start']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`already running (pid ${pid})`);
+    expect(second.stderr).toContain('tinyagi stop');
+    // A foreground `run` is refused the same way, and the first daemon is untouched.
+    const run = await h.run(['run']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('already running');
+    expect(pidAlive(pid)).toBe(true);
+  });
+
+  it('refuses to start on a broken settings.json, lists every problem and leaves the file byte-identical', async () => {
+    const h = await newHome();
+    await h.ok(['doctor', '--fix']); // creates the home (token), not settings
+    const file = join(h.home, 'settings.json');
+    const broken = '{\n  "agents": { "Bad Id": { "provider": "nope" } },\n  "teams": { "dev": { "agents": ["ghost"], "leader_agent": "ghost" } }\n}\n';
+    writeFileSync(file, broken);
+    const result = await h.run(['start']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('agents["Bad Id"]: Invalid agent id');
+    expect(result.stderr).toContain('agents["Bad Id"].provider');
+    expect(result.stderr).toContain('teams.dev.agents[0]');
+    expect(readFileSync(file, 'utf8')).toBe(broken);
+    expect(existsSync(join(h.home, 'daemon.lock'))).toBe(false);
+
+    const syntax = '{ "agents": { "a": { "provider": "mock" }, }\n';
+    writeFileSync(file, syntax);
+    const again = await h.run(['start']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/line 1, column \d+/);
+    expect(readFileSync(file, 'utf8')).toBe(syntax);
+  });
+
+  it('after kill -9 in the middle of a conversation, a new start completes it and no reply is delivered twice', async () => {
+    const h = await newHome();
+    await h.ok(['start']);
+    // Short leases, so the killed daemon's claimed message is recovered quickly on the next start.
+    writeFileSync(
+      join(h.home, 'settings.json'),
+      JSON.stringify({
+        ...JSON.parse(readFileSync(join(h.home, 'settings.json'), 'utf8')),
+        queue: { lease_ms: 1500, sweep_ms: 200 },
+      }),
+    );
+    await h.ok(['restart']);
+    await h.ok(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
+    await h.ok(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { latency_ms: 4000, reply: 'Reviewed after a long think.' } })]);
+    await h.ok(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
+    const sent = JSON.parse(await h.ok(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
+
+    // Wait until the coder has replied and the reviewer is running, then kill the daemon hard.
+    await waitFor(async () => {
+      const q = JSON.parse(await h.ok(['queue', 'status', '--json'])) as { processing: Array<{ agentId: string }> };
+      return q.processing.some((m) => m.agentId === 'reviewer') ? true : undefined;
+    }, 20_000, 'the reviewer to be running');
+    const pid = daemonPid(h);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => (pidAlive(pid) ? undefined : true), 5000, 'the daemon to die');
+
+    const restarted = await h.ok(['start']);
+    expect(restarted).toContain('TinyAGI is running');
+    const done = await waitFor(async () => {
+      const tree = JSON.parse(await h.ok(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
+      return tree.conversation.status === 'completed' ? tree : undefined;
+    }, 30_000, 'the conversation to complete');
+    expect(done.conversation.status).toBe('completed');
+
+    const transcript = JSON.parse(await h.ok(['conversation', 'transcript', sent.conversationId, '--json'])) as { entries: Array<{ direction: string; from: string; text?: string }> };
+    const outs = transcript.entries.filter((e) => e.direction === 'out');
+    expect(outs.filter((e) => e.from === '@coder')).toHaveLength(1);
+    expect(outs.filter((e) => e.from === '@reviewer').map((e) => e.text)).toEqual(['Reviewed after a long think.']);
+
+    const replies = JSON.parse(await h.ok(['send', '--json', '--agent', 'tinyagi', '--wait', 'ping'])) as { replies: unknown[] };
+    expect(replies.replies).toHaveLength(1); // the daemon is healthy after recovery
+    const status = JSON.parse(await h.ok(['status', '--json'])) as { outbox: Record<string, number>; queue: Record<string, number> };
+    // one reply per agent for the team conversation + one for the ping: no duplicate delivery
+    expect(status.outbox['delivered']).toBe(3);
+    expect(status.queue).toMatchObject({ pending: 0, processing: 0, dead: 0 });
+  });
+});
