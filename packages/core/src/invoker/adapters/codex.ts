@@ -1,0 +1,142 @@
+/**
+ * Codex: `codex exec --json … -` (new thread) or `codex exec --json … resume <thread id> -`.
+ *
+ * - The message is read from stdin (the `-` prompt), so nothing the user writes is ever in argv.
+ * - Codex has no file flag for added instructions (`model_instructions_file` would replace its
+ *   built-in prompt, and `-c developer_instructions=…` puts the whole prompt in argv and through
+ *   a TOML parser). The system prompt therefore travels on stdin too, in an
+ *   `<tinyagi_instructions>` block ahead of the first message of a thread; resumed turns carry
+ *   the instructions in the thread's history.
+ * - Continuity uses the thread id from `thread.started` (`exec resume <id>`), never `--last`.
+ */
+import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
+import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+
+export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
+  const resumeId = req.session?.fresh ? undefined : (req.session?.resumeId ?? undefined);
+  const args = ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
+  if (req.target.model) args.push('--model', req.target.model);
+  if (resumeId) args.push('resume', resumeId);
+  args.push('-');
+
+  const stream = new CodexStream(req);
+  const base = cliRunBase(req, {
+    binary: 'codex',
+    installHint: 'Install the Codex CLI (npm i -g @openai/codex) and log in, or give the agent another provider (e.g. "mock").',
+  });
+  const outcome = await runCliProcess({
+    ...base,
+    args,
+    input: resumeId ? req.prompt : codexFirstTurnInput(req.systemPrompt, req.prompt),
+    onLine: (line) => stream.handle(line),
+  });
+
+  const failure = stream.failure;
+  if (failure !== undefined || outcome.exitCode !== 0) throw cliFailure(base.what, outcome, failure);
+  return { text: stream.finalMessage ?? '', usage: stream.usage, sessionId: stream.threadId ?? resumeId };
+}
+
+export function codexFirstTurnInput(systemPrompt: string, prompt: string): string {
+  if (systemPrompt.trim() === '') return prompt;
+  return `<tinyagi_instructions>\n${systemPrompt}\n</tinyagi_instructions>\n\n${prompt}`;
+}
+
+/** Items that are the agent acting (progress events), as opposed to talking or thinking. */
+const TOOL_ITEMS = new Set(['command_execution', 'file_change', 'mcp_tool_call', 'web_search']);
+
+class CodexStream {
+  readonly #req: InvokeRequest;
+  readonly #announced = new Set<string>();
+  threadId: string | undefined;
+  finalMessage: string | undefined;
+  usage: InvokeUsage | undefined;
+  #turnFailed: string | undefined;
+  #lastError: string | undefined;
+  #completed = false;
+
+  constructor(req: InvokeRequest) {
+    this.#req = req;
+  }
+
+  handle(line: string): void {
+    const event = parseJsonRecord(line);
+    if (!event) return;
+    switch (event.type) {
+      case 'thread.started':
+        this.threadId = asString(event.thread_id) ?? this.threadId;
+        break;
+      case 'item.started':
+      case 'item.updated':
+        this.#toolStarted(asRecord(event.item));
+        break;
+      case 'item.completed':
+        this.#itemCompleted(asRecord(event.item));
+        break;
+      case 'turn.completed':
+        this.#completed = true;
+        this.#addUsage(asRecord(event.usage));
+        break;
+      case 'turn.failed':
+        this.#turnFailed = asString(asRecord(event.error)?.message) ?? 'turn failed';
+        break;
+      case 'error':
+        // Also sent for transient trouble Codex recovers from ("Reconnecting… 1/5").
+        this.#lastError = asString(event.message) ?? 'error';
+        emitProgress(this.#req, { type: 'status', message: this.#lastError });
+        break;
+    }
+  }
+
+  /** Why the turn failed, if it did: a failed turn, or an error and no completed turn. */
+  get failure(): string | undefined {
+    return this.#turnFailed ?? (this.#completed ? undefined : this.#lastError);
+  }
+
+  #toolStarted(item: JsonRecord | undefined): void {
+    const type = asString(item?.type);
+    const id = asString(item?.id);
+    if (!item || !type || !TOOL_ITEMS.has(type) || (id && this.#announced.has(id))) return;
+    if (id) this.#announced.add(id);
+    emitProgress(this.#req, { type: 'tool', name: toolName(item, type), input: toolInput(item, type) });
+  }
+
+  #itemCompleted(item: JsonRecord | undefined): void {
+    const type = asString(item?.type);
+    if (!item || !type) return;
+    if (type === 'agent_message') {
+      const text = asString(item.text) ?? '';
+      this.finalMessage = text;
+      if (text !== '') emitProgress(this.#req, { type: 'text', text });
+      return;
+    }
+    if (type === 'error') {
+      emitProgress(this.#req, { type: 'status', message: asString(item.message) ?? 'codex reported an error' });
+      return;
+    }
+    if (!TOOL_ITEMS.has(type)) return;
+    this.#toolStarted(item);
+    const exitCode = asNumber(item.exit_code);
+    const ok = item.status !== 'failed' && (exitCode === undefined || exitCode === 0);
+    emitProgress(this.#req, { type: 'tool_result', name: toolName(item, type), ok });
+  }
+
+  /** One `turn.completed` per exec; cached input is already part of input_tokens. */
+  #addUsage(usage: JsonRecord | undefined): void {
+    if (!usage) return;
+    this.usage = addUsage(this.usage, { inputTokens: asNumber(usage.input_tokens) ?? 0, outputTokens: asNumber(usage.output_tokens) ?? 0 });
+  }
+}
+
+function toolName(item: JsonRecord, type: string): string {
+  if (type === 'command_execution') return 'shell';
+  if (type === 'mcp_tool_call') return [asString(item.server), asString(item.tool)].filter(Boolean).join('.') || type;
+  return type;
+}
+
+function toolInput(item: JsonRecord, type: string): unknown {
+  if (type === 'command_execution') return { command: item.command };
+  if (type === 'file_change') return { changes: item.changes };
+  if (type === 'web_search') return { query: item.query };
+  return item.arguments;
+}

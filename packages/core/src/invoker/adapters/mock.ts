@@ -1,0 +1,159 @@
+/**
+ * The built-in deterministic provider, for demos, tests and fresh installs without an agent CLI.
+ * A script (the agent's `mock` setting) picks a rule by matching the prompt (case-insensitive
+ * substring, or `/regex/flags`; the first match wins) and replies from a template, optionally
+ * after a delay, after spawning sub-agents, or by failing in a chosen way. It never calls a
+ * model, and its default reply says so.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { InvokeError } from '../invoke-error.ts';
+import { emitProgress, runLimits, type InvokeRequest, type InvokeResult, type SpawnAgentArgs } from '../types.ts';
+import { untilAborted } from '../until-aborted.ts';
+import { expiryError, startWatchdog } from '../watchdog.ts';
+
+export interface MockUsageSpec {
+  input_tokens?: number;
+  output_tokens?: number;
+  cost_usd?: number;
+}
+
+export interface MockSpawnSpec {
+  agent: string;
+  task: string;
+  session?: string;
+}
+
+/** `crash` SIGKILLs the whole process (poison-message tests); `hang` waits until aborted or timed out. */
+export type MockFailure = 'retryable' | 'permanent' | 'rate_limited' | 'crash' | 'hang';
+
+export interface MockRuleSpec {
+  match: string;
+  reply?: string;
+  fail?: MockFailure;
+  latency_ms?: number;
+  spawn?: MockSpawnSpec[];
+  usage?: MockUsageSpec;
+}
+
+export interface MockScriptSpec {
+  latency_ms?: number;
+  reply?: string;
+  usage?: MockUsageSpec;
+  rules?: MockRuleSpec[];
+}
+
+export const DEFAULT_MOCK_REPLY = '[mock] {{agent}}: received "{{message}}"';
+/** The wait a scripted rate limit asks for. */
+export const MOCK_RATE_LIMIT_RETRY_MS = 1000;
+
+export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
+  const script = req.target.mock ?? {};
+  const rule = script.rules?.find((r) => promptMatches(r.match, req.prompt));
+  const what = `mock (agent ${req.agentId})`;
+  const limits = runLimits(req);
+
+  // Every wait below ends as soon as the watchdog fires (abort, timeout or inactivity); waiting
+  // on a spawned sub-agent is not silence.
+  const stop = new AbortController();
+  let spawning = false;
+  const watchdog = startWatchdog({
+    limits,
+    signal: req.signal,
+    onExpire: (kind) => stop.abort(kind),
+    isBusy: () => spawning || req.busyElsewhere?.() === true,
+  });
+  const guarded = <T>(work: Promise<T>): Promise<T> => untilAborted(work, stop.signal);
+  const spawnOne = async (args: SpawnAgentArgs): Promise<{ text: string; ok: boolean }> => {
+    const spawnAgent = req.tools?.spawnAgent;
+    if (!spawnAgent) return { text: 'spawn_agent is not available to this run.', ok: false };
+    spawning = true;
+    try {
+      return { text: await guarded(spawnAgent(args, { signal: stop.signal })), ok: true };
+    } catch (err) {
+      if (stop.signal.aborted) throw err;
+      return { text: `spawn_agent failed: ${err instanceof Error ? err.message : String(err)}`, ok: false };
+    } finally {
+      spawning = false;
+    }
+  };
+
+  try {
+    const latency = rule?.latency_ms ?? script.latency_ms ?? 0;
+    if (latency > 0) await delay(latency, undefined, { signal: stop.signal });
+    watchdog.touch();
+
+    switch (rule?.fail) {
+      case 'crash':
+        process.kill(process.pid, 'SIGKILL');
+        return await guarded(new Promise<never>(() => {}));
+      case 'hang':
+        return await guarded(new Promise<never>(() => {}));
+      case 'retryable':
+        throw new InvokeError('retryable', `${what}: scripted retryable failure.`);
+      case 'permanent':
+        throw new InvokeError('permanent', `${what}: scripted permanent failure.`);
+      case 'rate_limited':
+        throw new InvokeError('rate_limited', `${what}: scripted rate limit.`, { retryAfterMs: MOCK_RATE_LIMIT_RETRY_MS });
+    }
+
+    const history = req.session?.history ?? [];
+    const userTurns = history.filter((m) => m.role === 'user');
+    const vars: Record<string, string> = {
+      agent: req.agentId,
+      message: req.prompt,
+      turn: String(req.session?.turn ?? userTurns.length + 1),
+      previous: userTurns.at(-1)?.content ?? '',
+    };
+
+    const spawnResults: string[] = [];
+    for (const spawn of rule?.spawn ?? []) {
+      const args = { agent: spawn.agent, task: renderTemplate(spawn.task, vars), ...(spawn.session ? { session: spawn.session } : {}) };
+      emitProgress(req, { type: 'tool', name: 'spawn_agent', input: args });
+      const result = await spawnOne(args);
+      emitProgress(req, { type: 'tool_result', name: 'spawn_agent', ok: result.ok });
+      spawnResults.push(result.text);
+      watchdog.touch();
+    }
+    vars.spawn_results = spawnResults.join('\n');
+
+    const text = renderTemplate(rule?.reply ?? script.reply ?? DEFAULT_MOCK_REPLY, vars);
+    emitProgress(req, { type: 'text', text });
+    const usage = rule?.usage ?? script.usage;
+    const resumeId = req.session?.fresh ? undefined : (req.session?.resumeId ?? undefined);
+    return {
+      text,
+      usage: {
+        inputTokens: usage?.input_tokens ?? estimateTokens(req.systemPrompt + req.prompt),
+        outputTokens: usage?.output_tokens ?? estimateTokens(text),
+      },
+      costUsd: usage?.cost_usd ?? 0,
+      sessionId: resumeId ?? `mock-${randomUUID()}`,
+    };
+  } catch (err) {
+    if (watchdog.expired) throw expiryError(watchdog.expired, limits, what);
+    throw err;
+  } finally {
+    watchdog.dispose();
+  }
+}
+
+export function promptMatches(match: string, prompt: string): boolean {
+  const regex = /^\/(.+)\/([a-z]*)$/s.exec(match);
+  if (regex?.[1] !== undefined) {
+    try {
+      return new RegExp(regex[1], regex[2]).test(prompt);
+    } catch {
+      // not a valid regex after all: fall through to a literal match
+    }
+  }
+  return prompt.toLowerCase().includes(match.toLowerCase());
+}
+
+export function renderTemplate(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => vars[name] ?? whole);
+}
+
+function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}

@@ -1,0 +1,118 @@
+/**
+ * OpenAI-compatible chat completions over HTTP (OpenAI, llama.cpp, Ollama, vLLM, …), streamed
+ * (`stream: true`, usage from the last chunk via `stream_options.include_usage`). When the
+ * caller passes `tools.spawnAgent`, the model is offered a `spawn_agent` function; tool calls
+ * are executed and answered, and the conversation continues for at most `maxToolRounds` model
+ * calls (the last one without tools, so it has to answer). Stateless: the session's history is
+ * sent as prior messages every time.
+ */
+import { joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
+import { InvokeError } from '../invoke-error.ts';
+import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
+import { runToolCall, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
+import { addUsage, DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+interface RoundResult {
+  text: string;
+  toolCalls: ToolCall[];
+  usage: InvokeUsage | undefined;
+}
+
+export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult> {
+  const what = `${req.target.provider} model (agent ${req.agentId})`;
+  const model = req.target.model;
+  if (!model) {
+    throw new InvokeError('permanent', `${what}: no model configured.`, {
+      code: 'PROVIDER_CONFIG_INVALID',
+      hint: "Set the agent's model (or the custom provider's model).",
+    });
+  }
+  const url = joinUrl(req.target.baseUrl ?? DEFAULT_BASE_URL, 'chat/completions');
+  const headers: Record<string, string> = { ...req.target.headers };
+  if (req.target.apiKey) headers.authorization = `Bearer ${req.target.apiKey}`;
+
+  const messages: JsonRecord[] = [];
+  if (req.systemPrompt.trim() !== '') messages.push({ role: 'system', content: req.systemPrompt });
+  for (const m of req.session?.history ?? []) messages.push({ role: m.role, content: m.content });
+  messages.push({ role: 'user', content: req.prompt });
+
+  const tools = req.tools?.spawnAgent
+    ? [{ type: 'function', function: { name: SPAWN_AGENT_TOOL_NAME, description: SPAWN_AGENT_DESCRIPTION, parameters: SPAWN_AGENT_PARAMETERS } }]
+    : undefined;
+  const maxRounds = Math.max(1, req.target.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS);
+
+  return withHttpGuard(req, what, async (guard) => {
+    let usage: InvokeUsage | undefined;
+    let text = '';
+    for (let round = 1; round <= maxRounds; round++) {
+      const offerTools = tools !== undefined && round < maxRounds;
+      const body = { model, messages, stream: true, stream_options: { include_usage: true }, ...(offerTools ? { tools } : {}) };
+      const result = await streamRound(req, guard, what, url, headers, body);
+      usage = addUsage(usage, result.usage);
+      text = result.text;
+      if (result.toolCalls.length === 0 || !offerTools) break;
+      messages.push({
+        role: 'assistant',
+        content: result.text === '' ? null : result.text,
+        tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+      });
+      for (const call of result.toolCalls) {
+        const outcome = await runToolCall(req, guard, call.name, call.arguments);
+        messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
+      }
+    }
+    return { text, usage };
+  });
+}
+
+async function streamRound(
+  req: InvokeRequest,
+  guard: HttpGuard,
+  what: string,
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<RoundResult> {
+  let text = '';
+  let usage: InvokeUsage | undefined;
+  const calls = new Map<number, ToolCall>();
+  for await (const event of postForEvents(url, headers, body, guard, what)) {
+    if (event.data.trim() === '[DONE]') break;
+    const chunk = parseJsonRecord(event.data);
+    if (!chunk) continue;
+    const error = asRecord(chunk.error);
+    if (error) throw streamError(what, asString(error.message) ?? JSON.stringify(error));
+    const chunkUsage = asRecord(chunk.usage);
+    if (chunkUsage) {
+      usage = { inputTokens: asNumber(chunkUsage.prompt_tokens) ?? 0, outputTokens: asNumber(chunkUsage.completion_tokens) ?? 0 };
+    }
+    const delta = asRecord(asRecords(chunk.choices)[0]?.delta);
+    if (!delta) continue;
+    const content = asString(delta.content);
+    if (content) {
+      text += content;
+      emitProgress(req, { type: 'text', text: content });
+    }
+    for (const part of asRecords(delta.tool_calls)) {
+      const index = asNumber(part.index) ?? calls.size;
+      const fn = asRecord(part.function);
+      const call = calls.get(index) ?? { id: '', name: '', arguments: '' };
+      call.id = asString(part.id) ?? call.id;
+      call.name += asString(fn?.name) ?? '';
+      call.arguments += asString(fn?.arguments) ?? '';
+      calls.set(index, call);
+    }
+  }
+  const toolCalls = [...calls.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, call]) => ({ ...call, id: call.id || `call_${index}` }));
+  return { text, toolCalls, usage };
+}

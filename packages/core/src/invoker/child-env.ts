@@ -1,0 +1,60 @@
+/**
+ * Agent CLIs get an explicit environment, never the daemon's whole `process.env` (which holds
+ * channel bot tokens, other providers' keys and the API's own secrets). The base is a short list
+ * of variables a CLI needs to find itself, its config home and the network; the provider's
+ * credentials come from the target, per-run values (run id/token for `tinyagi call`) from the request.
+ */
+const BASE_VARIABLES = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TERM',
+  'TMPDIR',
+  'TZ',
+  'XDG_CONFIG_HOME',
+  'XDG_DATA_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_STATE_HOME',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+] as const;
+
+export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of BASE_VARIABLES) {
+    const value = source[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.TERM ??= 'dumb';
+  return env;
+}
+
+export interface ChildEnvParts {
+  agentId: string;
+  provider?: Record<string, string>;
+  adapter?: Record<string, string>;
+  request?: Record<string, string>;
+}
+
+/** Later parts win: base < provider credentials < adapter settings < request. */
+export function buildChildEnv(parts: ChildEnvParts): Record<string, string> {
+  return {
+    ...baseChildEnv(),
+    ...parts.provider,
+    ...parts.adapter,
+    ...parts.request,
+    TINYAGI_AGENT_ID: parts.agentId,
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * Runs one agent CLI to completion under the invoker's rules: execa with an argument array (no
+ * shell), an explicit environment, the workspace as cwd, its own process group, a wall-clock
+ * timeout and an inactivity watchdog that kill the whole group (SIGTERM, then SIGKILL after a
+ * grace period), and bounded output buffers. stdout is handed to the adapter line by line as it
+ * arrives; the adapter owns the format.
+ */
+import { stat } from 'node:fs/promises';
+import { execa } from 'execa';
+import { BoundedTail, LineSplitter } from './bounded-text.ts';
+import { failureFromText, InvokeError } from './invoke-error.ts';
+import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
+import { buildChildEnv } from './child-env.ts';
+import {
+  DEFAULT_EXIT_AFTER_RESULT_MS,
+  DEFAULT_KILL_GRACE_MS,
+  runLimits,
+  type InvokeRequest,
+  type RunLimits,
+} from './types.ts';
+import { expiryError, startWatchdog, type WatchdogExpiry } from './watchdog.ts';
+
+const STDERR_TAIL_CHARS = 64 * 1024;
+const PLAIN_STDOUT_TAIL_CHARS = 64 * 1024;
+/** One JSON event larger than this is dropped rather than buffered. */
+const MAX_LINE_CHARS = 16 * 1024 * 1024;
+/** After the CLI itself exited, how long a leftover child may keep our pipes open. */
+const STDIO_DRAIN_MS = 2_000;
+
+export interface CliRunOptions {
+  /** For messages: "claude (agent coder)". */
+  what: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Written to stdin, then stdin is closed; without it stdin is /dev/null. */
+  input?: string;
+  limits: RunLimits;
+  killGraceMs: number;
+  exitAfterResultMs: number;
+  signal?: AbortSignal;
+  busyElsewhere?: () => boolean;
+  onLine: (line: string) => void;
+  /** True once the adapter has seen the final result; the CLI then gets `exitAfterResultMs` to exit. */
+  resultSeen?: () => boolean;
+  /** Shown when the executable is missing. */
+  installHint: string;
+}
+
+export interface CliRunOutcome {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stderrTail: string;
+  /** stdout lines that are not JSON events: warnings and errors some CLIs print there. */
+  plainStdoutTail: string;
+  /** The CLI delivered its result but did not exit on its own, so its group was killed. */
+  killedAfterResult: boolean;
+}
+
+type Termination = WatchdogExpiry | 'lingering';
+
+export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome> {
+  await assertWorkspace(opts.cwd, opts.what);
+
+  const stderrTail = new BoundedTail(STDERR_TAIL_CHARS);
+  const plainStdoutTail = new BoundedTail(PLAIN_STDOUT_TAIL_CHARS);
+  let termination: Termination | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+
+  const child = execa(opts.command, opts.args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    extendEnv: false,
+    detached: true,
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    windowsHide: true,
+  });
+  const pid = child.pid;
+
+  const terminate = (why: Termination): void => {
+    if (termination || pid === undefined) return;
+    termination = why;
+    signalProcessGroup(pid, 'SIGTERM');
+    graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), opts.killGraceMs);
+  };
+  const watchdog = startWatchdog({ limits: opts.limits, signal: opts.signal, onExpire: terminate, isBusy: opts.busyElsewhere });
+  if (pid !== undefined) trackProcessGroup(pid);
+
+  const lines = new LineSplitter(
+    MAX_LINE_CHARS,
+    (line) => {
+      if (!line.trimStart().startsWith('{')) plainStdoutTail.append(`${line}\n`);
+      opts.onLine(line);
+      if (!lingerTimer && opts.resultSeen?.()) {
+        lingerTimer = setTimeout(() => terminate('lingering'), opts.exitAfterResultMs);
+      }
+    },
+    () => stderrTail.append(`[tinyagi: dropped an output line longer than ${MAX_LINE_CHARS} characters]\n`),
+  );
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    watchdog.touch();
+    lines.push(chunk);
+  });
+  child.stderr?.on('data', (chunk: string) => {
+    watchdog.touch();
+    stderrTail.append(chunk);
+  });
+  child.nodeChildProcess.once('exit', () => {
+    if (pid !== undefined) drainTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), STDIO_DRAIN_MS);
+  });
+
+  const result = await child;
+  lines.end();
+  watchdog.dispose();
+  clearTimeout(graceTimer);
+  clearTimeout(lingerTimer);
+  clearTimeout(drainTimer);
+  if (pid !== undefined) {
+    // The leader is gone; members that ignored SIGTERM (or kept running after a kill) go now.
+    if (termination) signalProcessGroup(pid, 'SIGKILL');
+    untrackProcessGroup(pid);
+  }
+
+  if (result.code === 'ENOENT' || result.code === 'EACCES') {
+    throw new InvokeError('permanent', `${opts.what}: cannot run "${opts.command}" (${result.code}).`, {
+      code: 'PROVIDER_CONFIG_INVALID',
+      hint: opts.installHint,
+      cause: result.cause,
+    });
+  }
+  // A deadline that passes after the final result only cuts short a CLI that would not exit.
+  const resultSeen = opts.resultSeen?.() === true;
+  if (termination === 'cancelled' || (termination && termination !== 'lingering' && !resultSeen)) {
+    throw expiryError(termination, opts.limits, opts.what, stderrTail.toString());
+  }
+  return {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stderrTail: stderrTail.toString(),
+    plainStdoutTail: plainStdoutTail.toString(),
+    killedAfterResult: termination !== undefined && resultSeen,
+  };
+}
+
+async function assertWorkspace(cwd: string, what: string): Promise<void> {
+  // spawn reports a missing cwd as ENOENT of the command, which would blame the CLI install.
+  const info = await stat(cwd).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new InvokeError('permanent', `${what}: workspace directory ${cwd} does not exist.`, {
+      code: 'INVALID_PATH',
+      hint: 'Check the agent\'s working_directory, or let tinyagi provision the workspace again.',
+    });
+  }
+}
+
+/**
+ * The failure for a CLI run that ended badly: `detail` is the CLI's own error event, if any.
+ * Rate limits are recognised from that and stderr only, never from the model's reply text.
+ */
+export function cliFailure(what: string, outcome: CliRunOutcome, detail?: string): InvokeError {
+  const status = outcome.exitCode !== undefined ? `exit code ${outcome.exitCode}` : `signal ${outcome.signal ?? 'unknown'}`;
+  const tail = outcome.stderrTail.trim();
+  const plain = outcome.plainStdoutTail.trim();
+  const summary = detail ?? (lastLine(tail) || lastLine(plain));
+  return failureFromText(`${what} failed (${status})${summary ? `: ${summary}` : '.'}`, `${detail ?? ''}\n${tail}\n${plain}`, {
+    exitCode: outcome.exitCode,
+    stderrTail: tail === '' ? undefined : tail,
+  });
+}
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const last = lines.at(-1) ?? '';
+  return last.length > 500 ? `${last.slice(0, 500)}…` : last;
+}
+
+export interface CliAdapterDefaults {
+  binary: string;
+  installHint: string;
+  /** Variables the adapter itself sets (IS_SANDBOX, OPENCODE_CONFIG, …). */
+  adapterEnv?: Record<string, string>;
+}
+
+/** The parts of `CliRunOptions` that every CLI adapter derives from the request the same way. */
+export function cliRunBase(
+  req: InvokeRequest,
+  defaults: CliAdapterDefaults,
+): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
+  return {
+    what: `${defaults.binary} (agent ${req.agentId})`,
+    command: req.target.command ?? defaults.binary,
+    cwd: req.cwd,
+    env: buildChildEnv({
+      agentId: req.agentId,
+      provider: req.target.env,
+      adapter: defaults.adapterEnv,
+      request: req.env,
+    }),
+    limits: runLimits(req),
+    killGraceMs: req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    exitAfterResultMs: req.target.exitAfterResultMs ?? DEFAULT_EXIT_AFTER_RESULT_MS,
+    signal: req.signal,
+    busyElsewhere: req.busyElsewhere,
+    installHint: defaults.installHint,
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * @tinyagi/core agent invoker: one `invokeAgent` call for every provider (Claude Code, Codex and
+ * OpenCode CLIs, OpenAI- and Anthropic-compatible HTTP APIs, the built-in mock), with timeouts,
+ * process-group kills, progress events and failures classified for the durable queue.
+ */
+export {
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_INACTIVITY_MS,
+  DEFAULT_KILL_GRACE_MS,
+  DEFAULT_EXIT_AFTER_RESULT_MS,
+  DEFAULT_MAX_TOOL_ROUNDS,
+  type BuiltinAdapterName,
+  type InvokeTarget,
+  type InvokeRequest,
+  type InvokeResult,
+  type InvokeUsage,
+  type InvokeProgress,
+  type InvokeSession,
+  type InvokeTools,
+  type InvokeAdapter,
+  type SessionMessage,
+  type SpawnAgentArgs,
+} from './types.ts';
+export {
+  InvokeError,
+  isInvokeError,
+  isRetryableKind,
+  type InvokeErrorKind,
+  type InvokeErrorOptions,
+} from './invoke-error.ts';
+export { invokeAgent, registerAdapter, listAdapters } from './invoke.ts';
+export { resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
+export {
+  DEFAULT_MOCK_REPLY,
+  MOCK_RATE_LIMIT_RETRY_MS,
+  type MockScriptSpec,
+  type MockRuleSpec,
+  type MockSpawnSpec,
+  type MockUsageSpec,
+  type MockFailure,
+} from './adapters/mock.ts';
+export { SPAWN_AGENT_TOOL_NAME } from './spawn-tool.ts';

@@ -1,0 +1,126 @@
+/**
+ * How an invocation failed, in the terms the durable queue acts on:
+ * - retryable: non-zero exit, 5xx, network; backoff with jitter
+ * - rate_limited: 429/529/overloaded; wait `retryAfterMs` when the provider said how long
+ * - timeout: wall clock or inactivity watchdog; retried like retryable
+ * - permanent: missing CLI, bad credentials, invalid request; dead at once
+ * - cancelled: the caller aborted; never retried
+ */
+import { TinyError, type TinyErrorCode } from '../errors.ts';
+
+export type InvokeErrorKind = 'retryable' | 'permanent' | 'rate_limited' | 'timeout' | 'cancelled';
+
+export interface InvokeErrorOptions {
+  code?: TinyErrorCode;
+  retryAfterMs?: number;
+  exitCode?: number;
+  stderrTail?: string;
+  hint?: string;
+  cause?: unknown;
+}
+
+const CODE_BY_KIND: Record<InvokeErrorKind, TinyErrorCode> = {
+  retryable: 'INVOKE_FAILED',
+  permanent: 'INVOKE_FAILED',
+  rate_limited: 'INVOKE_RATE_LIMITED',
+  timeout: 'INVOKE_TIMEOUT',
+  cancelled: 'INVOKE_CANCELLED',
+};
+
+export class InvokeError extends TinyError {
+  readonly kind: InvokeErrorKind;
+  readonly retryAfterMs: number | undefined;
+  readonly exitCode: number | undefined;
+  readonly stderrTail: string | undefined;
+
+  constructor(kind: InvokeErrorKind, message: string, options: InvokeErrorOptions = {}) {
+    super(options.code ?? CODE_BY_KIND[kind], message, {
+      hint: options.hint,
+      cause: options.cause,
+      details: {
+        kind,
+        retryAfterMs: options.retryAfterMs,
+        exitCode: options.exitCode,
+        stderrTail: options.stderrTail,
+      },
+    });
+    this.kind = kind;
+    this.retryAfterMs = options.retryAfterMs;
+    this.exitCode = options.exitCode;
+    this.stderrTail = options.stderrTail;
+  }
+}
+
+export function isInvokeError(err: unknown): err is InvokeError {
+  return err instanceof InvokeError;
+}
+
+/** Whether the durable queue may try the message again. */
+export function isRetryableKind(kind: InvokeErrorKind): boolean {
+  return kind === 'retryable' || kind === 'rate_limited' || kind === 'timeout';
+}
+
+const RATE_LIMIT_PATTERN =
+  /rate[\s_-]?limit|\b429\b|\b529\b|overloaded|too many requests|usage limit|hit your limit|quota exceeded/i;
+
+export function looksRateLimited(text: string): boolean {
+  return RATE_LIMIT_PATTERN.test(text);
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function unitMs(unit: string): number {
+  const u = unit.toLowerCase();
+  if (u.startsWith('ms') || u.startsWith('milli')) return UNIT_MS.ms!;
+  if (u.startsWith('h')) return UNIT_MS.h!;
+  if (u.startsWith('m')) return UNIT_MS.m!;
+  return UNIT_MS.s!;
+}
+
+/**
+ * Finds a reset hint in provider output: "try again in 2 seconds", "retry after 1m30s",
+ * "resets at 2026-01-01T10:00:00Z", or Claude Code's "usage limit reached|<epoch seconds>".
+ */
+export function parseRetryAfterText(text: string, now: number = Date.now()): number | undefined {
+  const relative = /(?:try again|retry|retrying|wait)(?: again)?(?: in| after)\s+((?:\d+(?:\.\d+)?\s*(?:milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)(?![a-z])\s*)+)/i.exec(text);
+  if (relative?.[1]) {
+    let total = 0;
+    for (const part of relative[1].matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/gi)) {
+      total += Number(part[1]) * unitMs(part[2] ?? 's');
+    }
+    if (total > 0) return Math.round(total);
+  }
+  const epoch = /limit reached\|(\d{9,13})/i.exec(text);
+  if (epoch?.[1]) {
+    const value = Number(epoch[1]);
+    const at = epoch[1].length > 10 ? value : value * 1000;
+    return Math.max(0, at - now);
+  }
+  const absolute = /resets? (?:at |on )?(\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)/i.exec(text);
+  if (absolute?.[1]) {
+    const at = Date.parse(absolute[1]);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  return undefined;
+}
+
+/** `Retry-After` is either delta-seconds or an HTTP date. */
+export function parseRetryAfterHeader(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** A failed run's diagnostic text becomes rate_limited when it says so, else retryable. */
+export function failureFromText(
+  message: string,
+  diagnostic: string,
+  options: Omit<InvokeErrorOptions, 'retryAfterMs'> = {},
+): InvokeError {
+  if (looksRateLimited(diagnostic)) {
+    return new InvokeError('rate_limited', message, { ...options, retryAfterMs: parseRetryAfterText(diagnostic) });
+  }
+  return new InvokeError('retryable', message, options);
+}

@@ -1,0 +1,71 @@
+/**
+ * The `spawn_agent` function tool the HTTP adapters offer when the caller passes
+ * `tools.spawnAgent`: the model asks for a sub-agent run and gets the child's final reply back
+ * as the tool result. Refusals and failures are results too (text the model can act on), never
+ * a crash of the parent run, unless the parent itself was cancelled.
+ */
+import { asRecord, asString } from './json-read.ts';
+import type { HttpGuard } from './http-stream.ts';
+import { emitProgress, type InvokeRequest } from './types.ts';
+
+export const SPAWN_AGENT_TOOL_NAME = 'spawn_agent';
+
+export const SPAWN_AGENT_DESCRIPTION =
+  'Run another agent as your sub-agent and wait for its final answer. Use it to delegate a self-contained task. ' +
+  'Pass the same `session` key again to continue a conversation with the same sub-agent.';
+
+export const SPAWN_AGENT_PARAMETERS = {
+  type: 'object',
+  properties: {
+    agent: { type: 'string', description: 'Id of the agent to run.' },
+    task: { type: 'string', description: 'Everything the sub-agent needs to know to do the task.' },
+    session: { type: 'string', description: 'Optional key to reuse one sub-agent session across calls.' },
+  },
+  required: ['agent', 'task'],
+  additionalProperties: false,
+} as const;
+
+export interface ToolOutcome {
+  content: string;
+  ok: boolean;
+}
+
+/** Executes one tool call the model made; `rawArguments` is the model's JSON text. */
+export async function runToolCall(req: InvokeRequest, guard: HttpGuard, name: string, rawArguments: unknown): Promise<ToolOutcome> {
+  const input = typeof rawArguments === 'string' ? parseArguments(rawArguments) : asRecord(rawArguments);
+  emitProgress(req, { type: 'tool', name, input });
+  const outcome = await executeTool(req, guard, name, input);
+  emitProgress(req, { type: 'tool_result', name, ok: outcome.ok });
+  return outcome;
+}
+
+async function executeTool(
+  req: InvokeRequest,
+  guard: HttpGuard,
+  name: string,
+  input: Record<string, unknown> | undefined,
+): Promise<ToolOutcome> {
+  const spawnAgent = req.tools?.spawnAgent;
+  if (name !== SPAWN_AGENT_TOOL_NAME || !spawnAgent) return { content: `Unknown tool "${name}".`, ok: false };
+  const agent = asString(input?.agent)?.trim();
+  const task = asString(input?.task);
+  const session = asString(input?.session);
+  if (!agent || !task) {
+    return { content: 'spawn_agent needs a JSON object with string fields "agent" and "task".', ok: false };
+  }
+  try {
+    const reply = await guard.hold((signal) => spawnAgent(session ? { agent, task, session } : { agent, task }, { signal }));
+    return { content: reply, ok: true };
+  } catch (err) {
+    if (guard.signal.aborted) throw err;
+    return { content: `spawn_agent failed: ${err instanceof Error ? err.message : String(err)}`, ok: false };
+  }
+}
+
+function parseArguments(text: string): Record<string, unknown> | undefined {
+  try {
+    return asRecord(JSON.parse(text === '' ? '{}' : text));
+  } catch {
+    return undefined;
+  }
+}

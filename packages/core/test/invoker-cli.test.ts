@@ -1,0 +1,241 @@
+/**
+ * The three CLI adapters against fake CLIs (test/fixtures/bin) that parse argv like the real
+ * ones and speak their JSON formats: real subprocesses, real temp workspaces.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  invokeAgent,
+  InvokeError,
+  type InvokeProgress,
+  type InvokeRequest,
+  type InvokeSession,
+} from '../src/invoker/index.ts';
+
+const BIN = join(import.meta.dirname, 'fixtures/bin');
+const SYSTEM_PROMPT = 'You are the coder of team alpha.\nUse [@agent: message] to hand work over.';
+
+type Cli = 'claude' | 'codex' | 'opencode';
+
+interface LogEntry {
+  cli: Cli;
+  argv: string[];
+  prompt: string;
+  cwd: string;
+  env: Record<string, string>;
+  systemPromptFile?: { path: string; mode: number; firstLine: string };
+  configFile?: { path: string; mode: number };
+}
+
+let root: string;
+let workspace: string;
+let logFile: string;
+let events: InvokeProgress[];
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'tinyagi-invoker-cli-'));
+  workspace = mkdtempSync(join(root, 'ws-'));
+  logFile = join(root, 'fake.log');
+  events = [];
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
+  return {
+    agentId: 'coder',
+    target: { adapter: cli, provider: 'test', command: join(BIN, cli), env: { ANTHROPIC_API_KEY: 'sk-from-target' } },
+    prompt,
+    systemPrompt: SYSTEM_PROMPT,
+    cwd: workspace,
+    env: { FAKE_LOG: logFile, FAKE_STATE_DIR: root, TINYAGI_RUN_ID: 'run_123' },
+    onEvent: (e) => events.push(e),
+    ...extra,
+  };
+}
+
+function logEntries(): LogEntry[] {
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as LogEntry);
+}
+
+async function invokeError(req: InvokeRequest): Promise<InvokeError> {
+  try {
+    await invokeAgent(req);
+  } catch (err) {
+    if (err instanceof InvokeError) return err;
+    throw err;
+  }
+  throw new Error('expected the invocation to fail');
+}
+
+const TOOL_NAMES: Record<Cli, string> = { claude: 'Bash', codex: 'shell', opencode: 'bash' };
+const USAGE: Record<Cli, { usage: { inputTokens: number; outputTokens: number }; costUsd: number | undefined }> = {
+  // claude: input + cache reads; codex: input_tokens already include cached ones;
+  // opencode: two steps, input + cache and output + reasoning.
+  claude: { usage: { inputTokens: 120, outputTokens: 42 }, costUsd: 0.0123 },
+  codex: { usage: { inputTokens: 200, outputTokens: 30 }, costUsd: undefined },
+  opencode: { usage: { inputTokens: 420, outputTokens: 40 }, costUsd: 0.0052 },
+};
+
+describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
+  it('streams text and tool use as progress, returns only the final answer, with usage and cost', async () => {
+    const result = await invokeAgent(request(cli, 'FAKE:tool list the files'));
+
+    expect(result.text).toBe(`fake-${cli} turn 1: FAKE:tool list the files`);
+    expect(result.text).not.toContain('Let me look.');
+    expect(result.text).not.toContain('[tool');
+    expect(result.usage).toEqual(USAGE[cli].usage);
+    if (USAGE[cli].costUsd === undefined) expect(result.costUsd).toBeUndefined();
+    else expect(result.costUsd).toBeCloseTo(USAGE[cli].costUsd, 6);
+
+    const tool = events.findIndex((e) => e.type === 'tool');
+    expect(events[tool]).toMatchObject({ type: 'tool', name: TOOL_NAMES[cli] });
+    expect(events.slice(tool)).toContainEqual({ type: 'tool_result', name: TOOL_NAMES[cli], ok: true });
+    expect(events.filter((e) => e.type === 'text').map((e) => (e.type === 'text' ? e.text : ''))).toContain(result.text);
+  });
+
+  it('captures the session id and continues that session on the next call', async () => {
+    const first = await invokeAgent(request(cli, 'hello'));
+    expect(first.text).toBe(`fake-${cli} turn 1: hello`);
+    expect(first.sessionId).toBeTruthy();
+
+    const session: InvokeSession = { key: 'shared', resumeId: first.sessionId ?? null };
+    const second = await invokeAgent(request(cli, 'again', { session }));
+    expect(second.text).toBe(`fake-${cli} turn 2: again`);
+    expect(second.sessionId).toBe(first.sessionId);
+
+    const argv = logEntries()[1]?.argv ?? [];
+    const resumeFlag = { claude: '--resume', codex: 'resume', opencode: '--session' }[cli];
+    expect(argv[argv.indexOf(resumeFlag) + 1]).toBe(first.sessionId);
+
+    const fresh = await invokeAgent(request(cli, 'start over', { session: { ...session, fresh: true } }));
+    expect(fresh.text).toBe(`fake-${cli} turn 1: start over`);
+    expect(fresh.sessionId).not.toBe(first.sessionId);
+  });
+
+  it('fails like a retryable error when the session to resume is unknown', async () => {
+    const err = await invokeError(request(cli, 'hello', { session: { key: 'shared', resumeId: 'ses_gone' } }));
+    expect(err.kind).toBe('retryable');
+    expect(err.exitCode).toBe(1);
+  });
+
+  it('delivers the system prompt without putting it in argv', async () => {
+    const result = await invokeAgent(request(cli, 'FAKE:echo-system'));
+    expect(result.text).toBe('You are the coder of team alpha.');
+
+    const entry = logEntries()[0];
+    expect(entry?.argv.join(' ')).not.toContain('team alpha');
+    const file = entry?.systemPromptFile ?? entry?.configFile;
+    if (cli === 'codex') {
+      expect(file).toBeUndefined();
+    } else {
+      // A private temp file, outside the workspace, removed after the run.
+      expect(file?.mode).toBe(0o600);
+      expect(file?.path.startsWith(workspace)).toBe(false);
+      expect(existsSync(file?.path ?? '')).toBe(false);
+    }
+  });
+
+  it.each(['--help FAKE:argv', '-x FAKE:argv'])('never reads the message %j as a flag', async (prompt) => {
+    const result = await invokeAgent(request(cli, prompt));
+    const argv = JSON.parse(result.text) as string[];
+    if (cli === 'claude') {
+      expect(argv.slice(-2)).toEqual(['--', prompt]);
+    } else {
+      // codex and opencode get the message on stdin: it is not in argv at all.
+      expect(argv).not.toContain(prompt);
+      expect(logEntries()[0]?.prompt).toContain(prompt);
+    }
+  });
+
+  it('runs in the workspace with a minimal, explicit environment', async () => {
+    process.env.TINYAGI_TEST_SECRET = 'must-not-leak';
+    try {
+      await invokeAgent(request(cli, 'hi'));
+    } finally {
+      delete process.env.TINYAGI_TEST_SECRET;
+    }
+    const entry = logEntries()[0];
+    expect(entry?.cwd).toBe(workspace);
+    expect(entry?.env.TINYAGI_TEST_SECRET).toBeUndefined();
+    expect(entry?.env).toMatchObject({
+      TINYAGI_AGENT_ID: 'coder',
+      TINYAGI_RUN_ID: 'run_123',
+      ANTHROPIC_API_KEY: 'sk-from-target',
+      PATH: process.env.PATH,
+    });
+    const unexpected = Object.keys(entry?.env ?? {}).filter(
+      (name) => !(name in process.env) && !['TINYAGI_AGENT_ID', 'TINYAGI_RUN_ID', 'ANTHROPIC_API_KEY', 'FAKE_LOG', 'FAKE_STATE_DIR', 'IS_SANDBOX', 'OPENCODE_CONFIG', 'TERM'].includes(name),
+    );
+    expect(unexpected).toEqual([]);
+  });
+
+  it('turns a non-zero exit into a retryable error carrying the stderr tail', async () => {
+    const err = await invokeError(request(cli, 'FAKE:exit=3'));
+    expect(err.kind).toBe('retryable');
+    expect(err.code).toBe('INVOKE_FAILED');
+    expect(err.exitCode).toBe(3);
+    expect(err.stderrTail).toContain('simulated failure');
+    expect(err.message).toContain('exit code 3');
+  });
+
+  it('recognises a rate limit and the reset time the CLI gave', async () => {
+    const err = await invokeError(request(cli, 'FAKE:429'));
+    expect(err.kind).toBe('rate_limited');
+    expect(err.code).toBe('INVOKE_RATE_LIMITED');
+    expect(err.retryAfterMs).toBe(2000);
+  });
+});
+
+describe('claude adapter specifics', () => {
+  it('starts a fresh session with an explicit uuid and passes model, permissions and the prompt file', async () => {
+    await invokeAgent(request('claude', 'hi', { target: { ...request('claude', '').target, model: 'claude-opus-4-6' } }));
+    const entry = logEntries()[0];
+    const argv = entry?.argv ?? [];
+    expect(argv.slice(0, 5)).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions']);
+    expect(argv[argv.indexOf('--model') + 1]).toBe('claude-opus-4-6');
+    expect(argv[argv.indexOf('--session-id') + 1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(argv[argv.indexOf('--append-system-prompt-file') + 1]).toBe(entry?.systemPromptFile?.path);
+    expect(entry?.env.IS_SANDBOX).toBe('1');
+  });
+
+  it('accepts the result of a CLI that does not exit afterwards and kills its group', async () => {
+    const started = Date.now();
+    const result = await invokeAgent(request('claude', 'FAKE:linger FAKE:reply=done', { target: { ...request('claude', '').target, exitAfterResultMs: 300 } }));
+    expect(result.text).toBe('done');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('leaves an empty system prompt out entirely', async () => {
+    await invokeAgent(request('claude', 'hi', { systemPrompt: '' }));
+    expect(logEntries()[0]?.argv).not.toContain('--append-system-prompt-file');
+  });
+});
+
+describe('codex adapter specifics', () => {
+  it('sends the instructions only with the first message of a thread', async () => {
+    const first = await invokeAgent(request('codex', 'hello'));
+    await invokeAgent(request('codex', 'again', { session: { key: 'shared', resumeId: first.sessionId ?? null } }));
+    const [fresh, resumed] = logEntries();
+    expect(fresh?.prompt).toBe(`<tinyagi_instructions>\n${SYSTEM_PROMPT}\n</tinyagi_instructions>\n\nhello`);
+    expect(resumed?.prompt).toBe('again');
+    expect(resumed?.argv.slice(-3)).toEqual(['resume', first.sessionId, '-']);
+  });
+});
+
+describe('opencode adapter specifics', () => {
+  it('declares the system prompt as an agent in a generated config and selects it', async () => {
+    await invokeAgent(request('opencode', 'hi'));
+    const entry = logEntries()[0];
+    const argv = entry?.argv ?? [];
+    expect(argv[argv.indexOf('--agent') + 1]).toBe('tinyagi-coder');
+    expect(entry?.env.OPENCODE_CONFIG).toBe(entry?.configFile?.path);
+  });
+});

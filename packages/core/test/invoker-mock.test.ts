@@ -1,0 +1,185 @@
+/**
+ * The built-in mock provider: rule matching, reply templates, spawns, scripted failures and
+ * waits that end on abort or timeout. `crash` is checked in a real child process.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  invokeAgent,
+  InvokeError,
+  type InvokeProgress,
+  type InvokeRequest,
+  type MockScriptSpec,
+  type SpawnAgentArgs,
+} from '../src/invoker/index.ts';
+
+let workspace: string;
+let events: InvokeProgress[];
+
+beforeEach(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'tinyagi-invoker-mock-'));
+  events = [];
+});
+afterEach(() => {
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+function request(mock: MockScriptSpec, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
+  return {
+    agentId: 'demo',
+    target: { adapter: 'mock', provider: 'mock', mock },
+    prompt,
+    systemPrompt: 'system text',
+    cwd: workspace,
+    onEvent: (e) => events.push(e),
+    ...extra,
+  };
+}
+
+async function invokeError(promise: Promise<unknown>): Promise<InvokeError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof InvokeError) return err;
+    throw err;
+  }
+  throw new Error('expected the invocation to fail');
+}
+
+describe('mock adapter', () => {
+  it('answers with a default reply that says it is the mock, and estimates usage', async () => {
+    const result = await invokeAgent(request({}, 'hello there'));
+    expect(result.text).toBe('[mock] demo: received "hello there"');
+    expect(result.usage).toEqual({ inputTokens: Math.ceil('system texthello there'.length / 4), outputTokens: Math.ceil(result.text.length / 4) });
+    expect(result.costUsd).toBe(0);
+    expect(result.sessionId).toMatch(/^mock-/);
+    expect(events).toEqual([{ type: 'text', text: result.text }]);
+  });
+
+  it('picks the first matching rule: case-insensitive substring or /regex/flags', async () => {
+    const script: MockScriptSpec = {
+      reply: 'default',
+      rules: [
+        { match: '/^deploy\\s+\\w+$/i', reply: 'deploying' },
+        { match: 'STATUS', reply: 'all green', usage: { input_tokens: 7, output_tokens: 3, cost_usd: 0.5 } },
+        { match: 'status', reply: 'never reached' },
+      ],
+    };
+    expect((await invokeAgent(request(script, 'Deploy web'))).text).toBe('deploying');
+    const status = await invokeAgent(request(script, 'what is the status?'));
+    expect(status).toMatchObject({ text: 'all green', usage: { inputTokens: 7, outputTokens: 3 }, costUsd: 0.5 });
+    expect((await invokeAgent(request(script, 'deploy web now'))).text).toBe('default');
+  });
+
+  it('renders {{agent}}, {{message}}, {{turn}} and {{previous}} from the session', async () => {
+    const script: MockScriptSpec = { reply: '{{agent}} turn {{turn}}: "{{message}}" after "{{previous}}"' };
+    const session = {
+      key: 'sender:cli:me',
+      resumeId: 'mock-earlier',
+      history: [
+        { role: 'user' as const, content: 'first' },
+        { role: 'assistant' as const, content: 'ok' },
+        { role: 'user' as const, content: 'second' },
+        { role: 'assistant' as const, content: 'ok' },
+      ],
+    };
+    const result = await invokeAgent(request(script, 'third', { session }));
+    expect(result.text).toBe('demo turn 3: "third" after "second"');
+    expect(result.sessionId).toBe('mock-earlier');
+
+    const explicit = await invokeAgent(request(script, 'x', { session: { key: 'shared', turn: 9 } }));
+    expect(explicit.text).toBe('demo turn 9: "x" after ""');
+  });
+
+  it('spawns sub-agents through the callback and puts their replies in {{spawn_results}}', async () => {
+    const script: MockScriptSpec = {
+      rules: [
+        {
+          match: 'research',
+          spawn: [
+            { agent: 'searcher', task: 'find: {{message}}' },
+            { agent: 'writer', task: 'summarise', session: 'notes' },
+          ],
+          reply: 'Findings:\n{{spawn_results}}',
+        },
+      ],
+    };
+    const calls: SpawnAgentArgs[] = [];
+    const result = await invokeAgent(
+      request(script, 'research llamas', {
+        tools: { spawnAgent: async (args) => (calls.push(args), `${args.agent} done`) },
+      }),
+    );
+    expect(calls).toEqual([
+      { agent: 'searcher', task: 'find: research llamas' },
+      { agent: 'writer', task: 'summarise', session: 'notes' },
+    ]);
+    expect(result.text).toBe('Findings:\nsearcher done\nwriter done');
+    expect(events.filter((e) => e.type === 'tool')).toHaveLength(2);
+    expect(events).toContainEqual({ type: 'tool_result', name: 'spawn_agent', ok: true });
+  });
+
+  it('reports a refused spawn as a result text, not a failure', async () => {
+    const script: MockScriptSpec = { rules: [{ match: 'go', spawn: [{ agent: 'deep', task: 't' }], reply: '{{spawn_results}}' }] };
+    const result = await invokeAgent(
+      request(script, 'go', {
+        tools: {
+          spawnAgent: async () => {
+            throw new Error('depth limit reached');
+          },
+        },
+      }),
+    );
+    expect(result.text).toBe('spawn_agent failed: depth limit reached');
+  });
+
+  it.each([
+    ['retryable', 'INVOKE_FAILED'],
+    ['permanent', 'INVOKE_FAILED'],
+    ['rate_limited', 'INVOKE_RATE_LIMITED'],
+  ] as const)('fails on purpose: %s', async (fail, code) => {
+    const err = await invokeError(invokeAgent(request({ rules: [{ match: 'x', fail }] }, 'x')));
+    expect(err.kind).toBe(fail);
+    expect(err.code).toBe(code);
+    if (fail === 'rate_limited') expect(err.retryAfterMs).toBe(1000);
+  });
+
+  it('waits out latency, and an abort ends the wait at once', async () => {
+    const started = Date.now();
+    await invokeAgent(request({ latency_ms: 150 }, 'hi'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+
+    const controller = new AbortController();
+    const slow = invokeAgent(request({ latency_ms: 60_000 }, 'hi', { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 50);
+    const abortedAt = Date.now();
+    expect((await invokeError(slow)).kind).toBe('cancelled');
+    expect(Date.now() - abortedAt).toBeLessThan(1000);
+  });
+
+  it('hangs until aborted, or until the timeout', async () => {
+    const controller = new AbortController();
+    const hanging = invokeAgent(request({ rules: [{ match: 'hang', fail: 'hang' }] }, 'hang', { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 50);
+    expect((await invokeError(hanging)).kind).toBe('cancelled');
+
+    const timedOut = await invokeError(invokeAgent(request({ rules: [{ match: 'hang', fail: 'hang' }] }, 'hang', { timeoutMs: 200 })));
+    expect(timedOut.kind).toBe('timeout');
+  });
+
+  it('crash kills the whole process with SIGKILL', async () => {
+    const invoker = new URL('../src/invoker/index.ts', import.meta.url).href;
+    const script = `
+      import { invokeAgent } from ${JSON.stringify(invoker)};
+      await invokeAgent({ agentId: 'demo', target: { adapter: 'mock', provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'crash' }] } },
+        prompt: 'boom', systemPrompt: '', cwd: process.cwd() });
+      console.log('survived');
+    `;
+    const child = await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: workspace, reject: false });
+    expect(child.signal).toBe('SIGKILL');
+    expect(child.stdout).not.toContain('survived');
+  });
+});

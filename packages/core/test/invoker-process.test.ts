@@ -1,0 +1,160 @@
+/**
+ * Process control of the CLI adapters: missing executables, wall-clock timeout, inactivity
+ * watchdog, cancellation, SIGKILL escalation, and that a kill takes the whole process group
+ * (the CLI and the grandchild it started) with it.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest } from '../src/invoker/index.ts';
+
+const BIN = join(import.meta.dirname, 'fixtures/bin');
+
+let root: string;
+let workspace: string;
+let pidFile: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'tinyagi-invoker-proc-'));
+  workspace = mkdtempSync(join(root, 'ws-'));
+  pidFile = join(root, 'pids.json');
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+function request(cli: 'claude' | 'codex' | 'opencode', prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
+  return {
+    agentId: 'worker',
+    target: { adapter: cli, provider: 'test', command: join(BIN, cli), killGraceMs: 300 },
+    prompt,
+    systemPrompt: 'You are a worker.',
+    cwd: workspace,
+    env: { FAKE_PID_FILE: pidFile },
+    ...extra,
+  };
+}
+
+async function invokeError(promise: Promise<unknown>): Promise<InvokeError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof InvokeError) return err;
+    throw err;
+  }
+  throw new Error('expected the invocation to fail');
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, deadlineMs = 5000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function readPids(): { cli: number; grandchild: number } | undefined {
+  return existsSync(pidFile) ? (JSON.parse(readFileSync(pidFile, 'utf8')) as { cli: number; grandchild: number }) : undefined;
+}
+
+/**
+ * Dead means kill(pid, 0) fails with ESRCH. A killed grandchild is re-parented to PID 1, and
+ * some container inits never reap, so an exited-but-unreaped process (state Z) counts as dead too.
+ */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+async function expectAllGone(pids: { cli: number; grandchild: number }): Promise<void> {
+  await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild) ? true : undefined), 'the process group to die', 3000);
+}
+
+describe('CLI process control', () => {
+  it('reports a missing CLI as a permanent failure with an install hint', async () => {
+    const req = request('claude', 'hi');
+    const err = await invokeError(invokeAgent({ ...req, target: { ...req.target, command: join(root, 'no-such-claude') } }));
+    expect(err.kind).toBe('permanent');
+    expect(err.code).toBe('PROVIDER_CONFIG_INVALID');
+    expect(err.message).toContain('ENOENT');
+    expect(err.hint).toContain('npm i -g @anthropic-ai/claude-code');
+  });
+
+  it('reports a missing workspace as a permanent failure, not as a missing CLI', async () => {
+    const err = await invokeError(invokeAgent(request('codex', 'hi', { cwd: join(root, 'nowhere') })));
+    expect(err.kind).toBe('permanent');
+    expect(err.code).toBe('INVALID_PATH');
+  });
+
+  it('kills the whole process group at the wall-clock timeout', async () => {
+    const started = Date.now();
+    const err = await invokeError(invokeAgent(request('claude', 'FAKE:grandchild', { timeoutMs: 800 })));
+    expect(err.kind).toBe('timeout');
+    expect(err.code).toBe('INVOKE_TIMEOUT');
+    expect(err.message).toContain('did not finish within 800 ms');
+    expect(Date.now() - started).toBeLessThan(4000);
+    const pids = readPids();
+    expect(pids).toBeDefined();
+    await expectAllGone(pids!);
+  });
+
+  it('kills the whole process group when the caller aborts, and reports cancelled', async () => {
+    const controller = new AbortController();
+    const run = invokeAgent(request('opencode', 'FAKE:grandchild', { signal: controller.signal }));
+    const pids = await waitFor(readPids, 'the fake CLI to start its grandchild');
+    expect(isGone(pids.cli) || isGone(pids.grandchild)).toBe(false);
+    controller.abort();
+    const err = await invokeError(run);
+    expect(err.kind).toBe('cancelled');
+    expect(err.code).toBe('INVOKE_CANCELLED');
+    await expectAllGone(pids);
+  });
+
+  it('escalates to SIGKILL when the CLI ignores SIGTERM', async () => {
+    const err = await invokeError(invokeAgent(request('codex', 'FAKE:stubborn FAKE:grandchild', { timeoutMs: 600 })));
+    expect(err.kind).toBe('timeout');
+    await expectAllGone(readPids()!);
+  });
+
+  it('stops a CLI that goes silent (inactivity watchdog)', async () => {
+    const started = Date.now();
+    const err = await invokeError(invokeAgent(request('claude', 'FAKE:hang', { timeoutMs: 60_000, inactivityMs: 500 })));
+    expect(err.kind).toBe('timeout');
+    expect(err.message).toContain('no output for 500 ms');
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('counts every output chunk as a sign of life', async () => {
+    const events: Array<{ at: number; event: InvokeProgress }> = [];
+    const result = await invokeAgent(
+      request('claude', 'FAKE:slow FAKE:reply=one two three four five six', {
+        inactivityMs: 400,
+        onEvent: (event) => events.push({ at: Date.now(), event }),
+      }),
+    );
+    expect(result.text).toBe('one two three four five six');
+    const texts = events.filter((e) => e.event.type === 'text');
+    expect(texts).toHaveLength(3);
+    // Progress arrives while the CLI is still working, not all at the end.
+    expect(texts[2]!.at - texts[0]!.at).toBeGreaterThanOrEqual(250);
+  });
+
+  it('lets a run stay silent while it waits on work elsewhere, within the wall clock', async () => {
+    const err = await invokeError(
+      invokeAgent(request('claude', 'FAKE:hang', { inactivityMs: 200, timeoutMs: 1200, busyElsewhere: () => true })),
+    );
+    expect(err.kind).toBe('timeout');
+    expect(err.message).toContain('did not finish within');
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * From settings to invoke targets (adapters, aliases, limits, credentials), session keys, the
+ * adapter registry, and reading reset hints out of provider messages.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Settings } from '../src/config/schema.ts';
+import { parseRetryAfterHeader, parseRetryAfterText } from '../src/invoker/invoke-error.ts';
+import {
+  invokeAgent,
+  InvokeError,
+  registerAdapter,
+  resolveInvokeTarget,
+  sessionKeyFor,
+  type InvokeRequest,
+} from '../src/invoker/index.ts';
+
+const DAEMON_ENV = {
+  PATH: '/usr/bin',
+  ANTHROPIC_API_KEY: 'sk-ant-from-env',
+  OPENAI_API_KEY: 'sk-openai-from-env',
+  DISCORD_BOT_TOKEN: 'discord-secret',
+  CLAUDE_CONFIG_DIR: '/home/me/.claude-work',
+};
+
+function catchInvokeError(fn: () => unknown): InvokeError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof InvokeError) return err;
+    throw err;
+  }
+  throw new Error('expected an InvokeError');
+}
+
+describe('resolveInvokeTarget', () => {
+  it('maps anthropic to the claude CLI with aliases, limits and the oauth token only', () => {
+    const settings: Settings = {
+      models: { anthropic: { oauth_token: 'oauth-tok', api_key: 'sk-ant-settings' } },
+      agents: { coder: { provider: 'anthropic', model: 'opus', timeout_s: 90, inactivity_s: 30 } },
+    };
+    expect(resolveInvokeTarget(settings, 'coder', DAEMON_ENV)).toEqual({
+      adapter: 'claude',
+      provider: 'anthropic',
+      model: 'claude-opus-4-6',
+      env: { CLAUDE_CONFIG_DIR: '/home/me/.claude-work', CLAUDE_CODE_OAUTH_TOKEN: 'oauth-tok' },
+      timeoutMs: 90_000,
+      inactivityMs: 30_000,
+    });
+  });
+
+  it('uses the api key when there is no oauth token, and the daemon env when settings have neither', () => {
+    const withKey: Settings = { models: { anthropic: { api_key: 'sk-ant-settings' } }, agents: { a: { provider: 'anthropic' } } };
+    expect(resolveInvokeTarget(withKey, 'a', DAEMON_ENV).env).toEqual({
+      CLAUDE_CONFIG_DIR: '/home/me/.claude-work',
+      ANTHROPIC_API_KEY: 'sk-ant-settings',
+    });
+
+    const bare: Settings = { agents: { a: { model: 'sonnet' } } };
+    const target = resolveInvokeTarget(bare, 'a', DAEMON_ENV);
+    expect(target).toMatchObject({ adapter: 'claude', provider: 'anthropic', model: 'claude-sonnet-4-6', timeoutMs: 1_800_000, inactivityMs: 600_000 });
+    expect(target.env).toEqual({ CLAUDE_CONFIG_DIR: '/home/me/.claude-work', ANTHROPIC_API_KEY: 'sk-ant-from-env' });
+  });
+
+  it('maps openai to codex, opencode to opencode (with its aliases) and mock to mock', () => {
+    const settings: Settings = {
+      models: { openai: { api_key: 'sk-openai-settings', model: 'gpt-5-codex' } },
+      agents: {
+        o: { provider: 'openai' },
+        c: { provider: 'opencode', model: 'sonnet' },
+        m: { provider: 'mock', mock: { reply: 'hi' } },
+      },
+    };
+    expect(resolveInvokeTarget(settings, 'o', DAEMON_ENV)).toMatchObject({
+      adapter: 'codex',
+      model: 'gpt-5-codex',
+      env: { OPENAI_API_KEY: 'sk-openai-settings' },
+    });
+    const opencode = resolveInvokeTarget(settings, 'c', DAEMON_ENV);
+    expect(opencode).toMatchObject({ adapter: 'opencode', model: 'opencode/claude-sonnet-4-6' });
+    expect(opencode.env).toEqual({ ANTHROPIC_API_KEY: 'sk-ant-from-env', OPENAI_API_KEY: 'sk-openai-settings' });
+    expect(resolveInvokeTarget(settings, 'm', DAEMON_ENV)).toMatchObject({ adapter: 'mock', mock: { reply: 'hi' } });
+  });
+
+  it('never passes unrelated daemon secrets to an agent', () => {
+    const settings: Settings = { agents: { a: { provider: 'anthropic' }, b: { provider: 'openai' }, c: { provider: 'opencode' } } };
+    for (const id of ['a', 'b', 'c']) {
+      expect(Object.values(resolveInvokeTarget(settings, id, DAEMON_ENV).env ?? {})).not.toContain('discord-secret');
+    }
+  });
+
+  it('maps custom providers by harness, with the provider model and no aliases', () => {
+    const settings: Settings = {
+      custom_providers: {
+        proxy: { name: 'Proxy', harness: 'claude', base_url: 'https://proxy.example/anthropic', api_key: 'proxy-key', model: 'opus' },
+        azure: { name: 'Azure', harness: 'codex', base_url: 'https://azure.example/v1', api_key: 'az-key' },
+        llama: { name: 'llama.cpp', harness: 'openai', base_url: 'http://127.0.0.1:8080/v1', api_key: 'none', model: 'qwen' },
+        gateway: { name: 'GW', harness: 'anthropic', base_url: 'https://gw.example', api_key: 'gw-key' },
+      },
+      agents: {
+        p: { provider: 'custom:proxy' },
+        z: { provider: 'custom:azure', model: 'gpt-5' },
+        l: { provider: 'custom:llama' },
+        g: { provider: 'custom:gateway', model: 'claude-x' },
+      },
+    };
+    const proxy = resolveInvokeTarget(settings, 'p', DAEMON_ENV);
+    expect(proxy).toMatchObject({ adapter: 'claude', provider: 'custom:proxy', model: 'opus' });
+    // The daemon's own ANTHROPIC_API_KEY must not reach a CLI pointed at another endpoint.
+    expect(proxy.env).toEqual({
+      CLAUDE_CONFIG_DIR: '/home/me/.claude-work',
+      ANTHROPIC_BASE_URL: 'https://proxy.example/anthropic',
+      ANTHROPIC_AUTH_TOKEN: 'proxy-key',
+    });
+    expect(resolveInvokeTarget(settings, 'z', DAEMON_ENV)).toMatchObject({
+      adapter: 'codex',
+      model: 'gpt-5',
+      env: { OPENAI_API_KEY: 'az-key', OPENAI_BASE_URL: 'https://azure.example/v1' },
+    });
+    expect(resolveInvokeTarget(settings, 'l', DAEMON_ENV)).toMatchObject({
+      adapter: 'openai',
+      model: 'qwen',
+      baseUrl: 'http://127.0.0.1:8080/v1',
+      apiKey: 'none',
+    });
+    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ adapter: 'anthropic', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
+  });
+
+  it('rejects unknown agents and providers permanently, with a hint', () => {
+    const settings: Settings = { agents: { a: { provider: 'custom:missing' } }, custom_providers: { bad: { name: 'x' } } };
+    const unknownAgent = catchInvokeError(() => resolveInvokeTarget(settings, 'nobody', DAEMON_ENV));
+    expect(unknownAgent).toMatchObject({ kind: 'permanent', code: 'AGENT_NOT_FOUND' });
+    const missing = catchInvokeError(() => resolveInvokeTarget(settings, 'a', DAEMON_ENV));
+    expect(missing).toMatchObject({ kind: 'permanent', code: 'PROVIDER_NOT_FOUND' });
+    expect(missing.hint).toContain('custom_providers.missing');
+    const noHarness = catchInvokeError(() => resolveInvokeTarget({ ...settings, agents: { b: { provider: 'custom:bad' } } }, 'b', DAEMON_ENV));
+    expect(noHarness).toMatchObject({ kind: 'permanent', code: 'PROVIDER_CONFIG_INVALID' });
+  });
+});
+
+describe('sessionKeyFor', () => {
+  const scope = { channel: 'telegram', senderId: '42', threadKey: 'chat-7' };
+  it('keys sessions by the agent session mode', () => {
+    expect(sessionKeyFor('shared', scope)).toBe('shared');
+    expect(sessionKeyFor(undefined, scope)).toBe('shared');
+    expect(sessionKeyFor('per-sender', scope)).toBe('sender:telegram:42');
+    expect(sessionKeyFor('per-thread', scope)).toBe('thread:telegram:chat-7');
+    expect(sessionKeyFor('per-thread', { channel: 'discord', senderId: '9', threadKey: null })).toBe('thread:discord:9');
+  });
+});
+
+describe('adapter registry', () => {
+  let workspace: string;
+  beforeEach(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'tinyagi-invoker-registry-'));
+  });
+  afterEach(() => {
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  function request(adapter: string): InvokeRequest {
+    return { agentId: 'p', target: { adapter, provider: 'plugin' }, prompt: 'ping', systemPrompt: '', cwd: workspace };
+  }
+
+  it('dispatches to a registered plugin adapter until it is unregistered', async () => {
+    const unregister = registerAdapter('echo-plugin', async (req) => ({ text: `echo: ${req.prompt}` }));
+    expect(await invokeAgent(request('echo-plugin'))).toEqual({ text: 'echo: ping' });
+    unregister();
+    await expect(invokeAgent(request('echo-plugin'))).rejects.toMatchObject({ kind: 'permanent', code: 'PROVIDER_NOT_FOUND' });
+  });
+
+  it('turns anything a plugin adapter throws into a retryable InvokeError', async () => {
+    const unregister = registerAdapter('broken-plugin', async () => {
+      throw new TypeError('socket hang up');
+    });
+    try {
+      const err = await invokeAgent(request('broken-plugin')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvokeError);
+      expect(err).toMatchObject({ kind: 'retryable', message: expect.stringContaining('socket hang up') });
+    } finally {
+      unregister();
+    }
+  });
+
+  it('runs a mock agent end to end from settings', async () => {
+    const settings: Settings = { agents: { demo: { provider: 'mock', mock: { reply: '{{agent}} says hi' } } } };
+    const result = await invokeAgent({ ...request('mock'), agentId: 'demo', target: resolveInvokeTarget(settings, 'demo', {}) });
+    expect(result.text).toBe('demo says hi');
+  });
+});
+
+describe('reset hints', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  it.each([
+    ['Rate limited. Please try again in 2 seconds.', 2000],
+    ['429 Too Many Requests, retry after 1m30s', 90_000],
+    ['try again in 250ms', 250],
+    ['Claude AI usage limit reached|1767225660', 60_000],
+    ['limit resets at 2026-01-01T00:05:00Z', 300_000],
+    ['rate limited', undefined],
+  ])('%j -> %s ms', (text, expected) => {
+    expect(parseRetryAfterText(text, now)).toBe(expected);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfterHeader('7', now)).toBe(7000);
+    expect(parseRetryAfterHeader('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfterHeader(null, now)).toBeUndefined();
+  });
+});
