@@ -1,0 +1,265 @@
+/**
+ * The security matrix: every route except health refuses a missing token, a wrong token, a
+ * disallowed Origin and a foreign Host (before any handler runs); tickets only open the event
+ * stream; run-scoped tokens only reach their own conversation's run routes; rate and body limits.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiContract, createTicket, mintRunToken, type RouteDef } from '../src/index.ts';
+import { httpRequest, startHarness, waitFor, type ServerHarness } from './harness.ts';
+
+let h: ServerHarness;
+beforeAll(async () => {
+  h = await startHarness({ limits: { messagesPerMinute: 3, pairingPerMinute: 2, bodyBytes: 64 * 1024 } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const SAMPLE_PARAMS: Record<string, string> = { action: 'start', name: 'anthropic', id: '1', code: 'ABCDEFGH', channel: 'discord', senderId: 'u1' };
+
+function concretePath(path: string): string {
+  return path.replace(/:([A-Za-z]+)/g, (_m, name: string) => SAMPLE_PARAMS[name] ?? 'x');
+}
+
+/** Every protected route (the contract's plus the event stream), as method + concrete path. */
+function protectedRoutes(): Array<{ name: string; method: string; path: string }> {
+  const routes = (Object.entries(apiContract) as Array<[string, RouteDef]>)
+    .filter(([, def]) => def.auth !== 'none')
+    .map(([name, def]) => ({ name, method: def.method, path: concretePath(def.path) }));
+  return [...routes, { name: 'events', method: 'GET', path: '/api/events' }];
+}
+
+function codeOf(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('auth matrix', () => {
+  const host = (): string => `127.0.0.1:${h.port}`;
+  const bodyFor = (method: string) => (method === 'GET' || method === 'DELETE' ? {} : { body: '{}', headers: { 'content-type': 'application/json' } });
+
+  it('every protected route refuses requests without a token', async () => {
+    const answers = await Promise.all(
+      protectedRoutes().map(async (r) => {
+        const res = await httpRequest(h.port, { method: r.method, path: r.path, headers: { host: host(), ...bodyFor(r.method).headers }, ...(bodyFor(r.method).body ? { body: '{}' } : {}) });
+        return `${r.name} ${res.status} ${codeOf(res.text)}`;
+      }),
+    );
+    expect(answers.filter((a) => !a.endsWith(' 401 AUTH_REQUIRED'))).toEqual([]);
+    expect(answers.length).toBeGreaterThan(80);
+  });
+
+  it('every protected route refuses a wrong token', async () => {
+    const answers = await Promise.all(
+      protectedRoutes().map(async (r) => {
+        const res = await httpRequest(h.port, { method: r.method, path: r.path, headers: { host: host(), authorization: `Bearer ${h.token}x` } });
+        return `${r.name} ${res.status} ${codeOf(res.text)}`;
+      }),
+    );
+    expect(answers.filter((a) => !a.endsWith(' 401 AUTH_INVALID'))).toEqual([]);
+  });
+
+  it('every route (health included) refuses a disallowed Origin, even with the right token', async () => {
+    const all = [...protectedRoutes(), { name: 'health', method: 'GET', path: '/api/health' }];
+    const answers = await Promise.all(
+      all.map(async (r) => {
+        const res = await httpRequest(h.port, { method: r.method, path: r.path, headers: { host: host(), authorization: `Bearer ${h.token}`, origin: 'https://evil.example' } });
+        return `${r.name} ${res.status} ${codeOf(res.text)}`;
+      }),
+    );
+    expect(answers.filter((a) => !a.endsWith(' 403 ORIGIN_NOT_ALLOWED'))).toEqual([]);
+  });
+
+  it('every route (health included) refuses a foreign Host header (DNS rebinding), even with the right token', async () => {
+    const all = [...protectedRoutes(), { name: 'health', method: 'GET', path: '/api/health' }, { name: 'openapi', method: 'GET', path: '/api/openapi.json' }];
+    for (const foreign of [`evil.example:${h.port}`, 'evil.example', `127.0.0.1.nip.io:${h.port}`, `localhost:${h.port + 1}`]) {
+      const answers = await Promise.all(
+        all.map(async (r) => {
+          const res = await httpRequest(h.port, { method: r.method, path: r.path, headers: { host: foreign, authorization: `Bearer ${h.token}` } });
+          return `${r.name} ${res.status} ${codeOf(res.text)}`;
+        }),
+      );
+      expect(answers.filter((a) => !a.endsWith(' 403 HOST_NOT_ALLOWED'))).toEqual([]);
+    }
+  });
+
+  it('the same GET routes succeed past the guard with the token, a loopback Host and an allowed Origin', async () => {
+    const gets = protectedRoutes().filter((r) => r.method === 'GET' && r.name !== 'events');
+    for (const hostHeader of [`127.0.0.1:${h.port}`, `localhost:${h.port}`, `[::1]:${h.port}`]) {
+      const answers = await Promise.all(
+        gets.map(async (r) => {
+          const res = await httpRequest(h.port, { method: r.method, path: r.path, headers: { host: hostHeader, authorization: `Bearer ${h.token}`, origin: 'http://localhost:3000' } });
+          return { name: r.name, status: res.status, code: codeOf(res.text), cors: res.headers['access-control-allow-origin'] };
+        }),
+      );
+      expect(answers.filter((a) => a.status === 401 || a.status === 403)).toEqual([]);
+      expect(answers.filter((a) => a.status >= 500)).toEqual([]);
+      expect(answers.every((a) => a.cors === 'http://localhost:3000')).toBe(true);
+    }
+  });
+
+  it('health and the API docs need no token', async () => {
+    expect((await httpRequest(h.port, { method: 'GET', path: '/api/health', headers: { host: `127.0.0.1:${h.port}` } })).status).toBe(200);
+    const doc = await httpRequest(h.port, { method: 'GET', path: '/api/openapi.json', headers: { host: `127.0.0.1:${h.port}` } });
+    expect(doc.status).toBe(200);
+    expect((JSON.parse(doc.text) as { components: { securitySchemes: object } }).components.securitySchemes).toHaveProperty('bearer');
+    const ui = await httpRequest(h.port, { method: 'GET', path: '/api/docs/', headers: { host: `127.0.0.1:${h.port}` } });
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('swagger');
+  });
+
+  it('CORS preflight: allowed origin gets the headers, others are refused', async () => {
+    const ok = await httpRequest(h.port, {
+      method: 'OPTIONS',
+      path: '/api/message',
+      headers: { host: `127.0.0.1:${h.port}`, origin: 'http://127.0.0.1:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(ok.status).toBe(204);
+    expect(ok.headers['access-control-allow-origin']).toBe('http://127.0.0.1:3000');
+    const refused = await httpRequest(h.port, { method: 'OPTIONS', path: '/api/message', headers: { host: `127.0.0.1:${h.port}`, origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('a malformed Authorization header is 401, not 500', async () => {
+    for (const header of ['Basic abc', 'Bearer', `Bearer ${h.token} extra`, 'bearer']) {
+      const res = await httpRequest(h.port, { method: 'GET', path: '/api/status', headers: { host: `127.0.0.1:${h.port}`, authorization: header } });
+      expect(res.status).toBe(401);
+    }
+  });
+});
+
+describe('event-stream tickets', () => {
+  async function openEvents(query: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; code: string | undefined }> {
+    const controller = new AbortController();
+    const res = await fetch(`${h.url}/api/events${query}`, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+    const type = res.headers.get('content-type');
+    const code = res.ok ? undefined : codeOf(await res.text());
+    controller.abort();
+    return { status: res.status, type, code };
+  }
+
+  it('a fresh ticket opens the stream without the token', async () => {
+    const { ticket } = await h.client.createTicket();
+    expect(await openEvents(`?ticket=${encodeURIComponent(ticket)}`)).toMatchObject({ status: 200, type: 'text/event-stream' });
+  });
+
+  it('expired, forged and raw-token tickets are refused', async () => {
+    const expired = createTicket(h.token, Date.now() - 120_000).ticket;
+    expect(await openEvents(`?ticket=${encodeURIComponent(expired)}`)).toMatchObject({ status: 401, code: 'TICKET_INVALID' });
+    const forged = createTicket('another-token-entirely-0000').ticket;
+    expect(await openEvents(`?ticket=${encodeURIComponent(forged)}`)).toMatchObject({ status: 401, code: 'TICKET_INVALID' });
+    expect(await openEvents(`?ticket=${encodeURIComponent(h.token)}`)).toMatchObject({ status: 401, code: 'TICKET_INVALID' });
+  });
+
+  it('a ticket is no credential for any other route', async () => {
+    const { ticket } = await h.client.createTicket();
+    const res = await fetch(`${h.url}/api/status?ticket=${encodeURIComponent(ticket)}`);
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('run-scoped tokens', () => {
+  let own: { runId: string; conversationId: string };
+  let other: { runId: string; conversationId: string };
+
+  beforeAll(async () => {
+    const runOf = async (message: string) => {
+      const sent = await h.client.sendMessage({ body: { message, agent: 'reviewer' } });
+      const run = await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).run ?? undefined, 10_000, 'run');
+      return { runId: run.id, conversationId: sent.conversationId };
+    };
+    own = await runOf('first');
+    other = await runOf('second');
+  });
+
+  const withToken = (token: string) => (method: string, path: string, body?: string) =>
+    httpRequest(h.port, { method, path, headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) });
+
+  it('reads its own conversation and runs', async () => {
+    const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
+    expect((await call('GET', `/api/runs/${own.runId}`)).status).toBe(200);
+    expect((await call('GET', `/api/conversations/${own.conversationId}`)).status).toBe(200);
+    // Spawning under its own run passes the guard and reaches the orchestrator (which answers or refuses explicitly).
+    const spawn = await call('POST', `/api/runs/${own.runId}/spawn`, '{"agent":"coder","task":"help"}');
+    expect(spawn.status).toBe(200);
+    expect(typeof (JSON.parse(spawn.text) as { ok: unknown }).ok).toBe('boolean');
+  });
+
+  it('is refused on another conversation', async () => {
+    const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
+    for (const [method, path, body] of [
+      ['GET', `/api/runs/${other.runId}`],
+      ['GET', `/api/conversations/${other.conversationId}`],
+      ['POST', `/api/runs/${other.runId}/spawn`, '{"agent":"coder","task":"x"}'],
+    ] as const) {
+      const res = await call(method, path, body);
+      expect({ path, status: res.status, code: codeOf(res.text) }).toEqual({ path, status: 403, code: 'SCOPE_FORBIDDEN' });
+    }
+  });
+
+  it('is refused on every route not declared for run tokens', async () => {
+    const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
+    const routes = protectedRoutes().filter((r) => !['getRun', 'spawnRun', 'getConversation'].includes(r.name));
+    const answers = await Promise.all(routes.map(async (r) => `${r.name} ${codeOf((await call(r.method, r.path)).text)}`));
+    expect(answers.filter((a) => !a.endsWith(' SCOPE_FORBIDDEN'))).toEqual([]);
+  });
+
+  it('a forged or mismatched run token is 401', async () => {
+    const forged = withToken(mintRunToken('not-the-server-token-000000', own.runId, own.conversationId));
+    expect((await forged('GET', `/api/runs/${own.runId}`)).status).toBe(401);
+    const mismatched = withToken(mintRunToken(h.token, own.runId, other.conversationId));
+    expect((await mismatched('GET', `/api/runs/${own.runId}`)).status).toBe(401);
+    const unknownRun = withToken(mintRunToken(h.token, 'run_unknown', own.conversationId));
+    expect((await unknownRun('GET', `/api/runs/${own.runId}`)).status).toBe(401);
+  });
+});
+
+describe('limits', () => {
+  it('POST /api/message is rate limited (429 RATE_LIMITED, retry hint)', async () => {
+    const statuses: number[] = [];
+    let last = '';
+    for (let i = 0; i < 5; i++) {
+      const res = await httpRequest(h.port, {
+        method: 'POST',
+        path: '/api/message',
+        headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: `burst ${i}`, agent: 'reviewer' }),
+      });
+      statuses.push(res.status);
+      last = res.text;
+    }
+    // Two messages were already sent by the run-token tests within this minute.
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(4);
+    expect(statuses.every((s) => s === 202 || s === 429)).toBe(true);
+    expect(codeOf(last)).toBe('RATE_LIMITED');
+    expect(JSON.parse(last).error.message).toMatch(/Retry in \d+ s/);
+  });
+
+  it('pairing requests and approvals are rate limited', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await httpRequest(h.port, {
+        method: 'POST',
+        path: '/api/pairing/approve',
+        headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ code: 'ZZZZZZZZ' }),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([404, 404, 429, 429]);
+  });
+
+  it('bodies above the limit are 413 PAYLOAD_TOO_LARGE', async () => {
+    const res = await httpRequest(h.port, {
+      method: 'PUT',
+      path: '/api/agents/coder/system-prompt',
+      headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x'.repeat(100 * 1024) }),
+    });
+    expect({ status: res.status, code: codeOf(res.text) }).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+  });
+});
