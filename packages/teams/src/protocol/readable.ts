@@ -11,7 +11,7 @@ export interface ReadableReply {
   files: string[];
 }
 
-const TOOL_MARKER_LINE = /^[ \t]*\[(?:tool|tool_use|tool_result|tool_call|using tool)\b[^\]\n]*\][ \t]*$/gim;
+const TOOL_MARKER_LINE = /^[ \t]*\[(?:tool|tool_use|tool_result|tool_call|using tool)\b[^\]\n]*\][ \t]*(?:\n|$)/gim;
 const TOOL_XML = /<(tool_use|tool_result|function_calls|function_results)\b[^>]*>[\s\S]*?<\/\1>/gi;
 const SEND_FILE = /\[send_file:\s*([^\]\n]+?)\s*\]/gi;
 
