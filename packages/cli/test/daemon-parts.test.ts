@@ -1,0 +1,289 @@
+/**
+ * The daemon's parts on their own, with real files, a real database and real child processes:
+ * log rotation, the instance lock, quiet hours, the heartbeat and schedule runners, the channel
+ * supervisor.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStores, ScheduleStore, type Settings, type Stores } from '@tinyagi/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ChannelSupervisor } from '../src/daemon/channel-supervisor.ts';
+import { HeartbeatScheduler } from '../src/daemon/heartbeat.ts';
+import { acquireInstanceLock } from '../src/daemon/instance-lock.ts';
+import { createLogger } from '../src/daemon/logger.ts';
+import { inQuietHours, parseQuietHours, quietHoursEnd } from '../src/daemon/quiet-hours.ts';
+import { RotatingLog } from '../src/daemon/rotating-log.ts';
+import { MISSED_AFTER_MS, ScheduleRunner } from '../src/daemon/scheduler.ts';
+import { CliError } from '../src/output/cli-error.ts';
+import { pidAlive, waitFor } from './helpers/cli.ts';
+
+let dir: string;
+const children: ChildProcess[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tinyagi-parts-'));
+});
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const silent = createLogger({});
+
+function spawnIdle(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ...args], { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+describe('RotatingLog', () => {
+  it('rotates by size with copy-truncate and keeps only N old files', () => {
+    const file = join(dir, 'logs', 'daemon.log');
+    const log = new RotatingLog({ file, maxBytes: 100, keep: 2 });
+    for (let i = 0; i < 12; i++) log.write(`line ${String(i).padStart(2, '0')} ${'x'.repeat(30)}\n`);
+    log.close();
+    expect(existsSync(`${file}.1`)).toBe(true);
+    expect(existsSync(`${file}.2`)).toBe(true);
+    expect(existsSync(`${file}.3`)).toBe(false);
+    const newest = readFileSync(`${file}.1`, 'utf8');
+    const older = readFileSync(`${file}.2`, 'utf8');
+    expect(newest).toContain('line 11'); // the write that crossed the limit is in the rotated file
+    expect(older < newest).toBe(true); // older lines in .2
+    expect(readFileSync(file, 'utf8')).toBe('');
+  });
+});
+
+describe('instance lock', () => {
+  it('takes over the lock of a dead pid', async () => {
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.once('exit', r));
+    const path = join(dir, 'daemon.lock');
+    writeFileSync(path, JSON.stringify({ pid: dead.pid, startedAt: 1, token: 'old' }));
+    const lock = await acquireInstanceLock(path);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid });
+    lock.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('takes over a lock whose pid was reused by a program that is not a daemon', async () => {
+    const other = spawnIdle([]);
+    const path = join(dir, 'daemon.lock');
+    writeFileSync(path, JSON.stringify({ pid: other.pid, startedAt: 1, token: 'old' }));
+    const lock = await acquireInstanceLock(path);
+    expect(lock.record.pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it('refuses while a live `tinyagi run` holds it, naming its pid and URL', async () => {
+    const daemon = spawnIdle(['run']);
+    await waitFor(() => (pidAlive(daemon.pid ?? 0) ? true : undefined));
+    const path = join(dir, 'daemon.lock');
+    writeFileSync(path, JSON.stringify({ pid: daemon.pid, startedAt: 1, token: 'theirs', apiUrl: 'http://127.0.0.1:4000' }));
+    const error = await acquireInstanceLock(path).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).code).toBe('DAEMON_RUNNING');
+    expect((error as CliError).message).toContain(`pid ${daemon.pid}`);
+    expect((error as CliError).message).toContain('http://127.0.0.1:4000');
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ token: 'theirs' });
+  });
+});
+
+describe('quiet hours', () => {
+  it('parses ranges, wraps past midnight and finds the end', () => {
+    const q = parseQuietHours('22:00-07:00');
+    if (q === undefined || typeof q === 'string') throw new Error('expected a range');
+    expect(inQuietHours(q, new Date(2030, 0, 1, 23, 30))).toBe(true);
+    expect(inQuietHours(q, new Date(2030, 0, 1, 6, 59))).toBe(true);
+    expect(inQuietHours(q, new Date(2030, 0, 1, 7, 0))).toBe(false);
+    expect(inQuietHours(q, new Date(2030, 0, 1, 12, 0))).toBe(false);
+    expect(quietHoursEnd(q, new Date(2030, 0, 1, 23, 30))).toEqual(new Date(2030, 0, 2, 7, 0));
+    expect(parseQuietHours('9-5')).toContain('must look like');
+    expect(parseQuietHours(undefined)).toBeUndefined();
+  });
+});
+
+describe('HeartbeatScheduler', () => {
+  function setup(settings: () => Settings, busy: string[] = []) {
+    let now = Date.UTC(2030, 0, 1, 12, 0, 0);
+    const sent: Array<{ agentId: string; content: string }> = [];
+    const events: string[] = [];
+    const scheduler = new HeartbeatScheduler({
+      getSettings: settings,
+      env: { HOME: dir },
+      busyAgents: async () => new Set(busy),
+      send: async (agentId, content) => {
+        sent.push({ agentId, content });
+        return `msg_${sent.length}`;
+      },
+      onSent: (agentId, messageId) => events.push(`${agentId}:${messageId}`),
+      logger: silent,
+      now: () => now,
+    });
+    return { scheduler, sent, events, advance: (ms: number) => (now += ms), at: (ms: number) => (now = ms) };
+  }
+
+  function workspace(agent: string, heartbeat?: string): void {
+    mkdirSync(join(dir, 'ws', agent), { recursive: true });
+    if (heartbeat !== undefined) writeFileSync(join(dir, 'ws', agent, 'heartbeat.md'), heartbeat);
+  }
+
+  it('wakes due agents with their heartbeat.md, skips busy, disabled and empty ones, and reads intervals live', async () => {
+    workspace('a', 'Check the build.');
+    workspace('b', 'never');
+    workspace('c', '   \n');
+    workspace('d', 'Busy one.');
+    let settings: Settings = {
+      workspace: { path: join(dir, 'ws') },
+      monitoring: { heartbeat_interval: 600 },
+      agents: { a: { heartbeat: { interval: 60 } }, b: { heartbeat: { enabled: false, interval: 60 } }, c: { heartbeat: { interval: 60 } }, d: { heartbeat: { interval: 60 } }, e: {} },
+    };
+    const { scheduler, sent, events, advance } = setup(() => settings, ['d']);
+    advance(59_000);
+    await scheduler.tick();
+    expect(sent).toEqual([]);
+    advance(2000);
+    await scheduler.tick();
+    expect(sent).toEqual([{ agentId: 'a', content: 'Check the build.' }]);
+    expect(events).toEqual(['a:msg_1']);
+    const byAgent = Object.fromEntries(scheduler.status().map((s) => [s.agentId, s]));
+    expect(byAgent['c']?.lastSkip).toBe('heartbeat.md is empty');
+    expect(byAgent['d']?.lastSkip).toContain('already has work');
+    expect(byAgent['e']?.intervalS).toBe(600); // the global default applies
+
+    // A live change: a's interval grows to 10 minutes; nothing is due a minute later.
+    settings = { ...settings, agents: { ...settings.agents, a: { heartbeat: { interval: 600 } } } };
+    advance(61_000);
+    await scheduler.tick();
+    expect(sent).toHaveLength(1);
+    advance(600_000);
+    await scheduler.tick();
+    expect(sent.map((s) => s.agentId)).toEqual(['a', 'a', 'e']);
+  });
+
+  it('sends nothing during quiet hours', async () => {
+    workspace('a', 'ping');
+    const hour = new Date(Date.UTC(2030, 0, 1, 12, 0, 0)).getHours();
+    const range = `${String(hour).padStart(2, '0')}:00-${String((hour + 2) % 24).padStart(2, '0')}:00`;
+    const settings: Settings = { workspace: { path: join(dir, 'ws') }, monitoring: { quiet_hours: range } as Settings['monitoring'], agents: { a: { heartbeat: { interval: 60 } } } };
+    const { scheduler, sent, advance } = setup(() => settings);
+    advance(61_000);
+    await scheduler.tick();
+    expect(sent).toEqual([]);
+    advance(2 * 3600_000);
+    await scheduler.tick();
+    expect(sent.map((s) => s.agentId)).toEqual(['a']);
+  });
+});
+
+describe('ScheduleRunner', () => {
+  let stores: Stores;
+  let store: ScheduleStore;
+  beforeEach(() => {
+    stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
+    store = new ScheduleStore(stores.db, { events: stores.events });
+  });
+  afterEach(() => stores.close());
+
+  const base = { label: 'daily', agentId: 'a', teamId: null, message: 'standup', timezone: 'Europe/Paris', runAt: null, enabled: true, channel: 'schedule', senderId: '' };
+  const nextMinute = (after: number): number => Math.floor(after / 60_000) * 60_000 + 60_000;
+
+  function runner(now: number, fired: Array<{ id: string; key: string }>, fail = false) {
+    return new ScheduleRunner({
+      store,
+      fire: async ({ schedule, idempotencyKey }) => {
+        if (fail) throw new Error('agent removed');
+        fired.push({ id: schedule.id, key: idempotencyKey });
+        return `msg_${fired.length}`;
+      },
+      nextRun: (s, after) => (s.cron !== null ? nextMinute(after) : null),
+      logger: silent,
+      now: () => now,
+    });
+  }
+
+  it('run-once fires a missed cron run once and moves to the next run; schedule.fired is emitted', async () => {
+    const now = Date.UTC(2030, 0, 1, 9, 30);
+    const s = store.create({ ...base, cron: '* * * * *', missedPolicy: 'run-once', nextRunAt: now - 10 * MISSED_AFTER_MS });
+    const fired: Array<{ id: string; key: string }> = [];
+    await runner(now, fired).tick();
+    expect(fired).toEqual([{ id: s.id, key: `schedule:${s.id}:${now - 10 * MISSED_AFTER_MS}` }]);
+    const after = store.get(s.id);
+    expect(after?.nextRunAt).toBe(nextMinute(now));
+    expect(after?.lastFiredAt).toBe(now);
+    const events = stores.events.readSince(0).filter((e) => e.type === 'schedule.fired');
+    expect(events).toHaveLength(1);
+    expect(events[0]?.data).toMatchObject({ scheduleId: s.id, missed: true, messageId: 'msg_1' });
+    await runner(now, fired).tick();
+    expect(fired).toHaveLength(1); // not due again
+  });
+
+  it('skip does not fire a missed run but schedules the next one', async () => {
+    const now = Date.UTC(2030, 0, 1, 9, 30);
+    const s = store.create({ ...base, cron: '* * * * *', missedPolicy: 'skip', nextRunAt: now - 5 * MISSED_AFTER_MS });
+    const fired: Array<{ id: string; key: string }> = [];
+    await runner(now, fired).tick();
+    expect(fired).toEqual([]);
+    expect(store.get(s.id)?.nextRunAt).toBe(nextMinute(now));
+    expect(stores.events.readSince(0).filter((e) => e.type === 'schedule.fired')).toEqual([]);
+    // an on-time run fires normally
+    await runner(nextMinute(now) + 1000, fired).tick();
+    expect(fired.map((f) => f.id)).toEqual([s.id]);
+  });
+
+  it('fires a one-shot once and disables it; a failed firing stays due', async () => {
+    const now = Date.UTC(2030, 0, 1, 9, 30);
+    const once = store.create({ ...base, label: 'once', cron: null, runAt: now - 1000, missedPolicy: 'run-once', nextRunAt: now - 1000 });
+    const fired: Array<{ id: string; key: string }> = [];
+    await runner(now, fired, true).tick();
+    expect(fired).toEqual([]);
+    expect(store.get(once.id)?.enabled).toBe(true);
+    await runner(now + 31_000, fired).tick();
+    expect(fired.map((f) => f.id)).toEqual([once.id]);
+    expect(store.get(once.id)).toMatchObject({ enabled: false, nextRunAt: null });
+  });
+});
+
+describe('ChannelSupervisor', () => {
+  const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+  function supervisor(runner: string | undefined): ChannelSupervisor {
+    return new ChannelSupervisor({
+      logsDir: join(dir, 'logs'),
+      env: { PATH: process.env['PATH'], ...(runner ? { TINYAGI_CHANNEL_RUNNER: runner } : {}) },
+      childEnv: () => ({ TINYAGI_API_URL: 'http://127.0.0.1:1', TINYAGI_API_TOKEN: 'secret-token-value' }),
+      logger: silent,
+      minBackoffMs: 50,
+      maxBackoffMs: 200,
+    });
+  }
+
+  it('reports enabled channels as not installed when there is no channel runner', () => {
+    const s = supervisor(undefined);
+    s.reconcile(['telegram']);
+    expect(s.status()).toEqual([expect.objectContaining({ name: 'telegram', enabled: true, state: 'not_installed', pid: null })]);
+  });
+
+  it('restarts a crashing channel with backoff, logs its output and shows the failure', async () => {
+    const s = supervisor(fixture('crashing-channel.ts'));
+    s.reconcile(['discord']);
+    const status = await waitFor(() => s.status().find((c) => c.restarts >= 3), 10_000, 'three restarts');
+    expect(status.lastExit).toMatchObject({ code: 3 });
+    await s.stopAll();
+    const log = readFileSync(join(dir, 'logs', 'discord.log'), 'utf8');
+    expect(log).toContain('channel discord starting with http://127.0.0.1:1 token=set');
+    expect(log).toContain('login failed: invalid token');
+    expect(s.status()[0]?.state).toBe('stopped');
+  });
+
+  it('stops a channel that is disabled, leaving no process', async () => {
+    const s = supervisor(fixture('steady-channel.ts'));
+    s.reconcile(['whatsapp']);
+    const running = await waitFor(() => s.status().find((c) => c.state === 'running' && c.pid !== null), 10_000, 'the channel to run');
+    s.reconcile([]);
+    await waitFor(() => (s.status()[0]?.state === 'stopped' ? true : undefined), 10_000, 'the channel to stop');
+    expect(pidAlive(running.pid ?? 0)).toBe(false);
+    expect(s.status()[0]).toMatchObject({ enabled: false, restarts: 0 });
+  });
+});
