@@ -24,6 +24,7 @@ export class ConversationQueries {
   readonly #latestOfSender;
   readonly #runningChildren;
   readonly #spawnedChildren;
+  readonly #activeRoom;
 
   constructor(db: TinyDatabase) {
     const s = db.sqlite;
@@ -35,6 +36,7 @@ export class ConversationQueries {
     this.#openRunsOf = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY depth DESC, created_at");
     this.#latestOfSender = s.prepare('SELECT id FROM conversations WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20').pluck();
     this.#runningChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status = 'running'").pluck();
+    this.#activeRoom = s.prepare("SELECT id FROM conversations WHERE channel = 'chatroom' AND team_id = ? AND status = 'active' ORDER BY created_at DESC LIMIT 1").pluck();
     this.#spawnedChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status != 'rejected'").pluck();
   }
 
@@ -59,6 +61,11 @@ export class ConversationQueries {
   /** Recent conversations of a sender, newest first. */
   recentConversationsOf(channel: string, senderId: string, sinceTs: number): string[] {
     return this.#latestOfSender.all(channel, senderId, sinceTs) as string[];
+  }
+
+  /** The team room's conversation still in progress, if any (human posts join it). */
+  activeRoomConversation(teamId: string): string | undefined {
+    return (this.#activeRoom.get(teamId) as string | undefined) ?? undefined;
   }
 
   spawnedChildren(runId: string): { total: number; running: number } {

@@ -219,8 +219,10 @@ export class Orchestrator implements Spawner {
     const { runs, queue, events, db } = ctx.stores;
     return db.write(() => {
       const recipients = members.filter((m) => m !== author);
-      let conversationId: string | null = null;
-      if (recipients.length > 0) {
+      // Posts join the room's conversation while it is still running, so members that are
+      // busy receive every waiting post in one invocation.
+      let conversationId: string | null = recipients.length > 0 ? (ctx.queries.activeRoomConversation(teamId) ?? null) : null;
+      if (recipients.length > 0 && conversationId === null) {
         conversationId = newId('conv');
         runs.createConversation({ id: conversationId, teamId, rootAgentId: team.leader_agent ?? recipients[0]!, channel: 'chatroom', sender: author, senderId: author, title: text.slice(0, 120) });
         events.append({ type: 'conversation.started', conversationId, data: { channel: 'chatroom', sender: author, teamId } });

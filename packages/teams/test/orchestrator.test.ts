@@ -1,0 +1,193 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { invokeAgent, isTinyError, type Settings } from '@tinyagi/core';
+import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
+
+afterEach(closeAll);
+
+const echo = (name?: string) => ({ provider: 'mock' as const, ...(name ? { name } : {}), mock: { reply: '{{agent}} heard: {{message}}' } });
+
+describe('addressing human messages', () => {
+  const settings: Settings = {
+    agents: { lead: echo('Lead'), coder: echo('Cody'), other: echo() },
+    teams: { dev: { name: 'Dev Team', agents: ['lead', 'coder'], leader_agent: 'lead' } },
+  };
+
+  it('routes @agent, @team (to the leader, keeping the team) and display names; strips the prefix', async () => {
+    const h = harness(settings);
+    const a = h.orchestrator.submit({ message: '@coder fix the login', senderId: 'u1' });
+    const b = h.orchestrator.submit({ message: '@DEV plan it', senderId: 'u1' });
+    const c = h.orchestrator.submit({ message: '@cody look', senderId: 'u1' });
+    const d = h.orchestrator.submit({ message: 'explicit', agent: 'other', senderId: 'u1' });
+    expect([a, b, c, d].map((r) => [r.agentId, r.teamId])).toEqual([['coder', 'dev'], ['lead', 'dev'], ['coder', 'dev'], ['other', null]]);
+    for (const r of [a, b, c, d]) await waitForCompletion(h, r.conversationId);
+    expect(h.stores.runs.listRuns(a.conversationId)[0]!.output).toBe('coder heard: fix the login');
+    expect(h.stores.runs.listRuns(b.conversationId)[0]!.output).toBe('lead heard: plan it');
+  });
+
+  it('keeps the addressed team as context for a leader of several teams', async () => {
+    const h = harness({
+      agents: { boss: { provider: 'mock', mock: { reply: '[@writer: write it]' } }, writer: echo(), coder: echo() },
+      teams: { aaa: { agents: ['boss', 'coder'], leader_agent: 'boss' }, zzz: { agents: ['boss', 'writer'], leader_agent: 'boss' } },
+    });
+    const viaTeam = h.orchestrator.submit({ message: '@zzz go', senderId: 'u1' });
+    await waitForCompletion(h, viaTeam.conversationId);
+    expect(h.stores.runs.listRuns(viaTeam.conversationId).map((r) => r.agentId)).toEqual(['boss', 'writer']);
+    // Addressed directly, the first team (#aaa) is the context: writer is not a member there.
+    const direct = h.orchestrator.submit({ message: '@boss go', senderId: 'u1' });
+    await waitForCompletion(h, direct.conversationId);
+    expect(h.stores.runs.listRuns(direct.conversationId).map((r) => r.agentId)).toEqual(['boss']);
+  });
+
+  it('bare @target sets a sticky default per sender, @default clears it; unknown targets are errors', async () => {
+    const h = harness(settings);
+    const set = h.orchestrator.submit({ message: '@coder', channel: 'telegram', senderId: 't1' });
+    expect(set).toMatchObject({ messageId: '', created: false, agentId: 'coder' });
+    expect(set.reply).toContain('@coder by default');
+    expect(h.stores.outbox.list({ channel: 'telegram' }).map((r) => r.text)).toEqual([set.reply]);
+    expect(h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't1' }).agentId).toBe('coder');
+    expect(h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't2' }).agentId).toBe('lead');
+    expect(h.orchestrator.submit({ message: '@dev', channel: 'telegram', senderId: 't1' }).reply).toContain('#dev');
+    expect(h.orchestrator.submit({ message: 'hi team', channel: 'telegram', senderId: 't1' })).toMatchObject({ agentId: 'lead', teamId: 'dev' });
+    expect(h.orchestrator.submit({ message: '@default', channel: 'telegram', senderId: 't1' }).reply).toContain('cleared');
+    expect(h.orchestrator.submit({ message: 'and now', channel: 'telegram', senderId: 't1' }).agentId).toBe('lead');
+
+    const unknown = (() => {
+      try {
+        h.orchestrator.submit({ message: '@nobody hi', senderId: 'u' });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(isTinyError(unknown, 'AGENT_NOT_FOUND')).toBe(true);
+    expect(() => h.orchestrator.submit({ message: 'x', agent: 'ghost' })).toThrow(/No agent "ghost"/);
+    expect(() => h.orchestrator.submit({ message: 'x', team: 'ghost' })).toThrow(/No team "ghost"/);
+    expect(() => h.orchestrator.submit({ message: '   ' })).toThrow(/empty/);
+  });
+
+  it('is idempotent on the channel message key', async () => {
+    const h = harness(settings, { start: false });
+    const first = h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
+    const again = h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
+    expect(again).toEqual({ ...first, created: false });
+    expect(h.stores.runs.listConversations()).toHaveLength(1);
+    expect(h.stores.queue.counts().pending).toBe(1);
+  });
+
+  it('heartbeat and schedule messages enter through the same queue', async () => {
+    const h = harness(settings);
+    const beat = h.orchestrator.submit({ message: 'check your heartbeat.md', agent: 'other', channel: 'heartbeat', sender: 'heartbeat', kind: 'heartbeat' });
+    await waitForCompletion(h, beat.conversationId);
+    expect(h.stores.runs.listRuns(beat.conversationId)[0]).toMatchObject({ cause: 'heartbeat', status: 'completed' });
+    expect(h.stores.outbox.list({ conversationId: beat.conversationId })[0]).toMatchObject({ channel: 'heartbeat', status: 'delivered' });
+  });
+});
+
+describe('chat rooms', () => {
+  it('an agent post reaches every other member; their answers stay in the room, not with the human', async () => {
+    const h = harness({
+      agents: { lead: { provider: 'mock', mock: { reply: 'Noted. [#dev: standup moved to 10]' } }, a: echo(), b: echo() },
+      teams: { dev: { agents: ['lead', 'a', 'b'], leader_agent: 'lead' } },
+    });
+    const sent = h.orchestrator.submit({ message: '@dev reschedule', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    const runs = h.stores.runs.listRuns(sent.conversationId);
+    expect(runs.map((r) => [r.agentId, r.cause])).toEqual([['lead', 'user'], ['a', 'chatroom'], ['b', 'chatroom']]);
+    expect(runs[1]!.output).toBe('a heard: [Chat room #dev — @lead]: standup moved to 10');
+    expect(h.orchestrator.chatroom.list('dev').map((p) => [p.fromAgent, p.content])).toEqual([['lead', 'standup moved to 10']]);
+    expect(h.stores.outbox.list({ conversationId: sent.conversationId }).map((r) => r.agentId)).toEqual(['lead']);
+  });
+
+  it('posts waiting for an agent are batched into one invocation, clearly separated', async () => {
+    const log = recordingInvoker(invokeAgent);
+    const h = harness({ agents: { lead: echo(), a: echo() }, teams: { dev: { agents: ['lead', 'a'], leader_agent: 'lead' } } }, { invoke: log.invoke, start: false });
+    h.orchestrator.postChatroom('dev', 'user', 'first post');
+    h.orchestrator.postChatroom('dev', 'user', 'second post');
+    expect(() => h.orchestrator.postChatroom('dev', 'stranger', 'x')).toThrow(/not a member/);
+    h.orchestrator.start();
+    await waitFor(() => h.stores.queue.counts().completed === 4 || undefined);
+    expect(log.calls.map((c) => c.agentId).sort()).toEqual(['a', 'lead']);
+    const prompt = log.calls.find((c) => c.agentId === 'a')!.prompt;
+    expect(prompt).toContain('You received 2 messages since your last turn.');
+    expect(prompt).toMatch(/----- message 1 of 2 -----\n\[Chat room #dev — @user\]: first post/);
+    expect(prompt).toMatch(/----- message 2 of 2 -----\n\[Chat room #dev — @user\]: second post/);
+    const aRuns = h.stores.runs.listConversations().flatMap((c) => h.stores.runs.listRuns(c.id)).filter((r) => r.agentId === 'a');
+    expect(aRuns.map((r) => r.status)).toEqual(['completed', 'completed']);
+    const merged = eventsOf(h.stores, { types: ['run.completed'] }).filter((e) => e.data.mergedInto);
+    expect(merged.map((e) => e.agentId).sort()).toEqual(['a', 'lead']);
+  });
+});
+
+describe('conversations', () => {
+  it('exports the transcript as data and markdown', async () => {
+    const h = harness({
+      agents: { lead: { provider: 'mock', mock: { reply: 'On it. [@coder: add tests]' } }, coder: { provider: 'mock', mock: { reply: 'Tests added.' } } },
+      teams: { dev: { name: 'Dev', agents: ['lead', 'coder'], leader_agent: 'lead' } },
+    });
+    const sent = h.orchestrator.submit({ message: '@dev harden the parser', sender: 'Ana', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    const entries = h.orchestrator.transcript(sent.conversationId);
+    expect(entries.map((e) => [e.direction, e.from, e.to, e.text])).toEqual([
+      ['in', 'Ana', '@lead', 'harden the parser'],
+      ['out', '@lead', 'Ana', 'On it.\n→ @coder: add tests'],
+      ['in', '@lead', '@coder', 'add tests'],
+      ['out', '@coder', 'Ana', 'Tests added.'],
+    ]);
+    const md = h.orchestrator.transcriptMarkdown(sent.conversationId);
+    expect(md).toContain('# harden the parser');
+    expect(md).toContain('- Team: #dev');
+    expect(md).toContain('**@lead → @coder**');
+    expect(md).toContain('> → @coder: add tests');
+  });
+
+  it('plugins transform incoming and outgoing text', async () => {
+    const h = harness({ agents: { bot: echo() } }, {
+      plugins: [{ name: 'shout', transformIncoming: (t) => t.toUpperCase(), transformOutgoing: async (t, ctx) => `${t} [via ${ctx.agentId}]` }],
+    });
+    const sent = h.orchestrator.submit({ message: 'quiet words', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    expect(h.stores.outbox.list({ conversationId: sent.conversationId })[0]!.text).toBe('bot heard: QUIET WORDS [via bot]\n\n— @bot');
+  });
+
+  it('a message that fails permanently fails its run, tells the human and completes the conversation', async () => {
+    const h = harness({ agents: { flaky: { provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'permanent' }] } } } });
+    const sent = h.orchestrator.submit({ message: 'boom', senderId: 'u1' });
+    const done = await waitForCompletion(h, sent.conversationId);
+    expect(done.data.status).toBe('completed');
+    expect(h.stores.runs.listRuns(sent.conversationId)[0]).toMatchObject({ status: 'failed' });
+    expect(h.stores.outbox.list({ conversationId: sent.conversationId })[0]!.text).toContain('@flaky could not answer');
+    expect(h.stores.queue.listDead()).toHaveLength(1);
+  });
+
+  it('a spent daily agent budget refuses the run before the provider is called', async () => {
+    const log = recordingInvoker(invokeAgent);
+    const h = harness({ agents: { pricey: { provider: 'mock', mock: { reply: 'done', usage: { cost_usd: 0.02 } } } }, budgets: { agent_daily_usd: 0.01 } }, { invoke: log.invoke });
+    const first = h.orchestrator.submit({ message: 'one', senderId: 'u1' });
+    await waitForCompletion(h, first.conversationId);
+    const second = h.orchestrator.submit({ message: 'two', senderId: 'u1' });
+    await waitForCompletion(h, second.conversationId);
+    expect(log.calls).toHaveLength(1);
+    expect(h.stores.runs.listRuns(second.conversationId)[0]).toMatchObject({ status: 'rejected' });
+    const [rejected] = eventsOf(h.stores, { conversationId: second.conversationId, types: ['guard.rejected'] });
+    expect(rejected?.data).toMatchObject({ rule: 'agent_daily_usd', limit: 0.01, actual: 0.02 });
+    expect(h.stores.outbox.list({ conversationId: second.conversationId })[0]!.text).toContain('@pricey was not run');
+  });
+
+  it('the soft limit asks the human once, and a conversation budget stops the work', async () => {
+    const h = harness({
+      agents: { a: { provider: 'mock', mock: { reply: '[@b: more]', usage: { cost_usd: 0.04 } } }, b: { provider: 'mock', mock: { reply: '[@a: more]', usage: { cost_usd: 0.04 } } } },
+      teams: { t: { agents: ['a', 'b'], leader_agent: 'a' } },
+      budgets: { conversation_usd: 0.1, soft_limit_fraction: 0.5 },
+      limits: { ping_pong_max: 100 },
+    });
+    const sent = h.orchestrator.submit({ message: '@t go', channel: 'discord', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    const outbox = h.stores.outbox.list({ conversationId: sent.conversationId });
+    const soft = outbox.filter((r) => r.meta.kind === 'soft-limit');
+    expect(soft).toHaveLength(1);
+    expect(soft[0]!.text).toContain('Reply `continue` to raise the limit or `stop`');
+    expect(outbox.at(-1)!.text).toContain('I stopped this conversation');
+    expect(h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'stopped' });
+    expect(h.stores.runs.listRuns(sent.conversationId)).toHaveLength(3);
+    expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['budget.warning', 'budget.exceeded'] }).map((e) => e.type)).toEqual(['budget.warning', 'budget.exceeded']);
+  });
+});

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { invokeAgent } from '@tinyagi/core';
+import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
+
+afterEach(closeAll);
+
+describe('steering a run', () => {
+  it('pause holds a run at its checkpoint; inject adds to its input; resume lets it go', async () => {
+    const log = recordingInvoker(invokeAgent);
+    const h = harness({ agents: { busy: { provider: 'mock', mock: { rules: [{ match: 'block', fail: 'hang' }], reply: 'got: {{message}}' } } } }, { invoke: log.invoke });
+    const blocker = h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
+    const second = h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
+    const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
+    const queuedRun = h.orchestrator.conversationTree(second.conversationId).roots[0]!;
+    expect(queuedRun.status).toBe('queued');
+
+    expect(h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
+    expect(h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
+    h.orchestrator.cancelRun(blockerRun.runId);
+    await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
+    expect(h.orchestrator.status().paused).toEqual([queuedRun.runId]);
+    expect(log.calls.filter((c) => c.prompt.includes('real task'))).toHaveLength(0);
+
+    expect(h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
+    expect(h.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+    await waitForCompletion(h, second.conversationId);
+    expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
+    const steered = eventsOf(h.stores, { types: ['run.steered'] }).filter((e) => e.runId === queuedRun.runId);
+    expect(steered.map((e) => [e.data.command, e.data.accepted])).toEqual([['pause', true], ['pause', false], ['inject', true], ['resume', true]]);
+  });
+
+  it('redirect during an invocation makes the run take one more turn with the new instruction', async () => {
+    const h = harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 300, reply: 'answer to: {{message}} (turn {{turn}})' } } } });
+    const sent = h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
+    const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
+    expect(h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead' })).toEqual({ accepted: true });
+    await waitForCompletion(h, sent.conversationId);
+    expect(h.stores.runs.getRun(run.runId)!.output).toBe('answer to: [New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 2)');
+    expect(h.orchestrator.sessions.get('mull', 'shared')?.turns).toBe(2);
+    // The human gets one reply: the run's final answer.
+    expect(h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(1);
+  });
+
+  it('honours the per-agent allowlist and refuses to steer finished runs', async () => {
+    const h = harness({ agents: { strict: { provider: 'mock', steering: ['cancel'], mock: { rules: [{ match: 'wait', fail: 'hang' }] } } } });
+    const sent = h.orchestrator.submit({ message: '@strict wait', senderId: 'u1' });
+    const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
+    const refused = h.orchestrator.steer(run.runId, 'inject', { text: 'hi' });
+    expect(refused.accepted).toBe(false);
+    expect(refused.reason).toContain('agents.strict.steering does not allow "inject"');
+    expect(h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: true });
+    await waitForCompletion(h, sent.conversationId);
+    expect(h.stores.runs.getRun(run.runId)!.status).toBe('cancelled');
+    expect(h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
+    const events = eventsOf(h.stores, { types: ['run.steered'] }).map((e) => [e.data.command, e.data.accepted]);
+    expect(events).toEqual([['inject', false], ['cancel', true], ['cancel', false]]);
+    expect(() => h.orchestrator.steer('run_missing', 'pause')).toThrow(/No run with id run_missing/);
+  });
+});
