@@ -72,8 +72,10 @@ export interface Ctx {
 
 export function abortCause(signal: AbortSignal): AbortCause | undefined {
   if (!signal.aborted) return undefined;
-  const reason: unknown = signal.reason;
-  return reason === 'cancelled' || reason === 'budget' || reason === 'shutdown' || reason === 'timeout' ? reason : 'cancelled';
+  // Our own aborts pass the cause as the reason; the queue worker passes Error('shutdown'),
+  // Error('cancelled') or Error('lease lost').
+  const reason: unknown = signal.reason instanceof Error ? signal.reason.message : signal.reason;
+  return reason === 'budget' || reason === 'shutdown' || reason === 'timeout' ? reason : 'cancelled';
 }
 
 /** A controller that also aborts (with the same reason) when `parent` aborts. */
