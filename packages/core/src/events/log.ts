@@ -121,14 +121,14 @@ export class EventLog {
   }
 
   lastId(): number {
-    const row = this.#db.sqlite.prepare('SELECT MAX(id) AS id FROM events').get() as { id: number | null };
+    const row = this.#db.prepare('SELECT MAX(id) AS id FROM events').get() as { id: number | null };
     return row.id ?? 0;
   }
 
   /** Deletes events older than `beforeTs`, in batches; returns how many were removed. */
   prune(beforeTs: number, batchSize = 5000): number {
     let total = 0;
-    const del = this.#db.sqlite.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
+    const del = this.#db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
     for (;;) {
       const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
       total += n;

@@ -115,7 +115,7 @@ export class OutboxStore {
   enqueue(input: OutboxInput): { row: OutboxRow; created: boolean } {
     const now = Date.now();
     return this.#db.write(() => {
-      const existing = this.#db.sqlite.prepare('SELECT * FROM outbox WHERE idempotency_key = ?').get(input.idempotencyKey) as Row | undefined;
+      const existing = this.#db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?').get(input.idempotencyKey) as Row | undefined;
       if (existing) return { row: toRow(existing), created: false };
       const delivered = !this.hasClient(input.channel);
       const id = newId('out');
@@ -142,7 +142,7 @@ export class OutboxStore {
       const rows = this.#db.sqlite
         .prepare(`SELECT * FROM outbox WHERE channel = ? AND ((status = 'pending' AND available_at <= ?) OR (status = 'delivering' AND lease_expires_at < ?)) ORDER BY seq LIMIT ?`)
         .all(options.channel, now, now, Math.max(1, Math.min(options.limit ?? 20, 500))) as Row[];
-      const mark = this.#db.sqlite.prepare("UPDATE outbox SET status = 'delivering', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 WHERE seq = ?");
+      const mark = this.#db.prepare("UPDATE outbox SET status = 'delivering', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 WHERE seq = ?");
       return rows.map((r) => {
         mark.run(options.owner, now + leaseMs, r.seq);
         return toRow({ ...r, status: 'delivering', lease_owner: options.owner, lease_expires_at: now + leaseMs, attempts: r.attempts + 1 });
@@ -159,7 +159,7 @@ export class OutboxStore {
       if (row.status !== 'delivering' && row.status !== 'pending') {
         throw new TinyError('INVALID_STATE', `Outbox row ${id} is ${row.status} and cannot be acknowledged.`);
       }
-      this.#db.sqlite.prepare("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?").run(now, id);
+      this.#db.prepare("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?").run(now, id);
       this.#events?.append({ type: 'outbox.delivered', conversationId: row.conversationId, runId: row.runId, agentId: row.agentId, data: { outboxId: id, channel: row.channel } });
       return this.get(id)!;
     });
@@ -189,8 +189,8 @@ export class OutboxStore {
   }
 
   #expire(now: number): OutboxRow[] {
-    const rows = this.#db.sqlite.prepare("SELECT * FROM outbox WHERE status IN ('pending', 'delivering') AND expires_at < ? ORDER BY seq LIMIT 500").all(now) as Row[];
-    const mark = this.#db.sqlite.prepare("UPDATE outbox SET status = 'expired', lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?");
+    const rows = this.#db.prepare("SELECT * FROM outbox WHERE status IN ('pending', 'delivering') AND expires_at < ? ORDER BY seq LIMIT 500").all(now) as Row[];
+    const mark = this.#db.prepare("UPDATE outbox SET status = 'expired', lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?");
     return rows.map((r) => {
       mark.run(r.seq);
       this.#events?.append({ type: 'outbox.expired', conversationId: r.conversation_id, runId: r.run_id, agentId: r.agent_id, data: { outboxId: r.id, channel: r.channel, createdAt: r.created_at } });
@@ -199,7 +199,7 @@ export class OutboxStore {
   }
 
   get(id: string): OutboxRow | undefined {
-    const row = this.#db.sqlite.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row | undefined;
     return row ? toRow(row) : undefined;
   }
 
@@ -210,18 +210,18 @@ export class OutboxStore {
     if (query.status) { where.push('status = ?'); params.push(query.status); }
     if (query.conversationId) { where.push('conversation_id = ?'); params.push(query.conversationId); }
     params.push(Math.max(1, Math.min(query.limit ?? 100, 1000)));
-    return (this.#db.sqlite.prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params) as Row[]).map(toRow);
+    return (this.#db.prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params) as Row[]).map(toRow);
   }
 
   counts(): Record<OutboxStatus, number> {
     const out: Record<OutboxStatus, number> = { pending: 0, delivering: 0, delivered: 0, failed: 0, expired: 0 };
-    for (const r of this.#db.sqlite.prepare('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as Array<{ status: OutboxStatus; n: number }>) out[r.status] = r.n;
+    for (const r of this.#db.prepare('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as Array<{ status: OutboxStatus; n: number }>) out[r.status] = r.n;
     return out;
   }
 
   /** Deletes delivered/expired rows created before `beforeTs`, in batches. */
   prune(beforeTs: number, batchSize = 1000): number {
-    const del = this.#db.sqlite.prepare("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE status IN ('delivered', 'expired') AND created_at < ? LIMIT ?)");
+    const del = this.#db.prepare("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE status IN ('delivered', 'expired') AND created_at < ? LIMIT ?)");
     let total = 0;
     for (;;) {
       const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);

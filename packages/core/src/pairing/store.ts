@@ -119,7 +119,7 @@ export class PairingStore {
   approve(code: string, now = Date.now()): ApprovedPairing {
     const normalized = normalizePairingCode(code);
     return this.#db.write(() => {
-      const row = this.#db.sqlite.prepare("SELECT * FROM pairings WHERE code = ? AND status = 'pending'").get(normalized) as Row | undefined;
+      const row = this.#db.prepare("SELECT * FROM pairings WHERE code = ? AND status = 'pending'").get(normalized) as Row | undefined;
       if (!row) {
         throw new TinyError('PAIRING_NOT_FOUND', `No pending pairing request with code ${normalized}.`, {
           hint: 'Check the code the bot sent (8 characters); `tinyagi pairing pending` lists open requests.',
@@ -135,21 +135,21 @@ export class PairingStore {
 
   dismiss(code: string): void {
     const normalized = normalizePairingCode(code);
-    const n = this.#db.write(() => this.#db.sqlite.prepare("DELETE FROM pairings WHERE code = ? AND status = 'pending'").run(normalized).changes);
+    const n = this.#db.write(() => this.#db.prepare("DELETE FROM pairings WHERE code = ? AND status = 'pending'").run(normalized).changes);
     if (n === 0) throw new TinyError('PAIRING_NOT_FOUND', `No pending pairing request with code ${normalized}.`);
   }
 
   revoke(channel: string, senderId: string): void {
-    const n = this.#db.write(() => this.#db.sqlite.prepare("DELETE FROM pairings WHERE channel = ? AND sender_id = ? AND status = 'approved'").run(channel, senderId).changes);
+    const n = this.#db.write(() => this.#db.prepare("DELETE FROM pairings WHERE channel = ? AND sender_id = ? AND status = 'approved'").run(channel, senderId).changes);
     if (n === 0) throw new TinyError('PAIRING_NOT_FOUND', `Sender ${senderId} on ${channel} is not approved.`);
   }
 
   isApproved(channel: string, senderId: string): boolean {
-    return this.#db.sqlite.prepare("SELECT 1 FROM pairings WHERE channel = ? AND sender_id = ? AND status = 'approved'").get(channel, senderId) !== undefined;
+    return this.#db.prepare("SELECT 1 FROM pairings WHERE channel = ? AND sender_id = ? AND status = 'approved'").get(channel, senderId) !== undefined;
   }
 
   list(): { pending: PendingPairing[]; approved: ApprovedPairing[] } {
-    const rows = this.#db.sqlite.prepare('SELECT * FROM pairings ORDER BY created_at, channel, sender_id').all() as Row[];
+    const rows = this.#db.prepare('SELECT * FROM pairings ORDER BY created_at, channel, sender_id').all() as Row[];
     return {
       pending: rows.filter((r) => r.status === 'pending').map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, code: r.code, createdAt: r.created_at, lastSeenAt: r.last_seen_at })),
       approved: rows.filter((r) => r.status === 'approved').map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, approvedAt: r.approved_at ?? r.created_at, lastSeenAt: r.last_seen_at })),
@@ -157,7 +157,7 @@ export class PairingStore {
   }
 
   #uniqueCode(): string {
-    const taken = this.#db.sqlite.prepare('SELECT 1 FROM pairings WHERE code = ?');
+    const taken = this.#db.prepare('SELECT 1 FROM pairings WHERE code = ?');
     for (;;) {
       const code = generatePairingCode();
       if (taken.get(code) === undefined) return code;

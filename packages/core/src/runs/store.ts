@@ -140,7 +140,7 @@ export class RunStore {
   }
 
   getConversation(id: string): ConversationRecord | undefined {
-    const row = this.#db.sqlite.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return row ? toConversation(row) : undefined;
   }
 
@@ -158,7 +158,7 @@ export class RunStore {
     if (query.agentId) { where.push('root_agent_id = ?'); params.push(query.agentId); }
     if (query.before) { where.push('created_at < ?'); params.push(query.before); }
     params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
-    return (this.#db.sqlite.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as Array<Record<string, unknown>>).map(toConversation);
+    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as Array<Record<string, unknown>>).map(toConversation);
   }
 
   /** Adds to the conversation's counters (inside the caller's transaction when open). */
@@ -184,7 +184,7 @@ export class RunStore {
     if (patch.softWarned !== undefined) { sets.push('soft_warned = ?'); params.push(patch.softWarned ? 1 : 0); }
     if (patch.meta !== undefined) { sets.push('meta = ?'); params.push(JSON.stringify(patch.meta)); }
     params.push(id);
-    this.#db.write(() => this.#db.sqlite.prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ?`).run(...params));
+    this.#db.write(() => this.#db.prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ?`).run(...params));
   }
 
   createRun(input: CreateRunInput): RunRecord {
@@ -225,7 +225,7 @@ export class RunStore {
   }
 
   getRun(id: string): RunRecord | undefined {
-    const row = this.#db.sqlite.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return row ? toRun(row) : undefined;
   }
 
@@ -236,11 +236,11 @@ export class RunStore {
   }
 
   listRuns(conversationId: string): RunRecord[] {
-    return (this.#db.sqlite.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as Array<Record<string, unknown>>).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as Array<Record<string, unknown>>).map(toRun);
   }
 
   children(runId: string): RunRecord[] {
-    return (this.#db.sqlite.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as Array<Record<string, unknown>>).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as Array<Record<string, unknown>>).map(toRun);
   }
 
   /** All descendants of a run (breadth first). */
@@ -254,17 +254,17 @@ export class RunStore {
 
   /** Runs of the conversation not yet in a terminal state. */
   openRunCount(conversationId: string): number {
-    return (this.#db.sqlite.prepare("SELECT COUNT(*) AS n FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running')").get(conversationId) as { n: number }).n;
+    return (this.#db.prepare("SELECT COUNT(*) AS n FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running')").get(conversationId) as { n: number }).n;
   }
 
   /** Tokens and cost spent by an agent since `sinceTs` (for per-agent daily budgets). */
   agentSpend(agentId: string, sinceTs: number): { tokens: number; costUsd: number } {
-    const r = this.#db.sqlite.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE agent_id = ? AND created_at >= ?').get(agentId, sinceTs) as { tokens: number; cost: number };
+    const r = this.#db.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE agent_id = ? AND created_at >= ?').get(agentId, sinceTs) as { tokens: number; cost: number };
     return { tokens: r.tokens, costUsd: r.cost };
   }
 
   globalSpend(sinceTs: number): { tokens: number; costUsd: number } {
-    const r = this.#db.sqlite.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE created_at >= ?').get(sinceTs) as { tokens: number; cost: number };
+    const r = this.#db.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE created_at >= ?').get(sinceTs) as { tokens: number; cost: number };
     return { tokens: r.tokens, costUsd: r.cost };
   }
 
@@ -278,8 +278,8 @@ export class RunStore {
 
   /** Deletes finished runs and their conversations' completed records older than `beforeTs`. */
   prune(beforeTs: number, batchSize = 1000): number {
-    const del = this.#db.sqlite.prepare("DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)");
-    const delConv = this.#db.sqlite.prepare("DELETE FROM conversations WHERE status != 'active' AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.conversation_id = conversations.id)");
+    const del = this.#db.prepare("DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)");
+    const delConv = this.#db.prepare("DELETE FROM conversations WHERE status != 'active' AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.conversation_id = conversations.id)");
     let total = 0;
     for (;;) {
       const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);

@@ -92,7 +92,7 @@ export class ScheduleStore {
   }
 
   get(idOrLabel: string): ScheduleRecord | undefined {
-    const row = this.#db.sqlite.prepare('SELECT * FROM schedules WHERE id = ? OR label = ? ORDER BY id = ? DESC LIMIT 1').get(idOrLabel, idOrLabel, idOrLabel) as Row | undefined;
+    const row = this.#db.prepare('SELECT * FROM schedules WHERE id = ? OR label = ? ORDER BY id = ? DESC LIMIT 1').get(idOrLabel, idOrLabel, idOrLabel) as Row | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -104,24 +104,24 @@ export class ScheduleStore {
 
   list(query: { agentId?: string } = {}): ScheduleRecord[] {
     const rows = query.agentId
-      ? (this.#db.sqlite.prepare('SELECT * FROM schedules WHERE agent_id = ? ORDER BY created_at, id').all(query.agentId) as Row[])
-      : (this.#db.sqlite.prepare('SELECT * FROM schedules ORDER BY created_at, id').all() as Row[]);
+      ? (this.#db.prepare('SELECT * FROM schedules WHERE agent_id = ? ORDER BY created_at, id').all(query.agentId) as Row[])
+      : (this.#db.prepare('SELECT * FROM schedules ORDER BY created_at, id').all() as Row[]);
     return rows.map(toRecord);
   }
 
   delete(idOrLabel: string): void {
     const current = this.mustGet(idOrLabel);
-    this.#db.write(() => this.#db.sqlite.prepare('DELETE FROM schedules WHERE id = ?').run(current.id));
+    this.#db.write(() => this.#db.prepare('DELETE FROM schedules WHERE id = ?').run(current.id));
   }
 
   /** Enabled schedules whose next run is at or before `now`, soonest first. */
   due(now = Date.now()): ScheduleRecord[] {
-    return (this.#db.sqlite.prepare('SELECT * FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at').all(now) as Row[]).map(toRecord);
+    return (this.#db.prepare('SELECT * FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at').all(now) as Row[]).map(toRecord);
   }
 
   /** The soonest upcoming run of any enabled schedule (for the scheduler's timer). */
   nextDueAt(): number | undefined {
-    const v = this.#db.sqlite.prepare('SELECT MIN(next_run_at) AS t FROM schedules WHERE enabled = 1').get() as { t: number | null };
+    const v = this.#db.prepare('SELECT MIN(next_run_at) AS t FROM schedules WHERE enabled = 1').get() as { t: number | null };
     return v.t ?? undefined;
   }
 
@@ -138,7 +138,7 @@ export class ScheduleStore {
   }
 
   #assertLabelFree(label: string, exceptId: string | undefined): void {
-    const other = this.#db.sqlite.prepare('SELECT id FROM schedules WHERE (label = ? OR id = ?) AND id != ?').get(label, label, exceptId ?? '') as { id: string } | undefined;
+    const other = this.#db.prepare('SELECT id FROM schedules WHERE (label = ? OR id = ?) AND id != ?').get(label, label, exceptId ?? '') as { id: string } | undefined;
     if (other) throw new TinyError('ALREADY_EXISTS', `A schedule labelled "${label}" already exists.`, { hint: 'Choose another label, or change the existing schedule.' });
   }
 }

@@ -88,8 +88,8 @@ export class AgentSessionStore {
   reset(agentId: string, sessionKey?: string): number {
     return this.#db.write(() =>
       sessionKey === undefined
-        ? this.#db.sqlite.prepare('DELETE FROM agent_sessions WHERE agent_id = ?').run(agentId).changes
-        : this.#db.sqlite.prepare('DELETE FROM agent_sessions WHERE agent_id = ? AND session_key = ?').run(agentId, sessionKey).changes,
+        ? this.#db.prepare('DELETE FROM agent_sessions WHERE agent_id = ?').run(agentId).changes
+        : this.#db.prepare('DELETE FROM agent_sessions WHERE agent_id = ? AND session_key = ?').run(agentId, sessionKey).changes,
     );
   }
 }

@@ -50,6 +50,8 @@ export interface TinyDatabase {
    * if it rolls back. Used to publish events only for data that is really on disk.
    */
   afterCommit(cb: () => void): void;
+  /** A prepared statement, compiled once per SQL text and reused (statements are cached for the connection's life). */
+  prepare(sql: string): Database.Statement;
   close(): void;
 }
 
@@ -81,6 +83,7 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   }
   let depth = 0;
   let committed: Array<() => void> = [];
+  const statements = new Map<string, Database.Statement>();
   return {
     path: options.path,
     durability,
@@ -102,6 +105,11 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       committed = [];
       for (const cb of callbacks) cb();
       return result;
+    },
+    prepare(sql: string) {
+      let stmt = statements.get(sql);
+      if (!stmt) statements.set(sql, (stmt = sqlite.prepare(sql)));
+      return stmt;
     },
     afterCommit(cb: () => void) {
       if (depth > 0) committed.push(cb);

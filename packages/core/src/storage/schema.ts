@@ -144,6 +144,7 @@ export const runs = sqliteTable(
     index('runs_status').on(t.status),
     index('runs_agent_created').on(t.agentId, t.createdAt),
     index('runs_ended').on(t.endedAt),
+    index('runs_created').on(t.createdAt),
   ],
 );
 

@@ -102,7 +102,7 @@ export class TaskStore {
   }
 
   getProject(id: string): ProjectRecord | undefined {
-    const row = this.#db.sqlite.prepare('SELECT * FROM projects WHERE id = ? OR prefix = ?').get(id, id) as ProjectRow | undefined;
+    const row = this.#db.prepare('SELECT * FROM projects WHERE id = ? OR prefix = ?').get(id, id) as ProjectRow | undefined;
     return row ? toProject(row) : undefined;
   }
 
@@ -113,7 +113,7 @@ export class TaskStore {
   }
 
   listProjects(): ProjectRecord[] {
-    return (this.#db.sqlite.prepare('SELECT * FROM projects ORDER BY created_at DESC, id DESC').all() as ProjectRow[]).map(toProject);
+    return (this.#db.prepare('SELECT * FROM projects ORDER BY created_at DESC, id DESC').all() as ProjectRow[]).map(toProject);
   }
 
   updateProject(id: string, patch: { name?: string; prefix?: string; description?: string }): ProjectRecord {
@@ -130,8 +130,8 @@ export class TaskStore {
   deleteProject(id: string): void {
     const current = this.mustGetProject(id);
     this.#db.write(() => {
-      this.#db.sqlite.prepare('UPDATE tasks SET project_id = NULL, updated_at = ? WHERE project_id = ?').run(Date.now(), current.id);
-      this.#db.sqlite.prepare('DELETE FROM projects WHERE id = ?').run(current.id);
+      this.#db.prepare('UPDATE tasks SET project_id = NULL, updated_at = ? WHERE project_id = ?').run(Date.now(), current.id);
+      this.#db.prepare('DELETE FROM projects WHERE id = ?').run(current.id);
     });
   }
 
@@ -164,7 +164,7 @@ export class TaskStore {
 
   /** By id or identifier (`SYS-3`, case-insensitive). */
   getTask(idOrIdentifier: string): TaskRecord | undefined {
-    const row = this.#db.sqlite.prepare('SELECT * FROM tasks WHERE id = ? OR identifier = ? LIMIT 1').get(idOrIdentifier, idOrIdentifier.toUpperCase()) as TaskRow | undefined;
+    const row = this.#db.prepare('SELECT * FROM tasks WHERE id = ? OR identifier = ? LIMIT 1').get(idOrIdentifier, idOrIdentifier.toUpperCase()) as TaskRow | undefined;
     return row ? toTask(row) : undefined;
   }
 
@@ -181,7 +181,7 @@ export class TaskStore {
     if (query.status) { where.push('status = ?'); params.push(query.status); }
     if (query.assignee) { where.push('(assignee_agent = ? OR assignee_team = ?)'); params.push(query.assignee, query.assignee); }
     const order = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'review' THEN 3 ELSE 4 END, position, created_at";
-    return (this.#db.sqlite.prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params) as TaskRow[]).map(toTask);
+    return (this.#db.prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params) as TaskRow[]).map(toTask);
   }
 
   /** Applies the patch; a status change without a position moves the task to the end of its new column. */
@@ -210,8 +210,8 @@ export class TaskStore {
   deleteTask(idOrIdentifier: string): void {
     const task = this.mustGetTask(idOrIdentifier);
     this.#db.write(() => {
-      this.#db.sqlite.prepare('DELETE FROM task_comments WHERE task_id = ?').run(task.id);
-      this.#db.sqlite.prepare('DELETE FROM tasks WHERE id = ?').run(task.id);
+      this.#db.prepare('DELETE FROM task_comments WHERE task_id = ?').run(task.id);
+      this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(task.id);
     });
   }
 
@@ -221,7 +221,7 @@ export class TaskStore {
     const ids: string[] = [];
     this.#db.write(() => {
       const seen = new Set<string>();
-      const update = this.#db.sqlite.prepare('UPDATE tasks SET status = ?, position = ?, updated_at = ? WHERE id = ?');
+      const update = this.#db.prepare('UPDATE tasks SET status = ?, position = ?, updated_at = ? WHERE id = ?');
       const now = Date.now();
       for (const [status, list] of Object.entries(columns) as Array<[TaskStatus, readonly string[]]>) {
         list.forEach((ref, index) => {
@@ -242,38 +242,38 @@ export class TaskStore {
 
   listComments(taskId: string): CommentRecord[] {
     const task = this.mustGetTask(taskId);
-    return (this.#db.sqlite.prepare('SELECT * FROM task_comments WHERE task_id = ? ORDER BY id').all(task.id) as CommentRow[]).map(toComment);
+    return (this.#db.prepare('SELECT * FROM task_comments WHERE task_id = ? ORDER BY id').all(task.id) as CommentRow[]).map(toComment);
   }
 
   commentCount(taskId: string): number {
-    return (this.#db.sqlite.prepare('SELECT COUNT(*) AS n FROM task_comments WHERE task_id = ?').get(taskId) as { n: number }).n;
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM task_comments WHERE task_id = ?').get(taskId) as { n: number }).n;
   }
 
   addComment(taskId: string, input: { author: string; content: string }): CommentRecord {
     const task = this.mustGetTask(taskId);
     const id = this.#db.write(
-      () => Number(this.#db.sqlite.prepare('INSERT INTO task_comments (task_id, author, content, created_at) VALUES (?, ?, ?, ?)').run(task.id, input.author, input.content, Date.now()).lastInsertRowid),
+      () => Number(this.#db.prepare('INSERT INTO task_comments (task_id, author, content, created_at) VALUES (?, ?, ?, ?)').run(task.id, input.author, input.content, Date.now()).lastInsertRowid),
     );
-    return toComment(this.#db.sqlite.prepare('SELECT * FROM task_comments WHERE id = ?').get(id) as CommentRow);
+    return toComment(this.#db.prepare('SELECT * FROM task_comments WHERE id = ?').get(id) as CommentRow);
   }
 
   deleteComment(id: number): void {
-    const n = this.#db.write(() => this.#db.sqlite.prepare('DELETE FROM task_comments WHERE id = ?').run(id).changes);
+    const n = this.#db.write(() => this.#db.prepare('DELETE FROM task_comments WHERE id = ?').run(id).changes);
     if (n === 0) throw new TinyError('COMMENT_NOT_FOUND', `No comment with id ${id}.`);
   }
 
   #takeProjectNumber(projectId: string): number {
-    const row = this.#db.sqlite.prepare('UPDATE projects SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n').get(projectId) as { n: number };
+    const row = this.#db.prepare('UPDATE projects SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n').get(projectId) as { n: number };
     return row.n;
   }
 
   #endOfColumn(status: TaskStatus): number {
-    const row = this.#db.sqlite.prepare('SELECT MAX(position) AS p FROM tasks WHERE status = ?').get(status) as { p: number | null };
+    const row = this.#db.prepare('SELECT MAX(position) AS p FROM tasks WHERE status = ?').get(status) as { p: number | null };
     return row.p === null ? 0 : Math.floor(row.p) + 1;
   }
 
   #prefixTaken(prefix: string, exceptId: string | undefined): boolean {
-    return this.#db.sqlite.prepare('SELECT 1 FROM projects WHERE prefix = ? AND id != ?').get(prefix, exceptId ?? '') !== undefined;
+    return this.#db.prepare('SELECT 1 FROM projects WHERE prefix = ? AND id != ?').get(prefix, exceptId ?? '') !== undefined;
   }
 
   #assertPrefixFree(prefix: string, exceptId: string | undefined): void {

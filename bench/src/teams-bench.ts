@@ -1,0 +1,171 @@
+/**
+ * B3 (orchestration overhead), B4 (sub-agent admission and a recursive tree) and B5
+ * (concurrency): the real orchestrator, real SQLite file (synchronous FULL), mock provider.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { openStores, type Settings, type Stores } from '@tinyagi/core';
+import { Orchestrator, admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams';
+import { percentile } from './machine.ts';
+
+interface Harness {
+  stores: Stores;
+  orchestrator: Orchestrator;
+  dir: string;
+  completed(conversationId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function harness(settings: Settings, concurrency = 8): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'tinyagi-bench-orch-'));
+  const stores = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'full' });
+  const waiting = new Map<string, () => void>();
+  const done = new Set<string>();
+  stores.events.subscribe((e) => {
+    if (e.type !== 'conversation.completed' || !e.conversationId) return;
+    done.add(e.conversationId);
+    waiting.get(e.conversationId)?.();
+  });
+  const orchestrator = new Orchestrator({ stores, getSettings: () => settings, concurrency, sweepMs: 1000 });
+  orchestrator.start();
+  return {
+    stores,
+    orchestrator,
+    dir,
+    completed: (id) => (done.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(id, resolve))),
+    async close() {
+      await orchestrator.stop(1000);
+      stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const workspace = () => ({ path: mkdtempSync(join(tmpdir(), 'tinyagi-bench-ws-')) });
+const bigLimits = { max_hops: 1000, max_messages: 100_000, max_fanout: 1000, max_children_per_run: 10, max_concurrent_children: 10, max_spawns_per_conversation: 100_000, conversation_timeout_s: 36_000, ping_pong_max: 1000 };
+
+export async function benchB3(): Promise<string> {
+  const rows: string[] = [];
+  // 10-hop chain: a0 -> a1 -> … -> a10.
+  const chainAgents: Record<string, unknown> = {};
+  for (let i = 0; i <= 10; i++) {
+    chainAgents[`a${i}`] = { name: `a${i}`, provider: 'mock', mock: { reply: i < 10 ? `[@a${i + 1}: continue]` : 'done' } };
+  }
+  const chainSettings = { workspace: workspace(), agents: chainAgents, teams: { chain: { name: 'chain', agents: Object.keys(chainAgents), leader_agent: 'a0' } }, limits: bigLimits } as unknown as Settings;
+  const h = harness(chainSettings);
+  const perHop: number[] = [];
+  const chains = 30;
+  const t0 = performance.now();
+  for (let i = 0; i < chains; i++) {
+    const start = performance.now();
+    const { conversationId } = h.orchestrator.submit({ message: `go ${i}`, team: 'chain', senderId: 'bench' });
+    await h.completed(conversationId);
+    perHop.push((performance.now() - start) / 11);
+  }
+  const chainTotal = performance.now() - t0;
+  await h.close();
+  perHop.sort((a, b) => a - b);
+  rows.push(`| 10-hop chain (11 runs), ${chains} conversations one after another | ${percentile(perHop, 50).toFixed(2)} | ${percentile(perHop, 95).toFixed(2)} | ${((chains * 11 * 1000) / chainTotal).toFixed(0)} runs/s, ${((chains * 1000) / chainTotal).toFixed(1)} conversations/s |`);
+
+  // 100-way fan-out: lead -> w0..w99, each replies.
+  const fanAgents: Record<string, unknown> = { lead: { name: 'lead', provider: 'mock', mock: { rules: [{ match: 'go', reply: `[@${Array.from({ length: 100 }, (_, i) => `w${i}`).join(',')}: work]` }], reply: 'ok' } } };
+  for (let i = 0; i < 100; i++) fanAgents[`w${i}`] = { name: `w${i}`, provider: 'mock', mock: { reply: 'ok' } };
+  const fanSettings = { workspace: workspace(), agents: fanAgents, teams: { fan: { name: 'fan', agents: Object.keys(fanAgents), leader_agent: 'lead' } }, limits: bigLimits, queue: { concurrency: 8 } } as unknown as Settings;
+  const f = harness(fanSettings, 8);
+  const fanTimes: number[] = [];
+  const fanRounds = 5;
+  for (let i = 0; i < fanRounds; i++) {
+    const start = performance.now();
+    const { conversationId } = f.orchestrator.submit({ message: `go ${i}`, team: 'fan', senderId: 'bench' });
+    await f.completed(conversationId);
+    fanTimes.push(performance.now() - start);
+  }
+  await f.close();
+  fanTimes.sort((a, b) => a - b);
+  const perRun = fanTimes.map((t) => t / 101);
+  rows.push(`| 100-way fan-out (101 runs), ${fanRounds} conversations, concurrency 8 | ${percentile(perRun, 50).toFixed(2)} | ${percentile(perRun, 95).toFixed(2)} | ${((fanRounds * 101 * 1000) / fanTimes.reduce((a, b) => a + b, 0)).toFixed(0)} runs/s, median conversation ${percentile(fanTimes, 50).toFixed(0)} ms |`);
+  return ['| scenario | ms per run p50 | ms per run p95 | throughput |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+export async function benchB4(): Promise<string> {
+  const snapshot: AdmissionSnapshot = {
+    parentDepth: 2, parentMaxDepth: 5, childMaxDepth: 5, parentChildren: 1, parentRunningChildren: 1, conversationSpawns: 10,
+    treeCostUsd: 0.5, treeTokens: 1000, treeStartedAt: Date.now(), limitScale: 1, now: Date.now(),
+    limits: { max_children_per_run: 8, max_concurrent_children: 4, max_spawns_per_conversation: 50, conversation_timeout_s: 3600 },
+    budgets: { conversation_usd: 10 },
+  };
+  const n = 1_000_000;
+  let admitted = 0;
+  for (let i = 0; i < 10_000; i++) if (admitSpawn(snapshot).ok) admitted++;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) if (admitSpawn(snapshot).ok) admitted++;
+  const pureUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
+
+  // Depth-5, fan-out-4 tree: d0 spawns 4 × d1, … d4 spawns 4 × d5 (1 + 4 + … + 4^5 = 1365 runs).
+  const agents: Record<string, unknown> = {};
+  for (let d = 0; d <= 5; d++) {
+    agents[`d${d}`] = { name: `d${d}`, provider: 'mock', mock: { reply: `d${d} done`, ...(d < 5 ? { rules: [{ match: '', spawn: Array.from({ length: 4 }, (_, i) => ({ agent: `d${d + 1}`, task: `part ${i}` })), reply: `d${d} merged {{spawn_results}}` }] } : {}) } };
+  }
+  const settings = { workspace: workspace(), agents, limits: { ...bigLimits, max_depth: 5 } } as unknown as Settings;
+  const h = harness(settings);
+  const start = performance.now();
+  const { conversationId } = h.orchestrator.submit({ message: 'build the tree', agent: 'd0', senderId: 'bench' });
+  await h.completed(conversationId);
+  const treeMs = performance.now() - start;
+  const runs = h.stores.runs.listRuns(conversationId);
+  const maxDepth = Math.max(...runs.map((r) => r.depth));
+
+  // A spawn refused at the depth cap, end to end through the orchestrator (includes recording the refused run).
+  const capped = { ...settings, limits: { ...bigLimits, max_depth: 0 } } as unknown as Settings;
+  const root = runs.find((r) => r.depth === 0)!;
+  const refusals: number[] = [];
+  const hc = harness(capped);
+  const conv = hc.orchestrator.submit({ message: 'x', agent: 'd5', senderId: 'bench' });
+  await hc.completed(conv.conversationId);
+  const capRoot = hc.stores.runs.listRuns(conv.conversationId)[0]!;
+  for (let i = 0; i < 200; i++) {
+    const s = process.hrtime.bigint();
+    const r = await hc.orchestrator.spawn(capRoot.id, { agent: 'd5', task: 'too deep' });
+    refusals.push(Number(process.hrtime.bigint() - s) / 1000);
+    if (r.ok) throw new Error('expected a refusal');
+  }
+  refusals.sort((a, b) => a - b);
+  await hc.close();
+  await h.close();
+  return [
+    '| measurement | result |',
+    '|---|---|',
+    `| \`admitSpawn\` decision (pure, in-process), mean of 1,000,000 | ${(pureUs * 1000).toFixed(0)} ns (${admitted > 0 ? 'admitted' : 'refused'}) |`,
+    `| refused spawn through \`Orchestrator.spawn\` (snapshot from SQLite + rejected run + event, FULL), p50 / p99 of 200 | ${percentile(refusals, 50).toFixed(0)} µs / ${percentile(refusals, 99).toFixed(0)} µs |`,
+    `| depth-5, fan-out-4 tree end to end (${runs.length} runs, max depth ${maxDepth}, root ${root.status}) | ${treeMs.toFixed(0)} ms (${((runs.length * 1000) / treeMs).toFixed(0)} runs/s) |`,
+  ].join('\n');
+}
+
+export async function benchB5(sizes: number[]): Promise<string> {
+  const rows = ['| in-flight runs | wall time | tasks/s | RSS per in-flight run | event-loop lag p99 |', '|---|---|---|---|---|'];
+  for (const n of sizes) {
+    const agents: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) agents[`m${i}`] = { name: `m${i}`, provider: 'mock', mock: { latency_ms: 1000, reply: 'ok' } };
+    const settings = { workspace: workspace(), agents, limits: bigLimits } as unknown as Settings;
+    const h = harness(settings, n);
+    globalThis.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const start = performance.now();
+    let peakRss = rssBefore;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(h.orchestrator.submit({ message: 'work', agent: `m${i}`, senderId: `s${i}` }).conversationId);
+    await Promise.all(ids.map((id) => h.completed(id)));
+    const ms = performance.now() - start;
+    clearInterval(sampler);
+    lag.disable();
+    rows.push(`| ${n.toLocaleString('en')} | ${(ms / 1000).toFixed(2)} s | ${((n * 1000) / ms).toFixed(0)} | ${(((peakRss - rssBefore) / n) / 1024).toFixed(1)} KiB | ${(lag.percentile(99) / 1e6).toFixed(1)} ms |`);
+    console.error(rows[rows.length - 1]);
+    await h.close();
+  }
+  return rows.join('\n');
+}

@@ -1,0 +1,1 @@
+CREATE INDEX `runs_created` ON `runs` (`created_at`);
