@@ -1,12 +1,16 @@
 /**
  * `pnpm bench`: runs the benchmarks and rewrites docs/benchmarks.md. Select with
- * BENCH=B1,B2 (default: all available); B1_TOTAL sets the job count (default 32000).
+ * BENCH=B1,B2,… (default: all); B1_TOTAL sets the job count (default 32000), B5_SIZES the
+ * in-flight run counts (default 100,1000,10000).
  */
 import { writeFileSync } from 'node:fs';
 import { machineLine } from './machine.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
+import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
+import { benchB6, benchB7 } from './server-bench.ts';
 
-const selected = new Set((process.env.BENCH ?? 'B1,B2').split(',').map((s) => s.trim().toUpperCase()));
+const selected = new Set((process.env.BENCH ?? 'B1,B2,B3,B4,B5,B6,B7').split(',').map((s) => s.trim().toUpperCase()));
+const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
 const sections: string[] = [];
 const started = new Date().toISOString();
@@ -16,6 +20,22 @@ if (selected.has('B1')) {
 }
 if (selected.has('B2')) {
   sections.push(`## B2 — enqueue → handler start latency (synchronous FULL, 1 worker process, separate producer process)\n\nOur worker is woken by its sweep in this cross-process setup (sweep_ms = 5); inside the daemon, API enqueues wake the worker directly.\n\n${await benchB2()}`);
+}
+
+if (selected.has('B3')) {
+  sections.push(`## B3 — orchestration overhead per run (mock provider at zero latency, synchronous FULL)\n\nThe full orchestrator: claim, compose the system prompt, invoke, parse tags, guards, enqueue follow-ups + replies + run records in the completion transaction. No peer runs this workload (the reference has no conversation tracking to compare with).\n\n${await benchB3()}`);
+}
+if (selected.has('B4')) {
+  sections.push(`## B4 — sub-agent admission and a recursive tree\n\n${await benchB4()}`);
+}
+if (selected.has('B5')) {
+  sections.push(`## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)\n\nTinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency).\n\n${await benchB5(b5Sizes)}`);
+}
+if (selected.has('B6')) {
+  sections.push(`## B6 — SSE fan-out (1,000 subscribers in a separate client process, 50 events 20 ms apart)\n\n${await benchB6(1000, 50)}`);
+}
+if (selected.has('B7')) {
+  sections.push(`## B7 — REST throughput vs a bare Fastify route (same process, same run; load generator in a separate process)\n\n${await benchB7(5, 32)}`);
 }
 
 const doc = `# Benchmarks
