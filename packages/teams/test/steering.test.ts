@@ -30,13 +30,14 @@ describe('steering a run', () => {
   });
 
   it('redirect during an invocation makes the run take one more turn with the new instruction', async () => {
-    const h = harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 300, reply: 'answer to: {{message}} (turn {{turn}})' } } } });
+    const h = harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } });
     const sent = h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     expect(h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead' })).toEqual({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.runs.getRun(run.runId)!.output).toBe('answer to: [New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 2)');
     expect(h.orchestrator.sessions.get('mull', 'shared')?.turns).toBe(2);
+    expect(h.orchestrator.steer(run.runId, 'inject', { text: 'too late' })).toMatchObject({ accepted: false });
     // The human gets one reply: the run's final answer.
     expect(h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(1);
   });

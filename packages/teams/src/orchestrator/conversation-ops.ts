@@ -48,17 +48,22 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
 export function cancelRuns(ctx: Ctx, targets: readonly RunRecord[], reason: string, cause: AbortCause): string[] {
   const cancelled: string[] = [];
   const { db, queue } = ctx.stores;
+  const targetIds = new Set(targets.map((r) => r.id));
   db.write(() => {
     for (const run of targets) {
       if (TERMINAL_RUN_STATUSES.includes(run.status)) continue;
       if (finishRunWithEvent(ctx, run, { status: 'cancelled', error: reason, data: { reason: cause } })) cancelled.push(run.id);
-      const active = ctx.active.get(run.id);
       for (const messageId of run.messageIds) {
         const status = ctx.queries.messageStatus(messageId);
-        // A message another run of the same batch also answers is completed with that batch.
-        const cancellable = status === 'pending' || (status === 'processing' && (!active || active.soleGroup));
-        if (cancellable) queue.cancel(messageId, reason);
+        if (status === 'pending') queue.cancel(messageId, reason);
+        if (status !== 'processing') continue;
+        // A message held by an invocation in this process is cancelled in the queue only when
+        // that whole invocation is cancelled and answers nothing else; otherwise it completes
+        // with its batch (its run has ended already). Held elsewhere: ask that worker to stop.
+        const holder = [...ctx.active.values()].find((a) => a.messageIds.includes(messageId));
+        if (!holder || (holder.soleGroup && targetIds.has(holder.runId))) queue.cancel(messageId, reason);
       }
+      const active = ctx.active.get(run.id);
       if (active) {
         db.afterCommit(() => {
           active.controller.abort(cause);

@@ -98,6 +98,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
     history.push({ role: 'user', content: prompt }, { role: 'assistant', content: result.text });
     turn++;
     if (i + 1 >= MAX_TURNS || !ctx.steering.hasPendingInput(run.id)) {
+      ctx.steering.close(run.id);
       return { text: result.text, usage, costUsd, sessionId: resumeId, provider: target.provider, exchanges };
     }
     prompt = applySteering('', await ctx.steering.checkpoint(run.id, signal), false);

@@ -67,3 +67,8 @@ export function finishRunWithEvent(ctx: Ctx, run: RunRecord, input: FinishInput)
     return true;
   });
 }
+
+/** Runs answered together with a run that was cancelled end with it. */
+export function closeMerged(ctx: Ctx, merged: readonly RunRecord[], primaryRunId: string): void {
+  for (const run of merged) finishRunWithEvent(ctx, run, { status: 'cancelled', error: `answered together with run ${primaryRunId}, which was cancelled` });
+}

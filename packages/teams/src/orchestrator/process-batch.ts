@@ -32,7 +32,7 @@ import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController, type Ctx } from './context.ts';
 import { completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyRunEffects, rejectRunsEffects } from './run-effects.ts';
-import { createRunWithEvent, finishRunWithEvent, markStarted } from './lifecycle.ts';
+import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted } from './lifecycle.ts';
 import { runAgentTurns } from './invoke-turns.ts';
 import { composeRunPrompt } from './prompt.ts';
 
@@ -138,15 +138,22 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
       signal: controller.signal,
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
-    return await applyRunEffects(ctx, { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result });
+    const effects = await applyRunEffects(ctx, { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result });
+    return () => {
+      effects();
+      ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
+    };
   } catch (err) {
     // Cancelled or stopped while running: the run already has its terminal event; the claimed
     // messages complete (or are finished as cancelled by the worker) without further effects.
-    if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) return () => {};
+    if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
+      ctx.steering.forget(run.id);
+      return () => closeMerged(ctx, open.slice(1).map((p) => p.run), run.id);
+    }
+    ctx.steering.forget(run.id);
     throw err;
   } finally {
     ctx.active.delete(run.id);
-    ctx.steering.forget(run.id);
   }
 }
 
@@ -209,3 +216,4 @@ function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRe
     });
   });
 }
+

@@ -19,7 +19,7 @@ import type { PingPongState } from '../guards/ping-pong.ts';
 import type { Ctx } from './context.ts';
 import { stopConversation } from './conversation-ops.ts';
 import type { TurnsResult } from './invoke-turns.ts';
-import { createRunWithEvent, finishRunWithEvent, treeFields } from './lifecycle.ts';
+import { closeMerged, createRunWithEvent, finishRunWithEvent, treeFields } from './lifecycle.ts';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -76,7 +76,10 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
 
   return () => {
     const { runs, events, outbox } = ctx.stores;
-    if (!finishRunWithEvent(ctx, run, { status: 'completed', output: humanText, usage: result.usage, costUsd: result.costUsd })) return;
+    if (!finishRunWithEvent(ctx, run, { status: 'completed', output: humanText, usage: result.usage, costUsd: result.costUsd })) {
+      closeMerged(ctx, outcome.merged, run.id);
+      return;
+    }
     for (const merged of outcome.merged) finishRunWithEvent(ctx, merged, { status: 'completed', data: { mergedInto: run.id } });
     runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
     recordHistory(ctx, outcome, humanText);

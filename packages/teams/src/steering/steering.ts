@@ -18,6 +18,8 @@ export interface SteeringInput {
 }
 
 interface RunSteering {
+  /** Set after the last checkpoint: nothing sent now could be applied any more. */
+  closed?: boolean;
   paused: boolean;
   injected: string[];
   redirect?: string;
@@ -38,6 +40,7 @@ export class SteeringBoard {
   /** Records a command (other than cancel, which the orchestrator handles). */
   apply(runId: string, command: Exclude<SteerCommand, 'cancel'>, text: string | undefined): SteerOutcome {
     const state = this.#state(runId);
+    if (state.closed) return { accepted: false, reason: 'the run is finishing; it takes no more input' };
     switch (command) {
       case 'inject':
       case 'redirect':
@@ -86,6 +89,11 @@ export class SteeringBoard {
     state.injected = [];
     delete state.redirect;
     return out;
+  }
+
+  /** The run passed its last checkpoint (no input pending): later commands are refused. */
+  close(runId: string): void {
+    this.#state(runId).closed = true;
   }
 
   isPaused(runId: string): boolean {
