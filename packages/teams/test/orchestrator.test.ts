@@ -139,6 +139,13 @@ describe('conversations', () => {
     expect(md).toContain('> → @coder: add tests');
   });
 
+  it('attachments are listed in the prompt', async () => {
+    const h = harness({ agents: { bot: echo() } });
+    const sent = h.orchestrator.submit({ message: 'see file', senderId: 'u1', attachments: ['/tmp/a.png'] });
+    await waitForCompletion(h, sent.conversationId);
+    expect(h.stores.runs.listRuns(sent.conversationId)[0]!.output).toBe('bot heard: see file\n\n[Attached files: /tmp/a.png]');
+  });
+
   it('plugins transform incoming and outgoing text', async () => {
     const h = harness({ agents: { bot: echo() } }, {
       plugins: [{ name: 'shout', transformIncoming: (t) => t.toUpperCase(), transformOutgoing: async (t, ctx) => `${t} [via ${ctx.agentId}]` }],

@@ -158,7 +158,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
 }
 
 async function transformIncoming(ctx: Ctx, message: QueueMessage, run: RunRecord): Promise<string> {
-  let text = message.content;
+  let text = message.attachments.length > 0 ? `${message.content}\n\n[Attached files: ${message.attachments.join(', ')}]` : message.content;
   if (message.kind === 'teammate' || message.kind === 'chatroom') return text;
   for (const plugin of ctx.plugins) {
     if (!plugin.transformIncoming) continue;
