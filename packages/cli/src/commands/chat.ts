@@ -30,45 +30,45 @@ export function registerChatCommand(program: Command): void {
       const interactive = isInteractive();
       if (interactive) println(style.dim(`Chatting with ${label()}. /agent <id>, /team <id>, /new, /exit.`));
 
+      // The async iterator buffers lines, so piped input is never lost while a reply is awaited.
       const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+      rl.setPrompt(interactive ? style.bold('you › ') : '');
+      const prompt = (): void => {
+        if (interactive) rl.prompt();
+      };
+      prompt();
       try {
-        for (;;) {
-          let line: string;
-          try {
-            line = (await rl.question(interactive ? style.bold('you › ') : '')).trim();
-          } catch {
-            break; // stdin closed (Ctrl-D or end of piped input)
-          }
-          if (line === '') continue;
+        for await (const raw of rl) {
+          const line = raw.trim();
           if (line === '/exit' || line === '/quit') break;
-          const switchTo = /^\/(agent|team)\s+(\S+)$/.exec(line);
-          if (switchTo) {
-            const id = switchTo[2] ?? '';
-            if (!isValidId(id)) {
-              println(errStyle.red(`Invalid id "${id}".`));
-              continue;
-            }
-            target = switchTo[1] === 'team' ? { team: id } : { agent: id };
-            println(style.dim(`Now talking to ${label()}.`));
-            continue;
-          }
-          if (line === '/new') {
-            thread = `chat-${randomUUID().slice(0, 8)}`;
-            println(style.dim('Started a new thread.'));
-            continue;
-          }
-          try {
-            const { result } = await sendAndWait(client, line, { ...target, thread }, {
-              timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
-              onReply: printReply,
-            });
-            if (result.outcome !== 'completed') println(errStyle.yellow(`(conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''})`));
-          } catch (err) {
-            println(errStyle.red(errorMessage(err)));
-          }
+          if (line !== '') await handle(line);
+          prompt();
         }
       } finally {
         rl.close();
+      }
+
+      async function handle(line: string): Promise<void> {
+        const switchTo = /^\/(agent|team)\s+(\S+)$/.exec(line);
+        if (switchTo) {
+          const id = switchTo[2] ?? '';
+          if (!isValidId(id)) return println(errStyle.red(`Invalid id "${id}".`));
+          target = switchTo[1] === 'team' ? { team: id } : { agent: id };
+          return println(style.dim(`Now talking to ${label()}.`));
+        }
+        if (line === '/new') {
+          thread = `chat-${randomUUID().slice(0, 8)}`;
+          return println(style.dim('Started a new thread.'));
+        }
+        try {
+          const { result } = await sendAndWait(client, line, { ...target, thread }, {
+            timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
+            onReply: printReply,
+          });
+          if (result.outcome !== 'completed') println(errStyle.yellow(`(conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''})`));
+        } catch (err) {
+          println(errStyle.red(errorMessage(err)));
+        }
       }
     });
 }

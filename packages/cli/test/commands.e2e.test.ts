@@ -1,0 +1,156 @@
+/**
+ * Commands against one running daemon, as a user would type them: live settings reload (and a
+ * broken edit ignored), one-shot schedules, heartbeats, agent/team edits, chat, chat rooms,
+ * `tinyagi call` from a CLI agent's shell, doctor, logs, restart.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHome, waitFor, type TestHome } from './helpers/cli.ts';
+
+const FAKE_BIN = fileURLToPath(new URL('./fixtures/bin/', import.meta.url));
+
+let h: TestHome;
+beforeAll(async () => {
+  h = await makeHome();
+  // A fake `claude` on PATH: the default agent uses it, and it can run `tinyagi call`.
+  h.env['PATH'] = `${FAKE_BIN}:${dirname(process.execPath)}`;
+  const started = await h.ok(['start']);
+  expect(started).toContain(`uses Claude Code (${join(FAKE_BIN, 'claude')})`);
+});
+afterAll(async () => {
+  await h.cleanup();
+});
+
+const json = async <T>(args: string[]): Promise<T> => JSON.parse(await h.ok([...args, '--json'])) as T;
+const settingsFile = (): string => join(h.home, 'settings.json');
+
+describe('commands against a running daemon', () => {
+  it('`tinyagi call` from a CLI agent runs a sub-agent with the run-scoped token and returns its reply', async () => {
+    await h.ok(['agent', 'add', 'helper', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'summary ready' } })]);
+    const sent = await h.run(['send', '--agent', 'tinyagi', '--wait', 'CALL helper summarize the notes']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain('Sub-agent said: summary ready');
+    const [latest] = await json<Array<{ id: string }>>(['conversation', 'list']);
+    const tree = await json<{ roots: Array<{ agentId: string; children: Array<{ agentId: string; depth: number; cause: string }> }> }>(['runs', 'tree', latest?.id ?? '']);
+    expect(tree.roots[0]?.agentId).toBe('tinyagi');
+    expect(tree.roots[0]?.children).toEqual([expect.objectContaining({ agentId: 'helper', depth: 1, cause: 'spawn' })]);
+    const text = await h.ok(['runs', 'tree', latest?.id ?? '']);
+    expect(text).toMatch(/└─ ✔ helper\s+completed\s+spawn/);
+  });
+
+  it('picks up a hand edit of settings.json, and keeps the last good settings on a broken edit', async () => {
+    const good = JSON.parse(readFileSync(settingsFile(), 'utf8')) as { agents: Record<string, unknown> };
+    good.agents['writer'] = { name: 'Writer', provider: 'mock' };
+    writeFileSync(settingsFile(), JSON.stringify(good, null, 2));
+    await waitFor(async () => ((await json<Array<{ id: string }>>(['agent', 'list'])).some((a) => a.id === 'writer') ? true : undefined), 10_000, 'the new agent');
+
+    const broken = '{ "agents": { "writer": { "provider": 42 } } }';
+    writeFileSync(settingsFile(), broken);
+    await waitFor(() => (readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8').includes('Keeping the last good settings') ? true : undefined), 10_000, 'the reload error');
+    const log = readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8');
+    expect(log).toContain('agents.writer.provider');
+    const agents = await json<Array<{ id: string }>>(['agent', 'list']);
+    expect(agents.map((a) => a.id)).toEqual(expect.arrayContaining(['tinyagi', 'helper', 'writer']));
+    expect(readFileSync(settingsFile(), 'utf8')).toBe(broken); // never repaired
+    // While the file is broken, edits through the daemon are refused instead of overwriting it.
+    const edit = await h.run(['agent', 'add', 'other', '--provider', 'mock']);
+    expect(edit.code).not.toBe(0);
+    expect(readFileSync(settingsFile(), 'utf8')).toBe(broken);
+    // Fixed by hand: edits work again.
+    writeFileSync(settingsFile(), JSON.stringify(good, null, 2));
+    await waitFor(async () => ((await h.run(['agent', 'add', 'other', '--provider', 'mock'])).code === 0 ? true : undefined), 10_000, 'edits to work again');
+    await h.ok(['agent', 'remove', 'other', '--yes']);
+  });
+
+  it('adds, edits and removes agents and teams; removing a member keeps the team', async () => {
+    await h.ok(['agent', 'add', 'coder', '--provider', 'mock', '--name', 'Coder']);
+    await h.ok(['team', 'add', 'dev', '--agents', 'coder,writer', '--leader', 'writer', '--reply-mode', 'aggregate']);
+    expect(await h.ok(['agent', 'provider', 'coder'])).toContain('coder: mock');
+    await h.ok(['agent', 'provider', 'coder', 'anthropic', '--model', 'sonnet']);
+    expect(await json(['agent', 'show', 'coder'])).toMatchObject({ id: 'coder', name: 'Coder', provider: 'anthropic', model: 'sonnet' });
+
+    const dup = await h.run(['agent', 'add', 'dev', '--provider', 'mock']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('already a team id');
+
+    const refused = await h.run(['agent', 'remove', 'writer']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Pass --yes');
+    const removed = await h.ok(['agent', 'remove', 'writer', '--yes']);
+    expect(removed).toContain('left team dev (new leader: coder)');
+    expect(await json(['team', 'show', 'dev'])).toMatchObject({ agents: ['coder'], leader_agent: 'coder', reply_mode: 'aggregate' });
+
+    const last = await h.run(['team', 'remove-agent', 'dev', 'coder']);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toContain('last member');
+    await h.ok(['team', 'add-agent', 'dev', 'helper']);
+    expect(await json(['team', 'show', 'dev'])).toMatchObject({ agents: ['coder', 'helper'] });
+    await h.ok(['team', 'remove', 'dev', '--yes']);
+    expect(await json(['team', 'list'])).toEqual([]);
+  });
+
+  it('fires a one-shot schedule and disables it', async () => {
+    const created = await json<{ id: string; nextRunAt: number }>(['schedule', 'add', '--agent', 'helper', '--at', '+1s', '-m', 'scheduled check-in', '--label', 'soon']);
+    expect(created.nextRunAt).toBeGreaterThan(Date.now() - 5000);
+    const fired = await waitFor(async () => {
+      const list = await json<Array<{ id: string; enabled: boolean; lastFiredAt: number | null }>>(['schedule', 'list']);
+      const s = list.find((x) => x.id === created.id);
+      return s && s.lastFiredAt !== null ? s : undefined;
+    }, 15_000, 'the schedule to fire');
+    expect(fired.enabled).toBe(false);
+    const conversation = await waitFor(async () => {
+      const list = await json<Array<{ title: string; status: string; channel: string }>>(['conversation', 'list']);
+      return list.find((c) => c.title === 'scheduled check-in' && c.status === 'completed');
+    }, 15_000, 'the scheduled conversation');
+    expect(conversation.channel).toBe('schedule');
+    await h.ok(['schedule', 'remove', 'soon']);
+    expect(await json(['schedule', 'list'])).toEqual([]);
+  });
+
+  it('changes heartbeat settings and quiet hours', async () => {
+    await h.ok(['heartbeat', 'helper', '--interval', '30', '--disable']);
+    await h.ok(['heartbeat', '--quiet-hours', '22:00-07:00']);
+    const view = await json<{ quietHours: string; agents: Array<{ id: string; enabled: boolean; interval: number }> }>(['heartbeat']);
+    expect(view.quietHours).toBe('22:00-07:00');
+    expect(view.agents.find((a) => a.id === 'helper')).toEqual({ id: 'helper', enabled: false, interval: 30 });
+  });
+
+  it('chats through piped input, posts to and reads a chat room', async () => {
+    const chat = await h.run(['chat', 'helper'], { input: 'first question\nsecond question\n/exit\n' });
+    expect(chat.code, chat.stderr).toBe(0);
+    expect(chat.stdout.match(/summary ready/g)).toHaveLength(2);
+
+    await h.ok(['team', 'add', 'ops', '--agents', 'helper']);
+    await h.ok(['chatroom', 'ops', '--post', 'deploy at noon']);
+    const room = await json<{ messages: Array<{ content: string }> }>(['chatroom', 'ops']);
+    expect(room.messages.map((m) => m.content)).toContain('deploy at noon');
+  });
+
+  it('reports status, queue, usage, channels, logs and doctor findings', async () => {
+    const queue = await json<{ pending: number; dead: number }>(['queue', 'status']);
+    expect(queue).toMatchObject({ dead: 0 });
+    const usage = await json<{ rows: Array<{ key: string; runs: number }> }>(['usage', '--by', 'agent']);
+    expect(usage.rows.find((r) => r.key === 'helper')?.runs).toBeGreaterThan(0);
+    expect(await json(['channel', 'list'])).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'discord', enabled: false, state: 'disabled' })]));
+    const logs = await h.ok(['logs', '-n', '3']);
+    expect(logs.trim().split('\n')).toHaveLength(3);
+    const doctor = await json<{ ok: boolean; findings: Array<{ check: string; status: string; message: string }> }>(['doctor']);
+    expect(doctor.ok).toBe(true);
+    expect(doctor.findings.find((f) => f.check === 'daemon')).toMatchObject({ status: 'ok' });
+    expect(doctor.findings.find((f) => f.check === 'cli:claude')).toMatchObject({ status: 'ok' });
+    expect(doctor.findings.find((f) => f.check === 'token')).toMatchObject({ status: 'ok' });
+  });
+
+  it('restarts in place: same pid, new start time, still answering', async () => {
+    const before = await json<{ pid: number; startedAt: number }>(['status']);
+    const out = await h.ok(['restart']);
+    expect(out).toContain(`restarted (pid ${before.pid})`);
+    const after = await json<{ pid: number; startedAt: number; running: boolean }>(['status']);
+    expect(after.pid).toBe(before.pid);
+    expect(after.startedAt).toBeGreaterThan(before.startedAt);
+    const sent = await h.run(['send', '--agent', 'helper', '--wait', 'still there?']);
+    expect(sent.stdout).toContain('summary ready');
+  });
+});
