@@ -12,7 +12,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import { effectiveServer } from '@tinyagi/core';
 import { createContext, type ServerContext } from './context.ts';
 import { RequestError } from './errors.ts';
-import { installErrorHandling, parseJsonBody } from './error-handler.ts';
+import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
 import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
@@ -45,6 +45,21 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     forceCloseConnections: true,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
+    // Router errors (malformed percent-encoding) answer in the API's error shape too.
+    // Malformed HTTP (bad framing, oversized headers) is answered on the socket, in the API's shape.
+    clientErrorHandler: (err, socket) => {
+      const body = JSON.stringify({ error: { code: 'BAD_REQUEST', message: `Malformed HTTP request (${(err as NodeJS.ErrnoException).code ?? err.message}).` } });
+      if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      else socket.destroy();
+    },
+    // The body is drained first so its bytes are never read as a next request on the socket.
+    frameworkErrors: (error, request, reply) => {
+      const known = toErrorReply(error) ?? { status: 400, body: { error: { code: 'BAD_REQUEST', message: error.message } } };
+      request.raw.resume();
+      reply.raw.statusCode = known.status;
+      reply.raw.setHeader('content-type', 'application/json; charset=utf-8');
+      reply.raw.end(JSON.stringify(known.body));
+    },
   });
   app.decorate('tiny', ctx);
   app.setValidatorCompiler(validatorCompiler);

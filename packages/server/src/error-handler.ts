@@ -60,6 +60,7 @@ export function toErrorReply(err: unknown): ErrorReply | undefined {
   const fe = err as Partial<FastifyError> | null;
   if (fe && Array.isArray(fe.validation)) return validationReply(fe as { validation: [] });
   const byCode = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (byCode === 'BAD_REQUEST' && fe?.message) return reply(byCode, fe.message);
   if (byCode) return reply(byCode, byCode === 'INVALID_JSON' ? 'The request body is empty or not valid JSON.' : ERROR_REGISTRY[byCode].message);
   const status = fe?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, createTicket, mintRunToken, type RouteDef } from '../src/index.ts';
-import { httpRequest, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 beforeAll(async () => {
@@ -13,6 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h?.close();
+  expect(secretLeaks).toEqual([]);
 });
 
 const SAMPLE_PARAMS: Record<string, string> = { action: 'start', name: 'anthropic', id: '1', code: 'ABCDEFGH', channel: 'discord', senderId: 'u1' };

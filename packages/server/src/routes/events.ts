@@ -129,7 +129,10 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
   app.get(
     EVENTS_PATH,
     {
-      sse: { kind: 'only' },
+      // No Accept negotiation: this route always streams (EventSource, fetch and curl all get events).
+      sse: { kind: 'manual' },
+      // HEAD would open a stream with no body to carry it.
+      exposeHeadRoute: false,
       config: { auth: 'events' },
       schema: {
         operationId: 'events',

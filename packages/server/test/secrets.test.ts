@@ -1,0 +1,101 @@
+/**
+ * Secrets never leave the server: every GET route (with real ids), the event stream and error
+ * bodies are scanned for the planted keys and tokens. (The harness also scans every response
+ * of every test file; this file adds the stream and the error paths.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiContract, SseParser, type RouteDef } from '../src/index.ts';
+import { SECRETS, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+
+let h: ServerHarness;
+const NEW_SECRET = 'sk-NEW-PLANTED-discord-token-1234567890';
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function leaksIn(text: string): string[] {
+  return [...Object.values(SECRETS), NEW_SECRET].filter((s) => text.includes(s));
+}
+
+describe('secrets', () => {
+  it('no GET route returns a planted secret', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'hello', agent: 'coder' } });
+    const run = await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).run ?? undefined, 10_000, 'run');
+    const task = await h.client.createTask({ body: { title: 'x' } });
+    const project = await h.client.createProject({ body: { name: 'Secret Project' } });
+    const schedule = await h.client.createSchedule({ body: { agent: 'coder', message: 'x', cron: '0 9 * * *' } });
+    const ids: Record<string, Record<string, string>> = {
+      getMessage: { id: sent.messageId },
+      getConversation: { id: sent.conversationId },
+      getTranscript: { id: sent.conversationId },
+      getTranscriptMarkdown: { id: sent.conversationId },
+      getRun: { id: run.id },
+      getTask: { id: task.id },
+      listComments: { id: task.id },
+      getProject: { id: project.id },
+      getSchedule: { id: schedule.id },
+      getCustomProvider: { id: 'acme' },
+      getTeam: { id: 'dev' },
+      getChatroom: { id: 'dev' },
+    };
+    const gets = (Object.entries(apiContract) as Array<[string, RouteDef]>).filter(([, d]) => d.method === 'GET');
+    const scanned: string[] = [];
+    for (const [name, def] of gets) {
+      const params = ids[name] ?? { id: 'coder' };
+      const path = def.path.replace(/:([A-Za-z]+)/g, (_m, p: string) => encodeURIComponent(params[p] ?? 'coder'));
+      const res = await raw(h, 'GET', path);
+      expect({ name, status: res.status < 400 || res.status === 503 }).toEqual({ name, status: true });
+      expect({ name, leaks: leaksIn(res.text) }).toEqual({ name, leaks: [] });
+      scanned.push(name);
+    }
+    expect(scanned.length).toBe(gets.length);
+    // Masked, not dropped: the client can see a key is set.
+    const settings = (await raw(h, 'GET', '/api/settings')).body as { models: { anthropic: { api_key: string } } };
+    expect(settings.models.anthropic.api_key).toMatch(/^sk-…[a-z0-9]{4}$/);
+  });
+
+  it('writes answer masked, and refused writes do not echo the secret', async () => {
+    const ok = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ channels: { discord: { bot_token: NEW_SECRET } } }) });
+    expect(ok.status).toBe(200);
+    expect(leaksIn(ok.text)).toEqual([]);
+    expect(h.settings().channels?.discord?.bot_token).toBe(NEW_SECRET);
+    const refused = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ channels: { discord: { bot_token: NEW_SECRET } }, server: { port: 'x' } }) });
+    expect(refused.status).toBe(400);
+    expect(leaksIn(refused.text)).toEqual([]);
+    const provider = await raw(h, 'PUT', '/api/custom-providers/other', { body: JSON.stringify({ harness: 'openai', base_url: 'http://127.0.0.1:1/v1', api_key: NEW_SECRET }) });
+    expect(provider.status).toBe(200);
+    expect(leaksIn(provider.text)).toEqual([]);
+  });
+
+  it('the event stream carries no secret', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${h.url}/api/events?lastEventId=0`, { headers: { authorization: `Bearer ${h.token}` }, signal: controller.signal });
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    let text = '';
+    let count = 0;
+    const target = h.stores.events.lastId();
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const piece = decoder.decode(chunk, { stream: true });
+        text += piece;
+        for (const m of parser.push(piece)) {
+          count++;
+          if (Number(m.id) >= target) controller.abort();
+        }
+      }
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+    }
+    expect(count).toBeGreaterThan(5);
+    expect(leaksIn(text)).toEqual([]);
+  });
+
+  it('no response in this file contained a secret', () => {
+    expect(secretLeaks).toEqual([]);
+  });
+});
