@@ -1,17 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `tinyagi` executable. Exit codes: 0 ok, 1 failure, 2 bad usage.
+ * The `tinyagi` executable. Enables Node's on-disk compile cache before loading anything else
+ * (it roughly halves start-up time of every command), then runs the CLI.
  */
-import { reportError } from './output/report-error.ts';
-import { buildProgram } from './program.ts';
+import module from 'node:module';
 
-const args: string[] = process.argv.slice(2);
-const debug = args.includes('--debug');
-// Plain `tinyagi` (options only) starts the daemon, like the reference.
-if (!args.some((a) => a !== '--debug')) args.push('start');
-
-try {
-  await buildProgram().parseAsync(args, { from: 'user' });
-} catch (err) {
-  process.exitCode = reportError(err, debug);
-}
+module.enableCompileCache?.();
+const { main } = await import('./main.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -25,7 +25,7 @@ function daemonPid(h: TestHome): number {
 const CODER = JSON.stringify({ mock: { rules: [{ match: 'build', reply: 'Built the feature. [@reviewer: please review the build]' }] } });
 
 describe('tinyagi daemon', () => {
-  it('starts, runs a team handoff through send --wait, reports an empty queue and stops without leaving a process', async () => {
+  it('starts, runs a team handoff through send --wait, reports an empty queue, refuses a second daemon and stops without leaving a process', async () => {
     const h = await newHome();
     const started = await h.ok(['start']);
     expect(started).toContain(`http://127.0.0.1:${h.port}`);
@@ -53,6 +53,16 @@ describe('tinyagi daemon', () => {
     expect(status.pid).toBe(pid);
     expect(status.queue).toMatchObject({ pending: 0, processing: 0, dead: 0, completed: 2 });
 
+    // A second daemon on the same home is refused clearly, by `start` and by a foreground `run`.
+    const second = await h.run(['start']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`already running (pid ${pid})`);
+    expect(second.stderr).toContain('tinyagi stop');
+    const run = await h.run(['run']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('already running');
+    expect(pidAlive(pid)).toBe(true);
+
     const stopped = await h.ok(['stop']);
     expect(stopped).toContain(`stopped (pid ${pid})`);
     expect(pidAlive(pid)).toBe(false);
@@ -61,21 +71,6 @@ describe('tinyagi daemon', () => {
     const after = await h.run(['status']);
     expect(after.code).toBe(1);
     expect(after.stdout).toContain('not running');
-  });
-
-  it('refuses a second start on the same home', async () => {
-    const h = await newHome();
-    await h.ok(['start']);
-    const pid = daemonPid(h);
-    const second = await h.run(['start']);
-    expect(second.code).toBe(1);
-    expect(second.stderr).toContain(`already running (pid ${pid})`);
-    expect(second.stderr).toContain('tinyagi stop');
-    // A foreground `run` is refused the same way, and the first daemon is untouched.
-    const run = await h.run(['run']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('already running');
-    expect(pidAlive(pid)).toBe(true);
   });
 
   it('refuses to start on a broken settings.json, lists every problem and leaves the file byte-identical', async () => {
