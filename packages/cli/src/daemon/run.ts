@@ -29,6 +29,7 @@ import { buildServer, loadOrCreateApiToken, mintRunToken, nextScheduleRun } from
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';
+import { logActivity } from './activity-log.ts';
 import { ChannelSupervisor, type ChannelStatus } from './channel-supervisor.ts';
 import { ensureFirstRunDefaults, ensureHomeDirectories } from './first-run.ts';
 import { HeartbeatScheduler } from './heartbeat.ts';
@@ -104,7 +105,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const { token } = loadOrCreateApiToken(ctx.home, ctx.env);
   const queue = effectiveQueue(settings);
   const stores = openStores({ dbPath: ctx.paths.db, durability: queue.durability, maxAttempts: queue.max_attempts });
-  const cleanups: Array<() => unknown> = [() => stores.close(), () => live.close()];
+  const cleanups: Array<() => unknown> = [() => stores.close(), () => live.close(), logActivity(stores.events, logger.child('queue'))];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) {
       try {

@@ -1,0 +1,60 @@
+/**
+ * Writes the notable events of the daemon (runs, dead letters, guards, schedules, heartbeats,
+ * channel and settings changes) to the daemon log as one readable line each, under the `queue`
+ * scope that `tinyagi logs queue` shows. Progress chunks and SSE-only detail are left out.
+ */
+import type { EventLog, TinyEvent } from '@tinyagi/core';
+import type { Logger } from './logger.ts';
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value);
+}
+
+function firstLine(text: string, max = 200): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** The log line for an event, or undefined for events that are not logged. */
+export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: string } | undefined {
+  const agent = e.agentId ? `@${e.agentId}` : '';
+  const where = e.conversationId ? ` (${e.conversationId}${e.runId ? ` ${e.runId}` : ''})` : '';
+  const d = e.data;
+  switch (e.type) {
+    case 'run.started':
+      return { level: 'info', text: `${agent} started (${str(d['cause'])}, depth ${e.depth ?? 0})${where}` };
+    case 'run.completed':
+      return { level: 'info', text: `${agent} completed${where}` };
+    case 'run.failed':
+      return { level: 'warn', text: `${agent} failed: ${firstLine(str(d['error']))}${where}` };
+    case 'run.cancelled':
+    case 'run.rejected':
+      return { level: 'warn', text: `${agent} ${e.type.slice(4)}: ${firstLine(str(d['error']))}${where}` };
+    case 'queue.dead':
+      return { level: 'warn', text: `dead letter for ${agent}: ${firstLine(str(d['error'] ?? d['reason']))} (tinyagi queue dead)${where}` };
+    case 'guard.rejected':
+    case 'budget.exceeded':
+      return { level: 'warn', text: `${e.type}: ${firstLine(str(d['message'] ?? d['rule']))}${where}` };
+    case 'conversation.completed':
+      return { level: 'info', text: `conversation completed${where}` };
+    case 'outbox.expired':
+      return { level: 'warn', text: `a reply on ${str(d['channel'])} expired undelivered${where}` };
+    case 'schedule.fired':
+      return { level: 'info', text: `schedule ${str(d['label'])} fired${d['missed'] === true ? ' (missed run, policy run-once)' : ''}` };
+    case 'heartbeat.sent':
+      return { level: 'info', text: `heartbeat sent to ${agent}` };
+    case 'channel.status':
+      return { level: 'info', text: `channel ${str(d['channel'] ?? d['name'])}: ${str(d['status'] ?? d['state'])}` };
+    case 'pairing.requested':
+      return { level: 'info', text: `pairing requested on ${str(d['channel'])} (tinyagi pairing pending)` };
+    default:
+      return undefined;
+  }
+}
+
+export function logActivity(events: EventLog, logger: Logger): () => void {
+  return events.subscribe((event) => {
+    const line = activityLine(event);
+    if (line) logger[line.level](line.text);
+  });
+}
