@@ -217,25 +217,22 @@ export class TaskStore {
 
   /** Sets status and position (the index in the list) of every task listed per column. */
   reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): { tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> } {
-    const changed: Array<{ before: TaskRecord; after: TaskRecord }> = [];
+    const moved: TaskRecord[] = [];
     const ids: string[] = [];
     this.#db.write(() => {
-      const seen = new Set<string>();
-      const update = this.#db.prepare('UPDATE tasks SET status = ?, position = ?, updated_at = ? WHERE id = ?');
+      const update = this.#db.sqlite.prepare('UPDATE tasks SET status = ?, position = ?, updated_at = ? WHERE id = ?');
       const now = Date.now();
       for (const [status, list] of Object.entries(columns) as Array<[TaskStatus, readonly string[]]>) {
         list.forEach((ref, index) => {
           const before = this.mustGetTask(ref);
-          if (seen.has(before.id)) throw new TinyError('INVALID_STATE', `Task ${ref} is listed twice in the reorder request.`);
-          seen.add(before.id);
-          update.run(status, index, now, before.id);
+          if (ids.includes(before.id)) throw new TinyError('INVALID_STATE', `Task ${ref} is listed twice in the reorder request.`);
           ids.push(before.id);
-          if (before.status !== status) changed.push({ before, after: before });
+          update.run(status, index, now, before.id);
+          if (before.status !== status) moved.push(before);
         });
       }
     });
-    const tasks = ids.map((id) => this.mustGetTask(id));
-    return { tasks, statusChanged: changed.map((c) => ({ before: c.before, after: this.mustGetTask(c.before.id) })) };
+    return { tasks: ids.map((id) => this.mustGetTask(id)), statusChanged: moved.map((before) => ({ before, after: this.mustGetTask(before.id) })) };
   }
 
   // Comments
