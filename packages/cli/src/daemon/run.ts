@@ -25,7 +25,7 @@ import {
   type Settings,
   type Stores,
 } from '@tinyagi/core';
-import { buildServer, loadOrCreateApiToken, mintRunToken, nextScheduleRun } from '@tinyagi/server';
+import { loadOrCreateApiToken, mintRunToken, nextScheduleRun, startServer } from '@tinyagi/server';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -132,7 +132,9 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     cleanups.push(() => supervisor.stopAll());
 
     const startedAt = Date.now();
-    const app = await buildServer({
+    const server = await startServer({
+      host,
+      port,
       stores,
       orchestrator,
       home: ctx.home,
@@ -146,8 +148,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       logFile: join(ctx.paths.logs, DAEMON_LOG),
       env: ctx.env,
     });
-    await app.listen({ host, port });
-    cleanups.push(() => app.close());
+    cleanups.push(() => server.close());
 
     orchestrator.start();
     // Stopped before the server closes, so that agents blocked in `tinyagi call` can finish.
