@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import { HARNESSES, maskSettings, type Settings } from '@tinyagi/core';
 import { settingsEditor } from '../settings-editor.ts';
-
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { askSecret, askSelect, askText, confirmOrRefuse } from '../output/prompts.ts';
 import { style } from '../output/style.ts';

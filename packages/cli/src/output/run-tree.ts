@@ -42,14 +42,3 @@ export function printRunTree(tree: ConversationTree): void {
   tree.roots.forEach((root, i) => walk(root, '', i === tree.roots.length - 1, true));
   if (tree.roots.length === 0) println(style.dim('(no runs yet)'));
 }
-
-/** Every run of the tree, parents before children. */
-export function flattenRuns(tree: ConversationTree): RunNode[] {
-  const out: RunNode[] = [];
-  const visit = (run: RunNode): void => {
-    out.push(run);
-    run.children.forEach(visit);
-  };
-  tree.roots.forEach(visit);
-  return out;
-}
