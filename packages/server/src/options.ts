@@ -29,6 +29,8 @@ export interface BuildServerOptions {
   services?: {
     restart?: () => Promise<void>;
     channels?: ChannelServices;
+    /** The scheduler's heartbeat state (last sends, next due), shown by GET /api/status. */
+    heartbeat?: () => unknown;
   };
   /** The daemon log served by GET /api/logs. */
   logFile?: string;

@@ -41,6 +41,7 @@ beforeAll(async () => {
       restart: async () => {
         restarts++;
       },
+      heartbeat: () => ({ lastSent: { coder: 1700000000000 } }),
     },
   });
 });
@@ -85,6 +86,7 @@ describe('system', () => {
     expect(status).toMatchObject({ ok: true, version: '0.0.0-test', pid: process.pid, channels: [{ name: 'telegram' }] });
     expect(status.queue).toHaveProperty('pending');
     expect(status.orchestrator).toMatchObject({ running: [], paused: [] });
+    expect(status.heartbeat).toEqual({ lastSent: { coder: 1700000000000 } });
     await bad('GET', '/api/status?x=1', 400, 'VALIDATION_FAILED');
   });
 

@@ -30,6 +30,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
         lastEventId: ctx.stores.events.lastId(),
         orchestrator: ctx.orchestrator.status() ?? null,
         channels: (await ctx.services?.channels?.status()) ?? [],
+        heartbeat: ctx.services?.heartbeat?.() ?? null,
       };
     },
 

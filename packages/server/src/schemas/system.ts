@@ -29,8 +29,11 @@ export const StatusSchema = z.object({
   queue: QueueCountsSchema,
   outbox: z.record(z.string(), z.number().int()),
   lastEventId: z.number().int(),
+  /** Running runs (the workers' current work) and paused runs. */
   orchestrator: z.unknown(),
   channels: z.array(ChannelStatusSchema),
+  /** Heartbeat scheduler state, when the daemon provides it; null otherwise. */
+  heartbeat: z.unknown(),
 });
 export type Status = z.infer<typeof StatusSchema>;
 
