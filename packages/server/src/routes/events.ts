@@ -73,6 +73,8 @@ class EventStreamSession {
   #onEvent(event: TinyEvent): void {
     if (this.#closed || !matchesFilter(event, this.#filter)) return;
     this.#queue.push(event);
+    // During replay the buffer also holds events the replay already sent: those do not count.
+    if (this.#queue.length > this.#ctx.limits.sseClientBuffer) this.#queue = this.#queue.filter((e) => e.id > this.#lastSent);
     if (this.#queue.length > this.#ctx.limits.sseClientBuffer) {
       // Too far behind: drop the connection; the client resumes from its last id.
       this.#reply.sse.close();
