@@ -53,7 +53,7 @@ export const systemContract = {
   status: route({
     method: 'GET',
     path: '/api/status',
-    summary: 'Uptime, version, queue and outbox counts, orchestrator and channel state',
+    summary: 'Uptime, version, queue and outbox counts, running work, channels and heartbeat state',
     tag: 'system',
     response: StatusSchema,
   }),
