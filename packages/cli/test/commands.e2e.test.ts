@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, waitFor, type TestHome } from './helpers/cli.ts';
+import { makeHome, spawnCli, waitFor, type TestHome } from './helpers/cli.ts';
 
 const FAKE_BIN = fileURLToPath(new URL('./fixtures/bin/', import.meta.url));
 
@@ -126,6 +126,21 @@ describe('commands against a running daemon', () => {
     await h.ok(['chatroom', 'ops', '--post', 'deploy at noon']);
     const room = await json<{ messages: Array<{ content: string }> }>(['chatroom', 'ops']);
     expect(room.messages.map((m) => m.content)).toContain('deploy at noon');
+
+    // Following prints the backlog, then each new post exactly once.
+    const follow = spawnCli(['chatroom', 'ops', '--follow'], h.env);
+    try {
+      await waitFor(() => (follow.output().includes('deploy at noon') ? true : undefined), 10_000, 'the backlog');
+      await h.ok(['chatroom', 'ops', '--post', 'rollback plan ready']);
+      await h.ok(['chatroom', 'ops', '--post', 'all clear']);
+      await waitFor(() => (follow.output().includes('all clear') ? true : undefined), 10_000, 'the new posts');
+    } finally {
+      follow.child.kill('SIGINT');
+    }
+    const out = follow.output();
+    expect(out.split('rollback plan ready').length - 1).toBe(1);
+    expect(out.split('all clear').length - 1).toBe(1);
+    expect(out.split('deploy at noon').length - 1).toBe(1);
   });
 
   it('reports status, queue, usage, channels, logs and doctor findings', async () => {

@@ -17,15 +17,18 @@ function printMessage(m: ChatroomMessage, json: boolean): void {
 }
 
 async function follow(client: ApiClient, team: string, cursor: number, json: boolean, signal: AbortSignal): Promise<void> {
-  // Chat-room posts are also events; waking on them keeps latency low, the cursor keeps order.
-  const wake = client.streamEvents({ types: ['chatroom.message'], signal })[Symbol.asyncIterator]();
+  // Chat-room posts are also events: waking on them keeps latency low; the cursor keeps order
+  // and exactly-once. One pending wake-up at a time; the interval covers a dropped stream.
+  const events = client.streamEvents({ types: ['chatroom.message'], signal })[Symbol.asyncIterator]();
+  let wake = events.next();
   let next = cursor;
   while (!signal.aborted) {
     const page = await client.getChatroom({ params: { id: team }, query: { after: next, limit: 500 } });
     for (const m of page.messages) printMessage(m, json);
     next = page.nextCursor;
     if (page.messages.length === 500) continue;
-    await Promise.race([wake.next(), new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS))]);
+    const woke = await Promise.race([wake.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FOLLOW_INTERVAL_MS))]);
+    if (woke) wake = events.next();
   }
 }
 

@@ -39,6 +39,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Starts a long-running CLI command (e.g. `chatroom -f`); the caller stops it. */
+export function spawnCli(args: string[], env: Record<string, string>): { child: ReturnType<typeof spawn>; output: () => string } {
+  const child = spawn(process.execPath, ['--conditions=tinyagi-source', BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
 export function runCli(args: string[], env: Record<string, string>, options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--conditions=tinyagi-source', BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
