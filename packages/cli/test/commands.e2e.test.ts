@@ -52,7 +52,7 @@ describe('commands against a running daemon', () => {
     const log = readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8');
     expect(log).toContain('agents.writer.provider');
     const agents = await json<Array<{ id: string }>>(['agent', 'list']);
-    expect(agents.map((a) => a.id)).toEqual(expect.arrayContaining(['tinyagi', 'helper', 'writer']));
+    expect(agents.map((a) => a.id)).toEqual(expect.arrayContaining(['tinyagi', 'writer']));
     expect(readFileSync(settingsFile(), 'utf8')).toBe(broken); // never repaired
     // While the file is broken, edits through the daemon are refused instead of overwriting it.
     const edit = await h.run(['agent', 'add', 'other', '--provider', 'mock']);

@@ -15,7 +15,8 @@ import { basename, dirname } from 'node:path';
 import { applyEnvOverrides, errorMessage, parseSettingsText, updateSettings, type Env, type Settings } from '@tinyagi/core';
 import type { Logger } from './logger.ts';
 
-export type SettingsListener = (next: Settings, previous: Settings) => void;
+/** `source`: 'file' for a hand edit picked up by the watcher, 'api' for a write through the daemon (its API). */
+export type SettingsListener = (next: Settings, previous: Settings, source: 'file' | 'api') => void;
 
 export interface LiveSettings {
   get(): Settings;
@@ -44,17 +45,17 @@ export function liveSettings(options: LiveSettingsOptions): LiveSettings {
   const listeners = new Set<SettingsListener>();
   let timer: NodeJS.Timeout | undefined;
 
-  const adopt = (next: Settings, source: string): void => {
+  const adopt = (next: Settings, source: 'file' | 'api'): void => {
     const text = JSON.stringify(next);
     if (text === lastText) return;
     const previous = effective;
     raw = next;
     lastText = text;
     effective = applyEnvOverrides(next, env).settings;
-    logger.info(`settings reloaded (${source})`);
+    logger.info(`settings reloaded (${source === 'file' ? 'file changed' : 'through the API'})`);
     for (const listener of listeners) {
       try {
-        listener(effective, previous);
+        listener(effective, previous, source);
       } catch (err) {
         logger.error(`settings listener failed: ${errorMessage(err)}`);
       }
@@ -70,7 +71,7 @@ export function liveSettings(options: LiveSettingsOptions): LiveSettings {
       return;
     }
     try {
-      adopt(parseSettingsText(text, file), 'file changed');
+      adopt(parseSettingsText(text, file), 'file');
     } catch (err) {
       logger.error(`${errorMessage(err)}\nKeeping the last good settings until the file is fixed.`);
     }
@@ -93,7 +94,7 @@ export function liveSettings(options: LiveSettingsOptions): LiveSettings {
     raw: () => raw,
     async update(mutate) {
       const written = await updateSettings(file, mutate, { env });
-      adopt(written, 'update');
+      adopt(written, 'api');
       return effective;
     },
     reload,

@@ -190,7 +190,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     cleanups.push(() => retention.stop());
 
     supervisor.reconcile(settings.channels?.enabled ?? []);
-    live.onChange((next, previous) => {
+    live.onChange((next, previous, source) => {
+      stores.events.append({ type: 'settings.changed', data: { source } });
       heartbeat.replan();
       supervisor.reconcile(next.channels?.enabled ?? []);
       const a = effectiveServer(previous);
