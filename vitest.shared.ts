@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// One vitest configuration for every package. Workspace packages resolve to their TypeScript
+// sources (the `tinyagi-source` export condition) so tests need no build; Vite reads client and
+// SSR conditions separately, hence both.
+export default defineConfig({
+  resolve: { conditions: ['tinyagi-source'] },
+  ssr: { resolve: { conditions: ['tinyagi-source'], externalConditions: ['tinyagi-source'] } },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
