@@ -176,8 +176,11 @@ export class SqliteQueueStore implements QueueStore {
       // whose head is not yet available is blocked (strict FIFO). Stops as soon as enough
       // agents are found, so a long backlog costs one short index scan, not a full one.
       let cursor = 0;
+      // The first page is sized to what is likely needed (busy agents' rows come first in a
+      // backlog); later pages grow, so a sparse backlog is still scanned in few round trips.
+      let pageSize = Math.min(SCAN_PAGE, 2 * (blocked.size + options.maxAgents) + 16);
       scan: for (;;) {
-        const page = this.#stmt.pendingPage.all(cursor, SCAN_PAGE) as Array<{ seq: number; agent_id: string; available_at: number }>;
+        const page = this.#stmt.pendingPage.all(cursor, pageSize) as Array<{ seq: number; agent_id: string; available_at: number }>;
         for (const row of page) {
           cursor = row.seq;
           if (blocked.has(row.agent_id)) continue;
@@ -186,7 +189,8 @@ export class SqliteQueueStore implements QueueStore {
           heads.push(row.agent_id);
           if (heads.length >= options.maxAgents) break scan;
         }
-        if (page.length < SCAN_PAGE) break;
+        if (page.length < pageSize) break;
+        pageSize = Math.min(SCAN_PAGE * 4, pageSize * 2);
       }
       const batches: ClaimedBatch[] = [];
       const leaseUntil = now + options.leaseMs;

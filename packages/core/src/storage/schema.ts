@@ -43,6 +43,7 @@ export const messages = sqliteTable(
   (t) => [
     index('messages_status_agent_seq').on(t.status, t.agentId, t.seq),
     index('messages_status_seq').on(t.status, t.seq),
+    index('messages_status_available').on(t.status, t.availableAt),
     index('messages_lease').on(t.status, t.leaseExpiresAt),
     index('messages_conversation').on(t.conversationId),
     index('messages_finished').on(t.status, t.finishedAt),

@@ -1,0 +1,1 @@
+CREATE INDEX `messages_status_available` ON `messages` (`status`,`available_at`);
