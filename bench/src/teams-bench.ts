@@ -117,20 +117,22 @@ export async function benchB4(): Promise<string> {
   const runs = h.stores.runs.listRuns(conversationId);
   const maxDepth = Math.max(...runs.map((r) => r.depth));
 
-  // A spawn refused at the depth cap, end to end through the orchestrator (includes recording the refused run).
-  const capped = { ...settings, limits: { ...bigLimits, max_depth: 0 } } as unknown as Settings;
+  // A spawn refused at the depth cap, end to end through the orchestrator, from a live parent
+  // run (a mock that hangs until cancelled): snapshot from SQLite + rejected run + event.
+  const capped = { ...settings, agents: { ...agents, holder: { name: 'holder', provider: 'mock', mock: { rules: [{ match: '', fail: 'hang' }] } } }, limits: { ...bigLimits, max_depth: 0 } } as unknown as Settings;
   const root = runs.find((r) => r.depth === 0)!;
   const refusals: number[] = [];
   const hc = harness(capped);
-  const conv = hc.orchestrator.submit({ message: 'x', agent: 'd5', senderId: 'bench' });
-  await hc.completed(conv.conversationId);
-  const capRoot = hc.stores.runs.listRuns(conv.conversationId)[0]!;
+  const started = new Promise<string>((resolve) => hc.stores.events.subscribe((e) => { if (e.type === 'run.started' && e.agentId === 'holder' && e.runId) resolve(e.runId); }));
+  hc.orchestrator.submit({ message: 'hold', agent: 'holder', senderId: 'bench' });
+  const liveRunId = await started;
   for (let i = 0; i < 200; i++) {
     const s = process.hrtime.bigint();
-    const r = await hc.orchestrator.spawn(capRoot.id, { agent: 'd5', task: 'too deep' });
+    const r = await hc.orchestrator.spawn(liveRunId, { agent: 'd5', task: 'too deep' });
     refusals.push(Number(process.hrtime.bigint() - s) / 1000);
-    if (r.ok) throw new Error('expected a refusal');
+    if (r.ok || r.code !== 'DEPTH_LIMIT') throw new Error(`expected a depth refusal, got ${JSON.stringify(r)}`);
   }
+  hc.orchestrator.cancelRun(liveRunId);
   refusals.sort((a, b) => a - b);
   await hc.close();
   await h.close();
