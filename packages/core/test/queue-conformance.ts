@@ -163,6 +163,40 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
       expect(next[0]!.messages.map((m) => m.content)).toEqual(['a1']);
     }));
 
+    it('after a collected batch crashed, its messages are claimed one at a time, so a poison message dies alone', withStore(async (store) => {
+      const poison = await store.enqueue(msg('a', 'poison', { maxAttempts: 2 }));
+      const innocent = await store.enqueue(msg('a', 'innocent', { maxAttempts: 2 }));
+      let now = Date.now();
+      const [batch] = await store.claim({ ...claimOpts, leaseMs: 10, now, policy: () => 'collect' });
+      expect(batch!.messages.map((m) => m.content)).toEqual(['poison', 'innocent']);
+      await store.recoverExpiredLeases(now + 20);
+      now = Math.max((await store.get(poison.id))!.availableAt, (await store.get(innocent.id))!.availableAt) + 1;
+      const [alone] = await store.claim({ ...claimOpts, leaseMs: 10, now, policy: () => 'collect' });
+      expect(alone!.messages.map((m) => m.content)).toEqual(['poison']);
+      await store.recoverExpiredLeases(now + 20);
+      expect((await store.get(poison.id))!.status).toBe('dead');
+      const [next] = await store.claim({ ...claimOpts, now: now + 60_000, policy: () => 'collect' });
+      expect(next!.messages.map((m) => [m.content, m.attempts])).toEqual([['innocent', 2]]);
+      await store.complete('w1', [innocent.id]);
+      expect((await store.get(innocent.id))!.status).toBe('completed');
+    }));
+
+    it('a retryable failure of a collected batch isolates its messages; fresh ones still collect', withStore(async (store) => {
+      const a = await store.enqueue(msg('a', 'a0'));
+      const b = await store.enqueue(msg('a', 'a1'));
+      await store.claim({ ...claimOpts, policy: () => 'collect' });
+      const outcomes = await store.fail('w1', [a.id, b.id], { kind: 'retryable', error: 'exit 1' });
+      const later = Math.max(...outcomes.map((o) => o.availableAt)) + 1;
+      await store.enqueue(msg('a', 'a2'));
+      await store.enqueue(msg('a', 'a3'));
+      const contents = async () => (await store.claim({ ...claimOpts, now: later, policy: () => 'collect' }))[0]!.messages.map((m) => m.content);
+      expect(await contents()).toEqual(['a0']);
+      await store.complete('w1', [a.id]);
+      expect(await contents()).toEqual(['a1']);
+      await store.complete('w1', [b.id]);
+      expect(await contents()).toEqual(['a2', 'a3']);
+    }));
+
     it('a cancel requested before a crash ends cancelled at lease recovery', withStore(async (store) => {
       const { id } = await store.enqueue(msg('a', 'x'));
       const now = Date.now();

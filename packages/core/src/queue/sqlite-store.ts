@@ -60,6 +60,7 @@ interface MessageRow {
   lease_owner: string | null;
   lease_expires_at: number | null;
   cancel_requested: number;
+  solo: number;
   last_error: string | null;
   idempotency_key: string | null;
   created_at: number;
@@ -107,7 +108,7 @@ export class SqliteQueueStore implements QueueStore {
       renew: s.prepare("UPDATE messages SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? RETURNING cancel_requested"),
       release: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(0, attempts - 1), available_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? AND cancel_requested = 0"),
       complete: s.prepare("UPDATE messages SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
-      toPending: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, updated_at = ? WHERE seq = ?"),
+      toPending: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, solo = ?, updated_at = ? WHERE seq = ?"),
       toFinal: s.prepare('UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ?, finished_at = ?, updated_at = ? WHERE seq = ?'),
       requestCancel: s.prepare("UPDATE messages SET cancel_requested = 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'processing'"),
       expired: s.prepare("SELECT * FROM messages WHERE status = 'processing' AND lease_expires_at < ? ORDER BY seq"),
@@ -200,8 +201,12 @@ export class SqliteQueueStore implements QueueStore {
         const messages: QueueMessage[] = [];
         for (const row of rows) {
           if (row.available_at > now) break;
+          // A message that was in a failed or crashed batch runs alone, so a poison message
+          // cannot take the innocent messages collected with it down to the dead letters.
+          if (row.solo && messages.length > 0) break;
           this.#stmt.markClaimed.run(options.owner, leaseUntil, now, row.seq);
           messages.push(toMessage({ ...row, status: 'processing', lease_owner: options.owner, lease_expires_at: leaseUntil, attempts: row.attempts + 1, updated_at: now }));
+          if (row.solo) break;
         }
         if (messages.length > 0) batches.push({ agentId, messages });
       }
@@ -252,7 +257,7 @@ export class SqliteQueueStore implements QueueStore {
       for (const id of ids) {
         const row = this.#stmt.heldBy.get(id, owner) as MessageRow | undefined;
         if (!row) continue;
-        out.push(this.#settleFailure(row, input, now));
+        out.push(this.#settleFailure(row, input, now, ids.length > 1));
       }
       return out;
     });
@@ -261,7 +266,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   /** Decides what a failed or expired processing row becomes. Runs inside a write. */
-  #settleFailure(row: MessageRow, input: FailInput, now: number): FailOutcome {
+  #settleFailure(row: MessageRow, input: FailInput, now: number, isolate: boolean): FailOutcome {
     if (row.cancel_requested) {
       this.#stmt.toFinal.run('cancelled', row.last_error ?? 'cancelled', now, now, row.seq);
       return { id: row.id, status: 'cancelled', attempts: row.attempts, availableAt: row.available_at };
@@ -285,7 +290,7 @@ export class SqliteQueueStore implements QueueStore {
       return { id: row.id, status: 'dead', attempts, availableAt: row.available_at };
     }
     const availableAt = now + delay;
-    this.#stmt.toPending.run(availableAt, attempts, waits, input.error, now, row.seq);
+    this.#stmt.toPending.run(availableAt, attempts, waits, input.error, isolate ? 1 : row.solo, now, row.seq);
     this.#events?.append({ type: 'queue.retry', conversationId: row.conversation_id, agentId: row.agent_id, depth: row.depth, data: { messageId: row.id, error: input.error, attempts, retryInMs: delay, kind: input.kind } });
     return { id: row.id, status: 'pending', attempts, availableAt };
   }
@@ -323,7 +328,8 @@ export class SqliteQueueStore implements QueueStore {
     const recovered = this.#db.write(() => {
       const rows = this.#stmt.expired.all(now) as MessageRow[];
       return rows.map((row) => {
-        const outcome = this.#settleFailure(row, { kind: 'retryable', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now);
+        // The batch a crashed worker held is unknown here: every recovered message runs alone.
+        const outcome = this.#settleFailure(row, { kind: 'retryable', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now, true);
         return { id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts };
       });
     });

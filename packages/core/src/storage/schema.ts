@@ -34,6 +34,8 @@ export const messages = sqliteTable(
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: integer('lease_expires_at'),
     cancelRequested: integer('cancel_requested').notNull().default(0),
+    /** Set when a collected batch failed or crashed: claim this message alone from now on. */
+    solo: integer('solo').notNull().default(0),
     lastError: text('last_error'),
     idempotencyKey: text('idempotency_key').unique(),
     createdAt: integer('created_at').notNull(),
