@@ -104,7 +104,7 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
   it('captures the session id and continues that session on the next call', async () => {
     const first = await invokeAgent(request(cli, 'hello'));
     expect(first.text).toBe(`fake-${cli} turn 1: hello`);
-    expect(first.sessionId).toBeTruthy();
+    expect(first.sessionId).toMatch(/\S{8,}/);
 
     const session: InvokeSession = { key: 'shared', resumeId: first.sessionId ?? null };
     const second = await invokeAgent(request(cli, 'again', { session }));
