@@ -164,8 +164,8 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
     }));
 
     it('after a collected batch crashed, its messages are claimed one at a time, so a poison message dies alone', withStore(async (store) => {
-      const poison = await store.enqueue(msg('a', 'poison', { maxAttempts: 2 }));
-      const innocent = await store.enqueue(msg('a', 'innocent', { maxAttempts: 2 }));
+      const poison = await store.enqueue(msg('a', 'poison', { maxAttempts: 1 }));
+      const innocent = await store.enqueue(msg('a', 'innocent', { maxAttempts: 1 }));
       let now = Date.now();
       const [batch] = await store.claim({ ...claimOpts, leaseMs: 10, now, policy: () => 'collect' });
       expect(batch!.messages.map((m) => m.content)).toEqual(['poison', 'innocent']);
@@ -176,7 +176,8 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
       await store.recoverExpiredLeases(now + 20);
       expect((await store.get(poison.id))!.status).toBe('dead');
       const [next] = await store.claim({ ...claimOpts, now: now + 60_000, policy: () => 'collect' });
-      expect(next!.messages.map((m) => [m.content, m.attempts])).toEqual([['innocent', 2]]);
+      // The crash of the shared batch was not charged to it; this is its first counted attempt.
+      expect(next!.messages.map((m) => [m.content, m.attempts])).toEqual([['innocent', 1]]);
       await store.complete('w1', [innocent.id]);
       expect((await store.get(innocent.id))!.status).toBe('completed');
     }));

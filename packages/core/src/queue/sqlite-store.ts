@@ -327,9 +327,17 @@ export class SqliteQueueStore implements QueueStore {
   recoverExpiredLeases(now = Date.now()): RecoveredLease[] {
     const recovered = this.#db.write(() => {
       const rows = this.#stmt.expired.all(now) as MessageRow[];
+      // A batch shares owner, agent and lease expiry (claimed and renewed together).
+      const batchSize = new Map<string, number>();
+      const batchKey = (r: MessageRow) => `${r.lease_owner}\u0000${r.agent_id}\u0000${r.lease_expires_at}`;
+      for (const r of rows) batchSize.set(batchKey(r), (batchSize.get(batchKey(r)) ?? 0) + 1);
       return rows.map((row) => {
-        // The batch a crashed worker held is unknown here: every recovered message runs alone.
-        const outcome = this.#settleFailure(row, { kind: 'retryable', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now, true);
+        // Which message of a collected batch crashed the worker is unknown: the first time, no
+        // one is blamed (the attempt is given back) and every message runs alone from now on,
+        // so the next crash is charged to the message that caused it. Bounded: once per message.
+        const shared = !row.solo && (batchSize.get(batchKey(row)) ?? 1) > 1;
+        const charged = shared ? { ...row, attempts: Math.max(0, row.attempts - 1) } : row;
+        const outcome = this.#settleFailure(charged, { kind: 'retryable', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now, true);
         return { id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts };
       });
     });
