@@ -127,13 +127,7 @@ export class EventLog {
 
   /** Deletes events older than `beforeTs`, in batches; returns how many were removed. */
   prune(beforeTs: number, batchSize = 5000): number {
-    let total = 0;
-    const del = this.#db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
-    for (;;) {
-      const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
-      total += n;
-      if (n < batchSize) return total;
-    }
+    return this.#db.deleteInBatches('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)', [beforeTs], batchSize);
   }
 
   #publish(event: TinyEvent): void {

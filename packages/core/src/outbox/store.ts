@@ -221,13 +221,7 @@ export class OutboxStore {
 
   /** Deletes delivered/expired rows created before `beforeTs`, in batches. */
   prune(beforeTs: number, batchSize = 1000): number {
-    const del = this.#db.prepare("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE status IN ('delivered', 'expired') AND created_at < ? LIMIT ?)");
-    let total = 0;
-    for (;;) {
-      const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
-      total += n;
-      if (n < batchSize) return total;
-    }
+    return this.#db.deleteInBatches("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE status IN ('delivered', 'expired') AND created_at < ? LIMIT ?)", [beforeTs], batchSize);
   }
 
   #mustGet(id: string): OutboxRow {

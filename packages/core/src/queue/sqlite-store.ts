@@ -77,6 +77,7 @@ export interface SqliteQueueStoreOptions {
 }
 
 const SCAN_PAGE = 256;
+const PRUNE_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status IN ('completed', 'cancelled') AND finished_at < ? LIMIT ?)";
 
 export class SqliteQueueStore implements QueueStore {
   readonly #db: TinyDatabase;
@@ -120,7 +121,6 @@ export class SqliteQueueStore implements QueueStore {
       deleteDead: s.prepare("DELETE FROM messages WHERE id = ? AND status = 'dead'"),
       nextPending: s.prepare("SELECT MIN(available_at) FROM messages WHERE status = 'pending'").pluck(),
       nextLease: s.prepare("SELECT MIN(lease_expires_at) FROM messages WHERE status = 'processing'").pluck(),
-      prune: s.prepare("DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status IN ('completed', 'cancelled') AND finished_at < ? LIMIT ?)"),
     };
   }
 
@@ -397,12 +397,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   prune(beforeTs: number, batchSize = 1000): number {
-    let total = 0;
-    for (;;) {
-      const n = this.#db.write(() => this.#stmt.prune.run(beforeTs, batchSize).changes);
-      total += n;
-      if (n < batchSize) return total;
-    }
+    return this.#db.deleteInBatches(PRUNE_SQL, [beforeTs], batchSize);
   }
 
   onWake(listener: () => void): () => void {

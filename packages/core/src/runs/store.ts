@@ -278,14 +278,8 @@ export class RunStore {
 
   /** Deletes finished runs and their conversations' completed records older than `beforeTs`. */
   prune(beforeTs: number, batchSize = 1000): number {
-    const del = this.#db.prepare("DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)");
+    const total = this.#db.deleteInBatches("DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)", [beforeTs], batchSize);
     const delConv = this.#db.prepare("DELETE FROM conversations WHERE status != 'active' AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.conversation_id = conversations.id)");
-    let total = 0;
-    for (;;) {
-      const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
-      total += n;
-      if (n < batchSize) break;
-    }
     this.#db.write(() => delConv.run(beforeTs));
     return total;
   }

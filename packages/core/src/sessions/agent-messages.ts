@@ -70,13 +70,7 @@ export class AgentMessageStore {
 
   /** Deletes messages older than `beforeTs`, in batches. */
   prune(beforeTs: number, batchSize = 5000): number {
-    const del = this.#db.prepare('DELETE FROM agent_messages WHERE id IN (SELECT id FROM agent_messages WHERE created_at < ? ORDER BY id LIMIT ?)');
-    let total = 0;
-    for (;;) {
-      const n = this.#db.write(() => del.run(beforeTs, batchSize).changes);
-      total += n;
-      if (n < batchSize) return total;
-    }
+    return this.#db.deleteInBatches('DELETE FROM agent_messages WHERE id IN (SELECT id FROM agent_messages WHERE created_at < ? ORDER BY id LIMIT ?)', [beforeTs], batchSize);
   }
 }
 

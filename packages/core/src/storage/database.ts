@@ -52,6 +52,12 @@ export interface TinyDatabase {
   afterCommit(cb: () => void): void;
   /** A prepared statement, compiled once per SQL text and reused (statements are cached for the connection's life). */
   prepare(sql: string): Database.Statement;
+  /**
+   * Runs a DELETE whose last parameter is a LIMIT, one short write transaction per batch, until
+   * a batch deletes fewer rows than `batchSize` (retention pruning never holds the write lock
+   * for long). Returns the number of rows deleted.
+   */
+  deleteInBatches(sql: string, params: readonly unknown[], batchSize: number): number;
   close(): void;
 }
 
@@ -110,6 +116,15 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       let stmt = statements.get(sql);
       if (!stmt) statements.set(sql, (stmt = sqlite.prepare(sql)));
       return stmt;
+    },
+    deleteInBatches(sql, params, batchSize) {
+      const stmt = this.prepare(sql);
+      let total = 0;
+      for (;;) {
+        const n = this.write(() => stmt.run(...params, batchSize).changes);
+        total += n;
+        if (n < batchSize) return total;
+      }
     },
     afterCommit(cb: () => void) {
       if (depth > 0) committed.push(cb);
