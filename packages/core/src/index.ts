@@ -59,3 +59,5 @@ export {
   DEFAULT_WORKSPACE_PATH, HARNESSES, applyEnvOverrides, effectiveRetentionDays, parseSettingsText, writeSettings,
   type Env,
 } from './config/index.ts';
+
+export { createLockFile, readLockFile, takeOverStaleLock, removeLockFile, type StaleCheck } from './lockfile/lock-file.ts';

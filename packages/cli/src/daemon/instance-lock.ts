@@ -11,7 +11,8 @@
  * - `release` removes the file only while it still carries our token.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { renameSync, statSync, writeFileSync } from 'node:fs';
+import { createLockFile, readLockFile, removeLockFile, takeOverStaleLock } from '@tinyagi/core';
 import { CliError } from '../output/cli-error.ts';
 import { isDaemonProcess } from './process-check.ts';
 
@@ -35,15 +36,6 @@ export interface InstanceLock {
 /** A lock file being written right now is empty for a moment; give its writer this long. */
 const HALF_WRITTEN_GRACE_MS = 2000;
 
-function readRaw(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 function parseRecord(raw: string): DaemonRecord | undefined {
   try {
     const value = JSON.parse(raw) as Partial<DaemonRecord> | null;
@@ -56,7 +48,7 @@ function parseRecord(raw: string): DaemonRecord | undefined {
 
 /** The record of the live daemon holding the lock, or undefined (no lock, or a stale one). */
 export function readLiveDaemon(path: string): DaemonRecord | undefined {
-  const raw = readRaw(path);
+  const raw = readLockFile(path);
   const record = raw === undefined ? undefined : parseRecord(raw);
   return record !== undefined && isDaemonProcess(record.pid) ? record : undefined;
 }
@@ -73,30 +65,6 @@ function isStale(path: string, raw: string): boolean {
   return !isDaemonProcess(record.pid);
 }
 
-function takeOver(path: string, observed: string): void {
-  const aside = `${path}.stale-${process.pid}-${randomUUID()}`;
-  try {
-    renameSync(path, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  const moved = readRaw(aside);
-  if (moved !== undefined && moved !== observed && !isStale(aside, moved)) {
-    // A live daemon replaced the stale lock between our read and the rename: give it back.
-    try {
-      linkSync(aside, path);
-    } catch {
-      // A newer lock exists; it stands.
-    }
-  }
-  try {
-    unlinkSync(aside);
-  } catch {
-    // already gone
-  }
-}
-
 export function runningError(record: DaemonRecord | undefined, path: string): CliError {
   const where = record?.apiUrl ? ` at ${record.apiUrl}` : '';
   const pid = record ? ` (pid ${record.pid})` : '';
@@ -108,32 +76,22 @@ export function runningError(record: DaemonRecord | undefined, path: string): Cl
 export async function acquireInstanceLock(path: string, version?: string): Promise<InstanceLock> {
   const record: DaemonRecord = { pid: process.pid, startedAt: Date.now(), token: randomUUID(), ...(version ? { version } : {}) };
   for (let attempt = 0; attempt < 50; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(record));
-      } finally {
-        closeSync(fd);
-      }
-      return held(path, record);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const raw = readRaw(path);
+    if (createLockFile(path, JSON.stringify(record))) return held(path, record);
+    const raw = readLockFile(path);
     if (raw === undefined) continue;
     if (isStale(path, raw)) {
-      takeOver(path, raw);
+      takeOverStaleLock(path, raw, isStale);
       continue;
     }
     const holder = parseRecord(raw);
     if (holder !== undefined) throw runningError(holder, path);
     await new Promise((r) => setTimeout(r, 50)); // half-written by a starter right now
   }
-  throw runningError(parseRecord(readRaw(path) ?? ''), path);
+  throw runningError(parseRecord(readLockFile(path) ?? ''), path);
 }
 
 function held(path: string, record: DaemonRecord): InstanceLock {
-  const ours = (): boolean => parseRecord(readRaw(path) ?? '')?.token === record.token;
+  const ours = (): boolean => parseRecord(readLockFile(path) ?? '')?.token === record.token;
   return {
     path,
     record,
@@ -145,12 +103,7 @@ function held(path: string, record: DaemonRecord): InstanceLock {
       renameSync(temp, path);
     },
     release() {
-      if (!ours()) return;
-      try {
-        unlinkSync(path);
-      } catch {
-        // already gone
-      }
+      if (ours()) removeLockFile(path);
     },
   };
 }

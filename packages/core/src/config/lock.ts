@@ -11,10 +11,11 @@
  * - Release removes the file only if it still holds our token.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TinyError, errorMessage } from '../errors.ts';
+import { createLockFile, readLockFile, removeLockFile, takeOverStaleLock } from '../lockfile/lock-file.ts';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 export const DEFAULT_STALE_LOCK_MS = 30_000;
@@ -41,19 +42,6 @@ export interface HeldLock {
   release(): void;
 }
 
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function readRaw(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if (code(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 function parseInfo(raw: string): LockInfo | undefined {
   try {
     const value = JSON.parse(raw) as unknown;
@@ -68,7 +56,7 @@ function processAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return code(err) === 'EPERM';
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -85,30 +73,6 @@ function isStale(path: string, raw: string, staleMs: number): boolean {
   }
   if (Date.now() - createdAt > staleMs) return true;
   return typeof info?.pid === 'number' && info.host === hostname() && !processAlive(info.pid);
-}
-
-function takeOver(path: string, observed: string, staleMs: number): void {
-  const aside = `${path}.stale-${process.pid}-${randomUUID()}`;
-  try {
-    renameSync(path, aside);
-  } catch (err) {
-    if (code(err) === 'ENOENT') return;
-    throw err;
-  }
-  const moved = readRaw(aside);
-  if (moved !== undefined && moved !== observed && !isStale(aside, moved, staleMs)) {
-    // A live writer replaced the stale lock between our read and the rename: give it back.
-    try {
-      linkSync(aside, path);
-    } catch {
-      // Someone else already holds a new lock; theirs stands.
-    }
-  }
-  try {
-    unlinkSync(aside);
-  } catch {
-    // Already gone.
-  }
 }
 
 function lockedError(path: string, raw: string | undefined, timeoutMs: number): TinyError {
@@ -128,23 +92,17 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const deadline = Date.now() + timeoutMs;
   let delay = 2;
   for (;;) {
+    let created: boolean;
     try {
-      const fd = openSync(path, 'wx', 0o600);
-      try {
-        writeSync(fd, content);
-      } finally {
-        closeSync(fd);
-      }
-      return makeHeld(path, token);
+      created = createLockFile(path, content);
     } catch (err) {
-      if (code(err) !== 'EEXIST') {
-        throw new TinyError('CONFIG_IO', `Cannot create lock file ${path}: ${errorMessage(err)}`, { details: { lockFile: path }, cause: err });
-      }
+      throw new TinyError('CONFIG_IO', `Cannot create lock file ${path}: ${errorMessage(err)}`, { details: { lockFile: path }, cause: err });
     }
-    const raw = readRaw(path);
+    if (created) return makeHeld(path, token);
+    const raw = readLockFile(path);
     if (raw === undefined) continue; // released between our open and read
     if (isStale(path, raw, staleMs)) {
-      takeOver(path, raw, staleMs);
+      takeOverStaleLock(path, raw, (p, r) => isStale(p, r, staleMs));
       continue;
     }
     if (Date.now() >= deadline) throw lockedError(path, raw, timeoutMs);
@@ -155,7 +113,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
 
 function makeHeld(path: string, token: string): HeldLock {
   const stillHeld = (): boolean => {
-    const raw = readRaw(path);
+    const raw = readLockFile(path);
     return raw !== undefined && parseInfo(raw)?.token === token;
   };
   return {
@@ -163,12 +121,7 @@ function makeHeld(path: string, token: string): HeldLock {
     token,
     stillHeld,
     release() {
-      if (!stillHeld()) return;
-      try {
-        unlinkSync(path);
-      } catch (err) {
-        if (code(err) !== 'ENOENT') throw err;
-      }
+      if (stillHeld()) removeLockFile(path);
     },
   };
 }
