@@ -91,10 +91,11 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   }
   const now = Date.now();
   const budgets = effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {});
+  // The daily sums scan today's runs: only pay for them when a daily budget is configured.
   const overBudget = checkBudgets(budgets, {
     conversation,
-    agentToday: { agentId, costUsd: runs.agentSpend(agentId, startOfUtcDay(now)).costUsd },
-    globalTodayUsd: runs.globalSpend(startOfUtcDay(now)).costUsd,
+    ...(budgets.agent_daily_usd !== undefined ? { agentToday: { agentId, costUsd: runs.agentSpend(agentId, startOfUtcDay(now)).costUsd } } : {}),
+    ...(budgets.global_daily_usd !== undefined ? { globalTodayUsd: runs.globalSpend(startOfUtcDay(now)).costUsd } : {}),
   });
   if (overBudget) {
     return () => {
