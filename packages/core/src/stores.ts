@@ -8,6 +8,11 @@ import { SqliteQueueStore } from './queue/sqlite-store.ts';
 import type { BackoffPolicy } from './queue/types.ts';
 import { OutboxStore } from './outbox/store.ts';
 import { RunStore } from './runs/store.ts';
+import { ChatroomStore } from './chatroom/index.ts';
+import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from './sessions/index.ts';
+import { PairingStore } from './pairing/index.ts';
+import { ScheduleStore } from './schedules/index.ts';
+import { TaskStore } from './tasks/index.ts';
 
 export interface OpenStoresOptions {
   dbPath: string;
@@ -24,6 +29,13 @@ export interface Stores {
   queue: SqliteQueueStore;
   outbox: OutboxStore;
   runs: RunStore;
+  chatroom: ChatroomStore;
+  agentSessions: AgentSessionStore;
+  agentMessages: AgentMessageStore;
+  senderDefaults: SenderDefaultsStore;
+  pairings: PairingStore;
+  schedules: ScheduleStore;
+  tasks: TaskStore;
   /** Deletes finished data older than `days`; dead letters are kept. */
   prune(days: number): { messages: number; outbox: number; runs: number; events: number };
   close(): void;
@@ -49,6 +61,13 @@ export function openStores(options: OpenStoresOptions): Stores {
     queue,
     outbox,
     runs,
+    chatroom: new ChatroomStore(db),
+    agentSessions: new AgentSessionStore(db),
+    agentMessages: new AgentMessageStore(db),
+    senderDefaults: new SenderDefaultsStore(db),
+    pairings: new PairingStore(db, { events }),
+    schedules: new ScheduleStore(db, { events }),
+    tasks: new TaskStore(db),
     prune(days) {
       const before = Date.now() - days * 86_400_000;
       return { messages: queue.prune(before), outbox: outbox.prune(before), runs: runs.prune(before), events: events.prune(before) };

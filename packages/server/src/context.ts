@@ -1,9 +1,10 @@
 /**
- * What every route module receives: stores, orchestrator, settings access and the small stores
- * built on the shared database. Built once per server by buildServer.
+ * What every route module receives: stores (including the small ones: pairings, schedules,
+ * tasks, chat rooms, sessions), orchestrator and settings access. Built once per server by
+ * buildServer.
  */
 import {
-  AgentMessageStore, AgentSessionStore, ChatroomStore, PairingStore, ScheduleStore, TaskStore,
+  type AgentMessageStore, type AgentSessionStore, type ChatroomStore, type PairingStore, type ScheduleStore, type TaskStore,
   loadSettings, updateSettings as writeSettingsLocked,
   type Settings, type Stores,
 } from '@tinyagi/core';
@@ -58,11 +59,11 @@ export function createContext(options: BuildServerOptions): ServerContext {
     logFile: options.logFile,
     settings: getSettings,
     updateSettings: async (mutate) => update(mutate),
-    pairings: new PairingStore(stores.db, { events: stores.events }),
-    schedules: new ScheduleStore(stores.db, { events: stores.events }),
-    tasks: new TaskStore(stores.db),
-    chatroom: new ChatroomStore(stores.db),
-    agentMessages: new AgentMessageStore(stores.db),
-    agentSessions: new AgentSessionStore(stores.db),
+    pairings: stores.pairings,
+    schedules: stores.schedules,
+    tasks: stores.tasks,
+    chatroom: stores.chatroom,
+    agentMessages: stores.agentMessages,
+    agentSessions: stores.agentSessions,
   };
 }

@@ -21,7 +21,6 @@ import {
   isTinyError,
   loadSettings,
   openStores,
-  ScheduleStore,
   type Settings,
   type Stores,
 } from '@tinyagi/core';
@@ -167,7 +166,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     cleanups.push(() => heartbeat.stop());
 
     const scheduler = new ScheduleRunner({
-      store: new ScheduleStore(stores.db, { events: stores.events }),
+      store: stores.schedules,
       fire: async ({ schedule, idempotencyKey }) =>
         (
           await orchestrator.submit({
