@@ -146,6 +146,24 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
       expect((await store.get(id))!.status).toBe('processing');
     }));
 
+    it('completeMany commits batches together; a lost lease or a throwing effect fails only its own item', withStore(async (store) => {
+      const ids: string[] = [];
+      for (const agent of ['a', 'b', 'c']) ids.push((await store.enqueue(msg(agent, agent))).id);
+      await store.claim({ ...claimOpts, policy: () => 'sequential' });
+      const ran: string[] = [];
+      const results = await store.completeMany([
+        { owner: 'w1', ids: [ids[0]!], effects: () => void ran.push('a') },
+        { owner: 'intruder', ids: [ids[1]!], effects: () => void ran.push('b') },
+        { owner: 'w1', ids: [ids[2]!], effects: () => { throw new Error('effect of c failed'); } },
+      ]);
+      expect(results[0]).toBeUndefined();
+      expect(isTinyError(results[1], 'INVALID_STATE')).toBe(true);
+      expect(results[2]?.message).toBe('effect of c failed');
+      expect(ran).toEqual(['a']);
+      expect((await Promise.all(ids.map((id) => store.get(id)))).map((m) => m!.status)).toEqual(['completed', 'processing', 'processing']);
+      expect(await store.completeMany([{ owner: 'w1', ids: [ids[1]!, ids[2]!] }])).toEqual([undefined]);
+    }));
+
     it('cancel: pending at once; processing asks the worker and ends cancelled, never retried', withStore(async (store) => {
       const a = await store.enqueue(msg('a', 'a0'));
       const b = await store.enqueue(msg('b', 'b0'));

@@ -88,3 +88,55 @@ describe('QueueWorker over SqliteQueueStore', () => {
     t.close();
   });
 });
+
+describe('group commit', () => {
+  it('a failed item of completeMany rolls back its own follow-ups and events, and its events are never published', () => {
+    const t = tempDb();
+    const events = new EventLog(t.db);
+    const store = new SqliteQueueStore(t.db, { events });
+    const published: string[] = [];
+    events.subscribe((e) => published.push(String(e.data.note)));
+    const a = store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'a' });
+    const b = store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c', channel: 'api', content: 'b' });
+    store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 2 });
+    const followUp = (from: string) => () => {
+      store.enqueue({ kind: 'agent', agentId: 'z', conversationId: 'c', channel: 'api', content: `after ${from}` });
+      events.append({ type: 'run.completed', conversationId: 'c', data: { note: from } });
+      if (from === 'b') throw new Error('b broke');
+    };
+    const results = store.completeMany([{ owner: 'w', ids: [a.id], effects: followUp('a') }, { owner: 'w', ids: [b.id], effects: followUp('b') }]);
+    expect(results.map((r) => r?.message)).toEqual([undefined, 'b broke']);
+    expect(published).toEqual(['a']);
+    expect(events.readSince(0).map((e) => e.data.note)).toEqual(['a']);
+    const contents = t.db.sqlite.prepare("SELECT content FROM messages WHERE agent_id = 'z'").pluck().all();
+    expect(contents).toEqual(['after a']);
+    expect(store.get(b.id)!.status).toBe('processing');
+    t.close();
+  });
+
+  it('the worker commits completions of one event-loop turn in one transaction', async () => {
+    const t = tempDb();
+    const store = new SqliteQueueStore(t.db);
+    // A second connection sees only committed data: if each batch committed on its own, the
+    // later batches' effects would see the earlier completions there.
+    const observer = openDatabase({ path: t.db.path });
+    const committedCompletions = observer.sqlite.prepare("SELECT COUNT(*) FROM messages WHERE status = 'completed'").pluck();
+    const seen: number[] = [];
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    const worker = new QueueWorker({ store, concurrency: 8, sweepMs: 3_600_000, policy: () => 'sequential', handler: async () => ({
+      effects: () => {
+        seen.push(committedCompletions.get() as number);
+        if (seen.length === 8) finished();
+      },
+    }) });
+    store.enqueueMany(Array.from({ length: 8 }, (_, i) => ({ kind: 'user' as const, agentId: `agent-${i}`, conversationId: 'c', channel: 'api', content: String(i) })));
+    worker.start();
+    await done;
+    await worker.stop();
+    expect(seen).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(store.counts()).toMatchObject({ completed: 8, processing: 0 });
+    observer.close();
+    t.close();
+  });
+});

@@ -21,6 +21,7 @@ import type {
   CancelOutcome,
   ClaimedBatch,
   ClaimOptions,
+  CompletionInput,
   EnqueueInput,
   EnqueueResult,
   FailInput,
@@ -102,8 +103,9 @@ export class SqliteQueueStore implements QueueStore {
       byKey: s.prepare('SELECT seq, id, conversation_id FROM messages WHERE idempotency_key = ?'),
       byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
       busyAgents: s.prepare("SELECT DISTINCT agent_id FROM messages WHERE status = 'processing'").pluck(),
-      pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
+      pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages INDEXED BY messages_status_seq WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
       agentPending: s.prepare("SELECT * FROM messages WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ?"),
+      claimOne: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending' RETURNING *"),
       markClaimed: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending'"),
       heldBy: s.prepare("SELECT * FROM messages WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
       renew: s.prepare("UPDATE messages SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? RETURNING cancel_requested"),
@@ -113,6 +115,7 @@ export class SqliteQueueStore implements QueueStore {
       toFinal: s.prepare('UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ?, finished_at = ?, updated_at = ? WHERE seq = ?'),
       requestCancel: s.prepare("UPDATE messages SET cancel_requested = 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'processing'"),
       expired: s.prepare("SELECT * FROM messages WHERE status = 'processing' AND lease_expires_at < ? ORDER BY seq"),
+      anyExpired: s.prepare("SELECT 1 FROM messages WHERE status = 'processing' AND lease_expires_at < ? LIMIT 1").pluck(),
       counts: s.prepare('SELECT status, COUNT(*) AS n FROM messages GROUP BY status'),
       countsByAgent: s.prepare('SELECT agent_id, status, COUNT(*) AS n FROM messages GROUP BY agent_id, status'),
       processing: s.prepare("SELECT * FROM messages WHERE status = 'processing' ORDER BY seq"),
@@ -172,7 +175,7 @@ export class SqliteQueueStore implements QueueStore {
       const now = options.now ?? Date.now();
       const blocked = new Set<string>(this.#stmt.busyAgents.all() as string[]);
       for (const agent of options.skipAgents ?? []) blocked.add(agent);
-      const heads: string[] = [];
+      const heads: Array<{ agentId: string; seq: number }> = [];
       // Walk pending rows in seq order: the first row seen for an agent is its head. An agent
       // whose head is not yet available is blocked (strict FIFO). Stops as soon as enough
       // agents are found, so a long backlog costs one short index scan, not a full one.
@@ -187,7 +190,7 @@ export class SqliteQueueStore implements QueueStore {
           if (blocked.has(row.agent_id)) continue;
           blocked.add(row.agent_id);
           if (row.available_at > now) continue;
-          heads.push(row.agent_id);
+          heads.push({ agentId: row.agent_id, seq: row.seq });
           if (heads.length >= options.maxAgents) break scan;
         }
         if (page.length < pageSize) break;
@@ -195,8 +198,14 @@ export class SqliteQueueStore implements QueueStore {
       }
       const batches: ClaimedBatch[] = [];
       const leaseUntil = now + options.leaseMs;
-      for (const agentId of heads) {
+      for (const { agentId, seq } of heads) {
         const limit = (options.policy?.(agentId) ?? 'collect') === 'collect' ? collectLimit : 1;
+        if (limit === 1) {
+          // The head row is known and available: claim it by primary key in one statement.
+          const row = this.#stmt.claimOne.get(options.owner, leaseUntil, now, seq) as MessageRow;
+          batches.push({ agentId, messages: [toMessage(row)] });
+          continue;
+        }
         const rows = this.#stmt.agentPending.all(agentId, limit) as MessageRow[];
         const messages: QueueMessage[] = [];
         for (const row of rows) {
@@ -237,17 +246,36 @@ export class SqliteQueueStore implements QueueStore {
 
   complete(owner: string, ids: readonly string[], effects?: () => void): void {
     const now = Date.now();
-    this.#db.write(() => {
-      for (const id of ids) {
-        if (this.#stmt.complete.run(now, now, id, owner).changes !== 1) {
-          throw new TinyError('INVALID_STATE', `Cannot complete message ${id}: ${owner} no longer holds its lease (expired, cancelled or claimed elsewhere).`, {
-            details: { id, owner },
-          });
-        }
-      }
-      effects?.();
-    });
+    this.#db.write(() => this.#complete(owner, ids, effects, now));
     this.#db.afterCommit(() => this.#wake());
+  }
+
+  completeMany(items: readonly CompletionInput[]): Array<Error | undefined> {
+    const now = Date.now();
+    const results = this.#db.write(() =>
+      items.map((item) => {
+        try {
+          this.#db.write(() => this.#complete(item.owner, item.ids, item.effects, now));
+          return undefined;
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+    this.#db.afterCommit(() => this.#wake());
+    return results;
+  }
+
+  /** Runs inside a write; throws (so the caller's transaction or savepoint rolls back) on a lost lease. */
+  #complete(owner: string, ids: readonly string[], effects: (() => void) | undefined, now: number): void {
+    for (const id of ids) {
+      if (this.#stmt.complete.run(now, now, id, owner).changes !== 1) {
+        throw new TinyError('INVALID_STATE', `Cannot complete message ${id}: ${owner} no longer holds its lease (expired, cancelled or claimed elsewhere).`, {
+          details: { id, owner },
+        });
+      }
+    }
+    effects?.();
   }
 
   fail(owner: string, ids: readonly string[], input: FailInput): FailOutcome[] {
@@ -325,6 +353,9 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   recoverExpiredLeases(now = Date.now()): RecoveredLease[] {
+    // A read first: the sweep runs often, and most sweeps find nothing; taking the write lock
+    // (and, at FULL, a commit) for nothing would contend with every other writer.
+    if (this.#stmt.anyExpired.get(now) === undefined) return [];
     const recovered = this.#db.write(() => {
       const rows = this.#stmt.expired.all(now) as MessageRow[];
       // A batch shares owner, agent and lease expiry (claimed and renewed together).

@@ -151,6 +151,12 @@ export interface BackoffPolicy {
   maxRateLimitWaits: number;
 }
 
+export interface CompletionInput {
+  owner: string;
+  ids: readonly string[];
+  effects?: () => void;
+}
+
 export interface QueueStore {
   enqueue(input: EnqueueInput): Awaitable<EnqueueResult>;
   enqueueMany(inputs: readonly EnqueueInput[]): Awaitable<EnqueueResult[]>;
@@ -165,6 +171,12 @@ export interface QueueStore {
    * `INVALID_STATE` (and applies nothing) if the owner lost any of the leases.
    */
   complete(owner: string, ids: readonly string[], effects?: () => void): Awaitable<void>;
+  /**
+   * Group commit: completes several batches in one durable transaction, each in its own
+   * savepoint, so one batch whose lease was lost or whose effects throw changes nothing of its
+   * own and does not stop the others. Returns, per item, undefined or the error it failed with.
+   */
+  completeMany(items: readonly CompletionInput[]): Awaitable<Array<Error | undefined>>;
   fail(owner: string, ids: readonly string[], input: FailInput): Awaitable<FailOutcome[]>;
   /** Finishes messages whose cancel was requested (the worker stopped the process). */
   finishCancelled(owner: string, ids: readonly string[], reason: string): Awaitable<void>;

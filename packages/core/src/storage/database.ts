@@ -43,7 +43,10 @@ export interface TinyDatabase {
   readonly sqlite: Database.Database;
   /** The typed query builder for everything else. */
   readonly orm: Drizzle;
-  /** Runs `fn` inside `BEGIN IMMEDIATE … COMMIT` (nested calls become savepoints). */
+  /**
+   * Runs `fn` inside `BEGIN IMMEDIATE … COMMIT`. Nested calls become savepoints: a nested call
+   * that throws rolls back only its own changes (and drops its `afterCommit` callbacks).
+   */
   write<T>(fn: () => T): T;
   /**
    * Runs `cb` once the outermost `write` commits (immediately when no write is open); dropped
@@ -96,7 +99,16 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
     sqlite,
     orm,
     write<T>(fn: () => T): T {
-      if (depth > 0) return sqlite.transaction(fn)();
+      if (depth > 0) {
+        // A savepoint: if it rolls back, so do the callbacks registered inside it.
+        const mark = committed.length;
+        try {
+          return sqlite.transaction(fn)();
+        } catch (err) {
+          committed.length = mark;
+          throw err;
+        }
+      }
       depth++;
       let result: T;
       try {
