@@ -100,7 +100,7 @@ describe('group commit', () => {
     const b = store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c', channel: 'api', content: 'b' });
     store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 2 });
     const followUp = (from: string) => () => {
-      store.enqueue({ kind: 'agent', agentId: 'z', conversationId: 'c', channel: 'api', content: `after ${from}` });
+      store.enqueue({ kind: 'teammate', agentId: 'z', conversationId: 'c', channel: 'api', content: `after ${from}` });
       events.append({ type: 'run.completed', conversationId: 'c', data: { note: from } });
       if (from === 'b') throw new Error('b broke');
     };

@@ -119,7 +119,7 @@ export class OutboxStore {
       if (existing) return { row: toRow(existing), created: false };
       const delivered = !this.hasClient(input.channel);
       const id = newId('out');
-      this.#db.sqlite
+      this.#db
         .prepare(`INSERT INTO outbox (id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(id, input.messageId ?? null, input.runId ?? null, input.conversationId ?? null, input.agentId ?? null, input.channel,
@@ -139,7 +139,7 @@ export class OutboxStore {
     const leaseMs = options.leaseMs ?? 30_000;
     return this.#db.write(() => {
       this.#expire(now);
-      const rows = this.#db.sqlite
+      const rows = this.#db
         .prepare(`SELECT * FROM outbox WHERE channel = ? AND ((status = 'pending' AND available_at <= ?) OR (status = 'delivering' AND lease_expires_at < ?)) ORDER BY seq LIMIT ?`)
         .all(options.channel, now, now, Math.max(1, Math.min(options.limit ?? 20, 500))) as Row[];
       const mark = this.#db.prepare("UPDATE outbox SET status = 'delivering', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 WHERE seq = ?");
@@ -175,7 +175,7 @@ export class OutboxStore {
       }
       const giveUp = options.permanent === true || row.attempts >= this.#maxAttempts;
       const delay = options.retryAfterMs ?? Math.min(300_000, 1000 * 2 ** Math.max(0, row.attempts - 1));
-      this.#db.sqlite
+      this.#db
         .prepare('UPDATE outbox SET status = ?, last_error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?')
         .run(giveUp ? 'failed' : 'pending', error, now + delay, id);
       if (giveUp) this.#events?.append({ type: 'outbox.failed', conversationId: row.conversationId, runId: row.runId, agentId: row.agentId, data: { outboxId: id, channel: row.channel, error } });

@@ -126,7 +126,7 @@ export class PairingStore {
         });
       }
       // The code is single-use: replace it so it can never approve anything again.
-      this.#db.sqlite
+      this.#db
         .prepare("UPDATE pairings SET status = 'approved', approved_at = ?, code = ? WHERE channel = ? AND sender_id = ?")
         .run(now, `used:${row.channel}:${row.sender_id}`, row.channel, row.sender_id);
       return { channel: row.channel, senderId: row.sender_id, sender: row.sender, approvedAt: now, lastSeenAt: row.last_seen_at };

@@ -14,6 +14,7 @@
 import { newId } from '../ids.ts';
 import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import { writeEach } from '../storage/group-commit.ts';
 import type { EventLog } from '../events/log.ts';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
 import type {
@@ -102,7 +103,7 @@ export class SqliteQueueStore implements QueueStore {
         ON CONFLICT (idempotency_key) DO NOTHING`),
       byKey: s.prepare('SELECT seq, id, conversation_id FROM messages WHERE idempotency_key = ?'),
       byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
-      busyAgents: s.prepare("SELECT DISTINCT agent_id FROM messages WHERE status = 'processing'").pluck(),
+      agentBusy: s.prepare("SELECT 1 FROM messages WHERE status = 'processing' AND agent_id = ? LIMIT 1").pluck(),
       pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages INDEXED BY messages_status_seq WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
       agentPending: s.prepare("SELECT * FROM messages WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ?"),
       claimOne: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending' RETURNING *"),
@@ -173,23 +174,24 @@ export class SqliteQueueStore implements QueueStore {
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     return this.#db.write(() => {
       const now = options.now ?? Date.now();
-      const blocked = new Set<string>(this.#stmt.busyAgents.all() as string[]);
-      for (const agent of options.skipAgents ?? []) blocked.add(agent);
+      // Agents already decided on in this claim (busy, skipped, blocked by an unavailable head,
+      // or taken). Busy is checked per candidate agent with an index seek, not by listing every
+      // processing agent: with thousands of runs in flight that list is thousands of rows.
+      const seen = new Set<string>(options.skipAgents ?? []);
       const heads: Array<{ agentId: string; seq: number }> = [];
       // Walk pending rows in seq order: the first row seen for an agent is its head. An agent
       // whose head is not yet available is blocked (strict FIFO). Stops as soon as enough
       // agents are found, so a long backlog costs one short index scan, not a full one.
       let cursor = 0;
-      // The first page is sized to what is likely needed (busy agents' rows come first in a
-      // backlog); later pages grow, so a sparse backlog is still scanned in few round trips.
-      let pageSize = Math.min(SCAN_PAGE, 2 * (blocked.size + options.maxAgents) + 16);
+      // Later pages grow, so a backlog held by busy agents is still scanned in few round trips.
+      let pageSize = Math.min(SCAN_PAGE, 2 * options.maxAgents + 16);
       scan: for (;;) {
         const page = this.#stmt.pendingPage.all(cursor, pageSize) as Array<{ seq: number; agent_id: string; available_at: number }>;
         for (const row of page) {
           cursor = row.seq;
-          if (blocked.has(row.agent_id)) continue;
-          blocked.add(row.agent_id);
-          if (row.available_at > now) continue;
+          if (seen.has(row.agent_id)) continue;
+          seen.add(row.agent_id);
+          if (row.available_at > now || this.#stmt.agentBusy.get(row.agent_id) !== undefined) continue;
           heads.push({ agentId: row.agent_id, seq: row.seq });
           if (heads.length >= options.maxAgents) break scan;
         }
@@ -252,16 +254,7 @@ export class SqliteQueueStore implements QueueStore {
 
   completeMany(items: readonly CompletionInput[]): Array<Error | undefined> {
     const now = Date.now();
-    const results = this.#db.write(() =>
-      items.map((item) => {
-        try {
-          this.#db.write(() => this.#complete(item.owner, item.ids, item.effects, now));
-          return undefined;
-        } catch (err) {
-          return err instanceof Error ? err : new Error(String(err));
-        }
-      }),
-    );
+    const results = writeEach(this.#db, items.map((item) => () => this.#complete(item.owner, item.ids, item.effects, now)));
     this.#db.afterCommit(() => this.#wake());
     return results;
   }

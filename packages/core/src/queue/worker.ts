@@ -17,6 +17,7 @@
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
 import { errorMessage } from '../errors.ts';
+import { GroupCommit } from '../storage/group-commit.ts';
 import type { BusyPolicy, ClaimedBatch, CompletionInput, FailInput, QueueStore } from './types.ts';
 
 export interface HandlerContext {
@@ -46,10 +47,13 @@ export interface QueueWorkerOptions {
   onError?: (err: unknown) => void;
 }
 
-interface PendingCompletion extends CompletionInput {
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
+/**
+ * Upper bounds on one synchronous store call: a claim of thousands of agents or a group commit
+ * of thousands of completions would block the event loop for tens of milliseconds. Bigger
+ * backlogs are taken in rounds with the event loop let through in between.
+ */
+const CLAIM_ROUND = 64;
+const COMMIT_GROUP = 64;
 
 interface InFlight {
   batch: ClaimedBatch;
@@ -69,7 +73,7 @@ export class QueueWorker {
   #sweepTimer: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
-  #completions: PendingCompletion[] = [];
+  readonly #completions: GroupCommit<CompletionInput>;
 
   constructor(options: QueueWorkerOptions) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId('w')}`;
@@ -80,6 +84,8 @@ export class QueueWorker {
       collectLimit: 50,
       ...options,
     };
+    const { store } = this.#opts;
+    this.#completions = new GroupCommit((items) => store.completeMany(items), COMMIT_GROUP);
   }
 
   get activeCount(): number {
@@ -166,20 +172,22 @@ export class QueueWorker {
     try {
       do {
         this.#repump = false;
-        while (this.#running) {
+        for (let round = 0; this.#running; round++) {
           const free = this.#opts.concurrency - this.#inFlight.size;
           if (free <= 0) break;
+          if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          const want = Math.min(free, CLAIM_ROUND);
           const claimOptions = {
             owner: this.owner,
             leaseMs: this.#opts.leaseMs,
-            maxAgents: free,
+            maxAgents: want,
             collectLimit: this.#opts.collectLimit,
             ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
             ...(this.#opts.skipAgents ? { skipAgents: this.#opts.skipAgents() } : {}),
           };
           const batches = await this.#opts.store.claim(claimOptions);
           for (const batch of batches) this.#run(batch);
-          if (batches.length < free) break;
+          if (batches.length < want) break;
         }
       } while (this.#repump && this.#running);
       await this.#armWakeTimer();
@@ -241,7 +249,7 @@ export class QueueWorker {
         await this.#settleAborted(flight, ids);
         return;
       }
-      await this.#complete(ids, result?.effects);
+      await this.#completions.add({ owner: this.owner, ids, ...(result?.effects ? { effects: result.effects } : {}) });
     } catch (err) {
       clearInterval(renewTimer);
       try {
@@ -250,27 +258,6 @@ export class QueueWorker {
       } catch (inner) {
         this.#opts.onError?.(inner);
       }
-    }
-  }
-
-  /** Queues a completion for the next group commit; settles when it is on disk (or failed). */
-  #complete(ids: readonly string[], effects: (() => void) | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.#completions.push({ owner: this.owner, ids, ...(effects ? { effects } : {}), resolve, reject }) === 1) {
-        setImmediate(() => void this.#flushCompletions());
-      }
-    });
-  }
-
-  async #flushCompletions(): Promise<void> {
-    const group = this.#completions;
-    this.#completions = [];
-    try {
-      const errors = await this.#opts.store.completeMany(group);
-      group.forEach((c, i) => (errors[i] ? c.reject(errors[i]) : c.resolve()));
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      for (const c of group) c.reject(error);
     }
   }
 

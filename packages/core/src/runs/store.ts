@@ -130,7 +130,7 @@ export class RunStore {
     const now = Date.now();
     const id = input.id ?? newId('conv');
     this.#db.write(() =>
-      this.#db.sqlite
+      this.#db
         .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, meta, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(id, input.teamId ?? null, input.rootAgentId, input.channel, input.sender ?? '', input.senderId ?? '', input.threadKey ?? null,
@@ -164,7 +164,7 @@ export class RunStore {
   /** Adds to the conversation's counters (inside the caller's transaction when open). */
   bumpConversation(id: string, delta: { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number }): void {
     this.#db.write(() =>
-      this.#db.sqlite
+      this.#db
         .prepare('UPDATE conversations SET hops = hops + ?, message_count = message_count + ?, spawn_count = spawn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?')
         .run(delta.hops ?? 0, delta.messages ?? 0, delta.spawns ?? 0, delta.inputTokens ?? 0, delta.outputTokens ?? 0, delta.costUsd ?? 0, Date.now(), id),
     );
@@ -192,7 +192,7 @@ export class RunStore {
     const id = input.id ?? newId('run');
     const status = input.status ?? 'queued';
     this.#db.write(() =>
-      this.#db.sqlite
+      this.#db
         .prepare(`INSERT INTO runs (id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, cause, status, message_ids, input, error, created_at, started_at, ended_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(id, input.conversationId, input.parentRunId ?? null, input.depth ?? 0, input.maxDepth ?? 5, input.agentId, input.teamId ?? null,
@@ -204,7 +204,7 @@ export class RunStore {
 
   startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): void {
     this.#db.write(() =>
-      this.#db.sqlite
+      this.#db
         .prepare("UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input) WHERE id = ? AND status IN ('queued', 'running')")
         .run(Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null, id),
     );
@@ -217,7 +217,7 @@ export class RunStore {
   finishRun(id: string, result: { status: Exclude<RunStatus, 'queued' | 'running'>; output?: string | null; usage?: Usage | undefined; costUsd?: number | undefined; error?: string | null }): boolean {
     return this.#db.write(
       () =>
-        this.#db.sqlite
+        this.#db
           .prepare(`UPDATE runs SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
             WHERE id = ? AND status IN ('queued', 'running')`)
           .run(result.status, result.output ?? null, result.usage?.inputTokens ?? 0, result.usage?.outputTokens ?? 0, result.costUsd ?? 0, result.error ?? null, Date.now(), id).changes === 1,
@@ -245,7 +245,7 @@ export class RunStore {
 
   /** All descendants of a run (breadth first). */
   descendants(runId: string): RunRecord[] {
-    const rows = this.#db.sqlite
+    const rows = this.#db
       .prepare(`WITH RECURSIVE tree(id) AS (SELECT id FROM runs WHERE parent_run_id = ? UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_run_id = t.id)
         SELECT runs.* FROM runs JOIN tree ON runs.id = tree.id ORDER BY depth, created_at`)
       .all(runId) as Array<Record<string, unknown>>;
@@ -270,7 +270,7 @@ export class RunStore {
 
   usage(by: UsageGroup, query: { since?: number; until?: number } = {}): UsageRow[] {
     const col = USAGE_COLUMN[by];
-    return this.#db.sqlite
+    return this.#db
       .prepare(`SELECT ${col} AS key, COUNT(*) AS runs, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens, SUM(cost_usd) AS costUsd
         FROM runs WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY key`)
       .all(query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER) as UsageRow[];

@@ -68,7 +68,7 @@ export class ScheduleStore {
     const id = newId('sched');
     this.#db.write(() => {
       this.#assertLabelFree(input.label, undefined);
-      this.#db.sqlite
+      this.#db
         .prepare(`INSERT INTO schedules (id, label, agent_id, team_id, message, cron, timezone, run_at, enabled, missed_policy, channel, sender_id, next_run_at, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(id, input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0,
@@ -82,7 +82,7 @@ export class ScheduleStore {
     const current = this.mustGet(idOrLabel);
     this.#db.write(() => {
       this.#assertLabelFree(input.label, current.id);
-      this.#db.sqlite
+      this.#db
         .prepare(`UPDATE schedules SET label = ?, agent_id = ?, team_id = ?, message = ?, cron = ?, timezone = ?, run_at = ?, enabled = ?, missed_policy = ?,
           channel = ?, sender_id = ?, next_run_at = ?, updated_at = ? WHERE id = ?`)
         .run(input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0, input.missedPolicy,
@@ -129,7 +129,7 @@ export class ScheduleStore {
   markFired(id: string, firedAt: number, nextRunAt: number | null, extra: Record<string, unknown> = {}): ScheduleRecord {
     const current = this.mustGet(id);
     this.#db.write(() => {
-      this.#db.sqlite
+      this.#db
         .prepare('UPDATE schedules SET last_fired_at = ?, next_run_at = ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END, updated_at = ? WHERE id = ?')
         .run(firedAt, nextRunAt, nextRunAt, Date.now(), current.id);
       this.#events?.append({ type: 'schedule.fired', agentId: current.agentId, data: { scheduleId: current.id, label: current.label, teamId: current.teamId, firedAt, nextRunAt, ...extra } });

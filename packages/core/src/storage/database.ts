@@ -92,6 +92,16 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   }
   let depth = 0;
   let committed: Array<() => void> = [];
+  // Transaction control with cached statements: better-sqlite3's `transaction()` builds a new
+  // wrapper per call, which showed up at ~10 µs per write in profiles of the hot paths.
+  const tx = {
+    begin: sqlite.prepare('BEGIN IMMEDIATE'),
+    commit: sqlite.prepare('COMMIT'),
+    rollback: sqlite.prepare('ROLLBACK'),
+    savepoint: sqlite.prepare('SAVEPOINT tinyagi_write'),
+    release: sqlite.prepare('RELEASE tinyagi_write'),
+    rollbackTo: sqlite.prepare('ROLLBACK TO tinyagi_write'),
+  };
   const statements = new Map<string, Database.Statement>();
   return {
     path: options.path,
@@ -102,9 +112,16 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       if (depth > 0) {
         // A savepoint: if it rolls back, so do the callbacks registered inside it.
         const mark = committed.length;
+        tx.savepoint.run();
         try {
-          return sqlite.transaction(fn)();
+          const result = noPromise(fn());
+          tx.release.run();
+          return result;
         } catch (err) {
+          if (sqlite.inTransaction) {
+            tx.rollbackTo.run();
+            tx.release.run();
+          }
           committed.length = mark;
           throw err;
         }
@@ -112,7 +129,14 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       depth++;
       let result: T;
       try {
-        result = sqlite.transaction(fn).immediate();
+        tx.begin.run();
+        try {
+          result = noPromise(fn());
+          tx.commit.run();
+        } catch (err) {
+          if (sqlite.inTransaction) tx.rollback.run();
+          throw err;
+        }
       } catch (err) {
         committed = [];
         throw err;
@@ -146,6 +170,12 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/** A write function must be synchronous: its statements run inside the open transaction. */
+function noPromise<T>(value: T): T {
+  if (value instanceof Promise) throw new TypeError('A write function must not return a promise (its work would run after the transaction ends).');
+  return value;
 }
 
 /** Busy/locked are retryable; constraint violations are not. */

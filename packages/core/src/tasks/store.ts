@@ -94,7 +94,7 @@ export class TaskStore {
         prefix = base;
         for (let n = 2; this.#prefixTaken(prefix, undefined); n++) prefix = `${base}${n}`;
       }
-      this.#db.sqlite
+      this.#db
         .prepare('INSERT INTO projects (id, name, prefix, description, next_number, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)')
         .run(id, input.name, prefix, input.description ?? '', now, now);
     });
@@ -120,7 +120,7 @@ export class TaskStore {
     const current = this.mustGetProject(id);
     this.#db.write(() => {
       if (patch.prefix !== undefined) this.#assertPrefixFree(patch.prefix, current.id);
-      this.#db.sqlite
+      this.#db
         .prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, updated_at = ? WHERE id = ?')
         .run(patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, Date.now(), current.id);
     });
@@ -148,12 +148,12 @@ export class TaskStore {
         identifier = `${project.prefix}-${this.#takeProjectNumber(project.id)}`;
         input = { ...input, projectId: project.id };
       } else {
-        const max = this.#db.sqlite
+        const max = this.#db
           .prepare("SELECT MAX(CAST(substr(identifier, 3) AS INTEGER)) AS n FROM tasks WHERE identifier LIKE 'T-%'")
           .get() as { n: number | null };
         identifier = `T-${(max.n ?? 0) + 1}`;
       }
-      this.#db.sqlite
+      this.#db
         .prepare(`INSERT INTO tasks (id, project_id, identifier, title, description, status, position, assignee_agent, assignee_team, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(id, input.projectId ?? null, identifier, input.title, input.description ?? '', status, this.#endOfColumn(status), input.assigneeAgent ?? null,
@@ -196,7 +196,7 @@ export class TaskStore {
       }
       const status = patch.status ?? before.status;
       const position = patch.position ?? (status !== before.status ? this.#endOfColumn(status) : before.position);
-      this.#db.sqlite
+      this.#db
         .prepare(`UPDATE tasks SET project_id = ?, identifier = ?, title = ?, description = ?, status = ?, position = ?, assignee_agent = ?, assignee_team = ?,
           conversation_id = ?, updated_at = ? WHERE id = ?`)
         .run(projectId, identifier, patch.title ?? before.title, patch.description ?? before.description, status, position,
@@ -220,7 +220,7 @@ export class TaskStore {
     const moved: TaskRecord[] = [];
     const ids: string[] = [];
     this.#db.write(() => {
-      const update = this.#db.sqlite.prepare('UPDATE tasks SET status = ?, position = ?, updated_at = ? WHERE id = ?');
+      const update = this.#db.prepare('UPDATE tasks SET status = ?, position = ?, updated_at = ? WHERE id = ?');
       const now = Date.now();
       for (const [status, list] of Object.entries(columns) as Array<[TaskStatus, readonly string[]]>) {
         list.forEach((ref, index) => {

@@ -8,6 +8,7 @@ import type {
   AgentMessageStore,
   AgentSessionStore,
   ChatroomStore,
+  GroupCommit,
   InvokeRequest,
   InvokeResult,
   QueueWorker,
@@ -68,6 +69,8 @@ export interface Ctx {
   notes: Map<string, string[]>;
   worker: QueueWorker | undefined;
   provisioned: Set<string>;
+  /** Run-start bookkeeping of batches claimed together, committed in one transaction. */
+  startWrites: GroupCommit<() => void>;
 }
 
 export function abortCause(signal: AbortSignal): AbortCause | undefined {

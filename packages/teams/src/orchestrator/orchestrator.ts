@@ -15,6 +15,7 @@ import {
   agentDefaults,
   type ChatroomStore,
   effectiveQueue,
+  groupWrites,
   invokeAgent,
   newId,
   QueueWorker,
@@ -101,6 +102,7 @@ export class Orchestrator implements Spawner {
       notes: new Map(),
       worker: undefined,
       provisioned: new Set(),
+      startWrites: groupWrites(db),
     };
   }
 

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
+import { groupWrites } from '../src/storage/group-commit.ts';
+
+let dir: string;
+let db: TinyDatabase;
+const put = (key: string) => db.sqlite.prepare("INSERT INTO sender_defaults (channel, sender_id, target, updated_at) VALUES ('t', ?, 'x', 0)").run(key);
+const keys = () => db.sqlite.prepare("SELECT sender_id FROM sender_defaults WHERE channel = 't' ORDER BY sender_id").pluck().all();
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tinyagi-write-'));
+  db = openDatabase({ path: join(dir, 'w.db') });
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('TinyDatabase.write', () => {
+  it('commits, runs afterCommit callbacks after the commit, and rolls everything back on a throw', () => {
+    const calls: string[] = [];
+    db.write(() => {
+      put('a');
+      db.afterCommit(() => calls.push(`committed with ${keys().join(',')}`));
+    });
+    expect(() => db.write(() => {
+      put('b');
+      db.afterCommit(() => calls.push('never'));
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(keys()).toEqual(['a']);
+    expect(calls).toEqual(['committed with a']);
+    expect(db.sqlite.inTransaction).toBe(false);
+  });
+
+  it('a nested write that throws undoes only its own rows and callbacks', () => {
+    const calls: string[] = [];
+    db.write(() => {
+      put('outer');
+      db.afterCommit(() => calls.push('outer'));
+      expect(() => db.write(() => {
+        put('inner');
+        db.afterCommit(() => calls.push('inner'));
+        throw new Error('inner failed');
+      })).toThrow('inner failed');
+      db.write(() => put('second'));
+    });
+    expect(keys()).toEqual(['outer', 'second']);
+    expect(calls).toEqual(['outer']);
+  });
+
+  it('refuses a write function that returns a promise and leaves no transaction open', () => {
+    expect(() => db.write((async () => put('a')) as unknown as () => void)).toThrow(/must not return a promise/);
+    expect(db.sqlite.inTransaction).toBe(false);
+    expect(keys()).toEqual([]);
+  });
+});
+
+describe('groupWrites', () => {
+  it('commits writes handed in during one turn together; a failing one rejects alone', async () => {
+    const group = groupWrites(db);
+    const observer = openDatabase({ path: db.path });
+    const committedKeys = observer.sqlite.prepare("SELECT COUNT(*) FROM sender_defaults WHERE channel = 't'").pluck();
+    const seenByObserver: number[] = [];
+    const results = await Promise.allSettled(['a', 'b', 'c'].map((key) => group.add(() => {
+      seenByObserver.push(committedKeys.get() as number);
+      put(key);
+      if (key === 'b') throw new Error('b failed');
+    })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('b failed');
+    expect(seenByObserver).toEqual([0, 0, 0]);
+    expect(keys()).toEqual(['a', 'c']);
+    observer.close();
+  });
+
+  it('splits a backlog larger than the group size over several commits', async () => {
+    const group = groupWrites(db, 2);
+    const observer = openDatabase({ path: db.path });
+    const committedKeys = observer.sqlite.prepare("SELECT COUNT(*) FROM sender_defaults WHERE channel = 't'").pluck();
+    const seen: number[] = [];
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((key) => group.add(() => {
+      seen.push(committedKeys.get() as number);
+      put(key);
+    })));
+    expect(seen).toEqual([0, 0, 2, 2, 4]);
+    expect(keys()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    observer.close();
+  });
+});
