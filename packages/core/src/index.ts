@@ -27,7 +27,7 @@ export {
 } from './sessions/index.ts';
 
 export {
-  SettingsSchema, STEER_COMMANDS, REPLY_MODES, SETTINGS_DEFAULTS, DEFAULT_LIMITS,
+  SettingsSchema, QUIET_HOURS_PATTERN, STEER_COMMANDS, REPLY_MODES, SETTINGS_DEFAULTS, DEFAULT_LIMITS,
   effectiveLimits, effectiveBudgets, effectiveQueue, agentDefaults, teamDefaults, agentWorkspaceDir, loadSettings,
   type Settings, type AgentSettings, type TeamSettings, type LimitsSettings, type BudgetSettings, type SteerCommand, type ReplyMode,
   type EffectiveLimits, type EffectiveBudgets, type EffectiveAgent,

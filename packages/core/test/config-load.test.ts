@@ -181,6 +181,14 @@ describe('settings rules', () => {
     expect(result.issues[2]?.hint).toContain('"team-one"');
   });
 
+  it('checks monitoring.quiet_hours is a 24-hour HH:MM-HH:MM range', () => {
+    expect(pathsOf({ monitoring: { quiet_hours: '22:00-07:00' } })).toEqual([]);
+    expect(pathsOf({ monitoring: { quiet_hours: ' 9:30 - 17:45 ' } })).toEqual([]);
+    for (const bad of ['25:00-07:00', '22:00', '10pm-7am', 7, '22:60-07:00']) {
+      expect(pathsOf({ monitoring: { quiet_hours: bad } }), String(bad)).toEqual(['monitoring.quiet_hours']);
+    }
+  });
+
   it('requires ids to be unique across agents and teams', () => {
     expect(pathsOf({ agents: { dev: {} }, teams: { dev: { agents: ['dev'], leader_agent: 'dev' } } })).toEqual(['teams.dev']);
   });

@@ -91,6 +91,18 @@ describe('environment overrides', () => {
     expect(file.server?.port).toBe(3777); // input untouched
   });
 
+  it('TINYAGI_API_HOST replaces server.host (brackets of an IPv6 literal dropped); a URL or a host with a port is refused', () => {
+    expect(applyEnvOverrides(file, { TINYAGI_API_HOST: ' 127.0.0.1 ' }).settings.server).toEqual({ port: 3777, host: '127.0.0.1' });
+    expect(applyEnvOverrides(file, { TINYAGI_API_HOST: '[::1]' }).settings.server?.host).toBe('::1');
+    expect(applyEnvOverrides(file, { TINYAGI_API_HOST: 'tinyagi.internal' }).applied).toEqual(['TINYAGI_API_HOST']);
+    for (const bad of ['http://0.0.0.0', '0.0.0.0:3777', 'cafe:3777', 'a b', '/tmp/sock']) {
+      expect(() => applyEnvOverrides(file, { TINYAGI_API_HOST: bad }), bad).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: { variable: 'TINYAGI_API_HOST', value: bad } }));
+    }
+    const env = { TINYAGI_API_HOST: '0.0.0.0' };
+    const local: Settings = { server: { host: '127.0.0.1' } };
+    expect(stripEnvOverrides(applyEnvOverrides(local, env).settings, () => local, env)).toEqual(local);
+  });
+
   it('ignores unset and empty variables and rejects a bad port', () => {
     expect(applyEnvOverrides(file, { DISCORD_BOT_TOKEN: '' })).toEqual({ settings: file, applied: [] });
     expect(() => applyEnvOverrides(file, { TINYAGI_API_PORT: '80a' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { invokeAgent, isTinyError, type Settings } from '@tinyagi/core';
+import { invokeAgent, isTinyError, openDatabase, type Settings } from '@tinyagi/core';
 import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
@@ -62,6 +62,28 @@ describe('addressing human messages', () => {
     expect(() => h.orchestrator.submit({ message: 'x', agent: 'ghost' })).toThrow(/No agent "ghost"/);
     expect(() => h.orchestrator.submit({ message: 'x', team: 'ghost' })).toThrow(/No team "ghost"/);
     expect(() => h.orchestrator.submit({ message: '   ' })).toThrow(/empty/);
+  });
+
+  it('submitGrouped: a burst of submissions shares one commit; a refused one rejects alone', async () => {
+    const h = harness(settings, { start: false });
+    // A second connection sees only committed rows: inside one shared commit, no submission of
+    // the burst can see another's message committed yet.
+    const observer = openDatabase({ path: h.stores.db.path });
+    const committed = observer.sqlite.prepare('SELECT COUNT(*) FROM messages').pluck();
+    const seen: number[] = [];
+    const unsubscribe = h.stores.events.subscribe((e) => { if (e.type === 'message.received') seen.push(committed.get() as number); });
+    const results = await Promise.allSettled([
+      h.orchestrator.submitGrouped({ message: 'one', agent: 'coder', senderId: 'u1' }),
+      h.orchestrator.submitGrouped({ message: 'two', agent: 'ghost', senderId: 'u1' }),
+      h.orchestrator.submitGrouped({ message: 'three', agent: 'other', senderId: 'u1' }),
+    ]);
+    unsubscribe();
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(isTinyError((results[1] as PromiseRejectedResult).reason, 'AGENT_NOT_FOUND')).toBe(true);
+    // Events are published after the commit, when both accepted messages are on disk.
+    expect(seen).toEqual([2, 2]);
+    expect(h.stores.queue.counts().pending).toBe(2);
+    observer.close();
   });
 
   it('is idempotent on the channel message key', async () => {

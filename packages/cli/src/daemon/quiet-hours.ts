@@ -1,8 +1,11 @@
 /**
  * Quiet hours for heartbeats: `monitoring.quiet_hours: "22:00-07:00"` (24-hour local time of the
  * daemon; a range may wrap past midnight; start == end means never quiet). During quiet hours no
- * heartbeat is sent; a heartbeat that falls due then is sent when they end.
+ * heartbeat is sent; a heartbeat that falls due then is sent when they end. The settings schema
+ * rejects a malformed value at load; `parseQuietHours` also checks the CLI's --quiet-hours flag.
  */
+import { QUIET_HOURS_PATTERN } from '@tinyagi/core';
+
 export interface QuietHours {
   /** Minutes after midnight. */
   start: number;
@@ -10,12 +13,11 @@ export interface QuietHours {
   text: string;
 }
 
-const RANGE = /^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$/;
 
 /** Parses the setting; undefined when unset, an error message string when malformed. */
 export function parseQuietHours(value: unknown): QuietHours | string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const match = typeof value === 'string' ? RANGE.exec(value) : null;
+  const match = typeof value === 'string' ? QUIET_HOURS_PATTERN.exec(value) : null;
   if (match === null) return `monitoring.quiet_hours must look like "22:00-07:00" (got ${JSON.stringify(value)})`;
   const [, h1, m1, h2, m2] = match.map(Number) as [number, number, number, number, number];
   return { start: h1 * 60 + m1, end: h2 * 60 + m2, text: (value as string).trim() };

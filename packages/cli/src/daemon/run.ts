@@ -45,10 +45,10 @@ export const SHUTDOWN_GRACE_MS = 20_000;
 
 type Outcome = 'stopped' | 'restart';
 
-/** Where the API listens: TINYAGI_API_HOST (containers) or server.host; port 0 picks a free port now. */
-async function listenAddress(settings: Settings, env: CliContext['env']): Promise<{ host: string; port: number }> {
+/** Where the API listens: server.host/port (TINYAGI_API_HOST/PORT override them); port 0 picks a free port now. */
+async function listenAddress(settings: Settings): Promise<{ host: string; port: number }> {
   const server = effectiveServer(settings);
-  const host = env['TINYAGI_API_HOST']?.trim() || server.host;
+  const { host } = server;
   if (server.port !== 0) return { host, port: server.port };
   const port = await new Promise<number>((resolve, reject) => {
     const probe = createServer();
@@ -99,7 +99,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const initial = loadSettings(ctx.paths.settings).settings;
   const live = liveSettings({ file: ctx.paths.settings, initial, env: ctx.env, logger: logger.child('settings') });
   const settings = live.get();
-  const { host, port } = await listenAddress(settings, ctx.env);
+  const { host, port } = await listenAddress(settings);
   const apiUrl = `http://${urlHost(host)}:${port}`;
   const { token } = loadOrCreateApiToken(ctx.home, ctx.env);
   const queue = effectiveQueue(settings);

@@ -24,7 +24,6 @@ import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
 import { resolveChannelRunner } from '../daemon/channel-supervisor.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { readLiveDaemon } from '../daemon/instance-lock.ts';
-import { parseQuietHours } from '../daemon/quiet-hours.ts';
 import { tinyOfficeDir } from '../office/locate.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
@@ -114,8 +113,6 @@ function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findi
   } catch (err) {
     findings.push({ check: 'env', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : undefined } as Finding);
   }
-  const quiet = parseQuietHours((settings.monitoring as Record<string, unknown> | undefined)?.['quiet_hours']);
-  if (typeof quiet === 'string') findings.push({ check: 'quiet_hours', status: 'warn', message: `${quiet}; it is ignored.`, hint: 'Fix it with: tinyagi heartbeat --quiet-hours 22:00-07:00' });
   return { settings, findings };
 }
 

@@ -1,6 +1,6 @@
 /**
- * Environment overrides: TINYAGI_API_PORT, DISCORD_BOT_TOKEN and TELEGRAM_BOT_TOKEN replace the
- * file's values in memory; TINYAGI_API_TOKEN is returned on its own (it is not a settings key).
+ * Environment overrides: TINYAGI_API_PORT, TINYAGI_API_HOST, DISCORD_BOT_TOKEN and
+ * TELEGRAM_BOT_TOKEN replace the file's values in memory; TINYAGI_API_TOKEN is returned on its own (it is not a settings key).
  *
  * Overrides are never persisted: writeSettings calls stripEnvOverrides, which puts back what the
  * file had wherever the value to write is the environment's value. That also covers a settings
@@ -28,8 +28,21 @@ function parsePort(raw: string): number {
   return port;
 }
 
+/** A listen address: a host name or an IP literal, no scheme, port or path. */
+function parseHost(raw: string): string {
+  const host = raw.trim();
+  if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(host)) {
+    throw new TinyError('CONFIG_INVALID', `TINYAGI_API_HOST=${JSON.stringify(raw)} is not a listen address.`, {
+      hint: 'Set TINYAGI_API_HOST to a host name or IP address such as 127.0.0.1 or 0.0.0.0 (no scheme or port), or unset it to use server.host.',
+      details: { variable: 'TINYAGI_API_HOST', value: raw },
+    });
+  }
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
 export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: 'TINYAGI_API_PORT', path: ['server', 'port'], parse: parsePort },
+  { variable: 'TINYAGI_API_HOST', path: ['server', 'host'], parse: parseHost },
   { variable: 'DISCORD_BOT_TOKEN', path: ['channels', 'discord', 'bot_token'], parse: (raw) => raw },
   { variable: 'TELEGRAM_BOT_TOKEN', path: ['channels', 'telegram', 'bot_token'], parse: (raw) => raw },
 ];

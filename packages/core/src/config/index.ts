@@ -36,6 +36,7 @@ export {
   type BusyPolicy,
   type SessionMode,
   type ReplyMode,
+  QUIET_HOURS_PATTERN,
 } from './schema.ts';
 export {
   validateSettings,

@@ -13,6 +13,9 @@
 import { z } from 'zod';
 import { checkSettingsRules } from './rules.ts';
 
+/** `HH:MM-HH:MM`, 24-hour clock; groups: start hour, start minute, end hour, end minute. */
+export const QUIET_HOURS_PATTERN = /^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$/;
+
 export const BUILTIN_PROVIDERS = ['anthropic', 'openai', 'opencode', 'mock'] as const;
 export const HARNESSES = ['claude', 'codex', 'openai', 'anthropic'] as const;
 export const STEER_COMMANDS = ['inject', 'redirect', 'pause', 'resume', 'cancel'] as const;
@@ -150,7 +153,13 @@ export const SettingsShapeSchema = z.looseObject({
   agents: z.record(z.string(), AgentSchema).optional(),
   teams: z.record(z.string(), TeamSchema).optional(),
   custom_providers: z.record(z.string(), CustomProviderSchema).optional(),
-  monitoring: z.looseObject({ heartbeat_interval: z.number().positive().optional() }).optional(),
+  monitoring: z
+    .looseObject({
+      heartbeat_interval: z.number().positive().optional(),
+      /** No heartbeats in this daily range of the daemon's local time; it may wrap past midnight. */
+      quiet_hours: z.string().regex(QUIET_HOURS_PATTERN, 'must look like "22:00-07:00" (24-hour local time; the range may wrap past midnight)').optional(),
+    })
+    .optional(),
   server: z
     .looseObject({
       host: z.string().min(1).optional(),

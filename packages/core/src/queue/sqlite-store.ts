@@ -172,32 +172,12 @@ export class SqliteQueueStore implements QueueStore {
   claim(options: ClaimOptions): ClaimedBatch[] {
     if (options.maxAgents <= 0) return [];
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
+    // A read first (WAL readers take no lock): a worker with nothing to claim must not take the
+    // write lock other processes' claims and completions are waiting for.
+    if (this.#findHeads(options, options.now ?? Date.now(), 1).length === 0) return [];
     return this.#db.write(() => {
       const now = options.now ?? Date.now();
-      // Agents already decided on in this claim (busy, skipped, blocked by an unavailable head,
-      // or taken). Busy is checked per candidate agent with an index seek, not by listing every
-      // processing agent: with thousands of runs in flight that list is thousands of rows.
-      const seen = new Set<string>(options.skipAgents ?? []);
-      const heads: Array<{ agentId: string; seq: number }> = [];
-      // Walk pending rows in seq order: the first row seen for an agent is its head. An agent
-      // whose head is not yet available is blocked (strict FIFO). Stops as soon as enough
-      // agents are found, so a long backlog costs one short index scan, not a full one.
-      let cursor = 0;
-      // Later pages grow, so a backlog held by busy agents is still scanned in few round trips.
-      let pageSize = Math.min(SCAN_PAGE, 2 * options.maxAgents + 16);
-      scan: for (;;) {
-        const page = this.#stmt.pendingPage.all(cursor, pageSize) as Array<{ seq: number; agent_id: string; available_at: number }>;
-        for (const row of page) {
-          cursor = row.seq;
-          if (seen.has(row.agent_id)) continue;
-          seen.add(row.agent_id);
-          if (row.available_at > now || this.#stmt.agentBusy.get(row.agent_id) !== undefined) continue;
-          heads.push({ agentId: row.agent_id, seq: row.seq });
-          if (heads.length >= options.maxAgents) break scan;
-        }
-        if (page.length < pageSize) break;
-        pageSize = Math.min(SCAN_PAGE * 4, pageSize * 2);
-      }
+      const heads = this.#findHeads(options, now, options.maxAgents);
       const batches: ClaimedBatch[] = [];
       const leaseUntil = now + options.leaseMs;
       for (const { agentId, seq } of heads) {
@@ -223,6 +203,33 @@ export class SqliteQueueStore implements QueueStore {
       }
       return batches;
     });
+  }
+
+  /**
+   * The agents to claim for, oldest head first: walk pending rows in seq order; the first row
+   * seen for an agent is its head. An agent that is busy (an index seek), skipped, or whose
+   * head is not yet available (strict FIFO) is passed over. Stops as soon as `want` heads are
+   * found, so a long backlog of free agents costs one short index scan.
+   */
+  #findHeads(options: ClaimOptions, now: number, want: number): Array<{ agentId: string; seq: number }> {
+    const seen = new Set<string>(options.skipAgents ?? []);
+    const heads: Array<{ agentId: string; seq: number }> = [];
+    let cursor = 0;
+    // Later pages grow, so a backlog held by busy agents is still scanned in few round trips.
+    let pageSize = Math.min(SCAN_PAGE, 2 * want + 16);
+    for (;;) {
+      const page = this.#stmt.pendingPage.all(cursor, pageSize) as Array<{ seq: number; agent_id: string; available_at: number }>;
+      for (const row of page) {
+        cursor = row.seq;
+        if (seen.has(row.agent_id)) continue;
+        seen.add(row.agent_id);
+        if (row.available_at > now || this.#stmt.agentBusy.get(row.agent_id) !== undefined) continue;
+        heads.push({ agentId: row.agent_id, seq: row.seq });
+        if (heads.length >= want) return heads;
+      }
+      if (page.length < pageSize) return heads;
+      pageSize = Math.min(SCAN_PAGE * 4, pageSize * 2);
+    }
   }
 
   renewLeases(owner: string, ids: readonly string[], leaseMs: number): LeaseRenewal {

@@ -8,7 +8,7 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
   return {
     sendMessage: async ({ body }) => {
       const attachments = body.attachments ? confineFiles(body.attachments, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : undefined;
-      const result = await ctx.orchestrator.submit({ ...body, ...(attachments ? { attachments } : {}) });
+      const result = await ctx.orchestrator.submitGrouped({ ...body, ...(attachments ? { attachments } : {}) });
       return {
         messageId: result.messageId,
         conversationId: result.conversationId,

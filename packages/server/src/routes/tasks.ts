@@ -34,7 +34,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
   };
 
   const dispatch = async (task: TaskRecord): Promise<TaskRecord> => {
-    const result = await ctx.orchestrator.submit({
+    const result = await ctx.orchestrator.submitGrouped({
       message: taskMessage(task),
       ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
       channel: 'tasks',

@@ -69,8 +69,8 @@ export interface Ctx {
   notes: Map<string, string[]>;
   worker: QueueWorker | undefined;
   provisioned: Set<string>;
-  /** Run-start bookkeeping of batches claimed together, committed in one transaction. */
-  startWrites: GroupCommit<() => void>;
+  /** Writes that may share a commit with others of the same event-loop turn (submissions, run starts). */
+  writes: GroupCommit<() => void>;
 }
 
 export function abortCause(signal: AbortSignal): AbortCause | undefined {

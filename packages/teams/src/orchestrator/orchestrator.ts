@@ -102,7 +102,7 @@ export class Orchestrator implements Spawner {
       notes: new Map(),
       worker: undefined,
       provisioned: new Set(),
-      startWrites: groupWrites(db),
+      writes: groupWrites(db),
     };
   }
 
@@ -168,8 +168,22 @@ export class Orchestrator implements Spawner {
     this.#ctx.stores.events.flush();
   }
 
+  /** Takes a message in: validated, routed and durably queued when this returns. */
   submit(input: SubmitInput): SubmitResult {
     return submitMessage(this.#ctx, input);
+  }
+
+  /**
+   * `submit` with group commit: submissions made in the same event-loop turn (a burst of API
+   * requests) share one durable transaction, a savepoint each. Resolves once the message is on
+   * disk; a submission that is refused (unknown agent, empty message) rejects alone.
+   */
+  async submitGrouped(input: SubmitInput): Promise<SubmitResult> {
+    let result: SubmitResult | undefined;
+    await this.#ctx.writes.add(() => {
+      result = submitMessage(this.#ctx, input);
+    });
+    return result!;
   }
 
   /** Cancels a run and all its descendants; their processes are killed. */
