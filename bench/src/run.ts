@@ -16,7 +16,7 @@ const sections: string[] = [];
 const started = new Date().toISOString();
 
 if (selected.has('B1')) {
-  sections.push(`## B1 — queue throughput, ${total.toLocaleString('en')} no-op jobs\n\nDurable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes). plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction.\n\n${await benchB1(total)}`);
+  sections.push(`## B1 — queue throughput, ${total.toLocaleString('en')} no-op jobs\n\nDurable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes), each worker process running 8 batches at a time. plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction.\n\n${await benchB1(total)}`);
 }
 if (selected.has('B2')) {
   sections.push(`## B2 — enqueue → handler start latency (synchronous FULL, 1 worker process, separate producer process)\n\nOur worker is woken by its sweep in this cross-process setup (sweep_ms = 5); inside the daemon, API enqueues wake the worker directly.\n\n${await benchB2()}`);
@@ -29,7 +29,7 @@ if (selected.has('B4')) {
   sections.push(`## B4 — sub-agent admission and a recursive tree\n\n${await benchB4()}`);
 }
 if (selected.has('B5')) {
-  sections.push(`## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)\n\nTinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency).\n\n${await benchB5(b5Sizes)}`);
+  sections.push(`## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)\n\nTinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces.\n\n${await benchB5(b5Sizes)}`);
 }
 if (selected.has('B6')) {
   sections.push(`## B6 — SSE fan-out (1,000 subscribers in a separate client process, 50 events 20 ms apart)\n\n${await benchB6(1000, 50)}`);
@@ -43,6 +43,8 @@ const doc = `# Benchmarks
 Command: \`${process.env.BENCH ? `BENCH=${process.env.BENCH} ` : ''}pnpm bench\` — started ${started}.
 Machine: ${machineLine()}.
 Benchmarks measure; no test asserts a time. Peers run in the same process tree, same run, same settings.
+Run it on an otherwise idle machine: on 2 cores, anything else running (a test suite, a build) halves some figures.
+Hot paths found by profiling these benchmarks, and the figures before and after each fix: [profiling.md](profiling.md).
 
 ${sections.join('\n\n')}
 `;

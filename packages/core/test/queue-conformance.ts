@@ -59,6 +59,22 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
       expect(batches.map((b) => b.agentId)).toEqual(['a', 'b']);
     }));
 
+    it('finds free agents behind a long backlog of a busy agent, still oldest head first and strict FIFO', withStore(async (store) => {
+      await store.enqueue(msg('busy', 'running'));
+      await store.claim({ ...claimOpts, maxAgents: 1 });
+      await store.enqueueMany(Array.from({ length: 1500 }, (_, i) => msg('busy', `queued ${i}`)));
+      const now = Date.now();
+      await store.enqueue(msg('late', 'not yet', { availableAt: now + 60_000 }));
+      await store.enqueue(msg('late', 'must not overtake'));
+      await store.enqueue(msg('d', 'd0'));
+      await store.enqueue(msg('b', 'b0'));
+      await store.enqueue(msg('skipped', 's0'));
+      const at = Date.now() + 1000;
+      const batches = await store.claim({ ...claimOpts, owner: 'w2', now: at, skipAgents: new Set(['skipped']) });
+      expect(batches.map((b) => [b.agentId, b.messages.map((m) => m.content)])).toEqual([['d', ['d0']], ['b', ['b0']]]);
+      expect(await store.claim({ ...claimOpts, owner: 'w3', now: at })).toMatchObject([{ agentId: 'skipped' }]);
+    }));
+
     it('enqueue is idempotent on the idempotency key', withStore(async (store) => {
       const first = await store.enqueue(msg('a', 'x', { idempotencyKey: 'discord:123' }));
       const second = await store.enqueue(msg('a', 'x again', { idempotencyKey: 'discord:123' }));

@@ -79,6 +79,8 @@ export interface SqliteQueueStoreOptions {
 }
 
 const SCAN_PAGE = 256;
+/** Rows the claim's seq-order walk looks at before it switches to listing agents (see #findHeads). */
+const PHASE_ONE_ROWS = 512;
 const PRUNE_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status IN ('completed', 'cancelled') AND finished_at < ? LIMIT ?)";
 
 export class SqliteQueueStore implements QueueStore {
@@ -103,6 +105,13 @@ export class SqliteQueueStore implements QueueStore {
         ON CONFLICT (idempotency_key) DO NOTHING`),
       byKey: s.prepare('SELECT seq, id, conversation_id FROM messages WHERE idempotency_key = ?'),
       byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
+      // Distinct agents with pending messages, by a loose index scan (one seek per agent).
+      pendingAgents: s.prepare(`WITH RECURSIVE agents(id) AS (
+          SELECT (SELECT MIN(agent_id) FROM messages WHERE status = 'pending')
+          UNION ALL
+          SELECT (SELECT MIN(agent_id) FROM messages WHERE status = 'pending' AND agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
+        ) SELECT id FROM agents WHERE id IS NOT NULL`).pluck(),
+      agentHead: s.prepare("SELECT seq, available_at FROM messages WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT 1"),
       agentBusy: s.prepare("SELECT 1 FROM messages WHERE status = 'processing' AND agent_id = ? LIMIT 1").pluck(),
       pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages INDEXED BY messages_status_seq WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
       agentPending: s.prepare("SELECT * FROM messages WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ?"),
@@ -206,30 +215,50 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   /**
-   * The agents to claim for, oldest head first: walk pending rows in seq order; the first row
-   * seen for an agent is its head. An agent that is busy (an index seek), skipped, or whose
-   * head is not yet available (strict FIFO) is passed over. Stops as soon as `want` heads are
-   * found, so a long backlog of free agents costs one short index scan.
+   * The agents to claim for, oldest head first. An agent's head is its oldest pending message;
+   * an agent that is busy (one batch at a time), skipped, or whose head is not yet available
+   * (strict FIFO) is passed over.
+   *
+   * Phase 1 walks pending rows in seq order, so a backlog spread over many free agents costs
+   * one short index scan. Rows of busy agents are passed over one by one, so when that walk
+   * gets long (an agent with thousands of queued messages is running), phase 2 lists the
+   * remaining agents with pending work by a loose index scan instead and looks up each one's
+   * head: O(agents), not O(backlog). Both phases together pick the same heads as a full walk.
    */
   #findHeads(options: ClaimOptions, now: number, want: number): Array<{ agentId: string; seq: number }> {
     const seen = new Set<string>(options.skipAgents ?? []);
     const heads: Array<{ agentId: string; seq: number }> = [];
+    const consider = (agentId: string, seq: number, availableAt: number): boolean => {
+      if (seen.has(agentId)) return false;
+      seen.add(agentId);
+      if (availableAt > now || this.#stmt.agentBusy.get(agentId) !== undefined) return false;
+      heads.push({ agentId, seq });
+      return heads.length >= want;
+    };
     let cursor = 0;
-    // Later pages grow, so a backlog held by busy agents is still scanned in few round trips.
+    let scanned = 0;
     let pageSize = Math.min(SCAN_PAGE, 2 * want + 16);
     for (;;) {
       const page = this.#stmt.pendingPage.all(cursor, pageSize) as Array<{ seq: number; agent_id: string; available_at: number }>;
       for (const row of page) {
         cursor = row.seq;
-        if (seen.has(row.agent_id)) continue;
-        seen.add(row.agent_id);
-        if (row.available_at > now || this.#stmt.agentBusy.get(row.agent_id) !== undefined) continue;
-        heads.push({ agentId: row.agent_id, seq: row.seq });
-        if (heads.length >= want) return heads;
+        if (consider(row.agent_id, row.seq, row.available_at)) return heads;
       }
       if (page.length < pageSize) return heads;
+      scanned += page.length;
+      if (scanned >= PHASE_ONE_ROWS) break;
       pageSize = Math.min(SCAN_PAGE * 4, pageSize * 2);
     }
+    // Phase 2: agents not seen yet all have their head after `cursor`.
+    const rest: Array<{ agentId: string; seq: number; availableAt: number }> = [];
+    for (const agentId of this.#stmt.pendingAgents.all() as string[]) {
+      if (seen.has(agentId)) continue;
+      const head = this.#stmt.agentHead.get(agentId) as { seq: number; available_at: number } | undefined;
+      if (head) rest.push({ agentId, seq: head.seq, availableAt: head.available_at });
+    }
+    rest.sort((a, b) => a.seq - b.seq);
+    for (const r of rest) if (consider(r.agentId, r.seq, r.availableAt)) break;
+    return heads;
   }
 
   renewLeases(owner: string, ids: readonly string[], leaseMs: number): LeaseRenewal {

@@ -1,0 +1,25 @@
+/**
+ * `pnpm --filter @tinyagi/bench run compare`: a shorter run of the same benchmark code (B1 with
+ * COMPARE_JOBS jobs at synchronous FULL, B3, B4, B5 at 1,000 and 10,000) printed to stdout, for
+ * before/after comparisons of a change. Copy this file into a worktree of the older commit and
+ * run it there too, on the same idle machine (docs/profiling.md). Writes no docs.
+ */
+import { runQueueConfig } from './queue-bench.ts';
+import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
+
+const jobs = Number(process.env.COMPARE_JOBS ?? 8000);
+const workers = (process.env.COMPARE_WORKERS ?? '1,2').split(',').map(Number);
+console.log(`B1, FULL, ${jobs} pre-enqueued jobs over 64 lanes (jobs/s)`);
+for (const impl of ['sequential', 'collect', 'plainjob'] as const) {
+  for (const w of workers) {
+    const r = await runQueueConfig({
+      impl: impl === 'plainjob' ? 'plainjob' : 'tinyagi',
+      ...(impl === 'plainjob' ? { pollMs: 10 } : { policy: impl }),
+      sync: 'full', mode: 'pre', workers: w, total: jobs, lanes: 64,
+    });
+    console.log(`  ${impl}, ${w} worker process${w === 1 ? '' : 'es'}: ${Math.round((jobs * 1000) / r.ms)}`);
+  }
+}
+console.log(await benchB3());
+console.log(await benchB4());
+console.log(await benchB5([1000, 10000]));
