@@ -132,6 +132,47 @@ describe('openai-compatible adapter', () => {
     expect(followUp.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_7', content: 'six times seven is 42' });
   });
 
+  it('asks the steering checkpoint before each later model call; a paused wait is not silence', async () => {
+    const s = await serve(
+      (_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'c1', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.finish('tool_calls'), openAi.done]),
+      (_req, res) => sendSse(res, [openAi.text('done, in base 10'), openAi.finish('stop'), openAi.done]),
+    );
+    let checkpoints = 0;
+    const result = await invokeAgent(request('openai', `${s.url}/v1`, {
+      inactivityMs: 150,
+      tools: { spawnAgent: async () => 'child says hi' },
+      checkpoint: async () => {
+        checkpoints++;
+        // Paused by the operator for longer than the inactivity limit.
+        await new Promise((r) => setTimeout(r, 400));
+        return '[Message added by the operator while you were working]\nuse base 10';
+      },
+    }));
+    expect(result.text).toBe('done, in base 10');
+    expect(checkpoints).toBe(1);
+    expect(s.requests[0]!.body.messages).not.toContainEqual(expect.objectContaining({ content: expect.stringContaining('base 10') }));
+    const followUp = s.requests[1]!.body.messages as Array<Record<string, unknown>>;
+    expect(followUp.slice(-2)).toEqual([
+      { role: 'tool', tool_call_id: 'c1', content: 'child says hi' },
+      { role: 'user', content: '[Message added by the operator while you were working]\nuse base 10' },
+    ]);
+  });
+
+  it('a cancel during a paused checkpoint ends the invocation', async () => {
+    const s = await serve((_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'c1', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.finish('tool_calls'), openAi.done]));
+    const controller = new AbortController();
+    const pending = invokeAgent(request('openai', `${s.url}/v1`, {
+      signal: controller.signal,
+      tools: { spawnAgent: async () => 'ok' },
+      checkpoint: () => {
+        setTimeout(() => controller.abort(), 50);
+        return new Promise<undefined>(() => {});
+      },
+    }));
+    await expect(pending).rejects.toBeInstanceOf(InvokeError);
+    expect(s.requests).toHaveLength(1);
+  });
+
   it('hands a failing sub-agent back to the model as a tool result instead of failing the run', async () => {
     const s = await serve(
       (_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'c1', name: 'spawn_agent', arguments: '{"agent":"deep","task":"x"}' }), openAi.done]),
@@ -313,6 +354,19 @@ describe('anthropic-compatible adapter', () => {
       ],
     });
     expect(messages.at(-1)).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_9', content: '42', is_error: false }] });
+  });
+
+  it('adds steering input to the user turn that carries the tool results', async () => {
+    const s = await serve(
+      (_req, res) => sendSse(res, [anthropic.start(1), anthropic.toolBlock(0, 'toolu_1', 'spawn_agent'), anthropic.jsonDelta(0, '{"agent":"a","task":"t"}'), anthropic.delta('tool_use', 1), anthropic.stop]),
+      (_req, res) => sendSse(res, [anthropic.start(1), anthropic.textBlock(0), anthropic.textDelta(0, 'ok'), anthropic.delta('end_turn', 1), anthropic.stop]),
+    );
+    await invokeAgent(request('anthropic', `${s.url}/v1`, { tools: { spawnAgent: async () => '42' }, checkpoint: async () => 'stop after this' }));
+    const messages = s.requests[1]!.body.messages as Array<Record<string, unknown>>;
+    expect(messages.at(-1)).toEqual({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '42', is_error: false }, { type: 'text', text: 'stop after this' }],
+    });
   });
 
   it('classifies 529 and an overloaded_error event as rate_limited', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent } from '@tinyagi/core';
 import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
+import { openAi, sendSse, startScriptedServer } from '../../core/test/fixtures/http/scripted-server.ts';
 
 afterEach(closeAll);
 
@@ -56,5 +57,42 @@ describe('steering a run', () => {
     const events = eventsOf(h.stores, { types: ['run.steered'] }).map((e) => [e.data.command, e.data.accepted]);
     expect(events).toEqual([['inject', false], ['cancel', true], ['cancel', false]]);
     expect(() => h.orchestrator.steer('run_missing', 'pause')).toThrow(/No run with id run_missing/);
+  });
+});
+
+describe('steering an HTTP agent inside one invocation', () => {
+  it('an inject sent while the model waits for a sub-agent reaches the next model call, not a new turn', async () => {
+    let steerNow!: () => void;
+    const childStarted = new Promise<void>((resolve) => (steerNow = resolve));
+    const model = await startScriptedServer([
+      (_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'c1', name: 'spawn_agent', arguments: '{"agent":"helper","task":"look it up"}' }), openAi.finish('tool_calls'), openAi.done]),
+      (_req, res) => sendSse(res, [openAi.text('final answer'), openAi.finish('stop'), openAi.done]),
+    ]);
+    try {
+      const h = harness({
+        custom_providers: { local: { harness: 'openai', base_url: `${model.url}/v1`, api_key: 'sk-test', model: 'm' } },
+        agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { latency_ms: 300, reply: 'found it' } } },
+      });
+      h.stores.events.subscribe((e) => { if (e.type === 'run.started' && e.agentId === 'helper') steerNow(); });
+      const sent = h.orchestrator.submit({ message: '@thinker answer the question', senderId: 'u1' });
+      await childStarted;
+      const parent = h.orchestrator.conversationTree(sent.conversationId).roots[0]!;
+      expect(h.orchestrator.steer(parent.runId, 'inject', { text: 'cite your source' })).toEqual({ accepted: true });
+      await waitForCompletion(h, sent.conversationId);
+
+      expect(model.requests).toHaveLength(2);
+      const followUp = model.requests[1]!.body.messages as Array<Record<string, unknown>>;
+      expect(followUp.slice(-2)).toEqual([
+        { role: 'tool', tool_call_id: 'c1', content: 'found it' },
+        { role: 'user', content: '[Message added by the operator while you were working]\ncite your source' },
+      ]);
+      expect(h.stores.runs.getRun(parent.runId)!.output).toBe('final answer');
+      // One turn: the input was used inside the invocation; the transcript keeps it.
+      const session = h.orchestrator.sessions.get('thinker', 'shared')!;
+      expect(session.turns).toBe(1);
+      expect(session.transcript.at(-2)).toEqual({ role: 'user', content: 'answer the question\n\n[Message added by the operator while you were working]\ncite your source' });
+    } finally {
+      await model.close();
+    }
   });
 });

@@ -62,6 +62,17 @@ async function executeTool(
   }
 }
 
+/**
+ * The steering checkpoint between model calls (`req.checkpoint`). A paused run waits here; the
+ * wait is not silence for the inactivity watchdog, and a cancel ends it.
+ */
+export async function steeringCheckpoint(req: InvokeRequest, guard: HttpGuard): Promise<string | undefined> {
+  const checkpoint = req.checkpoint;
+  if (!checkpoint) return undefined;
+  const text = await guard.hold(() => checkpoint());
+  return text === undefined || text.trim() === '' ? undefined : text;
+}
+
 function parseArguments(text: string): Record<string, unknown> | undefined {
   try {
     return asRecord(JSON.parse(text === '' ? '{}' : text));

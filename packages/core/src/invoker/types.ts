@@ -100,6 +100,13 @@ export interface InvokeRequest {
    * child run; the inactivity watchdog waits instead of killing it. The wall clock still applies.
    */
   busyElsewhere?: () => boolean;
+  /**
+   * A steering checkpoint inside one invocation. HTTP agents call it before each model call
+   * after the first (between tool rounds); it may wait (the run is paused) and returns operator
+   * input to add as a user message before that call, or undefined. CLI agents cannot be
+   * steered mid-invocation; their checkpoints are between invocations (the orchestrator's).
+   */
+  checkpoint?: () => Promise<string | undefined>;
 }
 
 export interface InvokeUsage {

@@ -1,6 +1,8 @@
 /**
  * Runs one agent for one run: compose the system prompt, invoke (streaming `run.progress`),
  * and take further turns in the same session while steering added input at a checkpoint.
+ * Checkpoints: before the first invocation, between invocations, and for HTTP agents also
+ * before each model call inside an invocation (`InvokeRequest.checkpoint`).
  * Shared by queue runs and sub-agent runs; it records nothing durable itself (callers commit
  * the result together with the rest of the run's effects).
  */
@@ -72,6 +74,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   let prompt = applySteering(input.prompt, await ctx.steering.checkpoint(run.id, signal), true);
 
   for (let i = 0; ; i++) {
+    const steeredMidCall: string[] = [];
     const env: Record<string, string> = { TINYAGI_RUN_ID: run.id, TINYAGI_CONVERSATION_ID: run.conversationId, TINYAGI_DEPTH: String(run.depth) };
     if (ctx.apiUrl) env.TINYAGI_API_URL = ctx.apiUrl;
     if (ctx.issueRunToken) env.TINYAGI_RUN_TOKEN = ctx.issueRunToken(run.id, run.conversationId);
@@ -87,6 +90,14 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
       tools: { spawnAgent: input.spawnAgent },
       env,
       busyElsewhere: () => hasRunningChildren(ctx, run.id),
+      // HTTP agents: operator input between model calls of this invocation (CLI agents get it
+      // at the next turn below). Kept with the turn's prompt in the session transcript.
+      checkpoint: async () => {
+        const text = applySteering('', await ctx.steering.checkpoint(run.id, signal), false);
+        if (text === '') return undefined;
+        steeredMidCall.push(text);
+        return text;
+      },
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
     };
     const result = await ctx.invoke(request);
@@ -94,8 +105,9 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
     usage.outputTokens += result.usage?.outputTokens ?? 0;
     costUsd += result.costUsd ?? 0;
     resumeId = result.sessionId ?? resumeId;
-    exchanges.push({ user: prompt, assistant: result.text });
-    history.push({ role: 'user', content: prompt }, { role: 'assistant', content: result.text });
+    const asked = [prompt, ...steeredMidCall].join('\n\n');
+    exchanges.push({ user: asked, assistant: result.text });
+    history.push({ role: 'user', content: asked }, { role: 'assistant', content: result.text });
     turn++;
     if (i + 1 >= MAX_TURNS || !ctx.steering.hasPendingInput(run.id)) {
       ctx.steering.close(run.id);

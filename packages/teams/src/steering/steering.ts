@@ -1,8 +1,9 @@
 /**
  * Steering of running (or queued) runs: `inject` adds a message, `redirect` replaces the
  * instruction, `pause`/`resume` hold the run, `cancel` ends it. Commands are applied at safe
- * checkpoints: before a run's first invocation and between invocations (an injected message or
- * a redirect makes the run take one more turn in the same session). An agent is never
+ * checkpoints: before a run's first invocation, between invocations (an injected message or
+ * a redirect makes the run take one more turn in the same session), and for HTTP agents before
+ * each model call between tool rounds. An agent is never
  * interrupted in the middle of an invocation except by `cancel`.
  *
  * State lives in the orchestrator's process, keyed by run id; `checkpoint` is what the runner

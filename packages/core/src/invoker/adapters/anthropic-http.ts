@@ -7,7 +7,7 @@
 import { joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { runToolCall, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
+import { runToolCall, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME, steeringCheckpoint } from '../spawn-tool.ts';
 import {
   addUsage,
   DEFAULT_MAX_TOOL_ROUNDS,
@@ -54,6 +54,11 @@ export async function invokeAnthropicHttp(req: InvokeRequest): Promise<InvokeRes
     let usage: InvokeUsage | undefined;
     let text = '';
     for (let round = 1; round <= maxRounds; round++) {
+      if (round > 1) {
+        // The last message is the user turn with the tool results; the operator's words join it.
+        const steering = await steeringCheckpoint(req, guard);
+        if (steering !== undefined) (messages.at(-1)!.content as JsonRecord[]).push({ type: 'text', text: steering });
+      }
       const offerTools = tools !== undefined && round < maxRounds;
       const body = {
         model,

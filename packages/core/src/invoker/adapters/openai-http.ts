@@ -9,7 +9,7 @@
 import { joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { runToolCall, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
+import { runToolCall, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME, steeringCheckpoint } from '../spawn-tool.ts';
 import { addUsage, DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -53,6 +53,10 @@ export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult
     let usage: InvokeUsage | undefined;
     let text = '';
     for (let round = 1; round <= maxRounds; round++) {
+      if (round > 1) {
+        const steering = await steeringCheckpoint(req, guard);
+        if (steering !== undefined) messages.push({ role: 'user', content: steering });
+      }
       const offerTools = tools !== undefined && round < maxRounds;
       const body = { model, messages, stream: true, stream_options: { include_usage: true }, ...(offerTools ? { tools } : {}) };
       const result = await streamRound(req, guard, what, url, headers, body);
