@@ -4,7 +4,7 @@
 export { TinyError, isTinyError, errorMessage, type TinyErrorCode, type TinyErrorOptions } from './errors.ts';
 export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
 
-export { openDatabase, classifyDatabaseError, MIGRATIONS_FOLDER, GroupCommit, groupWrites, writeEach, type TinyDatabase, type OpenDatabaseOptions, type Durability, type Drizzle } from './storage/index.ts';
+export { openDatabase, classifyDatabaseError, MIGRATIONS_FOLDER, GroupCommit, groupWrites, writeEach, type TinyDatabase, type OpenDatabaseOptions, type Durability } from './storage/index.ts';
 export { openStores, type Stores, type OpenStoresOptions } from './stores.ts';
 
 export * from './events/index.ts';
