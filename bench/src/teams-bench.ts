@@ -3,7 +3,7 @@
  * (concurrency): the real orchestrator, real SQLite file (synchronous FULL), mock provider.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openStores, type Settings, type Stores } from '@tinyagi/core';
@@ -146,6 +146,7 @@ export async function benchB4(): Promise<string> {
 }
 
 export async function benchB5(sizes: number[]): Promise<string> {
+  let largest: { n: number; rate: number } | undefined;
   const rows = ['| in-flight runs | wall time | tasks/s | RSS per in-flight run | event-loop lag p99 |', '|---|---|---|---|---|'];
   for (const n of sizes) {
     const agents: Record<string, unknown> = {};
@@ -174,9 +175,14 @@ export async function benchB5(sizes: number[]): Promise<string> {
     const ms = performance.now() - start;
     clearInterval(sampler);
     lag.disable();
+    if (!largest || n > largest.n) largest = { n, rate: (n * 1000) / ms };
     rows.push(`| ${n.toLocaleString('en')} | ${(ms / 1000).toFixed(2)} s | ${((n * 1000) / ms).toFixed(0)} | ${(((peakRss - rssBefore) / n) / 1024).toFixed(1)} KiB | ${(lag.percentile(99) / 1e6).toFixed(1)} ms |`);
     console.error(rows[rows.length - 1]);
     await h.close();
+  }
+  if (largest) {
+    const cores = availableParallelism();
+    rows.push('', `Per core at ${largest.n.toLocaleString('en')} in flight: ${(largest.rate / cores).toFixed(0)} tasks/s on ${cores} cores, against TinyAgents' published 8,500 / 16 = 531 per vCPU (in memory, not durable).`);
   }
   return rows.join('\n');
 }
