@@ -8,6 +8,7 @@ import { SqliteQueueStore } from './queue/sqlite-store.ts';
 import type { BackoffPolicy } from './queue/types.ts';
 import { OutboxStore } from './outbox/store.ts';
 import { RunStore } from './runs/store.ts';
+import { RunSteeringStore } from './runs/steering-store.ts';
 import { ChatroomStore } from './chatroom/index.ts';
 import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from './sessions/index.ts';
 import { PairingStore } from './pairing/index.ts';
@@ -29,6 +30,7 @@ export interface Stores {
   queue: SqliteQueueStore;
   outbox: OutboxStore;
   runs: RunStore;
+  steering: RunSteeringStore;
   chatroom: ChatroomStore;
   agentSessions: AgentSessionStore;
   agentMessages: AgentMessageStore;
@@ -61,6 +63,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     queue,
     outbox,
     runs,
+    steering: new RunSteeringStore(db),
     chatroom: new ChatroomStore(db),
     agentSessions: new AgentSessionStore(db),
     agentMessages: new AgentMessageStore(db),

@@ -116,3 +116,18 @@ describe('runs and conversations', () => {
     }
   });
 });
+
+describe('run steering store', () => {
+  it('saves per run, loads only runs that are still open, and drops rows of ended runs', () => {
+    const conv = s.runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+    const open = s.runs.createRun({ conversationId: conv.id, agentId: 'a', cause: 'user', channel: 'api' });
+    const ended = s.runs.createRun({ conversationId: conv.id, agentId: 'a', cause: 'user', channel: 'api' });
+    s.steering.save(open.id, { paused: true, injected: ['later'], applied: ['taken'], appliedRedirect: 'new task' });
+    s.steering.save(ended.id, { paused: false, injected: ['x'], applied: [] });
+    s.runs.finishRun(ended.id, { status: 'completed' });
+    expect(s.steering.loadOpen()).toEqual(new Map([[open.id, { paused: true, injected: ['later'], redirect: undefined, applied: ['taken'], appliedRedirect: 'new task' }]]));
+    expect(s.db.sqlite.prepare('SELECT run_id FROM run_steering').pluck().all()).toEqual([open.id]);
+    s.steering.delete(open.id);
+    expect(s.steering.loadOpen().size).toBe(0);
+  });
+});

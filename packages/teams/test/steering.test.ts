@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent } from '@tinyagi/core';
+import { Orchestrator } from '../src/index.ts';
 import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
 import { openAi, sendSse, startScriptedServer } from '../../core/test/fixtures/http/scripted-server.ts';
 
@@ -93,6 +94,58 @@ describe('steering an HTTP agent inside one invocation', () => {
       expect(session.transcript.at(-2)).toEqual({ role: 'user', content: 'answer the question\n\n[Message added by the operator while you were working]\ncite your source' });
     } finally {
       await model.close();
+    }
+  });
+});
+
+describe('steering across a restart', () => {
+  const agents = { busy: { provider: 'mock' as const, mock: { rules: [{ match: 'block', fail: 'hang' as const }], latency_ms: 800, reply: 'got: {{message}}' } } };
+
+  it('a pause and an inject of a queued run are still there after the orchestrator is replaced', async () => {
+    const h = harness({ agents });
+    const blocker = h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
+    const second = h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
+    await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
+    const queuedRun = h.orchestrator.conversationTree(second.conversationId).roots[0]!;
+    expect(h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
+    expect(h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
+    await h.orchestrator.stop(100);
+
+    const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
+    next.start();
+    try {
+      expect(next.status().paused).toEqual([queuedRun.runId]);
+      next.cancelRun(h.orchestrator.conversationTree(blocker.conversationId).roots[0]!.runId);
+      await waitFor(() => next.status().running.find((r) => r.runId === queuedRun.runId));
+      expect(next.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+      await waitForCompletion(h, second.conversationId);
+      expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
+      expect(h.stores.db.sqlite.prepare('SELECT COUNT(*) FROM run_steering').pluck().get()).toBe(0);
+    } finally {
+      await next.stop(500);
+    }
+  });
+
+  it('input an interrupted attempt had received is handed to the retry', async () => {
+    const h = harness({ agents });
+    const blocker = h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
+    const second = h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
+    const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
+    const queuedRun = h.orchestrator.conversationTree(second.conversationId).roots[0]!;
+    expect(h.orchestrator.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toEqual({ accepted: true });
+    h.orchestrator.cancelRun(blockerRun.runId);
+    // The run takes the redirect at its first checkpoint, then the daemon stops mid-invocation.
+    await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
+    await h.orchestrator.stop(50);
+    expect(h.stores.runs.getRun(queuedRun.runId)!.status).toBe('running');
+
+    const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
+    next.start();
+    try {
+      await waitForCompletion(h, second.conversationId);
+      expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: do the other task');
+    } finally {
+      await next.stop(500);
     }
   });
 });

@@ -3,3 +3,4 @@ export {
   type RunCause, type RunStatus, type RunRecord, type CreateRunInput, type Usage,
   type ConversationRecord, type ConversationStatus, type CreateConversationInput, type UsageGroup, type UsageRow,
 } from './store.ts';
+export { RunSteeringStore, type RunSteeringState } from './steering-store.ts';

@@ -183,6 +183,21 @@ export const agentSessions = sqliteTable(
   (t) => [primaryKey({ columns: [t.agentId, t.sessionKey] })],
 );
 
+/**
+ * Operator steering of open runs (pause, injected messages, redirect), so a daemon restart
+ * keeps it: `applied` holds input already handed to an invocation that has not finished, which
+ * a retry of the run must see again. The row goes when the run ends.
+ */
+export const runSteering = sqliteTable('run_steering', {
+  runId: text('run_id').primaryKey(),
+  paused: integer('paused').notNull().default(0),
+  injected: text('injected').notNull().default('[]'),
+  redirect: text('redirect'),
+  applied: text('applied').notNull().default('[]'),
+  appliedRedirect: text('applied_redirect'),
+  updatedAt: integer('updated_at').notNull(),
+});
+
 /** Per-agent chat history (what TinyOffice shows), pruned by retention. */
 export const agentMessages = sqliteTable(
   'agent_messages',

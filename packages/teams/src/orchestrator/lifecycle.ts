@@ -50,6 +50,8 @@ export function finishRunWithEvent(ctx: Ctx, run: RunRecord, input: FinishInput)
       error: input.error ?? null,
     });
     if (!changed) return false;
+    // An ended run takes no more steering; its saved state goes once this commits.
+    ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
     const totals = {
       inputTokens: run.inputTokens + (input.usage?.inputTokens ?? 0),
       outputTokens: run.outputTokens + (input.usage?.outputTokens ?? 0),

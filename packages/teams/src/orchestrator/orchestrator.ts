@@ -97,7 +97,7 @@ export class Orchestrator implements Spawner {
       sessions: options.stores.agentSessions,
       agentMessages: options.stores.agentMessages,
       senderDefaults: options.stores.senderDefaults,
-      steering: new SteeringBoard(),
+      steering: new SteeringBoard(options.stores.steering),
       active: new Map(),
       notes: new Map(),
       worker: undefined,

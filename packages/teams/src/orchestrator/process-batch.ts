@@ -154,7 +154,8 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
       ctx.steering.forget(run.id);
       return () => closeMerged(ctx, open.slice(1).map((p) => p.run), run.id);
     }
-    ctx.steering.forget(run.id);
+    // The attempt failed and the queue may retry it: keep the steering for the next attempt.
+    ctx.steering.endAttempt(run.id);
     throw err;
   } finally {
     ctx.active.delete(run.id);

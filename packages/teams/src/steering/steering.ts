@@ -7,9 +7,11 @@
  * interrupted in the middle of an invocation except by `cancel`.
  *
  * State lives in the orchestrator's process, keyed by run id; `checkpoint` is what the runner
- * awaits.
+ * awaits. With a `RunSteeringStore` every change is written through, and the board starts
+ * from what the store holds for open runs: a pause or pending input survives a restart, and
+ * input an interrupted attempt had already received is handed to its retry again.
  */
-import type { SteerCommand } from '@tinyagi/core';
+import type { RunSteeringState, RunSteeringStore, SteerCommand } from '@tinyagi/core';
 
 export interface SteeringInput {
   /** Messages added with `inject`, oldest first. */
@@ -24,6 +26,9 @@ interface RunSteering {
   paused: boolean;
   injected: string[];
   redirect?: string;
+  /** Handed to the current attempt (kept for a retry after a crash until the run ends). */
+  applied: string[];
+  appliedRedirect?: string;
   wake?: () => void;
 }
 
@@ -31,34 +36,40 @@ export type SteerOutcome = { accepted: true } | { accepted: false; reason: strin
 
 export class SteeringBoard {
   readonly #runs = new Map<string, RunSteering>();
+  readonly #store: RunSteeringStore | undefined;
+
+  constructor(store?: RunSteeringStore) {
+    this.#store = store;
+    for (const [runId, saved] of store?.loadOpen() ?? []) {
+      // A new attempt of an interrupted run: what the last attempt had received comes again,
+      // before anything sent since.
+      const state: RunSteering = { paused: saved.paused, injected: [...saved.applied, ...saved.injected], applied: [] };
+      const redirect = saved.redirect ?? saved.appliedRedirect;
+      if (redirect !== undefined) state.redirect = redirect;
+      this.#runs.set(runId, state);
+    }
+  }
 
   #state(runId: string): RunSteering {
     let state = this.#runs.get(runId);
-    if (!state) this.#runs.set(runId, (state = { paused: false, injected: [] }));
+    if (!state) this.#runs.set(runId, (state = { paused: false, injected: [], applied: [] }));
     return state;
+  }
+
+  #save(runId: string, state: RunSteering): void {
+    const saved: RunSteeringState = { paused: state.paused, injected: state.injected, applied: state.applied };
+    if (state.redirect !== undefined) saved.redirect = state.redirect;
+    if (state.appliedRedirect !== undefined) saved.appliedRedirect = state.appliedRedirect;
+    this.#store?.save(runId, saved);
   }
 
   /** Records a command (other than cancel, which the orchestrator handles). */
   apply(runId: string, command: Exclude<SteerCommand, 'cancel'>, text: string | undefined): SteerOutcome {
     const state = this.#state(runId);
     if (state.closed) return { accepted: false, reason: 'the run is finishing; it takes no more input' };
-    switch (command) {
-      case 'inject':
-      case 'redirect':
-        if (text === undefined || text.trim() === '') return { accepted: false, reason: `${command} needs a non-empty text` };
-        if (command === 'inject') state.injected.push(text.trim());
-        else state.redirect = text.trim();
-        return { accepted: true };
-      case 'pause':
-        if (state.paused) return { accepted: false, reason: 'the run is already paused' };
-        state.paused = true;
-        return { accepted: true };
-      case 'resume':
-        if (!state.paused) return { accepted: false, reason: 'the run is not paused' };
-        state.paused = false;
-        state.wake?.();
-        return { accepted: true };
-    }
+    const outcome = applyCommand(state, command, text);
+    if (outcome.accepted) this.#save(runId, state);
+    return outcome;
   }
 
   /** True when an inject or redirect waits to be applied. */
@@ -87,8 +98,12 @@ export class SteeringBoard {
     }
     const out: SteeringInput = { injected: state.injected };
     if (state.redirect !== undefined) out.redirect = state.redirect;
+    if (out.injected.length === 0 && out.redirect === undefined) return out;
+    state.applied.push(...state.injected);
+    if (state.redirect !== undefined) state.appliedRedirect = state.redirect;
     state.injected = [];
     delete state.redirect;
+    this.#save(runId, state);
     return out;
   }
 
@@ -105,9 +120,49 @@ export class SteeringBoard {
     return [...this.#runs].filter(([, s]) => s.paused).map(([id]) => id);
   }
 
+  /**
+   * An attempt ended without finishing the run (it failed and may be retried, or the daemon is
+   * stopping): the next attempt starts over, so it gets again what this one had received.
+   */
+  endAttempt(runId: string): void {
+    const state = this.#runs.get(runId);
+    if (!state) return;
+    state.wake?.();
+    delete state.closed;
+    if (state.applied.length === 0 && state.appliedRedirect === undefined) return;
+    state.injected = [...state.applied, ...state.injected];
+    state.applied = [];
+    if (state.redirect === undefined && state.appliedRedirect !== undefined) state.redirect = state.appliedRedirect;
+    delete state.appliedRedirect;
+    this.#save(runId, state);
+  }
+
   /** Forgets a finished run (and wakes a waiter, whose signal is aborted by then). */
   forget(runId: string): void {
-    this.#runs.get(runId)?.wake?.();
+    const state = this.#runs.get(runId);
+    if (!state) return;
+    state.wake?.();
     this.#runs.delete(runId);
+    this.#store?.delete(runId);
+  }
+}
+
+function applyCommand(state: RunSteering, command: Exclude<SteerCommand, 'cancel'>, text: string | undefined): SteerOutcome {
+  switch (command) {
+    case 'inject':
+    case 'redirect':
+      if (text === undefined || text.trim() === '') return { accepted: false, reason: `${command} needs a non-empty text` };
+      if (command === 'inject') state.injected.push(text.trim());
+      else state.redirect = text.trim();
+      return { accepted: true };
+    case 'pause':
+      if (state.paused) return { accepted: false, reason: 'the run is already paused' };
+      state.paused = true;
+      return { accepted: true };
+    case 'resume':
+      if (!state.paused) return { accepted: false, reason: 'the run is not paused' };
+      state.paused = false;
+      state.wake?.();
+      return { accepted: true };
   }
 }

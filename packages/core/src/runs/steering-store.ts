@@ -1,0 +1,65 @@
+/**
+ * Durable steering state of open runs (see the `run_steering` table). The orchestrator's
+ * steering board writes through to it on every change and reads it back at start, so a pause,
+ * an injected message or a redirect survives a daemon restart.
+ *
+ * Contract: `save` is one upsert (inside the caller's transaction when open); `loadOpen`
+ * returns the rows of runs that are still queued or running and deletes the others (a run
+ * that ended while its row's removal was lost in a crash).
+ */
+import type { TinyDatabase } from '../storage/database.ts';
+
+export interface RunSteeringState {
+  paused: boolean;
+  /** Operator messages not yet handed to the run, oldest first. */
+  injected: string[];
+  redirect?: string | undefined;
+  /** Input already handed to the current attempt; a retry after a crash gets it again. */
+  applied: string[];
+  appliedRedirect?: string | undefined;
+}
+
+interface Row {
+  run_id: string;
+  paused: number;
+  injected: string;
+  redirect: string | null;
+  applied: string;
+  applied_redirect: string | null;
+}
+
+export class RunSteeringStore {
+  readonly #db: TinyDatabase;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+  }
+
+  save(runId: string, state: RunSteeringState): void {
+    this.#db.write(() =>
+      this.#db
+        .prepare(`INSERT INTO run_steering (run_id, paused, injected, redirect, applied, applied_redirect, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (run_id) DO UPDATE SET paused = excluded.paused, injected = excluded.injected, redirect = excluded.redirect,
+            applied = excluded.applied, applied_redirect = excluded.applied_redirect, updated_at = excluded.updated_at`)
+        .run(runId, state.paused ? 1 : 0, JSON.stringify(state.injected), state.redirect ?? null, JSON.stringify(state.applied), state.appliedRedirect ?? null, Date.now()),
+    );
+  }
+
+  delete(runId: string): void {
+    this.#db.write(() => this.#db.prepare('DELETE FROM run_steering WHERE run_id = ?').run(runId));
+  }
+
+  loadOpen(): Map<string, RunSteeringState> {
+    return this.#db.write(() => {
+      this.#db.prepare("DELETE FROM run_steering WHERE run_id NOT IN (SELECT id FROM runs WHERE status IN ('queued', 'running'))").run();
+      const rows = this.#db.prepare('SELECT * FROM run_steering').all() as Row[];
+      return new Map(rows.map((r) => [r.run_id, {
+        paused: r.paused === 1,
+        injected: JSON.parse(r.injected) as string[],
+        redirect: r.redirect ?? undefined,
+        applied: JSON.parse(r.applied) as string[],
+        appliedRedirect: r.applied_redirect ?? undefined,
+      }]));
+    });
+  }
+}
