@@ -89,6 +89,28 @@ describe('QueueWorker over SqliteQueueStore', () => {
   });
 });
 
+describe('live concurrency', () => {
+  it('reads a concurrency function at every claim: raising it starts more batches without a restart', async () => {
+    const t = tempDb();
+    const store = new SqliteQueueStore(t.db);
+    let limit = 1;
+    const release: Array<() => void> = [];
+    const worker = new QueueWorker({ store, sweepMs: 50, concurrency: () => limit, handler: () => new Promise<void>((r) => release.push(r)) });
+    store.enqueueMany(['a', 'b', 'c'].map((agentId) => ({ kind: 'user' as const, agentId, conversationId: 'c', channel: 'api', content: agentId })));
+    worker.start();
+    const until = async (ok: () => boolean) => { while (!ok()) await new Promise((r) => setTimeout(r, 10)); };
+    await until(() => worker.activeCount === 1);
+    await new Promise((r) => setTimeout(r, 150)); // several sweeps: still one at a time
+    expect(worker.activeCount).toBe(1);
+    limit = 3;
+    await until(() => worker.activeCount === 3);
+    for (const r of release.splice(0)) r();
+    await until(() => store.counts().completed === 3);
+    await worker.stop();
+    t.close();
+  });
+});
+
 describe('group commit', () => {
   it('a failed item of completeMany rolls back its own follow-ups and events, and its events are never published', () => {
     const t = tempDb();

@@ -5,7 +5,9 @@
  *   store's wake listeners, and the worker claims on the next tick. A timer is armed for the
  *   earliest backoff end / lease expiry, and a slow sweep (default 1 s) covers enqueues by other
  *   processes and recovers expired leases.
- * - At most `concurrency` batches run at once; the store guarantees one batch per agent.
+ * - At most `concurrency` batches run at once; the store guarantees one batch per agent. A
+ *   function is read at every claim, so a live settings change applies without a restart
+ *   (lowering it lets running batches finish; it never aborts one).
  * - While a handler runs, its leases are renewed every leaseMs/3. A requested cancel (from any
  *   process) aborts the handler's signal; the messages then end `cancelled`.
  * - Handler outcome: resolve -> complete (with the returned effects in the same transaction);
@@ -36,7 +38,8 @@ export interface QueueWorkerOptions {
   store: QueueStore;
   handler: BatchHandler;
   owner?: string;
-  concurrency?: number;
+  /** A number, or a function read at every claim (live settings). Default 8. */
+  concurrency?: number | (() => number);
   leaseMs?: number;
   sweepMs?: number;
   collectLimit?: number;
@@ -86,6 +89,12 @@ export class QueueWorker {
     };
     const { store } = this.#opts;
     this.#completions = new GroupCommit((items) => store.completeMany(items), COMMIT_GROUP);
+  }
+
+  #concurrency(): number {
+    const { concurrency } = this.#opts;
+    const value = typeof concurrency === 'function' ? concurrency() : concurrency;
+    return Number.isFinite(value) ? Math.max(1, Math.floor(value)) : 1;
   }
 
   get activeCount(): number {
@@ -173,7 +182,7 @@ export class QueueWorker {
       do {
         this.#repump = false;
         for (let round = 0; this.#running; round++) {
-          const free = this.#opts.concurrency - this.#inFlight.size;
+          const free = this.#concurrency() - this.#inFlight.size;
           if (free <= 0) break;
           if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
           const want = Math.min(free, CLAIM_ROUND);

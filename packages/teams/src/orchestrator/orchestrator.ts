@@ -141,7 +141,8 @@ export class Orchestrator implements Spawner {
       store: ctx.stores.queue,
       handler: (batch, handler) => handleBatch(ctx, batch, handler),
       ...(this.#options.owner ? { owner: this.#options.owner } : {}),
-      concurrency: this.#options.concurrency ?? queueSettings.concurrency,
+      // Read at every claim: a change of queue.concurrency in settings.json applies live.
+      concurrency: this.#options.concurrency ?? (() => effectiveQueue(ctx.getSettings()).concurrency),
       leaseMs: this.#options.leaseMs ?? queueSettings.lease_ms,
       sweepMs: this.#options.sweepMs ?? queueSettings.sweep_ms,
       policy: (agentId) => {
