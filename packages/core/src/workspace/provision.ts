@@ -10,7 +10,8 @@
  * still without touching existing files.
  */
 import { randomUUID } from 'node:crypto';
-import { cp, lstat, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assertValidId } from '../ids.ts';
 import { errnoCode } from './errno.ts';
@@ -117,12 +118,33 @@ async function createFileIfMissing(path: string, content: string): Promise<boole
   }
 }
 
-async function defaultSkillNames(): Promise<string[]> {
-  const entries = await readdir(join(TEMPLATES_DIR, 'skills'), { withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
+let skillNames: Promise<string[]> | undefined;
+
+/** The default skills shipped in the package's templates (read once per process). */
+function defaultSkillNames(): Promise<string[]> {
+  skillNames ??= readdir(join(TEMPLATES_DIR, 'skills'), { withFileTypes: true }).then((entries) =>
+    entries
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort(),
+  );
+  skillNames.catch(() => (skillNames = undefined));
+  return skillNames;
+}
+
+/**
+ * Copies a template directory (regular files and directories only) into a new directory.
+ * `fs.cp` stats every ancestor of the destination and throws on each missing one, which made
+ * it most of the cost of provisioning a workspace.
+ */
+async function copyTree(from: string, to: string): Promise<void> {
+  await mkdir(to);
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) await copyTree(source, target);
+    else if (entry.isFile()) await copyFile(source, target, constants.COPYFILE_EXCL);
+  }
 }
 
 /**
@@ -132,7 +154,7 @@ async function defaultSkillNames(): Promise<string[]> {
 async function copySkillIfMissing(skill: string, target: string): Promise<boolean> {
   if (await pathExists(target)) return false;
   const tmp = `${target}.${randomUUID()}.tmp`;
-  await cp(join(TEMPLATES_DIR, 'skills', skill), tmp, { recursive: true });
+  await copyTree(join(TEMPLATES_DIR, 'skills', skill), tmp);
   try {
     await rename(tmp, target);
     return true;
