@@ -121,6 +121,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       getSettings: live.get,
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
+      filesDir: join(ctx.home, 'files'),
     });
     const supervisor = new ChannelSupervisor({
       logsDir: ctx.paths.logs,

@@ -11,3 +11,4 @@ export type { ProvisionResult, ProvisionWorkspaceInput } from './provision.ts';
 export { formatTeammates, teamsOfAgent } from './teammates.ts';
 export type { PromptTeam, PromptTeamMember, TeamDirectory, TeammatesSelf } from './teammates.ts';
 export { TEMPLATES_DIR } from './templates.ts';
+export { confineFiles, partitionFiles, type RefusedFile } from './confine.ts';

@@ -69,6 +69,8 @@ export interface Ctx {
   notes: Map<string, string[]>;
   worker: QueueWorker | undefined;
   provisioned: Set<string>;
+  /** TINYAGI_HOME/files: besides its workspace, the only place an agent may send files from. */
+  filesDir: string | undefined;
   /** Writes that may share a commit with others of the same event-loop turn (submissions, run starts). */
   writes: GroupCommit<() => void>;
 }

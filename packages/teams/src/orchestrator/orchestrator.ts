@@ -57,6 +57,8 @@ export interface OrchestratorOptions {
   /** Run-scoped token for CLI agents (TINYAGI_RUN_TOKEN), issued by the server. */
   issueRunToken?: (runId: string, conversationId: string) => string;
   plugins?: OrchestratorPlugin[];
+  /** TINYAGI_HOME/files; agents may send files from there besides their workspace. */
+  filesDir?: string;
   /** Environment used to resolve provider credentials (default: process.env). */
   env?: NodeJS.ProcessEnv;
   /** Overrides of queue.* settings (tests, embedded use). */
@@ -102,6 +104,7 @@ export class Orchestrator implements Spawner {
       notes: new Map(),
       worker: undefined,
       provisioned: new Set(),
+      filesDir: options.filesDir,
       writes: groupWrites(db),
     };
   }

@@ -4,9 +4,7 @@
  * handoffs (new messages with their runs), notes and replies to the human, the soft-limit
  * prompt. Everything that can be async (plugins) happens before; the returned function is sync.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
-import { effectiveBudgets, effectiveLimits, newId, agentDefaults, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, newId, agentDefaults, partitionFiles, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import { answersHuman, noteKey, replyKey, signed, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import type { GuardRejection } from '../guards/rules.ts';
@@ -72,7 +70,13 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
       if (plugin.transformOutgoing) humanText = await plugin.transformOutgoing(humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
     }
   }
-  const files = readable.files.filter((f) => isAbsolute(f) && existsSync(f));
+  // Only the agent's own workspace and TINYAGI_HOME/files: a prompt-injected agent must not be
+  // able to mail out settings.json, the API token or ~/.ssh.
+  const workspace = agentWorkspaceDir(settings, run.agentId, ctx.env);
+  const { allowed: files, refused } = partitionFiles(readable.files, [workspace, ...(ctx.filesDir ? [ctx.filesDir] : [])]);
+  if (refused.length > 0 && answersHuman(run.cause)) {
+    humanText = `${humanText}${humanText === '' ? '' : '\n\n'}(${refused.length === 1 ? 'A file' : `${refused.length} files`} @${run.agentId} tried to send ${refused.length === 1 ? 'was' : 'were'} not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)`;
+  }
 
   return () => {
     const { runs, events, outbox } = ctx.stores;
@@ -84,6 +88,11 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
     runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
     recordHistory(ctx, outcome, humanText);
 
+    if (refused.length > 0) {
+      events.append({ type: 'guard.rejected', ...treeFields(run), data: { rule: 'send_file', files: refused, message: 'files outside the workspace and TINYAGI_HOME/files are not sent' } });
+      const where = `your workspace (${workspace})${ctx.filesDir ? ` or ${ctx.filesDir}` : ''}`;
+      plan.notes.push(...refused.map((r) => `[send_file: ${r.file}] was not sent: it ${r.reason}. Only files inside ${where} can be sent.`));
+    }
     if (plan.notes.length > 0) {
       const notes = plan.notes;
       ctx.stores.db.afterCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
