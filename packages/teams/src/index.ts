@@ -8,7 +8,7 @@ export type { SubmitInput, SubmitResult } from './orchestrator/submit.ts';
 
 export { parseTags, findTags, type ParsedReply, type ParsedTag, type Mention, type ChatroomPostTag, type IgnoredTarget, type IgnoredReason, type TagKind, type ParseOptions } from './protocol/tags.ts';
 export { toReadable, type ReadableReply } from './protocol/readable.ts';
-export { splitAddressPrefix, resolveTarget, defaultAgentId, defaultTeamOf, teamMembers, type AddressPrefix, type ResolvedTarget } from './protocol/addressing.ts';
+export { splitAddressPrefix, resolveTarget, defaultAgentId, defaultTeamOf, teamMembers, teamsOf, type AddressPrefix, type ResolvedTarget } from './protocol/addressing.ts';
 
 export { planRoutes, type RoutePlan, type PlannedDelivery, type RouteContext, type RoomPost, type IncomingProvenance } from './router/plan.ts';
 export { teammateMessage, chatroomMessage, subagentTask, readMeta, type MessageMeta } from './router/provenance.ts';

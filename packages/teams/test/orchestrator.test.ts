@@ -24,18 +24,31 @@ describe('addressing human messages', () => {
     expect(h.stores.runs.listRuns(b.conversationId)[0]!.output).toBe('lead heard: plan it');
   });
 
-  it('keeps the addressed team as context for a leader of several teams', async () => {
+  it('keeps the addressed team as context for a leader of several teams; addressed directly, all its teams are', async () => {
+    const log = recordingInvoker(invokeAgent);
     const h = harness({
-      agents: { boss: { provider: 'mock', mock: { reply: '[@writer: write it]' } }, writer: echo(), coder: echo() },
+      agents: { boss: { provider: 'mock', mock: { reply: '[@writer: write it]' } }, writer: echo(), coder: echo(), loner: echo() },
       teams: { aaa: { agents: ['boss', 'coder'], leader_agent: 'boss' }, zzz: { agents: ['boss', 'writer'], leader_agent: 'boss' } },
-    });
+    }, { invoke: log.invoke });
     const viaTeam = h.orchestrator.submit({ message: '@zzz go', senderId: 'u1' });
     await waitForCompletion(h, viaTeam.conversationId);
-    expect(h.stores.runs.listRuns(viaTeam.conversationId).map((r) => r.agentId)).toEqual(['boss', 'writer']);
-    // Addressed directly, the first team (#aaa) is the context: writer is not a member there.
+    expect(h.stores.runs.listRuns(viaTeam.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([['boss', 'zzz'], ['writer', 'zzz']]);
+    // Through #aaa, writer (a member of #zzz only) is out of the context.
+    const viaOther = h.orchestrator.submit({ message: '@aaa go', senderId: 'u1' });
+    await waitForCompletion(h, viaOther.conversationId);
+    expect(h.stores.runs.listRuns(viaOther.conversationId).map((r) => r.agentId)).toEqual(['boss']);
+    // Addressed directly, no team is guessed: boss may hand work to members of any of its teams,
+    // and the teammate works in the team they share.
     const direct = h.orchestrator.submit({ message: '@boss go', senderId: 'u1' });
+    expect(direct.teamId).toBeNull();
     await waitForCompletion(h, direct.conversationId);
-    expect(h.stores.runs.listRuns(direct.conversationId).map((r) => r.agentId)).toEqual(['boss']);
+    expect(h.stores.runs.listRuns(direct.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([['boss', null], ['writer', 'zzz']]);
+    const callIn = (conversationId: string) => log.calls.find((c) => c.agentId === 'boss' && c.env?.TINYAGI_CONVERSATION_ID === conversationId)!;
+    expect(callIn(viaTeam.conversationId).systemPrompt).toContain('This message came through team #zzz');
+    expect(callIn(direct.conversationId).systemPrompt).not.toContain('came through team');
+    // An agent in exactly one team keeps that team as its context.
+    expect(h.orchestrator.submit({ message: '@writer hi', senderId: 'u2' }).teamId).toBe('zzz');
+    expect(h.orchestrator.submit({ message: '@loner hi', senderId: 'u3' }).teamId).toBeNull();
   });
 
   it('bare @target sets a sticky default per sender, @default clears it; unknown targets are errors', async () => {

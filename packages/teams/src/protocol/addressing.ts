@@ -48,14 +48,22 @@ export function defaultAgentId(settings: Settings): string | undefined {
   return ids.includes('tinyagi') ? 'tinyagi' : ids[0];
 }
 
-/** The team whose context applies to an agent addressed directly: the first team (by id) it belongs to. */
+/** The ids of every team the agent belongs to (as a member or as the leader), sorted. */
+export function teamsOf(settings: Settings, agentId: string): string[] {
+  return Object.keys(settings.teams ?? {})
+    .sort()
+    .filter((id) => teamMembers(settings, id).includes(agentId));
+}
+
+/**
+ * The team context of an agent addressed directly (not through `@team`): its only team. An
+ * agent in several teams gets none — no team is guessed (the reference took "the first team
+ * containing this agent", so a leader of several teams had its handoffs rejected); its context
+ * is then all of its teams (see `planRoutes`).
+ */
 export function defaultTeamOf(settings: Settings, agentId: string): string | null {
-  const ids = Object.keys(settings.teams ?? {}).sort();
-  for (const id of ids) {
-    const team = settings.teams?.[id];
-    if (team?.agents?.includes(agentId) || team?.leader_agent === agentId) return id;
-  }
-  return null;
+  const teams = teamsOf(settings, agentId);
+  return teams.length === 1 ? teams[0]! : null;
 }
 
 /** Every agent the team counts as a member (its agents plus its leader). */

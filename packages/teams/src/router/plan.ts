@@ -7,7 +7,7 @@
 import type { Settings } from '@tinyagi/core';
 import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
 import type { GuardedDelivery } from '../guards/dispatch.ts';
-import { teamMembers } from '../protocol/addressing.ts';
+import { teamMembers, teamsOf } from '../protocol/addressing.ts';
 import type { ParsedReply } from '../protocol/tags.ts';
 import { chatroomMessage, teammateMessage } from './provenance.ts';
 
@@ -21,7 +21,10 @@ export interface IncomingProvenance {
 export interface RouteContext {
   settings: Settings;
   fromAgent: string;
-  /** The team context of the run (kept from `@team` addressing), or null. */
+  /**
+   * The team context of the run (kept from `@team` addressing, or the agent's only team), or
+   * null: then every team of the sending agent is its context.
+   */
   teamId: string | null;
   incoming: readonly IncomingProvenance[];
 }
@@ -54,7 +57,8 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
   const agents = ctx.settings.agents ?? {};
   const hop = Math.max(0, ...ctx.incoming.map((m) => m.hop)) + 1;
   const crossTeam = agents[ctx.fromAgent]?.cross_team === true;
-  const members = ctx.teamId ? teamMembers(ctx.settings, ctx.teamId) : [];
+  const contextTeams = ctx.teamId ? [ctx.teamId] : teamsOf(ctx.settings, ctx.fromAgent);
+  const members = [...new Set(contextTeams.flatMap((id) => teamMembers(ctx.settings, id)))];
 
   for (const mention of parsed.mentions) {
     const target = mention.target;
@@ -66,13 +70,16 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
       plan.notes.push(
         ctx.teamId
           ? `Your message to @${target} was not delivered: @${target} is not a member of #${ctx.teamId}, the team this conversation runs in.`
-          : `Your message to @${target} was not delivered: this conversation does not run in a team, so there is nobody to hand work to.`,
+          : contextTeams.length > 0
+            ? `Your message to @${target} was not delivered: @${target} is not a member of any of your teams (${contextTeams.map((t) => `#${t}`).join(', ')}).`
+            : `Your message to @${target} was not delivered: you are not in a team, so there is nobody to hand work to.`,
       );
       continue;
     }
     const fromTarget = [...ctx.incoming].reverse().find((m) => m.from === target);
     const pingPong = nextPingPong(fromTarget?.pingPong, fromTarget ? target : null, ctx.fromAgent, target);
-    const targetTeam = ctx.teamId && teamMembers(ctx.settings, ctx.teamId).includes(target) ? ctx.teamId : null;
+    // The target works in the team it shares with the sender (the run's team when it has one).
+    const targetTeam = contextTeams.find((id) => teamMembers(ctx.settings, id).includes(target)) ?? null;
     plan.deliveries.push({
       kind: 'mention',
       target,
