@@ -25,6 +25,7 @@ export class ConversationQueries {
   readonly #runningChildren;
   readonly #spawnedChildren;
   readonly #activeRoom;
+  readonly #oldestActive;
 
   constructor(db: TinyDatabase) {
     const s = db.sqlite;
@@ -37,6 +38,7 @@ export class ConversationQueries {
     this.#latestOfSender = s.prepare('SELECT id FROM conversations WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20').pluck();
     this.#runningChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status = 'running'").pluck();
     this.#activeRoom = s.prepare("SELECT id FROM conversations WHERE channel = 'chatroom' AND team_id = ? AND status = 'active' ORDER BY created_at DESC LIMIT 1").pluck();
+    this.#oldestActive = s.prepare("SELECT id FROM conversations WHERE status = 'active' AND created_at <= ? ORDER BY created_at LIMIT ?").pluck();
     this.#spawnedChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status != 'rejected'").pluck();
   }
 
@@ -47,6 +49,11 @@ export class ConversationQueries {
 
   messageStatus(messageId: string): string | undefined {
     return (this.#messageStatus.get(messageId) as string | undefined) ?? undefined;
+  }
+
+  /** Active conversations started at or before `createdBefore`, oldest first. */
+  activeStartedBefore(createdBefore: number, limit: number): string[] {
+    return this.#oldestActive.all(createdBefore, limit) as string[];
   }
 
   openRuns(): OpenRunRow[] {

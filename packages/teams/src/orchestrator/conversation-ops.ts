@@ -3,9 +3,9 @@
  * restarts), cancelling a run with all its descendants, and the hard stop. All of them write
  * inside one transaction; aborting in-process work happens after the commit.
  */
-import { TinyError, TERMINAL_RUN_STATUSES, type RunRecord } from '@tinyagi/core';
+import { effectiveLimits, TinyError, TERMINAL_RUN_STATUSES, type RunRecord } from '@tinyagi/core';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
-import type { GuardRejection } from '../guards/rules.ts';
+import { scaled, type GuardRejection } from '../guards/rules.ts';
 import type { AbortCause, Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
@@ -118,3 +118,32 @@ export function stopConversation(ctx: Ctx, conversationId: string, why: { reject
   });
 }
 
+
+/**
+ * The conversation wall clock (`limits.conversation_timeout_s`, scaled by `continue`): an
+ * active conversation past it is stopped like any hard limit — its running and queued work is
+ * cancelled and the human is told (they may `continue`). Dispatch and spawn admission refuse new
+ * work past the limit; this catches work that was already running or queued. Returns the ids
+ * of the conversations it stopped.
+ */
+export function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch = 500): string[] {
+  const settings = ctx.getSettings();
+  // No conversation can be overdue before the shortest timeout of any scope has passed.
+  const shortest = Math.min(
+    effectiveLimits(settings, {}).conversation_timeout_s,
+    ...Object.keys(settings.teams ?? {}).map((teamId) => effectiveLimits(settings, { teamId }).conversation_timeout_s),
+  );
+  const stopped: string[] = [];
+  for (const id of ctx.queries.activeStartedBefore(now - shortest * 1000, batch)) {
+    const conversation = ctx.stores.runs.getConversation(id);
+    if (!conversation || conversation.status !== 'active') continue;
+    const limitS = scaled(effectiveLimits(settings, conversation.teamId ? { teamId: conversation.teamId } : {}).conversation_timeout_s, conversation.limitScale);
+    const ageS = (now - conversation.createdAt) / 1000;
+    if (ageS < limitS) continue;
+    stopConversation(ctx, id, {
+      rejection: { rule: 'conversation_timeout', limit: limitS, actual: Math.round(ageS), message: `time limit reached: the conversation has run for ${Math.round(ageS)} s, its limit is ${limitS} s` },
+    });
+    stopped.push(id);
+  }
+  return stopped;
+}

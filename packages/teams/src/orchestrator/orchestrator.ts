@@ -38,7 +38,7 @@ import { SteeringBoard } from '../steering/steering.ts';
 import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/spawner.ts';
 import type { Spawner } from '../subagents/sub-agent.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
-import { cancelRunTree } from './conversation-ops.ts';
+import { cancelRunTree, stopOverdueConversations } from './conversation-ops.ts';
 import { createRunWithEvent, treeFields } from './lifecycle.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
@@ -65,6 +65,8 @@ export interface OrchestratorOptions {
   concurrency?: number;
   leaseMs?: number;
   sweepMs?: number;
+  /** How often running conversations are checked against their wall clock (default 1 s). */
+  deadlineCheckMs?: number;
 }
 
 export interface SteerResult {
@@ -82,6 +84,7 @@ export class Orchestrator implements Spawner {
   readonly #options: OrchestratorOptions;
   #worker: QueueWorker | undefined;
   #unsubscribe: (() => void) | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(options: OrchestratorOptions) {
     this.#options = options;
@@ -155,6 +158,15 @@ export class Orchestrator implements Spawner {
     });
     ctx.worker = this.#worker;
     this.#worker.start();
+    // The conversation wall clock also stops work that is already running or queued.
+    this.#deadlineTimer = setInterval(() => {
+      try {
+        stopOverdueConversations(ctx);
+      } catch (err) {
+        ctx.stores.events.emit({ type: 'system.notice', data: { level: 'error', where: 'conversation deadlines', error: err instanceof Error ? err.message : String(err) } });
+      }
+    }, this.#options.deadlineCheckMs ?? 1000);
+    this.#deadlineTimer.unref();
   }
 
   /**
@@ -167,6 +179,7 @@ export class Orchestrator implements Spawner {
     this.#worker = undefined;
     this.#ctx.worker = undefined;
     this.#unsubscribe?.();
+    clearInterval(this.#deadlineTimer);
     await worker.stop(graceMs);
     for (const active of this.#ctx.active.values()) active.controller.abort('shutdown');
     this.#ctx.stores.events.flush();
