@@ -36,13 +36,14 @@ export {
   invokeAgent, registerAdapter, resolveInvokeTarget, sessionKeyFor, InvokeError, isInvokeError, SPAWN_AGENT_TOOL_NAME,
   type InvokeRequest, type InvokeResult, type InvokeTarget, type InvokeProgress, type InvokeSession, type InvokeTools,
   type InvokeUsage, type InvokeErrorKind, type SessionMessage, type SpawnAgentArgs, type InvokeAdapter,
+  reapOrphanedGroups, setProcessJournal, type ReapResult,
 } from './invoker/index.ts';
 
 // Used by @tinyagi/server (settings routes, security and file confinement).
 export {
-  effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, deepMergeSettings, updateSettings, parseSettings,
+  effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, secretStatus, deepMergeSettings, updateSettings, parseSettings,
   workspaceRoot, homePaths, resolveTinyHome, BUILTIN_PROVIDERS,
-  type EffectiveServer, type HomePaths,
+  type EffectiveServer, type HomePaths, type SecretStatus,
 } from './config/index.ts';
 export {
   PairingStore, generatePairingCode, normalizePairingCode, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH,

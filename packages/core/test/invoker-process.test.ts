@@ -3,11 +3,12 @@
  * watchdog, cancellation, SIGKILL escalation, and that a kill takes the whole process group
  * (the CLI and the grandchild it started) with it.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fork, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest } from '../src/invoker/index.ts';
+import { invokeAgent, InvokeError, reapOrphanedGroups, type InvokeProgress, type InvokeRequest } from '../src/invoker/index.ts';
 
 const BIN = join(import.meta.dirname, 'fixtures/bin');
 
@@ -156,5 +157,30 @@ describe('CLI process control', () => {
     );
     expect(err.kind).toBe('timeout');
     expect(err.message).toContain('did not finish within');
+  });
+});
+
+describe('process groups left behind by a killed daemon', () => {
+  it('are recorded while they run and reaped by the next start; unverifiable entries are left alone', async () => {
+    const journal = join(root, 'agent-groups');
+    const daemon = fork(join(import.meta.dirname, 'fixtures/invoke-proc.ts'), [journal, pidFile, workspace], { execArgv: ['--conditions=tinyagi-source'], stdio: 'ignore' });
+    const pids = await waitFor(readPids, 'the fake CLI and its grandchild to start', 15_000);
+    expect(readdirSync(journal)).toEqual([String(pids.cli)]);
+    daemon.kill('SIGKILL');
+    await new Promise((resolve) => daemon.once('exit', resolve));
+    // SIGKILL skips every exit hook: the agent CLI and its grandchild are still running.
+    expect(isGone(pids.cli)).toBe(false);
+    expect(isGone(pids.grandchild)).toBe(false);
+
+    // A recorded group whose leader is now a different process (pid reused) must not be touched.
+    const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    writeFileSync(join(journal, String(stranger.pid)), '1');
+
+    const result = reapOrphanedGroups(journal);
+    expect(result).toEqual({ killed: [pids.cli], skipped: [stranger.pid] });
+    await expectAllGone(pids);
+    expect(isGone(stranger.pid!)).toBe(false);
+    expect(readdirSync(journal)).toEqual([]);
+    process.kill(-stranger.pid!, 'SIGKILL');
   });
 });

@@ -40,3 +40,4 @@ export {
   type MockFailure,
 } from './adapters/mock.ts';
 export { SPAWN_AGENT_TOOL_NAME } from './spawn-tool.ts';
+export { reapOrphanedGroups, setProcessJournal, type ReapResult } from './process-group.ts';
