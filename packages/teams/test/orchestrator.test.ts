@@ -99,6 +99,19 @@ describe('addressing human messages', () => {
     observer.close();
   });
 
+  it('every queued message emits message.enqueued with the run it starts and its parent run', async () => {
+    const h = harness({ agents: { lead: { provider: 'mock', mock: { reply: '[@coder: do it]' } }, coder: echo() }, teams: { t: { agents: ['lead', 'coder'], leader_agent: 'lead' } } });
+    const sent = h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    const [root, child] = h.stores.runs.listRuns(sent.conversationId);
+    const enqueued = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['message.enqueued'] });
+    expect(enqueued.map((e) => [e.agentId, e.runId, e.parentRunId, e.data.kind])).toEqual([
+      ['lead', root!.id, null, 'user'],
+      ['coder', child!.id, root!.id, 'teammate'],
+    ]);
+    expect(h.stores.queue.get(sent.messageId)!.runId).toBe(root!.id);
+  });
+
   it('is idempotent on the channel message key', async () => {
     const h = harness(settings, { start: false });
     const first = h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });

@@ -100,8 +100,8 @@ export class SqliteQueueStore implements QueueStore {
     this.#random = options.random ?? Math.random;
     const s = db.sqlite;
     this.#stmt = {
-      insert: s.prepare(`INSERT INTO messages (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
-        VALUES (@id, @kind, @agentId, @teamId, @conversationId, @parentMessageId, @parentRunId, @depth, @channel, @sender, @senderId, @threadKey, @content, @attachments, @meta, 'pending', @maxAttempts, @availableAt, @idempotencyKey, @now, @now)
+      insert: s.prepare(`INSERT INTO messages (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
+        VALUES (@id, @kind, @agentId, @teamId, @conversationId, @parentMessageId, @parentRunId, @runId, @depth, @channel, @sender, @senderId, @threadKey, @content, @attachments, @meta, 'pending', @maxAttempts, @availableAt, @idempotencyKey, @now, @now)
         ON CONFLICT (idempotency_key) DO NOTHING`),
       byKey: s.prepare('SELECT seq, id, conversation_id FROM messages WHERE idempotency_key = ?'),
       byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
@@ -158,6 +158,7 @@ export class SqliteQueueStore implements QueueStore {
       conversationId: input.conversationId,
       parentMessageId: input.parentMessageId ?? null,
       parentRunId: input.parentRunId ?? null,
+      runId: input.runId ?? null,
       depth: input.depth ?? 0,
       channel: input.channel,
       sender: input.sender ?? '',
@@ -172,6 +173,15 @@ export class SqliteQueueStore implements QueueStore {
       now,
     });
     if (info.changes === 1) {
+      this.#events?.append({
+        type: 'message.enqueued',
+        conversationId: input.conversationId,
+        agentId: input.agentId,
+        runId: input.runId ?? null,
+        parentRunId: input.parentRunId ?? null,
+        depth: input.depth ?? 0,
+        data: { messageId: id, kind: input.kind, channel: input.channel, teamId: input.teamId ?? null },
+      });
       return { id, seq: Number(info.lastInsertRowid), created: true, conversationId: input.conversationId };
     }
     const existing = this.#stmt.byKey.get(input.idempotencyKey) as { seq: number; id: string; conversation_id: string };
@@ -343,12 +353,12 @@ export class SqliteQueueStore implements QueueStore {
     if (exhausted) {
       const reason = input.kind === 'permanent' ? input.error : `${input.error} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`;
       this.#stmt.toFinal.run('dead', reason, now, now, row.seq);
-      this.#events?.append({ type: 'queue.dead', conversationId: row.conversation_id, agentId: row.agent_id, depth: row.depth, data: { messageId: row.id, reason, attempts, kind: input.kind } });
+      this.#events?.append({ type: 'queue.dead', conversationId: row.conversation_id, agentId: row.agent_id, runId: row.run_id, parentRunId: row.parent_run_id, depth: row.depth, data: { messageId: row.id, reason, attempts, kind: input.kind } });
       return { id: row.id, status: 'dead', attempts, availableAt: row.available_at };
     }
     const availableAt = now + delay;
     this.#stmt.toPending.run(availableAt, attempts, waits, input.error, isolate ? 1 : row.solo, now, row.seq);
-    this.#events?.append({ type: 'queue.retry', conversationId: row.conversation_id, agentId: row.agent_id, depth: row.depth, data: { messageId: row.id, error: input.error, attempts, retryInMs: delay, kind: input.kind } });
+    this.#events?.append({ type: 'queue.retry', conversationId: row.conversation_id, agentId: row.agent_id, runId: row.run_id, parentRunId: row.parent_run_id, depth: row.depth, data: { messageId: row.id, error: input.error, attempts, retryInMs: delay, kind: input.kind } });
     return { id: row.id, status: 'pending', attempts, availableAt };
   }
 

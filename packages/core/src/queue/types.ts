@@ -50,6 +50,8 @@ export interface EnqueueInput {
   conversationId: string;
   parentMessageId?: string | null;
   parentRunId?: string | null;
+  /** The run this message starts (the orchestrator's); carried by its queue events. */
+  runId?: string | null;
   depth?: number;
   channel: string;
   sender?: string;

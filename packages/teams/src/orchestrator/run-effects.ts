@@ -176,6 +176,7 @@ export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, pare
     conversationId: conversation.id,
     parentMessageId,
     parentRunId: parent.id,
+    runId,
     depth: 0,
     channel: conversation.channel,
     sender: conversation.sender,

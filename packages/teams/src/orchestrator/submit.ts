@@ -105,6 +105,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
   return db.write(() => {
     const enqueued = queue.enqueue({
       id: messageId,
+      runId,
       kind,
       agentId,
       teamId,
