@@ -14,6 +14,7 @@ import {
   updateSettings,
   type Settings,
 } from '@tinyagi/core';
+import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceOutcome, type WorkspaceRemovalMode, type WorkspaceRemovalPlan } from '@tinyagi/server';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
 
@@ -26,7 +27,8 @@ export interface SettingsEditor {
   read(): Promise<Settings>;
   putAgent(id: string, config: JsonObject): Promise<{ created: boolean }>;
   patchAgent(id: string, patch: JsonObject): Promise<void>;
-  deleteAgent(id: string): Promise<void>;
+  /** Removes the agent, then archives (default), deletes or keeps its workspace. */
+  deleteAgent(id: string, workspace?: WorkspaceRemovalMode): Promise<WorkspaceOutcome>;
   putTeam(id: string, config: JsonObject & { agents: string[]; leader_agent: string }): Promise<{ created: boolean }>;
   patchTeam(id: string, patch: JsonObject): Promise<void>;
   deleteTeam(id: string): Promise<void>;
@@ -50,11 +52,11 @@ function onlineEditor({ client }: DaemonConnection): SettingsEditor {
     read: async () => (await client.getSettings()) as Settings,
     putAgent: async (id, config) => ({ created: (await client.putAgent({ params: { id }, body: config })).created }),
     patchAgent: async (id, patch) => void (await client.patchAgent({ params: { id }, body: patch })),
-    deleteAgent: async (id) => void (await client.deleteAgent({ params: { id } })),
+    deleteAgent: async (id, workspace) => (await client.deleteAgent({ params: { id }, query: workspace !== undefined ? { workspace } : {} })).workspace,
     putTeam: async (id, config) => ({ created: (await client.putTeam({ params: { id }, body: config })).created }),
     patchTeam: async (id, patch) => void (await client.patchTeam({ params: { id }, body: patch })),
     deleteTeam: async (id) => void (await client.deleteTeam({ params: { id } })),
-    setProvider: async (name, fields, makeDefault) => void (await client.putProvider({ params: { name }, body: { ...fields, makeDefault } })),
+    setProvider: async (name, fields, makeDefault) => void (await client.putProvider({ params: { name }, body: { ...fields, make_default: makeDefault } })),
     putCustomProvider: async (id, body) => void (await client.putCustomProvider({ params: { id }, body })),
     deleteCustomProvider: async (id) => void (await client.deleteCustomProvider({ params: { id } })),
     patchSettings: async (patch) => void (await client.patchSettings({ body: patch })),
@@ -89,15 +91,19 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
         return merge(current, { agents: { [id]: patch } });
       });
     },
-    async deleteAgent(id) {
+    async deleteAgent(id, workspace = 'archive') {
+      let plan: WorkspaceRemovalPlan | undefined;
       await update((current) => {
         if (current.agents?.[id] === undefined) throw notFound('agent', id);
         const teams = Object.entries(current.teams ?? {}).filter(([, t]) => t.agents?.includes(id)).map(([t]) => t);
         if (teams.length > 0) {
           throw new TinyError('INVALID_STATE', `Agent "${id}" is a member of ${teams.join(', ')}.`, { hint: 'Remove it from those teams first.' });
         }
+        plan = planWorkspaceRemoval(current, id, workspace, ctx.env);
         return merge(current, { agents: { [id]: null } });
       });
+      if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
+      return applyWorkspaceRemoval(plan);
     },
     async putTeam(id, config) {
       let created = false;

@@ -3,7 +3,7 @@
  * broken edit ignored), one-shot schedules, heartbeats, agent/team edits, chat, chat rooms,
  * `tinyagi call` from a CLI agent's shell, doctor, logs, restart.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,42 @@ describe('commands against a running daemon', () => {
     expect(await json(['team', 'show', 'dev'])).toMatchObject({ agents: ['coder', 'helper'] });
     await h.ok(['team', 'remove', 'dev', '--yes']);
     expect(await json(['team', 'list'])).toEqual([]);
+  });
+
+  it('agent remove archives the workspace by default; --purge deletes it, --keep-workspace keeps it', async () => {
+    const root = join(h.root, 'tinyagi-workspace');
+    for (const id of ['temp-a', 'temp-b', 'temp-c']) await h.ok(['agent', 'add', id, '--provider', 'mock']);
+    writeFileSync(join(root, 'temp-a', 'SOUL.md'), 'I remember things.\n');
+
+    const archived = await h.ok(['agent', 'remove', 'temp-a', '--yes']);
+    const archivedTo = /archived to (\S+)\.\n/.exec(archived)?.[1] ?? '';
+    expect(archivedTo.startsWith(join(root, '.archive', 'temp-a-'))).toBe(true);
+    expect(readFileSync(join(archivedTo, 'SOUL.md'), 'utf8')).toBe('I remember things.\n');
+    expect(existsSync(join(root, 'temp-a'))).toBe(false);
+
+    const both = await h.run(['agent', 'remove', 'temp-b', '--purge', '--keep-workspace', '--yes']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('cannot be used with');
+    expect(await h.ok(['agent', 'remove', 'temp-b', '--purge', '--yes'])).toContain(`Its workspace ${join(root, 'temp-b')} was deleted.`);
+    expect(existsSync(join(root, 'temp-b'))).toBe(false);
+    expect(await h.ok(['agent', 'remove', 'temp-c', '--keep-workspace', '--yes'])).toContain(`Its workspace ${join(root, 'temp-c')} was kept.`);
+    expect(existsSync(join(root, 'temp-c', 'AGENTS.md'))).toBe(true);
+    const ids = (await json<Array<{ id: string }>>(['agent', 'list'])).map((a) => a.id);
+    expect(ids.filter((id) => id.startsWith('temp-'))).toEqual([]);
+  });
+
+  it('queue purge deletes every dead letter through one request, or one agent’s', async () => {
+    await h.ok(['agent', 'add', 'breaker', '--provider', 'mock', '--config', JSON.stringify({ mock: { rules: [{ match: 'break', fail: 'permanent' }] } })]);
+    for (let i = 0; i < 3; i++) await h.ok(['send', '--agent', 'breaker', `break ${i}`]);
+    await waitFor(async () => ((await json<{ dead: number }>(['queue', 'status'])).dead === 3 ? true : undefined), 20_000, 'three dead letters');
+    const refused = await h.run(['queue', 'purge']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Delete 3 dead letters? Pass --yes');
+    expect(await json(['queue', 'purge', '--agent', 'helper', '--yes'])).toEqual({ deleted: 0 });
+    expect(await json(['queue', 'purge', '--agent', 'breaker', '--yes'])).toEqual({ deleted: 3 });
+    expect((await json<{ dead: number }>(['queue', 'status'])).dead).toBe(0);
+    expect(await h.ok(['queue', 'purge', '--yes'])).toBe('No dead letters.\n');
+    await h.ok(['agent', 'remove', 'breaker', '--yes']);
   });
 
   it('fires a one-shot schedule and disables it', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStores, ScheduleStore, type Settings, type Stores } from '@tinyagi/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { activityLine } from '../src/daemon/activity-log.ts';
 import { ChannelSupervisor } from '../src/daemon/channel-supervisor.ts';
 import { HeartbeatScheduler } from '../src/daemon/heartbeat.ts';
 import { acquireInstanceLock } from '../src/daemon/instance-lock.ts';
@@ -248,7 +249,7 @@ describe('ScheduleRunner', () => {
 describe('ChannelSupervisor', () => {
   const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-  function supervisor(runner: string | undefined): ChannelSupervisor {
+  function supervisor(runner: string | undefined, stores?: Stores): ChannelSupervisor {
     return new ChannelSupervisor({
       logsDir: join(dir, 'logs'),
       env: { PATH: process.env['PATH'], ...(runner ? { TINYAGI_CHANNEL_RUNNER: runner } : {}) },
@@ -256,8 +257,44 @@ describe('ChannelSupervisor', () => {
       logger: silent,
       minBackoffMs: 50,
       maxBackoffMs: 200,
+      ...(stores ? { events: stores.events } : {}),
     });
   }
+
+  function channelEvents(stores: Stores): Array<Record<string, unknown>> {
+    return stores.events.readSince(0, { types: ['channel.status'] }).map((e) => e.data);
+  }
+
+  it('records every state transition as a channel.status event, with the exit code of a crash', async () => {
+    const stores = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'normal' });
+    try {
+      const s = supervisor(fixture('crashing-channel.ts'), stores);
+      s.reconcile(['discord']);
+      await waitFor(() => (channelEvents(stores).filter((e) => e['state'] === 'backoff').length >= 2 ? true : undefined), 10_000, 'two crashes');
+      await s.stopAll();
+      const events = channelEvents(stores);
+      expect(events.slice(0, 4)).toEqual([
+        expect.objectContaining({ channel: 'discord', state: 'starting', previous: 'stopped' }),
+        expect.objectContaining({ channel: 'discord', state: 'running', previous: 'starting' }),
+        expect.objectContaining({ channel: 'discord', state: 'backoff', previous: 'running', crashed: true, exitCode: 3, signal: null, restarts: 1 }),
+        expect.objectContaining({ channel: 'discord', state: 'starting', previous: 'backoff' }),
+      ]);
+      expect(events.at(-1)).toMatchObject({ channel: 'discord', state: 'stopped' });
+      // One event per change: never the same state twice in a row.
+      expect(events.every((e, i) => i === 0 || e['state'] !== events[i - 1]?.['state'])).toBe(true);
+      // The daemon log shows a crash as a warning with its exit code.
+      const crash = stores.events.readSince(0, { types: ['channel.status'] }).find((e) => e.data['state'] === 'backoff')!;
+      expect(activityLine(crash)).toEqual({ level: 'warn', text: 'channel discord: backoff (exited: code 3, signal -)' });
+
+      const missing = supervisor(undefined, stores);
+      missing.reconcile(['telegram']);
+      missing.reconcile(['telegram']);
+      const telegram = channelEvents(stores).filter((e) => e['channel'] === 'telegram');
+      expect(telegram).toEqual([expect.objectContaining({ state: 'not_installed', previous: 'stopped', error: expect.stringContaining('no channel runner') })]);
+    } finally {
+      stores.close();
+    }
+  });
 
   it('reports enabled channels as not installed when there is no channel runner', () => {
     const s = supervisor(undefined);

@@ -2,8 +2,9 @@
  * The daemon end to end, as a user drives it: real `tinyagi` processes, a real detached daemon,
  * a temp TINYAGI_HOME, the mock provider.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MIGRATIONS_FOLDER } from '@tinyagi/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHome, pidAlive, waitFor, type TestHome } from './helpers/cli.ts';
 
@@ -27,8 +28,13 @@ const CODER = JSON.stringify({ mock: { rules: [{ match: 'build', reply: 'Built t
 describe('tinyagi daemon', () => {
   it('starts, runs a team handoff through send --wait, reports an empty queue, refuses a second daemon and stops without leaving a process', async () => {
     const h = await newHome();
-    const started = await h.ok(['start']);
+    const start = await h.run(['start']);
+    expect(start.code, start.stderr).toBe(0);
+    const started = start.stdout;
     expect(started).toContain(`http://127.0.0.1:${h.port}`);
+    // Not a terminal: no spinner, no control characters, nothing on stderr.
+    expect(start.stderr).toBe('');
+    expect(started).not.toMatch(/[\r\u001b]/);
     expect(started).toContain('mock provider'); // no agent CLI on this machine's test PATH
     const pid = daemonPid(h);
     expect(pidAlive(pid)).toBe(true);
@@ -48,10 +54,13 @@ describe('tinyagi daemon', () => {
     expect(sent.stdout).not.toContain('[@reviewer:'); // raw tags never reach the human
     expect(sent.stderr).toContain('@coder → @reviewer'); // progress is streamed
 
-    const status = JSON.parse(await h.ok(['status', '--json'])) as { running: boolean; pid: number; queue: Record<string, number> };
+    const status = JSON.parse(await h.ok(['status', '--json'])) as { running: boolean; pid: number; queue: Record<string, number>; heartbeat: Array<{ agentId: string; enabled: boolean; intervalS: number }> | null };
     expect(status.running).toBe(true);
     expect(status.pid).toBe(pid);
     expect(status.queue).toMatchObject({ pending: 0, processing: 0, dead: 0, completed: 2 });
+    // The daemon's heartbeat scheduler, one entry per agent.
+    expect(status.heartbeat?.map((b) => b.agentId).sort()).toEqual(['coder', 'reviewer', 'tinyagi']);
+    expect(status.heartbeat?.find((b) => b.agentId === 'coder')).toMatchObject({ enabled: true, intervalS: expect.any(Number) });
 
     // A second daemon on the same home is refused clearly, by `start` and by a foreground `run`.
     const second = await h.run(['start']);
@@ -63,14 +72,46 @@ describe('tinyagi daemon', () => {
     expect(run.stderr).toContain('already running');
     expect(pidAlive(pid)).toBe(true);
 
-    const stopped = await h.ok(['stop']);
-    expect(stopped).toContain(`stopped (pid ${pid})`);
+    const stop = await h.run(['stop']);
+    expect({ code: stop.code, stdout: stop.stdout, stderr: stop.stderr }).toEqual({ code: 0, stdout: `TinyAGI stopped (pid ${pid}).\n`, stderr: '' });
     expect(pidAlive(pid)).toBe(false);
     expect(existsSync(join(h.home, 'daemon.lock'))).toBe(false);
     expect(existsSync(join(h.home, 'tinyagi.pid'))).toBe(false);
     const after = await h.run(['status']);
     expect(after.code).toBe(1);
     expect(after.stdout).toContain('not running');
+  });
+
+  it('doctor reports pending migrations read-only, --migrate applies them and names them; without a daemon agent remove archives', async () => {
+    const h = await newHome();
+    await h.ok(['doctor', '--fix']);
+    // A database file that was never migrated (every shipped migration is pending).
+    for (const suffix of ['-wal', '-shm']) rmSync(join(h.home, `tinyagi.db${suffix}`), { force: true });
+    writeFileSync(join(h.home, 'tinyagi.db'), '');
+    const shipped = (JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> }).entries.map((e) => e.tag);
+    type Doctor = { ok: boolean; migrations?: { applied: string[]; pending: string[] }; findings: Array<{ check: string; status: string; message: string; fixed?: string }> };
+
+    const plain = JSON.parse(await h.ok(['doctor', '--json'])) as Doctor;
+    expect(plain.migrations).toEqual({ applied: [], pending: shipped });
+    expect(plain.findings.find((f) => f.check === 'migrations')).toMatchObject({ status: 'warn' });
+    expect(readFileSync(join(h.home, 'tinyagi.db')).length).toBe(0); // read-only: nothing applied
+
+    const migrated = JSON.parse(await h.ok(['doctor', '--migrate', '--json'])) as Doctor;
+    expect(migrated.migrations).toEqual({ applied: shipped, pending: [] });
+    expect(migrated.findings.find((f) => f.check === 'migrations')).toMatchObject({ status: 'ok', fixed: `applied ${shipped.join(', ')}` });
+
+    const again = await h.ok(['doctor', '--migrate']);
+    expect(again).toContain('database schema is up to date');
+    expect(again).not.toContain('applied');
+    expect((JSON.parse(await h.ok(['doctor', '--json'])) as Doctor).migrations).toEqual({ applied: [], pending: [] });
+
+    // No daemon: the CLI edits settings.json itself, with the same workspace rules as the API.
+    await h.ok(['agent', 'add', 'scratch', '--provider', 'mock']);
+    const root = join(h.root, 'tinyagi-workspace');
+    expect(existsSync(join(root, 'scratch', 'AGENTS.md'))).toBe(true);
+    const removed = await h.ok(['agent', 'remove', 'scratch', '--yes']);
+    expect(removed).toContain(`archived to ${join(root, '.archive', 'scratch-')}`);
+    expect(existsSync(join(root, 'scratch'))).toBe(false);
   });
 
   it('refuses to start on a broken settings.json, lists every problem and leaves the file byte-identical', async () => {

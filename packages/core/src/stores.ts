@@ -38,9 +38,22 @@ export interface Stores {
   pairings: PairingStore;
   schedules: ScheduleStore;
   tasks: TaskStore;
-  /** Deletes finished data older than `days`; dead letters are kept. */
-  prune(days: number): { messages: number; outbox: number; runs: number; events: number };
+  /**
+   * Deletes data older than `days`: finished messages, delivered outbox rows, runs, events, the
+   * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
+   */
+  prune(days: number): PruneCounts;
   close(): void;
+}
+
+export interface PruneCounts {
+  messages: number;
+  outbox: number;
+  runs: number;
+  events: number;
+  agentMessages: number;
+  chatroom: number;
+  sessions: number;
 }
 
 export function openStores(options: OpenStoresOptions): Stores {
@@ -57,6 +70,9 @@ export function openStores(options: OpenStoresOptions): Stores {
     ...(options.clientChannels ? { clientChannels: options.clientChannels } : {}),
   });
   const runs = new RunStore(db);
+  const chatroom = new ChatroomStore(db);
+  const agentSessions = new AgentSessionStore(db);
+  const agentMessages = new AgentMessageStore(db);
   return {
     db,
     events,
@@ -64,16 +80,24 @@ export function openStores(options: OpenStoresOptions): Stores {
     outbox,
     runs,
     steering: new RunSteeringStore(db),
-    chatroom: new ChatroomStore(db),
-    agentSessions: new AgentSessionStore(db),
-    agentMessages: new AgentMessageStore(db),
+    chatroom,
+    agentSessions,
+    agentMessages,
     senderDefaults: new SenderDefaultsStore(db),
     pairings: new PairingStore(db, { events }),
     schedules: new ScheduleStore(db, { events }),
     tasks: new TaskStore(db),
     prune(days) {
       const before = Date.now() - days * 86_400_000;
-      return { messages: queue.prune(before), outbox: outbox.prune(before), runs: runs.prune(before), events: events.prune(before) };
+      return {
+        messages: queue.prune(before),
+        outbox: outbox.prune(before),
+        runs: runs.prune(before),
+        events: events.prune(before),
+        agentMessages: agentMessages.prune(before),
+        chatroom: chatroom.prune(before),
+        sessions: agentSessions.prune(before),
+      };
     },
     close() {
       events.flush();

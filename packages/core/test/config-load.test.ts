@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTinyError, type TinyError } from '../src/errors.ts';
@@ -227,6 +227,55 @@ describe('settings rules', () => {
       'agents.b.working_directory',
     ]);
     expect(pathsOf({ agents: { a: { working_directory: '/srv/a' }, b: { working_directory: '~/b' }, c: { working_directory: 'c/d' } } })).toEqual([]);
+  });
+
+  it('rejects two agents resolving to one workspace directory, at the second agent', () => {
+    const ws = join(dir, 'ws');
+    const shared = validateSettings({
+      workspace: { path: ws },
+      agents: { a: { working_directory: join(dir, 'shared') }, b: {}, c: { working_directory: `${dir}/x/../shared/` } },
+    });
+    expect(shared.ok).toBe(false);
+    if (shared.ok) return;
+    expect(shared.issues).toEqual([
+      {
+        path: 'agents.c.working_directory',
+        message: `Agent "c" uses the same workspace directory as agent "a" (${join(dir, 'shared')})`,
+        hint: 'Each agent needs its own directory (its AGENTS.md, SOUL.md and memory live there). Point agents.c.working_directory at a directory no other agent uses.',
+      },
+    ]);
+    // A working_directory that lands on another agent's default directory: reported at the later
+    // agent, with a hint naming the key that caused it.
+    const ontoDefault = validateSettings({ workspace: { path: ws }, agents: { a: { working_directory: 'b' }, b: {} } });
+    expect(ontoDefault.ok ? [] : ontoDefault.issues).toEqual([
+      {
+        path: 'agents.b',
+        message: `Agent "b" uses the same workspace directory as agent "a" (${join(ws, 'b')})`,
+        hint: 'Each agent needs its own directory (its AGENTS.md, SOUL.md and memory live there). Change agents.a.working_directory, or set agents.b.working_directory to another directory.',
+      },
+    ]);
+    // `~` is expanded before comparing; three agents on one directory give two issues.
+    const home = process.env['HOME'] || homedir();
+    expect(pathsOf({ agents: { a: { working_directory: '~/same' }, b: { working_directory: join(home, 'same') }, c: { working_directory: '$HOME/same' } } })).toEqual([
+      'agents.b.working_directory',
+      'agents.c.working_directory',
+    ]);
+    // Distinct and nested directories are allowed; escaping paths get only their own issue.
+    expect(pathsOf({ workspace: { path: ws }, agents: { a: {}, b: { working_directory: 'a/sub' }, c: { working_directory: join(ws, 'c2') } } })).toEqual([]);
+    expect(pathsOf({ workspace: { path: ws }, agents: { a: { working_directory: '../x' }, b: { working_directory: '../x' } } })).toEqual([
+      'agents.a.working_directory',
+      'agents.b.working_directory',
+    ]);
+  });
+
+  it('refuses to write settings where two agents share a workspace, leaving the file as it was', async () => {
+    const file = join(dir, 'settings.json');
+    const before = `${JSON.stringify({ workspace: { path: join(dir, 'ws') }, agents: { a: {}, b: {} } }, null, 2)}\n`;
+    writeFileSync(file, before);
+    const err = await catchErrorAsync(() => updateSettings(file, (s) => ({ ...s, agents: { ...s.agents, b: { working_directory: join(dir, 'ws', 'a') } } }), { env: {} }));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain('agents.b.working_directory: Agent "b" uses the same workspace directory as agent "a"');
+    expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
   it('validates our keys: queue, server, limits, budgets, mock scripts', () => {

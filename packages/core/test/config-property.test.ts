@@ -64,7 +64,8 @@ const budgets = fc.record(
 );
 const usage = fc.record({ input_tokens: fc.nat(), output_tokens: fc.nat(), cost_usd: fc.double({ min: 0, max: 10, noNaN: true }) }, optional);
 
-function agent(customProviders: string[]) {
+/** Each agent's working_directory names its own id, so no two agents share a directory. */
+function agent(customProviders: string[], agentId: string) {
   return fc
     .tuple(
       fc.record(
@@ -72,7 +73,7 @@ function agent(customProviders: string[]) {
           name: text,
           provider: fc.constantFrom(...BUILTIN_PROVIDERS, ...customProviders.map((p) => `custom:${p}`)),
           model: text,
-          working_directory: fc.constantFrom('/srv/agents/x', '~/agents/x', '$HOME/x', 'nested/dir'),
+          working_directory: fc.constantFrom(`/srv/agents/${agentId}`, `~/agents/${agentId}`, `$HOME/${agentId}`, `nested/${agentId}`),
           system_prompt: fc.string(),
           prompt_file: text,
           heartbeat: fc.record({ enabled: fc.boolean(), interval: posInt(86_400) }, optional),
@@ -161,7 +162,7 @@ const validSettings = fc
             },
             optional,
           ),
-          agents: fc.tuple(...agentIds.map(() => agent(providers))).map((list) => Object.fromEntries(list.map((a, i) => [agentIds[i], a]))),
+          agents: fc.tuple(...agentIds.map((agentId) => agent(providers, agentId))).map((list) => Object.fromEntries(list.map((a, i) => [agentIds[i], a]))),
           teams: fc.tuple(...teamIds.map(team)).map((list) => Object.fromEntries(list.map((t, i) => [teamIds[i], t]))),
           custom_providers: fc
             .tuple(
@@ -227,6 +228,45 @@ describe('settings schema properties', () => {
         expect(loadSettings(written).settings).toEqual(viaJson(settings));
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('one workspace directory per agent', () => {
+  /** working_directory spellings (undefined: the default `<root>/<id>`) and the directory each names, for root /ws. */
+  const SPELLINGS: Array<[string | undefined, (id: string) => string]> = [
+    [undefined, (id) => `/ws/${id}`],
+    ['/srv/p', () => '/srv/p'],
+    ['/srv/p/', () => '/srv/p'],
+    ['/srv/q/../p', () => '/srv/p'],
+    ['shared', () => '/ws/shared'],
+    ['./shared/', () => '/ws/shared'],
+    ['/ws/shared', () => '/ws/shared'],
+    ['a', () => '/ws/a'],
+    ['b', () => '/ws/b'],
+    ['/ws/c/', () => '/ws/c'],
+  ];
+  const agents = fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.nat(SPELLINGS.length - 1)), { selector: ([id]) => id, maxLength: 5 });
+
+  it('reports exactly the agents whose directory an earlier agent already uses, at their own key', () => {
+    fc.assert(
+      fc.property(agents, (list) => {
+        const settings = {
+          workspace: { path: '/ws' },
+          agents: Object.fromEntries(list.map(([id, i]) => [id, SPELLINGS[i]![0] === undefined ? {} : { working_directory: SPELLINGS[i]![0] }])),
+        };
+        const seen = new Set<string>();
+        const expected: string[] = [];
+        for (const [id, i] of list) {
+          const [spelling, dirOf] = SPELLINGS[i]!;
+          const dir = dirOf(id);
+          if (seen.has(dir)) expected.push(spelling === undefined ? `agents.${id}` : `agents.${id}.working_directory`);
+          seen.add(dir);
+        }
+        const result = validateSettings(settings);
+        expect(result.ok ? [] : result.issues.map((issue) => issue.path)).toEqual(expected);
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -35,6 +35,13 @@ describe('secrets', () => {
     expect(maskSecret('sk-ant-api03-0123456789abcd')).toBe('sk-…abcd');
     expect(maskSecret('12345678')).toBe('…');
     expect(maskSecret('short-password')).toBe('…');
+    // Up to 23 characters nothing is shown; from 24 on, 17 or more stay hidden.
+    expect(maskSecret('hunter2-but-longer-pw')).toBe('…');
+    expect(maskSecret('x'.repeat(22) + 'yz')).toBe('xxx…xxyz');
+    expect(maskSecret('x'.repeat(21) + 'yz')).toBe('…');
+    // Idempotent: masking a mask (settings read through the API, masked again) shows the same.
+    expect(maskSecret(maskSecret('sk-ant-api03-0123456789abcd'))).toBe('sk-…abcd');
+    expect(maskSecret('…')).toBe('…');
     expect(maskSecret('')).toBe('');
     expect(isMaskedValue('sk-…abcd')).toBe(true);
     expect(isMaskedValue('…')).toBe(true);
@@ -52,6 +59,9 @@ describe('secrets', () => {
 
   it('maskSettings leaves no secret value anywhere in the output and keeps everything else', () => {
     const masked = maskSettings(withPluginSecrets);
+    expect(maskSettings(masked)).toEqual(masked);
+    // Masking keeps "set" intact, so set flags can be read from masked settings too.
+    expect(secretStatus(masked)).toEqual(secretStatus(withPluginSecrets));
     const json = JSON.stringify(masked);
     expect(SECRET_VALUES).toHaveLength(8);
     for (const secret of SECRET_VALUES) expect(json).not.toContain(secret);

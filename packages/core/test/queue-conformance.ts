@@ -261,6 +261,23 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
       await expect(Promise.resolve().then(() => store.cancel('nope'))).rejects.toSatisfy((e) => isTinyError(e, 'MESSAGE_NOT_FOUND'));
     }));
 
+    it('deletes all dead letters, or those of one agent, and nothing else', withStore(async (store) => {
+      for (const [agent, n] of [['a', 2], ['b', 1]] as const) {
+        for (let i = 0; i < n; i++) await store.enqueue(msg(agent, `${agent}${i}`, { maxAttempts: 1 }));
+      }
+      await store.enqueue(msg('c', 'alive'));
+      for (let round = 0; round < 3; round++) {
+        for (const batch of await store.claim({ ...claimOpts, policy: () => 'sequential', skipAgents: new Set(['c']) })) {
+          await store.fail('w1', batch.messages.map((m) => m.id), { kind: 'permanent', error: 'bad' });
+        }
+      }
+      expect((await store.counts()).dead).toBe(3);
+      expect(await store.deleteAllDead('a')).toBe(2);
+      expect((await store.listDead()).map((m) => m.agentId)).toEqual(['b']);
+      expect(await store.deleteAllDead()).toBe(1);
+      expect(await store.counts()).toMatchObject({ dead: 0, pending: 1 });
+    }));
+
     it('prunes finished messages older than the cutoff, keeps dead letters', withStore(async (store) => {
       const done = await store.enqueue(msg('a', 'done'));
       const dead = await store.enqueue(msg('b', 'dead'));

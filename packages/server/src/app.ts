@@ -32,6 +32,32 @@ import { taskRoutes } from './routes/tasks.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
 
+/** The docs page's browser globals (the interceptors below run there, not in Node). */
+type DocsPage = { tinyagiToken?: string; prompt(message: string): string | null };
+
+/**
+ * The docs page (/api/docs/) is static and public; the document it loads (/api/docs/json) needs
+ * the token like every other route. These run in the browser (swagger-ui-dist serialises them
+ * with toString, so they stay self-contained): the first request asks for the token, keeps it in
+ * the page's memory only (never in a URL or in storage) and sends it as a header; a 401 forgets
+ * it so a reload asks again.
+ */
+const DOCS_UI_CONFIG = {
+  requestInterceptor: function (request: Record<string, unknown>) {
+    const page = globalThis as unknown as DocsPage;
+    const headers = request['headers'] as Record<string, string>;
+    if (headers['Authorization'] === undefined && headers['authorization'] === undefined) {
+      if (!page.tinyagiToken) page.tinyagiToken = page.prompt('TinyAGI API token (the contents of ~/.tinyagi/api-token, or TINYAGI_API_TOKEN):') ?? '';
+      if (page.tinyagiToken) headers['Authorization'] = `Bearer ${page.tinyagiToken.trim()}`;
+    }
+    return request;
+  },
+  responseInterceptor: function (response: Record<string, unknown>) {
+    if (response['status'] === 401) (globalThis as unknown as DocsPage).tinyagiToken = '';
+    return response;
+  },
+};
+
 export interface TinyServer extends FastifyInstance {
   tiny: ServerContext;
 }
@@ -99,7 +125,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true, uiConfig: DOCS_UI_CONFIG });
 
   registerContractRoutes(app, ctx, {
     ...systemRoutes(ctx),
@@ -117,7 +143,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...usageRoutes(ctx),
   });
   registerEventStream(app, ctx);
-  app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, () => app.swagger());
+  app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   return app as unknown as TinyServer;
 }

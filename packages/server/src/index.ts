@@ -12,4 +12,5 @@ export { loadOrCreateApiToken, API_TOKEN_FILE, type ApiTokenSource } from './sec
 export { mintRunToken, isRunToken } from './security/run-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
 export { nextScheduleRun, validateScheduleTiming, type ScheduleTiming } from './schedule-timing.ts';
+export { planWorkspaceRemoval, applyWorkspaceRemoval, WORKSPACE_ARCHIVE_DIR, type WorkspaceRemovalPlan } from './agent-workspace-removal.ts';
 export * from './client/index.ts';

@@ -1,8 +1,9 @@
 /**
- * The security matrix: every route except health refuses a missing token, a wrong token, a
+ * The security matrix: every route except health (and the static docs page) refuses a missing token, a wrong token, a
  * disallowed Origin and a foreign Host (before any handler runs); tickets only open the event
  * stream; run-scoped tokens only reach their own conversation's run routes; rate and body limits.
  */
+import { createContext, runInContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, createTicket, mintRunToken, type RouteDef } from '../src/index.ts';
 import { httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
@@ -27,7 +28,14 @@ function protectedRoutes(): Array<{ name: string; method: string; path: string }
   const routes = (Object.entries(apiContract) as Array<[string, RouteDef]>)
     .filter(([, def]) => def.auth !== 'none')
     .map(([name, def]) => ({ name, method: def.method, path: concretePath(def.path) }));
-  return [...routes, { name: 'events', method: 'GET', path: '/api/events' }];
+  return [
+    ...routes,
+    { name: 'events', method: 'GET', path: '/api/events' },
+    // The OpenAPI document and its copies for the docs page.
+    { name: 'openapi', method: 'GET', path: '/api/openapi.json' },
+    { name: 'docsJson', method: 'GET', path: '/api/docs/json' },
+    { name: 'docsYaml', method: 'GET', path: '/api/docs/yaml' },
+  ];
 }
 
 function codeOf(text: string): string | undefined {
@@ -75,7 +83,7 @@ describe('auth matrix', () => {
   });
 
   it('every route (health included) refuses a foreign Host header (DNS rebinding), even with the right token', async () => {
-    const all = [...protectedRoutes(), { name: 'health', method: 'GET', path: '/api/health' }, { name: 'openapi', method: 'GET', path: '/api/openapi.json' }];
+    const all = [...protectedRoutes(), { name: 'health', method: 'GET', path: '/api/health' }, { name: 'docsPage', method: 'GET', path: '/api/docs/' }];
     for (const foreign of [`evil.example:${h.port}`, 'evil.example', `127.0.0.1.nip.io:${h.port}`, `localhost:${h.port + 1}`]) {
       const answers = await Promise.all(
         all.map(async (r) => {
@@ -102,14 +110,70 @@ describe('auth matrix', () => {
     }
   });
 
-  it('health and the API docs need no token', async () => {
-    expect((await httpRequest(h.port, { method: 'GET', path: '/api/health', headers: { host: `127.0.0.1:${h.port}` } })).status).toBe(200);
-    const doc = await httpRequest(h.port, { method: 'GET', path: '/api/openapi.json', headers: { host: `127.0.0.1:${h.port}` } });
-    expect(doc.status).toBe(200);
+  it('health needs no token; the OpenAPI document does, wherever it is served', async () => {
+    expect((await httpRequest(h.port, { method: 'GET', path: '/api/health', headers: { host: host() } })).status).toBe(200);
+    for (const path of ['/api/openapi.json', '/api/docs/json', '/api/docs/yaml']) {
+      const none = await httpRequest(h.port, { method: 'GET', path, headers: { host: host() } });
+      expect({ path, status: none.status, code: codeOf(none.text) }).toEqual({ path, status: 401, code: 'AUTH_REQUIRED' });
+      expect(none.text).not.toContain('/api/agents');
+      const wrong = await httpRequest(h.port, { method: 'GET', path, headers: { host: host(), authorization: `Bearer ${h.token}x` } });
+      expect({ path, status: wrong.status }).toEqual({ path, status: 401 });
+      const ok = await httpRequest(h.port, { method: 'GET', path, headers: { host: host(), authorization: `Bearer ${h.token}` } });
+      expect({ path, status: ok.status }).toEqual({ path, status: 200 });
+      expect(ok.text).toContain('/api/agents');
+    }
+    const doc = await httpRequest(h.port, { method: 'GET', path: '/api/openapi.json', headers: { host: host(), authorization: `Bearer ${h.token}` } });
     expect((JSON.parse(doc.text) as { components: { securitySchemes: object } }).components.securitySchemes).toHaveProperty('bearer');
-    const ui = await httpRequest(h.port, { method: 'GET', path: '/api/docs/', headers: { host: `127.0.0.1:${h.port}` } });
-    expect(ui.status).toBe(200);
-    expect(ui.text).toContain('swagger');
+  });
+
+  it('the docs page is static and public, holds no API data, and sends the token the user types as a header only', async () => {
+    const page = await httpRequest(h.port, { method: 'GET', path: '/api/docs/', headers: { host: host() } });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('swagger-initializer.js');
+    expect(page.text).not.toContain('/api/agents');
+    const script = await httpRequest(h.port, { method: 'GET', path: '/api/docs/static/swagger-initializer.js', headers: { host: host() } });
+    expect(script.status).toBe(200);
+    expect(script.text).not.toContain(h.token);
+
+    // Run the served initializer in a sandbox with the browser globals it uses; SwaggerUIBundle
+    // only records the configuration it is given.
+    let config: { url: string; requestInterceptor(r: { url: string; headers: Record<string, string> }): { url: string; headers: Record<string, string> }; responseInterceptor(r: { status: number }): unknown } | undefined;
+    const prompts: string[] = [];
+    let typed = `  ${h.token}\n`;
+    const SwaggerUIBundle = Object.assign((c: typeof config) => ((config = c), { initOAuth() {} }), { presets: { apis: {} }, plugins: { DownloadUrl: {} } });
+    const sandbox: Record<string, unknown> = {
+      SwaggerUIBundle,
+      SwaggerUIStandalonePreset: {},
+      location: { href: `${h.url}/api/docs/` },
+      document: {
+        createElement: () => ({ set href(v: string) { this._href = new URL(v).href; }, get href() { return this._href; }, _href: '' }),
+        // The logo swap looks for swagger's top bar.
+        querySelector: () => ({ innerHTML: '', appendChild() {} }),
+      },
+      prompt: (message: string) => (prompts.push(message), typed),
+    };
+    sandbox['window'] = sandbox;
+    const context = createContext(sandbox);
+    runInContext(script.text, context);
+    (sandbox['onload'] as () => void)();
+    expect(config?.url).toBe(`${h.url}/api/docs/json`);
+
+    // The spec request gets the token as a header; the URL is left alone; the user is asked once.
+    const first = config!.requestInterceptor({ url: config!.url, headers: {} });
+    expect(first).toEqual({ url: `${h.url}/api/docs/json`, headers: { Authorization: `Bearer ${h.token}` } });
+    expect(config!.requestInterceptor({ url: `${h.url}/api/status`, headers: {} }).headers).toEqual({ Authorization: `Bearer ${h.token}` });
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]).toContain('api-token');
+    // The header it builds is accepted by the server.
+    const fetched = await fetch(first.url, { headers: first.headers });
+    expect(fetched.status).toBe(200);
+    // A header set through swagger's "Authorize" button is kept.
+    expect(config!.requestInterceptor({ url: 'x', headers: { Authorization: 'Bearer other' } }).headers).toEqual({ Authorization: 'Bearer other' });
+    // A 401 forgets the token, so the next request asks again.
+    config!.responseInterceptor({ status: 401 });
+    typed = 'second';
+    expect(config!.requestInterceptor({ url: 'x', headers: {} }).headers).toEqual({ Authorization: 'Bearer second' });
+    expect(prompts).toHaveLength(2);
   });
 
   it('CORS preflight: allowed origin gets the headers, others are refused', async () => {

@@ -93,8 +93,15 @@ describe('the ./client entry', () => {
   });
 
   it('the package exports map has the client entry', () => {
-    const pkg = JSON.parse(readFileSync(join(here, '../package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> };
-    expect(pkg.exports['./client']).toEqual({ 'tinyagi-source': './src/client/index.ts', types: './dist/client/index.d.ts', default: './dist/client/index.js' });
+    const pkg = JSON.parse(readFileSync(join(here, '../package.json'), 'utf8')) as { exports: Record<string, Record<string, unknown>> };
+    const entry = pkg.exports['./client'];
+    expect(entry).toEqual({
+      types: { 'tinyagi-source': './src/client/index.ts', default: './dist/client/index.d.ts' },
+      'tinyagi-source': './src/client/index.ts',
+      default: './dist/client/index.js',
+    });
+    // `types` first (TypeScript reads conditions in order).
+    expect(Object.keys(entry ?? {})).toEqual(['types', 'tinyagi-source', 'default']);
   });
 });
 

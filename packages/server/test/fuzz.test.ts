@@ -28,7 +28,7 @@ afterAll(async () => {
 const routes = Object.entries(apiContract) as Array<[string, RouteDef]>;
 
 /** Field names the contract knows, so mutated bodies hit real keys with wrong values. Paths on disk are left out on purpose. */
-const FIELDS = ['message', 'agent', 'team', 'sender', 'senderId', 'channel', 'threadKey', 'idempotencyKey', 'attachments', 'files', 'command', 'payload', 'task', 'session', 'name', 'provider', 'model', 'heartbeat', 'agents', 'leader_agent', 'reply_mode', 'harness', 'base_url', 'api_key', 'code', 'label', 'cron', 'timezone', 'runAt', 'enabled', 'missedPolicy', 'title', 'description', 'status', 'projectId', 'assigneeAgent', 'assigneeTeam', 'position', 'columns', 'content', 'author', 'prefix', 'error', 'retryAfterMs', 'permanent', 'limit', 'leaseMs', 'owner', 'interval', 'makeDefault', 'models', 'server', 'limits'];
+const FIELDS = ['message', 'agent', 'team', 'sender', 'senderId', 'channel', 'threadKey', 'idempotencyKey', 'attachments', 'files', 'command', 'payload', 'task', 'session', 'name', 'provider', 'model', 'heartbeat', 'agents', 'leader_agent', 'reply_mode', 'harness', 'base_url', 'api_key', 'code', 'label', 'cron', 'timezone', 'runAt', 'enabled', 'missedPolicy', 'title', 'description', 'status', 'projectId', 'assigneeAgent', 'assigneeTeam', 'position', 'columns', 'content', 'author', 'prefix', 'error', 'retryAfterMs', 'permanent', 'limit', 'leaseMs', 'owner', 'interval', 'make_default', 'makeDefault', 'models', 'server', 'limits'];
 const KNOWN_IDS = ['coder', 'reviewer', 'dev', 'acme', 'anthropic', 'openai', 'telegram', 'start', 'restart', '1', '0', '-1', 'ABCDEFGH'];
 
 const weirdString = fc.oneof(

@@ -1,8 +1,9 @@
 /**
  * `tinyagi agent list|add|show|remove|reset|provider`.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { BUILTIN_PROVIDERS, type AgentSettings, type Settings } from '@tinyagi/core';
+import type { WorkspaceOutcome } from '@tinyagi/server/client';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
@@ -16,6 +17,19 @@ const PROVIDER_HELP = `${BUILTIN_PROVIDERS.join(', ')} or custom:<id>`;
 function parseProvider(value: string): string {
   if ((BUILTIN_PROVIDERS as readonly string[]).includes(value) || /^custom:.+/.test(value)) return value;
   throw usageError(`Unknown provider "${value}".`, `Use ${PROVIDER_HELP}.`);
+}
+
+function describeWorkspace(w: WorkspaceOutcome): string {
+  switch (w.action) {
+    case 'archived':
+      return `Its workspace was archived to ${w.archivedTo ?? '?'}.`;
+    case 'deleted':
+      return `Its workspace ${w.path} was deleted.`;
+    case 'absent':
+      return 'It had no workspace directory.';
+    case 'kept':
+      return `Its workspace ${w.path} was kept${w.reason ? ` (${w.reason})` : ''}.`;
+  }
 }
 
 export function agentOrThrow(settings: Settings, id: string): AgentSettings {
@@ -140,17 +154,20 @@ export function registerAgentCommands(program: Command): void {
   agent
     .command('remove')
     .alias('rm')
-    .description('remove an agent (it leaves its teams; its workspace is kept)')
+    .description('remove an agent (it leaves its teams; its workspace is archived to <workspace>/.archive/)')
     .argument('<id>', 'agent id', parseId)
+    .addOption(new Option('--purge', 'delete the workspace for good instead of archiving it').conflicts('keepWorkspace'))
+    .option('--keep-workspace', 'leave the workspace directory where it is')
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (id: string, options: { yes?: boolean }, cmd: Command) => {
+    .action(async (id: string, options: { yes?: boolean; purge?: boolean; keepWorkspace?: boolean }, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
       const settings = await editor.read();
       agentOrThrow(settings, id);
-      await confirmOrRefuse(`Remove agent "${id}"?`, options.yes);
+      const mode = options.purge ? 'delete' : options.keepWorkspace ? 'keep' : 'archive';
+      await confirmOrRefuse(mode === 'delete' ? `Remove agent "${id}" and delete its workspace permanently?` : `Remove agent "${id}"?`, options.yes);
       const notes = await leaveTeams(editor, settings, id);
-      await editor.deleteAgent(id);
-      println(`Removed agent ${id}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}. Its workspace directory was kept.`);
+      const workspace = await editor.deleteAgent(id, mode);
+      println(`Removed agent ${id}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}. ${describeWorkspace(workspace)}`);
     });
 
   agent

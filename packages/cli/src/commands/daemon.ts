@@ -8,6 +8,7 @@ import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } fr
 import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { formatDuration, printFields, printJson, println } from '../output/print.ts';
+import { withSpinner } from '../output/spinner.ts';
 import { style } from '../output/style.ts';
 import { officeHint } from '../office/locate.ts';
 import { contextOf, parseSeconds, withJson } from './options.ts';
@@ -26,7 +27,8 @@ async function runForeground(ctx: CliContext): Promise<void> {
 
 async function start(ctx: CliContext, options: StartOptions): Promise<void> {
   if (options.foreground) return runForeground(ctx);
-  const result = await startDaemon(ctx, (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000);
+  const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
+  const result = await withSpinner('Starting TinyAGI…', () => startDaemon(ctx, timeoutMs), { enabled: options.json !== true });
   if (options.json) {
     printJson({ running: true, pid: result.pid, apiUrl: result.apiUrl, home: ctx.home, logFile: result.logFile, notices: result.notices });
     return;
@@ -98,7 +100,8 @@ export function registerDaemonCommands(program: Command): void {
       .option('--timeout <seconds>', 'wait this long before killing it', parseSeconds),
   ).action(async (options: { timeout?: number; json?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
-    const result = await stopDaemon(ctx.paths, (options.timeout ?? DEFAULT_STOP_TIMEOUT_MS / 1000) * 1000);
+    const timeoutMs = (options.timeout ?? DEFAULT_STOP_TIMEOUT_MS / 1000) * 1000;
+    const result = await withSpinner('Stopping TinyAGI (finishing in-flight work)…', () => stopDaemon(ctx.paths, timeoutMs), { enabled: options.json !== true });
     if (options.json) return printJson(result);
     if (!result.wasRunning) return println(`TinyAGI was not running (home ${ctx.home}).`);
     println(result.killed ? style.yellow(`TinyAGI (pid ${result.pid}) did not stop in time and was killed.`) : `TinyAGI stopped (pid ${result.pid}).`);
@@ -114,29 +117,34 @@ export function registerDaemonCommands(program: Command): void {
     const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
     const before = localDaemon(ctx);
     const connection = findDaemon(ctx);
+    const spinner = { enabled: options.json !== true };
     if (connection !== undefined && before !== undefined) {
       // In-process restart: same pid, everything reloaded. Wait for a fresh start time.
-      const previous = await connection.client.status();
-      await connection.client.restartServices();
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        try {
-          const now = await connection.client.status();
-          if (now.startedAt > previous.startedAt) break;
-        } catch {
-          // restarting
+      await withSpinner('Restarting TinyAGI…', async () => {
+        const previous = await connection.client.status();
+        await connection.client.restartServices();
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          try {
+            const now = await connection.client.status();
+            if (now.startedAt > previous.startedAt) return;
+          } catch {
+            // restarting
+          }
+          if (Date.now() > deadline) throw new CliError('TIMEOUT', 'The daemon did not come back after the restart.', { hint: 'Check `tinyagi logs`.' });
+          await new Promise((r) => setTimeout(r, 100));
         }
-        if (Date.now() > deadline) throw new CliError('TIMEOUT', 'The daemon did not come back after the restart.', { hint: 'Check `tinyagi logs`.' });
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      }, spinner);
       if (options.json) return printJson({ restarted: true, pid: before.pid, apiUrl: connection.apiUrl });
       return println(`TinyAGI restarted (pid ${before.pid}) at ${connection.apiUrl}.`);
     }
     // API unreachable: stop whatever is left, then start fresh.
     const pid = runningDaemonPid(ctx.paths);
     if (pid !== undefined) {
-      await stopDaemon(ctx.paths);
-      await waitForExit(pid, 5000);
+      await withSpinner('Stopping TinyAGI…', async () => {
+        await stopDaemon(ctx.paths);
+        await waitForExit(pid, 5000);
+      }, spinner);
     }
     await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}) });
   });

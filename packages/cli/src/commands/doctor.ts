@@ -1,5 +1,5 @@
 /**
- * `tinyagi doctor [--fix] [--json]`. Exit code 1 when a check fails.
+ * `tinyagi doctor [--fix] [--migrate] [--json]`. Exit code 1 when a check fails.
  */
 import type { Command } from 'commander';
 import type { CheckStatus } from '../doctor/checks.ts';
@@ -19,13 +19,15 @@ export function registerDoctorCommand(program: Command): void {
     program
       .command('doctor')
       .description('diagnose the installation: node, agent CLIs, settings, database, port, token, channels')
-      .option('--fix', 'apply safe fixes (file permissions, missing token, directories, workspaces)'),
-  ).action(async (options: { fix?: boolean; json?: boolean }, cmd: Command) => {
+      .option('--fix', 'apply safe fixes (file permissions, missing token, directories, workspaces, database migrations)')
+      .option('--migrate', 'apply pending database migrations (creating the database if needed) and list them'),
+  ).action(async (options: { fix?: boolean; migrate?: boolean; json?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
     const { runDoctor } = await import('../doctor/checks.ts');
-    const findings = await runDoctor(ctx, { fix: options.fix === true });
+    const findings = await runDoctor(ctx, { fix: options.fix === true, migrate: options.migrate === true });
     const failed = findings.filter((f) => f.status === 'fail').length;
-    if (options.json) printJson({ home: ctx.home, ok: failed === 0, findings });
+    const migrations = findings.find((f) => f.check === 'migrations')?.details;
+    if (options.json) printJson({ home: ctx.home, ok: failed === 0, ...(migrations ? { migrations } : {}), findings });
     else {
       println(style.dim(`TinyAGI home: ${ctx.home}`));
       for (const f of findings) {

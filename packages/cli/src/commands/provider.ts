@@ -4,12 +4,22 @@
  * endpoint with its own base URL and key).
  */
 import type { Command } from 'commander';
-import { HARNESSES, maskSettings, type Settings } from '@tinyagi/core';
+import { HARNESSES, maskSettings, secretStatus, type Settings } from '@tinyagi/core';
 import { settingsEditor } from '../settings-editor.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { askSecret, askSelect, askText, confirmOrRefuse } from '../output/prompts.ts';
 import { style } from '../output/style.ts';
 import { choice, contextOf, parseId, withJson } from './options.ts';
+
+/** `api_key=sk-…abcd model=x`, with `oauth_token=not set` for a known secret that has no value. */
+function builtinLine(name: 'anthropic' | 'openai', fields: Record<string, unknown>, secrets: { path: string; set: boolean }[]): string {
+  const unset = secrets.filter((s) => !s.set && s.path.startsWith(`models.${name}.`)).map((s) => s.path.slice(`models.${name}.`.length));
+  const parts = [
+    ...Object.entries(fields).filter(([k]) => !unset.includes(k)).map(([k, v]) => `${k}=${String(v)}`),
+    ...unset.map((k) => `${k}=${style.dim('not set')}`),
+  ];
+  return Object.keys(fields).length > 0 ? parts.join(' ') : style.dim('not configured');
+}
 
 function showProviders(settings: Settings, json: boolean): void {
   const masked = maskSettings(settings);
@@ -19,12 +29,15 @@ function showProviders(settings: Settings, json: boolean): void {
     openai: masked.models?.openai ?? {},
     custom: Object.entries(masked.custom_providers ?? {}).map(([id, p]) => ({ id, ...p })),
     agents: Object.entries(masked.agents ?? {}).map(([id, a]) => ({ id, provider: a.provider ?? masked.models?.provider ?? 'anthropic', model: a.model ?? null })),
+    // The same set flags as GET /api/providers. Masking keeps "set" intact (a stored value masks
+    // to a non-empty string, an empty one stays empty), so masked settings are enough.
+    secrets: secretStatus(masked).filter((s) => /^(?:models|custom_providers)[.[]/.test(s.path)),
   };
   if (json) return printJson(view);
   printFields([
     ['default provider', view.default ?? 'anthropic (implicit)'],
-    ['anthropic', Object.entries(view.anthropic).map(([k, v]) => `${k}=${String(v)}`).join(' ') || style.dim('not configured')],
-    ['openai', Object.entries(view.openai).map(([k, v]) => `${k}=${String(v)}`).join(' ') || style.dim('not configured')],
+    ['anthropic', builtinLine('anthropic', view.anthropic, view.secrets)],
+    ['openai', builtinLine('openai', view.openai, view.secrets)],
   ]);
   println();
   printTable(['AGENT', 'PROVIDER', 'MODEL'], view.agents.map((a) => [a.id, a.provider, a.model ?? style.dim('default')]), 'No agents.');
@@ -67,7 +80,7 @@ export function registerProviderCommands(program: Command): void {
     const settings = await settingsEditor(contextOf(cmd)).read();
     const rows = Object.entries(settings.custom_providers ?? {}).map(([id, p]) => ({ id, ...p }));
     if (options.json) return printJson(rows);
-    printTable(['ID', 'NAME', 'HARNESS', 'BASE URL', 'MODEL', 'API KEY'], rows.map((p) => [p.id, p.name ?? '', p.harness ?? '', p.base_url ?? '', p.model ?? '', p.api_key ?? '']), 'No custom providers. Add one with `tinyagi provider add`.');
+    printTable(['ID', 'NAME', 'HARNESS', 'BASE URL', 'MODEL', 'API KEY'], rows.map((p) => [p.id, p.name ?? '', p.harness ?? '', p.base_url ?? '', p.model ?? '', p.api_key ? p.api_key : style.dim('not set')]), 'No custom providers. Add one with `tinyagi provider add`.');
   });
 
   provider

@@ -6,7 +6,7 @@ import { connect } from '../daemon/connection.ts';
 import { formatTime, printFields, printJson, printTable, println } from '../output/print.ts';
 import { confirmOrRefuse } from '../output/prompts.ts';
 import { style } from '../output/style.ts';
-import { contextOf, parsePositiveInt, withJson } from './options.ts';
+import { contextOf, parseId, parsePositiveInt, withJson } from './options.ts';
 
 export function registerQueueCommands(program: Command): void {
   const queue = program.command('queue').description('the message queue: status, dead letters, retry, purge');
@@ -55,16 +55,20 @@ export function registerQueueCommands(program: Command): void {
       println(`Requeued ${message.id} for @${message.agentId}.`);
     });
 
-  queue
-    .command('purge')
-    .description('delete every dead letter')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (options: { yes?: boolean }, cmd: Command) => {
-      const { client } = connect(contextOf(cmd));
-      const dead = await client.queueDead({ query: { limit: 1000 } });
-      if (dead.length === 0) return println('No dead letters.');
-      await confirmOrRefuse(`Delete ${dead.length} dead letter${dead.length === 1 ? '' : 's'}?`, options.yes);
-      for (const m of dead) await client.deleteDead({ params: { id: m.id } });
-      println(`Deleted ${dead.length} dead letter${dead.length === 1 ? '' : 's'}.`);
-    });
+  withJson(
+    queue
+      .command('purge')
+      .description('delete every dead letter (or those of one agent)')
+      .option('--agent <id>', 'only the dead letters of this agent', parseId)
+      .option('-y, --yes', 'do not ask for confirmation'),
+  ).action(async (options: { yes?: boolean; agent?: string; json?: boolean }, cmd: Command) => {
+    const { client } = connect(contextOf(cmd));
+    const count = options.agent === undefined ? (await client.queueStatus()).dead : ((await client.queueAgents()).find((a) => a.agentId === options.agent)?.dead ?? 0);
+    if (count === 0) return options.json ? printJson({ deleted: 0 }) : println('No dead letters.');
+    const plural = (n: number): string => `${n} dead letter${n === 1 ? '' : 's'}`;
+    await confirmOrRefuse(`Delete ${plural(count)}${options.agent !== undefined ? ` of @${options.agent}` : ''}?`, options.yes);
+    const { deleted } = await client.purgeDead({ query: options.agent !== undefined ? { agent: options.agent } : {} });
+    if (options.json) return printJson({ deleted });
+    println(`Deleted ${plural(deleted)}.`);
+  });
 }

@@ -43,8 +43,10 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
       return { level: 'info', text: `schedule ${str(d['label'])} fired${d['missed'] === true ? ' (missed run, policy run-once)' : ''}` };
     case 'heartbeat.sent':
       return { level: 'info', text: `heartbeat sent to ${agent}` };
-    case 'channel.status':
-      return { level: 'info', text: `channel ${str(d['channel'] ?? d['name'])}: ${str(d['status'] ?? d['state'])}` };
+    case 'channel.status': {
+      const exit = d['crashed'] === true ? ` (exited: code ${str(d['exitCode']) || '-'}, signal ${str(d['signal']) || '-'}${d['error'] ? `, ${firstLine(str(d['error']))}` : ''})` : '';
+      return { level: d['crashed'] === true ? 'warn' : 'info', text: `channel ${str(d['channel'] ?? d['name'])}: ${str(d['state'] ?? d['status'])}${exit}` };
+    }
     case 'pairing.requested':
       return { level: 'info', text: `pairing requested on ${str(d['channel'])} (tinyagi pairing pending)` };
     default:

@@ -6,11 +6,15 @@
  *
  * The runner is found as `TINYAGI_CHANNEL_RUNNER` (a script path) or the `@tinyagi/channels/runner`
  * module, started as `node <runner> <channel>`.
+ *
+ * Every state change is recorded as a `channel.status` event (channel, state, previous state,
+ * and the exit code, signal or error of a crash), so a crashing channel is visible on the event
+ * stream and in the activity log, not only in `GET /api/channels`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorMessage, type Env } from '@tinyagi/core';
+import { errorMessage, type Env, type EventLog } from '@tinyagi/core';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 
@@ -40,6 +44,8 @@ export interface ChannelSupervisorOptions {
   maxBackoffMs?: number;
   /** A child that ran this long resets its backoff. */
   stableAfterMs?: number;
+  /** Where `channel.status` events go. */
+  events?: Pick<EventLog, 'append'>;
 }
 
 /** Where the channel runner is, or undefined when none is installed. */
@@ -115,7 +121,7 @@ export class ChannelSupervisor {
       });
       await slot.stopping;
     }
-    if (slot.status.state !== 'not_installed') slot.status.state = 'stopped';
+    if (slot.status.state !== 'not_installed') this.#setState(name, 'stopped');
     return { ...slot.status };
   }
 
@@ -149,8 +155,8 @@ export class ChannelSupervisor {
     const slot = this.#slot(name);
     const runner = resolveChannelRunner(this.#options.env);
     if (runner === undefined) {
-      slot.status.state = 'not_installed';
       slot.status.detail = 'no channel runner is installed (the @tinyagi/channels package, or TINYAGI_CHANNEL_RUNNER)';
+      this.#setState(name, 'not_installed', { error: slot.status.detail });
       return;
     }
     delete slot.status.detail;
@@ -171,13 +177,13 @@ export class ChannelSupervisor {
       return;
     }
     slot.child = child;
-    slot.status.state = 'starting';
     slot.status.startedAt = Date.now();
     slot.status.pid = child.pid ?? null;
+    this.#setState(name, 'starting');
     child.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
     child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
     child.once('spawn', () => {
-      if (slot.child === child) slot.status.state = 'running';
+      if (slot.child === child) this.#setState(name, 'running');
       this.#options.logger.info(`channel ${name} started (pid ${child.pid})`);
     });
     child.once('error', (err) => this.#options.logger.error(`channel ${name}: ${errorMessage(err)}`));
@@ -187,11 +193,25 @@ export class ChannelSupervisor {
       slot.status.pid = null;
       slot.status.lastExit = { code, signal, at: Date.now() };
       if (slot.stopping !== undefined || !slot.status.enabled) {
-        slot.status.state = 'stopped';
+        this.#setState(name, 'stopped', { exitCode: code, signal });
         return;
       }
       this.#crashed(name, code, signal);
     });
+  }
+
+  /** Changes a channel's state and records the transition (no event when the state is unchanged). */
+  #setState(name: string, state: ChannelState, data: Record<string, unknown> = {}): void {
+    const slot = this.#slot(name);
+    const previous = slot.status.state;
+    slot.status.state = state;
+    if (previous === state || this.#options.events === undefined) return;
+    try {
+      // append, not the buffered emit: a transition during shutdown must not flush after the database closed.
+      this.#options.events.append({ type: 'channel.status', data: { channel: name, state, previous, pid: slot.status.pid, ...data } });
+    } catch (err) {
+      this.#options.logger.error(`channel ${name}: could not record its state (${state}): ${errorMessage(err)}`);
+    }
   }
 
   #crashed(name: string, code: number | null, signal: string | null, detail?: string): void {
@@ -202,9 +222,16 @@ export class ChannelSupervisor {
     const max = this.#options.maxBackoffMs ?? 60_000;
     const delay = Math.min(max, min * 2 ** slot.status.restarts);
     slot.status.restarts += 1;
-    slot.status.state = 'backoff';
     slot.status.nextRestartAt = Date.now() + delay;
     if (detail !== undefined) slot.status.detail = detail;
+    this.#setState(name, 'backoff', {
+      crashed: true,
+      exitCode: code,
+      signal,
+      ...(detail !== undefined ? { error: detail } : {}),
+      restarts: slot.status.restarts,
+      nextRestartAt: slot.status.nextRestartAt,
+    });
     this.#options.logger.warn(`channel ${name} exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${delay} ms`);
     slot.timer = setTimeout(() => {
       slot.status.nextRestartAt = null;

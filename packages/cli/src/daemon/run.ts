@@ -1,6 +1,7 @@
 /**
  * `tinyagi run`: the daemon in the foreground. One process hosts the API server, the
- * orchestrator, the heartbeat and schedule runners, retention pruning and the channel supervisor.
+ * orchestrator, the heartbeat and schedule runners, retention pruning, outbox expiry and the
+ * channel supervisor.
  *
  * Lifecycle contract:
  * - Refuses to start when another daemon holds this home's lock, or when settings.json is
@@ -21,6 +22,8 @@ import {
   isTinyError,
   loadSettings,
   openStores,
+  reapOrphanedGroups,
+  setProcessJournal,
   type Settings,
   type Stores,
 } from '@tinyagi/core';
@@ -35,6 +38,7 @@ import { HeartbeatScheduler } from './heartbeat.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
 import { liveSettings } from './live-settings.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startOutboxExpiry } from './outbox-expiry.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
@@ -96,6 +100,12 @@ async function busyAgents(stores: Stores): Promise<ReadonlySet<string>> {
 async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stopSignal: Promise<Outcome>, requestRestart: () => void): Promise<Outcome> {
   const firstRun = await ensureFirstRunDefaults(ctx.paths, ctx.env);
   for (const notice of firstRun.notices) logger.info(notice);
+  // Agent CLIs a killed daemon left running would race the retries of their own messages.
+  const groupsJournal = join(ctx.home, 'run', 'agent-groups');
+  const reaped = reapOrphanedGroups(groupsJournal);
+  if (reaped.killed.length > 0) logger.warn(`killed ${reaped.killed.length} agent process group(s) left running by a previous daemon: ${reaped.killed.join(', ')}`);
+  if (reaped.skipped.length > 0) logger.info(`left ${reaped.skipped.length} recorded process group(s) alone: their processes are not the ones recorded`);
+  setProcessJournal(groupsJournal);
   const initial = loadSettings(ctx.paths.settings).settings;
   const live = liveSettings({ file: ctx.paths.settings, initial, env: ctx.env, logger: logger.child('settings') });
   const settings = live.get();
@@ -128,8 +138,11 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       env: ctx.env,
       childEnv: () => ({ TINYAGI_API_URL: apiUrl, TINYAGI_API_TOKEN: token, TINYAGI_HOME: ctx.home }),
       logger: logger.child('channels'),
+      events: stores.events,
     });
     cleanups.push(() => supervisor.stopAll());
+    // Created after the server (it submits through the orchestrator); GET /api/status reads it lazily.
+    let heartbeatStatus: () => unknown = () => null;
 
     const startedAt = Date.now();
     const server = await startServer({
@@ -144,7 +157,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       token,
       version: VERSION,
       startedAt,
-      services: { restart: async () => requestRestart(), channels: channelServices(supervisor) },
+      services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus() },
       logFile: join(ctx.paths.logs, DAEMON_LOG),
       env: ctx.env,
     });
@@ -164,6 +177,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       logger: logger.child('heartbeat'),
     });
     heartbeat.start();
+    heartbeatStatus = () => heartbeat.status();
     cleanups.push(() => heartbeat.stop());
 
     const scheduler = new ScheduleRunner({
@@ -186,8 +200,10 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     scheduler.start();
     cleanups.push(() => scheduler.stop());
 
-    const retention = startRetention(stores, live.get, logger.child('retention'));
+    const retention = startRetention(stores, live.get, logger.child('retention'), { filesDir: ctx.paths.files });
     cleanups.push(() => retention.stop());
+    const outboxExpiry = startOutboxExpiry(stores.outbox, logger.child('outbox'));
+    cleanups.push(() => outboxExpiry.stop());
 
     supervisor.reconcile(settings.channels?.enabled ?? []);
     live.onChange((next, previous, source) => {

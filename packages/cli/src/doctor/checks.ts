@@ -2,6 +2,8 @@
  * `tinyagi doctor`: diagnoses a broken install. Each check says what it found, why it matters
  * and how to fix it; `--fix` applies the safe fixes (file permissions, missing token or
  * directories, workspace provisioning, database migrations). It never rewrites settings.json.
+ * Without `--fix` or `--migrate` the database is opened read-only: pending migrations are
+ * reported, not applied.
  */
 import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,6 +17,7 @@ import {
   openDatabase,
   provisionWorkspace,
   type Settings,
+  type TinyDatabase,
 } from '@tinyagi/core';
 import { loadOrCreateApiToken } from '@tinyagi/server';
 import { createApiClient } from '@tinyagi/server/client';
@@ -25,6 +28,7 @@ import { resolveChannelRunner } from '../daemon/channel-supervisor.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { readLiveDaemon } from '../daemon/instance-lock.ts';
 import { tinyOfficeDir } from '../office/locate.ts';
+import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
 
@@ -36,10 +40,14 @@ export interface Finding {
   hint?: string;
   /** Set when --fix changed something. */
   fixed?: string;
+  /** Machine-readable detail (the `migrations` check: `{ applied, pending }` migration names). */
+  details?: Record<string, unknown>;
 }
 
 export interface DoctorOptions {
   fix: boolean;
+  /** Apply pending database migrations (also done by `fix`). */
+  migrate?: boolean;
 }
 
 const MIN_NODE_MAJOR = 22;
@@ -151,24 +159,54 @@ function checkPermissions(ctx: CliContext, fix: boolean): Finding[] {
   return findings;
 }
 
-function checkDatabase(ctx: CliContext, fix: boolean): Finding {
+function checkDatabase(ctx: CliContext, write: boolean): Finding[] {
   const exists = existsSync(ctx.paths.db);
-  if (!exists && !fix) return { check: 'database', status: 'info', message: `No database yet (${ctx.paths.db}); the first start creates it.` };
+  if (!exists && !write) return [{ check: 'database', status: 'info', message: `No database yet (${ctx.paths.db}); the first start creates it.` }];
+  let before: string[] = [];
+  let db: TinyDatabase | undefined;
   try {
-    // Opening applies pending migrations; with a running daemon they were already applied.
-    const db = openDatabase({ path: ctx.paths.db });
-    const row = db.sqlite.prepare("SELECT count(*) AS n FROM messages WHERE status = 'dead'").get() as { n: number };
+    if (exists && write) {
+      // What is recorded before this run, read without migrating, so the report names what it applied.
+      const readonly = openDatabase({ path: ctx.paths.db, readonly: true });
+      try {
+        before = appliedMigrations(readonly.sqlite);
+      } finally {
+        readonly.close();
+      }
+    }
+    db = openDatabase({ path: ctx.paths.db, readonly: !write });
+    const hasQueue = db.sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get() !== undefined;
+    const dead = hasQueue ? (db.sqlite.prepare("SELECT count(*) AS n FROM messages WHERE status = 'dead'").get() as { n: number }).n : 0;
     const integrity = db.sqlite.prepare('PRAGMA quick_check').get() as Record<string, string>;
-    db.close();
+    const pending = pendingMigrations(db.sqlite);
+    const applied = write ? appliedMigrations(db.sqlite).filter((m) => !before.includes(m)) : [];
     const ok = Object.values(integrity)[0] === 'ok';
-    if (!ok) return { check: 'database', status: 'fail', message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`, hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).' };
-    const f: Finding = { check: 'database', status: row.n > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens, migrations applied${row.n > 0 ? `; ${row.n} dead letters` : ''}` };
-    if (row.n > 0) f.hint = 'See them with `tinyagi queue dead`; retry with `tinyagi queue retry <id>`.';
+    if (!ok) return [{ check: 'database', status: 'fail', message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`, hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).' }];
+    const f: Finding = { check: 'database', status: dead > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens${dead > 0 ? `; ${dead} dead letters` : ''}` };
+    if (dead > 0) f.hint = 'See them with `tinyagi queue dead`; retry with `tinyagi queue retry <id>`.';
     if (!exists) f.fixed = 'created';
-    return f;
+    return [f, migrationsFinding(applied, pending)];
   } catch (err) {
-    return { check: 'database', status: 'fail', message: `Cannot open ${ctx.paths.db}: ${errorMessage(err)}`, hint: 'Check the file permissions and free disk space; see docs/troubleshooting.md.' };
+    return [{ check: 'database', status: 'fail', message: `Cannot open ${ctx.paths.db}: ${errorMessage(err)}`, hint: 'Check the file permissions and free disk space; see docs/troubleshooting.md.' }];
+  } finally {
+    db?.close();
   }
+}
+
+function migrationsFinding(applied: string[], pending: string[]): Finding {
+  const details = { applied, pending };
+  if (pending.length > 0) {
+    return {
+      check: 'migrations',
+      status: 'warn',
+      message: `${pending.length} database migration${pending.length === 1 ? ' is' : 's are'} pending: ${pending.join(', ')}.`,
+      hint: 'The daemon applies them when it starts; apply them now with `tinyagi doctor --migrate`.',
+      details,
+    };
+  }
+  const f: Finding = { check: 'migrations', status: 'ok', message: 'database schema is up to date', details };
+  if (applied.length > 0) f.fixed = `applied ${applied.join(', ')}`;
+  return f;
 }
 
 async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefined): Promise<Finding[]> {
@@ -245,7 +283,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...settingsFindings,
     ...checkAgentClis(ctx, settings),
     ...checkPermissions(ctx, options.fix),
-    checkDatabase(ctx, options.fix),
+    ...checkDatabase(ctx, options.fix || options.migrate === true),
     ...(await checkDaemonAndPort(ctx, settings)),
     ...checkChannels(ctx, settings),
     ...(await checkWorkspaces(ctx, settings, options.fix)),

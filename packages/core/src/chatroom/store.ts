@@ -66,6 +66,11 @@ export class ChatroomStore {
   latest(teamId: string, limit = 50): ChatroomPost[] {
     return this.list(teamId, { beforeId: Number.MAX_SAFE_INTEGER, limit });
   }
+
+  /** Deletes posts older than `beforeTs`, in batches (retention). Ids stay increasing, so cursors stay valid. */
+  prune(beforeTs: number, batchSize = 5000): number {
+    return this.#db.deleteInBatches('DELETE FROM chatroom_messages WHERE id IN (SELECT id FROM chatroom_messages WHERE created_at < ? ORDER BY id LIMIT ?)', [beforeTs], batchSize);
+  }
 }
 
 function toPost(r: Row): ChatroomPost {

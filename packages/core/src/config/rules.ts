@@ -1,6 +1,7 @@
 /**
  * Settings rules that span several keys: id format, ids unique across agents and teams, team
- * membership and leaders, custom provider references, workspace escapes.
+ * membership and leaders, custom provider references, workspace escapes, one workspace
+ * directory per agent.
  *
  * These run even when the shape check failed elsewhere (so a file with three mistakes reports
  * three problems), which means the input may be malformed: every value is type-checked here
@@ -8,7 +9,7 @@
  */
 import { ID_PATTERN } from '../ids.ts';
 import { isPlainObject, type JsonObject } from './object-path.ts';
-import { workingDirectoryEscapes } from './paths.ts';
+import { agentWorkspaceDir, workingDirectoryEscapes } from './paths.ts';
 
 export type RuleIssue = {
   code: 'custom';
@@ -123,6 +124,59 @@ function checkTeam(teamId: string, team: JsonObject, agentIds: string[], sink: I
   }
 }
 
+/**
+ * Where the agent works, as the daemon will resolve it (`~` from this process's HOME), or
+ * undefined when another rule already reports a bad id, a bad type or an escaping path.
+ */
+function resolvedWorkspace(settings: JsonObject, agentId: string, agent: JsonObject): string | undefined {
+  if (!ID_PATTERN.test(agentId)) return undefined;
+  const wd = agent['working_directory'];
+  const root = asObject(settings['workspace'])?.['path'];
+  if ((wd !== undefined && typeof wd !== 'string') || (root !== undefined && typeof root !== 'string')) return undefined;
+  if (typeof wd === 'string' && workingDirectoryEscapes(wd)) return undefined;
+  return agentWorkspaceDir(
+    { ...(root !== undefined ? { workspace: { path: root } } : {}), agents: { [agentId]: wd !== undefined ? { working_directory: wd } : {} } },
+    agentId,
+  );
+}
+
+// Default file systems on macOS and Windows ignore case: "Work" and "work" are one directory.
+const CASE_INSENSITIVE_FS = process.platform === 'darwin' || process.platform === 'win32';
+
+/**
+ * Two agents in one directory would share AGENTS.md, SOUL.md, memory and the CLI's session
+ * files, so each agent needs its own. Compared after `~` expansion and normalisation, without
+ * touching the disk (symlinks to the same place are not detected).
+ */
+function checkWorkspaceDirs(settings: JsonObject, agents: JsonObject, sink: IssueSink): void {
+  const owners = new Map<string, string>();
+  for (const [agentId, raw] of Object.entries(agents)) {
+    const agent = asObject(raw);
+    if (agent === undefined) continue;
+    const dir = resolvedWorkspace(settings, agentId, agent);
+    if (dir === undefined) continue;
+    const key = CASE_INSENSITIVE_FS ? dir.toLowerCase() : dir;
+    const first = owners.get(key);
+    if (first === undefined) {
+      owners.set(key, agentId);
+      continue;
+    }
+    const ownKey = typeof agent['working_directory'] === 'string';
+    sink.addIssue({
+      code: 'custom',
+      path: ownKey ? ['agents', agentId, 'working_directory'] : ['agents', agentId],
+      message: `Agent "${agentId}" uses the same workspace directory as agent "${first}" (${dir})`,
+      params: {
+        hint:
+          'Each agent needs its own directory (its AGENTS.md, SOUL.md and memory live there). ' +
+          (ownKey
+            ? `Point agents.${agentId}.working_directory at a directory no other agent uses.`
+            : `Change agents.${first}.working_directory, or set agents.${agentId}.working_directory to another directory.`),
+      },
+    });
+  }
+}
+
 const CUSTOM_PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The superRefine body of SettingsSchema. `value` may be anything (see the module comment). */
@@ -172,6 +226,7 @@ export function checkSettingsRules(value: unknown, sink: IssueSink): void {
     }
   }
 
+  checkWorkspaceDirs(settings, agents, sink);
   checkProviderReference(asObject(settings['models'])?.['provider'], ['models', 'provider'], customProviders, sink);
 
   for (const [teamId, raw] of Object.entries(teams)) {

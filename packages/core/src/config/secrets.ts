@@ -18,8 +18,12 @@ export const SECRET_PATHS = [
 ] as const;
 
 export const MASK_CHAR = '…';
-/** Shorter values are masked as a bare "…": showing 7 characters of them would give most of it away. */
-export const MIN_REVEAL_LENGTH = 16;
+/**
+ * Shorter values are masked as a bare "…": the 7 characters shown would be a large part of a
+ * password or a short token. From 24 characters on, at least 17 stay hidden; real API keys and
+ * bot tokens are 40 or more.
+ */
+export const MIN_REVEAL_LENGTH = 24;
 
 const SECRET_KEY = /(?:^|_)(?:api_?key|token|secret|password|passwd)$/;
 
@@ -27,16 +31,23 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
 }
 
-/** `sk-ant-api03-…` -> `sk-…abcd`; short values -> `…`; empty stays empty (not set). */
-export function maskSecret(value: string): string {
-  if (value === '') return '';
-  if (value.length < MIN_REVEAL_LENGTH) return MASK_CHAR;
-  return `${value.slice(0, 3)}${MASK_CHAR}${value.slice(-4)}`;
+function isMask(value: string): boolean {
+  return value === MASK_CHAR || (value.length === 8 && value[3] === MASK_CHAR);
 }
 
 /** True for the output of maskSecret (never a plausible real secret). */
 export function isMaskedValue(value: unknown): value is string {
-  return typeof value === 'string' && (value === MASK_CHAR || (value.length === 8 && value[3] === MASK_CHAR));
+  return typeof value === 'string' && isMask(value);
+}
+
+/**
+ * `sk-ant-api03-…` -> `sk-…abcd`; values under MIN_REVEAL_LENGTH -> `…`; empty stays empty (not
+ * set). A mask stays as it is, so masking settings that were already masked shows the same.
+ */
+export function maskSecret(value: string): string {
+  if (value === '' || isMask(value)) return value;
+  if (value.length < MIN_REVEAL_LENGTH) return MASK_CHAR;
+  return `${value.slice(0, 3)}${MASK_CHAR}${value.slice(-4)}`;
 }
 
 function maskAll(value: unknown): unknown {

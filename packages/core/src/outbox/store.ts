@@ -18,6 +18,8 @@ import type { EventLog } from '../events/log.ts';
 
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
 
+const EXPIRE_BATCH = 500;
+
 export const CLIENT_CHANNELS = ['discord', 'telegram', 'whatsapp'] as const;
 
 export interface OutboxRecipient {
@@ -183,13 +185,22 @@ export class OutboxStore {
     });
   }
 
-  /** Marks rows past their TTL as expired; returns them. */
+  /**
+   * Marks every row past its TTL as expired (an `outbox.expired` event each) and returns them.
+   * One short write transaction per EXPIRE_BATCH rows. The daemon calls this periodically, so
+   * replies for a channel that never connects expire without a client polling `claim`.
+   */
   expire(now = Date.now()): OutboxRow[] {
-    return this.#db.write(() => this.#expire(now));
+    const expired: OutboxRow[] = [];
+    for (;;) {
+      const batch = this.#db.write(() => this.#expire(now));
+      expired.push(...batch);
+      if (batch.length < EXPIRE_BATCH) return expired;
+    }
   }
 
   #expire(now: number): OutboxRow[] {
-    const rows = this.#db.prepare("SELECT * FROM outbox WHERE status IN ('pending', 'delivering') AND expires_at < ? ORDER BY seq LIMIT 500").all(now) as Row[];
+    const rows = this.#db.prepare("SELECT * FROM outbox WHERE status IN ('pending', 'delivering') AND expires_at < ? ORDER BY seq LIMIT ?").all(now, EXPIRE_BATCH) as Row[];
     const mark = this.#db.prepare("UPDATE outbox SET status = 'expired', lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?");
     return rows.map((r) => {
       mark.run(r.seq);

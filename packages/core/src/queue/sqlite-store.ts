@@ -81,6 +81,8 @@ export interface SqliteQueueStoreOptions {
 const SCAN_PAGE = 256;
 /** Rows the claim's seq-order walk looks at before it switches to listing agents (see #findHeads). */
 const PHASE_ONE_ROWS = 512;
+const DELETE_DEAD_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status = 'dead' LIMIT ?)";
+const DELETE_DEAD_OF_AGENT_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status = 'dead' AND agent_id = ? LIMIT ?)";
 const PRUNE_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status IN ('completed', 'cancelled') AND finished_at < ? LIMIT ?)";
 
 export class SqliteQueueStore implements QueueStore {
@@ -459,6 +461,10 @@ export class SqliteQueueStore implements QueueStore {
     this.#db.write(() => {
       if (this.#stmt.deleteDead.run(id).changes !== 1) throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
     });
+  }
+
+  deleteAllDead(agentId?: string): number {
+    return agentId === undefined ? this.#db.deleteInBatches(DELETE_DEAD_SQL, [], 1000) : this.#db.deleteInBatches(DELETE_DEAD_OF_AGENT_SQL, [agentId], 1000);
   }
 
   nextWakeAt(): number | undefined {

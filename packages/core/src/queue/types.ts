@@ -192,6 +192,8 @@ export interface QueueStore {
   listDead(limit?: number): Awaitable<QueueMessage[]>;
   retryDead(id: string): Awaitable<QueueMessage>;
   deleteDead(id: string): Awaitable<void>;
+  /** Deletes every dead letter (of one agent when given), in batches; returns how many. */
+  deleteAllDead(agentId?: string): Awaitable<number>;
   /** Earliest time something may become claimable (backoff end or lease expiry), if any. */
   nextWakeAt(): Awaitable<number | undefined>;
   /** Deletes completed/cancelled messages finished before `beforeTs`, in batches. */

@@ -84,6 +84,14 @@ export class AgentSessionStore {
     });
   }
 
+  /**
+   * Forgets sessions not used since `beforeTs` (retention): one row per agent and session key
+   * (sender, thread) would otherwise accumulate forever. Their next message starts a fresh session.
+   */
+  prune(beforeTs: number, batchSize = 1000): number {
+    return this.#db.deleteInBatches('DELETE FROM agent_sessions WHERE rowid IN (SELECT rowid FROM agent_sessions WHERE updated_at < ? LIMIT ?)', [beforeTs], batchSize);
+  }
+
   /** Forgets the agent's sessions (one key, or all): the next run starts fresh. Returns how many were removed. */
   reset(agentId: string, sessionKey?: string): number {
     return this.#db.write(() =>

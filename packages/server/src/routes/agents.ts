@@ -12,6 +12,7 @@ import {
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '../schemas/agents.ts';
+import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '../agent-workspace-removal.ts';
 import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts';
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
@@ -70,7 +71,8 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       return maskedAgent(written, params.id);
     },
 
-    deleteAgent: async ({ params }) => {
+    deleteAgent: async ({ params, query }) => {
+      let plan: WorkspaceRemovalPlan | undefined;
       await ctx.updateSettings((current) => {
         requireAgent(current, params.id);
         const teams = Object.entries(current.teams ?? {}).filter(([, t]) => t.agents?.includes(params.id) || t.leader_agent === params.id).map(([id]) => id);
@@ -80,9 +82,12 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
             details: { teams },
           });
         }
+        // Planned under the settings lock, before the write: an unsafe ?workspace=delete changes nothing.
+        plan = planWorkspaceRemoval(current, params.id, query.workspace ?? 'archive', ctx.env);
         return withAgent(current, params.id, undefined);
       });
-      return { ok: true as const };
+      if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
+      return { ok: true as const, workspace: await applyWorkspaceRemoval(plan) };
     },
 
     resetAgent: ({ params }) => {

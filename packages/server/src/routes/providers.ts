@@ -1,5 +1,5 @@
 /** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read. */
-import { TinyError, maskSettings, stripUnchangedMasks, type Settings } from '@tinyagi/core';
+import { TinyError, maskSettings, secretStatus, stripUnchangedMasks, type Settings } from '@tinyagi/core';
 
 type CustomProviderSettings = NonNullable<Settings['custom_providers']>[string];
 import type { ServerContext } from '../context.ts';
@@ -10,6 +10,9 @@ function customProviders(settings: Settings): Array<CustomProviderSettings & { i
   return Object.entries(maskSettings(settings.custom_providers ?? {})).map(([id, p]) => ({ ...p, id }));
 }
 
+/** Secrets under models and custom_providers, the keys this view shows masked. */
+const PROVIDER_SECRET = /^(?:models|custom_providers)[.[]/;
+
 function providersView(settings: Settings) {
   const models = maskSettings(settings.models ?? {});
   return {
@@ -17,6 +20,7 @@ function providersView(settings: Settings) {
     anthropic: models.anthropic ?? {},
     openai: models.openai ?? {},
     custom: customProviders(settings),
+    secrets: secretStatus(settings).filter((s) => PROVIDER_SECRET.test(s.path)),
   };
 }
 
@@ -36,9 +40,10 @@ export function providerRoutes(ctx: ServerContext): RouteHandlers<keyof typeof p
       const written = await ctx.updateSettings((current) => {
         const models = { ...current.models };
         const existing = models[params.name] ?? {};
-        const { makeDefault, ...fields } = body;
+        // makeDefault: the deprecated camelCase spelling, still accepted.
+        const { make_default, makeDefault, ...fields } = body;
         models[params.name] = { ...existing, ...stripUnchangedMasks(fields, existing) };
-        if (makeDefault) models.provider = params.name;
+        if (make_default ?? makeDefault) models.provider = params.name;
         return { ...current, models };
       });
       return providersView(written);
@@ -55,7 +60,9 @@ export function providerRoutes(ctx: ServerContext): RouteHandlers<keyof typeof p
     putCustomProvider: async ({ params, body }) => {
       const written = await ctx.updateSettings((current) => {
         const existing = current.custom_providers?.[params.id];
-        return { ...current, custom_providers: { ...current.custom_providers, [params.id]: stripUnchangedMasks(body, existing) } };
+        // `id` is read-only (the path names the provider): a client that PUTs what it read must not store it.
+        const { id: _echoedId, ...fields } = body;
+        return { ...current, custom_providers: { ...current.custom_providers, [params.id]: stripUnchangedMasks(fields, existing) } };
       });
       return { ...maskSettings(written.custom_providers![params.id]!), id: params.id };
     },

@@ -1,10 +1,10 @@
 /** Queue counts, in-flight work and dead letters. */
+import { assertValidId } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
+import type { queueContract } from '../schemas/queue.ts';
 
-type Names = 'queueStatus' | 'queueAgents' | 'queueProcessing' | 'queueDead' | 'retryDead' | 'deleteDead';
-
-export function queueRoutes(ctx: ServerContext): RouteHandlers<Names> {
+export function queueRoutes(ctx: ServerContext): RouteHandlers<keyof typeof queueContract> {
   const { queue, outbox } = ctx.stores;
   return {
     queueStatus: () => ({ ...queue.counts(), outboxPending: outbox.counts().pending }),
@@ -15,6 +15,8 @@ export function queueRoutes(ctx: ServerContext): RouteHandlers<Names> {
     },
     queueDead: ({ query }) => queue.listDead(query.limit ?? 100),
     retryDead: ({ params }) => queue.retryDead(params.id),
+    // The agent need not exist any more: dead letters of a removed agent are the usual case.
+    purgeDead: ({ query }) => ({ deleted: ctx.stores.queue.deleteAllDead(query.agent === undefined ? undefined : assertValidId(query.agent, 'agent id')) }),
     deleteDead: ({ params }) => {
       queue.deleteDead(params.id);
       return { ok: true as const };

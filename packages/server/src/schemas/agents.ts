@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, OkSchema, TimestampSchema } from './common.ts';
+import { IdParamsSchema, LimitQuery, TimestampSchema } from './common.ts';
 
 const HeartbeatSchema = z.looseObject({ enabled: z.boolean().optional(), interval: z.number().positive().optional() });
 
@@ -47,6 +47,23 @@ export const HeartbeatViewSchema = z.object({ content: z.string(), path: z.strin
 
 export const SkillSchema = z.object({ id: z.string(), name: z.string(), description: z.string() });
 
+/** What DELETE /api/agents/:id does to the workspace: archive (default), delete for good, or keep. */
+export const WORKSPACE_REMOVAL_MODES = ['archive', 'delete', 'keep'] as const;
+export type WorkspaceRemovalMode = (typeof WORKSPACE_REMOVAL_MODES)[number];
+
+export const WorkspaceOutcomeSchema = z
+  .object({
+    /** `absent`: there was no directory; `kept` with a reason: archiving was not safe or failed. */
+    action: z.enum(['archived', 'deleted', 'kept', 'absent']),
+    /** The workspace directory. */
+    path: z.string(),
+    /** Where it was moved (archived only). */
+    archivedTo: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'WorkspaceOutcome' });
+export type WorkspaceOutcome = z.infer<typeof WorkspaceOutcomeSchema>;
+
 export const agentsContract = {
   listAgents: route({
     method: 'GET',
@@ -84,10 +101,12 @@ export const agentsContract = {
   deleteAgent: route({
     method: 'DELETE',
     path: '/api/agents/:id',
-    summary: 'Remove an agent from settings (refused while a team lists it; the workspace is kept)',
+    summary:
+      'Remove an agent from settings (refused while a team lists it). Its workspace is archived to <workspace.path>/.archive/ unless ?workspace=keep; ?workspace=delete deletes it',
     tag: 'agents',
     params: IdParamsSchema,
-    response: OkSchema,
+    query: z.object({ workspace: z.enum(WORKSPACE_REMOVAL_MODES).optional().describe('archive (default), delete or keep') }),
+    response: z.object({ ok: z.literal(true), workspace: WorkspaceOutcomeSchema }),
   }),
   resetAgent: route({
     method: 'POST',

@@ -5,6 +5,7 @@ import { messagesContract } from './messages.ts';
 import { outboxContract } from './outbox.ts';
 import { pairingContract } from './pairing.ts';
 import { providersContract } from './providers.ts';
+import { queueContract } from './queue.ts';
 import { schedulesContract } from './schedules.ts';
 import { settingsContract } from './settings.ts';
 import { systemContract } from './system.ts';
@@ -15,6 +16,7 @@ import { usageContract } from './usage.ts';
 export const apiContract = {
   ...systemContract,
   ...messagesContract,
+  ...queueContract,
   ...outboxContract,
   ...conversationsContract,
   ...agentsContract,

@@ -5,6 +5,7 @@ export * from './common.ts';
 export * from './records.ts';
 export * from './system.ts';
 export * from './messages.ts';
+export * from './queue.ts';
 export * from './outbox.ts';
 export * from './conversations.ts';
 export * from './agents.ts';

@@ -1,7 +1,7 @@
-/** Message intake and lookup, the queue and its dead letters. */
+/** Message intake and lookup (the queue's own routes are in queue.ts). */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, OkSchema } from './common.ts';
+import { IdParamsSchema } from './common.ts';
 import { OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
 
 export const SendMessageBodySchema = z
@@ -38,14 +38,6 @@ export const MessageDetailSchema = z.object({
 });
 export type MessageDetail = z.infer<typeof MessageDetailSchema>;
 
-const QueueCountsSchema = z.object({
-  pending: z.number().int(),
-  processing: z.number().int(),
-  completed: z.number().int(),
-  dead: z.number().int(),
-  cancelled: z.number().int(),
-});
-
 export const messagesContract = {
   sendMessage: route({
     method: 'POST',
@@ -72,50 +64,5 @@ export const messagesContract = {
     tag: 'messages',
     params: IdParamsSchema,
     response: z.object({ id: z.string(), state: z.enum(['cancelled', 'cancelling', 'not_cancellable']), status: z.string() }),
-  }),
-  queueStatus: route({
-    method: 'GET',
-    path: '/api/queue/status',
-    summary: 'Queue counts by status, and replies waiting for delivery',
-    tag: 'queue',
-    response: QueueCountsSchema.extend({ outboxPending: z.number().int() }),
-  }),
-  queueAgents: route({
-    method: 'GET',
-    path: '/api/queue/agents',
-    summary: 'Queue counts per agent',
-    tag: 'queue',
-    response: z.array(QueueCountsSchema.extend({ agentId: z.string() })),
-  }),
-  queueProcessing: route({
-    method: 'GET',
-    path: '/api/queue/processing',
-    summary: 'Messages being processed now',
-    tag: 'queue',
-    response: z.array(QueueMessageSchema.extend({ durationMs: z.number() })),
-  }),
-  queueDead: route({
-    method: 'GET',
-    path: '/api/queue/dead',
-    summary: 'Dead letters, newest first',
-    tag: 'queue',
-    query: z.object({ limit: LimitQuery }),
-    response: z.array(QueueMessageSchema),
-  }),
-  retryDead: route({
-    method: 'POST',
-    path: '/api/queue/dead/:id/retry',
-    summary: 'Put a dead letter back in the queue (attempts reset)',
-    tag: 'queue',
-    params: IdParamsSchema,
-    response: QueueMessageSchema,
-  }),
-  deleteDead: route({
-    method: 'DELETE',
-    path: '/api/queue/dead/:id',
-    summary: 'Delete a dead letter',
-    tag: 'queue',
-    params: IdParamsSchema,
-    response: OkSchema,
   }),
 } as const;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, OkSchema } from './common.ts';
+import { SecretStatusSchema } from './settings.ts';
 
 export const CUSTOM_HARNESSES = ['claude', 'codex', 'openai', 'anthropic'] as const;
 
@@ -34,6 +35,8 @@ export const ProvidersSchema = z.object({
   anthropic: z.looseObject({ model: z.string().optional(), api_key: z.string().optional(), oauth_token: z.string().optional() }),
   openai: z.looseObject({ model: z.string().optional(), api_key: z.string().optional() }),
   custom: z.array(CustomProviderSchema),
+  /** Set flags of the masked keys above (models.anthropic.api_key, …, custom_providers.<id>.api_key). */
+  secrets: z.array(SecretStatusSchema),
 });
 
 export const providersContract = {
@@ -48,7 +51,8 @@ export const providersContract = {
       api_key: z.string().max(4096).optional(),
       oauth_token: z.string().max(4096).optional(),
       model: z.string().max(200).optional(),
-      makeDefault: z.boolean().optional(),
+      make_default: z.boolean().optional().describe('Also set models.provider to this provider'),
+      makeDefault: z.boolean().optional().meta({ deprecated: true, description: 'Old spelling of make_default' }),
     }),
     response: ProvidersSchema,
   }),
@@ -57,7 +61,7 @@ export const providersContract = {
   putCustomProvider: route({
     method: 'PUT',
     path: '/api/custom-providers/:id',
-    summary: 'Create or replace a custom provider (a masked api_key keeps the stored one)',
+    summary: 'Create or replace a custom provider (a masked api_key keeps the stored one; an echoed id is ignored)',
     tag: 'providers',
     params: IdParamsSchema,
     body: CustomProviderBodySchema,

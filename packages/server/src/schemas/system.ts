@@ -2,14 +2,7 @@
 import { z } from 'zod';
 import { route } from './route.ts';
 import { TimestampSchema } from './common.ts';
-
-const QueueCountsSchema = z.object({
-  pending: z.number().int(),
-  processing: z.number().int(),
-  completed: z.number().int(),
-  dead: z.number().int(),
-  cancelled: z.number().int(),
-});
+import { QueueCountsSchema } from './queue.ts';
 
 export const ChannelStatusSchema = z.looseObject({
   name: z.string(),

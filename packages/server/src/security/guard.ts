@@ -2,7 +2,9 @@
  * The request guard (onRequest hooks), in this order:
  * 1. Host check (DNS rebinding) and Origin check (CORS allowlist): before anything else runs.
  * 2. Credentials: the API token; or a run-scoped token on routes declared `auth: 'run'`; or a
- *    ticket on the event stream. `auth: 'none'` routes (health, API docs) need nothing.
+ *    ticket on the event stream. `auth: 'none'` routes (health) and the static, data-free docs
+ *    page need nothing; the OpenAPI document itself (/api/openapi.json, /api/docs/json|yaml)
+ *    needs the token.
  * Scoped-token target checks (same conversation) happen in the route wrapper, after params are
  * validated (see routing.ts).
  */
@@ -33,7 +35,10 @@ declare module 'fastify' {
   }
 }
 
-const PUBLIC_PREFIXES = ['/api/docs'];
+/** The swagger-ui page and its bundled assets: no API data, and a browser cannot send a header to open a page. */
+function isDocsPage(url: string): boolean {
+  return url === '/api/docs' || url === '/api/docs/' || url.startsWith('/api/docs/static/');
+}
 
 function listeningPort(app: FastifyInstance): number | undefined {
   const address = app.server.address();
@@ -43,8 +48,7 @@ function listeningPort(app: FastifyInstance): number | undefined {
 function guardMode(request: FastifyRequest): GuardMode {
   const configured = request.routeOptions.config?.auth;
   if (configured) return configured;
-  const url = request.routeOptions.url ?? '';
-  return PUBLIC_PREFIXES.some((p) => url === p || url.startsWith(`${p}/`)) ? 'none' : 'token';
+  return isDocsPage(request.routeOptions.url ?? '') ? 'none' : 'token';
 }
 
 function bearerOf(request: FastifyRequest): string | undefined {

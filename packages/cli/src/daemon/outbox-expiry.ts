@@ -1,0 +1,32 @@
+/**
+ * Outbox expiry: at start and then every OUTBOX_EXPIRY_INTERVAL_MS, replies past their TTL
+ * become `expired` with an `outbox.expired` event (the activity log shows each one). Without
+ * this, a reply for a channel whose client never connects would stay pending forever, because
+ * rows otherwise expire only when a client claims.
+ */
+import { errorMessage, type OutboxStore } from '@tinyagi/core';
+import type { Logger } from './logger.ts';
+
+export const OUTBOX_EXPIRY_INTERVAL_MS = 30_000;
+
+export function startOutboxExpiry(
+  outbox: Pick<OutboxStore, 'expire'>,
+  logger: Logger,
+  intervalMs = OUTBOX_EXPIRY_INTERVAL_MS,
+): { stop(): void; runNow(): number } {
+  const runNow = (): number => {
+    try {
+      return outbox.expire().length;
+    } catch (err) {
+      logger.error(`outbox expiry failed: ${errorMessage(err)}`);
+      return 0;
+    }
+  };
+  runNow();
+  const every = setInterval(runNow, intervalMs);
+  every.unref();
+  return {
+    runNow,
+    stop: () => clearInterval(every),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * What removing an agent does to its workspace (DELETE /api/agents/:id, `tinyagi agent remove`):
+ * by default the directory is archived (moved to `<workspace.path>/.archive/<id>-<time>`), so an
+ * agent re-added with the same id starts clean and nothing is lost; `delete` removes it for
+ * good; `keep` leaves it in place.
+ *
+ * Safety rules (checked by `planWorkspaceRemoval` before the settings change, so a refusal
+ * changes nothing):
+ * - Only a directory strictly inside the workspace root and used by no other agent is archived
+ *   or deleted. A custom working_directory elsewhere (often the user's own project) or a shared
+ *   one is kept; `delete` is then refused with INVALID_STATE.
+ * - `delete` also needs the provisioning marker (core's removeWorkspace refuses without it).
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import {
+  TinyError, WORKSPACE_PATHS, agentWorkspaceDir, archiveWorkspace, errorMessage, removeWorkspace, workspaceRoot,
+  type Settings,
+} from '@tinyagi/core';
+import type { WorkspaceOutcome, WorkspaceRemovalMode } from './schemas/agents.ts';
+
+/** Archives go here, inside the workspace root (an agent id never starts with a dot). */
+export const WORKSPACE_ARCHIVE_DIR = '.archive';
+
+export interface WorkspaceRemovalPlan {
+  agentId: string;
+  /** What will be done; `keep` also when archiving would not be safe. */
+  mode: WorkspaceRemovalMode;
+  dir: string;
+  archiveRoot: string;
+  /** Why the workspace is kept although archiving was asked for. */
+  reason?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function inside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+function overlaps(a: string, b: string): boolean {
+  return a === b || inside(a, b) || inside(b, a);
+}
+
+/** Decides what removing agent `id` (still in `settings`) does to its workspace. Throws for an unsafe `delete`. */
+export function planWorkspaceRemoval(settings: Settings, id: string, mode: WorkspaceRemovalMode, env: Env): WorkspaceRemovalPlan {
+  const dir = agentWorkspaceDir(settings, id, env);
+  const root = workspaceRoot(settings, env);
+  const archiveRoot = join(root, WORKSPACE_ARCHIVE_DIR);
+  if (mode === 'keep') return { agentId: id, mode, dir, archiveRoot };
+
+  let unsafe: string | undefined;
+  if (!inside(dir, root)) {
+    unsafe = `it is outside the workspace root ${root} (a custom working_directory)`;
+  } else {
+    const sharer = Object.keys(settings.agents ?? {}).find((other) => {
+      if (other === id) return false;
+      try {
+        return overlaps(agentWorkspaceDir(settings, other, env), dir);
+      } catch {
+        return false;
+      }
+    });
+    if (sharer !== undefined) unsafe = `agent "${sharer}" uses it too`;
+  }
+
+  if (mode === 'delete') {
+    const refuse = (why: string): TinyError =>
+      new TinyError('INVALID_STATE', `Not deleting the workspace ${dir}: ${why}.`, {
+        hint: 'Remove the agent and keep its workspace (?workspace=keep, or `tinyagi agent remove --keep-workspace`), then delete the directory by hand if you mean to.',
+        details: { dir },
+      });
+    if (unsafe !== undefined) throw refuse(unsafe);
+    if (existsSync(dir) && !existsSync(join(dir, WORKSPACE_PATHS.marker))) throw refuse(`it was not provisioned by TinyAGI (no ${WORKSPACE_PATHS.marker})`);
+    return { agentId: id, mode, dir, archiveRoot };
+  }
+  return unsafe === undefined ? { agentId: id, mode, dir, archiveRoot } : { agentId: id, mode: 'keep', dir, archiveRoot, reason: `not archived: ${unsafe}` };
+}
+
+/**
+ * Carries out a plan once the agent is gone from settings. Never throws: a failure leaves the
+ * directory where it is and says why (the agent is already removed at this point).
+ */
+export async function applyWorkspaceRemoval(plan: WorkspaceRemovalPlan): Promise<WorkspaceOutcome> {
+  const { dir } = plan;
+  if (!existsSync(dir)) return { action: 'absent', path: dir };
+  if (plan.mode === 'keep') return { action: 'kept', path: dir, ...(plan.reason !== undefined ? { reason: plan.reason } : {}) };
+  try {
+    if (plan.mode === 'delete') {
+      await removeWorkspace({ dir, purge: true });
+      return { action: 'deleted', path: dir };
+    }
+    const { archivedTo } = await archiveWorkspace({ dir, archiveRoot: plan.archiveRoot, agentId: plan.agentId });
+    return { action: 'archived', path: dir, archivedTo };
+  } catch (err) {
+    return { action: 'kept', path: dir, reason: `${plan.mode === 'delete' ? 'deleting' : 'archiving'} failed: ${errorMessage(err)}` };
+  }
+}
