@@ -53,6 +53,16 @@ describe('session stores', () => {
     expect(sessions.get('a', 'thread:x')).toBeUndefined();
   });
 
+  it('AgentSessionStore keeps the instructions hash of the same provider session, and drops it with a new one', () => {
+    const sessions = new AgentSessionStore(db());
+    sessions.recordTurn('cx', 'shared', { provider: 'codex', sessionId: 'thr-1', instructionsHash: 'h1', user: 'u1', assistant: 'a1' });
+    expect(sessions.recordTurn('cx', 'shared', { provider: 'codex', sessionId: 'thr-1', user: 'u2', assistant: 'a2' }).instructionsHash).toBe('h1');
+    expect(sessions.recordTurn('cx', 'shared', { provider: 'codex', sessionId: 'thr-1', instructionsHash: 'h2', user: 'u3', assistant: 'a3' }).instructionsHash).toBe('h2');
+    // A new thread has not been told anything yet.
+    expect(sessions.recordTurn('cx', 'shared', { provider: 'codex', sessionId: 'thr-2', user: 'u4', assistant: 'a4' }).instructionsHash).toBe('');
+    expect(sessions.get('cx', 'shared')).toMatchObject({ sessionId: 'thr-2', instructionsHash: '', turns: 4 });
+  });
+
   it('SenderDefaultsStore sets, replaces and clears per (channel, sender)', () => {
     const defaults = new SenderDefaultsStore(db());
     defaults.set('telegram', '42', 'coder');

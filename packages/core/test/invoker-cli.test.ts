@@ -106,7 +106,7 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
     expect(first.text).toBe(`fake-${cli} turn 1: hello`);
     expect(first.sessionId).toMatch(/\S{8,}/);
 
-    const session: InvokeSession = { key: 'shared', resumeId: first.sessionId ?? null };
+    const session: InvokeSession = { key: 'shared', resumeId: first.sessionId ?? null, ...(first.instructionsHash ? { instructionsHash: first.instructionsHash } : {}) };
     const second = await invokeAgent(request(cli, 'again', { session }));
     expect(second.text).toBe(`fake-${cli} turn 2: again`);
     expect(second.sessionId).toBe(first.sessionId);
@@ -220,13 +220,18 @@ describe('claude adapter specifics', () => {
 });
 
 describe('codex adapter specifics', () => {
-  it('sends the instructions only with the first message of a thread', async () => {
+  it('sends the instructions with the first message of a thread, and again only when they changed', async () => {
     const first = await invokeAgent(request('codex', 'hello'));
-    await invokeAgent(request('codex', 'again', { session: { key: 'shared', resumeId: first.sessionId ?? null } }));
-    const [fresh, resumed] = logEntries();
+    expect(first.instructionsHash).toMatch(/^[0-9a-f]{16}$/);
+    const thread = { key: 'shared', resumeId: first.sessionId ?? null };
+    await invokeAgent(request('codex', 'again', { session: { ...thread, instructionsHash: first.instructionsHash! } }));
+    const edited = await invokeAgent(request('codex', 'after the edit', { systemPrompt: 'You are the reviewer now.', session: { ...thread, instructionsHash: first.instructionsHash! } }));
+    expect(edited.instructionsHash).not.toBe(first.instructionsHash);
+    const [fresh, resumed, updated] = logEntries();
     expect(fresh?.prompt).toBe(`<tinyagi_instructions>\n${SYSTEM_PROMPT}\n</tinyagi_instructions>\n\nhello`);
     expect(resumed?.prompt).toBe('again');
     expect(resumed?.argv.slice(-3)).toEqual(['resume', first.sessionId, '-']);
+    expect(updated?.prompt).toBe('<tinyagi_instructions updated="true">\nThese instructions replace the earlier <tinyagi_instructions> of this conversation.\nYou are the reviewer now.\n</tinyagi_instructions>\n\nafter the edit');
   });
 });
 

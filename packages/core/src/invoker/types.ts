@@ -55,6 +55,12 @@ export interface InvokeSession {
   turn?: number;
   /** Start a new provider session even when `resumeId` is set (`tinyagi agent reset`). */
   fresh?: boolean;
+  /**
+   * For adapters that give the system prompt in-band once per provider session (codex): the
+   * hash of the prompt the resumed session last received. A different current prompt is sent
+   * again, so edits to AGENTS.md, memory or teammates reach a long-lived thread.
+   */
+  instructionsHash?: string;
 }
 
 export interface SpawnAgentArgs {
@@ -121,6 +127,8 @@ export interface InvokeResult {
   costUsd?: number;
   /** Provider session to pass as `session.resumeId` next time. */
   sessionId?: string;
+  /** The hash of the system prompt this call delivered in-band (store it with the session). */
+  instructionsHash?: string;
 }
 
 export type InvokeAdapter = (req: InvokeRequest) => Promise<InvokeResult>;

@@ -22,6 +22,8 @@ export interface AgentSessionRecord {
   sessionId: string;
   transcript: SessionTurnMessage[];
   turns: number;
+  /** Hash of the system prompt the provider session last received in-band ('' when none). */
+  instructionsHash: string;
   updatedAt: number;
 }
 
@@ -30,6 +32,8 @@ export interface RecordTurnInput {
   sessionId?: string | undefined;
   user: string;
   assistant: string;
+  /** Set when the provider session received the system prompt in this turn (kept otherwise). */
+  instructionsHash?: string | undefined;
   /** Transcript bound (messages, not turns). Default 40. */
   maxMessages?: number;
 }
@@ -41,6 +45,7 @@ interface Row {
   session_id: string;
   transcript: string;
   turns: number;
+  instructions_hash: string;
   updated_at: number;
 }
 
@@ -54,8 +59,8 @@ export class AgentSessionStore {
     this.#db = db;
     this.#get = db.sqlite.prepare('SELECT * FROM agent_sessions WHERE agent_id = ? AND session_key = ?');
     this.#upsert = db.sqlite.prepare(
-      `INSERT INTO agent_sessions (agent_id, session_key, provider, session_id, transcript, turns, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id,
+      `INSERT INTO agent_sessions (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash,
          transcript = excluded.transcript, turns = excluded.turns, updated_at = excluded.updated_at`,
     );
     this.#list = db.sqlite.prepare('SELECT * FROM agent_sessions WHERE agent_id = ? ORDER BY updated_at DESC');
@@ -78,9 +83,12 @@ export class AgentSessionStore {
       const transcript = [...(current?.transcript ?? []), { role: 'user' as const, content: input.user }, { role: 'assistant' as const, content: input.assistant }].slice(-max);
       const sessionId = input.sessionId ?? current?.sessionId ?? '';
       const turns = (current?.turns ?? 0) + 1;
+      // A new provider session has not seen any instructions yet.
+      const sameSession = current !== undefined && current.sessionId === sessionId;
+      const instructionsHash = input.instructionsHash ?? (sameSession ? current.instructionsHash : '');
       const updatedAt = Date.now();
-      this.#upsert.run(agentId, sessionKey, input.provider, sessionId, JSON.stringify(transcript), turns, updatedAt);
-      return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, updatedAt };
+      this.#upsert.run(agentId, sessionKey, input.provider, sessionId, JSON.stringify(transcript), turns, instructionsHash, updatedAt);
+      return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, updatedAt };
     });
   }
 
@@ -110,6 +118,7 @@ function toRecord(r: Row): AgentSessionRecord {
     sessionId: r.session_id,
     transcript: JSON.parse(r.transcript) as SessionTurnMessage[],
     turns: r.turns,
+    instructionsHash: r.instructions_hash,
     updatedAt: r.updated_at,
   };
 }

@@ -178,6 +178,8 @@ export const agentSessions = sqliteTable(
     sessionId: text('session_id').notNull(),
     transcript: text('transcript').notNull().default('[]'),
     turns: integer('turns').notNull().default(0),
+    /** Hash of the system prompt the provider session last received in-band (codex threads). */
+    instructionsHash: text('instructions_hash').notNull().default(''),
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.agentId, t.sessionKey] })],

@@ -43,6 +43,8 @@ export interface TurnsResult {
   usage: Usage;
   costUsd: number;
   sessionId: string | undefined;
+  /** What the provider session was last told in-band (codex), to store with the session. */
+  instructionsHash: string | undefined;
   provider: string;
   exchanges: Exchange[];
 }
@@ -67,6 +69,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   const stored = ctx.sessions.get(run.agentId, input.sessionKey);
   const history: SessionMessage[] = [...(stored?.transcript ?? [])];
   let resumeId: string | undefined = stored?.sessionId || undefined;
+  let instructionsHash: string | undefined = stored?.instructionsHash || undefined;
   let turn = (stored?.turns ?? 0) + 1;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;
@@ -84,7 +87,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
       prompt,
       systemPrompt,
       cwd,
-      session: { key: input.sessionKey, resumeId: resumeId ?? null, history: [...history], turn },
+      session: { key: input.sessionKey, resumeId: resumeId ?? null, history: [...history], turn, ...(instructionsHash ? { instructionsHash } : {}) },
       signal,
       onEvent: (event: InvokeProgress) => ctx.stores.events.emit({ type: 'run.progress', ...treeFields(run), data: { ...event, turn } }),
       tools: { spawnAgent: input.spawnAgent },
@@ -105,13 +108,14 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
     usage.outputTokens += result.usage?.outputTokens ?? 0;
     costUsd += result.costUsd ?? 0;
     resumeId = result.sessionId ?? resumeId;
+    instructionsHash = result.instructionsHash ?? instructionsHash;
     const asked = [prompt, ...steeredMidCall].join('\n\n');
     exchanges.push({ user: asked, assistant: result.text });
     history.push({ role: 'user', content: asked }, { role: 'assistant', content: result.text });
     turn++;
     if (i + 1 >= MAX_TURNS || !ctx.steering.hasPendingInput(run.id)) {
       ctx.steering.close(run.id);
-      return { text: result.text, usage, costUsd, sessionId: resumeId, provider: target.provider, exchanges };
+      return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, provider: target.provider, exchanges };
     }
     prompt = applySteering('', await ctx.steering.checkpoint(run.id, signal), false);
   }

@@ -234,7 +234,7 @@ function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord
 function recordHistory(ctx: Ctx, outcome: RunOutcome, answer: string): void {
   const { run, result, messages } = outcome;
   for (const exchange of result.exchanges) {
-    ctx.sessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, ...exchange });
+    ctx.sessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
   }
   for (const m of messages) {
     const meta = readMeta(m.meta);

@@ -128,7 +128,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       if (!finished) return;
       runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
       if (sessionKey) {
-        for (const exchange of result.exchanges) ctx.sessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, ...exchange });
+        for (const exchange of result.exchanges) ctx.sessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
       }
       ctx.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task });
       ctx.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text });

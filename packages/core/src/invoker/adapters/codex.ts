@@ -5,10 +5,13 @@
  * - Codex has no file flag for added instructions (`model_instructions_file` would replace its
  *   built-in prompt, and `-c developer_instructions=…` puts the whole prompt in argv and through
  *   a TOML parser). The system prompt therefore travels on stdin too, in an
- *   `<tinyagi_instructions>` block ahead of the first message of a thread; resumed turns carry
- *   the instructions in the thread's history.
+ *   `<tinyagi_instructions>` block ahead of the first message of a thread. Resumed turns carry
+ *   the instructions in the thread's history; when the composed prompt changed since the
+ *   thread last received it (`session.instructionsHash`: AGENTS.md, memory or teammates were
+ *   edited), the new one is sent again, marked as replacing the earlier instructions.
  * - Continuity uses the thread id from `thread.started` (`exec resume <id>`), never `--last`.
  */
+import { createHash } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
@@ -25,21 +28,30 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
     binary: 'codex',
     installHint: 'Install the Codex CLI (npm i -g @openai/codex) and log in, or give the agent another provider (e.g. "mock").',
   });
+  const hash = instructionsHash(req.systemPrompt);
+  const current = resumeId !== undefined && req.session?.instructionsHash === hash;
   const outcome = await runCliProcess({
     ...base,
     args,
-    input: resumeId ? req.prompt : codexFirstTurnInput(req.systemPrompt, req.prompt),
+    input: current ? req.prompt : codexTurnInput(req.systemPrompt, req.prompt, resumeId !== undefined),
     onLine: (line) => stream.handle(line),
   });
 
   const failure = stream.failure;
   if (failure !== undefined || outcome.exitCode !== 0) throw cliFailure(base.what, outcome, failure);
-  return { text: stream.finalMessage ?? '', usage: stream.usage, sessionId: stream.threadId ?? resumeId };
+  return { text: stream.finalMessage ?? '', usage: stream.usage, sessionId: stream.threadId ?? resumeId, instructionsHash: hash };
 }
 
-export function codexFirstTurnInput(systemPrompt: string, prompt: string): string {
+/** A short content hash of the system prompt (what a thread was last told). */
+export function instructionsHash(systemPrompt: string): string {
+  return createHash('sha256').update(systemPrompt).digest('hex').slice(0, 16);
+}
+
+/** The stdin of a turn that carries the instructions: the first of a thread, or an update. */
+export function codexTurnInput(systemPrompt: string, prompt: string, update: boolean): string {
   if (systemPrompt.trim() === '') return prompt;
-  return `<tinyagi_instructions>\n${systemPrompt}\n</tinyagi_instructions>\n\n${prompt}`;
+  const open = update ? '<tinyagi_instructions updated="true">\nThese instructions replace the earlier <tinyagi_instructions> of this conversation.\n' : '<tinyagi_instructions>\n';
+  return `${open}${systemPrompt}\n</tinyagi_instructions>\n\n${prompt}`;
 }
 
 /** Items that are the agent acting (progress events), as opposed to talking or thinking. */

@@ -1,0 +1,1 @@
+ALTER TABLE `agent_sessions` ADD `instructions_hash` text DEFAULT '' NOT NULL;
