@@ -181,6 +181,15 @@ describe('settings rules', () => {
     expect(result.issues[2]?.hint).toContain('"team-one"');
   });
 
+  it('checks daily token budgets and the daily caps of one agent', () => {
+    expect(pathsOf({ budgets: { agent_daily_tokens: 1000, global_daily_tokens: 5000 }, agents: { a: { budgets: { daily_usd: 1.5, daily_tokens: 200 } } } })).toEqual([]);
+    expect(pathsOf({ budgets: { global_daily_tokens: 1.5 }, agents: { a: { budgets: { daily_tokens: -1, daily_usd: 'x' } } } }).sort()).toEqual([
+      'agents.a.budgets.daily_tokens',
+      'agents.a.budgets.daily_usd',
+      'budgets.global_daily_tokens',
+    ]);
+  });
+
   it('checks monitoring.quiet_hours is a 24-hour HH:MM-HH:MM range', () => {
     expect(pathsOf({ monitoring: { quiet_hours: '22:00-07:00' } })).toEqual([]);
     expect(pathsOf({ monitoring: { quiet_hours: ' 9:30 - 17:45 ' } })).toEqual([]);

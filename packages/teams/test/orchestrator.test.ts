@@ -227,6 +227,35 @@ describe('conversations', () => {
     expect(h.stores.outbox.list({ conversationId: second.conversationId })[0]!.text).toContain('@pricey was not run');
   });
 
+  it('daily token budgets: an agent\'s own cap wins over the global one, and the global cap covers everyone', async () => {
+    const log = recordingInvoker(invokeAgent);
+    const tokens = { input_tokens: 600, output_tokens: 400 };
+    const h = harness({
+      agents: {
+        small: { provider: 'mock', mock: { reply: 'done', usage: tokens }, budgets: { daily_tokens: 500 } },
+        big: { provider: 'mock', mock: { reply: 'done', usage: tokens } },
+      },
+      budgets: { agent_daily_tokens: 5000, global_daily_tokens: 2500 },
+    }, { invoke: log.invoke });
+    const run = async (agent: string) => {
+      const sent = h.orchestrator.submit({ message: 'go', agent, senderId: 'u1' });
+      await waitForCompletion(h, sent.conversationId);
+      return { run: h.stores.runs.listRuns(sent.conversationId)[0]!, rejected: eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })[0] };
+    };
+    expect((await run('small')).run.status).toBe('completed');
+    // 1,000 tokens used against its own cap of 500: refused, although the global agent cap is 5,000.
+    const second = await run('small');
+    expect(second.run.status).toBe('rejected');
+    expect(second.rejected?.data).toMatchObject({ rule: 'agent_daily_tokens', limit: 500, actual: 1000 });
+    expect((await run('big')).run.status).toBe('completed');
+    expect((await run('big')).run.status).toBe('completed');
+    // 3,000 tokens used today by all agents together, the global cap is 2,500.
+    const fifth = await run('big');
+    expect(fifth.run.status).toBe('rejected');
+    expect(fifth.rejected?.data).toMatchObject({ rule: 'global_daily_tokens', limit: 2500, actual: 3000 });
+    expect(log.calls).toHaveLength(3);
+  });
+
   it('the soft limit asks the human once, and a conversation budget stops the work', async () => {
     const h = harness({
       agents: { a: { provider: 'mock', mock: { reply: '[@b: more]', usage: { cost_usd: 0.04 } } }, b: { provider: 'mock', mock: { reply: '[@a: more]', usage: { cost_usd: 0.04 } } } },

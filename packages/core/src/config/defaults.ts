@@ -64,7 +64,9 @@ export interface EffectiveBudgets {
   conversation_usd?: number;
   conversation_tokens?: number;
   agent_daily_usd?: number;
+  agent_daily_tokens?: number;
   global_daily_usd?: number;
+  global_daily_tokens?: number;
   soft_limit_fraction: number;
 }
 
@@ -133,14 +135,20 @@ export function effectiveLimits(settings: Settings, scope: { teamId?: string; ag
 }
 
 /** Global budgets with a team's budgets overriding them. Unset caps stay unset (no cap). */
-export function effectiveBudgets(settings: Settings, scope: { teamId?: string } = {}): EffectiveBudgets {
+/**
+ * Budgets in force: the global `budgets`, overridden key by key by the team's; with `agentId`,
+ * the agent's own `budgets.daily_usd` / `daily_tokens` replace the agent-daily caps.
+ */
+export function effectiveBudgets(settings: Settings, scope: { teamId?: string; agentId?: string } = {}): EffectiveBudgets {
   const team = scope.teamId !== undefined ? settings.teams?.[scope.teamId]?.budgets : undefined;
   const merged: BudgetSettings = { ...settings.budgets, ...stripUndefined(team ?? {}) };
+  const own = scope.agentId !== undefined ? settings.agents?.[scope.agentId]?.budgets : undefined;
+  if (own?.daily_usd !== undefined) merged.agent_daily_usd = own.daily_usd;
+  if (own?.daily_tokens !== undefined) merged.agent_daily_tokens = own.daily_tokens;
   const out: EffectiveBudgets = { soft_limit_fraction: merged.soft_limit_fraction ?? SETTINGS_DEFAULTS.budgets.soft_limit_fraction };
-  if (merged.conversation_usd !== undefined) out.conversation_usd = merged.conversation_usd;
-  if (merged.conversation_tokens !== undefined) out.conversation_tokens = merged.conversation_tokens;
-  if (merged.agent_daily_usd !== undefined) out.agent_daily_usd = merged.agent_daily_usd;
-  if (merged.global_daily_usd !== undefined) out.global_daily_usd = merged.global_daily_usd;
+  for (const key of ['conversation_usd', 'conversation_tokens', 'agent_daily_usd', 'agent_daily_tokens', 'global_daily_usd', 'global_daily_tokens'] as const) {
+    if (merged[key] !== undefined) out[key] = merged[key];
+  }
   return out;
 }
 

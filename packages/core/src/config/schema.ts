@@ -50,7 +50,9 @@ export const BudgetsSchema = z.looseObject({
   conversation_usd: nonNegative.optional(),
   conversation_tokens: z.int().nonnegative().optional(),
   agent_daily_usd: nonNegative.optional(),
+  agent_daily_tokens: z.int().nonnegative().optional(),
   global_daily_usd: nonNegative.optional(),
+  global_daily_tokens: z.int().nonnegative().optional(),
   soft_limit_fraction: z.number().gt(0).max(1).optional(),
 });
 
@@ -102,6 +104,8 @@ export const AgentSchema = z.looseObject({
   max_attempts: positiveInt.optional(),
   mock: MockScriptSchema.optional(),
   cross_team: z.boolean().optional(),
+  /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
+  budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: z.int().nonnegative().optional() }).optional(),
 });
 
 export const TeamSchema = z.looseObject({

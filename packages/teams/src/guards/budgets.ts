@@ -1,6 +1,7 @@
 /**
  * Spend caps checked before an agent is invoked or work is dispatched: per conversation (USD and
- * tokens, raised by `continue`), per agent per UTC day and globally per UTC day. Pure.
+ * tokens, raised by `continue`), per agent per UTC day and globally per UTC day (USD and
+ * tokens). Pure.
  */
 import { formatUsd, scaled, tokensOf, type ConversationUsage, type GuardRejection } from './rules.ts';
 import type { EffectiveBudgets } from '@tinyagi/core';
@@ -8,8 +9,8 @@ import type { EffectiveBudgets } from '@tinyagi/core';
 export interface SpendSnapshot {
   conversation: ConversationUsage;
   /** Spend of the agent about to run, since the start of the UTC day. */
-  agentToday?: { agentId: string; costUsd: number };
-  globalTodayUsd?: number;
+  agentToday?: { agentId: string; costUsd: number; tokens: number };
+  globalToday?: { costUsd: number; tokens: number };
 }
 
 /** The first exceeded budget, if any. A budget is exceeded when spend has reached it. */
@@ -28,20 +29,38 @@ export function checkBudgets(budgets: EffectiveBudgets, spend: SpendSnapshot): G
       return { rule: 'conversation_tokens', limit, actual: used, message: `this conversation has used ${used} of its ${limit} tokens` };
     }
   }
-  if (budgets.agent_daily_usd !== undefined && spend.agentToday && spend.agentToday.costUsd >= budgets.agent_daily_usd) {
+  const agent = spend.agentToday;
+  if (agent && budgets.agent_daily_usd !== undefined && agent.costUsd >= budgets.agent_daily_usd) {
     return {
       rule: 'agent_daily_usd',
       limit: budgets.agent_daily_usd,
-      actual: spend.agentToday.costUsd,
-      message: `@${spend.agentToday.agentId} has spent ${formatUsd(spend.agentToday.costUsd)} today, its daily budget is ${formatUsd(budgets.agent_daily_usd)}`,
+      actual: agent.costUsd,
+      message: `@${agent.agentId} has spent ${formatUsd(agent.costUsd)} today, its daily budget is ${formatUsd(budgets.agent_daily_usd)}`,
     };
   }
-  if (budgets.global_daily_usd !== undefined && spend.globalTodayUsd !== undefined && spend.globalTodayUsd >= budgets.global_daily_usd) {
+  if (agent && budgets.agent_daily_tokens !== undefined && agent.tokens >= budgets.agent_daily_tokens) {
+    return {
+      rule: 'agent_daily_tokens',
+      limit: budgets.agent_daily_tokens,
+      actual: agent.tokens,
+      message: `@${agent.agentId} has used ${agent.tokens} tokens today, its daily budget is ${budgets.agent_daily_tokens}`,
+    };
+  }
+  const global = spend.globalToday;
+  if (global && budgets.global_daily_usd !== undefined && global.costUsd >= budgets.global_daily_usd) {
     return {
       rule: 'global_daily_usd',
       limit: budgets.global_daily_usd,
-      actual: spend.globalTodayUsd,
-      message: `all agents together have spent ${formatUsd(spend.globalTodayUsd)} today, the daily budget is ${formatUsd(budgets.global_daily_usd)}`,
+      actual: global.costUsd,
+      message: `all agents together have spent ${formatUsd(global.costUsd)} today, the daily budget is ${formatUsd(budgets.global_daily_usd)}`,
+    };
+  }
+  if (global && budgets.global_daily_tokens !== undefined && global.tokens >= budgets.global_daily_tokens) {
+    return {
+      rule: 'global_daily_tokens',
+      limit: budgets.global_daily_tokens,
+      actual: global.tokens,
+      message: `all agents together have used ${global.tokens} tokens today, the daily budget is ${budgets.global_daily_tokens}`,
     };
   }
   return undefined;

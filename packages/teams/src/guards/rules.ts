@@ -14,7 +14,9 @@ export type GuardRule =
   | 'conversation_usd'
   | 'conversation_tokens'
   | 'agent_daily_usd'
+  | 'agent_daily_tokens'
   | 'global_daily_usd'
+  | 'global_daily_tokens'
   | 'conversation_stopped';
 
 export interface GuardRejection {

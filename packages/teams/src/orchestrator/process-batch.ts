@@ -33,6 +33,7 @@ import { abortCause, linkedController, type Ctx } from './context.ts';
 import { completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyRunEffects, rejectRunsEffects } from './run-effects.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted } from './lifecycle.ts';
+import { applyPluginHooks } from './plugins.ts';
 import { runAgentTurns } from './invoke-turns.ts';
 import { composeRunPrompt } from './prompt.ts';
 
@@ -90,12 +91,13 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     };
   }
   const now = Date.now();
-  const budgets = effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {});
+  const budgets = effectiveBudgets(settings, { ...(conversation.teamId ? { teamId: conversation.teamId } : {}), agentId });
   // The daily sums scan today's runs: only pay for them when a daily budget is configured.
+  const day = startOfUtcDay(now);
   const overBudget = checkBudgets(budgets, {
     conversation,
-    ...(budgets.agent_daily_usd !== undefined ? { agentToday: { agentId, costUsd: runs.agentSpend(agentId, startOfUtcDay(now)).costUsd } } : {}),
-    ...(budgets.global_daily_usd !== undefined ? { globalTodayUsd: runs.globalSpend(startOfUtcDay(now)).costUsd } : {}),
+    ...(budgets.agent_daily_usd !== undefined || budgets.agent_daily_tokens !== undefined ? { agentToday: { agentId, ...runs.agentSpend(agentId, day) } } : {}),
+    ...(budgets.global_daily_usd !== undefined || budgets.global_daily_tokens !== undefined ? { globalToday: runs.globalSpend(day) } : {}),
   });
   if (overBudget) {
     return () => {
@@ -163,13 +165,9 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
 }
 
 async function transformIncoming(ctx: Ctx, message: QueueMessage, run: RunRecord): Promise<string> {
-  let text = message.attachments.length > 0 ? `${message.content}\n\n[Attached files: ${message.attachments.join(', ')}]` : message.content;
+  const text = message.attachments.length > 0 ? `${message.content}\n\n[Attached files: ${message.attachments.join(', ')}]` : message.content;
   if (message.kind === 'teammate' || message.kind === 'chatroom') return text;
-  for (const plugin of ctx.plugins) {
-    if (!plugin.transformIncoming) continue;
-    text = await plugin.transformIncoming(text, { agentId: message.agentId, conversationId: message.conversationId, runId: run.id, channel: message.channel, sender: message.sender });
-  }
-  return text;
+  return applyPluginHooks(ctx, 'transformIncoming', text, { agentId: message.agentId, conversationId: message.conversationId, runId: run.id, channel: message.channel, sender: message.sender });
 }
 
 /** A message enqueued without a conversation (by another component) gets one. */
