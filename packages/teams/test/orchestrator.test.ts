@@ -110,6 +110,10 @@ describe('addressing human messages', () => {
       ['coder', child!.id, root!.id, 'teammate'],
     ]);
     expect(h.stores.queue.get(sent.messageId)!.runId).toBe(root!.id);
+    // Replies' outbox events carry the tree fields of the run that wrote them.
+    const outboxEvents = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['outbox.enqueued'] });
+    expect(outboxEvents.map((e) => [e.runId, e.parentRunId, e.depth])).toEqual(outboxEvents.map((e) => (e.runId === child!.id ? [child!.id, root!.id, 0] : [root!.id, null, 0])));
+    expect(outboxEvents.some((e) => e.runId === child!.id)).toBe(true);
   });
 
   it('is idempotent on the channel message key', async () => {

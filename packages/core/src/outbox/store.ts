@@ -105,6 +105,12 @@ export class OutboxStore {
     this.#maxAttempts = options.maxAttempts ?? 10;
   }
 
+  /** The tree fields of an outbox event: the reply's run, with its parent and depth when known. */
+  #tree(conversationId: string | null, runId: string | null, agentId: string | null): { conversationId: string | null; runId: string | null; agentId: string | null; parentRunId?: string | null; depth?: number } {
+    const run = runId ? (this.#db.prepare('SELECT parent_run_id, depth FROM runs WHERE id = ?').get(runId) as { parent_run_id: string | null; depth: number } | undefined) : undefined;
+    return { conversationId, runId, agentId, ...(run ? { parentRunId: run.parent_run_id, depth: run.depth } : {}) };
+  }
+
   hasClient(channel: string): boolean {
     return this.#clientChannels.has(channel);
   }
@@ -128,7 +134,7 @@ export class OutboxStore {
           JSON.stringify(input.recipient ?? {}), input.text, JSON.stringify(input.files ?? []), JSON.stringify(input.meta ?? {}),
           input.idempotencyKey, delivered ? 'delivered' : 'pending', now, now + (input.ttlMs ?? this.#ttlMs), now, delivered ? now : null);
       const row = this.get(id)!;
-      const tree = { conversationId: row.conversationId, runId: row.runId, agentId: row.agentId };
+      const tree = this.#tree(row.conversationId, row.runId, row.agentId);
       this.#events?.append({ type: 'outbox.enqueued', ...tree, data: { outboxId: id, channel: row.channel, status: row.status, text: row.text } });
       if (delivered) this.#events?.append({ type: 'outbox.delivered', ...tree, data: { outboxId: id, channel: row.channel, stored: true } });
       return { row, created: true };
@@ -162,7 +168,7 @@ export class OutboxStore {
         throw new TinyError('INVALID_STATE', `Outbox row ${id} is ${row.status} and cannot be acknowledged.`);
       }
       this.#db.prepare("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?").run(now, id);
-      this.#events?.append({ type: 'outbox.delivered', conversationId: row.conversationId, runId: row.runId, agentId: row.agentId, data: { outboxId: id, channel: row.channel } });
+      this.#events?.append({ type: 'outbox.delivered', ...this.#tree(row.conversationId, row.runId, row.agentId), data: { outboxId: id, channel: row.channel } });
       return this.get(id)!;
     });
   }
@@ -180,7 +186,7 @@ export class OutboxStore {
       this.#db
         .prepare('UPDATE outbox SET status = ?, last_error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?')
         .run(giveUp ? 'failed' : 'pending', error, now + delay, id);
-      if (giveUp) this.#events?.append({ type: 'outbox.failed', conversationId: row.conversationId, runId: row.runId, agentId: row.agentId, data: { outboxId: id, channel: row.channel, error } });
+      if (giveUp) this.#events?.append({ type: 'outbox.failed', ...this.#tree(row.conversationId, row.runId, row.agentId), data: { outboxId: id, channel: row.channel, error } });
       return this.get(id)!;
     });
   }
@@ -204,7 +210,7 @@ export class OutboxStore {
     const mark = this.#db.prepare("UPDATE outbox SET status = 'expired', lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?");
     return rows.map((r) => {
       mark.run(r.seq);
-      this.#events?.append({ type: 'outbox.expired', conversationId: r.conversation_id, runId: r.run_id, agentId: r.agent_id, data: { outboxId: r.id, channel: r.channel, createdAt: r.created_at } });
+      this.#events?.append({ type: 'outbox.expired', ...this.#tree(r.conversation_id, r.run_id, r.agent_id), data: { outboxId: r.id, channel: r.channel, createdAt: r.created_at } });
       return toRow({ ...r, status: 'expired' });
     });
   }
