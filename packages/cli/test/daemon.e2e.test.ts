@@ -2,7 +2,7 @@
  * The daemon end to end, as a user drives it: real `tinyagi` processes, a real detached daemon,
  * a temp TINYAGI_HOME, the mock provider.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS_FOLDER } from '@tinyagi/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -134,6 +134,31 @@ describe('tinyagi daemon', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/line 1, column \d+/);
     expect(readFileSync(file, 'utf8')).toBe(syntax);
+  });
+
+  it('loads plugins from TINYAGI_HOME/plugins: a reply is transformed end to end, a broken plugin is logged and skipped, restart reloads an edited one', async () => {
+    const h = await newHome();
+    const writePlugin = (name: string, file: string, text: string): void => {
+      mkdirSync(join(h.home, 'plugins', name), { recursive: true });
+      writeFileSync(join(h.home, 'plugins', name, file), text);
+    };
+    writePlugin('shout', 'index.mjs', "export default { name: 'shout', transformOutgoing: (text, ctx) => `${text.toUpperCase()} (${ctx.channel})` };\n");
+    writePlugin('broken', 'index.js', "throw new Error('broken at import');\n");
+    await h.ok(['start']);
+    const log = readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8');
+    expect(log).toContain(`WARN  [plugins] skipped plugin ${join(h.home, 'plugins', 'broken')}: failed to load: broken at import`);
+    expect(log).toContain('INFO  [daemon] plugins loaded (in this order): shout');
+
+    await h.ok(['agent', 'add', 'quiet', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'a quiet reply' } })]);
+    const first = await h.ok(['send', '--agent', 'quiet', '--wait', 'hello']);
+    expect(first).toContain('A QUIET REPLY (cli)');
+    expect(first).not.toContain('a quiet reply');
+
+    // An in-process restart imports the edited entry again.
+    writePlugin('shout', 'index.mjs', "export function transformOutgoing(text) { return `${text} [v2]`; }\n");
+    await h.ok(['restart']);
+    const second = await h.ok(['send', '--agent', 'quiet', '--wait', 'hello again']);
+    expect(second).toContain('a quiet reply [v2]');
   });
 
   it('after kill -9 in the middle of a conversation, a new start completes it and no reply is delivered twice', async () => {

@@ -1,7 +1,7 @@
 /**
  * Writes the notable events of the daemon (runs, dead letters, guards, schedules, heartbeats,
- * channel and settings changes) to the daemon log as one readable line each, under the `queue`
- * scope that `tinyagi logs queue` shows. Progress chunks and SSE-only detail are left out.
+ * channel and settings changes, plugin failures) to the daemon log as one readable line each,
+ * under the `queue` scope that `tinyagi logs queue` shows. Progress chunks and SSE-only detail are left out.
  */
 import type { EventLog, TinyEvent } from '@tinyagi/core';
 import type { Logger } from './logger.ts';
@@ -47,6 +47,9 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
       const exit = d['crashed'] === true ? ` (exited: code ${str(d['exitCode']) || '-'}, signal ${str(d['signal']) || '-'}${d['error'] ? `, ${firstLine(str(d['error']))}` : ''})` : '';
       return { level: d['crashed'] === true ? 'warn' : 'info', text: `channel ${str(d['channel'] ?? d['name'])}: ${str(d['state'] ?? d['status'])}${exit}` };
     }
+    case 'system.notice':
+      // Only plugin failures: other notices are for the event stream.
+      return d['where'] === 'plugin' ? { level: 'warn', text: `plugin ${str(d['plugin'])} ${str(d['hook'])} ${firstLine(str(d['error']))}; the text passed through unchanged${where}` } : undefined;
     case 'pairing.requested':
       return { level: 'info', text: `pairing requested on ${str(d['channel'])} (tinyagi pairing pending)` };
     default:

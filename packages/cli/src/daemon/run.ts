@@ -11,7 +11,7 @@
  *   close the API, stop channel children, close the database, release the lock, exit 0.
  *   A second signal during shutdown exits at once (the queue's leases recover the work).
  * - POST /api/services/restart: the same shutdown, then everything starts again in this process
- *   (same pid and lock; settings, database and server are reopened). Works with and without Docker.
+ *   (same pid and lock; settings, database, plugins and server are reopened). Works with and without Docker.
  */
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -40,6 +40,7 @@ import { liveSettings } from './live-settings.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
+import { loadPlugins } from './plugins.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { ScheduleRunner } from './scheduler.ts';
@@ -126,12 +127,16 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   };
 
   try {
+    // Loaded on every start, so `tinyagi restart` picks up added, removed or edited plugins.
+    const plugins = await loadPlugins(ctx.paths.plugins, logger.child('plugins'));
+    if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
     const orchestrator = new Orchestrator({
       stores,
       getSettings: live.get,
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
       filesDir: join(ctx.home, 'files'),
+      plugins: plugins.map((p) => p.plugin),
     });
     const supervisor = new ChannelSupervisor({
       logsDir: ctx.paths.logs,

@@ -18,6 +18,7 @@ import type { Ctx } from './context.ts';
 import { stopConversation } from './conversation-ops.ts';
 import type { TurnsResult } from './invoke-turns.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, treeFields } from './lifecycle.ts';
+import { applyPluginHooks } from './plugins.ts';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -66,9 +67,7 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
   const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: outcome.messages[0]!.teamId, incoming });
   let humanText = readable.text;
   if (answersHuman(run.cause) && humanText !== '') {
-    for (const plugin of ctx.plugins) {
-      if (plugin.transformOutgoing) humanText = await plugin.transformOutgoing(humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
-    }
+    humanText = await applyPluginHooks(ctx, 'transformOutgoing', humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
   }
   // Only the agent's own workspace and TINYAGI_HOME/files: a prompt-injected agent must not be
   // able to mail out settings.json, the API token or ~/.ssh.
