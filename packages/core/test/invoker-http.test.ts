@@ -139,12 +139,12 @@ describe('openai-compatible adapter', () => {
     );
     let checkpoints = 0;
     const result = await invokeAgent(request('openai', `${s.url}/v1`, {
-      inactivityMs: 150,
+      inactivityMs: 500,
       tools: { spawnAgent: async () => 'child says hi' },
       checkpoint: async () => {
         checkpoints++;
         // Paused by the operator for longer than the inactivity limit.
-        await new Promise((r) => setTimeout(r, 400));
+        await new Promise((r) => setTimeout(r, 1200));
         return '[Message added by the operator while you were working]\nuse base 10';
       },
     }));
@@ -199,10 +199,11 @@ describe('openai-compatible adapter', () => {
     const s = await serve(spawnRound, (_req, res) => sendSse(res, [openAi.text('done'), openAi.done]), spawnRound);
 
     const slowChild = async (): Promise<string> => {
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, 1200));
       return 'child finished';
     };
-    const result = await invokeAgent(request('openai', s.url, { inactivityMs: 150, tools: { spawnAgent: slowChild } }));
+    // Wide margins: on a loaded machine an event-loop stall must not look like silence.
+    const result = await invokeAgent(request('openai', s.url, { inactivityMs: 500, tools: { spawnAgent: slowChild } }));
     expect(result.text).toBe('done');
 
     const controller = new AbortController();
