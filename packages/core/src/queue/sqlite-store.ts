@@ -101,6 +101,8 @@ export class SqliteQueueStore implements QueueStore {
     this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
     this.#random = options.random ?? Math.random;
     const s = db.sqlite;
+    // Hot queries name their (partial) index: the planner would otherwise prefer the full
+    // (status, finished_at) index for `status = ?` and walk every live row of that status.
     this.#stmt = {
       insert: s.prepare(`INSERT INTO messages (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
         VALUES (@id, @kind, @agentId, @teamId, @conversationId, @parentMessageId, @parentRunId, @runId, @depth, @channel, @sender, @senderId, @threadKey, @content, @attachments, @meta, 'pending', @maxAttempts, @availableAt, @idempotencyKey, @now, @now)
@@ -109,14 +111,14 @@ export class SqliteQueueStore implements QueueStore {
       byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
       // Distinct agents with pending messages, by a loose index scan (one seek per agent).
       pendingAgents: s.prepare(`WITH RECURSIVE agents(id) AS (
-          SELECT (SELECT MIN(agent_id) FROM messages WHERE status = 'pending')
+          SELECT (SELECT MIN(agent_id) FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending')
           UNION ALL
-          SELECT (SELECT MIN(agent_id) FROM messages WHERE status = 'pending' AND agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
+          SELECT (SELECT MIN(agent_id) FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
         ) SELECT id FROM agents WHERE id IS NOT NULL`).pluck(),
-      agentHead: s.prepare("SELECT seq, available_at FROM messages WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT 1"),
-      agentBusy: s.prepare("SELECT 1 FROM messages WHERE status = 'processing' AND agent_id = ? LIMIT 1").pluck(),
-      pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages INDEXED BY messages_status_seq WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
-      agentPending: s.prepare("SELECT * FROM messages WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ?"),
+      agentHead: s.prepare("SELECT seq, available_at FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT 1"),
+      agentBusy: s.prepare("SELECT 1 FROM messages INDEXED BY messages_processing_agent WHERE status = 'processing' AND agent_id = ? LIMIT 1").pluck(),
+      pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages INDEXED BY messages_pending_seq WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
+      agentPending: s.prepare("SELECT * FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ?"),
       claimOne: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending' RETURNING *"),
       markClaimed: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending'"),
       heldBy: s.prepare("SELECT * FROM messages WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
@@ -126,16 +128,16 @@ export class SqliteQueueStore implements QueueStore {
       toPending: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, solo = ?, updated_at = ? WHERE seq = ?"),
       toFinal: s.prepare('UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ?, finished_at = ?, updated_at = ? WHERE seq = ?'),
       requestCancel: s.prepare("UPDATE messages SET cancel_requested = 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'processing'"),
-      expired: s.prepare("SELECT * FROM messages WHERE status = 'processing' AND lease_expires_at < ? ORDER BY seq"),
-      anyExpired: s.prepare("SELECT 1 FROM messages WHERE status = 'processing' AND lease_expires_at < ? LIMIT 1").pluck(),
+      expired: s.prepare("SELECT * FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' AND lease_expires_at < ? ORDER BY seq"),
+      anyExpired: s.prepare("SELECT 1 FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' AND lease_expires_at < ? LIMIT 1").pluck(),
       counts: s.prepare('SELECT status, COUNT(*) AS n FROM messages GROUP BY status'),
       countsByAgent: s.prepare('SELECT agent_id, status, COUNT(*) AS n FROM messages GROUP BY agent_id, status'),
-      processing: s.prepare("SELECT * FROM messages WHERE status = 'processing' ORDER BY seq"),
+      processing: s.prepare("SELECT * FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' ORDER BY seq"),
       dead: s.prepare("SELECT * FROM messages WHERE status = 'dead' ORDER BY seq DESC LIMIT ?"),
       retryDead: s.prepare("UPDATE messages SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = ?, finished_at = NULL, cancel_requested = 0, updated_at = ? WHERE id = ? AND status = 'dead'"),
       deleteDead: s.prepare("DELETE FROM messages WHERE id = ? AND status = 'dead'"),
-      nextPending: s.prepare("SELECT MIN(available_at) FROM messages WHERE status = 'pending'").pluck(),
-      nextLease: s.prepare("SELECT MIN(lease_expires_at) FROM messages WHERE status = 'processing'").pluck(),
+      nextPending: s.prepare("SELECT MIN(available_at) FROM messages INDEXED BY messages_pending_available WHERE status = 'pending'").pluck(),
+      nextLease: s.prepare("SELECT MIN(lease_expires_at) FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing'").pluck(),
     };
   }
 

@@ -3,6 +3,7 @@
  * by `pnpm --filter @tinyagi/core db:generate` and applied automatically when a database opens.
  * Times are integer milliseconds since the epoch. JSON columns hold text.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** Inbound work for agents. `seq` is the FIFO order; `id` is the public, sortable id. */
@@ -42,11 +43,15 @@ export const messages = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
     finishedAt: integer('finished_at'),
   },
+  // The hot indexes are partial: they hold only live rows (pending or processing), so they stay
+  // small however many finished messages the retention window keeps, and a status change
+  // touches fewer index entries. Queries must repeat the literal `status = '…'` term.
   (t) => [
-    index('messages_status_agent_seq').on(t.status, t.agentId, t.seq),
-    index('messages_status_seq').on(t.status, t.seq),
-    index('messages_status_available').on(t.status, t.availableAt),
-    index('messages_lease').on(t.status, t.leaseExpiresAt),
+    index('messages_pending_seq').on(t.seq).where(sql`status = 'pending'`),
+    index('messages_pending_agent').on(t.agentId, t.seq).where(sql`status = 'pending'`),
+    index('messages_pending_available').on(t.availableAt).where(sql`status = 'pending'`),
+    index('messages_processing_agent').on(t.agentId).where(sql`status = 'processing'`),
+    index('messages_processing_lease').on(t.leaseExpiresAt).where(sql`status = 'processing'`),
     index('messages_conversation').on(t.conversationId),
     index('messages_finished').on(t.status, t.finishedAt),
   ],
