@@ -36,4 +36,20 @@ describe('plugin failures', () => {
       expect.objectContaining({ runId: run!.id, agentId: 'bot', where: 'plugin', plugin: 'wrong-type', hook: 'transformOutgoing', error: 'returned undefined instead of a string' }),
     ]);
   });
+
+  it('a hook that never settles is given up after the plugin timeout; its late result is ignored', async () => {
+    let release!: (text: string) => void;
+    const plugins: OrchestratorPlugin[] = [
+      { name: 'stuck', transformOutgoing: () => new Promise<string>((resolve) => (release = resolve)) },
+      { name: 'tag', transformOutgoing: (t) => `${t} (out)` },
+    ];
+    const h = harness({ agents: { bot: echo } }, { plugins, pluginTimeoutMs: 200 });
+    const sent = h.orchestrator.submit({ message: 'hello', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    release('too late');
+    const [run] = h.stores.runs.listRuns(sent.conversationId);
+    expect(run).toMatchObject({ status: 'completed', output: 'bot heard: hello (out)' });
+    const notices = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] });
+    expect(notices.map((e) => e.data)).toEqual([expect.objectContaining({ plugin: 'stuck', hook: 'transformOutgoing', error: 'did not finish within 200 ms' })]);
+  });
 });

@@ -55,6 +55,8 @@ export interface Ctx {
   getSettings: () => Settings;
   invoke: (req: InvokeRequest) => Promise<InvokeResult>;
   plugins: readonly OrchestratorPlugin[];
+  /** How long one plugin hook may take before the text passes through without it. */
+  pluginTimeoutMs: number;
   apiUrl: string | undefined;
   issueRunToken: ((runId: string, conversationId: string) => string) | undefined;
   env: NodeJS.ProcessEnv;

@@ -40,6 +40,7 @@ import type { Spawner } from '../subagents/sub-agent.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
 import { cancelRunTree, stopOverdueConversations } from './conversation-ops.ts';
 import { createRunWithEvent, treeFields } from './lifecycle.ts';
+import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
 import { submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
@@ -57,6 +58,8 @@ export interface OrchestratorOptions {
   /** Run-scoped token for CLI agents (TINYAGI_RUN_TOKEN), issued by the server. */
   issueRunToken?: (runId: string, conversationId: string) => string;
   plugins?: OrchestratorPlugin[];
+  /** How long one plugin hook may take (default 10 s); a slower one is skipped for that text. */
+  pluginTimeoutMs?: number;
   /** TINYAGI_HOME/files; agents may send files from there besides their workspace. */
   filesDir?: string;
   /** Environment used to resolve provider credentials (default: process.env). */
@@ -94,6 +97,7 @@ export class Orchestrator implements Spawner {
       getSettings: options.getSettings,
       invoke: options.invoke ?? invokeAgent,
       plugins: options.plugins ?? [],
+      pluginTimeoutMs: options.pluginTimeoutMs ?? PLUGIN_HOOK_TIMEOUT_MS,
       apiUrl: options.apiUrl,
       issueRunToken: options.issueRunToken,
       env: options.env ?? process.env,
