@@ -101,6 +101,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     },
     close() {
       events.flush();
+      events.close();
       db.close();
     },
   };

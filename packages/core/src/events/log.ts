@@ -9,6 +9,11 @@
  * - `emit` is for high-rate, non-transactional events (streamed progress): events are buffered
  *   and written in one transaction on the next turn of the event loop (group commit), so a
  *   chatty agent costs one fsync per batch rather than one per chunk.
+ * - Events other processes write into the same file (several worker processes share a queue)
+ *   are published too, in id order: a local commit first publishes any foreign events with
+ *   lower ids (ids are handed out in commit order), and while anyone listens the table is
+ *   polled every `tailMs` for foreign events when nothing is committed here. Events that were
+ *   in the table before this log was created are history (`readSince`), not published.
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventInput, EventType, TinyEvent } from './types.ts';
@@ -41,13 +46,21 @@ export class EventLog {
   readonly #since;
   #buffer: EventInput[] = [];
   #flushScheduled = false;
+  /** The highest event id published (or that existed when this log was created). */
+  #cursor: number;
+  /** Locally committed events not yet published (their ids are above `#cursor`). */
+  readonly #local = new Map<number, TinyEvent>();
+  readonly #tailMs: number;
+  #tailTimer: NodeJS.Timeout | undefined;
 
-  constructor(db: TinyDatabase) {
+  constructor(db: TinyDatabase, options: { tailMs?: number } = {}) {
     this.#db = db;
+    this.#tailMs = options.tailMs ?? 250;
     this.#insert = db.sqlite.prepare(
       'INSERT INTO events (ts, type, conversation_id, run_id, parent_run_id, depth, agent_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#since = db.sqlite.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
+    this.#cursor = this.lastId();
   }
 
   /** Writes the event now (inside the open transaction, if any) and publishes it after commit. */
@@ -75,7 +88,7 @@ export class EventLog {
       agentId: input.agentId ?? null,
       data,
     };
-    this.#db.afterCommit(() => this.#publish(event));
+    this.#db.afterCommit(() => this.#committed(event));
     return event;
   }
 
@@ -100,7 +113,70 @@ export class EventLog {
 
   subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    if (this.#tailTimer === undefined && this.#tailMs > 0) {
+      this.#tailTimer = setInterval(() => this.#tail(), this.#tailMs);
+      this.#tailTimer.unref();
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#stopTail();
+    };
+  }
+
+  /** Stops polling for other processes' events (the database is closing). */
+  close(): void {
+    this.#stopTail();
+  }
+
+  #stopTail(): void {
+    clearInterval(this.#tailTimer);
+    this.#tailTimer = undefined;
+  }
+
+  /**
+   * A local event is on disk. Fast path: no id between the last published one and this one
+   * belongs to another process (ids are dense), so the local events go out as they are.
+   * Otherwise the foreign rows in between are read and everything is published in id order.
+   */
+  #committed(event: TinyEvent): void {
+    this.#local.set(event.id, event);
+    if (event.id - this.#cursor > this.#local.size) this.#publishRows(event.id);
+    for (;;) {
+      const next = this.#local.get(this.#cursor + 1);
+      if (!next) break;
+      this.#local.delete(next.id);
+      this.#cursor = next.id;
+      this.#publish(next);
+    }
+  }
+
+  /** Publishes stored events after the cursor up to `upTo`, local ones from memory. */
+  #publishRows(upTo: number): void {
+    for (;;) {
+      const rows = this.#since.all(this.#cursor, 1000) as EventRow[];
+      let more = rows.length === 1000;
+      for (const row of rows) {
+        if (row.id > upTo) {
+          more = false;
+          break;
+        }
+        const event = this.#local.get(row.id) ?? rowToEvent(row);
+        this.#local.delete(row.id);
+        this.#cursor = row.id;
+        this.#publish(event);
+      }
+      if (!more) return;
+    }
+  }
+
+  /** While someone listens: other processes' events when nothing is committed here. */
+  #tail(): void {
+    if (!this.#db.sqlite.open || this.#db.sqlite.inTransaction) return;
+    try {
+      this.#publishRows(Number.MAX_SAFE_INTEGER);
+    } catch {
+      // A busy or closing database: the next tick tries again.
+    }
   }
 
   /** Stored events after `afterId` (exclusive), oldest first, for replay. */

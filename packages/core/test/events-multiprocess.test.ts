@@ -1,0 +1,80 @@
+/**
+ * The event bus across connections: events another process writes into the same file are
+ * published too, exactly once and in id order — also when they interleave with local ones.
+ * Two connections to one file in one test process behave like two processes for SQLite.
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
+import { EventLog } from '../src/events/log.ts';
+import type { TinyEvent } from '../src/events/types.ts';
+
+let dir: string;
+const open: TinyDatabase[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tinyagi-events-mp-'));
+});
+afterEach(() => {
+  for (const db of open.splice(0)) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function connect(): TinyDatabase {
+  const db = openDatabase({ path: join(dir, 'e.db') });
+  open.push(db);
+  return db;
+}
+
+async function until(probe: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('events written by another process', () => {
+  it('are published by the poll when nothing is committed locally, and history is not replayed live', async () => {
+    const there = new EventLog(connect(), { tailMs: 0 });
+    there.append({ type: 'system.notice', data: { n: 'before' } });
+    const here = new EventLog(connect(), { tailMs: 20 });
+    const seen: TinyEvent[] = [];
+    here.subscribe((e) => seen.push(e));
+    there.append({ type: 'system.notice', data: { n: 'after' } });
+    await until(() => seen.length === 1, 'the foreign event');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.map((e) => e.data.n)).toEqual(['after']);
+  });
+
+  it('interleaved with local events: every event once, in id order', async () => {
+    const local = new EventLog(connect(), { tailMs: 20 });
+    const foreign = new EventLog(connect(), { tailMs: 0 });
+    const seen: TinyEvent[] = [];
+    local.subscribe((e) => seen.push(e));
+    foreign.append({ type: 'system.notice', data: { n: 'f1' } });
+    foreign.append({ type: 'system.notice', data: { n: 'f2' } });
+    // A local commit right after: the foreign events (lower ids) must go out first.
+    local.append({ type: 'system.notice', data: { n: 'l1' } });
+    // emit() is written on the next turn, so f3 (written now) gets the lower id.
+    local.emit({ type: 'system.notice', data: { n: 'l2' } });
+    foreign.append({ type: 'system.notice', data: { n: 'f3' } });
+    await until(() => seen.length === 5, 'five events');
+    await new Promise((r) => setTimeout(r, 100)); // a few more polls: nothing twice
+    expect(seen.map((e) => e.data.n)).toEqual(['f1', 'f2', 'l1', 'f3', 'l2']);
+    expect(seen.map((e) => e.id)).toEqual([...seen.map((e) => e.id)].sort((a, b) => a - b));
+  });
+
+  it('from a real second process', async () => {
+    const log = new EventLog(connect(), { tailMs: 20 });
+    const seen: TinyEvent[] = [];
+    log.subscribe((e) => seen.push(e));
+    const child = fork(join(import.meta.dirname, 'fixtures/events-proc.ts'), [join(dir, 'e.db'), '25'], { execArgv: ['--conditions=tinyagi-source'], stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    await until(() => seen.length === 25, '25 events from the child');
+    expect(seen.map((e) => e.data.i)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+  });
+});
