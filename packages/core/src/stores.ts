@@ -9,6 +9,7 @@ import type { BackoffPolicy } from './queue/types.ts';
 import { OutboxStore } from './outbox/store.ts';
 import { RunStore } from './runs/store.ts';
 import { RunSteeringStore } from './runs/steering-store.ts';
+import { ConversationQueries } from './runs/queries.ts';
 import { ChatroomStore } from './chatroom/index.ts';
 import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from './sessions/index.ts';
 import { PairingStore } from './pairing/index.ts';
@@ -31,6 +32,8 @@ export interface Stores {
   outbox: OutboxStore;
   runs: RunStore;
   steering: RunSteeringStore;
+  /** Read queries across queue, runs and conversations (what the orchestrator asks). */
+  queries: ConversationQueries;
   chatroom: ChatroomStore;
   agentSessions: AgentSessionStore;
   agentMessages: AgentMessageStore;
@@ -80,6 +83,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     outbox,
     runs,
     steering: new RunSteeringStore(db),
+    queries: new ConversationQueries(db),
     chatroom,
     agentSessions,
     agentMessages,

@@ -81,6 +81,10 @@ describe('session stores', () => {
     const newest = history.list('a', { limit: 3 });
     expect(newest.map((m) => m.content)).toEqual(['c4', 'c5', 'c6']);
     expect(history.list('a', { beforeId: newest[0]!.id, limit: 3 }).map((m) => m.content)).toEqual(['c1', 'c2', 'c3']);
+    // Catching up from a cursor pages forwards.
+    const first = history.list('a', { beforeId: newest[0]!.id, limit: 4 })[0]!;
+    expect(history.list('a', { sinceId: first.id, limit: 2 }).map((m) => m.content)).toEqual(['c1', 'c2']);
+    expect(history.list('b', { sinceId: 0 })).toEqual([]);
     expect(history.prune(Date.now() + 1)).toBe(7);
     expect(history.list('a')).toEqual([]);
   });

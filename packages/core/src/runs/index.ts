@@ -4,3 +4,4 @@ export {
   type ConversationRecord, type ConversationStatus, type CreateConversationInput, type UsageGroup, type UsageRow,
 } from './store.ts';
 export { RunSteeringStore, type RunSteeringState } from './steering-store.ts';
+export { ConversationQueries, type OpenRunRow } from './queries.ts';

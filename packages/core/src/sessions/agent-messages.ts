@@ -45,6 +45,7 @@ export class AgentMessageStore {
   readonly #db: TinyDatabase;
   readonly #insert;
   readonly #page;
+  readonly #after;
 
   constructor(db: TinyDatabase) {
     this.#db = db;
@@ -52,6 +53,7 @@ export class AgentMessageStore {
       'INSERT INTO agent_messages (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#page = db.sqlite.prepare('SELECT * FROM (SELECT * FROM agent_messages WHERE agent_id = ? AND id < ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+    this.#after = db.sqlite.prepare('SELECT * FROM agent_messages WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?');
   }
 
   /** Inside the caller's transaction when one is open. */
@@ -62,10 +64,14 @@ export class AgentMessageStore {
     return Number(info.lastInsertRowid);
   }
 
-  /** The newest `limit` messages before `beforeId` (default: the newest), oldest first. */
-  list(agentId: string, query: { beforeId?: number; limit?: number } = {}): AgentMessageRecord[] {
+  /**
+   * Oldest first: with `sinceId`, the first `limit` messages after it (catching up); otherwise
+   * the newest `limit` before `beforeId` (default: the newest).
+   */
+  list(agentId: string, query: { beforeId?: number; sinceId?: number; limit?: number } = {}): AgentMessageRecord[] {
     const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
-    return (this.#page.all(agentId, query.beforeId ?? Number.MAX_SAFE_INTEGER, limit) as Row[]).map(toRecord);
+    const rows = query.sinceId !== undefined ? this.#after.all(agentId, query.sinceId, limit) : this.#page.all(agentId, query.beforeId ?? Number.MAX_SAFE_INTEGER, limit);
+    return (rows as Row[]).map(toRecord);
   }
 
   /** Deletes messages older than `beforeTs`, in batches. */

@@ -31,7 +31,6 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     requireAgent(settings, id);
     return agentWorkspaceDir(settings, id, ctx.env);
   };
-  const sinceStatement = ctx.stores.db.sqlite.prepare('SELECT * FROM agent_messages WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?');
 
   const heartbeatView = async (id: string) => {
     const settings = ctx.settings();
@@ -98,21 +97,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     agentMessages: ({ params, query }) => {
       requireAgent(ctx.settings(), params.id);
       const limit = query.limit ?? 100;
-      const messages =
-        query.sinceId !== undefined
-          ? (sinceStatement.all(params.id, query.sinceId, limit) as Array<Record<string, unknown>>).map((r) => ({
-              id: r['id'] as number,
-              agentId: r['agent_id'] as string,
-              role: r['role'] as string,
-              channel: r['channel'] as string,
-              sender: r['sender'] as string,
-              messageId: r['message_id'] as string | null,
-              runId: r['run_id'] as string | null,
-              conversationId: r['conversation_id'] as string | null,
-              content: r['content'] as string,
-              createdAt: r['created_at'] as number,
-            }))
-          : ctx.agentMessages.list(params.id, { limit });
+      const messages = ctx.agentMessages.list(params.id, { limit, ...(query.sinceId !== undefined ? { sinceId: query.sinceId } : {}) });
       return { messages, nextCursor: messages.at(-1)?.id ?? query.sinceId ?? 0 };
     },
 

@@ -16,7 +16,6 @@ import type {
   Settings,
   Stores,
 } from '@tinyagi/core';
-import type { ConversationQueries } from '../conversations/queries.ts';
 import type { SteeringBoard } from '../steering/steering.ts';
 
 export interface PluginContext {
@@ -60,7 +59,7 @@ export interface Ctx {
   apiUrl: string | undefined;
   issueRunToken: ((runId: string, conversationId: string) => string) | undefined;
   env: NodeJS.ProcessEnv;
-  queries: ConversationQueries;
+  queries: Stores['queries'];
   chatroom: ChatroomStore;
   sessions: AgentSessionStore;
   agentMessages: AgentMessageStore;

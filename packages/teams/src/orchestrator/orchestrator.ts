@@ -29,7 +29,6 @@ import {
   type SteerCommand,
   type Stores,
 } from '@tinyagi/core';
-import { ConversationQueries } from '../conversations/queries.ts';
 import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../conversations/transcript.ts';
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
 import { teamMembers } from '../protocol/addressing.ts';
@@ -101,7 +100,7 @@ export class Orchestrator implements Spawner {
       apiUrl: options.apiUrl,
       issueRunToken: options.issueRunToken,
       env: options.env ?? process.env,
-      queries: new ConversationQueries(db),
+      queries: options.stores.queries,
       chatroom: options.stores.chatroom,
       sessions: options.stores.agentSessions,
       agentMessages: options.stores.agentMessages,

@@ -1,9 +1,11 @@
 /**
- * Read queries over core's tables that the orchestrator needs and the core stores do not offer
- * (they are specific to how teams drive the queue). Read-only: every write goes through the
- * core stores.
+ * Read queries across the queue, runs and conversations tables that the orchestrator needs
+ * (open runs, unfinished messages of a conversation, children of a run …). They live in core
+ * with the tables, so no other package runs SQL of its own. Read-only: every write goes
+ * through the stores.
  */
-import type { RunRecord, TinyDatabase } from '@tinyagi/core';
+import type { TinyDatabase } from '../storage/database.ts';
+import type { RunRecord } from './store.ts';
 
 export interface OpenRunRow {
   id: string;
