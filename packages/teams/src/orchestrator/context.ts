@@ -4,18 +4,7 @@
  * Durable state is always in the database; these registries only hold what belongs to running
  * code (abort controllers, paused waiters).
  */
-import type {
-  AgentMessageStore,
-  AgentSessionStore,
-  ChatroomStore,
-  GroupCommit,
-  InvokeRequest,
-  InvokeResult,
-  QueueWorker,
-  SenderDefaultsStore,
-  Settings,
-  Stores,
-} from '@tinyagi/core';
+import type { GroupCommit, InvokeRequest, InvokeResult, QueueWorker, Settings, Stores } from '@tinyagi/core';
 import type { SteeringBoard } from '../steering/steering.ts';
 
 export interface PluginContext {
@@ -59,11 +48,6 @@ export interface Ctx {
   apiUrl: string | undefined;
   issueRunToken: ((runId: string, conversationId: string) => string) | undefined;
   env: NodeJS.ProcessEnv;
-  queries: Stores['queries'];
-  chatroom: ChatroomStore;
-  sessions: AgentSessionStore;
-  agentMessages: AgentMessageStore;
-  senderDefaults: SenderDefaultsStore;
   steering: SteeringBoard;
   active: Map<string, ActiveRun>;
   /** Notes for an agent's next turn (undeliverable tags), by agent id. */

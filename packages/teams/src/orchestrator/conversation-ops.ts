@@ -15,7 +15,7 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
   return db.write(() => {
     const conversation = runs.getConversation(conversationId);
     if (!conversation || conversation.meta.finished === true) return false;
-    if (runs.openRunCount(conversationId) > 0 || ctx.queries.unfinishedMessages(conversationId) > 0) return false;
+    if (runs.openRunCount(conversationId) > 0 || ctx.stores.queries.unfinishedMessages(conversationId) > 0) return false;
     if (conversation.replyMode === 'aggregate') {
       const text = aggregateText(runs.listRuns(conversationId));
       if (text !== '') outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' }));
@@ -54,7 +54,7 @@ export function cancelRuns(ctx: Ctx, targets: readonly RunRecord[], reason: stri
       if (TERMINAL_RUN_STATUSES.includes(run.status)) continue;
       if (finishRunWithEvent(ctx, run, { status: 'cancelled', error: reason, data: { reason: cause } })) cancelled.push(run.id);
       for (const messageId of run.messageIds) {
-        const status = ctx.queries.messageStatus(messageId);
+        const status = ctx.stores.queries.messageStatus(messageId);
         if (status === 'pending') queue.cancel(messageId, reason);
         if (status !== 'processing') continue;
         // A message held by an invocation in this process is cancelled in the queue only when
@@ -107,7 +107,7 @@ export function stopConversation(ctx: Ctx, conversationId: string, why: { reject
         data: { rule: why.rejection.rule, limit: why.rejection.limit, actual: why.rejection.actual, message: why.rejection.message, action: 'stop' },
       });
     }
-    const open = ctx.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
+    const open = ctx.stores.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
     const cancelled = cancelRuns(ctx, open, reason, why.byHuman ? 'cancelled' : 'budget');
     const text = why.byHuman
       ? `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.`
@@ -134,7 +134,7 @@ export function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch = 500
     ...Object.keys(settings.teams ?? {}).map((teamId) => effectiveLimits(settings, { teamId }).conversation_timeout_s),
   );
   const stopped: string[] = [];
-  for (const id of ctx.queries.activeStartedBefore(now - shortest * 1000, batch)) {
+  for (const id of ctx.stores.queries.activeStartedBefore(now - shortest * 1000, batch)) {
     const conversation = ctx.stores.runs.getConversation(id);
     if (!conversation || conversation.status !== 'active') continue;
     const limitS = scaled(effectiveLimits(settings, conversation.teamId ? { teamId: conversation.teamId } : {}).conversation_timeout_s, conversation.limitScale);

@@ -100,11 +100,6 @@ export class Orchestrator implements Spawner {
       apiUrl: options.apiUrl,
       issueRunToken: options.issueRunToken,
       env: options.env ?? process.env,
-      queries: options.stores.queries,
-      chatroom: options.stores.chatroom,
-      sessions: options.stores.agentSessions,
-      agentMessages: options.stores.agentMessages,
-      senderDefaults: options.stores.senderDefaults,
       steering: new SteeringBoard(options.stores.steering),
       active: new Map(),
       notes: new Map(),
@@ -117,19 +112,19 @@ export class Orchestrator implements Spawner {
 
   /** The stores the orchestrator owns beside core's (chat rooms, sessions, agent history, sender defaults). */
   get chatroom(): ChatroomStore {
-    return this.#ctx.chatroom;
+    return this.#ctx.stores.chatroom;
   }
 
   get sessions(): AgentSessionStore {
-    return this.#ctx.sessions;
+    return this.#ctx.stores.agentSessions;
   }
 
   get agentMessages(): AgentMessageStore {
-    return this.#ctx.agentMessages;
+    return this.#ctx.stores.agentMessages;
   }
 
   get senderDefaults(): SenderDefaultsStore {
-    return this.#ctx.senderDefaults;
+    return this.#ctx.stores.senderDefaults;
   }
 
   /** Recovers what a previous process left behind and starts claiming. Idempotent. */
@@ -257,13 +252,13 @@ export class Orchestrator implements Spawner {
       const recipients = members.filter((m) => m !== author);
       // Posts join the room's conversation while it is still running, so members that are
       // busy receive every waiting post in one invocation.
-      let conversationId: string | null = recipients.length > 0 ? (ctx.queries.activeRoomConversation(teamId) ?? null) : null;
+      let conversationId: string | null = recipients.length > 0 ? (ctx.stores.queries.activeRoomConversation(teamId) ?? null) : null;
       if (recipients.length > 0 && conversationId === null) {
         conversationId = newId('conv');
         runs.createConversation({ id: conversationId, teamId, rootAgentId: team.leader_agent ?? recipients[0]!, channel: 'chatroom', sender: author, senderId: author, title: text.slice(0, 120) });
         events.append({ type: 'conversation.started', conversationId, data: { channel: 'chatroom', sender: author, teamId } });
       }
-      const post = ctx.chatroom.post({ teamId, fromAgent: author, content: text, conversationId });
+      const post = ctx.stores.chatroom.post({ teamId, fromAgent: author, content: text, conversationId });
       events.append({ type: 'chatroom.message', conversationId, data: { teamId, from: author, postId: post.id, text } });
       for (const agentId of recipients) {
         const runId = newId('run');

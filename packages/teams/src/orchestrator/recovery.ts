@@ -38,7 +38,7 @@ export function onMessageDead(ctx: Ctx, messageId: string, reason: string): void
 /** Closes runs no process can finish any more. Called once when the orchestrator starts. */
 export function reconcileOpenRuns(ctx: Ctx): number {
   let closed = 0;
-  for (const open of ctx.queries.openRuns()) {
+  for (const open of ctx.stores.queries.openRuns()) {
     if (ctx.active.has(open.id)) continue;
     const run = ctx.stores.runs.getRun(open.id);
     if (!run) continue;
@@ -57,7 +57,7 @@ function orphanOutcome(ctx: Ctx, run: RunRecord): { status: 'failed' | 'cancelle
     return run.status === 'running' ? { status: 'failed', error: 'TinyAGI restarted while this sub-agent was running; its parent is retried.' } : undefined;
   }
   if (run.messageIds.length === 0) return undefined;
-  const statuses = run.messageIds.map((id) => ctx.queries.messageStatus(id));
+  const statuses = run.messageIds.map((id) => ctx.stores.queries.messageStatus(id));
   if (statuses.some((s) => s === 'pending' || s === 'processing')) return undefined;
   if (statuses.includes('cancelled')) return { status: 'cancelled', error: 'its message was cancelled' };
   if (statuses.includes('dead')) return { status: 'failed', error: 'its message is in the dead-letter queue' };

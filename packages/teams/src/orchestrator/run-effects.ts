@@ -97,7 +97,7 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
       ctx.stores.db.afterCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
     }
     for (const post of plan.roomPosts) {
-      const stored = ctx.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId });
+      const stored = ctx.stores.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId });
       events.append({ type: 'chatroom.message', ...treeFields(run), data: { teamId: post.teamId, from: run.agentId, postId: stored.id, text: post.text } });
     }
 
@@ -233,13 +233,13 @@ function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord
 function recordHistory(ctx: Ctx, outcome: RunOutcome, answer: string): void {
   const { run, result, messages } = outcome;
   for (const exchange of result.exchanges) {
-    ctx.sessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
+    ctx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
   }
   for (const m of messages) {
     const meta = readMeta(m.meta);
-    ctx.agentMessages.append({ agentId: run.agentId, role: 'user', channel: m.channel, sender: meta?.from ? `@${meta.from}` : m.sender, messageId: m.id, runId: run.id, conversationId: run.conversationId, content: meta?.body ?? m.content });
+    ctx.stores.agentMessages.append({ agentId: run.agentId, role: 'user', channel: m.channel, sender: meta?.from ? `@${meta.from}` : m.sender, messageId: m.id, runId: run.id, conversationId: run.conversationId, content: meta?.body ?? m.content });
   }
-  ctx.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
+  ctx.stores.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
 }
 
 function scopeOf(run: RunRecord): { teamId?: string; agentId: string } {

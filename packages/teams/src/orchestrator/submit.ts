@@ -63,14 +63,14 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     const resolved = resolveTarget(settings, prefix.token);
     const explicit = target !== undefined;
     if (!resolved && prefix.token.toLowerCase() === 'default' && prefix.rest === '' && !explicit) {
-      const had = ctx.senderDefaults.clear(channel, senderId);
+      const had = ctx.stores.senderDefaults.clear(channel, senderId);
       return systemReply(ctx, input, channel, senderId, sender, had ? 'Your default target is cleared: messages without @ go to the default agent again.' : 'You had no default target set.', defaultAgentId(settings) ?? '');
     }
     if (resolved) {
       text = prefix.rest;
       if (!explicit) target = resolved;
       if (prefix.rest === '' && !explicit) {
-        ctx.senderDefaults.set(channel, senderId, resolved.kind === 'team' ? resolved.teamId : resolved.agentId);
+        ctx.stores.senderDefaults.set(channel, senderId, resolved.kind === 'team' ? resolved.teamId : resolved.agentId);
         const name = resolved.kind === 'team' ? `#${resolved.teamId} (led by @${resolved.agentId})` : `@${resolved.agentId}`;
         return systemReply(ctx, input, channel, senderId, sender, `Your messages now go to ${name} by default. Send @default to clear it.`, resolved.agentId, resolved.teamId);
       }
@@ -82,7 +82,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     }
   }
   if (!target) {
-    const sticky = ctx.senderDefaults.get(channel, senderId);
+    const sticky = ctx.stores.senderDefaults.get(channel, senderId);
     target = sticky !== undefined ? resolveTarget(settings, sticky) : undefined;
   }
   if (!target) {
@@ -175,7 +175,7 @@ function systemReply(ctx: Ctx, input: SubmitInput, channel: string, senderId: st
 /** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
 function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision: 'continue' | 'stop'): SubmitResult | undefined {
   const { runs, events, outbox, db } = ctx.stores;
-  const asking = ctx.queries
+  const asking = ctx.stores.queries
     .recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS)
     .map((id) => runs.getConversation(id))
     .find((c) => c?.meta.awaitingDecision === true);

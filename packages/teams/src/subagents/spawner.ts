@@ -76,7 +76,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   }
   const parentLimits = effectiveLimits(settings, scope(parent.teamId, parent.agentId));
   const budgets = effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {});
-  const children = ctx.queries.spawnedChildren(parent.id);
+  const children = ctx.stores.queries.spawnedChildren(parent.id);
   const admission = admitSpawn({
     parentDepth: parent.depth,
     parentMaxDepth: parent.maxDepth,
@@ -97,7 +97,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   }
 
   const sessionKey = input.session ? subagentSessionKey(conversation.id, input.session) : undefined;
-  const previous = sessionKey ? ctx.sessions.get(agentId, sessionKey) : undefined;
+  const previous = sessionKey ? ctx.stores.agentSessions.get(agentId, sessionKey) : undefined;
   const runId = newId('run');
   const run: RunRecord = db.write(() => {
     const created = createRunWithEvent(ctx, { ...base, id: runId, depth: admission.depth, maxDepth: admission.maxDepth, status: 'running' });
@@ -128,10 +128,10 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       if (!finished) return;
       runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
       if (sessionKey) {
-        for (const exchange of result.exchanges) ctx.sessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
+        for (const exchange of result.exchanges) ctx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
       }
-      ctx.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task });
-      ctx.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text });
+      ctx.stores.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task });
+      ctx.stores.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text });
     });
     enforceTreeBudget(ctx, run.conversationId);
     if (!finished) return stoppedResult(run.id, abortCause(controller.signal));
