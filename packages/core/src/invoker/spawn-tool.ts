@@ -6,7 +6,7 @@
  */
 import { asRecord, asString } from './json-read.ts';
 import type { HttpGuard } from './http-stream.ts';
-import { emitProgress, type InvokeRequest } from './types.ts';
+import { addUsage, emitProgress, type InvokeRequest, type InvokeUsage } from './types.ts';
 
 export const SPAWN_AGENT_TOOL_NAME = 'spawn_agent';
 
@@ -62,11 +62,55 @@ async function executeTool(
   }
 }
 
+/** One model call of a tool loop: its text, usage and the tool calls the model made. */
+export interface ToolRound {
+  text: string;
+  usage?: InvokeUsage | undefined;
+  calls: ReadonlyArray<{ name: string; input: unknown }>;
+}
+
+export interface ToolLoop<R extends ToolRound> {
+  maxRounds: number;
+  /** Whether the request offers tools at all (the last round never does, so it must answer). */
+  hasTools: boolean;
+  /** One model call with the conversation so far. */
+  call(offerTools: boolean): Promise<R>;
+  /** Adds the model's tool calls and their results to the conversation (wire format). */
+  addResults(round: R, outcomes: ToolOutcome[]): void;
+  /** Adds operator input from a steering checkpoint before the next call (wire format). */
+  addSteering(text: string): void;
+}
+
+/**
+ * The loop both HTTP adapters share: call the model; while it asks for tools (and rounds are
+ * left), run them, hand the results back and call again, with a steering checkpoint before
+ * every call after the first. Returns the last answer and the summed usage.
+ */
+export async function runToolLoop<R extends ToolRound>(req: InvokeRequest, guard: HttpGuard, loop: ToolLoop<R>): Promise<{ text: string; usage: InvokeUsage | undefined }> {
+  let usage: InvokeUsage | undefined;
+  let text = '';
+  for (let round = 1; round <= loop.maxRounds; round++) {
+    if (round > 1) {
+      const steering = await steeringCheckpoint(req, guard);
+      if (steering !== undefined) loop.addSteering(steering);
+    }
+    const offerTools = loop.hasTools && round < loop.maxRounds;
+    const result = await loop.call(offerTools);
+    usage = addUsage(usage, result.usage);
+    text = result.text;
+    if (result.calls.length === 0 || !offerTools) break;
+    const outcomes: ToolOutcome[] = [];
+    for (const call of result.calls) outcomes.push(await runToolCall(req, guard, call.name, call.input));
+    loop.addResults(result, outcomes);
+  }
+  return { text, usage };
+}
+
 /**
  * The steering checkpoint between model calls (`req.checkpoint`). A paused run waits here; the
  * wait is not silence for the inactivity watchdog, and a cancel ends it.
  */
-export async function steeringCheckpoint(req: InvokeRequest, guard: HttpGuard): Promise<string | undefined> {
+async function steeringCheckpoint(req: InvokeRequest, guard: HttpGuard): Promise<string | undefined> {
   const checkpoint = req.checkpoint;
   if (!checkpoint) return undefined;
   const text = await guard.hold(() => checkpoint());

@@ -7,9 +7,8 @@
 import { joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { runToolCall, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME, steeringCheckpoint } from '../spawn-tool.ts';
+import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
 import {
-  addUsage,
   DEFAULT_MAX_TOOL_ROUNDS,
   emitProgress,
   type InvokeRequest,
@@ -50,39 +49,36 @@ export async function invokeAnthropicHttp(req: InvokeRequest): Promise<InvokeRes
     : undefined;
   const maxRounds = Math.max(1, req.target.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS);
 
-  return withHttpGuard(req, what, async (guard) => {
-    let usage: InvokeUsage | undefined;
-    let text = '';
-    for (let round = 1; round <= maxRounds; round++) {
-      if (round > 1) {
-        // The last message is the user turn with the tool results; the operator's words join it.
-        const steering = await steeringCheckpoint(req, guard);
-        if (steering !== undefined) (messages.at(-1)!.content as JsonRecord[]).push({ type: 'text', text: steering });
-      }
-      const offerTools = tools !== undefined && round < maxRounds;
-      const body = {
-        model,
-        max_tokens: req.target.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
-        messages,
-        stream: true,
-        ...(req.systemPrompt.trim() !== '' ? { system: req.systemPrompt } : {}),
-        ...(offerTools ? { tools } : {}),
-      };
-      const result = await streamRound(req, guard, what, url, headers, body);
-      usage = addUsage(usage, result.usage);
-      text = result.blocks.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('');
-      const toolUses = result.blocks.filter((b) => b.type === 'tool_use');
-      if (toolUses.length === 0 || !offerTools) break;
-      messages.push({ role: 'assistant', content: result.blocks.map(toApiBlock) });
-      const results: JsonRecord[] = [];
-      for (const use of toolUses) {
-        const outcome = await runToolCall(req, guard, use.name, use.json);
-        results.push({ type: 'tool_result', tool_use_id: use.id, content: outcome.content, is_error: !outcome.ok });
-      }
-      messages.push({ role: 'user', content: results });
-    }
-    return { text, usage };
-  });
+  return withHttpGuard(req, what, (guard) =>
+    runToolLoop(req, guard, {
+      maxRounds,
+      hasTools: tools !== undefined,
+      call: async (offerTools) => {
+        const body = {
+          model,
+          max_tokens: req.target.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
+          messages,
+          stream: true,
+          ...(req.systemPrompt.trim() !== '' ? { system: req.systemPrompt } : {}),
+          ...(offerTools ? { tools } : {}),
+        };
+        const result = await streamRound(req, guard, what, url, headers, body);
+        const toolUses = result.blocks.filter((b) => b.type === 'tool_use');
+        return {
+          ...result,
+          toolUses,
+          text: result.blocks.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join(''),
+          calls: toolUses.map((use) => ({ name: use.name, input: use.json })),
+        };
+      },
+      addResults: (round, outcomes) => {
+        messages.push({ role: 'assistant', content: round.blocks.map(toApiBlock) });
+        messages.push({ role: 'user', content: round.toolUses.map((use, i) => ({ type: 'tool_result', tool_use_id: use.id, content: outcomes[i]!.content, is_error: !outcomes[i]!.ok })) });
+      },
+      // The last message is the user turn with the tool results; the operator's words join it.
+      addSteering: (text) => (messages.at(-1)!.content as JsonRecord[]).push({ type: 'text', text }),
+    }),
+  );
 }
 
 async function streamRound(

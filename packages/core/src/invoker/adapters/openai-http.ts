@@ -9,8 +9,8 @@
 import { joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { runToolCall, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME, steeringCheckpoint } from '../spawn-tool.ts';
-import { addUsage, DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
+import { DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -49,32 +49,26 @@ export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult
     : undefined;
   const maxRounds = Math.max(1, req.target.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS);
 
-  return withHttpGuard(req, what, async (guard) => {
-    let usage: InvokeUsage | undefined;
-    let text = '';
-    for (let round = 1; round <= maxRounds; round++) {
-      if (round > 1) {
-        const steering = await steeringCheckpoint(req, guard);
-        if (steering !== undefined) messages.push({ role: 'user', content: steering });
-      }
-      const offerTools = tools !== undefined && round < maxRounds;
-      const body = { model, messages, stream: true, stream_options: { include_usage: true }, ...(offerTools ? { tools } : {}) };
-      const result = await streamRound(req, guard, what, url, headers, body);
-      usage = addUsage(usage, result.usage);
-      text = result.text;
-      if (result.toolCalls.length === 0 || !offerTools) break;
-      messages.push({
-        role: 'assistant',
-        content: result.text === '' ? null : result.text,
-        tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
-      });
-      for (const call of result.toolCalls) {
-        const outcome = await runToolCall(req, guard, call.name, call.arguments);
-        messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
-      }
-    }
-    return { text, usage };
-  });
+  return withHttpGuard(req, what, (guard) =>
+    runToolLoop(req, guard, {
+      maxRounds,
+      hasTools: tools !== undefined,
+      call: async (offerTools) => {
+        const body = { model, messages, stream: true, stream_options: { include_usage: true }, ...(offerTools ? { tools } : {}) };
+        const result = await streamRound(req, guard, what, url, headers, body);
+        return { ...result, calls: result.toolCalls.map((c) => ({ name: c.name, input: c.arguments })) };
+      },
+      addResults: (round, outcomes) => {
+        messages.push({
+          role: 'assistant',
+          content: round.text === '' ? null : round.text,
+          tool_calls: round.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+        });
+        round.toolCalls.forEach((call, i) => messages.push({ role: 'tool', tool_call_id: call.id, content: outcomes[i]!.content }));
+      },
+      addSteering: (text) => messages.push({ role: 'user', content: text }),
+    }),
+  );
 }
 
 async function streamRound(
