@@ -15,7 +15,7 @@ export * from './runs/index.ts';
 export {
   provisionWorkspace, archiveWorkspace, removeWorkspace, PROVISION_VERSION, WORKSPACE_PATHS, TEMPLATES_DIR,
   readMemoryIndex, formatMemoryIndex, parseFrontMatter, DEFAULT_MEMORY_BOUNDS,
-  composeSystemPrompt, PromptCache, teamsOfAgent, formatTeammates, confineFiles, partitionFiles, type RefusedFile,
+  composeSystemPrompt, PromptCache, teamsOfAgent, formatTeammates, confineFiles, partitionFiles, isInside, type RefusedFile,
   type PromptAgent, type PromptTeam, type PromptTeamMember, type TeamDirectory, type ComposeSystemPromptInput, type ComposedPrompt,
   type MemoryEntry, type ProvisionResult, type ProvisionWorkspaceInput, type ArchiveWorkspaceInput, type ArchiveResult,
 } from './workspace/index.ts';

@@ -12,9 +12,9 @@
  * - `delete` also needs the provisioning marker (core's removeWorkspace refuses without it).
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { join } from 'node:path';
 import {
-  TinyError, WORKSPACE_PATHS, agentWorkspaceDir, archiveWorkspace, errorMessage, removeWorkspace, workspaceRoot,
+  TinyError, WORKSPACE_PATHS, agentWorkspaceDir, archiveWorkspace, errorMessage, isInside, removeWorkspace, workspaceRoot,
   type Settings,
 } from '@tinyagi/core';
 import type { WorkspaceOutcome, WorkspaceRemovalMode } from './schemas/agents.ts';
@@ -34,9 +34,9 @@ export interface WorkspaceRemovalPlan {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Strictly below `parent` (not the directory itself). */
 function inside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return child !== parent && isInside(child, parent);
 }
 
 function overlaps(a: string, b: string): boolean {

@@ -33,20 +33,8 @@ export interface ScheduleRecord {
   updatedAt: number;
 }
 
-export interface ScheduleInput {
-  label: string;
-  agentId: string | null;
-  teamId: string | null;
-  message: string;
-  cron: string | null;
-  timezone: string;
-  runAt: number | null;
-  enabled: boolean;
-  missedPolicy: MissedPolicy;
-  channel: string;
-  senderId: string;
-  nextRunAt: number | null;
-}
+/** What a caller sets; the store owns the id, the firing record and the timestamps. */
+export type ScheduleInput = Omit<ScheduleRecord, 'id' | 'lastFiredAt' | 'createdAt' | 'updatedAt'>;
 
 interface Row {
   id: string; label: string; agent_id: string | null; team_id: string | null; message: string; cron: string | null; timezone: string;

@@ -6,17 +6,13 @@
  * before the check, so a link inside a workspace cannot point out of it.
  */
 import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { TinyError } from '../errors.ts';
+import { isInside } from './paths.ts';
 
 export interface RefusedFile {
   file: string;
   reason: string;
-}
-
-function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 function realOrResolved(path: string): string {

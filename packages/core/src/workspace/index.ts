@@ -12,3 +12,4 @@ export { formatTeammates, teamsOfAgent } from './teammates.ts';
 export type { PromptTeam, PromptTeamMember, TeamDirectory, TeammatesSelf } from './teammates.ts';
 export { TEMPLATES_DIR } from './templates.ts';
 export { confineFiles, partitionFiles, type RefusedFile } from './confine.ts';
+export { isInside } from './paths.ts';

@@ -3,7 +3,7 @@
  * them a human's `continue` raises (conversation-wide limits scale with the conversation's
  * limit_scale; structural limits such as depth or fan-out and the daily spend caps do not).
  */
-import type { EffectiveBudgets, EffectiveLimits } from '@tinyagi/core';
+import type { ConversationRecord, EffectiveBudgets, EffectiveLimits } from '@tinyagi/core';
 
 export type GuardRule =
   | 'max_hops'
@@ -26,17 +26,8 @@ export interface GuardRejection {
   message: string;
 }
 
-/** Conversation counters the guards read (a ConversationRecord is assignable). */
-export interface ConversationUsage {
-  hops: number;
-  messageCount: number;
-  spawnCount: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  limitScale: number;
-  createdAt: number;
-}
+/** Conversation counters the guards read. */
+export type ConversationUsage = Pick<ConversationRecord, 'hops' | 'messageCount' | 'spawnCount' | 'inputTokens' | 'outputTokens' | 'costUsd' | 'limitScale' | 'createdAt'>;
 
 export interface GuardSettings {
   limits: EffectiveLimits;
