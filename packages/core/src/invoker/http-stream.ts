@@ -159,6 +159,19 @@ export function streamError(what: string, detail: string): InvokeError {
 }
 
 /** `base` plus `path`, without doubling or dropping the slash between them. */
+/** How an HTTP agent is named in errors, and its model (required: a permanent error without one). */
+export function httpModel(req: InvokeRequest): { what: string; model: string } {
+  const what = `${req.target.provider} model (agent ${req.agentId})`;
+  const model = req.target.model;
+  if (!model) {
+    throw new InvokeError('permanent', `${what}: no model configured.`, {
+      code: 'PROVIDER_CONFIG_INVALID',
+      hint: "Set the agent's model (or the custom provider's model).",
+    });
+  }
+  return { what, model };
+}
+
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }

@@ -4,8 +4,7 @@
  * `tool_use` for at most `maxToolRounds` model calls. `baseUrl` is the API root as in
  * ANTHROPIC_BASE_URL (`https://api.anthropic.com`); a root ending in `/v1` is accepted too.
  */
-import { joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
-import { InvokeError } from '../invoke-error.ts';
+import { httpModel, joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
 import {
@@ -29,14 +28,7 @@ interface RoundResult {
 }
 
 export async function invokeAnthropicHttp(req: InvokeRequest): Promise<InvokeResult> {
-  const what = `${req.target.provider} model (agent ${req.agentId})`;
-  const model = req.target.model;
-  if (!model) {
-    throw new InvokeError('permanent', `${what}: no model configured.`, {
-      code: 'PROVIDER_CONFIG_INVALID',
-      hint: "Set the agent's model (or the custom provider's model).",
-    });
-  }
+  const { what, model } = httpModel(req);
   const base = req.target.baseUrl ?? DEFAULT_BASE_URL;
   const url = joinUrl(base, /\/v1\/?$/.test(base) ? 'messages' : 'v1/messages');
   const headers: Record<string, string> = { 'anthropic-version': API_VERSION, ...req.target.headers };

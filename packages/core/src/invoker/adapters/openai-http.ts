@@ -6,8 +6,7 @@
  * calls (the last one without tools, so it has to answer). Stateless: the session's history is
  * sent as prior messages every time.
  */
-import { joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
-import { InvokeError } from '../invoke-error.ts';
+import { httpModel, joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
 import { DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
@@ -27,14 +26,7 @@ interface RoundResult {
 }
 
 export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult> {
-  const what = `${req.target.provider} model (agent ${req.agentId})`;
-  const model = req.target.model;
-  if (!model) {
-    throw new InvokeError('permanent', `${what}: no model configured.`, {
-      code: 'PROVIDER_CONFIG_INVALID',
-      hint: "Set the agent's model (or the custom provider's model).",
-    });
-  }
+  const { what, model } = httpModel(req);
   const url = joinUrl(req.target.baseUrl ?? DEFAULT_BASE_URL, 'chat/completions');
   const headers: Record<string, string> = { ...req.target.headers };
   if (req.target.apiKey) headers.authorization = `Bearer ${req.target.apiKey}`;
