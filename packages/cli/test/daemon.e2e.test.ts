@@ -164,12 +164,13 @@ describe('tinyagi daemon', () => {
   it('after kill -9 in the middle of a conversation, a new start completes it and no reply is delivered twice', async () => {
     const h = await newHome();
     await h.ok(['start']);
-    // Short leases, so the killed daemon's claimed message is recovered quickly on the next start.
+    // Ten-minute leases: the killed daemon's claimed message must be resumed by the next start
+    // (it holds the instance lock, so earlier daemons' leases are dead), not by lease expiry.
     writeFileSync(
       join(h.home, 'settings.json'),
       JSON.stringify({
         ...JSON.parse(readFileSync(join(h.home, 'settings.json'), 'utf8')),
-        queue: { lease_ms: 1500, sweep_ms: 200 },
+        queue: { lease_ms: 600_000, sweep_ms: 200 },
       }),
     );
     await h.ok(['restart']);

@@ -44,11 +44,26 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
       expect(next.map((b) => b.messages.map((m) => m.content))).toEqual([['a1']]);
     }));
 
-    it('collect mode hands all available pending messages of an agent to one batch in order', withStore(async (store) => {
-      for (let i = 0; i < 4; i++) await store.enqueue(msg('a', `a${i}`));
+    it('collect mode hands the available pending messages of the head\'s conversation to one batch in order', withStore(async (store) => {
+      for (let i = 0; i < 4; i++) await store.enqueue(msg('a', `a${i}`, { conversationId: 'c1' }));
       const [batch] = await store.claim({ ...claimOpts, policy: () => 'collect' });
       expect(batch!.messages.map((m) => m.content)).toEqual(['a0', 'a1', 'a2', 'a3']);
       expect(batch!.messages.every((m) => m.attempts === 1 && m.status === 'processing')).toBe(true);
+    }));
+
+    it('collect mode never puts two conversations in one batch: each waits for its own turn', withStore(async (store) => {
+      await store.enqueue(msg('a', 'x0', { conversationId: 'x' }));
+      await store.enqueue(msg('a', 'y0', { conversationId: 'y' }));
+      await store.enqueue(msg('a', 'x1', { conversationId: 'x' }));
+      await store.enqueue(msg('a', 'z0', { conversationId: 'z' }));
+      const order: string[][] = [];
+      for (let i = 0; i < 3; i++) {
+        const [batch] = await store.claim({ ...claimOpts, policy: () => 'collect' });
+        order.push(batch!.messages.map((m) => m.content));
+        await store.complete('w1', batch!.messages.map((m) => m.id));
+      }
+      expect(order).toEqual([['x0', 'x1'], ['y0'], ['z0']]);
+      expect(await store.claim({ ...claimOpts, policy: () => 'collect' })).toEqual([]);
     }));
 
     it('respects maxAgents and skipAgents, oldest head first', withStore(async (store) => {
@@ -198,8 +213,8 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
     }));
 
     it('after a collected batch crashed, its messages are claimed one at a time, so a poison message dies alone', withStore(async (store) => {
-      const poison = await store.enqueue(msg('a', 'poison', { maxAttempts: 1 }));
-      const innocent = await store.enqueue(msg('a', 'innocent', { maxAttempts: 1 }));
+      const poison = await store.enqueue(msg('a', 'poison', { maxAttempts: 1, conversationId: 'c1' }));
+      const innocent = await store.enqueue(msg('a', 'innocent', { maxAttempts: 1, conversationId: 'c1' }));
       let now = Date.now();
       const [batch] = await store.claim({ ...claimOpts, leaseMs: 10, now, policy: () => 'collect' });
       expect(batch!.messages.map((m) => m.content)).toEqual(['poison', 'innocent']);
@@ -217,19 +232,30 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
     }));
 
     it('a retryable failure of a collected batch isolates its messages; fresh ones still collect', withStore(async (store) => {
-      const a = await store.enqueue(msg('a', 'a0'));
-      const b = await store.enqueue(msg('a', 'a1'));
+      const a = await store.enqueue(msg('a', 'a0', { conversationId: 'c1' }));
+      const b = await store.enqueue(msg('a', 'a1', { conversationId: 'c1' }));
       await store.claim({ ...claimOpts, policy: () => 'collect' });
       const outcomes = await store.fail('w1', [a.id, b.id], { kind: 'retryable', error: 'exit 1' });
       const later = Math.max(...outcomes.map((o) => o.availableAt)) + 1;
-      await store.enqueue(msg('a', 'a2'));
-      await store.enqueue(msg('a', 'a3'));
+      await store.enqueue(msg('a', 'a2', { conversationId: 'c1' }));
+      await store.enqueue(msg('a', 'a3', { conversationId: 'c1' }));
       const contents = async () => (await store.claim({ ...claimOpts, now: later, policy: () => 'collect' }))[0]!.messages.map((m) => m.content);
       expect(await contents()).toEqual(['a0']);
       await store.complete('w1', [a.id]);
       expect(await contents()).toEqual(['a1']);
       await store.complete('w1', [b.id]);
       expect(await contents()).toEqual(['a2', 'a3']);
+    }));
+
+    it('expireLeases ends the leases of dead owners only, so recovery need not wait for the lease length', withStore(async (store) => {
+      const dead = await store.enqueue(msg('a', 'held by a dead worker'));
+      const alive = await store.enqueue(msg('b', 'held by a live worker'));
+      await store.claim({ ...claimOpts, owner: 'daemon:host:1:old', maxAgents: 1 });
+      await store.claim({ ...claimOpts, owner: 'other-process', maxAgents: 1 });
+      expect(await store.expireLeases((owner) => owner.startsWith('daemon:'))).toBe(1);
+      expect(await store.recoverExpiredLeases()).toMatchObject([{ id: dead.id, status: 'pending', attempts: 1 }]);
+      expect((await store.get(alive.id))!.status).toBe('processing');
+      expect(await store.expireLeases(() => false)).toBe(0);
     }));
 
     it('a cancel requested before a crash ends cancelled at lease recovery', withStore(async (store) => {

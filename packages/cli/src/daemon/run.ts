@@ -15,12 +15,14 @@
  */
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import {
   effectiveQueue,
   effectiveServer,
   errorMessage,
   isTinyError,
   loadSettings,
+  newId,
   openStores,
   reapOrphanedGroups,
   setProcessJournal,
@@ -47,6 +49,8 @@ import { ScheduleRunner } from './scheduler.ts';
 import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
 
 export const SHUTDOWN_GRACE_MS = 20_000;
+/** Queue lease owners of daemon workers start with this; other processes' workers do not. */
+const DAEMON_OWNER_PREFIX = 'daemon:';
 
 type Outcome = 'stopped' | 'restart';
 
@@ -132,6 +136,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
     const orchestrator = new Orchestrator({
       stores,
+      owner: `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
       getSettings: live.get,
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
@@ -168,6 +173,10 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     });
     cleanups.push(() => server.close());
 
+    // This daemon holds the home's instance lock: leases of earlier daemons belong to dead
+    // processes. Ending them now resumes their work at once instead of after the lease length.
+    const released = await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
+    if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
     orchestrator.start();
     // Stopped before the server closes, so that agents blocked in `tinyagi call` can finish.
     cleanups.push(() => orchestrator.stop(SHUTDOWN_GRACE_MS));

@@ -79,6 +79,8 @@ export interface SqliteQueueStoreOptions {
 }
 
 const SCAN_PAGE = 256;
+/** How far past an agent's head a collecting claim looks for more of the head's conversation. */
+const COLLECT_WINDOW = 512;
 /** Rows the claim's seq-order walk looks at before it switches to listing agents (see #findHeads). */
 const PHASE_ONE_ROWS = 512;
 const DELETE_DEAD_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status = 'dead' LIMIT ?)";
@@ -109,6 +111,7 @@ export class SqliteQueueStore implements QueueStore {
         ON CONFLICT (idempotency_key) DO NOTHING`),
       byKey: s.prepare('SELECT seq, id, conversation_id FROM messages WHERE idempotency_key = ?'),
       byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
+      conversationOf: s.prepare('SELECT conversation_id FROM messages WHERE seq = ?').pluck(),
       // Distinct agents with pending messages, by a loose index scan (one seek per agent).
       pendingAgents: s.prepare(`WITH RECURSIVE agents(id) AS (
           SELECT (SELECT MIN(agent_id) FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending')
@@ -118,7 +121,10 @@ export class SqliteQueueStore implements QueueStore {
       agentHead: s.prepare("SELECT seq, available_at FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT 1"),
       agentBusy: s.prepare("SELECT 1 FROM messages INDEXED BY messages_processing_agent WHERE status = 'processing' AND agent_id = ? LIMIT 1").pluck(),
       pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages INDEXED BY messages_pending_seq WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
-      agentPending: s.prepare("SELECT * FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ?"),
+      // The head's conversation among the agent's next COLLECT_WINDOW pending messages: a burst
+      // of one conversation merges into one turn; other conversations wait for their own turn.
+      conversationPending: s.prepare(`SELECT m.* FROM (SELECT seq FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT ${COLLECT_WINDOW}) w
+        JOIN messages m ON m.seq = w.seq WHERE m.conversation_id = ? ORDER BY m.seq LIMIT ?`),
       claimOne: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending' RETURNING *"),
       markClaimed: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending'"),
       heldBy: s.prepare("SELECT * FROM messages WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
@@ -129,6 +135,8 @@ export class SqliteQueueStore implements QueueStore {
       toFinal: s.prepare('UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ?, finished_at = ?, updated_at = ? WHERE seq = ?'),
       requestCancel: s.prepare("UPDATE messages SET cancel_requested = 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'processing'"),
       expired: s.prepare("SELECT * FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' AND lease_expires_at < ? ORDER BY seq"),
+      leaseOwners: s.prepare("SELECT DISTINCT lease_owner FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' AND lease_owner IS NOT NULL").pluck(),
+      expireOwner: s.prepare("UPDATE messages SET lease_expires_at = ?, updated_at = ? WHERE status = 'processing' AND lease_owner = ?"),
       anyExpired: s.prepare("SELECT 1 FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' AND lease_expires_at < ? LIMIT 1").pluck(),
       counts: s.prepare('SELECT status, COUNT(*) AS n FROM messages GROUP BY status'),
       countsByAgent: s.prepare('SELECT agent_id, status, COUNT(*) AS n FROM messages GROUP BY agent_id, status'),
@@ -211,7 +219,8 @@ export class SqliteQueueStore implements QueueStore {
           batches.push({ agentId, messages: [toMessage(row)] });
           continue;
         }
-        const rows = this.#stmt.agentPending.all(agentId, limit) as MessageRow[];
+        const conversation = this.#stmt.conversationOf.get(seq) as string;
+        const rows = this.#stmt.conversationPending.all(agentId, conversation, limit) as MessageRow[];
         const messages: QueueMessage[] = [];
         for (const row of rows) {
           if (row.available_at > now) break;
@@ -417,6 +426,12 @@ export class SqliteQueueStore implements QueueStore {
     });
     if (recovered.length > 0) this.#db.afterCommit(() => this.#wake());
     return recovered;
+  }
+
+  expireLeases(isDead: (owner: string) => boolean, now = Date.now()): number {
+    const owners = (this.#stmt.leaseOwners.all() as string[]).filter(isDead);
+    if (owners.length === 0) return 0;
+    return this.#db.write(() => owners.reduce((n, owner) => n + this.#stmt.expireOwner.run(now - 1, now, owner).changes, 0));
   }
 
   get(id: string): QueueMessage | undefined {

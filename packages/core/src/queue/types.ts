@@ -83,7 +83,10 @@ export interface ClaimOptions {
   leaseMs: number;
   /** At most this many agents' batches are claimed (the free concurrency slots). */
   maxAgents: number;
-  /** Per-agent busy policy; `collect` claims all available pending messages of the agent. */
+  /**
+   * Per-agent busy policy: `collect` claims the agent's head message with the available pending
+   * messages of the same conversation (one turn answers a burst); `sequential` claims the head.
+   */
   policy?: (agentId: string) => BusyPolicy;
   /** Upper bound of messages in one collected batch. */
   collectLimit?: number;
@@ -92,6 +95,7 @@ export interface ClaimOptions {
   now?: number;
 }
 
+/** One agent's claimed messages, all of one conversation, in seq order. */
 export interface ClaimedBatch {
   agentId: string;
   messages: QueueMessage[];
@@ -185,6 +189,12 @@ export interface QueueStore {
   cancel(id: string, reason?: string): Awaitable<CancelOutcome>;
   /** Expired leases: back to pending with the attempt counted, or dead after max attempts. */
   recoverExpiredLeases(now?: number): Awaitable<RecoveredLease[]>;
+  /**
+   * Ends now the leases of owners known to be dead (the daemon holding its home's single-instance
+   * lock knows its predecessors' workers are gone), so the next `recoverExpiredLeases` recovers
+   * them at once instead of after the lease length. Returns how many leases it ended.
+   */
+  expireLeases(isDead: (owner: string) => boolean, now?: number): Awaitable<number>;
   get(id: string): Awaitable<QueueMessage | undefined>;
   counts(): Awaitable<QueueCounts>;
   countsByAgent(): Awaitable<Array<{ agentId: string } & QueueCounts>>;

@@ -1,10 +1,10 @@
 /**
  * The queue handler: claim -> compose -> invoke -> record usage -> parse -> guard -> effects.
  *
- * A claimed batch holds every pending message of one agent (collect mode). Messages of
- * different conversations are answered by separate invocations (a run belongs to one
- * conversation tree); messages of the same conversation are answered together by one
- * invocation, whose run is the first message's run (the others are completed as merged into it).
+ * A claimed batch holds one agent's pending messages of one conversation (collect mode: a burst
+ * merged into one turn; sequential: one message). They are answered together by one
+ * invocation, whose run is the first message's run (the others are completed as merged into
+ * it), and its answer commits and is delivered as soon as that invocation ends.
  *
  * Everything the answer causes — follow-up messages, chat-room posts, replies to the human,
  * run records, events, the conversation's completion — is returned as `effects`, which the
@@ -17,6 +17,7 @@ import {
   newId,
   sessionKeyFor,
   TERMINAL_RUN_STATUSES,
+  TinyError,
   type ClaimedBatch,
   type ConversationRecord,
   type HandlerContext,
@@ -38,25 +39,19 @@ import { runAgentTurns } from './invoke-turns.ts';
 import { composeRunPrompt } from './prompt.ts';
 
 export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: HandlerContext): Promise<HandlerResult> {
-  const groups = groupByConversation(batch.messages);
-  const effects: Array<() => void> = [];
-  for (const group of groups) effects.push(await processGroup(ctx, group, handler.signal, groups.length === 1));
+  const conversationId = batch.messages[0]!.conversationId;
+  if (batch.messages.some((m) => m.conversationId !== conversationId)) {
+    // The queue's claim never mixes conversations: one conversation's answer (and failure) must
+    // not wait for, or be shared with, another's.
+    throw new TinyError('INVALID_STATE', `A claimed batch of @${batch.agentId} holds several conversations; the queue store must claim one conversation per batch.`);
+  }
+  const apply = await processGroup(ctx, batch.messages, handler.signal);
   return {
     effects: () => {
-      for (const apply of effects) apply();
-      for (const group of groups) completeIfDone(ctx, group[0]!.conversationId);
+      apply();
+      completeIfDone(ctx, conversationId);
     },
   };
-}
-
-function groupByConversation(messages: readonly QueueMessage[]): QueueMessage[][] {
-  const groups = new Map<string, QueueMessage[]>();
-  for (const m of messages) {
-    const group = groups.get(m.conversationId);
-    if (group) group.push(m);
-    else groups.set(m.conversationId, [m]);
-  }
-  return [...groups.values()];
 }
 
 const CAUSE_BY_KIND: Record<MessageKind, RunCause> = {
@@ -74,7 +69,7 @@ export function causeOfKind(kind: MessageKind): RunCause {
   return CAUSE_BY_KIND[kind];
 }
 
-async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal, soleGroup: boolean): Promise<() => void> {
+async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal): Promise<() => void> {
   const { runs } = ctx.stores;
   const settings = ctx.getSettings();
   const created = ensureConversation(ctx, messages[0]!);
@@ -121,7 +116,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     startedAt: Date.now(),
     controller,
     messageIds: open.map((p) => p.message.id),
-    soleGroup,
+    soleGroup: true,
     spawned: false,
     parentRunId: run.parentRunId,
   });
