@@ -224,6 +224,13 @@ export class RunStore {
     );
   }
 
+  /** Adds what a failed attempt spent to a run that goes on (retried) or has ended. */
+  addUsage(id: string, usage: Usage, costUsd: number): void {
+    this.#db.write(() =>
+      this.#db.prepare('UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?').run(usage.inputTokens, usage.outputTokens, costUsd, id),
+    );
+  }
+
   getRun(id: string): RunRecord | undefined {
     const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return row ? toRun(row) : undefined;

@@ -32,7 +32,7 @@ import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController, type Ctx } from './context.ts';
 import { completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyRunEffects, rejectRunsEffects } from './run-effects.ts';
-import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted } from './lifecycle.ts';
+import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks } from './plugins.ts';
 import { runAgentTurns } from './invoke-turns.ts';
 import { composeRunPrompt } from './prompt.ts';
@@ -150,6 +150,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
       ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
     };
   } catch (err) {
+    recordAttemptSpend(ctx, run, err);
     // Cancelled or stopped while running: the run already has its terminal event; the claimed
     // messages complete (or are finished as cancelled by the worker) without further effects.
     if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {

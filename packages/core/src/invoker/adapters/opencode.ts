@@ -8,6 +8,7 @@
  *   own config. Nothing large goes through argv or the environment.
  * - Continuity uses the `sessionID` every JSON event carries (`--session <id>`), never `-c`.
  */
+import { addSpend } from '../invoke-error.ts';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
@@ -39,7 +40,7 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
     });
     const outcome = await runCliProcess({ ...base, args, input: req.prompt, onLine: (line) => stream.handle(line) });
 
-    if (stream.error !== undefined || outcome.exitCode !== 0) throw cliFailure(base.what, outcome, stream.error);
+    if (stream.error !== undefined || outcome.exitCode !== 0) throw addSpend(cliFailure(base.what, outcome, stream.error), stream.usage, stream.costUsd);
     return { text: stream.finalText(), usage: stream.usage, costUsd: stream.costUsd, sessionId: stream.sessionId ?? resumeId };
   });
 }

@@ -1,0 +1,43 @@
+/**
+ * Failed attempts through the real fake Claude Code CLI: what they cost is recorded and counted
+ * against budgets, the conversation ends `failed` with the reason, and every retry says which
+ * attempt failed and why.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
+import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
+
+afterEach(closeAll);
+
+const FAKE_CLAUDE = fileURLToPath(new URL('../../core/test/fixtures/bin/claude', import.meta.url));
+const fakeClaude = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE } });
+const FAST_BACKOFF = { baseMs: 20, maxMs: 50, jitter: 0, maxRateLimitWaits: 3 };
+
+describe('failed attempts', () => {
+  it('records the usage and cost a failing result reports, for every attempt, and counts them against the daily budget', async () => {
+    const h = harness(
+      { agents: { cc: { provider: 'anthropic', max_attempts: 2, budgets: { daily_usd: 0.08 } } } },
+      { invoke: fakeClaude, backoff: FAST_BACKOFF },
+    );
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:error-cost', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+
+    // Two attempts, each reporting 1,000 + 200 tokens and $0.05 on its failing result.
+    const [run] = h.stores.runs.listRuns(sent.conversationId);
+    expect(run).toMatchObject({ status: 'failed', inputTokens: 2000, outputTokens: 400 });
+    expect(run!.costUsd).toBeCloseTo(0.1, 10);
+    const conversation = h.stores.runs.mustGetConversation(sent.conversationId);
+    expect(conversation).toMatchObject({ inputTokens: 2000, outputTokens: 400 });
+    expect(conversation.costUsd).toBeCloseTo(0.1, 10);
+    const failed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['run.failed'] });
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.data).toMatchObject({ inputTokens: 2000, outputTokens: 400 });
+
+    // $0.10 spent today is over the agent's $0.08: the next message is refused by the budget.
+    const next = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:reply=hello', senderId: 'u1' });
+    await waitForCompletion(h, next.conversationId);
+    expect(h.stores.runs.listRuns(next.conversationId)[0]).toMatchObject({ status: 'rejected' });
+    expect(eventsOf(h.stores, { conversationId: next.conversationId, types: ['guard.rejected'] })[0]?.data).toMatchObject({ rule: 'agent_daily_usd', action: 'not-invoked' });
+  });
+});
