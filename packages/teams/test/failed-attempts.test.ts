@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
+import { closeAll, eventsOf, harness, waitFor, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -35,9 +35,28 @@ describe('failed attempts', () => {
     expect(failed[0]!.data).toMatchObject({ inputTokens: 2000, outputTokens: 400 });
 
     // $0.10 spent today is over the agent's $0.08: the next message is refused by the budget.
+    // The conversation failed, and says why, in the record and in its completion event.
+    expect(conversation.status).toBe('failed');
+    expect(conversation.stopReason).toMatch(/^@cc failed: .*gave up after 2 attempts/);
+    const completed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] });
+    expect(completed.map((e) => e.data)).toEqual([expect.objectContaining({ status: 'failed', reason: conversation.stopReason })]);
+
     const next = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:reply=hello', senderId: 'u1' });
     await waitForCompletion(h, next.conversationId);
     expect(h.stores.runs.listRuns(next.conversationId)[0]).toMatchObject({ status: 'rejected' });
+    expect(h.stores.runs.mustGetConversation(next.conversationId).status).toBe('completed');
     expect(eventsOf(h.stores, { conversationId: next.conversationId, types: ['guard.rejected'] })[0]?.data).toMatchObject({ rule: 'agent_daily_usd', action: 'not-invoked' });
+  });
+
+  it('a dead letter retried by hand re-opens its failed conversation, which then completes without a reason', async () => {
+    const h = harness({ agents: { cc: { provider: 'anthropic', max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:exit=3', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'failed', stopReason: expect.stringContaining('exit code 3') });
+
+    h.setSettings({ agents: { cc: { provider: 'mock' } } });
+    h.stores.queue.retryDead(sent.messageId);
+    await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })[1], 10_000, 'the second completion');
+    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'completed', stopReason: null });
   });
 });

@@ -36,7 +36,8 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
     case 'budget.exceeded':
       return { level: 'warn', text: `${e.type}: ${firstLine(str(d['message'] ?? d['rule']))}${where}` };
     case 'conversation.completed':
-      return { level: 'info', text: `conversation completed${where}` };
+      if (d['status'] === undefined || d['status'] === 'completed') return { level: 'info', text: `conversation completed${where}` };
+      return { level: 'warn', text: `conversation ${str(d['status'])}${d['reason'] ? `: ${firstLine(str(d['reason']))}` : ''}${where}` };
     case 'outbox.expired':
       return { level: 'warn', text: `a reply on ${str(d['channel'])} expired undelivered${where}` };
     case 'schedule.fired':

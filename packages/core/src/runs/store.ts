@@ -60,7 +60,8 @@ export interface CreateRunInput {
   error?: string | null;
 }
 
-export type ConversationStatus = 'active' | 'completed' | 'stopped' | 'cancelled';
+/** `stopReason` says why for every status but active and completed. */
+export type ConversationStatus = 'active' | 'completed' | 'failed' | 'stopped' | 'cancelled';
 
 export interface ConversationRecord {
   id: string;

@@ -69,7 +69,7 @@ export const RunSchema = z
   .meta({ id: 'Run' });
 export type RunView = z.infer<typeof RunSchema>;
 
-export const CONVERSATION_STATUSES = ['active', 'completed', 'stopped', 'cancelled'] as const;
+export const CONVERSATION_STATUSES = ['active', 'completed', 'failed', 'stopped', 'cancelled'] as const;
 
 export const ConversationSchema = z
   .object({
@@ -89,6 +89,7 @@ export const ConversationSchema = z
     inputTokens: z.number().int(),
     outputTokens: z.number().int(),
     costUsd: z.number(),
+    /** Why it ended `failed`, `stopped` or `cancelled` (null while active and when completed). */
     stopReason: nullableString,
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,

@@ -3,7 +3,7 @@
  * restarts), cancelling a run with all its descendants, and the hard stop. All of them write
  * inside one transaction; aborting in-process work happens after the commit.
  */
-import { effectiveLimits, TinyError, TERMINAL_RUN_STATUSES, type RunRecord } from '@tinyagi/core';
+import { effectiveLimits, TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type RunRecord } from '@tinyagi/core';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import type { AbortCause, Ctx } from './context.ts';
@@ -20,14 +20,15 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
       const text = aggregateText(runs.listRuns(conversationId));
       if (text !== '') outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' }));
     }
-    const status = conversation.status === 'active' ? 'completed' : conversation.status;
-    runs.updateConversation(conversationId, { status, meta: { ...conversation.meta, finished: true } });
+    const { status, reason } = settledStatus(conversation, runs.listRuns(conversationId));
+    runs.updateConversation(conversationId, { status, stopReason: reason, meta: { ...conversation.meta, finished: true } });
     events.append({
       type: 'conversation.completed',
       conversationId,
       agentId: conversation.rootAgentId,
       data: {
         status,
+        ...(reason !== null ? { reason } : {}),
         replyMode: conversation.replyMode,
         hops: conversation.hops,
         messages: conversation.messageCount,
@@ -39,6 +40,24 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
     });
     return true;
   });
+}
+
+/**
+ * How a conversation with nothing left to do ended. A status set on purpose (stopped by a limit
+ * or the human, cancelled) stays. Otherwise a message that failed for good (its run `failed`;
+ * sub-agent failures are answered to their parent, so they do not count) fails the
+ * conversation (unless retried since), and one whose every run was cancelled, none completed, is `cancelled`.
+ */
+export function settledStatus(conversation: ConversationRecord, runs: readonly RunRecord[]): { status: ConversationStatus; reason: string | null } {
+  if (conversation.status !== 'active') return { status: conversation.status, reason: conversation.stopReason };
+  const answering = runs.filter((r) => r.cause !== 'spawn');
+  // A dead letter retried by hand gets a new run for the same message: the failed one is superseded.
+  const retried = new Set(answering.filter((r) => r.status !== 'failed').flatMap((r) => r.messageIds));
+  const failed = answering.find((r) => r.status === 'failed' && !r.messageIds.every((id) => retried.has(id)));
+  if (failed) return { status: 'failed', reason: `@${failed.agentId} failed: ${failed.error ?? 'unknown error'}` };
+  const cancelled = answering.find((r) => r.status === 'cancelled');
+  if (cancelled && !answering.some((r) => r.status === 'completed')) return { status: 'cancelled', reason: cancelled.error ?? 'cancelled' };
+  return { status: 'completed', reason: null };
 }
 
 /**

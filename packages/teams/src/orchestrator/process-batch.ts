@@ -202,7 +202,7 @@ function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRe
   const settings = ctx.getSettings();
   return ctx.stores.db.write(() => {
     if (conversation.meta.finished === true) {
-      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', meta: { ...conversation.meta, finished: false } });
+      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, meta: { ...conversation.meta, finished: false } });
       conversation.meta.finished = false;
     }
     return createRunWithEvent(ctx, {
