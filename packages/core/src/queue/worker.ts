@@ -137,6 +137,14 @@ export class QueueWorker {
     return false;
   }
 
+  /** Resolves when the batch holding the message (if this worker runs one) has been settled. */
+  settled(messageId: string): Promise<void> {
+    for (const flight of this.#inFlight.values()) {
+      if (flight.batch.messages.some((m) => m.id === messageId)) return flight.done;
+    }
+    return Promise.resolve();
+  }
+
   /**
    * Stops claiming, waits up to `graceMs` for running handlers, then aborts the rest and
    * releases their messages (they go back to pending without spending an attempt).

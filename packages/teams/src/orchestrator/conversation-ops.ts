@@ -3,9 +3,19 @@
  * restarts), cancelling a run with all its descendants, and the hard stop. All of them write
  * inside one transaction; aborting in-process work happens after the commit.
  */
-import { effectiveLimits, TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type RunRecord } from '@tinyagi/core';
+import {
+  effectiveLimits,
+  TinyError,
+  TERMINAL_RUN_STATUSES,
+  type CancelOutcome,
+  type ConversationRecord,
+  type ConversationStatus,
+  type QueueMessage,
+  type RunRecord,
+} from '@tinyagi/core';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
+import { readMeta } from '../router/provenance.ts';
 import type { AbortCause, Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
@@ -104,6 +114,76 @@ export function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: Ab
     completeIfDone(ctx, root.conversationId);
     return cancelled;
   });
+}
+
+/** The run that answers a message: the one it started, else the one that consumed it. */
+export function runOfMessage(ctx: Ctx, message: QueueMessage): RunRecord | undefined {
+  const id = message.runId ?? readMeta(message.meta)?.runId;
+  const started = id ? ctx.stores.runs.getRun(id) : undefined;
+  if (started && started.status !== 'failed') return started;
+  return ctx.stores.runs.listRuns(message.conversationId).findLast((r) => r.messageIds.includes(message.id)) ?? started;
+}
+
+/** How long a cancel waits for an in-process invocation to end (its process group is killed). */
+const CANCEL_SETTLE_MS = 10_000;
+
+/**
+ * Cancels a queued or running message: its run and every descendant end `cancelled` at once,
+ * an invocation running here is aborted (process group killed) and awaited, and the
+ * conversation settles. A message held by another process is asked to stop (that worker sees
+ * it at its next lease renewal).
+ */
+export async function cancelMessage(ctx: Ctx, messageId: string, reason: string): Promise<CancelOutcome> {
+  const { queue, db } = ctx.stores;
+  const message = queue.get(messageId);
+  if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${messageId}.`, { hint: 'List the queue with `tinyagi queue status`.' });
+  if (message.status !== 'pending' && message.status !== 'processing') return { id: messageId, state: 'not_cancellable', status: message.status };
+  const run = runOfMessage(ctx, message);
+  if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) cancelRunTree(ctx, run.id, reason);
+  else {
+    db.write(() => {
+      queue.cancel(messageId, reason);
+      completeIfDone(ctx, message.conversationId);
+    });
+  }
+  await settleInProcess(ctx, [messageId]);
+  const status = queue.get(messageId)?.status ?? 'cancelled';
+  return { id: messageId, state: status === 'cancelled' ? 'cancelled' : status === 'processing' ? 'cancelling' : 'not_cancellable', status };
+}
+
+/**
+ * The human cancels a whole conversation: it ends `cancelled` with the reason, every open run
+ * (and its queued or running messages) is cancelled, and running invocations here are awaited.
+ * A conversation that has already ended is left as it is.
+ */
+export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<{ conversationId: string; status: ConversationStatus; cancelled: string[] }> {
+  const { runs, db, queue } = ctx.stores;
+  const messageIds: string[] = [];
+  const cancelled = db.write(() => {
+    const conversation = runs.mustGetConversation(conversationId);
+    if (conversation.meta.finished === true) return [];
+    runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason });
+    const open = ctx.stores.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
+    for (const run of open) messageIds.push(...run.messageIds);
+    const ids = cancelRuns(ctx, open, reason, 'cancelled');
+    // Queued messages no open run accounts for (enqueued by another component) go too.
+    for (const id of ctx.stores.queries.pendingMessagesOf(conversationId)) queue.cancel(id, reason);
+    completeIfDone(ctx, conversationId);
+    return ids;
+  });
+  await settleInProcess(ctx, messageIds);
+  return { conversationId, status: runs.mustGetConversation(conversationId).status, cancelled };
+}
+
+async function settleInProcess(ctx: Ctx, messageIds: readonly string[]): Promise<void> {
+  const worker = ctx.worker;
+  if (!worker || messageIds.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(messageIds.map((id) => worker.settled(id))),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, CANCEL_SETTLE_MS))),
+  ]);
+  clearTimeout(timer);
 }
 
 /**

@@ -30,7 +30,7 @@ import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController, type Ctx } from './context.ts';
-import { completeIfDone, stopConversation } from './conversation-ops.ts';
+import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyRunEffects, rejectRunsEffects } from './run-effects.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks } from './plugins.ts';
@@ -151,6 +151,12 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     };
   } catch (err) {
     recordAttemptSpend(ctx, run, err);
+    // The message's cancel was requested from another process (seen at lease renewal): the
+    // run tree ends here like a cancel in this process would end it.
+    const held = abortCause(controller.signal) === 'cancelled' ? ctx.stores.queue.get(primary.message.id) : undefined;
+    if (held?.cancelRequested && !TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
+      cancelRunTree(ctx, run.id, held.lastError ?? 'cancelled by request');
+    }
     // Cancelled or stopped while running: the run already has its terminal event; the claimed
     // messages complete (or are finished as cancelled by the worker) without further effects.
     if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
