@@ -30,6 +30,13 @@ describe('failed attempts', () => {
     const conversation = h.stores.runs.mustGetConversation(sent.conversationId);
     expect(conversation).toMatchObject({ inputTokens: 2000, outputTokens: 400 });
     expect(conversation.costUsd).toBeCloseTo(0.1, 10);
+    // Each failed attempt is visible: which one, out of how many, and why (the CLI exited 1: crashed).
+    const retries = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry', 'queue.dead'] });
+    expect(retries.map((e) => [e.type, e.data])).toEqual([
+      ['queue.retry', expect.objectContaining({ messageId: sent.messageId, attempts: 1, maxAttempts: 2, kind: 'retryable', failure: 'crashed', retryInMs: 20 })],
+      ['queue.dead', expect.objectContaining({ messageId: sent.messageId, attempts: 2, maxAttempts: 2, kind: 'retryable', failure: 'crashed' })],
+    ]);
+    expect(h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'dead', attempts: 2, maxAttempts: 2, lastFailure: 'crashed' });
     const failed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['run.failed'] });
     expect(failed).toHaveLength(1);
     expect(failed[0]!.data).toMatchObject({ inputTokens: 2000, outputTokens: 400 });
@@ -58,5 +65,25 @@ describe('failed attempts', () => {
     h.stores.queue.retryDead(sent.messageId);
     await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })[1], 10_000, 'the second completion');
     expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'completed', stopReason: null });
+  });
+
+  it('a rate limit is told apart from a crash: no attempt used, the wait counted, the message record says so', async () => {
+    const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeClaude });
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:429', senderId: 'u1' });
+    const retry = await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] })[0], 10_000, 'the retry');
+    // The fake CLI says "try again in 2 seconds".
+    expect(retry.data).toMatchObject({ kind: 'rate_limited', failure: 'rate_limited', attempts: 0, maxAttempts: 5, rateLimitWaits: 1, maxRateLimitWaits: 20 });
+    expect(retry.data['retryInMs']).toBeGreaterThanOrEqual(2000);
+    expect(h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'pending', attempts: 0, lastFailure: 'rate_limited' });
+    await h.orchestrator.cancelMessage(sent.messageId);
+  });
+
+  it('a timeout is classified as timed out', async () => {
+    const h = harness({ agents: { cc: { provider: 'anthropic', timeout_s: 0.3, max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:hang', senderId: 'u1' });
+    const done = await waitForCompletion(h, sent.conversationId);
+    expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.dead'] })[0]?.data).toMatchObject({ failure: 'timed_out', attempts: 1, maxAttempts: 1 });
+    expect(h.stores.queue.get(sent.messageId)?.lastFailure).toBe('timed_out');
+    expect(done.data).toMatchObject({ status: 'failed' });
   });
 });

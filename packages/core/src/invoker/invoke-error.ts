@@ -15,6 +15,8 @@ export interface InvokeErrorOptions {
   code?: TinyErrorCode;
   retryAfterMs?: number;
   exitCode?: number;
+  /** The signal that ended the agent's process, when one did. */
+  signal?: string;
   stderrTail?: string;
   hint?: string;
   cause?: unknown;
@@ -32,6 +34,7 @@ export class InvokeError extends TinyError {
   readonly kind: InvokeErrorKind;
   readonly retryAfterMs: number | undefined;
   readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
   readonly stderrTail: string | undefined;
 
   constructor(kind: InvokeErrorKind, message: string, options: InvokeErrorOptions = {}) {
@@ -42,12 +45,14 @@ export class InvokeError extends TinyError {
         kind,
         retryAfterMs: options.retryAfterMs,
         exitCode: options.exitCode,
+        signal: options.signal,
         stderrTail: options.stderrTail,
       },
     });
     this.kind = kind;
     this.retryAfterMs = options.retryAfterMs;
     this.exitCode = options.exitCode;
+    this.signal = options.signal;
     this.stderrTail = options.stderrTail;
   }
 }

@@ -9,6 +9,8 @@ import { TimestampSchema } from './common.ts';
 const nullableString = z.string().nullable();
 
 export const MESSAGE_STATUSES = ['pending', 'processing', 'completed', 'dead', 'cancelled'] as const;
+/** How an attempt failed (core's FailureReason). */
+export const FAILURE_REASONS = ['rate_limited', 'timed_out', 'crashed', 'worker_lost', 'cannot_run', 'failed'] as const;
 
 export const QueueMessageSchema = z
   .object({
@@ -34,6 +36,8 @@ export const QueueMessageSchema = z
     availableAt: TimestampSchema,
     cancelRequested: z.boolean(),
     lastError: nullableString,
+    /** How the last failed attempt failed; with `attempts`/`maxAttempts` it says where retries stand. */
+    lastFailure: z.enum(FAILURE_REASONS).nullable(),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
     finishedAt: TimestampSchema.nullable(),
