@@ -139,6 +139,7 @@ export async function cancelMessage(ctx: Ctx, messageId: string, reason: string)
   if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${messageId}.`, { hint: 'List the queue with `tinyagi queue status`.' });
   if (message.status !== 'pending' && message.status !== 'processing') return { id: messageId, state: 'not_cancellable', status: message.status };
   const run = runOfMessage(ctx, message);
+  const aborting = run ? abortedHere(ctx, [run.id]) : [];
   if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) cancelRunTree(ctx, run.id, reason);
   else {
     db.write(() => {
@@ -146,7 +147,7 @@ export async function cancelMessage(ctx: Ctx, messageId: string, reason: string)
       completeIfDone(ctx, message.conversationId);
     });
   }
-  await settleInProcess(ctx, [messageId]);
+  await settleInProcess(ctx, aborting);
   const status = queue.get(messageId)?.status ?? 'cancelled';
   return { id: messageId, state: status === 'cancelled' ? 'cancelled' : status === 'processing' ? 'cancelling' : 'not_cancellable', status };
 }
@@ -158,23 +159,36 @@ export async function cancelMessage(ctx: Ctx, messageId: string, reason: string)
  */
 export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<{ conversationId: string; status: ConversationStatus; cancelled: string[] }> {
   const { runs, db, queue } = ctx.stores;
-  const messageIds: string[] = [];
+  let aborting: string[] = [];
   const cancelled = db.write(() => {
     const conversation = runs.mustGetConversation(conversationId);
     if (conversation.meta.finished === true) return [];
     runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason });
     const open = ctx.stores.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
-    for (const run of open) messageIds.push(...run.messageIds);
+    aborting = abortedHere(ctx, open.map((r) => r.id));
     const ids = cancelRuns(ctx, open, reason, 'cancelled');
     // Queued messages no open run accounts for (enqueued by another component) go too.
     for (const id of ctx.stores.queries.pendingMessagesOf(conversationId)) queue.cancel(id, reason);
     completeIfDone(ctx, conversationId);
     return ids;
   });
-  await settleInProcess(ctx, messageIds);
+  await settleInProcess(ctx, aborting);
   return { conversationId, status: runs.mustGetConversation(conversationId).status, cancelled };
 }
 
+/**
+ * The messages whose invocation in this process cancelling these runs aborts, and which the
+ * worker then settles as cancelled: those of a run executing here as the only group of its
+ * batch (see `cancelRuns`). Anything else completes with its batch; there is nothing to wait for.
+ */
+function abortedHere(ctx: Ctx, runIds: readonly string[]): string[] {
+  return runIds.flatMap((id) => {
+    const active = ctx.active.get(id);
+    return active?.soleGroup ? active.messageIds : [];
+  });
+}
+
+/** Waits (bounded) until the worker has settled the given messages its aborted invocations held. */
 async function settleInProcess(ctx: Ctx, messageIds: readonly string[]): Promise<void> {
   const worker = ctx.worker;
   if (!worker || messageIds.length === 0) return;

@@ -153,9 +153,9 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     recordAttemptSpend(ctx, run, err);
     // The message's cancel was requested from another process (seen at lease renewal): the
     // run tree ends here like a cancel in this process would end it.
-    const held = abortCause(controller.signal) === 'cancelled' ? ctx.stores.queue.get(primary.message.id) : undefined;
-    if (held?.cancelRequested && !TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
-      cancelRunTree(ctx, run.id, held.lastError ?? 'cancelled by request');
+    const cancelled = abortCause(controller.signal) === 'cancelled' ? open.map((p) => ctx.stores.queue.get(p.message.id)).find((m) => m?.cancelRequested) : undefined;
+    if (cancelled && !TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
+      cancelRunTree(ctx, run.id, cancelled.lastError ?? 'cancelled by request');
     }
     // Cancelled or stopped while running: the run already has its terminal event; the claimed
     // messages complete (or are finished as cancelled by the worker) without further effects.
