@@ -12,8 +12,8 @@
  * - Continuity uses the thread id from `thread.started` (`exec resume <id>`), never `--last`.
  */
 import { createHash } from 'node:crypto';
-import { addSpend } from '../invoke-error.ts';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 

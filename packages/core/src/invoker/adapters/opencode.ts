@@ -8,8 +8,8 @@
  *   own config. Nothing large goes through argv or the environment.
  * - Continuity uses the `sessionID` every JSON event carries (`--session <id>`), never `-c`.
  */
-import { addSpend } from '../invoke-error.ts';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
