@@ -75,5 +75,8 @@ describe('retries and cancel from the command line', () => {
     await waitFor(async () => ((await json<{ processing: Array<{ id: string }> }>(['queue', 'status'])).processing.length === 1 ? true : undefined), 20_000, 'the message to run');
     expect(await h.ok(['cancel', running.conversationId])).toBe(`Cancelled conversation ${running.conversationId} (1 run stopped).\n`);
     expect((await json<Tree>(['conversation', 'show', running.conversationId])).conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled via API' });
+    const again = await h.run(['cancel', running.conversationId]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`The conversation ${running.conversationId} has already ended (cancelled)`);
   });
 });

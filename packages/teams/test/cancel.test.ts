@@ -81,6 +81,8 @@ describe('cancelling a run tree', () => {
     }
     const subTerminal = events.filter((e) => e.type === 'subagent.completed' || e.type === 'subagent.failed');
     expect(subTerminal.map((e) => e.runId).sort()).toEqual([child.runId, grand.runId].sort());
+    // The worker settles the aborted message once its invocation has returned.
+    await waitFor(() => h.stores.queue.counts().processing === 0 || undefined, 10_000, 'the message to be settled');
     expect(h.stores.queue.counts()).toMatchObject({ processing: 0, pending: 0, cancelled: 1 });
     expect(h.orchestrator.status().running).toEqual([]);
   });
@@ -158,12 +160,12 @@ describe('cancelling a message or a conversation', () => {
     const queued = h.stores.queue.enqueue({ kind: 'system', agentId: 'other', conversationId: sent.conversationId, channel: 'api', content: 'busy', availableAt: Date.now() + 3_600_000 });
 
     const result = await h.orchestrator.cancelConversation(sent.conversationId, 'not needed any more');
-    expect(result).toEqual({ conversationId: sent.conversationId, status: 'cancelled', cancelled: [running.runId] });
+    expect(result).toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: false, cancelled: [running.runId] });
     expect(h.stores.queue.get(queued.id)?.status).toBe('cancelled');
     expect(h.stores.queue.get(sent.messageId)?.status).toBe('cancelled');
     expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'not needed any more' });
     await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
     // Already ended: nothing more to cancel, the status stays.
-    await expect(h.orchestrator.cancelConversation(sent.conversationId)).resolves.toEqual({ conversationId: sent.conversationId, status: 'cancelled', cancelled: [] });
+    await expect(h.orchestrator.cancelConversation(sent.conversationId)).resolves.toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: true, cancelled: [] });
   });
 });

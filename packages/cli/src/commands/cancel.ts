@@ -39,7 +39,7 @@ export function registerCancelCommand(program: Command): void {
     if (target.kind === 'conv') {
       const result = await client.cancelConversation({ params: { id } });
       if (options.json) return printJson(result);
-      if (result.status !== 'cancelled') {
+      if (result.alreadyEnded) {
         throw new CliError('REFUSED', `The conversation ${id} has already ended (${result.status}); there is nothing to cancel.`);
       }
       return println(`Cancelled conversation ${id}${result.cancelled.length > 0 ? ` (${result.cancelled.length} run${result.cancelled.length === 1 ? '' : 's'} stopped)` : ''}.`);

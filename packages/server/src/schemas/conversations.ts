@@ -123,7 +123,7 @@ export const conversationsContract = {
     summary: 'Cancel a conversation: every open run and queued message (running processes are killed); it ends `cancelled`',
     tag: 'conversations',
     params: IdParamsSchema,
-    response: z.object({ conversationId: z.string(), status: z.enum(CONVERSATION_STATUSES), cancelled: z.array(z.string()) }),
+    response: z.object({ conversationId: z.string(), status: z.enum(CONVERSATION_STATUSES), alreadyEnded: z.boolean(), cancelled: z.array(z.string()) }),
   }),
   cancelRun: route({
     method: 'POST',

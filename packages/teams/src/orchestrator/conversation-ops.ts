@@ -152,17 +152,28 @@ export async function cancelMessage(ctx: Ctx, messageId: string, reason: string)
   return { id: messageId, state: status === 'cancelled' ? 'cancelled' : status === 'processing' ? 'cancelling' : 'not_cancellable', status };
 }
 
+export interface CancelConversationResult {
+  conversationId: string;
+  status: ConversationStatus;
+  /** It had ended before (completed, failed, stopped or cancelled): nothing was changed. */
+  alreadyEnded: boolean;
+  /** The runs this cancel ended. */
+  cancelled: string[];
+}
+
 /**
  * The human cancels a whole conversation: it ends `cancelled` with the reason, every open run
  * (and its queued or running messages) is cancelled, and running invocations here are awaited.
  * A conversation that has already ended is left as it is.
  */
-export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<{ conversationId: string; status: ConversationStatus; cancelled: string[] }> {
+export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<CancelConversationResult> {
   const { runs, db, queue } = ctx.stores;
   let aborting: string[] = [];
+  let alreadyEnded = false;
   const cancelled = db.write(() => {
     const conversation = runs.mustGetConversation(conversationId);
-    if (conversation.meta.finished === true) return [];
+    alreadyEnded = conversation.meta.finished === true;
+    if (alreadyEnded) return [];
     runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason });
     const open = ctx.stores.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
     aborting = abortedHere(ctx, open.map((r) => r.id));
@@ -173,7 +184,7 @@ export async function cancelConversation(ctx: Ctx, conversationId: string, reaso
     return ids;
   });
   await settleInProcess(ctx, aborting);
-  return { conversationId, status: runs.mustGetConversation(conversationId).status, cancelled };
+  return { conversationId, status: runs.mustGetConversation(conversationId).status, alreadyEnded, cancelled };
 }
 
 /**

@@ -14,7 +14,6 @@ import {
   type AgentSessionStore,
   agentDefaults,
   type CancelOutcome,
-  type ConversationStatus,
   type ChatroomStore,
   effectiveQueue,
   groupWrites,
@@ -39,7 +38,7 @@ import { SteeringBoard } from '../steering/steering.ts';
 import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/spawner.ts';
 import type { Spawner } from '../subagents/sub-agent.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
-import { cancelConversation, cancelMessage, cancelRunTree, stopOverdueConversations } from './conversation-ops.ts';
+import { cancelConversation, cancelMessage, cancelRunTree, stopOverdueConversations, type CancelConversationResult } from './conversation-ops.ts';
 import { createRunWithEvent, treeFields } from './lifecycle.ts';
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
@@ -217,7 +216,7 @@ export class Orchestrator implements Spawner {
   }
 
   /** Cancels a whole conversation (status `cancelled`): every open run and queued message. */
-  cancelConversation(conversationId: string, reason = 'cancelled by request'): Promise<{ conversationId: string; status: ConversationStatus; cancelled: string[] }> {
+  cancelConversation(conversationId: string, reason = 'cancelled by request'): Promise<CancelConversationResult> {
     return cancelConversation(this.#ctx, conversationId, reason);
   }
 
