@@ -1,7 +1,8 @@
 /**
- * Conversation-wide operations: completion (decided from the database, so it survives
- * restarts), cancelling a run with all its descendants, and the hard stop. All of them write
- * inside one transaction; aborting in-process work happens after the commit.
+ * Conversation-wide operations: completion and how the conversation ended (decided from the
+ * database, so it survives restarts), cancelling a run with all its descendants, a message or a
+ * whole conversation, and the hard stop. All of them write inside one transaction; aborting
+ * in-process work happens after the commit.
  */
 import {
   effectiveLimits,
@@ -26,11 +27,12 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
     const conversation = runs.getConversation(conversationId);
     if (!conversation || conversation.meta.finished === true) return false;
     if (runs.openRunCount(conversationId) > 0 || ctx.stores.queries.unfinishedMessages(conversationId) > 0) return false;
+    const all = runs.listRuns(conversationId);
     if (conversation.replyMode === 'aggregate') {
-      const text = aggregateText(runs.listRuns(conversationId));
+      const text = aggregateText(all);
       if (text !== '') outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' }));
     }
-    const { status, reason } = settledStatus(conversation, runs.listRuns(conversationId));
+    const { status, reason } = settledStatus(conversation, all);
     runs.updateConversation(conversationId, { status, stopReason: reason, meta: { ...conversation.meta, finished: true } });
     events.append({
       type: 'conversation.completed',
@@ -54,9 +56,10 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
 
 /**
  * How a conversation with nothing left to do ended. A status set on purpose (stopped by a limit
- * or the human, cancelled) stays. Otherwise a message that failed for good (its run `failed`;
- * sub-agent failures are answered to their parent, so they do not count) fails the
- * conversation (unless retried since), and one whose every run was cancelled, none completed, is `cancelled`.
+ * or the human, cancelled) stays. Otherwise a message that failed for good (its run `failed`,
+ * and not retried since; sub-agent failures are answered to their parent, so they do not
+ * count) fails the conversation, and one whose every run was cancelled, none completed, is
+ * `cancelled`.
  */
 export function settledStatus(conversation: ConversationRecord, runs: readonly RunRecord[]): { status: ConversationStatus; reason: string | null } {
   if (conversation.status !== 'active') return { status: conversation.status, reason: conversation.stopReason };
