@@ -95,6 +95,15 @@ export function describeEvent(event: EventView): string | undefined {
     case 'subagent.started':
       // The event belongs to the child run: its agent is the one called.
       return `sub-agent @${String(data['name'] ?? agent)} started (depth ${String(data['depth'] ?? event.depth ?? '?')})`;
+    case 'queue.retry': {
+      const why = failureLabel(data['failure']);
+      const wait = typeof data['retryInMs'] === 'number' ? ` in ${formatWait(data['retryInMs'])}` : '';
+      // A rate-limit wait gives its attempt back: count the waits instead.
+      if (data['kind'] === 'rate_limited') return `@${agent}: ${why}, retrying${wait} (wait ${String(data['rateLimitWaits'] ?? '?')}/${String(data['maxRateLimitWaits'] ?? '?')}, no attempt used)`;
+      return `@${agent}: attempt ${String(data['attempts'] ?? '?')}/${String(data['maxAttempts'] ?? '?')} failed (${why}), retrying${wait}`;
+    }
+    case 'queue.dead':
+      return `@${agent}: gave up (${failureLabel(data['failure'])}) after attempt ${String(data['attempts'] ?? '?')}/${String(data['maxAttempts'] ?? '?')}`;
     case 'run.failed':
       return `@${agent} failed: ${String(data['error'] ?? 'unknown error')}${data['willRetry'] === true ? ' (will retry)' : ''}`;
     case 'run.cancelled':
@@ -106,4 +115,23 @@ export function describeEvent(event: EventView): string | undefined {
     default:
       return undefined;
   }
+}
+
+const FAILURE_LABELS: Record<string, string> = {
+  rate_limited: 'rate limited',
+  timed_out: 'timed out',
+  crashed: 'crashed',
+  worker_lost: 'the worker stopped',
+  cannot_run: 'cannot run',
+  failed: 'failed',
+};
+
+/** A classified failure reason (FailureReason) in words. */
+export function failureLabel(reason: unknown): string {
+  return typeof reason === 'string' ? (FAILURE_LABELS[reason] ?? reason) : 'failed';
+}
+
+function formatWait(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
 }

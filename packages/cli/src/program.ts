@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerCallCommand } from './commands/call.ts';
+import { registerCancelCommand } from './commands/cancel.ts';
 import { registerChannelCommands } from './commands/channel.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerChatroomCommand } from './commands/chatroom.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerSendCommand(program);
   registerChatCommand(program);
   registerCallCommand(program);
+  registerCancelCommand(program);
   registerAgentCommands(program);
   registerTeamCommands(program);
   registerChatroomCommand(program);

@@ -65,7 +65,7 @@ describe('--help', () => {
   it('covers every command of the spec', () => {
     const names = commands.map((c) => c.path.join(' '));
     for (const expected of [
-      'start', 'stop', 'restart', 'status', 'run', 'doctor', 'send', 'chat', 'call',
+      'start', 'stop', 'restart', 'status', 'run', 'doctor', 'send', 'chat', 'call', 'cancel',
       'agent list', 'agent add', 'agent show', 'agent remove', 'agent reset', 'agent provider',
       'team list', 'team add', 'team show', 'team remove', 'team add-agent', 'team remove-agent', 'team visualize', 'chatroom',
       'provider', 'provider anthropic', 'provider openai', 'provider list', 'provider add', 'provider remove',
@@ -134,7 +134,7 @@ describe('bad arguments', () => {
     [['logs', '../etc'], 'Unknown log'],
     [['logs', '-n', 'ten'], 'positive whole number'],
     [['queue', 'retry'], "missing required argument 'id'"],
-    [['conversation', 'list', '--status', 'done'], 'use one of: active, completed, stopped, cancelled'],
+    [['conversation', 'list', '--status', 'done'], 'use one of: active, completed, failed, stopped, cancelled'],
     [['runs', 'tree'], "missing required argument 'conversation'"],
     [['usage', '--by', 'model'], 'use one of: agent, team, conversation, channel, day'],
     [['office', '--port', '-1'], 'positive whole number'],

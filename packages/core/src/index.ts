@@ -33,7 +33,7 @@ export {
   type EffectiveLimits, type EffectiveBudgets, type EffectiveAgent,
 } from './config/index.ts';
 export {
-  invokeAgent, registerAdapter, resolveInvokeTarget, sessionKeyFor, InvokeError, isInvokeError, SPAWN_AGENT_TOOL_NAME,
+  invokeAgent, registerAdapter, resolveInvokeTarget, sessionKeyFor, InvokeError, isInvokeError, SPAWN_AGENT_TOOL_NAME, addSpend, spendOf, type AttemptSpend,
   type InvokeRequest, type InvokeResult, type InvokeTarget, type InvokeProgress, type InvokeSession, type InvokeTools,
   type InvokeUsage, type InvokeErrorKind, type SessionMessage, type SpawnAgentArgs, type InvokeAdapter,
   reapOrphanedGroups, setProcessJournal, type ReapResult,

@@ -78,3 +78,20 @@ describe('events written by another process', () => {
     expect(seen.map((e) => e.data.i)).toEqual(Array.from({ length: 25 }, (_, i) => i));
   });
 });
+
+describe('events committed by a subscriber', () => {
+  it('reach every other subscriber after the event being handled, in id order', () => {
+    const log = new EventLog(connect());
+    // The first subscriber reacts to one event by committing two more (as the orchestrator does on queue.dead).
+    log.subscribe((e) => {
+      if (e.type !== 'queue.dead') return;
+      log.append({ type: 'run.failed' });
+      log.append({ type: 'conversation.completed' });
+    });
+    const seen: TinyEvent[] = [];
+    log.subscribe((e) => seen.push(e));
+    log.append({ type: 'queue.dead' });
+    expect(seen.map((e) => e.type)).toEqual(['queue.dead', 'run.failed', 'conversation.completed']);
+    expect(seen.map((e) => e.id)).toEqual([...seen.map((e) => e.id)].sort((a, b) => a - b));
+  });
+});

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   invokeAgent,
   InvokeError,
+  spendOf,
   type InvokeProgress,
   type InvokeRequest,
   type SpawnAgentArgs,
@@ -241,6 +242,17 @@ describe('openai-compatible adapter', () => {
     const err = await invokeError(invokeAgent(request('openai', s.url)));
     expect(err.kind).toBe('rate_limited');
     expect(err.retryAfterMs).toBe(3000);
+  });
+
+  it('a failure after paid model calls carries their usage, so the attempt is charged', async () => {
+    const s = await serve(
+      (_req, res) =>
+        sendSse(res, [openAi.toolCall(0, { id: 'call_1', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.finish('tool_calls'), openAi.usage(40, 12), openAi.done]),
+      (_req, res) => sendJson(res, 500, { error: { message: 'boom' } }),
+    );
+    const failure = await invokeError(invokeAgent(request('openai', `${s.url}/v1`, { tools: { spawnAgent: async () => 'done' } })));
+    expect(failure.kind).toBe('retryable');
+    expect(spendOf(failure)).toEqual({ usage: { inputTokens: 40, outputTokens: 12 }, costUsd: 0 });
   });
 
   it('classifies 500 as retryable and 401 as permanent', async () => {

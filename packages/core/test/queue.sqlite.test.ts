@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/storage/database.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
-import { QueueWorker } from '../src/queue/worker.ts';
+import { classifyFailure, QueueWorker } from '../src/queue/worker.ts';
+import { InvokeError } from '../src/invoker/invoke-error.ts';
 import { EventLog } from '../src/events/log.ts';
 import { runQueueConformance } from './queue-conformance.ts';
 
@@ -60,6 +61,9 @@ describe('QueueWorker over SqliteQueueStore', () => {
     expect(calls).toBe(3);
     expect(store.get(id)).toMatchObject({ status: 'dead', attempts: 3 });
     expect(events.readSince(0).map((e) => e.type)).toEqual(['message.enqueued', 'queue.retry', 'queue.retry', 'queue.dead']);
+    // A plain error (no process behind it) is classified `failed`; each event says which attempt of how many.
+    expect(events.readSince(0).slice(1).map((e) => [e.data['attempts'], e.data['maxAttempts'], e.data['failure']])).toEqual([[1, 3, 'failed'], [2, 3, 'failed'], [3, 3, 'failed']]);
+    expect(store.get(id)?.lastFailure).toBe('failed');
     t.close();
   });
 
@@ -162,5 +166,17 @@ describe('group commit', () => {
     expect(store.counts()).toMatchObject({ completed: 8, processing: 0 });
     observer.close();
     t.close();
+  });
+});
+
+describe('classifyFailure', () => {
+  it('names how an attempt failed: rate limited, timed out, crashed, cannot run, failed', () => {
+    expect(classifyFailure(new InvokeError('rate_limited', 'slow down', { retryAfterMs: 2000 }))).toEqual({ kind: 'rate_limited', reason: 'rate_limited', error: 'slow down', retryAfterMs: 2000 });
+    expect(classifyFailure(new InvokeError('timeout', 'too slow'))).toMatchObject({ kind: 'retryable', reason: 'timed_out' });
+    expect(classifyFailure(new InvokeError('retryable', 'exit 1', { exitCode: 1 }))).toMatchObject({ kind: 'retryable', reason: 'crashed' });
+    expect(classifyFailure(new InvokeError('retryable', 'killed', { signal: 'SIGSEGV' }))).toMatchObject({ kind: 'retryable', reason: 'crashed' });
+    expect(classifyFailure(new InvokeError('retryable', 'HTTP 503'))).toMatchObject({ kind: 'retryable', reason: 'failed' });
+    expect(classifyFailure(new InvokeError('permanent', 'no such CLI'))).toMatchObject({ kind: 'permanent', reason: 'cannot_run' });
+    expect(classifyFailure(new Error('boom'))).toMatchObject({ kind: 'retryable', reason: 'failed' });
   });
 });

@@ -186,6 +186,25 @@ describe('messages and queue', () => {
     await rejects(h.client.cancelMessage({ params: { id: 'msg_nope' } }), 404, 'MESSAGE_NOT_FOUND');
   });
 
+  it('cancel a running message: answered once its run, the conversation and the message have ended', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'slow, then cancelled', agent: 'coder' } });
+    await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).message.status === 'processing' || undefined, 15_000, 'the message to run');
+    const outcome = await h.client.cancelMessage({ params: { id: sent.messageId } });
+    expect(outcome).toEqual({ id: sent.messageId, state: 'cancelled', status: 'cancelled' });
+    const detail = await h.client.getMessage({ params: { id: sent.messageId } });
+    expect(detail.run?.status).toBe('cancelled');
+    const tree = await h.client.getConversation({ params: { id: sent.conversationId } });
+    expect(tree.conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled via API' });
+  });
+
+  it('cancel a conversation; unknown id is 404', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'slow, then the conversation is cancelled', agent: 'coder' } });
+    const result = await h.client.cancelConversation({ params: { id: sent.conversationId } });
+    expect(result).toMatchObject({ conversationId: sent.conversationId, status: 'cancelled' });
+    expect((await h.client.getMessage({ params: { id: sent.messageId } })).message.status).toBe('cancelled');
+    await rejects(h.client.cancelConversation({ params: { id: 'conv_nope' } }), 404, 'CONVERSATION_NOT_FOUND');
+  });
+
   it('queue status, per agent and processing', async () => {
     const slow = await h.client.sendMessage({ body: { message: 'slow job', agent: 'coder' } });
     const processing = await waitFor(async () => {

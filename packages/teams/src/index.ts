@@ -3,6 +3,7 @@
  * sub-agents, steering and the orchestrator loop. Curated public API.
  */
 export { Orchestrator, type OrchestratorOptions, type OrchestratorStatus, type SteerResult } from './orchestrator/orchestrator.ts';
+export type { CancelConversationResult } from './orchestrator/conversation-ops.ts';
 export type { OrchestratorPlugin, PluginContext } from './orchestrator/context.ts';
 export type { SubmitInput, SubmitResult } from './orchestrator/submit.ts';
 

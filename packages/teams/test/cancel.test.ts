@@ -81,7 +81,91 @@ describe('cancelling a run tree', () => {
     }
     const subTerminal = events.filter((e) => e.type === 'subagent.completed' || e.type === 'subagent.failed');
     expect(subTerminal.map((e) => e.runId).sort()).toEqual([child.runId, grand.runId].sort());
+    // The worker settles the aborted message once its invocation has returned.
+    await waitFor(() => h.stores.queue.counts().processing === 0 || undefined, 10_000, 'the message to be settled');
     expect(h.stores.queue.counts()).toMatchObject({ processing: 0, pending: 0, cancelled: 1 });
     expect(h.orchestrator.status().running).toEqual([]);
+  });
+});
+
+describe('cancelling a message or a conversation', () => {
+  const fakeWithPids = (dir: () => string) => (req: InvokeRequest) =>
+    invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE, killGraceMs: 500 }, env: { ...req.env, FAKE_PID_FILE: join(dir(), `${req.env?.TINYAGI_RUN_ID}.pids`) } });
+  const pidsOf = (dir: string, runId: string) => {
+    const file = join(dir, `${runId}.pids`);
+    try {
+      return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { cli: number; grandchild: number }) : undefined;
+    } catch {
+      return undefined; // caught mid-write
+    }
+  };
+
+  it('a running message: its run ends, the CLI process group is killed and the conversation ends cancelled before the call returns', async () => {
+    const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir) });
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
+    const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
+    const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
+
+    const outcome = await h.orchestrator.cancelMessage(sent.messageId, 'user pressed stop');
+
+    // Settled when the call returns: no waiting for a lease renewal.
+    expect(outcome).toEqual({ id: sent.messageId, state: 'cancelled', status: 'cancelled' });
+    expect(h.stores.runs.getRun(running.runId)).toMatchObject({ status: 'cancelled', error: 'user pressed stop' });
+    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'user pressed stop' });
+    const completed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] });
+    expect(completed.map((e) => e.data)).toEqual([expect.objectContaining({ status: 'cancelled', reason: 'user pressed stop' })]);
+    await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
+    expect(h.orchestrator.status().running).toEqual([]);
+    await expect(h.orchestrator.cancelMessage(sent.messageId)).resolves.toMatchObject({ state: 'not_cancellable', status: 'cancelled' });
+    await expect(h.orchestrator.cancelMessage('msg_nope')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' });
+  });
+
+  it('a message waiting for a rate limit to pass is cancelled at once, with its run and conversation', async () => {
+    const h = harness({ agents: { cc: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } } });
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'busy', senderId: 'u1' });
+    await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] })[0], 10_000, 'the rate-limit retry');
+
+    const outcome = await h.orchestrator.cancelMessage(sent.messageId);
+    expect(outcome).toMatchObject({ state: 'cancelled', status: 'cancelled' });
+    const [run] = h.stores.runs.listRuns(sent.conversationId);
+    expect(run).toMatchObject({ status: 'cancelled' });
+    expect(h.stores.runs.mustGetConversation(sent.conversationId).status).toBe('cancelled');
+    expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })).toHaveLength(1);
+  });
+
+  it('a cancel requested by another process (seen at lease renewal) also ends the run and settles the conversation', async () => {
+    const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir), leaseMs: 300 });
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
+    const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
+    const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
+
+    // What the store does for a process that does not hold the message: only the request is written.
+    expect(h.stores.queue.cancel(sent.messageId, 'cancelled elsewhere')).toMatchObject({ state: 'cancelling' });
+    await waitForCompletion(h, sent.conversationId);
+    await waitFor(() => h.stores.queue.get(sent.messageId)?.status === 'cancelled' || undefined, 10_000, 'the message to be cancelled');
+    expect(h.stores.runs.getRun(running.runId)).toMatchObject({ status: 'cancelled', error: 'cancelled elsewhere' });
+    expect(h.stores.runs.mustGetConversation(sent.conversationId).status).toBe('cancelled');
+    await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
+  });
+
+  it('a whole conversation: every open run and queued message, status cancelled with the reason', async () => {
+    const h = harness(
+      { agents: { cc: { provider: 'anthropic' }, other: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } }, teams: { t: { agents: ['cc', 'other'], leader_agent: 'cc' } } },
+      { invoke: fakeWithPids(() => h.dir) },
+    );
+    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
+    const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
+    const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
+    // A second message queued in the same conversation, behind nothing: it waits on a rate limit.
+    const queued = h.stores.queue.enqueue({ kind: 'system', agentId: 'other', conversationId: sent.conversationId, channel: 'api', content: 'busy', availableAt: Date.now() + 3_600_000 });
+
+    const result = await h.orchestrator.cancelConversation(sent.conversationId, 'not needed any more');
+    expect(result).toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: false, cancelled: [running.runId] });
+    expect(h.stores.queue.get(queued.id)?.status).toBe('cancelled');
+    expect(h.stores.queue.get(sent.messageId)?.status).toBe('cancelled');
+    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'not needed any more' });
+    await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
+    // Already ended: nothing more to cancel, the status stays.
+    await expect(h.orchestrator.cancelConversation(sent.conversationId)).resolves.toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: true, cancelled: [] });
   });
 });

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores, SettingsSchema, type InvokeRequest, type InvokeResult, type Settings, type Stores, type TinyEvent } from '@tinyagi/core';
+import { openStores, SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type Stores, type TinyEvent } from '@tinyagi/core';
 import { Orchestrator, type OrchestratorOptions } from '../src/index.ts';
 
 export interface Harness {
@@ -33,11 +33,12 @@ export function withWorkspace(settings: Settings, dir: string): Settings {
   return SettingsSchema.parse({ ...settings, workspace: { path: join(dir, 'ws'), ...settings.workspace } });
 }
 
-export function harness(settings: Settings, options: Partial<OrchestratorOptions> & { start?: boolean } = {}): Harness {
+export function harness(settings: Settings, options: Partial<OrchestratorOptions> & { start?: boolean; backoff?: BackoffPolicy } = {}): Harness {
   const dir = tempDir();
-  const stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
+  const { backoff, ...orchestratorOptions } = options;
+  const stores = openStores({ dbPath: join(dir, 'tinyagi.db'), ...(backoff ? { backoff } : {}) });
   let current = withWorkspace(settings, dir);
-  const orchestrator = new Orchestrator({ stores, getSettings: () => current, sweepMs: 200, ...options });
+  const orchestrator = new Orchestrator({ stores, getSettings: () => current, sweepMs: 200, ...orchestratorOptions });
   if (options.start !== false) orchestrator.start();
   const h: Harness = {
     dir,

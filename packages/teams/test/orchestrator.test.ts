@@ -207,11 +207,11 @@ describe('conversations', () => {
     expect(h.stores.outbox.list({ conversationId: sent.conversationId })[0]!.text).toBe('bot heard: QUIET WORDS [via bot]\n\n— @bot');
   });
 
-  it('a message that fails permanently fails its run, tells the human and completes the conversation', async () => {
+  it('a message that fails permanently fails its run, tells the human and ends the conversation failed', async () => {
     const h = harness({ agents: { flaky: { provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'permanent' }] } } } });
     const sent = h.orchestrator.submit({ message: 'boom', senderId: 'u1' });
     const done = await waitForCompletion(h, sent.conversationId);
-    expect(done.data.status).toBe('completed');
+    expect(done.data).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^@flaky failed: /) });
     expect(h.stores.runs.listRuns(sent.conversationId)[0]).toMatchObject({ status: 'failed' });
     expect(h.stores.outbox.list({ conversationId: sent.conversationId })[0]!.text).toContain('@flaky could not answer');
     expect(h.stores.queue.listDead()).toHaveLength(1);

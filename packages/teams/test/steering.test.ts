@@ -32,13 +32,12 @@ describe('steering a run', () => {
   });
 
   it('redirect during an invocation makes the run take one more turn with the new instruction', async () => {
-    const provider = recordingInvoker(invokeAgent);
-    const h = harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } }, { invoke: provider.invoke });
+    const log = recordingInvoker(invokeAgent);
+    const h = harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } }, { invoke: log.invoke });
     const sent = h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
-    // Steer during the first invocation, not before it starts (on a loaded machine the run is
-    // listed as running a while before its first model call).
-    await waitFor(() => provider.calls.length === 1, 10_000, 'the first invocation');
+    // Steer once the invocation has begun (before it, the redirect simply replaces the first prompt).
+    await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
     expect(h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead' })).toEqual({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.runs.getRun(run.runId)!.output).toBe('answer to: [New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 2)');

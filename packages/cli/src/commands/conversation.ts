@@ -2,12 +2,13 @@
  * `tinyagi conversation list|show|transcript` and `tinyagi runs tree <conversation>`.
  */
 import type { Command } from 'commander';
+import { CONVERSATION_STATUSES } from '@tinyagi/server/client';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable } from '../output/print.ts';
 import { printRunTree } from '../output/run-tree.ts';
 import { choice, contextOf, parseId, parsePositiveInt, withJson } from './options.ts';
 
-const STATUSES = ['active', 'completed', 'stopped', 'cancelled'] as const;
+const STATUSES = CONVERSATION_STATUSES;
 
 export function registerConversationCommands(program: Command): void {
   const conversation = program.command('conversation').alias('conv').description('conversations: list, show (run tree), transcript');

@@ -2,6 +2,7 @@
  * `tinyagi queue status|dead|retry|purge`.
  */
 import type { Command } from 'commander';
+import { failureLabel } from '../conversation-watch.ts';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printFields, printJson, printTable, println } from '../output/print.ts';
 import { confirmOrRefuse } from '../output/prompts.ts';
@@ -39,7 +40,7 @@ export function registerQueueCommands(program: Command): void {
       if (options.json) return printJson(dead);
       printTable(
         ['ID', 'AGENT', 'ATTEMPTS', 'FAILED', 'REASON'],
-        dead.map((m) => [m.id, m.agentId, `${m.attempts}/${m.maxAttempts}`, formatTime(m.finishedAt ?? m.updatedAt), (m.lastError ?? '').split('\n')[0] ?? '']),
+        dead.map((m) => [m.id, m.agentId, `${m.attempts}/${m.maxAttempts}`, formatTime(m.finishedAt ?? m.updatedAt), `${m.lastFailure ? `${failureLabel(m.lastFailure)}: ` : ''}${(m.lastError ?? '').split('\n')[0] ?? ''}`]),
         'No dead letters.',
       );
       if (dead.length > 0) println(style.dim('Retry one with `tinyagi queue retry <id>`, delete all with `tinyagi queue purge`.'));

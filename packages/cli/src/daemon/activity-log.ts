@@ -1,5 +1,5 @@
 /**
- * Writes the notable events of the daemon (runs, dead letters, guards, schedules, heartbeats,
+ * Writes the notable events of the daemon (runs, retries, dead letters, guards, schedules, heartbeats,
  * channel and settings changes, plugin failures) to the daemon log as one readable line each,
  * under the `queue` scope that `tinyagi logs queue` shows. Progress chunks and SSE-only detail are left out.
  */
@@ -30,13 +30,16 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
     case 'run.cancelled':
     case 'run.rejected':
       return { level: 'warn', text: `${agent} ${e.type.slice(4)}: ${firstLine(str(d['error']))}${where}` };
+    case 'queue.retry':
+      return { level: 'warn', text: `${agent} attempt ${str(d['attempts'])}/${str(d['maxAttempts'])} failed (${str(d['failure'] ?? d['kind'])}), retry in ${Math.round(Number(d['retryInMs'] ?? 0) / 1000)} s: ${firstLine(str(d['error']))}${where}` };
     case 'queue.dead':
-      return { level: 'warn', text: `dead letter for ${agent}: ${firstLine(str(d['error'] ?? d['reason']))} (tinyagi queue dead)${where}` };
+      return { level: 'warn', text: `dead letter for ${agent} (${str(d['failure'] ?? d['kind'])}, attempt ${str(d['attempts'])}/${str(d['maxAttempts'])}): ${firstLine(str(d['error'] ?? d['reason']))} (tinyagi queue dead)${where}` };
     case 'guard.rejected':
     case 'budget.exceeded':
       return { level: 'warn', text: `${e.type}: ${firstLine(str(d['message'] ?? d['rule']))}${where}` };
     case 'conversation.completed':
-      return { level: 'info', text: `conversation completed${where}` };
+      if (d['status'] === undefined || d['status'] === 'completed') return { level: 'info', text: `conversation completed${where}` };
+      return { level: 'warn', text: `conversation ${str(d['status'])}${d['reason'] ? `: ${firstLine(str(d['reason']))}` : ''}${where}` };
     case 'outbox.expired':
       return { level: 'warn', text: `a reply on ${str(d['channel'])} expired undelivered${where}` };
     case 'schedule.fired':

@@ -42,6 +42,8 @@ interface EventRow {
 export class EventLog {
   readonly #db: TinyDatabase;
   readonly #listeners = new Set<EventListener>();
+  readonly #outgoing: TinyEvent[] = [];
+  #delivering = false;
   readonly #insert;
   readonly #since;
   #buffer: EventInput[] = [];
@@ -207,12 +209,23 @@ export class EventLog {
   }
 
   #publish(event: TinyEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A faulty subscriber must not break the producer or other subscribers.
+    // A subscriber that commits events of its own (the orchestrator reacting to `queue.dead`)
+    // must not have them delivered to the other subscribers before the event it is handling.
+    this.#outgoing.push(event);
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      for (let next = this.#outgoing.shift(); next !== undefined; next = this.#outgoing.shift()) {
+        for (const listener of this.#listeners) {
+          try {
+            listener(next);
+          } catch {
+            // A faulty subscriber must not break the producer or other subscribers.
+          }
+        }
       }
+    } finally {
+      this.#delivering = false;
     }
   }
 }

@@ -173,6 +173,7 @@ export function cliFailure(what: string, outcome: CliRunOutcome, detail?: string
   const summary = detail ?? (lastLine(tail) || lastLine(plain));
   return failureFromText(`${what} failed (${status})${summary ? `: ${summary}` : '.'}`, `${detail ?? ''}\n${tail}\n${plain}`, {
     exitCode: outcome.exitCode,
+    ...(outcome.signal ? { signal: outcome.signal } : {}),
     stderrTail: tail === '' ? undefined : tail,
   });
 }

@@ -25,6 +25,9 @@ export {
   InvokeError,
   isInvokeError,
   isRetryableKind,
+  addSpend,
+  spendOf,
+  type AttemptSpend,
   type InvokeErrorKind,
   type InvokeErrorOptions,
 } from './invoke-error.ts';

@@ -7,6 +7,7 @@
  * - cancelled: the caller aborted; never retried
  */
 import { TinyError, type TinyErrorCode } from '../errors.ts';
+import type { InvokeUsage } from './types.ts';
 
 export type InvokeErrorKind = 'retryable' | 'permanent' | 'rate_limited' | 'timeout' | 'cancelled';
 
@@ -14,6 +15,8 @@ export interface InvokeErrorOptions {
   code?: TinyErrorCode;
   retryAfterMs?: number;
   exitCode?: number;
+  /** The signal that ended the agent's process, when one did. */
+  signal?: string;
   stderrTail?: string;
   hint?: string;
   cause?: unknown;
@@ -31,6 +34,7 @@ export class InvokeError extends TinyError {
   readonly kind: InvokeErrorKind;
   readonly retryAfterMs: number | undefined;
   readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
   readonly stderrTail: string | undefined;
 
   constructor(kind: InvokeErrorKind, message: string, options: InvokeErrorOptions = {}) {
@@ -41,18 +45,46 @@ export class InvokeError extends TinyError {
         kind,
         retryAfterMs: options.retryAfterMs,
         exitCode: options.exitCode,
+        signal: options.signal,
         stderrTail: options.stderrTail,
       },
     });
     this.kind = kind;
     this.retryAfterMs = options.retryAfterMs;
     this.exitCode = options.exitCode;
+    this.signal = options.signal;
     this.stderrTail = options.stderrTail;
   }
 }
 
 export function isInvokeError(err: unknown): err is InvokeError {
   return err instanceof InvokeError;
+}
+
+/** What a failed attempt had already spent: usage a CLI reported on its error result, earlier turns. */
+export interface AttemptSpend {
+  usage: InvokeUsage;
+  costUsd: number;
+}
+
+// Kept beside the error, not on it: any error (an adapter's, a plugin's) can carry what the
+// attempt cost before it failed, without changing its shape.
+const spendByError = new WeakMap<object, AttemptSpend>();
+
+/** Adds to what the failed attempt behind `err` spent; returns `err` for `throw addSpend(…)`. */
+export function addSpend<E>(err: E, usage: InvokeUsage | undefined, costUsd: number | undefined): E {
+  if (typeof err !== 'object' || err === null || (!usage?.inputTokens && !usage?.outputTokens && !costUsd)) return err;
+  const before = spendByError.get(err) ?? { usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0 };
+  spendByError.set(err, {
+    usage: { inputTokens: before.usage.inputTokens + (usage?.inputTokens ?? 0), outputTokens: before.usage.outputTokens + (usage?.outputTokens ?? 0) },
+    costUsd: before.costUsd + (costUsd ?? 0),
+  });
+  return err;
+}
+
+/** What the attempt that failed with `err` spent, if anything was reported. */
+export function spendOf(err: unknown): AttemptSpend | undefined {
+  return typeof err === 'object' && err !== null ? spendByError.get(err) : undefined;
 }
 
 /** Whether the durable queue may try the message again. */

@@ -6,6 +6,7 @@
  */
 import { asRecord, asString } from './json-read.ts';
 import type { HttpGuard } from './http-stream.ts';
+import { addSpend } from './invoke-error.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeUsage } from './types.ts';
 
 export const SPAWN_AGENT_TOOL_NAME = 'spawn_agent';
@@ -89,19 +90,24 @@ export interface ToolLoop<R extends ToolRound> {
 export async function runToolLoop<R extends ToolRound>(req: InvokeRequest, guard: HttpGuard, loop: ToolLoop<R>): Promise<{ text: string; usage: InvokeUsage | undefined }> {
   let usage: InvokeUsage | undefined;
   let text = '';
-  for (let round = 1; round <= loop.maxRounds; round++) {
-    if (round > 1) {
-      const steering = await steeringCheckpoint(req, guard);
-      if (steering !== undefined) loop.addSteering(steering);
+  try {
+    for (let round = 1; round <= loop.maxRounds; round++) {
+      if (round > 1) {
+        const steering = await steeringCheckpoint(req, guard);
+        if (steering !== undefined) loop.addSteering(steering);
+      }
+      const offerTools = loop.hasTools && round < loop.maxRounds;
+      const result = await loop.call(offerTools);
+      usage = addUsage(usage, result.usage);
+      text = result.text;
+      if (result.calls.length === 0 || !offerTools) break;
+      const outcomes: ToolOutcome[] = [];
+      for (const call of result.calls) outcomes.push(await runToolCall(req, guard, call.name, call.input));
+      loop.addResults(result, outcomes);
     }
-    const offerTools = loop.hasTools && round < loop.maxRounds;
-    const result = await loop.call(offerTools);
-    usage = addUsage(usage, result.usage);
-    text = result.text;
-    if (result.calls.length === 0 || !offerTools) break;
-    const outcomes: ToolOutcome[] = [];
-    for (const call of result.calls) outcomes.push(await runToolCall(req, guard, call.name, call.input));
-    loop.addResults(result, outcomes);
+  } catch (err) {
+    // The model calls that succeeded before the failure were paid for.
+    throw addSpend(err, usage, undefined);
   }
   return { text, usage };
 }

@@ -27,6 +27,8 @@ import type {
   EnqueueResult,
   FailInput,
   FailOutcome,
+  FailureKind,
+  FailureReason,
   LeaseRenewal,
   MessageKind,
   MessageStatus,
@@ -64,6 +66,7 @@ interface MessageRow {
   cancel_requested: number;
   solo: number;
   last_error: string | null;
+  last_failure: string | null;
   idempotency_key: string | null;
   created_at: number;
   updated_at: number;
@@ -131,8 +134,9 @@ export class SqliteQueueStore implements QueueStore {
       renew: s.prepare("UPDATE messages SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? RETURNING cancel_requested"),
       release: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(0, attempts - 1), available_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? AND cancel_requested = 0"),
       complete: s.prepare("UPDATE messages SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
-      toPending: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, solo = ?, updated_at = ? WHERE seq = ?"),
+      toPending: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, last_failure = ?, solo = ?, updated_at = ? WHERE seq = ?"),
       toFinal: s.prepare('UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ?, finished_at = ?, updated_at = ? WHERE seq = ?'),
+      toDead: s.prepare("UPDATE messages SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, last_error = ?, last_failure = ?, finished_at = ?, updated_at = ? WHERE seq = ?"),
       requestCancel: s.prepare("UPDATE messages SET cancel_requested = 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'processing'"),
       expired: s.prepare("SELECT * FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' AND lease_expires_at < ? ORDER BY seq"),
       leaseOwners: s.prepare("SELECT DISTINCT lease_owner FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' AND lease_owner IS NOT NULL").pluck(),
@@ -363,15 +367,20 @@ export class SqliteQueueStore implements QueueStore {
       delay = Math.max(input.retryAfterMs ?? 0, backoffDelay(attempts, this.#backoff, this.#random));
     }
     const exhausted = input.kind === 'permanent' || (input.kind !== 'rate_limited' && attempts >= row.max_attempts) || (input.kind === 'rate_limited' && waits === row.rate_limit_waits);
+    const failure = input.reason ?? defaultReason(input.kind);
+    // Events say which attempt failed and why, so a retry is visible as one (`send --wait`, logs).
+    const tree = { conversationId: row.conversation_id, agentId: row.agent_id, runId: row.run_id, parentRunId: row.parent_run_id, depth: row.depth };
+    const counts = { attempts, maxAttempts: row.max_attempts, rateLimitWaits: waits, maxRateLimitWaits: this.#backoff.maxRateLimitWaits };
     if (exhausted) {
-      const reason = input.kind === 'permanent' ? input.error : `${input.error} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`;
-      this.#stmt.toFinal.run('dead', reason, now, now, row.seq);
-      this.#events?.append({ type: 'queue.dead', conversationId: row.conversation_id, agentId: row.agent_id, runId: row.run_id, parentRunId: row.parent_run_id, depth: row.depth, data: { messageId: row.id, reason, attempts, kind: input.kind } });
+      const gaveUp = input.kind === 'rate_limited' ? `still rate limited after ${waits} wait${waits === 1 ? '' : 's'}` : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+      const reason = input.kind === 'permanent' ? input.error : `${input.error} (${gaveUp})`;
+      this.#stmt.toDead.run(reason, failure, now, now, row.seq);
+      this.#events?.append({ type: 'queue.dead', ...tree, data: { messageId: row.id, reason, ...counts, kind: input.kind, failure } });
       return { id: row.id, status: 'dead', attempts, availableAt: row.available_at };
     }
     const availableAt = now + delay;
-    this.#stmt.toPending.run(availableAt, attempts, waits, input.error, isolate ? 1 : row.solo, now, row.seq);
-    this.#events?.append({ type: 'queue.retry', conversationId: row.conversation_id, agentId: row.agent_id, runId: row.run_id, parentRunId: row.parent_run_id, depth: row.depth, data: { messageId: row.id, error: input.error, attempts, retryInMs: delay, kind: input.kind } });
+    this.#stmt.toPending.run(availableAt, attempts, waits, input.error, failure, isolate ? 1 : row.solo, now, row.seq);
+    this.#events?.append({ type: 'queue.retry', ...tree, data: { messageId: row.id, error: input.error, ...counts, retryInMs: delay, kind: input.kind, failure } });
     return { id: row.id, status: 'pending', attempts, availableAt };
   }
 
@@ -420,7 +429,7 @@ export class SqliteQueueStore implements QueueStore {
         // so the next crash is charged to the message that caused it. Bounded: once per message.
         const shared = !row.solo && (batchSize.get(batchKey(row)) ?? 1) > 1;
         const charged = shared ? { ...row, attempts: Math.max(0, row.attempts - 1) } : row;
-        const outcome = this.#settleFailure(charged, { kind: 'retryable', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now, true);
+        const outcome = this.#settleFailure(charged, { kind: 'retryable', reason: 'worker_lost', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now, true);
         return { id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts };
       });
     });
@@ -503,6 +512,10 @@ export class SqliteQueueStore implements QueueStore {
   }
 }
 
+function defaultReason(kind: FailureKind): FailureReason {
+  return kind === 'rate_limited' ? 'rate_limited' : kind === 'permanent' ? 'cannot_run' : 'failed';
+}
+
 function emptyCounts(): QueueCounts {
   return { pending: 0, processing: 0, completed: 0, dead: 0, cancelled: 0 };
 }
@@ -534,6 +547,7 @@ function toMessage(row: MessageRow): QueueMessage {
     leaseExpiresAt: row.lease_expires_at,
     cancelRequested: row.cancel_requested === 1,
     lastError: row.last_error,
+    lastFailure: row.last_failure as FailureReason | null,
     idempotencyKey: row.idempotency_key,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

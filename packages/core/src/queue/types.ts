@@ -36,6 +36,8 @@ export interface QueueMessage {
   leaseExpiresAt: number | null;
   cancelRequested: boolean;
   lastError: string | null;
+  /** How the last failed attempt failed (null if none did). */
+  lastFailure: FailureReason | null;
   idempotencyKey: string | null;
   createdAt: number;
   updatedAt: number;
@@ -104,8 +106,19 @@ export interface ClaimedBatch {
 /** How a failure is treated: the invoker's error classification maps onto these. */
 export type FailureKind = 'retryable' | 'permanent' | 'rate_limited';
 
+/**
+ * What went wrong, for people: `rate_limited` (the provider refused for now), `timed_out` (wall
+ * clock or inactivity limit), `crashed` (the agent's process exited with an error or a signal),
+ * `worker_lost` (the worker holding it stopped or died; its lease expired), `cannot_run`
+ * (permanent: missing CLI, bad configuration, input refused), `failed` (anything else).
+ */
+export const FAILURE_REASONS = ['rate_limited', 'timed_out', 'crashed', 'worker_lost', 'cannot_run', 'failed'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
 export interface FailInput {
   kind: FailureKind;
+  /** Defaults from `kind`: rate_limited, cannot_run (permanent) or failed. */
+  reason?: FailureReason;
   error: string;
   /** For rate limits: wait at least this long (provider reset time when known). */
   retryAfterMs?: number;

@@ -137,6 +137,14 @@ export class QueueWorker {
     return false;
   }
 
+  /** Resolves when the batch holding the message (if this worker runs one) has been settled. */
+  settled(messageId: string): Promise<void> {
+    for (const flight of this.#inFlight.values()) {
+      if (flight.batch.messages.some((m) => m.id === messageId)) return flight.done;
+    }
+    return Promise.resolve();
+  }
+
   /**
    * Stops claiming, waits up to `graceMs` for running handlers, then aborts the rest and
    * releases their messages (they go back to pending without spending an attempt).
@@ -282,11 +290,14 @@ export class QueueWorker {
  * InvokeError) are classified by it; anything else is treated as transient.
  */
 export function classifyFailure(err: unknown): FailInput {
-  const e = err as { kind?: unknown; retryAfterMs?: unknown } | null;
+  const e = err as { kind?: unknown; retryAfterMs?: unknown; exitCode?: unknown; signal?: unknown } | null;
   const error = errorMessage(err);
   const kind = typeof e?.kind === 'string' ? e.kind : 'retryable';
   const retryAfterMs = typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
-  if (kind === 'permanent') return { kind: 'permanent', error };
-  if (kind === 'rate_limited') return retryAfterMs === undefined ? { kind: 'rate_limited', error } : { kind: 'rate_limited', error, retryAfterMs };
-  return { kind: 'retryable', error };
+  if (kind === 'permanent') return { kind: 'permanent', reason: 'cannot_run', error };
+  if (kind === 'rate_limited') return { kind: 'rate_limited', reason: 'rate_limited', error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  if (kind === 'timeout') return { kind: 'retryable', reason: 'timed_out', error };
+  // The agent's process ended badly (the invoker reports how): a crash, not a provider refusal.
+  const crashed = typeof e?.exitCode === 'number' || typeof e?.signal === 'string';
+  return { kind: 'retryable', reason: crashed ? 'crashed' : 'failed', error };
 }

@@ -28,6 +28,7 @@ export class ConversationQueries {
   readonly #spawnedChildren;
   readonly #activeRoom;
   readonly #oldestActive;
+  readonly #pendingOf;
 
   constructor(db: TinyDatabase) {
     const s = db.sqlite;
@@ -35,6 +36,7 @@ export class ConversationQueries {
     // its run already ended, the worker only has to stop.
     this.#unfinishedMessages = s.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND (status = 'pending' OR (status = 'processing' AND cancel_requested = 0))").pluck();
     this.#messageStatus = s.prepare('SELECT status FROM messages WHERE id = ?').pluck();
+    this.#pendingOf = s.prepare("SELECT id FROM messages WHERE conversation_id = ? AND status = 'pending' ORDER BY seq").pluck();
     this.#openRuns = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at");
     this.#openRunsOf = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY depth DESC, created_at");
     this.#latestOfSender = s.prepare('SELECT id FROM conversations WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20').pluck();
@@ -47,6 +49,11 @@ export class ConversationQueries {
   /** Messages of the conversation still waiting or being processed. */
   unfinishedMessages(conversationId: string): number {
     return this.#unfinishedMessages.get(conversationId) as number;
+  }
+
+  /** Ids of the conversation's messages still waiting in the queue. */
+  pendingMessagesOf(conversationId: string): string[] {
+    return this.#pendingOf.all(conversationId) as string[];
   }
 
   messageStatus(messageId: string): string | undefined {

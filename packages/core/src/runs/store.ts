@@ -60,7 +60,8 @@ export interface CreateRunInput {
   error?: string | null;
 }
 
-export type ConversationStatus = 'active' | 'completed' | 'stopped' | 'cancelled';
+/** `stopReason` says why for every status but active and completed. */
+export type ConversationStatus = 'active' | 'completed' | 'failed' | 'stopped' | 'cancelled';
 
 export interface ConversationRecord {
   id: string;
@@ -221,6 +222,13 @@ export class RunStore {
           .prepare(`UPDATE runs SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
             WHERE id = ? AND status IN ('queued', 'running')`)
           .run(result.status, result.output ?? null, result.usage?.inputTokens ?? 0, result.usage?.outputTokens ?? 0, result.costUsd ?? 0, result.error ?? null, Date.now(), id).changes === 1,
+    );
+  }
+
+  /** Adds what a failed attempt spent to a run that goes on (retried) or has ended. */
+  addUsage(id: string, usage: Usage, costUsd: number): void {
+    this.#db.write(() =>
+      this.#db.prepare('UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?').run(usage.inputTokens, usage.outputTokens, costUsd, id),
     );
   }
 

@@ -38,6 +38,8 @@ export const messages = sqliteTable(
     /** Set when a collected batch failed or crashed: claim this message alone from now on. */
     solo: integer('solo').notNull().default(0),
     lastError: text('last_error'),
+    /** How the last attempt failed, classified (FailureReason: rate_limited, timed_out, crashed, …). */
+    lastFailure: text('last_failure'),
     idempotencyKey: text('idempotency_key').unique(),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),

@@ -1,10 +1,10 @@
-/** Conversations (run trees and transcripts) and runs (get, cancel, steer, spawn). */
+/** Conversations (run trees, transcripts, cancel) and runs (get, cancel, steer, spawn). */
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 
 type Names =
   | 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown'
-  | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
+  | 'cancelConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
   const { runs } = ctx.stores;
@@ -30,6 +30,11 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
     getTranscriptMarkdown: async ({ params }) => {
       const conversation = runs.mustGetConversation(params.id);
       return ctx.orchestrator.transcriptMarkdown(conversation.id);
+    },
+
+    cancelConversation: ({ params }) => {
+      const conversation = runs.mustGetConversation(params.id);
+      return ctx.orchestrator.cancelConversation(conversation.id, 'cancelled via API');
     },
 
     getRun: ({ params }) => {

@@ -28,6 +28,6 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
       return { message, run, replies };
     },
 
-    cancelMessage: ({ params }) => ctx.stores.queue.cancel(params.id, 'cancelled via API'),
+    cancelMessage: ({ params }) => ctx.orchestrator.cancelMessage(params.id, 'cancelled via API'),
   };
 }

@@ -117,6 +117,14 @@ export const conversationsContract = {
     params: IdParamsSchema,
     response: z.object({ run: RunSchema, children: z.array(RunSchema) }),
   }),
+  cancelConversation: route({
+    method: 'POST',
+    path: '/api/conversations/:id/cancel',
+    summary: 'Cancel a conversation: every open run and queued message (running processes are killed); it ends `cancelled`',
+    tag: 'conversations',
+    params: IdParamsSchema,
+    response: z.object({ conversationId: z.string(), status: z.enum(CONVERSATION_STATUSES), alreadyEnded: z.boolean(), cancelled: z.array(z.string()) }),
+  }),
   cancelRun: route({
     method: 'POST',
     path: '/api/runs/:id/cancel',

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema } from './common.ts';
-import { OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
+import { MESSAGE_STATUSES, OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
 
 export const SendMessageBodySchema = z
   .object({
@@ -60,9 +60,10 @@ export const messagesContract = {
   cancelMessage: route({
     method: 'POST',
     path: '/api/messages/:id/cancel',
-    summary: 'Cancel a queued message (a processing one is asked to stop)',
+    summary: 'Cancel a queued or running message: its run and descendants end, a running process is killed, the conversation settles',
     tag: 'messages',
     params: IdParamsSchema,
-    response: z.object({ id: z.string(), state: z.enum(['cancelled', 'cancelling', 'not_cancellable']), status: z.string() }),
+    // `cancelling`: another process holds the message; it stops at its next lease renewal.
+    response: z.object({ id: z.string(), state: z.enum(['cancelled', 'cancelling', 'not_cancellable']), status: z.enum(MESSAGE_STATUSES) }),
   }),
 } as const;

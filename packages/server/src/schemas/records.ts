@@ -9,6 +9,8 @@ import { TimestampSchema } from './common.ts';
 const nullableString = z.string().nullable();
 
 export const MESSAGE_STATUSES = ['pending', 'processing', 'completed', 'dead', 'cancelled'] as const;
+/** How an attempt failed (core's FailureReason). */
+export const FAILURE_REASONS = ['rate_limited', 'timed_out', 'crashed', 'worker_lost', 'cannot_run', 'failed'] as const;
 
 export const QueueMessageSchema = z
   .object({
@@ -34,6 +36,8 @@ export const QueueMessageSchema = z
     availableAt: TimestampSchema,
     cancelRequested: z.boolean(),
     lastError: nullableString,
+    /** How the last failed attempt failed; with `attempts`/`maxAttempts` it says where retries stand. */
+    lastFailure: z.enum(FAILURE_REASONS).nullable(),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
     finishedAt: TimestampSchema.nullable(),
@@ -69,7 +73,7 @@ export const RunSchema = z
   .meta({ id: 'Run' });
 export type RunView = z.infer<typeof RunSchema>;
 
-export const CONVERSATION_STATUSES = ['active', 'completed', 'stopped', 'cancelled'] as const;
+export const CONVERSATION_STATUSES = ['active', 'completed', 'failed', 'stopped', 'cancelled'] as const;
 
 export const ConversationSchema = z
   .object({
@@ -89,6 +93,7 @@ export const ConversationSchema = z
     inputTokens: z.number().int(),
     outputTokens: z.number().int(),
     costUsd: z.number(),
+    /** Why it ended `failed`, `stopped` or `cancelled` (null while active and when completed). */
     stopReason: nullableString,
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,

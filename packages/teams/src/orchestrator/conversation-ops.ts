@@ -1,11 +1,22 @@
 /**
- * Conversation-wide operations: completion (decided from the database, so it survives
- * restarts), cancelling a run with all its descendants, and the hard stop. All of them write
- * inside one transaction; aborting in-process work happens after the commit.
+ * Conversation-wide operations: completion and how the conversation ended (decided from the
+ * database, so it survives restarts), cancelling a run with all its descendants, a message or a
+ * whole conversation, and the hard stop. All of them write inside one transaction; aborting
+ * in-process work happens after the commit.
  */
-import { effectiveLimits, TinyError, TERMINAL_RUN_STATUSES, type RunRecord } from '@tinyagi/core';
+import {
+  effectiveLimits,
+  TinyError,
+  TERMINAL_RUN_STATUSES,
+  type CancelOutcome,
+  type ConversationRecord,
+  type ConversationStatus,
+  type QueueMessage,
+  type RunRecord,
+} from '@tinyagi/core';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
+import { readMeta } from '../router/provenance.ts';
 import type { AbortCause, Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
@@ -16,18 +27,20 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
     const conversation = runs.getConversation(conversationId);
     if (!conversation || conversation.meta.finished === true) return false;
     if (runs.openRunCount(conversationId) > 0 || ctx.stores.queries.unfinishedMessages(conversationId) > 0) return false;
+    const all = runs.listRuns(conversationId);
     if (conversation.replyMode === 'aggregate') {
-      const text = aggregateText(runs.listRuns(conversationId));
+      const text = aggregateText(all);
       if (text !== '') outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' }));
     }
-    const status = conversation.status === 'active' ? 'completed' : conversation.status;
-    runs.updateConversation(conversationId, { status, meta: { ...conversation.meta, finished: true } });
+    const { status, reason } = settledStatus(conversation, all);
+    runs.updateConversation(conversationId, { status, stopReason: reason, meta: { ...conversation.meta, finished: true } });
     events.append({
       type: 'conversation.completed',
       conversationId,
       agentId: conversation.rootAgentId,
       data: {
         status,
+        ...(reason !== null ? { reason } : {}),
         replyMode: conversation.replyMode,
         hops: conversation.hops,
         messages: conversation.messageCount,
@@ -39,6 +52,25 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
     });
     return true;
   });
+}
+
+/**
+ * How a conversation with nothing left to do ended. A status set on purpose (stopped by a limit
+ * or the human, cancelled) stays. Otherwise a message that failed for good (its run `failed`,
+ * and not retried since; sub-agent failures are answered to their parent, so they do not
+ * count) fails the conversation, and one whose every run was cancelled, none completed, is
+ * `cancelled`.
+ */
+export function settledStatus(conversation: ConversationRecord, runs: readonly RunRecord[]): { status: ConversationStatus; reason: string | null } {
+  if (conversation.status !== 'active') return { status: conversation.status, reason: conversation.stopReason };
+  const answering = runs.filter((r) => r.cause !== 'spawn');
+  // A dead letter retried by hand gets a new run for the same message: the failed one is superseded.
+  const retried = new Set(answering.filter((r) => r.status !== 'failed').flatMap((r) => r.messageIds));
+  const failed = answering.find((r) => r.status === 'failed' && !r.messageIds.every((id) => retried.has(id)));
+  if (failed) return { status: 'failed', reason: `@${failed.agentId} failed: ${failed.error ?? 'unknown error'}` };
+  const cancelled = answering.find((r) => r.status === 'cancelled');
+  if (cancelled && !answering.some((r) => r.status === 'completed')) return { status: 'cancelled', reason: cancelled.error ?? 'cancelled' };
+  return { status: 'completed', reason: null };
 }
 
 /**
@@ -85,6 +117,101 @@ export function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: Ab
     completeIfDone(ctx, root.conversationId);
     return cancelled;
   });
+}
+
+/** The run that answers a message: the one it started, else the one that consumed it. */
+export function runOfMessage(ctx: Ctx, message: QueueMessage): RunRecord | undefined {
+  const id = message.runId ?? readMeta(message.meta)?.runId;
+  const started = id ? ctx.stores.runs.getRun(id) : undefined;
+  if (started && started.status !== 'failed') return started;
+  return ctx.stores.runs.listRuns(message.conversationId).findLast((r) => r.messageIds.includes(message.id)) ?? started;
+}
+
+/** How long a cancel waits for an in-process invocation to end (its process group is killed). */
+const CANCEL_SETTLE_MS = 10_000;
+
+/**
+ * Cancels a queued or running message: its run and every descendant end `cancelled` at once,
+ * an invocation running here is aborted (process group killed) and awaited, and the
+ * conversation settles. A message held by another process is asked to stop (that worker sees
+ * it at its next lease renewal).
+ */
+export async function cancelMessage(ctx: Ctx, messageId: string, reason: string): Promise<CancelOutcome> {
+  const { queue, db } = ctx.stores;
+  const message = queue.get(messageId);
+  if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${messageId}.`, { hint: 'List the queue with `tinyagi queue status`.' });
+  if (message.status !== 'pending' && message.status !== 'processing') return { id: messageId, state: 'not_cancellable', status: message.status };
+  const run = runOfMessage(ctx, message);
+  const aborting = run ? abortedHere(ctx, [run.id]) : [];
+  if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) cancelRunTree(ctx, run.id, reason);
+  else {
+    db.write(() => {
+      queue.cancel(messageId, reason);
+      completeIfDone(ctx, message.conversationId);
+    });
+  }
+  await settleInProcess(ctx, aborting);
+  const status = queue.get(messageId)?.status ?? 'cancelled';
+  return { id: messageId, state: status === 'cancelled' ? 'cancelled' : status === 'processing' ? 'cancelling' : 'not_cancellable', status };
+}
+
+export interface CancelConversationResult {
+  conversationId: string;
+  status: ConversationStatus;
+  /** It had ended before (completed, failed, stopped or cancelled): nothing was changed. */
+  alreadyEnded: boolean;
+  /** The runs this cancel ended. */
+  cancelled: string[];
+}
+
+/**
+ * The human cancels a whole conversation: it ends `cancelled` with the reason, every open run
+ * (and its queued or running messages) is cancelled, and running invocations here are awaited.
+ * A conversation that has already ended is left as it is.
+ */
+export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<CancelConversationResult> {
+  const { runs, db, queue } = ctx.stores;
+  let aborting: string[] = [];
+  let alreadyEnded = false;
+  const cancelled = db.write(() => {
+    const conversation = runs.mustGetConversation(conversationId);
+    alreadyEnded = conversation.meta.finished === true;
+    if (alreadyEnded) return [];
+    runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason });
+    const open = ctx.stores.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
+    aborting = abortedHere(ctx, open.map((r) => r.id));
+    const ids = cancelRuns(ctx, open, reason, 'cancelled');
+    // Queued messages no open run accounts for (enqueued by another component) go too.
+    for (const id of ctx.stores.queries.pendingMessagesOf(conversationId)) queue.cancel(id, reason);
+    completeIfDone(ctx, conversationId);
+    return ids;
+  });
+  await settleInProcess(ctx, aborting);
+  return { conversationId, status: runs.mustGetConversation(conversationId).status, alreadyEnded, cancelled };
+}
+
+/**
+ * The messages whose invocation in this process cancelling these runs aborts, and which the
+ * worker then settles as cancelled: those of a run executing here as the only group of its
+ * batch (see `cancelRuns`). Anything else completes with its batch; there is nothing to wait for.
+ */
+function abortedHere(ctx: Ctx, runIds: readonly string[]): string[] {
+  return runIds.flatMap((id) => {
+    const active = ctx.active.get(id);
+    return active?.soleGroup ? active.messageIds : [];
+  });
+}
+
+/** Waits (bounded) until the worker has settled the given messages its aborted invocations held. */
+async function settleInProcess(ctx: Ctx, messageIds: readonly string[]): Promise<void> {
+  const worker = ctx.worker;
+  if (!worker || messageIds.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(messageIds.map((id) => worker.settled(id))),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, CANCEL_SETTLE_MS))),
+  ]);
+  clearTimeout(timer);
 }
 
 /**

@@ -7,6 +7,7 @@
  * the result together with the rest of the run's effects).
  */
 import {
+  addSpend,
   agentWorkspaceDir,
   composeSystemPrompt,
   provisionWorkspace,
@@ -103,7 +104,10 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
       },
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
     };
-    const result = await ctx.invoke(request);
+    // A failing turn carries what the earlier turns of this attempt spent, so the caller records it all.
+    const result = await ctx.invoke(request).catch((err: unknown) => {
+      throw addSpend(err, usage, costUsd);
+    });
     usage.inputTokens += result.usage?.inputTokens ?? 0;
     usage.outputTokens += result.usage?.outputTokens ?? 0;
     costUsd += result.costUsd ?? 0;

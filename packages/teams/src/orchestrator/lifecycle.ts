@@ -4,7 +4,7 @@
  * only once, and the event is written only when it did). Sub-agent runs also get their
  * `subagent.*` terminal event. Call inside a transaction to commit state and events together.
  */
-import type { CreateRunInput, RunRecord, RunStatus, Usage } from '@tinyagi/core';
+import { spendOf, type AttemptSpend, type CreateRunInput, type RunRecord, type RunStatus, type Usage } from '@tinyagi/core';
 import type { Ctx } from './context.ts';
 
 type RunRef = Pick<RunRecord, 'id' | 'conversationId' | 'parentRunId' | 'depth' | 'agentId'>;
@@ -68,6 +68,20 @@ export function finishRunWithEvent(ctx: Ctx, run: RunRecord, input: FinishInput)
     }
     return true;
   });
+}
+
+/**
+ * Records what a failed attempt spent (usage a CLI reported on its error result) on the run and
+ * its conversation, so budgets count every attempt. Returns the spend, or undefined if none.
+ */
+export function recordAttemptSpend(ctx: Ctx, run: RunRecord, err: unknown): AttemptSpend | undefined {
+  const spend = spendOf(err);
+  if (!spend) return undefined;
+  ctx.stores.db.write(() => {
+    ctx.stores.runs.addUsage(run.id, spend.usage, spend.costUsd);
+    ctx.stores.runs.bumpConversation(run.conversationId, { ...spend.usage, costUsd: spend.costUsd });
+  });
+  return spend;
 }
 
 /** Runs answered together with a run that was cancelled end with it. */

@@ -13,6 +13,7 @@ import {
   type AgentMessageStore,
   type AgentSessionStore,
   agentDefaults,
+  type CancelOutcome,
   type ChatroomStore,
   effectiveQueue,
   groupWrites,
@@ -37,7 +38,7 @@ import { SteeringBoard } from '../steering/steering.ts';
 import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/spawner.ts';
 import type { Spawner } from '../subagents/sub-agent.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
-import { cancelRunTree, stopOverdueConversations } from './conversation-ops.ts';
+import { cancelConversation, cancelMessage, cancelRunTree, stopOverdueConversations, type CancelConversationResult } from './conversation-ops.ts';
 import { createRunWithEvent, treeFields } from './lifecycle.ts';
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
@@ -204,6 +205,19 @@ export class Orchestrator implements Spawner {
   /** Cancels a run and all its descendants; their processes are killed. */
   cancelRun(runId: string, reason = 'cancelled by request'): { cancelled: string[] } {
     return { cancelled: cancelRunTree(this.#ctx, runId, reason) };
+  }
+
+  /**
+   * Cancels a queued or running message: its run and descendants end at once, a running
+   * invocation is aborted (process group killed) and awaited, and the conversation settles.
+   */
+  cancelMessage(messageId: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
+    return cancelMessage(this.#ctx, messageId, reason);
+  }
+
+  /** Cancels a whole conversation (status `cancelled`): every open run and queued message. */
+  cancelConversation(conversationId: string, reason = 'cancelled by request'): Promise<CancelConversationResult> {
+    return cancelConversation(this.#ctx, conversationId, reason);
   }
 
   steer(runId: string, command: SteerCommand, payload: { text?: string } = {}): SteerResult {

@@ -31,9 +31,9 @@ import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController, type Ctx } from './context.ts';
-import { completeIfDone, stopConversation } from './conversation-ops.ts';
+import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyRunEffects, rejectRunsEffects } from './run-effects.ts';
-import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted } from './lifecycle.ts';
+import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks } from './plugins.ts';
 import { runAgentTurns } from './invoke-turns.ts';
 import { composeRunPrompt } from './prompt.ts';
@@ -145,6 +145,13 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
       ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
     };
   } catch (err) {
+    recordAttemptSpend(ctx, run, err);
+    // The message's cancel was requested from another process (seen at lease renewal): the
+    // run tree ends here like a cancel in this process would end it.
+    const cancelled = abortCause(controller.signal) === 'cancelled' ? open.map((p) => ctx.stores.queue.get(p.message.id)).find((m) => m?.cancelRequested) : undefined;
+    if (cancelled && !TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
+      cancelRunTree(ctx, run.id, cancelled.lastError ?? 'cancelled by request');
+    }
     // Cancelled or stopped while running: the run already has its terminal event; the claimed
     // messages complete (or are finished as cancelled by the worker) without further effects.
     if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
@@ -196,7 +203,7 @@ function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRe
   const settings = ctx.getSettings();
   return ctx.stores.db.write(() => {
     if (conversation.meta.finished === true) {
-      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', meta: { ...conversation.meta, finished: false } });
+      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, meta: { ...conversation.meta, finished: false } });
       conversation.meta.finished = false;
     }
     return createRunWithEvent(ctx, {

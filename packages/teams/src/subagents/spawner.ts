@@ -15,7 +15,7 @@
  * - The child's usage counts against the conversation, i.e. the whole tree: once the tree's
  *   spend reaches the conversation budget, running children are stopped and new ones refused.
  */
-import { effectiveBudgets, effectiveLimits, isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord, type SpawnAgentArgs } from '@tinyagi/core';
+import { effectiveBudgets, effectiveLimits, isInvokeError, newId, spendOf, TERMINAL_RUN_STATUSES, TinyError, type RunRecord, type SpawnAgentArgs } from '@tinyagi/core';
 import { checkBudgets } from '../guards/budgets.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
@@ -140,9 +140,16 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     const cause = abortCause(controller.signal);
     const timedOut = !cause && isInvokeError(err) && err.kind === 'timeout';
     const message = err instanceof Error ? err.message : String(err);
-    finishRunWithEvent(ctx, run, {
-      status: cause ? 'cancelled' : 'failed',
-      error: cause === 'budget' ? 'stopped: the conversation budget is exhausted' : cause ? `cancelled (${cause})` : message,
+    // A failed attempt is paid for: its reported usage counts against the budgets like any other.
+    const spend = spendOf(err);
+    db.write(() => {
+      const ended = finishRunWithEvent(ctx, run, {
+        status: cause ? 'cancelled' : 'failed',
+        usage: spend?.usage,
+        costUsd: spend?.costUsd,
+        error: cause === 'budget' ? 'stopped: the conversation budget is exhausted' : cause ? `cancelled (${cause})` : message,
+      });
+      if (ended && spend) runs.bumpConversation(run.conversationId, { ...spend.usage, costUsd: spend.costUsd });
     });
     if (cause) return stoppedResult(run.id, cause);
     return { ok: false, runId: run.id, code: timedOut ? 'TIMEOUT' : 'FAILED', message: timedOut ? `the sub-agent @${agentId} timed out: ${message}` : `the sub-agent @${agentId} failed: ${message}` };

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
@@ -50,7 +51,8 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
         sessionId: stream.sessionId ?? resumeId ?? newSessionId,
       };
     }
-    if (result) throw cliFailure(base.what, outcome, claudeErrorText(result));
+    // A failed result still reports what it cost: the attempt is paid for either way.
+    if (result) throw addSpend(cliFailure(base.what, outcome, claudeErrorText(result)), stream.usage, asNumber(result.total_cost_usd));
     if (outcome.exitCode === 0) {
       return { text: stream.assistantText(), sessionId: stream.sessionId ?? resumeId ?? newSessionId };
     }

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 
@@ -38,7 +39,7 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   });
 
   const failure = stream.failure;
-  if (failure !== undefined || outcome.exitCode !== 0) throw cliFailure(base.what, outcome, failure);
+  if (failure !== undefined || outcome.exitCode !== 0) throw addSpend(cliFailure(base.what, outcome, failure), stream.usage, undefined);
   return { text: stream.finalMessage ?? '', usage: stream.usage, sessionId: stream.threadId ?? resumeId, instructionsHash: hash };
 }
 

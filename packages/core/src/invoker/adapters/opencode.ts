@@ -9,6 +9,7 @@
  * - Continuity uses the `sessionID` every JSON event carries (`--session <id>`), never `-c`.
  */
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
@@ -39,7 +40,7 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
     });
     const outcome = await runCliProcess({ ...base, args, input: req.prompt, onLine: (line) => stream.handle(line) });
 
-    if (stream.error !== undefined || outcome.exitCode !== 0) throw cliFailure(base.what, outcome, stream.error);
+    if (stream.error !== undefined || outcome.exitCode !== 0) throw addSpend(cliFailure(base.what, outcome, stream.error), stream.usage, stream.costUsd);
     return { text: stream.finalText(), usage: stream.usage, costUsd: stream.costUsd, sessionId: stream.sessionId ?? resumeId };
   });
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `messages` ADD `last_failure` text;
