@@ -32,8 +32,6 @@ export interface ActiveRun {
   controller: AbortController;
   /** Queue runs: the messages this run answers. Empty for sub-agent runs. */
   messageIds: string[];
-  /** Queue runs: true when the claimed batch holds only this run's messages. */
-  soleGroup: boolean;
   spawned: boolean;
   parentRunId: string | null;
 }

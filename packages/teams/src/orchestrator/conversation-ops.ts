@@ -90,16 +90,16 @@ export function cancelRuns(ctx: Ctx, targets: readonly RunRecord[], reason: stri
         if (status === 'pending') queue.cancel(messageId, reason);
         if (status !== 'processing') continue;
         // A message held by an invocation in this process is cancelled in the queue only when
-        // that whole invocation is cancelled and answers nothing else; otherwise it completes
-        // with its batch (its run has ended already). Held elsewhere: ask that worker to stop.
+        // that invocation (its batch: one conversation's messages) is cancelled; otherwise it
+        // completes with its batch (its run has ended already). Held elsewhere: ask that worker to stop.
         const holder = [...ctx.active.values()].find((a) => a.messageIds.includes(messageId));
-        if (!holder || (holder.soleGroup && targetIds.has(holder.runId))) queue.cancel(messageId, reason);
+        if (!holder || targetIds.has(holder.runId)) queue.cancel(messageId, reason);
       }
       const active = ctx.active.get(run.id);
       if (active) {
         db.afterCommit(() => {
           active.controller.abort(cause);
-          if (active.soleGroup && active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+          if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
         });
       }
     }
@@ -192,13 +192,12 @@ export async function cancelConversation(ctx: Ctx, conversationId: string, reaso
 
 /**
  * The messages whose invocation in this process cancelling these runs aborts, and which the
- * worker then settles as cancelled: those of a run executing here as the only group of its
- * batch (see `cancelRuns`). Anything else completes with its batch; there is nothing to wait for.
+ * worker then settles as cancelled: the batch of each run executing here (see `cancelRuns`).
  */
 function abortedHere(ctx: Ctx, runIds: readonly string[]): string[] {
   return runIds.flatMap((id) => {
     const active = ctx.active.get(id);
-    return active?.soleGroup ? active.messageIds : [];
+    return active?.messageIds ?? [];
   });
 }
 

@@ -116,7 +116,6 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     startedAt: Date.now(),
     controller,
     messageIds: open.map((p) => p.message.id),
-    soleGroup: true,
     spawned: false,
     parentRunId: run.parentRunId,
   });

@@ -110,7 +110,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   });
 
   const controller = linkedController(ctx.active.get(parent.id)?.controller.signal);
-  ctx.active.set(run.id, { runId: run.id, agentId, conversationId: run.conversationId, startedAt: Date.now(), controller, messageIds: [], soleGroup: false, spawned: true, parentRunId: parent.id });
+  ctx.active.set(run.id, { runId: run.id, agentId, conversationId: run.conversationId, startedAt: Date.now(), controller, messageIds: [], spawned: true, parentRunId: parent.id });
   try {
     const result = await runAgentTurns(ctx, {
       run,
