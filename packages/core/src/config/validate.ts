@@ -59,7 +59,7 @@ export function toSettingsIssues(issues: readonly z.core.$ZodIssue[]): SettingsI
  * JSON.parse makes `"__proto__"` an ordinary key, but zod drops such keys from what it checks
  * (and from what the rules see). Since we hand out the input itself, they are rejected here.
  */
-function protoKeyIssues(value: unknown, path: PropertyKey[] = []): SettingsIssue[] {
+export function protoKeyIssues(value: unknown, path: PropertyKey[] = []): SettingsIssue[] {
   if (Array.isArray(value)) return value.flatMap((item, index) => protoKeyIssues(item, [...path, index]));
   if (!isPlainObject(value)) return [];
   return Object.keys(value).flatMap((key) =>

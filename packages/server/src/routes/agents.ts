@@ -6,10 +6,11 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
-  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, WORKSPACE_PATHS,
+  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
   type AgentSettings, type Settings,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
+import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '../schemas/agents.ts';
 import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '../agent-workspace-removal.ts';
@@ -17,6 +18,13 @@ import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
 const MAX_SKILLS = 200;
+
+/** A key the agent schema does not know is a typo far more often than a setting from the future. */
+function refuseUnknownKeys(body: unknown): void {
+  const issues = unknownAgentKeys(body).map((i) => ({ path: `body.${i.path}`, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
+  if (issues.length === 0) return;
+  throw new RequestError('VALIDATION_FAILED', `Invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+}
 
 function withAgent(settings: Settings, id: string, agent: AgentSettings | undefined): Settings {
   const agents = { ...settings.agents };
@@ -51,6 +59,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
 
     putAgent: async ({ params, body }) => {
       assertValidId(params.id, 'agent id');
+      refuseUnknownKeys(body);
       let created = false;
       const written = await ctx.updateSettings((current) => {
         const existing = current.agents?.[params.id];
@@ -63,6 +72,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     },
 
     patchAgent: async ({ params, body }) => {
+      refuseUnknownKeys(body);
       const written = await ctx.updateSettings((current) => {
         const existing = requireAgent(current, params.id);
         return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(body, existing)) as AgentSettings);

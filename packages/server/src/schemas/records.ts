@@ -90,6 +90,8 @@ export const ConversationSchema = z
     outputTokens: z.number().int(),
     costUsd: z.number(),
     stopReason: nullableString,
+    /** Whether the first message named the agent (`@rootAgentId`) or the team (`#teamId`). */
+    addressed: z.enum(['agent', 'team']),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
     completedAt: TimestampSchema.nullable(),
