@@ -401,6 +401,11 @@ describe('agents', () => {
     expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);
     // null deletes a key (known or not) in a merge-patch
     await h.client.patchAgent({ params: { id: 'writer' }, body: { some_old_key: null } });
+    // What a client read may be sent back as it is: the echoed id is not stored as a setting.
+    const read = await h.client.getAgent({ params: { id: 'writer' } });
+    await h.client.putAgent({ params: { id: 'writer' }, body: read });
+    expect((JSON.parse(readFileSync(h.settingsFile, 'utf8')) as { agents: Record<string, object> }).agents['writer']).not.toHaveProperty('id');
+    await bad('PUT', '/api/agents/writer', 400, 'VALIDATION_FAILED', '{"id":"someone-else"}');
   });
 
   it('system prompt: read and replace AGENTS.md', async () => {

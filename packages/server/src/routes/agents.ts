@@ -19,10 +19,16 @@ import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
 const MAX_SKILLS = 200;
 
-/** A key the agent schema does not know is a typo far more often than a setting from the future. */
-function refuseUnknownKeys(body: unknown): void {
-  const issues = unknownAgentKeys(body).map((i) => ({ path: `body.${i.path}`, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
-  if (issues.length === 0) return;
+/**
+ * The agent's settings from a PUT/PATCH body. A key the agent schema does not know is a typo far
+ * more often than a setting from the future, so it is refused; the `id` a client read with the
+ * agent (GET answers `{…, id}`) may come back unchanged and is dropped, never stored.
+ */
+function agentBody<T extends Record<string, unknown>>(body: T, id: string): T {
+  const { id: echoed, ...rest } = body;
+  const config = (echoed === id ? rest : body) as T;
+  const issues = unknownAgentKeys(config).map((i) => ({ path: `body.${i.path}`, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
+  if (issues.length === 0) return config;
   throw new RequestError('VALIDATION_FAILED', `Invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
 }
 
@@ -59,23 +65,23 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
 
     putAgent: async ({ params, body }) => {
       assertValidId(params.id, 'agent id');
-      refuseUnknownKeys(body);
+      const config = agentBody(body, params.id);
       let created = false;
       const written = await ctx.updateSettings((current) => {
         const existing = current.agents?.[params.id];
         created = existing === undefined;
         // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
-        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(body, existing) } as AgentSettings);
+        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings);
       });
       const provision = await provisionWorkspace({ dir: agentWorkspaceDir(written, params.id, ctx.env), agentId: params.id });
       return { agent: maskedAgent(written, params.id), created, provisioned: provision.created.length > 0 };
     },
 
     patchAgent: async ({ params, body }) => {
-      refuseUnknownKeys(body);
+      const patch = agentBody(body, params.id);
       const written = await ctx.updateSettings((current) => {
         const existing = requireAgent(current, params.id);
-        return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(body, existing)) as AgentSettings);
+        return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(patch, existing)) as AgentSettings);
       });
       return maskedAgent(written, params.id);
     },
