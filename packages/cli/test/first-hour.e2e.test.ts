@@ -103,6 +103,13 @@ describe('a new user’s first hour', () => {
     expect(typo.stderr).toContain('mock.replly: Unknown key "replly". Did you mean "reply"?');
     expect(typo.stderr).toContain('timeout: Unknown key "timeout". Did you mean "timeout_s"?');
     expect((await json<Array<{ id: string }>>(['agent', 'list'])).map((a) => a.id)).not.toContain('x');
+
+    // A change the daemon refuses blames the change, not settings.json, and lists each problem once.
+    const refused = await h.run(['agent', 'add', 'z', '--provider', 'custom:nope']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('The change was refused: it would make the settings invalid (1 problem)');
+    expect(refused.stderr.split('agents.z.provider').length - 1).toBe(1);
+    expect(refused.stderr).not.toContain('Invalid settings in');
   });
 
   it('`logs` of an unknown log is a usage error listing the known ones', async () => {

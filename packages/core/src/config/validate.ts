@@ -95,6 +95,25 @@ export function settingsInvalidError(source: string, issues: SettingsIssue[]): T
   });
 }
 
+/**
+ * CONFIG_INVALID for a change (a write, an edit through the API or the CLI) whose result would be
+ * invalid: the file itself is fine and untouched, so the message blames the change, not the file.
+ */
+export function settingsChangeRefusedError(file: string, issues: SettingsIssue[]): TinyError {
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return new TinyError('CONFIG_INVALID', `The change was refused: it would make the settings invalid (${count}):\n${formatSettingsIssues(issues)}`, {
+    hint: `Nothing was changed; ${file} is as it was.`,
+    details: { file, issues, change: true },
+  });
+}
+
+/** `value` itself once it is valid; otherwise the change-refused CONFIG_INVALID error. */
+export function parseSettingsChange(value: unknown, file: string): Settings {
+  const result = validateSettings(value);
+  if (!result.ok) throw settingsChangeRefusedError(file, result.issues);
+  return result.settings;
+}
+
 /** `value` itself once it is valid (see validateSettings); otherwise CONFIG_INVALID naming `source`. */
 export function parseSettings(value: unknown, source = 'settings'): Settings {
   const result = validateSettings(value);
