@@ -213,7 +213,7 @@ function checkDatabase(ctx: CliContext, write: boolean): Finding[] {
     const applied = write ? appliedMigrations(db.sqlite).filter((m) => !before.includes(m)) : [];
     const ok = Object.values(integrity)[0] === 'ok';
     if (!ok) return [{ check: 'database', status: 'fail', message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`, hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).' }];
-    const f: Finding = { check: 'database', status: dead > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens${dead > 0 ? `; ${dead} dead letters` : ''}` };
+    const f: Finding = { check: 'database', status: dead > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens${dead > 0 ? `; ${plural(dead, 'dead letter')}` : ''}` };
     if (dead > 0) f.hint = 'See them with `tinyagi queue dead`; retry with `tinyagi queue retry <id>`.';
     if (!exists) f.fixed = 'created';
     return [f, migrationsFinding(applied, pending)];
