@@ -128,8 +128,8 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     });
     if (!enqueued.created) {
       const existing = queue.get(enqueued.id);
-      const addressed = existing ? runs.getConversation(existing.conversationId)?.addressed : undefined;
-      return { messageId: enqueued.id, conversationId: enqueued.conversationId, agentId: existing?.agentId ?? agentId, teamId: existing?.teamId ?? null, created: false, action: 'duplicate', addressed: addressed ?? target.kind };
+      const addressed = runs.getConversation(enqueued.conversationId)?.addressed ?? target.kind;
+      return { messageId: enqueued.id, conversationId: enqueued.conversationId, agentId: existing?.agentId ?? agentId, teamId: existing?.teamId ?? null, created: false, action: 'duplicate', addressed };
     }
     runs.createConversation({ id: conversationId, teamId, rootAgentId: agentId, channel, sender, senderId, threadKey: input.threadKey ?? null, title: text.slice(0, 120), replyMode, addressed: target.kind });
     events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } });
