@@ -6,5 +6,7 @@
 import module from 'node:module';
 
 module.enableCompileCache?.();
+const { handleBrokenPipes } = await import('./output/broken-pipe.ts');
+handleBrokenPipes();
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

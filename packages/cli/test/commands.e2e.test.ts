@@ -31,7 +31,8 @@ describe('commands against a running daemon', () => {
     await h.ok(['agent', 'add', 'helper', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'summary ready' } })]);
     const sent = await h.run(['send', '--agent', 'tinyagi', '--wait', 'CALL helper summarize the notes']);
     expect(sent.code, sent.stderr).toBe(0);
-    expect(sent.stdout).toContain('Sub-agent said: summary ready');
+    // Found through PATH alone: the daemon's shim in its home, not a global install.
+    expect(sent.stdout).toContain(`Sub-agent said: summary ready (via ${join(h.home, 'run', 'bin', 'tinyagi')})`);
     const [latest] = await json<Array<{ id: string }>>(['conversation', 'list']);
     const tree = await json<{ roots: Array<{ agentId: string; children: Array<{ agentId: string; depth: number; cause: string }> }> }>(['runs', 'tree', latest?.id ?? '']);
     expect(tree.roots[0]?.agentId).toBe('tinyagi');

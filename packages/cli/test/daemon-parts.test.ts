@@ -1,9 +1,9 @@
 /**
  * The daemon's parts on their own, with real files, a real database and real child processes:
  * log rotation, the instance lock, quiet hours, the heartbeat and schedule runners, the channel
- * supervisor.
+ * supervisor, the `tinyagi` shim for agents.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { openStores, ScheduleStore, type Settings, type Stores } from '@tinyagi/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { activityLine } from '../src/daemon/activity-log.ts';
+import { prependPath, shimScript } from '../src/daemon/agent-shim.ts';
 import { ChannelSupervisor } from '../src/daemon/channel-supervisor.ts';
 import { HeartbeatScheduler } from '../src/daemon/heartbeat.ts';
 import { acquireInstanceLock } from '../src/daemon/instance-lock.ts';
@@ -322,5 +323,22 @@ describe('ChannelSupervisor', () => {
     await waitFor(() => (s.status()[0]?.state === 'stopped' ? true : undefined), 10_000, 'the channel to stop');
     expect(pidAlive(running.pid ?? 0)).toBe(false);
     expect(s.status()[0]).toMatchObject({ enabled: false, restarts: 0 });
+  });
+});
+
+describe('the tinyagi shim for agents', () => {
+  it('execs the given node and entry point with its arguments, whatever characters the paths hold', () => {
+    // `node -e <script> <entry> …args` prints what the entry point would receive.
+    const entry = join(dir, "it's a dir with spaces", 'bin.js');
+    const shim = join(dir, 'tinyagi');
+    writeFileSync(shim, shimScript(process.execPath, ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))'], entry), { mode: 0o700 });
+    const result = spawnSync(shim, ['call', 'helper', 'say "hi" $HOME `x`'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([entry, 'call', 'helper', 'say "hi" $HOME `x`']);
+  });
+
+  it('goes first on the PATH, once', () => {
+    expect(prependPath('/h/run/bin', '/usr/bin:/h/run/bin:/bin')).toBe('/h/run/bin:/usr/bin:/bin');
+    expect(prependPath('/h/run/bin', undefined)).toBe('/h/run/bin');
   });
 });

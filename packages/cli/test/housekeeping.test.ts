@@ -127,7 +127,7 @@ describe('startRetention', () => {
     expect(existsSync(newFile)).toBe(true);
     const line = readFileSync(logFile, 'utf8');
     expect(line).toContain('retention (7 days) pruned');
-    expect(line).toContain('1 agent chat messages, 1 chat-room posts, 1 idle sessions, 1 files (3 B)');
+    expect(line).toContain('1 agent chat message, 1 chat-room post, 1 idle session, 1 file (3 B)');
   });
 });
 

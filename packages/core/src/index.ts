@@ -58,7 +58,8 @@ export {
 // Used by the tinyagi CLI (daemon start, first-run defaults, settings reload).
 export {
   DEFAULT_WORKSPACE_PATH, HARNESSES, applyEnvOverrides, effectiveRetentionDays, parseSettingsText, writeSettings,
-  type Env,
+  checkAgentConfig, unknownAgentKeys, formatSettingsIssues, PERMISSION_MODES,
+  type Env, type SettingsIssue, type PermissionMode,
 } from './config/index.ts';
 
 export { createLockFile, readLockFile, takeOverStaleLock, removeLockFile, type StaleCheck } from './lockfile/lock-file.ts';

@@ -84,6 +84,7 @@ describe('loadSettings', () => {
 
     const updateErr = await catchErrorAsync(() => updateSettings(file, (s) => ({ ...s, retention: { days: 3 } })));
     expect(updateErr.code).toBe('CONFIG_INVALID');
+    expect(updateErr.message).toContain(`Invalid settings in ${file}`); // the file is what is broken
     expect(readFileSync(file).equals(before)).toBe(true);
   });
 

@@ -128,7 +128,7 @@ describe('effective settings', () => {
       allowed_origins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
       allowed_hosts: [],
     });
-    expect(effectiveQueue({ queue: { durability: 'normal' } })).toEqual({ durability: 'normal', max_attempts: 5, concurrency: 8, lease_ms: 60_000, sweep_ms: 1000 });
+    expect(effectiveQueue({ queue: { durability: 'normal' } })).toEqual({ durability: 'normal', max_attempts: 3, concurrency: 8, lease_ms: 60_000, sweep_ms: 1000 });
   });
 
   it('lets team and agent limits override global ones, except max_depth which only tightens', () => {
@@ -147,7 +147,7 @@ describe('effective settings', () => {
   it('merges budgets and fills agent and team defaults', () => {
     const settings: Settings = {
       budgets: { conversation_usd: 2, agent_daily_usd: 10 },
-      queue: { max_attempts: 3 },
+      queue: { max_attempts: 4 },
       monitoring: { heartbeat_interval: 900 },
       teams: { t: { agents: ['a'], leader_agent: 'a', budgets: { conversation_usd: 0.5 } } },
     };
@@ -156,15 +156,16 @@ describe('effective settings', () => {
     expect(agentDefaults({ name: 'A', busy_policy: 'sequential' }, settings)).toEqual({
       name: 'A',
       timeout_s: 1800,
-      inactivity_s: 600,
+      inactivity_s: 180,
       busy_policy: 'sequential',
       session_mode: 'shared',
       steering: ['inject', 'redirect', 'pause', 'resume', 'cancel'],
-      max_attempts: 3,
+      max_attempts: 4,
       cross_team: false,
       heartbeat: { enabled: true, interval: 900 },
     });
-    expect(agentDefaults({}).max_attempts).toBe(5);
+    // A hung CLI holds its agent for at most about 3 × 180 s (plus backoff), not 5 × 600 s.
+    expect(agentDefaults({})).toMatchObject({ max_attempts: 3, inactivity_s: 180, timeout_s: 1800 });
     expect(teamDefaults({ name: 'T' })).toEqual({ name: 'T', agents: [], reply_mode: 'each' });
   });
 });

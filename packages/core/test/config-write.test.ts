@@ -65,6 +65,10 @@ describe('writeSettings / updateSettings', () => {
     const err = await rejection(writeSettings(file, { queue: { durability: 'x' }, agents: { Bad: {} } }, { env: {} }));
     expect(err.code).toBe('CONFIG_INVALID');
     expect((err.details as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(['queue.durability', 'agents.Bad']);
+    // The file is fine: the change is what is refused.
+    expect(err.message).toMatch(/^The change was refused: it would make the settings invalid \(2 problems\):\n {2}- queue\.durability: /);
+    expect(err.message).not.toContain(file);
+    expect(err.hint).toBe(`Nothing was changed; ${file} is as it was.`);
     expect(readFileSync(file, 'utf8')).toBe('{"retention": {"days": 1}}');
   });
 

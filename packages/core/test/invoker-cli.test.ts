@@ -9,10 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   invokeAgent,
   InvokeError,
+  resolveInvokeTarget,
   type InvokeProgress,
   type InvokeRequest,
   type InvokeSession,
 } from '../src/invoker/index.ts';
+import type { Settings } from '../src/config/schema.ts';
 
 const BIN = join(import.meta.dirname, 'fixtures/bin');
 const SYSTEM_PROMPT = 'You are the coder of team alpha.\nUse [@agent: message] to hand work over.';
@@ -204,6 +206,30 @@ describe('claude adapter specifics', () => {
     expect(argv[argv.indexOf('--session-id') + 1]).toMatch(/^[0-9a-f-]{36}$/);
     expect(argv[argv.indexOf('--append-system-prompt-file') + 1]).toBe(entry?.systemPromptFile?.path);
     expect(entry?.env.IS_SANDBOX).toBe('1');
+  });
+
+  it("maps an agent's permission_mode to --permission-mode and passes its env_passthrough names, nothing else", async () => {
+    const settings: Settings = {
+      agents: {
+        careful: { provider: 'anthropic', permission_mode: 'acceptEdits', env_passthrough: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'NOT_SET_ANYWHERE'] },
+        bold: { provider: 'anthropic' },
+      },
+    };
+    const daemonEnv = { PATH: '/usr/bin', AWS_ACCESS_KEY_ID: 'AKIA-test', AWS_SECRET_ACCESS_KEY: 'secret-test', AWS_SESSION_TOKEN: 'not-listed' };
+    for (const id of ['careful', 'bold']) {
+      const target = resolveInvokeTarget(settings, id, daemonEnv);
+      await invokeAgent(request('claude', 'hi', { target: { ...target, command: join(BIN, 'claude') } }));
+    }
+    const [careful, bold] = logEntries();
+    expect(careful?.argv[careful.argv.indexOf('--permission-mode') + 1]).toBe('acceptEdits');
+    expect(careful?.argv).not.toContain('--dangerously-skip-permissions');
+    expect(careful?.env).toMatchObject({ AWS_ACCESS_KEY_ID: 'AKIA-test', AWS_SECRET_ACCESS_KEY: 'secret-test' });
+    expect(careful?.env.AWS_SESSION_TOKEN).toBeUndefined();
+    expect(careful?.env.NOT_SET_ANYWHERE).toBeUndefined();
+    // The default stays: no prompts to approve (documented in docs/security.md).
+    expect(bold?.argv).toContain('--dangerously-skip-permissions');
+    expect(bold?.argv).not.toContain('--permission-mode');
+    expect(bold?.env.AWS_ACCESS_KEY_ID).toBeUndefined();
   });
 
   it('accepts the result of a CLI that does not exit afterwards and kills its group', async () => {

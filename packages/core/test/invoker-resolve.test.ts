@@ -60,7 +60,7 @@ describe('resolveInvokeTarget', () => {
 
     const bare: Settings = { agents: { a: { model: 'sonnet' } } };
     const target = resolveInvokeTarget(bare, 'a', DAEMON_ENV);
-    expect(target).toMatchObject({ adapter: 'claude', provider: 'anthropic', model: 'claude-sonnet-4-6', timeoutMs: 1_800_000, inactivityMs: 600_000 });
+    expect(target).toMatchObject({ adapter: 'claude', provider: 'anthropic', model: 'claude-sonnet-4-6', timeoutMs: 1_800_000, inactivityMs: 180_000 });
     expect(target.env).toEqual({ CLAUDE_CONFIG_DIR: '/home/me/.claude-work', ANTHROPIC_API_KEY: 'sk-ant-from-env' });
   });
 

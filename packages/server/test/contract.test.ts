@@ -411,6 +411,22 @@ describe('agents', () => {
     await bad('PATCH', '/api/agents/writer', 400, 'VALIDATION_FAILED', '[1,2]');
   });
 
+  it('refuses keys the agent schema does not know, naming the nearest known one; nothing is written', async () => {
+    const before = readFileSync(h.settingsFile, 'utf8');
+    const put = await bad('PUT', '/api/agents/typo', 400, 'VALIDATION_FAILED', '{"provider":"mock","mock":{"replly":"hi"}}');
+    expect(put.error.message).toBe('Invalid body: body.mock.replly: Unknown key "replly". Did you mean "reply"?');
+    const patch = await bad('PATCH', '/api/agents/writer', 400, 'VALIDATION_FAILED', '{"timeout":30}');
+    expect(patch.error.message).toContain('Did you mean "timeout_s"?');
+    expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);
+    // null deletes a key (known or not) in a merge-patch
+    await h.client.patchAgent({ params: { id: 'writer' }, body: { some_old_key: null } });
+    // What a client read may be sent back as it is: the echoed id is not stored as a setting.
+    const read = await h.client.getAgent({ params: { id: 'writer' } });
+    await h.client.putAgent({ params: { id: 'writer' }, body: read });
+    expect((JSON.parse(readFileSync(h.settingsFile, 'utf8')) as { agents: Record<string, object> }).agents['writer']).not.toHaveProperty('id');
+    await bad('PUT', '/api/agents/writer', 400, 'VALIDATION_FAILED', '{"id":"someone-else"}');
+  });
+
   it('system prompt: read and replace AGENTS.md', async () => {
     const before = await h.client.getSystemPrompt({ params: { id: 'writer' } });
     expect(before.path).toBe(join(h.home, 'workspace', 'writer', 'AGENTS.md'));

@@ -8,7 +8,7 @@ export type { OrchestratorPlugin, PluginContext } from './orchestrator/context.t
 export type { SubmitInput, SubmitResult } from './orchestrator/submit.ts';
 
 export { parseTags, findTags, type ParsedReply, type ParsedTag, type Mention, type ChatroomPostTag, type IgnoredTarget, type IgnoredReason, type TagKind, type ParseOptions } from './protocol/tags.ts';
-export { toReadable, type ReadableReply } from './protocol/readable.ts';
+export { toReadable, type ReadableOptions, type ReadableReply } from './protocol/readable.ts';
 export { splitAddressPrefix, resolveTarget, defaultAgentId, defaultTeamOf, teamMembers, teamsOf, type AddressPrefix, type ResolvedTarget } from './protocol/addressing.ts';
 
 export { planRoutes, type RoutePlan, type PlannedDelivery, type RouteContext, type RoomPost, type IncomingProvenance } from './router/plan.ts';

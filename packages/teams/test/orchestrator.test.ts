@@ -54,14 +54,14 @@ describe('addressing human messages', () => {
   it('bare @target sets a sticky default per sender, @default clears it; unknown targets are errors', async () => {
     const h = harness(settings);
     const set = h.orchestrator.submit({ message: '@coder', channel: 'telegram', senderId: 't1' });
-    expect(set).toMatchObject({ messageId: '', created: false, agentId: 'coder' });
+    expect(set).toMatchObject({ messageId: '', created: false, agentId: 'coder', action: 'default_set', addressed: 'agent' });
     expect(set.reply).toContain('@coder by default');
     expect(h.stores.outbox.list({ channel: 'telegram' }).map((r) => r.text)).toEqual([set.reply]);
     expect(h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't1' }).agentId).toBe('coder');
     expect(h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't2' }).agentId).toBe('lead');
     expect(h.orchestrator.submit({ message: '@dev', channel: 'telegram', senderId: 't1' }).reply).toContain('#dev');
-    expect(h.orchestrator.submit({ message: 'hi team', channel: 'telegram', senderId: 't1' })).toMatchObject({ agentId: 'lead', teamId: 'dev' });
-    expect(h.orchestrator.submit({ message: '@default', channel: 'telegram', senderId: 't1' }).reply).toContain('cleared');
+    expect(h.orchestrator.submit({ message: 'hi team', channel: 'telegram', senderId: 't1' })).toMatchObject({ agentId: 'lead', teamId: 'dev', action: 'enqueued', addressed: 'team' });
+    expect(h.orchestrator.submit({ message: '@default', channel: 'telegram', senderId: 't1' })).toMatchObject({ action: 'default_cleared', reply: expect.stringContaining('cleared') });
     expect(h.orchestrator.submit({ message: 'and now', channel: 'telegram', senderId: 't1' }).agentId).toBe('lead');
 
     const unknown = (() => {
@@ -120,7 +120,7 @@ describe('addressing human messages', () => {
     const h = harness(settings, { start: false });
     const first = h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
     const again = h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
-    expect(again).toEqual({ ...first, created: false });
+    expect(again).toEqual({ ...first, created: false, action: 'duplicate' });
     expect(h.stores.runs.listConversations()).toHaveLength(1);
     expect(h.stores.queue.counts().pending).toBe(1);
   });

@@ -114,6 +114,13 @@ describe('toReadable', () => {
     expect(toReadable('Here [send_file: /tmp/r.pdf] it is')).toEqual({ text: 'Here  it is', files: ['/tmp/r.pdf'] });
     expect(toReadable('`[@x: example]` stays').text).toBe('`[@x: example]` stays');
   });
+
+  it('shows a tag naming the writer itself as plain text (it is not dispatched)', () => {
+    expect(toReadable('[@cc2: done, here is the answer]', { self: 'cc2' }).text).toBe('done, here is the answer');
+    expect(toReadable('[@CC2, @cc3: check this]', { self: 'cc2' }).text).toBe('→ @cc3: check this');
+    expect(toReadable('[#cc2: a room post]', { self: 'cc2' }).text).toBe('→ #cc2: a room post');
+    expect(toReadable('[@cc2: done]').text).toBe('→ @cc2: done');
+  });
 });
 
 describe('splitAddressPrefix', () => {

@@ -10,7 +10,7 @@ import { CliError, usageError } from '../output/cli-error.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { confirmOrRefuse, askSelect, askText } from '../output/prompts.ts';
 import { isInteractive, style } from '../output/style.ts';
-import { contextOf, parseId, parseJsonObject, withJson } from './options.ts';
+import { contextOf, parseAgentConfig, parseId, withJson } from './options.ts';
 
 const PROVIDER_HELP = `${BUILTIN_PROVIDERS.join(', ')} or custom:<id>`;
 
@@ -95,7 +95,7 @@ export function registerAgentCommands(program: Command): void {
       .option('--model <model>', "model (default: the provider CLI's default)")
       .option('--system-prompt <text>', 'extra instructions for this agent')
       .option('--working-directory <path>', 'workspace directory (default: <workspace>/<id>)')
-      .option('--config <json>', 'more agent settings as JSON, e.g. \'{"mock":{"reply":"hi"}}\'', parseJsonObject),
+      .option('--config <json>', 'more agent settings as JSON, e.g. \'{"mock":{"reply":"hi"}}\'', parseAgentConfig),
   ).action(async (idArg: string | undefined, options: AddOptions, cmd: Command) => {
     const editor = settingsEditor(contextOf(cmd));
     const settings = await editor.read();

@@ -33,10 +33,11 @@ export function registerConversationCommands(program: Command): void {
       },
     });
     if (options.json) return printJson(rows);
+    const filtered = options.status !== undefined || options.team !== undefined || options.agent !== undefined;
     printTable(
       ['ID', 'STATUS', 'TARGET', 'HOPS', 'STARTED', 'TITLE'],
-      rows.map((c) => [c.id, c.status, c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`, String(c.hops), formatTime(c.createdAt), c.title.slice(0, 50)]),
-      'No conversations yet.',
+      rows.map((c) => [c.id, c.status, c.addressed === 'team' && c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`, String(c.hops), formatTime(c.createdAt), c.title.slice(0, 50)]),
+      filtered ? 'No conversations match the filter.' : 'No conversations yet.',
     );
   });
 

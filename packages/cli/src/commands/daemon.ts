@@ -6,6 +6,7 @@ import { findDaemon, localDaemon } from '../daemon/connection.ts';
 import { DEFAULT_START_TIMEOUT_MS, startDaemon } from '../daemon/start.ts';
 import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } from '../daemon/stop.ts';
 import type { CliContext } from '../context.ts';
+import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
 import { CliError } from '../output/cli-error.ts';
 import { formatDuration, printFields, printJson, println } from '../output/print.ts';
 import { withSpinner } from '../output/spinner.ts';
@@ -91,7 +92,10 @@ export function registerDaemonCommands(program: Command): void {
   program
     .command('run')
     .description('run the daemon in the foreground (Docker, debugging); Ctrl-C stops it cleanly')
-    .action(async (_options: unknown, cmd: Command) => runForeground(contextOf(cmd)));
+    .action(async (_options: unknown, cmd: Command) => {
+      keepRunningWhenStdoutCloses();
+      return runForeground(contextOf(cmd));
+    });
 
   withJson(
     program

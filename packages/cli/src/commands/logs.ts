@@ -9,8 +9,9 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { findDaemon } from '../daemon/connection.ts';
 import { DAEMON_LOG } from '../daemon/start.ts';
-import { CliError } from '../output/cli-error.ts';
+import { CliError, usageError } from '../output/cli-error.ts';
 import { println } from '../output/print.ts';
+import { CHANNELS } from './channel.ts';
 import { contextOf, parsePositiveInt } from './options.ts';
 
 const FOLLOW_POLL_MS = 250;
@@ -26,6 +27,12 @@ function logFiles(ctx: CliContext, source: string): { file: string; filter?: Reg
     return names.map((f) => ({ file: join(ctx.paths.logs, f) }));
   }
   return [{ file: join(ctx.paths.logs, `${source}.log`) }];
+}
+
+/** Every log name `tinyagi logs` accepts: the fixed ones, the channels, and any other `<name>.log` present. */
+function knownLogs(ctx: CliContext): string[] {
+  const present = existsSync(ctx.paths.logs) ? readdirSync(ctx.paths.logs).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -'.log'.length)) : [];
+  return [...new Set(['daemon', 'queue', 'all', ...CHANNELS, ...present])];
 }
 
 function tail(file: string, lines: number, filter?: RegExp): string[] {
@@ -71,7 +78,8 @@ export function registerLogsCommand(program: Command): void {
     .option('-n, --lines <n>', 'how many lines to show first (default 50)', parsePositiveInt)
     .action(async (source: string, options: { follow?: boolean; lines?: number }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      if (!/^[a-z0-9_-]+$/.test(source)) throw new CliError('USAGE', `Unknown log "${source}".`, { hint: 'Use daemon, queue, all or a channel name.' });
+      const known = knownLogs(ctx);
+      if (!known.includes(source)) throw usageError(`Unknown log "${source}"; known: ${known.join(', ')}.`);
       const files = logFiles(ctx, source).filter(({ file }) => existsSync(file));
       const lines = options.lines ?? 50;
       if (files.length === 0) {

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { failureLabel } from '../conversation-watch.ts';
 import { connect } from '../daemon/connection.ts';
-import { formatTime, printFields, printJson, printTable, println } from '../output/print.ts';
+import { formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
 import { confirmOrRefuse } from '../output/prompts.ts';
 import { style } from '../output/style.ts';
 import { contextOf, parseId, parsePositiveInt, withJson } from './options.ts';
@@ -66,10 +66,9 @@ export function registerQueueCommands(program: Command): void {
     const { client } = connect(contextOf(cmd));
     const count = options.agent === undefined ? (await client.queueStatus()).dead : ((await client.queueAgents()).find((a) => a.agentId === options.agent)?.dead ?? 0);
     if (count === 0) return options.json ? printJson({ deleted: 0 }) : println('No dead letters.');
-    const plural = (n: number): string => `${n} dead letter${n === 1 ? '' : 's'}`;
-    await confirmOrRefuse(`Delete ${plural(count)}${options.agent !== undefined ? ` of @${options.agent}` : ''}?`, options.yes);
+    await confirmOrRefuse(`Delete ${plural(count, 'dead letter')}${options.agent !== undefined ? ` of @${options.agent}` : ''}?`, options.yes);
     const { deleted } = await client.purgeDead({ query: options.agent !== undefined ? { agent: options.agent } : {} });
     if (options.json) return printJson({ deleted });
-    println(`Deleted ${plural(deleted)}.`);
+    println(`Deleted ${plural(deleted, 'dead letter')}.`);
   });
 }

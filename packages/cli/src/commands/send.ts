@@ -4,9 +4,9 @@
  * conversation completed.
  */
 import type { Command } from 'commander';
-import type { ApiClient } from '@tinyagi/server/client';
+import type { ApiClient, SendMessageResult } from '@tinyagi/server/client';
 import { connect } from '../daemon/connection.ts';
-import { describeEvent, watchConversation, type Reply } from '../conversation-watch.ts';
+import { describeEvent, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, println } from '../output/print.ts';
 import { errStyle, style } from '../output/style.ts';
@@ -38,15 +38,30 @@ export function messageBody(message: string, target: SendTarget) {
   };
 }
 
-/** Sends one message and, with `wait`, follows it to the end. Used by `send` and `chat`. */
+/** Who received the message, as the user would address it: `@coder`, or `#dev (led by @coder)`. */
+export function targetLabel(sent: Pick<SendMessageResult, 'agentId' | 'teamId' | 'addressed'>): string {
+  return sent.addressed === 'team' && sent.teamId !== null ? `#${sent.teamId} (led by @${sent.agentId})` : `@${sent.agentId}`;
+}
+
+/** True when the message started (or repeated) work; false for a default-target switch or a limit-prompt answer. */
+export function startedWork(sent: SendMessageResult): boolean {
+  return sent.action === 'enqueued' || sent.action === 'duplicate';
+}
+
+/**
+ * Sends one message and follows it to the end. Used by `send --wait` and `chat`. A message that
+ * only changed the sender's default target (a bare `@coder`) has nothing to follow: `result` is
+ * then undefined and `sent.reply` says what changed.
+ */
 export async function sendAndWait(
   client: ApiClient,
   message: string,
   target: SendTarget,
   options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void },
-) {
+): Promise<{ sent: SendMessageResult; result: WatchResult | undefined }> {
   const before = (await client.status()).lastEventId;
   const sent = await client.sendMessage({ body: messageBody(message, target) });
+  if (!startedWork(sent)) return { sent, result: undefined };
   const result = await watchConversation(client, {
     conversationId: sent.conversationId,
     afterEventId: before,
@@ -96,7 +111,8 @@ export function registerSendCommand(program: Command): void {
     if (!options.wait) {
       const sent = await client.sendMessage({ body: messageBody(message, target) });
       if (options.json) return printJson(sent);
-      println(`Sent to @${sent.teamId ?? sent.agentId} (message ${sent.messageId}, conversation ${sent.conversationId}).`);
+      if (!startedWork(sent)) return println(sent.reply ?? 'Nothing was sent to an agent.');
+      println(`Sent to ${targetLabel(sent)} (message ${sent.messageId}, conversation ${sent.conversationId}).`);
       println(style.dim(`Follow it with: tinyagi conversation show ${sent.conversationId}`));
       return;
     }
@@ -105,6 +121,10 @@ export function registerSendCommand(program: Command): void {
       quiet: options.quiet === true || options.json === true,
       ...(options.json ? {} : { onReply: printReply }),
     });
+    if (result === undefined) {
+      if (options.json) return printJson({ ...sent, outcome: null, reason: null, replies: [] });
+      return println(sent.reply ?? 'Nothing was sent to an agent.');
+    }
     if (options.json) printJson({ ...sent, outcome: result.outcome, reason: result.reason ?? null, replies: result.replies });
     if (result.outcome !== 'completed') {
       throw new CliError('FAILED', `The conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''}.`, {

@@ -23,7 +23,7 @@ export function createLogger(options: LoggerOptions, scope = 'daemon'): Logger {
   const write = (level: LogLevel, message: string): void => {
     const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}\n`;
     options.file?.write(line);
-    if (options.echo) process.stdout.write(line);
+    if (options.echo && !process.stdout.destroyed) process.stdout.write(line);
   };
   return {
     info: (m) => write('info', m),

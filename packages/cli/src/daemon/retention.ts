@@ -6,6 +6,7 @@
  * at a time: a pass still running when the next is due is not overlapped.
  */
 import { effectiveRetentionDays, errorMessage, type Settings, type Stores } from '@tinyagi/core';
+import { plural } from '../output/print.ts';
 import type { Logger } from './logger.ts';
 import { sweepOldFiles, type FileSweepResult } from './file-retention.ts';
 
@@ -65,14 +66,14 @@ export function startRetention(
 
 export function retentionLine({ days, pruned, files }: RetentionPass): string {
   const parts = [
-    `${pruned.messages} messages`,
-    `${pruned.outbox} outbox rows`,
-    `${pruned.runs} runs`,
-    `${pruned.events} events`,
-    `${pruned.agentMessages} agent chat messages`,
-    `${pruned.chatroom} chat-room posts`,
-    `${pruned.sessions} idle sessions`,
-    `${files.files} files (${formatBytes(files.bytes)})${files.dirs > 0 ? ` and ${files.dirs} empty directories` : ''}`,
+    plural(pruned.messages, 'message'),
+    plural(pruned.outbox, 'outbox row'),
+    plural(pruned.runs, 'run'),
+    plural(pruned.events, 'event'),
+    plural(pruned.agentMessages, 'agent chat message'),
+    plural(pruned.chatroom, 'chat-room post'),
+    plural(pruned.sessions, 'idle session'),
+    `${plural(files.files, 'file')} (${formatBytes(files.bytes)})${files.dirs > 0 ? ` and ${plural(files.dirs, 'empty directory', 'empty directories')}` : ''}`,
   ];
   return `retention (${days} days) pruned ${parts.join(', ')}`;
 }

@@ -20,6 +20,7 @@ import {
   effectiveQueue,
   effectiveServer,
   errorMessage,
+  invokeAgent,
   isTinyError,
   loadSettings,
   newId,
@@ -34,6 +35,7 @@ import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';
 import { logActivity } from './activity-log.ts';
+import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { ChannelSupervisor, type ChannelStatus } from './channel-supervisor.ts';
 import { ensureFirstRunDefaults, ensureHomeDirectories } from './first-run.ts';
 import { HeartbeatScheduler } from './heartbeat.ts';
@@ -140,6 +142,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       getSettings: live.get,
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
+      // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
+      invoke: withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH']),
       filesDir: join(ctx.home, 'files'),
       plugins: plugins.map((p) => p.plugin),
     });

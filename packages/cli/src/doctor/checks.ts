@@ -5,7 +5,7 @@
  * Without `--fix` or `--migrate` the database is opened read-only: pending migrations are
  * reported, not applied.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import {
   agentWorkspaceDir,
@@ -22,12 +22,13 @@ import {
 import { loadOrCreateApiToken } from '@tinyagi/server';
 import { createApiClient } from '@tinyagi/server/client';
 import type { CliContext } from '../context.ts';
-import { installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
+import { findOnPath, installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
 import { resolveChannelRunner } from '../daemon/channel-supervisor.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { readLiveDaemon } from '../daemon/instance-lock.ts';
 import { tinyOfficeDir } from '../office/locate.ts';
+import { plural } from '../output/print.ts';
 import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
@@ -79,23 +80,53 @@ function checkNode(): Finding {
     : { check: 'node', status: 'fail', message: `Node.js ${process.versions.node} is too old.`, hint: `Install Node.js ${MIN_NODE_MAJOR} or newer (24 LTS recommended).` };
 }
 
+/**
+ * The PATH agent CLIs are looked up on: the running daemon's own (read from /proc; it is the
+ * environment of the shell that started it, not necessarily this one), else this shell's, which a
+ * daemon started from here would inherit.
+ */
+export function agentCliPath(ctx: CliContext): { path: string | undefined; whose: string } {
+  const record = readLiveDaemon(ctx.paths.lockFile);
+  if (record !== undefined) {
+    try {
+      const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0');
+      const path = environ.find((e) => e.startsWith('PATH='))?.slice('PATH='.length);
+      return { path, whose: `the daemon's PATH (pid ${record.pid})` };
+    } catch {
+      // not Linux, or not readable: the best guess is this shell's
+    }
+  }
+  return { path: ctx.env['PATH'], whose: 'PATH' };
+}
+
 function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Finding[] {
-  const installed = installedAgentClis(ctx.env);
+  const { path, whose } = agentCliPath(ctx);
+  const installed = installedAgentClis({ PATH: path });
+  const elsewhere = (command: string): string | undefined => (path === ctx.env['PATH'] ? undefined : findOnPath(command, ctx.env));
   const findings: Finding[] = AGENT_CLIS.map((cli) => {
     const found = installed.find((i) => i.command === cli.command);
-    return found
-      ? { check: `cli:${cli.command}`, status: 'ok' as const, message: `${cli.product} found at ${found.path}` }
-      : { check: `cli:${cli.command}`, status: 'info' as const, message: `${cli.product} (\`${cli.command}\`) is not on PATH.` };
+    if (found) return { check: `cli:${cli.command}`, status: 'ok' as const, message: `${cli.product} found at ${found.path} (on ${whose})` };
+    const here = elsewhere(cli.command);
+    return {
+      check: `cli:${cli.command}`,
+      status: 'info' as const,
+      message: `${cli.product} (\`${cli.command}\`) is not on ${whose}.`,
+      ...(here !== undefined ? { hint: `It is on this shell's PATH (${here}): the daemon keeps the PATH it started with, so run \`tinyagi stop && tinyagi start\` from this shell.` } : {}),
+    };
   });
   for (const [id, agent] of Object.entries(settings?.agents ?? {})) {
     const provider = agent.provider ?? settings?.models?.provider ?? 'anthropic';
     const needed = cliFor(settings ?? {}, provider);
     if (needed !== undefined && !installed.some((i) => i.command === needed)) {
+      const here = elsewhere(needed);
       findings.push({
         check: `agent:${id}`,
         status: 'fail',
-        message: `Agent "${id}" uses provider ${provider}, which runs \`${needed}\`, but it is not on PATH: its messages will fail.`,
-        hint: `Install ${AGENT_CLIS.find((c) => c.command === needed)?.product ?? needed}, or switch the agent: tinyagi agent provider ${id} mock`,
+        message: `Agent "${id}" uses provider ${provider}, which runs \`${needed}\`, but it is not on ${whose}: its messages will fail.`,
+        hint:
+          here !== undefined
+            ? `It is on this shell's PATH (${here}): restart the daemon from this shell (\`tinyagi stop && tinyagi start\`).`
+            : `Install ${AGENT_CLIS.find((c) => c.command === needed)?.product ?? needed}, or switch the agent: tinyagi agent provider ${id} mock`,
       });
     }
   }
@@ -115,7 +146,7 @@ function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findi
       findings: [{ check: 'settings', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : 'Fix the file by hand; TinyAGI never rewrites it.' }],
     };
   }
-  const findings: Finding[] = [{ check: 'settings', status: 'ok', message: `${ctx.paths.settings} is valid (${Object.keys(settings.agents ?? {}).length} agents, ${Object.keys(settings.teams ?? {}).length} teams)` }];
+  const findings: Finding[] = [{ check: 'settings', status: 'ok', message: `${ctx.paths.settings} is valid (${plural(Object.keys(settings.agents ?? {}).length, 'agent')}, ${plural(Object.keys(settings.teams ?? {}).length, 'team')})` }];
   try {
     settings = applyEnvOverrides(settings, ctx.env).settings;
   } catch (err) {
@@ -182,7 +213,7 @@ function checkDatabase(ctx: CliContext, write: boolean): Finding[] {
     const applied = write ? appliedMigrations(db.sqlite).filter((m) => !before.includes(m)) : [];
     const ok = Object.values(integrity)[0] === 'ok';
     if (!ok) return [{ check: 'database', status: 'fail', message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`, hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).' }];
-    const f: Finding = { check: 'database', status: dead > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens${dead > 0 ? `; ${dead} dead letters` : ''}` };
+    const f: Finding = { check: 'database', status: dead > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens${dead > 0 ? `; ${plural(dead, 'dead letter')}` : ''}` };
     if (dead > 0) f.hint = 'See them with `tinyagi queue dead`; retry with `tinyagi queue retry <id>`.';
     if (!exists) f.fixed = 'created';
     return [f, migrationsFinding(applied, pending)];

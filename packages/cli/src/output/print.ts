@@ -38,6 +38,11 @@ export function printFields(fields: readonly (readonly [string, string])[]): voi
   for (const [key, value] of fields) println(`${style.dim(`${key}:`.padEnd(width + 1))} ${value}`);
 }
 
+/** `1 team`, `2 teams`; `irregular` for words that do not just take an s. */
+export function plural(n: number, word: string, irregular = `${word}s`): string {
+  return `${n} ${n === 1 ? word : irregular}`;
+}
+
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-';
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');

@@ -36,7 +36,8 @@ export function reportError(err: unknown, debug: boolean): number {
   } else if (isApiError(err)) {
     write(errStyle.red(`error: ${err.message}${err.code !== 'NETWORK_ERROR' ? ` (${err.code})` : ''}`));
     const issues = (err.details as { issues?: Array<{ path?: string; message?: string }> } | undefined)?.issues;
-    if (Array.isArray(issues)) for (const issue of issues) write(`  - ${issue.path ?? ''}: ${issue.message ?? ''}`);
+    // Some messages already list their issues (CONFIG_INVALID): each problem is printed once.
+    if (Array.isArray(issues)) for (const issue of issues) if (!err.message.includes(`- ${issue.path ?? ''}: `)) write(`  - ${issue.path ?? ''}: ${issue.message ?? ''}`);
     if (USAGE_API_CODES.has(err.code)) code = EXIT_USAGE;
   } else {
     write(errStyle.red(`error: ${err instanceof Error ? err.message : String(err)}`));

@@ -26,14 +26,16 @@ export const SETTINGS_DEFAULTS = {
     allowed_origins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
     allowed_hosts: [] as string[],
   },
-  queue: { durability: 'full', max_attempts: 5, concurrency: 8, lease_ms: 60_000, sweep_ms: 1000 },
+  // 3 attempts × agent.inactivity_s bounds how long a hung agent CLI holds its agent (about 10 min).
+  queue: { durability: 'full', max_attempts: 3, concurrency: 8, lease_ms: 60_000, sweep_ms: 1000 },
   retention: { days: 14 },
   limits: DEFAULT_LIMITS,
   budgets: { soft_limit_fraction: 0.8 },
   monitoring: { heartbeat_interval: 3600 },
   agent: {
     timeout_s: 1800,
-    inactivity_s: 600,
+    // Claude Code's Bash tool gives up after 2 min by default, so 3 min of silence means a hang.
+    inactivity_s: 180,
     busy_policy: 'collect',
     session_mode: 'shared',
     steering: STEER_COMMANDS,

@@ -21,6 +21,9 @@ export {
   REPLY_MODES,
   DURABILITIES,
   MOCK_FAILURES,
+  PERMISSION_MODES,
+  ENV_NAME_PATTERN,
+  type PermissionMode,
   type Settings,
   type AgentSettings,
   type TeamSettings,
@@ -48,6 +51,7 @@ export {
   type SettingsValidation,
 } from './validate.ts';
 export { formatSettingsPath } from './object-path.ts';
+export { checkAgentConfig, unknownAgentKeys, unknownKeyIssues, nearestKey } from './unknown-keys.ts';
 export {
   SETTINGS_DEFAULTS,
   DEFAULT_LIMITS,

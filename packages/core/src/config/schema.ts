@@ -24,6 +24,13 @@ export const SESSION_MODES = ['shared', 'per-sender', 'per-thread'] as const;
 export const REPLY_MODES = ['each', 'aggregate'] as const;
 export const DURABILITIES = ['full', 'normal'] as const;
 export const MOCK_FAILURES = ['retryable', 'permanent', 'rate_limited', 'crash', 'hang'] as const;
+/**
+ * Claude Code's own `--permission-mode` values, plus `bypassPermissions` (the default here:
+ * `--dangerously-skip-permissions`, since nobody is at a terminal to approve a tool call).
+ */
+export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 'plan', 'dontAsk'] as const;
+/** An environment variable name, for `env_passthrough`. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 const positiveInt = z.int().positive();
 const nonNegative = z.number().nonnegative();
@@ -102,6 +109,20 @@ export const AgentSchema = z.looseObject({
   session_mode: z.enum(SESSION_MODES).optional(),
   steering: z.array(z.enum(STEER_COMMANDS)).optional(),
   max_attempts: positiveInt.optional(),
+  /** Claude Code agents: how tool use is approved (see PERMISSION_MODES). */
+  permission_mode: z.enum(PERMISSION_MODES).optional(),
+  /** Names of extra variables of the daemon's environment this agent's CLI receives (cloud credentials). */
+  env_passthrough: z
+    .array(
+      z
+        .string()
+        .regex(ENV_NAME_PATTERN, 'must be an environment variable name (letters, digits and "_", not starting with a digit)')
+        .refine((name) => !name.toUpperCase().startsWith('TINYAGI_'), {
+          error: 'TINYAGI_* variables (the API token among them) never reach agents; the daemon sets the ones an agent needs',
+        }),
+    )
+    .max(100)
+    .optional(),
   mock: MockScriptSchema.optional(),
   cross_team: z.boolean().optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
@@ -209,3 +230,4 @@ export type SteerCommand = (typeof STEER_COMMANDS)[number];
 export type BusyPolicy = (typeof BUSY_POLICIES)[number];
 export type SessionMode = (typeof SESSION_MODES)[number];
 export type ReplyMode = (typeof REPLY_MODES)[number];
+export type PermissionMode = (typeof PERMISSION_MODES)[number];

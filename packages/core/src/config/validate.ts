@@ -59,7 +59,7 @@ export function toSettingsIssues(issues: readonly z.core.$ZodIssue[]): SettingsI
  * JSON.parse makes `"__proto__"` an ordinary key, but zod drops such keys from what it checks
  * (and from what the rules see). Since we hand out the input itself, they are rejected here.
  */
-function protoKeyIssues(value: unknown, path: PropertyKey[] = []): SettingsIssue[] {
+export function protoKeyIssues(value: unknown, path: PropertyKey[] = []): SettingsIssue[] {
   if (Array.isArray(value)) return value.flatMap((item, index) => protoKeyIssues(item, [...path, index]));
   if (!isPlainObject(value)) return [];
   return Object.keys(value).flatMap((key) =>
@@ -93,6 +93,25 @@ export function settingsInvalidError(source: string, issues: SettingsIssue[]): T
     hint: `Fix the keys listed above in ${source}; nothing was changed.`,
     details: { file: source, issues },
   });
+}
+
+/**
+ * CONFIG_INVALID for a change (a write, an edit through the API or the CLI) whose result would be
+ * invalid: the file itself is fine and untouched, so the message blames the change, not the file.
+ */
+export function settingsChangeRefusedError(file: string, issues: SettingsIssue[]): TinyError {
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return new TinyError('CONFIG_INVALID', `The change was refused: it would make the settings invalid (${count}):\n${formatSettingsIssues(issues)}`, {
+    hint: `Nothing was changed; ${file} is as it was.`,
+    details: { file, issues, change: true },
+  });
+}
+
+/** `value` itself once it is valid; otherwise the change-refused CONFIG_INVALID error. */
+export function parseSettingsChange(value: unknown, file: string): Settings {
+  const result = validateSettings(value);
+  if (!result.ok) throw settingsChangeRefusedError(file, result.issues);
+  return result.settings;
 }
 
 /** `value` itself once it is valid (see validateSettings); otherwise CONFIG_INVALID naming `source`. */

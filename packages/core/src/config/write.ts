@@ -22,7 +22,7 @@ import { formatSettingsPath, getPath } from './object-path.ts';
 import type { Env } from './paths.ts';
 import type { Settings } from './schema.ts';
 import { findMaskedSecrets } from './secrets.ts';
-import { parseSettings, settingsInvalidError } from './validate.ts';
+import { parseSettingsChange, settingsChangeRefusedError } from './validate.ts';
 
 export interface WriteSettingsOptions extends LockOptions {
   /** The environment whose overrides must not be persisted (default process.env). */
@@ -100,7 +100,7 @@ function assertNoNewMasks(file: string, next: Settings, readOnDisk: () => Settin
   const onDisk = readOnDisk();
   const paths = masked.filter((path) => getPath(onDisk, path) !== getPath(next, path));
   if (paths.length === 0) return;
-  throw settingsInvalidError(
+  throw settingsChangeRefusedError(
     file,
     paths.map((path) => ({
       path: formatSettingsPath(path),
@@ -131,7 +131,7 @@ function prepareDirectory(file: string): void {
 /** Validates and atomically replaces the settings file. Returns what was written. */
 export async function writeSettings(file: string, settings: unknown, options: WriteSettingsOptions = {}): Promise<Settings> {
   // Validated before waiting for the lock: a bad value fails fast and touches nothing.
-  const valid = parseSettings(settings, file);
+  const valid = parseSettingsChange(settings, file);
   prepareDirectory(file);
   return withLock(settingsLockPath(file), (lock) => commit(file, valid, () => readCurrentIfValid(file), lock, options.env ?? process.env), options);
 }
@@ -153,7 +153,7 @@ export async function updateSettings(
     async (lock) => {
       const text = readSettingsText(file);
       const current = text === undefined ? undefined : parseSettingsText(text, file);
-      const next = parseSettings(await mutate(structuredClone(current ?? {})), file);
+      const next = parseSettingsChange(await mutate(structuredClone(current ?? {})), file);
       return commit(file, next, () => current, lock, options.env ?? process.env);
     },
     options,

@@ -62,6 +62,9 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
     inactivityMs: (agent.inactivity_s ?? SETTINGS_DEFAULTS.agent.inactivity_s) * 1000,
   };
   const models = settings.models;
+  // The agent's own env_passthrough names (cloud credentials): the provider's credentials below win.
+  const passthrough = pick(env, agent.env_passthrough ?? []);
+  const claudeMode = agent.permission_mode !== undefined ? { permissionMode: agent.permission_mode } : {};
 
   switch (provider) {
     case 'anthropic':
@@ -69,7 +72,8 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
         adapter: 'claude',
         provider,
         model: resolveModelAlias('anthropic', agent.model ?? models?.anthropic?.model),
-        env: { ...pick(env, ['CLAUDE_CONFIG_DIR']), ...claudeCredentials(models?.anthropic, env) },
+        env: { ...passthrough, ...pick(env, ['CLAUDE_CONFIG_DIR']), ...claudeCredentials(models?.anthropic, env) },
+        ...claudeMode,
         ...limits,
       };
     case 'openai': {
@@ -78,7 +82,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
         adapter: 'codex',
         provider,
         model: nonEmpty(agent.model ?? creds?.model),
-        env: { ...pick(env, ['CODEX_HOME']), ...(creds?.api_key ? { OPENAI_API_KEY: creds.api_key } : pick(env, CODEX_PASSTHROUGH)) },
+        env: { ...passthrough, ...pick(env, ['CODEX_HOME']), ...(creds?.api_key ? { OPENAI_API_KEY: creds.api_key } : pick(env, CODEX_PASSTHROUGH)) },
         ...limits,
       };
     }
@@ -88,6 +92,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
         provider,
         model: resolveModelAlias('opencode', agent.model ?? models?.opencode?.model),
         env: {
+          ...passthrough,
           ...pick(env, OPENCODE_PASSTHROUGH),
           ...(models?.anthropic?.api_key ? { ANTHROPIC_API_KEY: models.anthropic.api_key } : {}),
           ...(models?.openai?.api_key ? { OPENAI_API_KEY: models.openai.api_key } : {}),
@@ -112,7 +117,13 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
       hint: `Add custom_providers.${providerId} (name, harness, base_url, api_key) or change the agent's provider.`,
     });
   }
-  return { ...customTarget(agentId, provider, custom, nonEmpty(agent.model ?? custom.model), env), ...limits };
+  const target = customTarget(agentId, provider, custom, nonEmpty(agent.model ?? custom.model), env);
+  return {
+    ...target,
+    ...(target.env !== undefined ? { env: { ...passthrough, ...target.env } } : {}),
+    ...(target.adapter === 'claude' ? claudeMode : {}),
+    ...limits,
+  };
 }
 
 /** Custom providers use the agent's model, else the provider's, without alias resolution. */

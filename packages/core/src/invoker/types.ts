@@ -29,12 +29,14 @@ export interface InvokeTarget {
   maxToolRounds?: number;
   /** Wall-clock limit for one invocation. Default 30 min. */
   timeoutMs?: number;
-  /** No output (stdout/stderr bytes or stream chunks) for this long ends the run. Default 10 min. */
+  /** No output (stdout/stderr bytes or stream chunks) for this long ends the run. Default 3 min. */
   inactivityMs?: number;
   /** Between SIGTERM and SIGKILL of the process group. Default 5 s. */
   killGraceMs?: number;
   /** CLI adapters: after the final result event, how long the CLI may take to exit before its group is killed. Default 30 s. */
   exitAfterResultMs?: number;
+  /** claude adapter: Claude Code's `--permission-mode`; `bypassPermissions` (default) passes `--dangerously-skip-permissions`. */
+  permissionMode?: string;
   /** mock adapter: the scripted behaviour. */
   mock?: MockScriptSpec;
 }
@@ -134,7 +136,7 @@ export interface InvokeResult {
 export type InvokeAdapter = (req: InvokeRequest) => Promise<InvokeResult>;
 
 export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-export const DEFAULT_INACTIVITY_MS = 10 * 60_000;
+export const DEFAULT_INACTIVITY_MS = 3 * 60_000;
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 export const DEFAULT_EXIT_AFTER_RESULT_MS = 30_000;
 export const DEFAULT_MAX_TOOL_ROUNDS = 8;

@@ -84,6 +84,8 @@ export interface ConversationRecord {
   softWarned: boolean;
   stopReason: string | null;
   meta: Record<string, unknown>;
+  /** Whether the first message named the agent or its team (`teamId` is the team context either way). */
+  addressed: 'agent' | 'team';
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -100,6 +102,8 @@ export interface CreateConversationInput {
   title?: string;
   replyMode?: 'each' | 'aggregate';
   meta?: Record<string, unknown>;
+  /** Stored in meta; default 'agent'. */
+  addressed?: 'agent' | 'team';
 }
 
 export type UsageGroup = 'agent' | 'team' | 'conversation' | 'channel' | 'day';
@@ -135,7 +139,7 @@ export class RunStore {
         .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, meta, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(id, input.teamId ?? null, input.rootAgentId, input.channel, input.sender ?? '', input.senderId ?? '', input.threadKey ?? null,
-          (input.title ?? '').slice(0, 200), input.replyMode ?? 'each', JSON.stringify(input.meta ?? {}), now, now),
+          (input.title ?? '').slice(0, 200), input.replyMode ?? 'each', JSON.stringify({ ...input.meta, ...(input.addressed === 'team' ? { addressed: 'team' } : {}) }), now, now),
     );
     return this.getConversation(id)!;
   }
@@ -319,6 +323,7 @@ function toRun(r: Record<string, unknown>): RunRecord {
 }
 
 function toConversation(r: Record<string, unknown>): ConversationRecord {
+  const meta = JSON.parse(r.meta as string) as Record<string, unknown>;
   return {
     id: r.id as string,
     teamId: r.team_id as string | null,
@@ -339,7 +344,8 @@ function toConversation(r: Record<string, unknown>): ConversationRecord {
     limitScale: r.limit_scale as number,
     softWarned: r.soft_warned === 1,
     stopReason: r.stop_reason as string | null,
-    meta: JSON.parse(r.meta as string) as Record<string, unknown>,
+    meta,
+    addressed: meta['addressed'] === 'team' ? 'team' : 'agent',
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
     completedAt: r.completed_at as number | null,

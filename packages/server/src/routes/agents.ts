@@ -6,10 +6,11 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
-  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, WORKSPACE_PATHS,
+  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
   type AgentSettings, type Settings,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
+import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '../schemas/agents.ts';
 import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '../agent-workspace-removal.ts';
@@ -17,6 +18,19 @@ import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
 const MAX_SKILLS = 200;
+
+/**
+ * The agent's settings from a PUT/PATCH body. A key the agent schema does not know is a typo far
+ * more often than a setting from the future, so it is refused; the `id` a client read with the
+ * agent (GET answers `{…, id}`) may come back unchanged and is dropped, never stored.
+ */
+function agentBody<T extends Record<string, unknown>>(body: T, id: string): T {
+  const { id: echoed, ...rest } = body;
+  const config = (echoed === id ? rest : body) as T;
+  const issues = unknownAgentKeys(config).map((i) => ({ path: `body.${i.path}`, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
+  if (issues.length === 0) return config;
+  throw new RequestError('VALIDATION_FAILED', `Invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+}
 
 function withAgent(settings: Settings, id: string, agent: AgentSettings | undefined): Settings {
   const agents = { ...settings.agents };
@@ -51,21 +65,23 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
 
     putAgent: async ({ params, body }) => {
       assertValidId(params.id, 'agent id');
+      const config = agentBody(body, params.id);
       let created = false;
       const written = await ctx.updateSettings((current) => {
         const existing = current.agents?.[params.id];
         created = existing === undefined;
         // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
-        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(body, existing) } as AgentSettings);
+        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings);
       });
       const provision = await provisionWorkspace({ dir: agentWorkspaceDir(written, params.id, ctx.env), agentId: params.id });
       return { agent: maskedAgent(written, params.id), created, provisioned: provision.created.length > 0 };
     },
 
     patchAgent: async ({ params, body }) => {
+      const patch = agentBody(body, params.id);
       const written = await ctx.updateSettings((current) => {
         const existing = requireAgent(current, params.id);
-        return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(body, existing)) as AgentSettings);
+        return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(patch, existing)) as AgentSettings);
       });
       return maskedAgent(written, params.id);
     },

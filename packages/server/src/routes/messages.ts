@@ -15,6 +15,8 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
         agentId: result.agentId,
         teamId: result.teamId,
         created: result.created,
+        action: result.action,
+        addressed: result.addressed,
         ...(result.reply !== undefined ? { reply: result.reply } : {}),
       };
     },

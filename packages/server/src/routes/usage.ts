@@ -1,5 +1,6 @@
 /** Usage of runs, grouped. */
 import type { ServerContext } from '../context.ts';
+import { roundUsd } from '../money.ts';
 import type { RouteHandlers } from '../routing.ts';
 
 export function usageRoutes(ctx: ServerContext): RouteHandlers<'usage'> {
@@ -16,7 +17,11 @@ export function usageRoutes(ctx: ServerContext): RouteHandlers<'usage'> {
         total.outputTokens += r.outputTokens;
         total.costUsd += r.costUsd;
       }
-      return { by: query.by, rows, total };
+      return {
+        by: query.by,
+        rows: rows.map((r) => ({ ...r, costUsd: roundUsd(r.costUsd) })),
+        total: { ...total, costUsd: roundUsd(total.costUsd) },
+      };
     },
   };
 }

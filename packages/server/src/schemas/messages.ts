@@ -26,6 +26,15 @@ export const SendMessageResultSchema = z.object({
   teamId: z.string().nullable(),
   /** False for a repeated idempotency key, and when nothing was enqueued (see `reply`). */
   created: z.boolean(),
+  /**
+   * `enqueued`: a new message (and run); `duplicate`: a repeated idempotency key; `default_set` /
+   * `default_cleared`: a bare `@target` / `@default` changed the sender's default target and
+   * nothing was sent to an agent (messageId and conversationId are ''); `answered`: a
+   * `continue`/`stop` answer to a limit prompt (conversationId is the conversation that asked).
+   */
+  action: z.enum(['enqueued', 'duplicate', 'default_set', 'default_cleared', 'answered']),
+  /** Whether the message named the agent or its team; teamId can be a team context either way. */
+  addressed: z.enum(['agent', 'team']),
   /** A system answer instead of an agent run (e.g. "Your messages now go to @coder"); messageId is then ''. */
   reply: z.string().optional(),
 });

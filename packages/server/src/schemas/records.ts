@@ -95,6 +95,8 @@ export const ConversationSchema = z
     costUsd: z.number(),
     /** Why it ended `failed`, `stopped` or `cancelled` (null while active and when completed). */
     stopReason: nullableString,
+    /** Whether the first message named the agent (`@rootAgentId`) or the team (`#teamId`). */
+    addressed: z.enum(['agent', 'team']),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
     completedAt: TimestampSchema.nullable(),

@@ -61,7 +61,7 @@ const MAX_HELD = 50;
 export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<() => void> {
   const { run, result } = outcome;
   const settings = ctx.getSettings();
-  const readable = toReadable(result.text);
+  const readable = toReadable(result.text, { self: run.agentId });
   const parsed = parseTags(result.text, { self: run.agentId });
   const incoming = outcome.messages.map((m) => readMeta(m.meta)).filter((m): m is MessageMeta => m !== undefined);
   const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: outcome.messages[0]!.teamId, incoming });

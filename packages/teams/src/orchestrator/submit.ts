@@ -34,9 +34,15 @@ export interface SubmitResult {
   teamId: string | null;
   /** False for a duplicate idempotency key (the existing message is returned) and when nothing was enqueued. */
   created: boolean;
+  /** What the message did: ran (or repeated) a message, changed the sender's default target, answered a limit prompt. */
+  action: SubmitAction;
+  /** Whether the message was addressed to the agent itself or to its team (`teamId` may be a context team either way). */
+  addressed: 'agent' | 'team';
   /** A system answer for the sender instead of an agent run (also stored in the outbox). */
   reply?: string;
 }
+
+export type SubmitAction = 'enqueued' | 'duplicate' | 'default_set' | 'default_cleared' | 'answered';
 
 /** How far back `continue` / `stop` look for the conversation that asked. */
 const DECISION_WINDOW_MS = 24 * 3600_000;
@@ -64,7 +70,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     const explicit = target !== undefined;
     if (!resolved && prefix.token.toLowerCase() === 'default' && prefix.rest === '' && !explicit) {
       const had = ctx.stores.senderDefaults.clear(channel, senderId);
-      return systemReply(ctx, input, channel, senderId, sender, had ? 'Your default target is cleared: messages without @ go to the default agent again.' : 'You had no default target set.', defaultAgentId(settings) ?? '');
+      return systemReply(ctx, input, { channel, senderId, sender, action: 'default_cleared' }, had ? 'Your default target is cleared: messages without @ go to the default agent again.' : 'You had no default target set.', { kind: 'agent', agentId: defaultAgentId(settings) ?? '', teamId: null });
     }
     if (resolved) {
       text = prefix.rest;
@@ -72,7 +78,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
       if (prefix.rest === '' && !explicit) {
         ctx.stores.senderDefaults.set(channel, senderId, resolved.kind === 'team' ? resolved.teamId : resolved.agentId);
         const name = resolved.kind === 'team' ? `#${resolved.teamId} (led by @${resolved.agentId})` : `@${resolved.agentId}`;
-        return systemReply(ctx, input, channel, senderId, sender, `Your messages now go to ${name} by default. Send @default to clear it.`, resolved.agentId, resolved.teamId);
+        return systemReply(ctx, input, { channel, senderId, sender, action: 'default_set' }, `Your messages now go to ${name} by default. Send @default to clear it.`, resolved);
       }
     } else if (!explicit) {
       throw new TinyError('AGENT_NOT_FOUND', `No agent or team named "@${prefix.token}".`, {
@@ -122,9 +128,10 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     });
     if (!enqueued.created) {
       const existing = queue.get(enqueued.id);
-      return { messageId: enqueued.id, conversationId: enqueued.conversationId, agentId: existing?.agentId ?? agentId, teamId: existing?.teamId ?? null, created: false };
+      const addressed = runs.getConversation(enqueued.conversationId)?.addressed ?? target.kind;
+      return { messageId: enqueued.id, conversationId: enqueued.conversationId, agentId: existing?.agentId ?? agentId, teamId: existing?.teamId ?? null, created: false, action: 'duplicate', addressed };
     }
-    runs.createConversation({ id: conversationId, teamId, rootAgentId: agentId, channel, sender, senderId, threadKey: input.threadKey ?? null, title: text.slice(0, 120), replyMode });
+    runs.createConversation({ id: conversationId, teamId, rootAgentId: agentId, channel, sender, senderId, threadKey: input.threadKey ?? null, title: text.slice(0, 120), replyMode, addressed: target.kind });
     events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } });
     events.append({ type: 'message.received', conversationId, agentId, data: { messageId, channel, sender, teamId, kind, preview: text.slice(0, 120) } });
     createRunWithEvent(ctx, {
@@ -139,7 +146,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
       messageIds: [messageId],
       input: text,
     });
-    return { messageId, conversationId, agentId, teamId, created: true };
+    return { messageId, conversationId, agentId, teamId, created: true, action: 'enqueued', addressed: target.kind };
   });
 }
 
@@ -161,7 +168,13 @@ function explicitTarget(settings: Settings, input: SubmitInput): ResolvedTarget 
   return undefined;
 }
 
-function systemReply(ctx: Ctx, input: SubmitInput, channel: string, senderId: string, sender: string, text: string, agentId: string, teamId: string | null = null): SubmitResult {
+function systemReply(
+  ctx: Ctx,
+  input: SubmitInput,
+  { channel, senderId, sender, action }: { channel: string; senderId: string; sender: string; action: SubmitAction },
+  text: string,
+  target: ResolvedTarget,
+): SubmitResult {
   ctx.stores.outbox.enqueue({
     idempotencyKey: `system:${channel}:${senderId}:${input.idempotencyKey ?? newId('sys')}`,
     channel,
@@ -169,7 +182,7 @@ function systemReply(ctx: Ctx, input: SubmitInput, channel: string, senderId: st
     recipient: { senderId, sender, ...(input.threadKey ? { threadId: input.threadKey } : {}) },
     meta: { kind: 'system' },
   });
-  return { messageId: '', conversationId: '', agentId, teamId, created: false, reply: text };
+  return { messageId: '', conversationId: '', agentId: target.agentId, teamId: target.teamId, created: false, action, addressed: target.kind, reply: text };
 }
 
 /** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
@@ -180,7 +193,7 @@ function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision
     .map((id) => runs.getConversation(id))
     .find((c) => c?.meta.awaitingDecision === true);
   if (!asking) return undefined;
-  const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false };
+  const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed };
 
   if (decision === 'stop') {
     const cancelled = stopConversation(ctx, asking.id, { byHuman: true });

@@ -15,14 +15,27 @@ const TOOL_MARKER_LINE = /^[ \t]*\[(?:tool|tool_use|tool_result|tool_call|using 
 const TOOL_XML = /<(tool_use|tool_result|function_calls|function_results)\b[^>]*>[\s\S]*?<\/\1>/gi;
 const SEND_FILE = /\[send_file:\s*([^\]\n]+?)\s*\]/gi;
 
-export function toReadable(text: string): ReadableReply {
+export interface ReadableOptions {
+  /**
+   * The agent that wrote the text. A tag naming it is not dispatched (parseTags drops
+   * self-mentions), so it is not shown as a handoff either: an agent that echoes the tag that
+   * addressed it (`[@cc2: done]` from cc2) reads as plain text.
+   */
+  self?: string | undefined;
+}
+
+export function toReadable(text: string, options: ReadableOptions = {}): ReadableReply {
   const input = typeof text === 'string' ? text : '';
+  const self = options.self?.toLowerCase();
   const { list } = findTags(input);
   let out = '';
   let cursor = 0;
   for (const tag of list) {
     const sigil = tag.kind === 'agent' ? '@' : '#';
-    const who = tag.ids.map((id) => `${sigil}${id}`).join(', ');
+    const who = tag.ids
+      .filter((id) => tag.kind !== 'agent' || id !== self)
+      .map((id) => `${sigil}${id}`)
+      .join(', ');
     const line = who === '' ? tag.body : `→ ${who}: ${tag.body}`;
     const before = stripLeading(input.slice(cursor, tag.start), cursor > 0).replace(/[ \t]+$/, '');
     out += before;

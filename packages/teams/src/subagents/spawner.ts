@@ -121,7 +121,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       timeoutMs: input.timeoutMs ?? parentLimits.child_timeout_s * 1000,
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
-    const text = toReadable(result.text).text;
+    const text = toReadable(result.text, { self: agentId }).text;
     let finished = false;
     db.write(() => {
       finished = finishRunWithEvent(ctx, run, { status: 'completed', output: text, usage: result.usage, costUsd: result.costUsd });

@@ -6,7 +6,8 @@
  *   Claude Code's own prompt (tools, safety) and stays out of argv.
  * - Sessions are explicit: `--session-id <new uuid>` starts one, `--resume <id>` continues it,
  *   so two agents (or two senders of one agent) never share a "most recent" session.
- * - `IS_SANDBOX=1` lets `--dangerously-skip-permissions` run as root (containers).
+ * - `IS_SANDBOX=1` lets `--dangerously-skip-permissions` run as root (containers); an agent's
+ *   `permission_mode` other than `bypassPermissions` is passed as `--permission-mode` instead.
  */
 import { randomUUID } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
@@ -20,7 +21,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
   const newSessionId = resumeId ? undefined : randomUUID();
 
   return withPrivateTempDir(async (tmp) => {
-    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
+    const args = ['-p', '--output-format', 'stream-json', '--verbose', ...permissionArgs(req.target.permissionMode)];
     if (req.target.model) args.push('--model', req.target.model);
     if (req.systemPrompt.trim() !== '') {
       args.push('--append-system-prompt-file', await tmp.write('system-prompt.md', req.systemPrompt));
@@ -58,6 +59,11 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     }
     throw cliFailure(base.what, outcome);
   });
+}
+
+/** Nobody is at a terminal to approve a tool call, so the default skips the prompts (docs/security.md). */
+function permissionArgs(mode: string | undefined): string[] {
+  return mode === undefined || mode === 'bypassPermissions' ? ['--dangerously-skip-permissions'] : ['--permission-mode', mode];
 }
 
 class ClaudeStream {

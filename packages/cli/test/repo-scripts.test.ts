@@ -1,0 +1,35 @@
+/**
+ * The repository's own scripts, as a new user runs them from a fresh clone: turbo must not greet
+ * them with its telemetry notice (`pnpm start` is the first command in the README).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+describe('root package.json scripts', () => {
+  it('disable turbo telemetry in every script that runs turbo', () => {
+    const turbo = Object.entries(scripts).filter(([, command]) => /\bturbo run\b/.test(command));
+    expect(turbo.map(([name]) => name)).toEqual(expect.arrayContaining(['start', 'build', 'test', 'typecheck']));
+    for (const [name, command] of turbo) expect(command, name).toMatch(/^TURBO_TELEMETRY_DISABLED=1 turbo run /);
+  });
+
+  it('`pnpm start`’s turbo step prints no telemetry notice for a user who never ran turbo', () => {
+    const home = mkdtempSync(join(tmpdir(), 'tinyagi-turbo-home-'));
+    try {
+      // The start script's first step, as sh runs it, in dry-run mode and with a fresh config home.
+      const step = `${(scripts['start'] ?? '').split(' && ')[0]} --dry=json`;
+      const env: Record<string, string> = { PATH: `${join(ROOT, 'node_modules', '.bin')}:${dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+      const result = spawnSync('/bin/sh', ['-c', step], { cwd: ROOT, env, encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+      expect(`${result.stdout}${result.stderr}`).not.toMatch(/telemetry/i);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
