@@ -244,7 +244,7 @@ describe('messages and queue', () => {
 
   it('DELETE /api/queue/dead purges every dead letter, or one agent’s; a bad agent filter is 400', async () => {
     const kill = (agentId: string, n: number): void => {
-      for (let i = 0; i < n; i++) h.stores.queue.enqueue({ kind: 'user', agentId, conversationId: `conv_purge_${agentId}_${i}`, channel: 'api', content: 'x', maxAttempts: 1 });
+      for (let i = 0; i < n; i++) h.stores.queue.enqueue({ kind: 'user', agentId, conversationId: `conv_purge_${agentId}`, channel: 'api', content: 'x', maxAttempts: 1 });
       const claimed = h.stores.queue.claim({ owner: 'purge-test', leaseMs: 60_000, maxAgents: 10, policy: () => 'collect', skipAgents: new Set(['coder', 'reviewer']) });
       for (const batch of claimed) {
         const ids = batch.messages.map((m) => m.id);
