@@ -16,7 +16,7 @@ import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handl
 import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
-import { installAuthGuard, installHostOriginGuard } from './security/guard.ts';
+import { installAuthGuard, installHostOriginGuard, listeningPort } from './security/guard.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { registerEventStream } from './routes/events.ts';
@@ -103,7 +103,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
 
   installHostOriginGuard(app, ctx);
   await app.register(fastifyCors, {
-    origin: (origin, cb) => cb(null, origin !== undefined && isAllowedOrigin(origin, effectiveServer(ctx.settings()).allowed_origins)),
+    origin: (origin, cb) => cb(null, origin !== undefined && isAllowedOrigin(origin, effectiveServer(ctx.settings()).allowed_origins, listeningPort(app))),
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
     maxAge: 600,
