@@ -28,7 +28,7 @@ export {
 
 export {
   SettingsSchema, QUIET_HOURS_PATTERN, STEER_COMMANDS, REPLY_MODES, SETTINGS_DEFAULTS, DEFAULT_LIMITS,
-  effectiveLimits, effectiveBudgets, effectiveQueue, agentDefaults, teamDefaults, agentWorkspaceDir, loadSettings,
+  effectiveLimits, effectiveBudgets, effectiveQueue, agentDefaults, teamDefaults, agentWorkspaceDir, loadSettings, ownEntry,
   type Settings, type AgentSettings, type TeamSettings, type LimitsSettings, type BudgetSettings, type SteerCommand, type ReplyMode,
   type EffectiveLimits, type EffectiveBudgets, type EffectiveAgent,
 } from './config/index.ts';

@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import {
+import { ownEntry,
   agentWorkspaceDir,
   applyEnvOverrides,
   effectiveServer,
@@ -58,7 +58,7 @@ function cliFor(settings: Settings, provider: string): string | undefined {
   if (provider === 'openai') return 'codex';
   if (provider === 'opencode') return 'opencode';
   if (provider.startsWith('custom:')) {
-    const harness = settings.custom_providers?.[provider.slice('custom:'.length)]?.harness;
+    const harness = ownEntry(settings.custom_providers, provider.slice('custom:'.length))?.harness;
     return harness === 'claude' ? 'claude' : harness === 'codex' ? 'codex' : undefined;
   }
   return undefined;

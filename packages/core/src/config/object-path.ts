@@ -6,6 +6,14 @@ export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * `record[key]` when it is the record's own entry, else undefined: ids from users (`constructor`,
+ * `toString`, `__proto__`) must never find a value on the prototype chain.
+ */
+export function ownEntry<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** The value at `path` (object keys and array indexes), or undefined. */
 export function getPath(value: unknown, path: readonly (string | number)[]): unknown {
   let current = value;

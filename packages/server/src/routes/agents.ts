@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  ownEntry,
   TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
   provisionWorkspace, readMemoryIndex, stripUnchangedMasks, WORKSPACE_PATHS,
   type AgentSettings, type Settings,
@@ -53,7 +54,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       assertValidId(params.id, 'agent id');
       let created = false;
       const written = await ctx.updateSettings((current) => {
-        const existing = current.agents?.[params.id];
+        const existing = ownEntry(current.agents, params.id);
         created = existing === undefined;
         // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
         return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(body, existing) } as AgentSettings);

@@ -7,6 +7,7 @@
  * the result together with the rest of the run's effects).
  */
 import {
+  ownEntry,
   agentWorkspaceDir,
   composeSystemPrompt,
   provisionWorkspace,
@@ -56,7 +57,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   const { run, signal } = input;
   const settings = ctx.getSettings();
   const target = resolveInvokeTarget(settings, run.agentId, ctx.env);
-  const agent = settings.agents?.[run.agentId] ?? {};
+  const agent = ownEntry(settings.agents, run.agentId) ?? {};
   const cwd = agentWorkspaceDir(settings, run.agentId, ctx.env);
   if (!ctx.provisioned.has(cwd)) {
     await provisionWorkspace({ dir: cwd, agentId: run.agentId });

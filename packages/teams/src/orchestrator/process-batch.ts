@@ -11,6 +11,7 @@
  * queue applies in the same transaction as the completion of the claimed messages.
  */
 import {
+  ownEntry,
   agentDefaults,
   effectiveBudgets,
   effectiveLimits,
@@ -134,7 +135,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
         from: readMeta(p.message.meta)?.from ?? null,
       })),
     );
-    const agent = agentDefaults(settings.agents?.[agentId] ?? {}, settings);
+    const agent = agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings);
     const sessionKey = sessionKeyFor(agent.session_mode, { channel: conversation.channel, senderId: conversation.senderId, threadKey: conversation.threadKey });
     const result = await runAgentTurns(ctx, {
       run,
