@@ -63,3 +63,46 @@ describe('prototype keys as ids', () => {
     expect((await raw(h, 'GET', '/api/agents/constructor')).status).toBe(404);
   });
 });
+
+describe('NUL bytes in paths and partial writes', () => {
+  const settingsText = (): string => readFileSync(h.settingsFile, 'utf8');
+
+  it('a NUL byte in working_directory, prompt_file or workspace.path is a 400 and settings.json is unchanged', async () => {
+    const before = settingsText();
+    const attempts: Array<[string, string, string]> = [
+      ['PUT', '/api/agents/nulagent', JSON.stringify({ provider: 'mock', working_directory: 'a\u0000b' })],
+      ['PUT', '/api/agents/nulagent', JSON.stringify({ provider: 'mock', prompt_file: 'p\u0000.md' })],
+      ['PATCH', '/api/agents/coder', JSON.stringify({ working_directory: 'a\u0000b' })],
+      ['PATCH', '/api/agents/coder', JSON.stringify({ prompt_file: '/tmp/x\u0000' })],
+      ['PATCH', '/api/settings', JSON.stringify({ workspace: { path: `${h.home}/w\u0000s` } })],
+      ['PATCH', '/api/settings', JSON.stringify({ agents: { coder: { working_directory: 'x\u0000' } } })],
+    ];
+    for (const [method, path, body] of attempts) {
+      const res = await raw(h, method, path, { body });
+      expect({ method, path, status: res.status, nul: /NUL byte/.test(res.text) }).toEqual({ method, path, status: 400, nul: true });
+    }
+    expect(settingsText()).toBe(before);
+    // The agent still works: no PUT of it is broken afterwards.
+    expect((await raw(h, 'PUT', '/api/agents/coder', { body: JSON.stringify({ name: 'Coder' }) })).status).toBe(200);
+  });
+
+  it('a PUT whose workspace cannot be created is a 4xx and leaves settings.json as it was', async () => {
+    const before = settingsText();
+    // A directory below a regular file cannot be created (ENOTDIR).
+    const res = await raw(h, 'PUT', '/api/agents/badplace', { body: JSON.stringify({ provider: 'mock', working_directory: `${h.settingsFile}/ws` }) });
+    expect({ status: res.status, code: codeOf(res.body) }).toEqual({ status: 400, code: 'INVALID_PATH' });
+    expect(settingsText()).toBe(before);
+    expect((await raw(h, 'GET', '/api/agents/badplace')).status).toBe(404);
+  });
+
+  it('a configuration error at invocation is permanent: the message goes dead after one attempt', async () => {
+    await h.client.putAgent({ params: { id: 'misconfigured' }, body: { provider: 'mock', prompt_file: 'no-such-prompt.md', max_attempts: 5 } });
+    const sent = await h.client.sendMessage({ body: { message: 'hello', agent: 'misconfigured' } });
+    const message = await waitFor(async () => {
+      const m = (await h.client.getMessage({ params: { id: sent.messageId } })).message;
+      return m.status === 'dead' ? m : undefined;
+    }, 20_000, 'the message to go dead');
+    expect(message.attempts).toBe(1);
+    expect(message.lastError).toMatch(/prompt_file "no-such-prompt.md" does not exist/);
+  });
+});

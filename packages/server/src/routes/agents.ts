@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import {
   ownEntry,
   TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
-  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, WORKSPACE_PATHS,
+  parseSettings, provisionWorkspace, readMemoryIndex, stripUnchangedMasks, WORKSPACE_PATHS,
   type AgentSettings, type Settings,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
@@ -18,6 +18,22 @@ import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
 const MAX_SKILLS = 200;
+
+/** File system answers that mean the workspace path itself is unusable (a client mistake, not a server fault). */
+const UNUSABLE_PATH_CODES = new Set(['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
+
+async function provisionOrRefuse(dir: string, agentId: string): Promise<boolean> {
+  try {
+    return (await provisionWorkspace({ dir, agentId })).created.length > 0;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined || !UNUSABLE_PATH_CODES.has(code)) throw err;
+    throw new TinyError('INVALID_PATH', `Cannot create the workspace of agent "${agentId}" at ${dir} (${code}).`, {
+      hint: 'Choose a working_directory (or workspace.path) that can be created and written to.',
+      details: { path: dir, code },
+    });
+  }
+}
 
 function withAgent(settings: Settings, id: string, agent: AgentSettings | undefined): Settings {
   const agents = { ...settings.agents };
@@ -53,14 +69,19 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     putAgent: async ({ params, body }) => {
       assertValidId(params.id, 'agent id');
       let created = false;
-      const written = await ctx.updateSettings((current) => {
+      let provisioned = false;
+      const written = await ctx.updateSettings(async (current) => {
         const existing = ownEntry(current.agents, params.id);
         created = existing === undefined;
         // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
-        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(body, existing) } as AgentSettings);
+        const next = withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(body, existing) } as AgentSettings);
+        // Every check (settings validity, the workspace path) and the workspace itself come before
+        // the settings write, so a request that fails leaves settings.json as it was.
+        const dir = agentWorkspaceDir(parseSettings(next, `PUT /api/agents/${params.id}`), params.id, ctx.env);
+        provisioned = await provisionOrRefuse(dir, params.id);
+        return next;
       });
-      const provision = await provisionWorkspace({ dir: agentWorkspaceDir(written, params.id, ctx.env), agentId: params.id });
-      return { agent: maskedAgent(written, params.id), created, provisioned: provision.created.length > 0 };
+      return { agent: maskedAgent(written, params.id), created, provisioned };
     },
 
     patchAgent: async ({ params, body }) => {

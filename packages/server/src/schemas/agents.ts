@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, TimestampSchema } from './common.ts';
+import { IdParamsSchema, LimitQuery, PathString, TimestampSchema } from './common.ts';
 
 const HeartbeatSchema = z.looseObject({ enabled: z.boolean().optional(), interval: z.number().positive().optional() });
 
@@ -14,9 +14,9 @@ export const AgentConfigSchema = z.looseObject({
   name: z.string().max(200).optional(),
   provider: z.string().max(200).optional(),
   model: z.string().max(200).optional(),
-  working_directory: z.string().max(4096).optional(),
+  working_directory: PathString(4096).optional(),
   system_prompt: z.string().max(200_000).optional(),
-  prompt_file: z.string().max(4096).optional(),
+  prompt_file: PathString(4096).optional(),
   heartbeat: HeartbeatSchema.optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;

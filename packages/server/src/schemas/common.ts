@@ -21,6 +21,9 @@ export const IdParamsSchema = z.object({ id: z.string().min(1).max(200) });
 /** Epoch milliseconds. */
 export const TimestampSchema = z.number().int();
 
+/** A file system path in a body: no NUL byte (core's settings schema checks the same). */
+export const PathString = (max: number) => z.string().max(max).refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
+
 export const LimitQuery = z.coerce.number().int().min(1).max(1000).optional();
 
 /** A JSON object whose keys are not all known here (settings blocks); extra keys pass through. */
