@@ -42,6 +42,7 @@ export {
 // Used by @tinyagi/server (settings routes, security and file confinement).
 export {
   effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, secretStatus, deepMergeSettings, updateSettings, parseSettings,
+  findJsonTreeProblem, formatSettingsPath,
   workspaceRoot, homePaths, resolveTinyHome, BUILTIN_PROVIDERS,
   type EffectiveServer, type HomePaths, type SecretStatus,
 } from './config/index.ts';

@@ -95,7 +95,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as string, ctx.limits.jsonDepth));
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isTinyError } from '@tinyagi/core';
+import { findJsonTreeProblem, formatSettingsPath, isTinyError } from '@tinyagi/core';
 import { ERROR_REGISTRY, RequestError, type ApiErrorCode } from './errors.ts';
 import type { ErrorBody } from './schemas/common.ts';
 
@@ -88,18 +88,27 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-/** Parses JSON bodies with a precise message on syntax errors and without prototype poisoning. */
-export function parseJsonBody(text: string): unknown {
+/**
+ * Parses JSON bodies with a precise message on syntax errors, a bound on nesting and without
+ * prototype poisoning. JSON.parse is iterative; the checks after it are too, so no body can
+ * overflow the stack here or in the recursive code (zod, merges) that runs later.
+ */
+export function parseJsonBody(text: string, maxDepth: number): unknown {
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text, (key, value: unknown) => {
-      if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)) {
-        throw new RequestError('INVALID_JSON', `The request body contains the forbidden key "${key}".`);
-      }
-      return value;
-    });
+    value = JSON.parse(text);
   } catch (err) {
-    if (err instanceof RequestError) throw err;
     throw new RequestError('INVALID_JSON', `The request body is not valid JSON: ${(err as Error).message}.`);
   }
+  const problem = findJsonTreeProblem(value, { maxDepth, forbiddenKey: isPoisonKey });
+  if (problem?.kind === 'too_deep') {
+    throw new RequestError('JSON_TOO_DEEP', `The request body is nested deeper than ${maxDepth} levels (at ${formatSettingsPath(problem.path.slice(0, 8))}${problem.path.length > 8 ? '…' : ''}).`);
+  }
+  if (problem) throw new RequestError('INVALID_JSON', `The request body contains the forbidden key "${String(problem.path.at(-1))}".`);
+  return value;
+}
+
+function isPoisonKey(key: string, value: unknown): boolean {
+  return key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value);
 }

@@ -106,3 +106,27 @@ describe('NUL bytes in paths and partial writes', () => {
     expect(message.lastError).toMatch(/prompt_file "no-such-prompt.md" does not exist/);
   });
 });
+
+describe('deeply nested bodies', () => {
+  const nested = (levels: number): unknown => JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`);
+
+  it('PATCH /api/settings with a 1,500- or 2,000-deep value is 400 JSON_TOO_DEEP and settings.json is unchanged', async () => {
+    const before = readFileSync(h.settingsFile, 'utf8');
+    for (const levels of [1500, 2000, 64]) {
+      const res = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ extra: nested(levels) }) });
+      expect({ levels, status: res.status, code: codeOf(res.body) }).toEqual({ levels, status: 400, code: 'JSON_TOO_DEEP' });
+    }
+    expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);
+  });
+
+  it('every JSON body is bounded: arrays too, on any route; a body within the bound still works', async () => {
+    const deepArray = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const [method, path] of [['POST', '/api/message'], ['PUT', '/api/agents/coder'], ['POST', '/api/tasks']]) {
+      const res = await raw(h, method!, path!, { body: deepArray });
+      expect({ path, status: res.status, code: codeOf(res.body) }).toEqual({ path, status: 400, code: 'JSON_TOO_DEEP' });
+    }
+    const ok = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ extra: nested(20) }) });
+    expect(ok.status).toBe(200);
+    await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ extra: null }) });
+  });
+});

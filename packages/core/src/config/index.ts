@@ -47,7 +47,7 @@ export {
   type SettingsIssue,
   type SettingsValidation,
 } from './validate.ts';
-export { formatSettingsPath, ownEntry } from './object-path.ts';
+export { findJsonTreeProblem, formatSettingsPath, ownEntry, type JsonTreeLimits, type JsonTreeProblem } from './object-path.ts';
 export {
   SETTINGS_DEFAULTS,
   DEFAULT_LIMITS,
