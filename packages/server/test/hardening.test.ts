@@ -130,3 +130,50 @@ describe('deeply nested bodies', () => {
     await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ extra: null }) });
   });
 });
+
+describe('strictness', () => {
+  const bodiless = (Object.entries(apiContract) as Array<[string, RouteDef]>).filter(([, def]) => def.body === undefined && def.method !== 'GET' && def.auth !== 'none');
+
+  it('routes without a body refuse a body (400) and a non-JSON content type (415)', async () => {
+    expect(bodiless.map(([name]) => name)).toEqual(expect.arrayContaining(['restartServices', 'createTicket', 'resetAgent', 'cancelMessage']));
+    const wrong: string[] = [];
+    for (const [name, def] of bodiless) {
+      const path = def.path.replace(/:[A-Za-z]+/g, 'coder');
+      for (const [headers, body, status] of [
+        [{ 'content-type': 'application/json' }, '{}', 400],
+        [{ 'content-type': 'application/json' }, '{"force":true}', 400],
+        [{ 'content-type': 'text/plain' }, 'hello', 400],
+        [{ 'content-type': 'text/plain' }, undefined, 415],
+      ] as Array<[Record<string, string>, string | undefined, number]>) {
+        const res = await httpRequest(h.port, { method: def.method, path, headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}`, ...headers }, ...(body !== undefined ? { body } : {}) });
+        if (res.status !== status) wrong.push(`${name} ${def.method} ${path} ${headers['content-type']} ${JSON.stringify(body)} -> ${res.status} (want ${status}) ${res.text.slice(0, 100)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // Without a body they still work.
+    expect((await raw(h, 'POST', '/api/auth/ticket')).status).toBe(201);
+    expect((await raw(h, 'POST', '/api/agents/coder/reset', { headers: { 'content-type': 'application/json' } })).status).toBe(200);
+  });
+
+  it('integer query and path values must be written in digits: 0x1F, +1, 1e3, blanks and 1.5 are 400', async () => {
+    for (const value of ['0x1F', '+1', '1e3', ' ', '', '1.5', '-1', '0b1', ' 7', 'Infinity']) {
+      for (const [method, path] of [
+        ['GET', `/api/agents/coder/messages?limit=${encodeURIComponent(value)}`],
+        ['GET', `/api/usage?since=${encodeURIComponent(value)}`],
+        ['GET', `/api/logs?lines=${encodeURIComponent(value)}`],
+        ['DELETE', `/api/comments/${encodeURIComponent(value) || '%20'}`],
+      ] as const) {
+        const res = await raw(h, method, path);
+        expect({ path, status: res.status, code: codeOf(res.body) }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+      }
+    }
+    expect((await raw(h, 'GET', '/api/agents/coder/messages?limit=31')).status).toBe(200);
+    expect((await h.client.agentMessages({ params: { id: 'coder' }, query: { limit: 5, sinceId: 0 } })).messages).toEqual([]);
+  });
+
+  it('GET /api/events refuses unknown query parameters', async () => {
+    const res = await httpRequest(h.port, { method: 'GET', path: '/api/events?agnet=coder', headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}` } });
+    expect({ status: res.status, code: codeOf(JSON.parse(res.text)) }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(res.text).toContain('agnet');
+  });
+});

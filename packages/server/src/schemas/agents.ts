@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, PathString, TimestampSchema } from './common.ts';
+import { IdParamsSchema, IntParam, LimitQuery, PathString, TimestampSchema } from './common.ts';
 
 const HeartbeatSchema = z.looseObject({ enabled: z.boolean().optional(), interval: z.number().positive().optional() });
 
@@ -122,7 +122,7 @@ export const agentsContract = {
     summary: 'The agent’s chat history, oldest first; page forward with sinceId (exclusive)',
     tag: 'agents',
     params: IdParamsSchema,
-    query: z.object({ sinceId: z.coerce.number().int().min(0).optional(), limit: LimitQuery }),
+    query: z.object({ sinceId: IntParam(0).optional(), limit: LimitQuery }),
     response: z.object({ messages: z.array(AgentMessageSchema), nextCursor: z.number().int() }),
   }),
   getSystemPrompt: route({

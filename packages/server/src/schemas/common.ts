@@ -24,7 +24,15 @@ export const TimestampSchema = z.number().int();
 /** A file system path in a body: no NUL byte (core's settings schema checks the same). */
 export const PathString = (max: number) => z.string().max(max).refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
 
-export const LimitQuery = z.coerce.number().int().min(1).max(1000).optional();
+/**
+ * A non-negative integer in a query string or path: digits only. z.coerce.number() would take
+ * `0x1F`, `+1`, `1e3` or ' ' (as 0); those are refused. Typed clients may pass a number.
+ */
+export function IntParam(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.union([z.int(), z.string().regex(/^\d{1,16}$/, 'must be an integer written in digits').transform(Number)]).pipe(z.int().min(min).max(max));
+}
+
+export const LimitQuery = IntParam(1, 1000).optional();
 
 /** A JSON object whose keys are not all known here (settings blocks); extra keys pass through. */
 export const LooseObjectSchema = z.looseObject({});
