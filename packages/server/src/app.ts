@@ -2,6 +2,7 @@
  * buildServer: the Fastify app with every route, without listening (tests use `inject` and real
  * sockets alike; the daemon calls startServer).
  */
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -66,6 +67,9 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   const ctx = createContext(options);
   const app = Fastify({
     logger: options.logger ?? false,
+    // Our own ids (a client's X-Request-Id is not trusted); 5xx answers carry them and the log line has the stack.
+    requestIdHeader: false,
+    genReqId: () => randomBytes(6).toString('hex'),
     bodyLimit: ctx.limits.bodyBytes,
     // Long-lived SSE connections must not keep close() waiting.
     forceCloseConnections: true,
@@ -90,7 +94,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   app.decorate('tiny', ctx);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandling(app);
+  installErrorHandling(app, ctx.log);
 
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {

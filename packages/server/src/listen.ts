@@ -30,7 +30,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const configured = effectiveServer(settings);
   const host = options.host ?? configured.host;
   const app = await buildServer(options);
-  if (!LOOPBACK.has(host)) app.log.warn({ host }, 'the API listens beyond loopback; every route except /api/health requires the token');
+  if (!LOOPBACK.has(host)) app.tiny.log.warn(`the API listens beyond loopback on ${host}; every route except /api/health requires the token`);
   await app.listen({ host, port: options.port ?? configured.port });
   const address = app.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : (options.port ?? configured.port);

@@ -9,6 +9,12 @@ export interface ChannelServices {
   restart(name: string): unknown;
 }
 
+/** Where the server writes what an operator must see (the daemon passes its log; default: stderr). */
+export interface ServerLog {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
 export interface BuildServerOptions {
   stores: Stores;
   orchestrator: ServerOrchestrator;
@@ -38,6 +44,8 @@ export interface BuildServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Request limits (defaults suit one user; tests lower them). */
   limits?: Partial<ServerLimits>;
+  /** Every 5xx (with its request id and stack) and every warning; default stderr. */
+  log?: ServerLog;
   /** Fastify logger: false (default) or pino options. */
   logger?: boolean | object;
 }

@@ -3,7 +3,7 @@
  * in paths, deeply nested bodies, bodies and query values the routes do not take. Everything
  * goes through real HTTP against a real server, orchestrator and settings file.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '../src/index.ts';
 import { httpRequest, raw, startHarness, waitFor, type ServerHarness } from './harness.ts';
@@ -175,5 +175,28 @@ describe('strictness', () => {
     const res = await httpRequest(h.port, { method: 'GET', path: '/api/events?agnet=coder', headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}` } });
     expect({ status: res.status, code: codeOf(JSON.parse(res.text)) }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     expect(res.text).toContain('agnet');
+  });
+});
+
+describe('5xx answers are logged', () => {
+  it('a 5xx names its request id in the answer, and the log has that id with the stack; the answer has no stack', async () => {
+    const lines: string[] = [];
+    const own = await startHarness({ log: { warn: (m) => lines.push(`WARN ${m}`), error: (m) => lines.push(`ERROR ${m}`) } });
+    try {
+      // settings.json replaced by a directory: reading it fails (CONFIG_IO, 500) — a fault on the server's side.
+      rmSync(own.settingsFile);
+      mkdirSync(own.settingsFile);
+      const res = await raw(own, 'GET', '/api/settings?');
+      expect(res.status).toBe(500);
+      const id = res.headers.get('x-request-id');
+      expect(id).toMatch(/^[0-9a-f]{12}$/);
+      expect(res.text).not.toMatch(/\n\s+at /);
+      const line = lines.find((l) => l.includes(id!));
+      expect(line).toMatch(new RegExp(`^ERROR request ${id} GET /api/settings failed with CONFIG_IO: .*EISDIR`, 's'));
+      expect(line).toMatch(/\n\s+at /);
+    } finally {
+      rmSync(own.settingsFile, { recursive: true, force: true });
+      await own.close();
+    }
   });
 });

@@ -164,6 +164,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       startedAt,
       services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus() },
       logFile: join(ctx.paths.logs, DAEMON_LOG),
+      log: logger.child('api'),
       env: ctx.env,
     });
     cleanups.push(() => server.close());
