@@ -58,7 +58,7 @@ export {
 
 // Used by the tinyagi CLI (daemon start, first-run defaults, settings reload).
 export {
-  DEFAULT_WORKSPACE_PATH, HARNESSES, applyEnvOverrides, effectiveRetentionDays, parseSettingsText, writeSettings,
+  DEFAULT_WORKSPACE_PATH, HARNESSES, applyEnvOverrides, ALLOW_REMOTE_ENV, assertListenAllowed, isLoopbackHost, remoteAllowed, effectiveRetentionDays, parseSettingsText, writeSettings,
   type Env,
 } from './config/index.ts';
 

@@ -94,3 +94,4 @@ export {
   type HomePaths,
 } from './paths.ts';
 export { ENV_OVERRIDES, applyEnvOverrides, stripEnvOverrides, type EnvOverrideResult } from './env.ts';
+export { ALLOW_REMOTE_ENV, assertListenAllowed, isLoopbackHost, remoteAllowed } from './listen-policy.ts';
