@@ -2,7 +2,7 @@
  * Reading agents, teams and custom providers out of settings for the API: ids are checked,
  * missing entries are typed 404s, and everything returned is masked.
  */
-import { ownEntry, TinyError, assertValidId, maskSettings, type AgentSettings, type Settings, type TeamSettings } from '@tinyagi/core';
+import { TinyError, assertValidId, maskSettings, ownEntry, type AgentSettings, type Settings, type TeamSettings } from '@tinyagi/core';
 
 export function requireAgent(settings: Settings, id: string): AgentSettings {
   assertValidId(id, 'agent id');

@@ -2,7 +2,7 @@
  * `tinyagi agent list|add|show|remove|reset|provider`.
  */
 import { Option, type Command } from 'commander';
-import { ownEntry, BUILTIN_PROVIDERS, type AgentSettings, type Settings } from '@tinyagi/core';
+import { BUILTIN_PROVIDERS, ownEntry, type AgentSettings, type Settings } from '@tinyagi/core';
 import type { WorkspaceOutcome } from '@tinyagi/server/client';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';

@@ -5,9 +5,9 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ownEntry,
   TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
   parseSettings, provisionWorkspace, readMemoryIndex, stripUnchangedMasks, WORKSPACE_PATHS,
+  ownEntry,
   type AgentSettings, type Settings,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';

@@ -1,5 +1,5 @@
 /** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read. */
-import { ownEntry, TinyError, maskSettings, secretStatus, stripUnchangedMasks, type Settings } from '@tinyagi/core';
+import { TinyError, maskSettings, secretStatus, stripUnchangedMasks, ownEntry, type Settings } from '@tinyagi/core';
 
 type CustomProviderSettings = NonNullable<Settings['custom_providers']>[string];
 import type { ServerContext } from '../context.ts';

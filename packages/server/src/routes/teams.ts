@@ -1,5 +1,5 @@
 /** Teams (settings.teams; core validates members, leader and id collisions on write) and chat rooms. */
-import { ownEntry, assertValidId, deepMergeSettings, type Settings, type TeamSettings } from '@tinyagi/core';
+import { assertValidId, deepMergeSettings, ownEntry, type Settings, type TeamSettings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { teamsContract } from '../schemas/teams.ts';

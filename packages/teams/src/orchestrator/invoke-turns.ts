@@ -7,12 +7,12 @@
  * the result together with the rest of the run's effects).
  */
 import {
-  ownEntry,
   agentWorkspaceDir,
   composeSystemPrompt,
   provisionWorkspace,
   resolveInvokeTarget,
   teamsOfAgent,
+  ownEntry,
   type InvokeProgress,
   type InvokeRequest,
   type RunRecord,

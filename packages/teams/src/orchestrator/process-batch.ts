@@ -11,13 +11,13 @@
  * queue applies in the same transaction as the completion of the claimed messages.
  */
 import {
-  ownEntry,
   agentDefaults,
   effectiveBudgets,
   effectiveLimits,
   newId,
   sessionKeyFor,
   TERMINAL_RUN_STATUSES,
+  ownEntry,
   type ClaimedBatch,
   type ConversationRecord,
   type HandlerContext,

@@ -3,7 +3,7 @@
  * defaults, `continue`/`stop` answers to a limit prompt, and the enqueue of the message with its
  * conversation and root run in one transaction (idempotent on the channel's message key).
  */
-import { ownEntry, effectiveLimits, newId, agentDefaults, teamDefaults, TinyError, type MessageKind, type Settings } from '@tinyagi/core';
+import { effectiveLimits, newId, agentDefaults, teamDefaults, TinyError, ownEntry, type MessageKind, type Settings } from '@tinyagi/core';
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type ResolvedTarget } from '../protocol/addressing.ts';
 import type { MessageMeta } from '../router/provenance.ts';

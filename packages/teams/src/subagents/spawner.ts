@@ -15,7 +15,7 @@
  * - The child's usage counts against the conversation, i.e. the whole tree: once the tree's
  *   spend reaches the conversation budget, running children are stopped and new ones refused.
  */
-import { ownEntry, effectiveBudgets, effectiveLimits, isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord, type SpawnAgentArgs } from '@tinyagi/core';
+import { effectiveBudgets, effectiveLimits, isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, ownEntry, type RunRecord, type SpawnAgentArgs } from '@tinyagi/core';
 import { checkBudgets } from '../guards/budgets.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
