@@ -43,15 +43,27 @@ describe('prototype keys as ids', () => {
     expect(unexpected).toEqual([]);
   });
 
-  it('a message to a prototype key as agent or team is refused and nothing is queued', async () => {
+  it('a prototype key as the agent or team of a message, schedule or task is refused and nothing is queued or stored', async () => {
     const before = (await h.client.queueStatus()).pending;
+    const refused: string[] = [];
     for (const key of PROTO_KEYS) {
-      for (const field of ['agent', 'team'] as const) {
-        const res = await raw(h, 'POST', '/api/message', { body: JSON.stringify({ message: 'hi', [field]: key }) });
-        expect({ key, field, status: res.status >= 400 && res.status < 500 }).toEqual({ key, field, status: true });
+      const bodies: Array<[string, object]> = [
+        ['/api/message', { message: 'hi', agent: key }],
+        ['/api/message', { message: 'hi', team: key }],
+        ['/api/schedules', { message: 'hi', agent: key, cron: '0 9 * * *' }],
+        ['/api/schedules', { message: 'hi', team: key, cron: '0 9 * * *' }],
+        ['/api/tasks', { title: 't', assigneeAgent: key, status: 'in_progress' }],
+        ['/api/tasks', { title: 't', assigneeTeam: key, status: 'in_progress' }],
+      ];
+      for (const [path, body] of bodies) {
+        const res = await raw(h, 'POST', path, { body: JSON.stringify(body) });
+        if (res.status < 400 || res.status >= 500) refused.push(`${path} ${JSON.stringify(body)} -> ${res.status}`);
       }
     }
+    expect(refused).toEqual([]);
     expect((await h.client.queueStatus()).pending).toBe(before);
+    expect(await h.client.listSchedules()).toEqual([]);
+    expect(await h.client.listTasks()).toEqual([]);
   });
 
   it('an agent really named "constructor" is an own entry like any other', async () => {
