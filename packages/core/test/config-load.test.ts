@@ -349,3 +349,24 @@ describe('settings rules', () => {
   });
 
 });
+
+describe('settings size', () => {
+  it('a write that would make settings.json larger than 4 MiB is refused and the file is unchanged', async () => {
+    const file = join(dir, 'settings.json');
+    await writeSettings(file, { agents: {} });
+    const chunk = 'x'.repeat(900 * 1024);
+    let grown = 0;
+    let last = readFileSync(file, 'utf8');
+    const err = await catchErrorAsync(async () => {
+      for (;;) {
+        await updateSettings(file, (s) => ({ ...s, [`blob${grown}`]: chunk }));
+        grown++;
+        last = readFileSync(file, 'utf8');
+      }
+    });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(issuesOf(err)[0]!.message).toMatch(/more than the 4 MiB limit/);
+    expect(grown).toBe(4);
+    expect(readFileSync(file, 'utf8')).toBe(last);
+  });
+});
