@@ -64,7 +64,8 @@ function refuseBody(request: FastifyRequest): void {
     throw new RequestError('BAD_REQUEST', `${request.method} ${request.routeOptions.url ?? ''} takes no request body; send none.`);
   }
   const type = request.headers['content-type'];
-  if (type !== undefined && !isJsonContentType(type)) {
+  // Some clients label every request, GETs included; only a write with a foreign type is refused.
+  if (type !== undefined && request.method !== 'GET' && !isJsonContentType(type)) {
     throw new RequestError('UNSUPPORTED_MEDIA_TYPE', `${request.method} ${request.routeOptions.url ?? ''} takes no request body; "${type.slice(0, 100)}" is not accepted.`);
   }
 }
