@@ -125,8 +125,9 @@ export function registerDaemonCommands(program: Command): void {
     program
       .command('restart')
       .description('restart the daemon (reloads everything; works with or without Docker)')
-      .option('--timeout <seconds>', 'how long to wait for the API to answer again', parseSeconds),
-  ).action(async (options: { timeout?: number; json?: boolean }, cmd: Command) => {
+      .option('--timeout <seconds>', 'how long to wait for the API to answer again', parseSeconds)
+      .option('--listen-any', 'when the daemon has to be started afresh: allow a host beyond loopback (an in-place restart keeps the setting it started with)'),
+  ).action(async (options: { timeout?: number; json?: boolean; listenAny?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
     const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
     const before = localDaemon(ctx);
@@ -160,7 +161,7 @@ export function registerDaemonCommands(program: Command): void {
         await waitForExit(pid, 5000);
       }, spinner);
     }
-    await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}) });
+    await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}), ...(options.listenAny ? { listenAny: true } : {}) });
   });
 
   withJson(program.command('status').description('is the daemon up? API URL, queue, outbox and channels')).action(
