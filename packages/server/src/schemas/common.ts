@@ -26,10 +26,13 @@ export const PathString = (max: number) => z.string().max(max).refine((path) => 
 
 /**
  * A non-negative integer in a query string or path: digits only. z.coerce.number() would take
- * `0x1F`, `+1`, `1e3` or ' ' (as 0); those are refused. Typed clients may pass a number.
+ * `0x1F`, `+1`, `1e3` or ' ' (as 0); those are refused. Typed clients may pass a number; the
+ * OpenAPI document shows an integer with its bounds.
  */
 export function IntParam(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return z.union([z.int(), z.string().regex(/^\d{1,16}$/, 'must be an integer written in digits').transform(Number)]).pipe(z.int().min(min).max(max));
+  // Digits become a number; anything else reaches z.int() as it came and is refused there.
+  const digits = (value: unknown): unknown => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value);
+  return z.preprocess(digits, z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number written in digits, e.g. 20' : undefined) }).min(min).max(max));
 }
 
 export const LimitQuery = IntParam(1, 1000).optional();
