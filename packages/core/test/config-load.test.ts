@@ -158,6 +158,16 @@ describe('deeply nested settings', () => {
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
+  it('a deeply nested file that is also broken JSON is reported as a parse error with a position, not a stack overflow', () => {
+    const file = join(dir, 'settings.json');
+    const text = `{ "x": ${'['.repeat(200_000)}`;
+    writeFileSync(file, text);
+    const err = catchError(() => loadSettings(file));
+    expect(err.code).toBe('CONFIG_PARSE_FAILED');
+    expect(err.message).toMatch(/line 1, column \d+: nested more than 512 levels deep/);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
   it('a file 64 levels deep still loads; a write that would go deeper is refused', async () => {
     const file = join(dir, 'settings.json');
     writeFileSync(file, deep(62));
