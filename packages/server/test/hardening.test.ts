@@ -1,7 +1,8 @@
 /**
  * Hardening against input that used to get through (issue 11): prototype keys as ids, NUL bytes
- * in paths, deeply nested bodies, bodies and query values the routes do not take; and 5xx answers are logged. Everything
- * goes through real HTTP against a real server, orchestrator and settings file.
+ * in paths, deeply nested bodies, bodies and query values the routes do not take; and 5xx
+ * answers are logged. Everything goes through real HTTP against a real server, orchestrator and
+ * settings file.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
