@@ -2,7 +2,7 @@
  * B1 (throughput) and B2 (pickup latency): our queue and plainjob, same machine, same run,
  * same synchronous setting, workers in separate OS processes on one SQLite file.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +10,12 @@ import Database from 'better-sqlite3';
 import { better, defineQueue } from 'plainjob';
 import { openDatabase, SqliteQueueStore } from '@tinyagi/core';
 import { percentile } from './machine.ts';
+import { failedCell, measurePeer } from './peer-cell.ts';
 
 const WORKER = new URL('./b1-worker.ts', import.meta.url).pathname;
 type Impl = 'tinyagi' | 'plainjob';
 
-interface RunSpec {
+export interface RunSpec {
   impl: Impl;
   sync: 'full' | 'normal';
   workers: number;
@@ -43,6 +44,54 @@ function prefill(impl: Impl, db: string, sync: 'full' | 'normal', total: number,
   }
 }
 
+export interface BenchProcess {
+  child: ChildProcess;
+  /** The end of its stderr (a crash's error line is there). */
+  stderr(): string;
+}
+
+function forkWorker(config: object): BenchProcess {
+  return watchProcess(fork(WORKER, [JSON.stringify(config)], { execArgv: ['--conditions=tinyagi-source'], stdio: ['inherit', 'inherit', 'pipe', 'ipc'] }));
+}
+
+/** Passes a child's stderr through and keeps its end. */
+export function watchProcess(child: ChildProcess): BenchProcess {
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
+  });
+  return { child, stderr: () => tail };
+}
+
+/** The error line of a crashed process's stderr (e.g. `SqliteError: database is locked`). */
+function crashLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.at(-1) ?? 'no output';
+}
+
+/**
+ * Resolves when every process exited 0. The first failure kills the others (a dead worker's
+ * claimed jobs would keep the rest waiting forever) and rejects with its error line.
+ */
+export function allSucceed(impl: string, procs: BenchProcess[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let running = procs.length;
+    let failed = false;
+    for (const p of procs) {
+      p.child.once('exit', (code, signal) => {
+        running--;
+        if (!failed && code !== 0) {
+          failed = true;
+          for (const other of procs) if (other !== p) other.child.kill('SIGKILL');
+          reject(new Error(`a ${impl} bench process failed (${code !== null ? `exit code ${code}` : `signal ${signal}`}): ${crashLine(p.stderr())}`));
+        }
+        if (running === 0 && !failed) resolve();
+      });
+    }
+  });
+}
+
 /** Runs one configuration; returns elapsed ms and (with latency) the sorted latencies. */
 export async function runQueueConfig(spec: RunSpec): Promise<{ ms: number; latencies: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-bench-'));
@@ -54,16 +103,17 @@ export async function runQueueConfig(spec: RunSpec): Promise<{ ms: number; laten
     if (spec.mode === 'pre') prefill(spec.impl, db, spec.sync, spec.total, spec.lanes);
     const base = { impl: spec.impl, db, sync: spec.sync, total: spec.total, lanes: spec.lanes, policy: spec.policy, pollMs: spec.pollMs, latencyLog, producerRate: spec.producerRate };
     const procs = [
-      ...Array.from({ length: spec.workers }, () => fork(WORKER, [JSON.stringify({ ...base, role: 'worker' })], { execArgv: ['--conditions=tinyagi-source'] })),
-      ...(spec.mode === 'concurrent' ? [fork(WORKER, [JSON.stringify({ ...base, role: 'producer' })], { execArgv: ['--conditions=tinyagi-source'] })] : []),
+      ...Array.from({ length: spec.workers }, () => forkWorker({ ...base, role: 'worker' })),
+      ...(spec.mode === 'concurrent' ? [forkWorker({ ...base, role: 'producer' })] : []),
     ];
-    await Promise.all(procs.map((p) => new Promise<void>((resolve) => p.once('message', () => resolve()))));
-    const exits = procs.map((p) => new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code))));
+    const finished = allSucceed(spec.impl, procs);
+    const ready = Promise.all(procs.map((p) => new Promise<void>((resolve) => p.child.once('message', () => resolve()))));
+    // A process that dies while starting up must not leave us waiting for its "ready".
+    await Promise.race([ready, finished.then(() => Promise.reject(new Error(`the ${spec.impl} bench processes exited before starting`)))]);
     const start = performance.now();
-    for (const p of procs) p.send('go');
-    const codes = await Promise.all(exits);
+    for (const p of procs) p.child.send('go');
+    await finished;
     const ms = performance.now() - start;
-    if (codes.some((c) => c !== 0)) throw new Error(`a ${spec.impl} bench process failed: ${codes.join(',')}`);
     const latencies = latencyLog && existsSync(latencyLog)
       ? readFileSync(latencyLog, 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b)
       : [];
@@ -73,7 +123,9 @@ export async function runQueueConfig(spec: RunSpec): Promise<{ ms: number; laten
   }
 }
 
-export async function benchB1(total: number): Promise<string> {
+type QueueRunner = (spec: RunSpec) => Promise<{ ms: number; latencies: number[] }>;
+
+export async function benchB1(total: number, run: QueueRunner = runQueueConfig): Promise<string> {
   const rows: string[] = [];
   rows.push('| sync | mode | workers | tinyagi jobs/s (collect) | tinyagi jobs/s (sequential) | plainjob jobs/s | collect / plainjob | sequential / plainjob |');
   rows.push('|---|---|---|---|---|---|---|---|');
@@ -81,11 +133,14 @@ export async function benchB1(total: number): Promise<string> {
     for (const mode of ['pre', 'concurrent'] as const) {
       for (const workers of [1, 2, 4]) {
         const common = { sync, mode, workers, total, lanes: 64 };
-        const ours = await runQueueConfig({ ...common, impl: 'tinyagi', policy: 'collect' });
-        const seq = await runQueueConfig({ ...common, impl: 'tinyagi', policy: 'sequential' });
-        const peer = await runQueueConfig({ ...common, impl: 'plainjob', pollMs: 10 });
+        const ours = await run({ ...common, impl: 'tinyagi', policy: 'collect' });
+        const seq = await run({ ...common, impl: 'tinyagi', policy: 'sequential' });
+        const peer = await measurePeer(`plainjob B1 ${sync} ${mode} ${workers}w`, () => run({ ...common, impl: 'plainjob', pollMs: 10 }));
         const rate = (ms: number) => Math.round((total * 1000) / ms);
-        rows.push(`| ${sync.toUpperCase()} | ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${rate(ours.ms)} | ${rate(seq.ms)} | ${rate(peer.ms)} | ${(rate(ours.ms) / rate(peer.ms)).toFixed(2)}× | ${(rate(seq.ms) / rate(peer.ms)).toFixed(2)}× |`);
+        const peerCells = peer.ok
+          ? [rate(peer.value.ms), `${(rate(ours.ms) / rate(peer.value.ms)).toFixed(2)}×`, `${(rate(seq.ms) / rate(peer.value.ms)).toFixed(2)}×`]
+          : [failedCell(peer), '—', '—'];
+        rows.push(`| ${sync.toUpperCase()} | ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${rate(ours.ms)} | ${rate(seq.ms)} | ${peerCells.join(' | ')} |`);
         console.error(rows[rows.length - 1]);
       }
     }
@@ -93,7 +148,7 @@ export async function benchB1(total: number): Promise<string> {
   return rows.join('\n');
 }
 
-export async function benchB2(): Promise<string> {
+export async function benchB2(run: QueueRunner = runQueueConfig): Promise<string> {
   const rows: string[] = ['| load | impl | jobs | p50 ms | p99 ms |', '|---|---|---|---|---|'];
   const cases = [
     { label: 'idle (20 jobs/s)', total: 200, producerRate: 20 },
@@ -101,8 +156,14 @@ export async function benchB2(): Promise<string> {
   ];
   for (const c of cases) {
     for (const impl of ['tinyagi', 'plainjob'] as const) {
-      const r = await runQueueConfig({ impl, sync: 'full', workers: 1, total: c.total, mode: 'concurrent', lanes: 64, policy: 'collect', producerRate: c.producerRate, latency: true });
-      rows.push(`| ${c.label} | ${impl}${impl === 'plainjob' ? ' (default 1 s poll)' : ''} | ${r.latencies.length} | ${percentile(r.latencies, 50).toFixed(2)} | ${percentile(r.latencies, 99).toFixed(2)} |`);
+      const spec: RunSpec = { impl, sync: 'full', workers: 1, total: c.total, mode: 'concurrent', lanes: 64, policy: 'collect', producerRate: c.producerRate, latency: true };
+      const label = `| ${c.label} | ${impl}${impl === 'plainjob' ? ' (default 1 s poll)' : ''} |`;
+      const outcome = impl === 'tinyagi' ? { ok: true as const, value: await run(spec), attempts: 1 } : await measurePeer(`plainjob B2 ${c.label}`, () => run(spec));
+      rows.push(
+        outcome.ok
+          ? `${label} ${outcome.value.latencies.length} | ${percentile(outcome.value.latencies, 50).toFixed(2)} | ${percentile(outcome.value.latencies, 99).toFixed(2)} |`
+          : `${label} ${failedCell(outcome)} | — | — |`,
+      );
       console.error(rows[rows.length - 1]);
     }
   }

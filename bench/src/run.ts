@@ -43,6 +43,7 @@ const doc = `# Benchmarks
 Command: \`${process.env.BENCH ? `BENCH=${process.env.BENCH} ` : ''}pnpm bench\` — started ${started}.
 Machine: ${machineLine()}.
 Benchmarks measure; no test asserts a time. Peers run in the same process tree, same run, same settings.
+A peer that fails is retried up to 3 times and then reported in its cell with its error; the run goes on. A failure of ours ends the run.
 Run it on an otherwise idle machine: on 2 cores, anything else running (a test suite, a build) halves some figures.
 Hot paths found by profiling these benchmarks, and the figures before and after each fix: [profiling.md](profiling.md).
 

@@ -4,7 +4,7 @@
  * Without a daemon the change is applied with core's locked, validated updateSettings — the
  * same merge-patch semantics as PATCH /api/settings (objects merge, `null` deletes).
  */
-import {
+import { ownEntry,
   agentWorkspaceDir,
   deepMergeSettings,
   loadSettings,
@@ -79,22 +79,22 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
     async putAgent(id, config) {
       let created = false;
       const written = await update((current) => {
-        created = current.agents?.[id] === undefined;
-        return merge(current, { agents: { [id]: { ...(current.agents?.[id] ?? {}), ...config } } });
+        created = ownEntry(current.agents, id) === undefined;
+        return merge(current, { agents: { [id]: { ...(ownEntry(current.agents, id) ?? {}), ...config } } });
       });
       if (created) await provisionWorkspace({ dir: agentWorkspaceDir(written, id, ctx.env), agentId: id });
       return { created };
     },
     async patchAgent(id, patch) {
       await update((current) => {
-        if (current.agents?.[id] === undefined) throw notFound('agent', id);
+        if (ownEntry(current.agents, id) === undefined) throw notFound('agent', id);
         return merge(current, { agents: { [id]: patch } });
       });
     },
     async deleteAgent(id, workspace = 'archive') {
       let plan: WorkspaceRemovalPlan | undefined;
       await update((current) => {
-        if (current.agents?.[id] === undefined) throw notFound('agent', id);
+        if (ownEntry(current.agents, id) === undefined) throw notFound('agent', id);
         const teams = Object.entries(current.teams ?? {}).filter(([, t]) => t.agents?.includes(id)).map(([t]) => t);
         if (teams.length > 0) {
           throw new TinyError('INVALID_STATE', `Agent "${id}" is a member of ${teams.join(', ')}.`, { hint: 'Remove it from those teams first.' });
@@ -108,7 +108,7 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
     async putTeam(id, config) {
       let created = false;
       await update((current) => {
-        created = current.teams?.[id] === undefined;
+        created = ownEntry(current.teams, id) === undefined;
         const next = merge(current, { teams: { [id]: null } });
         return merge(next, { teams: { [id]: { ...config } } });
       });
@@ -116,13 +116,13 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
     },
     async patchTeam(id, patch) {
       await update((current) => {
-        if (current.teams?.[id] === undefined) throw notFound('team', id);
+        if (ownEntry(current.teams, id) === undefined) throw notFound('team', id);
         return merge(current, { teams: { [id]: patch } });
       });
     },
     async deleteTeam(id) {
       await update((current) => {
-        if (current.teams?.[id] === undefined) throw notFound('team', id);
+        if (ownEntry(current.teams, id) === undefined) throw notFound('team', id);
         return merge(current, { teams: { [id]: null } });
       });
     },
@@ -134,7 +134,7 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
     },
     async deleteCustomProvider(id) {
       await update((current) => {
-        if (current.custom_providers?.[id] === undefined) throw new TinyError('PROVIDER_NOT_FOUND', `No custom provider "${id}".`, { hint: 'List them with `tinyagi provider list`.' });
+        if (ownEntry(current.custom_providers, id) === undefined) throw new TinyError('PROVIDER_NOT_FOUND', `No custom provider "${id}".`, { hint: 'List them with `tinyagi provider list`.' });
         const users = Object.entries(current.agents ?? {}).filter(([, a]) => a.provider === `custom:${id}`).map(([a]) => a);
         if (users.length > 0) throw new TinyError('INVALID_STATE', `Custom provider "${id}" is used by ${users.join(', ')}.`, { hint: 'Switch those agents to another provider first (tinyagi agent provider <id> <provider>).' });
         return merge(current, { custom_providers: { [id]: null } });

@@ -136,6 +136,20 @@ describe('tinyagi daemon', () => {
     expect(readFileSync(file, 'utf8')).toBe(syntax);
   });
 
+  it('a 2,000-deep settings.json: start reports the too-deep path instead of overflowing the stack, and leaves the file as it is', async () => {
+    const h = await newHome();
+    await h.ok(['doctor', '--fix']);
+    const file = join(h.home, 'settings.json');
+    const deep = `{ "agents": {}, "extra": ${'{"a":'.repeat(2000)}1${'}'.repeat(2000)} }\n`;
+    writeFileSync(file, deep);
+    const result = await h.run(['start']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`extra${'.a'.repeat(63)}: Nested deeper than 64 levels`);
+    expect(result.stderr).not.toMatch(/call stack/i);
+    expect(readFileSync(file, 'utf8')).toBe(deep);
+    expect(existsSync(join(h.home, 'daemon.lock'))).toBe(false);
+  });
+
   it('loads plugins from TINYAGI_HOME/plugins: a reply is transformed end to end, a broken plugin is logged and skipped, restart reloads an edited one', async () => {
     const h = await newHome();
     const writePlugin = (name: string, file: string, text: string): void => {

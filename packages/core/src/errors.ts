@@ -61,6 +61,16 @@ export function isTinyError(err: unknown, code?: TinyErrorCode): err is TinyErro
   return err instanceof TinyError && (code === undefined || err.code === code);
 }
 
+/**
+ * Codes that mean the configuration is wrong (a bad path, id or provider): retrying the same
+ * work cannot succeed until a person fixes settings, so the queue fails it at once.
+ */
+const CONFIGURATION_ERROR_CODES: ReadonlySet<TinyErrorCode> = new Set(['CONFIG_INVALID', 'INVALID_ID', 'INVALID_PATH', 'PROVIDER_CONFIG_INVALID', 'PROVIDER_NOT_FOUND']);
+
+export function isConfigurationError(err: unknown): boolean {
+  return err instanceof TinyError && CONFIGURATION_ERROR_CODES.has(err.code);
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -28,7 +28,7 @@ export {
 
 export {
   SettingsSchema, QUIET_HOURS_PATTERN, STEER_COMMANDS, REPLY_MODES, SETTINGS_DEFAULTS, DEFAULT_LIMITS,
-  effectiveLimits, effectiveBudgets, effectiveQueue, agentDefaults, teamDefaults, agentWorkspaceDir, loadSettings,
+  effectiveLimits, effectiveBudgets, effectiveQueue, agentDefaults, teamDefaults, agentWorkspaceDir, loadSettings, ownEntry,
   type Settings, type AgentSettings, type TeamSettings, type LimitsSettings, type BudgetSettings, type SteerCommand, type ReplyMode,
   type EffectiveLimits, type EffectiveBudgets, type EffectiveAgent,
 } from './config/index.ts';
@@ -42,6 +42,7 @@ export {
 // Used by @tinyagi/server (settings routes, security and file confinement).
 export {
   effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, secretStatus, deepMergeSettings, updateSettings, parseSettings,
+  findJsonTreeProblem, formatSettingsPath,
   workspaceRoot, homePaths, resolveTinyHome, BUILTIN_PROVIDERS,
   type EffectiveServer, type HomePaths, type SecretStatus,
 } from './config/index.ts';
@@ -57,7 +58,7 @@ export {
 
 // Used by the tinyagi CLI (daemon start, first-run defaults, settings reload).
 export {
-  DEFAULT_WORKSPACE_PATH, HARNESSES, applyEnvOverrides, effectiveRetentionDays, parseSettingsText, writeSettings,
+  DEFAULT_WORKSPACE_PATH, HARNESSES, applyEnvOverrides, ALLOW_REMOTE_ENV, assertListenAllowed, isLoopbackHost, remoteAllowed, effectiveRetentionDays, parseSettingsText, writeSettings,
   checkAgentConfig, unknownAgentKeys, formatSettingsIssues, PERMISSION_MODES,
   type Env, type SettingsIssue, type PermissionMode,
 } from './config/index.ts';

@@ -141,6 +141,44 @@ describe('loadSettings', () => {
   });
 });
 
+describe('deeply nested settings', () => {
+  const deep = (levels: number): string => `{ "agents": {}, "extra": ${'{"a":'.repeat(levels)}1${'}'.repeat(levels)} }\n`;
+
+  it('a 2,000-deep settings.json is reported with the path of the too-deep value, never a stack overflow, and never rewritten', async () => {
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, deep(2000));
+    const before = readFileSync(file, 'utf8');
+    const err = catchError(() => loadSettings(file));
+    expect(err.code).toBe('CONFIG_INVALID');
+    const [issue, ...rest] = issuesOf(err);
+    expect(rest).toEqual([]);
+    expect(issue!.message).toBe('Nested deeper than 64 levels');
+    expect(issue!.path).toBe(`extra${'.a'.repeat(63)}`);
+    const update = await catchErrorAsync(() => updateSettings(file, (s) => s));
+    expect(update.code).toBe('CONFIG_INVALID');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  it('a deeply nested file that is also broken JSON is reported as a parse error with a position, not a stack overflow', () => {
+    const file = join(dir, 'settings.json');
+    const text = `{ "x": ${'['.repeat(200_000)}`;
+    writeFileSync(file, text);
+    const err = catchError(() => loadSettings(file));
+    expect(err.code).toBe('CONFIG_PARSE_FAILED');
+    expect(err.message).toMatch(/line 1, column \d+: nested more than 512 levels deep/);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('a file 64 levels deep still loads; a write that would go deeper is refused', async () => {
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, deep(62));
+    expect(loadSettings(file).exists).toBe(true);
+    const err = await catchErrorAsync(() => updateSettings(file, (s) => ({ ...s, more: JSON.parse(`${'{"b":'.repeat(200)}1${'}'.repeat(200)}`) as unknown })));
+    expect(issuesOf(err)[0]!.message).toBe('Nested deeper than 64 levels');
+    expect(readFileSync(file, 'utf8')).toBe(deep(62));
+  });
+});
+
 describe('reference settings.json', () => {
   it('loads unchanged, including keys this version does not know', () => {
     const { settings, exists } = loadSettings(REFERENCE);
@@ -321,4 +359,25 @@ describe('settings rules', () => {
     expect(SettingsSchema.parse({})).toEqual({});
   });
 
+});
+
+describe('settings size', () => {
+  it('a write that would make settings.json larger than 4 MiB is refused and the file is unchanged', async () => {
+    const file = join(dir, 'settings.json');
+    await writeSettings(file, { agents: {} });
+    const chunk = 'x'.repeat(900 * 1024);
+    let grown = 0;
+    let last = readFileSync(file, 'utf8');
+    const err = await catchErrorAsync(async () => {
+      for (;;) {
+        await updateSettings(file, (s) => ({ ...s, [`blob${grown}`]: chunk }));
+        grown++;
+        last = readFileSync(file, 'utf8');
+      }
+    });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(issuesOf(err)[0]!.message).toMatch(/more than the 4 MiB limit/);
+    expect(grown).toBe(4);
+    expect(readFileSync(file, 'utf8')).toBe(last);
+  });
 });

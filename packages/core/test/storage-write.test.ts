@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -89,5 +89,32 @@ describe('groupWrites', () => {
     expect(seen).toEqual([0, 0, 2, 2, 4]);
     expect(keys()).toEqual(['a', 'b', 'c', 'd', 'e']);
     observer.close();
+  });
+});
+
+describe('database file modes', () => {
+  const modeOf = (file: string): number => statSync(file).mode & 0o777;
+
+  it('creates the database, -wal and -shm as 0600 even under a permissive umask', () => {
+    const previous = process.umask(0o002);
+    try {
+      const path = join(dir, 'fresh.db');
+      const fresh = openDatabase({ path });
+      fresh.write(() => fresh.sqlite.prepare("INSERT INTO sender_defaults (channel, sender_id, target, updated_at) VALUES ('t', 'a', 'x', 0)").run());
+      expect([modeOf(path), modeOf(`${path}-wal`), modeOf(`${path}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+      fresh.close();
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('tightens a database an older version left 0644', () => {
+    const path = join(dir, 'old.db');
+    openDatabase({ path }).close();
+    chmodSync(path, 0o644);
+    const reopened = openDatabase({ path });
+    reopened.write(() => reopened.sqlite.prepare("INSERT INTO sender_defaults (channel, sender_id, target, updated_at) VALUES ('t', 'b', 'x', 0)").run());
+    expect([modeOf(path), modeOf(`${path}-wal`)]).toEqual([0o600, 0o600]);
+    reopened.close();
   });
 });

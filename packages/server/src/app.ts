@@ -2,6 +2,7 @@
  * buildServer: the Fastify app with every route, without listening (tests use `inject` and real
  * sockets alike; the daemon calls startServer).
  */
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -16,7 +17,7 @@ import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handl
 import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
-import { installAuthGuard, installHostOriginGuard } from './security/guard.ts';
+import { installAuthGuard, installHostOriginGuard, listeningPort } from './security/guard.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { registerEventStream } from './routes/events.ts';
@@ -66,6 +67,9 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   const ctx = createContext(options);
   const app = Fastify({
     logger: options.logger ?? false,
+    // Our own ids (a client's X-Request-Id is not trusted); 5xx answers carry them and the log line has the stack.
+    requestIdHeader: false,
+    genReqId: () => randomBytes(6).toString('hex'),
     bodyLimit: ctx.limits.bodyBytes,
     // Long-lived SSE connections must not keep close() waiting.
     forceCloseConnections: true,
@@ -90,12 +94,12 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   app.decorate('tiny', ctx);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandling(app);
+  installErrorHandling(app, ctx.log);
 
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as string, ctx.limits.jsonDepth));
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -103,7 +107,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
 
   installHostOriginGuard(app, ctx);
   await app.register(fastifyCors, {
-    origin: (origin, cb) => cb(null, origin !== undefined && isAllowedOrigin(origin, effectiveServer(ctx.settings()).allowed_origins)),
+    origin: (origin, cb) => cb(null, origin !== undefined && isAllowedOrigin(origin, effectiveServer(ctx.settings()).allowed_origins, listeningPort(app))),
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
     maxAge: 600,

@@ -8,7 +8,7 @@ import {
   loadSettings, updateSettings as writeSettingsLocked,
   type Settings, type Stores,
 } from '@tinyagi/core';
-import type { BuildServerOptions, ServerLimits } from './options.ts';
+import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import type { ServerOrchestrator } from './orchestrator.ts';
 
@@ -24,6 +24,7 @@ export interface ServerContext {
   limits: ServerLimits;
   services: BuildServerOptions['services'];
   logFile: string | undefined;
+  log: ServerLog;
   settings(): Settings;
   /** Locked read-modify-write; `mutate` gets a private copy. Returns what was written. */
   updateSettings(mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings>;
@@ -34,6 +35,11 @@ export interface ServerContext {
   agentMessages: AgentMessageStore;
   agentSessions: AgentSessionStore;
 }
+
+const STDERR_LOG: ServerLog = {
+  warn: (message) => process.stderr.write(`WARN  [api] ${message}\n`),
+  error: (message) => process.stderr.write(`ERROR [api] ${message}\n`),
+};
 
 export function createContext(options: BuildServerOptions): ServerContext {
   const { stores } = options;
@@ -57,6 +63,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits },
     services: options.services,
     logFile: options.logFile,
+    log: options.log ?? STDERR_LOG,
     settings: getSettings,
     updateSettings: async (mutate) => update(mutate),
     pairings: stores.pairings,

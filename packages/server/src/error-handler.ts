@@ -5,8 +5,9 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isTinyError } from '@tinyagi/core';
+import { findJsonTreeProblem, formatSettingsPath, isTinyError } from '@tinyagi/core';
 import { ERROR_REGISTRY, RequestError, type ApiErrorCode } from './errors.ts';
+import type { ServerLog } from './options.ts';
 import type { ErrorBody } from './schemas/common.ts';
 
 interface ErrorReply {
@@ -70,16 +71,26 @@ export function toErrorReply(err: unknown): ErrorReply | undefined {
   return undefined;
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** The 5xx line of the daemon log: request id, route, code and the stack (never sent to the client). */
+function logServerError(log: ServerLog, request: FastifyRequest, code: string, err: unknown): void {
+  const path = request.url.split('?')[0] ?? '';
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  log.error(`request ${request.id} ${request.method} ${path.slice(0, 200)} failed with ${code}: ${detail}`);
+}
+
+export function installErrorHandling(app: FastifyInstance, log: ServerLog): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, res: FastifyReply) => {
     const known = toErrorReply(err);
     if (known) {
-      if (known.status >= 500) request.log.error({ err }, 'request failed');
+      if (known.status >= 500) {
+        logServerError(log, request, known.body.error.code, err);
+        res.header('x-request-id', request.id);
+      }
       return res.code(known.status).type('application/json; charset=utf-8').send(known.body);
     }
-    request.log.error({ err }, 'unexpected error');
-    const internal = reply('INTERNAL', ERROR_REGISTRY.INTERNAL.message);
-    return res.code(500).type('application/json; charset=utf-8').send(internal.body);
+    logServerError(log, request, 'INTERNAL', err);
+    const internal = reply('INTERNAL', `${ERROR_REGISTRY.INTERNAL.message} (request id ${request.id}).`);
+    return res.code(500).header('x-request-id', request.id).type('application/json; charset=utf-8').send(internal.body);
   });
   app.setNotFoundHandler((request, res) => {
     const url = request.url.split('?')[0] ?? '';
@@ -88,18 +99,27 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-/** Parses JSON bodies with a precise message on syntax errors and without prototype poisoning. */
-export function parseJsonBody(text: string): unknown {
+/**
+ * Parses JSON bodies with a precise message on syntax errors, a bound on nesting and without
+ * prototype poisoning. JSON.parse is iterative; the checks after it are too, so no body can
+ * overflow the stack here or in the recursive code (zod, merges) that runs later.
+ */
+export function parseJsonBody(text: string, maxDepth: number): unknown {
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text, (key, value: unknown) => {
-      if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)) {
-        throw new RequestError('INVALID_JSON', `The request body contains the forbidden key "${key}".`);
-      }
-      return value;
-    });
+    value = JSON.parse(text);
   } catch (err) {
-    if (err instanceof RequestError) throw err;
     throw new RequestError('INVALID_JSON', `The request body is not valid JSON: ${(err as Error).message}.`);
   }
+  const problem = findJsonTreeProblem(value, { maxDepth, forbiddenKey: isPoisonKey });
+  if (problem?.kind === 'too_deep') {
+    throw new RequestError('JSON_TOO_DEEP', `The request body is nested deeper than ${maxDepth} levels (at ${formatSettingsPath(problem.path.slice(0, 8))}${problem.path.length > 8 ? '…' : ''}).`);
+  }
+  if (problem) throw new RequestError('INVALID_JSON', `The request body contains the forbidden key "${String(problem.path.at(-1))}".`);
+  return value;
+}
+
+function isPoisonKey(key: string, value: unknown): boolean {
+  return key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value);
 }

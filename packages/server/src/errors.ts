@@ -16,6 +16,7 @@ interface ErrorEntry {
 const SERVER_ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request does not match the expected shape.' },
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  JSON_TOO_DEEP: { status: 400, message: 'The request body is nested too deeply.' },
   BAD_REQUEST: { status: 400, message: 'The request could not be understood.' },
   AUTH_REQUIRED: { status: 401, message: 'Send the API token as "Authorization: Bearer <token>" (see TINYAGI_HOME/api-token).' },
   AUTH_INVALID: { status: 401, message: 'The API token is not valid. Use the token from TINYAGI_HOME/api-token or TINYAGI_API_TOKEN.' },

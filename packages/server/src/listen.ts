@@ -1,9 +1,11 @@
 /**
  * startServer: builds the app and listens, by default on 127.0.0.1:3777 (settings.server.host /
- * port). A non-loopback host is only used when settings.server.host names it explicitly; every
- * route but health still needs the token.
+ * port). A host beyond loopback needs two things: settings.server.host (or TINYAGI_API_HOST)
+ * naming it, and the operator's opt-in at start (`allowRemote`: `--listen-any` or
+ * TINYAGI_ALLOW_REMOTE=1) — a settings PATCH through the API alone cannot expose the daemon.
+ * Every route but health still needs the token.
  */
-import { effectiveServer, loadSettings } from '@tinyagi/core';
+import { assertListenAllowed, effectiveServer, isLoopbackHost, loadSettings } from '@tinyagi/core';
 import { buildServer, type TinyServer } from './app.ts';
 import type { BuildServerOptions } from './options.ts';
 
@@ -12,6 +14,8 @@ export interface StartServerOptions extends BuildServerOptions {
   host?: string;
   /** Overrides settings.server.port; 0 picks a free port. */
   port?: number;
+  /** The operator's opt-in to a host beyond loopback (see remoteAllowed); default false. */
+  allowRemote?: boolean;
 }
 
 export interface RunningServer {
@@ -23,14 +27,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const settings = options.getSettings?.() ?? loadSettings(options.settingsFile).settings;
   const configured = effectiveServer(settings);
   const host = options.host ?? configured.host;
+  assertListenAllowed(host, options.allowRemote === true);
   const app = await buildServer(options);
-  if (!LOOPBACK.has(host)) app.log.warn({ host }, 'the API listens beyond loopback; every route except /api/health requires the token');
+  if (!isLoopbackHost(host)) app.tiny.log.warn(`the API listens beyond loopback on ${host} (remote access enabled at start); every route except /api/health requires the token`);
   await app.listen({ host, port: options.port ?? configured.port });
   const address = app.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : (options.port ?? configured.port);

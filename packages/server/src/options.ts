@@ -9,6 +9,12 @@ export interface ChannelServices {
   restart(name: string): unknown;
 }
 
+/** Where the server writes what an operator must see (the daemon passes its log; default: stderr). */
+export interface ServerLog {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
 export interface BuildServerOptions {
   stores: Stores;
   orchestrator: ServerOrchestrator;
@@ -38,12 +44,16 @@ export interface BuildServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Request limits (defaults suit one user; tests lower them). */
   limits?: Partial<ServerLimits>;
+  /** Every 5xx (with its request id and stack) and every warning; default stderr. */
+  log?: ServerLog;
   /** Fastify logger: false (default) or pino options. */
   logger?: boolean | object;
 }
 
 export interface ServerLimits {
   bodyBytes: number;
+  /** Containers nested in one another in a JSON body (settings need 8; the rest is headroom). */
+  jsonDepth: number;
   /** POST /api/message per minute per client address. */
   messagesPerMinute: number;
   /** Pairing requests and approvals per minute per client address. */
@@ -58,6 +68,7 @@ export interface ServerLimits {
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   bodyBytes: 1024 * 1024,
+  jsonDepth: 64,
   messagesPerMinute: 120,
   pairingPerMinute: 30,
   sseKeepAliveMs: 15_000,

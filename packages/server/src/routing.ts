@@ -50,6 +50,26 @@ function rejectUnknownKeys(schema: z.ZodType | undefined): z.ZodType | undefined
 
 const EMPTY_QUERY = z.strictObject({});
 
+function isJsonContentType(header: string): boolean {
+  return /^application\/json\s*(?:;|$)/i.test(header.trim());
+}
+
+/**
+ * Routes without a body schema take no body: bytes sent anyway (or a content type other than
+ * JSON) are a client mistake, refused instead of silently ignored.
+ */
+function refuseBody(request: FastifyRequest): void {
+  const length = request.headers['content-length'];
+  if ((length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined) {
+    throw new RequestError('BAD_REQUEST', `${request.method} ${request.routeOptions.url ?? ''} takes no request body; send none.`);
+  }
+  const type = request.headers['content-type'];
+  // Some clients label every request, GETs included; only a write with a foreign type is refused.
+  if (type !== undefined && request.method !== 'GET' && !isJsonContentType(type)) {
+    throw new RequestError('UNSUPPORTED_MEDIA_TYPE', `${request.method} ${request.routeOptions.url ?? ''} takes no request body; "${type.slice(0, 100)}" is not accepted.`);
+  }
+}
+
 export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext, handlers: RouteHandlers<RouteName>): void {
   for (const [name, def] of Object.entries(apiContract) as Array<[RouteName, RouteDef]>) {
     const handler = handlers[name] as unknown as RouteHandler<RouteDef>;
@@ -73,6 +93,7 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
         auth: def.auth ?? 'token',
         ...(rateLimit !== undefined ? { rateLimit: { max: rateLimit, timeWindow: 60_000 } } : {}),
       },
+      ...(def.body === undefined ? { preValidation: async (request: FastifyRequest) => refuseBody(request) } : {}),
       handler: async (request, reply) => {
         if (request.auth.kind === 'run') {
           const owner = RUN_SCOPE[name]?.(request.params as Record<string, unknown>, ctx);

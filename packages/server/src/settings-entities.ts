@@ -2,11 +2,11 @@
  * Reading agents, teams and custom providers out of settings for the API: ids are checked,
  * missing entries are typed 404s, and everything returned is masked.
  */
-import { TinyError, assertValidId, maskSettings, type AgentSettings, type Settings, type TeamSettings } from '@tinyagi/core';
+import { TinyError, assertValidId, maskSettings, ownEntry, type AgentSettings, type Settings, type TeamSettings } from '@tinyagi/core';
 
 export function requireAgent(settings: Settings, id: string): AgentSettings {
   assertValidId(id, 'agent id');
-  const agent = settings.agents?.[id];
+  const agent = ownEntry(settings.agents, id);
   if (!agent) {
     throw new TinyError('AGENT_NOT_FOUND', `No agent "${id}".`, { hint: `Known agents: ${Object.keys(settings.agents ?? {}).join(', ') || 'none'}. Create one with PUT /api/agents/${id}.` });
   }
@@ -15,7 +15,7 @@ export function requireAgent(settings: Settings, id: string): AgentSettings {
 
 export function requireTeam(settings: Settings, id: string): TeamSettings {
   assertValidId(id, 'team id');
-  const team = settings.teams?.[id];
+  const team = ownEntry(settings.teams, id);
   if (!team) {
     throw new TinyError('TEAM_NOT_FOUND', `No team "${id}".`, { hint: `Known teams: ${Object.keys(settings.teams ?? {}).join(', ') || 'none'}.` });
   }

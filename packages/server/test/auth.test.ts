@@ -189,6 +189,18 @@ describe('auth matrix', () => {
     expect(refused.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it("the daemon's own loopback origin is allowed (the /api/docs page's Try it out), another port's is not", async () => {
+    const post = (origin: string) => httpRequest(h.port, { method: 'POST', path: '/api/auth/ticket', headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}`, origin } });
+    for (const origin of [`http://127.0.0.1:${h.port}`, `http://localhost:${h.port}`, `http://[::1]:${h.port}`]) {
+      const res = await post(origin);
+      expect({ origin, status: res.status, cors: res.headers['access-control-allow-origin'] }).toEqual({ origin, status: 201, cors: origin });
+    }
+    for (const origin of [`http://127.0.0.1:${h.port + 1}`, `https://127.0.0.1:${h.port}`, `http://evil.example:${h.port}`]) {
+      const res = await post(origin);
+      expect({ origin, status: res.status, code: codeOf(res.text) }).toEqual({ origin, status: 403, code: 'ORIGIN_NOT_ALLOWED' });
+    }
+  });
+
   it('a malformed Authorization header is 401, not 500', async () => {
     for (const header of ['Basic abc', 'Bearer', `Bearer ${h.token} extra`, 'bearer']) {
       const res = await httpRequest(h.port, { method: 'GET', path: '/api/status', headers: { host: `127.0.0.1:${h.port}`, authorization: header } });

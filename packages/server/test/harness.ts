@@ -53,6 +53,8 @@ export interface HarnessOptions {
   settings?: (home: string) => Settings;
   limits?: Partial<ServerLimits>;
   services?: BuildServerOptions['services'];
+  /** Where 5xx answers and warnings are logged (default: stderr). */
+  log?: BuildServerOptions['log'];
   /** Runs before the server listens (add hooks). */
   configure?: (app: TinyServer) => void;
 }
@@ -100,6 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     logFile: join(home, 'logs', 'daemon.log'),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.services ? { services: options.services } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
   watch(app);
   options.configure?.(app);

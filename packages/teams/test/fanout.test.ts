@@ -58,3 +58,19 @@ describe('a 3-agent team: the leader fans out to two members', () => {
     expect(replies[0]!.meta.kind).toBe('aggregate');
   });
 });
+
+describe('prototype keys in mention tags', () => {
+  it('[@constructor: …] and [@toString: …] from a cross-team agent reach nobody: no run is created for them', async () => {
+    const h = harness({
+      agents: {
+        roamer: { provider: 'mock', cross_team: true, mock: { reply: 'Passing it on. [@constructor: build it] [@tostring: print it] [@hasOwnProperty: check it]' } },
+      },
+    });
+    const sent = h.orchestrator.submit({ message: '@roamer go', channel: 'api', sender: 'ana', senderId: 'u1' });
+    const done = await waitForCompletion(h, sent.conversationId);
+    expect(done.data.status).toBe('completed');
+    const tree = h.orchestrator.conversationTree(sent.conversationId);
+    expect(tree.roots.map((r) => [r.agentId, r.children.length])).toEqual([['roamer', 0]]);
+    expect(h.stores.queue.counts()).toMatchObject({ pending: 0, processing: 0, dead: 0 });
+  });
+});

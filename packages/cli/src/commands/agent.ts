@@ -2,7 +2,7 @@
  * `tinyagi agent list|add|show|remove|reset|provider`.
  */
 import { Option, type Command } from 'commander';
-import { BUILTIN_PROVIDERS, type AgentSettings, type Settings } from '@tinyagi/core';
+import { BUILTIN_PROVIDERS, ownEntry, type AgentSettings, type Settings } from '@tinyagi/core';
 import type { WorkspaceOutcome } from '@tinyagi/server/client';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
@@ -33,7 +33,7 @@ function describeWorkspace(w: WorkspaceOutcome): string {
 }
 
 export function agentOrThrow(settings: Settings, id: string): AgentSettings {
-  const agent = settings.agents?.[id];
+  const agent = ownEntry(settings.agents, id);
   if (agent === undefined) throw new CliError('FAILED', `No agent "${id}".`, { hint: 'List agents with `tinyagi agent list`.' });
   return agent;
 }
@@ -100,8 +100,8 @@ export function registerAgentCommands(program: Command): void {
     const editor = settingsEditor(contextOf(cmd));
     const settings = await editor.read();
     const id = await askText(idArg, { flag: 'the agent id', message: 'Agent id', placeholder: 'coder', validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"') });
-    if (settings.agents?.[id] !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
-    if (settings.teams?.[id] !== undefined) throw new CliError('FAILED', `"${id}" is already a team id; agent and team ids must be different.`);
+    if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
+    if (ownEntry(settings.teams, id) !== undefined) throw new CliError('FAILED', `"${id}" is already a team id; agent and team ids must be different.`);
     const defaultProvider = settings.models?.provider ?? 'mock';
     const provider =
       options.provider ??

@@ -2,6 +2,7 @@
  * Daemon lifecycle: start, run (foreground), stop, restart, status.
  */
 import type { Command } from 'commander';
+import { ALLOW_REMOTE_ENV } from '@tinyagi/core';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
 import { DEFAULT_START_TIMEOUT_MS, startDaemon } from '../daemon/start.ts';
 import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } from '../daemon/stop.ts';
@@ -16,9 +17,15 @@ import { contextOf, parseSeconds, withJson } from './options.ts';
 
 interface StartOptions {
   foreground?: boolean;
+  listenAny?: boolean;
   open?: boolean;
   timeout?: number;
   json?: boolean;
+}
+
+/** `--listen-any`: the operator's opt-in to a server.host beyond loopback, passed to the daemon's environment. */
+function withListenOptIn(ctx: CliContext, listenAny: boolean | undefined): CliContext {
+  return listenAny ? { ...ctx, env: { ...ctx.env, [ALLOW_REMOTE_ENV]: '1' } } : ctx;
 }
 
 async function runForeground(ctx: CliContext): Promise<void> {
@@ -26,7 +33,8 @@ async function runForeground(ctx: CliContext): Promise<void> {
   process.exitCode = await runDaemon(ctx);
 }
 
-async function start(ctx: CliContext, options: StartOptions): Promise<void> {
+async function start(cliCtx: CliContext, options: StartOptions): Promise<void> {
+  const ctx = withListenOptIn(cliCtx, options.listenAny);
   if (options.foreground) return runForeground(ctx);
   const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
   const result = await withSpinner('Starting TinyAGI…', () => startDaemon(ctx, timeoutMs), { enabled: options.json !== true });
@@ -60,13 +68,17 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
   }
   const s = await connection.client.status();
   if (options.json) {
-    printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, ...s });
+    printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, remote: localDaemon(ctx)?.remote === true, ...s });
     return;
   }
+  const record = localDaemon(ctx);
   const q = s.queue;
   println(`${style.green('TinyAGI is running')} (pid ${s.pid}, up ${formatDuration(s.uptimeS * 1000)}, v${s.version})`);
   printFields([
     ['API', connection.apiUrl],
+    ...(record?.remote === true
+      ? [['Exposure', style.yellow(`listening on ${record.listenHost ?? '?'}, beyond loopback (enabled at start with --listen-any / ${ALLOW_REMOTE_ENV}=1)`)] as [string, string]]
+      : []),
     ['Home', ctx.home],
     ['Queue', `${q.pending} pending, ${q.processing} processing, ${q.completed} completed, ${q.dead} dead${q.dead > 0 ? style.yellow('  (tinyagi queue dead)') : ''}`],
     ['Outbox', Object.entries(s.outbox).map(([k, v]) => `${v} ${k}`).join(', ') || '-'],
@@ -86,15 +98,17 @@ export function registerDaemonCommands(program: Command): void {
       .description('start the daemon in the background (API, orchestrator, scheduler, channels)')
       .option('--foreground', 'run in this terminal instead (same as `tinyagi run`)')
       .option('--open', 'open TinyOffice in the browser once started')
+      .option('--listen-any', 'allow server.host / TINYAGI_API_HOST beyond loopback (e.g. 0.0.0.0); without it such a host is refused')
       .option('--timeout <seconds>', 'how long to wait for the API to answer', parseSeconds),
   ).action(async (options: StartOptions, cmd: Command) => start(contextOf(cmd), options));
 
   program
     .command('run')
     .description('run the daemon in the foreground (Docker, debugging); Ctrl-C stops it cleanly')
-    .action(async (_options: unknown, cmd: Command) => {
+    .option('--listen-any', 'allow server.host / TINYAGI_API_HOST beyond loopback (e.g. 0.0.0.0); without it such a host is refused')
+    .action(async (options: { listenAny?: boolean }, cmd: Command) => {
       keepRunningWhenStdoutCloses();
-      return runForeground(contextOf(cmd));
+      return runForeground(withListenOptIn(contextOf(cmd), options.listenAny));
     });
 
   withJson(
@@ -115,8 +129,9 @@ export function registerDaemonCommands(program: Command): void {
     program
       .command('restart')
       .description('restart the daemon (reloads everything; works with or without Docker)')
-      .option('--timeout <seconds>', 'how long to wait for the API to answer again', parseSeconds),
-  ).action(async (options: { timeout?: number; json?: boolean }, cmd: Command) => {
+      .option('--timeout <seconds>', 'how long to wait for the API to answer again', parseSeconds)
+      .option('--listen-any', 'when the daemon has to be started afresh: allow a host beyond loopback (an in-place restart keeps the setting it started with)'),
+  ).action(async (options: { timeout?: number; json?: boolean; listenAny?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
     const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
     const before = localDaemon(ctx);
@@ -150,7 +165,7 @@ export function registerDaemonCommands(program: Command): void {
         await waitForExit(pid, 5000);
       }, spinner);
     }
-    await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}) });
+    await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}), ...(options.listenAny ? { listenAny: true } : {}) });
   });
 
   withJson(program.command('status').description('is the daemon up? API URL, queue, outbox and channels')).action(

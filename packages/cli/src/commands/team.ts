@@ -2,7 +2,7 @@
  * `tinyagi team list|add|show|remove|add-agent|remove-agent|visualize`.
  */
 import type { Command } from 'commander';
-import { REPLY_MODES, type Settings, type TeamSettings } from '@tinyagi/core';
+import { REPLY_MODES, ownEntry, type Settings, type TeamSettings } from '@tinyagi/core';
 import { settingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
@@ -12,7 +12,7 @@ import { choice, contextOf, parseId, parseIdList, withJson } from './options.ts'
 import { visualize } from './visualize.ts';
 
 export function teamOrThrow(settings: Settings, id: string): TeamSettings {
-  const team = settings.teams?.[id];
+  const team = ownEntry(settings.teams, id);
   if (team === undefined) throw new CliError('FAILED', `No team "${id}".`, { hint: 'List teams with `tinyagi team list`.' });
   return team;
 }
@@ -54,8 +54,8 @@ export function registerTeamCommands(program: Command): void {
     const known = Object.keys(settings.agents ?? {});
     const id = await askText(idArg, { flag: 'the team id', message: 'Team id', placeholder: 'dev' });
     parseId(id);
-    if (settings.teams?.[id] !== undefined) throw new CliError('FAILED', `Team "${id}" already exists.`, { hint: 'Use `tinyagi team add-agent` to change its members.' });
-    if (settings.agents?.[id] !== undefined) throw new CliError('FAILED', `"${id}" is already an agent id; agent and team ids must be different.`);
+    if (ownEntry(settings.teams, id) !== undefined) throw new CliError('FAILED', `Team "${id}" already exists.`, { hint: 'Use `tinyagi team add-agent` to change its members.' });
+    if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `"${id}" is already an agent id; agent and team ids must be different.`);
     const agents = await askMultiSelect(options.agents, { flag: '--agents', message: 'Members', choices: known, min: 1 });
     const unknown = agents.filter((a) => !known.includes(a));
     if (unknown.length > 0) throw usageError(`Unknown agent${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, 'Add them first with `tinyagi agent add`.');
@@ -115,7 +115,7 @@ export function registerTeamCommands(program: Command): void {
       const editor = settingsEditor(contextOf(cmd));
       const settings = await editor.read();
       const t = teamOrThrow(settings, teamId);
-      if (settings.agents?.[agentId] === undefined) throw new CliError('FAILED', `No agent "${agentId}".`, { hint: 'Add it first with `tinyagi agent add`.' });
+      if (ownEntry(settings.agents, agentId) === undefined) throw new CliError('FAILED', `No agent "${agentId}".`, { hint: 'Add it first with `tinyagi agent add`.' });
       const members = t.agents ?? [];
       if (members.includes(agentId)) return println(`${agentId} is already in ${teamId}.`);
       await editor.patchTeam(teamId, { agents: [...members, agentId] });

@@ -23,13 +23,16 @@ export interface DaemonRecord {
   /** Set once the API listens. */
   apiUrl?: string;
   version?: string;
+  /** The address the API listens on, and whether that is beyond loopback (`--listen-any`). */
+  listenHost?: string;
+  remote?: boolean;
 }
 
 export interface InstanceLock {
   readonly path: string;
   readonly record: DaemonRecord;
   /** Rewrites the record (e.g. with the API URL) while holding the lock. */
-  update(patch: Partial<Pick<DaemonRecord, 'apiUrl' | 'version'>>): void;
+  update(patch: Partial<Pick<DaemonRecord, 'apiUrl' | 'version' | 'listenHost' | 'remote'>>): void;
   release(): void;
 }
 

@@ -17,15 +17,18 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import {
+  assertListenAllowed,
   effectiveQueue,
   effectiveServer,
   errorMessage,
   invokeAgent,
+  isLoopbackHost,
   isTinyError,
   loadSettings,
   newId,
   openStores,
   reapOrphanedGroups,
+  remoteAllowed,
   setProcessJournal,
   type Settings,
   type Stores,
@@ -116,6 +119,9 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const initial = loadSettings(ctx.paths.settings).settings;
   const live = liveSettings({ file: ctx.paths.settings, initial, env: ctx.env, logger: logger.child('settings') });
   const settings = live.get();
+  // The opt-in is read from the environment the daemon started with: nothing the API can change.
+  const allowRemote = remoteAllowed(ctx.env);
+  assertListenAllowed(effectiveServer(settings).host, allowRemote);
   const { host, port } = await listenAddress(settings);
   const apiUrl = `http://${urlHost(host)}:${port}`;
   const { token } = loadOrCreateApiToken(ctx.home, ctx.env);
@@ -173,7 +179,9 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       startedAt,
       services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus() },
       logFile: join(ctx.paths.logs, DAEMON_LOG),
+      log: logger.child('api'),
       env: ctx.env,
+      allowRemote,
     });
     cleanups.push(() => server.close());
 
@@ -230,10 +238,13 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       supervisor.reconcile(next.channels?.enabled ?? []);
       const a = effectiveServer(previous);
       const b = effectiveServer(next);
-      if (a.host !== b.host || a.port !== b.port) logger.warn(`server.host/port changed to ${b.host}:${b.port}; run \`tinyagi restart\` to apply it`);
+      if (a.host !== b.host || a.port !== b.port) {
+        const refused = !allowRemote && !isLoopbackHost(b.host) ? ' (a restart will refuse this host: remote access was not enabled at start)' : '';
+        logger.warn(`server.host/port changed to ${b.host}:${b.port}; run \`tinyagi restart\` to apply it${refused}`);
+      }
     });
 
-    lock.update({ apiUrl, version: VERSION });
+    lock.update({ apiUrl, version: VERSION, listenHost: host, remote: !isLoopbackHost(host) });
     writePidFile(ctx.paths.pidFile);
     logger.info(`TinyAGI ${VERSION} listening on ${apiUrl} (home ${ctx.home}, pid ${process.pid})`);
 

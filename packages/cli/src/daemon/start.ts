@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyEnvOverrides, loadSettings } from '@tinyagi/core';
+import { applyEnvOverrides, assertListenAllowed, effectiveServer, loadSettings, remoteAllowed } from '@tinyagi/core';
 import { createApiClient } from '@tinyagi/server/client';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
@@ -40,7 +40,8 @@ export function binScript(): string {
 export async function prepareHome(ctx: CliContext): Promise<string[]> {
   const firstRun = await ensureFirstRunDefaults(ctx.paths, ctx.env);
   const { settings } = loadSettings(ctx.paths.settings);
-  applyEnvOverrides(settings, ctx.env); // throws on a malformed TINYAGI_API_PORT
+  const effective = applyEnvOverrides(settings, ctx.env).settings; // throws on a malformed TINYAGI_API_PORT
+  assertListenAllowed(effectiveServer(effective).host, remoteAllowed(ctx.env));
   return firstRun.notices;
 }
 

@@ -8,14 +8,18 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import {
+  ALLOW_REMOTE_ENV,
   agentWorkspaceDir,
   applyEnvOverrides,
   effectiveServer,
   errorMessage,
+  isLoopbackHost,
   isTinyError,
   loadSettings,
   openDatabase,
+  ownEntry,
   provisionWorkspace,
+  remoteAllowed,
   type Settings,
   type TinyDatabase,
 } from '@tinyagi/core';
@@ -59,7 +63,7 @@ function cliFor(settings: Settings, provider: string): string | undefined {
   if (provider === 'openai') return 'codex';
   if (provider === 'opencode') return 'opencode';
   if (provider.startsWith('custom:')) {
-    const harness = settings.custom_providers?.[provider.slice('custom:'.length)]?.harness;
+    const harness = ownEntry(settings.custom_providers, provider.slice('custom:'.length))?.harness;
     return harness === 'claude' ? 'claude' : harness === 'codex' ? 'codex' : undefined;
   }
   return undefined;
@@ -261,6 +265,30 @@ async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefine
   ];
 }
 
+/** Listening beyond loopback: flagged while it happens, and before a start that would refuse it. */
+function checkExposure(ctx: CliContext, settings: Settings | undefined): Finding {
+  const record = readLiveDaemon(ctx.paths.lockFile);
+  if (record?.remote === true) {
+    return {
+      check: 'exposure',
+      status: 'warn',
+      message: `The API listens on ${record.listenHost ?? 'a non-loopback address'}, beyond loopback (remote access was enabled at start with --listen-any / ${ALLOW_REMOTE_ENV}=1): anyone who can reach this machine can try the token.`,
+      hint: 'Unless you need remote access, set server.host to 127.0.0.1 and restart without --listen-any; otherwise keep it behind a firewall or a TLS proxy.',
+    };
+  }
+  const host = effectiveServer(settings ?? {}).host;
+  if (isLoopbackHost(host)) return { check: 'exposure', status: 'ok', message: `the API listens on loopback only (${host})` };
+  if (remoteAllowed(ctx.env)) {
+    return { check: 'exposure', status: 'warn', message: `server.host is ${host}: the daemon will listen beyond loopback (${ALLOW_REMOTE_ENV}=1 is set).`, hint: 'Make sure a firewall or a TLS proxy protects the port.' };
+  }
+  return {
+    check: 'exposure',
+    status: 'fail',
+    message: `server.host is ${host}, beyond loopback, but remote access is not enabled: the daemon will refuse to start.`,
+    hint: `Set server.host (or TINYAGI_API_HOST) to 127.0.0.1, or start with \`tinyagi start --listen-any\` (${ALLOW_REMOTE_ENV}=1) if you mean it.`,
+  };
+}
+
 function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding[] {
   const enabled = settings?.channels?.enabled ?? [];
   if (enabled.length === 0) return [{ check: 'channels', status: 'info', message: 'No chat channel enabled (tinyagi channel setup).' }];
@@ -316,6 +344,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...checkPermissions(ctx, options.fix),
     ...checkDatabase(ctx, options.fix || options.migrate === true),
     ...(await checkDaemonAndPort(ctx, settings)),
+    checkExposure(ctx, settings),
     ...checkChannels(ctx, settings),
     ...(await checkWorkspaces(ctx, settings, options.fix)),
     tinyOfficeDir() !== undefined

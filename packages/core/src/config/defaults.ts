@@ -5,6 +5,7 @@
  */
 import type { AgentSettings, BudgetSettings, BusyPolicy, LimitsSettings, ReplyMode, SessionMode, Settings, SteerCommand, TeamSettings } from './schema.ts';
 import { LimitsSchema, STEER_COMMANDS } from './schema.ts';
+import { ownEntry } from './object-path.ts';
 
 export const DEFAULT_LIMITS = {
   max_depth: 5,
@@ -123,8 +124,8 @@ export function heartbeatIntervalSeconds(settings: Settings): number {
  */
 export function effectiveLimits(settings: Settings, scope: { teamId?: string; agentId?: string } = {}): EffectiveLimits {
   const layers: LimitsSettings[] = [settings.limits ?? {}];
-  if (scope.teamId !== undefined) layers.push(settings.teams?.[scope.teamId]?.limits ?? {});
-  if (scope.agentId !== undefined) layers.push(settings.agents?.[scope.agentId]?.limits ?? {});
+  if (scope.teamId !== undefined) layers.push(ownEntry(settings.teams, scope.teamId)?.limits ?? {});
+  if (scope.agentId !== undefined) layers.push(ownEntry(settings.agents, scope.agentId)?.limits ?? {});
   const out = { ...DEFAULT_LIMITS } as EffectiveLimits;
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof EffectiveLimits)[]) {
     layers.forEach((layer, index) => {
@@ -142,9 +143,9 @@ export function effectiveLimits(settings: Settings, scope: { teamId?: string; ag
  * the agent's own `budgets.daily_usd` / `daily_tokens` replace the agent-daily caps.
  */
 export function effectiveBudgets(settings: Settings, scope: { teamId?: string; agentId?: string } = {}): EffectiveBudgets {
-  const team = scope.teamId !== undefined ? settings.teams?.[scope.teamId]?.budgets : undefined;
+  const team = scope.teamId !== undefined ? ownEntry(settings.teams, scope.teamId)?.budgets : undefined;
   const merged: BudgetSettings = { ...settings.budgets, ...stripUndefined(team ?? {}) };
-  const own = scope.agentId !== undefined ? settings.agents?.[scope.agentId]?.budgets : undefined;
+  const own = scope.agentId !== undefined ? ownEntry(settings.agents, scope.agentId)?.budgets : undefined;
   if (own?.daily_usd !== undefined) merged.agent_daily_usd = own.daily_usd;
   if (own?.daily_tokens !== undefined) merged.agent_daily_tokens = own.daily_tokens;
   const out: EffectiveBudgets = { soft_limit_fraction: merged.soft_limit_fraction ?? SETTINGS_DEFAULTS.budgets.soft_limit_fraction };

@@ -50,7 +50,7 @@ export {
   type SettingsIssue,
   type SettingsValidation,
 } from './validate.ts';
-export { formatSettingsPath } from './object-path.ts';
+export { findJsonTreeProblem, formatSettingsPath, ownEntry, type JsonTreeLimits, type JsonTreeProblem } from './object-path.ts';
 export { checkAgentConfig, unknownAgentKeys, unknownKeyIssues, nearestKey } from './unknown-keys.ts';
 export {
   SETTINGS_DEFAULTS,
@@ -98,3 +98,4 @@ export {
   type HomePaths,
 } from './paths.ts';
 export { ENV_OVERRIDES, applyEnvOverrides, stripEnvOverrides, type EnvOverrideResult } from './env.ts';
+export { ALLOW_REMOTE_ENV, assertListenAllowed, isLoopbackHost, remoteAllowed } from './listen-policy.ts';

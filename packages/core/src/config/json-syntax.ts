@@ -25,6 +25,9 @@ class ScanError extends Error {
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
+/** The scanner recurses per level; deeper input is reported here instead of overflowing the stack. */
+const MAX_SCAN_DEPTH = 512;
+
 function describe(char: string | undefined): string {
   if (char === undefined) return 'the end of the file';
   if (char === "'") return `"'" (JSON strings and names need double quotes)`;
@@ -34,6 +37,7 @@ function describe(char: string | undefined): string {
 
 function scan(text: string): void {
   let i = 0;
+  let depth = 0;
   const fail = (reason: string): never => {
     throw new ScanError(i, reason);
   };
@@ -63,11 +67,16 @@ function scan(text: string): void {
     if (text.startsWith(word, i)) i += word.length;
     else fail(`unexpected ${describe(text[i])} (did you mean ${word}?)`);
   };
+  const nested = (parse: () => void): void => {
+    if (++depth > MAX_SCAN_DEPTH) fail(`nested more than ${MAX_SCAN_DEPTH} levels deep (settings need about 8)`);
+    parse();
+    depth--;
+  };
   const value = (): void => {
     skipWhitespace();
     const c = text[i];
-    if (c === '{') return object();
-    if (c === '[') return array();
+    if (c === '{') return nested(object);
+    if (c === '[') return nested(array);
     if (c === '"') return string();
     if (c === 't') return literal('true');
     if (c === 'f') return literal('false');

@@ -7,6 +7,7 @@ import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { TinyError } from '../errors.ts';
 import { assertValidId } from '../ids.ts';
 import type { Settings } from './schema.ts';
+import { ownEntry } from './object-path.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -90,7 +91,7 @@ export function workspaceRoot(settings: Settings, env: Env = process.env): strin
 export function agentWorkspaceDir(settings: Settings, agentId: string, env: Env = process.env): string {
   assertValidId(agentId, 'agent id');
   const root = workspaceRoot(settings, env);
-  const configured = settings.agents?.[agentId]?.working_directory;
+  const configured = ownEntry(settings.agents, agentId)?.working_directory;
   if (configured === undefined || configured === '') return join(root, agentId);
   const expanded = expandHome(configured, env);
   if (isAbsolute(expanded)) return resolve(expanded);

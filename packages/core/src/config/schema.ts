@@ -33,6 +33,8 @@ export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 const positiveInt = z.int().positive();
+/** A file system path: no NUL byte (the OS cannot take one; spawn and fs calls would throw at every use). */
+const PathSchema = z.string().refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
 const nonNegative = z.number().nonnegative();
 
 /** "anthropic" | "openai" | "opencode" | "mock" | "custom:<provider id>". */
@@ -91,10 +93,10 @@ export const AgentSchema = z.looseObject({
   name: z.string().optional(),
   provider: ProviderNameSchema.optional(),
   model: z.string().optional(),
-  working_directory: z.string().optional(),
+  working_directory: PathSchema.optional(),
   system_prompt: z.string().optional(),
   /** Wins over system_prompt (as in the reference). */
-  prompt_file: z.string().optional(),
+  prompt_file: PathSchema.optional(),
   heartbeat: z
     .looseObject({
       enabled: z.boolean().optional(),
@@ -154,7 +156,7 @@ export const CustomProviderSchema = z.looseObject({
 const tokenBlock = z.looseObject({ bot_token: z.string().optional() });
 
 export const SettingsShapeSchema = z.looseObject({
-  workspace: z.looseObject({ path: z.string().optional(), name: z.string().optional() }).optional(),
+  workspace: z.looseObject({ path: PathSchema.optional(), name: z.string().optional() }).optional(),
   channels: z
     .looseObject({
       enabled: z.array(z.string()).optional(),

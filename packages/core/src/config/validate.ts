@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { TinyError } from '../errors.ts';
-import { formatSettingsPath, isPlainObject } from './object-path.ts';
+import { findJsonTreeProblem, formatSettingsPath, isPlainObject } from './object-path.ts';
 import { BUILTIN_PROVIDERS, SettingsSchema, type Settings } from './schema.ts';
 
 export interface SettingsIssue {
@@ -69,12 +69,32 @@ export function protoKeyIssues(value: unknown, path: PropertyKey[] = []): Settin
   );
 }
 
+/** Deeper than any real settings file (agents.<id>.mock.rules[0].spawn[0] is 7 levels). */
+export const MAX_SETTINGS_DEPTH = 64;
+
+/**
+ * Checked first and iteratively: the shape check and everything downstream (masking, merging,
+ * cloning) walk settings recursively, so a deeper file would overflow the stack instead of
+ * being reported.
+ */
+function depthIssue(value: unknown): SettingsIssue | undefined {
+  const problem = findJsonTreeProblem(value, { maxDepth: MAX_SETTINGS_DEPTH });
+  if (problem === undefined) return undefined;
+  return {
+    path: formatSettingsPath(problem.path),
+    message: `Nested deeper than ${MAX_SETTINGS_DEPTH} levels`,
+    hint: 'Remove this value or flatten it; no setting is nested this deeply.',
+  };
+}
+
 /**
  * Checks shape and cross-key rules; every problem is reported, not just the first. A valid
  * `value` is returned itself, not zod's copy: zod reorders keys, and since the schema has no
  * defaults or transforms the original is the exact, order-preserving form to hand out and write.
  */
 export function validateSettings(value: unknown): SettingsValidation {
+  const tooDeep = depthIssue(value);
+  if (tooDeep !== undefined) return { ok: false, issues: [tooDeep] };
   const result = SettingsSchema.safeParse(value);
   const issues = [...(result.success ? [] : toSettingsIssues(result.error.issues)), ...protoKeyIssues(value)];
   if (issues.length > 0) return { ok: false, issues };

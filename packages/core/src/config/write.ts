@@ -6,6 +6,8 @@
  * - Atomic: a temp file in the same directory is written, fsynced and renamed over the target,
  *   then the directory is fsynced. Readers see the old file or the new one, never a mix.
  * - Mode 0600 (the file holds API keys and bot tokens).
+ * - Bounded: a write that would make the file larger than MAX_SETTINGS_BYTES is refused, and
+ *   values nested deeper than MAX_SETTINGS_DEPTH never pass validation.
  * - Serialised across processes by `<file>.lock` (see ./lock.ts). updateSettings reads the file
  *   under the lock, so concurrent updates from several processes are never lost.
  * - updateSettings refuses to touch a file that is currently broken; writeSettings replaces it.
@@ -28,6 +30,9 @@ export interface WriteSettingsOptions extends LockOptions {
   /** The environment whose overrides must not be persisted (default process.env). */
   env?: Env;
 }
+
+/** settings.json is read whole, often: no write may grow it past this. */
+export const MAX_SETTINGS_BYTES = 4 * 1024 * 1024;
 
 export function settingsLockPath(file: string): string {
   return `${file}.lock`;
@@ -116,7 +121,17 @@ function commit(file: string, settings: Settings, readOnDisk: () => Settings | u
   const onDisk = (): Settings | undefined => (cached ??= { value: readOnDisk() }).value;
   assertNoNewMasks(file, settings, onDisk);
   const persisted = stripEnvOverrides(settings, onDisk, env);
-  writeFileAtomic(file, `${JSON.stringify(persisted, null, 2)}\n`, lock);
+  const text = `${JSON.stringify(persisted, null, 2)}\n`;
+  if (Buffer.byteLength(text) > MAX_SETTINGS_BYTES) {
+    throw settingsChangeRefusedError(file, [
+      {
+        path: '',
+        message: `The settings would take ${(Buffer.byteLength(text) / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_SETTINGS_BYTES / 1024 / 1024} MiB limit`,
+        hint: 'Remove large values you do not need (long system prompts belong in the agent\'s AGENTS.md).',
+      },
+    ]);
+  }
+  writeFileAtomic(file, text, lock);
   return persisted;
 }
 

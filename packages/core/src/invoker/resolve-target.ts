@@ -10,6 +10,7 @@ import type { Env } from '../config/paths.ts';
 import type { CustomProviderSettings, SessionMode, Settings } from '../config/schema.ts';
 import { InvokeError } from './invoke-error.ts';
 import type { InvokeTarget } from './types.ts';
+import { ownEntry } from '../config/object-path.ts';
 
 const MODEL_ALIASES: Record<'anthropic' | 'opencode', Record<string, string>> = {
   anthropic: { sonnet: 'claude-sonnet-4-6', opus: 'claude-opus-4-6' },
@@ -49,7 +50,7 @@ export function resolveModelAlias(family: 'anthropic' | 'opencode', model: strin
 }
 
 export function resolveInvokeTarget(settings: Settings, agentId: string, env: Env = process.env): InvokeTarget {
-  const agent = settings.agents?.[agentId];
+  const agent = ownEntry(settings.agents, agentId);
   if (!agent) {
     throw new InvokeError('permanent', `Unknown agent "${agentId}".`, {
       code: 'AGENT_NOT_FOUND',
@@ -110,7 +111,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
     });
   }
   const providerId = provider.slice('custom:'.length);
-  const custom = settings.custom_providers?.[providerId];
+  const custom = ownEntry(settings.custom_providers, providerId);
   if (!custom) {
     throw new InvokeError('permanent', `Agent "${agentId}" uses custom provider "${providerId}", which is not configured.`, {
       code: 'PROVIDER_NOT_FOUND',

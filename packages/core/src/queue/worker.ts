@@ -18,7 +18,7 @@
  */
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, isConfigurationError } from '../errors.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
 import type { BusyPolicy, ClaimedBatch, CompletionInput, FailInput, QueueStore } from './types.ts';
 
@@ -287,12 +287,13 @@ export class QueueWorker {
 
 /**
  * Maps an error onto the queue's retry policy. Errors carrying `kind` (the invoker's
- * InvokeError) are classified by it; anything else is treated as transient.
+ * InvokeError) are classified by it; configuration errors are permanent; anything else is
+ * treated as transient.
  */
 export function classifyFailure(err: unknown): FailInput {
   const e = err as { kind?: unknown; retryAfterMs?: unknown; exitCode?: unknown; signal?: unknown } | null;
   const error = errorMessage(err);
-  const kind = typeof e?.kind === 'string' ? e.kind : 'retryable';
+  const kind = typeof e?.kind === 'string' ? e.kind : isConfigurationError(err) ? 'permanent' : 'retryable';
   const retryAfterMs = typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
   if (kind === 'permanent') return { kind: 'permanent', reason: 'cannot_run', error };
   if (kind === 'rate_limited') return { kind: 'rate_limited', reason: 'rate_limited', error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };

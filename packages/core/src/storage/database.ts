@@ -7,6 +7,9 @@
  *   lock plus `busy_timeout` serialises them, and every write transaction starts with
  *   `BEGIN IMMEDIATE` so a reader never has to upgrade to a writer mid-transaction (no
  *   SQLITE_BUSY deadlocks).
+ * - The database and its -wal/-shm files are mode 0600 (they hold conversations); SQLite gives
+ *   the -wal and -shm files the mode of the database file, so creating that one 0600 is enough,
+ *   and files left 0644 by an older version are tightened on open.
  * - WAL journal. `synchronous` is explicit: FULL by default (an acknowledged commit survives
  *   power loss), NORMAL when `durability: 'normal'` (survives process crashes, may lose the last
  *   commits on power loss).
@@ -16,7 +19,7 @@
  *   available from `@tinyagi/core/orm` for library users who want them.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -62,9 +65,27 @@ export interface TinyDatabase {
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
+const DATABASE_FILE_MODE = 0o600;
+
+function restrictDatabaseFiles(path: string): void {
+  try {
+    closeSync(openSync(path, 'a', DATABASE_FILE_MODE));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      try {
+        chmodSync(file, DATABASE_FILE_MODE);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  } catch (err) {
+    throw classifyDatabaseError(err, `Cannot open database ${path}`);
+  }
+}
+
 export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   const durability = options.durability ?? 'full';
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  if (options.path !== ':memory:' && !options.readonly) restrictDatabaseFiles(options.path);
   let sqlite: Database.Database;
   try {
     sqlite = new Database(options.path, { readonly: options.readonly ?? false });

@@ -1,4 +1,5 @@
 /** The "who is who" block of the system prompt, and how to derive its teams from settings. */
+import { ownEntry } from '../config/object-path.ts';
 
 export interface PromptTeamMember {
   id: string;
@@ -40,7 +41,7 @@ export function teamsOfAgent(settings: TeamDirectory, agentId: string): PromptTe
       id,
       name: team.name ?? id,
       leader,
-      members: memberIds.map((memberId) => ({ id: memberId, name: settings.agents?.[memberId]?.name ?? memberId })),
+      members: memberIds.map((memberId) => ({ id: memberId, name: ownEntry(settings.agents, memberId)?.name ?? memberId })),
     });
   }
   return teams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

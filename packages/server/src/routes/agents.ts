@@ -6,7 +6,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
-  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
+  parseSettings, provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
+  ownEntry,
   type AgentSettings, type Settings,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
@@ -30,6 +31,22 @@ function agentBody<T extends Record<string, unknown>>(body: T, id: string): T {
   const issues = unknownAgentKeys(config).map((i) => ({ path: `body.${i.path}`, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
   if (issues.length === 0) return config;
   throw new RequestError('VALIDATION_FAILED', `Invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+}
+
+/** File system answers that mean the workspace path itself is unusable (a client mistake, not a server fault). */
+const UNUSABLE_PATH_CODES = new Set(['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
+
+async function provisionOrRefuse(dir: string, agentId: string): Promise<boolean> {
+  try {
+    return (await provisionWorkspace({ dir, agentId })).created.length > 0;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined || !UNUSABLE_PATH_CODES.has(code)) throw err;
+    throw new TinyError('INVALID_PATH', `Cannot create the workspace of agent "${agentId}" at ${dir} (${code}).`, {
+      hint: 'Choose a working_directory (or workspace.path) that can be created and written to.',
+      details: { path: dir, code },
+    });
+  }
 }
 
 function withAgent(settings: Settings, id: string, agent: AgentSettings | undefined): Settings {
@@ -67,14 +84,19 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       assertValidId(params.id, 'agent id');
       const config = agentBody(body, params.id);
       let created = false;
-      const written = await ctx.updateSettings((current) => {
-        const existing = current.agents?.[params.id];
+      let provisioned = false;
+      const written = await ctx.updateSettings(async (current) => {
+        const existing = ownEntry(current.agents, params.id);
         created = existing === undefined;
         // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
-        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings);
+        const next = withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings);
+        // Every check (settings validity, the workspace path) and the workspace itself come before
+        // the settings write, so a request that fails leaves settings.json as it was.
+        const dir = agentWorkspaceDir(parseSettings(next, `PUT /api/agents/${params.id}`), params.id, ctx.env);
+        provisioned = await provisionOrRefuse(dir, params.id);
+        return next;
       });
-      const provision = await provisionWorkspace({ dir: agentWorkspaceDir(written, params.id, ctx.env), agentId: params.id });
-      return { agent: maskedAgent(written, params.id), created, provisioned: provision.created.length > 0 };
+      return { agent: maskedAgent(written, params.id), created, provisioned };
     },
 
     patchAgent: async ({ params, body }) => {

@@ -1,5 +1,5 @@
 /** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read. */
-import { TinyError, maskSettings, secretStatus, stripUnchangedMasks, type Settings } from '@tinyagi/core';
+import { TinyError, maskSettings, secretStatus, stripUnchangedMasks, ownEntry, type Settings } from '@tinyagi/core';
 
 type CustomProviderSettings = NonNullable<Settings['custom_providers']>[string];
 import type { ServerContext } from '../context.ts';
@@ -25,7 +25,7 @@ function providersView(settings: Settings) {
 }
 
 function requireCustomProvider(settings: Settings, id: string): CustomProviderSettings {
-  const provider = settings.custom_providers?.[id];
+  const provider = ownEntry(settings.custom_providers, id);
   if (!provider) {
     throw new TinyError('PROVIDER_NOT_FOUND', `No custom provider "${id}".`, { hint: `Known: ${Object.keys(settings.custom_providers ?? {}).join(', ') || 'none'}.` });
   }
@@ -59,7 +59,7 @@ export function providerRoutes(ctx: ServerContext): RouteHandlers<keyof typeof p
 
     putCustomProvider: async ({ params, body }) => {
       const written = await ctx.updateSettings((current) => {
-        const existing = current.custom_providers?.[params.id];
+        const existing = ownEntry(current.custom_providers, params.id);
         // `id` is read-only (the path names the provider): a client that PUTs what it read must not store it.
         const { id: _echoedId, ...fields } = body;
         return { ...current, custom_providers: { ...current.custom_providers, [params.id]: stripUnchangedMasks(fields, existing) } };

@@ -34,12 +34,12 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
       };
     },
 
-    restartServices: ({ request }) => {
+    restartServices: () => {
       const restart = ctx.services?.restart;
       if (!restart) throw new RequestError('NOT_AVAILABLE', 'Restart is only available when the server runs inside the daemon (`tinyagi start`).');
       // Answer first; the restart tears this server down.
       setTimeout(() => {
-        restart().catch((err: unknown) => request.log.error({ err }, 'restart failed'));
+        restart().catch((err: unknown) => ctx.log.error(`restart failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
       }, 100).unref();
       return { ok: true as const, action: 'restart' as const };
     },

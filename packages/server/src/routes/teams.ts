@@ -1,5 +1,5 @@
 /** Teams (settings.teams; core validates members, leader and id collisions on write) and chat rooms. */
-import { assertValidId, deepMergeSettings, type Settings, type TeamSettings } from '@tinyagi/core';
+import { assertValidId, deepMergeSettings, ownEntry, type Settings, type TeamSettings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { teamsContract } from '../schemas/teams.ts';
@@ -22,7 +22,7 @@ export function teamRoutes(ctx: ServerContext): RouteHandlers<keyof typeof teams
       assertValidId(params.id, 'team id');
       let created = false;
       const written = await ctx.updateSettings((current) => {
-        const existing = current.teams?.[params.id];
+        const existing = ownEntry(current.teams, params.id);
         created = existing === undefined;
         return withTeam(current, params.id, { ...existing, ...body });
       });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, TimestampSchema } from './common.ts';
+import { IdParamsSchema, IntParam, LimitQuery, PathString, TimestampSchema } from './common.ts';
 
 const HeartbeatSchema = z.looseObject({ enabled: z.boolean().optional(), interval: z.number().positive().optional() });
 
@@ -14,9 +14,9 @@ export const AgentConfigSchema = z.looseObject({
   name: z.string().max(200).optional(),
   provider: z.string().max(200).optional(),
   model: z.string().max(200).optional(),
-  working_directory: z.string().max(4096).optional(),
+  working_directory: PathString(4096).optional(),
   system_prompt: z.string().max(200_000).optional(),
-  prompt_file: z.string().max(4096).optional(),
+  prompt_file: PathString(4096).optional(),
   heartbeat: HeartbeatSchema.optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
@@ -122,7 +122,7 @@ export const agentsContract = {
     summary: 'The agent’s chat history, oldest first; page forward with sinceId (exclusive)',
     tag: 'agents',
     params: IdParamsSchema,
-    query: z.object({ sinceId: z.coerce.number().int().min(0).optional(), limit: LimitQuery }),
+    query: z.object({ sinceId: IntParam(0).optional(), limit: LimitQuery }),
     response: z.object({ messages: z.array(AgentMessageSchema), nextCursor: z.number().int() }),
   }),
   getSystemPrompt: route({

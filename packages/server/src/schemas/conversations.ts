@@ -1,7 +1,7 @@
 /** Conversations (run trees), transcripts, and runs: get, cancel, steer, spawn. */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, TimestampSchema } from './common.ts';
+import { IdParamsSchema, IntParam, LimitQuery, TimestampSchema } from './common.ts';
 import { CONVERSATION_STATUSES, ConversationSchema, RUN_STATUSES, RunSchema } from './records.ts';
 
 /** One run in the tree, with its usage and its children (recursive). */
@@ -77,7 +77,7 @@ export const conversationsContract = {
       status: z.enum(CONVERSATION_STATUSES).optional(),
       team: z.string().min(1).max(64).optional(),
       agent: z.string().min(1).max(64).optional(),
-      before: z.coerce.number().int().min(0).optional(),
+      before: IntParam(0).optional(),
       limit: LimitQuery,
     }),
     response: z.array(ConversationSchema),

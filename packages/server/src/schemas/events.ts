@@ -1,7 +1,7 @@
-/** Query of the SSE stream GET /api/events (served outside the JSON route contract). */
+/** Query of the SSE stream GET /api/events (served outside the JSON route contract); unknown parameters are refused. */
 import { z } from 'zod';
 
-export const EventsQuerySchema = z.object({
+export const EventsQuerySchema = z.strictObject({
   conversation: z.string().min(1).max(200).optional(),
   agent: z.string().min(1).max(64).optional(),
   /** Comma-separated event types, e.g. `run.completed,run.failed`. */

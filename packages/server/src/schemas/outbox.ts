@@ -1,7 +1,7 @@
 /** Outbox for channel clients, and proactive messages to paired senders. */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery } from './common.ts';
+import { IdParamsSchema, IntParam, LimitQuery } from './common.ts';
 import { OUTBOX_STATUSES, OutboxSchema } from './records.ts';
 
 export const SendResponseBodySchema = z.object({
@@ -24,7 +24,7 @@ export const outboxContract = {
       channel: z.string().min(1).max(64).optional(),
       status: z.enum(OUTBOX_STATUSES).optional(),
       conversationId: z.string().min(1).max(200).optional(),
-      afterSeq: z.coerce.number().int().min(0).optional(),
+      afterSeq: IntParam(0).optional(),
       limit: LimitQuery,
     }),
     response: z.array(OutboxSchema),

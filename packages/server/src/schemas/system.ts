@@ -1,7 +1,7 @@
 /** System: health, status, services, channels, logs, auth tickets. */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { TimestampSchema } from './common.ts';
+import { IntParam, TimestampSchema } from './common.ts';
 import { QueueCountsSchema } from './queue.ts';
 
 export const ChannelStatusSchema = z.looseObject({
@@ -78,7 +78,7 @@ export const systemContract = {
     path: '/api/logs',
     summary: 'The last lines of the daemon log (bounded)',
     tag: 'system',
-    query: z.object({ lines: z.coerce.number().int().min(1).max(2000).optional() }),
+    query: z.object({ lines: IntParam(1, 2000).optional() }),
     response: z.object({ file: z.string(), lines: z.array(z.string()), truncated: z.boolean() }),
   }),
   createTicket: route({

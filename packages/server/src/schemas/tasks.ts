@@ -1,7 +1,7 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, OkSchema, TimestampSchema } from './common.ts';
+import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
 
 export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -121,7 +121,7 @@ export const tasksContract = {
     path: '/api/comments/:id',
     summary: 'Delete a comment',
     tag: 'tasks',
-    params: z.object({ id: z.coerce.number().int().min(1) }),
+    params: z.object({ id: IntParam(1) }),
     response: OkSchema,
   }),
   listProjects: route({ method: 'GET', path: '/api/projects', summary: 'Projects, newest first', tag: 'projects', response: z.array(ProjectSchema) }),

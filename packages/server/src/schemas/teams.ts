@@ -1,7 +1,7 @@
 /** Teams (validated membership) and their chat rooms. */
 import { z } from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, OkSchema, TimestampSchema } from './common.ts';
+import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
 
 export const TeamConfigSchema = z.looseObject({
   name: z.string().max(200).optional(),
@@ -52,7 +52,7 @@ export const teamsContract = {
     summary: 'Chat-room messages in id order. Without `after`: the latest `limit`; with it: those after the cursor (never repeats)',
     tag: 'teams',
     params: IdParamsSchema,
-    query: z.object({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }),
+    query: z.object({ after: IntParam(0).optional(), limit: IntParam(1, 500).optional() }),
     response: z.object({ messages: z.array(ChatroomMessageSchema), nextCursor: z.number().int() }),
   }),
   postChatroom: route({

@@ -1,6 +1,7 @@
 /** Token and cost usage grouped by agent, team, conversation, channel or day. */
 import { z } from 'zod';
 import { route } from './route.ts';
+import { IntParam } from './common.ts';
 
 export const USAGE_GROUPS = ['agent', 'team', 'conversation', 'channel', 'day'] as const;
 
@@ -20,8 +21,8 @@ export const usageContract = {
     tag: 'usage',
     query: z.object({
       by: z.enum(USAGE_GROUPS).default('agent'),
-      since: z.coerce.number().int().min(0).optional(),
-      until: z.coerce.number().int().min(0).optional(),
+      since: IntParam(0).optional(),
+      until: IntParam(0).optional(),
     }),
     response: z.object({ by: z.enum(USAGE_GROUPS), rows: z.array(UsageRowSchema), total: UsageRowSchema.omit({ key: true }) }),
   }),

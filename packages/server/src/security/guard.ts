@@ -40,7 +40,7 @@ function isDocsPage(url: string): boolean {
   return url === '/api/docs' || url === '/api/docs/' || url.startsWith('/api/docs/static/');
 }
 
-function listeningPort(app: FastifyInstance): number | undefined {
+export function listeningPort(app: FastifyInstance): number | undefined {
   const address = app.server.address();
   return address !== null && typeof address === 'object' ? address.port : undefined;
 }
@@ -66,7 +66,7 @@ export function installHostOriginGuard(app: FastifyInstance, ctx: ServerContext)
       throw new RequestError('HOST_NOT_ALLOWED', `Host "${String(request.headers.host ?? '').slice(0, 100)}" is not allowed. Use http://127.0.0.1 or add the name to server.allowed_hosts in settings.json.`);
     }
     const origin = request.headers.origin;
-    if (origin !== undefined && !isAllowedOrigin(origin, server.allowed_origins)) {
+    if (origin !== undefined && !isAllowedOrigin(origin, server.allowed_origins, listeningPort(app))) {
       throw new RequestError('ORIGIN_NOT_ALLOWED', `Origin "${origin.slice(0, 200)}" is not allowed. Add it to server.allowed_origins in settings.json.`);
     }
   });

@@ -3,8 +3,10 @@
  * - Host (DNS-rebinding defence): a page on evil.example that resolves to 127.0.0.1 still sends
  *   `Host: evil.example`, so only loopback names (with the server's port) and configured hosts
  *   are accepted.
- * - Origin: browsers send it on cross-origin requests; only configured origins are accepted
- *   (the local TinyOffice by default). Requests without Origin (CLI, channels) pass.
+ * - Origin: browsers send it on cross-origin requests and on same-origin POST/PUT/PATCH/DELETE;
+ *   only configured origins (the local TinyOffice by default) and the daemon's own loopback
+ *   origins (`http://127.0.0.1:<port>`, `http://localhost:<port>`, `http://[::1]:<port>`, so the
+ *   /api/docs page can call the API) are accepted. Requests without Origin (CLI, channels) pass.
  */
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -36,7 +38,13 @@ export function isAllowedHost(header: string | undefined, policy: HostPolicy): b
   });
 }
 
-export function isAllowedOrigin(origin: string, allowedOrigins: readonly string[]): boolean {
-  const normalized = origin.trim().replace(/\/+$/, '').toLowerCase();
-  return allowedOrigins.some((entry) => entry.trim().replace(/\/+$/, '').toLowerCase() === normalized);
+function normalizeOrigin(origin: string): string {
+  return origin.trim().replace(/\/+$/, '').toLowerCase();
+}
+
+/** `ownPort`: the port the server listens on (undefined when not listening: no own origin). */
+export function isAllowedOrigin(origin: string, allowedOrigins: readonly string[], ownPort?: number): boolean {
+  const normalized = normalizeOrigin(origin);
+  if (ownPort !== undefined && [...LOOPBACK_NAMES].some((name) => normalized === `http://${name}:${ownPort}`)) return true;
+  return allowedOrigins.some((entry) => normalizeOrigin(entry) === normalized);
 }

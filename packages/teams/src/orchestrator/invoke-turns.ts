@@ -13,6 +13,7 @@ import {
   provisionWorkspace,
   resolveInvokeTarget,
   teamsOfAgent,
+  ownEntry,
   type InvokeProgress,
   type InvokeRequest,
   type RunRecord,
@@ -57,7 +58,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   const { run, signal } = input;
   const settings = ctx.getSettings();
   const target = resolveInvokeTarget(settings, run.agentId, ctx.env);
-  const agent = settings.agents?.[run.agentId] ?? {};
+  const agent = ownEntry(settings.agents, run.agentId) ?? {};
   const cwd = agentWorkspaceDir(settings, run.agentId, ctx.env);
   if (!ctx.provisioned.has(cwd)) {
     await provisionWorkspace({ dir: cwd, agentId: run.agentId });

@@ -10,6 +10,7 @@
  * Settings are read live (`getSettings`) at every claim and run.
  */
 import {
+  ownEntry,
   type AgentMessageStore,
   type AgentSessionStore,
   agentDefaults,
@@ -152,7 +153,7 @@ export class Orchestrator implements Spawner {
       sweepMs: this.#options.sweepMs ?? queueSettings.sweep_ms,
       policy: (agentId) => {
         const settings = ctx.getSettings();
-        return agentDefaults(settings.agents?.[agentId] ?? {}, settings).busy_policy;
+        return agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings).busy_policy;
       },
     });
     ctx.worker = this.#worker;
@@ -225,7 +226,7 @@ export class Orchestrator implements Spawner {
     const run = ctx.stores.runs.getRun(runId);
     if (!run) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`);
     const settings = ctx.getSettings();
-    const allowed = agentDefaults(settings.agents?.[run.agentId] ?? {}, settings).steering;
+    const allowed = agentDefaults(ownEntry(settings.agents, run.agentId) ?? {}, settings).steering;
     let outcome: SteerResult;
     if (!STEER_COMMANDS.includes(command)) outcome = { accepted: false, reason: `unknown command "${String(command)}"; use ${STEER_COMMANDS.join(', ')}` };
     else if (TERMINAL_RUN_STATUSES.includes(run.status)) outcome = { accepted: false, reason: `the run has already ended (${run.status})` };
@@ -253,7 +254,7 @@ export class Orchestrator implements Spawner {
   postChatroom(teamId: string, from: string, text: string): { id: number; conversationId: string | null } {
     const ctx = this.#ctx;
     const settings = ctx.getSettings();
-    const team = settings.teams?.[teamId];
+    const team = ownEntry(settings.teams, teamId);
     if (!team) throw new TinyError('TEAM_NOT_FOUND', `No team "${teamId}".`, { hint: `Known teams: ${Object.keys(settings.teams ?? {}).join(', ') || 'none'}.` });
     const members = teamMembers(settings, teamId);
     const author = from.replace(/^@/, '') || 'user';

@@ -18,6 +18,7 @@ import {
   sessionKeyFor,
   TERMINAL_RUN_STATUSES,
   TinyError,
+  ownEntry,
   type ClaimedBatch,
   type ConversationRecord,
   type HandlerContext,
@@ -128,7 +129,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
         from: readMeta(p.message.meta)?.from ?? null,
       })),
     );
-    const agent = agentDefaults(settings.agents?.[agentId] ?? {}, settings);
+    const agent = agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings);
     const sessionKey = sessionKeyFor(agent.session_mode, { channel: conversation.channel, senderId: conversation.senderId, threadKey: conversation.threadKey });
     const result = await runAgentTurns(ctx, {
       run,

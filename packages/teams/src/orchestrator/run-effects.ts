@@ -4,7 +4,7 @@
  * handoffs (new messages with their runs), notes and replies to the human, the soft-limit
  * prompt. Everything that can be async (plugins) happens before; the returned function is sync.
  */
-import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, newId, agentDefaults, partitionFiles, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, newId, agentDefaults, partitionFiles, ownEntry, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import { answersHuman, noteKey, replyKey, signed, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import type { GuardRejection } from '../guards/rules.ts';
@@ -183,7 +183,7 @@ export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, pare
     threadKey: conversation.threadKey,
     content: d.content,
     meta: { ...meta },
-    maxAttempts: agentDefaults(settings.agents?.[d.agentId] ?? {}, settings).max_attempts,
+    maxAttempts: agentDefaults(ownEntry(settings.agents, d.agentId) ?? {}, settings).max_attempts,
   });
   createRunWithEvent(ctx, {
     id: runId,

@@ -3,7 +3,7 @@
  * defaults, `continue`/`stop` answers to a limit prompt, and the enqueue of the message with its
  * conversation and root run in one transaction (idempotent on the channel's message key).
  */
-import { effectiveLimits, newId, agentDefaults, teamDefaults, TinyError, type MessageKind, type Settings } from '@tinyagi/core';
+import { effectiveLimits, newId, agentDefaults, teamDefaults, TinyError, ownEntry, type MessageKind, type Settings } from '@tinyagi/core';
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type ResolvedTarget } from '../protocol/addressing.ts';
 import type { MessageMeta } from '../router/provenance.ts';
@@ -100,7 +100,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
 
   const agentId = target.agentId;
   const teamId = target.kind === 'team' ? target.teamId : defaultTeamOf(settings, agentId);
-  const team = teamId ? settings.teams?.[teamId] : undefined;
+  const team = teamId ? ownEntry(settings.teams, teamId) : undefined;
   const replyMode = team ? teamDefaults(team).reply_mode : 'each';
   const messageId = newId('msg');
   const runId = newId('run');
@@ -123,7 +123,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
       content: text,
       attachments: input.attachments ?? [],
       meta: { ...meta },
-      maxAttempts: agentDefaults(settings.agents?.[agentId] ?? {}, settings).max_attempts,
+      maxAttempts: agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings).max_attempts,
       idempotencyKey: input.idempotencyKey ?? null,
     });
     if (!enqueued.created) {
@@ -160,7 +160,7 @@ function explicitTarget(settings: Settings, input: SubmitInput): ResolvedTarget 
   }
   if (input.agent !== undefined) {
     const id = input.agent.replace(/^@/, '').toLowerCase();
-    if (settings.agents?.[id] === undefined) {
+    if (ownEntry(settings.agents, id) === undefined) {
       throw new TinyError('AGENT_NOT_FOUND', `No agent "${input.agent}".`, { hint: `Known agents: ${Object.keys(settings.agents ?? {}).join(', ') || 'none'}.` });
     }
     return { kind: 'agent', agentId: id, teamId: null };

@@ -5,6 +5,7 @@
  * reference resolved the team to the leader at enqueue and lost it).
  */
 import type { Settings } from '@tinyagi/core';
+import { ownEntry } from '@tinyagi/core';
 
 export interface AddressPrefix {
   /** The word after '@', as written. */
@@ -32,8 +33,9 @@ export function resolveTarget(settings: Settings, token: string): ResolvedTarget
   const agents = settings.agents ?? {};
   const teams = settings.teams ?? {};
   const asTeam = (teamId: string): ResolvedTarget | undefined => {
-    const leader = teams[teamId]?.leader_agent ?? teams[teamId]?.agents?.[0];
-    return leader !== undefined && agents[leader] !== undefined ? { kind: 'team', agentId: leader, teamId } : undefined;
+    const team = ownEntry(teams, teamId);
+    const leader = team?.leader_agent ?? team?.agents?.[0];
+    return leader !== undefined && ownEntry(agents, leader) !== undefined ? { kind: 'team', agentId: leader, teamId } : undefined;
   };
   for (const id of Object.keys(agents)) if (id.toLowerCase() === wanted) return { kind: 'agent', agentId: id, teamId: null };
   for (const id of Object.keys(teams)) if (id.toLowerCase() === wanted) return asTeam(id);
@@ -68,7 +70,7 @@ export function defaultTeamOf(settings: Settings, agentId: string): string | nul
 
 /** Every agent the team counts as a member (its agents plus its leader). */
 export function teamMembers(settings: Settings, teamId: string): string[] {
-  const team = settings.teams?.[teamId];
+  const team = ownEntry(settings.teams, teamId);
   if (!team) return [];
   const members = [...(team.agents ?? [])];
   if (team.leader_agent !== undefined && !members.includes(team.leader_agent)) members.unshift(team.leader_agent);

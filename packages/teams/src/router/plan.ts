@@ -5,6 +5,7 @@
  * guards run on the result before anything is enqueued.
  */
 import type { Settings } from '@tinyagi/core';
+import { ownEntry } from '@tinyagi/core';
 import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
 import type { GuardedDelivery } from '../guards/dispatch.ts';
 import { teamMembers, teamsOf } from '../protocol/addressing.ts';
@@ -56,13 +57,13 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
   const plan: RoutePlan = { deliveries: [], roomPosts: [], notes: [] };
   const agents = ctx.settings.agents ?? {};
   const hop = Math.max(0, ...ctx.incoming.map((m) => m.hop)) + 1;
-  const crossTeam = agents[ctx.fromAgent]?.cross_team === true;
+  const crossTeam = ownEntry(agents, ctx.fromAgent)?.cross_team === true;
   const contextTeams = ctx.teamId ? [ctx.teamId] : teamsOf(ctx.settings, ctx.fromAgent);
   const members = [...new Set(contextTeams.flatMap((id) => teamMembers(ctx.settings, id)))];
 
   for (const mention of parsed.mentions) {
     const target = mention.target;
-    if (agents[target] === undefined) {
+    if (ownEntry(agents, target) === undefined) {
       plan.notes.push(`Your message to @${target} was not delivered: there is no agent with that id${members.length > 0 ? ` (your teammates: ${members.filter((m) => m !== ctx.fromAgent).map((m) => `@${m}`).join(', ')})` : ''}.`);
       continue;
     }
@@ -95,7 +96,7 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
   for (const post of parsed.chatroomPosts) {
     const room = post.teamId;
     const roomMembers = teamMembers(ctx.settings, room);
-    if (ctx.settings.teams?.[room] === undefined) {
+    if (ownEntry(ctx.settings.teams, room) === undefined) {
       plan.notes.push(`Your chat-room post to #${room} was not delivered: there is no team with that id.`);
       continue;
     }

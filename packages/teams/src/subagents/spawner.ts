@@ -15,7 +15,7 @@
  * - The child's usage counts against the conversation, i.e. the whole tree: once the tree's
  *   spend reaches the conversation budget, running children are stopped and new ones refused.
  */
-import { effectiveBudgets, effectiveLimits, isInvokeError, newId, spendOf, TERMINAL_RUN_STATUSES, TinyError, type RunRecord, type SpawnAgentArgs } from '@tinyagi/core';
+import { effectiveBudgets, effectiveLimits, isInvokeError, newId, ownEntry, spendOf, TERMINAL_RUN_STATUSES, TinyError, type RunRecord, type SpawnAgentArgs } from '@tinyagi/core';
 import { checkBudgets } from '../guards/budgets.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
@@ -68,7 +68,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     return { ok: false, runId, code, message };
   };
 
-  if (settings.agents?.[agentId] === undefined) {
+  if (ownEntry(settings.agents, agentId) === undefined) {
     return refuse('AGENT_NOT_FOUND', `there is no agent "${agentId}". Known agents: ${Object.keys(settings.agents ?? {}).join(', ') || 'none'}.`, { depth: parent.depth + 1, maxDepth: parent.maxDepth });
   }
   if (conversation.status !== 'active') {
