@@ -41,7 +41,7 @@ export {
 
 // Used by @tinyagi/server (settings routes, security and file confinement).
 export {
-  effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, secretStatus, deepMergeSettings, updateSettings, parseSettings,
+  effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, secretStatus, deepMergeSettings, updateSettings, parseSettings, parseSettingsChange,
   findJsonTreeProblem, formatSettingsPath,
   workspaceRoot, homePaths, resolveTinyHome, BUILTIN_PROVIDERS,
   type EffectiveServer, type HomePaths, type SecretStatus,

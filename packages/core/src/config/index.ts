@@ -44,6 +44,7 @@ export {
 export {
   validateSettings,
   parseSettings,
+  parseSettingsChange,
   toSettingsIssues,
   formatSettingsIssues,
   settingsInvalidError,

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
-  parseSettings, provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
+  parseSettingsChange, provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
   ownEntry,
   type AgentSettings, type Settings,
 } from '@tinyagi/core';
@@ -92,7 +92,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
         const next = withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings);
         // Every check (settings validity, the workspace path) and the workspace itself come before
         // the settings write, so a request that fails leaves settings.json as it was.
-        const dir = agentWorkspaceDir(parseSettings(next, `PUT /api/agents/${params.id}`), params.id, ctx.env);
+        const dir = agentWorkspaceDir(parseSettingsChange(next, ctx.settingsFile), params.id, ctx.env);
         provisioned = await provisionOrRefuse(dir, params.id);
         return next;
       });
