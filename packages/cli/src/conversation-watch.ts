@@ -3,7 +3,7 @@
  * `send --wait` and `chat`. Replies are collected from `outbox.enqueued` events and, at the end,
  * from the outbox itself (so a reply is never missed, and never shown twice).
  */
-import type { ApiClient, EventView, OutboxView } from '@tinyagi/server/client';
+import type { ApiClient, EventView, OutboxView } from '@tinyagi/client';
 import { CliError } from './output/cli-error.ts';
 
 export interface Reply {
@@ -44,11 +44,9 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   const timer = setTimeout(() => abort.abort(), options.timeoutMs);
   let completed = false;
   try {
-    for await (const event of client.streamEvents({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal })) {
+    for await (const event of client.subscribe({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal })) {
       options.onEvent?.(event);
-      if (event.type === 'outbox.enqueued' && typeof event.data['outboxId'] === 'string' && typeof event.data['text'] === 'string') {
-        addReply({ id: event.data['outboxId'], agentId: event.agentId, text: event.data['text'] });
-      }
+      if (event.type === 'outbox.enqueued') addReply({ id: event.data.outboxId, agentId: event.agentId, text: event.data.text });
       if (event.type === 'conversation.completed') {
         completed = true;
         break;
@@ -81,29 +79,42 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
 /** One human-readable line for a progress event, or undefined for events not worth showing. */
 export function describeEvent(event: EventView): string | undefined {
   const agent = event.agentId ?? 'agent';
-  const data = event.data;
   switch (event.type) {
     case 'run.started':
       return `@${agent} is working${event.depth ? ` (depth ${event.depth})` : ''}…`;
     case 'run.progress': {
-      if (data['type'] === 'tool' && typeof data['name'] === 'string') return `@${agent}: using ${data['name']}`;
-      if (typeof data['message'] === 'string') return `@${agent}: ${data['message']}`;
+      const progress = event.data;
+      if (progress.type === 'tool') return `@${agent}: using ${progress.name}`;
+      if (progress.type === 'status') return `@${agent}: ${progress.message}`;
       return undefined;
     }
     case 'agent.mention':
-      return `@${String(data['fromAgent'] ?? agent)} → @${String(data['toAgent'] ?? '?')}`;
+      return `@${event.data.fromAgent} → @${event.data.toAgent}`;
     case 'subagent.started':
       // The event belongs to the child run: its agent is the one called.
-      return `sub-agent @${String(data['name'] ?? agent)} started (depth ${String(data['depth'] ?? event.depth ?? '?')})`;
+      return `sub-agent @${event.data.name} started (depth ${event.data.depth})`;
     case 'run.failed':
-      return `@${agent} failed: ${String(data['error'] ?? 'unknown error')}${data['willRetry'] === true ? ' (will retry)' : ''}`;
+      return `@${agent} failed: ${event.data.error ?? 'unknown error'}`;
+    case 'queue.retry':
+      return `@${agent} failed (attempt ${event.data.attempts}): ${event.data.error}; retrying in ${formatDelay(event.data.retryInMs)}`;
+    case 'queue.dead':
+      return `@${agent} gave up: ${event.data.reason}`;
     case 'run.cancelled':
       return `@${agent} was cancelled`;
     case 'guard.rejected':
-      return `guard stopped a handoff: ${String(data['message'] ?? data['rule'] ?? 'limit reached')}`;
+      return `guard stopped a handoff: ${event.data.message}`;
     case 'budget.warning':
-      return `budget warning: ${String(data['message'] ?? '')}`;
+      return `budget warning: ${event.data.rule} at ${formatAmount(event.data.rule, event.data.used)} of ${formatAmount(event.data.rule, event.data.limit)} (${Math.round((event.data.used / event.data.limit) * 100)}%)`;
     default:
       return undefined;
   }
+}
+
+/** Budget amounts: dollars for `*_usd` rules, token counts otherwise. */
+function formatAmount(rule: string, value: number): string {
+  return rule.endsWith('_usd') ? `$${value.toFixed(2)}` : String(value);
+}
+
+function formatDelay(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }

@@ -7,7 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isTinyError } from '@tinyagi/core';
 import { ERROR_REGISTRY, RequestError, type ApiErrorCode } from './errors.ts';
-import type { ErrorBody } from './schemas/common.ts';
+import type { ErrorBody } from '@tinyagi/client/contract';
 
 interface ErrorReply {
   status: number;

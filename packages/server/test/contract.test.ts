@@ -8,9 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { apiContract, ApiError, type ChannelStatus, type RouteDef } from '../src/index.ts';
-import { ErrorBodySchema } from '../src/schemas/common.ts';
-import { EVENTS_PATH, EventsQuerySchema } from '../src/schemas/events.ts';
+import { ApiError } from '@tinyagi/client';
+import { apiContract, ErrorBodySchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
 import { SECRETS, answered, eventsOf, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;

@@ -9,9 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadSettings, openStores, type Settings, type Stores, type TinyEvent } from '@tinyagi/core';
+import { loadSettings, openStores, type EventOf, type EventType, type Settings, type Stores } from '@tinyagi/core';
 import { Orchestrator } from '@tinyagi/teams';
-import { buildServer, createApiClient, mintRunToken, type ApiClient, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
+import { createApiClient, type ApiClient } from '@tinyagi/client';
+import { buildServer, mintRunToken, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
 
 /** Planted in settings; no response body may ever contain them. */
 export const SECRETS = {
@@ -136,7 +137,7 @@ export async function waitFor<T>(probe: () => T | undefined | false | null | Pro
   }
 }
 
-export function eventsOf(stores: Stores, filter: { conversationId?: string; types?: TinyEvent['type'][] } = {}): TinyEvent[] {
+export function eventsOf<T extends EventType = EventType>(stores: Stores, filter: { conversationId?: string; types?: T[] } = {}): Array<EventOf<T>> {
   stores.events.flush();
   return stores.events.readSince(0, filter, 100_000);
 }

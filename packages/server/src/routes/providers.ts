@@ -4,7 +4,7 @@ import { TinyError, maskSettings, secretStatus, stripUnchangedMasks, type Settin
 type CustomProviderSettings = NonNullable<Settings['custom_providers']>[string];
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { providersContract } from '../schemas/providers.ts';
+import type { providersContract } from '@tinyagi/client/contract';
 
 function customProviders(settings: Settings): Array<CustomProviderSettings & { id: string }> {
   return Object.entries(maskSettings(settings.custom_providers ?? {})).map(([id, p]) => ({ ...p, id }));

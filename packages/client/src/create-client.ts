@@ -4,13 +4,12 @@
  * ApiError with the server's code. Uses `fetch` only, so it runs in Node, browsers and workers.
  */
 import type { z } from 'zod';
-import type { ApiErrorCode } from '../errors.ts';
-import { apiContract, type ApiContract, type RouteName } from '../schemas/contract.ts';
-import type { RouteDef } from '../schemas/route.ts';
-import { EVENTS_PATH } from '../schemas/events.ts';
-import type { EventView } from '../schemas/records.ts';
+import type { ApiContract, RouteName } from './contract/contract.ts';
+import type { ApiErrorCode } from './contract/errors.ts';
+import { ROUTE_TABLE, type RouteEntry } from './contract/route-table.ts';
+import { EVENTS_PATH } from './contract/event-types.ts';
 import { ApiError } from './api-error.ts';
-import { SseParser } from './sse-parser.ts';
+import { eventSourceTransport, fetchTransport, subscribeEvents, type EventFilterOptions, type EventSourceConstructor, type EventSubscription, type SubscribeOptions } from './event-stream.ts';
 
 type ParamsInput<D> = D extends { params: infer P extends z.ZodType } ? { params: z.input<P> } : unknown;
 type QueryInput<D> = D extends { query: infer Q extends z.ZodType } ? ({} extends z.input<Q> ? { query?: z.input<Q> } : { query: z.input<Q> }) : unknown;
@@ -27,25 +26,16 @@ type RouteMethod<D> = {} extends RouteInput<D> ? (input?: RouteInput<D>) => Prom
 
 export type ApiRouteMethods = { [K in RouteName]: RouteMethod<ApiContract[K]> };
 
-export interface StreamEventsOptions {
-  conversation?: string;
-  agent?: string;
-  types?: readonly string[];
-  /** Resume after this event id (the stream sends everything later, then live events). */
-  lastEventId?: number;
-  /** Reconnect with the last received id when the stream ends or fails (default true). */
-  reconnect?: boolean;
-  /** Wait between reconnects (default 1000 ms). */
-  reconnectDelayMs?: number;
-  signal?: AbortSignal;
-}
-
 export interface ApiClient extends ApiRouteMethods {
   readonly baseUrl: string;
-  /** Live events, in id order, exactly once across reconnects; ends when `signal` aborts. */
-  streamEvents(options?: StreamEventsOptions): AsyncGenerator<EventView>;
+  /**
+   * Live events (replayed after `lastEventId` when given), in id order, exactly once across
+   * reconnects, with a visible connection state. Iterate it with `for await`, or attach
+   * `onEvent`; `close()` (or the signal, or leaving the loop) ends it.
+   */
+  subscribe(options?: SubscribeOptions): EventSubscription;
   /** URL for a browser EventSource (which cannot send headers): pass a ticket from createTicket(). */
-  eventsUrl(options: { ticket: string; conversation?: string; agent?: string; types?: readonly string[] }): string;
+  eventsUrl(options: EventFilterOptions & { ticket: string; lastEventId?: number }): string;
 }
 
 export interface ApiClientOptions {
@@ -54,6 +44,8 @@ export interface ApiClientOptions {
   /** The API token, or a run-scoped token (`tinyagi call`). */
   token?: string;
   fetch?: typeof fetch;
+  /** For `subscribe({ transport: 'eventsource' })` where there is no global EventSource. */
+  EventSource?: EventSourceConstructor;
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -62,9 +54,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const headers = (extra: Record<string, string>): Record<string, string> =>
     options.token ? { ...extra, authorization: `Bearer ${options.token}` } : extra;
 
-  async function call(def: RouteDef, input: { params?: object; query?: object; body?: unknown; signal?: AbortSignal } = {}): Promise<unknown> {
+  async function call(def: RouteEntry, input: { params?: object; query?: object; body?: unknown; signal?: AbortSignal } = {}): Promise<unknown> {
     const url = `${baseUrl}${fillPath(def.path, input.params)}${queryString(input.query)}`;
-    const hasBody = def.body !== undefined;
+    const hasBody = def.body === true;
     let res: Response;
     try {
       res = await fetchImpl(url, {
@@ -86,60 +78,50 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   const methods = Object.fromEntries(
-    Object.entries(apiContract).map(([name, def]) => [name, (input?: Parameters<typeof call>[1]) => call(def, input)]),
+    Object.entries(ROUTE_TABLE).map(([name, def]) => [name, (input?: Parameters<typeof call>[1]) => call(def, input)]),
   ) as unknown as ApiRouteMethods;
 
-  function eventsQuery(o: { conversation?: string | undefined; agent?: string | undefined; types?: readonly string[] | undefined }): Record<string, string | undefined> {
-    return { conversation: o.conversation, agent: o.agent, types: o.types && o.types.length > 0 ? o.types.join(',') : undefined };
+  function eventsQuery(o: EventFilterOptions & { lastEventId?: number | undefined }): Record<string, string | undefined> {
+    return {
+      conversation: o.conversation,
+      agent: o.agent,
+      types: o.types && o.types.length > 0 ? o.types.join(',') : undefined,
+      lastEventId: o.lastEventId === undefined ? undefined : String(o.lastEventId),
+    };
   }
 
-  async function* streamEvents(o: StreamEventsOptions = {}): AsyncGenerator<EventView> {
-    let lastId = o.lastEventId;
-    const reconnect = o.reconnect ?? true;
-    while (!o.signal?.aborted) {
-      let res: Response | undefined;
+  function eventsUrl(o: EventFilterOptions & { ticket: string; lastEventId?: number | undefined }): string {
+    return `${baseUrl}${EVENTS_PATH}${queryString({ ...eventsQuery(o), ticket: o.ticket })}`;
+  }
+
+  function subscribe(o: SubscribeOptions = {}): EventSubscription {
+    const filters: EventFilterOptions = { ...(o.conversation ? { conversation: o.conversation } : {}), ...(o.agent ? { agent: o.agent } : {}), ...(o.types ? { types: o.types } : {}) };
+    if (o.transport === 'eventsource') {
+      const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+      if (!EventSourceImpl) throw new TypeError('There is no EventSource here: pass one as createApiClient({ EventSource }), or use the fetch transport.');
+      const urlFor = async (from: number | undefined): Promise<string> => {
+        const { ticket } = await methods.createTicket();
+        return eventsUrl({ ...filters, ticket, ...(from === undefined ? {} : { lastEventId: from }) });
+      };
+      return subscribeEvents(eventSourceTransport(urlFor, EventSourceImpl, o.types), o);
+    }
+    const open = async (from: number | undefined, signal: AbortSignal): Promise<Response> => {
+      let res: Response;
       try {
-        res = await fetchImpl(`${baseUrl}${EVENTS_PATH}${queryString(eventsQuery(o))}`, {
-          headers: headers(lastId === undefined ? { accept: 'text/event-stream' } : { accept: 'text/event-stream', 'last-event-id': String(lastId) }),
-          ...(o.signal ? { signal: o.signal } : {}),
+        res = await fetchImpl(`${baseUrl}${EVENTS_PATH}${queryString(eventsQuery(filters))}`, {
+          headers: headers(from === undefined ? { accept: 'text/event-stream' } : { accept: 'text/event-stream', 'last-event-id': String(from) }),
+          signal,
         });
       } catch (err) {
-        if (o.signal?.aborted) return;
-        if (!reconnect) throw networkError(baseUrl, err);
+        throw networkError(baseUrl, err);
       }
-      if (res && !res.ok) throw await errorFromResponse(res);
-      if (res?.body) {
-        const parser = new SseParser();
-        const decoder = new TextDecoder();
-        try {
-          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-            for (const message of parser.push(decoder.decode(chunk, { stream: true }))) {
-              if (message.data === '' || message.id === undefined) continue;
-              const event = JSON.parse(message.data) as EventView;
-              // The server never repeats an id; this guards a resume racing a half-read chunk.
-              if (lastId !== undefined && event.id <= lastId) continue;
-              lastId = event.id;
-              yield event;
-            }
-          }
-        } catch (err) {
-          if (o.signal?.aborted) return;
-          if (!reconnect) throw networkError(baseUrl, err);
-        }
-      }
-      if (!reconnect || o.signal?.aborted) return;
-      await delay(o.reconnectDelayMs ?? 1000, o.signal);
-    }
+      if (!res.ok) throw await errorFromResponse(res);
+      return res;
+    };
+    return subscribeEvents(fetchTransport(open), o);
   }
 
-  return {
-    ...methods,
-    baseUrl,
-    streamEvents,
-    eventsUrl(o) {
-      return `${baseUrl}${EVENTS_PATH}${queryString({ ...eventsQuery(o), ticket: o.ticket })}`;
-    },
-  };
+  return { ...methods, baseUrl, subscribe, eventsUrl };
 }
 
 function fillPath(path: string, params: object | undefined): string {
@@ -176,16 +158,4 @@ async function errorFromResponse(res: Response): Promise<ApiError> {
     // Not the API's error shape: reported below.
   }
   return new ApiError('BAD_RESPONSE', res.status, `Unexpected answer (HTTP ${res.status}) from the server: ${text.slice(0, 200)}`);
-}
-
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

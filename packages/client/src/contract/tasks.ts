@@ -1,5 +1,5 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, OkSchema, TimestampSchema } from './common.ts';
 

@@ -1,5 +1,5 @@
 /** Schedules: cron (with a time zone) or one-shot, sending a message to an agent or team. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, OkSchema, TimestampSchema } from './common.ts';
 

@@ -1,4 +1,4 @@
-import type { ApiErrorCode } from '../errors.ts';
+import type { ApiErrorCode } from './contract/errors.ts';
 
 /** Codes the client itself produces (no answer, or an answer that is not the API's). */
 export type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE';

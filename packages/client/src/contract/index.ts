@@ -1,4 +1,8 @@
-/** The zod schemas of every request and response, shared by the server, the client and the CLI. */
+/**
+ * `@tinyagi/client/contract`: the zod schemas of every route, every event and every error code,
+ * shared by the server, the client, the CLI and the event producers in core and teams. Zod only,
+ * no I/O: the bottom of the package graph (core may import it and no other sibling).
+ */
 export { route, type RouteDef, type RouteAuth, type HttpMethod } from './route.ts';
 export { apiContract, type ApiContract, type RouteName } from './contract.ts';
 export * from './common.ts';
@@ -17,3 +21,4 @@ export * from './schedules.ts';
 export * from './tasks.ts';
 export * from './usage.ts';
 export * from './events.ts';
+export * from './errors.ts';

@@ -1,9 +1,10 @@
 /**
- * Public shapes of the stored records (queue messages, runs, conversations, outbox rows, events).
+ * Public shapes of the stored records (queue messages, runs, conversations, outbox rows; events
+ * are in events.ts).
  * They mirror core's record types; the server maps records onto them and the response
  * serializer drops anything not listed here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TimestampSchema } from './common.ts';
 
 const nullableString = z.string().nullable();
@@ -124,19 +125,3 @@ export const OutboxSchema = z
   })
   .meta({ id: 'OutboxEntry' });
 export type OutboxView = z.infer<typeof OutboxSchema>;
-
-/** One event of the log / SSE stream; `id` is the SSE event id. */
-export const EventSchema = z
-  .object({
-    id: z.number().int(),
-    ts: TimestampSchema,
-    type: z.string(),
-    conversationId: nullableString,
-    runId: nullableString,
-    parentRunId: nullableString,
-    depth: z.number().int().nullable(),
-    agentId: nullableString,
-    data: z.record(z.string(), z.unknown()),
-  })
-  .meta({ id: 'Event' });
-export type EventView = z.infer<typeof EventSchema>;

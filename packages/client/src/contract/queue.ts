@@ -1,5 +1,5 @@
 /** The queue: counts, in-flight work and dead letters. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, LimitQuery, OkSchema } from './common.ts';
 import { QueueMessageSchema } from './records.ts';

@@ -1,5 +1,5 @@
 /** System: health, status, services, channels, logs, auth tickets. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { TimestampSchema } from './common.ts';
 import { QueueCountsSchema } from './queue.ts';

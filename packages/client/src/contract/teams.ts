@@ -1,5 +1,5 @@
 /** Teams (validated membership) and their chat rooms. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, OkSchema, TimestampSchema } from './common.ts';
 

@@ -1,5 +1,5 @@
 /** Building blocks shared by several route groups. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ErrorBodySchema = z
   .object({

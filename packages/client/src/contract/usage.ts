@@ -1,5 +1,5 @@
 /** Token and cost usage grouped by agent, team, conversation, channel or day. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 
 export const USAGE_GROUPS = ['agent', 'team', 'conversation', 'channel', 'day'] as const;

@@ -1,5 +1,5 @@
 /** Built-in provider credentials and custom providers; secrets are masked on every read. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, OkSchema } from './common.ts';
 import { SecretStatusSchema } from './settings.ts';

@@ -1,5 +1,5 @@
 /** Outbox for channel clients, and proactive messages to paired senders. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, LimitQuery } from './common.ts';
 import { OUTBOX_STATUSES, OutboxSchema } from './records.ts';

@@ -3,7 +3,7 @@
  * whole settings file is then validated by core (provider names, cross-key rules) before the
  * atomic write, so one set of rules applies to the API, the CLI and hand edits.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, LimitQuery, TimestampSchema } from './common.ts';
 

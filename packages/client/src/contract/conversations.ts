@@ -1,5 +1,5 @@
 /** Conversations (run trees), transcripts, and runs: get, cancel, steer, spawn. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, LimitQuery, TimestampSchema } from './common.ts';
 import { CONVERSATION_STATUSES, ConversationSchema, RUN_STATUSES, RunSchema } from './records.ts';

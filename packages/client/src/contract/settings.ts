@@ -1,5 +1,5 @@
 /** The whole settings file: masked read, validated atomic merge-patch; which secrets are set (flags, never values). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { LooseObjectSchema } from './common.ts';
 

@@ -1,5 +1,5 @@
 /** Pairing: which channel senders may talk to the agents. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { OkSchema, TimestampSchema } from './common.ts';
 

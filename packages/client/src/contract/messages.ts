@@ -1,5 +1,5 @@
 /** Message intake and lookup (the queue's own routes are in queue.ts). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema } from './common.ts';
 import { OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
