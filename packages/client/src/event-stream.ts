@@ -16,7 +16,7 @@
  * - Events are not validated at run time (the server built them from the same schemas); the
  *   types come from the contract's event map.
  */
-import type { TinyEvent } from './contract/events.ts';
+import type { TinyEvent } from './contract/event-map.ts';
 import { EVENT_TYPES, type EventType } from './contract/event-types.ts';
 import { ApiError } from './api-error.ts';
 import { SseParser } from './sse-parser.ts';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '../src/contract/index.ts';
 import { ROUTE_TABLE } from '../src/contract/route-table.ts';
-import { EVENT_PAYLOADS, EVENT_TYPES } from '../src/contract/events.ts';
+import { EVENT_PAYLOADS, EVENT_TYPES } from '../src/contract/event-map.ts';
 
 describe('zod-free tables', () => {
   it('ROUTE_TABLE has every contract route with its method, path, body and text flag', () => {

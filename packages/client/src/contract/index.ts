@@ -21,4 +21,5 @@ export * from './schedules.ts';
 export * from './tasks.ts';
 export * from './usage.ts';
 export * from './events.ts';
+export * from './event-map.ts';
 export * from './errors.ts';
