@@ -64,6 +64,15 @@ export const secretLeaks: Array<{ method: string; url: string; secret: string }>
 /** operationId -> statuses answered, across the test file. */
 export const answered = new Map<string, Set<number>>();
 
+/** `METHOD /path` of every request the harness's typed client sent, across the test file. */
+export const clientCalls: string[] = [];
+
+const recordingFetch: typeof fetch = (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  clientCalls.push(`${init?.method ?? 'GET'} ${url.pathname}`);
+  return fetch(input, init);
+};
+
 function watch(app: TinyServer): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
@@ -116,7 +125,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     app,
     url,
     port,
-    client: createApiClient({ baseUrl: url, token }),
+    client: createApiClient({ baseUrl: url, token, fetch: recordingFetch }),
     settings: getSettings,
     async close() {
       await app.close();
