@@ -7,7 +7,8 @@ import type { z } from 'zod';
 import type { ApiContract, RouteName } from './contract/contract.ts';
 import type { ApiErrorCode } from './contract/errors.ts';
 import { ROUTE_TABLE, type RouteEntry } from './contract/route-table.ts';
-import { EVENTS_PATH } from './contract/event-types.ts';
+import { EVENTS_PATH, type EventType } from './contract/event-types.ts';
+import type { EventOf } from './contract/event-map.ts';
 import { ApiError } from './api-error.ts';
 import { eventSourceTransport, fetchTransport, subscribeEvents, type EventFilterOptions, type EventSourceConstructor, type EventSubscription, type SubscribeOptions } from './event-stream.ts';
 
@@ -33,7 +34,7 @@ export interface ApiClient extends ApiRouteMethods {
    * reconnects, with a visible connection state. Iterate it with `for await`, or attach
    * `onEvent`; `close()` (or the signal, or leaving the loop) ends it.
    */
-  subscribe(options?: SubscribeOptions): EventSubscription;
+  subscribe<T extends EventType = EventType>(options?: SubscribeOptions<T>): EventSubscription<EventOf<T>>;
   /** URL for a browser EventSource (which cannot send headers): pass a ticket from createTicket(). */
   eventsUrl(options: EventFilterOptions & { ticket: string; lastEventId?: number }): string;
 }
@@ -94,8 +95,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return `${baseUrl}${EVENTS_PATH}${queryString({ ...eventsQuery(o), ticket: o.ticket })}`;
   }
 
-  function subscribe(o: SubscribeOptions = {}): EventSubscription {
-    const filters: EventFilterOptions = { ...(o.conversation ? { conversation: o.conversation } : {}), ...(o.agent ? { agent: o.agent } : {}), ...(o.types ? { types: o.types } : {}) };
+  function subscribe<T extends EventType = EventType>(o: SubscribeOptions<T> = {}): EventSubscription<EventOf<T>> {
+    const filters: EventFilterOptions<T> = { ...(o.conversation ? { conversation: o.conversation } : {}), ...(o.agent ? { agent: o.agent } : {}), ...(o.types ? { types: o.types } : {}) };
     if (o.transport === 'eventsource') {
       const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
       if (!EventSourceImpl) throw new TypeError('There is no EventSource here: pass one as createApiClient({ EventSource }), or use the fetch transport.');

@@ -16,7 +16,7 @@
  * - Events are not validated at run time (the server built them from the same schemas); the
  *   types come from the contract's event map.
  */
-import type { TinyEvent } from './contract/event-map.ts';
+import type { EventOf, TinyEvent } from './contract/event-map.ts';
 import { EVENT_TYPES, type EventType } from './contract/event-types.ts';
 import { ApiError } from './api-error.ts';
 import { SseParser } from './sse-parser.ts';
@@ -43,13 +43,14 @@ export interface BackoffOptions {
   maxAttempts?: number;
 }
 
-export interface EventFilterOptions {
+export interface EventFilterOptions<T extends EventType = EventType> {
   conversation?: string;
   agent?: string;
-  types?: readonly EventType[];
+  /** Only these types (the events delivered are typed accordingly). */
+  types?: readonly T[];
 }
 
-export interface SubscribeOptions extends EventFilterOptions {
+export interface SubscribeOptions<T extends EventType = EventType> extends EventFilterOptions<T> {
   /** Resume after this event id (everything later is replayed first); without it, live events only. */
   lastEventId?: number;
   /** `fetch` (default) or the browser's `eventsource` with the ticket flow. */
@@ -60,14 +61,14 @@ export interface SubscribeOptions extends EventFilterOptions {
   signal?: AbortSignal;
 }
 
-export interface EventSubscription extends AsyncIterable<TinyEvent> {
+export interface EventSubscription<E extends TinyEvent = TinyEvent> extends AsyncIterable<E> {
   readonly state: ConnectionState;
   /** The id of the last event delivered (where a reconnect resumes). */
   readonly lastEventId: number | undefined;
   /** Calls `listener` on every state change; returns the unsubscribe function. */
   onStateChange(listener: StateListener): () => void;
   /** Calls `listener` for every event; returns the unsubscribe function. */
-  onEvent(listener: (event: TinyEvent) => void): () => void;
+  onEvent(listener: (event: E) => void): () => void;
   close(): void;
   /** Settles when the subscription is closed: rejects with the fatal error if it ended with one. */
   readonly closed: Promise<void>;
@@ -94,9 +95,9 @@ function isRetryable(err: ApiError): boolean {
   return err.status === 0 || err.status >= 500 || err.status === 408 || err.status === 429 || err.code === 'BAD_RESPONSE';
 }
 
-export function subscribeEvents(transport: StreamTransport, options: SubscribeOptions = {}): EventSubscription {
+export function subscribeEvents<T extends EventType = EventType>(transport: StreamTransport, options: SubscribeOptions<T> = {}): EventSubscription<EventOf<T>> {
   const stateListeners = new Set<StateListener>();
-  const eventListeners = new Set<(event: TinyEvent) => void>();
+  const eventListeners = new Set<(event: EventOf<T>) => void>();
   const abort = new AbortController();
   const backoff: BackoffOptions = typeof options.reconnect === 'object' ? options.reconnect : {};
   const reconnect = options.reconnect !== false;
@@ -134,7 +135,8 @@ export function subscribeEvents(transport: StreamTransport, options: SubscribeOp
 
   function deliver(id: string | undefined, data: string): void {
     if (state === 'closed' || id === undefined || data === '') return;
-    const event = JSON.parse(data) as TinyEvent;
+    // The server filtered by `types`; the payload is not re-validated here (see the contract above).
+    const event = JSON.parse(data) as EventOf<T>;
     // Exactly once: a resumed stream never repeats an id, but a chunk read before a drop may.
     if (lastId !== undefined && event.id <= lastId) return;
     lastId = event.id;
@@ -198,8 +200,8 @@ export function subscribeEvents(transport: StreamTransport, options: SubscribeOp
 }
 
 /** The subscription as an async iterator; ending the loop (break/return) closes it, a fatal error is thrown. */
-async function* iterate(sub: EventSubscription): AsyncGenerator<TinyEvent> {
-  const queue: TinyEvent[] = [];
+async function* iterate<E extends TinyEvent>(sub: EventSubscription<E>): AsyncGenerator<E> {
+  const queue: E[] = [];
   let wake: (() => void) | undefined;
   const stop = sub.onEvent((event) => {
     queue.push(event);
