@@ -92,7 +92,21 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}, rand
 
 /** Whether retrying could help: no answer, a server-side failure, a timeout or a rate limit. */
 function isRetryable(err: ApiError): boolean {
-  return err.status === 0 || err.status >= 500 || err.status === 408 || err.status === 429 || err.code === 'BAD_RESPONSE';
+  return err.status === 0 || err.status >= 500 || err.status === 408 || err.status === 429;
+}
+
+/**
+ * A listener that throws must not stop the stream or the other listeners; its error is rethrown
+ * on its own (as an EventTarget does), so it is not swallowed either.
+ */
+function callSafely<A extends unknown[]>(listener: (...args: A) => void, ...args: A): void {
+  try {
+    listener(...args);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
 }
 
 export function subscribeEvents<T extends EventType = EventType>(transport: StreamTransport, options: SubscribeOptions<T> = {}): EventSubscription<EventOf<T>> {
@@ -115,13 +129,7 @@ export function subscribeEvents<T extends EventType = EventType>(transport: Stre
   function setState(next: ConnectionState, info: ConnectionInfo): void {
     if (state === 'closed') return;
     state = next;
-    for (const listener of stateListeners) {
-      try {
-        listener(next, info);
-      } catch {
-        // A faulty listener must not stop the stream.
-      }
-    }
+    for (const listener of stateListeners) callSafely(listener, next, info);
   }
 
   function finish(error?: ApiError): void {
@@ -135,12 +143,17 @@ export function subscribeEvents<T extends EventType = EventType>(transport: Stre
 
   function deliver(id: string | undefined, data: string): void {
     if (state === 'closed' || id === undefined || data === '') return;
-    // The server filtered by `types`; the payload is not re-validated here (see the contract above).
-    const event = JSON.parse(data) as EventOf<T>;
+    let event: EventOf<T>;
+    try {
+      // The server filtered by `types`; the payload is not re-validated here (see the contract above).
+      event = JSON.parse(data) as EventOf<T>;
+    } catch (err) {
+      throw new ApiError('BAD_RESPONSE', 200, `The event stream sent an event that is not JSON (id ${id}).`, { cause: err });
+    }
     // Exactly once: a resumed stream never repeats an id, but a chunk read before a drop may.
     if (lastId !== undefined && event.id <= lastId) return;
     lastId = event.id;
-    for (const listener of eventListeners) listener(event);
+    for (const listener of eventListeners) callSafely(listener, event);
   }
 
   // A function, not `state === 'closed'`: TypeScript would keep the narrowing across the awaits.
@@ -268,6 +281,7 @@ export function fetchTransport(open: (from: number | undefined, signal: AbortSig
         }
       } catch (err) {
         if (signal.aborted) return;
+        if (err instanceof ApiError) throw err;
         throw new ApiError('NETWORK_ERROR', 0, `The event stream was interrupted (${err instanceof Error ? err.message : String(err)}).`, { cause: err });
       } finally {
         reader.cancel().catch(() => {});
