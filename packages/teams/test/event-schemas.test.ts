@@ -33,10 +33,9 @@ const settings: Settings = {
   limits: { ping_pong_max: 100 },
 };
 
-/** The payload schema with unknown keys refused (top level; run.progress per variant). */
+/** The payload schema with unknown keys refused (top level; run.progress per variant; system.notice too, though it accepts extra keys in general). */
 function strictPayload(type: EventType): z.ZodType {
   const schema: z.ZodType = EVENT_PAYLOADS[type];
-  if (type === 'system.notice') return schema; // free-form by design
   if (schema instanceof z.ZodObject) return schema.strict();
   if (schema instanceof z.ZodDiscriminatedUnion) return z.union(schema.options.map((o) => (o instanceof z.ZodObject ? o.strict() : o)) as [z.ZodType, z.ZodType]);
   return schema;

@@ -49,7 +49,7 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
     }
     case 'system.notice':
       // Only plugin failures: other notices are for the event stream.
-      return e.data.where === 'plugin' ? { level: 'warn', text: `plugin ${str(e.data['plugin'])} ${str(e.data['hook'])} ${firstLine(str(e.data.error))}; the text passed through unchanged${where}` } : undefined;
+      return e.data.where === 'plugin' ? { level: 'warn', text: `plugin ${str(e.data.plugin)} ${str(e.data.hook)} ${firstLine(str(e.data.error))}; the text passed through unchanged${where}` } : undefined;
     case 'pairing.requested':
       return { level: 'info', text: `pairing requested on ${e.data.channel} (tinyagi pairing pending)` };
     default:

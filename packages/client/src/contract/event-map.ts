@@ -164,8 +164,20 @@ export const EVENT_PAYLOADS = {
   }),
   'heartbeat.sent': z.object({ messageId: str }),
   'settings.changed': z.object({ source: z.enum(['file', 'api']) }),
-  /** Free-form notices (plugin failures, background errors, `continue`); extra keys pass through. */
-  'system.notice': z.looseObject({ level: z.enum(['info', 'warn', 'error']).optional(), where: str.optional(), message: str.optional(), error: str.optional() }),
+  /** Free-form notices; the known kinds are declared, extra keys pass through. */
+  'system.notice': z.looseObject({
+    level: z.enum(['info', 'warn', 'error']).optional(),
+    /** `plugin` (a plugin hook failed: `plugin`, `hook`), `conversation deadlines`, … */
+    where: str.optional(),
+    message: str.optional(),
+    error: str.optional(),
+    plugin: str.optional(),
+    hook: str.optional(),
+    /** `continue`: the human raised a stopped conversation's limits (`limitScale`) and `delivered` held messages. */
+    action: str.optional(),
+    limitScale: z.number().optional(),
+    delivered: int.optional(),
+  }),
 } as const satisfies { [T in EventType]: z.ZodType };
 
 export type EventPayloadSchemas = typeof EVENT_PAYLOADS;
