@@ -70,9 +70,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw networkError(baseUrl, err);
     }
     if (!res.ok) throw await errorFromResponse(res);
-    if (def.produces === 'text') return res.text();
+    let text: string;
     try {
-      return await res.json();
+      text = await res.text();
+    } catch (err) {
+      // The connection broke while the body was arriving: as if no answer came.
+      throw networkError(baseUrl, err);
+    }
+    if (def.produces === 'text') return text;
+    try {
+      return JSON.parse(text) as unknown;
     } catch (err) {
       throw new ApiError('BAD_RESPONSE', res.status, `The server at ${baseUrl} answered ${def.method} ${def.path} with a body that is not JSON.`, { cause: err });
     }
@@ -95,6 +102,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return `${baseUrl}${EVENTS_PATH}${queryString({ ...eventsQuery(o), ticket: o.ticket })}`;
   }
 
+  // Where "from now on" starts for a subscription without lastEventId.
+  const position = async (): Promise<number> => (await methods.status()).lastEventId;
+
   function subscribe<T extends EventType = EventType>(o: SubscribeOptions<T> = {}): EventSubscription<EventOf<T>> {
     const filters: EventFilterOptions<T> = { ...(o.conversation ? { conversation: o.conversation } : {}), ...(o.agent ? { agent: o.agent } : {}), ...(o.types ? { types: o.types } : {}) };
     if (o.transport === 'eventsource') {
@@ -104,7 +114,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         const { ticket } = await methods.createTicket();
         return eventsUrl({ ...filters, ticket, ...(from === undefined ? {} : { lastEventId: from }) });
       };
-      return subscribeEvents(eventSourceTransport(urlFor, EventSourceImpl, o.types), o);
+      return subscribeEvents(eventSourceTransport(urlFor, EventSourceImpl, o.types), o, position);
     }
     const open = async (from: number | undefined, signal: AbortSignal): Promise<Response> => {
       let res: Response;
@@ -119,7 +129,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (!res.ok) throw await errorFromResponse(res);
       return res;
     };
-    return subscribeEvents(fetchTransport(open), o);
+    return subscribeEvents(fetchTransport(open), o, position);
   }
 
   return { ...methods, baseUrl, subscribe, eventsUrl };

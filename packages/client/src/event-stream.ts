@@ -13,8 +13,12 @@
  * - Transports: `fetch` streams the body and sends the token as a header (Node, browsers,
  *   workers); `eventsource` uses the browser's EventSource, which cannot send headers, with a
  *   short-lived ticket from POST /api/auth/ticket taken before each connection.
+ * - Without `lastEventId` the subscription first takes the daemon's current position, so
+ *   "from now on" survives a drop before the first event too (resuming from nothing would skip
+ *   what happened while reconnecting).
  * - Events are not validated at run time (the server built them from the same schemas); the
- *   types come from the contract's event map.
+ *   types come from the contract's event map. The async iterator buffers what its loop has not
+ *   consumed yet; a consumer slower than the stream should use `onEvent`.
  */
 import type { EventOf, TinyEvent } from './contract/event-map.ts';
 import { EVENT_TYPES, type EventType } from './contract/event-types.ts';
@@ -51,7 +55,7 @@ export interface EventFilterOptions<T extends EventType = EventType> {
 }
 
 export interface SubscribeOptions<T extends EventType = EventType> extends EventFilterOptions<T> {
-  /** Resume after this event id (everything later is replayed first); without it, live events only. */
+  /** Resume after this event id (everything later is replayed first); without it, events from now on. */
   lastEventId?: number;
   /** `fetch` (default) or the browser's `eventsource` with the ticket flow. */
   transport?: 'fetch' | 'eventsource';
@@ -109,7 +113,11 @@ function callSafely<A extends unknown[]>(listener: (...args: A) => void, ...args
   }
 }
 
-export function subscribeEvents<T extends EventType = EventType>(transport: StreamTransport, options: SubscribeOptions<T> = {}): EventSubscription<EventOf<T>> {
+/**
+ * `position` answers the id of the newest event now (used once, when no `lastEventId` is given);
+ * without it such a subscription starts wherever each connection starts.
+ */
+export function subscribeEvents<T extends EventType = EventType>(transport: StreamTransport, options: SubscribeOptions<T> = {}, position?: () => Promise<number>): EventSubscription<EventOf<T>> {
   const stateListeners = new Set<StateListener>();
   const eventListeners = new Set<(event: EventOf<T>) => void>();
   const abort = new AbortController();
@@ -164,6 +172,7 @@ export function subscribeEvents<T extends EventType = EventType>(transport: Stre
     for (;;) {
       let error: ApiError | undefined;
       try {
+        if (lastId === undefined && position) lastId = await position();
         await transport.connect(lastId, { onOpen: () => ((attempt = 0), setState('open', { attempt })), onMessage: deliver }, abort.signal);
       } catch (err) {
         error = err instanceof ApiError ? err : new ApiError('NETWORK_ERROR', 0, err instanceof Error ? err.message : String(err), { cause: err });

@@ -12,6 +12,25 @@ describe('client', () => {
     await expect(fake.status()).rejects.toMatchObject({ code: 'BAD_RESPONSE', status: 502 });
   });
 
+  it('a body cut off by the network is NETWORK_ERROR (retryable), not BAD_RESPONSE', async () => {
+    const cut = createApiClient({
+      baseUrl: 'http://x',
+      fetch: async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"ticket":"v1.'));
+              controller.error(new TypeError('terminated'));
+            },
+          }),
+          { status: 201 },
+        ),
+    });
+    await expect(cut.createTicket()).rejects.toMatchObject({ code: 'NETWORK_ERROR', status: 0 });
+    const garbled = createApiClient({ baseUrl: 'http://x', fetch: async () => new Response('{"ticket":', { status: 201 }) });
+    await expect(garbled.createTicket()).rejects.toMatchObject({ code: 'BAD_RESPONSE', status: 201 });
+  });
+
   it('path parameters are encoded', async () => {
     const urls: string[] = [];
     const spy = createApiClient({ baseUrl: 'http://x', fetch: async (url) => (urls.push(String(url)), new Response('{}', { status: 200 })) });

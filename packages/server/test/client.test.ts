@@ -145,6 +145,47 @@ describe('subscribe', () => {
     }
   });
 
+  it('without lastEventId it starts from now: a drop before the first event loses nothing', async () => {
+    const client = createApiClient({ baseUrl: proxy.url, token: h.token });
+    const sub = client.subscribe({ types: ['system.notice'], reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
+    const seen = watch(sub);
+    try {
+      await waitFor(() => seen.states.some((s) => s.state === 'open'), 10_000, 'the first connection');
+      const before = await produce(3, 'from-now-1');
+      await waitFor(() => seen.events.length === 3, 10_000, 'the first events');
+      // The server goes away; events happen while the client reconnects.
+      proxy.refuse = true;
+      proxy.dropAll();
+      await waitFor(() => seen.states.some((s) => s.state === 'reconnecting'), 10_000, 'the drop to be noticed');
+      const during = await produce(5, 'from-now-2');
+      proxy.refuse = false;
+      await waitFor(() => seen.events.length === 8, 10_000, 'the events of the outage');
+      expect(seen.events.map((e) => e.id)).toEqual([...before, ...during]);
+    } finally {
+      proxy.refuse = false;
+      sub.close();
+    }
+  });
+
+  it('a drop before any event still resumes from the position taken at subscribe time', async () => {
+    const client = createApiClient({ baseUrl: proxy.url, token: h.token });
+    const sub = client.subscribe({ types: ['system.notice'], reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
+    const seen = watch(sub);
+    try {
+      await waitFor(() => seen.states.some((s) => s.state === 'open'), 10_000, 'the first connection');
+      proxy.refuse = true;
+      proxy.dropAll();
+      await waitFor(() => seen.states.some((s) => s.state === 'reconnecting'), 10_000, 'the drop to be noticed');
+      const during = await produce(5, 'before-first');
+      proxy.refuse = false;
+      await waitFor(() => seen.events.length === 5, 10_000, 'the events of the outage');
+      expect(seen.events.map((e) => e.id)).toEqual(during);
+    } finally {
+      proxy.refuse = false;
+      sub.close();
+    }
+  });
+
   it('an answer retrying cannot fix closes the subscription with its ApiError; for await throws it', async () => {
     const wrong = createApiClient({ baseUrl: h.url, token: 'wrong-token-wrong-token' }).subscribe({ reconnect: { initialDelayMs: 1 } });
     const seen = watch(wrong);
@@ -189,7 +230,7 @@ describe('subscribe', () => {
     try {
       await waitFor(() => lines.some((l) => l.state === 'open') || stderr !== '', 10_000, 'the EventSource to open');
       const ids = await produce(200, 'eventsource', true);
-      expect(await exited).toBe(0);
+      expect(await exited, stderr).toBe(0);
       expect(stderr).toBe('');
       expect(lines.filter((l) => l.id !== undefined).map((l) => l.id)).toEqual(ids);
       const opens = lines.filter((l) => l.state === 'open').length;

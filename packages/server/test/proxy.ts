@@ -17,6 +17,8 @@ export interface DroppingProxy {
   cutAfterBytes: (() => number) | undefined;
   /** Accept and immediately drop every connection (the server looks down). */
   refuse: boolean;
+  /** Drops every open connection now. */
+  dropAll(): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,9 @@ export async function startDroppingProxy(targetPort: number): Promise<DroppingPr
     },
     cutAfterBytes: undefined,
     refuse: false,
+    dropAll() {
+      for (const s of sockets) s.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
