@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { ApiContract, RouteName } from './contract/contract.ts';
 import type { ApiErrorCode } from './contract/errors.ts';
-import { ROUTE_TABLE, type RouteEntry } from './contract/route-table.ts';
+import { ROUTE_TABLE, type RouteEntry } from './route-table.ts';
 import { EVENTS_PATH, type EventType } from './contract/event-types.ts';
 import type { EventOf } from './contract/event-map.ts';
 import { ApiError } from './api-error.ts';

@@ -1,7 +1,7 @@
 /** The zod-free route table the client uses matches the contract route for route. */
 import { describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '../src/contract/index.ts';
-import { ROUTE_TABLE } from '../src/contract/route-table.ts';
+import { ROUTE_TABLE } from '../src/route-table.ts';
 import { EVENT_PAYLOADS, EVENT_TYPES } from '../src/contract/event-map.ts';
 
 describe('zod-free tables', () => {

@@ -6,7 +6,7 @@
  * (test/route-table.test.ts also compares them at run time).
  */
 import type { z } from 'zod';
-import type { ApiContract, RouteName } from './contract.ts';
+import type { ApiContract, RouteName } from './contract/contract.ts';
 
 type RouteShape<D> = { method: D extends { method: infer M } ? M : never; path: D extends { path: infer P } ? P : never } & (D extends { produces: 'text' }
   ? { produces: 'text' }
