@@ -3,7 +3,7 @@
  * `send --wait` and `chat`. Replies are collected from `outbox.enqueued` events and, at the end,
  * from the outbox itself (so a reply is never missed, and never shown twice).
  */
-import type { ApiClient, EventView, OutboxView } from '@tinyagi/server/client';
+import type { ApiClient, EventView, FailureReason, OutboxView } from '@tinyagi/client';
 import { CliError } from './output/cli-error.ts';
 
 export interface Reply {
@@ -44,11 +44,9 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   const timer = setTimeout(() => abort.abort(), options.timeoutMs);
   let completed = false;
   try {
-    for await (const event of client.streamEvents({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal })) {
+    for await (const event of client.subscribe({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal })) {
       options.onEvent?.(event);
-      if (event.type === 'outbox.enqueued' && typeof event.data['outboxId'] === 'string' && typeof event.data['text'] === 'string') {
-        addReply({ id: event.data['outboxId'], agentId: event.agentId, text: event.data['text'] });
-      }
+      if (event.type === 'outbox.enqueued') addReply({ id: event.data.outboxId, agentId: event.agentId, text: event.data.text });
       if (event.type === 'conversation.completed') {
         completed = true;
         break;
@@ -81,43 +79,43 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
 /** One human-readable line for a progress event, or undefined for events not worth showing. */
 export function describeEvent(event: EventView): string | undefined {
   const agent = event.agentId ?? 'agent';
-  const data = event.data;
   switch (event.type) {
     case 'run.started':
       return `@${agent} is working${event.depth ? ` (depth ${event.depth})` : ''}…`;
     case 'run.progress': {
-      if (data['type'] === 'tool' && typeof data['name'] === 'string') return `@${agent}: using ${data['name']}`;
-      if (typeof data['message'] === 'string') return `@${agent}: ${data['message']}`;
+      const progress = event.data;
+      if (progress.type === 'tool') return `@${agent}: using ${progress.name}`;
+      if (progress.type === 'status') return `@${agent}: ${progress.message}`;
       return undefined;
     }
     case 'agent.mention':
-      return `@${String(data['fromAgent'] ?? agent)} → @${String(data['toAgent'] ?? '?')}`;
+      return `@${event.data.fromAgent} → @${event.data.toAgent}`;
     case 'subagent.started':
       // The event belongs to the child run: its agent is the one called.
-      return `sub-agent @${String(data['name'] ?? agent)} started (depth ${String(data['depth'] ?? event.depth ?? '?')})`;
+      return `sub-agent @${event.data.name} started (depth ${event.data.depth})`;
+    case 'run.failed':
+      return `@${agent} failed: ${event.data.error ?? 'unknown error'}`;
     case 'queue.retry': {
-      const why = failureLabel(data['failure']);
-      const wait = typeof data['retryInMs'] === 'number' ? ` in ${formatWait(data['retryInMs'])}` : '';
+      const { data } = event;
+      const why = failureLabel(data.failure);
       // A rate-limit wait gives its attempt back: count the waits instead.
-      if (data['kind'] === 'rate_limited') return `@${agent}: ${why}, retrying${wait} (wait ${String(data['rateLimitWaits'] ?? '?')}/${String(data['maxRateLimitWaits'] ?? '?')}, no attempt used)`;
-      return `@${agent}: attempt ${String(data['attempts'] ?? '?')}/${String(data['maxAttempts'] ?? '?')} failed (${why}), retrying${wait}`;
+      if (data.kind === 'rate_limited') return `@${agent}: ${why}, retrying in ${formatWait(data.retryInMs)} (wait ${data.rateLimitWaits}/${data.maxRateLimitWaits}, no attempt used)`;
+      return `@${agent}: attempt ${data.attempts}/${data.maxAttempts} failed (${why}), retrying in ${formatWait(data.retryInMs)}`;
     }
     case 'queue.dead':
-      return `@${agent}: gave up (${failureLabel(data['failure'])}) after attempt ${String(data['attempts'] ?? '?')}/${String(data['maxAttempts'] ?? '?')}`;
-    case 'run.failed':
-      return `@${agent} failed: ${String(data['error'] ?? 'unknown error')}${data['willRetry'] === true ? ' (will retry)' : ''}`;
+      return `@${agent}: gave up (${failureLabel(event.data.failure)}) after attempt ${event.data.attempts}/${event.data.maxAttempts}`;
     case 'run.cancelled':
       return `@${agent} was cancelled`;
     case 'guard.rejected':
-      return `guard stopped a handoff: ${String(data['message'] ?? data['rule'] ?? 'limit reached')}`;
+      return `guard stopped a handoff: ${event.data.message}`;
     case 'budget.warning':
-      return `budget warning: ${String(data['message'] ?? '')}`;
+      return `budget warning: ${event.data.rule} at ${formatAmount(event.data.rule, event.data.used)} of ${formatAmount(event.data.rule, event.data.limit)} (${Math.round((event.data.used / event.data.limit) * 100)}%)`;
     default:
       return undefined;
   }
 }
 
-const FAILURE_LABELS: Record<string, string> = {
+const FAILURE_LABELS: Record<FailureReason, string> = {
   rate_limited: 'rate limited',
   timed_out: 'timed out',
   crashed: 'crashed',
@@ -126,9 +124,14 @@ const FAILURE_LABELS: Record<string, string> = {
   failed: 'failed',
 };
 
-/** A classified failure reason (FailureReason) in words. */
-export function failureLabel(reason: unknown): string {
-  return typeof reason === 'string' ? (FAILURE_LABELS[reason] ?? reason) : 'failed';
+/** A classified failure reason in words. */
+export function failureLabel(reason: FailureReason | null | undefined): string {
+  return reason ? FAILURE_LABELS[reason] : 'failed';
+}
+
+/** Budget amounts: dollars for `*_usd` rules, token counts otherwise. */
+function formatAmount(rule: string, value: number): string {
+  return rule.endsWith('_usd') ? `$${value.toFixed(2)}` : String(value);
 }
 
 function formatWait(ms: number): string {

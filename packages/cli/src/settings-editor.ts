@@ -14,7 +14,8 @@ import { ownEntry,
   updateSettings,
   type Settings,
 } from '@tinyagi/core';
-import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceOutcome, type WorkspaceRemovalMode, type WorkspaceRemovalPlan } from '@tinyagi/server';
+import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '@tinyagi/server';
+import type { WorkspaceOutcome, WorkspaceRemovalMode } from '@tinyagi/client';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
 

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStores } from '@tinyagi/core';
-import { createApiClient, isApiError, type ApiClient, type OutboxView, type RunNode, type SendMessageBody } from '@tinyagi/server/client';
+import { createApiClient, isApiError, type ApiClient, type OutboxView, type RunNode, type SendMessageBody } from '@tinyagi/client';
 import { makeHome, pidAlive, waitFor, type TestHome } from './helpers/cli.ts';
 import { killHard, startForegroundDaemon, waitHealthy, type ForegroundDaemon } from './helpers/foreground-daemon.ts';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';

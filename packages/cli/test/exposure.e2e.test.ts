@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApiClient } from '@tinyagi/server/client';
+import { createApiClient } from '@tinyagi/client';
 import { makeHome, type TestHome } from './helpers/cli.ts';
 import { startForegroundDaemon, waitHealthy } from './helpers/foreground-daemon.ts';
 

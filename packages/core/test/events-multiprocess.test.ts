@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
 import { EventLog } from '../src/events/log.ts';
-import type { TinyEvent } from '../src/events/types.ts';
+import type { EventOf } from '../src/events/types.ts';
 
 let dir: string;
 const open: TinyDatabase[] = [];
@@ -41,8 +41,8 @@ describe('events written by another process', () => {
     const there = new EventLog(connect(), { tailMs: 0 });
     there.append({ type: 'system.notice', data: { n: 'before' } });
     const here = new EventLog(connect(), { tailMs: 20 });
-    const seen: TinyEvent[] = [];
-    here.subscribe((e) => seen.push(e));
+    const seen: Array<EventOf<'system.notice'>> = [];
+    here.subscribe((e) => e.type === 'system.notice' && seen.push(e));
     there.append({ type: 'system.notice', data: { n: 'after' } });
     await until(() => seen.length === 1, 'the foreign event');
     await new Promise((r) => setTimeout(r, 100));
@@ -52,8 +52,8 @@ describe('events written by another process', () => {
   it('interleaved with local events: every event once, in id order', async () => {
     const local = new EventLog(connect(), { tailMs: 20 });
     const foreign = new EventLog(connect(), { tailMs: 0 });
-    const seen: TinyEvent[] = [];
-    local.subscribe((e) => seen.push(e));
+    const seen: Array<EventOf<'system.notice'>> = [];
+    local.subscribe((e) => e.type === 'system.notice' && seen.push(e));
     foreign.append({ type: 'system.notice', data: { n: 'f1' } });
     foreign.append({ type: 'system.notice', data: { n: 'f2' } });
     // A local commit right after: the foreign events (lower ids) must go out first.
@@ -69,8 +69,8 @@ describe('events written by another process', () => {
 
   it('from a real second process', async () => {
     const log = new EventLog(connect(), { tailMs: 20 });
-    const seen: TinyEvent[] = [];
-    log.subscribe((e) => seen.push(e));
+    const seen: Array<EventOf<'system.notice'>> = [];
+    log.subscribe((e) => e.type === 'system.notice' && seen.push(e));
     const child = fork(join(import.meta.dirname, 'fixtures/events-proc.ts'), [join(dir, 'e.db'), '25'], { execArgv: ['--conditions=tinyagi-source'], stdio: 'ignore' });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
@@ -84,14 +84,16 @@ describe('events committed by a subscriber', () => {
     const log = new EventLog(connect());
     // The first subscriber reacts to one event by committing two more (as the orchestrator does on queue.dead).
     log.subscribe((e) => {
-      if (e.type !== 'queue.dead') return;
-      log.append({ type: 'run.failed' });
-      log.append({ type: 'conversation.completed' });
+      if (e.type !== 'system.notice' || e.data.where !== 'dead letter') return;
+      log.append({ type: 'system.notice', data: { where: 'run failed' } });
+      log.append({ type: 'system.notice', data: { where: 'conversation completed' } });
     });
-    const seen: TinyEvent[] = [];
-    log.subscribe((e) => seen.push(e));
-    log.append({ type: 'queue.dead' });
-    expect(seen.map((e) => e.type)).toEqual(['queue.dead', 'run.failed', 'conversation.completed']);
+    const seen: EventOf<'system.notice'>[] = [];
+    log.subscribe((e) => {
+      if (e.type === 'system.notice') seen.push(e);
+    });
+    log.append({ type: 'system.notice', data: { where: 'dead letter' } });
+    expect(seen.map((e) => e.data.where)).toEqual(['dead letter', 'run failed', 'conversation completed']);
     expect(seen.map((e) => e.id)).toEqual([...seen.map((e) => e.id)].sort((a, b) => a - b));
   });
 });

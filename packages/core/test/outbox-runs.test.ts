@@ -86,11 +86,11 @@ describe('runs and conversations', () => {
     const seen: string[] = [];
     s.events.subscribe((e) => seen.push(e.type));
     expect(() => s.db.write(() => {
-      s.events.append({ type: 'run.started' });
+      s.events.append({ type: 'run.started', data: { cause: 'user', messageIds: [] } });
       throw new Error('rollback');
     })).toThrow('rollback');
     s.db.write(() => {
-      s.events.append({ type: 'run.completed' });
+      s.events.append({ type: 'run.completed', data: { cause: 'user', inputTokens: 0, outputTokens: 0, costUsd: 0 } });
       expect(seen).toEqual([]);
     });
     expect(seen).toEqual(['run.completed']);
@@ -100,7 +100,7 @@ describe('runs and conversations', () => {
   it('batches emitted events into one flush with increasing ids', async () => {
     const ids: number[] = [];
     s.events.subscribe((e) => ids.push(e.id));
-    for (let i = 0; i < 50; i++) s.events.emit({ type: 'run.progress', data: { i } });
+    for (let i = 0; i < 50; i++) s.events.emit({ type: 'run.progress', data: { type: 'text', text: String(i), turn: 1 } });
     await new Promise((r) => setImmediate(r));
     expect(ids).toHaveLength(50);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));

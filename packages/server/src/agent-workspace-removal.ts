@@ -17,7 +17,7 @@ import {
   TinyError, WORKSPACE_PATHS, agentWorkspaceDir, archiveWorkspace, errorMessage, isInside, removeWorkspace, workspaceRoot,
   type Settings,
 } from '@tinyagi/core';
-import type { WorkspaceOutcome, WorkspaceRemovalMode } from './schemas/agents.ts';
+import type { WorkspaceOutcome, WorkspaceRemovalMode } from '@tinyagi/client/contract';
 
 /** Archives go here, inside the workspace root (an agent id never starts with a dot). */
 export const WORKSPACE_ARCHIVE_DIR = '.archive';

@@ -8,7 +8,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { findJsonTreeProblem, formatSettingsPath, isTinyError } from '@tinyagi/core';
 import { ERROR_REGISTRY, RequestError, type ApiErrorCode } from './errors.ts';
 import type { ServerLog } from './options.ts';
-import type { ErrorBody } from './schemas/common.ts';
+import type { ErrorBody } from '@tinyagi/client/contract';
 
 interface ErrorReply {
   status: number;

@@ -1,81 +1,14 @@
 /**
- * The one error registry of the API: every code the server can answer with, its HTTP status
- * and a default message. Core's TinyError codes are mapped here too (the `satisfies` makes a
- * new core code a type error until it has a status), so a client can rely on `error.code`.
- *
- * Error body, for every non-2xx answer: `{ error: { code, message, details? } }`.
+ * Error codes of the HTTP layer. The registry (code -> status, message) is part of the contract
+ * (`@tinyagi/client/contract`); this module adds what only the server needs.
  */
 import type { TinyErrorCode } from '@tinyagi/core';
+import { ERROR_REGISTRY, SERVER_ERRORS, type ApiErrorCode, type ServerErrorCode } from '@tinyagi/client/contract';
 
-interface ErrorEntry {
-  status: number;
-  message: string;
-}
+export { ERROR_REGISTRY, type ApiErrorCode, type ServerErrorCode };
 
-/** Codes that only the HTTP layer produces (transport, validation, security). */
-const SERVER_ERRORS = {
-  VALIDATION_FAILED: { status: 400, message: 'The request does not match the expected shape.' },
-  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
-  JSON_TOO_DEEP: { status: 400, message: 'The request body is nested too deeply.' },
-  BAD_REQUEST: { status: 400, message: 'The request could not be understood.' },
-  AUTH_REQUIRED: { status: 401, message: 'Send the API token as "Authorization: Bearer <token>" (see TINYAGI_HOME/api-token).' },
-  AUTH_INVALID: { status: 401, message: 'The API token is not valid. Use the token from TINYAGI_HOME/api-token or TINYAGI_API_TOKEN.' },
-  TICKET_INVALID: { status: 401, message: 'The event-stream ticket is invalid or expired; request a new one with POST /api/auth/ticket.' },
-  SCOPE_FORBIDDEN: { status: 403, message: 'This token is scoped to one run and cannot be used on this route.' },
-  ORIGIN_NOT_ALLOWED: { status: 403, message: 'This Origin is not allowed; add it to server.allowed_origins in settings.json.' },
-  HOST_NOT_ALLOWED: { status: 403, message: 'This Host header is not allowed; add it to server.allowed_hosts in settings.json.' },
-  ROUTE_NOT_FOUND: { status: 404, message: 'No such API route. The route list is at /api/openapi.json.' },
-  CHANNEL_NOT_FOUND: { status: 404, message: 'No such channel.' },
-  FILE_NOT_FOUND: { status: 404, message: 'No such file.' },
-  METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this route.' },
-  NOT_ACCEPTABLE: { status: 406, message: 'This route only produces text/event-stream.' },
-  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
-  RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
-  NOT_AVAILABLE: { status: 503, message: 'This service is not available in this process.' },
-} as const satisfies Record<string, ErrorEntry>;
-
-/** Core's codes (domain errors raised by stores, config and the orchestrator). */
-const CORE_ERRORS = {
-  CONFIG_INVALID: { status: 400, message: 'The settings are not valid.' },
-  CONFIG_PARSE_FAILED: { status: 500, message: 'settings.json cannot be parsed; fix the file by hand.' },
-  CONFIG_LOCKED: { status: 409, message: 'settings.json is being changed by another process; retry.' },
-  CONFIG_IO: { status: 500, message: 'settings.json cannot be read or written.' },
-  INVALID_ID: { status: 400, message: 'Invalid id.' },
-  INVALID_PATH: { status: 400, message: 'Invalid path.' },
-  AGENT_NOT_FOUND: { status: 404, message: 'No such agent.' },
-  TEAM_NOT_FOUND: { status: 404, message: 'No such team.' },
-  PROVIDER_NOT_FOUND: { status: 404, message: 'No such provider.' },
-  PROVIDER_CONFIG_INVALID: { status: 400, message: 'The provider configuration is not valid.' },
-  MESSAGE_NOT_FOUND: { status: 404, message: 'No such message.' },
-  MESSAGE_EMPTY: { status: 400, message: 'The message is empty.' },
-  NOT_A_MEMBER: { status: 400, message: 'The agent is not a member of that team.' },
-  RUN_NOT_FOUND: { status: 404, message: 'No such run.' },
-  OUTBOX_NOT_FOUND: { status: 404, message: 'No such outbox entry.' },
-  CONVERSATION_NOT_FOUND: { status: 404, message: 'No such conversation.' },
-  PAIRING_NOT_FOUND: { status: 404, message: 'No such pairing.' },
-  SCHEDULE_NOT_FOUND: { status: 404, message: 'No such schedule.' },
-  TASK_NOT_FOUND: { status: 404, message: 'No such task.' },
-  PROJECT_NOT_FOUND: { status: 404, message: 'No such project.' },
-  COMMENT_NOT_FOUND: { status: 404, message: 'No such comment.' },
-  ALREADY_EXISTS: { status: 409, message: 'It already exists.' },
-  INVALID_STATE: { status: 409, message: 'Not possible in the current state.' },
-  DB_BUSY: { status: 503, message: 'The database is busy; retry.' },
-  DB_CONSTRAINT: { status: 409, message: 'The change conflicts with existing data.' },
-  DB_ERROR: { status: 500, message: 'Database error.' },
-  INVOKE_FAILED: { status: 502, message: 'The agent invocation failed.' },
-  INVOKE_TIMEOUT: { status: 504, message: 'The agent invocation timed out.' },
-  INVOKE_RATE_LIMITED: { status: 429, message: 'The provider is rate limiting; retry later.' },
-  INVOKE_CANCELLED: { status: 409, message: 'The agent invocation was cancelled.' },
-  INPUT_TOO_LARGE: { status: 413, message: 'The input is too large.' },
-  LIMIT_EXCEEDED: { status: 409, message: 'A limit was reached.' },
-  INTERNAL: { status: 500, message: 'Internal error; see the daemon log.' },
-} as const satisfies Record<TinyErrorCode, ErrorEntry>;
-
-export const ERROR_REGISTRY = { ...SERVER_ERRORS, ...CORE_ERRORS } as const;
-
-export type ApiErrorCode = keyof typeof ERROR_REGISTRY;
-export type ServerErrorCode = keyof typeof SERVER_ERRORS;
+// A new TinyError code is a type error here until the contract's registry gives it a status.
+ERROR_REGISTRY satisfies Readonly<Record<TinyErrorCode, unknown>>;
 
 export function isApiErrorCode(code: unknown): code is ApiErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_REGISTRY, code);

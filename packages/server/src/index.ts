@@ -1,7 +1,7 @@
 /**
  * @tinyagi/server: the REST + SSE API of the daemon. `buildServer` returns the Fastify app
- * without listening; `startServer` listens (127.0.0.1:3777 by default). The typed client is
- * also available alone as `@tinyagi/server/client`.
+ * without listening; `startServer` listens (127.0.0.1:3777 by default). The contract it serves
+ * and the typed client are `@tinyagi/client`.
  */
 export { buildServer, type TinyServer } from './app.ts';
 export { startServer, type StartServerOptions, type RunningServer } from './listen.ts';
@@ -13,4 +13,3 @@ export { mintRunToken, isRunToken } from './security/run-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
 export { nextScheduleRun, validateScheduleTiming, type ScheduleTiming } from './schedule-timing.ts';
 export { planWorkspaceRemoval, applyWorkspaceRemoval, WORKSPACE_ARCHIVE_DIR, type WorkspaceRemovalPlan } from './agent-workspace-removal.ts';
-export * from './client/index.ts';

@@ -1,5 +1,5 @@
 import type { Settings, Stores } from '@tinyagi/core';
-import type { ChannelStatus } from './schemas/system.ts';
+import type { ChannelStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator } from './orchestrator.ts';
 
 export interface ChannelServices {

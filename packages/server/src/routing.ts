@@ -6,9 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequestError } from './errors.ts';
 import type { ServerContext } from './context.ts';
-import { apiContract, type ApiContract, type RouteName } from './schemas/contract.ts';
-import { ErrorBodySchema } from './schemas/common.ts';
-import type { RouteDef } from './schemas/route.ts';
+import { apiContract, ErrorBodySchema, type ApiContract, type RouteDef, type RouteName } from '@tinyagi/client/contract';
 import type { AuthInfo } from './security/guard.ts';
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;

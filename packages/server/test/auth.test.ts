@@ -5,7 +5,8 @@
  */
 import { createContext, runInContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiContract, createTicket, mintRunToken, type RouteDef } from '../src/index.ts';
+import { apiContract, type RouteDef } from '@tinyagi/client/contract';
+import { createTicket, mintRunToken } from '../src/index.ts';
 import { httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;

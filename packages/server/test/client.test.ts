@@ -1,26 +1,44 @@
 /**
- * The typed client on its own: error mapping, unreachable daemon, the import graph of the
- * `./client` entry (no fastify, no core, no node built-ins at runtime), and docs/api.md listing
- * every route of the contract.
+ * `@tinyagi/client` against a real server on 127.0.0.1: error mapping, an unreachable daemon,
+ * and the event subscription — resume across connections the server (here: a proxy in front of
+ * it) drops in the middle of an event, reconnect with backoff while the server is down, the
+ * connection state, fatal answers, and the browser's EventSource with tickets (a real child
+ * process with Node's EventSource). docs/api.md lists every route. The client's own tests
+ * (parser, bundle) are in packages/client/test.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSettings, openStores } from '@tinyagi/core';
+import { loadSettings, openStores, type EventOf } from '@tinyagi/core';
 import { Orchestrator } from '@tinyagi/teams';
-import { apiContract, createApiClient, isApiError, startServer, type RouteDef, type RunningServer } from '../src/index.ts';
-import { ApiError, SseParser } from '../src/client/index.ts';
-import { baseSettings, startHarness, type ServerHarness } from './harness.ts';
+import { ApiError, backoffDelay, createApiClient, isApiError, type ConnectionInfo, type ConnectionState, type TinyEvent } from '@tinyagi/client';
+import { apiContract, type RouteDef } from '@tinyagi/client/contract';
+import { startServer, type RunningServer } from '../src/index.ts';
+import { baseSettings, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { startDroppingProxy, type DroppingProxy } from './proxy.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 let h: ServerHarness;
+let proxy: DroppingProxy;
+/** Requests the server answered, by route (to see tickets being taken). */
+const served: string[] = [];
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({
+    configure: (app) => {
+      app.addHook('onRequest', async (request) => {
+        served.push(`${request.method} ${request.url.split('?')[0]}${request.url.includes('ticket=') ? ' (ticket)' : ''}`);
+      });
+    },
+  });
+  proxy = await startDroppingProxy(h.port);
 });
 afterAll(async () => {
+  await proxy?.close();
   await h?.close();
 });
 
@@ -46,62 +64,184 @@ describe('client', () => {
     expect(err).toMatchObject({ code: 'NETWORK_ERROR', status: 0 });
     expect(err.message).toContain('tinyagi start');
   });
-
-  it('a non-API answer is BAD_RESPONSE', async () => {
-    const fake = createApiClient({ baseUrl: 'http://x', fetch: async () => new Response('<html>proxy error</html>', { status: 502 }) });
-    await expect(fake.status()).rejects.toMatchObject({ code: 'BAD_RESPONSE', status: 502 });
-  });
-
-  it('path parameters are encoded', async () => {
-    const urls: string[] = [];
-    const spy = createApiClient({ baseUrl: 'http://x', fetch: async (url) => (urls.push(String(url)), new Response('{}', { status: 200 })) });
-    await spy.revokePairing({ params: { channel: 'whatsapp', senderId: '123@s.whatsapp.net/../x' } });
-    expect(urls).toEqual(['http://x/api/pairing/approved/whatsapp/123%40s.whatsapp.net%2F..%2Fx']);
-  });
-
-  it('eventsUrl carries the ticket and filters', () => {
-    expect(h.client.eventsUrl({ ticket: 'v1.1.a.b', types: ['run.completed', 'run.failed'] })).toBe(`${h.url}/api/events?types=run.completed%2Crun.failed&ticket=v1.1.a.b`);
-  });
-
-  it('the SSE parser handles split chunks, CRLF, multi-line data and comments', () => {
-    const parser = new SseParser();
-    const out = [...parser.push(': hi\r\nid: 7\r\nevent: x\r\ndata: a\r'), ...parser.push('\ndata: b\n\n'), ...parser.push('data: c\n'), ...parser.push('\n')];
-    expect(out).toEqual([
-      { id: '7', event: 'x', data: 'a\nb' },
-      { id: '7', event: 'message', data: 'c' },
-    ]);
-  });
 });
 
-describe('the ./client entry', () => {
-  it('imports nothing but zod at runtime (no fastify, no core, no node built-ins)', () => {
-    const seen = new Set<string>();
-    const external = new Set<string>();
-    const visit = (file: string): void => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const source = readFileSync(file, 'utf8');
-      for (const match of source.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)';/gms)) {
-        const spec = match[1]!;
-        if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
-        else external.add(spec);
-      }
-    };
-    visit(join(here, '../src/client/index.ts'));
-    expect([...external]).toEqual(['zod']);
-    expect(seen.size).toBeGreaterThan(10);
+/** Appends `count` system notices in small bursts (committed appends and group-committed emits); returns their ids. */
+async function produce(count: number, tag: string, last = false): Promise<number[]> {
+  for (let i = 0; i < count; i++) {
+    const data = { n: i, tag, pad: 'x'.repeat(100), ...(last && i === count - 1 ? { last: true } : {}) };
+    if (i % 4 === 0) h.stores.events.emit({ type: 'system.notice', data });
+    else h.stores.events.append({ type: 'system.notice', data });
+    if (i % 9 === 0) await new Promise((r) => setImmediate(r));
+  }
+  h.stores.events.flush();
+  return h.stores.events.readSince(0, { types: ['system.notice'] }, 1_000_000).filter((e) => e.data['tag'] === tag).map((e) => e.id);
+}
+
+function watch(sub: { onStateChange(l: (s: ConnectionState, i: ConnectionInfo) => void): unknown; onEvent(l: (e: TinyEvent) => void): unknown }) {
+  const states: Array<{ state: ConnectionState } & ConnectionInfo> = [];
+  const events: TinyEvent[] = [];
+  sub.onStateChange((state, info) => states.push({ state, ...info }));
+  sub.onEvent((e) => events.push(e));
+  return { states, events };
+}
+
+describe('subscribe', () => {
+  it('resumes after the server drops the connection mid-event: every event exactly once, in order', async () => {
+    const client = createApiClient({ baseUrl: proxy.url, token: h.token });
+    const start = h.stores.events.lastId();
+    // Each connection is cut somewhere in its first 1.5–6 KB: inside an event, most of the time.
+    proxy.cutAfterBytes = () => 1500 + Math.floor(Math.random() * 4500);
+    const cutsBefore = proxy.cuts;
+    const sub = client.subscribe({ types: ['system.notice'], lastEventId: start, reconnect: { initialDelayMs: 5, maxDelayMs: 50 } });
+    const seen = watch(sub);
+    try {
+      const ids = await produce(400, 'drops');
+      await waitFor(() => seen.events.at(-1)?.id === ids.at(-1), 30_000, 'the last event through the dropping proxy');
+      sub.close();
+      await sub.closed;
+      expect(seen.events.map((e) => e.id)).toEqual(ids);
+      const cuts = proxy.cuts - cutsBefore;
+      expect(cuts).toBeGreaterThan(5);
+      const reconnects = seen.states.filter((s) => s.state === 'reconnecting');
+      expect(reconnects.length).toBeGreaterThanOrEqual(cuts);
+      // A drop after an open connection retries after the first step of the backoff.
+      expect(reconnects.every((s) => s.retryInMs !== undefined && s.retryInMs <= 50)).toBe(true);
+      expect(seen.states[0]?.state).toBe('open');
+      expect(seen.states.at(-1)?.state).toBe('closed');
+      expect(sub.state).toBe('closed');
+      expect(sub.lastEventId).toBe(ids.at(-1));
+    } finally {
+      proxy.cutAfterBytes = undefined;
+      sub.close();
+    }
   });
 
-  it('the package exports map has the client entry', () => {
-    const pkg = JSON.parse(readFileSync(join(here, '../package.json'), 'utf8')) as { exports: Record<string, Record<string, unknown>> };
-    const entry = pkg.exports['./client'];
-    expect(entry).toEqual({
-      types: { 'tinyagi-source': './src/client/index.ts', default: './dist/client/index.d.ts' },
-      'tinyagi-source': './src/client/index.ts',
-      default: './dist/client/index.js',
+  it('while the server is down it retries with growing, jittered delays, then resumes without loss', async () => {
+    const client = createApiClient({ baseUrl: proxy.url, token: h.token });
+    const start = h.stores.events.lastId();
+    proxy.refuse = true;
+    const backoff = { initialDelayMs: 10, maxDelayMs: 80 };
+    const sub = client.subscribe({ types: ['system.notice'], lastEventId: start, reconnect: backoff });
+    const seen = watch(sub);
+    try {
+      await waitFor(() => seen.states.filter((s) => s.state === 'reconnecting').length >= 6, 10_000, 'six failed tries');
+      const ids = await produce(30, 'down');
+      proxy.refuse = false;
+      await waitFor(() => seen.events.at(-1)?.id === ids.at(-1), 10_000, 'the events produced while down');
+      expect(seen.events.map((e) => e.id)).toEqual(ids);
+      const tries = seen.states.filter((s) => s.state === 'reconnecting').slice(0, 6);
+      expect(tries.map((s) => s.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
+      for (const t of tries) {
+        expect(t.error?.code).toBe('NETWORK_ERROR');
+        // Within [half, all] of the doubled step (capped).
+        expect(t.retryInMs).toBeGreaterThanOrEqual(backoffDelay(t.attempt - 1, backoff, () => 0));
+        expect(t.retryInMs).toBeLessThanOrEqual(backoffDelay(t.attempt - 1, backoff, () => 1));
+      }
+      expect(seen.states.some((s) => s.state === 'open')).toBe(true);
+    } finally {
+      proxy.refuse = false;
+      sub.close();
+    }
+  });
+
+  it('without lastEventId it starts from now: a drop before the first event loses nothing', async () => {
+    const client = createApiClient({ baseUrl: proxy.url, token: h.token });
+    const sub = client.subscribe({ types: ['system.notice'], reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
+    const seen = watch(sub);
+    try {
+      await waitFor(() => seen.states.some((s) => s.state === 'open'), 10_000, 'the first connection');
+      const before = await produce(3, 'from-now-1');
+      await waitFor(() => seen.events.length === 3, 10_000, 'the first events');
+      // The server goes away; events happen while the client reconnects.
+      proxy.refuse = true;
+      proxy.dropAll();
+      await waitFor(() => seen.states.some((s) => s.state === 'reconnecting'), 10_000, 'the drop to be noticed');
+      const during = await produce(5, 'from-now-2');
+      proxy.refuse = false;
+      await waitFor(() => seen.events.length === 8, 10_000, 'the events of the outage');
+      expect(seen.events.map((e) => e.id)).toEqual([...before, ...during]);
+    } finally {
+      proxy.refuse = false;
+      sub.close();
+    }
+  });
+
+  it('a drop before any event still resumes from the position taken at subscribe time', async () => {
+    const client = createApiClient({ baseUrl: proxy.url, token: h.token });
+    const sub = client.subscribe({ types: ['system.notice'], reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
+    const seen = watch(sub);
+    try {
+      await waitFor(() => seen.states.some((s) => s.state === 'open'), 10_000, 'the first connection');
+      proxy.refuse = true;
+      proxy.dropAll();
+      await waitFor(() => seen.states.some((s) => s.state === 'reconnecting'), 10_000, 'the drop to be noticed');
+      const during = await produce(5, 'before-first');
+      proxy.refuse = false;
+      await waitFor(() => seen.events.length === 5, 10_000, 'the events of the outage');
+      expect(seen.events.map((e) => e.id)).toEqual(during);
+    } finally {
+      proxy.refuse = false;
+      sub.close();
+    }
+  });
+
+  it('an answer retrying cannot fix closes the subscription with its ApiError; for await throws it', async () => {
+    const wrong = createApiClient({ baseUrl: h.url, token: 'wrong-token-wrong-token' }).subscribe({ reconnect: { initialDelayMs: 1 } });
+    const seen = watch(wrong);
+    await expect(wrong.closed).rejects.toMatchObject({ code: 'AUTH_INVALID', status: 401 });
+    expect(seen.states.map((s) => s.state)).toEqual(['closed']);
+    expect(seen.states[0]?.error?.code).toBe('AUTH_INVALID');
+
+    const iterate = async (): Promise<void> => {
+      for await (const _event of h.client.subscribe({ types: ['run.exploded' as 'run.failed'] })) {
+        // never reached
+      }
+    };
+    await expect(iterate()).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+  });
+
+  it('for await: typed events narrow on type; leaving the loop closes the subscription', async () => {
+    const start = h.stores.events.lastId();
+    const ids = await produce(5, 'loop');
+    const sub = h.client.subscribe({ types: ['system.notice'], lastEventId: start });
+    const got: Array<EventOf<'system.notice'>> = [];
+    for await (const event of sub) {
+      if (event.type === 'system.notice') got.push(event);
+      if (got.length === 3) break;
+    }
+    expect(got.map((e) => e.id)).toEqual(ids.slice(0, 3));
+    expect(sub.state).toBe('closed');
+  });
+
+  it('EventSource (a browser without headers) takes a ticket per connection and resumes across drops exactly once', async () => {
+    const start = h.stores.events.lastId();
+    served.length = 0;
+    proxy.cutAfterBytes = () => 1500 + Math.floor(Math.random() * 3000);
+    const child = spawn(process.execPath, ['--experimental-eventsource', '--no-warnings', '--conditions=tinyagi-source', join(here, 'fixtures/eventsource-subscriber.ts'), proxy.url, h.token, String(start)], {
+      cwd: join(here, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // `types` first (TypeScript reads conditions in order).
-    expect(Object.keys(entry ?? {})).toEqual(['types', 'tinyagi-source', 'default']);
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const lines: Array<{ id?: number; state?: ConnectionState }> = [];
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as { id?: number; state?: ConnectionState }));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => lines.some((l) => l.state === 'open') || stderr !== '', 10_000, 'the EventSource to open');
+      const ids = await produce(200, 'eventsource', true);
+      expect(await exited, stderr).toBe(0);
+      expect(stderr).toBe('');
+      expect(lines.filter((l) => l.id !== undefined).map((l) => l.id)).toEqual(ids);
+      const opens = lines.filter((l) => l.state === 'open').length;
+      expect(opens).toBeGreaterThan(2);
+      // A fresh ticket for every connection; the stream itself was authorised by the ticket.
+      expect(served.filter((s) => s === 'POST /api/auth/ticket').length).toBeGreaterThanOrEqual(opens);
+      expect(served.filter((s) => s === 'GET /api/events (ticket)').length).toBeGreaterThanOrEqual(opens);
+    } finally {
+      proxy.cutAfterBytes = undefined;
+      child.kill();
+    }
   });
 });
 

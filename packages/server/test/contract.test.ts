@@ -8,10 +8,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { apiContract, ApiError, type ChannelStatus, type RouteDef } from '../src/index.ts';
-import { ErrorBodySchema } from '../src/schemas/common.ts';
-import { EVENTS_PATH, EventsQuerySchema } from '../src/schemas/events.ts';
-import { SECRETS, answered, eventsOf, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { ApiError } from '@tinyagi/client';
+import { apiContract, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
+import { SECRETS, answered, clientCalls, eventsOf, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 const channelLog: string[] = [];
@@ -80,6 +79,7 @@ describe('system', () => {
   it('health answers without a token and rejects unknown query keys', async () => {
     const res = await raw(h, 'GET', '/api/health', { auth: false });
     expect(res).toMatchObject({ status: 200, body: { ok: true, version: '0.0.0-test' } });
+    expect(await h.client.health()).toEqual({ ok: true, version: '0.0.0-test' });
     const body = await bad('GET', '/api/health?verbose=1', 400, 'VALIDATION_FAILED');
     expect(body.error.message).toContain('verbose');
   });
@@ -896,6 +896,26 @@ describe('coverage', () => {
       if (!statuses.some((s) => s >= 400 && s < 500)) missing.push(`${name}: no 4xx`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('every route of the contract was called through the typed client in this file', () => {
+    const missing = (Object.entries(apiContract) as Array<[string, RouteDef]>)
+      .filter(([, def]) => {
+        const pattern = new RegExp(`^${def.method} ${def.path.replace(/:[A-Za-z]+/g, '[^/]+').replace(/\./g, '\\.')}$`);
+        return !clientCalls.some((call) => pattern.test(call));
+      })
+      .map(([name]) => name);
+    expect(missing).toEqual([]);
+  });
+
+  it('the event stream is documented as a union of every event type, discriminated on type', async () => {
+    const doc = await servedOpenApi();
+    const schema = doc.paths[EVENTS_PATH]?.['get']?.responses['200']?.content?.['text/event-stream']?.schema;
+    const event = resolveRefs(schema, doc.components.schemas) as { oneOf?: Array<{ properties: { type: { const?: string; enum?: string[] } } }>; anyOf?: unknown; discriminator?: { propertyName: string } };
+    const variants = event.oneOf ?? [];
+    const types = variants.map((variant) => variant.properties.type.const ?? variant.properties.type.enum?.[0]);
+    expect(types.sort()).toEqual([...EVENT_TYPES].sort());
+    expect(docSkeleton(doc, schema)).toEqual(zodSkeleton(EventSchema, 'output'));
   });
 
   it('no response body contained a planted secret', () => {

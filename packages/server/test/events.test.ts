@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventInput } from '@tinyagi/core';
-import { SseParser, type EventView } from '../src/index.ts';
+import { SseParser, type EventView } from '@tinyagi/client';
 import { startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
@@ -50,7 +50,7 @@ async function open(query: string, headers: Record<string, string> = {}): Promis
   return stream;
 }
 
-function notice(n: number, extra: Partial<EventInput> = {}): EventInput {
+function notice(n: number, extra: { conversationId?: string; agentId?: string } = {}): EventInput {
   return { type: 'system.notice', data: { n }, ...extra };
 }
 
@@ -100,7 +100,7 @@ describe('resume with Last-Event-ID', () => {
     const got: number[] = [];
     const controller = new AbortController();
     const consumer = (async () => {
-      for await (const event of h.client.streamEvents({ types: ['system.notice'], lastEventId: start, signal: controller.signal })) {
+      for await (const event of h.client.subscribe({ types: ['system.notice'], lastEventId: start, signal: controller.signal })) {
         got.push(event.id);
         if (got.length === 10) controller.abort();
       }
@@ -110,7 +110,7 @@ describe('resume with Last-Event-ID', () => {
     const controller2 = new AbortController();
     const more = produce(10, 'query2');
     const consumer2 = (async () => {
-      for await (const event of h.client.streamEvents({ types: ['system.notice'], lastEventId: got.at(-1)!, signal: controller2.signal })) {
+      for await (const event of h.client.subscribe({ types: ['system.notice'], lastEventId: got.at(-1)!, signal: controller2.signal })) {
         rest.push(event.id);
         if (rest.length === ids.length - got.length + 10) controller2.abort();
       }
@@ -148,12 +148,12 @@ describe('filters and keep-alive', () => {
     h.stores.events.append(notice(1, { conversationId: 'conv_a', agentId: 'coder' }));
     h.stores.events.append(notice(2, { conversationId: 'conv_b', agentId: 'coder' }));
     h.stores.events.append(notice(3, { conversationId: 'conv_a', agentId: 'reviewer' }));
-    h.stores.events.append({ type: 'run.progress', conversationId: 'conv_a', agentId: 'coder', data: { n: 4 } });
-    h.stores.events.append({ type: 'run.started', conversationId: 'conv_a', agentId: 'coder', data: { n: 5 } });
+    h.stores.events.append({ type: 'run.progress', conversationId: 'conv_a', agentId: 'coder', data: { type: 'status', message: 'four', turn: 1 } });
+    h.stores.events.append({ type: 'run.started', conversationId: 'conv_a', agentId: 'coder', data: { cause: 'user', messageIds: [] } });
     await waitFor(() => stream.events.length >= 2, 5000, 'filtered events');
     await new Promise((r) => setTimeout(r, 100));
     stream.close();
-    expect(stream.events.map((e) => e.data['n'])).toEqual([1, 4]);
+    expect(stream.events.map((e) => (e.type === 'system.notice' ? e.data['n'] : e.type))).toEqual([1, 'run.progress']);
     expect(stream.events.every((e) => e.id > start)).toBe(true);
   });
 

@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiContract, type RouteDef } from '../src/index.ts';
+import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;

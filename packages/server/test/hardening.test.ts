@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiContract, type RouteDef } from '../src/index.ts';
+import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { httpRequest, raw, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;

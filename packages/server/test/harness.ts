@@ -9,9 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadSettings, openStores, type Settings, type Stores, type TinyEvent } from '@tinyagi/core';
+import { loadSettings, openStores, type EventOf, type EventType, type Settings, type Stores } from '@tinyagi/core';
 import { Orchestrator } from '@tinyagi/teams';
-import { buildServer, createApiClient, mintRunToken, type ApiClient, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
+import { createApiClient, type ApiClient } from '@tinyagi/client';
+import { buildServer, mintRunToken, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
 
 /** Planted in settings; no response body may ever contain them. */
 export const SECRETS = {
@@ -64,6 +65,15 @@ export const secretLeaks: Array<{ method: string; url: string; secret: string }>
 
 /** operationId -> statuses answered, across the test file. */
 export const answered = new Map<string, Set<number>>();
+
+/** `METHOD /path` of every request the harness's typed client sent, across the test file. */
+export const clientCalls: string[] = [];
+
+const recordingFetch: typeof fetch = (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  clientCalls.push(`${init?.method ?? 'GET'} ${url.pathname}`);
+  return fetch(input, init);
+};
 
 function watch(app: TinyServer): void {
   app.addHook('onSend', async (request, reply, payload) => {
@@ -118,7 +128,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     app,
     url,
     port,
-    client: createApiClient({ baseUrl: url, token }),
+    client: createApiClient({ baseUrl: url, token, fetch: recordingFetch }),
     settings: getSettings,
     async close() {
       await app.close();
@@ -139,7 +149,7 @@ export async function waitFor<T>(probe: () => T | undefined | false | null | Pro
   }
 }
 
-export function eventsOf(stores: Stores, filter: { conversationId?: string; types?: TinyEvent['type'][] } = {}): TinyEvent[] {
+export function eventsOf<T extends EventType = EventType>(stores: Stores, filter: { conversationId?: string; types?: T[] } = {}): Array<EventOf<T>> {
   stores.events.flush();
   return stores.events.readSince(0, filter, 100_000);
 }

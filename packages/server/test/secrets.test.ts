@@ -4,7 +4,8 @@
  * of every test file; this file adds the stream and the error paths.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiContract, SseParser, type RouteDef } from '../src/index.ts';
+import { SseParser } from '@tinyagi/client';
+import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { SECRETS, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;

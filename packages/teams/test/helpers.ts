@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores, SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type Stores, type TinyEvent } from '@tinyagi/core';
+import { openStores, SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type Stores, type EventOf, type EventType } from '@tinyagi/core';
 import { Orchestrator, type OrchestratorOptions } from '../src/index.ts';
 
 export interface Harness {
@@ -69,12 +69,12 @@ export async function waitFor<T>(probe: () => T | undefined | false | null, time
   }
 }
 
-export function eventsOf(stores: Stores, filter: { conversationId?: string; types?: TinyEvent['type'][] } = {}): TinyEvent[] {
+export function eventsOf<T extends EventType = EventType>(stores: Stores, filter: { conversationId?: string; types?: T[] } = {}): Array<EventOf<T>> {
   stores.events.flush();
   return stores.events.readSince(0, filter, 100_000);
 }
 
-export async function waitForCompletion(h: Harness, conversationId: string, timeoutMs = 15_000): Promise<TinyEvent> {
+export async function waitForCompletion(h: Harness, conversationId: string, timeoutMs = 15_000): Promise<EventOf<'conversation.completed'>> {
   return waitFor(() => eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })[0], timeoutMs, `conversation ${conversationId} to complete`);
 }
 

@@ -3,7 +3,7 @@
  */
 import { Option, type Command } from 'commander';
 import { BUILTIN_PROVIDERS, ownEntry, type AgentSettings, type Settings } from '@tinyagi/core';
-import type { WorkspaceOutcome } from '@tinyagi/server/client';
+import type { WorkspaceOutcome } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';

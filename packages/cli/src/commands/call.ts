@@ -4,7 +4,7 @@
  * agent's environment; blocks; prints the child's reply on stdout.
  */
 import type { Command } from 'commander';
-import { createApiClient } from '@tinyagi/server/client';
+import { createApiClient } from '@tinyagi/client';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, println } from '../output/print.ts';
 import { parseId, withJson } from './options.ts';

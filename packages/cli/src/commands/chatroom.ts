@@ -3,7 +3,7 @@
  * reading with the server's cursor (each message exactly once); --post writes to it.
  */
 import type { Command } from 'commander';
-import type { ApiClient, ChatroomMessage } from '@tinyagi/server/client';
+import type { ApiClient, ChatroomMessage } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
@@ -19,7 +19,7 @@ function printMessage(m: ChatroomMessage, json: boolean): void {
 async function follow(client: ApiClient, team: string, cursor: number, json: boolean, signal: AbortSignal): Promise<void> {
   // Chat-room posts are also events: waking on them keeps latency low; the cursor keeps order
   // and exactly-once. One pending wake-up at a time; the interval covers a dropped stream.
-  const events = client.streamEvents({ types: ['chatroom.message'], signal })[Symbol.asyncIterator]();
+  const events = client.subscribe({ types: ['chatroom.message'], signal })[Symbol.asyncIterator]();
   let wake = events.next();
   let next = cursor;
   while (!signal.aborted) {

@@ -2,7 +2,7 @@
  * `tinyagi conversation list|show|transcript` and `tinyagi runs tree <conversation>`.
  */
 import type { Command } from 'commander';
-import { CONVERSATION_STATUSES } from '@tinyagi/server/client';
+import { CONVERSATION_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable } from '../output/print.ts';
 import { printRunTree } from '../output/run-tree.ts';

@@ -4,7 +4,7 @@
  * conversation completed.
  */
 import type { Command } from 'commander';
-import type { ApiClient, SendMessageResult } from '@tinyagi/server/client';
+import type { ApiClient, SendMessageResult } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { describeEvent, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
 import { CliError, usageError } from '../output/cli-error.ts';

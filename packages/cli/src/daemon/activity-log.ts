@@ -19,42 +19,42 @@ function firstLine(text: string, max = 200): string {
 export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: string } | undefined {
   const agent = e.agentId ? `@${e.agentId}` : '';
   const where = e.conversationId ? ` (${e.conversationId}${e.runId ? ` ${e.runId}` : ''})` : '';
-  const d = e.data;
   switch (e.type) {
     case 'run.started':
-      return { level: 'info', text: `${agent} started (${str(d['cause'])}, depth ${e.depth ?? 0})${where}` };
+      return { level: 'info', text: `${agent} started (${e.data.cause}, depth ${e.depth ?? 0})${where}` };
     case 'run.completed':
       return { level: 'info', text: `${agent} completed${where}` };
     case 'run.failed':
-      return { level: 'warn', text: `${agent} failed: ${firstLine(str(d['error']))}${where}` };
+      return { level: 'warn', text: `${agent} failed: ${firstLine(str(e.data.error))}${where}` };
     case 'run.cancelled':
     case 'run.rejected':
-      return { level: 'warn', text: `${agent} ${e.type.slice(4)}: ${firstLine(str(d['error']))}${where}` };
+      return { level: 'warn', text: `${agent} ${e.type.slice(4)}: ${firstLine(str(e.data.error))}${where}` };
     case 'queue.retry':
-      return { level: 'warn', text: `${agent} attempt ${str(d['attempts'])}/${str(d['maxAttempts'])} failed (${str(d['failure'] ?? d['kind'])}), retry in ${Math.round(Number(d['retryInMs'] ?? 0) / 1000)} s: ${firstLine(str(d['error']))}${where}` };
+      return { level: 'warn', text: `${agent} attempt ${e.data.attempts}/${e.data.maxAttempts} failed (${e.data.failure}), retry in ${Math.round(e.data.retryInMs / 1000)} s: ${firstLine(e.data.error)}${where}` };
     case 'queue.dead':
-      return { level: 'warn', text: `dead letter for ${agent} (${str(d['failure'] ?? d['kind'])}, attempt ${str(d['attempts'])}/${str(d['maxAttempts'])}): ${firstLine(str(d['error'] ?? d['reason']))} (tinyagi queue dead)${where}` };
+      return { level: 'warn', text: `dead letter for ${agent} (${e.data.failure}, attempt ${e.data.attempts}/${e.data.maxAttempts}): ${firstLine(e.data.reason)} (tinyagi queue dead)${where}` };
     case 'guard.rejected':
     case 'budget.exceeded':
-      return { level: 'warn', text: `${e.type}: ${firstLine(str(d['message'] ?? d['rule']))}${where}` };
+      return { level: 'warn', text: `${e.type}: ${firstLine(e.data.message)}${where}` };
     case 'conversation.completed':
-      if (d['status'] === undefined || d['status'] === 'completed') return { level: 'info', text: `conversation completed${where}` };
-      return { level: 'warn', text: `conversation ${str(d['status'])}${d['reason'] ? `: ${firstLine(str(d['reason']))}` : ''}${where}` };
+      if (e.data.status === 'completed') return { level: 'info', text: `conversation completed${where}` };
+      return { level: 'warn', text: `conversation ${e.data.status}${e.data.reason ? `: ${firstLine(e.data.reason)}` : ''}${where}` };
     case 'outbox.expired':
-      return { level: 'warn', text: `a reply on ${str(d['channel'])} expired undelivered${where}` };
+      return { level: 'warn', text: `a reply on ${e.data.channel} expired undelivered${where}` };
     case 'schedule.fired':
-      return { level: 'info', text: `schedule ${str(d['label'])} fired${d['missed'] === true ? ' (missed run, policy run-once)' : ''}` };
+      return { level: 'info', text: `schedule ${e.data.label} fired${e.data.missed === true ? ' (missed run, policy run-once)' : ''}` };
     case 'heartbeat.sent':
       return { level: 'info', text: `heartbeat sent to ${agent}` };
     case 'channel.status': {
-      const exit = d['crashed'] === true ? ` (exited: code ${str(d['exitCode']) || '-'}, signal ${str(d['signal']) || '-'}${d['error'] ? `, ${firstLine(str(d['error']))}` : ''})` : '';
-      return { level: d['crashed'] === true ? 'warn' : 'info', text: `channel ${str(d['channel'] ?? d['name'])}: ${str(d['state'] ?? d['status'])}${exit}` };
+      const d = e.data;
+      const exit = d.crashed === true ? ` (exited: code ${str(d.exitCode) || '-'}, signal ${str(d.signal) || '-'}${d.error ? `, ${firstLine(d.error)}` : ''})` : '';
+      return { level: d.crashed === true ? 'warn' : 'info', text: `channel ${d.channel}: ${d.state}${exit}` };
     }
     case 'system.notice':
       // Only plugin failures: other notices are for the event stream.
-      return d['where'] === 'plugin' ? { level: 'warn', text: `plugin ${str(d['plugin'])} ${str(d['hook'])} ${firstLine(str(d['error']))}; the text passed through unchanged${where}` } : undefined;
+      return e.data.where === 'plugin' ? { level: 'warn', text: `plugin ${str(e.data.plugin)} ${str(e.data.hook)} ${firstLine(str(e.data.error))}; the text passed through unchanged${where}` } : undefined;
     case 'pairing.requested':
-      return { level: 'info', text: `pairing requested on ${str(d['channel'])} (tinyagi pairing pending)` };
+      return { level: 'info', text: `pairing requested on ${e.data.channel} (tinyagi pairing pending)` };
     default:
       return undefined;
   }

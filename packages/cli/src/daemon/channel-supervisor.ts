@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorMessage, type Env, type EventLog } from '@tinyagi/core';
+import { errorMessage, type Env, type EventLog, type EventPayloadInput } from '@tinyagi/core';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 
@@ -201,7 +201,7 @@ export class ChannelSupervisor {
   }
 
   /** Changes a channel's state and records the transition (no event when the state is unchanged). */
-  #setState(name: string, state: ChannelState, data: Record<string, unknown> = {}): void {
+  #setState(name: string, state: ChannelState, data: Omit<EventPayloadInput<'channel.status'>, 'channel' | 'state' | 'previous' | 'pid'> = {}): void {
     const slot = this.#slot(name);
     const previous = slot.status.state;
     slot.status.state = state;

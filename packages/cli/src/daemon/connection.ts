@@ -6,7 +6,7 @@
  * container or on another port), else DAEMON_NOT_RUNNING. The token is TINYAGI_API_TOKEN or the
  * home's api-token file.
  */
-import { createApiClient, type ApiClient } from '@tinyagi/server/client';
+import { createApiClient, type ApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { readApiToken } from './api-token.ts';

@@ -10,7 +10,7 @@ import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyEnvOverrides, assertListenAllowed, effectiveServer, loadSettings, remoteAllowed } from '@tinyagi/core';
-import { createApiClient } from '@tinyagi/server/client';
+import { createApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { ensureFirstRunDefaults } from './first-run.ts';

@@ -24,7 +24,7 @@ import {
   type TinyDatabase,
 } from '@tinyagi/core';
 import { loadOrCreateApiToken } from '@tinyagi/server';
-import { createApiClient } from '@tinyagi/server/client';
+import { createApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { findOnPath, installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';

@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { isTinyError } from '@tinyagi/core';
-import { isApiError } from '@tinyagi/server/client';
+import { isApiError } from '@tinyagi/client';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error.ts';
 import { errStyle } from './style.ts';
 

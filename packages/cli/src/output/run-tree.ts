@@ -3,7 +3,7 @@
  *   ✔ coder  completed  1.2s  340 tok
  *   └─ ✔ reviewer  completed  …
  */
-import type { ConversationTree, RunNode } from '@tinyagi/server/client';
+import type { ConversationTree, RunNode } from '@tinyagi/client';
 import { formatDuration, println } from './print.ts';
 import { style } from './style.ts';
 

@@ -3,7 +3,7 @@
  * it at any moment and start it again on the same home and port.
  */
 import type { ChildProcess } from 'node:child_process';
-import { isApiError, type ApiClient } from '@tinyagi/server/client';
+import { isApiError, type ApiClient } from '@tinyagi/client';
 import { spawnCli } from './cli.ts';
 
 export interface ForegroundDaemon {

@@ -1,5 +1,6 @@
 /**
- * The event log: a typed in-process bus whose every event is also a row in `events`.
+ * The event log: a typed in-process bus whose every event is also a row in `events`. The type
+ * of an event decides the shape of its `data` (the event map of `@tinyagi/client/contract`).
  *
  * Contract:
  * - `id` increases strictly; subscribers see events in id order and only after the row is
@@ -16,15 +17,16 @@
  *   in the table before this log was created are history (`readSince`), not published.
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { EventInput, EventType, TinyEvent } from './types.ts';
+import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 
 export type EventListener = (event: TinyEvent) => void;
 
-export interface EventFilter {
+/** Which events to read; listing `types` also narrows the type of what is returned. */
+export interface EventFilter<T extends EventType = EventType> {
   conversationId?: string;
   agentId?: string;
   runId?: string;
-  types?: readonly EventType[];
+  types?: readonly T[];
 }
 
 interface EventRow {
@@ -68,7 +70,7 @@ export class EventLog {
   /** Writes the event now (inside the open transaction, if any) and publishes it after commit. */
   append(input: EventInput): TinyEvent {
     const ts = Date.now();
-    const data = input.data ?? {};
+    const data = input.data;
     const info = this.#insert.run(
       ts,
       input.type,
@@ -79,7 +81,8 @@ export class EventLog {
       input.agentId ?? null,
       JSON.stringify(data),
     );
-    const event: TinyEvent = {
+    // The input was checked against the event map; the envelope adds what the log assigns.
+    const event = {
       id: Number(info.lastInsertRowid),
       ts,
       type: input.type,
@@ -89,7 +92,7 @@ export class EventLog {
       depth: input.depth ?? null,
       agentId: input.agentId ?? null,
       data,
-    };
+    } as TinyEvent;
     this.#db.afterCommit(() => this.#committed(event));
     return event;
   }
@@ -182,8 +185,8 @@ export class EventLog {
   }
 
   /** Stored events after `afterId` (exclusive), oldest first, for replay. */
-  readSince(afterId: number, filter: EventFilter = {}, limit = 1000): TinyEvent[] {
-    const out: TinyEvent[] = [];
+  readSince<T extends EventType = EventType>(afterId: number, filter: EventFilter<T> = {}, limit = 1000): Array<EventOf<T>> {
+    const out: Array<EventOf<T>> = [];
     let cursor = afterId;
     // Filtered reads page through the log so a sparse filter still returns up to `limit` events.
     for (;;) {
@@ -230,15 +233,16 @@ export class EventLog {
   }
 }
 
-export function matchesFilter(event: TinyEvent, filter: EventFilter): boolean {
+export function matchesFilter<T extends EventType>(event: TinyEvent, filter: EventFilter<T>): event is EventOf<T> {
   if (filter.conversationId && event.conversationId !== filter.conversationId) return false;
   if (filter.agentId && event.agentId !== filter.agentId) return false;
   if (filter.runId && event.runId !== filter.runId) return false;
-  if (filter.types && filter.types.length > 0 && !filter.types.includes(event.type)) return false;
+  if (filter.types && filter.types.length > 0 && !(filter.types as readonly EventType[]).includes(event.type)) return false;
   return true;
 }
 
 function rowToEvent(row: EventRow): TinyEvent {
+  // Rows were written by `append` from typed input.
   return {
     id: row.id,
     ts: row.ts,
@@ -248,6 +252,6 @@ function rowToEvent(row: EventRow): TinyEvent {
     parentRunId: row.parent_run_id,
     depth: row.depth,
     agentId: row.agent_id,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-  };
+    data: JSON.parse(row.data) as unknown,
+  } as TinyEvent;
 }

@@ -9,6 +9,7 @@
  */
 import { TinyError } from '../errors.ts';
 import type { EventLog } from '../events/log.ts';
+import type { EventPayloadInput } from '../events/types.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 
@@ -114,7 +115,7 @@ export class ScheduleStore {
   }
 
   /** Records a firing; `nextRunAt` null disables the schedule (one-shots, exhausted crons). */
-  markFired(id: string, firedAt: number, nextRunAt: number | null, extra: Record<string, unknown> = {}): ScheduleRecord {
+  markFired(id: string, firedAt: number, nextRunAt: number | null, extra: Pick<EventPayloadInput<'schedule.fired'>, 'messageId' | 'dueAt' | 'missed'> = {}): ScheduleRecord {
     const current = this.mustGet(id);
     this.#db.write(() => {
       this.#db

@@ -13,7 +13,7 @@ import {
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { agentsContract } from '../schemas/agents.ts';
+import type { agentsContract } from '@tinyagi/client/contract';
 import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '../agent-workspace-removal.ts';
 import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts';
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';

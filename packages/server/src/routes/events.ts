@@ -16,8 +16,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EVENT_TYPES, matchesFilter, type EventFilter, type EventType, type TinyEvent } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
-import { EVENTS_PATH, EventsQuerySchema, type EventsQuery } from '../schemas/events.ts';
-import { EventSchema } from '../schemas/records.ts';
+import { EVENTS_PATH, EventSchema, EventsQuerySchema, type EventsQuery } from '@tinyagi/client/contract';
 
 function parseTypes(types: string | undefined): EventType[] | undefined {
   if (types === undefined) return undefined;

@@ -1,7 +1,7 @@
 /** Pairing: list, request (channel clients), approve by code, dismiss pending, revoke approved. */
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { pairingContract } from '../schemas/pairing.ts';
+import type { pairingContract } from '@tinyagi/client/contract';
 
 export function pairingRoutes(ctx: ServerContext): RouteHandlers<keyof typeof pairingContract> {
   return {

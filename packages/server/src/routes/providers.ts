@@ -4,7 +4,7 @@ import { TinyError, maskSettings, secretStatus, stripUnchangedMasks, ownEntry, t
 type CustomProviderSettings = NonNullable<Settings['custom_providers']>[string];
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { providersContract } from '../schemas/providers.ts';
+import type { providersContract } from '@tinyagi/client/contract';
 
 function customProviders(settings: Settings): Array<CustomProviderSettings & { id: string }> {
   return Object.entries(maskSettings(settings.custom_providers ?? {})).map(([id, p]) => ({ ...p, id }));

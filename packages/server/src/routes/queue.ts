@@ -2,7 +2,7 @@
 import { assertValidId } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { queueContract } from '../schemas/queue.ts';
+import type { queueContract } from '@tinyagi/client/contract';
 
 export function queueRoutes(ctx: ServerContext): RouteHandlers<keyof typeof queueContract> {
   const { queue, outbox } = ctx.stores;

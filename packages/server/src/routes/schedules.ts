@@ -3,7 +3,7 @@ import { type ScheduleInput, type ScheduleRecord, type Settings } from '@tinyagi
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { PatchScheduleBody, schedulesContract } from '../schemas/schedules.ts';
+import type { PatchScheduleBody, schedulesContract } from '@tinyagi/client/contract';
 import { requireAgent, requireTeam } from '../settings-entities.ts';
 import { validateScheduleTiming } from '../schedule-timing.ts';
 

@@ -2,7 +2,7 @@
 import { deepMergeSettings, maskSettings, secretStatus, stripUnchangedMasks, type Settings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { settingsContract } from '../schemas/settings.ts';
+import type { settingsContract } from '@tinyagi/client/contract';
 
 export function settingsRoutes(ctx: ServerContext): RouteHandlers<keyof typeof settingsContract> {
   return {

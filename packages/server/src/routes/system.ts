@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { systemContract } from '../schemas/system.ts';
+import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
 
 const LOG_TAIL_BYTES = 512 * 1024;

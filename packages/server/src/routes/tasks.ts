@@ -6,7 +6,7 @@
 import type { TaskRecord } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { tasksContract } from '../schemas/tasks.ts';
+import type { tasksContract } from '@tinyagi/client/contract';
 import { requireAgent, requireTeam } from '../settings-entities.ts';
 
 function isAssigned(task: TaskRecord): boolean {

@@ -2,7 +2,7 @@
 import { assertValidId, deepMergeSettings, ownEntry, type Settings, type TeamSettings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import type { teamsContract } from '../schemas/teams.ts';
+import type { teamsContract } from '@tinyagi/client/contract';
 import { maskedTeam, maskedTeams, requireTeam } from '../settings-entities.ts';
 
 function withTeam(settings: Settings, id: string, team: TeamSettings | undefined): Settings {

@@ -3,7 +3,7 @@
  * (every run event carries run id, parent run id, depth and agent). Both give the same shape,
  * which is how the tests prove the event stream is complete enough for a UI to rebuild the tree.
  */
-import type { ConversationRecord, RunCause, RunRecord, RunStatus, TinyEvent } from '@tinyagi/core';
+import type { ConversationRecord, EventOf, RunCause, RunRecord, RunStatus, TinyEvent } from '@tinyagi/core';
 
 export interface RunNode {
   runId: string;
@@ -56,21 +56,27 @@ export function runNode(run: RunRecord): RunNode {
   };
 }
 
-const STATUS_BY_EVENT: Partial<Record<TinyEvent['type'], RunStatus>> = {
+const STATUS_BY_EVENT = {
   'run.queued': 'queued',
   'run.started': 'running',
   'run.completed': 'completed',
   'run.failed': 'failed',
   'run.cancelled': 'cancelled',
   'run.rejected': 'rejected',
-};
+} as const satisfies Partial<Record<TinyEvent['type'], RunStatus>>;
+
+type RunLifecycleEvent = EventOf<keyof typeof STATUS_BY_EVENT>;
+
+function isRunLifecycle(event: TinyEvent): event is RunLifecycleEvent {
+  return Object.hasOwn(STATUS_BY_EVENT, event.type);
+}
 
 /** Folds run lifecycle events (oldest first) into the tree. */
 export function runTreeFromEvents(events: readonly TinyEvent[]): RunNode[] {
   const nodes = new Map<string, RunNode>();
   for (const event of events) {
-    const status = STATUS_BY_EVENT[event.type];
-    if (status === undefined || event.runId === null) continue;
+    if (!isRunLifecycle(event) || event.runId === null) continue;
+    const status: RunStatus = STATUS_BY_EVENT[event.type];
     let node = nodes.get(event.runId);
     if (!node) {
       node = {
@@ -78,7 +84,7 @@ export function runTreeFromEvents(events: readonly TinyEvent[]): RunNode[] {
         agentId: event.agentId ?? '',
         parentRunId: event.parentRunId,
         depth: event.depth ?? 0,
-        cause: (event.data.cause as RunCause | undefined) ?? 'user',
+        cause: event.data.cause as RunCause,
         status,
         inputTokens: 0,
         outputTokens: 0,
@@ -92,17 +98,13 @@ export function runTreeFromEvents(events: readonly TinyEvent[]): RunNode[] {
     }
     node.status = status;
     if (status === 'running') node.startedAt ??= event.ts;
-    if (status !== 'queued' && status !== 'running') {
+    if (event.type !== 'run.queued' && event.type !== 'run.started') {
       node.endedAt = event.ts;
-      node.inputTokens = numberOr(event.data.inputTokens, node.inputTokens);
-      node.outputTokens = numberOr(event.data.outputTokens, node.outputTokens);
-      node.costUsd = numberOr(event.data.costUsd, node.costUsd);
-      node.error = typeof event.data.error === 'string' ? event.data.error : node.error;
+      node.inputTokens = event.data.inputTokens ?? node.inputTokens;
+      node.outputTokens = event.data.outputTokens ?? node.outputTokens;
+      node.costUsd = event.data.costUsd ?? node.costUsd;
+      node.error = event.data.error ?? node.error;
     }
   }
   return nestRuns([...nodes.values()]);
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' ? value : fallback;
 }

@@ -4,7 +4,7 @@
  * only once, and the event is written only when it did). Sub-agent runs also get their
  * `subagent.*` terminal event. Call inside a transaction to commit state and events together.
  */
-import { spendOf, type AttemptSpend, type CreateRunInput, type RunRecord, type RunStatus, type Usage } from '@tinyagi/core';
+import { spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput, type RunRecord, type RunStatus, type Usage } from '@tinyagi/core';
 import type { Ctx } from './context.ts';
 
 type RunRef = Pick<RunRecord, 'id' | 'conversationId' | 'parentRunId' | 'depth' | 'agentId'>;
@@ -13,7 +13,7 @@ export function treeFields(run: RunRef): { conversationId: string; runId: string
   return { conversationId: run.conversationId, runId: run.id, parentRunId: run.parentRunId, depth: run.depth, agentId: run.agentId };
 }
 
-export function createRunWithEvent(ctx: Ctx, input: CreateRunInput & { id: string }, data: Record<string, unknown> = {}): RunRecord {
+export function createRunWithEvent(ctx: Ctx, input: CreateRunInput & { id: string }, data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {}): RunRecord {
   const run = ctx.stores.runs.createRun(input);
   const type = run.status === 'rejected' ? 'run.rejected' : run.status === 'running' ? 'run.started' : 'run.queued';
   ctx.stores.events.append({ type, ...treeFields(run), data: { cause: run.cause, messageIds: run.messageIds, ...(run.error ? { error: run.error } : {}), ...data } });
@@ -36,7 +36,8 @@ export interface FinishInput {
   usage?: Usage | undefined;
   costUsd?: number | undefined;
   error?: string | null;
-  data?: Record<string, unknown>;
+  /** Extra fields of the run's end event (the event map declares which). */
+  data?: Pick<EventPayloadInput<'run.completed'>, 'reason' | 'mergedInto' | 'rule'>;
 }
 
 /** Finishes the run once; returns false (and writes nothing) if it had already ended. */

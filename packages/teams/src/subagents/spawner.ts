@@ -103,7 +103,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     const created = createRunWithEvent(ctx, { ...base, id: runId, depth: admission.depth, maxDepth: admission.maxDepth, status: 'running' });
     runs.bumpConversation(conversation.id, { spawns: 1 });
     events.append({ type: 'subagent.started', ...treeFields(created), data: { name: agentId, depth: admission.depth, maxDepth: admission.maxDepth, parentRunId: parent.id, session: input.session ?? null } });
-    if (previous && previous.turns > 0) {
+    if (previous && previous.turns > 0 && input.session) {
       events.append({ type: 'subagent.reused', ...treeFields(created), data: { name: agentId, session: input.session, turn: previous.turns + 1, parentRunId: parent.id } });
     }
     return created;

@@ -1,0 +1,72 @@
+/**
+ * The progress lines of `send --wait` and `chat` (describeEvent), fed the events a real
+ * orchestrator emits (mock-provider agents, real SQLite): each line reads only fields the
+ * producer sends. Regression: the budget warning used to print an empty "budget warning:" (it
+ * read a `message` the producer never sends) and retries were announced through a `willRetry`
+ * nothing emits.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStores, SettingsSchema, type Settings, type Stores } from '@tinyagi/core';
+import { Orchestrator } from '@tinyagi/teams';
+import { describeEvent } from '../src/conversation-watch.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+function start(settings: Settings): { stores: Stores; orchestrator: Orchestrator } {
+  const dir = mkdtempSync(join(tmpdir(), 'tinyagi-watch-'));
+  const stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
+  const parsed = SettingsSchema.parse({ ...settings, workspace: { path: join(dir, 'ws') } });
+  const orchestrator = new Orchestrator({ stores, getSettings: () => parsed, sweepMs: 100 });
+  orchestrator.start();
+  cleanups.push(async () => {
+    await orchestrator.stop(2000);
+    stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { stores, orchestrator };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function lines(stores: Stores, conversationId: string): string[] {
+  stores.events.flush();
+  return stores.events
+    .readSince(0, { conversationId }, 10_000)
+    .map(describeEvent)
+    .filter((line): line is string => line !== undefined);
+}
+
+describe('send --wait progress lines', () => {
+  it('a budget warning says which budget, how much is used and of what', async () => {
+    const { stores, orchestrator } = start({
+      agents: { spender: { provider: 'mock', mock: { reply: 'done', usage: { cost_usd: 0.3 } } } },
+      budgets: { conversation_usd: 1, soft_limit_fraction: 0.25 },
+    });
+    const sent = orchestrator.submit({ message: '@spender go', senderId: 'u1' });
+    await until(() => stores.events.readSince(0, { conversationId: sent.conversationId, types: ['conversation.completed'] }).length > 0, 'the conversation to complete');
+    const warning = lines(stores, sent.conversationId).filter((l) => l.startsWith('budget warning'));
+    expect(warning).toEqual(['budget warning: conversation_usd at $0.30 of $1.00 (30%)']);
+  });
+
+  it('a retried and then dead-lettered message is announced from the queue events', async () => {
+    const { stores, orchestrator } = start({ agents: { flaky: { provider: 'mock', max_attempts: 2, mock: { rules: [{ match: 'boom', fail: 'retryable' }] } } } });
+    const sent = orchestrator.submit({ message: '@flaky boom', senderId: 'u1' });
+    await until(() => stores.queue.get(sent.messageId)?.status === 'dead', 'the dead letter');
+    const shown = lines(stores, sent.conversationId);
+    expect(shown).toContainEqual(expect.stringMatching(/^@flaky failed \(attempt 1\): .*scripted retryable failure\.; retrying in \d+ (ms|s)$/));
+    expect(shown).toContainEqual(expect.stringMatching(/^@flaky gave up: .*scripted retryable failure\. \(gave up after 2 attempts\)$/));
+    expect(shown.every((l) => !l.endsWith(': ') && !l.includes('undefined'))).toBe(true);
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Agents (settings.agents plus their workspace files). Bodies are checked here for shape; the
+ * whole settings file is then validated by core (provider names, cross-key rules) before the
+ * atomic write, so one set of rules applies to the API, the CLI and hand edits.
+ */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema, IntParam, LimitQuery, PathString, TimestampSchema } from './common.ts';
+
+const HeartbeatSchema = z.looseObject({ enabled: z.boolean().optional(), interval: z.number().positive().optional() });
+
+/** An agent's settings block; keys this version does not know pass through. */
+export const AgentConfigSchema = z.looseObject({
+  name: z.string().max(200).optional(),
+  provider: z.string().max(200).optional(),
+  model: z.string().max(200).optional(),
+  working_directory: PathString(4096).optional(),
+  system_prompt: z.string().max(200_000).optional(),
+  prompt_file: PathString(4096).optional(),
+  heartbeat: HeartbeatSchema.optional(),
+});
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+export const AgentSchema = AgentConfigSchema.extend({ id: z.string() }).meta({ id: 'Agent' });
+export type Agent = z.infer<typeof AgentSchema>;
+
+/** PATCH: merge-patch (objects merge, `null` deletes a key). */
+export const AgentPatchSchema = z.record(z.string(), z.unknown());
+
+export const AgentMessageSchema = z.object({
+  id: z.number().int(),
+  agentId: z.string(),
+  role: z.string(),
+  channel: z.string(),
+  sender: z.string(),
+  messageId: z.string().nullable(),
+  runId: z.string().nullable(),
+  conversationId: z.string().nullable(),
+  content: z.string(),
+  createdAt: TimestampSchema,
+});
+export type AgentMessage = z.infer<typeof AgentMessageSchema>;
+
+export const MemoryEntrySchema = z.object({ path: z.string(), name: z.string(), summary: z.string() });
+
+export const HeartbeatViewSchema = z.object({ content: z.string(), path: z.string(), enabled: z.boolean(), interval: z.number() });
+
+export const SkillSchema = z.object({ id: z.string(), name: z.string(), description: z.string() });
+
+/** What DELETE /api/agents/:id does to the workspace: archive (default), delete for good, or keep. */
+export const WORKSPACE_REMOVAL_MODES = ['archive', 'delete', 'keep'] as const;
+export type WorkspaceRemovalMode = (typeof WORKSPACE_REMOVAL_MODES)[number];
+
+export const WorkspaceOutcomeSchema = z
+  .object({
+    /** `absent`: there was no directory; `kept` with a reason: archiving was not safe or failed. */
+    action: z.enum(['archived', 'deleted', 'kept', 'absent']),
+    /** The workspace directory. */
+    path: z.string(),
+    /** Where it was moved (archived only). */
+    archivedTo: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'WorkspaceOutcome' });
+export type WorkspaceOutcome = z.infer<typeof WorkspaceOutcomeSchema>;
+
+export const agentsContract = {
+  listAgents: route({
+    method: 'GET',
+    path: '/api/agents',
+    summary: 'Every configured agent',
+    tag: 'agents',
+    response: z.array(AgentSchema),
+  }),
+  getAgent: route({
+    method: 'GET',
+    path: '/api/agents/:id',
+    summary: 'One agent',
+    tag: 'agents',
+    params: IdParamsSchema,
+    response: AgentSchema,
+  }),
+  putAgent: route({
+    method: 'PUT',
+    path: '/api/agents/:id',
+    summary: 'Create an agent, or replace the keys given (keys not sent, such as heartbeat, are kept)',
+    tag: 'agents',
+    params: IdParamsSchema,
+    body: AgentConfigSchema,
+    response: z.object({ agent: AgentSchema, created: z.boolean(), provisioned: z.boolean() }),
+  }),
+  patchAgent: route({
+    method: 'PATCH',
+    path: '/api/agents/:id',
+    summary: 'Merge-patch an agent (objects merge, null deletes a key)',
+    tag: 'agents',
+    params: IdParamsSchema,
+    body: AgentPatchSchema,
+    response: AgentSchema,
+  }),
+  deleteAgent: route({
+    method: 'DELETE',
+    path: '/api/agents/:id',
+    summary:
+      'Remove an agent from settings (refused while a team lists it). Its workspace is archived to <workspace.path>/.archive/ unless ?workspace=keep; ?workspace=delete deletes it',
+    tag: 'agents',
+    params: IdParamsSchema,
+    query: z.object({ workspace: z.enum(WORKSPACE_REMOVAL_MODES).optional().describe('archive (default), delete or keep') }),
+    response: z.object({ ok: z.literal(true), workspace: WorkspaceOutcomeSchema }),
+  }),
+  resetAgent: route({
+    method: 'POST',
+    path: '/api/agents/:id/reset',
+    summary: 'Forget the agent’s CLI sessions: its next message starts a fresh session',
+    tag: 'agents',
+    params: IdParamsSchema,
+    response: z.object({ ok: z.literal(true), sessionsCleared: z.number().int() }),
+  }),
+  agentMessages: route({
+    method: 'GET',
+    path: '/api/agents/:id/messages',
+    summary: 'The agent’s chat history, oldest first; page forward with sinceId (exclusive)',
+    tag: 'agents',
+    params: IdParamsSchema,
+    query: z.object({ sinceId: IntParam(0).optional(), limit: LimitQuery }),
+    response: z.object({ messages: z.array(AgentMessageSchema), nextCursor: z.number().int() }),
+  }),
+  getSystemPrompt: route({
+    method: 'GET',
+    path: '/api/agents/:id/system-prompt',
+    summary: 'The workspace AGENTS.md',
+    tag: 'agents',
+    params: IdParamsSchema,
+    response: z.object({ content: z.string(), path: z.string() }),
+  }),
+  putSystemPrompt: route({
+    method: 'PUT',
+    path: '/api/agents/:id/system-prompt',
+    summary: 'Replace the workspace AGENTS.md',
+    tag: 'agents',
+    params: IdParamsSchema,
+    body: z.object({ content: z.string().max(500_000) }),
+    response: z.object({ content: z.string(), path: z.string() }),
+  }),
+  getMemory: route({
+    method: 'GET',
+    path: '/api/agents/:id/memory',
+    summary: 'The memory index (memory/*.md front matter)',
+    tag: 'agents',
+    params: IdParamsSchema,
+    response: z.object({ memoryDir: z.string(), entries: z.array(MemoryEntrySchema), index: z.string() }),
+  }),
+  getHeartbeat: route({
+    method: 'GET',
+    path: '/api/agents/:id/heartbeat',
+    summary: 'heartbeat.md and the heartbeat settings',
+    tag: 'agents',
+    params: IdParamsSchema,
+    response: HeartbeatViewSchema,
+  }),
+  putHeartbeat: route({
+    method: 'PUT',
+    path: '/api/agents/:id/heartbeat',
+    summary: 'Change heartbeat.md and/or the heartbeat settings',
+    tag: 'agents',
+    params: IdParamsSchema,
+    body: z.object({ content: z.string().max(100_000).optional(), enabled: z.boolean().optional(), interval: z.number().min(10).max(604_800).optional() }),
+    response: HeartbeatViewSchema,
+  }),
+  getSkills: route({
+    method: 'GET',
+    path: '/api/agents/:id/skills',
+    summary: 'Skills in the workspace (.agents/skills/*/SKILL.md)',
+    tag: 'agents',
+    params: IdParamsSchema,
+    response: z.array(SkillSchema),
+  }),
+} as const;

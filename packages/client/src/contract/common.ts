@@ -1,0 +1,41 @@
+/** Building blocks shared by several route groups. */
+import * as z from 'zod';
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Stable error code, e.g. AGENT_NOT_FOUND, VALIDATION_FAILED'),
+      message: z.string().describe('What happened and what to do next'),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'ErrorBody' });
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export const OkSchema = z.object({ ok: z.literal(true) });
+export type Ok = z.infer<typeof OkSchema>;
+
+/** Agent/team ids: the server checks the exact pattern and answers INVALID_ID. */
+export const IdParamsSchema = z.object({ id: z.string().min(1).max(200) });
+
+/** Epoch milliseconds. */
+export const TimestampSchema = z.number().int();
+
+/** A file system path in a body: no NUL byte (core's settings schema checks the same). */
+export const PathString = (max: number) => z.string().max(max).refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
+
+/**
+ * A non-negative integer in a query string or path: digits only. z.coerce.number() would take
+ * `0x1F`, `+1`, `1e3` or ' ' (as 0); those are refused. Typed clients may pass a number; the
+ * OpenAPI document shows an integer with its bounds.
+ */
+export function IntParam(min: number, max = Number.MAX_SAFE_INTEGER) {
+  // Digits become a number; anything else reaches z.int() as it came and is refused there.
+  const digits = (value: unknown): unknown => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value);
+  return z.preprocess(digits, z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number written in digits, e.g. 20' : undefined) }).min(min).max(max));
+}
+
+export const LimitQuery = IntParam(1, 1000).optional();
+
+/** A JSON object whose keys are not all known here (settings blocks); extra keys pass through. */
+export const LooseObjectSchema = z.looseObject({});

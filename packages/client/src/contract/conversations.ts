@@ -1,0 +1,155 @@
+/** Conversations (run trees), transcripts, and runs: get, cancel, steer, spawn. */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema, IntParam, LimitQuery, TimestampSchema } from './common.ts';
+import { CONVERSATION_STATUSES, ConversationSchema, RUN_STATUSES, RunSchema } from './records.ts';
+
+/** One run in the tree, with its usage and its children (recursive). */
+export const RunNodeSchema = z
+  .object({
+    runId: z.string(),
+    agentId: z.string(),
+    parentRunId: z.string().nullable(),
+    depth: z.number().int(),
+    cause: z.string(),
+    status: z.enum(RUN_STATUSES),
+    inputTokens: z.number().int(),
+    outputTokens: z.number().int(),
+    costUsd: z.number(),
+    error: z.string().nullable(),
+    startedAt: TimestampSchema.nullable(),
+    endedAt: TimestampSchema.nullable(),
+    get children(): z.ZodArray<typeof RunNodeSchema> {
+      return z.array(RunNodeSchema);
+    },
+  })
+  .meta({ id: 'RunNode' });
+export type RunNode = z.infer<typeof RunNodeSchema>;
+
+export const ConversationTreeSchema = z.object({ conversation: ConversationSchema, roots: z.array(RunNodeSchema) });
+export type ConversationTree = z.infer<typeof ConversationTreeSchema>;
+
+export const TranscriptEntrySchema = z.object({
+  ts: TimestampSchema,
+  runId: z.string(),
+  parentRunId: z.string().nullable(),
+  depth: z.number().int(),
+  /** `in`: what the run received; `out`: what it answered. */
+  direction: z.enum(['in', 'out']),
+  from: z.string(),
+  to: z.string(),
+  cause: z.string(),
+  status: z.enum(RUN_STATUSES),
+  text: z.string(),
+});
+export type TranscriptEntry = z.infer<typeof TranscriptEntrySchema>;
+
+export const STEER_COMMANDS = ['inject', 'redirect', 'pause', 'resume', 'cancel'] as const;
+
+export const SteerBodySchema = z.object({
+  command: z.enum(STEER_COMMANDS),
+  /** The text of an inject/redirect (a string, or `{ text }`). */
+  payload: z.union([z.string().max(100_000), z.looseObject({ text: z.string().max(100_000).optional() })]).optional(),
+});
+
+export const SpawnBodySchema = z.object({
+  agent: z.string().min(1).max(64),
+  task: z.string().min(1).max(200_000),
+  session: z.string().min(1).max(200).optional(),
+  timeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+});
+export type SpawnBody = z.infer<typeof SpawnBodySchema>;
+
+/** The child's answer, or an explicit refusal/failure the caller can act on (e.g. DEPTH_LIMIT). */
+export const SpawnResultSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), runId: z.string(), text: z.string() }),
+  z.object({ ok: z.literal(false), runId: z.string().optional(), code: z.string(), message: z.string() }),
+]);
+export type SpawnResult = z.infer<typeof SpawnResultSchema>;
+
+export const conversationsContract = {
+  listConversations: route({
+    method: 'GET',
+    path: '/api/conversations',
+    summary: 'Conversations, newest first (filter by status, team, root agent; page with before)',
+    tag: 'conversations',
+    query: z.object({
+      status: z.enum(CONVERSATION_STATUSES).optional(),
+      team: z.string().min(1).max(64).optional(),
+      agent: z.string().min(1).max(64).optional(),
+      before: IntParam(0).optional(),
+      limit: LimitQuery,
+    }),
+    response: z.array(ConversationSchema),
+  }),
+  getConversation: route({
+    method: 'GET',
+    path: '/api/conversations/:id',
+    summary: 'A conversation with its tree of runs (status, depth, usage, children)',
+    tag: 'conversations',
+    auth: 'run',
+    params: IdParamsSchema,
+    response: ConversationTreeSchema,
+  }),
+  getTranscript: route({
+    method: 'GET',
+    path: '/api/conversations/:id/transcript',
+    summary: 'Every message of the conversation tree, in order',
+    tag: 'conversations',
+    params: IdParamsSchema,
+    response: z.object({ conversationId: z.string(), entries: z.array(TranscriptEntrySchema) }),
+  }),
+  getTranscriptMarkdown: route({
+    method: 'GET',
+    path: '/api/conversations/:id/transcript.md',
+    summary: 'The transcript as markdown',
+    tag: 'conversations',
+    params: IdParamsSchema,
+    produces: 'text',
+    response: z.string(),
+  }),
+  getRun: route({
+    method: 'GET',
+    path: '/api/runs/:id',
+    summary: 'A run with its direct children',
+    tag: 'runs',
+    auth: 'run',
+    params: IdParamsSchema,
+    response: z.object({ run: RunSchema, children: z.array(RunSchema) }),
+  }),
+  cancelConversation: route({
+    method: 'POST',
+    path: '/api/conversations/:id/cancel',
+    summary: 'Cancel a conversation: every open run and queued message (running processes are killed); it ends `cancelled`',
+    tag: 'conversations',
+    params: IdParamsSchema,
+    response: z.object({ conversationId: z.string(), status: z.enum(CONVERSATION_STATUSES), alreadyEnded: z.boolean(), cancelled: z.array(z.string()) }),
+  }),
+  cancelRun: route({
+    method: 'POST',
+    path: '/api/runs/:id/cancel',
+    summary: 'Cancel a run and all its descendants (kills running processes)',
+    tag: 'runs',
+    params: IdParamsSchema,
+    response: z.object({ ok: z.literal(true), runId: z.string(), status: z.string() }),
+  }),
+  steerRun: route({
+    method: 'POST',
+    path: '/api/runs/:id/steer',
+    summary: 'Steer a running run: inject, redirect, pause, resume, cancel',
+    tag: 'runs',
+    params: IdParamsSchema,
+    body: SteerBodySchema,
+    response: z.object({ runId: z.string(), command: z.enum(STEER_COMMANDS), accepted: z.boolean(), reason: z.string().optional() }),
+  }),
+  spawnRun: route({
+    method: 'POST',
+    path: '/api/runs/:id/spawn',
+    summary: 'Run an agent as a child of this run and wait for its reply (used by `tinyagi call`)',
+    tag: 'runs',
+    auth: 'run',
+    params: IdParamsSchema,
+    body: SpawnBodySchema,
+    response: SpawnResultSchema,
+  }),
+} as const;

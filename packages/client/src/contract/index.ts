@@ -1,0 +1,25 @@
+/**
+ * `@tinyagi/client/contract`: the zod schemas of every route, every event and every error code,
+ * shared by the server, the client, the CLI and the event producers in core and teams. Zod only,
+ * no I/O: the bottom of the package graph (core may import it and no other sibling).
+ */
+export { route, type RouteDef, type RouteAuth, type HttpMethod } from './route.ts';
+export { apiContract, type ApiContract, type RouteName } from './contract.ts';
+export * from './common.ts';
+export * from './records.ts';
+export * from './system.ts';
+export * from './messages.ts';
+export * from './queue.ts';
+export * from './outbox.ts';
+export * from './conversations.ts';
+export * from './agents.ts';
+export * from './teams.ts';
+export * from './providers.ts';
+export * from './settings.ts';
+export * from './pairing.ts';
+export * from './schedules.ts';
+export * from './tasks.ts';
+export * from './usage.ts';
+export * from './events.ts';
+export * from './event-map.ts';
+export * from './errors.ts';

@@ -1,0 +1,78 @@
+/** Message intake and lookup (the queue's own routes are in queue.ts). */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema } from './common.ts';
+import { MESSAGE_STATUSES, OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
+
+export const SendMessageBodySchema = z
+  .object({
+    message: z.string().min(1).max(200_000),
+    agent: z.string().min(1).max(64).optional(),
+    team: z.string().min(1).max(64).optional(),
+    sender: z.string().max(200).optional(),
+    senderId: z.string().max(200).optional(),
+    channel: z.string().min(1).max(64).optional(),
+    threadKey: z.string().max(200).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    attachments: z.array(z.string().min(1).max(4096)).max(20).optional(),
+  })
+  .meta({ id: 'SendMessageBody' });
+export type SendMessageBody = z.infer<typeof SendMessageBodySchema>;
+
+export const SendMessageResultSchema = z.object({
+  messageId: z.string(),
+  conversationId: z.string(),
+  agentId: z.string(),
+  teamId: z.string().nullable(),
+  /** False for a repeated idempotency key, and when nothing was enqueued (see `reply`). */
+  created: z.boolean(),
+  /**
+   * `enqueued`: a new message (and run); `duplicate`: a repeated idempotency key; `default_set` /
+   * `default_cleared`: a bare `@target` / `@default` changed the sender's default target and
+   * nothing was sent to an agent (messageId and conversationId are ''); `answered`: a
+   * `continue`/`stop` answer to a limit prompt (conversationId is the conversation that asked).
+   */
+  action: z.enum(['enqueued', 'duplicate', 'default_set', 'default_cleared', 'answered']),
+  /** Whether the message named the agent or its team; teamId can be a team context either way. */
+  addressed: z.enum(['agent', 'team']),
+  /** A system answer instead of an agent run (e.g. "Your messages now go to @coder"); messageId is then ''. */
+  reply: z.string().optional(),
+});
+export type SendMessageResult = z.infer<typeof SendMessageResultSchema>;
+
+export const MessageDetailSchema = z.object({
+  message: QueueMessageSchema,
+  run: RunSchema.nullable(),
+  replies: z.array(OutboxSchema),
+});
+export type MessageDetail = z.infer<typeof MessageDetailSchema>;
+
+export const messagesContract = {
+  sendMessage: route({
+    method: 'POST',
+    path: '/api/message',
+    summary: 'Send a message to an agent or team (an @agent/@team prefix also selects the target)',
+    tag: 'messages',
+    status: 202,
+    body: SendMessageBodySchema,
+    response: SendMessageResultSchema,
+    rateLimit: 'message',
+  }),
+  getMessage: route({
+    method: 'GET',
+    path: '/api/messages/:id',
+    summary: 'A message with its status, its run and its replies',
+    tag: 'messages',
+    params: IdParamsSchema,
+    response: MessageDetailSchema,
+  }),
+  cancelMessage: route({
+    method: 'POST',
+    path: '/api/messages/:id/cancel',
+    summary: 'Cancel a queued or running message: its run and descendants end, a running process is killed, the conversation settles',
+    tag: 'messages',
+    params: IdParamsSchema,
+    // `cancelling`: another process holds the message; it stops at its next lease renewal.
+    response: z.object({ id: z.string(), state: z.enum(['cancelled', 'cancelling', 'not_cancellable']), status: z.enum(MESSAGE_STATUSES) }),
+  }),
+} as const;

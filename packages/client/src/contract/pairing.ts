@@ -1,0 +1,69 @@
+/** Pairing: which channel senders may talk to the agents. */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { OkSchema, TimestampSchema } from './common.ts';
+
+export const PendingPairingSchema = z.object({
+  channel: z.string(),
+  senderId: z.string(),
+  sender: z.string(),
+  code: z.string(),
+  createdAt: TimestampSchema,
+  lastSeenAt: TimestampSchema.nullable(),
+});
+export const ApprovedPairingSchema = z.object({
+  channel: z.string(),
+  senderId: z.string(),
+  sender: z.string(),
+  approvedAt: TimestampSchema,
+  lastSeenAt: TimestampSchema.nullable(),
+});
+export type PendingPairing = z.infer<typeof PendingPairingSchema>;
+export type ApprovedPairing = z.infer<typeof ApprovedPairingSchema>;
+
+const channel = z.string().min(1).max(64);
+const senderId = z.string().min(1).max(200);
+
+export const pairingContract = {
+  listPairings: route({
+    method: 'GET',
+    path: '/api/pairing',
+    summary: 'Pending requests and approved senders',
+    tag: 'pairing',
+    response: z.object({ pending: z.array(PendingPairingSchema), approved: z.array(ApprovedPairingSchema) }),
+  }),
+  requestPairing: route({
+    method: 'POST',
+    path: '/api/pairing/request',
+    summary: 'Channel clients: is this sender approved? If not, a pending request with a code (created once, then reused)',
+    tag: 'pairing',
+    rateLimit: 'pairing',
+    body: z.object({ channel, senderId, sender: z.string().max(200).optional() }),
+    response: z.object({ status: z.enum(['approved', 'pending']), code: z.string().nullable(), created: z.boolean() }),
+  }),
+  approvePairing: route({
+    method: 'POST',
+    path: '/api/pairing/approve',
+    summary: 'Approve a pending request by its code',
+    tag: 'pairing',
+    rateLimit: 'pairing',
+    body: z.object({ code: z.string().min(1).max(32) }),
+    response: ApprovedPairingSchema,
+  }),
+  dismissPairing: route({
+    method: 'DELETE',
+    path: '/api/pairing/pending/:code',
+    summary: 'Dismiss a pending request',
+    tag: 'pairing',
+    params: z.object({ code: z.string().min(1).max(32) }),
+    response: OkSchema,
+  }),
+  revokePairing: route({
+    method: 'DELETE',
+    path: '/api/pairing/approved/:channel/:senderId',
+    summary: 'Revoke an approved sender',
+    tag: 'pairing',
+    params: z.object({ channel, senderId }),
+    response: OkSchema,
+  }),
+} as const;

@@ -1,0 +1,103 @@
+/** Schedules: cron (with a time zone) or one-shot, sending a message to an agent or team. */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema, OkSchema, TimestampSchema } from './common.ts';
+
+export const MISSED_POLICIES = ['run-once', 'skip'] as const;
+
+export const ScheduleSchema = z
+  .object({
+    id: z.string(),
+    label: z.string(),
+    agentId: z.string().nullable(),
+    teamId: z.string().nullable(),
+    message: z.string(),
+    cron: z.string().nullable(),
+    timezone: z.string(),
+    runAt: TimestampSchema.nullable(),
+    enabled: z.boolean(),
+    missedPolicy: z.enum(MISSED_POLICIES),
+    channel: z.string(),
+    senderId: z.string(),
+    lastFiredAt: TimestampSchema.nullable(),
+    nextRunAt: TimestampSchema.nullable(),
+    createdAt: TimestampSchema,
+    updatedAt: TimestampSchema,
+  })
+  .meta({ id: 'Schedule' });
+export type Schedule = z.infer<typeof ScheduleSchema>;
+
+/** Epoch ms, or an ISO-8601 date-time string. */
+const RunAtSchema = z.union([z.number().int().min(0), z.iso.datetime({ offset: true })]);
+
+const scheduleFields = {
+  label: z.string().min(1).max(200),
+  agent: z.string().min(1).max(64),
+  team: z.string().min(1).max(64),
+  message: z.string().min(1).max(100_000),
+  cron: z.string().min(1).max(200),
+  timezone: z.string().min(1).max(100),
+  runAt: RunAtSchema,
+  enabled: z.boolean(),
+  missedPolicy: z.enum(MISSED_POLICIES),
+  channel: z.string().min(1).max(64),
+};
+
+export const CreateScheduleBodySchema = z.object({
+  ...scheduleFields,
+  label: scheduleFields.label.optional(),
+  agent: scheduleFields.agent.optional(),
+  team: scheduleFields.team.optional(),
+  cron: scheduleFields.cron.optional(),
+  timezone: scheduleFields.timezone.optional(),
+  runAt: scheduleFields.runAt.optional(),
+  enabled: scheduleFields.enabled.optional(),
+  missedPolicy: scheduleFields.missedPolicy.optional(),
+  channel: scheduleFields.channel.optional(),
+});
+export type CreateScheduleBody = z.infer<typeof CreateScheduleBodySchema>;
+
+export const PatchScheduleBodySchema = z.object({
+  label: scheduleFields.label.optional(),
+  agent: scheduleFields.agent.nullable().optional(),
+  team: scheduleFields.team.nullable().optional(),
+  message: scheduleFields.message.optional(),
+  cron: scheduleFields.cron.nullable().optional(),
+  timezone: scheduleFields.timezone.optional(),
+  runAt: scheduleFields.runAt.nullable().optional(),
+  enabled: scheduleFields.enabled.optional(),
+  missedPolicy: scheduleFields.missedPolicy.optional(),
+  channel: scheduleFields.channel.optional(),
+});
+export type PatchScheduleBody = z.infer<typeof PatchScheduleBodySchema>;
+
+export const schedulesContract = {
+  listSchedules: route({
+    method: 'GET',
+    path: '/api/schedules',
+    summary: 'Schedules (optionally of one agent)',
+    tag: 'schedules',
+    query: z.object({ agent: z.string().min(1).max(64).optional() }),
+    response: z.array(ScheduleSchema),
+  }),
+  getSchedule: route({ method: 'GET', path: '/api/schedules/:id', summary: 'One schedule (by id or label)', tag: 'schedules', params: IdParamsSchema, response: ScheduleSchema }),
+  createSchedule: route({
+    method: 'POST',
+    path: '/api/schedules',
+    summary: 'Create a schedule: `cron` (+ `timezone`, default UTC) or a future `runAt`; `agent` or `team`',
+    tag: 'schedules',
+    status: 201,
+    body: CreateScheduleBodySchema,
+    response: ScheduleSchema,
+  }),
+  patchSchedule: route({
+    method: 'PATCH',
+    path: '/api/schedules/:id',
+    summary: 'Change a schedule (validated again as a whole)',
+    tag: 'schedules',
+    params: IdParamsSchema,
+    body: PatchScheduleBodySchema,
+    response: ScheduleSchema,
+  }),
+  deleteSchedule: route({ method: 'DELETE', path: '/api/schedules/:id', summary: 'Delete a schedule (by id or label)', tag: 'schedules', params: IdParamsSchema, response: OkSchema }),
+} as const;

@@ -1,0 +1,92 @@
+/** System: health, status, services, channels, logs, auth tickets. */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IntParam, TimestampSchema } from './common.ts';
+import { QueueCountsSchema } from './queue.ts';
+
+export const ChannelStatusSchema = z.looseObject({
+  name: z.string(),
+  running: z.boolean(),
+  pid: z.number().int().nullable().optional(),
+  restarts: z.number().int().optional(),
+  lastError: z.string().nullable().optional(),
+});
+export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
+
+export const StatusSchema = z.object({
+  ok: z.literal(true),
+  version: z.string(),
+  pid: z.number().int(),
+  startedAt: TimestampSchema,
+  uptimeS: z.number(),
+  queue: QueueCountsSchema,
+  outbox: z.record(z.string(), z.number().int()),
+  lastEventId: z.number().int(),
+  /** Running runs (the workers' current work) and paused runs. */
+  orchestrator: z.unknown(),
+  channels: z.array(ChannelStatusSchema),
+  /** Heartbeat scheduler state, when the daemon provides it; null otherwise. */
+  heartbeat: z.unknown(),
+});
+export type Status = z.infer<typeof StatusSchema>;
+
+export const CHANNEL_ACTIONS = ['start', 'stop', 'restart'] as const;
+
+export const LOG_SOURCES = ['daemon'] as const;
+
+export const systemContract = {
+  health: route({
+    method: 'GET',
+    path: '/api/health',
+    summary: 'Liveness probe (no token needed)',
+    tag: 'system',
+    auth: 'none',
+    response: z.object({ ok: z.literal(true), version: z.string() }),
+  }),
+  status: route({
+    method: 'GET',
+    path: '/api/status',
+    summary: 'Uptime, version, queue and outbox counts, running work, channels and heartbeat state',
+    tag: 'system',
+    response: StatusSchema,
+  }),
+  restartServices: route({
+    method: 'POST',
+    path: '/api/services/restart',
+    summary: 'Restart the daemon (answers first, then restarts)',
+    tag: 'system',
+    status: 202,
+    response: z.object({ ok: z.literal(true), action: z.literal('restart') }),
+  }),
+  listChannels: route({
+    method: 'GET',
+    path: '/api/channels',
+    summary: 'Channel clients supervised by the daemon',
+    tag: 'system',
+    response: z.array(ChannelStatusSchema),
+  }),
+  channelAction: route({
+    method: 'POST',
+    path: '/api/channels/:name/:action',
+    summary: 'Start, stop or restart a channel client',
+    tag: 'system',
+    params: z.object({ name: z.string().min(1).max(64), action: z.enum(CHANNEL_ACTIONS) }),
+    response: z.object({ ok: z.literal(true), channel: z.string(), action: z.enum(CHANNEL_ACTIONS), status: ChannelStatusSchema.optional() }),
+  }),
+  logs: route({
+    method: 'GET',
+    path: '/api/logs',
+    summary: 'The last lines of the daemon log (bounded)',
+    tag: 'system',
+    query: z.object({ lines: IntParam(1, 2000).optional() }),
+    response: z.object({ file: z.string(), lines: z.array(z.string()), truncated: z.boolean() }),
+  }),
+  createTicket: route({
+    method: 'POST',
+    path: '/api/auth/ticket',
+    summary: 'A short-lived ticket for EventSource clients (GET /api/events?ticket=…)',
+    tag: 'auth',
+    status: 201,
+    response: z.object({ ticket: z.string(), expiresAt: TimestampSchema }),
+  }),
+} as const;

@@ -1,0 +1,155 @@
+/** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
+
+export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TaskSchema = z
+  .object({
+    id: z.string(),
+    projectId: z.string().nullable(),
+    identifier: z.string().nullable(),
+    title: z.string(),
+    description: z.string(),
+    status: z.enum(TASK_STATUSES),
+    position: z.number(),
+    assigneeAgent: z.string().nullable(),
+    assigneeTeam: z.string().nullable(),
+    conversationId: z.string().nullable(),
+    createdAt: TimestampSchema,
+    updatedAt: TimestampSchema,
+  })
+  .meta({ id: 'Task' });
+export type Task = z.infer<typeof TaskSchema>;
+
+export const ProjectSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    description: z.string(),
+    createdAt: TimestampSchema,
+    updatedAt: TimestampSchema,
+  })
+  .meta({ id: 'Project' });
+export type Project = z.infer<typeof ProjectSchema>;
+
+export const CommentSchema = z.object({ id: z.number().int(), taskId: z.string(), author: z.string(), content: z.string(), createdAt: TimestampSchema });
+export type Comment = z.infer<typeof CommentSchema>;
+
+const assignee = z.string().min(1).max(64);
+const PrefixSchema = z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/, 'Use 1-10 upper-case letters or digits, starting with a letter (e.g. SYS)');
+
+export const CreateTaskBodySchema = z.object({
+  title: z.string().min(1).max(500),
+  description: z.string().max(100_000).optional(),
+  status: z.enum(TASK_STATUSES).optional(),
+  projectId: z.string().min(1).max(200).optional(),
+  assigneeAgent: assignee.optional(),
+  assigneeTeam: assignee.optional(),
+});
+
+export const PatchTaskBodySchema = z.object({
+  title: z.string().min(1).max(500).optional(),
+  description: z.string().max(100_000).optional(),
+  status: z.enum(TASK_STATUSES).optional(),
+  projectId: z.string().min(1).max(200).nullable().optional(),
+  assigneeAgent: assignee.nullable().optional(),
+  assigneeTeam: assignee.nullable().optional(),
+  position: z.number().finite().optional(),
+});
+
+export const tasksContract = {
+  listTasks: route({
+    method: 'GET',
+    path: '/api/tasks',
+    summary: 'Tasks by status and position (filter by project, status, assignee)',
+    tag: 'tasks',
+    query: z.object({ projectId: z.string().min(1).max(200).optional(), status: z.enum(TASK_STATUSES).optional(), assignee: assignee.optional() }),
+    response: z.array(TaskSchema),
+  }),
+  getTask: route({
+    method: 'GET',
+    path: '/api/tasks/:id',
+    summary: 'One task (by id or identifier such as SYS-3) with its comment count',
+    tag: 'tasks',
+    params: IdParamsSchema,
+    response: TaskSchema.extend({ commentCount: z.number().int() }),
+  }),
+  createTask: route({
+    method: 'POST',
+    path: '/api/tasks',
+    summary: 'Create a task (an assigned task created in_progress is dispatched at once)',
+    tag: 'tasks',
+    status: 201,
+    body: CreateTaskBodySchema,
+    response: TaskSchema,
+  }),
+  patchTask: route({
+    method: 'PATCH',
+    path: '/api/tasks/:id',
+    summary: 'Change a task; moving an assigned task to in_progress dispatches it with a [task:ID] tag',
+    tag: 'tasks',
+    params: IdParamsSchema,
+    body: PatchTaskBodySchema,
+    response: TaskSchema,
+  }),
+  deleteTask: route({ method: 'DELETE', path: '/api/tasks/:id', summary: 'Delete a task and its comments', tag: 'tasks', params: IdParamsSchema, response: OkSchema }),
+  reorderTasks: route({
+    method: 'POST',
+    path: '/api/tasks/reorder',
+    summary: 'Set the order (and status) of tasks per column in one transaction',
+    tag: 'tasks',
+    body: z.object({ columns: z.partialRecord(z.enum(TASK_STATUSES), z.array(z.string().min(1).max(200)).max(5000)) }),
+    response: z.array(TaskSchema),
+  }),
+  listComments: route({ method: 'GET', path: '/api/tasks/:id/comments', summary: 'Comments, oldest first', tag: 'tasks', params: IdParamsSchema, response: z.array(CommentSchema) }),
+  addComment: route({
+    method: 'POST',
+    path: '/api/tasks/:id/comments',
+    summary: 'Comment on a task',
+    tag: 'tasks',
+    status: 201,
+    params: IdParamsSchema,
+    body: z.object({ content: z.string().min(1).max(100_000), author: z.string().min(1).max(200).optional() }),
+    response: CommentSchema,
+  }),
+  deleteComment: route({
+    method: 'DELETE',
+    path: '/api/comments/:id',
+    summary: 'Delete a comment',
+    tag: 'tasks',
+    params: z.object({ id: IntParam(1) }),
+    response: OkSchema,
+  }),
+  listProjects: route({ method: 'GET', path: '/api/projects', summary: 'Projects, newest first', tag: 'projects', response: z.array(ProjectSchema) }),
+  getProject: route({ method: 'GET', path: '/api/projects/:id', summary: 'One project', tag: 'projects', params: IdParamsSchema, response: ProjectSchema }),
+  createProject: route({
+    method: 'POST',
+    path: '/api/projects',
+    summary: 'Create a project (prefix derived from the name unless given)',
+    tag: 'projects',
+    status: 201,
+    body: z.object({ name: z.string().min(1).max(200), prefix: PrefixSchema.optional(), description: z.string().max(100_000).optional() }),
+    response: ProjectSchema,
+  }),
+  patchProject: route({
+    method: 'PATCH',
+    path: '/api/projects/:id',
+    summary: 'Change a project (a new prefix applies to tasks created afterwards)',
+    tag: 'projects',
+    params: IdParamsSchema,
+    body: z.object({ name: z.string().min(1).max(200).optional(), prefix: PrefixSchema.optional(), description: z.string().max(100_000).optional() }),
+    response: ProjectSchema,
+  }),
+  deleteProject: route({
+    method: 'DELETE',
+    path: '/api/projects/:id',
+    summary: 'Delete a project (its tasks are kept, without a project)',
+    tag: 'projects',
+    params: IdParamsSchema,
+    response: OkSchema,
+  }),
+} as const;

@@ -1,0 +1,68 @@
+/** Teams (validated membership) and their chat rooms. */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
+
+export const TeamConfigSchema = z.looseObject({
+  name: z.string().max(200).optional(),
+  agents: z.array(z.string().min(1).max(64)).max(100).optional(),
+  leader_agent: z.string().min(1).max(64).optional(),
+  reply_mode: z.enum(['each', 'aggregate']).optional(),
+});
+export type TeamConfig = z.infer<typeof TeamConfigSchema>;
+
+export const TeamSchema = TeamConfigSchema.extend({ id: z.string() }).meta({ id: 'Team' });
+export type Team = z.infer<typeof TeamSchema>;
+
+export const ChatroomMessageSchema = z.object({
+  id: z.number().int(),
+  teamId: z.string(),
+  fromAgent: z.string(),
+  conversationId: z.string().nullable(),
+  content: z.string(),
+  createdAt: TimestampSchema,
+});
+export type ChatroomMessage = z.infer<typeof ChatroomMessageSchema>;
+
+export const teamsContract = {
+  listTeams: route({ method: 'GET', path: '/api/teams', summary: 'Every team', tag: 'teams', response: z.array(TeamSchema) }),
+  getTeam: route({ method: 'GET', path: '/api/teams/:id', summary: 'One team', tag: 'teams', params: IdParamsSchema, response: TeamSchema }),
+  putTeam: route({
+    method: 'PUT',
+    path: '/api/teams/:id',
+    summary: 'Create or replace a team (members must exist, the leader must be a member, ids unique across agents and teams)',
+    tag: 'teams',
+    params: IdParamsSchema,
+    body: TeamConfigSchema.extend({ agents: z.array(z.string().min(1).max(64)).min(1).max(100), leader_agent: z.string().min(1).max(64) }),
+    response: z.object({ team: TeamSchema, created: z.boolean() }),
+  }),
+  patchTeam: route({
+    method: 'PATCH',
+    path: '/api/teams/:id',
+    summary: 'Merge-patch a team (arrays replace, null deletes a key)',
+    tag: 'teams',
+    params: IdParamsSchema,
+    body: z.record(z.string(), z.unknown()),
+    response: TeamSchema,
+  }),
+  deleteTeam: route({ method: 'DELETE', path: '/api/teams/:id', summary: 'Remove a team', tag: 'teams', params: IdParamsSchema, response: OkSchema }),
+  getChatroom: route({
+    method: 'GET',
+    path: '/api/teams/:id/chatroom',
+    summary: 'Chat-room messages in id order. Without `after`: the latest `limit`; with it: those after the cursor (never repeats)',
+    tag: 'teams',
+    params: IdParamsSchema,
+    query: z.object({ after: IntParam(0).optional(), limit: IntParam(1, 500).optional() }),
+    response: z.object({ messages: z.array(ChatroomMessageSchema), nextCursor: z.number().int() }),
+  }),
+  postChatroom: route({
+    method: 'POST',
+    path: '/api/teams/:id/chatroom',
+    summary: 'Post to the team chat room (delivered to every member)',
+    tag: 'teams',
+    status: 201,
+    params: IdParamsSchema,
+    body: z.object({ message: z.string().min(1).max(100_000), from: z.string().min(1).max(64).optional() }),
+    response: z.looseObject({ ok: z.literal(true) }),
+  }),
+} as const;

@@ -1,0 +1,24 @@
+/**
+ * `@tinyagi/client`: the one way the CLI, the TUI, TinyOffice and the channel processes talk to a
+ * TinyAGI daemon: the typed REST client (one method per route), the resumable event stream and
+ * ApiError with the server's codes. It runs unchanged in Node >= 22, browsers and Next.js client
+ * components, and loads no zod at run time (types only); the zod schemas themselves are
+ * `@tinyagi/client/contract`, for validating forms or building a server.
+ */
+export { createApiClient, type ApiClient, type ApiClientOptions, type ApiRouteMethods, type CallOptions, type RouteInput, type RouteOutput } from './create-client.ts';
+export {
+  backoffDelay,
+  type BackoffOptions,
+  type ConnectionInfo,
+  type ConnectionState,
+  type EventFilterOptions,
+  type EventSourceConstructor,
+  type EventSourceLike,
+  type EventSubscription,
+  type StateListener,
+  type SubscribeOptions,
+} from './event-stream.ts';
+export { ApiError, isApiError, type ClientErrorCode } from './api-error.ts';
+export { SseParser, type SseMessage } from './sse-parser.ts';
+export { EVENT_TYPES, EVENTS_PATH, type EventType } from './contract/event-types.ts';
+export type * from './contract/index.ts';
