@@ -65,8 +65,9 @@ describe('send --wait progress lines', () => {
     const sent = orchestrator.submit({ message: '@flaky boom', senderId: 'u1' });
     await until(() => stores.queue.get(sent.messageId)?.status === 'dead', 'the dead letter');
     const shown = lines(stores, sent.conversationId);
-    expect(shown).toContainEqual(expect.stringMatching(/^@flaky failed \(attempt 1\): .*scripted retryable failure\.; retrying in \d+ (ms|s)$/));
-    expect(shown).toContainEqual(expect.stringMatching(/^@flaky gave up: .*scripted retryable failure\. \(gave up after 2 attempts\)$/));
+    expect(shown).toContainEqual(expect.stringMatching(/^@flaky: attempt 1\/2 failed \(failed\), retrying in \d+ (s|min)$/));
+    expect(shown).toContainEqual('@flaky: gave up (failed) after attempt 2/2');
+    expect(shown).toContainEqual(expect.stringMatching(/^@flaky failed: .*scripted retryable failure\. \(gave up after 2 attempts\)$/));
     expect(shown.every((l) => !l.endsWith(': ') && !l.includes('undefined'))).toBe(true);
   });
 });
