@@ -39,6 +39,13 @@ export {
   reapOrphanedGroups, setProcessJournal, type ReapResult,
 } from './invoker/index.ts';
 
+// The settings-editing service (API routes and the CLI without a daemon).
+export {
+  requireAgent, requireTeam, requireCustomProvider, agentConfig, putAgent, patchAgent, setAgentHeartbeat, deleteAgent, teamsReferencingAgent,
+  putTeam, patchTeam, deleteTeam, setBuiltinProvider, putCustomProvider, deleteCustomProvider, customProviderUsers, patchSettings, channelsPatch,
+  type BuiltinCredentialProvider, type BuiltinProviderChange, type ChannelsChange, type CustomProviderSettings,
+} from './config/index.ts';
+
 // Used by @tinyagi/server (settings routes, security and file confinement).
 export {
   effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, secretStatus, deepMergeSettings, updateSettings, parseSettings,
@@ -49,7 +56,10 @@ export {
   PairingStore, generatePairingCode, normalizePairingCode, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH,
   type PendingPairing, type ApprovedPairing, type PairingRequestResult, type PairingStoreOptions,
 } from './pairing/index.ts';
-export { ScheduleStore, type ScheduleRecord, type ScheduleInput, type MissedPolicy } from './schedules/index.ts';
+export {
+  ScheduleStore, nextScheduleRun, validateScheduleTiming, assertTimeZone, isTimeZone, parseRunAt, newScheduleInput, patchedScheduleInput, createSchedule, updateSchedule,
+  type ScheduleRecord, type ScheduleInput, type MissedPolicy, type ScheduleTiming, type ScheduleCreate, type SchedulePatch,
+} from './schedules/index.ts';
 export {
   TaskStore, derivePrefix, TASK_STATUSES,
   type TaskStatus, type TaskRecord, type ProjectRecord, type CommentRecord, type CreateTaskInput, type TaskPatch,

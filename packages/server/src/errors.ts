@@ -34,7 +34,11 @@ const SERVER_ERRORS = {
   NOT_AVAILABLE: { status: 503, message: 'This service is not available in this process.' },
 } as const satisfies Record<string, ErrorEntry>;
 
-/** Core's codes (domain errors raised by stores, config and the orchestrator). */
+/**
+ * Core's codes (domain errors raised by stores, config, the settings-editing service and the
+ * orchestrator). VALIDATION_FAILED is both: the HTTP layer raises it for a malformed request,
+ * core for a malformed edit (unknown agent keys, a bad cron); its entry is the one above.
+ */
 const CORE_ERRORS = {
   CONFIG_INVALID: { status: 400, message: 'The settings are not valid.' },
   CONFIG_PARSE_FAILED: { status: 500, message: 'settings.json cannot be parsed; fix the file by hand.' },
@@ -69,7 +73,7 @@ const CORE_ERRORS = {
   INPUT_TOO_LARGE: { status: 413, message: 'The input is too large.' },
   LIMIT_EXCEEDED: { status: 409, message: 'A limit was reached.' },
   INTERNAL: { status: 500, message: 'Internal error; see the daemon log.' },
-} as const satisfies Record<TinyErrorCode, ErrorEntry>;
+} as const satisfies Record<Exclude<TinyErrorCode, keyof typeof SERVER_ERRORS>, ErrorEntry>;
 
 export const ERROR_REGISTRY = { ...SERVER_ERRORS, ...CORE_ERRORS } as const;
 

@@ -24,13 +24,14 @@ import {
   isTinyError,
   loadSettings,
   newId,
+  nextScheduleRun,
   openStores,
   reapOrphanedGroups,
   setProcessJournal,
   type Settings,
   type Stores,
 } from '@tinyagi/core';
-import { loadOrCreateApiToken, mintRunToken, nextScheduleRun, startServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, mintRunToken, startServer } from '@tinyagi/server';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';

@@ -5,39 +5,17 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
-  provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
-  type AgentSettings, type Settings,
+  TinyError, agentWorkspaceDir, deleteAgent, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter, patchAgent,
+  provisionWorkspace, putAgent, readMemoryIndex, requireAgent, setAgentHeartbeat, WORKSPACE_PATHS,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
-import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '../schemas/agents.ts';
 import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '../agent-workspace-removal.ts';
-import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts';
+import { maskedAgent, maskedAgents } from '../settings-entities.ts';
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
 const MAX_SKILLS = 200;
-
-/**
- * The agent's settings from a PUT/PATCH body. A key the agent schema does not know is a typo far
- * more often than a setting from the future, so it is refused; the `id` a client read with the
- * agent (GET answers `{…, id}`) may come back unchanged and is dropped, never stored.
- */
-function agentBody<T extends Record<string, unknown>>(body: T, id: string): T {
-  const { id: echoed, ...rest } = body;
-  const config = (echoed === id ? rest : body) as T;
-  const issues = unknownAgentKeys(config).map((i) => ({ path: `body.${i.path}`, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
-  if (issues.length === 0) return config;
-  throw new RequestError('VALIDATION_FAILED', `Invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-}
-
-function withAgent(settings: Settings, id: string, agent: AgentSettings | undefined): Settings {
-  const agents = { ...settings.agents };
-  if (agent === undefined) delete agents[id];
-  else agents[id] = agent;
-  return { ...settings, agents };
-}
 
 export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agentsContract> {
   const dirOf = (id: string): string => {
@@ -64,42 +42,28 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     getAgent: ({ params }) => maskedAgent(ctx.settings(), params.id),
 
     putAgent: async ({ params, body }) => {
-      assertValidId(params.id, 'agent id');
-      const config = agentBody(body, params.id);
       let created = false;
       const written = await ctx.updateSettings((current) => {
-        const existing = current.agents?.[params.id];
-        created = existing === undefined;
-        // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
-        return withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings);
+        const result = putAgent(current, params.id, body);
+        created = result.created;
+        return result.settings;
       });
       const provision = await provisionWorkspace({ dir: agentWorkspaceDir(written, params.id, ctx.env), agentId: params.id });
       return { agent: maskedAgent(written, params.id), created, provisioned: provision.created.length > 0 };
     },
 
     patchAgent: async ({ params, body }) => {
-      const patch = agentBody(body, params.id);
-      const written = await ctx.updateSettings((current) => {
-        const existing = requireAgent(current, params.id);
-        return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(patch, existing)) as AgentSettings);
-      });
+      const written = await ctx.updateSettings((current) => patchAgent(current, params.id, body));
       return maskedAgent(written, params.id);
     },
 
     deleteAgent: async ({ params, query }) => {
       let plan: WorkspaceRemovalPlan | undefined;
       await ctx.updateSettings((current) => {
-        requireAgent(current, params.id);
-        const teams = Object.entries(current.teams ?? {}).filter(([, t]) => t.agents?.includes(params.id) || t.leader_agent === params.id).map(([id]) => id);
-        if (teams.length > 0) {
-          throw new TinyError('INVALID_STATE', `Agent "${params.id}" is in team${teams.length > 1 ? 's' : ''} ${teams.join(', ')}.`, {
-            hint: 'Remove it from those teams first (PATCH /api/teams/<id>), then delete it.',
-            details: { teams },
-          });
-        }
+        const next = deleteAgent(current, params.id);
         // Planned under the settings lock, before the write: an unsafe ?workspace=delete changes nothing.
         plan = planWorkspaceRemoval(current, params.id, query.workspace ?? 'archive', ctx.env);
-        return withAgent(current, params.id, undefined);
+        return next;
       });
       if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
       return { ok: true as const, workspace: await applyWorkspaceRemoval(plan) };
@@ -139,11 +103,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     putHeartbeat: async ({ params, body }) => {
       if (body.content !== undefined) await writeTextAtomic(join(dirOf(params.id), WORKSPACE_PATHS.heartbeatMd), body.content);
       if (body.enabled !== undefined || body.interval !== undefined) {
-        await ctx.updateSettings((current) => {
-          const agent = requireAgent(current, params.id);
-          const heartbeat = { ...agent.heartbeat, ...(body.enabled !== undefined ? { enabled: body.enabled } : {}), ...(body.interval !== undefined ? { interval: body.interval } : {}) };
-          return withAgent(current, params.id, { ...agent, heartbeat });
-        });
+        await ctx.updateSettings((current) => setAgentHeartbeat(current, params.id, body));
       }
       return heartbeatView(params.id);
     },
