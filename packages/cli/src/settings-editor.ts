@@ -9,7 +9,6 @@
 import {
   agentWorkspaceDir,
   createSchedule,
-  deleteAgent,
   deleteCustomProvider,
   deleteTeam,
   loadSettings,
@@ -22,8 +21,8 @@ import {
   putAgent,
   putCustomProvider,
   putTeam,
+  removeAgent,
   setBuiltinProvider,
-  TinyError,
   updateSchedule,
   updateSettings,
   type BuiltinCredentialProvider,
@@ -33,8 +32,9 @@ import {
   type ScheduleRecord,
   type Settings,
   type Stores,
+  type WorkspaceOutcome,
+  type WorkspaceRemovalMode,
 } from '@tinyagi/core';
-import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceOutcome, type WorkspaceRemovalMode, type WorkspaceRemovalPlan } from '@tinyagi/server';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
 
@@ -124,16 +124,7 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
     async patchAgent(id, patch) {
       await update((s) => patchAgent(s, id, patch));
     },
-    async deleteAgent(id, workspace = 'archive') {
-      let plan: WorkspaceRemovalPlan | undefined;
-      await update((s) => {
-        const next = deleteAgent(s, id);
-        plan = planWorkspaceRemoval(s, id, workspace, ctx.env);
-        return next;
-      });
-      if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
-      return applyWorkspaceRemoval(plan);
-    },
+    deleteAgent: (id, workspace = 'archive') => removeAgent(update, id, workspace, ctx.env),
     async putTeam(id, config) {
       return { created: (await putEntity((s) => putTeam(s, id, config))).created };
     },

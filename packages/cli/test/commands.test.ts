@@ -186,4 +186,17 @@ describe('through real processes', () => {
     expect(notRunning.stderr).toContain('tinyagi start');
     expect(notRunning.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
+
+  it('edits schedules without a daemon, through the same core edits as the API', async () => {
+    await h.ok(['agent', 'add', 'helper', '--provider', 'mock']);
+    const created = JSON.parse(await h.ok(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<string, unknown>;
+    expect(created).toMatchObject({ label: 'standup', agentId: 'helper', timezone: 'Europe/Berlin', enabled: true, nextRunAt: expect.any(Number) });
+    const ghost = await h.run(['schedule', 'add', '--agent', 'ghost', '--cron', '0 9 * * *', '-m', 'x']);
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toContain('No agent "ghost".');
+    expect(await h.ok(['schedule', 'disable', 'standup'])).toContain('standup: disabled.');
+    expect(JSON.parse(await h.ok(['schedule', 'list', '--json']))).toMatchObject([{ label: 'standup', enabled: false }]);
+    await h.ok(['schedule', 'remove', 'standup']);
+    expect(JSON.parse(await h.ok(['schedule', 'list', '--json']))).toEqual([]);
+  });
 });

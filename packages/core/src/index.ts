@@ -18,6 +18,7 @@ export {
   composeSystemPrompt, PromptCache, teamsOfAgent, formatTeammates, confineFiles, partitionFiles, isInside, type RefusedFile,
   type PromptAgent, type PromptTeam, type PromptTeamMember, type TeamDirectory, type ComposeSystemPromptInput, type ComposedPrompt,
   type MemoryEntry, type ProvisionResult, type ProvisionWorkspaceInput, type ArchiveWorkspaceInput, type ArchiveResult,
+  removeAgent, planWorkspaceRemoval, applyWorkspaceRemoval, WORKSPACE_ARCHIVE_DIR, type WorkspaceRemovalMode, type WorkspaceOutcome, type WorkspaceRemovalPlan,
 } from './workspace/index.ts';
 
 export { ChatroomStore, type ChatroomPost, type ChatroomListQuery } from './chatroom/index.ts';

@@ -2,8 +2,7 @@
  * `tinyagi agent list|add|show|remove|reset|provider`.
  */
 import { Option, type Command } from 'commander';
-import { BUILTIN_PROVIDERS, type AgentSettings, type Settings } from '@tinyagi/core';
-import type { WorkspaceOutcome } from '@tinyagi/server/client';
+import { BUILTIN_PROVIDERS, type AgentSettings, type Settings, type WorkspaceOutcome } from '@tinyagi/core';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';

@@ -13,3 +13,5 @@ export type { PromptTeam, PromptTeamMember, TeamDirectory, TeammatesSelf } from 
 export { TEMPLATES_DIR } from './templates.ts';
 export { confineFiles, partitionFiles, type RefusedFile } from './confine.ts';
 export { isInside } from './paths.ts';
+export { planWorkspaceRemoval, applyWorkspaceRemoval, removeAgent, WORKSPACE_ARCHIVE_DIR } from './removal.ts';
+export type { WorkspaceRemovalMode, WorkspaceOutcome, WorkspaceRemovalPlan } from './removal.ts';

@@ -5,13 +5,12 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  TinyError, agentWorkspaceDir, deleteAgent, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter, patchAgent,
-  provisionWorkspace, putAgent, readMemoryIndex, requireAgent, setAgentHeartbeat, WORKSPACE_PATHS,
+  agentWorkspaceDir, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter, patchAgent,
+  provisionWorkspace, putAgent, readMemoryIndex, removeAgent, requireAgent, setAgentHeartbeat, WORKSPACE_PATHS,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '../schemas/agents.ts';
-import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '../agent-workspace-removal.ts';
 import { maskedAgent, maskedAgents } from '../settings-entities.ts';
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
@@ -57,17 +56,10 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       return maskedAgent(written, params.id);
     },
 
-    deleteAgent: async ({ params, query }) => {
-      let plan: WorkspaceRemovalPlan | undefined;
-      await ctx.updateSettings((current) => {
-        const next = deleteAgent(current, params.id);
-        // Planned under the settings lock, before the write: an unsafe ?workspace=delete changes nothing.
-        plan = planWorkspaceRemoval(current, params.id, query.workspace ?? 'archive', ctx.env);
-        return next;
-      });
-      if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
-      return { ok: true as const, workspace: await applyWorkspaceRemoval(plan) };
-    },
+    deleteAgent: async ({ params, query }) => ({
+      ok: true as const,
+      workspace: await removeAgent(ctx.updateSettings, params.id, query.workspace ?? 'archive', ctx.env),
+    }),
 
     resetAgent: ({ params }) => {
       requireAgent(ctx.settings(), params.id);
