@@ -38,7 +38,7 @@ const BASELINE = {
 type Op =
   | { kind: 'putAgent'; id: string; body: Record<string, unknown> }
   | { kind: 'patchAgent'; id: string; patch: Record<string, unknown> }
-  | { kind: 'deleteAgent'; id: string }
+  | { kind: 'deleteAgent'; id: string; workspace: 'archive' | 'delete' | 'keep' | undefined }
   | { kind: 'putTeam'; id: string; agents: string[]; leader: string; extra: Record<string, unknown> }
   | { kind: 'patchTeam'; id: string; patch: Record<string, unknown> }
   | { kind: 'deleteTeam'; id: string }
@@ -87,7 +87,7 @@ const members = fc.uniqueArray(agentId, { minLength: 1, maxLength: 3 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('putAgent' as const), id: agentId, body: agentBody }), weight: 3 },
   fc.record({ kind: fc.constant('patchAgent' as const), id: agentId, patch: agentPatch }),
-  fc.record({ kind: fc.constant('deleteAgent' as const), id: agentId }),
+  fc.record({ kind: fc.constant('deleteAgent' as const), id: agentId, workspace: fc.constantFrom(undefined, 'archive' as const, 'delete' as const, 'keep' as const) }),
   fc.record({
     kind: fc.constant('putTeam' as const),
     id: teamId,
@@ -157,16 +157,17 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('deleteSchedule' as const), label: fc.constantFrom(...LABELS) }),
 ).map((o) => (o.kind === 'putTeam' && typeof o.leader === 'number' ? { ...o, leader: o.agents[o.leader % o.agents.length]! } : o) as Op);
 
-async function apply(editor: SettingsEditor, o: Op): Promise<void> {
+/** Runs one edit; what it reports back (created, the workspace outcome) must match too. */
+async function apply(editor: SettingsEditor, o: Op): Promise<unknown> {
   switch (o.kind) {
     case 'putAgent':
-      return void (await editor.putAgent(o.id, o.body));
+      return editor.putAgent(o.id, o.body);
     case 'patchAgent':
       return editor.patchAgent(o.id, o.patch);
     case 'deleteAgent':
-      return void (await editor.deleteAgent(o.id));
+      return (await editor.deleteAgent(o.id, o.workspace)).action;
     case 'putTeam':
-      return void (await editor.putTeam(o.id, { ...o.extra, agents: o.agents, leader_agent: o.leader }));
+      return editor.putTeam(o.id, { ...o.extra, agents: o.agents, leader_agent: o.leader });
     case 'patchTeam':
       return editor.patchTeam(o.id, o.patch);
     case 'deleteTeam':
@@ -196,8 +197,7 @@ interface Side {
 /** The outcome of one step: ok, or the refusal as a user sees it (paths of the home made neutral). */
 async function outcome(side: Side, o: Op): Promise<string> {
   try {
-    await apply(side.editor, o);
-    return 'ok';
+    return `ok ${JSON.stringify((await apply(side.editor, o)) ?? null)}`;
   } catch (err) {
     const text = isApiError(err) ? `${err.code}: ${err.message}` : isTinyError(err) ? `${err.code}: ${err.message}${err.hint ? ` ${err.hint}` : ''}` : `unexpected: ${String(err)}`;
     return neutral(side, text);
