@@ -1,21 +1,39 @@
 /**
- * Changing settings from the CLI. While the daemon runs it is the single writer, so every
- * change goes through its API (the same validation, provisioning and events as TinyOffice).
- * Without a daemon the change is applied with core's locked, validated updateSettings — the
- * same merge-patch semantics as PATCH /api/settings (objects merge, `null` deletes).
+ * Changing settings and schedules from the CLI. While the daemon runs it is the single writer,
+ * so every change goes through its API (the same provisioning and events as TinyOffice).
+ * Without a daemon the change is applied here with core's settings-editing service — the very
+ * functions the API routes call — inside core's locked, validated updateSettings (schedules: the
+ * home's database). Both paths therefore accept, merge and refuse alike; a property test
+ * (test/settings-equivalence.test.ts) holds them to it.
  */
-import { ownEntry,
-  agentWorkspaceDir,
-  deepMergeSettings,
+import {
+  createSchedule,
+  deleteCustomProvider,
+  deleteTeam,
   loadSettings,
   maskSettings,
-  provisionWorkspace,
-  TinyError,
+  openStores,
+  patchAgent,
+  patchSettings,
+  patchTeam,
+  prepareAgentWorkspace,
+  putAgent,
+  putCustomProvider,
+  putTeam,
+  removeAgent,
+  setBuiltinProvider,
+  updateSchedule,
   updateSettings,
+  type BuiltinCredentialProvider,
+  type BuiltinProviderChange,
+  type ScheduleCreate,
+  type SchedulePatch,
+  type ScheduleRecord,
   type Settings,
+  type Stores,
+  type WorkspaceOutcome,
+  type WorkspaceRemovalMode,
 } from '@tinyagi/core';
-import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '@tinyagi/server';
-import type { WorkspaceOutcome, WorkspaceRemovalMode } from '@tinyagi/client';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
 
@@ -26,20 +44,25 @@ export interface SettingsEditor {
   readonly online: boolean;
   /** Current settings (secrets masked). */
   read(): Promise<Settings>;
+  /** Creates or replaces (keys not sent are kept) an agent and provisions its workspace. */
   putAgent(id: string, config: JsonObject): Promise<{ created: boolean }>;
   patchAgent(id: string, patch: JsonObject): Promise<void>;
-  /** Removes the agent, then archives (default), deletes or keeps its workspace. */
+  /** Refused while a team lists it; then archives (default), deletes or keeps its workspace. */
   deleteAgent(id: string, workspace?: WorkspaceRemovalMode): Promise<WorkspaceOutcome>;
   putTeam(id: string, config: JsonObject & { agents: string[]; leader_agent: string }): Promise<{ created: boolean }>;
   patchTeam(id: string, patch: JsonObject): Promise<void>;
   deleteTeam(id: string): Promise<void>;
-  /** Credentials/model of a built-in provider; `makeDefault` sets models.provider. */
-  setProvider(name: 'anthropic' | 'openai', fields: { api_key?: string; oauth_token?: string; model?: string }, makeDefault: boolean): Promise<void>;
+  /** Credentials/model of a built-in provider; `make_default` sets models.provider. */
+  setProvider(name: BuiltinCredentialProvider, change: BuiltinProviderChange): Promise<void>;
   putCustomProvider(id: string, body: JsonObject & { harness: 'claude' | 'codex' | 'openai' | 'anthropic'; base_url: string }): Promise<void>;
-  /** Refused while an agent uses it. */
+  /** Refused while an agent (or the default provider) uses it. */
   deleteCustomProvider(id: string): Promise<void>;
   /** Merge-patch of the whole file (objects merge, arrays replace, null deletes). */
   patchSettings(patch: JsonObject): Promise<void>;
+  listSchedules(query?: { agent?: string }): Promise<ScheduleRecord[]>;
+  createSchedule(body: ScheduleCreate): Promise<ScheduleRecord>;
+  patchSchedule(idOrLabel: string, patch: SchedulePatch): Promise<ScheduleRecord>;
+  deleteSchedule(idOrLabel: string): Promise<void>;
 }
 
 export function settingsEditor(ctx: CliContext): SettingsEditor {
@@ -57,92 +80,80 @@ function onlineEditor({ client }: DaemonConnection): SettingsEditor {
     putTeam: async (id, config) => ({ created: (await client.putTeam({ params: { id }, body: config })).created }),
     patchTeam: async (id, patch) => void (await client.patchTeam({ params: { id }, body: patch })),
     deleteTeam: async (id) => void (await client.deleteTeam({ params: { id } })),
-    setProvider: async (name, fields, makeDefault) => void (await client.putProvider({ params: { name }, body: { ...fields, make_default: makeDefault } })),
+    setProvider: async (name, change) => void (await client.putProvider({ params: { name }, body: change })),
     putCustomProvider: async (id, body) => void (await client.putCustomProvider({ params: { id }, body })),
     deleteCustomProvider: async (id) => void (await client.deleteCustomProvider({ params: { id } })),
     patchSettings: async (patch) => void (await client.patchSettings({ body: patch })),
+    listSchedules: async (query = {}) => client.listSchedules({ query }),
+    createSchedule: async (body) => client.createSchedule({ body }),
+    patchSchedule: async (id, patch) => client.patchSchedule({ params: { id }, body: patch }),
+    deleteSchedule: async (id) => void (await client.deleteSchedule({ params: { id } })),
   };
-}
-
-function notFound(kind: 'agent' | 'team', id: string): TinyError {
-  return kind === 'agent'
-    ? new TinyError('AGENT_NOT_FOUND', `No agent "${id}".`, { hint: 'List agents with `tinyagi agent list`.' })
-    : new TinyError('TEAM_NOT_FOUND', `No team "${id}".`, { hint: 'List teams with `tinyagi team list`.' });
 }
 
 function offlineEditor(ctx: CliContext): SettingsEditor {
   const file = ctx.paths.settings;
-  const update = (mutate: (current: Settings) => Settings): Promise<Settings> => updateSettings(file, mutate, { env: ctx.env });
-  const merge = (current: Settings, patch: JsonObject): Settings => deepMergeSettings(current as JsonObject, patch) as Settings;
+  const update = (mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings> => updateSettings(file, mutate, { env: ctx.env });
+  const current = (): Settings => loadSettings(file).settings;
+  const withStores = <T>(use: (stores: Stores) => T): T => {
+    const stores = openStores({ dbPath: ctx.paths.db });
+    try {
+      return use(stores);
+    } finally {
+      stores.close();
+    }
+  };
+  const putEntity = async (edit: (current: Settings) => { settings: Settings; created: boolean }): Promise<{ created: boolean; written: Settings }> => {
+    let created = false;
+    const written = await update((s) => {
+      const result = edit(s);
+      created = result.created;
+      return result.settings;
+    });
+    return { created, written };
+  };
   return {
     online: false,
-    read: async () => maskSettings(loadSettings(file).settings),
+    read: async () => maskSettings(current()),
     async putAgent(id, config) {
       let created = false;
-      const written = await update((current) => {
-        created = ownEntry(current.agents, id) === undefined;
-        return merge(current, { agents: { [id]: { ...(ownEntry(current.agents, id) ?? {}), ...config } } });
+      await update(async (s) => {
+        const result = putAgent(s, id, config);
+        created = result.created;
+        // Checked and provisioned before the write, as through the API.
+        await prepareAgentWorkspace(result.settings, id, file, ctx.env);
+        return result.settings;
       });
-      if (created) await provisionWorkspace({ dir: agentWorkspaceDir(written, id, ctx.env), agentId: id });
       return { created };
     },
     async patchAgent(id, patch) {
-      await update((current) => {
-        if (ownEntry(current.agents, id) === undefined) throw notFound('agent', id);
-        return merge(current, { agents: { [id]: patch } });
-      });
+      await update((s) => patchAgent(s, id, patch));
     },
-    async deleteAgent(id, workspace = 'archive') {
-      let plan: WorkspaceRemovalPlan | undefined;
-      await update((current) => {
-        if (ownEntry(current.agents, id) === undefined) throw notFound('agent', id);
-        const teams = Object.entries(current.teams ?? {}).filter(([, t]) => t.agents?.includes(id)).map(([t]) => t);
-        if (teams.length > 0) {
-          throw new TinyError('INVALID_STATE', `Agent "${id}" is a member of ${teams.join(', ')}.`, { hint: 'Remove it from those teams first.' });
-        }
-        plan = planWorkspaceRemoval(current, id, workspace, ctx.env);
-        return merge(current, { agents: { [id]: null } });
-      });
-      if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
-      return applyWorkspaceRemoval(plan);
-    },
+    deleteAgent: (id, workspace = 'archive') => removeAgent(update, id, workspace, ctx.env),
     async putTeam(id, config) {
-      let created = false;
-      await update((current) => {
-        created = ownEntry(current.teams, id) === undefined;
-        const next = merge(current, { teams: { [id]: null } });
-        return merge(next, { teams: { [id]: { ...config } } });
-      });
-      return { created };
+      return { created: (await putEntity((s) => putTeam(s, id, config))).created };
     },
     async patchTeam(id, patch) {
-      await update((current) => {
-        if (ownEntry(current.teams, id) === undefined) throw notFound('team', id);
-        return merge(current, { teams: { [id]: patch } });
-      });
+      await update((s) => patchTeam(s, id, patch));
     },
     async deleteTeam(id) {
-      await update((current) => {
-        if (ownEntry(current.teams, id) === undefined) throw notFound('team', id);
-        return merge(current, { teams: { [id]: null } });
-      });
+      await update((s) => deleteTeam(s, id));
     },
-    async setProvider(name, fields, makeDefault) {
-      await update((current) => merge(current, { models: { ...(makeDefault ? { provider: name } : {}), [name]: fields } }));
+    async setProvider(name, change) {
+      await update((s) => setBuiltinProvider(s, name, change));
     },
     async putCustomProvider(id, body) {
-      await update((current) => merge(merge(current, { custom_providers: { [id]: null } }), { custom_providers: { [id]: body } }));
+      await putEntity((s) => putCustomProvider(s, id, body));
     },
     async deleteCustomProvider(id) {
-      await update((current) => {
-        if (ownEntry(current.custom_providers, id) === undefined) throw new TinyError('PROVIDER_NOT_FOUND', `No custom provider "${id}".`, { hint: 'List them with `tinyagi provider list`.' });
-        const users = Object.entries(current.agents ?? {}).filter(([, a]) => a.provider === `custom:${id}`).map(([a]) => a);
-        if (users.length > 0) throw new TinyError('INVALID_STATE', `Custom provider "${id}" is used by ${users.join(', ')}.`, { hint: 'Switch those agents to another provider first (tinyagi agent provider <id> <provider>).' });
-        return merge(current, { custom_providers: { [id]: null } });
-      });
+      await update((s) => deleteCustomProvider(s, id));
     },
     async patchSettings(patch) {
-      await update((current) => merge(current, patch));
+      await update((s) => patchSettings(s, patch));
     },
+    listSchedules: async (query = {}) => withStores((stores) => stores.schedules.list(query.agent !== undefined ? { agentId: query.agent } : {})),
+    createSchedule: async (body) => withStores((stores) => createSchedule(stores.schedules, current(), body)),
+    patchSchedule: async (id, patch) => withStores((stores) => updateSchedule(stores.schedules, current(), id, patch)),
+    deleteSchedule: async (id) => withStores((stores) => stores.schedules.delete(id)),
   };
 }

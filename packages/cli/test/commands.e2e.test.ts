@@ -74,7 +74,7 @@ describe('commands against a running daemon', () => {
 
     const dup = await h.run(['agent', 'add', 'dev', '--provider', 'mock']);
     expect(dup.code).toBe(1);
-    expect(dup.stderr).toContain('already a team id');
+    expect(dup.stderr).toContain('Id "dev" is used by both an agent and a team');
 
     const refused = await h.run(['agent', 'remove', 'writer']);
     expect(refused.code).toBe(2);

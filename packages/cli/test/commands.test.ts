@@ -124,10 +124,10 @@ describe('bad arguments', () => {
     [['schedule', 'add', '--agent', 'a', '--cron', '0 9 * * *'], "required option '-m, --message <text>' not specified"],
     [['schedule', 'add', '-m', 'hi', '--cron', '0 9 * * *'], 'exactly one of --agent or --team'],
     [['schedule', 'add', '-m', 'hi', '--agent', 'a'], 'exactly one of --cron or --at'],
-    [['schedule', 'add', '-m', 'hi', '--agent', 'a', '--cron', 'every day'], 'Invalid cron expression'],
+    [['schedule', 'add', '-m', 'hi', '--agent', 'a', '--cron', 'every day'], 'Invalid schedule: cron:'],
     [['schedule', 'add', '-m', 'hi', '--agent', 'a', '--cron', '0 9 * * *', '--tz', 'Mars/Olympus'], 'unknown time zone'],
     [['schedule', 'add', '-m', 'hi', '--agent', 'a', '--at', 'tomorrowish'], 'expected an ISO date-time'],
-    [['schedule', 'add', '-m', 'hi', '--agent', 'a', '--at', '2001-01-01T00:00:00Z'], '--at is in the past'],
+    [['schedule', 'add', '-m', 'hi', '--agent', 'a', '--at', '2001-01-01T00:00:00Z'], 'Invalid schedule: runAt: The one-shot time is in the past.'],
     [['heartbeat', '--interval', '5'], 'at least 10 seconds'],
     [['heartbeat', '--enable', '--disable'], 'either --enable or --disable'],
     [['heartbeat', '--quiet-hours', '25:00-07:00'], 'must look like 22:00-07:00'],
@@ -185,5 +185,18 @@ describe('through real processes', () => {
     expect(notRunning.stderr).toContain('TinyAGI is not running');
     expect(notRunning.stderr).toContain('tinyagi start');
     expect(notRunning.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('edits schedules without a daemon, through the same core edits as the API', async () => {
+    await h.ok(['agent', 'add', 'helper', '--provider', 'mock']);
+    const created = JSON.parse(await h.ok(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<string, unknown>;
+    expect(created).toMatchObject({ label: 'standup', agentId: 'helper', timezone: 'Europe/Berlin', enabled: true, nextRunAt: expect.any(Number) });
+    const ghost = await h.run(['schedule', 'add', '--agent', 'ghost', '--cron', '0 9 * * *', '-m', 'x']);
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toContain('No agent "ghost".');
+    expect(await h.ok(['schedule', 'disable', 'standup'])).toContain('standup: disabled.');
+    expect(JSON.parse(await h.ok(['schedule', 'list', '--json']))).toMatchObject([{ label: 'standup', enabled: false }]);
+    await h.ok(['schedule', 'remove', 'standup']);
+    expect(JSON.parse(await h.ok(['schedule', 'list', '--json']))).toEqual([]);
   });
 });

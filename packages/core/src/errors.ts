@@ -35,6 +35,8 @@ export type TinyErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'MESSAGE_EMPTY'
   | 'NOT_A_MEMBER'
+  /** An edit whose input is malformed (unknown agent keys, a bad cron, no target). */
+  | 'VALIDATION_FAILED'
   | 'INTERNAL';
 
 export interface TinyErrorOptions {

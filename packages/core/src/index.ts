@@ -13,11 +13,12 @@ export * from './outbox/index.ts';
 export * from './runs/index.ts';
 
 export {
-  provisionWorkspace, archiveWorkspace, removeWorkspace, PROVISION_VERSION, WORKSPACE_PATHS, TEMPLATES_DIR,
+  provisionWorkspace, prepareAgentWorkspace, archiveWorkspace, removeWorkspace, PROVISION_VERSION, WORKSPACE_PATHS, TEMPLATES_DIR,
   readMemoryIndex, formatMemoryIndex, parseFrontMatter, DEFAULT_MEMORY_BOUNDS,
   composeSystemPrompt, PromptCache, teamsOfAgent, formatTeammates, confineFiles, partitionFiles, isInside, type RefusedFile,
   type PromptAgent, type PromptTeam, type PromptTeamMember, type TeamDirectory, type ComposeSystemPromptInput, type ComposedPrompt,
   type MemoryEntry, type ProvisionResult, type ProvisionWorkspaceInput, type ArchiveWorkspaceInput, type ArchiveResult,
+  removeAgent, planWorkspaceRemoval, applyWorkspaceRemoval, WORKSPACE_ARCHIVE_DIR, type WorkspaceRemovalMode, type WorkspaceOutcome, type WorkspaceRemovalPlan,
 } from './workspace/index.ts';
 
 export { ChatroomStore, type ChatroomPost, type ChatroomListQuery } from './chatroom/index.ts';
@@ -39,6 +40,13 @@ export {
   reapOrphanedGroups, setProcessJournal, type ReapResult,
 } from './invoker/index.ts';
 
+// The settings-editing service (API routes and the CLI without a daemon).
+export {
+  requireAgent, requireTeam, requireCustomProvider, agentConfig, putAgent, patchAgent, setAgentHeartbeat, deleteAgent, teamsReferencingAgent,
+  putTeam, patchTeam, deleteTeam, setBuiltinProvider, putCustomProvider, deleteCustomProvider, customProviderUsers, patchSettings, channelsPatch,
+  type BuiltinCredentialProvider, type BuiltinProviderChange, type ChannelsChange, type CustomProviderSettings,
+} from './config/index.ts';
+
 // Used by @tinyagi/server (settings routes, security and file confinement).
 export {
   effectiveServer, heartbeatIntervalSeconds, maskSettings, stripUnchangedMasks, secretStatus, deepMergeSettings, updateSettings, parseSettings, parseSettingsChange,
@@ -50,7 +58,10 @@ export {
   PairingStore, generatePairingCode, normalizePairingCode, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH,
   type PendingPairing, type ApprovedPairing, type PairingRequestResult, type PairingStoreOptions,
 } from './pairing/index.ts';
-export { ScheduleStore, type ScheduleRecord, type ScheduleInput, type MissedPolicy } from './schedules/index.ts';
+export {
+  ScheduleStore, nextScheduleRun, validateScheduleTiming, assertTimeZone, isTimeZone, parseRunAt, newScheduleInput, patchedScheduleInput, createSchedule, updateSchedule,
+  type ScheduleRecord, type ScheduleInput, type MissedPolicy, type ScheduleTiming, type ScheduleCreate, type SchedulePatch,
+} from './schedules/index.ts';
 export {
   TaskStore, derivePrefix, TASK_STATUSES,
   type TaskStatus, type TaskRecord, type ProjectRecord, type CommentRecord, type CreateTaskInput, type TaskPatch,

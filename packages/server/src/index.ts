@@ -11,5 +11,3 @@ export { ERROR_REGISTRY, RequestError, isApiErrorCode, statusOf, type ApiErrorCo
 export { loadOrCreateApiToken, API_TOKEN_FILE, type ApiTokenSource } from './security/api-token.ts';
 export { mintRunToken, isRunToken } from './security/run-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
-export { nextScheduleRun, validateScheduleTiming, type ScheduleTiming } from './schedule-timing.ts';
-export { planWorkspaceRemoval, applyWorkspaceRemoval, WORKSPACE_ARCHIVE_DIR, type WorkspaceRemovalPlan } from './agent-workspace-removal.ts';

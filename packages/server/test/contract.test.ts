@@ -414,7 +414,7 @@ describe('agents', () => {
   it('refuses keys the agent schema does not know, naming the nearest known one; nothing is written', async () => {
     const before = readFileSync(h.settingsFile, 'utf8');
     const put = await bad('PUT', '/api/agents/typo', 400, 'VALIDATION_FAILED', '{"provider":"mock","mock":{"replly":"hi"}}');
-    expect(put.error.message).toBe('Invalid body: body.mock.replly: Unknown key "replly". Did you mean "reply"?');
+    expect(put.error.message).toBe('Invalid agent settings: mock.replly: Unknown key "replly". Did you mean "reply"?');
     const patch = await bad('PATCH', '/api/agents/writer', 400, 'VALIDATION_FAILED', '{"timeout":30}');
     expect(patch.error.message).toContain('Did you mean "timeout_s"?');
     expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);

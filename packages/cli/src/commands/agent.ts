@@ -2,8 +2,7 @@
  * `tinyagi agent list|add|show|remove|reset|provider`.
  */
 import { Option, type Command } from 'commander';
-import { BUILTIN_PROVIDERS, ownEntry, type AgentSettings, type Settings } from '@tinyagi/core';
-import type { WorkspaceOutcome } from '@tinyagi/client';
+import { BUILTIN_PROVIDERS, ownEntry, requireAgent, type AgentSettings, type Settings, type WorkspaceOutcome } from '@tinyagi/core';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
@@ -30,12 +29,6 @@ function describeWorkspace(w: WorkspaceOutcome): string {
     case 'kept':
       return `Its workspace ${w.path} was kept${w.reason ? ` (${w.reason})` : ''}.`;
   }
-}
-
-export function agentOrThrow(settings: Settings, id: string): AgentSettings {
-  const agent = ownEntry(settings.agents, id);
-  if (agent === undefined) throw new CliError('FAILED', `No agent "${id}".`, { hint: 'List agents with `tinyagi agent list`.' });
-  return agent;
 }
 
 function providerOf(settings: Settings, agent: AgentSettings): string {
@@ -101,7 +94,6 @@ export function registerAgentCommands(program: Command): void {
     const settings = await editor.read();
     const id = await askText(idArg, { flag: 'the agent id', message: 'Agent id', placeholder: 'coder', validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"') });
     if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
-    if (ownEntry(settings.teams, id) !== undefined) throw new CliError('FAILED', `"${id}" is already a team id; agent and team ids must be different.`);
     const defaultProvider = settings.models?.provider ?? 'mock';
     const provider =
       options.provider ??
@@ -135,7 +127,7 @@ export function registerAgentCommands(program: Command): void {
   withJson(agent.command('show').description("show an agent's settings").argument('<id>', 'agent id', parseId)).action(
     async (id: string, options: { json?: boolean }, cmd: Command) => {
       const settings = await settingsEditor(contextOf(cmd)).read();
-      const a = agentOrThrow(settings, id);
+      const a = requireAgent(settings, id);
       if (options.json) return printJson({ id, ...a });
       printFields([
         ['id', id],
@@ -162,7 +154,7 @@ export function registerAgentCommands(program: Command): void {
     .action(async (id: string, options: { yes?: boolean; purge?: boolean; keepWorkspace?: boolean }, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
       const settings = await editor.read();
-      agentOrThrow(settings, id);
+      requireAgent(settings, id);
       const mode = options.purge ? 'delete' : options.keepWorkspace ? 'keep' : 'archive';
       await confirmOrRefuse(mode === 'delete' ? `Remove agent "${id}" and delete its workspace permanently?` : `Remove agent "${id}"?`, options.yes);
       const notes = await leaveTeams(editor, settings, id);
@@ -193,7 +185,7 @@ export function registerAgentCommands(program: Command): void {
   ).action(async (id: string, provider: string | undefined, options: { model?: string; json?: boolean }, cmd: Command) => {
     const editor = settingsEditor(contextOf(cmd));
     const settings = await editor.read();
-    const current = agentOrThrow(settings, id);
+    const current = requireAgent(settings, id);
     if (provider === undefined && options.model === undefined) {
       const view = { id, provider: providerOf(settings, current), model: current.model ?? null };
       if (options.json) return printJson(view);

@@ -4,6 +4,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { channelsPatch, type ChannelsChange } from '@tinyagi/core';
 import { connect, findDaemon } from '../daemon/connection.ts';
 import { settingsEditor } from '../settings-editor.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -57,26 +58,19 @@ export function registerChannelCommands(program: Command): void {
     .option('--telegram-token <token>', 'Telegram bot token from @BotFather')
     .action(async (options: SetupOptions, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
-      const current = (await editor.read()).channels?.enabled ?? [];
+      const settings = await editor.read();
       const nothingGiven = options.enable === undefined && options.disable === undefined && options.discordToken === undefined && options.telegramToken === undefined;
       if (nothingGiven && !isInteractive()) throw usageError('Nothing to set up.', 'Pass --enable, --disable, --discord-token or --telegram-token.');
-      let enabled: string[];
+      const change: ChannelsChange = { enable: options.enable, disable: options.disable, tokens: { discord: options.discordToken, telegram: options.telegramToken } };
       if (nothingGiven) {
-        enabled = await askMultiSelect(undefined, { flag: '--enable', message: 'Channels to enable', choices: [...CHANNELS] });
-      } else {
-        enabled = [...new Set([...current, ...(options.enable ?? [])])].filter((c) => !(options.disable ?? []).includes(c as ChannelName));
+        const enabled = await askMultiSelect(undefined, { flag: '--enable', message: 'Channels to enable', choices: [...CHANNELS] });
+        const discord = enabled.includes('discord') ? (await askSecret(undefined, { flag: '--discord-token', message: 'Discord bot token (empty keeps the stored one)' })) || undefined : undefined;
+        const telegram = enabled.includes('telegram') ? (await askSecret(undefined, { flag: '--telegram-token', message: 'Telegram bot token (empty keeps the stored one)' })) || undefined : undefined;
+        Object.assign(change, { enabled, tokens: { discord, telegram } });
       }
-      let discordToken = options.discordToken;
-      let telegramToken = options.telegramToken;
-      if (nothingGiven && enabled.includes('discord')) discordToken = (await askSecret(undefined, { flag: '--discord-token', message: 'Discord bot token (empty keeps the stored one)' })) || undefined;
-      if (nothingGiven && enabled.includes('telegram')) telegramToken = (await askSecret(undefined, { flag: '--telegram-token', message: 'Telegram bot token (empty keeps the stored one)' })) || undefined;
-      await editor.patchSettings({
-        channels: {
-          enabled,
-          ...(discordToken !== undefined ? { discord: { bot_token: discordToken } } : {}),
-          ...(telegramToken !== undefined ? { telegram: { bot_token: telegramToken } } : {}),
-        },
-      });
+      const patch = channelsPatch(settings, change);
+      await editor.patchSettings(patch);
+      const enabled = patch.channels.enabled;
       println(`Enabled channels: ${enabled.length > 0 ? enabled.join(', ') : 'none'}.`);
       if (editor.online) println(style.dim('The daemon picks the change up; see `tinyagi channel list`.'));
       else println(style.dim('They start with the daemon: `tinyagi start`.'));

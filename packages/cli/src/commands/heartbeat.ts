@@ -3,13 +3,12 @@
  * shows or changes heartbeat settings. The daemon reads them live (no restart needed).
  */
 import type { Command } from 'commander';
-import { agentDefaults, heartbeatIntervalSeconds } from '@tinyagi/core';
+import { agentDefaults, heartbeatIntervalSeconds, requireAgent } from '@tinyagi/core';
 import { parseQuietHours } from '../daemon/quiet-hours.ts';
 import { settingsEditor } from '../settings-editor.ts';
 import { usageError } from '../output/cli-error.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { contextOf, parseId, parseSeconds, withJson } from './options.ts';
-import { agentOrThrow } from './agent.ts';
 
 interface HeartbeatOptions {
   interval?: number;
@@ -49,7 +48,7 @@ export function registerHeartbeatCommand(program: Command): void {
     const enabled = options.enable ? true : options.disable ? false : undefined;
     const changing = options.interval !== undefined || enabled !== undefined || quiet !== undefined;
 
-    if (agentId !== undefined) agentOrThrow(settings, agentId);
+    if (agentId !== undefined) requireAgent(settings, agentId);
     if (!changing) {
       const agents = Object.entries(settings.agents ?? {})
         .filter(([id]) => agentId === undefined || id === agentId)

@@ -62,7 +62,7 @@ function registerBuiltin(provider: Command, name: 'anthropic' | 'openai'): void 
       ...(options.oauthToken !== undefined ? { oauth_token: options.oauthToken } : {}),
       ...(options.model !== undefined ? { model: options.model } : {}),
     };
-    await editor.setProvider(name, fields, options.default);
+    await editor.setProvider(name, { ...fields, make_default: options.default });
     const changed = Object.keys(fields);
     println(`${name}: ${changed.length > 0 ? `set ${changed.join(', ')}` : 'no credentials changed'}${options.default ? '; it is now the default provider' : ''}.`);
     println(style.dim('Agents that name their own provider keep it; switch one with `tinyagi agent provider <id> <provider>`.'));

@@ -1,10 +1,11 @@
 /**
  * `tinyagi schedule list|add|remove|enable|disable`: recurring (cron with a time zone) or
- * one-shot (--at) messages to an agent or team, run by the daemon.
+ * one-shot (--at) messages to an agent or team, run by the daemon. Without a daemon the change
+ * is made offline, through the same core schedule edits as the API.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { Cron } from 'croner';
-import { connect } from '../daemon/connection.ts';
+import { isTimeZone, parseRunAt } from '@tinyagi/core';
+import { settingsEditor } from '../settings-editor.ts';
 import { usageError } from '../output/cli-error.ts';
 import { formatTime, printJson, printTable, println } from '../output/print.ts';
 import { choice, contextOf, parseId, withJson } from './options.ts';
@@ -12,32 +13,15 @@ import { choice, contextOf, parseId, withJson } from './options.ts';
 const MISSED = ['run-once', 'skip'] as const;
 
 export function parseTimeZone(value: string): string {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return value;
-  } catch {
-    throw new InvalidArgumentError('unknown time zone; use an IANA name such as Europe/Paris or UTC.');
-  }
+  if (isTimeZone(value)) return value;
+  throw new InvalidArgumentError('unknown time zone; use an IANA name such as Europe/Paris or UTC.');
 }
 
 /** An ISO date-time (with or without offset; without one it is local time) or `+30m`, `+2h`, `+1d`. */
 export function parseAt(value: string, now = Date.now()): number {
-  const relative = /^\+(\d+)\s*([smhd])$/.exec(value.trim());
-  if (relative) {
-    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd'];
-    return now + Number(relative[1]) * unit;
-  }
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected an ISO date-time (2030-01-31T09:00, 2030-01-31T09:00:00Z) or +30m / +2h / +1d.');
+  const ms = parseRunAt(value, now);
+  if (ms === undefined) throw new InvalidArgumentError('expected an ISO date-time (2030-01-31T09:00, 2030-01-31T09:00:00Z) or +30m / +2h / +1d.');
   return ms;
-}
-
-function checkCron(expr: string, timezone: string | undefined): void {
-  try {
-    new Cron(expr, { paused: true, ...(timezone ? { timezone } : {}) });
-  } catch (err) {
-    throw usageError(`Invalid cron expression "${expr}": ${(err as Error).message}`, 'Use 5 fields: minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5".');
-  }
 }
 
 interface AddOptions {
@@ -57,7 +41,7 @@ export function registerScheduleCommands(program: Command): void {
 
   withJson(schedule.command('list').alias('ls').description('list schedules').option('--agent <id>', 'only this agent', parseId)).action(
     async (options: { agent?: string; json?: boolean }, cmd: Command) => {
-      const rows = await connect(contextOf(cmd)).client.listSchedules({ query: options.agent ? { agent: options.agent } : {} });
+      const rows = await settingsEditor(contextOf(cmd)).listSchedules(options.agent ? { agent: options.agent } : {});
       if (options.json) return printJson(rows);
       printTable(
         ['ID', 'LABEL', 'TARGET', 'WHEN', 'NEXT', 'ON', 'MESSAGE'],
@@ -91,18 +75,15 @@ export function registerScheduleCommands(program: Command): void {
     if ((options.agent === undefined) === (options.team === undefined)) throw usageError('Give exactly one of --agent or --team.');
     if ((options.cron === undefined) === (options.at === undefined)) throw usageError('Give exactly one of --cron or --at.');
     if (options.tz !== undefined && options.cron === undefined) throw usageError('--tz applies to --cron schedules.');
-    if (options.cron !== undefined) checkCron(options.cron, options.tz);
-    if (options.at !== undefined && options.at <= Date.now()) throw usageError('--at is in the past.');
-    const created = await connect(contextOf(cmd)).client.createSchedule({
-      body: {
-        message: options.message ?? '',
-        ...(options.agent ? { agent: options.agent } : {}),
-        ...(options.team ? { team: options.team } : {}),
-        ...(options.cron ? { cron: options.cron, timezone: options.tz ?? 'UTC' } : {}),
-        ...(options.at !== undefined ? { runAt: options.at } : {}),
-        ...(options.label ? { label: options.label } : {}),
-        ...(options.missed ? { missedPolicy: options.missed } : {}),
-      },
+    // Cron syntax, time zone, a past --at and the target are checked by core's schedule edits (the same with or without a daemon).
+    const created = await settingsEditor(contextOf(cmd)).createSchedule({
+      message: options.message ?? '',
+      ...(options.agent ? { agent: options.agent } : {}),
+      ...(options.team ? { team: options.team } : {}),
+      ...(options.cron ? { cron: options.cron, timezone: options.tz ?? 'UTC' } : {}),
+      ...(options.at !== undefined ? { runAt: options.at } : {}),
+      ...(options.label ? { label: options.label } : {}),
+      ...(options.missed ? { missedPolicy: options.missed } : {}),
     });
     if (options.json) return printJson(created);
     println(`Added schedule ${created.id}${created.label ? ` (${created.label})` : ''}; next run ${formatTime(created.nextRunAt)}.`);
@@ -114,7 +95,7 @@ export function registerScheduleCommands(program: Command): void {
     .description('delete a schedule')
     .argument('<id>', 'schedule id or label')
     .action(async (id: string, _options: unknown, cmd: Command) => {
-      await connect(contextOf(cmd)).client.deleteSchedule({ params: { id } });
+      await settingsEditor(contextOf(cmd)).deleteSchedule(id);
       println(`Removed schedule ${id}.`);
     });
 
@@ -127,7 +108,7 @@ export function registerScheduleCommands(program: Command): void {
       .description(`${name} a schedule`)
       .argument('<id>', 'schedule id or label')
       .action(async (id: string, _options: unknown, cmd: Command) => {
-        const updated = await connect(contextOf(cmd)).client.patchSchedule({ params: { id }, body: { enabled } });
+        const updated = await settingsEditor(contextOf(cmd)).patchSchedule(id, { enabled });
         println(`${updated.label || updated.id}: ${enabled ? `enabled, next run ${formatTime(updated.nextRunAt)}` : 'disabled'}.`);
       });
   }

@@ -2,7 +2,7 @@
  * `tinyagi team list|add|show|remove|add-agent|remove-agent|visualize`.
  */
 import type { Command } from 'commander';
-import { REPLY_MODES, ownEntry, type Settings, type TeamSettings } from '@tinyagi/core';
+import { REPLY_MODES, ownEntry, requireAgent, requireTeam } from '@tinyagi/core';
 import { settingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
@@ -10,12 +10,6 @@ import { askMultiSelect, askSelect, askText, confirmOrRefuse } from '../output/p
 import { isInteractive, style } from '../output/style.ts';
 import { choice, contextOf, parseId, parseIdList, withJson } from './options.ts';
 import { visualize } from './visualize.ts';
-
-export function teamOrThrow(settings: Settings, id: string): TeamSettings {
-  const team = ownEntry(settings.teams, id);
-  if (team === undefined) throw new CliError('FAILED', `No team "${id}".`, { hint: 'List teams with `tinyagi team list`.' });
-  return team;
-}
 
 interface AddOptions {
   name?: string;
@@ -55,15 +49,13 @@ export function registerTeamCommands(program: Command): void {
     const id = await askText(idArg, { flag: 'the team id', message: 'Team id', placeholder: 'dev' });
     parseId(id);
     if (ownEntry(settings.teams, id) !== undefined) throw new CliError('FAILED', `Team "${id}" already exists.`, { hint: 'Use `tinyagi team add-agent` to change its members.' });
-    if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `"${id}" is already an agent id; agent and team ids must be different.`);
     const agents = await askMultiSelect(options.agents, { flag: '--agents', message: 'Members', choices: known, min: 1 });
-    const unknown = agents.filter((a) => !known.includes(a));
-    if (unknown.length > 0) throw usageError(`Unknown agent${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, 'Add them first with `tinyagi agent add`.');
     if (agents.length === 0) throw usageError('A team needs at least one member.');
     const leader =
       options.leader ??
       (agents.length > 1 && isInteractive() ? await askSelect<string>(undefined, { flag: '--leader', message: 'Leader', choices: agents.map((a) => ({ value: a })) }) : agents[0]);
-    if (leader === undefined || !agents.includes(leader)) throw usageError(`The leader must be one of the members (${agents.join(', ')}).`);
+    if (leader === undefined) throw usageError('A team needs a leader.');
+    // Unknown members, a leader who is not a member and an id taken by an agent are refused by core's settings rules.
     const config = {
       name: options.name ?? id,
       agents,
@@ -79,7 +71,7 @@ export function registerTeamCommands(program: Command): void {
   withJson(team.command('show').description("show a team's settings").argument('<id>', 'team id', parseId)).action(
     async (id: string, options: { json?: boolean }, cmd: Command) => {
       const settings = await settingsEditor(contextOf(cmd)).read();
-      const t = teamOrThrow(settings, id);
+      const t = requireTeam(settings, id);
       if (options.json) return printJson({ id, ...t });
       printFields([
         ['id', id],
@@ -99,7 +91,7 @@ export function registerTeamCommands(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (id: string, options: { yes?: boolean }, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
-      teamOrThrow(await editor.read(), id);
+      requireTeam(await editor.read(), id);
       await confirmOrRefuse(`Remove team "${id}"?`, options.yes);
       await editor.deleteTeam(id);
       println(`Removed team ${id}.`);
@@ -114,8 +106,8 @@ export function registerTeamCommands(program: Command): void {
     .action(async (teamId: string, agentId: string, _options: unknown, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
       const settings = await editor.read();
-      const t = teamOrThrow(settings, teamId);
-      if (ownEntry(settings.agents, agentId) === undefined) throw new CliError('FAILED', `No agent "${agentId}".`, { hint: 'Add it first with `tinyagi agent add`.' });
+      const t = requireTeam(settings, teamId);
+      requireAgent(settings, agentId);
       const members = t.agents ?? [];
       if (members.includes(agentId)) return println(`${agentId} is already in ${teamId}.`);
       await editor.patchTeam(teamId, { agents: [...members, agentId] });
@@ -131,7 +123,7 @@ export function registerTeamCommands(program: Command): void {
     .option('--leader <id>', 'new leader when removing the leader (default: the next member)', parseId)
     .action(async (teamId: string, agentId: string, options: { leader?: string }, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
-      const t = teamOrThrow(await editor.read(), teamId);
+      const t = requireTeam(await editor.read(), teamId);
       const members = t.agents ?? [];
       if (!members.includes(agentId)) throw new CliError('FAILED', `${agentId} is not a member of ${teamId}.`);
       const rest = members.filter((m) => m !== agentId);

@@ -3,6 +3,7 @@
  * installed; otherwise a text view of the teams and their latest conversation's run tree.
  */
 import type { Command } from 'commander';
+import { requireTeam } from '@tinyagi/core';
 import type { CliContext } from '../context.ts';
 import { findDaemon } from '../daemon/connection.ts';
 import { settingsEditor } from '../settings-editor.ts';
@@ -28,10 +29,7 @@ async function loadVisualizer(): Promise<VisualizerModule | undefined> {
 export async function visualize(ctx: CliContext, teamId: string | undefined, options: { json?: boolean }): Promise<void> {
   const settings = await settingsEditor(ctx).read();
   const teams = Object.entries(settings.teams ?? {}).filter(([id]) => teamId === undefined || id === teamId);
-  if (teamId !== undefined && teams.length === 0) {
-    const { teamOrThrow } = await import('./team.ts');
-    teamOrThrow(settings, teamId);
-  }
+  if (teamId !== undefined && teams.length === 0) requireTeam(settings, teamId);
   const daemon = findDaemon(ctx);
   const tui = options.json || !process.stdout.isTTY ? undefined : await loadVisualizer();
   if (tui !== undefined && daemon !== undefined) {

@@ -26,6 +26,7 @@ import {
   isTinyError,
   loadSettings,
   newId,
+  nextScheduleRun,
   openStores,
   reapOrphanedGroups,
   remoteAllowed,
@@ -33,7 +34,7 @@ import {
   type Settings,
   type Stores,
 } from '@tinyagi/core';
-import { loadOrCreateApiToken, mintRunToken, nextScheduleRun, startServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, mintRunToken, startServer } from '@tinyagi/server';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';

@@ -16,7 +16,7 @@ function hintLine(hint: string | undefined): void {
   if (hint !== undefined && hint !== '') write(errStyle.dim(hint));
 }
 
-/** Server codes that mean the request itself was wrong (bad usage rather than a failure). */
+/** Codes (the server's, or core's when the CLI edits offline) that mean the request itself was wrong: bad usage rather than a failure. */
 const USAGE_API_CODES = new Set(['VALIDATION_FAILED', 'INVALID_ID', 'BAD_REQUEST', 'INVALID_JSON']);
 
 export function reportError(err: unknown, debug: boolean): number {
@@ -33,6 +33,7 @@ export function reportError(err: unknown, debug: boolean): number {
   } else if (isTinyError(err)) {
     write(errStyle.red(`error: ${err.message}`));
     hintLine(err.hint);
+    if (USAGE_API_CODES.has(err.code)) code = EXIT_USAGE;
   } else if (isApiError(err)) {
     write(errStyle.red(`error: ${err.message}${err.code !== 'NETWORK_ERROR' ? ` (${err.code})` : ''}`));
     const issues = (err.details as { issues?: Array<{ path?: string; message?: string }> } | undefined)?.issues;

@@ -76,6 +76,7 @@ export { findJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
 export { writeSettings, updateSettings, settingsLockPath, type WriteSettingsOptions } from './write.ts';
 export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_LOCK_MS, type LockOptions } from './lock.ts';
 export { deepMergeSettings } from './merge.ts';
+export * from './editing/index.ts';
 export {
   SECRET_PATHS,
   MASK_CHAR,

@@ -3,7 +3,7 @@
  * a time zone) or once at `runAt`.
  *
  * Contract: the store keeps `nextRunAt` but does not interpret cron; whoever creates or changes
- * a schedule computes it (the server does, with croner), and the scheduler reads `due()` and
+ * a schedule computes it (./editing.ts does, with ./timing.ts), and the scheduler reads `due()` and
  * records each firing with `markFired` (which also stores the following `nextRunAt`, and
  * disables a one-shot). Labels are unique; lookups accept an id or a label.
  */

@@ -7,9 +7,12 @@ export type { ComposeOptions, ComposeSystemPromptInput, PromptAgent } from './pr
 export { PromptCache } from './prompt-cache.ts';
 export type { ComposedPrompt, PromptCacheStats } from './prompt-cache.ts';
 export { PROVISION_VERSION, provisionWorkspace, WORKSPACE_PATHS } from './provision.ts';
+export { prepareAgentWorkspace } from './agent-workspace.ts';
 export type { ProvisionResult, ProvisionWorkspaceInput } from './provision.ts';
 export { formatTeammates, teamsOfAgent } from './teammates.ts';
 export type { PromptTeam, PromptTeamMember, TeamDirectory, TeammatesSelf } from './teammates.ts';
 export { TEMPLATES_DIR } from './templates.ts';
 export { confineFiles, partitionFiles, type RefusedFile } from './confine.ts';
 export { isInside } from './paths.ts';
+export { planWorkspaceRemoval, applyWorkspaceRemoval, removeAgent, WORKSPACE_ARCHIVE_DIR } from './removal.ts';
+export type { WorkspaceRemovalMode, WorkspaceOutcome, WorkspaceRemovalPlan } from './removal.ts';

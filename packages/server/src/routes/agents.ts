@@ -5,56 +5,16 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  TinyError, agentWorkspaceDir, assertValidId, deepMergeSettings, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter,
-  parseSettingsChange, provisionWorkspace, readMemoryIndex, stripUnchangedMasks, unknownAgentKeys, WORKSPACE_PATHS,
-  ownEntry,
-  type AgentSettings, type Settings,
+  agentWorkspaceDir, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter, patchAgent,
+  prepareAgentWorkspace, putAgent, readMemoryIndex, removeAgent, requireAgent, setAgentHeartbeat, WORKSPACE_PATHS,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
-import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '@tinyagi/client/contract';
-import { applyWorkspaceRemoval, planWorkspaceRemoval, type WorkspaceRemovalPlan } from '../agent-workspace-removal.ts';
-import { maskedAgent, maskedAgents, requireAgent } from '../settings-entities.ts';
+import { maskedAgent, maskedAgents } from '../settings-entities.ts';
 import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
 const MAX_SKILLS = 200;
-
-/**
- * The agent's settings from a PUT/PATCH body. A key the agent schema does not know is a typo far
- * more often than a setting from the future, so it is refused; the `id` a client read with the
- * agent (GET answers `{…, id}`) may come back unchanged and is dropped, never stored.
- */
-function agentBody<T extends Record<string, unknown>>(body: T, id: string): T {
-  const { id: echoed, ...rest } = body;
-  const config = (echoed === id ? rest : body) as T;
-  const issues = unknownAgentKeys(config).map((i) => ({ path: `body.${i.path}`, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
-  if (issues.length === 0) return config;
-  throw new RequestError('VALIDATION_FAILED', `Invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-}
-
-/** File system answers that mean the workspace path itself is unusable (a client mistake, not a server fault). */
-const UNUSABLE_PATH_CODES = new Set(['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
-
-async function provisionOrRefuse(dir: string, agentId: string): Promise<boolean> {
-  try {
-    return (await provisionWorkspace({ dir, agentId })).created.length > 0;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === undefined || !UNUSABLE_PATH_CODES.has(code)) throw err;
-    throw new TinyError('INVALID_PATH', `Cannot create the workspace of agent "${agentId}" at ${dir} (${code}).`, {
-      hint: 'Choose a working_directory (or workspace.path) that can be created and written to.',
-      details: { path: dir, code },
-    });
-  }
-}
-
-function withAgent(settings: Settings, id: string, agent: AgentSettings | undefined): Settings {
-  const agents = { ...settings.agents };
-  if (agent === undefined) delete agents[id];
-  else agents[id] = agent;
-  return { ...settings, agents };
-}
 
 export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agentsContract> {
   const dirOf = (id: string): string => {
@@ -81,51 +41,27 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     getAgent: ({ params }) => maskedAgent(ctx.settings(), params.id),
 
     putAgent: async ({ params, body }) => {
-      assertValidId(params.id, 'agent id');
-      const config = agentBody(body, params.id);
       let created = false;
       let provisioned = false;
       const written = await ctx.updateSettings(async (current) => {
-        const existing = ownEntry(current.agents, params.id);
-        created = existing === undefined;
-        // Keys not sent (heartbeat, limits, mock, …) are kept; sent keys replace whole values.
-        const next = withAgent(current, params.id, { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings);
-        // Every check (settings validity, the workspace path) and the workspace itself come before
-        // the settings write, so a request that fails leaves settings.json as it was.
-        const dir = agentWorkspaceDir(parseSettingsChange(next, ctx.settingsFile), params.id, ctx.env);
-        provisioned = await provisionOrRefuse(dir, params.id);
-        return next;
+        const result = putAgent(current, params.id, body);
+        created = result.created;
+        // Checked and provisioned before the write: a request that fails leaves settings.json as it was.
+        provisioned = await prepareAgentWorkspace(result.settings, params.id, ctx.settingsFile, ctx.env);
+        return result.settings;
       });
       return { agent: maskedAgent(written, params.id), created, provisioned };
     },
 
     patchAgent: async ({ params, body }) => {
-      const patch = agentBody(body, params.id);
-      const written = await ctx.updateSettings((current) => {
-        const existing = requireAgent(current, params.id);
-        return withAgent(current, params.id, deepMergeSettings(existing, stripUnchangedMasks(patch, existing)) as AgentSettings);
-      });
+      const written = await ctx.updateSettings((current) => patchAgent(current, params.id, body));
       return maskedAgent(written, params.id);
     },
 
-    deleteAgent: async ({ params, query }) => {
-      let plan: WorkspaceRemovalPlan | undefined;
-      await ctx.updateSettings((current) => {
-        requireAgent(current, params.id);
-        const teams = Object.entries(current.teams ?? {}).filter(([, t]) => t.agents?.includes(params.id) || t.leader_agent === params.id).map(([id]) => id);
-        if (teams.length > 0) {
-          throw new TinyError('INVALID_STATE', `Agent "${params.id}" is in team${teams.length > 1 ? 's' : ''} ${teams.join(', ')}.`, {
-            hint: 'Remove it from those teams first (PATCH /api/teams/<id>), then delete it.',
-            details: { teams },
-          });
-        }
-        // Planned under the settings lock, before the write: an unsafe ?workspace=delete changes nothing.
-        plan = planWorkspaceRemoval(current, params.id, query.workspace ?? 'archive', ctx.env);
-        return withAgent(current, params.id, undefined);
-      });
-      if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
-      return { ok: true as const, workspace: await applyWorkspaceRemoval(plan) };
-    },
+    deleteAgent: async ({ params, query }) => ({
+      ok: true as const,
+      workspace: await removeAgent(ctx.updateSettings, params.id, query.workspace ?? 'archive', ctx.env),
+    }),
 
     resetAgent: ({ params }) => {
       requireAgent(ctx.settings(), params.id);
@@ -161,11 +97,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     putHeartbeat: async ({ params, body }) => {
       if (body.content !== undefined) await writeTextAtomic(join(dirOf(params.id), WORKSPACE_PATHS.heartbeatMd), body.content);
       if (body.enabled !== undefined || body.interval !== undefined) {
-        await ctx.updateSettings((current) => {
-          const agent = requireAgent(current, params.id);
-          const heartbeat = { ...agent.heartbeat, ...(body.enabled !== undefined ? { enabled: body.enabled } : {}), ...(body.interval !== undefined ? { interval: body.interval } : {}) };
-          return withAgent(current, params.id, { ...agent, heartbeat });
-        });
+        await ctx.updateSettings((current) => setAgentHeartbeat(current, params.id, body));
       }
       return heartbeatView(params.id);
     },

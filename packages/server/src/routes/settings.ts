@@ -1,5 +1,5 @@
 /** GET masked settings; PATCH as a validated, locked, atomic merge-patch; which secrets are set. */
-import { deepMergeSettings, maskSettings, secretStatus, stripUnchangedMasks, type Settings } from '@tinyagi/core';
+import { maskSettings, patchSettings, secretStatus } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { settingsContract } from '@tinyagi/client/contract';
@@ -8,8 +8,7 @@ export function settingsRoutes(ctx: ServerContext): RouteHandlers<keyof typeof s
   return {
     getSettings: () => maskSettings(ctx.settings()),
     patchSettings: async ({ body }) => {
-      // Masks echoed back from GET keep the stored secret; core rejects any mask that would remain.
-      const written = await ctx.updateSettings((current) => deepMergeSettings(current, stripUnchangedMasks(body, current)) as Settings);
+      const written = await ctx.updateSettings((current) => patchSettings(current, body));
       return maskSettings(written);
     },
     // A route of its own rather than a key in the GET body: that body is the document clients

@@ -3,11 +3,10 @@
  * there) dispatches it to its agent or team through the orchestrator, tagged `[task:<id>]`, and
  * records the conversation on the task.
  */
-import type { TaskRecord } from '@tinyagi/core';
+import { requireAgent, requireTeam, type TaskRecord } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
-import { requireAgent, requireTeam } from '../settings-entities.ts';
 
 function isAssigned(task: TaskRecord): boolean {
   return task.assigneeAgent !== null || task.assigneeTeam !== null;

@@ -1,16 +1,9 @@
-/** Teams (settings.teams; core validates members, leader and id collisions on write) and chat rooms. */
-import { assertValidId, deepMergeSettings, ownEntry, type Settings, type TeamSettings } from '@tinyagi/core';
+/** Teams (settings.teams, edited through core's settings service) and chat rooms. */
+import { deleteTeam, patchTeam, putTeam, requireTeam } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { teamsContract } from '@tinyagi/client/contract';
-import { maskedTeam, maskedTeams, requireTeam } from '../settings-entities.ts';
-
-function withTeam(settings: Settings, id: string, team: TeamSettings | undefined): Settings {
-  const teams = { ...settings.teams };
-  if (team === undefined) delete teams[id];
-  else teams[id] = team;
-  return { ...settings, teams };
-}
+import { maskedTeam, maskedTeams } from '../settings-entities.ts';
 
 export function teamRoutes(ctx: ServerContext): RouteHandlers<keyof typeof teamsContract> {
   return {
@@ -19,26 +12,19 @@ export function teamRoutes(ctx: ServerContext): RouteHandlers<keyof typeof teams
     getTeam: ({ params }) => maskedTeam(ctx.settings(), params.id),
 
     putTeam: async ({ params, body }) => {
-      assertValidId(params.id, 'team id');
       let created = false;
       const written = await ctx.updateSettings((current) => {
-        const existing = ownEntry(current.teams, params.id);
-        created = existing === undefined;
-        return withTeam(current, params.id, { ...existing, ...body });
+        const result = putTeam(current, params.id, body);
+        created = result.created;
+        return result.settings;
       });
       return { team: maskedTeam(written, params.id), created };
     },
 
-    patchTeam: async ({ params, body }) => {
-      const written = await ctx.updateSettings((current) => withTeam(current, params.id, deepMergeSettings(requireTeam(current, params.id), body) as TeamSettings));
-      return maskedTeam(written, params.id);
-    },
+    patchTeam: async ({ params, body }) => maskedTeam(await ctx.updateSettings((current) => patchTeam(current, params.id, body)), params.id),
 
     deleteTeam: async ({ params }) => {
-      await ctx.updateSettings((current) => {
-        requireTeam(current, params.id);
-        return withTeam(current, params.id, undefined);
-      });
+      await ctx.updateSettings((current) => deleteTeam(current, params.id));
       return { ok: true as const };
     },
 

@@ -13,11 +13,26 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  TinyError, WORKSPACE_PATHS, agentWorkspaceDir, archiveWorkspace, errorMessage, isInside, removeWorkspace, workspaceRoot,
-  type Settings,
-} from '@tinyagi/core';
-import type { WorkspaceOutcome, WorkspaceRemovalMode } from '@tinyagi/client/contract';
+import { deleteAgent } from '../config/editing/agents.ts';
+import { agentWorkspaceDir, workspaceRoot, type Env } from '../config/paths.ts';
+import type { Settings } from '../config/schema.ts';
+import { TinyError, errorMessage } from '../errors.ts';
+import { archiveWorkspace, removeWorkspace } from './archive.ts';
+import { isInside } from './paths.ts';
+import { WORKSPACE_PATHS } from './provision.ts';
+
+/** archive (default), delete for good, or keep. */
+export type WorkspaceRemovalMode = 'archive' | 'delete' | 'keep';
+
+export interface WorkspaceOutcome {
+  /** `absent`: there was no directory; `kept` with a reason: archiving was not safe or failed. */
+  action: 'archived' | 'deleted' | 'kept' | 'absent';
+  /** The workspace directory. */
+  path: string;
+  /** Where it was moved (archived only). */
+  archivedTo?: string;
+  reason?: string;
+}
 
 /** Archives go here, inside the workspace root (an agent id never starts with a dot). */
 export const WORKSPACE_ARCHIVE_DIR = '.archive';
@@ -31,8 +46,6 @@ export interface WorkspaceRemovalPlan {
   /** Why the workspace is kept although archiving was asked for. */
   reason?: string;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** Strictly below `parent` (not the directory itself). */
 function inside(child: string, parent: string): boolean {
@@ -96,4 +109,25 @@ export async function applyWorkspaceRemoval(plan: WorkspaceRemovalPlan): Promise
   } catch (err) {
     return { action: 'kept', path: dir, reason: `${plan.mode === 'delete' ? 'deleting' : 'archiving'} failed: ${errorMessage(err)}` };
   }
+}
+
+/**
+ * Deletes agent `id` (core's deleteAgent: refused while a team lists it) with `update` — a locked
+ * read-modify-write of the settings — then archives, deletes or keeps its workspace. The removal
+ * is planned under the lock, before the write, so an unsafe `delete` changes nothing.
+ */
+export async function removeAgent(
+  update: (mutate: (current: Settings) => Settings) => Promise<unknown>,
+  id: string,
+  mode: WorkspaceRemovalMode,
+  env: Env,
+): Promise<WorkspaceOutcome> {
+  let plan: WorkspaceRemovalPlan | undefined;
+  await update((current) => {
+    const next = deleteAgent(current, id);
+    plan = planWorkspaceRemoval(current, id, mode, env);
+    return next;
+  });
+  if (plan === undefined) throw new TinyError('INTERNAL', 'The workspace removal was not planned.');
+  return applyWorkspaceRemoval(plan);
 }
