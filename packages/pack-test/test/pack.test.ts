@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeOutput, readmeCode, type ReadmeCode } from './readme.ts';
-import { missingEntryFiles, staleOutputs, undeclaredImports, workspaceSpecs, type PackedManifest } from './tarball.ts';
+import { missingEntryFiles, staleOutputs, undeclaredImports, workspaceConditions, workspaceSpecs, type PackedManifest } from './tarball.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PACKAGES_DIR = resolve(HERE, '../..');
@@ -150,8 +150,9 @@ describe('publishable packages', () => {
   });
 
   describe.each(packages.map((p) => p.manifest.name))('%s tarball', (name) => {
-    it('has only installable dependency specs', () => {
+    it('has only installable dependency specs and no workspace-only export condition', () => {
       expect(workspaceSpecs(packed.get(name)!.packedManifest)).toEqual([]);
+      expect(workspaceConditions(packed.get(name)!.packedManifest)).toEqual([]);
     });
 
     it('contains every file its exports, bin and types name', () => {

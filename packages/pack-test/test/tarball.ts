@@ -20,7 +20,7 @@ export interface PackedManifest {
   optionalDependencies?: Record<string, string>;
 }
 
-/** The export condition that points workspace tools at TypeScript sources (not shipped). */
+/** The export condition that points workspace tools at TypeScript sources (.pnpmfile.mjs drops it when packing). */
 export const SOURCE_CONDITION = 'tinyagi-source';
 
 const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies'] as const;
@@ -34,14 +34,19 @@ export function workspaceSpecs(manifest: PackedManifest): string[] {
   );
 }
 
-/** Files named by exports (outside the source condition), bin, main and types. */
+/** Export conditions only this workspace understands, left in a packed manifest. */
+export function workspaceConditions(manifest: PackedManifest): string[] {
+  return JSON.stringify(manifest.exports ?? {}).includes(`"${SOURCE_CONDITION}"`) ? [SOURCE_CONDITION] : [];
+}
+
+/** Files named by exports (every condition), bin, main and types. */
 export function entryFiles(manifest: PackedManifest): string[] {
   const files: string[] = [];
   const walk = (node: unknown): void => {
     if (typeof node === 'string') files.push(node);
     else if (Array.isArray(node)) node.forEach(walk);
     else if (node !== null && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) if (key !== SOURCE_CONDITION) walk(value);
+      for (const value of Object.values(node)) walk(value);
     }
   };
   walk(manifest.exports);
