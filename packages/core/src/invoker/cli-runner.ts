@@ -130,6 +130,14 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     untrackProcessGroup(pid);
   }
 
+  if (result.code === 'E2BIG') {
+    // The kernel refused argv + environment as too large: the same request fails the same way every time.
+    throw new InvokeError('permanent', `${opts.what}: the request is too large to start "${opts.command}" (E2BIG: arguments and environment exceed the system limit).`, {
+      code: 'INPUT_TOO_LARGE',
+      hint: 'Shorten the message, or the provider environment variables of this agent.',
+      cause: result.cause,
+    });
+  }
   if (result.code === 'ENOENT' || result.code === 'EACCES') {
     throw new InvokeError('permanent', `${opts.what}: cannot run "${opts.command}" (${result.code}).`, {
       code: 'PROVIDER_CONFIG_INVALID',
