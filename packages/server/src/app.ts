@@ -4,19 +4,17 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
-import fastifyRateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { effectiveServer } from '@tinyagi/core';
 import { createContext, type ServerContext } from './context.ts';
-import { RequestError } from './errors.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
 import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
-import { installAuthGuard, installHostOriginGuard } from './security/guard.ts';
+import { installAuthGuard, installHostOriginGuard, installRateLimits } from './security/guard.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { registerEventStream } from './routes/events.ts';
@@ -109,11 +107,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     maxAge: 600,
   });
   installAuthGuard(app, ctx);
-  await app.register(fastifyRateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) =>
-      new RequestError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute on this route. Retry in ${Math.ceil(context.ttl / 1000)} s.`),
-  });
+  installRateLimits(app, ctx);
   await app.register(fastifySSE, { heartbeatInterval: ctx.limits.sseKeepAliveMs });
   await app.register(fastifySwagger, {
     openapi: {

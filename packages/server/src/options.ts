@@ -44,9 +44,7 @@ export interface BuildServerOptions {
 
 export interface ServerLimits {
   bodyBytes: number;
-  /** POST /api/message per minute per client address. */
-  messagesPerMinute: number;
-  /** Pairing requests and approvals per minute per client address. */
+  /** Pairing requests and approvals per minute per credential (POST /api/message: settings server.rate_limit). */
   pairingPerMinute: number;
   /** SSE keep-alive comment interval. */
   sseKeepAliveMs: number;
@@ -58,7 +56,6 @@ export interface ServerLimits {
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   bodyBytes: 1024 * 1024,
-  messagesPerMinute: 120,
   pairingPerMinute: 30,
   sseKeepAliveMs: 15_000,
   sseClientBuffer: 5000,

@@ -55,7 +55,6 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
     const handler = handlers[name] as unknown as RouteHandler<RouteDef>;
     const status = def.status ?? 200;
     const success = def.produces === 'text' ? { content: { 'text/markdown': { schema: def.response } } } : def.response;
-    const rateLimit = def.rateLimit === 'message' ? ctx.limits.messagesPerMinute : def.rateLimit === 'pairing' ? ctx.limits.pairingPerMinute : undefined;
     app.route({
       method: def.method,
       url: def.path,
@@ -71,7 +70,7 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
       },
       config: {
         auth: def.auth ?? 'token',
-        ...(rateLimit !== undefined ? { rateLimit: { max: rateLimit, timeWindow: 60_000 } } : {}),
+        ...(def.rateLimit ? { limit: def.rateLimit } : {}),
       },
       handler: async (request, reply) => {
         if (request.auth.kind === 'run') {
