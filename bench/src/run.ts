@@ -3,7 +3,8 @@
  * BENCH=B0,B1,… (default: all); the sections of benchmarks not selected are kept from the
  * current file, each with the line saying when and on what it was measured. B1_TOTAL sets the
  * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000);
- * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0.
+ * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
+ * B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machineLine } from './machine.ts';
@@ -24,7 +25,7 @@ const section = (title: string, body: string): void => {
 };
 
 if (selected.has('B0')) {
-  const opts = { messages: Number(process.env.B0_MESSAGES ?? 200), runs: Number(process.env.B0_RUNS ?? 3), recovery: process.env.B0_RECOVERY !== '0' };
+  const opts = { messages: Number(process.env.B0_MESSAGES ?? 200), runs: Number(process.env.B0_RUNS ?? 3), recovery: process.env.B0_RECOVERY !== '0', daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean) };
   section(
     `## B0 — the main job: ${opts.messages} messages to 4 Claude Code agents through the REST API, beside the floor`,
     `A real daemon (\`tinyagi run\` from packages/cli/dist, built first) on a free port with a temp TINYAGI_HOME; 4 agents on the Claude Code adapter; the agent CLI is the project's fake \`claude\` (packages/core/test/fixtures/bin: answers at once in real stream-json). One script posts the ${opts.messages} messages one after another (round-robin over the agents, waiting out any 429 as its Retry-After says) and watches \`outbox.enqueued\` on \`/api/events\`. The floor is the same ${opts.messages} fake-CLI invocations (same flags, prompt on stdin) spawned directly by the bench, 4 at a time. Daemon CPU is utime+stime of the daemon process from /proc/<pid>/stat (the fake CLIs are its children and not in it); peak RSS is VmHWM. The crash phase posts 40 more messages, SIGKILLs the daemon when the first of them is answered, starts it again on the same home, and times the kill until the last of the 40 is answered.\n\n${await benchB0(opts)}`,
