@@ -41,20 +41,13 @@ declare module 'fastify' {
   }
 }
 
-/** The swagger-ui page and its bundled assets: no API data, and a browser cannot send a header to open a page. */
-function isDocsPage(url: string): boolean {
-  return url === '/api/docs' || url === '/api/docs/' || url.startsWith('/api/docs/static/');
-}
-
 function listeningPort(app: FastifyInstance): number | undefined {
   const address = app.server.address();
   return address !== null && typeof address === 'object' ? address.port : undefined;
 }
 
 function guardMode(request: FastifyRequest): GuardMode {
-  const configured = request.routeOptions.config?.auth;
-  if (configured) return configured;
-  return isDocsPage(request.routeOptions.url ?? '') ? 'none' : 'token';
+  return request.routeOptions.config?.auth ?? 'token';
 }
 
 function bearerOf(request: FastifyRequest): string | undefined {
