@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { percentile } from './machine.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DAEMON_BIN = join(ROOT, 'packages/cli/dist/bin.js');
+/** B0_DAEMON_BIN runs another build's daemon (a checkout of an older commit, for before/after figures). */
+const DAEMON_BIN = process.env.B0_DAEMON_BIN ?? join(ROOT, 'packages/cli/dist/bin.js');
 const FAKE_BIN_DIR = join(ROOT, 'packages/core/test/fixtures/bin');
 const AGENTS = ['a1', 'a2', 'a3', 'a4'];
 const TICKS_PER_S = 100; // USER_HZ on Linux
@@ -337,7 +338,7 @@ const median = (values: number[]): number => {
 };
 
 export async function benchB0(opts: B0Options): Promise<string> {
-  execFileSync('pnpm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
+  if (!process.env.B0_DAEMON_BIN) execFileSync('pnpm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
   const daemon: DaemonRun[] = [];
   const floor: FloorRun[] = [];
   for (let i = 0; i < opts.runs; i++) {
