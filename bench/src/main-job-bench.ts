@@ -47,6 +47,8 @@ interface DaemonRun {
   idleRssMb: number;
   startS: number;
   posts429: number;
+  /** From the first POST until the 200th was accepted. */
+  postS: number;
   recoveryS?: number;
   recoveryStartS?: number;
   recoveryAnswered?: string;
@@ -245,6 +247,7 @@ async function daemonRun(opts: B0Options): Promise<DaemonRun> {
     const start = performance.now();
     const postsDone = postAll(home.port, token, opts.messages, 'b0');
     const { posted, got429 } = await postsDone;
+    const postS = (performance.now() - start) / 1000;
     const allIn = await waitAllReplied(watch, () => posted.map((p) => p.conversationId), 600_000);
     if (!allIn) throw new Error('B0: not every message was answered within 10 minutes');
     const end = Math.max(...posted.map((p) => watch.replies.get(p.conversationId)!));
@@ -260,6 +263,7 @@ async function daemonRun(opts: B0Options): Promise<DaemonRun> {
       idleRssMb,
       startS,
       posts429: got429,
+      postS,
     };
 
     if (opts.recovery) {
@@ -360,6 +364,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     `| daemon peak RSS (VmHWM) | ${all((r) => r.peakRssMb, mb)} | — | 94.7 MB |`,
     `| daemon idle RSS (1 s after healthy) | ${all((r) => r.idleRssMb, mb)} | — | 75.5 MB |`,
     `| start until /api/health answers | ${all((r) => r.startS, s)} | — | 0.23 s |`,
+    `| posting the ${opts.messages} (one script, one POST at a time) | ${all((r) => r.postS, s)} | — | |`,
     `| 429s answered to the posting script | ${daemon.map((r) => r.posts429).join(' / ')} | — | 0 |`,
   ];
   if (opts.recovery) {
