@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile } from './machine.ts';
@@ -343,6 +343,7 @@ const median = (values: number[]): number => {
 
 export async function benchB0(opts: B0Options): Promise<string> {
   if (!process.env.B0_DAEMON_BIN) execFileSync('pnpm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
+  const loadBefore = loadavg()[1]!;
   const daemon: DaemonRun[] = [];
   const floor: FloorRun[] = [];
   for (let i = 0; i < opts.runs; i++) {
@@ -373,7 +374,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     rows.push(`| burst messages answered after the crash | ${daemon.map((r) => r.recoveryAnswered).join('; ')} | — | |`);
   }
   return [
-    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemon run alternate in the same process tree. Latency is from the start of a message's POST to its \`outbox.enqueued\` event on \`/api/events\`; for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). The reference column is TinyAGI 0.0.20 measured on this machine for issue 18 (medians of 5 runs), not rerun here.`,
+    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemon run alternate in the same process tree. Latency is from the start of a message's POST to its \`outbox.enqueued\` event on \`/api/events\`; for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). The reference column is TinyAGI 0.0.20 as measured for issue 18 (2 cores, Node 24.21, same workload, medians of 5 runs), not rerun here. Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.`,
     '',
     `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
     '|---|---|---|---|',
