@@ -1,57 +1,81 @@
 /**
- * `pnpm bench`: runs the benchmarks and rewrites docs/benchmarks.md. Select with
- * BENCH=B1,B2,… (default: all); B1_TOTAL sets the job count (default 32000), B5_SIZES the
- * in-flight run counts (default 100,1000,10000).
+ * `pnpm bench`: runs the benchmarks and writes docs/benchmarks.md. Select with
+ * BENCH=B0,B1,… (default: all); the sections of benchmarks not selected are kept from the
+ * current file, each with the line saying when and on what it was measured. B1_TOTAL sets the
+ * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000);
+ * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
+ * B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machineLine } from './machine.ts';
+import { benchB0 } from './main-job-bench.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
 
-const selected = new Set((process.env.BENCH ?? 'B1,B2,B3,B4,B5,B6,B7,B8').split(',').map((s) => s.trim().toUpperCase()));
+const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'];
+const selected = new Set((process.env.BENCH ?? ALL.join(',')).split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
 const sections: string[] = [];
 const started = new Date().toISOString();
+const measured = `_Measured ${started} with \`${process.env.BENCH ? `BENCH=${process.env.BENCH} ` : ''}pnpm bench\` on ${machineLine()}._`;
+const section = (title: string, body: string): void => {
+  sections.push(`${title}\n\n${measured}\n\n${body}`);
+};
+
+if (selected.has('B0')) {
+  const opts = { messages: Number(process.env.B0_MESSAGES ?? 200), runs: Number(process.env.B0_RUNS ?? 3), recovery: process.env.B0_RECOVERY !== '0', daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean) };
+  section(
+    `## B0 — the main job: ${opts.messages} messages to 4 Claude Code agents through the REST API, beside the floor`,
+    `A real daemon (\`tinyagi run\` from packages/cli/dist, built first) on a free port with a temp TINYAGI_HOME; 4 agents on the Claude Code adapter; the agent CLI is the project's fake \`claude\` (packages/core/test/fixtures/bin: answers at once in real stream-json). One script posts the ${opts.messages} messages one after another (round-robin over the agents, waiting out any 429 as its Retry-After says) and watches \`outbox.enqueued\` on \`/api/events\`. The floor is the same ${opts.messages} fake-CLI invocations (same flags, prompt on stdin) spawned directly by the bench, 4 at a time. Daemon CPU is utime+stime of the daemon process from /proc/<pid>/stat (the fake CLIs are its children and not in it); peak RSS is VmHWM. The crash phase posts 40 more messages, SIGKILLs the daemon when the first of them is answered, starts it again on the same home, and times the kill until the last of the 40 is answered.\n\n${await benchB0(opts)}`,
+  );
+}
 
 if (selected.has('B1')) {
-  sections.push(`## B1 — queue throughput, ${total.toLocaleString('en')} no-op jobs\n\nDurable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes), each worker process running 8 batches at a time. plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction.\n\n${await benchB1(total)}`);
+  section(`## B1 — queue throughput, ${total.toLocaleString('en')} no-op jobs`, `Durable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes), each worker process running 8 batches at a time. plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction.\n\n${await benchB1(total)}`);
 }
 if (selected.has('B2')) {
-  sections.push(`## B2 — enqueue → handler start latency (synchronous FULL, 1 worker process, separate producer process)\n\nOur worker is woken by its sweep in this cross-process setup (sweep_ms = 5); inside the daemon, API enqueues wake the worker directly.\n\n${await benchB2()}`);
+  section(`## B2 — enqueue → handler start latency (synchronous FULL, 1 worker process, separate producer process)`, `Our worker is woken by its sweep in this cross-process setup (sweep_ms = 5); inside the daemon, API enqueues wake the worker directly.\n\n${await benchB2()}`);
 }
 
 if (selected.has('B3')) {
-  sections.push(`## B3 — orchestration overhead per run (mock provider at zero latency, synchronous FULL)\n\nThe full orchestrator: claim, compose the system prompt, invoke, parse tags, guards, enqueue follow-ups + replies + run records in the completion transaction. No peer runs this workload (the reference has no conversation tracking to compare with).\n\n${await benchB3()}`);
+  section(`## B3 — orchestration overhead per run (mock provider at zero latency, synchronous FULL)`, `The full orchestrator: claim, compose the system prompt, invoke, parse tags, guards, enqueue follow-ups + replies + run records in the completion transaction. No peer runs this workload (the reference has no conversation tracking to compare with).\n\n${await benchB3()}`);
 }
 if (selected.has('B4')) {
-  sections.push(`## B4 — sub-agent admission and a recursive tree\n\n${await benchB4()}`);
+  section(`## B4 — sub-agent admission and a recursive tree`, `${await benchB4()}`);
 }
 if (selected.has('B5')) {
-  sections.push(`## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)\n\nTinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces.\n\n${await benchB5(b5Sizes)}`);
+  section(`## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)`, `TinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces.\n\n${await benchB5(b5Sizes)}`);
 }
 if (selected.has('B6')) {
-  sections.push(`## B6 — SSE fan-out (1,000 subscribers in a separate client process, 50 events 20 ms apart)\n\n${await benchB6(1000, 50)}`);
+  section(`## B6 — SSE fan-out (1,000 subscribers in a separate client process, 50 events 20 ms apart)`, `${await benchB6(1000, 50)}`);
 }
 if (selected.has('B7')) {
-  sections.push(`## B7 — REST throughput vs a bare Fastify route (same process, same run; load generator in a separate process)\n\n${await benchB7(5, 32)}`);
+  section(`## B7 — REST throughput vs a bare Fastify route (same process, same run; load generator in a separate process)`, `${await benchB7(5, 32)}`);
 }
 if (selected.has('B8')) {
   sections.push(`## B8 — browser bundle of the client (esbuild, platform=browser, minified; gzip -9)\n\nThe client entry loads no zod at run time (the contract's types are erased; a zod-free route table checked against the contract by the compiler remains), so a page that only talks to the daemon pays for the client alone. The contract entry is for pages that validate forms with the same schemas.\n\n${await benchB8()}`);
 }
 
+// Sections not run this time are kept from the current file (a section runs from its `## Bn` heading to the next).
+const docFile = new URL('../../docs/benchmarks.md', import.meta.url);
+const previous = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
+const previousSections = new Map<string, string>();
+for (const part of previous.split(/\n(?=## B\d)/).slice(1)) previousSections.set(/^## (B\d)/.exec(part)![1]!, part.trimEnd());
+const current = new Map(sections.map((text) => [/^## (B\d)/.exec(text)![1]!, text]));
+const ordered = ALL.map((id) => current.get(id) ?? previousSections.get(id)).filter((text): text is string => text !== undefined);
+
 const doc = `# Benchmarks
 
-Command: \`${process.env.BENCH ? `BENCH=${process.env.BENCH} ` : ''}pnpm bench\` — started ${started}.
-Machine: ${machineLine()}.
+Command: \`pnpm bench\` (all), or \`BENCH=B0 pnpm bench\` for some (\`pnpm --filter @tinyagi/bench run b0\` runs B0 alone); each section says when, how and on what machine it was measured.
 Benchmarks measure; no test asserts a time. Peers run in the same process tree, same run, same settings.
 A peer that fails is retried up to 3 times and then reported in its cell with its error; the run goes on. A failure of ours ends the run.
 Run it on an otherwise idle machine: on 2 cores, anything else running (a test suite, a build) halves some figures.
 Hot paths found by profiling these benchmarks, and the figures before and after each fix: [profiling.md](profiling.md).
 
-${sections.join('\n\n')}
+${ordered.join('\n\n')}
 `;
-writeFileSync(new URL('../../docs/benchmarks.md', import.meta.url), doc);
+writeFileSync(docFile, doc);
 console.log(doc);

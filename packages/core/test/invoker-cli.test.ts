@@ -148,13 +148,29 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
   it.each(['--help FAKE:argv', '-x FAKE:argv'])('never reads the message %j as a flag', async (prompt) => {
     const result = await invokeAgent(request(cli, prompt));
     const argv = JSON.parse(result.text) as string[];
-    if (cli === 'claude') {
-      expect(argv.slice(-2)).toEqual(['--', prompt]);
-    } else {
-      // codex and opencode get the message on stdin: it is not in argv at all.
-      expect(argv).not.toContain(prompt);
-      expect(logEntries()[0]?.prompt).toContain(prompt);
-    }
+    // Every CLI gets the message on stdin: it is not in argv at all.
+    expect(argv).not.toContain(prompt);
+    expect(logEntries()[0]?.prompt).toContain(prompt);
+  });
+
+  it('delivers a 200 KiB prompt whole (stdin, not argv: one argv string is capped at 128 KiB)', async () => {
+    const prompt = `${'long context line\n'.repeat(11_400)}FAKE:reply=read it all`;
+    expect(Buffer.byteLength(prompt)).toBeGreaterThan(200 * 1024);
+    const result = await invokeAgent(request(cli, prompt));
+    expect(result.text).toBe('read it all');
+    const entry = logEntries()[0];
+    expect(entry?.prompt.endsWith(prompt)).toBe(true);
+    expect(entry?.argv.join(' ').length).toBeLessThan(2000);
+  });
+
+  it('fails for good, naming the size, when the kernel refuses to start the CLI (E2BIG)', async () => {
+    // One environment string over 128 KiB makes execve fail with E2BIG, like an oversized argv.
+    const target = { ...request(cli, '').target, env: { HUGE_SETTING: 'x'.repeat(200 * 1024) } };
+    const err = await invokeError(request(cli, 'hi', { target }));
+    expect(err.kind).toBe('permanent');
+    expect(err.code).toBe('INPUT_TOO_LARGE');
+    expect(err.message).toContain('too large');
+    expect(logEntries()).toEqual([]);
   });
 
   it('runs in the workspace with a minimal, explicit environment', async () => {

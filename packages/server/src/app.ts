@@ -5,19 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
-import fastifyRateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { effectiveServer } from '@tinyagi/core';
+import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
-import { RequestError } from './errors.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
 import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
-import { installAuthGuard, installHostOriginGuard, listeningPort } from './security/guard.ts';
+import { installAuthGuard, installHostOriginGuard, installRateLimits, listeningPort } from './security/guard.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { registerEventStream } from './routes/events.ts';
@@ -32,32 +29,6 @@ import { systemRoutes } from './routes/system.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
-
-/** The docs page's browser globals (the interceptors below run there, not in Node). */
-type DocsPage = { tinyagiToken?: string; prompt(message: string): string | null };
-
-/**
- * The docs page (/api/docs/) is static and public; the document it loads (/api/docs/json) needs
- * the token like every other route. These run in the browser (swagger-ui-dist serialises them
- * with toString, so they stay self-contained): the first request asks for the token, keeps it in
- * the page's memory only (never in a URL or in storage) and sends it as a header; a 401 forgets
- * it so a reload asks again.
- */
-const DOCS_UI_CONFIG = {
-  requestInterceptor: function (request: Record<string, unknown>) {
-    const page = globalThis as unknown as DocsPage;
-    const headers = request['headers'] as Record<string, string>;
-    if (headers['Authorization'] === undefined && headers['authorization'] === undefined) {
-      if (!page.tinyagiToken) page.tinyagiToken = page.prompt('TinyAGI API token (the contents of ~/.tinyagi/api-token, or TINYAGI_API_TOKEN):') ?? '';
-      if (page.tinyagiToken) headers['Authorization'] = `Bearer ${page.tinyagiToken.trim()}`;
-    }
-    return request;
-  },
-  responseInterceptor: function (response: Record<string, unknown>) {
-    if (response['status'] === 401) (globalThis as unknown as DocsPage).tinyagiToken = '';
-    return response;
-  },
-};
 
 export interface TinyServer extends FastifyInstance {
   tiny: ServerContext;
@@ -113,24 +84,8 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     maxAge: 600,
   });
   installAuthGuard(app, ctx);
-  await app.register(fastifyRateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) =>
-      new RequestError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute on this route. Retry in ${Math.ceil(context.ttl / 1000)} s.`),
-  });
+  installRateLimits(app, ctx);
   await app.register(fastifySSE, { heartbeatInterval: ctx.limits.sseKeepAliveMs });
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'TinyAGI API', version: ctx.version, description: 'REST + SSE API of the TinyAGI daemon. Every route except /api/health needs `Authorization: Bearer <token>`.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true, uiConfig: DOCS_UI_CONFIG });
-
   registerContractRoutes(app, ctx, {
     ...systemRoutes(ctx),
     ...messageRoutes(ctx),
@@ -147,7 +102,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...usageRoutes(ctx),
   });
   registerEventStream(app, ctx);
-  app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  registerApiDocs(app, ctx);
 
   return app as unknown as TinyServer;
 }

@@ -54,9 +54,7 @@ export interface ServerLimits {
   bodyBytes: number;
   /** Containers nested in one another in a JSON body (settings need 8; the rest is headroom). */
   jsonDepth: number;
-  /** POST /api/message per minute per client address. */
-  messagesPerMinute: number;
-  /** Pairing requests and approvals per minute per client address. */
+  /** Pairing requests and approvals per minute per credential (POST /api/message: settings server.rate_limit). */
   pairingPerMinute: number;
   /** SSE keep-alive comment interval. */
   sseKeepAliveMs: number;
@@ -69,7 +67,6 @@ export interface ServerLimits {
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   bodyBytes: 1024 * 1024,
   jsonDepth: 64,
-  messagesPerMinute: 120,
   pairingPerMinute: 30,
   sseKeepAliveMs: 15_000,
   sseClientBuffer: 5000,

@@ -68,28 +68,33 @@ function refuseBody(request: FastifyRequest): void {
   }
 }
 
+/** A contract route's schema: validation, serialization and its entry in the OpenAPI document. */
+export function contractRouteSchema(name: RouteName, def: RouteDef) {
+  const status = def.status ?? 200;
+  const success = def.produces === 'text' ? { content: { 'text/markdown': { schema: def.response } } } : def.response;
+  return {
+    operationId: name,
+    summary: def.summary,
+    tags: [def.tag],
+    ...(def.params ? { params: def.params } : {}),
+    querystring: rejectUnknownKeys(def.query) ?? EMPTY_QUERY,
+    ...(def.body ? { body: rejectUnknownKeys(def.body) } : {}),
+    response: { [status]: success, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+    ...(def.auth === 'none' ? { security: [] } : {}),
+  };
+}
+
 export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext, handlers: RouteHandlers<RouteName>): void {
   for (const [name, def] of Object.entries(apiContract) as Array<[RouteName, RouteDef]>) {
     const handler = handlers[name] as unknown as RouteHandler<RouteDef>;
     const status = def.status ?? 200;
-    const success = def.produces === 'text' ? { content: { 'text/markdown': { schema: def.response } } } : def.response;
-    const rateLimit = def.rateLimit === 'message' ? ctx.limits.messagesPerMinute : def.rateLimit === 'pairing' ? ctx.limits.pairingPerMinute : undefined;
     app.route({
       method: def.method,
       url: def.path,
-      schema: {
-        operationId: name,
-        summary: def.summary,
-        tags: [def.tag],
-        ...(def.params ? { params: def.params } : {}),
-        querystring: rejectUnknownKeys(def.query) ?? EMPTY_QUERY,
-        ...(def.body ? { body: rejectUnknownKeys(def.body) } : {}),
-        response: { [status]: success, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
-        ...(def.auth === 'none' ? { security: [] } : {}),
-      },
+      schema: contractRouteSchema(name, def),
       config: {
         auth: def.auth ?? 'token',
-        ...(rateLimit !== undefined ? { rateLimit: { max: rateLimit, timeWindow: 60_000 } } : {}),
+        ...(def.rateLimit ? { limit: def.rateLimit } : {}),
       },
       ...(def.body === undefined ? { preValidation: async (request: FastifyRequest) => refuseBody(request) } : {}),
       handler: async (request, reply) => {

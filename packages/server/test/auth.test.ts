@@ -7,11 +7,15 @@ import { createContext, runInContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { createTicket, mintRunToken } from '../src/index.ts';
-import { httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { baseSettings, httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 beforeAll(async () => {
-  h = await startHarness({ limits: { messagesPerMinute: 3, pairingPerMinute: 2, bodyBytes: 64 * 1024 } });
+  h = await startHarness({
+    limits: { pairingPerMinute: 2, bodyBytes: 64 * 1024 },
+    // The matrix below sends a hundred requests without a valid token; rate-limit.test.ts covers that limit.
+    settings: (home) => ({ ...baseSettings(home), server: { rate_limit: { message_burst: 3, messages_per_second: 0.01, auth_failures_per_minute: 100_000 } } }),
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -315,6 +319,7 @@ describe('limits', () => {
     expect(statuses.every((s) => s === 202 || s === 429)).toBe(true);
     expect(codeOf(last)).toBe('RATE_LIMITED');
     expect(JSON.parse(last).error.message).toMatch(/Retry in \d+ s/);
+    expect(JSON.parse(last).error.message).toContain('server.rate_limit');
   });
 
   it('pairing requests and approvals are rate limited', async () => {

@@ -4,8 +4,11 @@
  * one bad input; the last test checks from the server's own record that every operation
  * answered both a 2xx and a 4xx.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError } from '@tinyagi/client';
@@ -920,5 +923,14 @@ describe('coverage', () => {
 
   it('no response body contained a planted secret', () => {
     expect(secretLeaks).toEqual([]);
+  });
+});
+
+describe('the API docs are built on first use', () => {
+  it('a server that never serves the docs does not load the swagger plugins; the first request builds them', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/docs-lazy-proc.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=tinyagi-source', fixture], { encoding: 'utf8' });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ afterStart: false, afterDocs: true, docStatus: 200, pageStatus: 200 });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!).paths).toBeGreaterThan(50);
   });
 });

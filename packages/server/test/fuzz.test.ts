@@ -14,7 +14,7 @@ let h: ServerHarness;
 
 beforeAll(async () => {
   h = await startHarness({
-    limits: { messagesPerMinute: 100_000, pairingPerMinute: 100_000 },
+    limits: { pairingPerMinute: 100_000 },
     services: {
       restart: async () => {},
       channels: { status: () => [{ name: 'telegram', running: false }], start: () => {}, stop: () => {}, restart: () => {} },

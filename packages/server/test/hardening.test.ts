@@ -12,7 +12,7 @@ import { httpRequest, raw, startHarness, waitFor, type ServerHarness } from './h
 let h: ServerHarness;
 beforeAll(async () => {
   h = await startHarness({
-    limits: { messagesPerMinute: 100_000, pairingPerMinute: 100_000 },
+    limits: { pairingPerMinute: 100_000 },
     services: { restart: async () => {}, channels: { status: () => [], start: () => {}, stop: () => {}, restart: () => {} } },
   });
 });

@@ -15,6 +15,7 @@ import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { ensureFirstRunDefaults } from './first-run.ts';
 import { readLiveDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
+import { missingDaemonFlags } from './node-flags.ts';
 import { processExists } from './process-check.ts';
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -62,7 +63,7 @@ export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIM
   const logFile = join(ctx.paths.logs, DAEMON_LOG);
   const fd = openSync(logFile, 'a', 0o600);
   const offset = statSync(logFile).size;
-  const child = spawn(process.execPath, [...process.execArgv, binScript(), 'run'], {
+  const child = spawn(process.execPath, [...missingDaemonFlags(process.execArgv), ...process.execArgv, binScript(), 'run'], {
     detached: true,
     stdio: ['ignore', fd, fd],
     cwd: ctx.home,

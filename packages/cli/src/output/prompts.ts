@@ -1,10 +1,12 @@
 /**
  * Interactive prompts (@clack/prompts), used only on a terminal. Off a terminal every prompt
- * becomes a usage error that names the flag to pass instead.
+ * becomes a usage error that names the flag to pass instead. @clack/prompts is imported when a
+ * prompt is shown: every command module imports this file, the daemon among them.
  */
-import * as clack from '@clack/prompts';
 import { CliError, usageError } from './cli-error.ts';
 import { isInteractive } from './style.ts';
+
+const loadClack = () => import('@clack/prompts');
 
 function unwrap<T>(value: T): Exclude<T, symbol> {
   if (typeof value === 'symbol') throw new CliError('FAILED', 'Cancelled.');
@@ -15,7 +17,7 @@ function unwrap<T>(value: T): Exclude<T, symbol> {
 export async function confirmOrRefuse(question: string, yes: boolean | undefined): Promise<void> {
   if (yes === true) return;
   if (!isInteractive()) throw usageError(`${question} Pass --yes to confirm.`);
-  const answer = unwrap(await clack.confirm({ message: question, initialValue: false }));
+  const answer = unwrap(await (await loadClack()).confirm({ message: question, initialValue: false }));
   if (!answer) throw new CliError('FAILED', 'Cancelled; nothing was changed.');
 }
 
@@ -28,7 +30,7 @@ export async function askText(value: string | undefined, options: { flag: string
   }
   if (!isInteractive()) throw usageError(`Missing ${options.flag}.`, 'Pass it as a flag, or run the command in a terminal to be asked.');
   return unwrap(
-    await clack.text({
+    await (await loadClack()).text({
       message: options.message,
       ...(options.placeholder !== undefined ? { placeholder: options.placeholder } : {}),
       ...(options.initial !== undefined ? { initialValue: options.initial } : {}),
@@ -40,7 +42,7 @@ export async function askText(value: string | undefined, options: { flag: string
 export async function askSelect<T extends string>(value: T | undefined, options: { flag: string; message: string; choices: readonly { value: T; label?: string; hint?: string }[] }): Promise<T> {
   if (value !== undefined) return value;
   if (!isInteractive()) throw usageError(`Missing ${options.flag}.`, `Use one of: ${options.choices.map((c) => c.value).join(', ')}.`);
-  const picked = await clack.select<T>({
+  const picked = await (await loadClack()).select<T>({
     message: options.message,
     options: options.choices.map((c) => ({ value: c.value, label: c.label ?? c.value, ...(c.hint !== undefined ? { hint: c.hint } : {}) })) as never,
   });
@@ -50,11 +52,11 @@ export async function askSelect<T extends string>(value: T | undefined, options:
 export async function askMultiSelect(value: string[] | undefined, options: { flag: string; message: string; choices: readonly string[]; min?: number }): Promise<string[]> {
   if (value !== undefined) return value;
   if (!isInteractive()) throw usageError(`Missing ${options.flag}.`);
-  return unwrap(await clack.multiselect<string>({ message: options.message, options: options.choices.map((c) => ({ value: c, label: c })) as never, required: (options.min ?? 0) > 0 }));
+  return unwrap(await (await loadClack()).multiselect<string>({ message: options.message, options: options.choices.map((c) => ({ value: c, label: c })) as never, required: (options.min ?? 0) > 0 }));
 }
 
 export async function askSecret(value: string | undefined, options: { flag: string; message: string }): Promise<string> {
   if (value !== undefined) return value;
   if (!isInteractive()) throw usageError(`Missing ${options.flag}.`);
-  return unwrap(await clack.password({ message: options.message }));
+  return unwrap(await (await loadClack()).password({ message: options.message }));
 }

@@ -3,7 +3,7 @@
  * shared by the server, the client, the CLI and the event producers in core and teams. Zod only,
  * no I/O: the bottom of the package graph (core may import it and no other sibling).
  */
-export { route, type RouteDef, type RouteAuth, type HttpMethod } from './route.ts';
+export { route, type RouteDef, type RouteAuth, type HttpMethod, type RateLimitClass } from './route.ts';
 export { apiContract, type ApiContract, type RouteName } from './contract.ts';
 export * from './common.ts';
 export * from './records.ts';

@@ -29,8 +29,11 @@ export interface RouteDef {
   /** `text`: the success body is text (markdown), not JSON. */
   produces?: 'json' | 'text';
   auth?: RouteAuth;
-  rateLimit?: 'message' | 'pairing';
+  /** Rate limited per credential (see security/guard.ts installRateLimits). */
+  rateLimit?: RateLimitClass;
 }
+
+export type RateLimitClass = 'message' | 'pairing';
 
 export function route<const D extends RouteDef>(def: D): D {
   return def;

@@ -26,6 +26,7 @@ export const SETTINGS_DEFAULTS = {
     port: 3777,
     allowed_origins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
     allowed_hosts: [] as string[],
+    rate_limit: { messages_per_second: 20, message_burst: 1000, auth_failures_per_minute: 30 },
   },
   // 3 attempts × agent.inactivity_s bounds how long a hung agent CLI holds its agent (about 10 min).
   queue: { durability: 'full', max_attempts: 3, concurrency: 8, lease_ms: 60_000, sweep_ms: 1000 },
@@ -51,6 +52,7 @@ export interface EffectiveServer {
   port: number;
   allowed_origins: string[];
   allowed_hosts: string[];
+  rate_limit: { messages_per_second: number; message_burst: number; auth_failures_per_minute: number };
 }
 
 export interface EffectiveQueue {
@@ -94,6 +96,11 @@ export function effectiveServer(settings: Settings): EffectiveServer {
     port: s.port ?? d.port,
     allowed_origins: [...(s.allowed_origins ?? d.allowed_origins)],
     allowed_hosts: [...(s.allowed_hosts ?? d.allowed_hosts)],
+    rate_limit: {
+      messages_per_second: s.rate_limit?.messages_per_second ?? d.rate_limit.messages_per_second,
+      message_burst: s.rate_limit?.message_burst ?? d.rate_limit.message_burst,
+      auth_failures_per_minute: s.rate_limit?.auth_failures_per_minute ?? d.rate_limit.auth_failures_per_minute,
+    },
   };
 }
 

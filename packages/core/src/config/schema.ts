@@ -194,6 +194,16 @@ export const SettingsShapeSchema = z.looseObject({
       allowed_origins: z.array(z.string()).optional(),
       /** Extra Host header values; localhost, 127.0.0.1 and [::1] with the port are always allowed. */
       allowed_hosts: z.array(z.string()).optional(),
+      /** API rate limits (see docs/security.md). */
+      rate_limit: z
+        .looseObject({
+          /** POST /api/message per token: sustained rate, after a burst of `message_burst`. */
+          messages_per_second: z.number().positive().optional(),
+          message_burst: positiveInt.optional(),
+          /** Requests with a missing or wrong token, per client address (also the burst). */
+          auth_failures_per_minute: positiveInt.optional(),
+        })
+        .optional(),
     })
     .optional(),
   queue: z

@@ -1,12 +1,12 @@
 /**
- * Runs one agent CLI to completion under the invoker's rules: execa with an argument array (no
+ * Runs one agent CLI to completion under the invoker's rules: spawn with an argument array (no
  * shell), an explicit environment, the workspace as cwd, its own process group, a wall-clock
  * timeout and an inactivity watchdog that kill the whole group (SIGTERM, then SIGKILL after a
  * grace period), and bounded output buffers. stdout is handed to the adapter line by line as it
  * arrives; the adapter owns the format.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { execa } from 'execa';
 import { BoundedTail, LineSplitter } from './bounded-text.ts';
 import { failureFromText, InvokeError } from './invoke-error.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
@@ -70,18 +70,10 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
   let lingerTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
 
-  const child = execa(opts.command, opts.args, {
-    cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: false,
-    detached: true,
-    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    windowsHide: true,
-  });
+  // node:child_process directly: execa's per-spawn machinery was a third of the daemon's CPU per message (docs/profiling.md).
+  const started = startChild(opts);
+  if ('code' in started) return spawnFailure(opts, started.code, started.cause);
+  const child = started.child;
   const pid = child.pid;
 
   const terminate = (why: Termination): void => {
@@ -114,11 +106,20 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     watchdog.touch();
     stderrTail.append(chunk);
   });
-  child.nodeChildProcess.once('exit', () => {
+  child.once('exit', () => {
     if (pid !== undefined) drainTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), STDIO_DRAIN_MS);
   });
+  // A CLI that exits without reading all of its stdin closes the pipe under us (EPIPE): not our failure.
+  child.stdin?.on('error', () => {});
+  if (opts.input !== undefined) child.stdin?.end(opts.input);
 
-  const result = await child;
+  const result = await new Promise<{ exitCode: number | undefined; signal: string | undefined; code?: string; cause?: unknown }>((resolve) => {
+    // Only a failed spawn (no pid: ENOENT, EACCES) ends the run here; later errors are failed kills, and 'close' still comes.
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (pid === undefined) resolve({ exitCode: undefined, signal: undefined, code: err.code ?? 'UNKNOWN', cause: err });
+    });
+    child.once('close', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }));
+  });
   lines.end();
   watchdog.dispose();
   clearTimeout(graceTimer);
@@ -130,13 +131,7 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     untrackProcessGroup(pid);
   }
 
-  if (result.code === 'ENOENT' || result.code === 'EACCES') {
-    throw new InvokeError('permanent', `${opts.what}: cannot run "${opts.command}" (${result.code}).`, {
-      code: 'PROVIDER_CONFIG_INVALID',
-      hint: opts.installHint,
-      cause: result.cause,
-    });
-  }
+  if (result.code !== undefined) return spawnFailure(opts, result.code, result.cause);
   // A deadline that passes after the final result only cuts short a CLI that would not exit.
   const resultSeen = opts.resultSeen?.() === true;
   if (termination === 'cancelled' || (termination && termination !== 'lingering' && !resultSeen)) {
@@ -149,6 +144,38 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     plainStdoutTail: plainStdoutTail.toString(),
     killedAfterResult: termination !== undefined && resultSeen,
   };
+}
+
+/** Spawns the CLI; failures libuv reports synchronously (E2BIG, …) come back as a code. */
+function startChild(opts: CliRunOptions): { child: ChildProcess } | { code: string; cause: unknown } {
+  try {
+    const child = spawn(opts.command, opts.args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    return { child };
+  } catch (err) {
+    return { code: (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', cause: err };
+  }
+}
+
+/** A CLI that could not be started at all. */
+function spawnFailure(opts: CliRunOptions, code: string, cause: unknown): never {
+  if (code === 'E2BIG') {
+    // The kernel refused argv + environment as too large: the same request fails the same way every time.
+    throw new InvokeError('permanent', `${opts.what}: the request is too large to start "${opts.command}" (E2BIG: arguments and environment exceed the system limit).`, {
+      code: 'INPUT_TOO_LARGE',
+      hint: 'Shorten the message, or the provider environment variables of this agent.',
+      cause,
+    });
+  }
+  if (code === 'ENOENT' || code === 'EACCES') {
+    throw new InvokeError('permanent', `${opts.what}: cannot run "${opts.command}" (${code}).`, { code: 'PROVIDER_CONFIG_INVALID', hint: opts.installHint, cause });
+  }
+  throw new InvokeError('retryable', `${opts.what}: cannot start "${opts.command}" (${code}).`, { cause });
 }
 
 async function assertWorkspace(cwd: string, what: string): Promise<void> {

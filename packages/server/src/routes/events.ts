@@ -126,6 +126,14 @@ class EventStreamSession {
   }
 }
 
+export const EVENTS_ROUTE_SCHEMA = {
+  operationId: 'events',
+  summary: 'Live events as Server-Sent Events (resume with Last-Event-ID; filters conversation, agent, types). EventSource clients pass ?ticket= from POST /api/auth/ticket.',
+  tags: ['events'],
+  querystring: EventsQuerySchema,
+  response: { 200: { description: 'text/event-stream: `id: <event id>`, `event: <type>`, `data: <Event JSON>`', content: { 'text/event-stream': { schema: EventSchema } } } },
+};
+
 export function registerEventStream(app: FastifyInstance, ctx: ServerContext): void {
   app.get(
     EVENTS_PATH,
@@ -135,13 +143,7 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
       // HEAD would open a stream with no body to carry it.
       exposeHeadRoute: false,
       config: { auth: 'events' },
-      schema: {
-        operationId: 'events',
-        summary: 'Live events as Server-Sent Events (resume with Last-Event-ID; filters conversation, agent, types). EventSource clients pass ?ticket= from POST /api/auth/ticket.',
-        tags: ['events'],
-        querystring: EventsQuerySchema,
-        response: { 200: { description: 'text/event-stream: `id: <event id>`, `event: <type>`, `data: <Event JSON>`', content: { 'text/event-stream': { schema: EventSchema } } } },
-      },
+      schema: EVENTS_ROUTE_SCHEMA,
     },
     async (request, reply) => {
       const query = request.query as EventsQuery;

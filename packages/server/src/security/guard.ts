@@ -4,15 +4,20 @@
  * 2. Credentials: the API token; or a run-scoped token on routes declared `auth: 'run'`; or a
  *    ticket on the event stream. `auth: 'none'` routes (health) and the static, data-free docs
  *    page need nothing; the OpenAPI document itself (/api/openapi.json, /api/docs/json|yaml)
- *    needs the token.
+ *    needs the token. Missing or wrong credentials are counted per client address: past
+ *    `server.rate_limit.auth_failures_per_minute` they are answered 429 instead of 401. A valid
+ *    credential always passes, since every local process shares the loopback address.
+ * 3. Rate limits per credential on routes that declare one (installRateLimits).
  * Scoped-token target checks (same conversation) happen in the route wrapper, after params are
  * validated (see routing.ts).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { effectiveServer } from '@tinyagi/core';
 import { RequestError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
+import type { RateLimitClass } from '@tinyagi/client/contract';
 import { isAllowedHost, isAllowedOrigin } from './host-origin.ts';
+import { TokenBuckets, type BucketRate } from './rate-limit.ts';
 import { isRunToken, runIdOfToken, verifyRunToken } from './run-token.ts';
 import { secretsEqual } from './secrets.ts';
 import { verifyTicket } from './tickets.ts';
@@ -32,12 +37,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     auth?: GuardMode;
+    limit?: RateLimitClass;
   }
-}
-
-/** The swagger-ui page and its bundled assets: no API data, and a browser cannot send a header to open a page. */
-function isDocsPage(url: string): boolean {
-  return url === '/api/docs' || url === '/api/docs/' || url.startsWith('/api/docs/static/');
 }
 
 export function listeningPort(app: FastifyInstance): number | undefined {
@@ -46,9 +47,7 @@ export function listeningPort(app: FastifyInstance): number | undefined {
 }
 
 function guardMode(request: FastifyRequest): GuardMode {
-  const configured = request.routeOptions.config?.auth;
-  if (configured) return configured;
-  return isDocsPage(request.routeOptions.url ?? '') ? 'none' : 'token';
+  return request.routeOptions.config?.auth ?? 'token';
 }
 
 function bearerOf(request: FastifyRequest): string | undefined {
@@ -72,34 +71,79 @@ export function installHostOriginGuard(app: FastifyInstance, ctx: ServerContext)
   });
 }
 
+const AUTH_FAILURES = new Set(['AUTH_REQUIRED', 'AUTH_INVALID', 'TICKET_INVALID']);
+
+/** A 429 that says how long to wait (Retry-After and the body) and what to do about it. */
+function rateLimited(reply: FastifyReply, retryAfterMs: number, message: string, rate: BucketRate): RequestError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  reply.header('retry-after', String(seconds));
+  return new RequestError('RATE_LIMITED', `${message} Retry in ${seconds} s (Retry-After).`, { retryAfterS: seconds, burst: rate.burst, perSecond: rate.perSecond });
+}
+
 export function installAuthGuard(app: FastifyInstance, ctx: ServerContext): void {
   // Declared with a null placeholder (fastify's advice for per-request values); set on every request below.
   app.decorateRequest('auth', null as never);
-  app.addHook('onRequest', async (request) => {
+  const failures = new TokenBuckets();
+  app.addHook('onRequest', async (request, reply) => {
     request.auth = { kind: 'none' };
     // A CORS preflight never carries credentials; @fastify/cors answers it.
     if (request.method === 'OPTIONS') return;
     const mode = guardMode(request);
     if (mode === 'none') return;
-    const bearer = bearerOf(request);
-    if (bearer === undefined) {
-      const ticket = (request.query as Record<string, unknown> | undefined)?.['ticket'];
-      if (mode === 'events' && typeof ticket === 'string') {
-        if (!verifyTicket(ctx.token, ticket)) throw new RequestError('TICKET_INVALID');
-        request.auth = { kind: 'ticket' };
-        return;
+    try {
+      request.auth = authenticate(request, mode, ctx);
+    } catch (err) {
+      if (!(err instanceof RequestError) || !AUTH_FAILURES.has(err.code)) throw err;
+      const perMinute = effectiveServer(ctx.settings()).rate_limit.auth_failures_per_minute;
+      const rate = { burst: perMinute, perSecond: perMinute / 60 };
+      const taken = failures.take(request.ip, rate);
+      if (!taken.ok) {
+        throw rateLimited(reply, taken.retryAfterMs, `Too many requests with a missing or wrong API token from this address (at most ${perMinute} a minute). Send "Authorization: Bearer <token>" with the token from TINYAGI_HOME/api-token or TINYAGI_API_TOKEN.`, rate);
       }
-      throw new RequestError('AUTH_REQUIRED');
+      throw err;
     }
-    if (isRunToken(bearer)) {
-      if (mode !== 'run') throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only spawn and read runs of its own conversation.');
-      const runId = runIdOfToken(bearer);
-      const run = runId === undefined ? undefined : ctx.stores.runs.getRun(runId);
-      if (!run || !verifyRunToken(ctx.token, bearer, run.id, run.conversationId)) throw new RequestError('AUTH_INVALID', 'The run-scoped token is not valid.');
-      request.auth = { kind: 'run', runId: run.id, conversationId: run.conversationId };
-      return;
-    }
-    if (!secretsEqual(bearer, ctx.token)) throw new RequestError('AUTH_INVALID');
-    request.auth = { kind: 'token' };
   });
+}
+
+/** Per-credential limits of the routes that declare a class; runs after the auth guard. */
+export function installRateLimits(app: FastifyInstance, ctx: ServerContext): void {
+  const buckets = new TokenBuckets();
+  app.addHook('onRequest', async (request, reply) => {
+    const limit = request.routeOptions.config?.limit;
+    if (!limit || request.method === 'OPTIONS') return;
+    const who = request.auth.kind === 'run' ? `run:${request.auth.runId}` : request.auth.kind;
+    let rate: BucketRate;
+    let message: string;
+    if (limit === 'message') {
+      const r = effectiveServer(ctx.settings()).rate_limit;
+      rate = { burst: r.message_burst, perSecond: r.messages_per_second };
+      message = `Too many messages: a token may send ${r.message_burst} at once, then ${r.messages_per_second} a second. Slow down, or raise server.rate_limit.message_burst / messages_per_second in settings.json.`;
+    } else {
+      rate = { burst: ctx.limits.pairingPerMinute, perSecond: ctx.limits.pairingPerMinute / 60 };
+      message = `Too many pairing requests (at most ${ctx.limits.pairingPerMinute} a minute).`;
+    }
+    const taken = buckets.take(`${limit}:${who}`, rate);
+    if (!taken.ok) throw rateLimited(reply, taken.retryAfterMs, message, rate);
+  });
+}
+
+function authenticate(request: FastifyRequest, mode: GuardMode, ctx: ServerContext): AuthInfo {
+  const bearer = bearerOf(request);
+  if (bearer === undefined) {
+    const ticket = (request.query as Record<string, unknown> | undefined)?.['ticket'];
+    if (mode === 'events' && typeof ticket === 'string') {
+      if (!verifyTicket(ctx.token, ticket)) throw new RequestError('TICKET_INVALID');
+      return { kind: 'ticket' };
+    }
+    throw new RequestError('AUTH_REQUIRED');
+  }
+  if (isRunToken(bearer)) {
+    if (mode !== 'run') throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only spawn and read runs of its own conversation.');
+    const runId = runIdOfToken(bearer);
+    const run = runId === undefined ? undefined : ctx.stores.runs.getRun(runId);
+    if (!run || !verifyRunToken(ctx.token, bearer, run.id, run.conversationId)) throw new RequestError('AUTH_INVALID', 'The run-scoped token is not valid.');
+    return { kind: 'run', runId: run.id, conversationId: run.conversationId };
+  }
+  if (!secretsEqual(bearer, ctx.token)) throw new RequestError('AUTH_INVALID');
+  return { kind: 'token' };
 }

@@ -1,7 +1,9 @@
 /**
- * Claude Code: `claude -p --output-format stream-json --verbose … -- <prompt>`.
+ * Claude Code: `claude -p --output-format stream-json --verbose …` with the prompt on stdin.
  *
- * - The prompt follows `--`, so a message starting with `-` is never read as a flag.
+ * - The prompt is read from stdin (`-p` without a prompt argument): a message of any size
+ *   reaches the CLI (one argv string is capped at 128 KiB on Linux, E2BIG), it never shows in
+ *   `ps`, and a message starting with `-` is never read as a flag.
  * - The system prompt goes through `--append-system-prompt-file` (a 0600 temp file): it keeps
  *   Claude Code's own prompt (tools, safety) and stays out of argv.
  * - Sessions are explicit: `--session-id <new uuid>` starts one, `--resume <id>` continues it,
@@ -28,7 +30,6 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     }
     if (resumeId) args.push('--resume', resumeId);
     else if (newSessionId) args.push('--session-id', newSessionId);
-    args.push('--', req.prompt);
 
     const stream = new ClaudeStream(req);
     const base = cliRunBase(req, {
@@ -39,6 +40,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     const outcome = await runCliProcess({
       ...base,
       args,
+      input: req.prompt,
       onLine: (line) => stream.handle(line),
       resultSeen: () => stream.result !== undefined,
     });
