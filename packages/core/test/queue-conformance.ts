@@ -111,6 +111,17 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
       expect(await store.nextWakeAt()).toBeDefined();
     }));
 
+    it('nextWakeAt names future backoff ends and lease expiries only, not messages waiting for a busy agent', withStore(async (store) => {
+      await store.enqueue(msg('a', 'running'));
+      const now = Date.now();
+      const [running] = await store.claim({ ...claimOpts, now, leaseMs: 60_000 });
+      await store.enqueue(msg('a', 'queued behind it'));
+      // Only the lease can change anything on its own; the queued message waits for the completion.
+      expect(await store.nextWakeAt(now + 1)).toBe(running!.messages[0]!.leaseExpiresAt);
+      await store.enqueue(msg('b', 'later', { availableAt: now + 5000 }));
+      expect(await store.nextWakeAt(now + 1)).toBe(now + 5000);
+    }));
+
     it('retryable failures end dead after max attempts, with the reason', withStore(async (store) => {
       const { id } = await store.enqueue(msg('a', 'x', { maxAttempts: 3 }));
       let now = Date.now();

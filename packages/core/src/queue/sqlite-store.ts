@@ -148,7 +148,7 @@ export class SqliteQueueStore implements QueueStore {
       dead: s.prepare("SELECT * FROM messages WHERE status = 'dead' ORDER BY seq DESC LIMIT ?"),
       retryDead: s.prepare("UPDATE messages SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = ?, finished_at = NULL, cancel_requested = 0, updated_at = ? WHERE id = ? AND status = 'dead'"),
       deleteDead: s.prepare("DELETE FROM messages WHERE id = ? AND status = 'dead'"),
-      nextPending: s.prepare("SELECT MIN(available_at) FROM messages INDEXED BY messages_pending_available WHERE status = 'pending'").pluck(),
+      nextPending: s.prepare("SELECT MIN(available_at) FROM messages INDEXED BY messages_pending_available WHERE status = 'pending' AND available_at > ?").pluck(),
       nextLease: s.prepare("SELECT MIN(lease_expires_at) FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing'").pluck(),
     };
   }
@@ -273,7 +273,9 @@ export class SqliteQueueStore implements QueueStore {
       }
       if (page.length < pageSize) return heads;
       scanned += page.length;
-      if (scanned >= PHASE_ONE_ROWS) break;
+      // Rows of agents seen already are passed over one by one: once the walk is mostly those
+      // (busy agents' backlogs), listing the remaining agents is cheaper.
+      if (scanned >= PHASE_ONE_ROWS || scanned >= 4 * (seen.size + want)) break;
       pageSize = Math.min(SCAN_PAGE * 4, pageSize * 2);
     }
     // Phase 2: agents not seen yet all have their head after `cursor`.
@@ -493,8 +495,8 @@ export class SqliteQueueStore implements QueueStore {
     return agentId === undefined ? this.#db.deleteInBatches(DELETE_DEAD_SQL, [], 1000) : this.#db.deleteInBatches(DELETE_DEAD_OF_AGENT_SQL, [agentId], 1000);
   }
 
-  nextWakeAt(): number | undefined {
-    const times = [this.#stmt.nextPending.get(), this.#stmt.nextLease.get()].filter((t): t is number => typeof t === 'number');
+  nextWakeAt(now = Date.now()): number | undefined {
+    const times = [this.#stmt.nextPending.get(now), this.#stmt.nextLease.get()].filter((t): t is number => typeof t === 'number');
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 

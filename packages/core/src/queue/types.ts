@@ -217,8 +217,13 @@ export interface QueueStore {
   deleteDead(id: string): Awaitable<void>;
   /** Deletes every dead letter (of one agent when given), in batches; returns how many. */
   deleteAllDead(agentId?: string): Awaitable<number>;
-  /** Earliest time something may become claimable (backoff end or lease expiry), if any. */
-  nextWakeAt(): Awaitable<number | undefined>;
+  /**
+   * The next time after `now` something may become claimable without a wake-up of its own: a
+   * backoff or retry wait ending, or a lease expiring. Messages available already are claimed
+   * when a slot or their agent frees (completions wake the worker), so they are not counted: a
+   * backlog behind busy agents must not make the worker poll.
+   */
+  nextWakeAt(now?: number): Awaitable<number | undefined>;
   /** Deletes completed/cancelled messages finished before `beforeTs`, in batches. */
   prune(beforeTs: number, batchSize?: number): Awaitable<number>;
   /** In-process wake-up: called after every commit that may have made work claimable. */
