@@ -127,6 +127,7 @@ describe('effective settings', () => {
       port: 3777,
       allowed_origins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
       allowed_hosts: [],
+      rate_limit: { auth_failures_per_minute: 30, message_burst: 1000, messages_per_second: 20 },
     });
     expect(effectiveQueue({ queue: { durability: 'normal' } })).toEqual({ durability: 'normal', max_attempts: 3, concurrency: 8, lease_ms: 60_000, sweep_ms: 1000 });
   });
