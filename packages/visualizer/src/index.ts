@@ -26,9 +26,9 @@ export { startDashboardSource, startChatSource } from './sources.ts';
 export { colorEnabled } from './paint.ts';
 
 export interface RunOptions {
-  baseUrl: string;
+  /** The daemon's URL and token, or an existing `client`. */
+  baseUrl?: string;
   token?: string;
-  /** An existing client instead of baseUrl/token. */
   client?: ApiClient;
   /** Streams to draw on and read keys from (default: the process's). */
   stdout?: NodeJS.WriteStream;
@@ -53,6 +53,12 @@ function needTerminal(what: string, options: RunOptions): void {
   }
 }
 
+function clientOf(options: RunOptions): ApiClient {
+  if (options.client) return options.client;
+  if (!options.baseUrl) throw new TypeError('runVisualizer/runChatRoom need a baseUrl or a client.');
+  return createApiClient({ baseUrl: options.baseUrl, ...(options.token ? { token: options.token } : {}) });
+}
+
 async function mount(element: Parameters<typeof render>[0], options: RunOptions, fps: number): Promise<void> {
   const instance = render(element, {
     ...(options.stdout ? { stdout: options.stdout } : {}),
@@ -71,7 +77,7 @@ async function mount(element: Parameters<typeof render>[0], options: RunOptions,
 export async function runVisualizer(options: RunOptions & { team?: string }): Promise<void> {
   needTerminal('The dashboard', options);
   const fps = options.fps ?? DEFAULT_FPS;
-  const client = options.client ?? createApiClient({ baseUrl: options.baseUrl, ...(options.token ? { token: options.token } : {}) });
+  const client = clientOf(options);
   const store = createStore(reduce, initialState(options.team ?? null), fps);
   const source = startDashboardSource(client, store);
   try {
@@ -86,7 +92,7 @@ export async function runVisualizer(options: RunOptions & { team?: string }): Pr
 export async function runChatRoom(options: RunOptions & { team: string }): Promise<void> {
   needTerminal('The chat room', options);
   const fps = options.fps ?? DEFAULT_FPS;
-  const client = options.client ?? createApiClient({ baseUrl: options.baseUrl, ...(options.token ? { token: options.token } : {}) });
+  const client = clientOf(options);
   const store = createStore(reduceChat, initialChatState(options.team), fps);
   const source = startChatSource(client, store);
   try {

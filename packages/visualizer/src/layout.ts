@@ -128,9 +128,9 @@ function treeLines(state: DashboardState, narrow: boolean, max: number): Line[] 
   const lines: Line[] = [head];
   for (const r of runs.slice(start, start + rows)) {
     const mark = r.runId === selected ? '▸' : ' ';
-    const indent = '  '.repeat(Math.min(r.depth, narrow ? 3 : 6));
+    const indent = '  '.repeat(Math.max(0, Math.min(r.level, narrow ? 3 : 6) - 1));
     const line: Line = [
-      seg(`${mark} ${indent}${r.depth > 0 ? '└─ ' : ''}`, { color: 'cyan' }),
+      seg(`${mark} ${indent}${r.level > 0 ? '└─ ' : ''}`, { color: 'cyan' }),
       seg(r.subagent ? `⤷ ${r.subagent} (@${r.agentId})` : `@${r.agentId}`, { bold: r.runId === selected }),
       seg(` d${r.depth}`, { dim: true }),
       seg(` ${r.status}`, { color: RUN_COLOR[r.status] }),

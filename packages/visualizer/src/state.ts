@@ -256,8 +256,10 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
         pickup = { lastMs: ms, avgMs: pickup.avgMs === undefined ? ms : pickup.avgMs + (ms - pickup.avgMs) / Math.min(samples, 50), samples };
       }
       state = { ...state, pickup, pendingPickups, queue: { ...state.queue, pending: Math.max(0, state.queue.pending - picked), processing: state.queue.processing + 1 } };
-      if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: event.data.from ? `handoff from @${event.data.from}` : 'started', error: undefined }, ts);
-      return activity(state, ts, `${at(agent)} started${event.data.from ? ` (from @${event.data.from}, hop ${event.data.hop ?? '?'})` : ''}`);
+      // A handoff's run.queued and agent.mention name the sender; run.started may not.
+      const from = event.data.from ?? (agent ? state.handoffs.findLast((h) => h.to === agent && h.conversationId === conv)?.from : undefined);
+      if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: from ? `handoff from @${from}` : 'started', error: undefined }, ts);
+      return activity(state, ts, `${at(agent)} started${from ? ` (handoff from @${from})` : ''}`);
     }
     case 'run.progress':
       if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: progressLine(event.data) }, ts);
@@ -292,7 +294,7 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'agent.mention': {
       const { fromAgent, toAgent, hop, teamId, childRunId } = event.data;
       state = { ...state, handoffs: pushBounded(state.handoffs, { ts, from: fromAgent, to: toAgent, hop, teamId, conversationId: conv }, LIMITS.handoffs) };
-      if (conv) state = withConversation(state, conv, ts, (c) => withRun(c, childRunId, { agentId: toAgent, parentRunId: run, depth: (event.depth ?? 0) + 1 }));
+      if (conv) state = withConversation(state, conv, ts, (c) => withRun(c, childRunId, { agentId: toAgent, parentRunId: run, depth: event.depth ?? 0 }));
       if (state.agents[toAgent]?.status !== 'working') state = upsertAgent(state, toAgent, { status: 'waiting', progress: `handoff from @${fromAgent}` }, ts);
       return activity(state, ts, `@${fromAgent} → @${toAgent} (hop ${hop})`);
     }
@@ -466,8 +468,12 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
   }
 }
 
-/** The run tree of a conversation in display order: each run followed by its children. */
-export function runTree(c: ConversationRow | undefined): RunRow[] {
+/**
+ * The run tree of a conversation in display order: each run followed by its children, with its
+ * nesting level (a handoff is a child of the run that mentioned the teammate but keeps depth 0;
+ * depth counts sub-agent nesting only).
+ */
+export function runTree(c: ConversationRow | undefined): Array<RunRow & { level: number }> {
   const runs = runsOf(c);
   const children = new Map<string | null, RunRow[]>();
   const known = new Set(runs.map((r) => r.runId));
@@ -475,13 +481,13 @@ export function runTree(c: ConversationRow | undefined): RunRow[] {
     const parent = r.parentRunId && known.has(r.parentRunId) ? r.parentRunId : null;
     children.set(parent, [...(children.get(parent) ?? []), r]);
   }
-  const out: RunRow[] = [];
-  const walk = (parent: string | null): void => {
+  const out: Array<RunRow & { level: number }> = [];
+  const walk = (parent: string | null, level: number): void => {
     for (const r of children.get(parent) ?? []) {
-      out.push(r);
-      walk(r.runId);
+      out.push({ ...r, level });
+      walk(r.runId, level + 1);
     }
   };
-  walk(null);
+  walk(null, 0);
   return out;
 }

@@ -66,7 +66,7 @@ describe('dashboard frames', () => {
     expect(f).toMatch(/★ @coder\s+○ idle \d+s\s+mock\/scripted\s+↳ done \(20 tok\)/);
     expect(f).toMatch(/Conversation 1\/1 .*active/);
     expect(f).toMatch(/\n {2}@coder d0 completed 120 tok \$0\.0012/);
-    expect(f).toMatch(/▸ {3}└─ @reviewer d1 running/);
+    expect(f).toMatch(/▸ └─ @reviewer d0 running/);
     expect(f).toContain('pickup 100ms');
     expect(f).toContain('@coder → @reviewer (hop 1)');
   });
@@ -78,8 +78,8 @@ describe('dashboard frames', () => {
     const lines = f.split('\n');
     const root = lines.findIndex((l) => /@solo d0 running/.test(l));
     expect(root).toBeGreaterThan(-1);
-    expect(lines[root + 1]).toMatch(/^▸ {3}└─ ⤷ researcher \(@solo\) d1 running/);
-    expect(lines[root + 2]).toMatch(/^ {6}└─ ⤷ fact-checker \(@solo\) d2 completed 1\.8k tok \$0\.02/);
+    expect(lines[root + 1]).toMatch(/^▸ └─ ⤷ researcher \(@solo\) d1 running/);
+    expect(lines[root + 2]).toMatch(/^ {4}└─ ⤷ fact-checker \(@solo\) d2 completed 1\.8k tok \$0\.02/);
     expect(f).toContain('sub-agent researcher started (depth 1/3)');
   });
 
@@ -91,7 +91,7 @@ describe('dashboard frames', () => {
       ev('conversation.started', { channel: 'cli', sender: 'eve', teamId: null }, conv),
       ev('run.started', { cause: 'message', messageIds: ['x'] }, run),
       ev('run.failed', { cause: 'message', inputTokens: 5, outputTokens: 0, costUsd: 0, error: 'provider exploded' }, run),
-      ev('queue.dead', { messageId: 'x', reason: 'provider exploded', attempts: 3, maxAttempts: 3, rateLimitWaits: 0, maxRateLimitWaits: 5, kind: 'user', failure: 'permanent' }, { ...conv, agentId: 'solo' }),
+      ev('queue.dead', { messageId: 'x', reason: 'provider exploded', attempts: 3, maxAttempts: 3, rateLimitWaits: 0, maxRateLimitWaits: 5, kind: 'user', failure: 'failed' }, { ...conv, agentId: 'solo' }),
       ev('conversation.completed', { status: 'failed', replyMode: 'each', hops: 0, messages: 1, spawns: 0, inputTokens: 5, outputTokens: 0, costUsd: 0, reason: 'provider exploded' }, conv),
     ];
     const { frame } = show(stateOf([snapshot, open, ...events.map((event): Action => ({ type: 'event', event }))]));
@@ -100,7 +100,7 @@ describe('dashboard frames', () => {
     expect(f).toMatch(/@solo d0 failed .*provider exploded/);
     expect(f).toContain('dead 1');
     expect(f).toMatch(/Conversation 1\/1 .*failed/);
-    expect(f).toContain('dead letter x (permanent): provider exploded');
+    expect(f).toContain('dead letter x (failed): provider exploded');
   });
 
   it('reconnecting: the header says so, with the try count and the wait; back to live when it opens', async () => {
@@ -166,7 +166,7 @@ describe('dashboard frames', () => {
     app.stdin.write('x');
     await frameWhere(frame, (f) => f.includes('Run run-1: cancelled.'), 'the cancel notice');
     app.stdin.write('r');
-    await frameWhere(frame, (f) => /▸ {3}└─ @reviewer/.test(f), 'the child run selected');
+    await frameWhere(frame, (f) => /▸ └─ @reviewer/.test(f), 'the child run selected');
     app.stdin.write('p');
     await frameWhere(frame, (f) => f.includes('pause accepted'), 'the pause notice');
     expect(calls).toEqual(['cancel run-1', 'pause run-2']);

@@ -32,7 +32,8 @@ const totals = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 export function handoffEvents(ev: ReturnType<typeof eventFactory>): TinyEvent[] {
   const conv = { conversationId: 'conv-1' };
   const root = { ...conv, runId: 'run-1', depth: 0, agentId: 'coder' };
-  const child = { ...conv, runId: 'run-2', parentRunId: 'run-1', depth: 1, agentId: 'reviewer' };
+  // As the daemon sends them: a handoff is a child run of the mentioning run, at depth 0.
+  const child = { ...conv, runId: 'run-2', parentRunId: 'run-1', depth: 0, agentId: 'reviewer' };
   return [
     ev('conversation.started', { channel: 'cli', sender: 'alice', teamId: 'dev' }, conv),
     ev('message.enqueued', { messageId: 'm1', kind: 'user', channel: 'cli', teamId: 'dev' }, { ...conv, agentId: 'coder' }),
@@ -40,8 +41,8 @@ export function handoffEvents(ev: ReturnType<typeof eventFactory>): TinyEvent[] 
     ev('run.progress', { type: 'tool', name: 'bash', turn: 1 }, root),
     ev('agent.mention', { teamId: 'dev', fromAgent: 'coder', toAgent: 'reviewer', hop: 1, messageId: 'm2', childRunId: 'run-2' }, root),
     ev('run.completed', { cause: 'message', ...totals, inputTokens: 100, outputTokens: 20, costUsd: 0.0012 }, root),
-    ev('message.enqueued', { messageId: 'm2', kind: 'handoff', channel: 'cli', teamId: 'dev' }, { ...conv, agentId: 'reviewer' }),
-    ev('run.started', { cause: 'handoff', messageIds: ['m2'], from: 'coder', hop: 1 }, child),
+    ev('message.enqueued', { messageId: 'm2', kind: 'teammate', channel: 'cli', teamId: 'dev' }, { ...conv, agentId: 'reviewer' }),
+    ev('run.started', { cause: 'mention', messageIds: ['m2'] }, child),
     ev('run.progress', { type: 'text', text: 'Reading the diff…', turn: 1 }, child),
   ];
 }
