@@ -1,16 +1,18 @@
 /**
  * `pnpm bench`: runs the benchmarks and rewrites docs/benchmarks.md. Select with
- * BENCH=B1,B2,… (default: all); B1_TOTAL sets the job count (default 32000), B5_SIZES the
+ * BENCH=B1,B2,… (default: all; sections not selected keep their last results in the file);
+ * B9_SECONDS sets the dashboard run (default 30); B1_TOTAL sets the job count (default 32000), B5_SIZES the
  * in-flight run counts (default 100,1000,10000).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machineLine } from './machine.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
+import { benchB9 } from './visualizer-bench.ts';
 
-const selected = new Set((process.env.BENCH ?? 'B1,B2,B3,B4,B5,B6,B7,B8').split(',').map((s) => s.trim().toUpperCase()));
+const selected = new Set((process.env.BENCH ?? 'B1,B2,B3,B4,B5,B6,B7,B8,B9').split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
 const sections: string[] = [];
@@ -41,17 +43,38 @@ if (selected.has('B7')) {
 if (selected.has('B8')) {
   sections.push(`## B8 — browser bundle of the client (esbuild, platform=browser, minified; gzip -9)\n\nThe client entry loads no zod at run time (the contract's types are erased; a zod-free route table checked against the contract by the compiler remains), so a page that only talks to the daemon pays for the client alone. The contract entry is for pages that validate forms with the same schemas.\n\n${await benchB8()}`);
 }
+if (selected.has('B9')) {
+  sections.push(`## B9 — the terminal dashboard under 1,000 events/s (\`tinyagi visualize\`)\n\nA real server (SQLite event log, SSE) publishes a team's run lifecycle (started, progress, handoff, completed over 8 agents, a new conversation every 12 events) at 1,000 events/s for ${process.env.B9_SECONDS ?? 30} s. The dashboard runs in its own process as \`runVisualizer\` composes it (the client's resumable subscription, the reducer, the 10 fps store, Ink) on an 80x24 terminal stream. Every event is applied; the frame rate stays at its cap however fast events arrive.\n\n${await benchB9()}`);
+}
 
-const doc = `# Benchmarks
+const header = `# Benchmarks
 
-Command: \`${process.env.BENCH ? `BENCH=${process.env.BENCH} ` : ''}pnpm bench\` — started ${started}.
+Command: \`pnpm bench\` — started ${started}.
 Machine: ${machineLine()}.
 Benchmarks measure; no test asserts a time. Peers run in the same process tree, same run, same settings.
 A peer that fails is retried up to 3 times and then reported in its cell with its error; the run goes on. A failure of ours ends the run.
 Run it on an otherwise idle machine: on 2 cores, anything else running (a test suite, a build) halves some figures.
 Hot paths found by profiling these benchmarks, and the figures before and after each fix: [profiling.md](profiling.md).
-
-${sections.join('\n\n')}
 `;
-writeFileSync(new URL('../../docs/benchmarks.md', import.meta.url), doc);
+
+const file = new URL('../../docs/benchmarks.md', import.meta.url);
+const doc = process.env.BENCH && existsSync(file) ? mergeSections(readFileSync(file, 'utf8'), sections) : `${header}\n${sections.join('\n\n')}\n`;
+writeFileSync(file, doc);
 console.log(doc);
+
+/**
+ * A selected run (BENCH=…) replaces its sections in the existing file and keeps the others (and
+ * the header of the full run they came from); each replaced section says when it was re-run.
+ */
+function mergeSections(existing: string, fresh: string[]): string {
+  const parts = existing.split(/^(?=## B\d+ )/m);
+  const head = parts.shift() ?? header;
+  const byId = new Map(parts.map((p) => [/^## (B\d+)/.exec(p)![1]!, p.trimEnd()]));
+  const machine = `_Re-run alone (\`BENCH=${process.env.BENCH} pnpm bench\`) on ${started}, ${machineLine()}._`;
+  for (const section of fresh) {
+    const [title, ...rest] = section.split('\n');
+    byId.set(/^## (B\d+)/.exec(section)![1]!, [title, '', machine, ...rest].join('\n'));
+  }
+  const ordered = [...byId.entries()].sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1))).map(([, p]) => p);
+  return `${head.trimEnd()}\n\n${ordered.join('\n\n')}\n`;
+}

@@ -22,7 +22,7 @@ export interface ChatRoomProps {
   onQuit?: () => void;
 }
 
-const clock = (ts: number): string => new Date(ts).toISOString().slice(11, 19);
+const clock = (ts: number): string => new Date(ts).toTimeString().slice(0, 8);
 
 /** Splits text into pieces of at most `width` characters (at least 1). */
 function chunk(text: string, width: number): string[] {

@@ -65,7 +65,8 @@ async function mount(element: Parameters<typeof render>[0], options: RunOptions,
     ...(options.stdin ? { stdin: options.stdin } : {}),
     exitOnCtrlC: true,
     patchConsole: false,
-    maxFps: fps,
+    // The store already paces frames; Ink's own cap stays above it so the two do not beat.
+    maxFps: fps * 2,
     // The main screen comes back untouched on exit (q, Esc, Ctrl-C).
     alternateScreen: options.stdout === undefined || options.stdout.isTTY === true,
     ...(options.onFrame ? { onRender: () => options.onFrame!() } : {}),

@@ -45,7 +45,7 @@ export function elapsed(ms: number): string {
 
 const cost = (usd: number): string => (usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`);
 const tokens = (n: number): string => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
-const clock = (ts: number): string => new Date(ts).toISOString().slice(11, 19);
+const clock = (ts: number): string => new Date(ts).toTimeString().slice(0, 8);
 
 function header(state: DashboardState, narrow: boolean): Line[] {
   const team = state.team === null ? 'all teams' : `#${state.team}`;

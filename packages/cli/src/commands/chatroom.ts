@@ -9,6 +9,7 @@ import type { ApiClient, ChatroomMessage } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
+import { loadVisualizer } from '../ui/load-visualizer.ts';
 import { contextOf, parseId, parsePositiveInt, withJson } from './options.ts';
 
 const FOLLOW_INTERVAL_MS = 1000;
@@ -47,7 +48,7 @@ export function registerChatroomCommand(program: Command): void {
     const { client } = connect(contextOf(cmd));
     const scripted = options.json || options.follow || options.post !== undefined || options.limit !== undefined;
     if (!scripted && process.stdout.isTTY === true && process.stdin.isTTY === true) {
-      const { runChatRoom } = await import('@tinyagi/visualizer');
+      const { runChatRoom } = await loadVisualizer();
       return runChatRoom({ client, team });
     }
     if (options.post !== undefined) {

@@ -10,6 +10,7 @@ import { settingsEditor } from '../settings-editor.ts';
 import { printJson, println } from '../output/print.ts';
 import { printRunTree } from '../output/run-tree.ts';
 import { style } from '../output/style.ts';
+import { loadVisualizer } from '../ui/load-visualizer.ts';
 import { contextOf, parseId, withJson } from './options.ts';
 
 export async function visualize(ctx: CliContext, teamId: string | undefined, options: { json?: boolean }): Promise<void> {
@@ -21,7 +22,7 @@ export async function visualize(ctx: CliContext, teamId: string | undefined, opt
   }
   const daemon = findDaemon(ctx);
   if (!options.json && daemon !== undefined && process.stdout.isTTY === true && process.stdin.isTTY === true) {
-    const { runVisualizer } = await import('@tinyagi/visualizer');
+    const { runVisualizer } = await loadVisualizer();
     return runVisualizer({ client: daemon.client, ...(teamId ? { team: teamId } : {}) });
   }
   const views = [];
