@@ -49,7 +49,9 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
       conversations(state.team).catch(fail('Could not list conversations'));
     }
     const conv = selectedConversation(state);
-    if (conv && conv.id !== treeOf) {
+    // A conversation watched from its start is complete from the events alone (and under a
+    // firehose the newest one changes every frame): only older ones need their tree fetched.
+    if (conv && conv.id !== treeOf && !conv.watchedFromStart) {
       treeOf = conv.id;
       client.getConversation({ params: { id: conv.id }, signal }).then((tree) => store.dispatch({ type: 'tree', tree }), fail('Could not load the run tree'));
     }

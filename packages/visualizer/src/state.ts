@@ -57,6 +57,8 @@ export interface ConversationRow {
   updatedAt: number;
   /** Insertion order of the run ids (the tree is rebuilt from parentRunId). */
   runOrder: string[];
+  /** Every event of it was seen (it started while watching): no REST tree needed. */
+  watchedFromStart: boolean;
   runs: Record<string, RunRow>;
   costUsd: number;
   inputTokens: number;
@@ -160,7 +162,7 @@ function activity(state: DashboardState, ts: number, text: string, level: Activi
 }
 
 function emptyConversation(id: string, teamId: string | null, title: string, ts: number): ConversationRow {
-  return { id, teamId, title, status: 'active', updatedAt: ts, runOrder: [], runs: {}, costUsd: 0, inputTokens: 0, outputTokens: 0 };
+  return { id, teamId, title, status: 'active', updatedAt: ts, runOrder: [], runs: {}, watchedFromStart: false, costUsd: 0, inputTokens: 0, outputTokens: 0 };
 }
 
 /** Applies `update` to a conversation, creating it when new; keeps the list newest first and bounded. */
@@ -223,13 +225,17 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
   const runFields = { agentId: agent ?? undefined, parentRunId: event.parentRunId, depth: event.depth ?? undefined };
   switch (event.type) {
     case 'conversation.started':
-      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status: 'active' }), { teamId: event.data.teamId, title: `${event.data.sender} via ${event.data.channel}` });
+      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status: 'active', watchedFromStart: c.runOrder.length === 0 }), { teamId: event.data.teamId, title: '' });
       return activity(state, ts, `conversation started (${event.data.channel}, ${event.data.sender})`);
     case 'conversation.completed': {
       const { status, costUsd, inputTokens, outputTokens, reason } = event.data;
       if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status, costUsd, inputTokens, outputTokens }));
       return activity(state, ts, `conversation ${status}${reason ? `: ${reason}` : ''}`, status === 'completed' ? 'info' : status === 'cancelled' ? 'warn' : 'error');
     }
+    case 'message.received':
+      // The first message names the conversation (as its REST title does).
+      if (conv && state.conversations.find((c) => c.id === conv)?.title === '') state = withConversation(state, conv, ts, (c) => ({ ...c, title: event.data.preview.replace(/\s+/g, ' ').slice(0, 80) }));
+      return state;
     case 'message.enqueued': {
       const pendingPickups = pushBounded(state.pendingPickups, [event.data.messageId, ts] as [string, number], LIMITS.pendingPickups);
       state = { ...state, pendingPickups, queue: { ...state.queue, pending: state.queue.pending + 1 } };

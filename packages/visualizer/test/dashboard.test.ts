@@ -64,7 +64,7 @@ describe('dashboard frames', () => {
     // @reviewer started 8 events * 100 ms after T0; the clock is at T0 + 5 s.
     expect(f).toMatch(/@reviewer\s+● working 4s\s+anthropic\/sonnet\s+↳ Reading the diff…/);
     expect(f).toMatch(/★ @coder\s+○ idle \d+s\s+mock\/scripted\s+↳ done \(20 tok\)/);
-    expect(f).toMatch(/Conversation 1\/1 .*active/);
+    expect(f).toMatch(/Conversation 1\/1 "please build the login page" active/);
     expect(f).toMatch(/\n {2}@coder d0 completed 120 tok \$0\.0012/);
     expect(f).toMatch(/▸ └─ @reviewer d0 running/);
     expect(f).toContain('pickup 100ms');

@@ -36,6 +36,7 @@ export function handoffEvents(ev: ReturnType<typeof eventFactory>): TinyEvent[] 
   const child = { ...conv, runId: 'run-2', parentRunId: 'run-1', depth: 0, agentId: 'reviewer' };
   return [
     ev('conversation.started', { channel: 'cli', sender: 'alice', teamId: 'dev' }, conv),
+    ev('message.received', { messageId: 'm1', channel: 'cli', sender: 'alice', teamId: 'dev', kind: 'user', preview: 'please build the login page' }, { ...conv, agentId: 'coder' }),
     ev('message.enqueued', { messageId: 'm1', kind: 'user', channel: 'cli', teamId: 'dev' }, { ...conv, agentId: 'coder' }),
     ev('run.started', { cause: 'message', messageIds: ['m1'] }, root),
     ev('run.progress', { type: 'tool', name: 'bash', turn: 1 }, root),

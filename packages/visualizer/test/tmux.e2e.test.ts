@@ -2,7 +2,8 @@
  * The dashboard under a real pseudo-terminal: tmux runs a shell, the test types
  * `tinyagi team visualize dev` into it (the built CLI, packages/cli/dist, against a real daemon
  * with mock agents in a temp TINYAGI_HOME), sends a team message, reads the pane until the
- * handoff shows, presses q, and checks the shell's screen is back as it was (alternate screen
+ * handoff shows, restarts the daemon (the dashboard shows it reconnecting, then live), presses q,
+ * and checks the shell's screen is back as it was (alternate screen
  * left, the prompt usable, the exit code 0). Every wait polls the pane with a deadline.
  * turbo builds the CLI before this package's tests (turbo.json); CI installs tmux (.ci/run).
  */
@@ -78,7 +79,7 @@ describe('tinyagi team visualize in a real terminal (tmux)', () => {
     }
   });
 
-  it('shows the conversation’s handoff live, and q exits restoring the terminal', async () => {
+  it('shows the conversation’s handoff live, reconnects after a daemon restart, and q exits restoring the terminal', async () => {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     tmux('new-session', '-d', '-s', 'vis', '-x', '80', '-y', '24', ...envArgs, '/bin/sh');
     tmux('send-keys', '-t', 'vis', `PS1='$ '; echo before-dashboard`, 'Enter');
@@ -96,6 +97,12 @@ describe('tinyagi team visualize in a real terminal (tmux)', () => {
     const tree = await paneWhere((s) => /└─ @reviewer d0 (running|completed)/.test(s), 'the reviewer under the coder in the run tree');
     expect(tree).toMatch(/@coder d0 completed/);
     for (const line of tree.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+
+    // The daemon goes away and comes back: the dashboard says so, then resumes.
+    cli('stop', '--timeout', '10');
+    await paneWhere((s) => s.includes('⟳ reconnecting'), 'the reconnecting state');
+    cli('start');
+    await paneWhere((s) => s.includes('● live'), 'live again after the restart');
 
     tmux('send-keys', '-t', 'vis', 'q');
     const after = await paneWhere((s) => /^dashboard exited \d+$/m.test(s), 'the shell after q');
