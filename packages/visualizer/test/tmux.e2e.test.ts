@@ -8,26 +8,10 @@
  * turbo builds the CLI before this package's tests (turbo.json); CI installs tmux (.ci/run).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, startDaemon, type TestDaemon } from './helpers/daemon.ts';
 
-const CLI = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const SOCKET = `tinyagi-vis-${process.pid}`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
 const pane = (): string => tmux('capture-pane', '-p', '-t', 'vis');
@@ -44,39 +28,19 @@ async function paneWhere(check: (screen: string) => boolean, what: string, timeo
 }
 
 describe('tinyagi team visualize in a real terminal (tmux)', () => {
-  let root = '';
+  let daemon: TestDaemon | undefined;
   let env: Record<string, string> = {};
-  const cli = (...args: string[]): string => {
-    const result = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
-    if (result.status !== 0) throw new Error(`tinyagi ${args.join(' ')} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
-    return result.stdout;
-  };
+  const cli = (...args: string[]): string => daemon!.cli(...args);
 
   beforeAll(async () => {
     expect(spawnSync('tmux', ['-V']).status, 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(0);
-    expect(existsSync(CLI), `the built CLI (${CLI}): run pnpm build`).toBe(true);
-    root = mkdtempSync(join(tmpdir(), 'tinyagi-vis-'));
-    env = {
-      PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
-      HOME: root,
-      TINYAGI_HOME: join(root, 'home'),
-      TINYAGI_API_PORT: String(await freePort()),
-      TERM: 'xterm-256color',
-      LANG: 'C.UTF-8',
-    };
-    cli('start');
-    // The leader answers slowly enough to be seen working, then hands off to the reviewer.
-    cli('agent', 'add', 'coder', '--provider', 'mock', '--config', JSON.stringify({ mock: { rules: [{ match: 'build', latency_ms: 800, reply: 'Built it. [@reviewer: please review the build]' }] } }));
-    cli('agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { latency_ms: 800, reply: 'Reviewed: looks good.' } }));
-    cli('team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder');
+    daemon = await startDaemon();
+    env = daemon.env;
   });
 
   afterAll(() => {
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
-    if (root) {
-      spawnSync(process.execPath, [CLI, 'stop', '--timeout', '10'], { env, timeout: 30_000 });
-      rmSync(root, { recursive: true, force: true });
-    }
+    daemon?.cleanup();
   });
 
   it('shows the conversation’s handoff live, reconnects after a daemon restart, and q exits restoring the terminal', async () => {
