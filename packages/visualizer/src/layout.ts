@@ -63,7 +63,7 @@ function header(state: DashboardState, narrow: boolean): Line[] {
   const stats: Line = [
     seg(`queue ${q.pending}`),
     seg(' · '),
-    seg(`running ${q.processing}`),
+    seg(`processing ${q.processing}`),
     seg(' · '),
     seg(`dead ${q.dead}`, q.dead > 0 ? { color: 'red', bold: true } : {}),
     seg(' · '),

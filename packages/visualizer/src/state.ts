@@ -212,6 +212,10 @@ function progressLine(data: Extract<TinyEvent, { type: 'run.progress' }>['data']
   }
 }
 
+const ENDED: readonly string[] = ['completed', 'failed', 'cancelled', 'rejected'];
+/** A sub-agent's final status as the daemon reports it (a cancelled one ends in subagent.failed). */
+const endedStatus = (status: string, failed: boolean): RunStatus => (ENDED.includes(status) ? (status as RunStatus) : failed ? 'failed' : 'completed');
+
 const at = (agentId: string | null): string => (agentId ? `@${agentId}` : '?');
 
 /** One daemon event. */
@@ -311,7 +315,7 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'subagent.failed': {
       const failed = event.type === 'subagent.failed';
       const { name, status, inputTokens, outputTokens, costUsd, error } = event.data;
-      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, subagent: name, status: (failed ? 'failed' : status) as RunStatus, inputTokens, outputTokens, costUsd, error }));
+      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, subagent: name, status: endedStatus(status, failed), inputTokens, outputTokens, costUsd, error }));
       return activity(state, ts, `sub-agent ${name} ${failed ? `failed${error ? `: ${error}` : ''}` : 'completed'}`, failed ? 'error' : 'info');
     }
     case 'subagent.rejected':

@@ -47,7 +47,7 @@ describe('dashboard frames', () => {
     expect(f).toContain('all teams');
     expect(f).toMatch(/★ @coder\s+○ idle\s+mock\/scripted/);
     expect(f).toMatch(/ {2}@reviewer\s+○ idle\s+anthropic\/sonnet/);
-    expect(f).toContain('queue 0 · running 0 · dead 0 · pickup –');
+    expect(f).toContain('queue 0 · processing 0 · dead 0 · pickup –');
     expect(f).toContain('No conversations yet.');
     expect(f).toContain('telegram ✓ running');
     expect(f).toContain('q quit');
@@ -81,6 +81,8 @@ describe('dashboard frames', () => {
     expect(lines[root + 1]).toMatch(/^▸ └─ ⤷ researcher \(@solo\) d1 running/);
     expect(lines[root + 2]).toMatch(/^ {4}└─ ⤷ fact-checker \(@solo\) d2 completed 1\.8k tok \$0\.02/);
     expect(f).toContain('sub-agent researcher started (depth 1/3)');
+    // A cancelled sub-agent ends in subagent.failed with status cancelled: shown as cancelled.
+    expect(f).toMatch(/└─ ⤷ researcher \(@solo\) d1 cancelled .*cancelled by request/);
   });
 
   it('a failure: the agent in error with the reason, the failed run, the dead letter counted', () => {
