@@ -23,3 +23,14 @@ describe('package', () => {
     expect(pkg.exports['.']).toEqual({ types: { 'tinyagi-source': './src/index.ts', default: './dist/index.d.ts' }, 'tinyagi-source': './src/index.ts', default: './dist/index.js' });
   });
 });
+
+describe('without a terminal', () => {
+  it('runVisualizer and runChatRoom refuse with a clear message instead of crashing Ink', async () => {
+    const { runVisualizer, runChatRoom, NotATerminalError } = await import('../src/index.ts');
+    // vitest's workers have no TTY on stdin/stdout, as when piped.
+    expect(process.stdout.isTTY).not.toBe(true);
+    await expect(runVisualizer({ baseUrl: 'http://127.0.0.1:9' })).rejects.toThrow(NotATerminalError);
+    await expect(runVisualizer({ baseUrl: 'http://127.0.0.1:9' })).rejects.toThrow(/^The dashboard needs an interactive terminal .*`tinyagi visualize --json`/);
+    await expect(runChatRoom({ baseUrl: 'http://127.0.0.1:9', team: 'dev' })).rejects.toThrow(/The chat room needs an interactive terminal/);
+  });
+});
