@@ -4,7 +4,7 @@
  * current file, each with the line saying when and on what it was measured. B1_TOTAL sets the
  * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000);
  * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
- * B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
+ * B9_SECONDS sets the dashboard run (default 30); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machineLine } from './machine.ts';
@@ -13,8 +13,9 @@ import { benchB1, benchB2 } from './queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
+import { benchB9 } from './visualizer-bench.ts';
 
-const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'];
+const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9'];
 const selected = new Set((process.env.BENCH ?? ALL.join(',')).split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
@@ -56,7 +57,10 @@ if (selected.has('B7')) {
   section(`## B7 — REST throughput vs a bare Fastify route (same process, same run; load generator in a separate process)`, `${await benchB7(5, 32)}`);
 }
 if (selected.has('B8')) {
-  sections.push(`## B8 — browser bundle of the client (esbuild, platform=browser, minified; gzip -9)\n\nThe client entry loads no zod at run time (the contract's types are erased; a zod-free route table checked against the contract by the compiler remains), so a page that only talks to the daemon pays for the client alone. The contract entry is for pages that validate forms with the same schemas.\n\n${await benchB8()}`);
+  section('## B8 — browser bundle of the client (esbuild, platform=browser, minified; gzip -9)', `The client entry loads no zod at run time (the contract's types are erased; a zod-free route table checked against the contract by the compiler remains), so a page that only talks to the daemon pays for the client alone. The contract entry is for pages that validate forms with the same schemas.\n\n${await benchB8()}`);
+}
+if (selected.has('B9')) {
+  section('## B9 — the terminal dashboard under 1,000 events/s (`tinyagi visualize`)', `A real server (SQLite event log, SSE) publishes a team's run lifecycle (started, progress, handoff, completed over 8 agents, a new conversation every 12 events) at 1,000 events/s for ${process.env.B9_SECONDS ?? 30} s. The dashboard runs in its own process as \`runVisualizer\` composes it (the client's resumable subscription, the reducer, the 10 fps store, Ink) on an 80x24 terminal stream. Every event is applied; the frame rate stays at its cap however fast events arrive.\n\n${await benchB9()}`);
 }
 
 // Sections not run this time are kept from the current file (a section runs from its `## Bn` heading to the next).
@@ -79,3 +83,4 @@ ${ordered.join('\n\n')}
 `;
 writeFileSync(docFile, doc);
 console.log(doc);
+

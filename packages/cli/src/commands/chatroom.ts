@@ -1,12 +1,15 @@
 /**
- * `tinyagi chatroom <team>`: a team's chat room. Prints the latest messages; --follow keeps
- * reading with the server's cursor (each message exactly once); --post writes to it.
+ * `tinyagi chatroom <team>`: a team's chat room. In a terminal, the interactive viewer
+ * (@tinyagi/visualizer, loaded only here): history, live arrivals, a compose line. Piped, or with
+ * --json/-n/--follow/--post: prints the latest messages; --follow keeps reading with the server's
+ * cursor (each message exactly once); --post writes to it.
  */
 import type { Command } from 'commander';
 import type { ApiClient, ChatroomMessage } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
+import { loadVisualizer } from '../ui/load-visualizer.ts';
 import { contextOf, parseId, parsePositiveInt, withJson } from './options.ts';
 
 const FOLLOW_INTERVAL_MS = 1000;
@@ -36,13 +39,18 @@ export function registerChatroomCommand(program: Command): void {
   withJson(
     program
       .command('chatroom')
-      .description("read (or follow, or post to) a team's chat room")
+      .description("a team's chat room: the interactive viewer in a terminal; read, follow or post with the options")
       .argument('<team>', 'team id', parseId)
       .option('-n, --limit <n>', 'how many recent messages to show (default 50)', parsePositiveInt)
       .option('-f, --follow', 'keep printing new messages until Ctrl-C')
       .option('--post <message>', 'post a message to the room (as "user")'),
   ).action(async (team: string, options: { limit?: number; follow?: boolean; post?: string; json?: boolean }, cmd: Command) => {
     const { client } = connect(contextOf(cmd));
+    const scripted = options.json || options.follow || options.post !== undefined || options.limit !== undefined;
+    if (!scripted && process.stdout.isTTY === true && process.stdin.isTTY === true) {
+      const { runChatRoom } = await loadVisualizer();
+      return runChatRoom({ client, team });
+    }
     if (options.post !== undefined) {
       await client.postChatroom({ params: { id: team }, body: { message: options.post } });
       if (!options.follow) return println(`Posted to #${team}.`);

@@ -139,7 +139,7 @@ export function registerTeamCommands(program: Command): void {
     team
       .command('visualize')
       .alias('viz')
-      .description('show a team and its latest conversation as a tree (live TUI when installed)')
+      .description('live dashboard of a team (or every team); a text tree when piped or with --json')
       .argument('[id]', 'team id (default: every team)', parseId),
   ).action(async (id: string | undefined, options: { json?: boolean }, cmd: Command) => visualize(contextOf(cmd), id, options));
 }

@@ -1,6 +1,7 @@
 /**
- * `tinyagi visualize` / `team visualize [id]`: the live Ink TUI when @tinyagi/visualizer is
- * installed; otherwise a text view of the teams and their latest conversation's run tree.
+ * `tinyagi visualize` / `team visualize [id]`: the live dashboard (@tinyagi/visualizer, loaded
+ * only here so other commands stay fast) when both ends are a terminal and the daemon runs;
+ * otherwise (piped, --json, daemon down) a text view of the teams and their latest run tree.
  */
 import type { Command } from 'commander';
 import { requireTeam } from '@tinyagi/core';
@@ -10,32 +11,17 @@ import { settingsEditor } from '../settings-editor.ts';
 import { printJson, println } from '../output/print.ts';
 import { printRunTree } from '../output/run-tree.ts';
 import { style } from '../output/style.ts';
+import { loadVisualizer } from '../ui/load-visualizer.ts';
 import { contextOf, parseId, withJson } from './options.ts';
-
-interface VisualizerModule {
-  runVisualizer(options: { baseUrl: string; token?: string; team?: string }): Promise<void>;
-}
-
-async function loadVisualizer(): Promise<VisualizerModule | undefined> {
-  try {
-    // Optional dependency: the TUI package is not required to use the CLI.
-    const specifier = '@tinyagi/visualizer';
-    return (await import(specifier)) as VisualizerModule;
-  } catch {
-    return undefined;
-  }
-}
 
 export async function visualize(ctx: CliContext, teamId: string | undefined, options: { json?: boolean }): Promise<void> {
   const settings = await settingsEditor(ctx).read();
   const teams = Object.entries(settings.teams ?? {}).filter(([id]) => teamId === undefined || id === teamId);
   if (teamId !== undefined && teams.length === 0) requireTeam(settings, teamId);
   const daemon = findDaemon(ctx);
-  const tui = options.json || !process.stdout.isTTY ? undefined : await loadVisualizer();
-  if (tui !== undefined && daemon !== undefined) {
-    const { readApiToken } = await import('../daemon/api-token.ts');
-    const token = readApiToken(ctx.paths.apiToken, ctx.env);
-    return tui.runVisualizer({ baseUrl: daemon.apiUrl, ...(token ? { token } : {}), ...(teamId ? { team: teamId } : {}) });
+  if (!options.json && daemon !== undefined && process.stdout.isTTY === true && process.stdin.isTTY === true) {
+    const { runVisualizer } = await loadVisualizer();
+    return runVisualizer({ client: daemon.client, ...(teamId ? { team: teamId } : {}) });
   }
   const views = [];
   for (const [id, team] of teams) {
@@ -58,7 +44,7 @@ export async function visualize(ctx: CliContext, teamId: string | undefined, opt
 }
 
 export function registerVisualizeCommand(program: Command): void {
-  withJson(program.command('visualize').description('live view of teams and their run trees (text view when the TUI is not installed)').argument('[team]', 'team id', parseId)).action(
+  withJson(program.command('visualize').description('live dashboard of agents, handoffs and run trees (a text view when piped or with --json)').argument('[team]', 'team id', parseId)).action(
     async (team: string | undefined, options: { json?: boolean }, cmd: Command) => visualize(contextOf(cmd), team, options),
   );
 }

@@ -1,0 +1,117 @@
+/**
+ * The chat-room viewer: the room's messages (in id order, each once), a compose line, and the
+ * connection state. Typing edits the compose line, Enter posts it, PgUp/PgDn (or ↑/↓) scroll,
+ * Esc (or q on an empty line, or Ctrl-C) quits.
+ */
+import { createElement as h, Fragment, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
+import { useApp, useInput, useStdin, useStdout } from 'ink';
+import type { ChatAction, ChatState } from './chat-state.ts';
+import type { Line, Segment } from './layout.ts';
+import { paintLines, streamSize } from './paint.ts';
+import type { Store } from './store.ts';
+
+export type ChatStore = Store<ChatState, ChatAction>;
+
+export interface ChatRoomProps {
+  store: ChatStore;
+  /** Posts the text; resolves when the server accepted it. */
+  post?: (text: string) => Promise<void>;
+  width?: number;
+  height?: number;
+  color?: boolean;
+  onQuit?: () => void;
+}
+
+const clock = (ts: number): string => new Date(ts).toTimeString().slice(0, 8);
+
+/** Splits text into pieces of at most `width` characters (at least 1). */
+function chunk(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    if (para.length === 0) out.push('');
+    for (let i = 0; i < para.length; i += w) out.push(para.slice(i, i + w));
+  }
+  return out;
+}
+
+export function chatLayout(state: ChatState, width: number, height: number): Line[] {
+  const c = state.connection;
+  const conn: Segment =
+    c.state === 'open'
+      ? { text: '● live', color: 'green' }
+      : c.state === 'reconnecting'
+        ? { text: `⟳ reconnecting (try ${c.attempt})`, color: 'yellow', bold: true }
+        : c.state === 'connecting'
+          ? { text: '○ connecting…', color: 'yellow' }
+          : { text: `✗ disconnected${c.error ? `: ${c.error}` : ''}`, color: 'red', bold: true };
+  const head: Line = [{ text: `#${state.team}`, bold: true, color: 'cyan' }, { text: ' chat room  ' }, conn];
+  if (width >= 60) head.push({ text: '  Enter send · PgUp/PgDn scroll · Esc quit', dim: true });
+  const body: Line[] = [];
+  const narrow = width < 60;
+  for (const m of state.messages) {
+    const prefix = `${narrow ? '' : `${clock(m.createdAt)} `}@${m.fromAgent}: `;
+    const pieces = chunk(m.content, width - prefix.length);
+    pieces.forEach((piece, i) =>
+      body.push(i === 0 ? [{ text: narrow ? '' : `${clock(m.createdAt)} `, dim: true }, { text: `@${m.fromAgent}`, bold: true, color: m.fromAgent === 'user' ? 'green' : 'cyan' }, { text: `: ${piece}` }] : [{ text: ' '.repeat(prefix.length) + piece }]),
+    );
+  }
+  const rows = Math.max(1, height - 3 - (state.notice ? 1 : 0));
+  const end = Math.max(0, body.length - state.scroll);
+  const window = body.slice(Math.max(0, end - rows), end);
+  if (body.length === 0) window.push([{ text: state.loaded ? 'No messages yet. Type below and press Enter.' : 'Loading…', dim: true }]);
+  while (window.length < rows) window.unshift([]);
+  const lines: Line[] = [head, ...window];
+  if (state.notice) lines.push([{ text: state.notice.text, color: state.notice.level === 'error' ? 'red' : 'green' }]);
+  lines.push([{ text: state.scroll > 0 ? `── ${state.scroll} lines below (PgDn) ` : '─'.repeat(Math.min(width, 40)), dim: true }]);
+  lines.push([{ text: '> ', bold: true, color: 'cyan' }, { text: state.input }, { text: '▌', dim: true }]);
+  return lines;
+}
+
+function ChatKeys({ store, post, onQuit }: Pick<ChatRoomProps, 'store' | 'post' | 'onQuit'>): null {
+  const { exit } = useApp();
+  const quit = (): void => {
+    onQuit?.();
+    exit();
+  };
+  useInput((input, key) => {
+    const state = store.getState();
+    if (key.escape || (key.ctrl && input === 'c')) return quit();
+    if (key.pageUp || key.upArrow) return store.dispatch({ type: 'scroll', by: key.pageUp ? 10 : 1 });
+    if (key.pageDown || key.downArrow) return store.dispatch({ type: 'scroll', by: key.pageDown ? -10 : -1 });
+    if (key.return) {
+      const text = state.input.trim();
+      if (!text || !post) return;
+      store.dispatch({ type: 'input', value: '' });
+      post(text).then(
+        () => undefined,
+        (err: unknown) => {
+          store.dispatch({ type: 'input', value: text });
+          store.dispatch({ type: 'notice', text: `Not sent: ${err instanceof Error ? err.message : String(err)}`, level: 'error' });
+        },
+      );
+      return;
+    }
+    if (key.backspace || key.delete) return store.dispatch({ type: 'input', value: state.input.slice(0, -1) });
+    if (input === 'q' && state.input === '') return quit();
+    if (input && !key.ctrl && !key.meta) store.dispatch({ type: 'input', value: state.input + input.replace(/[\r\n]/g, ' ') });
+  });
+  return null;
+}
+
+export function ChatRoom(props: ChatRoomProps): ReactElement {
+  const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
+  const { stdout } = useStdout();
+  const [, redraw] = useState(0);
+  useEffect(() => {
+    const onResize = (): void => redraw((n) => n + 1);
+    stdout.on('resize', onResize);
+    return () => void stdout.off('resize', onResize);
+  }, [stdout]);
+  const { isRawModeSupported } = useStdin();
+  const size = streamSize(stdout);
+  const width = props.width ?? size.width;
+  const screen = paintLines(chatLayout(state, width, props.height ?? size.height), props.color ?? true, width);
+  if (!isRawModeSupported) return screen;
+  return h(Fragment, null, screen, h(ChatKeys, { store: props.store, ...(props.post ? { post: props.post } : {}), ...(props.onQuit ? { onQuit: props.onQuit } : {}) }));
+}

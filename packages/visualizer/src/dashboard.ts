@@ -1,0 +1,111 @@
+/**
+ * The dashboard component: paints the layout of the store's state and turns keys into actions.
+ * It owns no data: the store is fed by the source (or by a test), and key actions that reach the
+ * daemon go through `actions` (cancel, pause/resume), whose answer is shown as a notice.
+ */
+import { createElement as h, Fragment, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
+import { useApp, useInput, useStdin, useStdout } from 'ink';
+import { layout } from './layout.ts';
+import { paintLines, streamSize } from './paint.ts';
+import { selectedRun, type Action, type DashboardState } from './state.ts';
+import type { Store } from './store.ts';
+
+export type DashboardStore = Store<DashboardState, Action>;
+
+export interface DashboardActions {
+  cancelRun(runId: string): Promise<string>;
+  steerRun(runId: string, command: 'pause' | 'resume'): Promise<string>;
+}
+
+export interface DashboardProps {
+  store: DashboardStore;
+  actions?: DashboardActions;
+  /** Defaults to the terminal's size (80x24 when unknown). */
+  width?: number;
+  height?: number;
+  /** A fixed clock (tests); defaults to the real one, ticking once a second. */
+  now?: number;
+  color?: boolean;
+  onQuit?: () => void;
+}
+
+function useTerminalSize(width?: number, height?: number): { width: number; height: number } {
+  const { stdout } = useStdout();
+  const read = (): { width: number; height: number } => {
+    const size = streamSize(stdout);
+    return { width: width ?? size.width, height: height ?? size.height };
+  };
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    const onResize = (): void => setSize(read());
+    stdout.on('resize', onResize);
+    return () => void stdout.off('resize', onResize);
+  }, [stdout, width, height]);
+  return width !== undefined && height !== undefined ? { width, height } : size;
+}
+
+function useClock(fixed?: number): number {
+  const [now, setNow] = useState(() => fixed ?? Date.now());
+  useEffect(() => {
+    if (fixed !== undefined) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    timer.unref?.();
+    return () => clearInterval(timer);
+  }, [fixed]);
+  return fixed ?? now;
+}
+
+/** Keys, mounted only where raw mode exists (a TTY); elsewhere the dashboard just displays. */
+function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' | 'actions' | 'onQuit'>): null {
+  const { exit } = useApp();
+  const quit = (): void => {
+    onQuit?.();
+    exit();
+  };
+  const act = (what: string, call: (runId: string) => Promise<string>): void => {
+    const run = selectedRun(store.getState());
+    if (!run) return store.dispatch({ type: 'notice', text: `No run to ${what}.`, level: 'error' });
+    if (!actions) return store.dispatch({ type: 'notice', text: `Cannot ${what} from here.`, level: 'error' });
+    call(run.runId).then(
+      (text) => store.dispatch({ type: 'notice', text, level: 'info' }),
+      (err: unknown) => store.dispatch({ type: 'notice', text: `Could not ${what} ${run.runId}: ${err instanceof Error ? err.message : String(err)}`, level: 'error' }),
+    );
+  };
+  useInput((input, key) => {
+    const state = store.getState();
+    if (key.escape) return state.help ? store.dispatch({ type: 'toggle-help', open: false }) : quit();
+    if (key.ctrl && input === 'c') return quit();
+    switch (input) {
+      case 'q':
+        return quit();
+      case '?':
+      case 'h':
+        return store.dispatch({ type: 'toggle-help' });
+      case 't':
+      case 'T':
+        return store.dispatch({ type: 'cycle-team', step: input === 't' ? 1 : -1 });
+      case 'c':
+      case 'C':
+        return store.dispatch({ type: 'cycle-conversation', step: input === 'c' ? 1 : -1 });
+      case 'r':
+      case 'R':
+        return store.dispatch({ type: 'cycle-run', step: input === 'r' ? 1 : -1 });
+      case 'x':
+        return act('cancel', (runId) => actions!.cancelRun(runId));
+      case 'p': {
+        const run = selectedRun(state);
+        return act(run?.status === 'paused' ? 'resume' : 'pause', (runId) => actions!.steerRun(runId, run?.status === 'paused' ? 'resume' : 'pause'));
+      }
+    }
+  });
+  return null;
+}
+
+export function Dashboard(props: DashboardProps): ReactElement {
+  const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
+  const size = useTerminalSize(props.width, props.height);
+  const now = useClock(props.now);
+  const { isRawModeSupported } = useStdin();
+  const screen = paintLines(layout(state, { ...size, now }), props.color ?? true, size.width);
+  return isRawModeSupported ? h(Fragment, null, screen, h(DashboardKeys, { store: props.store, ...(props.actions ? { actions: props.actions } : {}), ...(props.onQuit ? { onQuit: props.onQuit } : {}) })) : screen;
+}

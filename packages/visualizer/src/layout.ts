@@ -1,0 +1,214 @@
+/**
+ * The dashboard as lines of styled segments, sized to the terminal: a pure function of the state,
+ * the clock and the screen size (render.ts only paints the lines). Each line is truncated to the
+ * width when painted, and sections shrink or drop to fit the height, in this order of priority:
+ * header, agents, run tree, handoffs, queue/channels, activity. Colour is never the only signal:
+ * every status also has a symbol or a word, so NO_COLOR loses nothing.
+ */
+import { leaders, runTree, selectedConversation, selectedRun, visibleAgents, visibleConversations, type ActivityLine, type AgentStatus, type DashboardState, type RunStatus } from './state.ts';
+
+export type Color = 'green' | 'yellow' | 'red' | 'cyan' | 'magenta' | 'blue' | 'gray';
+export interface Segment {
+  text: string;
+  color?: Color;
+  bold?: boolean;
+  dim?: boolean;
+}
+export type Line = Segment[];
+
+export interface Screen {
+  width: number;
+  height: number;
+  now: number;
+}
+
+/** Below this width the dashboard drops columns (provider, costs) and shortens labels. */
+export const NARROW = 60;
+
+const seg = (text: string, style: Omit<Segment, 'text'> = {}): Segment => ({ text, ...style });
+
+const AGENT_LOOK: Record<AgentStatus, { symbol: string; color: Color }> = {
+  idle: { symbol: '○', color: 'gray' },
+  working: { symbol: '●', color: 'green' },
+  waiting: { symbol: '◌', color: 'yellow' },
+  error: { symbol: '✗', color: 'red' },
+};
+
+const RUN_COLOR: Record<RunStatus, Color> = { queued: 'yellow', running: 'green', paused: 'yellow', completed: 'gray', failed: 'red', cancelled: 'magenta', rejected: 'red' };
+
+export function elapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+const cost = (usd: number): string => (usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`);
+const tokens = (n: number): string => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
+const clock = (ts: number): string => new Date(ts).toTimeString().slice(0, 8);
+
+function header(state: DashboardState, narrow: boolean): Line[] {
+  const team = state.team === null ? 'all teams' : `#${state.team}`;
+  const { connection: c } = state;
+  const conn: Segment =
+    c.state === 'open'
+      ? seg('● live', { color: 'green' })
+      : c.state === 'reconnecting'
+        ? seg(`⟳ reconnecting (try ${c.attempt}${c.retryInMs !== undefined ? `, in ${(c.retryInMs / 1000).toFixed(1)}s` : ''})`, { color: 'yellow', bold: true })
+        : c.state === 'connecting'
+          ? seg('○ connecting…', { color: 'yellow' })
+          : seg(`✗ disconnected${c.error ? `: ${c.error}` : ''}`, { color: 'red', bold: true });
+  const q = state.queue;
+  const pickup = state.pickup.lastMs === undefined ? '–' : `${Math.round(state.pickup.lastMs)}ms`;
+  const stats: Line = [
+    seg(`queue ${q.pending}`),
+    seg(' · '),
+    seg(`processing ${q.processing}`),
+    seg(' · '),
+    seg(`dead ${q.dead}`, q.dead > 0 ? { color: 'red', bold: true } : {}),
+    seg(' · '),
+    seg(`pickup ${pickup}`),
+  ];
+  const title: Line = [seg('TinyAGI', { bold: true, color: 'cyan' }), seg(' '), seg(team, { bold: true }), seg('  '), conn];
+  if (narrow) return [title, stats];
+  return [[...title, seg('  '), ...stats]];
+}
+
+function agentLines(state: DashboardState, screen: Screen, narrow: boolean, max: number): Line[] {
+  const cards = visibleAgents(state);
+  const lead = leaders(state);
+  if (cards.length === 0) return [[seg('No agents yet (tinyagi agent add).', { dim: true })]];
+  const nameWidth = Math.min(16, Math.max(...cards.map((a) => a.id.length)) + 1);
+  const shown = cards.length > max ? cards.slice(0, Math.max(1, max - 1)) : cards;
+  const lines = shown.map((a): Line => {
+    const look = AGENT_LOOK[a.status];
+    const since = a.status === 'idle' && a.since === 0 ? '' : ` ${elapsed(screen.now - a.since)}`;
+    const line: Line = [
+      seg(lead.has(a.id) ? '★ ' : '  ', { color: 'yellow' }),
+      seg(`@${a.id}`.padEnd(nameWidth + 1), { bold: true }),
+      seg(`${look.symbol} ${a.status}${since}`.padEnd(narrow ? 12 : 16), { color: look.color }),
+    ];
+    const model = [a.provider ?? '?', a.model].filter(Boolean).join('/');
+    if (!narrow) line.push(seg(a.progress ? ` ${model}`.padEnd(20).slice(0, 20) : ` ${model}`, { dim: true }));
+    if (a.progress) line.push(seg(` ${a.status === 'error' ? '' : '↳ '}${a.progress}`, a.status === 'error' ? { color: 'red' } : { dim: true }));
+    return line;
+  });
+  if (shown.length < cards.length) lines.push([seg(`  … ${cards.length - shown.length} more`, { dim: true })]);
+  return lines;
+}
+
+function handoffLine(state: DashboardState, narrow: boolean): Line[] {
+  const list = state.handoffs.filter((h) => state.team === null || h.teamId === state.team).slice(narrow ? -1 : -3);
+  if (list.length === 0) return [];
+  const line: Line = [seg('Handoffs ', { bold: true })];
+  list.forEach((h, i) => {
+    if (i > 0) line.push(seg('  '));
+    line.push(seg(`@${h.from}`), seg(' ─▶ ', { color: 'cyan', bold: true }), seg(`@${h.to}`), seg(` hop ${h.hop}`, { dim: true }));
+  });
+  return [line];
+}
+
+function treeLines(state: DashboardState, narrow: boolean, max: number): Line[] {
+  const list = visibleConversations(state);
+  const conv = selectedConversation(state);
+  if (!conv) return [[seg('No conversations yet.', { dim: true })]];
+  const index = list.indexOf(conv) + 1;
+  const head: Line = [
+    seg(`Conversation ${index}/${list.length} `, { bold: true }),
+    seg(conv.title ? `"${conv.title}" ` : `${conv.id} `),
+    seg(conv.status, { color: conv.status === 'active' ? 'green' : conv.status === 'completed' ? 'gray' : 'red' }),
+  ];
+  if (!narrow) head.push(seg(` · ${tokens(conv.inputTokens + conv.outputTokens)} tok · ${cost(conv.costUsd)}`, { dim: true }));
+  const runs = runTree(conv);
+  const selected = selectedRun(state)?.runId;
+  const rows = Math.max(1, max - 1);
+  // Keep the selected run in view: show the window of the tree around it.
+  const at = Math.max(0, runs.findIndex((r) => r.runId === selected));
+  const start = runs.length <= rows ? 0 : Math.min(Math.max(0, at - Math.floor(rows / 2)), runs.length - rows);
+  const lines: Line[] = [head];
+  for (const r of runs.slice(start, start + rows)) {
+    const mark = r.runId === selected ? '▸' : ' ';
+    const indent = '  '.repeat(Math.max(0, Math.min(r.level, narrow ? 3 : 6) - 1));
+    const line: Line = [
+      seg(`${mark} ${indent}${r.level > 0 ? '└─ ' : ''}`, { color: 'cyan' }),
+      seg(r.subagent ? `⤷ ${r.subagent} (@${r.agentId})` : `@${r.agentId}`, { bold: r.runId === selected }),
+      seg(` d${r.depth}`, { dim: true }),
+      seg(` ${r.status}`, { color: RUN_COLOR[r.status] }),
+    ];
+    if (!narrow) line.push(seg(` ${tokens(r.inputTokens + r.outputTokens)} tok ${cost(r.costUsd)}`, { dim: true }));
+    if (r.error && (r.status === 'failed' || r.status === 'rejected' || r.status === 'cancelled')) line.push(seg(` ${r.error}`, { color: 'red' }));
+    lines.push(line);
+  }
+  if (runs.length > rows) lines.push([seg(`  (${runs.length} runs; r selects)`, { dim: true })]);
+  return lines;
+}
+
+function channelLine(state: DashboardState): Line[] {
+  const channels = Object.values(state.channels);
+  if (channels.length === 0) return [];
+  const line: Line = [seg('Channels ', { bold: true })];
+  channels.forEach((c, i) => {
+    const ok = c.state === 'running';
+    if (i > 0) line.push(seg('  '));
+    line.push(seg(`${c.name} ${ok ? '✓' : '✗'} ${c.state}${c.restarts > 0 ? ` (${c.restarts} restarts)` : ''}`, { color: ok ? 'green' : 'red' }));
+  });
+  return [line];
+}
+
+const LEVEL_COLOR: Record<ActivityLine['level'], Color | undefined> = { info: undefined, warn: 'yellow', error: 'red' };
+
+function activityLines(state: DashboardState, narrow: boolean, max: number): Line[] {
+  if (max <= 0) return [];
+  const lines: Line[] = [[seg('Activity', { bold: true }), seg(` (${state.eventsSeen} events)`, { dim: true })]];
+  for (const a of state.activity.slice(-(max - 1))) {
+    lines.push([seg(narrow ? '' : `${clock(a.ts)} `, { dim: true }), seg(a.text, LEVEL_COLOR[a.level] ? { color: LEVEL_COLOR[a.level]! } : {})]);
+  }
+  return lines;
+}
+
+function footer(state: DashboardState, narrow: boolean): Line[] {
+  const lines: Line[] = [];
+  if (state.notice) lines.push([seg(state.notice.text, { color: state.notice.level === 'error' ? 'red' : 'green' })]);
+  lines.push([seg(narrow ? 't team · c conv · ? help · q quit' : 't team · c conversation · r run · x cancel · p pause/resume · ? help · q quit', { dim: true })]);
+  return lines;
+}
+
+export const HELP: Array<[string, string]> = [
+  ['t / T', 'next / previous team (and "all teams")'],
+  ['c / C', 'next / previous conversation of the team'],
+  ['r / R', 'next / previous run of the conversation'],
+  ['x', 'cancel the selected run and its sub-runs'],
+  ['p', 'pause or resume the selected run'],
+  ['?', 'show or hide this help'],
+  ['q / Esc', 'quit (Esc closes the help first)'],
+];
+
+function helpLines(): Line[] {
+  return [
+    [seg('Keys', { bold: true })],
+    ...HELP.map(([key, what]): Line => [seg(`  ${key.padEnd(9)}`, { bold: true, color: 'cyan' }), seg(what)]),
+    [],
+    [seg('Agent status: ○ idle  ● working  ◌ waiting  ✗ error   ★ team leader', { dim: true })],
+    [seg('The selected run is marked ▸. Press ? or Esc to close.', { dim: true })],
+  ];
+}
+
+/** The whole screen: at most `screen.height` lines. */
+export function layout(state: DashboardState, screen: Screen): Line[] {
+  const narrow = screen.width < NARROW;
+  const top = header(state, narrow);
+  const bottom = footer(state, narrow);
+  if (state.help) return [...top, ...helpLines(), ...bottom].slice(0, screen.height);
+  let budget = screen.height - top.length - bottom.length;
+  const take = (lines: Line[]): Line[] => {
+    const kept = lines.slice(0, Math.max(0, budget));
+    budget -= kept.length;
+    return kept;
+  };
+  const agents = take(agentLines(state, screen, narrow, Math.max(2, Math.min(8, Math.floor(budget / 3)))));
+  const handoffs = take(handoffLine(state, narrow));
+  const tree = take(treeLines(state, narrow, Math.max(2, Math.min(10, Math.floor(budget / 2)))));
+  const channels = take(channelLine(state));
+  const activity = take(activityLines(state, narrow, budget));
+  return [...top, ...agents, ...handoffs, ...tree, ...channels, ...activity, ...bottom];
+}

@@ -1,0 +1,143 @@
+/**
+ * Feeds the stores from a daemon, through @tinyagi/client only: a REST snapshot at start (and
+ * after every reconnect, to cover what happened while the stream was down), the event stream
+ * (resumed by the client after a drop, each event once), and a slow poll of the queue counts
+ * (the source of truth for depth; events only move them in between).
+ */
+import type { ApiClient, ChatroomMessage } from '@tinyagi/client';
+import type { ChatAction, ChatState } from './chat-state.ts';
+import type { DashboardActions } from './dashboard.ts';
+import { selectedConversation, type Action, type DashboardState } from './state.ts';
+import type { Store } from './store.ts';
+
+export interface Source {
+  close(): void;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export function startDashboardSource(client: ApiClient, store: Store<DashboardState, Action>, options: { pollMs?: number } = {}): Source & { actions: DashboardActions } {
+  const abort = new AbortController();
+  const signal = abort.signal;
+  const fail = (what: string) => (err: unknown) => {
+    if (!signal.aborted) store.dispatch({ type: 'notice', text: `${what}: ${message(err)}`, level: 'error' });
+  };
+
+  const queue = async (): Promise<void> => {
+    const q = await client.queueStatus({ signal });
+    store.dispatch({ type: 'snapshot', queue: { pending: q.pending, processing: q.processing, dead: q.dead } });
+  };
+  const conversations = async (team: string | null): Promise<void> => {
+    const list = await client.listConversations({ query: { limit: 20, ...(team ? { team } : {}) }, signal });
+    store.dispatch({ type: 'snapshot', conversations: list });
+  };
+  const refresh = async (): Promise<void> => {
+    const [agents, teams, channels] = await Promise.all([client.listAgents({ signal }), client.listTeams({ signal }), client.listChannels({ signal })]);
+    store.dispatch({ type: 'snapshot', agents, teams, channels });
+    await Promise.all([queue(), conversations(store.getState().team)]);
+    treeOf = undefined; // fetch the selected tree again
+    watchSelection();
+  };
+
+  // The selected conversation's run tree and the team's conversations, fetched when they change.
+  let treeOf: string | undefined;
+  let teamOf: string | null | undefined;
+  const watchSelection = (): void => {
+    const state = store.getState();
+    if (state.team !== teamOf) {
+      teamOf = state.team;
+      conversations(state.team).catch(fail('Could not list conversations'));
+    }
+    const conv = selectedConversation(state);
+    // A conversation watched from its start is complete from the events alone (and under a
+    // firehose the newest one changes every frame): only older ones need their tree fetched.
+    if (conv && conv.id !== treeOf && !conv.watchedFromStart) {
+      treeOf = conv.id;
+      client.getConversation({ params: { id: conv.id }, signal }).then((tree) => store.dispatch({ type: 'tree', tree }), fail('Could not load the run tree'));
+    }
+  };
+  const unwatch = store.subscribe(watchSelection);
+
+  const events = client.subscribe({ signal });
+  events.onEvent((event) => store.dispatch({ type: 'event', event }));
+  let dropped = false;
+  events.onStateChange((state, info) => {
+    store.dispatch({ type: 'connection', state, info });
+    if (state === 'reconnecting') dropped = true;
+    if (state === 'open' && dropped) {
+      dropped = false;
+      refresh().catch(fail('Could not refresh'));
+    }
+  });
+  events.closed.catch(fail('Event stream closed'));
+  refresh().catch(fail('Could not load the dashboard'));
+  const poll = setInterval(() => queue().catch(() => undefined), options.pollMs ?? 2000);
+  poll.unref?.();
+
+  return {
+    actions: {
+      async cancelRun(runId) {
+        const result = await client.cancelRun({ params: { id: runId }, signal });
+        return `Run ${runId}: ${result.status}.`;
+      },
+      async steerRun(runId, command) {
+        const result = await client.steerRun({ params: { id: runId }, body: { command }, signal });
+        return `Run ${runId}: ${command} ${result.accepted ? 'accepted' : `refused${result.reason ? ` (${result.reason})` : ''}`}.`;
+      },
+    },
+    close() {
+      clearInterval(poll);
+      unwatch();
+      abort.abort();
+    },
+  };
+}
+
+/** Pages through the room after the cursor until a short page: every message once, none skipped. */
+async function catchUp(client: ApiClient, store: Store<ChatState, ChatAction>, team: string, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const cursor = store.getState().cursor;
+    const page = await client.getChatroom({ params: { id: team }, query: { after: cursor, limit: 500 }, signal });
+    store.dispatch({ type: 'page', messages: page.messages, nextCursor: page.nextCursor });
+    if (page.messages.length < 500) return;
+  }
+}
+
+export function startChatSource(client: ApiClient, store: Store<ChatState, ChatAction>, options: { history?: number } = {}): Source & { post(text: string): Promise<void> } {
+  const team = store.getState().team;
+  const abort = new AbortController();
+  const signal = abort.signal;
+  const fail = (what: string) => (err: unknown) => {
+    if (!signal.aborted) store.dispatch({ type: 'notice', text: `${what}: ${message(err)}`, level: 'error' });
+  };
+  const events = client.subscribe({ types: ['chatroom.message'], signal });
+  events.onEvent((event) => {
+    const d = event.data;
+    const arrived: ChatroomMessage = { id: d.postId, teamId: d.teamId, fromAgent: d.from, conversationId: event.conversationId, content: d.text, createdAt: event.ts };
+    store.dispatch({ type: 'arrived', message: arrived });
+  });
+  let dropped = false;
+  events.onStateChange((state, info) => {
+    store.dispatch({ type: 'connection', state, info });
+    if (state === 'reconnecting') dropped = true;
+    if (state === 'open' && dropped) {
+      dropped = false;
+      catchUp(client, store, team, signal).catch(fail('Could not catch up'));
+    }
+  });
+  events.closed.catch(fail('Event stream closed'));
+  client
+    .getChatroom({ params: { id: team }, query: { limit: options.history ?? 200 }, signal })
+    .then((page) => store.dispatch({ type: 'page', messages: page.messages, nextCursor: page.nextCursor }))
+    // Anything posted between the first page and the stream opening is in the next page.
+    .then(() => catchUp(client, store, team, signal))
+    .catch(fail('Could not load the chat room'));
+  return {
+    async post(text) {
+      await client.postChatroom({ params: { id: team }, body: { message: text }, signal });
+      // The stream brings it too; the page makes sure even if the stream is down.
+      await catchUp(client, store, team, signal);
+    },
+    close: () => abort.abort(),
+  };
+}

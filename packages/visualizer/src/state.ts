@@ -1,0 +1,503 @@
+/**
+ * The dashboard's state and its pure reducer: daemon events and REST snapshots in, a new state
+ * out. No I/O, no timers, no React: the store (store.ts) owns time and the render rate, the
+ * source (source.ts) owns the daemon. Every collection is bounded, so memory stays flat however
+ * long the dashboard runs.
+ */
+import type { Agent, ChannelStatus, ConnectionInfo, ConnectionState, ConversationTree, ConversationView, RunNode, Team, TinyEvent } from '@tinyagi/client';
+
+export const LIMITS = {
+  activity: 200,
+  handoffs: 20,
+  conversations: 50,
+  /** Runs kept per conversation (a runaway tree keeps its first ones: the root and its branches). */
+  runsPerConversation: 200,
+  /** Enqueue times remembered while waiting for pickup. */
+  pendingPickups: 256,
+} as const;
+
+export type AgentStatus = 'idle' | 'working' | 'waiting' | 'error';
+
+export interface AgentCard {
+  id: string;
+  name?: string;
+  provider?: string;
+  model?: string;
+  status: AgentStatus;
+  /** When the status last changed (ms since epoch). */
+  since: number;
+  /** The last progress line of its current run (a tool, a status, the start of a text). */
+  progress?: string;
+  runId?: string;
+  error?: string;
+}
+
+export type RunStatus = RunNode['status'] | 'paused';
+
+export interface RunRow {
+  runId: string;
+  agentId: string;
+  parentRunId: string | null;
+  depth: number;
+  status: RunStatus;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  error?: string;
+  /** A sub-agent's name, when the run was spawned as one. */
+  subagent?: string;
+  startedAt?: number;
+}
+
+export interface ConversationRow {
+  id: string;
+  teamId: string | null;
+  title: string;
+  status: ConversationView['status'];
+  updatedAt: number;
+  /** Insertion order of the run ids (the tree is rebuilt from parentRunId). */
+  runOrder: string[];
+  /** Every event of it was seen (it started while watching): no REST tree needed. */
+  watchedFromStart: boolean;
+  runs: Record<string, RunRow>;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface Handoff {
+  ts: number;
+  from: string;
+  to: string;
+  hop: number;
+  teamId: string | null;
+  conversationId: string | null;
+}
+
+export interface ActivityLine {
+  id: number;
+  ts: number;
+  level: 'info' | 'warn' | 'error';
+  text: string;
+}
+
+export interface ChannelHealth {
+  name: string;
+  state: string;
+  restarts: number;
+  error?: string;
+}
+
+export interface DashboardState {
+  connection: { state: ConnectionState; attempt: number; retryInMs?: number; error?: string };
+  teams: Team[];
+  /** null: every team. */
+  team: string | null;
+  agents: Record<string, AgentCard>;
+  agentOrder: string[];
+  conversations: ConversationRow[];
+  /** The selected conversation (null: follow the newest). */
+  conversationId: string | null;
+  /** The selected run of the selected conversation (null: its newest running run). */
+  runId: string | null;
+  handoffs: Handoff[];
+  queue: { pending: number; processing: number; dead: number };
+  pickup: { lastMs?: number; avgMs?: number; samples: number };
+  /** [messageId, enqueued at], oldest first: what waits for pickup (bounded). */
+  pendingPickups: Array<[string, number]>;
+  channels: Record<string, ChannelHealth>;
+  activity: ActivityLine[];
+  lastEventId: number;
+  eventsSeen: number;
+  help: boolean;
+  /** A one-line notice (the result of a key action). */
+  notice?: { text: string; level: 'info' | 'error' };
+}
+
+export type Action =
+  | { type: 'event'; event: TinyEvent }
+  | { type: 'connection'; state: ConnectionState; info: ConnectionInfo }
+  | { type: 'snapshot'; agents?: Agent[]; teams?: Team[]; channels?: ChannelStatus[]; queue?: { pending: number; processing: number; dead: number }; conversations?: ConversationView[] }
+  | { type: 'tree'; tree: ConversationTree }
+  | { type: 'select-team'; team: string | null }
+  | { type: 'cycle-team'; step: 1 | -1 }
+  | { type: 'cycle-conversation'; step: 1 | -1 }
+  | { type: 'cycle-run'; step: 1 | -1 }
+  | { type: 'toggle-help'; open?: boolean }
+  | { type: 'notice'; text: string; level: 'info' | 'error' };
+
+export function initialState(team: string | null = null): DashboardState {
+  return {
+    connection: { state: 'connecting', attempt: 0 },
+    teams: [],
+    team,
+    agents: {},
+    agentOrder: [],
+    conversations: [],
+    conversationId: null,
+    runId: null,
+    handoffs: [],
+    queue: { pending: 0, processing: 0, dead: 0 },
+    pickup: { samples: 0 },
+    pendingPickups: [],
+    channels: {},
+    activity: [],
+    lastEventId: 0,
+    eventsSeen: 0,
+    help: false,
+  };
+}
+
+const pushBounded = <T>(list: T[], item: T, max: number): T[] => (list.length >= max ? [...list.slice(list.length - max + 1), item] : [...list, item]);
+
+function upsertAgent(state: DashboardState, id: string, patch: Partial<AgentCard>, now: number): DashboardState {
+  const current = state.agents[id];
+  const next: AgentCard = { id, status: 'idle', since: now, ...current, ...patch };
+  if (current && patch.status !== undefined && patch.status !== current.status && patch.since === undefined) next.since = now;
+  return { ...state, agents: { ...state.agents, [id]: next }, agentOrder: current ? state.agentOrder : [...state.agentOrder, id] };
+}
+
+function activity(state: DashboardState, ts: number, text: string, level: ActivityLine['level'] = 'info'): DashboardState {
+  return { ...state, activity: pushBounded(state.activity, { id: state.eventsSeen, ts, level, text }, LIMITS.activity) };
+}
+
+function emptyConversation(id: string, teamId: string | null, title: string, ts: number): ConversationRow {
+  return { id, teamId, title, status: 'active', updatedAt: ts, runOrder: [], runs: {}, watchedFromStart: false, costUsd: 0, inputTokens: 0, outputTokens: 0 };
+}
+
+/** Applies `update` to a conversation, creating it when new; keeps the list newest first and bounded. */
+function withConversation(state: DashboardState, id: string, ts: number, update: (c: ConversationRow) => ConversationRow, seed?: { teamId: string | null; title: string }): DashboardState {
+  const index = state.conversations.findIndex((c) => c.id === id);
+  const current = index >= 0 ? state.conversations[index]! : emptyConversation(id, seed?.teamId ?? null, seed?.title ?? '', ts);
+  const updated = { ...update(current), updatedAt: Math.max(current.updatedAt, ts) };
+  const rest = index >= 0 ? [...state.conversations.slice(0, index), ...state.conversations.slice(index + 1)] : state.conversations;
+  let conversations = [updated, ...rest].sort((a, b) => b.updatedAt - a.updatedAt);
+  if (conversations.length > LIMITS.conversations) {
+    // Never drop the selected conversation.
+    const keep = conversations.slice(0, LIMITS.conversations);
+    const selected = state.conversationId ? conversations.find((c) => c.id === state.conversationId) : undefined;
+    conversations = selected && !keep.includes(selected) ? [...keep.slice(0, -1), selected] : keep;
+  }
+  return { ...state, conversations };
+}
+
+function withRun(c: ConversationRow, runId: string, patch: Partial<RunRow> & { agentId?: string }): ConversationRow {
+  const current = c.runs[runId];
+  if (!current && c.runOrder.length >= LIMITS.runsPerConversation) return c;
+  const run: RunRow = {
+    runId,
+    agentId: '?',
+    parentRunId: null,
+    depth: 0,
+    status: 'queued',
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    ...current,
+    ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+  };
+  return { ...c, runs: { ...c.runs, [runId]: run }, runOrder: current ? c.runOrder : [...c.runOrder, runId] };
+}
+
+function progressLine(data: Extract<TinyEvent, { type: 'run.progress' }>['data']): string {
+  switch (data.type) {
+    case 'text':
+      return data.text.replace(/\s+/g, ' ').trim();
+    case 'tool':
+      return `tool: ${data.name}`;
+    case 'tool_result':
+      return `${data.name ?? 'tool'} ${data.ok ? 'ok' : 'failed'}`;
+    case 'status':
+      return data.message;
+  }
+}
+
+const ENDED: readonly string[] = ['completed', 'failed', 'cancelled', 'rejected'];
+/** A sub-agent's final status as the daemon reports it (a cancelled one ends in subagent.failed). */
+const endedStatus = (status: string, failed: boolean): RunStatus => (ENDED.includes(status) ? (status as RunStatus) : failed ? 'failed' : 'completed');
+
+const at = (agentId: string | null): string => (agentId ? `@${agentId}` : '?');
+
+/** One daemon event. */
+function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
+  if (event.id <= input.lastEventId) return input; // the client delivers once; a replayed snapshot may not
+  let state: DashboardState = { ...input, lastEventId: event.id, eventsSeen: input.eventsSeen + 1 };
+  const ts = event.ts;
+  const conv = event.conversationId;
+  const run = event.runId;
+  const agent = event.agentId;
+  const runFields = { agentId: agent ?? undefined, parentRunId: event.parentRunId, depth: event.depth ?? undefined };
+  switch (event.type) {
+    case 'conversation.started':
+      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status: 'active', watchedFromStart: c.runOrder.length === 0 }), { teamId: event.data.teamId, title: '' });
+      return activity(state, ts, `conversation started (${event.data.channel}, ${event.data.sender})`);
+    case 'conversation.completed': {
+      const { status, costUsd, inputTokens, outputTokens, reason } = event.data;
+      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status, costUsd, inputTokens, outputTokens }));
+      return activity(state, ts, `conversation ${status}${reason ? `: ${reason}` : ''}`, status === 'completed' ? 'info' : status === 'cancelled' ? 'warn' : 'error');
+    }
+    case 'message.received':
+      // The first message names the conversation (as its REST title does).
+      if (conv && state.conversations.find((c) => c.id === conv)?.title === '') state = withConversation(state, conv, ts, (c) => ({ ...c, title: event.data.preview.replace(/\s+/g, ' ').slice(0, 80) }));
+      return state;
+    case 'message.enqueued': {
+      const pendingPickups = pushBounded(state.pendingPickups, [event.data.messageId, ts] as [string, number], LIMITS.pendingPickups);
+      state = { ...state, pendingPickups, queue: { ...state.queue, pending: state.queue.pending + 1 } };
+      if (agent && state.agents[agent]?.status === 'idle') state = upsertAgent(state, agent, { status: 'waiting' }, ts);
+      return state;
+    }
+    case 'run.queued':
+      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status: 'queued' }));
+      if (agent && state.agents[agent]?.status !== 'working') state = upsertAgent(state, agent, { status: 'waiting', runId: run ?? undefined }, ts);
+      return state;
+    case 'run.started': {
+      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status: 'running', startedAt: ts }));
+      let pickup = state.pickup;
+      let pendingPickups = state.pendingPickups;
+      let picked = 0;
+      for (const id of event.data.messageIds) {
+        const index = pendingPickups.findIndex(([m]) => m === id);
+        if (index < 0) continue;
+        const enqueued = pendingPickups[index]![1];
+        pendingPickups = [...pendingPickups.slice(0, index), ...pendingPickups.slice(index + 1)];
+        picked += 1;
+        const ms = Math.max(0, ts - enqueued);
+        const samples = pickup.samples + 1;
+        pickup = { lastMs: ms, avgMs: pickup.avgMs === undefined ? ms : pickup.avgMs + (ms - pickup.avgMs) / Math.min(samples, 50), samples };
+      }
+      state = { ...state, pickup, pendingPickups, queue: { ...state.queue, pending: Math.max(0, state.queue.pending - picked), processing: state.queue.processing + 1 } };
+      // A handoff's run.queued and agent.mention name the sender; run.started may not.
+      const from = event.data.from ?? (agent ? state.handoffs.findLast((h) => h.to === agent && h.conversationId === conv)?.from : undefined);
+      if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: from ? `handoff from @${from}` : 'started', error: undefined }, ts);
+      return activity(state, ts, `${at(agent)} started${from ? ` (handoff from @${from})` : ''}`);
+    }
+    case 'run.progress':
+      if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: progressLine(event.data) }, ts);
+      return state;
+    case 'run.completed':
+    case 'run.failed':
+    case 'run.cancelled': {
+      const status = event.type === 'run.completed' ? 'completed' : event.type === 'run.failed' ? 'failed' : 'cancelled';
+      const { inputTokens, outputTokens, costUsd, error, reason } = event.data;
+      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status, inputTokens, outputTokens, costUsd, error: error ?? reason }));
+      state = { ...state, queue: { ...state.queue, processing: Math.max(0, state.queue.processing - 1) } };
+      if (agent) {
+        const card = state.agents[agent];
+        // Another run of the same agent may still be going: only the run it shows settles it.
+        if (!card || card.runId === run || card.runId === undefined) {
+          state = upsertAgent(state, agent, status === 'failed' ? { status: 'error', error: error ?? 'failed', progress: error ?? 'failed' } : { status: 'idle', progress: status === 'completed' ? `done (${outputTokens} tok)` : `cancelled${reason ? ` (${reason})` : ''}` }, ts);
+        }
+      }
+      return activity(state, ts, `${at(agent)} ${status}${error ? `: ${error}` : ''}`, status === 'failed' ? 'error' : status === 'cancelled' ? 'warn' : 'info');
+    }
+    case 'run.rejected':
+      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status: 'rejected', error: event.data.error ?? event.data.rule }));
+      return activity(state, ts, `${at(agent)} rejected${event.data.rule ? ` (${event.data.rule})` : ''}`, 'warn');
+    case 'run.steered': {
+      const { command, accepted } = event.data;
+      if (conv && run && accepted && (command === 'pause' || command === 'resume')) {
+        state = withConversation(state, conv, ts, (c) => (c.runs[run] ? withRun(c, run, { status: command === 'pause' ? 'paused' : 'running' }) : c));
+        if (agent) state = upsertAgent(state, agent, { status: command === 'pause' ? 'waiting' : 'working', progress: command === 'pause' ? 'paused' : 'resumed' }, ts);
+      }
+      return activity(state, ts, `${at(agent)} ${command} ${accepted ? 'accepted' : `refused${event.data.reason ? ` (${event.data.reason})` : ''}`}`, accepted ? 'info' : 'warn');
+    }
+    case 'agent.mention': {
+      const { fromAgent, toAgent, hop, teamId, childRunId } = event.data;
+      state = { ...state, handoffs: pushBounded(state.handoffs, { ts, from: fromAgent, to: toAgent, hop, teamId, conversationId: conv }, LIMITS.handoffs) };
+      if (conv) state = withConversation(state, conv, ts, (c) => withRun(c, childRunId, { agentId: toAgent, parentRunId: run, depth: event.depth ?? 0 }));
+      if (state.agents[toAgent]?.status !== 'working') state = upsertAgent(state, toAgent, { status: 'waiting', progress: `handoff from @${fromAgent}` }, ts);
+      return activity(state, ts, `@${fromAgent} → @${toAgent} (hop ${hop})`);
+    }
+    case 'subagent.started':
+      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, parentRunId: event.data.parentRunId, depth: event.data.depth, status: 'running', subagent: event.data.name }));
+      return activity(state, ts, `sub-agent ${event.data.name} started (depth ${event.data.depth}/${event.data.maxDepth})`);
+    case 'subagent.completed':
+    case 'subagent.failed': {
+      const failed = event.type === 'subagent.failed';
+      const { name, status, inputTokens, outputTokens, costUsd, error } = event.data;
+      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, subagent: name, status: endedStatus(status, failed), inputTokens, outputTokens, costUsd, error }));
+      return activity(state, ts, `sub-agent ${name} ${failed ? `failed${error ? `: ${error}` : ''}` : 'completed'}`, failed ? 'error' : 'info');
+    }
+    case 'subagent.rejected':
+      return activity(state, ts, `sub-agent ${event.data.name} refused: ${event.data.message}`, 'warn');
+    case 'guard.rejected':
+    case 'budget.exceeded':
+      return activity(state, ts, `${event.type === 'guard.rejected' ? 'guard' : 'budget'}: ${event.data.message}`, 'warn');
+    case 'budget.warning':
+      return activity(state, ts, `budget ${event.data.rule} at ${Math.round(event.data.fraction * 100)}%`, 'warn');
+    case 'queue.retry':
+      return activity(state, ts, `retry ${event.data.attempts}/${event.data.maxAttempts} (${event.data.failure}): ${event.data.error}`, 'warn');
+    case 'queue.dead':
+      state = { ...state, queue: { ...state.queue, dead: state.queue.dead + 1, pending: Math.max(0, state.queue.pending - 1) } };
+      return activity(state, ts, `dead letter ${event.data.messageId} (${event.data.failure}): ${event.data.reason}`, 'error');
+    case 'channel.status': {
+      const { channel, state: chState, restarts, error } = event.data;
+      const previous = state.channels[channel];
+      state = { ...state, channels: { ...state.channels, [channel]: { name: channel, state: chState, restarts: restarts ?? previous?.restarts ?? 0, ...(error ? { error } : {}) } } };
+      return activity(state, ts, `channel ${channel}: ${event.data.previous} → ${chState}${error ? ` (${error})` : ''}`, chState === 'running' ? 'info' : 'warn');
+    }
+    case 'outbox.failed':
+      return activity(state, ts, `delivery to ${event.data.channel} failed: ${event.data.error}`, 'warn');
+    case 'chatroom.message':
+      return activity(state, ts, `#${event.data.teamId} @${event.data.from}: ${event.data.text.replace(/\s+/g, ' ').slice(0, 120)}`);
+    case 'settings.changed':
+      return activity(state, ts, `settings changed (${event.data.source})`);
+    case 'system.notice':
+      return activity(state, ts, event.data.message ?? event.data.error ?? 'notice', event.data.level ?? 'info');
+    default:
+      return state;
+  }
+}
+
+function runsOf(c: ConversationRow | undefined): RunRow[] {
+  return c ? c.runOrder.map((id) => c.runs[id]!) : [];
+}
+
+/** The conversations of the selected team (all when no team is selected). */
+export function visibleConversations(state: DashboardState): ConversationRow[] {
+  return state.team === null ? state.conversations : state.conversations.filter((c) => c.teamId === state.team);
+}
+
+export function selectedConversation(state: DashboardState): ConversationRow | undefined {
+  const list = visibleConversations(state);
+  return (state.conversationId ? list.find((c) => c.id === state.conversationId) : undefined) ?? list[0];
+}
+
+/** The run keys act on: the chosen one, else the newest running (or paused) run. */
+export function selectedRun(state: DashboardState): RunRow | undefined {
+  const runs = runsOf(selectedConversation(state));
+  if (state.runId) {
+    const chosen = runs.find((r) => r.runId === state.runId);
+    if (chosen) return chosen;
+  }
+  return [...runs].reverse().find((r) => r.status === 'running' || r.status === 'paused') ?? runs.at(-1);
+}
+
+/** The agents shown: the selected team's members (in team order) or every agent. */
+export function visibleAgents(state: DashboardState): AgentCard[] {
+  const team = state.team === null ? undefined : state.teams.find((t) => t.id === state.team);
+  const ids = team?.agents ?? state.agentOrder;
+  return ids.map((id) => state.agents[id] ?? { id, status: 'idle' as const, since: 0 });
+}
+
+export function leaders(state: DashboardState): Set<string> {
+  return new Set(state.teams.filter((t) => state.team === null || t.id === state.team).flatMap((t) => (t.leader_agent ? [t.leader_agent] : [])));
+}
+
+function cycle<T>(list: readonly T[], current: T | undefined, step: 1 | -1): T | undefined {
+  if (list.length === 0) return undefined;
+  const index = current === undefined ? -1 : list.indexOf(current);
+  return list[(index + step + list.length) % list.length];
+}
+
+function treeRuns(nodes: RunNode[], out: RunRow[] = []): RunRow[] {
+  for (const n of nodes) {
+    out.push({
+      runId: n.runId,
+      agentId: n.agentId,
+      parentRunId: n.parentRunId,
+      depth: n.depth,
+      status: n.status,
+      inputTokens: n.inputTokens,
+      outputTokens: n.outputTokens,
+      costUsd: n.costUsd,
+      ...(n.error ? { error: n.error } : {}),
+      ...(n.startedAt ? { startedAt: n.startedAt } : {}),
+    });
+    treeRuns(n.children, out);
+  }
+  return out;
+}
+
+function conversationFromView(c: ConversationView, existing?: ConversationRow): ConversationRow {
+  return {
+    ...(existing ?? emptyConversation(c.id, c.teamId, c.title, c.updatedAt)),
+    teamId: c.teamId,
+    title: c.title,
+    status: c.status,
+    updatedAt: Math.max(c.updatedAt, existing?.updatedAt ?? 0),
+    costUsd: c.costUsd,
+    inputTokens: c.inputTokens,
+    outputTokens: c.outputTokens,
+  };
+}
+
+export function reduce(state: DashboardState, action: Action): DashboardState {
+  switch (action.type) {
+    case 'event':
+      return applyEvent(state, action.event);
+    case 'connection':
+      return { ...state, connection: { state: action.state, attempt: action.info.attempt, ...(action.info.retryInMs !== undefined ? { retryInMs: action.info.retryInMs } : {}), ...(action.info.error ? { error: action.info.error.message } : {}) } };
+    case 'snapshot': {
+      let next = { ...state };
+      if (action.teams) next.teams = action.teams;
+      if (action.queue) next.queue = action.queue;
+      if (action.channels) next.channels = Object.fromEntries(action.channels.map((c) => [c.name, { name: c.name, state: c.running ? 'running' : 'stopped', restarts: c.restarts ?? 0, ...(c.lastError ? { error: c.lastError } : {}) }]));
+      if (action.agents) {
+        for (const a of action.agents) next = upsertAgent(next, a.id, { ...(a.name ? { name: a.name } : {}), ...(a.provider ? { provider: a.provider } : {}), ...(a.model ? { model: a.model } : {}) }, next.agents[a.id]?.since ?? 0);
+      }
+      if (action.conversations) {
+        const byId = new Map(next.conversations.map((c) => [c.id, c]));
+        for (const c of action.conversations) byId.set(c.id, conversationFromView(c, byId.get(c.id)));
+        next.conversations = [...byId.values()].sort((a, b) => b.updatedAt - a.updatedAt).slice(0, LIMITS.conversations);
+      }
+      return next;
+    }
+    case 'tree': {
+      const { conversation, roots } = action.tree;
+      return withConversation(state, conversation.id, conversation.updatedAt, (c) => {
+        let updated = conversationFromView(conversation, c);
+        // The snapshot adds the runs the events have not shown; for a known run only an ended
+        // status (final, so never stale) overrides what the events said.
+        for (const r of treeRuns(roots)) {
+          const known = updated.runs[r.runId];
+          if (!known || !['queued', 'running'].includes(r.status)) updated = withRun(updated, r.runId, known ? { ...r, subagent: known.subagent } : r);
+        }
+        return updated;
+      });
+    }
+    case 'select-team':
+      return { ...state, team: action.team, conversationId: null, runId: null };
+    case 'cycle-team': {
+      const ids: Array<string | null> = [null, ...state.teams.map((t) => t.id)];
+      const team = cycle(ids, state.team, action.step) ?? null;
+      return { ...state, team, conversationId: null, runId: null };
+    }
+    case 'cycle-conversation': {
+      const list = visibleConversations(state).map((c) => c.id);
+      return { ...state, conversationId: cycle(list, selectedConversation(state)?.id, action.step) ?? null, runId: null };
+    }
+    case 'cycle-run': {
+      const runs = runsOf(selectedConversation(state)).map((r) => r.runId);
+      return { ...state, runId: cycle(runs, selectedRun(state)?.runId, action.step) ?? null };
+    }
+    case 'toggle-help':
+      return { ...state, help: action.open ?? !state.help };
+    case 'notice':
+      return { ...state, notice: { text: action.text, level: action.level } };
+  }
+}
+
+/**
+ * The run tree of a conversation in display order: each run followed by its children, with its
+ * nesting level (a handoff is a child of the run that mentioned the teammate but keeps depth 0;
+ * depth counts sub-agent nesting only).
+ */
+export function runTree(c: ConversationRow | undefined): Array<RunRow & { level: number }> {
+  const runs = runsOf(c);
+  const children = new Map<string | null, RunRow[]>();
+  const known = new Set(runs.map((r) => r.runId));
+  for (const r of runs) {
+    const parent = r.parentRunId && known.has(r.parentRunId) ? r.parentRunId : null;
+    children.set(parent, [...(children.get(parent) ?? []), r]);
+  }
+  const out: Array<RunRow & { level: number }> = [];
+  const walk = (parent: string | null, level: number): void => {
+    for (const r of children.get(parent) ?? []) {
+      out.push({ ...r, level });
+      walk(r.runId, level + 1);
+    }
+  };
+  walk(null, 0);
+  return out;
+}

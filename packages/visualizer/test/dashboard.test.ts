@@ -1,0 +1,218 @@
+/**
+ * The dashboard's frames, rendered by Ink into ink-testing-library's fake terminal from states
+ * built by the real reducer out of daemon-shaped events.
+ */
+import { createElement as h } from 'react';
+import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStore, Dashboard, initialState, reduce, type Action, type DashboardActions, type DashboardState } from '../src/index.ts';
+import { AGENTS, eventFactory, handoffEvents, subagentEvents, T0, TEAMS } from './fixtures.ts';
+
+const ESC = '\u001b';
+const open: Action = { type: 'connection', state: 'open', info: { attempt: 0 } };
+
+function stateOf(actions: Action[], team: string | null = null): DashboardState {
+  return actions.reduce(reduce, initialState(team));
+}
+
+const mounted: Array<{ unmount(): void }> = [];
+afterEach(() => {
+  while (mounted.length) mounted.pop()!.unmount();
+});
+
+function show(state: DashboardState, props: { width?: number; height?: number; color?: boolean; now?: number; actions?: DashboardActions } = {}) {
+  const store = createStore(reduce, state);
+  const app = render(h(Dashboard, { store, width: 80, height: 24, now: T0 + 5000, color: false, ...props }));
+  mounted.push(app);
+  return { store, app, frame: () => app.lastFrame() ?? '' };
+}
+
+/** Waits for a frame that satisfies `check` (the store draws on its next frame tick). */
+async function frameWhere(frame: () => string, check: (f: string) => boolean, what: string): Promise<string> {
+  const deadline = Date.now() + 5000;
+  while (!check(frame())) {
+    if (Date.now() > deadline) throw new Error(`no frame with ${what}; last frame:\n${frame()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return frame();
+}
+
+const snapshot: Action = { type: 'snapshot', agents: AGENTS, teams: TEAMS, channels: [{ name: 'telegram', running: true, restarts: 0 }], queue: { pending: 0, processing: 0, dead: 0 } };
+
+describe('dashboard frames', () => {
+  it('idle: every agent idle with provider/model, the leader starred, the connection live', () => {
+    const { frame } = show(stateOf([snapshot, open]));
+    const f = frame();
+    expect(f).toContain('● live');
+    expect(f).toContain('all teams');
+    expect(f).toMatch(/★ @coder\s+○ idle\s+mock\/scripted/);
+    expect(f).toMatch(/ {2}@reviewer\s+○ idle\s+anthropic\/sonnet/);
+    expect(f).toContain('queue 0 · processing 0 · dead 0 · pickup –');
+    expect(f).toContain('No conversations yet.');
+    expect(f).toContain('telegram ✓ running');
+    expect(f).toContain('q quit');
+  });
+
+  it('a live handoff: the arrow, the working agent with its progress line and elapsed time, the tree, pickup latency', async () => {
+    const ev = eventFactory();
+    const { store, frame } = show(stateOf([snapshot, open], 'dev'));
+    await frameWhere(frame, (f) => f.includes('No conversations yet.'), 'the empty team');
+    for (const event of handoffEvents(ev)) store.dispatch({ type: 'event', event });
+    const f = await frameWhere(frame, (f) => f.includes('─▶'), 'the handoff arrow');
+    expect(f).toContain('#dev');
+    expect(f).toMatch(/Handoffs @coder ─▶ @reviewer hop 1/);
+    // @reviewer started 8 events * 100 ms after T0; the clock is at T0 + 5 s.
+    expect(f).toMatch(/@reviewer\s+● working 4s\s+anthropic\/sonnet\s+↳ Reading the diff…/);
+    expect(f).toMatch(/★ @coder\s+○ idle \d+s\s+mock\/scripted\s+↳ done \(20 tok\)/);
+    expect(f).toMatch(/Conversation 1\/1 "please build the login page" active/);
+    expect(f).toMatch(/\n {2}@coder d0 completed 120 tok \$0\.0012/);
+    expect(f).toMatch(/▸ └─ @reviewer d0 running/);
+    expect(f).toContain('pickup 100ms');
+    expect(f).toContain('@coder → @reviewer (hop 1)');
+  });
+
+  it('a sub-agent tree: depth, nesting, names, tokens and cost of each run', () => {
+    const ev = eventFactory();
+    const { frame } = show(stateOf([snapshot, open, ...subagentEvents(ev).map((event): Action => ({ type: 'event', event }))]));
+    const f = frame();
+    const lines = f.split('\n');
+    const root = lines.findIndex((l) => /@solo d0 running/.test(l));
+    expect(root).toBeGreaterThan(-1);
+    expect(lines[root + 1]).toMatch(/^▸ └─ ⤷ researcher \(@solo\) d1 running/);
+    expect(lines[root + 2]).toMatch(/^ {4}└─ ⤷ fact-checker \(@solo\) d2 completed 1\.8k tok \$0\.02/);
+    expect(f).toContain('sub-agent researcher started (depth 1/3)');
+    // A cancelled sub-agent ends in subagent.failed with status cancelled: shown as cancelled.
+    expect(f).toMatch(/└─ ⤷ researcher \(@solo\) d1 cancelled .*cancelled by request/);
+  });
+
+  it('a failure: the agent in error with the reason, the failed run, the dead letter counted', () => {
+    const ev = eventFactory();
+    const conv = { conversationId: 'conv-9' };
+    const run = { ...conv, runId: 'run-9', depth: 0, agentId: 'solo' };
+    const events = [
+      ev('conversation.started', { channel: 'cli', sender: 'eve', teamId: null }, conv),
+      ev('run.started', { cause: 'message', messageIds: ['x'] }, run),
+      ev('run.failed', { cause: 'message', inputTokens: 5, outputTokens: 0, costUsd: 0, error: 'provider exploded' }, run),
+      ev('queue.dead', { messageId: 'x', reason: 'provider exploded', attempts: 3, maxAttempts: 3, rateLimitWaits: 0, maxRateLimitWaits: 5, kind: 'user', failure: 'failed' }, { ...conv, agentId: 'solo' }),
+      ev('conversation.completed', { status: 'failed', replyMode: 'each', hops: 0, messages: 1, spawns: 0, inputTokens: 5, outputTokens: 0, costUsd: 0, reason: 'provider exploded' }, conv),
+    ];
+    const { frame } = show(stateOf([snapshot, open, ...events.map((event): Action => ({ type: 'event', event }))]));
+    const f = frame();
+    expect(f).toMatch(/@solo\s+✗ error \d+s\s+openai\/gpt\s+provider exploded/);
+    expect(f).toMatch(/@solo d0 failed .*provider exploded/);
+    expect(f).toContain('dead 1');
+    expect(f).toMatch(/Conversation 1\/1 .*failed/);
+    expect(f).toContain('dead letter x (failed): provider exploded');
+  });
+
+  it('reconnecting: the header says so, with the try count and the wait; back to live when it opens', async () => {
+    const { store, frame } = show(stateOf([snapshot, open]));
+    store.dispatch({ type: 'connection', state: 'reconnecting', info: { attempt: 2, retryInMs: 1500 } });
+    expect(await frameWhere(frame, (f) => f.includes('reconnecting'), 'reconnecting')).toContain('⟳ reconnecting (try 2, in 1.5s)');
+    store.dispatch(open);
+    expect(await frameWhere(frame, (f) => f.includes('● live'), 'live again')).not.toContain('reconnecting');
+  });
+
+  it('fits 80x24 however much there is to show', () => {
+    const ev = eventFactory();
+    const agents = Array.from({ length: 30 }, (_, i) => ({ id: `agent-${i}`, provider: 'mock' }));
+    const story = handoffEvents(ev).map((event): Action => ({ type: 'event', event }));
+    const noise = Array.from({ length: 300 }, (_, i) => ({ type: 'event', event: ev('system.notice', { level: 'info', message: `notice ${i} ${'x'.repeat(100)}` }) }) as Action);
+    const { frame } = show(stateOf([{ ...snapshot, agents }, open, ...story, ...noise]));
+    const lines = frame().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(24);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(frame()).toMatch(/… \d+ more/);
+    expect(frame()).toContain('notice 299');
+    expect(frame()).toContain('q quit');
+  });
+
+  it('degrades at 40 columns: no provider column, two-line header, short key hints, nothing wider than the screen', () => {
+    const ev = eventFactory();
+    const { frame } = show(stateOf([snapshot, open, ...handoffEvents(ev).map((event): Action => ({ type: 'event', event }))], 'dev'), { width: 40 });
+    const f = frame();
+    for (const line of f.split('\n')) expect(line.length).toBeLessThanOrEqual(40);
+    expect(f).not.toContain('anthropic/sonnet');
+    expect(f).toContain('@coder ─▶ @reviewer');
+    expect(f).toContain('? help · q quit');
+    expect(f.split('\n')[1]).toContain('queue 0');
+  });
+
+  it('NO_COLOR: not one escape code, and the statuses still read (symbols and words)', () => {
+    const ev = eventFactory();
+    const state = stateOf([snapshot, open, ...handoffEvents(ev).map((event): Action => ({ type: 'event', event }))]);
+    const plain = show(state, { color: false }).frame();
+    expect(plain).not.toContain(ESC);
+    expect(plain).toContain('● working');
+    expect(plain).toContain('○ idle');
+    // The same screen in colour does carry codes (FORCE_COLOR is set for these tests).
+    const coloured = show(state, { color: true }).frame();
+    expect(coloured).toContain(ESC);
+    expect(coloured.replace(/\u001b\[[0-9;]*m/g, '')).toBe(plain);
+  });
+
+  it('keys: c and r pick the conversation and run, x cancels the selected run through the actions, ? toggles help, q quits', async () => {
+    const ev = eventFactory();
+    const calls: string[] = [];
+    const actions: DashboardActions = {
+      cancelRun: async (runId) => (calls.push(`cancel ${runId}`), `Run ${runId}: cancelled.`),
+      steerRun: async (runId, command) => (calls.push(`${command} ${runId}`), `Run ${runId}: ${command} accepted.`),
+    };
+    const events = [...handoffEvents(ev), ...subagentEvents(ev)].map((event): Action => ({ type: 'event', event }));
+    const { app, frame } = show(stateOf([snapshot, open, ...events]), { actions });
+    expect(frame()).toMatch(/Conversation 1\/2 /);
+    app.stdin.write('c');
+    await frameWhere(frame, (f) => /Conversation 2\/2 /.test(f), 'the second conversation');
+    app.stdin.write('r');
+    await frameWhere(frame, (f) => /▸ @coder d0/.test(f), 'the root run selected');
+    app.stdin.write('x');
+    await frameWhere(frame, (f) => f.includes('Run run-1: cancelled.'), 'the cancel notice');
+    app.stdin.write('r');
+    await frameWhere(frame, (f) => /▸ └─ @reviewer/.test(f), 'the child run selected');
+    app.stdin.write('p');
+    await frameWhere(frame, (f) => f.includes('pause accepted'), 'the pause notice');
+    expect(calls).toEqual(['cancel run-1', 'pause run-2']);
+    app.stdin.write('?');
+    expect(await frameWhere(frame, (f) => f.includes('Keys'), 'the help')).toContain('cancel the selected run');
+    app.stdin.write(ESC);
+    await frameWhere(frame, (f) => !f.includes('Keys'), 'the help closed');
+    app.stdin.write('t');
+    await frameWhere(frame, (f) => f.includes('#dev'), 'the next team');
+  });
+});
+
+describe('dashboard store and reducer', () => {
+  it('draws one frame for a burst of 1,000 events, with the latest state', async () => {
+    const ev = eventFactory();
+    const store = createStore(reduce, stateOf([snapshot, open]), 10);
+    let frames = 0;
+    store.subscribe(() => (frames += 1));
+    for (let i = 0; i < 1000; i++) store.dispatch({ type: 'event', event: ev('run.progress', { type: 'status', message: `step ${i}`, turn: 1 }, { runId: 'r', agentId: 'coder' }) });
+    await new Promise<void>((resolve) => store.subscribe(resolve));
+    expect(frames).toBe(1);
+    expect(store.getState().agents['coder']?.progress).toBe('step 999');
+    store.close();
+  });
+
+  it('keeps every collection bounded (flat memory however long it runs)', () => {
+    const ev = eventFactory();
+    let state = stateOf([snapshot, open]);
+    for (let i = 0; i < 20_000; i++) {
+      const conv = `c${i % 400}`;
+      state = reduce(state, { type: 'event', event: ev('message.enqueued', { messageId: `m${i}`, kind: 'user', channel: 'cli', teamId: null }, { conversationId: conv, agentId: 'coder' }) });
+      state = reduce(state, { type: 'event', event: ev('agent.mention', { teamId: 'dev', fromAgent: 'coder', toAgent: 'reviewer', hop: 1, messageId: `m${i}`, childRunId: `run-${i}` }, { conversationId: conv, runId: `p${i}`, agentId: 'coder' }) });
+    }
+    expect(state.activity.length).toBeLessThanOrEqual(200);
+    expect(state.handoffs.length).toBeLessThanOrEqual(20);
+    expect(state.conversations.length).toBeLessThanOrEqual(50);
+    expect(state.pendingPickups.length).toBeLessThanOrEqual(256);
+    for (const c of state.conversations) expect(c.runOrder.length).toBeLessThanOrEqual(200);
+  });
+
+  it('ignores an event it has already applied (a snapshot replayed after a reconnect)', () => {
+    const ev = eventFactory();
+    const events = handoffEvents(ev).map((event): Action => ({ type: 'event', event }));
+    const once = stateOf([snapshot, ...events]);
+    expect(stateOf([snapshot, ...events, ...events])).toEqual(once);
+  });
+});
