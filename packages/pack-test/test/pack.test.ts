@@ -56,8 +56,15 @@ let root: string;
 let project: string;
 const packed = new Map<string, Packed>();
 
+/**
+ * npm does not read NODE_EXTRA_CA_CERTS for its own registry requests; behind a TLS-inspecting
+ * proxy (as on the CI machines) an npm without a configured cafile fails with
+ * SELF_SIGNED_CERT_IN_CHAIN. Hand it the same bundle, unless a cafile is configured already.
+ */
+const npmCaEnv = process.env.NODE_EXTRA_CA_CERTS && !process.env.npm_config_cafile ? { npm_config_cafile: process.env.NODE_EXTRA_CA_CERTS } : {};
+
 function run(command: string, args: string[], cwd: string, timeout: number): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, ...npmCaEnv, NO_COLOR: '1', FORCE_COLOR: '0' } });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

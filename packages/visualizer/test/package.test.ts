@@ -6,8 +6,8 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const SRC = new URL('../src/', import.meta.url);
 
 describe('package', () => {
-  it('depends on the client, ink and react only', () => {
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@tinyagi/client', 'ink', 'react']);
+  it('depends on the client, ink and react only (and the React types its public .d.ts files name)', () => {
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@tinyagi/client', '@types/react', 'ink', 'react']);
   });
 
   it('imports nothing of the daemon: no core, teams, server, settings file or database', () => {
