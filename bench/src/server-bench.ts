@@ -50,7 +50,11 @@ function client(config: object): { child: ReturnType<typeof fork>; next: () => P
     if (w) w(m);
     else queue.push(m);
   });
-  return { child, next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r))) };
+  const next = (): Promise<ClientMessage> => {
+    const m = queue.shift();
+    return m ? Promise.resolve(m) : new Promise((r) => waiters.push(r));
+  };
+  return { child, next };
 }
 
 export async function benchB6(subscribers = 1000, events = 50): Promise<string> {
