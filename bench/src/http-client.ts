@@ -23,8 +23,7 @@ if (cfg.mode === 'sse') {
       if (connected === cfg.subscribers) process.send?.({ type: 'connected' });
       res.on('data', (chunk: string) => {
         buf += chunk;
-        let idx;
-        while ((idx = buf.indexOf('\n\n')) >= 0) {
+        for (let idx = buf.indexOf('\n\n'); idx >= 0; idx = buf.indexOf('\n\n')) {
           const frame = buf.slice(0, idx);
           buf = buf.slice(idx + 2);
           const data = frame.split('\n').find((l) => l.startsWith('data:'));

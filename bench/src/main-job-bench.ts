@@ -179,8 +179,7 @@ function watchReplies(port: number, token: string): { replies: Map<string, numbe
     let buf = '';
     res.on('data', (chunk: string) => {
       buf += chunk;
-      let idx;
-      while ((idx = buf.indexOf('\n\n')) >= 0) {
+      for (let idx = buf.indexOf('\n\n'); idx >= 0; idx = buf.indexOf('\n\n')) {
         const frame = buf.slice(0, idx);
         buf = buf.slice(idx + 2);
         const data = frame.split('\n').find((l) => l.startsWith('data:'));

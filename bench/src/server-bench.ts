@@ -32,16 +32,29 @@ async function withServer<T>(fn: (s: { url: string; token: string; stores: Retur
   }
 }
 
-function client(config: object): { child: ReturnType<typeof fork>; next: () => Promise<any> } {
+/** What the client process (http-client.ts) reports. */
+interface ClientMessage {
+  type: 'connected' | 'done' | 'error';
+  latencies?: number[];
+  results?: Record<string, number>;
+  message?: string;
+}
+
+function client(config: object): { child: ReturnType<typeof fork>; next: () => Promise<ClientMessage> } {
   const child = fork(CLIENT, [JSON.stringify(config)], { execArgv: [] });
-  const queue: any[] = [];
-  const waiters: Array<(m: any) => void> = [];
-  child.on('message', (m) => {
+  const queue: ClientMessage[] = [];
+  const waiters: Array<(m: ClientMessage) => void> = [];
+  child.on('message', (message) => {
+    const m = message as ClientMessage;
     const w = waiters.shift();
     if (w) w(m);
     else queue.push(m);
   });
-  return { child, next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r))) };
+  const next = (): Promise<ClientMessage> => {
+    const m = queue.shift();
+    return m ? Promise.resolve(m) : new Promise((r) => waiters.push(r));
+  };
+  return { child, next };
 }
 
 export async function benchB6(subscribers = 1000, events = 50): Promise<string> {

@@ -2,6 +2,7 @@
  * The plugin loader on real plugin directories in a temp TINYAGI_HOME/plugins, logging through
  * the daemon's real logger into a real log file.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings with `${…}` are plugin sources written to disk
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ describe('loadPlugins', () => {
     const badShape = writePlugin('bad-shape', { 'index.mjs': "export default { transformOutgoing: 'not a function' };\n" });
     const noHooks = writePlugin('no-hooks', { 'index.mjs': "export const name = 'idle';\n" });
     const noEntry = writePlugin('no-entry', { 'README.md': 'nothing to run\n' });
-    const escape = writePlugin('escape', { 'package.json': JSON.stringify({ main: '../shout/index.mjs' }) });
+    const escaping = writePlugin('escape', { 'package.json': JSON.stringify({ main: '../shout/index.mjs' }) });
     const badName = writePlugin('Bad.Name', { 'index.mjs': 'export function transformOutgoing(t) { return t; }\n' });
     const disabled = writePlugin('muted.disabled', { 'index.mjs': "export function transformOutgoing() { return 'muted'; }\n" });
     writePlugin('.hidden', { 'index.mjs': "export function transformOutgoing() { return 'hidden'; }\n" });
@@ -80,7 +81,7 @@ describe('loadPlugins', () => {
       `WARN  [plugins] skipped plugin ${badName}: the directory name must be 1-64 characters a-z, 0-9, "_" or "-", starting with a letter or digit`,
       `WARN  [plugins] skipped plugin ${badShape}: "transformOutgoing" must be a function`,
       `WARN  [plugins] skipped plugin ${broken}: failed to load: broken at import`,
-      `WARN  [plugins] skipped plugin ${escape}: package.json points outside the plugin directory (../shout/index.mjs)`,
+      `WARN  [plugins] skipped plugin ${escaping}: package.json points outside the plugin directory (../shout/index.mjs)`,
       `INFO  [plugins] plugin muted is disabled (${disabled})`,
       `WARN  [plugins] skipped plugin ${noEntry}: no entry file: add index.js or index.mjs, or set "main" in package.json`,
       `WARN  [plugins] skipped plugin ${noHooks}: exports neither transformIncoming nor transformOutgoing (as named exports or on the default export object)`,

@@ -16,7 +16,14 @@ describe('root package.json scripts', () => {
   it('disable turbo telemetry in every script that runs turbo', () => {
     const turbo = Object.entries(scripts).filter(([, command]) => /\bturbo run\b/.test(command));
     expect(turbo.map(([name]) => name)).toEqual(expect.arrayContaining(['start', 'build', 'test', 'typecheck']));
-    for (const [name, command] of turbo) expect(command, name).toMatch(/^TURBO_TELEMETRY_DISABLED=1 turbo run /);
+    for (const [name, command] of turbo) {
+      for (const step of command.split(' && ').filter((s) => /\bturbo run\b/.test(s))) expect(step, name).toMatch(/^TURBO_TELEMETRY_DISABLED=1 turbo run /);
+    }
+  });
+
+  it('`pnpm test` runs the linter before the tests', () => {
+    expect(scripts['test']).toMatch(/^pnpm lint && /);
+    expect(scripts['lint']).toMatch(/^biome check /);
   });
 
   it('`pnpm start`’s turbo step prints no telemetry notice for a user who never ran turbo', () => {

@@ -13,6 +13,7 @@ import { ApiError } from './api-error.ts';
 import { eventSourceTransport, fetchTransport, subscribeEvents, type EventFilterOptions, type EventSourceConstructor, type EventSubscription, type SubscribeOptions } from './event-stream.ts';
 
 type ParamsInput<D> = D extends { params: infer P extends z.ZodType } ? { params: z.input<P> } : unknown;
+// biome-ignore lint/complexity/noBannedTypes: `{} extends T` asks whether every key of T is optional
 type QueryInput<D> = D extends { query: infer Q extends z.ZodType } ? ({} extends z.input<Q> ? { query?: z.input<Q> } : { query: z.input<Q> }) : unknown;
 type BodyInput<D> = D extends { body: infer B extends z.ZodType } ? { body: z.input<B> } : unknown;
 
@@ -23,6 +24,7 @@ export interface CallOptions {
 export type RouteInput<D> = ParamsInput<D> & QueryInput<D> & BodyInput<D> & CallOptions;
 export type RouteOutput<D> = D extends { produces: 'text' } ? string : D extends { response: infer R extends z.ZodType } ? z.output<R> : never;
 
+// biome-ignore lint/complexity/noBannedTypes: `{} extends T` asks whether every key of T is optional
 type RouteMethod<D> = {} extends RouteInput<D> ? (input?: RouteInput<D>) => Promise<RouteOutput<D>> : (input: RouteInput<D>) => Promise<RouteOutput<D>>;
 
 export type ApiRouteMethods = { [K in RouteName]: RouteMethod<ApiContract[K]> };

@@ -173,7 +173,17 @@ export function subscribeEvents<T extends EventType = EventType>(transport: Stre
       let error: ApiError | undefined;
       try {
         if (lastId === undefined && position) lastId = await position();
-        await transport.connect(lastId, { onOpen: () => ((attempt = 0), setState('open', { attempt })), onMessage: deliver }, abort.signal);
+        await transport.connect(
+          lastId,
+          {
+            onOpen: () => {
+              attempt = 0;
+              setState('open', { attempt });
+            },
+            onMessage: deliver,
+          },
+          abort.signal,
+        );
       } catch (err) {
         error = err instanceof ApiError ? err : new ApiError('NETWORK_ERROR', 0, err instanceof Error ? err.message : String(err), { cause: err });
       }

@@ -33,7 +33,11 @@ describe('client', () => {
 
   it('path parameters are encoded', async () => {
     const urls: string[] = [];
-    const spy = createApiClient({ baseUrl: 'http://x', fetch: async (url) => (urls.push(String(url)), new Response('{}', { status: 200 })) });
+    const spy = createApiClient({ baseUrl: 'http://x', fetch: async (url) => {
+        urls.push(String(url));
+        return new Response('{}', { status: 200 });
+      },
+    });
     await spy.revokePairing({ params: { channel: 'whatsapp', senderId: '123@s.whatsapp.net/../x' } });
     expect(urls).toEqual(['http://x/api/pairing/approved/whatsapp/123%40s.whatsapp.net%2F..%2Fx']);
   });

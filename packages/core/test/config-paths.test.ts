@@ -24,6 +24,7 @@ describe('paths', () => {
     expect(expandHome('~/x/y', env)).toBe('/home/ada/x/y');
     expect(expandHome('$HOME', env)).toBe('/home/ada');
     expect(expandHome('$HOME/ws', env)).toBe('/home/ada/ws');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text a user may write in settings
     expect(expandHome('${HOME}/ws', env)).toBe('/home/ada/ws');
     expect(expandHome('~bob/x', env)).toBe('~bob/x');
     expect(expandHome('$HOMEDIR/x', env)).toBe('$HOMEDIR/x');

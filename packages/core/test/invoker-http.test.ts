@@ -352,7 +352,14 @@ describe('anthropic-compatible adapter', () => {
       (_req, res) => sendSse(res, [anthropic.start(50), anthropic.textBlock(0), anthropic.textDelta(0, 'It is 42.'), anthropic.delta('end_turn', 5), anthropic.stop]),
     );
     const calls: SpawnAgentArgs[] = [];
-    const result = await invokeAgent(request('anthropic', `${s.url}/v1`, { tools: { spawnAgent: async (a) => (calls.push(a), '42') } }));
+    const result = await invokeAgent(request('anthropic', `${s.url}/v1`, {
+        tools: {
+          spawnAgent: async (a) => {
+            calls.push(a);
+            return '42';
+          },
+        },
+      }));
 
     expect(calls).toEqual([{ agent: 'mather', task: '6*7', session: 'calc' }]);
     expect(result).toEqual({ text: 'It is 42.', usage: { inputTokens: 60, outputTokens: 25 } });

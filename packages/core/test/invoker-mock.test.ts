@@ -110,7 +110,12 @@ describe('mock adapter', () => {
     const calls: SpawnAgentArgs[] = [];
     const result = await invokeAgent(
       request(script, 'research llamas', {
-        tools: { spawnAgent: async (args) => (calls.push(args), `${args.agent} done`) },
+        tools: {
+          spawnAgent: async (args) => {
+            calls.push(args);
+            return `${args.agent} done`;
+          },
+        },
       }),
     );
     expect(calls).toEqual([

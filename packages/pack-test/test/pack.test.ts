@@ -141,7 +141,7 @@ beforeAll(() => {
 
   for (const p of packed.values()) {
     writeFileSync(join(project, `${p.slug}.example.ts`), p.code.example);
-    p.code.snippets.forEach((snippet, i) => writeFileSync(join(project, `${p.slug}.snippet-${i + 1}.ts`), snippet));
+    for (const [i, snippet] of p.code.snippets.entries()) writeFileSync(join(project, `${p.slug}.snippet-${i + 1}.ts`), snippet);
   }
 }, INSTALL_TIMEOUT_MS + 120_000);
 

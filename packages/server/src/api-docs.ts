@@ -26,7 +26,7 @@ type DocsPage = { tinyagiToken?: string; prompt(message: string): string | null 
  * it so a reload asks again.
  */
 const DOCS_UI_CONFIG = {
-  requestInterceptor: function (request: Record<string, unknown>) {
+  requestInterceptor: (request: Record<string, unknown>) => {
     const page = globalThis as unknown as DocsPage;
     const headers = request['headers'] as Record<string, string>;
     if (headers['Authorization'] === undefined && headers['authorization'] === undefined) {
@@ -35,7 +35,7 @@ const DOCS_UI_CONFIG = {
     }
     return request;
   },
-  responseInterceptor: function (response: Record<string, unknown>) {
+  responseInterceptor: (response: Record<string, unknown>) => {
     if (response['status'] === 401) (globalThis as unknown as DocsPage).tinyagiToken = '';
     return response;
   },

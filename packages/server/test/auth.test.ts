@@ -145,7 +145,13 @@ describe('auth matrix', () => {
     let config: { url: string; requestInterceptor(r: { url: string; headers: Record<string, string> }): { url: string; headers: Record<string, string> }; responseInterceptor(r: { status: number }): unknown } | undefined;
     const prompts: string[] = [];
     let typed = `  ${h.token}\n`;
-    const SwaggerUIBundle = Object.assign((c: typeof config) => ((config = c), { initOAuth() {} }), { presets: { apis: {} }, plugins: { DownloadUrl: {} } });
+    const SwaggerUIBundle = Object.assign(
+      (c: typeof config) => {
+        config = c;
+        return { initOAuth() {} };
+      },
+      { presets: { apis: {} }, plugins: { DownloadUrl: {} } },
+    );
     const sandbox: Record<string, unknown> = {
       SwaggerUIBundle,
       SwaggerUIStandalonePreset: {},
@@ -155,7 +161,10 @@ describe('auth matrix', () => {
         // The logo swap looks for swagger's top bar.
         querySelector: () => ({ innerHTML: '', appendChild() {} }),
       },
-      prompt: (message: string) => (prompts.push(message), typed),
+      prompt: (message: string) => {
+        prompts.push(message);
+        return typed;
+      },
     };
     sandbox['window'] = sandbox;
     const context = createContext(sandbox);

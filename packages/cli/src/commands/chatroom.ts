@@ -15,8 +15,8 @@ import { contextOf, parseId, parsePositiveInt, withJson } from './options.ts';
 const FOLLOW_INTERVAL_MS = 1000;
 
 function printMessage(m: ChatroomMessage, json: boolean): void {
-  if (json) return println(JSON.stringify(m));
-  println(`${style.dim(formatTime(m.createdAt))} ${style.bold(`@${m.fromAgent}`)}: ${m.content}`);
+  if (json) println(JSON.stringify(m));
+  else println(`${style.dim(formatTime(m.createdAt))} ${style.bold(`@${m.fromAgent}`)}: ${m.content}`);
 }
 
 async function follow(client: ApiClient, team: string, cursor: number, json: boolean, signal: AbortSignal): Promise<void> {

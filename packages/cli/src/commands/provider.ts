@@ -33,7 +33,10 @@ function showProviders(settings: Settings, json: boolean): void {
     // to a non-empty string, an empty one stays empty), so masked settings are enough.
     secrets: secretStatus(masked).filter((s) => /^(?:models|custom_providers)[.[]/.test(s.path)),
   };
-  if (json) return printJson(view);
+  if (json) {
+    printJson(view);
+    return;
+  }
   printFields([
     ['default provider', view.default ?? 'anthropic (implicit)'],
     ['anthropic', builtinLine('anthropic', view.anthropic, view.secrets)],

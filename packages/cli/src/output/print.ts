@@ -1,6 +1,7 @@
 /**
  * Printing results: one JSON document for `--json`, aligned plain-text tables otherwise.
  */
+import { stripVTControlCharacters } from 'node:util';
 import { style } from './style.ts';
 
 export function printJson(value: unknown): void {
@@ -13,7 +14,7 @@ export function println(line = ''): void {
 
 /** Visible length: ANSI colour sequences do not take columns. */
 function visibleLength(text: string): number {
-  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+  return stripVTControlCharacters(text).length;
 }
 
 /** A table with a dimmed header row; cells are strings (already coloured if wanted). */

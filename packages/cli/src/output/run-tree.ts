@@ -37,8 +37,8 @@ export function printRunTree(tree: ConversationTree): void {
   const walk = (run: RunNode, prefix: string, last: boolean, top: boolean): void => {
     println(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${line(run)}`);
     const childPrefix = top ? prefix : `${prefix}${last ? '   ' : '│  '}`;
-    run.children.forEach((child, i) => walk(child, childPrefix, i === run.children.length - 1, false));
+    for (const [i, child] of run.children.entries()) walk(child, childPrefix, i === run.children.length - 1, false);
   };
-  tree.roots.forEach((root, i) => walk(root, '', i === tree.roots.length - 1, true));
+  for (const [i, root] of tree.roots.entries()) walk(root, '', i === tree.roots.length - 1, true);
   if (tree.roots.length === 0) println(style.dim('(no runs yet)'));
 }

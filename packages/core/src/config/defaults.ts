@@ -4,7 +4,7 @@
  * call site.
  */
 import type { AgentSettings, BudgetSettings, BusyPolicy, LimitsSettings, ReplyMode, SessionMode, Settings, SteerCommand, TeamSettings } from './schema.ts';
-import { LimitsSchema, STEER_COMMANDS } from './schema.ts';
+import { type LimitsSchema, STEER_COMMANDS } from './schema.ts';
 import { ownEntry } from './object-path.ts';
 
 export const DEFAULT_LIMITS = {

@@ -75,19 +75,17 @@ function scan(text: string): void {
   const value = (): void => {
     skipWhitespace();
     const c = text[i];
-    if (c === '{') return nested(object);
-    if (c === '[') return nested(array);
-    if (c === '"') return string();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+    if (c === '{') nested(object);
+    else if (c === '[') nested(array);
+    else if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
       NUMBER.lastIndex = i;
       if (!NUMBER.test(text)) fail('invalid number');
       i = NUMBER.lastIndex;
-      return;
-    }
-    fail(c === undefined ? 'unexpected end of file: a value is missing' : `unexpected ${describe(c)} where a value should be`);
+    } else fail(c === undefined ? 'unexpected end of file: a value is missing' : `unexpected ${describe(c)} where a value should be`);
   };
   const object = (): void => {
     i++;

@@ -14,6 +14,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const DEFAULT_HOME_DIR_NAME = '.tinyagi';
 export const DEFAULT_WORKSPACE_PATH = '~/tinyagi-workspace';
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text `${HOME}` a user may write in settings
 const HOME_PREFIXES = ['~', '$HOME', '${HOME}'];
 
 function userHome(env: Env): string {

@@ -107,8 +107,9 @@ export function secretStatus(settings: unknown): SecretStatus[] {
     }
   }
   const walk = (value: unknown, path: (string | number)[]): void => {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
-    else if (isPlainObject(value)) {
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) walk(v, [...path, i]);
+    } else if (isPlainObject(value)) {
       for (const [key, v] of Object.entries(value)) {
         if (isSecretKey(key)) add(formatSettingsPath([...path, key]), v);
         else walk(v, [...path, key]);
@@ -123,8 +124,9 @@ export function secretStatus(settings: unknown): SecretStatus[] {
 export function findMaskedSecrets(value: unknown): (string | number)[][] {
   const found: (string | number)[][] = [];
   const walk = (v: unknown, path: (string | number)[]): void => {
-    if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...path, i]));
-    else if (isPlainObject(v)) {
+    if (Array.isArray(v)) {
+      for (const [i, item] of v.entries()) walk(item, [...path, i]);
+    } else if (isPlainObject(v)) {
       for (const [key, child] of Object.entries(v)) {
         if (isSecretKey(key) && isMaskedValue(child)) found.push([...path, key]);
         else walk(child, [...path, key]);

@@ -118,7 +118,10 @@ function assertNoNewMasks(file: string, next: Settings, readOnDisk: () => Settin
 /** Writes validated `settings`; `readOnDisk` gives the file's current valid content and is only called when needed. */
 function commit(file: string, settings: Settings, readOnDisk: () => Settings | undefined, lock: HeldLock, env: Env): Settings {
   let cached: { value: Settings | undefined } | undefined;
-  const onDisk = (): Settings | undefined => (cached ??= { value: readOnDisk() }).value;
+  const onDisk = (): Settings | undefined => {
+    cached ??= { value: readOnDisk() };
+    return cached.value;
+  };
   assertNoNewMasks(file, settings, onDisk);
   const persisted = stripEnvOverrides(settings, onDisk, env);
   const text = `${JSON.stringify(persisted, null, 2)}\n`;

@@ -460,7 +460,10 @@ export class SqliteQueueStore implements QueueStore {
     const byAgent = new Map<string, { agentId: string } & QueueCounts>();
     for (const row of this.#stmt.countsByAgent.all() as Array<{ agent_id: string; status: MessageStatus; n: number }>) {
       let entry = byAgent.get(row.agent_id);
-      if (!entry) byAgent.set(row.agent_id, (entry = { agentId: row.agent_id, ...emptyCounts() }));
+      if (!entry) {
+        entry = { agentId: row.agent_id, ...emptyCounts() };
+        byAgent.set(row.agent_id, entry);
+      }
       entry[row.status] = row.n;
     }
     return [...byAgent.values()];

@@ -32,6 +32,7 @@ export interface HandlerResult {
   effects?: () => void;
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing (`async () => {}`), which `undefined` would reject
 export type BatchHandler = (batch: ClaimedBatch, ctx: HandlerContext) => Promise<HandlerResult | void>;
 
 export interface QueueWorkerOptions {

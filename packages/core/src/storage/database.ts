@@ -165,7 +165,10 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
     },
     prepare(sql: string) {
       let stmt = statements.get(sql);
-      if (!stmt) statements.set(sql, (stmt = sqlite.prepare(sql)));
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        statements.set(sql, stmt);
+      }
       return stmt;
     },
     deleteInBatches(sql, params, batchSize) {

@@ -39,7 +39,11 @@ export class GroupCommit<I> {
     if (this.#pending.length > 0) setImmediate(() => void this.#flush());
     try {
       const errors = await this.#commit(group.map((p) => p.item));
-      group.forEach((p, i) => (errors[i] ? p.reject(errors[i]) : p.resolve()));
+      for (const [i, p] of group.entries()) {
+        const error = errors[i];
+        if (error) p.reject(error);
+        else p.resolve();
+      }
     } catch (err) {
       for (const p of group) p.reject(toError(err));
     }

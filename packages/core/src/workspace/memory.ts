@@ -5,7 +5,7 @@
  * system prompt or the time it takes to build it. Hidden entries, symlinks and files without
  * front matter are not indexed.
  */
-import { open, readdir } from 'node:fs/promises';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from './errno.ts';
 import { WORKSPACE_PATHS } from './provision.ts';
@@ -124,7 +124,7 @@ async function readDirSorted(dir: string) {
 }
 
 async function readHead(path: string): Promise<string | undefined> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (err) {

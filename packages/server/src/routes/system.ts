@@ -1,5 +1,5 @@
 /** Health, status, daemon restart, channel supervision, the log tail and event-stream tickets. */
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
@@ -69,7 +69,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
 
 /** The last `count` lines of a file, reading at most LOG_TAIL_BYTES from its end. */
 async function tailLines(file: string, count: number): Promise<{ lines: string[]; truncated: boolean }> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, 'r');
   } catch (err) {

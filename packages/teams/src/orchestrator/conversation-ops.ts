@@ -262,7 +262,7 @@ export function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch = 500
   const stopped: string[] = [];
   for (const id of ctx.stores.queries.activeStartedBefore(now - shortest * 1000, batch)) {
     const conversation = ctx.stores.runs.getConversation(id);
-    if (!conversation || conversation.status !== 'active') continue;
+    if (conversation?.status !== 'active') continue;
     const limitS = scaled(effectiveLimits(settings, conversation.teamId ? { teamId: conversation.teamId } : {}).conversation_timeout_s, conversation.limitScale);
     const ageS = (now - conversation.createdAt) / 1000;
     if (ageS < limitS) continue;

@@ -52,7 +52,10 @@ export class SteeringBoard {
 
   #state(runId: string): RunSteering {
     let state = this.#runs.get(runId);
-    if (!state) this.#runs.set(runId, (state = { paused: false, injected: [], applied: [] }));
+    if (!state) {
+      state = { paused: false, injected: [], applied: [] };
+      this.#runs.set(runId, state);
+    }
     return state;
   }
 

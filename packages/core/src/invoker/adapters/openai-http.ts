@@ -56,7 +56,7 @@ export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult
           content: round.text === '' ? null : round.text,
           tool_calls: round.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
         });
-        round.toolCalls.forEach((call, i) => messages.push({ role: 'tool', tool_call_id: call.id, content: outcomes[i]!.content }));
+        for (const [i, call] of round.toolCalls.entries()) messages.push({ role: 'tool', tool_call_id: call.id, content: outcomes[i]!.content });
       },
       addSteering: (text) => messages.push({ role: 'user', content: text }),
     }),
