@@ -30,7 +30,9 @@ const client = createApiClient({ baseUrl: url, token });
 const store = createStore(reduce, initialState('bench'), DEFAULT_FPS);
 const source = startDashboardSource(client, store);
 let frames = 0;
-const app = render(h(Dashboard, { store, actions: source.actions, color: true }), { stdout, stdin, patchConsole: false, exitOnCtrlC: false, maxFps: DEFAULT_FPS * 2, alternateScreen: true, onRender: () => void (frames += 1) });
+const app = render(h(Dashboard, { store, actions: source.actions, color: true }), { stdout, stdin, patchConsole: false, exitOnCtrlC: false, maxFps: DEFAULT_FPS * 2, alternateScreen: true, onRender: () => {
+    frames += 1;
+  } });
 
 let cpu = process.cpuUsage();
 const sample = (): void => {

@@ -136,26 +136,36 @@ function emitOne(stores: ReturnType<typeof openStores>, n: number, newConversati
   const e = stores.events;
   switch (step) {
     case 0:
-      return e.emit({ type: 'conversation.started', conversationId, agentId: a, data: { channel: 'cli', sender: 'bench', teamId: 'bench' } });
+      e.emit({ type: 'conversation.started', conversationId, agentId: a, data: { channel: 'cli', sender: 'bench', teamId: 'bench' } });
+      return;
     case 1:
-      return e.emit({ type: 'message.enqueued', ...root, data: { messageId: `m_${c}_a`, kind: 'user', channel: 'cli', teamId: 'bench' } });
+      e.emit({ type: 'message.enqueued', ...root, data: { messageId: `m_${c}_a`, kind: 'user', channel: 'cli', teamId: 'bench' } });
+      return;
     case 2:
-      return e.emit({ type: 'run.started', ...root, data: { cause: 'user', messageIds: [`m_${c}_a`] } });
+      e.emit({ type: 'run.started', ...root, data: { cause: 'user', messageIds: [`m_${c}_a`] } });
+      return;
     case 3:
     case 4:
     case 5:
-      return e.emit({ type: 'run.progress', ...root, data: step === 4 ? { type: 'tool', name: 'bash', turn: 1 } : { type: 'text', text: `working on step ${n} of the plan`, turn: 1 } });
+      e.emit({ type: 'run.progress', ...root, data: step === 4 ? { type: 'tool', name: 'bash', turn: 1 } : { type: 'text', text: `working on step ${n} of the plan`, turn: 1 } });
+      return;
     case 6:
-      return e.emit({ type: 'agent.mention', ...root, data: { teamId: 'bench', fromAgent: a, toAgent: b, hop: 1, messageId: `m_${c}_b`, childRunId: `run_${c}_b` } });
+      e.emit({ type: 'agent.mention', ...root, data: { teamId: 'bench', fromAgent: a, toAgent: b, hop: 1, messageId: `m_${c}_b`, childRunId: `run_${c}_b` } });
+      return;
     case 7:
-      return e.emit({ type: 'run.completed', ...root, data: { cause: 'user', ...totals } });
+      e.emit({ type: 'run.completed', ...root, data: { cause: 'user', ...totals } });
+      return;
     case 8:
-      return e.emit({ type: 'run.started', ...child, data: { cause: 'mention', messageIds: [`m_${c}_b`] } });
+      e.emit({ type: 'run.started', ...child, data: { cause: 'mention', messageIds: [`m_${c}_b`] } });
+      return;
     case 9:
-      return e.emit({ type: 'run.progress', ...child, data: { type: 'status', message: 'reviewing', turn: 1 } });
+      e.emit({ type: 'run.progress', ...child, data: { type: 'status', message: 'reviewing', turn: 1 } });
+      return;
     case 10:
-      return e.emit({ type: 'run.completed', ...child, data: { cause: 'mention', ...totals } });
+      e.emit({ type: 'run.completed', ...child, data: { cause: 'mention', ...totals } });
+      return;
     default:
-      return e.emit({ type: 'conversation.completed', conversationId, agentId: a, data: { status: 'completed', replyMode: 'each', hops: 1, messages: 1, spawns: 0, inputTokens: 2400, outputTokens: 160, costUsd: 0.008 } });
+      e.emit({ type: 'conversation.completed', conversationId, agentId: a, data: { status: 'completed', replyMode: 'each', hops: 1, messages: 1, spawns: 0, inputTokens: 2400, outputTokens: 160, costUsd: 0.008 } });
+      return;
   }
 }

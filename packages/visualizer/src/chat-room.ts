@@ -52,9 +52,9 @@ export function chatLayout(state: ChatState, width: number, height: number): Lin
   for (const m of state.messages) {
     const prefix = `${narrow ? '' : `${clock(m.createdAt)} `}@${m.fromAgent}: `;
     const pieces = chunk(m.content, width - prefix.length);
-    pieces.forEach((piece, i) =>
-      body.push(i === 0 ? [{ text: narrow ? '' : `${clock(m.createdAt)} `, dim: true }, { text: `@${m.fromAgent}`, bold: true, color: m.fromAgent === 'user' ? 'green' : 'cyan' }, { text: `: ${piece}` }] : [{ text: ' '.repeat(prefix.length) + piece }]),
-    );
+    pieces.forEach((piece, i) => {
+      body.push(i === 0 ? [{ text: narrow ? '' : `${clock(m.createdAt)} `, dim: true }, { text: `@${m.fromAgent}`, bold: true, color: m.fromAgent === 'user' ? 'green' : 'cyan' }, { text: `: ${piece}` }] : [{ text: ' '.repeat(prefix.length) + piece }]);
+    });
   }
   const rows = Math.max(1, height - 3 - (state.notice ? 1 : 0));
   const end = Math.max(0, body.length - state.scroll);

@@ -64,8 +64,14 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
   };
   const act = (what: string, call: (runId: string) => Promise<string>): void => {
     const run = selectedRun(store.getState());
-    if (!run) return store.dispatch({ type: 'notice', text: `No run to ${what}.`, level: 'error' });
-    if (!actions) return store.dispatch({ type: 'notice', text: `Cannot ${what} from here.`, level: 'error' });
+    if (!run) {
+      store.dispatch({ type: 'notice', text: `No run to ${what}.`, level: 'error' });
+      return;
+    }
+    if (!actions) {
+      store.dispatch({ type: 'notice', text: `Cannot ${what} from here.`, level: 'error' });
+      return;
+    }
     call(run.runId).then(
       (text) => store.dispatch({ type: 'notice', text, level: 'info' }),
       (err: unknown) => store.dispatch({ type: 'notice', text: `Could not ${what} ${run.runId}: ${err instanceof Error ? err.message : String(err)}`, level: 'error' }),

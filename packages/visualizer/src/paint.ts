@@ -17,7 +17,7 @@ export function paintLines(lines: Line[], color: boolean, width: number): ReactE
         { key: i, wrap: 'truncate-end' },
         line.length === 0
           ? ' '
-          : line.map((s, j) => (color ? h(Text, { key: j, ...(s.color ? { color: s.color } : {}), bold: s.bold === true, dimColor: s.dim === true }, s.text) : s.text)).flat(),
+          : line.flatMap((s, j) => (color ? h(Text, { key: j, ...(s.color ? { color: s.color } : {}), bold: s.bold === true, dimColor: s.dim === true }, s.text) : s.text)),
       ),
     ),
   );

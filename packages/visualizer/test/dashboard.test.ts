@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 /**
  * The dashboard's frames, rendered by Ink into ink-testing-library's fake terminal from states
  * built by the real reducer out of daemon-shaped events.
@@ -148,15 +149,21 @@ describe('dashboard frames', () => {
     // The same screen in colour does carry codes (FORCE_COLOR is set for these tests).
     const coloured = show(state, { color: true }).frame();
     expect(coloured).toContain(ESC);
-    expect(coloured.replace(/\u001b\[[0-9;]*m/g, '')).toBe(plain);
+    expect(stripVTControlCharacters(coloured)).toBe(plain);
   });
 
   it('keys: c and r pick the conversation and run, x cancels the selected run through the actions, ? toggles help, q quits', async () => {
     const ev = eventFactory();
     const calls: string[] = [];
     const actions: DashboardActions = {
-      cancelRun: async (runId) => (calls.push(`cancel ${runId}`), `Run ${runId}: cancelled.`),
-      steerRun: async (runId, command) => (calls.push(`${command} ${runId}`), `Run ${runId}: ${command} accepted.`),
+      cancelRun: async (runId) => {
+        calls.push(`cancel ${runId}`);
+        return `Run ${runId}: cancelled.`;
+      },
+      steerRun: async (runId, command) => {
+        calls.push(`${command} ${runId}`);
+        return `Run ${runId}: ${command} accepted.`;
+      },
     };
     const events = [...handoffEvents(ev), ...subagentEvents(ev)].map((event): Action => ({ type: 'event', event }));
     const { app, frame } = show(stateOf([snapshot, open, ...events]), { actions });
