@@ -59,6 +59,36 @@ describe('TinyDatabase.write', () => {
   });
 });
 
+describe('TinyDatabase.writeLazy', () => {
+  const synchronous = () => db.sqlite.pragma('synchronous', { simple: true });
+
+  it('commits with synchronous NORMAL and puts FULL back, also when the write throws; nested it shares the outer durability', () => {
+    expect(synchronous()).toBe(2);
+    const seen: unknown[] = [];
+    db.writeLazy(() => {
+      put('a');
+      seen.push(synchronous());
+    });
+    expect(synchronous()).toBe(2);
+    expect(() => db.writeLazy(() => {
+      put('b');
+      throw new Error('no');
+    })).toThrow('no');
+    expect(synchronous()).toBe(2);
+    db.write(() => db.writeLazy(() => seen.push(synchronous())));
+    expect(seen).toEqual([1, 2]);
+    expect(keys()).toEqual(['a']);
+  });
+
+  it('is a plain write on a database opened with durability normal', () => {
+    db.close();
+    db = openDatabase({ path: join(dir, 'n.db'), durability: 'normal' });
+    db.writeLazy(() => put('a'));
+    expect(synchronous()).toBe(1);
+    expect(keys()).toEqual(['a']);
+  });
+});
+
 describe('groupWrites', () => {
   it('commits writes handed in during one turn together; a failing one rejects alone', async () => {
     const group = groupWrites(db);

@@ -210,7 +210,8 @@ export class SqliteQueueStore implements QueueStore {
     // A read first (WAL readers take no lock): a worker with nothing to claim must not take the
     // write lock other processes' claims and completions are waiting for.
     if (this.#findHeads(options, options.now ?? Date.now(), 1).length === 0) return [];
-    return this.#db.write(() => {
+    // A claim lost to power loss only leaves its messages pending: it need not wait for the disk.
+    return this.#db.writeLazy(() => {
       const now = options.now ?? Date.now();
       const heads = this.#findHeads(options, now, options.maxAgents);
       const batches: ClaimedBatch[] = [];

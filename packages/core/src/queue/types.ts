@@ -218,10 +218,11 @@ export interface QueueStore {
   /** Deletes every dead letter (of one agent when given), in batches; returns how many. */
   deleteAllDead(agentId?: string): Awaitable<number>;
   /**
-   * The next time after `now` something may become claimable without a wake-up of its own: a
-   * backoff or retry wait ending, or a lease expiring. Messages available already are claimed
-   * when a slot or their agent frees (completions wake the worker), so they are not counted: a
-   * backlog behind busy agents must not make the worker poll.
+   * The next time after `now` (the worker's last claim) something may become claimable without a
+   * wake-up of its own: a backoff or retry wait ending, or a lease expiring. Messages available
+   * at `now` and not claimed then wait for a busy agent or a free slot, which a completion's
+   * wake-up brings, so they are not counted: a backlog behind busy agents must not make the
+   * worker poll. (A time already past is returned as is: the worker then claims at once.)
    */
   nextWakeAt(now?: number): Awaitable<number | undefined>;
   /** Deletes completed/cancelled messages finished before `beforeTs`, in batches. */

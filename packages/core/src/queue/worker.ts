@@ -187,15 +187,20 @@ export class QueueWorker {
       return;
     }
     this.#pumping = true;
+    // Up to this time, whatever was available and not claimed waits for a busy agent or a free
+    // slot, which a completion's wake-up brings; the wake timer only covers what comes later.
+    let horizon = Date.now();
     try {
       do {
         this.#repump = false;
         for (let round = 0; this.#running; round++) {
+          if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          horizon = Date.now();
           const free = this.#concurrency() - this.#inFlight.size;
           if (free <= 0) break;
-          if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
           const want = Math.min(free, CLAIM_ROUND);
           const claimOptions = {
+            now: horizon,
             owner: this.owner,
             leaseMs: this.#opts.leaseMs,
             maxAgents: want,
@@ -208,7 +213,7 @@ export class QueueWorker {
           if (batches.length < want) break;
         }
       } while (this.#repump && this.#running);
-      await this.#armWakeTimer();
+      await this.#armWakeTimer(horizon);
     } catch (err) {
       this.#opts.onError?.(err);
     } finally {
@@ -216,10 +221,10 @@ export class QueueWorker {
     }
   }
 
-  async #armWakeTimer(): Promise<void> {
+  async #armWakeTimer(horizon: number): Promise<void> {
     clearTimeout(this.#wakeTimer);
     if (!this.#running) return;
-    const at = await this.#opts.store.nextWakeAt();
+    const at = await this.#opts.store.nextWakeAt(horizon);
     if (at === undefined) return;
     const delay = Math.max(1, Math.min(at - Date.now() + 1, 2 ** 31 - 1));
     this.#wakeTimer = setTimeout(() => void this.#sweepOrPump(at), delay);

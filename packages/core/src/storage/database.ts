@@ -48,6 +48,14 @@ export interface TinyDatabase {
    */
   write<T>(fn: () => T): T;
   /**
+   * `write` whose commit does not wait for the disk (synchronous NORMAL for this one commit when
+   * the database is FULL): for state that may be lost on power loss, never on a crash of the
+   * process, such as a claim (the message is pending again) or a run's start marker. The next
+   * durable commit makes it durable too (WAL frames reach the disk in order). Nested, it is a
+   * savepoint of the enclosing write and shares its durability.
+   */
+  writeLazy<T>(fn: () => T): T;
+  /**
    * Runs `cb` once the outermost `write` commits (immediately when no write is open); dropped
    * if it rolls back. Used to publish events only for data that is really on disk.
    */
@@ -162,6 +170,16 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       committed = [];
       for (const cb of callbacks) cb();
       return result;
+    },
+    writeLazy<T>(fn: () => T): T {
+      if (depth > 0 || durability === 'normal') return this.write(fn);
+      // Not cached statements: SQLite applies this pragma when the statement is compiled.
+      sqlite.pragma('synchronous = NORMAL');
+      try {
+        return this.write(fn);
+      } finally {
+        sqlite.pragma('synchronous = FULL');
+      }
     },
     prepare(sql: string) {
       let stmt = statements.get(sql);

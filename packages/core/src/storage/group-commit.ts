@@ -54,8 +54,9 @@ export class GroupCommit<I> {
  * Runs each function in its own savepoint inside one transaction: a function that throws rolls
  * back only its own changes (and its afterCommit callbacks). Returns the per-function errors.
  */
-export function writeEach(db: TinyDatabase, fns: ReadonlyArray<() => void>): Array<Error | undefined> {
-  return db.write(() =>
+export function writeEach(db: TinyDatabase, fns: ReadonlyArray<() => void>, options: { durable?: boolean } = {}): Array<Error | undefined> {
+  const write = options.durable === false ? db.writeLazy.bind(db) : db.write.bind(db);
+  return write(() =>
     fns.map((fn) => {
       try {
         db.write(fn);
@@ -67,9 +68,9 @@ export function writeEach(db: TinyDatabase, fns: ReadonlyArray<() => void>): Arr
   );
 }
 
-/** A GroupCommit of plain write functions on one database. */
-export function groupWrites(db: TinyDatabase, maxGroup?: number): GroupCommit<() => void> {
-  return new GroupCommit((fns) => writeEach(db, fns), maxGroup);
+/** A GroupCommit of plain write functions on one database; `durable: false` commits with `writeLazy`. */
+export function groupWrites(db: TinyDatabase, maxGroup?: number, options: { durable?: boolean } = {}): GroupCommit<() => void> {
+  return new GroupCommit((fns) => writeEach(db, fns, options), maxGroup);
 }
 
 function toError(err: unknown): Error {

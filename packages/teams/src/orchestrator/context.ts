@@ -56,6 +56,8 @@ export interface Ctx {
   filesDir: string | undefined;
   /** Writes that may share a commit with others of the same event-loop turn (submissions, run starts). */
   writes: GroupCommit<() => void>;
+  /** Run-start markers of one event-loop turn: grouped, and not waiting for the disk (see `writeLazy`). */
+  startWrites: GroupCommit<() => void>;
 }
 
 export function abortCause(signal: AbortSignal): AbortCause | undefined {

@@ -109,6 +109,7 @@ export class Orchestrator implements Spawner {
       provisioned: new Set(),
       filesDir: options.filesDir,
       writes: groupWrites(db),
+      startWrites: groupWrites(db, undefined, { durable: false }),
     };
   }
 

@@ -105,7 +105,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   }
 
   // Batches claimed together start together: their run.started writes share one commit.
-  await ctx.writes.add(() => {
+  await ctx.startWrites.add(() => {
     for (const p of open) markStarted(ctx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
   });
   const run = runs.mustGetRun(primary.run.id);
