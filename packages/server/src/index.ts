@@ -10,6 +10,7 @@ export type { ServerOrchestrator, SubmitInput, SubmitResult, SpawnInput } from '
 export { ERROR_REGISTRY, RequestError, isApiErrorCode, statusOf, type ApiErrorCode, type ServerErrorCode } from './errors.ts';
 export { loadOrCreateApiToken, API_TOKEN_FILE, type ApiTokenSource } from './security/api-token.ts';
 export { mintRunToken, isRunToken } from './security/run-token.ts';
+export { mintChannelToken, isChannelToken, CHANNEL_NAME_PATTERN } from './security/channel-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
 export { nextScheduleRun, validateScheduleTiming, type ScheduleTiming } from './schedule-timing.ts';
 export { planWorkspaceRemoval, applyWorkspaceRemoval, WORKSPACE_ARCHIVE_DIR, type WorkspaceRemovalPlan } from './agent-workspace-removal.ts';

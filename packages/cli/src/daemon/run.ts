@@ -33,7 +33,7 @@ import {
   type Settings,
   type Stores,
 } from '@tinyagi/core';
-import { loadOrCreateApiToken, mintRunToken, nextScheduleRun, startServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, mintRunToken, mintChannelToken, nextScheduleRun, startServer } from '@tinyagi/server';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -156,7 +156,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const supervisor = new ChannelSupervisor({
       logsDir: ctx.paths.logs,
       env: ctx.env,
-      childEnv: () => ({ TINYAGI_API_URL: apiUrl, TINYAGI_API_TOKEN: token, TINYAGI_HOME: ctx.home }),
+      // The admin token never reaches a channel process: it gets a token scoped to its channel.
+      childEnv: (channel) => ({ TINYAGI_API_URL: apiUrl, TINYAGI_API_TOKEN: mintChannelToken(token, channel), TINYAGI_HOME: ctx.home }),
       logger: logger.child('channels'),
       events: stores.events,
     });

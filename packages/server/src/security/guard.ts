@@ -2,6 +2,7 @@
  * The request guard (onRequest hooks), in this order:
  * 1. Host check (DNS rebinding) and Origin check (CORS allowlist): before anything else runs.
  * 2. Credentials: the API token; or a run-scoped token on routes declared `auth: 'run'`; or a
+ *    channel-scoped token on routes declared `auth: 'channel'` and on the event stream; or a
  *    ticket on the event stream. `auth: 'none'` routes (health) and the static, data-free docs
  *    page need nothing; the OpenAPI document itself (/api/openapi.json, /api/docs/json|yaml)
  *    needs the token.
@@ -13,6 +14,7 @@ import { effectiveServer } from '@tinyagi/core';
 import { RequestError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import { isAllowedHost, isAllowedOrigin } from './host-origin.ts';
+import { isChannelToken, verifyChannelToken } from './channel-token.ts';
 import { isRunToken, runIdOfToken, verifyRunToken } from './run-token.ts';
 import { secretsEqual } from './secrets.ts';
 import { verifyTicket } from './tickets.ts';
@@ -21,10 +23,11 @@ export type AuthInfo =
   | { kind: 'none' }
   | { kind: 'token' }
   | { kind: 'ticket' }
-  | { kind: 'run'; runId: string; conversationId: string };
+  | { kind: 'run'; runId: string; conversationId: string }
+  | { kind: 'channel'; channel: string };
 
 /** Route config `auth`: the contract's RouteAuth plus `events` (token or ticket). */
-export type GuardMode = 'token' | 'run' | 'none' | 'events';
+export type GuardMode = 'token' | 'run' | 'channel' | 'none' | 'events';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -90,6 +93,15 @@ export function installAuthGuard(app: FastifyInstance, ctx: ServerContext): void
         return;
       }
       throw new RequestError('AUTH_REQUIRED');
+    }
+    if (isChannelToken(bearer)) {
+      const channel = verifyChannelToken(ctx.token, bearer);
+      if (channel === undefined) throw new RequestError('AUTH_INVALID', 'The channel-scoped token is not valid.');
+      if (mode !== 'channel' && mode !== 'events') {
+        throw new RequestError('SCOPE_FORBIDDEN', 'A channel-scoped token may only post messages, claim and ack its own outbox, raise pairing requests and read its own events.');
+      }
+      request.auth = { kind: 'channel', channel };
+      return;
     }
     if (isRunToken(bearer)) {
       if (mode !== 'run') throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only spawn and read runs of its own conversation.');
