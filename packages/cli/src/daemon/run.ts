@@ -81,6 +81,13 @@ function urlHost(host: string): string {
 }
 
 /** The server's view of the supervisor (GET /api/status, /api/channels). */
+/** A channel's own block of settings.channels (not the shared keys `enabled` and `defaults`). */
+function channelBlock(settings: Settings, channel: string): unknown {
+  if (channel === 'enabled' || channel === 'defaults') return {};
+  const block = (settings.channels as Record<string, unknown> | undefined)?.[channel];
+  return block !== null && typeof block === 'object' && !Array.isArray(block) ? block : {};
+}
+
 function channelServices(supervisor: ChannelSupervisor) {
   const view = (s: ChannelStatus) => ({
     name: s.name,
@@ -157,7 +164,13 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       logsDir: ctx.paths.logs,
       env: ctx.env,
       // The admin token never reaches a channel process: it gets a token scoped to its channel.
-      childEnv: (channel) => ({ TINYAGI_API_URL: apiUrl, TINYAGI_API_TOKEN: mintChannelToken(token, channel), TINYAGI_HOME: ctx.home }),
+      childEnv: (channel) => ({
+        TINYAGI_API_URL: apiUrl,
+        TINYAGI_API_TOKEN: mintChannelToken(token, channel),
+        TINYAGI_HOME: ctx.home,
+        // Its own settings block (bot_token, api_root, …), read when it starts: a restart picks up edits.
+        TINYAGI_CHANNEL_CONFIG: JSON.stringify(channelBlock(live.get(), channel)),
+      }),
       logger: logger.child('channels'),
       events: stores.events,
     });
