@@ -335,7 +335,6 @@ export class ChannelHost implements InboundSink {
         this.#ledger.add(row.id, index);
       }
       this.#stopTyping(route);
-      await this.#o.api.ackOutbox({ params: { id: row.id } });
     } catch (err) {
       const permanent = err instanceof PermanentSendError;
       const retryAfterMs = err instanceof RetryAfterError ? err.retryAfterMs : undefined;
@@ -347,6 +346,29 @@ export class ChannelHost implements InboundSink {
         this.#o.log('warn', `could not report the failure of ${row.id} (its lease expires instead): ${errorText(failErr)}`);
       }
       if (retryAfterMs !== undefined) setTimeout(() => this.wake(), retryAfterMs + 50).unref();
+      return;
+    }
+    await this.#ack(row.id);
+  }
+
+  /**
+   * Acks a row the platform confirmed, retrying while the daemon is unreachable (acking twice is
+   * fine). If it never gets through, the lease expires and the next claim finds every chunk in
+   * the sent ledger: it acks without sending again.
+   */
+  async #ack(id: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#o.api.ackOutbox({ params: { id } });
+        return;
+      } catch (err) {
+        const transient = isApiError(err, 'NETWORK_ERROR') || (isApiError(err) && err.status >= 500);
+        if (!transient || this.#stopped || attempt >= 8) {
+          this.#o.log('warn', `could not ack ${id} (the next claim after its lease acks it): ${errorText(err)}`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 200 * 2 ** attempt)));
+      }
     }
   }
 

@@ -10,8 +10,14 @@ import { botToken, ChannelConfigError, filesDir, optionalNumber, optionalString,
 import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
 import { TelegramAdapter } from './telegram/adapter.ts';
 
+const STOP_GRACE_MS = 10_000;
+
+// stdout is a pipe to the daemon (which writes logs/<channel>.log). If the daemon died, writing
+// fails with EPIPE: that must not crash us mid-delivery, so the lines are dropped instead.
+process.stdout.on('error', () => {});
+
 const log: ChannelLog = (level, message) => {
-  process.stdout.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}\n`);
+  if (process.stdout.writable) process.stdout.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}\n`);
 };
 
 function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): ChannelAdapter {
@@ -29,6 +35,7 @@ async function main(): Promise<void> {
   const config = readChannelConfig(process.env, process.argv.slice(2));
   const adapter = createAdapter(config, process.env);
   const maxFileBytes = optionalNumber(config.block, 'max_file_bytes');
+  const leaseMs = optionalNumber(config.block, 'lease_ms');
   const host = new ChannelHost({
     channel: config.channel,
     adapter,
@@ -36,13 +43,19 @@ async function main(): Promise<void> {
     stateDir: channelStateDir(config.home, config.channel),
     filesDir: filesDir(config.home),
     ...(maxFileBytes ? { maxFileBytes } : {}),
+    ...(leaseMs ? { leaseMs } : {}),
     log,
   });
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (reason: string): void => {
     if (stopping) return;
     stopping = true;
-    log('info', `${signal}: stopping`);
+    log('info', `${reason}: stopping`);
+    // A send the platform never answers must not keep the process alive for ever.
+    setTimeout(() => {
+      log('warn', 'stop took too long; exiting');
+      process.exit(1);
+    }, STOP_GRACE_MS).unref();
     host.stop().then(
       () => process.exit(process.exitCode ?? 0),
       (err: unknown) => {
@@ -51,6 +64,12 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A daemon that died without stopping us (SIGKILL) leaves us orphaned: a new daemon starts its
+  // own channel process, and two pollers on one bot must not run side by side.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop('the daemon is gone');
+  }, 500).unref();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (err) => log('error', `unhandled: ${err instanceof Error ? err.message : String(err)}`));

@@ -139,6 +139,14 @@ describe('telegram channel, end to end', () => {
     expect(fake.messagesTo(USER).filter((m) => /coder done: retry me/.test(m.text ?? ''))).toHaveLength(1);
   });
 
+  it('a reply Telegram cannot parse as Markdown is sent again as plain text', async () => {
+    fake.failNext({ method: 'sendMessage', match: /coder done: under_score \*star/, errorCode: 400, description: "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 20" });
+    fake.userMessage({ chatId: USER, text: 'under_score *star' });
+    const plain = await fake.until(replyTo(USER, /coder done: under_score \*star/), 'the plain-text reply');
+    expect(plain.parseMode).toBeUndefined();
+    expect(fake.sent.some((s) => s.method === 'sendMessage:failed' && /under_score/.test(s.text ?? ''))).toBe(true);
+  });
+
   it('typing is shown while the agent works', () => {
     expect(fake.sent.some((s) => s.method === 'sendChatAction' && s.chatId === USER && s.action === 'typing')).toBe(true);
   });

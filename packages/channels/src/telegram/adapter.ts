@@ -61,6 +61,9 @@ export class TelegramAdapter implements ChannelAdapter {
   readonly #bot: Bot;
   readonly #options: TelegramAdapterOptions;
   #polling: Promise<void> | undefined;
+  #inflight = 0;
+  #stopping = false;
+  #unconfirmed = false;
 
   constructor(options: TelegramAdapterOptions) {
     this.#options = options;
@@ -72,7 +75,16 @@ export class TelegramAdapter implements ChannelAdapter {
     const log = this.#options.log ?? (() => {});
     bot.on('message', async (ctx) => {
       const inbound = this.#toInbound(ctx);
-      if (inbound !== undefined) await sink.receive(inbound);
+      if (inbound === undefined) return;
+      this.#inflight += 1;
+      try {
+        await sink.receive(inbound);
+      } catch (err) {
+        if (this.#stopping) this.#unconfirmed = true;
+        throw err;
+      } finally {
+        this.#inflight -= 1;
+      }
     });
     bot.catch((err) => log('error', `telegram update ${err.ctx.update.update_id}: ${err.error instanceof Error ? err.error.message : String(err.error)}`));
     await bot.init();
@@ -90,8 +102,15 @@ export class TelegramAdapter implements ChannelAdapter {
     log('info', `telegram connected as @${bot.botInfo.username}`);
   }
 
+  /**
+   * grammY's stop confirms every update it fetched. While one is still being handed to the
+   * daemon (or failed to because we are stopping), it is left unconfirmed instead: Telegram
+   * delivers it again to the next process, and the idempotency key keeps that from doubling it.
+   */
   async stop(): Promise<void> {
-    if (this.#bot.isRunning()) await this.#bot.stop().catch(() => {});
+    this.#stopping = true;
+    if (this.#inflight > 0 || this.#unconfirmed || !this.#bot.isRunning()) return;
+    await this.#bot.stop().catch(() => {});
     await this.#polling?.catch(() => {});
   }
 

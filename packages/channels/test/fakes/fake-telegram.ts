@@ -52,6 +52,7 @@ export class FakeTelegram {
   #failures: FakeFailure[] = [];
   #files = new Map<string, { path: string; bytes: Buffer }>();
   #listeners = new Set<() => void>();
+  #holds: Array<{ method: string; match: RegExp; arrive: () => void; released: Promise<void> }> = [];
   url = '';
 
   constructor(token = '123456:FAKE-telegram-token') {
@@ -101,6 +102,19 @@ export class FakeTelegram {
     if (!original) throw new Error(`no update with message ${messageId}`);
     this.#updates.push({ update_id: this.#nextUpdateId++, message: original.message });
     this.#flush();
+  }
+
+  /**
+   * The next matching call is carried out only when released (the platform has it, the answer is
+   * late): for crashing the daemon between a confirmed send and its ack.
+   */
+  hold(method: string, match: RegExp): { arrived: Promise<void>; release(): void } {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => (arrive = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.#holds.push({ method, match, arrive, released });
+    return { arrived, release };
   }
 
   failNext(failure: FakeFailure): void {
@@ -183,6 +197,12 @@ export class FakeTelegram {
       this.sent.push({ method: `${method}:failed`, chatId: params['chat_id'] as number, ...(text !== undefined ? { text } : {}), at: Date.now() });
       this.#reply(res, failure.errorCode, { ok: false, error_code: failure.errorCode, description: failure.description, ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}) });
       return this.#notify();
+    }
+    const hold = this.#holds.find((h) => h.method === method && text !== undefined && h.match.test(text));
+    if (hold) {
+      this.#holds = this.#holds.filter((h) => h !== hold);
+      hold.arrive();
+      await hold.released;
     }
     const result = await this.#method(method, params, req, res);
     if (result === undefined) return; // getUpdates answers on its own
