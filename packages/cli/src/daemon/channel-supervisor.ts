@@ -47,6 +47,8 @@ export interface ChannelSupervisorOptions {
   stableAfterMs?: number;
   /** Where `channel.status` events go. */
   events?: Pick<EventLog, 'append'>;
+  /** Finds the runner (default: resolveChannelRunner); undefined means none is installed. */
+  resolveRunner?: (env: Env) => string | undefined;
 }
 
 /** Where the channel runner is, or undefined when none is installed. */
@@ -154,7 +156,7 @@ export class ChannelSupervisor {
 
   #launch(name: string): void {
     const slot = this.#slot(name);
-    const runner = resolveChannelRunner(this.#options.env);
+    const runner = (this.#options.resolveRunner ?? resolveChannelRunner)(this.#options.env);
     if (runner === undefined) {
       slot.status.detail = 'no channel runner is installed (the @tinyagi/channels package, or TINYAGI_CHANNEL_RUNNER)';
       this.#setState(name, 'not_installed', { error: slot.status.detail });
