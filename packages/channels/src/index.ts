@@ -9,3 +9,4 @@ export { sanitizeFileName, storeInboundFiles, DEFAULT_MAX_FILE_BYTES } from './f
 export { ChannelHost, channelStateDir, type ChannelHostOptions, type ChannelLog } from './host.ts';
 export { readChannelConfig, botToken, ChannelConfigError, type ChannelProcessConfig } from './config.ts';
 export { TelegramAdapter, TELEGRAM_MAX_MESSAGE, TELEGRAM_COMMANDS, type TelegramAdapterOptions } from './telegram/adapter.ts';
+export { DiscordAdapter, DISCORD_MAX_MESSAGE, type DiscordAdapterOptions } from './discord/adapter.ts';

@@ -8,6 +8,7 @@ import { createApiClient } from '@tinyagi/client';
 import type { ChannelAdapter } from './adapter.ts';
 import { botToken, ChannelConfigError, filesDir, optionalNumber, optionalString, readChannelConfig, type ChannelProcessConfig } from './config.ts';
 import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
+import { DiscordAdapter } from './discord/adapter.ts';
 import { TelegramAdapter } from './telegram/adapter.ts';
 
 const STOP_GRACE_MS = 10_000;
@@ -26,8 +27,14 @@ function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Ch
       const apiRoot = optionalString(config.block, 'api_root');
       return new TelegramAdapter({ token: botToken(config, env, 'TELEGRAM_BOT_TOKEN'), ...(apiRoot ? { apiRoot } : {}), log });
     }
+    case 'discord': {
+      const restApi = optionalString(config.block, 'rest_api');
+      const allowed = config.block['allowed_channels'];
+      const allowedChannels = Array.isArray(allowed) ? allowed.filter((c): c is string => typeof c === 'string') : undefined;
+      return new DiscordAdapter({ token: botToken(config, env, 'DISCORD_BOT_TOKEN'), ...(restApi ? { restApi } : {}), ...(allowedChannels ? { allowedChannels } : {}), log });
+    }
     default:
-      throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram).`);
+      throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram, discord).`);
   }
 }
 
