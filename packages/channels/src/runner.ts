@@ -10,6 +10,7 @@ import { botToken, ChannelConfigError, filesDir, optionalNumber, optionalString,
 import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
 import { DiscordAdapter } from './discord/adapter.ts';
 import { TelegramAdapter } from './telegram/adapter.ts';
+import { WhatsAppAdapter } from './whatsapp/adapter.ts';
 
 const STOP_GRACE_MS = 10_000;
 
@@ -33,12 +34,24 @@ function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Ch
       const allowedChannels = Array.isArray(allowed) ? allowed.filter((c): c is string => typeof c === 'string') : undefined;
       return new DiscordAdapter({ token: botToken(config, env, 'DISCORD_BOT_TOKEN'), ...(restApi ? { restApi } : {}), ...(allowedChannels ? { allowedChannels } : {}), log });
     }
+    case 'whatsapp':
+      return new WhatsAppAdapter({
+        stateDir: channelStateDir(config.home, 'whatsapp'),
+        log,
+        onFatal: () => {
+          // Logged out: nothing to retry with this session (the message above says what to do).
+          process.exitCode = 3;
+          process.kill(process.pid, 'SIGTERM');
+        },
+      });
     default:
-      throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram, discord).`);
+      throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram, discord, whatsapp).`);
   }
 }
 
 async function main(): Promise<void> {
+  // Everything a channel writes (session keys, held messages, files) is for this user only.
+  process.umask(0o077);
   const config = readChannelConfig(process.env, process.argv.slice(2));
   const adapter = createAdapter(config, process.env);
   const maxFileBytes = optionalNumber(config.block, 'max_file_bytes');

@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordAdapter, TelegramAdapter, type ChannelAdapter, type InboundMessage } from '../src/index.ts';
+import { DiscordAdapter, TelegramAdapter, WhatsAppAdapter, type ChannelAdapter, type InboundMessage } from '../src/index.ts';
 import { FakeDiscord, dmChannelOf, GUILD_CHANNEL } from './fakes/fake-discord.ts';
 import { FakeTelegram } from './fakes/fake-telegram.ts';
+import { FakeWhatsApp } from './fakes/fake-whatsapp.ts';
 
 interface Driver {
   adapter: ChannelAdapter;
@@ -67,12 +68,33 @@ function discordDriver(): Driver {
   return d;
 }
 
+function whatsappDriver(): Driver {
+  const fake = new FakeWhatsApp();
+  const user = '15557654321@s.whatsapp.net';
+  const d: Driver = {
+    adapter: undefined as unknown as ChannelAdapter,
+    userId: user,
+    async start() {
+      d.adapter = new WhatsAppAdapter({ stateDir: join(tmp, 'whatsapp'), factory: fake, showQr: () => {} });
+    },
+    close: async () => {},
+    privateMessage: (text, file) => void fake.incoming({ jid: user, text, ...(file ? { document: file } : {}) }),
+    groupMessage: (text, mention) => void fake.incoming({ jid: '1203630001@g.us', participant: user, text, mention }),
+    privateTexts: () => fake.textsTo(user),
+    privateFiles: () => fake.sent.filter((s) => s.jid === user && typeof s.content['fileName'] === 'string').map((s) => s.content['fileName'] as string),
+    typingSeen: () => fake.presence.some((p) => p.jid === user),
+    until: (probe, what) => fake.until(probe, what),
+  };
+  return d;
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'tinyagi-contract-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe.each([
   ['telegram', telegramDriver],
   ['discord', discordDriver],
+  ['whatsapp', whatsappDriver],
 ] as const)('ChannelAdapter contract: %s', (_name, makeDriver) => {
   const driver = makeDriver();
   const received: InboundMessage[] = [];
