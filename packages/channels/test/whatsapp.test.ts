@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WhatsAppAdapter, type InboundMessage } from '../src/index.ts';
+import { renderQr, WhatsAppAdapter, type InboundMessage } from '../src/index.ts';
 import { FakeWhatsApp } from './fakes/fake-whatsapp.ts';
 
 const dirs: string[] = [];
@@ -46,9 +46,12 @@ describe('whatsapp adapter', () => {
     expect(readFileSync(adapter.qrFile, 'utf8')).toBe('2@fake-qr-code');
     expect(statSync(adapter.qrFile).mode & 0o777).toBe(0o600);
     expect(started).toBe(false);
+    expect(JSON.parse(readFileSync(adapter.stateFile, 'utf8'))).toMatchObject({ state: 'qr', qr: '2@fake-qr-code' });
     fake.connect();
     await starting;
     expect(existsSync(adapter.qrFile)).toBe(false);
+    expect(JSON.parse(readFileSync(adapter.stateFile, 'utf8'))).toMatchObject({ state: 'open', qr: null });
+    expect(await renderQr('2@fake-qr-code')).toMatch(/▄|█/);
     expect(statSync(join(stateDir, 'auth')).mode & 0o777).toBe(0o700);
   });
 
@@ -92,6 +95,7 @@ describe('whatsapp adapter', () => {
     fake.close(401);
     expect(fatal).toHaveLength(1);
     expect(fatal[0]).toContain('tinyagi channel reset whatsapp');
+    expect(JSON.parse(readFileSync(adapter.stateFile, 'utf8'))).toMatchObject({ state: 'logged_out' });
     expect(fake.sockets).toHaveLength(1);
   });
 });

@@ -3,6 +3,8 @@
  * own outbox rows, raise pairing requests for its channel and read its own wake-up events;
  * every other route, and every other channel, is 403 SCOPE_FORBIDDEN.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { createApiClient, type TinyEvent } from '@tinyagi/client';
@@ -118,5 +120,26 @@ describe('channel-scoped tokens', () => {
     expect((await forged('POST', '/api/outbox/claim', { channel: 'telegram' })).status).toBe(401);
     const odd = call('channel.TELEGRAM.abc');
     expect((await odd('POST', '/api/outbox/claim', { channel: 'telegram' })).status).toBe(401);
+  });
+});
+
+describe('GET /api/channels/:name/login (QR-login channels)', () => {
+  it('is unknown before the channel ran, then shows what the channel process wrote', async () => {
+    expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toEqual({ channel: 'whatsapp', state: 'unknown', qr: null, at: null });
+    const dir = join(h.home, 'channels', 'whatsapp');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ state: 'qr', qr: '2@code', at: 1234 }));
+    expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toEqual({ channel: 'whatsapp', state: 'qr', qr: '2@code', at: 1234 });
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ state: 'open', qr: 'stale', at: 1300 }));
+    expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toEqual({ channel: 'whatsapp', state: 'open', qr: null, at: 1300 });
+    writeFileSync(join(dir, 'state.json'), '{ broken');
+    expect((await h.client.channelLogin({ params: { name: 'whatsapp' } })).state).toBe('unknown');
+  });
+
+  it('only exists for QR-login channels, and never for a channel token', async () => {
+    const res = await call(h.token)('GET', '/api/channels/telegram/login');
+    expect(res.status).toBe(400);
+    const scoped = await call(mintChannelToken(h.token, 'whatsapp'))('GET', '/api/channels/whatsapp/login');
+    expect(codeOf(scoped.text)).toBe('SCOPE_FORBIDDEN');
   });
 });

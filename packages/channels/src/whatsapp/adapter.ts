@@ -4,13 +4,16 @@
  *
  * - Login: the QR code is printed to the log (`tinyagi logs whatsapp -f`) and written to
  *   `channels/whatsapp/qr.txt` (0600) until the phone scanned it; the auth state lives in
- *   `channels/whatsapp/auth/` (the runner makes every file it creates private).
+ *   `channels/whatsapp/auth/` (the runner makes every file it creates private). The login state
+ *   (`connecting`, `qr` with the code, `open`, `closed`, `logged_out`) is kept in
+ *   `channels/whatsapp/state.json`, which `GET /api/channels/whatsapp/login` and
+ *   `tinyagi channel login whatsapp` read.
  * - A closed connection reconnects with exponential backoff (1 s, 2 s, 4 s … 60 s, reset once
  *   open). A session WhatsApp logged out is fatal: `onFatal` says how to log in again.
  * - 1:1 chats always reach the host; in groups only messages that mention the bot do (without
  *   the mention). Own messages and status broadcasts are skipped.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
@@ -71,6 +74,14 @@ export const baileysFactory: WhatsAppSocketFactory = {
   },
 };
 
+/** A QR code as terminal text (qrcode-terminal, loaded when needed). */
+export async function renderQr(text: string): Promise<string> {
+  // qrcode-terminal ships no types: its one function, typed here.
+  const specifier: string = 'qrcode-terminal';
+  const { default: qrcode } = (await import(specifier)) as { default: { generate(text: string, options: { small: boolean }, callback: (output: string) => void): void } };
+  return new Promise((resolve) => qrcode.generate(text, { small: true }, resolve));
+}
+
 function statusCodeOf(error: unknown): number | undefined {
   const output = (error as { output?: { statusCode?: unknown } } | undefined)?.output;
   return typeof output?.statusCode === 'number' ? output.statusCode : undefined;
@@ -114,6 +125,16 @@ export class WhatsAppAdapter implements ChannelAdapter {
     return join(this.#o.stateDir, 'qr.txt');
   }
 
+  get stateFile(): string {
+    return join(this.#o.stateDir, 'state.json');
+  }
+
+  #writeState(state: 'connecting' | 'qr' | 'open' | 'closed' | 'logged_out', qr: string | null = null): void {
+    const tmp = `${this.stateFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ state, qr, at: Date.now() }), { mode: 0o600 });
+    renameSync(tmp, this.stateFile);
+  }
+
   /** Resolves once connected (after the QR code was scanned, on a first login). */
   async start(sink: InboundSink): Promise<void> {
     this.#sink = sink;
@@ -148,6 +169,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
 
   async #open(): Promise<void> {
     const log = this.#o.log ?? (() => {});
+    this.#writeState('connecting');
     let opened: Awaited<ReturnType<WhatsAppSocketFactory['open']>>;
     try {
       opened = await this.#factory.open(this.authDir);
@@ -165,6 +187,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
       if (update.connection === 'open') {
         this.#attempt = 0;
         rmSync(this.qrFile, { force: true });
+        this.#writeState('open');
         log('info', `whatsapp connected as ${socket.user?.id ?? '?'}`);
         this.#connected?.();
         this.#connected = undefined;
@@ -173,11 +196,13 @@ export class WhatsAppAdapter implements ChannelAdapter {
         const code = statusCodeOf(update.lastDisconnect?.error);
         if (code === LOGGED_OUT) {
           this.#stopped = true;
+          this.#writeState('logged_out');
           const message = 'WhatsApp logged this device out. Run `tinyagi channel reset whatsapp`, then scan the new QR code (`tinyagi logs whatsapp -f`).';
           log('error', message);
           this.#o.onFatal?.(message);
           return;
         }
+        this.#writeState('closed');
         log('warn', `whatsapp connection closed (${code ?? 'no status'}); reconnecting`);
         this.#reconnect();
       }
@@ -208,11 +233,9 @@ export class WhatsAppAdapter implements ChannelAdapter {
 
   #showQr(qr: string): void {
     writeFileSync(this.qrFile, qr, { mode: 0o600 });
+    this.#writeState('qr', qr);
     if (this.#o.showQr) return this.#o.showQr(qr);
-    void import('qrcode-terminal').then((mod) => {
-      const qrcode = (mod as { default?: { generate(text: string, options: { small: boolean }, cb: (out: string) => void): void } }).default;
-      qrcode?.generate(qr, { small: true }, (out) => (this.#o.log ?? (() => {}))('info', `scan this QR code with WhatsApp (Linked devices):\n${out}`));
-    });
+    void renderQr(qr).then((out) => (this.#o.log ?? (() => {}))('info', `scan this QR code with WhatsApp (Linked devices):\n${out}`));
   }
 
   #toInbound(message: WhatsAppMessage): InboundMessage | undefined {
