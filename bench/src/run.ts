@@ -9,8 +9,9 @@ import { benchB1, benchB2 } from './queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
+import { benchB9 } from './channel-bench.ts';
 
-const selected = new Set((process.env.BENCH ?? 'B1,B2,B3,B4,B5,B6,B7,B8').split(',').map((s) => s.trim().toUpperCase()));
+const selected = new Set((process.env.BENCH ?? 'B1,B2,B3,B4,B5,B6,B7,B8,B9').split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
 const sections: string[] = [];
@@ -40,6 +41,9 @@ if (selected.has('B7')) {
 }
 if (selected.has('B8')) {
   sections.push(`## B8 — browser bundle of the client (esbuild, platform=browser, minified; gzip -9)\n\nThe client entry loads no zod at run time (the contract's types are erased; a zod-free route table checked against the contract by the compiler remains), so a page that only talks to the daemon pays for the client alone. The contract entry is for pages that validate forms with the same schemas.\n\n${await benchB8()}`);
+}
+if (selected.has('B9')) {
+  sections.push(`## B9 — channel delivery: outbox row → Telegram (local fake Bot API, real server, real channel host, grammY)\n\n${await benchB9()}`);
 }
 
 const doc = `# Benchmarks

@@ -9,6 +9,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+const now = (): number => performance.timeOrigin + performance.now();
+
 export interface SentCall {
   method: string;
   chatId: number | string;
@@ -18,6 +20,7 @@ export interface SentCall {
   /** sendDocument/sendPhoto/sendVoice: the uploaded file's name and bytes. */
   file?: { name: string; bytes: Buffer };
   action?: string;
+  /** When the fake answered (epoch ms, sub-millisecond). */
   at: number;
 }
 
@@ -194,7 +197,7 @@ export class FakeTelegram {
     if (failure) {
       failure.times = (failure.times ?? 1) - 1;
       if (failure.times <= 0) this.#failures = this.#failures.filter((f) => f !== failure);
-      this.sent.push({ method: `${method}:failed`, chatId: params['chat_id'] as number, ...(text !== undefined ? { text } : {}), at: Date.now() });
+      this.sent.push({ method: `${method}:failed`, chatId: params['chat_id'] as number, ...(text !== undefined ? { text } : {}), at: now() });
       this.#reply(res, failure.errorCode, { ok: false, error_code: failure.errorCode, description: failure.description, ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}) });
       return this.#notify();
     }
@@ -248,7 +251,7 @@ export class FakeTelegram {
 
   async #method(method: string, p: Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
     const threadId = typeof p['message_thread_id'] === 'number' ? p['message_thread_id'] : undefined;
-    const base = { chatId: p['chat_id'] as number, ...(threadId !== undefined ? { threadId } : {}), at: Date.now() };
+    const base = { chatId: p['chat_id'] as number, ...(threadId !== undefined ? { threadId } : {}), at: now() };
     switch (method) {
       case 'getMe':
         return this.bot;
