@@ -171,7 +171,9 @@ export class ChannelHost implements InboundSink {
     try {
       answer = await this.#o.api.requestPairing({ body: { channel: this.#o.channel, senderId: message.senderId, sender: message.sender } });
     } catch (err) {
-      if (isApiError(err, 'LIMIT_EXCEEDED') || isApiError(err, 'RATE_LIMITED')) {
+      // Too many pending requests: this sender cannot even wait in line. (RATE_LIMITED is
+      // transient: receive() retries it.)
+      if (isApiError(err, 'LIMIT_EXCEEDED')) {
         await this.#notice(message.route, 'This bot cannot take new pairing requests right now. Please try again later.');
         return false;
       }
