@@ -147,6 +147,19 @@ describe('telegram channel, end to end', () => {
     expect(fake.sent.some((s) => s.method === 'sendMessage:failed' && /under_score/.test(s.text ?? ''))).toBe(true);
   });
 
+  it('an approval given while the channel was stopped is caught up when it starts again', async () => {
+    const LATE = 9090;
+    fake.userMessage({ chatId: LATE, text: 'while you were out' });
+    const codeMessage = await fake.until(replyTo(LATE, /pairing code is [A-Z2-9]{8}/), 'the pairing code');
+    const code = /pairing code is ([A-Z2-9]{8})/.exec(codeMessage.text!)![1]!;
+    await d.api.channelAction({ params: { name: 'telegram', action: 'stop' } });
+    await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && !c.running && c.pid === null), 'telegram to stop');
+    await d.api.approvePairing({ body: { code } });
+    await d.api.channelAction({ params: { name: 'telegram', action: 'start' } });
+    await fake.until(replyTo(LATE, /You are approved/), 'the approval notice after the restart');
+    await fake.until(replyTo(LATE, /coder done: while you were out/), 'the held message to be answered');
+  });
+
   it('typing is shown while the agent works', () => {
     expect(fake.sent.some((s) => s.method === 'sendChatAction' && s.chatId === USER && s.action === 'typing')).toBe(true);
   });
