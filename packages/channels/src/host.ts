@@ -7,7 +7,8 @@
  *   to the sender. Approved senders are cached for a minute (pairing requests are rate-limited).
  * - `POST /api/message` with `<channel>:<platform message id>` as idempotency key, so a
  *   redelivered update is never enqueued twice. `/agent x` and `/team x` set the sender's
- *   default target (`@x`). Files are size-capped and stored under files/ first.
+ *   default target (`@x`); `/stop` cancels the chat's latest conversation. Files are
+ *   size-capped and stored under files/ first.
  * - "typing…" is refreshed for the chat until its reply is delivered (or a cap).
  *
  * Outbound (daemon outbox -> platform):
@@ -74,6 +75,8 @@ export class ChannelHost implements InboundSink {
   readonly #held: HeldMessages;
   readonly #ledger: SentLedger;
   readonly #approved = new Map<string, number>();
+  /** The latest conversation of each chat (for `/stop`); this process's memory only. */
+  readonly #latest = new Map<string, string>();
   readonly #typing = new Map<string, { timer: NodeJS.Timeout; until: number }>();
   #events: EventSubscription | undefined;
   #sweep: NodeJS.Timeout | undefined;
@@ -151,6 +154,7 @@ export class ChannelHost implements InboundSink {
     for (let attempt = 0; ; attempt++) {
       try {
         if (!(await this.#admit(message))) return;
+        if (/^\/stop(?:@\w+)?\s*$/i.test(message.text.trim())) return await this.#stop(message.route);
         const stored = await storeInboundFiles(message.files, { dir: this.#o.filesDir, prefix: `${this.#o.channel}_${message.platformMessageId}`, maxBytes: this.#o.maxFileBytes });
         await this.#submit({ ...message, text: withSkippedFiles(translateCommand(message.text), stored), attachments: stored.paths });
         return;
@@ -217,8 +221,17 @@ export class ChannelHost implements InboundSink {
         ...(message.attachments.length > 0 ? { attachments: message.attachments } : {}),
       },
     });
+    if (result.conversationId !== '') this.#latest.set(message.route, result.conversationId);
     if (result.reply !== undefined) await this.#notice(message.route, result.reply);
     if (result.action === 'enqueued' && result.created) this.#startTyping(message.route);
+  }
+
+  async #stop(route: string): Promise<void> {
+    const conversationId = this.#latest.get(route);
+    if (conversationId === undefined) return this.#notice(route, 'Nothing to stop here.');
+    const result = await this.#o.api.cancelConversation({ params: { id: conversationId } });
+    this.#stopTyping(route);
+    await this.#notice(route, result.alreadyEnded ? 'Nothing is running here.' : 'Stopped.');
   }
 
   async #notice(route: string, text: string): Promise<void> {

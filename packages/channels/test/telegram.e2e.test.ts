@@ -30,6 +30,7 @@ beforeAll(async () => {
           reply: 'coder done: {{message}}',
           rules: [
             { match: 'write a long answer', reply: LONG_REPLY },
+            { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
             { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
           ],
         },
@@ -52,7 +53,7 @@ describe('telegram channel, end to end', () => {
   it('runs as a supervised channel with the command menu set', async () => {
     const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 'telegram to be running');
     expect(status.pid).toBeGreaterThan(0);
-    expect(fake.commands).toEqual([expect.objectContaining({ command: 'agent' }), expect.objectContaining({ command: 'team' })]);
+    expect(fake.commands).toEqual([expect.objectContaining({ command: 'agent' }), expect.objectContaining({ command: 'team' }), expect.objectContaining({ command: 'stop' })]);
   });
 
   it('the channel process holds a token scoped to its channel, never the API token', async () => {
@@ -158,6 +159,20 @@ describe('telegram channel, end to end', () => {
     await d.api.channelAction({ params: { name: 'telegram', action: 'start' } });
     await fake.until(replyTo(LATE, /You are approved/), 'the approval notice after the restart');
     await fake.until(replyTo(LATE, /coder done: while you were out/), 'the held message to be answered');
+  });
+
+  it('/stop cancels the chat\'s running conversation and says so; its reply never comes', async () => {
+    fake.userMessage({ chatId: USER, text: 'take your time' });
+    const rows = async () => d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
+    // The run is under way once the daemon accepted the message and typing started for it.
+    const typingBefore = fake.sent.filter((s) => s.method === 'sendChatAction').length;
+    await fake.until(() => fake.sent.filter((s) => s.method === 'sendChatAction').length > typingBefore, 'typing for the slow message');
+    fake.userMessage({ chatId: USER, text: '/stop' });
+    await fake.until(replyTo(USER, /^Stopped\.$/), 'the stop notice');
+    const conversations = await d.api.listConversations({ query: { limit: 20 } });
+    const slow = conversations.find((c) => c.title.includes('take your time'));
+    expect(slow?.status).toBe('cancelled');
+    expect((await rows()).some((r) => r.text.includes('finally done'))).toBe(false);
   });
 
   it('typing is shown while the agent works', () => {

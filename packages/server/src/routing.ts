@@ -48,6 +48,7 @@ const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   ackOutbox: outboxChannel,
   failOutbox: outboxChannel,
   requestPairing: bodyChannel,
+  cancelConversation: ({ params }, ctx) => ctx.stores.runs.getConversation(String(params['id']))?.channel,
 };
 
 /**

@@ -22,7 +22,7 @@ afterAll(async () => {
   expect(secretLeaks).toEqual([]);
 });
 
-const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing'];
+const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing', 'cancelConversation'];
 
 function codeOf(text: string): string | undefined {
   try {
@@ -80,6 +80,17 @@ describe('channel-scoped tokens', () => {
     expect(h.stores.outbox.get(theirs.id)?.status).toBe('pending');
     expect((await tg('POST', `/api/outbox/${mine.id}/ack`)).status).toBe(200);
     expect(h.stores.outbox.get(mine.id)?.status).toBe('delivered');
+  });
+
+  it("cancel their own channel's conversations only (a chat's /stop)", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const own = JSON.parse((await tg('POST', '/api/message', { message: 'slow please', agent: 'coder', channel: 'telegram', senderId: 'u9', idempotencyKey: 'tg:stop' })).text) as { conversationId: string };
+    const other = await h.client.sendMessage({ body: { message: 'slow too', agent: 'coder', channel: 'discord', senderId: 'u9' } });
+    expect(codeOf((await tg('POST', `/api/conversations/${other.conversationId}/cancel`)).text)).toBe('SCOPE_FORBIDDEN');
+    expect(codeOf((await tg('POST', '/api/conversations/conv_unknown/cancel')).text)).toBe('SCOPE_FORBIDDEN');
+    const cancelled = await tg('POST', `/api/conversations/${own.conversationId}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(JSON.parse(cancelled.text)).toMatchObject({ conversationId: own.conversationId, status: 'cancelled' });
   });
 
   it('raise pairing requests for their own channel only', async () => {

@@ -33,6 +33,7 @@ const VOICE = new Set(['.ogg', '.oga']);
 export const TELEGRAM_COMMANDS = [
   { command: 'agent', description: 'Talk to an agent from now on: /agent <id>' },
   { command: 'team', description: 'Talk to a team from now on: /team <id>' },
+  { command: 'stop', description: 'Stop what the agents are doing for this chat' },
 ];
 
 function parseRoute(route: string): { chatId: number | string; threadId?: number } {
