@@ -14,8 +14,9 @@ import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
 import { benchB9 } from './visualizer-bench.ts';
+import { benchB10 } from './channel-bench.ts';
 
-const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9'];
+const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10'];
 const selected = new Set((process.env.BENCH ?? ALL.join(',')).split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
@@ -62,13 +63,16 @@ if (selected.has('B8')) {
 if (selected.has('B9')) {
   section('## B9 — the terminal dashboard under 1,000 events/s (`tinyagi visualize`)', `A real server (SQLite event log, SSE) publishes a team's run lifecycle (started, progress, handoff, completed over 8 agents, a new conversation every 12 events) at 1,000 events/s for ${process.env.B9_SECONDS ?? 30} s. The dashboard runs in its own process as \`runVisualizer\` composes it (the client's resumable subscription, the reducer, the 10 fps store, Ink) on an 80x24 terminal stream. Every event is applied; the frame rate stays at its cap however fast events arrive.\n\n${await benchB9()}`);
 }
+if (selected.has('B10')) {
+  section('## B10 — channel delivery: outbox row → Telegram (local fake Bot API, real server, real channel host, grammY)', await benchB10());
+}
 
 // Sections not run this time are kept from the current file (a section runs from its `## Bn` heading to the next).
 const docFile = new URL('../../docs/benchmarks.md', import.meta.url);
 const previous = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
 const previousSections = new Map<string, string>();
-for (const part of previous.split(/\n(?=## B\d)/).slice(1)) previousSections.set(/^## (B\d)/.exec(part)![1]!, part.trimEnd());
-const current = new Map(sections.map((text) => [/^## (B\d)/.exec(text)![1]!, text]));
+for (const part of previous.split(/\n(?=## B\d+ )/).slice(1)) previousSections.set(/^## (B\d+)/.exec(part)![1]!, part.trimEnd());
+const current = new Map(sections.map((text) => [/^## (B\d+)/.exec(text)![1]!, text]));
 const ordered = ALL.map((id) => current.get(id) ?? previousSections.get(id)).filter((text): text is string => text !== undefined);
 
 const doc = `# Benchmarks

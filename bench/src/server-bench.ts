@@ -14,7 +14,7 @@ import { percentile } from './machine.ts';
 
 const CLIENT = new URL('./http-client.ts', import.meta.url).pathname;
 
-async function withServer<T>(fn: (s: { url: string; token: string; stores: ReturnType<typeof openStores> }) => Promise<T>): Promise<T> {
+export async function withServer<T>(fn: (s: { url: string; token: string; stores: ReturnType<typeof openStores> }) => Promise<T>): Promise<T> {
   const home = mkdtempSync(join(tmpdir(), 'tinyagi-bench-srv-'));
   const settingsFile = join(home, 'settings.json');
   const settings = { workspace: { path: join(home, 'ws') }, agents: { a: { name: 'a', provider: 'mock' } } } as unknown as Settings;

@@ -254,6 +254,8 @@ describe('ChannelSupervisor', () => {
     return new ChannelSupervisor({
       logsDir: join(dir, 'logs'),
       env: { PATH: process.env['PATH'], ...(runner ? { TINYAGI_CHANNEL_RUNNER: runner } : {}) },
+      // Without a fixture: as if @tinyagi/channels were not installed (the workspace has it).
+      ...(runner ? {} : { resolveRunner: () => undefined }),
       childEnv: () => ({ TINYAGI_API_URL: 'http://127.0.0.1:1', TINYAGI_API_TOKEN: 'secret-token-value' }),
       logger: silent,
       minBackoffMs: 50,

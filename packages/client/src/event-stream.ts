@@ -13,7 +13,8 @@
  * - Transports: `fetch` streams the body and sends the token as a header (Node, browsers,
  *   workers); `eventsource` uses the browser's EventSource, which cannot send headers, with a
  *   short-lived ticket from POST /api/auth/ticket taken before each connection.
- * - Without `lastEventId` the subscription first takes the daemon's current position, so
+ * - Without `lastEventId` the subscription first takes the daemon's current position (a scoped
+ *   token that may not read it starts where the daemon is when it connects), so
  *   "from now on" survives a drop before the first event too (resuming from nothing would skip
  *   what happened while reconnecting).
  * - Events are not validated at run time (the server built them from the same schemas); the
@@ -117,6 +118,20 @@ function callSafely<A extends unknown[]>(listener: (...args: A) => void, ...args
  * `position` answers the id of the newest event now (used once, when no `lastEventId` is given);
  * without it such a subscription starts wherever each connection starts.
  */
+/**
+ * The daemon's position, or undefined for a scoped token (a channel's) that may not read the
+ * status: its stream then starts at the daemon's position when it connects, and the caller
+ * covers the gap its own way (a channel claims its outbox on every open).
+ */
+async function startPosition(position: () => Promise<number>): Promise<number | undefined> {
+  try {
+    return await position();
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'SCOPE_FORBIDDEN') return undefined;
+    throw err;
+  }
+}
+
 export function subscribeEvents<T extends EventType = EventType>(transport: StreamTransport, options: SubscribeOptions<T> = {}, position?: () => Promise<number>): EventSubscription<EventOf<T>> {
   const stateListeners = new Set<StateListener>();
   const eventListeners = new Set<(event: EventOf<T>) => void>();
@@ -172,7 +187,7 @@ export function subscribeEvents<T extends EventType = EventType>(transport: Stre
     for (;;) {
       let error: ApiError | undefined;
       try {
-        if (lastId === undefined && position) lastId = await position();
+        if (lastId === undefined && position) lastId = await startPosition(position);
         await transport.connect(
           lastId,
           {

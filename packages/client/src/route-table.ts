@@ -25,6 +25,7 @@ export const ROUTE_TABLE = {
   status: { method: 'GET', path: '/api/status' },
   restartServices: { method: 'POST', path: '/api/services/restart' },
   listChannels: { method: 'GET', path: '/api/channels' },
+  channelLogin: { method: 'GET', path: '/api/channels/:name/login' },
   channelAction: { method: 'POST', path: '/api/channels/:name/:action' },
   logs: { method: 'GET', path: '/api/logs' },
   createTicket: { method: 'POST', path: '/api/auth/ticket' },

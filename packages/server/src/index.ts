@@ -10,4 +10,5 @@ export type { ServerOrchestrator, SubmitInput, SubmitResult, SpawnInput } from '
 export { ERROR_REGISTRY, RequestError, isApiErrorCode, statusOf, type ApiErrorCode, type ServerErrorCode } from './errors.ts';
 export { loadOrCreateApiToken, API_TOKEN_FILE, type ApiTokenSource } from './security/api-token.ts';
 export { mintRunToken, isRunToken } from './security/run-token.ts';
+export { mintChannelToken, isChannelToken, CHANNEL_NAME_PATTERN } from './security/channel-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';

@@ -36,6 +36,21 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   spawnRun: (params, ctx) => ctx.stores.runs.getRun(String(params['id']))?.conversationId,
 };
 
+/** What channel a request of a channel-scoped token addresses (it must be the token's own). */
+type ChannelResolver = (req: { params: Record<string, unknown>; body: Record<string, unknown> | undefined }, ctx: ServerContext) => unknown;
+
+const outboxChannel: ChannelResolver = ({ params }, ctx) => ctx.stores.outbox.get(String(params['id']))?.channel;
+const bodyChannel: ChannelResolver = ({ body }) => body?.['channel'];
+
+const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
+  sendMessage: bodyChannel,
+  claimOutbox: bodyChannel,
+  ackOutbox: outboxChannel,
+  failOutbox: outboxChannel,
+  requestPairing: bodyChannel,
+  cancelConversation: ({ params }, ctx) => ctx.stores.runs.getConversation(String(params['id']))?.channel,
+};
+
 /**
  * Query strings and plain-object bodies reject unknown keys, so a typo (`?agnet=`, `{"stauts": …}`)
  * is a 400 that names it instead of a silently ignored field. Loose objects (settings blocks) keep
@@ -102,6 +117,12 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
           const owner = RUN_SCOPE[name]?.(request.params as Record<string, unknown>, ctx);
           if (owner !== request.auth.conversationId) {
             throw new RequestError('SCOPE_FORBIDDEN', 'This run-scoped token belongs to another conversation.');
+          }
+        }
+        if (request.auth.kind === 'channel') {
+          const target = CHANNEL_SCOPE[name]?.({ params: request.params as Record<string, unknown>, body: request.body as Record<string, unknown> | undefined }, ctx);
+          if (target !== request.auth.channel) {
+            throw new RequestError('SCOPE_FORBIDDEN', `This channel-scoped token belongs to channel ${request.auth.channel}; the request addresses another channel (or none).`);
           }
         }
         const result = await handler({ params: request.params, query: request.query, body: request.body, auth: request.auth, request, reply } as RouteRequest<RouteDef>);

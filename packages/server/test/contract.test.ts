@@ -114,6 +114,11 @@ describe('system', () => {
     await bad('GET', '/api/channels?all=1', 400, 'VALIDATION_FAILED');
   });
 
+  it('channel login: the state of a QR-login channel; other channels are refused', async () => {
+    expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toMatchObject({ channel: 'whatsapp', state: 'unknown', qr: null });
+    await rejects(h.client.channelLogin({ params: { name: 'telegram' as 'whatsapp' } }), 400, 'VALIDATION_FAILED');
+  });
+
   it('logs: the tail of the daemon log, bounded by lines', async () => {
     const logFile = join(h.home, 'logs', 'daemon.log');
     mkdirSync(join(h.home, 'logs'), { recursive: true });

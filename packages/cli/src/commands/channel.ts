@@ -1,5 +1,5 @@
 /**
- * `tinyagi channel list|setup|start|stop|restart|reset <name>`.
+ * `tinyagi channel list|setup|start|stop|restart|reset|login <name>`.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { channelsPatch, type ChannelsChange } from '@tinyagi/core';
 import { connect, findDaemon } from '../daemon/connection.ts';
 import { settingsEditor } from '../settings-editor.ts';
-import { usageError } from '../output/cli-error.ts';
+import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, printTable, println } from '../output/print.ts';
 import { askMultiSelect, askSecret, confirmOrRefuse } from '../output/prompts.ts';
 import { isInteractive, style } from '../output/style.ts';
@@ -33,7 +33,7 @@ interface SetupOptions {
 }
 
 export function registerChannelCommands(program: Command): void {
-  const channel = program.command('channel').alias('channels').description('chat channels (discord, telegram, whatsapp): list, setup, start, stop, restart, reset');
+  const channel = program.command('channel').alias('channels').description('chat channels (discord, telegram, whatsapp): list, setup, start, stop, restart, reset, login');
 
   withJson(channel.command('list').alias('status').description('enabled channels and their client processes')).action(async (options: { json?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
@@ -87,6 +87,41 @@ export function registerChannelCommands(program: Command): void {
         println(`${name}: ${action} → ${state}`);
       });
   }
+
+  channel
+    .command('login')
+    .description('link a QR-login channel (WhatsApp): shows the QR code to scan and waits until it is linked')
+    .argument('<name>', 'whatsapp', choice(['whatsapp'] as const))
+    .option('--timeout <seconds>', 'give up after this long', (v) => Number(v), 180)
+    .action(async (name: 'whatsapp', options: { timeout: number }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { client } = connect(ctx);
+      const enabled = (await settingsEditor(ctx).read()).channels?.enabled ?? [];
+      if (!enabled.includes(name)) throw usageError(`${name} is not enabled.`, `Enable it first: tinyagi channel setup --enable ${name}`);
+      const running = (await client.listChannels()).find((c) => c.name === name);
+      if (!running?.running) await client.channelAction({ params: { name, action: 'start' } });
+      const { renderQr } = await import('@tinyagi/channels');
+      const deadline = Date.now() + options.timeout * 1000;
+      let shown: string | null = null;
+      println(style.dim('Waiting for WhatsApp… (open WhatsApp on your phone → Linked devices → Link a device)'));
+      for (;;) {
+        const login = await client.channelLogin({ params: { name } });
+        if (login.state === 'open') {
+          println(style.green('WhatsApp is linked.'));
+          return;
+        }
+        if (login.state === 'logged_out') {
+          throw new CliError('FAILED', 'WhatsApp logged this device out.', { hint: 'Run `tinyagi channel reset whatsapp`, then `tinyagi channel login whatsapp` again.' });
+        }
+        if (login.state === 'qr' && login.qr !== null && login.qr !== shown) {
+          shown = login.qr;
+          println(await renderQr(login.qr));
+          println(style.dim('Scan this code (it is replaced every ~20 s; this command shows each new one).'));
+        }
+        if (Date.now() > deadline) throw new CliError('TIMEOUT', `WhatsApp was not linked within ${options.timeout} s.`, { hint: 'Run the command again; `tinyagi logs whatsapp` shows what the channel did.' });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    });
 
   channel
     .command('reset')

@@ -55,6 +55,8 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
       return e.data.where === 'plugin' ? { level: 'warn', text: `plugin ${str(e.data.plugin)} ${str(e.data.hook)} ${firstLine(str(e.data.error))}; the text passed through unchanged${where}` } : undefined;
     case 'pairing.requested':
       return { level: 'info', text: `pairing requested on ${e.data.channel} (tinyagi pairing pending)` };
+    case 'pairing.approved':
+      return { level: 'info', text: `pairing approved on ${e.data.channel}: ${e.data.sender || e.data.senderId}` };
     default:
       return undefined;
   }

@@ -1,6 +1,7 @@
 /**
  * Supervises one child process per enabled channel (discord, telegram, whatsapp). Each child is
- * a client of the local API (it gets TINYAGI_API_URL and TINYAGI_API_TOKEN), logs to
+ * a client of the local API (it gets TINYAGI_API_URL and, as TINYAGI_API_TOKEN, a token scoped
+ * to its own channel — never the API token), logs to
  * `logs/<channel>.log`, and is restarted with exponential backoff when it exits. With no
  * channel runner installed, enabled channels are reported as `not_installed`, never as running.
  *
@@ -36,8 +37,8 @@ export interface ChannelStatus {
 export interface ChannelSupervisorOptions {
   logsDir: string;
   env: Env;
-  /** Environment every channel child gets on top of PATH/HOME (API URL, token, home). */
-  childEnv(): Record<string, string>;
+  /** Environment a channel child gets on top of PATH/HOME (API URL, its channel-scoped token, home). */
+  childEnv(channel: string): Record<string, string>;
   logger: Logger;
   /** Backoff bounds (ms). */
   minBackoffMs?: number;
@@ -46,6 +47,8 @@ export interface ChannelSupervisorOptions {
   stableAfterMs?: number;
   /** Where `channel.status` events go. */
   events?: Pick<EventLog, 'append'>;
+  /** Finds the runner (default: resolveChannelRunner); undefined means none is installed. */
+  resolveRunner?: (env: Env) => string | undefined;
 }
 
 /** Where the channel runner is, or undefined when none is installed. */
@@ -153,7 +156,7 @@ export class ChannelSupervisor {
 
   #launch(name: string): void {
     const slot = this.#slot(name);
-    const runner = resolveChannelRunner(this.#options.env);
+    const runner = (this.#options.resolveRunner ?? resolveChannelRunner)(this.#options.env);
     if (runner === undefined) {
       slot.status.detail = 'no channel runner is installed (the @tinyagi/channels package, or TINYAGI_CHANNEL_RUNNER)';
       this.#setState(name, 'not_installed', { error: slot.status.detail });
@@ -168,7 +171,13 @@ export class ChannelSupervisor {
       const value = this.#options.env[key];
       if (value !== undefined) env[key] = value;
     }
-    Object.assign(env, this.#options.childEnv(), { TINYAGI_CHANNEL: name });
+    try {
+      Object.assign(env, this.#options.childEnv(name), { TINYAGI_CHANNEL: name });
+    } catch (err) {
+      slot.status.detail = errorMessage(err);
+      this.#setState(name, 'stopped', { error: slot.status.detail });
+      return;
+    }
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, [...process.execArgv, runner, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });

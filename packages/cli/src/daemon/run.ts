@@ -34,7 +34,7 @@ import {
   type Settings,
   type Stores,
 } from '@tinyagi/core';
-import { loadOrCreateApiToken, mintRunToken, startServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, mintChannelToken, mintRunToken, startServer } from '@tinyagi/server';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -82,6 +82,13 @@ function urlHost(host: string): string {
 }
 
 /** The server's view of the supervisor (GET /api/status, /api/channels). */
+/** A channel's own block of settings.channels (not the shared keys `enabled` and `defaults`). */
+function channelBlock(settings: Settings, channel: string): unknown {
+  if (channel === 'enabled' || channel === 'defaults') return {};
+  const block = (settings.channels as Record<string, unknown> | undefined)?.[channel];
+  return block !== null && typeof block === 'object' && !Array.isArray(block) ? block : {};
+}
+
 function channelServices(supervisor: ChannelSupervisor) {
   const view = (s: ChannelStatus) => ({
     name: s.name,
@@ -157,7 +164,14 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const supervisor = new ChannelSupervisor({
       logsDir: ctx.paths.logs,
       env: ctx.env,
-      childEnv: () => ({ TINYAGI_API_URL: apiUrl, TINYAGI_API_TOKEN: token, TINYAGI_HOME: ctx.home }),
+      // The admin token never reaches a channel process: it gets a token scoped to its channel.
+      childEnv: (channel) => ({
+        TINYAGI_API_URL: apiUrl,
+        TINYAGI_API_TOKEN: mintChannelToken(token, channel),
+        TINYAGI_HOME: ctx.home,
+        // Its own settings block (bot_token, api_root, …), read when it starts: a restart picks up edits.
+        TINYAGI_CHANNEL_CONFIG: JSON.stringify(channelBlock(live.get(), channel)),
+      }),
       logger: logger.child('channels'),
       events: stores.events,
     });

@@ -302,7 +302,7 @@ function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding
           : { check: `channel:${name}`, status: 'fail', message: `${name} is enabled but has no bot token.`, hint: `tinyagi channel setup --${name}-token <token> (or set ${name.toUpperCase()}_BOT_TOKEN)` },
       );
     } else if (name === 'whatsapp') {
-      findings.push({ check: 'channel:whatsapp', status: 'ok', message: 'whatsapp needs no token (pair by QR code: tinyagi logs whatsapp -f)' });
+      findings.push({ check: 'channel:whatsapp', status: 'ok', message: 'whatsapp needs no token (link it by QR code: tinyagi channel login whatsapp)' });
     } else {
       findings.push({ check: `channel:${name}`, status: 'fail', message: `Unknown channel "${name}" in channels.enabled.`, hint: 'Use discord, telegram or whatsapp.' });
     }

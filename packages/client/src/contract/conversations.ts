@@ -122,6 +122,8 @@ export const conversationsContract = {
     path: '/api/conversations/:id/cancel',
     summary: 'Cancel a conversation: every open run and queued message (running processes are killed); it ends `cancelled`',
     tag: 'conversations',
+    // A channel's `/stop` cancels its chat's conversation.
+    auth: 'channel',
     params: IdParamsSchema,
     response: z.object({ conversationId: z.string(), status: z.enum(CONVERSATION_STATUSES), alreadyEnded: z.boolean(), cancelled: z.array(z.string()) }),
   }),

@@ -157,6 +157,7 @@ export const EVENT_PAYLOADS = {
     nextRestartAt: TimestampSchema.optional(),
   }),
   'pairing.requested': z.object({ channel: str, senderId: str, sender: str, code: str }),
+  'pairing.approved': z.object({ channel: str, senderId: str, sender: str }),
   'schedule.fired': z.object({
     scheduleId: str,
     label: str,

@@ -33,6 +33,7 @@ export const EVENT_TYPES = [
   'queue.dead',
   'channel.status',
   'pairing.requested',
+  'pairing.approved',
   'schedule.fired',
   'heartbeat.sent',
   'settings.changed',

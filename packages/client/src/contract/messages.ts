@@ -53,6 +53,7 @@ export const messagesContract = {
     path: '/api/message',
     summary: 'Send a message to an agent or team (an @agent/@team prefix also selects the target)',
     tag: 'messages',
+    auth: 'channel',
     status: 202,
     body: SendMessageBodySchema,
     response: SendMessageResultSchema,

@@ -34,6 +34,7 @@ export const outboxContract = {
     path: '/api/outbox/claim',
     summary: 'Lease deliverable replies of a channel; ack or fail each one',
     tag: 'outbox',
+    auth: 'channel',
     body: z.object({
       channel: z.string().min(1).max(64),
       limit: z.number().int().min(1).max(500).optional(),
@@ -47,6 +48,7 @@ export const outboxContract = {
     path: '/api/outbox/:id/ack',
     summary: 'The platform confirmed delivery (acking twice is fine; an unknown id is 404)',
     tag: 'outbox',
+    auth: 'channel',
     params: IdParamsSchema,
     response: OutboxSchema,
   }),
@@ -55,6 +57,7 @@ export const outboxContract = {
     path: '/api/outbox/:id/fail',
     summary: 'Delivery failed: retried with backoff, or failed for good',
     tag: 'outbox',
+    auth: 'channel',
     params: IdParamsSchema,
     body: z.object({
       error: z.string().min(1).max(4000),

@@ -37,6 +37,7 @@ export const pairingContract = {
     path: '/api/pairing/request',
     summary: 'Channel clients: is this sender approved? If not, a pending request with a code (created once, then reused)',
     tag: 'pairing',
+    auth: 'channel',
     rateLimit: 'pairing',
     body: z.object({ channel, senderId, sender: z.string().max(200).optional() }),
     response: z.object({ status: z.enum(['approved', 'pending']), code: z.string().nullable(), created: z.boolean() }),

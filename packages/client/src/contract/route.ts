@@ -10,9 +10,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /**
  * - `token`: the API token (default).
  * - `run`: the API token, or a run-scoped token of the conversation the route addresses.
+ * - `channel`: the API token, or a channel-scoped token of the channel the route addresses.
  * - `none`: no credentials (health only).
  */
-export type RouteAuth = 'token' | 'run' | 'none';
+export type RouteAuth = 'token' | 'run' | 'channel' | 'none';
 
 export interface RouteDef {
   method: HttpMethod;

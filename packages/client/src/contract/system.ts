@@ -32,6 +32,20 @@ export type Status = z.infer<typeof StatusSchema>;
 
 export const CHANNEL_ACTIONS = ['start', 'stop', 'restart'] as const;
 
+/** Channels that log in by scanning a QR code (the others take a bot token). */
+export const QR_LOGIN_CHANNELS = ['whatsapp'] as const;
+export const CHANNEL_LOGIN_STATES = ['unknown', 'connecting', 'qr', 'open', 'closed', 'logged_out'] as const;
+
+export const ChannelLoginSchema = z.object({
+  channel: z.string(),
+  /** `qr`: scan `qr` now; `open`: linked; `logged_out`: reset the channel and log in again; `unknown`: the channel has not run yet. */
+  state: z.enum(CHANNEL_LOGIN_STATES),
+  /** The QR code's text (render it as a QR code) while `state` is `qr`. */
+  qr: z.string().nullable(),
+  at: TimestampSchema.nullable(),
+});
+export type ChannelLogin = z.infer<typeof ChannelLoginSchema>;
+
 export const LOG_SOURCES = ['daemon'] as const;
 
 export const systemContract = {
@@ -64,6 +78,14 @@ export const systemContract = {
     summary: 'Channel clients supervised by the daemon',
     tag: 'system',
     response: z.array(ChannelStatusSchema),
+  }),
+  channelLogin: route({
+    method: 'GET',
+    path: '/api/channels/:name/login',
+    summary: 'Login state of a QR-login channel (WhatsApp): the QR code to scan, or whether it is linked',
+    tag: 'system',
+    params: z.object({ name: z.enum(QR_LOGIN_CHANNELS) }),
+    response: ChannelLoginSchema,
   }),
   channelAction: route({
     method: 'POST',

@@ -129,6 +129,8 @@ export class PairingStore {
       this.#db
         .prepare("UPDATE pairings SET status = 'approved', approved_at = ?, code = ? WHERE channel = ? AND sender_id = ?")
         .run(now, `used:${row.channel}:${row.sender_id}`, row.channel, row.sender_id);
+      // The channel process waits for this to tell the sender and deliver the held message.
+      this.#events?.append({ type: 'pairing.approved', data: { channel: row.channel, senderId: row.sender_id, sender: row.sender } });
       return { channel: row.channel, senderId: row.sender_id, sender: row.sender, approvedAt: now, lastSeenAt: row.last_seen_at };
     });
   }

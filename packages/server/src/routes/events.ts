@@ -8,6 +8,8 @@
  *   id, then drains the buffer skipping ids it already sent. No gap, no duplicate.
  * - Without an id the stream starts with the next live event.
  * - Filters: ?conversation=, ?agent=, ?types=a,b (exact type names).
+ * - A channel-scoped token sees only its own channel's outbox.enqueued and pairing.approved
+ *   events (its wake-ups), whatever filters it asks for.
  * - A keep-alive comment every 15 s.
  * - Each client has a bounded buffer: a client that falls too far behind is disconnected and
  *   resumes from its last id, instead of growing the server's memory.
@@ -39,10 +41,16 @@ function resumeId(headerValue: string | string[] | undefined, query: EventsQuery
   return Number(raw.trim());
 }
 
+/** The events a channel process needs to wake up: its own replies and approvals. */
+const CHANNEL_EVENT_TYPES: readonly EventType[] = ['outbox.enqueued', 'pairing.approved'];
+
+type Visible = (event: TinyEvent) => boolean;
+
 class EventStreamSession {
   readonly #ctx: ServerContext;
   readonly #reply: FastifyReply;
   readonly #filter: EventFilter;
+  readonly #visible: Visible;
   #queue: TinyEvent[] = [];
   #lastSent: number;
   #replayDone = false;
@@ -50,10 +58,11 @@ class EventStreamSession {
   #closed = false;
   #unsubscribe: () => void = () => {};
 
-  constructor(ctx: ServerContext, reply: FastifyReply, filter: EventFilter, lastSent: number) {
+  constructor(ctx: ServerContext, reply: FastifyReply, filter: EventFilter, lastSent: number, visible: Visible = () => true) {
     this.#ctx = ctx;
     this.#reply = reply;
     this.#filter = filter;
+    this.#visible = visible;
     this.#lastSent = lastSent;
   }
 
@@ -70,7 +79,7 @@ class EventStreamSession {
   }
 
   #onEvent(event: TinyEvent): void {
-    if (this.#closed || !matchesFilter(event, this.#filter)) return;
+    if (this.#closed || !matchesFilter(event, this.#filter) || !this.#visible(event)) return;
     this.#queue.push(event);
     // During replay the buffer also holds events the replay already sent: those do not count.
     if (this.#queue.length > this.#ctx.limits.sseClientBuffer) this.#queue = this.#queue.filter((e) => e.id > this.#lastSent);
@@ -85,9 +94,14 @@ class EventStreamSession {
 
   async #replay(): Promise<void> {
     const page = this.#ctx.limits.sseReplayPage;
+    // Its own cursor: a page of events the scope hides advances it without sending anything.
+    let cursor = this.#lastSent;
     for (;;) {
-      const events = this.#ctx.stores.events.readSince(this.#lastSent, this.#filter, page);
-      for (const event of events) if (!(await this.#send(event))) return;
+      const events = this.#ctx.stores.events.readSince(cursor, this.#filter, page);
+      for (const event of events) {
+        cursor = event.id;
+        if (this.#visible(event) && !(await this.#send(event))) return;
+      }
       if (events.length < page) return;
     }
   }
@@ -147,14 +161,17 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
     },
     async (request, reply) => {
       const query = request.query as EventsQuery;
-      const types = parseTypes(query.types);
+      const auth = request.auth;
+      const asked = parseTypes(query.types);
+      const types = auth.kind === 'channel' ? (asked ?? CHANNEL_EVENT_TYPES).filter((t) => CHANNEL_EVENT_TYPES.includes(t)) : asked;
       const filter: EventFilter = {
         ...(query.conversation ? { conversationId: query.conversation } : {}),
         ...(query.agent ? { agentId: query.agent } : {}),
         ...(types ? { types } : {}),
       };
       const from = resumeId(request.headers['last-event-id'], query) ?? ctx.stores.events.lastId();
-      await new EventStreamSession(ctx, reply, filter, from).start();
+      const visible: Visible | undefined = auth.kind === 'channel' ? (event) => (event.data as { channel?: unknown }).channel === auth.channel : undefined;
+      await new EventStreamSession(ctx, reply, filter, from, visible).start();
     },
   );
 }

@@ -5,6 +5,7 @@ import { RequestError } from '../errors.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
+import { readChannelLogin } from '../channel-login.ts';
 
 const LOG_TAIL_BYTES = 512 * 1024;
 
@@ -45,6 +46,8 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     },
 
     listChannels: async () => (await ctx.services?.channels?.status()) ?? [],
+
+    channelLogin: ({ params }) => readChannelLogin(ctx.home, params.name),
 
     channelAction: async ({ params }) => {
       const supervisor = channels();

@@ -2,6 +2,7 @@
  * The request guard (onRequest hooks), in this order:
  * 1. Host check (DNS rebinding) and Origin check (CORS allowlist): before anything else runs.
  * 2. Credentials: the API token; or a run-scoped token on routes declared `auth: 'run'`; or a
+ *    channel-scoped token on routes declared `auth: 'channel'` and on the event stream; or a
  *    ticket on the event stream. `auth: 'none'` routes (health) and the static, data-free docs
  *    page need nothing; the OpenAPI document itself (/api/openapi.json, /api/docs/json|yaml)
  *    needs the token. Missing or wrong credentials are counted per client address: past
@@ -18,6 +19,7 @@ import type { ServerContext } from '../context.ts';
 import type { RateLimitClass } from '@tinyagi/client/contract';
 import { isAllowedHost, isAllowedOrigin } from './host-origin.ts';
 import { TokenBuckets, type BucketRate } from './rate-limit.ts';
+import { isChannelToken, verifyChannelToken } from './channel-token.ts';
 import { isRunToken, runIdOfToken, verifyRunToken } from './run-token.ts';
 import { secretsEqual } from './secrets.ts';
 import { verifyTicket } from './tickets.ts';
@@ -26,10 +28,11 @@ export type AuthInfo =
   | { kind: 'none' }
   | { kind: 'token' }
   | { kind: 'ticket' }
-  | { kind: 'run'; runId: string; conversationId: string };
+  | { kind: 'run'; runId: string; conversationId: string }
+  | { kind: 'channel'; channel: string };
 
 /** Route config `auth`: the contract's RouteAuth plus `events` (token or ticket). */
-export type GuardMode = 'token' | 'run' | 'none' | 'events';
+export type GuardMode = 'token' | 'run' | 'channel' | 'none' | 'events';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -111,7 +114,7 @@ export function installRateLimits(app: FastifyInstance, ctx: ServerContext): voi
   app.addHook('onRequest', async (request, reply) => {
     const limit = request.routeOptions.config?.limit;
     if (!limit || request.method === 'OPTIONS') return;
-    const who = request.auth.kind === 'run' ? `run:${request.auth.runId}` : request.auth.kind;
+    const who = request.auth.kind === 'run' ? `run:${request.auth.runId}` : request.auth.kind === 'channel' ? `channel:${request.auth.channel}` : request.auth.kind;
     let rate: BucketRate;
     let message: string;
     if (limit === 'message') {
@@ -136,6 +139,14 @@ function authenticate(request: FastifyRequest, mode: GuardMode, ctx: ServerConte
       return { kind: 'ticket' };
     }
     throw new RequestError('AUTH_REQUIRED');
+  }
+  if (isChannelToken(bearer)) {
+    const channel = verifyChannelToken(ctx.token, bearer);
+    if (channel === undefined) throw new RequestError('AUTH_INVALID', 'The channel-scoped token is not valid.');
+    if (mode !== 'channel' && mode !== 'events') {
+      throw new RequestError('SCOPE_FORBIDDEN', 'A channel-scoped token may only post messages, claim and ack its own outbox, raise pairing requests and read its own events.');
+    }
+    return { kind: 'channel', channel };
   }
   if (isRunToken(bearer)) {
     if (mode !== 'run') throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only spawn and read runs of its own conversation.');

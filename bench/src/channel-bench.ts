@@ -1,0 +1,86 @@
+/**
+ * B9: a reply's way out through a channel. Outbox rows are enqueued at a steady rate into a real
+ * server; the Telegram channel host (its channel-scoped token, the SSE wake-up, claim, grammY's
+ * sendMessage, ack) delivers them to the local fake Bot API. Latency: enqueue -> the fake
+ * answered the sendMessage. The floor is the same fake answering a bare HTTP POST of the same
+ * sendMessage at the same rate (no daemon, no channel).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiClient } from '@tinyagi/client';
+import { ChannelHost, TelegramAdapter } from '@tinyagi/channels';
+import { mintChannelToken } from '@tinyagi/server';
+import { FakeTelegram } from '../../packages/channels/test/fakes/fake-telegram.ts';
+import { percentile } from './machine.ts';
+import { withServer } from './server-bench.ts';
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+/** Runs `task(i)` for i < total, started every 1000/perSecond ms (never early, never in bursts). */
+async function paced(total: number, perSecond: number, task: (i: number) => void | Promise<void>): Promise<void> {
+  const start = now();
+  const running: Array<void | Promise<void>> = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / perSecond;
+    const wait = due - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    running.push(task(i));
+  }
+  await Promise.all(running);
+}
+
+function row(label: string, latencies: number[]): string {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return `| ${label} | ${sorted.length} | ${percentile(sorted, 50).toFixed(2)} | ${percentile(sorted, 99).toFixed(2)} | ${sorted.at(-1)!.toFixed(2)} |`;
+}
+
+export async function benchB10(total = 1000, perSecond = 100): Promise<string> {
+  const fake = new FakeTelegram();
+  await fake.start();
+  try {
+    const floor: number[] = [];
+    await paced(total, perSecond, async (i) => {
+      const t0 = now();
+      const res = await fetch(`${fake.url}/bot${fake.token}/sendMessage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat_id: 1, text: `floor ${i}` }) });
+      await res.arrayBuffer();
+      floor.push(now() - t0);
+    });
+
+    const path = await withServer(async ({ url, token, stores }) => {
+      const state = mkdtempSync(join(tmpdir(), 'tinyagi-bench-b9-'));
+      const host = new ChannelHost({
+        channel: 'telegram',
+        adapter: new TelegramAdapter({ token: fake.token, apiRoot: fake.url }),
+        api: createApiClient({ baseUrl: url, token: mintChannelToken(token, 'telegram') }),
+        stateDir: join(state, 'channels', 'telegram'),
+        filesDir: join(state, 'files'),
+      });
+      await host.start();
+      try {
+        const enqueuedAt = new Map<string, number>();
+        await paced(total, perSecond, (i) => {
+          const text = `reply ${i}`;
+          enqueuedAt.set(text, now());
+          stores.outbox.enqueue({ idempotencyKey: `b9-${i}`, channel: 'telegram', text, recipient: { senderId: '1' } });
+        });
+        await fake.until(() => fake.messagesTo(1).filter((m) => m.text?.startsWith('reply ')).length >= total, 'every reply', 120_000);
+        return fake.messagesTo(1).filter((m) => m.text?.startsWith('reply ')).map((m) => m.at - enqueuedAt.get(m.text!)!);
+      } finally {
+        await host.stop();
+        rmSync(state, { recursive: true, force: true });
+      }
+    });
+
+    return [
+      `${total} replies at ${perSecond}/s; latency in ms.`,
+      '',
+      '| path | replies | p50 ms | p99 ms | max ms |',
+      '|---|---|---|---|---|',
+      row('outbox row → channel host → fake Bot API received (SSE wake-up, claim, sendMessage, ack)', path),
+      row('floor: bare HTTP POST sendMessage → fake Bot API answered', floor),
+    ].join('\n');
+  } finally {
+    await fake.close();
+  }
+}

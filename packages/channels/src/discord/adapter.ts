@@ -1,0 +1,145 @@
+/**
+ * Discord through discord.js 14 (gateway for inbound, REST for outbound). `rest_api` points the
+ * REST client at another base URL (a Discord REST proxy, or a test's fake); the gateway URL is
+ * whatever that REST answers for /gateway/bot.
+ *
+ * Routes are `ch:<channel id>` (a DM channel, a guild channel, or a thread — a thread is its own
+ * session); a proactive message with no route goes to the sender's user id (a DM is opened).
+ *
+ * - DMs always reach the host; in guilds only messages that mention the bot do (without the
+ *   mention), and only in `allowedChannels` when that list is set (a thread counts as its parent).
+ * - Sends carry a nonce derived from the outbox id with enforce_nonce, so Discord itself drops a
+ *   resend of a message it already created (within its nonce window).
+ * - "typing…" lasts ~10 s on Discord; the host refreshes it.
+ */
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { Client, DiscordAPIError, GatewayIntentBits, Partials, type Message, type SendableChannels } from 'discord.js';
+import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
+import type { ChannelLog } from '../host.ts';
+
+export const DISCORD_MAX_MESSAGE = 2000;
+
+export interface DiscordAdapterOptions {
+  token: string;
+  /** REST base URL instead of https://discord.com/api (no version suffix). */
+  restApi?: string;
+  /** Guild channel ids the bot answers in (threads count as their parent); all when unset. */
+  allowedChannels?: readonly string[];
+  log?: ChannelLog;
+}
+
+/** Discord error codes that no retry can fix: unknown channel/user, cannot DM this user, missing access/permissions. */
+const PERMANENT_CODES = new Set([10003, 10013, 50001, 50007, 50013]);
+
+function nonceOf(key: string): string {
+  // A Discord nonce is at most 25 characters.
+  return createHash('sha256').update(key).digest('base64url').slice(0, 25);
+}
+
+export class DiscordAdapter implements ChannelAdapter {
+  readonly name = 'discord';
+  readonly maxMessageLength = DISCORD_MAX_MESSAGE;
+  readonly #client: Client;
+  readonly #options: DiscordAdapterOptions;
+
+  constructor(options: DiscordAdapterOptions) {
+    this.#options = options;
+    this.#client = new Client({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
+      // DM channels are not cached before their first message.
+      partials: [Partials.Channel],
+      ...(options.restApi ? { rest: { api: options.restApi.replace(/\/+$/, '') } } : {}),
+    });
+  }
+
+  async start(sink: InboundSink): Promise<void> {
+    const log = this.#options.log ?? (() => {});
+    this.#client.on('messageCreate', (message) => {
+      const inbound = this.#toInbound(message);
+      if (inbound === undefined) return;
+      sink.receive(inbound).catch((err: unknown) => log('error', `discord message ${message.id}: ${err instanceof Error ? err.message : String(err)}`));
+    });
+    this.#client.on('error', (err) => log('error', `discord: ${err.message}`));
+    const ready = new Promise<void>((resolve) => this.#client.once('clientReady', () => resolve()));
+    await this.#client.login(this.#options.token);
+    await ready;
+    log('info', `discord connected as ${this.#client.user?.tag ?? '?'}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.#client.destroy();
+  }
+
+  async send(route: string, message: OutboundMessage): Promise<void> {
+    try {
+      const channel = await this.#channel(route);
+      const files = message.files.map((path) => ({ attachment: path, name: basename(path) }));
+      if (message.text.trim() === '' && files.length === 0) return;
+      await channel.send({
+        ...(message.text.trim() !== '' ? { content: message.text } : {}),
+        ...(files.length > 0 ? { files } : {}),
+        nonce: nonceOf(message.idempotencyKey),
+        enforceNonce: true,
+        allowedMentions: { parse: [] },
+      });
+    } catch (err) {
+      throw translateError(err);
+    }
+  }
+
+  async sendTyping(route: string): Promise<void> {
+    const channel = await this.#channel(route);
+    await channel.sendTyping();
+  }
+
+  async #channel(route: string): Promise<SendableChannels> {
+    if (route.startsWith('ch:')) {
+      const channel = await this.#client.channels.fetch(route.slice(3));
+      if (channel === null || !channel.isSendable()) throw new PermanentSendError(`Discord channel ${route.slice(3)} cannot receive messages`);
+      return channel;
+    }
+    const user = await this.#client.users.fetch(route);
+    return user.createDM();
+  }
+
+  #toInbound(message: Message): InboundMessage | undefined {
+    const me = this.#client.user;
+    if (me === null || message.author.bot || message.author.id === me.id) return undefined;
+    let text = message.content;
+    if (message.guildId !== null) {
+      if (!message.mentions.users.has(me.id)) return undefined;
+      const allowed = this.#options.allowedChannels;
+      const home = message.channel.isThread() ? (message.channel.parentId ?? message.channelId) : message.channelId;
+      if (allowed !== undefined && allowed.length > 0 && !allowed.includes(home) && !allowed.includes(message.channelId)) return undefined;
+      text = text.replace(new RegExp(`<@!?${me.id}>`, 'g'), '').trim();
+    }
+    const files = [...message.attachments.values()].map((a) => ({
+      name: a.name,
+      size: a.size,
+      download: async () => {
+        const res = await fetch(a.url);
+        if (!res.ok) throw new Error(`attachment download answered ${res.status}`);
+        return new Uint8Array(await res.arrayBuffer());
+      },
+    }));
+    if (text === '' && files.length === 0) return undefined;
+    return {
+      platformMessageId: message.id,
+      senderId: message.author.id,
+      sender: message.author.globalName ?? message.author.username,
+      route: `ch:${message.channelId}`,
+      text,
+      files,
+    };
+  }
+}
+
+function translateError(err: unknown): unknown {
+  if (err instanceof DiscordAPIError) {
+    if (err.status === 429) return new RetryAfterError(err.message, 1000);
+    if (typeof err.code === 'number' && PERMANENT_CODES.has(err.code)) return new PermanentSendError(err.message);
+    if (err.status === 403 || err.status === 404) return new PermanentSendError(err.message);
+  }
+  return err;
+}

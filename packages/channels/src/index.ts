@@ -1,0 +1,13 @@
+/**
+ * @tinyagi/channels: chat platforms as supervised API clients of the daemon. One ChannelAdapter
+ * interface (adapter.ts), the shared host around it (pairing, idempotency, chunking, outbox
+ * delivery: host.ts), and the adapters. The process entry is `@tinyagi/channels/runner`.
+ */
+export { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from './adapter.ts';
+export { splitMessage } from './chunk.ts';
+export { sanitizeFileName, storeInboundFiles, DEFAULT_MAX_FILE_BYTES } from './files.ts';
+export { ChannelHost, channelStateDir, type ChannelHostOptions, type ChannelLog } from './host.ts';
+export { readChannelConfig, botToken, ChannelConfigError, type ChannelProcessConfig } from './config.ts';
+export { TelegramAdapter, TELEGRAM_MAX_MESSAGE, TELEGRAM_COMMANDS, type TelegramAdapterOptions } from './telegram/adapter.ts';
+export { DiscordAdapter, DISCORD_MAX_MESSAGE, type DiscordAdapterOptions } from './discord/adapter.ts';
+export { WhatsAppAdapter, WHATSAPP_MAX_MESSAGE, baileysFactory, renderQr, type WhatsAppAdapterOptions, type WhatsAppMessage, type WhatsAppSocket, type WhatsAppSocketFactory } from './whatsapp/adapter.ts';

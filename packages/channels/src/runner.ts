@@ -1,0 +1,102 @@
+/**
+ * The channel process: `node runner.js <channel>`, started by the daemon's supervisor (one per
+ * enabled channel). It builds the platform's adapter, runs a ChannelHost around it and stops
+ * cleanly on SIGTERM/SIGINT. A configuration problem (no token, unknown channel) exits with
+ * code 2 and says what to set; the supervisor's status shows the exit.
+ */
+import { createApiClient } from '@tinyagi/client';
+import type { ChannelAdapter } from './adapter.ts';
+import { botToken, ChannelConfigError, filesDir, optionalNumber, optionalString, readChannelConfig, type ChannelProcessConfig } from './config.ts';
+import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
+import { DiscordAdapter } from './discord/adapter.ts';
+import { TelegramAdapter } from './telegram/adapter.ts';
+import { WhatsAppAdapter } from './whatsapp/adapter.ts';
+
+const STOP_GRACE_MS = 10_000;
+
+// stdout is a pipe to the daemon (which writes logs/<channel>.log). If the daemon died, writing
+// fails with EPIPE: that must not crash us mid-delivery, so the lines are dropped instead.
+process.stdout.on('error', () => {});
+
+const log: ChannelLog = (level, message) => {
+  if (process.stdout.writable) process.stdout.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}\n`);
+};
+
+function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): ChannelAdapter {
+  switch (config.channel) {
+    case 'telegram': {
+      const apiRoot = optionalString(config.block, 'api_root');
+      return new TelegramAdapter({ token: botToken(config, env, 'TELEGRAM_BOT_TOKEN'), ...(apiRoot ? { apiRoot } : {}), log });
+    }
+    case 'discord': {
+      const restApi = optionalString(config.block, 'rest_api');
+      const allowed = config.block['allowed_channels'];
+      const allowedChannels = Array.isArray(allowed) ? allowed.filter((c): c is string => typeof c === 'string') : undefined;
+      return new DiscordAdapter({ token: botToken(config, env, 'DISCORD_BOT_TOKEN'), ...(restApi ? { restApi } : {}), ...(allowedChannels ? { allowedChannels } : {}), log });
+    }
+    case 'whatsapp':
+      return new WhatsAppAdapter({
+        stateDir: channelStateDir(config.home, 'whatsapp'),
+        log,
+        onFatal: () => {
+          // Logged out: nothing to retry with this session (the message above says what to do).
+          process.exitCode = 3;
+          process.kill(process.pid, 'SIGTERM');
+        },
+      });
+    default:
+      throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram, discord, whatsapp).`);
+  }
+}
+
+async function main(): Promise<void> {
+  // Everything a channel writes (session keys, held messages, files) is for this user only.
+  process.umask(0o077);
+  const config = readChannelConfig(process.env, process.argv.slice(2));
+  const adapter = createAdapter(config, process.env);
+  const maxFileBytes = optionalNumber(config.block, 'max_file_bytes');
+  const leaseMs = optionalNumber(config.block, 'lease_ms');
+  const host = new ChannelHost({
+    channel: config.channel,
+    adapter,
+    api: createApiClient({ baseUrl: config.apiUrl, token: config.apiToken }),
+    stateDir: channelStateDir(config.home, config.channel),
+    filesDir: filesDir(config.home),
+    ...(maxFileBytes ? { maxFileBytes } : {}),
+    ...(leaseMs ? { leaseMs } : {}),
+    log,
+  });
+  let stopping = false;
+  const stop = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log('info', `${reason}: stopping`);
+    // A send the platform never answers must not keep the process alive for ever.
+    setTimeout(() => {
+      log('warn', 'stop took too long; exiting');
+      process.exit(1);
+    }, STOP_GRACE_MS).unref();
+    host.stop().then(
+      () => process.exit(process.exitCode ?? 0),
+      (err: unknown) => {
+        log('error', `stop failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  // A daemon that died without stopping us (SIGKILL) leaves us orphaned: a new daemon starts its
+  // own channel process, and two pollers on one bot must not run side by side.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop('the daemon is gone');
+  }, 500).unref();
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('unhandledRejection', (err) => log('error', `unhandled: ${err instanceof Error ? err.message : String(err)}`));
+  await host.start();
+}
+
+main().catch((err: unknown) => {
+  log('error', err instanceof Error ? err.message : String(err));
+  process.exit(err instanceof ChannelConfigError ? 2 : 1);
+});

@@ -1,0 +1,188 @@
+/**
+ * The ChannelAdapter contract, run against every adapter with its platform fake: what the host
+ * relies on, whatever the platform.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscordAdapter, TelegramAdapter, WhatsAppAdapter, type ChannelAdapter, type InboundMessage } from '../src/index.ts';
+import { FakeDiscord, dmChannelOf, GUILD_CHANNEL } from './fakes/fake-discord.ts';
+import { FakeTelegram } from './fakes/fake-telegram.ts';
+import { FakeWhatsApp } from './fakes/fake-whatsapp.ts';
+
+interface Driver {
+  adapter: ChannelAdapter;
+  /** The user's id on the platform (a proactive message's route). */
+  userId: string;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  privateMessage(text: string, file?: { name: string; bytes: Buffer }): void;
+  groupMessage(text: string, mention: boolean): void;
+  /** Texts the bot sent to the user's private chat, and the files. */
+  privateTexts(): string[];
+  privateFiles(): string[];
+  typingSeen(): boolean;
+  until<T>(probe: () => T | undefined | false, what: string): Promise<T>;
+}
+
+function telegramDriver(): Driver {
+  const fake = new FakeTelegram();
+  const user = 31337;
+  const d: Driver = {
+    adapter: undefined as unknown as ChannelAdapter,
+    userId: String(user),
+    async start() {
+      await fake.start();
+      d.adapter = new TelegramAdapter({ token: fake.token, apiRoot: fake.url });
+    },
+    close: () => fake.close(),
+    privateMessage: (text, file) => void fake.userMessage({ chatId: user, text, ...(file ? { document: file } : {}) }),
+    groupMessage: (text, mention) => void fake.userMessage({ chatId: -1001, fromId: user, chatType: 'supergroup', text: mention ? `@${fake.bot.username} ${text}` : text }),
+    privateTexts: () => fake.messagesTo(user).map((m) => m.text ?? ''),
+    privateFiles: () => fake.sent.filter((s) => s.file !== undefined && String(s.chatId) === String(user)).map((s) => s.file!.name),
+    typingSeen: () => fake.sent.some((s) => s.method === 'sendChatAction' && String(s.chatId) === String(user)),
+    until: (probe, what) => fake.until(probe, what),
+  };
+  return d;
+}
+
+function discordDriver(): Driver {
+  const fake = new FakeDiscord();
+  const user = '700000000000000099';
+  const d: Driver = {
+    adapter: undefined as unknown as ChannelAdapter,
+    userId: user,
+    async start() {
+      await fake.start();
+      d.adapter = new DiscordAdapter({ token: fake.token, restApi: `${fake.url}/api` });
+    },
+    close: () => fake.close(),
+    privateMessage: (text, file) => void fake.dm({ userId: user, content: text, ...(file ? { attachment: file } : {}) }),
+    groupMessage: (text, mention) => void fake.guildMessage({ userId: user, channelId: GUILD_CHANNEL, content: text, mention }),
+    privateTexts: () => fake.sentTo(dmChannelOf(user)).map((m) => m.content ?? ''),
+    privateFiles: () => fake.sentTo(dmChannelOf(user)).flatMap((m) => m.files.map((f) => f.name)),
+    typingSeen: () => fake.typing.includes(dmChannelOf(user)),
+    until: (probe, what) => fake.until(probe, what),
+  };
+  return d;
+}
+
+function whatsappDriver(): Driver {
+  const fake = new FakeWhatsApp();
+  const user = '15557654321@s.whatsapp.net';
+  const d: Driver = {
+    adapter: undefined as unknown as ChannelAdapter,
+    userId: user,
+    async start() {
+      d.adapter = new WhatsAppAdapter({ stateDir: join(tmp, 'whatsapp'), factory: fake, showQr: () => {} });
+    },
+    close: async () => {},
+    privateMessage: (text, file) => void fake.incoming({ jid: user, text, ...(file ? { document: file } : {}) }),
+    groupMessage: (text, mention) => void fake.incoming({ jid: '1203630001@g.us', participant: user, text, mention }),
+    privateTexts: () => fake.textsTo(user),
+    privateFiles: () => fake.sent.filter((s) => s.jid === user && typeof s.content['fileName'] === 'string').map((s) => s.content['fileName'] as string),
+    typingSeen: () => fake.presence.some((p) => p.jid === user),
+    until: (probe, what) => fake.until(probe, what),
+  };
+  return d;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'tinyagi-contract-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe.each([
+  ['telegram', telegramDriver],
+  ['discord', discordDriver],
+  ['whatsapp', whatsappDriver],
+] as const)('ChannelAdapter contract: %s', (_name, makeDriver) => {
+  const driver = makeDriver();
+  const received: InboundMessage[] = [];
+  const waiters = new Set<() => void>();
+  const until = async <T,>(probe: () => T | undefined, what: string): Promise<T> => {
+    const found = probe();
+    if (found !== undefined) return found;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 30_000);
+      const check = (): void => {
+        const value = probe();
+        if (value === undefined) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(value);
+      };
+      waiters.add(check);
+    });
+  };
+
+  beforeAll(async () => {
+    await driver.start();
+    await driver.adapter.start({
+      receive: async (message) => {
+        received.push(message);
+        for (const w of [...waiters]) w();
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await driver.adapter.stop();
+    await driver.close();
+  });
+
+  it('declares its platform limit', () => {
+    expect(driver.adapter.maxMessageLength).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('delivers a private message with its sender, a route and a platform id', async () => {
+    driver.privateMessage('contract hello');
+    const message = await until(() => received.find((m) => m.text === 'contract hello'), 'the private message');
+    expect(message.senderId).toBe(driver.userId);
+    expect(message.route).not.toBe('');
+    expect(message.platformMessageId).not.toBe('');
+    expect(message.files).toEqual([]);
+  });
+
+  it('gives every message its own platform id', async () => {
+    driver.privateMessage('first of two');
+    driver.privateMessage('second of two');
+    const [a, b] = await until(() => {
+      const first = received.find((m) => m.text === 'first of two');
+      const second = received.find((m) => m.text === 'second of two');
+      return first && second ? [first, second] : undefined;
+    }, 'both messages');
+    expect(a!.platformMessageId).not.toBe(b!.platformMessageId);
+  });
+
+  it('in a group, passes on only messages that mention the bot, without the mention', async () => {
+    driver.groupMessage('not for the bot', false);
+    driver.groupMessage('for the bot', true);
+    const message = await until(() => received.find((m) => m.text === 'for the bot'), 'the mentioned message');
+    expect(message.senderId).toBe(driver.userId);
+    expect(received.some((m) => m.text.includes('not for the bot'))).toBe(false);
+  });
+
+  it('hands over an attachment that downloads to its bytes', async () => {
+    driver.privateMessage('with a file', { name: 'data.txt', bytes: Buffer.from('file bytes') });
+    const message = await until(() => received.find((m) => m.text === 'with a file'), 'the message with a file');
+    expect(message.files).toHaveLength(1);
+    expect(message.files[0]!.name).toBe('data.txt');
+    expect(Buffer.from(await message.files[0]!.download()).toString()).toBe('file bytes');
+  });
+
+  it('sends text and files to a route, and shows typing there', async () => {
+    const route = received.find((m) => m.text === 'contract hello')!.route;
+    const file = join(tmp, `${_name}-out.txt`);
+    writeFileSync(file, 'outbound');
+    await driver.adapter.send(route, { text: 'contract reply', files: [file], idempotencyKey: `${_name}:1:0` });
+    await driver.adapter.sendTyping?.(route);
+    expect(driver.privateTexts()).toContain('contract reply');
+    expect(driver.privateFiles()).toContain(`${_name}-out.txt`);
+    expect(driver.typingSeen()).toBe(true);
+  });
+
+  it("sends a proactive message to the sender's id when there is no route", async () => {
+    await driver.adapter.send(driver.userId, { text: 'proactive hello', files: [], idempotencyKey: `${_name}:2:0` });
+    expect(driver.privateTexts()).toContain('proactive hello');
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * Telegram end to end: a real daemon (temp TINYAGI_HOME, mock agents) whose supervisor starts
+ * the real channel process, with grammY pointed at a local fake Bot API through
+ * channels.telegram.api_root. Covers pairing with the held message, replies, inbound
+ * idempotency, chunking, mention-gating, forum topics, files both ways, 429 retry_after, and
+ * the channel process's token scope.
+ */
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeTelegram } from './fakes/fake-telegram.ts';
+import { createDaemon, waitFor, type TestDaemon } from './helpers/daemon.ts';
+
+const LONG_REPLY = Array.from({ length: 95 }, (_, i) => `Paragraph ${i}: ${'lorem ipsum dolor sit amet '.repeat(3).trim()}.`).join('\n\n');
+
+let fake: FakeTelegram;
+let d: TestDaemon;
+const USER = 4242;
+
+beforeAll(async () => {
+  fake = new FakeTelegram();
+  await fake.start();
+  d = await createDaemon((root, home) => ({
+    workspace: { path: join(root, 'workspace'), name: 'workspace' },
+    models: { provider: 'mock' },
+    agents: {
+      coder: {
+        provider: 'mock',
+        mock: {
+          reply: 'coder done: {{message}}',
+          rules: [
+            { match: 'write a long answer', reply: LONG_REPLY },
+            { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
+            { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
+          ],
+        },
+      },
+    },
+    channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
+  }));
+  await d.start();
+  await fake.until(() => fake.calls.includes('getUpdates'), 'the channel to start polling', 60_000);
+}, 120_000);
+
+afterAll(async () => {
+  await d?.cleanup();
+  await fake?.close();
+});
+
+const replyTo = (chatId: number, pattern: RegExp) => () => fake.messagesTo(chatId).find((m) => pattern.test(m.text ?? ''));
+
+describe('telegram channel, end to end', () => {
+  it('runs as a supervised channel with the command menu set', async () => {
+    const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 'telegram to be running');
+    expect(status.pid).toBeGreaterThan(0);
+    expect(fake.commands).toEqual([expect.objectContaining({ command: 'agent' }), expect.objectContaining({ command: 'team' }), expect.objectContaining({ command: 'stop' })]);
+  });
+
+  it('the channel process holds a token scoped to its channel, never the API token', async () => {
+    const status = (await d.api.listChannels()).find((c) => c.name === 'telegram')!;
+    const environ = readFileSync(`/proc/${status.pid}/environ`, 'utf8').split('\0');
+    const token = environ.find((e) => e.startsWith('TINYAGI_API_TOKEN='))?.slice('TINYAGI_API_TOKEN='.length) ?? '';
+    expect(token.startsWith('channel.telegram.')).toBe(true);
+    expect(environ.join('\n')).not.toContain(d.token);
+  });
+
+  it('a new sender gets a pairing code; after approval it is told and its held message is answered', async () => {
+    fake.userMessage({ chatId: USER, text: 'hello there', firstName: 'Ada' });
+    const codeMessage = await fake.until(replyTo(USER, /pairing code is [A-Z2-9]{8}/), 'the pairing code');
+    expect(fake.messagesTo(USER).some((m) => /coder done/.test(m.text ?? ''))).toBe(false);
+    const code = /pairing code is ([A-Z2-9]{8})/.exec(codeMessage.text!)![1]!;
+    expect(codeMessage.text).toContain(`tinyagi pairing approve ${code}`);
+    await d.api.approvePairing({ body: { code } });
+    await fake.until(replyTo(USER, /You are approved/), 'the approval notice');
+    await fake.until(replyTo(USER, /coder done: hello there/), 'the held message to be answered');
+  });
+
+  it('a private message gets its reply; a redelivered update is enqueued once', async () => {
+    const id = fake.userMessage({ chatId: USER, text: 'what is up' });
+    await fake.until(replyTo(USER, /coder done: what is up/), 'the reply');
+    fake.redeliver(id);
+    // A later message is handled after the redelivery (grammY handles updates in order).
+    fake.userMessage({ chatId: USER, text: 'after the redelivery' });
+    await fake.until(replyTo(USER, /coder done: after the redelivery/), 'the later reply');
+    expect(fake.messagesTo(USER).filter((m) => /coder done: what is up/.test(m.text ?? ''))).toHaveLength(1);
+    const rows = await d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
+    expect(rows.filter((r) => r.text.includes('coder done: what is up'))).toHaveLength(1);
+  });
+
+  it('a reply longer than 4,096 characters arrives as several messages, each within the limit, nothing lost', async () => {
+    const before = fake.messagesTo(USER).length;
+    fake.userMessage({ chatId: USER, text: 'please write a long answer' });
+    await fake.until(replyTo(USER, /Paragraph 94:/), 'the last chunk');
+    const chunks = fake.messagesTo(USER).slice(before).filter((m) => /Paragraph|@coder/.test(m.text ?? ''));
+    const row = (await d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } })).find((r) => r.text.includes('Paragraph 94:'))!;
+    expect(row.text.length).toBeGreaterThan(9000);
+    expect(chunks).toHaveLength(3);
+    for (const chunk of chunks) expect(chunk.text!.length).toBeLessThanOrEqual(4096);
+    // Cut on paragraph breaks: joined back, the chunks are the reply.
+    expect(chunks.map((c) => c.text).join('\n\n')).toBe(row.text);
+  });
+
+  it('in a group, a message without a mention is ignored and one with a mention is answered (mention removed)', async () => {
+    const GROUP = -100123;
+    fake.userMessage({ chatId: GROUP, fromId: USER, chatType: 'supergroup', text: 'just chatting among humans' });
+    fake.userMessage({ chatId: GROUP, fromId: USER, chatType: 'supergroup', text: '@tiny_test_bot ping from the group' });
+    await fake.until(replyTo(GROUP, /coder done: ping from the group/), 'the group reply');
+    expect(fake.messagesTo(GROUP).map((m) => m.text)).toEqual([expect.stringMatching(/^coder done: ping from the group\b/)]);
+  });
+
+  it('a forum topic is its own thread: the reply goes to the topic', async () => {
+    const FORUM = -100777;
+    fake.userMessage({ chatId: FORUM, fromId: USER, chatType: 'supergroup', threadId: 42, text: '@tiny_test_bot hello topic' });
+    const reply = await fake.until(replyTo(FORUM, /coder done: hello topic/), 'the topic reply');
+    expect(reply.threadId).toBe(42);
+  });
+
+  it('an inbound document is stored under files/ and given to the agent; an outbound file is sent as a document', async () => {
+    fake.userMessage({ chatId: USER, text: 'see attached', document: { name: '../../evil name.txt', bytes: Buffer.from('attached content') } });
+    await fake.until(replyTo(USER, /coder done: see attached/), 'the reply to the document');
+    const stored = readdirSync(join(d.home, 'files')).find((f) => f.endsWith('evil_name.txt'));
+    expect(stored).toBeDefined();
+    expect(readFileSync(join(d.home, 'files', stored!), 'utf8')).toBe('attached content');
+
+    mkdirSync(join(d.home, 'files'), { recursive: true });
+    writeFileSync(join(d.home, 'files', 'report.txt'), 'the report');
+    fake.userMessage({ chatId: USER, text: 'send the report please' });
+    const doc = await fake.until(() => fake.sent.find((s) => s.method === 'sendDocument' && s.chatId === USER), 'the document');
+    expect(doc.file?.name).toBe('report.txt');
+    expect(doc.file?.bytes.toString()).toBe('the report');
+  });
+
+  it('a 429 is retried after retry_after, and the reply is delivered once', async () => {
+    fake.failNext({ method: 'sendMessage', match: /coder done: retry me/, errorCode: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
+    fake.userMessage({ chatId: USER, text: 'retry me' });
+    const delivered = await fake.until(replyTo(USER, /coder done: retry me/), 'the retried reply');
+    const refused = fake.sent.find((s) => s.method === 'sendMessage:failed' && /retry me/.test(s.text ?? ''));
+    expect(refused).toBeDefined();
+    expect(delivered.at - refused!.at).toBeGreaterThanOrEqual(1000);
+    expect(fake.messagesTo(USER).filter((m) => /coder done: retry me/.test(m.text ?? ''))).toHaveLength(1);
+  });
+
+  it('a reply Telegram cannot parse as Markdown is sent again as plain text', async () => {
+    fake.failNext({ method: 'sendMessage', match: /coder done: under_score \*star/, errorCode: 400, description: "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 20" });
+    fake.userMessage({ chatId: USER, text: 'under_score *star' });
+    const plain = await fake.until(replyTo(USER, /coder done: under_score \*star/), 'the plain-text reply');
+    expect(plain.parseMode).toBeUndefined();
+    expect(fake.sent.some((s) => s.method === 'sendMessage:failed' && /under_score/.test(s.text ?? ''))).toBe(true);
+  });
+
+  it('an approval given while the channel was stopped is caught up when it starts again', async () => {
+    const LATE = 9090;
+    fake.userMessage({ chatId: LATE, text: 'while you were out' });
+    const codeMessage = await fake.until(replyTo(LATE, /pairing code is [A-Z2-9]{8}/), 'the pairing code');
+    const code = /pairing code is ([A-Z2-9]{8})/.exec(codeMessage.text!)![1]!;
+    await d.api.channelAction({ params: { name: 'telegram', action: 'stop' } });
+    await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && !c.running && c.pid === null), 'telegram to stop');
+    await d.api.approvePairing({ body: { code } });
+    await d.api.channelAction({ params: { name: 'telegram', action: 'start' } });
+    await fake.until(replyTo(LATE, /You are approved/), 'the approval notice after the restart');
+    await fake.until(replyTo(LATE, /coder done: while you were out/), 'the held message to be answered');
+  });
+
+  it('/stop cancels the chat\'s running conversation and says so; its reply never comes', async () => {
+    fake.userMessage({ chatId: USER, text: 'take your time' });
+    const rows = async () => d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
+    // The run is under way once the daemon accepted the message and typing started for it.
+    const typingBefore = fake.sent.filter((s) => s.method === 'sendChatAction').length;
+    await fake.until(() => fake.sent.filter((s) => s.method === 'sendChatAction').length > typingBefore, 'typing for the slow message');
+    fake.userMessage({ chatId: USER, text: '/stop' });
+    await fake.until(replyTo(USER, /^Stopped\.$/), 'the stop notice');
+    const conversations = await d.api.listConversations({ query: { limit: 20 } });
+    const slow = conversations.find((c) => c.title.includes('take your time'));
+    expect(slow?.status).toBe('cancelled');
+    expect((await rows()).some((r) => r.text.includes('finally done'))).toBe(false);
+  });
+
+  it('typing is shown while the agent works', () => {
+    expect(fake.sent.some((s) => s.method === 'sendChatAction' && s.chatId === USER && s.action === 'typing')).toBe(true);
+  });
+
+  it('the channel keeps its state private (0700 directory, 0600 files)', () => {
+    const dir = join(d.home, 'channels', 'telegram');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'sent.log')).mode & 0o777).toBe(0o600);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Channel-scoped tokens: a channel process may post messages as its channel, claim/ack/fail its
+ * own outbox rows, raise pairing requests for its channel and read its own wake-up events;
+ * every other route, and every other channel, is 403 SCOPE_FORBIDDEN.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiContract, type RouteDef } from '@tinyagi/client/contract';
+import { createApiClient, type TinyEvent } from '@tinyagi/client';
+import { mintChannelToken } from '../src/index.ts';
+import { httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+
+let h: ServerHarness;
+beforeAll(async () => {
+  h = await startHarness();
+  h.stores.outbox.registerClientChannel('telegram');
+  h.stores.outbox.registerClientChannel('discord');
+});
+afterAll(async () => {
+  await h?.close();
+  expect(secretLeaks).toEqual([]);
+});
+
+const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing', 'cancelConversation'];
+
+function codeOf(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+const call = (token: string) => (method: string, path: string, body?: unknown) =>
+  httpRequest(h.port, {
+    method,
+    path,
+    headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+
+const outboxRow = (channel: string, key: string) => h.stores.outbox.enqueue({ idempotencyKey: key, channel, text: `to ${channel}`, recipient: { senderId: 'u1' } }).row;
+
+describe('channel-scoped tokens', () => {
+  it('are refused on every route not declared for channels, and on the OpenAPI document', async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const routes = (Object.entries(apiContract) as Array<[string, RouteDef]>)
+      .filter(([name, def]) => def.auth !== 'none' && !CHANNEL_ROUTES.includes(name))
+      .map(([name, def]) => ({ name, method: def.method, path: def.path.replace(/:([A-Za-z]+)/g, 'x') }));
+    routes.push({ name: 'openapi', method: 'GET', path: '/api/openapi.json' });
+    expect(routes.length).toBeGreaterThan(40);
+    const answers = await Promise.all(routes.map(async (r) => `${r.name} ${codeOf((await tg(r.method, r.path)).text)}`));
+    expect(answers.filter((a) => !a.endsWith(' SCOPE_FORBIDDEN'))).toEqual([]);
+  });
+
+  it('post messages as their own channel only', async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const own = await tg('POST', '/api/message', { message: 'hi', agent: 'reviewer', channel: 'telegram', senderId: 'u1', idempotencyKey: 'tg:1' });
+    expect(own.status).toBe(202);
+    for (const body of [
+      { message: 'hi', agent: 'reviewer', channel: 'discord', senderId: 'u1' },
+      { message: 'hi', agent: 'reviewer', senderId: 'u1' },
+    ]) {
+      const res = await tg('POST', '/api/message', body);
+      expect({ status: res.status, code: codeOf(res.text) }).toEqual({ status: 403, code: 'SCOPE_FORBIDDEN' });
+    }
+  });
+
+  it("claim, ack and fail their own outbox, never another channel's", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const mine = outboxRow('telegram', 'k-tg-1');
+    const theirs = outboxRow('discord', 'k-dc-1');
+    const claimed = await tg('POST', '/api/outbox/claim', { channel: 'telegram' });
+    expect(claimed.status).toBe(200);
+    expect((JSON.parse(claimed.text) as Array<{ id: string }>).map((r) => r.id)).toContain(mine.id);
+    expect(codeOf((await tg('POST', '/api/outbox/claim', { channel: 'discord' })).text)).toBe('SCOPE_FORBIDDEN');
+    expect(codeOf((await tg('POST', `/api/outbox/${theirs.id}/ack`)).text)).toBe('SCOPE_FORBIDDEN');
+    expect(codeOf((await tg('POST', `/api/outbox/${theirs.id}/fail`, { error: 'x' })).text)).toBe('SCOPE_FORBIDDEN');
+    expect(h.stores.outbox.get(theirs.id)?.status).toBe('pending');
+    expect((await tg('POST', `/api/outbox/${mine.id}/ack`)).status).toBe(200);
+    expect(h.stores.outbox.get(mine.id)?.status).toBe('delivered');
+  });
+
+  it("cancel their own channel's conversations only (a chat's /stop)", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const own = JSON.parse((await tg('POST', '/api/message', { message: 'slow please', agent: 'coder', channel: 'telegram', senderId: 'u9', idempotencyKey: 'tg:stop' })).text) as { conversationId: string };
+    const other = await h.client.sendMessage({ body: { message: 'slow too', agent: 'coder', channel: 'discord', senderId: 'u9' } });
+    expect(codeOf((await tg('POST', `/api/conversations/${other.conversationId}/cancel`)).text)).toBe('SCOPE_FORBIDDEN');
+    expect(codeOf((await tg('POST', '/api/conversations/conv_unknown/cancel')).text)).toBe('SCOPE_FORBIDDEN');
+    const cancelled = await tg('POST', `/api/conversations/${own.conversationId}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(JSON.parse(cancelled.text)).toMatchObject({ conversationId: own.conversationId, status: 'cancelled' });
+  });
+
+  it('raise pairing requests for their own channel only', async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const own = await tg('POST', '/api/pairing/request', { channel: 'telegram', senderId: 'p1', sender: 'Pat' });
+    expect(own.status).toBe(200);
+    expect(codeOf((await tg('POST', '/api/pairing/request', { channel: 'discord', senderId: 'p1' })).text)).toBe('SCOPE_FORBIDDEN');
+    // Approving is the owner's decision, never the channel's.
+    const code = (JSON.parse(own.text) as { code: string }).code;
+    expect(codeOf((await tg('POST', '/api/pairing/approve', { code })).text)).toBe('SCOPE_FORBIDDEN');
+  });
+
+  it("see only their own channel's wake-up events on the stream", async () => {
+    const tgClient = createApiClient({ baseUrl: h.url, token: mintChannelToken(h.token, 'telegram') });
+    const seen: TinyEvent[] = [];
+    const sub = tgClient.subscribe({ types: ['outbox.enqueued', 'run.started'] });
+    sub.onEvent((e) => seen.push(e));
+    await waitFor(() => sub.state === 'open', 10_000, 'the stream to open');
+    outboxRow('discord', 'k-dc-2');
+    const pairing = h.stores.pairings.request({ channel: 'telegram', senderId: 'p2', sender: 'Quinn' });
+    h.stores.pairings.approve(pairing.code!);
+    const mine = outboxRow('telegram', 'k-tg-2');
+    await waitFor(() => seen.some((e) => e.type === 'outbox.enqueued' && e.data.outboxId === mine.id), 10_000, 'its own reply event');
+    sub.close();
+    // (the reply to an earlier test's message may be among them: still telegram's)
+    expect(new Set(seen.map((e) => `${e.type} ${(e.data as { channel: string }).channel}`))).toEqual(new Set(['outbox.enqueued telegram']));
+    // Without a types filter it gets both of its wake-ups (approvals too), still only its own.
+    const all: TinyEvent[] = [];
+    const sub2 = tgClient.subscribe({ lastEventId: 0 });
+    sub2.onEvent((e) => all.push(e));
+    await waitFor(() => all.some((e) => e.type === 'outbox.enqueued' && e.data.outboxId === mine.id), 10_000, 'the replay');
+    sub2.close();
+    expect(new Set(all.map((e) => `${e.type} ${(e.data as { channel: string }).channel}`))).toEqual(new Set(['outbox.enqueued telegram', 'pairing.approved telegram']));
+  });
+
+  it('a forged channel token is 401, a malformed channel name too', async () => {
+    const forged = call(mintChannelToken('not-the-server-token-000000', 'telegram'));
+    expect((await forged('POST', '/api/outbox/claim', { channel: 'telegram' })).status).toBe(401);
+    const odd = call('channel.TELEGRAM.abc');
+    expect((await odd('POST', '/api/outbox/claim', { channel: 'telegram' })).status).toBe(401);
+  });
+});
+
+describe('GET /api/channels/:name/login (QR-login channels)', () => {
+  it('is unknown before the channel ran, then shows what the channel process wrote', async () => {
+    expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toEqual({ channel: 'whatsapp', state: 'unknown', qr: null, at: null });
+    const dir = join(h.home, 'channels', 'whatsapp');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ state: 'qr', qr: '2@code', at: 1234 }));
+    expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toEqual({ channel: 'whatsapp', state: 'qr', qr: '2@code', at: 1234 });
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ state: 'open', qr: 'stale', at: 1300 }));
+    expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toEqual({ channel: 'whatsapp', state: 'open', qr: null, at: 1300 });
+    writeFileSync(join(dir, 'state.json'), '{ broken');
+    expect((await h.client.channelLogin({ params: { name: 'whatsapp' } })).state).toBe('unknown');
+  });
+
+  it('only exists for QR-login channels, and never for a channel token', async () => {
+    const res = await call(h.token)('GET', '/api/channels/telegram/login');
+    expect(res.status).toBe(400);
+    const scoped = await call(mintChannelToken(h.token, 'whatsapp'))('GET', '/api/channels/whatsapp/login');
+    expect(codeOf(scoped.text)).toBe('SCOPE_FORBIDDEN');
+  });
+});
