@@ -14,6 +14,7 @@ export function sanitizeFileName(name: string): string {
   const base = name.split(/[/\\]/).pop() ?? '';
   const clean = base
     .normalize('NFKC')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips from file names
     .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_')
     .replace(/^[.\s]+/, '')
     .replace(/\s+/g, '_')

@@ -288,7 +288,10 @@ export class ChannelHost implements InboundSink {
     }
     const tick = (): void => {
       const entry = this.#typing.get(route);
-      if (entry !== undefined && Date.now() > entry.until) return this.#stopTyping(route);
+      if (entry !== undefined && Date.now() > entry.until) {
+        this.#stopTyping(route);
+        return;
+      }
       send(route).catch((err: unknown) => this.#o.log('warn', `typing on ${route}: ${errorText(err)}`));
     };
     const timer = setInterval(tick, this.#o.typingEveryMs);

@@ -107,7 +107,10 @@ export class SentLedger {
 
   #mark(outboxId: string, chunk: number): void {
     let set = this.#sent.get(outboxId);
-    if (set === undefined) this.#sent.set(outboxId, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.#sent.set(outboxId, set);
+    }
     set.add(chunk);
   }
 }

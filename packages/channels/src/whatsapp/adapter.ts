@@ -15,7 +15,7 @@
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
+import type { ChannelAdapter, InboundFile, InboundMessage, InboundSink, OutboundMessage } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
 
 export const WHATSAPP_MAX_MESSAGE = 65_000;
@@ -234,7 +234,10 @@ export class WhatsAppAdapter implements ChannelAdapter {
   #showQr(qr: string): void {
     writeFileSync(this.qrFile, qr, { mode: 0o600 });
     this.#writeState('qr', qr);
-    if (this.#o.showQr) return this.#o.showQr(qr);
+    if (this.#o.showQr) {
+      this.#o.showQr(qr);
+      return;
+    }
     void renderQr(qr).then((out) => (this.#o.log ?? (() => {}))('info', `scan this QR code with WhatsApp (Linked devices):\n${out}`));
   }
 

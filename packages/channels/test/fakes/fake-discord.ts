@@ -227,24 +227,28 @@ export class FakeDiscord {
     if (req.method === 'GET' && path === '/gateway/bot') {
       return json(200, { url: this.url.replace('http', 'ws'), shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
     }
-    if (req.method === 'GET' && (m = /^\/channels\/([^/]+)$/.exec(path))) {
+    m = req.method === 'GET' ? /^\/channels\/([^/]+)$/.exec(path) : null;
+    if (m) {
       const channel = this.#channels.get(m[1]!) ?? (m[1] === THREAD ? { id: THREAD, type: 11, guild_id: GUILD, parent_id: GUILD_CHANNEL, name: 'a thread' } : undefined);
       return channel ? json(200, channel) : json(404, { message: 'Unknown Channel', code: 10_003 });
     }
-    if (req.method === 'GET' && (m = /^\/users\/([^/]+)$/.exec(path))) return json(200, this.#user(m[1]!));
+    m = req.method === 'GET' ? /^\/users\/([^/]+)$/.exec(path) : null;
+    if (m) return json(200, this.#user(m[1]!));
     if (req.method === 'POST' && path === '/users/@me/channels') {
       const recipient = (JSON.parse(raw.toString()) as { recipient_id: string }).recipient_id;
       const channel = { id: dmChannelOf(recipient), type: 1, recipients: [this.#user(recipient)] };
       this.#channels.set(channel.id, channel);
       return json(200, channel);
     }
-    if (req.method === 'POST' && (m = /^\/channels\/([^/]+)\/typing$/.exec(path))) {
+    m = req.method === 'POST' ? /^\/channels\/([^/]+)\/typing$/.exec(path) : null;
+    if (m) {
       this.typing.push(m[1]!);
       res.writeHead(204).end();
       this.#notify();
       return;
     }
-    if (req.method === 'POST' && (m = /^\/channels\/([^/]+)\/messages$/.exec(path))) {
+    m = req.method === 'POST' ? /^\/channels\/([^/]+)\/messages$/.exec(path) : null;
+    if (m) {
       const channelId = m[1]!;
       const type = req.headers['content-type'] ?? '';
       let body: Record<string, unknown> = {};

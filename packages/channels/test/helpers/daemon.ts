@@ -80,7 +80,12 @@ export async function createDaemon(settings: (root: string, home: string) => Rec
       child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
       let gone = false;
-      exited = new Promise((resolve) => child.once('exit', () => ((gone = true), resolve())));
+      exited = new Promise((resolve) =>
+        child.once('exit', () => {
+          gone = true;
+          resolve();
+        }),
+      );
       await waitFor(async () => {
         if (gone) throw new Error(`tinyagi run exited before it was healthy\n${out}`);
         try {
