@@ -42,6 +42,7 @@ describe('secrets', () => {
       getCustomProvider: { id: 'acme' },
       getTeam: { id: 'dev' },
       getChatroom: { id: 'dev' },
+      channelLogin: { name: 'whatsapp' },
     };
     const gets = (Object.entries(apiContract) as Array<[string, RouteDef]>).filter(([, d]) => d.method === 'GET');
     const scanned: string[] = [];
