@@ -16,6 +16,7 @@ import { RequestError } from './errors.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
 import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
+import { registerOfficeStatic } from './office-static.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
 import { installAuthGuard, installHostOriginGuard, listeningPort } from './security/guard.ts';
 import { agentRoutes } from './routes/agents.ts';
@@ -148,6 +149,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   });
   registerEventStream(app, ctx);
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  if (options.officeDir !== undefined) registerOfficeStatic(app, options.officeDir);
 
   return app as unknown as TinyServer;
 }

@@ -2,7 +2,9 @@
  * The request guard (onRequest hooks), in this order:
  * 1. Host check (DNS rebinding) and Origin check (CORS allowlist): before anything else runs.
  * 2. Credentials: the API token; or a run-scoped token on routes declared `auth: 'run'`; or a
- *    ticket on the event stream. `auth: 'none'` routes (health) and the static, data-free docs
+ *    ticket on the event stream; or TinyOffice's session cookie (HttpOnly, SameSite=Strict), for
+ *    which a state-changing request must also carry an allowed Origin (CSRF: the cookie alone
+ *    never authorises a write). `auth: 'none'` routes (health) and the static, data-free docs
  *    page need nothing; the OpenAPI document itself (/api/openapi.json, /api/docs/json|yaml)
  *    needs the token.
  * Scoped-token target checks (same conversation) happen in the route wrapper, after params are
@@ -16,11 +18,13 @@ import { isAllowedHost, isAllowedOrigin } from './host-origin.ts';
 import { isRunToken, runIdOfToken, verifyRunToken } from './run-token.ts';
 import { secretsEqual } from './secrets.ts';
 import { verifyTicket } from './tickets.ts';
+import { cookieValue, SESSION_COOKIE } from './office-sessions.ts';
 
 export type AuthInfo =
   | { kind: 'none' }
   | { kind: 'token' }
   | { kind: 'ticket' }
+  | { kind: 'session'; sessionId: string; expiresAt: number }
   | { kind: 'run'; runId: string; conversationId: string };
 
 /** Route config `auth`: the contract's RouteAuth plus `events` (token or ticket). */
@@ -72,6 +76,23 @@ export function installHostOriginGuard(app: FastifyInstance, ctx: ServerContext)
   });
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A write carrying the session cookie must come from the page itself. Ports do not separate
+ * sites, so SameSite=Strict alone would let another local app (localhost:8080) write: the
+ * browser's own Sec-Fetch-Site must say `same-origin` (true for the page served by the daemon
+ * and for the dev server's proxied /api); a browser without it must send our own Origin. The
+ * Origin, when sent, already passed the allowlist in the Host/Origin guard.
+ */
+function isSameOriginWrite(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  return origin.toLowerCase() === `http://${String(request.headers.host ?? '').toLowerCase()}`;
+}
+
 export function installAuthGuard(app: FastifyInstance, ctx: ServerContext): void {
   // Declared with a null placeholder (fastify's advice for per-request values); set on every request below.
   app.decorateRequest('auth', null as never);
@@ -89,7 +110,13 @@ export function installAuthGuard(app: FastifyInstance, ctx: ServerContext): void
         request.auth = { kind: 'ticket' };
         return;
       }
-      throw new RequestError('AUTH_REQUIRED');
+      const sessionId = cookieValue(request.headers.cookie, SESSION_COOKIE);
+      if (sessionId === undefined || sessionId === '') throw new RequestError('AUTH_REQUIRED');
+      const expiresAt = ctx.sessions.verify(sessionId);
+      if (expiresAt === undefined) throw new RequestError('SESSION_INVALID');
+      if (!SAFE_METHODS.has(request.method) && !isSameOriginWrite(request)) throw new RequestError('CSRF_REFUSED');
+      request.auth = { kind: 'session', sessionId, expiresAt };
+      return;
     }
     if (isRunToken(bearer)) {
       if (mode !== 'run') throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only spawn and read runs of its own conversation.');
