@@ -1,0 +1,2 @@
+'use client';
+export default function Page() { return <p>todo</p>; }
