@@ -63,7 +63,6 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
         data-agent={id}
         data-working={a?.working ? 'true' : 'false'}
         aria-pressed={selected}
-        aria-label={`${name}: ${a?.working ? 'working' : 'idle'}`}
         onClick={() => onSelect(id)}
         className={`flex w-full min-w-40 items-start gap-3 rounded-lg border p-3 text-left transition ${selected ? 'border-sky-500 ring-2 ring-sky-500/40' : 'border-slate-200 dark:border-slate-700'} ${a?.working ? 'bg-sky-50 dark:bg-sky-950' : 'bg-slate-50 dark:bg-slate-800/50'}`}
       >
@@ -98,7 +97,9 @@ function HandoffLines({ sceneRef }: { sceneRef: React.RefObject<HTMLDivElement |
     const timer = setTimeout(() => setNow(Date.now()), Math.max(50, oldest + HANDOFF_MS - Date.now()));
     return () => clearTimeout(timer);
   }, [live]);
-  useEffect(() => setNow(Date.now()), [handoffs]);
+  useEffect(() => {
+    setNow(Date.now());
+  }, [handoffs]);
   useLayoutEffect(() => {
     const scene = sceneRef.current;
     if (!scene) return;

@@ -1,11 +1,12 @@
 /** Small shared pieces: avatar colour, panels, buttons, durations and money. */
 import type { ButtonHTMLAttributes, ReactNode } from 'react';
 
-const HUES = ['bg-sky-600', 'bg-violet-600', 'bg-emerald-600', 'bg-rose-600', 'bg-amber-600', 'bg-teal-600', 'bg-indigo-600', 'bg-fuchsia-600'];
+const HUES = ['bg-sky-700', 'bg-violet-700', 'bg-emerald-700', 'bg-rose-700', 'bg-amber-700', 'bg-teal-700', 'bg-indigo-700', 'bg-fuchsia-700'];
 
 export function hueOf(id: string): string {
   let h = 0;
-  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  for (const ch of id) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  h = (h ^ (h >>> 7)) >>> 0;
   return HUES[h % HUES.length]!;
 }
 

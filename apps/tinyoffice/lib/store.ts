@@ -132,7 +132,10 @@ function applyToStatus(status: Status, event: TinyEvent): Status {
   else if (event.type === 'run.started') {
     queue.pending = Math.max(0, queue.pending - event.data.messageIds.length);
     queue.processing += event.data.messageIds.length;
-  } else if (ENDED.has(event.type)) queue.processing = Math.max(0, queue.processing - 1);
+  } else if (ENDED.has(event.type)) {
+    queue.processing = Math.max(0, queue.processing - 1);
+    if (event.type === 'run.completed') queue.completed += 1;
+  }
   else if (event.type === 'queue.dead') queue.dead += 1;
   let channels: ChannelStatus[] = status.channels;
   if (event.type === 'channel.status') {

@@ -50,7 +50,10 @@ export default function ChatPage() {
       .catch((err: unknown) => setError(messageOf(err)));
   }, [target]);
 
-  useEffect(() => bottom.current?.scrollIntoView?.({ block: 'end' }), [lines, progress]);
+  // Braces: scrollIntoView returns a promise in current Chromium, and an effect must not return one.
+  useEffect(() => {
+    bottom.current?.scrollIntoView?.({ block: 'end' });
+  }, [lines, progress]);
 
   useLiveEvents((events) => {
     const added: Line[] = [];

@@ -116,7 +116,7 @@ function Conversation({ id }: { id: string }) {
         ) : (
           <ul role="tree" aria-label="Runs" data-testid="run-tree" data-version={version} className="text-sm">
             {tree.current.roots.map((runId) => (
-              <RunRow key={runId} tree={tree.current} runId={runId} version={version} onError={setError} />
+              <RunRow key={runId} tree={tree.current} runId={runId} level={0} version={version} onError={setError} />
             ))}
           </ul>
         )}
@@ -144,14 +144,14 @@ function Conversation({ id }: { id: string }) {
 const EDGE: Record<string, string> = { mention: 'handoff', spawn: 'sub-agent', chatroom: 'chat room', user: 'message', heartbeat: 'heartbeat', schedule: 'schedule', system: 'system' };
 
 /** One node and its children; memoised on the tree version so an unrelated change re-renders cheaply. */
-const RunRow = memo(function RunRow({ tree, runId, version, onError }: { tree: RunTree; runId: string; version: number; onError: (e: string) => void }) {
+const RunRow = memo(function RunRow({ tree, runId, level, version, onError }: { tree: RunTree; runId: string; level: number; version: number; onError: (e: string) => void }) {
   const node = tree.nodes.get(runId);
   const [open, setOpen] = useState(true);
   if (!node) return null;
   const hasChildren = node.children.length > 0;
   return (
-    <li role="treeitem" aria-expanded={hasChildren ? open : undefined} aria-selected={false} data-run={node.runId} data-agent={node.agentId} data-status={node.status} className="my-1">
-      <div className="flex flex-wrap items-center gap-2 rounded px-1 py-1 hover:bg-slate-50 dark:hover:bg-slate-800/50" style={{ paddingLeft: `${node.depth * 1.25}rem` }}>
+    <li role="treeitem" aria-level={level + 1} aria-expanded={hasChildren ? open : undefined} aria-selected={false} data-run={node.runId} data-agent={node.agentId} data-status={node.status} className="my-1">
+      <div className="flex flex-wrap items-center gap-2 rounded px-1 py-1 hover:bg-slate-50 dark:hover:bg-slate-800/50" style={{ paddingLeft: `${Math.min(level, 12) * 1.25}rem` }}>
         {hasChildren ? (
           <button type="button" aria-label={open ? `Collapse ${node.agentId}` : `Expand ${node.agentId}`} className="w-5 text-slate-600 dark:text-slate-300" onClick={() => setOpen(!open)}>
             {open ? '▾' : '▸'}
@@ -170,14 +170,14 @@ const RunRow = memo(function RunRow({ tree, runId, version, onError }: { tree: R
         {node.status === 'running' || node.status === 'queued' ? <RunActions runId={node.runId} agentId={node.agentId} onError={onError} /> : null}
       </div>
       {node.error && (
-        <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${node.depth * 1.25 + 2}rem` }}>
+        <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
           {node.error}
         </p>
       )}
       {hasChildren && open && (
         <ul role="group">
           {node.children.map((child) => (
-            <RunRow key={child} tree={tree} runId={child} version={version} onError={onError} />
+            <RunRow key={child} tree={tree} runId={child} level={level + 1} version={version} onError={onError} />
           ))}
         </ul>
       )}
