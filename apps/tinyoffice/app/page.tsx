@@ -64,7 +64,7 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
         data-working={a?.working ? 'true' : 'false'}
         aria-pressed={selected}
         onClick={() => onSelect(id)}
-        className={`flex w-full min-w-40 items-start gap-3 rounded-lg border p-3 text-left transition ${selected ? 'border-sky-500 ring-2 ring-sky-500/40' : 'border-slate-200 dark:border-slate-700'} ${a?.working ? 'bg-sky-50 dark:bg-sky-950' : 'bg-slate-50 dark:bg-slate-800/50'}`}
+        className={`flex w-full min-w-40 items-start gap-3 rounded-lg border p-3 text-left transition-shadow ${selected ? 'border-sky-500 ring-2 ring-sky-500/40' : 'border-slate-200 dark:border-slate-700'} ${a?.working ? 'bg-sky-50 dark:bg-sky-950' : 'bg-slate-50 dark:bg-slate-800/50'}`}
       >
         <Avatar id={id} />
         <span className="min-w-0 flex-1">

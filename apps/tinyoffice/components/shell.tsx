@@ -61,6 +61,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
         </div>
       </header>
       <main className="mx-auto w-full max-w-7xl flex-1 p-4">
+        <ReconnectBanner />
         <Gate>{children}</Gate>
       </main>
     </div>
@@ -84,6 +85,27 @@ function ConnectionBadge() {
     <span role="status" aria-live="polite" data-testid="connection" data-state={connection} className={`rounded-full px-2 py-0.5 text-xs font-medium ${tone}`}>
       {label}
     </span>
+  );
+}
+
+/** Says plainly that the live view is paused and what to do, while the stream reconnects by itself. */
+function ReconnectBanner() {
+  const auth = useStore((s) => s.auth);
+  const connection = useStore((s) => s.connection);
+  const everOpen = useStore((s) => s.everOpen);
+  const info = useStore((s) => s.connectionInfo);
+  if (auth !== 'ok' || !everOpen || (connection !== 'reconnecting' && connection !== 'closed')) return null;
+  return (
+    <div role="alert" data-testid="reconnect-banner" className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+      {connection === 'closed' ? (
+        <>The live connection to the daemon ended{info.error ? ` (${info.error.message})` : ''}. Reload the page to try again.</>
+      ) : (
+        <>
+          Lost the connection to the daemon; reconnecting{info.attempt > 1 ? ` (try ${info.attempt})` : ''}… What you see may be out of date until it is back. If the daemon
+          stopped, start it with <Code>tinyagi start</Code>: this page picks up where it left off.
+        </>
+      )}
+    </div>
   );
 }
 

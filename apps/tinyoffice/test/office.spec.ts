@@ -30,6 +30,9 @@ test.afterAll(async () => {
 
 const tile = (agent: string) => page.locator(`[data-agent="${agent}"]`).first();
 
+/** The line of what was just sent in Chat (history above it has links too). */
+const sentLine = (text: string) => page.getByTestId('chat-log').locator('[data-role="user"]').filter({ hasText: text }).last();
+
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
 }
@@ -82,7 +85,7 @@ test('a message from Chat: the office shows coder working, the handoff live in t
   await page.getByLabel('Message').fill('handoff the draft');
   await page.getByRole('button', { name: 'Send' }).click();
   // Straight to the run tree of the conversation just started (client-side navigation: the same stream).
-  await page.getByRole('link', { name: 'run tree' }).last().click();
+  await sentLine('handoff the draft').getByRole('link', { name: 'run tree' }).click();
   const tree = page.getByTestId('run-tree');
   await expect(tree.locator('[data-agent="coder"]')).toHaveAttribute('data-status', /queued|running|completed/);
   const loadedAt = Number(await tree.getAttribute('data-version'));
@@ -117,12 +120,27 @@ test('a message from Chat: the office shows coder working, the handoff live in t
   await expect(page.getByRole('region', { name: 'Agent reviewer' })).toContainText('run.completed');
 });
 
+test('usable at 390 px wide and in the dark theme', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${daemon.url}/`);
+  await expect(tile('coder')).toBeVisible();
+  // Nothing wider than the screen.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.getByRole('button', { name: 'Toggle dark theme' }).click();
+  await expect(page.locator('html')).toHaveClass(/dark/);
+  await shot('office-390-dark');
+  const result = await new AxeBuilder({ page }).analyze();
+  expect(result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  await page.getByRole('button', { name: 'Toggle dark theme' }).click();
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
 test('cancel from the run tree stops the run', async () => {
   await page.goto(`${daemon.url}/chat`);
   await page.getByLabel('Talk to').selectOption('@coder');
   await page.getByLabel('Message').fill('slow work that will be cancelled');
   await page.getByRole('button', { name: 'Send' }).click();
-  await page.getByRole('link', { name: 'run tree' }).last().click();
+  await sentLine('slow work that will be cancelled').getByRole('link', { name: 'run tree' }).click();
   const row = page.getByTestId('run-tree').locator('[data-agent="coder"]');
   await expect(row).toHaveAttribute('data-status', 'running');
   await row.getByRole('button', { name: "Cancel coder's run" }).click();
@@ -170,9 +188,11 @@ test('the daemon stops: the page shows reconnecting; it comes back: the page rec
   await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
   await daemon.stop();
   await expect(page.getByTestId('connection')).toHaveText('reconnecting…');
+  await expect(page.getByTestId('reconnect-banner')).toContainText('tinyagi start');
   await shot('reconnecting');
   await daemon.start();
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  await expect(page.getByTestId('reconnect-banner')).toHaveCount(0);
   expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
   // Live data flows again on the same page.
   await daemon.cli(['send', '--agent', 'coder', 'quick one after the restart']);
