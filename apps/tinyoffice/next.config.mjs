@@ -10,6 +10,8 @@ const config = {
   ...(isDev ? { rewrites: async () => [{ source: '/api/:path*', destination: `${daemon}/api/:path*` }] } : { output: 'export' }),
   images: { unoptimized: true },
   poweredByHeader: false,
+  // gzip would buffer the proxied event stream in `next dev` (the export itself is served by the daemon).
+  compress: false,
   reactStrictMode: true,
   // The repo's TypeScript is the native compiler (no JS API for next's checker): `pnpm typecheck` checks the app.
   typescript: { ignoreBuildErrors: true },

@@ -135,6 +135,18 @@ test('usable at 390 px wide and in the dark theme', async () => {
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
+test('Chat streams progress and the reply of an agent', async () => {
+  await page.goto(`${daemon.url}/chat`);
+  await page.getByLabel('Talk to').selectOption('@coder');
+  await page.getByLabel('Message').fill('quick question');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(sentLine('quick question')).toBeVisible();
+  await expect(page.getByTestId('chat-progress')).toContainText('coder: thinking…');
+  await expect(page.getByTestId('chat-log').locator('[data-role="agent"]').filter({ hasText: 'quick done' })).toBeVisible();
+  await expect(page.getByTestId('chat-progress')).toHaveCount(0);
+  await shot('chat');
+});
+
 test('cancel from the run tree stops the run', async () => {
   await page.goto(`${daemon.url}/chat`);
   await page.getByLabel('Talk to').selectOption('@coder');
