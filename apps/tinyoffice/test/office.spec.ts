@@ -135,23 +135,24 @@ test('usable at 390 px wide and in the dark theme', async () => {
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
-test('Chat streams progress and the reply of an agent', async () => {
+test('Chat shows the reply of an agent', async () => {
   await page.goto(`${daemon.url}/chat`);
   await page.getByLabel('Talk to').selectOption('@coder');
   await page.getByLabel('Message').fill('quick question');
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(sentLine('quick question')).toBeVisible();
-  await expect(page.getByTestId('chat-progress')).toContainText('coder: thinking…');
   await expect(page.getByTestId('chat-log').locator('[data-role="agent"]').filter({ hasText: 'quick done' })).toBeVisible();
   await expect(page.getByTestId('chat-progress')).toHaveCount(0);
   await shot('chat');
 });
 
-test('cancel from the run tree stops the run', async () => {
+test('Chat shows live progress; cancel from the run tree stops the run', async () => {
   await page.goto(`${daemon.url}/chat`);
   await page.getByLabel('Talk to').selectOption('@coder');
   await page.getByLabel('Message').fill('slow work that will be cancelled');
   await page.getByRole('button', { name: 'Send' }).click();
+  // Live progress while it works (it would take minutes).
+  await expect(page.getByTestId('chat-progress')).toContainText('coder: thinking…');
   await sentLine('slow work that will be cancelled').getByRole('link', { name: 'run tree' }).click();
   const row = page.getByTestId('run-tree').locator('[data-agent="coder"]');
   await expect(row).toHaveAttribute('data-status', 'running');

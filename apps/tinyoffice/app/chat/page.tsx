@@ -6,9 +6,9 @@
  */
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
-import type { AgentMessage } from '@tinyagi/client';
+import type { AgentMessage, TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { useStore } from '@/lib/store';
+import { getState, useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
 
@@ -55,7 +55,9 @@ export default function ChatPage() {
     bottom.current?.scrollIntoView?.({ block: 'end' });
   }, [lines, progress]);
 
-  useLiveEvents((events) => {
+  // The run can start (and even answer) before the POST's answer names its conversation: the
+  // events already in the store are replayed for a conversation once it is known.
+  const absorb = (events: TinyEvent[]) => {
     const added: Line[] = [];
     const nextProgress: Record<string, string> = {};
     let cleared = false;
@@ -82,7 +84,8 @@ export default function ChatPage() {
         return merged;
       });
     }
-  });
+  };
+  useLiveEvents(absorb);
 
   async function send(message: string): Promise<void> {
     if (message.trim() === '' || target === '') return;
@@ -91,8 +94,11 @@ export default function ChatPage() {
     try {
       const to = target.slice(1);
       const result = await api().sendMessage({ body: { message, channel: CHANNEL, sender: 'TinyOffice', senderId: 'tinyoffice', ...(target.startsWith('#') ? { team: to } : { agent: to }) } });
-      if (result.conversationId) mine.current.add(result.conversationId);
       setLines((l) => [...l, { key: `u${result.messageId || Date.now()}`, role: 'user', who: 'you', text: message, conversationId: result.conversationId || null }]);
+      if (result.conversationId && !mine.current.has(result.conversationId)) {
+        mine.current.add(result.conversationId);
+        absorb(getState().feed.filter((e) => e.conversationId === result.conversationId));
+      }
       setText('');
     } catch (err) {
       setError(messageOf(err));
