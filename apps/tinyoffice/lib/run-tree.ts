@@ -22,6 +22,8 @@ export interface TreeNode {
   children: string[];
   /** The latest progress line while it runs. */
   progress: string | null;
+  /** Bumped when this node or anything under it changes: a row re-renders only along that path. */
+  rev: number;
 }
 
 export interface RunTree {
@@ -33,7 +35,7 @@ export function treeFromRoots(roots: RunNode[]): RunTree {
   const nodes = new Map<string, TreeNode>();
   const visit = (n: RunNode): string => {
     const { children, ...rest } = n;
-    nodes.set(n.runId, { ...rest, children: [], progress: null });
+    nodes.set(n.runId, { ...rest, children: [], progress: null, rev: 0 });
     nodes.get(n.runId)!.children = children.map(visit);
     return n.runId;
   };
@@ -67,6 +69,7 @@ function ensure(tree: RunTree, event: TinyEvent): TreeNode | undefined {
       endedAt: null,
       children: [],
       progress: null,
+      rev: 0,
     };
     tree.nodes.set(node.runId, node);
     const parent = event.parentRunId ? tree.nodes.get(event.parentRunId) : undefined;
@@ -78,6 +81,15 @@ function ensure(tree: RunTree, event: TinyEvent): TreeNode | undefined {
 
 /** Applies one event of the conversation; true when the tree changed. */
 export function applyRunEvent(tree: RunTree, event: TinyEvent): boolean {
+  const changed = applyToNode(tree, event);
+  if (changed && event.runId) {
+    // The path up to the root re-renders; the rest of a large tree keeps its memoised rows.
+    for (let node = tree.nodes.get(event.runId); node; node = node.parentRunId ? tree.nodes.get(node.parentRunId) : undefined) node.rev += 1;
+  }
+  return changed;
+}
+
+function applyToNode(tree: RunTree, event: TinyEvent): boolean {
   switch (event.type) {
     case 'run.queued': {
       ensure(tree, event);

@@ -26,14 +26,14 @@ export const SETTINGS = (root: string) => ({
       mock: {
         reply: 'coder done',
         rules: [
-          { match: 'handoff', latency_ms: 3000, reply: 'Drafted it. [@reviewer: please check the draft]' },
+          { match: 'handoff', latency_ms: 4000, reply: 'Drafted it. [@reviewer: please check the draft]' },
           { match: 'slow', latency_ms: 600_000, reply: 'finally done' },
           { match: 'broken', fail: 'permanent' },
           { match: 'quick', latency_ms: 1500, reply: 'quick done' },
         ],
       },
     },
-    reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed', rules: [{ match: 'please check', latency_ms: 3000, reply: 'looks good' }] } },
+    reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed', rules: [{ match: 'please check', latency_ms: 4000, reply: 'looks good' }] } },
   },
   teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
 });

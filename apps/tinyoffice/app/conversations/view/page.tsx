@@ -116,7 +116,7 @@ function Conversation({ id }: { id: string }) {
         ) : (
           <ul role="tree" aria-label="Runs" data-testid="run-tree" data-version={version} className="text-sm">
             {tree.current.roots.map((runId) => (
-              <RunRow key={runId} tree={tree.current} runId={runId} level={0} version={version} onError={setError} />
+              <RunRow key={runId} tree={tree.current} runId={runId} level={0} rev={tree.current.nodes.get(runId)?.rev ?? 0} onError={setError} />
             ))}
           </ul>
         )}
@@ -143,10 +143,11 @@ function Conversation({ id }: { id: string }) {
 
 const EDGE: Record<string, string> = { mention: 'handoff', spawn: 'sub-agent', chatroom: 'chat room', user: 'message', heartbeat: 'heartbeat', schedule: 'schedule', system: 'system' };
 
-/** One node and its children; memoised on the tree version so an unrelated change re-renders cheaply. */
-const RunRow = memo(function RunRow({ tree, runId, level, version, onError }: { tree: RunTree; runId: string; level: number; version: number; onError: (e: string) => void }) {
+/** One node and its children; memoised on the node's rev, so an event re-renders only the rows on its path. */
+const RunRow = memo(function RunRow({ tree, runId, level, onError }: { tree: RunTree; runId: string; level: number; rev: number; onError: (e: string) => void }) {
   const node = tree.nodes.get(runId);
-  const [open, setOpen] = useState(true);
+  // A large tree opens two levels deep; the rest expands on demand.
+  const [open, setOpen] = useState(() => level < 2 || tree.nodes.size <= 200);
   if (!node) return null;
   const hasChildren = node.children.length > 0;
   return (
@@ -177,7 +178,7 @@ const RunRow = memo(function RunRow({ tree, runId, level, version, onError }: { 
       {hasChildren && open && (
         <ul role="group">
           {node.children.map((child) => (
-            <RunRow key={child} tree={tree} runId={child} level={level + 1} version={version} onError={onError} />
+            <RunRow key={child} tree={tree} runId={child} level={level + 1} rev={tree.nodes.get(child)?.rev ?? 0} onError={onError} />
           ))}
         </ul>
       )}
