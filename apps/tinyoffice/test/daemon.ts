@@ -15,9 +15,12 @@ import { fileURLToPath } from 'node:url';
 export const CLI_BIN = fileURLToPath(new URL('../../../packages/cli/dist/bin.js', import.meta.url));
 export const OFFICE_OUT = fileURLToPath(new URL('../out', import.meta.url));
 
+/** A provider key planted in settings: the page may show it only masked. */
+export const PLANTED_KEY = 'sk-ant-PLANTED-office-0123456789abcdefXYZW';
+
 export const SETTINGS = (root: string) => ({
   workspace: { path: join(root, 'workspace') },
-  models: { provider: 'mock' },
+  models: { provider: 'mock', anthropic: { api_key: PLANTED_KEY } },
   channels: { enabled: [] },
   agents: {
     coder: {

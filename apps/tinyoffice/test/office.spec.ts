@@ -7,7 +7,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, type Daemon } from './daemon';
+import { PLANTED_KEY, startDaemon, type Daemon } from './daemon';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -177,6 +177,20 @@ test('a dead letter is retried from Control', async () => {
   await shot('control');
   await item.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByTestId('dead-letters')).toHaveCount(0);
+});
+
+test('Control lists providers with their keys masked; the key itself never reaches the page', async () => {
+  const bodies: string[] = [];
+  const collect = (r: import('@playwright/test').Response) => void r.text().then((t) => bodies.push(t), () => {});
+  page.on('response', collect);
+  await page.goto(`${daemon.url}/control`);
+  const providers = page.getByRole('region', { name: 'Providers' });
+  await expect(providers).toContainText('anthropic');
+  await expect(providers).toContainText('XYZW');
+  expect(await page.content()).not.toContain(PLANTED_KEY);
+  page.off('response', collect);
+  expect(bodies.length).toBeGreaterThan(0);
+  expect(bodies.filter((b) => b.includes(PLANTED_KEY))).toEqual([]);
 });
 
 test('a pairing request shows a badge and is approved', async () => {

@@ -7,7 +7,7 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
-import type { PendingPairing, QueueMessageView } from '@tinyagi/client';
+import type { ApiClient, PendingPairing, QueueMessageView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -28,6 +28,7 @@ export default function ControlPage() {
         <ChannelsPanel onError={fail} />
         <PairingPanel onError={fail} />
       </div>
+      <ProvidersPanel onError={fail} />
       <div className="grid gap-4 lg:grid-cols-2">
         <LogPanel onError={fail} />
         <FeedPanel />
@@ -212,6 +213,50 @@ function PairingPanel({ onError }: OnError) {
           ))}
         </ul>
       )}
+    </Panel>
+  );
+}
+
+type Providers = Awaited<ReturnType<ApiClient['listProviders']>>;
+
+/** Providers and whether their keys are set; the daemon only ever sends keys masked (`sk-…abcd`). */
+function ProvidersPanel({ onError }: OnError) {
+  const [providers, setProviders] = useState<Providers | null>(null);
+  useEffect(() => {
+    api().listProviders().then(setProviders).catch(onError);
+  }, [onError]);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'settings.changed')) api().listProviders().then(setProviders).catch(onError);
+  });
+  if (!providers) return null;
+  const rows: Array<[string, string, string]> = [
+    ['anthropic', providers.anthropic.model ?? 'default model', providers.anthropic.api_key ?? providers.anthropic.oauth_token ?? 'no key (uses the Claude CLI login)'],
+    ['openai', providers.openai.model ?? 'default model', providers.openai.api_key ?? 'no key'],
+    ...providers.custom.map((c): [string, string, string] => [c.id, String(c['model'] ?? c['harness'] ?? ''), String(c['api_key'] ?? 'no key')]),
+  ];
+  return (
+    <Panel title="Providers">
+      <p className="mb-2 text-sm text-slate-600 dark:text-slate-300">
+        Default for agents: <strong>{providers.default ?? 'none set'}</strong>. Change keys with <code className="font-mono">tinyagi provider</code>.
+      </p>
+      <table className="w-full text-left text-sm">
+        <thead>
+          <tr className="text-xs text-slate-600 dark:text-slate-400">
+            <th className="py-1 font-medium">provider</th>
+            <th className="py-1 font-medium">model</th>
+            <th className="py-1 font-medium">key (masked)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(([name, model, key]) => (
+            <tr key={name} className="border-t border-slate-200 dark:border-slate-800">
+              <td className="py-1">{name}</td>
+              <td className="py-1">{model}</td>
+              <td className="py-1 font-mono text-xs">{key}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </Panel>
   );
 }
