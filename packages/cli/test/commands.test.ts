@@ -137,7 +137,7 @@ describe('bad arguments', () => {
     [['conversation', 'list', '--status', 'done'], 'use one of: active, completed, failed, stopped, cancelled'],
     [['runs', 'tree'], "missing required argument 'conversation'"],
     [['usage', '--by', 'model'], 'use one of: agent, team, conversation, channel, day'],
-    [['office', '--port', '-1'], 'positive whole number'],
+    [['office', '--url'], "option '--url <url>' argument missing"],
     [['start', '--timeout', '0'], 'positive number of seconds'],
     [['stop', 'now'], 'too many arguments'],
   ];

@@ -13,6 +13,7 @@ import { createContext, type ServerContext } from './context.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
 import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
+import { registerOfficeStatic } from './office-static.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
 import { installAuthGuard, installHostOriginGuard, installRateLimits, listeningPort } from './security/guard.ts';
 import { agentRoutes } from './routes/agents.ts';
@@ -103,6 +104,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   });
   registerEventStream(app, ctx);
   registerApiDocs(app, ctx);
+  if (options.officeDir !== undefined) registerOfficeStatic(app, options.officeDir);
 
   return app as unknown as TinyServer;
 }

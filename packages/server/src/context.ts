@@ -10,6 +10,7 @@ import {
 } from '@tinyagi/core';
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
+import { OfficeSessions } from './security/office-sessions.ts';
 import type { ServerOrchestrator } from './orchestrator.ts';
 
 export interface ServerContext {
@@ -34,6 +35,8 @@ export interface ServerContext {
   chatroom: ChatroomStore;
   agentMessages: AgentMessageStore;
   agentSessions: AgentSessionStore;
+  /** TinyOffice login codes and session cookies. */
+  sessions: OfficeSessions;
 }
 
 const STDERR_LOG: ServerLog = {
@@ -72,5 +75,6 @@ export function createContext(options: BuildServerOptions): ServerContext {
     chatroom: stores.chatroom,
     agentMessages: stores.agentMessages,
     agentSessions: stores.agentSessions,
+    sessions: new OfficeSessions(options.home),
   };
 }

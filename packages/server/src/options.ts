@@ -38,6 +38,8 @@ export interface BuildServerOptions {
     /** The scheduler's heartbeat state (last sends, next due), shown by GET /api/status. */
     heartbeat?: () => unknown;
   };
+  /** TinyOffice's static export (apps/tinyoffice/out), served at / when given. */
+  officeDir?: string;
   /** The daemon log served by GET /api/logs. */
   logFile?: string;
   /** Environment for path expansion (`~` in workspace.path); default process.env. */

@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ApiError } from '@tinyagi/client';
+import { ApiError, createApiClient } from '@tinyagi/client';
 import { apiContract, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
-import { SECRETS, answered, clientCalls, eventsOf, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, waitFor, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 const channelLog: string[] = [];
@@ -137,6 +137,31 @@ describe('system', () => {
     const res = await raw(h, 'GET', '/api/status', { auth: false, headers: { authorization: `Bearer ${ticket}` } });
     expect(res.status).toBe(401);
     await bad('POST', '/api/auth/ticket?ttl=999999', 400, 'VALIDATION_FAILED');
+  });
+
+  it('TinyOffice login: a one-time code for a session cookie; session info; logout', async () => {
+    const { code, expiresAt } = await h.client.createLoginCode();
+    expect(expiresAt).toBeGreaterThan(Date.now());
+    // The page's client sends no token: the exchange answers a cookie (office-session.test.ts checks its flags).
+    let cookie = '';
+    const capture: typeof fetch = async (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('origin', h.url);
+      const res = await recordingFetch(input, { ...init, headers });
+      const set = res.headers.get('set-cookie');
+      if (set) cookie = set.split(';')[0]!;
+      return res;
+    };
+    const page = createApiClient({ baseUrl: h.url, fetch: capture });
+    expect((await page.createSession({ body: { code } })).ok).toBe(true);
+    await rejects(page.createSession({ body: { code } }), 401, 'LOGIN_CODE_INVALID');
+    const session = sessionClient(h, cookie);
+    expect(await session.getSession()).toMatchObject({ kind: 'session' });
+    expect(await h.client.getSession()).toEqual({ kind: 'token', expiresAt: null });
+    await rejects(session.createLoginCode(), 403, 'SCOPE_FORBIDDEN');
+    expect(await session.deleteSession()).toEqual({ ok: true });
+    await rejects(session.getSession(), 401, 'SESSION_INVALID');
+    await rejects(session.deleteSession(), 401, 'SESSION_INVALID');
   });
 });
 

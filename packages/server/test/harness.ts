@@ -56,6 +56,8 @@ export interface HarnessOptions {
   services?: BuildServerOptions['services'];
   /** Where 5xx answers and warnings are logged (default: stderr). */
   log?: BuildServerOptions['log'];
+  /** TinyOffice's static export to serve at /. */
+  officeDir?: string;
   /** Runs before the server listens (add hooks). */
   configure?: (app: TinyServer) => void;
 }
@@ -69,7 +71,7 @@ export const answered = new Map<string, Set<number>>();
 /** `METHOD /path` of every request the harness's typed client sent, across the test file. */
 export const clientCalls: string[] = [];
 
-const recordingFetch: typeof fetch = (input, init) => {
+export const recordingFetch: typeof fetch = (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input));
   clientCalls.push(`${init?.method ?? 'GET'} ${url.pathname}`);
   return fetch(input, init);
@@ -113,6 +115,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.services ? { services: options.services } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.officeDir ? { officeDir: options.officeDir } : {}),
   });
   watch(app);
   options.configure?.(app);
@@ -184,4 +187,16 @@ export function httpRequest(port: number, options: { method: string; path: strin
     if (options.body !== undefined) req.write(options.body);
     req.end();
   });
+}
+
+/** A typed client that authenticates like TinyOffice's page: the session cookie, sent same-origin. */
+export function sessionClient(h: ServerHarness, cookie: string): ApiClient {
+  const sameOrigin: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('cookie', cookie);
+    headers.set('origin', h.url);
+    headers.set('sec-fetch-site', 'same-origin');
+    return recordingFetch(input, { ...init, headers });
+  };
+  return createApiClient({ baseUrl: h.url, fetch: sameOrigin });
 }

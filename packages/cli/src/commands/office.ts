@@ -1,16 +1,18 @@
 /**
- * `tinyagi office [--port]`: serve TinyOffice on localhost with a login link.
+ * `tinyagi office [--no-open] [--url <dev server>]`: print and open a one-time login link to
+ * TinyOffice, which the running daemon serves.
  */
 import type { Command } from 'commander';
-import { contextOf, parsePositiveInt } from './options.ts';
+import { contextOf } from './options.ts';
 
 export function registerOfficeCommands(program: Command): void {
   program
     .command('office')
-    .description('serve TinyOffice, the web portal, on localhost and print a login link')
-    .option('--port <port>', 'port (default 3000)', parsePositiveInt)
-    .action(async (options: { port?: number }, cmd: Command) => {
+    .description('open TinyOffice, the web portal served by the daemon, with a one-time login link')
+    .option('--no-open', 'only print the link')
+    .option('--url <url>', 'the page is served elsewhere (the dev server: http://localhost:3000)')
+    .action(async (options: { open: boolean; url?: string }, cmd: Command) => {
       const { serveOffice } = await import('../office/serve.ts');
-      await serveOffice(contextOf(cmd), options.port);
+      await serveOffice(contextOf(cmd), { open: options.open, ...(options.url !== undefined ? { url: options.url } : {}) });
     });
 }

@@ -34,6 +34,7 @@ import {
   type Settings,
   type Stores,
 } from '@tinyagi/core';
+import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, mintChannelToken, mintRunToken, startServer } from '@tinyagi/server';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
@@ -194,6 +195,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       startedAt,
       services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus() },
       logFile: join(ctx.paths.logs, DAEMON_LOG),
+      officeDir: tinyOfficeExportDir(),
       log: logger.child('api'),
       env: ctx.env,
       allowRemote,

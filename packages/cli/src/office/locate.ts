@@ -15,3 +15,9 @@ export function officeHint(): string {
     ? 'Open TinyOffice (the web portal): tinyagi office'
     : 'TinyOffice (the web portal) is not part of this installation; the CLI and the API cover everything.';
 }
+
+/** The static export the daemon serves at / (built by `pnpm build`), when it exists. */
+export function tinyOfficeExportDir(): string | undefined {
+  const dir = tinyOfficeDir();
+  return dir !== undefined && existsSync(`${dir}out/index.html`) ? `${dir}out` : undefined;
+}

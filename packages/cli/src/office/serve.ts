@@ -1,19 +1,23 @@
 /**
- * `tinyagi office`: builds TinyOffice if needed and serves it on localhost, printing a one-time
- * login link (the API token travels in the URL fragment, which browsers never send to a server).
+ * `tinyagi office`: TinyOffice is served by the daemon itself (its static export at the API's
+ * own origin), so this command only mints a one-time login code with the API token, prints the
+ * link and opens it. The code travels in the URL fragment (never sent to a server or logged);
+ * the page exchanges it for an HttpOnly session cookie and replaces the URL at once.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import type { CliContext } from '../context.ts';
-import { readApiToken } from '../daemon/api-token.ts';
 import { connect } from '../daemon/connection.ts';
 import { CliError } from '../output/cli-error.ts';
 import { println } from '../output/print.ts';
 import { style } from '../output/style.ts';
 import { tinyOfficeDir } from './locate.ts';
 
-export const DEFAULT_OFFICE_PORT = 3000;
+export interface OfficeOptions {
+  /** Open the link in the default browser (default true). */
+  open?: boolean;
+  /** Where the page is served instead of the daemon (the dev server, http://localhost:3000). */
+  url?: string;
+}
 
 export function officeNotInstalled(): CliError {
   return new CliError('NOT_AVAILABLE', 'TinyOffice is not part of this installation (apps/tinyoffice was not found).', {
@@ -21,36 +25,49 @@ export function officeNotInstalled(): CliError {
   });
 }
 
-function loginUrl(port: number, apiUrl: string, token: string | undefined): string {
-  const fragment = new URLSearchParams({ api: apiUrl, ...(token ? { token } : {}) }).toString();
-  return `http://127.0.0.1:${port}/login#${fragment}`;
+export function loginUrl(base: string, code: string): string {
+  return `${base.replace(/\/+$/, '')}/login#code=${encodeURIComponent(code)}`;
 }
 
-export async function serveOffice(ctx: CliContext, port = DEFAULT_OFFICE_PORT): Promise<void> {
-  const dir = tinyOfficeDir();
-  if (dir === undefined) throw officeNotInstalled();
-  const { apiUrl } = connect(ctx);
-  const next = join(dir, 'node_modules', '.bin', 'next');
-  if (!existsSync(next)) throw new CliError('NOT_AVAILABLE', 'TinyOffice dependencies are not installed.', { hint: 'Run `pnpm install` at the repository root.' });
-  if (!existsSync(join(dir, '.next', 'BUILD_ID'))) {
-    println(style.dim('Building TinyOffice (first run)…'));
-    const build = spawnSync(next, ['build'], { cwd: dir, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
-    if (build.status !== 0) throw new CliError('FAILED', 'Building TinyOffice failed (see the output above).');
+/** Whether the daemon serves the page (it does when apps/tinyoffice/out existed when it started). */
+async function servesOffice(apiUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${apiUrl.replace(/\/+$/, '')}/login`, { headers: { accept: 'text/html' } });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
   }
-  const child = spawn(next, ['start', '--hostname', '127.0.0.1', '--port', String(port)], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXT_PUBLIC_API_URL: apiUrl },
-  });
-  println(`TinyOffice: ${style.cyan(loginUrl(port, apiUrl, readApiToken(ctx.paths.apiToken, ctx.env)))}`);
-  println(style.dim('Open the link once to log in; Ctrl-C stops TinyOffice (the daemon keeps running).'));
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => child.kill('SIGTERM'));
-    child.once('exit', () => resolve());
-  });
 }
 
-/** `start --open`: serve TinyOffice when it exists; otherwise say so. */
+function openInBrowser(url: string): void {
+  const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  try {
+    const child = spawn(command, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No browser opener here (a server, a container): the printed link is enough.
+  }
+}
+
+export async function serveOffice(ctx: CliContext, options: OfficeOptions = {}): Promise<void> {
+  const { client, apiUrl } = connect(ctx);
+  const base = options.url ?? apiUrl;
+  if (options.url === undefined && !(await servesOffice(apiUrl))) {
+    if (tinyOfficeDir() === undefined) throw officeNotInstalled();
+    throw new CliError('NOT_AVAILABLE', 'The running daemon does not serve TinyOffice (it was not built when the daemon started).', {
+      hint: 'Run `pnpm build` at the repository root, then `tinyagi restart`.',
+    });
+  }
+  const { code, expiresAt } = await client.createLoginCode();
+  const url = loginUrl(base, code);
+  println(`TinyOffice: ${style.cyan(url)}`);
+  println(style.dim(`The link logs in once and expires at ${new Date(expiresAt).toLocaleTimeString()}; run \`tinyagi office\` again for a new one.`));
+  if (options.open !== false) openInBrowser(url);
+}
+
+/** `start --open`: open TinyOffice when it exists; otherwise say so. */
 export async function openOffice(ctx: CliContext): Promise<void> {
   if (tinyOfficeDir() === undefined) {
     println(style.yellow(officeNotInstalled().message));

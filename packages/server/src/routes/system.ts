@@ -6,6 +6,7 @@ import type { RouteHandlers } from '../routing.ts';
 import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
 import { readChannelLogin } from '../channel-login.ts';
+import { sessionCookie } from '../security/office-sessions.ts';
 
 const LOG_TAIL_BYTES = 512 * 1024;
 
@@ -67,6 +68,30 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     },
 
     createTicket: () => createTicket(ctx.token),
+
+    createLoginCode: ({ auth }) => {
+      // A session must not mint the next login (it would outlive its own logout).
+      if (auth.kind !== 'token') throw new RequestError('SCOPE_FORBIDDEN', 'Login codes are minted with the API token only (`tinyagi office`).');
+      return ctx.sessions.mintCode();
+    },
+
+    createSession: ({ body, request, reply }) => {
+      // Login CSRF: only a page of an allowed origin may plant a session (the Origin was checked against the allowlist already).
+      if (request.headers.origin === undefined) throw new RequestError('CSRF_REFUSED');
+      const session = ctx.sessions.exchange(body.code);
+      if (!session) throw new RequestError('LOGIN_CODE_INVALID');
+      reply.header('set-cookie', sessionCookie(session.sessionId, session.expiresAt - Date.now()));
+      reply.header('cache-control', 'no-store');
+      return { ok: true as const, expiresAt: session.expiresAt };
+    },
+
+    getSession: ({ auth }) => ({ kind: auth.kind === 'session' ? ('session' as const) : ('token' as const), expiresAt: auth.kind === 'session' ? auth.expiresAt : null }),
+
+    deleteSession: ({ auth, reply }) => {
+      if (auth.kind === 'session') ctx.sessions.revoke(auth.sessionId);
+      reply.header('set-cookie', sessionCookie('', 0));
+      return { ok: true as const };
+    },
   };
 }
 

@@ -3,7 +3,9 @@
  * 1. Host check (DNS rebinding) and Origin check (CORS allowlist): before anything else runs.
  * 2. Credentials: the API token; or a run-scoped token on routes declared `auth: 'run'`; or a
  *    channel-scoped token on routes declared `auth: 'channel'` and on the event stream; or a
- *    ticket on the event stream. `auth: 'none'` routes (health) and the static, data-free docs
+ *    ticket on the event stream; or TinyOffice's session cookie (HttpOnly, SameSite=Strict), for
+ *    which a state-changing request must also come from the page's own origin (CSRF: the cookie
+ *    alone never authorises a write). `auth: 'none'` routes (health) and the static, data-free docs
  *    page need nothing; the OpenAPI document itself (/api/openapi.json, /api/docs/json|yaml)
  *    needs the token. Missing or wrong credentials are counted per client address: past
  *    `server.rate_limit.auth_failures_per_minute` they are answered 429 instead of 401. A valid
@@ -23,11 +25,13 @@ import { isChannelToken, verifyChannelToken } from './channel-token.ts';
 import { isRunToken, runIdOfToken, verifyRunToken } from './run-token.ts';
 import { secretsEqual } from './secrets.ts';
 import { verifyTicket } from './tickets.ts';
+import { cookieValue, SESSION_COOKIE } from './office-sessions.ts';
 
 export type AuthInfo =
   | { kind: 'none' }
   | { kind: 'token' }
   | { kind: 'ticket' }
+  | { kind: 'session'; sessionId: string; expiresAt: number }
   | { kind: 'run'; runId: string; conversationId: string }
   | { kind: 'channel'; channel: string };
 
@@ -74,13 +78,30 @@ export function installHostOriginGuard(app: FastifyInstance, ctx: ServerContext)
   });
 }
 
-const AUTH_FAILURES = new Set(['AUTH_REQUIRED', 'AUTH_INVALID', 'TICKET_INVALID']);
+const AUTH_FAILURES = new Set(['AUTH_REQUIRED', 'AUTH_INVALID', 'TICKET_INVALID', 'SESSION_INVALID']);
 
 /** A 429 that says how long to wait (Retry-After and the body) and what to do about it. */
 function rateLimited(reply: FastifyReply, retryAfterMs: number, message: string, rate: BucketRate): RequestError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   reply.header('retry-after', String(seconds));
   return new RequestError('RATE_LIMITED', `${message} Retry in ${seconds} s (Retry-After).`, { retryAfterS: seconds, burst: rate.burst, perSecond: rate.perSecond });
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A write carrying the session cookie must come from the page itself. Ports do not separate
+ * sites, so SameSite=Strict alone would let another local app (localhost:8080) write: the
+ * browser's own Sec-Fetch-Site must say `same-origin` (true for the page served by the daemon
+ * and for the dev server's proxied /api); a browser without it must send our own Origin. The
+ * Origin, when sent, already passed the allowlist in the Host/Origin guard.
+ */
+function isSameOriginWrite(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  return origin.toLowerCase() === `http://${String(request.headers.host ?? '').toLowerCase()}`;
 }
 
 export function installAuthGuard(app: FastifyInstance, ctx: ServerContext): void {
@@ -138,7 +159,12 @@ function authenticate(request: FastifyRequest, mode: GuardMode, ctx: ServerConte
       if (!verifyTicket(ctx.token, ticket)) throw new RequestError('TICKET_INVALID');
       return { kind: 'ticket' };
     }
-    throw new RequestError('AUTH_REQUIRED');
+    const sessionId = cookieValue(request.headers.cookie, SESSION_COOKIE);
+    if (sessionId === undefined || sessionId === '') throw new RequestError('AUTH_REQUIRED');
+    const expiresAt = ctx.sessions.verify(sessionId);
+    if (expiresAt === undefined) throw new RequestError('SESSION_INVALID');
+    if (!SAFE_METHODS.has(request.method) && !isSameOriginWrite(request)) throw new RequestError('CSRF_REFUSED');
+    return { kind: 'session', sessionId, expiresAt };
   }
   if (isChannelToken(bearer)) {
     const channel = verifyChannelToken(ctx.token, bearer);

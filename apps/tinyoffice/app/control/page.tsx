@@ -1,0 +1,298 @@
+'use client';
+/**
+ * Control: the daemon (version, uptime, restart), the queue (counts, running runs with cancel,
+ * dead letters with inspect/retry/delete), channels (start/stop/restart), pairing requests
+ * (approve/dismiss), the daemon log and the live event feed. Lists load once and reload when an
+ * event says they changed (a dead letter, a pairing request, a channel), never on a timer.
+ */
+import Link from 'next/link';
+import { useCallback, useEffect, useState } from 'react';
+import type { ApiClient, PendingPairing, QueueMessageView } from '@tinyagi/client';
+import { api, messageOf } from '@/lib/api';
+import { useStore } from '@/lib/store';
+import { useLiveEvents } from '@/lib/use-events';
+import { Button, ErrorLine, Panel, duration } from '@/components/ui';
+
+export default function ControlPage() {
+  const [error, setError] = useState<string | null>(null);
+  const fail = (err: unknown) => setError(messageOf(err));
+  return (
+    <div className="space-y-4">
+      <ErrorLine error={error} />
+      <div className="grid gap-4 lg:grid-cols-2">
+        <DaemonPanel onError={fail} />
+        <RunningPanel onError={fail} />
+      </div>
+      <DeadLetters onError={fail} />
+      <div className="grid gap-4 lg:grid-cols-2">
+        <ChannelsPanel onError={fail} />
+        <PairingPanel onError={fail} />
+      </div>
+      <ProvidersPanel onError={fail} />
+      <div className="grid gap-4 lg:grid-cols-2">
+        <LogPanel onError={fail} />
+        <FeedPanel />
+      </div>
+    </div>
+  );
+}
+
+type OnError = { onError: (err: unknown) => void };
+
+function DaemonPanel({ onError }: OnError) {
+  const status = useStore((s) => s.status);
+  const [restarting, setRestarting] = useState(false);
+  const connection = useStore((s) => s.connection);
+  useEffect(() => {
+    if (connection === 'open') setRestarting(false);
+  }, [connection]);
+  if (!status) return null;
+  const q = status.queue;
+  return (
+    <Panel
+      title="Daemon"
+      actions={
+        <Button
+          disabled={restarting}
+          onClick={() => {
+            if (!window.confirm('Restart the TinyAGI daemon? Running work resumes after the restart.')) return;
+            setRestarting(true);
+            api().restartServices().catch(onError);
+          }}
+        >
+          {restarting ? 'Restarting…' : 'Restart daemon'}
+        </Button>
+      }
+    >
+      <dl className="grid grid-cols-2 gap-x-4 gap-y-1 text-sm">
+        <dt className="text-slate-600 dark:text-slate-400">Version</dt>
+        <dd>{status.version}</dd>
+        <dt className="text-slate-600 dark:text-slate-400">Process</dt>
+        <dd>pid {status.pid}, up since {new Date(status.startedAt).toLocaleString()}</dd>
+        <dt className="text-slate-600 dark:text-slate-400">Queue</dt>
+        <dd data-testid="queue-counts">
+          {q.pending} pending · {q.processing} running · {q.dead} dead · {q.completed} done
+        </dd>
+      </dl>
+    </Panel>
+  );
+}
+
+function RunningPanel({ onError }: OnError) {
+  const activity = useStore((s) => s.activity);
+  const running = Object.entries(activity).filter(([, a]) => a.working && a.runId);
+  return (
+    <Panel title={`Running · ${running.length}`}>
+      {running.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">Nothing is running.</p>
+      ) : (
+        <ul className="space-y-2 text-sm">
+          {running.map(([agent, a]) => (
+            <li key={a.runId} className="flex flex-wrap items-center gap-2">
+              <span className="font-medium">{agent}</span>
+              <span className="text-slate-600 dark:text-slate-400">{duration(Date.now() - a.since)}</span>
+              {a.conversationId && (
+                <Link className="underline" href={`/conversations/view?id=${encodeURIComponent(a.conversationId)}`}>
+                  run tree
+                </Link>
+              )}
+              <Button tone="danger" className="ml-auto" onClick={() => api().cancelRun({ params: { id: a.runId! } }).catch(onError)}>
+                Kill
+              </Button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+function DeadLetters({ onError }: OnError) {
+  const [dead, setDead] = useState<QueueMessageView[] | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const load = useCallback(() => {
+    api().queueDead({ query: { limit: 100 } }).then(setDead).catch(onError);
+  }, [onError]);
+  useEffect(load, [load]);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'queue.dead')) load();
+  });
+  return (
+    <Panel title={`Dead letters · ${dead?.length ?? 0}`}>
+      {dead === null ? (
+        <p className="text-sm">Loading…</p>
+      ) : dead.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">No dead letters: every message was answered or is still being worked on.</p>
+      ) : (
+        <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800" data-testid="dead-letters">
+          {dead.map((m) => (
+            <li key={m.id} className="py-2" data-message={m.id}>
+              <div className="flex flex-wrap items-center gap-2">
+                <button type="button" className="min-w-0 flex-1 truncate text-left underline-offset-2 hover:underline" aria-expanded={open === m.id} onClick={() => setOpen(open === m.id ? null : m.id)}>
+                  @{m.agentId}: {m.content.slice(0, 100)}
+                </button>
+                <span className="text-xs text-slate-600 dark:text-slate-400">
+                  {m.attempts}/{m.maxAttempts} attempts · {m.lastFailure ?? 'failed'}
+                </span>
+                <Button onClick={() => api().retryDead({ params: { id: m.id } }).then(load).catch(onError)}>Retry</Button>
+                <Button tone="danger" onClick={() => api().deleteDead({ params: { id: m.id } }).then(load).catch(onError)}>
+                  Delete
+                </Button>
+              </div>
+              {open === m.id && (
+                <pre className="mt-2 max-h-48 overflow-auto whitespace-pre-wrap rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">
+                  {m.content}
+                  {'\n\n'}last error: {m.lastError ?? '(none recorded)'}
+                </pre>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+function ChannelsPanel({ onError }: OnError) {
+  const channels = useStore((s) => s.status?.channels ?? []);
+  return (
+    <Panel title="Channels">
+      {channels.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">
+          No channels enabled. Add one with <code className="font-mono">tinyagi channel setup</code>.
+        </p>
+      ) : (
+        <ul className="space-y-2 text-sm">
+          {channels.map((c) => (
+            <li key={c.name} className="flex flex-wrap items-center gap-2">
+              <span className="font-medium">{c.name}</span>
+              <span className={c.running ? 'text-emerald-700 dark:text-emerald-300' : 'text-slate-600 dark:text-slate-400'}>{c.running ? 'running' : 'stopped'}</span>
+              {c.lastError && <span className="text-xs text-red-800 dark:text-red-300">{c.lastError}</span>}
+              <span className="ml-auto flex gap-1">
+                {(['start', 'stop', 'restart'] as const).map((action) => (
+                  <Button key={action} onClick={() => api().channelAction({ params: { name: c.name, action } }).catch(onError)}>
+                    {action}
+                  </Button>
+                ))}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+function PairingPanel({ onError }: OnError) {
+  const [pending, setPending] = useState<PendingPairing[]>([]);
+  const load = useCallback(() => {
+    api().listPairings().then((p) => setPending(p.pending)).catch(onError);
+  }, [onError]);
+  useEffect(load, [load]);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'pairing.requested')) load();
+  });
+  return (
+    <Panel title="Pairing requests" actions={pending.length > 0 ? <span className="rounded-full bg-red-600 px-2 text-xs font-semibold text-white">{pending.length}</span> : null}>
+      {pending.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">No one is waiting for approval.</p>
+      ) : (
+        <ul className="space-y-2 text-sm">
+          {pending.map((p) => (
+            <li key={p.code} className="flex flex-wrap items-center gap-2">
+              <span>
+                {p.sender} on {p.channel} <code className="font-mono">{p.code}</code>
+              </span>
+              <span className="ml-auto flex gap-1">
+                <Button tone="primary" onClick={() => api().approvePairing({ body: { code: p.code } }).then(load).catch(onError)}>
+                  Approve
+                </Button>
+                <Button onClick={() => api().dismissPairing({ params: { code: p.code } }).then(load).catch(onError)}>Deny</Button>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+type Providers = Awaited<ReturnType<ApiClient['listProviders']>>;
+
+/** Providers and whether their keys are set; the daemon only ever sends keys masked (`sk-…abcd`). */
+function ProvidersPanel({ onError }: OnError) {
+  const [providers, setProviders] = useState<Providers | null>(null);
+  useEffect(() => {
+    api().listProviders().then(setProviders).catch(onError);
+  }, [onError]);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'settings.changed')) api().listProviders().then(setProviders).catch(onError);
+  });
+  if (!providers) return null;
+  const rows: Array<[string, string, string]> = [
+    ['anthropic', providers.anthropic.model ?? 'default model', providers.anthropic.api_key ?? providers.anthropic.oauth_token ?? 'no key (uses the Claude CLI login)'],
+    ['openai', providers.openai.model ?? 'default model', providers.openai.api_key ?? 'no key'],
+    ...providers.custom.map((c): [string, string, string] => [c.id, String(c['model'] ?? c['harness'] ?? ''), String(c['api_key'] ?? 'no key')]),
+  ];
+  return (
+    <Panel title="Providers">
+      <p className="mb-2 text-sm text-slate-600 dark:text-slate-300">
+        Default for agents: <strong>{providers.default ?? 'none set'}</strong>. Change keys with <code className="font-mono">tinyagi provider</code>.
+      </p>
+      <table className="w-full text-left text-sm">
+        <thead>
+          <tr className="text-xs text-slate-600 dark:text-slate-400">
+            <th className="py-1 font-medium">provider</th>
+            <th className="py-1 font-medium">model</th>
+            <th className="py-1 font-medium">key (masked)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(([name, model, key]) => (
+            <tr key={name} className="border-t border-slate-200 dark:border-slate-800">
+              <td className="py-1">{name}</td>
+              <td className="py-1">{model}</td>
+              <td className="py-1 font-mono text-xs">{key}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Panel>
+  );
+}
+
+function LogPanel({ onError }: OnError) {
+  const [lines, setLines] = useState<string[] | null>(null);
+  const load = useCallback(() => {
+    api().logs({ query: { lines: 200 } }).then((l) => setLines(l.lines)).catch(onError);
+  }, [onError]);
+  useEffect(load, [load]);
+  return (
+    <Panel title="Daemon log" actions={<Button onClick={load}>Refresh</Button>}>
+      <pre className="max-h-80 overflow-auto whitespace-pre-wrap text-xs" tabIndex={0} aria-label="Daemon log">
+        {lines === null ? 'Loading…' : lines.length === 0 ? 'The log is empty.' : lines.join('\n')}
+      </pre>
+    </Panel>
+  );
+}
+
+function FeedPanel() {
+  const feed = useStore((s) => s.feed);
+  const recent = feed.slice(-60).reverse();
+  return (
+    <Panel title="Live events">
+      {recent.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">Events appear here as they happen.</p>
+      ) : (
+        <ol className="max-h-80 overflow-auto font-mono text-xs" tabIndex={0} aria-label="Live events" data-testid="feed">
+          {recent.map((e) => (
+            <li key={e.id}>
+              <span className="text-slate-500 dark:text-slate-400">#{e.id}</span> {e.type}
+              {e.agentId ? ` @${e.agentId}` : ''}
+            </li>
+          ))}
+        </ol>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,109 @@
+'use client';
+/**
+ * Conversations: newest first, filtered by status, team and agent on the server and by a search
+ * over title and sender here. A conversation that starts or ends while the page is open updates
+ * the list from the event stream (one reload per started conversation, no polling).
+ */
+import Link from 'next/link';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { ConversationView } from '@tinyagi/client';
+import { api, messageOf } from '@/lib/api';
+import { useStore } from '@/lib/store';
+import { useLiveEvents } from '@/lib/use-events';
+import { ErrorLine, Panel, StatusPill, money } from '@/components/ui';
+
+type Status = ConversationView['status'];
+// The client's root entry is types only (no zod in the page); the compiler checks this list.
+const CONVERSATION_STATUSES = ['active', 'completed', 'failed', 'stopped', 'cancelled'] as const satisfies readonly Status[];
+
+export default function ConversationsPage() {
+  const agents = useStore((s) => s.agents);
+  const teams = useStore((s) => s.teams);
+  const [status, setStatus] = useState<Status | ''>('');
+  const [team, setTeam] = useState('');
+  const [agent, setAgent] = useState('');
+  const [search, setSearch] = useState('');
+  const [items, setItems] = useState<ConversationView[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    api()
+      .listConversations({ query: { ...(status ? { status } : {}), ...(team ? { team } : {}), ...(agent ? { agent } : {}), limit: 100 } })
+      .then((list) => {
+        setItems(list);
+        setError(null);
+      })
+      .catch((err: unknown) => setError(messageOf(err)));
+  }, [status, team, agent]);
+  useEffect(load, [load]);
+
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'conversation.started')) load();
+    const ended = events.filter((e) => e.type === 'conversation.completed');
+    if (ended.length > 0) {
+      setItems((list) =>
+        list?.map((c) => {
+          const done = ended.find((e) => e.conversationId === c.id);
+          return done && done.type === 'conversation.completed' ? { ...c, status: done.data.status, costUsd: done.data.costUsd, stopReason: done.data.reason ?? null } : c;
+        }) ?? null,
+      );
+    }
+  });
+
+  const shown = useMemo(() => {
+    const needle = search.trim().toLowerCase();
+    if (!items || needle === '') return items;
+    return items.filter((c) => c.title.toLowerCase().includes(needle) || c.sender.toLowerCase().includes(needle) || c.id.includes(needle));
+  }, [items, search]);
+
+  const select = 'rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
+  return (
+    <Panel title="Conversations">
+      <form className="mb-3 flex flex-wrap gap-2" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label className="sr-only" htmlFor="conv-search">Search</label>
+        <input id="conv-search" className={`${select} min-w-48 flex-1`} placeholder="Search title or sender" value={search} onChange={(e) => setSearch(e.target.value)} />
+        <label className="sr-only" htmlFor="conv-status">Status</label>
+        <select id="conv-status" className={select} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
+          <option value="">any status</option>
+          {CONVERSATION_STATUSES.map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+        <label className="sr-only" htmlFor="conv-team">Team</label>
+        <select id="conv-team" className={select} value={team} onChange={(e) => setTeam(e.target.value)}>
+          <option value="">any team</option>
+          {teams.map((t) => (
+            <option key={t.id} value={t.id}>{t.name ?? t.id}</option>
+          ))}
+        </select>
+        <label className="sr-only" htmlFor="conv-agent">Agent</label>
+        <select id="conv-agent" className={select} value={agent} onChange={(e) => setAgent(e.target.value)}>
+          <option value="">any agent</option>
+          {agents.map((a) => (
+            <option key={a.id} value={a.id}>{a.name ?? a.id}</option>
+          ))}
+        </select>
+      </form>
+      <ErrorLine error={error} />
+      {shown === null ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">Loading…</p>
+      ) : shown.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">No conversations match. Start one from Chat.</p>
+      ) : (
+        <ul className="divide-y divide-slate-200 dark:divide-slate-800" data-testid="conversation-list">
+          {shown.map((c) => (
+            <li key={c.id}>
+              <Link href={`/conversations/view?id=${encodeURIComponent(c.id)}`} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2 hover:bg-slate-50 dark:hover:bg-slate-800/50">
+                <StatusPill status={c.status} />
+                <span className="min-w-0 flex-1 truncate font-medium">{c.title || '(untitled)'}</span>
+                <span className="text-xs text-slate-600 dark:text-slate-400">
+                  {c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`} · {c.sender} · {c.hops} hops · {money(c.costUsd)} · {new Date(c.updatedAt).toLocaleString()}
+                </span>
+              </Link>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}

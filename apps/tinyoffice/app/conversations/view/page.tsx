@@ -1,0 +1,232 @@
+'use client';
+/**
+ * One conversation: the live run tree (parent/child runs, depth, status, duration, tokens and
+ * cost per node, handoff and sub-agent edges, failures with reasons), the transcript, and
+ * cancel / pause / resume / inject / redirect for running runs. Loaded once; the tab's event
+ * stream keeps the tree current. The transcript reloads when a run of this conversation ends
+ * (its text comes from the runs' stored input and output).
+ */
+import Link from 'next/link';
+import { useSearchParams } from 'next/navigation';
+import { Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
+import type { ConversationView, TranscriptEntry } from '@tinyagi/client';
+import { api, messageOf } from '@/lib/api';
+import { applyRunEvent, treeFromRoots, treeTotals, type RunTree, type TreeNode } from '@/lib/run-tree';
+import { useLiveEvents } from '@/lib/use-events';
+import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money } from '@/components/ui';
+
+export default function ConversationPage() {
+  return (
+    <Suspense fallback={<p>Loading…</p>}>
+      <ConversationFromQuery />
+    </Suspense>
+  );
+}
+
+function ConversationFromQuery() {
+  const id = useSearchParams().get('id');
+  if (!id) {
+    return (
+      <p>
+        No conversation selected. <Link className="underline" href="/conversations">Pick one from the list.</Link>
+      </p>
+    );
+  }
+  return <Conversation key={id} id={id} />;
+}
+
+const RUN_END = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.rejected']);
+
+function Conversation({ id }: { id: string }) {
+  const [conversation, setConversation] = useState<ConversationView | null>(null);
+  const tree = useRef<RunTree>({ nodes: new Map(), roots: [] });
+  const [version, setVersion] = useState(0);
+  const [transcript, setTranscript] = useState<TranscriptEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [notFound, setNotFound] = useState(false);
+
+  const loadTranscript = useCallback(() => {
+    api()
+      .getTranscript({ params: { id } })
+      .then((t) => setTranscript(t.entries))
+      .catch(() => {});
+  }, [id]);
+
+  useEffect(() => {
+    api()
+      .getConversation({ params: { id } })
+      .then((t) => {
+        setConversation(t.conversation);
+        tree.current = treeFromRoots(t.roots);
+        setVersion((v) => v + 1);
+      })
+      .catch((err: unknown) => (messageOf(err).includes('No such conversation') ? setNotFound(true) : setError(messageOf(err))));
+    loadTranscript();
+  }, [id, loadTranscript]);
+
+  useLiveEvents((events) => {
+    let changed = false;
+    let ended = false;
+    for (const e of events) {
+      if (e.conversationId !== id) continue;
+      if (applyRunEvent(tree.current, e)) changed = true;
+      if (RUN_END.has(e.type)) ended = true;
+      if (e.type === 'conversation.completed') setConversation((c) => (c ? { ...c, status: e.data.status, stopReason: e.data.reason ?? null, costUsd: e.data.costUsd, hops: e.data.hops } : c));
+    }
+    if (changed) setVersion((v) => v + 1);
+    if (ended) loadTranscript();
+  });
+
+  if (notFound) return <p>This conversation does not exist (it may have been purged by retention).</p>;
+  const totals = treeTotals(tree.current);
+  const active = conversation?.status === 'active';
+  return (
+    <div className="space-y-4">
+      <Panel
+        title="Conversation"
+        actions={
+          active ? (
+            <Button tone="danger" onClick={() => api().cancelConversation({ params: { id } }).catch((err: unknown) => setError(messageOf(err)))}>
+              Cancel conversation
+            </Button>
+          ) : null
+        }
+      >
+        <ErrorLine error={error} />
+        {conversation ? (
+          <div className="space-y-1">
+            <h1 className="text-lg font-semibold">{conversation.title || '(untitled)'}</h1>
+            <p className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300">
+              <span data-testid="conversation-status"><StatusPill status={conversation.status} /></span>
+              <span>{conversation.teamId ? `team #${conversation.teamId}` : `agent @${conversation.rootAgentId}`}</span>
+              <span>from {conversation.sender} via {conversation.channel}</span>
+              <span>
+                {totals.runs} runs · depth {totals.maxDepth} · {totals.tokens} tokens · {money(totals.costUsd)}
+              </span>
+            </p>
+            {conversation.stopReason && <p className="text-sm text-amber-800 dark:text-amber-300">Ended: {conversation.stopReason}</p>}
+          </div>
+        ) : (
+          <p>Loading…</p>
+        )}
+      </Panel>
+      <Panel title="Run tree">
+        {tree.current.roots.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-300">No runs yet.</p>
+        ) : (
+          <ul role="tree" aria-label="Runs" data-testid="run-tree" data-version={version} className="text-sm">
+            {tree.current.roots.map((runId) => (
+              <RunRow key={runId} tree={tree.current} runId={runId} level={0} rev={tree.current.nodes.get(runId)?.rev ?? 0} onError={setError} />
+            ))}
+          </ul>
+        )}
+      </Panel>
+      <Panel title="Transcript">
+        {transcript.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-300">Nothing said yet.</p>
+        ) : (
+          <ol className="space-y-2" data-testid="transcript">
+            {transcript.map((t, i) => (
+              <li key={i} className="rounded border border-slate-200 p-2 text-sm dark:border-slate-800" style={{ marginLeft: `${Math.min(t.depth, 6) * 1}rem` }}>
+                <div className="mb-1 text-xs text-slate-600 dark:text-slate-400">
+                  {t.from} → {t.to} · {t.direction === 'in' ? 'asked' : 'answered'} · {new Date(t.ts).toLocaleTimeString()}
+                </div>
+                <p className="whitespace-pre-wrap break-words">{t.text}</p>
+              </li>
+            ))}
+          </ol>
+        )}
+      </Panel>
+    </div>
+  );
+}
+
+const EDGE: Record<string, string> = { mention: 'handoff', spawn: 'sub-agent', chatroom: 'chat room', user: 'message', heartbeat: 'heartbeat', schedule: 'schedule', system: 'system' };
+
+/** One node and its children; memoised on the node's rev, so an event re-renders only the rows on its path. */
+const RunRow = memo(function RunRow({ tree, runId, level, onError }: { tree: RunTree; runId: string; level: number; rev: number; onError: (e: string) => void }) {
+  const node = tree.nodes.get(runId);
+  // A large tree opens two levels deep; the rest expands on demand.
+  const [open, setOpen] = useState(() => level < 2 || tree.nodes.size <= 200);
+  if (!node) return null;
+  const hasChildren = node.children.length > 0;
+  return (
+    <li role="treeitem" aria-level={level + 1} aria-expanded={hasChildren ? open : undefined} aria-selected={false} data-run={node.runId} data-agent={node.agentId} data-status={node.status} className="my-1">
+      <div className="flex flex-wrap items-center gap-2 rounded px-1 py-1 hover:bg-slate-50 dark:hover:bg-slate-800/50" style={{ paddingLeft: `${Math.min(level, 12) * 1.25}rem` }}>
+        {hasChildren ? (
+          <button type="button" aria-label={open ? `Collapse ${node.agentId}` : `Expand ${node.agentId}`} className="w-5 text-slate-600 dark:text-slate-300" onClick={() => setOpen(!open)}>
+            {open ? '▾' : '▸'}
+          </button>
+        ) : (
+          <span className="w-5" />
+        )}
+        <Avatar id={node.agentId} size="sm" />
+        <span className="font-medium">{node.agentId}</span>
+        {node.parentRunId && <span className="rounded bg-violet-100 px-1 text-xs text-violet-900 dark:bg-violet-900 dark:text-violet-100">{EDGE[node.cause] ?? node.cause}</span>}
+        <StatusPill status={node.status} />
+        <span className="text-xs text-slate-600 dark:text-slate-400">
+          depth {node.depth} · <Elapsed node={node} /> · {node.inputTokens + node.outputTokens} tok · {money(node.costUsd)}
+        </span>
+        {node.progress && node.status === 'running' && <span className="truncate text-xs italic text-slate-600 dark:text-slate-300">“{node.progress}”</span>}
+        {node.status === 'running' || node.status === 'queued' ? <RunActions runId={node.runId} agentId={node.agentId} onError={onError} /> : null}
+      </div>
+      {node.error && (
+        <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
+          {node.error}
+        </p>
+      )}
+      {hasChildren && open && (
+        <ul role="group">
+          {node.children.map((child) => (
+            <RunRow key={child} tree={tree} runId={child} level={level + 1} rev={tree.nodes.get(child)?.rev ?? 0} onError={onError} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+});
+
+function Elapsed({ node }: { node: TreeNode }) {
+  if (node.startedAt === null) return <>not started</>;
+  return <>{duration((node.endedAt ?? Date.now()) - node.startedAt)}</>;
+}
+
+function RunActions({ runId, agentId, onError }: { runId: string; agentId: string; onError: (e: string) => void }) {
+  const [steer, setSteer] = useState<'inject' | 'redirect' | null>(null);
+  const [text, setText] = useState('');
+  const [note, setNote] = useState<string | null>(null);
+  const send = (command: 'pause' | 'resume' | 'inject' | 'redirect', payload?: string) =>
+    api()
+      .steerRun({ params: { id: runId }, body: { command, ...(payload ? { payload } : {}) } })
+      .then((r) => setNote(r.accepted ? `${command}: accepted` : `${command}: ${r.reason ?? 'refused'}`))
+      .catch((err: unknown) => onError(messageOf(err)));
+  return (
+    <span className="flex flex-wrap items-center gap-1">
+      <Button tone="danger" aria-label={`Cancel ${agentId}'s run`} onClick={() => api().cancelRun({ params: { id: runId } }).catch((err: unknown) => onError(messageOf(err)))}>
+        Cancel
+      </Button>
+      <Button onClick={() => void send('pause')}>Pause</Button>
+      <Button onClick={() => void send('resume')}>Resume</Button>
+      <Button onClick={() => setSteer(steer === 'inject' ? null : 'inject')}>Inject</Button>
+      <Button onClick={() => setSteer(steer === 'redirect' ? null : 'redirect')}>Redirect</Button>
+      {steer && (
+        <form
+          className="flex gap-1"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (text.trim() === '') return;
+            void send(steer, text.trim()).then(() => {
+              setText('');
+              setSteer(null);
+            });
+          }}
+        >
+          <label className="sr-only" htmlFor={`steer-${runId}`}>{steer} text</label>
+          <input id={`steer-${runId}`} autoFocus className="rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900" placeholder={steer === 'inject' ? 'Add to what it is doing' : 'New instruction'} value={text} onChange={(e) => setText(e.target.value)} />
+          <Button type="submit" tone="primary">Send</Button>
+        </form>
+      )}
+      {note && <span className="text-xs text-slate-600 dark:text-slate-300" role="status">{note}</span>}
+    </span>
+  );
+}

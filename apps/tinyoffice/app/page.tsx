@@ -1,0 +1,242 @@
+'use client';
+/**
+ * The office: agents at desks while they work (with a speech bubble of their latest progress),
+ * in the lounge when idle; dashed lines for handoffs in flight; queue and channel status; click
+ * an agent for its live activity.
+ */
+import Link from 'next/link';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { HANDOFF_MS, useStore, type Handoff } from '@/lib/store';
+import { Avatar, Panel, duration } from '@/components/ui';
+
+export default function OfficePage() {
+  const agents = useStore((s) => s.agents);
+  const activity = useStore((s) => s.activity);
+  const [selected, setSelected] = useState<string | null>(null);
+  const working = agents.filter((a) => activity[a.id]?.working);
+  const idle = agents.filter((a) => !activity[a.id]?.working);
+  const sceneRef = useRef<HTMLDivElement>(null);
+
+  return (
+    <div className="grid gap-4 lg:grid-cols-[1fr_20rem]">
+      <div ref={sceneRef} className="relative space-y-4">
+        <Panel title={`Desks · ${working.length} working`}>
+          {agents.length === 0 ? (
+            <p className="text-sm text-slate-600 dark:text-slate-300">
+              No agents yet. Add one with <code className="font-mono">tinyagi agent add</code>.
+            </p>
+          ) : working.length === 0 ? (
+            <p className="text-sm text-slate-600 dark:text-slate-300">Nobody is working. Send a message from Chat to get someone started.</p>
+          ) : (
+            <ul className="grid gap-3 sm:grid-cols-2 xl:grid-cols-3" data-testid="desks">
+              {working.map((a) => (
+                <AgentTile key={a.id} id={a.id} name={a.name ?? a.id} onSelect={setSelected} selected={selected === a.id} />
+              ))}
+            </ul>
+          )}
+        </Panel>
+        <Panel title={`Lounge · ${idle.length} idle`}>
+          <ul className="flex flex-wrap gap-3" data-testid="lounge">
+            {idle.map((a) => (
+              <AgentTile key={a.id} id={a.id} name={a.name ?? a.id} onSelect={setSelected} selected={selected === a.id} />
+            ))}
+          </ul>
+        </Panel>
+        <HandoffLines sceneRef={sceneRef} />
+      </div>
+      <aside className="space-y-4">
+        {selected ? <AgentDetail id={selected} onClose={() => setSelected(null)} /> : null}
+        <QueuePanel />
+        <HandoffList />
+        <ChannelsPanel />
+      </aside>
+    </div>
+  );
+}
+
+function AgentTile({ id, name, selected, onSelect }: { id: string; name: string; selected: boolean; onSelect: (id: string) => void }) {
+  const a = useStore((s) => s.activity[id]);
+  return (
+    <li>
+      <button
+        type="button"
+        data-agent={id}
+        data-working={a?.working ? 'true' : 'false'}
+        aria-pressed={selected}
+        onClick={() => onSelect(id)}
+        className={`flex w-full min-w-40 items-start gap-3 rounded-lg border p-3 text-left transition-shadow ${selected ? 'border-sky-500 ring-2 ring-sky-500/40' : 'border-slate-200 dark:border-slate-700'} ${a?.working ? 'bg-sky-50 dark:bg-sky-950' : 'bg-slate-50 dark:bg-slate-800/50'}`}
+      >
+        <Avatar id={id} />
+        <span className="min-w-0 flex-1">
+          <span className="block font-medium">{name}</span>
+          {a?.working ? (
+            <span data-testid="bubble" className="mt-1 block rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs text-slate-700 shadow-sm dark:bg-slate-900 dark:text-slate-200">
+              {a.bubble ?? 'working…'}
+              {a.turn > 0 && <span className="ml-1 text-slate-500 dark:text-slate-400">· turn {a.turn}</span>}
+            </span>
+          ) : (
+            <span className="block text-xs text-slate-600 dark:text-slate-400">idle</span>
+          )}
+        </span>
+      </button>
+    </li>
+  );
+}
+
+/** Draws each live handoff as an animated dashed line between the two agents' tiles. */
+function HandoffLines({ sceneRef }: { sceneRef: React.RefObject<HTMLDivElement | null> }) {
+  const handoffs = useStore((s) => s.handoffs);
+  const activity = useStore((s) => s.activity);
+  const [now, setNow] = useState(() => Date.now());
+  const [lines, setLines] = useState<Array<{ id: number; x1: number; y1: number; x2: number; y2: number }>>([]);
+  const live = handoffs.filter((h) => now - h.at < HANDOFF_MS);
+  useEffect(() => {
+    if (live.length === 0) return;
+    // Lines expire: one timer for the oldest, not a poll.
+    const oldest = Math.min(...live.map((h) => h.at));
+    const timer = setTimeout(() => setNow(Date.now()), Math.max(50, oldest + HANDOFF_MS - Date.now()));
+    return () => clearTimeout(timer);
+  }, [live]);
+  useEffect(() => {
+    setNow(Date.now());
+  }, [handoffs]);
+  useLayoutEffect(() => {
+    const scene = sceneRef.current;
+    if (!scene) return;
+    const box = scene.getBoundingClientRect();
+    const centre = (id: string) => {
+      const el = scene.querySelector(`[data-agent="${CSS.escape(id)}"]`);
+      if (!el) return undefined;
+      const r = el.getBoundingClientRect();
+      return { x: r.left - box.left + 20, y: r.top - box.top + r.height / 2 };
+    };
+    setLines(
+      live.flatMap((h) => {
+        const a = centre(h.from);
+        const b = centre(h.to);
+        return a && b ? [{ id: h.id, x1: a.x, y1: a.y, x2: b.x, y2: b.y }] : [];
+      }),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [now, handoffs, activity]);
+  if (lines.length === 0) return null;
+  return (
+    <svg aria-hidden className="pointer-events-none absolute inset-0 h-full w-full overflow-visible">
+      {lines.map((l) => (
+        <line key={l.id} x1={l.x1} y1={l.y1} x2={l.x2} y2={l.y2} strokeWidth={2} className="handoff-line stroke-violet-500" />
+      ))}
+    </svg>
+  );
+}
+
+function HandoffList() {
+  const handoffs = useStore((s) => s.handoffs);
+  const recent = handoffs.slice(-5).reverse();
+  return (
+    <Panel title="Handoffs">
+      {recent.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">No handoffs yet.</p>
+      ) : (
+        <ul className="space-y-1 text-sm" data-testid="handoffs">
+          {recent.map((h: Handoff) => (
+            <li key={h.id}>
+              {h.conversationId ? (
+                <Link className="underline-offset-2 hover:underline" href={`/conversations/view?id=${encodeURIComponent(h.conversationId)}`}>
+                  {h.from} → {h.to}
+                </Link>
+              ) : (
+                `${h.from} → ${h.to}`
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+function QueuePanel() {
+  const status = useStore((s) => s.status);
+  if (!status) return null;
+  const q = status.queue;
+  return (
+    <Panel title="Queue">
+      <dl className="grid grid-cols-4 gap-2 text-center text-sm" data-testid="queue">
+        {(
+          [
+            ['pending', q.pending],
+            ['running', q.processing],
+            ['done', q.completed],
+            ['dead', q.dead],
+          ] as const
+        ).map(([label, value]) => (
+          <div key={label} className="rounded bg-slate-100 p-2 dark:bg-slate-800">
+            <dt className="text-xs text-slate-600 dark:text-slate-300">{label}</dt>
+            <dd className="text-lg font-semibold tabular-nums">{value}</dd>
+          </div>
+        ))}
+      </dl>
+    </Panel>
+  );
+}
+
+function ChannelsPanel() {
+  const channels = useStore((s) => s.status?.channels ?? []);
+  return (
+    <Panel title="Channels">
+      {channels.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">No channels enabled. TinyOffice and the CLI still work.</p>
+      ) : (
+        <ul className="space-y-1 text-sm">
+          {channels.map((c) => (
+            <li key={c.name} className="flex justify-between">
+              <span>{c.name}</span>
+              <span className={c.running ? 'text-emerald-700 dark:text-emerald-300' : 'text-slate-600 dark:text-slate-400'}>{c.running ? 'running' : 'stopped'}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
+  const a = useStore((s) => s.activity[id]);
+  const feed = useStore((s) => s.feed);
+  const recent = feed.filter((e) => e.agentId === id).slice(-12).reverse();
+  return (
+    <Panel title={`Agent ${id}`} actions={<button type="button" className="text-sm underline" onClick={onClose}>Close</button>}>
+      <p className="mb-2 text-sm" data-testid="agent-state">
+        {a?.working ? (
+          <>
+            Working for {duration(Date.now() - a.since)}
+            {a.conversationId && (
+              <>
+                {' '}
+                on{' '}
+                <Link className="underline" href={`/conversations/view?id=${encodeURIComponent(a.conversationId)}`}>
+                  this conversation
+                </Link>
+              </>
+            )}
+          </>
+        ) : (
+          'Idle'
+        )}
+      </p>
+      {recent.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">No activity since this page opened.</p>
+      ) : (
+        <ol className="max-h-64 space-y-1 overflow-auto text-xs">
+          {recent.map((e) => (
+            <li key={e.id} className="font-mono">
+              <span className="text-slate-500 dark:text-slate-400">{new Date(e.ts).toLocaleTimeString()}</span> {e.type}
+              {e.type === 'run.progress' && e.data.type === 'text' ? `: ${e.data.text.slice(0, 80)}` : ''}
+            </li>
+          ))}
+        </ol>
+      )}
+    </Panel>
+  );
+}
+

@@ -1,0 +1,166 @@
+'use client';
+/**
+ * The frame of every page: navigation, the connection badge, theme and logout; and the gate
+ * that tells the user what to do when there is no session or no daemon. The login page renders
+ * bare.
+ */
+import Link from 'next/link';
+import { usePathname, useRouter } from 'next/navigation';
+import { useEffect, type ReactNode } from 'react';
+import { logout, startLive } from '@/lib/live';
+import { useStore } from '@/lib/store';
+
+const NAV = [
+  { href: '/', label: 'Office' },
+  { href: '/conversations', label: 'Conversations' },
+  { href: '/chat', label: 'Chat' },
+  { href: '/control', label: 'Control' },
+];
+
+export function Shell({ children }: { children: ReactNode }) {
+  const path = usePathname();
+  if (path === '/login' || path === '/login/') return <main className="mx-auto max-w-lg p-6">{children}</main>;
+  return <Portal path={path}>{children}</Portal>;
+}
+
+function Portal({ path, children }: { path: string; children: ReactNode }) {
+  const router = useRouter();
+  const auth = useStore((s) => s.auth);
+  useEffect(() => startLive(), []);
+  return (
+    <div className="flex min-h-screen flex-col">
+      <header className="sticky top-0 z-20 border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
+        <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-2">
+          <Link href="/" className="font-semibold tracking-tight">
+            TinyOffice
+          </Link>
+          <nav aria-label="Main" className="flex flex-wrap gap-1 text-sm">
+            {NAV.map((item) => {
+              const active = item.href === '/' ? path === '/' : path.startsWith(item.href);
+              return (
+                <Link
+                  key={item.href}
+                  href={item.href}
+                  aria-current={active ? 'page' : undefined}
+                  className={`rounded px-2 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
+                >
+                  {item.label}
+                </Link>
+              );
+            })}
+          </nav>
+          <div className="ml-auto flex items-center gap-2 text-sm">
+            <ConnectionBadge />
+            <ThemeToggle />
+            {auth === 'ok' && (
+              <button type="button" className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800" onClick={() => void logout().then(() => router.push('/login'))}>
+                Log out
+              </button>
+            )}
+          </div>
+        </div>
+      </header>
+      <main className="mx-auto w-full max-w-7xl flex-1 p-4">
+        <ReconnectBanner />
+        <Gate>{children}</Gate>
+      </main>
+    </div>
+  );
+}
+
+function ConnectionBadge() {
+  const auth = useStore((s) => s.auth);
+  const connection = useStore((s) => s.connection);
+  const everOpen = useStore((s) => s.everOpen);
+  if (auth !== 'ok') return null;
+  const [label, tone] =
+    connection === 'open'
+      ? ['live', 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100']
+      : connection === 'reconnecting' || (connection === 'connecting' && everOpen)
+        ? ['reconnecting…', 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100']
+        : connection === 'closed'
+          ? ['disconnected', 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100']
+          : ['connecting…', 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100'];
+  return (
+    <span role="status" aria-live="polite" data-testid="connection" data-state={connection} className={`rounded-full px-2 py-0.5 text-xs font-medium ${tone}`}>
+      {label}
+    </span>
+  );
+}
+
+/** Says plainly that the live view is paused and what to do, while the stream reconnects by itself. */
+function ReconnectBanner() {
+  const auth = useStore((s) => s.auth);
+  const connection = useStore((s) => s.connection);
+  const everOpen = useStore((s) => s.everOpen);
+  const info = useStore((s) => s.connectionInfo);
+  if (auth !== 'ok' || !everOpen || (connection !== 'reconnecting' && connection !== 'closed')) return null;
+  return (
+    <div role="alert" data-testid="reconnect-banner" className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+      {connection === 'closed' ? (
+        <>The live connection to the daemon ended{info.error ? ` (${info.error.message})` : ''}. Reload the page to try again.</>
+      ) : (
+        <>
+          Lost the connection to the daemon; reconnecting{info.attempt > 1 ? ` (try ${info.attempt})` : ''}… What you see may be out of date until it is back. If the daemon
+          stopped, start it with <Code>tinyagi start</Code>: this page picks up where it left off.
+        </>
+      )}
+    </div>
+  );
+}
+
+function ThemeToggle() {
+  return (
+    <button
+      type="button"
+      aria-label="Toggle dark theme"
+      className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800"
+      onClick={() => {
+        const dark = document.documentElement.classList.toggle('dark');
+        try {
+          localStorage.setItem('tinyoffice-theme', dark ? 'dark' : 'light');
+        } catch {
+          // Storage blocked: the theme lasts for this page only.
+        }
+      }}
+    >
+      ◐
+    </button>
+  );
+}
+
+function Gate({ children }: { children: ReactNode }) {
+  const auth = useStore((s) => s.auth);
+  const error = useStore((s) => s.authError);
+  if (auth === 'ok') return <>{children}</>;
+  if (auth === 'checking') return <p className="text-slate-600 dark:text-slate-300">Connecting to TinyAGI…</p>;
+  if (auth === 'anonymous') {
+    return (
+      <Notice title="You are not logged in">
+        Run <Code>tinyagi office</Code> in a terminal: it opens a one-time login link for this daemon.
+      </Notice>
+    );
+  }
+  return (
+    <Notice title="The TinyAGI daemon is not reachable">
+      Start it with <Code>tinyagi start</Code>, then run <Code>tinyagi office</Code>.
+      {error && <span className="mt-2 block text-xs text-slate-500 dark:text-slate-400">{error}</span>}
+      <button type="button" className="mt-3 block rounded bg-slate-900 px-3 py-1 text-white dark:bg-slate-100 dark:text-slate-900" onClick={() => startLive()}>
+        Try again
+      </button>
+    </Notice>
+  );
+}
+
+export function Notice({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <section className="mx-auto mt-10 max-w-xl rounded-lg border border-slate-200 bg-white p-6 dark:border-slate-800 dark:bg-slate-900">
+      <h1 className="mb-2 text-lg font-semibold">{title}</h1>
+      <div className="text-slate-700 dark:text-slate-300">{children}</div>
+    </section>
+  );
+}
+
+export function Code({ children }: { children: ReactNode }) {
+  return <code className="rounded bg-slate-100 px-1 py-0.5 font-mono text-sm dark:bg-slate-800">{children}</code>;
+}

@@ -1,0 +1,146 @@
+/**
+ * The page's live state: loaded once over REST, then kept current by the one event stream of
+ * the tab (lib/live.ts). Components read it with useStore(selector); nothing polls.
+ */
+import { useSyncExternalStore } from 'react';
+import type { Agent, ChannelStatus, ConnectionInfo, ConnectionState, Status, Team, TinyEvent } from '@tinyagi/client';
+
+export type AuthState = 'checking' | 'ok' | 'anonymous' | 'unreachable';
+
+/** What an agent is doing now, as the office shows it. */
+export interface AgentActivity {
+  working: boolean;
+  runId: string | null;
+  conversationId: string | null;
+  /** The latest progress line (text, tool, status). */
+  bubble: string | null;
+  turn: number;
+  since: number;
+}
+
+export interface Handoff {
+  id: number;
+  from: string;
+  to: string;
+  conversationId: string | null;
+  at: number;
+}
+
+export interface OfficeState {
+  auth: AuthState;
+  authError: string | null;
+  connection: ConnectionState;
+  connectionInfo: ConnectionInfo;
+  /** The stream has been open at least once (a later drop is "reconnecting", not "connecting"). */
+  everOpen: boolean;
+  status: Status | null;
+  agents: Agent[];
+  teams: Team[];
+  activity: Record<string, AgentActivity>;
+  handoffs: Handoff[];
+  /** The newest events (the live feed), newest last. */
+  feed: TinyEvent[];
+  /** Bumped on every event: pages that keep their own data (a conversation) refetch nothing, they apply events. */
+  lastEventId: number;
+}
+
+export const FEED_SIZE = 300;
+/** How long a handoff line stays drawn in the office. */
+export const HANDOFF_MS = 6000;
+
+const initial: OfficeState = {
+  auth: 'checking',
+  authError: null,
+  connection: 'connecting',
+  connectionInfo: { attempt: 0 },
+  everOpen: false,
+  status: null,
+  agents: [],
+  teams: [],
+  activity: {},
+  handoffs: [],
+  feed: [],
+  lastEventId: 0,
+};
+
+let state: OfficeState = initial;
+const listeners = new Set<() => void>();
+
+export function getState(): OfficeState {
+  return state;
+}
+
+export function setState(patch: Partial<OfficeState> | ((s: OfficeState) => Partial<OfficeState>)): void {
+  state = { ...state, ...(typeof patch === 'function' ? patch(state) : patch) };
+  for (const listener of listeners) listener();
+}
+
+export function subscribeStore(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function useStore<T>(selector: (s: OfficeState) => T): T {
+  return useSyncExternalStore(subscribeStore, () => selector(state), () => selector(initial));
+}
+
+const idle = (): AgentActivity => ({ working: false, runId: null, conversationId: null, bubble: null, turn: 0, since: Date.now() });
+
+/** The running runs of GET /api/status, as activity (the orchestrator's `running` list). */
+export function activityFromStatus(status: Status): Record<string, AgentActivity> {
+  const running = (status.orchestrator as { running?: Array<{ runId: string; agentId: string; conversationId: string; startedAt: number }> } | null)?.running ?? [];
+  const activity: Record<string, AgentActivity> = {};
+  for (const r of running) activity[r.agentId] = { working: true, runId: r.runId, conversationId: r.conversationId, bubble: 'working…', turn: 0, since: r.startedAt };
+  return activity;
+}
+
+function progressLine(event: Extract<TinyEvent, { type: 'run.progress' }>): string {
+  const d = event.data;
+  if (d.type === 'text') return d.text.length > 140 ? `${d.text.slice(0, 140)}…` : d.text;
+  if (d.type === 'tool') return `using ${d.name}`;
+  if (d.type === 'tool_result') return `${d.name ?? 'tool'} ${d.ok ? 'done' : 'failed'}`;
+  return d.message;
+}
+
+const ENDED = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.rejected']);
+
+/** Folds one event into the state (pure: returns the patch). */
+export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeState> {
+  const patch: Partial<OfficeState> = { lastEventId: event.id, feed: [...s.feed.slice(-(FEED_SIZE - 1)), event] };
+  const agent = event.agentId;
+  if (event.type === 'run.started' && agent) {
+    patch.activity = { ...s.activity, [agent]: { working: true, runId: event.runId, conversationId: event.conversationId, bubble: 'thinking…', turn: 0, since: event.ts } };
+  } else if (event.type === 'run.progress' && agent) {
+    const current = s.activity[agent] ?? idle();
+    patch.activity = { ...s.activity, [agent]: { ...current, working: true, runId: event.runId, conversationId: event.conversationId, bubble: progressLine(event), turn: event.data.turn } };
+  } else if (ENDED.has(event.type) && agent && s.activity[agent]?.runId === event.runId) {
+    patch.activity = { ...s.activity, [agent]: { ...idle(), since: event.ts } };
+  } else if (event.type === 'agent.mention') {
+    const now = Date.now();
+    patch.handoffs = [...s.handoffs.filter((h) => now - h.at < HANDOFF_MS), { id: event.id, from: event.data.fromAgent, to: event.data.toAgent, conversationId: event.conversationId, at: now }];
+  }
+  if (s.status && (event.type === 'channel.status' || event.type.startsWith('queue.') || event.type === 'message.enqueued' || ENDED.has(event.type) || event.type === 'run.started')) {
+    patch.status = applyToStatus(s.status, event);
+  }
+  return patch;
+}
+
+/** Keeps the counts the office shows current between loads (an estimate; Control reloads the exact numbers). */
+function applyToStatus(status: Status, event: TinyEvent): Status {
+  const queue = { ...status.queue };
+  if (event.type === 'message.enqueued') queue.pending += 1;
+  else if (event.type === 'run.started') {
+    queue.pending = Math.max(0, queue.pending - event.data.messageIds.length);
+    queue.processing += event.data.messageIds.length;
+  } else if (ENDED.has(event.type)) {
+    queue.processing = Math.max(0, queue.processing - 1);
+    if (event.type === 'run.completed') queue.completed += 1;
+  }
+  else if (event.type === 'queue.dead') queue.dead += 1;
+  let channels: ChannelStatus[] = status.channels;
+  if (event.type === 'channel.status') {
+    const next = { name: event.data.channel, running: event.data.state === 'running', pid: event.data.pid ?? null, restarts: event.data.restarts ?? 0, lastError: event.data.error ?? null };
+    channels = channels.some((c) => c.name === next.name) ? channels.map((c) => (c.name === next.name ? { ...c, ...next } : c)) : [...channels, next];
+  }
+  return { ...status, queue, channels, lastEventId: event.id };
+}

@@ -1,0 +1,33 @@
+/**
+ * Browser tests: Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it when
+ * missing) against a real daemon started from the built CLI (packages/cli/dist) in a temp
+ * TINYAGI_HOME with mock agents. `pnpm test` builds first (turbo: tinyoffice#test -> build).
+ */
+import { defineConfig } from '@playwright/test';
+
+export const CHROMIUM = process.env['TINYOFFICE_CHROMIUM'] ?? '/usr/bin/chromium';
+
+export default defineConfig({
+  testDir: './test',
+  testMatch: '*.spec.ts',
+  // One daemon per file, driven step by step: no parallel workers on a shared 2-core machine.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  forbidOnly: true,
+  // Generous: a loaded machine is slow, and every wait is on a state, not a clock.
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  reporter: process.env['CI'] ? 'line' : 'list',
+  globalSetup: './test/global-setup.ts',
+  use: {
+    browserName: 'chromium',
+    viewport: { width: 1280, height: 800 },
+    actionTimeout: 30_000,
+    navigationTimeout: 30_000,
+    launchOptions: {
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+    },
+  },
+});

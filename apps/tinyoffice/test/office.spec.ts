@@ -1,0 +1,242 @@
+/**
+ * TinyOffice end to end, as a user drives it: a real daemon with mock agents, Debian's
+ * Chromium, the page served by the daemon. One daemon for the file, the steps in order (login
+ * first, logout last). Every request the page makes must stay on the daemon's loopback origin.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PLANTED_KEY, startDaemon, type Daemon } from './daemon';
+
+test.describe.configure({ mode: 'serial' });
+
+let daemon: Daemon;
+let context: BrowserContext;
+let page: Page;
+const requests: string[] = [];
+
+test.beforeAll(async ({ browser }) => {
+  daemon = await startDaemon();
+  context = await browser.newContext();
+  context.on('request', (r) => requests.push(r.url()));
+  page = await context.newPage();
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await daemon?.cleanup();
+});
+
+const tile = (agent: string) => page.locator(`[data-agent="${agent}"]`).first();
+
+/** The line of what was just sent in Chat (history above it has links too). */
+const sentLine = (text: string) => page.getByTestId('chat-log').locator('[data-role="user"]').filter({ hasText: text }).last();
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
+}
+
+test('the one-time link logs in with an HttpOnly, SameSite=Strict cookie and leaves no code behind; a second use is refused', async ({ browser }) => {
+  const link = await daemon.loginLink();
+  expect(link.startsWith(`${daemon.url}/login#code=`)).toBe(true);
+  await page.goto(link);
+  await expect(page).toHaveURL(`${daemon.url}/`);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  await expect(tile('coder')).toBeVisible();
+
+  const cookies = await context.cookies();
+  expect(cookies).toHaveLength(1);
+  expect(cookies[0]).toMatchObject({ name: 'tinyagi_session', httpOnly: true, sameSite: 'Strict', path: '/' });
+  // The page's scripts cannot read it, and nothing is kept in storage.
+  expect(await page.evaluate(() => document.cookie)).toBe('');
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k !== 'tinyoffice-theme'))).toEqual([]);
+  // The code is gone from history: going back lands on /login without it.
+  const entries = await page.evaluate(() => history.length);
+  expect(entries).toBeLessThanOrEqual(2);
+
+  const other = await browser.newContext();
+  const second = await other.newPage();
+  await second.goto(link);
+  await expect(second.getByRole('alert').filter({ hasText: 'already used or has expired' })).toBeVisible();
+  expect(second.url()).toBe(`${daemon.url}/login`);
+  expect(await other.cookies()).toEqual([]);
+  await other.close();
+});
+
+test('every page passes axe without serious or critical violations', async () => {
+  for (const [path, ready] of [
+    ['/', 'Lounge'],
+    ['/conversations', 'Conversations'],
+    ['/chat', 'Chat'],
+    ['/control', 'Dead letters'],
+  ] as const) {
+    await page.goto(`${daemon.url}${path}`);
+    await expect(page.getByRole('heading', { name: new RegExp(ready, 'i') }).first()).toBeVisible();
+    const result = await new AxeBuilder({ page }).analyze();
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${path}: ${v.id} ${v.nodes.map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`).join("; ")}`);
+    expect(bad).toEqual([]);
+  }
+});
+
+test('a message from Chat: the office shows coder working, the handoff live in the office and the run tree, then everyone idle', async () => {
+  await page.goto(`${daemon.url}/chat`);
+  await page.getByLabel('Talk to').selectOption('#dev');
+  await page.getByLabel('Message').fill('handoff the draft');
+  await page.getByRole('button', { name: 'Send' }).click();
+  // Straight to the run tree of the conversation just started (client-side navigation: the same stream).
+  await sentLine('handoff the draft').getByRole('link', { name: 'run tree' }).click();
+  const tree = page.getByTestId('run-tree');
+  await expect(tree.locator('[data-agent="coder"]')).toHaveAttribute('data-status', /queued|running|completed/);
+  const loadedAt = Number(await tree.getAttribute('data-version'));
+  await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
+
+  const reviewer = tree.locator('[data-agent="reviewer"]');
+  await expect(reviewer).toHaveAttribute('data-status', 'completed');
+  await expect(tree.locator('[data-agent="coder"]')).toHaveAttribute('data-status', 'completed');
+  await expect(reviewer).toContainText('handoff');
+  // Updated by events, not by a reload.
+  expect(Number(await tree.getAttribute('data-version'))).toBeGreaterThan(loadedAt);
+  expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+  await expect(page.getByTestId('conversation-status')).toContainText('completed');
+  await expect(page.getByTestId('transcript')).toContainText('looks good');
+  await shot('run-tree');
+
+  // The office: a second handoff, watched from the office this time.
+  await page.getByRole('link', { name: 'Office', exact: true }).click();
+  await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+  await daemon.cli(['send', '--team', 'dev', 'handoff once more']);
+  await expect(tile('coder')).toHaveAttribute('data-working', 'true');
+  await expect(page.getByTestId('desks').locator('[data-agent="coder"]')).toBeVisible();
+  await shot('office-working');
+  await expect(tile('reviewer')).toHaveAttribute('data-working', 'true');
+  await expect(page.getByTestId('handoffs')).toContainText('coder → reviewer');
+  await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+  await expect(tile('reviewer')).toHaveAttribute('data-working', 'false');
+  await expect(page.getByTestId('lounge').locator('[data-agent="reviewer"]')).toBeVisible();
+
+  // Click an agent for its live activity.
+  await tile('reviewer').click();
+  await expect(page.getByRole('region', { name: 'Agent reviewer' })).toContainText('run.completed');
+});
+
+test('usable at 390 px wide and in the dark theme', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${daemon.url}/`);
+  await expect(tile('coder')).toBeVisible();
+  // Nothing wider than the screen.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.getByRole('button', { name: 'Toggle dark theme' }).click();
+  await expect(page.locator('html')).toHaveClass(/dark/);
+  await shot('office-390-dark');
+  const result = await new AxeBuilder({ page }).analyze();
+  expect(result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  await page.getByRole('button', { name: 'Toggle dark theme' }).click();
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('Chat shows the reply of an agent', async () => {
+  await page.goto(`${daemon.url}/chat`);
+  await page.getByLabel('Talk to').selectOption('@coder');
+  await page.getByLabel('Message').fill('quick question');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(sentLine('quick question')).toBeVisible();
+  await expect(page.getByTestId('chat-log').locator('[data-role="agent"]').filter({ hasText: 'quick done' })).toBeVisible();
+  await expect(page.getByTestId('chat-progress')).toHaveCount(0);
+  await shot('chat');
+});
+
+test('Chat shows live progress; cancel from the run tree stops the run', async () => {
+  await page.goto(`${daemon.url}/chat`);
+  await page.getByLabel('Talk to').selectOption('@coder');
+  await page.getByLabel('Message').fill('slow work that will be cancelled');
+  await page.getByRole('button', { name: 'Send' }).click();
+  // Live progress while it works (it would take minutes).
+  await expect(page.getByTestId('chat-progress')).toContainText('coder: thinking…');
+  await sentLine('slow work that will be cancelled').getByRole('link', { name: 'run tree' }).click();
+  const row = page.getByTestId('run-tree').locator('[data-agent="coder"]');
+  await expect(row).toHaveAttribute('data-status', 'running');
+  await row.getByRole('button', { name: "Cancel coder's run" }).click();
+  await expect(row).toHaveAttribute('data-status', 'cancelled');
+  await expect(page.getByTestId('conversation-status')).toContainText('cancelled');
+  await page.getByRole('link', { name: 'Office', exact: true }).click();
+  await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+});
+
+test('a dead letter is retried from Control', async () => {
+  await daemon.cli(['send', '--agent', 'coder', 'broken request']);
+  await page.goto(`${daemon.url}/control`);
+  const item = page.getByTestId('dead-letters').locator('li').filter({ hasText: 'broken request' });
+  await expect(item).toBeVisible();
+  const deaths = page.getByTestId('feed').getByText('queue.dead');
+  const before = await deaths.count();
+  await item.getByRole('button', { name: 'Retry' }).click();
+  // It runs again (and, scripted to fail, dies again: one more queue.dead in the live feed).
+  await expect(deaths).toHaveCount(before + 1);
+  await expect(item).toBeVisible();
+  await shot('control');
+  await item.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByTestId('dead-letters')).toHaveCount(0);
+});
+
+test('Control lists providers with their keys masked; the key itself never reaches the page', async () => {
+  const bodies: string[] = [];
+  const collect = (r: import('@playwright/test').Response) => void r.text().then((t) => bodies.push(t), () => {});
+  page.on('response', collect);
+  await page.goto(`${daemon.url}/control`);
+  const providers = page.getByRole('region', { name: 'Providers' });
+  await expect(providers).toContainText('anthropic');
+  await expect(providers).toContainText('XYZW');
+  expect(await page.content()).not.toContain(PLANTED_KEY);
+  page.off('response', collect);
+  expect(bodies.length).toBeGreaterThan(0);
+  expect(bodies.filter((b) => b.includes(PLANTED_KEY))).toEqual([]);
+});
+
+test('a pairing request shows a badge and is approved', async () => {
+  const token = readFileSync(join(daemon.home, 'api-token'), 'utf8').trim();
+  const res = await fetch(`${daemon.url}/api/pairing/request`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ channel: 'telegram', senderId: 'u-42', sender: 'Grace' }),
+  });
+  expect(res.ok).toBe(true);
+  const panel = page.getByRole('region', { name: 'Pairing requests' });
+  await expect(panel).toContainText('Grace on telegram');
+  await expect(panel.getByText('1', { exact: true })).toBeVisible();
+  await panel.getByRole('button', { name: 'Approve' }).click();
+  await expect(panel).toContainText('No one is waiting for approval.');
+  expect(await daemon.cli(['pairing', 'list'])).toContain('Grace');
+});
+
+test('the daemon stops: the page shows reconnecting; it comes back: the page recovers without a reload', async () => {
+  await page.goto(`${daemon.url}/`);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
+  await daemon.stop();
+  await expect(page.getByTestId('connection')).toHaveText('reconnecting…');
+  await expect(page.getByTestId('reconnect-banner')).toContainText('tinyagi start');
+  await shot('reconnecting');
+  await daemon.start();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  await expect(page.getByTestId('reconnect-banner')).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+  // Live data flows again on the same page.
+  await daemon.cli(['send', '--agent', 'coder', 'quick one after the restart']);
+  await expect(tile('coder')).toHaveAttribute('data-working', 'true');
+  await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+});
+
+test('logout ends the session on the server; the page says how to log in again', async () => {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(`${daemon.url}/login`);
+  await expect(page.getByText('Run tinyagi office in a terminal')).toBeVisible();
+  expect(await context.cookies()).toEqual([]);
+  await page.goto(`${daemon.url}/`);
+  await expect(page.getByRole('heading', { name: 'You are not logged in' })).toBeVisible();
+});
+
+test('no request left the daemon origin', () => {
+  expect(requests.length).toBeGreaterThan(10);
+  expect(requests.filter((url) => !url.startsWith(`${daemon.url}/`))).toEqual([]);
+});

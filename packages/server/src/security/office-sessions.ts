@@ -1,0 +1,102 @@
+/**
+ * TinyOffice sessions: a one-time login code (minted with the API token by `tinyagi office`) is
+ * exchanged once for a session id that travels only in an HttpOnly, SameSite=Strict cookie.
+ *
+ * - Codes live in memory for LOGIN_CODE_TTL_MS and are deleted on first use (a reused or leaked
+ *   link is refused).
+ * - Sessions are kept as SHA-256 hashes in TINYAGI_HOME/office-sessions.json (mode 0600), so a
+ *   daemon restart keeps the browser logged in (the page reconnects by itself) and logout
+ *   revokes the session on the server, not only in the browser.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SESSION_COOKIE = 'tinyagi_session';
+export const LOGIN_CODE_TTL_MS = 5 * 60_000;
+export const SESSION_TTL_MS = 7 * 24 * 3600_000;
+const SESSIONS_FILE = 'office-sessions.json';
+const MAX_SESSIONS = 100;
+
+const hash = (value: string): string => createHash('sha256').update(value).digest('base64url');
+
+export class OfficeSessions {
+  readonly #file: string;
+  readonly #codes = new Map<string, number>();
+  #sessions: Map<string, number>;
+
+  constructor(home: string) {
+    this.#file = join(home, SESSIONS_FILE);
+    this.#sessions = this.#load();
+  }
+
+  mintCode(now = Date.now()): { code: string; expiresAt: number } {
+    this.#prune(now);
+    const code = randomBytes(24).toString('base64url');
+    const expiresAt = now + LOGIN_CODE_TTL_MS;
+    this.#codes.set(hash(code), expiresAt);
+    return { code, expiresAt };
+  }
+
+  /** The session id for a valid, unused code; the code is spent either way. */
+  exchange(code: string, now = Date.now()): { sessionId: string; expiresAt: number } | undefined {
+    const key = hash(code);
+    const expiresAt = this.#codes.get(key);
+    this.#codes.delete(key);
+    if (expiresAt === undefined || expiresAt < now) return undefined;
+    this.#prune(now);
+    const sessionId = randomBytes(32).toString('base64url');
+    const sessionExpiresAt = now + SESSION_TTL_MS;
+    this.#sessions.set(hash(sessionId), sessionExpiresAt);
+    // The oldest sessions go first when a browser keeps logging in without logging out.
+    while (this.#sessions.size > MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
+    this.#save();
+    return { sessionId, expiresAt: sessionExpiresAt };
+  }
+
+  /** The session's expiry when it is valid. */
+  verify(sessionId: string, now = Date.now()): number | undefined {
+    const expiresAt = this.#sessions.get(hash(sessionId));
+    return expiresAt !== undefined && expiresAt >= now ? expiresAt : undefined;
+  }
+
+  revoke(sessionId: string): void {
+    if (this.#sessions.delete(hash(sessionId))) this.#save();
+  }
+
+  #prune(now: number): void {
+    for (const [key, expiresAt] of this.#codes) if (expiresAt < now) this.#codes.delete(key);
+    for (const [key, expiresAt] of this.#sessions) if (expiresAt < now) this.#sessions.delete(key);
+  }
+
+  #load(): Map<string, number> {
+    try {
+      const entries = JSON.parse(readFileSync(this.#file, 'utf8')) as unknown;
+      if (!Array.isArray(entries)) return new Map();
+      return new Map(entries.filter((e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number'));
+    } catch {
+      // Missing or unreadable: no sessions (the user logs in again).
+      return new Map();
+    }
+  }
+
+  #save(): void {
+    const tmp = `${this.#file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify([...this.#sessions]), { mode: 0o600 });
+    renameSync(tmp, this.#file);
+  }
+}
+
+/** The value of one cookie from a Cookie header. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export function sessionCookie(sessionId: string, maxAgeMs: number): string {
+  return `${SESSION_COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeMs / 1000))}`;
+}
