@@ -58,7 +58,9 @@ if (cfg.impl === 'tinyagi') {
   const store = new SqliteQueueStore(db);
   if (cfg.role === 'producer') {
     await waitGo();
-    await produce((ids) => store.enqueueMany(ids.map((i) => ({ kind: 'job' as const, agentId: `lane-${i % cfg.lanes}`, conversationId: 'bench', channel: 'bench', content: JSON.stringify({ i, t: now() }) }))));
+    await produce((ids) =>
+      store.enqueueMany(ids.map((i) => ({ kind: 'job' as const, agentId: `lane-${i % cfg.lanes}`, conversationId: 'bench', channel: 'bench', content: JSON.stringify({ i, t: now() }) }))),
+    );
     db.close();
     process.exit(0);
   }
@@ -96,14 +98,22 @@ if (cfg.impl === 'tinyagi') {
     await waitGo();
     await produce((ids) => {
       if (ids.length === 1) queue.add('bench', { i: ids[0], t: now() });
-      else queue.addMany('bench', ids.map((i) => ({ i, t: now() })));
+      else
+        queue.addMany(
+          'bench',
+          ids.map((i) => ({ i, t: now() })),
+        );
     });
     queue.close();
     process.exit(0);
   }
-  const worker = defineWorker('bench', async (job) => {
-    if (cfg.latencyLog) record((JSON.parse(job.data) as { t: number }).t);
-  }, { queue, logger: silentLogger(), ...(cfg.pollMs !== undefined ? { pollIntervall: cfg.pollMs } : {}) });
+  const worker = defineWorker(
+    'bench',
+    async (job) => {
+      if (cfg.latencyLog) record((JSON.parse(job.data) as { t: number }).t);
+    },
+    { queue, logger: silentLogger(), ...(cfg.pollMs !== undefined ? { pollIntervall: cfg.pollMs } : {}) },
+  );
   await waitGo();
   void worker.start();
   await new Promise<void>((resolve) => {

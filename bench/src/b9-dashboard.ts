@@ -30,9 +30,17 @@ const client = createApiClient({ baseUrl: url, token });
 const store = createStore(reduce, initialState('bench'), DEFAULT_FPS);
 const source = startDashboardSource(client, store);
 let frames = 0;
-const app = render(h(Dashboard, { store, actions: source.actions, color: true }), { stdout, stdin, patchConsole: false, exitOnCtrlC: false, maxFps: DEFAULT_FPS * 2, alternateScreen: true, onRender: () => {
+const app = render(h(Dashboard, { store, actions: source.actions, color: true }), {
+  stdout,
+  stdin,
+  patchConsole: false,
+  exitOnCtrlC: false,
+  maxFps: DEFAULT_FPS * 2,
+  alternateScreen: true,
+  onRender: () => {
     frames += 1;
-  } });
+  },
+});
 
 let cpu = process.cpuUsage();
 const sample = (): void => {
@@ -40,7 +48,18 @@ const sample = (): void => {
   const cpuMs = (now.user - cpu.user + now.system - cpu.system) / 1000;
   cpu = now;
   const state = store.getState();
-  process.send!({ type: 'sample', cpuMs, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, frames, writes, bytes, events: state.eventsSeen, lastEventId: state.lastEventId, connection: state.connection.state });
+  process.send!({
+    type: 'sample',
+    cpuMs,
+    rss: process.memoryUsage().rss,
+    heapUsed: process.memoryUsage().heapUsed,
+    frames,
+    writes,
+    bytes,
+    events: state.eventsSeen,
+    lastEventId: state.lastEventId,
+    connection: state.connection.state,
+  });
 };
 setInterval(sample, 1000);
 process.on('message', (m: { type: string }) => {

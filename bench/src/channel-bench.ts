@@ -42,7 +42,11 @@ export async function benchB10(total = 1000, perSecond = 100): Promise<string> {
     const floor: number[] = [];
     await paced(total, perSecond, async (i) => {
       const t0 = now();
-      const res = await fetch(`${fake.url}/bot${fake.token}/sendMessage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat_id: 1, text: `floor ${i}` }) });
+      const res = await fetch(`${fake.url}/bot${fake.token}/sendMessage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ chat_id: 1, text: `floor ${i}` }),
+      });
       await res.arrayBuffer();
       floor.push(now() - t0);
     });
@@ -65,7 +69,10 @@ export async function benchB10(total = 1000, perSecond = 100): Promise<string> {
           stores.outbox.enqueue({ idempotencyKey: `b9-${i}`, channel: 'telegram', text, recipient: { senderId: '1' } });
         });
         await fake.until(() => fake.messagesTo(1).filter((m) => m.text?.startsWith('reply ')).length >= total, 'every reply', 120_000);
-        return fake.messagesTo(1).filter((m) => m.text?.startsWith('reply ')).map((m) => m.at - enqueuedAt.get(m.text!)!);
+        return fake
+          .messagesTo(1)
+          .filter((m) => m.text?.startsWith('reply '))
+          .map((m) => m.at - enqueuedAt.get(m.text!)!);
       } finally {
         await host.stop();
         rmSync(state, { recursive: true, force: true });

@@ -15,7 +15,11 @@ for (const impl of ['sequential', 'collect', 'plainjob'] as const) {
     const r = await runQueueConfig({
       impl: impl === 'plainjob' ? 'plainjob' : 'tinyagi',
       ...(impl === 'plainjob' ? { pollMs: 10 } : { policy: impl }),
-      sync: 'full', mode: 'pre', workers: w, total: jobs, lanes: 64,
+      sync: 'full',
+      mode: 'pre',
+      workers: w,
+      total: jobs,
+      lanes: 64,
     });
     console.log(`  ${impl}, ${w} worker process${w === 1 ? '' : 'es'}: ${Math.round((jobs * 1000) / r.ms)}`);
   }

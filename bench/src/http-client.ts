@@ -48,19 +48,22 @@ if (cfg.mode === 'sse') {
   for (const target of cfg.urls) {
     let count = 0;
     const deadline = Date.now() + cfg.seconds * 1000;
-    const loop = () => new Promise<void>((resolve) => {
-      const next = () => {
-        if (Date.now() > deadline) return resolve();
-        http.get(target.url, { agent, headers: { authorization: `Bearer ${cfg.token}` } }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode === 200) count++;
-            next();
-          });
-        }).on('error', () => next());
-      };
-      next();
-    });
+    const loop = () =>
+      new Promise<void>((resolve) => {
+        const next = () => {
+          if (Date.now() > deadline) return resolve();
+          http
+            .get(target.url, { agent, headers: { authorization: `Bearer ${cfg.token}` } }, (res) => {
+              res.resume();
+              res.on('end', () => {
+                if (res.statusCode === 200) count++;
+                next();
+              });
+            })
+            .on('error', () => next());
+        };
+        next();
+      });
     await Promise.all(Array.from({ length: cfg.connections }, loop));
     results[target.name] = count / cfg.seconds;
   }

@@ -80,7 +80,9 @@ function procStat(pid: number): { cpuS: number; childCpuS: number } {
 }
 
 function procStatusKb(pid: number, key: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${key}:`));
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN);
 }
 
@@ -164,7 +166,10 @@ async function waitHealthy(port: number, daemon: Daemon, since: number): Promise
   void daemon.exited.then(() => (gone = true));
   for (;;) {
     if (gone) throw new Error('B0: the daemon exited before /api/health answered');
-    const ok = await request(port, 'GET', '/api/health').then((r) => r.status === 200, () => false);
+    const ok = await request(port, 'GET', '/api/health').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return (performance.now() - since) / 1000;
     await sleep(5);
   }
@@ -353,7 +358,12 @@ export async function benchB0(opts: B0Options): Promise<string> {
   const s = (v: number) => `${v.toFixed(2)} s`;
   const mb = (v: number) => `${v.toFixed(1)} MB`;
   const all = (pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) =>
-    `${fmt(median(daemon.map((r) => pick(r) ?? Number.NaN)))} (${daemon.map((r) => { const v = pick(r); return v === undefined ? '—' : fmt(v).replace(/ (s|MB)$/, ''); }).join(' / ')})`;
+    `${fmt(median(daemon.map((r) => pick(r) ?? Number.NaN)))} (${daemon
+      .map((r) => {
+        const v = pick(r);
+        return v === undefined ? '—' : fmt(v).replace(/ (s|MB)$/, '');
+      })
+      .join(' / ')})`;
   const floorAll = (pick: (r: FloorRun) => number) => `${s(median(floor.map(pick)))} (${floor.map((r) => pick(r).toFixed(2)).join(' / ')})`;
   const rows = [
     `| all ${opts.messages} replies | ${all((r) => r.wallS, s)} | ${floorAll((r) => r.wallS)} | 6.82 s |`,

@@ -9,11 +9,7 @@ export const PEER_ATTEMPTS = 3;
 
 export type PeerOutcome<T> = { ok: true; value: T; attempts: number } | { ok: false; error: string; attempts: number };
 
-export async function measurePeer<T>(
-  name: string,
-  run: () => Promise<T>,
-  options: { attempts?: number; log?: (line: string) => void } = {},
-): Promise<PeerOutcome<T>> {
+export async function measurePeer<T>(name: string, run: () => Promise<T>, options: { attempts?: number; log?: (line: string) => void } = {}): Promise<PeerOutcome<T>> {
   const attempts = options.attempts ?? PEER_ATTEMPTS;
   const log = options.log ?? ((line: string) => console.error(line));
   let error = '';

@@ -33,13 +33,25 @@ function prefill(impl: Impl, db: string, sync: 'full' | 'normal', total: number,
     const d = openDatabase({ path: db, durability: sync });
     const store = new SqliteQueueStore(d);
     for (let i = 0; i < total; i += 1000) {
-      store.enqueueMany(Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ kind: 'job' as const, agentId: `lane-${(i + k) % lanes}`, conversationId: 'bench', channel: 'bench', content: JSON.stringify({ i: i + k, t: Date.now() }) })));
+      store.enqueueMany(
+        Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({
+          kind: 'job' as const,
+          agentId: `lane-${(i + k) % lanes}`,
+          conversationId: 'bench',
+          channel: 'bench',
+          content: JSON.stringify({ i: i + k, t: Date.now() }),
+        })),
+      );
     }
     d.close();
   } else {
     const sqlite = new Database(db);
     const q = defineQueue({ connection: better(sqlite), logger: { error() {}, warn() {}, info() {}, debug() {} } });
-    for (let i = 0; i < total; i += 1000) q.addMany('bench', Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ i: i + k, t: Date.now() })));
+    for (let i = 0; i < total; i += 1000)
+      q.addMany(
+        'bench',
+        Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ i: i + k, t: Date.now() })),
+      );
     q.close();
   }
 }
@@ -66,7 +78,10 @@ export function watchProcess(child: ChildProcess): BenchProcess {
 
 /** The error line of a crashed process's stderr (e.g. `SqliteError: database is locked`). */
 function crashLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.at(-1) ?? 'no output';
 }
 
@@ -102,10 +117,7 @@ export async function runQueueConfig(spec: RunSpec): Promise<{ ms: number; laten
     else prefill(spec.impl, db, spec.sync, 0, 1);
     if (spec.mode === 'pre') prefill(spec.impl, db, spec.sync, spec.total, spec.lanes);
     const base = { impl: spec.impl, db, sync: spec.sync, total: spec.total, lanes: spec.lanes, policy: spec.policy, pollMs: spec.pollMs, latencyLog, producerRate: spec.producerRate };
-    const procs = [
-      ...Array.from({ length: spec.workers }, () => forkWorker({ ...base, role: 'worker' })),
-      ...(spec.mode === 'concurrent' ? [forkWorker({ ...base, role: 'producer' })] : []),
-    ];
+    const procs = [...Array.from({ length: spec.workers }, () => forkWorker({ ...base, role: 'worker' })), ...(spec.mode === 'concurrent' ? [forkWorker({ ...base, role: 'producer' })] : [])];
     const finished = allSucceed(spec.impl, procs);
     const ready = Promise.all(procs.map((p) => new Promise<void>((resolve) => p.child.once('message', () => resolve()))));
     // A process that dies while starting up must not leave us waiting for its "ready".
@@ -114,9 +126,14 @@ export async function runQueueConfig(spec: RunSpec): Promise<{ ms: number; laten
     for (const p of procs) p.child.send('go');
     await finished;
     const ms = performance.now() - start;
-    const latencies = latencyLog && existsSync(latencyLog)
-      ? readFileSync(latencyLog, 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b)
-      : [];
+    const latencies =
+      latencyLog && existsSync(latencyLog)
+        ? readFileSync(latencyLog, 'utf8')
+            .trim()
+            .split('\n')
+            .map(Number)
+            .sort((a, b) => a - b)
+        : [];
     return { ms, latencies };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -137,9 +154,7 @@ export async function benchB1(total: number, run: QueueRunner = runQueueConfig):
         const seq = await run({ ...common, impl: 'tinyagi', policy: 'sequential' });
         const peer = await measurePeer(`plainjob B1 ${sync} ${mode} ${workers}w`, () => run({ ...common, impl: 'plainjob', pollMs: 10 }));
         const rate = (ms: number) => Math.round((total * 1000) / ms);
-        const peerCells = peer.ok
-          ? [rate(peer.value.ms), `${(rate(ours.ms) / rate(peer.value.ms)).toFixed(2)}×`, `${(rate(seq.ms) / rate(peer.value.ms)).toFixed(2)}×`]
-          : [failedCell(peer), '—', '—'];
+        const peerCells = peer.ok ? [rate(peer.value.ms), `${(rate(ours.ms) / rate(peer.value.ms)).toFixed(2)}×`, `${(rate(seq.ms) / rate(peer.value.ms)).toFixed(2)}×`] : [failedCell(peer), '—', '—'];
         rows.push(`| ${sync.toUpperCase()} | ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${rate(ours.ms)} | ${rate(seq.ms)} | ${peerCells.join(' | ')} |`);
         console.error(rows[rows.length - 1]);
       }

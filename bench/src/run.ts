@@ -29,7 +29,12 @@ const section = (title: string, body: string): void => {
 };
 
 if (selected.has('B0')) {
-  const opts = { messages: Number(process.env.B0_MESSAGES ?? 200), runs: Number(process.env.B0_RUNS ?? 3), recovery: process.env.B0_RECOVERY !== '0', daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean) };
+  const opts = {
+    messages: Number(process.env.B0_MESSAGES ?? 200),
+    runs: Number(process.env.B0_RUNS ?? 3),
+    recovery: process.env.B0_RECOVERY !== '0',
+    daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+  };
   section(
     `## B0 — the main job: ${opts.messages} messages to 4 Claude Code agents through the REST API, beside the floor`,
     `A real daemon (\`tinyagi run\` from packages/cli/dist, built first) on a free port with a temp TINYAGI_HOME; 4 agents on the Claude Code adapter; the agent CLI is the project's fake \`claude\` (packages/core/test/fixtures/bin: answers at once in real stream-json). One script posts the ${opts.messages} messages one after another (round-robin over the agents, waiting out any 429 as its Retry-After says) and watches \`outbox.enqueued\` on \`/api/events\`. The floor is the same ${opts.messages} fake-CLI invocations (same flags, prompt on stdin) spawned directly by the bench, 4 at a time. Daemon CPU is utime+stime of the daemon process from /proc/<pid>/stat (the fake CLIs are its children and not in it); peak RSS is VmHWM. The crash phase posts 40 more messages, SIGKILLs the daemon when the first of them is answered, starts it again on the same home, and times the kill until the last of the 40 is answered.\n\n${await benchB0(opts)}`,
@@ -37,20 +42,32 @@ if (selected.has('B0')) {
 }
 
 if (selected.has('B1')) {
-  section(`## B1 — queue throughput, ${total.toLocaleString('en')} no-op jobs`, `Durable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes), each worker process running 8 batches at a time. plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction.\n\n${await benchB1(total)}`);
+  section(
+    `## B1 — queue throughput, ${total.toLocaleString('en')} no-op jobs`,
+    `Durable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes), each worker process running 8 batches at a time. plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction.\n\n${await benchB1(total)}`,
+  );
 }
 if (selected.has('B2')) {
-  section(`## B2 — enqueue → handler start latency (synchronous FULL, 1 worker process, separate producer process)`, `Our worker is woken by its sweep in this cross-process setup (sweep_ms = 5); inside the daemon, API enqueues wake the worker directly.\n\n${await benchB2()}`);
+  section(
+    `## B2 — enqueue → handler start latency (synchronous FULL, 1 worker process, separate producer process)`,
+    `Our worker is woken by its sweep in this cross-process setup (sweep_ms = 5); inside the daemon, API enqueues wake the worker directly.\n\n${await benchB2()}`,
+  );
 }
 
 if (selected.has('B3')) {
-  section(`## B3 — orchestration overhead per run (mock provider at zero latency, synchronous FULL)`, `The full orchestrator: claim, compose the system prompt, invoke, parse tags, guards, enqueue follow-ups + replies + run records in the completion transaction. No peer runs this workload (the reference has no conversation tracking to compare with).\n\n${await benchB3()}`);
+  section(
+    `## B3 — orchestration overhead per run (mock provider at zero latency, synchronous FULL)`,
+    `The full orchestrator: claim, compose the system prompt, invoke, parse tags, guards, enqueue follow-ups + replies + run records in the completion transaction. No peer runs this workload (the reference has no conversation tracking to compare with).\n\n${await benchB3()}`,
+  );
 }
 if (selected.has('B4')) {
   section(`## B4 — sub-agent admission and a recursive tree`, `${await benchB4()}`);
 }
 if (selected.has('B5')) {
-  section(`## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)`, `TinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces.\n\n${await benchB5(b5Sizes)}`);
+  section(
+    `## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)`,
+    `TinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces.\n\n${await benchB5(b5Sizes)}`,
+  );
 }
 if (selected.has('B6')) {
   section(`## B6 — SSE fan-out (1,000 subscribers in a separate client process, 50 events 20 ms apart)`, `${await benchB6(1000, 50)}`);
@@ -59,10 +76,16 @@ if (selected.has('B7')) {
   section(`## B7 — REST throughput vs a bare Fastify route (same process, same run; load generator in a separate process)`, `${await benchB7(5, 32)}`);
 }
 if (selected.has('B8')) {
-  section('## B8 — browser bundle of the client (esbuild, platform=browser, minified; gzip -9)', `The client entry loads no zod at run time (the contract's types are erased; a zod-free route table checked against the contract by the compiler remains), so a page that only talks to the daemon pays for the client alone. The contract entry is for pages that validate forms with the same schemas.\n\n${await benchB8()}`);
+  section(
+    '## B8 — browser bundle of the client (esbuild, platform=browser, minified; gzip -9)',
+    `The client entry loads no zod at run time (the contract's types are erased; a zod-free route table checked against the contract by the compiler remains), so a page that only talks to the daemon pays for the client alone. The contract entry is for pages that validate forms with the same schemas.\n\n${await benchB8()}`,
+  );
 }
 if (selected.has('B9')) {
-  section('## B9 — the terminal dashboard under 1,000 events/s (`tinyagi visualize`)', `A real server (SQLite event log, SSE) publishes a team's run lifecycle (started, progress, handoff, completed over 8 agents, a new conversation every 12 events) at 1,000 events/s for ${process.env.B9_SECONDS ?? 30} s. The dashboard runs in its own process as \`runVisualizer\` composes it (the client's resumable subscription, the reducer, the 10 fps store, Ink) on an 80x24 terminal stream. Every event is applied; the frame rate stays at its cap however fast events arrive.\n\n${await benchB9()}`);
+  section(
+    '## B9 — the terminal dashboard under 1,000 events/s (`tinyagi visualize`)',
+    `A real server (SQLite event log, SSE) publishes a team's run lifecycle (started, progress, handoff, completed over 8 agents, a new conversation every 12 events) at 1,000 events/s for ${process.env.B9_SECONDS ?? 30} s. The dashboard runs in its own process as \`runVisualizer\` composes it (the client's resumable subscription, the reducer, the 10 fps store, Ink) on an 80x24 terminal stream. Every event is applied; the frame rate stays at its cap however fast events arrive.\n\n${await benchB9()}`,
+  );
 }
 if (selected.has('B10')) {
   section('## B10 — channel delivery: outbox row → Telegram (local fake Bot API, real server, real channel host, grammY)', await benchB10());
@@ -88,4 +111,3 @@ ${ordered.join('\n\n')}
 `;
 writeFileSync(docFile, doc);
 console.log(doc);
-

@@ -88,7 +88,16 @@ export async function benchB7(seconds = 5, connections = 32): Promise<string> {
   const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}/bare`;
   try {
     return await withServer(async ({ url, token }) => {
-      const c = client({ mode: 'load', urls: [{ name: 'bare', url: bareUrl }, { name: 'queue', url: `${url}/api/queue/status` }], token, connections, seconds });
+      const c = client({
+        mode: 'load',
+        urls: [
+          { name: 'bare', url: bareUrl },
+          { name: 'queue', url: `${url}/api/queue/status` },
+        ],
+        token,
+        connections,
+        seconds,
+      });
       const r = (await c.next()).results as Record<string, number>;
       return [
         `| route | req/s (${connections} keep-alive connections, ${seconds} s) |`,

@@ -44,7 +44,16 @@ function harness(settings: Settings, concurrency = 8): Harness {
 }
 
 const workspace = () => ({ path: mkdtempSync(join(tmpdir(), 'tinyagi-bench-ws-')) });
-const bigLimits = { max_hops: 1000, max_messages: 100_000, max_fanout: 1000, max_children_per_run: 10, max_concurrent_children: 10, max_spawns_per_conversation: 100_000, conversation_timeout_s: 36_000, ping_pong_max: 1000 };
+const bigLimits = {
+  max_hops: 1000,
+  max_messages: 100_000,
+  max_fanout: 1000,
+  max_children_per_run: 10,
+  max_concurrent_children: 10,
+  max_spawns_per_conversation: 100_000,
+  conversation_timeout_s: 36_000,
+  ping_pong_max: 1000,
+};
 
 export async function benchB3(): Promise<string> {
   const rows: string[] = [];
@@ -53,7 +62,12 @@ export async function benchB3(): Promise<string> {
   for (let i = 0; i <= 10; i++) {
     chainAgents[`a${i}`] = { name: `a${i}`, provider: 'mock', mock: { reply: i < 10 ? `[@a${i + 1}: continue]` : 'done' } };
   }
-  const chainSettings = { workspace: workspace(), agents: chainAgents, teams: { chain: { name: 'chain', agents: Object.keys(chainAgents), leader_agent: 'a0' } }, limits: bigLimits } as unknown as Settings;
+  const chainSettings = {
+    workspace: workspace(),
+    agents: chainAgents,
+    teams: { chain: { name: 'chain', agents: Object.keys(chainAgents), leader_agent: 'a0' } },
+    limits: bigLimits,
+  } as unknown as Settings;
   const h = harness(chainSettings);
   const perHop: number[] = [];
   const chains = 30;
@@ -67,12 +81,22 @@ export async function benchB3(): Promise<string> {
   const chainTotal = performance.now() - t0;
   await h.close();
   perHop.sort((a, b) => a - b);
-  rows.push(`| 10-hop chain (11 runs), ${chains} conversations one after another | ${percentile(perHop, 50).toFixed(2)} | ${percentile(perHop, 95).toFixed(2)} | ${((chains * 11 * 1000) / chainTotal).toFixed(0)} runs/s, ${((chains * 1000) / chainTotal).toFixed(1)} conversations/s |`);
+  rows.push(
+    `| 10-hop chain (11 runs), ${chains} conversations one after another | ${percentile(perHop, 50).toFixed(2)} | ${percentile(perHop, 95).toFixed(2)} | ${((chains * 11 * 1000) / chainTotal).toFixed(0)} runs/s, ${((chains * 1000) / chainTotal).toFixed(1)} conversations/s |`,
+  );
 
   // 100-way fan-out: lead -> w0..w99, each replies.
-  const fanAgents: Record<string, unknown> = { lead: { name: 'lead', provider: 'mock', mock: { rules: [{ match: 'go', reply: `[@${Array.from({ length: 100 }, (_, i) => `w${i}`).join(',')}: work]` }], reply: 'ok' } } };
+  const fanAgents: Record<string, unknown> = {
+    lead: { name: 'lead', provider: 'mock', mock: { rules: [{ match: 'go', reply: `[@${Array.from({ length: 100 }, (_, i) => `w${i}`).join(',')}: work]` }], reply: 'ok' } },
+  };
   for (let i = 0; i < 100; i++) fanAgents[`w${i}`] = { name: `w${i}`, provider: 'mock', mock: { reply: 'ok' } };
-  const fanSettings = { workspace: workspace(), agents: fanAgents, teams: { fan: { name: 'fan', agents: Object.keys(fanAgents), leader_agent: 'lead' } }, limits: bigLimits, queue: { concurrency: 8 } } as unknown as Settings;
+  const fanSettings = {
+    workspace: workspace(),
+    agents: fanAgents,
+    teams: { fan: { name: 'fan', agents: Object.keys(fanAgents), leader_agent: 'lead' } },
+    limits: bigLimits,
+    queue: { concurrency: 8 },
+  } as unknown as Settings;
   const f = harness(fanSettings, 8);
   const fanTimes: number[] = [];
   const fanRounds = 5;
@@ -85,14 +109,25 @@ export async function benchB3(): Promise<string> {
   await f.close();
   fanTimes.sort((a, b) => a - b);
   const perRun = fanTimes.map((t) => t / 101);
-  rows.push(`| 100-way fan-out (101 runs), ${fanRounds} conversations, concurrency 8 | ${percentile(perRun, 50).toFixed(2)} | ${percentile(perRun, 95).toFixed(2)} | ${((fanRounds * 101 * 1000) / fanTimes.reduce((a, b) => a + b, 0)).toFixed(0)} runs/s, median conversation ${percentile(fanTimes, 50).toFixed(0)} ms |`);
+  rows.push(
+    `| 100-way fan-out (101 runs), ${fanRounds} conversations, concurrency 8 | ${percentile(perRun, 50).toFixed(2)} | ${percentile(perRun, 95).toFixed(2)} | ${((fanRounds * 101 * 1000) / fanTimes.reduce((a, b) => a + b, 0)).toFixed(0)} runs/s, median conversation ${percentile(fanTimes, 50).toFixed(0)} ms |`,
+  );
   return ['| scenario | ms per run p50 | ms per run p95 | throughput |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 export async function benchB4(): Promise<string> {
   const snapshot: AdmissionSnapshot = {
-    parentDepth: 2, parentMaxDepth: 5, childMaxDepth: 5, parentChildren: 1, parentRunningChildren: 1, conversationSpawns: 10,
-    treeCostUsd: 0.5, treeTokens: 1000, treeStartedAt: Date.now(), limitScale: 1, now: Date.now(),
+    parentDepth: 2,
+    parentMaxDepth: 5,
+    childMaxDepth: 5,
+    parentChildren: 1,
+    parentRunningChildren: 1,
+    conversationSpawns: 10,
+    treeCostUsd: 0.5,
+    treeTokens: 1000,
+    treeStartedAt: Date.now(),
+    limitScale: 1,
+    now: Date.now(),
     limits: { max_children_per_run: 8, max_concurrent_children: 4, max_spawns_per_conversation: 50, conversation_timeout_s: 3600 },
     budgets: { conversation_usd: 10 },
   };
@@ -106,7 +141,14 @@ export async function benchB4(): Promise<string> {
   // Depth-5, fan-out-4 tree: d0 spawns 4 × d1, … d4 spawns 4 × d5 (1 + 4 + … + 4^5 = 1365 runs).
   const agents: Record<string, unknown> = {};
   for (let d = 0; d <= 5; d++) {
-    agents[`d${d}`] = { name: `d${d}`, provider: 'mock', mock: { reply: `d${d} done`, ...(d < 5 ? { rules: [{ match: '', spawn: Array.from({ length: 4 }, (_, i) => ({ agent: `d${d + 1}`, task: `part ${i}` })), reply: `d${d} merged {{spawn_results}}` }] } : {}) } };
+    agents[`d${d}`] = {
+      name: `d${d}`,
+      provider: 'mock',
+      mock: {
+        reply: `d${d} done`,
+        ...(d < 5 ? { rules: [{ match: '', spawn: Array.from({ length: 4 }, (_, i) => ({ agent: `d${d + 1}`, task: `part ${i}` })), reply: `d${d} merged {{spawn_results}}` }] } : {}),
+      },
+    };
   }
   const settings = { workspace: workspace(), agents, limits: { ...bigLimits, max_depth: 5 } } as unknown as Settings;
   const h = harness(settings);
@@ -119,11 +161,19 @@ export async function benchB4(): Promise<string> {
 
   // A spawn refused at the depth cap, end to end through the orchestrator, from a live parent
   // run (a mock that hangs until cancelled): snapshot from SQLite + rejected run + event.
-  const capped = { ...settings, agents: { ...agents, holder: { name: 'holder', provider: 'mock', mock: { rules: [{ match: '', fail: 'hang' }] } } }, limits: { ...bigLimits, max_depth: 0 } } as unknown as Settings;
+  const capped = {
+    ...settings,
+    agents: { ...agents, holder: { name: 'holder', provider: 'mock', mock: { rules: [{ match: '', fail: 'hang' }] } } },
+    limits: { ...bigLimits, max_depth: 0 },
+  } as unknown as Settings;
   const root = runs.find((r) => r.depth === 0)!;
   const refusals: number[] = [];
   const hc = harness(capped);
-  const started = new Promise<string>((resolve) => hc.stores.events.subscribe((e) => { if (e.type === 'run.started' && e.agentId === 'holder' && e.runId) resolve(e.runId); }));
+  const started = new Promise<string>((resolve) =>
+    hc.stores.events.subscribe((e) => {
+      if (e.type === 'run.started' && e.agentId === 'holder' && e.runId) resolve(e.runId);
+    }),
+  );
   hc.orchestrator.submit({ message: 'hold', agent: 'holder', senderId: 'bench' });
   const liveRunId = await started;
   for (let i = 0; i < 200; i++) {
@@ -176,13 +226,18 @@ export async function benchB5(sizes: number[]): Promise<string> {
     clearInterval(sampler);
     lag.disable();
     if (!largest || n > largest.n) largest = { n, rate: (n * 1000) / ms };
-    rows.push(`| ${n.toLocaleString('en')} | ${(ms / 1000).toFixed(2)} s | ${((n * 1000) / ms).toFixed(0)} | ${peakRss > rssBefore ? `${(((peakRss - rssBefore) / n) / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${(lag.percentile(99) / 1e6).toFixed(1)} ms |`);
+    rows.push(
+      `| ${n.toLocaleString('en')} | ${(ms / 1000).toFixed(2)} s | ${((n * 1000) / ms).toFixed(0)} | ${peakRss > rssBefore ? `${((peakRss - rssBefore) / n / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${(lag.percentile(99) / 1e6).toFixed(1)} ms |`,
+    );
     console.error(rows[rows.length - 1]);
     await h.close();
   }
   if (largest) {
     const cores = availableParallelism();
-    rows.push('', `Per core at ${largest.n.toLocaleString('en')} in flight: ${(largest.rate / cores).toFixed(0)} tasks/s on ${cores} cores, against TinyAgents' published 8,500 / 16 = 531 per vCPU (in memory, not durable).`);
+    rows.push(
+      '',
+      `Per core at ${largest.n.toLocaleString('en')} in flight: ${(largest.rate / cores).toFixed(0)} tasks/s on ${cores} cores, against TinyAgents' published 8,500 / 16 = 531 per vCPU (in memory, not durable).`,
+    );
   }
   return rows.join('\n');
 }

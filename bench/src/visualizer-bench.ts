@@ -165,7 +165,12 @@ function emitOne(stores: ReturnType<typeof openStores>, n: number, newConversati
       e.emit({ type: 'run.completed', ...child, data: { cause: 'mention', ...totals } });
       return;
     default:
-      e.emit({ type: 'conversation.completed', conversationId, agentId: a, data: { status: 'completed', replyMode: 'each', hops: 1, messages: 1, spawns: 0, inputTokens: 2400, outputTokens: 160, costUsd: 0.008 } });
+      e.emit({
+        type: 'conversation.completed',
+        conversationId,
+        agentId: a,
+        data: { status: 'completed', replyMode: 'each', hops: 1, messages: 1, spawns: 0, inputTokens: 2400, outputTokens: 160, costUsd: 0.008 },
+      });
       return;
   }
 }

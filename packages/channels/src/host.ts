@@ -359,7 +359,10 @@ export class ChannelHost implements InboundSink {
       this.#o.log('warn', `delivery of ${row.id} failed${permanent ? ' for good' : ''}: ${errorText(err)}`);
       if (permanent) this.#stopTyping(route);
       try {
-        await this.#o.api.failOutbox({ params: { id: row.id }, body: { error: errorText(err).slice(0, 4000) || 'send failed', ...(permanent ? { permanent } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) } });
+        await this.#o.api.failOutbox({
+          params: { id: row.id },
+          body: { error: errorText(err).slice(0, 4000) || 'send failed', ...(permanent ? { permanent } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+        });
       } catch (failErr) {
         this.#o.log('warn', `could not report the failure of ${row.id} (its lease expires instead): ${errorText(failErr)}`);
       }

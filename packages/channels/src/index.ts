@@ -10,4 +10,13 @@ export { ChannelHost, channelStateDir, type ChannelHostOptions, type ChannelLog 
 export { readChannelConfig, botToken, ChannelConfigError, type ChannelProcessConfig } from './config.ts';
 export { TelegramAdapter, TELEGRAM_MAX_MESSAGE, TELEGRAM_COMMANDS, type TelegramAdapterOptions } from './telegram/adapter.ts';
 export { DiscordAdapter, DISCORD_MAX_MESSAGE, type DiscordAdapterOptions } from './discord/adapter.ts';
-export { WhatsAppAdapter, WHATSAPP_MAX_MESSAGE, baileysFactory, renderQr, type WhatsAppAdapterOptions, type WhatsAppMessage, type WhatsAppSocket, type WhatsAppSocketFactory } from './whatsapp/adapter.ts';
+export {
+  WhatsAppAdapter,
+  WHATSAPP_MAX_MESSAGE,
+  baileysFactory,
+  renderQr,
+  type WhatsAppAdapterOptions,
+  type WhatsAppMessage,
+  type WhatsAppSocket,
+  type WhatsAppSocketFactory,
+} from './whatsapp/adapter.ts';

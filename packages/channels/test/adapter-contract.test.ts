@@ -99,7 +99,7 @@ describe.each([
   const driver = makeDriver();
   const received: InboundMessage[] = [];
   const waiters = new Set<() => void>();
-  const until = async <T,>(probe: () => T | undefined, what: string): Promise<T> => {
+  const until = async <T>(probe: () => T | undefined, what: string): Promise<T> => {
     const found = probe();
     if (found !== undefined) return found;
     return new Promise<T>((resolve, reject) => {

@@ -87,7 +87,14 @@ describe('discord channel, end to end', () => {
     const before = fake.sentTo(DM).length;
     fake.dm({ userId: USER, content: 'a long one please' });
     await fake.until(replyIn(DM, /Line 49:/), 'the last chunk');
-    await fake.until(() => fake.sentTo(DM).slice(before).some((m) => /— @coder$/.test(m.content ?? '')), 'the signature chunk');
+    await fake.until(
+      () =>
+        fake
+          .sentTo(DM)
+          .slice(before)
+          .some((m) => /— @coder$/.test(m.content ?? '')),
+      'the signature chunk',
+    );
     const chunks = fake.sentTo(DM).slice(before);
     expect(chunks.length).toBe(3);
     for (const c of chunks) expect(c.content!.length).toBeLessThanOrEqual(2000);

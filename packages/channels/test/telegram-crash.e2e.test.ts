@@ -35,7 +35,17 @@ beforeAll(async () => {
   }));
   await d.start();
   fake.userMessage({ chatId: USER, text: 'hi' });
-  const code = await fake.until(() => /pairing code is ([A-Z2-9]{8})/.exec(fake.messagesTo(USER).map((m) => m.text).join('\n'))?.[1], 'the pairing code', 60_000);
+  const code = await fake.until(
+    () =>
+      /pairing code is ([A-Z2-9]{8})/.exec(
+        fake
+          .messagesTo(USER)
+          .map((m) => m.text)
+          .join('\n'),
+      )?.[1],
+    'the pairing code',
+    60_000,
+  );
   await d.api.approvePairing({ body: { code } });
   await fake.until(() => fake.messagesTo(USER).some((m) => /coder done: hi/.test(m.text ?? '')), 'the first reply');
 }, 120_000);
@@ -60,10 +70,14 @@ it('the daemon SIGKILLed between a confirmed send and its ack: after the restart
 
   await d.start();
   await fake.until(() => count(/coder done: crash two/) > 0, 'the second reply after the restart', 60_000);
-  await waitFor(async () => {
-    const rows = await d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
-    return rows.filter((r) => /crash (one|two)/.test(r.text)).length === 2 && rows.every((r) => r.status === 'delivered');
-  }, 'every reply to be acked', 60_000);
+  await waitFor(
+    async () => {
+      const rows = await d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
+      return rows.filter((r) => /crash (one|two)/.test(r.text)).length === 2 && rows.every((r) => r.status === 'delivered');
+    },
+    'every reply to be acked',
+    60_000,
+  );
   expect(count(/coder done: crash one/)).toBe(1);
   expect(count(/coder done: crash two/)).toBe(1);
 });

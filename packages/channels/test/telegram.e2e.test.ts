@@ -91,7 +91,10 @@ describe('telegram channel, end to end', () => {
     const before = fake.messagesTo(USER).length;
     fake.userMessage({ chatId: USER, text: 'please write a long answer' });
     await fake.until(replyTo(USER, /Paragraph 94:/), 'the last chunk');
-    const chunks = fake.messagesTo(USER).slice(before).filter((m) => /Paragraph|@coder/.test(m.text ?? ''));
+    const chunks = fake
+      .messagesTo(USER)
+      .slice(before)
+      .filter((m) => /Paragraph|@coder/.test(m.text ?? ''));
     const row = (await d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } })).find((r) => r.text.includes('Paragraph 94:'))!;
     expect(row.text.length).toBeGreaterThan(9000);
     expect(chunks).toHaveLength(3);
@@ -141,7 +144,12 @@ describe('telegram channel, end to end', () => {
   });
 
   it('a reply Telegram cannot parse as Markdown is sent again as plain text', async () => {
-    fake.failNext({ method: 'sendMessage', match: /coder done: under_score \*star/, errorCode: 400, description: "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 20" });
+    fake.failNext({
+      method: 'sendMessage',
+      match: /coder done: under_score \*star/,
+      errorCode: 400,
+      description: "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 20",
+    });
     fake.userMessage({ chatId: USER, text: 'under_score *star' });
     const plain = await fake.until(replyTo(USER, /coder done: under_score \*star/), 'the plain-text reply');
     expect(plain.parseMode).toBeUndefined();
@@ -161,7 +169,7 @@ describe('telegram channel, end to end', () => {
     await fake.until(replyTo(LATE, /coder done: while you were out/), 'the held message to be answered');
   });
 
-  it('/stop cancels the chat\'s running conversation and says so; its reply never comes', async () => {
+  it("/stop cancels the chat's running conversation and says so; its reply never comes", async () => {
     fake.userMessage({ chatId: USER, text: 'take your time' });
     const rows = async () => d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
     // The run is under way once the daemon accepted the message and typing started for it.

@@ -46,7 +46,11 @@ describe('retries and cancel from the command line', () => {
 
   it('cancels a running message: the command returns once its run and conversation have ended', async () => {
     const sent = await json<{ messageId: string; conversationId: string }>(['send', '--agent', 'cc', 'FAKE:hang']);
-    await waitFor(async () => ((await json<{ processing: Array<{ id: string }> }>(['queue', 'status'])).processing.some((m) => m.id === sent.messageId) ? true : undefined), 20_000, 'the message to run');
+    await waitFor(
+      async () => ((await json<{ processing: Array<{ id: string }> }>(['queue', 'status'])).processing.some((m) => m.id === sent.messageId) ? true : undefined),
+      20_000,
+      'the message to run',
+    );
     expect(await h.ok(['cancel', sent.messageId])).toBe(`Cancelled message ${sent.messageId}.\n`);
     const tree = await json<Tree>(['conversation', 'show', sent.conversationId]);
     expect(tree.conversation.status).toBe('cancelled');
@@ -63,11 +67,15 @@ describe('retries and cancel from the command line', () => {
 
   it('cancels a message waiting on a rate limit, and a whole conversation', async () => {
     const limited = await json<{ messageId: string; conversationId: string }>(['send', '--agent', 'cc', 'FAKE:429']);
-    await waitFor(async () => {
-      // `queue status --json` lists the processing messages under `processing`.
-      const { pending, processing } = await json<{ pending: number; processing: unknown[] }>(['queue', 'status']);
-      return pending === 1 && processing.length === 0 ? true : undefined;
-    }, 20_000, 'the message to wait for its rate limit');
+    await waitFor(
+      async () => {
+        // `queue status --json` lists the processing messages under `processing`.
+        const { pending, processing } = await json<{ pending: number; processing: unknown[] }>(['queue', 'status']);
+        return pending === 1 && processing.length === 0 ? true : undefined;
+      },
+      20_000,
+      'the message to wait for its rate limit',
+    );
     expect(await h.ok(['cancel', limited.messageId])).toBe(`Cancelled message ${limited.messageId}.\n`);
     expect((await json<Tree>(['conversation', 'show', limited.conversationId])).conversation.status).toBe('cancelled');
 

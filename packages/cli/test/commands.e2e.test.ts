@@ -131,16 +131,24 @@ describe('commands against a running daemon', () => {
   it('fires a one-shot schedule and disables it', async () => {
     const created = await json<{ id: string; nextRunAt: number }>(['schedule', 'add', '--agent', 'helper', '--at', '+1s', '-m', 'scheduled check-in', '--label', 'soon']);
     expect(created.nextRunAt).toBeGreaterThan(Date.now() - 5000);
-    const fired = await waitFor(async () => {
-      const list = await json<Array<{ id: string; enabled: boolean; lastFiredAt: number | null }>>(['schedule', 'list']);
-      const s = list.find((x) => x.id === created.id);
-      return s && s.lastFiredAt !== null ? s : undefined;
-    }, 15_000, 'the schedule to fire');
+    const fired = await waitFor(
+      async () => {
+        const list = await json<Array<{ id: string; enabled: boolean; lastFiredAt: number | null }>>(['schedule', 'list']);
+        const s = list.find((x) => x.id === created.id);
+        return s && s.lastFiredAt !== null ? s : undefined;
+      },
+      15_000,
+      'the schedule to fire',
+    );
     expect(fired.enabled).toBe(false);
-    const conversation = await waitFor(async () => {
-      const list = await json<Array<{ title: string; status: string; channel: string }>>(['conversation', 'list']);
-      return list.find((c) => c.title === 'scheduled check-in' && c.status === 'completed');
-    }, 15_000, 'the scheduled conversation');
+    const conversation = await waitFor(
+      async () => {
+        const list = await json<Array<{ title: string; status: string; channel: string }>>(['conversation', 'list']);
+        return list.find((c) => c.title === 'scheduled check-in' && c.status === 'completed');
+      },
+      15_000,
+      'the scheduled conversation',
+    );
     expect(conversation.channel).toBe('schedule');
     await h.ok(['schedule', 'remove', 'soon']);
     expect(await json(['schedule', 'list'])).toEqual([]);

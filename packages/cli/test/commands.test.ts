@@ -65,15 +65,64 @@ describe('--help', () => {
   it('covers every command of the spec', () => {
     const names = commands.map((c) => c.path.join(' '));
     for (const expected of [
-      'start', 'stop', 'restart', 'status', 'run', 'doctor', 'send', 'chat', 'call', 'cancel',
-      'agent list', 'agent add', 'agent show', 'agent remove', 'agent reset', 'agent provider',
-      'team list', 'team add', 'team show', 'team remove', 'team add-agent', 'team remove-agent', 'team visualize', 'chatroom',
-      'provider', 'provider anthropic', 'provider openai', 'provider list', 'provider add', 'provider remove',
-      'channel setup', 'channel start', 'channel stop', 'channel restart', 'channel reset',
-      'pairing pending', 'pairing approved', 'pairing approve', 'pairing unpair',
-      'schedule list', 'schedule add', 'schedule remove', 'schedule enable', 'schedule disable', 'heartbeat',
-      'logs', 'queue status', 'queue dead', 'queue retry', 'queue purge',
-      'conversation list', 'conversation show', 'conversation transcript', 'runs tree', 'usage', 'office', 'visualize', 'version',
+      'start',
+      'stop',
+      'restart',
+      'status',
+      'run',
+      'doctor',
+      'send',
+      'chat',
+      'call',
+      'cancel',
+      'agent list',
+      'agent add',
+      'agent show',
+      'agent remove',
+      'agent reset',
+      'agent provider',
+      'team list',
+      'team add',
+      'team show',
+      'team remove',
+      'team add-agent',
+      'team remove-agent',
+      'team visualize',
+      'chatroom',
+      'provider',
+      'provider anthropic',
+      'provider openai',
+      'provider list',
+      'provider add',
+      'provider remove',
+      'channel setup',
+      'channel start',
+      'channel stop',
+      'channel restart',
+      'channel reset',
+      'pairing pending',
+      'pairing approved',
+      'pairing approve',
+      'pairing unpair',
+      'schedule list',
+      'schedule add',
+      'schedule remove',
+      'schedule enable',
+      'schedule disable',
+      'heartbeat',
+      'logs',
+      'queue status',
+      'queue dead',
+      'queue retry',
+      'queue purge',
+      'conversation list',
+      'conversation show',
+      'conversation transcript',
+      'runs tree',
+      'usage',
+      'office',
+      'visualize',
+      'version',
     ]) {
       expect(names).toContain(expected);
     }
@@ -102,7 +151,7 @@ describe('bad arguments', () => {
 
   const cases: Array<[string[], string]> = [
     [['nope'], "unknown command 'nope'"],
-    [['sned', 'hi'], "Did you mean send?"],
+    [['sned', 'hi'], 'Did you mean send?'],
     [['send'], "missing required argument 'message'"],
     [['send', '--agent', 'a', '--team', 'b', 'hi'], 'either --agent or --team'],
     [['send', '--agent', 'Bad Id', 'hi'], 'ids use 1-64 characters'],
@@ -189,7 +238,10 @@ describe('through real processes', () => {
 
   it('edits schedules without a daemon, through the same core edits as the API', async () => {
     await h.ok(['agent', 'add', 'helper', '--provider', 'mock']);
-    const created = JSON.parse(await h.ok(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<string, unknown>;
+    const created = JSON.parse(await h.ok(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<
+      string,
+      unknown
+    >;
     expect(created).toMatchObject({ label: 'standup', agentId: 'helper', timezone: 'Europe/Berlin', enabled: true, nextRunAt: expect.any(Number) });
     const ghost = await h.run(['schedule', 'add', '--agent', 'ghost', '--cron', '0 9 * * *', '-m', 'x']);
     expect(ghost.code).toBe(1);

@@ -84,10 +84,7 @@ function planMessages(seed: number): PlannedMessage[] {
     const key = `crash-${seed}-${i}`;
     const senderId = `user-${rand.int(1, 5)}`;
     const base = { channel, sender: senderId, senderId, idempotencyKey: key };
-    const body: SendMessageBody =
-      target === 'team'
-        ? { ...base, team: 'dev', message: `please build feature ${i}` }
-        : { ...base, agent: target, message: `status of item ${i}?` };
+    const body: SendMessageBody = target === 'team' ? { ...base, team: 'dev', message: `please build feature ${i}` } : { ...base, agent: target, message: `status of item ${i}?` };
     return { key, channel, target, body, gapMs: rand.int(...SEND_GAP_MS) };
   });
 }
@@ -192,21 +189,29 @@ describe('crash harness', () => {
     const killPhaseMs = Date.now() - started;
 
     // --- drain: the last daemon finishes (or dead-letters) everything.
-    await waitFor(async () => {
-      const q = await client.queueStatus();
-      return q.pending === 0 && q.processing === 0 ? q : undefined;
-    }, DRAIN_TIMEOUT_MS, `the queue to drain (${tag})`);
+    await waitFor(
+      async () => {
+        const q = await client.queueStatus();
+        return q.pending === 0 && q.processing === 0 ? q : undefined;
+      },
+      DRAIN_TIMEOUT_MS,
+      `the queue to drain (${tag})`,
+    );
     const entries = [...accepted.values()];
     const trees = new Map<string, Awaited<ReturnType<ApiClient['getConversation']>>>();
-    await waitFor(async () => {
-      for (const a of entries) {
-        if (trees.get(a.conversationId)?.conversation.status === 'completed') continue;
-        const tree = await client.getConversation({ params: { id: a.conversationId } });
-        trees.set(a.conversationId, tree);
-        if (tree.conversation.status !== 'completed') return undefined;
-      }
-      return true;
-    }, 15_000, `every conversation to complete (${tag})`);
+    await waitFor(
+      async () => {
+        for (const a of entries) {
+          if (trees.get(a.conversationId)?.conversation.status === 'completed') continue;
+          const tree = await client.getConversation({ params: { id: a.conversationId } });
+          trees.set(a.conversationId, tree);
+          if (tree.conversation.status !== 'completed') return undefined;
+        }
+        return true;
+      },
+      15_000,
+      `every conversation to complete (${tag})`,
+    );
 
     // --- the load really ran through the crashes.
     const failedPosts = entries.reduce((n, a) => n + a.failedPosts, 0);
@@ -243,7 +248,10 @@ describe('crash harness', () => {
     const outbox = await allOutbox(client);
     const telegram = await allOutbox(client, 'telegram');
     expect(telegram).toEqual(outbox.filter((r) => r.channel === 'telegram'));
-    expect(telegram.every((r) => r.status === 'pending'), `telegram replies wait for a channel client; ${tag}`).toBe(true);
+    expect(
+      telegram.every((r) => r.status === 'pending'),
+      `telegram replies wait for a channel client; ${tag}`,
+    ).toBe(true);
     expect(new Set(telegram.map((r) => r.idempotencyKey)).size, `distinct idempotency keys on telegram; ${tag}`).toBe(telegram.length);
     expect(new Set(outbox.map((r) => r.idempotencyKey)).size, `distinct idempotency keys; ${tag}`).toBe(outbox.length);
     const byConversation = new Map(entries.map((a) => [a.conversationId, a]));
@@ -266,7 +274,10 @@ describe('crash harness', () => {
       expect(leader?.agentId, `${a.plan.key}; ${tag}`).toBe(a.plan.target === 'reviewer' ? 'reviewer' : 'coder');
       // A completed leader run of the team always handed off to the reviewer: the handoff is not lost.
       if (a.plan.target === 'team' && leader?.status === 'completed') {
-        expect(runs.filter((r) => r.agentId === 'reviewer'), `handoff of ${a.plan.key}; ${tag}`).toHaveLength(1);
+        expect(
+          runs.filter((r) => r.agentId === 'reviewer'),
+          `handoff of ${a.plan.key}; ${tag}`,
+        ).toHaveLength(1);
       }
     }
     expect(replies, `every reply belongs to a run of an accepted conversation; ${tag}`).toHaveLength(completedRuns);

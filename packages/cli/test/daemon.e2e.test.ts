@@ -40,7 +40,7 @@ describe('tinyagi daemon', () => {
     expect(started).toContain('mock provider'); // no agent CLI on this machine's test PATH
     const pid = daemonPid(h);
     expect(pidAlive(pid)).toBe(true);
-    expect((readFileSync(join(h.home, 'api-token')).length)).toBeGreaterThan(16);
+    expect(readFileSync(join(h.home, 'api-token')).length).toBeGreaterThan(16);
 
     await h.ok(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
     await h.ok(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'Reviewed: looks good.' } })]);
@@ -56,7 +56,12 @@ describe('tinyagi daemon', () => {
     expect(sent.stdout).not.toContain('[@reviewer:'); // raw tags never reach the human
     expect(sent.stderr).toContain('@coder → @reviewer'); // progress is streamed
 
-    const status = JSON.parse(await h.ok(['status', '--json'])) as { running: boolean; pid: number; queue: Record<string, number>; heartbeat: Array<{ agentId: string; enabled: boolean; intervalS: number }> | null };
+    const status = JSON.parse(await h.ok(['status', '--json'])) as {
+      running: boolean;
+      pid: number;
+      queue: Record<string, number>;
+      heartbeat: Array<{ agentId: string; enabled: boolean; intervalS: number }> | null;
+    };
     expect(status.running).toBe(true);
     expect(status.pid).toBe(pid);
     expect(status.queue).toMatchObject({ pending: 0, processing: 0, dead: 0, completed: 2 });
@@ -171,7 +176,7 @@ describe('tinyagi daemon', () => {
     expect(first).not.toContain('a quiet reply');
 
     // An in-process restart imports the edited entry again.
-    writePlugin('shout', 'index.mjs', "export function transformOutgoing(text) { return `${text} [v2]`; }\n");
+    writePlugin('shout', 'index.mjs', 'export function transformOutgoing(text) { return `${text} [v2]`; }\n');
     await h.ok(['restart']);
     const second = await h.ok(['send', '--agent', 'quiet', '--wait', 'hello again']);
     expect(second).toContain('a quiet reply [v2]');
@@ -196,20 +201,28 @@ describe('tinyagi daemon', () => {
     const sent = JSON.parse(await h.ok(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
 
     // Wait until the coder has replied and the reviewer is running, then kill the daemon hard.
-    await waitFor(async () => {
-      const q = JSON.parse(await h.ok(['queue', 'status', '--json'])) as { processing: Array<{ agentId: string }> };
-      return q.processing.some((m) => m.agentId === 'reviewer') ? true : undefined;
-    }, 20_000, 'the reviewer to be running');
+    await waitFor(
+      async () => {
+        const q = JSON.parse(await h.ok(['queue', 'status', '--json'])) as { processing: Array<{ agentId: string }> };
+        return q.processing.some((m) => m.agentId === 'reviewer') ? true : undefined;
+      },
+      20_000,
+      'the reviewer to be running',
+    );
     const pid = daemonPid(h);
     process.kill(pid, 'SIGKILL');
     await waitFor(() => (pidAlive(pid) ? undefined : true), 5000, 'the daemon to die');
 
     const restarted = await h.ok(['start']);
     expect(restarted).toContain('TinyAGI is running');
-    const done = await waitFor(async () => {
-      const tree = JSON.parse(await h.ok(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
-      return tree.conversation.status === 'completed' ? tree : undefined;
-    }, 30_000, 'the conversation to complete');
+    const done = await waitFor(
+      async () => {
+        const tree = JSON.parse(await h.ok(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
+        return tree.conversation.status === 'completed' ? tree : undefined;
+      },
+      30_000,
+      'the conversation to complete',
+    );
     expect(done.conversation.status).toBe('completed');
 
     const transcript = JSON.parse(await h.ok(['conversation', 'transcript', sent.conversationId, '--json'])) as { entries: Array<{ direction: string; from: string; text?: string }> };

@@ -40,13 +40,7 @@ function runIntoClosedPipe(args: string[]): Promise<{ code: number | null; signa
 }
 
 describe('a new user’s first hour', () => {
-  it.each([
-    [['conversation', 'list']],
-    [['agent', 'list']],
-    [['logs', '-n', '200']],
-    [['queue', 'status']],
-    [['status']],
-  ])('`tinyagi %s | head -1` ends quietly with success', async (args) => {
+  it.each([[['conversation', 'list']], [['agent', 'list']], [['logs', '-n', '200']], [['queue', 'status']], [['status']]])('`tinyagi %s | head -1` ends quietly with success', async (args) => {
     const result = await runIntoClosedPipe(args);
     expect(result.stderr).toBe('');
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
@@ -124,7 +118,12 @@ describe('a new user’s first hour', () => {
   });
 
   it('money from /api/usage is rounded to micro-dollars', async () => {
-    const mock = { rules: [{ match: 'first', reply: 'one', usage: { cost_usd: 0.1 } }, { match: 'second', reply: 'two', usage: { cost_usd: 0.2 } }] };
+    const mock = {
+      rules: [
+        { match: 'first', reply: 'one', usage: { cost_usd: 0.1 } },
+        { match: 'second', reply: 'two', usage: { cost_usd: 0.2 } },
+      ],
+    };
     await h.ok(['agent', 'add', 'payer', '--provider', 'mock', '--config', JSON.stringify({ mock })]);
     await h.ok(['send', '--agent', 'payer', '--wait', 'first']);
     await h.ok(['send', '--agent', 'payer', '--wait', 'second']);

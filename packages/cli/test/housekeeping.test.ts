@@ -184,10 +184,14 @@ describe('spinner', () => {
       [true, { env: { TERM: 'dumb' } }],
     ] as const) {
       const { stream, chunks } = fakeStream(isTTY);
-      const result = await withSpinner('Stopping…', async () => {
-        await new Promise((r) => setTimeout(r, 40));
-        return 42;
-      }, { ...options, stream, intervalMs: 5 });
+      const result = await withSpinner(
+        'Stopping…',
+        async () => {
+          await new Promise((r) => setTimeout(r, 40));
+          return 42;
+        },
+        { ...options, stream, intervalMs: 5 },
+      );
       expect(result).toBe(42);
       expect(chunks).toEqual([]);
     }
@@ -198,10 +202,14 @@ describe('spinner', () => {
 
   it('drops colour with NO_COLOR, and clears the line before an error propagates', async () => {
     const { stream, chunks } = fakeStream(true);
-    const failure = withSpinner('Restarting…', async () => {
-      await new Promise((r) => setTimeout(r, 40));
-      throw new Error('did not come back');
-    }, { stream, env: { NO_COLOR: '1' }, intervalMs: 5 });
+    const failure = withSpinner(
+      'Restarting…',
+      async () => {
+        await new Promise((r) => setTimeout(r, 40));
+        throw new Error('did not come back');
+      },
+      { stream, env: { NO_COLOR: '1' }, intervalMs: 5 },
+    );
     await expect(failure).rejects.toThrow('did not come back');
     expect(chunks.length).toBeGreaterThan(1);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion is about ANSI colour escapes

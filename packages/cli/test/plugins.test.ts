@@ -101,9 +101,9 @@ describe('loadPlugins', () => {
   });
 
   it('each load re-imports the entry, so a restart picks up an edited plugin', async () => {
-    writePlugin('stamp', { 'index.mjs': "export function transformOutgoing(t) { return `${t} v1`; }\n" });
+    writePlugin('stamp', { 'index.mjs': 'export function transformOutgoing(t) { return `${t} v1`; }\n' });
     const first = await load();
-    writePlugin('stamp', { 'index.mjs': "export function transformOutgoing(t) { return `${t} v2`; }\n" });
+    writePlugin('stamp', { 'index.mjs': 'export function transformOutgoing(t) { return `${t} v2`; }\n' });
     const second = await load();
     expect(await first.plugins[0]!.plugin.transformOutgoing!('x', ctx)).toBe('x v1');
     expect(await second.plugins[0]!.plugin.transformOutgoing!('x', ctx)).toBe('x v2');

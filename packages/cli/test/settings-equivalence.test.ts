@@ -51,12 +51,11 @@ type Op =
   | { kind: 'deleteSchedule'; label: string };
 
 /** Mostly ids that exist or will; now and then an unknown or invalid one. */
-const pick = <T,>(common: readonly T[], rare: readonly T[]): fc.Arbitrary<T> =>
-  fc.oneof({ arbitrary: fc.constantFrom(...common), weight: 6 }, { arbitrary: fc.constantFrom(...rare), weight: 1 });
+const pick = <T>(common: readonly T[], rare: readonly T[]): fc.Arbitrary<T> => fc.oneof({ arbitrary: fc.constantFrom(...common), weight: 6 }, { arbitrary: fc.constantFrom(...rare), weight: 1 });
 const agentId = pick(AGENTS.slice(0, 3), AGENTS.slice(3));
 const teamId = pick(TEAMS.slice(0, 2), TEAMS.slice(2));
 const provider = pick(['mock', 'custom:acme', 'custom:local'], ['nonsense']);
-const optional = <T,>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined });
+const optional = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined });
 const compact = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 const agentBody = fc
@@ -84,78 +83,80 @@ const agentPatch = fc
 
 const members = fc.uniqueArray(agentId, { minLength: 1, maxLength: 3 });
 
-const op: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('putAgent' as const), id: agentId, body: agentBody }), weight: 3 },
-  fc.record({ kind: fc.constant('patchAgent' as const), id: agentId, patch: agentPatch }),
-  fc.record({ kind: fc.constant('deleteAgent' as const), id: agentId, workspace: fc.constantFrom(undefined, 'archive' as const, 'delete' as const, 'keep' as const) }),
-  fc.record({
-    kind: fc.constant('putTeam' as const),
-    id: teamId,
-    agents: members,
-    // Mostly a member (the leader must be one); sometimes any agent.
-    leader: fc.oneof({ arbitrary: fc.nat(2), weight: 4 }, { arbitrary: agentId, weight: 1 }),
-    extra: fc.record({ name: optional(fc.constant('Team')), reply_mode: optional(fc.constantFrom('each', 'aggregate')) }).map(compact),
-  }),
-  fc.record({
-    kind: fc.constant('patchTeam' as const),
-    id: teamId,
-    patch: fc.record({ agents: optional(fc.uniqueArray(agentId, { maxLength: 3 })), leader_agent: optional(agentId), reply_mode: optional(fc.constantFrom('aggregate', null)) }).map(compact),
-  }),
-  fc.record({ kind: fc.constant('deleteTeam' as const), id: teamId }),
-  fc.record({
-    kind: fc.constant('setProvider' as const),
-    name: fc.constantFrom('anthropic' as const, 'openai' as const),
-    change: fc.record({ api_key: optional(fc.constantFrom('sk-new-key-123456789')), model: optional(fc.constant('big')), make_default: optional(fc.boolean()) }).map(compact),
-  }),
-  fc.record({
-    kind: fc.constant('putCustomProvider' as const),
-    id: pick(CUSTOM.slice(0, 2), CUSTOM.slice(2)),
-    body: fc
-      .record({
-        harness: fc.constantFrom('claude' as const, 'codex' as const, 'openai' as const, 'anthropic' as const),
-        base_url: fc.constantFrom('http://127.0.0.1:11434/v1', 'not a url'),
-        api_key: optional(fc.constant('sk-local-123456789')),
-        model: optional(fc.constant('llama')),
-      })
-      .map((b) => compact(b) as typeof b),
-  }),
-  fc.record({ kind: fc.constant('deleteCustomProvider' as const), id: pick(CUSTOM.slice(0, 2), CUSTOM.slice(2)) }),
-  fc.record({
-    kind: fc.constant('channels' as const),
-    disable: fc.uniqueArray(fc.constantFrom('discord', 'telegram'), { maxLength: 2 }),
-    tokens: fc.record({ discord: optional(fc.constant('discord-token-0123456789')), telegram: optional(fc.constant('123:telegram-token-abcdef')) }).map((t) => compact(t) as Record<string, string>),
-  }),
-  fc.record({
-    kind: fc.constant('createSchedule' as const),
-    body: fc
-      .record({
-        label: fc.constantFrom(...LABELS),
-        message: fc.constant('status?'),
-        agent: optional(agentId),
-        team: optional(teamId),
-        cron: optional(fc.constantFrom('0 9 1 1 *', 'every day')),
-        timezone: optional(fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus')),
-        runAt: optional(fc.constantFrom(FUTURE, 1000)),
-        missedPolicy: optional(fc.constantFrom('run-once' as const, 'skip' as const)),
-      })
-      .map((b) => compact(b) as typeof b & { message: string }),
-  }),
-  fc.record({
-    kind: fc.constant('patchSchedule' as const),
-    label: fc.constantFrom(...LABELS),
-    patch: fc
-      .record({
-        enabled: optional(fc.boolean()),
-        cron: optional(fc.constantFrom('30 18 1 1 *', 'nope', null)),
-        runAt: optional(fc.constantFrom(FUTURE + 60_000, null)),
-        team: optional(teamId),
-        agent: optional(agentId),
-        timezone: optional(fc.constantFrom('Asia/Tokyo', 'Mars/Olympus')),
-      })
-      .map(compact),
-  }),
-  fc.record({ kind: fc.constant('deleteSchedule' as const), label: fc.constantFrom(...LABELS) }),
-).map((o) => (o.kind === 'putTeam' && typeof o.leader === 'number' ? { ...o, leader: o.agents[o.leader % o.agents.length]! } : o) as Op);
+const op: fc.Arbitrary<Op> = fc
+  .oneof(
+    { arbitrary: fc.record({ kind: fc.constant('putAgent' as const), id: agentId, body: agentBody }), weight: 3 },
+    fc.record({ kind: fc.constant('patchAgent' as const), id: agentId, patch: agentPatch }),
+    fc.record({ kind: fc.constant('deleteAgent' as const), id: agentId, workspace: fc.constantFrom(undefined, 'archive' as const, 'delete' as const, 'keep' as const) }),
+    fc.record({
+      kind: fc.constant('putTeam' as const),
+      id: teamId,
+      agents: members,
+      // Mostly a member (the leader must be one); sometimes any agent.
+      leader: fc.oneof({ arbitrary: fc.nat(2), weight: 4 }, { arbitrary: agentId, weight: 1 }),
+      extra: fc.record({ name: optional(fc.constant('Team')), reply_mode: optional(fc.constantFrom('each', 'aggregate')) }).map(compact),
+    }),
+    fc.record({
+      kind: fc.constant('patchTeam' as const),
+      id: teamId,
+      patch: fc.record({ agents: optional(fc.uniqueArray(agentId, { maxLength: 3 })), leader_agent: optional(agentId), reply_mode: optional(fc.constantFrom('aggregate', null)) }).map(compact),
+    }),
+    fc.record({ kind: fc.constant('deleteTeam' as const), id: teamId }),
+    fc.record({
+      kind: fc.constant('setProvider' as const),
+      name: fc.constantFrom('anthropic' as const, 'openai' as const),
+      change: fc.record({ api_key: optional(fc.constantFrom('sk-new-key-123456789')), model: optional(fc.constant('big')), make_default: optional(fc.boolean()) }).map(compact),
+    }),
+    fc.record({
+      kind: fc.constant('putCustomProvider' as const),
+      id: pick(CUSTOM.slice(0, 2), CUSTOM.slice(2)),
+      body: fc
+        .record({
+          harness: fc.constantFrom('claude' as const, 'codex' as const, 'openai' as const, 'anthropic' as const),
+          base_url: fc.constantFrom('http://127.0.0.1:11434/v1', 'not a url'),
+          api_key: optional(fc.constant('sk-local-123456789')),
+          model: optional(fc.constant('llama')),
+        })
+        .map((b) => compact(b) as typeof b),
+    }),
+    fc.record({ kind: fc.constant('deleteCustomProvider' as const), id: pick(CUSTOM.slice(0, 2), CUSTOM.slice(2)) }),
+    fc.record({
+      kind: fc.constant('channels' as const),
+      disable: fc.uniqueArray(fc.constantFrom('discord', 'telegram'), { maxLength: 2 }),
+      tokens: fc.record({ discord: optional(fc.constant('discord-token-0123456789')), telegram: optional(fc.constant('123:telegram-token-abcdef')) }).map((t) => compact(t) as Record<string, string>),
+    }),
+    fc.record({
+      kind: fc.constant('createSchedule' as const),
+      body: fc
+        .record({
+          label: fc.constantFrom(...LABELS),
+          message: fc.constant('status?'),
+          agent: optional(agentId),
+          team: optional(teamId),
+          cron: optional(fc.constantFrom('0 9 1 1 *', 'every day')),
+          timezone: optional(fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus')),
+          runAt: optional(fc.constantFrom(FUTURE, 1000)),
+          missedPolicy: optional(fc.constantFrom('run-once' as const, 'skip' as const)),
+        })
+        .map((b) => compact(b) as typeof b & { message: string }),
+    }),
+    fc.record({
+      kind: fc.constant('patchSchedule' as const),
+      label: fc.constantFrom(...LABELS),
+      patch: fc
+        .record({
+          enabled: optional(fc.boolean()),
+          cron: optional(fc.constantFrom('30 18 1 1 *', 'nope', null)),
+          runAt: optional(fc.constantFrom(FUTURE + 60_000, null)),
+          team: optional(teamId),
+          agent: optional(agentId),
+          timezone: optional(fc.constantFrom('Asia/Tokyo', 'Mars/Olympus')),
+        })
+        .map(compact),
+    }),
+    fc.record({ kind: fc.constant('deleteSchedule' as const), label: fc.constantFrom(...LABELS) }),
+  )
+  .map((o) => (o.kind === 'putTeam' && typeof o.leader === 'number' ? { ...o, leader: o.agents[o.leader % o.agents.length]! } : o) as Op);
 
 /** Runs one edit; what it reports back (created, the workspace outcome) must match too. */
 async function apply(editor: SettingsEditor, o: Op): Promise<unknown> {

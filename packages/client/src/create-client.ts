@@ -54,8 +54,7 @@ export interface ApiClientOptions {
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const headers = (extra: Record<string, string>): Record<string, string> =>
-    options.token ? { ...extra, authorization: `Bearer ${options.token}` } : extra;
+  const headers = (extra: Record<string, string>): Record<string, string> => (options.token ? { ...extra, authorization: `Bearer ${options.token}` } : extra);
 
   async function call(def: RouteEntry, input: { params?: object; query?: object; body?: unknown; signal?: AbortSignal } = {}): Promise<unknown> {
     const url = `${baseUrl}${fillPath(def.path, input.params)}${queryString(input.query)}`;
@@ -87,9 +86,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
   }
 
-  const methods = Object.fromEntries(
-    Object.entries(ROUTE_TABLE).map(([name, def]) => [name, (input?: Parameters<typeof call>[1]) => call(def, input)]),
-  ) as unknown as ApiRouteMethods;
+  const methods = Object.fromEntries(Object.entries(ROUTE_TABLE).map(([name, def]) => [name, (input?: Parameters<typeof call>[1]) => call(def, input)])) as unknown as ApiRouteMethods;
 
   function eventsQuery(o: EventFilterOptions & { lastEventId?: number | undefined }): Record<string, string | undefined> {
     return {

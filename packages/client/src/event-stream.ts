@@ -82,11 +82,7 @@ export interface EventSubscription<E extends TinyEvent = TinyEvent> extends Asyn
 /** What a transport needs from the client. */
 export interface StreamTransport {
   /** Opens one connection resuming after `lastEventId`; resolves when it ends, rejects with an ApiError if it could not open or failed. */
-  connect(
-    from: number | undefined,
-    handlers: { onOpen(): void; onMessage(id: string | undefined, data: string): void },
-    signal: AbortSignal,
-  ): Promise<void>;
+  connect(from: number | undefined, handlers: { onOpen(): void; onMessage(id: string | undefined, data: string): void }, signal: AbortSignal): Promise<void>;
 }
 
 /** Delay before try number `attempt` (0-based) with "equal jitter": half fixed, half random. */

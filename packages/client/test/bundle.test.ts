@@ -26,7 +26,11 @@ async function browserBundle(entry: string) {
     logLevel: 'silent',
   });
   const code = result.outputFiles[0]!.contents;
-  const packages = new Set(Object.keys(result.metafile.inputs).filter((file) => file.includes('node_modules/')).map((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(file)?.[1]));
+  const packages = new Set(
+    Object.keys(result.metafile.inputs)
+      .filter((file) => file.includes('node_modules/'))
+      .map((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(file)?.[1]),
+  );
   return { bytes: code.byteLength, gzipped: gzipSync(code, { level: 9 }).byteLength, packages: [...packages].sort(), text: new TextDecoder().decode(code) };
 }
 

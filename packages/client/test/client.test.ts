@@ -33,7 +33,9 @@ describe('client', () => {
 
   it('path parameters are encoded', async () => {
     const urls: string[] = [];
-    const spy = createApiClient({ baseUrl: 'http://x', fetch: async (url) => {
+    const spy = createApiClient({
+      baseUrl: 'http://x',
+      fetch: async (url) => {
         urls.push(String(url));
         return new Response('{}', { status: 200 });
       },

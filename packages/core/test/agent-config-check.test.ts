@@ -30,11 +30,7 @@ describe('checkAgentConfig', () => {
 
   it('validates permission_mode values and env_passthrough names; TINYAGI_* never passes through', () => {
     expect(checkAgentConfig({ permission_mode: 'yolo' })[0]).toMatchObject({ path: 'permission_mode', hint: expect.stringContaining('"acceptEdits"') });
-    expect(checkAgentConfig({ env_passthrough: ['1BAD', 'OK_NAME', 'TINYAGI_API_TOKEN', 'a b'] }).map((i) => i.path)).toEqual([
-      'env_passthrough[0]',
-      'env_passthrough[2]',
-      'env_passthrough[3]',
-    ]);
+    expect(checkAgentConfig({ env_passthrough: ['1BAD', 'OK_NAME', 'TINYAGI_API_TOKEN', 'a b'] }).map((i) => i.path)).toEqual(['env_passthrough[0]', 'env_passthrough[2]', 'env_passthrough[3]']);
     // settings.json is checked by the same schema (but keeps unknown keys: see unknown-keys.ts).
     expect(validateSettings({ agents: { a: { env_passthrough: ['TINYAGI_API_TOKEN'], some_future_key: 1 } } })).toMatchObject({ ok: false, issues: [{ path: 'agents.a.env_passthrough[0]' }] });
     expect(validateSettings({ agents: { a: { some_future_key: 1 } } }).ok).toBe(true);

@@ -47,7 +47,12 @@ describe('session stores', () => {
     expect(record).toMatchObject({ turns: 5, sessionId: 's-1', provider: 'mock' });
     expect(record.transcript.map((m) => m.content)).toEqual(['u4', 'a4', 'u5', 'a5']);
     sessions.recordTurn('a', 'thread:x', { provider: 'mock', user: 'u', assistant: 'a' });
-    expect(sessions.list('a').map((s) => s.sessionKey).sort()).toEqual(['shared', 'thread:x']);
+    expect(
+      sessions
+        .list('a')
+        .map((s) => s.sessionKey)
+        .sort(),
+    ).toEqual(['shared', 'thread:x']);
     expect(sessions.reset('a', 'shared')).toBe(1);
     expect(sessions.reset('a')).toBe(1);
     expect(sessions.get('a', 'thread:x')).toBeUndefined();

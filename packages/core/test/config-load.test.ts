@@ -3,15 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTinyError, type TinyError } from '../src/errors.ts';
-import {
-  SettingsSchema,
-  findJsonSyntaxError,
-  loadSettings,
-  updateSettings,
-  validateSettings,
-  writeSettings,
-  type SettingsIssue,
-} from '../src/config/index.ts';
+import { SettingsSchema, findJsonSyntaxError, loadSettings, updateSettings, validateSettings, writeSettings, type SettingsIssue } from '../src/config/index.ts';
 
 const REFERENCE = join(import.meta.dirname, 'fixtures/settings/reference.json');
 
@@ -242,10 +234,7 @@ describe('settings rules', () => {
   });
 
   it('checks team members, duplicates, empty teams and the leader', () => {
-    expect(pathsOf({ agents: { a: {} }, teams: { t: { agents: ['a', 'ghost', 'a'], leader_agent: 'a' } } })).toEqual([
-      'teams.t.agents[1]',
-      'teams.t.agents[2]',
-    ]);
+    expect(pathsOf({ agents: { a: {} }, teams: { t: { agents: ['a', 'ghost', 'a'], leader_agent: 'a' } } })).toEqual(['teams.t.agents[1]', 'teams.t.agents[2]']);
     expect(pathsOf({ agents: { a: {} }, teams: { t: { agents: [] } } })).toEqual(['teams.t.agents', 'teams.t.leader_agent']);
   });
 
@@ -257,12 +246,7 @@ describe('settings rules', () => {
     });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.issues.map((i) => i.path).sort()).toEqual([
-      'agents.b.provider',
-      'agents.c.provider',
-      'custom_providers.mine.base_url',
-      'models.provider',
-    ]);
+    expect(result.issues.map((i) => i.path).sort()).toEqual(['agents.b.provider', 'agents.c.provider', 'custom_providers.mine.base_url', 'models.provider']);
     expect(result.issues.find((i) => i.path === 'agents.c.provider')).toMatchObject({
       message: 'Unknown provider "gemini"',
       hint: expect.stringContaining('"custom:<id>"'),
@@ -270,10 +254,7 @@ describe('settings rules', () => {
   });
 
   it('rejects a relative working_directory that escapes the workspace', () => {
-    expect(pathsOf({ agents: { a: { working_directory: '../other' }, b: { working_directory: 'x/../../y' } } })).toEqual([
-      'agents.a.working_directory',
-      'agents.b.working_directory',
-    ]);
+    expect(pathsOf({ agents: { a: { working_directory: '../other' }, b: { working_directory: 'x/../../y' } } })).toEqual(['agents.a.working_directory', 'agents.b.working_directory']);
     expect(pathsOf({ agents: { a: { working_directory: '/srv/a' }, b: { working_directory: '~/b' }, c: { working_directory: 'c/d' } } })).toEqual([]);
   });
 
@@ -310,10 +291,7 @@ describe('settings rules', () => {
     ]);
     // Distinct and nested directories are allowed; escaping paths get only their own issue.
     expect(pathsOf({ workspace: { path: ws }, agents: { a: {}, b: { working_directory: 'a/sub' }, c: { working_directory: join(ws, 'c2') } } })).toEqual([]);
-    expect(pathsOf({ workspace: { path: ws }, agents: { a: { working_directory: '../x' }, b: { working_directory: '../x' } } })).toEqual([
-      'agents.a.working_directory',
-      'agents.b.working_directory',
-    ]);
+    expect(pathsOf({ workspace: { path: ws }, agents: { a: { working_directory: '../x' }, b: { working_directory: '../x' } } })).toEqual(['agents.a.working_directory', 'agents.b.working_directory']);
   });
 
   it('refuses to write settings where two agents share a workspace, leaving the file as it was', async () => {
@@ -335,21 +313,11 @@ describe('settings rules', () => {
         budgets: { soft_limit_fraction: 2 },
         agents: { m: { busy_policy: 'parallel', steering: ['inject', 'explode'], mock: { rules: [{ match: 'x', fail: 'sometimes' }] } } },
       }).sort(),
-    ).toEqual([
-      'agents.m.busy_policy',
-      'agents.m.mock.rules[0].fail',
-      'agents.m.steering[1]',
-      'budgets.soft_limit_fraction',
-      'limits.max_depth',
-      'queue.concurrency',
-      'server.port',
-    ]);
+    ).toEqual(['agents.m.busy_policy', 'agents.m.mock.rules[0].fail', 'agents.m.steering[1]', 'budgets.soft_limit_fraction', 'limits.max_depth', 'queue.concurrency', 'server.port']);
   });
 
   it('rejects "__proto__" keys anywhere (zod would skip them unvalidated) and odd custom provider ids', () => {
-    const value = JSON.parse(
-      '{"agents": {"__proto__": {"provider": 42}}, "channels": {"defaults": {"__proto__": "x"}}, "custom_providers": {"bad id!": {}}}',
-    ) as unknown;
+    const value = JSON.parse('{"agents": {"__proto__": {"provider": 42}}, "channels": {"defaults": {"__proto__": "x"}}, "custom_providers": {"bad id!": {}}}') as unknown;
     expect(pathsOf(value).sort()).toEqual(['agents.__proto__', 'channels.defaults.__proto__', 'custom_providers["bad id!"]']);
   });
 
@@ -358,7 +326,6 @@ describe('settings rules', () => {
     expect(SettingsSchema.parse(value)).toEqual(value);
     expect(SettingsSchema.parse({})).toEqual({});
   });
-
 });
 
 describe('settings size', () => {

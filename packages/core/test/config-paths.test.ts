@@ -171,4 +171,3 @@ describe('effective settings', () => {
     expect(teamDefaults({ name: 'T' })).toEqual({ name: 'T', agents: [], reply_mode: 'each' });
   });
 });
-

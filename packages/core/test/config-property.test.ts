@@ -124,9 +124,7 @@ const validSettings = fc
     const agentIds = ids.slice(0, Math.ceil(ids.length / 2));
     const teamIds = agentIds.length === 0 ? [] : ids.slice(agentIds.length);
     const team = () =>
-      fc
-      .subarray(agentIds, { minLength: 1 })
-      .chain((members) =>
+      fc.subarray(agentIds, { minLength: 1 }).chain((members) =>
         fc.record(
           {
             name: fc.constant(`team of ${members.length}`),
@@ -165,14 +163,7 @@ const validSettings = fc
           agents: fc.tuple(...agentIds.map((agentId) => agent(providers, agentId))).map((list) => Object.fromEntries(list.map((a, i) => [agentIds[i], a]))),
           teams: fc.tuple(...teamIds.map(team)).map((list) => Object.fromEntries(list.map((t, i) => [teamIds[i], t]))),
           custom_providers: fc
-            .tuple(
-              ...providers.map(() =>
-                fc.record(
-                  { name: text, harness: fc.constantFrom(...HARNESSES), base_url: fc.webUrl(), api_key: fc.string(), model: text },
-                  optional,
-                ),
-              ),
-            )
+            .tuple(...providers.map(() => fc.record({ name: text, harness: fc.constantFrom(...HARNESSES), base_url: fc.webUrl(), api_key: fc.string(), model: text }, optional)))
             .map((list) => Object.fromEntries(list.map((p, i) => [providers[i], p]))),
           monitoring: fc.record({ heartbeat_interval: posInt(86_400) }, optional),
           server: fc.record(
@@ -184,10 +175,7 @@ const validSettings = fc
             },
             optional,
           ),
-          queue: fc.record(
-            { durability: fc.constantFrom(...DURABILITIES), max_attempts: posInt(20), concurrency: posInt(64), lease_ms: posInt(600_000), sweep_ms: posInt(60_000) },
-            optional,
-          ),
+          queue: fc.record({ durability: fc.constantFrom(...DURABILITIES), max_attempts: posInt(20), concurrency: posInt(64), lease_ms: posInt(600_000), sweep_ms: posInt(60_000) }, optional),
           retention: fc.record({ days: posInt(365) }, optional),
           limits,
           budgets: budgets.chain((b) => fc.record({ global_daily_usd: fc.nat(1000) }, optional).map((g) => ({ ...b, ...g }))),

@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  deepMergeSettings,
-  isMaskedValue,
-  isSecretKey,
-  maskSecret,
-  maskSettings,
-  secretStatus,
-  stripUnchangedMasks,
-  type Settings,
-} from '../src/config/index.ts';
+import { deepMergeSettings, isMaskedValue, isSecretKey, maskSecret, maskSettings, secretStatus, stripUnchangedMasks, type Settings } from '../src/config/index.ts';
 
 const reference = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/settings/reference.json'), 'utf8')) as Settings;
 

@@ -33,9 +33,7 @@ function startWorker(count: number, goFile: string): { ready: Promise<void>; don
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const ready = new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve()));
-  const done = new Promise<void>((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}: ${stderr}`)))),
-  );
+  const done = new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}: ${stderr}`)))));
   return { ready, done };
 }
 
@@ -108,11 +106,7 @@ describe('writeSettings / updateSettings', () => {
   });
 
   it('serialises concurrent updates inside one process too', async () => {
-    await Promise.all(
-      Array.from({ length: 20 }, () =>
-        updateSettings(file, (s) => ({ ...s, counter: (typeof s['counter'] === 'number' ? s['counter'] : 0) + 1 }), { env: {} }),
-      ),
-    );
+    await Promise.all(Array.from({ length: 20 }, () => updateSettings(file, (s) => ({ ...s, counter: (typeof s['counter'] === 'number' ? s['counter'] : 0) + 1 }), { env: {} })));
     expect(loadSettings(file).settings['counter']).toBe(20);
   });
 

@@ -6,14 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  invokeAgent,
-  InvokeError,
-  resolveInvokeTarget,
-  type InvokeProgress,
-  type InvokeRequest,
-  type InvokeSession,
-} from '../src/invoker/index.ts';
+import { invokeAgent, InvokeError, resolveInvokeTarget, type InvokeProgress, type InvokeRequest, type InvokeSession } from '../src/invoker/index.ts';
 import type { Settings } from '../src/config/schema.ts';
 
 const BIN = join(import.meta.dirname, 'fixtures/bin');
@@ -273,7 +266,9 @@ describe('codex adapter specifics', () => {
     expect(fresh?.prompt).toBe(`<tinyagi_instructions>\n${SYSTEM_PROMPT}\n</tinyagi_instructions>\n\nhello`);
     expect(resumed?.prompt).toBe('again');
     expect(resumed?.argv.slice(-3)).toEqual(['resume', first.sessionId, '-']);
-    expect(updated?.prompt).toBe('<tinyagi_instructions updated="true">\nThese instructions replace the earlier <tinyagi_instructions> of this conversation.\nYou are the reviewer now.\n</tinyagi_instructions>\n\nafter the edit');
+    expect(updated?.prompt).toBe(
+      '<tinyagi_instructions updated="true">\nThese instructions replace the earlier <tinyagi_instructions> of this conversation.\nYou are the reviewer now.\n</tinyagi_instructions>\n\nafter the edit',
+    );
   });
 });
 

@@ -6,23 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  invokeAgent,
-  InvokeError,
-  spendOf,
-  type InvokeProgress,
-  type InvokeRequest,
-  type SpawnAgentArgs,
-} from '../src/invoker/index.ts';
-import {
-  anthropic,
-  openAi,
-  sendJson,
-  sendSse,
-  startScriptedServer,
-  type Handler,
-  type ScriptedServer,
-} from './fixtures/http/scripted-server.ts';
+import { invokeAgent, InvokeError, spendOf, type InvokeProgress, type InvokeRequest, type SpawnAgentArgs } from '../src/invoker/index.ts';
+import { anthropic, openAi, sendJson, sendSse, startScriptedServer, type Handler, type ScriptedServer } from './fixtures/http/scripted-server.ts';
 
 let workspace: string;
 let server: ScriptedServer | undefined;
@@ -139,16 +124,18 @@ describe('openai-compatible adapter', () => {
       (_req, res) => sendSse(res, [openAi.text('done, in base 10'), openAi.finish('stop'), openAi.done]),
     );
     let checkpoints = 0;
-    const result = await invokeAgent(request('openai', `${s.url}/v1`, {
-      inactivityMs: 500,
-      tools: { spawnAgent: async () => 'child says hi' },
-      checkpoint: async () => {
-        checkpoints++;
-        // Paused by the operator for longer than the inactivity limit.
-        await new Promise((r) => setTimeout(r, 1200));
-        return '[Message added by the operator while you were working]\nuse base 10';
-      },
-    }));
+    const result = await invokeAgent(
+      request('openai', `${s.url}/v1`, {
+        inactivityMs: 500,
+        tools: { spawnAgent: async () => 'child says hi' },
+        checkpoint: async () => {
+          checkpoints++;
+          // Paused by the operator for longer than the inactivity limit.
+          await new Promise((r) => setTimeout(r, 1200));
+          return '[Message added by the operator while you were working]\nuse base 10';
+        },
+      }),
+    );
     expect(result.text).toBe('done, in base 10');
     expect(checkpoints).toBe(1);
     expect(s.requests[0]!.body.messages).not.toContainEqual(expect.objectContaining({ content: expect.stringContaining('base 10') }));
@@ -162,14 +149,16 @@ describe('openai-compatible adapter', () => {
   it('a cancel during a paused checkpoint ends the invocation', async () => {
     const s = await serve((_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'c1', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.finish('tool_calls'), openAi.done]));
     const controller = new AbortController();
-    const pending = invokeAgent(request('openai', `${s.url}/v1`, {
-      signal: controller.signal,
-      tools: { spawnAgent: async () => 'ok' },
-      checkpoint: () => {
-        setTimeout(() => controller.abort(), 50);
-        return new Promise<undefined>(() => {});
-      },
-    }));
+    const pending = invokeAgent(
+      request('openai', `${s.url}/v1`, {
+        signal: controller.signal,
+        tools: { spawnAgent: async () => 'ok' },
+        checkpoint: () => {
+          setTimeout(() => controller.abort(), 50);
+          return new Promise<undefined>(() => {});
+        },
+      }),
+    );
     await expect(pending).rejects.toBeInstanceOf(InvokeError);
     expect(s.requests).toHaveLength(1);
   });
@@ -195,8 +184,7 @@ describe('openai-compatible adapter', () => {
   });
 
   it('does not count a long sub-agent run as silence, and stops waiting for it when cancelled', async () => {
-    const spawnRound: Handler = (_req, res) =>
-      sendSse(res, [openAi.toolCall(0, { id: 'c', name: 'spawn_agent', arguments: '{"agent":"slow","task":"t"}' }), openAi.done]);
+    const spawnRound: Handler = (_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'c', name: 'spawn_agent', arguments: '{"agent":"slow","task":"t"}' }), openAi.done]);
     const s = await serve(spawnRound, (_req, res) => sendSse(res, [openAi.text('done'), openAi.done]), spawnRound);
 
     const slowChild = async (): Promise<string> => {
@@ -226,8 +214,7 @@ describe('openai-compatible adapter', () => {
   });
 
   it('stops offering tools after maxToolRounds model calls', async () => {
-    const toolRound: Handler = (_req, res) =>
-      sendSse(res, [openAi.toolCall(0, { id: 'c', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.done]);
+    const toolRound: Handler = (_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'c', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.done]);
     const s = await serve(toolRound, (_req, res) => sendSse(res, [openAi.text('final'), openAi.done]));
     const base = request('openai', s.url, { tools: { spawnAgent: async () => 'ok' } });
     const result = await invokeAgent({ ...base, target: { ...base.target, maxToolRounds: 2 } });
@@ -246,8 +233,7 @@ describe('openai-compatible adapter', () => {
 
   it('a failure after paid model calls carries their usage, so the attempt is charged', async () => {
     const s = await serve(
-      (_req, res) =>
-        sendSse(res, [openAi.toolCall(0, { id: 'call_1', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.finish('tool_calls'), openAi.usage(40, 12), openAi.done]),
+      (_req, res) => sendSse(res, [openAi.toolCall(0, { id: 'call_1', name: 'spawn_agent', arguments: '{"agent":"a","task":"t"}' }), openAi.finish('tool_calls'), openAi.usage(40, 12), openAi.done]),
       (_req, res) => sendJson(res, 500, { error: { message: 'boom' } }),
     );
     const failure = await invokeError(invokeAgent(request('openai', `${s.url}/v1`, { tools: { spawnAgent: async () => 'done' } })));
@@ -352,14 +338,16 @@ describe('anthropic-compatible adapter', () => {
       (_req, res) => sendSse(res, [anthropic.start(50), anthropic.textBlock(0), anthropic.textDelta(0, 'It is 42.'), anthropic.delta('end_turn', 5), anthropic.stop]),
     );
     const calls: SpawnAgentArgs[] = [];
-    const result = await invokeAgent(request('anthropic', `${s.url}/v1`, {
+    const result = await invokeAgent(
+      request('anthropic', `${s.url}/v1`, {
         tools: {
           spawnAgent: async (a) => {
             calls.push(a);
             return '42';
           },
         },
-      }));
+      }),
+    );
 
     expect(calls).toEqual([{ agent: 'mather', task: '6*7', session: 'calc' }]);
     expect(result).toEqual({ text: 'It is 42.', usage: { inputTokens: 60, outputTokens: 25 } });
@@ -378,14 +366,18 @@ describe('anthropic-compatible adapter', () => {
 
   it('adds steering input to the user turn that carries the tool results', async () => {
     const s = await serve(
-      (_req, res) => sendSse(res, [anthropic.start(1), anthropic.toolBlock(0, 'toolu_1', 'spawn_agent'), anthropic.jsonDelta(0, '{"agent":"a","task":"t"}'), anthropic.delta('tool_use', 1), anthropic.stop]),
+      (_req, res) =>
+        sendSse(res, [anthropic.start(1), anthropic.toolBlock(0, 'toolu_1', 'spawn_agent'), anthropic.jsonDelta(0, '{"agent":"a","task":"t"}'), anthropic.delta('tool_use', 1), anthropic.stop]),
       (_req, res) => sendSse(res, [anthropic.start(1), anthropic.textBlock(0), anthropic.textDelta(0, 'ok'), anthropic.delta('end_turn', 1), anthropic.stop]),
     );
     await invokeAgent(request('anthropic', `${s.url}/v1`, { tools: { spawnAgent: async () => '42' }, checkpoint: async () => 'stop after this' }));
     const messages = s.requests[1]!.body.messages as Array<Record<string, unknown>>;
     expect(messages.at(-1)).toEqual({
       role: 'user',
-      content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '42', is_error: false }, { type: 'text', text: 'stop after this' }],
+      content: [
+        { type: 'tool_result', tool_use_id: 'toolu_1', content: '42', is_error: false },
+        { type: 'text', text: 'stop after this' },
+      ],
     });
   });
 

@@ -7,14 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  invokeAgent,
-  InvokeError,
-  type InvokeProgress,
-  type InvokeRequest,
-  type MockScriptSpec,
-  type SpawnAgentArgs,
-} from '../src/invoker/index.ts';
+import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec, type SpawnAgentArgs } from '../src/invoker/index.ts';
 
 let workspace: string;
 let events: InvokeProgress[];

@@ -72,7 +72,9 @@ function isGone(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+    return readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .startsWith('Z');
   } catch {
     return true;
   }
@@ -156,9 +158,7 @@ describe('CLI process control', () => {
   });
 
   it('lets a run stay silent while it waits on work elsewhere, within the wall clock', async () => {
-    const err = await invokeError(
-      invokeAgent(request('claude', 'FAKE:hang', { inactivityMs: 200, timeoutMs: 1200, busyElsewhere: () => true })),
-    );
+    const err = await invokeError(invokeAgent(request('claude', 'FAKE:hang', { inactivityMs: 200, timeoutMs: 1200, busyElsewhere: () => true })));
     expect(err.kind).toBe('timeout');
     expect(err.message).toContain('did not finish within');
   });

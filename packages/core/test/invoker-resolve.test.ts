@@ -8,14 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/config/schema.ts';
 import { parseRetryAfterHeader, parseRetryAfterText } from '../src/invoker/invoke-error.ts';
-import {
-  invokeAgent,
-  InvokeError,
-  registerAdapter,
-  resolveInvokeTarget,
-  sessionKeyFor,
-  type InvokeRequest,
-} from '../src/invoker/index.ts';
+import { invokeAgent, InvokeError, registerAdapter, resolveInvokeTarget, sessionKeyFor, type InvokeRequest } from '../src/invoker/index.ts';
 
 const DAEMON_ENV = {
   PATH: '/usr/bin',

@@ -70,7 +70,11 @@ describe('runs and conversations', () => {
     s.runs.finishRun(child.id, { status: 'completed', usage: { inputTokens: 1, outputTokens: 1 }, costUsd: 0.25 });
     expect(s.runs.descendants(root.id).map((r) => r.id)).toEqual([child.id, grand.id]);
     expect(s.runs.openRunCount(conv.id)).toBe(1);
-    expect(s.runs.usage('agent').map((u) => [u.key, u.costUsd])).toEqual([['a', 0.25], ['b', 0], ['lead', 0.5]]);
+    expect(s.runs.usage('agent').map((u) => [u.key, u.costUsd])).toEqual([
+      ['a', 0.25],
+      ['b', 0],
+      ['lead', 0.5],
+    ]);
     expect(s.runs.usage('team')).toEqual([
       { key: '', runs: 2, inputTokens: 1, outputTokens: 1, costUsd: 0.25 },
       { key: 'dev', runs: 1, inputTokens: 10, outputTokens: 5, costUsd: 0.5 },
@@ -85,10 +89,12 @@ describe('runs and conversations', () => {
   it('publishes events only after commit and never for a rolled-back transaction', () => {
     const seen: string[] = [];
     s.events.subscribe((e) => seen.push(e.type));
-    expect(() => s.db.write(() => {
-      s.events.append({ type: 'run.started', data: { cause: 'user', messageIds: [] } });
-      throw new Error('rollback');
-    })).toThrow('rollback');
+    expect(() =>
+      s.db.write(() => {
+        s.events.append({ type: 'run.started', data: { cause: 'user', messageIds: [] } });
+        throw new Error('rollback');
+      }),
+    ).toThrow('rollback');
     s.db.write(() => {
       s.events.append({ type: 'run.completed', data: { cause: 'user', inputTokens: 0, outputTokens: 0, costUsd: 0 } });
       expect(seen).toEqual([]);

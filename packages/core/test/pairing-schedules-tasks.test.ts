@@ -26,7 +26,10 @@ function code(err: unknown): string | undefined {
 
 describe('pairing', () => {
   it('codes use the unambiguous alphabet', () => {
-    fc.assert(fc.property(fc.integer(), () => /^[A-HJ-NP-Z2-9]{8}$/.test(generatePairingCode())), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.integer(), () => /^[A-HJ-NP-Z2-9]{8}$/.test(generatePairingCode())),
+      { numRuns: 500 },
+    );
     expect(PAIRING_CODE_ALPHABET).not.toMatch(/[IO01]/);
   });
 
@@ -39,7 +42,17 @@ describe('pairing', () => {
     expect(p.isApproved('telegram', '42')).toBe(false);
     expect(p.approve(first.code!.toLowerCase())).toMatchObject({ channel: 'telegram', senderId: '42', sender: 'Ann' });
     expect(p.isApproved('telegram', '42')).toBe(true);
-    expect(code((() => { try { p.approve(first.code!); } catch (e) { return e; } })())).toBe('PAIRING_NOT_FOUND');
+    expect(
+      code(
+        (() => {
+          try {
+            p.approve(first.code!);
+          } catch (e) {
+            return e;
+          }
+        })(),
+      ),
+    ).toBe('PAIRING_NOT_FOUND');
     expect(p.request({ channel: 'telegram', senderId: '42' })).toEqual({ status: 'approved', code: null, created: false });
     p.revoke('telegram', '42');
     expect(p.list()).toEqual({ pending: [], approved: [] });
@@ -68,15 +81,36 @@ describe('pairing', () => {
 
 describe('schedules', () => {
   const input = (over: Partial<ScheduleInput> = {}): ScheduleInput => ({
-    label: 'daily', agentId: 'coder', teamId: null, message: 'status', cron: '0 9 * * *', timezone: 'UTC', runAt: null,
-    enabled: true, missedPolicy: 'run-once', channel: 'schedule', senderId: 'schedule:daily', nextRunAt: 1000, ...over,
+    label: 'daily',
+    agentId: 'coder',
+    teamId: null,
+    message: 'status',
+    cron: '0 9 * * *',
+    timezone: 'UTC',
+    runAt: null,
+    enabled: true,
+    missedPolicy: 'run-once',
+    channel: 'schedule',
+    senderId: 'schedule:daily',
+    nextRunAt: 1000,
+    ...over,
   });
 
   it('CRUD by id or label, unique labels, due and markFired', () => {
     const store = new ScheduleStore(s.db, { events: s.events });
     const daily = store.create(input());
     expect(store.get('daily')?.id).toBe(daily.id);
-    expect(code((() => { try { store.create(input()); } catch (e) { return e; } })())).toBe('ALREADY_EXISTS');
+    expect(
+      code(
+        (() => {
+          try {
+            store.create(input());
+          } catch (e) {
+            return e;
+          }
+        })(),
+      ),
+    ).toBe('ALREADY_EXISTS');
     const once = store.create(input({ label: 'once', cron: null, runAt: 5000, nextRunAt: 5000 }));
     expect(store.due(2000).map((x) => x.label)).toEqual(['daily']);
     expect(store.nextDueAt()).toBe(1000);
@@ -127,7 +161,10 @@ describe('tasks', () => {
     const b = t.createTask({ title: 'b', status: 'todo' });
     expect([a.position, b.position]).toEqual([0, 1]);
     const { tasks, statusChanged } = t.reorder({ in_progress: [b.id], todo: [a.id] });
-    expect(tasks.map((x) => [x.id, x.status, x.position])).toEqual([[b.id, 'in_progress', 0], [a.id, 'todo', 0]]);
+    expect(tasks.map((x) => [x.id, x.status, x.position])).toEqual([
+      [b.id, 'in_progress', 0],
+      [a.id, 'todo', 0],
+    ]);
     expect(statusChanged.map((c) => [c.before.status, c.after.status])).toEqual([['todo', 'in_progress']]);
     expect(() => t.reorder({ todo: [a.id, 'task_missing'] })).toThrow(/No task/);
     // The failed reorder changed nothing.

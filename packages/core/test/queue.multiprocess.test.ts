@@ -30,10 +30,14 @@ function startWorker(config: Record<string, unknown>): { child: ChildProcess; ex
 
 function logLines(path: string): Array<{ id: string; pid: number }> {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
-    const [id, pid] = line.split(' ');
-    return { id: id!, pid: Number(pid) };
-  });
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, pid] = line.split(' ');
+      return { id: id!, pid: Number(pid) };
+    });
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {

@@ -12,7 +12,14 @@ import { runQueueConformance } from './queue-conformance.ts';
 function tempDb() {
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-queue-'));
   const db = openDatabase({ path: join(dir, 'q.db') });
-  return { db, dir, close: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    db,
+    dir,
+    close: () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 runQueueConformance('sqlite', () => {
@@ -28,10 +35,14 @@ describe('QueueWorker over SqliteQueueStore', () => {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     // A sweep of one hour proves the pickup is event-driven.
-    const worker = new QueueWorker({ store, sweepMs: 3_600_000, handler: async (batch) => {
-      seen.push(...batch.messages.map((m) => m.content));
-      if (seen.length === 3) resolveDone();
-    } });
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      handler: async (batch) => {
+        seen.push(...batch.messages.map((m) => m.content));
+        if (seen.length === 3) resolveDone();
+      },
+    });
     worker.start();
     await new Promise((r) => setImmediate(r));
     store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'one' });
@@ -49,11 +60,19 @@ describe('QueueWorker over SqliteQueueStore', () => {
     const events = new EventLog(t.db);
     const store = new SqliteQueueStore(t.db, { events, backoff: { baseMs: 5, maxMs: 20, jitter: 0, maxRateLimitWaits: 3 } });
     let calls = 0;
-    const worker = new QueueWorker({ store, sweepMs: 3_600_000, handler: async () => {
-      calls++;
-      throw new Error(`crash ${calls}`);
-    } });
-    const dead = new Promise<void>((resolve) => events.subscribe((e) => { if (e.type === 'queue.dead') resolve(); }));
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      handler: async () => {
+        calls++;
+        throw new Error(`crash ${calls}`);
+      },
+    });
+    const dead = new Promise<void>((resolve) =>
+      events.subscribe((e) => {
+        if (e.type === 'queue.dead') resolve();
+      }),
+    );
     worker.start();
     const { id } = store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 3 });
     await dead;
@@ -63,7 +82,11 @@ describe('QueueWorker over SqliteQueueStore', () => {
     expect(events.readSince(0).map((e) => e.type)).toEqual(['message.enqueued', 'queue.retry', 'queue.retry', 'queue.dead']);
     // A plain error (no process behind it) is classified `failed`; each event says which attempt of how many.
     const attempts = events.readSince(0, { types: ['queue.retry', 'queue.dead'] }).map((e) => [e.data.attempts, e.data.maxAttempts, e.data.failure]);
-    expect(attempts).toEqual([[1, 3, 'failed'], [2, 3, 'failed'], [3, 3, 'failed']]);
+    expect(attempts).toEqual([
+      [1, 3, 'failed'],
+      [2, 3, 'failed'],
+      [3, 3, 'failed'],
+    ]);
     expect(store.get(id)?.lastFailure).toBe('failed');
     t.close();
   });
@@ -73,12 +96,22 @@ describe('QueueWorker over SqliteQueueStore', () => {
     const store = new SqliteQueueStore(t.db);
     const started: string[] = [];
     let aborted = false;
-    const worker = new QueueWorker({ store, sweepMs: 3_600_000, leaseMs: 150, handler: async (batch, ctx) => {
-      const m = batch.messages[0]!;
-      started.push(m.content);
-      if (m.content === 'perm') throw Object.assign(new Error('no such provider'), { kind: 'permanent' });
-      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => { aborted = true; resolve(); }));
-    } });
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      leaseMs: 150,
+      handler: async (batch, ctx) => {
+        const m = batch.messages[0]!;
+        started.push(m.content);
+        if (m.content === 'perm') throw Object.assign(new Error('no such provider'), { kind: 'permanent' });
+        await new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve();
+          }),
+        );
+      },
+    });
     worker.start();
     const perm = store.enqueue({ kind: 'user', agentId: 'p', conversationId: 'c', channel: 'api', content: 'perm' });
     const long = store.enqueue({ kind: 'user', agentId: 'l', conversationId: 'c', channel: 'api', content: 'long' });
@@ -103,7 +136,9 @@ describe('live concurrency', () => {
     const worker = new QueueWorker({ store, sweepMs: 50, concurrency: () => limit, handler: () => new Promise<void>((r) => release.push(r)) });
     store.enqueueMany(['a', 'b', 'c'].map((agentId) => ({ kind: 'user' as const, agentId, conversationId: 'c', channel: 'api', content: agentId })));
     worker.start();
-    const until = async (ok: () => boolean) => { while (!ok()) await new Promise((r) => setTimeout(r, 10)); };
+    const until = async (ok: () => boolean) => {
+      while (!ok()) await new Promise((r) => setTimeout(r, 10));
+    };
     await until(() => worker.activeCount === 1);
     await new Promise((r) => setTimeout(r, 150)); // several sweeps: still one at a time
     expect(worker.activeCount).toBe(1);
@@ -122,7 +157,9 @@ describe('group commit', () => {
     const events = new EventLog(t.db);
     const store = new SqliteQueueStore(t.db, { events });
     const published: string[] = [];
-    events.subscribe((e) => { if (e.type === 'system.notice') published.push(String(e.data['note'])); });
+    events.subscribe((e) => {
+      if (e.type === 'system.notice') published.push(String(e.data['note']));
+    });
     const a = store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'a' });
     const b = store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c', channel: 'api', content: 'b' });
     store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 2 });
@@ -131,7 +168,10 @@ describe('group commit', () => {
       events.append({ type: 'system.notice', conversationId: 'c', data: { note: from } });
       if (from === 'b') throw new Error('b broke');
     };
-    const results = store.completeMany([{ owner: 'w', ids: [a.id], effects: followUp('a') }, { owner: 'w', ids: [b.id], effects: followUp('b') }]);
+    const results = store.completeMany([
+      { owner: 'w', ids: [a.id], effects: followUp('a') },
+      { owner: 'w', ids: [b.id], effects: followUp('b') },
+    ]);
     expect(results.map((r) => r?.message)).toEqual([undefined, 'b broke']);
     expect(published).toEqual(['a']);
     expect(events.readSince(0, { types: ['system.notice'] }).map((e) => e.data['note'])).toEqual(['a']);
@@ -153,12 +193,18 @@ describe('group commit', () => {
     const seen: number[] = [];
     let finished!: () => void;
     const done = new Promise<void>((r) => (finished = r));
-    const worker = new QueueWorker({ store, concurrency: 8, sweepMs: 3_600_000, policy: () => 'sequential', handler: async () => ({
-      effects: () => {
-        seen.push(committedCompletions.get() as number);
-        if (seen.length === 8) finished();
-      },
-    }) });
+    const worker = new QueueWorker({
+      store,
+      concurrency: 8,
+      sweepMs: 3_600_000,
+      policy: () => 'sequential',
+      handler: async () => ({
+        effects: () => {
+          seen.push(committedCompletions.get() as number);
+          if (seen.length === 8) finished();
+        },
+      }),
+    });
     store.enqueueMany(Array.from({ length: 8 }, (_, i) => ({ kind: 'user' as const, agentId: `agent-${i}`, conversationId: 'c', channel: 'api', content: String(i) })));
     worker.start();
     await done;

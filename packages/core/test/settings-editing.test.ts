@@ -8,8 +8,20 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTinyError, type TinyErrorCode } from '../src/errors.ts';
 import {
-  channelsPatch, deleteAgent, deleteCustomProvider, deleteTeam, patchAgent, patchSettings, patchTeam, putAgent, putCustomProvider, putTeam,
-  setAgentHeartbeat, setBuiltinProvider, updateSettings, type Settings,
+  channelsPatch,
+  deleteAgent,
+  deleteCustomProvider,
+  deleteTeam,
+  patchAgent,
+  patchSettings,
+  patchTeam,
+  putAgent,
+  putCustomProvider,
+  putTeam,
+  setAgentHeartbeat,
+  setBuiltinProvider,
+  updateSettings,
+  type Settings,
 } from '../src/config/index.ts';
 import { newScheduleInput, nextScheduleRun, parseRunAt, patchedScheduleInput, type ScheduleRecord } from '../src/schedules/index.ts';
 
@@ -80,9 +92,7 @@ describe('merge semantics (the API’s)', () => {
   });
 
   it('unknown agent keys are refused with the nearest known one; an echoed id is dropped', () => {
-    expect(refused(() => putAgent(settings(), 'coder', { mock: { replly: 'hi' } }), 'VALIDATION_FAILED')).toBe(
-      'Invalid agent settings: mock.replly: Unknown key "replly". Did you mean "reply"?',
-    );
+    expect(refused(() => putAgent(settings(), 'coder', { mock: { replly: 'hi' } }), 'VALIDATION_FAILED')).toBe('Invalid agent settings: mock.replly: Unknown key "replly". Did you mean "reply"?');
     expect(refused(() => patchAgent(settings(), 'coder', { timeout: 30 }), 'VALIDATION_FAILED')).toContain('Did you mean "timeout_s"?');
     expect(putAgent(settings(), 'coder', { id: 'coder', name: 'x' }).settings.agents?.['coder']).not.toHaveProperty('id');
     refused(() => putAgent(settings(), 'coder', { id: 'someone-else' }), 'VALIDATION_FAILED');
@@ -140,9 +150,7 @@ describe('schedule edits', () => {
     refused(() => newScheduleInput(settings(), { ...base, team: 'qa', cron: '0 9 * * *' }, now), 'TEAM_NOT_FOUND');
     refused(() => newScheduleInput(settings(), { ...base, agent: 'coder', team: 'dev', cron: '0 9 * * *' }, now), 'VALIDATION_FAILED');
     refused(() => newScheduleInput(settings(), { ...base, agent: 'coder' }, now), 'VALIDATION_FAILED');
-    expect(refused(() => newScheduleInput(settings(), { ...base, agent: 'coder', runAt: now - 1 }, now), 'VALIDATION_FAILED')).toBe(
-      'Invalid schedule: runAt: The one-shot time is in the past.',
-    );
+    expect(refused(() => newScheduleInput(settings(), { ...base, agent: 'coder', runAt: now - 1 }, now), 'VALIDATION_FAILED')).toBe('Invalid schedule: runAt: The one-shot time is in the past.');
     refused(() => newScheduleInput(settings(), { ...base, agent: 'coder', cron: '0 9 * * *', timezone: 'Mars/Olympus' }, now), 'VALIDATION_FAILED');
   });
 

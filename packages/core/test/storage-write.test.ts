@@ -26,11 +26,13 @@ describe('TinyDatabase.write', () => {
       put('a');
       db.afterCommit(() => calls.push(`committed with ${keys().join(',')}`));
     });
-    expect(() => db.write(() => {
-      put('b');
-      db.afterCommit(() => calls.push('never'));
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      db.write(() => {
+        put('b');
+        db.afterCommit(() => calls.push('never'));
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(keys()).toEqual(['a']);
     expect(calls).toEqual(['committed with a']);
     expect(db.sqlite.inTransaction).toBe(false);
@@ -41,11 +43,13 @@ describe('TinyDatabase.write', () => {
     db.write(() => {
       put('outer');
       db.afterCommit(() => calls.push('outer'));
-      expect(() => db.write(() => {
-        put('inner');
-        db.afterCommit(() => calls.push('inner'));
-        throw new Error('inner failed');
-      })).toThrow('inner failed');
+      expect(() =>
+        db.write(() => {
+          put('inner');
+          db.afterCommit(() => calls.push('inner'));
+          throw new Error('inner failed');
+        }),
+      ).toThrow('inner failed');
       db.write(() => put('second'));
     });
     expect(keys()).toEqual(['outer', 'second']);
@@ -70,10 +74,12 @@ describe('TinyDatabase.writeLazy', () => {
       seen.push(synchronous());
     });
     expect(synchronous()).toBe(2);
-    expect(() => db.writeLazy(() => {
-      put('b');
-      throw new Error('no');
-    })).toThrow('no');
+    expect(() =>
+      db.writeLazy(() => {
+        put('b');
+        throw new Error('no');
+      }),
+    ).toThrow('no');
     expect(synchronous()).toBe(2);
     db.write(() => db.writeLazy(() => seen.push(synchronous())));
     expect(seen).toEqual([1, 2]);
@@ -95,11 +101,15 @@ describe('groupWrites', () => {
     const observer = openDatabase({ path: db.path });
     const committedKeys = observer.sqlite.prepare("SELECT COUNT(*) FROM sender_defaults WHERE channel = 't'").pluck();
     const seenByObserver: number[] = [];
-    const results = await Promise.allSettled(['a', 'b', 'c'].map((key) => group.add(() => {
-      seenByObserver.push(committedKeys.get() as number);
-      put(key);
-      if (key === 'b') throw new Error('b failed');
-    })));
+    const results = await Promise.allSettled(
+      ['a', 'b', 'c'].map((key) =>
+        group.add(() => {
+          seenByObserver.push(committedKeys.get() as number);
+          put(key);
+          if (key === 'b') throw new Error('b failed');
+        }),
+      ),
+    );
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason.message).toBe('b failed');
     expect(seenByObserver).toEqual([0, 0, 0]);
@@ -112,10 +122,14 @@ describe('groupWrites', () => {
     const observer = openDatabase({ path: db.path });
     const committedKeys = observer.sqlite.prepare("SELECT COUNT(*) FROM sender_defaults WHERE channel = 't'").pluck();
     const seen: number[] = [];
-    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((key) => group.add(() => {
-      seen.push(committedKeys.get() as number);
-      put(key);
-    })));
+    await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((key) =>
+        group.add(() => {
+          seen.push(committedKeys.get() as number);
+          put(key);
+        }),
+      ),
+    );
     expect(seen).toEqual([0, 0, 2, 2, 4]);
     expect(keys()).toEqual(['a', 'b', 'c', 'd', 'e']);
     observer.close();

@@ -29,7 +29,9 @@ function age(table: string, column: string, where: string, ts: number): void {
 
 /** Enqueues, claims and fails a message permanently: a dead letter. */
 function deadLetter(agentId: string, n: number): void {
-  const ids = s.queue.enqueueMany(Array.from({ length: n }, (_, i) => ({ kind: 'user' as const, agentId, conversationId: `conv_${agentId}_${i}`, channel: 'api', content: `x${i}`, maxAttempts: 1 }))).map((r) => r.id);
+  const ids = s.queue
+    .enqueueMany(Array.from({ length: n }, (_, i) => ({ kind: 'user' as const, agentId, conversationId: `conv_${agentId}_${i}`, channel: 'api', content: `x${i}`, maxAttempts: 1 })))
+    .map((r) => r.id);
   s.db.sqlite.prepare(`UPDATE messages SET status = 'dead', finished_at = ? WHERE id IN (${ids.map(() => '?').join(',')})`).run(Date.now(), ...ids);
 }
 

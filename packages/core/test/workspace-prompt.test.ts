@@ -4,15 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentSettings, Settings } from '../src/config/schema.ts';
 import { isTinyError } from '../src/errors.ts';
-import {
-  composeSystemPrompt,
-  formatTeammates,
-  PromptCache,
-  provisionWorkspace,
-  teamsOfAgent,
-  type ComposeSystemPromptInput,
-  type TeamDirectory,
-} from '../src/workspace/index.ts';
+import { composeSystemPrompt, formatTeammates, PromptCache, provisionWorkspace, teamsOfAgent, type ComposeSystemPromptInput, type TeamDirectory } from '../src/workspace/index.ts';
 
 const roots: string[] = [];
 function tempRoot(): string {
@@ -88,10 +80,7 @@ describe('teamsOfAgent / formatTeammates', () => {
     const agent: AgentSettings = parsed.agents?.['solo'] ?? {};
     const teams = teamsOfAgent(parsed, 'solo');
     expect(teams).toEqual([{ id: 'crew', name: 'crew', leader: undefined, members: [{ id: 'solo', name: 'solo' }] }]);
-    const { text } = await composeSystemPrompt(
-      { agentId: 'solo', agent, workspaceDir: join(tempRoot(), 'solo'), teams },
-      { cache: new PromptCache() },
-    );
+    const { text } = await composeSystemPrompt({ agentId: 'solo', agent, workspaceDir: join(tempRoot(), 'solo'), teams }, { cache: new PromptCache() });
     expect(text).toContain('You are @solo (solo), running on anthropic / sonnet.');
     expect(text).toContain('- @solo (solo) [you]');
   });
@@ -138,10 +127,7 @@ describe('composeSystemPrompt', () => {
 
   it('marks teams the agent leads', async () => {
     const dir = join(tempRoot(), 'lead');
-    const { text } = await composeSystemPrompt(
-      { agentId: 'lead', agent: { name: 'Lead' }, workspaceDir: dir, teams: teamsOfAgent(settings, 'lead') },
-      { cache: new PromptCache() },
-    );
+    const { text } = await composeSystemPrompt({ agentId: 'lead', agent: { name: 'Lead' }, workspaceDir: dir, teams: teamsOfAgent(settings, 'lead') }, { cache: new PromptCache() });
     expect(text).toContain('You are @lead (Lead). You lead #dev, #ops.');
   });
 
@@ -187,10 +173,7 @@ describe('composeSystemPrompt', () => {
     const { dir, input } = await coderWorkspace();
     mkdirSync(join(dir, 'prompts'));
     writeFileSync(join(dir, 'prompts', 'role.md'), 'You are the release engineer.');
-    const { text } = await composeSystemPrompt(
-      { ...input, agent: { ...input.agent, prompt_file: 'prompts/role.md' } },
-      { cache: new PromptCache() },
-    );
+    const { text } = await composeSystemPrompt({ ...input, agent: { ...input.agent, prompt_file: 'prompts/role.md' } }, { cache: new PromptCache() });
     expect(text).toContain('## Your role\n\nYou are the release engineer.');
     expect(text).not.toContain('You write careful TypeScript.');
   });

@@ -29,9 +29,7 @@ describe('provisionWorkspace', () => {
     const result = await provisionWorkspace({ dir, agentId: 'coder' });
 
     expect(result.alreadyProvisioned).toBe(false);
-    expect(result.created).toEqual(
-      expect.arrayContaining(['.', 'AGENTS.md', 'SOUL.md', 'heartbeat.md', 'memory', '.agents/skills/send-file', '.agents/skills/memory', '.claude/skills']),
-    );
+    expect(result.created).toEqual(expect.arrayContaining(['.', 'AGENTS.md', 'SOUL.md', 'heartbeat.md', 'memory', '.agents/skills/send-file', '.agents/skills/memory', '.claude/skills']));
     expect(readFileSync(join(dir, 'AGENTS.md'), 'utf8')).toBe(readFileSync(join(TEMPLATES_DIR, 'AGENTS.md'), 'utf8'));
     expect(readFileSync(join(dir, 'SOUL.md'), 'utf8')).toBe(readFileSync(join(TEMPLATES_DIR, 'SOUL.md'), 'utf8'));
     expect(readFileSync(join(dir, 'heartbeat.md'), 'utf8')).toBe(readFileSync(join(TEMPLATES_DIR, 'heartbeat.md'), 'utf8'));

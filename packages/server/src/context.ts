@@ -4,9 +4,16 @@
  * buildServer.
  */
 import {
-  type AgentMessageStore, type AgentSessionStore, type ChatroomStore, type PairingStore, type ScheduleStore, type TaskStore,
-  loadSettings, updateSettings as writeSettingsLocked,
-  type Settings, type Stores,
+  type AgentMessageStore,
+  type AgentSessionStore,
+  type ChatroomStore,
+  type PairingStore,
+  type ScheduleStore,
+  type TaskStore,
+  loadSettings,
+  updateSettings as writeSettingsLocked,
+  type Settings,
+  type Stores,
 } from '@tinyagi/core';
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';

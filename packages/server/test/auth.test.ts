@@ -30,9 +30,7 @@ function concretePath(path: string): string {
 
 /** Every protected route (the contract's plus the event stream), as method + concrete path. */
 function protectedRoutes(): Array<{ name: string; method: string; path: string }> {
-  const routes = (Object.entries(apiContract) as Array<[string, RouteDef]>)
-    .filter(([, def]) => def.auth !== 'none')
-    .map(([name, def]) => ({ name, method: def.method, path: concretePath(def.path) }));
+  const routes = (Object.entries(apiContract) as Array<[string, RouteDef]>).filter(([, def]) => def.auth !== 'none').map(([name, def]) => ({ name, method: def.method, path: concretePath(def.path) }));
   return [
     ...routes,
     { name: 'events', method: 'GET', path: '/api/events' },
@@ -142,7 +140,9 @@ describe('auth matrix', () => {
 
     // Run the served initializer in a sandbox with the browser globals it uses; SwaggerUIBundle
     // only records the configuration it is given.
-    let config: { url: string; requestInterceptor(r: { url: string; headers: Record<string, string> }): { url: string; headers: Record<string, string> }; responseInterceptor(r: { status: number }): unknown } | undefined;
+    let config:
+      | { url: string; requestInterceptor(r: { url: string; headers: Record<string, string> }): { url: string; headers: Record<string, string> }; responseInterceptor(r: { status: number }): unknown }
+      | undefined;
     const prompts: string[] = [];
     let typed = `  ${h.token}\n`;
     const SwaggerUIBundle = Object.assign(
@@ -157,7 +157,15 @@ describe('auth matrix', () => {
       SwaggerUIStandalonePreset: {},
       location: { href: `${h.url}/api/docs/` },
       document: {
-        createElement: () => ({ set href(v: string) { this._href = new URL(v).href; }, get href() { return this._href; }, _href: '' }),
+        createElement: () => ({
+          set href(v: string) {
+            this._href = new URL(v).href;
+          },
+          get href() {
+            return this._href;
+          },
+          _href: '',
+        }),
         // The logo swap looks for swagger's top bar.
         querySelector: () => ({ innerHTML: '', appendChild() {} }),
       },
@@ -198,7 +206,11 @@ describe('auth matrix', () => {
     });
     expect(ok.status).toBe(204);
     expect(ok.headers['access-control-allow-origin']).toBe('http://127.0.0.1:3000');
-    const refused = await httpRequest(h.port, { method: 'OPTIONS', path: '/api/message', headers: { host: `127.0.0.1:${h.port}`, origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const refused = await httpRequest(h.port, {
+      method: 'OPTIONS',
+      path: '/api/message',
+      headers: { host: `127.0.0.1:${h.port}`, origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(refused.status).toBe(403);
     expect(refused.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -268,7 +280,12 @@ describe('run-scoped tokens', () => {
   });
 
   const withToken = (token: string) => (method: string, path: string, body?: string) =>
-    httpRequest(h.port, { method, path, headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) });
+    httpRequest(h.port, {
+      method,
+      path,
+      headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body } : {}),
+    });
 
   it('reads its own conversation and runs', async () => {
     const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));

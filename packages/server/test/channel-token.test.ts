@@ -84,7 +84,9 @@ describe('channel-scoped tokens', () => {
 
   it("cancel their own channel's conversations only (a chat's /stop)", async () => {
     const tg = call(mintChannelToken(h.token, 'telegram'));
-    const own = JSON.parse((await tg('POST', '/api/message', { message: 'slow please', agent: 'coder', channel: 'telegram', senderId: 'u9', idempotencyKey: 'tg:stop' })).text) as { conversationId: string };
+    const own = JSON.parse((await tg('POST', '/api/message', { message: 'slow please', agent: 'coder', channel: 'telegram', senderId: 'u9', idempotencyKey: 'tg:stop' })).text) as {
+      conversationId: string;
+    };
     const other = await h.client.sendMessage({ body: { message: 'slow too', agent: 'coder', channel: 'discord', senderId: 'u9' } });
     expect(codeOf((await tg('POST', `/api/conversations/${other.conversationId}/cancel`)).text)).toBe('SCOPE_FORBIDDEN');
     expect(codeOf((await tg('POST', '/api/conversations/conv_unknown/cancel')).text)).toBe('SCOPE_FORBIDDEN');

@@ -75,7 +75,10 @@ async function produce(count: number, tag: string, last = false): Promise<number
     if (i % 9 === 0) await new Promise((r) => setImmediate(r));
   }
   h.stores.events.flush();
-  return h.stores.events.readSince(0, { types: ['system.notice'] }, 1_000_000).filter((e) => e.data['tag'] === tag).map((e) => e.id);
+  return h.stores.events
+    .readSince(0, { types: ['system.notice'] }, 1_000_000)
+    .filter((e) => e.data['tag'] === tag)
+    .map((e) => e.id);
 }
 
 function watch(sub: { onStateChange(l: (s: ConnectionState, i: ConnectionInfo) => void): unknown; onEvent(l: (e: TinyEvent) => void): unknown }) {
@@ -218,10 +221,14 @@ describe('subscribe', () => {
     const start = h.stores.events.lastId();
     served.length = 0;
     proxy.cutAfterBytes = () => 1500 + Math.floor(Math.random() * 3000);
-    const child = spawn(process.execPath, ['--experimental-eventsource', '--no-warnings', '--conditions=tinyagi-source', join(here, 'fixtures/eventsource-subscriber.ts'), proxy.url, h.token, String(start)], {
-      cwd: join(here, '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--experimental-eventsource', '--no-warnings', '--conditions=tinyagi-source', join(here, 'fixtures/eventsource-subscriber.ts'), proxy.url, h.token, String(start)],
+      {
+        cwd: join(here, '..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const lines: Array<{ id?: number; state?: ConnectionState }> = [];

@@ -72,10 +72,14 @@ async function bad(method: string, path: string, status: number, code: string, b
 }
 
 async function completed(messageId: string) {
-  return waitFor(async () => {
-    const d = await h.client.getMessage({ params: { id: messageId } });
-    return d.message.status === 'completed' && d.run?.status === 'completed' ? d : undefined;
-  }, 15_000, `message ${messageId} to complete`);
+  return waitFor(
+    async () => {
+      const d = await h.client.getMessage({ params: { id: messageId } });
+      return d.message.status === 'completed' && d.run?.status === 'completed' ? d : undefined;
+    },
+    15_000,
+    `message ${messageId} to complete`,
+  );
 }
 
 describe('system', () => {
@@ -240,10 +244,14 @@ describe('messages and queue', () => {
 
   it('queue status, per agent and processing', async () => {
     const slow = await h.client.sendMessage({ body: { message: 'slow job', agent: 'coder' } });
-    const processing = await waitFor(async () => {
-      const list = await h.client.queueProcessing();
-      return list.find((m) => m.id === slow.messageId);
-    }, 10_000, 'slow message to be processing');
+    const processing = await waitFor(
+      async () => {
+        const list = await h.client.queueProcessing();
+        return list.find((m) => m.id === slow.messageId);
+      },
+      10_000,
+      'slow message to be processing',
+    );
     expect(processing.durationMs).toBeGreaterThanOrEqual(0);
     const status = await h.client.queueStatus();
     expect(status.processing).toBeGreaterThanOrEqual(1);
@@ -386,10 +394,14 @@ describe('conversations and runs', () => {
 
   it('steer and cancel a running run', async () => {
     const sent = await h.client.sendMessage({ body: { message: 'slow work', agent: 'coder' } });
-    const running = await waitFor(async () => {
-      const d = await h.client.getMessage({ params: { id: sent.messageId } });
-      return d.run?.status === 'running' ? d.run : undefined;
-    }, 10_000, 'run to start');
+    const running = await waitFor(
+      async () => {
+        const d = await h.client.getMessage({ params: { id: sent.messageId } });
+        return d.run?.status === 'running' ? d.run : undefined;
+      },
+      10_000,
+      'run to start',
+    );
     const steered = await h.client.steerRun({ params: { id: running.id }, body: { command: 'pause' } });
     expect(steered.accepted).toBe(true);
     const cancelled = await h.client.cancelRun({ params: { id: running.id } });
@@ -399,10 +411,14 @@ describe('conversations and runs', () => {
 
   it('spawn: a child of a running run answers; refused for an ended parent; bad body is 400', async () => {
     const sent = await h.client.sendMessage({ body: { message: 'slow parent', agent: 'coder' } });
-    const parent = await waitFor(async () => {
-      const d = await h.client.getMessage({ params: { id: sent.messageId } });
-      return d.run?.status === 'running' ? d.run : undefined;
-    }, 10_000, 'parent run to start');
+    const parent = await waitFor(
+      async () => {
+        const d = await h.client.getMessage({ params: { id: sent.messageId } });
+        return d.run?.status === 'running' ? d.run : undefined;
+      },
+      10_000,
+      'parent run to start',
+    );
     const child = await h.client.spawnRun({ params: { id: parent.id }, body: { agent: 'reviewer', task: 'review this' } });
     expect(child).toMatchObject({ ok: true, text: 'reviewed' });
     const ended = await h.client.spawnRun({ params: { id: runId }, body: { agent: 'reviewer', task: 'x' } });
@@ -659,7 +675,7 @@ describe('providers and settings', () => {
     ]);
     await h.client.patchSettings({ body: { channels: { discord: { bot_token: 'short' } } } });
     expect((await h.client.getSecretStatus()).secrets).toContainEqual({ path: 'channels.discord.bot_token', set: true });
-    expect((await h.client.getSettings() as { channels: { discord: { bot_token: string } } }).channels.discord.bot_token).toBe('…');
+    expect(((await h.client.getSettings()) as { channels: { discord: { bot_token: string } } }).channels.discord.bot_token).toBe('…');
     await h.client.patchSettings({ body: { channels: { discord: null } } });
     await bad('GET', '/api/settings/secrets?reveal=1', 400, 'VALIDATION_FAILED');
     const before = readFileSync(h.settingsFile, 'utf8');
@@ -850,7 +866,12 @@ function skeleton(schema: unknown): unknown {
   // `const: x` and `enum: [x]` say the same (the OpenAPI transform writes the latter).
   if (s['enum'] !== undefined || s['const'] !== undefined) out['enum'] = s['enum'] ?? [s['const']];
   if (s['required'] !== undefined) out['required'] = [...(s['required'] as string[])].sort();
-  if (s['properties'] !== undefined) out['properties'] = Object.fromEntries(Object.entries(s['properties'] as JsonSchema).map(([k, v]) => [k, skeleton(v)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  if (s['properties'] !== undefined)
+    out['properties'] = Object.fromEntries(
+      Object.entries(s['properties'] as JsonSchema)
+        .map(([k, v]) => [k, skeleton(v)])
+        .sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
   if (s['items'] !== undefined) out['items'] = skeleton(s['items']);
   if (typeof s['additionalProperties'] === 'object') out['additionalProperties'] = skeleton(s['additionalProperties']);
   for (const key of ['anyOf', 'oneOf', 'allOf'] as const) if (Array.isArray(s[key])) out[key] = (s[key] as unknown[]).map(skeleton);
@@ -893,10 +914,7 @@ describe('coverage', () => {
       const op = doc.paths[openApiPath(def.path)]?.[def.method.toLowerCase()];
       if (op === undefined) continue; // reported by the list above
       const params = (op.parameters ?? []).map((p) => `${p.in}:${p.name}:${p.required === true}`).sort();
-      const wantedParams = [
-        ...objectKeys(def.params).map((p) => `path:${p.name}:true`),
-        ...objectKeys(def.query).map((p) => `query:${p.name}:${p.required}`),
-      ].sort();
+      const wantedParams = [...objectKeys(def.params).map((p) => `path:${p.name}:true`), ...objectKeys(def.query).map((p) => `query:${p.name}:${p.required}`)].sort();
       check(name, 'parameters', params, wantedParams);
 
       const body = op.requestBody?.content['application/json']?.schema;
@@ -913,7 +931,14 @@ describe('coverage', () => {
       check(name, 'security', op.security, def.auth === 'none' ? [] : undefined);
     }
     const events = doc.paths[EVENTS_PATH]?.['get'];
-    check('events', 'parameters', (events?.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort(), objectKeys(EventsQuerySchema).map((p) => `query:${p.name}`).sort());
+    check(
+      'events',
+      'parameters',
+      (events?.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort(),
+      objectKeys(EventsQuerySchema)
+        .map((p) => `query:${p.name}`)
+        .sort(),
+    );
     expect(problems).toEqual([]);
   });
 
@@ -944,7 +969,11 @@ describe('coverage', () => {
   it('the event stream is documented as a union of every event type, discriminated on type', async () => {
     const doc = await servedOpenApi();
     const schema = doc.paths[EVENTS_PATH]?.['get']?.responses['200']?.content?.['text/event-stream']?.schema;
-    const event = resolveRefs(schema, doc.components.schemas) as { oneOf?: Array<{ properties: { type: { const?: string; enum?: string[] } } }>; anyOf?: unknown; discriminator?: { propertyName: string } };
+    const event = resolveRefs(schema, doc.components.schemas) as {
+      oneOf?: Array<{ properties: { type: { const?: string; enum?: string[] } } }>;
+      anyOf?: unknown;
+      discriminator?: { propertyName: string };
+    };
     const variants = event.oneOf ?? [];
     const types = variants.map((variant) => variant.properties.type.const ?? variant.properties.type.enum?.[0]);
     expect(types.sort()).toEqual([...EVENT_TYPES].sort());

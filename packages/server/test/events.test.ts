@@ -66,7 +66,10 @@ async function produce(count: number, tag: string): Promise<number[]> {
     if (i % 7 === 0) await new Promise((r) => setImmediate(r));
   }
   h.stores.events.flush();
-  return h.stores.events.readSince(0, { types: ['system.notice'] }, 1_000_000).filter((e) => e.data['tag'] === tag).map((e) => e.id);
+  return h.stores.events
+    .readSince(0, { types: ['system.notice'] }, 1_000_000)
+    .filter((e) => e.data['tag'] === tag)
+    .map((e) => e.id);
 }
 
 describe('resume with Last-Event-ID', () => {
@@ -179,7 +182,12 @@ describe('slow clients', () => {
     const received: number[] = [];
     let ended = false;
     const parser = new SseParser();
-    const req = request({ host: '127.0.0.1', port: h.port, path: '/api/events?types=system.notice', headers: { authorization: `Bearer ${h.token}`, accept: 'text/event-stream', 'last-event-id': String(start) } });
+    const req = request({
+      host: '127.0.0.1',
+      port: h.port,
+      path: '/api/events?types=system.notice',
+      headers: { authorization: `Bearer ${h.token}`, accept: 'text/event-stream', 'last-event-id': String(start) },
+    });
     const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
       req.on('response', resolve);
       req.on('error', reject);

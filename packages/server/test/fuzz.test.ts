@@ -28,7 +28,62 @@ afterAll(async () => {
 const routes = Object.entries(apiContract) as Array<[string, RouteDef]>;
 
 /** Field names the contract knows, so mutated bodies hit real keys with wrong values. Paths on disk are left out on purpose. */
-const FIELDS = ['message', 'agent', 'team', 'sender', 'senderId', 'channel', 'threadKey', 'idempotencyKey', 'attachments', 'files', 'command', 'payload', 'task', 'session', 'name', 'provider', 'model', 'heartbeat', 'agents', 'leader_agent', 'reply_mode', 'harness', 'base_url', 'api_key', 'code', 'label', 'cron', 'timezone', 'runAt', 'enabled', 'missedPolicy', 'title', 'description', 'status', 'projectId', 'assigneeAgent', 'assigneeTeam', 'position', 'columns', 'content', 'author', 'prefix', 'error', 'retryAfterMs', 'permanent', 'limit', 'leaseMs', 'owner', 'interval', 'make_default', 'makeDefault', 'models', 'server', 'limits'];
+const FIELDS = [
+  'message',
+  'agent',
+  'team',
+  'sender',
+  'senderId',
+  'channel',
+  'threadKey',
+  'idempotencyKey',
+  'attachments',
+  'files',
+  'command',
+  'payload',
+  'task',
+  'session',
+  'name',
+  'provider',
+  'model',
+  'heartbeat',
+  'agents',
+  'leader_agent',
+  'reply_mode',
+  'harness',
+  'base_url',
+  'api_key',
+  'code',
+  'label',
+  'cron',
+  'timezone',
+  'runAt',
+  'enabled',
+  'missedPolicy',
+  'title',
+  'description',
+  'status',
+  'projectId',
+  'assigneeAgent',
+  'assigneeTeam',
+  'position',
+  'columns',
+  'content',
+  'author',
+  'prefix',
+  'error',
+  'retryAfterMs',
+  'permanent',
+  'limit',
+  'leaseMs',
+  'owner',
+  'interval',
+  'make_default',
+  'makeDefault',
+  'models',
+  'server',
+  'limits',
+];
 const KNOWN_IDS = ['coder', 'reviewer', 'dev', 'acme', 'anthropic', 'openai', 'telegram', 'start', 'restart', '1', '0', '-1', 'ABCDEFGH'];
 
 const weirdString = fc.oneof(
@@ -48,9 +103,45 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 10 }), jsonValue, { maxKeys: 4 }).map((o) => JSON.stringify(o)) },
 );
 
-const contentType = fc.constantFrom('application/json', 'application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined);
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json',
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  undefined,
+);
 
-const query = fc.dictionary(fc.oneof(fc.constantFrom('limit', 'lines', 'status', 'channel', 'agent', 'team', 'by', 'since', 'until', 'after', 'sinceId', 'before', 'afterSeq', 'projectId', 'assignee', 'conversation', 'types', 'lastEventId', 'ticket'), fc.string({ maxLength: 8 })), weirdString, { maxKeys: 3 });
+const query = fc.dictionary(
+  fc.oneof(
+    fc.constantFrom(
+      'limit',
+      'lines',
+      'status',
+      'channel',
+      'agent',
+      'team',
+      'by',
+      'since',
+      'until',
+      'after',
+      'sinceId',
+      'before',
+      'afterSeq',
+      'projectId',
+      'assignee',
+      'conversation',
+      'types',
+      'lastEventId',
+      'ticket',
+    ),
+    fc.string({ maxLength: 8 }),
+  ),
+  weirdString,
+  { maxKeys: 3 },
+);
 
 const requestSpec = fc.record({
   route: fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...routes) }, { weight: 1, arbitrary: fc.constant(['events', { method: 'GET', path: '/api/events' } as RouteDef] as [string, RouteDef]) }),

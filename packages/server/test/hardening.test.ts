@@ -111,10 +111,14 @@ describe('NUL bytes in paths and partial writes', () => {
   it('a configuration error at invocation is permanent: the message goes dead after one attempt', async () => {
     await h.client.putAgent({ params: { id: 'misconfigured' }, body: { provider: 'mock', prompt_file: 'no-such-prompt.md', max_attempts: 5 } });
     const sent = await h.client.sendMessage({ body: { message: 'hello', agent: 'misconfigured' } });
-    const message = await waitFor(async () => {
-      const m = (await h.client.getMessage({ params: { id: sent.messageId } })).message;
-      return m.status === 'dead' ? m : undefined;
-    }, 20_000, 'the message to go dead');
+    const message = await waitFor(
+      async () => {
+        const m = (await h.client.getMessage({ params: { id: sent.messageId } })).message;
+        return m.status === 'dead' ? m : undefined;
+      },
+      20_000,
+      'the message to go dead',
+    );
     expect(message.attempts).toBe(1);
     expect(message.lastError).toMatch(/prompt_file "no-such-prompt.md" does not exist/);
   });
@@ -134,7 +138,11 @@ describe('deeply nested bodies', () => {
 
   it('every JSON body is bounded: arrays too, on any route; a body within the bound still works', async () => {
     const deepArray = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    for (const [method, path] of [['POST', '/api/message'], ['PUT', '/api/agents/coder'], ['POST', '/api/tasks']]) {
+    for (const [method, path] of [
+      ['POST', '/api/message'],
+      ['PUT', '/api/agents/coder'],
+      ['POST', '/api/tasks'],
+    ]) {
       const res = await raw(h, method!, path!, { body: deepArray });
       expect({ path, status: res.status, code: codeOf(res.body) }).toEqual({ path, status: 400, code: 'JSON_TOO_DEEP' });
     }
@@ -158,7 +166,12 @@ describe('strictness', () => {
         [{ 'content-type': 'text/plain' }, 'hello', 400],
         [{ 'content-type': 'text/plain' }, undefined, 415],
       ] as Array<[Record<string, string>, string | undefined, number]>) {
-        const res = await httpRequest(h.port, { method: def.method, path, headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}`, ...headers }, ...(body !== undefined ? { body } : {}) });
+        const res = await httpRequest(h.port, {
+          method: def.method,
+          path,
+          headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${h.token}`, ...headers },
+          ...(body !== undefined ? { body } : {}),
+        });
         if (res.status !== status) wrong.push(`${name} ${def.method} ${path} ${headers['content-type']} ${JSON.stringify(body)} -> ${res.status} (want ${status}) ${res.text.slice(0, 100)}`);
       }
     }

@@ -158,7 +158,12 @@ export function eventsOf<T extends EventType = EventType>(stores: Stores, filter
 }
 
 /** A raw request (for bodies and headers the typed client would never send). */
-export async function raw(h: { url: string; token: string }, method: string, path: string, init: { body?: string; headers?: Record<string, string>; auth?: boolean } = {}): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
+export async function raw(
+  h: { url: string; token: string },
+  method: string,
+  path: string,
+  init: { body?: string; headers?: Record<string, string>; auth?: boolean } = {},
+): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
   const res = await fetch(`${h.url}${path}`, {
     method,
     headers: { ...(init.auth === false ? {} : { authorization: `Bearer ${h.token}` }), ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
@@ -175,7 +180,10 @@ export async function raw(h: { url: string; token: string }, method: string, pat
 }
 
 /** A request over node:http, which (unlike fetch) lets tests set any Host header. */
-export function httpRequest(port: number, options: { method: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+export function httpRequest(
+  port: number,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method: options.method, path: options.path, headers: options.headers ?? {}, agent: false }, (res) => {
       const chunks: Buffer[] = [];

@@ -19,7 +19,17 @@ const snapshot = (over: Partial<AdmissionSnapshot> = {}): AdmissionSnapshot => (
   ...over,
 });
 
-const conversation = (over: Partial<ConversationUsage> = {}): ConversationUsage => ({ hops: 0, messageCount: 0, spawnCount: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, limitScale: 1, createdAt: 0, ...over });
+const conversation = (over: Partial<ConversationUsage> = {}): ConversationUsage => ({
+  hops: 0,
+  messageCount: 0,
+  spawnCount: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  limitScale: 1,
+  createdAt: 0,
+  ...over,
+});
 
 describe('admitSpawn', () => {
   it('admits one level deeper under the tighter of the inherited and own caps', () => {
@@ -50,13 +60,23 @@ describe('admitSpawn', () => {
 
 describe('guardDeliveries', () => {
   const settings = { limits: { ...DEFAULT_LIMITS }, budgets: { soft_limit_fraction: 0.8 } };
-  const delivery = (over: Partial<{ kind: 'mention' | 'chatroom'; target: string; hop: number; pingPongCount: number }> = {}) => ({ kind: 'mention' as const, target: 'b', hop: 1, pingPongCount: 1, ...over });
+  const delivery = (over: Partial<{ kind: 'mention' | 'chatroom'; target: string; hop: number; pingPongCount: number }> = {}) => ({
+    kind: 'mention' as const,
+    target: 'b',
+    hop: 1,
+    pingPongCount: 1,
+    ...over,
+  });
 
   it('accepts within limits and rejects past the wall clock or a budget (which stops the conversation)', () => {
     expect(guardDeliveries([delivery()], { conversation: conversation(), settings, now: 1000 }).accepted).toHaveLength(1);
     const late = guardDeliveries([delivery()], { conversation: conversation(), settings, now: 3_600_000 });
     expect(late.rejected[0]?.rejection).toMatchObject({ rule: 'conversation_timeout', limit: 3600 });
-    const broke = guardDeliveries([delivery(), delivery({ target: 'c' })], { conversation: conversation({ costUsd: 2 }), settings: { ...settings, budgets: { soft_limit_fraction: 0.8, conversation_usd: 1 } }, now: 0 });
+    const broke = guardDeliveries([delivery(), delivery({ target: 'c' })], {
+      conversation: conversation({ costUsd: 2 }),
+      settings: { ...settings, budgets: { soft_limit_fraction: 0.8, conversation_usd: 1 } },
+      now: 0,
+    });
     expect(broke.stop).toMatchObject({ rule: 'conversation_usd' });
     expect(broke.rejected).toHaveLength(2);
   });

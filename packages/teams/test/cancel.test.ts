@@ -23,7 +23,9 @@ function isGone(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+    return readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .startsWith('Z');
   } catch {
     return true;
   }
@@ -33,7 +35,11 @@ describe('cancelling a run tree', () => {
   it('cancelling the root kills every descendant subprocess and ends every run once', async () => {
     const pidDir = (): string => h.dir;
     const invoke = (req: InvokeRequest) =>
-      invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE, killGraceMs: 500 }, env: { ...req.env, FAKE_PID_FILE: join(pidDir(), `${req.env?.TINYAGI_RUN_ID}.pids`), FAKE_LOG: join(pidDir(), 'fake.log') } });
+      invokeAgent({
+        ...req,
+        target: { ...req.target, command: FAKE_CLAUDE, killGraceMs: 500 },
+        env: { ...req.env, FAKE_PID_FILE: join(pidDir(), `${req.env?.TINYAGI_RUN_ID}.pids`), FAKE_LOG: join(pidDir(), 'fake.log') },
+      });
     const h = harness(
       {
         agents: { root: { provider: 'anthropic' }, child: { provider: 'anthropic' }, grand: { provider: 'anthropic' } },
@@ -59,7 +65,10 @@ describe('cancelling a run tree', () => {
 
     expect(h.stores.runs.getRun(grand.runId)).toMatchObject({ depth: 2, parentRunId: child.runId, status: 'running' });
     // The CLIs got the run-scoped environment `tinyagi call` needs.
-    const logged = readFileSync(join(h.dir, 'fake.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { env: Record<string, string> });
+    const logged = readFileSync(join(h.dir, 'fake.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { env: Record<string, string> });
     expect(logged.map((l) => l.env.TINYAGI_RUN_ID).sort()).toEqual([root.runId, child.runId, grand.runId].sort());
     expect(logged.every((l) => l.env.TINYAGI_RUN_TOKEN === `token-for-${l.env.TINYAGI_RUN_ID}` && l.env.TINYAGI_API_URL === 'http://127.0.0.1:1')).toBe(true);
 
@@ -150,7 +159,10 @@ describe('cancelling a message or a conversation', () => {
 
   it('a whole conversation: every open run and queued message, status cancelled with the reason', async () => {
     const h = harness(
-      { agents: { cc: { provider: 'anthropic' }, other: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } }, teams: { t: { agents: ['cc', 'other'], leader_agent: 'cc' } } },
+      {
+        agents: { cc: { provider: 'anthropic' }, other: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } },
+        teams: { t: { agents: ['cc', 'other'], leader_agent: 'cc' } },
+      },
       { invoke: fakeWithPids(() => h.dir) },
     );
     const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });

@@ -40,10 +40,7 @@ const cases: Array<{ fail: 'permanent' | 'retryable'; maxAttempts: number }> = [
 describe('poison isolation under collect', () => {
   it.each(cases)('a $fail failure at max_attempts $maxAttempts costs the unrelated messages nothing', async ({ fail, maxAttempts }) => {
     const gate = gatedInvoker();
-    const h = harness(
-      { agents: { a: { provider: 'mock', busy_policy: 'collect', max_attempts: maxAttempts, mock: { reply: 'done', rules: [{ match: 'poison', fail }] } } } },
-      { invoke: gate.invoke },
-    );
+    const h = harness({ agents: { a: { provider: 'mock', busy_policy: 'collect', max_attempts: maxAttempts, mock: { reply: 'done', rules: [{ match: 'poison', fail }] } } } }, { invoke: gate.invoke });
     const busy = h.orchestrator.submit({ message: '@a hold this', senderId: 'u1' });
     await waitFor(gate.entered, 10_000, 'the first message to be running');
     const poison = h.orchestrator.submit({ message: '@a poison', senderId: 'u2' });

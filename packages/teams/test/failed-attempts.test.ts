@@ -16,10 +16,7 @@ const FAST_BACKOFF = { baseMs: 20, maxMs: 50, jitter: 0, maxRateLimitWaits: 3 };
 
 describe('failed attempts', () => {
   it('records the usage and cost a failing result reports, for every attempt, and counts them against the daily budget', async () => {
-    const h = harness(
-      { agents: { cc: { provider: 'anthropic', max_attempts: 2, budgets: { daily_usd: 0.08 } } } },
-      { invoke: fakeClaude, backoff: FAST_BACKOFF },
-    );
+    const h = harness({ agents: { cc: { provider: 'anthropic', max_attempts: 2, budgets: { daily_usd: 0.08 } } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
     const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:error-cost', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 

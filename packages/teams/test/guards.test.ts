@@ -111,21 +111,32 @@ describe('guards on handoffs', () => {
 
 describe('conversation wall clock', () => {
   it('stops a conversation whose work is still running or queued when its time limit passes', async () => {
-    const h = harness({
-      agents: {
-        lead: { provider: 'mock', mock: { reply: 'Splitting. [@stuck: part one] [@slow: part two]' } },
-        stuck: { provider: 'mock', mock: { rules: [{ match: '', fail: 'hang' }] } },
-        slow: { provider: 'mock', mock: { latency_ms: 60_000, reply: 'never' } },
+    const h = harness(
+      {
+        agents: {
+          lead: { provider: 'mock', mock: { reply: 'Splitting. [@stuck: part one] [@slow: part two]' } },
+          stuck: { provider: 'mock', mock: { rules: [{ match: '', fail: 'hang' }] } },
+          slow: { provider: 'mock', mock: { latency_ms: 60_000, reply: 'never' } },
+        },
+        teams: { t: { agents: ['lead', 'stuck', 'slow'], leader_agent: 'lead' } },
+        limits: { conversation_timeout_s: 1 },
       },
-      teams: { t: { agents: ['lead', 'stuck', 'slow'], leader_agent: 'lead' } },
-      limits: { conversation_timeout_s: 1 },
-    }, { deadlineCheckMs: 50 });
+      { deadlineCheckMs: 50 },
+    );
     const sent = h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
-    const stopped = await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }).find((e) => e.data.rule === 'conversation_timeout'), 10_000, 'the time limit');
+    const stopped = await waitFor(
+      () => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }).find((e) => e.data.rule === 'conversation_timeout'),
+      10_000,
+      'the time limit',
+    );
     expect(stopped.data).toMatchObject({ rule: 'conversation_timeout', limit: 1, action: 'stop' });
     await waitFor(() => h.stores.runs.listRuns(sent.conversationId).every((r) => r.status !== 'running' && r.status !== 'queued') || undefined, 10_000, 'every run to end');
     const runs = h.stores.runs.listRuns(sent.conversationId);
-    expect(runs.map((r) => [r.agentId, r.status])).toEqual([['lead', 'completed'], ['stuck', 'cancelled'], ['slow', 'cancelled']]);
+    expect(runs.map((r) => [r.agentId, r.status])).toEqual([
+      ['lead', 'completed'],
+      ['stuck', 'cancelled'],
+      ['slow', 'cancelled'],
+    ]);
     expect(h.stores.runs.getConversation(sent.conversationId)!.status).toBe('stopped');
     const note = h.stores.outbox.list({ conversationId: sent.conversationId }).find((r) => r.text.includes('time limit reached'));
     expect(note?.text).toContain('Reply `continue` to raise the limit');

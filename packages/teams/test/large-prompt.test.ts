@@ -28,9 +28,7 @@ describe('large prompts', () => {
 
   it('a CLI the kernel refuses to start as too large (E2BIG) fails once and tells the sender', async () => {
     // An environment string over 128 KiB makes execve fail with E2BIG, as an oversized argv did.
-    const log = recordingInvoker((req: InvokeRequest) =>
-      invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE, env: { HUGE_SETTING: 'x'.repeat(200 * 1024) } } }),
-    );
+    const log = recordingInvoker((req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE, env: { HUGE_SETTING: 'x'.repeat(200 * 1024) } } }));
     const h = harness({ agents: { coder: { provider: 'anthropic' } } }, { invoke: log.invoke });
 
     const sent = h.orchestrator.submit({ message: 'hello', senderId: 'u1' });

@@ -18,7 +18,12 @@ describe('addressing human messages', () => {
     const b = h.orchestrator.submit({ message: '@DEV plan it', senderId: 'u1' });
     const c = h.orchestrator.submit({ message: '@cody look', senderId: 'u1' });
     const d = h.orchestrator.submit({ message: 'explicit', agent: 'other', senderId: 'u1' });
-    expect([a, b, c, d].map((r) => [r.agentId, r.teamId])).toEqual([['coder', 'dev'], ['lead', 'dev'], ['coder', 'dev'], ['other', null]]);
+    expect([a, b, c, d].map((r) => [r.agentId, r.teamId])).toEqual([
+      ['coder', 'dev'],
+      ['lead', 'dev'],
+      ['coder', 'dev'],
+      ['other', null],
+    ]);
     for (const r of [a, b, c, d]) await waitForCompletion(h, r.conversationId);
     expect(h.stores.runs.listRuns(a.conversationId)[0]!.output).toBe('coder heard: fix the login');
     expect(h.stores.runs.listRuns(b.conversationId)[0]!.output).toBe('lead heard: plan it');
@@ -26,13 +31,19 @@ describe('addressing human messages', () => {
 
   it('keeps the addressed team as context for a leader of several teams; addressed directly, all its teams are', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = harness({
-      agents: { boss: { provider: 'mock', mock: { reply: '[@writer: write it]' } }, writer: echo(), coder: echo(), loner: echo() },
-      teams: { aaa: { agents: ['boss', 'coder'], leader_agent: 'boss' }, zzz: { agents: ['boss', 'writer'], leader_agent: 'boss' } },
-    }, { invoke: log.invoke });
+    const h = harness(
+      {
+        agents: { boss: { provider: 'mock', mock: { reply: '[@writer: write it]' } }, writer: echo(), coder: echo(), loner: echo() },
+        teams: { aaa: { agents: ['boss', 'coder'], leader_agent: 'boss' }, zzz: { agents: ['boss', 'writer'], leader_agent: 'boss' } },
+      },
+      { invoke: log.invoke },
+    );
     const viaTeam = h.orchestrator.submit({ message: '@zzz go', senderId: 'u1' });
     await waitForCompletion(h, viaTeam.conversationId);
-    expect(h.stores.runs.listRuns(viaTeam.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([['boss', 'zzz'], ['writer', 'zzz']]);
+    expect(h.stores.runs.listRuns(viaTeam.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([
+      ['boss', 'zzz'],
+      ['writer', 'zzz'],
+    ]);
     // Through #aaa, writer (a member of #zzz only) is out of the context.
     const viaOther = h.orchestrator.submit({ message: '@aaa go', senderId: 'u1' });
     await waitForCompletion(h, viaOther.conversationId);
@@ -42,7 +53,10 @@ describe('addressing human messages', () => {
     const direct = h.orchestrator.submit({ message: '@boss go', senderId: 'u1' });
     expect(direct.teamId).toBeNull();
     await waitForCompletion(h, direct.conversationId);
-    expect(h.stores.runs.listRuns(direct.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([['boss', null], ['writer', 'zzz']]);
+    expect(h.stores.runs.listRuns(direct.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([
+      ['boss', null],
+      ['writer', 'zzz'],
+    ]);
     const callIn = (conversationId: string) => log.calls.find((c) => c.agentId === 'boss' && c.env?.TINYAGI_CONVERSATION_ID === conversationId)!;
     expect(callIn(viaTeam.conversationId).systemPrompt).toContain('This message came through team #zzz');
     expect(callIn(direct.conversationId).systemPrompt).not.toContain('came through team');
@@ -84,7 +98,9 @@ describe('addressing human messages', () => {
     const observer = openDatabase({ path: h.stores.db.path });
     const committed = observer.sqlite.prepare('SELECT COUNT(*) FROM messages').pluck();
     const seen: number[] = [];
-    const unsubscribe = h.stores.events.subscribe((e) => { if (e.type === 'message.received') seen.push(committed.get() as number); });
+    const unsubscribe = h.stores.events.subscribe((e) => {
+      if (e.type === 'message.received') seen.push(committed.get() as number);
+    });
     const results = await Promise.allSettled([
       h.orchestrator.submitGrouped({ message: 'one', agent: 'coder', senderId: 'u1' }),
       h.orchestrator.submitGrouped({ message: 'two', agent: 'ghost', senderId: 'u1' }),
@@ -143,7 +159,11 @@ describe('chat rooms', () => {
     const sent = h.orchestrator.submit({ message: '@dev reschedule', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const runs = h.stores.runs.listRuns(sent.conversationId);
-    expect(runs.map((r) => [r.agentId, r.cause])).toEqual([['lead', 'user'], ['a', 'chatroom'], ['b', 'chatroom']]);
+    expect(runs.map((r) => [r.agentId, r.cause])).toEqual([
+      ['lead', 'user'],
+      ['a', 'chatroom'],
+      ['b', 'chatroom'],
+    ]);
     expect(runs[1]!.output).toBe('a heard: [Chat room #dev — @lead]: standup moved to 10');
     expect(h.orchestrator.chatroom.list('dev').map((p) => [p.fromAgent, p.content])).toEqual([['lead', 'standup moved to 10']]);
     expect(h.stores.outbox.list({ conversationId: sent.conversationId }).map((r) => r.agentId)).toEqual(['lead']);
@@ -162,7 +182,10 @@ describe('chat rooms', () => {
     expect(prompt).toContain('You received 2 messages since your last turn.');
     expect(prompt).toMatch(/----- message 1 of 2 -----\n\[Chat room #dev — @user\]: first post/);
     expect(prompt).toMatch(/----- message 2 of 2 -----\n\[Chat room #dev — @user\]: second post/);
-    const aRuns = h.stores.runs.listConversations().flatMap((c) => h.stores.runs.listRuns(c.id)).filter((r) => r.agentId === 'a');
+    const aRuns = h.stores.runs
+      .listConversations()
+      .flatMap((c) => h.stores.runs.listRuns(c.id))
+      .filter((r) => r.agentId === 'a');
     expect(aRuns.map((r) => r.status)).toEqual(['completed', 'completed']);
     const merged = eventsOf(h.stores, { types: ['run.completed'] }).filter((e) => e.data.mergedInto);
     expect(merged.map((e) => e.agentId).sort()).toEqual(['a', 'lead']);
@@ -199,9 +222,12 @@ describe('conversations', () => {
   });
 
   it('plugins transform incoming and outgoing text', async () => {
-    const h = harness({ agents: { bot: echo() } }, {
-      plugins: [{ name: 'shout', transformIncoming: (t) => t.toUpperCase(), transformOutgoing: async (t, ctx) => `${t} [via ${ctx.agentId}]` }],
-    });
+    const h = harness(
+      { agents: { bot: echo() } },
+      {
+        plugins: [{ name: 'shout', transformIncoming: (t) => t.toUpperCase(), transformOutgoing: async (t, ctx) => `${t} [via ${ctx.agentId}]` }],
+      },
+    );
     const sent = h.orchestrator.submit({ message: 'quiet words', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.outbox.list({ conversationId: sent.conversationId })[0]!.text).toBe('bot heard: QUIET WORDS [via bot]\n\n— @bot');
@@ -231,16 +257,19 @@ describe('conversations', () => {
     expect(h.stores.outbox.list({ conversationId: second.conversationId })[0]!.text).toContain('@pricey was not run');
   });
 
-  it('daily token budgets: an agent\'s own cap wins over the global one, and the global cap covers everyone', async () => {
+  it("daily token budgets: an agent's own cap wins over the global one, and the global cap covers everyone", async () => {
     const log = recordingInvoker(invokeAgent);
     const tokens = { input_tokens: 600, output_tokens: 400 };
-    const h = harness({
-      agents: {
-        small: { provider: 'mock', mock: { reply: 'done', usage: tokens }, budgets: { daily_tokens: 500 } },
-        big: { provider: 'mock', mock: { reply: 'done', usage: tokens } },
+    const h = harness(
+      {
+        agents: {
+          small: { provider: 'mock', mock: { reply: 'done', usage: tokens }, budgets: { daily_tokens: 500 } },
+          big: { provider: 'mock', mock: { reply: 'done', usage: tokens } },
+        },
+        budgets: { agent_daily_tokens: 5000, global_daily_tokens: 2500 },
       },
-      budgets: { agent_daily_tokens: 5000, global_daily_tokens: 2500 },
-    }, { invoke: log.invoke });
+      { invoke: log.invoke },
+    );
     const run = async (agent: string) => {
       const sent = h.orchestrator.submit({ message: 'go', agent, senderId: 'u1' });
       await waitForCompletion(h, sent.conversationId);

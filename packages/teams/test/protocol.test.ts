@@ -12,8 +12,30 @@ describe('parseTags: tricky examples', () => {
   const cases: Array<[string, string, { self?: string }, { mentions?: Array<[string, string]>; rooms?: Array<[string, string]>; shared?: string; ignored?: string[] }]> = [
     ['single handoff', '[@coder: fix the bug]', {}, { mentions: [['coder', 'fix the bug']], shared: '' }],
     ['shared context outside tags', 'We ship Friday. [@coder: fix #12] Thanks!', {}, { mentions: [['coder', 'fix #12']], shared: 'We ship Friday. Thanks!' }],
-    ['comma list with spaces and @s', '[@coder, @Reviewer ,qa: check it]', {}, { mentions: [['coder', 'check it'], ['reviewer', 'check it'], ['qa', 'check it']] }],
-    ['fan-out with two tags', '[@a: one] and [@b: two]', {}, { mentions: [['a', 'one'], ['b', 'two']], shared: 'and' }],
+    [
+      'comma list with spaces and @s',
+      '[@coder, @Reviewer ,qa: check it]',
+      {},
+      {
+        mentions: [
+          ['coder', 'check it'],
+          ['reviewer', 'check it'],
+          ['qa', 'check it'],
+        ],
+      },
+    ],
+    [
+      'fan-out with two tags',
+      '[@a: one] and [@b: two]',
+      {},
+      {
+        mentions: [
+          ['a', 'one'],
+          ['b', 'two'],
+        ],
+        shared: 'and',
+      },
+    ],
     ['nested brackets in the body', '[@coder: use arr[0] and map[key][1]]', {}, { mentions: [['coder', 'use arr[0] and map[key][1]']] }],
     ['a tag nested in a body belongs to the body', '[@a: ask [@b: x] later]', {}, { mentions: [['a', 'ask [@b: x] later']] }],
     ['fenced code is ignored', '```\n[@coder: not a tag]\n```\n[@qa: real]', {}, { mentions: [['qa', 'real']] }],
@@ -25,7 +47,18 @@ describe('parseTags: tricky examples', () => {
     ['self-mention dropped', '[@me: note to self] [@you: hi]', { self: 'me' }, { mentions: [['you', 'hi']], ignored: ['self:me'] }],
     ['duplicate target delivered once, bodies joined', '[@a: one] [@a: two] [@a: one]', {}, { mentions: [['a', 'one\n\ntwo']] }],
     ['duplicate within one list', '[@a,a,A: x]', {}, { mentions: [['a', 'x']] }],
-    ['empty ids ignored', '[@a,,b: x] [@: y]', {}, { mentions: [['a', 'x'], ['b', 'x']], ignored: ['empty-id:', 'empty-id:'] }],
+    [
+      'empty ids ignored',
+      '[@a,,b: x] [@: y]',
+      {},
+      {
+        mentions: [
+          ['a', 'x'],
+          ['b', 'x'],
+        ],
+        ignored: ['empty-id:', 'empty-id:'],
+      },
+    ],
     ['invalid id ignored', '[@-bad: x]', {}, { mentions: [], ignored: ['invalid-id:-bad'] }],
     ['empty body ignored', '[@a:   ]', {}, { mentions: [], ignored: ['empty-body:a'] }],
     ['upper case ids are lower-cased', '[@CoDer: hi]', {}, { mentions: [['coder', 'hi']] }],

@@ -65,7 +65,11 @@ describe('restart in the middle of a fan-out', () => {
     expect(new Set(replies.map((r) => r.idempotencyKey)).size).toBe(replies.length);
     // The members really ran twice (the first attempt died with the process) ...
     const runs = stores.runs.listRuns(conversationId);
-    expect(runs.map((r) => [r.agentId, r.status])).toEqual([['lead', 'completed'], ['a', 'completed'], ['b', 'completed']]);
+    expect(runs.map((r) => [r.agentId, r.status])).toEqual([
+      ['lead', 'completed'],
+      ['a', 'completed'],
+      ['b', 'completed'],
+    ]);
     for (const run of runs.filter((r) => r.agentId !== 'lead')) expect(stores.queue.get(run.messageIds[0]!)!.attempts).toBe(2);
     // ... and every run still has exactly one terminal event.
     const terminal = eventsOf(stores, { conversationId, types: ['run.completed', 'run.failed', 'run.cancelled'] });

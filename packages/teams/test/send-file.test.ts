@@ -35,7 +35,10 @@ describe('send_file confinement', () => {
     symlinkSync(secret, link);
     h.setSettings({
       agents: {
-        writer: { provider: 'mock', mock: { rules: [{ match: 'again', reply: 'second turn' }], reply: `Done. [send_file: ${report}] [send_file: ${shared}] [send_file: ${secret}] [send_file: ${link}] [send_file: ${foreign}]` } },
+        writer: {
+          provider: 'mock',
+          mock: { rules: [{ match: 'again', reply: 'second turn' }], reply: `Done. [send_file: ${report}] [send_file: ${shared}] [send_file: ${secret}] [send_file: ${link}] [send_file: ${foreign}]` },
+        },
         other: { provider: 'mock', mock: { reply: 'x' } },
       },
     });

@@ -28,7 +28,12 @@ describe('steering a run', () => {
     await waitForCompletion(h, second.conversationId);
     expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
     const steered = eventsOf(h.stores, { types: ['run.steered'] }).filter((e) => e.runId === queuedRun.runId);
-    expect(steered.map((e) => [e.data.command, e.data.accepted])).toEqual([['pause', true], ['pause', false], ['inject', true], ['resume', true]]);
+    expect(steered.map((e) => [e.data.command, e.data.accepted])).toEqual([
+      ['pause', true],
+      ['pause', false],
+      ['inject', true],
+      ['resume', true],
+    ]);
   });
 
   it('redirect during an invocation makes the run take one more turn with the new instruction', async () => {
@@ -59,7 +64,11 @@ describe('steering a run', () => {
     expect(h.stores.runs.getRun(run.runId)!.status).toBe('cancelled');
     expect(h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
     const events = eventsOf(h.stores, { types: ['run.steered'] }).map((e) => [e.data.command, e.data.accepted]);
-    expect(events).toEqual([['inject', false], ['cancel', true], ['cancel', false]]);
+    expect(events).toEqual([
+      ['inject', false],
+      ['cancel', true],
+      ['cancel', false],
+    ]);
     expect(() => h.orchestrator.steer('run_missing', 'pause')).toThrow(/No run with id run_missing/);
   });
 });
@@ -77,7 +86,9 @@ describe('steering an HTTP agent inside one invocation', () => {
         custom_providers: { local: { harness: 'openai', base_url: `${model.url}/v1`, api_key: 'sk-test', model: 'm' } },
         agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { latency_ms: 300, reply: 'found it' } } },
       });
-      h.stores.events.subscribe((e) => { if (e.type === 'run.started' && e.agentId === 'helper') steerNow(); });
+      h.stores.events.subscribe((e) => {
+        if (e.type === 'run.started' && e.agentId === 'helper') steerNow();
+      });
       const sent = h.orchestrator.submit({ message: '@thinker answer the question', senderId: 'u1' });
       await childStarted;
       const parent = h.orchestrator.conversationTree(sent.conversationId).roots[0]!;

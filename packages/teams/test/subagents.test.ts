@@ -7,12 +7,37 @@ afterEach(closeAll);
 
 /** The comparable part of a tree (timestamps differ between the table and the events). */
 function shape(nodes: RunNode[]): unknown[] {
-  return nodes.map((n) => ({ runId: n.runId, agentId: n.agentId, parentRunId: n.parentRunId, depth: n.depth, cause: n.cause, status: n.status, inputTokens: n.inputTokens, outputTokens: n.outputTokens, costUsd: n.costUsd, children: shape(n.children) }));
+  return nodes.map((n) => ({
+    runId: n.runId,
+    agentId: n.agentId,
+    parentRunId: n.parentRunId,
+    depth: n.depth,
+    cause: n.cause,
+    status: n.status,
+    inputTokens: n.inputTokens,
+    outputTokens: n.outputTokens,
+    costUsd: n.costUsd,
+    children: shape(n.children),
+  }));
 }
 
 const recursive: Settings = {
   agents: {
-    root: { provider: 'mock', mock: { rules: [{ match: 'build', spawn: [{ agent: 'mid', task: 'part A' }, { agent: 'mid', task: 'part B' }], reply: 'root done:\n{{spawn_results}}' }] } },
+    root: {
+      provider: 'mock',
+      mock: {
+        rules: [
+          {
+            match: 'build',
+            spawn: [
+              { agent: 'mid', task: 'part A' },
+              { agent: 'mid', task: 'part B' },
+            ],
+            reply: 'root done:\n{{spawn_results}}',
+          },
+        ],
+      },
+    },
     mid: { provider: 'mock', mock: { rules: [{ match: 'part', spawn: [{ agent: 'leaf', task: 'detail of {{message}}' }], reply: 'mid({{spawn_results}})' }] } },
     leaf: { provider: 'mock', mock: { rules: [{ match: 'detail', spawn: [{ agent: 'probe', task: 'go deeper' }], reply: 'leaf[{{spawn_results}}]' }] } },
     probe: { provider: 'mock', mock: { reply: 'probe ran' } },
@@ -38,7 +63,10 @@ describe('recursive sub-agents', () => {
     const tree = h.orchestrator.conversationTree(sent.conversationId);
     const root = tree.roots[0]!;
     expect(root).toMatchObject({ agentId: 'root', depth: 0, status: 'completed' });
-    expect(root.children.map((c) => [c.agentId, c.depth, c.status])).toEqual([['mid', 1, 'completed'], ['mid', 1, 'completed']]);
+    expect(root.children.map((c) => [c.agentId, c.depth, c.status])).toEqual([
+      ['mid', 1, 'completed'],
+      ['mid', 1, 'completed'],
+    ]);
     const leaf = root.children[0]!.children[0]!;
     expect(leaf).toMatchObject({ agentId: 'leaf', depth: 2, status: 'completed' });
     expect(leaf.children).toEqual([expect.objectContaining({ agentId: 'probe', depth: 3, status: 'rejected', cause: 'spawn' })]);
@@ -65,20 +93,40 @@ describe('recursive sub-agents', () => {
     // mid runs under min(5, 1) = 1, so its leaf (depth 2) is refused.
     expect(log.calls.map((c) => c.agentId).sort()).toEqual(['mid', 'mid', 'root']);
     const rejected = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
-    expect(rejected.map((e) => [e.data.name, e.data.code, e.data.maxDepth])).toEqual([['leaf', 'DEPTH_LIMIT', 1], ['leaf', 'DEPTH_LIMIT', 1]]);
+    expect(rejected.map((e) => [e.data.name, e.data.code, e.data.maxDepth])).toEqual([
+      ['leaf', 'DEPTH_LIMIT', 1],
+      ['leaf', 'DEPTH_LIMIT', 1],
+    ]);
   });
 
   it('children per run and spawns per conversation are limited at admission', async () => {
     const h = harness({
       agents: {
-        root: { provider: 'mock', mock: { rules: [{ match: 'go', spawn: [{ agent: 'w', task: '1' }, { agent: 'w', task: '2' }, { agent: 'w', task: '3' }], reply: '{{spawn_results}}' }] } },
+        root: {
+          provider: 'mock',
+          mock: {
+            rules: [
+              {
+                match: 'go',
+                spawn: [
+                  { agent: 'w', task: '1' },
+                  { agent: 'w', task: '2' },
+                  { agent: 'w', task: '3' },
+                ],
+                reply: '{{spawn_results}}',
+              },
+            ],
+          },
+        },
         w: { provider: 'mock', mock: { reply: 'w ok' } },
       },
       limits: { max_children_per_run: 2 },
     });
     const sent = h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    expect(h.stores.runs.getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!.output).toBe('w ok\nw ok\n[spawn_agent CHILD_LIMIT] child limit reached: this run already started 2 sub-agents (limit 2).');
+    expect(h.stores.runs.getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!.output).toBe(
+      'w ok\nw ok\n[spawn_agent CHILD_LIMIT] child limit reached: this run already started 2 sub-agents (limit 2).',
+    );
 
     h.setSettings({ ...h.settings, limits: { max_spawns_per_conversation: 1 } });
     const second = h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
@@ -89,13 +137,32 @@ describe('recursive sub-agents', () => {
 
   it('a budget shared by the tree refuses a child once the tree has spent it', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = harness({
-      agents: {
-        root: { provider: 'mock', mock: { usage: { cost_usd: 0 }, rules: [{ match: 'go', spawn: [{ agent: 'costly', task: 'one' }, { agent: 'costly', task: 'two' }, { agent: 'costly', task: 'three' }], reply: '{{spawn_results}}' }] } },
-        costly: { provider: 'mock', mock: { reply: 'spent', usage: { input_tokens: 10, output_tokens: 10, cost_usd: 0.03 } } },
+    const h = harness(
+      {
+        agents: {
+          root: {
+            provider: 'mock',
+            mock: {
+              usage: { cost_usd: 0 },
+              rules: [
+                {
+                  match: 'go',
+                  spawn: [
+                    { agent: 'costly', task: 'one' },
+                    { agent: 'costly', task: 'two' },
+                    { agent: 'costly', task: 'three' },
+                  ],
+                  reply: '{{spawn_results}}',
+                },
+              ],
+            },
+          },
+          costly: { provider: 'mock', mock: { reply: 'spent', usage: { input_tokens: 10, output_tokens: 10, cost_usd: 0.03 } } },
+        },
+        budgets: { conversation_usd: 0.05 },
       },
-      budgets: { conversation_usd: 0.05 },
-    }, { invoke: log.invoke });
+      { invoke: log.invoke },
+    );
     const sent = h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(log.calls.filter((c) => c.agentId === 'costly')).toHaveLength(2);
@@ -133,13 +200,30 @@ describe('recursive sub-agents', () => {
   it('a SubAgentSession keeps its transcript: the second call sees the first exchange', async () => {
     const h = harness({
       agents: {
-        boss: { provider: 'mock', mock: { rules: [{ match: 'plan', spawn: [{ agent: 'helper', task: 'the code word is kiwi', session: 's1' }, { agent: 'helper', task: 'what was the code word?', session: 's1' }], reply: '{{spawn_results}}' }] } },
+        boss: {
+          provider: 'mock',
+          mock: {
+            rules: [
+              {
+                match: 'plan',
+                spawn: [
+                  { agent: 'helper', task: 'the code word is kiwi', session: 's1' },
+                  { agent: 'helper', task: 'what was the code word?', session: 's1' },
+                ],
+                reply: '{{spawn_results}}',
+              },
+            ],
+          },
+        },
         helper: { provider: 'mock', mock: { reply: 'turn {{turn}}; previous: {{previous}}' } },
       },
     });
     const sent = h.orchestrator.submit({ message: '@boss plan', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const [first, second] = h.stores.runs.getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!.output!.split('\n').filter((l) => l.startsWith('turn'));
+    const [first, second] = h.stores.runs
+      .getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!
+      .output!.split('\n')
+      .filter((l) => l.startsWith('turn'));
     expect(first).toBe('turn 1; previous:');
     expect(second).toContain('turn 2; previous: ');
     expect(h.stores.runs.getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!.output).toContain('the code word is kiwi');

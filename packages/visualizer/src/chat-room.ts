@@ -53,7 +53,11 @@ export function chatLayout(state: ChatState, width: number, height: number): Lin
     const prefix = `${narrow ? '' : `${clock(m.createdAt)} `}@${m.fromAgent}: `;
     const pieces = chunk(m.content, width - prefix.length);
     pieces.forEach((piece, i) => {
-      body.push(i === 0 ? [{ text: narrow ? '' : `${clock(m.createdAt)} `, dim: true }, { text: `@${m.fromAgent}`, bold: true, color: m.fromAgent === 'user' ? 'green' : 'cyan' }, { text: `: ${piece}` }] : [{ text: ' '.repeat(prefix.length) + piece }]);
+      body.push(
+        i === 0
+          ? [{ text: narrow ? '' : `${clock(m.createdAt)} `, dim: true }, { text: `@${m.fromAgent}`, bold: true, color: m.fromAgent === 'user' ? 'green' : 'cyan' }, { text: `: ${piece}` }]
+          : [{ text: ' '.repeat(prefix.length) + piece }],
+      );
     });
   }
   const rows = Math.max(1, height - 3 - (state.notice ? 1 : 0));

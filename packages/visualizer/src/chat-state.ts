@@ -52,7 +52,10 @@ export function mergeMessages(current: ChatroomMessage[], incoming: ChatroomMess
 export function reduceChat(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case 'page': {
-      const messages = mergeMessages(state.messages, action.messages.filter((m) => m.teamId === state.team));
+      const messages = mergeMessages(
+        state.messages,
+        action.messages.filter((m) => m.teamId === state.team),
+      );
       const cursor = Math.max(state.cursor, action.nextCursor);
       if (messages === state.messages && cursor === state.cursor && state.loaded) return state;
       return { ...state, messages, cursor, loaded: true };

@@ -113,5 +113,7 @@ export function Dashboard(props: DashboardProps): ReactElement {
   const now = useClock(props.now);
   const { isRawModeSupported } = useStdin();
   const screen = paintLines(layout(state, { ...size, now }), props.color ?? true, size.width);
-  return isRawModeSupported ? h(Fragment, null, screen, h(DashboardKeys, { store: props.store, ...(props.actions ? { actions: props.actions } : {}), ...(props.onQuit ? { onQuit: props.onQuit } : {}) })) : screen;
+  return isRawModeSupported
+    ? h(Fragment, null, screen, h(DashboardKeys, { store: props.store, ...(props.actions ? { actions: props.actions } : {}), ...(props.onQuit ? { onQuit: props.onQuit } : {}) }))
+    : screen;
 }

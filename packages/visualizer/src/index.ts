@@ -49,7 +49,9 @@ function needTerminal(what: string, options: RunOptions): void {
   // Custom streams: the embedder knows what it draws on (tests, benchmarks).
   if (options.stdout) return;
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
-    throw new NotATerminalError(`${what} needs an interactive terminal (a TTY on stdin and stdout); this one is not. Run it in a terminal, or use the text commands instead (\`tinyagi visualize --json\`, \`tinyagi conversation watch\`, \`tinyagi chatroom <team> --follow\`).`);
+    throw new NotATerminalError(
+      `${what} needs an interactive terminal (a TTY on stdin and stdout); this one is not. Run it in a terminal, or use the text commands instead (\`tinyagi visualize --json\`, \`tinyagi conversation watch\`, \`tinyagi chatroom <team> --follow\`).`,
+    );
   }
 }
 

@@ -123,7 +123,10 @@ function treeLines(state: DashboardState, narrow: boolean, max: number): Line[] 
   const selected = selectedRun(state)?.runId;
   const rows = Math.max(1, max - 1);
   // Keep the selected run in view: show the window of the tree around it.
-  const at = Math.max(0, runs.findIndex((r) => r.runId === selected));
+  const at = Math.max(
+    0,
+    runs.findIndex((r) => r.runId === selected),
+  );
   const start = runs.length <= rows ? 0 : Math.min(Math.max(0, at - Math.floor(rows / 2)), runs.length - rows);
   const lines: Line[] = [head];
   for (const r of runs.slice(start, start + rows)) {

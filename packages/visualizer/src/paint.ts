@@ -15,9 +15,7 @@ export function paintLines(lines: Line[], color: boolean, width: number): ReactE
       h(
         Text,
         { key: i, wrap: 'truncate-end' },
-        line.length === 0
-          ? ' '
-          : line.flatMap((s, j) => (color ? h(Text, { key: j, ...(s.color ? { color: s.color } : {}), bold: s.bold === true, dimColor: s.dim === true }, s.text) : s.text)),
+        line.length === 0 ? ' ' : line.flatMap((s, j) => (color ? h(Text, { key: j, ...(s.color ? { color: s.color } : {}), bold: s.bold === true, dimColor: s.dim === true }, s.text) : s.text)),
       ),
     ),
   );

@@ -238,7 +238,8 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     }
     case 'message.received':
       // The first message names the conversation (as its REST title does).
-      if (conv && state.conversations.find((c) => c.id === conv)?.title === '') state = withConversation(state, conv, ts, (c) => ({ ...c, title: event.data.preview.replace(/\s+/g, ' ').slice(0, 80) }));
+      if (conv && state.conversations.find((c) => c.id === conv)?.title === '')
+        state = withConversation(state, conv, ts, (c) => ({ ...c, title: event.data.preview.replace(/\s+/g, ' ').slice(0, 80) }));
       return state;
     case 'message.enqueued': {
       const pendingPickups = pushBounded(state.pendingPickups, [event.data.messageId, ts] as [string, number], LIMITS.pendingPickups);
@@ -285,7 +286,14 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
         const card = state.agents[agent];
         // Another run of the same agent may still be going: only the run it shows settles it.
         if (!card || card.runId === run || card.runId === undefined) {
-          state = upsertAgent(state, agent, status === 'failed' ? { status: 'error', error: error ?? 'failed', progress: error ?? 'failed' } : { status: 'idle', progress: status === 'completed' ? `done (${outputTokens} tok)` : `cancelled${reason ? ` (${reason})` : ''}` }, ts);
+          state = upsertAgent(
+            state,
+            agent,
+            status === 'failed'
+              ? { status: 'error', error: error ?? 'failed', progress: error ?? 'failed' }
+              : { status: 'idle', progress: status === 'completed' ? `done (${outputTokens} tok)` : `cancelled${reason ? ` (${reason})` : ''}` },
+            ts,
+          );
         }
       }
       return activity(state, ts, `${at(agent)} ${status}${error ? `: ${error}` : ''}`, status === 'failed' ? 'error' : status === 'cancelled' ? 'warn' : 'info');
@@ -309,13 +317,15 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       return activity(state, ts, `@${fromAgent} → @${toAgent} (hop ${hop})`);
     }
     case 'subagent.started':
-      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, parentRunId: event.data.parentRunId, depth: event.data.depth, status: 'running', subagent: event.data.name }));
+      if (conv && run)
+        state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, parentRunId: event.data.parentRunId, depth: event.data.depth, status: 'running', subagent: event.data.name }));
       return activity(state, ts, `sub-agent ${event.data.name} started (depth ${event.data.depth}/${event.data.maxDepth})`);
     case 'subagent.completed':
     case 'subagent.failed': {
       const failed = event.type === 'subagent.failed';
       const { name, status, inputTokens, outputTokens, costUsd, error } = event.data;
-      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, subagent: name, status: endedStatus(status, failed), inputTokens, outputTokens, costUsd, error }));
+      if (conv && run)
+        state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, subagent: name, status: endedStatus(status, failed), inputTokens, outputTokens, costUsd, error }));
       return activity(state, ts, `sub-agent ${name} ${failed ? `failed${error ? `: ${error}` : ''}` : 'completed'}`, failed ? 'error' : 'info');
     }
     case 'subagent.rejected':
@@ -427,14 +437,31 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
     case 'event':
       return applyEvent(state, action.event);
     case 'connection':
-      return { ...state, connection: { state: action.state, attempt: action.info.attempt, ...(action.info.retryInMs !== undefined ? { retryInMs: action.info.retryInMs } : {}), ...(action.info.error ? { error: action.info.error.message } : {}) } };
+      return {
+        ...state,
+        connection: {
+          state: action.state,
+          attempt: action.info.attempt,
+          ...(action.info.retryInMs !== undefined ? { retryInMs: action.info.retryInMs } : {}),
+          ...(action.info.error ? { error: action.info.error.message } : {}),
+        },
+      };
     case 'snapshot': {
       let next = { ...state };
       if (action.teams) next.teams = action.teams;
       if (action.queue) next.queue = action.queue;
-      if (action.channels) next.channels = Object.fromEntries(action.channels.map((c) => [c.name, { name: c.name, state: c.running ? 'running' : 'stopped', restarts: c.restarts ?? 0, ...(c.lastError ? { error: c.lastError } : {}) }]));
+      if (action.channels)
+        next.channels = Object.fromEntries(
+          action.channels.map((c) => [c.name, { name: c.name, state: c.running ? 'running' : 'stopped', restarts: c.restarts ?? 0, ...(c.lastError ? { error: c.lastError } : {}) }]),
+        );
       if (action.agents) {
-        for (const a of action.agents) next = upsertAgent(next, a.id, { ...(a.name ? { name: a.name } : {}), ...(a.provider ? { provider: a.provider } : {}), ...(a.model ? { model: a.model } : {}) }, next.agents[a.id]?.since ?? 0);
+        for (const a of action.agents)
+          next = upsertAgent(
+            next,
+            a.id,
+            { ...(a.name ? { name: a.name } : {}), ...(a.provider ? { provider: a.provider } : {}), ...(a.model ? { model: a.model } : {}) },
+            next.agents[a.id]?.since ?? 0,
+          );
       }
       if (action.conversations) {
         const byId = new Map(next.conversations.map((c) => [c.id, c]));

@@ -94,7 +94,11 @@ describe('dashboard frames', () => {
       ev('conversation.started', { channel: 'cli', sender: 'eve', teamId: null }, conv),
       ev('run.started', { cause: 'message', messageIds: ['x'] }, run),
       ev('run.failed', { cause: 'message', inputTokens: 5, outputTokens: 0, costUsd: 0, error: 'provider exploded' }, run),
-      ev('queue.dead', { messageId: 'x', reason: 'provider exploded', attempts: 3, maxAttempts: 3, rateLimitWaits: 0, maxRateLimitWaits: 5, kind: 'user', failure: 'failed' }, { ...conv, agentId: 'solo' }),
+      ev(
+        'queue.dead',
+        { messageId: 'x', reason: 'provider exploded', attempts: 3, maxAttempts: 3, rateLimitWaits: 0, maxRateLimitWaits: 5, kind: 'user', failure: 'failed' },
+        { ...conv, agentId: 'solo' },
+      ),
       ev('conversation.completed', { status: 'failed', replyMode: 'each', hops: 0, messages: 1, spawns: 0, inputTokens: 5, outputTokens: 0, costUsd: 0, reason: 'provider exploded' }, conv),
     ];
     const { frame } = show(stateOf([snapshot, open, ...events.map((event): Action => ({ type: 'event', event }))]));
@@ -207,7 +211,14 @@ describe('dashboard store and reducer', () => {
     for (let i = 0; i < 20_000; i++) {
       const conv = `c${i % 400}`;
       state = reduce(state, { type: 'event', event: ev('message.enqueued', { messageId: `m${i}`, kind: 'user', channel: 'cli', teamId: null }, { conversationId: conv, agentId: 'coder' }) });
-      state = reduce(state, { type: 'event', event: ev('agent.mention', { teamId: 'dev', fromAgent: 'coder', toAgent: 'reviewer', hop: 1, messageId: `m${i}`, childRunId: `run-${i}` }, { conversationId: conv, runId: `p${i}`, agentId: 'coder' }) });
+      state = reduce(state, {
+        type: 'event',
+        event: ev(
+          'agent.mention',
+          { teamId: 'dev', fromAgent: 'coder', toAgent: 'reviewer', hop: 1, messageId: `m${i}`, childRunId: `run-${i}` },
+          { conversationId: conv, runId: `p${i}`, agentId: 'coder' },
+        ),
+      });
     }
     expect(state.activity.length).toBeLessThanOrEqual(200);
     expect(state.handoffs.length).toBeLessThanOrEqual(20);

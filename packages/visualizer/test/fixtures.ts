@@ -56,7 +56,15 @@ export function subagentEvents(ev: ReturnType<typeof eventFactory>): TinyEvent[]
     ev('run.started', { cause: 'message', messageIds: ['s1'] }, root),
     ev('subagent.started', { name: 'researcher', depth: 1, maxDepth: 3, parentRunId: 'r-root', session: null }, { ...conv, runId: 'r-sub1', parentRunId: 'r-root', depth: 1, agentId: 'solo' }),
     ev('subagent.started', { name: 'fact-checker', depth: 2, maxDepth: 3, parentRunId: 'r-sub1', session: null }, { ...conv, runId: 'r-sub2', parentRunId: 'r-sub1', depth: 2, agentId: 'solo' }),
-    ev('subagent.failed', { name: 'researcher', depth: 1, parentRunId: 'r-root', status: 'cancelled', inputTokens: 10, outputTokens: 0, costUsd: 0, error: 'cancelled by request' }, { ...conv, runId: 'r-sub1b', parentRunId: 'r-root', depth: 1, agentId: 'solo' }),
-    ev('subagent.completed', { name: 'fact-checker', depth: 2, parentRunId: 'r-sub1', status: 'completed', inputTokens: 1500, outputTokens: 300, costUsd: 0.02 }, { ...conv, runId: 'r-sub2', parentRunId: 'r-sub1', depth: 2, agentId: 'solo' }),
+    ev(
+      'subagent.failed',
+      { name: 'researcher', depth: 1, parentRunId: 'r-root', status: 'cancelled', inputTokens: 10, outputTokens: 0, costUsd: 0, error: 'cancelled by request' },
+      { ...conv, runId: 'r-sub1b', parentRunId: 'r-root', depth: 1, agentId: 'solo' },
+    ),
+    ev(
+      'subagent.completed',
+      { name: 'fact-checker', depth: 2, parentRunId: 'r-sub1', status: 'completed', inputTokens: 1500, outputTokens: 300, costUsd: 0.02 },
+      { ...conv, runId: 'r-sub2', parentRunId: 'r-sub1', depth: 2, agentId: 'solo' },
+    ),
   ];
 }

@@ -54,7 +54,11 @@ describe('sources against a real daemon', () => {
     await client.postChatroom({ params: { id: 'dev' }, body: { message: 'before the viewer' } });
     const store = createStore(reduceChat, initialChatState('dev'), 50);
     const source = startChatSource(client, store);
-    const texts = (): string[] => store.getState().messages.filter((m) => m.fromAgent === 'user').map((m) => m.content);
+    const texts = (): string[] =>
+      store
+        .getState()
+        .messages.filter((m) => m.fromAgent === 'user')
+        .map((m) => m.content);
     try {
       await until(() => store.getState().connection.state === 'open' && texts().includes('before the viewer'), 'the history');
       await source.post('one');

@@ -197,7 +197,17 @@ export class FakeDiscord {
             stage_instances: [],
             guild_scheduled_events: [],
             channels: [...this.#channels.values()].filter((c) => c['guild_id'] === GUILD),
-            threads: [{ id: THREAD, type: 11, guild_id: GUILD, parent_id: GUILD_CHANNEL, name: 'a thread', owner_id: '1', thread_metadata: { archived: false, auto_archive_duration: 60, archive_timestamp: new Date().toISOString(), locked: false } }],
+            threads: [
+              {
+                id: THREAD,
+                type: 11,
+                guild_id: GUILD,
+                parent_id: GUILD_CHANNEL,
+                name: 'a thread',
+                owner_id: '1',
+                thread_metadata: { archived: false, auto_archive_duration: 60, archive_timestamp: new Date().toISOString(), locked: false },
+              },
+            ],
           },
         });
         this.#notify();
@@ -266,7 +276,22 @@ export class FakeDiscord {
       if (content !== undefined && content.length > 2000) return json(400, { message: 'Invalid Form Body', code: 50_035 });
       const nonce = typeof body['nonce'] === 'string' ? body['nonce'] : undefined;
       this.sent.push({ channelId, ...(content !== undefined ? { content } : {}), ...(nonce !== undefined ? { nonce } : {}), files, at: Date.now() });
-      return json(200, { id: nextId(), channel_id: channelId, author: BOT, content: content ?? '', timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0 });
+      return json(200, {
+        id: nextId(),
+        channel_id: channelId,
+        author: BOT,
+        content: content ?? '',
+        timestamp: new Date().toISOString(),
+        edited_timestamp: null,
+        tts: false,
+        mention_everyone: false,
+        mentions: [],
+        mention_roles: [],
+        attachments: [],
+        embeds: [],
+        pinned: false,
+        type: 0,
+      });
     }
     return json(404, { message: `fake discord has no ${req.method} ${path}`, code: 0 });
   }

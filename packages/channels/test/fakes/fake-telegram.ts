@@ -77,13 +77,26 @@ export class FakeTelegram {
   }
 
   /** A user's message as a new update; returns its message id. */
-  userMessage(input: { chatId: number; fromId?: number; text?: string; chatType?: 'private' | 'group' | 'supergroup'; threadId?: number; firstName?: string; document?: { name: string; bytes: Buffer }; replyToBot?: boolean; messageId?: number }): number {
+  userMessage(input: {
+    chatId: number;
+    fromId?: number;
+    text?: string;
+    chatType?: 'private' | 'group' | 'supergroup';
+    threadId?: number;
+    firstName?: string;
+    document?: { name: string; bytes: Buffer };
+    replyToBot?: boolean;
+    messageId?: number;
+  }): number {
     const messageId = input.messageId ?? this.#nextMessageId++;
     const fromId = input.fromId ?? input.chatId;
     const message: Record<string, unknown> = {
       message_id: messageId,
       date: Math.floor(Date.now() / 1000),
-      chat: input.chatType && input.chatType !== 'private' ? { id: input.chatId, type: input.chatType, title: 'Group', ...(input.threadId ? { is_forum: true } : {}) } : { id: input.chatId, type: 'private', first_name: input.firstName ?? 'Ada' },
+      chat:
+        input.chatType && input.chatType !== 'private'
+          ? { id: input.chatId, type: input.chatType, title: 'Group', ...(input.threadId ? { is_forum: true } : {}) }
+          : { id: input.chatId, type: 'private', first_name: input.firstName ?? 'Ada' },
       from: { id: fromId, is_bot: false, first_name: input.firstName ?? 'Ada' },
     };
     if (input.text !== undefined) message[input.document ? 'caption' : 'text'] = input.text;
@@ -198,7 +211,12 @@ export class FakeTelegram {
       failure.times = (failure.times ?? 1) - 1;
       if (failure.times <= 0) this.#failures = this.#failures.filter((f) => f !== failure);
       this.sent.push({ method: `${method}:failed`, chatId: params['chat_id'] as number, ...(text !== undefined ? { text } : {}), at: now() });
-      this.#reply(res, failure.errorCode, { ok: false, error_code: failure.errorCode, description: failure.description, ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}) });
+      this.#reply(res, failure.errorCode, {
+        ok: false,
+        error_code: failure.errorCode,
+        description: failure.description,
+        ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}),
+      });
       return this.#notify();
     }
     const hold = this.#holds.find((h) => h.method === method && text !== undefined && h.match.test(text));

@@ -111,5 +111,4 @@ export class FakeWhatsApp implements WhatsAppSocketFactory {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-
 }

@@ -86,16 +86,20 @@ export async function createDaemon(settings: (root: string, home: string) => Rec
           resolve();
         }),
       );
-      await waitFor(async () => {
-        if (gone) throw new Error(`tinyagi run exited before it was healthy\n${out}`);
-        try {
-          await api.health({ signal: AbortSignal.timeout(2000) });
-          return true;
-        } catch (err) {
-          if (!isApiError(err, 'NETWORK_ERROR')) throw err;
-          return false;
-        }
-      }, 'the daemon to answer', 60_000);
+      await waitFor(
+        async () => {
+          if (gone) throw new Error(`tinyagi run exited before it was healthy\n${out}`);
+          try {
+            await api.health({ signal: AbortSignal.timeout(2000) });
+            return true;
+          } catch (err) {
+            if (!isApiError(err, 'NETWORK_ERROR')) throw err;
+            return false;
+          }
+        },
+        'the daemon to answer',
+        60_000,
+      );
     },
     async kill() {
       d.child.kill('SIGKILL');

@@ -92,7 +92,12 @@ export function registerAgentCommands(program: Command): void {
   ).action(async (idArg: string | undefined, options: AddOptions, cmd: Command) => {
     const editor = settingsEditor(contextOf(cmd));
     const settings = await editor.read();
-    const id = await askText(idArg, { flag: 'the agent id', message: 'Agent id', placeholder: 'coder', validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"') });
+    const id = await askText(idArg, {
+      flag: 'the agent id',
+      message: 'Agent id',
+      placeholder: 'coder',
+      validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"'),
+    });
     if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
     const defaultProvider = settings.models?.provider ?? 'mock';
     const provider =
@@ -124,24 +129,28 @@ export function registerAgentCommands(program: Command): void {
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
   });
 
-  withJson(agent.command('show').description("show an agent's settings").argument('<id>', 'agent id', parseId)).action(
-    async (id: string, options: { json?: boolean }, cmd: Command) => {
-      const settings = await settingsEditor(contextOf(cmd)).read();
-      const a = requireAgent(settings, id);
-      if (options.json) return printJson({ id, ...a });
-      printFields([
-        ['id', id],
-        ['name', a.name ?? ''],
-        ['provider', providerOf(settings, a)],
-        ['model', a.model ?? 'default'],
-        ['working_directory', a.working_directory ?? `<workspace>/${id}`],
-        ['heartbeat', a.heartbeat ? JSON.stringify(a.heartbeat) : 'default'],
-        ['teams', Object.entries(settings.teams ?? {}).filter(([, t]) => t.agents?.includes(id)).map(([t]) => t).join(', ') || '-'],
-      ]);
-      const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !['name', 'provider', 'model', 'working_directory', 'heartbeat'].includes(k)));
-      if (Object.keys(rest).length > 0) println(JSON.stringify(rest, null, 2));
-    },
-  );
+  withJson(agent.command('show').description("show an agent's settings").argument('<id>', 'agent id', parseId)).action(async (id: string, options: { json?: boolean }, cmd: Command) => {
+    const settings = await settingsEditor(contextOf(cmd)).read();
+    const a = requireAgent(settings, id);
+    if (options.json) return printJson({ id, ...a });
+    printFields([
+      ['id', id],
+      ['name', a.name ?? ''],
+      ['provider', providerOf(settings, a)],
+      ['model', a.model ?? 'default'],
+      ['working_directory', a.working_directory ?? `<workspace>/${id}`],
+      ['heartbeat', a.heartbeat ? JSON.stringify(a.heartbeat) : 'default'],
+      [
+        'teams',
+        Object.entries(settings.teams ?? {})
+          .filter(([, t]) => t.agents?.includes(id))
+          .map(([t]) => t)
+          .join(', ') || '-',
+      ],
+    ]);
+    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !['name', 'provider', 'model', 'working_directory', 'heartbeat'].includes(k)));
+    if (Object.keys(rest).length > 0) println(JSON.stringify(rest, null, 2));
+  });
 
   agent
     .command('remove')

@@ -46,7 +46,10 @@ export function registerChannelCommands(program: Command): void {
       return { name, enabled: enabled.includes(name), state, pid: s?.pid ?? null, restarts: s?.restarts ?? 0, lastError: s?.lastError ?? null };
     });
     if (options.json) return printJson(rows);
-    printTable(['CHANNEL', 'ENABLED', 'STATE', 'PID', 'RESTARTS', 'LAST ERROR'], rows.map((r) => [r.name, r.enabled ? 'yes' : 'no', r.state, r.pid === null ? '-' : String(r.pid), String(r.restarts), r.lastError ?? '']));
+    printTable(
+      ['CHANNEL', 'ENABLED', 'STATE', 'PID', 'RESTARTS', 'LAST ERROR'],
+      rows.map((r) => [r.name, r.enabled ? 'yes' : 'no', r.state, r.pid === null ? '-' : String(r.pid), String(r.restarts), r.lastError ?? '']),
+    );
   });
 
   channel
@@ -118,7 +121,8 @@ export function registerChannelCommands(program: Command): void {
           println(await renderQr(login.qr));
           println(style.dim('Scan this code (it is replaced every ~20 s; this command shows each new one).'));
         }
-        if (Date.now() > deadline) throw new CliError('TIMEOUT', `WhatsApp was not linked within ${options.timeout} s.`, { hint: 'Run the command again; `tinyagi logs whatsapp` shows what the channel did.' });
+        if (Date.now() > deadline)
+          throw new CliError('TIMEOUT', `WhatsApp was not linked within ${options.timeout} s.`, { hint: 'Run the command again; `tinyagi logs whatsapp` shows what the channel did.' });
         await new Promise((r) => setTimeout(r, 500));
       }
     });

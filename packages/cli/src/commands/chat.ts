@@ -61,10 +61,15 @@ export function registerChatCommand(program: Command): void {
           return println(style.dim('Started a new thread.'));
         }
         try {
-          const { sent, result } = await sendAndWait(client, line, { ...target, thread }, {
-            timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
-            onReply: printReply,
-          });
+          const { sent, result } = await sendAndWait(
+            client,
+            line,
+            { ...target, thread },
+            {
+              timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
+              onReply: printReply,
+            },
+          );
           if (result === undefined) return println(style.dim(sent.reply ?? 'Nothing was sent to an agent.'));
           if (result.outcome !== 'completed') println(errStyle.yellow(`(conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''})`));
         } catch (err) {
@@ -73,4 +78,3 @@ export function registerChatCommand(program: Command): void {
       }
     });
 }
-

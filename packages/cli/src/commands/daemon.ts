@@ -81,7 +81,12 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
       : []),
     ['Home', ctx.home],
     ['Queue', `${q.pending} pending, ${q.processing} processing, ${q.completed} completed, ${q.dead} dead${q.dead > 0 ? style.yellow('  (tinyagi queue dead)') : ''}`],
-    ['Outbox', Object.entries(s.outbox).map(([k, v]) => `${v} ${k}`).join(', ') || '-'],
+    [
+      'Outbox',
+      Object.entries(s.outbox)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ') || '-',
+    ],
     [
       'Channels',
       s.channels.length === 0
@@ -112,10 +117,7 @@ export function registerDaemonCommands(program: Command): void {
     });
 
   withJson(
-    program
-      .command('stop')
-      .description('stop the daemon (in-flight work is finished or handed back to the queue)')
-      .option('--timeout <seconds>', 'wait this long before killing it', parseSeconds),
+    program.command('stop').description('stop the daemon (in-flight work is finished or handed back to the queue)').option('--timeout <seconds>', 'wait this long before killing it', parseSeconds),
   ).action(async (options: { timeout?: number; json?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
     const timeoutMs = (options.timeout ?? DEFAULT_STOP_TIMEOUT_MS / 1000) * 1000;
@@ -139,37 +141,42 @@ export function registerDaemonCommands(program: Command): void {
     const spinner = { enabled: options.json !== true };
     if (connection !== undefined && before !== undefined) {
       // In-process restart: same pid, everything reloaded. Wait for a fresh start time.
-      await withSpinner('Restarting TinyAGI…', async () => {
-        const previous = await connection.client.status();
-        await connection.client.restartServices();
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          try {
-            const now = await connection.client.status();
-            if (now.startedAt > previous.startedAt) return;
-          } catch {
-            // restarting
+      await withSpinner(
+        'Restarting TinyAGI…',
+        async () => {
+          const previous = await connection.client.status();
+          await connection.client.restartServices();
+          const deadline = Date.now() + timeoutMs;
+          for (;;) {
+            try {
+              const now = await connection.client.status();
+              if (now.startedAt > previous.startedAt) return;
+            } catch {
+              // restarting
+            }
+            if (Date.now() > deadline) throw new CliError('TIMEOUT', 'The daemon did not come back after the restart.', { hint: 'Check `tinyagi logs`.' });
+            await new Promise((r) => setTimeout(r, 100));
           }
-          if (Date.now() > deadline) throw new CliError('TIMEOUT', 'The daemon did not come back after the restart.', { hint: 'Check `tinyagi logs`.' });
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }, spinner);
+        },
+        spinner,
+      );
       if (options.json) return printJson({ restarted: true, pid: before.pid, apiUrl: connection.apiUrl });
       return println(`TinyAGI restarted (pid ${before.pid}) at ${connection.apiUrl}.`);
     }
     // API unreachable: stop whatever is left, then start fresh.
     const pid = runningDaemonPid(ctx.paths);
     if (pid !== undefined) {
-      await withSpinner('Stopping TinyAGI…', async () => {
-        await stopDaemon(ctx.paths);
-        await waitForExit(pid, 5000);
-      }, spinner);
+      await withSpinner(
+        'Stopping TinyAGI…',
+        async () => {
+          await stopDaemon(ctx.paths);
+          await waitForExit(pid, 5000);
+        },
+        spinner,
+      );
     }
     await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}), ...(options.listenAny ? { listenAny: true } : {}) });
   });
 
-  withJson(program.command('status').description('is the daemon up? API URL, queue, outbox and channels')).action(
-    async (options: { json?: boolean }, cmd: Command) => status(contextOf(cmd), options),
-  );
+  withJson(program.command('status').description('is the daemon up? API URL, queue, outbox and channels')).action(async (options: { json?: boolean }, cmd: Command) => status(contextOf(cmd), options));
 }
-

@@ -60,7 +60,11 @@ export function registerHeartbeatCommand(program: Command): void {
         ['quiet hours', global.quietHours ?? 'none'],
       ]);
       println();
-      printTable(['AGENT', 'ENABLED', 'INTERVAL'], agents.map((a) => [a.id, a.enabled ? 'yes' : 'no', `${a.interval}s`]), 'No agents.');
+      printTable(
+        ['AGENT', 'ENABLED', 'INTERVAL'],
+        agents.map((a) => [a.id, a.enabled ? 'yes' : 'no', `${a.interval}s`]),
+        'No agents.',
+      );
       return;
     }
 

@@ -31,7 +31,11 @@ function logFiles(ctx: CliContext, source: string): { file: string; filter?: Reg
 
 /** Every log name `tinyagi logs` accepts: the fixed ones, the channels, and any other `<name>.log` present. */
 function knownLogs(ctx: CliContext): string[] {
-  const present = existsSync(ctx.paths.logs) ? readdirSync(ctx.paths.logs).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -'.log'.length)) : [];
+  const present = existsSync(ctx.paths.logs)
+    ? readdirSync(ctx.paths.logs)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => f.slice(0, -'.log'.length))
+    : [];
   return [...new Set(['daemon', 'queue', 'all', ...CHANNELS, ...present])];
 }
 

@@ -32,7 +32,10 @@ export function parseId(value: string): string {
 }
 
 export function parseIdList(value: string): string[] {
-  const ids = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const ids = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (ids.length === 0) throw new InvalidArgumentError('expected a comma-separated list of ids.');
   for (const id of ids) parseId(id);
   return ids;

@@ -12,13 +12,21 @@ export function registerPairingCommands(program: Command): void {
   withJson(pairing.command('pending').description('senders waiting for approval, with their codes')).action(async (options: { json?: boolean }, cmd: Command) => {
     const { pending } = await connect(contextOf(cmd)).client.listPairings();
     if (options.json) return printJson(pending);
-    printTable(['CODE', 'CHANNEL', 'SENDER', 'SENDER ID', 'REQUESTED'], pending.map((p) => [p.code, p.channel, p.sender, p.senderId, formatTime(p.createdAt)]), 'No pending pairing requests.');
+    printTable(
+      ['CODE', 'CHANNEL', 'SENDER', 'SENDER ID', 'REQUESTED'],
+      pending.map((p) => [p.code, p.channel, p.sender, p.senderId, formatTime(p.createdAt)]),
+      'No pending pairing requests.',
+    );
   });
 
   withJson(pairing.command('approved').alias('list').description('approved senders')).action(async (options: { json?: boolean }, cmd: Command) => {
     const { approved } = await connect(contextOf(cmd)).client.listPairings();
     if (options.json) return printJson(approved);
-    printTable(['CHANNEL', 'SENDER', 'SENDER ID', 'APPROVED'], approved.map((p) => [p.channel, p.sender, p.senderId, formatTime(p.approvedAt)]), 'No approved senders.');
+    printTable(
+      ['CHANNEL', 'SENDER', 'SENDER ID', 'APPROVED'],
+      approved.map((p) => [p.channel, p.sender, p.senderId, formatTime(p.approvedAt)]),
+      'No approved senders.',
+    );
   });
 
   pairing

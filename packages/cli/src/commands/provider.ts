@@ -15,7 +15,9 @@ import { choice, contextOf, parseId, withJson } from './options.ts';
 function builtinLine(name: 'anthropic' | 'openai', fields: Record<string, unknown>, secrets: { path: string; set: boolean }[]): string {
   const unset = secrets.filter((s) => !s.set && s.path.startsWith(`models.${name}.`)).map((s) => s.path.slice(`models.${name}.`.length));
   const parts = [
-    ...Object.entries(fields).filter(([k]) => !unset.includes(k)).map(([k, v]) => `${k}=${String(v)}`),
+    ...Object.entries(fields)
+      .filter(([k]) => !unset.includes(k))
+      .map(([k, v]) => `${k}=${String(v)}`),
     ...unset.map((k) => `${k}=${style.dim('not set')}`),
   ];
   return Object.keys(fields).length > 0 ? parts.join(' ') : style.dim('not configured');
@@ -43,10 +45,17 @@ function showProviders(settings: Settings, json: boolean): void {
     ['openai', builtinLine('openai', view.openai, view.secrets)],
   ]);
   println();
-  printTable(['AGENT', 'PROVIDER', 'MODEL'], view.agents.map((a) => [a.id, a.provider, a.model ?? style.dim('default')]), 'No agents.');
+  printTable(
+    ['AGENT', 'PROVIDER', 'MODEL'],
+    view.agents.map((a) => [a.id, a.provider, a.model ?? style.dim('default')]),
+    'No agents.',
+  );
   if (view.custom.length > 0) {
     println();
-    printTable(['CUSTOM', 'HARNESS', 'BASE URL', 'MODEL'], view.custom.map((p) => [p.id, p.harness ?? '', p.base_url ?? '', p.model ?? '']));
+    printTable(
+      ['CUSTOM', 'HARNESS', 'BASE URL', 'MODEL'],
+      view.custom.map((p) => [p.id, p.harness ?? '', p.base_url ?? '', p.model ?? '']),
+    );
   }
 }
 
@@ -83,7 +92,11 @@ export function registerProviderCommands(program: Command): void {
     const settings = await settingsEditor(contextOf(cmd)).read();
     const rows = Object.entries(settings.custom_providers ?? {}).map(([id, p]) => ({ id, ...p }));
     if (options.json) return printJson(rows);
-    printTable(['ID', 'NAME', 'HARNESS', 'BASE URL', 'MODEL', 'API KEY'], rows.map((p) => [p.id, p.name ?? '', p.harness ?? '', p.base_url ?? '', p.model ?? '', p.api_key ? p.api_key : style.dim('not set')]), 'No custom providers. Add one with `tinyagi provider add`.');
+    printTable(
+      ['ID', 'NAME', 'HARNESS', 'BASE URL', 'MODEL', 'API KEY'],
+      rows.map((p) => [p.id, p.name ?? '', p.harness ?? '', p.base_url ?? '', p.model ?? '', p.api_key ? p.api_key : style.dim('not set')]),
+      'No custom providers. Add one with `tinyagi provider add`.',
+    );
   });
 
   provider
@@ -129,4 +142,3 @@ export function registerProviderCommands(program: Command): void {
       println(`Removed custom provider ${id}.`);
     });
 }
-

@@ -26,11 +26,17 @@ export function registerQueueCommands(program: Command): void {
     ]);
     if (agents.length > 0) {
       println();
-      printTable(['AGENT', 'PENDING', 'PROCESSING', 'DEAD'], agents.map((a) => [a.agentId, String(a.pending), String(a.processing), String(a.dead)]));
+      printTable(
+        ['AGENT', 'PENDING', 'PROCESSING', 'DEAD'],
+        agents.map((a) => [a.agentId, String(a.pending), String(a.processing), String(a.dead)]),
+      );
     }
     if (processing.length > 0) {
       println();
-      printTable(['RUNNING', 'AGENT', 'FOR', 'MESSAGE'], processing.map((m) => [m.id, m.agentId, `${Math.round(m.durationMs / 1000)}s`, m.content.slice(0, 60).replace(/\s+/g, ' ')]));
+      printTable(
+        ['RUNNING', 'AGENT', 'FOR', 'MESSAGE'],
+        processing.map((m) => [m.id, m.agentId, `${Math.round(m.durationMs / 1000)}s`, m.content.slice(0, 60).replace(/\s+/g, ' ')]),
+      );
     }
   });
 
@@ -40,7 +46,13 @@ export function registerQueueCommands(program: Command): void {
       if (options.json) return printJson(dead);
       printTable(
         ['ID', 'AGENT', 'ATTEMPTS', 'FAILED', 'REASON'],
-        dead.map((m) => [m.id, m.agentId, `${m.attempts}/${m.maxAttempts}`, formatTime(m.finishedAt ?? m.updatedAt), `${m.lastFailure ? `${failureLabel(m.lastFailure)}: ` : ''}${(m.lastError ?? '').split('\n')[0] ?? ''}`]),
+        dead.map((m) => [
+          m.id,
+          m.agentId,
+          `${m.attempts}/${m.maxAttempts}`,
+          formatTime(m.finishedAt ?? m.updatedAt),
+          `${m.lastFailure ? `${failureLabel(m.lastFailure)}: ` : ''}${(m.lastError ?? '').split('\n')[0] ?? ''}`,
+        ]),
         'No dead letters.',
       );
       if (dead.length > 0) println(style.dim('Retry one with `tinyagi queue retry <id>`, delete all with `tinyagi queue purge`.'));

@@ -52,8 +52,7 @@ export function registerTeamCommands(program: Command): void {
     const agents = await askMultiSelect(options.agents, { flag: '--agents', message: 'Members', choices: known, min: 1 });
     if (agents.length === 0) throw usageError('A team needs at least one member.');
     const leader =
-      options.leader ??
-      (agents.length > 1 && isInteractive() ? await askSelect<string>(undefined, { flag: '--leader', message: 'Leader', choices: agents.map((a) => ({ value: a })) }) : agents[0]);
+      options.leader ?? (agents.length > 1 && isInteractive() ? await askSelect<string>(undefined, { flag: '--leader', message: 'Leader', choices: agents.map((a) => ({ value: a })) }) : agents[0]);
     if (leader === undefined) throw usageError('A team needs a leader.');
     // Unknown members, a leader who is not a member and an id taken by an agent are refused by core's settings rules.
     const config = {
@@ -68,20 +67,18 @@ export function registerTeamCommands(program: Command): void {
     println(style.dim(`Talk to it: tinyagi send --team ${id} --wait "…"`));
   });
 
-  withJson(team.command('show').description("show a team's settings").argument('<id>', 'team id', parseId)).action(
-    async (id: string, options: { json?: boolean }, cmd: Command) => {
-      const settings = await settingsEditor(contextOf(cmd)).read();
-      const t = requireTeam(settings, id);
-      if (options.json) return printJson({ id, ...t });
-      printFields([
-        ['id', id],
-        ['name', t.name ?? ''],
-        ['leader', t.leader_agent ?? ''],
-        ['members', (t.agents ?? []).join(', ')],
-        ['reply_mode', t.reply_mode ?? 'each'],
-      ]);
-    },
-  );
+  withJson(team.command('show').description("show a team's settings").argument('<id>', 'team id', parseId)).action(async (id: string, options: { json?: boolean }, cmd: Command) => {
+    const settings = await settingsEditor(contextOf(cmd)).read();
+    const t = requireTeam(settings, id);
+    if (options.json) return printJson({ id, ...t });
+    printFields([
+      ['id', id],
+      ['name', t.name ?? ''],
+      ['leader', t.leader_agent ?? ''],
+      ['members', (t.agents ?? []).join(', ')],
+      ['reply_mode', t.reply_mode ?? 'each'],
+    ]);
+  });
 
   team
     .command('remove')
@@ -136,10 +133,6 @@ export function registerTeamCommands(program: Command): void {
     });
 
   withJson(
-    team
-      .command('visualize')
-      .alias('viz')
-      .description('live dashboard of a team (or every team); a text tree when piped or with --json')
-      .argument('[id]', 'team id (default: every team)', parseId),
+    team.command('visualize').alias('viz').description('live dashboard of a team (or every team); a text tree when piped or with --json').argument('[id]', 'team id (default: every team)', parseId),
   ).action(async (id: string | undefined, options: { json?: boolean }, cmd: Command) => visualize(contextOf(cmd), id, options));
 }

@@ -27,7 +27,11 @@ export function registerUsageCommand(program: Command): void {
       String(u.outputTokens),
       `$${u.costUsd.toFixed(4)}`,
     ];
-    printTable([usage.by.toUpperCase(), 'RUNS', 'INPUT', 'OUTPUT', 'COST'], usage.rows.map((r) => row(r.key, r)), 'No usage recorded yet.');
+    printTable(
+      [usage.by.toUpperCase(), 'RUNS', 'INPUT', 'OUTPUT', 'COST'],
+      usage.rows.map((r) => row(r.key, r)),
+      'No usage recorded yet.',
+    );
     if (usage.rows.length > 1) println(style.bold(row('total', usage.total).join('  ')));
   });
 }

@@ -30,7 +30,10 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
     case 'run.rejected':
       return { level: 'warn', text: `${agent} ${e.type.slice(4)}: ${firstLine(str(e.data.error))}${where}` };
     case 'queue.retry':
-      return { level: 'warn', text: `${agent} attempt ${e.data.attempts}/${e.data.maxAttempts} failed (${e.data.failure}), retry in ${Math.round(e.data.retryInMs / 1000)} s: ${firstLine(e.data.error)}${where}` };
+      return {
+        level: 'warn',
+        text: `${agent} attempt ${e.data.attempts}/${e.data.maxAttempts} failed (${e.data.failure}), retry in ${Math.round(e.data.retryInMs / 1000)} s: ${firstLine(e.data.error)}${where}`,
+      };
     case 'queue.dead':
       return { level: 'warn', text: `dead letter for ${agent} (${e.data.failure}, attempt ${e.data.attempts}/${e.data.maxAttempts}): ${firstLine(e.data.reason)} (tinyagi queue dead)${where}` };
     case 'guard.rejected':
@@ -52,7 +55,9 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
     }
     case 'system.notice':
       // Only plugin failures: other notices are for the event stream.
-      return e.data.where === 'plugin' ? { level: 'warn', text: `plugin ${str(e.data.plugin)} ${str(e.data.hook)} ${firstLine(str(e.data.error))}; the text passed through unchanged${where}` } : undefined;
+      return e.data.where === 'plugin'
+        ? { level: 'warn', text: `plugin ${str(e.data.plugin)} ${str(e.data.hook)} ${firstLine(str(e.data.error))}; the text passed through unchanged${where}` }
+        : undefined;
     case 'pairing.requested':
       return { level: 'info', text: `pairing requested on ${e.data.channel} (tinyagi pairing pending)` };
     case 'pairing.approved':

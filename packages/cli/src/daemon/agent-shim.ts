@@ -43,10 +43,6 @@ export function prependPath(dir: string, path: string | undefined): string {
 }
 
 /** Wraps an invoke function so every agent CLI finds the shim first on its PATH. */
-export function withShimOnPath(
-  invoke: (req: InvokeRequest) => Promise<InvokeResult>,
-  dir: string,
-  daemonPath: string | undefined,
-): (req: InvokeRequest) => Promise<InvokeResult> {
+export function withShimOnPath(invoke: (req: InvokeRequest) => Promise<InvokeResult>, dir: string, daemonPath: string | undefined): (req: InvokeRequest) => Promise<InvokeResult> {
   return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath) } });
 }

@@ -9,11 +9,7 @@ import type { Logger } from './logger.ts';
 
 export const OUTBOX_EXPIRY_INTERVAL_MS = 30_000;
 
-export function startOutboxExpiry(
-  outbox: Pick<OutboxStore, 'expire'>,
-  logger: Logger,
-  intervalMs = OUTBOX_EXPIRY_INTERVAL_MS,
-): { stop(): void; runNow(): number } {
+export function startOutboxExpiry(outbox: Pick<OutboxStore, 'expire'>, logger: Logger, intervalMs = OUTBOX_EXPIRY_INTERVAL_MS): { stop(): void; runNow(): number } {
   const runNow = (): number => {
     try {
       return outbox.expire().length;

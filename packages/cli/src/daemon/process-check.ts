@@ -30,7 +30,9 @@ export function processExists(pid: number): boolean {
 /** The process's argv on Linux; undefined where /proc is not available. */
 function procArgv(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '');
   } catch {
     return undefined;
   }

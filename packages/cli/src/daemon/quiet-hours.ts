@@ -13,7 +13,6 @@ export interface QuietHours {
   text: string;
 }
 
-
 /** Parses the setting; undefined when unset, an error message string when malformed. */
 export function parseQuietHours(value: unknown): QuietHours | string | undefined {
   if (value === undefined || value === null || value === '') return undefined;

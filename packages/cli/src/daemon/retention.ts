@@ -24,12 +24,7 @@ export interface RetentionOptions {
   filesDir: string;
 }
 
-export function startRetention(
-  stores: Pick<Stores, 'prune'>,
-  getSettings: () => Settings,
-  logger: Logger,
-  options: RetentionOptions,
-): { stop(): void; runNow(): Promise<RetentionPass | undefined> } {
+export function startRetention(stores: Pick<Stores, 'prune'>, getSettings: () => Settings, logger: Logger, options: RetentionOptions): { stop(): void; runNow(): Promise<RetentionPass | undefined> } {
   let running: Promise<RetentionPass | undefined> | undefined;
   const pass = async (): Promise<RetentionPass | undefined> => {
     try {

@@ -214,8 +214,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       getSettings: live.get,
       env: ctx.env,
       busyAgents: () => busyAgents(stores),
-      send: async (agentId, content) =>
-        (await orchestrator.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
+      send: async (agentId, content) => (await orchestrator.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
       onSent: (agentId, messageId) => stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } }),
       logger: logger.child('heartbeat'),
     });

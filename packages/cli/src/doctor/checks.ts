@@ -150,7 +150,13 @@ function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findi
       findings: [{ check: 'settings', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : 'Fix the file by hand; TinyAGI never rewrites it.' }],
     };
   }
-  const findings: Finding[] = [{ check: 'settings', status: 'ok', message: `${ctx.paths.settings} is valid (${plural(Object.keys(settings.agents ?? {}).length, 'agent')}, ${plural(Object.keys(settings.teams ?? {}).length, 'team')})` }];
+  const findings: Finding[] = [
+    {
+      check: 'settings',
+      status: 'ok',
+      message: `${ctx.paths.settings} is valid (${plural(Object.keys(settings.agents ?? {}).length, 'agent')}, ${plural(Object.keys(settings.teams ?? {}).length, 'team')})`,
+    },
+  ];
   try {
     settings = applyEnvOverrides(settings, ctx.env).settings;
   } catch (err) {
@@ -162,7 +168,12 @@ function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findi
 function checkPermissions(ctx: CliContext, fix: boolean): Finding[] {
   const findings: Finding[] = [];
   if (existsSync(ctx.paths.settings) && (statSync(ctx.paths.settings).mode & 0o077) !== 0) {
-    const f: Finding = { check: 'settings-perms', status: 'warn', message: `${ctx.paths.settings} is readable by other users (it holds API keys).`, hint: `chmod 600 ${ctx.paths.settings} (or run doctor --fix)` };
+    const f: Finding = {
+      check: 'settings-perms',
+      status: 'warn',
+      message: `${ctx.paths.settings} is readable by other users (it holds API keys).`,
+      hint: `chmod 600 ${ctx.paths.settings} (or run doctor --fix)`,
+    };
     if (fix) {
       restrictToOwner(ctx.paths.settings);
       f.fixed = 'mode set to 0600';
@@ -181,7 +192,12 @@ function checkPermissions(ctx: CliContext, fix: boolean): Finding[] {
     }
     findings.push(f);
   } else if (exposure !== 0) {
-    const f: Finding = { check: 'token', status: 'fail', message: `${ctx.paths.apiToken} is readable by other users: anyone on this machine could use your agents.`, hint: `chmod 600 ${ctx.paths.apiToken} (or run doctor --fix)` };
+    const f: Finding = {
+      check: 'token',
+      status: 'fail',
+      message: `${ctx.paths.apiToken} is readable by other users: anyone on this machine could use your agents.`,
+      hint: `chmod 600 ${ctx.paths.apiToken} (or run doctor --fix)`,
+    };
     if (fix) {
       restrictToOwner(ctx.paths.apiToken);
       f.fixed = 'mode set to 0600';
@@ -216,7 +232,15 @@ function checkDatabase(ctx: CliContext, write: boolean): Finding[] {
     const pending = pendingMigrations(db.sqlite);
     const applied = write ? appliedMigrations(db.sqlite).filter((m) => !before.includes(m)) : [];
     const ok = Object.values(integrity)[0] === 'ok';
-    if (!ok) return [{ check: 'database', status: 'fail', message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`, hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).' }];
+    if (!ok)
+      return [
+        {
+          check: 'database',
+          status: 'fail',
+          message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`,
+          hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).',
+        },
+      ];
     const f: Finding = { check: 'database', status: dead > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens${dead > 0 ? `; ${plural(dead, 'dead letter')}` : ''}` };
     if (dead > 0) f.hint = 'See them with `tinyagi queue dead`; retry with `tinyagi queue retry <id>`.';
     if (!exists) f.fixed = 'created';
@@ -253,7 +277,14 @@ async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefine
       await createApiClient({ baseUrl: url }).health({ signal: AbortSignal.timeout(3000) });
       return [{ check: 'daemon', status: 'ok', message: `Daemon running (pid ${record.pid}) and answering at ${url}` }];
     } catch (err) {
-      return [{ check: 'daemon', status: 'fail', message: `Daemon pid ${record.pid} holds the lock but ${url} does not answer: ${errorMessage(err)}`, hint: 'Look at `tinyagi logs`; `tinyagi restart` restarts it.' }];
+      return [
+        {
+          check: 'daemon',
+          status: 'fail',
+          message: `Daemon pid ${record.pid} holds the lock but ${url} does not answer: ${errorMessage(err)}`,
+          hint: 'Look at `tinyagi logs`; `tinyagi restart` restarts it.',
+        },
+      ];
     }
   }
   const free = await portFree(server.host, server.port);
@@ -261,7 +292,12 @@ async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefine
     { check: 'daemon', status: 'info', message: 'Daemon not running.' },
     free
       ? { check: 'port', status: 'ok', message: `${server.host}:${server.port} is free` }
-      : { check: 'port', status: 'fail', message: `${server.host}:${server.port} is used by another program, so the daemon cannot start.`, hint: 'Stop that program, or choose another port: set server.port in settings.json or TINYAGI_API_PORT.' },
+      : {
+          check: 'port',
+          status: 'fail',
+          message: `${server.host}:${server.port} is used by another program, so the daemon cannot start.`,
+          hint: 'Stop that program, or choose another port: set server.port in settings.json or TINYAGI_API_PORT.',
+        },
   ];
 }
 
@@ -279,7 +315,12 @@ function checkExposure(ctx: CliContext, settings: Settings | undefined): Finding
   const host = effectiveServer(settings ?? {}).host;
   if (isLoopbackHost(host)) return { check: 'exposure', status: 'ok', message: `the API listens on loopback only (${host})` };
   if (remoteAllowed(ctx.env)) {
-    return { check: 'exposure', status: 'warn', message: `server.host is ${host}: the daemon will listen beyond loopback (${ALLOW_REMOTE_ENV}=1 is set).`, hint: 'Make sure a firewall or a TLS proxy protects the port.' };
+    return {
+      check: 'exposure',
+      status: 'warn',
+      message: `server.host is ${host}: the daemon will listen beyond loopback (${ALLOW_REMOTE_ENV}=1 is set).`,
+      hint: 'Make sure a firewall or a TLS proxy protects the port.',
+    };
   }
   return {
     check: 'exposure',
@@ -299,7 +340,12 @@ function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding
       findings.push(
         token
           ? { check: `channel:${name}`, status: 'ok', message: `${name} bot token is set` }
-          : { check: `channel:${name}`, status: 'fail', message: `${name} is enabled but has no bot token.`, hint: `tinyagi channel setup --${name}-token <token> (or set ${name.toUpperCase()}_BOT_TOKEN)` },
+          : {
+              check: `channel:${name}`,
+              status: 'fail',
+              message: `${name} is enabled but has no bot token.`,
+              hint: `tinyagi channel setup --${name}-token <token> (or set ${name.toUpperCase()}_BOT_TOKEN)`,
+            },
       );
     } else if (name === 'whatsapp') {
       findings.push({ check: 'channel:whatsapp', status: 'ok', message: 'whatsapp needs no token (link it by QR code: tinyagi channel login whatsapp)' });
@@ -308,7 +354,12 @@ function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding
     }
   }
   if (resolveChannelRunner(ctx.env) === undefined) {
-    findings.push({ check: 'channels:runner', status: 'warn', message: 'Channels are enabled but no channel client is installed, so they will not connect.', hint: 'Install @tinyagi/channels next to the CLI.' });
+    findings.push({
+      check: 'channels:runner',
+      status: 'warn',
+      message: 'Channels are enabled but no channel client is installed, so they will not connect.',
+      hint: 'Install @tinyagi/channels next to the CLI.',
+    });
   }
   return findings;
 }
@@ -324,7 +375,12 @@ async function checkWorkspaces(ctx: CliContext, settings: Settings | undefined, 
       continue;
     }
     if (existsSync(dir)) continue;
-    const f: Finding = { check: `workspace:${id}`, status: 'warn', message: `The workspace of "${id}" (${dir}) does not exist yet.`, hint: 'It is created on the first message, or now with doctor --fix.' };
+    const f: Finding = {
+      check: `workspace:${id}`,
+      status: 'warn',
+      message: `The workspace of "${id}" (${dir}) does not exist yet.`,
+      hint: 'It is created on the first message, or now with doctor --fix.',
+    };
     if (fix) {
       await provisionWorkspace({ dir, agentId: id });
       f.fixed = 'provisioned';

@@ -11,9 +11,7 @@ export function tinyOfficeDir(): string | undefined {
 }
 
 export function officeHint(): string {
-  return tinyOfficeDir() !== undefined
-    ? 'Open TinyOffice (the web portal): tinyagi office'
-    : 'TinyOffice (the web portal) is not part of this installation; the CLI and the API cover everything.';
+  return tinyOfficeDir() !== undefined ? 'Open TinyOffice (the web portal): tinyagi office' : 'TinyOffice (the web portal) is not part of this installation; the CLI and the API cover everything.';
 }
 
 /** The static export the daemon serves at / (built by `pnpm build`), when it exists. */

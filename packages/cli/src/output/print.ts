@@ -46,7 +46,10 @@ export function plural(n: number, word: string, irregular = `${word}s`): string 
 
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export function formatDuration(ms: number): string {

@@ -22,7 +22,10 @@ export async function confirmOrRefuse(question: string, yes: boolean | undefined
 }
 
 /** The flag value, else a prompt on a terminal, else a usage error naming the flag. */
-export async function askText(value: string | undefined, options: { flag: string; message: string; placeholder?: string; initial?: string; validate?: (v: string) => string | undefined }): Promise<string> {
+export async function askText(
+  value: string | undefined,
+  options: { flag: string; message: string; placeholder?: string; initial?: string; validate?: (v: string) => string | undefined },
+): Promise<string> {
   if (value !== undefined) {
     const problem = options.validate?.(value);
     if (problem !== undefined) throw usageError(`${options.flag}: ${problem}`);

@@ -101,8 +101,7 @@ export const agentsContract = {
   deleteAgent: route({
     method: 'DELETE',
     path: '/api/agents/:id',
-    summary:
-      'Remove an agent from settings (refused while a team lists it). Its workspace is archived to <workspace.path>/.archive/ unless ?workspace=keep; ?workspace=delete deletes it',
+    summary: 'Remove an agent from settings (refused while a team lists it). Its workspace is archived to <workspace.path>/.archive/ unless ?workspace=keep; ?workspace=delete deletes it',
     tag: 'agents',
     params: IdParamsSchema,
     query: z.object({ workspace: z.enum(WORKSPACE_REMOVAL_MODES).optional().describe('archive (default), delete or keep') }),

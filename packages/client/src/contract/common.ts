@@ -22,7 +22,11 @@ export const IdParamsSchema = z.object({ id: z.string().min(1).max(200) });
 export const TimestampSchema = z.number().int();
 
 /** A file system path in a body: no NUL byte (core's settings schema checks the same). */
-export const PathString = (max: number) => z.string().max(max).refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
+export const PathString = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
 
 /**
  * A non-negative integer in a query string or path: digits only. z.coerce.number() would take
@@ -32,7 +36,13 @@ export const PathString = (max: number) => z.string().max(max).refine((path) => 
 export function IntParam(min: number, max = Number.MAX_SAFE_INTEGER) {
   // Digits become a number; anything else reaches z.int() as it came and is refused there.
   const digits = (value: unknown): unknown => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value);
-  return z.preprocess(digits, z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number written in digits, e.g. 20' : undefined) }).min(min).max(max));
+  return z.preprocess(
+    digits,
+    z
+      .int({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number written in digits, e.g. 20' : undefined) })
+      .min(min)
+      .max(max),
+  );
 }
 
 export const LimitQuery = IntParam(1, 1000).optional();

@@ -206,10 +206,7 @@ const envelope = {
 
 /** One event of the log / SSE stream, discriminated on `type`; `id` is the SSE event id. */
 export const EventSchema = z
-  .discriminatedUnion(
-    'type',
-    EVENT_TYPES.map((type) => z.object({ ...envelope, type: z.literal(type), data: EVENT_PAYLOADS[type] })) as unknown as [EventVariantSchema, ...EventVariantSchema[]],
-  )
+  .discriminatedUnion('type', EVENT_TYPES.map((type) => z.object({ ...envelope, type: z.literal(type), data: EVENT_PAYLOADS[type] })) as unknown as [EventVariantSchema, ...EventVariantSchema[]])
   .meta({ id: 'Event' });
 type EventVariantSchema = z.ZodObject<typeof envelope & { type: z.ZodLiteral<EventType>; data: z.ZodType }>;
 

@@ -8,7 +8,10 @@ export const EventsQuerySchema = z.strictObject({
   /** Comma-separated event types, e.g. `run.completed,run.failed`. */
   types: z.string().min(1).max(2000).optional(),
   /** For clients that cannot send the Last-Event-ID header. */
-  lastEventId: z.string().regex(/^\d{1,15}$/).optional(),
+  lastEventId: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional(),
   /** A ticket from POST /api/auth/ticket, for EventSource clients that cannot send headers. */
   ticket: z.string().min(1).max(500).optional(),
 });

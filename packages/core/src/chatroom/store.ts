@@ -56,9 +56,7 @@ export class ChatroomStore {
   /** Oldest first. With `beforeId` the newest posts before it; otherwise posts after `afterId` (default 0). */
   list(teamId: string, query: ChatroomListQuery = {}): ChatroomPost[] {
     const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
-    const rows = query.beforeId !== undefined
-      ? (this.#before.all(teamId, query.beforeId, limit) as Row[])
-      : (this.#after.all(teamId, query.afterId ?? 0, limit) as Row[]);
+    const rows = query.beforeId !== undefined ? (this.#before.all(teamId, query.beforeId, limit) as Row[]) : (this.#after.all(teamId, query.afterId ?? 0, limit) as Row[]);
     return rows.map(toPost);
   }
 

@@ -68,7 +68,10 @@ function checkProviderReference(provider: unknown, path: PropertyKey[], customPr
     path,
     message: `Custom provider ${JSON.stringify(pid)} is not defined`,
     params: {
-      hint: `Add custom_providers.${pid} (name, harness, base_url, api_key) or use one of the defined providers: ${listOr(customProviders.map((p) => `custom:${p}`), 'none defined')}.`,
+      hint: `Add custom_providers.${pid} (name, harness, base_url, api_key) or use one of the defined providers: ${listOr(
+        customProviders.map((p) => `custom:${p}`),
+        'none defined',
+      )}.`,
     },
   });
 }
@@ -134,10 +137,7 @@ function resolvedWorkspace(settings: JsonObject, agentId: string, agent: JsonObj
   const root = asObject(settings['workspace'])?.['path'];
   if ((wd !== undefined && typeof wd !== 'string') || (root !== undefined && typeof root !== 'string')) return undefined;
   if (typeof wd === 'string' && workingDirectoryEscapes(wd)) return undefined;
-  return agentWorkspaceDir(
-    { ...(root !== undefined ? { workspace: { path: root } } : {}), agents: { [agentId]: wd !== undefined ? { working_directory: wd } : {} } },
-    agentId,
-  );
+  return agentWorkspaceDir({ ...(root !== undefined ? { workspace: { path: root } } : {}), agents: { [agentId]: wd !== undefined ? { working_directory: wd } : {} } }, agentId);
 }
 
 // Default file systems on macOS and Windows ignore case: "Work" and "work" are one directory.

@@ -170,9 +170,7 @@ export const SettingsShapeSchema = z.looseObject({
   models: z
     .looseObject({
       provider: ProviderNameSchema.optional(),
-      anthropic: z
-        .looseObject({ model: z.string().optional(), api_key: z.string().optional(), oauth_token: z.string().optional() })
-        .optional(),
+      anthropic: z.looseObject({ model: z.string().optional(), api_key: z.string().optional(), oauth_token: z.string().optional() }).optional(),
       openai: z.looseObject({ model: z.string().optional(), api_key: z.string().optional() }).optional(),
       opencode: z.looseObject({ model: z.string().optional() }).optional(),
     })

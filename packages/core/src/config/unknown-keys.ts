@@ -35,7 +35,11 @@ function levenshtein(a: string, b: string): number {
 
 /** The known key closest to `key` (case, `-`/`_` and small typos forgiven), if any is close. */
 export function nearestKey(key: string, known: readonly string[]): string | undefined {
-  const norm = (k: string): string => k.toLowerCase().replace(/[-\s]/g, '_').replace(/([a-z])([A-Z])/g, '$1_$2');
+  const norm = (k: string): string =>
+    k
+      .toLowerCase()
+      .replace(/[-\s]/g, '_')
+      .replace(/([a-z])([A-Z])/g, '$1_$2');
   const wanted = norm(key);
   let best: { key: string; distance: number } | undefined;
   for (const candidate of known) {
@@ -86,9 +90,5 @@ export function unknownAgentKeys(value: unknown): SettingsIssue[] {
  */
 export function checkAgentConfig(value: unknown): SettingsIssue[] {
   const shape = AgentSchema.safeParse(value);
-  return [
-    ...(shape.success ? [] : toSettingsIssues(shape.error.issues)),
-    ...unknownAgentKeys(value),
-    ...protoKeyIssues(value),
-  ];
+  return [...(shape.success ? [] : toSettingsIssues(shape.error.issues)), ...unknownAgentKeys(value), ...protoKeyIssues(value)];
 }

@@ -130,7 +130,7 @@ function commit(file: string, settings: Settings, readOnDisk: () => Settings | u
       {
         path: '',
         message: `The settings would take ${(Buffer.byteLength(text) / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_SETTINGS_BYTES / 1024 / 1024} MiB limit`,
-        hint: 'Remove large values you do not need (long system prompts belong in the agent\'s AGENTS.md).',
+        hint: "Remove large values you do not need (long system prompts belong in the agent's AGENTS.md).",
       },
     ]);
   }
@@ -160,11 +160,7 @@ export async function writeSettings(file: string, settings: unknown, options: Wr
  * file is broken or the result is invalid. Keep `mutate` quick: the lock is held while it runs
  * (an async `mutate` that outlives the stale-lock age fails with CONFIG_LOCKED instead of writing).
  */
-export async function updateSettings(
-  file: string,
-  mutate: (current: Settings) => unknown | Promise<unknown>,
-  options: WriteSettingsOptions = {},
-): Promise<Settings> {
+export async function updateSettings(file: string, mutate: (current: Settings) => unknown | Promise<unknown>, options: WriteSettingsOptions = {}): Promise<Settings> {
   prepareDirectory(file);
   return withLock(
     settingsLockPath(file),

@@ -60,9 +60,7 @@ export class EventLog {
   constructor(db: TinyDatabase, options: { tailMs?: number } = {}) {
     this.#db = db;
     this.#tailMs = options.tailMs ?? 250;
-    this.#insert = db.sqlite.prepare(
-      'INSERT INTO events (ts, type, conversation_id, run_id, parent_run_id, depth, agent_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.#insert = db.sqlite.prepare('INSERT INTO events (ts, type, conversation_id, run_id, parent_run_id, depth, agent_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#since = db.sqlite.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
     this.#cursor = this.lastId();
   }
@@ -71,16 +69,7 @@ export class EventLog {
   append(input: EventInput): TinyEvent {
     const ts = Date.now();
     const data = input.data;
-    const info = this.#insert.run(
-      ts,
-      input.type,
-      input.conversationId ?? null,
-      input.runId ?? null,
-      input.parentRunId ?? null,
-      input.depth ?? null,
-      input.agentId ?? null,
-      JSON.stringify(data),
-    );
+    const info = this.#insert.run(ts, input.type, input.conversationId ?? null, input.runId ?? null, input.parentRunId ?? null, input.depth ?? null, input.agentId ?? null, JSON.stringify(data));
     // The input was checked against the event map; the envelope adds what the log assigns.
     const event = {
       id: Number(info.lastInsertRowid),

@@ -11,13 +11,7 @@ import { BoundedTail, LineSplitter } from './bounded-text.ts';
 import { failureFromText, InvokeError } from './invoke-error.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
 import { buildChildEnv } from './child-env.ts';
-import {
-  DEFAULT_EXIT_AFTER_RESULT_MS,
-  DEFAULT_KILL_GRACE_MS,
-  runLimits,
-  type InvokeRequest,
-  type RunLimits,
-} from './types.ts';
+import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, runLimits, type InvokeRequest, type RunLimits } from './types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from './watchdog.ts';
 
 const STDERR_TAIL_CHARS = 64 * 1024;
@@ -184,7 +178,7 @@ async function assertWorkspace(cwd: string, what: string): Promise<void> {
   if (!info?.isDirectory()) {
     throw new InvokeError('permanent', `${what}: workspace directory ${cwd} does not exist.`, {
       code: 'INVALID_PATH',
-      hint: 'Check the agent\'s working_directory, or let tinyagi provision the workspace again.',
+      hint: "Check the agent's working_directory, or let tinyagi provision the workspace again.",
     });
   }
 }
@@ -219,10 +213,7 @@ export interface CliAdapterDefaults {
 }
 
 /** The parts of `CliRunOptions` that every CLI adapter derives from the request the same way. */
-export function cliRunBase(
-  req: InvokeRequest,
-  defaults: CliAdapterDefaults,
-): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
+export function cliRunBase(req: InvokeRequest, defaults: CliAdapterDefaults): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
   return {
     what: `${defaults.binary} (agent ${req.agentId})`,
     command: req.target.command ?? defaults.binary,

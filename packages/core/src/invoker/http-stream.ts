@@ -67,13 +67,7 @@ export interface SseEvent {
 }
 
 /** POSTs JSON and yields the response's SSE events; a non-2xx answer becomes a classified InvokeError. */
-export async function* postForEvents(
-  url: string,
-  headers: Record<string, string>,
-  body: unknown,
-  guard: HttpGuard,
-  what: string,
-): AsyncGenerator<SseEvent> {
+export async function* postForEvents(url: string, headers: Record<string, string>, body: unknown, guard: HttpGuard, what: string): AsyncGenerator<SseEvent> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
@@ -124,10 +118,7 @@ async function httpStatusError(res: Response, what: string): Promise<InvokeError
   const message = `${what}: HTTP ${res.status}${summarise(body)}`;
   const options = { stderrTail: body || undefined };
   if (res.status === 429 || res.status === 529 || (res.status >= 500 && looksRateLimited(body))) {
-    const retryAfterMs =
-      retryAfterMsHeader(res.headers.get('retry-after-ms')) ??
-      parseRetryAfterHeader(res.headers.get('retry-after')) ??
-      parseRetryAfterText(body);
+    const retryAfterMs = retryAfterMsHeader(res.headers.get('retry-after-ms')) ?? parseRetryAfterHeader(res.headers.get('retry-after')) ?? parseRetryAfterText(body);
     return new InvokeError('rate_limited', message, { ...options, retryAfterMs });
   }
   if (res.status >= 500 || res.status === 408 || res.status === 409) return new InvokeError('retryable', message, options);

@@ -92,8 +92,7 @@ export function isRetryableKind(kind: InvokeErrorKind): boolean {
   return kind === 'retryable' || kind === 'rate_limited' || kind === 'timeout';
 }
 
-const RATE_LIMIT_PATTERN =
-  /rate[\s_-]?limit|\b429\b|\b529\b|overloaded|too many requests|usage limit|hit your limit|quota exceeded/i;
+const RATE_LIMIT_PATTERN = /rate[\s_-]?limit|\b429\b|\b529\b|overloaded|too many requests|usage limit|hit your limit|quota exceeded/i;
 
 export function looksRateLimited(text: string): boolean {
   return RATE_LIMIT_PATTERN.test(text);
@@ -146,11 +145,7 @@ export function parseRetryAfterHeader(value: string | null, now: number = Date.n
 }
 
 /** A failed run's diagnostic text becomes rate_limited when it says so, else retryable. */
-export function failureFromText(
-  message: string,
-  diagnostic: string,
-  options: Omit<InvokeErrorOptions, 'retryAfterMs'> = {},
-): InvokeError {
+export function failureFromText(message: string, diagnostic: string, options: Omit<InvokeErrorOptions, 'retryAfterMs'> = {}): InvokeError {
   if (looksRateLimited(diagnostic)) {
     return new InvokeError('rate_limited', message, { ...options, retryAfterMs: parseRetryAfterText(diagnostic) });
   }

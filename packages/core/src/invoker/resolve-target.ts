@@ -128,13 +128,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
 }
 
 /** Custom providers use the agent's model, else the provider's, without alias resolution. */
-function customTarget(
-  agentId: string,
-  provider: string,
-  custom: CustomProviderSettings,
-  model: string | undefined,
-  env: Env,
-): InvokeTarget {
+function customTarget(agentId: string, provider: string, custom: CustomProviderSettings, model: string | undefined, env: Env): InvokeTarget {
   const baseUrl = nonEmpty(custom.base_url);
   const apiKey = nonEmpty(custom.api_key);
   switch (custom.harness) {

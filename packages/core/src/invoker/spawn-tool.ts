@@ -40,12 +40,7 @@ export async function runToolCall(req: InvokeRequest, guard: HttpGuard, name: st
   return outcome;
 }
 
-async function executeTool(
-  req: InvokeRequest,
-  guard: HttpGuard,
-  name: string,
-  input: Record<string, unknown> | undefined,
-): Promise<ToolOutcome> {
+async function executeTool(req: InvokeRequest, guard: HttpGuard, name: string, input: Record<string, unknown> | undefined): Promise<ToolOutcome> {
   const spawnAgent = req.tools?.spawnAgent;
   if (name !== SPAWN_AGENT_TOOL_NAME || !spawnAgent) return { content: `Unknown tool "${name}".`, ok: false };
   const agent = asString(input?.agent)?.trim();

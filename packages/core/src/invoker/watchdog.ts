@@ -73,7 +73,7 @@ export function expiryError(kind: WatchdogExpiry, limits: RunLimits, what: strin
     case 'inactivity':
       return new InvokeError('timeout', `${what} produced no output for ${formatMs(limits.inactivityMs)}.`, {
         stderrTail,
-        hint: "The agent looked stuck; raise inactivity_s if it legitimately works silently for longer.",
+        hint: 'The agent looked stuck; raise inactivity_s if it legitimately works silently for longer.',
       });
   }
 }

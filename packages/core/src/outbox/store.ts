@@ -84,10 +84,27 @@ export interface OutboxStoreOptions {
 }
 
 interface Row {
-  seq: number; id: string; message_id: string | null; run_id: string | null; conversation_id: string | null; agent_id: string | null;
-  channel: string; recipient: string; text: string; files: string; meta: string; idempotency_key: string; status: string; attempts: number;
-  lease_owner: string | null; lease_expires_at: number | null; available_at: number; expires_at: number; last_error: string | null;
-  created_at: number; delivered_at: number | null;
+  seq: number;
+  id: string;
+  message_id: string | null;
+  run_id: string | null;
+  conversation_id: string | null;
+  agent_id: string | null;
+  channel: string;
+  recipient: string;
+  text: string;
+  files: string;
+  meta: string;
+  idempotency_key: string;
+  status: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  available_at: number;
+  expires_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
 }
 
 export class OutboxStore {
@@ -106,7 +123,11 @@ export class OutboxStore {
   }
 
   /** The tree fields of an outbox event: the reply's run, with its parent and depth when known. */
-  #tree(conversationId: string | null, runId: string | null, agentId: string | null): { conversationId: string | null; runId: string | null; agentId: string | null; parentRunId?: string | null; depth?: number } {
+  #tree(
+    conversationId: string | null,
+    runId: string | null,
+    agentId: string | null,
+  ): { conversationId: string | null; runId: string | null; agentId: string | null; parentRunId?: string | null; depth?: number } {
     const run = runId ? (this.#db.prepare('SELECT parent_run_id, depth FROM runs WHERE id = ?').get(runId) as { parent_run_id: string | null; depth: number } | undefined) : undefined;
     return { conversationId, runId, agentId, ...(run ? { parentRunId: run.parent_run_id, depth: run.depth } : {}) };
   }
@@ -130,9 +151,24 @@ export class OutboxStore {
       this.#db
         .prepare(`INSERT INTO outbox (id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, input.messageId ?? null, input.runId ?? null, input.conversationId ?? null, input.agentId ?? null, input.channel,
-          JSON.stringify(input.recipient ?? {}), input.text, JSON.stringify(input.files ?? []), JSON.stringify(input.meta ?? {}),
-          input.idempotencyKey, delivered ? 'delivered' : 'pending', now, now + (input.ttlMs ?? this.#ttlMs), now, delivered ? now : null);
+        .run(
+          id,
+          input.messageId ?? null,
+          input.runId ?? null,
+          input.conversationId ?? null,
+          input.agentId ?? null,
+          input.channel,
+          JSON.stringify(input.recipient ?? {}),
+          input.text,
+          JSON.stringify(input.files ?? []),
+          JSON.stringify(input.meta ?? {}),
+          input.idempotencyKey,
+          delivered ? 'delivered' : 'pending',
+          now,
+          now + (input.ttlMs ?? this.#ttlMs),
+          now,
+          delivered ? now : null,
+        );
       const row = this.get(id)!;
       const tree = this.#tree(row.conversationId, row.runId, row.agentId);
       this.#events?.append({ type: 'outbox.enqueued', ...tree, data: { outboxId: id, channel: row.channel, status: row.status, text: row.text } });
@@ -223,9 +259,18 @@ export class OutboxStore {
   list(query: OutboxListQuery = {}): OutboxRow[] {
     const where: string[] = ['seq > ?'];
     const params: unknown[] = [query.afterSeq ?? 0];
-    if (query.channel) { where.push('channel = ?'); params.push(query.channel); }
-    if (query.status) { where.push('status = ?'); params.push(query.status); }
-    if (query.conversationId) { where.push('conversation_id = ?'); params.push(query.conversationId); }
+    if (query.channel) {
+      where.push('channel = ?');
+      params.push(query.channel);
+    }
+    if (query.status) {
+      where.push('status = ?');
+      params.push(query.status);
+    }
+    if (query.conversationId) {
+      where.push('conversation_id = ?');
+      params.push(query.conversationId);
+    }
     params.push(Math.max(1, Math.min(query.limit ?? 100, 1000)));
     return (this.#db.prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params) as Row[]).map(toRow);
   }
@@ -250,10 +295,26 @@ export class OutboxStore {
 
 function toRow(r: Row): OutboxRow {
   return {
-    seq: r.seq, id: r.id, messageId: r.message_id, runId: r.run_id, conversationId: r.conversation_id, agentId: r.agent_id,
-    channel: r.channel, recipient: JSON.parse(r.recipient) as OutboxRecipient, text: r.text, files: JSON.parse(r.files) as string[],
-    meta: JSON.parse(r.meta) as Record<string, unknown>, idempotencyKey: r.idempotency_key, status: r.status as OutboxStatus,
-    attempts: r.attempts, leaseOwner: r.lease_owner, leaseExpiresAt: r.lease_expires_at, availableAt: r.available_at,
-    expiresAt: r.expires_at, lastError: r.last_error, createdAt: r.created_at, deliveredAt: r.delivered_at,
+    seq: r.seq,
+    id: r.id,
+    messageId: r.message_id,
+    runId: r.run_id,
+    conversationId: r.conversation_id,
+    agentId: r.agent_id,
+    channel: r.channel,
+    recipient: JSON.parse(r.recipient) as OutboxRecipient,
+    text: r.text,
+    files: JSON.parse(r.files) as string[],
+    meta: JSON.parse(r.meta) as Record<string, unknown>,
+    idempotencyKey: r.idempotency_key,
+    status: r.status as OutboxStatus,
+    attempts: r.attempts,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at,
+    availableAt: r.available_at,
+    expiresAt: r.expires_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    deliveredAt: r.delivered_at,
   };
 }

@@ -1,4 +1,11 @@
 export {
-  PairingStore, generatePairingCode, normalizePairingCode, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH,
-  type PendingPairing, type ApprovedPairing, type PairingRequestResult, type PairingStoreOptions,
+  PairingStore,
+  generatePairingCode,
+  normalizePairingCode,
+  PAIRING_CODE_ALPHABET,
+  PAIRING_CODE_LENGTH,
+  type PendingPairing,
+  type ApprovedPairing,
+  type PairingRequestResult,
+  type PairingStoreOptions,
 } from './store.ts';

@@ -153,8 +153,12 @@ export class PairingStore {
   list(): { pending: PendingPairing[]; approved: ApprovedPairing[] } {
     const rows = this.#db.prepare('SELECT * FROM pairings ORDER BY created_at, channel, sender_id').all() as Row[];
     return {
-      pending: rows.filter((r) => r.status === 'pending').map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, code: r.code, createdAt: r.created_at, lastSeenAt: r.last_seen_at })),
-      approved: rows.filter((r) => r.status === 'approved').map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, approvedAt: r.approved_at ?? r.created_at, lastSeenAt: r.last_seen_at })),
+      pending: rows
+        .filter((r) => r.status === 'pending')
+        .map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, code: r.code, createdAt: r.created_at, lastSeenAt: r.last_seen_at })),
+      approved: rows
+        .filter((r) => r.status === 'approved')
+        .map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, approvedAt: r.approved_at ?? r.created_at, lastSeenAt: r.last_seen_at })),
     };
   }
 

@@ -109,18 +109,21 @@ export class SqliteQueueStore implements QueueStore {
     // Hot queries name their (partial) index: the planner would otherwise prefer the full
     // (status, finished_at) index for `status = ?` and walk every live row of that status.
     this.#stmt = {
-      insert: s.prepare(`INSERT INTO messages (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
+      insert:
+        s.prepare(`INSERT INTO messages (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
         VALUES (@id, @kind, @agentId, @teamId, @conversationId, @parentMessageId, @parentRunId, @runId, @depth, @channel, @sender, @senderId, @threadKey, @content, @attachments, @meta, 'pending', @maxAttempts, @availableAt, @idempotencyKey, @now, @now)
         ON CONFLICT (idempotency_key) DO NOTHING`),
       byKey: s.prepare('SELECT seq, id, conversation_id FROM messages WHERE idempotency_key = ?'),
       byId: s.prepare('SELECT * FROM messages WHERE id = ?'),
       conversationOf: s.prepare('SELECT conversation_id FROM messages WHERE seq = ?').pluck(),
       // Distinct agents with pending messages, by a loose index scan (one seek per agent).
-      pendingAgents: s.prepare(`WITH RECURSIVE agents(id) AS (
+      pendingAgents: s
+        .prepare(`WITH RECURSIVE agents(id) AS (
           SELECT (SELECT MIN(agent_id) FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending')
           UNION ALL
           SELECT (SELECT MIN(agent_id) FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
-        ) SELECT id FROM agents WHERE id IS NOT NULL`).pluck(),
+        ) SELECT id FROM agents WHERE id IS NOT NULL`)
+        .pluck(),
       agentHead: s.prepare("SELECT seq, available_at FROM messages INDEXED BY messages_pending_agent WHERE status = 'pending' AND agent_id = ? ORDER BY seq LIMIT 1"),
       agentBusy: s.prepare("SELECT 1 FROM messages INDEXED BY messages_processing_agent WHERE status = 'processing' AND agent_id = ? LIMIT 1").pluck(),
       pendingPage: s.prepare("SELECT seq, agent_id, available_at FROM messages INDEXED BY messages_pending_seq WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
@@ -132,9 +135,15 @@ export class SqliteQueueStore implements QueueStore {
       markClaimed: s.prepare("UPDATE messages SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE seq = ? AND status = 'pending'"),
       heldBy: s.prepare("SELECT * FROM messages WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
       renew: s.prepare("UPDATE messages SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? RETURNING cancel_requested"),
-      release: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(0, attempts - 1), available_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? AND cancel_requested = 0"),
-      complete: s.prepare("UPDATE messages SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
-      toPending: s.prepare("UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, last_failure = ?, solo = ?, updated_at = ? WHERE seq = ?"),
+      release: s.prepare(
+        "UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(0, attempts - 1), available_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? AND cancel_requested = 0",
+      ),
+      complete: s.prepare(
+        "UPDATE messages SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ?",
+      ),
+      toPending: s.prepare(
+        "UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, attempts = ?, rate_limit_waits = ?, last_error = ?, last_failure = ?, solo = ?, updated_at = ? WHERE seq = ?",
+      ),
       toFinal: s.prepare('UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ?, finished_at = ?, updated_at = ? WHERE seq = ?'),
       toDead: s.prepare("UPDATE messages SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, last_error = ?, last_failure = ?, finished_at = ?, updated_at = ? WHERE seq = ?"),
       requestCancel: s.prepare("UPDATE messages SET cancel_requested = 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'processing'"),
@@ -146,7 +155,9 @@ export class SqliteQueueStore implements QueueStore {
       countsByAgent: s.prepare('SELECT agent_id, status, COUNT(*) AS n FROM messages GROUP BY agent_id, status'),
       processing: s.prepare("SELECT * FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing' ORDER BY seq"),
       dead: s.prepare("SELECT * FROM messages WHERE status = 'dead' ORDER BY seq DESC LIMIT ?"),
-      retryDead: s.prepare("UPDATE messages SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = ?, finished_at = NULL, cancel_requested = 0, updated_at = ? WHERE id = ? AND status = 'dead'"),
+      retryDead: s.prepare(
+        "UPDATE messages SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = ?, finished_at = NULL, cancel_requested = 0, updated_at = ? WHERE id = ? AND status = 'dead'",
+      ),
       deleteDead: s.prepare("DELETE FROM messages WHERE id = ? AND status = 'dead'"),
       nextPending: s.prepare("SELECT MIN(available_at) FROM messages INDEXED BY messages_pending_available WHERE status = 'pending' AND available_at > ?").pluck(),
       nextLease: s.prepare("SELECT MIN(lease_expires_at) FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing'").pluck(),
@@ -320,7 +331,10 @@ export class SqliteQueueStore implements QueueStore {
 
   completeMany(items: readonly CompletionInput[]): Array<Error | undefined> {
     const now = Date.now();
-    const results = writeEach(this.#db, items.map((item) => () => this.#complete(item.owner, item.ids, item.effects, now)));
+    const results = writeEach(
+      this.#db,
+      items.map((item) => () => this.#complete(item.owner, item.ids, item.effects, now)),
+    );
     this.#db.afterCommit(() => this.#wake());
     return results;
   }
@@ -432,7 +446,12 @@ export class SqliteQueueStore implements QueueStore {
         // so the next crash is charged to the message that caused it. Bounded: once per message.
         const shared = !row.solo && (batchSize.get(batchKey(row)) ?? 1) > 1;
         const charged = shared ? { ...row, attempts: Math.max(0, row.attempts - 1) } : row;
-        const outcome = this.#settleFailure(charged, { kind: 'retryable', reason: 'worker_lost', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` }, now, true);
+        const outcome = this.#settleFailure(
+          charged,
+          { kind: 'retryable', reason: 'worker_lost', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` },
+          now,
+          true,
+        );
         return { id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts };
       });
     });

@@ -159,10 +159,7 @@ export class QueueWorker {
     const pending = [...this.#inFlight.values()];
     const settled = Promise.all(pending.map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      settled.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
-    ]);
+    const timedOut = await Promise.race([settled.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
     clearTimeout(timer);
     if (!timedOut) return;
     for (const flight of this.#inFlight.values()) {

@@ -1,7 +1,17 @@
 export {
-  RunStore, RUN_CAUSES, TERMINAL_RUN_STATUSES,
-  type RunCause, type RunStatus, type RunRecord, type CreateRunInput, type Usage,
-  type ConversationRecord, type ConversationStatus, type CreateConversationInput, type UsageGroup, type UsageRow,
+  RunStore,
+  RUN_CAUSES,
+  TERMINAL_RUN_STATUSES,
+  type RunCause,
+  type RunStatus,
+  type RunRecord,
+  type CreateRunInput,
+  type Usage,
+  type ConversationRecord,
+  type ConversationStatus,
+  type CreateConversationInput,
+  type UsageGroup,
+  type UsageRow,
 } from './store.ts';
 export { RunSteeringStore, type RunSteeringState } from './steering-store.ts';
 export { ConversationQueries, type OpenRunRow } from './queries.ts';

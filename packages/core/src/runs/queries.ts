@@ -38,7 +38,9 @@ export class ConversationQueries {
     this.#messageStatus = s.prepare('SELECT status FROM messages WHERE id = ?').pluck();
     this.#pendingOf = s.prepare("SELECT id FROM messages WHERE conversation_id = ? AND status = 'pending' ORDER BY seq").pluck();
     this.#openRuns = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at");
-    this.#openRunsOf = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY depth DESC, created_at");
+    this.#openRunsOf = s.prepare(
+      "SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY depth DESC, created_at",
+    );
     this.#latestOfSender = s.prepare('SELECT id FROM conversations WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20').pluck();
     this.#runningChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status = 'running'").pluck();
     this.#activeRoom = s.prepare("SELECT id FROM conversations WHERE channel = 'chatroom' AND team_id = ? AND status = 'active' ORDER BY created_at DESC LIMIT 1").pluck();

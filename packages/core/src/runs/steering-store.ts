@@ -53,13 +53,18 @@ export class RunSteeringStore {
     return this.#db.write(() => {
       this.#db.prepare("DELETE FROM run_steering WHERE run_id NOT IN (SELECT id FROM runs WHERE status IN ('queued', 'running'))").run();
       const rows = this.#db.prepare('SELECT * FROM run_steering').all() as Row[];
-      return new Map(rows.map((r) => [r.run_id, {
-        paused: r.paused === 1,
-        injected: JSON.parse(r.injected) as string[],
-        redirect: r.redirect ?? undefined,
-        applied: JSON.parse(r.applied) as string[],
-        appliedRedirect: r.applied_redirect ?? undefined,
-      }]));
+      return new Map(
+        rows.map((r) => [
+          r.run_id,
+          {
+            paused: r.paused === 1,
+            injected: JSON.parse(r.injected) as string[],
+            redirect: r.redirect ?? undefined,
+            applied: JSON.parse(r.applied) as string[],
+            appliedRedirect: r.applied_redirect ?? undefined,
+          },
+        ]),
+      );
     });
   }
 }

@@ -138,8 +138,20 @@ export class RunStore {
       this.#db
         .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, meta, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, input.teamId ?? null, input.rootAgentId, input.channel, input.sender ?? '', input.senderId ?? '', input.threadKey ?? null,
-          (input.title ?? '').slice(0, 200), input.replyMode ?? 'each', JSON.stringify({ ...input.meta, ...(input.addressed === 'team' ? { addressed: 'team' } : {}) }), now, now),
+        .run(
+          id,
+          input.teamId ?? null,
+          input.rootAgentId,
+          input.channel,
+          input.sender ?? '',
+          input.senderId ?? '',
+          input.threadKey ?? null,
+          (input.title ?? '').slice(0, 200),
+          input.replyMode ?? 'each',
+          JSON.stringify({ ...input.meta, ...(input.addressed === 'team' ? { addressed: 'team' } : {}) }),
+          now,
+          now,
+        ),
     );
     return this.getConversation(id)!;
   }
@@ -158,19 +170,35 @@ export class RunStore {
   listConversations(query: { status?: ConversationStatus; teamId?: string; agentId?: string; before?: number; limit?: number } = {}): ConversationRecord[] {
     const where: string[] = ['1 = 1'];
     const params: unknown[] = [];
-    if (query.status) { where.push('status = ?'); params.push(query.status); }
-    if (query.teamId) { where.push('team_id = ?'); params.push(query.teamId); }
-    if (query.agentId) { where.push('root_agent_id = ?'); params.push(query.agentId); }
-    if (query.before) { where.push('created_at < ?'); params.push(query.before); }
+    if (query.status) {
+      where.push('status = ?');
+      params.push(query.status);
+    }
+    if (query.teamId) {
+      where.push('team_id = ?');
+      params.push(query.teamId);
+    }
+    if (query.agentId) {
+      where.push('root_agent_id = ?');
+      params.push(query.agentId);
+    }
+    if (query.before) {
+      where.push('created_at < ?');
+      params.push(query.before);
+    }
     params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
-    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as Array<Record<string, unknown>>).map(toConversation);
+    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as Array<Record<string, unknown>>).map(
+      toConversation,
+    );
   }
 
   /** Adds to the conversation's counters (inside the caller's transaction when open). */
   bumpConversation(id: string, delta: { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number }): void {
     this.#db.write(() =>
       this.#db
-        .prepare('UPDATE conversations SET hops = hops + ?, message_count = message_count + ?, spawn_count = spawn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?')
+        .prepare(
+          'UPDATE conversations SET hops = hops + ?, message_count = message_count + ?, spawn_count = spawn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?',
+        )
         .run(delta.hops ?? 0, delta.messages ?? 0, delta.spawns ?? 0, delta.inputTokens ?? 0, delta.outputTokens ?? 0, delta.costUsd ?? 0, Date.now(), id),
     );
   }
@@ -181,13 +209,27 @@ export class RunStore {
     if (patch.status) {
       sets.push('status = ?');
       params.push(patch.status);
-      if (patch.status !== 'active') { sets.push('completed_at = COALESCE(completed_at, ?)'); params.push(Date.now()); }
-      else sets.push('completed_at = NULL');
+      if (patch.status !== 'active') {
+        sets.push('completed_at = COALESCE(completed_at, ?)');
+        params.push(Date.now());
+      } else sets.push('completed_at = NULL');
     }
-    if (patch.stopReason !== undefined) { sets.push('stop_reason = ?'); params.push(patch.stopReason); }
-    if (patch.limitScale !== undefined) { sets.push('limit_scale = ?'); params.push(patch.limitScale); }
-    if (patch.softWarned !== undefined) { sets.push('soft_warned = ?'); params.push(patch.softWarned ? 1 : 0); }
-    if (patch.meta !== undefined) { sets.push('meta = ?'); params.push(JSON.stringify(patch.meta)); }
+    if (patch.stopReason !== undefined) {
+      sets.push('stop_reason = ?');
+      params.push(patch.stopReason);
+    }
+    if (patch.limitScale !== undefined) {
+      sets.push('limit_scale = ?');
+      params.push(patch.limitScale);
+    }
+    if (patch.softWarned !== undefined) {
+      sets.push('soft_warned = ?');
+      params.push(patch.softWarned ? 1 : 0);
+    }
+    if (patch.meta !== undefined) {
+      sets.push('meta = ?');
+      params.push(JSON.stringify(patch.meta));
+    }
     params.push(id);
     this.#db.write(() => this.#db.prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ?`).run(...params));
   }
@@ -200,9 +242,24 @@ export class RunStore {
       this.#db
         .prepare(`INSERT INTO runs (id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, cause, status, message_ids, input, error, created_at, started_at, ended_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, input.conversationId, input.parentRunId ?? null, input.depth ?? 0, input.maxDepth ?? 5, input.agentId, input.teamId ?? null,
-          input.channel ?? '', input.cause, status, JSON.stringify(input.messageIds ?? []), input.input ?? null, input.error ?? null, now,
-          status === 'running' ? now : null, status === 'rejected' ? now : null),
+        .run(
+          id,
+          input.conversationId,
+          input.parentRunId ?? null,
+          input.depth ?? 0,
+          input.maxDepth ?? 5,
+          input.agentId,
+          input.teamId ?? null,
+          input.channel ?? '',
+          input.cause,
+          status,
+          JSON.stringify(input.messageIds ?? []),
+          input.input ?? null,
+          input.error ?? null,
+          now,
+          status === 'running' ? now : null,
+          status === 'rejected' ? now : null,
+        ),
     );
     return this.getRun(id)!;
   }
@@ -210,7 +267,9 @@ export class RunStore {
   startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): void {
     this.#db.write(() =>
       this.#db
-        .prepare("UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input) WHERE id = ? AND status IN ('queued', 'running')")
+        .prepare(
+          "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input) WHERE id = ? AND status IN ('queued', 'running')",
+        )
         .run(Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null, id),
     );
   }
@@ -232,7 +291,9 @@ export class RunStore {
   /** Adds what a failed attempt spent to a run that goes on (retried) or has ended. */
   addUsage(id: string, usage: Usage, costUsd: number): void {
     this.#db.write(() =>
-      this.#db.prepare('UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?').run(usage.inputTokens, usage.outputTokens, costUsd, id),
+      this.#db
+        .prepare('UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?')
+        .run(usage.inputTokens, usage.outputTokens, costUsd, id),
     );
   }
 
@@ -271,12 +332,17 @@ export class RunStore {
 
   /** Tokens and cost spent by an agent since `sinceTs` (for per-agent daily budgets). */
   agentSpend(agentId: string, sinceTs: number): { tokens: number; costUsd: number } {
-    const r = this.#db.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE agent_id = ? AND created_at >= ?').get(agentId, sinceTs) as { tokens: number; cost: number };
+    const r = this.#db
+      .prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE agent_id = ? AND created_at >= ?')
+      .get(agentId, sinceTs) as { tokens: number; cost: number };
     return { tokens: r.tokens, costUsd: r.cost };
   }
 
   globalSpend(sinceTs: number): { tokens: number; costUsd: number } {
-    const r = this.#db.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE created_at >= ?').get(sinceTs) as { tokens: number; cost: number };
+    const r = this.#db.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE created_at >= ?').get(sinceTs) as {
+      tokens: number;
+      cost: number;
+    };
     return { tokens: r.tokens, costUsd: r.cost };
   }
 

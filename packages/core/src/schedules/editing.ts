@@ -61,18 +61,23 @@ function finish(settings: Settings, fields: ScheduleFields, requireFutureRunAt: 
 /** The row for a new schedule; a one-shot must lie in the future. */
 export function newScheduleInput(settings: Settings, body: ScheduleCreate, now = Date.now()): ScheduleInput {
   const target = body.agent ?? body.team ?? 'schedule';
-  return finish(settings, {
-    label: body.label ?? `${target}-${now.toString(36)}`,
-    agentId: body.agent ?? null,
-    teamId: body.team ?? null,
-    message: body.message,
-    cron: body.cron ?? null,
-    timezone: body.timezone ?? 'UTC',
-    runAt: toMs(body.runAt),
-    enabled: body.enabled ?? true,
-    missedPolicy: body.missedPolicy ?? 'run-once',
-    channel: body.channel ?? 'schedule',
-  }, true, now);
+  return finish(
+    settings,
+    {
+      label: body.label ?? `${target}-${now.toString(36)}`,
+      agentId: body.agent ?? null,
+      teamId: body.team ?? null,
+      message: body.message,
+      cron: body.cron ?? null,
+      timezone: body.timezone ?? 'UTC',
+      runAt: toMs(body.runAt),
+      enabled: body.enabled ?? true,
+      missedPolicy: body.missedPolicy ?? 'run-once',
+      channel: body.channel ?? 'schedule',
+    },
+    true,
+    now,
+  );
 }
 
 /** The row after `patch`, validated as a whole; a one-shot time must lie in the future only when it changes. */

@@ -38,9 +38,22 @@ export interface ScheduleRecord {
 export type ScheduleInput = Omit<ScheduleRecord, 'id' | 'lastFiredAt' | 'createdAt' | 'updatedAt'>;
 
 interface Row {
-  id: string; label: string; agent_id: string | null; team_id: string | null; message: string; cron: string | null; timezone: string;
-  run_at: number | null; enabled: number; missed_policy: string; channel: string; sender_id: string; last_fired_at: number | null;
-  next_run_at: number | null; created_at: number; updated_at: number;
+  id: string;
+  label: string;
+  agent_id: string | null;
+  team_id: string | null;
+  message: string;
+  cron: string | null;
+  timezone: string;
+  run_at: number | null;
+  enabled: number;
+  missed_policy: string;
+  channel: string;
+  sender_id: string;
+  last_fired_at: number | null;
+  next_run_at: number | null;
+  created_at: number;
+  updated_at: number;
 }
 
 export class ScheduleStore {
@@ -60,8 +73,23 @@ export class ScheduleStore {
       this.#db
         .prepare(`INSERT INTO schedules (id, label, agent_id, team_id, message, cron, timezone, run_at, enabled, missed_policy, channel, sender_id, next_run_at, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0,
-          input.missedPolicy, input.channel, input.senderId, input.nextRunAt, now, now);
+        .run(
+          id,
+          input.label,
+          input.agentId,
+          input.teamId,
+          input.message,
+          input.cron,
+          input.timezone,
+          input.runAt,
+          input.enabled ? 1 : 0,
+          input.missedPolicy,
+          input.channel,
+          input.senderId,
+          input.nextRunAt,
+          now,
+          now,
+        );
     });
     return this.get(id)!;
   }
@@ -74,8 +102,22 @@ export class ScheduleStore {
       this.#db
         .prepare(`UPDATE schedules SET label = ?, agent_id = ?, team_id = ?, message = ?, cron = ?, timezone = ?, run_at = ?, enabled = ?, missed_policy = ?,
           channel = ?, sender_id = ?, next_run_at = ?, updated_at = ? WHERE id = ?`)
-        .run(input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0, input.missedPolicy,
-          input.channel, input.senderId, input.nextRunAt, Date.now(), current.id);
+        .run(
+          input.label,
+          input.agentId,
+          input.teamId,
+          input.message,
+          input.cron,
+          input.timezone,
+          input.runAt,
+          input.enabled ? 1 : 0,
+          input.missedPolicy,
+          input.channel,
+          input.senderId,
+          input.nextRunAt,
+          Date.now(),
+          current.id,
+        );
     });
     return this.get(current.id)!;
   }
@@ -134,8 +176,21 @@ export class ScheduleStore {
 
 function toRecord(r: Row): ScheduleRecord {
   return {
-    id: r.id, label: r.label, agentId: r.agent_id, teamId: r.team_id, message: r.message, cron: r.cron, timezone: r.timezone, runAt: r.run_at,
-    enabled: r.enabled === 1, missedPolicy: r.missed_policy as MissedPolicy, channel: r.channel, senderId: r.sender_id,
-    lastFiredAt: r.last_fired_at, nextRunAt: r.next_run_at, createdAt: r.created_at, updatedAt: r.updated_at,
+    id: r.id,
+    label: r.label,
+    agentId: r.agent_id,
+    teamId: r.team_id,
+    message: r.message,
+    cron: r.cron,
+    timezone: r.timezone,
+    runAt: r.run_at,
+    enabled: r.enabled === 1,
+    missedPolicy: r.missed_policy as MissedPolicy,
+    channel: r.channel,
+    senderId: r.sender_id,
+    lastFiredAt: r.last_fired_at,
+    nextRunAt: r.next_run_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }

@@ -49,9 +49,7 @@ export class AgentMessageStore {
 
   constructor(db: TinyDatabase) {
     this.#db = db;
-    this.#insert = db.sqlite.prepare(
-      'INSERT INTO agent_messages (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.#insert = db.sqlite.prepare('INSERT INTO agent_messages (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.#page = db.sqlite.prepare('SELECT * FROM (SELECT * FROM agent_messages WHERE agent_id = ? AND id < ? ORDER BY id DESC LIMIT ?) ORDER BY id');
     this.#after = db.sqlite.prepare('SELECT * FROM agent_messages WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?');
   }

@@ -235,16 +235,18 @@ export function classifyDatabaseError(err: unknown, context: string): TinyError 
  */
 function applyMigrations(sqlite: Database.Database): void {
   const migrations = readMigrations(MIGRATIONS_FOLDER);
-  sqlite.transaction(() => {
-    sqlite.exec('CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)');
-    const last = sqlite.prepare('SELECT created_at AS createdAt FROM "__drizzle_migrations" ORDER BY created_at DESC LIMIT 1').get() as { createdAt: number } | undefined;
-    const record = sqlite.prepare('INSERT INTO "__drizzle_migrations" ("hash", "created_at") VALUES (?, ?)');
-    for (const migration of migrations) {
-      if (last && Number(last.createdAt) >= migration.folderMillis) continue;
-      for (const statement of migration.sql) if (statement.trim()) sqlite.exec(statement);
-      record.run(migration.hash, migration.folderMillis);
-    }
-  }).immediate();
+  sqlite
+    .transaction(() => {
+      sqlite.exec('CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)');
+      const last = sqlite.prepare('SELECT created_at AS createdAt FROM "__drizzle_migrations" ORDER BY created_at DESC LIMIT 1').get() as { createdAt: number } | undefined;
+      const record = sqlite.prepare('INSERT INTO "__drizzle_migrations" ("hash", "created_at") VALUES (?, ?)');
+      for (const migration of migrations) {
+        if (last && Number(last.createdAt) >= migration.folderMillis) continue;
+        for (const statement of migration.sql) if (statement.trim()) sqlite.exec(statement);
+        record.run(migration.hash, migration.folderMillis);
+      }
+    })
+    .immediate();
 }
 
 interface Migration {

@@ -85,11 +85,7 @@ export const outbox = sqliteTable(
     createdAt: integer('created_at').notNull(),
     deliveredAt: integer('delivered_at'),
   },
-  (t) => [
-    index('outbox_channel_status').on(t.channel, t.status, t.seq),
-    index('outbox_conversation').on(t.conversationId),
-    index('outbox_status_expires').on(t.status, t.expiresAt),
-  ],
+  (t) => [index('outbox_channel_status').on(t.channel, t.status, t.seq), index('outbox_conversation').on(t.conversationId), index('outbox_status_expires').on(t.status, t.expiresAt)],
 );
 
 /** One conversation per human request: the root of a run tree. */
@@ -324,4 +320,3 @@ export const taskComments = sqliteTable(
   },
   (t) => [index('task_comments_task').on(t.taskId, t.id)],
 );
-

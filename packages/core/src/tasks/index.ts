@@ -1,4 +1,11 @@
 export {
-  TaskStore, derivePrefix, TASK_STATUSES,
-  type TaskStatus, type TaskRecord, type ProjectRecord, type CommentRecord, type CreateTaskInput, type TaskPatch,
+  TaskStore,
+  derivePrefix,
+  TASK_STATUSES,
+  type TaskStatus,
+  type TaskRecord,
+  type ProjectRecord,
+  type CommentRecord,
+  type CreateTaskInput,
+  type TaskPatch,
 } from './store.ts';

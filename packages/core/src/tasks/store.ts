@@ -60,18 +60,48 @@ export interface CreateTaskInput {
 export type TaskPatch = Partial<Pick<TaskRecord, 'title' | 'description' | 'status' | 'projectId' | 'assigneeAgent' | 'assigneeTeam' | 'position' | 'conversationId'>>;
 
 interface TaskRow {
-  id: string; project_id: string | null; identifier: string | null; title: string; description: string; status: string; position: number;
-  assignee_agent: string | null; assignee_team: string | null; conversation_id: string | null; created_at: number; updated_at: number;
+  id: string;
+  project_id: string | null;
+  identifier: string | null;
+  title: string;
+  description: string;
+  status: string;
+  position: number;
+  assignee_agent: string | null;
+  assignee_team: string | null;
+  conversation_id: string | null;
+  created_at: number;
+  updated_at: number;
 }
-interface ProjectRow { id: string; name: string; prefix: string; description: string; next_number: number; created_at: number; updated_at: number }
-interface CommentRow { id: number; task_id: string; author: string; content: string; created_at: number }
+interface ProjectRow {
+  id: string;
+  name: string;
+  prefix: string;
+  description: string;
+  next_number: number;
+  created_at: number;
+  updated_at: number;
+}
+interface CommentRow {
+  id: number;
+  task_id: string;
+  author: string;
+  content: string;
+  created_at: number;
+}
 
 /** `Website Redesign` -> `WR`; `Infrastructure` -> `INF`; `a b c d` -> `ABC`. */
 export function derivePrefix(name: string): string {
-  const words = name.toUpperCase().split(/[^A-Z0-9]+/).filter((w) => /^[A-Z]/.test(w));
+  const words = name
+    .toUpperCase()
+    .split(/[^A-Z0-9]+/)
+    .filter((w) => /^[A-Z]/.test(w));
   if (words.length === 0) return 'P';
   if (words.length === 1) return words[0]!.slice(0, 3);
-  return words.slice(0, 3).map((w) => w[0]).join('');
+  return words
+    .slice(0, 3)
+    .map((w) => w[0])
+    .join('');
 }
 
 export class TaskStore {
@@ -148,16 +178,13 @@ export class TaskStore {
         identifier = `${project.prefix}-${this.#takeProjectNumber(project.id)}`;
         input = { ...input, projectId: project.id };
       } else {
-        const max = this.#db
-          .prepare("SELECT MAX(CAST(substr(identifier, 3) AS INTEGER)) AS n FROM tasks WHERE identifier LIKE 'T-%'")
-          .get() as { n: number | null };
+        const max = this.#db.prepare("SELECT MAX(CAST(substr(identifier, 3) AS INTEGER)) AS n FROM tasks WHERE identifier LIKE 'T-%'").get() as { n: number | null };
         identifier = `T-${(max.n ?? 0) + 1}`;
       }
       this.#db
         .prepare(`INSERT INTO tasks (id, project_id, identifier, title, description, status, position, assignee_agent, assignee_team, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, input.projectId ?? null, identifier, input.title, input.description ?? '', status, this.#endOfColumn(status), input.assigneeAgent ?? null,
-          input.assigneeTeam ?? null, now, now);
+        .run(id, input.projectId ?? null, identifier, input.title, input.description ?? '', status, this.#endOfColumn(status), input.assigneeAgent ?? null, input.assigneeTeam ?? null, now, now);
     });
     return this.mustGetTask(id);
   }
@@ -177,9 +204,18 @@ export class TaskStore {
   listTasks(query: { projectId?: string; status?: TaskStatus; assignee?: string } = {}): TaskRecord[] {
     const where: string[] = ['1 = 1'];
     const params: unknown[] = [];
-    if (query.projectId) { where.push('project_id = ?'); params.push(query.projectId); }
-    if (query.status) { where.push('status = ?'); params.push(query.status); }
-    if (query.assignee) { where.push('(assignee_agent = ? OR assignee_team = ?)'); params.push(query.assignee, query.assignee); }
+    if (query.projectId) {
+      where.push('project_id = ?');
+      params.push(query.projectId);
+    }
+    if (query.status) {
+      where.push('status = ?');
+      params.push(query.status);
+    }
+    if (query.assignee) {
+      where.push('(assignee_agent = ? OR assignee_team = ?)');
+      params.push(query.assignee, query.assignee);
+    }
     const order = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'review' THEN 3 ELSE 4 END, position, created_at";
     return (this.#db.prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params) as TaskRow[]).map(toTask);
   }
@@ -199,10 +235,19 @@ export class TaskStore {
       this.#db
         .prepare(`UPDATE tasks SET project_id = ?, identifier = ?, title = ?, description = ?, status = ?, position = ?, assignee_agent = ?, assignee_team = ?,
           conversation_id = ?, updated_at = ? WHERE id = ?`)
-        .run(projectId, identifier, patch.title ?? before.title, patch.description ?? before.description, status, position,
+        .run(
+          projectId,
+          identifier,
+          patch.title ?? before.title,
+          patch.description ?? before.description,
+          status,
+          position,
           patch.assigneeAgent === undefined ? before.assigneeAgent : patch.assigneeAgent,
           patch.assigneeTeam === undefined ? before.assigneeTeam : patch.assigneeTeam,
-          patch.conversationId === undefined ? before.conversationId : patch.conversationId, Date.now(), before.id);
+          patch.conversationId === undefined ? before.conversationId : patch.conversationId,
+          Date.now(),
+          before.id,
+        );
     });
     return { before, after: this.mustGetTask(before.id) };
   }
@@ -248,8 +293,8 @@ export class TaskStore {
 
   addComment(taskId: string, input: { author: string; content: string }): CommentRecord {
     const task = this.mustGetTask(taskId);
-    const id = this.#db.write(
-      () => Number(this.#db.prepare('INSERT INTO task_comments (task_id, author, content, created_at) VALUES (?, ?, ?, ?)').run(task.id, input.author, input.content, Date.now()).lastInsertRowid),
+    const id = this.#db.write(() =>
+      Number(this.#db.prepare('INSERT INTO task_comments (task_id, author, content, created_at) VALUES (?, ?, ?, ?)').run(task.id, input.author, input.content, Date.now()).lastInsertRowid),
     );
     return toComment(this.#db.prepare('SELECT * FROM task_comments WHERE id = ?').get(id) as CommentRow);
   }
@@ -280,9 +325,18 @@ export class TaskStore {
 
 function toTask(r: TaskRow): TaskRecord {
   return {
-    id: r.id, projectId: r.project_id, identifier: r.identifier, title: r.title, description: r.description, status: r.status as TaskStatus,
-    position: r.position, assigneeAgent: r.assignee_agent, assigneeTeam: r.assignee_team, conversationId: r.conversation_id,
-    createdAt: r.created_at, updatedAt: r.updated_at,
+    id: r.id,
+    projectId: r.project_id,
+    identifier: r.identifier,
+    title: r.title,
+    description: r.description,
+    status: r.status as TaskStatus,
+    position: r.position,
+    assigneeAgent: r.assignee_agent,
+    assigneeTeam: r.assignee_team,
+    conversationId: r.conversation_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 

@@ -78,9 +78,7 @@ export function formatMemoryIndex(entries: readonly MemoryEntry[]): string {
   if (entries.length === 0) {
     return 'No memories yet. Create the first file in `memory/` when you learn something worth keeping.';
   }
-  return entries
-    .map((entry) => `- ${entry.name} (memory/${entry.path})${entry.summary === '' ? '' : `: ${entry.summary}`}`)
-    .join('\n');
+  return entries.map((entry) => `- ${entry.name} (memory/${entry.path})${entry.summary === '' ? '' : `: ${entry.summary}`}`).join('\n');
 }
 
 /**

@@ -75,11 +75,7 @@ export async function composeSystemPrompt(input: ComposeSystemPromptInput, optio
     agent_id: input.agentId,
     agent_name: name,
     workspace: workspaceDir,
-    teammates: formatTeammates(
-      { agentId: input.agentId, name, model: input.agent.model, provider: input.agent.provider },
-      input.teams,
-      isLeaderOf,
-    ),
+    teammates: formatTeammates({ agentId: input.agentId, name, model: input.agent.model, provider: input.agent.provider }, input.teams, isLeaderOf),
     memory_index: formatMemoryIndex(await readMemoryIndex(workspaceDir)),
   });
   const sections = [protocol];
@@ -148,13 +144,7 @@ async function fileSignature(path: string): Promise<string> {
   }
 }
 
-async function cacheKey(
-  input: ComposeSystemPromptInput,
-  workspaceDir: string,
-  isLeaderOf: readonly string[],
-  agentsMdPath: string,
-  promptFilePath: string | undefined,
-): Promise<string> {
+async function cacheKey(input: ComposeSystemPromptInput, workspaceDir: string, isLeaderOf: readonly string[], agentsMdPath: string, promptFilePath: string | undefined): Promise<string> {
   const memoryFiles = await listMemoryFiles(workspaceDir, DEFAULT_MEMORY_BOUNDS);
   const memory = await Promise.all(memoryFiles.map(async (file) => [file.path, await fileSignature(file.absolutePath)]));
   const { name, model, provider, system_prompt, prompt_file } = input.agent;

@@ -116,12 +116,7 @@ export async function applyWorkspaceRemoval(plan: WorkspaceRemovalPlan): Promise
  * read-modify-write of the settings — then archives, deletes or keeps its workspace. The removal
  * is planned under the lock, before the write, so an unsafe `delete` changes nothing.
  */
-export async function removeAgent(
-  update: (mutate: (current: Settings) => Settings) => Promise<unknown>,
-  id: string,
-  mode: WorkspaceRemovalMode,
-  env: Env,
-): Promise<WorkspaceOutcome> {
+export async function removeAgent(update: (mutate: (current: Settings) => Settings) => Promise<unknown>, id: string, mode: WorkspaceRemovalMode, env: Env): Promise<WorkspaceOutcome> {
   let plan: WorkspaceRemovalPlan | undefined;
   await update((current) => {
     const next = deleteAgent(current, id);

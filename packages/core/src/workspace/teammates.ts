@@ -24,9 +24,7 @@ export interface TeammatesSelf {
 /** The part of settings.json that `teamsOfAgent` reads; `Settings` is assignable to it. */
 export interface TeamDirectory {
   agents?: Readonly<Record<string, { name?: string | undefined }>> | undefined;
-  teams?:
-    | Readonly<Record<string, { name?: string | undefined; agents?: readonly string[] | undefined; leader_agent?: string | undefined }>>
-    | undefined;
+  teams?: Readonly<Record<string, { name?: string | undefined; agents?: readonly string[] | undefined; leader_agent?: string | undefined }>> | undefined;
 }
 
 /** Teams the agent belongs to (as member or leader), ordered by id, members named from settings. */

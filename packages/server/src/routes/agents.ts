@@ -5,8 +5,18 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  agentWorkspaceDir, formatMemoryIndex, heartbeatIntervalSeconds, parseFrontMatter, patchAgent,
-  prepareAgentWorkspace, putAgent, readMemoryIndex, removeAgent, requireAgent, setAgentHeartbeat, WORKSPACE_PATHS,
+  agentWorkspaceDir,
+  formatMemoryIndex,
+  heartbeatIntervalSeconds,
+  parseFrontMatter,
+  patchAgent,
+  prepareAgentWorkspace,
+  putAgent,
+  readMemoryIndex,
+  removeAgent,
+  requireAgent,
+  setAgentHeartbeat,
+  WORKSPACE_PATHS,
 } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
@@ -106,7 +116,10 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       const skillsDir = join(dirOf(params.id), WORKSPACE_PATHS.skillsDir);
       let names: string[];
       try {
-        names = (await readdir(skillsDir, { withFileTypes: true })).filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort();
+        names = (await readdir(skillsDir, { withFileTypes: true }))
+          .filter((d) => d.isDirectory() || d.isSymbolicLink())
+          .map((d) => d.name)
+          .sort();
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw err;

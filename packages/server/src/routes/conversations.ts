@@ -2,9 +2,7 @@
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 
-type Names =
-  | 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown'
-  | 'cancelConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
+type Names = 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown' | 'cancelConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
   const { runs } = ctx.stores;

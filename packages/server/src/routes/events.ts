@@ -22,7 +22,10 @@ import { EVENTS_PATH, EventSchema, EventsQuerySchema, type EventsQuery } from '@
 
 function parseTypes(types: string | undefined): EventType[] | undefined {
   if (types === undefined) return undefined;
-  const list = types.split(',').map((t) => t.trim()).filter(Boolean);
+  const list = types
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknown = list.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (unknown.length > 0) {
     throw new RequestError('VALIDATION_FAILED', `Invalid query: query.types: unknown event type${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Known types: ${EVENT_TYPES.join(', ')}.`, {

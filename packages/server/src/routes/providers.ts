@@ -1,8 +1,5 @@
 /** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read. */
-import {
-  deleteCustomProvider, maskSettings, putCustomProvider, requireCustomProvider, secretStatus, setBuiltinProvider,
-  type CustomProviderSettings, type Settings,
-} from '@tinyagi/core';
+import { deleteCustomProvider, maskSettings, putCustomProvider, requireCustomProvider, secretStatus, setBuiltinProvider, type CustomProviderSettings, type Settings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { providersContract } from '@tinyagi/client/contract';
@@ -51,4 +48,3 @@ export function providerRoutes(ctx: ServerContext): RouteHandlers<keyof typeof p
     },
   };
 }
-

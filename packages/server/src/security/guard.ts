@@ -69,7 +69,10 @@ export function installHostOriginGuard(app: FastifyInstance, ctx: ServerContext)
   app.addHook('onRequest', async (request) => {
     const server = effectiveServer(ctx.settings());
     if (!isAllowedHost(request.headers.host, { port: listeningPort(app), allowedHosts: server.allowed_hosts })) {
-      throw new RequestError('HOST_NOT_ALLOWED', `Host "${String(request.headers.host ?? '').slice(0, 100)}" is not allowed. Use http://127.0.0.1 or add the name to server.allowed_hosts in settings.json.`);
+      throw new RequestError(
+        'HOST_NOT_ALLOWED',
+        `Host "${String(request.headers.host ?? '').slice(0, 100)}" is not allowed. Use http://127.0.0.1 or add the name to server.allowed_hosts in settings.json.`,
+      );
     }
     const origin = request.headers.origin;
     if (origin !== undefined && !isAllowedOrigin(origin, server.allowed_origins, listeningPort(app))) {
@@ -122,7 +125,12 @@ export function installAuthGuard(app: FastifyInstance, ctx: ServerContext): void
       const rate = { burst: perMinute, perSecond: perMinute / 60 };
       const taken = failures.take(request.ip, rate);
       if (!taken.ok) {
-        throw rateLimited(reply, taken.retryAfterMs, `Too many requests with a missing or wrong API token from this address (at most ${perMinute} a minute). Send "Authorization: Bearer <token>" with the token from TINYAGI_HOME/api-token or TINYAGI_API_TOKEN.`, rate);
+        throw rateLimited(
+          reply,
+          taken.retryAfterMs,
+          `Too many requests with a missing or wrong API token from this address (at most ${perMinute} a minute). Send "Authorization: Bearer <token>" with the token from TINYAGI_HOME/api-token or TINYAGI_API_TOKEN.`,
+          rate,
+        );
       }
       throw err;
     }

@@ -29,14 +29,15 @@ export function answersHuman(cause: RunRecord['cause']): boolean {
 
 /** The combined reply of an `aggregate` conversation: every human-facing answer, in order. */
 export function aggregateText(runs: readonly RunRecord[]): string {
-  const parts = runs
-    .filter((r) => r.status === 'completed' && answersHuman(r.cause) && r.output !== null && r.output.trim() !== '')
-    .map((r) => `**@${r.agentId}**\n${r.output!.trim()}`);
+  const parts = runs.filter((r) => r.status === 'completed' && answersHuman(r.cause) && r.output !== null && r.output.trim() !== '').map((r) => `**@${r.agentId}**\n${r.output!.trim()}`);
   return parts.join('\n\n');
 }
 
 /** Outbox input addressed to the conversation's human. */
-export function toHuman(conversation: ConversationRecord, input: { key: string; text: string; kind: ReplyKind; runId?: string | null; messageId?: string | null; agentId?: string | null; files?: string[] }): OutboxInput {
+export function toHuman(
+  conversation: ConversationRecord,
+  input: { key: string; text: string; kind: ReplyKind; runId?: string | null; messageId?: string | null; agentId?: string | null; files?: string[] },
+): OutboxInput {
   return {
     idempotencyKey: input.key,
     channel: conversation.channel,

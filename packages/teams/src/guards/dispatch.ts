@@ -55,7 +55,12 @@ export function guardDeliveries<T extends GuardedDelivery>(
       continue;
     }
     if (delivery.kind === 'mention' && delivery.pingPongCount > settings.limits.ping_pong_max) {
-      reject({ rule: 'ping_pong', limit: settings.limits.ping_pong_max, actual: delivery.pingPongCount, message: `two agents have passed the work back and forth ${settings.limits.ping_pong_max} times without new input from you` });
+      reject({
+        rule: 'ping_pong',
+        limit: settings.limits.ping_pong_max,
+        actual: delivery.pingPongCount,
+        message: `two agents have passed the work back and forth ${settings.limits.ping_pong_max} times without new input from you`,
+      });
       continue;
     }
     const messages = c.messageCount + verdict.accepted.length + 1;

@@ -4,16 +4,7 @@
  * whole conversation, and the hard stop. All of them write inside one transaction; aborting
  * in-process work happens after the commit.
  */
-import {
-  effectiveLimits,
-  TinyError,
-  TERMINAL_RUN_STATUSES,
-  type CancelOutcome,
-  type ConversationRecord,
-  type ConversationStatus,
-  type QueueMessage,
-  type RunRecord,
-} from '@tinyagi/core';
+import { effectiveLimits, TinyError, TERMINAL_RUN_STATUSES, type CancelOutcome, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import { readMeta } from '../router/provenance.ts';
@@ -178,8 +169,14 @@ export async function cancelConversation(ctx: Ctx, conversationId: string, reaso
     alreadyEnded = conversation.meta.finished === true;
     if (alreadyEnded) return [];
     runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason });
-    const open = ctx.stores.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
-    aborting = abortedHere(ctx, open.map((r) => r.id));
+    const open = ctx.stores.queries
+      .openRunsOf(conversationId)
+      .map((r) => runs.getRun(r.id))
+      .filter((r): r is RunRecord => r !== undefined);
+    aborting = abortedHere(
+      ctx,
+      open.map((r) => r.id),
+    );
     const ids = cancelRuns(ctx, open, reason, 'cancelled');
     // Queued messages no open run accounts for (enqueued by another component) go too.
     for (const id of ctx.stores.queries.pendingMessagesOf(conversationId)) queue.cancel(id, reason);
@@ -206,10 +203,7 @@ async function settleInProcess(ctx: Ctx, messageIds: readonly string[]): Promise
   const worker = ctx.worker;
   if (!worker || messageIds.length === 0) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(messageIds.map((id) => worker.settled(id))),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, CANCEL_SETTLE_MS))),
-  ]);
+  await Promise.race([Promise.all(messageIds.map((id) => worker.settled(id))), new Promise<void>((resolve) => (timer = setTimeout(resolve, CANCEL_SETTLE_MS)))]);
   clearTimeout(timer);
 }
 
@@ -233,7 +227,10 @@ export function stopConversation(ctx: Ctx, conversationId: string, why: { reject
         data: { rule: why.rejection.rule, limit: why.rejection.limit, actual: why.rejection.actual, message: why.rejection.message, action: 'stop' },
       });
     }
-    const open = ctx.stores.queries.openRunsOf(conversationId).map((r) => runs.getRun(r.id)).filter((r): r is RunRecord => r !== undefined);
+    const open = ctx.stores.queries
+      .openRunsOf(conversationId)
+      .map((r) => runs.getRun(r.id))
+      .filter((r): r is RunRecord => r !== undefined);
     const cancelled = cancelRuns(ctx, open, reason, why.byHuman ? 'cancelled' : 'budget');
     const text = why.byHuman
       ? `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.`
@@ -243,7 +240,6 @@ export function stopConversation(ctx: Ctx, conversationId: string, why: { reject
     return cancelled;
   });
 }
-
 
 /**
  * The conversation wall clock (`limits.conversation_timeout_s`, scaled by `continue`): an
@@ -255,10 +251,7 @@ export function stopConversation(ctx: Ctx, conversationId: string, why: { reject
 export function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch = 500): string[] {
   const settings = ctx.getSettings();
   // No conversation can be overdue before the shortest timeout of any scope has passed.
-  const shortest = Math.min(
-    effectiveLimits(settings, {}).conversation_timeout_s,
-    ...Object.keys(settings.teams ?? {}).map((teamId) => effectiveLimits(settings, { teamId }).conversation_timeout_s),
-  );
+  const shortest = Math.min(effectiveLimits(settings, {}).conversation_timeout_s, ...Object.keys(settings.teams ?? {}).map((teamId) => effectiveLimits(settings, { teamId }).conversation_timeout_s));
   const stopped: string[] = [];
   for (const id of ctx.stores.queries.activeStartedBefore(now - shortest * 1000, batch)) {
     const conversation = ctx.stores.runs.getConversation(id);

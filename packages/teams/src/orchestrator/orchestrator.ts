@@ -280,7 +280,19 @@ export class Orchestrator implements Spawner {
         const runId = newId('run');
         const messageId = newId('msg');
         const meta: MessageMeta = { runId, from: author === 'user' ? null : author, hop: 0, room: teamId, body: text };
-        queue.enqueue({ id: messageId, runId, kind: 'chatroom', agentId, teamId, conversationId: conversationId!, channel: 'chatroom', sender: author, senderId: author, content: chatroomMessage({ from: author, teamId, text }), meta: { ...meta } });
+        queue.enqueue({
+          id: messageId,
+          runId,
+          kind: 'chatroom',
+          agentId,
+          teamId,
+          conversationId: conversationId!,
+          channel: 'chatroom',
+          sender: author,
+          senderId: author,
+          content: chatroomMessage({ from: author, teamId, text }),
+          meta: { ...meta },
+        });
         createRunWithEvent(ctx, { id: runId, conversationId: conversationId!, agentId, teamId, channel: 'chatroom', cause: 'chatroom', depth: 0, messageIds: [messageId], input: text });
       }
       return { id: post.id, conversationId };

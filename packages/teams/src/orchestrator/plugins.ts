@@ -25,10 +25,7 @@ export async function applyPluginHooks(ctx: Ctx, hook: PluginHook, text: string,
     let out: unknown;
     let timer: NodeJS.Timeout | undefined;
     try {
-      out = await Promise.race([
-        Promise.resolve(fn.call(plugin, current, { ...pluginCtx })),
-        new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs))),
-      ]);
+      out = await Promise.race([Promise.resolve(fn.call(plugin, current, { ...pluginCtx })), new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs)))]);
     } catch (err) {
       recordFailure(ctx, plugin, hook, pluginCtx, `threw: ${describeThrown(err)}`);
       continue;

@@ -97,7 +97,12 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   });
   if (overBudget) {
     return () => {
-      rejectRunsEffects(ctx, conversation, open.map((p) => p.run), overBudget);
+      rejectRunsEffects(
+        ctx,
+        conversation,
+        open.map((p) => p.run),
+        overBudget,
+      );
       if (overBudget.rule === 'conversation_usd' || overBudget.rule === 'conversation_tokens') {
         stopConversation(ctx, conversation.id, { rejection: overBudget, runId: primary.run.id });
       }
@@ -156,7 +161,12 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     // messages complete (or are finished as cancelled by the worker) without further effects.
     if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
       ctx.steering.forget(run.id);
-      return () => closeMerged(ctx, open.slice(1).map((p) => p.run), run.id);
+      return () =>
+        closeMerged(
+          ctx,
+          open.slice(1).map((p) => p.run),
+          run.id,
+        );
     }
     // The attempt failed and the queue may retry it: keep the steering for the next attempt.
     ctx.steering.endAttempt(run.id);
@@ -187,7 +197,12 @@ function ensureConversation(ctx: Ctx, message: QueueMessage): ConversationRecord
       threadKey: message.threadKey,
       title: message.content.slice(0, 120),
     });
-    ctx.stores.events.append({ type: 'conversation.started', conversationId: conversation.id, agentId: message.agentId, data: { channel: message.channel, sender: message.sender, teamId: message.teamId } });
+    ctx.stores.events.append({
+      type: 'conversation.started',
+      conversationId: conversation.id,
+      agentId: message.agentId,
+      data: { channel: message.channel, sender: message.sender, teamId: message.teamId },
+    });
     return conversation;
   });
 }
@@ -221,4 +236,3 @@ function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRe
     });
   });
 }
-

@@ -22,13 +22,15 @@ export function onMessageDead(ctx: Ctx, messageId: string, reason: string): void
     if (finishRunWithEvent(ctx, run, { status: 'failed', error: reason })) {
       const conversation = ctx.stores.runs.getConversation(run.conversationId);
       if (conversation) {
-        ctx.stores.outbox.enqueue(toHuman(conversation, {
-          key: noteKey(conversation.id, `dead:${messageId}:${message.attempts}`),
-          kind: 'note',
-          runId: run.id,
-          agentId: run.agentId,
-          text: `@${run.agentId} could not answer: ${reason}. The message is kept with the dead letters; retry it with \`tinyagi queue retry ${messageId}\` once the problem is fixed.`,
-        }));
+        ctx.stores.outbox.enqueue(
+          toHuman(conversation, {
+            key: noteKey(conversation.id, `dead:${messageId}:${message.attempts}`),
+            kind: 'note',
+            runId: run.id,
+            agentId: run.agentId,
+            text: `@${run.agentId} could not answer: ${reason}. The message is kept with the dead letters; retry it with \`tinyagi queue retry ${messageId}\` once the problem is fixed.`,
+          }),
+        );
       }
     }
     completeIfDone(ctx, run.conversationId);

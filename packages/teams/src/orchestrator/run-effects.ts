@@ -121,20 +121,34 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
       }
       holdRejected(ctx, conversation, run, parentMessageId, verdict.rejected);
       if (!verdict.stop) {
-        const lines = verdict.rejected.map(({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`);
+        const lines = verdict.rejected.map(
+          ({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`,
+        );
         const raisable = verdict.rejected.some(({ rejection }) => rejection.rule !== 'max_fanout');
-        outbox.enqueue(toHuman(conversation, {
-          key: noteKey(run.conversationId, `guard:${run.id}`),
-          kind: 'note',
-          runId: run.id,
-          agentId: run.agentId,
-          text: `I held back ${verdict.rejected.length === 1 ? 'a message' : `${verdict.rejected.length} messages`} from @${run.agentId}:\n${lines.join('\n')}${raisable ? '\nReply `continue` to raise the limit and deliver, or `stop` to end the conversation.' : ''}`,
-        }));
+        outbox.enqueue(
+          toHuman(conversation, {
+            key: noteKey(run.conversationId, `guard:${run.id}`),
+            kind: 'note',
+            runId: run.id,
+            agentId: run.agentId,
+            text: `I held back ${verdict.rejected.length === 1 ? 'a message' : `${verdict.rejected.length} messages`} from @${run.agentId}:\n${lines.join('\n')}${raisable ? '\nReply `continue` to raise the limit and deliver, or `stop` to end the conversation.' : ''}`,
+          }),
+        );
       }
     }
 
     if (answersHuman(run.cause) && humanText !== '' && conversation.replyMode === 'each') {
-      outbox.enqueue(toHuman(conversation, { key: replyKey(run.conversationId, run.id), text: signed(humanText, run.agentId), kind: 'reply', runId: run.id, messageId: parentMessageId, agentId: run.agentId, files }));
+      outbox.enqueue(
+        toHuman(conversation, {
+          key: replyKey(run.conversationId, run.id),
+          text: signed(humanText, run.agentId),
+          kind: 'reply',
+          runId: run.id,
+          messageId: parentMessageId,
+          agentId: run.agentId,
+          files,
+        }),
+      );
     }
     if (verdict.stop) {
       stopConversation(ctx, run.conversationId, { rejection: verdict.stop, runId: run.id });
@@ -144,7 +158,13 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
     const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
     if (soft) {
       runs.updateConversation(conversation.id, { softWarned: true, meta: { ...conversation.meta, awaitingDecision: true } });
-      events.append({ type: 'budget.warning', conversationId: conversation.id, runId: run.id, agentId: run.agentId, data: { rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction } });
+      events.append({
+        type: 'budget.warning',
+        conversationId: conversation.id,
+        runId: run.id,
+        agentId: run.agentId,
+        data: { rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction },
+      });
       outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id }));
     }
   };
@@ -155,8 +175,14 @@ export function rejectRunsEffects(ctx: Ctx, conversation: ConversationRecord, ru
   const first = runs[0];
   if (!first) return;
   for (const run of runs) finishRunWithEvent(ctx, run, { status: 'rejected', error: rejection.message, data: { rule: rejection.rule } });
-  ctx.stores.events.append({ type: 'guard.rejected', ...treeFields(first), data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, action: 'not-invoked' } });
-  ctx.stores.outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `budget:${first.id}`), kind: 'note', runId: first.id, agentId: first.agentId, text: `@${first.agentId} was not run: ${rejection.message}.` }));
+  ctx.stores.events.append({
+    type: 'guard.rejected',
+    ...treeFields(first),
+    data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, action: 'not-invoked' },
+  });
+  ctx.stores.outbox.enqueue(
+    toHuman(conversation, { key: noteKey(conversation.id, `budget:${first.id}`), kind: 'note', runId: first.id, agentId: first.agentId, text: `@${first.agentId} was not run: ${rejection.message}.` }),
+  );
 }
 
 /** Enqueues one delivery with its run (queued), inside the caller's transaction. */
@@ -185,19 +211,23 @@ export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, pare
     meta: { ...meta },
     maxAttempts: agentDefaults(ownEntry(settings.agents, d.agentId) ?? {}, settings).max_attempts,
   });
-  createRunWithEvent(ctx, {
-    id: runId,
-    conversationId: conversation.id,
-    parentRunId: parent.id,
-    depth: 0,
-    maxDepth: effectiveLimits(settings, d.teamId ? { teamId: d.teamId, agentId: d.agentId } : { agentId: d.agentId }).max_depth,
-    agentId: d.agentId,
-    teamId: d.teamId,
-    channel: conversation.channel,
-    cause: d.kind === 'teammate' ? 'mention' : 'chatroom',
-    messageIds: [messageId],
-    input: d.body,
-  }, { from: parent.agentId, hop: d.hop });
+  createRunWithEvent(
+    ctx,
+    {
+      id: runId,
+      conversationId: conversation.id,
+      parentRunId: parent.id,
+      depth: 0,
+      maxDepth: effectiveLimits(settings, d.teamId ? { teamId: d.teamId, agentId: d.agentId } : { agentId: d.agentId }).max_depth,
+      agentId: d.agentId,
+      teamId: d.teamId,
+      channel: conversation.channel,
+      cause: d.kind === 'teammate' ? 'mention' : 'chatroom',
+      messageIds: [messageId],
+      input: d.body,
+    },
+    { from: parent.agentId, hop: d.hop },
+  );
   if (d.kind === 'teammate') {
     ctx.stores.events.append({ type: 'agent.mention', ...treeFields(parent), data: { teamId: d.teamId, fromAgent: parent.agentId, toAgent: d.agentId, hop: d.hop, messageId, childRunId: runId } });
   }
@@ -206,8 +236,6 @@ export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, pare
 function fromPlan(d: PlannedDelivery): DeliveryToEnqueue {
   return { kind: d.kind === 'mention' ? 'teammate' : 'chatroom', agentId: d.target, teamId: d.teamId, content: d.content, body: d.body, hop: d.hop, pingPong: d.pingPong, room: d.room };
 }
-
-
 
 function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord, parentMessageId: string, rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>): void {
   const held = Array.isArray(conversation.meta.held) ? (conversation.meta.held as HeldDelivery[]) : [];
@@ -237,7 +265,16 @@ function recordHistory(ctx: Ctx, outcome: RunOutcome, answer: string): void {
   }
   for (const m of messages) {
     const meta = readMeta(m.meta);
-    ctx.stores.agentMessages.append({ agentId: run.agentId, role: 'user', channel: m.channel, sender: meta?.from ? `@${meta.from}` : m.sender, messageId: m.id, runId: run.id, conversationId: run.conversationId, content: meta?.body ?? m.content });
+    ctx.stores.agentMessages.append({
+      agentId: run.agentId,
+      role: 'user',
+      channel: m.channel,
+      sender: meta?.from ? `@${meta.from}` : m.sender,
+      messageId: m.id,
+      runId: run.id,
+      conversationId: run.conversationId,
+      content: meta?.body ?? m.content,
+    });
   }
   ctx.stores.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
 }

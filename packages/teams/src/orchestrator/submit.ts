@@ -70,7 +70,13 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     const explicit = target !== undefined;
     if (!resolved && prefix.token.toLowerCase() === 'default' && prefix.rest === '' && !explicit) {
       const had = ctx.stores.senderDefaults.clear(channel, senderId);
-      return systemReply(ctx, input, { channel, senderId, sender, action: 'default_cleared' }, had ? 'Your default target is cleared: messages without @ go to the default agent again.' : 'You had no default target set.', { kind: 'agent', agentId: defaultAgentId(settings) ?? '', teamId: null });
+      return systemReply(
+        ctx,
+        input,
+        { channel, senderId, sender, action: 'default_cleared' },
+        had ? 'Your default target is cleared: messages without @ go to the default agent again.' : 'You had no default target set.',
+        { kind: 'agent', agentId: defaultAgentId(settings) ?? '', teamId: null },
+      );
     }
     if (resolved) {
       text = prefix.rest;
@@ -129,9 +135,28 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     if (!enqueued.created) {
       const existing = queue.get(enqueued.id);
       const addressed = runs.getConversation(enqueued.conversationId)?.addressed ?? target.kind;
-      return { messageId: enqueued.id, conversationId: enqueued.conversationId, agentId: existing?.agentId ?? agentId, teamId: existing?.teamId ?? null, created: false, action: 'duplicate', addressed };
+      return {
+        messageId: enqueued.id,
+        conversationId: enqueued.conversationId,
+        agentId: existing?.agentId ?? agentId,
+        teamId: existing?.teamId ?? null,
+        created: false,
+        action: 'duplicate',
+        addressed,
+      };
     }
-    runs.createConversation({ id: conversationId, teamId, rootAgentId: agentId, channel, sender, senderId, threadKey: input.threadKey ?? null, title: text.slice(0, 120), replyMode, addressed: target.kind });
+    runs.createConversation({
+      id: conversationId,
+      teamId,
+      rootAgentId: agentId,
+      channel,
+      sender,
+      senderId,
+      threadKey: input.threadKey ?? null,
+      title: text.slice(0, 120),
+      replyMode,
+      addressed: target.kind,
+    });
     events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } });
     events.append({ type: 'message.received', conversationId, agentId, data: { messageId, channel, sender, teamId, kind, preview: text.slice(0, 120) } });
     createRunWithEvent(ctx, {

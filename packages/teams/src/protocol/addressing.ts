@@ -23,9 +23,7 @@ export function splitAddressPrefix(text: string): AddressPrefix | undefined {
   return { token: match[1], rest: (match[2] ?? '').trim() };
 }
 
-export type ResolvedTarget =
-  | { kind: 'agent'; agentId: string; teamId: null }
-  | { kind: 'team'; agentId: string; teamId: string };
+export type ResolvedTarget = { kind: 'agent'; agentId: string; teamId: null } | { kind: 'team'; agentId: string; teamId: string };
 
 export function resolveTarget(settings: Settings, token: string): ResolvedTarget | undefined {
   const wanted = token.trim().toLowerCase();

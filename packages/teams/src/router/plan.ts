@@ -64,7 +64,16 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
   for (const mention of parsed.mentions) {
     const target = mention.target;
     if (ownEntry(agents, target) === undefined) {
-      plan.notes.push(`Your message to @${target} was not delivered: there is no agent with that id${members.length > 0 ? ` (your teammates: ${members.filter((m) => m !== ctx.fromAgent).map((m) => `@${m}`).join(', ')})` : ''}.`);
+      plan.notes.push(
+        `Your message to @${target} was not delivered: there is no agent with that id${
+          members.length > 0
+            ? ` (your teammates: ${members
+                .filter((m) => m !== ctx.fromAgent)
+                .map((m) => `@${m}`)
+                .join(', ')})`
+            : ''
+        }.`,
+      );
       continue;
     }
     if (!crossTeam && !members.includes(target)) {

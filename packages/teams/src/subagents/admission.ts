@@ -46,17 +46,41 @@ export function admitSpawn(s: AdmissionSnapshot): Admission {
   const refuse = (code: SpawnRefusalCode, rule: string, limit: number, actual: number, message: string): Admission => ({ ok: false, code, rule, limit, actual, depth, maxDepth, message });
 
   if (depth > maxDepth) {
-    return refuse('DEPTH_LIMIT', 'max_depth', maxDepth, depth, `depth limit reached: a sub-agent here would run at depth ${depth}, the limit is ${maxDepth}. Do the work yourself or return what you have.`);
+    return refuse(
+      'DEPTH_LIMIT',
+      'max_depth',
+      maxDepth,
+      depth,
+      `depth limit reached: a sub-agent here would run at depth ${depth}, the limit is ${maxDepth}. Do the work yourself or return what you have.`,
+    );
   }
   if (s.parentChildren >= s.limits.max_children_per_run) {
-    return refuse('CHILD_LIMIT', 'max_children_per_run', s.limits.max_children_per_run, s.parentChildren, `child limit reached: this run already started ${s.parentChildren} sub-agents (limit ${s.limits.max_children_per_run}).`);
+    return refuse(
+      'CHILD_LIMIT',
+      'max_children_per_run',
+      s.limits.max_children_per_run,
+      s.parentChildren,
+      `child limit reached: this run already started ${s.parentChildren} sub-agents (limit ${s.limits.max_children_per_run}).`,
+    );
   }
   if (s.parentRunningChildren >= s.limits.max_concurrent_children) {
-    return refuse('CONCURRENCY_LIMIT', 'max_concurrent_children', s.limits.max_concurrent_children, s.parentRunningChildren, `concurrency limit reached: ${s.parentRunningChildren} sub-agents of this run are still running (limit ${s.limits.max_concurrent_children}); wait for one to finish.`);
+    return refuse(
+      'CONCURRENCY_LIMIT',
+      'max_concurrent_children',
+      s.limits.max_concurrent_children,
+      s.parentRunningChildren,
+      `concurrency limit reached: ${s.parentRunningChildren} sub-agents of this run are still running (limit ${s.limits.max_concurrent_children}); wait for one to finish.`,
+    );
   }
   const spawnLimit = scaled(s.limits.max_spawns_per_conversation, s.limitScale);
   if (s.conversationSpawns >= spawnLimit) {
-    return refuse('SPAWN_LIMIT', 'max_spawns_per_conversation', spawnLimit, s.conversationSpawns, `spawn limit reached: this conversation already started ${s.conversationSpawns} sub-agents (limit ${spawnLimit}).`);
+    return refuse(
+      'SPAWN_LIMIT',
+      'max_spawns_per_conversation',
+      spawnLimit,
+      s.conversationSpawns,
+      `spawn limit reached: this conversation already started ${s.conversationSpawns} sub-agents (limit ${spawnLimit}).`,
+    );
   }
   const timeoutS = scaled(s.limits.conversation_timeout_s, s.limitScale);
   const ageS = (s.now - s.treeStartedAt) / 1000;

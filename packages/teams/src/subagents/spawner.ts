@@ -34,9 +34,7 @@ export interface SpawnInput {
 
 export type SpawnFailureCode = SpawnRefusalCode | 'FAILED' | 'CANCELLED' | 'AGENT_NOT_FOUND';
 
-export type SpawnResult =
-  | { ok: true; runId: string; text: string }
-  | { ok: false; runId?: string; code: SpawnFailureCode; message: string };
+export type SpawnResult = { ok: true; runId: string; text: string } | { ok: false; runId?: string; code: SpawnFailureCode; message: string };
 
 /** Session keys of sub-agent sessions are scoped to the conversation tree. */
 export function subagentSessionKey(conversationId: string, key: string): string {
@@ -69,7 +67,10 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   };
 
   if (ownEntry(settings.agents, agentId) === undefined) {
-    return refuse('AGENT_NOT_FOUND', `there is no agent "${agentId}". Known agents: ${Object.keys(settings.agents ?? {}).join(', ') || 'none'}.`, { depth: parent.depth + 1, maxDepth: parent.maxDepth });
+    return refuse('AGENT_NOT_FOUND', `there is no agent "${agentId}". Known agents: ${Object.keys(settings.agents ?? {}).join(', ') || 'none'}.`, {
+      depth: parent.depth + 1,
+      maxDepth: parent.maxDepth,
+    });
   }
   if (conversation.status !== 'active') {
     return refuse('CANCELLED', `the conversation was ${conversation.status}${conversation.stopReason ? ` (${conversation.stopReason})` : ''}.`, { depth: parent.depth + 1, maxDepth: parent.maxDepth });
@@ -102,7 +103,11 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   const run: RunRecord = db.write(() => {
     const created = createRunWithEvent(ctx, { ...base, id: runId, depth: admission.depth, maxDepth: admission.maxDepth, status: 'running' });
     runs.bumpConversation(conversation.id, { spawns: 1 });
-    events.append({ type: 'subagent.started', ...treeFields(created), data: { name: agentId, depth: admission.depth, maxDepth: admission.maxDepth, parentRunId: parent.id, session: input.session ?? null } });
+    events.append({
+      type: 'subagent.started',
+      ...treeFields(created),
+      data: { name: agentId, depth: admission.depth, maxDepth: admission.maxDepth, parentRunId: parent.id, session: input.session ?? null },
+    });
     if (previous && previous.turns > 0 && input.session) {
       events.append({ type: 'subagent.reused', ...treeFields(created), data: { name: agentId, session: input.session, turn: previous.turns + 1, parentRunId: parent.id } });
     }
@@ -128,7 +133,8 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       if (!finished) return;
       runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
       if (sessionKey) {
-        for (const exchange of result.exchanges) ctx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
+        for (const exchange of result.exchanges)
+          ctx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
       }
       ctx.stores.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task });
       ctx.stores.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text });
@@ -179,7 +185,12 @@ export function enforceTreeBudget(ctx: Ctx, conversationId: string): void {
   if (!exceeded) return;
   const victims = [...ctx.active.values()].filter((a) => a.spawned && a.conversationId === conversationId && !a.controller.signal.aborted);
   if (victims.length === 0) return;
-  ctx.stores.events.append({ type: 'budget.exceeded', conversationId, agentId: conversation.rootAgentId, data: { rule: exceeded.rule, limit: exceeded.limit, actual: exceeded.actual, message: exceeded.message, action: 'stop-subagents', runs: victims.map((v) => v.runId) } });
+  ctx.stores.events.append({
+    type: 'budget.exceeded',
+    conversationId,
+    agentId: conversation.rootAgentId,
+    data: { rule: exceeded.rule, limit: exceeded.limit, actual: exceeded.actual, message: exceeded.message, action: 'stop-subagents', runs: victims.map((v) => v.runId) },
+  });
   for (const victim of victims) victim.controller.abort('budget');
 }
 

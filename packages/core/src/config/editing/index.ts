@@ -7,7 +7,11 @@ export { requireAgent, requireTeam, requireCustomProvider } from './entities.ts'
 export { agentConfig, putAgent, patchAgent, setAgentHeartbeat, deleteAgent, teamsReferencingAgent } from './agents.ts';
 export { putTeam, patchTeam, deleteTeam } from './teams.ts';
 export {
-  setBuiltinProvider, putCustomProvider, deleteCustomProvider, customProviderUsers,
-  type BuiltinCredentialProvider, type BuiltinProviderChange,
+  setBuiltinProvider,
+  putCustomProvider,
+  deleteCustomProvider,
+  customProviderUsers,
+  type BuiltinCredentialProvider,
+  type BuiltinProviderChange,
 } from './providers.ts';
 export { patchSettings, channelsPatch, type ChannelsChange } from './settings.ts';

@@ -43,7 +43,9 @@ export function putCustomProvider(settings: Settings, id: string, body: JsonObje
 
 /** Agents that use `custom:<id>`. */
 export function customProviderUsers(settings: Settings, id: string): string[] {
-  return Object.entries(settings.agents ?? {}).filter(([, a]) => a.provider === `custom:${id}`).map(([agentId]) => agentId);
+  return Object.entries(settings.agents ?? {})
+    .filter(([, a]) => a.provider === `custom:${id}`)
+    .map(([agentId]) => agentId);
 }
 
 /** Refused while an agent or the default provider (models.provider) uses it. */

@@ -7,14 +7,7 @@
 import { httpModel, joinUrl, postForEvents, streamError, withHttpGuard, type HttpGuard } from '../http-stream.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
-import {
-  DEFAULT_MAX_TOOL_ROUNDS,
-  emitProgress,
-  type InvokeRequest,
-  type InvokeResult,
-  type InvokeUsage,
-  type SessionMessage,
-} from '../types.ts';
+import { DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type SessionMessage } from '../types.ts';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const API_VERSION = '2023-06-01';
@@ -36,9 +29,7 @@ export async function invokeAnthropicHttp(req: InvokeRequest): Promise<InvokeRes
 
   const messages: JsonRecord[] = alternatingHistory(req.session?.history ?? []);
   appendMessage(messages, 'user', req.prompt);
-  const tools = req.tools?.spawnAgent
-    ? [{ name: SPAWN_AGENT_TOOL_NAME, description: SPAWN_AGENT_DESCRIPTION, input_schema: SPAWN_AGENT_PARAMETERS }]
-    : undefined;
+  const tools = req.tools?.spawnAgent ? [{ name: SPAWN_AGENT_TOOL_NAME, description: SPAWN_AGENT_DESCRIPTION, input_schema: SPAWN_AGENT_PARAMETERS }] : undefined;
   const maxRounds = Math.max(1, req.target.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS);
 
   return withHttpGuard(req, what, (guard) =>
@@ -73,14 +64,7 @@ export async function invokeAnthropicHttp(req: InvokeRequest): Promise<InvokeRes
   );
 }
 
-async function streamRound(
-  req: InvokeRequest,
-  guard: HttpGuard,
-  what: string,
-  url: string,
-  headers: Record<string, string>,
-  body: unknown,
-): Promise<RoundResult> {
+async function streamRound(req: InvokeRequest, guard: HttpGuard, what: string, url: string, headers: Record<string, string>, body: unknown): Promise<RoundResult> {
   const blocks = new Map<number, ContentBlock>();
   let inputTokens: number | undefined;
   let outputTokens: number | undefined;
@@ -91,10 +75,7 @@ async function streamRound(
       case 'message_start': {
         const usage = asRecord(asRecord(data.message)?.usage);
         if (usage) {
-          inputTokens =
-            (asNumber(usage.input_tokens) ?? 0) +
-            (asNumber(usage.cache_creation_input_tokens) ?? 0) +
-            (asNumber(usage.cache_read_input_tokens) ?? 0);
+          inputTokens = (asNumber(usage.input_tokens) ?? 0) + (asNumber(usage.cache_creation_input_tokens) ?? 0) + (asNumber(usage.cache_read_input_tokens) ?? 0);
           outputTokens = asNumber(usage.output_tokens);
         }
         break;
@@ -132,8 +113,7 @@ async function streamRound(
       }
     }
   }
-  const usage =
-    inputTokens === undefined && outputTokens === undefined ? undefined : { inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0 };
+  const usage = inputTokens === undefined && outputTokens === undefined ? undefined : { inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0 };
   return { blocks: [...blocks.entries()].sort(([a], [b]) => a - b).map(([, block]) => block), usage };
 }
 

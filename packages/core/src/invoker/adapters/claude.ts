@@ -126,10 +126,7 @@ class ClaudeStream {
 /** Input counts every prompt token the model processed, cached or not (what the user pays for). */
 function claudeUsage(usage: JsonRecord | undefined): InvokeUsage | undefined {
   if (!usage) return undefined;
-  const input =
-    (asNumber(usage.input_tokens) ?? 0) +
-    (asNumber(usage.cache_creation_input_tokens) ?? 0) +
-    (asNumber(usage.cache_read_input_tokens) ?? 0);
+  const input = (asNumber(usage.input_tokens) ?? 0) + (asNumber(usage.cache_creation_input_tokens) ?? 0) + (asNumber(usage.cache_read_input_tokens) ?? 0);
   return { inputTokens: input, outputTokens: asNumber(usage.output_tokens) ?? 0 };
 }
 

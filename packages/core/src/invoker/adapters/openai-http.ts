@@ -36,9 +36,7 @@ export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult
   for (const m of req.session?.history ?? []) messages.push({ role: m.role, content: m.content });
   messages.push({ role: 'user', content: req.prompt });
 
-  const tools = req.tools?.spawnAgent
-    ? [{ type: 'function', function: { name: SPAWN_AGENT_TOOL_NAME, description: SPAWN_AGENT_DESCRIPTION, parameters: SPAWN_AGENT_PARAMETERS } }]
-    : undefined;
+  const tools = req.tools?.spawnAgent ? [{ type: 'function', function: { name: SPAWN_AGENT_TOOL_NAME, description: SPAWN_AGENT_DESCRIPTION, parameters: SPAWN_AGENT_PARAMETERS } }] : undefined;
   const maxRounds = Math.max(1, req.target.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS);
 
   return withHttpGuard(req, what, (guard) =>
@@ -63,14 +61,7 @@ export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult
   );
 }
 
-async function streamRound(
-  req: InvokeRequest,
-  guard: HttpGuard,
-  what: string,
-  url: string,
-  headers: Record<string, string>,
-  body: unknown,
-): Promise<RoundResult> {
+async function streamRound(req: InvokeRequest, guard: HttpGuard, what: string, url: string, headers: Record<string, string>, body: unknown): Promise<RoundResult> {
   let text = '';
   let usage: InvokeUsage | undefined;
   const calls = new Map<number, ToolCall>();
@@ -101,8 +92,6 @@ async function streamRound(
       calls.set(index, call);
     }
   }
-  const toolCalls = [...calls.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([index, call]) => ({ ...call, id: call.id || `call_${index}` }));
+  const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([index, call]) => ({ ...call, id: call.id || `call_${index}` }));
   return { text, toolCalls, usage };
 }
