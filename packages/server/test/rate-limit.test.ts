@@ -97,6 +97,9 @@ describe('TokenBuckets', () => {
     expect(buckets.take('a', rate, 250)).toEqual({ ok: false, retryAfterMs: 750 });
     expect(buckets.take('a', rate, 1000).ok).toBe(true);
     expect(buckets.take('a', rate, 1000).ok).toBe(false);
+    // A raised burst gives its extra tokens at once (no wait for the refill).
+    expect(buckets.take('a', { burst: 3, perSecond: 1 }, 1000).ok).toBe(true);
+    expect(buckets.take('a', rate, 1000).ok).toBe(false);
     buckets.take('b', rate, 1000);
     buckets.take('c', rate, 1000); // evicts a, the least recently used
     expect(buckets.take('a', rate, 1000).ok).toBe(true);

@@ -1,7 +1,8 @@
 /**
  * Token buckets keyed by who is asking: each key holds up to `burst` tokens and regains `perSecond`
  * of them every second. The parameters come with every take (settings can change while the
- * daemon runs). Memory is bounded: past `maxKeys` the least recently used key is forgotten
+ * daemon runs); a raised burst adds its extra tokens at once, so raising a limit relieves a
+ * throttled client on its next request rather than after a refill. Memory is bounded: past `maxKeys` the least recently used key is forgotten
  * (it starts again with a full bucket).
  */
 export interface BucketRate {
@@ -12,7 +13,7 @@ export interface BucketRate {
 export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
 
 export class TokenBuckets {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, { tokens: number; at: number; burst: number }>();
   readonly #maxKeys: number;
 
   constructor(maxKeys = 10_000) {
@@ -23,13 +24,14 @@ export class TokenBuckets {
     const bucket = this.#buckets.get(key);
     let tokens = rate.burst;
     if (bucket) {
-      tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * rate.perSecond);
+      const raised = Math.max(0, rate.burst - bucket.burst);
+      tokens = Math.min(rate.burst, bucket.tokens + raised + ((now - bucket.at) / 1000) * rate.perSecond);
       this.#buckets.delete(key); // re-inserted below: Map order is recency
     } else if (this.#buckets.size >= this.#maxKeys) {
       this.#buckets.delete(this.#buckets.keys().next().value!);
     }
     const ok = tokens >= 1;
-    this.#buckets.set(key, { tokens: ok ? tokens - 1 : tokens, at: now });
+    this.#buckets.set(key, { tokens: ok ? tokens - 1 : tokens, at: now, burst: rate.burst });
     return ok ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - tokens) / rate.perSecond) * 1000) };
   }
 }
