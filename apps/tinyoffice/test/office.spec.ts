@@ -74,7 +74,9 @@ test('every page passes axe without serious or critical violations', async () =>
     await page.goto(`${daemon.url}${path}`);
     await expect(page.getByRole('heading', { name: new RegExp(ready, 'i') }).first()).toBeVisible();
     const result = await new AxeBuilder({ page }).analyze();
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${path}: ${v.id} ${v.nodes.map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`).join("; ")}`);
+    const bad = result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${path}: ${v.id} ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`);
     expect(bad).toEqual([]);
   }
 });
@@ -181,7 +183,11 @@ test('a dead letter is retried from Control', async () => {
 
 test('Control lists providers with their keys masked; the key itself never reaches the page', async () => {
   const bodies: string[] = [];
-  const collect = (r: import('@playwright/test').Response) => void r.text().then((t) => bodies.push(t), () => {});
+  const collect = (r: import('@playwright/test').Response) =>
+    void r.text().then(
+      (t) => bodies.push(t),
+      () => {},
+    );
   page.on('response', collect);
   await page.goto(`${daemon.url}/control`);
   const providers = page.getByRole('region', { name: 'Providers' });
