@@ -203,9 +203,19 @@ function ChannelsPanel() {
 function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const a = useStore((s) => s.activity[id]);
   const feed = useStore((s) => s.feed);
-  const recent = feed.filter((e) => e.agentId === id).slice(-12).reverse();
+  const recent = feed
+    .filter((e) => e.agentId === id)
+    .slice(-12)
+    .reverse();
   return (
-    <Panel title={`Agent ${id}`} actions={<button type="button" className="text-sm underline" onClick={onClose}>Close</button>}>
+    <Panel
+      title={`Agent ${id}`}
+      actions={
+        <button type="button" className="text-sm underline" onClick={onClose}>
+          Close
+        </button>
+      }
+    >
       <p className="mb-2 text-sm" data-testid="agent-state">
         {a?.working ? (
           <>
@@ -239,4 +249,3 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
     </Panel>
   );
 }
-

@@ -53,7 +53,11 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
             <ConnectionBadge />
             <ThemeToggle />
             {auth === 'ok' && (
-              <button type="button" className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800" onClick={() => void logout().then(() => router.push('/login'))}>
+              <button
+                type="button"
+                className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800"
+                onClick={() => void logout().then(() => router.push('/login'))}
+              >
                 Log out
               </button>
             )}
@@ -96,13 +100,17 @@ function ReconnectBanner() {
   const info = useStore((s) => s.connectionInfo);
   if (auth !== 'ok' || !everOpen || (connection !== 'reconnecting' && connection !== 'closed')) return null;
   return (
-    <div role="alert" data-testid="reconnect-banner" className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+    <div
+      role="alert"
+      data-testid="reconnect-banner"
+      className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+    >
       {connection === 'closed' ? (
         <>The live connection to the daemon ended{info.error ? ` (${info.error.message})` : ''}. Reload the page to try again.</>
       ) : (
         <>
-          Lost the connection to the daemon; reconnecting{info.attempt > 1 ? ` (try ${info.attempt})` : ''}… What you see may be out of date until it is back. If the daemon
-          stopped, start it with <Code>tinyagi start</Code>: this page picks up where it left off.
+          Lost the connection to the daemon; reconnecting{info.attempt > 1 ? ` (try ${info.attempt})` : ''}… What you see may be out of date until it is back. If the daemon stopped, start it with{' '}
+          <Code>tinyagi start</Code>: this page picks up where it left off.
         </>
       )}
     </div>
@@ -143,8 +151,7 @@ function Gate({ children }: { children: ReactNode }) {
   }
   return (
     <Notice title="The TinyAGI daemon is not reachable">
-      Start it with <Code>tinyagi start</Code>, then run <Code>tinyagi office</Code>.
-      {error && <span className="mt-2 block text-xs text-slate-500 dark:text-slate-400">{error}</span>}
+      Start it with <Code>tinyagi start</Code>, then run <Code>tinyagi office</Code>.{error && <span className="mt-2 block text-xs text-slate-500 dark:text-slate-400">{error}</span>}
       <button type="button" className="mt-3 block rounded bg-slate-900 px-3 py-1 text-white dark:bg-slate-100 dark:text-slate-900" onClick={() => startLive()}>
         Try again
       </button>

@@ -26,7 +26,7 @@ function flush(): void {
 
 function onEvent(event: TinyEvent): void {
   pending.push(event);
-  frame ??= requestAnimationFrame(flush);
+  if (frame === undefined) frame = requestAnimationFrame(flush);
 }
 
 /** Status, agents and teams: on the first load and after a reconnect (the daemon may have restarted). */

@@ -81,7 +81,11 @@ export function subscribeStore(listener: () => void): () => void {
 }
 
 export function useStore<T>(selector: (s: OfficeState) => T): T {
-  return useSyncExternalStore(subscribeStore, () => selector(state), () => selector(initial));
+  return useSyncExternalStore(
+    subscribeStore,
+    () => selector(state),
+    () => selector(initial),
+  );
 }
 
 const idle = (): AgentActivity => ({ working: false, runId: null, conversationId: null, bubble: null, turn: 0, since: Date.now() });
@@ -135,8 +139,7 @@ function applyToStatus(status: Status, event: TinyEvent): Status {
   } else if (ENDED.has(event.type)) {
     queue.processing = Math.max(0, queue.processing - 1);
     if (event.type === 'run.completed') queue.completed += 1;
-  }
-  else if (event.type === 'queue.dead') queue.dead += 1;
+  } else if (event.type === 'queue.dead') queue.dead += 1;
   let channels: ChannelStatus[] = status.channels;
   if (event.type === 'channel.status') {
     const next = { name: event.data.channel, running: event.data.state === 'running', pid: event.data.pid ?? null, restarts: event.data.restarts ?? 0, lastError: event.data.error ?? null };

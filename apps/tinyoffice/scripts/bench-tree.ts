@@ -9,24 +9,77 @@
 import { chromium } from '@playwright/test';
 import { startDaemon } from '../test/daemon.ts';
 
-type Node = { runId: string; agentId: string; parentRunId: string | null; depth: number; cause: string; status: string; inputTokens: number; outputTokens: number; costUsd: number; error: null; startedAt: number; endedAt: number; children: Node[] };
+type Node = {
+  runId: string;
+  agentId: string;
+  parentRunId: string | null;
+  depth: number;
+  cause: string;
+  status: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  error: null;
+  startedAt: number;
+  endedAt: number;
+  children: Node[];
+};
 
 let count = 0;
 function build(depth: number, parent: string | null): Node {
   const runId = `run_bench_${count++}`;
   const now = Date.now();
-  const node: Node = { runId, agentId: `agent${depth}`, parentRunId: parent, depth, cause: parent ? 'spawn' : 'user', status: 'completed', inputTokens: 100, outputTokens: 50, costUsd: 0.001, error: null, startedAt: now - 2000, endedAt: now, children: [] };
+  const node: Node = {
+    runId,
+    agentId: `agent${depth}`,
+    parentRunId: parent,
+    depth,
+    cause: parent ? 'spawn' : 'user',
+    status: 'completed',
+    inputTokens: 100,
+    outputTokens: 50,
+    costUsd: 0.001,
+    error: null,
+    startedAt: now - 2000,
+    endedAt: now,
+    children: [],
+  };
   if (depth < 5) for (let i = 0; i < 4; i++) node.children.push(build(depth + 1, runId));
   return node;
 }
 const root = build(0, null);
 const last = `run_bench_${count - 1}`;
-const conversation = { id: 'conv_bench', teamId: null, rootAgentId: 'agent0', channel: 'web', sender: 'bench', senderId: 'bench', threadKey: null, title: 'bench tree', status: 'completed', replyMode: 'each', hops: 0, messageCount: count, spawnCount: count - 1, inputTokens: 0, outputTokens: 0, costUsd: 0, stopReason: null, addressed: 'agent', createdAt: Date.now(), updatedAt: Date.now(), completedAt: Date.now() };
+const conversation = {
+  id: 'conv_bench',
+  teamId: null,
+  rootAgentId: 'agent0',
+  channel: 'web',
+  sender: 'bench',
+  senderId: 'bench',
+  threadKey: null,
+  title: 'bench tree',
+  status: 'completed',
+  replyMode: 'each',
+  hops: 0,
+  messageCount: count,
+  spawnCount: count - 1,
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  stopReason: null,
+  addressed: 'agent',
+  createdAt: Date.now(),
+  updatedAt: Date.now(),
+  completedAt: Date.now(),
+};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const daemon = await startDaemon();
-const browser = await chromium.launch({ executablePath: process.env['TINYOFFICE_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'] });
+const browser = await chromium.launch({
+  executablePath: process.env['TINYOFFICE_CHROMIUM'] ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+});
 try {
   const page = await browser.newPage();
   await page.route('**/api/conversations/conv_bench', (r) => r.fulfill({ json: { conversation, roots: [root] } }));
@@ -69,7 +122,17 @@ try {
   await page.locator('[data-run="run_bench_2"]').waitFor({ state: 'attached' });
   const reexpand = Date.now() - t;
 
-  console.log(JSON.stringify({ runs: count, loadAndRender2LevelsMs: median(render), collapseRootMs: median(collapse), expandRootMs: median(expand), rowsFullyExpanded: rows, collapseFullyExpandedRootMs: collapseAll, reexpandRootMs: reexpand }));
+  console.log(
+    JSON.stringify({
+      runs: count,
+      loadAndRender2LevelsMs: median(render),
+      collapseRootMs: median(collapse),
+      expandRootMs: median(expand),
+      rowsFullyExpanded: rows,
+      collapseFullyExpandedRootMs: collapseAll,
+      reexpandRootMs: reexpand,
+    }),
+  );
 } finally {
   await browser.close();
   await daemon.cleanup();

@@ -27,7 +27,10 @@ const rows = pages.sort().map((file) => {
     raw += body.length;
     gz += gzipSync(body, { level: 9 }).length;
   }
-  const route = `/${file.slice(out.length).replace(/\.html$/, '').replace(/(^|\/)index$/, '')}`;
+  const route = `/${file
+    .slice(out.length)
+    .replace(/\.html$/, '')
+    .replace(/(^|\/)index$/, '')}`;
   return { route, scripts: scripts.length, rawKiB: +(raw / 1024).toFixed(1), gzipKiB: +(gz / 1024).toFixed(1) };
 });
 console.table(rows);

@@ -73,11 +73,17 @@ test('every page passes axe without serious or critical violations', async () =>
   ] as const) {
     await page.goto(`${daemon.url}${path}`);
     await expect(page.getByRole('heading', { name: new RegExp(ready, 'i') }).first()).toBeVisible();
-    const result = await new AxeBuilder({ page }).analyze();
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${path}: ${v.id} ${v.nodes.map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`).join("; ")}`);
-    expect(bad).toEqual([]);
+    expect(await axeProblems(path)).toEqual([]);
   }
 });
+
+/** Serious and critical axe violations on the current page, one line each. */
+async function axeProblems(where: string): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${where}: ${v.id} ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`);
+}
 
 test('a message from Chat: the office shows coder working, the handoff live in the office and the run tree, then everyone idle', async () => {
   await page.goto(`${daemon.url}/chat`);
@@ -101,6 +107,25 @@ test('a message from Chat: the office shows coder working, the handoff live in t
   await expect(page.getByTestId('conversation-status')).toContainText('completed');
   await expect(page.getByTestId('transcript')).toContainText('looks good');
   await shot('run-tree');
+  expect(await axeProblems('/conversations/view')).toEqual([]);
+
+  // The run tree by keyboard (WAI-ARIA tree): the first root is the tab stop, arrows move and fold.
+  const coderItem = tree.locator('[role="treeitem"][data-agent="coder"]');
+  const reviewerItem = tree.locator('[role="treeitem"][data-agent="reviewer"]');
+  await expect(coderItem).toHaveAttribute('tabindex', '0');
+  await expect(reviewerItem).toHaveAttribute('tabindex', '-1');
+  await coderItem.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(reviewerItem).toBeFocused();
+  await page.keyboard.press('ArrowLeft');
+  await expect(coderItem).toBeFocused();
+  await page.keyboard.press('ArrowLeft');
+  await expect(coderItem).toHaveAttribute('aria-expanded', 'false');
+  await expect(reviewerItem).toHaveCount(0);
+  await page.keyboard.press('ArrowRight');
+  await expect(coderItem).toHaveAttribute('aria-expanded', 'true');
+  await page.keyboard.press('ArrowRight');
+  await expect(reviewerItem).toBeFocused();
 
   // The office: a second handoff, watched from the office this time.
   await page.getByRole('link', { name: 'Office', exact: true }).click();
@@ -181,7 +206,11 @@ test('a dead letter is retried from Control', async () => {
 
 test('Control lists providers with their keys masked; the key itself never reaches the page', async () => {
   const bodies: string[] = [];
-  const collect = (r: import('@playwright/test').Response) => void r.text().then((t) => bodies.push(t), () => {});
+  const collect = (r: import('@playwright/test').Response) =>
+    void r.text().then(
+      (t) => bodies.push(t),
+      () => {},
+    );
   page.on('response', collect);
   await page.goto(`${daemon.url}/control`);
   const providers = page.getByRole('region', { name: 'Providers' });

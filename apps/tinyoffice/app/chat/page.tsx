@@ -63,7 +63,8 @@ export default function ChatPage() {
     let cleared = false;
     for (const e of events) {
       if (!e.conversationId || !mine.current.has(e.conversationId)) continue;
-      if (e.type === 'run.progress' && e.agentId) nextProgress[e.agentId] = e.data.type === 'text' ? e.data.text.slice(0, 160) : e.data.type === 'tool' ? `using ${e.data.name}…` : e.data.type === 'status' ? e.data.message : 'working…';
+      if (e.type === 'run.progress' && e.agentId)
+        nextProgress[e.agentId] = e.data.type === 'text' ? e.data.text.slice(0, 160) : e.data.type === 'tool' ? `using ${e.data.name}…` : e.data.type === 'status' ? e.data.message : 'working…';
       else if (e.type === 'run.started' && e.agentId) nextProgress[e.agentId] = 'thinking…';
       else if (e.type === 'outbox.enqueued') {
         added.push({ key: `o${e.id}`, role: 'agent', who: e.agentId ?? 'agent', text: e.data.text, conversationId: e.conversationId });
@@ -71,7 +72,8 @@ export default function ChatPage() {
         added.push({ key: `b${e.id}`, role: 'prompt', who: 'limit', text: e.data.message, conversationId: e.conversationId });
       } else if (e.type === 'conversation.completed') {
         cleared = true;
-        if (e.data.status !== 'completed') added.push({ key: `c${e.id}`, role: 'notice', who: 'system', text: `The conversation ${e.data.status}${e.data.reason ? `: ${e.data.reason}` : ''}.`, conversationId: e.conversationId });
+        if (e.data.status !== 'completed')
+          added.push({ key: `c${e.id}`, role: 'notice', who: 'system', text: `The conversation ${e.data.status}${e.data.reason ? `: ${e.data.reason}` : ''}.`, conversationId: e.conversationId });
       }
       if ((e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') && e.agentId) nextProgress[e.agentId] = '';
     }
@@ -79,8 +81,9 @@ export default function ChatPage() {
     if (Object.keys(nextProgress).length > 0 || cleared) {
       setProgress((p) => {
         const merged = cleared ? {} : { ...p };
-        for (const [k, v] of Object.entries(nextProgress)) if (v) merged[k] = v;
-        else delete merged[k];
+        for (const [k, v] of Object.entries(nextProgress))
+          if (v) merged[k] = v;
+          else delete merged[k];
         return merged;
       });
     }
@@ -113,16 +116,22 @@ export default function ChatPage() {
       title="Chat"
       actions={
         <>
-          <label className="sr-only" htmlFor="chat-target">Talk to</label>
+          <label className="sr-only" htmlFor="chat-target">
+            Talk to
+          </label>
           <select id="chat-target" className={select} value={target} onChange={(e) => setTarget(e.target.value)}>
             <optgroup label="Agents">
               {agents.map((a) => (
-                <option key={a.id} value={`@${a.id}`}>@{a.id} {a.name ? `(${a.name})` : ''}</option>
+                <option key={a.id} value={`@${a.id}`}>
+                  @{a.id} {a.name ? `(${a.name})` : ''}
+                </option>
               ))}
             </optgroup>
             <optgroup label="Teams">
               {teams.map((t) => (
-                <option key={t.id} value={`#${t.id}`}>#{t.id} {t.name ? `(${t.name})` : ''}</option>
+                <option key={t.id} value={`#${t.id}`}>
+                  #{t.id} {t.name ? `(${t.name})` : ''}
+                </option>
               ))}
             </optgroup>
           </select>
@@ -149,7 +158,9 @@ export default function ChatPage() {
           void send(text);
         }}
       >
-        <label className="sr-only" htmlFor="chat-input">Message</label>
+        <label className="sr-only" htmlFor="chat-input">
+          Message
+        </label>
         <textarea
           id="chat-input"
           rows={2}
@@ -179,24 +190,31 @@ function historyLine(m: AgentMessage): Line {
 function ChatLine({ line, onAnswer }: { line: Line; onAnswer: (answer: string) => void }) {
   if (line.role === 'prompt') {
     return (
-      <div role="group" aria-label="Limit reached" className="rounded border border-amber-300 bg-amber-50 p-2 text-sm dark:border-amber-800 dark:bg-amber-950">
+      <fieldset aria-label="Limit reached" className="min-w-0 rounded border border-amber-300 bg-amber-50 p-2 text-sm dark:border-amber-800 dark:bg-amber-950">
         <p className="mb-2">{line.text} Continue?</p>
         <div className="flex gap-2">
-          <Button tone="primary" onClick={() => onAnswer('continue')}>Continue</Button>
+          <Button tone="primary" onClick={() => onAnswer('continue')}>
+            Continue
+          </Button>
           <Button onClick={() => onAnswer('stop')}>Stop</Button>
         </div>
-      </div>
+      </fieldset>
     );
   }
   const user = line.role === 'user';
   return (
     <div className={`flex gap-2 ${user ? 'flex-row-reverse text-right' : ''}`} data-role={line.role}>
       {!user && <Avatar id={line.who} size="sm" />}
-      <div className={`max-w-[80%] rounded-lg px-3 py-2 text-sm ${user ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : line.role === 'notice' ? 'bg-amber-50 dark:bg-amber-950' : 'bg-slate-100 dark:bg-slate-800'}`}>
+      <div
+        className={`max-w-[80%] rounded-lg px-3 py-2 text-sm ${user ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : line.role === 'notice' ? 'bg-amber-50 dark:bg-amber-950' : 'bg-slate-100 dark:bg-slate-800'}`}
+      >
         {!user && <div className="mb-0.5 text-xs font-medium text-slate-600 dark:text-slate-300">{line.who}</div>}
         <p className="whitespace-pre-wrap break-words">{line.text}</p>
         {line.conversationId && (
-          <Link className={`mt-1 block text-xs underline ${user ? 'text-slate-300 dark:text-slate-600' : 'text-slate-600 dark:text-slate-400'}`} href={`/conversations/view?id=${encodeURIComponent(line.conversationId)}`}>
+          <Link
+            className={`mt-1 block text-xs underline ${user ? 'text-slate-300 dark:text-slate-600' : 'text-slate-600 dark:text-slate-400'}`}
+            href={`/conversations/view?id=${encodeURIComponent(line.conversationId)}`}
+          >
             run tree
           </Link>
         )}

@@ -41,11 +41,12 @@ export default function ConversationsPage() {
     if (events.some((e) => e.type === 'conversation.started')) load();
     const ended = events.filter((e) => e.type === 'conversation.completed');
     if (ended.length > 0) {
-      setItems((list) =>
-        list?.map((c) => {
-          const done = ended.find((e) => e.conversationId === c.id);
-          return done && done.type === 'conversation.completed' ? { ...c, status: done.data.status, costUsd: done.data.costUsd, stopReason: done.data.reason ?? null } : c;
-        }) ?? null,
+      setItems(
+        (list) =>
+          list?.map((c) => {
+            const done = ended.find((e) => e.conversationId === c.id);
+            return done && done.type === 'conversation.completed' ? { ...c, status: done.data.status, costUsd: done.data.costUsd, stopReason: done.data.reason ?? null } : c;
+          }) ?? null,
       );
     }
   });
@@ -59,31 +60,45 @@ export default function ConversationsPage() {
   const select = 'rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
   return (
     <Panel title="Conversations">
-      <form className="mb-3 flex flex-wrap gap-2" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label className="sr-only" htmlFor="conv-search">Search</label>
-        <input id="conv-search" className={`${select} min-w-48 flex-1`} placeholder="Search title or sender" value={search} onChange={(e) => setSearch(e.target.value)} />
-        <label className="sr-only" htmlFor="conv-status">Status</label>
-        <select id="conv-status" className={select} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
-          <option value="">any status</option>
-          {CONVERSATION_STATUSES.map((s) => (
-            <option key={s}>{s}</option>
-          ))}
-        </select>
-        <label className="sr-only" htmlFor="conv-team">Team</label>
-        <select id="conv-team" className={select} value={team} onChange={(e) => setTeam(e.target.value)}>
-          <option value="">any team</option>
-          {teams.map((t) => (
-            <option key={t.id} value={t.id}>{t.name ?? t.id}</option>
-          ))}
-        </select>
-        <label className="sr-only" htmlFor="conv-agent">Agent</label>
-        <select id="conv-agent" className={select} value={agent} onChange={(e) => setAgent(e.target.value)}>
-          <option value="">any agent</option>
-          {agents.map((a) => (
-            <option key={a.id} value={a.id}>{a.name ?? a.id}</option>
-          ))}
-        </select>
-      </form>
+      <search className="mb-3 block">
+        <form className="flex flex-wrap gap-2" onSubmit={(e) => e.preventDefault()}>
+          <label className="sr-only" htmlFor="conv-search">
+            Search
+          </label>
+          <input id="conv-search" className={`${select} min-w-48 flex-1`} placeholder="Search title or sender" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <label className="sr-only" htmlFor="conv-status">
+            Status
+          </label>
+          <select id="conv-status" className={select} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
+            <option value="">any status</option>
+            {CONVERSATION_STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+          <label className="sr-only" htmlFor="conv-team">
+            Team
+          </label>
+          <select id="conv-team" className={select} value={team} onChange={(e) => setTeam(e.target.value)}>
+            <option value="">any team</option>
+            {teams.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name ?? t.id}
+              </option>
+            ))}
+          </select>
+          <label className="sr-only" htmlFor="conv-agent">
+            Agent
+          </label>
+          <select id="conv-agent" className={select} value={agent} onChange={(e) => setAgent(e.target.value)}>
+            <option value="">any agent</option>
+            {agents.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name ?? a.id}
+              </option>
+            ))}
+          </select>
+        </form>
+      </search>
       <ErrorLine error={error} />
       {shown === null ? (
         <p className="text-sm text-slate-600 dark:text-slate-300">Loading…</p>

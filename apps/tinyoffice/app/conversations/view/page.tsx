@@ -8,7 +8,7 @@
  */
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
+import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
 import type { ConversationView, TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { applyRunEvent, treeFromRoots, treeTotals, type RunTree, type TreeNode } from '@/lib/run-tree';
@@ -28,7 +28,10 @@ function ConversationFromQuery() {
   if (!id) {
     return (
       <p>
-        No conversation selected. <Link className="underline" href="/conversations">Pick one from the list.</Link>
+        No conversation selected.{' '}
+        <Link className="underline" href="/conversations">
+          Pick one from the list.
+        </Link>
       </p>
     );
   }
@@ -86,7 +89,14 @@ function Conversation({ id }: { id: string }) {
         title="Conversation"
         actions={
           active ? (
-            <Button tone="danger" onClick={() => api().cancelConversation({ params: { id } }).catch((err: unknown) => setError(messageOf(err)))}>
+            <Button
+              tone="danger"
+              onClick={() =>
+                api()
+                  .cancelConversation({ params: { id } })
+                  .catch((err: unknown) => setError(messageOf(err)))
+              }
+            >
               Cancel conversation
             </Button>
           ) : null
@@ -97,9 +107,13 @@ function Conversation({ id }: { id: string }) {
           <div className="space-y-1">
             <h1 className="text-lg font-semibold">{conversation.title || '(untitled)'}</h1>
             <p className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300">
-              <span data-testid="conversation-status"><StatusPill status={conversation.status} /></span>
+              <span data-testid="conversation-status">
+                <StatusPill status={conversation.status} />
+              </span>
               <span>{conversation.teamId ? `team #${conversation.teamId}` : `agent @${conversation.rootAgentId}`}</span>
-              <span>from {conversation.sender} via {conversation.channel}</span>
+              <span>
+                from {conversation.sender} via {conversation.channel}
+              </span>
               <span>
                 {totals.runs} runs · depth {totals.maxDepth} · {totals.tokens} tokens · {money(totals.costUsd)}
               </span>
@@ -114,11 +128,11 @@ function Conversation({ id }: { id: string }) {
         {tree.current.roots.length === 0 ? (
           <p className="text-sm text-slate-600 dark:text-slate-300">No runs yet.</p>
         ) : (
-          <ul role="tree" aria-label="Runs" data-testid="run-tree" data-version={version} className="text-sm">
-            {tree.current.roots.map((runId) => (
-              <RunRow key={runId} tree={tree.current} runId={runId} level={0} rev={tree.current.nodes.get(runId)?.rev ?? 0} onError={setError} />
+          <div role="tree" aria-label="Runs" data-testid="run-tree" data-version={version} className="text-sm" onKeyDown={onTreeKey}>
+            {tree.current.roots.map((runId, i) => (
+              <RunRow key={runId} tree={tree.current} runId={runId} level={0} first={i === 0} rev={tree.current.nodes.get(runId)?.rev ?? 0} onError={setError} />
             ))}
-          </ul>
+          </div>
         )}
       </Panel>
       <Panel title="Transcript">
@@ -143,18 +157,57 @@ function Conversation({ id }: { id: string }) {
 
 const EDGE: Record<string, string> = { mention: 'handoff', spawn: 'sub-agent', chatroom: 'chat room', user: 'message', heartbeat: 'heartbeat', schedule: 'schedule', system: 'system' };
 
+/**
+ * Arrow keys move between the rendered tree items (Up/Down/Home/End), Right opens a node or goes
+ * to its first child, Left closes it or goes to its parent (the WAI-ARIA tree pattern). Keys
+ * pressed on the buttons inside an item are theirs.
+ */
+function onTreeKey(e: KeyboardEvent<HTMLDivElement>): void {
+  const item = e.target as HTMLElement;
+  if (item.getAttribute('role') !== 'treeitem') return;
+  const items = [...e.currentTarget.querySelectorAll<HTMLElement>('[role="treeitem"]')];
+  const i = items.indexOf(item);
+  const expanded = item.getAttribute('aria-expanded');
+  const toggle = () => item.querySelector<HTMLButtonElement>(':scope > div > button[data-toggle]')?.click();
+  let next: HTMLElement | null | undefined;
+  if (e.key === 'ArrowDown') next = items[i + 1];
+  else if (e.key === 'ArrowUp') next = items[i - 1];
+  else if (e.key === 'Home') next = items[0];
+  else if (e.key === 'End') next = items.at(-1);
+  else if (e.key === 'ArrowRight') {
+    if (expanded === 'false') toggle();
+    else if (expanded === 'true') next = items[i + 1];
+  } else if (e.key === 'ArrowLeft') {
+    if (expanded === 'true') toggle();
+    else next = item.parentElement?.closest<HTMLElement>('[role="treeitem"]');
+  } else return;
+  e.preventDefault();
+  next?.focus();
+}
+
 /** One node and its children; memoised on the node's rev, so an event re-renders only the rows on its path. */
-const RunRow = memo(function RunRow({ tree, runId, level, onError }: { tree: RunTree; runId: string; level: number; rev: number; onError: (e: string) => void }) {
+const RunRow = memo(function RunRow({ tree, runId, level, first = false, onError }: { tree: RunTree; runId: string; level: number; first?: boolean; rev: number; onError: (e: string) => void }) {
   const node = tree.nodes.get(runId);
   // A large tree opens two levels deep; the rest expands on demand.
   const [open, setOpen] = useState(() => level < 2 || tree.nodes.size <= 200);
   if (!node) return null;
   const hasChildren = node.children.length > 0;
   return (
-    <li role="treeitem" aria-level={level + 1} aria-expanded={hasChildren ? open : undefined} aria-selected={false} data-run={node.runId} data-agent={node.agentId} data-status={node.status} className="my-1">
+    // The first root is the tree's tab stop; arrow keys reach the other items (onTreeKey).
+    <div
+      role="treeitem"
+      tabIndex={first ? 0 : -1}
+      aria-level={level + 1}
+      aria-expanded={hasChildren ? open : undefined}
+      aria-selected={false}
+      data-run={node.runId}
+      data-agent={node.agentId}
+      data-status={node.status}
+      className="my-1"
+    >
       <div className="flex flex-wrap items-center gap-2 rounded px-1 py-1 hover:bg-slate-50 dark:hover:bg-slate-800/50" style={{ paddingLeft: `${Math.min(level, 12) * 1.25}rem` }}>
         {hasChildren ? (
-          <button type="button" aria-label={open ? `Collapse ${node.agentId}` : `Expand ${node.agentId}`} className="w-5 text-slate-600 dark:text-slate-300" onClick={() => setOpen(!open)}>
+          <button type="button" data-toggle aria-label={open ? `Collapse ${node.agentId}` : `Expand ${node.agentId}`} className="w-5 text-slate-600 dark:text-slate-300" onClick={() => setOpen(!open)}>
             {open ? '▾' : '▸'}
           </button>
         ) : (
@@ -176,13 +229,14 @@ const RunRow = memo(function RunRow({ tree, runId, level, onError }: { tree: Run
         </p>
       )}
       {hasChildren && open && (
-        <ul role="group">
+        // biome-ignore lint/a11y/useSemanticElements: a tree item's children are a role="group" in the WAI-ARIA tree pattern; a <fieldset> would announce a form grouping
+        <div role="group">
           {node.children.map((child) => (
             <RunRow key={child} tree={tree} runId={child} level={level + 1} rev={tree.nodes.get(child)?.rev ?? 0} onError={onError} />
           ))}
-        </ul>
+        </div>
       )}
-    </li>
+    </div>
   );
 });
 
@@ -202,7 +256,15 @@ function RunActions({ runId, agentId, onError }: { runId: string; agentId: strin
       .catch((err: unknown) => onError(messageOf(err)));
   return (
     <span className="flex flex-wrap items-center gap-1">
-      <Button tone="danger" aria-label={`Cancel ${agentId}'s run`} onClick={() => api().cancelRun({ params: { id: runId } }).catch((err: unknown) => onError(messageOf(err)))}>
+      <Button
+        tone="danger"
+        aria-label={`Cancel ${agentId}'s run`}
+        onClick={() =>
+          api()
+            .cancelRun({ params: { id: runId } })
+            .catch((err: unknown) => onError(messageOf(err)))
+        }
+      >
         Cancel
       </Button>
       <Button onClick={() => void send('pause')}>Pause</Button>
@@ -221,12 +283,28 @@ function RunActions({ runId, agentId, onError }: { runId: string; agentId: strin
             });
           }}
         >
-          <label className="sr-only" htmlFor={`steer-${runId}`}>{steer} text</label>
-          <input id={`steer-${runId}`} autoFocus className="rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900" placeholder={steer === 'inject' ? 'Add to what it is doing' : 'New instruction'} value={text} onChange={(e) => setText(e.target.value)} />
-          <Button type="submit" tone="primary">Send</Button>
+          <label className="sr-only" htmlFor={`steer-${runId}`}>
+            {steer} text
+          </label>
+          <input
+            id={`steer-${runId}`}
+            // biome-ignore lint/a11y/noAutofocus: the field appears only when the user has just pressed Inject or Redirect to type into it
+            autoFocus
+            className="rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+            placeholder={steer === 'inject' ? 'Add to what it is doing' : 'New instruction'}
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+          />
+          <Button type="submit" tone="primary">
+            Send
+          </Button>
         </form>
       )}
-      {note && <span className="text-xs text-slate-600 dark:text-slate-300" role="status">{note}</span>}
+      {note && (
+        <span className="text-xs text-slate-600 dark:text-slate-300" role="status">
+          {note}
+        </span>
+      )}
     </span>
   );
 }
