@@ -71,6 +71,9 @@ async function mount(element: Parameters<typeof render>[0], options: RunOptions,
     maxFps: fps * 2,
     // The main screen comes back untouched on exit (q, Esc, Ctrl-C).
     alternateScreen: options.stdout === undefined || options.stdout.isTTY === true,
+    // A person at a terminal, even when CI is set in the environment: Ink would otherwise
+    // (is-in-ci) draw nothing until exit.
+    ...(options.stdout === undefined || options.stdout.isTTY === true ? { interactive: true } : {}),
     ...(options.onFrame ? { onRender: () => options.onFrame!() } : {}),
   });
   await instance.waitUntilExit();
