@@ -7,7 +7,8 @@
  *   to the sender. Approved senders are cached for a minute (pairing requests are rate-limited).
  * - `POST /api/message` with `<channel>:<platform message id>` as idempotency key, so a
  *   redelivered update is never enqueued twice. `/agent x` and `/team x` set the sender's
- *   default target (`@x`); `/stop` cancels the chat's latest conversation. Files are
+ *   default target (`@x`); `/stop` cancels the chat's latest conversation, `/status` tells what
+ *   it is doing, `/reset` starts the chat afresh (no default target, new sessions). Files are
  *   size-capped and stored under files/ first.
  * - "typing…" is refreshed for the chat until its reply is delivered (or a cap).
  *
@@ -154,7 +155,10 @@ export class ChannelHost implements InboundSink {
     for (let attempt = 0; ; attempt++) {
       try {
         if (!(await this.#admit(message))) return;
-        if (/^\/stop(?:@\w+)?\s*$/i.test(message.text.trim())) return await this.#stop(message.route);
+        const command = /^\/(stop|status|reset)(?:@\w+)?\s*$/i.exec(message.text.trim())?.[1]?.toLowerCase();
+        if (command === 'stop') return await this.#stop(message.route);
+        if (command === 'status') return await this.#status(message.route);
+        if (command === 'reset') return await this.#reset(message);
         const stored = await storeInboundFiles(message.files, { dir: this.#o.filesDir, prefix: `${this.#o.channel}_${message.platformMessageId}`, maxBytes: this.#o.maxFileBytes });
         await this.#submit({ ...message, text: withSkippedFiles(translateCommand(message.text), stored), attachments: stored.paths });
         return;
@@ -232,6 +236,24 @@ export class ChannelHost implements InboundSink {
     const result = await this.#o.api.cancelConversation({ params: { id: conversationId } });
     this.#stopTyping(route);
     await this.#notice(route, result.alreadyEnded ? 'Nothing is running here.' : 'Stopped.');
+  }
+
+  async #status(route: string): Promise<void> {
+    const { conversation, running, queued } = await this.#o.api.chatStatus({ query: { channel: this.#o.channel, threadKey: route } });
+    if (conversation === null || conversation.status !== 'active') {
+      const last = conversation === null ? '' : ` The last conversation ${conversation.status === 'completed' ? 'completed' : `ended ${conversation.status}`}.`;
+      return this.#notice(route, `Nothing running here.${last}`);
+    }
+    const who = conversation.teamId !== null && conversation.addressed === 'team' ? `#${conversation.teamId}` : `@${conversation.rootAgentId}`;
+    const working = running.length > 0 ? `working: ${running.map((id) => `@${id}`).join(', ')}` : 'nobody working right now';
+    await this.#notice(route, `Active conversation with ${who}: ${working}; ${queued} queued. Send /stop to cancel it.`);
+  }
+
+  /** Clears the sender's default target and the chat's sessions: the next message starts fresh. */
+  async #reset(message: InboundMessage): Promise<void> {
+    const { defaultCleared, sessionsCleared: n } = await this.#o.api.resetChat({ body: { channel: this.#o.channel, senderId: message.senderId, threadKey: message.route } });
+    const target = defaultCleared ? 'your default target is cleared' : 'no default target was set';
+    await this.#notice(message.route, `Fresh start: ${target}, ${n} agent session${n === 1 ? '' : 's'} of this chat forgotten. Your next message starts a new conversation.`);
   }
 
   async #notice(route: string, text: string): Promise<void> {

@@ -26,6 +26,7 @@ beforeAll(async () => {
     agents: {
       coder: {
         provider: 'mock',
+        session_mode: 'per-thread',
         mock: {
           reply: 'coder done: {{message}}',
           rules: [
@@ -53,7 +54,7 @@ describe('telegram channel, end to end', () => {
   it('runs as a supervised channel with the command menu set', async () => {
     const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 'telegram to be running');
     expect(status.pid).toBeGreaterThan(0);
-    expect(fake.commands).toEqual([expect.objectContaining({ command: 'agent' }), expect.objectContaining({ command: 'team' }), expect.objectContaining({ command: 'stop' })]);
+    expect((fake.commands as Array<{ command: string }>).map((c) => c.command)).toEqual(['agent', 'team', 'status', 'stop', 'reset']);
   });
 
   it('the channel process holds a token scoped to its channel, never the API token', async () => {
@@ -175,12 +176,33 @@ describe('telegram channel, end to end', () => {
     // The run is under way once the daemon accepted the message and typing started for it.
     const typingBefore = fake.sent.filter((s) => s.method === 'sendChatAction').length;
     await fake.until(() => fake.sent.filter((s) => s.method === 'sendChatAction').length > typingBefore, 'typing for the slow message');
+    fake.userMessage({ chatId: USER, text: '/status' });
+    await fake.until(replyTo(USER, /^Active conversation with @coder: .*Send \/stop to cancel it\.$/), 'the status of the running conversation');
     fake.userMessage({ chatId: USER, text: '/stop' });
     await fake.until(replyTo(USER, /^Stopped\.$/), 'the stop notice');
     const conversations = await d.api.listConversations({ query: { limit: 20 } });
     const slow = conversations.find((c) => c.title.includes('take your time'));
     expect(slow?.status).toBe('cancelled');
     expect((await rows()).some((r) => r.text.includes('finally done'))).toBe(false);
+  });
+
+  it('/status after the stop says nothing is running and how the last conversation ended', async () => {
+    fake.userMessage({ chatId: USER, text: '/status' });
+    await fake.until(replyTo(USER, /^Nothing running here\. The last conversation ended cancelled\.$/), 'the idle status');
+  });
+
+  it("/reset clears the sender's default target and the chat's agent sessions", async () => {
+    // A finished turn leaves a per-thread session; `/agent coder` sets a default target.
+    fake.userMessage({ chatId: USER, text: 'remember me' });
+    await fake.until(replyTo(USER, /coder done: remember me/), 'the reply');
+    fake.userMessage({ chatId: USER, text: '/agent coder' });
+    await fake.until(replyTo(USER, /now go to @coder/), 'the default target confirmation');
+    fake.userMessage({ chatId: USER, text: '/reset' });
+    await fake.until(replyTo(USER, /^Fresh start: your default target is cleared, 1 agent session of this chat forgotten\./), 'the reset notice');
+    const resets = () => fake.messagesTo(USER).filter((m) => /^Fresh start/.test(m.text ?? '')).length;
+    fake.userMessage({ chatId: USER, text: `/reset@${fake.bot.username}` });
+    await fake.until(() => resets() === 2, 'the second reset notice');
+    expect(fake.messagesTo(USER).at(-1)?.text).toMatch(/^Fresh start: no default target was set, 0 agent sessions of this chat forgotten\./);
   });
 
   it('typing is shown while the agent works', () => {

@@ -54,6 +54,8 @@ export const ROUTE_TABLE = {
   getTranscriptMarkdown: { method: 'GET', path: '/api/conversations/:id/transcript.md', produces: 'text' },
   getRun: { method: 'GET', path: '/api/runs/:id' },
   cancelRun: { method: 'POST', path: '/api/runs/:id/cancel' },
+  chatStatus: { method: 'GET', path: '/api/chats/status' },
+  resetChat: { method: 'POST', path: '/api/chats/reset', body: true },
   cancelConversation: { method: 'POST', path: '/api/conversations/:id/cancel' },
   steerRun: { method: 'POST', path: '/api/runs/:id/steer', body: true },
   spawnRun: { method: 'POST', path: '/api/runs/:id/spawn', body: true },

@@ -37,7 +37,7 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
 };
 
 /** What channel a request of a channel-scoped token addresses (it must be the token's own). */
-type ChannelResolver = (req: { params: Record<string, unknown>; body: Record<string, unknown> | undefined }, ctx: ServerContext) => unknown;
+type ChannelResolver = (req: { params: Record<string, unknown>; query: Record<string, unknown> | undefined; body: Record<string, unknown> | undefined }, ctx: ServerContext) => unknown;
 
 const outboxChannel: ChannelResolver = ({ params }, ctx) => ctx.stores.outbox.get(String(params['id']))?.channel;
 const bodyChannel: ChannelResolver = ({ body }) => body?.['channel'];
@@ -48,6 +48,8 @@ const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   ackOutbox: outboxChannel,
   failOutbox: outboxChannel,
   requestPairing: bodyChannel,
+  chatStatus: ({ query }) => query?.['channel'],
+  resetChat: bodyChannel,
   cancelConversation: ({ params }, ctx) => ctx.stores.runs.getConversation(String(params['id']))?.channel,
 };
 
@@ -120,7 +122,10 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
           }
         }
         if (request.auth.kind === 'channel') {
-          const target = CHANNEL_SCOPE[name]?.({ params: request.params as Record<string, unknown>, body: request.body as Record<string, unknown> | undefined }, ctx);
+          const target = CHANNEL_SCOPE[name]?.(
+            { params: request.params as Record<string, unknown>, query: request.query as Record<string, unknown> | undefined, body: request.body as Record<string, unknown> | undefined },
+            ctx,
+          );
           if (target !== request.auth.channel) {
             throw new RequestError('SCOPE_FORBIDDEN', `This channel-scoped token belongs to channel ${request.auth.channel}; the request addresses another channel (or none).`);
           }

@@ -22,7 +22,7 @@ afterAll(async () => {
   expect(secretLeaks).toEqual([]);
 });
 
-const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing', 'cancelConversation'];
+const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing', 'cancelConversation', 'chatStatus', 'resetChat'];
 
 function codeOf(text: string): string | undefined {
   try {
@@ -93,6 +93,44 @@ describe('channel-scoped tokens', () => {
     const cancelled = await tg('POST', `/api/conversations/${own.conversationId}/cancel`);
     expect(cancelled.status).toBe(200);
     expect(JSON.parse(cancelled.text)).toMatchObject({ conversationId: own.conversationId, status: 'cancelled' });
+  });
+
+  it("read the status of their own channel's chats only (a chat's /status)", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const sent = JSON.parse(
+      (await tg('POST', '/api/message', { message: 'status me', agent: 'reviewer', channel: 'telegram', senderId: 'u7', threadKey: 'chat-7', idempotencyKey: 'tg:st' })).text,
+    ) as {
+      conversationId: string;
+    };
+    const own = await tg('GET', '/api/chats/status?channel=telegram&threadKey=chat-7');
+    expect(own.status).toBe(200);
+    expect(JSON.parse(own.text)).toMatchObject({ conversation: { id: sent.conversationId, channel: 'telegram', threadKey: 'chat-7' } });
+    const none = JSON.parse((await tg('GET', '/api/chats/status?channel=telegram&threadKey=never')).text) as unknown;
+    expect(none).toEqual({ conversation: null, running: [], queued: 0 });
+    await h.client.sendMessage({ body: { message: 'theirs', agent: 'reviewer', channel: 'discord', senderId: 'u7', threadKey: 'chat-7' } });
+    expect(codeOf((await tg('GET', '/api/chats/status?channel=discord&threadKey=chat-7')).text)).toBe('SCOPE_FORBIDDEN');
+    expect(codeOf((await tg('GET', '/api/chats/status?threadKey=chat-7')).text)).toBe('VALIDATION_FAILED');
+  });
+
+  it("reset their own channel's chats only (a chat's /reset): default target and this chat's sessions", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    h.stores.senderDefaults.set('telegram', 'u8', 'coder');
+    h.stores.senderDefaults.set('discord', 'u8', 'coder');
+    const turn = { provider: 'mock', user: 'hi', assistant: 'hello' };
+    h.stores.agentSessions.recordTurn('coder', 'thread:telegram:chat-8', turn);
+    h.stores.agentSessions.recordTurn('reviewer', 'sender:telegram:u8', turn);
+    h.stores.agentSessions.recordTurn('coder', 'thread:telegram:chat-other', turn);
+    h.stores.agentSessions.recordTurn('coder', 'shared', turn);
+    expect(codeOf((await tg('POST', '/api/chats/reset', { channel: 'discord', senderId: 'u8', threadKey: 'chat-8' })).text)).toBe('SCOPE_FORBIDDEN');
+    expect(h.stores.senderDefaults.get('discord', 'u8')).toBe('coder');
+    const res = await tg('POST', '/api/chats/reset', { channel: 'telegram', senderId: 'u8', threadKey: 'chat-8' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ defaultCleared: true, sessionsCleared: 2 });
+    expect(h.stores.senderDefaults.get('telegram', 'u8')).toBeUndefined();
+    expect(h.stores.senderDefaults.get('discord', 'u8')).toBe('coder');
+    expect(h.stores.agentSessions.get('coder', 'thread:telegram:chat-other')).toBeDefined();
+    expect(h.stores.agentSessions.get('coder', 'shared')).toBeDefined();
+    expect(h.stores.agentSessions.get('coder', 'thread:telegram:chat-8')).toBeUndefined();
   });
 
   it('raise pairing requests for their own channel only', async () => {

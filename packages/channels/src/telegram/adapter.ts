@@ -33,7 +33,9 @@ const VOICE = new Set(['.ogg', '.oga']);
 export const TELEGRAM_COMMANDS = [
   { command: 'agent', description: 'Talk to an agent from now on: /agent <id>' },
   { command: 'team', description: 'Talk to a team from now on: /team <id>' },
+  { command: 'status', description: 'What the agents are doing for this chat' },
   { command: 'stop', description: 'Stop what the agents are doing for this chat' },
+  { command: 'reset', description: 'Start fresh: no default target, new agent sessions' },
 ];
 
 function parseRoute(route: string): { chatId: number | string; threadId?: number } {

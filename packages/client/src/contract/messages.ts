@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema } from './common.ts';
-import { MESSAGE_STATUSES, OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
+import { ConversationSchema, MESSAGE_STATUSES, OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
 
 export const SendMessageBodySchema = z
   .object({
@@ -47,7 +47,42 @@ export const MessageDetailSchema = z.object({
 });
 export type MessageDetail = z.infer<typeof MessageDetailSchema>;
 
+/** One chat of a channel (a chat, topic or thread: the thread key its messages carry). */
+const ChatQuerySchema = z.object({ channel: z.string().min(1).max(64), threadKey: z.string().min(1).max(200) });
+
+/** What a chat's latest conversation is doing (the in-chat `/status`). */
+export const ChatStatusSchema = z.object({
+  /** The chat's latest conversation, or null when it never had one. */
+  conversation: ConversationSchema.nullable(),
+  /** Agents with a running run in it. */
+  running: z.array(z.string()),
+  /** Runs in it still waiting in the queue. */
+  queued: z.number().int(),
+});
+export type ChatStatus = z.infer<typeof ChatStatusSchema>;
+
+export const ChatResetBodySchema = ChatQuerySchema.extend({ senderId: z.string().min(1).max(200) });
+
 export const messagesContract = {
+  chatStatus: route({
+    method: 'GET',
+    path: '/api/chats/status',
+    summary: "What a chat's latest conversation is doing: its status, the agents running, the runs queued (a channel's `/status`)",
+    tag: 'messages',
+    auth: 'channel',
+    query: ChatQuerySchema,
+    response: ChatStatusSchema,
+  }),
+  resetChat: route({
+    method: 'POST',
+    path: '/api/chats/reset',
+    summary: "Start a chat afresh (a channel's `/reset`): clears the sender's default target and forgets the agents' per-thread and per-sender sessions of this chat",
+    tag: 'messages',
+    auth: 'channel',
+    body: ChatResetBodySchema,
+    response: z.object({ defaultCleared: z.boolean(), sessionsCleared: z.number().int() }),
+  }),
+
   sendMessage: route({
     method: 'POST',
     path: '/api/message',

@@ -192,6 +192,14 @@ export class RunStore {
     );
   }
 
+  /** The latest conversation started in a channel's chat (its thread key), if any. */
+  latestConversationOfThread(channel: string, threadKey: string): ConversationRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(channel, threadKey) as
+      | Record<string, unknown>
+      | undefined;
+    return row ? toConversation(row) : undefined;
+  }
+
   /** Adds to the conversation's counters (inside the caller's transaction when open). */
   bumpConversation(id: string, delta: { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number }): void {
     this.#db.write(() =>

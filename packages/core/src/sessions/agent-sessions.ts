@@ -100,6 +100,12 @@ export class AgentSessionStore {
     return this.#db.deleteInBatches('DELETE FROM agent_sessions WHERE rowid IN (SELECT rowid FROM agent_sessions WHERE updated_at < ? LIMIT ?)', [beforeTs], batchSize);
   }
 
+  /** Forgets every agent's sessions under these keys (a chat's `/reset`). Returns how many were removed. */
+  resetKeys(sessionKeys: readonly string[]): number {
+    if (sessionKeys.length === 0) return 0;
+    return this.#db.write(() => this.#db.prepare(`DELETE FROM agent_sessions WHERE session_key IN (${sessionKeys.map(() => '?').join(', ')})`).run(...sessionKeys).changes);
+  }
+
   /** Forgets the agent's sessions (one key, or all): the next run starts fresh. Returns how many were removed. */
   reset(agentId: string, sessionKey?: string): number {
     return this.#db.write(() =>

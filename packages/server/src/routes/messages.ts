@@ -1,10 +1,10 @@
 /** POST /api/message (intake through the orchestrator) and message lookup/cancel. */
-import { TinyError } from '@tinyagi/core';
+import { sessionKeyFor, TinyError } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import { allowedFileRoots, confineFiles } from '../security/file-confinement.ts';
 
-export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' | 'getMessage' | 'cancelMessage'> {
+export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' | 'getMessage' | 'cancelMessage' | 'chatStatus' | 'resetChat'> {
   return {
     sendMessage: async ({ body }) => {
       const attachments = body.attachments ? confineFiles(body.attachments, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : undefined;
@@ -28,6 +28,26 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
       const run = (message.runId ? ctx.stores.runs.getRun(message.runId) : undefined) ?? ctx.stores.runs.listRuns(message.conversationId).find((r) => r.messageIds.includes(message.id)) ?? null;
       const replies = ctx.stores.outbox.list({ conversationId: message.conversationId, limit: 1000 }).filter((r) => r.messageId === message.id);
       return { message, run, replies };
+    },
+
+    chatStatus: ({ query }) => {
+      const conversation = ctx.stores.runs.latestConversationOfThread(query.channel, query.threadKey) ?? null;
+      const runs = conversation === null ? [] : ctx.stores.runs.listRuns(conversation.id);
+      return {
+        conversation,
+        running: [...new Set(runs.filter((r) => r.status === 'running').map((r) => r.agentId))],
+        queued: runs.filter((r) => r.status === 'queued').length,
+      };
+    },
+
+    // Per-thread and per-sender sessions of this chat; a `shared` session belongs to every
+    // sender, so a chat never resets it (`tinyagi agent reset` does).
+    resetChat: ({ body }) => {
+      const scope = { channel: body.channel, senderId: body.senderId, threadKey: body.threadKey };
+      return {
+        defaultCleared: ctx.stores.senderDefaults.clear(body.channel, body.senderId),
+        sessionsCleared: ctx.agentSessions.resetKeys([sessionKeyFor('per-thread', scope), sessionKeyFor('per-sender', scope)]),
+      };
     },
 
     cancelMessage: ({ params }) => ctx.orchestrator.cancelMessage(params.id, 'cancelled via API'),

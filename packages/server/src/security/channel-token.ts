@@ -1,7 +1,8 @@
 /**
  * Channel-scoped tokens: what a channel process (discord, telegram, whatsapp) gets instead of the
  * API token. The token is `channel.<name>.<HMAC(name)>`: it may post messages as its channel,
- * claim, ack and fail its channel's outbox rows, raise pairing requests for its channel, and read
+ * claim, ack and fail its channel's outbox rows, raise pairing requests for its channel, cancel,
+ * read the status of and reset its channel's conversations and chats (/stop, /status, /reset), and read
  * the event stream filtered to its own outbox and pairing events — nothing else. The daemon
  * mints one per channel child (mintChannelToken) and passes it in the child's environment.
  */
