@@ -188,6 +188,40 @@ describe('commands against a running daemon', () => {
     expect(out.split('deploy at noon').length - 1).toBe(1);
   });
 
+  it('pairing list shows pending and approved senders marked by status; approve, deny (dismiss) and revoke (unpair) change them', async () => {
+    // What a channel process does for a new sender (the API token may do it too).
+    const token = readFileSync(join(h.home, 'api-token'), 'utf8').trim();
+    const request = async (senderId: string, sender: string): Promise<string> => {
+      const res = await fetch(`http://127.0.0.1:${h.port}/api/pairing/request`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'telegram', senderId, sender }),
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { code: string }).code;
+    };
+    const ada = await request('111', 'Ada');
+    const bob = await request('222', 'Bob');
+    const cy = await request('333', 'Cy');
+    expect(await h.ok(['pairing', 'approve', ada.toLowerCase()])).toContain('Approved Ada on telegram.');
+    const rows = (await h.ok(['pairing', 'list'])).split('\n');
+    expect(rows[0]).toMatch(/^STATUS\s+CODE\s+CHANNEL\s+SENDER\s+SENDER ID\s+SINCE/);
+    expect(rows.find((r) => r.includes('Ada'))).toMatch(/^approved\s+-\s+telegram\s+Ada\s+111/);
+    expect(rows.find((r) => r.includes('Bob'))).toMatch(new RegExp(`^pending\\s+${bob}\\s+telegram\\s+Bob\\s+222`));
+    expect(await h.ok(['pairing', 'deny', bob])).toContain(`Denied ${bob}.`);
+    expect(await h.ok(['pairing', 'dismiss', cy])).toContain(`Denied ${cy}.`);
+    expect(await h.ok(['pairing', 'revoke', 'telegram', '111'])).toContain('Revoked 111 on telegram.');
+    expect(await json(['pairing', 'list'])).toEqual({ pending: [], approved: [] });
+    expect(await h.ok(['pairing', 'list'])).toContain('No pending pairing requests and no approved senders.');
+    // Both directions again through the older alias.
+    const dee = await request('444', 'Dee');
+    await h.ok(['pairing', 'approve', dee]);
+    expect(await h.ok(['pairing', 'unpair', 'telegram', '444'])).toContain('Revoked 444 on telegram.');
+    const missing = await h.run(['pairing', 'deny', 'ABCDEFGH']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('No pending pairing request with code ABCDEFGH');
+  });
+
   it('reports status, queue, usage, channels, logs and doctor findings', async () => {
     const queue = await json<{ pending: number; dead: number }>(['queue', 'status']);
     expect(queue).toMatchObject({ dead: 0 });

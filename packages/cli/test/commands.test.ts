@@ -103,7 +103,9 @@ describe('--help', () => {
       'pairing pending',
       'pairing approved',
       'pairing approve',
-      'pairing unpair',
+      'pairing list',
+      'pairing deny',
+      'pairing revoke',
       'schedule list',
       'schedule add',
       'schedule remove',
@@ -139,6 +141,16 @@ describe('--help', () => {
   });
 });
 
+describe('pairing', () => {
+  it('keeps the older names as aliases: dismiss is deny, unpair is revoke', async () => {
+    const pairing = commands.find((c) => c.path.join(' ') === 'pairing')!.cmd;
+    const byName = (name: string) => pairing.commands.find((c) => c.name() === name);
+    expect(byName('deny')?.aliases()).toEqual(['dismiss']);
+    expect(byName('revoke')?.aliases()).toEqual(['unpair']);
+    expect((await parse(['pairing', 'unpair', '--help'])).out).toContain('Usage: tinyagi pairing revoke|unpair');
+  });
+});
+
 describe('bad arguments', () => {
   const leaves = commands.filter((c) => c.cmd.commands.length === 0);
 
@@ -170,6 +182,10 @@ describe('bad arguments', () => {
     [['channel', 'start', 'irc'], 'use one of: discord, telegram, whatsapp'],
     [['channel', 'setup', '--enable', 'discord,irc'], 'use one of: discord, telegram, whatsapp'],
     [['pairing', 'approve'], "missing required argument 'code'"],
+    [['pairing', 'deny'], "missing required argument 'code'"],
+    [['pairing', 'dismiss'], "missing required argument 'code'"],
+    [['pairing', 'revoke', 'telegram'], "missing required argument 'senderId'"],
+    [['pairing', 'unpair', 'telegram'], "missing required argument 'senderId'"],
     [['schedule', 'add', '--agent', 'a', '--cron', '0 9 * * *'], "required option '-m, --message <text>' not specified"],
     [['schedule', 'add', '-m', 'hi', '--cron', '0 9 * * *'], 'exactly one of --agent or --team'],
     [['schedule', 'add', '-m', 'hi', '--agent', 'a'], 'exactly one of --cron or --at'],

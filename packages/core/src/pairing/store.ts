@@ -102,7 +102,7 @@ export class PairingStore {
         const pending = (sql.prepare("SELECT COUNT(*) AS n FROM pairings WHERE status = 'pending'").get() as { n: number }).n;
         if (pending >= this.#maxPending) {
           throw new TinyError('LIMIT_EXCEEDED', `There are already ${pending} pending pairing requests.`, {
-            hint: 'Approve or dismiss pending requests (`tinyagi pairing pending`) before new senders can ask.',
+            hint: 'Approve or deny pending requests (`tinyagi pairing list`) before new senders can ask.',
           });
         }
       }
