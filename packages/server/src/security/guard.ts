@@ -178,7 +178,10 @@ function authenticate(request: FastifyRequest, mode: GuardMode, ctx: ServerConte
     const channel = verifyChannelToken(ctx.token, bearer);
     if (channel === undefined) throw new RequestError('AUTH_INVALID', 'The channel-scoped token is not valid.');
     if (mode !== 'channel' && mode !== 'events') {
-      throw new RequestError('SCOPE_FORBIDDEN', 'A channel-scoped token may only post messages, claim and ack its own outbox, raise pairing requests, stop, reset and read the status of its own chats and read its own events.');
+      throw new RequestError(
+        'SCOPE_FORBIDDEN',
+        'A channel-scoped token may only post messages, claim and ack its own outbox, raise pairing requests, stop, reset and check its own chats, and read its own events.',
+      );
     }
     return { kind: 'channel', channel };
   }
