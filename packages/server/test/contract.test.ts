@@ -242,6 +242,16 @@ describe('messages and queue', () => {
     await rejects(h.client.cancelConversation({ params: { id: 'conv_nope' } }), 404, 'CONVERSATION_NOT_FOUND');
   });
 
+  it("a chat's status and reset; a missing or bad field is 400", async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'status of this chat', agent: 'coder', channel: 'discord', senderId: 's1', threadKey: 'chat-s1' } });
+    const status = await h.client.chatStatus({ query: { channel: 'discord', threadKey: 'chat-s1' } });
+    expect(status.conversation?.id).toBe(sent.conversationId);
+    expect(await h.client.chatStatus({ query: { channel: 'discord', threadKey: 'no-such-chat' } })).toEqual({ conversation: null, running: [], queued: 0 });
+    await rejects(h.client.chatStatus({ query: { channel: 'discord' } as never }), 400, 'VALIDATION_FAILED');
+    expect(await h.client.resetChat({ body: { channel: 'discord', senderId: 's1', threadKey: 'chat-s1' } })).toEqual({ defaultCleared: false, sessionsCleared: 0 });
+    await rejects(h.client.resetChat({ body: { channel: 'discord', threadKey: 'chat-s1' } as never }), 400, 'VALIDATION_FAILED');
+  });
+
   it('queue status, per agent and processing', async () => {
     const slow = await h.client.sendMessage({ body: { message: 'slow job', agent: 'coder' } });
     const processing = await waitFor(
