@@ -4,6 +4,7 @@
  * - coder leads team dev; "handoff" replies after a while with a handoff to reviewer, "slow"
  *   works for minutes (to be cancelled), "broken" fails for good (a dead letter);
  * - reviewer answers "please check" after a while.
+ * Channels run a stand-in runner (test/fixtures/channel-runner.mjs) that connects to nothing.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI_BIN = fileURLToPath(new URL('../../../packages/cli/dist/bin.js', import.meta.url));
 export const OFFICE_OUT = fileURLToPath(new URL('../out', import.meta.url));
+/** Enabled channels run this instead of the real runner: no network, the test plants their state. */
+export const CHANNEL_RUNNER = fileURLToPath(new URL('./fixtures/channel-runner.mjs', import.meta.url));
 
 /** A provider key planted in settings: the page may show it only masked. */
 export const PLANTED_KEY = 'sk-ant-PLANTED-office-0123456789abcdefXYZW';
@@ -75,6 +78,7 @@ export async function startDaemon(): Promise<Daemon> {
     HOME: root,
     TINYAGI_HOME: home,
     TINYAGI_API_PORT: String(port),
+    TINYAGI_CHANNEL_RUNNER: CHANNEL_RUNNER,
     NO_COLOR: '1',
   };
   const cli = (args: string[]): Promise<string> =>

@@ -5,7 +5,7 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLANTED_KEY, startDaemon, type Daemon } from './daemon';
 
@@ -237,6 +237,42 @@ test('a pairing request shows a badge and is approved', async () => {
   await expect(panel).toContainText('No one is waiting for approval.');
   expect(await daemon.cli(['pairing', 'list'])).toContain('Grace');
 });
+
+test('Control shows the WhatsApp QR code from its login state and follows the channel when it links', async () => {
+  // The state file the WhatsApp channel process writes; no real WhatsApp connection is made.
+  const dir = join(daemon.home, 'channels', 'whatsapp');
+  mkdirSync(dir, { recursive: true });
+  const plant = (state: object) => writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...state, at: Date.now() }));
+  plant({ state: 'qr', qr: '2@tinyoffice-e2e-qr,AbCdEf0123456789==,x' });
+  await page.goto(`${daemon.url}/control`);
+  await expect(page.getByRole('heading', { name: 'Channels' })).toBeVisible();
+  await api('PATCH', '/api/settings', { channels: { enabled: ['whatsapp'] } });
+  await expect(page.getByRole('region', { name: 'Channels' })).toContainText(/whatsapp\s*running/);
+  const login = page.getByTestId('whatsapp-login');
+  await expect(login).toHaveAttribute('data-state', 'qr');
+  const qr = login.getByRole('img', { name: 'WhatsApp login QR code' });
+  await expect(qr).toBeVisible();
+  expect(await qr.locator('path').getAttribute('d')).toMatch(/^M\d+ \d+h1v1h-1z/);
+  await shot('whatsapp-qr');
+  // Linked: the next channel.status event for whatsapp makes the page read the state again.
+  plant({ state: 'open' });
+  await api('POST', '/api/channels/whatsapp/restart');
+  await expect(login).toHaveAttribute('data-state', 'open');
+  await expect(login).toContainText('WhatsApp is linked.');
+  await expect(login.getByRole('img')).toHaveCount(0);
+  await api('PATCH', '/api/settings', { channels: { enabled: [] } });
+});
+
+/** A request to the daemon with its API token, as the CLI makes it; fails the test on a non-2xx. */
+async function api(method: string, path: string, body?: object): Promise<void> {
+  const token = readFileSync(join(daemon.home, 'api-token'), 'utf8').trim();
+  const res = await fetch(`${daemon.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  expect(res.ok, `${method} ${path}: ${res.status} ${await res.text()}`).toBe(true);
+}
 
 test('the daemon stops: the page shows reconnecting; it comes back: the page recovers without a reload', async () => {
   await page.goto(`${daemon.url}/`);

@@ -1,16 +1,17 @@
 'use client';
 /**
  * Control: the daemon (version, uptime, restart), the queue (counts, running runs with cancel,
- * dead letters with inspect/retry/delete), channels (start/stop/restart), pairing requests
+ * dead letters with inspect/retry/delete), channels (start/stop/restart, the WhatsApp QR code), pairing requests
  * (approve/dismiss), the daemon log and the live event feed. Lists load once and reload when an
  * event says they changed (a dead letter, a pairing request, a channel), never on a timer.
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiClient, PendingPairing, QueueMessageView } from '@tinyagi/client';
+import type { ApiClient, ChannelLogin, PendingPairing, QueueMessageView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
+import { QrCode } from '@/components/qr-code';
 import { Button, ErrorLine, Panel, duration } from '@/components/ui';
 
 export default function ControlPage() {
@@ -217,6 +218,7 @@ function ChannelsPanel({ onError }: OnError) {
                   </Button>
                 ))}
               </span>
+              {c.name === 'whatsapp' && <WhatsAppLogin onError={onError} />}
             </li>
           ))}
         </ul>
@@ -224,6 +226,47 @@ function ChannelsPanel({ onError }: OnError) {
     </Panel>
   );
 }
+
+/**
+ * WhatsApp links by scanning a QR code the channel process writes to its state file. Read once,
+ * then again whenever a `channel.status` event for whatsapp arrives (the channel restarted,
+ * linked or dropped), never on a timer.
+ */
+function WhatsAppLogin({ onError }: OnError) {
+  const [login, setLogin] = useState<ChannelLogin | null>(null);
+  const load = useCallback(() => {
+    api()
+      .channelLogin({ params: { name: 'whatsapp' } })
+      .then(setLogin)
+      .catch(onError);
+  }, [onError]);
+  useEffect(load, [load]);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'channel.status' && e.data.channel === 'whatsapp')) load();
+  });
+  if (!login) return null;
+  return (
+    <div className="basis-full" data-testid="whatsapp-login" data-state={login.state}>
+      {login.state === 'qr' && login.qr ? (
+        <>
+          <p className="mb-1 text-slate-600 dark:text-slate-300">Scan with WhatsApp on your phone (Settings → Linked devices → Link a device):</p>
+          <QrCode text={login.qr} label="WhatsApp login QR code" />
+        </>
+      ) : (
+        <p className="text-slate-600 dark:text-slate-300">{LOGIN_TEXT[login.state]}</p>
+      )}
+    </div>
+  );
+}
+
+const LOGIN_TEXT: Record<ChannelLogin['state'], string> = {
+  unknown: 'WhatsApp has not started yet; its QR code appears here when it does.',
+  connecting: 'WhatsApp is connecting…',
+  qr: 'Waiting for a QR code…',
+  open: 'WhatsApp is linked.',
+  closed: 'WhatsApp is disconnected; it reconnects on its own.',
+  logged_out: 'WhatsApp was logged out: restart the channel to get a new QR code.',
+};
 
 function PairingPanel({ onError }: OnError) {
   const [pending, setPending] = useState<PendingPairing[]>([]);
