@@ -44,12 +44,14 @@ describe('secrets', () => {
       getChatroom: { id: 'dev' },
       channelLogin: { name: 'whatsapp' },
     };
+    // GET routes whose query has required parameters.
+    const queries: Record<string, string> = { chatStatus: '?channel=telegram&threadKey=chat-1' };
     const gets = (Object.entries(apiContract) as Array<[string, RouteDef]>).filter(([, d]) => d.method === 'GET');
     const scanned: string[] = [];
     for (const [name, def] of gets) {
       const params = ids[name] ?? { id: 'coder' };
       const path = def.path.replace(/:([A-Za-z]+)/g, (_m, p: string) => encodeURIComponent(params[p] ?? 'coder'));
-      const res = await raw(h, 'GET', path);
+      const res = await raw(h, 'GET', `${path}${queries[name] ?? ''}`);
       expect({ name, status: res.status < 400 || res.status === 503 }).toEqual({ name, status: true });
       expect({ name, leaks: leaksIn(res.text) }).toEqual({ name, leaks: [] });
       scanned.push(name);
