@@ -10,7 +10,12 @@ import { TimestampSchema } from './common.ts';
 const nullableString = z.string().nullable();
 
 export const MESSAGE_STATUSES = ['pending', 'processing', 'completed', 'dead', 'cancelled'] as const;
-/** How an attempt failed (core's FailureReason). */
+/**
+ * What went wrong, for people: `rate_limited` (the provider refused for now), `timed_out` (wall
+ * clock or inactivity limit), `crashed` (the agent's process exited with an error or a signal),
+ * `worker_lost` (the worker holding it stopped or died; its lease expired), `cannot_run`
+ * (permanent: missing CLI, bad configuration, input refused), `failed` (anything else).
+ */
 export const FAILURE_REASONS = ['rate_limited', 'timed_out', 'crashed', 'worker_lost', 'cannot_run', 'failed'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

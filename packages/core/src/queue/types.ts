@@ -3,6 +3,7 @@
  * the same conformance suite (test/queue-conformance.ts). Methods may return promises so that
  * network stores fit; callers always `await`.
  */
+import type { FailureReason } from '@tinyagi/client/contract';
 export const MESSAGE_KINDS = ['user', 'teammate', 'subagent', 'chatroom', 'heartbeat', 'schedule', 'system', 'job'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
@@ -106,14 +107,8 @@ export interface ClaimedBatch {
 /** How a failure is treated: the invoker's error classification maps onto these. */
 export type FailureKind = 'retryable' | 'permanent' | 'rate_limited';
 
-/**
- * What went wrong, for people: `rate_limited` (the provider refused for now), `timed_out` (wall
- * clock or inactivity limit), `crashed` (the agent's process exited with an error or a signal),
- * `worker_lost` (the worker holding it stopped or died; its lease expired), `cannot_run`
- * (permanent: missing CLI, bad configuration, input refused), `failed` (anything else).
- */
-export const FAILURE_REASONS = ['rate_limited', 'timed_out', 'crashed', 'worker_lost', 'cannot_run', 'failed'] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
+// The classification of failed attempts is part of the API contract (message records, events).
+export { FAILURE_REASONS, type FailureReason } from '@tinyagi/client/contract';
 
 export interface FailInput {
   kind: FailureKind;
