@@ -73,23 +73,7 @@ export class ScheduleStore {
       this.#db
         .prepare(`INSERT INTO schedules (id, label, agent_id, team_id, message, cron, timezone, run_at, enabled, missed_policy, channel, sender_id, next_run_at, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(
-          id,
-          input.label,
-          input.agentId,
-          input.teamId,
-          input.message,
-          input.cron,
-          input.timezone,
-          input.runAt,
-          input.enabled ? 1 : 0,
-          input.missedPolicy,
-          input.channel,
-          input.senderId,
-          input.nextRunAt,
-          now,
-          now,
-        );
+        .run(id, ...columnsOf(input), now, now);
     });
     return this.get(id)!;
   }
@@ -102,22 +86,7 @@ export class ScheduleStore {
       this.#db
         .prepare(`UPDATE schedules SET label = ?, agent_id = ?, team_id = ?, message = ?, cron = ?, timezone = ?, run_at = ?, enabled = ?, missed_policy = ?,
           channel = ?, sender_id = ?, next_run_at = ?, updated_at = ? WHERE id = ?`)
-        .run(
-          input.label,
-          input.agentId,
-          input.teamId,
-          input.message,
-          input.cron,
-          input.timezone,
-          input.runAt,
-          input.enabled ? 1 : 0,
-          input.missedPolicy,
-          input.channel,
-          input.senderId,
-          input.nextRunAt,
-          Date.now(),
-          current.id,
-        );
+        .run(...columnsOf(input), Date.now(), current.id);
     });
     return this.get(current.id)!;
   }
@@ -193,4 +162,9 @@ function toRecord(r: Row): ScheduleRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+/** The schedule's own columns, in the order both INSERT and UPDATE name them. */
+function columnsOf(input: ScheduleInput): Array<string | number | null> {
+  return [input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0, input.missedPolicy, input.channel, input.senderId, input.nextRunAt];
 }
