@@ -3,11 +3,12 @@
  * connection state. Typing edits the compose line, Enter posts it, PgUp/PgDn (or ↑/↓) scroll,
  * Esc (or q on an empty line, or Ctrl-C) quits.
  */
-import { createElement as h, Fragment, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
-import { useApp, useInput, useStdin, useStdout } from 'ink';
+import { createElement as h, Fragment, useSyncExternalStore, type ReactElement } from 'react';
+import { useApp, useInput, useStdin } from 'ink';
 import type { ChatAction, ChatState } from './chat-state.ts';
 import type { Line, Segment } from './layout.ts';
-import { paintLines, streamSize } from './paint.ts';
+import { paintLines } from './paint.ts';
+import { useTerminalSize } from './terminal-size.ts';
 import type { Store } from './store.ts';
 
 export type ChatStore = Store<ChatState, ChatAction>;
@@ -105,17 +106,10 @@ function ChatKeys({ store, post, onQuit }: Pick<ChatRoomProps, 'store' | 'post' 
 
 export function ChatRoom(props: ChatRoomProps): ReactElement {
   const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
-  const { stdout } = useStdout();
-  const [, redraw] = useState(0);
-  useEffect(() => {
-    const onResize = (): void => redraw((n) => n + 1);
-    stdout.on('resize', onResize);
-    return () => void stdout.off('resize', onResize);
-  }, [stdout]);
+  const size = useTerminalSize(props.width, props.height);
   const { isRawModeSupported } = useStdin();
-  const size = streamSize(stdout);
-  const width = props.width ?? size.width;
-  const screen = paintLines(chatLayout(state, width, props.height ?? size.height), props.color ?? true, width);
+  const { width } = size;
+  const screen = paintLines(chatLayout(state, width, size.height), props.color ?? true, width);
   if (!isRawModeSupported) return screen;
   return h(Fragment, null, screen, h(ChatKeys, { store: props.store, ...(props.post ? { post: props.post } : {}), ...(props.onQuit ? { onQuit: props.onQuit } : {}) }));
 }

@@ -4,11 +4,12 @@
  * daemon go through `actions` (cancel, pause/resume), whose answer is shown as a notice.
  */
 import { createElement as h, Fragment, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
-import { useApp, useInput, useStdin, useStdout } from 'ink';
+import { useApp, useInput, useStdin } from 'ink';
 import { layout } from './layout.ts';
-import { paintLines, streamSize } from './paint.ts';
+import { paintLines } from './paint.ts';
 import { selectedRun, type Action, type DashboardState } from './state.ts';
 import type { Store } from './store.ts';
+import { useTerminalSize } from './terminal-size.ts';
 
 export type DashboardStore = Store<DashboardState, Action>;
 
@@ -27,21 +28,6 @@ export interface DashboardProps {
   now?: number;
   color?: boolean;
   onQuit?: () => void;
-}
-
-function useTerminalSize(width?: number, height?: number): { width: number; height: number } {
-  const { stdout } = useStdout();
-  const read = (): { width: number; height: number } => {
-    const size = streamSize(stdout);
-    return { width: width ?? size.width, height: height ?? size.height };
-  };
-  const [size, setSize] = useState(read);
-  useEffect(() => {
-    const onResize = (): void => setSize(read());
-    stdout.on('resize', onResize);
-    return () => void stdout.off('resize', onResize);
-  }, [stdout, width, height]);
-  return width !== undefined && height !== undefined ? { width, height } : size;
 }
 
 function useClock(fixed?: number): number {
