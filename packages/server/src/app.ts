@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { fastifySSE } from '@fastify/sse';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { effectiveServer } from '@tinyagi/core';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
@@ -30,6 +29,7 @@ import { systemRoutes } from './routes/system.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
+import { useZodCompilers, ZOD_SCHEMA_CONTROLLER } from './zod-compilers.ts';
 
 export interface TinyServer extends FastifyInstance {
   tiny: ServerContext;
@@ -39,6 +39,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   const ctx = createContext(options);
   const app = Fastify({
     logger: options.logger ?? false,
+    schemaController: ZOD_SCHEMA_CONTROLLER,
     // Our own ids (a client's X-Request-Id is not trusted); 5xx answers carry them and the log line has the stack.
     requestIdHeader: false,
     genReqId: () => randomBytes(6).toString('hex'),
@@ -64,8 +65,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     },
   });
   app.decorate('tiny', ctx);
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  useZodCompilers(app);
   installErrorHandling(app, ctx.log);
 
   app.removeContentTypeParser(['application/json']);

@@ -21,9 +21,9 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { TinyError } from '../errors.ts';
+import { CORE_ROOT } from '../package-root.ts';
 
 export type Durability = 'full' | 'normal';
 
@@ -71,7 +71,7 @@ export interface TinyDatabase {
   close(): void;
 }
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const MIGRATIONS_FOLDER = join(CORE_ROOT, 'drizzle');
 
 const DATABASE_FILE_MODE = 0o600;
 
