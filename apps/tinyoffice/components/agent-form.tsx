@@ -189,7 +189,13 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
               if (f.kind === 'provider') return <SelectField key={f.path} {...common} value={value} onChange={set(f.path)} options={providers} />;
               if (f.kind === 'bool')
                 return (
-                  <BooleanField key={f.path} {...common} value={value === '' ? undefined : value === 'true'} onChange={(v) => set(f.path)(v === undefined ? '' : String(v))} defaultLabel="default: on" />
+                  <BooleanField
+                    key={f.path}
+                    {...common}
+                    value={value === '' ? undefined : value === 'true'}
+                    onChange={(v) => set(f.path)(v === undefined ? '' : String(v))}
+                    defaultLabel="default: on"
+                  />
                 );
               return (
                 <div key={f.path} className={f.kind === 'textarea' ? 'sm:col-span-2' : ''}>

@@ -92,15 +92,12 @@ export function SchedulesTab({ id }: { id: string }) {
       .listSchedules({ query: { agent: id } })
       .then(async (list) => {
         setSchedules(list);
-        const entries = await Promise.all(
-          list.map(async (s) => [s.id, s.enabled ? (await api().scheduleNextRuns({ params: { id: s.id }, query: { count: CALENDAR_RUNS } })).runs : []] as const),
-        );
+        const entries = await Promise.all(list.map(async (s) => [s.id, s.enabled ? (await api().scheduleNextRuns({ params: { id: s.id }, query: { count: CALENDAR_RUNS } })).runs : []] as const));
         setRuns(Object.fromEntries(entries));
         setError(null);
       })
       .catch((err: unknown) => setError(messageOf(err)));
   };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: loads per agent
   useEffect(load, [id]);
   useLiveEvents((events) => {
     if (events.some((e) => e.type === 'schedule.fired')) load();
@@ -120,7 +117,9 @@ export function SchedulesTab({ id }: { id: string }) {
                 <span className="font-medium">{s.label}</span>
                 <code className="rounded bg-slate-100 px-1 text-xs dark:bg-slate-800">{s.cron ?? `once: ${formatIn(s.timezone, s.runAt ?? 0, 'full')}`}</code>
                 <span className="text-xs text-slate-600 dark:text-slate-300">{s.timezone}</span>
-                <span className={`rounded-full px-2 text-xs ${s.enabled ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100'}`}>
+                <span
+                  className={`rounded-full px-2 text-xs ${s.enabled ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100'}`}
+                >
                   {s.enabled ? 'enabled' : 'disabled'}
                 </span>
                 <span className="ml-auto flex gap-2">
@@ -251,11 +250,22 @@ function ScheduleForm({ agent, onCreated }: { agent: string; onCreated: () => vo
         {(d.kind === 'daily' || d.kind === 'weekdays' || d.kind === 'weekly' || d.kind === 'monthly') && (
           <TextField path="time" label="Time (HH:MM)" value={d.time} onChange={set('time')} issues={shown} />
         )}
-        {d.kind === 'weekly' && <SelectField path="weekday" label="Day of the week" value={d.weekday} onChange={set('weekday')} options={WEEKDAYS.map((w, i) => ({ value: String(i), label: w }))} issues={shown} />}
-        {d.kind === 'monthly' && (
-          <SelectField path="monthDay" label="Day of the month" value={d.monthDay} onChange={set('monthDay')} options={Array.from({ length: 31 }, (_, i) => ({ value: String(i + 1), label: String(i + 1) }))} issues={shown} />
+        {d.kind === 'weekly' && (
+          <SelectField path="weekday" label="Day of the week" value={d.weekday} onChange={set('weekday')} options={WEEKDAYS.map((w, i) => ({ value: String(i), label: w }))} issues={shown} />
         )}
-        {d.kind === 'cron' && <TextField path="cron" label="Cron expression" value={d.cron} onChange={set('cron')} issues={shown} hint="5 fields (minute hour day month weekday), e.g. 0 9 * * 1-5; 6 with seconds." />}
+        {d.kind === 'monthly' && (
+          <SelectField
+            path="monthDay"
+            label="Day of the month"
+            value={d.monthDay}
+            onChange={set('monthDay')}
+            options={Array.from({ length: 31 }, (_, i) => ({ value: String(i + 1), label: String(i + 1) }))}
+            issues={shown}
+          />
+        )}
+        {d.kind === 'cron' && (
+          <TextField path="cron" label="Cron expression" value={d.cron} onChange={set('cron')} issues={shown} hint="5 fields (minute hour day month weekday), e.g. 0 9 * * 1-5; 6 with seconds." />
+        )}
         {d.kind === 'once' && <TextField path="runAt" label="Date and time (your browser’s time)" type="datetime-local" value={d.runAt} onChange={set('runAt')} issues={shown} />}
         {d.kind !== 'once' && <TextField path="timezone" label="Time zone" value={d.timezone} onChange={set('timezone')} issues={shown} hint="An IANA name, e.g. Europe/Berlin or UTC." />}
       </div>

@@ -13,11 +13,14 @@ function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; 
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   useEffect(() => {
     let live = true;
     load()
-      .then((d) => live && (setData(d), setError(null)))
+      .then((d) => {
+        if (!live) return;
+        setData(d);
+        setError(null);
+      })
       .catch((err: unknown) => live && setError(messageOf(err)));
     return () => {
       live = false;

@@ -119,27 +119,27 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
       title={title}
       actions={
         fixed === undefined && (
-        <>
-          <label className="sr-only" htmlFor="chat-target">
-            Talk to
-          </label>
-          <select id="chat-target" className={select} value={target} onChange={(e) => setTarget(e.target.value)}>
-            <optgroup label="Agents">
-              {agents.map((a) => (
-                <option key={a.id} value={`@${a.id}`}>
-                  @{a.id} {a.name ? `(${a.name})` : ''}
-                </option>
-              ))}
-            </optgroup>
-            <optgroup label="Teams">
-              {teams.map((t) => (
-                <option key={t.id} value={`#${t.id}`}>
-                  #{t.id} {t.name ? `(${t.name})` : ''}
-                </option>
-              ))}
-            </optgroup>
-          </select>
-        </>
+          <>
+            <label className="sr-only" htmlFor="chat-target">
+              Talk to
+            </label>
+            <select id="chat-target" className={select} value={target} onChange={(e) => setTarget(e.target.value)}>
+              <optgroup label="Agents">
+                {agents.map((a) => (
+                  <option key={a.id} value={`@${a.id}`}>
+                    @{a.id} {a.name ? `(${a.name})` : ''}
+                  </option>
+                ))}
+              </optgroup>
+              <optgroup label="Teams">
+                {teams.map((t) => (
+                  <option key={t.id} value={`#${t.id}`}>
+                    #{t.id} {t.name ? `(${t.name})` : ''}
+                  </option>
+                ))}
+              </optgroup>
+            </select>
+          </>
         )
       }
     >

@@ -6,7 +6,8 @@
 import type { ReactNode } from 'react';
 import type { FieldIssues } from '@/lib/field-issues';
 
-export const INPUT = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900 aria-[invalid=true]:border-red-600 dark:aria-[invalid=true]:border-red-400';
+export const INPUT =
+  'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900 aria-[invalid=true]:border-red-600 dark:aria-[invalid=true]:border-red-400';
 
 const idOf = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 

@@ -60,7 +60,11 @@ export function fromApiError(err: unknown, prefixes: readonly string[] = []): Fi
 
 function group(issues: Issue[]): FieldIssues {
   const out: FieldIssues = {};
-  for (const issue of issues) (out[issue.path] ??= []).push(issue.message);
+  for (const issue of issues) {
+    const list = out[issue.path] ?? [];
+    list.push(issue.message);
+    out[issue.path] = list;
+  }
   return out;
 }
 

@@ -23,7 +23,9 @@ export default function AgentsPage() {
         }
       >
         {agents.length === 0 ? (
-          <p className="text-sm text-slate-600 dark:text-slate-300">No agents yet. Create one with “New agent”, or run <code>tinyagi agent add</code>.</p>
+          <p className="text-sm text-slate-600 dark:text-slate-300">
+            No agents yet. Create one with “New agent”, or run <code>tinyagi agent add</code>.
+          </p>
         ) : (
           <table className="w-full text-left text-sm" data-testid="agents-table">
             <thead className="text-xs uppercase text-slate-600 dark:text-slate-300">

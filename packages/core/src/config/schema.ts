@@ -15,15 +15,15 @@ import type { z } from 'zod';
 import { checkSettingsRules } from './rules.ts';
 
 import {
-  AgentSettingsSchema,
-  BudgetsSettingsSchema,
-  CustomProviderSettingsSchema,
-  LimitsSettingsSchema,
+  type AgentSettingsSchema,
+  type BudgetsSettingsSchema,
+  type CustomProviderSettingsSchema,
+  type LimitsSettingsSchema,
   type MockRuleSchema,
   type MockScriptSchema,
   type ProviderNameSchema,
   SettingsFileSchema,
-  TeamSettingsSchema,
+  type TeamSettingsSchema,
   type BUSY_POLICIES,
   type PERMISSION_MODES,
   type REPLY_MODES,
