@@ -268,7 +268,7 @@ test('settings raw JSON: invalid JSON and invalid settings are refused with the 
 
   await editor.fill(JSON.stringify({ ...current, retention: { days: 14 } }, null, 2));
   await page.getByRole('button', { name: 'Save JSON' }).click();
-  await expect(page.getByRole('status')).toHaveText('Saved to settings.json.');
+  await expect(page.getByRole('status').filter({ hasText: 'Saved to settings.json.' })).toBeVisible();
   expect(settingsFile().retention).toEqual({ days: 14 });
   expect(settingsFile().models.anthropic.api_key).toBe(PLANTED_KEY);
 });

@@ -100,7 +100,7 @@ export default function SettingsPage() {
         </fieldset>
       </div>
       {raw ? (
-        <RawJson key={version} base={base} onSave={save} issues={issues} />
+        <RawJson key={version} base={base} onSave={save} issues={issues} saved={saved} />
       ) : (
         <form
           aria-label="Settings"
@@ -260,7 +260,7 @@ function IssueList({ issues }: { issues: Array<{ path: string; message: string }
 }
 
 /** The whole file as JSON (secrets masked: a masked value sent back keeps the stored one). */
-function RawJson({ base, onSave, issues }: { base: Json; onSave: (next: Json) => Promise<boolean>; issues: FieldIssues }) {
+function RawJson({ base, onSave, issues, saved }: { base: Json; onSave: (next: Json) => Promise<boolean>; issues: FieldIssues; saved: string | null }) {
   const [text, setText] = useState(() => JSON.stringify(base, null, 2));
   const [problem, setProblem] = useState<string | null>(null);
   const list = Object.entries(issues).flatMap(([path, messages]) => messages.map((message) => ({ path, message })));
@@ -312,6 +312,11 @@ function RawJson({ base, onSave, issues }: { base: Json; onSave: (next: Json) =>
           Save JSON
         </Button>
         <Button onClick={() => setText(JSON.stringify(base, null, 2))}>Revert</Button>
+        {saved && (
+          <span role="status" className="self-center text-sm text-emerald-800 dark:text-emerald-300">
+            {saved}
+          </span>
+        )}
       </div>
     </Panel>
   );
