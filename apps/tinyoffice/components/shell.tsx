@@ -15,6 +15,8 @@ const NAV = [
   { href: '/conversations', label: 'Conversations' },
   { href: '/chat', label: 'Chat' },
   { href: '/control', label: 'Control' },
+  { href: '/agents', label: 'Agents' },
+  { href: '/settings', label: 'Settings' },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {

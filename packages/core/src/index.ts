@@ -178,6 +178,7 @@ export {
 export {
   ScheduleStore,
   nextScheduleRun,
+  nextScheduleRuns,
   validateScheduleTiming,
   assertTimeZone,
   isTimeZone,

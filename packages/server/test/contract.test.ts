@@ -455,6 +455,10 @@ describe('agents', () => {
     const replaced = await h.client.putAgent({ params: { id: 'writer' }, body: { name: 'Writer 2', provider: 'mock', model: 'm1' } });
     expect(replaced).toMatchObject({ created: false, agent: { name: 'Writer 2', model: 'm1', heartbeat: { enabled: false, interval: 600 } } });
     await bad('PUT', '/api/agents/writer', 400, 'CONFIG_INVALID', '{"provider":"nonsense"}');
+    // A model id with a space is always a typo: refused with the field's path (the agent form shows it there).
+    const badModel = await bad('PUT', '/api/agents/writer', 400, 'VALIDATION_FAILED', '{"provider":"mock","model":"claude sonnet"}');
+    expect(JSON.stringify(badModel)).toContain('body.model');
+    await bad('PATCH', '/api/agents/writer', 400, 'CONFIG_INVALID', '{"model":"gpt 5"}');
     await bad('PUT', '/api/agents/dev', 400, 'CONFIG_INVALID', '{"name":"clash","provider":"mock"}');
     await bad('PUT', '/api/agents/Not..Valid', 400, 'INVALID_ID', '{"name":"x"}');
     // The file on disk is unchanged by refused writes.
@@ -730,6 +734,25 @@ describe('schedules', () => {
     expect(once).toMatchObject({ teamId: 'dev', cron: null, runAt: Date.parse(runAt), nextRunAt: Date.parse(runAt) });
     expect((await h.client.listSchedules({ query: { agent: 'coder' } })).map((s) => s.label)).toEqual(['standup']);
     expect(await h.client.getSchedule({ params: { id: 'standup' } })).toMatchObject({ id: cron.id });
+    // The next runs come from the scheduler's own cron code: 09:00 Berlin time on weekdays, ascending.
+    const runs = await h.client.scheduleNextRuns({ params: { id: 'standup' }, query: { count: 12 } });
+    expect(runs.timezone).toBe('Europe/Berlin');
+    expect(runs.runs).toHaveLength(12);
+    expect(runs.runs[0]).toBe(cron.nextRunAt);
+    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false });
+    for (const [i, at] of runs.runs.entries()) {
+      expect(berlin.format(new Date(at))).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:00$/);
+      if (i > 0) expect(at).toBeGreaterThan(runs.runs[i - 1]!);
+    }
+    expect((await h.client.scheduleNextRuns({ params: { id: once.id }, query: { count: 5 } })).runs).toEqual([Date.parse(runAt)]);
+    expect(await h.client.previewCron({ query: { cron: '0 0 1 1 *', timezone: 'UTC', count: 2 } })).toEqual({
+      timezone: 'UTC',
+      runs: [Date.UTC(new Date().getUTCFullYear() + 1, 0, 1), Date.UTC(new Date().getUTCFullYear() + 2, 0, 1)],
+    });
+    await rejects(h.client.previewCron({ query: { cron: 'every day' } }), 400, 'VALIDATION_FAILED');
+    await rejects(h.client.previewCron({ query: { cron: '* * * * *', timezone: 'Mars/Olympus' } }), 400, 'VALIDATION_FAILED');
+    await bad('GET', '/api/schedules/standup/next?count=0', 400, 'VALIDATION_FAILED');
+    await rejects(h.client.scheduleNextRuns({ params: { id: 'nope' } }), 404, 'SCHEDULE_NOT_FOUND');
     const patched = await h.client.patchSchedule({ params: { id: cron.id }, body: { cron: '30 18 * * *', enabled: false } });
     expect(patched).toMatchObject({ cron: '30 18 * * *', enabled: false });
     await rejects(h.client.patchSchedule({ params: { id: cron.id }, body: { timezone: 'Mars/Olympus' } }), 400, 'VALIDATION_FAILED');

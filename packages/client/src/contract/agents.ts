@@ -6,18 +6,19 @@
 import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, IntParam, LimitQuery, PathString, TimestampSchema } from './common.ts';
+import { AgentSettingsSchema } from './settings-schema.ts';
 
-const HeartbeatSchema = z.looseObject({ enabled: z.boolean().optional(), interval: z.number().positive().optional() });
-
-/** An agent's settings block; keys this version does not know pass through. */
-export const AgentConfigSchema = z.looseObject({
+/**
+ * An agent's settings block, as PUT takes it: the settings file's agent schema (the same one
+ * TinyOffice's agent form validates with) with size caps for a request; keys this version does
+ * not know pass through. The provider is checked against the whole file by core (CONFIG_INVALID).
+ */
+export const AgentConfigSchema = AgentSettingsSchema.extend({
   name: z.string().max(200).optional(),
   provider: z.string().max(200).optional(),
-  model: z.string().max(200).optional(),
   working_directory: PathString(4096).optional(),
   system_prompt: z.string().max(200_000).optional(),
   prompt_file: PathString(4096).optional(),
-  heartbeat: HeartbeatSchema.optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -45,6 +45,20 @@ export function nextScheduleRun(timing: ScheduleTiming, after = Date.now()): num
   return timing.runAt !== null && timing.runAt > after ? timing.runAt : null;
 }
 
+/** The next `count` runs strictly after `after` (fewer when the schedule ends: a one-shot has at most one). */
+export function nextScheduleRuns(timing: ScheduleTiming, count: number, after = Date.now()): number[] {
+  const runs: number[] = [];
+  let from = after;
+  while (runs.length < count) {
+    const next = nextScheduleRun(timing, from);
+    if (next === null) break;
+    runs.push(next);
+    if (timing.cron === null) break;
+    from = next;
+  }
+  return runs;
+}
+
 /** Checks that exactly one of cron/runAt is set (and, when asked, that a one-shot lies in the future); returns the next run. */
 export function validateScheduleTiming(timing: ScheduleTiming, options: { requireFutureRunAt?: boolean; now?: number } = {}): number | null {
   const now = options.now ?? Date.now();
