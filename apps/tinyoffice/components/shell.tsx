@@ -15,6 +15,8 @@ const NAV = [
   { href: '/conversations', label: 'Conversations' },
   { href: '/chat', label: 'Chat' },
   { href: '/control', label: 'Control' },
+  { href: '/teams', label: 'Teams' },
+  { href: '/projects', label: 'Projects' },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {
