@@ -81,12 +81,7 @@ export default function OrgChart({ teams, agents }: { teams: Team[]; agents: Age
       <p className="mb-2 text-sm text-slate-600 dark:text-slate-300">
         Drag an agent onto a team to add it, or onto “Unassigned” to take it out of its team. By keyboard: Tab to an agent’s “Teams” button and press Enter.
       </p>
-      <div
-        data-testid="org-chart"
-        data-busy={busy}
-        className="rounded border border-slate-200 dark:border-slate-700"
-        style={{ height: Math.min(640, Math.max(280, layout.height + 48)) }}
-      >
+      <div data-testid="org-chart" data-busy={busy} className="rounded border border-slate-200 dark:border-slate-700" style={{ height: Math.min(640, Math.max(280, layout.height + 48)) }}>
         <ReactFlow<OrgNode, Edge>
           nodes={shown}
           edges={edges}
@@ -237,7 +232,6 @@ function AgentCard({ data }: NodeProps<AgentNode>) {
         ⋯
       </button>
       {open && (
-        // biome-ignore lint/a11y/useSemanticElements: a WAI-ARIA menu button pattern, not a native select
         <div
           ref={menu}
           role="menu"

@@ -63,15 +63,7 @@ export default function TeamsPage() {
         </Button>
       </div>
       <ErrorLine error={error} />
-      {editing && (
-        <TeamForm
-          key={`${editing.isNew ? 'new' : editing.draft.id}`}
-          initial={editing.draft}
-          isNew={editing.isNew}
-          agentIds={agents.map((a) => a.id)}
-          onDone={() => setEditing(null)}
-        />
-      )}
+      {editing && <TeamForm key={`${editing.isNew ? 'new' : editing.draft.id}`} initial={editing.draft} isNew={editing.isNew} agentIds={agents.map((a) => a.id)} onDone={() => setEditing(null)} />}
       <Panel title="Company">
         <OrgChart teams={teams} agents={agents} />
       </Panel>
@@ -97,7 +89,10 @@ export default function TeamsPage() {
                   ))}
                 </ul>
                 <div className="mt-3 flex flex-wrap gap-2">
-                  <Link className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800" href={`/teams/room?id=${encodeURIComponent(team.id)}`}>
+                  <Link
+                    className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800"
+                    href={`/teams/room?id=${encodeURIComponent(team.id)}`}
+                  >
                     Chat room
                   </Link>
                   <Button onClick={() => setEditing({ draft: toDraft(team), isNew: false })} aria-label={`Edit team ${team.id}`}>

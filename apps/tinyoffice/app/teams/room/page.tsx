@@ -182,7 +182,8 @@ function Room({ teamId }: { teamId: string }) {
               <Avatar id={p.fromAgent} size="sm" />
               <div className="min-w-0">
                 <div className="text-xs text-slate-600 dark:text-slate-300">
-                  <span className="font-medium text-slate-900 dark:text-slate-100">{p.fromAgent === 'user' ? 'you' : `@${p.fromAgent}`}</span> · <time dateTime={new Date(p.createdAt).toISOString()}>{new Date(p.createdAt).toLocaleString()}</time>
+                  <span className="font-medium text-slate-900 dark:text-slate-100">{p.fromAgent === 'user' ? 'you' : `@${p.fromAgent}`}</span> ·{' '}
+                  <time dateTime={new Date(p.createdAt).toISOString()}>{new Date(p.createdAt).toLocaleString()}</time>
                 </div>
                 <p className="whitespace-pre-wrap break-words text-sm">{p.content}</p>
               </div>
