@@ -106,7 +106,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
       }}
       accessibility={{ screenReaderInstructions: { draggable: 'To move a task, press Space on its handle. Arrow keys move it within and across columns. Space drops it, Escape cancels.' } }}
     >
-      <div data-testid="kanban" className="grid grid-flow-col auto-cols-[minmax(15rem,1fr)] gap-3 overflow-x-auto pb-2">
+      <div data-testid="kanban" className="grid grid-flow-col auto-cols-[minmax(10.5rem,1fr)] gap-3 overflow-x-auto pb-2">
         {COLUMNS.map((c) => (
           <Column key={c.status} status={c.status} label={c.label} ids={board[c.status]} tasks={tasks} conversations={conversations} selected={selected} onOpen={onOpen} />
         ))}

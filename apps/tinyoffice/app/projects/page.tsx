@@ -31,6 +31,7 @@ function ProjectsFromQuery() {
   return <Projects projectId={params.get('project')} taskId={params.get('task')} />;
 }
 
+const field = 'rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
 const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
 
 function Projects({ projectId, taskId }: { projectId: string | null; taskId: string | null }) {
@@ -202,11 +203,11 @@ function NewTask({ projectId, agents, teams, onCreated, onError }: { projectId: 
       <label htmlFor="new-task-title" className="sr-only">
         New task title
       </label>
-      <input id="new-task-title" className={`${input} max-w-md flex-1`} placeholder="New task…" value={title} onChange={(e) => setTitle(e.target.value)} />
+      <input id="new-task-title" className={`${field} min-w-40 max-w-md flex-1`} placeholder="New task…" value={title} onChange={(e) => setTitle(e.target.value)} />
       <label htmlFor="new-task-assignee" className="sr-only">
         Assignee of the new task
       </label>
-      <select id="new-task-assignee" className={`${input} w-auto`} value={assignee} onChange={(e) => setAssignee(e.target.value)}>
+      <select id="new-task-assignee" className={field} value={assignee} onChange={(e) => setAssignee(e.target.value)}>
         <AssigneeOptions agents={agents} teams={teams} />
       </select>
       <Button type="submit" tone="primary" disabled={busy || !title.trim()}>

@@ -20,7 +20,7 @@ interface Actions {
   remove: (agent: string, team: string) => void;
 }
 
-type ColumnData = { title: string; subtitle: string; target: boolean; width: number; height: number };
+type ColumnData = { team: string; title: string; subtitle: string; target: boolean; width: number; height: number };
 type AgentData = { agent: string; name: string; column: string; role: 'leader' | 'member' | 'unassigned'; canJoin: string[]; actions: Actions };
 type ColumnNode = Node<ColumnData, 'column'>;
 type AgentNode = Node<AgentData, 'agent'>;
@@ -130,7 +130,7 @@ function toNodes(layout: OrgLayout, teams: readonly Team[], agents: readonly Age
     id: `col:${c.id}`,
     type: 'column',
     position: { x: c.x, y: 0 },
-    data: { title: c.title, subtitle: c.subtitle, target: c.id === target, width: c.width, height: c.height },
+    data: { team: c.id, title: c.title, subtitle: c.subtitle, target: c.id === target, width: c.width, height: c.height },
     draggable: false,
     selectable: false,
     focusable: false,
@@ -170,7 +170,7 @@ function toEdges(layout: OrgLayout): Edge[] {
 function ColumnCard({ data }: NodeProps<ColumnNode>) {
   return (
     <div
-      data-column={data.title}
+      data-team-column={data.team}
       className={`h-full w-full rounded-lg border-2 border-dashed p-2 ${data.target ? 'border-sky-500 bg-sky-50/80 dark:border-sky-400 dark:bg-sky-950/60' : 'border-slate-300 bg-slate-50/70 dark:border-slate-700 dark:bg-slate-900/60'}`}
     >
       <div className="text-sm font-semibold text-slate-900 dark:text-slate-100">{data.title}</div>
