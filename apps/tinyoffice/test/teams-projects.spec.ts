@@ -207,8 +207,13 @@ test('the same by keyboard: Space, arrows, Space', async () => {
   await page.getByLabel('Assignee of the new task').selectOption('team:dev');
   await page.getByRole('button', { name: 'Add task' }).click();
   await expect(column('backlog').locator('[data-identifier="WEB-2"]')).toBeVisible();
-  await card('WEB-2').getByRole('button', { name: 'Move WEB-2' }).focus();
+  const handle = card('WEB-2').getByRole('button', { name: 'Move WEB-2' });
+  await handle.focus();
   await page.keyboard.press('Space');
+  await expect(handle).toHaveAttribute('aria-pressed', 'true');
+  // dnd-kit listens for the arrow keys from a setTimeout(0) after the pick-up: let that run first
+  // (a macrotask queued after it, not a clock wait).
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
   await page.keyboard.press('ArrowRight');
   await expect(column('todo').locator('[data-identifier="WEB-2"]')).toBeVisible();
   await page.keyboard.press('ArrowRight');
@@ -219,12 +224,19 @@ test('the same by keyboard: Space, arrows, Space', async () => {
   await expect(link).toHaveAttribute('data-status', 'completed');
   const task = (await client.listTasks({ query: {} })).find((t) => t.identifier === 'WEB-2')!;
   expect(task).toMatchObject({ status: 'in_progress', assigneeTeam: 'dev' });
-  // Order within the column is kept: WEB-1 was there first, WEB-2 went below it.
-  expect((await client.listTasks({ query: { status: 'in_progress' } })).map((t) => t.identifier)).toEqual(['WEB-1', 'WEB-2']);
+  // The order is persisted as shown: an arrow into a column lands at its top, above WEB-1.
+  await expect(column('in_progress').locator('li[data-identifier]')).toHaveCount(2);
+  const shown = await column('in_progress')
+    .locator('li[data-identifier]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-identifier')));
+  expect(shown).toEqual(['WEB-2', 'WEB-1']);
+  expect((await client.listTasks({ query: { status: 'in_progress' } })).map((t) => t.identifier)).toEqual(shown);
 });
 
 test('task detail: description and comments are saved; the card links its conversation', async () => {
-  await card('WEB-1').getByRole('button', { name: /quick mouse task/ }).click();
+  await card('WEB-1')
+    .getByRole('button', { name: /quick mouse task/ })
+    .click();
   const detail = page.getByTestId('task-detail');
   await detail.getByLabel('Description').fill('Ship the landing page');
   await detail.getByRole('button', { name: 'Save task' }).click();
@@ -233,7 +245,10 @@ test('task detail: description and comments are saved; the card links its conver
   await detail.getByRole('button', { name: 'Comment' }).click();
   await expect(detail.getByRole('list', { name: 'Comments' })).toContainText('Looks right');
   expect((await client.getTask({ params: { id: 'WEB-1' } })).commentCount).toBe(1);
-  await detail.getByRole('list', { name: 'Comments' }).getByRole('button', { name: /Delete the comment/ }).click();
+  await detail
+    .getByRole('list', { name: 'Comments' })
+    .getByRole('button', { name: /Delete the comment/ })
+    .click();
   await expect(detail.getByRole('list', { name: 'Comments' }).locator('li')).toHaveCount(0);
   expect((await client.getTask({ params: { id: 'WEB-1' } })).commentCount).toBe(0);
   await expect(detail.getByRole('link', { name: 'open the run tree' })).toBeVisible();

@@ -5,7 +5,19 @@
  * to cancel), announced to screen readers by dnd-kit. A drop reports the new order of the
  * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder.
  */
-import { DndContext, type DragEndEvent, type DragOverEvent, type DragStartEvent, KeyboardSensor, PointerSensor, closestCorners, useDroppable, useSensor, useSensors } from '@dnd-kit/core';
+import {
+  DndContext,
+  type DragEndEvent,
+  type DragOverEvent,
+  type DragStartEvent,
+  type KeyboardCoordinateGetter,
+  KeyboardSensor,
+  PointerSensor,
+  closestCorners,
+  useDroppable,
+  useSensor,
+  useSensors,
+} from '@dnd-kit/core';
 import { SortableContext, arrayMove, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import Link from 'next/link';
@@ -46,10 +58,26 @@ export interface KanbanProps {
 export function Kanban({ tasks, board: fromServer, conversations, selected, onOpen, onReorder }: KanbanProps) {
   const [board, setBoard] = useState(fromServer);
   const origin = useRef<{ board: Board; column: TaskStatus } | null>(null);
+  const current = useRef(board);
+  current.current = board;
   useEffect(() => {
     if (!origin.current) setBoard(fromServer);
   }, [fromServer]);
-  const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 5 } }), useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }));
+  // Left/right jump to the top of the neighbouring column (dnd-kit's sortable getter looks for
+  // the nearest droppable and, across columns, kept finding the card itself); up/down are its own.
+  const coordinateGetter = useMemo<KeyboardCoordinateGetter>(
+    () => (event, args) => {
+      if (event.code !== 'ArrowRight' && event.code !== 'ArrowLeft') return sortableKeyboardCoordinates(event, args);
+      event.preventDefault();
+      const from = columnOf(current.current, String(args.active));
+      const index = COLUMNS.findIndex((c) => c.status === from);
+      const next = COLUMNS[index + (event.code === 'ArrowRight' ? 1 : -1)];
+      const rect = next ? args.context.droppableRects.get(next.status) : undefined;
+      return rect ? { x: rect.left, y: rect.top } : undefined;
+    },
+    [],
+  );
+  const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 5 } }), useSensor(KeyboardSensor, { coordinateGetter }));
 
   const onDragStart = ({ active }: DragStartEvent) => {
     const column = columnOf(board, String(active.id));
