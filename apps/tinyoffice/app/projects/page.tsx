@@ -141,7 +141,7 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
         {loaded && tasks.size === 0 && (
           <p className="text-sm text-slate-600 dark:text-slate-300">No tasks here yet. Add one above; assign it to an agent or a team and drag it to “In progress” to send it to them.</p>
         )}
-        <div className="flex flex-col gap-3 xl:flex-row">
+        <div className="flex flex-col gap-3 2xl:flex-row">
           <div className="min-w-0 flex-1">
             <Kanban tasks={tasks} board={board} conversations={conversations} selected={taskId} onOpen={(id) => open(id)} onReorder={onReorder} />
           </div>

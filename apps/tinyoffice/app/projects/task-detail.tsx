@@ -104,7 +104,7 @@ export function TaskDetail({
 
   const name = task.identifier ?? 'Task';
   return (
-    <section aria-label={`Task ${name}`} data-testid="task-detail" className="w-full shrink-0 rounded-lg border border-slate-200 bg-white p-4 xl:w-96 dark:border-slate-800 dark:bg-slate-900">
+    <section aria-label={`Task ${name}`} data-testid="task-detail" className="w-full shrink-0 rounded-lg border border-slate-200 bg-white p-4 2xl:w-96 dark:border-slate-800 dark:bg-slate-900">
       <div className="mb-3 flex items-center gap-2">
         <h2 className="font-semibold">{name}</h2>
         <Button className="ml-auto" onClick={onClose} aria-label="Close the task">
