@@ -14,8 +14,10 @@ const NAV = [
   { href: '/', label: 'Office' },
   { href: '/conversations', label: 'Conversations' },
   { href: '/chat', label: 'Chat' },
-  { href: '/control', label: 'Control' },
   { href: '/agents', label: 'Agents' },
+  { href: '/teams', label: 'Teams' },
+  { href: '/projects', label: 'Projects' },
+  { href: '/control', label: 'Control' },
   { href: '/settings', label: 'Settings' },
 ];
 

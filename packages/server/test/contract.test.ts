@@ -610,6 +610,17 @@ describe('teams and chat rooms', () => {
     expect(new Set(seen).size).toBe(seen.length);
     const latest = await h.client.getChatroom({ params: { id: 'dev' }, query: { limit: 100 } });
     expect(latest.messages.filter((m) => m.fromAgent === 'user').map((m) => m.content)).toEqual(['one', 'two', 'three']);
+    // Paging back from the latest page with `before`: every post once, oldest first, then no more.
+    const back: number[] = [];
+    let page = await h.client.getChatroom({ params: { id: 'dev' }, query: { limit: 2 } });
+    back.unshift(...page.messages.map((m) => m.id));
+    while (page.hasOlder) {
+      page = await h.client.getChatroom({ params: { id: 'dev' }, query: { before: back[0]!, limit: 2 } });
+      back.unshift(...page.messages.map((m) => m.id));
+    }
+    expect(back).toEqual(latest.messages.map((m) => m.id));
+    expect(new Set(back).size).toBe(back.length);
+    await bad('GET', '/api/teams/dev/chatroom?after=1&before=3', 400, 'VALIDATION_FAILED');
     await bad('GET', '/api/teams/dev/chatroom?after=-5', 400, 'VALIDATION_FAILED');
     await bad('POST', '/api/teams/dev/chatroom', 400, 'VALIDATION_FAILED', '{"message":""}');
     await rejects(h.client.postChatroom({ params: { id: 'dev' }, body: { message: 'hi', from: 'stranger' } }), 400, 'NOT_A_MEMBER');
@@ -780,6 +791,12 @@ describe('tasks, projects, comments', () => {
     await rejects(h.client.getProject({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
     expect(await h.client.patchProject({ params: { id: project.id }, body: { description: 'new look' } })).toMatchObject({ description: 'new look' });
     await rejects(h.client.patchProject({ params: { id: 'proj_nope' }, body: { name: 'x' } }), 404, 'PROJECT_NOT_FOUND');
+    expect(project.archivedAt).toBeNull();
+    const archived = await h.client.patchProject({ params: { id: project.id }, body: { archived: true } });
+    expect(archived.archivedAt).toEqual(expect.any(Number));
+    // Archiving again keeps the first time; restoring clears it and keeps the rest.
+    expect((await h.client.patchProject({ params: { id: project.id }, body: { archived: true } })).archivedAt).toBe(archived.archivedAt);
+    expect(await h.client.patchProject({ params: { id: project.id }, body: { archived: false } })).toMatchObject({ archivedAt: null, description: 'new look' });
 
     const t1 = await h.client.createTask({ body: { title: 'Hero image', projectId: project.id } });
     const t2 = await h.client.createTask({ body: { title: 'Footer', projectId: project.id, status: 'todo' } });

@@ -286,6 +286,8 @@ export const projects = sqliteTable('projects', {
   prefix: text('prefix').notNull().unique(),
   description: text('description').notNull().default(''),
   nextNumber: integer('next_number').notNull().default(1),
+  /** Set when archived (hidden from the active list, tasks kept); null while active. */
+  archivedAt: integer('archived_at'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
