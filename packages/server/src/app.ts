@@ -67,6 +67,12 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   app.decorate('tiny', ctx);
   useZodCompilers(app);
   installErrorHandling(app, ctx.log);
+  // A change is acknowledged only once it is on disk: commits are fsynced off the event loop
+  // (core/src/storage/durable-commit.ts), so a mutating request's answer waits for its fsync.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') await ctx.stores.db.whenDurable();
+    return payload;
+  });
 
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
