@@ -15,6 +15,7 @@ const NAV = [
   { href: '/conversations', label: 'Conversations' },
   { href: '/chat', label: 'Chat' },
   { href: '/control', label: 'Control' },
+  { href: '/usage', label: 'Usage' },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {
