@@ -157,8 +157,11 @@ export default function UsagePage() {
             <div data-testid="usage-empty" className="rounded border border-dashed border-slate-300 p-6 text-center text-sm text-slate-700 dark:border-slate-700 dark:text-slate-300">
               <p className="font-medium">No runs {range === 'all' ? 'yet' : 'in this range'}.</p>
               <p className="mt-1">
-                Usage appears here as soon as an agent finishes a run: send one a message from <Link href="/chat" className="underline">Chat</Link> or with{' '}
-                <Code>tinyagi send --agent &lt;id&gt; "hello"</Code>
+                Usage appears here as soon as an agent finishes a run: send one a message from{' '}
+                <Link href="/chat" className="underline">
+                  Chat
+                </Link>{' '}
+                or with <Code>tinyagi send --agent &lt;id&gt; "hello"</Code>
                 {range === 'all' ? '' : ', or pick a longer range'}.
               </p>
             </div>

@@ -55,8 +55,7 @@ export const usageContract = {
   usage: route({
     method: 'GET',
     path: '/api/usage',
-    summary:
-      'Usage of runs created in [since, until), grouped; with bucket, also per day/week/month in tz (400 RANGE_INVALID when since > until, RANGE_TOO_LARGE beyond 1000 buckets)',
+    summary: 'Usage of runs created in [since, until), grouped; with bucket, also per day/week/month in tz (400 RANGE_INVALID when since > until, RANGE_TOO_LARGE beyond 1000 buckets)',
     tag: 'usage',
     query: z.object({
       by: z.enum(USAGE_GROUPS).default('agent'),

@@ -52,7 +52,11 @@ export function usageRoutes(ctx: ServerContext): RouteHandlers<'usage' | 'topCon
         by: query.by,
         rows: rows.map((r) => ({ ...r, costUsd: roundUsd(r.costUsd) })),
         total: { ...total, costUsd: roundUsd(total.costUsd) },
-        budgets: budgetsFor(ctx.settings(), query.by, rows.map((r) => r.key)),
+        budgets: budgetsFor(
+          ctx.settings(),
+          query.by,
+          rows.map((r) => r.key),
+        ),
       };
       if (query.bucket === undefined) return report;
       if (query.by === 'day') throw new RequestError('BAD_REQUEST', 'by=day is itself a bucket; split a series by agent, team, conversation, channel or provider.');
