@@ -48,7 +48,12 @@ async function apiUsage(query: string): Promise<{ rows: Array<{ key: string; run
 
 const totalsRow = (key: string) => page.getByTestId('usage-totals-table').locator(`tr[data-key="${key}"]`);
 const chart = () => page.getByTestId('usage-chart');
-const choose = (name: string) => page.getByRole('radio', { name, exact: true }).check();
+/** Clicks a segmented option as a user does (its label; the radio inside is visually hidden). */
+async function choose(name: string): Promise<void> {
+  const radio = page.getByRole('radio', { name, exact: true });
+  await radio.locator('xpath=..').click();
+  await expect(radio).toBeChecked();
+}
 
 test('before any run: an empty state that says what to do', async () => {
   await page.getByRole('link', { name: 'Usage', exact: true }).click();
@@ -96,9 +101,9 @@ test('an agent with a cost and a daily budget draws its budget line; a top conve
         budgets: { daily_usd: 0.05, daily_tokens: 5000 },
       }),
     });
-    return res.status;
+    return { status: res.status, created: ((await res.json()) as { created?: boolean }).created };
   });
-  expect(created).toBe(201);
+  expect(created).toEqual({ status: 200, created: true });
   await daemon.cli(['send', '--agent', 'accountant', '--wait', 'count the costs']);
   await expect(totalsRow('accountant').locator('td').nth(3)).toHaveText('$0.04');
   // Something cost money now: the user picks cost and side-by-side bars to see per-agent caps.
@@ -154,6 +159,7 @@ test('switching bucket and group', async () => {
 test('axe finds nothing serious or critical in light and dark; 390 px wide', async () => {
   await choose('Agent');
   await choose('Day');
+  await choose('Side by side');
   await expect(chart().locator('[data-testid="budget-line"]').first()).toBeVisible();
   expect(await axeProblems('/usage (light)')).toEqual([]);
   await page.getByRole('button', { name: 'Toggle dark theme' }).click();

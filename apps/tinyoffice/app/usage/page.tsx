@@ -9,7 +9,6 @@ import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ConversationUsage, UsageBucket, UsageReport, UsageSeriesGroup } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { chartData, formatMetric, formatTokens, keyLabel, metricOf, type UsageMetric } from '@/lib/usage';
 import { Code } from '@/components/shell';
@@ -54,8 +53,6 @@ function timeZone(): string {
 }
 
 export default function UsagePage() {
-  const agents = useStore((s) => s.agents);
-  const teams = useStore((s) => s.teams);
   const [group, setGroup] = useState<UsageSeriesGroup>('agent');
   const [bucket, setBucket] = useState<UsageBucket>('day');
   const [range, setRange] = useState<Range>('30');
@@ -63,6 +60,7 @@ export default function UsagePage() {
   const [layout, setLayout] = useState<ChartLayout>('stacked');
   const [report, setReport] = useState<UsageReport | null>(null);
   const [top, setTop] = useState<ConversationUsage[] | null>(null);
+  const [names, setNames] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const inFlight = useRef(false);
   const again = useRef(false);
@@ -76,10 +74,22 @@ export default function UsagePage() {
     const now = Date.now();
     const since = range === 'all' ? undefined : now - Number(range) * DAY_MS;
     const span = { ...(since !== undefined ? { since } : {}), until: now };
-    Promise.all([api().usage({ query: { by: group, bucket, tz: timeZone(), ...span } }), api().topConversations({ query: { ...span, limit: 10 } })])
-      .then(([r, t]) => {
+    // Names fresh with the numbers: an agent or team added since the page loaded has one too.
+    const named =
+      group === 'agent'
+        ? api()
+            .listAgents()
+            .then((list) => Object.fromEntries(list.map((a) => [a.id, a.name ?? a.id])))
+        : group === 'team'
+          ? api()
+              .listTeams()
+              .then((list) => Object.fromEntries(list.map((t) => [t.id, t.name ?? t.id])))
+          : Promise.resolve({});
+    Promise.all([api().usage({ query: { by: group, bucket, tz: timeZone(), ...span } }), api().topConversations({ query: { ...span, limit: 10 } }), named])
+      .then(([r, t, n]) => {
         setReport(r);
         setTop(t);
+        setNames(n);
         setError(null);
       })
       .catch((err: unknown) => setError(messageOf(err)))
@@ -97,12 +107,6 @@ export default function UsagePage() {
     if (events.some((e) => ENDED.has(e.type))) load();
   });
 
-  const names = useMemo(() => {
-    const out: Record<string, string> = {};
-    if (group === 'agent') for (const a of agents) out[a.id] = a.name ?? a.id;
-    if (group === 'team') for (const t of teams) out[t.id] = t.name ?? t.id;
-    return out;
-  }, [group, agents, teams]);
 
   // Cost unless nothing cost anything (mock and local models): then tokens, until the user picks.
   const metric: UsageMetric = metricChoice ?? (report && report.total.costUsd === 0 && report.total.inputTokens + report.total.outputTokens > 0 ? 'tokens' : 'cost');
