@@ -348,7 +348,7 @@ function SeriesTable({ report, group, names, bucket }: { report: UsageReport; gr
           <tbody>
             {rows.map((r) => (
               <tr key={`${r.bucket} ${r.key}`} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
-                <td className={td}>{r.bucket}</td>
+                <td className={`${td} whitespace-nowrap`}>{r.bucket}</td>
                 <td className="px-2 py-1">{keyLabel(group, r.key, names)}</td>
                 <td className={`${td} text-right`}>{r.runs.toLocaleString('en-US')}</td>
                 <td className={`${td} text-right`}>{metricOf(r, 'tokens').toLocaleString('en-US')}</td>
@@ -370,9 +370,9 @@ function TopConversations({ items }: { items: ConversationUsage[] | null }) {
       {items.map((c) => (
         <li key={c.key}>
           <Link href={`/conversations/view?id=${encodeURIComponent(c.key)}`} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2 hover:bg-slate-50 dark:hover:bg-slate-800/50">
-            <span className="min-w-0 flex-1 truncate font-medium">{c.title || '(untitled)'}</span>
+            <span className="min-w-40 flex-1 truncate font-medium">{c.title || '(untitled)'}</span>
             <span className="text-xs text-slate-600 dark:text-slate-300">
-              {c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`} · {c.runs} runs · {formatTokens(c.inputTokens + c.outputTokens)} tokens
+              {c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`} · {c.runs} {c.runs === 1 ? 'run' : 'runs'} · {formatTokens(c.inputTokens + c.outputTokens)} tokens
             </span>
             <span className="w-16 text-right font-semibold tabular-nums">{money(c.costUsd)}</span>
           </Link>
