@@ -107,7 +107,6 @@ export default function UsagePage() {
     if (events.some((e) => ENDED.has(e.type))) load();
   });
 
-
   // Cost unless nothing cost anything (mock and local models): then tokens, until the user picks.
   const metric: UsageMetric = metricChoice ?? (report && report.total.costUsd === 0 && report.total.inputTokens + report.total.outputTokens > 0 ? 'tokens' : 'cost');
   const data = useMemo(() => (report ? chartData(report, group, metric, names) : null), [report, group, metric, names]);
