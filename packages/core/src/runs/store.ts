@@ -394,15 +394,17 @@ export class RunStore {
     // [since, until) clamps the outer edges instead of being a second condition on created_at,
     // which SQLite would pick as the index range of every bucket (each bucket a full scan).
     const clamped = edges.map((edge, i) => (i === 0 ? Math.max(edge, query.since ?? edge) : i === edges.length - 1 ? Math.min(edge, query.until ?? edge) : edge));
-    return this.#db
-      // MATERIALIZED: the buckets are computed once; CROSS JOIN: SQLite keeps them the outer
-      // loop, so each bucket is one range scan of the runs_created index.
-      .prepare(`WITH b(bucket, start, end) AS MATERIALIZED (SELECT CAST(key AS INTEGER), value, LEAD(value) OVER (ORDER BY key) FROM json_each(?))
+    return (
+      this.#db
+        // MATERIALIZED: the buckets are computed once; CROSS JOIN: SQLite keeps them the outer
+        // loop, so each bucket is one range scan of the runs_created index.
+        .prepare(`WITH b(bucket, start, end) AS MATERIALIZED (SELECT CAST(key AS INTEGER), value, LEAD(value) OVER (ORDER BY key) FROM json_each(?))
         SELECT b.bucket AS bucket, ${col} AS key, ${USAGE_SUMS}
         FROM b CROSS JOIN runs ON runs.created_at >= b.start AND runs.created_at < b.end
         WHERE b.end IS NOT NULL
         GROUP BY b.bucket, key ORDER BY b.bucket, key`)
-      .all(JSON.stringify(clamped)) as UsageSeriesRow[];
+        .all(JSON.stringify(clamped)) as UsageSeriesRow[]
+    );
   }
 
   /** The conversations that cost most in [since, until) (then most tokens), with their titles. */
