@@ -170,7 +170,10 @@ test('axe finds nothing serious or critical in light and dark; 390 px wide', asy
   await expect(chart().locator('svg')).toHaveAttribute('width', /^\d+$/);
   await shot('agents-day-dark-390');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
+  const wide = await page.evaluate(() =>
+    [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map((e) => `${e.tagName}.${e.className}`.slice(0, 80)),
+  );
+  expect({ overflow, wide }).toEqual({ overflow: 0, wide: [] });
   await page.getByRole('button', { name: 'Toggle dark theme' }).click();
   await page.setViewportSize({ width: 1280, height: 800 });
 });

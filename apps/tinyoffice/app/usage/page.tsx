@@ -184,14 +184,14 @@ export default function UsagePage() {
         </div>
       </Panel>
       {report && !empty && (
-        <div className="grid gap-4 lg:grid-cols-2">
-          <Panel title={`Totals by ${groupLabel}`}>
+        <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
+          <Panel title={`Totals by ${groupLabel}`} className="min-w-0">
             <TotalsTable report={report} group={group} names={names} />
           </Panel>
-          <Panel title="Top conversations by cost">
+          <Panel title="Top conversations by cost" className="min-w-0">
             <TopConversations items={top} />
           </Panel>
-          <Panel title={`Per ${bucket}`} className="lg:col-span-2">
+          <Panel title={`Per ${bucket}`} className="min-w-0 lg:col-span-2">
             <SeriesTable report={report} group={group} names={names} bucket={bucket} />
           </Panel>
         </div>
@@ -369,11 +369,11 @@ function TopConversations({ items }: { items: ConversationUsage[] | null }) {
       {items.map((c) => (
         <li key={c.key}>
           <Link href={`/conversations/view?id=${encodeURIComponent(c.key)}`} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2 hover:bg-slate-50 dark:hover:bg-slate-800/50">
-            <span className="min-w-40 flex-1 truncate font-medium">{c.title || '(untitled)'}</span>
+            <span className="min-w-0 flex-1 basis-40 truncate font-medium">{c.title || '(untitled)'}</span>
             <span className="text-xs text-slate-600 dark:text-slate-300">
               {c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`} · {c.runs} {c.runs === 1 ? 'run' : 'runs'} · {formatTokens(c.inputTokens + c.outputTokens)} tokens
             </span>
-            <span className="w-16 text-right font-semibold tabular-nums">{money(c.costUsd)}</span>
+            <span className="ml-auto w-16 text-right font-semibold tabular-nums">{money(c.costUsd)}</span>
           </Link>
         </li>
       ))}
