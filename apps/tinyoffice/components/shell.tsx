@@ -17,6 +17,7 @@ const NAV = [
   { href: '/agents', label: 'Agents' },
   { href: '/teams', label: 'Teams' },
   { href: '/projects', label: 'Projects' },
+  { href: '/usage', label: 'Usage' },
   { href: '/control', label: 'Control' },
   { href: '/settings', label: 'Settings' },
 ];

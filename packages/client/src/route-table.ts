@@ -115,4 +115,5 @@ export const ROUTE_TABLE = {
   patchProject: { method: 'PATCH', path: '/api/projects/:id', body: true },
   deleteProject: { method: 'DELETE', path: '/api/projects/:id' },
   usage: { method: 'GET', path: '/api/usage' },
+  topConversations: { method: 'GET', path: '/api/usage/conversations' },
 } as const satisfies { [K in RouteName]: RouteShape<ApiContract[K]> };

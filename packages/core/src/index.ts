@@ -93,6 +93,7 @@ export {
 export {
   invokeAgent,
   registerAdapter,
+  agentProvider,
   resolveInvokeTarget,
   sessionKeyFor,
   InvokeError,

@@ -863,6 +863,10 @@ describe('usage', () => {
     const future = await h.client.usage({ query: { by: 'channel', since: Date.now() + 86_400_000 } });
     expect(future.rows).toEqual([]);
     await bad('GET', '/api/usage?by=planet', 400, 'VALIDATION_FAILED');
+    const top = await h.client.topConversations({ query: { limit: 3 } });
+    expect(top.length).toBeGreaterThan(0);
+    expect(top.map((c) => c.costUsd)).toEqual([...top.map((c) => c.costUsd)].sort((a, b) => b - a));
+    await bad('GET', '/api/usage/conversations?since=9&until=1', 400, 'RANGE_INVALID');
   });
 });
 

@@ -12,6 +12,9 @@ export {
   type CreateConversationInput,
   type UsageGroup,
   type UsageRow,
+  type UsageSeriesRow,
+  type ConversationUsageRow,
 } from './store.ts';
+export { USAGE_BUCKETS, bucketBoundaries, isTimeZone, type UsageBucket, type BucketBoundaries } from './usage-buckets.ts';
 export { RunSteeringStore, type RunSteeringState } from './steering-store.ts';
 export { ConversationQueries, type OpenRunRow } from './queries.ts';

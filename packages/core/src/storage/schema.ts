@@ -131,6 +131,8 @@ export const runs = sqliteTable(
     agentId: text('agent_id').notNull(),
     teamId: text('team_id'),
     channel: text('channel').notNull().default(''),
+    /** The agent's provider when the run was created ('' for runs from before it was recorded). */
+    provider: text('provider').notNull().default(''),
     cause: text('cause').notNull(),
     status: text('status').notNull(),
     messageIds: text('message_ids').notNull().default('[]'),
