@@ -1,6 +1,6 @@
 'use client';
 /**
- * Create or edit an agent: the fields are checked with the contract's AgentConfigSchema (the
+ * Create or edit an agent: the fields are checked with the contract's AgentFormSchema (the
  * schema PUT /api/agents/:id validates with) before anything is sent, and the server's own
  * refusals (rules across the whole settings file) land next to the same fields. Editing sends a
  * merge-patch of the fields that changed, so keys the form does not show (heartbeat when
@@ -8,7 +8,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { isApiError, type Agent } from '@tinyagi/client';
-import { AgentConfigSchema, BUILTIN_PROVIDERS } from '@tinyagi/client/contract';
+import { AgentFormSchema, BUILTIN_PROVIDERS } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { getPath, setPath, type Json } from '@/lib/object-path';
@@ -135,7 +135,7 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
     setError(null);
     setSaved(null);
     const config = configOf(values);
-    const checked = AgentConfigSchema.safeParse(config);
+    const checked = AgentFormSchema.safeParse(config);
     const local: FieldIssues = checked.success ? {} : fromZodIssues(checked.error.issues);
     if (!editing && id.trim() === '') local['id'] = ['an id is required (a-z, 0-9, "_" or "-"; it names the agent’s directory)'];
     setIssues(local);

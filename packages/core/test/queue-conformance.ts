@@ -147,7 +147,8 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
         await store.enqueue(msg('a', 'running'));
         const now = Date.now();
         const [running] = await store.claim({ ...claimOpts, now, leaseMs: 60_000 });
-        await store.enqueue(msg('a', 'queued behind it'));
+        // Available at `now` (not at the clock of this line: on a loaded machine it may be ms later).
+        await store.enqueue(msg('a', 'queued behind it', { availableAt: now }));
         // Only the lease can change anything on its own; the queued message waits for the completion.
         expect(await store.nextWakeAt(now + 1)).toBe(running!.messages[0]!.leaseExpiresAt);
         await store.enqueue(msg('b', 'later', { availableAt: now + 5000 }));

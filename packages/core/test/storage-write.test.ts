@@ -77,6 +77,23 @@ describe('TinyDatabase.write', () => {
     other.close();
   });
 
+  it('onCommit callbacks run as the commit returns, before the disk has it; a rolled-back savepoint drops its own', async () => {
+    const calls: string[] = [];
+    db.write(() => {
+      db.onCommit(() => calls.push('now'));
+      db.afterCommit(() => calls.push('durable'));
+      expect(() =>
+        db.write(() => {
+          db.onCommit(() => calls.push('rolled back'));
+          throw new Error('inner');
+        }),
+      ).toThrow('inner');
+    });
+    expect(calls).toEqual(['now']);
+    await db.whenDurable();
+    expect(calls).toEqual(['now', 'durable']);
+  });
+
   it('refuses a write function that returns a promise and leaves no transaction open', () => {
     expect(() => db.write((async () => put('a')) as unknown as () => void)).toThrow(/must not return a promise/);
     expect(db.sqlite.inTransaction).toBe(false);

@@ -9,16 +9,32 @@ import { IdParamsSchema, IntParam, LimitQuery, PathString, TimestampSchema } fro
 import { AgentSettingsSchema } from './settings-schema.ts';
 
 /**
- * An agent's settings block, as PUT takes it: the settings file's agent schema (the same one
- * TinyOffice's agent form validates with) with size caps for a request; keys this version does
- * not know pass through. The provider is checked against the whole file by core (CONFIG_INVALID).
+ * An agent's settings block as TinyOffice's agent form checks it before sending: the settings
+ * file's agent schema with size caps for a request. The server applies the same rules to the
+ * whole file (core, CONFIG_INVALID with the path of each problem).
  */
-export const AgentConfigSchema = AgentSettingsSchema.extend({
+export const AgentFormSchema = AgentSettingsSchema.extend({
   name: z.string().max(200).optional(),
   provider: z.string().max(200).optional(),
   working_directory: PathString(4096).optional(),
   system_prompt: z.string().max(200_000).optional(),
   prompt_file: PathString(4096).optional(),
+});
+
+/**
+ * PUT's body: the shape and size caps only. The values are judged by core against the whole
+ * settings file, the one check the CLI's offline editor runs too, so both refuse a bad value
+ * with the same error (cli/test/settings-equivalence.test.ts); keys this version does not know
+ * pass through.
+ */
+export const AgentConfigSchema = z.looseObject({
+  name: z.string().max(200).optional(),
+  provider: z.string().max(200).optional(),
+  model: z.string().max(200).optional(),
+  working_directory: PathString(4096).optional(),
+  system_prompt: z.string().max(200_000).optional(),
+  prompt_file: PathString(4096).optional(),
+  heartbeat: AgentSettingsSchema.shape.heartbeat,
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -68,6 +68,13 @@ export interface TinyDatabase {
    * this. Immediate at 'normal' and for in-memory databases.
    */
   whenDurable(): Promise<void>;
+  /**
+   * Runs `cb` as soon as the outermost `write` commits, before it is on disk (immediately when
+   * no write is open); dropped if it rolls back. Only for this process's own state that must
+   * follow the database at once (a note for the agent's next prompt, forgetting a run's
+   * steering); anything seen outside the process goes through `afterCommit`.
+   */
+  onCommit(cb: () => void): void;
   /** A prepared statement, compiled once per SQL text and reused (statements are cached for the connection's life). */
   prepare(sql: string): Database.Statement;
   /**
@@ -125,6 +132,7 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   }
   let depth = 0;
   let committed: Array<() => void> = [];
+  let committedNow: Array<() => void> = [];
   let lazy = false;
   const durable = durability === 'full' && !options.readonly && options.path !== ':memory:' ? new DurableCommits(options.path) : undefined;
   // Transaction control with cached statements: better-sqlite3's `transaction()` builds a new
@@ -146,6 +154,7 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       if (depth > 0) {
         // A savepoint: if it rolls back, so do the callbacks registered inside it.
         const mark = committed.length;
+        const markNow = committedNow.length;
         tx.savepoint.run();
         try {
           const result = noPromise(fn());
@@ -157,6 +166,7 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
             tx.release.run();
           }
           committed.length = mark;
+          committedNow.length = markNow;
           throw err;
         }
       }
@@ -173,12 +183,16 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
         }
       } catch (err) {
         committed = [];
+        committedNow = [];
         throw err;
       } finally {
         depth--;
       }
       const callbacks = committed;
       committed = [];
+      const now = committedNow;
+      committedNow = [];
+      for (const cb of now) cb();
       if (durable) durable.committed(callbacks, !lazy);
       else for (const cb of callbacks) cb();
       return result;
@@ -212,6 +226,10 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
     afterCommit(cb: () => void) {
       if (depth > 0) committed.push(cb);
       else if (durable) durable.committed([cb], false);
+      else cb();
+    },
+    onCommit(cb: () => void) {
+      if (depth > 0) committedNow.push(cb);
       else cb();
     },
     whenDurable() {

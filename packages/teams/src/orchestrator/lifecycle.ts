@@ -58,7 +58,7 @@ export function finishRunWithEvent(ctx: Ctx, run: RunRecord, input: FinishInput)
     });
     if (!changed) return false;
     // An ended run takes no more steering; its saved state goes once this commits.
-    ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
+    ctx.stores.db.onCommit(() => ctx.steering.forget(run.id));
     const totals = {
       inputTokens: run.inputTokens + (input.usage?.inputTokens ?? 0),
       outputTokens: run.outputTokens + (input.usage?.outputTokens ?? 0),

@@ -147,7 +147,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     const effects = await applyRunEffects(ctx, { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result });
     return () => {
       effects();
-      ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
+      ctx.stores.db.onCommit(() => ctx.steering.forget(run.id));
     };
   } catch (err) {
     recordAttemptSpend(ctx, run, err);

@@ -94,7 +94,7 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
     }
     if (plan.notes.length > 0) {
       const notes = plan.notes;
-      ctx.stores.db.afterCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
+      ctx.stores.db.onCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
     }
     for (const post of plan.roomPosts) {
       const stored = ctx.stores.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId });
