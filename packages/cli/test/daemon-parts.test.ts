@@ -20,7 +20,7 @@ import { inQuietHours, parseQuietHours, quietHoursEnd } from '../src/daemon/quie
 import { RotatingLog } from '../src/daemon/rotating-log.ts';
 import { MISSED_AFTER_MS, ScheduleRunner } from '../src/daemon/scheduler.ts';
 import { CliError } from '../src/output/cli-error.ts';
-import { pidAlive, waitFor } from './helpers/cli.ts';
+import { pidAlive, waitFor } from '@tinyagi/test-kit';
 
 let dir: string;
 const children: ChildProcess[] = [];

@@ -14,7 +14,7 @@ import { startOutboxExpiry } from '../src/daemon/outbox-expiry.ts';
 import { startRetention } from '../src/daemon/retention.ts';
 import { RotatingLog } from '../src/daemon/rotating-log.ts';
 import { startSpinner, withSpinner } from '../src/output/spinner.ts';
-import { waitFor } from './helpers/cli.ts';
+import { waitFor } from '@tinyagi/test-kit';
 
 const DAY = 86_400_000;
 let dir: string;
