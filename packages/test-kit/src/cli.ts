@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url';
 export const CLI_BUILT = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 export const CLI_SOURCE = fileURLToPath(new URL('../../cli/src/bin.ts', import.meta.url));
 
-export type CliBuild = 'built' | 'source';
+/** 'built', 'source', or another build's entry file (e.g. a checkout of an older commit, for before/after figures). */
+export type CliBuild = 'built' | 'source' | { entry: string };
 
 /** node's argv (before the CLI's own arguments) for one build of the CLI. */
 export function cliArgv(build: CliBuild, nodeOptions: string[] = []): string[] {
   if (build === 'source') return [...nodeOptions, '--conditions=tinyagi-source', CLI_SOURCE];
+  if (typeof build === 'object') return [...nodeOptions, build.entry];
   if (!existsSync(CLI_BUILT)) throw new Error(`the built CLI (${CLI_BUILT}) is missing: run \`pnpm --filter tinyagi... build\``);
   return [...nodeOptions, CLI_BUILT];
 }
