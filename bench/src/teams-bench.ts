@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { openStores, type Settings, type Stores } from '@tinyagi/core';
+import type { Settings } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
 import { Orchestrator, admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams';
 import { percentile } from './machine.ts';
 

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStores, SettingsSchema, type Settings, type Stores } from '@tinyagi/core';
+import { SettingsSchema, type Settings } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { describeEvent } from '../src/conversation-watch.ts';
 

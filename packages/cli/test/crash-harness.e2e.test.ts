@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStores } from '@tinyagi/core';
+import { openStores } from '@tinyagi/core/internal';
 import { isApiError, type ApiClient, type OutboxView, type RunNode, type SendMessageBody } from '@tinyagi/client';
 import { createDaemon, pidAlive, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';

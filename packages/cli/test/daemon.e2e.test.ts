@@ -5,7 +5,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings with `${…}` are plugin sources written to disk
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIGRATIONS_FOLDER } from '@tinyagi/core';
+import { MIGRATIONS_FOLDER } from '@tinyagi/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDaemon, pidAlive, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 

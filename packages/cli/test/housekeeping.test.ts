@@ -6,7 +6,7 @@
 import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores, type Stores } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepOldFiles } from '../src/daemon/file-retention.ts';
 import { createLogger } from '../src/daemon/logger.ts';

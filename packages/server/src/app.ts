@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { fastifySSE } from '@fastify/sse';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { effectiveServer } from '@tinyagi/core';
+import { effectiveServer } from '@tinyagi/core/internal';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';

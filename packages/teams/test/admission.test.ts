@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '@tinyagi/core';
+import { DEFAULT_LIMITS } from '@tinyagi/core/internal';
 import { admitSpawn, guardDeliveries, nextPingPong, softLimitReached, type AdmissionSnapshot, type ConversationUsage } from '../src/index.ts';
 
 const snapshot = (over: Partial<AdmissionSnapshot> = {}): AdmissionSnapshot => ({

@@ -3,7 +3,8 @@
  * schema, and an orchestrator on them (temp folders and waits come from @tinyagi/test-kit).
  */
 import { join } from 'node:path';
-import { openStores, SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type Stores, type EventOf, type EventType } from '@tinyagi/core';
+import { SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type EventOf, type EventType } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { Orchestrator, type OrchestratorOptions } from '../src/index.ts';
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { invokeAgent, isTinyError, openDatabase, type Settings } from '@tinyagi/core';
+import { invokeAgent, isTinyError, type Settings } from '@tinyagi/core';
+import { openDatabase } from '@tinyagi/core/internal';
 import { waitFor } from '@tinyagi/test-kit';
 import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 

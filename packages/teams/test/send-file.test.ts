@@ -6,7 +6,8 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentWorkspaceDir, invokeAgent } from '@tinyagi/core';
+import { invokeAgent } from '@tinyagi/core';
+import { agentWorkspaceDir } from '@tinyagi/core/internal';
 import { tempDir } from '@tinyagi/test-kit';
 import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 

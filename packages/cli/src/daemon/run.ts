@@ -16,24 +16,19 @@
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
+import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
 import {
+  openStores,
   assertListenAllowed,
   effectiveQueue,
   effectiveServer,
-  errorMessage,
-  invokeAgent,
   isLoopbackHost,
-  isTinyError,
-  loadSettings,
-  newId,
   nextScheduleRun,
-  openStores,
   reapOrphanedGroups,
   remoteAllowed,
   setProcessJournal,
-  type Settings,
   type Stores,
-} from '@tinyagi/core';
+} from '@tinyagi/core/internal';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, mintChannelToken, mintRunToken, startServer } from '@tinyagi/server';
 import { Orchestrator } from '@tinyagi/teams';
