@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '@tinyagi/client';
 import { ChannelHost, TelegramAdapter } from '@tinyagi/channels';
-import { mintChannelToken } from '@tinyagi/server';
+import { mintChannelToken } from '@tinyagi/server/internal';
 import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
 import { percentile } from './machine.ts';
 import { withServer } from './server-bench.ts';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Settings } from '@tinyagi/core';
 import { openStores, type Stores } from '@tinyagi/core/internal';
-import { Orchestrator, admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams';
+import { Orchestrator } from '@tinyagi/teams';
+import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
 
 interface Harness {

@@ -13,7 +13,8 @@ import { loadSettings, type EventOf, type EventType, type Settings } from '@tiny
 import { openStores, type Stores } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
-import { buildServer, mintRunToken, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
+import { buildServer, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
+import { mintRunToken } from '../src/internal.ts';
 
 /** Planted in settings; no response body may ever contain them. */
 export const SECRETS = {

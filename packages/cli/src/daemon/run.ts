@@ -30,7 +30,8 @@ import {
   type Stores,
 } from '@tinyagi/core/internal';
 import { tinyOfficeExportDir } from '../office/locate.ts';
-import { loadOrCreateApiToken, mintChannelToken, mintRunToken, startServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, startServer } from '@tinyagi/server';
+import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';
