@@ -1,14 +1,7 @@
-/**
- * Telegram at-least-once delivery across a daemon crash: the daemon is SIGKILLed after Telegram
- * accepted a reply but before the channel could ack it. The orphaned channel process exits on its
- * own; after the restart every reply is delivered and none twice (the sent ledger covers the
- * confirmed-but-unacked one).
- */
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
-import { createDaemon, isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { createChannelDaemon } from './daemon.ts';
 
 let fake: FakeTelegram;
 let d: TestDaemon;
@@ -17,17 +10,10 @@ const USER = 5151;
 beforeAll(async () => {
   fake = new FakeTelegram();
   await fake.start();
-  d = await createDaemon({
-    build: 'source',
-    apiToken: randomBytes(32).toString('base64url'),
-    settings: ({ root }) => ({
-      workspace: { path: join(root, 'workspace'), name: 'workspace' },
-      models: { provider: 'mock' },
-      agents: { coder: { provider: 'mock', mock: { reply: 'coder done: {{message}}' } } },
-      // Short leases, so what the killed daemon and its channel held comes back within the test.
-      channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url, lease_ms: 1500 } },
-      queue: { lease_ms: 1500, sweep_ms: 200 },
-    }),
+  d = await createChannelDaemon({
+    // Short leases, so what the killed daemon and its channel held comes back within the test.
+    channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url, lease_ms: 1500 } },
+    extra: { queue: { lease_ms: 1500, sweep_ms: 200 } },
   });
   await d.start();
   fake.userMessage({ chatId: USER, text: 'hi' });

@@ -1,16 +1,9 @@
-/**
- * Telegram end to end: a real daemon (temp TINYAGI_HOME, mock agents) whose supervisor starts
- * the real channel process, with grammY pointed at a local fake Bot API through
- * channels.telegram.api_root. Covers pairing with the held message, replies, inbound
- * idempotency, chunking, mention-gating, forum topics, files both ways, 429 retry_after, and
- * the channel process's token scope.
- */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
-import { createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { createChannelDaemon } from './daemon.ts';
 
 const LONG_REPLY = Array.from({ length: 95 }, (_, i) => `Paragraph ${i}: ${'lorem ipsum dolor sit amet '.repeat(3).trim()}.`).join('\n\n');
 
@@ -21,28 +14,19 @@ const USER = 4242;
 beforeAll(async () => {
   fake = new FakeTelegram();
   await fake.start();
-  d = await createDaemon({
-    build: 'source',
-    apiToken: randomBytes(32).toString('base64url'),
-    settings: ({ root, home }) => ({
-      workspace: { path: join(root, 'workspace'), name: 'workspace' },
-      models: { provider: 'mock' },
-      agents: {
-        coder: {
-          provider: 'mock',
-          session_mode: 'per-thread',
-          mock: {
-            reply: 'coder done: {{message}}',
-            rules: [
-              { match: 'write a long answer', reply: LONG_REPLY },
-              { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
-              { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
-            ],
-          },
-        },
+  d = await createChannelDaemon({
+    coder: (home) => ({
+      session_mode: 'per-thread',
+      mock: {
+        reply: 'coder done: {{message}}',
+        rules: [
+          { match: 'write a long answer', reply: LONG_REPLY },
+          { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
+          { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
+        ],
       },
-      channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
     }),
+    channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
   });
   await d.start();
   await fake.until(() => fake.calls.includes('getUpdates'), 'the channel to start polling', 60_000);

@@ -3,7 +3,7 @@
  * by vitest and node through the `tinyagi-source` condition). The chat-platform fakes are the
  * subpaths `@tinyagi/test-kit/fake-telegram` and `/fake-discord`.
  */
-export { waitFor } from './wait.ts';
+export { waitFor, waitOnEvents } from './wait.ts';
 export { freePort } from './port.ts';
 export { tempDir, cleanupTemp, tempHome, type TempHome } from './temp.ts';
 export { isGone, pidAlive, exitOf, waitForExit, descendants, killTree, type ExitStatus } from './process.ts';

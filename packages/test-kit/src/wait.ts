@@ -14,3 +14,27 @@ export async function waitFor<T>(probe: () => T | undefined | null | false | Pro
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Waits for a state that changes only on events: `probe` is checked now and each time the owner
+ * calls the listeners in `listeners` (the fake platform servers do on every request), never polled.
+ * `failure` builds the timeout message (it may add what was seen so far).
+ */
+export function waitOnEvents<T>(listeners: Set<() => void>, probe: () => T | undefined | false, timeoutMs: number, failure: () => string): Promise<T> {
+  const first = probe();
+  if (first !== undefined && first !== false) return Promise.resolve(first);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      listeners.delete(check);
+      reject(new Error(failure()));
+    }, timeoutMs);
+    const check = (): void => {
+      const value = probe();
+      if (value === undefined || value === false) return;
+      clearTimeout(timer);
+      listeners.delete(check);
+      resolve(value);
+    };
+    listeners.add(check);
+  });
+}
