@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores, type Stores } from '../src/stores.ts';
-import { bucketBoundaries, isTimeZone } from '../src/runs/usage-buckets.ts';
+import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
+import { isTimeZone } from '../src/time-zone.ts';
 
 const at = (iso: string): number => Date.parse(iso);
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { fastifySSE } from '@fastify/sse';
-import { effectiveServer } from '@tinyagi/core';
+import { effectiveServer } from '@tinyagi/core/internal';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
@@ -70,7 +70,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   // A change is acknowledged only once it is on disk: commits are fsynced off the event loop
   // (core/src/storage/durable-commit.ts), so a mutating request's answer waits for its fsync.
   app.addHook('onSend', async (request, _reply, payload) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') await ctx.stores.db.whenDurable();
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') await ctx.stores.whenDurable();
     return payload;
   });
 

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseParser } from '@tinyagi/client';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
-import { SECRETS, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { SECRETS, raw, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 const NEW_SECRET = 'sk-NEW-PLANTED-discord-token-1234567890';

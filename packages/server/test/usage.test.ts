@@ -4,7 +4,8 @@
  * agent (its run records the provider it ran on).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseSettings, raw, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { baseSettings, raw, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 const at = (iso: string): number => Date.parse(iso);

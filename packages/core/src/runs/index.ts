@@ -15,6 +15,6 @@ export {
   type UsageSeriesRow,
   type ConversationUsageRow,
 } from './store.ts';
-export { USAGE_BUCKETS, bucketBoundaries, isTimeZone, type UsageBucket, type BucketBoundaries } from './usage-buckets.ts';
+export { USAGE_BUCKETS, bucketBoundaries, type UsageBucket, type BucketBoundaries } from './usage-buckets.ts';
 export { RunSteeringStore, type RunSteeringState } from './steering-store.ts';
 export { ConversationQueries, type OpenRunRow } from './queries.ts';

@@ -27,16 +27,6 @@ function formatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** Whether `tz` is a time zone this runtime knows (`UTC`, `Europe/Berlin`, …). */
-export function isTimeZone(tz: string): boolean {
-  try {
-    formatter(tz);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface Civil {
   y: number;
   m: number;

@@ -5,6 +5,7 @@
  */
 import { Cron } from 'croner';
 import { TinyError } from '../errors.ts';
+import { isTimeZone } from '../time-zone.ts';
 
 export interface ScheduleTiming {
   cron: string | null;
@@ -17,14 +18,7 @@ export function invalidSchedule(field: string, message: string): TinyError {
   return new TinyError('VALIDATION_FAILED', `Invalid schedule: ${field}: ${message}`, { details: { issues: [{ path: field, message }] } });
 }
 
-export function isTimeZone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isTimeZone };
 
 export function assertTimeZone(timezone: string): void {
   if (!isTimeZone(timezone)) throw invalidSchedule('timezone', `Unknown time zone "${timezone}"; use an IANA name such as "Europe/Berlin" or "UTC".`);

@@ -1,5 +1,5 @@
 /** Schedules CRUD through core's schedule edits (targets must exist, timing validated, nextRunAt computed). */
-import { createSchedule, nextScheduleRuns, updateSchedule } from '@tinyagi/core';
+import { createSchedule, nextScheduleRuns, updateSchedule } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { schedulesContract } from '@tinyagi/client/contract';

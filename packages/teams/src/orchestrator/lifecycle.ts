@@ -4,7 +4,8 @@
  * only once, and the event is written only when it did). Sub-agent runs also get their
  * `subagent.*` terminal event. Call inside a transaction to commit state and events together.
  */
-import { agentProvider, ownEntry, spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput, type RunRecord, type RunStatus, type Usage } from '@tinyagi/core';
+import type { RunRecord, RunStatus, Usage } from '@tinyagi/core';
+import { agentProvider, ownEntry, spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput } from '@tinyagi/core/internal';
 import type { Ctx } from './context.ts';
 
 type RunRef = Pick<RunRecord, 'id' | 'conversationId' | 'parentRunId' | 'depth' | 'agentId'>;

@@ -11,14 +11,9 @@
  * queue applies in the same transaction as the completion of the claimed messages.
  */
 import {
-  agentDefaults,
-  effectiveBudgets,
-  effectiveLimits,
   newId,
-  sessionKeyFor,
   TERMINAL_RUN_STATUSES,
   TinyError,
-  ownEntry,
   type ClaimedBatch,
   type ConversationRecord,
   type HandlerContext,
@@ -28,6 +23,7 @@ import {
   type RunCause,
   type RunRecord,
 } from '@tinyagi/core';
+import { agentDefaults, effectiveBudgets, effectiveLimits, sessionKeyFor, ownEntry } from '@tinyagi/core/internal';
 import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';

@@ -4,7 +4,8 @@
  * handoffs (new messages with their runs), notes and replies to the human, the soft-limit
  * prompt. Everything that can be async (plugins) happens before; the returned function is sync.
  */
-import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, newId, agentDefaults, partitionFiles, ownEntry, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { newId, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, agentDefaults, partitionFiles, ownEntry } from '@tinyagi/core/internal';
 import { answersHuman, noteKey, replyKey, signed, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import type { GuardRejection } from '../guards/rules.ts';

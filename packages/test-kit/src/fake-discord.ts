@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { waitOnEvents } from './wait.ts';
 
 export interface DiscordSent {
   channelId: string;
@@ -85,23 +86,8 @@ export class FakeDiscord {
     return this.sent.filter((s) => s.channelId === channelId);
   }
 
-  async until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    const first = probe();
-    if (first !== undefined && first !== false) return first;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#listeners.delete(check);
-        reject(new Error(`fake discord: timed out waiting for ${what}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const value = probe();
-        if (value === undefined || value === false) return;
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-        resolve(value);
-      };
-      this.#listeners.add(check);
-    });
+  until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+    return waitOnEvents(this.#listeners, probe, timeoutMs, () => `fake discord: timed out waiting for ${what}`);
   }
 
   #notify(): void {

@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitOnEvents } from './wait.ts';
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -147,23 +148,8 @@ export class FakeTelegram {
   }
 
   /** Resolves when `probe` holds, re-checked after every call the fake answers. */
-  async until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    const first = probe();
-    if (first !== undefined && first !== false) return first;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#listeners.delete(check);
-        reject(new Error(`fake telegram: timed out waiting for ${what}; calls: ${this.calls.slice(-30).join(', ')}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const value = probe();
-        if (value === undefined || value === false) return;
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-        resolve(value);
-      };
-      this.#listeners.add(check);
-    });
+  until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+    return waitOnEvents(this.#listeners, probe, timeoutMs, () => `fake telegram: timed out waiting for ${what}; calls: ${this.calls.slice(-30).join(', ')}`);
   }
 
   #delivered: Array<{ update_id: number; message: Record<string, unknown> }> = [];
