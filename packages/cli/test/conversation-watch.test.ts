@@ -58,6 +58,8 @@ describe('send --wait progress lines', () => {
     const { stores, orchestrator } = start({ agents: { flaky: { provider: 'mock', max_attempts: 2, mock: { rules: [{ match: 'boom', fail: 'retryable' }] } } } });
     const sent = orchestrator.submit({ message: '@flaky boom', senderId: 'u1' });
     await waitFor(() => stores.queue.get(sent.messageId)?.status === 'dead', 20_000, 'the dead letter');
+    // The failure's reply follows the dead letter's commit (once that is on disk).
+    await waitFor(() => lines(stores, sent.conversationId).some((l) => l.startsWith('@flaky failed:')), 20_000, 'the failure line');
     const shown = lines(stores, sent.conversationId);
     expect(shown).toContainEqual(expect.stringMatching(/^@flaky: attempt 1\/2 failed \(failed\), retrying in \d+ (s|min)$/));
     expect(shown).toContainEqual('@flaky: gave up (failed) after attempt 2/2');

@@ -223,3 +223,25 @@ describe('database file modes', () => {
     reopened.close();
   });
 });
+
+describe('durable commits and close', () => {
+  it('closing while an fsync runs neither fails it nor loses a commit', async () => {
+    const path = join(dir, 'c.db');
+    const c = openDatabase({ path });
+    const calls: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      c.write(() => {
+        c.sqlite.prepare("INSERT INTO sender_defaults (channel, sender_id, target, updated_at) VALUES ('t', ?, 'x', 0)").run(`c${i}`);
+        c.afterCommit(() => calls.push(i));
+      });
+    }
+    const durable = c.whenDurable();
+    // An fsync is on a libuv thread now; close syncs what is left and runs every callback.
+    c.close();
+    expect(calls).toHaveLength(20);
+    await durable;
+    const again = openDatabase({ path, readonly: true });
+    expect(again.sqlite.prepare("SELECT count(*) FROM sender_defaults WHERE channel = 't'").pluck().get()).toBe(20);
+    again.close();
+  });
+});

@@ -27,6 +27,8 @@ export class DurableCommits {
   #inflight: Promise<void> | undefined;
   #inflightCovers = 0;
   #fd: number | undefined;
+  /** Set by flushSync (the database closes): an fsync still running then closes the file itself. */
+  #closed = false;
   /** Callbacks of commits in commit order, each waiting for the fsync that covers its commit. */
   #queue: Array<{ needs: number; run: () => void }> = [];
   readonly #walPath: string;
@@ -66,11 +68,6 @@ export class DurableCommits {
     return next;
   }
 
-  /** Commits still waiting for their fsync. */
-  get pending(): number {
-    return this.#committed - this.#synced;
-  }
-
   /** Synchronous fsync of whatever is pending (closing the database). */
   flushSync(): void {
     if (this.#committed > this.#synced) {
@@ -78,13 +75,15 @@ export class DurableCommits {
       if (fd !== undefined) fdatasyncSync(fd);
       this.#done(this.#committed);
     }
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+    this.#closed = true;
+    // An fsync on a libuv thread may still be using the descriptor: it closes it when it ends.
+    if (this.#fd !== undefined && this.#inflight === undefined) closeSync(this.#fd);
+    if (this.#inflight === undefined) this.#fd = undefined;
   }
 
   #sync(): Promise<void> {
     const covers = this.#committed;
-    if (covers <= this.#synced) return Promise.resolve();
+    if (covers <= this.#synced || this.#closed) return Promise.resolve();
     if (this.#inflight !== undefined && this.#inflightCovers >= covers) return this.#inflight;
     const run = new Promise<void>((resolve) => {
       const fd = this.#walFd();
@@ -94,6 +93,16 @@ export class DurableCommits {
         return;
       }
       fdatasync(fd, (err) => {
+        if (this.#closed) {
+          // flushSync synced everything on close; this descriptor is ours to close now.
+          this.#fd = undefined;
+          try {
+            closeSync(fd);
+          } catch {}
+          this.#done(covers);
+          resolve();
+          return;
+        }
         if (err) {
           // See the header: never go on after a failed fsync.
           process.nextTick(() => {
