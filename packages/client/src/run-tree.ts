@@ -47,6 +47,8 @@ export interface RunTreeNode extends Omit<RunNode, 'children'> {
   paused: boolean;
   /** Why it was cancelled or which guard rule refused it (live only: events carry it, rows do not). */
   reason: string | null;
+  /** The name its `subagent.*` events gave a sub-agent run (live only; the daemon names it after its agent). */
+  name: string | null;
   /** Ids of the events that set `progress` and `paused` (older ones are ignored). */
   progressEventId: number;
   steerEventId: number;
@@ -147,6 +149,7 @@ function blankNode(fields: Pick<RunTreeNode, 'runId' | 'agentId' | 'parentRunId'
     progress: null,
     paused: false,
     reason: null,
+    name: null,
     progressEventId: 0,
     steerEventId: 0,
   };
@@ -210,7 +213,7 @@ export function runTreeFromRecords(records: readonly RunNode[], options: RunTree
 /** The tree in the API's shape: nested records, roots first (live-only fields dropped). */
 export function runTreeRecords(tree: RunTree): RunNode[] {
   const toRecord = (id: string): RunNode => {
-    const { children, progress: _p, paused: _pa, reason: _r, progressEventId: _pe, steerEventId: _se, ...fields } = tree.nodes.get(id)!;
+    const { children, progress: _p, paused: _pa, reason: _r, name: _n, progressEventId: _pe, steerEventId: _se, ...fields } = tree.nodes.get(id)!;
     return { ...fields, children: children.map(toRecord) };
   };
   return tree.roots.map(toRecord);
@@ -336,6 +339,7 @@ function applyOne(draft: Draft, event: TinyEvent): void {
   const node = ensure(draft, event);
   if (!node) return;
   const id = node.runId;
+  if ((event.type === 'subagent.started' || event.type === 'subagent.completed' || event.type === 'subagent.failed') && node.name === null) draft.edit(id).name = event.data.name;
   const started = event.type === 'run.started' || event.type === 'subagent.started';
   if (started && RANK[node.status] < 1) draft.edit(id).status = 'running';
   if (started && node.startedAt === null) draft.edit(id).startedAt = event.ts;
