@@ -78,8 +78,10 @@ class Draft {
   roots: string[] | undefined;
   readonly #base: RunTree;
   readonly #max: number;
-  /** Nodes already copied in this batch (safe to mutate). */
+  /** Nodes already copied in this batch (safe to mutate, children array included). */
   readonly #own = new Set<string>();
+  /** Roots whose parent is not known yet, by that parent's id (built on the first add of a batch). */
+  #orphans: Map<string, string[]> | undefined;
 
   constructor(base: RunTree, options: RunTreeOptions) {
     this.#base = base;
@@ -101,7 +103,7 @@ class Draft {
       const node: RunTreeNode | undefined = this.nodes.get(at);
       if (!node) break;
       if (!this.#own.has(at)) {
-        this.nodes.set(at, { ...node });
+        this.nodes.set(at, { ...node, children: [...node.children] });
         this.#own.add(at);
       } else if (!first) break; // its ancestors were copied with it
       at = node.parentRunId;
@@ -114,20 +116,32 @@ class Draft {
     if (this.size >= this.#max) return false;
     this.nodes ??= new Map(this.#base.nodes);
     this.roots ??= [...this.#base.roots];
+    if (!this.#orphans) {
+      this.#orphans = new Map();
+      for (const r of this.roots) this.#orphan(this.nodes.get(r)!);
+    }
     this.nodes.set(node.runId, node);
     this.#own.add(node.runId);
-    // Runs that arrived before this one, their parent, move under it.
-    const adopted = this.roots.filter((r) => r !== node.parentRunId && this.nodes!.get(r)?.parentRunId === node.runId);
+    // Runs that arrived before this one, their parent, move under it (never its own parent: no cycle).
+    const adopted = (this.#orphans.get(node.runId) ?? []).filter((r) => r !== node.parentRunId);
     if (adopted.length > 0) {
+      this.#orphans.delete(node.runId);
       this.roots = this.roots.filter((r) => !adopted.includes(r));
       node.children = [...node.children, ...adopted];
     }
-    const parent = node.parentRunId === null ? undefined : this.nodes.get(node.parentRunId);
-    if (parent) {
-      const editable = this.edit(node.parentRunId!);
-      editable.children = [...editable.children, node.runId];
-    } else this.roots.push(node.runId);
+    if (node.parentRunId !== null && this.nodes.has(node.parentRunId)) (this.edit(node.parentRunId).children as string[]).push(node.runId);
+    else {
+      this.roots.push(node.runId);
+      this.#orphan(node);
+    }
     return true;
+  }
+
+  #orphan(root: RunTreeNode): void {
+    if (root.parentRunId === null || this.nodes!.has(root.parentRunId)) return;
+    const waiting = this.#orphans!.get(root.parentRunId);
+    if (waiting) waiting.push(root.runId);
+    else this.#orphans!.set(root.parentRunId, [root.runId]);
   }
 
   result(): RunTree {

@@ -259,5 +259,10 @@ describe('run tree', () => {
     expect(next.nodes.get('p')).not.toBe(base.nodes.get('p'));
     expect(next.nodes.get('s')).toBe(base.nodes.get('s'));
     expect(base.nodes.get('c')!.progress).toBeNull();
+    // A new child leaves the older tree's parent as it was.
+    const grown = applyRunEvent(next, { id: 10, ts: 10, type: 'run.queued', conversationId: 'x', runId: 'n', parentRunId: 'p', depth: 0, agentId: 'b', data: { cause: 'mention', messageIds: [] } });
+    expect(grown.nodes.get('p')!.children).toEqual(['c', 's', 'n']);
+    expect(base.nodes.get('p')!.children).toEqual(['c', 's']);
+    expect(next.nodes.get('p')!.children).toEqual(['c', 's']);
   });
 });
