@@ -1,7 +1,22 @@
+import { getRandomValues } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { TinyError } from './errors.ts';
 
-const nextUlid = monotonicFactory();
+/**
+ * ulid's default source asks the OS for 4 random bytes per character (16 calls per id):
+ * ~0.3 ms of CPU per message in B0's profile. The same randomness, fetched 4 KiB at a time.
+ */
+const pool = new Uint32Array(1024);
+let poolNext = pool.length;
+function pooledRandom(): number {
+  if (poolNext === pool.length) {
+    getRandomValues(pool);
+    poolNext = 0;
+  }
+  return pool[poolNext++]! / 0x1_0000_0000;
+}
+
+const nextUlid = monotonicFactory(pooledRandom);
 
 /** Sortable unique id (ULID, monotonic within the process) with a readable prefix. */
 export function newId(prefix: string): string {
