@@ -112,7 +112,7 @@ describe('usage over time (real SQLite)', () => {
         SELECT b.bucket, agent_id, COUNT(*) FROM b CROSS JOIN runs ON runs.created_at >= b.start AND runs.created_at < b.end WHERE b.end IS NOT NULL GROUP BY b.bucket, agent_id`)
       .all('[0,1,2]') as Array<{ detail: string }>;
     // The buckets are the outer loop, each a range scan of the creation index.
-    expect(plan.map((p) => p.detail).join('\n')).toMatch(/SCAN b\nSEARCH runs USING INDEX runs_created \(created_at>\? AND created_at<\?\)/);
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/SCAN b\nSEARCH runs USING COVERING INDEX runs_usage_cover \(created_at>\? AND created_at<\?\)/);
   });
 
   it('ranks conversations by cost in the range, with their titles; usage by provider', () => {

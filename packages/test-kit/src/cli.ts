@@ -21,6 +21,12 @@ export function cliArgv(build: CliBuild, nodeOptions: string[] = []): string[] {
   return [...nodeOptions, CLI_BUILT];
 }
 
+/**
+ * The child's environment, exactly `env` (no inherited variables). Typed as ProcessEnv by a cast:
+ * Next's types (apps/tinyoffice imports the kit) make NODE_ENV a required ProcessEnv key.
+ */
+const processEnv = (env: Record<string, string>): NodeJS.ProcessEnv => env as NodeJS.ProcessEnv;
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -36,7 +42,7 @@ export interface RunCliOptions {
 
 export function runCli(args: string[], env: Record<string, string>, options: RunCliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliArgv(options.build ?? 'source'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliArgv(options.build ?? 'source'), ...args], { env: processEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -69,7 +75,7 @@ export interface SpawnedCli {
 
 /** Starts a long-running command (`run`, `chatroom -f`, …); the caller stops it. */
 export function spawnCli(args: string[], env: Record<string, string>, options: { build?: CliBuild; nodeOptions?: string[] } = {}): SpawnedCli {
-  const child = spawn(process.execPath, [...cliArgv(options.build ?? 'source', options.nodeOptions), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliArgv(options.build ?? 'source', options.nodeOptions), ...args], { env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -180,9 +180,18 @@ const Column = memo(function Column({
   );
 });
 
+const NO_RESIZE_OBSERVER = { disabled: true } as const;
+
+/**
+ * One card. The sortable part is thin: dnd-kit's useSortable reads the drag context, so every
+ * card's hook runs on every pointer move of a drag; what it renders is only the <li> (position,
+ * drag styles) and the handle, while the card's content is a memoised CardBody that does not
+ * re-render during a drag. No ResizeObserver per card while dragging (dnd-kit's default starts
+ * one per sortable at drag start, a thousand of them here): cards do not change size during a drag,
+ * and dnd-kit still re-measures the columns when their items change.
+ */
 const Card = memo(function Card({ task, conversationStatus, selected, onOpen }: { task: Task; conversationStatus: string | undefined; selected: boolean; onOpen: (id: string) => void }) {
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: task.id });
-  const assignee = task.assigneeAgent ? `@${task.assigneeAgent}` : task.assigneeTeam ? `#${task.assigneeTeam}` : null;
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: task.id, resizeObserverConfig: NO_RESIZE_OBSERVER });
   const name = task.identifier ?? task.title;
   return (
     <li
@@ -203,27 +212,40 @@ const Card = memo(function Card({ task, conversationStatus, selected, onOpen }: 
         >
           ⠿
         </button>
-        <button type="button" className="min-w-0 flex-1 text-left" onClick={() => onOpen(task.id)}>
-          {task.identifier && <span className="mr-1 font-mono text-xs text-slate-600 dark:text-slate-300">{task.identifier}</span>}
-          <span className="break-words font-medium">{task.title}</span>
-        </button>
+        <CardTitle task={task} onOpen={onOpen} />
       </div>
-      {(assignee || task.conversationId) && (
-        <div className="mt-1 flex flex-wrap items-center gap-2 pl-5 text-xs text-slate-600 dark:text-slate-300">
-          {assignee && <span>{assignee}</span>}
-          {task.conversationId && (
-            <Link
-              href={`/conversations/view?id=${encodeURIComponent(task.conversationId)}`}
-              className="ml-auto flex items-center gap-1 underline"
-              data-testid="task-conversation"
-              data-status={conversationStatus ?? 'unknown'}
-            >
-              <StatusPill status={conversationStatus ?? 'queued'} />
-              <span className="sr-only">conversation of {name}</span>
-            </Link>
-          )}
-        </div>
-      )}
+      <CardMeta task={task} name={name} conversationStatus={conversationStatus} />
     </li>
+  );
+});
+
+/** The card's content: memoised, so a drag (which re-renders every card's sortable hook) leaves it alone. */
+const CardTitle = memo(function CardTitle({ task, onOpen }: { task: Task; onOpen: (id: string) => void }) {
+  return (
+    <button type="button" className="min-w-0 flex-1 text-left" onClick={() => onOpen(task.id)}>
+      {task.identifier && <span className="mr-1 font-mono text-xs text-slate-600 dark:text-slate-300">{task.identifier}</span>}
+      <span className="break-words font-medium">{task.title}</span>
+    </button>
+  );
+});
+
+const CardMeta = memo(function CardMeta({ task, name, conversationStatus }: { task: Task; name: string; conversationStatus: string | undefined }) {
+  const assignee = task.assigneeAgent ? `@${task.assigneeAgent}` : task.assigneeTeam ? `#${task.assigneeTeam}` : null;
+  if (!assignee && !task.conversationId) return null;
+  return (
+    <div className="mt-1 flex flex-wrap items-center gap-2 pl-5 text-xs text-slate-600 dark:text-slate-300">
+      {assignee && <span>{assignee}</span>}
+      {task.conversationId && (
+        <Link
+          href={`/conversations/view?id=${encodeURIComponent(task.conversationId)}`}
+          className="ml-auto flex items-center gap-1 underline"
+          data-testid="task-conversation"
+          data-status={conversationStatus ?? 'unknown'}
+        >
+          <StatusPill status={conversationStatus ?? 'queued'} />
+          <span className="sr-only">conversation of {name}</span>
+        </Link>
+      )}
+    </div>
   );
 });

@@ -117,13 +117,17 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
       });
   };
 
-  const open = (id: string | null) => {
-    const q = new URLSearchParams();
-    if (projectId) q.set('project', projectId);
-    if (id) q.set('task', id);
-    const s = q.toString();
-    router.replace(s ? `/projects?${s}` : '/projects', { scroll: false });
-  };
+  // Stable: the kanban's cards are memoised on it (a new function would re-render all of them).
+  const open = useCallback(
+    (id: string | null) => {
+      const q = new URLSearchParams();
+      if (projectId) q.set('project', projectId);
+      if (id) q.set('task', id);
+      const s = q.toString();
+      router.replace(s ? `/projects?${s}` : '/projects', { scroll: false });
+    },
+    [projectId, router],
+  );
 
   const selected = taskId ? (tasks.get(taskId) ?? null) : null;
 
@@ -143,7 +147,7 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
         )}
         <div className="flex flex-col gap-3 2xl:flex-row">
           <div className="min-w-0 flex-1">
-            <Kanban tasks={tasks} board={board} conversations={conversations} selected={taskId} onOpen={(id) => open(id)} onReorder={onReorder} />
+            <Kanban tasks={tasks} board={board} conversations={conversations} selected={taskId} onOpen={open} onReorder={onReorder} />
           </div>
           {selected && (
             <TaskDetail

@@ -52,59 +52,101 @@ function timeZone(): string {
   }
 }
 
+const NO_NAMES: Record<string, string> = {};
+
+function spanOf(range: Range): { since?: number; until: number } {
+  const now = Date.now();
+  return range === 'all' ? { until: now } : { since: now - Number(range) * DAY_MS, until: now };
+}
+
+function namesOf(group: UsageSeriesGroup): Promise<Record<string, string>> {
+  if (group === 'agent')
+    return api()
+      .listAgents()
+      .then((list) => Object.fromEntries(list.map((a) => [a.id, a.name ?? a.id])));
+  if (group === 'team')
+    return api()
+      .listTeams()
+      .then((list) => Object.fromEntries(list.map((t) => [t.id, t.name ?? t.id])));
+  return Promise.resolve(NO_NAMES);
+}
+
+/**
+ * Loads `query` whenever it changes (a new request at once; an older answer that comes later is
+ * dropped), and again on `reload()` — coalesced: reloads while one is in flight make one more
+ * request after it, with the latest query.
+ */
+function useLatestLoad<T>(query: () => Promise<T>, onError: (message: string | null) => void): [T | null, () => void] {
+  const [data, setData] = useState<T | null>(null);
+  const latest = useRef(query);
+  latest.current = query;
+  const state = useRef({ seq: 0, inFlight: false, again: false });
+  const start = useCallback(() => {
+    const s = state.current;
+    const n = ++s.seq;
+    s.inFlight = true;
+    latest
+      .current()
+      .then((value) => {
+        if (n !== s.seq) return;
+        setData(value);
+        onError(null);
+      })
+      .catch((err: unknown) => {
+        if (n === s.seq) onError(messageOf(err));
+      })
+      .finally(() => {
+        if (n !== s.seq) return;
+        s.inFlight = false;
+        if (s.again) {
+          s.again = false;
+          start();
+        }
+      });
+  }, [onError]);
+  const reload = useCallback(() => {
+    if (state.current.inFlight) state.current.again = true;
+    else start();
+  }, [start]);
+  useEffect(() => {
+    state.current.again = false;
+    start();
+  }, [query, start]);
+  return [data, reload];
+}
+
 export default function UsagePage() {
   const [group, setGroup] = useState<UsageSeriesGroup>('agent');
   const [bucket, setBucket] = useState<UsageBucket>('day');
   const [range, setRange] = useState<Range>('30');
   const [metricChoice, setMetricChoice] = useState<UsageMetric | null>(null);
   const [layout, setLayout] = useState<ChartLayout>('stacked');
-  const [report, setReport] = useState<UsageReport | null>(null);
-  const [top, setTop] = useState<ConversationUsage[] | null>(null);
-  const [names, setNames] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
-  const inFlight = useRef(false);
-  const again = useRef(false);
 
-  const load = useCallback(() => {
-    if (inFlight.current) {
-      again.current = true;
-      return;
-    }
-    inFlight.current = true;
-    const now = Date.now();
-    const since = range === 'all' ? undefined : now - Number(range) * DAY_MS;
-    const span = { ...(since !== undefined ? { since } : {}), until: now };
-    // Names fresh with the numbers: an agent or team added since the page loaded has one too.
-    const named =
-      group === 'agent'
-        ? api()
-            .listAgents()
-            .then((list) => Object.fromEntries(list.map((a) => [a.id, a.name ?? a.id])))
-        : group === 'team'
-          ? api()
-              .listTeams()
-              .then((list) => Object.fromEntries(list.map((t) => [t.id, t.name ?? t.id])))
-          : Promise.resolve({});
-    Promise.all([api().usage({ query: { by: group, bucket, tz: timeZone(), ...span } }), api().topConversations({ query: { ...span, limit: 10 } }), named])
-      .then(([r, t, n]) => {
-        setReport(r);
-        setTop(t);
-        setNames(n);
-        setError(null);
-      })
-      .catch((err: unknown) => setError(messageOf(err)))
-      .finally(() => {
-        inFlight.current = false;
-        if (again.current) {
-          again.current = false;
-          load();
-        }
-      });
-  }, [group, bucket, range]);
-  useEffect(load, [load]);
+  // Each part loads only when what it depends on changes: a bucket or group switch refetches the
+  // series alone, a range change the series and the top conversations, a group switch the names of
+  // that group (kept for the page's life). A run that ends refreshes all three.
+  const seriesQuery = useCallback(() => api().usage({ query: { by: group, bucket, tz: timeZone(), ...spanOf(range) } }), [group, bucket, range]);
+  const topQuery = useCallback(() => api().topConversations({ query: { ...spanOf(range), limit: 10 } }), [range]);
+  const namesQuery = useCallback((): Promise<Record<string, string>> => namesOf(group), [group]);
+  const [report, reloadReport] = useLatestLoad(seriesQuery, setError);
+  const [top, reloadTop] = useLatestLoad(topQuery, setError);
+  const [groupNames, reloadNames] = useLatestLoad(namesQuery, setError);
+  const names = groupNames ?? NO_NAMES;
+
+  // An agent or team that is not named yet (created since its names loaded): load them again, once per answer.
+  const namedFor = useRef<UsageReport | null>(null);
+  useEffect(() => {
+    if (!report || !groupNames || namedFor.current === report || (group !== 'agent' && group !== 'team')) return;
+    namedFor.current = report;
+    if (report.rows.some((r) => r.key !== '' && !(r.key in groupNames))) reloadNames();
+  }, [report, groupNames, group, reloadNames]);
 
   useLiveEvents((events) => {
-    if (events.some((e) => ENDED.has(e.type))) load();
+    if (!events.some((e) => ENDED.has(e.type))) return;
+    reloadReport();
+    reloadTop();
+    reloadNames();
   });
 
   // Cost unless nothing cost anything (mock and local models): then tokens, until the user picks.

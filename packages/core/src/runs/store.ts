@@ -385,7 +385,7 @@ export class RunStore {
 
   /**
    * Usage per bucket and key in one GROUP BY: `edges` are n + 1 ascending bucket boundaries
-   * (ms), and each bucket is a range scan of the `runs_created` index. Runs outside
+   * (ms), and each bucket is a range scan of the covering `runs_usage_cover` index. Runs outside
    * [since, until) are not counted even when their bucket is. Rows are ordered by bucket, key.
    */
   usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query: { since?: number; until?: number } = {}): UsageSeriesRow[] {
@@ -397,7 +397,7 @@ export class RunStore {
     return (
       this.#db
         // MATERIALIZED: the buckets are computed once; CROSS JOIN: SQLite keeps them the outer
-        // loop, so each bucket is one range scan of the runs_created index.
+        // loop, so each bucket is one range scan of the runs_usage_cover index (covering: no table rows read).
         .prepare(`WITH b(bucket, start, end) AS MATERIALIZED (SELECT CAST(key AS INTEGER), value, LEAD(value) OVER (ORDER BY key) FROM json_each(?))
         SELECT b.bucket AS bucket, ${col} AS key, ${USAGE_SUMS}
         FROM b CROSS JOIN runs ON runs.created_at >= b.start AND runs.created_at < b.end

@@ -1,0 +1,2 @@
+DROP INDEX `runs_created`;--> statement-breakpoint
+CREATE INDEX `runs_usage_cover` ON `runs` (`created_at`,`agent_id`,`team_id`,`provider`,`channel`,`conversation_id`,`input_tokens`,`output_tokens`,`cost_usd`);
