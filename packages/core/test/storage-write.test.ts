@@ -162,3 +162,117 @@ describe('database file modes', () => {
     reopened.close();
   });
 });
+
+describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
+  it('commits after the callback resolves, runs afterCommit callbacks after the commit, rolls back on a rejection', async () => {
+    const calls: string[] = [];
+    const result = await db.transaction(async (tx) => {
+      put('a');
+      await Promise.resolve();
+      put('b');
+      tx.afterCommit(() => calls.push(`committed with ${keys().join(',')}`));
+      return 42;
+    });
+    expect(result).toBe(42);
+    await expect(
+      db.transaction(async (tx) => {
+        put('c');
+        tx.afterCommit(() => calls.push('never'));
+        await Promise.resolve();
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(keys()).toEqual(['a', 'b']);
+    expect(calls).toEqual(['committed with a,b']);
+    expect(db.sqlite.inTransaction).toBe(false);
+  });
+
+  it('a savepoint that rejects undoes only its own rows and callbacks; nested transaction() is a savepoint', async () => {
+    const calls: string[] = [];
+    await db.transaction(async (tx) => {
+      put('outer');
+      tx.afterCommit(() => calls.push('outer'));
+      await expect(
+        tx.savepoint(async (sp) => {
+          put('inner');
+          sp.afterCommit(() => calls.push('inner'));
+          db.write(() => put('inner-sync'));
+          throw new Error('inner failed');
+        }),
+      ).rejects.toThrow('inner failed');
+      await db.transaction(async (nested) => {
+        put('nested');
+        nested.afterCommit(() => calls.push('nested'));
+      });
+      expect(calls).toEqual([]);
+    });
+    expect(keys()).toEqual(['nested', 'outer']);
+    expect(calls).toEqual(['outer', 'nested']);
+  });
+
+  it('serialises transactions in call order, each seeing the previous one committed', async () => {
+    const order: string[] = [];
+    const slow = db.transaction(async () => {
+      order.push('first starts');
+      put('1');
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      order.push('first ends');
+    });
+    const second = db.transaction(() => {
+      order.push(`second sees ${keys().join(',')}`);
+      put('2');
+    });
+    await Promise.all([slow, second]);
+    expect(order).toEqual(['first starts', 'first ends', 'second sees 1']);
+    expect(keys()).toEqual(['1', '2']);
+  });
+
+  it('refuses a synchronous write from outside while an asynchronous transaction waits, and goes on afterwards', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered!: () => void;
+    const inTx = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const open = db.transaction(async () => {
+      put('inside');
+      entered();
+      await gate;
+    });
+    await inTx;
+    expect(() => db.write(() => put('outside'))).toThrow(/asynchronous transaction is open/);
+    const published: string[] = [];
+    db.afterCommit(() => published.push('outside callback runs now'));
+    expect(published).toEqual(['outside callback runs now']);
+    release();
+    await open;
+    db.write(() => put('after'));
+    expect(keys()).toEqual(['after', 'inside']);
+  });
+
+  it('runs savepoints of one handle one at a time', async () => {
+    await db.transaction(async (tx) => {
+      const first = tx.savepoint(async () => {
+        await Promise.resolve();
+        put('x');
+      });
+      await expect(tx.savepoint(() => put('y'))).rejects.toThrow(/one at a time/);
+      await first;
+    });
+    expect(keys()).toEqual(['x']);
+  });
+
+  it('durable: false commits at synchronous NORMAL and restores FULL', async () => {
+    await db.transaction(
+      () => {
+        expect(db.sqlite.pragma('synchronous', { simple: true })).toBe(1);
+        put('lazy');
+      },
+      { durable: false },
+    );
+    expect(db.sqlite.pragma('synchronous', { simple: true })).toBe(2);
+    expect(keys()).toEqual(['lazy']);
+  });
+});

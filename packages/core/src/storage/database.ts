@@ -22,8 +22,10 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { TinyError } from '../errors.ts';
+import type { Awaitable, Transaction, TransactionOptions, TransactionRunner } from './transaction.ts';
 
 export type Durability = 'full' | 'normal';
 
@@ -37,7 +39,7 @@ export interface OpenDatabaseOptions {
   readonly?: boolean;
 }
 
-export interface TinyDatabase {
+export interface TinyDatabase extends TransactionRunner {
   readonly path: string;
   readonly durability: Durability;
   /** The raw connection (prepared statements; `@tinyagi/core/orm` wraps it in drizzle). */
@@ -116,6 +118,17 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   }
   let depth = 0;
   let committed: Array<() => void> = [];
+  // The asynchronous transaction (docs/storage.md): serialised by a promise chain; while one is
+  // open (suspended at an await), synchronous writes from outside its callback are refused.
+  let asyncChain: Promise<unknown> = Promise.resolve();
+  let asyncOpen: SqliteTransaction | undefined;
+  const inside = new AsyncLocalStorage<SqliteTransaction>();
+  const outsideAsync = (): boolean => asyncOpen !== undefined && inside.getStore()?.root !== asyncOpen;
+  const refuseOutside = (): void => {
+    if (outsideAsync()) {
+      throw new TinyError('DB_BUSY', 'A synchronous write ran while an asynchronous transaction is open on this connection (it would have joined that transaction); write through transaction() instead.');
+    }
+  };
   // Transaction control with cached statements: better-sqlite3's `transaction()` builds a new
   // wrapper per call, which showed up at ~10 µs per write in profiles of the hot paths.
   const tx = {
@@ -127,11 +140,12 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
     rollbackTo: sqlite.prepare('ROLLBACK TO tinyagi_write'),
   };
   const statements = new Map<string, Database.Statement>();
-  return {
+  const database: TinyDatabase = {
     path: options.path,
     durability,
     sqlite,
     write<T>(fn: () => T): T {
+      if (asyncOpen !== undefined) refuseOutside();
       if (depth > 0) {
         // A savepoint: if it rolls back, so do the callbacks registered inside it.
         const mark = committed.length;
@@ -199,13 +213,123 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       }
     },
     afterCommit(cb: () => void) {
-      if (depth > 0) committed.push(cb);
+      if (asyncOpen !== undefined && outsideAsync()) cb();
+      else if (depth > 0) committed.push(cb);
       else cb();
+    },
+    transaction<T>(fn: (tx: Transaction) => Awaitable<T>, options: TransactionOptions = {}): Promise<T> {
+      const current = inside.getStore();
+      if (current && current.root === asyncOpen) return current.savepoint(fn);
+      const run = async (): Promise<T> => {
+        if (depth > 0) throw new TinyError('INVALID_STATE', 'transaction() was awaited inside a synchronous write; a synchronous write cannot wait for it.');
+        const lazy = options.durable === false && durability === 'full';
+        if (lazy) sqlite.pragma('synchronous = NORMAL');
+        const root = new SqliteTransaction(frameOps);
+        depth++;
+        asyncOpen = root;
+        try {
+          tx.begin.run();
+          let result: T;
+          try {
+            result = await inside.run(root, () => fn(root));
+            root.close();
+            tx.commit.run();
+          } catch (err) {
+            root.close();
+            if (sqlite.inTransaction) tx.rollback.run();
+            committed = [];
+            throw err;
+          }
+          const callbacks = committed;
+          committed = [];
+          asyncOpen = undefined;
+          depth--;
+          for (const cb of callbacks) cb();
+          return result;
+        } finally {
+          if (asyncOpen === root) {
+            asyncOpen = undefined;
+            depth--;
+          }
+          if (lazy) sqlite.pragma('synchronous = FULL');
+        }
+      };
+      const result = asyncChain.then(run, run);
+      asyncChain = result.catch(() => undefined);
+      return result;
     },
     close() {
       if (sqlite.open) sqlite.close();
     },
   };
+
+  const frameOps: FrameOps = { savepointOf, afterCommit: (cb) => committed.push(cb) };
+  return database;
+
+  /** A savepoint of the open asynchronous transaction, run by `frame` (one at a time per frame). */
+  async function savepointOf<T>(frame: SqliteTransaction, fn: (tx: Transaction) => Awaitable<T>): Promise<T> {
+    const child = new SqliteTransaction(frameOps, frame.root);
+    const mark = committed.length;
+    tx.savepoint.run();
+    try {
+      const result = await inside.run(child, () => fn(child));
+      child.close();
+      tx.release.run();
+      return result;
+    } catch (err) {
+      child.close();
+      if (sqlite.inTransaction) {
+        tx.rollbackTo.run();
+        tx.release.run();
+      }
+      committed.length = mark;
+      throw err;
+    }
+  }
+}
+
+interface FrameOps {
+  savepointOf<T>(frame: SqliteTransaction, fn: (tx: Transaction) => Awaitable<T>): Promise<T>;
+  afterCommit(cb: () => void): void;
+}
+
+/**
+ * One frame of an asynchronous SQLite transaction (the outermost one or a savepoint). The
+ * statements of the stores run on the connection, which is inside the transaction, so the
+ * handle carries no connection; it tracks that its savepoints run one at a time and that it is
+ * not used after it ended.
+ */
+class SqliteTransaction implements Transaction {
+  readonly backend = 'sqlite' as const;
+  readonly root: SqliteTransaction;
+  readonly #ops: FrameOps;
+  #busy = false;
+  #closed = false;
+
+  constructor(ops: FrameOps, root?: SqliteTransaction) {
+    this.#ops = ops;
+    this.root = root ?? this;
+  }
+
+  async savepoint<T>(fn: (tx: Transaction) => Awaitable<T>): Promise<T> {
+    if (this.#closed) throw new TinyError('INVALID_STATE', 'This transaction has ended.');
+    if (this.#busy) throw new TinyError('INVALID_STATE', 'Savepoints of one transaction run one at a time (await the previous one).');
+    this.#busy = true;
+    try {
+      return await this.#ops.savepointOf(this, fn);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  afterCommit(cb: () => void): void {
+    if (this.#closed) throw new TinyError('INVALID_STATE', 'This transaction has ended.');
+    this.#ops.afterCommit(cb);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
 }
 
 /** A write function must be synchronous: its statements run inside the open transaction. */
