@@ -12,7 +12,7 @@ export { toReadable, type ReadableOptions, type ReadableReply } from './protocol
 export { splitAddressPrefix, resolveTarget, defaultAgentId, defaultTeamOf, teamMembers, teamsOf, type AddressPrefix, type ResolvedTarget } from './protocol/addressing.ts';
 
 export { planRoutes, type RoutePlan, type PlannedDelivery, type RouteContext, type RoomPost, type IncomingProvenance } from './router/plan.ts';
-export { teammateMessage, chatroomMessage, subagentTask, readMeta, type MessageMeta } from './router/provenance.ts';
+export { teammateMessage, chatroomMessage, subagentTask, readMeta, type MessageMeta, type MessageProvenance } from './router/provenance.ts';
 
 export { guardDeliveries, type DispatchVerdict, type GuardedDelivery } from './guards/dispatch.ts';
 export { checkBudgets, startOfUtcDay, type SpendSnapshot } from './guards/budgets.ts';

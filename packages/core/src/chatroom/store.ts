@@ -6,6 +6,7 @@
  * caller's transaction when one is open, so a post and the deliveries it causes commit together.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { ChatroomStoreApi } from '../storage/interfaces.ts';
 
 export interface ChatroomPost {
   id: number;
@@ -34,7 +35,7 @@ interface Row {
   created_at: number;
 }
 
-export class ChatroomStore {
+export class ChatroomStore implements ChatroomStoreApi {
   readonly #db: TinyDatabase;
   readonly #insert;
   readonly #after;

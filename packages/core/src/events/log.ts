@@ -18,6 +18,7 @@
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
+import type { EventLogApi } from '../storage/interfaces.ts';
 
 export type EventListener = (event: TinyEvent) => void;
 
@@ -41,7 +42,7 @@ interface EventRow {
   data: string;
 }
 
-export class EventLog {
+export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;
   readonly #listeners = new Set<EventListener>();
   readonly #outgoing: TinyEvent[] = [];

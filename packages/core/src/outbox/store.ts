@@ -15,6 +15,7 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventLog } from '../events/log.ts';
+import type { OutboxStoreApi } from '../storage/interfaces.ts';
 
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
 
@@ -107,7 +108,7 @@ interface Row {
   delivered_at: number | null;
 }
 
-export class OutboxStore {
+export class OutboxStore implements OutboxStoreApi {
   readonly #db: TinyDatabase;
   readonly #events: EventLog | undefined;
   readonly #clientChannels: Set<string>;

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { TinyError } from '../errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { PairingStoreApi } from '../storage/interfaces.ts';
 
 export const PAIRING_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const PAIRING_CODE_LENGTH = 8;
@@ -71,7 +72,7 @@ export function normalizePairingCode(code: string): string {
   return code.trim().toUpperCase();
 }
 
-export class PairingStore {
+export class PairingStore implements PairingStoreApi {
   readonly #db: TinyDatabase;
   readonly #events: EventLog | undefined;
   readonly #maxPending: number;

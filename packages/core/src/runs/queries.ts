@@ -6,6 +6,7 @@
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { RunRecord } from './store.ts';
+import type { ConversationQueriesApi } from '../storage/interfaces.ts';
 
 export interface OpenRunRow {
   id: string;
@@ -18,7 +19,7 @@ export interface OpenRunRow {
   messageIds: string[];
 }
 
-export class ConversationQueries {
+export class ConversationQueries implements ConversationQueriesApi {
   readonly #unfinishedMessages;
   readonly #messageStatus;
   readonly #openRuns;

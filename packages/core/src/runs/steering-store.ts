@@ -8,6 +8,7 @@
  * that ended while its row's removal was lost in a crash).
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { RunSteeringStoreApi } from '../storage/interfaces.ts';
 
 export interface RunSteeringState {
   paused: boolean;
@@ -28,7 +29,7 @@ interface Row {
   applied_redirect: string | null;
 }
 
-export class RunSteeringStore {
+export class RunSteeringStore implements RunSteeringStoreApi {
   readonly #db: TinyDatabase;
 
   constructor(db: TinyDatabase) {

@@ -10,6 +10,7 @@
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { RunStoreApi } from '../storage/interfaces.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
 export type RunCause = (typeof RUN_CAUSES)[number];
@@ -83,12 +84,44 @@ export interface ConversationRecord {
   limitScale: number;
   softWarned: boolean;
   stopReason: string | null;
+  /** The conversation's completion effects ran; a new run in it sets this back to false. */
+  finished: boolean;
+  /** A stop or a soft budget warning waits for the person's decision. */
+  awaitingDecision: boolean;
+  /** Teammate deliveries a guard held back, delivered if the person replies `continue`. */
+  held: HeldDelivery[];
+  /** Free-form data of callers (the orchestrator's state has its own columns above). */
   meta: Record<string, unknown>;
   /** Whether the first message named the agent or its team (`teamId` is the team context either way). */
   addressed: 'agent' | 'team';
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
+}
+
+/** Work held back by a guard, delivered if the human replies `continue`. */
+export interface HeldDelivery {
+  kind: 'teammate' | 'chatroom';
+  agentId: string;
+  teamId: string | null;
+  content: string;
+  body: string;
+  from: string;
+  hop: number;
+  room?: string;
+  parentRunId: string;
+  parentMessageId: string | null;
+}
+
+export interface ConversationPatch {
+  status?: ConversationStatus;
+  stopReason?: string | null;
+  limitScale?: number;
+  softWarned?: boolean;
+  finished?: boolean;
+  awaitingDecision?: boolean;
+  held?: readonly HeldDelivery[];
+  meta?: Record<string, unknown>;
 }
 
 export interface CreateConversationInput {
@@ -102,7 +135,7 @@ export interface CreateConversationInput {
   title?: string;
   replyMode?: 'each' | 'aggregate';
   meta?: Record<string, unknown>;
-  /** Stored in meta; default 'agent'. */
+  /** Default 'agent'. */
   addressed?: 'agent' | 'team';
 }
 
@@ -124,7 +157,7 @@ const USAGE_COLUMN: Record<UsageGroup, string> = {
   day: "strftime('%Y-%m-%d', COALESCE(ended_at, created_at) / 1000, 'unixepoch')",
 };
 
-export class RunStore {
+export class RunStore implements RunStoreApi {
   readonly #db: TinyDatabase;
 
   constructor(db: TinyDatabase) {
@@ -136,8 +169,8 @@ export class RunStore {
     const id = input.id ?? newId('conv');
     this.#db.write(() =>
       this.#db
-        .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, meta, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, addressed, meta, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
           id,
           input.teamId ?? null,
@@ -148,7 +181,8 @@ export class RunStore {
           input.threadKey ?? null,
           (input.title ?? '').slice(0, 200),
           input.replyMode ?? 'each',
-          JSON.stringify({ ...input.meta, ...(input.addressed === 'team' ? { addressed: 'team' } : {}) }),
+          input.addressed === 'team' ? 'team' : 'agent',
+          JSON.stringify(input.meta ?? {}),
           now,
           now,
         ),
@@ -211,7 +245,7 @@ export class RunStore {
     );
   }
 
-  updateConversation(id: string, patch: { status?: ConversationStatus; stopReason?: string | null; limitScale?: number; softWarned?: boolean; meta?: Record<string, unknown> }): void {
+  updateConversation(id: string, patch: ConversationPatch): void {
     const sets: string[] = ['updated_at = ?'];
     const params: unknown[] = [Date.now()];
     if (patch.status) {
@@ -233,6 +267,18 @@ export class RunStore {
     if (patch.softWarned !== undefined) {
       sets.push('soft_warned = ?');
       params.push(patch.softWarned ? 1 : 0);
+    }
+    if (patch.finished !== undefined) {
+      sets.push('finished = ?');
+      params.push(patch.finished ? 1 : 0);
+    }
+    if (patch.awaitingDecision !== undefined) {
+      sets.push('awaiting_decision = ?');
+      params.push(patch.awaitingDecision ? 1 : 0);
+    }
+    if (patch.held !== undefined) {
+      sets.push('held = ?');
+      params.push(JSON.stringify(patch.held));
     }
     if (patch.meta !== undefined) {
       sets.push('meta = ?');
@@ -418,8 +464,11 @@ function toConversation(r: Record<string, unknown>): ConversationRecord {
     limitScale: r.limit_scale as number,
     softWarned: r.soft_warned === 1,
     stopReason: r.stop_reason as string | null,
+    finished: r.finished === 1,
+    awaitingDecision: r.awaiting_decision === 1,
+    held: r.held === '[]' ? [] : (JSON.parse(r.held as string) as HeldDelivery[]),
     meta,
-    addressed: meta['addressed'] === 'team' ? 'team' : 'agent',
+    addressed: r.addressed === 'team' ? 'team' : 'agent',
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
     completedAt: r.completed_at as number | null,

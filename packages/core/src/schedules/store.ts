@@ -12,6 +12,7 @@ import type { EventLog } from '../events/log.ts';
 import type { EventPayloadInput } from '../events/types.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { ScheduleStoreApi } from '../storage/interfaces.ts';
 
 export type MissedPolicy = 'run-once' | 'skip';
 
@@ -56,7 +57,7 @@ interface Row {
   updated_at: number;
 }
 
-export class ScheduleStore {
+export class ScheduleStore implements ScheduleStoreApi {
   readonly #db: TinyDatabase;
   readonly #events: EventLog | undefined;
 

@@ -3,6 +3,7 @@
  * received and every reply it gave, append-only, pruned by retention.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { AgentMessageStoreApi } from '../storage/interfaces.ts';
 
 export interface AgentMessageRecord {
   id: number;
@@ -41,7 +42,7 @@ interface Row {
   created_at: number;
 }
 
-export class AgentMessageStore {
+export class AgentMessageStore implements AgentMessageStoreApi {
   readonly #db: TinyDatabase;
   readonly #insert;
   readonly #page;

@@ -8,6 +8,7 @@
  * recorded turn, also the dropped ones.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { AgentSessionStoreApi } from '../storage/interfaces.ts';
 
 export interface SessionTurnMessage {
   role: 'user' | 'assistant';
@@ -49,7 +50,7 @@ interface Row {
   updated_at: number;
 }
 
-export class AgentSessionStore {
+export class AgentSessionStore implements AgentSessionStoreApi {
   readonly #db: TinyDatabase;
   readonly #get;
   readonly #upsert;

@@ -126,7 +126,10 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   const outsideAsync = (): boolean => asyncOpen !== undefined && inside.getStore()?.root !== asyncOpen;
   const refuseOutside = (): void => {
     if (outsideAsync()) {
-      throw new TinyError('DB_BUSY', 'A synchronous write ran while an asynchronous transaction is open on this connection (it would have joined that transaction); write through transaction() instead.');
+      throw new TinyError(
+        'DB_BUSY',
+        'A synchronous write ran while an asynchronous transaction is open on this connection (it would have joined that transaction); write through transaction() instead.',
+      );
     }
   };
   // Transaction control with cached statements: better-sqlite3's `transaction()` builds a new

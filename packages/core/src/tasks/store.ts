@@ -12,6 +12,7 @@
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { TaskStoreApi } from '../storage/interfaces.ts';
 
 export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -104,7 +105,7 @@ export function derivePrefix(name: string): string {
     .join('');
 }
 
-export class TaskStore {
+export class TaskStore implements TaskStoreApi {
   readonly #db: TinyDatabase;
 
   constructor(db: TinyDatabase) {
