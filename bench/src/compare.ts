@@ -4,6 +4,7 @@
  * before/after comparisons of a change. Copy this file into a worktree of the older commit and
  * run it there too, on the same idle machine (docs/profiling.md). Writes no docs.
  */
+import { percentile } from './machine.ts';
 import { runQueueConfig } from './queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 
@@ -23,6 +24,14 @@ for (const impl of ['sequential', 'collect', 'plainjob'] as const) {
     });
     console.log(`  ${impl}, ${w} worker process${w === 1 ? '' : 'es'}: ${Math.round((jobs * 1000) / r.ms)}`);
   }
+}
+console.log('B2, FULL, enqueue -> handler start, 1 worker process, separate producer (ms p50 / p99)');
+for (const c of [
+  { label: 'idle (20 jobs/s)', total: 200, producerRate: 20 },
+  { label: 'loaded (1,000 jobs/s)', total: 5000, producerRate: 1000 },
+]) {
+  const r = await runQueueConfig({ impl: 'tinyagi', sync: 'full', workers: 1, total: c.total, mode: 'concurrent', lanes: 64, policy: 'collect', producerRate: c.producerRate, latency: true });
+  console.log(`  ${c.label}: ${percentile(r.latencies, 50).toFixed(2)} / ${percentile(r.latencies, 99).toFixed(2)}`);
 }
 console.log(await benchB3());
 console.log(await benchB4());

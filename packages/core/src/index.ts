@@ -5,6 +5,8 @@ export { TinyError, isTinyError, errorMessage, type TinyErrorCode, type TinyErro
 export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
 
 export { openDatabase, classifyDatabaseError, MIGRATIONS_FOLDER, GroupCommit, groupWrites, writeEach, type TinyDatabase, type OpenDatabaseOptions, type Durability } from './storage/index.ts';
+export type { Transaction, TransactionOptions, TransactionRunner } from './storage/transaction.ts';
+export type * from './storage/interfaces.ts';
 export { openStores, type Stores, type OpenStoresOptions } from './stores.ts';
 
 export * from './events/index.ts';

@@ -4,7 +4,7 @@
  */
 import { openDatabase, type Durability, type TinyDatabase } from './storage/database.ts';
 import { EventLog } from './events/log.ts';
-import { SqliteQueueStore } from './queue/sqlite-store.ts';
+import { SqliteQueueStore, SqliteWriteTransaction } from './queue/sqlite-store.ts';
 import type { BackoffPolicy } from './queue/types.ts';
 import { OutboxStore } from './outbox/store.ts';
 import { RunStore } from './runs/store.ts';
@@ -133,5 +133,6 @@ export function openStores(options: OpenStoresOptions): Stores {
       db.close();
     },
   };
+  queue.bindTransaction(new SqliteWriteTransaction(db, stores));
   return stores;
 }
