@@ -19,6 +19,7 @@
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 import type { EventLogApi } from '../storage/interfaces.ts';
+import type { EventRow as SchemaEventRow } from '../storage/rows.ts';
 
 export type EventListener = (event: TinyEvent) => void;
 
@@ -30,17 +31,8 @@ export interface EventFilter<T extends EventType = EventType> {
   types?: readonly T[];
 }
 
-interface EventRow {
-  id: number;
-  ts: number;
-  type: string;
-  conversation_id: string | null;
-  run_id: string | null;
-  parent_run_id: string | null;
-  depth: number | null;
-  agent_id: string | null;
-  data: string;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type EventRow = SchemaEventRow;
 
 export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;

@@ -14,6 +14,7 @@ import { TinyError } from '../errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { PairingStoreApi } from '../storage/interfaces.ts';
+import type { PairingRow } from '../storage/rows.ts';
 
 export const PAIRING_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const PAIRING_CODE_LENGTH = 8;
@@ -49,16 +50,8 @@ export interface PairingStoreOptions {
   pendingTtlMs?: number;
 }
 
-interface Row {
-  channel: string;
-  sender_id: string;
-  sender: string;
-  code: string;
-  status: string;
-  created_at: number;
-  approved_at: number | null;
-  last_seen_at: number | null;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = PairingRow;
 
 export function generatePairingCode(): string {
   const bytes = randomBytes(PAIRING_CODE_LENGTH);

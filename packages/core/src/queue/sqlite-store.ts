@@ -19,6 +19,7 @@ import type { StoreTransaction, TransactionalStores } from '../storage/interface
 import type { Awaitable } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
 import type {
   BackoffPolicy,
   CancelOutcome,
@@ -41,40 +42,8 @@ import type {
   RecoveredLease,
 } from './types.ts';
 
-interface MessageRow {
-  seq: number;
-  id: string;
-  kind: string;
-  agent_id: string;
-  team_id: string | null;
-  conversation_id: string;
-  parent_message_id: string | null;
-  parent_run_id: string | null;
-  run_id: string | null;
-  depth: number;
-  channel: string;
-  sender: string;
-  sender_id: string;
-  thread_key: string | null;
-  content: string;
-  attachments: string;
-  meta: string;
-  status: string;
-  attempts: number;
-  max_attempts: number;
-  rate_limit_waits: number;
-  available_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  cancel_requested: number;
-  solo: number;
-  last_error: string | null;
-  last_failure: string | null;
-  idempotency_key: string | null;
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type MessageRow = SchemaMessageRow;
 
 export interface SqliteQueueStoreOptions {
   defaultMaxAttempts?: number;

@@ -11,6 +11,7 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { RunStoreApi } from '../storage/interfaces.ts';
+import type { ConversationRow, RunRow } from '../storage/rows.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
 export type RunCause = (typeof RUN_CAUSES)[number];
@@ -191,7 +192,7 @@ export class RunStore implements RunStoreApi {
   }
 
   getConversation(id: string): ConversationRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as ConversationRow | undefined;
     return row ? toConversation(row) : undefined;
   }
 
@@ -221,16 +222,12 @@ export class RunStore implements RunStoreApi {
       params.push(query.before);
     }
     params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
-    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as Array<Record<string, unknown>>).map(
-      toConversation,
-    );
+    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as ConversationRow[]).map(toConversation);
   }
 
   /** The latest conversation started in a channel's chat (its thread key), if any. */
   latestConversationOfThread(channel: string, threadKey: string): ConversationRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM conversations WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(channel, threadKey) as
-      | Record<string, unknown>
-      | undefined;
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(channel, threadKey) as ConversationRow | undefined;
     return row ? toConversation(row) : undefined;
   }
 
@@ -352,7 +349,7 @@ export class RunStore implements RunStoreApi {
   }
 
   getRun(id: string): RunRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? toRun(row) : undefined;
   }
 
@@ -363,11 +360,11 @@ export class RunStore implements RunStoreApi {
   }
 
   listRuns(conversationId: string): RunRecord[] {
-    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as Array<Record<string, unknown>>).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as RunRow[]).map(toRun);
   }
 
   children(runId: string): RunRecord[] {
-    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as Array<Record<string, unknown>>).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as RunRow[]).map(toRun);
   }
 
   /** All descendants of a run (breadth first). */
@@ -375,7 +372,7 @@ export class RunStore implements RunStoreApi {
     const rows = this.#db
       .prepare(`WITH RECURSIVE tree(id) AS (SELECT id FROM runs WHERE parent_run_id = ? UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_run_id = t.id)
         SELECT runs.* FROM runs JOIN tree ON runs.id = tree.id ORDER BY depth, created_at`)
-      .all(runId) as Array<Record<string, unknown>>;
+      .all(runId) as RunRow[];
     return rows.map(toRun);
   }
 
@@ -417,60 +414,59 @@ export class RunStore implements RunStoreApi {
   }
 }
 
-function toRun(r: Record<string, unknown>): RunRecord {
+function toRun(r: RunRow): RunRecord {
   return {
-    id: r.id as string,
-    conversationId: r.conversation_id as string,
-    parentRunId: r.parent_run_id as string | null,
-    depth: r.depth as number,
-    maxDepth: r.max_depth as number,
-    agentId: r.agent_id as string,
-    teamId: r.team_id as string | null,
-    channel: r.channel as string,
+    id: r.id,
+    conversationId: r.conversation_id,
+    parentRunId: r.parent_run_id,
+    depth: r.depth,
+    maxDepth: r.max_depth,
+    agentId: r.agent_id,
+    teamId: r.team_id,
+    channel: r.channel,
     cause: r.cause as RunCause,
     status: r.status as RunStatus,
-    messageIds: JSON.parse(r.message_ids as string) as string[],
-    input: r.input as string | null,
-    output: r.output as string | null,
-    inputTokens: r.input_tokens as number,
-    outputTokens: r.output_tokens as number,
-    costUsd: r.cost_usd as number,
-    error: r.error as string | null,
-    createdAt: r.created_at as number,
-    startedAt: r.started_at as number | null,
-    endedAt: r.ended_at as number | null,
+    messageIds: JSON.parse(r.message_ids) as string[],
+    input: r.input,
+    output: r.output,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    costUsd: r.cost_usd,
+    error: r.error,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
   };
 }
 
-function toConversation(r: Record<string, unknown>): ConversationRecord {
-  const meta = JSON.parse(r.meta as string) as Record<string, unknown>;
+function toConversation(r: ConversationRow): ConversationRecord {
   return {
-    id: r.id as string,
-    teamId: r.team_id as string | null,
-    rootAgentId: r.root_agent_id as string,
-    channel: r.channel as string,
-    sender: r.sender as string,
-    senderId: r.sender_id as string,
-    threadKey: r.thread_key as string | null,
-    title: r.title as string,
+    id: r.id,
+    teamId: r.team_id,
+    rootAgentId: r.root_agent_id,
+    channel: r.channel,
+    sender: r.sender,
+    senderId: r.sender_id,
+    threadKey: r.thread_key,
+    title: r.title,
     status: r.status as ConversationStatus,
-    replyMode: r.reply_mode as 'each' | 'aggregate',
-    hops: r.hops as number,
-    messageCount: r.message_count as number,
-    spawnCount: r.spawn_count as number,
-    inputTokens: r.input_tokens as number,
-    outputTokens: r.output_tokens as number,
-    costUsd: r.cost_usd as number,
-    limitScale: r.limit_scale as number,
+    replyMode: r.reply_mode === 'aggregate' ? 'aggregate' : 'each',
+    hops: r.hops,
+    messageCount: r.message_count,
+    spawnCount: r.spawn_count,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    costUsd: r.cost_usd,
+    limitScale: r.limit_scale,
     softWarned: r.soft_warned === 1,
-    stopReason: r.stop_reason as string | null,
+    stopReason: r.stop_reason,
     finished: r.finished === 1,
     awaitingDecision: r.awaiting_decision === 1,
-    held: r.held === '[]' ? [] : (JSON.parse(r.held as string) as HeldDelivery[]),
-    meta,
+    held: r.held === '[]' ? [] : (JSON.parse(r.held) as HeldDelivery[]),
+    meta: JSON.parse(r.meta) as Record<string, unknown>,
     addressed: r.addressed === 'team' ? 'team' : 'agent',
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-    completedAt: r.completed_at as number | null,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: r.completed_at,
   };
 }
