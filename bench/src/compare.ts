@@ -1,6 +1,6 @@
 /**
  * `pnpm --filter @tinyagi/bench run compare`: a shorter run of the same benchmark code (B1 with
- * COMPARE_JOBS jobs at synchronous FULL, B3, B4, B5 at 1,000 and 10,000) printed to stdout, for
+ * COMPARE_JOBS jobs at synchronous FULL, B2 pickup latency, B3, B4, B5 at 1,000 and 10,000) printed to stdout, for
  * before/after comparisons of a change. Copy this file into a worktree of the older commit and
  * run it there too, on the same idle machine (docs/profiling.md). Writes no docs.
  */
@@ -11,7 +11,10 @@ import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 const jobs = Number(process.env.COMPARE_JOBS ?? 8000);
 const workers = (process.env.COMPARE_WORKERS ?? '1,2').split(',').map(Number);
 console.log(`B1, FULL, ${jobs} pre-enqueued jobs over 64 lanes (jobs/s)`);
-for (const impl of ['sequential', 'collect', 'plainjob'] as const) {
+// COMPARE_PLAINJOB=0 leaves the peer out (its code does not change between commits; on a loaded
+// machine its two-process run can die of SQLITE_BUSY, which ended the whole comparison).
+const impls = process.env.COMPARE_PLAINJOB === '0' ? (['sequential', 'collect'] as const) : (['sequential', 'collect', 'plainjob'] as const);
+for (const impl of impls) {
   for (const w of workers) {
     const r = await runQueueConfig({
       impl: impl === 'plainjob' ? 'plainjob' : 'tinyagi',
