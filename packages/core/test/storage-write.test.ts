@@ -276,3 +276,36 @@ describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
     expect(keys()).toEqual(['lazy']);
   });
 });
+
+describe('writers that run on their own wait for an open asynchronous transaction', () => {
+  it('a group of writes and a buffered event flush commit after the transaction instead of failing', async () => {
+    const { EventLog } = await import('../src/events/log.ts');
+    const events = new EventLog(db);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered!: () => void;
+    const inTx = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const open = db.transaction(async () => {
+      put('tx');
+      entered();
+      await gate;
+    });
+    await inTx;
+    const group = groupWrites(db);
+    const written = group.add(() => put('grouped'));
+    events.emit({ type: 'system.notice', data: { note: 'buffered' } });
+    // Both are due now (next turn of the event loop) but wait for the transaction.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(keys()).toEqual(['tx']);
+    release();
+    await open;
+    await written;
+    expect(keys()).toEqual(['grouped', 'tx']);
+    await expect.poll(() => events.readSince(0).map((e) => e.data)).toEqual([{ note: 'buffered' }]);
+    events.close();
+  });
+});

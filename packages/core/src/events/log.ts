@@ -17,6 +17,7 @@
  *   in the table before this log was created are history (`readSince`), not published.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import { whenNoTransaction } from '../storage/group-commit.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 import type { EventLogApi } from '../storage/interfaces.ts';
 import type { EventRow as SchemaEventRow } from '../storage/rows.ts';
@@ -84,7 +85,7 @@ export class EventLog implements EventLogApi {
     this.#buffer.push(input);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => this.#flushWhenFree());
   }
 
   /** Writes buffered events now (also called on shutdown). */
@@ -96,6 +97,11 @@ export class EventLog implements EventLogApi {
     this.#db.write(() => {
       for (const input of batch) this.append(input);
     });
+  }
+
+  /** The scheduled flush: waits for an open asynchronous transaction instead of being refused. */
+  #flushWhenFree(): void {
+    void whenNoTransaction(this.#db, () => this.flush());
   }
 
   subscribe(listener: EventListener): () => void {

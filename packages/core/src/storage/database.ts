@@ -62,6 +62,12 @@ export interface TinyDatabase extends TransactionRunner {
    * if it rolls back. Used to publish events only for data that is really on disk.
    */
   afterCommit(cb: () => void): void;
+  /**
+   * While an asynchronous transaction is open and the caller is not inside it: a promise that
+   * resolves when the transactions queued so far have ended. Otherwise undefined. Writers that
+   * run on their own (timers, group commits) wait on it instead of being refused.
+   */
+  transactionPending(): Promise<void> | undefined;
   /** A prepared statement, compiled once per SQL text and reused (statements are cached for the connection's life). */
   prepare(sql: string): Database.Statement;
   /**
@@ -214,6 +220,10 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
         total += n;
         if (n < batchSize) return total;
       }
+    },
+    transactionPending() {
+      if (asyncOpen === undefined || !outsideAsync()) return undefined;
+      return asyncChain.then(() => undefined);
     },
     afterCommit(cb: () => void) {
       if (asyncOpen !== undefined && outsideAsync()) cb();
