@@ -8,7 +8,8 @@
 import { appendFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { better, defineQueue, defineWorker, JobStatus } from 'plainjob';
-import { openDatabase, QueueWorker, SqliteQueueStore } from '@tinyagi/core';
+import { QueueWorker } from '@tinyagi/core';
+import { openDatabase, SqliteQueueStore } from '@tinyagi/core/internal';
 
 interface Config {
   impl: 'tinyagi' | 'plainjob';

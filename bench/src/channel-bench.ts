@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '@tinyagi/client';
 import { ChannelHost, TelegramAdapter } from '@tinyagi/channels';
-import { mintChannelToken } from '@tinyagi/server';
-import { FakeTelegram } from '../../packages/channels/test/fakes/fake-telegram.ts';
+import { mintChannelToken } from '@tinyagi/server/internal';
+import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
 import { percentile } from './machine.ts';
 import { withServer } from './server-bench.ts';
 

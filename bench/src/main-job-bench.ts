@@ -1,7 +1,7 @@
 /**
  * B0, the main job: the built daemon (`tinyagi run`, packages/cli/dist) on a free port with a temp
  * TINYAGI_HOME, 4 agents on the Claude Code adapter driven by the project's fake `claude` CLI
- * (packages/core/test/fixtures/bin: instant answers in real stream-json), 200 messages posted
+ * (@tinyagi/test-kit's bin/: instant answers in real stream-json), 200 messages posted
  * one after another through POST /api/message by one script that honours 429 Retry-After, replies
  * observed on GET /api/events (`outbox.enqueued`). Beside it, in the same run, the floor: the same
  * 200 fake-CLI invocations spawned directly, 4 at a time, no daemon.
@@ -12,20 +12,19 @@
  * arrived, a restart on the same home, and the time from the kill until every message of the
  * burst was answered.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createDaemon, FAKE_BIN_DIR, type CliBuild } from '@tinyagi/test-kit';
 import { percentile } from './machine.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** B0_DAEMON_BIN runs another build's daemon (a checkout of an older commit, for before/after figures). */
-const DAEMON_BIN = process.env.B0_DAEMON_BIN ?? join(ROOT, 'packages/cli/dist/bin.js');
-const FAKE_BIN_DIR = join(ROOT, 'packages/core/test/fixtures/bin');
+const DAEMON_BUILD: CliBuild = process.env.B0_DAEMON_BIN ? { entry: process.env.B0_DAEMON_BIN } : 'built';
 const AGENTS = ['a1', 'a2', 'a3', 'a4'];
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -60,17 +59,6 @@ interface FloorRun {
   p95S: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 function procStat(pid: number): { cpuS: number; childCpuS: number } {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -87,50 +75,6 @@ function procStatusKb(pid: number, key: 'VmRSS' | 'VmHWM'): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Home {
-  root: string;
-  env: Record<string, string>;
-  port: number;
-  token: () => string;
-}
-
-async function makeHome(): Promise<Home> {
-  const root = mkdtempSync(join(tmpdir(), 'tinyagi-b0-'));
-  const home = join(root, 'home');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  const agents = Object.fromEntries(AGENTS.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic' }]));
-  writeFileSync(
-    join(home, 'settings.json'),
-    JSON.stringify({ workspace: { path: join(root, 'workspace') }, models: { provider: 'anthropic' }, agents, teams: {}, channels: { enabled: [] } }, null, 2),
-  );
-  const port = await freePort();
-  const env: Record<string, string> = {
-    PATH: `${FAKE_BIN_DIR}:${dirname(process.execPath)}`,
-    HOME: root,
-    TINYAGI_HOME: home,
-    TINYAGI_API_PORT: String(port),
-    NO_COLOR: '1',
-  };
-  return { root, env, port, token: () => readFileSync(join(home, 'api-token'), 'utf8').trim() };
-}
-
-interface Daemon {
-  child: ChildProcess;
-  pid: number;
-  exited: Promise<void>;
-}
-
-function startDaemon(home: Home, nodeOptions: string[] = []): Daemon {
-  const child = spawn(process.execPath, [...nodeOptions, DAEMON_BIN, 'run'], { env: home.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  void exited.then(() => {
-    if (stderr.trim() !== '') process.stderr.write(`B0 daemon stderr: ${stderr.slice(-2000)}\n`);
-  });
-  return { child, pid: child.pid!, exited };
-}
 
 function request(port: number, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -159,21 +103,6 @@ function request(port: number, method: string, path: string, token?: string, bod
   });
 }
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
-
-/** Polls /api/health every 5 ms; returns seconds since `since`. */
-async function waitHealthy(port: number, daemon: Daemon, since: number): Promise<number> {
-  let gone = false;
-  void daemon.exited.then(() => (gone = true));
-  for (;;) {
-    if (gone) throw new Error('B0: the daemon exited before /api/health answered');
-    const ok = await request(port, 'GET', '/api/health').then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return (performance.now() - since) / 1000;
-    await sleep(5);
-  }
-}
 
 /** The reply times seen on the event stream, by conversation id (first outbox.enqueued wins). */
 function watchReplies(port: number, token: string): { replies: Map<string, number>; onReply: (fn: () => void) => void; close: () => void } {
@@ -237,19 +166,33 @@ function waitAllReplied(watch: ReturnType<typeof watchReplies>, ids: () => strin
 }
 
 async function daemonRun(opts: B0Options): Promise<DaemonRun> {
-  const home = await makeHome();
+  const daemon = await createDaemon({
+    build: DAEMON_BUILD,
+    prefix: 'tinyagi-b0-',
+    path: [FAKE_BIN_DIR],
+    settings: ({ root }) => ({
+      workspace: { path: join(root, 'workspace') },
+      models: { provider: 'anthropic' },
+      agents: Object.fromEntries(AGENTS.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic' }])),
+      teams: {},
+      channels: { enabled: [] },
+    }),
+    ...(opts.daemonNodeOptions ? { nodeOptions: opts.daemonNodeOptions } : {}),
+    healthPollMs: 5,
+  });
+  const port = daemon.port;
   try {
     const t0 = performance.now();
-    let daemon = startDaemon(home, opts.daemonNodeOptions);
-    const startS = await waitHealthy(home.port, daemon, t0);
+    await daemon.start();
+    const startS = (performance.now() - t0) / 1000;
     await sleep(1000);
     const idleRssMb = procStatusKb(daemon.pid, 'VmRSS') / 1024;
-    const token = home.token();
-    const watch = watchReplies(home.port, token);
+    const token = daemon.token();
+    const watch = watchReplies(port, token);
     await sleep(200); // the stream starts with the next event: let it connect first
     const before = procStat(daemon.pid);
     const start = performance.now();
-    const postsDone = postAll(home.port, token, opts.messages, 'b0');
+    const postsDone = postAll(port, token, opts.messages, 'b0');
     const { posted, got429 } = await postsDone;
     const postS = (performance.now() - start) / 1000;
     const allIn = await waitAllReplied(watch, () => posted.map((p) => p.conversationId), 600_000);
@@ -272,23 +215,22 @@ async function daemonRun(opts: B0Options): Promise<DaemonRun> {
 
     if (opts.recovery) {
       const burst = 40;
-      const { posted: inflight } = await postAll(home.port, token, burst, 'recovery');
+      const { posted: inflight } = await postAll(port, token, burst, 'recovery');
       await waitAllReplied(watch, () => inflight.slice(0, 1).map((p) => p.conversationId), 60_000);
       const killedAt = performance.now();
-      daemon.child.kill('SIGKILL');
-      await daemon.exited;
+      await daemon.kill();
       watch.close();
       const answeredBefore = inflight.filter((p) => watch.replies.has(p.conversationId)).length;
       const restartAt = performance.now();
-      daemon = startDaemon(home, opts.daemonNodeOptions);
-      result.recoveryStartS = await waitHealthy(home.port, daemon, restartAt);
-      const watch2 = watchReplies(home.port, token);
+      await daemon.start();
+      result.recoveryStartS = (performance.now() - restartAt) / 1000;
+      const watch2 = watchReplies(port, token);
       // Replies committed before the kill were already seen; the rest must arrive after the restart.
       const pending = () => inflight.map((p) => p.conversationId).filter((id) => !watch.replies.has(id));
       // Missed between the restart and the stream connecting: ask the API once connected.
       await sleep(200);
       for (const id of pending()) {
-        const res = await request(home.port, 'GET', `/api/outbox?conversationId=${id}`, token);
+        const res = await request(port, 'GET', `/api/outbox?conversationId=${id}`, token);
         if (res.status === 200 && (JSON.parse(res.body) as unknown[]).length > 0) watch2.replies.set(id, performance.now());
       }
       const ok = await waitAllReplied(watch2, pending, 300_000);
@@ -298,11 +240,10 @@ async function daemonRun(opts: B0Options): Promise<DaemonRun> {
     } else {
       watch.close();
     }
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
+    await daemon.stop();
     return result;
   } finally {
-    rmSync(home.root, { recursive: true, force: true });
+    await daemon.cleanup();
   }
 }
 

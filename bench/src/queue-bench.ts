@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { better, defineQueue } from 'plainjob';
-import { openDatabase, SqliteQueueStore } from '@tinyagi/core';
+import { openDatabase, SqliteQueueStore } from '@tinyagi/core/internal';
 import { percentile } from './machine.ts';
 import { failedCell, measurePeer } from './peer-cell.ts';
 

@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { openStores, type Settings, type Stores } from '@tinyagi/core';
-import { Orchestrator, admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams';
+import type { Settings } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
+import { Orchestrator } from '@tinyagi/teams';
+import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
 
 interface Harness {

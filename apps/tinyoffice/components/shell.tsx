@@ -14,7 +14,12 @@ const NAV = [
   { href: '/', label: 'Office' },
   { href: '/conversations', label: 'Conversations' },
   { href: '/chat', label: 'Chat' },
+  { href: '/agents', label: 'Agents' },
+  { href: '/teams', label: 'Teams' },
+  { href: '/projects', label: 'Projects' },
+  { href: '/usage', label: 'Usage' },
   { href: '/control', label: 'Control' },
+  { href: '/settings', label: 'Settings' },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {

@@ -24,7 +24,20 @@ function flush(): void {
   });
 }
 
+let reloadingEntities = false;
+
+/** Agents and teams live in settings.json: any change (API, CLI, a hand edit) reloads them. */
+function reloadEntities(): void {
+  if (reloadingEntities) return;
+  reloadingEntities = true;
+  Promise.all([api().listAgents(), api().listTeams()])
+    .then(([agents, teams]) => setState({ agents, teams }))
+    .catch(() => {})
+    .finally(() => (reloadingEntities = false));
+}
+
 function onEvent(event: TinyEvent): void {
+  if (event.type === 'settings.changed') reloadEntities();
   pending.push(event);
   if (frame === undefined) frame = requestAnimationFrame(flush);
 }

@@ -5,9 +5,7 @@
  */
 export { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from './adapter.ts';
 export { splitMessage } from './chunk.ts';
-export { sanitizeFileName, storeInboundFiles, DEFAULT_MAX_FILE_BYTES } from './files.ts';
-export { ChannelHost, channelStateDir, type ChannelHostOptions, type ChannelLog } from './host.ts';
-export { readChannelConfig, botToken, ChannelConfigError, type ChannelProcessConfig } from './config.ts';
+export { ChannelHost, type ChannelHostOptions, type ChannelLog } from './host.ts';
 export { TelegramAdapter, TELEGRAM_MAX_MESSAGE, TELEGRAM_COMMANDS, type TelegramAdapterOptions } from './telegram/adapter.ts';
 export { DiscordAdapter, DISCORD_MAX_MESSAGE, type DiscordAdapterOptions } from './discord/adapter.ts';
 export {

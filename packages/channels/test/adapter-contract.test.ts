@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter, TelegramAdapter, WhatsAppAdapter, type ChannelAdapter, type InboundMessage } from '../src/index.ts';
-import { FakeDiscord, dmChannelOf, GUILD_CHANNEL } from './fakes/fake-discord.ts';
-import { FakeTelegram } from './fakes/fake-telegram.ts';
+import { FakeDiscord, dmChannelOf, GUILD_CHANNEL } from '@tinyagi/test-kit/fake-discord';
+import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
 import { FakeWhatsApp } from './fakes/fake-whatsapp.ts';
 
 interface Driver {

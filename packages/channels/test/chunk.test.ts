@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sanitizeFileName, splitMessage } from '../src/index.ts';
+import { sanitizeFileName } from '../src/files.ts';
+import { splitMessage } from '../src/index.ts';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
 

@@ -1,13 +1,9 @@
-/**
- * Discord end to end: a real daemon (mock agents) supervising the real channel process, with
- * discord.js pointed at a local fake of Discord's REST API (channels.discord.rest_api) and
- * gateway WebSocket (HELLO, IDENTIFY, READY, GUILD_CREATE, MESSAGE_CREATE, heartbeats).
- */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeDiscord, dmChannelOf, GUILD_CHANNEL, OTHER_CHANNEL, THREAD } from './fakes/fake-discord.ts';
-import { createDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { FakeDiscord, dmChannelOf, GUILD_CHANNEL, OTHER_CHANNEL, THREAD } from '@tinyagi/test-kit/fake-discord';
+import type { TestDaemon } from '@tinyagi/test-kit';
+import { createChannelDaemon } from './daemon.ts';
 
 const LONG_REPLY = Array.from({ length: 50 }, (_, i) => `Line ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(2).trim()}`).join('\n');
 const USER = '700000000000000042';
@@ -19,23 +15,18 @@ let d: TestDaemon;
 beforeAll(async () => {
   fake = new FakeDiscord();
   await fake.start();
-  d = await createDaemon((root, home) => ({
-    workspace: { path: join(root, 'workspace'), name: 'workspace' },
-    models: { provider: 'mock' },
-    agents: {
-      coder: {
-        provider: 'mock',
-        mock: {
-          reply: 'coder done: {{message}}',
-          rules: [
-            { match: 'long one', reply: LONG_REPLY },
-            { match: 'send the report', reply: `Here. [send_file: ${join(home, 'files', 'report.txt')}]` },
-          ],
-        },
+  d = await createChannelDaemon({
+    coder: (home) => ({
+      mock: {
+        reply: 'coder done: {{message}}',
+        rules: [
+          { match: 'long one', reply: LONG_REPLY },
+          { match: 'send the report', reply: `Here. [send_file: ${join(home, 'files', 'report.txt')}]` },
+        ],
       },
-    },
+    }),
     channels: { enabled: ['discord'], discord: { bot_token: fake.token, rest_api: `${fake.url}/api`, allowed_channels: [GUILD_CHANNEL] } },
-  }));
+  });
   await d.start();
   await fake.until(() => fake.connected, 'the bot to identify on the gateway', 60_000);
 }, 120_000);

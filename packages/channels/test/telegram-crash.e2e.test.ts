@@ -1,38 +1,20 @@
-/**
- * Telegram at-least-once delivery across a daemon crash: the daemon is SIGKILLed after Telegram
- * accepted a reply but before the channel could ack it. The orphaned channel process exits on its
- * own; after the restart every reply is delivered and none twice (the sent ledger covers the
- * confirmed-but-unacked one).
- */
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FakeTelegram } from './fakes/fake-telegram.ts';
-import { createDaemon, waitFor, type TestDaemon } from './helpers/daemon.ts';
+import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
+import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { createChannelDaemon } from './daemon.ts';
 
 let fake: FakeTelegram;
 let d: TestDaemon;
 const USER = 5151;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 beforeAll(async () => {
   fake = new FakeTelegram();
   await fake.start();
-  d = await createDaemon((root) => ({
-    workspace: { path: join(root, 'workspace'), name: 'workspace' },
-    models: { provider: 'mock' },
-    agents: { coder: { provider: 'mock', mock: { reply: 'coder done: {{message}}' } } },
+  d = await createChannelDaemon({
     // Short leases, so what the killed daemon and its channel held comes back within the test.
     channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url, lease_ms: 1500 } },
-    queue: { lease_ms: 1500, sweep_ms: 200 },
-  }));
+    extra: { queue: { lease_ms: 1500, sweep_ms: 200 } },
+  });
   await d.start();
   fake.userMessage({ chatId: USER, text: 'hi' });
   const code = await fake.until(
@@ -66,7 +48,7 @@ it('the daemon SIGKILLed between a confirmed send and its ack: after the restart
   await d.kill();
   // Telegram confirms the send only now, with the daemon gone: the ack cannot get through.
   held.release();
-  await waitFor(() => !alive(channelPid), 'the orphaned channel process to exit');
+  await waitFor(() => isGone(channelPid), 20_000, 'the orphaned channel process to exit');
 
   await d.start();
   await fake.until(() => count(/coder done: crash two/) > 0, 'the second reply after the restart', 60_000);
@@ -75,8 +57,8 @@ it('the daemon SIGKILLed between a confirmed send and its ack: after the restart
       const rows = await d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
       return rows.filter((r) => /crash (one|two)/.test(r.text)).length === 2 && rows.every((r) => r.status === 'delivered');
     },
-    'every reply to be acked',
     60_000,
+    'every reply to be acked',
   );
   expect(count(/coder done: crash one/)).toBe(1);
   expect(count(/coder done: crash two/)).toBe(1);

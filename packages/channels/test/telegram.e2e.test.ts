@@ -1,15 +1,9 @@
-/**
- * Telegram end to end: a real daemon (temp TINYAGI_HOME, mock agents) whose supervisor starts
- * the real channel process, with grammY pointed at a local fake Bot API through
- * channels.telegram.api_root. Covers pairing with the held message, replies, inbound
- * idempotency, chunking, mention-gating, forum topics, files both ways, 429 retry_after, and
- * the channel process's token scope.
- */
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeTelegram } from './fakes/fake-telegram.ts';
-import { createDaemon, waitFor, type TestDaemon } from './helpers/daemon.ts';
+import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
+import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { createChannelDaemon } from './daemon.ts';
 
 const LONG_REPLY = Array.from({ length: 95 }, (_, i) => `Paragraph ${i}: ${'lorem ipsum dolor sit amet '.repeat(3).trim()}.`).join('\n\n');
 
@@ -20,25 +14,20 @@ const USER = 4242;
 beforeAll(async () => {
   fake = new FakeTelegram();
   await fake.start();
-  d = await createDaemon((root, home) => ({
-    workspace: { path: join(root, 'workspace'), name: 'workspace' },
-    models: { provider: 'mock' },
-    agents: {
-      coder: {
-        provider: 'mock',
-        session_mode: 'per-thread',
-        mock: {
-          reply: 'coder done: {{message}}',
-          rules: [
-            { match: 'write a long answer', reply: LONG_REPLY },
-            { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
-            { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
-          ],
-        },
+  d = await createChannelDaemon({
+    coder: (home) => ({
+      session_mode: 'per-thread',
+      mock: {
+        reply: 'coder done: {{message}}',
+        rules: [
+          { match: 'write a long answer', reply: LONG_REPLY },
+          { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
+          { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
+        ],
       },
-    },
+    }),
     channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
-  }));
+  });
   await d.start();
   await fake.until(() => fake.calls.includes('getUpdates'), 'the channel to start polling', 60_000);
 }, 120_000);
@@ -52,7 +41,7 @@ const replyTo = (chatId: number, pattern: RegExp) => () => fake.messagesTo(chatI
 
 describe('telegram channel, end to end', () => {
   it('runs as a supervised channel with the command menu set', async () => {
-    const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 'telegram to be running');
+    const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 20_000, 'telegram to be running');
     expect(status.pid).toBeGreaterThan(0);
     expect((fake.commands as Array<{ command: string }>).map((c) => c.command)).toEqual(['agent', 'team', 'status', 'stop', 'reset']);
   });
@@ -62,7 +51,7 @@ describe('telegram channel, end to end', () => {
     const environ = readFileSync(`/proc/${status.pid}/environ`, 'utf8').split('\0');
     const token = environ.find((e) => e.startsWith('TINYAGI_API_TOKEN='))?.slice('TINYAGI_API_TOKEN='.length) ?? '';
     expect(token.startsWith('channel.telegram.')).toBe(true);
-    expect(environ.join('\n')).not.toContain(d.token);
+    expect(environ.join('\n')).not.toContain(d.token());
   });
 
   it('a new sender gets a pairing code; after approval it is told and its held message is answered', async () => {
@@ -163,7 +152,7 @@ describe('telegram channel, end to end', () => {
     const codeMessage = await fake.until(replyTo(LATE, /pairing code is [A-Z2-9]{8}/), 'the pairing code');
     const code = /pairing code is ([A-Z2-9]{8})/.exec(codeMessage.text!)![1]!;
     await d.api.channelAction({ params: { name: 'telegram', action: 'stop' } });
-    await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && !c.running && c.pid === null), 'telegram to stop');
+    await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && !c.running && c.pid === null), 20_000, 'telegram to stop');
     await d.api.approvePairing({ body: { code } });
     await d.api.channelAction({ params: { name: 'telegram', action: 'start' } });
     await fake.until(replyTo(LATE, /You are approved/), 'the approval notice after the restart');

@@ -2,7 +2,8 @@
  * What every command needs to know about where it runs: the environment, TINYAGI_HOME and its
  * paths. Built once per invocation; nothing here touches the disk.
  */
-import { homePaths, resolveTinyHome, type Env, type HomePaths } from '@tinyagi/core';
+import { homePaths, resolveTinyHome, type HomePaths } from '@tinyagi/core';
+import type { Env } from '@tinyagi/core/internal';
 
 export interface CliContext {
   env: Env;

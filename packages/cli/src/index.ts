@@ -3,8 +3,8 @@
  * process manager). The command itself is the `tinyagi` bin.
  */
 export { main } from './main.ts';
+// startDaemon takes the context main() builds from argv and the environment.
 export { cliContext, type CliContext } from './context.ts';
-export { runDaemon, SHUTDOWN_GRACE_MS } from './daemon/run.ts';
 export { startDaemon, DEFAULT_START_TIMEOUT_MS, type StartResult } from './daemon/start.ts';
 export { stopDaemon, DEFAULT_STOP_TIMEOUT_MS, type StopResult } from './daemon/stop.ts';
 export { CliError, EXIT_OK, EXIT_FAILURE, EXIT_USAGE, type CliErrorCode } from './output/cli-error.ts';

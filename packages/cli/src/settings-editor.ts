@@ -6,13 +6,13 @@
  * home's database). Both paths therefore accept, merge and refuse alike; a property test
  * (test/settings-equivalence.test.ts) holds them to it.
  */
+import { loadSettings, type Settings } from '@tinyagi/core';
 import {
+  openStores,
   createSchedule,
   deleteCustomProvider,
   deleteTeam,
-  loadSettings,
   maskSettings,
-  openStores,
   patchAgent,
   patchSettings,
   patchTeam,
@@ -29,11 +29,10 @@ import {
   type ScheduleCreate,
   type SchedulePatch,
   type ScheduleRecord,
-  type Settings,
   type Stores,
   type WorkspaceOutcome,
   type WorkspaceRemovalMode,
-} from '@tinyagi/core';
+} from '@tinyagi/core/internal';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
 

@@ -1,31 +1,18 @@
-/**
- * Against a running daemon with a Claude Code agent (core's fake CLI on PATH): `send --wait`
- * shows each failed attempt with its reason and ends with the conversation `failed`;
- * `tinyagi cancel` stops a running message (its process killed) and one waiting on a rate limit.
- */
-import { mkdirSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, waitFor, type TestHome } from './helpers/cli.ts';
+import { createDaemon, FAKE_BIN_DIR, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
-const CORE_FAKE_CLAUDE = fileURLToPath(new URL('../../core/test/fixtures/bin/claude', import.meta.url));
-
-let h: TestHome;
+let h: TestDaemon;
 beforeAll(async () => {
-  h = await makeHome();
-  const bin = join(h.root, 'bin');
-  mkdirSync(bin);
-  symlinkSync(CORE_FAKE_CLAUDE, join(bin, 'claude'));
-  h.env['PATH'] = `${bin}:${dirname(process.execPath)}`;
-  await h.ok(['start']);
-  await h.ok(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2 })]);
+  // The fake `claude` first on PATH: the daemon finds it like a user's install.
+  h = await createDaemon({ build: 'source', path: [FAKE_BIN_DIR] });
+  await h.cliOk(['start']);
+  await h.cliOk(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2 })]);
 });
 afterAll(async () => {
   await h.cleanup();
 });
 
-const json = async <T>(args: string[]): Promise<T> => JSON.parse(await h.ok([...args, '--json'])) as T;
+const json = async <T>(args: string[]): Promise<T> => JSON.parse(await h.cliOk([...args, '--json'])) as T;
 
 interface Tree {
   conversation: { status: string; stopReason: string | null };
@@ -34,14 +21,14 @@ interface Tree {
 
 describe('retries and cancel from the command line', () => {
   it('send --wait shows every failed attempt with its reason, and the conversation ends failed', async () => {
-    const sent = await h.run(['send', '--agent', 'cc', '--wait', 'FAKE:exit=3']);
+    const sent = await h.cli(['send', '--agent', 'cc', '--wait', 'FAKE:exit=3']);
     expect(sent.code).toBe(1);
     expect(sent.stderr).toMatch(/@cc: attempt 1\/2 failed \(crashed\), retrying in \d+ s/);
     expect(sent.stderr).toContain('@cc: gave up (crashed) after attempt 2/2');
     expect(sent.stderr).toMatch(/The conversation failed: @cc failed: .*exit code 3/);
     const [failed] = await json<Array<{ id: string; status: string; stopReason: string }>>(['conversation', 'list', '--status', 'failed']);
     expect(failed?.stopReason).toContain('gave up after 2 attempts');
-    expect(await h.ok(['queue', 'dead'])).toMatch(/2\/2 .*crashed: claude \(agent cc\) failed \(exit code 3\)/);
+    expect(await h.cliOk(['queue', 'dead'])).toMatch(/2\/2 .*crashed: claude \(agent cc\) failed \(exit code 3\)/);
   });
 
   it('cancels a running message: the command returns once its run and conversation have ended', async () => {
@@ -51,16 +38,16 @@ describe('retries and cancel from the command line', () => {
       20_000,
       'the message to run',
     );
-    expect(await h.ok(['cancel', sent.messageId])).toBe(`Cancelled message ${sent.messageId}.\n`);
+    expect(await h.cliOk(['cancel', sent.messageId])).toBe(`Cancelled message ${sent.messageId}.\n`);
     const tree = await json<Tree>(['conversation', 'show', sent.conversationId]);
     expect(tree.conversation.status).toBe('cancelled');
     expect(tree.roots[0]?.status).toBe('cancelled');
     expect((await json<{ processing: unknown[] }>(['queue', 'status'])).processing).toEqual([]);
 
-    const again = await h.run(['cancel', sent.messageId]);
+    const again = await h.cli(['cancel', sent.messageId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('has already ended (cancelled)');
-    const bad = await h.run(['cancel', 'bogus']);
+    const bad = await h.cli(['cancel', 'bogus']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('expected a message (msg_…), conversation (conv_…) or run (run_…) id');
   });
@@ -76,14 +63,14 @@ describe('retries and cancel from the command line', () => {
       20_000,
       'the message to wait for its rate limit',
     );
-    expect(await h.ok(['cancel', limited.messageId])).toBe(`Cancelled message ${limited.messageId}.\n`);
+    expect(await h.cliOk(['cancel', limited.messageId])).toBe(`Cancelled message ${limited.messageId}.\n`);
     expect((await json<Tree>(['conversation', 'show', limited.conversationId])).conversation.status).toBe('cancelled');
 
     const running = await json<{ messageId: string; conversationId: string }>(['send', '--agent', 'cc', 'FAKE:hang']);
     await waitFor(async () => ((await json<{ processing: Array<{ id: string }> }>(['queue', 'status'])).processing.length === 1 ? true : undefined), 20_000, 'the message to run');
-    expect(await h.ok(['cancel', running.conversationId])).toBe(`Cancelled conversation ${running.conversationId} (1 run stopped).\n`);
+    expect(await h.cliOk(['cancel', running.conversationId])).toBe(`Cancelled conversation ${running.conversationId} (1 run stopped).\n`);
     expect((await json<Tree>(['conversation', 'show', running.conversationId])).conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled via API' });
-    const again = await h.run(['cancel', running.conversationId]);
+    const again = await h.cli(['cancel', running.conversationId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`The conversation ${running.conversationId} has already ended (cancelled)`);
   });

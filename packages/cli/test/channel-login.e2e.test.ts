@@ -7,28 +7,28 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeHome, spawnCli, waitFor, type TestHome } from './helpers/cli.ts';
+import { createDaemon, spawnCli, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
 const RUNNER = fileURLToPath(new URL('./fixtures/qr-login-channel.ts', import.meta.url));
 
-let h: TestHome;
+let h: TestDaemon;
 beforeAll(async () => {
-  h = await makeHome();
+  h = await createDaemon({ build: 'source' });
   h.env['TINYAGI_CHANNEL_RUNNER'] = RUNNER;
-  await h.ok(['start']);
+  await h.cliOk(['start']);
 });
 afterAll(async () => {
   await h.cleanup();
 });
 
 it('refuses a channel that is not enabled, with the command that enables it', async () => {
-  const result = await h.run(['channel', 'login', 'whatsapp']);
+  const result = await h.cli(['channel', 'login', 'whatsapp']);
   expect(result.code).not.toBe(0);
   expect(result.stderr).toContain('tinyagi channel setup --enable whatsapp');
 });
 
 it('prints the QR code to scan and exits once WhatsApp is linked', async () => {
-  await h.ok(['channel', 'setup', '--enable', 'whatsapp']);
+  await h.cliOk(['channel', 'setup', '--enable', 'whatsapp']);
   const { child, output } = spawnCli(['channel', 'login', 'whatsapp', '--timeout', '60'], h.env);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitFor(() => (/[▄▀█]/.test(output()) ? true : undefined), 30_000, 'the QR code');

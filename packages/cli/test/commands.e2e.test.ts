@@ -5,31 +5,28 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, spawnCli, waitFor, type TestHome } from './helpers/cli.ts';
+import { createDaemon, FAKE_BIN_DIR, spawnCli, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
-const FAKE_BIN = fileURLToPath(new URL('./fixtures/bin/', import.meta.url));
-
-let h: TestHome;
+let h: TestDaemon;
 beforeAll(async () => {
-  h = await makeHome();
+  h = await createDaemon({ build: 'source' });
   // A fake `claude` on PATH: the default agent uses it, and it can run `tinyagi call`.
-  h.env['PATH'] = `${FAKE_BIN}:${dirname(process.execPath)}`;
-  const started = await h.ok(['start']);
-  expect(started).toContain(`uses Claude Code (${join(FAKE_BIN, 'claude')})`);
+  h.env['PATH'] = `${FAKE_BIN_DIR}:${dirname(process.execPath)}`;
+  const started = await h.cliOk(['start']);
+  expect(started).toContain(`uses Claude Code (${join(FAKE_BIN_DIR, 'claude')})`);
 });
 afterAll(async () => {
   await h.cleanup();
 });
 
-const json = async <T>(args: string[]): Promise<T> => JSON.parse(await h.ok([...args, '--json'])) as T;
+const json = async <T>(args: string[]): Promise<T> => JSON.parse(await h.cliOk([...args, '--json'])) as T;
 const settingsFile = (): string => join(h.home, 'settings.json');
 
 describe('commands against a running daemon', () => {
   it('`tinyagi call` from a CLI agent runs a sub-agent with the run-scoped token and returns its reply', async () => {
-    await h.ok(['agent', 'add', 'helper', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'summary ready' } })]);
-    const sent = await h.run(['send', '--agent', 'tinyagi', '--wait', 'CALL helper summarize the notes']);
+    await h.cliOk(['agent', 'add', 'helper', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'summary ready' } })]);
+    const sent = await h.cli(['send', '--agent', 'tinyagi', '--wait', 'FAKE:call=helper summarize the notes']);
     expect(sent.code, sent.stderr).toBe(0);
     // Found through PATH alone: the daemon's shim in its home, not a global install.
     expect(sent.stdout).toContain(`Sub-agent said: summary ready (via ${join(h.home, 'run', 'bin', 'tinyagi')})`);
@@ -37,7 +34,7 @@ describe('commands against a running daemon', () => {
     const tree = await json<{ roots: Array<{ agentId: string; children: Array<{ agentId: string; depth: number; cause: string }> }> }>(['runs', 'tree', latest?.id ?? '']);
     expect(tree.roots[0]?.agentId).toBe('tinyagi');
     expect(tree.roots[0]?.children).toEqual([expect.objectContaining({ agentId: 'helper', depth: 1, cause: 'spawn' })]);
-    const text = await h.ok(['runs', 'tree', latest?.id ?? '']);
+    const text = await h.cliOk(['runs', 'tree', latest?.id ?? '']);
     expect(text).toMatch(/└─ ✔ helper\s+completed\s+spawn/);
   });
 
@@ -56,76 +53,76 @@ describe('commands against a running daemon', () => {
     expect(agents.map((a) => a.id)).toEqual(expect.arrayContaining(['tinyagi', 'writer']));
     expect(readFileSync(settingsFile(), 'utf8')).toBe(broken); // never repaired
     // While the file is broken, edits through the daemon are refused instead of overwriting it.
-    const edit = await h.run(['agent', 'add', 'other', '--provider', 'mock']);
+    const edit = await h.cli(['agent', 'add', 'other', '--provider', 'mock']);
     expect(edit.code).not.toBe(0);
     expect(readFileSync(settingsFile(), 'utf8')).toBe(broken);
     // Fixed by hand: edits work again.
     writeFileSync(settingsFile(), JSON.stringify(good, null, 2));
-    await waitFor(async () => ((await h.run(['agent', 'add', 'other', '--provider', 'mock'])).code === 0 ? true : undefined), 10_000, 'edits to work again');
-    await h.ok(['agent', 'remove', 'other', '--yes']);
+    await waitFor(async () => ((await h.cli(['agent', 'add', 'other', '--provider', 'mock'])).code === 0 ? true : undefined), 10_000, 'edits to work again');
+    await h.cliOk(['agent', 'remove', 'other', '--yes']);
   });
 
   it('adds, edits and removes agents and teams; removing a member keeps the team', async () => {
-    await h.ok(['agent', 'add', 'coder', '--provider', 'mock', '--name', 'Coder']);
-    await h.ok(['team', 'add', 'dev', '--agents', 'coder,writer', '--leader', 'writer', '--reply-mode', 'aggregate']);
-    expect(await h.ok(['agent', 'provider', 'coder'])).toContain('coder: mock');
-    await h.ok(['agent', 'provider', 'coder', 'anthropic', '--model', 'sonnet']);
+    await h.cliOk(['agent', 'add', 'coder', '--provider', 'mock', '--name', 'Coder']);
+    await h.cliOk(['team', 'add', 'dev', '--agents', 'coder,writer', '--leader', 'writer', '--reply-mode', 'aggregate']);
+    expect(await h.cliOk(['agent', 'provider', 'coder'])).toContain('coder: mock');
+    await h.cliOk(['agent', 'provider', 'coder', 'anthropic', '--model', 'sonnet']);
     expect(await json(['agent', 'show', 'coder'])).toMatchObject({ id: 'coder', name: 'Coder', provider: 'anthropic', model: 'sonnet' });
 
-    const dup = await h.run(['agent', 'add', 'dev', '--provider', 'mock']);
+    const dup = await h.cli(['agent', 'add', 'dev', '--provider', 'mock']);
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain('Id "dev" is used by both an agent and a team');
 
-    const refused = await h.run(['agent', 'remove', 'writer']);
+    const refused = await h.cli(['agent', 'remove', 'writer']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('Pass --yes');
-    const removed = await h.ok(['agent', 'remove', 'writer', '--yes']);
+    const removed = await h.cliOk(['agent', 'remove', 'writer', '--yes']);
     expect(removed).toContain('left team dev (new leader: coder)');
     expect(await json(['team', 'show', 'dev'])).toMatchObject({ agents: ['coder'], leader_agent: 'coder', reply_mode: 'aggregate' });
 
-    const last = await h.run(['team', 'remove-agent', 'dev', 'coder']);
+    const last = await h.cli(['team', 'remove-agent', 'dev', 'coder']);
     expect(last.code).toBe(1);
     expect(last.stderr).toContain('last member');
-    await h.ok(['team', 'add-agent', 'dev', 'helper']);
+    await h.cliOk(['team', 'add-agent', 'dev', 'helper']);
     expect(await json(['team', 'show', 'dev'])).toMatchObject({ agents: ['coder', 'helper'] });
-    await h.ok(['team', 'remove', 'dev', '--yes']);
+    await h.cliOk(['team', 'remove', 'dev', '--yes']);
     expect(await json(['team', 'list'])).toEqual([]);
   });
 
   it('agent remove archives the workspace by default; --purge deletes it, --keep-workspace keeps it', async () => {
     const root = join(h.root, 'tinyagi-workspace');
-    for (const id of ['temp-a', 'temp-b', 'temp-c']) await h.ok(['agent', 'add', id, '--provider', 'mock']);
+    for (const id of ['temp-a', 'temp-b', 'temp-c']) await h.cliOk(['agent', 'add', id, '--provider', 'mock']);
     writeFileSync(join(root, 'temp-a', 'SOUL.md'), 'I remember things.\n');
 
-    const archived = await h.ok(['agent', 'remove', 'temp-a', '--yes']);
+    const archived = await h.cliOk(['agent', 'remove', 'temp-a', '--yes']);
     const archivedTo = /archived to (\S+)\.\n/.exec(archived)?.[1] ?? '';
     expect(archivedTo.startsWith(join(root, '.archive', 'temp-a-'))).toBe(true);
     expect(readFileSync(join(archivedTo, 'SOUL.md'), 'utf8')).toBe('I remember things.\n');
     expect(existsSync(join(root, 'temp-a'))).toBe(false);
 
-    const both = await h.run(['agent', 'remove', 'temp-b', '--purge', '--keep-workspace', '--yes']);
+    const both = await h.cli(['agent', 'remove', 'temp-b', '--purge', '--keep-workspace', '--yes']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('cannot be used with');
-    expect(await h.ok(['agent', 'remove', 'temp-b', '--purge', '--yes'])).toContain(`Its workspace ${join(root, 'temp-b')} was deleted.`);
+    expect(await h.cliOk(['agent', 'remove', 'temp-b', '--purge', '--yes'])).toContain(`Its workspace ${join(root, 'temp-b')} was deleted.`);
     expect(existsSync(join(root, 'temp-b'))).toBe(false);
-    expect(await h.ok(['agent', 'remove', 'temp-c', '--keep-workspace', '--yes'])).toContain(`Its workspace ${join(root, 'temp-c')} was kept.`);
+    expect(await h.cliOk(['agent', 'remove', 'temp-c', '--keep-workspace', '--yes'])).toContain(`Its workspace ${join(root, 'temp-c')} was kept.`);
     expect(existsSync(join(root, 'temp-c', 'AGENTS.md'))).toBe(true);
     const ids = (await json<Array<{ id: string }>>(['agent', 'list'])).map((a) => a.id);
     expect(ids.filter((id) => id.startsWith('temp-'))).toEqual([]);
   });
 
   it('queue purge deletes every dead letter through one request, or one agent’s', async () => {
-    await h.ok(['agent', 'add', 'breaker', '--provider', 'mock', '--config', JSON.stringify({ mock: { rules: [{ match: 'break', fail: 'permanent' }] } })]);
-    for (let i = 0; i < 3; i++) await h.ok(['send', '--agent', 'breaker', `break ${i}`]);
+    await h.cliOk(['agent', 'add', 'breaker', '--provider', 'mock', '--config', JSON.stringify({ mock: { rules: [{ match: 'break', fail: 'permanent' }] } })]);
+    for (let i = 0; i < 3; i++) await h.cliOk(['send', '--agent', 'breaker', `break ${i}`]);
     await waitFor(async () => ((await json<{ dead: number }>(['queue', 'status'])).dead === 3 ? true : undefined), 20_000, 'three dead letters');
-    const refused = await h.run(['queue', 'purge']);
+    const refused = await h.cli(['queue', 'purge']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('Delete 3 dead letters? Pass --yes');
     expect(await json(['queue', 'purge', '--agent', 'helper', '--yes'])).toEqual({ deleted: 0 });
     expect(await json(['queue', 'purge', '--agent', 'breaker', '--yes'])).toEqual({ deleted: 3 });
     expect((await json<{ dead: number }>(['queue', 'status'])).dead).toBe(0);
-    expect(await h.ok(['queue', 'purge', '--yes'])).toBe('No dead letters.\n');
-    await h.ok(['agent', 'remove', 'breaker', '--yes']);
+    expect(await h.cliOk(['queue', 'purge', '--yes'])).toBe('No dead letters.\n');
+    await h.cliOk(['agent', 'remove', 'breaker', '--yes']);
   });
 
   it('fires a one-shot schedule and disables it', async () => {
@@ -150,25 +147,25 @@ describe('commands against a running daemon', () => {
       'the scheduled conversation',
     );
     expect(conversation.channel).toBe('schedule');
-    await h.ok(['schedule', 'remove', 'soon']);
+    await h.cliOk(['schedule', 'remove', 'soon']);
     expect(await json(['schedule', 'list'])).toEqual([]);
   });
 
   it('changes heartbeat settings and quiet hours', async () => {
-    await h.ok(['heartbeat', 'helper', '--interval', '30', '--disable']);
-    await h.ok(['heartbeat', '--quiet-hours', '22:00-07:00']);
+    await h.cliOk(['heartbeat', 'helper', '--interval', '30', '--disable']);
+    await h.cliOk(['heartbeat', '--quiet-hours', '22:00-07:00']);
     const view = await json<{ quietHours: string; agents: Array<{ id: string; enabled: boolean; interval: number }> }>(['heartbeat']);
     expect(view.quietHours).toBe('22:00-07:00');
     expect(view.agents.find((a) => a.id === 'helper')).toEqual({ id: 'helper', enabled: false, interval: 30 });
   });
 
   it('chats through piped input, posts to and reads a chat room', async () => {
-    const chat = await h.run(['chat', 'helper'], { input: 'first question\nsecond question\n/exit\n' });
+    const chat = await h.cli(['chat', 'helper'], { input: 'first question\nsecond question\n/exit\n' });
     expect(chat.code, chat.stderr).toBe(0);
     expect(chat.stdout.match(/summary ready/g)).toHaveLength(2);
 
-    await h.ok(['team', 'add', 'ops', '--agents', 'helper']);
-    await h.ok(['chatroom', 'ops', '--post', 'deploy at noon']);
+    await h.cliOk(['team', 'add', 'ops', '--agents', 'helper']);
+    await h.cliOk(['chatroom', 'ops', '--post', 'deploy at noon']);
     const room = await json<{ messages: Array<{ content: string }> }>(['chatroom', 'ops']);
     expect(room.messages.map((m) => m.content)).toContain('deploy at noon');
 
@@ -176,8 +173,8 @@ describe('commands against a running daemon', () => {
     const follow = spawnCli(['chatroom', 'ops', '--follow'], h.env);
     try {
       await waitFor(() => (follow.output().includes('deploy at noon') ? true : undefined), 10_000, 'the backlog');
-      await h.ok(['chatroom', 'ops', '--post', 'rollback plan ready']);
-      await h.ok(['chatroom', 'ops', '--post', 'all clear']);
+      await h.cliOk(['chatroom', 'ops', '--post', 'rollback plan ready']);
+      await h.cliOk(['chatroom', 'ops', '--post', 'all clear']);
       await waitFor(() => (follow.output().includes('all clear') ? true : undefined), 10_000, 'the new posts');
     } finally {
       follow.child.kill('SIGINT');
@@ -203,21 +200,21 @@ describe('commands against a running daemon', () => {
     const ada = await request('111', 'Ada');
     const bob = await request('222', 'Bob');
     const cy = await request('333', 'Cy');
-    expect(await h.ok(['pairing', 'approve', ada.toLowerCase()])).toContain('Approved Ada on telegram.');
-    const rows = (await h.ok(['pairing', 'list'])).split('\n');
+    expect(await h.cliOk(['pairing', 'approve', ada.toLowerCase()])).toContain('Approved Ada on telegram.');
+    const rows = (await h.cliOk(['pairing', 'list'])).split('\n');
     expect(rows[0]).toMatch(/^STATUS\s+CODE\s+CHANNEL\s+SENDER\s+SENDER ID\s+SINCE/);
     expect(rows.find((r) => r.includes('Ada'))).toMatch(/^approved\s+-\s+telegram\s+Ada\s+111/);
     expect(rows.find((r) => r.includes('Bob'))).toMatch(new RegExp(`^pending\\s+${bob}\\s+telegram\\s+Bob\\s+222`));
-    expect(await h.ok(['pairing', 'deny', bob])).toContain(`Denied ${bob}.`);
-    expect(await h.ok(['pairing', 'dismiss', cy])).toContain(`Denied ${cy}.`);
-    expect(await h.ok(['pairing', 'revoke', 'telegram', '111'])).toContain('Revoked 111 on telegram.');
+    expect(await h.cliOk(['pairing', 'deny', bob])).toContain(`Denied ${bob}.`);
+    expect(await h.cliOk(['pairing', 'dismiss', cy])).toContain(`Denied ${cy}.`);
+    expect(await h.cliOk(['pairing', 'revoke', 'telegram', '111'])).toContain('Revoked 111 on telegram.');
     expect(await json(['pairing', 'list'])).toEqual({ pending: [], approved: [] });
-    expect(await h.ok(['pairing', 'list'])).toContain('No pending pairing requests and no approved senders.');
+    expect(await h.cliOk(['pairing', 'list'])).toContain('No pending pairing requests and no approved senders.');
     // Both directions again through the older alias.
     const dee = await request('444', 'Dee');
-    await h.ok(['pairing', 'approve', dee]);
-    expect(await h.ok(['pairing', 'unpair', 'telegram', '444'])).toContain('Revoked 444 on telegram.');
-    const missing = await h.run(['pairing', 'deny', 'ABCDEFGH']);
+    await h.cliOk(['pairing', 'approve', dee]);
+    expect(await h.cliOk(['pairing', 'unpair', 'telegram', '444'])).toContain('Revoked 444 on telegram.');
+    const missing = await h.cli(['pairing', 'deny', 'ABCDEFGH']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No pending pairing request with code ABCDEFGH');
   });
@@ -228,7 +225,7 @@ describe('commands against a running daemon', () => {
     const usage = await json<{ rows: Array<{ key: string; runs: number }> }>(['usage', '--by', 'agent']);
     expect(usage.rows.find((r) => r.key === 'helper')?.runs).toBeGreaterThan(0);
     expect(await json(['channel', 'list'])).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'discord', enabled: false, state: 'disabled' })]));
-    const logs = await h.ok(['logs', '-n', '3']);
+    const logs = await h.cliOk(['logs', '-n', '3']);
     expect(logs.trim().split('\n')).toHaveLength(3);
     const doctor = await json<{ ok: boolean; findings: Array<{ check: string; status: string; message: string }> }>(['doctor']);
     expect(doctor.ok).toBe(true);
@@ -239,12 +236,12 @@ describe('commands against a running daemon', () => {
 
   it('restarts in place: same pid, new start time, still answering', async () => {
     const before = await json<{ pid: number; startedAt: number }>(['status']);
-    const out = await h.ok(['restart']);
+    const out = await h.cliOk(['restart']);
     expect(out).toContain(`restarted (pid ${before.pid})`);
     const after = await json<{ pid: number; startedAt: number; running: boolean }>(['status']);
     expect(after.pid).toBe(before.pid);
     expect(after.startedAt).toBeGreaterThan(before.startedAt);
-    const sent = await h.run(['send', '--agent', 'helper', '--wait', 'still there?']);
+    const sent = await h.cli(['send', '--agent', 'helper', '--wait', 'still there?']);
     expect(sent.stdout).toContain('summary ready');
   });
 });

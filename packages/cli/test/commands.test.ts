@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_USAGE } from '../src/output/cli-error.ts';
 import { reportError } from '../src/output/report-error.ts';
 import { buildProgram } from '../src/program.ts';
-import { makeHome, type TestHome } from './helpers/cli.ts';
+import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 
 interface Captured {
   out: string;
@@ -216,36 +216,36 @@ describe('bad arguments', () => {
 });
 
 describe('through real processes', () => {
-  let h: TestHome;
+  let h: TestDaemon;
   beforeAll(async () => {
-    h = await makeHome();
+    h = await createDaemon({ build: 'source' });
   });
   afterAll(async () => {
     await h.cleanup();
   });
 
   it('exit 0 for help and version, 2 for bad usage, 1 for failures, with no stack traces', async () => {
-    const help = await h.run(['--help']);
+    const help = await h.cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: tinyagi');
 
-    const version = await h.run(['version', '--json']);
+    const version = await h.cli(['version', '--json']);
     expect(version.code).toBe(0);
     expect(JSON.parse(version.stdout)).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
 
-    const unknown = await h.run(['nope']);
+    const unknown = await h.cli(['nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'nope'");
 
-    const badId = await h.run(['agent', 'show', 'Bad Id']);
+    const badId = await h.cli(['agent', 'show', 'Bad Id']);
     expect(badId.code).toBe(2);
     expect(badId.stderr).toContain('ids use 1-64 characters');
 
-    const call = await h.run(['call', 'coder', 'review', 'this']);
+    const call = await h.cli(['call', 'coder', 'review', 'this']);
     expect(call.code).toBe(2);
     expect(call.stderr).toContain('TINYAGI_RUN_TOKEN');
 
-    const notRunning = await h.run(['send', 'hello']);
+    const notRunning = await h.cli(['send', 'hello']);
     expect(notRunning.code).toBe(1);
     expect(notRunning.stderr).toContain('TinyAGI is not running');
     expect(notRunning.stderr).toContain('tinyagi start');
@@ -253,18 +253,18 @@ describe('through real processes', () => {
   });
 
   it('edits schedules without a daemon, through the same core edits as the API', async () => {
-    await h.ok(['agent', 'add', 'helper', '--provider', 'mock']);
-    const created = JSON.parse(await h.ok(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<
+    await h.cliOk(['agent', 'add', 'helper', '--provider', 'mock']);
+    const created = JSON.parse(await h.cliOk(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<
       string,
       unknown
     >;
     expect(created).toMatchObject({ label: 'standup', agentId: 'helper', timezone: 'Europe/Berlin', enabled: true, nextRunAt: expect.any(Number) });
-    const ghost = await h.run(['schedule', 'add', '--agent', 'ghost', '--cron', '0 9 * * *', '-m', 'x']);
+    const ghost = await h.cli(['schedule', 'add', '--agent', 'ghost', '--cron', '0 9 * * *', '-m', 'x']);
     expect(ghost.code).toBe(1);
     expect(ghost.stderr).toContain('No agent "ghost".');
-    expect(await h.ok(['schedule', 'disable', 'standup'])).toContain('standup: disabled.');
-    expect(JSON.parse(await h.ok(['schedule', 'list', '--json']))).toMatchObject([{ label: 'standup', enabled: false }]);
-    await h.ok(['schedule', 'remove', 'standup']);
-    expect(JSON.parse(await h.ok(['schedule', 'list', '--json']))).toEqual([]);
+    expect(await h.cliOk(['schedule', 'disable', 'standup'])).toContain('standup: disabled.');
+    expect(JSON.parse(await h.cliOk(['schedule', 'list', '--json']))).toMatchObject([{ label: 'standup', enabled: false }]);
+    await h.cliOk(['schedule', 'remove', 'standup']);
+    expect(JSON.parse(await h.cliOk(['schedule', 'list', '--json']))).toEqual([]);
   });
 });

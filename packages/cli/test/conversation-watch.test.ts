@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStores, SettingsSchema, type Settings, type Stores } from '@tinyagi/core';
+import { waitFor } from '@tinyagi/test-kit';
+import { SettingsSchema, type Settings } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { describeEvent } from '../src/conversation-watch.ts';
 
@@ -32,14 +34,6 @@ function start(settings: Settings): { stores: Stores; orchestrator: Orchestrator
   return { stores, orchestrator };
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function lines(stores: Stores, conversationId: string): string[] {
   stores.events.flush();
   return stores.events
@@ -55,7 +49,7 @@ describe('send --wait progress lines', () => {
       budgets: { conversation_usd: 1, soft_limit_fraction: 0.25 },
     });
     const sent = orchestrator.submit({ message: '@spender go', senderId: 'u1' });
-    await until(() => stores.events.readSince(0, { conversationId: sent.conversationId, types: ['conversation.completed'] }).length > 0, 'the conversation to complete');
+    await waitFor(() => stores.events.readSince(0, { conversationId: sent.conversationId, types: ['conversation.completed'] }).length > 0, 20_000, 'the conversation to complete');
     const warning = lines(stores, sent.conversationId).filter((l) => l.startsWith('budget warning'));
     expect(warning).toEqual(['budget warning: conversation_usd at $0.30 of $1.00 (30%)']);
   });
@@ -63,7 +57,9 @@ describe('send --wait progress lines', () => {
   it('a retried and then dead-lettered message is announced from the queue events', async () => {
     const { stores, orchestrator } = start({ agents: { flaky: { provider: 'mock', max_attempts: 2, mock: { rules: [{ match: 'boom', fail: 'retryable' }] } } } });
     const sent = orchestrator.submit({ message: '@flaky boom', senderId: 'u1' });
-    await until(() => stores.queue.get(sent.messageId)?.status === 'dead', 'the dead letter');
+    await waitFor(() => stores.queue.get(sent.messageId)?.status === 'dead', 20_000, 'the dead letter');
+    // The failure's reply follows the dead letter's commit (once that is on disk).
+    await waitFor(() => lines(stores, sent.conversationId).some((l) => l.startsWith('@flaky failed:')), 20_000, 'the failure line');
     const shown = lines(stores, sent.conversationId);
     expect(shown).toContainEqual(expect.stringMatching(/^@flaky: attempt 1\/2 failed \(failed\), retrying in \d+ (s|min)$/));
     expect(shown).toContainEqual('@flaky: gave up (failed) after attempt 2/2');

@@ -26,10 +26,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStores } from '@tinyagi/core';
-import { createApiClient, isApiError, type ApiClient, type OutboxView, type RunNode, type SendMessageBody } from '@tinyagi/client';
-import { makeHome, pidAlive, waitFor, type TestHome } from './helpers/cli.ts';
-import { killHard, startForegroundDaemon, waitHealthy, type ForegroundDaemon } from './helpers/foreground-daemon.ts';
+import { openStores } from '@tinyagi/core/internal';
+import { isApiError, type ApiClient, type OutboxView, type RunNode, type SendMessageBody } from '@tinyagi/client';
+import { createDaemon, pidAlive, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 
 const KILLS = 22;
@@ -103,11 +102,8 @@ async function allOutbox(client: ApiClient, channel?: string): Promise<OutboxVie
   }
 }
 
-const homes: TestHome[] = [];
-let current: ForegroundDaemon | undefined;
+const homes: TestDaemon[] = [];
 afterEach(async () => {
-  if (current && pidAlive(current.pid)) await killHard(current);
-  current = undefined;
   await Promise.all(homes.splice(0).map((h) => h.cleanup()));
 });
 
@@ -118,19 +114,18 @@ describe('crash harness', () => {
     console.log(`crash harness: ${tag}`);
     const started = Date.now();
 
-    const h = await makeHome();
+    const h = await createDaemon({ build: 'source' });
     homes.push(h);
     h.env['TINYAGI_API_TOKEN'] = randomBytes(32).toString('base64url');
     mkdirSync(h.home, { recursive: true });
     writeFileSync(join(h.home, 'settings.json'), JSON.stringify(SETTINGS(h.root), null, 2));
-    const client = createApiClient({ baseUrl: `http://127.0.0.1:${h.port}`, token: h.env['TINYAGI_API_TOKEN'] });
+    const client = h.api;
 
     const plans = planMessages(seed);
     const killRand = seededRandom(seed ^ 0x5eed);
     const killDelays = Array.from({ length: KILLS }, () => killRand.int(...KILL_DELAY_MS));
 
-    current = startForegroundDaemon(h.env);
-    await waitHealthy(client, current);
+    await h.start();
 
     // --- load: LANES senders, each retrying a failed POST with the same key until it is accepted.
     const accepted = new Map<string, Accepted>();
@@ -177,10 +172,9 @@ describe('crash harness', () => {
     for (const delay of killDelays) {
       if (laneError) break;
       await sleep(delay);
-      await killHard(current);
+      await h.kill();
       kills++;
-      current = startForegroundDaemon(h.env);
-      await waitHealthy(client, current);
+      await h.start();
     }
     killsUnderLoad ??= kills;
     stopNew = true;
@@ -283,13 +277,11 @@ describe('crash harness', () => {
     expect(replies, `every reply belongs to a run of an accepted conversation; ${tag}`).toHaveLength(completedRuns);
 
     // --- stop the last daemon; its process is gone.
-    const last = current;
-    last.child.kill('SIGTERM');
-    const exit = await last.exited;
-    expect(exit.code, last.output()).toBe(0);
-    expect(pidAlive(last.pid)).toBe(false);
+    const lastPid = h.pid;
+    const exit = await h.stop();
+    expect(exit?.code, h.output()).toBe(0);
+    expect(pidAlive(lastPid)).toBe(false);
     expect(existsSync(join(h.home, 'daemon.lock'))).toBe(false);
-    current = undefined;
 
     // --- the database itself, opened directly once no daemon holds it.
     const stores = openStores({ dbPath: join(h.home, 'tinyagi.db') });

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStores, ScheduleStore, type Settings, type Stores } from '@tinyagi/core';
+import type { Settings } from '@tinyagi/core';
+import { openStores, ScheduleStore, type Stores } from '@tinyagi/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { activityLine } from '../src/daemon/activity-log.ts';
 import { prependPath, shimScript } from '../src/daemon/agent-shim.ts';
@@ -20,7 +21,7 @@ import { inQuietHours, parseQuietHours, quietHoursEnd } from '../src/daemon/quie
 import { RotatingLog } from '../src/daemon/rotating-log.ts';
 import { MISSED_AFTER_MS, ScheduleRunner } from '../src/daemon/scheduler.ts';
 import { CliError } from '../src/output/cli-error.ts';
-import { pidAlive, waitFor } from './helpers/cli.ts';
+import { pidAlive, waitFor } from '@tinyagi/test-kit';
 
 let dir: string;
 const children: ChildProcess[] = [];

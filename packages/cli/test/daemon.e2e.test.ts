@@ -5,22 +5,22 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings with `${…}` are plugin sources written to disk
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIGRATIONS_FOLDER } from '@tinyagi/core';
+import { MIGRATIONS_FOLDER } from '@tinyagi/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeHome, pidAlive, waitFor, type TestHome } from './helpers/cli.ts';
+import { createDaemon, pidAlive, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
-const homes: TestHome[] = [];
+const homes: TestDaemon[] = [];
 afterEach(async () => {
   await Promise.all(homes.splice(0).map((h) => h.cleanup()));
 });
 
-async function newHome(): Promise<TestHome> {
-  const h = await makeHome();
+async function newHome(): Promise<TestDaemon> {
+  const h = await createDaemon({ build: 'source' });
   homes.push(h);
   return h;
 }
 
-function daemonPid(h: TestHome): number {
+function daemonPid(h: TestDaemon): number {
   return (JSON.parse(readFileSync(join(h.home, 'daemon.lock'), 'utf8')) as { pid: number }).pid;
 }
 
@@ -29,7 +29,7 @@ const CODER = JSON.stringify({ mock: { rules: [{ match: 'build', reply: 'Built t
 describe('tinyagi daemon', () => {
   it('starts, runs a team handoff through send --wait, reports an empty queue, refuses a second daemon and stops without leaving a process', async () => {
     const h = await newHome();
-    const start = await h.run(['start']);
+    const start = await h.cli(['start']);
     expect(start.code, start.stderr).toBe(0);
     const started = start.stdout;
     expect(started).toContain(`http://127.0.0.1:${h.port}`);
@@ -42,13 +42,13 @@ describe('tinyagi daemon', () => {
     expect(pidAlive(pid)).toBe(true);
     expect(readFileSync(join(h.home, 'api-token')).length).toBeGreaterThan(16);
 
-    await h.ok(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
-    await h.ok(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'Reviewed: looks good.' } })]);
-    await h.ok(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
-    const teams = JSON.parse(await h.ok(['team', 'list', '--json'])) as Array<{ id: string; agents: string[]; leader_agent: string }>;
+    await h.cliOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
+    await h.cliOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'Reviewed: looks good.' } })]);
+    await h.cliOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
+    const teams = JSON.parse(await h.cliOk(['team', 'list', '--json'])) as Array<{ id: string; agents: string[]; leader_agent: string }>;
     expect(teams).toEqual([expect.objectContaining({ id: 'dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' })]);
 
-    const sent = await h.run(['send', '--team', 'dev', '--wait', 'please', 'build', 'it']);
+    const sent = await h.cli(['send', '--team', 'dev', '--wait', 'please', 'build', 'it']);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toContain('Built the feature.');
     expect(sent.stdout).toContain('→ @reviewer: please review the build');
@@ -56,7 +56,7 @@ describe('tinyagi daemon', () => {
     expect(sent.stdout).not.toContain('[@reviewer:'); // raw tags never reach the human
     expect(sent.stderr).toContain('@coder → @reviewer'); // progress is streamed
 
-    const status = JSON.parse(await h.ok(['status', '--json'])) as {
+    const status = JSON.parse(await h.cliOk(['status', '--json'])) as {
       running: boolean;
       pid: number;
       queue: Record<string, number>;
@@ -70,64 +70,64 @@ describe('tinyagi daemon', () => {
     expect(status.heartbeat?.find((b) => b.agentId === 'coder')).toMatchObject({ enabled: true, intervalS: expect.any(Number) });
 
     // A second daemon on the same home is refused clearly, by `start` and by a foreground `run`.
-    const second = await h.run(['start']);
+    const second = await h.cli(['start']);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`already running (pid ${pid})`);
     expect(second.stderr).toContain('tinyagi stop');
-    const run = await h.run(['run']);
+    const run = await h.cli(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('already running');
     expect(pidAlive(pid)).toBe(true);
 
-    const stop = await h.run(['stop']);
+    const stop = await h.cli(['stop']);
     expect({ code: stop.code, stdout: stop.stdout, stderr: stop.stderr }).toEqual({ code: 0, stdout: `TinyAGI stopped (pid ${pid}).\n`, stderr: '' });
     expect(pidAlive(pid)).toBe(false);
     expect(existsSync(join(h.home, 'daemon.lock'))).toBe(false);
     expect(existsSync(join(h.home, 'tinyagi.pid'))).toBe(false);
-    const after = await h.run(['status']);
+    const after = await h.cli(['status']);
     expect(after.code).toBe(1);
     expect(after.stdout).toContain('not running');
   });
 
   it('doctor reports pending migrations read-only, --migrate applies them and names them; without a daemon agent remove archives', async () => {
     const h = await newHome();
-    await h.ok(['doctor', '--fix']);
+    await h.cliOk(['doctor', '--fix']);
     // A database file that was never migrated (every shipped migration is pending).
     for (const suffix of ['-wal', '-shm']) rmSync(join(h.home, `tinyagi.db${suffix}`), { force: true });
     writeFileSync(join(h.home, 'tinyagi.db'), '');
     const shipped = (JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> }).entries.map((e) => e.tag);
     type Doctor = { ok: boolean; migrations?: { applied: string[]; pending: string[] }; findings: Array<{ check: string; status: string; message: string; fixed?: string }> };
 
-    const plain = JSON.parse(await h.ok(['doctor', '--json'])) as Doctor;
+    const plain = JSON.parse(await h.cliOk(['doctor', '--json'])) as Doctor;
     expect(plain.migrations).toEqual({ applied: [], pending: shipped });
     expect(plain.findings.find((f) => f.check === 'migrations')).toMatchObject({ status: 'warn' });
     expect(readFileSync(join(h.home, 'tinyagi.db')).length).toBe(0); // read-only: nothing applied
 
-    const migrated = JSON.parse(await h.ok(['doctor', '--migrate', '--json'])) as Doctor;
+    const migrated = JSON.parse(await h.cliOk(['doctor', '--migrate', '--json'])) as Doctor;
     expect(migrated.migrations).toEqual({ applied: shipped, pending: [] });
     expect(migrated.findings.find((f) => f.check === 'migrations')).toMatchObject({ status: 'ok', fixed: `applied ${shipped.join(', ')}` });
 
-    const again = await h.ok(['doctor', '--migrate']);
+    const again = await h.cliOk(['doctor', '--migrate']);
     expect(again).toContain('database schema is up to date');
     expect(again).not.toContain('applied');
-    expect((JSON.parse(await h.ok(['doctor', '--json'])) as Doctor).migrations).toEqual({ applied: [], pending: [] });
+    expect((JSON.parse(await h.cliOk(['doctor', '--json'])) as Doctor).migrations).toEqual({ applied: [], pending: [] });
 
     // No daemon: the CLI edits settings.json itself, with the same workspace rules as the API.
-    await h.ok(['agent', 'add', 'scratch', '--provider', 'mock']);
+    await h.cliOk(['agent', 'add', 'scratch', '--provider', 'mock']);
     const root = join(h.root, 'tinyagi-workspace');
     expect(existsSync(join(root, 'scratch', 'AGENTS.md'))).toBe(true);
-    const removed = await h.ok(['agent', 'remove', 'scratch', '--yes']);
+    const removed = await h.cliOk(['agent', 'remove', 'scratch', '--yes']);
     expect(removed).toContain(`archived to ${join(root, '.archive', 'scratch-')}`);
     expect(existsSync(join(root, 'scratch'))).toBe(false);
   });
 
   it('refuses to start on a broken settings.json, lists every problem and leaves the file byte-identical', async () => {
     const h = await newHome();
-    await h.ok(['doctor', '--fix']); // creates the home (token), not settings
+    await h.cliOk(['doctor', '--fix']); // creates the home (token), not settings
     const file = join(h.home, 'settings.json');
     const broken = '{\n  "agents": { "Bad Id": { "provider": "nope" } },\n  "teams": { "dev": { "agents": ["ghost"], "leader_agent": "ghost" } }\n}\n';
     writeFileSync(file, broken);
-    const result = await h.run(['start']);
+    const result = await h.cli(['start']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('agents["Bad Id"]: Invalid agent id');
     expect(result.stderr).toContain('agents["Bad Id"].provider');
@@ -137,7 +137,7 @@ describe('tinyagi daemon', () => {
 
     const syntax = '{ "agents": { "a": { "provider": "mock" }, }\n';
     writeFileSync(file, syntax);
-    const again = await h.run(['start']);
+    const again = await h.cli(['start']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/line 1, column \d+/);
     expect(readFileSync(file, 'utf8')).toBe(syntax);
@@ -145,11 +145,11 @@ describe('tinyagi daemon', () => {
 
   it('a 2,000-deep settings.json: start reports the too-deep path instead of overflowing the stack, and leaves the file as it is', async () => {
     const h = await newHome();
-    await h.ok(['doctor', '--fix']);
+    await h.cliOk(['doctor', '--fix']);
     const file = join(h.home, 'settings.json');
     const deep = `{ "agents": {}, "extra": ${'{"a":'.repeat(2000)}1${'}'.repeat(2000)} }\n`;
     writeFileSync(file, deep);
-    const result = await h.run(['start']);
+    const result = await h.cli(['start']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`extra${'.a'.repeat(63)}: Nested deeper than 64 levels`);
     expect(result.stderr).not.toMatch(/call stack/i);
@@ -165,26 +165,26 @@ describe('tinyagi daemon', () => {
     };
     writePlugin('shout', 'index.mjs', "export default { name: 'shout', transformOutgoing: (text, ctx) => `${text.toUpperCase()} (${ctx.channel})` };\n");
     writePlugin('broken', 'index.js', "throw new Error('broken at import');\n");
-    await h.ok(['start']);
+    await h.cliOk(['start']);
     const log = readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8');
     expect(log).toContain(`WARN  [plugins] skipped plugin ${join(h.home, 'plugins', 'broken')}: failed to load: broken at import`);
     expect(log).toContain('INFO  [daemon] plugins loaded (in this order): shout');
 
-    await h.ok(['agent', 'add', 'quiet', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'a quiet reply' } })]);
-    const first = await h.ok(['send', '--agent', 'quiet', '--wait', 'hello']);
+    await h.cliOk(['agent', 'add', 'quiet', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'a quiet reply' } })]);
+    const first = await h.cliOk(['send', '--agent', 'quiet', '--wait', 'hello']);
     expect(first).toContain('A QUIET REPLY (cli)');
     expect(first).not.toContain('a quiet reply');
 
     // An in-process restart imports the edited entry again.
     writePlugin('shout', 'index.mjs', 'export function transformOutgoing(text) { return `${text} [v2]`; }\n');
-    await h.ok(['restart']);
-    const second = await h.ok(['send', '--agent', 'quiet', '--wait', 'hello again']);
+    await h.cliOk(['restart']);
+    const second = await h.cliOk(['send', '--agent', 'quiet', '--wait', 'hello again']);
     expect(second).toContain('a quiet reply [v2]');
   });
 
   it('after kill -9 in the middle of a conversation, a new start completes it and no reply is delivered twice', async () => {
     const h = await newHome();
-    await h.ok(['start']);
+    await h.cliOk(['start']);
     // Ten-minute leases: the killed daemon's claimed message must be resumed by the next start
     // (it holds the instance lock, so earlier daemons' leases are dead), not by lease expiry.
     writeFileSync(
@@ -194,16 +194,16 @@ describe('tinyagi daemon', () => {
         queue: { lease_ms: 600_000, sweep_ms: 200 },
       }),
     );
-    await h.ok(['restart']);
-    await h.ok(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
-    await h.ok(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { latency_ms: 4000, reply: 'Reviewed after a long think.' } })]);
-    await h.ok(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
-    const sent = JSON.parse(await h.ok(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
+    await h.cliOk(['restart']);
+    await h.cliOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
+    await h.cliOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { latency_ms: 4000, reply: 'Reviewed after a long think.' } })]);
+    await h.cliOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
+    const sent = JSON.parse(await h.cliOk(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
 
     // Wait until the coder has replied and the reviewer is running, then kill the daemon hard.
     await waitFor(
       async () => {
-        const q = JSON.parse(await h.ok(['queue', 'status', '--json'])) as { processing: Array<{ agentId: string }> };
+        const q = JSON.parse(await h.cliOk(['queue', 'status', '--json'])) as { processing: Array<{ agentId: string }> };
         return q.processing.some((m) => m.agentId === 'reviewer') ? true : undefined;
       },
       20_000,
@@ -213,11 +213,11 @@ describe('tinyagi daemon', () => {
     process.kill(pid, 'SIGKILL');
     await waitFor(() => (pidAlive(pid) ? undefined : true), 5000, 'the daemon to die');
 
-    const restarted = await h.ok(['start']);
+    const restarted = await h.cliOk(['start']);
     expect(restarted).toContain('TinyAGI is running');
     const done = await waitFor(
       async () => {
-        const tree = JSON.parse(await h.ok(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
+        const tree = JSON.parse(await h.cliOk(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
         return tree.conversation.status === 'completed' ? tree : undefined;
       },
       30_000,
@@ -225,14 +225,14 @@ describe('tinyagi daemon', () => {
     );
     expect(done.conversation.status).toBe('completed');
 
-    const transcript = JSON.parse(await h.ok(['conversation', 'transcript', sent.conversationId, '--json'])) as { entries: Array<{ direction: string; from: string; text?: string }> };
+    const transcript = JSON.parse(await h.cliOk(['conversation', 'transcript', sent.conversationId, '--json'])) as { entries: Array<{ direction: string; from: string; text?: string }> };
     const outs = transcript.entries.filter((e) => e.direction === 'out');
     expect(outs.filter((e) => e.from === '@coder')).toHaveLength(1);
     expect(outs.filter((e) => e.from === '@reviewer').map((e) => e.text)).toEqual(['Reviewed after a long think.']);
 
-    const replies = JSON.parse(await h.ok(['send', '--json', '--agent', 'tinyagi', '--wait', 'ping'])) as { replies: unknown[] };
+    const replies = JSON.parse(await h.cliOk(['send', '--json', '--agent', 'tinyagi', '--wait', 'ping'])) as { replies: unknown[] };
     expect(replies.replies).toHaveLength(1); // the daemon is healthy after recovery
-    const status = JSON.parse(await h.ok(['status', '--json'])) as { outbox: Record<string, number>; queue: Record<string, number> };
+    const status = JSON.parse(await h.cliOk(['status', '--json'])) as { outbox: Record<string, number>; queue: Record<string, number> };
     // one reply per agent for the team conversation + one for the ping: no duplicate delivery
     expect(status.outbox['delivered']).toBe(3);
     expect(status.queue).toMatchObject({ pending: 0, processing: 0, dead: 0 });

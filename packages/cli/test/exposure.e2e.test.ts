@@ -8,19 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApiClient } from '@tinyagi/client';
-import { makeHome, type TestHome } from './helpers/cli.ts';
-import { startForegroundDaemon, waitHealthy } from './helpers/foreground-daemon.ts';
+import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 
-const homes: TestHome[] = [];
+const homes: TestDaemon[] = [];
 afterEach(async () => {
   await Promise.all(homes.splice(0).map((h) => h.cleanup()));
 });
 
-async function newHome(): Promise<TestHome> {
-  const h = await makeHome();
+async function newHome(): Promise<TestDaemon> {
+  const h = await createDaemon({ build: 'source' });
   homes.push(h);
-  await h.ok(['doctor', '--fix']);
+  await h.cliOk(['doctor', '--fix']);
   return h;
 }
 
@@ -30,8 +28,8 @@ interface Finding {
   message: string;
 }
 
-async function exposureFinding(h: TestHome, env: Record<string, string> = {}): Promise<Finding | undefined> {
-  const result = await h.run(['doctor', '--json'], { env });
+async function exposureFinding(h: TestDaemon, env: Record<string, string> = {}): Promise<Finding | undefined> {
+  const result = await h.cli(['doctor', '--json'], { env });
   return (JSON.parse(result.stdout) as { findings: Finding[] }).findings.find((f) => f.check === 'exposure');
 }
 
@@ -39,7 +37,7 @@ describe('listening beyond loopback', () => {
   it('TINYAGI_API_HOST=0.0.0.0 without the opt-in: start refuses with a clear message and doctor flags it', async () => {
     const h = await newHome();
     const env = { TINYAGI_API_HOST: '0.0.0.0' };
-    const result = await h.run(['start'], { env });
+    const result = await h.cli(['start'], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Refusing to listen on 0.0.0.0');
     expect(result.stderr).toContain('--listen-any');
@@ -50,10 +48,10 @@ describe('listening beyond loopback', () => {
   it('with --listen-any it listens on 0.0.0.0, and says so in the log, in status and in doctor', async () => {
     const h = await newHome();
     const env = { TINYAGI_API_HOST: '0.0.0.0' };
-    await h.ok(['start', '--listen-any'], { env });
-    const status = await h.ok(['status']);
+    await h.cliOk(['start', '--listen-any'], { env });
+    const status = await h.cliOk(['status']);
     expect(status).toMatch(/Exposure:\s+listening on 0\.0\.0\.0, beyond loopback/);
-    expect(JSON.parse(await h.ok(['status', '--json']))).toMatchObject({ running: true, remote: true });
+    expect(JSON.parse(await h.cliOk(['status', '--json']))).toMatchObject({ running: true, remote: true });
     expect(readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8')).toMatch(/WARN\s+\[api\] the API listens beyond loopback on 0\.0\.0\.0/);
     expect(await exposureFinding(h)).toMatchObject({ status: 'warn', message: expect.stringContaining('0.0.0.0') });
   });
@@ -61,14 +59,13 @@ describe('listening beyond loopback', () => {
   it('a token holder cannot grant it: server.host set through the API, then a restart through the API, is refused', async () => {
     const h = await newHome();
     h.env['TINYAGI_API_TOKEN'] = randomBytes(32).toString('base64url');
-    const daemon = startForegroundDaemon(h.env);
-    const client = createApiClient({ baseUrl: `http://127.0.0.1:${h.port}`, token: h.env['TINYAGI_API_TOKEN'] });
-    await waitHealthy(client, daemon);
+    await h.start();
+    const client = h.api;
     await client.patchSettings({ body: { server: { host: '0.0.0.0' } } });
     await client.restartServices();
-    const exit = await daemon.exited;
+    const exit = await h.exited;
     expect(exit.code).toBe(1);
-    expect(daemon.output()).toContain('Refusing to listen on 0.0.0.0');
+    expect(h.output()).toContain('Refusing to listen on 0.0.0.0');
     expect(readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8')).toContain('server.host/port changed to 0.0.0.0');
   });
 });

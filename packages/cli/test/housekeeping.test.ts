@@ -6,7 +6,7 @@
 import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores, type Stores } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepOldFiles } from '../src/daemon/file-retention.ts';
 import { createLogger } from '../src/daemon/logger.ts';
@@ -14,7 +14,7 @@ import { startOutboxExpiry } from '../src/daemon/outbox-expiry.ts';
 import { startRetention } from '../src/daemon/retention.ts';
 import { RotatingLog } from '../src/daemon/rotating-log.ts';
 import { startSpinner, withSpinner } from '../src/output/spinner.ts';
-import { waitFor } from './helpers/cli.ts';
+import { waitFor } from '@tinyagi/test-kit';
 
 const DAY = 86_400_000;
 let dir: string;

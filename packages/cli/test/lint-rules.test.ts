@@ -109,6 +109,30 @@ describe('lint rules (biome.jsonc)', () => {
     expect(result.output).toContain('@tinyagi/client runs in browsers');
   });
 
+  it('fails when a test imports another package’s test folder, or shipped code the private test kit', () => {
+    const result = lintTree({
+      // Allowed: the test kit, the package's own test folder and sources.
+      'packages/server/test/ok.test.ts':
+        "import { waitFor } from '@tinyagi/test-kit';\nimport { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';\nimport { startHarness } from './harness.ts';\nimport { buildServer } from '../src/index.ts';\nexport const used: unknown[] = [waitFor, FakeTelegram, startHarness, buildServer];\n",
+      'packages/core/test/ok.test.ts': "import { fakeCli } from '@tinyagi/test-kit';\nexport const used = fakeCli;\n",
+      'packages/teams/test/probe.test.ts': "import { startScriptedServer } from '../../core/test/fixtures/http/scripted-server.ts';\nexport const used = startScriptedServer;\n",
+      'packages/cli/test/sub/probe.test.ts': "import { startHarness } from '../../../server/test/harness.ts';\nexport const used = startHarness;\n",
+      'bench/src/probe.ts': "import { FakeTelegram } from '../../packages/channels/test/fakes/fake-telegram.ts';\nexport const used = FakeTelegram;\n",
+      'packages/server/src/probe.ts': "import { waitFor } from '@tinyagi/test-kit';\nexport const used = waitFor;\n",
+      'packages/core/src/probe.ts': "import { waitFor } from '@tinyagi/test-kit';\nexport const used = waitFor;\n",
+    });
+    expect(result.status, result.output).not.toBe(0);
+    expect(sorted(result.findings)).toEqual([
+      { rule: 'lint/style/noRestrictedImports', file: 'bench/src/probe.ts', line: 1 },
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/cli/test/sub/probe.test.ts', line: 1 },
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/core/src/probe.ts', line: 1 },
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/server/src/probe.ts', line: 1 },
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/teams/test/probe.test.ts', line: 1 },
+    ]);
+    expect(result.output).toContain("A test imports no other package's test folder");
+    expect(result.output).toContain('@tinyagi/test-kit is for tests only');
+  });
+
   it('passes on the repository itself', () => {
     // Lint rules only: formatting is checked by `pnpm lint`, which `pnpm test` runs before the tests.
     const result = biome(ROOT, ['--error-on-warnings', '.']);

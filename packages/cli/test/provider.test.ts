@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, type TestHome } from './helpers/cli.ts';
+import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 
 const LONG_KEY = 'sk-ant-api03-provider-test-key-0123456789abcd';
 
-let h: TestHome;
+let h: TestDaemon;
 beforeAll(async () => {
-  h = await makeHome();
+  h = await createDaemon({ build: 'source' });
 });
 afterAll(async () => {
   await h.cleanup();
@@ -24,11 +24,11 @@ interface ProvidersJson {
   secrets: Array<{ path: string; set: boolean }>;
 }
 
-const show = async (): Promise<ProvidersJson> => JSON.parse(await h.ok(['provider', '--json'])) as ProvidersJson;
+const show = async (): Promise<ProvidersJson> => JSON.parse(await h.cliOk(['provider', '--json'])) as ProvidersJson;
 
 describe('tinyagi provider (offline)', () => {
   it('shows keys masked once, with set flags; a short key shows nothing of itself', async () => {
-    await h.ok(['provider', 'anthropic', '--api-key', LONG_KEY, '--no-default']);
+    await h.cliOk(['provider', 'anthropic', '--api-key', LONG_KEY, '--no-default']);
     const onDisk = JSON.parse(readFileSync(join(h.home, 'settings.json'), 'utf8')) as { models: { anthropic: { api_key: string }; provider?: string } };
     expect(onDisk.models.anthropic.api_key).toBe(LONG_KEY);
     expect(onDisk.models.provider).toBeUndefined();
@@ -40,12 +40,12 @@ describe('tinyagi provider (offline)', () => {
       { path: 'models.anthropic.oauth_token', set: false },
       { path: 'models.openai.api_key', set: false },
     ]);
-    const text = await h.ok(['provider']);
+    const text = await h.cliOk(['provider']);
     expect(text).toMatch(/anthropic:\s+api_key=sk-…abcd oauth_token=not set/);
     expect(text).toMatch(/openai:\s+not configured/);
     expect(text).not.toContain(LONG_KEY);
 
-    await h.ok(['provider', 'openai', '--api-key', 'sk-short-1']);
+    await h.cliOk(['provider', 'openai', '--api-key', 'sk-short-1']);
     const second = await show();
     expect(second).toMatchObject({ default: 'openai', openai: { api_key: '…' } });
     expect(second.secrets).toContainEqual({ path: 'models.openai.api_key', set: true });
@@ -53,8 +53,8 @@ describe('tinyagi provider (offline)', () => {
   });
 
   it('custom providers without a key say "not set"', async () => {
-    await h.ok(['provider', 'add', 'local', '--harness', 'openai', '--base-url', 'http://127.0.0.1:11434/v1']);
-    expect(await h.ok(['provider', 'list'])).toMatch(/local\s+local\s+openai\s+http:\/\/127\.0\.0\.1:11434\/v1\s+not set/);
+    await h.cliOk(['provider', 'add', 'local', '--harness', 'openai', '--base-url', 'http://127.0.0.1:11434/v1']);
+    expect(await h.cliOk(['provider', 'list'])).toMatch(/local\s+local\s+openai\s+http:\/\/127\.0\.0\.1:11434\/v1\s+not set/);
     expect((await show()).secrets).toContainEqual({ path: 'custom_providers.local.api_key', set: false });
   });
 });

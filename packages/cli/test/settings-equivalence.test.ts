@@ -10,12 +10,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelsPatch, isTinyError, type ScheduleRecord } from '@tinyagi/core';
-import { createApiClient, isApiError } from '@tinyagi/client';
+import { isTinyError } from '@tinyagi/core';
+import { channelsPatch, type ScheduleRecord } from '@tinyagi/core/internal';
+import { isApiError } from '@tinyagi/client';
 import { cliContext } from '../src/context.ts';
 import { settingsEditor, type SettingsEditor } from '../src/settings-editor.ts';
-import { makeHome, type TestHome } from './helpers/cli.ts';
-import { startForegroundDaemon, waitHealthy, type ForegroundDaemon } from './helpers/foreground-daemon.ts';
+import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 
 const AGENTS = ['coder', 'reviewer', 'writer', 'ghost', 'BadId'] as const;
 const TEAMS = ['dev', 'qa', 'coder'] as const;
@@ -191,7 +191,7 @@ async function apply(editor: SettingsEditor, o: Op): Promise<unknown> {
 }
 
 interface Side {
-  home: TestHome;
+  home: TestDaemon;
   editor: SettingsEditor;
 }
 
@@ -226,25 +226,21 @@ async function reset(side: Side): Promise<void> {
 describe('offline and online settings edits are the same edits', () => {
   let online: Side;
   let offline: Side;
-  let daemon: ForegroundDaemon;
 
   beforeAll(async () => {
-    const [a, b] = [await makeHome(), await makeHome()];
+    const [a, b] = [await createDaemon({ build: 'source' }), await createDaemon({ build: 'source' })];
     for (const h of [a, b]) {
       // Only the workspace differs: each names its home's own directory (made neutral when compared).
       mkdirSync(h.home, { recursive: true });
       writeFileSync(join(h.home, 'settings.json'), `${JSON.stringify({ workspace: { path: join(h.root, 'workspace') }, ...BASELINE }, null, 2)}\n`, { mode: 0o600 });
     }
-    daemon = startForegroundDaemon(a.env);
-    await waitHealthy(createApiClient({ baseUrl: `http://127.0.0.1:${a.port}` }), daemon);
+    await a.start();
     online = { home: a, editor: settingsEditor(cliContext({}, a.env)) };
     offline = { home: b, editor: settingsEditor(cliContext({}, b.env)) };
     expect([online.editor.online, offline.editor.online]).toEqual([true, false]);
   }, 60_000);
 
   afterAll(async () => {
-    daemon?.child.kill('SIGTERM');
-    await daemon?.exited;
     await online?.home.cleanup();
     await offline?.home.cleanup();
   });

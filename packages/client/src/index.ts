@@ -22,3 +22,19 @@ export { ApiError, isApiError, type ClientErrorCode } from './api-error.ts';
 export { SseParser, type SseMessage } from './sse-parser.ts';
 export { EVENT_TYPES, EVENTS_PATH, type EventType } from './contract/event-types.ts';
 export type * from './contract/index.ts';
+export {
+  applyRunEvent,
+  applyRunEvents,
+  emptyRunTree,
+  flattenRunTree,
+  isRunEnded,
+  mergeRunRecords,
+  runProgressLine,
+  runTreeFromRecords,
+  runTreeRecords,
+  runTreeTotals,
+  type RunTree,
+  type RunTreeNode,
+  type RunTreeOptions,
+  type RunTreeTotals,
+} from './run-tree.ts';

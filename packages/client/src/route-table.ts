@@ -97,6 +97,8 @@ export const ROUTE_TABLE = {
   getSchedule: { method: 'GET', path: '/api/schedules/:id' },
   createSchedule: { method: 'POST', path: '/api/schedules', body: true },
   patchSchedule: { method: 'PATCH', path: '/api/schedules/:id', body: true },
+  scheduleNextRuns: { method: 'GET', path: '/api/schedules/:id/next' },
+  previewCron: { method: 'GET', path: '/api/cron/next' },
   deleteSchedule: { method: 'DELETE', path: '/api/schedules/:id' },
   listTasks: { method: 'GET', path: '/api/tasks' },
   getTask: { method: 'GET', path: '/api/tasks/:id' },
@@ -113,4 +115,5 @@ export const ROUTE_TABLE = {
   patchProject: { method: 'PATCH', path: '/api/projects/:id', body: true },
   deleteProject: { method: 'DELETE', path: '/api/projects/:id' },
   usage: { method: 'GET', path: '/api/usage' },
+  topConversations: { method: 'GET', path: '/api/usage/conversations' },
 } as const satisfies { [K in RouteName]: RouteShape<ApiContract[K]> };

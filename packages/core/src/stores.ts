@@ -56,6 +56,11 @@ export interface Stores extends StoreSet {
    * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
    */
   prune(days: number): PruneCounts;
+  /**
+   * Resolves once every commit made so far is on disk (commits are fsynced off the event loop:
+   * storage/durable-commit.ts). Acknowledge a write to anyone outside only after this.
+   */
+  whenDurable(): Promise<void>;
   close(): void;
 }
 
@@ -112,6 +117,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     pairings: new PairingStore(db, { events }),
     schedules: new ScheduleStore(db, { events }),
     tasks: new TaskStore(db),
+    whenDurable: () => db.whenDurable(),
     prune(days) {
       const before = Date.now() - days * 86_400_000;
       return {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_NAME_PATTERN } from '@tinyagi/client/contract';
 import {
   BUILTIN_PROVIDERS,
   BUSY_POLICIES,
@@ -30,6 +31,8 @@ afterAll(() => {
 const optional = { requiredKeys: [] as never[] };
 const id = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,11}$/);
 const text = fc.string({ maxLength: 16 });
+/** Model ids follow MODEL_NAME_PATTERN (no spaces); the empty string means the provider's default. */
+const modelName = fc.stringMatching(MODEL_NAME_PATTERN).filter((m) => m.length <= 40);
 const posInt = (max: number) => fc.integer({ min: 1, max });
 /** Keys no version of the schema uses, with any JSON under them. */
 const unknownKeys = fc.dictionary(
@@ -72,7 +75,7 @@ function agent(customProviders: string[], agentId: string) {
         {
           name: text,
           provider: fc.constantFrom(...BUILTIN_PROVIDERS, ...customProviders.map((p) => `custom:${p}`)),
-          model: text,
+          model: modelName,
           working_directory: fc.constantFrom(`/srv/agents/${agentId}`, `~/agents/${agentId}`, `$HOME/${agentId}`, `nested/${agentId}`),
           system_prompt: fc.string(),
           prompt_file: text,
@@ -154,16 +157,16 @@ const validSettings = fc
           models: fc.record(
             {
               provider: fc.constantFrom(...BUILTIN_PROVIDERS),
-              anthropic: fc.record({ model: text, api_key: fc.string(), oauth_token: fc.string() }, optional),
-              openai: fc.record({ model: text, api_key: fc.string() }, optional),
-              opencode: fc.record({ model: text }, optional),
+              anthropic: fc.record({ model: modelName, api_key: fc.string(), oauth_token: fc.string() }, optional),
+              openai: fc.record({ model: modelName, api_key: fc.string() }, optional),
+              opencode: fc.record({ model: modelName }, optional),
             },
             optional,
           ),
           agents: fc.tuple(...agentIds.map((agentId) => agent(providers, agentId))).map((list) => Object.fromEntries(list.map((a, i) => [agentIds[i], a]))),
           teams: fc.tuple(...teamIds.map(team)).map((list) => Object.fromEntries(list.map((t, i) => [teamIds[i], t]))),
           custom_providers: fc
-            .tuple(...providers.map(() => fc.record({ name: text, harness: fc.constantFrom(...HARNESSES), base_url: fc.webUrl(), api_key: fc.string(), model: text }, optional)))
+            .tuple(...providers.map(() => fc.record({ name: text, harness: fc.constantFrom(...HARNESSES), base_url: fc.webUrl(), api_key: fc.string(), model: modelName }, optional)))
             .map((list) => Object.fromEntries(list.map((p, i) => [providers[i], p]))),
           monitoring: fc.record({ heartbeat_interval: posInt(86_400) }, optional),
           server: fc.record(

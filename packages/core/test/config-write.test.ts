@@ -29,7 +29,7 @@ async function rejection(promise: Promise<unknown>): Promise<TinyError> {
 }
 
 function startWorker(count: number, goFile: string): { ready: Promise<void>; done: Promise<void> } {
-  const child = spawn(process.execPath, [WORKER, file, String(count), goFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=tinyagi-source', WORKER, file, String(count), goFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const ready = new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve()));

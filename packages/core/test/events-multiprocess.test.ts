@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@tinyagi/test-kit';
 import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
 import { EventLog } from '../src/events/log.ts';
 import type { EventOf } from '../src/events/types.ts';
@@ -28,14 +29,6 @@ function connect(): TinyDatabase {
   return db;
 }
 
-async function until(probe: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('events written by another process', () => {
   it('are published by the poll when nothing is committed locally, and history is not replayed live', async () => {
     const there = new EventLog(connect(), { tailMs: 0 });
@@ -44,7 +37,7 @@ describe('events written by another process', () => {
     const seen: Array<EventOf<'system.notice'>> = [];
     here.subscribe((e) => e.type === 'system.notice' && seen.push(e));
     there.append({ type: 'system.notice', data: { n: 'after' } });
-    await until(() => seen.length === 1, 'the foreign event');
+    await waitFor(() => seen.length === 1, 5000, 'the foreign event');
     await new Promise((r) => setTimeout(r, 100));
     expect(seen.map((e) => e.data.n)).toEqual(['after']);
   });
@@ -61,7 +54,7 @@ describe('events written by another process', () => {
     // emit() is written on the next turn, so f3 (written now) gets the lower id.
     local.emit({ type: 'system.notice', data: { n: 'l2' } });
     foreign.append({ type: 'system.notice', data: { n: 'f3' } });
-    await until(() => seen.length === 5, 'five events');
+    await waitFor(() => seen.length === 5, 5000, 'five events');
     await new Promise((r) => setTimeout(r, 100)); // a few more polls: nothing twice
     expect(seen.map((e) => e.data.n)).toEqual(['f1', 'f2', 'l1', 'f3', 'l2']);
     expect(seen.map((e) => e.id)).toEqual([...seen.map((e) => e.id)].sort((a, b) => a - b));
@@ -74,7 +67,7 @@ describe('events written by another process', () => {
     const child = fork(join(import.meta.dirname, 'fixtures/events-proc.ts'), [join(dir, 'e.db'), '25'], { execArgv: ['--conditions=tinyagi-source'], stdio: 'ignore' });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
-    await until(() => seen.length === 25, '25 events from the child');
+    await waitFor(() => seen.length === 25, 5000, '25 events from the child');
     expect(seen.map((e) => e.data.i)).toEqual(Array.from({ length: 25 }, (_, i) => i));
   });
 });

@@ -1,15 +1,15 @@
 /**
- * The three CLI adapters against fake CLIs (test/fixtures/bin) that parse argv like the real
+ * The three CLI adapters against fake CLIs (@tinyagi/test-kit's bin/) that parse argv like the real
  * ones and speak their JSON formats: real subprocesses, real temp workspaces.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeCli } from '@tinyagi/test-kit';
 import { invokeAgent, InvokeError, resolveInvokeTarget, type InvokeProgress, type InvokeRequest, type InvokeSession } from '../src/invoker/index.ts';
 import type { Settings } from '../src/config/schema.ts';
 
-const BIN = join(import.meta.dirname, 'fixtures/bin');
 const SYSTEM_PROMPT = 'You are the coder of team alpha.\nUse [@agent: message] to hand work over.';
 
 type Cli = 'claude' | 'codex' | 'opencode';
@@ -42,7 +42,7 @@ afterEach(() => {
 function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: cli, provider: 'test', command: join(BIN, cli), env: { ANTHROPIC_API_KEY: 'sk-from-target' } },
+    target: { adapter: cli, provider: 'test', command: fakeCli(cli), env: { ANTHROPIC_API_KEY: 'sk-from-target' } },
     prompt,
     systemPrompt: SYSTEM_PROMPT,
     cwd: workspace,
@@ -227,7 +227,7 @@ describe('claude adapter specifics', () => {
     const daemonEnv = { PATH: '/usr/bin', AWS_ACCESS_KEY_ID: 'AKIA-test', AWS_SECRET_ACCESS_KEY: 'secret-test', AWS_SESSION_TOKEN: 'not-listed' };
     for (const id of ['careful', 'bold']) {
       const target = resolveInvokeTarget(settings, id, daemonEnv);
-      await invokeAgent(request('claude', 'hi', { target: { ...target, command: join(BIN, 'claude') } }));
+      await invokeAgent(request('claude', 'hi', { target: { ...target, command: fakeCli('claude') } }));
     }
     const [careful, bold] = logEntries();
     expect(careful?.argv[careful.argv.indexOf('--permission-mode') + 1]).toBe('acceptEdits');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { invokeAgent, InvokeError, spendOf, type InvokeProgress, type InvokeRequest, type SpawnAgentArgs } from '../src/invoker/index.ts';
-import { anthropic, openAi, sendJson, sendSse, startScriptedServer, type Handler, type ScriptedServer } from './fixtures/http/scripted-server.ts';
+import { anthropic, openAi, sendJson, sendSse, startScriptedServer, type Handler, type ScriptedServer } from '@tinyagi/test-kit';
 
 let workspace: string;
 let server: ScriptedServer | undefined;

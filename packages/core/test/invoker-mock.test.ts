@@ -176,7 +176,7 @@ describe('mock adapter', () => {
         prompt: 'boom', systemPrompt: '', cwd: process.cwd() });
       console.log('survived');
     `;
-    const child = await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: workspace, reject: false });
+    const child = await execa(process.execPath, ['--conditions=tinyagi-source', '--input-type=module', '-e', script], { cwd: workspace, reject: false });
     expect(child.signal).toBe('SIGKILL');
     expect(child.stdout).not.toContain('survived');
   });

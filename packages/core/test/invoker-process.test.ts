@@ -8,9 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeCli, isGone, waitFor } from '@tinyagi/test-kit';
 import { invokeAgent, InvokeError, reapOrphanedGroups, type InvokeProgress, type InvokeRequest } from '../src/invoker/index.ts';
-
-const BIN = join(import.meta.dirname, 'fixtures/bin');
 
 let root: string;
 let workspace: string;
@@ -28,7 +27,7 @@ afterEach(() => {
 function request(cli: 'claude' | 'codex' | 'opencode', prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'worker',
-    target: { adapter: cli, provider: 'test', command: join(BIN, cli), killGraceMs: 300 },
+    target: { adapter: cli, provider: 'test', command: fakeCli(cli), killGraceMs: 300 },
     prompt,
     systemPrompt: 'You are a worker.',
     cwd: workspace,
@@ -47,41 +46,12 @@ async function invokeError(promise: Promise<unknown>): Promise<InvokeError> {
   throw new Error('expected the invocation to fail');
 }
 
-async function waitFor<T>(probe: () => T | undefined, what: string, deadlineMs = 5000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 function readPids(): { cli: number; grandchild: number } | undefined {
   return existsSync(pidFile) ? (JSON.parse(readFileSync(pidFile, 'utf8')) as { cli: number; grandchild: number }) : undefined;
 }
 
-/**
- * Dead means kill(pid, 0) fails with ESRCH. A killed grandchild is re-parented to PID 1, and
- * some container inits never reap, so an exited-but-unreaped process (state Z) counts as dead too.
- */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /s, '')
-      .startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
 async function expectAllGone(pids: { cli: number; grandchild: number }): Promise<void> {
-  await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild) ? true : undefined), 'the process group to die', 3000);
+  await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild) ? true : undefined), 3000, 'the process group to die');
 }
 
 describe('CLI process control', () => {
@@ -115,7 +85,7 @@ describe('CLI process control', () => {
   it('kills the whole process group when the caller aborts, and reports cancelled', async () => {
     const controller = new AbortController();
     const run = invokeAgent(request('opencode', 'FAKE:grandchild', { signal: controller.signal }));
-    const pids = await waitFor(readPids, 'the fake CLI to start its grandchild');
+    const pids = await waitFor(readPids, 20_000, 'the fake CLI to start its grandchild');
     expect(isGone(pids.cli) || isGone(pids.grandchild)).toBe(false);
     controller.abort();
     const err = await invokeError(run);
@@ -168,7 +138,7 @@ describe('process groups left behind by a killed daemon', () => {
   it('are recorded while they run and reaped by the next start; unverifiable entries are left alone', async () => {
     const journal = join(root, 'agent-groups');
     const daemon = fork(join(import.meta.dirname, 'fixtures/invoke-proc.ts'), [journal, pidFile, workspace], { execArgv: ['--conditions=tinyagi-source'], stdio: 'ignore' });
-    const pids = await waitFor(readPids, 'the fake CLI and its grandchild to start', 15_000);
+    const pids = await waitFor(readPids, 15_000, 'the fake CLI and its grandchild to start');
     expect(readdirSync(journal)).toEqual([String(pids.cli)]);
     daemon.kill('SIGKILL');
     await new Promise((resolve) => daemon.once('exit', resolve));

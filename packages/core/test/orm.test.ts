@@ -5,6 +5,8 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER, openDatabase } from '../src/storage/database.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
+import { drizzleOf as publicDrizzleOf } from '../src/orm.ts';
+import { databaseOf, openStores, type Stores } from '../src/public-stores.ts';
 import { drizzleOf, tables } from '../src/storage/orm.ts';
 
 describe('@tinyagi/core/orm', () => {
@@ -22,6 +24,23 @@ describe('@tinyagi/core/orm', () => {
       expect(applied).toBe(journal.entries.length);
     } finally {
       db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('@tinyagi/core/orm for library users', () => {
+  it('queries stores opened with openStores (whose public type has no database handle)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tinyagi-orm-'));
+    const stores = openStores({ dbPath: join(dir, 'o.db') });
+    try {
+      const { id } = stores.queue.enqueue({ kind: 'user', agentId: 'writer', conversationId: 'c2', channel: 'api', content: 'hi' });
+      const rows = publicDrizzleOf(stores).select({ id: tables.messages.id }).from(tables.messages).where(eq(tables.messages.agentId, 'writer')).all();
+      expect(rows).toEqual([{ id }]);
+      expect(Object.keys(stores)).toContain('queue');
+      expect(() => databaseOf({ ...stores, db: undefined } as unknown as Stores)).toThrow(/not opened by openStores/);
+    } finally {
+      stores.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

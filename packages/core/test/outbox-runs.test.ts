@@ -86,7 +86,7 @@ describe('runs and conversations', () => {
     expect(() => s.runs.mustGetRun('nope')).toThrow(expect.objectContaining({ code: 'RUN_NOT_FOUND' }));
   });
 
-  it('publishes events only after commit and never for a rolled-back transaction', () => {
+  it('publishes events only after commit and never for a rolled-back transaction', async () => {
     const seen: string[] = [];
     s.events.subscribe((e) => seen.push(e.type));
     expect(() =>
@@ -99,6 +99,8 @@ describe('runs and conversations', () => {
       s.events.append({ type: 'run.completed', data: { cause: 'user', inputTokens: 0, outputTokens: 0, costUsd: 0 } });
       expect(seen).toEqual([]);
     });
+    // Committed, and published once the commit is on disk.
+    await s.db.whenDurable();
     expect(seen).toEqual(['run.completed']);
     expect(s.events.readSince(0).map((e) => e.type)).toEqual(['run.completed']);
   });
@@ -108,6 +110,7 @@ describe('runs and conversations', () => {
     s.events.subscribe((e) => ids.push(e.id));
     for (let i = 0; i < 50; i++) s.events.emit({ type: 'run.progress', data: { type: 'text', text: String(i), turn: 1 } });
     await new Promise((r) => setImmediate(r));
+    await s.db.whenDurable();
     expect(ids).toHaveLength(50);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(s.events.readSince(ids[9]!).length).toBe(40);

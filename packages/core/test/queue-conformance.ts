@@ -2,7 +2,7 @@
  * The QueueStore conformance suite. Every store implementation (SQLite today, PostgreSQL
  * later) must pass it: call `runQueueConformance(name, factory)` from a test file.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { EnqueueInput, QueueStore } from '../src/queue/types.ts';
 import { isTinyError } from '../src/errors.ts';
 
@@ -147,7 +147,8 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
         await store.enqueue(msg('a', 'running'));
         const now = Date.now();
         const [running] = await store.claim({ ...claimOpts, now, leaseMs: 60_000 });
-        await store.enqueue(msg('a', 'queued behind it'));
+        // Available at `now` (not at the clock of this line: on a loaded machine it may be ms later).
+        await store.enqueue(msg('a', 'queued behind it', { availableAt: now }));
         // Only the lease can change anything on its own; the queued message waits for the completion.
         expect(await store.nextWakeAt(now + 1)).toBe(running!.messages[0]!.leaseExpiresAt);
         await store.enqueue(msg('b', 'later', { availableAt: now + 5000 }));
@@ -435,11 +436,20 @@ export function runQueueConformance(name: string, open: () => StoreHandle): void
     it(
       'wakes listeners after an enqueue commits',
       withStore(async (store) => {
+        // A store may wake its listeners after the commit is durable, not as enqueue returns:
+        // wait for the wake (vitest's waitFor polls a state, no fixed sleep).
         let woke = 0;
         const off = store.onWake(() => woke++);
         await store.enqueue(msg('a', 'x'));
+        await vi.waitFor(() => expect(woke).toBe(1));
         off();
+        // Wakes come in commit order: once a later listener has seen the next enqueue, the
+        // removed one would have seen it too.
+        let later = 0;
+        const offLater = store.onWake(() => later++);
         await store.enqueue(msg('a', 'y'));
+        await vi.waitFor(() => expect(later).toBe(1));
+        offLater();
         expect(woke).toBe(1);
       }),
     );

@@ -1,25 +1,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { openDatabase } from '../src/storage/database.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
 
 const FIXTURE = new URL('./fixtures/queue-proc.ts', import.meta.url).pathname;
 const children: ChildProcess[] = [];
-const dirs: string[] = [];
 
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  cleanupTemp();
 });
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'tinyagi-mp-'));
-  dirs.push(d);
-  return d;
-}
 
 function startWorker(config: Record<string, unknown>): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const child = fork(FIXTURE, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -38,14 +31,6 @@ function logLines(path: string): Array<{ id: string; pid: number }> {
       const [id, pid] = line.split(' ');
       return { id: id!, pid: Number(pid) };
     });
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('queue across OS processes', () => {

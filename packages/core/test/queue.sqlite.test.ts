@@ -152,7 +152,7 @@ describe('live concurrency', () => {
 });
 
 describe('group commit', () => {
-  it('a failed item of completeMany rolls back its own follow-ups and events, and its events are never published', () => {
+  it('a failed item of completeMany rolls back its own follow-ups and events, and its events are never published', async () => {
     const t = tempDb();
     const events = new EventLog(t.db);
     const store = new SqliteQueueStore(t.db, { events });
@@ -173,6 +173,7 @@ describe('group commit', () => {
       { owner: 'w', ids: [b.id], effects: followUp('b') },
     ]);
     expect(results.map((r) => r?.message)).toEqual([undefined, 'b broke']);
+    await t.db.whenDurable();
     expect(published).toEqual(['a']);
     expect(events.readSince(0, { types: ['system.notice'] }).map((e) => e.data['note'])).toEqual(['a']);
     // The follow-up of the failed item was never enqueued: only a's has its message.enqueued.

@@ -20,12 +20,15 @@ afterEach(() => {
 });
 
 describe('TinyDatabase.write', () => {
-  it('commits, runs afterCommit callbacks after the commit, and rolls everything back on a throw', () => {
+  it('commits, runs afterCommit callbacks once the commit is on disk, and rolls everything back on a throw', async () => {
     const calls: string[] = [];
     db.write(() => {
       put('a');
       db.afterCommit(() => calls.push(`committed with ${keys().join(',')}`));
     });
+    // Committed (visible here) but not yet fsynced: nothing is published before the disk has it.
+    expect(keys()).toEqual(['a']);
+    expect(calls).toEqual([]);
     expect(() =>
       db.write(() => {
         put('b');
@@ -33,12 +36,13 @@ describe('TinyDatabase.write', () => {
         throw new Error('boom');
       }),
     ).toThrow('boom');
+    await db.whenDurable();
     expect(keys()).toEqual(['a']);
     expect(calls).toEqual(['committed with a']);
     expect(db.sqlite.inTransaction).toBe(false);
   });
 
-  it('a nested write that throws undoes only its own rows and callbacks', () => {
+  it('a nested write that throws undoes only its own rows and callbacks', async () => {
     const calls: string[] = [];
     db.write(() => {
       put('outer');
@@ -52,8 +56,42 @@ describe('TinyDatabase.write', () => {
       ).toThrow('inner failed');
       db.write(() => put('second'));
     });
+    await db.whenDurable();
     expect(keys()).toEqual(['outer', 'second']);
     expect(calls).toEqual(['outer']);
+  });
+
+  it('commits made while an fsync runs share the next one; callbacks run in commit order', async () => {
+    const calls: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      db.write(() => {
+        put(`k${String(i).padStart(2, '0')}`);
+        db.afterCommit(() => calls.push(i));
+      });
+    }
+    await db.whenDurable();
+    expect(calls).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    // What whenDurable promised is on disk: another connection (as after a crash) reads it all.
+    const other = openDatabase({ path: join(dir, 'w.db'), readonly: true });
+    expect(other.sqlite.prepare("SELECT count(*) FROM sender_defaults WHERE channel = 't'").pluck().get()).toBe(50);
+    other.close();
+  });
+
+  it('onCommit callbacks run as the commit returns, before the disk has it; a rolled-back savepoint drops its own', async () => {
+    const calls: string[] = [];
+    db.write(() => {
+      db.onCommit(() => calls.push('now'));
+      db.afterCommit(() => calls.push('durable'));
+      expect(() =>
+        db.write(() => {
+          db.onCommit(() => calls.push('rolled back'));
+          throw new Error('inner');
+        }),
+      ).toThrow('inner');
+    });
+    expect(calls).toEqual(['now']);
+    await db.whenDurable();
+    expect(calls).toEqual(['now', 'durable']);
   });
 
   it('refuses a write function that returns a promise and leaves no transaction open', () => {
@@ -66,32 +104,55 @@ describe('TinyDatabase.write', () => {
 describe('TinyDatabase.writeLazy', () => {
   const synchronous = () => db.sqlite.pragma('synchronous', { simple: true });
 
-  it('commits with synchronous NORMAL and puts FULL back, also when the write throws; nested it shares the outer durability', () => {
-    expect(synchronous()).toBe(2);
-    const seen: unknown[] = [];
+  it('needs no fsync of its own, but its callbacks wait for those of earlier durable commits (commit order)', async () => {
+    const calls: string[] = [];
     db.writeLazy(() => {
       put('a');
-      seen.push(synchronous());
+      db.afterCommit(() => calls.push('lazy alone'));
     });
-    expect(synchronous()).toBe(2);
+    // Nothing durable pending: a lazy commit publishes at once.
+    expect(calls).toEqual(['lazy alone']);
+    db.write(() => {
+      put('b');
+      db.afterCommit(() => calls.push('durable'));
+    });
+    db.writeLazy(() => {
+      put('c');
+      db.afterCommit(() => calls.push('lazy after durable'));
+    });
+    db.afterCommit(() => calls.push('outside a write'));
+    expect(calls).toEqual(['lazy alone']);
+    await db.whenDurable();
+    expect(calls).toEqual(['lazy alone', 'durable', 'lazy after durable', 'outside a write']);
     expect(() =>
       db.writeLazy(() => {
-        put('b');
+        put('d');
         throw new Error('no');
       }),
     ).toThrow('no');
-    expect(synchronous()).toBe(2);
-    db.write(() => db.writeLazy(() => seen.push(synchronous())));
-    expect(seen).toEqual([1, 2]);
-    expect(keys()).toEqual(['a']);
+    expect(keys()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('the connection commits at NORMAL: the fsync is ours, off the event loop', () => {
+    expect(synchronous()).toBe(1);
   });
 
   it('is a plain write on a database opened with durability normal', () => {
     db.close();
     db = openDatabase({ path: join(dir, 'n.db'), durability: 'normal' });
-    db.writeLazy(() => put('a'));
+    const calls: string[] = [];
+    db.writeLazy(() => {
+      put('a');
+      db.afterCommit(() => calls.push('lazy'));
+    });
+    db.write(() => {
+      put('b');
+      db.afterCommit(() => calls.push('plain'));
+    });
+    // No fsync to wait for: callbacks run as the commit returns.
+    expect(calls).toEqual(['lazy', 'plain']);
     expect(synchronous()).toBe(1);
-    expect(keys()).toEqual(['a']);
+    expect(keys()).toEqual(['a', 'b']);
   });
 });
 
@@ -174,6 +235,7 @@ describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
       return 42;
     });
     expect(result).toBe(42);
+    await db.whenDurable();
     await expect(
       db.transaction(async (tx) => {
         put('c');
@@ -206,6 +268,7 @@ describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
       });
       expect(calls).toEqual([]);
     });
+    await db.whenDurable();
     expect(keys()).toEqual(['nested', 'outer']);
     expect(calls).toEqual(['outer', 'nested']);
   });
@@ -244,8 +307,10 @@ describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
     await inTx;
     expect(() => db.write(() => put('outside'))).toThrow(/asynchronous transaction is open/);
     const published: string[] = [];
-    db.afterCommit(() => published.push('outside callback runs now'));
-    expect(published).toEqual(['outside callback runs now']);
+    // An outside callback is not held back (or dropped) with the open transaction.
+    db.afterCommit(() => published.push('outside callback ran'));
+    await db.whenDurable();
+    expect(published).toEqual(['outside callback ran']);
     release();
     await open;
     db.write(() => put('after'));
@@ -264,16 +329,22 @@ describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
     expect(keys()).toEqual(['x']);
   });
 
-  it('durable: false commits at synchronous NORMAL and restores FULL', async () => {
+  it('durable: false commits without waiting for its own fsync; its callbacks still run in commit order', async () => {
+    const calls: string[] = [];
     await db.transaction(
-      () => {
-        expect(db.sqlite.pragma('synchronous', { simple: true })).toBe(1);
+      (tx) => {
         put('lazy');
+        tx.afterCommit(() => calls.push('lazy'));
       },
       { durable: false },
     );
-    expect(db.sqlite.pragma('synchronous', { simple: true })).toBe(2);
-    expect(keys()).toEqual(['lazy']);
+    await db.transaction((tx) => {
+      put('durable');
+      tx.afterCommit(() => calls.push('durable'));
+    });
+    await db.whenDurable();
+    expect(calls).toEqual(['lazy', 'durable']);
+    expect(keys()).toEqual(['durable', 'lazy']);
   });
 });
 
@@ -307,5 +378,27 @@ describe('writers that run on their own wait for an open asynchronous transactio
     expect(keys()).toEqual(['grouped', 'tx']);
     await expect.poll(() => events.readSince(0).map((e) => e.data)).toEqual([{ note: 'buffered' }]);
     events.close();
+  });
+});
+
+describe('durable commits and close', () => {
+  it('closing while an fsync runs neither fails it nor loses a commit', async () => {
+    const path = join(dir, 'c.db');
+    const c = openDatabase({ path });
+    const calls: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      c.write(() => {
+        c.sqlite.prepare("INSERT INTO sender_defaults (channel, sender_id, target, updated_at) VALUES ('t', ?, 'x', 0)").run(`c${i}`);
+        c.afterCommit(() => calls.push(i));
+      });
+    }
+    const durable = c.whenDurable();
+    // An fsync is on a libuv thread now; close syncs what is left and runs every callback.
+    c.close();
+    expect(calls).toHaveLength(20);
+    await durable;
+    const again = openDatabase({ path, readonly: true });
+    expect(again.sqlite.prepare("SELECT count(*) FROM sender_defaults WHERE channel = 't'").pluck().get()).toBe(20);
+    again.close();
   });
 });

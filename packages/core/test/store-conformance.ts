@@ -113,6 +113,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
           }),
         ).rejects.toThrow('no');
         const b = await stores.transaction(async (tx) => tx.stores.events.append({ type: 'system.notice', conversationId: 'c2', data: { note: 'b' } }));
+        await stores.whenDurable();
         expect(b.id).toBeGreaterThan(a.id);
         expect(await events.lastId()).toBe(b.id);
         const all = await events.readSince(start);

@@ -38,6 +38,7 @@ it('commits a transaction written against StoreSet, publishes its events after t
   stores.events.subscribe((e) => seen.push(`${e.type}:${e.conversationId}`));
   await startConversation(stores, 'conv_ok', false);
   await expect(startConversation(stores, 'conv_bad', true)).rejects.toThrow('rolled back');
+  await stores.whenDurable();
   expect(stores.runs.getConversation('conv_ok')).toMatchObject({ awaitingDecision: true });
   expect(stores.runs.getConversation('conv_bad')).toBeUndefined();
   expect(seen).toEqual(['conversation.started:conv_ok']);
@@ -60,6 +61,7 @@ it('gives completion effects the transaction: their writes and callbacks commit 
     },
     { owner: 'w', ids: ids('b'), effects: async () => undefined },
   ]);
+  await stores.whenDurable();
   expect(errors[0]).toBeUndefined();
   expect(errors[1]).toBeInstanceOf(TypeError);
   expect(calls).toEqual(['committed']);

@@ -108,9 +108,13 @@ export function undeclaredImports(dir: string, manifest: PackedManifest): string
 export function staleOutputs(packedDir: string, sourceDir: string): string[] {
   const dist = join(packedDir, 'dist');
   if (!existsSync(dist)) return [];
-  return listFiles(dist)
-    .filter((file) => file.endsWith('.js'))
+  const js = listFiles(dist).filter((file) => file.endsWith('.js'));
+  // The CLI's executable bundle (dist/chunks/, packages/cli/scripts/bundle.mjs) has no source per
+  // file: a chunk is stale when no file of the package imports it.
+  const imported = new Set<string>();
+  for (const file of js) for (const m of readFileSync(file, 'utf8').matchAll(/["']\.{1,2}\/(?:chunks\/)?([\w-]+\.js)["']/g)) imported.add(m[1]!);
+  return js
     .map((file) => relative(dist, file))
-    .filter((rel) => !existsSync(join(sourceDir, 'src', rel.replace(/\.js$/, '.ts'))))
+    .filter((rel) => (rel.startsWith('chunks/') ? !imported.has(rel.slice('chunks/'.length)) : !existsSync(join(sourceDir, 'src', rel.replace(/\.js$/, '.ts')))))
     .map((rel) => `dist/${rel}`);
 }

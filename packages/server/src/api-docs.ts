@@ -8,12 +8,13 @@
  * and its assets are public, the document needs the token).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { ServerContext } from './context.ts';
 import { RequestError } from './errors.ts';
 import { contractRouteSchema } from './routing.ts';
 import { EVENTS_ROUTE_SCHEMA } from './routes/events.ts';
 import { apiContract, EVENTS_PATH, type RouteDef, type RouteName } from '@tinyagi/client/contract';
+import { useZodCompilers, ZOD_SCHEMA_CONTROLLER } from './zod-compilers.ts';
 
 /** The docs page's browser globals (the interceptors below run there, not in Node). */
 type DocsPage = { tinyagiToken?: string; prompt(message: string): string | null };
@@ -48,9 +49,8 @@ const DROPPED_RESPONSE_HEADERS = new Set(['content-length', 'connection', 'trans
 
 async function buildDocsApp(ctx: ServerContext): Promise<FastifyInstance> {
   const [{ default: Fastify }, { default: fastifySwagger }, { default: fastifySwaggerUi }] = await Promise.all([import('fastify'), import('@fastify/swagger'), import('@fastify/swagger-ui')]);
-  const docs = Fastify({ logger: false });
-  docs.setValidatorCompiler(validatorCompiler);
-  docs.setSerializerCompiler(serializerCompiler);
+  const docs = Fastify({ logger: false, schemaController: ZOD_SCHEMA_CONTROLLER });
+  useZodCompilers(docs);
   await docs.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',

@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { fastifySSE } from '@fastify/sse';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { effectiveServer } from '@tinyagi/core';
+import { effectiveServer } from '@tinyagi/core/internal';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
@@ -30,6 +29,7 @@ import { systemRoutes } from './routes/system.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
+import { useZodCompilers, ZOD_SCHEMA_CONTROLLER } from './zod-compilers.ts';
 
 export interface TinyServer extends FastifyInstance {
   tiny: ServerContext;
@@ -39,6 +39,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   const ctx = createContext(options);
   const app = Fastify({
     logger: options.logger ?? false,
+    schemaController: ZOD_SCHEMA_CONTROLLER,
     // Our own ids (a client's X-Request-Id is not trusted); 5xx answers carry them and the log line has the stack.
     requestIdHeader: false,
     genReqId: () => randomBytes(6).toString('hex'),
@@ -64,9 +65,14 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     },
   });
   app.decorate('tiny', ctx);
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  useZodCompilers(app);
   installErrorHandling(app, ctx.log);
+  // A change is acknowledged only once it is on disk: commits are fsynced off the event loop
+  // (core/src/storage/durable-commit.ts), so a mutating request's answer waits for its fsync.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') await ctx.stores.whenDurable();
+    return payload;
+  });
 
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {

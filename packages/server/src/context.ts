@@ -3,6 +3,7 @@
  * tasks, chat rooms, sessions), orchestrator and settings access. Built once per server by
  * buildServer.
  */
+import { loadSettings, type Settings, type Stores } from '@tinyagi/core';
 import {
   type AgentMessageStore,
   type AgentSessionStore,
@@ -10,11 +11,8 @@ import {
   type PairingStore,
   type ScheduleStore,
   type TaskStore,
-  loadSettings,
   updateSettings as writeSettingsLocked,
-  type Settings,
-  type Stores,
-} from '@tinyagi/core';
+} from '@tinyagi/core/internal';
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import { OfficeSessions } from './security/office-sessions.ts';

@@ -5,7 +5,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { findJsonTreeProblem, formatSettingsPath, isTinyError } from '@tinyagi/core';
+import { isTinyError } from '@tinyagi/core';
+import { findJsonTreeProblem, formatSettingsPath } from '@tinyagi/core/internal';
 import { ERROR_REGISTRY, RequestError, type ApiErrorCode } from './errors.ts';
 import type { ServerLog } from './options.ts';
 import type { ErrorBody } from '@tinyagi/client/contract';

@@ -9,6 +9,3 @@ export { DEFAULT_SERVER_LIMITS, type BuildServerOptions, type ChannelServices, t
 export type { ServerOrchestrator, SubmitInput, SubmitResult, SpawnInput } from './orchestrator.ts';
 export { ERROR_REGISTRY, RequestError, isApiErrorCode, statusOf, type ApiErrorCode, type ServerErrorCode } from './errors.ts';
 export { loadOrCreateApiToken, API_TOKEN_FILE, type ApiTokenSource } from './security/api-token.ts';
-export { mintRunToken, isRunToken } from './security/run-token.ts';
-export { mintChannelToken, isChannelToken, CHANNEL_NAME_PATTERN } from './security/channel-token.ts';
-export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';

@@ -5,7 +5,8 @@
  * TINYAGI_ALLOW_REMOTE=1) — a settings PATCH through the API alone cannot expose the daemon.
  * Every route but health still needs the token.
  */
-import { assertListenAllowed, effectiveServer, isLoopbackHost, loadSettings } from '@tinyagi/core';
+import { loadSettings } from '@tinyagi/core';
+import { assertListenAllowed, effectiveServer, isLoopbackHost } from '@tinyagi/core/internal';
 import { buildServer, type TinyServer } from './app.ts';
 import type { BuildServerOptions } from './options.ts';
 

@@ -1,5 +1,6 @@
 /** Agents and teams as the API shows them: looked up by core's settings service, then masked. */
-import { maskSettings, requireAgent, requireTeam, type AgentSettings, type Settings, type TeamSettings } from '@tinyagi/core';
+import type { AgentSettings, Settings, TeamSettings } from '@tinyagi/core';
+import { maskSettings, requireAgent, requireTeam } from '@tinyagi/core/internal';
 
 export function maskedAgents(settings: Settings): Array<AgentSettings & { id: string }> {
   return Object.entries(maskSettings(settings.agents ?? {})).map(([id, agent]) => ({ ...agent, id }));

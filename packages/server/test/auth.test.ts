@@ -6,8 +6,9 @@
 import { createContext, runInContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
-import { createTicket, mintRunToken } from '../src/index.ts';
-import { baseSettings, httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { createTicket, mintRunToken } from '../src/internal.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { baseSettings, httpRequest, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 beforeAll(async () => {

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { createApiClient, type TinyEvent } from '@tinyagi/client';
-import { mintChannelToken } from '../src/index.ts';
-import { httpRequest, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { mintChannelToken } from '../src/internal.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { httpRequest, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 beforeAll(async () => {

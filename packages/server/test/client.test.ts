@@ -18,7 +18,8 @@ import { Orchestrator } from '@tinyagi/teams';
 import { ApiError, backoffDelay, createApiClient, isApiError, type ConnectionInfo, type ConnectionState, type TinyEvent } from '@tinyagi/client';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { startServer, type RunningServer } from '../src/index.ts';
-import { baseSettings, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { baseSettings, startHarness, type ServerHarness } from './harness.ts';
 import { startDroppingProxy, type DroppingProxy } from './proxy.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

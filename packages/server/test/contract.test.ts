@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError, createApiClient } from '@tinyagi/client';
 import { apiContract, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
-import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 const channelLog: string[] = [];
@@ -455,6 +456,11 @@ describe('agents', () => {
     const replaced = await h.client.putAgent({ params: { id: 'writer' }, body: { name: 'Writer 2', provider: 'mock', model: 'm1' } });
     expect(replaced).toMatchObject({ created: false, agent: { name: 'Writer 2', model: 'm1', heartbeat: { enabled: false, interval: 600 } } });
     await bad('PUT', '/api/agents/writer', 400, 'CONFIG_INVALID', '{"provider":"nonsense"}');
+    // A model id with a space is always a typo: refused with the field's path in the settings
+    // (the agent form shows it there); the same check and error as the CLI's offline editor.
+    const badModel = await bad('PUT', '/api/agents/writer', 400, 'CONFIG_INVALID', '{"provider":"mock","model":"claude sonnet"}');
+    expect(JSON.stringify(badModel)).toContain('agents.writer.model');
+    await bad('PATCH', '/api/agents/writer', 400, 'CONFIG_INVALID', '{"model":"gpt 5"}');
     await bad('PUT', '/api/agents/dev', 400, 'CONFIG_INVALID', '{"name":"clash","provider":"mock"}');
     await bad('PUT', '/api/agents/Not..Valid', 400, 'INVALID_ID', '{"name":"x"}');
     // The file on disk is unchanged by refused writes.
@@ -606,6 +612,17 @@ describe('teams and chat rooms', () => {
     expect(new Set(seen).size).toBe(seen.length);
     const latest = await h.client.getChatroom({ params: { id: 'dev' }, query: { limit: 100 } });
     expect(latest.messages.filter((m) => m.fromAgent === 'user').map((m) => m.content)).toEqual(['one', 'two', 'three']);
+    // Paging back from the latest page with `before`: every post once, oldest first, then no more.
+    const back: number[] = [];
+    let page = await h.client.getChatroom({ params: { id: 'dev' }, query: { limit: 2 } });
+    back.unshift(...page.messages.map((m) => m.id));
+    while (page.hasOlder) {
+      page = await h.client.getChatroom({ params: { id: 'dev' }, query: { before: back[0]!, limit: 2 } });
+      back.unshift(...page.messages.map((m) => m.id));
+    }
+    expect(back).toEqual(latest.messages.map((m) => m.id));
+    expect(new Set(back).size).toBe(back.length);
+    await bad('GET', '/api/teams/dev/chatroom?after=1&before=3', 400, 'VALIDATION_FAILED');
     await bad('GET', '/api/teams/dev/chatroom?after=-5', 400, 'VALIDATION_FAILED');
     await bad('POST', '/api/teams/dev/chatroom', 400, 'VALIDATION_FAILED', '{"message":""}');
     await rejects(h.client.postChatroom({ params: { id: 'dev' }, body: { message: 'hi', from: 'stranger' } }), 400, 'NOT_A_MEMBER');
@@ -730,6 +747,25 @@ describe('schedules', () => {
     expect(once).toMatchObject({ teamId: 'dev', cron: null, runAt: Date.parse(runAt), nextRunAt: Date.parse(runAt) });
     expect((await h.client.listSchedules({ query: { agent: 'coder' } })).map((s) => s.label)).toEqual(['standup']);
     expect(await h.client.getSchedule({ params: { id: 'standup' } })).toMatchObject({ id: cron.id });
+    // The next runs come from the scheduler's own cron code: 09:00 Berlin time on weekdays, ascending.
+    const runs = await h.client.scheduleNextRuns({ params: { id: 'standup' }, query: { count: 12 } });
+    expect(runs.timezone).toBe('Europe/Berlin');
+    expect(runs.runs).toHaveLength(12);
+    expect(runs.runs[0]).toBe(cron.nextRunAt);
+    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false });
+    for (const [i, at] of runs.runs.entries()) {
+      expect(berlin.format(new Date(at))).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:00$/);
+      if (i > 0) expect(at).toBeGreaterThan(runs.runs[i - 1]!);
+    }
+    expect((await h.client.scheduleNextRuns({ params: { id: once.id }, query: { count: 5 } })).runs).toEqual([Date.parse(runAt)]);
+    expect(await h.client.previewCron({ query: { cron: '0 0 1 1 *', timezone: 'UTC', count: 2 } })).toEqual({
+      timezone: 'UTC',
+      runs: [Date.UTC(new Date().getUTCFullYear() + 1, 0, 1), Date.UTC(new Date().getUTCFullYear() + 2, 0, 1)],
+    });
+    await rejects(h.client.previewCron({ query: { cron: 'every day' } }), 400, 'VALIDATION_FAILED');
+    await rejects(h.client.previewCron({ query: { cron: '* * * * *', timezone: 'Mars/Olympus' } }), 400, 'VALIDATION_FAILED');
+    await bad('GET', '/api/schedules/standup/next?count=0', 400, 'VALIDATION_FAILED');
+    await rejects(h.client.scheduleNextRuns({ params: { id: 'nope' } }), 404, 'SCHEDULE_NOT_FOUND');
     const patched = await h.client.patchSchedule({ params: { id: cron.id }, body: { cron: '30 18 * * *', enabled: false } });
     expect(patched).toMatchObject({ cron: '30 18 * * *', enabled: false });
     await rejects(h.client.patchSchedule({ params: { id: cron.id }, body: { timezone: 'Mars/Olympus' } }), 400, 'VALIDATION_FAILED');
@@ -757,6 +793,12 @@ describe('tasks, projects, comments', () => {
     await rejects(h.client.getProject({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
     expect(await h.client.patchProject({ params: { id: project.id }, body: { description: 'new look' } })).toMatchObject({ description: 'new look' });
     await rejects(h.client.patchProject({ params: { id: 'proj_nope' }, body: { name: 'x' } }), 404, 'PROJECT_NOT_FOUND');
+    expect(project.archivedAt).toBeNull();
+    const archived = await h.client.patchProject({ params: { id: project.id }, body: { archived: true } });
+    expect(archived.archivedAt).toEqual(expect.any(Number));
+    // Archiving again keeps the first time; restoring clears it and keeps the rest.
+    expect((await h.client.patchProject({ params: { id: project.id }, body: { archived: true } })).archivedAt).toBe(archived.archivedAt);
+    expect(await h.client.patchProject({ params: { id: project.id }, body: { archived: false } })).toMatchObject({ archivedAt: null, description: 'new look' });
 
     const t1 = await h.client.createTask({ body: { title: 'Hero image', projectId: project.id } });
     const t2 = await h.client.createTask({ body: { title: 'Footer', projectId: project.id, status: 'todo' } });
@@ -823,6 +865,10 @@ describe('usage', () => {
     const future = await h.client.usage({ query: { by: 'channel', since: Date.now() + 86_400_000 } });
     expect(future.rows).toEqual([]);
     await bad('GET', '/api/usage?by=planet', 400, 'VALIDATION_FAILED');
+    const top = await h.client.topConversations({ query: { limit: 3 } });
+    expect(top.length).toBeGreaterThan(0);
+    expect(top.map((c) => c.costUsd)).toEqual([...top.map((c) => c.costUsd)].sort((a, b) => b - a));
+    await bad('GET', '/api/usage/conversations?since=9&until=1', 400, 'RANGE_INVALID');
   });
 });
 

@@ -6,9 +6,10 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventInput } from '@tinyagi/core';
+import type { EventInput } from '@tinyagi/core/internal';
 import { SseParser, type EventView } from '@tinyagi/client';
-import { startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 beforeAll(async () => {

@@ -8,7 +8,8 @@ import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
-import { secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 

@@ -7,7 +7,8 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
-import { httpRequest, raw, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { httpRequest, raw, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 beforeAll(async () => {

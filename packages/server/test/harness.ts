@@ -1,7 +1,7 @@
 /**
  * Test fixtures: a temp TINYAGI_HOME with a real settings.json and SQLite file, the real
  * orchestrator (agents use core's scripted mock provider), and the server listening on
- * 127.0.0.1 with an ephemeral port. Waits poll with a short interval and a deadline.
+ * 127.0.0.1 with an ephemeral port. Waits: waitFor from @tinyagi/test-kit.
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -9,10 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadSettings, openStores, type EventOf, type EventType, type Settings, type Stores } from '@tinyagi/core';
+import { loadSettings, type EventOf, type EventType, type Settings } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
-import { buildServer, mintRunToken, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
+import { buildServer, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
+import { mintRunToken } from '../src/internal.ts';
 
 /** Planted in settings; no response body may ever contain them. */
 export const SECRETS = {
@@ -140,16 +142,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
       rmSync(home, { recursive: true, force: true });
     },
   };
-}
-
-export async function waitFor<T>(probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export function eventsOf<T extends EventType = EventType>(stores: Stores, filter: { conversationId?: string; types?: T[] } = {}): Array<EventOf<T>> {

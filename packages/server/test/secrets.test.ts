@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseParser } from '@tinyagi/client';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
-import { SECRETS, raw, secretLeaks, startHarness, waitFor, type ServerHarness } from './harness.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { SECRETS, raw, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 const NEW_SECRET = 'sk-NEW-PLANTED-discord-token-1234567890';
@@ -39,13 +40,14 @@ describe('secrets', () => {
       listComments: { id: task.id },
       getProject: { id: project.id },
       getSchedule: { id: schedule.id },
+      scheduleNextRuns: { id: schedule.id },
       getCustomProvider: { id: 'acme' },
       getTeam: { id: 'dev' },
       getChatroom: { id: 'dev' },
       channelLogin: { name: 'whatsapp' },
     };
     // GET routes whose query has required parameters.
-    const queries: Record<string, string> = { chatStatus: '?channel=telegram&threadKey=chat-1' };
+    const queries: Record<string, string> = { chatStatus: '?channel=telegram&threadKey=chat-1', previewCron: '?cron=0%209%20*%20*%201-5&timezone=Asia%2FTokyo' };
     const gets = (Object.entries(apiContract) as Array<[string, RouteDef]>).filter(([, d]) => d.method === 'GET');
     const scanned: string[] = [];
     for (const [name, def] of gets) {

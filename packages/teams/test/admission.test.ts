@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '@tinyagi/core';
-import { admitSpawn, guardDeliveries, nextPingPong, softLimitReached, type AdmissionSnapshot, type ConversationUsage } from '../src/index.ts';
+import { DEFAULT_LIMITS } from '@tinyagi/core/internal';
+import { admitSpawn, guardDeliveries, nextPingPong, softLimitReached, type AdmissionSnapshot, type ConversationUsage } from '../src/internal.ts';
 
 const snapshot = (over: Partial<AdmissionSnapshot> = {}): AdmissionSnapshot => ({
   parentDepth: 0,

@@ -1,35 +1,19 @@
 /**
  * Cancellation down a tree of real subprocesses: every agent is the fake Claude Code CLI from
- * core's fixtures, started with FAKE:grandchild (it spawns a sleeping child of its own, writes
+ * @tinyagi/test-kit, started with FAKE:grandchild (it spawns a sleeping child of its own, writes
  * both pids to FAKE_PID_FILE, then hangs). Children are spawned through the run-scoped entry
  * point, exactly as the server route behind `tinyagi call` does.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, waitFor, waitForCompletion } from './helpers.ts';
+import { fakeCli, isGone, waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
-const FAKE_CLAUDE = fileURLToPath(new URL('../../core/test/fixtures/bin/claude', import.meta.url));
-
-/** ESRCH, or an exited process a container init never reaped (state Z). */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /s, '')
-      .startsWith('Z');
-  } catch {
-    return true;
-  }
-}
+const FAKE_CLAUDE = fakeCli('claude');
 
 describe('cancelling a run tree', () => {
   it('cancelling the root kills every descendant subprocess and ends every run once', async () => {

@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type InvokeResult } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, waitFor, waitForCompletion } from './helpers.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 

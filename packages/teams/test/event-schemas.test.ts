@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { EVENT_PAYLOADS, EventSchema, type EventType } from '@tinyagi/client/contract';
 import type { Settings, TinyEvent } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, waitFor, waitForCompletion } from './helpers.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 

@@ -1,16 +1,11 @@
-/**
- * Failed attempts through the real fake Claude Code CLI: what they cost is recorded and counted
- * against budgets, the conversation ends `failed` with the reason, and every retry says which
- * attempt failed and why.
- */
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, waitFor, waitForCompletion } from './helpers.ts';
+import { fakeCli, waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
-const FAKE_CLAUDE = fileURLToPath(new URL('../../core/test/fixtures/bin/claude', import.meta.url));
+const FAKE_CLAUDE = fakeCli('claude');
 const fakeClaude = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE } });
 const FAST_BACKOFF = { baseMs: 20, maxMs: 50, jitter: 0, maxRateLimitWaits: 3 };
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, waitFor, waitForCompletion } from './helpers.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 

@@ -1,11 +1,11 @@
 /**
  * Test fixtures: a real SQLite file and workspace in a temp dir, settings validated by core's
- * schema, and an orchestrator on them. Waits poll with a short interval and a deadline.
+ * schema, and an orchestrator on them (temp folders and waits come from @tinyagi/test-kit).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores, SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type Stores, type EventOf, type EventType } from '@tinyagi/core';
+import { SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type EventOf, type EventType } from '@tinyagi/core';
+import { openStores, type Stores } from '@tinyagi/core/internal';
+import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { Orchestrator, type OrchestratorOptions } from '../src/index.ts';
 
 export interface Harness {
@@ -21,12 +21,7 @@ const cleanups: Array<() => Promise<void> | void> = [];
 
 export async function closeAll(): Promise<void> {
   for (const fn of cleanups.splice(0).reverse()) await fn();
-}
-
-export function tempDir(prefix = 'tinyagi-teams-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  cleanupTemp();
 }
 
 export function withWorkspace(settings: Settings, dir: string): Settings {
@@ -34,7 +29,7 @@ export function withWorkspace(settings: Settings, dir: string): Settings {
 }
 
 export function harness(settings: Settings, options: Partial<OrchestratorOptions> & { start?: boolean; backoff?: BackoffPolicy } = {}): Harness {
-  const dir = tempDir();
+  const dir = tempDir('tinyagi-teams-');
   const { backoff, ...orchestratorOptions } = options;
   const stores = openStores({ dbPath: join(dir, 'tinyagi.db'), ...(backoff ? { backoff } : {}) });
   let current = withWorkspace(settings, dir);
@@ -57,16 +52,6 @@ export function harness(settings: Settings, options: Partial<OrchestratorOptions
   };
   cleanups.push(() => h.close());
   return h;
-}
-
-export async function waitFor<T>(probe: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
 }
 
 export function eventsOf<T extends EventType = EventType>(stores: Stores, filter: { conversationId?: string; types?: T[] } = {}): Array<EventOf<T>> {

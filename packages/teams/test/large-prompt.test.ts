@@ -1,16 +1,11 @@
-/**
- * Prompts of any accepted size reach the agent CLI: a 200 KiB message to a Claude Code agent
- * (core's fake `claude`, a real subprocess) is answered, and a start the kernel refuses as too
- * large (E2BIG) ends at the first attempt with a note to the sender instead of five retries.
- */
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
+import { fakeCli } from '@tinyagi/test-kit';
 import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
-const FAKE_CLAUDE = fileURLToPath(new URL('../../core/test/fixtures/bin/claude', import.meta.url));
+const FAKE_CLAUDE = fakeCli('claude');
 
 describe('large prompts', () => {
   it('a 200 KiB message reaches the Claude Code CLI and is answered', async () => {

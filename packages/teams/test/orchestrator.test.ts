@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { invokeAgent, isTinyError, openDatabase, type Settings } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
+import { invokeAgent, isTinyError, type Settings } from '@tinyagi/core';
+import { openDatabase } from '@tinyagi/core/internal';
+import { waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ID_PATTERN } from '@tinyagi/core';
-import { parseTags, splitAddressPrefix, toReadable } from '../src/index.ts';
+import { parseTags, toReadable } from '../src/index.ts';
+import { splitAddressPrefix } from '../src/internal.ts';
 
 const id = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,11}$/);
 /** Bodies without brackets, backticks or colons-before-text surprises. */

@@ -7,8 +7,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStores, type Settings } from '@tinyagi/core';
-import { closeAll, eventsOf, tempDir, waitFor } from './helpers.ts';
+import type { Settings } from '@tinyagi/core';
+import { openStores } from '@tinyagi/core/internal';
+import { tempDir, waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf } from './helpers.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/orchestrator-proc.ts', import.meta.url));
 const children: ChildProcess[] = [];

@@ -6,8 +6,10 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentWorkspaceDir, invokeAgent } from '@tinyagi/core';
-import { closeAll, eventsOf, harness, recordingInvoker, tempDir, waitForCompletion } from './helpers.ts';
+import { invokeAgent } from '@tinyagi/core';
+import { agentWorkspaceDir } from '@tinyagi/core/internal';
+import { tempDir } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 

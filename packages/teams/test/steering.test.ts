@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent } from '@tinyagi/core';
 import { Orchestrator } from '../src/index.ts';
-import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
-import { openAi, sendSse, startScriptedServer } from '../../core/test/fixtures/http/scripted-server.ts';
+import { openAi, sendSse, startScriptedServer, waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type Settings } from '@tinyagi/core';
 import { runTreeFromEvents, SubAgentSession, subagentSessionKey, type RunNode } from '../src/index.ts';
-import { closeAll, eventsOf, harness, recordingInvoker, waitFor, waitForCompletion } from './helpers.ts';
+import { waitFor } from '@tinyagi/test-kit';
+import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 

@@ -4,7 +4,24 @@
  * source (source.ts) owns the daemon. Every collection is bounded, so memory stays flat however
  * long the dashboard runs.
  */
-import type { Agent, ChannelStatus, ConnectionInfo, ConnectionState, ConversationTree, ConversationView, RunNode, Team, TinyEvent } from '@tinyagi/client';
+import {
+  applyRunEvent,
+  emptyRunTree,
+  flattenRunTree,
+  mergeRunRecords,
+  type Agent,
+  type ChannelStatus,
+  type ConnectionInfo,
+  type ConnectionState,
+  type ConversationTree,
+  type ConversationView,
+  type EventType,
+  type RunNode,
+  type RunTree,
+  type RunTreeNode,
+  type Team,
+  type TinyEvent,
+} from '@tinyagi/client';
 
 export const LIMITS = {
   activity: 200,
@@ -34,6 +51,7 @@ export interface AgentCard {
 
 export type RunStatus = RunNode['status'] | 'paused';
 
+/** A run as the dashboard shows it (from @tinyagi/client's run tree). */
 export interface RunRow {
   runId: string;
   agentId: string;
@@ -55,11 +73,10 @@ export interface ConversationRow {
   title: string;
   status: ConversationView['status'];
   updatedAt: number;
-  /** Insertion order of the run ids (the tree is rebuilt from parentRunId). */
-  runOrder: string[];
+  /** Its runs (@tinyagi/client's run tree: built from events and the REST snapshot, bounded by LIMITS.runsPerConversation). */
+  tree: RunTree;
   /** Every event of it was seen (it started while watching): no REST tree needed. */
   watchedFromStart: boolean;
-  runs: Record<string, RunRow>;
   costUsd: number;
   inputTokens: number;
   outputTokens: number;
@@ -162,7 +179,7 @@ function activity(state: DashboardState, ts: number, text: string, level: Activi
 }
 
 function emptyConversation(id: string, teamId: string | null, title: string, ts: number): ConversationRow {
-  return { id, teamId, title, status: 'active', updatedAt: ts, runOrder: [], runs: {}, watchedFromStart: false, costUsd: 0, inputTokens: 0, outputTokens: 0 };
+  return { id, teamId, title, status: 'active', updatedAt: ts, tree: emptyRunTree(), watchedFromStart: false, costUsd: 0, inputTokens: 0, outputTokens: 0 };
 }
 
 /** Applies `update` to a conversation, creating it when new; keeps the list newest first and bounded. */
@@ -181,22 +198,33 @@ function withConversation(state: DashboardState, id: string, ts: number, update:
   return { ...state, conversations };
 }
 
-function withRun(c: ConversationRow, runId: string, patch: Partial<RunRow> & { agentId?: string }): ConversationRow {
-  const current = c.runs[runId];
-  if (!current && c.runOrder.length >= LIMITS.runsPerConversation) return c;
-  const run: RunRow = {
-    runId,
-    agentId: '?',
-    parentRunId: null,
-    depth: 0,
-    status: 'queued',
-    inputTokens: 0,
-    outputTokens: 0,
-    costUsd: 0,
-    ...current,
-    ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
-  };
-  return { ...c, runs: { ...c.runs, [runId]: run }, runOrder: current ? c.runOrder : [...c.runOrder, runId] };
+const TREE_OPTIONS = { maxRuns: LIMITS.runsPerConversation };
+
+/** The events that change a conversation's run tree (progress lines show on the agent cards instead). */
+const TREE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
+  'run.queued',
+  'run.started',
+  'run.completed',
+  'run.failed',
+  'run.cancelled',
+  'run.rejected',
+  'run.steered',
+  'agent.mention',
+  'subagent.started',
+  'subagent.completed',
+  'subagent.failed',
+]);
+
+/** Applies a run event to its conversation's tree (creating the conversation when new). */
+function withRunEvent(state: DashboardState, event: TinyEvent): DashboardState {
+  const conv = event.conversationId;
+  if (!conv || !TREE_EVENTS.has(event.type)) return state;
+  // A steering answer about a run this conversation does not show changes nothing.
+  if (event.type === 'run.steered' && !state.conversations.find((c) => c.id === conv)?.tree.nodes.has(event.runId ?? '')) return state;
+  return withConversation(state, conv, event.ts, (c) => {
+    const tree = applyRunEvent(c.tree, event, TREE_OPTIONS);
+    return tree === c.tree ? c : { ...c, tree };
+  });
 }
 
 function progressLine(data: Extract<TinyEvent, { type: 'run.progress' }>['data']): string {
@@ -212,24 +240,19 @@ function progressLine(data: Extract<TinyEvent, { type: 'run.progress' }>['data']
   }
 }
 
-const ENDED: readonly string[] = ['completed', 'failed', 'cancelled', 'rejected'];
-/** A sub-agent's final status as the daemon reports it (a cancelled one ends in subagent.failed). */
-const endedStatus = (status: string, failed: boolean): RunStatus => (ENDED.includes(status) ? (status as RunStatus) : failed ? 'failed' : 'completed');
-
 const at = (agentId: string | null): string => (agentId ? `@${agentId}` : '?');
 
 /** One daemon event. */
 function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
   if (event.id <= input.lastEventId) return input; // the client delivers once; a replayed snapshot may not
-  let state: DashboardState = { ...input, lastEventId: event.id, eventsSeen: input.eventsSeen + 1 };
+  let state: DashboardState = withRunEvent({ ...input, lastEventId: event.id, eventsSeen: input.eventsSeen + 1 }, event);
   const ts = event.ts;
   const conv = event.conversationId;
   const run = event.runId;
   const agent = event.agentId;
-  const runFields = { agentId: agent ?? undefined, parentRunId: event.parentRunId, depth: event.depth ?? undefined };
   switch (event.type) {
     case 'conversation.started':
-      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status: 'active', watchedFromStart: c.runOrder.length === 0 }), { teamId: event.data.teamId, title: '' });
+      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status: 'active', watchedFromStart: c.tree.nodes.size === 0 }), { teamId: event.data.teamId, title: '' });
       return activity(state, ts, `conversation started (${event.data.channel}, ${event.data.sender})`);
     case 'conversation.completed': {
       const { status, costUsd, inputTokens, outputTokens, reason } = event.data;
@@ -248,11 +271,9 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       return state;
     }
     case 'run.queued':
-      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status: 'queued' }));
       if (agent && state.agents[agent]?.status !== 'working') state = upsertAgent(state, agent, { status: 'waiting', runId: run ?? undefined }, ts);
       return state;
     case 'run.started': {
-      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status: 'running', startedAt: ts }));
       let pickup = state.pickup;
       let pendingPickups = state.pendingPickups;
       let picked = 0;
@@ -279,8 +300,7 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'run.failed':
     case 'run.cancelled': {
       const status = event.type === 'run.completed' ? 'completed' : event.type === 'run.failed' ? 'failed' : 'cancelled';
-      const { inputTokens, outputTokens, costUsd, error, reason } = event.data;
-      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status, inputTokens, outputTokens, costUsd, error: error ?? reason }));
+      const { outputTokens, error, reason } = event.data;
       state = { ...state, queue: { ...state.queue, processing: Math.max(0, state.queue.processing - 1) } };
       if (agent) {
         const card = state.agents[agent];
@@ -299,33 +319,26 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       return activity(state, ts, `${at(agent)} ${status}${error ? `: ${error}` : ''}`, status === 'failed' ? 'error' : status === 'cancelled' ? 'warn' : 'info');
     }
     case 'run.rejected':
-      if (conv && run) state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, status: 'rejected', error: event.data.error ?? event.data.rule }));
       return activity(state, ts, `${at(agent)} rejected${event.data.rule ? ` (${event.data.rule})` : ''}`, 'warn');
     case 'run.steered': {
       const { command, accepted } = event.data;
       if (conv && run && accepted && (command === 'pause' || command === 'resume')) {
-        state = withConversation(state, conv, ts, (c) => (c.runs[run] ? withRun(c, run, { status: command === 'pause' ? 'paused' : 'running' }) : c));
         if (agent) state = upsertAgent(state, agent, { status: command === 'pause' ? 'waiting' : 'working', progress: command === 'pause' ? 'paused' : 'resumed' }, ts);
       }
       return activity(state, ts, `${at(agent)} ${command} ${accepted ? 'accepted' : `refused${event.data.reason ? ` (${event.data.reason})` : ''}`}`, accepted ? 'info' : 'warn');
     }
     case 'agent.mention': {
-      const { fromAgent, toAgent, hop, teamId, childRunId } = event.data;
+      const { fromAgent, toAgent, hop, teamId } = event.data;
       state = { ...state, handoffs: pushBounded(state.handoffs, { ts, from: fromAgent, to: toAgent, hop, teamId, conversationId: conv }, LIMITS.handoffs) };
-      if (conv) state = withConversation(state, conv, ts, (c) => withRun(c, childRunId, { agentId: toAgent, parentRunId: run, depth: event.depth ?? 0 }));
       if (state.agents[toAgent]?.status !== 'working') state = upsertAgent(state, toAgent, { status: 'waiting', progress: `handoff from @${fromAgent}` }, ts);
       return activity(state, ts, `@${fromAgent} → @${toAgent} (hop ${hop})`);
     }
     case 'subagent.started':
-      if (conv && run)
-        state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, parentRunId: event.data.parentRunId, depth: event.data.depth, status: 'running', subagent: event.data.name }));
       return activity(state, ts, `sub-agent ${event.data.name} started (depth ${event.data.depth}/${event.data.maxDepth})`);
     case 'subagent.completed':
     case 'subagent.failed': {
       const failed = event.type === 'subagent.failed';
-      const { name, status, inputTokens, outputTokens, costUsd, error } = event.data;
-      if (conv && run)
-        state = withConversation(state, conv, ts, (c) => withRun(c, run, { ...runFields, subagent: name, status: endedStatus(status, failed), inputTokens, outputTokens, costUsd, error }));
+      const { name, error } = event.data;
       return activity(state, ts, `sub-agent ${name} ${failed ? `failed${error ? `: ${error}` : ''}` : 'completed'}`, failed ? 'error' : 'info');
     }
     case 'subagent.rejected':
@@ -359,8 +372,27 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
   }
 }
 
+function runRow(n: RunTreeNode): RunRow {
+  const error = n.error ?? n.reason;
+  const subagent = n.name ?? (n.cause === 'spawn' ? n.agentId : null);
+  return {
+    runId: n.runId,
+    agentId: n.agentId,
+    parentRunId: n.parentRunId,
+    depth: n.depth,
+    status: n.paused && n.status === 'running' ? 'paused' : n.status,
+    inputTokens: n.inputTokens,
+    outputTokens: n.outputTokens,
+    costUsd: n.costUsd,
+    ...(error ? { error } : {}),
+    ...(subagent ? { subagent } : {}),
+    ...(n.startedAt !== null ? { startedAt: n.startedAt } : {}),
+  };
+}
+
+/** The runs in the order they became known (keys cycle through them in this order). */
 function runsOf(c: ConversationRow | undefined): RunRow[] {
-  return c ? c.runOrder.map((id) => c.runs[id]!) : [];
+  return c ? [...c.tree.nodes.values()].map(runRow) : [];
 }
 
 /** The conversations of the selected team (all when no team is selected). */
@@ -398,25 +430,6 @@ function cycle<T>(list: readonly T[], current: T | undefined, step: 1 | -1): T |
   if (list.length === 0) return undefined;
   const index = current === undefined ? -1 : list.indexOf(current);
   return list[(index + step + list.length) % list.length];
-}
-
-function treeRuns(nodes: RunNode[], out: RunRow[] = []): RunRow[] {
-  for (const n of nodes) {
-    out.push({
-      runId: n.runId,
-      agentId: n.agentId,
-      parentRunId: n.parentRunId,
-      depth: n.depth,
-      status: n.status,
-      inputTokens: n.inputTokens,
-      outputTokens: n.outputTokens,
-      costUsd: n.costUsd,
-      ...(n.error ? { error: n.error } : {}),
-      ...(n.startedAt ? { startedAt: n.startedAt } : {}),
-    });
-    treeRuns(n.children, out);
-  }
-  return out;
 }
 
 function conversationFromView(c: ConversationView, existing?: ConversationRow): ConversationRow {
@@ -472,15 +485,10 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
     }
     case 'tree': {
       const { conversation, roots } = action.tree;
+      // The snapshot adds the runs the events have not shown and never moves a known one back.
       return withConversation(state, conversation.id, conversation.updatedAt, (c) => {
-        let updated = conversationFromView(conversation, c);
-        // The snapshot adds the runs the events have not shown; for a known run only an ended
-        // status (final, so never stale) overrides what the events said.
-        for (const r of treeRuns(roots)) {
-          const known = updated.runs[r.runId];
-          if (!known || !['queued', 'running'].includes(r.status)) updated = withRun(updated, r.runId, known ? { ...r, subagent: known.subagent } : r);
-        }
-        return updated;
+        const updated = conversationFromView(conversation, c);
+        return { ...updated, tree: mergeRunRecords(updated.tree, roots, TREE_OPTIONS) };
       });
     }
     case 'select-team':
@@ -511,20 +519,5 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
  * depth counts sub-agent nesting only).
  */
 export function runTree(c: ConversationRow | undefined): Array<RunRow & { level: number }> {
-  const runs = runsOf(c);
-  const children = new Map<string | null, RunRow[]>();
-  const known = new Set(runs.map((r) => r.runId));
-  for (const r of runs) {
-    const parent = r.parentRunId && known.has(r.parentRunId) ? r.parentRunId : null;
-    children.set(parent, [...(children.get(parent) ?? []), r]);
-  }
-  const out: Array<RunRow & { level: number }> = [];
-  const walk = (parent: string | null, level: number): void => {
-    for (const r of children.get(parent) ?? []) {
-      out.push({ ...r, level });
-      walk(r.runId, level + 1);
-    }
-  };
-  walk(null, 0);
-  return out;
+  return c ? flattenRunTree(c.tree).map(({ run, level }) => ({ ...runRow(run), level })) : [];
 }

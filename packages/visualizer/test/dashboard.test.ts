@@ -224,7 +224,7 @@ describe('dashboard store and reducer', () => {
     expect(state.handoffs.length).toBeLessThanOrEqual(20);
     expect(state.conversations.length).toBeLessThanOrEqual(50);
     expect(state.pendingPickups.length).toBeLessThanOrEqual(256);
-    for (const c of state.conversations) expect(c.runOrder.length).toBeLessThanOrEqual(200);
+    for (const c of state.conversations) expect(c.tree.nodes.size).toBeLessThanOrEqual(200);
   });
 
   it('ignores an event it has already applied (a snapshot replayed after a reconnect)', () => {

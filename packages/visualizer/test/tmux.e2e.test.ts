@@ -9,7 +9,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, startDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { CLI_BUILT, type TestDaemon } from '@tinyagi/test-kit';
+import { startTeamDaemon } from './daemon.ts';
 
 const SOCKET = `tinyagi-vis-${process.pid}`;
 
@@ -30,17 +31,16 @@ async function paneWhere(check: (screen: string) => boolean, what: string, timeo
 describe('tinyagi team visualize in a real terminal (tmux)', () => {
   let daemon: TestDaemon | undefined;
   let env: Record<string, string> = {};
-  const cli = (...args: string[]): string => daemon!.cli(...args);
 
   beforeAll(async () => {
     expect(spawnSync('tmux', ['-V']).status, 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(0);
-    daemon = await startDaemon();
+    daemon = await startTeamDaemon();
     env = daemon.env;
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
-    daemon?.cleanup();
+    await daemon?.cleanup();
   });
 
   it('shows the conversation’s handoff live, reconnects after a daemon restart, and q exits restoring the terminal', async () => {
@@ -49,12 +49,12 @@ describe('tinyagi team visualize in a real terminal (tmux)', () => {
     tmux('send-keys', '-t', 'vis', `PS1='$ '; echo before-dashboard`, 'Enter');
     await paneWhere((s) => /^before-dashboard$/m.test(s), 'the shell');
 
-    tmux('send-keys', '-t', 'vis', `'${process.execPath}' '${CLI}' team visualize dev; echo "dashboard exited $?"`, 'Enter');
+    tmux('send-keys', '-t', 'vis', `'${process.execPath}' '${CLI_BUILT}' team visualize dev; echo "dashboard exited $?"`, 'Enter');
     const idle = await paneWhere((s) => s.includes('● live') && s.includes('@reviewer'), 'the live dashboard');
     expect(idle).toMatch(/★ @coder\s+○ idle/);
     expect(paneFlag('alternate_on')).toBe('1');
 
-    cli('send', '--team', 'dev', 'please build the login page');
+    await daemon!.cliOk(['send', '--team', 'dev', 'please build the login page']);
     const handoff = await paneWhere((s) => s.includes('@coder ─▶ @reviewer'), 'the handoff arrow');
     expect(handoff).toMatch(/Handoffs @coder ─▶ @reviewer hop 1/);
     expect(handoff).toContain('"please build the login page"');
@@ -63,9 +63,9 @@ describe('tinyagi team visualize in a real terminal (tmux)', () => {
     for (const line of tree.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
 
     // The daemon goes away and comes back: the dashboard says so, then resumes.
-    cli('stop', '--timeout', '10');
+    await daemon!.stop();
     await paneWhere((s) => s.includes('⟳ reconnecting'), 'the reconnecting state');
-    cli('start');
+    await daemon!.start();
     await paneWhere((s) => s.includes('● live'), 'live again after the restart');
 
     tmux('send-keys', '-t', 'vis', 'q');

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { WhatsAppMessage, WhatsAppSocket, WhatsAppSocketFactory } from '../../src/index.ts';
+import { waitFor } from '@tinyagi/test-kit';
 
 export const BOT_JID = '15550000001:7@s.whatsapp.net';
 let nextId = 1;
@@ -102,13 +103,7 @@ export class FakeWhatsApp implements WhatsAppSocketFactory {
   }
 
   /** Polls `probe` (the adapter reacts in its own callbacks, not through the fake). */
-  async until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = probe();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`fake whatsapp: timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+    return waitFor(probe, timeoutMs, `fake whatsapp: ${what}`, 10);
   }
 }

@@ -2,7 +2,8 @@
  * `tinyagi agent list|add|show|remove|reset|provider`.
  */
 import { Option, type Command } from 'commander';
-import { BUILTIN_PROVIDERS, ownEntry, requireAgent, type AgentSettings, type Settings, type WorkspaceOutcome } from '@tinyagi/core';
+import type { AgentSettings, Settings } from '@tinyagi/core';
+import { BUILTIN_PROVIDERS, ownEntry, requireAgent, type WorkspaceOutcome } from '@tinyagi/core/internal';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';

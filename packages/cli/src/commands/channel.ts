@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { channelsPatch, type ChannelsChange } from '@tinyagi/core';
+import { channelsPatch, type ChannelsChange } from '@tinyagi/core/internal';
 import { connect, findDaemon } from '../daemon/connection.ts';
 import { settingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';

@@ -2,7 +2,7 @@
  * Daemon lifecycle: start, run (foreground), stop, restart, status.
  */
 import type { Command } from 'commander';
-import { ALLOW_REMOTE_ENV } from '@tinyagi/core';
+import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
 import { DEFAULT_START_TIMEOUT_MS, startDaemon } from '../daemon/start.ts';
 import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } from '../daemon/stop.ts';

@@ -2,7 +2,8 @@
  * Option parsers and shared flags for the command modules.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { checkAgentConfig, isValidId } from '@tinyagi/core';
+import { isValidId } from '@tinyagi/core';
+import { checkAgentConfig } from '@tinyagi/core/internal';
 import { cliContext, type CliContext } from '../context.ts';
 
 export function withJson(cmd: Command): Command {

@@ -4,7 +4,8 @@
  * endpoint with its own base URL and key).
  */
 import type { Command } from 'commander';
-import { HARNESSES, maskSettings, secretStatus, type Settings } from '@tinyagi/core';
+import type { Settings } from '@tinyagi/core';
+import { HARNESSES, maskSettings, secretStatus } from '@tinyagi/core/internal';
 import { settingsEditor } from '../settings-editor.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { askSecret, askSelect, askText, confirmOrRefuse } from '../output/prompts.ts';

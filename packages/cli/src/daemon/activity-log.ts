@@ -3,7 +3,8 @@
  * channel and settings changes, plugin failures) to the daemon log as one readable line each,
  * under the `queue` scope that `tinyagi logs queue` shows. Progress chunks and SSE-only detail are left out.
  */
-import type { EventLog, TinyEvent } from '@tinyagi/core';
+import type { TinyEvent } from '@tinyagi/core';
+import type { EventLog } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 function str(value: unknown): string {

@@ -3,7 +3,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Env } from '@tinyagi/core';
+import type { Env } from '@tinyagi/core/internal';
 
 export interface AgentCli {
   command: string;

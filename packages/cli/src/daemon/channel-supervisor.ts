@@ -15,7 +15,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorMessage, type Env, type EventLog, type EventPayloadInput } from '@tinyagi/core';
+import { errorMessage } from '@tinyagi/core';
+import type { Env, EventLog, EventPayloadInput } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 

@@ -7,7 +7,8 @@
  * with none installed it uses the built-in mock provider, and the notices say how to switch.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { agentWorkspaceDir, provisionWorkspace, writeSettings, DEFAULT_WORKSPACE_PATH, type Env, type HomePaths, type Settings } from '@tinyagi/core';
+import type { HomePaths, Settings } from '@tinyagi/core';
+import { agentWorkspaceDir, provisionWorkspace, writeSettings, DEFAULT_WORKSPACE_PATH, type Env } from '@tinyagi/core/internal';
 import { installedAgentClis } from './agent-clis.ts';
 
 export const DEFAULT_AGENT_ID = 'tinyagi';

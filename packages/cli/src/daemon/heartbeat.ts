@@ -12,7 +12,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentDefaults, agentWorkspaceDir, errorMessage, WORKSPACE_PATHS, type Env, type Settings } from '@tinyagi/core';
+import { errorMessage, type Settings } from '@tinyagi/core';
+import { agentDefaults, agentWorkspaceDir, WORKSPACE_PATHS, type Env } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 import { inQuietHours, parseQuietHours, quietHoursEnd, type QuietHours } from './quiet-hours.ts';
 

@@ -12,7 +12,8 @@
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { applyEnvOverrides, errorMessage, parseSettingsText, updateSettings, type Env, type Settings } from '@tinyagi/core';
+import { errorMessage, type Settings } from '@tinyagi/core';
+import { applyEnvOverrides, parseSettingsText, updateSettings, type Env } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 /** `source`: 'file' for a hand edit picked up by the watcher, 'api' for a write through the daemon (its API). */

@@ -4,7 +4,8 @@
  * this, a reply for a channel whose client never connects would stay pending forever, because
  * rows otherwise expire only when a client claims.
  */
-import { errorMessage, type OutboxStore } from '@tinyagi/core';
+import { errorMessage } from '@tinyagi/core';
+import type { OutboxStore } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 export const OUTBOX_EXPIRY_INTERVAL_MS = 30_000;

@@ -5,7 +5,8 @@
  * old files under `<home>/files/`. Dead letters are kept until someone deletes them. One pass
  * at a time: a pass still running when the next is due is not overlapped.
  */
-import { effectiveRetentionDays, errorMessage, type Settings, type Stores } from '@tinyagi/core';
+import { errorMessage, type Settings, type Stores } from '@tinyagi/core';
+import { effectiveRetentionDays } from '@tinyagi/core/internal';
 import { plural } from '../output/print.ts';
 import type { Logger } from './logger.ts';
 import { sweepOldFiles, type FileSweepResult } from './file-retention.ts';

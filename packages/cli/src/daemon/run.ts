@@ -16,26 +16,22 @@
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
+import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
 import {
+  openStores,
   assertListenAllowed,
   effectiveQueue,
   effectiveServer,
-  errorMessage,
-  invokeAgent,
   isLoopbackHost,
-  isTinyError,
-  loadSettings,
-  newId,
   nextScheduleRun,
-  openStores,
   reapOrphanedGroups,
   remoteAllowed,
   setProcessJournal,
-  type Settings,
   type Stores,
-} from '@tinyagi/core';
+} from '@tinyagi/core/internal';
 import { tinyOfficeExportDir } from '../office/locate.ts';
-import { loadOrCreateApiToken, mintChannelToken, mintRunToken, startServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, startServer } from '@tinyagi/server';
+import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';

@@ -12,7 +12,8 @@
  *   the enqueue and `markFired` never sends it twice.
  * - New and edited schedules are picked up within POLL_MS (the table is the only source).
  */
-import { errorMessage, type ScheduleRecord, type ScheduleStore } from '@tinyagi/core';
+import { errorMessage } from '@tinyagi/core';
+import type { ScheduleRecord, ScheduleStore } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 export const MISSED_AFTER_MS = 60_000;

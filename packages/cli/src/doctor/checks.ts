@@ -7,22 +7,19 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { errorMessage, isTinyError, loadSettings, type Settings } from '@tinyagi/core';
 import {
   ALLOW_REMOTE_ENV,
   agentWorkspaceDir,
   applyEnvOverrides,
   effectiveServer,
-  errorMessage,
   isLoopbackHost,
-  isTinyError,
-  loadSettings,
   openDatabase,
   ownEntry,
   provisionWorkspace,
   remoteAllowed,
-  type Settings,
   type TinyDatabase,
-} from '@tinyagi/core';
+} from '@tinyagi/core/internal';
 import { loadOrCreateApiToken } from '@tinyagi/server';
 import { createApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';

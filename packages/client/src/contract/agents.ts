@@ -6,10 +6,27 @@
 import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, IntParam, LimitQuery, PathString, TimestampSchema } from './common.ts';
+import { AgentSettingsSchema } from './settings-schema.ts';
 
-const HeartbeatSchema = z.looseObject({ enabled: z.boolean().optional(), interval: z.number().positive().optional() });
+/**
+ * An agent's settings block as TinyOffice's agent form checks it before sending: the settings
+ * file's agent schema with size caps for a request. The server applies the same rules to the
+ * whole file (core, CONFIG_INVALID with the path of each problem).
+ */
+export const AgentFormSchema = AgentSettingsSchema.extend({
+  name: z.string().max(200).optional(),
+  provider: z.string().max(200).optional(),
+  working_directory: PathString(4096).optional(),
+  system_prompt: z.string().max(200_000).optional(),
+  prompt_file: PathString(4096).optional(),
+});
 
-/** An agent's settings block; keys this version does not know pass through. */
+/**
+ * PUT's body: the shape and size caps only. The values are judged by core against the whole
+ * settings file, the one check the CLI's offline editor runs too, so both refuse a bad value
+ * with the same error (cli/test/settings-equivalence.test.ts); keys this version does not know
+ * pass through.
+ */
 export const AgentConfigSchema = z.looseObject({
   name: z.string().max(200).optional(),
   provider: z.string().max(200).optional(),
@@ -17,7 +34,7 @@ export const AgentConfigSchema = z.looseObject({
   working_directory: PathString(4096).optional(),
   system_prompt: z.string().max(200_000).optional(),
   prompt_file: PathString(4096).optional(),
-  heartbeat: HeartbeatSchema.optional(),
+  heartbeat: AgentSettingsSchema.shape.heartbeat,
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -16,6 +16,8 @@ export const SERVER_ERRORS = {
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
   JSON_TOO_DEEP: { status: 400, message: 'The request body is nested too deeply.' },
   BAD_REQUEST: { status: 400, message: 'The request could not be understood.' },
+  RANGE_INVALID: { status: 400, message: 'The time range is empty: since must not be after until.' },
+  RANGE_TOO_LARGE: { status: 400, message: 'The time range has too many buckets; use a coarser bucket (week, month) or a shorter range.' },
   AUTH_REQUIRED: { status: 401, message: 'Send the API token as "Authorization: Bearer <token>" (see TINYAGI_HOME/api-token).' },
   AUTH_INVALID: { status: 401, message: 'The API token is not valid. Use the token from TINYAGI_HOME/api-token or TINYAGI_API_TOKEN.' },
   TICKET_INVALID: { status: 401, message: 'The event-stream ticket is invalid or expired; request a new one with POST /api/auth/ticket.' },

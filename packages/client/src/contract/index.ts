@@ -16,6 +16,7 @@ export * from './agents.ts';
 export * from './teams.ts';
 export * from './providers.ts';
 export * from './settings.ts';
+export * from './settings-schema.ts';
 export * from './pairing.ts';
 export * from './schedules.ts';
 export * from './tasks.ts';

@@ -1,7 +1,7 @@
 /** Schedules: cron (with a time zone) or one-shot, sending a message to an agent or team. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, OkSchema, TimestampSchema } from './common.ts';
+import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
 
 export const MISSED_POLICIES = ['run-once', 'skip'] as const;
 
@@ -71,6 +71,20 @@ export const PatchScheduleBodySchema = z.object({
 });
 export type PatchScheduleBody = z.infer<typeof PatchScheduleBodySchema>;
 
+/** How many next runs a calendar may ask for at once. */
+export const MAX_NEXT_RUNS = 366;
+
+export const NextRunsSchema = z
+  .object({
+    timezone: z.string(),
+    /** Epoch ms, ascending; fewer than asked when the schedule ends (a one-shot has at most one). */
+    runs: z.array(TimestampSchema),
+  })
+  .meta({ id: 'NextRuns' });
+export type NextRuns = z.infer<typeof NextRunsSchema>;
+
+const CountQuery = IntParam(1, MAX_NEXT_RUNS).optional().describe('How many runs (default 10)');
+
 export const schedulesContract = {
   listSchedules: route({
     method: 'GET',
@@ -98,6 +112,23 @@ export const schedulesContract = {
     params: IdParamsSchema,
     body: PatchScheduleBodySchema,
     response: ScheduleSchema,
+  }),
+  scheduleNextRuns: route({
+    method: 'GET',
+    path: '/api/schedules/:id/next',
+    summary: 'The next runs of a schedule (by id or label), computed by the scheduler’s own cron code in the schedule’s time zone',
+    tag: 'schedules',
+    params: IdParamsSchema,
+    query: z.object({ count: CountQuery }),
+    response: NextRunsSchema,
+  }),
+  previewCron: route({
+    method: 'GET',
+    path: '/api/cron/next',
+    summary: 'The next runs of a cron expression in a time zone (default UTC), before a schedule is saved; an invalid expression or zone is VALIDATION_FAILED naming the field',
+    tag: 'schedules',
+    query: z.object({ cron: scheduleFields.cron, timezone: scheduleFields.timezone.optional(), count: CountQuery }),
+    response: NextRunsSchema,
   }),
   deleteSchedule: route({ method: 'DELETE', path: '/api/schedules/:id', summary: 'Delete a schedule (by id or label)', tag: 'schedules', params: IdParamsSchema, response: OkSchema }),
 } as const;

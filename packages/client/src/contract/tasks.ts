@@ -30,6 +30,8 @@ export const ProjectSchema = z
     name: z.string(),
     prefix: z.string(),
     description: z.string(),
+    /** When it was archived (its tasks stay), or null while active. */
+    archivedAt: TimestampSchema.nullable(),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
   })
@@ -138,10 +140,15 @@ export const tasksContract = {
   patchProject: route({
     method: 'PATCH',
     path: '/api/projects/:id',
-    summary: 'Change a project (a new prefix applies to tasks created afterwards)',
+    summary: 'Change, archive (`archived: true`) or restore a project (a new prefix applies to tasks created afterwards)',
     tag: 'projects',
     params: IdParamsSchema,
-    body: z.object({ name: z.string().min(1).max(200).optional(), prefix: PrefixSchema.optional(), description: z.string().max(100_000).optional() }),
+    body: z.object({
+      name: z.string().min(1).max(200).optional(),
+      prefix: PrefixSchema.optional(),
+      description: z.string().max(100_000).optional(),
+      archived: z.boolean().optional(),
+    }),
     response: ProjectSchema,
   }),
   deleteProject: route({

@@ -49,11 +49,14 @@ export const teamsContract = {
   getChatroom: route({
     method: 'GET',
     path: '/api/teams/:id/chatroom',
-    summary: 'Chat-room messages in id order. Without `after`: the latest `limit`; with it: those after the cursor (never repeats)',
+    summary:
+      'Chat-room messages in id order. Without a cursor: the latest `limit`; `after`: those after it (never repeats); `before`: the newest `limit` older than it (paging back). `hasOlder` says whether older posts remain',
     tag: 'teams',
     params: IdParamsSchema,
-    query: z.object({ after: IntParam(0).optional(), limit: IntParam(1, 500).optional() }),
-    response: z.object({ messages: z.array(ChatroomMessageSchema), nextCursor: z.number().int() }),
+    query: z
+      .object({ after: IntParam(0).optional(), before: IntParam(1).optional(), limit: IntParam(1, 500).optional() })
+      .refine((q) => q.after === undefined || q.before === undefined, { message: 'Page with `after` or with `before`, not both', path: ['before'] }),
+    response: z.object({ messages: z.array(ChatroomMessageSchema), nextCursor: z.number().int(), hasOlder: z.boolean() }),
   }),
   postChatroom: route({
     method: 'POST',

@@ -35,12 +35,14 @@ export class ChatroomStore implements ChatroomStoreApi {
   readonly #insert;
   readonly #after;
   readonly #before;
+  readonly #anyBefore;
 
   constructor(db: TinyDatabase) {
     this.#db = db;
     this.#insert = db.sqlite.prepare('INSERT INTO chatroom_messages (team_id, from_agent, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?)');
     this.#after = db.sqlite.prepare('SELECT * FROM chatroom_messages WHERE team_id = ? AND id > ? ORDER BY id LIMIT ?');
     this.#before = db.sqlite.prepare('SELECT * FROM (SELECT * FROM chatroom_messages WHERE team_id = ? AND id < ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+    this.#anyBefore = db.sqlite.prepare('SELECT 1 FROM chatroom_messages WHERE team_id = ? AND id < ? LIMIT 1');
   }
 
   post(input: { teamId: string; fromAgent: string; content: string; conversationId?: string | null }): ChatroomPost {
@@ -59,6 +61,11 @@ export class ChatroomStore implements ChatroomStoreApi {
   /** The most recent `limit` posts, oldest first. */
   latest(teamId: string, limit = 50): ChatroomPost[] {
     return this.list(teamId, { beforeId: Number.MAX_SAFE_INTEGER, limit });
+  }
+
+  /** Whether the room has a post older than `id` (so a "load older" page would not be empty). */
+  hasBefore(teamId: string, id: number): boolean {
+    return this.#anyBefore.get(teamId, id) !== undefined;
   }
 
   /** Deletes posts older than `beforeTs`, in batches (retention). Ids stay increasing, so cursors stay valid. */

@@ -32,7 +32,7 @@ export {
   type InvokeErrorOptions,
 } from './invoke-error.ts';
 export { invokeAgent, registerAdapter, listAdapters } from './invoke.ts';
-export { resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
+export { agentProvider, resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
 export {
   DEFAULT_MOCK_REPLY,
   MOCK_RATE_LIMIT_RETRY_MS,

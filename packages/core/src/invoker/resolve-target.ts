@@ -49,6 +49,11 @@ export function resolveModelAlias(family: 'anthropic' | 'opencode', model: strin
   return MODEL_ALIASES[family][model] ?? model;
 }
 
+/** The provider an agent runs on: its own, else the default model provider, else anthropic. */
+export function agentProvider(settings: Settings, agent: { provider?: string | undefined }): string {
+  return agent.provider ?? settings.models?.provider ?? 'anthropic';
+}
+
 export function resolveInvokeTarget(settings: Settings, agentId: string, env: Env = process.env): InvokeTarget {
   const agent = ownEntry(settings.agents, agentId);
   if (!agent) {
@@ -57,7 +62,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
       hint: 'List agents with `tinyagi agent list`, or add one with `tinyagi agent add`.',
     });
   }
-  const provider = agent.provider ?? settings.models?.provider ?? 'anthropic';
+  const provider = agentProvider(settings, agent);
   const limits = {
     timeoutMs: (agent.timeout_s ?? SETTINGS_DEFAULTS.agent.timeout_s) * 1000,
     inactivityMs: (agent.inactivity_s ?? SETTINGS_DEFAULTS.agent.inactivity_s) * 1000,

@@ -14,6 +14,9 @@ export {
   type HeldDelivery,
   type UsageGroup,
   type UsageRow,
+  type UsageSeriesRow,
+  type ConversationUsageRow,
 } from './store.ts';
+export { USAGE_BUCKETS, bucketBoundaries, type UsageBucket, type BucketBoundaries } from './usage-buckets.ts';
 export { RunSteeringStore, type RunSteeringState } from './steering-store.ts';
 export { ConversationQueries, type OpenRunRow } from './queries.ts';

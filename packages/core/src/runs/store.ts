@@ -55,11 +55,15 @@ export interface CreateRunInput {
   agentId: string;
   teamId?: string | null;
   channel?: string;
+  /** The agent's provider (for usage by provider). */
+  provider?: string;
   cause: RunCause;
   status?: 'queued' | 'running' | 'rejected';
   messageIds?: string[];
   input?: string | null;
   error?: string | null;
+  /** Creation time (ms); now unless given (imports, fixtures). */
+  createdAt?: number;
 }
 
 /** `stopReason` says why for every status but active and completed. */
@@ -140,7 +144,7 @@ export interface CreateConversationInput {
   addressed?: 'agent' | 'team';
 }
 
-export type UsageGroup = 'agent' | 'team' | 'conversation' | 'channel' | 'day';
+export type UsageGroup = 'agent' | 'team' | 'conversation' | 'channel' | 'provider' | 'day';
 
 export interface UsageRow {
   key: string;
@@ -150,11 +154,27 @@ export interface UsageRow {
   costUsd: number;
 }
 
+/** Usage of one key in bucket `bucket` (an index into the boundaries asked for). */
+export interface UsageSeriesRow extends UsageRow {
+  bucket: number;
+}
+
+/** A conversation's usage within a time range, with what identifies it. */
+export interface ConversationUsageRow extends UsageRow {
+  title: string;
+  rootAgentId: string;
+  teamId: string | null;
+  channel: string;
+}
+
+const USAGE_SUMS = 'COUNT(*) AS runs, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens, SUM(cost_usd) AS costUsd';
+
 const USAGE_COLUMN: Record<UsageGroup, string> = {
   agent: 'agent_id',
   team: "COALESCE(team_id, '')",
   conversation: 'conversation_id',
   channel: 'channel',
+  provider: 'provider',
   day: "strftime('%Y-%m-%d', COALESCE(ended_at, created_at) / 1000, 'unixepoch')",
 };
 
@@ -286,13 +306,13 @@ export class RunStore implements RunStoreApi {
   }
 
   createRun(input: CreateRunInput): RunRecord {
-    const now = Date.now();
+    const now = input.createdAt ?? Date.now();
     const id = input.id ?? newId('run');
     const status = input.status ?? 'queued';
     this.#db.write(() =>
       this.#db
-        .prepare(`INSERT INTO runs (id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, cause, status, message_ids, input, error, created_at, started_at, ended_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .prepare(`INSERT INTO runs (id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
           id,
           input.conversationId,
@@ -302,6 +322,7 @@ export class RunStore implements RunStoreApi {
           input.agentId,
           input.teamId ?? null,
           input.channel ?? '',
+          input.provider ?? '',
           input.cause,
           status,
           JSON.stringify(input.messageIds ?? []),
@@ -403,6 +424,46 @@ export class RunStore implements RunStoreApi {
       .prepare(`SELECT ${col} AS key, COUNT(*) AS runs, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens, SUM(cost_usd) AS costUsd
         FROM runs WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY key`)
       .all(query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER) as UsageRow[];
+  }
+
+  /**
+   * Usage per bucket and key in one GROUP BY: `edges` are n + 1 ascending bucket boundaries
+   * (ms), and each bucket is a range scan of the `runs_created` index. Runs outside
+   * [since, until) are not counted even when their bucket is. Rows are ordered by bucket, key.
+   */
+  usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query: { since?: number; until?: number } = {}): UsageSeriesRow[] {
+    if (edges.length < 2) return [];
+    const col = USAGE_COLUMN[by];
+    // [since, until) clamps the outer edges instead of being a second condition on created_at,
+    // which SQLite would pick as the index range of every bucket (each bucket a full scan).
+    const clamped = edges.map((edge, i) => (i === 0 ? Math.max(edge, query.since ?? edge) : i === edges.length - 1 ? Math.min(edge, query.until ?? edge) : edge));
+    return (
+      this.#db
+        // MATERIALIZED: the buckets are computed once; CROSS JOIN: SQLite keeps them the outer
+        // loop, so each bucket is one range scan of the runs_created index.
+        .prepare(`WITH b(bucket, start, end) AS MATERIALIZED (SELECT CAST(key AS INTEGER), value, LEAD(value) OVER (ORDER BY key) FROM json_each(?))
+        SELECT b.bucket AS bucket, ${col} AS key, ${USAGE_SUMS}
+        FROM b CROSS JOIN runs ON runs.created_at >= b.start AND runs.created_at < b.end
+        WHERE b.end IS NOT NULL
+        GROUP BY b.bucket, key ORDER BY b.bucket, key`)
+        .all(JSON.stringify(clamped)) as UsageSeriesRow[]
+    );
+  }
+
+  /** The conversations that cost most in [since, until) (then most tokens), with their titles. */
+  topConversations(query: { since?: number; until?: number; limit: number }): ConversationUsageRow[] {
+    return this.#db
+      .prepare(`SELECT t.*, COALESCE(c.title, '') AS title, COALESCE(c.root_agent_id, '') AS rootAgentId, c.team_id AS teamId, COALESCE(c.channel, '') AS channel
+        FROM (SELECT conversation_id AS key, ${USAGE_SUMS} FROM runs WHERE created_at >= ? AND created_at < ? GROUP BY conversation_id
+              ORDER BY costUsd DESC, inputTokens + outputTokens DESC, key LIMIT ?) t
+        LEFT JOIN conversations c ON c.id = t.key ORDER BY t.costUsd DESC, t.inputTokens + t.outputTokens DESC, t.key`)
+      .all(query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER, query.limit) as ConversationUsageRow[];
+  }
+
+  /** Creation time of the oldest run (ms), or null when there are none. */
+  firstRunAt(): number | null {
+    const r = this.#db.prepare('SELECT MIN(created_at) AS first FROM runs').get() as { first: number | null };
+    return r.first;
   }
 
   /** Deletes finished runs and their conversations' completed records older than `beforeTs`. */

@@ -5,6 +5,7 @@
  */
 import { Cron } from 'croner';
 import { TinyError } from '../errors.ts';
+import { isTimeZone } from '../time-zone.ts';
 
 export interface ScheduleTiming {
   cron: string | null;
@@ -17,14 +18,7 @@ export function invalidSchedule(field: string, message: string): TinyError {
   return new TinyError('VALIDATION_FAILED', `Invalid schedule: ${field}: ${message}`, { details: { issues: [{ path: field, message }] } });
 }
 
-export function isTimeZone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isTimeZone };
 
 export function assertTimeZone(timezone: string): void {
   if (!isTimeZone(timezone)) throw invalidSchedule('timezone', `Unknown time zone "${timezone}"; use an IANA name such as "Europe/Berlin" or "UTC".`);
@@ -43,6 +37,20 @@ export function nextScheduleRun(timing: ScheduleTiming, after = Date.now()): num
     return job.nextRun(new Date(after))?.getTime() ?? null;
   }
   return timing.runAt !== null && timing.runAt > after ? timing.runAt : null;
+}
+
+/** The next `count` runs strictly after `after` (fewer when the schedule ends: a one-shot has at most one). */
+export function nextScheduleRuns(timing: ScheduleTiming, count: number, after = Date.now()): number[] {
+  const runs: number[] = [];
+  let from = after;
+  while (runs.length < count) {
+    const next = nextScheduleRun(timing, from);
+    if (next === null) break;
+    runs.push(next);
+    if (timing.cron === null) break;
+    from = next;
+  }
+  return runs;
 }
 
 /** Checks that exactly one of cron/runAt is set (and, when asked, that a one-shot lies in the future); returns the next run. */

@@ -2,7 +2,8 @@
  * Group commit: work items handed in during one event-loop turn are committed together, so at
  * synchronous FULL N concurrent writers pay for one fsync instead of N.
  *
- * - `add` resolves once the item's transaction committed, or rejects with the item's own error;
+ * - `add` resolves once the item's transaction committed (with `groupWrites`, once it is on disk
+ *   and its afterCommit callbacks ran), or rejects with the item's own error;
  *   one failing item does not fail the others (the commit function isolates items, e.g. with
  *   a savepoint each, and reports a per-item error).
  * - At most `maxGroup` items per commit; a bigger backlog is committed in several turns with
@@ -73,7 +74,12 @@ export function writeEach(db: TinyDatabase, fns: ReadonlyArray<() => void>, opti
  * `writeLazy`. A group that comes due while an asynchronous transaction is open waits for it.
  */
 export function groupWrites(db: TinyDatabase, maxGroup?: number, options: { durable?: boolean } = {}): GroupCommit<() => void> {
-  return new GroupCommit((fns) => whenNoTransaction(db, () => writeEach(db, fns, options)), maxGroup);
+  return new GroupCommit(async (fns) => {
+    const errors = await whenNoTransaction(db, () => writeEach(db, fns, options));
+    // A durable item is acknowledged once its commit is on disk (and published: its callbacks ran).
+    if (options.durable !== false) await db.whenDurable();
+    return errors;
+  }, maxGroup);
 }
 
 /**

@@ -212,6 +212,11 @@ export interface StoreTransaction extends Transaction {
 export interface StoreSet extends TransactionalStores {
   readonly backend: 'sqlite' | 'postgres';
   transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Resolves once every commit made so far is durable and its after-commit callbacks (events)
+   * have run: answer a client only after this.
+   */
+  whenDurable(): Promise<void>;
   /** Deletes data older than `days` (dead letters are kept). */
   prune(days: number): Awaitable<PruneCounts>;
   close(): Awaitable<void>;

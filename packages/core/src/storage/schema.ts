@@ -139,6 +139,8 @@ export const runs = sqliteTable(
     agentId: text('agent_id').notNull(),
     teamId: text('team_id'),
     channel: text('channel').notNull().default(''),
+    /** The agent's provider when the run was created ('' for runs from before it was recorded). */
+    provider: text('provider').notNull().default(''),
     cause: text('cause').notNull(),
     status: text('status').notNull(),
     messageIds: text('message_ids').notNull().default('[]'),
@@ -294,6 +296,8 @@ export const projects = sqliteTable('projects', {
   prefix: text('prefix').notNull().unique(),
   description: text('description').notNull().default(''),
   nextNumber: integer('next_number').notNull().default(1),
+  /** Set when archived (hidden from the active list, tasks kept); null while active. */
+  archivedAt: integer('archived_at'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });

@@ -23,6 +23,8 @@ export interface ProjectRecord {
   name: string;
   prefix: string;
   description: string;
+  /** When it was archived (hidden from the active list; its tasks stay), or null. */
+  archivedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -122,13 +124,16 @@ export class TaskStore implements TaskStoreApi {
     return (this.#db.prepare('SELECT * FROM projects ORDER BY created_at DESC, id DESC').all() as ProjectRow[]).map(toProject);
   }
 
-  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string }): ProjectRecord {
+  /** `archived: true` archives (keeping the first archive time), `false` restores. */
+  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string; archived?: boolean }): ProjectRecord {
     const current = this.mustGetProject(id);
+    const now = Date.now();
+    const archivedAt = patch.archived === undefined ? current.archivedAt : patch.archived ? (current.archivedAt ?? now) : null;
     this.#db.write(() => {
       if (patch.prefix !== undefined) this.#assertPrefixFree(patch.prefix, current.id);
       this.#db
-        .prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, updated_at = ? WHERE id = ?')
-        .run(patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, Date.now(), current.id);
+        .prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, archived_at = ?, updated_at = ? WHERE id = ?')
+        .run(patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, archivedAt, now, current.id);
     });
     return this.mustGetProject(current.id);
   }
@@ -317,7 +322,7 @@ function toTask(r: TaskRow): TaskRecord {
 }
 
 function toProject(r: ProjectRow): ProjectRecord {
-  return { id: r.id, name: r.name, prefix: r.prefix, description: r.description, createdAt: r.created_at, updatedAt: r.updated_at };
+  return { id: r.id, name: r.name, prefix: r.prefix, description: r.description, archivedAt: r.archived_at, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
 function toComment(r: CommentRow): CommentRecord {

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CORE_ROOT } from '../package-root.ts';
 
 /**
  * The built-in templates ship in `packages/core/templates/` (listed in package.json `files`).
- * The relative URL resolves the same from `src/workspace/` (source) and `dist/workspace/` (build).
+ * (source, build and the CLI's bundle alike: see package-root.ts).
  */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+export const TEMPLATES_DIR = join(CORE_ROOT, 'templates');
 
 export type TemplateName = 'protocol.md' | 'AGENTS.md' | 'SOUL.md' | 'heartbeat.md';
 

@@ -17,7 +17,7 @@ import {
   requireAgent,
   setAgentHeartbeat,
   WORKSPACE_PATHS,
-} from '@tinyagi/core';
+} from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '@tinyagi/client/contract';

@@ -1,5 +1,6 @@
 /** POST /api/message (intake through the orchestrator) and message lookup/cancel. */
-import { sessionKeyFor, TinyError } from '@tinyagi/core';
+import { TinyError } from '@tinyagi/core';
+import { sessionKeyFor } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import { allowedFileRoots, confineFiles } from '../security/file-confinement.ts';

@@ -1,5 +1,6 @@
 /** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read. */
-import { deleteCustomProvider, maskSettings, putCustomProvider, requireCustomProvider, secretStatus, setBuiltinProvider, type CustomProviderSettings, type Settings } from '@tinyagi/core';
+import type { Settings } from '@tinyagi/core';
+import { deleteCustomProvider, maskSettings, putCustomProvider, requireCustomProvider, secretStatus, setBuiltinProvider, type CustomProviderSettings } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { providersContract } from '@tinyagi/client/contract';

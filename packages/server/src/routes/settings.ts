@@ -1,5 +1,5 @@
 /** GET masked settings; PATCH as a validated, locked, atomic merge-patch; which secrets are set. */
-import { maskSettings, patchSettings, secretStatus } from '@tinyagi/core';
+import { maskSettings, patchSettings, secretStatus } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { settingsContract } from '@tinyagi/client/contract';

@@ -3,7 +3,7 @@
  * there) dispatches it to its agent or team through the orchestrator, tagged `[task:<id>]`, and
  * records the conversation on the task.
  */
-import { requireAgent, requireTeam, type TaskRecord } from '@tinyagi/core';
+import { requireAgent, requireTeam, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';

@@ -1,5 +1,5 @@
 /** Teams (settings.teams, edited through core's settings service) and chat rooms. */
-import { deleteTeam, patchTeam, putTeam, requireTeam } from '@tinyagi/core';
+import { deleteTeam, patchTeam, putTeam, requireTeam } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { teamsContract } from '@tinyagi/client/contract';
@@ -31,8 +31,18 @@ export function teamRoutes(ctx: ServerContext): RouteHandlers<keyof typeof teams
     getChatroom: ({ params, query }) => {
       requireTeam(ctx.settings(), params.id);
       const limit = query.limit ?? 100;
-      const messages = query.after !== undefined ? ctx.chatroom.list(params.id, { afterId: query.after, limit }) : ctx.chatroom.latest(params.id, limit);
-      return { messages, nextCursor: messages.at(-1)?.id ?? query.after ?? 0 };
+      const messages =
+        query.after !== undefined
+          ? ctx.chatroom.list(params.id, { afterId: query.after, limit })
+          : query.before !== undefined
+            ? ctx.chatroom.list(params.id, { beforeId: query.before, limit })
+            : ctx.chatroom.latest(params.id, limit);
+      const oldest = messages[0]?.id ?? query.before;
+      return {
+        messages,
+        nextCursor: messages.at(-1)?.id ?? query.after ?? 0,
+        hasOlder: oldest !== undefined && ctx.chatroom.hasBefore(params.id, oldest),
+      };
     },
 
     postChatroom: async ({ params, body }) => {

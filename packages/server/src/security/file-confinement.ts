@@ -3,9 +3,10 @@
  * TINYAGI_HOME/files (core's `confineFiles`, which resolves symlinks first).
  */
 import { join } from 'node:path';
-import { workspaceRoot, type Settings } from '@tinyagi/core';
+import type { Settings } from '@tinyagi/core';
+import { workspaceRoot } from '@tinyagi/core/internal';
 
-export { confineFiles } from '@tinyagi/core';
+export { confineFiles } from '@tinyagi/core/internal';
 
 /** Where files sent to or from channels may live: the workspace root (every agent's directory) and TINYAGI_HOME/files. */
 export function allowedFileRoots(settings: Settings, home: string, env: Readonly<Record<string, string | undefined>>): string[] {

@@ -15,7 +15,7 @@
  * validated (see routing.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { effectiveServer } from '@tinyagi/core';
+import { effectiveServer } from '@tinyagi/core/internal';
 import { RequestError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import type { RateLimitClass } from '@tinyagi/client/contract';

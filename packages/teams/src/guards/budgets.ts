@@ -4,7 +4,7 @@
  * tokens). Pure.
  */
 import { formatUsd, scaled, tokensOf, type ConversationUsage, type GuardRejection } from './rules.ts';
-import type { EffectiveBudgets } from '@tinyagi/core';
+import type { EffectiveBudgets } from '@tinyagi/core/internal';
 
 export interface SpendSnapshot {
   conversation: ConversationUsage;

@@ -3,7 +3,8 @@
  * them a human's `continue` raises (conversation-wide limits scale with the conversation's
  * limit_scale; structural limits such as depth or fan-out and the daily spend caps do not).
  */
-import type { ConversationRecord, EffectiveBudgets, EffectiveLimits } from '@tinyagi/core';
+import type { ConversationRecord } from '@tinyagi/core';
+import type { EffectiveBudgets, EffectiveLimits } from '@tinyagi/core/internal';
 
 export type GuardRule =
   | 'max_hops'

@@ -4,7 +4,9 @@
  * Durable state is always in the database; these registries only hold what belongs to running
  * code (abort controllers, paused waiters).
  */
-import type { GroupCommit, InvokeRequest, InvokeResult, QueueWorker, Settings, Stores } from '@tinyagi/core';
+import type { InvokeRequest, InvokeResult, QueueWorker, Settings } from '@tinyagi/core';
+import type { Stores } from '@tinyagi/core/internal';
+import type { GroupCommit } from '@tinyagi/core/internal';
 import type { SteeringBoard } from '../steering/steering.ts';
 
 export interface PluginContext {

@@ -4,7 +4,8 @@
  * whole conversation, and the hard stop. All of them write inside one transaction; aborting
  * in-process work happens after the commit.
  */
-import { effectiveLimits, TinyError, TERMINAL_RUN_STATUSES, type CancelOutcome, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { effectiveLimits, type CancelOutcome } from '@tinyagi/core/internal';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import { readMeta } from '../router/provenance.ts';

@@ -6,21 +6,8 @@
  * Shared by queue runs and sub-agent runs; it records nothing durable itself (callers commit
  * the result together with the rest of the run's effects).
  */
-import {
-  addSpend,
-  agentWorkspaceDir,
-  composeSystemPrompt,
-  provisionWorkspace,
-  resolveInvokeTarget,
-  teamsOfAgent,
-  ownEntry,
-  type InvokeProgress,
-  type InvokeRequest,
-  type RunRecord,
-  type SessionMessage,
-  type SpawnAgentArgs,
-  type Usage,
-} from '@tinyagi/core';
+import type { InvokeProgress, InvokeRequest, RunRecord, Usage } from '@tinyagi/core';
+import { addSpend, agentWorkspaceDir, composeSystemPrompt, provisionWorkspace, resolveInvokeTarget, teamsOfAgent, ownEntry, type SessionMessage, type SpawnAgentArgs } from '@tinyagi/core/internal';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
 import { treeFields } from './lifecycle.ts';

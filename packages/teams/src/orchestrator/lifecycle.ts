@@ -4,7 +4,8 @@
  * only once, and the event is written only when it did). Sub-agent runs also get their
  * `subagent.*` terminal event. Call inside a transaction to commit state and events together.
  */
-import { spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput, type RunRecord, type RunStatus, type Usage } from '@tinyagi/core';
+import type { RunRecord, RunStatus, Usage } from '@tinyagi/core';
+import { agentProvider, ownEntry, spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput } from '@tinyagi/core/internal';
 import type { Ctx } from './context.ts';
 
 type RunRef = Pick<RunRecord, 'id' | 'conversationId' | 'parentRunId' | 'depth' | 'agentId'>;
@@ -14,10 +15,16 @@ export function treeFields(run: RunRef): { conversationId: string; runId: string
 }
 
 export function createRunWithEvent(ctx: Ctx, input: CreateRunInput & { id: string }, data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {}): RunRecord {
-  const run = ctx.stores.runs.createRun(input);
+  const run = ctx.stores.runs.createRun({ ...input, provider: input.provider ?? providerOf(ctx, input.agentId) });
   const type = run.status === 'rejected' ? 'run.rejected' : run.status === 'running' ? 'run.started' : 'run.queued';
   ctx.stores.events.append({ type, ...treeFields(run), data: { cause: run.cause, messageIds: run.messageIds, ...(run.error ? { error: run.error } : {}), ...data } });
   return run;
+}
+
+/** The provider the agent runs on now (as the invoker resolves it), for usage by provider. */
+function providerOf(ctx: Ctx, agentId: string): string {
+  const settings = ctx.getSettings();
+  return agentProvider(settings, ownEntry(settings.agents, agentId) ?? {});
 }
 
 /** queued -> running (with `run.started`); a retried run that is already running stays silent. */
@@ -52,7 +59,7 @@ export function finishRunWithEvent(ctx: Ctx, run: RunRecord, input: FinishInput)
     });
     if (!changed) return false;
     // An ended run takes no more steering; its saved state goes once this commits.
-    ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
+    ctx.stores.db.onCommit(() => ctx.steering.forget(run.id));
     const totals = {
       inputTokens: run.inputTokens + (input.usage?.inputTokens ?? 0),
       outputTokens: run.outputTokens + (input.usage?.outputTokens ?? 0),

@@ -9,6 +9,7 @@
  * (the queue's per-agent single flight); sub-agents run beside them, limited by the tree limits.
  * Settings are read live (`getSettings`) at every claim and run.
  */
+import { invokeAgent, newId, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type Settings, type Stores } from '@tinyagi/core';
 import {
   ownEntry,
   type AgentMessageStore,
@@ -18,19 +19,11 @@ import {
   type ChatroomStore,
   effectiveQueue,
   groupWrites,
-  invokeAgent,
-  newId,
-  QueueWorker,
   type SenderDefaultsStore,
   STEER_COMMANDS,
-  TERMINAL_RUN_STATUSES,
-  TinyError,
-  type InvokeRequest,
-  type InvokeResult,
-  type Settings,
   type SteerCommand,
-  type Stores,
-} from '@tinyagi/core';
+  withDatabase,
+} from '@tinyagi/core/internal';
 import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../conversations/transcript.ts';
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
 import { teamMembers } from '../protocol/addressing.ts';
@@ -92,9 +85,10 @@ export class Orchestrator implements Spawner {
 
   constructor(options: OrchestratorOptions) {
     this.#options = options;
-    const db = options.stores.db;
+    const stores = withDatabase(options.stores);
+    const db = stores.db;
     this.#ctx = {
-      stores: options.stores,
+      stores,
       getSettings: options.getSettings,
       invoke: options.invoke ?? invokeAgent,
       plugins: options.plugins ?? [],

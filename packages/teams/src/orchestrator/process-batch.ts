@@ -11,14 +11,9 @@
  * queue applies in the same transaction as the completion of the claimed messages.
  */
 import {
-  agentDefaults,
-  effectiveBudgets,
-  effectiveLimits,
   newId,
-  sessionKeyFor,
   TERMINAL_RUN_STATUSES,
   TinyError,
-  ownEntry,
   type ClaimedBatch,
   type ConversationRecord,
   type HandlerContext,
@@ -28,6 +23,7 @@ import {
   type RunCause,
   type RunRecord,
 } from '@tinyagi/core';
+import { agentDefaults, effectiveBudgets, effectiveLimits, sessionKeyFor, ownEntry } from '@tinyagi/core/internal';
 import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
@@ -147,7 +143,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     const effects = await applyRunEffects(ctx, { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result });
     return () => {
       effects();
-      ctx.stores.db.afterCommit(() => ctx.steering.forget(run.id));
+      ctx.stores.db.onCommit(() => ctx.steering.forget(run.id));
     };
   } catch (err) {
     recordAttemptSpend(ctx, run, err);

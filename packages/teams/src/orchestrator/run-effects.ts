@@ -4,7 +4,8 @@
  * handoffs (new messages with their runs), notes and replies to the human, the soft-limit
  * prompt. Everything that can be async (plugins) happens before; the returned function is sync.
  */
-import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, newId, agentDefaults, partitionFiles, ownEntry, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { newId, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, agentDefaults, partitionFiles, ownEntry } from '@tinyagi/core/internal';
 import { answersHuman, noteKey, replyKey, signed, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import type { GuardRejection } from '../guards/rules.ts';
@@ -43,7 +44,7 @@ export interface DeliveryToEnqueue {
 }
 
 /** Work held back by a guard (a conversation's `held` column). */
-export type { HeldDelivery } from '@tinyagi/core';
+export type { HeldDelivery } from '@tinyagi/core/internal';
 
 const MAX_HELD = 50;
 
@@ -83,7 +84,7 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
     }
     if (plan.notes.length > 0) {
       const notes = plan.notes;
-      ctx.stores.db.afterCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
+      ctx.stores.db.onCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
     }
     for (const post of plan.roomPosts) {
       const stored = ctx.stores.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId });

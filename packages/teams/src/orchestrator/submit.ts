@@ -3,7 +3,8 @@
  * defaults, `continue`/`stop` answers to a limit prompt, and the enqueue of the message with its
  * conversation and root run in one transaction (idempotent on the channel's message key).
  */
-import { effectiveLimits, newId, agentDefaults, teamDefaults, TinyError, ownEntry, type MessageKind, type Settings } from '@tinyagi/core';
+import { newId, TinyError, type MessageKind, type Settings } from '@tinyagi/core';
+import { effectiveLimits, agentDefaults, teamDefaults, ownEntry } from '@tinyagi/core/internal';
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type ResolvedTarget } from '../protocol/addressing.ts';
 import type { MessageMeta } from '../router/provenance.ts';

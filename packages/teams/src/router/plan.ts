@@ -5,7 +5,7 @@
  * guards run on the result before anything is enqueued.
  */
 import type { Settings } from '@tinyagi/core';
-import { ownEntry } from '@tinyagi/core';
+import { ownEntry } from '@tinyagi/core/internal';
 import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
 import type { GuardedDelivery } from '../guards/dispatch.ts';
 import { teamMembers, teamsOf } from '../protocol/addressing.ts';

@@ -7,7 +7,7 @@ import type { PingPongState } from '../guards/ping-pong.ts';
 
 /**
  * What the orchestrator keeps in a queue message's `meta`. The run a message starts is the
- * message's own `runId` column (before migration 0008 it was kept in `meta` too).
+ * message's own `runId` column (before migration 0010 it was kept in `meta` too).
  */
 export interface MessageMeta {
   /** Sending agent, or null for a human. */
@@ -28,7 +28,7 @@ export interface MessageProvenance extends MessageMeta {
 
 export function readMeta(message: { runId: string | null; meta: Record<string, unknown> }): MessageProvenance | undefined {
   const meta = message.meta;
-  // `meta.runId`: messages written before migration 0008 moved it to the column.
+  // `meta.runId`: messages written before migration 0010 moved it to the column.
   const runId = message.runId ?? (typeof meta.runId === 'string' ? meta.runId : undefined);
   if (runId === undefined) return undefined;
   const hop = typeof meta.hop === 'number' ? meta.hop : 0;

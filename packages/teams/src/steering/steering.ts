@@ -11,7 +11,7 @@
  * from what the store holds for open runs: a pause or pending input survives a restart, and
  * input an interrupted attempt had already received is handed to its retry again.
  */
-import type { RunSteeringState, RunSteeringStore, SteerCommand } from '@tinyagi/core';
+import type { RunSteeringState, RunSteeringStore, SteerCommand } from '@tinyagi/core/internal';
 
 export interface SteeringInput {
   /** Messages added with `inject`, oldest first. */

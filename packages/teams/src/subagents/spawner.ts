@@ -15,7 +15,8 @@
  * - The child's usage counts against the conversation, i.e. the whole tree: once the tree's
  *   spend reaches the conversation budget, running children are stopped and new ones refused.
  */
-import { effectiveBudgets, effectiveLimits, isInvokeError, newId, ownEntry, spendOf, TERMINAL_RUN_STATUSES, TinyError, type RunRecord, type SpawnAgentArgs } from '@tinyagi/core';
+import { isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord } from '@tinyagi/core';
+import { effectiveBudgets, effectiveLimits, ownEntry, spendOf, type SpawnAgentArgs } from '@tinyagi/core/internal';
 import { checkBudgets } from '../guards/budgets.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';

@@ -9,9 +9,8 @@
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
-import type { ConversationView, TranscriptEntry } from '@tinyagi/client';
+import { applyRunEvents, emptyRunTree, mergeRunRecords, runTreeTotals, type ConversationView, type RunTree, type RunTreeNode, type TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { applyRunEvent, treeFromRoots, treeTotals, type RunTree, type TreeNode } from '@/lib/run-tree';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money } from '@/components/ui';
 
@@ -42,7 +41,11 @@ const RUN_END = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.re
 
 function Conversation({ id }: { id: string }) {
   const [conversation, setConversation] = useState<ConversationView | null>(null);
-  const tree = useRef<RunTree>({ nodes: new Map(), roots: [] });
+  // The tree is immutable (@tinyagi/client's run-tree): an event that changes a run gives a new
+  // tree in which that run and its ancestors are new objects, so memoised rows re-render only
+  // along that path. `version` tells React the ref moved on.
+  const tree = useRef<RunTree>(emptyRunTree());
+  const lookup = useCallback((runId: string) => tree.current.nodes.get(runId), []);
   const [version, setVersion] = useState(0);
   const [transcript, setTranscript] = useState<TranscriptEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -60,28 +63,35 @@ function Conversation({ id }: { id: string }) {
       .getConversation({ params: { id } })
       .then((t) => {
         setConversation(t.conversation);
-        tree.current = treeFromRoots(t.roots);
-        setVersion((v) => v + 1);
+        // Merged, not replaced: events that arrived before the snapshot are kept, and the snapshot
+        // never moves a run back.
+        const next = mergeRunRecords(tree.current, t.roots);
+        if (next !== tree.current) {
+          tree.current = next;
+          setVersion((v) => v + 1);
+        }
       })
       .catch((err: unknown) => (messageOf(err).includes('No such conversation') ? setNotFound(true) : setError(messageOf(err))));
     loadTranscript();
   }, [id, loadTranscript]);
 
   useLiveEvents((events) => {
-    let changed = false;
+    const mine = events.filter((e) => e.conversationId === id);
     let ended = false;
-    for (const e of events) {
-      if (e.conversationId !== id) continue;
-      if (applyRunEvent(tree.current, e)) changed = true;
+    for (const e of mine) {
       if (RUN_END.has(e.type)) ended = true;
       if (e.type === 'conversation.completed') setConversation((c) => (c ? { ...c, status: e.data.status, stopReason: e.data.reason ?? null, costUsd: e.data.costUsd, hops: e.data.hops } : c));
     }
-    if (changed) setVersion((v) => v + 1);
+    const next = applyRunEvents(tree.current, mine);
+    if (next !== tree.current) {
+      tree.current = next;
+      setVersion((v) => v + 1);
+    }
     if (ended) loadTranscript();
   });
 
   if (notFound) return <p>This conversation does not exist (it may have been purged by retention).</p>;
-  const totals = treeTotals(tree.current);
+  const totals = runTreeTotals(tree.current);
   const active = conversation?.status === 'active';
   return (
     <div className="space-y-4">
@@ -130,7 +140,7 @@ function Conversation({ id }: { id: string }) {
         ) : (
           <div role="tree" aria-label="Runs" data-testid="run-tree" data-version={version} className="text-sm" onKeyDown={onTreeKey}>
             {tree.current.roots.map((runId, i) => (
-              <RunRow key={runId} tree={tree.current} runId={runId} level={0} first={i === 0} rev={tree.current.nodes.get(runId)?.rev ?? 0} onError={setError} />
+              <RunRow key={runId} node={lookup(runId)} lookup={lookup} large={totals.runs > 200} level={0} first={i === 0} onError={setError} />
             ))}
           </div>
         )}
@@ -185,11 +195,31 @@ function onTreeKey(e: KeyboardEvent<HTMLDivElement>): void {
   next?.focus();
 }
 
-/** One node and its children; memoised on the node's rev, so an event re-renders only the rows on its path. */
-const RunRow = memo(function RunRow({ tree, runId, level, first = false, onError }: { tree: RunTree; runId: string; level: number; first?: boolean; rev: number; onError: (e: string) => void }) {
-  const node = tree.nodes.get(runId);
+/** Why a run ended when it did not complete: its error, else the guard rule or the cancel reason the event gave. */
+function endNote(node: RunTreeNode): string | null {
+  if (node.error) return node.error;
+  if (!node.reason) return null;
+  return node.status === 'rejected' ? `refused by ${node.reason}` : node.status === 'cancelled' ? `cancelled: ${node.reason}` : null;
+}
+
+/** One node and its children; memoised on the node object, which is new only when it or a run under it changed. */
+const RunRow = memo(function RunRow({
+  node,
+  lookup,
+  large,
+  level,
+  first = false,
+  onError,
+}: {
+  node: RunTreeNode | undefined;
+  lookup: (runId: string) => RunTreeNode | undefined;
+  large: boolean;
+  level: number;
+  first?: boolean;
+  onError: (e: string) => void;
+}) {
   // A large tree opens two levels deep; the rest expands on demand.
-  const [open, setOpen] = useState(() => level < 2 || tree.nodes.size <= 200);
+  const [open, setOpen] = useState(() => level < 2 || !large);
   if (!node) return null;
   const hasChildren = node.children.length > 0;
   return (
@@ -220,19 +250,20 @@ const RunRow = memo(function RunRow({ tree, runId, level, first = false, onError
         <span className="text-xs text-slate-600 dark:text-slate-400">
           depth {node.depth} · <Elapsed node={node} /> · {node.inputTokens + node.outputTokens} tok · {money(node.costUsd)}
         </span>
+        {node.paused && node.status === 'running' && <span className="text-xs font-medium text-amber-800 dark:text-amber-300">paused</span>}
         {node.progress && node.status === 'running' && <span className="truncate text-xs italic text-slate-600 dark:text-slate-300">“{node.progress}”</span>}
         {node.status === 'running' || node.status === 'queued' ? <RunActions runId={node.runId} agentId={node.agentId} onError={onError} /> : null}
       </div>
-      {node.error && (
+      {endNote(node) && (
         <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
-          {node.error}
+          {endNote(node)}
         </p>
       )}
       {hasChildren && open && (
         // biome-ignore lint/a11y/useSemanticElements: a tree item's children are a role="group" in the WAI-ARIA tree pattern; a <fieldset> would announce a form grouping
         <div role="group">
           {node.children.map((child) => (
-            <RunRow key={child} tree={tree} runId={child} level={level + 1} rev={tree.nodes.get(child)?.rev ?? 0} onError={onError} />
+            <RunRow key={child} node={lookup(child)} lookup={lookup} large={large} level={level + 1} onError={onError} />
           ))}
         </div>
       )}
@@ -240,7 +271,7 @@ const RunRow = memo(function RunRow({ tree, runId, level, first = false, onError
   );
 });
 
-function Elapsed({ node }: { node: TreeNode }) {
+function Elapsed({ node }: { node: RunTreeNode }) {
   if (node.startedAt === null) return <>not started</>;
   return <>{duration((node.endedAt ?? Date.now()) - node.startedAt)}</>;
 }

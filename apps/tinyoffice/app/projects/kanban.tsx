@@ -1,0 +1,229 @@
+'use client';
+/**
+ * The kanban board: five columns, drag and drop with the mouse (drag a card anywhere) or the
+ * keyboard (focus a card's ⠿ handle, Space to pick it up, arrows to move, Space to drop, Escape
+ * to cancel), announced to screen readers by dnd-kit. A drop reports the new order of the
+ * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder.
+ */
+import {
+  DndContext,
+  type DragEndEvent,
+  type DragOverEvent,
+  type DragStartEvent,
+  type KeyboardCoordinateGetter,
+  KeyboardSensor,
+  PointerSensor,
+  closestCorners,
+  useDroppable,
+  useSensor,
+  useSensors,
+} from '@dnd-kit/core';
+import { SortableContext, arrayMove, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
+import { CSS } from '@dnd-kit/utilities';
+import Link from 'next/link';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import type { Task, TaskStatus } from '@tinyagi/client';
+import { StatusPill } from '@/components/ui';
+
+export const COLUMNS: ReadonlyArray<{ status: TaskStatus; label: string }> = [
+  { status: 'backlog', label: 'Backlog' },
+  { status: 'todo', label: 'To do' },
+  { status: 'in_progress', label: 'In progress' },
+  { status: 'review', label: 'Review' },
+  { status: 'done', label: 'Done' },
+];
+
+export type Board = Record<TaskStatus, string[]>;
+
+export function boardOf(tasks: readonly Task[]): Board {
+  const board: Board = { backlog: [], todo: [], in_progress: [], review: [], done: [] };
+  for (const t of [...tasks].sort((a, b) => a.position - b.position || a.createdAt - b.createdAt)) board[t.status].push(t.id);
+  return board;
+}
+
+function columnOf(board: Board, id: string): TaskStatus | undefined {
+  if (id in board) return id as TaskStatus;
+  return COLUMNS.find((c) => board[c.status].includes(id))?.status;
+}
+
+export interface KanbanProps {
+  tasks: ReadonlyMap<string, Task>;
+  board: Board;
+  conversations: ReadonlyMap<string, string>;
+  selected: string | null;
+  onOpen: (id: string) => void;
+  onReorder: (next: Board, changed: Partial<Board>) => void;
+}
+
+export function Kanban({ tasks, board: fromServer, conversations, selected, onOpen, onReorder }: KanbanProps) {
+  const [board, setBoard] = useState(fromServer);
+  const origin = useRef<{ board: Board; column: TaskStatus } | null>(null);
+  const current = useRef(board);
+  current.current = board;
+  useEffect(() => {
+    if (!origin.current) setBoard(fromServer);
+  }, [fromServer]);
+  // Left/right jump to the top of the neighbouring column (dnd-kit's sortable getter looks for
+  // the nearest droppable and, across columns, kept finding the card itself); up/down are its own.
+  const coordinateGetter = useMemo<KeyboardCoordinateGetter>(
+    () => (event, args) => {
+      if (event.code !== 'ArrowRight' && event.code !== 'ArrowLeft') return sortableKeyboardCoordinates(event, args);
+      event.preventDefault();
+      const from = columnOf(current.current, String(args.active));
+      const index = COLUMNS.findIndex((c) => c.status === from);
+      const next = COLUMNS[index + (event.code === 'ArrowRight' ? 1 : -1)];
+      const rect = next ? args.context.droppableRects.get(next.status) : undefined;
+      return rect ? { x: rect.left, y: rect.top } : undefined;
+    },
+    [],
+  );
+  const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 5 } }), useSensor(KeyboardSensor, { coordinateGetter }));
+
+  const onDragStart = ({ active }: DragStartEvent) => {
+    const column = columnOf(board, String(active.id));
+    if (column) origin.current = { board, column };
+  };
+
+  const onDragOver = ({ active, over }: DragOverEvent) => {
+    if (!over) return;
+    const id = String(active.id);
+    setBoard((b) => {
+      const from = columnOf(b, id);
+      const to = columnOf(b, String(over.id));
+      if (!from || !to || from === to) return b;
+      const target = b[to];
+      const overIndex = target.indexOf(String(over.id));
+      const at = overIndex < 0 ? target.length : overIndex;
+      return { ...b, [from]: b[from].filter((x) => x !== id), [to]: [...target.slice(0, at), id, ...target.slice(at)] };
+    });
+  };
+
+  const onDragEnd = ({ active, over }: DragEndEvent) => {
+    const start = origin.current;
+    origin.current = null;
+    if (!start) return;
+    const id = String(active.id);
+    let next = board;
+    const to = columnOf(next, id);
+    if (over && to) {
+      const overCol = columnOf(next, String(over.id));
+      if (overCol === to) {
+        const list = next[to];
+        const from = list.indexOf(id);
+        const dest = String(over.id) === to ? list.length - 1 : list.indexOf(String(over.id));
+        if (from !== dest && dest >= 0) next = { ...next, [to]: arrayMove(list, from, dest) };
+      }
+    }
+    if (!to) return setBoard(start.board);
+    setBoard(next);
+    const changed: Partial<Board> = { [start.column]: next[start.column], [to]: next[to] };
+    const same = start.column === to && next[to].join() === start.board[to].join();
+    if (!same) onReorder(next, changed);
+  };
+
+  return (
+    <DndContext
+      sensors={sensors}
+      collisionDetection={closestCorners}
+      onDragStart={onDragStart}
+      onDragOver={onDragOver}
+      onDragEnd={onDragEnd}
+      onDragCancel={() => {
+        if (origin.current) setBoard(origin.current.board);
+        origin.current = null;
+      }}
+      accessibility={{ screenReaderInstructions: { draggable: 'To move a task, press Space on its handle. Arrow keys move it within and across columns. Space drops it, Escape cancels.' } }}
+    >
+      <div data-testid="kanban" className="grid grid-flow-col auto-cols-[minmax(10.5rem,1fr)] gap-3 overflow-x-auto pb-2">
+        {COLUMNS.map((c) => (
+          <Column key={c.status} status={c.status} label={c.label} ids={board[c.status]} tasks={tasks} conversations={conversations} selected={selected} onOpen={onOpen} />
+        ))}
+      </div>
+    </DndContext>
+  );
+}
+
+const Column = memo(function Column({
+  status,
+  label,
+  ids,
+  tasks,
+  conversations,
+  selected,
+  onOpen,
+}: {
+  status: TaskStatus;
+  label: string;
+  ids: string[];
+  tasks: ReadonlyMap<string, Task>;
+  conversations: ReadonlyMap<string, string>;
+  selected: string | null;
+  onOpen: (id: string) => void;
+}) {
+  const { setNodeRef, isOver } = useDroppable({ id: status });
+  const items = useMemo(() => ids, [ids]);
+  return (
+    <section aria-label={`${label} (${ids.length})`} data-column={status} className="flex min-h-40 flex-col rounded-lg bg-slate-100 p-2 dark:bg-slate-900">
+      <h2 className="mb-2 flex items-center gap-2 px-1 text-sm font-semibold text-slate-700 dark:text-slate-200">
+        {label}
+        <span className="rounded-full bg-slate-200 px-2 text-xs dark:bg-slate-700">{ids.length}</span>
+      </h2>
+      <SortableContext id={status} items={items} strategy={verticalListSortingStrategy}>
+        <ol ref={setNodeRef} className={`flex min-h-24 flex-1 flex-col gap-2 rounded ${isOver ? 'bg-sky-100 dark:bg-sky-950' : ''}`}>
+          {ids.map((id) => {
+            const task = tasks.get(id);
+            return task ? <Card key={id} task={task} conversationStatus={task.conversationId ? conversations.get(task.conversationId) : undefined} selected={selected === id} onOpen={onOpen} /> : null;
+          })}
+        </ol>
+      </SortableContext>
+    </section>
+  );
+});
+
+const Card = memo(function Card({ task, conversationStatus, selected, onOpen }: { task: Task; conversationStatus: string | undefined; selected: boolean; onOpen: (id: string) => void }) {
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: task.id });
+  const assignee = task.assigneeAgent ? `@${task.assigneeAgent}` : task.assigneeTeam ? `#${task.assigneeTeam}` : null;
+  const name = task.identifier ?? task.title;
+  return (
+    <li
+      ref={setNodeRef}
+      {...listeners}
+      data-task={task.id}
+      data-identifier={task.identifier ?? ''}
+      style={{ transform: CSS.Translate.toString(transform), transition }}
+      className={`rounded-md border bg-white p-2 text-sm shadow-sm dark:bg-slate-800 ${isDragging ? 'opacity-60 ring-2 ring-sky-500' : ''} ${selected ? 'border-sky-600 dark:border-sky-400' : 'border-slate-200 dark:border-slate-700'}`}
+    >
+      <div className="flex items-start gap-1">
+        <button
+          ref={setActivatorNodeRef}
+          type="button"
+          {...attributes}
+          aria-label={`Move ${name}`}
+          className="cursor-grab rounded px-0.5 text-slate-500 hover:bg-slate-100 dark:text-slate-400 dark:hover:bg-slate-700"
+        >
+          ⠿
+        </button>
+        <button type="button" className="min-w-0 flex-1 text-left" onClick={() => onOpen(task.id)}>
+          {task.identifier && <span className="mr-1 font-mono text-xs text-slate-600 dark:text-slate-300">{task.identifier}</span>}
+          <span className="break-words font-medium">{task.title}</span>
+        </button>
+      </div>
+      {(assignee || task.conversationId) && (
+        <div className="mt-1 flex flex-wrap items-center gap-2 pl-5 text-xs text-slate-600 dark:text-slate-300">
+          {assignee && <span>{assignee}</span>}
+          {task.conversationId && (
+            <Link
+              href={`/conversations/view?id=${encodeURIComponent(task.conversationId)}`}
+              className="ml-auto flex items-center gap-1 underline"
+              data-testid="task-conversation"
+              data-status={conversationStatus ?? 'unknown'}
+            >
+              <StatusPill status={conversationStatus ?? 'queued'} />
+              <span className="sr-only">conversation of {name}</span>
+            </Link>
+          )}
+        </div>
+      )}
+    </li>
+  );
+});

@@ -1,0 +1,207 @@
+'use client';
+/**
+ * One task: title, status, assignee (agent or team), project, description, its conversation and
+ * comments (list, add, delete), and delete. Saving a status of "In progress" on an assigned task
+ * dispatches it (the server does it), like a drag on the board.
+ */
+import Link from 'next/link';
+import { type FormEvent, useEffect, useState } from 'react';
+import type { Comment, Project, Task, TaskStatus } from '@tinyagi/client';
+import { api, messageOf } from '@/lib/api';
+import { Button, ErrorLine, StatusPill } from '@/components/ui';
+import { AssigneeOptions, assigneeBody, assigneeValue } from './assignee';
+import { COLUMNS } from './kanban';
+
+const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
+
+export function TaskDetail({
+  task,
+  projects,
+  agents,
+  teams,
+  conversationStatus,
+  onSaved,
+  onDeleted,
+  onClose,
+}: {
+  task: Task;
+  projects: Project[];
+  agents: string[];
+  teams: string[];
+  conversationStatus: string | undefined;
+  onSaved: (t: Task) => void;
+  onDeleted: () => void;
+  onClose: () => void;
+}) {
+  const [title, setTitle] = useState(task.title);
+  const [description, setDescription] = useState(task.description);
+  const [status, setStatus] = useState<TaskStatus>(task.status);
+  const [assignee, setAssignee] = useState(assigneeValue(task));
+  const [projectId, setProjectId] = useState(task.projectId ?? '');
+  const [comments, setComments] = useState<Comment[]>([]);
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  // The board moved it (drag, or the agent through the API): follow the status shown on the card.
+  useEffect(() => setStatus(task.status), [task.status]);
+  useEffect(() => {
+    api()
+      .listComments({ params: { id: task.id } })
+      .then(setComments)
+      .catch((err: unknown) => setError(messageOf(err)));
+  }, [task.id]);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setSaving(true);
+    setError(null);
+    try {
+      const saved = await api().patchTask({
+        params: { id: task.id },
+        body: { title: title.trim() || task.title, description, status, ...assigneeBody(assignee), projectId: projectId || null },
+      });
+      onSaved(saved);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  async function addComment(e: FormEvent) {
+    e.preventDefault();
+    if (!comment.trim()) return;
+    setError(null);
+    try {
+      const added = await api().addComment({ params: { id: task.id }, body: { content: comment.trim(), author: 'user' } });
+      setComments((c) => [...c, added]);
+      setComment('');
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }
+
+  async function removeComment(id: number) {
+    setError(null);
+    try {
+      await api().deleteComment({ params: { id } });
+      setComments((c) => c.filter((x) => x.id !== id));
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }
+
+  async function remove() {
+    if (!window.confirm(`Delete ${task.identifier ?? task.title} and its comments?`)) return;
+    try {
+      await api().deleteTask({ params: { id: task.id } });
+      onDeleted();
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }
+
+  const name = task.identifier ?? 'Task';
+  return (
+    <section aria-label={`Task ${name}`} data-testid="task-detail" className="w-full shrink-0 rounded-lg border border-slate-200 bg-white p-4 2xl:w-96 dark:border-slate-800 dark:bg-slate-900">
+      <div className="mb-3 flex items-center gap-2">
+        <h2 className="font-semibold">{name}</h2>
+        <Button className="ml-auto" onClick={onClose} aria-label="Close the task">
+          ✕
+        </Button>
+      </div>
+      <ErrorLine error={error} />
+      <form onSubmit={(e) => void save(e)} className="space-y-2">
+        <div>
+          <label htmlFor="task-title" className="mb-1 block text-sm font-medium">
+            Title
+          </label>
+          <input id="task-title" className={input} value={title} onChange={(e) => setTitle(e.target.value)} />
+        </div>
+        <div className="grid grid-cols-2 gap-2">
+          <div>
+            <label htmlFor="task-status" className="mb-1 block text-sm font-medium">
+              Status
+            </label>
+            <select id="task-status" className={input} value={status} onChange={(e) => setStatus(e.target.value as TaskStatus)}>
+              {COLUMNS.map((c) => (
+                <option key={c.status} value={c.status}>
+                  {c.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="task-assignee" className="mb-1 block text-sm font-medium">
+              Assignee
+            </label>
+            <select id="task-assignee" className={input} value={assignee} onChange={(e) => setAssignee(e.target.value)}>
+              <AssigneeOptions agents={agents} teams={teams} />
+            </select>
+          </div>
+        </div>
+        <div>
+          <label htmlFor="task-project" className="mb-1 block text-sm font-medium">
+            Project
+          </label>
+          <select id="task-project" className={input} value={projectId} onChange={(e) => setProjectId(e.target.value)}>
+            <option value="">No project</option>
+            {projects.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.prefix} · {p.name}
+                {p.archivedAt ? ' (archived)' : ''}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="task-description" className="mb-1 block text-sm font-medium">
+            Description
+          </label>
+          <textarea id="task-description" rows={5} className={input} value={description} onChange={(e) => setDescription(e.target.value)} />
+        </div>
+        <div className="flex gap-2">
+          <Button type="submit" tone="primary" disabled={saving}>
+            {saving ? 'Saving…' : 'Save task'}
+          </Button>
+          <Button tone="danger" onClick={() => void remove()}>
+            Delete task
+          </Button>
+        </div>
+      </form>
+      {task.conversationId && (
+        <p className="mt-3 flex items-center gap-2 text-sm">
+          Conversation: <StatusPill status={conversationStatus ?? 'queued'} />
+          <Link className="underline" href={`/conversations/view?id=${encodeURIComponent(task.conversationId)}`}>
+            open the run tree
+          </Link>
+        </p>
+      )}
+      <h3 className="mt-4 mb-2 text-sm font-semibold">Comments ({comments.length})</h3>
+      <ul className="space-y-2" aria-label="Comments">
+        {comments.map((c) => (
+          <li key={c.id} className="rounded border border-slate-200 p-2 text-sm dark:border-slate-700">
+            <div className="flex items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
+              <span className="font-medium">{c.author}</span>
+              <time dateTime={new Date(c.createdAt).toISOString()}>{new Date(c.createdAt).toLocaleString()}</time>
+              <Button className="ml-auto" tone="danger" onClick={() => void removeComment(c.id)} aria-label={`Delete the comment of ${c.author} from ${new Date(c.createdAt).toLocaleTimeString()}`}>
+                Delete
+              </Button>
+            </div>
+            <p className="mt-1 whitespace-pre-wrap break-words">{c.content}</p>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={(e) => void addComment(e)} className="mt-2 flex gap-2">
+        <label htmlFor="task-comment" className="sr-only">
+          New comment
+        </label>
+        <textarea id="task-comment" rows={2} className={input} placeholder="Add a comment…" value={comment} onChange={(e) => setComment(e.target.value)} />
+        <Button type="submit" disabled={!comment.trim()}>
+          Comment
+        </Button>
+      </form>
+    </section>
+  );
+}

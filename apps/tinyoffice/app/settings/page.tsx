@@ -1,0 +1,323 @@
+'use client';
+/**
+ * Settings: a form generated from the contract's SettingsFileSchema (one section per top-level
+ * key), checked with that schema before saving and by the daemon after, every problem shown at
+ * its settings path; secrets masked with set / replace / clear; and a raw JSON view that refuses
+ * invalid JSON or invalid settings. Changes made elsewhere (the CLI, a hand edit of
+ * settings.json) arrive as settings.changed events and show up here at once; fields being
+ * edited keep what the user typed.
+ */
+import Link from 'next/link';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { SettingsFileSchema } from '@tinyagi/client/contract';
+import { api, messageOf } from '@/lib/api';
+import { fromApiError, fromZodIssues, issuesUnder, type FieldIssues } from '@/lib/field-issues';
+import { getPath, type Json } from '@/lib/object-path';
+import { MANAGED_ELSEWHERE, SECTIONS, applyEdits, display, mergePatch, type Leaf } from '@/lib/settings-form';
+import { useLiveEvents } from '@/lib/use-events';
+import { INPUT, IssueSummary, SelectField, TextField } from '@/components/form';
+import { Button, ErrorLine, Panel } from '@/components/ui';
+
+const LEAVES = new Map(SECTIONS.flatMap((s) => s.leaves.map((l) => [l.path, l] as const)));
+
+export default function SettingsPage() {
+  const [base, setBase] = useState<Json | null>(null);
+  const [secrets, setSecrets] = useState<Map<string, boolean>>(new Map());
+  const [edits, setEdits] = useState<Record<string, string | null>>({});
+  const [issues, setIssues] = useState<FieldIssues>({});
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const [raw, setRaw] = useState(false);
+
+  const load = useCallback(() => {
+    Promise.all([api().getSettings(), api().getSecretStatus()])
+      .then(([settings, status]) => {
+        setBase(settings as Json);
+        setSecrets(new Map(status.secrets.map((s) => [s.path, s.set])));
+        setVersion((v) => v + 1);
+        setError(null);
+      })
+      .catch((err: unknown) => setError(messageOf(err)));
+  }, []);
+  useEffect(load, [load]);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'settings.changed')) load();
+  });
+
+  const draft = useMemo(() => (base ? applyEdits(base, edits, LEAVES) : null), [base, edits]);
+  const dirty = Object.keys(edits).length > 0;
+
+  async function save(next: Json): Promise<boolean> {
+    setSaved(null);
+    setError(null);
+    const checked = SettingsFileSchema.safeParse(next);
+    if (!checked.success) {
+      setIssues(fromZodIssues(checked.error.issues));
+      return false;
+    }
+    setIssues({});
+    try {
+      const written = await api().patchSettings({ body: mergePatch(base, next) as Json });
+      setBase(written as Json);
+      setEdits({});
+      setSaved('Saved to settings.json.');
+      api()
+        .getSecretStatus()
+        .then((s) => setSecrets(new Map(s.secrets.map((x) => [x.path, x.set]))))
+        .catch(() => {});
+      return true;
+    } catch (err) {
+      const mapped = fromApiError(err, ['body.']);
+      if (mapped) setIssues(mapped);
+      else setError(messageOf(err));
+      return false;
+    }
+  }
+
+  if (!base || !draft) return <Panel title="Settings">{error ? <ErrorLine error={error} /> : <p>Loading…</p>}</Panel>;
+  /** `undefined` drops the field's edit (back to what settings.json holds). */
+  const edit = (path: string) => (text: string | null | undefined) => {
+    setEdits((e) => {
+      const { [path]: _dropped, ...rest } = e;
+      return text === undefined ? rest : { ...rest, [path]: text };
+    });
+    setSaved(null);
+  };
+  const placed = new Set([...LEAVES.keys(), ...secrets.keys()]);
+
+  return (
+    <div className="space-y-4" data-settings-version={version}>
+      <div className="flex flex-wrap items-center gap-3">
+        <h1 className="text-xl font-semibold">Settings</h1>
+        <fieldset aria-label="View" className="ml-auto flex gap-1">
+          <Button aria-pressed={!raw} onClick={() => setRaw(false)}>
+            Form
+          </Button>
+          <Button aria-pressed={raw} onClick={() => setRaw(true)}>
+            Raw JSON
+          </Button>
+        </fieldset>
+      </div>
+      {raw ? (
+        <RawJson key={version} base={base} onSave={save} issues={issues} saved={saved} />
+      ) : (
+        <form
+          aria-label="Settings"
+          className="space-y-4"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save(draft);
+          }}
+        >
+          {SECTIONS.map((section) =>
+            MANAGED_ELSEWHERE[section.key] ? (
+              <Panel key={section.key} title={section.title}>
+                <p className="text-sm text-slate-700 dark:text-slate-300">
+                  {Object.keys((base[section.key] as Json | undefined) ?? {}).length} configured. Edit them on the{' '}
+                  <Link className="underline" href={MANAGED_ELSEWHERE[section.key]!}>
+                    {section.key === 'custom_providers' ? 'Control' : section.title} page
+                  </Link>{' '}
+                  or in the raw JSON view.
+                </p>
+                <IssueList issues={issuesUnder(issues, section.key)} />
+              </Panel>
+            ) : (
+              <Panel key={section.key} title={section.title}>
+                <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
+                  {section.leaves.map((leaf) =>
+                    secrets.has(leaf.path) ? (
+                      <SecretField
+                        key={leaf.path}
+                        leaf={leaf}
+                        set={secrets.get(leaf.path) === true}
+                        masked={getPath(base, leaf.path)}
+                        edit={edits[leaf.path]}
+                        onEdit={edit(leaf.path)}
+                        issues={issues}
+                      />
+                    ) : (
+                      <LeafField key={leaf.path} leaf={leaf} value={edits[leaf.path] ?? display(leaf, getPath(base, leaf.path))} onChange={edit(leaf.path)} issues={issues} />
+                    ),
+                  )}
+                </div>
+              </Panel>
+            ),
+          )}
+          <IssueSummary issues={issues} placed={placed} />
+          <ErrorLine error={error} />
+          <div className="sticky bottom-0 flex items-center gap-3 border-t border-slate-200 bg-white/95 py-2 dark:border-slate-800 dark:bg-slate-950/95">
+            <Button type="submit" tone="primary" disabled={!dirty}>
+              Save settings
+            </Button>
+            <Button
+              disabled={!dirty}
+              onClick={() => {
+                setEdits({});
+                setIssues({});
+              }}
+            >
+              Discard changes
+            </Button>
+            {saved && (
+              <span role="status" className="text-sm text-emerald-800 dark:text-emerald-300">
+                {saved}
+              </span>
+            )}
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}
+
+function LeafField({ leaf, value, onChange, issues }: { leaf: Leaf; value: string; onChange: (text: string) => void; issues: FieldIssues }) {
+  const common = { path: leaf.path, label: leaf.label, issues, value, onChange };
+  if (leaf.kind === 'boolean')
+    return (
+      <SelectField
+        {...common}
+        options={[
+          { value: '', label: '(default)' },
+          { value: 'true', label: 'yes' },
+          { value: 'false', label: 'no' },
+        ]}
+      />
+    );
+  if (leaf.kind === 'enum') return <SelectField {...common} options={[{ value: '', label: '(default)' }, ...(leaf.options ?? []).map((o) => ({ value: o, label: o }))]} />;
+  return (
+    <TextField
+      {...common}
+      type={leaf.kind === 'number' ? 'number' : 'text'}
+      {...(leaf.kind === 'list' ? { hint: 'Comma-separated.' } : leaf.options?.length ? { hint: `One of ${leaf.options.join(', ')}, or custom:<id>.` } : {})}
+    />
+  );
+}
+
+/** A secret: never shown; "set" or "not set", and replace (type a new one) or clear. */
+function SecretField({
+  leaf,
+  set,
+  masked,
+  edit,
+  onEdit,
+  issues,
+}: {
+  leaf: Leaf;
+  set: boolean;
+  masked: unknown;
+  edit: string | null | undefined;
+  onEdit: (text: string | null | undefined) => void;
+  issues: FieldIssues;
+}) {
+  const replacing = typeof edit === 'string';
+  const state = edit === null ? 'will be cleared' : replacing ? 'will be replaced' : set ? `set (${String(masked)})` : 'not set';
+  return (
+    <div className="flex flex-col gap-1" data-secret={leaf.path}>
+      {replacing ? (
+        <TextField path={leaf.path} label={`${leaf.label} (new value)`} type="password" value={edit} onChange={onEdit} issues={issues} />
+      ) : (
+        <>
+          <span className="text-sm font-medium">{leaf.label}</span>
+          <span className={`${INPUT} text-slate-700 dark:text-slate-300`} data-testid={`secret-${leaf.path}`}>
+            {state}
+          </span>
+        </>
+      )}
+      <div className="flex gap-2">
+        {!replacing && (
+          <Button onClick={() => onEdit('')} aria-label={`${set ? 'Replace' : 'Set'} ${leaf.path}`}>
+            {set ? 'Replace' : 'Set'}
+          </Button>
+        )}
+        {set && edit !== null && (
+          <Button tone="danger" onClick={() => onEdit(null)} aria-label={`Clear ${leaf.path}`}>
+            Clear
+          </Button>
+        )}
+        {edit !== undefined && (
+          <Button onClick={() => onEdit(undefined)} aria-label={`Keep the current ${leaf.path}`}>
+            Keep current
+          </Button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function IssueList({ issues }: { issues: Array<{ path: string; message: string }> }) {
+  if (issues.length === 0) return null;
+  return (
+    <ul role="alert" className="mt-2 list-disc pl-6 text-sm text-red-800 dark:text-red-300">
+      {issues.map((i) => (
+        <li key={`${i.path}:${i.message}`}>
+          <code className="font-mono">{i.path}</code>: {i.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** The whole file as JSON (secrets masked: a masked value sent back keeps the stored one). */
+function RawJson({ base, onSave, issues, saved }: { base: Json; onSave: (next: Json) => Promise<boolean>; issues: FieldIssues; saved: string | null }) {
+  const [text, setText] = useState(() => JSON.stringify(base, null, 2));
+  const [problem, setProblem] = useState<string | null>(null);
+  const list = Object.entries(issues).flatMap(([path, messages]) => messages.map((message) => ({ path, message })));
+  return (
+    <Panel title="Raw JSON">
+      <p className="mb-2 text-sm text-slate-700 dark:text-slate-300">Secrets stay masked; leave a masked value as it is to keep the stored secret. Nothing is saved unless the whole file is valid.</p>
+      <label htmlFor="settings-json" className="sr-only">
+        settings.json
+      </label>
+      <textarea
+        id="settings-json"
+        rows={24}
+        spellCheck={false}
+        aria-invalid={problem !== null || list.length > 0}
+        aria-describedby="settings-json-problems"
+        className={`${INPUT} font-mono`}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          setProblem(null);
+        }}
+      />
+      <div id="settings-json-problems" data-testid="raw-problems">
+        {problem && (
+          <p role="alert" className="mt-2 text-sm text-red-800 dark:text-red-300">
+            {problem}
+          </p>
+        )}
+        <IssueList issues={list} />
+      </div>
+      <div className="mt-2 flex gap-2">
+        <Button
+          tone="primary"
+          onClick={() => {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch (err) {
+              setProblem(`Not valid JSON: ${messageOf(err)}. Nothing was saved.`);
+              return;
+            }
+            if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+              setProblem('The settings must be a JSON object ({ … }). Nothing was saved.');
+              return;
+            }
+            void onSave(parsed as Json);
+          }}
+        >
+          Save JSON
+        </Button>
+        <Button onClick={() => setText(JSON.stringify(base, null, 2))}>Revert</Button>
+        {saved && (
+          <span role="status" className="self-center text-sm text-emerald-800 dark:text-emerald-300">
+            {saved}
+          </span>
+        )}
+      </div>
+    </Panel>
+  );
+}

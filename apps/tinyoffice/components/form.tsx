@@ -1,0 +1,111 @@
+/**
+ * Form fields that show their own problems: each field knows its settings path, and the problems
+ * at that path (from the contract's schema in the page, or from the server) appear under it with
+ * the path, tied to the input by aria-describedby so a screen reader reads them too.
+ */
+import type { ReactNode } from 'react';
+import type { FieldIssues } from '@/lib/field-issues';
+
+export const INPUT =
+  'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900 aria-[invalid=true]:border-red-600 dark:aria-[invalid=true]:border-red-400';
+
+const idOf = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+interface FieldProps {
+  path: string;
+  label: string;
+  issues: FieldIssues;
+  hint?: ReactNode;
+}
+
+function Frame({ path, label, issues, hint, children }: FieldProps & { children: ReactNode }) {
+  const id = idOf(path);
+  const problems = issues[path] ?? [];
+  return (
+    <div className="flex flex-col gap-1" data-field={path}>
+      <label htmlFor={id} className="text-sm font-medium">
+        {label}
+      </label>
+      {children}
+      {hint && (
+        <p id={`${id}-hint`} className="text-xs text-slate-600 dark:text-slate-300">
+          {hint}
+        </p>
+      )}
+      {problems.length > 0 && (
+        <p id={`${id}-error`} data-testid={`field-error-${path}`} className="text-xs text-red-700 dark:text-red-300">
+          <code className="font-mono">{path}</code>: {problems.join('; ')}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function described(path: string, issues: FieldIssues, hint: boolean) {
+  const id = idOf(path);
+  const ids = [hint ? `${id}-hint` : '', (issues[path]?.length ?? 0) > 0 ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return { id, 'aria-invalid': (issues[path]?.length ?? 0) > 0, 'aria-describedby': ids || undefined };
+}
+
+export function TextField(
+  props: FieldProps & { value: string; onChange: (value: string) => void; type?: 'text' | 'number' | 'password' | 'datetime-local'; placeholder?: string; rows?: number; readOnly?: boolean },
+) {
+  const { path, issues, hint, value, onChange, type = 'text', placeholder, rows, readOnly } = props;
+  const common = { ...described(path, issues, hint !== undefined), className: `${INPUT} ${rows ? 'font-mono' : ''}`, value, placeholder, readOnly };
+  return (
+    <Frame {...props}>
+      {rows ? (
+        <textarea {...common} rows={rows} onChange={(e) => onChange(e.target.value)} />
+      ) : (
+        <input {...common} type={type} step={type === 'number' ? 'any' : undefined} onChange={(e) => onChange(e.target.value)} autoComplete="off" spellCheck={false} />
+      )}
+    </Frame>
+  );
+}
+
+export function SelectField(props: FieldProps & { value: string; onChange: (value: string) => void; options: ReadonlyArray<{ value: string; label: string }> }) {
+  const { path, issues, hint, value, onChange, options } = props;
+  return (
+    <Frame {...props}>
+      <select {...described(path, issues, hint !== undefined)} className={INPUT} value={value} onChange={(e) => onChange(e.target.value)}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </Frame>
+  );
+}
+
+/** A tri-state switch for optional booleans: unset (the default applies), on, off. */
+export function BooleanField(props: FieldProps & { value: boolean | undefined; onChange: (value: boolean | undefined) => void; defaultLabel?: string }) {
+  const { value, onChange, defaultLabel = 'default' } = props;
+  return (
+    <SelectField
+      {...props}
+      value={value === undefined ? '' : String(value)}
+      onChange={(v) => onChange(v === '' ? undefined : v === 'true')}
+      options={[
+        { value: '', label: `(${defaultLabel})` },
+        { value: 'true', label: 'yes' },
+        { value: 'false', label: 'no' },
+      ]}
+    />
+  );
+}
+
+/** Problems the form cannot place next to a field (the whole file, a rule across keys). */
+export function IssueSummary({ issues, placed }: { issues: FieldIssues; placed: ReadonlySet<string> }) {
+  const rest = Object.entries(issues).filter(([path]) => !placed.has(path));
+  if (rest.length === 0) return null;
+  return (
+    <ul role="alert" data-testid="form-issues" className="list-disc rounded border border-red-300 bg-red-50 py-1 pr-2 pl-6 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+      {rest.map(([path, messages]) => (
+        <li key={path}>
+          <code className="font-mono">{path || '(whole file)'}</code>: {messages.join('; ')}
+        </li>
+      ))}
+    </ul>
+  );
+}

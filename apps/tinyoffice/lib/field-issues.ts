@@ -1,0 +1,76 @@
+/**
+ * Problems by field: the contract's zod issues (checked in the page before sending) and the
+ * server's 4xx details (`{issues: [{path, message, hint?}]}` of VALIDATION_FAILED and
+ * CONFIG_INVALID) both become `{ 'heartbeat.interval': ['must be …'] }`, keyed by the settings
+ * path written the way the API writes it (`a.b[2]`), so a form shows each next to its field.
+ */
+import { isApiError } from '@tinyagi/client';
+
+export type FieldIssues = Record<string, string[]>;
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** `['agents', 'coder', 'limits', 'max_depth']` -> `agents.coder.limits.max_depth`; indexes as `[2]`. */
+export function pathOf(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z0-9_-]+$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out;
+}
+
+/** zod issues (any version's `{path, message}`) as field issues. */
+export function fromZodIssues(issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>): FieldIssues {
+  return group(issues.map((i) => ({ path: pathOf(i.path), message: i.message })));
+}
+
+/**
+ * A server error's issues as field issues, each path with the first matching prefix removed
+ * (`body.`, `agents.coder.`): what stays is the form's own field path. Issues outside every
+ * prefix keep their full path (the form shows those above its fields).
+ */
+export function fromApiError(err: unknown, prefixes: readonly string[] = []): FieldIssues | null {
+  if (!isApiError(err) || err.status < 400 || err.status >= 500) return null;
+  const details = err.details as { issues?: Array<{ path?: unknown; message?: unknown; hint?: unknown }> } | undefined;
+  const raw = Array.isArray(details?.issues) ? details.issues : [];
+  if (raw.length === 0) return null;
+  return group(
+    raw.map((i) => {
+      let path = typeof i.path === 'string' ? i.path : '';
+      for (const prefix of prefixes) {
+        if (path === prefix.replace(/\.$/, '')) {
+          path = '';
+          break;
+        }
+        if (path.startsWith(prefix)) {
+          path = path.slice(prefix.length);
+          break;
+        }
+      }
+      const message = `${String(i.message ?? 'invalid')}${typeof i.hint === 'string' ? `. ${i.hint}` : ''}`;
+      return { path, message };
+    }),
+  );
+}
+
+function group(issues: Issue[]): FieldIssues {
+  const out: FieldIssues = {};
+  for (const issue of issues) {
+    const list = out[issue.path] ?? [];
+    list.push(issue.message);
+    out[issue.path] = list;
+  }
+  return out;
+}
+
+/** Issues at `path` or below it (a section shows the problems of its fields). */
+export function issuesUnder(issues: FieldIssues, path: string): Issue[] {
+  return Object.entries(issues)
+    .filter(([p]) => p === path || p.startsWith(`${path}.`) || p.startsWith(`${path}[`))
+    .flatMap(([p, messages]) => messages.map((message) => ({ path: p, message })));
+}

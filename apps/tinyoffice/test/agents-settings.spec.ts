@@ -1,0 +1,276 @@
+/**
+ * TinyOffice agents and settings pages, driven as a user would against a real daemon (the
+ * harness of office.spec.ts): create an agent through the form (a bad model is refused at its
+ * field, the fixed one is saved and the CLI sees it), edits keep what the form does not show,
+ * a cron schedule's next runs, the settings form and its raw JSON view, and changes made with
+ * the CLI appearing in the open page. axe on every new page and tab, light and dark.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PLANTED_KEY, startDaemon, type Daemon } from './daemon';
+
+test.describe.configure({ mode: 'serial' });
+
+const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-agents';
+
+let daemon: Daemon;
+let context: BrowserContext;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  daemon = await startDaemon();
+  context = await browser.newContext();
+  page = await context.newPage();
+  await page.goto(await daemon.loginLink());
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await daemon?.cleanup();
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: the test reads settings.json as the loose JSON it is
+type Loose = any;
+const settingsFile = (): Loose => JSON.parse(readFileSync(join(daemon.home, 'settings.json'), 'utf8'));
+
+async function shot(name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function setTheme(dark: boolean): Promise<void> {
+  await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
+}
+
+/** Serious and critical axe violations, light and dark, one line each. */
+async function axeBothThemes(where: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const dark of [false, true]) {
+    await setTheme(dark);
+    const result = await new AxeBuilder({ page }).analyze();
+    problems.push(
+      ...result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${where} (${dark ? 'dark' : 'light'}): ${v.id} ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`),
+    );
+  }
+  await setTheme(false);
+  return problems;
+}
+
+test('create an agent: a bad model is refused at its field, the fixed one is saved and `tinyagi agent list` shows it', async () => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
+  await expect(page.getByTestId('agents-table').locator('[data-agent-row="coder"]')).toBeVisible();
+  expect(await axeBothThemes('/agents')).toEqual([]);
+  await shot('agents-list');
+
+  await page.getByRole('button', { name: 'New agent' }).click();
+  const form = page.getByRole('form', { name: 'New agent' });
+  await form.getByLabel('Id', { exact: true }).fill('writer');
+  await form.getByLabel('Name', { exact: true }).fill('Writer');
+  await form.getByLabel('Provider', { exact: true }).selectOption('mock');
+  await form.getByLabel('Model', { exact: true }).fill('claude sonnet 4');
+  await form.getByLabel('Heartbeat interval (seconds)', { exact: true }).fill('900');
+  await form.getByLabel('Daily budget (USD)', { exact: true }).fill('2.5');
+  await form.getByRole('button', { name: 'Create agent' }).click();
+  const modelError = form.getByTestId('field-error-model');
+  await expect(modelError).toContainText('model');
+  await expect(modelError).toContainText('no spaces');
+  await expect(form.getByLabel('Model', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+  expect(settingsFile().agents.writer).toBeUndefined();
+  expect(await axeBothThemes('/agents (form with errors)')).toEqual([]);
+  await shot('agents-new-error');
+
+  await form.getByLabel('Model', { exact: true }).fill('sonnet');
+  await form.getByRole('button', { name: 'Create agent' }).click();
+  await expect(page).toHaveURL(/\/agents\/view\?id=writer/);
+  await expect(page.getByRole('heading', { name: '@writer' })).toBeVisible();
+  expect(settingsFile().agents.writer).toEqual({ name: 'Writer', provider: 'mock', model: 'sonnet', heartbeat: { interval: 900 }, budgets: { daily_usd: 2.5 } });
+  const list = await daemon.cli(['agent', 'list']);
+  expect(list).toMatch(/writer/);
+  expect(list).toMatch(/sonnet/);
+});
+
+test('editing one field keeps the rest: the heartbeat, and blocks the form does not show (mock scripts)', async () => {
+  await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
+  const form = page.getByRole('form', { name: 'Edit agent writer' });
+  await expect(form.getByLabel('Model', { exact: true })).toHaveValue('sonnet');
+  await form.getByLabel('Name', { exact: true }).fill('Writer Two');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await expect(form.getByRole('status')).toHaveText('Saved.');
+  expect(settingsFile().agents.writer).toEqual({ name: 'Writer Two', provider: 'mock', model: 'sonnet', heartbeat: { interval: 900 }, budgets: { daily_usd: 2.5 } });
+  expect(await axeBothThemes('/agents/view settings')).toEqual([]);
+  await shot('agent-settings');
+
+  // coder's mock script (rules the other tests rely on) is not a form field: it survives an edit.
+  const mockBefore = settingsFile().agents.coder.mock;
+  await page.goto(`${daemon.url}/agents/view?id=coder&tab=settings`);
+  const coder = page.getByRole('form', { name: 'Edit agent coder' });
+  await coder.getByLabel('Heartbeat enabled', { exact: true }).selectOption('false');
+  await coder.getByRole('button', { name: 'Save changes' }).click();
+  await expect(coder.getByRole('status')).toHaveText('Saved.');
+  expect(settingsFile().agents.coder).toMatchObject({ name: 'Coder', provider: 'mock', heartbeat: { enabled: false }, mock: mockBefore });
+
+  // Refusals only the daemon can make (core's rules over the whole file) land at the field too,
+  // or, when they name another agent, in the list above the button.
+  await coder.getByLabel('Working directory', { exact: true }).fill('../outside');
+  await coder.getByRole('button', { name: 'Save changes' }).click();
+  await expect(coder.getByTestId('field-error-working_directory')).toContainText('escapes the workspace');
+  await coder.getByLabel('Working directory', { exact: true }).fill(join(daemon.home, '..', 'workspace', 'reviewer'));
+  await coder.getByRole('button', { name: 'Save changes' }).click();
+  await expect(coder.getByTestId('form-issues')).toContainText('agents.reviewer');
+  expect(settingsFile().agents.coder.working_directory).toBeUndefined();
+  await shot('agent-settings-server-error');
+});
+
+test('a cron schedule shows its next occurrences in its time zone; disable empties the calendar', async () => {
+  await page.goto(`${daemon.url}/agents/view?id=writer&tab=schedules`);
+  const form = page.getByRole('form', { name: 'New schedule' });
+  await form.getByLabel('Label (optional)', { exact: true }).fill('standup');
+  await form.getByLabel('Message to send', { exact: true }).fill('What is the status?');
+  await form.getByLabel('When', { exact: true }).selectOption('cron');
+  await form.getByLabel('Cron expression', { exact: true }).fill('every day');
+  await expect(form.getByTestId('field-error-cron')).toBeVisible();
+  await form.getByLabel('Cron expression', { exact: true }).fill('0 9 * * 1-5');
+  await form.getByLabel('Time zone', { exact: true }).fill('Asia/Tokyo');
+  await expect(form.getByTestId('cron-preview').locator('[data-run-at]')).toHaveCount(5);
+  await form.getByRole('button', { name: 'Add schedule' }).click();
+  await expect(form.getByRole('status')).toHaveText('Created standup.');
+
+  const runs = page.getByTestId('next-runs').locator('[data-run-schedule="standup"]');
+  await expect(runs).toHaveCount(10);
+  const tokyo = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const times = (await runs.evaluateAll((items) => items.map((i) => Number(i.getAttribute('data-run-at'))))).sort((a, b) => a - b);
+  expect(times[0]!).toBeGreaterThan(Date.now() - 60_000);
+  for (const at of times) expect(tokyo.format(new Date(at))).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:00$/);
+  await expect(runs.first()).toContainText('09:00');
+  expect(settingsFile().agents.writer.heartbeat).toEqual({ interval: 900 });
+  expect(await axeBothThemes('/agents/view schedules')).toEqual([]);
+  await shot('agent-schedules');
+
+  await page.getByRole('button', { name: 'Disable standup' }).click();
+  await expect(page.locator('[data-schedule="standup"]')).toContainText('disabled');
+  await expect(runs).toHaveCount(0);
+});
+
+test('the other tabs: AGENTS.md is saved to the workspace; heartbeat, memory, skills, usage and chat pass axe', async () => {
+  await page.goto(`${daemon.url}/agents/view?id=writer&tab=prompt`);
+  const editor = page.getByLabel('AGENTS.md', { exact: true });
+  await expect(editor).not.toHaveValue('');
+  await editor.fill('# Writer\n\nWrite short, clear prose.\n');
+  await page.getByRole('button', { name: 'Save AGENTS.md' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved AGENTS.md.' })).toBeVisible();
+  expect(readFileSync(join(daemon.home, '..', 'workspace', 'writer', 'AGENTS.md'), 'utf8')).toBe('# Writer\n\nWrite short, clear prose.\n');
+  expect(await axeBothThemes('/agents/view prompt')).toEqual([]);
+
+  // Tabs by keyboard (WAI-ARIA tabs): arrows move between tabs.
+  await page.getByRole('tab', { name: 'System prompt' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page).toHaveURL(/tab=memory/);
+  await expect(page.getByRole('tab', { name: 'Memory' })).toBeFocused();
+  await expect(page.getByRole('region', { name: 'Memory' })).toBeVisible();
+  expect(await axeBothThemes('/agents/view memory')).toEqual([]);
+
+  await page.getByRole('tab', { name: 'Heartbeat' }).click();
+  await expect(page.getByLabel('Interval (seconds, 10 to 604800)', { exact: true })).toHaveValue('900');
+  await page.getByLabel('Interval (seconds, 10 to 604800)', { exact: true }).fill('5');
+  await page.getByRole('button', { name: 'Save heartbeat' }).click();
+  await expect(page.getByTestId('field-error-interval')).toBeVisible();
+  await page.getByLabel('Interval (seconds, 10 to 604800)', { exact: true }).fill('1800');
+  await page.getByRole('button', { name: 'Save heartbeat' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved the heartbeat.' })).toBeVisible();
+  expect(settingsFile().agents.writer.heartbeat).toMatchObject({ interval: 1800 });
+  expect(await axeBothThemes('/agents/view heartbeat')).toEqual([]);
+  await shot('agent-heartbeat');
+
+  for (const [tab, ready] of [
+    ['Skills', 'Skills'],
+    ['Usage', 'Usage'],
+  ] as const) {
+    await page.getByRole('tab', { name: tab }).click();
+    await expect(page.getByRole('region', { name: ready })).toBeVisible();
+    expect(await axeBothThemes(`/agents/view ${tab}`)).toEqual([]);
+  }
+
+  await page.getByRole('tab', { name: 'Chat' }).click();
+  await page.getByLabel('Message', { exact: true }).fill('hello writer');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByTestId('chat-log').locator('[data-role="agent"]').filter({ hasText: 'mock' }).first()).toBeVisible();
+  expect(await axeBothThemes('/agents/view chat')).toEqual([]);
+  await shot('agent-chat');
+  await page.getByRole('tab', { name: 'Usage' }).click();
+  await expect(page.getByTestId('agent-usage').locator('tbody tr').last().locator('td').nth(1)).not.toHaveText('0');
+  await shot('agent-usage');
+});
+
+test('settings: a form edit is written to settings.json; a CLI edit appears in the open page without a reload; secrets stay masked', async () => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  const form = page.getByRole('form', { name: 'Settings' });
+  const interval = form.getByLabel('Heartbeat interval', { exact: true });
+  await expect(interval).toBeVisible();
+  expect(await axeBothThemes('/settings')).toEqual([]);
+  await shot('settings');
+
+  // The planted key: only masked, with its set flag.
+  await expect(page.getByTestId('secret-models.anthropic.api_key')).toContainText('set (');
+  expect(await page.content()).not.toContain(PLANTED_KEY);
+
+  await interval.fill('-3');
+  await form.getByRole('button', { name: 'Save settings' }).click();
+  await expect(form.getByTestId('field-error-monitoring.heartbeat_interval')).toContainText('monitoring.heartbeat_interval');
+  await interval.fill('1200');
+  await form.getByRole('button', { name: 'Save settings' }).click();
+  await expect(form.getByRole('status')).toHaveText('Saved to settings.json.');
+  expect(settingsFile().monitoring).toEqual({ heartbeat_interval: 1200 });
+  expect(settingsFile().models.anthropic.api_key).toBe(PLANTED_KEY);
+
+  // The CLI writes settings.json; the daemon's watcher emits settings.changed; the page follows.
+  await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
+  await daemon.cli(['provider', 'openai', '--model', 'gpt-5.1', '--no-default']);
+  await expect(form.getByLabel('Openai › Model', { exact: true })).toHaveValue('gpt-5.1');
+  await daemon.cli(['agent', 'provider', 'writer', 'mock', '--model', 'opus']);
+  expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+
+  // Replace a secret, then clear it.
+  await page.getByRole('button', { name: 'Set models.openai.api_key' }).click();
+  await form.getByLabel('Openai › Api key (new value)', { exact: true }).fill('sk-openai-from-the-form-0123456789abcd');
+  await form.getByRole('button', { name: 'Save settings' }).click();
+  await expect(form.getByRole('status')).toHaveText('Saved to settings.json.');
+  expect(settingsFile().models.openai.api_key).toBe('sk-openai-from-the-form-0123456789abcd');
+  await expect(page.getByTestId('secret-models.openai.api_key')).toContainText('set (sk-…abcd)');
+  await page.getByRole('button', { name: 'Clear models.openai.api_key' }).click();
+  await form.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByTestId('secret-models.openai.api_key')).toHaveText('not set');
+  expect(settingsFile().models.openai.api_key).toBeUndefined();
+  expect(settingsFile().models.openai.model).toBe('gpt-5.1');
+});
+
+test('settings raw JSON: invalid JSON and invalid settings are refused with the path; a valid edit saves', async () => {
+  await page.goto(`${daemon.url}/settings`);
+  await page.getByRole('button', { name: 'Raw JSON' }).click();
+  const editor = page.getByLabel('settings.json', { exact: true });
+  await expect(editor).toHaveValue(/"workspace"/);
+  expect(await axeBothThemes('/settings raw')).toEqual([]);
+  const before = readFileSync(join(daemon.home, 'settings.json'), 'utf8');
+
+  await editor.fill('{ "queue": { "concurrency": 2 ');
+  await page.getByRole('button', { name: 'Save JSON' }).click();
+  await expect(page.getByTestId('raw-problems')).toContainText('Not valid JSON');
+
+  const current = await page.evaluate(async () => (await fetch('/api/settings')).json());
+  await editor.fill(JSON.stringify({ ...current, queue: { concurrency: -1 }, agents: { ...current.agents, writer: { ...current.agents.writer, model: 'two words' } } }, null, 2));
+  await page.getByRole('button', { name: 'Save JSON' }).click();
+  await expect(page.getByTestId('raw-problems')).toContainText('queue.concurrency');
+  await expect(page.getByTestId('raw-problems')).toContainText('agents.writer.model');
+  expect(readFileSync(join(daemon.home, 'settings.json'), 'utf8')).toBe(before);
+  await shot('settings-raw-errors');
+
+  await editor.fill(JSON.stringify({ ...current, retention: { days: 14 } }, null, 2));
+  await page.getByRole('button', { name: 'Save JSON' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved to settings.json.' })).toBeVisible();
+  expect(settingsFile().retention).toEqual({ days: 14 });
+  expect(settingsFile().models.anthropic.api_key).toBe(PLANTED_KEY);
+});

@@ -1,0 +1,32 @@
+/**
+ * The daemon the channel end-to-end tests run: @tinyagi/test-kit's launcher (`tinyagi run` from
+ * source, a fresh API token) whose supervisor starts the real channel process
+ * (@tinyagi/channels/runner) against a fake platform; one mock agent, `coder`, answers.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
+
+export interface ChannelDaemonOptions {
+  /** The channels block of settings.json (enabled channels and their platform settings). */
+  channels: Record<string, unknown>;
+  /** coder's settings besides `provider: 'mock'` (default: reply `coder done: {{message}}`); gets TINYAGI_HOME. */
+  coder?: (home: string) => Record<string, unknown>;
+  /** Other settings.json sections (e.g. `queue`). */
+  extra?: Record<string, unknown>;
+}
+
+export function createChannelDaemon(options: ChannelDaemonOptions): Promise<TestDaemon> {
+  return createDaemon({
+    build: 'source',
+    prefix: 'tinyagi-channels-',
+    apiToken: randomBytes(32).toString('base64url'),
+    settings: ({ root, home }) => ({
+      workspace: { path: join(root, 'workspace'), name: 'workspace' },
+      models: { provider: 'mock' },
+      agents: { coder: { provider: 'mock', ...(options.coder?.(home) ?? { mock: { reply: 'coder done: {{message}}' } }) } },
+      channels: options.channels,
+      ...options.extra,
+    }),
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Bundles the `tinyagi` executable (src/bin.ts and everything it loads from @tinyagi/core,
+ * teams, server and client) into dist/bin.js plus lazily loaded chunks in dist/chunks/.
+ * Why: a daemon built from ~600 ES modules spends most of its start-up in the module loader and
+ * keeps every module's source in memory; one bundle starts faster and is smaller
+ * (docs/profiling.md, fix 20). tsc's per-file output stays in dist/ for library users
+ * (`import … from 'tinyagi'`); only the executable is replaced.
+ *
+ * Left external (resolved from this package's dependencies at run time): native or
+ * file-reading packages (better-sqlite3; @fastify/swagger-ui serves files from its own folder),
+ * and the channels and the visualizer, which run in their own process or only on demand.
+ * Package files the bundled code reads (core's drizzle/ and templates/, this package's version)
+ * are found through `__TINYAGI_BUNDLED__` / `__TINYAGI_VERSION__` (core/src/package-root.ts,
+ * src/version.ts); the check at the end fails the build if any other file-relative URL appears.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+export const EXTERNAL = ['better-sqlite3', '@fastify/swagger', '@fastify/swagger-ui', '@tinyagi/channels', '@tinyagi/channels/*', '@tinyagi/visualizer'];
+
+/**
+ * Fastify's default schema compilers (ajv, fast-json-stringify): never loaded, since the server
+ * names its own compiler factories (server/src/zod-compilers.ts); left out of the bundle, with a
+ * stub that fails loudly if that ever changes.
+ */
+const unusedDefaults = {
+  name: 'fastify-default-compilers',
+  setup(b) {
+    b.onResolve({ filter: /^@fastify\/(ajv-compiler|fast-json-stringify-compiler)$/ }, (args) => ({ path: args.path, namespace: 'unused' }));
+    b.onLoad({ filter: /.*/, namespace: 'unused' }, (args) => ({
+      contents: `module.exports = () => { throw new Error(${JSON.stringify(`${args.path} is not part of the tinyagi bundle: every route compiles with zod`)}); };`,
+      loader: 'js',
+    }));
+  },
+};
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { bin: 'src/bin.ts' },
+  outdir: 'dist',
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  conditions: ['tinyagi-source'],
+  external: EXTERNAL,
+  // Whitespace and syntax only: names stay readable in stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  define: { __TINYAGI_BUNDLED__: 'true', __TINYAGI_VERSION__: JSON.stringify(version) },
+  // CommonJS dependencies inside an ES module bundle call require().
+  banner: { js: "import { createRequire as __tinyagiCreateRequire } from 'node:module'; const require = __tinyagiCreateRequire(import.meta.url);" },
+  plugins: [unusedDefaults],
+  logLevel: 'warning',
+  metafile: Boolean(process.env.BUNDLE_META),
+});
+
+// Every URL built from import.meta.url must still point at a file that exists from dist/ and
+// dist/chunks/ alike: the only ones allowed are listed here.
+const ALLOWED = new Set(['../bin.js', '../../../../apps/tinyoffice/']);
+const files = [
+  'bin.js',
+  ...readdirSync(join(root, 'dist/chunks'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => `chunks/${f}`),
+];
+const bad = [];
+for (const file of files) {
+  const text = readFileSync(join(root, 'dist', file), 'utf8');
+  for (const m of text.matchAll(/new URL\(\s*([^,]+?)\s*,\s*import\.meta\.url\s*\)/g)) {
+    const spec = m[1].replace(/^[`'"]|[`'"]$/g, '').replace(/\$\{ext\}/, '.js');
+    // From dist/bin.js these would point one folder too high: they belong in chunks only.
+    if (file === 'bin.js' || !ALLOWED.has(spec)) bad.push(`${file}: new URL(${m[1]}, import.meta.url)`);
+  }
+}
+if (bad.length > 0) {
+  console.error(`bundle: file-relative URLs that do not resolve from the bundle:\n  ${bad.join('\n  ')}`);
+  process.exit(1);
+}
+if (process.env.BUNDLE_META) writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));

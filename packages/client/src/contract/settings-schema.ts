@@ -1,0 +1,234 @@
+/**
+ * The settings.json schema: the reference's keys (snake_case, all optional) plus ours. It lives
+ * in the contract so the server, the CLI (through core) and TinyOffice's forms validate with the
+ * same schema; core adds the rules that span keys (ids, team membership, provider references,
+ * workspace escapes) in packages/core/src/config/rules.ts.
+ *
+ * Contract:
+ * - Every object is loose: keys this version does not know are kept, so a file written by a
+ *   newer TinyAGI or by the reference never loses data when we write it back.
+ * - The schema validates only; it has no defaults and no transforms, so a valid file parses to
+ *   exactly what is on disk. Defaults live in core (`effectiveLimits`, `agentDefaults`, …) and
+ *   are never written into the user's file.
+ */
+import * as z from 'zod';
+import { STEER_COMMANDS } from './conversations.ts';
+import { CUSTOM_HARNESSES } from './providers.ts';
+
+/**
+ * A model id as the providers' CLIs and APIs take it: `sonnet`, `claude-sonnet-4-6`,
+ * `sonnet[1m]`, `openai/gpt-5`, `gpt-5.1-codex`. No spaces or control characters: such a value
+ * is always a typo and would only fail later, inside an agent run. Empty means the provider's
+ * default (files written by the reference's setup carry `"model": ""`).
+ */
+export const MODEL_NAME_PATTERN = /^(?:[A-Za-z0-9][A-Za-z0-9._:/@+\-[\]]{0,199})?$/;
+export const ModelNameSchema = z.string().regex(MODEL_NAME_PATTERN, {
+  error: 'must be a model id such as "sonnet" or "claude-sonnet-4-6": letters, digits and . _ : / @ + - [ ], no spaces, at most 200 characters',
+});
+
+/** `HH:MM-HH:MM`, 24-hour clock; groups: start hour, start minute, end hour, end minute. */
+export const QUIET_HOURS_PATTERN = /^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$/;
+
+export const BUILTIN_PROVIDERS = ['anthropic', 'openai', 'opencode', 'mock'] as const;
+export const BUSY_POLICIES = ['collect', 'sequential'] as const;
+export const SESSION_MODES = ['shared', 'per-sender', 'per-thread'] as const;
+export const REPLY_MODES = ['each', 'aggregate'] as const;
+export const DURABILITIES = ['full', 'normal'] as const;
+export const MOCK_FAILURES = ['retryable', 'permanent', 'rate_limited', 'crash', 'hang'] as const;
+/**
+ * Claude Code's own `--permission-mode` values, plus `bypassPermissions` (the default here:
+ * `--dangerously-skip-permissions`, since nobody is at a terminal to approve a tool call).
+ */
+export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 'plan', 'dontAsk'] as const;
+/** An environment variable name, for `env_passthrough`. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+const positiveInt = z.int().positive();
+/** A file system path: no NUL byte (the OS cannot take one; spawn and fs calls would throw at every use). */
+const PathSchema = z.string().refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
+const nonNegative = z.number().nonnegative();
+
+/** "anthropic" | "openai" | "opencode" | "mock" | "custom:<provider id>". */
+export const ProviderNameSchema = z.union([z.enum(BUILTIN_PROVIDERS), z.templateLiteral(['custom:', z.string().min(1)])], {
+  error: (issue) => `Unknown provider ${JSON.stringify(issue.input)}`,
+});
+
+export const LimitsSettingsSchema = z.looseObject({
+  max_depth: positiveInt.optional(),
+  max_hops: positiveInt.optional(),
+  max_messages: positiveInt.optional(),
+  max_fanout: positiveInt.optional(),
+  max_children_per_run: positiveInt.optional(),
+  max_concurrent_children: positiveInt.optional(),
+  max_spawns_per_conversation: positiveInt.optional(),
+  conversation_timeout_s: z.number().positive().optional(),
+  child_timeout_s: z.number().positive().optional(),
+  ping_pong_max: positiveInt.optional(),
+});
+
+export const BudgetsSettingsSchema = z.looseObject({
+  conversation_usd: nonNegative.optional(),
+  conversation_tokens: z.int().nonnegative().optional(),
+  agent_daily_usd: nonNegative.optional(),
+  agent_daily_tokens: z.int().nonnegative().optional(),
+  global_daily_usd: nonNegative.optional(),
+  global_daily_tokens: z.int().nonnegative().optional(),
+  soft_limit_fraction: z.number().gt(0).max(1).optional(),
+});
+
+const UsageSchema = z.looseObject({
+  input_tokens: z.int().nonnegative().optional(),
+  output_tokens: z.int().nonnegative().optional(),
+  cost_usd: nonNegative.optional(),
+});
+
+export const MockRuleSchema = z.looseObject({
+  /** Substring of the incoming message that selects this rule. */
+  match: z.string(),
+  reply: z.string().optional(),
+  fail: z.enum(MOCK_FAILURES).optional(),
+  latency_ms: nonNegative.optional(),
+  spawn: z.array(z.looseObject({ agent: z.string(), task: z.string(), session: z.string().optional() })).optional(),
+  usage: UsageSchema.optional(),
+});
+
+/** The scripted, deterministic provider used for demos, tests and fresh installs. */
+export const MockScriptSchema = z.looseObject({
+  latency_ms: nonNegative.optional(),
+  reply: z.string().optional(),
+  usage: UsageSchema.optional(),
+  rules: z.array(MockRuleSchema).optional(),
+});
+
+export const AgentSettingsSchema = z.looseObject({
+  name: z.string().optional(),
+  provider: ProviderNameSchema.optional(),
+  model: ModelNameSchema.optional(),
+  working_directory: PathSchema.optional(),
+  system_prompt: z.string().optional(),
+  /** Wins over system_prompt (as in the reference). */
+  prompt_file: PathSchema.optional(),
+  heartbeat: z
+    .looseObject({
+      enabled: z.boolean().optional(),
+      /** Seconds. */
+      interval: z.number().positive().optional(),
+    })
+    .optional(),
+  limits: LimitsSettingsSchema.optional(),
+  timeout_s: z.number().positive().optional(),
+  inactivity_s: z.number().positive().optional(),
+  busy_policy: z.enum(BUSY_POLICIES).optional(),
+  session_mode: z.enum(SESSION_MODES).optional(),
+  steering: z.array(z.enum(STEER_COMMANDS)).optional(),
+  max_attempts: positiveInt.optional(),
+  /** Claude Code agents: how tool use is approved (see PERMISSION_MODES). */
+  permission_mode: z.enum(PERMISSION_MODES).optional(),
+  /** Names of extra variables of the daemon's environment this agent's CLI receives (cloud credentials). */
+  env_passthrough: z
+    .array(
+      z
+        .string()
+        .regex(ENV_NAME_PATTERN, 'must be an environment variable name (letters, digits and "_", not starting with a digit)')
+        .refine((name) => !name.toUpperCase().startsWith('TINYAGI_'), {
+          error: 'TINYAGI_* variables (the API token among them) never reach agents; the daemon sets the ones an agent needs',
+        }),
+    )
+    .max(100)
+    .optional(),
+  mock: MockScriptSchema.optional(),
+  cross_team: z.boolean().optional(),
+  /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
+  budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: z.int().nonnegative().optional() }).optional(),
+});
+
+export const TeamSettingsSchema = z.looseObject({
+  name: z.string().optional(),
+  agents: z.array(z.string()).optional(),
+  leader_agent: z.string().optional(),
+  reply_mode: z.enum(REPLY_MODES).optional(),
+  limits: LimitsSettingsSchema.optional(),
+  budgets: BudgetsSettingsSchema.optional(),
+});
+
+export const CustomProviderSettingsSchema = z.looseObject({
+  name: z.string().optional(),
+  harness: z.enum(CUSTOM_HARNESSES).optional(),
+  base_url: z
+    .string()
+    .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), {
+      error: (issue) => `Not an http(s) URL: ${JSON.stringify(issue.input)}`,
+    })
+    .optional(),
+  api_key: z.string().optional(),
+  model: ModelNameSchema.optional(),
+});
+
+const tokenBlock = z.looseObject({ bot_token: z.string().optional() });
+
+export const SettingsFileSchema = z.looseObject({
+  workspace: z.looseObject({ path: PathSchema.optional(), name: z.string().optional() }).optional(),
+  channels: z
+    .looseObject({
+      enabled: z.array(z.string()).optional(),
+      discord: tokenBlock.optional(),
+      telegram: tokenBlock.optional(),
+      whatsapp: z.looseObject({}).optional(),
+      /** Sticky default target per sender id (an agent or team id), written by channel clients. */
+      defaults: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  models: z
+    .looseObject({
+      provider: ProviderNameSchema.optional(),
+      anthropic: z.looseObject({ model: ModelNameSchema.optional(), api_key: z.string().optional(), oauth_token: z.string().optional() }).optional(),
+      openai: z.looseObject({ model: ModelNameSchema.optional(), api_key: z.string().optional() }).optional(),
+      opencode: z.looseObject({ model: ModelNameSchema.optional() }).optional(),
+    })
+    .optional(),
+  agents: z.record(z.string(), AgentSettingsSchema).optional(),
+  teams: z.record(z.string(), TeamSettingsSchema).optional(),
+  custom_providers: z.record(z.string(), CustomProviderSettingsSchema).optional(),
+  monitoring: z
+    .looseObject({
+      heartbeat_interval: z.number().positive().optional(),
+      /** No heartbeats in this daily range of the daemon's local time; it may wrap past midnight. */
+      quiet_hours: z.string().regex(QUIET_HOURS_PATTERN, 'must look like "22:00-07:00" (24-hour local time; the range may wrap past midnight)').optional(),
+    })
+    .optional(),
+  server: z
+    .looseObject({
+      host: z.string().min(1).optional(),
+      port: z.int().min(0).max(65_535).optional(),
+      allowed_origins: z.array(z.string()).optional(),
+      /** Extra Host header values; localhost, 127.0.0.1 and [::1] with the port are always allowed. */
+      allowed_hosts: z.array(z.string()).optional(),
+      /** API rate limits (see docs/security.md). */
+      rate_limit: z
+        .looseObject({
+          /** POST /api/message per token: sustained rate, after a burst of `message_burst`. */
+          messages_per_second: z.number().positive().optional(),
+          message_burst: positiveInt.optional(),
+          /** Requests with a missing or wrong token, per client address (also the burst). */
+          auth_failures_per_minute: positiveInt.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  queue: z
+    .looseObject({
+      durability: z.enum(DURABILITIES).optional(),
+      max_attempts: positiveInt.optional(),
+      /** Global number of agent invocations running at once. */
+      concurrency: positiveInt.optional(),
+      lease_ms: positiveInt.optional(),
+      sweep_ms: positiveInt.optional(),
+    })
+    .optional(),
+  retention: z.looseObject({ days: z.number().positive().optional() }).optional(),
+  limits: LimitsSettingsSchema.optional(),
+  budgets: BudgetsSettingsSchema.optional(),
+});
+
+export type SettingsFile = z.infer<typeof SettingsFileSchema>;
+export type AgentSettings = z.infer<typeof AgentSettingsSchema>;

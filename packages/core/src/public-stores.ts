@@ -1,0 +1,26 @@
+/**
+ * The stores as a library user sees them: every store, prune() and close(), but not the database
+ * handle under them (better-sqlite3 is an implementation detail; the PostgreSQL backend has none).
+ * Siblings that need one transaction across stores get it through `databaseOf` on the internal
+ * subpath.
+ */
+import type { TinyDatabase } from './storage/index.ts';
+import { openStores as openStoresWithDatabase, type OpenStoresOptions, type Stores as StoresWithDatabase } from './stores.ts';
+
+export type Stores = Omit<StoresWithDatabase, 'db'>;
+
+/** Opens (and migrates) the SQLite file and returns the stores on it. */
+export const openStores: (options: OpenStoresOptions) => Stores = openStoresWithDatabase;
+
+/** The database under stores opened by `openStores` (internal: transactions across stores, tests' raw SQL). */
+export function databaseOf(stores: Stores): TinyDatabase {
+  const db = (stores as Partial<StoresWithDatabase>).db;
+  if (db === undefined) throw new Error('databaseOf: these stores were not opened by openStores');
+  return db;
+}
+
+/** The same stores with their database in the type (internal: siblings' cross-store transactions). */
+export function withDatabase(stores: Stores): StoresWithDatabase {
+  databaseOf(stores);
+  return stores as StoresWithDatabase;
+}

@@ -1,0 +1,200 @@
+/**
+ * A real daemon for end-to-end tests: `tinyagi run` (the built CLI by default) as a child process
+ * of the test, in a temp HOME and TINYAGI_HOME, on a free loopback port. `start()` returns once
+ * GET /api/health answers (and fails at once, with the daemon's output and log, if it exits
+ * first); `stop()` is SIGTERM and a wait for the exit; `kill()` is SIGKILL, for crash tests; a
+ * second `start()` reuses the home and the port.
+ *
+ * Everything a caller may need to vary is an option: the settings.json written before the first
+ * start, extra environment (a channel runner override, FAKE_* variables), directories put first on
+ * PATH (the fake agent CLIs), the API token, the CLI build.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApiClient, type ApiClient } from '@tinyagi/client';
+import { runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
+import { freePort } from './port.ts';
+import { exitOf, killTree, waitForExit, type ExitStatus } from './process.ts';
+import { tempHome } from './temp.ts';
+import { waitFor } from './wait.ts';
+
+export interface DaemonOptions {
+  /** settings.json, written before the first start (none: the CLI's first-run defaults). */
+  settings?: Record<string, unknown> | ((paths: { root: string; home: string }) => Record<string, unknown>);
+  /** 'built' (default): packages/cli/dist/bin.js, what users run. 'source': no build needed. */
+  build?: CliBuild;
+  /** Put first on PATH (e.g. FAKE_BIN_DIR). PATH otherwise holds only node's directory. */
+  path?: string[];
+  /** Extra environment for the daemon and every `cli()` call (e.g. TINYAGI_CHANNEL_RUNNER). */
+  env?: Record<string, string>;
+  /** TINYAGI_API_TOKEN for the daemon; without it the daemon creates TINYAGI_HOME/api-token. */
+  apiToken?: string;
+  /** Temp folder name prefix. */
+  prefix?: string;
+  /** node options for the daemon process (e.g. --cpu-prof). */
+  nodeOptions?: string[];
+  /** How long `start()` waits for /api/health (default 60 s: a loaded 2-core machine). */
+  healthTimeoutMs?: number;
+  /** Between /api/health probes (default 25 ms; a start-up benchmark wants it finer). */
+  healthPollMs?: number;
+}
+
+export interface TestDaemon {
+  /** The temp folder (HOME). */
+  root: string;
+  /** TINYAGI_HOME. */
+  home: string;
+  port: number;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** The daemon's environment; `cli()` uses it too. Edit before `start()` to change it. */
+  env: Record<string, string>;
+  /** The API token (TINYAGI_API_TOKEN, else the api-token file the daemon wrote). */
+  token(): string;
+  /** A typed client with the token (made on first use after start). */
+  readonly api: ApiClient;
+  /** The running `tinyagi run` process (undefined before start). */
+  readonly child: SpawnedCli['child'] | undefined;
+  readonly pid: number;
+  /** Resolves when the current daemon process has exited. */
+  readonly exited: Promise<ExitStatus>;
+  /** What every daemon process of this home printed so far. */
+  output(): string;
+  /** output() and the tail of logs/daemon.log: attach to a failure. */
+  logs(): string;
+  start(): Promise<void>;
+  /** SIGTERM and wait for a clean exit (SIGKILL of the tree if it hangs; that is an error). */
+  stop(timeoutMs?: number): Promise<ExitStatus | undefined>;
+  /** SIGKILL (no cleanup at all), then wait until it is gone. */
+  kill(): Promise<void>;
+  /** Runs `tinyagi <args>` against this home with the same build and environment. */
+  cli(args: string[], options?: RunCliOptions & { env?: Record<string, string> }): Promise<CliResult>;
+  /** Like cli(), requiring exit code 0; returns stdout. */
+  cliOk(args: string[], options?: RunCliOptions & { env?: Record<string, string> }): Promise<string>;
+  /** Stops the daemon (also one started detached by `tinyagi start`) and removes the temp folder. */
+  cleanup(): Promise<void>;
+}
+
+/** Prepares the home and port; call `start()` to launch (see `startDaemon`). */
+export async function createDaemon(options: DaemonOptions = {}): Promise<TestDaemon> {
+  const build = options.build ?? 'built';
+  const temp = tempHome({ prefix: options.prefix ?? 'tinyagi-daemon-', ...(options.path ? { path: options.path } : {}) });
+  const { root, home } = temp;
+  if (options.settings) {
+    const settings = typeof options.settings === 'function' ? options.settings({ root, home }) : options.settings;
+    writeFileSync(join(home, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = {
+    ...temp.env,
+    TINYAGI_API_PORT: String(port),
+    ...(options.apiToken ? { TINYAGI_API_TOKEN: options.apiToken } : {}),
+    ...options.env,
+  };
+  let out = '';
+  let current: SpawnedCli | undefined;
+  let exited: Promise<ExitStatus> = Promise.resolve({ code: null, signal: null });
+  let api: ApiClient | undefined;
+
+  const token = (): string => env['TINYAGI_API_TOKEN'] ?? readFileSync(join(home, 'api-token'), 'utf8').trim();
+  const logs = (): string => {
+    const file = join(home, 'logs', 'daemon.log');
+    const log = existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-80).join('\n') : '(no logs/daemon.log)';
+    return `--- daemon output (${root}) ---\n${out}\n--- logs/daemon.log (last 80 lines) ---\n${log}`;
+  };
+  const running = (): boolean => current !== undefined && current.child.exitCode === null && current.child.signalCode === null;
+  const cliOptions = (o: RunCliOptions & { env?: Record<string, string> } = {}) => ({ build, ...o });
+
+  const daemon: TestDaemon = {
+    root,
+    home,
+    port,
+    url,
+    env,
+    token,
+    get api() {
+      api ??= createApiClient({ baseUrl: url, token: token() });
+      return api;
+    },
+    get child() {
+      return current?.child;
+    },
+    get pid() {
+      const pid = current?.child.pid;
+      if (pid === undefined) throw new Error('the daemon is not started');
+      return pid;
+    },
+    get exited() {
+      return exited;
+    },
+    output: () => out + (current?.output() ?? ''),
+    logs,
+    async start() {
+      if (running()) throw new Error('the daemon is already running');
+      if (current) out += current.output();
+      const spawned = spawnCli(['run'], env, { build, ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}) });
+      current = spawned;
+      exited = exitOf(spawned.child);
+      let exit: ExitStatus | undefined;
+      void exited.then((e) => (exit = e));
+      try {
+        await waitFor(
+          async () => {
+            if (exit) throw new Error(`tinyagi run exited (code ${exit.code}, signal ${exit.signal}) before /api/health answered`);
+            try {
+              return (await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2000) })).ok;
+            } catch {
+              return false; // not listening yet
+            }
+          },
+          options.healthTimeoutMs ?? 60_000,
+          `GET ${url}/api/health`,
+          options.healthPollMs ?? 25,
+        );
+      } catch (err) {
+        if (running()) killTree(spawned.child.pid!);
+        await exited;
+        throw new Error(`${(err as Error).message}\n${logs()}`);
+      }
+    },
+    async stop(timeoutMs = 20_000) {
+      if (!current || !running()) return undefined;
+      current.child.kill('SIGTERM');
+      try {
+        return await waitForExit(current.child, timeoutMs);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${logs()}`);
+      }
+    },
+    async kill() {
+      if (!current || !running()) return;
+      current.child.kill('SIGKILL');
+      await exited;
+    },
+    cli: (args, o) => runCli(args, { ...env, ...o?.env }, cliOptions(o)),
+    cliOk: (args, o) => runCliOk(args, { ...env, ...o?.env }, cliOptions(o)),
+    async cleanup() {
+      try {
+        await daemon.stop();
+        // A detached daemon (`tinyagi start` through cli()) holds the lock; `tinyagi stop` ends it.
+        if (existsSync(join(home, 'daemon.lock')) || existsSync(join(home, 'tinyagi.pid'))) await daemon.cli(['stop', '--timeout', '10']).catch(() => undefined);
+      } finally {
+        temp.cleanup();
+      }
+    },
+  };
+  return daemon;
+}
+
+/** createDaemon + start. */
+export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaemon> {
+  const daemon = await createDaemon(options);
+  try {
+    await daemon.start();
+  } catch (err) {
+    await daemon.cleanup().catch(() => undefined);
+    throw err;
+  }
+  return daemon;
+}

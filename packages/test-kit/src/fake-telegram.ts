@@ -1,0 +1,324 @@
+/**
+ * A local fake of the Telegram Bot API (HTTP, the real wire format): `POST /bot<token>/<method>`
+ * with JSON or multipart bodies, answers `{ ok, result }` or `{ ok: false, error_code,
+ * description, parameters }`. getUpdates long-polls (held until an update arrives or the
+ * timeout ends; `offset` confirms), files download from `/file/bot<token>/<path>`.
+ *
+ * Tests push updates (`userMessage`), script failures (`failNext`) and read what the bot sent.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { waitOnEvents } from './wait.ts';
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+export interface SentCall {
+  method: string;
+  chatId: number | string;
+  text?: string;
+  parseMode?: string;
+  threadId?: number;
+  /** sendDocument/sendPhoto/sendVoice: the uploaded file's name and bytes. */
+  file?: { name: string; bytes: Buffer };
+  action?: string;
+  /** When the fake answered (epoch ms, sub-millisecond). */
+  at: number;
+}
+
+export interface FakeFailure {
+  method: string;
+  /** Only calls whose text matches. */
+  match?: RegExp;
+  errorCode: number;
+  description: string;
+  retryAfter?: number;
+  times?: number;
+}
+
+interface Waiter {
+  offset: number;
+  resolve: (updates: unknown[]) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class FakeTelegram {
+  readonly token: string;
+  readonly bot = { id: 7_000_001, is_bot: true, first_name: 'Tiny', username: 'tiny_test_bot' };
+  readonly sent: SentCall[] = [];
+  readonly calls: string[] = [];
+  commands: unknown[] = [];
+  #server: Server;
+  #updates: Array<{ update_id: number; message: Record<string, unknown> }> = [];
+  #nextUpdateId = 1;
+  #nextMessageId = 1000;
+  #confirmed = 0;
+  #waiters: Waiter[] = [];
+  #failures: FakeFailure[] = [];
+  #files = new Map<string, { path: string; bytes: Buffer }>();
+  #listeners = new Set<() => void>();
+  #holds: Array<{ method: string; match: RegExp; arrive: () => void; released: Promise<void> }> = [];
+  url = '';
+
+  constructor(token = '123456:FAKE-telegram-token') {
+    this.token = token;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.#waiters) clearTimeout(w.timer);
+    this.#waiters = [];
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** A user's message as a new update; returns its message id. */
+  userMessage(input: {
+    chatId: number;
+    fromId?: number;
+    text?: string;
+    chatType?: 'private' | 'group' | 'supergroup';
+    threadId?: number;
+    firstName?: string;
+    document?: { name: string; bytes: Buffer };
+    replyToBot?: boolean;
+    messageId?: number;
+  }): number {
+    const messageId = input.messageId ?? this.#nextMessageId++;
+    const fromId = input.fromId ?? input.chatId;
+    const message: Record<string, unknown> = {
+      message_id: messageId,
+      date: Math.floor(Date.now() / 1000),
+      chat:
+        input.chatType && input.chatType !== 'private'
+          ? { id: input.chatId, type: input.chatType, title: 'Group', ...(input.threadId ? { is_forum: true } : {}) }
+          : { id: input.chatId, type: 'private', first_name: input.firstName ?? 'Ada' },
+      from: { id: fromId, is_bot: false, first_name: input.firstName ?? 'Ada' },
+    };
+    if (input.text !== undefined) message[input.document ? 'caption' : 'text'] = input.text;
+    if (input.threadId !== undefined) Object.assign(message, { message_thread_id: input.threadId, is_topic_message: true });
+    if (input.replyToBot) message['reply_to_message'] = { message_id: 1, date: 0, chat: message['chat'], from: this.bot, text: 'earlier' };
+    if (input.document) {
+      const fileId = `doc-${messageId}`;
+      this.#files.set(fileId, { path: `documents/${fileId}.bin`, bytes: input.document.bytes });
+      message['document'] = { file_id: fileId, file_unique_id: `u${fileId}`, file_name: input.document.name, file_size: input.document.bytes.length };
+    }
+    this.#updates.push({ update_id: this.#nextUpdateId++, message });
+    this.#flush();
+    return messageId;
+  }
+
+  /** The same message delivered again as a later update (what a lost confirmation looks like). */
+  redeliver(messageId: number): void {
+    const original = this.#updates.find((u) => u.message['message_id'] === messageId) ?? this.#delivered.find((u) => u.message['message_id'] === messageId);
+    if (!original) throw new Error(`no update with message ${messageId}`);
+    this.#updates.push({ update_id: this.#nextUpdateId++, message: original.message });
+    this.#flush();
+  }
+
+  /**
+   * The next matching call is carried out only when released (the platform has it, the answer is
+   * late): for crashing the daemon between a confirmed send and its ack.
+   */
+  hold(method: string, match: RegExp): { arrived: Promise<void>; release(): void } {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => (arrive = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.#holds.push({ method, match, arrive, released });
+    return { arrived, release };
+  }
+
+  failNext(failure: FakeFailure): void {
+    this.#failures.push({ times: 1, ...failure });
+  }
+
+  /** Updates the bot confirmed (getUpdates offset moved past them). */
+  get confirmedUpdateId(): number {
+    return this.#confirmed;
+  }
+
+  messagesTo(chatId: number | string): SentCall[] {
+    return this.sent.filter((s) => s.method === 'sendMessage' && String(s.chatId) === String(chatId));
+  }
+
+  /** Resolves when `probe` holds, re-checked after every call the fake answers. */
+  until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+    return waitOnEvents(this.#listeners, probe, timeoutMs, () => `fake telegram: timed out waiting for ${what}; calls: ${this.calls.slice(-30).join(', ')}`);
+  }
+
+  #delivered: Array<{ update_id: number; message: Record<string, unknown> }> = [];
+
+  #flush(): void {
+    for (const waiter of [...this.#waiters]) {
+      const ready = this.#updates.filter((u) => u.update_id >= waiter.offset);
+      if (ready.length === 0) continue;
+      clearTimeout(waiter.timer);
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
+      waiter.resolve(ready);
+    }
+  }
+
+  #confirm(offset: number): void {
+    if (offset <= 0) return;
+    const done = this.#updates.filter((u) => u.update_id < offset);
+    this.#delivered.push(...done);
+    this.#updates = this.#updates.filter((u) => u.update_id >= offset);
+    this.#confirmed = Math.max(this.#confirmed, offset - 1);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const fileMatch = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (fileMatch) {
+      const file = [...this.#files.values()].find((f) => f.path === fileMatch[2]);
+      if (fileMatch[1] !== this.token || !file) return this.#reply(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(file.bytes);
+      return this.#notify();
+    }
+    const match = /^\/bot([^/]+)\/(\w+)$/.exec(url.pathname);
+    if (!match) return this.#reply(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+    if (match[1] !== this.token) return this.#reply(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    const method = match[2]!;
+    const params = await this.#params(req, raw);
+    this.calls.push(method);
+    this.#notify();
+    const text = typeof params['text'] === 'string' ? params['text'] : undefined;
+    const failure = this.#failures.find((f) => f.method === method && (f.match === undefined || (text !== undefined && f.match.test(text))));
+    if (failure) {
+      failure.times = (failure.times ?? 1) - 1;
+      if (failure.times <= 0) this.#failures = this.#failures.filter((f) => f !== failure);
+      this.sent.push({ method: `${method}:failed`, chatId: params['chat_id'] as number, ...(text !== undefined ? { text } : {}), at: now() });
+      this.#reply(res, failure.errorCode, {
+        ok: false,
+        error_code: failure.errorCode,
+        description: failure.description,
+        ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}),
+      });
+      return this.#notify();
+    }
+    const hold = this.#holds.find((h) => h.method === method && text !== undefined && h.match.test(text));
+    if (hold) {
+      this.#holds = this.#holds.filter((h) => h !== hold);
+      hold.arrive();
+      await hold.released;
+    }
+    const result = await this.#method(method, params, req, res);
+    if (result === undefined) return; // getUpdates answers on its own
+    this.#reply(res, 200, { ok: true, result });
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  #reply(res: ServerResponse, status: number, body: unknown): void {
+    if (res.writableEnded) return;
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  async #params(req: IncomingMessage, raw: Buffer): Promise<Record<string, unknown>> {
+    const type = req.headers['content-type'] ?? '';
+    if (raw.length === 0) return {};
+    if (type.startsWith('application/json')) return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    if (type.startsWith('multipart/form-data')) {
+      const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': type }, body: raw }).formData();
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of form.entries()) {
+        if (typeof value === 'string') {
+          out[key] = /^-?\d+$/.test(value) ? Number(value) : value;
+          continue;
+        }
+        out[key] = { name: value.name, bytes: Buffer.from(await value.arrayBuffer()) };
+      }
+      // grammY sends an attached file as `attach://<field>`.
+      for (const [key, value] of Object.entries(out)) {
+        if (typeof value === 'string' && value.startsWith('attach://')) out[key] = out[value.slice('attach://'.length)];
+      }
+      return out;
+    }
+    return {};
+  }
+
+  #message(chatId: unknown, extra: Record<string, unknown>): Record<string, unknown> {
+    return { message_id: this.#nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: 'private' }, from: this.bot, ...extra };
+  }
+
+  async #method(method: string, p: Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const threadId = typeof p['message_thread_id'] === 'number' ? p['message_thread_id'] : undefined;
+    const base = { chatId: p['chat_id'] as number, ...(threadId !== undefined ? { threadId } : {}), at: now() };
+    switch (method) {
+      case 'getMe':
+        return this.bot;
+      case 'deleteWebhook':
+        return true;
+      case 'setMyCommands':
+        this.commands = p['commands'] as unknown[];
+        return true;
+      case 'getUpdates': {
+        const offset = typeof p['offset'] === 'number' ? p['offset'] : 0;
+        this.#confirm(offset);
+        const ready = this.#updates.filter((u) => u.update_id >= offset);
+        const timeout = typeof p['timeout'] === 'number' ? p['timeout'] : 0;
+        if (ready.length > 0 || timeout === 0) return ready;
+        const waiter: Waiter = {
+          offset,
+          resolve: (updates) => {
+            this.#reply(res, 200, { ok: true, result: updates });
+            this.#notify();
+          },
+          timer: setTimeout(() => {
+            this.#waiters = this.#waiters.filter((w) => w !== waiter);
+            this.#reply(res, 200, { ok: true, result: [] });
+          }, timeout * 1000),
+        };
+        this.#waiters.push(waiter);
+        req.once('close', () => {
+          clearTimeout(waiter.timer);
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        });
+        return undefined;
+      }
+      case 'sendMessage': {
+        const text = String(p['text'] ?? '');
+        if (text.length > 4096) return this.#badRequest(res, 'Bad Request: message is too long');
+        this.sent.push({ method, ...base, text, ...(typeof p['parse_mode'] === 'string' ? { parseMode: p['parse_mode'] } : {}) });
+        return this.#message(p['chat_id'], { text });
+      }
+      case 'sendChatAction':
+        this.sent.push({ method, ...base, action: String(p['action']) });
+        return true;
+      case 'getFile': {
+        const file = this.#files.get(String(p['file_id']));
+        if (!file) return this.#badRequest(res, 'Bad Request: invalid file_id');
+        return { file_id: p['file_id'], file_unique_id: `u${String(p['file_id'])}`, file_size: file.bytes.length, file_path: file.path };
+      }
+      case 'sendDocument':
+      case 'sendPhoto':
+      case 'sendVoice': {
+        const field = method === 'sendDocument' ? 'document' : method === 'sendPhoto' ? 'photo' : 'voice';
+        const file = p[field] as { name: string; bytes: Buffer } | undefined;
+        if (!file || typeof file !== 'object') return this.#badRequest(res, `Bad Request: there is no ${field} in the request`);
+        this.sent.push({ method, ...base, file });
+        return this.#message(p['chat_id'], { [field]: { file_id: `sent-${this.#nextMessageId}`, file_unique_id: 'x' } });
+      }
+      default:
+        return this.#badRequest(res, `Bad Request: method ${method} is not in this fake`);
+    }
+  }
+
+  #badRequest(res: ServerResponse, description: string): undefined {
+    this.#reply(res, 400, { ok: false, error_code: 400, description });
+    this.#notify();
+    return undefined;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * @tinyagi/test-kit: what the packages' tests share (private, never published; source-only, run
+ * by vitest and node through the `tinyagi-source` condition). The chat-platform fakes are the
+ * subpaths `@tinyagi/test-kit/fake-telegram` and `/fake-discord`.
+ */
+export { waitFor, waitOnEvents } from './wait.ts';
+export { freePort } from './port.ts';
+export { tempDir, cleanupTemp, tempHome, type TempHome } from './temp.ts';
+export { isGone, pidAlive, exitOf, waitForExit, descendants, killTree, type ExitStatus } from './process.ts';
+export { FAKE_BIN_DIR, fakeCli } from './fake-cli.ts';
+export { CLI_BUILT, CLI_SOURCE, cliArgv, runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
+export { createDaemon, startDaemon, type DaemonOptions, type TestDaemon } from './daemon.ts';
+export * from './scripted-server.ts';

@@ -1,0 +1,46 @@
+/**
+ * Temp folders that clean up after themselves: `tempDir` registers the folder, `cleanupTemp`
+ * (call it in afterEach/afterAll) removes every folder registered so far, newest first.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const created: string[] = [];
+
+export function tempDir(prefix = 'tinyagi-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+export function cleanupTemp(): void {
+  for (const dir of created.splice(0).reverse()) rmSync(dir, { recursive: true, force: true });
+}
+
+export interface TempHome {
+  /** The temp folder: HOME (so `~/tinyagi-workspace` lands inside it). */
+  root: string;
+  /** TINYAGI_HOME, `<root>/home`, created with mode 700. */
+  home: string;
+  /**
+   * A minimal environment for a TinyAGI process: PATH holds only node's directory (plus `path`),
+   * so no real agent CLI on the machine is found; HOME and TINYAGI_HOME point into the temp folder.
+   */
+  env: Record<string, string>;
+  cleanup(): void;
+}
+
+export function tempHome(options: { prefix?: string; path?: string[]; env?: Record<string, string> } = {}): TempHome {
+  const root = tempDir(options.prefix ?? 'tinyagi-home-');
+  const home = join(root, 'home');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const env: Record<string, string> = {
+    PATH: [...(options.path ?? []), dirname(process.execPath)].join(':'),
+    HOME: root,
+    TINYAGI_HOME: home,
+    NO_COLOR: '1',
+    ...options.env,
+  };
+  return { root, home, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
