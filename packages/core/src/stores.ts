@@ -4,7 +4,7 @@
  */
 import { openDatabase, type Durability, type TinyDatabase } from './storage/database.ts';
 import { EventLog } from './events/log.ts';
-import { SqliteQueueStore } from './queue/sqlite-store.ts';
+import { SqliteQueueStore, SqliteWriteTransaction } from './queue/sqlite-store.ts';
 import type { BackoffPolicy } from './queue/types.ts';
 import { OutboxStore } from './outbox/store.ts';
 import { RunStore } from './runs/store.ts';
@@ -15,6 +15,10 @@ import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from './ses
 import { PairingStore } from './pairing/index.ts';
 import { ScheduleStore } from './schedules/index.ts';
 import { TaskStore } from './tasks/index.ts';
+import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from './storage/interfaces.ts';
+import type { Awaitable, Transaction, TransactionOptions } from './storage/transaction.ts';
+
+export type { PruneCounts } from './storage/interfaces.ts';
 
 export interface OpenStoresOptions {
   dbPath: string;
@@ -25,7 +29,13 @@ export interface OpenStoresOptions {
   clientChannels?: readonly string[];
 }
 
-export interface Stores {
+/**
+ * The SQLite stores: a `StoreSet` whose members are the synchronous SQLite classes (code of this
+ * process that knows it runs on SQLite may use their plain return values; backend-neutral code
+ * takes `StoreSet`).
+ */
+export interface Stores extends StoreSet {
+  readonly backend: 'sqlite';
   db: TinyDatabase;
   events: EventLog;
   queue: SqliteQueueStore;
@@ -54,14 +64,24 @@ export interface Stores {
   close(): void;
 }
 
-export interface PruneCounts {
-  messages: number;
-  outbox: number;
-  runs: number;
-  events: number;
-  agentMessages: number;
-  chatroom: number;
-  sessions: number;
+/** A SQLite transaction frame with the stores: on one connection the stores are the same objects. */
+class SqliteStoreTransaction implements StoreTransaction {
+  readonly backend = 'sqlite' as const;
+  readonly #tx: Transaction;
+  readonly stores: TransactionalStores;
+
+  constructor(tx: Transaction, stores: TransactionalStores) {
+    this.#tx = tx;
+    this.stores = stores;
+  }
+
+  savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
+    return this.#tx.savepoint((inner) => fn(new SqliteStoreTransaction(inner, this.stores)));
+  }
+
+  afterCommit(cb: () => void): void {
+    this.#tx.afterCommit(cb);
+  }
 }
 
 export function openStores(options: OpenStoresOptions): Stores {
@@ -81,7 +101,8 @@ export function openStores(options: OpenStoresOptions): Stores {
   const chatroom = new ChatroomStore(db);
   const agentSessions = new AgentSessionStore(db);
   const agentMessages = new AgentMessageStore(db);
-  return {
+  const stores: Stores = {
+    backend: 'sqlite',
     db,
     events,
     queue,
@@ -109,10 +130,15 @@ export function openStores(options: OpenStoresOptions): Stores {
         sessions: agentSessions.prune(before),
       };
     },
+    transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, txOptions?: TransactionOptions): Promise<T> {
+      return db.transaction((tx) => fn(new SqliteStoreTransaction(tx, stores)), txOptions);
+    },
     close() {
       events.flush();
       events.close();
       db.close();
     },
   };
+  queue.bindTransaction(new SqliteWriteTransaction(db, stores));
+  return stores;
 }

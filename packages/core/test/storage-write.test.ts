@@ -224,6 +224,163 @@ describe('database file modes', () => {
   });
 });
 
+describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
+  it('commits after the callback resolves, runs afterCommit callbacks after the commit, rolls back on a rejection', async () => {
+    const calls: string[] = [];
+    const result = await db.transaction(async (tx) => {
+      put('a');
+      await Promise.resolve();
+      put('b');
+      tx.afterCommit(() => calls.push(`committed with ${keys().join(',')}`));
+      return 42;
+    });
+    expect(result).toBe(42);
+    await db.whenDurable();
+    await expect(
+      db.transaction(async (tx) => {
+        put('c');
+        tx.afterCommit(() => calls.push('never'));
+        await Promise.resolve();
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(keys()).toEqual(['a', 'b']);
+    expect(calls).toEqual(['committed with a,b']);
+    expect(db.sqlite.inTransaction).toBe(false);
+  });
+
+  it('a savepoint that rejects undoes only its own rows and callbacks; nested transaction() is a savepoint', async () => {
+    const calls: string[] = [];
+    await db.transaction(async (tx) => {
+      put('outer');
+      tx.afterCommit(() => calls.push('outer'));
+      await expect(
+        tx.savepoint(async (sp) => {
+          put('inner');
+          sp.afterCommit(() => calls.push('inner'));
+          db.write(() => put('inner-sync'));
+          throw new Error('inner failed');
+        }),
+      ).rejects.toThrow('inner failed');
+      await db.transaction(async (nested) => {
+        put('nested');
+        nested.afterCommit(() => calls.push('nested'));
+      });
+      expect(calls).toEqual([]);
+    });
+    await db.whenDurable();
+    expect(keys()).toEqual(['nested', 'outer']);
+    expect(calls).toEqual(['outer', 'nested']);
+  });
+
+  it('serialises transactions in call order, each seeing the previous one committed', async () => {
+    const order: string[] = [];
+    const slow = db.transaction(async () => {
+      order.push('first starts');
+      put('1');
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      order.push('first ends');
+    });
+    const second = db.transaction(() => {
+      order.push(`second sees ${keys().join(',')}`);
+      put('2');
+    });
+    await Promise.all([slow, second]);
+    expect(order).toEqual(['first starts', 'first ends', 'second sees 1']);
+    expect(keys()).toEqual(['1', '2']);
+  });
+
+  it('refuses a synchronous write from outside while an asynchronous transaction waits, and goes on afterwards', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered!: () => void;
+    const inTx = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const open = db.transaction(async () => {
+      put('inside');
+      entered();
+      await gate;
+    });
+    await inTx;
+    expect(() => db.write(() => put('outside'))).toThrow(/asynchronous transaction is open/);
+    const published: string[] = [];
+    // An outside callback is not held back (or dropped) with the open transaction.
+    db.afterCommit(() => published.push('outside callback ran'));
+    await db.whenDurable();
+    expect(published).toEqual(['outside callback ran']);
+    release();
+    await open;
+    db.write(() => put('after'));
+    expect(keys()).toEqual(['after', 'inside']);
+  });
+
+  it('runs savepoints of one handle one at a time', async () => {
+    await db.transaction(async (tx) => {
+      const first = tx.savepoint(async () => {
+        await Promise.resolve();
+        put('x');
+      });
+      await expect(tx.savepoint(() => put('y'))).rejects.toThrow(/one at a time/);
+      await first;
+    });
+    expect(keys()).toEqual(['x']);
+  });
+
+  it('durable: false commits without waiting for its own fsync; its callbacks still run in commit order', async () => {
+    const calls: string[] = [];
+    await db.transaction(
+      (tx) => {
+        put('lazy');
+        tx.afterCommit(() => calls.push('lazy'));
+      },
+      { durable: false },
+    );
+    await db.transaction((tx) => {
+      put('durable');
+      tx.afterCommit(() => calls.push('durable'));
+    });
+    await db.whenDurable();
+    expect(calls).toEqual(['lazy', 'durable']);
+    expect(keys()).toEqual(['durable', 'lazy']);
+  });
+});
+
+describe('writers that run on their own wait for an open asynchronous transaction', () => {
+  it('a group of writes and a buffered event flush commit after the transaction instead of failing', async () => {
+    const { EventLog } = await import('../src/events/log.ts');
+    const events = new EventLog(db);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered!: () => void;
+    const inTx = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const open = db.transaction(async () => {
+      put('tx');
+      entered();
+      await gate;
+    });
+    await inTx;
+    const group = groupWrites(db);
+    const written = group.add(() => put('grouped'));
+    events.emit({ type: 'system.notice', data: { note: 'buffered' } });
+    // Both are due now (next turn of the event loop) but wait for the transaction.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(keys()).toEqual(['tx']);
+    release();
+    await open;
+    await written;
+    expect(keys()).toEqual(['grouped', 'tx']);
+    await expect.poll(() => events.readSince(0).map((e) => e.data)).toEqual([{ note: 'buffered' }]);
+    events.close();
+  });
+});
+
 describe('durable commits and close', () => {
   it('closing while an fsync runs neither fails it nor loses a commit', async () => {
     const path = join(dir, 'c.db');

@@ -6,6 +6,8 @@
  * caller's transaction when one is open, so a post and the deliveries it causes commit together.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { ChatroomStoreApi } from '../storage/interfaces.ts';
+import type { ChatroomRow } from '../storage/rows.ts';
 
 export interface ChatroomPost {
   id: number;
@@ -25,16 +27,10 @@ export interface ChatroomListQuery {
   limit?: number;
 }
 
-interface Row {
-  id: number;
-  team_id: string;
-  from_agent: string;
-  conversation_id: string | null;
-  content: string;
-  created_at: number;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = ChatroomRow;
 
-export class ChatroomStore {
+export class ChatroomStore implements ChatroomStoreApi {
   readonly #db: TinyDatabase;
   readonly #insert;
   readonly #after;

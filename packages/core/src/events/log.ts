@@ -17,7 +17,10 @@
  *   in the table before this log was created are history (`readSince`), not published.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import { whenNoTransaction } from '../storage/group-commit.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
+import type { EventLogApi } from '../storage/interfaces.ts';
+import type { EventRow as SchemaEventRow } from '../storage/rows.ts';
 
 export type EventListener = (event: TinyEvent) => void;
 
@@ -29,19 +32,10 @@ export interface EventFilter<T extends EventType = EventType> {
   types?: readonly T[];
 }
 
-interface EventRow {
-  id: number;
-  ts: number;
-  type: string;
-  conversation_id: string | null;
-  run_id: string | null;
-  parent_run_id: string | null;
-  depth: number | null;
-  agent_id: string | null;
-  data: string;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type EventRow = SchemaEventRow;
 
-export class EventLog {
+export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;
   readonly #listeners = new Set<EventListener>();
   readonly #outgoing: TinyEvent[] = [];
@@ -91,7 +85,7 @@ export class EventLog {
     this.#buffer.push(input);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => this.#flushWhenFree());
   }
 
   /** Writes buffered events now (also called on shutdown). */
@@ -103,6 +97,11 @@ export class EventLog {
     this.#db.write(() => {
       for (const input of batch) this.append(input);
     });
+  }
+
+  /** The scheduled flush: waits for an open asynchronous transaction instead of being refused. */
+  #flushWhenFree(): void {
+    void whenNoTransaction(this.#db, () => this.flush());
   }
 
   subscribe(listener: EventListener): () => void {

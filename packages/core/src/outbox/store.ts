@@ -15,6 +15,8 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventLog } from '../events/log.ts';
+import type { OutboxStoreApi } from '../storage/interfaces.ts';
+import type { OutboxTableRow } from '../storage/rows.ts';
 
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
 
@@ -83,31 +85,10 @@ export interface OutboxStoreOptions {
   maxAttempts?: number;
 }
 
-interface Row {
-  seq: number;
-  id: string;
-  message_id: string | null;
-  run_id: string | null;
-  conversation_id: string | null;
-  agent_id: string | null;
-  channel: string;
-  recipient: string;
-  text: string;
-  files: string;
-  meta: string;
-  idempotency_key: string;
-  status: string;
-  attempts: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  available_at: number;
-  expires_at: number;
-  last_error: string | null;
-  created_at: number;
-  delivered_at: number | null;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = OutboxTableRow;
 
-export class OutboxStore {
+export class OutboxStore implements OutboxStoreApi {
   readonly #db: TinyDatabase;
   readonly #events: EventLog | undefined;
   readonly #clientChannels: Set<string>;

@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { TinyError } from '../errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { PairingStoreApi } from '../storage/interfaces.ts';
+import type { PairingRow } from '../storage/rows.ts';
 
 export const PAIRING_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const PAIRING_CODE_LENGTH = 8;
@@ -48,16 +50,8 @@ export interface PairingStoreOptions {
   pendingTtlMs?: number;
 }
 
-interface Row {
-  channel: string;
-  sender_id: string;
-  sender: string;
-  code: string;
-  status: string;
-  created_at: number;
-  approved_at: number | null;
-  last_seen_at: number | null;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = PairingRow;
 
 export function generatePairingCode(): string {
   const bytes = randomBytes(PAIRING_CODE_LENGTH);
@@ -71,7 +65,7 @@ export function normalizePairingCode(code: string): string {
   return code.trim().toUpperCase();
 }
 
-export class PairingStore {
+export class PairingStore implements PairingStoreApi {
   readonly #db: TinyDatabase;
   readonly #events: EventLog | undefined;
   readonly #maxPending: number;

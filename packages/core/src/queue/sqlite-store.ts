@@ -15,13 +15,17 @@ import { newId } from '../ids.ts';
 import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import { writeEach } from '../storage/group-commit.ts';
+import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
 import type {
   BackoffPolicy,
   CancelOutcome,
   ClaimedBatch,
   ClaimOptions,
+  CompletionEffects,
   CompletionInput,
   EnqueueInput,
   EnqueueResult,
@@ -38,40 +42,8 @@ import type {
   RecoveredLease,
 } from './types.ts';
 
-interface MessageRow {
-  seq: number;
-  id: string;
-  kind: string;
-  agent_id: string;
-  team_id: string | null;
-  conversation_id: string;
-  parent_message_id: string | null;
-  parent_run_id: string | null;
-  run_id: string | null;
-  depth: number;
-  channel: string;
-  sender: string;
-  sender_id: string;
-  thread_key: string | null;
-  content: string;
-  attachments: string;
-  meta: string;
-  status: string;
-  attempts: number;
-  max_attempts: number;
-  rate_limit_waits: number;
-  available_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  cancel_requested: number;
-  solo: number;
-  last_error: string | null;
-  last_failure: string | null;
-  idempotency_key: string | null;
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type MessageRow = SchemaMessageRow;
 
 export interface SqliteQueueStoreOptions {
   defaultMaxAttempts?: number;
@@ -98,9 +70,11 @@ export class SqliteQueueStore implements QueueStore {
   readonly #random: () => number;
   readonly #wakeListeners = new Set<() => void>();
   readonly #stmt;
+  #tx: StoreTransaction;
 
   constructor(db: TinyDatabase, options: SqliteQueueStoreOptions = {}) {
     this.#db = db;
+    this.#tx = new SqliteWriteTransaction(db, undefined);
     this.#events = options.events;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
@@ -323,7 +297,15 @@ export class SqliteQueueStore implements QueueStore {
     this.#db.afterCommit(() => this.#wake());
   }
 
-  complete(owner: string, ids: readonly string[], effects?: () => void): void {
+  /**
+   * The transaction handle completion effects receive (openStores binds one whose `stores` are
+   * the process's stores; on one SQLite connection every write is inside the open transaction).
+   */
+  bindTransaction(tx: StoreTransaction): void {
+    this.#tx = tx;
+  }
+
+  complete(owner: string, ids: readonly string[], effects?: CompletionEffects): void {
     const now = Date.now();
     this.#db.write(() => this.#complete(owner, ids, effects, now));
     this.#db.afterCommit(() => this.#wake());
@@ -340,7 +322,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   /** Runs inside a write; throws (so the caller's transaction or savepoint rolls back) on a lost lease. */
-  #complete(owner: string, ids: readonly string[], effects: (() => void) | undefined, now: number): void {
+  #complete(owner: string, ids: readonly string[], effects: CompletionEffects | undefined, now: number): void {
     for (const id of ids) {
       if (this.#stmt.complete.run(now, now, id, owner).changes !== 1) {
         throw new TinyError('INVALID_STATE', `Cannot complete message ${id}: ${owner} no longer holds its lease (expired, cancelled or claimed elsewhere).`, {
@@ -348,7 +330,9 @@ export class SqliteQueueStore implements QueueStore {
         });
       }
     }
-    effects?.();
+    if (effects && effects(this.#tx) instanceof Promise) {
+      throw new TypeError('Completion effects on SQLite must not return a promise (their work would run after the transaction ends).');
+    }
   }
 
   fail(owner: string, ids: readonly string[], input: FailInput): FailOutcome[] {
@@ -578,4 +562,37 @@ function toMessage(row: MessageRow): QueueMessage {
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
   };
+}
+
+/**
+ * The transaction handle of a synchronous SQLite write (a completion's savepoint): savepoints
+ * are nested synchronous writes, callbacks go to the connection's `afterCommit`. One object per
+ * store, not per completion.
+ */
+export class SqliteWriteTransaction implements StoreTransaction {
+  readonly backend = 'sqlite' as const;
+  readonly #db: TinyDatabase;
+  readonly #stores: TransactionalStores | undefined;
+
+  constructor(db: TinyDatabase, stores: TransactionalStores | undefined) {
+    this.#db = db;
+    this.#stores = stores;
+  }
+
+  get stores(): TransactionalStores {
+    if (!this.#stores) throw new TinyError('INVALID_STATE', 'This queue store was not opened through openStores: its completion effects have no stores to write through.');
+    return this.#stores;
+  }
+
+  savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
+    try {
+      return Promise.resolve(this.#db.write(() => fn(this) as T));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  afterCommit(cb: () => void): void {
+    this.#db.afterCommit(cb);
+  }
 }

@@ -4,6 +4,7 @@
  * network stores fit; callers always `await`.
  */
 import type { FailureReason } from '@tinyagi/client/contract';
+import type { StoreTransaction } from '../storage/interfaces.ts';
 export const MESSAGE_KINDS = ['user', 'teammate', 'subagent', 'chatroom', 'heartbeat', 'schedule', 'system', 'job'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
@@ -165,10 +166,18 @@ export interface BackoffPolicy {
   maxRateLimitWaits: number;
 }
 
+/**
+ * A completion's effects, run inside the completion's transaction (its savepoint under group
+ * commit) and given it: write through `tx.stores` (on PostgreSQL they are bound to the
+ * transaction's client). On SQLite the effects must finish synchronously (the store rejects a
+ * returned promise, as `write()` does): its stores return plain values.
+ */
+export type CompletionEffects = (tx: StoreTransaction) => Awaitable<void>;
+
 export interface CompletionInput {
   owner: string;
   ids: readonly string[];
-  effects?: () => void;
+  effects?: CompletionEffects;
 }
 
 export interface QueueStore {
@@ -184,7 +193,7 @@ export interface QueueStore {
    * messages, replies, run records), so a crash never half-applies a completion. Throws
    * `INVALID_STATE` (and applies nothing) if the owner lost any of the leases.
    */
-  complete(owner: string, ids: readonly string[], effects?: () => void): Awaitable<void>;
+  complete(owner: string, ids: readonly string[], effects?: CompletionEffects): Awaitable<void>;
   /**
    * Group commit: completes several batches in one durable transaction, each in its own
    * savepoint, so one batch whose lease was lost or whose effects throw changes nothing of its

@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
 import { errorMessage, isConfigurationError } from '../errors.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
-import type { BusyPolicy, ClaimedBatch, CompletionInput, FailInput, QueueStore } from './types.ts';
+import type { BusyPolicy, ClaimedBatch, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
 
 export interface HandlerContext {
   owner: string;
@@ -28,8 +28,8 @@ export interface HandlerContext {
 }
 
 export interface HandlerResult {
-  /** Runs inside the completion transaction (follow-ups, replies, run records). */
-  effects?: () => void;
+  /** Runs inside the completion transaction, given it (follow-ups, replies, run records). */
+  effects?: CompletionEffects;
 }
 
 // biome-ignore lint/suspicious/noConfusingVoidType: a handler may return nothing (`async () => {}`), which `undefined` would reject

@@ -10,6 +10,8 @@ export {
   type ConversationRecord,
   type ConversationStatus,
   type CreateConversationInput,
+  type ConversationPatch,
+  type HeldDelivery,
   type UsageGroup,
   type UsageRow,
   type UsageSeriesRow,

@@ -6,6 +6,8 @@
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { RunRecord } from './store.ts';
+import type { ConversationQueriesApi } from '../storage/interfaces.ts';
+import type { RunRow } from '../storage/rows.ts';
 
 export interface OpenRunRow {
   id: string;
@@ -18,7 +20,7 @@ export interface OpenRunRow {
   messageIds: string[];
 }
 
-export class ConversationQueries {
+export class ConversationQueries implements ConversationQueriesApi {
   readonly #unfinishedMessages;
   readonly #messageStatus;
   readonly #openRuns;
@@ -91,16 +93,8 @@ export class ConversationQueries {
   }
 }
 
-interface Row {
-  id: string;
-  conversation_id: string;
-  parent_run_id: string | null;
-  depth: number;
-  agent_id: string;
-  cause: string;
-  status: string;
-  message_ids: string;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = Pick<RunRow, 'id' | 'conversation_id' | 'parent_run_id' | 'depth' | 'agent_id' | 'cause' | 'status' | 'message_ids'>;
 
 function toOpenRun(r: Row): OpenRunRow {
   return {

@@ -8,6 +8,8 @@
  * that ended while its row's removal was lost in a crash).
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { RunSteeringStoreApi } from '../storage/interfaces.ts';
+import type { RunSteeringRow } from '../storage/rows.ts';
 
 export interface RunSteeringState {
   paused: boolean;
@@ -19,16 +21,10 @@ export interface RunSteeringState {
   appliedRedirect?: string | undefined;
 }
 
-interface Row {
-  run_id: string;
-  paused: number;
-  injected: string;
-  redirect: string | null;
-  applied: string;
-  applied_redirect: string | null;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = Pick<RunSteeringRow, 'run_id' | 'paused' | 'injected' | 'redirect' | 'applied' | 'applied_redirect'>;
 
-export class RunSteeringStore {
+export class RunSteeringStore implements RunSteeringStoreApi {
   readonly #db: TinyDatabase;
 
   constructor(db: TinyDatabase) {

@@ -10,6 +10,8 @@
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { RunStoreApi } from '../storage/interfaces.ts';
+import type { ConversationRow, RunRow } from '../storage/rows.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
 export type RunCause = (typeof RUN_CAUSES)[number];
@@ -87,12 +89,44 @@ export interface ConversationRecord {
   limitScale: number;
   softWarned: boolean;
   stopReason: string | null;
+  /** The conversation's completion effects ran; a new run in it sets this back to false. */
+  finished: boolean;
+  /** A stop or a soft budget warning waits for the person's decision. */
+  awaitingDecision: boolean;
+  /** Teammate deliveries a guard held back, delivered if the person replies `continue`. */
+  held: HeldDelivery[];
+  /** Free-form data of callers (the orchestrator's state has its own columns above). */
   meta: Record<string, unknown>;
   /** Whether the first message named the agent or its team (`teamId` is the team context either way). */
   addressed: 'agent' | 'team';
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
+}
+
+/** Work held back by a guard, delivered if the human replies `continue`. */
+export interface HeldDelivery {
+  kind: 'teammate' | 'chatroom';
+  agentId: string;
+  teamId: string | null;
+  content: string;
+  body: string;
+  from: string;
+  hop: number;
+  room?: string;
+  parentRunId: string;
+  parentMessageId: string | null;
+}
+
+export interface ConversationPatch {
+  status?: ConversationStatus;
+  stopReason?: string | null;
+  limitScale?: number;
+  softWarned?: boolean;
+  finished?: boolean;
+  awaitingDecision?: boolean;
+  held?: readonly HeldDelivery[];
+  meta?: Record<string, unknown>;
 }
 
 export interface CreateConversationInput {
@@ -106,7 +140,7 @@ export interface CreateConversationInput {
   title?: string;
   replyMode?: 'each' | 'aggregate';
   meta?: Record<string, unknown>;
-  /** Stored in meta; default 'agent'. */
+  /** Default 'agent'. */
   addressed?: 'agent' | 'team';
 }
 
@@ -144,7 +178,7 @@ const USAGE_COLUMN: Record<UsageGroup, string> = {
   day: "strftime('%Y-%m-%d', COALESCE(ended_at, created_at) / 1000, 'unixepoch')",
 };
 
-export class RunStore {
+export class RunStore implements RunStoreApi {
   readonly #db: TinyDatabase;
 
   constructor(db: TinyDatabase) {
@@ -156,8 +190,8 @@ export class RunStore {
     const id = input.id ?? newId('conv');
     this.#db.write(() =>
       this.#db
-        .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, meta, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, addressed, meta, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
           id,
           input.teamId ?? null,
@@ -168,7 +202,8 @@ export class RunStore {
           input.threadKey ?? null,
           (input.title ?? '').slice(0, 200),
           input.replyMode ?? 'each',
-          JSON.stringify({ ...input.meta, ...(input.addressed === 'team' ? { addressed: 'team' } : {}) }),
+          input.addressed === 'team' ? 'team' : 'agent',
+          JSON.stringify(input.meta ?? {}),
           now,
           now,
         ),
@@ -177,7 +212,7 @@ export class RunStore {
   }
 
   getConversation(id: string): ConversationRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as ConversationRow | undefined;
     return row ? toConversation(row) : undefined;
   }
 
@@ -207,16 +242,12 @@ export class RunStore {
       params.push(query.before);
     }
     params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
-    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as Array<Record<string, unknown>>).map(
-      toConversation,
-    );
+    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as ConversationRow[]).map(toConversation);
   }
 
   /** The latest conversation started in a channel's chat (its thread key), if any. */
   latestConversationOfThread(channel: string, threadKey: string): ConversationRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM conversations WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(channel, threadKey) as
-      | Record<string, unknown>
-      | undefined;
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(channel, threadKey) as ConversationRow | undefined;
     return row ? toConversation(row) : undefined;
   }
 
@@ -231,7 +262,7 @@ export class RunStore {
     );
   }
 
-  updateConversation(id: string, patch: { status?: ConversationStatus; stopReason?: string | null; limitScale?: number; softWarned?: boolean; meta?: Record<string, unknown> }): void {
+  updateConversation(id: string, patch: ConversationPatch): void {
     const sets: string[] = ['updated_at = ?'];
     const params: unknown[] = [Date.now()];
     if (patch.status) {
@@ -253,6 +284,18 @@ export class RunStore {
     if (patch.softWarned !== undefined) {
       sets.push('soft_warned = ?');
       params.push(patch.softWarned ? 1 : 0);
+    }
+    if (patch.finished !== undefined) {
+      sets.push('finished = ?');
+      params.push(patch.finished ? 1 : 0);
+    }
+    if (patch.awaitingDecision !== undefined) {
+      sets.push('awaiting_decision = ?');
+      params.push(patch.awaitingDecision ? 1 : 0);
+    }
+    if (patch.held !== undefined) {
+      sets.push('held = ?');
+      params.push(JSON.stringify(patch.held));
     }
     if (patch.meta !== undefined) {
       sets.push('meta = ?');
@@ -327,7 +370,7 @@ export class RunStore {
   }
 
   getRun(id: string): RunRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? toRun(row) : undefined;
   }
 
@@ -338,11 +381,11 @@ export class RunStore {
   }
 
   listRuns(conversationId: string): RunRecord[] {
-    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as Array<Record<string, unknown>>).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as RunRow[]).map(toRun);
   }
 
   children(runId: string): RunRecord[] {
-    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as Array<Record<string, unknown>>).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as RunRow[]).map(toRun);
   }
 
   /** All descendants of a run (breadth first). */
@@ -350,7 +393,7 @@ export class RunStore {
     const rows = this.#db
       .prepare(`WITH RECURSIVE tree(id) AS (SELECT id FROM runs WHERE parent_run_id = ? UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_run_id = t.id)
         SELECT runs.* FROM runs JOIN tree ON runs.id = tree.id ORDER BY depth, created_at`)
-      .all(runId) as Array<Record<string, unknown>>;
+      .all(runId) as RunRow[];
     return rows.map(toRun);
   }
 
@@ -432,57 +475,59 @@ export class RunStore {
   }
 }
 
-function toRun(r: Record<string, unknown>): RunRecord {
+function toRun(r: RunRow): RunRecord {
   return {
-    id: r.id as string,
-    conversationId: r.conversation_id as string,
-    parentRunId: r.parent_run_id as string | null,
-    depth: r.depth as number,
-    maxDepth: r.max_depth as number,
-    agentId: r.agent_id as string,
-    teamId: r.team_id as string | null,
-    channel: r.channel as string,
+    id: r.id,
+    conversationId: r.conversation_id,
+    parentRunId: r.parent_run_id,
+    depth: r.depth,
+    maxDepth: r.max_depth,
+    agentId: r.agent_id,
+    teamId: r.team_id,
+    channel: r.channel,
     cause: r.cause as RunCause,
     status: r.status as RunStatus,
-    messageIds: JSON.parse(r.message_ids as string) as string[],
-    input: r.input as string | null,
-    output: r.output as string | null,
-    inputTokens: r.input_tokens as number,
-    outputTokens: r.output_tokens as number,
-    costUsd: r.cost_usd as number,
-    error: r.error as string | null,
-    createdAt: r.created_at as number,
-    startedAt: r.started_at as number | null,
-    endedAt: r.ended_at as number | null,
+    messageIds: JSON.parse(r.message_ids) as string[],
+    input: r.input,
+    output: r.output,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    costUsd: r.cost_usd,
+    error: r.error,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
   };
 }
 
-function toConversation(r: Record<string, unknown>): ConversationRecord {
-  const meta = JSON.parse(r.meta as string) as Record<string, unknown>;
+function toConversation(r: ConversationRow): ConversationRecord {
   return {
-    id: r.id as string,
-    teamId: r.team_id as string | null,
-    rootAgentId: r.root_agent_id as string,
-    channel: r.channel as string,
-    sender: r.sender as string,
-    senderId: r.sender_id as string,
-    threadKey: r.thread_key as string | null,
-    title: r.title as string,
+    id: r.id,
+    teamId: r.team_id,
+    rootAgentId: r.root_agent_id,
+    channel: r.channel,
+    sender: r.sender,
+    senderId: r.sender_id,
+    threadKey: r.thread_key,
+    title: r.title,
     status: r.status as ConversationStatus,
-    replyMode: r.reply_mode as 'each' | 'aggregate',
-    hops: r.hops as number,
-    messageCount: r.message_count as number,
-    spawnCount: r.spawn_count as number,
-    inputTokens: r.input_tokens as number,
-    outputTokens: r.output_tokens as number,
-    costUsd: r.cost_usd as number,
-    limitScale: r.limit_scale as number,
+    replyMode: r.reply_mode === 'aggregate' ? 'aggregate' : 'each',
+    hops: r.hops,
+    messageCount: r.message_count,
+    spawnCount: r.spawn_count,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    costUsd: r.cost_usd,
+    limitScale: r.limit_scale,
     softWarned: r.soft_warned === 1,
-    stopReason: r.stop_reason as string | null,
-    meta,
-    addressed: meta['addressed'] === 'team' ? 'team' : 'agent',
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-    completedAt: r.completed_at as number | null,
+    stopReason: r.stop_reason,
+    finished: r.finished === 1,
+    awaitingDecision: r.awaiting_decision === 1,
+    held: r.held === '[]' ? [] : (JSON.parse(r.held) as HeldDelivery[]),
+    meta: JSON.parse(r.meta) as Record<string, unknown>,
+    addressed: r.addressed === 'team' ? 'team' : 'agent',
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: r.completed_at,
   };
 }

@@ -12,6 +12,8 @@ import type { EventLog } from '../events/log.ts';
 import type { EventPayloadInput } from '../events/types.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { ScheduleStoreApi } from '../storage/interfaces.ts';
+import type { ScheduleRow } from '../storage/rows.ts';
 
 export type MissedPolicy = 'run-once' | 'skip';
 
@@ -37,26 +39,10 @@ export interface ScheduleRecord {
 /** What a caller sets; the store owns the id, the firing record and the timestamps. */
 export type ScheduleInput = Omit<ScheduleRecord, 'id' | 'lastFiredAt' | 'createdAt' | 'updatedAt'>;
 
-interface Row {
-  id: string;
-  label: string;
-  agent_id: string | null;
-  team_id: string | null;
-  message: string;
-  cron: string | null;
-  timezone: string;
-  run_at: number | null;
-  enabled: number;
-  missed_policy: string;
-  channel: string;
-  sender_id: string;
-  last_fired_at: number | null;
-  next_run_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = ScheduleRow;
 
-export class ScheduleStore {
+export class ScheduleStore implements ScheduleStoreApi {
   readonly #db: TinyDatabase;
   readonly #events: EventLog | undefined;
 

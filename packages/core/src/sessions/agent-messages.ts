@@ -3,6 +3,8 @@
  * received and every reply it gave, append-only, pruned by retention.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { AgentMessageStoreApi } from '../storage/interfaces.ts';
+import type { AgentMessageRow } from '../storage/rows.ts';
 
 export interface AgentMessageRecord {
   id: number;
@@ -28,20 +30,10 @@ export interface AppendAgentMessageInput {
   content: string;
 }
 
-interface Row {
-  id: number;
-  agent_id: string;
-  role: string;
-  channel: string;
-  sender: string;
-  message_id: string | null;
-  run_id: string | null;
-  conversation_id: string | null;
-  content: string;
-  created_at: number;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = AgentMessageRow;
 
-export class AgentMessageStore {
+export class AgentMessageStore implements AgentMessageStoreApi {
   readonly #db: TinyDatabase;
   readonly #insert;
   readonly #page;

@@ -8,6 +8,8 @@
  * recorded turn, also the dropped ones.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { AgentSessionStoreApi } from '../storage/interfaces.ts';
+import type { AgentSessionRow } from '../storage/rows.ts';
 
 export interface SessionTurnMessage {
   role: 'user' | 'assistant';
@@ -38,18 +40,10 @@ export interface RecordTurnInput {
   maxMessages?: number;
 }
 
-interface Row {
-  agent_id: string;
-  session_key: string;
-  provider: string;
-  session_id: string;
-  transcript: string;
-  turns: number;
-  instructions_hash: string;
-  updated_at: number;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type Row = AgentSessionRow;
 
-export class AgentSessionStore {
+export class AgentSessionStore implements AgentSessionStoreApi {
   readonly #db: TinyDatabase;
   readonly #get;
   readonly #upsert;

@@ -4,8 +4,9 @@
  * never races the user's edits of the settings file.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { SenderDefaultsStoreApi } from '../storage/interfaces.ts';
 
-export class SenderDefaultsStore {
+export class SenderDefaultsStore implements SenderDefaultsStoreApi {
   readonly #db: TinyDatabase;
   readonly #get;
   readonly #set;

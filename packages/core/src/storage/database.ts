@@ -22,10 +22,12 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { TinyError } from '../errors.ts';
 import { CORE_ROOT } from '../package-root.ts';
 import { DurableCommits } from './durable-commit.ts';
+import type { Awaitable, Transaction, TransactionOptions, TransactionRunner } from './transaction.ts';
 
 export type Durability = 'full' | 'normal';
 
@@ -39,7 +41,7 @@ export interface OpenDatabaseOptions {
   readonly?: boolean;
 }
 
-export interface TinyDatabase {
+export interface TinyDatabase extends TransactionRunner {
   readonly path: string;
   readonly durability: Durability;
   /** The raw connection (prepared statements; `@tinyagi/core/orm` wraps it in drizzle). */
@@ -75,6 +77,12 @@ export interface TinyDatabase {
    * steering); anything seen outside the process goes through `afterCommit`.
    */
   onCommit(cb: () => void): void;
+  /**
+   * While an asynchronous transaction is open and the caller is not inside it: a promise that
+   * resolves when the transactions queued so far have ended. Otherwise undefined. Writers that
+   * run on their own (timers, group commits) wait on it instead of being refused.
+   */
+  transactionPending(): Promise<void> | undefined;
   /** A prepared statement, compiled once per SQL text and reused (statements are cached for the connection's life). */
   prepare(sql: string): Database.Statement;
   /**
@@ -134,6 +142,20 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   let committed: Array<() => void> = [];
   let committedNow: Array<() => void> = [];
   let lazy = false;
+  // The asynchronous transaction (docs/storage.md): serialised by a promise chain; while one is
+  // open (suspended at an await), synchronous writes from outside its callback are refused.
+  let asyncChain: Promise<unknown> = Promise.resolve();
+  let asyncOpen: SqliteTransaction | undefined;
+  const inside = new AsyncLocalStorage<SqliteTransaction>();
+  const outsideAsync = (): boolean => asyncOpen !== undefined && inside.getStore()?.root !== asyncOpen;
+  const refuseOutside = (): void => {
+    if (outsideAsync()) {
+      throw new TinyError(
+        'DB_BUSY',
+        'A synchronous write ran while an asynchronous transaction is open on this connection (it would have joined that transaction); write through transaction() instead.',
+      );
+    }
+  };
   const durable = durability === 'full' && !options.readonly && options.path !== ':memory:' ? new DurableCommits(options.path) : undefined;
   // Transaction control with cached statements: better-sqlite3's `transaction()` builds a new
   // wrapper per call, which showed up at ~10 µs per write in profiles of the hot paths.
@@ -146,11 +168,12 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
     rollbackTo: sqlite.prepare('ROLLBACK TO tinyagi_write'),
   };
   const statements = new Map<string, Database.Statement>();
-  return {
+  const database: TinyDatabase = {
     path: options.path,
     durability,
     sqlite,
     write<T>(fn: () => T): T {
+      if (asyncOpen !== undefined) refuseOutside();
       if (depth > 0) {
         // A savepoint: if it rolls back, so do the callbacks registered inside it.
         const mark = committed.length;
@@ -223,23 +246,143 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
         if (n < batchSize) return total;
       }
     },
+    transactionPending() {
+      if (asyncOpen === undefined || !outsideAsync()) return undefined;
+      return asyncChain.then(() => undefined);
+    },
     afterCommit(cb: () => void) {
-      if (depth > 0) committed.push(cb);
+      if (asyncOpen !== undefined && outsideAsync()) {
+        if (durable) durable.committed([cb], false);
+        else cb();
+      } else if (depth > 0) committed.push(cb);
       else if (durable) durable.committed([cb], false);
       else cb();
     },
     onCommit(cb: () => void) {
-      if (depth > 0) committedNow.push(cb);
+      if (asyncOpen !== undefined && outsideAsync()) cb();
+      else if (depth > 0) committedNow.push(cb);
       else cb();
     },
     whenDurable() {
       return durable?.whenDurable() ?? Promise.resolve();
+    },
+    transaction<T>(fn: (tx: Transaction) => Awaitable<T>, options: TransactionOptions = {}): Promise<T> {
+      const current = inside.getStore();
+      if (current && current.root === asyncOpen) return current.savepoint(fn);
+      const run = async (): Promise<T> => {
+        if (depth > 0) throw new TinyError('INVALID_STATE', 'transaction() was awaited inside a synchronous write; a synchronous write cannot wait for it.');
+        const root = new SqliteTransaction(frameOps);
+        depth++;
+        asyncOpen = root;
+        try {
+          tx.begin.run();
+          let result: T;
+          try {
+            result = await inside.run(root, () => fn(root));
+            root.close();
+            tx.commit.run();
+          } catch (err) {
+            root.close();
+            if (sqlite.inTransaction) tx.rollback.run();
+            committed = [];
+            committedNow = [];
+            throw err;
+          }
+          const callbacks = committed;
+          committed = [];
+          const now = committedNow;
+          committedNow = [];
+          asyncOpen = undefined;
+          depth--;
+          for (const cb of now) cb();
+          if (durable) durable.committed(callbacks, options.durable !== false);
+          else for (const cb of callbacks) cb();
+          return result;
+        } finally {
+          if (asyncOpen === root) {
+            asyncOpen = undefined;
+            depth--;
+          }
+        }
+      };
+      const result = asyncChain.then(run, run);
+      asyncChain = result.catch(() => undefined);
+      return result;
     },
     close() {
       durable?.flushSync();
       if (sqlite.open) sqlite.close();
     },
   };
+
+  /** A savepoint of the open asynchronous transaction, run by `frame` (one at a time per frame). */
+  async function savepointOf<T>(frame: SqliteTransaction, fn: (tx: Transaction) => Awaitable<T>): Promise<T> {
+    const child = new SqliteTransaction(frameOps, frame.root);
+    const mark = committed.length;
+    const markNow = committedNow.length;
+    tx.savepoint.run();
+    try {
+      const result = await inside.run(child, () => fn(child));
+      child.close();
+      tx.release.run();
+      return result;
+    } catch (err) {
+      child.close();
+      if (sqlite.inTransaction) {
+        tx.rollbackTo.run();
+        tx.release.run();
+      }
+      committed.length = mark;
+      committedNow.length = markNow;
+      throw err;
+    }
+  }
+  const frameOps: FrameOps = { savepointOf, afterCommit: (cb) => committed.push(cb) };
+  return database;
+}
+
+interface FrameOps {
+  savepointOf<T>(frame: SqliteTransaction, fn: (tx: Transaction) => Awaitable<T>): Promise<T>;
+  afterCommit(cb: () => void): void;
+}
+
+/**
+ * One frame of an asynchronous SQLite transaction (the outermost one or a savepoint). The
+ * statements of the stores run on the connection, which is inside the transaction, so the
+ * handle carries no connection; it tracks that its savepoints run one at a time and that it is
+ * not used after it ended.
+ */
+class SqliteTransaction implements Transaction {
+  readonly backend = 'sqlite' as const;
+  readonly root: SqliteTransaction;
+  readonly #ops: FrameOps;
+  #busy = false;
+  #closed = false;
+
+  constructor(ops: FrameOps, root?: SqliteTransaction) {
+    this.#ops = ops;
+    this.root = root ?? this;
+  }
+
+  async savepoint<T>(fn: (tx: Transaction) => Awaitable<T>): Promise<T> {
+    if (this.#closed) throw new TinyError('INVALID_STATE', 'This transaction has ended.');
+    if (this.#busy) throw new TinyError('INVALID_STATE', 'Savepoints of one transaction run one at a time (await the previous one).');
+    this.#busy = true;
+    try {
+      return await this.#ops.savepointOf(this, fn);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  afterCommit(cb: () => void): void {
+    if (this.#closed) throw new TinyError('INVALID_STATE', 'This transaction has ended.');
+    this.#ops.afterCommit(cb);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
 }
 
 /** A write function must be synchronous: its statements run inside the open transaction. */

@@ -69,14 +69,26 @@ export function writeEach(db: TinyDatabase, fns: ReadonlyArray<() => void>, opti
   );
 }
 
-/** A GroupCommit of plain write functions on one database; `durable: false` commits with `writeLazy`. */
+/**
+ * A GroupCommit of plain write functions on one database; `durable: false` commits with
+ * `writeLazy`. A group that comes due while an asynchronous transaction is open waits for it.
+ */
 export function groupWrites(db: TinyDatabase, maxGroup?: number, options: { durable?: boolean } = {}): GroupCommit<() => void> {
   return new GroupCommit(async (fns) => {
-    const errors = writeEach(db, fns, options);
+    const errors = await whenNoTransaction(db, () => writeEach(db, fns, options));
     // A durable item is acknowledged once its commit is on disk (and published: its callbacks ran).
     if (options.durable !== false) await db.whenDurable();
     return errors;
   }, maxGroup);
+}
+
+/**
+ * Runs `fn` now, or, while an asynchronous transaction is open and the caller is outside it, once
+ * none is (re-checked: another may have been queued behind it).
+ */
+export function whenNoTransaction<T>(db: TinyDatabase, fn: () => T): T | Promise<T> {
+  const pending = db.transactionPending();
+  return pending ? pending.then(() => whenNoTransaction(db, fn)) : fn();
 }
 
 function toError(err: unknown): Error {

@@ -111,6 +111,14 @@ export const conversations = sqliteTable(
     limitScale: real('limit_scale').notNull().default(1),
     softWarned: integer('soft_warned').notNull().default(0),
     stopReason: text('stop_reason'),
+    /** The conversation's completion effects ran (re-opened to 0 when a new run starts in it). */
+    finished: integer('finished').notNull().default(0),
+    /** A stop or a soft budget warning waits for the person's decision. */
+    awaitingDecision: integer('awaiting_decision').notNull().default(0),
+    /** Teammate deliveries held back until the person decides (JSON array of HeldDelivery). */
+    held: text('held').notNull().default('[]'),
+    /** Whether the first message named the agent or its team. */
+    addressed: text('addressed').notNull().default('agent'),
     meta: text('meta').notNull().default('{}'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),

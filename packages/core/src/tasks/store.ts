@@ -12,6 +12,8 @@
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
+import type { TaskStoreApi } from '../storage/interfaces.ts';
+import type { ProjectRow as SchemaProjectRow, TaskCommentRow, TaskRow as SchemaTaskRow } from '../storage/rows.ts';
 
 export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -61,37 +63,10 @@ export interface CreateTaskInput {
 
 export type TaskPatch = Partial<Pick<TaskRecord, 'title' | 'description' | 'status' | 'projectId' | 'assigneeAgent' | 'assigneeTeam' | 'position' | 'conversationId'>>;
 
-interface TaskRow {
-  id: string;
-  project_id: string | null;
-  identifier: string | null;
-  title: string;
-  description: string;
-  status: string;
-  position: number;
-  assignee_agent: string | null;
-  assignee_team: string | null;
-  conversation_id: string | null;
-  created_at: number;
-  updated_at: number;
-}
-interface ProjectRow {
-  id: string;
-  name: string;
-  prefix: string;
-  description: string;
-  next_number: number;
-  archived_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-interface CommentRow {
-  id: number;
-  task_id: string;
-  author: string;
-  content: string;
-  created_at: number;
-}
+/** A `SELECT *` row (type derived from the drizzle schema). */
+type TaskRow = SchemaTaskRow;
+type ProjectRow = SchemaProjectRow;
+type CommentRow = TaskCommentRow;
 
 /** `Website Redesign` -> `WR`; `Infrastructure` -> `INF`; `a b c d` -> `ABC`. */
 export function derivePrefix(name: string): string {
@@ -107,7 +82,7 @@ export function derivePrefix(name: string): string {
     .join('');
 }
 
-export class TaskStore {
+export class TaskStore implements TaskStoreApi {
   readonly #db: TinyDatabase;
 
   constructor(db: TinyDatabase) {

@@ -17,7 +17,7 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
   const { runs, events, outbox, db } = ctx.stores;
   return db.write(() => {
     const conversation = runs.getConversation(conversationId);
-    if (!conversation || conversation.meta.finished === true) return false;
+    if (!conversation || conversation.finished) return false;
     if (runs.openRunCount(conversationId) > 0 || ctx.stores.queries.unfinishedMessages(conversationId) > 0) return false;
     const all = runs.listRuns(conversationId);
     if (conversation.replyMode === 'aggregate') {
@@ -25,7 +25,7 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
       if (text !== '') outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' }));
     }
     const { status, reason } = settledStatus(conversation, all);
-    runs.updateConversation(conversationId, { status, stopReason: reason, meta: { ...conversation.meta, finished: true } });
+    runs.updateConversation(conversationId, { status, stopReason: reason, finished: true });
     events.append({
       type: 'conversation.completed',
       conversationId,
@@ -113,7 +113,7 @@ export function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: Ab
 
 /** The run that answers a message: the one it started, else the one that consumed it. */
 export function runOfMessage(ctx: Ctx, message: QueueMessage): RunRecord | undefined {
-  const id = message.runId ?? readMeta(message.meta)?.runId;
+  const id = readMeta(message)?.runId;
   const started = id ? ctx.stores.runs.getRun(id) : undefined;
   if (started && started.status !== 'failed') return started;
   return ctx.stores.runs.listRuns(message.conversationId).findLast((r) => r.messageIds.includes(message.id)) ?? started;
@@ -167,7 +167,7 @@ export async function cancelConversation(ctx: Ctx, conversationId: string, reaso
   let alreadyEnded = false;
   const cancelled = db.write(() => {
     const conversation = runs.mustGetConversation(conversationId);
-    alreadyEnded = conversation.meta.finished === true;
+    alreadyEnded = conversation.finished;
     if (alreadyEnded) return [];
     runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason });
     const open = ctx.stores.queries
@@ -217,7 +217,7 @@ export function stopConversation(ctx: Ctx, conversationId: string, why: { reject
   return db.write(() => {
     const conversation = runs.mustGetConversation(conversationId);
     const reason = why.byHuman ? 'stopped by the user' : `stopped: ${why.rejection?.message ?? 'a limit was reached'}`;
-    runs.updateConversation(conversationId, { status: 'stopped', stopReason: reason, meta: { ...conversation.meta, awaitingDecision: !why.byHuman } });
+    runs.updateConversation(conversationId, { status: 'stopped', stopReason: reason, awaitingDecision: !why.byHuman });
     if (why.rejection) {
       const budget = why.rejection.rule.endsWith('_usd') || why.rejection.rule.endsWith('_tokens');
       events.append({

@@ -273,7 +273,7 @@ export class Orchestrator implements Spawner {
       for (const agentId of recipients) {
         const runId = newId('run');
         const messageId = newId('msg');
-        const meta: MessageMeta = { runId, from: author === 'user' ? null : author, hop: 0, room: teamId, body: text };
+        const meta: MessageMeta = { from: author === 'user' ? null : author, hop: 0, room: teamId, body: text };
         queue.enqueue({
           id: messageId,
           runId,

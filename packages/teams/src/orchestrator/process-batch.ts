@@ -127,7 +127,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     const parts = await Promise.all(
       open.map(async (p) => ({
         text: await transformIncoming(ctx, p.message, p.run),
-        from: readMeta(p.message.meta)?.from ?? null,
+        from: readMeta(p.message)?.from ?? null,
       })),
     );
     const agent = agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings);
@@ -208,14 +208,14 @@ function ensureConversation(ctx: Ctx, message: QueueMessage): ConversationRecord
  * failed (a dead letter retried by hand), gets a new run, re-opening a finished conversation.
  */
 function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRecord): RunRecord {
-  const meta = readMeta(message.meta);
+  const meta = readMeta(message);
   const existing = meta ? ctx.stores.runs.getRun(meta.runId) : undefined;
   if (existing && existing.status !== 'failed') return existing;
   const settings = ctx.getSettings();
   return ctx.stores.db.write(() => {
-    if (conversation.meta.finished === true) {
-      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, meta: { ...conversation.meta, finished: false } });
-      conversation.meta.finished = false;
+    if (conversation.finished) {
+      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, finished: false });
+      conversation.finished = false;
     }
     return createRunWithEvent(ctx, {
       id: newId('run'),
@@ -228,7 +228,7 @@ function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRe
       channel: message.channel,
       cause: causeOfKind(message.kind),
       messageIds: [message.id],
-      input: readMeta(message.meta)?.body ?? message.content,
+      input: readMeta(message)?.body ?? message.content,
     });
   });
 }

@@ -15,7 +15,7 @@ import { finishRunWithEvent } from './lifecycle.ts';
 
 export function onMessageDead(ctx: Ctx, messageId: string, reason: string): void {
   const message = ctx.stores.queue.get(messageId);
-  const meta = message ? readMeta(message.meta) : undefined;
+  const meta = message ? readMeta(message) : undefined;
   const run = meta ? ctx.stores.runs.getRun(meta.runId) : undefined;
   if (!message || !run) return;
   ctx.stores.db.write(() => {

@@ -13,7 +13,7 @@ import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
 import { parseTags } from '../protocol/tags.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { planRoutes, type PlannedDelivery } from '../router/plan.ts';
-import { readMeta, type MessageMeta } from '../router/provenance.ts';
+import { readMeta, type MessageMeta, type MessageProvenance } from '../router/provenance.ts';
 import type { PingPongState } from '../guards/ping-pong.ts';
 import type { Ctx } from './context.ts';
 import { stopConversation } from './conversation-ops.ts';
@@ -43,19 +43,8 @@ export interface DeliveryToEnqueue {
   room?: string | undefined;
 }
 
-/** Work held back by a guard, delivered if the human replies `continue`. */
-export interface HeldDelivery {
-  kind: 'teammate' | 'chatroom';
-  agentId: string;
-  teamId: string | null;
-  content: string;
-  body: string;
-  from: string;
-  hop: number;
-  room?: string;
-  parentRunId: string;
-  parentMessageId: string | null;
-}
+/** Work held back by a guard (a conversation's `held` column). */
+export type { HeldDelivery } from '@tinyagi/core/internal';
 
 const MAX_HELD = 50;
 
@@ -64,7 +53,7 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
   const settings = ctx.getSettings();
   const readable = toReadable(result.text, { self: run.agentId });
   const parsed = parseTags(result.text, { self: run.agentId });
-  const incoming = outcome.messages.map((m) => readMeta(m.meta)).filter((m): m is MessageMeta => m !== undefined);
+  const incoming = outcome.messages.map((m) => readMeta(m)).filter((m): m is MessageProvenance => m !== undefined);
   const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: outcome.messages[0]!.teamId, incoming });
   let humanText = readable.text;
   if (answersHuman(run.cause) && humanText !== '') {
@@ -158,7 +147,7 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
     conversation = runs.mustGetConversation(run.conversationId);
     const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
     if (soft) {
-      runs.updateConversation(conversation.id, { softWarned: true, meta: { ...conversation.meta, awaitingDecision: true } });
+      runs.updateConversation(conversation.id, { softWarned: true, awaitingDecision: true });
       events.append({
         type: 'budget.warning',
         conversationId: conversation.id,
@@ -191,7 +180,7 @@ export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, pare
   const settings = ctx.getSettings();
   const runId = newId('run');
   const messageId = newId('msg');
-  const meta: MessageMeta = { runId, from: parent.agentId, hop: d.hop, body: d.body };
+  const meta: MessageMeta = { from: parent.agentId, hop: d.hop, body: d.body };
   if (d.pingPong) meta.pingPong = d.pingPong;
   if (d.room) meta.room = d.room;
   ctx.stores.queue.enqueue({
@@ -239,7 +228,7 @@ function fromPlan(d: PlannedDelivery): DeliveryToEnqueue {
 }
 
 function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord, parentMessageId: string, rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>): void {
-  const held = Array.isArray(conversation.meta.held) ? (conversation.meta.held as HeldDelivery[]) : [];
+  const held = [...conversation.held];
   for (const { delivery, rejection } of rejected) {
     if (rejection.rule === 'max_fanout' || held.length >= MAX_HELD) continue;
     held.push({
@@ -255,7 +244,7 @@ function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord
       parentMessageId,
     });
   }
-  ctx.stores.runs.updateConversation(conversation.id, { meta: { ...conversation.meta, held, awaitingDecision: true } });
+  ctx.stores.runs.updateConversation(conversation.id, { held, awaitingDecision: true });
 }
 
 /** Session transcript (resume id + history for the next turn) and the agent's chat history. */
@@ -265,7 +254,7 @@ function recordHistory(ctx: Ctx, outcome: RunOutcome, answer: string): void {
     ctx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
   }
   for (const m of messages) {
-    const meta = readMeta(m.meta);
+    const meta = readMeta(m);
     ctx.stores.agentMessages.append({
       agentId: run.agentId,
       role: 'user',

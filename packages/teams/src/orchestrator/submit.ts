@@ -112,7 +112,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
   const messageId = newId('msg');
   const runId = newId('run');
   const conversationId = newId('conv');
-  const meta: MessageMeta = { runId, from: null, hop: 0 };
+  const meta: MessageMeta = { from: null, hop: 0 };
   const { queue, runs, events, db } = ctx.stores;
 
   return db.write(() => {
@@ -217,7 +217,7 @@ function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision
   const asking = ctx.stores.queries
     .recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS)
     .map((id) => runs.getConversation(id))
-    .find((c) => c?.meta.awaitingDecision === true);
+    .find((c) => c?.awaitingDecision === true);
   if (!asking) return undefined;
   const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed };
 
@@ -226,7 +226,7 @@ function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision
     return { ...result, reply: `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.` };
   }
   return db.write(() => {
-    const held = Array.isArray(asking.meta.held) ? (asking.meta.held as HeldDelivery[]) : [];
+    const held: HeldDelivery[] = asking.held;
     const limitScale = asking.limitScale * 2;
     const reopen = held.length > 0;
     const resume = asking.status !== 'active' && reopen;
@@ -234,7 +234,9 @@ function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision
       limitScale,
       softWarned: false,
       ...(resume ? { status: 'active' as const, stopReason: null } : {}),
-      meta: { ...asking.meta, awaitingDecision: false, held: [], ...(reopen ? { finished: false } : {}) },
+      awaitingDecision: false,
+      held: [],
+      ...(reopen ? { finished: false } : {}),
     });
     const conversation = runs.mustGetConversation(asking.id);
     for (const h of held) {

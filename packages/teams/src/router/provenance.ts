@@ -5,10 +5,11 @@
  */
 import type { PingPongState } from '../guards/ping-pong.ts';
 
-/** What the orchestrator keeps in a queue message's `meta`. */
+/**
+ * What the orchestrator keeps in a queue message's `meta`. The run a message starts is the
+ * message's own `runId` column (before migration 0010 it was kept in `meta` too).
+ */
 export interface MessageMeta {
-  /** The run this message starts (created together with the message). */
-  runId: string;
   /** Sending agent, or null for a human. */
   from: string | null;
   /** Handoff hop: 0 for a human message, the sender's hop + 1 for a teammate or chat-room message. */
@@ -20,11 +21,19 @@ export interface MessageMeta {
   body?: string;
 }
 
-export function readMeta(meta: Record<string, unknown>): MessageMeta | undefined {
-  if (typeof meta.runId !== 'string') return undefined;
+/** A message's provenance with the run it starts; undefined for a message that starts none. */
+export interface MessageProvenance extends MessageMeta {
+  runId: string;
+}
+
+export function readMeta(message: { runId: string | null; meta: Record<string, unknown> }): MessageProvenance | undefined {
+  const meta = message.meta;
+  // `meta.runId`: messages written before migration 0010 moved it to the column.
+  const runId = message.runId ?? (typeof meta.runId === 'string' ? meta.runId : undefined);
+  if (runId === undefined) return undefined;
   const hop = typeof meta.hop === 'number' ? meta.hop : 0;
   const from = typeof meta.from === 'string' ? meta.from : null;
-  const out: MessageMeta = { runId: meta.runId, from, hop };
+  const out: MessageProvenance = { runId, from, hop };
   const pp = meta.pingPong as PingPongState | undefined;
   if (pp && typeof pp.count === 'number') out.pingPong = pp;
   if (typeof meta.room === 'string') out.room = meta.room;
