@@ -12,7 +12,7 @@ import { AgentFormSchema, BUILTIN_PROVIDERS } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { getPath, setPath, type Json } from '@/lib/object-path';
-import { BooleanField, IssueSummary, SelectField, TextField } from '@/components/form';
+import { BooleanField, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
 import { Button } from '@/components/ui';
 
 type Kind = 'text' | 'number' | 'textarea' | 'provider' | 'bool';
@@ -216,11 +216,7 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
         <Button type="submit" tone="primary" disabled={saving}>
           {editing ? 'Save changes' : 'Create agent'}
         </Button>
-        {saved && (
-          <span role="status" className="text-sm text-emerald-800 dark:text-emerald-300">
-            {saved}
-          </span>
-        )}
+        <SavedNote text={saved} />
       </div>
     </form>
   );

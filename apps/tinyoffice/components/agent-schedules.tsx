@@ -11,7 +11,7 @@ import { CreateScheduleBodySchema } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { useLiveEvents } from '@/lib/use-events';
-import { IssueSummary, SelectField, TextField } from '@/components/form';
+import { IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
 import { Button, ErrorLine, Panel } from '@/components/ui';
 
 type Kind = 'hourly' | 'daily' | 'weekdays' | 'weekly' | 'monthly' | 'cron' | 'once';
@@ -292,11 +292,7 @@ function ScheduleForm({ agent, onCreated }: { agent: string; onCreated: () => vo
         <Button type="submit" tone="primary">
           Add schedule
         </Button>
-        {saved && (
-          <span role="status" className="text-sm text-emerald-800 dark:text-emerald-300">
-            {saved}
-          </span>
-        )}
+        <SavedNote text={saved} />
       </div>
     </form>
   );

@@ -5,7 +5,7 @@ import { apiContract } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { useLiveEvents } from '@/lib/use-events';
-import { BooleanField, IssueSummary, TextField } from '@/components/form';
+import { BooleanField, IssueSummary, SavedNote, TextField } from '@/components/form';
 import { Button, ErrorLine, Panel, money } from '@/components/ui';
 
 /** Loads once per agent; `reload` after a save. */
@@ -27,14 +27,6 @@ function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; 
     };
   }, [...deps, tick]);
   return { data, error, reload: () => setTick((t) => t + 1) };
-}
-
-function Saved({ text }: { text: string | null }) {
-  return text ? (
-    <span role="status" className="text-sm text-emerald-800 dark:text-emerald-300">
-      {text}
-    </span>
-  ) : null;
 }
 
 export function PromptTab({ id }: { id: string }) {
@@ -78,7 +70,7 @@ export function PromptTab({ id }: { id: string }) {
         >
           Save AGENTS.md
         </Button>
-        <Saved text={saved} />
+        <SavedNote text={saved} />
       </div>
     </Panel>
   );
@@ -174,7 +166,7 @@ export function HeartbeatTab({ id }: { id: string }) {
           <Button type="submit" tone="primary">
             Save heartbeat
           </Button>
-          <Saved text={saved} />
+          <SavedNote text={saved} />
         </div>
       </form>
     </Panel>

@@ -109,3 +109,12 @@ export function IssueSummary({ issues, placed }: { issues: FieldIssues; placed: 
     </ul>
   );
 }
+
+/** "Saved …" after a successful save, announced to screen readers; nothing otherwise. */
+export function SavedNote({ text }: { text: string | null | undefined }) {
+  return text ? (
+    <span role="status" className="text-sm text-emerald-800 dark:text-emerald-300">
+      {text}
+    </span>
+  ) : null;
+}

@@ -15,7 +15,7 @@ import { fromApiError, fromZodIssues, issuesUnder, type FieldIssues } from '@/li
 import { getPath, type Json } from '@/lib/object-path';
 import { MANAGED_ELSEWHERE, SECTIONS, applyEdits, display, mergePatch, type Leaf } from '@/lib/settings-form';
 import { useLiveEvents } from '@/lib/use-events';
-import { INPUT, IssueSummary, SelectField, TextField } from '@/components/form';
+import { INPUT, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
 import { Button, ErrorLine, Panel } from '@/components/ui';
 
 const LEAVES = new Map(SECTIONS.flatMap((s) => s.leaves.map((l) => [l.path, l] as const)));
@@ -160,11 +160,7 @@ export default function SettingsPage() {
             >
               Discard changes
             </Button>
-            {saved && (
-              <span role="status" className="text-sm text-emerald-800 dark:text-emerald-300">
-                {saved}
-              </span>
-            )}
+            <SavedNote text={saved} />
           </div>
         </form>
       )}

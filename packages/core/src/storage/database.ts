@@ -168,6 +168,15 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
     rollbackTo: sqlite.prepare('ROLLBACK TO tinyagi_write'),
   };
   const statements = new Map<string, Database.Statement>();
+  /** Rolls back the innermost savepoint and drops the callbacks registered inside it. */
+  const undoSavepoint = (mark: number, markNow: number): void => {
+    if (sqlite.inTransaction) {
+      tx.rollbackTo.run();
+      tx.release.run();
+    }
+    committed.length = mark;
+    committedNow.length = markNow;
+  };
   const database: TinyDatabase = {
     path: options.path,
     durability,
@@ -184,12 +193,7 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
           tx.release.run();
           return result;
         } catch (err) {
-          if (sqlite.inTransaction) {
-            tx.rollbackTo.run();
-            tx.release.run();
-          }
-          committed.length = mark;
-          committedNow.length = markNow;
+          undoSavepoint(mark, markNow);
           throw err;
         }
       }
@@ -328,12 +332,7 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       return result;
     } catch (err) {
       child.close();
-      if (sqlite.inTransaction) {
-        tx.rollbackTo.run();
-        tx.release.run();
-      }
-      committed.length = mark;
-      committedNow.length = markNow;
+      undoSavepoint(mark, markNow);
       throw err;
     }
   }
