@@ -8,8 +8,8 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { isApiError, type Agent } from '@tinyagi/client';
-import { AgentFormSchema, BUILTIN_PROVIDERS } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
+import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { getPath, setPath, type Json } from '@/lib/object-path';
 import { BooleanField, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
@@ -110,6 +110,8 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
   const [custom, setCustom] = useState<string[]>([]);
+  // The schema (and the built-in provider names) arrive a moment after the form renders.
+  const { contract } = useContract();
 
   useEffect(() => setValues(valuesOf(agent)), [agent]);
   useEffect(() => {
@@ -120,11 +122,11 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
   }, []);
 
   const providers = useMemo(() => {
-    const names = [...BUILTIN_PROVIDERS, ...custom];
+    const names: string[] = [...(contract?.BUILTIN_PROVIDERS ?? []), ...custom];
     const current = values['provider'] ?? '';
     if (current && !names.includes(current)) names.push(current);
     return [{ value: '', label: '(default provider)' }, ...names.map((n) => ({ value: n, label: n }))];
-  }, [custom, values]);
+  }, [contract, custom, values]);
 
   const set = (path: string) => (value: string) => {
     setValues((v) => ({ ...v, [path]: value }));
@@ -135,7 +137,14 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
     setError(null);
     setSaved(null);
     const config = configOf(values);
-    const checked = AgentFormSchema.safeParse(config);
+    let schemas: Awaited<ReturnType<typeof loadContract>>;
+    try {
+      schemas = await loadContract();
+    } catch (err) {
+      setError(`Could not load the form's validation: ${messageOf(err)}`);
+      return;
+    }
+    const checked = schemas.AgentFormSchema.safeParse(config);
     const local: FieldIssues = checked.success ? {} : fromZodIssues(checked.error.issues);
     if (!editing && id.trim() === '') local['id'] = ['an id is required (a-z, 0-9, "_" or "-"; it names the agent’s directory)'];
     setIssues(local);

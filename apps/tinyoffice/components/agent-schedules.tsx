@@ -7,8 +7,8 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { Schedule } from '@tinyagi/client';
-import { CreateScheduleBodySchema } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
+import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { useLiveEvents } from '@/lib/use-events';
 import { IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
@@ -189,6 +189,7 @@ function ScheduleForm({ agent, onCreated }: { agent: string; onCreated: () => vo
   const [preview, setPreview] = useState<{ timezone: string; runs: number[] } | null>(null);
   const [previewIssues, setPreviewIssues] = useState<FieldIssues>({});
   const [saved, setSaved] = useState<string | null>(null);
+  useContract(); // starts loading the schema the form checks with
   const cron = cronOf(d);
   const set = (key: keyof Draft) => (value: string) => setD((x) => ({ ...x, [key]: value }));
 
@@ -215,7 +216,14 @@ function ScheduleForm({ agent, onCreated }: { agent: string; onCreated: () => vo
       ...(d.label.trim() ? { label: d.label.trim() } : {}),
       ...(d.kind === 'once' ? (runAt !== undefined && !Number.isNaN(runAt) ? { runAt } : {}) : { cron: cron ?? '', timezone: d.timezone.trim() }),
     };
-    const checked = CreateScheduleBodySchema.safeParse(body);
+    let schemas: Awaited<ReturnType<typeof loadContract>>;
+    try {
+      schemas = await loadContract();
+    } catch (err) {
+      setError(`Could not load the form's validation: ${messageOf(err)}`);
+      return;
+    }
+    const checked = schemas.CreateScheduleBodySchema.safeParse(body);
     const local: FieldIssues = checked.success ? {} : fromZodIssues(checked.error.issues);
     if (d.kind === 'once' && runAt === undefined) local['runAt'] = ['pick a date and time'];
     setIssues(local);

@@ -1,8 +1,8 @@
 'use client';
 /** An agent's workspace tabs: system prompt (AGENTS.md), memory, heartbeat, skills, usage. */
 import { useEffect, useState } from 'react';
-import { apiContract } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
+import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { useLiveEvents } from '@/lib/use-events';
 import { BooleanField, IssueSummary, SavedNote, TextField } from '@/components/form';
@@ -121,12 +121,20 @@ export function HeartbeatTab({ id }: { id: string }) {
   useLiveEvents((events) => {
     if (form === null && events.some((e) => e.type === 'settings.changed')) reload();
   });
+  useContract(); // starts loading the schema the save checks with
   if (!form) return <Panel title="Heartbeat">{error ? <ErrorLine error={error} /> : <p>Loading…</p>}</Panel>;
-  const save = () => {
+  const save = async () => {
     setSaved(null);
     setSaveError(null);
     const body = { enabled: form.enabled ?? true, interval: /^\d+(\.\d+)?$/.test(form.interval.trim()) ? Number(form.interval) : form.interval, content: form.content };
-    const checked = apiContract.putHeartbeat.body.safeParse(body);
+    let schemas: Awaited<ReturnType<typeof loadContract>>;
+    try {
+      schemas = await loadContract();
+    } catch (err) {
+      setSaveError(`Could not load the form's validation: ${messageOf(err)}`);
+      return;
+    }
+    const checked = schemas.apiContract.putHeartbeat.body.safeParse(body);
     if (!checked.success) return setIssues(fromZodIssues(checked.error.issues));
     setIssues({});
     api()
@@ -152,7 +160,7 @@ export function HeartbeatTab({ id }: { id: string }) {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          save();
+          void save();
         }}
       >
         <div className="grid gap-3 sm:grid-cols-2">

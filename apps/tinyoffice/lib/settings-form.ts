@@ -2,9 +2,9 @@
  * The settings form, generated from the contract's SettingsFileSchema: every leaf of the schema
  * (a string, number, boolean, enum or list of strings) becomes a field under its section, with
  * the settings path as its key. Maps of entities (agents, teams, custom providers, channel
- * defaults) have their own pages and are edited there or in the raw JSON view.
+ * defaults) have their own pages and are edited there or in the raw JSON view. The schema is
+ * passed in (the page loads the contract lazily, lib/contract.ts), so this module imports no zod.
  */
-import { SettingsFileSchema } from '@tinyagi/client/contract';
 import { getPath, setPath, type Json } from './object-path';
 
 export type LeafKind = 'text' | 'number' | 'boolean' | 'enum' | 'list';
@@ -65,11 +65,14 @@ function leavesOf(schema: Schema, path: string[]): Leaf[] {
   }
 }
 
-export const SECTIONS: Section[] = Object.entries(defOf(SettingsFileSchema).shape ?? {}).map(([key, schema]) => ({
-  key,
-  title: human(key),
-  leaves: MANAGED_ELSEWHERE[key] ? [] : leavesOf(schema, [key]),
-}));
+/** The form's sections: one per top-level key of the settings schema (`SettingsFileSchema`). */
+export function sectionsOf(settingsSchema: Schema): Section[] {
+  return Object.entries(defOf(settingsSchema).shape ?? {}).map(([key, schema]) => ({
+    key,
+    title: human(key),
+    leaves: MANAGED_ELSEWHERE[key] ? [] : leavesOf(schema, [key]),
+  }));
+}
 
 /** How a value shows in its field. */
 export function display(leaf: Leaf, value: unknown): string {

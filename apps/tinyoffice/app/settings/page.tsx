@@ -9,16 +9,14 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { SettingsFileSchema } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
+import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, issuesUnder, type FieldIssues } from '@/lib/field-issues';
 import { getPath, type Json } from '@/lib/object-path';
-import { MANAGED_ELSEWHERE, SECTIONS, applyEdits, display, mergePatch, type Leaf } from '@/lib/settings-form';
+import { MANAGED_ELSEWHERE, applyEdits, display, mergePatch, sectionsOf, type Leaf } from '@/lib/settings-form';
 import { useLiveEvents } from '@/lib/use-events';
 import { INPUT, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
 import { Button, ErrorLine, Panel } from '@/components/ui';
-
-const LEAVES = new Map(SECTIONS.flatMap((s) => s.leaves.map((l) => [l.path, l] as const)));
 
 export default function SettingsPage() {
   const [base, setBase] = useState<Json | null>(null);
@@ -29,6 +27,10 @@ export default function SettingsPage() {
   const [saved, setSaved] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [raw, setRaw] = useState(false);
+  // The form is generated from the settings schema, which is loaded after the page (zod is ~40 KiB).
+  const { contract, error: contractError } = useContract();
+  const sections = useMemo(() => (contract ? sectionsOf(contract.SettingsFileSchema) : null), [contract]);
+  const leafByPath = useMemo(() => new Map((sections ?? []).flatMap((s) => s.leaves.map((l) => [l.path, l] as const))), [sections]);
 
   const load = useCallback(() => {
     Promise.all([api().getSettings(), api().getSecretStatus()])
@@ -45,13 +47,20 @@ export default function SettingsPage() {
     if (events.some((e) => e.type === 'settings.changed')) load();
   });
 
-  const draft = useMemo(() => (base ? applyEdits(base, edits, LEAVES) : null), [base, edits]);
+  const draft = useMemo(() => (base ? applyEdits(base, edits, leafByPath) : null), [base, edits, leafByPath]);
   const dirty = Object.keys(edits).length > 0;
 
   async function save(next: Json): Promise<boolean> {
     setSaved(null);
     setError(null);
-    const checked = SettingsFileSchema.safeParse(next);
+    let schemas: Awaited<ReturnType<typeof loadContract>>;
+    try {
+      schemas = await loadContract();
+    } catch (err) {
+      setError(`Could not load the settings schema: ${messageOf(err)}`);
+      return false;
+    }
+    const checked = schemas.SettingsFileSchema.safeParse(next);
     if (!checked.success) {
       setIssues(fromZodIssues(checked.error.issues));
       return false;
@@ -75,7 +84,20 @@ export default function SettingsPage() {
     }
   }
 
-  if (!base || !draft) return <Panel title="Settings">{error ? <ErrorLine error={error} /> : <p>Loading…</p>}</Panel>;
+  if (!base || !draft || !sections) {
+    const failed = error ?? (contractError ? `Could not load the form: ${messageOf(contractError)}. Reload the page to try again.` : null);
+    return (
+      <Panel title="Settings">
+        {failed ? (
+          <ErrorLine error={failed} />
+        ) : (
+          <p role="status" aria-live="polite" aria-busy="true">
+            {base ? 'Loading the form…' : 'Loading…'}
+          </p>
+        )}
+      </Panel>
+    );
+  }
   /** `undefined` drops the field's edit (back to what settings.json holds). */
   const edit = (path: string) => (text: string | null | undefined) => {
     setEdits((e) => {
@@ -84,7 +106,7 @@ export default function SettingsPage() {
     });
     setSaved(null);
   };
-  const placed = new Set([...LEAVES.keys(), ...secrets.keys()]);
+  const placed = new Set([...leafByPath.keys(), ...secrets.keys()]);
 
   return (
     <div className="space-y-4" data-settings-version={version}>
@@ -111,7 +133,7 @@ export default function SettingsPage() {
             void save(draft);
           }}
         >
-          {SECTIONS.map((section) =>
+          {sections.map((section) =>
             MANAGED_ELSEWHERE[section.key] ? (
               <Panel key={section.key} title={section.title}>
                 <p className="text-sm text-slate-700 dark:text-slate-300">

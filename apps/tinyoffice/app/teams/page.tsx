@@ -10,8 +10,8 @@ import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { type FormEvent, useState } from 'react';
 import type { Team } from '@tinyagi/client';
-import { teamsContract } from '@tinyagi/client/contract';
 import { api, messageOf } from '@/lib/api';
+import { loadContract, useContract } from '@/lib/contract';
 import { type FieldErrors, fieldErrorsOfApiError, fieldErrorsOfIssues } from '@/lib/field-errors';
 import { setState, useStore } from '@/lib/store';
 import { reloadTeamsAndAgents, useSettingsReload } from '@/lib/teams';
@@ -121,13 +121,20 @@ function TeamForm({ initial, isNew, agentIds, onDone }: { initial: Draft; isNew:
   const [draft, setDraft] = useState<Draft>(initial);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [saving, setSaving] = useState(false);
+  useContract(); // starts loading the schema the form checks with
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     const found: FieldErrors = {};
     if (isNew && !ID_PATTERN.test(draft.id)) found['id'] = 'Use letters, digits, - or _ (up to 64), starting with a letter or digit.';
     const body = { name: draft.name || undefined, agents: draft.agents, leader_agent: draft.leader_agent, reply_mode: draft.reply_mode };
-    const parsed = teamsContract.putTeam.body.safeParse(body);
+    let schemas: Awaited<ReturnType<typeof loadContract>>;
+    try {
+      schemas = await loadContract();
+    } catch (err) {
+      return setErrors({ form: `Could not load the form's validation: ${messageOf(err)}` });
+    }
+    const parsed = schemas.teamsContract.putTeam.body.safeParse(body);
     if (!parsed.success) Object.assign(found, fieldErrorsOfIssues(parsed.error.issues));
     if (Object.keys(found).length > 0) return setErrors(found);
     setErrors({});
