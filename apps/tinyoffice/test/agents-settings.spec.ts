@@ -274,3 +274,51 @@ test('settings raw JSON: invalid JSON and invalid settings are refused with the 
   expect(settingsFile().retention).toEqual({ days: 14 });
   expect(settingsFile().models.anthropic.api_key).toBe(PLANTED_KEY);
 });
+
+test('zod and the contract load after the page: /settings says "Loading the form…" until they arrive; a submit made before they arrive is still checked', async ({ browser }) => {
+  // The contract's chunk (the only one that carries the error codes) is held until released.
+  const lazy = await browser.newContext();
+  let held = 0;
+  let release = (): void => {};
+  let gate = Promise.resolve();
+  const closeGate = () => {
+    gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  };
+  await lazy.route('**/_next/static/chunks/*.js', async (route) => {
+    const response = await route.fetch();
+    const body = await response.text();
+    if (body.includes('VALIDATION_FAILED')) {
+      held += 1;
+      await gate;
+    }
+    await route.fulfill({ response, body });
+  });
+  try {
+    closeGate();
+    const p = await lazy.newPage();
+    await p.goto(await daemon.loginLink());
+    await expect(p.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+    await p.goto(`${daemon.url}/settings`);
+    await expect(p.getByRole('status').filter({ hasText: 'Loading the form…' })).toBeVisible();
+    await expect.poll(() => held).toBe(1);
+    release();
+    await expect(p.getByRole('form', { name: 'Settings' })).toBeVisible();
+
+    closeGate();
+    await p.goto(`${daemon.url}/agents`);
+    await p.getByRole('button', { name: 'New agent' }).click();
+    const form = p.getByRole('form', { name: 'New agent' });
+    await form.getByLabel('Id', { exact: true }).fill('early');
+    await form.getByLabel('Model', { exact: true }).fill('claude sonnet 4');
+    await expect.poll(() => held).toBe(2);
+    await form.getByRole('button', { name: 'Create agent' }).click();
+    release();
+    await expect(form.getByTestId('field-error-model')).toContainText('no spaces');
+    expect(settingsFile().agents.early).toBeUndefined();
+  } finally {
+    release();
+    await lazy.close();
+  }
+});
