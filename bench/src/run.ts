@@ -44,7 +44,7 @@ if (selected.has('B0')) {
 if (selected.has('B1')) {
   section(
     `## B1 — queue throughput, ${total.toLocaleString('en')} no-op jobs`,
-    `Durable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes), each worker process running 8 batches at a time. plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction.\n\n${await benchB1(total)}`,
+    `Durable enqueue + claim + complete, all workers in separate OS processes on one SQLite file, jobs spread over 64 agents (lanes), each worker process running 8 batches at a time. plainjob is polled every 10 ms here (its default is 1 s) so its throughput is not limited by idle sleeps; its own \`synchronous=NORMAL\` is overridden to the mode under test. "collect" is our default busy policy (all pending messages of an agent claimed in one transaction); "sequential" claims one message per agent per transaction. At FULL our store commits at SQLite's NORMAL and fsyncs the WAL off the event loop (group commit of whatever committed meanwhile; core/src/storage/durable-commit.ts), plainjob fsyncs inside each COMMIT; the clock stops when every worker and producer process has exited, and each closes its database with a final fsync, so every job counted is on disk.\n\n${await benchB1(total)}`,
   );
 }
 if (selected.has('B2')) {
