@@ -145,7 +145,7 @@ export class SqliteQueueStore implements QueueStore {
   enqueueMany(inputs: readonly EnqueueInput[]): EnqueueResult[] {
     const now = Date.now();
     const results = this.#db.write(() => inputs.map((input) => this.#insert(input, now)));
-    if (results.some((r) => r.created)) this.#db.afterCommit(() => this.#wake());
+    if (results.some((r) => r.created)) this.#db.onCommit(() => this.#wake());
     return results;
   }
 
@@ -294,7 +294,7 @@ export class SqliteQueueStore implements QueueStore {
     this.#db.write(() => {
       for (const id of ids) this.#stmt.release.run(now, now, id, owner);
     });
-    this.#db.afterCommit(() => this.#wake());
+    this.#db.onCommit(() => this.#wake());
   }
 
   /**
@@ -308,7 +308,7 @@ export class SqliteQueueStore implements QueueStore {
   complete(owner: string, ids: readonly string[], effects?: CompletionEffects): void {
     const now = Date.now();
     this.#db.write(() => this.#complete(owner, ids, effects, now));
-    this.#db.afterCommit(() => this.#wake());
+    this.#db.onCommit(() => this.#wake());
   }
 
   completeMany(items: readonly CompletionInput[]): Array<Error | undefined> {
@@ -317,7 +317,7 @@ export class SqliteQueueStore implements QueueStore {
       this.#db,
       items.map((item) => () => this.#complete(item.owner, item.ids, item.effects, now)),
     );
-    this.#db.afterCommit(() => this.#wake());
+    this.#db.onCommit(() => this.#wake());
     return results;
   }
 
@@ -346,7 +346,7 @@ export class SqliteQueueStore implements QueueStore {
       }
       return out;
     });
-    this.#db.afterCommit(() => this.#wake());
+    this.#db.onCommit(() => this.#wake());
     return outcomes;
   }
 
@@ -393,7 +393,7 @@ export class SqliteQueueStore implements QueueStore {
         if (row) this.#stmt.toFinal.run('cancelled', reason, now, now, row.seq);
       }
     });
-    this.#db.afterCommit(() => this.#wake());
+    this.#db.onCommit(() => this.#wake());
   }
 
   cancel(id: string, reason = 'cancelled by request'): CancelOutcome {
@@ -403,7 +403,7 @@ export class SqliteQueueStore implements QueueStore {
       if (!row) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${id}.`);
       if (row.status === 'pending') {
         this.#stmt.toFinal.run('cancelled', reason, now, now, row.seq);
-        this.#db.afterCommit(() => this.#wake());
+        this.#db.onCommit(() => this.#wake());
         return { id, state: 'cancelled', status: 'cancelled' };
       }
       if (row.status === 'processing') {
@@ -439,7 +439,7 @@ export class SqliteQueueStore implements QueueStore {
         return { id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts };
       });
     });
-    if (recovered.length > 0) this.#db.afterCommit(() => this.#wake());
+    if (recovered.length > 0) this.#db.onCommit(() => this.#wake());
     return recovered;
   }
 
@@ -488,7 +488,7 @@ export class SqliteQueueStore implements QueueStore {
         throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
       }
     });
-    this.#db.afterCommit(() => this.#wake());
+    this.#db.onCommit(() => this.#wake());
     return this.get(id)!;
   }
 
@@ -516,6 +516,11 @@ export class SqliteQueueStore implements QueueStore {
     return () => this.#wakeListeners.delete(listener);
   }
 
+  /**
+   * Wake-ups are this process's own business (its workers claim sooner), so they follow the
+   * commit at once (`onCommit`), not its fsync: a message claimed before its enqueue is on disk
+   * can only be lost together with that enqueue, which nobody was told of yet.
+   */
   #wake(): void {
     for (const listener of this.#wakeListeners) listener();
   }
