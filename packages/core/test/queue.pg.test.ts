@@ -29,13 +29,13 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     };
   });
 
-  it('concurrent claimers (four stores, two pools) never hold two batches of one agent, keep per-agent FIFO and hand out each message once', async () => {
+  it('concurrent claimers (six stores, two pools) never hold two batches of one agent, keep per-agent FIFO and hand out each message once', async () => {
     const schema = testSchema('c');
     await migratePg(pool, schema);
     const other = new pg.Pool({ connectionString: db.url, max: 4 });
-    const stores = [pool, pool, other, other].map((p) => new PgQueueStore(p, { schema }));
+    const stores = [pool, pool, pool, other, other, other].map((p) => new PgQueueStore(p, { schema }));
     try {
-      const agents = 12;
+      const agents = 6;
       const total = 1200;
       await stores[0]!.enqueueMany(Array.from({ length: total }, (_, i) => ({ kind: 'job' as const, agentId: `a${i % agents}`, conversationId: `c${i % 5}`, channel: 'api', content: String(i) })));
       const held = new Set<string>();
@@ -44,7 +44,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       let done = 0;
       const run = async (store: PgQueueStore, owner: string) => {
         while (done < total) {
-          const batches = await store.claim({ owner, leaseMs: 60_000, maxAgents: 4, policy: (a) => (a.endsWith('1') ? 'collect' : 'sequential') });
+          const batches = await store.claim({ owner, leaseMs: 60_000, maxAgents: 2, policy: (a) => (a.endsWith('1') ? 'collect' : 'sequential') });
           if (batches.length === 0) {
             await new Promise((r) => setImmediate(r));
             continue;
@@ -58,7 +58,9 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
           }
           await Promise.all(
             batches.map(async (b) => {
-              // Released before the commit: another claimer can take the agent only after it.
+              // Hold the agent across a few event-loop turns (other claimers' queries run), then
+              // release it just before the commit: a correct store hands it out only after that.
+              for (let k = 0; k < 3; k++) await new Promise((r) => setImmediate(r));
               held.delete(b.agentId);
               await store.complete(
                 owner,
