@@ -130,11 +130,48 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it('a worker with a sweep of one hour keeps up with a producer in another process: no wake-up is lost while it is busy', async () => {
+    const schema = testSchema('b');
+    await migratePg(pool, schema);
+    const producerPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const producer = new PgQueueStore(producerPool, { schema });
+    const store = new PgQueueStore(pool, { schema });
+    const total = 600;
+    let handled = 0;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      concurrency: 4,
+      handler: async (batch) => {
+        handled += batch.messages.length;
+        if (handled === total) resolveDone();
+      },
+    });
+    try {
+      worker.start();
+      await store.claim({ owner: 'probe', leaseMs: 1000, maxAgents: 1 });
+      for (let i = 0; i < total; i += 10) {
+        await producer.enqueueMany(Array.from({ length: 10 }, (_, k) => ({ kind: 'job' as const, agentId: `a${(i + k) % 20}`, conversationId: `c${k % 3}`, channel: 'api', content: String(i + k) })));
+      }
+      await done;
+      await worker.stop();
+      expect(await store.counts()).toMatchObject({ completed: total, pending: 0, processing: 0 });
+    } finally {
+      await worker.stop();
+      await store.close();
+      await producer.close();
+      await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('migrations are applied once, also by two nodes starting together', async () => {
     const schema = testSchema('m');
     try {
       const both = await Promise.all([migratePg(pool, schema), migratePg(pool, schema)]);
-      expect(both.flat()).toEqual(['0000_queue_messages']);
+      expect(both.flat()).toEqual(['0000_queue_messages', '0001_claim_function']);
       expect(await migratePg(pool, schema)).toEqual([]);
     } finally {
       await dropSchema(pool, schema);

@@ -91,8 +91,6 @@ interface PgMessageRow {
   finished_at: number | null;
 }
 
-/** How far past an agent's head a collecting claim looks for more of the head's conversation. */
-const COLLECT_WINDOW = 512;
 /** Agents locked per claim beyond the wanted count (some may turn out busy after the lock). */
 const CLAIM_SLACK = 4;
 const INT8 = 20;
@@ -108,11 +106,41 @@ const types = {
 
 type Queryable = Pick<PoolClient, 'query'>;
 
+/** Agents whose head is available and who have nothing processing, oldest head first (a loose index scan). */
+const CANDIDATES_SQL = (t: string) => `WITH RECURSIVE agents(id) AS (
+    SELECT (SELECT min(agent_id) FROM ${t} WHERE status = 'pending')
+    UNION ALL
+    SELECT (SELECT min(agent_id) FROM ${t} WHERE status = 'pending' AND agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
+  )
+  SELECT a.id AS agent_id FROM agents a
+  CROSS JOIN LATERAL (SELECT seq, available_at FROM ${t} WHERE status = 'pending' AND agent_id = a.id ORDER BY seq LIMIT 1) h
+  WHERE a.id IS NOT NULL AND NOT (a.id = ANY($1::text[])) AND h.available_at <= $2
+    AND NOT EXISTS (SELECT 1 FROM ${t} p WHERE p.status = 'processing' AND p.agent_id = a.id)
+  ORDER BY h.seq LIMIT $3`;
+
+/**
+ * Completes the items (unnested ids, owners, item numbers) whose every message the owner still
+ * holds, in one statement: the rows are locked first (their newest versions are checked), items
+ * with a lost lease are returned and left alone, and one notification wakes the workers.
+ */
+const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS w(id, owner, item)),
+  l AS (SELECT id, status, lease_owner FROM ${t} WHERE id = ANY($1::text[]) FOR UPDATE),
+  bad AS (SELECT DISTINCT ON (w.item) w.item, w.id FROM w LEFT JOIN l ON l.id = w.id WHERE l.id IS NULL OR l.status <> 'processing' OR l.lease_owner IS DISTINCT FROM w.owner ORDER BY w.item, w.id),
+  u AS (
+    UPDATE ${t} m SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4
+    FROM w WHERE m.id = w.id AND m.status = 'processing' AND m.lease_owner = w.owner AND w.item NOT IN (SELECT item FROM bad)
+    RETURNING 1
+  )
+  SELECT item, id FROM bad
+  UNION ALL SELECT -1, NULL FROM (SELECT pg_notify($5, '') FROM (SELECT 1 FROM u LIMIT 1) x) n`;
+
 export class PgQueueStore implements QueueStore {
   readonly #pool: Pool;
   readonly #schema: string;
   readonly #t: string;
   readonly #channel: string;
+  readonly #candidatesSql: string;
+  readonly #completeSql: string;
   readonly #backoff: BackoffPolicy;
   readonly #defaultMaxAttempts: number;
   readonly #random: () => number;
@@ -127,6 +155,8 @@ export class PgQueueStore implements QueueStore {
     this.#schema = options.schema ?? 'tinyagi';
     this.#t = `${pgIdent(this.#schema)}.messages`;
     this.#channel = `tinyagi_queue_${this.#schema}`.slice(0, 63);
+    this.#candidatesSql = CANDIDATES_SQL(this.#t);
+    this.#completeSql = COMPLETE_SQL(this.#t);
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
     this.#random = options.random ?? Math.random;
@@ -134,6 +164,16 @@ export class PgQueueStore implements QueueStore {
 
   async #q<R extends QueryResultRow>(c: Queryable, text: string, values: unknown[] = []): Promise<R[]> {
     const res = await c.query<R>({ text, values, types });
+    return res.rows;
+  }
+
+  /**
+   * A named statement (prepared once per connection). Only for statements whose plan does not
+   * depend on the table's size (the claim function's call): a generic plan made while the table
+   * was small would keep sequential scans as it grows.
+   */
+  async #prepared<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    const res = await this.#pool.query<R>({ name: `tq_${name}_${this.#schema}`, text, values, types });
     return res.rows;
   }
 
@@ -238,70 +278,32 @@ export class PgQueueStore implements QueueStore {
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     const skip = [...(options.skipAgents ?? [])];
     const want = options.maxAgents;
-    const candidatesSql = `WITH RECURSIVE agents(id) AS (
-        SELECT (SELECT min(agent_id) FROM ${this.#t} WHERE status = 'pending')
-        UNION ALL
-        SELECT (SELECT min(agent_id) FROM ${this.#t} WHERE status = 'pending' AND agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
-      ), cand AS MATERIALIZED (
-        SELECT a.id AS agent_id, h.seq FROM agents a
-        CROSS JOIN LATERAL (SELECT seq, available_at FROM ${this.#t} WHERE status = 'pending' AND agent_id = a.id ORDER BY seq LIMIT 1) h
-        WHERE a.id IS NOT NULL AND NOT (a.id = ANY($1::text[])) AND h.available_at <= $2
-          AND NOT EXISTS (SELECT 1 FROM ${this.#t} p WHERE p.status = 'processing' AND p.agent_id = a.id)
-        ORDER BY h.seq LIMIT $3
-      )`;
-    // A read first, outside a transaction: a worker with nothing to claim takes no lock.
-    const probe = await this.#rows<{ agent_id: string }>(`${candidatesSql} SELECT agent_id FROM cand`, [skip, now, 1]);
-    if (probe.length === 0) return [];
-    return this.#inTx(async (c) => {
-      const locked = await this.#q<{ agent_id: string }>(c, `${candidatesSql} SELECT agent_id FROM cand WHERE pg_try_advisory_xact_lock(hashtext($4), hashtext(agent_id)) ORDER BY seq`, [
-        skip,
-        now,
-        want + CLAIM_SLACK,
-        this.#schema,
-      ]);
-      if (locked.length === 0) return [];
-      const agents = locked.map((r) => r.agent_id);
-      const limits = agents.map((a) => ((options.policy?.(a) ?? 'collect') === 'collect' ? collectLimit : 1));
-      // A new statement, so a new snapshot: it sees every claim committed before our locks.
-      const rows = await this.#q<PgMessageRow & { ord: number }>(
-        c,
-        `WITH a AS (SELECT * FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS a(agent_id, lim, ord)),
-        head AS MATERIALIZED (
-          SELECT a.agent_id, a.lim, a.ord, h.seq, h.conversation_id, h.solo FROM a
-          CROSS JOIN LATERAL (
-            SELECT seq, conversation_id, solo, available_at FROM ${this.#t}
-            WHERE seq = (SELECT min(seq) FROM ${this.#t} WHERE status = 'pending' AND agent_id = a.agent_id) AND status = 'pending'
-            FOR UPDATE SKIP LOCKED
-          ) h
-          WHERE h.available_at <= $3 AND NOT EXISTS (SELECT 1 FROM ${this.#t} p WHERE p.status = 'processing' AND p.agent_id = a.agent_id)
-          ORDER BY a.ord LIMIT $4
-        ),
-        win AS (
-          SELECT h.agent_id, h.ord, w.seq, h.seq AS head_seq,
-            bool_and(w.available_at <= $3 AND NOT w.solo AND NOT h.solo) OVER (PARTITION BY h.agent_id ORDER BY w.seq) AS ok
-          FROM head h
-          CROSS JOIN LATERAL (
-            SELECT m.seq, m.available_at, m.solo FROM (
-              SELECT seq, conversation_id, available_at, solo FROM ${this.#t}
-              WHERE status = 'pending' AND agent_id = h.agent_id ORDER BY seq LIMIT CASE WHEN h.lim = 1 THEN 1 ELSE ${COLLECT_WINDOW} END
-            ) m WHERE m.conversation_id = h.conversation_id ORDER BY m.seq LIMIT h.lim
-          ) w
-        ),
-        pick AS (SELECT agent_id, ord, seq FROM win WHERE seq = head_seq OR ok)
-        UPDATE ${this.#t} m SET status = 'processing', lease_owner = $5, lease_expires_at = $6, attempts = m.attempts + 1, updated_at = $3
-        FROM pick WHERE m.seq = pick.seq AND m.status = 'pending'
-        RETURNING m.*, pick.ord`,
-        [agents, limits, now, want, options.owner, now + options.leaseMs],
-      );
-      rows.sort((x, y) => x.ord - y.ord || x.seq - y.seq);
-      const batches: ClaimedBatch[] = [];
-      for (const row of rows) {
-        const last = batches.at(-1);
-        if (last && last.agentId === row.agent_id) last.messages.push(toMessage(row));
-        else batches.push({ agentId: row.agent_id, messages: [toMessage(row)] });
-      }
-      return batches;
-    });
+    // A read (autocommit, no lock): the agents whose head is available and who are not busy,
+    // oldest head first. A worker with nothing to claim stops here.
+    const candidates = await this.#rows<{ agent_id: string }>(this.#candidatesSql, [skip, now, want + CLAIM_SLACK]);
+    if (candidates.length === 0) return [];
+    const agents = candidates.map((r) => r.agent_id);
+    const limits = agents.map((a) => ((options.policy?.(a) ?? 'collect') === 'collect' ? collectLimit : 1));
+    // The claim itself: one call of tinyagi_claim (drizzle-pg/0001): advisory lock per agent,
+    // the busy check and the head's FOR UPDATE SKIP LOCKED under it, then the update.
+    const rows = await this.#prepared<PgMessageRow>('claim', `SELECT * FROM ${pgIdent(this.#schema)}.tinyagi_claim($1::text[], $2::int[], $3, $4, $5, $6, $7)`, [
+      agents,
+      limits,
+      want,
+      now,
+      options.owner,
+      now + options.leaseMs,
+      this.#schema,
+    ]);
+    const order = new Map(agents.map((a, k) => [a, k]));
+    rows.sort((x, y) => order.get(x.agent_id)! - order.get(y.agent_id)! || x.seq - y.seq);
+    const batches: ClaimedBatch[] = [];
+    for (const row of rows) {
+      const last = batches.at(-1);
+      if (last && last.agentId === row.agent_id) last.messages.push(toMessage(row));
+      else batches.push({ agentId: row.agent_id, messages: [toMessage(row)] });
+    }
+    return batches;
   }
 
   async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<LeaseRenewal> {
@@ -333,6 +335,24 @@ export class PgQueueStore implements QueueStore {
   async completeMany(items: readonly CompletionInput[]): Promise<Array<Error | undefined>> {
     if (items.length === 0) return [];
     const now = Date.now();
+    if (items.every((item) => !item.effects)) {
+      // No effects: one statement, one round trip, one commit for the whole group.
+      const ids: string[] = [];
+      const owners: string[] = [];
+      const nums: number[] = [];
+      for (const [k, item] of items.entries()) {
+        for (const id of item.ids) {
+          ids.push(id);
+          owners.push(item.owner);
+          nums.push(k);
+        }
+      }
+      const bad = new Map((await this.#rows<{ item: number; id: string }>(this.#completeSql, [ids, owners, nums, now, this.#channel])).map((r) => [r.item, r.id]));
+      return items.map((item, k) => {
+        const lost = bad.get(k);
+        return lost === undefined ? undefined : lostLease(lost, item.owner);
+      });
+    }
     const after: Array<() => void> = [];
     const results = await this.#inTx(async (c) => {
       const allIds = items.flatMap((i) => i.ids);
