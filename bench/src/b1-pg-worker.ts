@@ -12,7 +12,8 @@ import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile } from 'g
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 
-export type PgImpl = 'tinyagi' | 'graphile' | 'pgboss';
+/** `graphile-lanes`: graphile-worker with one named queue per lane (jobs of a lane run one at a time, in order). */
+export type PgImpl = 'tinyagi' | 'graphile' | 'graphile-lanes' | 'pgboss';
 
 export interface PgConfig {
   impl: PgImpl;
@@ -97,11 +98,12 @@ if (cfg.impl === 'tinyagi') {
   await store.close();
   await pool.end();
   process.exit(0);
-} else if (cfg.impl === 'graphile') {
+} else if (cfg.impl === 'graphile' || cfg.impl === 'graphile-lanes') {
+  const queueName = (i: number) => (cfg.impl === 'graphile-lanes' ? { queueName: `lane-${i % cfg.lanes}` } : {});
   if (cfg.role === 'producer') {
     const utils = await makeWorkerUtils({ connectionString: cfg.url, schema: cfg.schema });
     await waitGo();
-    await produce((ids) => (ids.length === 1 ? utils.addJob('bench', job(ids[0]!)) : utils.addJobs(ids.map((i) => ({ identifier: 'bench', payload: job(i) })))));
+    await produce((ids) => (ids.length === 1 ? utils.addJob('bench', job(ids[0]!), queueName(ids[0]!)) : utils.addJobs(ids.map((i) => ({ identifier: 'bench', payload: job(i), ...queueName(i) })))));
     await utils.release();
   } else {
     const runner = await runGraphile({

@@ -32,13 +32,15 @@ export interface PgRunSpec {
 }
 
 let runNo = 0;
+/** Jobs of the serial graphile-worker runs (named queues; see benchB13Throughput). */
+export const SERIAL_TOTAL = 2000;
 
 async function setup(impl: PgImpl, url: string, schema: string): Promise<void> {
   if (impl === 'tinyagi') {
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     await migratePg(pool, schema);
     await pool.end();
-  } else if (impl === 'graphile') {
+  } else if (impl === 'graphile' || impl === 'graphile-lanes') {
     await runMigrations({ connectionString: url, schema });
   } else {
     const boss = new PgBoss({ connectionString: url, schema, supervise: false });
@@ -60,9 +62,10 @@ async function prefill(impl: PgImpl, url: string, schema: string, total: number,
       );
     }
     await pool.end();
-  } else if (impl === 'graphile') {
+  } else if (impl === 'graphile' || impl === 'graphile-lanes') {
     const utils = await makeWorkerUtils({ connectionString: url, schema });
-    for (let i = 0; i < total; i += 1000) await utils.addJobs(chunk(i).map((n) => ({ identifier: 'bench', payload: { i: n, t: Date.now() } })));
+    const queue = (n: number) => (impl === 'graphile-lanes' ? { queueName: `lane-${n % lanes}` } : {});
+    for (let i = 0; i < total; i += 1000) await utils.addJobs(chunk(i).map((n) => ({ identifier: 'bench', payload: { i: n, t: Date.now() }, ...queue(n) })));
     await utils.release();
   } else {
     const boss = new PgBoss({ connectionString: url, schema, supervise: false, migrate: false });
@@ -132,8 +135,8 @@ type PgRunner = (spec: PgRunSpec) => Promise<{ ms: number; latencies: number[] }
 
 export async function benchB13Throughput(total: number, run: PgRunner = runPgQueueConfig): Promise<string> {
   const rows: string[] = [
-    '| mode | workers | tinyagi jobs/s (collect) | tinyagi jobs/s (sequential) | graphile-worker jobs/s | pg-boss jobs/s | collect / best peer | sequential / best peer |',
-    '|---|---|---|---|---|---|---|---|',
+    '| mode | workers | tinyagi jobs/s (collect) | tinyagi jobs/s (sequential) | graphile-worker jobs/s | pg-boss jobs/s | graphile-worker, a queue per lane (serial) jobs/s | collect / best peer | sequential / serial graphile-worker |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   const rate = (ms: number) => Math.round((total * 1000) / ms);
   for (const mode of ['pre', 'concurrent'] as const) {
@@ -143,12 +146,17 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
       const seq = rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential' })).ms);
       const graphile = await measurePeer(`graphile-worker B13 ${mode} ${workers}w`, () => run({ ...common, impl: 'graphile' }));
       const boss = await measurePeer(`pg-boss B13 ${mode} ${workers}w`, () => run({ ...common, impl: 'pgboss' }));
+      // Named queues make graphile-worker slow (about 150 jobs/s here): a smaller run, same rate measure.
+      const serialTotal = Math.min(total, SERIAL_TOTAL);
+      const serial = await measurePeer(`graphile-worker (queue per lane) B13 ${mode} ${workers}w`, () => run({ ...common, total: serialTotal, impl: 'graphile-lanes' }));
+      const serialRate = serial.ok ? Math.round((serialTotal * 1000) / serial.value.ms) : undefined;
       const peerRates = [graphile, boss].map((p) => (p.ok ? rate(p.value.ms) : undefined));
       const best = Math.max(0, ...peerRates.filter((r): r is number => r !== undefined));
       const cell = (p: typeof graphile, r: number | undefined) => (p.ok ? String(r) : failedCell(p));
       const ratio = (x: number) => (best > 0 ? `${(x / best).toFixed(2)}×` : '—');
+      const serialRatio = serialRate ? `${(seq / serialRate).toFixed(2)}×` : '—';
       rows.push(
-        `| ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${ours} | ${seq} | ${cell(graphile, peerRates[0])} | ${cell(boss, peerRates[1])} | ${ratio(ours)} | ${ratio(seq)} |`,
+        `| ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${ours} | ${seq} | ${cell(graphile, peerRates[0])} | ${cell(boss, peerRates[1])} | ${cell(serial, serialRate)} | ${ratio(ours)} | ${serialRatio} |`,
       );
       console.error(rows.at(-1));
     }
@@ -162,7 +170,12 @@ export async function benchB13Latency(run: PgRunner = runPgQueueConfig): Promise
     { label: 'idle (20 jobs/s)', total: 200, producerRate: 20 },
     { label: 'loaded (1,000 jobs/s)', total: 5000, producerRate: 1000 },
   ];
-  const names: Record<PgImpl, string> = { tinyagi: 'tinyagi (LISTEN/NOTIFY)', graphile: 'graphile-worker (LISTEN/NOTIFY)', pgboss: 'pg-boss (useListenNotify, queue notify)' };
+  const names: Record<PgImpl, string> = {
+    tinyagi: 'tinyagi (LISTEN/NOTIFY)',
+    graphile: 'graphile-worker (LISTEN/NOTIFY)',
+    'graphile-lanes': 'graphile-worker, a queue per lane',
+    pgboss: 'pg-boss (useListenNotify, queue notify)',
+  };
   for (const c of cases) {
     for (const impl of ['tinyagi', 'graphile', 'pgboss'] as const) {
       const spec: PgRunSpec = { impl, workers: 1, total: c.total, mode: 'concurrent', lanes: 64, policy: 'collect', producerRate: c.producerRate, latency: true };

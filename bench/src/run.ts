@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machineLine } from './machine.ts';
 import { benchB0 } from './main-job-bench.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
-import { BENCH_DATABASE_URL, benchB13Latency, benchB13Throughput } from './pg-queue-bench.ts';
+import { BENCH_DATABASE_URL, benchB13Latency, benchB13Throughput, SERIAL_TOTAL } from './pg-queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
@@ -97,7 +97,7 @@ if (selected.has('B10')) {
 if (selected.has('B13')) {
   section(
     `## B13 — B1 and B2 on PostgreSQL: our queue beside graphile-worker and pg-boss (${pgTotal.toLocaleString('en')} no-op jobs)`,
-    `PostgreSQL ${await pgVersion()} on the same machine (${BENCH_DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}, default settings: synchronous_commit on, so every acknowledged enqueue and completion is flushed to the WAL). Every run gets a fresh schema of the same database; workers and the producer are separate OS processes; jobs spread over 64 agents (lanes). Ours: \`PgQueueStore\` + \`QueueWorker\` (8 batches at a time per process, LISTEN/NOTIFY wake-ups, per-agent FIFO and one batch per agent at a time, which the peers do not enforce). graphile-worker 0.18: concurrency 8, its batching (\`localQueue.size\` 50, \`completeJobBatchDelay\` 0), LISTEN/NOTIFY. pg-boss 12: \`batchSize\` 50, \`localConcurrency\` 8, \`burstWhenBatchFull\`, \`useListenNotify\` with a \`notify\` queue, polling every 0.5 s as its backstop. Workers report their handled count to the bench over IPC; the time runs from "go" until every process has stopped gracefully (its last completions committed) and exited.\n\n### Throughput\n\n${await benchB13Throughput(pgTotal)}\n\n### Pickup latency (enqueue → handler start; 1 worker process, producer in another process)\n\n${await benchB13Latency()}`,
+    `PostgreSQL ${await pgVersion()} on the same machine (${BENCH_DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}, default settings: synchronous_commit on, so every acknowledged enqueue and completion is flushed to the WAL). Every run gets a fresh schema of the same database; workers and the producer are separate OS processes; jobs spread over 64 agents (lanes). Ours: \`PgQueueStore\` + \`QueueWorker\` (8 batches at a time per process, LISTEN/NOTIFY wake-ups, per-agent FIFO and one batch per agent at a time, which graphile-worker and pg-boss as configured do not enforce; "sequential" is compared with graphile-worker given one named queue per lane, its way of running a lane's jobs one at a time in order, measured on ${SERIAL_TOTAL.toLocaleString('en')} jobs because it is slow). graphile-worker 0.18: concurrency 8, its batching (\`localQueue.size\` 50, \`completeJobBatchDelay\` 0), LISTEN/NOTIFY. pg-boss 12: \`batchSize\` 50, \`localConcurrency\` 8, \`burstWhenBatchFull\`, \`useListenNotify\` with a \`notify\` queue, polling every 0.5 s as its backstop. Workers report their handled count to the bench over IPC; the time runs from "go" until every process has stopped gracefully (its last completions committed) and exited.\n\n### Throughput\n\n${await benchB13Throughput(pgTotal)}\n\n### Pickup latency (enqueue → handler start; 1 worker process, producer in another process)\n\n${await benchB13Latency()}`,
   );
 }
 

@@ -11,6 +11,7 @@
  *   and claims it with the head's conversation (collect) or alone (sequential). So two nodes
  *   never hold two batches of one agent, and an agent's messages are handed out in seq order.
  * - Wake-ups: `pg_notify` in the transaction of every change that may make work claimable
+ *   (except completions, which wake this process only: see #wakeLocal)
  *   (delivered at commit); `onWake` listeners LISTEN on a dedicated client and fire when the
  *   notification arrives, in this process or any other.
  * - Completions: one transaction for a group (`completeMany`): the rows are locked and checked
@@ -91,8 +92,11 @@ interface PgMessageRow {
   finished_at: number | null;
 }
 
-/** Agents locked per claim beyond the wanted count (some may turn out busy after the lock). */
-const CLAIM_SLACK = 4;
+/**
+ * Candidates per claim: three times the wanted count plus this. Claimers in other processes
+ * see the same oldest-first list and take the first agents; the rest go to the next in line.
+ */
+const CLAIM_SLACK = 8;
 const INT8 = 20;
 const NUMERIC = 1700;
 
@@ -106,7 +110,29 @@ const types = {
 
 type Queryable = Pick<PoolClient, 'query'>;
 
-/** Agents whose head is available and who have nothing processing, oldest head first (a loose index scan). */
+/** Rows of the pending backlog, in seq order, the claim's first read looks at. */
+const HEAD_WINDOW = 256;
+
+/**
+ * Candidate agents, oldest head first: whose head (lowest pending seq) is available and who have
+ * nothing processing. The first read looks at the oldest HEAD_WINDOW pending rows only (their
+ * agents' lowest seq there is their head: the window is a prefix in seq order); `n` says how
+ * many rows it saw. When that window was full and gave too few agents (a busy agent's backlog in
+ * front), the second read lists every agent with pending work by a loose index scan (one seek
+ * per agent), so a long backlog costs O(agents), not O(rows).
+ */
+const WINDOW_CANDIDATES_SQL = (t: string) => `WITH win AS MATERIALIZED (
+    SELECT seq, agent_id, available_at FROM ${t} WHERE status = 'pending' ORDER BY seq LIMIT ${HEAD_WINDOW}
+  ), heads AS (
+    SELECT DISTINCT ON (agent_id) agent_id, seq, available_at FROM win ORDER BY agent_id, seq
+  )
+  SELECT (SELECT count(*) FROM win) AS n, ARRAY(
+    SELECT h.agent_id FROM heads h
+    WHERE h.available_at <= $2 AND NOT (h.agent_id = ANY($1::text[]))
+      AND NOT EXISTS (SELECT 1 FROM ${t} p WHERE p.status = 'processing' AND p.agent_id = h.agent_id)
+    ORDER BY h.seq LIMIT $3
+  ) AS agents`;
+
 const CANDIDATES_SQL = (t: string) => `WITH RECURSIVE agents(id) AS (
     SELECT (SELECT min(agent_id) FROM ${t} WHERE status = 'pending')
     UNION ALL
@@ -121,7 +147,7 @@ const CANDIDATES_SQL = (t: string) => `WITH RECURSIVE agents(id) AS (
 /**
  * Completes the items (unnested ids, owners, item numbers) whose every message the owner still
  * holds, in one statement: the rows are locked first (their newest versions are checked), items
- * with a lost lease are returned and left alone, and one notification wakes the workers.
+ * with a lost lease are returned and left alone.
  */
 const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS w(id, owner, item)),
   l AS (SELECT id, status, lease_owner FROM ${t} WHERE id = ANY($1::text[]) FOR UPDATE),
@@ -132,7 +158,7 @@ const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[],
     RETURNING 1
   )
   SELECT item, id FROM bad
-  UNION ALL SELECT -1, NULL FROM (SELECT pg_notify($5, '') FROM (SELECT 1 FROM u LIMIT 1) x) n`;
+  UNION ALL SELECT -1, NULL FROM (SELECT 1 FROM u LIMIT 1) x`;
 
 export class PgQueueStore implements QueueStore {
   readonly #pool: Pool;
@@ -140,6 +166,7 @@ export class PgQueueStore implements QueueStore {
   readonly #t: string;
   readonly #channel: string;
   readonly #candidatesSql: string;
+  readonly #windowSql: string;
   readonly #completeSql: string;
   readonly #backoff: BackoffPolicy;
   readonly #defaultMaxAttempts: number;
@@ -156,6 +183,7 @@ export class PgQueueStore implements QueueStore {
     this.#t = `${pgIdent(this.#schema)}.messages`;
     this.#channel = `tinyagi_queue_${this.#schema}`.slice(0, 63);
     this.#candidatesSql = CANDIDATES_SQL(this.#t);
+    this.#windowSql = WINDOW_CANDIDATES_SQL(this.#t);
     this.#completeSql = COMPLETE_SQL(this.#t);
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
@@ -280,9 +308,13 @@ export class PgQueueStore implements QueueStore {
     const want = options.maxAgents;
     // A read (autocommit, no lock): the agents whose head is available and who are not busy,
     // oldest head first. A worker with nothing to claim stops here.
-    const candidates = await this.#rows<{ agent_id: string }>(this.#candidatesSql, [skip, now, want + CLAIM_SLACK]);
-    if (candidates.length === 0) return [];
-    const agents = candidates.map((r) => r.agent_id);
+    const limit = want * 3 + CLAIM_SLACK;
+    const [first] = await this.#rows<{ n: number; agents: string[] }>(this.#windowSql, [skip, now, limit]);
+    let agents = first?.agents ?? [];
+    if (agents.length < limit && (first?.n ?? 0) >= HEAD_WINDOW) {
+      agents = (await this.#rows<{ agent_id: string }>(this.#candidatesSql, [skip, now, limit])).map((r) => r.agent_id);
+    }
+    if (agents.length === 0) return [];
     const limits = agents.map((a) => ((options.policy?.(a) ?? 'collect') === 'collect' ? collectLimit : 1));
     // The claim itself: one call of tinyagi_claim (drizzle-pg/0001): advisory lock per agent,
     // the busy check and the head's FOR UPDATE SKIP LOCKED under it, then the update.
@@ -347,7 +379,8 @@ export class PgQueueStore implements QueueStore {
           nums.push(k);
         }
       }
-      const bad = new Map((await this.#rows<{ item: number; id: string }>(this.#completeSql, [ids, owners, nums, now, this.#channel])).map((r) => [r.item, r.id]));
+      const bad = new Map((await this.#rows<{ item: number; id: string }>(this.#completeSql, [ids, owners, nums, now])).map((r) => [r.item, r.id]));
+      if (bad.size < items.length) this.#wakeLocal();
       return items.map((item, k) => {
         const lost = bad.get(k);
         return lost === undefined ? undefined : lostLease(lost, item.owner);
@@ -387,10 +420,10 @@ export class PgQueueStore implements QueueStore {
           out[k] = err instanceof Error ? err : new Error(String(err));
         }
       }
-      if (out.some((e) => e === undefined)) await this.#notify(c);
       return out;
     });
     for (const cb of after) cb();
+    if (results.some((e) => e === undefined)) this.#wakeLocal();
     return results;
   }
 
@@ -604,6 +637,16 @@ export class PgQueueStore implements QueueStore {
       });
     }
     return () => this.#wakeListeners.delete(listener);
+  }
+
+  /**
+   * Completions wake this process's listeners only, not other processes: the worker that
+   * completed has a free slot and claims at once (the freed agent's next message is among the
+   * oldest heads), while a NOTIFY would make every worker process claim after every completion.
+   * Another process picks up a freed agent at its next wake-up or sweep (`queue.sweep_ms`).
+   */
+  #wakeLocal(): void {
+    for (const listener of this.#wakeListeners) listener();
   }
 
   async #listen(): Promise<void> {
