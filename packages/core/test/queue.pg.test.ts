@@ -5,7 +5,7 @@
  */
 import { pgTestDatabase, dropSchema, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { QueueWorker } from '../src/queue/worker.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
@@ -163,6 +163,33 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await store.close();
       await producer.close();
       await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('wake-ups survive the loss of the listening connection (it listens again on a new one)', async () => {
+    const schema = testSchema('l');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const producer = new PgQueueStore(pool, { schema });
+    try {
+      let woke = 0;
+      store.onWake(() => woke++);
+      await store.claim({ owner: 'probe', leaseMs: 1000, maxAgents: 1 });
+      const listenerPid = async () => (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_queue_${schema}"`])).rows.map((r) => r.pid);
+      const [pid] = await listenerPid();
+      expect(pid).toBeDefined();
+      await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      // The loss itself wakes the listeners (a notification may have been missed)…
+      await vi.waitFor(() => expect(woke).toBeGreaterThan(0), { timeout: 10_000 });
+      // …and a new connection listens again; an enqueue by another store then wakes them.
+      await vi.waitFor(async () => expect((await listenerPid()).filter((p) => p !== pid)).toHaveLength(1), { timeout: 10_000, interval: 100 });
+      const before = woke;
+      await producer.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'after the loss' });
+      await vi.waitFor(() => expect(woke).toBeGreaterThan(before), { timeout: 10_000 });
+    } finally {
+      await store.close();
+      await producer.close();
       await dropSchema(pool, schema);
     }
   });

@@ -631,11 +631,7 @@ export class PgQueueStore implements QueueStore {
    */
   onWake(listener: () => void): () => void {
     this.#wakeListeners.add(listener);
-    if (!this.#listener && !this.#listening && !this.#closed) {
-      this.#listening = this.#listen().finally(() => {
-        this.#listening = undefined;
-      });
-    }
+    this.#relisten();
     return () => this.#wakeListeners.delete(listener);
   }
 
@@ -654,8 +650,28 @@ export class PgQueueStore implements QueueStore {
     client.on('notification', (n) => {
       if (n.channel === this.#channel) for (const listener of this.#wakeListeners) listener();
     });
+    // A lost connection (server restart, network) must not crash the process: drop the client,
+    // wake the listeners (something may have been missed) and listen again on a new one.
+    client.on('error', () => {
+      if (this.#listener !== client) return;
+      this.#listener = undefined;
+      client.release(true);
+      for (const listener of this.#wakeListeners) listener();
+      if (!this.#closed && this.#wakeListeners.size > 0) setTimeout(() => this.#relisten(), 1000).unref();
+    });
     await client.query(`LISTEN ${pgIdent(this.#channel)}`);
     this.#listener = client;
+  }
+
+  #relisten(): void {
+    if (this.#closed || this.#listener || this.#listening) return;
+    this.#listening = this.#listen()
+      .catch(() => {
+        setTimeout(() => this.#relisten(), 1000).unref();
+      })
+      .finally(() => {
+        this.#listening = undefined;
+      });
   }
 
   /** Stops listening (the pool stays the caller's). */
