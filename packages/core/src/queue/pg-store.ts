@@ -2,14 +2,15 @@
  * PostgreSQL implementation of the durable queue (docs/storage.md, docs/queue.md).
  *
  * - One table per schema (`migratePg`); the store takes a `pg` Pool and the schema name.
- * - Claims: one transaction. A first statement lists the agents whose head (lowest pending seq)
- *   is available and who have no processing message (a loose index scan: one seek per agent
- *   with pending work), oldest head first, and takes a per-agent advisory transaction lock
- *   (`pg_try_advisory_xact_lock`, skipped if another claimer holds it). A second statement, with
- *   a snapshot taken after the locks, checks again that each locked agent is free, locks its
- *   head with `FOR UPDATE SKIP LOCKED` (a locked head skips the agent, never overtakes it: FIFO)
- *   and claims it with the head's conversation (collect) or alone (sequential). So two nodes
- *   never hold two batches of one agent, and an agent's messages are handed out in seq order.
+ * - Claims: a read (no lock) lists the agents whose head (lowest pending seq) is available and
+ *   who have no processing message, oldest head first; one call of `tinyagi_claim`
+ *   (drizzle-pg/0001) then takes a per-agent advisory transaction lock for them
+ *   (`pg_try_advisory_xact_lock`, skipped if another claimer holds it) and, in one statement
+ *   with a snapshot taken after the locks, checks again that each locked agent is free, locks
+ *   its head with `FOR UPDATE SKIP LOCKED` (a locked head skips the agent, never overtakes it:
+ *   FIFO) and claims it with the head's conversation (collect) or alone (sequential). So two
+ *   nodes never hold two batches of one agent, and an agent's messages are handed out in seq
+ *   order.
  * - Wake-ups: `pg_notify` in the transaction of every change that may make work claimable
  *   (except completions, which wake this process only: see #wakeLocal)
  *   (delivered at commit); `onWake` listeners LISTEN on a dedicated client and fire when the
