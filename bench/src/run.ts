@@ -4,23 +4,27 @@
  * current file, each with the line saying when and on what it was measured. B1_TOTAL sets the
  * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000);
  * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
- * B9_SECONDS sets the dashboard run (default 30); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
+ * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000,
+ * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machineLine } from './machine.ts';
 import { benchB0 } from './main-job-bench.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
+import { BENCH_DATABASE_URL, benchB13Latency, benchB13Throughput, SERIAL_TOTAL } from './pg-queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
 import { benchB9 } from './visualizer-bench.ts';
 import { benchB10 } from './channel-bench.ts';
 
-const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11'];
-// B11 (TinyOffice's first-load JS and tree rendering) is measured by hand (docs/benchmarks.md) and kept as it is.
-const selected = new Set((process.env.BENCH ?? ALL.join(',')).split(',').map((s) => s.trim().toUpperCase()));
+const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13'];
+// B11 and B12 (TinyOffice's first-load JS and rendering) are measured by hand (docs/benchmarks.md) and kept as they are.
+const RUNNABLE = new Set(['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13']);
+const selected = new Set((process.env.BENCH ?? [...RUNNABLE].join(',')).split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
+const pgTotal = Number(process.env.B13_TOTAL ?? 20_000);
 const sections: string[] = [];
 const started = new Date().toISOString();
 const measured = `_Measured ${started} with \`${process.env.BENCH ? `BENCH=${process.env.BENCH} ` : ''}pnpm bench\` on ${machineLine()}._`;
@@ -90,6 +94,12 @@ if (selected.has('B9')) {
 if (selected.has('B10')) {
   section('## B10 — channel delivery: outbox row → Telegram (local fake Bot API, real server, real channel host, grammY)', await benchB10());
 }
+if (selected.has('B13')) {
+  section(
+    `## B13 — B1 and B2 on PostgreSQL: our queue beside graphile-worker and pg-boss (${pgTotal.toLocaleString('en')} no-op jobs)`,
+    `PostgreSQL ${await pgVersion()} on the same machine (${BENCH_DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}, default settings: synchronous_commit on, so every acknowledged enqueue and completion is flushed to the WAL). Every run gets a fresh schema of the same database; workers and the producer are separate OS processes; jobs spread over 64 agents (lanes). Ours: \`PgQueueStore\` + \`QueueWorker\` (8 batches at a time per process, LISTEN/NOTIFY wake-ups, per-agent FIFO and one batch per agent at a time, which graphile-worker and pg-boss as configured do not enforce; "sequential" is compared with graphile-worker given one named queue per lane, its way of running a lane's jobs one at a time in order, measured on ${SERIAL_TOTAL.toLocaleString('en')} jobs because it is slow). graphile-worker 0.18: concurrency 8, its batching (\`localQueue.size\` 50, \`completeJobBatchDelay\` 0), LISTEN/NOTIFY. pg-boss 12: \`batchSize\` 50, \`localConcurrency\` 8, \`burstWhenBatchFull\`, \`useListenNotify\` with a \`notify\` queue, polling every 0.5 s as its backstop. Workers report their handled count to the bench over IPC; the time runs from "go" until every process has stopped gracefully (its last completions committed) and exited.\n\n### Throughput\n\n${await benchB13Throughput(pgTotal)}\n\n### Pickup latency (enqueue → handler start; 1 worker process, producer in another process)\n\n${await benchB13Latency()}`,
+  );
+}
 
 // Sections not run this time are kept from the current file (a section runs from its `## Bn` heading to the next).
 const docFile = new URL('../../docs/benchmarks.md', import.meta.url);
@@ -97,7 +107,9 @@ const previous = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
 const previousSections = new Map<string, string>();
 for (const part of previous.split(/\n(?=## B\d+ )/).slice(1)) previousSections.set(/^## (B\d+)/.exec(part)![1]!, part.trimEnd());
 const current = new Map(sections.map((text) => [/^## (B\d+)/.exec(text)![1]!, text]));
-const ordered = ALL.map((id) => current.get(id) ?? previousSections.get(id)).filter((text): text is string => text !== undefined);
+// Every section of the file is kept (also hand-written ones whose id is not in ALL), in id order.
+const ids = [...new Set([...ALL, ...previousSections.keys(), ...current.keys()])].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+const ordered = ids.map((id) => current.get(id) ?? previousSections.get(id)).filter((text): text is string => text !== undefined);
 
 const doc = `# Benchmarks
 
@@ -110,4 +122,15 @@ Hot paths found by profiling these benchmarks, and the figures before and after 
 ${ordered.join('\n\n')}
 `;
 writeFileSync(docFile, doc);
+
+async function pgVersion(): Promise<string> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    return String((await client.query('SHOW server_version')).rows[0]?.server_version ?? '?').split(' ')[0]!;
+  } finally {
+    await client.end();
+  }
+}
 console.log(doc);

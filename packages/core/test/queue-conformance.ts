@@ -8,7 +8,7 @@ import { isTinyError } from '../src/errors.ts';
 
 export interface StoreHandle {
   store: QueueStore;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 const msg = (agentId: string, content: string, extra: Partial<EnqueueInput> = {}): EnqueueInput => ({
@@ -22,14 +22,15 @@ const msg = (agentId: string, content: string, extra: Partial<EnqueueInput> = {}
 
 const claimOpts = { owner: 'w1', leaseMs: 60_000, maxAgents: 10 };
 
-export function runQueueConformance(name: string, open: () => StoreHandle): void {
+/** `open` gives each test a fresh, empty store (a temporary SQLite file, a PostgreSQL schema). */
+export function runQueueConformance(name: string, open: () => StoreHandle | Promise<StoreHandle>): void {
   describe(`QueueStore conformance: ${name}`, () => {
     const withStore = (fn: (store: QueueStore) => Promise<void>) => async () => {
-      const h = open();
+      const h = await open();
       try {
         await fn(h.store);
       } finally {
-        h.close();
+        await h.close();
       }
     };
 

@@ -215,6 +215,9 @@ export class QueueWorker {
       this.#opts.onError?.(err);
     } finally {
       this.#pumping = false;
+      // A wake-up that came while the wake timer was being armed (an asynchronous store's
+      // nextWakeAt) found the pump busy: claim again for it rather than lose it.
+      if (this.#repump && this.#running) this.wake();
     }
   }
 

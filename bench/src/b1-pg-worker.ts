@@ -1,0 +1,160 @@
+/**
+ * One B1/B2-on-PostgreSQL worker or producer process (B13). argv[2] is JSON (PgConfig).
+ * Implementations: our PgQueueStore + QueueWorker, graphile-worker, pg-boss; each in its own
+ * schema of the same database. Workers report how many jobs they handled to the parent over IPC;
+ * the parent says `stop` once all jobs were handled, and each worker stops gracefully (its
+ * in-flight completions commit) and exits. Producers exit when they have enqueued `total`.
+ */
+import { appendFileSync } from 'node:fs';
+import { QueueWorker } from '@tinyagi/core';
+import { PgQueueStore } from '@tinyagi/core/pg';
+import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
+import pg from 'pg';
+import { PgBoss } from 'pg-boss';
+
+/** `graphile-lanes`: graphile-worker with one named queue per lane (jobs of a lane run one at a time, in order). */
+export type PgImpl = 'tinyagi' | 'graphile' | 'graphile-lanes' | 'pgboss';
+
+export interface PgConfig {
+  impl: PgImpl;
+  role: 'worker' | 'producer';
+  url: string;
+  schema: string;
+  total: number;
+  lanes: number;
+  policy?: 'collect' | 'sequential';
+  latencyLog?: string;
+  producerRate?: number;
+}
+
+const cfg = JSON.parse(process.argv[2]!) as PgConfig;
+const now = () => performance.timeOrigin + performance.now();
+const latencies: number[] = [];
+let handled = 0;
+const handle = (payload: { t: number }) => {
+  handled++;
+  if (cfg.latencyLog) latencies.push(now() - payload.t);
+};
+const flushLatencies = () => {
+  if (cfg.latencyLog && latencies.length) appendFileSync(cfg.latencyLog, `${latencies.map((l) => l.toFixed(3)).join('\n')}\n`);
+};
+
+async function waitGo(): Promise<void> {
+  process.send?.('ready');
+  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+}
+
+/** Reports the handled count every 10 ms until the parent says stop; resolves then. */
+function untilStop(): Promise<void> {
+  const report = setInterval(() => process.send?.({ handled }), 10);
+  return new Promise<void>((resolve) =>
+    process.on('message', (m) => {
+      if (m === 'stop') {
+        clearInterval(report);
+        resolve();
+      }
+    }),
+  );
+}
+
+async function produce(add: (batch: number[]) => Promise<unknown>): Promise<void> {
+  const rate = cfg.producerRate;
+  const start = now();
+  for (let i = 0; i < cfg.total; i += rate ? 1 : 100) {
+    const n = rate ? 1 : Math.min(100, cfg.total - i);
+    await add(Array.from({ length: n }, (_, k) => i + k));
+    if (rate) {
+      const wait = start + ((i + 1) * 1000) / rate - now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+const job = (i: number) => ({ i, t: now() });
+
+if (cfg.impl === 'tinyagi') {
+  const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
+  const store = new PgQueueStore(pool, { schema: cfg.schema });
+  const toInput = (i: number) => ({ kind: 'job' as const, agentId: `lane-${i % cfg.lanes}`, conversationId: 'bench', channel: 'bench', content: JSON.stringify(job(i)) });
+  if (cfg.role === 'producer') {
+    await waitGo();
+    await produce((ids) => store.enqueueMany(ids.map(toInput)));
+  } else {
+    const worker = new QueueWorker({
+      store,
+      concurrency: 8,
+      leaseMs: 60_000,
+      policy: () => cfg.policy ?? 'collect',
+      handler: async (batch) => {
+        for (const m of batch.messages) handle(JSON.parse(m.content) as { t: number });
+      },
+    });
+    await waitGo();
+    worker.start();
+    await untilStop();
+    await worker.stop();
+    flushLatencies();
+  }
+  await store.close();
+  await pool.end();
+  process.exit(0);
+} else if (cfg.impl === 'graphile' || cfg.impl === 'graphile-lanes') {
+  const queueName = (i: number) => (cfg.impl === 'graphile-lanes' ? { queueName: `lane-${i % cfg.lanes}` } : {});
+  if (cfg.role === 'producer') {
+    const utils = await makeWorkerUtils({ connectionString: cfg.url, schema: cfg.schema });
+    await waitGo();
+    await produce((ids) => (ids.length === 1 ? utils.addJob('bench', job(ids[0]!), queueName(ids[0]!)) : utils.addJobs(ids.map((i) => ({ identifier: 'bench', payload: job(i), ...queueName(i) })))));
+    await utils.release();
+  } else {
+    const runner = await runGraphile({
+      connectionString: cfg.url,
+      schema: cfg.schema,
+      concurrency: 8,
+      noHandleSignals: true,
+      pollInterval: 2000,
+      logger: silentGraphileLogger(),
+      // Its documented batching for throughput: a local queue of locked jobs, completions batched per tick.
+      preset: { worker: { localQueue: { size: 50 }, completeJobBatchDelay: 0 } },
+      taskList: {
+        bench: async (payload) => {
+          handle(payload as { t: number });
+        },
+      },
+    });
+    await waitGo();
+    await untilStop();
+    await runner.stop();
+    flushLatencies();
+  }
+  process.exit(0);
+} else {
+  const boss = new PgBoss({ connectionString: cfg.url, schema: cfg.schema, useListenNotify: true, supervise: false, migrate: false, createSchema: false, max: 10 });
+  boss.on('error', () => {});
+  boss.on('warning', () => {});
+  await boss.start();
+  if (cfg.role === 'producer') {
+    await waitGo();
+    await produce((ids) =>
+      ids.length === 1
+        ? boss.send('bench', job(ids[0]!))
+        : boss.insert(
+            'bench',
+            ids.map((i) => ({ data: job(i) })),
+          ),
+    );
+  } else {
+    await boss.work<{ t: number }>('bench', { batchSize: 50, localConcurrency: 8, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true }, async (jobs) => {
+      for (const j of jobs) handle(j.data);
+    });
+    await waitGo();
+    await untilStop();
+    flushLatencies();
+  }
+  await boss.stop({ graceful: true, close: true });
+  process.exit(0);
+}
+
+function silentGraphileLogger() {
+  // graphile-worker's Logger: a factory of scoped log functions.
+  return new GraphileLogger(() => () => {});
+}

@@ -1,0 +1,6 @@
+/**
+ * @tinyagi/core/pg: the PostgreSQL backend (docs/storage.md). A separate entry so that the
+ * embedded default (SQLite) never loads node-postgres.
+ */
+export { PgQueueStore, PgTransaction, type PgQueueStoreOptions } from './queue/pg-store.ts';
+export { migratePg, pgIdent } from './storage/pg/migrate.ts';

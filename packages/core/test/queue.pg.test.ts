@@ -1,0 +1,207 @@
+/**
+ * The queue conformance suite on PostgreSQL (TINYAGI_TEST_DATABASE_URL, default the local
+ * database). Every test gets its own schema, dropped after it, so test files and runs can share
+ * one database side by side. Under CI=1 an unreachable database fails this file.
+ */
+import { pgTestDatabase, dropSchema, testSchema } from '@tinyagi/test-kit/pg';
+import pg from 'pg';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { PgQueueStore } from '../src/queue/pg-store.ts';
+import { QueueWorker } from '../src/queue/worker.ts';
+import { migratePg } from '../src/storage/pg/migrate.ts';
+import { runQueueConformance } from './queue-conformance.ts';
+
+const db = await pgTestDatabase();
+const pool = new pg.Pool({ connectionString: db.url, max: 6 });
+afterAll(() => pool.end());
+
+describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
+  runQueueConformance('postgres', async () => {
+    const schema = testSchema('q');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        await dropSchema(pool, schema);
+      },
+    };
+  });
+
+  it('concurrent claimers (six stores, two pools) never hold two batches of one agent, keep per-agent FIFO and hand out each message once', async () => {
+    const schema = testSchema('c');
+    await migratePg(pool, schema);
+    const other = new pg.Pool({ connectionString: db.url, max: 4 });
+    const stores = [pool, pool, pool, other, other, other].map((p) => new PgQueueStore(p, { schema }));
+    try {
+      const agents = 6;
+      const total = 1200;
+      await stores[0]!.enqueueMany(Array.from({ length: total }, (_, i) => ({ kind: 'job' as const, agentId: `a${i % agents}`, conversationId: `c${i % 5}`, channel: 'api', content: String(i) })));
+      const held = new Set<string>();
+      const seen = new Map<string, number[]>();
+      let violations = 0;
+      let done = 0;
+      const run = async (store: PgQueueStore, owner: string) => {
+        while (done < total) {
+          const batches = await store.claim({ owner, leaseMs: 60_000, maxAgents: 2, policy: (a) => (a.endsWith('1') ? 'collect' : 'sequential') });
+          if (batches.length === 0) {
+            await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          for (const b of batches) {
+            if (held.has(b.agentId)) violations++;
+            held.add(b.agentId);
+            const list = seen.get(b.agentId) ?? [];
+            list.push(...b.messages.map((m) => m.seq));
+            seen.set(b.agentId, list);
+          }
+          await Promise.all(
+            batches.map(async (b) => {
+              // Hold the agent across a few event-loop turns (other claimers' queries run), then
+              // release it just before the commit: a correct store hands it out only after that.
+              for (let k = 0; k < 3; k++) await new Promise((r) => setImmediate(r));
+              held.delete(b.agentId);
+              await store.complete(
+                owner,
+                b.messages.map((m) => m.id),
+              );
+              done += b.messages.length;
+            }),
+          );
+        }
+      };
+      await Promise.all(stores.map((s, k) => run(s, `w${k}`)));
+      expect(violations).toBe(0);
+      expect(await stores[0]!.counts()).toMatchObject({ completed: total, pending: 0, processing: 0 });
+      const all = [...seen.values()].flat();
+      expect(new Set(all).size).toBe(total);
+      expect(all).toHaveLength(total);
+      // Sequential agents get their messages in seq order; the collecting ones per conversation.
+      for (const [agent, seqs] of seen) {
+        if (agent.endsWith('1')) continue;
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await other.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('a worker picks up an enqueue of another process at once through LISTEN/NOTIFY (sweep of one hour)', async () => {
+    const schema = testSchema('w');
+    await migratePg(pool, schema);
+    const producerPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const producer = new PgQueueStore(producerPool, { schema });
+    const store = new PgQueueStore(pool, { schema });
+    const seen: string[] = [];
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      handler: async (batch) => {
+        seen.push(...batch.messages.map((m) => m.content));
+        if (seen.length === 3) resolveDone();
+      },
+    });
+    try {
+      worker.start();
+      // The worker's LISTEN is set up by its first onWake: a claim made after it proves it is live.
+      await store.claim({ owner: 'probe', leaseMs: 1000, maxAgents: 1 });
+      for (const [agentId, content] of [
+        ['a', 'one'],
+        ['b', 'two'],
+        ['a', 'three'],
+      ] as const) {
+        await producer.enqueue({ kind: 'user', agentId, conversationId: 'c', channel: 'api', content });
+      }
+      await done;
+      await worker.stop();
+      expect(seen.sort()).toEqual(['one', 'three', 'two']);
+      expect(await store.counts()).toMatchObject({ completed: 3, pending: 0, processing: 0 });
+    } finally {
+      await worker.stop();
+      await store.close();
+      await producer.close();
+      await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('a worker with a sweep of one hour keeps up with a producer in another process: no wake-up is lost while it is busy', async () => {
+    const schema = testSchema('b');
+    await migratePg(pool, schema);
+    const producerPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const producer = new PgQueueStore(producerPool, { schema });
+    const store = new PgQueueStore(pool, { schema });
+    const total = 600;
+    let handled = 0;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      concurrency: 4,
+      handler: async (batch) => {
+        handled += batch.messages.length;
+        if (handled === total) resolveDone();
+      },
+    });
+    try {
+      worker.start();
+      await store.claim({ owner: 'probe', leaseMs: 1000, maxAgents: 1 });
+      for (let i = 0; i < total; i += 10) {
+        await producer.enqueueMany(Array.from({ length: 10 }, (_, k) => ({ kind: 'job' as const, agentId: `a${(i + k) % 20}`, conversationId: `c${k % 3}`, channel: 'api', content: String(i + k) })));
+      }
+      await done;
+      await worker.stop();
+      expect(await store.counts()).toMatchObject({ completed: total, pending: 0, processing: 0 });
+    } finally {
+      await worker.stop();
+      await store.close();
+      await producer.close();
+      await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('wake-ups survive the loss of the listening connection (it listens again on a new one)', async () => {
+    const schema = testSchema('l');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const producer = new PgQueueStore(pool, { schema });
+    try {
+      let woke = 0;
+      store.onWake(() => woke++);
+      await store.claim({ owner: 'probe', leaseMs: 1000, maxAgents: 1 });
+      const listenerPid = async () => (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_queue_${schema}"`])).rows.map((r) => r.pid);
+      const [pid] = await listenerPid();
+      expect(pid).toBeDefined();
+      await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      // The loss itself wakes the listeners (a notification may have been missed)…
+      await vi.waitFor(() => expect(woke).toBeGreaterThan(0), { timeout: 10_000 });
+      // …and a new connection listens again; an enqueue by another store then wakes them.
+      await vi.waitFor(async () => expect((await listenerPid()).filter((p) => p !== pid)).toHaveLength(1), { timeout: 10_000, interval: 100 });
+      const before = woke;
+      await producer.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'after the loss' });
+      await vi.waitFor(() => expect(woke).toBeGreaterThan(before), { timeout: 10_000 });
+    } finally {
+      await store.close();
+      await producer.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('migrations are applied once, also by two nodes starting together', async () => {
+    const schema = testSchema('m');
+    try {
+      const both = await Promise.all([migratePg(pool, schema), migratePg(pool, schema)]);
+      expect(both.flat()).toEqual(['0000_queue_messages', '0001_claim_function']);
+      expect(await migratePg(pool, schema)).toEqual([]);
+    } finally {
+      await dropSchema(pool, schema);
+    }
+  });
+});
