@@ -21,7 +21,9 @@ const PACKAGES_DIR = resolve(HERE, '../..');
 const SELF = JSON.parse(readFileSync(join(HERE, '../package.json'), 'utf8')) as { devDependencies: Record<string, string> };
 const require = createRequire(import.meta.url);
 
-const INSTALL_TIMEOUT_MS = 300_000;
+// A cold npm cache fetches every dependency from the registry: on a clean machine behind a slow
+// proxy that took over 300 s once (2026-11-22). A stalled fetch is retried after 60 s.
+const INSTALL_TIMEOUT_MS = 600_000;
 const RUN_TIMEOUT_MS = 60_000;
 
 interface Publishable {
@@ -136,7 +138,7 @@ beforeAll(() => {
     )}\n`,
   );
 
-  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project, INSTALL_TIMEOUT_MS);
+  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', '--fetch-timeout=60000', '--fetch-retries=4'], project, INSTALL_TIMEOUT_MS);
   if (install.status !== 0) throw new Error(`npm install failed (${install.status}):\n${install.stderr}`);
 
   for (const p of packed.values()) {
