@@ -195,16 +195,18 @@ describe('crash harness', () => {
     const trees = new Map<string, Awaited<ReturnType<ApiClient['getConversation']>>>();
     await waitFor(
       async () => {
+        // A conversation whose message the crashes dead-lettered ends `failed` (checked below).
+        const ended = (status: string | undefined) => status === 'completed' || status === 'failed';
         for (const a of entries) {
-          if (trees.get(a.conversationId)?.conversation.status === 'completed') continue;
+          if (ended(trees.get(a.conversationId)?.conversation.status)) continue;
           const tree = await client.getConversation({ params: { id: a.conversationId } });
           trees.set(a.conversationId, tree);
-          if (tree.conversation.status !== 'completed') return undefined;
+          if (!ended(tree.conversation.status)) return undefined;
         }
         return true;
       },
       15_000,
-      `every conversation to complete (${tag})`,
+      `every conversation to end (${tag})`,
     );
 
     // --- the load really ran through the crashes.
@@ -225,6 +227,8 @@ describe('crash harness', () => {
       statusCounts[m.status] = (statusCounts[m.status] ?? 0) + 1;
       expect(m.conversationId).toBe(a.conversationId);
       expect(['completed', 'dead'], `${a.plan.key} ended ${m.status}; ${tag}`).toContain(m.status);
+      // A conversation fails exactly when its message died.
+      expect(trees.get(a.conversationId)!.conversation.status, `${a.plan.key}'s conversation; ${tag}`).toBe(m.status === 'dead' ? 'failed' : 'completed');
       if (m.status === 'dead') {
         // The mock agents never fail, so the only acceptable way to die is crashes using up the attempts.
         expect(m.lastError, `${a.plan.key} is dead for another reason; ${tag}`).toMatch(/^lease expired while processing .*gave up after \d+ attempts?/);
