@@ -38,16 +38,14 @@ import type {
   EnqueueResult,
   FailInput,
   FailOutcome,
-  FailureKind,
-  FailureReason,
   LeaseRenewal,
-  MessageKind,
   MessageStatus,
   QueueCounts,
   QueueMessage,
   QueueStore,
   RecoveredLease,
 } from './types.ts';
+import { defaultReason, emptyCounts, toQueueMessage } from './message-row.ts';
 
 export interface PgQueueStoreOptions {
   /** The schema holding the tables (created by `migratePg`). Default `tinyagi`. */
@@ -737,45 +735,6 @@ function lostLease(id: string, owner: string): TinyError {
   return new TinyError('INVALID_STATE', `Cannot complete message ${id}: ${owner} no longer holds its lease (expired, cancelled or claimed elsewhere).`, { details: { id, owner } });
 }
 
-function defaultReason(kind: FailureKind): FailureReason {
-  return kind === 'rate_limited' ? 'rate_limited' : kind === 'permanent' ? 'cannot_run' : 'failed';
-}
-
-function emptyCounts(): QueueCounts {
-  return { pending: 0, processing: 0, completed: 0, dead: 0, cancelled: 0 };
-}
-
 function toMessage(row: PgMessageRow): QueueMessage {
-  return {
-    seq: row.seq,
-    id: row.id,
-    kind: row.kind as MessageKind,
-    agentId: row.agent_id,
-    teamId: row.team_id,
-    conversationId: row.conversation_id,
-    parentMessageId: row.parent_message_id,
-    parentRunId: row.parent_run_id,
-    runId: row.run_id,
-    depth: row.depth,
-    channel: row.channel,
-    sender: row.sender,
-    senderId: row.sender_id,
-    threadKey: row.thread_key,
-    content: row.content,
-    attachments: row.attachments,
-    meta: row.meta,
-    status: row.status as MessageStatus,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    availableAt: row.available_at,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: row.lease_expires_at,
-    cancelRequested: row.cancel_requested,
-    lastError: row.last_error,
-    lastFailure: row.last_failure as FailureReason | null,
-    idempotencyKey: row.idempotency_key,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    finishedAt: row.finished_at,
-  };
+  return toQueueMessage(row, { attachments: row.attachments, meta: row.meta, cancelRequested: row.cancel_requested });
 }

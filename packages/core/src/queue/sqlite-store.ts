@@ -31,16 +31,14 @@ import type {
   EnqueueResult,
   FailInput,
   FailOutcome,
-  FailureKind,
-  FailureReason,
   LeaseRenewal,
-  MessageKind,
   MessageStatus,
   QueueCounts,
   QueueMessage,
   QueueStore,
   RecoveredLease,
 } from './types.ts';
+import { defaultReason, emptyCounts, toQueueMessage } from './message-row.ts';
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type MessageRow = SchemaMessageRow;
@@ -526,47 +524,8 @@ export class SqliteQueueStore implements QueueStore {
   }
 }
 
-function defaultReason(kind: FailureKind): FailureReason {
-  return kind === 'rate_limited' ? 'rate_limited' : kind === 'permanent' ? 'cannot_run' : 'failed';
-}
-
-function emptyCounts(): QueueCounts {
-  return { pending: 0, processing: 0, completed: 0, dead: 0, cancelled: 0 };
-}
-
 function toMessage(row: MessageRow): QueueMessage {
-  return {
-    seq: row.seq,
-    id: row.id,
-    kind: row.kind as MessageKind,
-    agentId: row.agent_id,
-    teamId: row.team_id,
-    conversationId: row.conversation_id,
-    parentMessageId: row.parent_message_id,
-    parentRunId: row.parent_run_id,
-    runId: row.run_id,
-    depth: row.depth,
-    channel: row.channel,
-    sender: row.sender,
-    senderId: row.sender_id,
-    threadKey: row.thread_key,
-    content: row.content,
-    attachments: JSON.parse(row.attachments) as string[],
-    meta: JSON.parse(row.meta) as Record<string, unknown>,
-    status: row.status as MessageStatus,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    availableAt: row.available_at,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: row.lease_expires_at,
-    cancelRequested: row.cancel_requested === 1,
-    lastError: row.last_error,
-    lastFailure: row.last_failure as FailureReason | null,
-    idempotencyKey: row.idempotency_key,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    finishedAt: row.finished_at,
-  };
+  return toQueueMessage(row, { attachments: JSON.parse(row.attachments) as string[], meta: JSON.parse(row.meta) as Record<string, unknown>, cancelRequested: row.cancel_requested === 1 });
 }
 
 /**
