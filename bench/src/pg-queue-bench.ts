@@ -5,7 +5,7 @@
  * OS processes (b1-pg-worker.ts).
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migratePg, PgQueueStore } from '@tinyagi/core/pg';
@@ -15,7 +15,7 @@ import { PgBoss } from 'pg-boss';
 import type { PgConfig, PgImpl } from './b1-pg-worker.ts';
 import { percentile } from './machine.ts';
 import { failedCell, measurePeer } from './peer-cell.ts';
-import { allSucceed, watchProcess } from './queue-bench.ts';
+import { allSucceed, readLatencies, watchProcess } from './queue-bench.ts';
 
 const WORKER = new URL('./b1-pg-worker.ts', import.meta.url).pathname;
 export const BENCH_DATABASE_URL = process.env.TINYAGI_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -115,14 +115,7 @@ export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL
     for (const w of workers) if (w.child.connected) w.child.send('stop');
     await finished;
     const ms = performance.now() - start;
-    const latencies =
-      latencyLog && existsSync(latencyLog)
-        ? readFileSync(latencyLog, 'utf8')
-            .trim()
-            .split('\n')
-            .map(Number)
-            .sort((a, b) => a - b)
-        : [];
+    const latencies = readLatencies(latencyLog);
     return { ms, latencies };
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});

@@ -89,6 +89,17 @@ function crashLine(stderr: string): string {
  * Resolves when every process exited 0. The first failure kills the others (a dead worker's
  * claimed jobs would keep the rest waiting forever) and rejects with its error line.
  */
+/** The latencies (ms) the bench processes appended to `file`, sorted; none without a file. */
+export function readLatencies(file: string | undefined): number[] {
+  return file && existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map(Number)
+        .sort((a, b) => a - b)
+    : [];
+}
+
 export function allSucceed(impl: string, procs: BenchProcess[]): Promise<void> {
   return new Promise((resolve, reject) => {
     let running = procs.length;
@@ -126,14 +137,7 @@ export async function runQueueConfig(spec: RunSpec): Promise<{ ms: number; laten
     for (const p of procs) p.child.send('go');
     await finished;
     const ms = performance.now() - start;
-    const latencies =
-      latencyLog && existsSync(latencyLog)
-        ? readFileSync(latencyLog, 'utf8')
-            .trim()
-            .split('\n')
-            .map(Number)
-            .sort((a, b) => a - b)
-        : [];
+    const latencies = readLatencies(latencyLog);
     return { ms, latencies };
   } finally {
     rmSync(dir, { recursive: true, force: true });
