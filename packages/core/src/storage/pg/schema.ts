@@ -2,10 +2,15 @@
  * The PostgreSQL schema (drizzle pg dialect), next to the SQLite one (`../schema.ts`): same table
  * and column names, PostgreSQL types (bigint ms timestamps read as numbers, booleans, jsonb).
  * Migrations: `drizzle-pg/` (drizzle-kit generate with `drizzle-pg.config.ts`), applied by
- * `migratePg` into one schema per installation (or per test). Only the queue's table so far.
+ * `migratePg` into one schema per installation (or per test).  *
+ * The queue's table uses PostgreSQL types (jsonb, boolean). Every other table mirrors the SQLite
+ * column types (JSON as text, flags as integer 0/1, ms timestamps and token counters as bigint
+ * read as numbers, real as double precision), so the row-to-record mappers of the SQLite stores
+ * serve both backends unchanged (docs/storage.md). `nodes` and `shared_settings` exist only here:
+ * they are what several nodes on one database share.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const messages = pgTable(
   'messages',
@@ -55,3 +60,305 @@ export const messages = pgTable(
     index('messages_finished').on(t.status, t.finishedAt),
   ],
 );
+
+/** Human-facing replies, one row per reply. */
+export const outbox = pgTable(
+  'outbox',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    id: text('id').notNull().unique(),
+    messageId: text('message_id'),
+    runId: text('run_id'),
+    conversationId: text('conversation_id'),
+    agentId: text('agent_id'),
+    channel: text('channel').notNull(),
+    recipient: text('recipient').notNull().default('{}'),
+    text: text('text').notNull(),
+    files: text('files').notNull().default('[]'),
+    meta: text('meta').notNull().default('{}'),
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: bigint('lease_expires_at', { mode: 'number' }),
+    availableAt: bigint('available_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    lastError: text('last_error'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    deliveredAt: bigint('delivered_at', { mode: 'number' }),
+  },
+  (t) => [index('outbox_channel_status').on(t.channel, t.status, t.seq), index('outbox_conversation').on(t.conversationId), index('outbox_status_expires').on(t.status, t.expiresAt)],
+);
+
+/** One conversation per human request: the root of a run tree. */
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id'),
+    rootAgentId: text('root_agent_id').notNull(),
+    channel: text('channel').notNull(),
+    sender: text('sender').notNull().default(''),
+    senderId: text('sender_id').notNull().default(''),
+    threadKey: text('thread_key'),
+    title: text('title').notNull().default(''),
+    status: text('status').notNull().default('active'),
+    replyMode: text('reply_mode').notNull().default('each'),
+    hops: integer('hops').notNull().default(0),
+    messageCount: integer('message_count').notNull().default(0),
+    spawnCount: integer('spawn_count').notNull().default(0),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    limitScale: doublePrecision('limit_scale').notNull().default(1),
+    softWarned: integer('soft_warned').notNull().default(0),
+    stopReason: text('stop_reason'),
+    /** The conversation's completion effects ran (re-opened to 0 when a new run starts in it). */
+    finished: integer('finished').notNull().default(0),
+    /** A stop or a soft budget warning waits for the person's decision. */
+    awaitingDecision: integer('awaiting_decision').notNull().default(0),
+    /** Teammate deliveries held back until the person decides (JSON array of HeldDelivery). */
+    held: text('held').notNull().default('[]'),
+    /** Whether the first message named the agent or its team. */
+    addressed: text('addressed').notNull().default('agent'),
+    meta: text('meta').notNull().default('{}'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    completedAt: bigint('completed_at', { mode: 'number' }),
+  },
+  (t) => [index('conversations_status').on(t.status, t.createdAt)],
+);
+
+/** Every agent invocation (including refused ones) is a run. */
+export const runs = pgTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    conversationId: text('conversation_id').notNull(),
+    parentRunId: text('parent_run_id'),
+    depth: integer('depth').notNull().default(0),
+    maxDepth: integer('max_depth').notNull().default(5),
+    agentId: text('agent_id').notNull(),
+    teamId: text('team_id'),
+    channel: text('channel').notNull().default(''),
+    /** The agent's provider when the run was created ('' for runs from before it was recorded). */
+    provider: text('provider').notNull().default(''),
+    cause: text('cause').notNull(),
+    status: text('status').notNull(),
+    messageIds: text('message_ids').notNull().default('[]'),
+    input: text('input'),
+    output: text('output'),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    error: text('error'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    startedAt: bigint('started_at', { mode: 'number' }),
+    endedAt: bigint('ended_at', { mode: 'number' }),
+  },
+  (t) => [
+    index('runs_conversation').on(t.conversationId),
+    index('runs_parent').on(t.parentRunId),
+    index('runs_status').on(t.status),
+    index('runs_agent_created').on(t.agentId, t.createdAt),
+    index('runs_ended').on(t.endedAt),
+    // Usage (series, top conversations, spend) reads only these columns over a created_at range:
+    // covering, it never visits the table rows (docs/benchmarks.md B11). Replaces runs_created.
+    index('runs_usage_cover').on(t.createdAt, t.agentId, t.teamId, t.provider, t.channel, t.conversationId, t.inputTokens, t.outputTokens, t.costUsd),
+  ],
+);
+
+/** Append-only event log; `id` is the SSE event id. */
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    ts: bigint('ts', { mode: 'number' }).notNull(),
+    type: text('type').notNull(),
+    conversationId: text('conversation_id'),
+    runId: text('run_id'),
+    parentRunId: text('parent_run_id'),
+    depth: integer('depth'),
+    agentId: text('agent_id'),
+    data: text('data').notNull().default('{}'),
+  },
+  (t) => [index('events_conversation').on(t.conversationId, t.id), index('events_ts').on(t.ts)],
+);
+
+/** CLI session ids per (agent, session key) for claude/codex/opencode resume. */
+export const agentSessions = pgTable(
+  'agent_sessions',
+  {
+    agentId: text('agent_id').notNull(),
+    sessionKey: text('session_key').notNull(),
+    provider: text('provider').notNull(),
+    sessionId: text('session_id').notNull(),
+    transcript: text('transcript').notNull().default('[]'),
+    turns: integer('turns').notNull().default(0),
+    /** Hash of the system prompt the provider session last received in-band (codex threads). */
+    instructionsHash: text('instructions_hash').notNull().default(''),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.sessionKey] })],
+);
+
+/**
+ * Operator steering of open runs (pause, injected messages, redirect), so a daemon restart
+ * keeps it: `applied` holds input already handed to an invocation that has not finished, which
+ * a retry of the run must see again. The row goes when the run ends.
+ */
+export const runSteering = pgTable('run_steering', {
+  runId: text('run_id').primaryKey(),
+  paused: integer('paused').notNull().default(0),
+  injected: text('injected').notNull().default('[]'),
+  redirect: text('redirect'),
+  applied: text('applied').notNull().default('[]'),
+  appliedRedirect: text('applied_redirect'),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+});
+
+/** Per-agent chat history (what TinyOffice shows), pruned by retention. */
+export const agentMessages = pgTable(
+  'agent_messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    agentId: text('agent_id').notNull(),
+    role: text('role').notNull(),
+    channel: text('channel').notNull(),
+    sender: text('sender').notNull().default(''),
+    messageId: text('message_id'),
+    runId: text('run_id'),
+    conversationId: text('conversation_id'),
+    content: text('content').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('agent_messages_agent').on(t.agentId, t.id)],
+);
+
+export const chatroomMessages = pgTable(
+  'chatroom_messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id').notNull(),
+    fromAgent: text('from_agent').notNull(),
+    conversationId: text('conversation_id'),
+    content: text('content').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('chatroom_team').on(t.teamId, t.id)],
+);
+
+/** Sticky default target per (channel, sender); kept here, not in settings.json, to avoid write races. */
+export const senderDefaults = pgTable(
+  'sender_defaults',
+  {
+    channel: text('channel').notNull(),
+    senderId: text('sender_id').notNull(),
+    target: text('target').notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.senderId] })],
+);
+
+export const pairings = pgTable(
+  'pairings',
+  {
+    channel: text('channel').notNull(),
+    senderId: text('sender_id').notNull(),
+    sender: text('sender').notNull().default(''),
+    code: text('code').notNull(),
+    status: text('status').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    approvedAt: bigint('approved_at', { mode: 'number' }),
+    lastSeenAt: bigint('last_seen_at', { mode: 'number' }),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.senderId] }), uniqueIndex('pairings_code').on(t.code)],
+);
+
+export const schedules = pgTable('schedules', {
+  id: text('id').primaryKey(),
+  label: text('label').notNull(),
+  agentId: text('agent_id'),
+  teamId: text('team_id'),
+  message: text('message').notNull(),
+  cron: text('cron'),
+  timezone: text('timezone').notNull().default('UTC'),
+  runAt: bigint('run_at', { mode: 'number' }),
+  enabled: integer('enabled').notNull().default(1),
+  missedPolicy: text('missed_policy').notNull().default('run-once'),
+  channel: text('channel').notNull().default('schedule'),
+  senderId: text('sender_id').notNull().default(''),
+  lastFiredAt: bigint('last_fired_at', { mode: 'number' }),
+  nextRunAt: bigint('next_run_at', { mode: 'number' }),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+});
+
+export const projects = pgTable('projects', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  prefix: text('prefix').notNull().unique(),
+  description: text('description').notNull().default(''),
+  nextNumber: integer('next_number').notNull().default(1),
+  /** Set when archived (hidden from the active list, tasks kept); null while active. */
+  archivedAt: bigint('archived_at', { mode: 'number' }),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+});
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id'),
+    identifier: text('identifier'),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    status: text('status').notNull().default('backlog'),
+    position: doublePrecision('position').notNull().default(0),
+    assigneeAgent: text('assignee_agent'),
+    assigneeTeam: text('assignee_team'),
+    conversationId: text('conversation_id'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('tasks_status_position').on(t.status, t.position)],
+);
+
+export const taskComments = pgTable(
+  'task_comments',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    taskId: text('task_id').notNull(),
+    author: text('author').notNull(),
+    content: text('content').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('task_comments_task').on(t.taskId, t.id)],
+);
+
+/** The nodes (daemons and `tinyagi worker`s) on this database, with their heartbeat. */
+export const nodes = pgTable('nodes', {
+  id: text('id').primaryKey(),
+  /** The node's name (settings' `node` of an agent refers to it); unique among live nodes. */
+  name: text('name').notNull(),
+  /** 'api' (serves the API, runs agents unless it is configured not to) or 'worker'. */
+  role: text('role').notNull(),
+  hostname: text('hostname').notNull().default(''),
+  pid: integer('pid').notNull().default(0),
+  version: text('version').notNull().default(''),
+  startedAt: bigint('started_at', { mode: 'number' }).notNull(),
+  heartbeatAt: bigint('heartbeat_at', { mode: 'number' }).notNull(),
+  /** Set when the node stopped cleanly; null while it runs (or until its heartbeat goes stale). */
+  stoppedAt: bigint('stopped_at', { mode: 'number' }),
+  meta: text('meta').notNull().default('{}'),
+});
+
+/** settings.json shared by every node (one row, key 'settings'); `version` increases on each write. */
+export const sharedSettings = pgTable('shared_settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  version: bigint('version', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  updatedBy: text('updated_by').notNull().default(''),
+});

@@ -1,0 +1,164 @@
+/**
+ * What every PostgreSQL store is built on (docs/storage.md, "PostgreSQL: one pooled client per
+ * transaction"): a `PgScope` is either the pool (each call is its own statement, committed at
+ * once) or one open transaction on one pooled client. A store class takes a scope in its
+ * constructor and never knows which: `PgStores` makes one set of stores over the pool and, per
+ * transaction, a light set over that transaction's scope (`tx.stores`).
+ *
+ * - `query` runs one statement (int8/numeric read as numbers: ms timestamps and counters are far
+ *   below 2^53).
+ * - `transaction(fn)`: a store method that needs several statements to be atomic uses it; over
+ *   the pool it is BEGIN … COMMIT on one client, inside a transaction it is a savepoint.
+ * - `afterCommit(cb)`: runs `cb` once the outermost transaction committed (dropped on rollback);
+ *   over the pool, right away (the statement has committed when `query` resolved).
+ */
+import pg from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { TinyError } from '../../errors.ts';
+import { pgIdent } from './migrate.ts';
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/** Type parsers: bigint and numeric as numbers, everything else as node-postgres parses it. */
+export const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  },
+};
+
+export type PgQueryable = Pick<PoolClient, 'query'>;
+
+export interface PgScope {
+  /** The schema, validated and quoted (`"tinyagi"`). */
+  readonly schemaIdent: string;
+  /** The schema's plain name (for channel names, advisory lock keys). */
+  readonly schema: string;
+  /** `"schema"."table"` */
+  table(name: string): string;
+  /** True inside a transaction (statements share its client and commit together). */
+  readonly inTransaction: boolean;
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  /** Several statements as one unit: BEGIN … COMMIT over the pool, a savepoint inside a transaction. */
+  transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T>;
+  afterCommit(cb: () => void): void;
+}
+
+/** The pool as a scope: every `query` is its own transaction. */
+export class PgPoolScope implements PgScope {
+  readonly schema: string;
+  readonly schemaIdent: string;
+  readonly inTransaction = false;
+  readonly pool: Pool;
+
+  constructor(pool: Pool, schema: string) {
+    this.pool = pool;
+    this.schema = schema;
+    this.schemaIdent = pgIdent(schema);
+  }
+
+  table(name: string): string {
+    return `${this.schemaIdent}.${pgIdent(name)}`;
+  }
+
+  async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>({ text, values, types: pgTypes })).rows;
+  }
+
+  async transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx = new PgTxScope(client, this.schema);
+    try {
+      await client.query('BEGIN');
+      const out = await fn(tx);
+      await client.query('COMMIT');
+      client.release();
+      tx.runCallbacks();
+      return out;
+    } catch (err) {
+      await rollback(client);
+      throw err;
+    }
+  }
+
+  afterCommit(cb: () => void): void {
+    cb();
+  }
+}
+
+/** Rolls back and releases; a client whose rollback failed is discarded, not returned to the pool. */
+export async function rollback(client: PoolClient): Promise<void> {
+  try {
+    await client.query('ROLLBACK');
+    client.release();
+  } catch (err) {
+    client.release(err as Error);
+  }
+}
+
+/** One open transaction on one client. Savepoints nest; their callbacks join the parent's on release. */
+export class PgTxScope implements PgScope {
+  readonly schema: string;
+  readonly schemaIdent: string;
+  readonly inTransaction = true;
+  readonly client: PoolClient;
+  readonly #depth: number;
+  #callbacks: Array<() => void> = [];
+  #open = false;
+
+  constructor(client: PoolClient, schema: string, depth = 0) {
+    this.client = client;
+    this.schema = schema;
+    this.schemaIdent = pgIdent(schema);
+    this.#depth = depth;
+  }
+
+  table(name: string): string {
+    return `${this.schemaIdent}.${pgIdent(name)}`;
+  }
+
+  async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.client.query<R>({ text, values, types: pgTypes })).rows;
+  }
+
+  /** A savepoint: if `fn` throws, its statements and callbacks are undone and the error propagates. */
+  async transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
+    if (this.#open) throw new TinyError('INVALID_STATE', 'A savepoint of this transaction is already open: run savepoints one at a time.');
+    // Savepoints nest strictly, so one name per depth suffices (a sibling's was released).
+    const name = `sp${this.#depth}`;
+    const inner = new PgTxScope(this.client, this.schema, this.#depth + 1);
+    this.#open = true;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      const out = await fn(inner);
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      this.#callbacks.push(...inner.#callbacks);
+      return out;
+    } catch (err) {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw err;
+    } finally {
+      this.#open = false;
+    }
+  }
+
+  afterCommit(cb: () => void): void {
+    this.#callbacks.push(cb);
+  }
+
+  /** After the outermost COMMIT: runs the callbacks in registration order (a throwing one is reported, not fatal). */
+  runCallbacks(): void {
+    const callbacks = this.#callbacks;
+    this.#callbacks = [];
+    for (const cb of callbacks) {
+      try {
+        cb();
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
