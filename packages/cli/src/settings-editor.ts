@@ -3,12 +3,13 @@
  * so every change goes through its API (the same provisioning and events as TinyOffice).
  * Without a daemon the change is applied here with core's settings-editing service — the very
  * functions the API routes call — inside core's locked, validated updateSettings (schedules: the
- * home's database). Both paths therefore accept, merge and refuse alike; a property test
+ * stores of the selected backend: the home's SQLite file, or PostgreSQL when storage.url /
+ * TINYAGI_DATABASE_URL selects it). Both paths therefore accept, merge and refuse alike; a property test
  * (test/settings-equivalence.test.ts) holds them to it.
  */
 import { loadSettings, type Settings } from '@tinyagi/core';
 import {
-  openStores,
+  applyEnvOverrides,
   createSchedule,
   deleteCustomProvider,
   deleteTeam,
@@ -29,12 +30,13 @@ import {
   type ScheduleCreate,
   type SchedulePatch,
   type ScheduleRecord,
-  type Stores,
+  type StoreSet,
   type WorkspaceOutcome,
   type WorkspaceRemovalMode,
 } from '@tinyagi/core/internal';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
+import { openSelectedStores, selectStorage } from './daemon/storage.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -94,12 +96,12 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
   const file = ctx.paths.settings;
   const update = (mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings> => updateSettings(file, mutate, { env: ctx.env });
   const current = (): Settings => loadSettings(file).settings;
-  const withStores = <T>(use: (stores: Stores) => T): T => {
-    const stores = openStores({ dbPath: ctx.paths.db });
+  const withStores = async <T>(use: (stores: StoreSet) => T | Promise<T>): Promise<T> => {
+    const stores = await openSelectedStores(selectStorage(applyEnvOverrides(current(), ctx.env).settings, ctx.env, ctx.paths.db));
     try {
-      return use(stores);
+      return await use(stores);
     } finally {
-      stores.close();
+      await stores.close();
     }
   };
   const putEntity = async (edit: (current: Settings) => { settings: Settings; created: boolean }): Promise<{ created: boolean; written: Settings }> => {
@@ -150,9 +152,9 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
     async patchSettings(patch) {
       await update((s) => patchSettings(s, patch));
     },
-    listSchedules: async (query = {}) => withStores((stores) => stores.schedules.list(query.agent !== undefined ? { agentId: query.agent } : {})),
-    createSchedule: async (body) => withStores((stores) => createSchedule(stores.schedules, current(), body)),
-    patchSchedule: async (id, patch) => withStores((stores) => updateSchedule(stores.schedules, current(), id, patch)),
-    deleteSchedule: async (id) => withStores((stores) => stores.schedules.delete(id)),
+    listSchedules: (query = {}) => withStores((stores) => stores.schedules.list(query.agent !== undefined ? { agentId: query.agent } : {})),
+    createSchedule: (body) => withStores((stores) => createSchedule(stores.schedules, current(), body)),
+    patchSchedule: (id, patch) => withStores((stores) => updateSchedule(stores.schedules, current(), id, patch)),
+    deleteSchedule: (id) => withStores((stores) => stores.schedules.delete(id)),
   };
 }

@@ -1,16 +1,18 @@
 /**
  * What every route module receives: stores (including the small ones: pairings, schedules,
  * tasks, chat rooms, sessions), orchestrator and settings access. Built once per server by
- * buildServer.
+ * buildServer. The stores are a `StoreSet` of either backend (SQLite or PostgreSQL): every call
+ * is awaited (SQLite's return plain values, PostgreSQL's promises).
  */
-import { loadSettings, type Settings, type Stores } from '@tinyagi/core';
+import { loadSettings, type Settings } from '@tinyagi/core';
 import {
-  type AgentMessageStore,
-  type AgentSessionStore,
-  type ChatroomStore,
-  type PairingStore,
-  type ScheduleStore,
-  type TaskStore,
+  type AgentMessageStoreApi,
+  type AgentSessionStoreApi,
+  type ChatroomStoreApi,
+  type PairingStoreApi,
+  type ScheduleStoreApi,
+  type StoreSet,
+  type TaskStoreApi,
   updateSettings as writeSettingsLocked,
 } from '@tinyagi/core/internal';
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
@@ -19,7 +21,7 @@ import { OfficeSessions } from './security/office-sessions.ts';
 import type { ServerOrchestrator } from './orchestrator.ts';
 
 export interface ServerContext {
-  stores: Stores;
+  stores: StoreSet;
   orchestrator: ServerOrchestrator;
   home: string;
   settingsFile: string;
@@ -34,12 +36,12 @@ export interface ServerContext {
   settings(): Settings;
   /** Locked read-modify-write; `mutate` gets a private copy. Returns what was written. */
   updateSettings(mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings>;
-  pairings: PairingStore;
-  schedules: ScheduleStore;
-  tasks: TaskStore;
-  chatroom: ChatroomStore;
-  agentMessages: AgentMessageStore;
-  agentSessions: AgentSessionStore;
+  pairings: PairingStoreApi;
+  schedules: ScheduleStoreApi;
+  tasks: TaskStoreApi;
+  chatroom: ChatroomStoreApi;
+  agentMessages: AgentMessageStoreApi;
+  agentSessions: AgentSessionStoreApi;
   /** TinyOffice login codes and session cookies. */
   sessions: OfficeSessions;
 }
@@ -56,7 +58,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     options.updateSettings ??
     (async (mutate: (current: Settings) => Settings | Promise<Settings>) => {
       const written = await writeSettingsLocked(options.settingsFile, mutate);
-      stores.events.append({ type: 'settings.changed', data: { source: 'api' } });
+      await stores.events.append({ type: 'settings.changed', data: { source: 'api' } });
       return written;
     });
   return {

@@ -1,4 +1,5 @@
-import type { Settings, Stores } from '@tinyagi/core';
+import type { Settings } from '@tinyagi/core';
+import type { StoreSet } from '@tinyagi/core/internal';
 import type { ChannelStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator } from './orchestrator.ts';
 
@@ -16,7 +17,8 @@ export interface ServerLog {
 }
 
 export interface BuildServerOptions {
-  stores: Stores;
+  /** Either backend's stores (SQLite's `openStores`, PostgreSQL's `openPgStores`). */
+  stores: StoreSet;
   orchestrator: ServerOrchestrator;
   /** TINYAGI_HOME: files/, logs/ and the token live here. */
   home: string;

@@ -28,18 +28,18 @@ export type RouteHandler<D> = (req: RouteRequest<D>) => RouteResult<D> | Promise
 export type RouteHandlers<K extends RouteName> = { [P in K]: RouteHandler<ApiContract[P]> };
 
 /** Names of routes whose params address a conversation that a run-scoped token must own. */
-type ScopeResolver = (params: Record<string, unknown>, ctx: ServerContext) => string | undefined;
+type ScopeResolver = (params: Record<string, unknown>, ctx: ServerContext) => Promise<string | undefined> | string | undefined;
 
 const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   getConversation: (params) => String(params['id']),
-  getRun: (params, ctx) => ctx.stores.runs.getRun(String(params['id']))?.conversationId,
-  spawnRun: (params, ctx) => ctx.stores.runs.getRun(String(params['id']))?.conversationId,
+  getRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  spawnRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
 };
 
 /** What channel a request of a channel-scoped token addresses (it must be the token's own). */
 type ChannelResolver = (req: { params: Record<string, unknown>; query: Record<string, unknown> | undefined; body: Record<string, unknown> | undefined }, ctx: ServerContext) => unknown;
 
-const outboxChannel: ChannelResolver = ({ params }, ctx) => ctx.stores.outbox.get(String(params['id']))?.channel;
+const outboxChannel: ChannelResolver = async ({ params }, ctx) => (await ctx.stores.outbox.get(String(params['id'])))?.channel;
 const bodyChannel: ChannelResolver = ({ body }) => body?.['channel'];
 
 const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
@@ -50,7 +50,7 @@ const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   requestPairing: bodyChannel,
   chatStatus: ({ query }) => query?.['channel'],
   resetChat: bodyChannel,
-  cancelConversation: ({ params }, ctx) => ctx.stores.runs.getConversation(String(params['id']))?.channel,
+  cancelConversation: async ({ params }, ctx) => (await ctx.stores.runs.getConversation(String(params['id'])))?.channel,
 };
 
 /**
@@ -116,13 +116,13 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
       ...(def.body === undefined ? { preValidation: async (request: FastifyRequest) => refuseBody(request) } : {}),
       handler: async (request, reply) => {
         if (request.auth.kind === 'run') {
-          const owner = RUN_SCOPE[name]?.(request.params as Record<string, unknown>, ctx);
+          const owner = await RUN_SCOPE[name]?.(request.params as Record<string, unknown>, ctx);
           if (owner !== request.auth.conversationId) {
             throw new RequestError('SCOPE_FORBIDDEN', 'This run-scoped token belongs to another conversation.');
           }
         }
         if (request.auth.kind === 'channel') {
-          const target = CHANNEL_SCOPE[name]?.(
+          const target = await CHANNEL_SCOPE[name]?.(
             { params: request.params as Record<string, unknown>, query: request.query as Record<string, unknown> | undefined, body: request.body as Record<string, unknown> | undefined },
             ctx,
           );

@@ -4,7 +4,7 @@
  * under the `queue` scope that `tinyagi logs queue` shows. Progress chunks and SSE-only detail are left out.
  */
 import type { TinyEvent } from '@tinyagi/core';
-import type { EventLog } from '@tinyagi/core/internal';
+import type { EventLogApi } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 function str(value: unknown): string {
@@ -68,7 +68,7 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
   }
 }
 
-export function logActivity(events: EventLog, logger: Logger): () => void {
+export function logActivity(events: Pick<EventLogApi, 'subscribe'>, logger: Logger): () => void {
   return events.subscribe((event) => {
     const line = activityLine(event);
     if (line) logger[line.level](line.text);

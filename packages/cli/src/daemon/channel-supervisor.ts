@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage } from '@tinyagi/core';
-import type { Env, EventLog, EventPayloadInput } from '@tinyagi/core/internal';
+import type { Env, EventLogApi, EventPayloadInput } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 
@@ -47,7 +47,7 @@ export interface ChannelSupervisorOptions {
   /** A child that ran this long resets its backoff. */
   stableAfterMs?: number;
   /** Where `channel.status` events go. */
-  events?: Pick<EventLog, 'append'>;
+  events?: Pick<EventLogApi, 'append'>;
   /** Finds the runner (default: resolveChannelRunner); undefined means none is installed. */
   resolveRunner?: (env: Env) => string | undefined;
 }
@@ -215,13 +215,12 @@ export class ChannelSupervisor {
     const slot = this.#slot(name);
     const previous = slot.status.state;
     slot.status.state = state;
-    if (previous === state || this.#options.events === undefined) return;
-    try {
-      // append, not the buffered emit: a transition during shutdown must not flush after the database closed.
-      this.#options.events.append({ type: 'channel.status', data: { channel: name, state, previous, pid: slot.status.pid, ...data } });
-    } catch (err) {
-      this.#options.logger.error(`channel ${name}: could not record its state (${state}): ${errorMessage(err)}`);
-    }
+    const events = this.#options.events;
+    if (previous === state || events === undefined) return;
+    // append, not the buffered emit: a transition during shutdown must not flush after the database closed.
+    // (On SQLite the append runs synchronously inside the async function; its failure is logged either way.)
+    const record = async (): Promise<unknown> => events.append({ type: 'channel.status', data: { channel: name, state, previous, pid: slot.status.pid, ...data } });
+    record().catch((err: unknown) => this.#options.logger.error(`channel ${name}: could not record its state (${state}): ${errorMessage(err)}`));
   }
 
   #crashed(name: string, code: number | null, signal: string | null, detail?: string): void {

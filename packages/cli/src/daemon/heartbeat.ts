@@ -39,7 +39,7 @@ export interface HeartbeatSchedulerOptions {
   /** Enqueues the heartbeat (kind 'heartbeat'); returns the message id. */
   send(agentId: string, content: string): Promise<string>;
   /** Called after a heartbeat was enqueued (the daemon emits `heartbeat.sent`). */
-  onSent(agentId: string, messageId: string): void;
+  onSent(agentId: string, messageId: string): unknown;
   logger: Logger;
   now?: () => number;
 }
@@ -116,7 +116,7 @@ export class HeartbeatScheduler {
         }
         const messageId = await this.#options.send(agentId, content);
         this.#lastSkip.delete(agentId);
-        this.#options.onSent(agentId, messageId);
+        await this.#options.onSent(agentId, messageId);
       } catch (err) {
         this.#skip(agentId, `could not enqueue: ${errorMessage(err)}`);
         this.#options.logger.warn(`heartbeat for ${agentId} failed: ${errorMessage(err)}`);

@@ -5,22 +5,22 @@
  * rows otherwise expire only when a client claims.
  */
 import { errorMessage } from '@tinyagi/core';
-import type { OutboxStore } from '@tinyagi/core/internal';
+import type { OutboxStoreApi } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 export const OUTBOX_EXPIRY_INTERVAL_MS = 30_000;
 
-export function startOutboxExpiry(outbox: Pick<OutboxStore, 'expire'>, logger: Logger, intervalMs = OUTBOX_EXPIRY_INTERVAL_MS): { stop(): void; runNow(): number } {
-  const runNow = (): number => {
+export function startOutboxExpiry(outbox: Pick<OutboxStoreApi, 'expire'>, logger: Logger, intervalMs = OUTBOX_EXPIRY_INTERVAL_MS): { stop(): void; runNow(): Promise<number> } {
+  const runNow = async (): Promise<number> => {
     try {
-      return outbox.expire().length;
+      return (await outbox.expire()).length;
     } catch (err) {
       logger.error(`outbox expiry failed: ${errorMessage(err)}`);
       return 0;
     }
   };
-  runNow();
-  const every = setInterval(runNow, intervalMs);
+  void runNow();
+  const every = setInterval(() => void runNow(), intervalMs);
   every.unref();
   return {
     runNow,

@@ -5,8 +5,8 @@
  * old files under `<home>/files/`. Dead letters are kept until someone deletes them. One pass
  * at a time: a pass still running when the next is due is not overlapped.
  */
-import { errorMessage, type Settings, type Stores } from '@tinyagi/core';
-import { effectiveRetentionDays } from '@tinyagi/core/internal';
+import { errorMessage, type PruneCounts, type Settings } from '@tinyagi/core';
+import { effectiveRetentionDays, type StoreSet } from '@tinyagi/core/internal';
 import { plural } from '../output/print.ts';
 import type { Logger } from './logger.ts';
 import { sweepOldFiles, type FileSweepResult } from './file-retention.ts';
@@ -16,7 +16,7 @@ const INTERVAL_MS = 60 * 60_000;
 
 export interface RetentionPass {
   days: number;
-  pruned: ReturnType<Stores['prune']>;
+  pruned: PruneCounts;
   files: FileSweepResult;
 }
 
@@ -25,13 +25,13 @@ export interface RetentionOptions {
   filesDir: string;
 }
 
-export function startRetention(stores: Pick<Stores, 'prune'>, getSettings: () => Settings, logger: Logger, options: RetentionOptions): { stop(): void; runNow(): Promise<RetentionPass | undefined> } {
+export function startRetention(stores: Pick<StoreSet, 'prune'>, getSettings: () => Settings, logger: Logger, options: RetentionOptions): { stop(): void; runNow(): Promise<RetentionPass | undefined> } {
   let running: Promise<RetentionPass | undefined> | undefined;
   const pass = async (): Promise<RetentionPass | undefined> => {
     try {
       const days = effectiveRetentionDays(getSettings());
       const before = Date.now() - days * 86_400_000;
-      const pruned = stores.prune(days);
+      const pruned = await stores.prune(days);
       const files = await sweepOldFiles(options.filesDir, before);
       const total = Object.values(pruned).reduce((a, b) => a + b, 0) + files.files + files.dirs;
       if (total > 0) logger.info(retentionLine({ days, pruned, files }));

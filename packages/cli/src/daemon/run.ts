@@ -18,7 +18,6 @@ import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
 import {
-  openStores,
   assertListenAllowed,
   effectiveQueue,
   effectiveServer,
@@ -27,8 +26,9 @@ import {
   reapOrphanedGroups,
   remoteAllowed,
   setProcessJournal,
-  type Stores,
+  type StoreSet,
 } from '@tinyagi/core/internal';
+import type { Stores } from '@tinyagi/core';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer } from '@tinyagi/server';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
@@ -50,6 +50,7 @@ import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { ScheduleRunner } from './scheduler.ts';
 import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
+import { describeStorage, openSelectedStores, selectStorage, storageChanged } from './storage.ts';
 
 export const SHUTDOWN_GRACE_MS = 20_000;
 /** Queue lease owners of daemon workers start with this; other processes' workers do not. */
@@ -106,7 +107,7 @@ function channelServices(supervisor: ChannelSupervisor) {
   };
 }
 
-async function busyAgents(stores: Stores): Promise<ReadonlySet<string>> {
+async function busyAgents(stores: StoreSet): Promise<ReadonlySet<string>> {
   const rows = await stores.queue.countsByAgent();
   return new Set(rows.filter((r) => r.pending + r.processing > 0).map((r) => r.agentId));
 }
@@ -131,8 +132,16 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const apiUrl = `http://${urlHost(host)}:${port}`;
   const { token } = loadOrCreateApiToken(ctx.home, ctx.env);
   const queue = effectiveQueue(settings);
-  const stores = openStores({ dbPath: ctx.paths.db, durability: queue.durability, maxAttempts: queue.max_attempts });
-  const cleanups: Array<() => unknown> = [() => stores.close(), () => live.close(), logActivity(stores.events, logger.child('queue'))];
+  const storage = selectStorage(settings, ctx.env, ctx.paths.db);
+  let stores: StoreSet;
+  try {
+    stores = await openSelectedStores(storage, { durability: queue.durability, maxAttempts: queue.max_attempts });
+  } catch (err) {
+    live.close();
+    throw err;
+  }
+  logger.info(`stores: ${describeStorage(storage)}`);
+  const cleanups: Array<() => unknown> = [() => stores.close(), () => live.close()];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) {
       try {
@@ -144,11 +153,13 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   };
 
   try {
+    cleanups.push(logActivity(stores.events, logger.child('queue')));
     // Loaded on every start, so `tinyagi restart` picks up added, removed or edited plugins.
     const plugins = await loadPlugins(ctx.paths.plugins, logger.child('plugins'));
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
     const orchestrator = new Orchestrator({
-      stores,
+      // TODO(issue 17, orch helper): @tinyagi/teams takes a StoreSet once converted; until then its type is SQLite's.
+      stores: stores as Stores,
       owner: `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
       getSettings: live.get,
       apiUrl,
@@ -202,7 +213,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     // processes. Ending them now resumes their work at once instead of after the lease length.
     const released = await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
     if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
-    orchestrator.start();
+    await orchestrator.start();
     // Stopped before the server closes, so that agents blocked in `tinyagi call` can finish.
     cleanups.push(() => orchestrator.stop(SHUTDOWN_GRACE_MS));
 
@@ -211,7 +222,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       env: ctx.env,
       busyAgents: () => busyAgents(stores),
       send: async (agentId, content) => (await orchestrator.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
-      onSent: (agentId, messageId) => stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } }),
+      onSent: async (agentId, messageId) => void (await stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } })),
       logger: logger.child('heartbeat'),
     });
     heartbeat.start();
@@ -245,7 +256,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
 
     supervisor.reconcile(settings.channels?.enabled ?? []);
     live.onChange((next, previous, source) => {
-      stores.events.append({ type: 'settings.changed', data: { source } });
+      Promise.resolve(stores.events.append({ type: 'settings.changed', data: { source } })).catch((err: unknown) => logger.error(`settings.changed event not recorded: ${errorMessage(err)}`));
       heartbeat.replan();
       supervisor.reconcile(next.channels?.enabled ?? []);
       const a = effectiveServer(previous);
@@ -254,6 +265,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
         const refused = !allowRemote && !isLoopbackHost(b.host) ? ' (a restart will refuse this host: remote access was not enabled at start)' : '';
         logger.warn(`server.host/port changed to ${b.host}:${b.port}; run \`tinyagi restart\` to apply it${refused}`);
       }
+      if (storageChanged(previous, next)) logger.warn(`storage changed; run \`tinyagi restart\` to apply it (the stores stay ${describeStorage(storage)} until then)`);
     });
 
     lock.update({ apiUrl, version: VERSION, listenHost: host, remote: !isLoopbackHost(host) });

@@ -13,7 +13,7 @@
  * - New and edited schedules are picked up within POLL_MS (the table is the only source).
  */
 import { errorMessage } from '@tinyagi/core';
-import type { ScheduleRecord, ScheduleStore } from '@tinyagi/core/internal';
+import type { ScheduleRecord, ScheduleStoreApi } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 export const MISSED_AFTER_MS = 60_000;
@@ -27,7 +27,7 @@ export interface ScheduleFire {
 }
 
 export interface SchedulerOptions {
-  store: ScheduleStore;
+  store: ScheduleStoreApi;
   /** Enqueues the schedule's message (kind 'schedule'); returns the message id. */
   fire(input: ScheduleFire): Promise<string>;
   /** The run after `after` (cron in its time zone), or null. */
@@ -61,7 +61,7 @@ export class ScheduleRunner {
   /** Fires everything due now. */
   async tick(): Promise<void> {
     const now = this.#now();
-    for (const schedule of this.#options.store.due(now)) {
+    for (const schedule of await this.#options.store.due(now)) {
       if ((this.#retryAt.get(schedule.id) ?? 0) > now) continue;
       const dueAt = schedule.nextRunAt ?? now;
       const missed = now - dueAt > MISSED_AFTER_MS;
@@ -70,17 +70,17 @@ export class ScheduleRunner {
         next = this.#options.nextRun(schedule, now);
       } catch (err) {
         this.#options.logger.error(`schedule ${schedule.label || schedule.id}: ${errorMessage(err)}; disabling it`);
-        this.#options.store.update(schedule.id, { ...inputOf(schedule), enabled: false });
+        await this.#options.store.update(schedule.id, { ...inputOf(schedule), enabled: false });
         continue;
       }
       if (missed && schedule.missedPolicy === 'skip') {
         this.#options.logger.info(`schedule ${schedule.label || schedule.id}: skipped the run missed at ${new Date(dueAt).toISOString()} (policy skip)`);
-        this.#options.store.update(schedule.id, { ...inputOf(schedule), nextRunAt: next, enabled: next !== null && schedule.enabled });
+        await this.#options.store.update(schedule.id, { ...inputOf(schedule), nextRunAt: next, enabled: next !== null && schedule.enabled });
         continue;
       }
       try {
         const messageId = await this.#options.fire({ schedule, idempotencyKey: `schedule:${schedule.id}:${dueAt}` });
-        this.#options.store.markFired(schedule.id, now, next, { messageId, dueAt, missed });
+        await this.#options.store.markFired(schedule.id, now, next, { messageId, dueAt, missed });
         this.#retryAt.delete(schedule.id);
       } catch (err) {
         // Not marked fired: it stays due and is retried later.
@@ -97,16 +97,24 @@ export class ScheduleRunner {
   #arm(delayMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.#ticking = this.tick()
-        .catch((err: unknown) => this.#options.logger.error(`scheduler tick failed: ${errorMessage(err)}`))
-        .finally(() => {
-          this.#ticking = undefined;
-          if (!this.#running) return;
-          const next = this.#options.store.nextDueAt();
-          this.#arm(next === undefined ? POLL_MS : Math.min(POLL_MS, Math.max(200, next - this.#now())));
-        });
+      this.#ticking = this.#tickThenNextDue().then((next) => {
+        this.#ticking = undefined;
+        if (!this.#running) return;
+        this.#arm(next === undefined ? POLL_MS : Math.min(POLL_MS, Math.max(200, next - this.#now())));
+      });
     }, delayMs);
     this.#timer.unref();
+  }
+
+  /** One tick, then when the next schedule is due (undefined: poll); never rejects. */
+  async #tickThenNextDue(): Promise<number | undefined> {
+    try {
+      await this.tick();
+      return this.#running ? await this.#options.store.nextDueAt() : undefined;
+    } catch (err) {
+      this.#options.logger.error(`scheduler tick failed: ${errorMessage(err)}`);
+      return undefined;
+    }
   }
 }
 

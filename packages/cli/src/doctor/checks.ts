@@ -3,7 +3,8 @@
  * and how to fix it; `--fix` applies the safe fixes (file permissions, missing token or
  * directories, workspace provisioning, database migrations). It never rewrites settings.json.
  * Without `--fix` or `--migrate` the database is opened read-only: pending migrations are
- * reported, not applied.
+ * reported, not applied. The database check is the selected backend's (daemon/storage.ts): the
+ * home's SQLite file, or the PostgreSQL database of storage.url / TINYAGI_DATABASE_URL.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -30,21 +31,11 @@ import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { readLiveDaemon } from '../daemon/instance-lock.ts';
 import { tinyOfficeDir } from '../office/locate.ts';
 import { plural } from '../output/print.ts';
+import { describeStorage, selectStorage } from '../daemon/storage.ts';
+import { type Finding, migrationsFinding } from './finding.ts';
 import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
-
-export interface Finding {
-  check: string;
-  status: CheckStatus;
-  message: string;
-  /** What to do about it. */
-  hint?: string;
-  /** Set when --fix changed something. */
-  fixed?: string;
-  /** Machine-readable detail (the `migrations` check: `{ applied, pending }` migration names). */
-  details?: Record<string, unknown>;
-}
+export type { CheckStatus, Finding } from './finding.ts';
 
 export interface DoctorOptions {
   fix: boolean;
@@ -134,30 +125,32 @@ function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Findin
   return findings;
 }
 
-function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findings: Finding[] } {
+/** Settings with environment overrides applied (`{}` when there is no file yet; undefined when the file is invalid). */
+function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findings: Finding[]; envFailed?: boolean } {
+  let settings: Settings = {};
+  const findings: Finding[] = [];
   if (!existsSync(ctx.paths.settings)) {
-    return { settings: {}, findings: [{ check: 'settings', status: 'info', message: `No ${ctx.paths.settings} yet; \`tinyagi start\` creates it with defaults.` }] };
-  }
-  let settings: Settings;
-  try {
-    settings = loadSettings(ctx.paths.settings).settings;
-  } catch (err) {
-    return {
-      settings: undefined,
-      findings: [{ check: 'settings', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : 'Fix the file by hand; TinyAGI never rewrites it.' }],
-    };
-  }
-  const findings: Finding[] = [
-    {
+    findings.push({ check: 'settings', status: 'info', message: `No ${ctx.paths.settings} yet; \`tinyagi start\` creates it with defaults.` });
+  } else {
+    try {
+      settings = loadSettings(ctx.paths.settings).settings;
+    } catch (err) {
+      return {
+        settings: undefined,
+        findings: [{ check: 'settings', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : 'Fix the file by hand; TinyAGI never rewrites it.' }],
+      };
+    }
+    findings.push({
       check: 'settings',
       status: 'ok',
       message: `${ctx.paths.settings} is valid (${plural(Object.keys(settings.agents ?? {}).length, 'agent')}, ${plural(Object.keys(settings.teams ?? {}).length, 'team')})`,
-    },
-  ];
+    });
+  }
   try {
     settings = applyEnvOverrides(settings, ctx.env).settings;
   } catch (err) {
     findings.push({ check: 'env', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : undefined } as Finding);
+    return { settings, findings, envFailed: true };
   }
   return { settings, findings };
 }
@@ -207,7 +200,18 @@ function checkPermissions(ctx: CliContext, fix: boolean): Finding[] {
   return findings;
 }
 
-function checkDatabase(ctx: CliContext, write: boolean): Finding[] {
+/** The database of the selected backend (SQLite by default). */
+async function checkStorage(ctx: CliContext, settings: Settings | undefined, write: boolean): Promise<Finding[]> {
+  // Invalid settings: TINYAGI_DATABASE_URL alone still selects.
+  const selection = selectStorage(settings ?? applyEnvOverrides({}, ctx.env).settings, ctx.env, ctx.paths.db);
+  if (selection.backend === 'sqlite') return checkSqliteDatabase(ctx, write);
+  // Loaded only now: a SQLite installation never loads node-postgres.
+  const { checkPostgres } = await import('./postgres.ts');
+  return checkPostgres(selection, write);
+}
+
+/** SQLite only: the home's database file (integrity, dead letters, drizzle's migration journal). */
+function checkSqliteDatabase(ctx: CliContext, write: boolean): Finding[] {
   const exists = existsSync(ctx.paths.db);
   if (!exists && !write) return [{ check: 'database', status: 'info', message: `No database yet (${ctx.paths.db}); the first start creates it.` }];
   let before: string[] = [];
@@ -247,22 +251,6 @@ function checkDatabase(ctx: CliContext, write: boolean): Finding[] {
   } finally {
     db?.close();
   }
-}
-
-function migrationsFinding(applied: string[], pending: string[]): Finding {
-  const details = { applied, pending };
-  if (pending.length > 0) {
-    return {
-      check: 'migrations',
-      status: 'warn',
-      message: `${pending.length} database migration${pending.length === 1 ? ' is' : 's are'} pending: ${pending.join(', ')}.`,
-      hint: 'The daemon applies them when it starts; apply them now with `tinyagi doctor --migrate`.',
-      details,
-    };
-  }
-  const f: Finding = { check: 'migrations', status: 'ok', message: 'database schema is up to date', details };
-  if (applied.length > 0) f.fixed = `applied ${applied.join(', ')}`;
-  return f;
 }
 
 async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefined): Promise<Finding[]> {
@@ -389,13 +377,16 @@ async function checkWorkspaces(ctx: CliContext, settings: Settings | undefined, 
 }
 
 export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promise<Finding[]> {
-  const { settings, findings: settingsFindings } = loadForDoctor(ctx);
+  const { settings, findings: settingsFindings, envFailed } = loadForDoctor(ctx);
+  const write = options.fix || options.migrate === true;
   return [
     checkNode(),
     ...settingsFindings,
     ...checkAgentClis(ctx, settings),
     ...checkPermissions(ctx, options.fix),
-    ...checkDatabase(ctx, options.fix || options.migrate === true),
+    ...(envFailed
+      ? [{ check: 'database', status: 'info' as const, message: `Database not checked: the environment overrides are invalid (above); without them it would be ${describeStorage(selectStorage(settings ?? {}, ctx.env, ctx.paths.db))}.` }]
+      : await checkStorage(ctx, settings, write)),
     ...(await checkDaemonAndPort(ctx, settings)),
     checkExposure(ctx, settings),
     ...checkChannels(ctx, settings),

@@ -44,6 +44,30 @@ export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 const positiveInt = z.int().positive();
+
+/** A PostgreSQL schema name as TinyAGI accepts it (interpolated into SQL, so a plain identifier). */
+export const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** `postgres://…` or `postgresql://…` that parses as a URL (user, password, host, port, database, query). */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(?:ql)?:\/\/[^\s]+$/i.test(value) && URL.canParse(value);
+}
+
+/**
+ * Where the stores live (docs/storage.md, "Selecting the backend"): without `url`, the built-in
+ * SQLite file; with it, that PostgreSQL database (TINYAGI_DATABASE_URL wins over it). Read at
+ * start: a change needs a restart. A password in the URL is masked wherever settings are shown.
+ */
+export const StorageSettingsSchema = z.looseObject({
+  url: z
+    .string()
+    .refine(isPostgresUrl, { error: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database; leave storage.url out for the built-in SQLite database' })
+    .optional(),
+  /** The PostgreSQL schema TinyAGI's tables live in (default `tinyagi`). */
+  schema: z.string().regex(PG_SCHEMA_PATTERN, { error: 'must be a PostgreSQL schema name: lower-case letters, digits and _, starting with a letter or _, at most 63' }).optional(),
+  /** Connections in this process's pool (default 10). */
+  pool_size: z.int().min(1).max(200).optional(),
+});
 /** A file system path: no NUL byte (the OS cannot take one; spawn and fs calls would throw at every use). */
 const PathSchema = z.string().refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
 const nonNegative = z.number().nonnegative();
@@ -226,6 +250,7 @@ export const SettingsFileSchema = z.looseObject({
     })
     .optional(),
   retention: z.looseObject({ days: z.number().positive().optional() }).optional(),
+  storage: StorageSettingsSchema.optional(),
   limits: LimitsSettingsSchema.optional(),
   budgets: BudgetsSettingsSchema.optional(),
 });

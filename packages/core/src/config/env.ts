@@ -1,15 +1,17 @@
 /**
- * Environment overrides: TINYAGI_API_PORT, TINYAGI_API_HOST, DISCORD_BOT_TOKEN and
- * TELEGRAM_BOT_TOKEN replace the file's values in memory; TINYAGI_API_TOKEN is returned on its own (it is not a settings key).
+ * Environment overrides: TINYAGI_API_PORT, TINYAGI_API_HOST, TINYAGI_DATABASE_URL (storage.url),
+ * DISCORD_BOT_TOKEN and TELEGRAM_BOT_TOKEN replace the file's values in memory; TINYAGI_API_TOKEN is returned on its own (it is not a settings key).
  *
  * Overrides are never persisted: writeSettings calls stripEnvOverrides, which puts back what the
  * file had wherever the value to write is the environment's value. That also covers a settings
  * object that went through applyEnvOverrides, a merge and a masked round trip through the API.
  */
+import { isPostgresUrl } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { getPath, isPlainObject, setOwn, type JsonObject } from './object-path.ts';
 import type { Env } from './paths.ts';
 import type { Settings } from './schema.ts';
+import { maskUrlSecrets } from './secrets.ts';
 
 interface EnvOverride {
   variable: string;
@@ -40,9 +42,22 @@ function parseHost(raw: string): string {
   return host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
+/** The value is never echoed unmasked: it usually carries a password. */
+function parseDatabaseUrl(raw: string): string {
+  const url = raw.trim();
+  if (!isPostgresUrl(url)) {
+    throw new TinyError('CONFIG_INVALID', `TINYAGI_DATABASE_URL=${JSON.stringify(maskUrlSecrets(url))} is not a PostgreSQL URL.`, {
+      hint: 'Set TINYAGI_DATABASE_URL to postgres://user:password@host:5432/database, or unset it to use storage.url (without either, the built-in SQLite database).',
+      details: { variable: 'TINYAGI_DATABASE_URL' },
+    });
+  }
+  return url;
+}
+
 export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: 'TINYAGI_API_PORT', path: ['server', 'port'], parse: parsePort },
   { variable: 'TINYAGI_API_HOST', path: ['server', 'host'], parse: parseHost },
+  { variable: 'TINYAGI_DATABASE_URL', path: ['storage', 'url'], parse: parseDatabaseUrl },
   { variable: 'DISCORD_BOT_TOKEN', path: ['channels', 'discord', 'bot_token'], parse: (raw) => raw },
   { variable: 'TELEGRAM_BOT_TOKEN', path: ['channels', 'telegram', 'bot_token'], parse: (raw) => raw },
 ];

@@ -84,6 +84,8 @@ export {
   maskSecret,
   isMaskedValue,
   maskSettings,
+  maskUrlSecrets,
+  hasMaskedUrlSecret,
   secretStatus,
   stripUnchangedMasks,
   type SecretStatus,

@@ -4,6 +4,8 @@
  *
  * A key is secret when it is one of SECRET_PATHS or its name ends in api_key, token, secret or
  * password (any depth, camelCase too), so plugin and future keys are masked without a list here.
+ * A URL's password (`postgres://user:secret@host/db`, `storage.url`) and its secret query
+ * parameters (`?password=`) are masked in any string value, whatever its key.
  */
 import { formatSettingsPath, getPath, isPlainObject, setOwn, type JsonObject } from './object-path.ts';
 
@@ -50,6 +52,39 @@ export function maskSecret(value: string): string {
   return `${value.slice(0, 3)}${MASK_CHAR}${value.slice(-4)}`;
 }
 
+const URL_PARTS = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is;
+
+function isSecretParam(name: string): boolean {
+  return isSecretKey(name) || /password$/i.test(name);
+}
+
+/** Rewrites a URL's password and secret query parameter values (`edit` gets each); other strings unchanged. */
+function editUrlSecrets(value: string, edit: (secret: string) => string): string {
+  const parts = URL_PARTS.exec(value);
+  if (!parts) return value;
+  const [, scheme, authority = '', rest = ''] = parts;
+  const at = authority.lastIndexOf('@');
+  const colon = at === -1 ? -1 : authority.indexOf(':');
+  const host = colon !== -1 && colon < at ? `${authority.slice(0, colon + 1)}${edit(authority.slice(colon + 1, at))}${authority.slice(at)}` : authority;
+  const tail = rest.replace(/([?&])([^=&#]*)=([^&#]*)/g, (all, sep: string, name: string, v: string) => (isSecretParam(name) ? `${sep}${name}=${edit(v)}` : all));
+  return `${scheme}${host}${tail}`;
+}
+
+/** `postgres://tiny:s3cret@db:5432/tiny` -> `postgres://tiny:…@db:5432/tiny` (secret query parameters too); any other string unchanged. */
+export function maskUrlSecrets(value: string): string {
+  return editUrlSecrets(value, (secret) => (secret === '' ? secret : MASK_CHAR));
+}
+
+/** True for a URL whose password or secret query parameter is a mask (what maskUrlSecrets shows). */
+export function hasMaskedUrlSecret(value: string): boolean {
+  let masked = false;
+  editUrlSecrets(value, (secret) => {
+    if (secret === MASK_CHAR) masked = true;
+    return secret;
+  });
+  return masked;
+}
+
 function maskAll(value: unknown): unknown {
   if (typeof value === 'string') return maskSecret(value);
   if (Array.isArray(value)) return value.map(maskAll);
@@ -66,7 +101,7 @@ function mapObject(value: JsonObject, fn: (key: string, v: unknown) => unknown):
 function maskDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskDeep);
   if (isPlainObject(value)) return mapObject(value, (key, v) => (isSecretKey(key) ? maskAll(v) : maskDeep(v)));
-  return value;
+  return typeof value === 'string' ? maskUrlSecrets(value) : value;
 }
 
 /** A copy with every secret masked; safe to return from the API or to log. */
@@ -131,6 +166,8 @@ export function findMaskedSecrets(value: unknown): (string | number)[][] {
         if (isSecretKey(key) && isMaskedValue(child)) found.push([...path, key]);
         else walk(child, [...path, key]);
       }
+    } else if (typeof v === 'string' && hasMaskedUrlSecret(v)) {
+      found.push(path);
     }
   };
   walk(value, []);
@@ -140,11 +177,14 @@ export function findMaskedSecrets(value: unknown): (string | number)[][] {
 /**
  * Undoes masks in a client's PATCH/PUT body: a secret key that carries a masked value gets the
  * stored value back (or is dropped when nothing is stored), so echoing what GET returned never
- * overwrites a secret with "sk-…abcd". Real new values pass through.
+ * overwrites a secret with "sk-…abcd". A URL sent back exactly as masked gets the stored URL
+ * back; one edited around its masked password stays masked (and writing it is refused). Real new
+ * values pass through.
  */
 export function stripUnchangedMasks<T>(patch: T, current: unknown): T {
   const walk = (value: unknown, stored: unknown): unknown => {
     if (Array.isArray(value)) return value.map((v, i) => walk(v, Array.isArray(stored) ? stored[i] : undefined));
+    if (typeof value === 'string' && typeof stored === 'string' && hasMaskedUrlSecret(value) && maskUrlSecrets(stored) === value) return stored;
     if (!isPlainObject(value)) return value;
     const storedObject = isPlainObject(stored) ? stored : {};
     const out: JsonObject = {};

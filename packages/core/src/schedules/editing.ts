@@ -5,7 +5,8 @@
  */
 import { requireAgent, requireTeam } from '../config/editing/entities.ts';
 import type { Settings } from '../config/schema.ts';
-import type { MissedPolicy, ScheduleInput, ScheduleRecord, ScheduleStore } from './store.ts';
+import type { ScheduleStoreApi } from '../storage/interfaces.ts';
+import type { MissedPolicy, ScheduleInput, ScheduleRecord } from './store.ts';
 import { invalidSchedule, validateScheduleTiming } from './timing.ts';
 
 /** Epoch ms, or an ISO-8601 date-time string. */
@@ -102,11 +103,12 @@ export function patchedScheduleInput(settings: Settings, current: ScheduleRecord
   return finish(settings, fields, fields.runAt !== current.runAt, now);
 }
 
-export function createSchedule(store: ScheduleStore, settings: Settings, body: ScheduleCreate): ScheduleRecord {
+/** Either backend's store (docs/storage.md): awaited, so a PostgreSQL store works too. */
+export async function createSchedule(store: ScheduleStoreApi, settings: Settings, body: ScheduleCreate): Promise<ScheduleRecord> {
   return store.create(newScheduleInput(settings, body));
 }
 
-export function updateSchedule(store: ScheduleStore, settings: Settings, idOrLabel: string, patch: SchedulePatch): ScheduleRecord {
-  const current = store.mustGet(idOrLabel);
+export async function updateSchedule(store: ScheduleStoreApi, settings: Settings, idOrLabel: string, patch: SchedulePatch): Promise<ScheduleRecord> {
+  const current = await store.mustGet(idOrLabel);
   return store.update(current.id, patchedScheduleInput(settings, current, patch));
 }

@@ -73,15 +73,15 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       workspace: await removeAgent(ctx.updateSettings, params.id, query.workspace ?? 'archive', ctx.env),
     }),
 
-    resetAgent: ({ params }) => {
+    resetAgent: async ({ params }) => {
       requireAgent(ctx.settings(), params.id);
-      return { ok: true as const, sessionsCleared: ctx.agentSessions.reset(params.id) };
+      return { ok: true as const, sessionsCleared: await ctx.agentSessions.reset(params.id) };
     },
 
-    agentMessages: ({ params, query }) => {
+    agentMessages: async ({ params, query }) => {
       requireAgent(ctx.settings(), params.id);
       const limit = query.limit ?? 100;
-      const messages = ctx.agentMessages.list(params.id, { limit, ...(query.sinceId !== undefined ? { sinceId: query.sinceId } : {}) });
+      const messages = await ctx.agentMessages.list(params.id, { limit, ...(query.sinceId !== undefined ? { sinceId: query.sinceId } : {}) });
       return { messages, nextCursor: messages.at(-1)?.id ?? query.sinceId ?? 0 };
     },
 

@@ -16,46 +16,44 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
         ...(query.limit !== undefined ? { limit: query.limit } : {}),
       }),
 
-    getConversation: ({ params }) => {
-      return ctx.orchestrator.conversationTree(params.id);
-    },
+    getConversation: async ({ params }) => await ctx.orchestrator.conversationTree(params.id),
 
     getTranscript: async ({ params }) => {
-      const conversation = runs.mustGetConversation(params.id);
+      const conversation = await runs.mustGetConversation(params.id);
       return { conversationId: conversation.id, entries: await ctx.orchestrator.transcript(conversation.id) };
     },
 
     getTranscriptMarkdown: async ({ params }) => {
-      const conversation = runs.mustGetConversation(params.id);
-      return ctx.orchestrator.transcriptMarkdown(conversation.id);
+      const conversation = await runs.mustGetConversation(params.id);
+      return await ctx.orchestrator.transcriptMarkdown(conversation.id);
     },
 
-    cancelConversation: ({ params }) => {
-      const conversation = runs.mustGetConversation(params.id);
-      return ctx.orchestrator.cancelConversation(conversation.id, 'cancelled via API');
+    cancelConversation: async ({ params }) => {
+      const conversation = await runs.mustGetConversation(params.id);
+      return await ctx.orchestrator.cancelConversation(conversation.id, 'cancelled via API');
     },
 
-    getRun: ({ params }) => {
-      const run = runs.mustGetRun(params.id);
-      return { run, children: runs.children(run.id) };
+    getRun: async ({ params }) => {
+      const run = await runs.mustGetRun(params.id);
+      return { run, children: await runs.children(run.id) };
     },
 
     cancelRun: async ({ params }) => {
-      const run = runs.mustGetRun(params.id);
+      const run = await runs.mustGetRun(params.id);
       await ctx.orchestrator.cancelRun(run.id);
-      return { ok: true as const, runId: run.id, status: runs.mustGetRun(run.id).status };
+      return { ok: true as const, runId: run.id, status: (await runs.mustGetRun(run.id)).status };
     },
 
     steerRun: async ({ params, body }) => {
-      const run = runs.mustGetRun(params.id);
+      const run = await runs.mustGetRun(params.id);
       const text = typeof body.payload === 'string' ? body.payload : body.payload?.text;
       const result = await ctx.orchestrator.steer(run.id, body.command, text !== undefined ? { text } : {});
       return { runId: run.id, command: body.command, accepted: result.accepted, ...(result.reason ? { reason: result.reason } : {}) };
     },
 
     spawnRun: async ({ params, body }) => {
-      const parent = runs.mustGetRun(params.id);
-      return ctx.orchestrator.spawn(parent.id, { agent: body.agent, task: body.task, session: body.session, timeoutMs: body.timeoutMs });
+      const parent = await runs.mustGetRun(params.id);
+      return await ctx.orchestrator.spawn(parent.id, { agent: body.agent, task: body.task, session: body.session, timeoutMs: body.timeoutMs });
     },
   };
 }

@@ -100,7 +100,7 @@ class EventStreamSession {
     // Its own cursor: a page of events the scope hides advances it without sending anything.
     let cursor = this.#lastSent;
     for (;;) {
-      const events = this.#ctx.stores.events.readSince(cursor, this.#filter, page);
+      const events = await this.#ctx.stores.events.readSince(cursor, this.#filter, page);
       for (const event of events) {
         cursor = event.id;
         if (this.#visible(event) && !(await this.#send(event))) return;
@@ -172,7 +172,7 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
         ...(query.agent ? { agentId: query.agent } : {}),
         ...(types ? { types } : {}),
       };
-      const from = resumeId(request.headers['last-event-id'], query) ?? ctx.stores.events.lastId();
+      const from = resumeId(request.headers['last-event-id'], query) ?? (await ctx.stores.events.lastId());
       const visible: Visible | undefined = auth.kind === 'channel' ? (event) => (event.data as { channel?: unknown }).channel === auth.channel : undefined;
       await new EventStreamSession(ctx, reply, filter, from, visible).start();
     },

@@ -22,18 +22,19 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
       };
     },
 
-    getMessage: ({ params }) => {
-      const message = ctx.stores.queue.get(params.id);
+    getMessage: async ({ params }) => {
+      const { queue, runs, outbox } = ctx.stores;
+      const message = await queue.get(params.id);
       if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${params.id}.`);
       // The run that processed the message (runs list the messages they consumed).
-      const run = (message.runId ? ctx.stores.runs.getRun(message.runId) : undefined) ?? ctx.stores.runs.listRuns(message.conversationId).find((r) => r.messageIds.includes(message.id)) ?? null;
-      const replies = ctx.stores.outbox.list({ conversationId: message.conversationId, limit: 1000 }).filter((r) => r.messageId === message.id);
+      const run = (message.runId ? await runs.getRun(message.runId) : undefined) ?? (await runs.listRuns(message.conversationId)).find((r) => r.messageIds.includes(message.id)) ?? null;
+      const replies = (await outbox.list({ conversationId: message.conversationId, limit: 1000 })).filter((r) => r.messageId === message.id);
       return { message, run, replies };
     },
 
-    chatStatus: ({ query }) => {
-      const conversation = ctx.stores.runs.latestConversationOfThread(query.channel, query.threadKey) ?? null;
-      const runs = conversation === null ? [] : ctx.stores.runs.listRuns(conversation.id);
+    chatStatus: async ({ query }) => {
+      const conversation = (await ctx.stores.runs.latestConversationOfThread(query.channel, query.threadKey)) ?? null;
+      const runs = conversation === null ? [] : await ctx.stores.runs.listRuns(conversation.id);
       return {
         conversation,
         running: [...new Set(runs.filter((r) => r.status === 'running').map((r) => r.agentId))],
@@ -43,14 +44,14 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
 
     // Per-thread and per-sender sessions of this chat; a `shared` session belongs to every
     // sender, so a chat never resets it (`tinyagi agent reset` does).
-    resetChat: ({ body }) => {
+    resetChat: async ({ body }) => {
       const scope = { channel: body.channel, senderId: body.senderId, threadKey: body.threadKey };
       return {
-        defaultCleared: ctx.stores.senderDefaults.clear(body.channel, body.senderId),
-        sessionsCleared: ctx.agentSessions.resetKeys([sessionKeyFor('per-thread', scope), sessionKeyFor('per-sender', scope)]),
+        defaultCleared: await ctx.stores.senderDefaults.clear(body.channel, body.senderId),
+        sessionsCleared: await ctx.agentSessions.resetKeys([sessionKeyFor('per-thread', scope), sessionKeyFor('per-sender', scope)]),
       };
     },
 
-    cancelMessage: ({ params }) => ctx.orchestrator.cancelMessage(params.id, 'cancelled via API'),
+    cancelMessage: async ({ params }) => await ctx.orchestrator.cancelMessage(params.id, 'cancelled via API'),
   };
 }

@@ -19,15 +19,15 @@ export function outboxRoutes(ctx: ServerContext): RouteHandlers<Names> {
     failOutbox: ({ params, body }) =>
       outbox.fail(params.id, body.error, { ...(body.retryAfterMs !== undefined ? { retryAfterMs: body.retryAfterMs } : {}), ...(body.permanent !== undefined ? { permanent: body.permanent } : {}) }),
 
-    sendResponse: ({ body }) => {
+    sendResponse: async ({ body }) => {
       // Only channels with a delivering client need a pairing; replies to api/web/cli are stored.
-      if (outbox.hasClient(body.channel) && !ctx.pairings.isApproved(body.channel, body.senderId)) {
+      if (outbox.hasClient(body.channel) && !(await ctx.pairings.isApproved(body.channel, body.senderId))) {
         throw new TinyError('PAIRING_NOT_FOUND', `Sender ${body.senderId} on ${body.channel} is not paired, so it cannot receive proactive messages.`, {
           hint: 'Approve the sender first (`tinyagi pairing approve <code>`); GET /api/pairing lists approved senders.',
         });
       }
       const files = body.files ? confineFiles(body.files, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : [];
-      const { row } = outbox.enqueue({
+      const { row } = await outbox.enqueue({
         idempotencyKey: newId('proactive'),
         channel: body.channel,
         text: body.message,

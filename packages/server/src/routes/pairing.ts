@@ -8,12 +8,12 @@ export function pairingRoutes(ctx: ServerContext): RouteHandlers<keyof typeof pa
     listPairings: () => ctx.pairings.list(),
     requestPairing: ({ body }) => ctx.pairings.request({ channel: body.channel, senderId: body.senderId, ...(body.sender !== undefined ? { sender: body.sender } : {}) }),
     approvePairing: ({ body }) => ctx.pairings.approve(body.code),
-    dismissPairing: ({ params }) => {
-      ctx.pairings.dismiss(params.code);
+    dismissPairing: async ({ params }) => {
+      await ctx.pairings.dismiss(params.code);
       return { ok: true as const };
     },
-    revokePairing: ({ params }) => {
-      ctx.pairings.revoke(params.channel, params.senderId);
+    revokePairing: async ({ params }) => {
+      await ctx.pairings.revoke(params.channel, params.senderId);
       return { ok: true as const };
     },
   };

@@ -10,16 +10,16 @@ export function scheduleRoutes(ctx: ServerContext): RouteHandlers<keyof typeof s
     getSchedule: ({ params }) => ctx.schedules.mustGet(params.id),
     createSchedule: ({ body }) => createSchedule(ctx.schedules, ctx.settings(), body),
     patchSchedule: ({ params, body }) => updateSchedule(ctx.schedules, ctx.settings(), params.id, body),
-    scheduleNextRuns: ({ params, query }) => {
-      const schedule = ctx.schedules.mustGet(params.id);
+    scheduleNextRuns: async ({ params, query }) => {
+      const schedule = await ctx.schedules.mustGet(params.id);
       return { timezone: schedule.timezone, runs: nextScheduleRuns(schedule, query.count ?? 10) };
     },
     previewCron: ({ query }) => {
       const timezone = query.timezone ?? 'UTC';
       return { timezone, runs: nextScheduleRuns({ cron: query.cron, timezone, runAt: null }, query.count ?? 10) };
     },
-    deleteSchedule: ({ params }) => {
-      ctx.schedules.delete(params.id);
+    deleteSchedule: async ({ params }) => {
+      await ctx.schedules.delete(params.id);
       return { ok: true as const };
     },
   };

@@ -41,36 +41,36 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       senderId: `task:${task.id}`,
       idempotencyKey: `task:${task.id}:${task.updatedAt}`,
     });
-    return tasks.updateTask(task.id, { conversationId: result.conversationId }).after;
+    return (await tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
   };
 
   return {
     listTasks: ({ query }) => tasks.listTasks(query),
 
-    getTask: ({ params }) => {
-      const task = tasks.mustGetTask(params.id);
-      return { ...task, commentCount: tasks.commentCount(task.id) };
+    getTask: async ({ params }) => {
+      const task = await tasks.mustGetTask(params.id);
+      return { ...task, commentCount: await tasks.commentCount(task.id) };
     },
 
     createTask: async ({ body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
-      const task = tasks.createTask(body);
+      const task = await tasks.createTask(body);
       return entersWork(undefined, task) ? dispatch(task) : task;
     },
 
     patchTask: async ({ params, body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
-      const { before, after } = tasks.updateTask(params.id, body);
+      const { before, after } = await tasks.updateTask(params.id, body);
       return entersWork(before, after) ? dispatch(after) : after;
     },
 
-    deleteTask: ({ params }) => {
-      tasks.deleteTask(params.id);
+    deleteTask: async ({ params }) => {
+      await tasks.deleteTask(params.id);
       return { ok: true as const };
     },
 
     reorderTasks: async ({ body }) => {
-      const { tasks: reordered, statusChanged } = tasks.reorder(body.columns);
+      const { tasks: reordered, statusChanged } = await tasks.reorder(body.columns);
       const dispatched = new Map<string, TaskRecord>();
       for (const { before, after } of statusChanged) {
         if (entersWork(before, after)) dispatched.set(after.id, await dispatch(after));
@@ -82,8 +82,8 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     addComment: ({ params, body }) => tasks.addComment(params.id, { author: body.author ?? 'user', content: body.content }),
 
-    deleteComment: ({ params }) => {
-      tasks.deleteComment(params.id);
+    deleteComment: async ({ params }) => {
+      await tasks.deleteComment(params.id);
       return { ok: true as const };
     },
 
@@ -91,8 +91,8 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     getProject: ({ params }) => tasks.mustGetProject(params.id),
     createProject: ({ body }) => tasks.createProject(body),
     patchProject: ({ params, body }) => tasks.updateProject(params.id, body),
-    deleteProject: ({ params }) => {
-      tasks.deleteProject(params.id);
+    deleteProject: async ({ params }) => {
+      await tasks.deleteProject(params.id);
       return { ok: true as const };
     },
   };

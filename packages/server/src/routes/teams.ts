@@ -28,20 +28,19 @@ export function teamRoutes(ctx: ServerContext): RouteHandlers<keyof typeof teams
       return { ok: true as const };
     },
 
-    getChatroom: ({ params, query }) => {
+    getChatroom: async ({ params, query }) => {
       requireTeam(ctx.settings(), params.id);
       const limit = query.limit ?? 100;
-      const messages =
-        query.after !== undefined
-          ? ctx.chatroom.list(params.id, { afterId: query.after, limit })
-          : query.before !== undefined
-            ? ctx.chatroom.list(params.id, { beforeId: query.before, limit })
-            : ctx.chatroom.latest(params.id, limit);
+      const messages = await (query.after !== undefined
+        ? ctx.chatroom.list(params.id, { afterId: query.after, limit })
+        : query.before !== undefined
+          ? ctx.chatroom.list(params.id, { beforeId: query.before, limit })
+          : ctx.chatroom.latest(params.id, limit));
       const oldest = messages[0]?.id ?? query.before;
       return {
         messages,
         nextCursor: messages.at(-1)?.id ?? query.after ?? 0,
-        hasOlder: oldest !== undefined && ctx.chatroom.hasBefore(params.id, oldest),
+        hasOlder: oldest !== undefined && (await ctx.chatroom.list(params.id, { beforeId: oldest, limit: 1 })).length > 0,
       };
     },
 

@@ -33,14 +33,14 @@ function budgetsFor(settings: Settings, by: UsageGroup, keys: Iterable<string>):
 
 export function usageRoutes(ctx: ServerContext): RouteHandlers<'usage' | 'topConversations'> {
   return {
-    usage: ({ query }) => {
+    usage: async ({ query }) => {
       checkRange(query.since, query.until);
       const runs = ctx.stores.runs;
       const range = {
         ...(query.since !== undefined ? { since: query.since } : {}),
         ...(query.until !== undefined ? { until: query.until } : {}),
       };
-      const rows = runs.usage(query.by, range);
+      const rows = await runs.usage(query.by, range);
       const total = { runs: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
       for (const r of rows) {
         total.runs += r.runs;
@@ -62,13 +62,13 @@ export function usageRoutes(ctx: ServerContext): RouteHandlers<'usage' | 'topCon
       if (query.by === 'day') throw new RequestError('BAD_REQUEST', 'by=day is itself a bucket; split a series by agent, team, conversation, channel or provider.');
       const tz = query.tz ?? 'UTC';
       const until = query.until ?? Date.now();
-      const since = query.since ?? runs.firstRunAt() ?? until;
+      const since = query.since ?? (await runs.firstRunAt()) ?? until;
       checkRange(since, until);
       const b = bucketBoundaries(since, until, query.bucket, tz, MAX_USAGE_BUCKETS);
       if (b === null) {
         throw new RequestError('RANGE_TOO_LARGE', `[since, until) spans more than ${MAX_USAGE_BUCKETS} ${query.bucket} buckets; use a coarser bucket (week, month) or a shorter range.`);
       }
-      const series = runs.usageSeries(query.by, b.edges, { since, until });
+      const series = await runs.usageSeries(query.by, b.edges, { since, until });
       return {
         ...report,
         bucket: query.bucket,
@@ -77,15 +77,14 @@ export function usageRoutes(ctx: ServerContext): RouteHandlers<'usage' | 'topCon
         series: series.map(({ bucket, ...r }) => ({ ...r, bucket: b.labels[bucket]!, costUsd: roundUsd(r.costUsd) })),
       };
     },
-    topConversations: ({ query }) => {
+    topConversations: async ({ query }) => {
       checkRange(query.since, query.until);
-      return ctx.stores.runs
-        .topConversations({
-          ...(query.since !== undefined ? { since: query.since } : {}),
-          ...(query.until !== undefined ? { until: query.until } : {}),
-          limit: query.limit ?? 10,
-        })
-        .map((r) => ({ ...r, costUsd: roundUsd(r.costUsd) }));
+      const rows = await ctx.stores.runs.topConversations({
+        ...(query.since !== undefined ? { since: query.since } : {}),
+        ...(query.until !== undefined ? { until: query.until } : {}),
+        limit: query.limit ?? 10,
+      });
+      return rows.map((r) => ({ ...r, costUsd: roundUsd(r.costUsd) }));
     },
   };
 }

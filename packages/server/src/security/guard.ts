@@ -118,7 +118,7 @@ export function installAuthGuard(app: FastifyInstance, ctx: ServerContext): void
     const mode = guardMode(request);
     if (mode === 'none') return;
     try {
-      request.auth = authenticate(request, mode, ctx);
+      request.auth = await authenticate(request, mode, ctx);
     } catch (err) {
       if (!(err instanceof RequestError) || !AUTH_FAILURES.has(err.code)) throw err;
       const perMinute = effectiveServer(ctx.settings()).rate_limit.auth_failures_per_minute;
@@ -159,7 +159,7 @@ export function installRateLimits(app: FastifyInstance, ctx: ServerContext): voi
   });
 }
 
-function authenticate(request: FastifyRequest, mode: GuardMode, ctx: ServerContext): AuthInfo {
+async function authenticate(request: FastifyRequest, mode: GuardMode, ctx: ServerContext): Promise<AuthInfo> {
   const bearer = bearerOf(request);
   if (bearer === undefined) {
     const ticket = (request.query as Record<string, unknown> | undefined)?.['ticket'];
@@ -188,7 +188,7 @@ function authenticate(request: FastifyRequest, mode: GuardMode, ctx: ServerConte
   if (isRunToken(bearer)) {
     if (mode !== 'run') throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only spawn and read runs of its own conversation.');
     const runId = runIdOfToken(bearer);
-    const run = runId === undefined ? undefined : ctx.stores.runs.getRun(runId);
+    const run = runId === undefined ? undefined : await ctx.stores.runs.getRun(runId);
     if (!run || !verifyRunToken(ctx.token, bearer, run.id, run.conversationId)) throw new RequestError('AUTH_INVALID', 'The run-scoped token is not valid.');
     return { kind: 'run', runId: run.id, conversationId: run.conversationId };
   }

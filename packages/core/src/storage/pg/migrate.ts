@@ -6,11 +6,13 @@
  * by the schema name, and records them in `<schema>.tinyagi_migrations`.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { TinyError } from '../../errors.ts';
+import { CORE_ROOT } from '../../package-root.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../../drizzle-pg/', import.meta.url));
+// Through CORE_ROOT, not a URL relative to this file: the CLI's bundle moves this code to its dist/chunks.
+const MIGRATIONS_DIR = join(CORE_ROOT, 'drizzle-pg');
 
 /** Schema names are interpolated into SQL: only plain identifiers are accepted. */
 export function pgIdent(name: string): string {
@@ -25,10 +27,24 @@ interface JournalEntry {
   tag: string;
 }
 
+/** The shipped migrations, in the order they apply. */
+function shippedPgMigrations(): JournalEntry[] {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: JournalEntry[] };
+  return [...journal.entries].sort((a, b) => a.idx - b.idx);
+}
+
+/** Which shipped migrations the schema has applied and which are pending (all of them when the schema or its journal does not exist). Changes nothing. */
+export async function pgMigrationStatus(pool: Pool, schema: string): Promise<{ applied: string[]; pending: string[] }> {
+  const ident = pgIdent(schema);
+  const table = await pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${ident}.tinyagi_migrations`]);
+  const done = table.rows[0]?.t == null ? new Set<string>() : new Set((await pool.query<{ tag: string }>(`SELECT tag FROM ${ident}.tinyagi_migrations`)).rows.map((r) => r.tag));
+  const shipped = shippedPgMigrations().map((e) => e.tag);
+  return { applied: shipped.filter((tag) => done.has(tag)), pending: shipped.filter((tag) => !done.has(tag)) };
+}
+
 /** Returns the tags of the migrations it applied (empty when the schema was current). */
 export async function migratePg(pool: Pool, schema: string): Promise<string[]> {
   const ident = pgIdent(schema);
-  const journal = JSON.parse(readFileSync(`${MIGRATIONS_DIR}meta/_journal.json`, 'utf8')) as { entries: JournalEntry[] };
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -38,9 +54,9 @@ export async function migratePg(pool: Pool, schema: string): Promise<string[]> {
     await client.query('CREATE TABLE IF NOT EXISTS tinyagi_migrations (tag text PRIMARY KEY, applied_at bigint NOT NULL)');
     const done = new Set((await client.query<{ tag: string }>('SELECT tag FROM tinyagi_migrations')).rows.map((r) => r.tag));
     const applied: string[] = [];
-    for (const entry of [...journal.entries].sort((a, b) => a.idx - b.idx)) {
+    for (const entry of shippedPgMigrations()) {
       if (done.has(entry.tag)) continue;
-      const sqlText = readFileSync(`${MIGRATIONS_DIR}${entry.tag}.sql`, 'utf8');
+      const sqlText = readFileSync(join(MIGRATIONS_DIR, `${entry.tag}.sql`), 'utf8');
       for (const statement of sqlText.split('--> statement-breakpoint')) {
         if (statement.trim()) await client.query(statement);
       }
