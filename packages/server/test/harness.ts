@@ -22,7 +22,12 @@ export const SECRETS = {
   telegram: '123456:PLANTED-telegram-bot-token-abcdefghij',
   custom: 'sk-PLANTED-custom-provider-key-9876543210',
   openai: 'sk-PLANTED-openai-key-ABCDEFGHIJKLMNOP',
+  /** The password in storage.url (a URL value, not a secret-named key). */
+  database: 'PLANTED-db-password-0123456789',
 } as const;
+
+/** In settings only: the harness hands the server SQLite stores itself, so nothing connects to it. */
+export const DATABASE_URL = `postgres://tiny:${SECRETS.database}@db.example:5432/tinyagi?sslmode=require`;
 
 export function baseSettings(home: string): Settings {
   return {
@@ -35,6 +40,7 @@ export function baseSettings(home: string): Settings {
       reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed' } },
     },
     teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
+    storage: { url: DATABASE_URL },
   };
 }
 

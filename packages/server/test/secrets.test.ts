@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseParser } from '@tinyagi/client';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { waitFor } from '@tinyagi/test-kit';
-import { SECRETS, raw, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
+import { DATABASE_URL, SECRETS, raw, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 const NEW_SECRET = 'sk-NEW-PLANTED-discord-token-1234567890';
@@ -75,6 +75,26 @@ describe('secrets', () => {
     const provider = await raw(h, 'PUT', '/api/custom-providers/other', { body: JSON.stringify({ harness: 'openai', base_url: 'http://127.0.0.1:1/v1', api_key: NEW_SECRET }) });
     expect(provider.status).toBe(200);
     expect(leaksIn(provider.text)).toEqual([]);
+  });
+
+  it("storage.url is shown with its password masked, survives a masked round trip, and a URL edited around the mask is refused", async () => {
+    const shown = (await raw(h, 'GET', '/api/settings')).body as { storage: { url: string } };
+    expect(shown.storage.url).toBe('postgres://tiny:…@db.example:5432/tinyagi?sslmode=require');
+    // A client that PATCHes back what it was shown keeps the stored password.
+    const echoed = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ storage: shown.storage, retention: { days: 9 } }) });
+    expect(echoed.status).toBe(200);
+    expect(h.settings().storage?.url).toBe(DATABASE_URL);
+    expect(h.settings().retention?.days).toBe(9);
+    // The masked password would be written into another URL: refused, the file keeps the stored one.
+    const moved = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ storage: { url: 'postgres://tiny:…@other.example:5432/tinyagi' } }) });
+    expect(moved.status).toBe(400);
+    expect(moved.text).toContain('storage.url');
+    expect(h.settings().storage?.url).toBe(DATABASE_URL);
+    // Not a PostgreSQL URL: refused, naming the key.
+    const bad = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ storage: { url: 'mysql://tiny@db/x' } }) });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('storage.url');
+    expect(leaksIn(moved.text + bad.text + echoed.text)).toEqual([]);
   });
 
   it('the event stream carries no secret', async () => {

@@ -42,11 +42,12 @@ function parseHost(raw: string): string {
   return host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
-/** The value is never echoed unmasked: it usually carries a password. */
+/** A value that is no URL is not echoed: where its password is cannot be known, so it cannot be masked. */
 function parseDatabaseUrl(raw: string): string {
   const url = raw.trim();
   if (!isPostgresUrl(url)) {
-    throw new TinyError('CONFIG_INVALID', `TINYAGI_DATABASE_URL=${JSON.stringify(maskUrlSecrets(url))} is not a PostgreSQL URL.`, {
+    const shown = URL.canParse(url) ? `=${JSON.stringify(maskUrlSecrets(url))}` : ' (not shown: it may hold a password)';
+    throw new TinyError('CONFIG_INVALID', `TINYAGI_DATABASE_URL${shown} is not a PostgreSQL URL (postgres://… or postgresql://…).`, {
       hint: 'Set TINYAGI_DATABASE_URL to postgres://user:password@host:5432/database, or unset it to use storage.url (without either, the built-in SQLite database).',
       details: { variable: 'TINYAGI_DATABASE_URL' },
     });
