@@ -4,9 +4,12 @@
  * storage.url, the start-up errors (named source, masked URL, cause, exit 1, nothing written),
  * and `tinyagi doctor` on PostgreSQL (connection, migrations, counts).
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PgQueueStore, migratePg } from '@tinyagi/core/pg';
 import { cleanupTemp, freePort, runCli, tempHome, type CliResult } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
@@ -122,6 +125,27 @@ describe('backend selection at start', () => {
   });
 });
 
+describe('node-postgres is loaded only with PostgreSQL selected', () => {
+  it('opening the SQLite default loads no pg module; selecting PostgreSQL loads it', async () => {
+    // A fresh process: this test file itself has pg loaded. CommonJS modules such as pg are in the require cache.
+    const script = `
+      import { createRequire } from 'node:module';
+      const { openSelectedStores, selectStorage } = await import('./src/daemon/storage.ts');
+      const pgLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => /[\\\\/]pg[\\\\/]lib[\\\\/]/.test(f));
+      const stores = await openSelectedStores(selectStorage({}, {}, process.argv[1]));
+      await stores.close();
+      const afterSqlite = pgLoaded();
+      const error = await openSelectedStores(selectStorage({ storage: { url: process.argv[2] } }, {}, 'unused')).then(() => 'opened', (e) => e.code);
+      console.log(JSON.stringify({ backend: stores.backend, afterSqlite, error, afterPostgres: pgLoaded() }));`;
+    const dir = tempHome().home;
+    const closed = withPassword(db.url, await freePort());
+    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=tinyagi-source', '--input-type=module', '-e', script, join(dir, 'tinyagi.db'), closed], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    });
+    expect(JSON.parse(stdout)).toEqual({ backend: 'sqlite', afterSqlite: false, error: 'DB_ERROR', afterPostgres: true });
+  });
+});
+
 describe('tinyagi doctor on PostgreSQL', () => {
   it('an unreachable database is a failed check with a hint, the URL masked', async () => {
     const url = withPassword(db.url, await freePort());
@@ -129,7 +153,10 @@ describe('tinyagi doctor on PostgreSQL', () => {
     const d = await h.doctor();
     expect(d.result.code).toBe(1);
     expect(d.ok).toBe(false);
-    expect(finding(d, 'database')).toMatchObject({ status: 'fail', message: expect.stringContaining(`Cannot connect to PostgreSQL ${masked(url)} (schema tinyagi, from TINYAGI_DATABASE_URL): connect ECONNREFUSED`) });
+    expect(finding(d, 'database')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining(`Cannot connect to PostgreSQL ${masked(url)} (schema tinyagi, from TINYAGI_DATABASE_URL): connect ECONNREFUSED`),
+    });
     expect(finding(d, 'database')?.hint).toContain('Check that the PostgreSQL server runs');
     expect(finding(d, 'migrations')).toBeUndefined();
     expect(d.result.stdout).not.toContain(PASSWORD);
@@ -160,7 +187,11 @@ describe('tinyagi doctor on PostgreSQL', () => {
         await store.close();
       }
       const counted = await h.doctor();
-      expect(finding(counted, 'database')).toMatchObject({ status: 'warn', message: expect.stringContaining('3 messages (2 pending), 1 dead letter'), hint: expect.stringContaining('tinyagi queue dead') });
+      expect(finding(counted, 'database')).toMatchObject({
+        status: 'warn',
+        message: expect.stringContaining('3 messages (2 pending), 1 dead letter'),
+        hint: expect.stringContaining('tinyagi queue dead'),
+      });
       expect(counted.migrations).toEqual({ applied: [], pending: [] });
     });
 

@@ -77,7 +77,7 @@ describe('secrets', () => {
     expect(leaksIn(provider.text)).toEqual([]);
   });
 
-  it("storage.url is shown with its password masked, survives a masked round trip, and a URL edited around the mask is refused", async () => {
+  it('storage.url is shown with its password masked, survives a masked round trip, and a URL edited around the mask is refused', async () => {
     const shown = (await raw(h, 'GET', '/api/settings')).body as { storage: { url: string } };
     expect(shown.storage.url).toBe('postgres://tiny:…@db.example:5432/tinyagi?sslmode=require');
     // A client that PATCHes back what it was shown keeps the stored password.

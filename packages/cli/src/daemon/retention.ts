@@ -25,7 +25,12 @@ export interface RetentionOptions {
   filesDir: string;
 }
 
-export function startRetention(stores: Pick<StoreSet, 'prune'>, getSettings: () => Settings, logger: Logger, options: RetentionOptions): { stop(): void; runNow(): Promise<RetentionPass | undefined> } {
+export function startRetention(
+  stores: Pick<StoreSet, 'prune'>,
+  getSettings: () => Settings,
+  logger: Logger,
+  options: RetentionOptions,
+): { stop(): void; runNow(): Promise<RetentionPass | undefined> } {
   let running: Promise<RetentionPass | undefined> | undefined;
   const pass = async (): Promise<RetentionPass | undefined> => {
     try {

@@ -17,17 +17,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
-import {
-  assertListenAllowed,
-  effectiveQueue,
-  effectiveServer,
-  isLoopbackHost,
-  nextScheduleRun,
-  reapOrphanedGroups,
-  remoteAllowed,
-  setProcessJournal,
-  type StoreSet,
-} from '@tinyagi/core/internal';
+import { assertListenAllowed, effectiveQueue, effectiveServer, isLoopbackHost, nextScheduleRun, reapOrphanedGroups, remoteAllowed, setProcessJournal, type StoreSet } from '@tinyagi/core/internal';
 import type { Stores } from '@tinyagi/core';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer } from '@tinyagi/server';

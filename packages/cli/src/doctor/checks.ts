@@ -385,7 +385,13 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...checkAgentClis(ctx, settings),
     ...checkPermissions(ctx, options.fix),
     ...(envFailed
-      ? [{ check: 'database', status: 'info' as const, message: `Database not checked: the environment overrides are invalid (above); without them it would be ${describeStorage(selectStorage(settings ?? {}, ctx.env, ctx.paths.db))}.` }]
+      ? [
+          {
+            check: 'database',
+            status: 'info' as const,
+            message: `Database not checked: the environment overrides are invalid (above); without them it would be ${describeStorage(selectStorage(settings ?? {}, ctx.env, ctx.paths.db))}.`,
+          },
+        ]
       : await checkStorage(ctx, settings, write)),
     ...(await checkDaemonAndPort(ctx, settings)),
     checkExposure(ctx, settings),

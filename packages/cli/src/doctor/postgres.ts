@@ -7,7 +7,7 @@
  */
 import { migratePg, pgIdent, pgMigrationStatus } from '@tinyagi/core/pg';
 import type pg from 'pg';
-import { connectHint, MIN_PG_MAJOR, pgCause, serverVersion, tooOldError, withCheckPool } from '../daemon/postgres.ts';
+import { connectHint, MIN_PG_MAJOR, pgCause, type ServerVersion, serverVersion, tooOldError, withCheckPool } from '../daemon/postgres.ts';
 import type { PostgresSelection } from '../daemon/storage.ts';
 import { plural } from '../output/print.ts';
 import { type Finding, migrationsFinding } from './finding.ts';
@@ -32,7 +32,7 @@ async function queueCounts(pool: pg.Pool, schema: string): Promise<QueueCounts |
 export async function checkPostgres(selection: PostgresSelection, write: boolean): Promise<Finding[]> {
   const where = `PostgreSQL ${selection.display} (schema ${selection.schema}, from ${selection.source})`;
   return withCheckPool(selection, async (pool) => {
-    let version;
+    let version: ServerVersion;
     try {
       version = await serverVersion(pool);
     } catch (err) {

@@ -59,10 +59,7 @@ export function isPostgresUrl(value: string): boolean {
  * start: a change needs a restart. A password in the URL is masked wherever settings are shown.
  */
 export const StorageSettingsSchema = z.looseObject({
-  url: z
-    .string()
-    .refine(isPostgresUrl, { error: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database; leave storage.url out for the built-in SQLite database' })
-    .optional(),
+  url: z.string().refine(isPostgresUrl, { error: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/database; leave storage.url out for the built-in SQLite database' }).optional(),
   /** The PostgreSQL schema TinyAGI's tables live in (default `tinyagi`). */
   schema: z.string().regex(PG_SCHEMA_PATTERN, { error: 'must be a PostgreSQL schema name: lower-case letters, digits and _, starting with a letter or _, at most 63' }).optional(),
   /** Connections in this process's pool (default 10). */

@@ -12,7 +12,20 @@ import type { ApprovedPairing, PairingRequestResult, PendingPairing } from '../p
 import type { QueueStore } from '../queue/types.ts';
 import type { OpenRunRow } from '../runs/queries.ts';
 import type { RunSteeringState } from '../runs/steering-store.ts';
-import type { ConversationPatch, ConversationRecord, ConversationStatus, ConversationUsageRow, CreateConversationInput, CreateRunInput, RunRecord, RunStatus, Usage, UsageGroup, UsageRow, UsageSeriesRow } from '../runs/store.ts';
+import type {
+  ConversationPatch,
+  ConversationRecord,
+  ConversationStatus,
+  ConversationUsageRow,
+  CreateConversationInput,
+  CreateRunInput,
+  RunRecord,
+  RunStatus,
+  Usage,
+  UsageGroup,
+  UsageRow,
+  UsageSeriesRow,
+} from '../runs/store.ts';
 import type { ScheduleInput, ScheduleRecord } from '../schedules/store.ts';
 import type { AgentMessageRecord, AppendAgentMessageInput } from '../sessions/agent-messages.ts';
 import type { AgentSessionRecord, RecordTurnInput } from '../sessions/agent-sessions.ts';
