@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deepMergeSettings, isMaskedValue, isSecretKey, maskSecret, maskSettings, secretStatus, stripUnchangedMasks, type Settings } from '../src/config/index.ts';
+import { deepMergeSettings, hasMaskedUrlSecret, isMaskedValue, isSecretKey, maskSecret, maskSettings, maskUrlSecrets, secretStatus, stripUnchangedMasks, type Settings } from '../src/config/index.ts';
 
 const reference = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/settings/reference.json'), 'utf8')) as Settings;
 
@@ -96,5 +96,16 @@ describe('secrets', () => {
     const merged = deepMergeSettings(reference, stripped) as Settings;
     expect(merged.models?.anthropic).toEqual({ ...reference.models?.anthropic, model: 'opus' });
     expect(merged.custom_providers?.['local-llama']).toEqual(reference.custom_providers?.['local-llama']);
+  });
+
+  it("masks a URL's password and secret query parameters, in any string value", () => {
+    expect(maskUrlSecrets('postgres://tiny:s3cret@db:5432/tinyagi')).toBe('postgres://tiny:…@db:5432/tinyagi');
+    // The last @ ends the user info: a password with an unencoded @ is masked whole.
+    expect(maskUrlSecrets('postgresql://tiny:p@ss@db/x?sslmode=require&password=other&sslpassword=k')).toBe('postgresql://tiny:…@db/x?sslmode=require&password=…&sslpassword=…');
+    for (const plain of ['postgres://tiny@db/x', 'postgres://db/x', 'https://example.com/a:b@c', 'not a url', 'postgres://tiny:@db/x']) expect(maskUrlSecrets(plain)).toBe(plain);
+    expect(hasMaskedUrlSecret('postgres://tiny:…@db/x')).toBe(true);
+    expect(hasMaskedUrlSecret('postgres://tiny:s3cret@db/x')).toBe(false);
+    const settings = { storage: { url: 'postgres://tiny:s3cret@db/x' }, agents: { a: { system_prompt: 'see https://bot:tok@example.com/hook' } } } as unknown as Settings;
+    expect(maskSettings(settings)).toEqual({ storage: { url: 'postgres://tiny:…@db/x' }, agents: { a: { system_prompt: 'see https://bot:tok@example.com/hook' } } });
   });
 });
