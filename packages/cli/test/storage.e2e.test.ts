@@ -84,6 +84,11 @@ describe('backend selection at start', () => {
     // No SQLite file as a fallback, settings.json untouched, no lock or pid file left.
     expect(readdirSync(h.home).filter((f) => f.startsWith('tinyagi.db') || f === 'daemon.lock' || f === 'tinyagi.pid')).toEqual([]);
     expect(readFileSync(h.settingsFile, 'utf8')).toBe(h.before);
+    // `start` (detached) reports the same and exits 1.
+    const start = await h.cli(['start']);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(`${masked(url)} (from TINYAGI_DATABASE_URL): connect ECONNREFUSED`);
+    expect(start.stderr).not.toContain(PASSWORD);
   });
 
   it('TINYAGI_DATABASE_URL wins over storage.url; storage.url alone is named as the source', async () => {
