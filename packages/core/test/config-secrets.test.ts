@@ -107,5 +107,9 @@ describe('secrets', () => {
     expect(hasMaskedUrlSecret('postgres://tiny:s3cret@db/x')).toBe(false);
     const settings = { storage: { url: 'postgres://tiny:s3cret@db/x' }, agents: { a: { system_prompt: 'see https://bot:tok@example.com/hook' } } } as unknown as Settings;
     expect(maskSettings(settings)).toEqual({ storage: { url: 'postgres://tiny:…@db/x' }, agents: { a: { system_prompt: 'see https://bot:tok@example.com/hook' } } });
+    // Sent back: restored when it is the stored URL's mask, left out when nothing is stored (an environment override), kept masked (refused on write) when edited.
+    expect(stripUnchangedMasks({ storage: { url: 'postgres://tiny:…@db/x' } }, settings)).toEqual({ storage: { url: 'postgres://tiny:s3cret@db/x' } });
+    expect(stripUnchangedMasks({ storage: { url: 'postgres://tiny:…@db/x', schema: 's' } }, {})).toEqual({ storage: { schema: 's' } });
+    expect(stripUnchangedMasks({ storage: { url: 'postgres://tiny:…@other/x' } }, settings)).toEqual({ storage: { url: 'postgres://tiny:…@other/x' } });
   });
 });

@@ -178,8 +178,9 @@ export function findMaskedSecrets(value: unknown): (string | number)[][] {
  * Undoes masks in a client's PATCH/PUT body: a secret key that carries a masked value gets the
  * stored value back (or is dropped when nothing is stored), so echoing what GET returned never
  * overwrites a secret with "sk-…abcd". A URL sent back exactly as masked gets the stored URL
- * back; one edited around its masked password stays masked (and writing it is refused). Real new
- * values pass through.
+ * back, or is dropped when nothing is stored (its value came from TINYAGI_DATABASE_URL); one
+ * edited around its masked password stays masked (and writing it is refused). Real new values
+ * pass through.
  */
 export function stripUnchangedMasks<T>(patch: T, current: unknown): T {
   const walk = (value: unknown, stored: unknown): unknown => {
@@ -192,6 +193,8 @@ export function stripUnchangedMasks<T>(patch: T, current: unknown): T {
       const storedValue = Object.hasOwn(storedObject, key) ? storedObject[key] : undefined;
       if (isSecretKey(key) && isMaskedValue(v)) {
         if (storedValue !== undefined && storedValue !== null) setOwn(out, key, storedValue);
+      } else if (typeof v === 'string' && (storedValue === undefined || storedValue === null) && hasMaskedUrlSecret(v)) {
+        // Nothing stored to restore: left out, as a masked secret is.
       } else {
         setOwn(out, key, walk(v, storedValue));
       }
