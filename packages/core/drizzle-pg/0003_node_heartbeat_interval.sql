@@ -1,0 +1,1 @@
+ALTER TABLE "nodes" ADD COLUMN "heartbeat_ms" integer DEFAULT 5000 NOT NULL;
