@@ -212,15 +212,24 @@ export class NodeRegistry {
           await tx.query(`UPDATE ${t} SET stopped_at = ${DB_NOW} WHERE id = $1`, [other.id]);
           continue;
         }
-        throw new TinyError('ALREADY_EXISTS', `A node named "${name}" is already running (${other.id}, ${other.role} on ${other.hostname}, pid ${other.pid}, last heartbeat ${(other.heartbeatAgeMs / 1000).toFixed(1)} s ago).`, {
-          hint: `Give this node another name (\`--name\` or node.name in its settings.json), or stop the other one. A node that died counts as gone ${((MISSED_HEARTBEATS * other.heartbeatMs) / 1000).toFixed(0)} s after its last heartbeat.`,
-          details: { name, node: other },
-        });
+        throw new TinyError(
+          'ALREADY_EXISTS',
+          `A node named "${name}" is already running (${other.id}, ${other.role} on ${other.hostname}, pid ${other.pid}, last heartbeat ${(other.heartbeatAgeMs / 1000).toFixed(1)} s ago).`,
+          {
+            hint: `Give this node another name (\`--name\` or node.name in its settings.json), or stop the other one. A node that died counts as gone ${((MISSED_HEARTBEATS * other.heartbeatMs) / 1000).toFixed(0)} s after its last heartbeat.`,
+            details: { name, node: other },
+          },
+        );
       }
-      await tx.query(
-        `INSERT INTO ${t} (id, name, role, hostname, pid, version, started_at, heartbeat_at, heartbeat_ms) VALUES ($1, $2, $3, $4, $5, $6, ${DB_NOW}, ${DB_NOW}, $7)`,
-        [id, name, options.role, host, process.pid, options.version ?? '', heartbeatMs],
-      );
+      await tx.query(`INSERT INTO ${t} (id, name, role, hostname, pid, version, started_at, heartbeat_at, heartbeat_ms) VALUES ($1, $2, $3, $4, $5, $6, ${DB_NOW}, ${DB_NOW}, $7)`, [
+        id,
+        name,
+        options.role,
+        host,
+        process.pid,
+        options.version ?? '',
+        heartbeatMs,
+      ]);
     });
     const node = new LocalNode(this.#scope, { id, name, role: options.role, heartbeatMs, log: options.log, onLost: options.onLost });
     node.startHeartbeat();
@@ -249,6 +258,7 @@ export class LocalNode {
   #timer: NodeJS.Timeout | undefined;
   #beating: Promise<void> | undefined;
   #failingSince: number | undefined;
+  #failures = 0;
   #lost = false;
   #stopped = false;
 
@@ -267,9 +277,9 @@ export class LocalNode {
     return leaseOwner(this.id, worker);
   }
 
-  /** True while the last heartbeat attempt failed (the database is unreachable). */
-  get heartbeatFailing(): boolean {
-    return this.#failingSince !== undefined;
+  /** Heartbeats failed in a row (0 while the database answers). */
+  get heartbeatFailures(): number {
+    return this.#failures;
   }
 
   /** @internal called by `NodeRegistry.register`. */
@@ -292,6 +302,7 @@ export class LocalNode {
   async beat(): Promise<void> {
     try {
       const rows = await this.#scope.query(`UPDATE ${this.#scope.table('nodes')} SET heartbeat_at = ${DB_NOW} WHERE id = $1 AND stopped_at IS NULL RETURNING 1`, [this.id]);
+      this.#failures = 0;
       if (this.#failingSince !== undefined) {
         this.#log?.info(`node ${this.name}: heartbeat restored after ${((Date.now() - this.#failingSince) / 1000).toFixed(1)} s without the database`);
         this.#failingSince = undefined;
@@ -302,6 +313,7 @@ export class LocalNode {
         this.#onLost?.();
       }
     } catch (err) {
+      this.#failures++;
       if (this.#failingSince === undefined) {
         this.#failingSince = Date.now();
         this.#log?.warn(`node ${this.name}: heartbeat failed (${errorMessage(err)}); retrying every ${this.heartbeatMs} ms, logged again once it succeeds`);

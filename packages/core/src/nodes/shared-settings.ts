@@ -13,7 +13,8 @@
  * - `get()`/`raw()` are the node's settings: the row's with the local keys of settings.json
  *   (`get()` also with environment overrides), validated with the settings schema. They never
  *   throw.
- * - Live: every write NOTIFYs `tinyagi_settings_<schema>` (delivered at commit); each node LISTENs
+ * - Live: every write of the row, ours or a hand edit in psql, NOTIFYs `tinyagi_settings_<schema>`
+ *   (a trigger, drizzle-pg/0003; delivered at commit); each node LISTENs
  *   on a dedicated connection (reconnecting, and re-reading the row once it listens again, so a
  *   change made meanwhile is not missed), reads the row and calls the `onChange` listeners.
  * - An invalid row (edited by hand, or by a newer TinyAGI with other rules) is reported with the
@@ -134,10 +135,12 @@ export class SharedSettings {
     await this.#listener.start();
     let row = await this.#read();
     if (!row) {
-      await this.#scope.query(
-        `INSERT INTO ${this.#scope.table('shared_settings')} (key, value, version, updated_at, updated_by) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (key) DO NOTHING`,
-        [KEY, JSON.stringify(splitSettings(local).shared), Date.now(), this.#options.updatedBy ?? ''],
-      );
+      await this.#scope.query(`INSERT INTO ${this.#scope.table('shared_settings')} (key, value, version, updated_at, updated_by) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (key) DO NOTHING`, [
+        KEY,
+        JSON.stringify(splitSettings(local).shared),
+        Date.now(),
+        this.#options.updatedBy ?? '',
+      ]);
       row = (await this.#read())!;
     }
     const parsed = this.#parse(row, local);
@@ -255,9 +258,7 @@ export class SharedSettings {
     if (!parsed.ok) {
       if (this.#problem?.version !== row.version) {
         this.#problem = { version: row.version, issues: parsed.issues };
-        this.#options.log?.error(
-          `${this.#label}, version ${row.version}, are invalid; keeping version ${this.#version} until they are fixed:\n${formatSettingsIssues(parsed.issues)}`,
-        );
+        this.#options.log?.error(`${this.#label}, version ${row.version}, are invalid; keeping version ${this.#version} until they are fixed:\n${formatSettingsIssues(parsed.issues)}`);
       }
       return;
     }
@@ -278,10 +279,14 @@ export class SharedSettings {
       const local = this.#local();
       const parsed = this.#parse(row, local);
       if (!parsed.ok) {
-        throw new TinyError('CONFIG_INVALID', `Cannot change ${this.#label}: version ${row.version} is invalid (${parsed.issues.length === 1 ? '1 problem' : `${parsed.issues.length} problems`}):\n${formatSettingsIssues(parsed.issues)}`, {
-          hint: 'Fix the listed keys first (replace the whole settings, or edit the row); nothing was changed.',
-          details: { file: this.#label, version: row.version, issues: parsed.issues },
-        });
+        throw new TinyError(
+          'CONFIG_INVALID',
+          `Cannot change ${this.#label}: version ${row.version} is invalid (${parsed.issues.length === 1 ? '1 problem' : `${parsed.issues.length} problems`}):\n${formatSettingsIssues(parsed.issues)}`,
+          {
+            hint: 'Fix the listed keys first (replace the whole settings, or edit the row); nothing was changed.',
+            details: { file: this.#label, version: row.version, issues: parsed.issues },
+          },
+        );
       }
       const current = joinSettings(parsed.shared, local);
       const next = parseSettingsChange(await mutate(structuredClone(current)), this.#label);
@@ -313,18 +318,22 @@ export class SharedSettings {
     const t = this.#scope.table('shared_settings');
     const now = Date.now();
     const by = this.#options.updatedBy ?? '';
-    const channel = SharedSettings.channel(this.#scope.schema);
-    // One statement: the conditional write and its notification commit together.
+    // The table's trigger (drizzle-pg/0003) NOTIFYs every node at commit.
     const [written] =
       baseVersion === 0
-        ? await this.#scope.query<{ version: number }>(
-            `INSERT INTO ${t} (key, value, version, updated_at, updated_by) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING version, pg_notify($5, version::text)`,
-            [KEY, JSON.stringify(shared), now, by, channel],
-          )
-        : await this.#scope.query<{ version: number }>(
-            `UPDATE ${t} SET value = $2, version = version + 1, updated_at = $3, updated_by = $4 WHERE key = $1 AND version = $6 RETURNING version, pg_notify($5, version::text)`,
-            [KEY, JSON.stringify(shared), now, by, channel, baseVersion],
-          );
+        ? await this.#scope.query<{ version: number }>(`INSERT INTO ${t} (key, value, version, updated_at, updated_by) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING version`, [
+            KEY,
+            JSON.stringify(shared),
+            now,
+            by,
+          ])
+        : await this.#scope.query<{ version: number }>(`UPDATE ${t} SET value = $2, version = version + 1, updated_at = $3, updated_by = $4 WHERE key = $1 AND version = $5 RETURNING version`, [
+            KEY,
+            JSON.stringify(shared),
+            now,
+            by,
+            baseVersion,
+          ]);
     if (!written) {
       const current = await this.#read();
       throw new TinyError(

@@ -70,8 +70,7 @@ interface InFlight {
 
 export class QueueWorker {
   readonly owner: string;
-  readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'agents' | 'onError'>> &
-    Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'agents' | 'onError'>;
+  readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'agents' | 'onError'>> & Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'agents' | 'onError'>;
   readonly #inFlight = new Map<string, InFlight>();
   #running = false;
   #pumpScheduled = false;
