@@ -7,21 +7,14 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { waitFor } from '@tinyagi/test-kit';
-import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
+import { dropSchema, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTinyError } from '../src/errors.ts';
 import { leaseOwner, type LocalNode, NodeRegistry } from '../src/nodes/registry.ts';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
-
-const db = await pgTestDatabase();
-const poolA = new pg.Pool({ connectionString: db.url, max: 3 });
-const poolB = new pg.Pool({ connectionString: db.url, max: 3 });
-afterAll(async () => {
-  await poolA.end();
-  await poolB.end();
-});
+import { db, poolA, poolB } from './pg-nodes.ts';
 
 /** A TCP proxy to the database that can be cut (every connection dropped, new ones refused) and restored on the same port. */
 class CuttableProxy {

@@ -6,22 +6,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
-import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
-import pg from 'pg';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dropSchema, testSchema } from '@tinyagi/test-kit/pg';
+import type pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { patchAgent, patchSettings } from '../src/config/editing/index.ts';
 import type { Settings } from '../src/config/schema.ts';
 import { isTinyError } from '../src/errors.ts';
 import { SharedSettings, type SharedSettingsOptions } from '../src/nodes/shared-settings.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
-
-const db = await pgTestDatabase();
-const poolA = new pg.Pool({ connectionString: db.url, max: 3 });
-const poolB = new pg.Pool({ connectionString: db.url, max: 3 });
-afterAll(async () => {
-  await poolA.end();
-  await poolB.end();
-});
+import { db, poolA, poolB } from './pg-nodes.ts';
 
 const API_FILE: Settings = {
   workspace: { path: '/srv/api-workspaces' },
