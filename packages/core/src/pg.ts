@@ -22,4 +22,4 @@ export {
   type NodeRegistryOptions,
   type RegisterNodeOptions,
 } from './nodes/registry.ts';
-export { SharedSettings, type SharedSettingsListener, type SharedSettingsOptions, type SharedSettingsProblem } from './nodes/shared-settings.ts';
+export { SharedSettings, type SharedSettingsOptions, type SharedSettingsProblem } from './nodes/shared-settings.ts';

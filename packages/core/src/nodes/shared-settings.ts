@@ -34,6 +34,7 @@ import { applyEnvOverrides } from '../config/env.ts';
 import { loadSettings, parseSettingsJson } from '../config/load.ts';
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
+import type { SettingsChangeListener, SettingsSource } from '../config/source.ts';
 import { formatSettingsIssues, parseSettingsChange, settingsInvalidError, validateSettings, type SettingsIssue } from '../config/validate.ts';
 import { prepareSettingsWrite, updateSettings } from '../config/write.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
@@ -43,8 +44,6 @@ import { joinSettings, splitSettings } from './settings-split.ts';
 
 const KEY = 'settings';
 
-/** `source`: 'database' for a change another node (or process) made, 'api' for one made through this object. */
-export type SharedSettingsListener = (next: Settings, previous: Settings, source: 'database' | 'api') => void;
 
 export interface SharedSettingsOptions {
   /** Default `tinyagi`. */
@@ -74,12 +73,12 @@ interface Row {
 
 type Parsed = { ok: true; shared: Settings } | { ok: false; issues: SettingsIssue[] };
 
-export class SharedSettings {
+export class SharedSettings implements SettingsSource {
   readonly #scope: PgScope;
   readonly #options: SharedSettingsOptions;
   readonly #env: Env;
   readonly #label: string;
-  readonly #listeners = new Set<SharedSettingsListener>();
+  readonly #listeners = new Set<SettingsChangeListener>();
   readonly #listener: PgChannelListener;
   #raw: Settings = {};
   #effective: Settings = {};
@@ -173,7 +172,7 @@ export class SharedSettings {
     return this.#problem;
   }
 
-  onChange(listener: SharedSettingsListener): () => void {
+  onChange(listener: SettingsChangeListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
