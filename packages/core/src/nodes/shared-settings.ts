@@ -44,7 +44,6 @@ import { joinSettings, splitSettings } from './settings-split.ts';
 
 const KEY = 'settings';
 
-
 export interface SharedSettingsOptions {
   /** Default `tinyagi`. */
   schema?: string;
