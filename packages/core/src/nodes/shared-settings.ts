@@ -203,11 +203,13 @@ export class SharedSettings implements SettingsSource {
 
   #adopt(next: Settings, version: number, source: 'database' | 'api' | undefined): void {
     const previous = this.#effective;
+    const same = JSON.stringify(next) === JSON.stringify(this.#raw);
     this.#raw = next;
     this.#effective = applyEnvOverrides(next, this.#env).settings;
     this.#version = version;
     this.#problem = undefined;
-    if (source === undefined) return;
+    // A new version with the same content (a no-op edit, an invalid version put back) changes nothing.
+    if (source === undefined || same) return;
     for (const listener of this.#listeners) {
       try {
         listener(this.#effective, previous, source);

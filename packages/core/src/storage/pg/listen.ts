@@ -10,7 +10,7 @@
  *   caller re-reads what it watches in `onRestored`.
  * - `close()` stops listening and returns the connection to the pool (the pool stays the caller's).
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Notification, Pool, PoolClient } from 'pg';
 import { pgIdent } from './migrate.ts';
 
 export interface PgChannelListenerOptions {
@@ -29,6 +29,7 @@ export class PgChannelListener {
   readonly #options: PgChannelListenerOptions;
   #client: PoolClient | undefined;
   #retry: NodeJS.Timeout | undefined;
+  #detach: (() => void) | undefined;
   #down = false;
   #closed = false;
 
@@ -57,11 +58,19 @@ export class PgChannelListener {
       this.#reportLost(err);
       this.#scheduleRetry();
     };
-    client.on('notification', (n) => {
+    const ended = (): void => lost(new Error('the listening connection ended'));
+    const notified = (n: Notification): void => {
       if (this.#client === client && n.channel === this.#channel) this.#options.onNotify(n.payload ?? '');
-    });
+    };
+    client.on('notification', notified);
     client.on('error', lost);
-    client.on('end', () => lost(new Error('the listening connection ended')));
+    client.on('end', ended);
+    // Handlers off before the client goes back to the pool (another user gets it next).
+    this.#detach = () => {
+      client.off('notification', notified);
+      client.off('error', lost);
+      client.off('end', ended);
+    };
     try {
       await client.query(`LISTEN ${pgIdent(this.#channel)}`);
     } catch (err) {
@@ -69,10 +78,20 @@ export class PgChannelListener {
       throw err;
     }
     if (this.#closed) {
-      client.release();
+      await this.#release(client);
       return;
     }
     this.#client = client;
+  }
+
+  async #release(client: PoolClient): Promise<void> {
+    try {
+      await client.query(`UNLISTEN ${pgIdent(this.#channel)}`);
+      this.#detach?.();
+      client.release();
+    } catch (err) {
+      client.release(err as Error);
+    }
   }
 
   #reportLost(err: unknown): void {
@@ -106,12 +125,6 @@ export class PgChannelListener {
     clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
-    if (!client) return;
-    try {
-      await client.query(`UNLISTEN ${pgIdent(this.#channel)}`);
-      client.release();
-    } catch (err) {
-      client.release(err as Error);
-    }
+    if (client) await this.#release(client);
   }
 }
