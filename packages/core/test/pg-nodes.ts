@@ -7,8 +7,8 @@ import pg from 'pg';
 import { afterAll } from 'vitest';
 
 export const db = await pgTestDatabase();
-export const poolA = new pg.Pool({ connectionString: db.url, max: 3 });
-export const poolB = new pg.Pool({ connectionString: db.url, max: 3 });
+export const poolA = new pg.Pool({ connectionString: db.url, max: 8 });
+export const poolB = new pg.Pool({ connectionString: db.url, max: 8 });
 afterAll(async () => {
   await poolA.end();
   await poolB.end();

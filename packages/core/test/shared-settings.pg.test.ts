@@ -67,7 +67,14 @@ describe.skipIf(db.skip !== undefined)('shared settings (PostgreSQL)', () => {
   });
 
   it("the first node imports its settings.json once (without the local keys); later nodes get the database's with their own local keys", async () => {
+    // A worker that starts first imports nothing: it waits for the row.
+    const early = await openOn(poolB, { file: fileWith('early', WORKER_FILE), mirror: false, importFile: false });
+    expect(early.version).toBe(0);
+    expect(early.get()).toEqual(WORKER_FILE);
+    const earlySees = nextChange(early);
     const api = await openOn(poolA, { file: fileWith('api', API_FILE), updatedBy: 'api' });
+    expect((await earlySees).next).toEqual({ agents: API_FILE.agents, queue: API_FILE.queue, ...WORKER_FILE });
+    expect(early.version).toBe(1);
     const stored = await row();
     expect(JSON.parse(stored.value)).toEqual({ agents: API_FILE.agents, queue: API_FILE.queue });
     expect(Number(stored.version)).toBe(1);
@@ -88,6 +95,11 @@ describe.skipIf(db.skip !== undefined)('shared settings (PostgreSQL)', () => {
     expect(other.raw().agents).toEqual(API_FILE.agents);
     expect(readJson(otherFile)).toEqual({ agents: API_FILE.agents, queue: API_FILE.queue, node: { name: 'other' } });
     expect(lines.warn.join('\n')).toContain('the database wins');
+    expect(readJson(`${otherFile}.before-shared`)).toEqual({ node: { name: 'other' }, agents: { stray: { provider: 'mock' } } });
+    // A node without a settings.json gets the copy.
+    const fresh = join(dir, 'fresh.json');
+    await openOn(poolB, { file: fresh });
+    expect(readJson(fresh)).toEqual({ agents: API_FILE.agents, queue: API_FILE.queue });
   });
 
   it("an edit through one pool is seen live on another; the API node's settings.json follows; local keys stay local", async () => {

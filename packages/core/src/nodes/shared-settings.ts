@@ -7,9 +7,10 @@
  *
  * Contract:
  * - Which one wins at start: when the row does not exist yet, the opening node imports its
- *   settings.json's shared part into it (once: a row that exists is never replaced by a file).
- *   From then on the database wins; the local file's shared part is overwritten by the row when
- *   `mirror` is on (a readable copy; a differing file is logged).
+ *   settings.json's shared part into it (once: a row that exists is never replaced by a file;
+ *   a worker opens with `importFile: false` and waits for the row). From then on the database
+ *   wins; the local file's shared part is overwritten by the row when `mirror` is on (a readable
+ *   copy; a differing file is logged and kept as `<file>.before-shared`).
  * - `get()`/`raw()` are the node's settings: the row's with the local keys of settings.json
  *   (`get()` also with environment overrides), validated with the settings schema. They never
  *   throw.
@@ -28,6 +29,7 @@
  *   write apply (validation of the whole result, masked secrets, environment overrides, size).
  *   A change of a local key is written to this node's settings.json only.
  */
+import { chmodSync, copyFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import { TinyError, errorMessage } from '../errors.ts';
 import { applyEnvOverrides } from '../config/env.ts';
@@ -53,6 +55,11 @@ export interface SharedSettingsOptions {
   env?: Env;
   /** Keep settings.json a copy of the shared settings (default true; the API node's file). */
   mirror?: boolean;
+  /**
+   * Import settings.json into the row when there is none (default true: the API node). A worker
+   * passes false: until a row exists it has only its local keys and adopts the row when it appears.
+   */
+  importFile?: boolean;
   /** Stored as `updated_by` with each write (the node's name). */
   updatedBy?: string;
   log?: NodeLog & { error(message: string): void };
@@ -128,10 +135,16 @@ export class SharedSettings implements SettingsSource {
   }
 
   async #open(): Promise<void> {
-    const local = loadSettings(this.#options.file).settings;
+    const loaded = loadSettings(this.#options.file);
+    const local = loaded.settings;
     // Listen first: a change committed between the read below and the LISTEN would be missed.
     await this.#listener.start();
     let row = await this.#read();
+    if (!row && this.#options.importFile === false) {
+      this.#adopt(splitSettings(local).local, 0, undefined);
+      this.#options.log?.info('no shared settings in the database yet; waiting for a node that imports its settings.json (the API node)');
+      return;
+    }
     if (!row) {
       await this.#scope.query(`INSERT INTO ${this.#scope.table('shared_settings')} (key, value, version, updated_at, updated_by) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (key) DO NOTHING`, [
         KEY,
@@ -145,10 +158,16 @@ export class SharedSettings implements SettingsSource {
     if (!parsed.ok) throw settingsInvalidError(`${this.#label}, version ${row.version}`, parsed.issues);
     const fileShared = JSON.stringify(splitSettings(local).shared);
     this.#adopt(joinSettings(parsed.shared, local), row.version, undefined);
-    if (this.#options.mirror !== false && fileShared !== JSON.stringify(parsed.shared)) {
-      this.#options.log?.warn(`${this.#options.file} differed from the shared settings in the database (version ${row.version}); the database wins and the file is now its copy`);
-      await this.#mirror();
+    if (this.#options.mirror === false || fileShared === JSON.stringify(parsed.shared)) return;
+    if (loaded.exists) {
+      const kept = `${this.#options.file}.before-shared`;
+      copyFileSync(this.#options.file, kept);
+      chmodSync(kept, 0o600);
+      this.#options.log?.warn(
+        `${this.#options.file} differed from the shared settings in the database (version ${row.version}); the database wins and the file is now its copy (the file as it was: ${kept})`,
+      );
     }
+    await this.#mirror();
   }
 
   /** The node's settings with environment overrides applied (the last good ones). */
