@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { dropSchema, testSchema } from '@tinyagi/test-kit/pg';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { patchAgent, patchSettings } from '../src/config/editing/index.ts';
 import type { Settings } from '../src/config/schema.ts';
@@ -198,6 +198,19 @@ describe.skipIf(db.skip !== undefined)('shared settings (PostgreSQL)', () => {
     expect((await fixed).next.agents).toEqual({ coder: { provider: 'mock' } });
     expect(worker.problem).toBeUndefined();
     expect(worker.version).toBe(3);
+  });
+
+  it('closing gives the listening connection back to the pool clean (no handlers left on it)', async () => {
+    await openOn(poolA, { file: fileWith('api', API_FILE) });
+    const small = new pg.Pool({ connectionString: db.url, max: 2 });
+    try {
+      for (let i = 0; i < 12; i++) await (await SharedSettings.open(small, { schema, file: fileWith('w', WORKER_FILE), env: {}, mirror: false })).close();
+      const clients = [await small.connect(), await small.connect()];
+      expect(clients.map((c) => c.listenerCount('notification') + c.listenerCount('end'))).toEqual([0, 0]);
+      for (const c of clients) c.release();
+    } finally {
+      await small.end();
+    }
   });
 
   it('a node whose listening connection was killed listens again and re-reads what changed meanwhile', async () => {
