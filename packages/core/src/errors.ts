@@ -7,6 +7,8 @@ export type TinyErrorCode =
   | 'CONFIG_PARSE_FAILED'
   | 'CONFIG_LOCKED'
   | 'CONFIG_IO'
+  /** The shared settings (database) changed while an edit was being made: nothing was written, retry. */
+  | 'SETTINGS_CONFLICT'
   | 'INVALID_ID'
   | 'INVALID_PATH'
   | 'AGENT_NOT_FOUND'

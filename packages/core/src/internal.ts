@@ -17,6 +17,7 @@ export * from './workspace/index.ts';
 export * from './chatroom/index.ts';
 export * from './sessions/index.ts';
 export * from './config/index.ts';
+export * from './nodes/index.ts';
 // Both the queue and the settings name a BusyPolicy (the same two values); the settings' one is the user-facing name.
 export type { BusyPolicy } from './config/index.ts';
 export * from './invoker/index.ts';

@@ -6,3 +6,20 @@ export { PgQueueStore, PgTransaction, type PgQueueStoreOptions } from './queue/p
 export { migratePg, pgIdent, pgMigrationStatus } from './storage/pg/migrate.ts';
 export { openPgStores, type OpenPgStoresOptions, type PgShared, type PgStores } from './storage/pg/stores.ts';
 export { PgPoolScope, PgTxScope, pgTypes, type PgScope } from './storage/pg/scope.ts';
+export { PgChannelListener, type PgChannelListenerOptions } from './storage/pg/listen.ts';
+export {
+  NodeRegistry,
+  LocalNode,
+  leaseOwner,
+  leaseOwnerNode,
+  NODE_ROLES,
+  DEFAULT_HEARTBEAT_MS,
+  MISSED_HEARTBEATS,
+  type NodeInfo,
+  type NodeLog,
+  type NodeRole,
+  type NodeState,
+  type NodeRegistryOptions,
+  type RegisterNodeOptions,
+} from './nodes/registry.ts';
+export { SharedSettings, type SharedSettingsOptions, type SharedSettingsProblem } from './nodes/shared-settings.ts';

@@ -94,6 +94,39 @@ export function runQueueConformance(name: string, open: () => StoreHandle | Prom
     );
 
     it(
+      'claims only the agents of an allow-list (a node claims its own and unassigned agents), oldest head first',
+      withStore(async (store) => {
+        await store.enqueue(msg('c', 'c0'));
+        await store.enqueue(msg('elsewhere', 'e0'));
+        await store.enqueue(msg('a', 'a0'));
+        await store.enqueue(msg('b', 'b0'));
+        expect(await store.claim({ ...claimOpts, agents: new Set() })).toEqual([]);
+        const mine = await store.claim({ ...claimOpts, agents: new Set(['a', 'c', 'b', 'absent']), skipAgents: new Set(['b']) });
+        expect(mine.map((b) => b.agentId)).toEqual(['c', 'a']);
+        expect(await store.claim({ ...claimOpts, owner: 'w2', agents: new Set(['a', 'c']) })).toEqual([]);
+        const other = await store.claim({ ...claimOpts, owner: 'w3', agents: new Set(['elsewhere']) });
+        expect(other.map((b) => [b.agentId, b.messages.map((m) => m.content)])).toEqual([['elsewhere', ['e0']]]);
+        expect((await store.claim({ ...claimOpts, owner: 'w4' })).map((b) => b.agentId)).toEqual(['b']);
+      }),
+    );
+
+    it(
+      "finds an allow-list's agents behind a long backlog of agents it may not claim, in FIFO order",
+      withStore(async (store) => {
+        await store.enqueueMany(Array.from({ length: 1500 }, (_, i) => msg(`other${i % 3}`, `o${i}`)));
+        await store.enqueue(msg('mine', 'm0'));
+        await store.enqueue(msg('mine', 'm1', { conversationId: 'conv-m0' }));
+        await store.enqueue(msg('too', 't0'));
+        const batches = await store.claim({ ...claimOpts, agents: new Set(['too', 'mine']), policy: () => 'collect' });
+        expect(batches.map((b) => [b.agentId, b.messages.map((m) => m.content)])).toEqual([
+          ['mine', ['m0', 'm1']],
+          ['too', ['t0']],
+        ]);
+        expect((await store.counts()).pending).toBe(1500);
+      }),
+    );
+
+    it(
       'finds free agents behind a long backlog of a busy agent, still oldest head first and strict FIFO',
       withStore(async (store) => {
         await store.enqueue(msg('busy', 'running'));

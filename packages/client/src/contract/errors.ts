@@ -44,6 +44,7 @@ export const CORE_ERRORS = {
   CONFIG_PARSE_FAILED: { status: 500, message: 'settings.json cannot be parsed; fix the file by hand.' },
   CONFIG_LOCKED: { status: 409, message: 'settings.json is being changed by another process; retry.' },
   CONFIG_IO: { status: 500, message: 'settings.json cannot be read or written.' },
+  SETTINGS_CONFLICT: { status: 409, message: 'The shared settings were changed by another node during this change; nothing was written, retry.' },
   INVALID_ID: { status: 400, message: 'Invalid id.' },
   INVALID_PATH: { status: 400, message: 'Invalid path.' },
   AGENT_NOT_FOUND: { status: 404, message: 'No such agent.' },

@@ -43,6 +43,15 @@ export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 
 /** An environment variable name, for `env_passthrough`. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
+/**
+ * A node's name (`tinyagi worker --name`, the local `node.name`, default the host name): what an
+ * agent's `node` refers to. Host-name-like, so the default is always valid.
+ */
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const NodeNameSchema = z.string().regex(NODE_NAME_PATTERN, {
+  error: 'must be a node name such as "gpu-box" or "worker-2": letters, digits and . _ -, starting with a letter or digit, at most 63 characters',
+});
+
 const positiveInt = z.int().positive();
 
 /** A PostgreSQL schema name as TinyAGI accepts it (interpolated into SQL, so a plain identifier). */
@@ -159,6 +168,11 @@ export const AgentSettingsSchema = z.looseObject({
     .optional(),
   mock: MockScriptSchema.optional(),
   cross_team: z.boolean().optional(),
+  /**
+   * The node that runs this agent (its name, see NODE_NAME_PATTERN); absent: any node. Only
+   * matters with several nodes on one PostgreSQL database (docs/operations.md).
+   */
+  node: NodeNameSchema.optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
   budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: z.int().nonnegative().optional() }).optional(),
 });
@@ -189,6 +203,8 @@ const tokenBlock = z.looseObject({ bot_token: z.string().optional() });
 
 export const SettingsFileSchema = z.looseObject({
   workspace: z.looseObject({ path: PathSchema.optional(), name: z.string().optional() }).optional(),
+  /** This node (local: never shared through the database, see core's nodes/settings-split.ts). */
+  node: z.looseObject({ name: NodeNameSchema.optional() }).optional(),
   channels: z
     .looseObject({
       enabled: z.array(z.string()).optional(),

@@ -73,7 +73,8 @@ export {
 } from './defaults.ts';
 export { loadSettings, parseSettingsText, type LoadedSettings } from './load.ts';
 export { findJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
-export { writeSettings, updateSettings, settingsLockPath, type WriteSettingsOptions } from './write.ts';
+export { writeSettings, updateSettings, prepareSettingsWrite, settingsLockPath, type WriteSettingsOptions } from './write.ts';
+export type { SettingsSource, SettingsChangeListener, SettingsChangeSource } from './source.ts';
 export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_LOCK_MS, type LockOptions } from './lock.ts';
 export { deepMergeSettings } from './merge.ts';
 export * from './editing/index.ts';

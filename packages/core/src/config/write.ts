@@ -115,18 +115,23 @@ function assertNoNewMasks(file: string, next: Settings, readOnDisk: () => Settin
   );
 }
 
-/** Writes validated `settings`; `readOnDisk` gives the file's current valid content and is only called when needed. */
-function commit(file: string, settings: Settings, readOnDisk: () => Settings | undefined, lock: HeldLock, env: Env): Settings {
+/**
+ * The checks of every settings write, to a file or to the database's shared row (`target` names
+ * it in errors): no new masked secret, environment overrides put back to the stored values, the
+ * size limit. `readStored` gives the current valid content and is only called when needed.
+ * Returns what to store and its text.
+ */
+export function prepareSettingsWrite(target: string, settings: Settings, readStored: () => Settings | undefined, env: Env): { persisted: Settings; text: string } {
   let cached: { value: Settings | undefined } | undefined;
-  const onDisk = (): Settings | undefined => {
-    cached ??= { value: readOnDisk() };
+  const stored = (): Settings | undefined => {
+    cached ??= { value: readStored() };
     return cached.value;
   };
-  assertNoNewMasks(file, settings, onDisk);
-  const persisted = stripEnvOverrides(settings, onDisk, env);
+  assertNoNewMasks(target, settings, stored);
+  const persisted = stripEnvOverrides(settings, stored, env);
   const text = `${JSON.stringify(persisted, null, 2)}\n`;
   if (Buffer.byteLength(text) > MAX_SETTINGS_BYTES) {
-    throw settingsChangeRefusedError(file, [
+    throw settingsChangeRefusedError(target, [
       {
         path: '',
         message: `The settings would take ${(Buffer.byteLength(text) / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_SETTINGS_BYTES / 1024 / 1024} MiB limit`,
@@ -134,6 +139,12 @@ function commit(file: string, settings: Settings, readOnDisk: () => Settings | u
       },
     ]);
   }
+  return { persisted, text };
+}
+
+/** Writes validated `settings`; `readOnDisk` gives the file's current valid content and is only called when needed. */
+function commit(file: string, settings: Settings, readOnDisk: () => Settings | undefined, lock: HeldLock, env: Env): Settings {
+  const { persisted, text } = prepareSettingsWrite(file, settings, readOnDisk, env);
   writeFileAtomic(file, text, lock);
   return persisted;
 }

@@ -121,7 +121,7 @@ const HEAD_WINDOW = 256;
  * per agent), so a long backlog costs O(agents), not O(rows).
  */
 const WINDOW_CANDIDATES_SQL = (t: string) => `WITH win AS MATERIALIZED (
-    SELECT seq, agent_id, available_at FROM ${t} WHERE status = 'pending' ORDER BY seq LIMIT ${HEAD_WINDOW}
+    SELECT seq, agent_id, available_at FROM ${t} WHERE status = 'pending' AND ($4::text[] IS NULL OR agent_id = ANY($4::text[])) ORDER BY seq LIMIT ${HEAD_WINDOW}
   ), heads AS (
     SELECT DISTINCT ON (agent_id) agent_id, seq, available_at FROM win ORDER BY agent_id, seq
   )
@@ -139,7 +139,7 @@ const CANDIDATES_SQL = (t: string) => `WITH RECURSIVE agents(id) AS (
   )
   SELECT a.id AS agent_id FROM agents a
   CROSS JOIN LATERAL (SELECT seq, available_at FROM ${t} WHERE status = 'pending' AND agent_id = a.id ORDER BY seq LIMIT 1) h
-  WHERE a.id IS NOT NULL AND NOT (a.id = ANY($1::text[])) AND h.available_at <= $2
+  WHERE a.id IS NOT NULL AND NOT (a.id = ANY($1::text[])) AND ($4::text[] IS NULL OR a.id = ANY($4::text[])) AND h.available_at <= $2
     AND NOT EXISTS (SELECT 1 FROM ${t} p WHERE p.status = 'processing' AND p.agent_id = a.id)
   ORDER BY h.seq LIMIT $3`;
 
@@ -304,14 +304,16 @@ export class PgQueueStore implements QueueStore {
     const now = options.now ?? Date.now();
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     const skip = [...(options.skipAgents ?? [])];
+    const only = options.agents ? [...options.agents] : null;
+    if (only?.length === 0) return [];
     const want = options.maxAgents;
     // A read (autocommit, no lock): the agents whose head is available and who are not busy,
     // oldest head first. A worker with nothing to claim stops here.
     const limit = want * 3 + CLAIM_SLACK;
-    const [first] = await this.#rows<{ n: number; agents: string[] }>(this.#windowSql, [skip, now, limit]);
+    const [first] = await this.#rows<{ n: number; agents: string[] }>(this.#windowSql, [skip, now, limit, only]);
     let agents = first?.agents ?? [];
     if (agents.length < limit && (first?.n ?? 0) >= HEAD_WINDOW) {
-      agents = (await this.#rows<{ agent_id: string }>(this.#candidatesSql, [skip, now, limit])).map((r) => r.agent_id);
+      agents = (await this.#rows<{ agent_id: string }>(this.#candidatesSql, [skip, now, limit, only])).map((r) => r.agent_id);
     }
     if (agents.length === 0) return [];
     const limits = agents.map((a) => ((options.policy?.(a) ?? 'collect') === 'collect' ? collectLimit : 1));

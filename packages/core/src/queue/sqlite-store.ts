@@ -188,7 +188,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   claim(options: ClaimOptions): ClaimedBatch[] {
-    if (options.maxAgents <= 0) return [];
+    if (options.maxAgents <= 0 || options.agents?.size === 0) return [];
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     // A read first (WAL readers take no lock): a worker with nothing to claim must not take the
     // write lock other processes' claims and completions are waiting for.
@@ -239,9 +239,11 @@ export class SqliteQueueStore implements QueueStore {
   #findHeads(options: ClaimOptions, now: number, want: number): Array<{ agentId: string; seq: number }> {
     const seen = new Set<string>(options.skipAgents ?? []);
     const heads: Array<{ agentId: string; seq: number }> = [];
+    const allowed = options.agents;
     const consider = (agentId: string, seq: number, availableAt: number): boolean => {
       if (seen.has(agentId)) return false;
       seen.add(agentId);
+      if (allowed !== undefined && !allowed.has(agentId)) return false;
       if (availableAt > now || this.#stmt.agentBusy.get(agentId) !== undefined) return false;
       heads.push({ agentId, seq });
       return heads.length >= want;
@@ -262,9 +264,10 @@ export class SqliteQueueStore implements QueueStore {
       if (scanned >= PHASE_ONE_ROWS || scanned >= 4 * (seen.size + want)) break;
       pageSize = Math.min(SCAN_PAGE * 4, pageSize * 2);
     }
-    // Phase 2: agents not seen yet all have their head after `cursor`.
+    // Phase 2: agents not seen yet all have their head after `cursor`. With an allow-list,
+    // only its agents are looked up (one seek each) instead of every agent with pending work.
     const rest: Array<{ agentId: string; seq: number; availableAt: number }> = [];
-    for (const agentId of this.#stmt.pendingAgents.all() as string[]) {
+    for (const agentId of allowed ?? (this.#stmt.pendingAgents.all() as string[])) {
       if (seen.has(agentId)) continue;
       const head = this.#stmt.agentHead.get(agentId) as { seq: number; available_at: number } | undefined;
       if (head) rest.push({ agentId, seq: head.seq, availableAt: head.available_at });

@@ -96,6 +96,11 @@ export interface ClaimOptions {
   collectLimit?: number;
   /** Agents the caller does not want now (e.g. paused). */
   skipAgents?: ReadonlySet<string>;
+  /**
+   * Only these agents (an allow-list; absent: every agent). A node of several claims only the
+   * agents placed on it or on no node (nodes/placement.ts `agentsForNode`).
+   */
+  agents?: ReadonlySet<string>;
   now?: number;
 }
 

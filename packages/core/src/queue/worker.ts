@@ -47,6 +47,8 @@ export interface QueueWorkerOptions {
   policy?: (agentId: string) => BusyPolicy;
   /** Agents not to claim for now (paused). Read at every claim. */
   skipAgents?: () => ReadonlySet<string>;
+  /** Only these agents (a node's: nodes/placement.ts `agentsForNode`). Read at every claim; absent: all. */
+  agents?: () => ReadonlySet<string>;
   /** Called when the store or a handler bookkeeping step fails unexpectedly. */
   onError?: (err: unknown) => void;
 }
@@ -68,7 +70,7 @@ interface InFlight {
 
 export class QueueWorker {
   readonly owner: string;
-  readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'onError'>> & Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'onError'>;
+  readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'agents' | 'onError'>> & Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'agents' | 'onError'>;
   readonly #inFlight = new Map<string, InFlight>();
   #running = false;
   #pumpScheduled = false;
@@ -204,6 +206,7 @@ export class QueueWorker {
             collectLimit: this.#opts.collectLimit,
             ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
             ...(this.#opts.skipAgents ? { skipAgents: this.#opts.skipAgents() } : {}),
+            ...(this.#opts.agents ? { agents: this.#opts.agents() } : {}),
           };
           const batches = await this.#opts.store.claim(claimOptions);
           for (const batch of batches) this.#run(batch);

@@ -349,6 +349,8 @@ export const nodes = pgTable('nodes', {
   version: text('version').notNull().default(''),
   startedAt: bigint('started_at', { mode: 'number' }).notNull(),
   heartbeatAt: bigint('heartbeat_at', { mode: 'number' }).notNull(),
+  /** The node's heartbeat interval: it counts as stale after three intervals without one (nodes/registry.ts). */
+  heartbeatMs: integer('heartbeat_ms').notNull().default(5000),
   /** Set when the node stopped cleanly; null while it runs (or until its heartbeat goes stale). */
   stoppedAt: bigint('stopped_at', { mode: 'number' }),
   meta: text('meta').notNull().default('{}'),

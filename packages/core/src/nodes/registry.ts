@@ -1,0 +1,336 @@
+/**
+ * The nodes on one PostgreSQL database (the daemon serving the API and `tinyagi worker`s), with
+ * their heartbeat (docs/operations.md, "Several nodes").
+ *
+ * Contract:
+ * - `register()` adds this process as a node: id a new ULID (`node_…`), a name unique among
+ *   live nodes (a second live node with the same name is refused with ALREADY_EXISTS; a
+ *   predecessor on the same host whose process is gone is taken over at once), and starts the
+ *   heartbeat: `heartbeat_at` is updated every `heartbeatMs` (default 5 s).
+ * - Times are the database's clock (`clock_timestamp()`), so machines whose clocks differ agree
+ *   on who is live.
+ * - A node is `live` while its last heartbeat is at most three of its intervals old, `stale`
+ *   after that (it crashed, hangs or lost the database), `stopped` once it stopped cleanly
+ *   (`stop()` sets `stopped_at`). A stale node that beats again is live again.
+ * - When the heartbeat cannot reach the database the node keeps beating at its interval and logs
+ *   once when the beats start failing and once when they succeed again, not at every beat.
+ * - Queue lease owners of a node's workers are `node:<node id>:<worker>` (`leaseOwner`), so lease
+ *   recovery can tell from an owner whether its node is dead (`deadOwnerPredicate`).
+ */
+import { hostname } from 'node:os';
+import type { Pool } from 'pg';
+import { NODE_NAME_PATTERN } from '@tinyagi/client/contract';
+import { TinyError, errorMessage } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
+
+export const NODE_ROLES = ['api', 'worker'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+export type NodeState = 'live' | 'stale' | 'stopped';
+
+export const DEFAULT_HEARTBEAT_MS = 5000;
+/** A node is stale after this many heartbeat intervals without one. */
+export const MISSED_HEARTBEATS = 3;
+
+export interface NodeInfo {
+  id: string;
+  name: string;
+  role: NodeRole;
+  hostname: string;
+  pid: number;
+  version: string;
+  startedAt: number;
+  heartbeatAt: number;
+  heartbeatMs: number;
+  stoppedAt: number | null;
+  state: NodeState;
+  /** Milliseconds since the last heartbeat, by the database's clock. */
+  heartbeatAgeMs: number;
+}
+
+/** Where the registry reports heartbeat trouble (the daemon's logger fits). */
+export interface NodeLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface NodeRegistryOptions {
+  /** Default `tinyagi`. */
+  schema?: string;
+}
+
+export interface RegisterNodeOptions {
+  role: NodeRole;
+  /** Default the host name. */
+  name?: string;
+  version?: string;
+  /** Default 5000. */
+  heartbeatMs?: number;
+  log?: NodeLog;
+  /**
+   * Called once when a heartbeat finds this node's row stopped or gone (another node of the
+   * same name took over, or it was pruned): this process should stop working as that node.
+   */
+  onLost?: () => void;
+}
+
+const LEASE_OWNER_PREFIX = 'node:';
+
+/** The queue lease owner for a worker of node `nodeId`: `node:<node id>:<worker>`. */
+export function leaseOwner(nodeId: string, worker: string = newId('w')): string {
+  return `${LEASE_OWNER_PREFIX}${nodeId}:${worker}`;
+}
+
+/** The node id a lease owner embeds, or undefined for owners of another form (a SQLite daemon's). */
+export function leaseOwnerNode(owner: string): string | undefined {
+  if (!owner.startsWith(LEASE_OWNER_PREFIX)) return undefined;
+  const end = owner.indexOf(':', LEASE_OWNER_PREFIX.length);
+  const id = end === -1 ? owner.slice(LEASE_OWNER_PREFIX.length) : owner.slice(LEASE_OWNER_PREFIX.length, end);
+  return id === '' ? undefined : id;
+}
+
+interface NodeRow {
+  id: string;
+  name: string;
+  role: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  started_at: number;
+  heartbeat_at: number;
+  heartbeat_ms: number;
+  stopped_at: number | null;
+  now: number;
+}
+
+/** The database's clock in ms: every node's times come from it. */
+const DB_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+function toNode(row: NodeRow): NodeInfo {
+  const age = Math.max(0, row.now - row.heartbeat_at);
+  const state: NodeState = row.stopped_at !== null ? 'stopped' : age > MISSED_HEARTBEATS * row.heartbeat_ms ? 'stale' : 'live';
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as NodeRole,
+    hostname: row.hostname,
+    pid: row.pid,
+    version: row.version,
+    startedAt: row.started_at,
+    heartbeatAt: row.heartbeat_at,
+    heartbeatMs: row.heartbeat_ms,
+    stoppedAt: row.stopped_at,
+    state,
+    heartbeatAgeMs: age,
+  };
+}
+
+/** True when a process with this pid runs on this machine (EPERM: it runs, as another user). */
+function processAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class NodeRegistry {
+  readonly #scope: PgScope;
+
+  constructor(pool: Pool, options: NodeRegistryOptions = {}) {
+    this.#scope = new PgPoolScope(pool, options.schema ?? 'tinyagi');
+  }
+
+  get #t(): string {
+    return this.#scope.table('nodes');
+  }
+
+  /** Every node, oldest first, with its state by the database's clock. */
+  async list(): Promise<NodeInfo[]> {
+    const rows = await this.#scope.query<NodeRow>(`SELECT *, ${DB_NOW} AS now FROM ${this.#t} ORDER BY started_at, id`);
+    return rows.map(toNode);
+  }
+
+  async get(id: string): Promise<NodeInfo | undefined> {
+    const [row] = await this.#scope.query<NodeRow>(`SELECT *, ${DB_NOW} AS now FROM ${this.#t} WHERE id = $1`, [id]);
+    return row ? toNode(row) : undefined;
+  }
+
+  /**
+   * A predicate for `QueueStore.expireLeases`: true for owners whose node is stopped or stale,
+   * from one read of the nodes now. Owners of another form and of nodes not in the table (never
+   * registered, or pruned) are not called dead: their leases end by expiry, never early.
+   */
+  async deadOwnerPredicate(): Promise<(owner: string) => boolean> {
+    const dead = new Set((await this.list()).filter((n) => n.state !== 'live').map((n) => n.id));
+    return (owner) => {
+      const id = leaseOwnerNode(owner);
+      return id !== undefined && dead.has(id);
+    };
+  }
+
+  /** Whether the node a lease owner embeds is stopped or stale (see `deadOwnerPredicate` for many owners). */
+  async isNodeDead(owner: string): Promise<boolean> {
+    const id = leaseOwnerNode(owner);
+    if (id === undefined) return false;
+    const node = await this.get(id);
+    return node !== undefined && node.state !== 'live';
+  }
+
+  /** Deletes nodes stopped or stale whose last heartbeat is older than `olderThanMs` (by the database's clock). */
+  async prune(olderThanMs: number): Promise<number> {
+    const rows = await this.#scope.query(
+      `DELETE FROM ${this.#t} WHERE heartbeat_at < ${DB_NOW} - $1::bigint
+        AND (stopped_at IS NOT NULL OR heartbeat_at < ${DB_NOW} - ${MISSED_HEARTBEATS} * heartbeat_ms::bigint) RETURNING 1`,
+      [olderThanMs],
+    );
+    return rows.length;
+  }
+
+  /** Adds this process as a node and starts its heartbeat (see the module comment). */
+  async register(options: RegisterNodeOptions): Promise<LocalNode> {
+    const name = options.name ?? hostname();
+    if (!NODE_NAME_PATTERN.test(name)) {
+      throw new TinyError('CONFIG_INVALID', `Invalid node name "${name}": use letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters.`, {
+        hint: 'Set another name with `--name` or node.name in settings.json.',
+        details: { name },
+      });
+    }
+    const heartbeatMs = Math.max(10, Math.floor(options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS));
+    const host = hostname();
+    const id = newId('node');
+    const t = this.#t;
+    await this.#scope.transaction(async (tx) => {
+      // Registrations of one name are serialised, so two nodes starting together cannot both pass the check.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`tinyagi.node.${tx.schema}`, name]);
+      const rows = await tx.query<NodeRow>(`SELECT *, ${DB_NOW} AS now FROM ${t} WHERE name = $1 AND stopped_at IS NULL`, [name]);
+      for (const other of rows.map(toNode).filter((n) => n.state === 'live')) {
+        // The same host and its process is gone: a crashed predecessor (restarted before it went stale).
+        if (other.hostname === host && !processAlive(other.pid)) {
+          await tx.query(`UPDATE ${t} SET stopped_at = ${DB_NOW} WHERE id = $1`, [other.id]);
+          continue;
+        }
+        throw new TinyError(
+          'ALREADY_EXISTS',
+          `A node named "${name}" is already running (${other.id}, ${other.role} on ${other.hostname}, pid ${other.pid}, last heartbeat ${(other.heartbeatAgeMs / 1000).toFixed(1)} s ago).`,
+          {
+            hint: `Give this node another name (\`--name\` or node.name in its settings.json), or stop the other one. A node that died counts as gone ${((MISSED_HEARTBEATS * other.heartbeatMs) / 1000).toFixed(0)} s after its last heartbeat.`,
+            details: { name, node: other },
+          },
+        );
+      }
+      await tx.query(`INSERT INTO ${t} (id, name, role, hostname, pid, version, started_at, heartbeat_at, heartbeat_ms) VALUES ($1, $2, $3, $4, $5, $6, ${DB_NOW}, ${DB_NOW}, $7)`, [
+        id,
+        name,
+        options.role,
+        host,
+        process.pid,
+        options.version ?? '',
+        heartbeatMs,
+      ]);
+    });
+    const node = new LocalNode(this.#scope, { id, name, role: options.role, heartbeatMs, log: options.log, onLost: options.onLost });
+    node.startHeartbeat();
+    return node;
+  }
+}
+
+interface LocalNodeInit {
+  id: string;
+  name: string;
+  role: NodeRole;
+  heartbeatMs: number;
+  log: NodeLog | undefined;
+  onLost: (() => void) | undefined;
+}
+
+/** This process as a registered node: its heartbeat runs until `stop()`. */
+export class LocalNode {
+  readonly id: string;
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly heartbeatMs: number;
+  readonly #scope: PgScope;
+  readonly #log: NodeLog | undefined;
+  readonly #onLost: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
+  #failingSince: number | undefined;
+  #failures = 0;
+  #lost = false;
+  #stopped = false;
+
+  constructor(scope: PgScope, init: LocalNodeInit) {
+    this.#scope = scope;
+    this.id = init.id;
+    this.name = init.name;
+    this.role = init.role;
+    this.heartbeatMs = init.heartbeatMs;
+    this.#log = init.log;
+    this.#onLost = init.onLost;
+  }
+
+  /** A queue lease owner for one of this node's workers (`node:<id>:<worker>`). */
+  leaseOwner(worker?: string): string {
+    return leaseOwner(this.id, worker);
+  }
+
+  /** Heartbeats failed in a row (0 while the database answers). */
+  get heartbeatFailures(): number {
+    return this.#failures;
+  }
+
+  /** @internal called by `NodeRegistry.register`. */
+  startHeartbeat(): void {
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#beating = this.beat().finally(() => {
+        this.#beating = undefined;
+        this.#schedule();
+      });
+    }, this.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  /** One heartbeat now (the timer calls it; never throws: failures are logged once per outage). */
+  async beat(): Promise<void> {
+    try {
+      const rows = await this.#scope.query(`UPDATE ${this.#scope.table('nodes')} SET heartbeat_at = ${DB_NOW} WHERE id = $1 AND stopped_at IS NULL RETURNING 1`, [this.id]);
+      this.#failures = 0;
+      if (this.#failingSince !== undefined) {
+        this.#log?.info(`node ${this.name}: heartbeat restored after ${((Date.now() - this.#failingSince) / 1000).toFixed(1)} s without the database`);
+        this.#failingSince = undefined;
+      }
+      if (rows.length === 0 && !this.#lost && !this.#stopped) {
+        this.#lost = true;
+        this.#log?.warn(`node ${this.name} (${this.id}) is marked stopped in the database (another node of this name took over, or it was pruned); this process should stop`);
+        this.#onLost?.();
+      }
+    } catch (err) {
+      this.#failures++;
+      if (this.#failingSince === undefined) {
+        this.#failingSince = Date.now();
+        this.#log?.warn(`node ${this.name}: heartbeat failed (${errorMessage(err)}); retrying every ${this.heartbeatMs} ms, logged again once it succeeds`);
+      }
+    }
+  }
+
+  /** Stops the heartbeat and marks the node stopped (its leases may then be recovered at once). */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#beating;
+    try {
+      await this.#scope.query(`UPDATE ${this.#scope.table('nodes')} SET stopped_at = ${DB_NOW} WHERE id = $1 AND stopped_at IS NULL`, [this.id]);
+    } catch (err) {
+      this.#log?.warn(`node ${this.name}: cannot mark it stopped (${errorMessage(err)}); the other nodes will see it stale after ${MISSED_HEARTBEATS} missed heartbeats`);
+    }
+  }
+}
