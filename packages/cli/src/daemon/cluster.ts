@@ -1,0 +1,97 @@
+/**
+ * Joining the nodes of one PostgreSQL database (docs/operations.md, "Several nodes"): imported
+ * only when PostgreSQL is selected. The daemon (role `api`) and `tinyagi worker` (role `worker`)
+ * both:
+ * - take their settings from the database's shared row (`SharedSettings`: live, one version for
+ *   every node; the API node imports its settings.json into an empty row once and keeps the file
+ *   a readable copy; a worker waits for the row),
+ * - register as a node with a heartbeat (`NodeRegistry`), under the name `node.name` of the local
+ *   settings (`--name` / TINYAGI_NODE_NAME override it; default the host name),
+ * - claim only the agents placed on them or on no node (`agentsForNode`, read at every claim),
+ * - end at once the queue leases of nodes that died (stale heartbeat or stopped), at start and at
+ *   every heartbeat interval, so their messages run elsewhere within seconds.
+ */
+import { errorMessage } from '@tinyagi/core';
+import { agentsForNode, type Env, type SettingsSource } from '@tinyagi/core/internal';
+import { DEFAULT_HEARTBEAT_MS, type LocalNode, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
+import type { Logger } from './logger.ts';
+
+export const NODE_NAME_ENV = 'TINYAGI_NODE_NAME';
+
+export interface ClusterOptions {
+  role: NodeRole;
+  /** This node's settings.json (its local keys; the API node's import source and copy). */
+  file: string;
+  env: Env;
+  version: string;
+  logger: Logger;
+  /** From `--name`; else TINYAGI_NODE_NAME, else the local settings' `node.name`, else the host name. */
+  name?: string;
+  /** Called once when this node's registration was taken over or pruned: stop working as it. */
+  onLost: () => void;
+}
+
+export interface ClusterMembership {
+  readonly settings: SettingsSource;
+  readonly node: LocalNode;
+  readonly registry: NodeRegistry;
+  /** The claim allow-list of this node, from the current settings. */
+  agents(): ReadonlySet<string>;
+  /** Ends the leases of dead nodes now; returns how many messages go back to the queue. */
+  releaseDeadNodes(): Promise<number>;
+  leave(): Promise<void>;
+}
+
+export async function joinCluster(stores: PgStores, options: ClusterOptions): Promise<ClusterMembership> {
+  const { pool, schema } = stores;
+  const log = options.logger.child('nodes');
+  pool.on('error', (err) => log.warn(`database: idle connection lost (${err.message})`));
+  const settings = await SharedSettings.open(pool, {
+    schema,
+    file: options.file,
+    env: options.env,
+    mirror: options.role === 'api',
+    importFile: options.role === 'api',
+    log: options.logger.child('settings'),
+  });
+  try {
+    const localName = (settings.get() as { node?: { name?: string } }).node?.name;
+    const name = options.name ?? options.env[NODE_NAME_ENV] ?? localName;
+    const registry = new NodeRegistry(pool, { schema });
+    const node = await registry.register({ role: options.role, ...(name ? { name } : {}), version: options.version, log, onLost: options.onLost });
+    let agentsKey: unknown;
+    let agents: ReadonlySet<string> = new Set();
+    const releaseDeadNodes = async (): Promise<number> => stores.queue.expireLeases(await registry.deadOwnerPredicate());
+    const sweep = setInterval(() => {
+      releaseDeadNodes()
+        .then((n) => {
+          if (n > 0) log.warn(`a node stopped beating: ${n} of its message(s) go back to the queue`);
+        })
+        .catch((err: unknown) => log.warn(`dead-node sweep failed: ${errorMessage(err)}`));
+    }, DEFAULT_HEARTBEAT_MS);
+    sweep.unref();
+    log.info(`joined as node "${node.name}" (${options.role}, ${node.id}) on schema ${schema}`);
+    return {
+      settings,
+      node,
+      registry,
+      agents() {
+        const current = settings.get();
+        if (current.agents !== agentsKey) {
+          agentsKey = current.agents;
+          agents = new Set(agentsForNode(current, node.name));
+        }
+        return agents;
+      },
+      releaseDeadNodes,
+      async leave() {
+        clearInterval(sweep);
+        await node.stop().catch((err: unknown) => log.warn(`could not mark the node stopped: ${errorMessage(err)}`));
+        await settings.close();
+      },
+    };
+  } catch (err) {
+    await settings.close();
+    throw err;
+  }
+}
