@@ -2,7 +2,12 @@
  * @tinyagi/core/pg: the PostgreSQL backend (docs/storage.md). A separate entry so that the
  * embedded default (SQLite) never loads node-postgres.
  */
-export { PgQueueStore, PgTransaction, type PgQueueStoreOptions } from './queue/pg-store.ts';
+export { PgQueueHub, PgQueueStore, type PgQueueScopeOptions, type PgQueueStoreOptions } from './queue/pg-store.ts';
+export { PgStoreTransaction, type PgStoresOf } from './storage/pg/transaction.ts';
 export { migratePg, pgIdent } from './storage/pg/migrate.ts';
 export { openPgStores, type OpenPgStoresOptions, type PgShared, type PgStores } from './storage/pg/stores.ts';
 export { PgPoolScope, PgTxScope, pgTypes, type PgScope } from './storage/pg/scope.ts';
+export { PgRunStore } from './runs/pg-store.ts';
+export { PgConversationQueries } from './runs/pg-queries.ts';
+export { PgRunSteeringStore } from './runs/pg-steering-store.ts';
+export { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from './sessions/pg-stores.ts';
