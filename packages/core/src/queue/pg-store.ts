@@ -592,7 +592,11 @@ export class PgQueueStore implements QueueStore {
       .map((r) => r.lease_owner)
       .filter(isDead);
     if (owners.length === 0) return 0;
-    const rows = await this.#scope.query(`UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE status = 'processing' AND lease_owner = ANY($3::text[]) RETURNING 1`, [now - 1, now, owners]);
+    const rows = await this.#scope.query(`UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE status = 'processing' AND lease_owner = ANY($3::text[]) RETURNING 1`, [
+      now - 1,
+      now,
+      owners,
+    ]);
     return rows.length;
   }
 
@@ -661,7 +665,12 @@ export class PgQueueStore implements QueueStore {
   }
 
   prune(beforeTs: number, batchSize = 1000): Promise<number> {
-    return deleteInBatches(this.#scope, `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status IN ('completed', 'cancelled') AND finished_at < $1 LIMIT $2)`, [beforeTs], batchSize);
+    return deleteInBatches(
+      this.#scope,
+      `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status IN ('completed', 'cancelled') AND finished_at < $1 LIMIT $2)`,
+      [beforeTs],
+      batchSize,
+    );
   }
 
   /**

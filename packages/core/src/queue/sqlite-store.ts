@@ -18,7 +18,7 @@ import { writeEach } from '../storage/group-commit.ts';
 import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
-import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
 import type {
   BackoffPolicy,

@@ -22,7 +22,10 @@ export class PgConversationQueries implements ConversationQueriesApi {
   constructor(scope: PgScope) {
     this.#scope = scope;
     let q = statementsBySchema.get(scope.schema);
-    if (!q) statementsBySchema.set(scope.schema, (q = pgStatements(scope)));
+    if (!q) {
+      q = pgStatements(scope);
+      statementsBySchema.set(scope.schema, q);
+    }
     this.#q = q;
   }
 

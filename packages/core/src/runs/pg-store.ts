@@ -58,7 +58,7 @@ function statementsOf(scope: PgScope) {
         SELECT e.bucket, ${col} AS key, ${USAGE_SUMS}
         FROM e JOIN ${runs} r ON r.created_at >= e.start AND r.created_at < e.stop
         WHERE e.stop IS NOT NULL
-        GROUP BY e.bucket, key ORDER BY e.bucket, key COLLATE "C"`;
+        GROUP BY e.bucket, key ORDER BY e.bucket, ${col} COLLATE "C"`;
     }
     out = {
       s,

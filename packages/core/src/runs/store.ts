@@ -200,10 +200,10 @@ export function runStatements(conversations: string, runs: string, collation: st
     openRunCount: `SELECT COUNT(*) AS n FROM ${runs} WHERE conversation_id = ? AND status IN ('queued', 'running')`,
     agentSpend: `SELECT ${spend} FROM ${runs} WHERE agent_id = ? AND created_at >= ?`,
     globalSpend: `SELECT ${spend} FROM ${runs} WHERE created_at >= ?`,
-    usage: (col: string) => `SELECT ${col} AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY key COLLATE ${collation}`,
+    usage: (col: string) => `SELECT ${col} AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY ${col} COLLATE ${collation}`,
     topConversations: `SELECT t.*, COALESCE(c.title, '') AS title, COALESCE(c.root_agent_id, '') AS "rootAgentId", c.team_id AS "teamId", COALESCE(c.channel, '') AS channel
       FROM (SELECT conversation_id AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY conversation_id
-            ORDER BY "costUsd" DESC, "inputTokens" + "outputTokens" DESC, key COLLATE ${collation} LIMIT ?) t
+            ORDER BY SUM(cost_usd) DESC, SUM(input_tokens) + SUM(output_tokens) DESC, conversation_id COLLATE ${collation} LIMIT ?) t
       LEFT JOIN ${conversations} c ON c.id = t.key ORDER BY t."costUsd" DESC, t."inputTokens" + t."outputTokens" DESC, t.key COLLATE ${collation}`,
     firstRunAt: `SELECT MIN(created_at) AS first FROM ${runs}`,
     /** Batches of finished runs (by `key`: rowid on SQLite, id on PostgreSQL); values: before, batch size. */
@@ -250,7 +250,8 @@ export function conversationInsertValues(input: CreateConversationInput, now = D
   ];
 }
 
-export const RUN_INSERT_COLUMNS = 'id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at';
+export const RUN_INSERT_COLUMNS =
+  'id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at';
 
 /** The values of RUN_INSERT_COLUMNS; the first is the id. */
 export function runInsertValues(input: CreateRunInput): unknown[] {

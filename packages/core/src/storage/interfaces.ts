@@ -12,7 +12,20 @@ import type { ApprovedPairing, PairingRequestResult, PendingPairing } from '../p
 import type { QueueStore } from '../queue/types.ts';
 import type { OpenRunRow } from '../runs/queries.ts';
 import type { RunSteeringState } from '../runs/steering-store.ts';
-import type { ConversationPatch, ConversationRecord, ConversationStatus, CreateConversationInput, CreateRunInput, RunRecord, RunStatus, Usage, UsageGroup, UsageRow } from '../runs/store.ts';
+import type {
+  ConversationPatch,
+  ConversationRecord,
+  ConversationStatus,
+  ConversationUsageRow,
+  CreateConversationInput,
+  CreateRunInput,
+  RunRecord,
+  RunStatus,
+  Usage,
+  UsageGroup,
+  UsageRow,
+  UsageSeriesRow,
+} from '../runs/store.ts';
 import type { ScheduleInput, ScheduleRecord } from '../schedules/store.ts';
 import type { AgentMessageRecord, AppendAgentMessageInput } from '../sessions/agent-messages.ts';
 import type { AgentSessionRecord, RecordTurnInput } from '../sessions/agent-sessions.ts';
@@ -52,6 +65,12 @@ export interface RunStoreApi {
   agentSpend(agentId: string, sinceTs: number): Awaitable<Spend>;
   globalSpend(sinceTs: number): Awaitable<Spend>;
   usage(by: UsageGroup, query?: { since?: number; until?: number }): Awaitable<UsageRow[]>;
+  /** Usage per bucket (`edges`: n + 1 ascending ms boundaries, from `bucketBoundaries`) and key, ordered by bucket, key; only runs created in [since, until). */
+  usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query?: { since?: number; until?: number }): Awaitable<UsageSeriesRow[]>;
+  /** The conversations that cost most in [since, until) (then most tokens), with their titles. */
+  topConversations(query: { since?: number; until?: number; limit: number }): Awaitable<ConversationUsageRow[]>;
+  /** Creation time of the oldest run (ms), or null when there are none. */
+  firstRunAt(): Awaitable<number | null>;
   prune(beforeTs: number, batchSize?: number): Awaitable<number>;
 }
 

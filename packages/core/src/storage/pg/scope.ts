@@ -174,9 +174,7 @@ export function positional(sql: string): string {
 
 /** A table of statements (strings, or functions returning one) with every statement numbered by `positional`. */
 export function positionalAll<T extends Record<string, string | ((...args: never[]) => string)>>(statements: T): T {
-  return Object.fromEntries(
-    Object.entries(statements).map(([k, v]) => [k, typeof v === 'string' ? positional(v) : (...args: never[]) => positional((v as (...a: never[]) => string)(...args))]),
-  ) as T;
+  return Object.fromEntries(Object.entries(statements).map(([k, v]) => [k, typeof v === 'string' ? positional(v) : (...args: never[]) => positional((v as (...a: never[]) => string)(...args))])) as T;
 }
 
 /**
