@@ -19,6 +19,7 @@ import {
   runNotFound,
   runStatements,
   startRunValues,
+  throwError,
   toConversation,
   toRun,
   USAGE_COLUMN,
@@ -95,9 +96,7 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async mustGetConversation(id: string): Promise<ConversationRecord> {
-    const c = await this.getConversation(id);
-    if (!c) throw conversationNotFound(id);
-    return c;
+    return (await this.getConversation(id)) ?? throwError(conversationNotFound(id));
   }
 
   async listConversations(query: ConversationListQuery = {}): Promise<ConversationRecord[]> {
@@ -142,9 +141,7 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async mustGetRun(id: string): Promise<RunRecord> {
-    const r = await this.getRun(id);
-    if (!r) throw runNotFound(id);
-    return r;
+    return (await this.getRun(id)) ?? throwError(runNotFound(id));
   }
 
   async listRuns(conversationId: string): Promise<RunRecord[]> {

@@ -225,7 +225,7 @@ export function clampEdges(edges: readonly number[], query: { since?: number; un
   return edges.map((edge, i) => (i === 0 ? Math.max(edge, query.since ?? edge) : i === edges.length - 1 ? Math.min(edge, query.until ?? edge) : edge));
 }
 
-function throwError(err: Error): never {
+export function throwError(err: Error): never {
   throw err;
 }
 

@@ -57,6 +57,8 @@ export function sessionStatements(t: string) {
     resetKeys: (n: number) => `DELETE FROM ${t} WHERE session_key IN (${Array.from({ length: n }, () => '?').join(', ')})`,
     resetAgent: `DELETE FROM ${t} WHERE agent_id = ?`,
     resetOne: `DELETE FROM ${t} WHERE agent_id = ? AND session_key = ?`,
+    /** Batches by key (SQLite's rowid is not portable); values: before, batch size. */
+    prune: `DELETE FROM ${t} WHERE (agent_id, session_key) IN (SELECT agent_id, session_key FROM ${t} WHERE updated_at < ? LIMIT ?)`,
   };
 }
 
@@ -115,7 +117,7 @@ export class AgentSessionStore implements AgentSessionStoreApi {
    * (sender, thread) would otherwise accumulate forever. Their next message starts a fresh session.
    */
   prune(beforeTs: number, batchSize = 1000): number {
-    return this.#db.deleteInBatches('DELETE FROM agent_sessions WHERE rowid IN (SELECT rowid FROM agent_sessions WHERE updated_at < ? LIMIT ?)', [beforeTs], batchSize);
+    return this.#db.deleteInBatches(S.prune, [beforeTs], batchSize);
   }
 
   /** Forgets every agent's sessions under these keys (a chat's `/reset`). Returns how many were removed. */
