@@ -2,10 +2,15 @@
  * @tinyagi/core/pg: the PostgreSQL backend (docs/storage.md). A separate entry so that the
  * embedded default (SQLite) never loads node-postgres.
  */
-export { PgQueueStore, PgTransaction, type PgQueueStoreOptions } from './queue/pg-store.ts';
-export { migratePg, pgIdent, pgMigrationStatus } from './storage/pg/migrate.ts';
+export { PgQueueHub, PgQueueStore, type PgQueueScopeOptions, type PgQueueStoreOptions } from './queue/pg-store.ts';
+export { PgStoreTransaction, type PgStoresOf } from './storage/pg/transaction.ts';
 export { openPgStores, type OpenPgStoresOptions, type PgShared, type PgStores } from './storage/pg/stores.ts';
 export { PgPoolScope, PgTxScope, pgTypes, type PgScope } from './storage/pg/scope.ts';
+export { PgRunStore } from './runs/pg-store.ts';
+export { PgConversationQueries } from './runs/pg-queries.ts';
+export { PgRunSteeringStore } from './runs/pg-steering-store.ts';
+export { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from './sessions/pg-stores.ts';
+export { migratePg, pgIdent, pgMigrationStatus } from './storage/pg/migrate.ts';
 export { PgChannelListener, type PgChannelListenerOptions } from './storage/pg/listen.ts';
 export {
   NodeRegistry,

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { QueueWorker } from '../src/queue/worker.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
+import { openPgStores } from '../src/storage/pg/stores.ts';
 import { runQueueConformance } from './queue-conformance.ts';
 
 const db = await pgTestDatabase();
@@ -191,6 +192,60 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     } finally {
       await store.close();
       await producer.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('tx.stores.queue enqueues in the transaction: rolled back it leaves nothing and notifies nobody, committed it wakes a worker of another process', async () => {
+    const schema = testSchema('t');
+    const stores = await openPgStores({ pool, schema });
+    const otherPool = new pg.Pool({ connectionString: db.url, max: 3 });
+    // Another "process": its own pool, stores, LISTEN connection and worker.
+    const other = await openPgStores({ pool: otherPool, schema, migrate: false });
+    let wakes = 0;
+    let wakesAtHandle = -1;
+    const seen: string[] = [];
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const worker = new QueueWorker({
+      store: other.queue,
+      sweepMs: 3_600_000,
+      handler: async (batch) => {
+        wakesAtHandle = wakes;
+        seen.push(...batch.messages.map((m) => m.content));
+        resolveDone();
+      },
+    });
+    try {
+      other.queue.onWake(() => wakes++);
+      worker.start();
+      // A claim waits until the LISTEN is set up: from here on every notification reaches `other`.
+      await other.queue.claim({ owner: 'probe', leaseMs: 1000, maxAgents: 1 });
+      let rolledBack = '';
+      await expect(
+        stores.transaction(async (tx) => {
+          rolledBack = (await tx.stores.queue.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'rolled back' })).id;
+          expect((await tx.stores.queue.get(rolledBack))?.status).toBe('pending');
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(await stores.queue.get(rolledBack)).toBeUndefined();
+      expect(await other.queue.counts()).toMatchObject({ pending: 0, processing: 0, completed: 0 });
+      await stores.transaction(async (tx) => {
+        await tx.stores.queue.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'committed' });
+      });
+      await done;
+      await worker.stop();
+      expect(seen).toEqual(['committed']);
+      // Notifications arrive in commit order: one from the rolled-back transaction would have
+      // woken the worker before the committed one did.
+      expect(wakesAtHandle).toBe(1);
+      expect(await stores.queue.counts()).toMatchObject({ pending: 0, completed: 1 });
+    } finally {
+      await worker.stop();
+      await other.close();
+      await otherPool.end();
+      await stores.close();
       await dropSchema(pool, schema);
     }
   });

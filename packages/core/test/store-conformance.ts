@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoreSet } from '../src/storage/interfaces.ts';
 import { isTinyError } from '../src/errors.ts';
+import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
 
 export interface StoreSetHandle {
   stores: StoreSet;
@@ -199,6 +200,279 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect((await tasks.listTasks({ status: 'todo' })).map((t) => t.id)).toEqual([t2.id, t1.id]);
         await tasks.addComment(t1.id, { author: 'a', content: 'note' });
         expect(await tasks.commentCount(t1.id)).toBe(1);
+      }),
+    );
+  });
+
+  describe(`RunStoreApi, queries and steering as the orchestrator uses them: ${name}`, () => {
+    it(
+      'lists conversations newest first with filters; creates runs started or rejected; adds usage; prunes ended runs and their finished conversations',
+      withStores(async ({ runs }) => {
+        const a = await runs.createConversation({ rootAgentId: 'a', channel: 'api', teamId: 'dev' });
+        const b = await runs.createConversation({ rootAgentId: 'b', channel: 'api' });
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram', teamId: 'dev' });
+        await runs.updateConversation(b.id, { status: 'completed' });
+        expect((await runs.listConversations()).map((x) => x.id)).toEqual([c.id, b.id, a.id]);
+        expect((await runs.listConversations({ teamId: 'dev' })).map((x) => x.id)).toEqual([c.id, a.id]);
+        expect((await runs.listConversations({ agentId: 'a', limit: 1 })).map((x) => x.id)).toEqual([c.id]);
+        expect((await runs.listConversations({ status: 'completed' })).map((x) => x.id)).toEqual([b.id]);
+        const running = await runs.createRun({ conversationId: a.id, agentId: 'a', cause: 'user', status: 'running' });
+        expect(running.startedAt).not.toBeNull();
+        const rejected = await runs.createRun({ conversationId: a.id, agentId: 'a', cause: 'spawn', status: 'rejected', error: 'depth' });
+        expect(rejected).toMatchObject({ status: 'rejected', error: 'depth' });
+        expect(rejected.endedAt).not.toBeNull();
+        await runs.addUsage(running.id, { inputTokens: 5, outputTokens: 1 }, 0.5);
+        await runs.addUsage(running.id, { inputTokens: 5, outputTokens: 1 }, 0.25);
+        expect(await runs.mustGetRun(running.id)).toMatchObject({ inputTokens: 10, outputTokens: 2, costUsd: 0.75 });
+        // A finished run is not started again.
+        await runs.finishRun(running.id, { status: 'completed' });
+        await runs.startRun(running.id, { input: 'again' });
+        expect((await runs.mustGetRun(running.id)).status).toBe('completed');
+        // Prune: ended runs older than the cut go, then completed conversations without runs.
+        const later = Date.now() + 1000;
+        const open = await runs.createRun({ conversationId: b.id, agentId: 'b', cause: 'user' });
+        expect(await runs.prune(later)).toBe(2);
+        expect(await runs.getRun(running.id)).toBeUndefined();
+        expect((await runs.getRun(open.id))?.id).toBe(open.id);
+        await runs.finishRun(open.id, { status: 'cancelled' });
+        await runs.prune(Date.now() + 1000);
+        expect(await runs.getConversation(b.id)).toBeUndefined();
+        expect((await runs.getConversation(a.id))?.id).toBe(a.id);
+      }),
+    );
+
+    it(
+      'groups usage by key in byte order, by UTC day, in [since, until); buckets series in a time zone; ranks conversations',
+      withStores(async ({ runs }) => {
+        const at = (iso: string) => Date.parse(iso);
+        const big = await runs.createConversation({ rootAgentId: 'coder', channel: 'api', title: 'the big one' });
+        const small = await runs.createConversation({ rootAgentId: 'reviewer', channel: 'telegram', title: 'small talk' });
+        const spend = async (conv: string, agent: string, provider: string, team: string | null, channel: string, iso: string, tokens: [number, number], usd: number) => {
+          const run = await runs.createRun({ conversationId: conv, agentId: agent, provider, teamId: team, channel, cause: 'user', status: 'running', createdAt: at(iso) });
+          await runs.finishRun(run.id, { status: 'completed', usage: { inputTokens: tokens[0], outputTokens: tokens[1] }, costUsd: usd });
+        };
+        await spend(big.id, 'coder', 'anthropic', 'dev', 'api', '2026-03-01T08:00:00Z', [100, 10], 1);
+        await spend(big.id, 'coder', 'anthropic', 'dev', 'api', '2026-03-01T23:30:00Z', [200, 20], 2);
+        await spend(big.id, 'Reviewer', 'openai', 'dev', 'api', '2026-03-02T09:00:00Z', [50, 5], 0.5);
+        await spend(small.id, '_bot', 'openai', null, 'telegram', '2026-03-09T09:00:00Z', [1, 1], 0.01);
+        // Byte order ('R' < '_' < 'c'), as SQLite compares text.
+        expect((await runs.usage('agent')).map((r) => [r.key, r.runs, r.inputTokens, r.outputTokens, r.costUsd])).toEqual([
+          ['Reviewer', 1, 50, 5, 0.5],
+          ['_bot', 1, 1, 1, 0.01],
+          ['coder', 2, 300, 30, 3],
+        ]);
+        expect((await runs.usage('team')).map((r) => [r.key, r.runs])).toEqual([
+          ['', 1],
+          ['dev', 3],
+        ]);
+        expect((await runs.usage('provider', { since: at('2026-03-02T00:00:00Z'), until: at('2026-03-09T00:00:00Z') })).map((r) => [r.key, r.runs])).toEqual([['openai', 1]]);
+        // The day a run ended, in UTC (all of them ended now): one key.
+        const days = await runs.usage('day');
+        expect(days).toHaveLength(1);
+        expect(days[0]).toMatchObject({ key: new Date().toISOString().slice(0, 10), runs: 4, inputTokens: 351 });
+        const berlin = bucketBoundaries(at('2026-03-01T00:00:00Z'), at('2026-03-10T00:00:00Z'), 'day', 'Europe/Berlin', 100)!;
+        expect((await runs.usageSeries('agent', berlin.edges)).map((r) => [berlin.labels[r.bucket], r.key, r.runs, r.inputTokens, r.costUsd])).toEqual([
+          ['2026-03-01', 'coder', 1, 100, 1],
+          ['2026-03-02', 'Reviewer', 1, 50, 0.5],
+          ['2026-03-02', 'coder', 1, 200, 2],
+          ['2026-03-09', '_bot', 1, 1, 0.01],
+        ]);
+        const b = bucketBoundaries(at('2026-03-01T00:00:00Z'), at('2026-03-10T00:00:00Z'), 'day', 'UTC', 100)!;
+        expect((await runs.usageSeries('channel', b.edges, { since: at('2026-03-01T12:00:00Z') })).map((r) => [r.bucket, r.key, r.runs])).toEqual([
+          [0, 'api', 1],
+          [1, 'api', 1],
+          [8, 'telegram', 1],
+        ]);
+        expect(await runs.usageSeries('agent', [at('2026-03-01T00:00:00Z')])).toEqual([]);
+        expect((await runs.topConversations({ limit: 10 })).map((c) => [c.title, c.rootAgentId, c.teamId, c.channel, c.runs, c.costUsd])).toEqual([
+          ['the big one', 'coder', null, 'api', 3, 3.5],
+          ['small talk', 'reviewer', null, 'telegram', 1, 0.01],
+        ]);
+        expect((await runs.topConversations({ since: at('2026-03-05T00:00:00Z'), limit: 1 })).map((c) => c.title)).toEqual(['small talk']);
+        expect(await runs.firstRunAt()).toBe(at('2026-03-01T08:00:00Z'));
+        expect(await runs.agentSpend('coder', at('2026-03-01T12:00:00Z'))).toEqual({ tokens: 220, costUsd: 2 });
+        expect(await runs.globalSpend(at('2026-03-05T00:00:00Z'))).toEqual({ tokens: 2, costUsd: 0.01 });
+        expect(await runs.agentSpend('nobody', 0)).toEqual({ tokens: 0, costUsd: 0 });
+      }),
+    );
+
+    it(
+      'answers the orchestrator queries over queue, runs and conversations',
+      withStores(async ({ runs, queries, queue }) => {
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram', senderId: 'u1' });
+        const room = await runs.createConversation({ rootAgentId: 'a', channel: 'chatroom', teamId: 'dev' });
+        const m1 = await queue.enqueue({ kind: 'user', agentId: 'a', conversationId: c.id, channel: 'telegram', content: 'one' });
+        const m2 = await queue.enqueue({ kind: 'user', agentId: 'b', conversationId: c.id, channel: 'telegram', content: 'two' });
+        const m3 = await queue.enqueue({ kind: 'user', agentId: 'a', conversationId: c.id, channel: 'telegram', content: 'three' });
+        expect(await queries.pendingMessagesOf(c.id)).toEqual([m1.id, m2.id, m3.id]);
+        expect(await queries.unfinishedMessages(c.id)).toBe(3);
+        const [batch] = await queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1, policy: () => 'sequential' });
+        expect(batch!.messages.map((m) => m.id)).toEqual([m1.id]);
+        expect(await queries.messageStatus(m1.id)).toBe('processing');
+        expect(await queries.messageStatus('msg_nope')).toBeUndefined();
+        expect(await queries.pendingMessagesOf(c.id)).toEqual([m2.id, m3.id]);
+        // A processing message whose cancel was requested no longer counts.
+        expect((await queue.cancel(m1.id)).state).toBe('cancelling');
+        expect(await queries.unfinishedMessages(c.id)).toBe(2);
+        await queue.cancel(m2.id);
+        expect(await queries.unfinishedMessages(c.id)).toBe(1);
+        const root = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user', messageIds: [m1.id] });
+        const child = await runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'spawn', parentRunId: root.id, depth: 1, status: 'running' });
+        await runs.createRun({ conversationId: c.id, agentId: 'c', cause: 'spawn', parentRunId: root.id, depth: 1, status: 'rejected' });
+        const other = await runs.createRun({ conversationId: room.id, agentId: 'a', cause: 'chatroom' });
+        expect((await queries.openRunsOf(c.id)).map((r) => [r.id, r.status, r.depth])).toEqual([
+          [child.id, 'running', 1],
+          [root.id, 'queued', 0],
+        ]);
+        expect((await queries.openRunsOf(c.id))[1]).toEqual({ id: root.id, conversationId: c.id, parentRunId: null, depth: 0, agentId: 'a', cause: 'user', status: 'queued', messageIds: [m1.id] });
+        expect((await queries.openRuns()).map((r) => r.id)).toEqual([root.id, child.id, other.id]);
+        expect(await queries.spawnedChildren(root.id)).toEqual({ total: 1, running: 1 });
+        expect(await queries.recentConversationsOf('telegram', 'u1', 0)).toEqual([c.id]);
+        expect(await queries.recentConversationsOf('telegram', 'u1', Date.now() + 1000)).toEqual([]);
+        expect(await queries.activeRoomConversation('dev')).toBe(room.id);
+        expect(await queries.activeRoomConversation('ops')).toBeUndefined();
+        expect(await queries.activeStartedBefore(Date.now() + 1000, 10)).toEqual([c.id, room.id]);
+        await runs.updateConversation(room.id, { status: 'completed' });
+        expect(await queries.activeRoomConversation('dev')).toBeUndefined();
+        expect(await queries.activeStartedBefore(Date.now() + 1000, 10)).toEqual([c.id]);
+      }),
+    );
+
+    it(
+      'keeps steering of open runs (upsert, delete) and drops that of ended runs at load',
+      withStores(async ({ runs, steering }) => {
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        const open = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+        const ended = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+        const gone = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+        await steering.save(open.id, { paused: false, injected: ['x'], applied: [] });
+        await steering.save(open.id, { paused: true, injected: ['x', 'y'], redirect: 'go left', applied: ['z'], appliedRedirect: 'r' });
+        await steering.save(ended.id, { paused: true, injected: [], applied: [] });
+        await steering.save(gone.id, { paused: true, injected: [], applied: [] });
+        await steering.delete(gone.id);
+        await runs.finishRun(ended.id, { status: 'failed' });
+        const loaded = await steering.loadOpen();
+        expect([...loaded.entries()]).toEqual([[open.id, { paused: true, injected: ['x', 'y'], redirect: 'go left', applied: ['z'], appliedRedirect: 'r' }]]);
+        await runs.finishRun(open.id, { status: 'completed' });
+        expect((await steering.loadOpen()).size).toBe(0);
+      }),
+    );
+
+    it(
+      'agent sessions keep the instructions hash of the same provider session, forget it for a new one; reset by keys; prune; agent history pages',
+      withStores(async ({ agentSessions, agentMessages }) => {
+        await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's1', user: 'u', assistant: 'a', instructionsHash: 'h1' });
+        expect((await agentSessions.recordTurn('a', 'k1', { provider: 'codex', user: 'u', assistant: 'a' })).instructionsHash).toBe('h1');
+        expect(await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's2', user: 'u', assistant: 'a' })).toMatchObject({ sessionId: 's2', instructionsHash: '', turns: 3 });
+        expect(await agentSessions.get('a', 'k1')).toMatchObject({ sessionId: 's2', turns: 3, provider: 'codex' });
+        expect((await agentSessions.get('a', 'k1'))!.transcript).toHaveLength(6);
+        await agentSessions.recordTurn('b', 'k1', { provider: 'claude', user: 'u', assistant: 'a' });
+        await agentSessions.recordTurn('a', 'k2', { provider: 'claude', user: 'u', assistant: 'a' });
+        expect((await agentSessions.list('a')).map((x) => x.sessionKey).sort()).toEqual(['k1', 'k2']);
+        expect(await agentSessions.resetKeys([])).toBe(0);
+        expect(await agentSessions.resetKeys(['k1', 'k9'])).toBe(2);
+        expect(await agentSessions.reset('a', 'k2')).toBe(1);
+        expect(await agentSessions.reset('a', 'k2')).toBe(0);
+        await agentSessions.recordTurn('a', 'k3', { provider: 'claude', user: 'u', assistant: 'a' });
+        expect(await agentSessions.prune(Date.now() - 60_000)).toBe(0);
+        expect(await agentSessions.prune(Date.now() + 60_000, 1)).toBe(1);
+        const ids: number[] = [];
+        for (let i = 0; i < 5; i++) ids.push(await agentMessages.append({ agentId: 'a', role: i % 2 ? 'assistant' : 'user', channel: 'api', content: `m${i}`, runId: 'run_1' }));
+        await agentMessages.append({ agentId: 'b', role: 'user', channel: 'api', content: 'other' });
+        expect((await agentMessages.list('a', { limit: 2 })).map((m) => m.content)).toEqual(['m3', 'm4']);
+        expect((await agentMessages.list('a', { beforeId: ids[3]!, limit: 2 })).map((m) => m.content)).toEqual(['m1', 'm2']);
+        expect((await agentMessages.list('a', { sinceId: ids[0]!, limit: 2 })).map((m) => m.content)).toEqual(['m1', 'm2']);
+        expect((await agentMessages.list('a'))[0]).toMatchObject({ id: ids[0], agentId: 'a', role: 'user', channel: 'api', sender: '', messageId: null, runId: 'run_1', conversationId: null });
+        expect(await agentMessages.prune(Date.now() + 60_000, 2)).toBe(6);
+        expect(await agentMessages.list('a')).toEqual([]);
+      }),
+    );
+
+    it(
+      'a rolled-back transaction leaves no conversation, run, session, default, steering or message behind, and no message.enqueued event',
+      withStores(async (stores) => {
+        const before = await stores.events.lastId();
+        let ids: { conversation: string; run: string; message: string } | undefined;
+        await expect(
+          stores.transaction(async (tx) => {
+            const c = await tx.stores.runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+            const r = await tx.stores.runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+            // Reads inside the transaction see its writes.
+            expect((await tx.stores.runs.mustGetRun(r.id)).conversationId).toBe(c.id);
+            expect(await tx.stores.queries.openRunsOf(c.id)).toHaveLength(1);
+            await tx.stores.steering.save(r.id, { paused: true, injected: [], applied: [] });
+            await tx.stores.agentSessions.recordTurn('a', 'k', { provider: 'claude', user: 'u', assistant: 'a' });
+            await tx.stores.agentMessages.append({ agentId: 'a', role: 'user', channel: 'api', content: 'x' });
+            await tx.stores.senderDefaults.set('api', 'u1', 'a');
+            const m = await tx.stores.queue.enqueue({ kind: 'user', agentId: 'a', conversationId: c.id, channel: 'api', content: 'x', runId: r.id });
+            expect((await tx.stores.queue.get(m.id))?.status).toBe('pending');
+            ids = { conversation: c.id, run: r.id, message: m.id };
+            throw new Error('roll back');
+          }),
+        ).rejects.toThrow('roll back');
+        expect(await stores.runs.getConversation(ids!.conversation)).toBeUndefined();
+        expect(await stores.runs.getRun(ids!.run)).toBeUndefined();
+        expect((await stores.steering.loadOpen()).size).toBe(0);
+        expect(await stores.agentSessions.get('a', 'k')).toBeUndefined();
+        expect(await stores.agentMessages.list('a')).toEqual([]);
+        expect(await stores.senderDefaults.get('api', 'u1')).toBeUndefined();
+        expect(await stores.queue.get(ids!.message)).toBeUndefined();
+        expect(await stores.queue.counts()).toMatchObject({ pending: 0 });
+        expect(await stores.events.readSince(before)).toEqual([]);
+        // Committed: the message and its event are there.
+        const m = await stores.transaction(async (tx) => tx.stores.queue.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c1', channel: 'api', content: 'y' }));
+        expect((await stores.queue.get(m.id))?.status).toBe('pending');
+        expect((await stores.events.readSince(before)).map((e) => [e.type, e.data])).toEqual([['message.enqueued', { messageId: m.id, kind: 'user', channel: 'api', teamId: null }]]);
+      }),
+    );
+
+    it(
+      'the queue records a retry and a dead letter as events; completion effects write through tx.stores and a throwing one undoes only its item',
+      withStores(async (stores) => {
+        const { queue, runs, events } = stores;
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        const start = await events.lastId();
+        await queue.enqueue({ kind: 'user', agentId: 'a', conversationId: c.id, channel: 'api', content: 'x', maxAttempts: 2 });
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          const [b] = await queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1, now: Date.now() + attempt * 3_600_000 });
+          await queue.fail(
+            'w',
+            b!.messages.map((m) => m.id),
+            { kind: 'retryable', error: `boom ${attempt}` },
+          );
+        }
+        const types = (await events.readSince(start)).map((e) => [e.type, (e.data as { attempts?: number }).attempts ?? null]);
+        expect(types).toEqual([
+          ['message.enqueued', null],
+          ['queue.retry', 1],
+          ['queue.dead', 2],
+        ]);
+        const ok = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user', status: 'running' });
+        const bad = await runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'user', status: 'running' });
+        await queue.enqueue({ kind: 'user', agentId: 'a', conversationId: c.id, channel: 'api', content: 'ok' });
+        await queue.enqueue({ kind: 'user', agentId: 'b', conversationId: c.id, channel: 'api', content: 'bad' });
+        const batches = await queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 2 });
+        expect(batches).toHaveLength(2);
+        const byAgent = new Map(batches.map((b) => [b.agentId, b.messages.map((m) => m.id)]));
+        // Written so that it runs on both backends: SQLite's stores return plain values, PostgreSQL's promises.
+        const finish = (runId: string, fail: boolean) => (tx: Parameters<NonNullable<Parameters<typeof queue.complete>[2]>>[0]) => {
+          const done = tx.stores.runs.finishRun(runId, { status: 'completed', output: 'done' });
+          if (done instanceof Promise) {
+            return done.then(() => {
+              if (fail) throw new Error('effect failed');
+            });
+          }
+          if (fail) throw new Error('effect failed');
+        };
+        const results = await queue.completeMany([
+          { owner: 'w', ids: byAgent.get('a')!, effects: finish(ok.id, false) },
+          { owner: 'w', ids: byAgent.get('b')!, effects: finish(bad.id, true) },
+        ]);
+        expect(results.map((e) => e?.message)).toEqual([undefined, 'effect failed']);
+        expect((await runs.mustGetRun(ok.id)).status).toBe('completed');
+        expect((await runs.mustGetRun(bad.id)).status).toBe('running');
+        expect((await queue.get(byAgent.get('a')![0]!))?.status).toBe('completed');
+        expect((await queue.get(byAgent.get('b')![0]!))?.status).toBe('processing');
       }),
     );
   });

@@ -18,15 +18,24 @@
  * - Completions: one transaction for a group (`completeMany`): the rows are locked and checked
  *   first; items without effects are completed by one statement, items with effects each in a
  *   savepoint with their effects, so a lost lease or a throwing effect fails only its item.
+ * - Scopes: a store runs over a `PgScope`, the pool or an open transaction (`tx.stores.queue`
+ *   of `openPgStores`): an enqueue, cancel or completion there is part of that transaction, and
+ *   its NOTIFY is delivered only if it commits. What is process-wide lives in `PgQueueHub`, one
+ *   per process and schema (the pool, the LISTEN connection, the wake-up listeners): claims
+ *   always run on the pool in their own short transaction (the claim function holds advisory
+ *   locks and commits with `synchronous_commit = off`, which must not spread to a caller's
+ *   transaction), and wake-ups of this process's listeners run after the commit.
+ * - Events: given `eventsOf`, `message.enqueued`, `queue.retry` and `queue.dead` are appended to
+ *   the event log of the same scope, in the same transaction, as the SQLite store does.
  */
-import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
+import type { EventLogApi } from '../storage/interfaces.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
-import type { Awaitable } from '../storage/transaction.ts';
-import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { deleteInBatches, PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
+import { NO_STORES, PgStoreTransaction, type PgStoresOf } from '../storage/pg/transaction.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
 import type {
   BackoffPolicy,
   CancelOutcome,
@@ -45,7 +54,7 @@ import type {
   QueueStore,
   RecoveredLease,
 } from './types.ts';
-import { defaultReason, emptyCounts, toQueueMessage } from './message-row.ts';
+import { chargeExpired, emptyCounts, enqueuedEvent, leaseLost, settleFailure, toQueueMessage } from './message-row.ts';
 
 export interface PgQueueStoreOptions {
   /** The schema holding the tables (created by `migratePg`). Default `tinyagi`. */
@@ -53,6 +62,16 @@ export interface PgQueueStoreOptions {
   defaultMaxAttempts?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
+}
+
+/** Where one store object runs (`openPgStores` makes one per transaction over a shared hub). */
+export interface PgQueueScopeOptions {
+  /** Default: the hub's pool (each method its own transaction). */
+  scope?: PgScope;
+  /** The event log of a scope: the queue's events are appended there, in the same transaction. */
+  eventsOf?: (scope: PgScope) => EventLogApi;
+  /** The stores of a scope, which completion effects write through (`tx.stores`). */
+  storesOf?: PgStoresOf;
 }
 
 /** A `SELECT *` row of `messages` as node-postgres returns it (int8 parsed as numbers below). */
@@ -96,19 +115,6 @@ interface PgMessageRow {
  * see the same oldest-first list and take the first agents; the rest go to the next in line.
  */
 const CLAIM_SLACK = 8;
-const INT8 = 20;
-const NUMERIC = 1700;
-
-// ms timestamps and seq are bigint: read them as numbers (safe below 2^53); the rest as pg does.
-const types = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format ?? 'text');
-  },
-};
-
-type Queryable = Pick<PoolClient, 'query'>;
-
 /** Rows of the pending backlog, in seq order, the claim's first read looks at. */
 const HEAD_WINDOW = 256;
 
@@ -159,73 +165,140 @@ const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[],
   SELECT item, id FROM bad
   UNION ALL SELECT -1, NULL FROM (SELECT 1 FROM u LIMIT 1) x`;
 
-export class PgQueueStore implements QueueStore {
-  readonly #pool: Pool;
-  readonly #schema: string;
-  readonly #t: string;
-  readonly #channel: string;
-  readonly #candidatesSql: string;
-  readonly #windowSql: string;
-  readonly #completeSql: string;
-  readonly #backoff: BackoffPolicy;
-  readonly #defaultMaxAttempts: number;
-  readonly #random: () => number;
+/**
+ * What every `PgQueueStore` of one process and schema shares: the pool claims run on, the
+ * statements, the policy, and the LISTEN connection with this process's wake-up listeners.
+ */
+export class PgQueueHub {
+  readonly pool: Pool;
+  /** The pool as a scope (claims, and stores made without a scope). */
+  readonly poolScope: PgPoolScope;
+  readonly schema: string;
+  readonly table: string;
+  readonly channel: string;
+  readonly candidatesSql: string;
+  readonly windowSql: string;
+  readonly completeSql: string;
+  readonly backoff: BackoffPolicy;
+  readonly defaultMaxAttempts: number;
+  readonly random: () => number;
   readonly #wakeListeners = new Set<() => void>();
   #listener: PoolClient | undefined;
   /** Set while the LISTEN is being set up: writes wait for it, so no notification is missed. */
-  #listening: Promise<void> | undefined;
+  listening: Promise<void> | undefined;
   #closed = false;
 
   constructor(pool: Pool, options: PgQueueStoreOptions = {}) {
-    this.#pool = pool;
-    this.#schema = options.schema ?? 'tinyagi';
-    this.#t = `${pgIdent(this.#schema)}.messages`;
-    this.#channel = `tinyagi_queue_${this.#schema}`.slice(0, 63);
-    this.#candidatesSql = CANDIDATES_SQL(this.#t);
-    this.#windowSql = WINDOW_CANDIDATES_SQL(this.#t);
-    this.#completeSql = COMPLETE_SQL(this.#t);
-    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
-    this.#random = options.random ?? Math.random;
+    this.pool = pool;
+    this.schema = options.schema ?? 'tinyagi';
+    this.poolScope = new PgPoolScope(pool, this.schema);
+    this.table = `${pgIdent(this.schema)}.messages`;
+    this.channel = `tinyagi_queue_${this.schema}`.slice(0, 63);
+    this.candidatesSql = CANDIDATES_SQL(this.table);
+    this.windowSql = WINDOW_CANDIDATES_SQL(this.table);
+    this.completeSql = COMPLETE_SQL(this.table);
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
+    this.random = options.random ?? Math.random;
   }
 
-  async #q<R extends QueryResultRow>(c: Queryable, text: string, values: unknown[] = []): Promise<R[]> {
-    const res = await c.query<R>({ text, values, types });
-    return res.rows;
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener);
+    this.#relisten();
+    return () => this.#wakeListeners.delete(listener);
   }
 
   /**
-   * A named statement (prepared once per connection). Only for statements whose plan does not
-   * depend on the table's size (the claim function's call): a generic plan made while the table
-   * was small would keep sequential scans as it grows.
+   * Completions wake this process's listeners only, not other processes: the worker that
+   * completed has a free slot and claims at once (the freed agent's next message is among the
+   * oldest heads), while a NOTIFY would make every worker process claim after every completion.
+   * Another process picks up a freed agent at its next wake-up or sweep (`queue.sweep_ms`).
+   */
+  wakeLocal(): void {
+    for (const listener of this.#wakeListeners) listener();
+  }
+
+  async #listen(): Promise<void> {
+    const client = await this.pool.connect();
+    client.on('notification', (n) => {
+      if (n.channel === this.channel) this.wakeLocal();
+    });
+    // A lost connection (server restart, network) must not crash the process: drop the client,
+    // wake the listeners (something may have been missed) and listen again on a new one.
+    client.on('error', () => {
+      if (this.#listener !== client) return;
+      this.#listener = undefined;
+      client.release(true);
+      this.wakeLocal();
+      if (!this.#closed && this.#wakeListeners.size > 0) setTimeout(() => this.#relisten(), 1000).unref();
+    });
+    await client.query(`LISTEN ${pgIdent(this.channel)}`);
+    this.#listener = client;
+  }
+
+  #relisten(): void {
+    if (this.#closed || this.#listener || this.listening) return;
+    this.listening = this.#listen()
+      .catch(() => {
+        setTimeout(() => this.#relisten(), 1000).unref();
+      })
+      .finally(() => {
+        this.listening = undefined;
+      });
+  }
+
+  /** Stops listening (the pool stays the caller's). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.listening) await this.listening.catch(() => {});
+    const l = this.#listener;
+    this.#listener = undefined;
+    if (l) {
+      await l.query(`UNLISTEN ${pgIdent(this.channel)}`).catch(() => {});
+      l.release();
+    }
+  }
+}
+
+export class PgQueueStore implements QueueStore {
+  readonly hub: PgQueueHub;
+  readonly #scope: PgScope;
+  readonly #t: string;
+  readonly #eventsOf: ((scope: PgScope) => EventLogApi) | undefined;
+  readonly #storesOf: PgStoresOf;
+
+  /** Over `pool` (a hub of its own) or over a shared `hub`; `options.scope` binds it to a transaction. */
+  constructor(pool: Pool | PgQueueHub, options: PgQueueStoreOptions & PgQueueScopeOptions = {}) {
+    this.hub = pool instanceof PgQueueHub ? pool : new PgQueueHub(pool, options);
+    this.#scope = options.scope ?? this.hub.poolScope;
+    this.#t = this.hub.table;
+    this.#eventsOf = options.eventsOf;
+    this.#storesOf = options.storesOf ?? NO_STORES;
+  }
+
+  /** Writes wait while the LISTEN is being set up, so nothing committed after `onWake` returns is missed. */
+  async #ready(): Promise<void> {
+    if (this.hub.listening) await this.hub.listening;
+  }
+
+  /**
+   * A named statement on the pool (prepared once per connection). Only for statements whose plan
+   * does not depend on the table's size (the claim function's call): a generic plan made while
+   * the table was small would keep sequential scans as it grows.
    */
   async #prepared<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    const res = await this.#pool.query<R>({ name: `tq_${name}_${this.#schema}`, text, values, types });
+    const res = await this.hub.pool.query<R>({ name: `tq_${name}_${this.hub.schema}`, text, values, types: pgTypes });
     return res.rows;
   }
 
-  async #rows<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return this.#q<R>(this.#pool, text, values);
+  #notify(c: PgScope): Promise<unknown> {
+    return c.query('SELECT pg_notify($1, $2)', [this.hub.channel, '']);
   }
 
-  async #inTx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    if (this.#listening) await this.#listening;
-    const c = await this.#pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
-
-  #notify(c: Queryable): Promise<unknown> {
-    return c.query('SELECT pg_notify($1, $2)', [this.#channel, '']);
+  /** Several statements as one unit: a transaction over the pool, a savepoint inside one. */
+  async #atomic<T>(fn: (c: PgScope) => Promise<T>): Promise<T> {
+    await this.#ready();
+    return this.#scope.transaction(fn);
   }
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
@@ -234,12 +307,24 @@ export class PgQueueStore implements QueueStore {
 
   async enqueueMany(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
     if (inputs.length === 0) return [];
-    if (this.#listening) await this.#listening;
+    await this.#ready();
+    const eventsOf = this.#eventsOf;
+    // Without an event log the insert and its notification are one statement.
+    if (!eventsOf) return this.#insert(this.#scope, inputs);
+    return this.#scope.transaction(async (c) => {
+      const results = await this.#insert(c, inputs);
+      const events = eventsOf(c);
+      for (const [k, r] of results.entries()) if (r.created) await events.append(enqueuedEvent(inputs[k]!, r.id));
+      return results;
+    });
+  }
+
+  async #insert(c: PgScope, inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
     const now = Date.now();
     const ids = inputs.map((i) => i.id ?? newId('msg'));
     const col = <T>(f: (i: EnqueueInput) => T) => inputs.map(f);
-    // One statement (autocommit): the insert and its notification commit together.
-    const inserted = await this.#rows<{ seq: number; id: string }>(
+    // The insert and its notification in one statement (delivered when it commits).
+    const inserted = await c.query<{ seq: number; id: string }>(
       `WITH ins AS (
         INSERT INTO ${this.#t} (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
         SELECT id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments::jsonb, meta::jsonb, 'pending', max_attempts, available_at, idempotency_key, $20, $20
@@ -266,29 +351,24 @@ export class PgQueueStore implements QueueStore {
         col((i) => i.content),
         col((i) => JSON.stringify(i.attachments ?? [])),
         col((i) => JSON.stringify(i.meta ?? {})),
-        col((i) => i.maxAttempts ?? this.#defaultMaxAttempts),
+        col((i) => i.maxAttempts ?? this.hub.defaultMaxAttempts),
         col((i) => i.availableAt ?? now),
         col((i) => i.idempotencyKey ?? null),
         now,
-        this.#channel,
+        this.hub.channel,
       ],
     );
     const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
-    const results: EnqueueResult[] = [];
-    const missing: string[] = [];
-    inputs.forEach((input, k) => {
-      const seq = seqOf.get(ids[k]!);
-      if (seq !== undefined) results.push({ id: ids[k]!, seq, created: true, conversationId: input.conversationId });
-      else missing.push(input.idempotencyKey!);
-    });
-    if (missing.length === 0) return results;
+    const missing = inputs.flatMap((input, k) => (seqOf.has(ids[k]!) ? [] : [input.idempotencyKey!]));
     const existing = new Map(
-      (
-        await this.#rows<{ seq: number; id: string; conversation_id: string; idempotency_key: string }>(
-          `SELECT seq, id, conversation_id, idempotency_key FROM ${this.#t} WHERE idempotency_key = ANY($1::text[])`,
-          [missing],
-        )
-      ).map((r) => [r.idempotency_key, r]),
+      missing.length === 0
+        ? []
+        : (
+            await c.query<{ seq: number; id: string; conversation_id: string; idempotency_key: string }>(
+              `SELECT seq, id, conversation_id, idempotency_key FROM ${this.#t} WHERE idempotency_key = ANY($1::text[])`,
+              [missing],
+            )
+          ).map((r) => [r.idempotency_key, r]),
     );
     return inputs.map((input, k) => {
       const seq = seqOf.get(ids[k]!);
@@ -298,9 +378,11 @@ export class PgQueueStore implements QueueStore {
     });
   }
 
+  /** Always on the pool, in the claim's own transaction (see the header), whatever this store's scope. */
   async claim(options: ClaimOptions): Promise<ClaimedBatch[]> {
     if (options.maxAgents <= 0) return [];
-    if (this.#listening) await this.#listening;
+    await this.#ready();
+    const pool = this.hub.poolScope;
     const now = options.now ?? Date.now();
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     const skip = [...(options.skipAgents ?? [])];
@@ -310,23 +392,23 @@ export class PgQueueStore implements QueueStore {
     // A read (autocommit, no lock): the agents whose head is available and who are not busy,
     // oldest head first. A worker with nothing to claim stops here.
     const limit = want * 3 + CLAIM_SLACK;
-    const [first] = await this.#rows<{ n: number; agents: string[] }>(this.#windowSql, [skip, now, limit, only]);
+    const [first] = await pool.query<{ n: number; agents: string[] }>(this.hub.windowSql, [skip, now, limit, only]);
     let agents = first?.agents ?? [];
     if (agents.length < limit && (first?.n ?? 0) >= HEAD_WINDOW) {
-      agents = (await this.#rows<{ agent_id: string }>(this.#candidatesSql, [skip, now, limit, only])).map((r) => r.agent_id);
+      agents = (await pool.query<{ agent_id: string }>(this.hub.candidatesSql, [skip, now, limit, only])).map((r) => r.agent_id);
     }
     if (agents.length === 0) return [];
     const limits = agents.map((a) => ((options.policy?.(a) ?? 'collect') === 'collect' ? collectLimit : 1));
     // The claim itself: one call of tinyagi_claim (drizzle-pg/0001): advisory lock per agent,
     // the busy check and the head's FOR UPDATE SKIP LOCKED under it, then the update.
-    const rows = await this.#prepared<PgMessageRow>('claim', `SELECT * FROM ${pgIdent(this.#schema)}.tinyagi_claim($1::text[], $2::int[], $3, $4, $5, $6, $7)`, [
+    const rows = await this.#prepared<PgMessageRow>('claim', `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim($1::text[], $2::int[], $3, $4, $5, $6, $7)`, [
       agents,
       limits,
       want,
       now,
       options.owner,
       now + options.leaseMs,
-      this.#schema,
+      this.hub.schema,
     ]);
     const order = new Map(agents.map((a, k) => [a, k]));
     rows.sort((x, y) => order.get(x.agent_id)! - order.get(y.agent_id)! || x.seq - y.seq);
@@ -341,7 +423,7 @@ export class PgQueueStore implements QueueStore {
 
   async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<LeaseRenewal> {
     const now = Date.now();
-    const rows = await this.#rows<{ id: string; cancel_requested: boolean }>(
+    const rows = await this.#scope.query<{ id: string; cancel_requested: boolean }>(
       `UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING id, cancel_requested`,
       [now + leaseMs, now, ids, owner],
     );
@@ -350,12 +432,13 @@ export class PgQueueStore implements QueueStore {
   }
 
   async release(owner: string, ids: readonly string[]): Promise<void> {
+    await this.#ready();
     const now = Date.now();
-    await this.#rows(
+    await this.#scope.query(
       `WITH r AS (UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = GREATEST(0, attempts - 1), available_at = $1, updated_at = $1
         WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 AND NOT cancel_requested RETURNING 1)
       SELECT pg_notify($4, '') FROM (SELECT 1 FROM r LIMIT 1) x`,
-      [now, ids, owner, this.#channel],
+      [now, ids, owner, this.hub.channel],
     );
   }
 
@@ -368,6 +451,7 @@ export class PgQueueStore implements QueueStore {
   async completeMany(items: readonly CompletionInput[]): Promise<Array<Error | undefined>> {
     if (items.length === 0) return [];
     const now = Date.now();
+    const wake = () => this.hub.wakeLocal();
     if (items.every((item) => !item.effects)) {
       // No effects: one statement, one round trip, one commit for the whole group.
       const ids: string[] = [];
@@ -380,21 +464,20 @@ export class PgQueueStore implements QueueStore {
           nums.push(k);
         }
       }
-      const bad = new Map((await this.#rows<{ item: number; id: string }>(this.#completeSql, [ids, owners, nums, now])).map((r) => [r.item, r.id]));
-      if (bad.size < items.length) this.#wakeLocal();
+      const bad = new Map((await this.#scope.query<{ item: number; id: string }>(this.hub.completeSql, [ids, owners, nums, now])).map((r) => [r.item, r.id]));
+      if (bad.size < items.length) this.#scope.afterCommit(wake);
       return items.map((item, k) => {
         const lost = bad.get(k);
         return lost === undefined ? undefined : lostLease(lost, item.owner);
       });
     }
-    const after: Array<() => void> = [];
-    const results = await this.#inTx(async (c) => {
+    return this.#scope.transaction(async (c) => {
       const allIds = items.flatMap((i) => i.ids);
       // Lock every row first (the newest version: a lease lost meanwhile is seen).
       const held = new Map(
-        (
-          await this.#q<{ id: string; lease_owner: string | null; status: string }>(c, `SELECT id, lease_owner, status FROM ${this.#t} WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE`, [allIds])
-        ).map((r) => [r.id, r]),
+        (await c.query<{ id: string; lease_owner: string | null; status: string }>(`SELECT id, lease_owner, status FROM ${this.#t} WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE`, [allIds])).map(
+          (r) => [r.id, r],
+        ),
       );
       const out: Array<Error | undefined> = items.map((item) => {
         const lost = item.ids.find((id) => {
@@ -403,35 +486,31 @@ export class PgQueueStore implements QueueStore {
         });
         return lost === undefined ? undefined : lostLease(lost, item.owner);
       });
+      const completeSql = `UPDATE ${this.#t} SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $1, updated_at = $1 WHERE id = ANY($2::text[])`;
       const plain = items.filter((item, k) => out[k] === undefined && !item.effects).flatMap((item) => item.ids);
-      if (plain.length > 0) {
-        await this.#q(c, `UPDATE ${this.#t} SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $1, updated_at = $1 WHERE id = ANY($2::text[])`, [now, plain]);
-      }
-      let savepoints = 0;
+      if (plain.length > 0) await c.query(completeSql, [now, plain]);
+      // Each item with effects in its own savepoint: a throwing effect undoes only its item
+      // (its writes and its after-commit callbacks).
       for (const [k, item] of items.entries()) {
         if (out[k] !== undefined || !item.effects) continue;
-        const tx = new PgTransaction(c, () => `q${savepoints++}`);
         try {
-          await tx.savepoint(async (inner) => {
-            await this.#q(c, `UPDATE ${this.#t} SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $1, updated_at = $1 WHERE id = ANY($2::text[])`, [now, item.ids]);
-            await item.effects!(inner);
+          await c.transaction(async (inner) => {
+            await inner.query(completeSql, [now, item.ids]);
+            await item.effects!(new PgStoreTransaction(inner as PgTxScope, this.#storesOf));
           });
-          after.push(...tx.callbacks);
         } catch (err) {
           out[k] = err instanceof Error ? err : new Error(String(err));
         }
       }
+      if (out.some((e) => e === undefined)) c.afterCommit(wake);
       return out;
     });
-    for (const cb of after) cb();
-    if (results.some((e) => e === undefined)) this.#wakeLocal();
-    return results;
   }
 
   async fail(owner: string, ids: readonly string[], input: FailInput): Promise<FailOutcome[]> {
     const now = input.now ?? Date.now();
-    return this.#inTx(async (c) => {
-      const rows = await this.#q<PgMessageRow>(c, `SELECT * FROM ${this.#t} WHERE id = ANY($1::text[]) AND status = 'processing' AND lease_owner = $2 ORDER BY seq FOR UPDATE`, [ids, owner]);
+    return this.#atomic(async (c) => {
+      const rows = await c.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE id = ANY($1::text[]) AND status = 'processing' AND lease_owner = $2 ORDER BY seq FOR UPDATE`, [ids, owner]);
       const out: FailOutcome[] = [];
       for (const row of rows) out.push(await this.#settleFailure(c, row, input, now, ids.length > 1));
       if (out.length > 0) await this.#notify(c);
@@ -439,73 +518,55 @@ export class PgQueueStore implements QueueStore {
     });
   }
 
-  /** Decides what a failed or expired processing row becomes (the SQLite store's rules). */
-  async #settleFailure(c: Queryable, row: PgMessageRow, input: FailInput, now: number, isolate: boolean): Promise<FailOutcome> {
-    if (row.cancel_requested) {
-      await this.#q(c, `UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2 WHERE seq = $3`, [
-        row.last_error ?? 'cancelled',
+  /** Writes what a failed or expired processing row becomes (message-row.ts's rules) and its event. */
+  async #settleFailure(c: PgScope, row: PgMessageRow, input: FailInput, now: number, isolate: boolean): Promise<FailOutcome> {
+    const settled = settleFailure(row, input, now, isolate, this.hub.backoff, this.hub.random);
+    if (settled.status === 'cancelled') {
+      await c.query(`UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2 WHERE seq = $3`, [
+        settled.lastError,
         now,
         row.seq,
       ]);
-      return { id: row.id, status: 'cancelled', attempts: row.attempts, availableAt: row.available_at };
+      return settled.outcome;
     }
-    let attempts = row.attempts;
-    let waits = row.rate_limit_waits;
-    let delay: number;
-    if (input.kind === 'rate_limited' && waits < this.#backoff.maxRateLimitWaits) {
-      attempts = Math.max(0, attempts - 1);
-      waits += 1;
-      delay = Math.max(input.retryAfterMs ?? 0, backoffDelay(waits, this.#backoff, this.#random));
-    } else {
-      delay = Math.max(input.retryAfterMs ?? 0, backoffDelay(attempts, this.#backoff, this.#random));
-    }
-    const exhausted = input.kind === 'permanent' || (input.kind !== 'rate_limited' && attempts >= row.max_attempts) || (input.kind === 'rate_limited' && waits === row.rate_limit_waits);
-    const failure = input.reason ?? defaultReason(input.kind);
-    if (exhausted) {
-      const gaveUp = input.kind === 'rate_limited' ? `still rate limited after ${waits} wait${waits === 1 ? '' : 's'}` : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
-      const reason = input.kind === 'permanent' ? input.error : `${input.error} (${gaveUp})`;
-      await this.#q(
-        c,
+    if (settled.status === 'dead') {
+      await c.query(
         `UPDATE ${this.#t} SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, attempts = $1, last_error = $2, last_failure = $3, finished_at = $4, updated_at = $4 WHERE seq = $5`,
-        [attempts, reason, failure, now, row.seq],
+        [settled.outcome.attempts, settled.reason, settled.failure, now, row.seq],
       );
-      return { id: row.id, status: 'dead', attempts, availableAt: row.available_at };
+    } else {
+      await c.query(
+        `UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = $1, attempts = $2, rate_limit_waits = $3, last_error = $4, last_failure = $5, solo = $6, updated_at = $7 WHERE seq = $8`,
+        [settled.outcome.availableAt, settled.outcome.attempts, settled.waits, settled.error, settled.failure, settled.solo, now, row.seq],
+      );
     }
-    const availableAt = now + delay;
-    await this.#q(
-      c,
-      `UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = $1, attempts = $2, rate_limit_waits = $3, last_error = $4, last_failure = $5, solo = $6, updated_at = $7 WHERE seq = $8`,
-      [availableAt, attempts, waits, input.error, failure, isolate || row.solo, now, row.seq],
-    );
-    return { id: row.id, status: 'pending', attempts, availableAt };
+    await this.#eventsOf?.(c).append(settled.event);
+    return settled.outcome;
   }
 
   async finishCancelled(owner: string, ids: readonly string[], reason: string): Promise<void> {
+    await this.#ready();
     const now = Date.now();
-    await this.#rows(
+    await this.#scope.query(
       `WITH r AS (UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2
         WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING 1)
       SELECT pg_notify($5, '') FROM (SELECT 1 FROM r LIMIT 1) x`,
-      [reason, now, ids, owner, this.#channel],
+      [reason, now, ids, owner, this.hub.channel],
     );
   }
 
   async cancel(id: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
     const now = Date.now();
-    return this.#inTx(async (c) => {
-      const [row] = await this.#q<{ status: MessageStatus }>(c, `SELECT status FROM ${this.#t} WHERE id = $1 FOR UPDATE`, [id]);
+    return this.#atomic(async (c) => {
+      const [row] = await c.query<{ status: MessageStatus }>(`SELECT status FROM ${this.#t} WHERE id = $1 FOR UPDATE`, [id]);
       if (!row) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${id}.`);
       if (row.status === 'pending') {
-        await this.#q(c, `UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2 WHERE id = $3`, [
-          reason,
-          now,
-          id,
-        ]);
+        await c.query(`UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2 WHERE id = $3`, [reason, now, id]);
         await this.#notify(c);
         return { id, state: 'cancelled', status: 'cancelled' };
       }
       if (row.status === 'processing') {
-        await this.#q(c, `UPDATE ${this.#t} SET cancel_requested = true, last_error = $1, updated_at = $2 WHERE id = $3`, [reason, now, id]);
+        await c.query(`UPDATE ${this.#t} SET cancel_requested = true, last_error = $1, updated_at = $2 WHERE id = $3`, [reason, now, id]);
         return { id, state: 'cancelling', status: 'processing' };
       }
       return { id, state: 'not_cancellable', status: row.status };
@@ -513,26 +574,15 @@ export class PgQueueStore implements QueueStore {
   }
 
   async recoverExpiredLeases(now = Date.now()): Promise<RecoveredLease[]> {
-    const any = await this.#rows(`SELECT 1 FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 LIMIT 1`, [now]);
+    const any = await this.#scope.query(`SELECT 1 FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 LIMIT 1`, [now]);
     if (any.length === 0) return [];
-    return this.#inTx(async (c) => {
+    return this.#atomic(async (c) => {
       // SKIP LOCKED: rows another node is recovering (or completing) right now are its business.
-      const rows = await this.#q<PgMessageRow>(c, `SELECT * FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`, [now]);
-      const batchSize = new Map<string, number>();
-      const batchKey = (r: PgMessageRow) => `${r.lease_owner}\u0000${r.agent_id}\u0000${r.lease_expires_at}`;
-      for (const r of rows) batchSize.set(batchKey(r), (batchSize.get(batchKey(r)) ?? 0) + 1);
+      const rows = await c.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`, [now]);
       const out: RecoveredLease[] = [];
-      for (const row of rows) {
-        const shared = !row.solo && (batchSize.get(batchKey(row)) ?? 1) > 1;
-        const charged = shared ? { ...row, attempts: Math.max(0, row.attempts - 1) } : row;
-        const outcome = await this.#settleFailure(
-          c,
-          charged,
-          { kind: 'retryable', reason: 'worker_lost', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` },
-          now,
-          true,
-        );
-        out.push({ id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts });
+      for (const charged of chargeExpired(rows)) {
+        const outcome = await this.#settleFailure(c, charged, leaseLost(charged.lease_owner), now, true);
+        out.push({ id: charged.id, agentId: charged.agent_id, status: outcome.status, attempts: outcome.attempts });
       }
       if (out.length > 0) await this.#notify(c);
       return out;
@@ -540,28 +590,32 @@ export class PgQueueStore implements QueueStore {
   }
 
   async expireLeases(isDead: (owner: string) => boolean, now = Date.now()): Promise<number> {
-    const owners = (await this.#rows<{ lease_owner: string }>(`SELECT DISTINCT lease_owner FROM ${this.#t} WHERE status = 'processing' AND lease_owner IS NOT NULL`))
+    const owners = (await this.#scope.query<{ lease_owner: string }>(`SELECT DISTINCT lease_owner FROM ${this.#t} WHERE status = 'processing' AND lease_owner IS NOT NULL`))
       .map((r) => r.lease_owner)
       .filter(isDead);
     if (owners.length === 0) return 0;
-    const rows = await this.#rows(`UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE status = 'processing' AND lease_owner = ANY($3::text[]) RETURNING 1`, [now - 1, now, owners]);
+    const rows = await this.#scope.query(`UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE status = 'processing' AND lease_owner = ANY($3::text[]) RETURNING 1`, [
+      now - 1,
+      now,
+      owners,
+    ]);
     return rows.length;
   }
 
   async get(id: string): Promise<QueueMessage | undefined> {
-    const [row] = await this.#rows<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE id = $1`, [id]);
+    const [row] = await this.#scope.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE id = $1`, [id]);
     return row ? toMessage(row) : undefined;
   }
 
   async counts(): Promise<QueueCounts> {
     const counts = emptyCounts();
-    for (const row of await this.#rows<{ status: MessageStatus; n: number }>(`SELECT status, count(*) AS n FROM ${this.#t} GROUP BY status`)) counts[row.status] = row.n;
+    for (const row of await this.#scope.query<{ status: MessageStatus; n: number }>(`SELECT status, count(*) AS n FROM ${this.#t} GROUP BY status`)) counts[row.status] = row.n;
     return counts;
   }
 
   async countsByAgent(): Promise<Array<{ agentId: string } & QueueCounts>> {
     const byAgent = new Map<string, { agentId: string } & QueueCounts>();
-    for (const row of await this.#rows<{ agent_id: string; status: MessageStatus; n: number }>(`SELECT agent_id, status, count(*) AS n FROM ${this.#t} GROUP BY agent_id, status`)) {
+    for (const row of await this.#scope.query<{ agent_id: string; status: MessageStatus; n: number }>(`SELECT agent_id, status, count(*) AS n FROM ${this.#t} GROUP BY agent_id, status`)) {
       let entry = byAgent.get(row.agent_id);
       if (!entry) {
         entry = { agentId: row.agent_id, ...emptyCounts() };
@@ -573,38 +627,38 @@ export class PgQueueStore implements QueueStore {
   }
 
   async listProcessing(): Promise<QueueMessage[]> {
-    return (await this.#rows<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'processing' ORDER BY seq`)).map(toMessage);
+    return (await this.#scope.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'processing' ORDER BY seq`)).map(toMessage);
   }
 
   async listDead(limit = 100): Promise<QueueMessage[]> {
-    return (await this.#rows<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'dead' ORDER BY seq DESC LIMIT $1`, [limit])).map(toMessage);
+    return (await this.#scope.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'dead' ORDER BY seq DESC LIMIT $1`, [limit])).map(toMessage);
   }
 
   async retryDead(id: string): Promise<QueueMessage> {
-    if (this.#listening) await this.#listening;
+    await this.#ready();
     const now = Date.now();
-    const [row] = await this.#rows<PgMessageRow>(
+    const [row] = await this.#scope.query<PgMessageRow>(
       `WITH r AS (UPDATE ${this.#t} SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = $1, finished_at = NULL, cancel_requested = false, updated_at = $1
         WHERE id = $2 AND status = 'dead' RETURNING *)
       SELECT r.*, pg_notify($3, '') IS NULL AS n FROM r`,
-      [now, id, this.#channel],
+      [now, id, this.hub.channel],
     );
     if (!row) throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
     return toMessage(row);
   }
 
   async deleteDead(id: string): Promise<void> {
-    const rows = await this.#rows(`DELETE FROM ${this.#t} WHERE id = $1 AND status = 'dead' RETURNING 1`, [id]);
+    const rows = await this.#scope.query(`DELETE FROM ${this.#t} WHERE id = $1 AND status = 'dead' RETURNING 1`, [id]);
     if (rows.length !== 1) throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
   }
 
   async deleteAllDead(agentId?: string): Promise<number> {
-    const where = agentId === undefined ? "status = 'dead'" : "status = 'dead' AND agent_id = $2";
-    return this.#deleteInBatches(`DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE ${where} LIMIT $1)`, agentId === undefined ? [] : [agentId], 1000);
+    if (agentId === undefined) return deleteInBatches(this.#scope, `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status = 'dead' LIMIT $1)`, [], 1000);
+    return deleteInBatches(this.#scope, `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status = 'dead' AND agent_id = $1 LIMIT $2)`, [agentId], 1000);
   }
 
   async nextWakeAt(now = Date.now()): Promise<number | undefined> {
-    const [row] = await this.#rows<{ p: number | null; l: number | null }>(
+    const [row] = await this.#scope.query<{ p: number | null; l: number | null }>(
       `SELECT (SELECT min(available_at) FROM ${this.#t} WHERE status = 'pending' AND available_at > $1) AS p, (SELECT min(lease_expires_at) FROM ${this.#t} WHERE status = 'processing') AS l`,
       [now],
     );
@@ -612,124 +666,27 @@ export class PgQueueStore implements QueueStore {
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 
-  async prune(beforeTs: number, batchSize = 1000): Promise<number> {
-    return this.#deleteInBatches(`DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status IN ('completed', 'cancelled') AND finished_at < $2 LIMIT $1)`, [beforeTs], batchSize);
-  }
-
-  async #deleteInBatches(text: string, params: unknown[], batchSize: number): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const res = await this.#pool.query({ text, values: [batchSize, ...params] });
-      total += res.rowCount ?? 0;
-      if ((res.rowCount ?? 0) < batchSize) return total;
-    }
+  prune(beforeTs: number, batchSize = 1000): Promise<number> {
+    return deleteInBatches(
+      this.#scope,
+      `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status IN ('completed', 'cancelled') AND finished_at < $1 LIMIT $2)`,
+      [beforeTs],
+      batchSize,
+    );
   }
 
   /**
-   * Wake-ups by LISTEN/NOTIFY: the first listener opens a dedicated connection that LISTENs on
-   * the schema's channel; every notification (an enqueue, completion, failure or release by any
-   * process) calls the listeners. Writes made while the LISTEN is being set up wait for it.
+   * Wake-ups by LISTEN/NOTIFY (process-wide, the hub's): the first listener opens a dedicated
+   * connection that LISTENs on the schema's channel; every notification (an enqueue, failure or
+   * release by any process) and every completion of this process calls the listeners.
    */
   onWake(listener: () => void): () => void {
-    this.#wakeListeners.add(listener);
-    this.#relisten();
-    return () => this.#wakeListeners.delete(listener);
+    return this.hub.onWake(listener);
   }
 
-  /**
-   * Completions wake this process's listeners only, not other processes: the worker that
-   * completed has a free slot and claims at once (the freed agent's next message is among the
-   * oldest heads), while a NOTIFY would make every worker process claim after every completion.
-   * Another process picks up a freed agent at its next wake-up or sweep (`queue.sweep_ms`).
-   */
-  #wakeLocal(): void {
-    for (const listener of this.#wakeListeners) listener();
-  }
-
-  async #listen(): Promise<void> {
-    const client = await this.#pool.connect();
-    client.on('notification', (n) => {
-      if (n.channel === this.#channel) for (const listener of this.#wakeListeners) listener();
-    });
-    // A lost connection (server restart, network) must not crash the process: drop the client,
-    // wake the listeners (something may have been missed) and listen again on a new one.
-    client.on('error', () => {
-      if (this.#listener !== client) return;
-      this.#listener = undefined;
-      client.release(true);
-      for (const listener of this.#wakeListeners) listener();
-      if (!this.#closed && this.#wakeListeners.size > 0) setTimeout(() => this.#relisten(), 1000).unref();
-    });
-    await client.query(`LISTEN ${pgIdent(this.#channel)}`);
-    this.#listener = client;
-  }
-
-  #relisten(): void {
-    if (this.#closed || this.#listener || this.#listening) return;
-    this.#listening = this.#listen()
-      .catch(() => {
-        setTimeout(() => this.#relisten(), 1000).unref();
-      })
-      .finally(() => {
-        this.#listening = undefined;
-      });
-  }
-
-  /** Stops listening (the pool stays the caller's). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#listening) await this.#listening.catch(() => {});
-    const l = this.#listener;
-    this.#listener = undefined;
-    if (l) {
-      await l.query(`UNLISTEN ${pgIdent(this.#channel)}`).catch(() => {});
-      l.release();
-    }
-  }
-}
-
-/**
- * The transaction handle completion effects receive on PostgreSQL: savepoints on the
- * transaction's client, after-commit callbacks kept until the commit. PostgreSQL stores for the
- * other tables are not built yet, so `stores` throws.
- */
-export class PgTransaction implements StoreTransaction {
-  readonly backend = 'postgres' as const;
-  readonly callbacks: Array<() => void> = [];
-  readonly #client: PoolClient;
-  readonly #name: () => string;
-  #open = false;
-
-  constructor(client: PoolClient, name: () => string) {
-    this.#client = client;
-    this.#name = name;
-  }
-
-  get stores(): TransactionalStores {
-    throw new TinyError('INVALID_STATE', 'The PostgreSQL backend has no stores for runs, outbox or events yet (docs/storage.md): completion effects cannot write through tx.stores.');
-  }
-
-  async savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
-    if (this.#open) throw new TinyError('INVALID_STATE', 'A savepoint of this transaction handle is already open.');
-    const name = this.#name();
-    const inner = new PgTransaction(this.#client, this.#name);
-    this.#open = true;
-    await this.#client.query(`SAVEPOINT ${name}`);
-    try {
-      const out = await fn(inner);
-      await this.#client.query(`RELEASE SAVEPOINT ${name}`);
-      this.callbacks.push(...inner.callbacks);
-      return out;
-    } catch (err) {
-      await this.#client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      throw err;
-    } finally {
-      this.#open = false;
-    }
-  }
-
-  afterCommit(cb: () => void): void {
-    this.callbacks.push(cb);
+  /** Stops the hub's listening (the pool stays the caller's). */
+  close(): Promise<void> {
+    return this.hub.close();
   }
 }
 

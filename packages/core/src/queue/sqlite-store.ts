@@ -18,7 +18,7 @@ import { writeEach } from '../storage/group-commit.ts';
 import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
-import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
 import type {
   BackoffPolicy,
@@ -38,7 +38,7 @@ import type {
   QueueStore,
   RecoveredLease,
 } from './types.ts';
-import { defaultReason, emptyCounts, toQueueMessage } from './message-row.ts';
+import { chargeExpired, emptyCounts, enqueuedEvent, leaseLost, settleFailure, toQueueMessage } from './message-row.ts';
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type MessageRow = SchemaMessageRow;
@@ -172,15 +172,7 @@ export class SqliteQueueStore implements QueueStore {
       now,
     });
     if (info.changes === 1) {
-      this.#events?.append({
-        type: 'message.enqueued',
-        conversationId: input.conversationId,
-        agentId: input.agentId,
-        runId: input.runId ?? null,
-        parentRunId: input.parentRunId ?? null,
-        depth: input.depth ?? 0,
-        data: { messageId: id, kind: input.kind, channel: input.channel, teamId: input.teamId ?? null },
-      });
+      this.#events?.append(enqueuedEvent(input, id));
       return { id, seq: Number(info.lastInsertRowid), created: true, conversationId: input.conversationId };
     }
     const existing = this.#stmt.byKey.get(input.idempotencyKey) as { seq: number; id: string; conversation_id: string };
@@ -351,39 +343,17 @@ export class SqliteQueueStore implements QueueStore {
     return outcomes;
   }
 
-  /** Decides what a failed or expired processing row becomes. Runs inside a write. */
+  /** Writes what a failed or expired processing row becomes (message-row.ts's rules). Runs inside a write. */
   #settleFailure(row: MessageRow, input: FailInput, now: number, isolate: boolean): FailOutcome {
-    if (row.cancel_requested) {
-      this.#stmt.toFinal.run('cancelled', row.last_error ?? 'cancelled', now, now, row.seq);
-      return { id: row.id, status: 'cancelled', attempts: row.attempts, availableAt: row.available_at };
+    const settled = settleFailure(row, input, now, isolate, this.#backoff, this.#random);
+    if (settled.status === 'cancelled') this.#stmt.toFinal.run('cancelled', settled.lastError, now, now, row.seq);
+    else if (settled.status === 'dead') this.#stmt.toDead.run(settled.reason, settled.failure, now, now, row.seq);
+    else {
+      const { attempts, availableAt } = settled.outcome;
+      this.#stmt.toPending.run(availableAt, attempts, settled.waits, settled.error, settled.failure, settled.solo ? 1 : 0, now, row.seq);
     }
-    let attempts = row.attempts;
-    let waits = row.rate_limit_waits;
-    let delay: number;
-    if (input.kind === 'rate_limited' && waits < this.#backoff.maxRateLimitWaits) {
-      // A rate-limit wait gives the attempt back: the provider refused, the agent did not fail.
-      attempts = Math.max(0, attempts - 1);
-      waits += 1;
-      delay = Math.max(input.retryAfterMs ?? 0, backoffDelay(waits, this.#backoff, this.#random));
-    } else {
-      delay = Math.max(input.retryAfterMs ?? 0, backoffDelay(attempts, this.#backoff, this.#random));
-    }
-    const exhausted = input.kind === 'permanent' || (input.kind !== 'rate_limited' && attempts >= row.max_attempts) || (input.kind === 'rate_limited' && waits === row.rate_limit_waits);
-    const failure = input.reason ?? defaultReason(input.kind);
-    // Events say which attempt failed and why, so a retry is visible as one (`send --wait`, logs).
-    const tree = { conversationId: row.conversation_id, agentId: row.agent_id, runId: row.run_id, parentRunId: row.parent_run_id, depth: row.depth };
-    const counts = { attempts, maxAttempts: row.max_attempts, rateLimitWaits: waits, maxRateLimitWaits: this.#backoff.maxRateLimitWaits };
-    if (exhausted) {
-      const gaveUp = input.kind === 'rate_limited' ? `still rate limited after ${waits} wait${waits === 1 ? '' : 's'}` : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
-      const reason = input.kind === 'permanent' ? input.error : `${input.error} (${gaveUp})`;
-      this.#stmt.toDead.run(reason, failure, now, now, row.seq);
-      this.#events?.append({ type: 'queue.dead', ...tree, data: { messageId: row.id, reason, ...counts, kind: input.kind, failure } });
-      return { id: row.id, status: 'dead', attempts, availableAt: row.available_at };
-    }
-    const availableAt = now + delay;
-    this.#stmt.toPending.run(availableAt, attempts, waits, input.error, failure, isolate ? 1 : row.solo, now, row.seq);
-    this.#events?.append({ type: 'queue.retry', ...tree, data: { messageId: row.id, error: input.error, ...counts, retryInMs: delay, kind: input.kind, failure } });
-    return { id: row.id, status: 'pending', attempts, availableAt };
+    if (settled.status !== 'cancelled') this.#events?.append(settled.event);
+    return settled.outcome;
   }
 
   finishCancelled(owner: string, ids: readonly string[], reason: string): void {
@@ -421,23 +391,9 @@ export class SqliteQueueStore implements QueueStore {
     if (this.#stmt.anyExpired.get(now) === undefined) return [];
     const recovered = this.#db.write(() => {
       const rows = this.#stmt.expired.all(now) as MessageRow[];
-      // A batch shares owner, agent and lease expiry (claimed and renewed together).
-      const batchSize = new Map<string, number>();
-      const batchKey = (r: MessageRow) => `${r.lease_owner}\u0000${r.agent_id}\u0000${r.lease_expires_at}`;
-      for (const r of rows) batchSize.set(batchKey(r), (batchSize.get(batchKey(r)) ?? 0) + 1);
-      return rows.map((row) => {
-        // Which message of a collected batch crashed the worker is unknown: the first time, no
-        // one is blamed (the attempt is given back) and every message runs alone from now on,
-        // so the next crash is charged to the message that caused it. Bounded: once per message.
-        const shared = !row.solo && (batchSize.get(batchKey(row)) ?? 1) > 1;
-        const charged = shared ? { ...row, attempts: Math.max(0, row.attempts - 1) } : row;
-        const outcome = this.#settleFailure(
-          charged,
-          { kind: 'retryable', reason: 'worker_lost', error: `lease expired while processing (worker ${row.lease_owner ?? '?'} stopped or crashed)` },
-          now,
-          true,
-        );
-        return { id: row.id, agentId: row.agent_id, status: outcome.status, attempts: outcome.attempts };
+      return chargeExpired(rows).map((charged) => {
+        const outcome = this.#settleFailure(charged, leaseLost(charged.lease_owner), now, true);
+        return { id: charged.id, agentId: charged.agent_id, status: outcome.status, attempts: outcome.attempts };
       });
     });
     if (recovered.length > 0) this.#db.onCommit(() => this.#wake());

@@ -34,20 +34,17 @@ export class ConversationQueries implements ConversationQueriesApi {
 
   constructor(db: TinyDatabase) {
     const s = db.sqlite;
-    // A processing message whose cancel was requested is finished for the conversation's sake:
-    // its run already ended, the worker only has to stop.
-    this.#unfinishedMessages = s.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND (status = 'pending' OR (status = 'processing' AND cancel_requested = 0))").pluck();
-    this.#messageStatus = s.prepare('SELECT status FROM messages WHERE id = ?').pluck();
-    this.#pendingOf = s.prepare("SELECT id FROM messages WHERE conversation_id = ? AND status = 'pending' ORDER BY seq").pluck();
-    this.#openRuns = s.prepare("SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at");
-    this.#openRunsOf = s.prepare(
-      "SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY depth DESC, created_at",
-    );
-    this.#latestOfSender = s.prepare('SELECT id FROM conversations WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20').pluck();
-    this.#runningChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status = 'running'").pluck();
-    this.#activeRoom = s.prepare("SELECT id FROM conversations WHERE channel = 'chatroom' AND team_id = ? AND status = 'active' ORDER BY created_at DESC LIMIT 1").pluck();
-    this.#oldestActive = s.prepare("SELECT id FROM conversations WHERE status = 'active' AND created_at <= ? ORDER BY created_at LIMIT ?").pluck();
-    this.#spawnedChildren = s.prepare("SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND cause = 'spawn' AND status != 'rejected'").pluck();
+    const q = queryStatements({ messages: 'messages', runs: 'runs', conversations: 'conversations' }, '0');
+    this.#unfinishedMessages = s.prepare(q.unfinishedMessages).pluck();
+    this.#messageStatus = s.prepare(q.messageStatus).pluck();
+    this.#pendingOf = s.prepare(q.pendingOf).pluck();
+    this.#openRuns = s.prepare(q.openRuns('created_at, rowid'));
+    this.#openRunsOf = s.prepare(q.openRunsOf('depth DESC, created_at, rowid'));
+    this.#latestOfSender = s.prepare(q.latestOfSender).pluck();
+    this.#runningChildren = s.prepare(q.runningChildren).pluck();
+    this.#activeRoom = s.prepare(q.activeRoom).pluck();
+    this.#oldestActive = s.prepare(q.oldestActive).pluck();
+    this.#spawnedChildren = s.prepare(q.spawnedChildren).pluck();
   }
 
   /** Messages of the conversation still waiting or being processed. */
@@ -93,10 +90,32 @@ export class ConversationQueries implements ConversationQueriesApi {
   }
 }
 
+/**
+ * The statements of both backends' queries, over the tables' names (`?` placeholders: the
+ * PostgreSQL store numbers them; `no` is false as the flag column stores it: 0 or false).
+ */
+export function queryStatements(t: { messages: string; runs: string; conversations: string }, no: string) {
+  const openRun = `SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM ${t.runs}`;
+  return {
+    // A processing message whose cancel was requested is finished for the conversation's sake:
+    // its run already ended, the worker only has to stop.
+    unfinishedMessages: `SELECT COUNT(*) AS n FROM ${t.messages} WHERE conversation_id = ? AND (status = 'pending' OR (status = 'processing' AND cancel_requested = ${no}))`,
+    messageStatus: `SELECT status FROM ${t.messages} WHERE id = ?`,
+    pendingOf: `SELECT id FROM ${t.messages} WHERE conversation_id = ? AND status = 'pending' ORDER BY seq`,
+    openRuns: (order: string) => `${openRun} WHERE status IN ('queued', 'running') ORDER BY ${order}`,
+    openRunsOf: (order: string) => `${openRun} WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY ${order}`,
+    latestOfSender: `SELECT id FROM ${t.conversations} WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20`,
+    runningChildren: `SELECT COUNT(*) AS n FROM ${t.runs} WHERE parent_run_id = ? AND cause = 'spawn' AND status = 'running'`,
+    activeRoom: `SELECT id FROM ${t.conversations} WHERE channel = 'chatroom' AND team_id = ? AND status = 'active' ORDER BY created_at DESC, id DESC LIMIT 1`,
+    oldestActive: `SELECT id FROM ${t.conversations} WHERE status = 'active' AND created_at <= ? ORDER BY created_at, id LIMIT ?`,
+    spawnedChildren: `SELECT COUNT(*) AS n FROM ${t.runs} WHERE parent_run_id = ? AND cause = 'spawn' AND status != 'rejected'`,
+  };
+}
+
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = Pick<RunRow, 'id' | 'conversation_id' | 'parent_run_id' | 'depth' | 'agent_id' | 'cause' | 'status' | 'message_ids'>;
 
-function toOpenRun(r: Row): OpenRunRow {
+export function toOpenRun(r: Row): OpenRunRow {
   return {
     id: r.id,
     conversationId: r.conversation_id,

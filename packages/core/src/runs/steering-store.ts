@@ -22,7 +22,42 @@ export interface RunSteeringState {
 }
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
-type Row = Pick<RunSteeringRow, 'run_id' | 'paused' | 'injected' | 'redirect' | 'applied' | 'applied_redirect'>;
+export type SteeringRow = Pick<RunSteeringRow, 'run_id' | 'paused' | 'injected' | 'redirect' | 'applied' | 'applied_redirect'>;
+
+/** The statements of both backends, over the tables' names (`?` placeholders: the PostgreSQL store numbers them). */
+export function steeringStatements(steering: string, runs: string) {
+  return {
+    save: `INSERT INTO ${steering} (run_id, paused, injected, redirect, applied, applied_redirect, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (run_id) DO UPDATE SET paused = excluded.paused, injected = excluded.injected, redirect = excluded.redirect,
+        applied = excluded.applied, applied_redirect = excluded.applied_redirect, updated_at = excluded.updated_at`,
+    delete: `DELETE FROM ${steering} WHERE run_id = ?`,
+    // Rows of runs that ended (their removal was lost in a crash) go.
+    deleteClosed: `DELETE FROM ${steering} WHERE run_id NOT IN (SELECT id FROM ${runs} WHERE status IN ('queued', 'running'))`,
+    all: `SELECT * FROM ${steering}`,
+  };
+}
+
+/** The values of `save` after the run id. */
+export function steeringValues(state: RunSteeringState): unknown[] {
+  return [state.paused ? 1 : 0, JSON.stringify(state.injected), state.redirect ?? null, JSON.stringify(state.applied), state.appliedRedirect ?? null, Date.now()];
+}
+
+export function toSteeringStates(rows: readonly SteeringRow[]): Map<string, RunSteeringState> {
+  return new Map(
+    rows.map((r) => [
+      r.run_id,
+      {
+        paused: r.paused === 1,
+        injected: JSON.parse(r.injected) as string[],
+        redirect: r.redirect ?? undefined,
+        applied: JSON.parse(r.applied) as string[],
+        appliedRedirect: r.applied_redirect ?? undefined,
+      },
+    ]),
+  );
+}
+
+const S = steeringStatements('run_steering', 'runs');
 
 export class RunSteeringStore implements RunSteeringStoreApi {
   readonly #db: TinyDatabase;
@@ -32,35 +67,17 @@ export class RunSteeringStore implements RunSteeringStoreApi {
   }
 
   save(runId: string, state: RunSteeringState): void {
-    this.#db.write(() =>
-      this.#db
-        .prepare(`INSERT INTO run_steering (run_id, paused, injected, redirect, applied, applied_redirect, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (run_id) DO UPDATE SET paused = excluded.paused, injected = excluded.injected, redirect = excluded.redirect,
-            applied = excluded.applied, applied_redirect = excluded.applied_redirect, updated_at = excluded.updated_at`)
-        .run(runId, state.paused ? 1 : 0, JSON.stringify(state.injected), state.redirect ?? null, JSON.stringify(state.applied), state.appliedRedirect ?? null, Date.now()),
-    );
+    this.#db.write(() => this.#db.prepare(S.save).run(runId, ...steeringValues(state)));
   }
 
   delete(runId: string): void {
-    this.#db.write(() => this.#db.prepare('DELETE FROM run_steering WHERE run_id = ?').run(runId));
+    this.#db.write(() => this.#db.prepare(S.delete).run(runId));
   }
 
   loadOpen(): Map<string, RunSteeringState> {
     return this.#db.write(() => {
-      this.#db.prepare("DELETE FROM run_steering WHERE run_id NOT IN (SELECT id FROM runs WHERE status IN ('queued', 'running'))").run();
-      const rows = this.#db.prepare('SELECT * FROM run_steering').all() as Row[];
-      return new Map(
-        rows.map((r) => [
-          r.run_id,
-          {
-            paused: r.paused === 1,
-            injected: JSON.parse(r.injected) as string[],
-            redirect: r.redirect ?? undefined,
-            applied: JSON.parse(r.applied) as string[],
-            appliedRedirect: r.applied_redirect ?? undefined,
-          },
-        ]),
-      );
+      this.#db.prepare(S.deleteClosed).run();
+      return toSteeringStates(this.#db.prepare(S.all).all() as SteeringRow[]);
     });
   }
 }

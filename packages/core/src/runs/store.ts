@@ -10,7 +10,7 @@
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { RunStoreApi } from '../storage/interfaces.ts';
+import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from '../storage/interfaces.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
@@ -167,9 +167,186 @@ export interface ConversationUsageRow extends UsageRow {
   channel: string;
 }
 
-const USAGE_SUMS = 'COUNT(*) AS runs, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens, SUM(cost_usd) AS costUsd';
+/*
+ * What the SQLite and PostgreSQL run stores share: the column lists, the values of an insert,
+ * the SET and WHERE clauses built from a patch or a query (with `?` placeholders: the PostgreSQL
+ * store numbers them), and the row-to-record mappers (the PostgreSQL tables mirror SQLite's
+ * column types, so the rows are equal).
+ */
 
-const USAGE_COLUMN: Record<UsageGroup, string> = {
+/**
+ * The statements both run stores run, over the tables' names (`?` placeholders: the PostgreSQL
+ * store numbers them). `collation` orders text keys byte-wise on both backends (SQLite `BINARY`,
+ * PostgreSQL `"C"`), so usage rows come in the same order.
+ */
+export function runStatements(conversations: string, runs: string, collation: string) {
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  const spend = 'COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS "costUsd"';
+  return {
+    insertConversation: `INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES (${marks(13)})`,
+    getConversation: `SELECT * FROM ${conversations} WHERE id = ?`,
+    listConversations: (where: string) => `SELECT * FROM ${conversations} WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
+    latestOfThread: `SELECT * FROM ${conversations} WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+    bumpConversation: `UPDATE ${conversations} SET ${BUMP_SETS} WHERE id = ?`,
+    updateConversation: (sets: string) => `UPDATE ${conversations} SET ${sets} WHERE id = ?`,
+    insertRun: `INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES (${marks(17)})`,
+    startRun: `UPDATE ${runs} SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input) WHERE id = ? AND status IN ('queued', 'running')`,
+    finishRun: `UPDATE ${runs} SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
+      WHERE id = ? AND status IN ('queued', 'running')`,
+    addUsage: `UPDATE ${runs} SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
+    getRun: `SELECT * FROM ${runs} WHERE id = ?`,
+    descendants: (order: string) => `WITH RECURSIVE tree(id) AS (SELECT id FROM ${runs} WHERE parent_run_id = ? UNION ALL SELECT r.id FROM ${runs} r JOIN tree t ON r.parent_run_id = t.id)
+      SELECT runs.* FROM ${runs} runs JOIN tree ON runs.id = tree.id ORDER BY ${order}`,
+    openRunCount: `SELECT COUNT(*) AS n FROM ${runs} WHERE conversation_id = ? AND status IN ('queued', 'running')`,
+    agentSpend: `SELECT ${spend} FROM ${runs} WHERE agent_id = ? AND created_at >= ?`,
+    globalSpend: `SELECT ${spend} FROM ${runs} WHERE created_at >= ?`,
+    usage: (col: string) => `SELECT ${col} AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY ${col} COLLATE ${collation}`,
+    topConversations: `SELECT t.*, COALESCE(c.title, '') AS title, COALESCE(c.root_agent_id, '') AS "rootAgentId", c.team_id AS "teamId", COALESCE(c.channel, '') AS channel
+      FROM (SELECT conversation_id AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY conversation_id
+            ORDER BY SUM(cost_usd) DESC, SUM(input_tokens) + SUM(output_tokens) DESC, conversation_id COLLATE ${collation} LIMIT ?) t
+      LEFT JOIN ${conversations} c ON c.id = t.key ORDER BY t."costUsd" DESC, t."inputTokens" + t."outputTokens" DESC, t.key COLLATE ${collation}`,
+    firstRunAt: `SELECT MIN(created_at) AS first FROM ${runs}`,
+    /** Batches of finished runs (by `key`: rowid on SQLite, id on PostgreSQL); values: before, batch size. */
+    pruneRuns: (key: string) => `DELETE FROM ${runs} WHERE ${key} IN (SELECT ${key} FROM ${runs} WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)`,
+    pruneConversations: `DELETE FROM ${conversations} WHERE status != 'active' AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM ${runs} r WHERE r.conversation_id = ${conversations}.id)`,
+  };
+}
+
+/** [since, until) as statement values. */
+export function usageRange(query: { since?: number; until?: number }): [number, number] {
+  return [query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER];
+}
+
+/**
+ * [since, until) clamps the outer bucket edges instead of being a second condition on
+ * created_at, which SQLite would pick as the index range of every bucket (each bucket a full scan).
+ */
+export function clampEdges(edges: readonly number[], query: { since?: number; until?: number }): number[] {
+  return edges.map((edge, i) => (i === 0 ? Math.max(edge, query.since ?? edge) : i === edges.length - 1 ? Math.min(edge, query.until ?? edge) : edge));
+}
+
+export function throwError(err: Error): never {
+  throw err;
+}
+
+export const CONVERSATION_INSERT_COLUMNS = 'id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, addressed, meta, created_at, updated_at';
+
+/** The values of CONVERSATION_INSERT_COLUMNS; the first is the id. */
+export function conversationInsertValues(input: CreateConversationInput, now = Date.now()): unknown[] {
+  return [
+    input.id ?? newId('conv'),
+    input.teamId ?? null,
+    input.rootAgentId,
+    input.channel,
+    input.sender ?? '',
+    input.senderId ?? '',
+    input.threadKey ?? null,
+    (input.title ?? '').slice(0, 200),
+    input.replyMode ?? 'each',
+    input.addressed === 'team' ? 'team' : 'agent',
+    JSON.stringify(input.meta ?? {}),
+    now,
+    now,
+  ];
+}
+
+export const RUN_INSERT_COLUMNS =
+  'id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at';
+
+/** The values of RUN_INSERT_COLUMNS; the first is the id. */
+export function runInsertValues(input: CreateRunInput): unknown[] {
+  const now = input.createdAt ?? Date.now();
+  const status = input.status ?? 'queued';
+  return [
+    input.id ?? newId('run'),
+    input.conversationId,
+    input.parentRunId ?? null,
+    input.depth ?? 0,
+    input.maxDepth ?? 5,
+    input.agentId,
+    input.teamId ?? null,
+    input.channel ?? '',
+    input.provider ?? '',
+    input.cause,
+    status,
+    JSON.stringify(input.messageIds ?? []),
+    input.input ?? null,
+    input.error ?? null,
+    now,
+    status === 'running' ? now : null,
+    status === 'rejected' ? now : null,
+  ];
+}
+
+/** WHERE (and the LIMIT's value, last) of `listConversations`. */
+export function conversationFilter(query: ConversationListQuery): { where: string; params: unknown[] } {
+  const where: string[] = ['1 = 1'];
+  const params: unknown[] = [];
+  const add = (clause: string, value: unknown) => {
+    where.push(clause);
+    params.push(value);
+  };
+  if (query.status) add('status = ?', query.status);
+  if (query.teamId) add('team_id = ?', query.teamId);
+  if (query.agentId) add('root_agent_id = ?', query.agentId);
+  if (query.before) add('created_at < ?', query.before);
+  params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
+  return { where: where.join(' AND '), params };
+}
+
+/** SET of `bumpConversation` (counters added in place: no read-modify-write between nodes); its values are `bumpValues`. */
+export const BUMP_SETS =
+  'hops = hops + ?, message_count = message_count + ?, spawn_count = spawn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ?';
+
+export function bumpValues(delta: ConversationDelta): unknown[] {
+  return [delta.hops ?? 0, delta.messages ?? 0, delta.spawns ?? 0, delta.inputTokens ?? 0, delta.outputTokens ?? 0, delta.costUsd ?? 0, Date.now()];
+}
+
+/** SET of `updateConversation` and its values (flags as 0/1, JSON as text on both backends). */
+export function conversationPatchSets(patch: ConversationPatch): { sets: string; params: unknown[] } {
+  const now = Date.now();
+  const sets: string[] = ['updated_at = ?'];
+  const params: unknown[] = [now];
+  const set = (clause: string, value: unknown) => {
+    sets.push(clause);
+    params.push(value);
+  };
+  if (patch.status) {
+    set('status = ?', patch.status);
+    if (patch.status !== 'active') set('completed_at = COALESCE(completed_at, ?)', now);
+    else sets.push('completed_at = NULL');
+  }
+  if (patch.stopReason !== undefined) set('stop_reason = ?', patch.stopReason);
+  if (patch.limitScale !== undefined) set('limit_scale = ?', patch.limitScale);
+  if (patch.softWarned !== undefined) set('soft_warned = ?', patch.softWarned ? 1 : 0);
+  if (patch.finished !== undefined) set('finished = ?', patch.finished ? 1 : 0);
+  if (patch.awaitingDecision !== undefined) set('awaiting_decision = ?', patch.awaitingDecision ? 1 : 0);
+  if (patch.held !== undefined) set('held = ?', JSON.stringify(patch.held));
+  if (patch.meta !== undefined) set('meta = ?', JSON.stringify(patch.meta));
+  return { sets: sets.join(', '), params };
+}
+
+export function startRunValues(patch: { messageIds?: string[]; input?: string }): unknown[] {
+  return [Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null];
+}
+
+export function finishRunValues(result: RunFinish): unknown[] {
+  return [result.status, result.output ?? null, result.usage?.inputTokens ?? 0, result.usage?.outputTokens ?? 0, result.costUsd ?? 0, result.error ?? null, Date.now()];
+}
+
+export function conversationNotFound(id: string): TinyError {
+  return new TinyError('CONVERSATION_NOT_FOUND', `No conversation with id ${id}.`);
+}
+
+export function runNotFound(id: string): TinyError {
+  return new TinyError('RUN_NOT_FOUND', `No run with id ${id}.`);
+}
+
+/** The usage sums (aliases quoted: PostgreSQL folds unquoted names to lower case). */
+export const USAGE_SUMS = 'COUNT(*) AS runs, SUM(input_tokens) AS "inputTokens", SUM(output_tokens) AS "outputTokens", SUM(cost_usd) AS "costUsd"';
+
+/** The grouping expression of each usage group (`day` differs per backend). */
+export const USAGE_COLUMN: Record<UsageGroup, string> = {
   agent: 'agent_id',
   team: "COALESCE(team_id, '')",
   conversation: 'conversation_id',
@@ -177,6 +354,9 @@ const USAGE_COLUMN: Record<UsageGroup, string> = {
   provider: 'provider',
   day: "strftime('%Y-%m-%d', COALESCE(ended_at, created_at) / 1000, 'unixepoch')",
 };
+
+const S = runStatements('conversations', 'runs', 'BINARY');
+const DESCENDANTS_SQL = S.descendants('runs.depth, runs.created_at, runs.rowid');
 
 export class RunStore implements RunStoreApi {
   readonly #db: TinyDatabase;
@@ -186,198 +366,71 @@ export class RunStore implements RunStoreApi {
   }
 
   createConversation(input: CreateConversationInput): ConversationRecord {
-    const now = Date.now();
-    const id = input.id ?? newId('conv');
-    this.#db.write(() =>
-      this.#db
-        .prepare(`INSERT INTO conversations (id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, addressed, meta, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(
-          id,
-          input.teamId ?? null,
-          input.rootAgentId,
-          input.channel,
-          input.sender ?? '',
-          input.senderId ?? '',
-          input.threadKey ?? null,
-          (input.title ?? '').slice(0, 200),
-          input.replyMode ?? 'each',
-          input.addressed === 'team' ? 'team' : 'agent',
-          JSON.stringify(input.meta ?? {}),
-          now,
-          now,
-        ),
-    );
-    return this.getConversation(id)!;
+    const values = conversationInsertValues(input);
+    this.#db.write(() => this.#db.prepare(S.insertConversation).run(...values));
+    return this.getConversation(values[0] as string)!;
   }
 
   getConversation(id: string): ConversationRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as ConversationRow | undefined;
+    const row = this.#db.prepare(S.getConversation).get(id) as ConversationRow | undefined;
     return row ? toConversation(row) : undefined;
   }
 
   mustGetConversation(id: string): ConversationRecord {
-    const c = this.getConversation(id);
-    if (!c) throw new TinyError('CONVERSATION_NOT_FOUND', `No conversation with id ${id}.`);
-    return c;
+    return this.getConversation(id) ?? throwError(conversationNotFound(id));
   }
 
-  listConversations(query: { status?: ConversationStatus; teamId?: string; agentId?: string; before?: number; limit?: number } = {}): ConversationRecord[] {
-    const where: string[] = ['1 = 1'];
-    const params: unknown[] = [];
-    if (query.status) {
-      where.push('status = ?');
-      params.push(query.status);
-    }
-    if (query.teamId) {
-      where.push('team_id = ?');
-      params.push(query.teamId);
-    }
-    if (query.agentId) {
-      where.push('root_agent_id = ?');
-      params.push(query.agentId);
-    }
-    if (query.before) {
-      where.push('created_at < ?');
-      params.push(query.before);
-    }
-    params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
-    return (this.#db.prepare(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params) as ConversationRow[]).map(toConversation);
+  listConversations(query: ConversationListQuery = {}): ConversationRecord[] {
+    const { where, params } = conversationFilter(query);
+    return (this.#db.prepare(S.listConversations(where)).all(...params) as ConversationRow[]).map(toConversation);
   }
 
   /** The latest conversation started in a channel's chat (its thread key), if any. */
   latestConversationOfThread(channel: string, threadKey: string): ConversationRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM conversations WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(channel, threadKey) as ConversationRow | undefined;
+    const row = this.#db.prepare(S.latestOfThread).get(channel, threadKey) as ConversationRow | undefined;
     return row ? toConversation(row) : undefined;
   }
 
   /** Adds to the conversation's counters (inside the caller's transaction when open). */
-  bumpConversation(id: string, delta: { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number }): void {
-    this.#db.write(() =>
-      this.#db
-        .prepare(
-          'UPDATE conversations SET hops = hops + ?, message_count = message_count + ?, spawn_count = spawn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?',
-        )
-        .run(delta.hops ?? 0, delta.messages ?? 0, delta.spawns ?? 0, delta.inputTokens ?? 0, delta.outputTokens ?? 0, delta.costUsd ?? 0, Date.now(), id),
-    );
+  bumpConversation(id: string, delta: ConversationDelta): void {
+    this.#db.write(() => this.#db.prepare(S.bumpConversation).run(...bumpValues(delta), id));
   }
 
   updateConversation(id: string, patch: ConversationPatch): void {
-    const sets: string[] = ['updated_at = ?'];
-    const params: unknown[] = [Date.now()];
-    if (patch.status) {
-      sets.push('status = ?');
-      params.push(patch.status);
-      if (patch.status !== 'active') {
-        sets.push('completed_at = COALESCE(completed_at, ?)');
-        params.push(Date.now());
-      } else sets.push('completed_at = NULL');
-    }
-    if (patch.stopReason !== undefined) {
-      sets.push('stop_reason = ?');
-      params.push(patch.stopReason);
-    }
-    if (patch.limitScale !== undefined) {
-      sets.push('limit_scale = ?');
-      params.push(patch.limitScale);
-    }
-    if (patch.softWarned !== undefined) {
-      sets.push('soft_warned = ?');
-      params.push(patch.softWarned ? 1 : 0);
-    }
-    if (patch.finished !== undefined) {
-      sets.push('finished = ?');
-      params.push(patch.finished ? 1 : 0);
-    }
-    if (patch.awaitingDecision !== undefined) {
-      sets.push('awaiting_decision = ?');
-      params.push(patch.awaitingDecision ? 1 : 0);
-    }
-    if (patch.held !== undefined) {
-      sets.push('held = ?');
-      params.push(JSON.stringify(patch.held));
-    }
-    if (patch.meta !== undefined) {
-      sets.push('meta = ?');
-      params.push(JSON.stringify(patch.meta));
-    }
-    params.push(id);
-    this.#db.write(() => this.#db.prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ?`).run(...params));
+    const { sets, params } = conversationPatchSets(patch);
+    this.#db.write(() => this.#db.prepare(S.updateConversation(sets)).run(...params, id));
   }
 
   createRun(input: CreateRunInput): RunRecord {
-    const now = input.createdAt ?? Date.now();
-    const id = input.id ?? newId('run');
-    const status = input.status ?? 'queued';
-    this.#db.write(() =>
-      this.#db
-        .prepare(`INSERT INTO runs (id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(
-          id,
-          input.conversationId,
-          input.parentRunId ?? null,
-          input.depth ?? 0,
-          input.maxDepth ?? 5,
-          input.agentId,
-          input.teamId ?? null,
-          input.channel ?? '',
-          input.provider ?? '',
-          input.cause,
-          status,
-          JSON.stringify(input.messageIds ?? []),
-          input.input ?? null,
-          input.error ?? null,
-          now,
-          status === 'running' ? now : null,
-          status === 'rejected' ? now : null,
-        ),
-    );
-    return this.getRun(id)!;
+    const values = runInsertValues(input);
+    this.#db.write(() => this.#db.prepare(S.insertRun).run(...values));
+    return this.getRun(values[0] as string)!;
   }
 
   startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): void {
-    this.#db.write(() =>
-      this.#db
-        .prepare(
-          "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input) WHERE id = ? AND status IN ('queued', 'running')",
-        )
-        .run(Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null, id),
-    );
+    this.#db.write(() => this.#db.prepare(S.startRun).run(...startRunValues(patch), id));
   }
 
   /**
    * Moves a run to a terminal state. Returns false (and changes nothing) if the run already
    * ended, so callers emit the terminal event only when this returns true.
    */
-  finishRun(id: string, result: { status: Exclude<RunStatus, 'queued' | 'running'>; output?: string | null; usage?: Usage | undefined; costUsd?: number | undefined; error?: string | null }): boolean {
-    return this.#db.write(
-      () =>
-        this.#db
-          .prepare(`UPDATE runs SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
-            WHERE id = ? AND status IN ('queued', 'running')`)
-          .run(result.status, result.output ?? null, result.usage?.inputTokens ?? 0, result.usage?.outputTokens ?? 0, result.costUsd ?? 0, result.error ?? null, Date.now(), id).changes === 1,
-    );
+  finishRun(id: string, result: RunFinish): boolean {
+    return this.#db.write(() => this.#db.prepare(S.finishRun).run(...finishRunValues(result), id).changes === 1);
   }
 
   /** Adds what a failed attempt spent to a run that goes on (retried) or has ended. */
   addUsage(id: string, usage: Usage, costUsd: number): void {
-    this.#db.write(() =>
-      this.#db
-        .prepare('UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?')
-        .run(usage.inputTokens, usage.outputTokens, costUsd, id),
-    );
+    this.#db.write(() => this.#db.prepare(S.addUsage).run(usage.inputTokens, usage.outputTokens, costUsd, id));
   }
 
   getRun(id: string): RunRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = this.#db.prepare(S.getRun).get(id) as RunRow | undefined;
     return row ? toRun(row) : undefined;
   }
 
   mustGetRun(id: string): RunRecord {
-    const r = this.getRun(id);
-    if (!r) throw new TinyError('RUN_NOT_FOUND', `No run with id ${id}.`);
-    return r;
+    return this.getRun(id) ?? throwError(runNotFound(id));
   }
 
   listRuns(conversationId: string): RunRecord[] {
@@ -390,40 +443,25 @@ export class RunStore implements RunStoreApi {
 
   /** All descendants of a run (breadth first). */
   descendants(runId: string): RunRecord[] {
-    const rows = this.#db
-      .prepare(`WITH RECURSIVE tree(id) AS (SELECT id FROM runs WHERE parent_run_id = ? UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_run_id = t.id)
-        SELECT runs.* FROM runs JOIN tree ON runs.id = tree.id ORDER BY depth, created_at`)
-      .all(runId) as RunRow[];
-    return rows.map(toRun);
+    return (this.#db.prepare(DESCENDANTS_SQL).all(runId) as RunRow[]).map(toRun);
   }
 
   /** Runs of the conversation not yet in a terminal state. */
   openRunCount(conversationId: string): number {
-    return (this.#db.prepare("SELECT COUNT(*) AS n FROM runs WHERE conversation_id = ? AND status IN ('queued', 'running')").get(conversationId) as { n: number }).n;
+    return (this.#db.prepare(S.openRunCount).get(conversationId) as { n: number }).n;
   }
 
   /** Tokens and cost spent by an agent since `sinceTs` (for per-agent daily budgets). */
-  agentSpend(agentId: string, sinceTs: number): { tokens: number; costUsd: number } {
-    const r = this.#db
-      .prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE agent_id = ? AND created_at >= ?')
-      .get(agentId, sinceTs) as { tokens: number; cost: number };
-    return { tokens: r.tokens, costUsd: r.cost };
+  agentSpend(agentId: string, sinceTs: number): Spend {
+    return this.#db.prepare(S.agentSpend).get(agentId, sinceTs) as Spend;
   }
 
-  globalSpend(sinceTs: number): { tokens: number; costUsd: number } {
-    const r = this.#db.prepare('SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM runs WHERE created_at >= ?').get(sinceTs) as {
-      tokens: number;
-      cost: number;
-    };
-    return { tokens: r.tokens, costUsd: r.cost };
+  globalSpend(sinceTs: number): Spend {
+    return this.#db.prepare(S.globalSpend).get(sinceTs) as Spend;
   }
 
   usage(by: UsageGroup, query: { since?: number; until?: number } = {}): UsageRow[] {
-    const col = USAGE_COLUMN[by];
-    return this.#db
-      .prepare(`SELECT ${col} AS key, COUNT(*) AS runs, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens, SUM(cost_usd) AS costUsd
-        FROM runs WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY key`)
-      .all(query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER) as UsageRow[];
+    return this.#db.prepare(S.usage(USAGE_COLUMN[by])).all(...usageRange(query)) as UsageRow[];
   }
 
   /**
@@ -434,9 +472,6 @@ export class RunStore implements RunStoreApi {
   usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query: { since?: number; until?: number } = {}): UsageSeriesRow[] {
     if (edges.length < 2) return [];
     const col = USAGE_COLUMN[by];
-    // [since, until) clamps the outer edges instead of being a second condition on created_at,
-    // which SQLite would pick as the index range of every bucket (each bucket a full scan).
-    const clamped = edges.map((edge, i) => (i === 0 ? Math.max(edge, query.since ?? edge) : i === edges.length - 1 ? Math.min(edge, query.until ?? edge) : edge));
     return (
       this.#db
         // MATERIALIZED: the buckets are computed once; CROSS JOIN: SQLite keeps them the outer
@@ -446,36 +481,29 @@ export class RunStore implements RunStoreApi {
         FROM b CROSS JOIN runs ON runs.created_at >= b.start AND runs.created_at < b.end
         WHERE b.end IS NOT NULL
         GROUP BY b.bucket, key ORDER BY b.bucket, key`)
-        .all(JSON.stringify(clamped)) as UsageSeriesRow[]
+        .all(JSON.stringify(clampEdges(edges, query))) as UsageSeriesRow[]
     );
   }
 
   /** The conversations that cost most in [since, until) (then most tokens), with their titles. */
   topConversations(query: { since?: number; until?: number; limit: number }): ConversationUsageRow[] {
-    return this.#db
-      .prepare(`SELECT t.*, COALESCE(c.title, '') AS title, COALESCE(c.root_agent_id, '') AS rootAgentId, c.team_id AS teamId, COALESCE(c.channel, '') AS channel
-        FROM (SELECT conversation_id AS key, ${USAGE_SUMS} FROM runs WHERE created_at >= ? AND created_at < ? GROUP BY conversation_id
-              ORDER BY costUsd DESC, inputTokens + outputTokens DESC, key LIMIT ?) t
-        LEFT JOIN conversations c ON c.id = t.key ORDER BY t.costUsd DESC, t.inputTokens + t.outputTokens DESC, t.key`)
-      .all(query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER, query.limit) as ConversationUsageRow[];
+    return this.#db.prepare(S.topConversations).all(...usageRange(query), query.limit) as ConversationUsageRow[];
   }
 
   /** Creation time of the oldest run (ms), or null when there are none. */
   firstRunAt(): number | null {
-    const r = this.#db.prepare('SELECT MIN(created_at) AS first FROM runs').get() as { first: number | null };
-    return r.first;
+    return (this.#db.prepare(S.firstRunAt).get() as { first: number | null }).first;
   }
 
   /** Deletes finished runs and their conversations' completed records older than `beforeTs`. */
   prune(beforeTs: number, batchSize = 1000): number {
-    const total = this.#db.deleteInBatches("DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)", [beforeTs], batchSize);
-    const delConv = this.#db.prepare("DELETE FROM conversations WHERE status != 'active' AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.conversation_id = conversations.id)");
-    this.#db.write(() => delConv.run(beforeTs));
+    const total = this.#db.deleteInBatches(S.pruneRuns('rowid'), [beforeTs], batchSize);
+    this.#db.write(() => this.#db.prepare(S.pruneConversations).run(beforeTs));
     return total;
   }
 }
 
-function toRun(r: RunRow): RunRecord {
+export function toRun(r: RunRow): RunRecord {
   return {
     id: r.id,
     conversationId: r.conversation_id,
@@ -500,7 +528,7 @@ function toRun(r: RunRow): RunRecord {
   };
 }
 
-function toConversation(r: ConversationRow): ConversationRecord {
+export function toConversation(r: ConversationRow): ConversationRecord {
   return {
     id: r.id,
     teamId: r.team_id,

@@ -33,6 +33,28 @@ export interface AppendAgentMessageInput {
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = AgentMessageRow;
 
+/** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
+export function agentMessageStatements(t: string) {
+  return {
+    insert: `INSERT INTO ${t} (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    page: `SELECT * FROM (SELECT * FROM ${t} WHERE agent_id = ? AND id < ? ORDER BY id DESC LIMIT ?) p ORDER BY id`,
+    after: `SELECT * FROM ${t} WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?`,
+    prune: `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE created_at < ? ORDER BY id LIMIT ?)`,
+  };
+}
+
+export function agentMessageValues(input: AppendAgentMessageInput): unknown[] {
+  return [input.agentId, input.role, input.channel, input.sender ?? '', input.messageId ?? null, input.runId ?? null, input.conversationId ?? null, input.content, Date.now()];
+}
+
+/** Which statement `list` runs and its values. */
+export function agentMessagePage(agentId: string, query: { beforeId?: number; sinceId?: number; limit?: number }): { after: boolean; values: unknown[] } {
+  const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
+  return query.sinceId !== undefined ? { after: true, values: [agentId, query.sinceId, limit] } : { after: false, values: [agentId, query.beforeId ?? Number.MAX_SAFE_INTEGER, limit] };
+}
+
+const S = agentMessageStatements('agent_messages');
+
 export class AgentMessageStore implements AgentMessageStoreApi {
   readonly #db: TinyDatabase;
   readonly #insert;
@@ -41,17 +63,14 @@ export class AgentMessageStore implements AgentMessageStoreApi {
 
   constructor(db: TinyDatabase) {
     this.#db = db;
-    this.#insert = db.sqlite.prepare('INSERT INTO agent_messages (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.#page = db.sqlite.prepare('SELECT * FROM (SELECT * FROM agent_messages WHERE agent_id = ? AND id < ? ORDER BY id DESC LIMIT ?) ORDER BY id');
-    this.#after = db.sqlite.prepare('SELECT * FROM agent_messages WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?');
+    this.#insert = db.sqlite.prepare(S.insert);
+    this.#page = db.sqlite.prepare(S.page);
+    this.#after = db.sqlite.prepare(S.after);
   }
 
   /** Inside the caller's transaction when one is open. */
   append(input: AppendAgentMessageInput): number {
-    const info = this.#db.write(() =>
-      this.#insert.run(input.agentId, input.role, input.channel, input.sender ?? '', input.messageId ?? null, input.runId ?? null, input.conversationId ?? null, input.content, Date.now()),
-    );
-    return Number(info.lastInsertRowid);
+    return Number(this.#db.write(() => this.#insert.run(...agentMessageValues(input))).lastInsertRowid);
   }
 
   /**
@@ -59,18 +78,17 @@ export class AgentMessageStore implements AgentMessageStoreApi {
    * the newest `limit` before `beforeId` (default: the newest).
    */
   list(agentId: string, query: { beforeId?: number; sinceId?: number; limit?: number } = {}): AgentMessageRecord[] {
-    const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
-    const rows = query.sinceId !== undefined ? this.#after.all(agentId, query.sinceId, limit) : this.#page.all(agentId, query.beforeId ?? Number.MAX_SAFE_INTEGER, limit);
-    return (rows as Row[]).map(toRecord);
+    const page = agentMessagePage(agentId, query);
+    return ((page.after ? this.#after : this.#page).all(...page.values) as Row[]).map(toAgentMessage);
   }
 
   /** Deletes messages older than `beforeTs`, in batches. */
   prune(beforeTs: number, batchSize = 5000): number {
-    return this.#db.deleteInBatches('DELETE FROM agent_messages WHERE id IN (SELECT id FROM agent_messages WHERE created_at < ? ORDER BY id LIMIT ?)', [beforeTs], batchSize);
+    return this.#db.deleteInBatches(S.prune, [beforeTs], batchSize);
   }
 }
 
-function toRecord(r: Row): AgentMessageRecord {
+export function toAgentMessage(r: Row): AgentMessageRecord {
   return {
     id: r.id,
     agentId: r.agent_id,

@@ -43,6 +43,44 @@ export interface RecordTurnInput {
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = AgentSessionRow;
 
+/** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
+export function sessionStatements(t: string) {
+  const insert = `INSERT INTO ${t} (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+  return {
+    get: `SELECT * FROM ${t} WHERE agent_id = ? AND session_key = ?`,
+    /** A first turn (PostgreSQL, which locks the row it reads: a row inserted meanwhile is read again). */
+    insertNew: `${insert} ON CONFLICT (agent_id, session_key) DO NOTHING`,
+    upsert: `${insert}
+       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash,
+         transcript = excluded.transcript, turns = excluded.turns, updated_at = excluded.updated_at`,
+    list: `SELECT * FROM ${t} WHERE agent_id = ? ORDER BY updated_at DESC`,
+    resetKeys: (n: number) => `DELETE FROM ${t} WHERE session_key IN (${Array.from({ length: n }, () => '?').join(', ')})`,
+    resetAgent: `DELETE FROM ${t} WHERE agent_id = ?`,
+    resetOne: `DELETE FROM ${t} WHERE agent_id = ? AND session_key = ?`,
+    /** Batches by key (SQLite's rowid is not portable); values: before, batch size. */
+    prune: `DELETE FROM ${t} WHERE (agent_id, session_key) IN (SELECT agent_id, session_key FROM ${t} WHERE updated_at < ? LIMIT ?)`,
+  };
+}
+
+/** The session after one more turn (`current`: the stored one, if any): what `recordTurn` writes and returns. */
+export function nextTurn(agentId: string, sessionKey: string, current: AgentSessionRecord | undefined, input: RecordTurnInput): AgentSessionRecord {
+  const max = Math.max(2, input.maxMessages ?? 40);
+  const transcript = [...(current?.transcript ?? []), { role: 'user' as const, content: input.user }, { role: 'assistant' as const, content: input.assistant }].slice(-max);
+  const sessionId = input.sessionId ?? current?.sessionId ?? '';
+  const turns = (current?.turns ?? 0) + 1;
+  // A new provider session has not seen any instructions yet.
+  const sameSession = current !== undefined && current.sessionId === sessionId;
+  const instructionsHash = input.instructionsHash ?? (sameSession ? current.instructionsHash : '');
+  return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, updatedAt: Date.now() };
+}
+
+/** The values of the upsert. */
+export function sessionValues(r: AgentSessionRecord): unknown[] {
+  return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.updatedAt];
+}
+
+const S = sessionStatements('agent_sessions');
+
 export class AgentSessionStore implements AgentSessionStoreApi {
   readonly #db: TinyDatabase;
   readonly #get;
@@ -51,38 +89,26 @@ export class AgentSessionStore implements AgentSessionStoreApi {
 
   constructor(db: TinyDatabase) {
     this.#db = db;
-    this.#get = db.sqlite.prepare('SELECT * FROM agent_sessions WHERE agent_id = ? AND session_key = ?');
-    this.#upsert = db.sqlite.prepare(
-      `INSERT INTO agent_sessions (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash,
-         transcript = excluded.transcript, turns = excluded.turns, updated_at = excluded.updated_at`,
-    );
-    this.#list = db.sqlite.prepare('SELECT * FROM agent_sessions WHERE agent_id = ? ORDER BY updated_at DESC');
+    this.#get = db.sqlite.prepare(S.get);
+    this.#upsert = db.sqlite.prepare(S.upsert);
+    this.#list = db.sqlite.prepare(S.list);
   }
 
   get(agentId: string, sessionKey: string): AgentSessionRecord | undefined {
     const row = this.#get.get(agentId, sessionKey) as Row | undefined;
-    return row ? toRecord(row) : undefined;
+    return row ? toSessionRecord(row) : undefined;
   }
 
   list(agentId: string): AgentSessionRecord[] {
-    return (this.#list.all(agentId) as Row[]).map(toRecord);
+    return (this.#list.all(agentId) as Row[]).map(toSessionRecord);
   }
 
   /** Appends one exchange and stores the provider's session id. Returns the updated record. */
   recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): AgentSessionRecord {
-    const max = Math.max(2, input.maxMessages ?? 40);
     return this.#db.write(() => {
-      const current = this.get(agentId, sessionKey);
-      const transcript = [...(current?.transcript ?? []), { role: 'user' as const, content: input.user }, { role: 'assistant' as const, content: input.assistant }].slice(-max);
-      const sessionId = input.sessionId ?? current?.sessionId ?? '';
-      const turns = (current?.turns ?? 0) + 1;
-      // A new provider session has not seen any instructions yet.
-      const sameSession = current !== undefined && current.sessionId === sessionId;
-      const instructionsHash = input.instructionsHash ?? (sameSession ? current.instructionsHash : '');
-      const updatedAt = Date.now();
-      this.#upsert.run(agentId, sessionKey, input.provider, sessionId, JSON.stringify(transcript), turns, instructionsHash, updatedAt);
-      return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, updatedAt };
+      const next = nextTurn(agentId, sessionKey, this.get(agentId, sessionKey), input);
+      this.#upsert.run(...sessionValues(next));
+      return next;
     });
   }
 
@@ -91,26 +117,22 @@ export class AgentSessionStore implements AgentSessionStoreApi {
    * (sender, thread) would otherwise accumulate forever. Their next message starts a fresh session.
    */
   prune(beforeTs: number, batchSize = 1000): number {
-    return this.#db.deleteInBatches('DELETE FROM agent_sessions WHERE rowid IN (SELECT rowid FROM agent_sessions WHERE updated_at < ? LIMIT ?)', [beforeTs], batchSize);
+    return this.#db.deleteInBatches(S.prune, [beforeTs], batchSize);
   }
 
   /** Forgets every agent's sessions under these keys (a chat's `/reset`). Returns how many were removed. */
   resetKeys(sessionKeys: readonly string[]): number {
     if (sessionKeys.length === 0) return 0;
-    return this.#db.write(() => this.#db.prepare(`DELETE FROM agent_sessions WHERE session_key IN (${sessionKeys.map(() => '?').join(', ')})`).run(...sessionKeys).changes);
+    return this.#db.write(() => this.#db.prepare(S.resetKeys(sessionKeys.length)).run(...sessionKeys).changes);
   }
 
   /** Forgets the agent's sessions (one key, or all): the next run starts fresh. Returns how many were removed. */
   reset(agentId: string, sessionKey?: string): number {
-    return this.#db.write(() =>
-      sessionKey === undefined
-        ? this.#db.prepare('DELETE FROM agent_sessions WHERE agent_id = ?').run(agentId).changes
-        : this.#db.prepare('DELETE FROM agent_sessions WHERE agent_id = ? AND session_key = ?').run(agentId, sessionKey).changes,
-    );
+    return this.#db.write(() => (sessionKey === undefined ? this.#db.prepare(S.resetAgent).run(agentId) : this.#db.prepare(S.resetOne).run(agentId, sessionKey)).changes);
   }
 }
 
-function toRecord(r: Row): AgentSessionRecord {
+export function toSessionRecord(r: Row): AgentSessionRecord {
   return {
     agentId: r.agent_id,
     sessionKey: r.session_key,

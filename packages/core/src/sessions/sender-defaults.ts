@@ -6,6 +6,17 @@
 import type { TinyDatabase } from '../storage/database.ts';
 import type { SenderDefaultsStoreApi } from '../storage/interfaces.ts';
 
+/** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
+export function senderDefaultStatements(t: string) {
+  return {
+    get: `SELECT target FROM ${t} WHERE channel = ? AND sender_id = ?`,
+    set: `INSERT INTO ${t} (channel, sender_id, target, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel, sender_id) DO UPDATE SET target = excluded.target, updated_at = excluded.updated_at`,
+    clear: `DELETE FROM ${t} WHERE channel = ? AND sender_id = ?`,
+  };
+}
+
+const S = senderDefaultStatements('sender_defaults');
+
 export class SenderDefaultsStore implements SenderDefaultsStoreApi {
   readonly #db: TinyDatabase;
   readonly #get;
@@ -14,11 +25,9 @@ export class SenderDefaultsStore implements SenderDefaultsStoreApi {
 
   constructor(db: TinyDatabase) {
     this.#db = db;
-    this.#get = db.sqlite.prepare('SELECT target FROM sender_defaults WHERE channel = ? AND sender_id = ?').pluck();
-    this.#set = db.sqlite.prepare(
-      'INSERT INTO sender_defaults (channel, sender_id, target, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel, sender_id) DO UPDATE SET target = excluded.target, updated_at = excluded.updated_at',
-    );
-    this.#clear = db.sqlite.prepare('DELETE FROM sender_defaults WHERE channel = ? AND sender_id = ?');
+    this.#get = db.sqlite.prepare(S.get).pluck();
+    this.#set = db.sqlite.prepare(S.set);
+    this.#clear = db.sqlite.prepare(S.clear);
   }
 
   /** The agent or team id the sender talks to by default, if one is set. */

@@ -13,8 +13,14 @@ import { TinyError } from '../../errors.ts';
 import type { BackoffPolicy } from '../../queue/types.ts';
 import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from '../interfaces.ts';
 import type { Awaitable, TransactionOptions } from '../transaction.ts';
+import { PgQueueHub, PgQueueStore } from '../../queue/pg-store.ts';
+import { PgConversationQueries } from '../../runs/pg-queries.ts';
+import { PgRunSteeringStore } from '../../runs/pg-steering-store.ts';
+import { PgRunStore } from '../../runs/pg-store.ts';
+import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../../sessions/pg-stores.ts';
 import { migratePg, pgIdent } from './migrate.ts';
 import { PgPoolScope, type PgScope, PgTxScope, rollback } from './scope.ts';
+import { PgStoreTransaction } from './transaction.ts';
 
 export interface OpenPgStoresOptions {
   /** postgres://… (or give `pool`). */
@@ -39,6 +45,8 @@ export interface PgShared {
   readonly options: OpenPgStoresOptions;
   /** Per-store process-wide state (listeners, caches), created by the store's factory on first use. */
   readonly state: Map<string, unknown>;
+  /** The stores over a scope, built once per scope (a store that writes through another, as the queue through the event log, takes the one of its own scope). */
+  storesOf(scope: PgScope): TransactionalStores;
 }
 
 type StoreName = keyof TransactionalStores;
@@ -47,19 +55,30 @@ type Factory<K extends StoreName> = (scope: PgScope, shared: PgShared) => Transa
 /** Builds one store over a scope. Every store of `TransactionalStores` has one. */
 const FACTORIES: { [K in StoreName]: Factory<K> } = {
   events: notBuilt('events'),
-  queue: notBuilt('queue'),
+  queue: (scope, shared) => new PgQueueStore(queueHub(shared), { scope, eventsOf: (s) => shared.storesOf(s).events, storesOf: (s) => shared.storesOf(s) }),
   outbox: notBuilt('outbox'),
-  runs: notBuilt('runs'),
-  steering: notBuilt('steering'),
-  queries: notBuilt('queries'),
+  runs: (scope) => new PgRunStore(scope),
+  steering: (scope) => new PgRunSteeringStore(scope),
+  queries: (scope) => new PgConversationQueries(scope),
   chatroom: notBuilt('chatroom'),
-  agentSessions: notBuilt('agentSessions'),
-  agentMessages: notBuilt('agentMessages'),
-  senderDefaults: notBuilt('senderDefaults'),
+  agentSessions: (scope) => new PgAgentSessionStore(scope),
+  agentMessages: (scope) => new PgAgentMessageStore(scope),
+  senderDefaults: (scope) => new PgSenderDefaultsStore(scope),
   pairings: notBuilt('pairings'),
   schedules: notBuilt('schedules'),
   tasks: notBuilt('tasks'),
 };
+
+/** The queue's process-wide part (pool, LISTEN connection, wake-up listeners): one per PgStores. */
+function queueHub(shared: PgShared): PgQueueHub {
+  let hub = shared.state.get('queue') as PgQueueHub | undefined;
+  if (!hub) {
+    const { maxAttempts, backoff } = shared.options;
+    hub = new PgQueueHub(shared.pool, { schema: shared.schema, ...(maxAttempts !== undefined ? { defaultMaxAttempts: maxAttempts } : {}), ...(backoff ? { backoff } : {}) });
+    shared.state.set('queue', hub);
+  }
+  return hub;
+}
 
 // Scaffolding while the PostgreSQL stores are being written (issue 17); removed when the last one lands.
 function notBuilt<K extends StoreName>(name: K): Factory<K> {
@@ -76,31 +95,6 @@ function buildStores(scope: PgScope, shared: PgShared): TransactionalStores {
   const out = {} as Record<StoreName, unknown>;
   for (const name of Object.keys(FACTORIES) as StoreName[]) out[name] = FACTORIES[name](scope, shared);
   return out as TransactionalStores;
-}
-
-class PgStoreTransaction implements StoreTransaction {
-  readonly backend = 'postgres' as const;
-  readonly scope: PgTxScope;
-  readonly #shared: PgShared;
-  #stores: TransactionalStores | undefined;
-
-  constructor(scope: PgTxScope, shared: PgShared) {
-    this.scope = scope;
-    this.#shared = shared;
-  }
-
-  get stores(): TransactionalStores {
-    this.#stores ??= buildStores(this.scope, this.#shared);
-    return this.#stores;
-  }
-
-  savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
-    return this.scope.transaction((inner) => Promise.resolve(fn(new PgStoreTransaction(inner as PgTxScope, this.#shared))));
-  }
-
-  afterCommit(cb: () => void): void {
-    this.scope.afterCommit(cb);
-  }
 }
 
 export interface PgStores extends StoreSet {
@@ -121,9 +115,22 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
     if (ownPool) await pool.end().catch(() => {});
     throw err;
   }
-  const shared: PgShared = { pool, schema, options, state: new Map() };
-  const root = new PgPoolScope(pool, schema);
-  const stores = buildStores(root, shared);
+  const built = new WeakMap<PgScope, TransactionalStores>();
+  const shared: PgShared = {
+    pool,
+    schema,
+    options,
+    state: new Map(),
+    storesOf(scope) {
+      let stores = built.get(scope);
+      if (!stores) {
+        stores = buildStores(scope, shared);
+        built.set(scope, stores);
+      }
+      return stores;
+    },
+  };
+  const stores = shared.storesOf(new PgPoolScope(pool, schema));
   return {
     backend: 'postgres',
     pool,
@@ -135,7 +142,7 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
       try {
         await client.query('BEGIN');
         if (txOptions?.durable === false) await client.query('SET LOCAL synchronous_commit = off');
-        const out = await fn(new PgStoreTransaction(scope, shared));
+        const out = await fn(new PgStoreTransaction(scope, shared.storesOf));
         await client.query('COMMIT');
         client.release();
         scope.runCallbacks();

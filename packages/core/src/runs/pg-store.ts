@@ -1,0 +1,194 @@
+/**
+ * Runs, conversations and usage on PostgreSQL (docs/storage.md): the statements, values and
+ * row mappers of the SQLite `RunStore` (runs/store.ts), over a `PgScope` (the pool, or the open
+ * transaction of `tx.stores.runs`). Counters are added in place (`x = x + $1`), so two nodes
+ * bumping one conversation never lose an update; `finishRun` changes a run only while it is open.
+ */
+import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from '../storage/interfaces.ts';
+import type { ConversationRow, RunRow } from '../storage/rows.ts';
+import { deleteInBatches, positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
+import {
+  bumpValues,
+  clampEdges,
+  conversationFilter,
+  conversationInsertValues,
+  conversationNotFound,
+  conversationPatchSets,
+  finishRunValues,
+  runInsertValues,
+  runNotFound,
+  runStatements,
+  startRunValues,
+  throwError,
+  toConversation,
+  toRun,
+  USAGE_COLUMN,
+  USAGE_SUMS,
+  usageRange,
+  type ConversationPatch,
+  type ConversationRecord,
+  type ConversationUsageRow,
+  type CreateConversationInput,
+  type CreateRunInput,
+  type RunRecord,
+  type Usage,
+  type UsageGroup,
+  type UsageRow,
+  type UsageSeriesRow,
+} from './store.ts';
+
+/** The UTC day of a run, as SQLite's strftime('%Y-%m-%d', … / 1000, 'unixepoch') gives it. */
+const PG_DAY = "to_char(to_timestamp(floor(COALESCE(ended_at, created_at) / 1000)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+
+type Statements = ReturnType<typeof runStatements>;
+
+/** The statements over one schema, numbered once per schema (every transaction's store reuses them). */
+const statementsBySchema = new Map<string, { s: Statements; descendants: string; listRuns: string; children: string; pruneRuns: string; series: Record<string, string> }>();
+
+function statementsOf(scope: PgScope) {
+  let out = statementsBySchema.get(scope.schema);
+  if (!out) {
+    const runs = scope.table('runs');
+    const raw = runStatements(scope.table('conversations'), runs, '"C"');
+    const s = positionalAll(raw);
+    const series: Record<string, string> = {};
+    for (const [by, col] of Object.entries(USAGE_COLUMN)) {
+      if (by === 'day') continue;
+      // The buckets from the edges (n + 1 boundaries): bucket i is [edges[i], edges[i + 1]).
+      series[by] = `WITH e AS (SELECT (o - 1)::int AS bucket, v AS start, LEAD(v) OVER (ORDER BY o) AS stop FROM unnest($1::bigint[]) WITH ORDINALITY AS u(v, o))
+        SELECT e.bucket, ${col} AS key, ${USAGE_SUMS}
+        FROM e JOIN ${runs} r ON r.created_at >= e.start AND r.created_at < e.stop
+        WHERE e.stop IS NOT NULL
+        GROUP BY e.bucket, key ORDER BY e.bucket, ${col} COLLATE "C"`;
+    }
+    out = {
+      s,
+      descendants: s.descendants('runs.depth, runs.created_at, runs.id'),
+      // SQLite breaks ties of created_at by rowid (insertion order); ids are ULIDs, increasing
+      // within a process, so they are the closest equivalent here.
+      listRuns: `SELECT * FROM ${runs} WHERE conversation_id = $1 ORDER BY created_at, id`,
+      children: `SELECT * FROM ${runs} WHERE parent_run_id = $1 ORDER BY created_at, id`,
+      pruneRuns: positional(raw.pruneRuns('id')),
+      series,
+    };
+    statementsBySchema.set(scope.schema, out);
+  }
+  return out;
+}
+
+export class PgRunStore implements RunStoreApi {
+  readonly #scope: PgScope;
+  readonly #sql: ReturnType<typeof statementsOf>;
+
+  constructor(scope: PgScope) {
+    this.#scope = scope;
+    this.#sql = statementsOf(scope);
+  }
+
+  async createConversation(input: CreateConversationInput): Promise<ConversationRecord> {
+    const [row] = await this.#scope.query<ConversationRow>(`${this.#sql.s.insertConversation} RETURNING *`, conversationInsertValues(input));
+    return toConversation(row!);
+  }
+
+  async getConversation(id: string): Promise<ConversationRecord | undefined> {
+    const [row] = await this.#scope.query<ConversationRow>(this.#sql.s.getConversation, [id]);
+    return row ? toConversation(row) : undefined;
+  }
+
+  async mustGetConversation(id: string): Promise<ConversationRecord> {
+    return (await this.getConversation(id)) ?? throwError(conversationNotFound(id));
+  }
+
+  async listConversations(query: ConversationListQuery = {}): Promise<ConversationRecord[]> {
+    const { where, params } = conversationFilter(query);
+    return (await this.#scope.query<ConversationRow>(this.#sql.s.listConversations(where), params)).map(toConversation);
+  }
+
+  async latestConversationOfThread(channel: string, threadKey: string): Promise<ConversationRecord | undefined> {
+    const [row] = await this.#scope.query<ConversationRow>(this.#sql.s.latestOfThread, [channel, threadKey]);
+    return row ? toConversation(row) : undefined;
+  }
+
+  async bumpConversation(id: string, delta: ConversationDelta): Promise<void> {
+    await this.#scope.query(this.#sql.s.bumpConversation, [...bumpValues(delta), id]);
+  }
+
+  async updateConversation(id: string, patch: ConversationPatch): Promise<void> {
+    const { sets, params } = conversationPatchSets(patch);
+    await this.#scope.query(this.#sql.s.updateConversation(sets), [...params, id]);
+  }
+
+  async createRun(input: CreateRunInput): Promise<RunRecord> {
+    const [row] = await this.#scope.query<RunRow>(`${this.#sql.s.insertRun} RETURNING *`, runInsertValues(input));
+    return toRun(row!);
+  }
+
+  async startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): Promise<void> {
+    await this.#scope.query(this.#sql.s.startRun, [...startRunValues(patch), id]);
+  }
+
+  async finishRun(id: string, result: RunFinish): Promise<boolean> {
+    return (await this.#scope.query(`${this.#sql.s.finishRun} RETURNING 1`, [...finishRunValues(result), id])).length === 1;
+  }
+
+  async addUsage(id: string, usage: Usage, costUsd: number): Promise<void> {
+    await this.#scope.query(this.#sql.s.addUsage, [usage.inputTokens, usage.outputTokens, costUsd, id]);
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const [row] = await this.#scope.query<RunRow>(this.#sql.s.getRun, [id]);
+    return row ? toRun(row) : undefined;
+  }
+
+  async mustGetRun(id: string): Promise<RunRecord> {
+    return (await this.getRun(id)) ?? throwError(runNotFound(id));
+  }
+
+  async listRuns(conversationId: string): Promise<RunRecord[]> {
+    return (await this.#scope.query<RunRow>(this.#sql.listRuns, [conversationId])).map(toRun);
+  }
+
+  async children(runId: string): Promise<RunRecord[]> {
+    return (await this.#scope.query<RunRow>(this.#sql.children, [runId])).map(toRun);
+  }
+
+  async descendants(runId: string): Promise<RunRecord[]> {
+    return (await this.#scope.query<RunRow>(this.#sql.descendants, [runId])).map(toRun);
+  }
+
+  async openRunCount(conversationId: string): Promise<number> {
+    return (await this.#scope.query<{ n: number }>(this.#sql.s.openRunCount, [conversationId]))[0]!.n;
+  }
+
+  async agentSpend(agentId: string, sinceTs: number): Promise<Spend> {
+    return (await this.#scope.query<Spend>(this.#sql.s.agentSpend, [agentId, sinceTs]))[0]!;
+  }
+
+  async globalSpend(sinceTs: number): Promise<Spend> {
+    return (await this.#scope.query<Spend>(this.#sql.s.globalSpend, [sinceTs]))[0]!;
+  }
+
+  async usage(by: UsageGroup, query: { since?: number; until?: number } = {}): Promise<UsageRow[]> {
+    return this.#scope.query<UsageRow>(this.#sql.s.usage(by === 'day' ? PG_DAY : USAGE_COLUMN[by]), usageRange(query));
+  }
+
+  /** As `RunStore.usageSeries`: usage per bucket (`edges`: n + 1 ascending ms boundaries) and key, ordered by bucket, key. */
+  async usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query: { since?: number; until?: number } = {}): Promise<UsageSeriesRow[]> {
+    if (edges.length < 2) return [];
+    return this.#scope.query<UsageSeriesRow>(this.#sql.series[by]!, [clampEdges(edges, query)]);
+  }
+
+  async topConversations(query: { since?: number; until?: number; limit: number }): Promise<ConversationUsageRow[]> {
+    return this.#scope.query<ConversationUsageRow>(this.#sql.s.topConversations, [...usageRange(query), query.limit]);
+  }
+
+  async firstRunAt(): Promise<number | null> {
+    return (await this.#scope.query<{ first: number | null }>(this.#sql.s.firstRunAt))[0]!.first;
+  }
+
+  async prune(beforeTs: number, batchSize = 1000): Promise<number> {
+    const total = await deleteInBatches(this.#scope, this.#sql.pruneRuns, [beforeTs], batchSize);
+    await this.#scope.query(this.#sql.s.pruneConversations, [beforeTs]);
+    return total;
+  }
+}
