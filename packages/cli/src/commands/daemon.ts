@@ -178,5 +178,13 @@ export function registerDaemonCommands(program: Command): void {
     await start(ctx, { timeout: timeoutMs / 1000, ...(options.json ? { json: true } : {}), ...(options.listenAny ? { listenAny: true } : {}) });
   });
 
+  program
+    .command('worker')
+    .description('run a worker node: join the PostgreSQL database of an API node and run the agents placed on this node (docs/operations.md)')
+    .option('--name <name>', "this node's name (default: node.name in settings.json, TINYAGI_NODE_NAME or the host name)")
+    .action(async (options: { name?: string }, cmd: Command) => {
+      const { runWorker } = await import('../daemon/worker.ts');
+      process.exitCode = await runWorker(contextOf(cmd), options);
+    });
   withJson(program.command('status').description('is the daemon up? API URL, queue, outbox and channels')).action(async (options: { json?: boolean }, cmd: Command) => status(contextOf(cmd), options));
 }

@@ -1,0 +1,123 @@
+/**
+ * `tinyagi worker`: a worker node (docs/operations.md, "Several nodes"). It joins the PostgreSQL
+ * database the API node uses and runs the agents placed on it (an agent's `node`) or on no node,
+ * in its own TINYAGI_HOME and workspaces. It serves no API and runs no channels, schedules or
+ * heartbeats: those belong to the API node.
+ *
+ * Contract:
+ * - Needs PostgreSQL (`storage.url` in this home's settings.json or TINYAGI_DATABASE_URL); on
+ *   SQLite it refuses to start (a worker has nothing to share work through).
+ * - One node per home (the home's instance lock); its name is `--name`, TINYAGI_NODE_NAME,
+ *   `node.name` of its settings.json or the host name, unique among live nodes.
+ * - Settings come from the database (shared, live); this home's settings.json gives only the
+ *   local keys (storage, node, workspace).
+ * - Agents on a worker reach the API (`tinyagi call`) at TINYAGI_API_URL with run tokens minted
+ *   from the API node's token (TINYAGI_API_TOKEN, the same secret the API node uses).
+ * - SIGINT/SIGTERM: finish or release in-flight runs (SHUTDOWN_GRACE_MS), mark the node stopped,
+ *   exit 0. SIGKILL: its leases are ended by the other nodes once its heartbeat is stale.
+ */
+import { join } from 'node:path';
+import { errorMessage, invokeAgent, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
+import { reapOrphanedGroups, setProcessJournal } from '@tinyagi/core/internal';
+import type { PgStores } from '@tinyagi/core/pg';
+import { mintRunToken } from '@tinyagi/server/internal';
+import { Orchestrator } from '@tinyagi/teams';
+import type { CliContext } from '../context.ts';
+import { VERSION } from '../version.ts';
+import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
+import { joinCluster } from './cluster.ts';
+import { ensureHomeDirectories } from './first-run.ts';
+import { acquireInstanceLock } from './instance-lock.ts';
+import { createLogger } from './logger.ts';
+import { RotatingLog } from './rotating-log.ts';
+import { SHUTDOWN_GRACE_MS } from './run.ts';
+import { describeStorage, openSelectedStores, selectStorage } from './storage.ts';
+
+export const WORKER_LOG = 'worker.log';
+
+export interface WorkerOptions {
+  name?: string;
+}
+
+export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): Promise<number> {
+  ensureHomeDirectories(ctx.paths);
+  const logFile = new RotatingLog({ file: join(ctx.paths.logs, WORKER_LOG) });
+  const logger = createLogger({ file: logFile, echo: true });
+  const cleanups: Array<() => unknown> = [];
+  let stop: (code: number) => void = () => {};
+  const stopped = new Promise<number>((resolve) => (stop = resolve));
+  let signalled = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (++signalled > 1) process.exit(1);
+    logger.info(`${signal} received: finishing in-flight work`);
+    stop(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const lock = await acquireInstanceLock(ctx.paths.lockFile, VERSION);
+    cleanups.push(() => lock.release());
+    const local = loadSettings(ctx.paths.settings).settings;
+    const storage = selectStorage(local, ctx.env, ctx.paths.db);
+    if (storage.backend !== 'postgres') {
+      throw new TinyError('CONFIG_INVALID', 'tinyagi worker needs a shared PostgreSQL database: set storage.url in settings.json or TINYAGI_DATABASE_URL to the one the API node uses.', {
+        hint: 'See docs/operations.md, "Several nodes".',
+      });
+    }
+    const groupsJournal = join(ctx.home, 'run', 'agent-groups');
+    reapOrphanedGroups(groupsJournal);
+    setProcessJournal(groupsJournal);
+    const stores = (await openSelectedStores(storage, { maxAttempts: local.queue?.max_attempts })) as PgStores;
+    cleanups.push(() => stores.close());
+    logger.info(`stores: ${describeStorage(storage)}`);
+    const cluster = await joinCluster(stores, {
+      role: 'worker',
+      file: ctx.paths.settings,
+      env: ctx.env,
+      version: VERSION,
+      logger,
+      ...(options.name ? { name: options.name } : {}),
+      onLost: () => {
+        logger.error('this node was taken over by another node of the same name: stopping');
+        stop(1);
+      },
+    });
+    cleanups.push(() => cluster.leave());
+    const apiUrl = ctx.env['TINYAGI_API_URL'] ?? '';
+    const token = ctx.env['TINYAGI_API_TOKEN'];
+    if (!apiUrl || !token) logger.warn('TINYAGI_API_URL / TINYAGI_API_TOKEN are not set: agents on this node cannot use `tinyagi call` (hand-offs by [@agent: …] tags still work)');
+    const orchestrator = new Orchestrator({
+      stores,
+      owner: cluster.node.leaseOwner(),
+      agents: () => cluster.agents(),
+      getSettings: () => cluster.settings.get(),
+      apiUrl,
+      issueRunToken: (runId: string, conversationId: string) => (token ? mintRunToken(token, runId, conversationId) : ''),
+      invoke: withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH']),
+      filesDir: join(ctx.home, 'files'),
+      plugins: [],
+    });
+    const released = await cluster.releaseDeadNodes();
+    if (released > 0) logger.warn(`resuming ${released} message(s) of nodes that stopped beating`);
+    await orchestrator.start();
+    cleanups.push(() => orchestrator.stop(SHUTDOWN_GRACE_MS));
+    logger.info(`TinyAGI ${VERSION} worker "${cluster.node.name}" running agents: ${[...cluster.agents()].join(', ') || '(none yet)'} (home ${ctx.home}, pid ${process.pid})`);
+    return await stopped;
+  } catch (err) {
+    const text = errorMessage(err) + (isTinyError(err) && err.hint ? `\n${err.hint}` : '');
+    logger.error(text);
+    process.stderr.write(`error: ${text}\n`);
+    return 1;
+  } finally {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error(`shutdown step failed: ${errorMessage(err)}`);
+      }
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    logFile.close();
+  }
+}
