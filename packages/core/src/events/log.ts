@@ -64,18 +64,7 @@ export class EventLog implements EventLogApi {
     const ts = Date.now();
     const data = input.data;
     const info = this.#insert.run(ts, input.type, input.conversationId ?? null, input.runId ?? null, input.parentRunId ?? null, input.depth ?? null, input.agentId ?? null, JSON.stringify(data));
-    // The input was checked against the event map; the envelope adds what the log assigns.
-    const event = {
-      id: Number(info.lastInsertRowid),
-      ts,
-      type: input.type,
-      conversationId: input.conversationId ?? null,
-      runId: input.runId ?? null,
-      parentRunId: input.parentRunId ?? null,
-      depth: input.depth ?? null,
-      agentId: input.agentId ?? null,
-      data,
-    } as TinyEvent;
+    const event = eventOf(input, Number(info.lastInsertRowid), ts);
     this.#db.afterCommit(() => this.#committed(event));
     return event;
   }
@@ -229,7 +218,24 @@ export function matchesFilter<T extends EventType>(event: TinyEvent, filter: Eve
   return true;
 }
 
-function rowToEvent(row: EventRow): TinyEvent {
+/** The event an input becomes once the log assigned its id and time (shared by both logs). */
+export function eventOf(input: EventInput, id: number, ts: number): TinyEvent {
+  // The input was checked against the event map; the envelope adds what the log assigns.
+  return {
+    id,
+    ts,
+    type: input.type,
+    conversationId: input.conversationId ?? null,
+    runId: input.runId ?? null,
+    parentRunId: input.parentRunId ?? null,
+    depth: input.depth ?? null,
+    agentId: input.agentId ?? null,
+    data: input.data,
+  } as TinyEvent;
+}
+
+/** A stored row as the event it was appended as (shared by the SQLite and PostgreSQL logs). */
+export function rowToEvent(row: EventRow): TinyEvent {
   // Rows were written by `append` from typed input.
   return {
     id: row.id,

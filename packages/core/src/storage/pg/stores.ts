@@ -13,6 +13,8 @@ import { TinyError } from '../../errors.ts';
 import type { BackoffPolicy } from '../../queue/types.ts';
 import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from '../interfaces.ts';
 import type { Awaitable, TransactionOptions } from '../transaction.ts';
+import { pgEventHub, pgEventLog } from '../../events/pg-log.ts';
+import { pgOutboxStore } from '../../outbox/pg-store.ts';
 import { migratePg, pgIdent } from './migrate.ts';
 import { PgPoolScope, type PgScope, PgTxScope, rollback } from './scope.ts';
 
@@ -46,9 +48,9 @@ type Factory<K extends StoreName> = (scope: PgScope, shared: PgShared) => Transa
 
 /** Builds one store over a scope. Every store of `TransactionalStores` has one. */
 const FACTORIES: { [K in StoreName]: Factory<K> } = {
-  events: notBuilt('events'),
+  events: pgEventLog,
   queue: notBuilt('queue'),
-  outbox: notBuilt('outbox'),
+  outbox: pgOutboxStore,
   runs: notBuilt('runs'),
   steering: notBuilt('steering'),
   queries: notBuilt('queries'),
@@ -66,7 +68,7 @@ function notBuilt<K extends StoreName>(name: K): Factory<K> {
   return () =>
     new Proxy({} as TransactionalStores[K], {
       get(_target, prop) {
-        if (prop === 'then') return undefined;
+        if (prop === 'then' || prop === 'close') return undefined;
         throw new TinyError('INVALID_STATE', `The PostgreSQL ${name} store is not built yet (${String(prop)}).`);
       },
     });
@@ -124,6 +126,8 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
   const shared: PgShared = { pool, schema, options, state: new Map() };
   const root = new PgPoolScope(pool, schema);
   const stores = buildStores(root, shared);
+  // Events committed before this point are history (readSince), not published to subscribers.
+  await pgEventHub(shared).ready;
   return {
     backend: 'postgres',
     pool,
