@@ -15,6 +15,10 @@ import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } fro
 import type { Awaitable, TransactionOptions } from '../transaction.ts';
 import { pgEventHub, pgEventLog } from '../../events/pg-log.ts';
 import { pgOutboxStore } from '../../outbox/pg-store.ts';
+import { pgPairingStore } from '../../pairing/pg-store.ts';
+import { pgChatroomStore } from '../../chatroom/pg-store.ts';
+import { pgScheduleStore } from '../../schedules/pg-store.ts';
+import { pgTaskStore } from '../../tasks/pg-store.ts';
 import { migratePg, pgIdent } from './migrate.ts';
 import { PgPoolScope, type PgScope, PgTxScope, rollback } from './scope.ts';
 
@@ -54,13 +58,13 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
   runs: notBuilt('runs'),
   steering: notBuilt('steering'),
   queries: notBuilt('queries'),
-  chatroom: notBuilt('chatroom'),
+  chatroom: pgChatroomStore,
   agentSessions: notBuilt('agentSessions'),
   agentMessages: notBuilt('agentMessages'),
   senderDefaults: notBuilt('senderDefaults'),
-  pairings: notBuilt('pairings'),
-  schedules: notBuilt('schedules'),
-  tasks: notBuilt('tasks'),
+  pairings: pgPairingStore,
+  schedules: pgScheduleStore,
+  tasks: pgTaskStore,
 };
 
 // Scaffolding while the PostgreSQL stores are being written (issue 17); removed when the last one lands.
