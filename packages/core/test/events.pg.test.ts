@@ -5,36 +5,15 @@
  * also while both nodes write concurrently, while a transaction holding an event is open, and
  * when the listening connection is lost.
  */
-import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
-import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { pgTestDatabase } from '@tinyagi/test-kit/pg';
+import { describe, expect, it, vi } from 'vitest';
 import type { TinyEvent } from '../src/events/types.ts';
-import { openPgStores, type PgStores } from '../src/storage/pg/stores.ts';
+import type { PgStores } from '../src/storage/pg/stores.ts';
+import { pgNodes } from './pg-nodes.ts';
 
 const db = await pgTestDatabase();
-const admin = new pg.Pool({ connectionString: db.url, max: 2 });
-afterAll(() => admin.end());
-
-let opened: PgStores[] = [];
-let schema: string;
-afterEach(async () => {
-  for (const s of opened) await s.close();
-  opened = [];
-  await dropSchema(admin, schema);
-});
-
-/** A node on the test's schema. */
-async function node(): Promise<PgStores> {
-  const stores = await openPgStores({ url: db.url, schema, poolSize: 6 });
-  opened.push(stores);
-  return stores;
-}
-
-/** Two nodes on one fresh schema. */
-async function twoNodes(): Promise<[PgStores, PgStores]> {
-  schema = testSchema('ev');
-  return [await node(), await node()];
-}
+const nodes = pgNodes(db, 'ev');
+const { admin, twoNodes } = nodes;
 
 const notice = (note: string) => ({ type: 'system.notice' as const, data: { note } });
 const notes = (events: readonly TinyEvent[]) => events.map((e) => (e.data as { note: string }).note);
@@ -143,7 +122,9 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
       await vi.waitFor(
         async () => {
           if (appended) return;
-          const [row] = (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows;
+          const [row] = (
+            await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, [nodes.schema])
+          ).rows;
           expect(row!.n).toBeGreaterThan(0);
         },
         { timeout: 5000, interval: 20 },
@@ -167,7 +148,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
     const seenA: TinyEvent[] = [];
     a.events.subscribe((e) => seenA.push(e));
     const listeners = async () =>
-      (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_events_${schema}"`])).rows.map((r) => r.pid);
+      (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_events_${nodes.schema}"`])).rows.map((r) => r.pid);
     let pid: number | undefined;
     await vi.waitFor(async () => {
       [pid] = await listeners();
@@ -185,16 +166,15 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
   });
 
   it('emitted events are written when the node closes and reach the other node in emit order; events from before a node opened are history', async () => {
-    schema = testSchema('ev');
-    const a = await node();
+    nodes.fresh();
+    const a = await nodes.node();
     await a.events.append(notice('history'));
-    const b = await node();
+    const b = await nodes.node();
     const seenB: TinyEvent[] = [];
     b.events.subscribe((e) => seenB.push(e));
-    await vi.waitFor(async () => expect((await admin.query('SELECT 1 FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_events_${schema}"`])).rowCount).toBe(1));
+    await vi.waitFor(async () => expect((await admin.query('SELECT 1 FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_events_${nodes.schema}"`])).rowCount).toBe(1));
     for (let i = 0; i < 20; i++) a.events.emit(notice(`progress ${i}`));
-    await a.close();
-    opened = [b];
+    await nodes.close(a);
     await vi.waitFor(() => expect(notes(seenB)).toEqual(Array.from({ length: 20 }, (_, i) => `progress ${i}`)));
   });
 });

@@ -2,32 +2,13 @@
  * Outbox, schedules, tasks and pairing on PostgreSQL with two nodes (two `PgStores`, two pools)
  * on one schema, racing each other: what a single SQLite process never has to survive.
  */
-import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
-import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openPgStores, type PgStores } from '../src/storage/pg/stores.ts';
+import { pgTestDatabase } from '@tinyagi/test-kit/pg';
+import { describe, expect, it } from 'vitest';
+import type { PgStores } from '../src/storage/pg/stores.ts';
+import { pgNodes } from './pg-nodes.ts';
 
 const db = await pgTestDatabase();
-const admin = new pg.Pool({ connectionString: db.url, max: 2 });
-afterAll(() => admin.end());
-
-let opened: PgStores[] = [];
-let schema: string;
-afterEach(async () => {
-  for (const s of opened) await s.close();
-  opened = [];
-  await dropSchema(admin, schema);
-});
-
-async function twoNodes(): Promise<[PgStores, PgStores]> {
-  schema = testSchema('nd');
-  const open = async () => {
-    const stores = await openPgStores({ url: db.url, schema, poolSize: 6 });
-    opened.push(stores);
-    return stores;
-  };
-  return [await open(), await open()];
-}
+const { twoNodes } = pgNodes(db, 'nd');
 
 describe.skipIf(db.skip !== undefined)('PostgreSQL stores shared by two nodes', () => {
   it('two nodes claiming one outbox channel never get the same row, and together get every row once', async () => {

@@ -37,9 +37,7 @@ type EventRow = SchemaEventRow;
 
 export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;
-  readonly #listeners = new Set<EventListener>();
-  readonly #outgoing: TinyEvent[] = [];
-  #delivering = false;
+  readonly #subscribers = new Subscribers();
   readonly #insert;
   readonly #since;
   #buffer: EventInput[] = [];
@@ -94,14 +92,14 @@ export class EventLog implements EventLogApi {
   }
 
   subscribe(listener: EventListener): () => void {
-    this.#listeners.add(listener);
+    this.#subscribers.add(listener);
     if (this.#tailTimer === undefined && this.#tailMs > 0) {
       this.#tailTimer = setInterval(() => this.#tail(), this.#tailMs);
       this.#tailTimer.unref();
     }
     return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.#stopTail();
+      this.#subscribers.delete(listener);
+      if (this.#subscribers.size === 0) this.#stopTail();
     };
   }
 
@@ -189,6 +187,30 @@ export class EventLog implements EventLogApi {
   }
 
   #publish(event: TinyEvent): void {
+    this.#subscribers.publish(event);
+  }
+}
+
+/** A log's subscribers and the delivery to them (shared by the SQLite and PostgreSQL logs). */
+export class Subscribers {
+  readonly #listeners = new Set<EventListener>();
+  readonly #outgoing: TinyEvent[] = [];
+  #delivering = false;
+
+  get size(): number {
+    return this.#listeners.size;
+  }
+
+  add(listener: EventListener): void {
+    this.#listeners.add(listener);
+  }
+
+  delete(listener: EventListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  /** Calls every subscriber with the event (a throwing one is skipped). */
+  publish(event: TinyEvent): void {
     // A subscriber that commits events of its own (the orchestrator reacting to `queue.dead`)
     // must not have them delivered to the other subscribers before the event it is handling.
     this.#outgoing.push(event);

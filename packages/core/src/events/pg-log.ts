@@ -29,12 +29,12 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { EventLogApi } from '../storage/interfaces.ts';
-import { deleteInBatches, schemaLockSql, sharedState } from '../storage/pg/helpers.ts';
+import { deleteInBatches, schemaLockSql, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
 import type { PgShared } from '../storage/pg/stores.ts';
 import type { EventRow } from '../storage/rows.ts';
-import { type EventFilter, type EventListener, eventOf, rowToEvent } from './log.ts';
+import { type EventFilter, type EventListener, eventOf, rowToEvent, Subscribers } from './log.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 
 const PAGE = 1000;
@@ -88,7 +88,7 @@ export class PgEventHub {
   readonly #pool: Pool;
   readonly #scope: PgPoolScope;
   readonly #channel: string;
-  readonly #subscribers = new Set<EventListener>();
+  readonly #subscribers = new Subscribers();
   /** Resolves once `lastPublished` holds the highest id committed at open (older events are history). */
   readonly ready: Promise<void>;
   #isReady = false;
@@ -101,8 +101,6 @@ export class PgEventHub {
   readonly #local = new Map<number, TinyEvent>();
   #pumping = false;
   #again = false;
-  readonly #outgoing: TinyEvent[] = [];
-  #delivering = false;
   #listener: PoolClient | undefined;
   #listening: Promise<void> | undefined;
   #buffer: EventInput[] = [];
@@ -244,7 +242,7 @@ export class PgEventHub {
     for (let next = this.#local.get(this.#lastPublished + 1); next; next = this.#local.get(this.#lastPublished + 1)) {
       this.#local.delete(next.id);
       this.#lastPublished = next.id;
-      this.#publish(next);
+      this.#subscribers.publish(next);
     }
   }
 
@@ -257,31 +255,11 @@ export class PgEventHub {
         if (row.id <= this.#lastPublished) continue;
         const event = this.#local.get(row.id) ?? rowToEvent(row);
         this.#lastPublished = row.id;
-        this.#publish(event);
+        this.#subscribers.publish(event);
       }
       for (const id of this.#local.keys()) if (id <= this.#lastPublished) this.#local.delete(id);
       this.#knownMax = Math.max(this.#knownMax, this.#lastPublished);
       if (rows.length < PAGE) return;
-    }
-  }
-
-  #publish(event: TinyEvent): void {
-    // As on SQLite: a subscriber that writes events while handling one does not reorder delivery.
-    this.#outgoing.push(event);
-    if (this.#delivering) return;
-    this.#delivering = true;
-    try {
-      for (let next = this.#outgoing.shift(); next !== undefined; next = this.#outgoing.shift()) {
-        for (const listener of this.#subscribers) {
-          try {
-            listener(next);
-          } catch {
-            // A faulty subscriber must not break the producer or other subscribers.
-          }
-        }
-      }
-    } finally {
-      this.#delivering = false;
     }
   }
 
@@ -369,16 +347,16 @@ export class PgEventLog implements EventLogApi {
 
   /** Stored events after `afterId` (exclusive), oldest first; the filter is applied in SQL. */
   async readSince<T extends EventType = EventType>(afterId: number, filter: EventFilter<T> = {}, limit = 1000): Promise<Array<EventOf<T>>> {
-    const where = ['id > $1'];
     const params: unknown[] = [afterId];
-    const add = (condition: (param: string) => string, value: unknown) => {
-      params.push(value);
-      where.push(condition(`$${params.length}`));
-    };
-    if (filter.conversationId) add((p) => `conversation_id = ${p}`, filter.conversationId);
-    if (filter.agentId) add((p) => `agent_id = ${p}`, filter.agentId);
-    if (filter.runId) add((p) => `run_id = ${p}`, filter.runId);
-    if (filter.types && filter.types.length > 0) add((p) => `type = ANY(${p}::text[])`, filter.types);
+    const where = [
+      'id > $1',
+      ...whereSet(params, [
+        ['conversation_id = ?', filter.conversationId],
+        ['agent_id = ?', filter.agentId],
+        ['run_id = ?', filter.runId],
+        ['type = ANY(?::text[])', filter.types?.length ? filter.types : undefined],
+      ]),
+    ];
     params.push(limit);
     const rows = await this.#scope.query<EventRow>(`SELECT * FROM ${this.#scope.table('events')} WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`, params);
     return rows.map((row) => rowToEvent(row) as EventOf<T>);

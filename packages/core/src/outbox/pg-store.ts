@@ -16,7 +16,7 @@ import { newId } from '../ids.ts';
 import type { PgEventLog } from '../events/pg-log.ts';
 import { pgEventLog } from '../events/pg-log.ts';
 import type { OutboxStoreApi } from '../storage/interfaces.ts';
-import { deleteInBatches, sharedState } from '../storage/pg/helpers.ts';
+import { deleteInBatches, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { PgShared } from '../storage/pg/stores.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
@@ -28,6 +28,8 @@ import {
   expiredEvent,
   failedEvent,
   failure,
+  INSERT_COLUMNS,
+  insertValues,
   mustAck,
   type OutboxInput,
   type OutboxListQuery,
@@ -79,30 +81,11 @@ export class PgOutboxStore implements OutboxStoreApi {
   }
 
   async enqueue(input: OutboxInput): Promise<{ row: OutboxRow; created: boolean }> {
-    const now = Date.now();
-    const delivered = !this.hasClient(input.channel);
+    const values = insertValues(newId('out'), input, !this.hasClient(input.channel), Date.now(), this.#options.ttlMs);
     return this.#scope.transaction(async (scope) => {
       const [inserted] = await scope.query<OutboxTableRow>(
-        `INSERT INTO ${this.#t} (id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15)
-        ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-        [
-          newId('out'),
-          input.messageId ?? null,
-          input.runId ?? null,
-          input.conversationId ?? null,
-          input.agentId ?? null,
-          input.channel,
-          JSON.stringify(input.recipient ?? {}),
-          input.text,
-          JSON.stringify(input.files ?? []),
-          JSON.stringify(input.meta ?? {}),
-          input.idempotencyKey,
-          delivered ? 'delivered' : 'pending',
-          now,
-          now + (input.ttlMs ?? this.#options.ttlMs),
-          delivered ? now : null,
-        ],
+        `INSERT INTO ${this.#t} (${INSERT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+        values,
       );
       if (!inserted) {
         const [existing] = await scope.query<OutboxTableRow>(`SELECT * FROM ${this.#t} WHERE idempotency_key = $1`, [input.idempotencyKey]);
@@ -205,17 +188,15 @@ export class PgOutboxStore implements OutboxStoreApi {
   }
 
   async list(query: OutboxListQuery = {}): Promise<OutboxRow[]> {
-    const where: string[] = ['seq > $1'];
     const params: unknown[] = [query.afterSeq ?? 0];
-    for (const [column, value] of [
-      ['channel', query.channel],
-      ['status', query.status],
-      ['conversation_id', query.conversationId],
-    ] as const) {
-      if (!value) continue;
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    }
+    const where = [
+      'seq > $1',
+      ...whereSet(params, [
+        ['channel = ?', query.channel],
+        ['status = ?', query.status],
+        ['conversation_id = ?', query.conversationId],
+      ]),
+    ];
     params.push(Math.max(1, Math.min(query.limit ?? 100, 1000)));
     return (await this.#scope.query<OutboxTableRow>(`SELECT * FROM ${this.#t} WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${params.length}`, params)).map(toRow);
   }

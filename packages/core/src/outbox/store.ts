@@ -127,29 +127,10 @@ export class OutboxStore implements OutboxStoreApi {
     return this.#db.write(() => {
       const existing = this.#db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?').get(input.idempotencyKey) as Row | undefined;
       if (existing) return { row: toRow(existing), created: false };
-      const delivered = !this.hasClient(input.channel);
       const id = newId('out');
       this.#db
-        .prepare(`INSERT INTO outbox (id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(
-          id,
-          input.messageId ?? null,
-          input.runId ?? null,
-          input.conversationId ?? null,
-          input.agentId ?? null,
-          input.channel,
-          JSON.stringify(input.recipient ?? {}),
-          input.text,
-          JSON.stringify(input.files ?? []),
-          JSON.stringify(input.meta ?? {}),
-          input.idempotencyKey,
-          delivered ? 'delivered' : 'pending',
-          now,
-          now + (input.ttlMs ?? this.#ttlMs),
-          now,
-          delivered ? now : null,
-        );
+        .prepare(`INSERT INTO outbox (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(...insertValues(id, input, !this.hasClient(input.channel), now, this.#ttlMs));
       const row = this.get(id)!;
       for (const event of enqueuedEvents(row, this.#tree(row.conversationId, row.runId, row.agentId))) this.#events?.append(event);
       return { row, created: true };
@@ -267,6 +248,30 @@ export class OutboxStore implements OutboxStoreApi {
 }
 
 // Shared with the PostgreSQL store (pg-store.ts): the rules and events, whatever runs the SQL.
+
+export const INSERT_COLUMNS = 'id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at';
+
+/** The values of a new reply in the order of INSERT_COLUMNS: stored as delivered at once when no client delivers its channel. */
+export function insertValues(id: string, input: OutboxInput, delivered: boolean, now: number, defaultTtlMs: number): Array<string | number | null> {
+  return [
+    id,
+    input.messageId ?? null,
+    input.runId ?? null,
+    input.conversationId ?? null,
+    input.agentId ?? null,
+    input.channel,
+    JSON.stringify(input.recipient ?? {}),
+    input.text,
+    JSON.stringify(input.files ?? []),
+    JSON.stringify(input.meta ?? {}),
+    input.idempotencyKey,
+    delivered ? 'delivered' : 'pending',
+    now,
+    now + (input.ttlMs ?? defaultTtlMs),
+    now,
+    delivered ? now : null,
+  ];
+}
 
 export type OutboxTree = { conversationId: string | null; runId: string | null; agentId: string | null; parentRunId?: string | null; depth?: number };
 export type ReplyRun = { parent_run_id: string | null; depth: number };

@@ -13,7 +13,7 @@
  */
 import { newId } from '../ids.ts';
 import type { TaskStoreApi } from '../storage/interfaces.ts';
-import { lockSchema } from '../storage/pg/helpers.ts';
+import { lockSchema, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ProjectRow, TaskCommentRow, TaskRow } from '../storage/rows.ts';
 import {
@@ -142,17 +142,15 @@ export class PgTaskStore implements TaskStoreApi {
   }
 
   async listTasks(query: { projectId?: string; status?: TaskStatus; assignee?: string } = {}): Promise<TaskRecord[]> {
-    const where: string[] = ['true'];
     const params: unknown[] = [];
-    for (const [condition, value] of [
-      ['project_id = $', query.projectId],
-      ['status = $', query.status],
-      ['(assignee_agent = $ OR assignee_team = $)', query.assignee],
-    ] as const) {
-      if (!value) continue;
-      params.push(value);
-      where.push(condition.replaceAll('$', `$${params.length}`));
-    }
+    const where = [
+      'true',
+      ...whereSet(params, [
+        ['project_id = ?', query.projectId],
+        ['status = ?', query.status],
+        ['(assignee_agent = ? OR assignee_team = ?)', query.assignee],
+      ]),
+    ];
     return (await this.#scope.query<TaskRow>(`SELECT * FROM ${this.#tasks} WHERE ${where.join(' AND ')} ORDER BY ${TASK_ORDER}`, params)).map(toTask);
   }
 

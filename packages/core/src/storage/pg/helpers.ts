@@ -43,3 +43,18 @@ export async function deleteInBatches(scope: PgScope, deleteSql: string, params:
     if (n < batchSize) return total;
   }
 }
+
+/**
+ * The conditions of a filtered query: each `[condition, value]` whose value is set (not
+ * undefined, null or '') adds its value to `params` and the condition with `?` replaced by that
+ * parameter's `$n`.
+ */
+export function whereSet(params: unknown[], conditions: ReadonlyArray<readonly [string, unknown]>): string[] {
+  const out: string[] = [];
+  for (const [condition, value] of conditions) {
+    if (value === undefined || value === null || value === '') continue;
+    params.push(value);
+    out.push(condition.replaceAll('?', `$${params.length}`));
+  }
+  return out;
+}
