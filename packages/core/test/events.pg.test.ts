@@ -123,7 +123,9 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
         async () => {
           if (appended) return;
           const [row] = (
-            await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, [nodes.schema])
+            await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, [
+              nodes.schema,
+            ])
           ).rows;
           expect(row!.n).toBeGreaterThan(0);
         },
@@ -147,8 +149,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
     const [a, b] = await twoNodes();
     const seenA: TinyEvent[] = [];
     a.events.subscribe((e) => seenA.push(e));
-    const listeners = async () =>
-      (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_events_${nodes.schema}"`])).rows.map((r) => r.pid);
+    const listeners = async () => (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN "tinyagi_events_${nodes.schema}"`])).rows.map((r) => r.pid);
     let pid: number | undefined;
     await vi.waitFor(async () => {
       [pid] = await listeners();

@@ -72,9 +72,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL stores shared by two nodes', 
   it('two nodes creating tasks at once never give out one identifier; labels and prefixes stay unique', async () => {
     const [a, b] = await twoNodes();
     const project = await a.tasks.createProject({ name: 'Website' });
-    const made = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? a : b).tasks.createTask({ title: `t${i}`, status: 'todo', ...(i % 3 === 0 ? { projectId: project.id } : {}) })),
-    );
+    const made = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? a : b).tasks.createTask({ title: `t${i}`, status: 'todo', ...(i % 3 === 0 ? { projectId: project.id } : {}) })));
     const identifiers = made.map((t) => t.identifier);
     expect(new Set(identifiers).size).toBe(24);
     expect(identifiers.filter((x) => x?.startsWith('T-')).sort()).toEqual(Array.from({ length: 16 }, (_, i) => `T-${i + 1}`).sort());

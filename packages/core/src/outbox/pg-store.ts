@@ -122,10 +122,10 @@ export class PgOutboxStore implements OutboxStoreApi {
     return this.#scope.transaction(async (scope) => {
       const row = await this.#lock(scope, id);
       if (mustAck(row) === 'done') return row;
-      const [updated] = await scope.query<OutboxTableRow>(
-        `UPDATE ${this.#t} SET status = 'delivered', delivered_at = $2, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 RETURNING *`,
-        [id, Date.now()],
-      );
+      const [updated] = await scope.query<OutboxTableRow>(`UPDATE ${this.#t} SET status = 'delivered', delivered_at = $2, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 RETURNING *`, [
+        id,
+        Date.now(),
+      ]);
       const [tree] = await this.#trees(scope, [row]);
       await this.#events.append(deliveredEvent(row, tree!));
       return toRow(updated!);

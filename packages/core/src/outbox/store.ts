@@ -172,9 +172,7 @@ export class OutboxStore implements OutboxStoreApi {
     return this.#db.write(() => {
       const row = this.#mustGet(id);
       const next = failure(row, this.#maxAttempts, options, now);
-      this.#db
-        .prepare('UPDATE outbox SET status = ?, last_error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?')
-        .run(next.status, error, next.availableAt, id);
+      this.#db.prepare('UPDATE outbox SET status = ?, last_error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?').run(next.status, error, next.availableAt, id);
       if (next.status === 'failed') this.#events?.append(failedEvent(row, this.#tree(row.conversationId, row.runId, row.agentId), error));
       return this.get(id)!;
     });

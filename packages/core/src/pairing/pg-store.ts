@@ -56,7 +56,13 @@ export class PgPairingStore implements PairingStoreApi {
         const code = await this.#uniqueCode(scope);
         if (row) {
           // A stale request (locked above): a fresh code replaces it.
-          await scope.query(`UPDATE ${this.#t} SET code = $3, sender = $4, created_at = $5, last_seen_at = $5 WHERE channel = $1 AND sender_id = $2`, [input.channel, input.senderId, code, sender, now]);
+          await scope.query(`UPDATE ${this.#t} SET code = $3, sender = $4, created_at = $5, last_seen_at = $5 WHERE channel = $1 AND sender_id = $2`, [
+            input.channel,
+            input.senderId,
+            code,
+            sender,
+            now,
+          ]);
         } else {
           const [{ n: pending } = { n: 0 }] = await scope.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.#t} WHERE status = 'pending'`);
           if (pending >= this.#maxPending) throw tooManyPending(pending);

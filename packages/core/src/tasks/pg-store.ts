@@ -64,10 +64,13 @@ export class PgTaskStore implements TaskStoreApi {
         prefix = base;
         for (let n = 2; await this.#prefixTaken(scope, prefix, undefined); n++) prefix = `${base}${n}`;
       }
-      const [row] = await scope.query<ProjectRow>(
-        `INSERT INTO ${this.#projects} (id, name, prefix, description, next_number, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING *`,
-        [newId('proj'), input.name, prefix, input.description ?? '', now],
-      );
+      const [row] = await scope.query<ProjectRow>(`INSERT INTO ${this.#projects} (id, name, prefix, description, next_number, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING *`, [
+        newId('proj'),
+        input.name,
+        prefix,
+        input.description ?? '',
+        now,
+      ]);
       return toProject(row!);
     });
   }
