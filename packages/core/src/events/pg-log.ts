@@ -248,6 +248,8 @@ export class PgEventHub {
 
   /** Reads and publishes every committed event after the cursor, in id order. */
   async #publishStored(): Promise<void> {
+    // Every id up to here was committed before this read began, so the read sees all of them.
+    const known = this.#knownMax;
     for (;;) {
       const rows = await this.#scope.query<EventRow>(`SELECT * FROM ${this.#scope.table('events')} WHERE id > $1 ORDER BY id LIMIT $2`, [this.#lastPublished, PAGE]);
       if (this.#closed) return;
@@ -257,9 +259,11 @@ export class PgEventHub {
         this.#lastPublished = row.id;
         this.#subscribers.publish(event);
       }
+      const last = rows.length < PAGE;
+      // At the end, ids up to `known` that the read did not return are gone (pruned): nothing to wait for.
+      if (last) this.#lastPublished = Math.max(this.#lastPublished, known);
       for (const id of this.#local.keys()) if (id <= this.#lastPublished) this.#local.delete(id);
-      this.#knownMax = Math.max(this.#knownMax, this.#lastPublished);
-      if (rows.length < PAGE) return;
+      if (last) return;
     }
   }
 
