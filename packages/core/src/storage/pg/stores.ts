@@ -121,17 +121,17 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
   const ownPool = !options.pool;
   if (!options.pool && !options.url) throw new TinyError('CONFIG_INVALID', 'openPgStores needs a url (postgres://…) or a pool.');
   const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+  const shared: PgShared = { pool, schema, options, state: new Map() };
   try {
     if (options.migrate !== false) await migratePg(pool, schema);
+    // Events committed before this point are history (readSince), not published to subscribers.
+    await pgEventHub(shared).ready;
   } catch (err) {
     if (ownPool) await pool.end().catch(() => {});
     throw err;
   }
-  const shared: PgShared = { pool, schema, options, state: new Map() };
   const root = new PgPoolScope(pool, schema);
   const stores = buildStores(root, shared);
-  // Events committed before this point are history (readSince), not published to subscribers.
-  await pgEventHub(shared).ready;
   return {
     backend: 'postgres',
     pool,
