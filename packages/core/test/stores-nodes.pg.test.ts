@@ -102,6 +102,41 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL stores shared by two nodes', 
     expect(labels.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
 
+  it('a chat-room post committed late is not skipped by a reader paging with a cursor on the other node', async () => {
+    const [a, b] = await twoNodes();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let posted = false;
+    const slow = a.transaction(async (tx) => {
+      await tx.stores.chatroom.post({ teamId: 'dev', fromAgent: 'a', content: 'slow' });
+      posted = true;
+      await gate;
+    });
+    try {
+      await expect.poll(() => posted).toBe(true);
+      const fast = Promise.resolve(b.chatroom.post({ teamId: 'dev', fromAgent: 'b', content: 'fast' }));
+      // Another room is not held up by the open post.
+      await b.chatroom.post({ teamId: 'ops', fromAgent: 'b', content: 'other room' });
+      const seen: string[] = [];
+      let cursor = 0;
+      const page = async () => {
+        const posts = await b.chatroom.list('dev', { afterId: cursor });
+        seen.push(...posts.map((p) => p.content));
+        cursor = posts.at(-1)?.id ?? cursor;
+      };
+      await page();
+      release();
+      await slow;
+      await fast;
+      await page();
+      expect(seen).toEqual(['slow', 'fast']);
+    } finally {
+      release();
+    }
+  });
+
   it('a sender asking on two nodes at once gets one pending request with one code; a code approves once', async () => {
     const [a, b] = await twoNodes();
     const asks = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).pairings.request({ channel: 'telegram', senderId: '42', sender: 'Ann' })));
