@@ -259,7 +259,9 @@ export class PgTaskStore implements TaskStoreApi {
 
   async #takeProjectNumber(scope: PgScope, projectId: string): Promise<number> {
     const [row] = await scope.query<{ n: number }>(`UPDATE ${this.#projects} SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS n`, [projectId]);
-    return row!.n;
+    // Deleted by another node since it was read.
+    if (!row) throw projectNotFound(projectId);
+    return row.n;
   }
 
   async #endOfColumn(scope: PgScope, status: TaskStatus): Promise<number> {
