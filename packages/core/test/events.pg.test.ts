@@ -178,4 +178,26 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
     await nodes.close(a);
     await vi.waitFor(() => expect(notes(seenB)).toEqual(Array.from({ length: 20 }, (_, i) => `progress ${i}`)));
   });
+
+  it('emitted events whose write failed are kept in order and written once the database takes them again', async () => {
+    const [a, b] = await twoNodes();
+    const seenB: TinyEvent[] = [];
+    b.events.subscribe((e) => seenB.push(e));
+    const events = `"${nodes.schema}".events`;
+    await admin.query(`ALTER TABLE ${events} RENAME TO events_away`);
+    try {
+      for (let i = 0; i < 5; i++) a.events.emit(notice(`kept ${i}`));
+      await expect(a.events.flush()).rejects.toThrow(/events/);
+      a.events.emit(notice('kept 5'));
+      // Let the flush that emit scheduled run (and fail) too, so none is pending when the table is back.
+      await new Promise((r) => setImmediate(r));
+      await expect(a.events.flush()).rejects.toThrow(/events/);
+    } finally {
+      await admin.query(`ALTER TABLE "${nodes.schema}".events_away RENAME TO events`);
+    }
+    // No further emit or flush: the retry a second later writes them.
+    const expected = Array.from({ length: 6 }, (_, i) => `kept ${i}`);
+    await vi.waitFor(async () => expect(notes(await b.events.readSince(0))).toEqual(expected), { timeout: 5000, interval: 100 });
+    await vi.waitFor(() => expect(notes(seenB)).toEqual(expected));
+  });
 });

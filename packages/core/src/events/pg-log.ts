@@ -25,7 +25,7 @@
  *   are history, as on SQLite, read with `readSince`).
  * - **emit** buffers events process-wide; the next turn of the event loop (or `flush`) writes
  *   them in one statement over the pool, outside any transaction. A failed write keeps them
- *   buffered and retries a second later.
+ *   buffered, in emit order, and tries again a second later.
  */
 import type { Pool, PoolClient } from 'pg';
 import type { EventLogApi } from '../storage/interfaces.ts';
@@ -148,35 +148,36 @@ export class PgEventHub {
     this.#scheduleFlush();
   }
 
-  /** A flush on the next turn of the event loop; when it fails, another a second later. */
+  /** A flush on the next turn of the event loop. */
   #scheduleFlush(): void {
     if (this.#flushScheduled || this.#closed) return;
     this.#flushScheduled = true;
     setImmediate(() => {
-      this.flush().catch(() => this.#later(() => this.#scheduleFlush()));
+      // A failure keeps the events and schedules another attempt (#writeBuffer).
+      this.flush().catch(() => {});
     });
   }
 
-  /** Writes the buffered events (one statement per 1000), after any flush already under way. */
+  /** Writes every buffered event (one statement per 1000), after any flush already under way. */
   flush(): Promise<void> {
     this.#flushScheduled = false;
-    const batch = this.#buffer;
-    this.#buffer = [];
-    const write = async () => {
-      for (let i = 0; i < batch.length; i += WRITE_CHUNK) {
-        const chunk = batch.slice(i, i + WRITE_CHUNK);
-        try {
-          this.committed(await insertEvents(this.#scope, chunk));
-        } catch (err) {
-          // Kept, in order, ahead of anything emitted since; the next flush writes them.
-          this.#buffer = [...batch.slice(i), ...this.#buffer];
-          throw err;
-        }
-      }
-    };
-    const done = this.#flushing.then(write);
+    const done = this.#flushing.then(() => this.#writeBuffer());
     this.#flushing = done.catch(() => {});
     return done;
+  }
+
+  async #writeBuffer(): Promise<void> {
+    while (this.#buffer.length > 0) {
+      const chunk = this.#buffer.splice(0, WRITE_CHUNK);
+      try {
+        this.committed(await insertEvents(this.#scope, chunk));
+      } catch (err) {
+        // Kept, in order, ahead of anything emitted since; written again a second later.
+        this.#buffer.unshift(...chunk);
+        this.#later(() => this.#scheduleFlush());
+        throw err;
+      }
+    }
   }
 
   /** Stops listening and publishing (the pool stays its owner's). */
