@@ -155,6 +155,26 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
     );
 
     it(
+      "outbox events carry the reply's run tree (its parent run and depth) when the run is known (needs the runs store)",
+      withStores(async ({ outbox, runs, events }) => {
+        const start = await events.lastId();
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram' });
+        const root = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+        const child = await runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'spawn', parentRunId: root.id, depth: 1 });
+        const { row } = await outbox.enqueue({ idempotencyKey: 'tree', channel: 'telegram', text: 'x', conversationId: c.id, runId: child.id, agentId: 'b' });
+        await outbox.claim({ channel: 'telegram', owner: 'd' });
+        await outbox.ack(row.id);
+        await outbox.enqueue({ idempotencyKey: 'no-run', channel: 'telegram', text: 'y', runId: 'run_unknown' });
+        const stored = await events.readSince(start, { types: ['outbox.enqueued', 'outbox.delivered'] });
+        expect(stored.map((e) => [e.type, e.runId, e.parentRunId, e.depth, e.agentId])).toEqual([
+          ['outbox.enqueued', child.id, root.id, 1, 'b'],
+          ['outbox.delivered', child.id, root.id, 1, 'b'],
+          ['outbox.enqueued', 'run_unknown', null, null, null],
+        ]);
+      }),
+    );
+
+    it(
       'an enqueue in a rolled-back transaction leaves no row and publishes nothing',
       withStores(async (stores) => {
         const start = await stores.events.lastId();
