@@ -14,7 +14,7 @@ import { isTinyError } from '../src/errors.ts';
 import { leaseOwner, type LocalNode, NodeRegistry } from '../src/nodes/registry.ts';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
-import { db, poolA, poolB } from './pg-nodes.ts';
+import { db, poolA, poolB } from './pg-pools.ts';
 
 /** A TCP proxy to the database that can be cut (every connection dropped, new ones refused) and restored on the same port. */
 class CuttableProxy {

@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores, type Stores } from '../src/stores.ts';
 import { isTinyError } from '../src/errors.ts';
 import { PAIRING_CODE_ALPHABET, PairingStore, generatePairingCode } from '../src/pairing/index.ts';
-import { ScheduleStore, type ScheduleInput } from '../src/schedules/index.ts';
 import { TaskStore, derivePrefix } from '../src/tasks/index.ts';
 
 let dir: string;
@@ -79,52 +78,7 @@ describe('pairing', () => {
   });
 });
 
-describe('schedules', () => {
-  const input = (over: Partial<ScheduleInput> = {}): ScheduleInput => ({
-    label: 'daily',
-    agentId: 'coder',
-    teamId: null,
-    message: 'status',
-    cron: '0 9 * * *',
-    timezone: 'UTC',
-    runAt: null,
-    enabled: true,
-    missedPolicy: 'run-once',
-    channel: 'schedule',
-    senderId: 'schedule:daily',
-    nextRunAt: 1000,
-    ...over,
-  });
-
-  it('CRUD by id or label, unique labels, due and markFired', () => {
-    const store = new ScheduleStore(s.db, { events: s.events });
-    const daily = store.create(input());
-    expect(store.get('daily')?.id).toBe(daily.id);
-    expect(
-      code(
-        (() => {
-          try {
-            store.create(input());
-          } catch (e) {
-            return e;
-          }
-        })(),
-      ),
-    ).toBe('ALREADY_EXISTS');
-    const once = store.create(input({ label: 'once', cron: null, runAt: 5000, nextRunAt: 5000 }));
-    expect(store.due(2000).map((x) => x.label)).toEqual(['daily']);
-    expect(store.nextDueAt()).toBe(1000);
-    const fired = store.markFired(daily.id, 1000, 87_400_000);
-    expect(fired).toMatchObject({ lastFiredAt: 1000, nextRunAt: 87_400_000, enabled: true });
-    const done = store.markFired(once.id, 5000, null);
-    expect(done).toMatchObject({ enabled: false, nextRunAt: null });
-    expect(s.events.readSince(0, { types: ['schedule.fired'] })).toHaveLength(2);
-    expect(store.update('daily', input({ label: 'morning', cron: '0 8 * * *' }))).toMatchObject({ id: daily.id, label: 'morning' });
-    store.delete('morning');
-    expect(store.list().map((x) => x.label)).toEqual(['once']);
-    expect(() => store.mustGet('morning')).toThrow(/No schedule/);
-  });
-});
+// Schedules: store-conformance-events-tasks.ts (run on SQLite and PostgreSQL).
 
 describe('tasks', () => {
   it('derives prefixes', () => {

@@ -8,14 +8,18 @@ import { describe, expect, it } from 'vitest';
 import type { StoreSet } from '../src/storage/interfaces.ts';
 import { isTinyError } from '../src/errors.ts';
 import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
+import { runEventsToTasksConformance } from './store-conformance-events-tasks.ts';
 
 export interface StoreSetHandle {
   stores: StoreSet;
   close(): Promise<void> | void;
 }
 
+/** Runs a test body on freshly opened stores and closes them after. */
+export type WithStores = (fn: (stores: StoreSet) => Promise<void>) => () => Promise<void>;
+
 export function runStoreConformance(name: string, open: () => Promise<StoreSetHandle> | StoreSetHandle): void {
-  const withStores = (fn: (stores: StoreSet) => Promise<void>) => async () => {
+  const withStores: WithStores = (fn) => async () => {
     const h = await open();
     try {
       await fn(h.stores);
@@ -127,7 +131,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
   });
 
-  describe(`session, sender-default, pairing, chat-room, schedule and task stores conformance: ${name}`, () => {
+  describe(`session and sender-default stores conformance: ${name}`, () => {
     it(
       'keeps agent sessions per key with a bounded transcript, and resets them',
       withStores(async ({ agentSessions, agentMessages }) => {
@@ -146,60 +150,12 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
-      'sets and clears sender defaults; pairs a sender by code; posts to a chat room in order',
-      withStores(async ({ senderDefaults, pairings, chatroom }) => {
+      'sets and clears sender defaults',
+      withStores(async ({ senderDefaults }) => {
         await senderDefaults.set('telegram', 'u1', '@coder');
         expect(await senderDefaults.get('telegram', 'u1')).toBe('@coder');
         expect(await senderDefaults.clear('telegram', 'u1')).toBe(true);
         expect(await senderDefaults.clear('telegram', 'u1')).toBe(false);
-        const request = await pairings.request({ channel: 'telegram', senderId: 'u9', sender: 'Bob' });
-        expect(request).toMatchObject({ status: 'pending', created: true });
-        expect(await pairings.isApproved('telegram', 'u9')).toBe(false);
-        await pairings.approve(request.code!);
-        expect(await pairings.isApproved('telegram', 'u9')).toBe(true);
-        expect((await pairings.list()).approved.map((p) => p.senderId)).toEqual(['u9']);
-        await chatroom.post({ teamId: 'dev', fromAgent: 'a', content: 'one' });
-        await chatroom.post({ teamId: 'dev', fromAgent: 'b', content: 'two' });
-        expect((await chatroom.latest('dev')).map((p) => p.content)).toEqual(['one', 'two']);
-      }),
-    );
-
-    it(
-      'creates, lists, fires and deletes schedules; numbers tasks per project and reorders them',
-      withStores(async ({ schedules, tasks }) => {
-        const runAt = Date.now() + 60_000;
-        const s = await schedules.create({
-          label: 'nightly',
-          agentId: 'a',
-          teamId: null,
-          message: 'go',
-          cron: null,
-          timezone: 'UTC',
-          runAt,
-          enabled: true,
-          missedPolicy: 'run-once',
-          channel: 'schedule',
-          senderId: '',
-          nextRunAt: runAt,
-        });
-        expect((await schedules.get('nightly'))?.id).toBe(s.id);
-        expect(await schedules.nextDueAt()).toBe(runAt);
-        expect(await schedules.due(runAt - 1)).toEqual([]);
-        expect((await schedules.due(runAt)).map((d) => d.id)).toEqual([s.id]);
-        const fired = await schedules.markFired(s.id, runAt, null);
-        expect(fired).toMatchObject({ lastFiredAt: runAt, nextRunAt: null });
-        await schedules.delete(s.id);
-        expect(await schedules.list()).toEqual([]);
-        const project = await tasks.createProject({ name: 'Website Redesign' });
-        expect(project.prefix).toBe('WR');
-        const t1 = await tasks.createTask({ title: 'one', projectId: project.id });
-        const t2 = await tasks.createTask({ title: 'two', projectId: project.id });
-        expect([t1.identifier, t2.identifier]).toEqual(['WR-1', 'WR-2']);
-        const { statusChanged } = await tasks.reorder({ todo: [t2.id, t1.id] });
-        expect(statusChanged).toHaveLength(2);
-        expect((await tasks.listTasks({ status: 'todo' })).map((t) => t.id)).toEqual([t2.id, t1.id]);
-        await tasks.addComment(t1.id, { author: 'a', content: 'note' });
-        expect(await tasks.commentCount(t1.id)).toBe(1);
       }),
     );
   });
@@ -476,6 +432,8 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
       }),
     );
   });
+  // Events, outbox, pairing, chat rooms, schedules and tasks in depth (store-conformance-events-tasks.ts).
+  runEventsToTasksConformance(name, withStores);
 
   describe(`StoreSet transactions: ${name}`, () => {
     it(

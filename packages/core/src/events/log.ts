@@ -37,9 +37,7 @@ type EventRow = SchemaEventRow;
 
 export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;
-  readonly #listeners = new Set<EventListener>();
-  readonly #outgoing: TinyEvent[] = [];
-  #delivering = false;
+  readonly #subscribers = new Subscribers();
   readonly #insert;
   readonly #since;
   #buffer: EventInput[] = [];
@@ -64,18 +62,7 @@ export class EventLog implements EventLogApi {
     const ts = Date.now();
     const data = input.data;
     const info = this.#insert.run(ts, input.type, input.conversationId ?? null, input.runId ?? null, input.parentRunId ?? null, input.depth ?? null, input.agentId ?? null, JSON.stringify(data));
-    // The input was checked against the event map; the envelope adds what the log assigns.
-    const event = {
-      id: Number(info.lastInsertRowid),
-      ts,
-      type: input.type,
-      conversationId: input.conversationId ?? null,
-      runId: input.runId ?? null,
-      parentRunId: input.parentRunId ?? null,
-      depth: input.depth ?? null,
-      agentId: input.agentId ?? null,
-      data,
-    } as TinyEvent;
+    const event = eventOf(input, Number(info.lastInsertRowid), ts);
     this.#db.afterCommit(() => this.#committed(event));
     return event;
   }
@@ -105,14 +92,14 @@ export class EventLog implements EventLogApi {
   }
 
   subscribe(listener: EventListener): () => void {
-    this.#listeners.add(listener);
+    this.#subscribers.add(listener);
     if (this.#tailTimer === undefined && this.#tailMs > 0) {
       this.#tailTimer = setInterval(() => this.#tail(), this.#tailMs);
       this.#tailTimer.unref();
     }
     return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.#stopTail();
+      this.#subscribers.delete(listener);
+      if (this.#subscribers.size === 0) this.#stopTail();
     };
   }
 
@@ -200,6 +187,30 @@ export class EventLog implements EventLogApi {
   }
 
   #publish(event: TinyEvent): void {
+    this.#subscribers.publish(event);
+  }
+}
+
+/** A log's subscribers and the delivery to them (shared by the SQLite and PostgreSQL logs). */
+export class Subscribers {
+  readonly #listeners = new Set<EventListener>();
+  readonly #outgoing: TinyEvent[] = [];
+  #delivering = false;
+
+  get size(): number {
+    return this.#listeners.size;
+  }
+
+  add(listener: EventListener): void {
+    this.#listeners.add(listener);
+  }
+
+  delete(listener: EventListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  /** Calls every subscriber with the event (a throwing one is skipped). */
+  publish(event: TinyEvent): void {
     // A subscriber that commits events of its own (the orchestrator reacting to `queue.dead`)
     // must not have them delivered to the other subscribers before the event it is handling.
     this.#outgoing.push(event);
@@ -229,7 +240,24 @@ export function matchesFilter<T extends EventType>(event: TinyEvent, filter: Eve
   return true;
 }
 
-function rowToEvent(row: EventRow): TinyEvent {
+/** The event an input becomes once the log assigned its id and time (shared by both logs). */
+export function eventOf(input: EventInput, id: number, ts: number): TinyEvent {
+  // The input was checked against the event map; the envelope adds what the log assigns.
+  return {
+    id,
+    ts,
+    type: input.type,
+    conversationId: input.conversationId ?? null,
+    runId: input.runId ?? null,
+    parentRunId: input.parentRunId ?? null,
+    depth: input.depth ?? null,
+    agentId: input.agentId ?? null,
+    data: input.data,
+  } as TinyEvent;
+}
+
+/** A stored row as the event it was appended as (shared by the SQLite and PostgreSQL logs). */
+export function rowToEvent(row: EventRow): TinyEvent {
   // Rows were written by `append` from typed input.
   return {
     id: row.id,

@@ -15,14 +15,18 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventLog } from '../events/log.ts';
+import type { EventInput } from '../events/types.ts';
 import type { OutboxStoreApi } from '../storage/interfaces.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
 
-const EXPIRE_BATCH = 500;
+export const EXPIRE_BATCH = 500;
 
 export const CLIENT_CHANNELS = ['discord', 'telegram', 'whatsapp'] as const;
+
+/** A reply expires after a day undelivered; a send is tried at most 10 times. */
+export const OUTBOX_DEFAULTS = { ttlMs: 24 * 3600_000, maxAttempts: 10 } as const;
 
 export interface OutboxRecipient {
   senderId?: string;
@@ -99,18 +103,14 @@ export class OutboxStore implements OutboxStoreApi {
     this.#db = db;
     this.#events = options.events;
     this.#clientChannels = new Set(options.clientChannels ?? CLIENT_CHANNELS);
-    this.#ttlMs = options.defaultTtlMs ?? 24 * 3600_000;
-    this.#maxAttempts = options.maxAttempts ?? 10;
+    this.#ttlMs = options.defaultTtlMs ?? OUTBOX_DEFAULTS.ttlMs;
+    this.#maxAttempts = options.maxAttempts ?? OUTBOX_DEFAULTS.maxAttempts;
   }
 
   /** The tree fields of an outbox event: the reply's run, with its parent and depth when known. */
-  #tree(
-    conversationId: string | null,
-    runId: string | null,
-    agentId: string | null,
-  ): { conversationId: string | null; runId: string | null; agentId: string | null; parentRunId?: string | null; depth?: number } {
-    const run = runId ? (this.#db.prepare('SELECT parent_run_id, depth FROM runs WHERE id = ?').get(runId) as { parent_run_id: string | null; depth: number } | undefined) : undefined;
-    return { conversationId, runId, agentId, ...(run ? { parentRunId: run.parent_run_id, depth: run.depth } : {}) };
+  #tree(conversationId: string | null, runId: string | null, agentId: string | null): OutboxTree {
+    const run = runId ? (this.#db.prepare('SELECT parent_run_id, depth FROM runs WHERE id = ?').get(runId) as ReplyRun | undefined) : undefined;
+    return treeOf(conversationId, runId, agentId, run);
   }
 
   hasClient(channel: string): boolean {
@@ -127,33 +127,12 @@ export class OutboxStore implements OutboxStoreApi {
     return this.#db.write(() => {
       const existing = this.#db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?').get(input.idempotencyKey) as Row | undefined;
       if (existing) return { row: toRow(existing), created: false };
-      const delivered = !this.hasClient(input.channel);
       const id = newId('out');
       this.#db
-        .prepare(`INSERT INTO outbox (id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(
-          id,
-          input.messageId ?? null,
-          input.runId ?? null,
-          input.conversationId ?? null,
-          input.agentId ?? null,
-          input.channel,
-          JSON.stringify(input.recipient ?? {}),
-          input.text,
-          JSON.stringify(input.files ?? []),
-          JSON.stringify(input.meta ?? {}),
-          input.idempotencyKey,
-          delivered ? 'delivered' : 'pending',
-          now,
-          now + (input.ttlMs ?? this.#ttlMs),
-          now,
-          delivered ? now : null,
-        );
+        .prepare(`INSERT INTO outbox (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(...insertValues(id, input, !this.hasClient(input.channel), now, this.#ttlMs));
       const row = this.get(id)!;
-      const tree = this.#tree(row.conversationId, row.runId, row.agentId);
-      this.#events?.append({ type: 'outbox.enqueued', ...tree, data: { outboxId: id, channel: row.channel, status: row.status, text: row.text } });
-      if (delivered) this.#events?.append({ type: 'outbox.delivered', ...tree, data: { outboxId: id, channel: row.channel, stored: true } });
+      for (const event of enqueuedEvents(row, this.#tree(row.conversationId, row.runId, row.agentId))) this.#events?.append(event);
       return { row, created: true };
     });
   }
@@ -180,12 +159,9 @@ export class OutboxStore implements OutboxStoreApi {
     const now = Date.now();
     return this.#db.write(() => {
       const row = this.#mustGet(id);
-      if (row.status === 'delivered') return row;
-      if (row.status !== 'delivering' && row.status !== 'pending') {
-        throw new TinyError('INVALID_STATE', `Outbox row ${id} is ${row.status} and cannot be acknowledged.`);
-      }
+      if (mustAck(row) === 'done') return row;
       this.#db.prepare("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?").run(now, id);
-      this.#events?.append({ type: 'outbox.delivered', ...this.#tree(row.conversationId, row.runId, row.agentId), data: { outboxId: id, channel: row.channel } });
+      this.#events?.append(deliveredEvent(row, this.#tree(row.conversationId, row.runId, row.agentId)));
       return this.get(id)!;
     });
   }
@@ -195,15 +171,9 @@ export class OutboxStore implements OutboxStoreApi {
     const now = Date.now();
     return this.#db.write(() => {
       const row = this.#mustGet(id);
-      if (row.status !== 'delivering' && row.status !== 'pending') {
-        throw new TinyError('INVALID_STATE', `Outbox row ${id} is ${row.status}; only pending or delivering rows can fail.`);
-      }
-      const giveUp = options.permanent === true || row.attempts >= this.#maxAttempts;
-      const delay = options.retryAfterMs ?? Math.min(300_000, 1000 * 2 ** Math.max(0, row.attempts - 1));
-      this.#db
-        .prepare('UPDATE outbox SET status = ?, last_error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?')
-        .run(giveUp ? 'failed' : 'pending', error, now + delay, id);
-      if (giveUp) this.#events?.append({ type: 'outbox.failed', ...this.#tree(row.conversationId, row.runId, row.agentId), data: { outboxId: id, channel: row.channel, error } });
+      const next = failure(row, this.#maxAttempts, options, now);
+      this.#db.prepare('UPDATE outbox SET status = ?, last_error = ?, available_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?').run(next.status, error, next.availableAt, id);
+      if (next.status === 'failed') this.#events?.append(failedEvent(row, this.#tree(row.conversationId, row.runId, row.agentId), error));
       return this.get(id)!;
     });
   }
@@ -227,8 +197,9 @@ export class OutboxStore implements OutboxStoreApi {
     const mark = this.#db.prepare("UPDATE outbox SET status = 'expired', lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?");
     return rows.map((r) => {
       mark.run(r.seq);
-      this.#events?.append({ type: 'outbox.expired', ...this.#tree(r.conversation_id, r.run_id, r.agent_id), data: { outboxId: r.id, channel: r.channel, createdAt: r.created_at } });
-      return toRow({ ...r, status: 'expired' });
+      const row = toRow({ ...r, status: 'expired' });
+      this.#events?.append(expiredEvent(row, this.#tree(r.conversation_id, r.run_id, r.agent_id)));
+      return row;
     });
   }
 
@@ -269,12 +240,86 @@ export class OutboxStore implements OutboxStoreApi {
 
   #mustGet(id: string): OutboxRow {
     const row = this.get(id);
-    if (!row) throw new TinyError('OUTBOX_NOT_FOUND', `No outbox row with id ${id}.`);
+    if (!row) throw outboxNotFound(id);
     return row;
   }
 }
 
-function toRow(r: Row): OutboxRow {
+// Shared with the PostgreSQL store (pg-store.ts): the rules and events, whatever runs the SQL.
+
+export const INSERT_COLUMNS = 'id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at';
+
+/** The values of a new reply in the order of INSERT_COLUMNS: stored as delivered at once when no client delivers its channel. */
+export function insertValues(id: string, input: OutboxInput, delivered: boolean, now: number, defaultTtlMs: number): Array<string | number | null> {
+  return [
+    id,
+    input.messageId ?? null,
+    input.runId ?? null,
+    input.conversationId ?? null,
+    input.agentId ?? null,
+    input.channel,
+    JSON.stringify(input.recipient ?? {}),
+    input.text,
+    JSON.stringify(input.files ?? []),
+    JSON.stringify(input.meta ?? {}),
+    input.idempotencyKey,
+    delivered ? 'delivered' : 'pending',
+    now,
+    now + (input.ttlMs ?? defaultTtlMs),
+    now,
+    delivered ? now : null,
+  ];
+}
+
+export type OutboxTree = { conversationId: string | null; runId: string | null; agentId: string | null; parentRunId?: string | null; depth?: number };
+export type ReplyRun = { parent_run_id: string | null; depth: number };
+
+/** The tree fields of an outbox event: the reply's run, with its parent and depth when the run is known. */
+export function treeOf(conversationId: string | null, runId: string | null, agentId: string | null, run: ReplyRun | undefined): OutboxTree {
+  return { conversationId, runId, agentId, ...(run ? { parentRunId: run.parent_run_id, depth: run.depth } : {}) };
+}
+
+export function outboxNotFound(id: string): TinyError {
+  return new TinyError('OUTBOX_NOT_FOUND', `No outbox row with id ${id}.`);
+}
+
+/** The events of a stored reply: enqueued, and delivered at once when it was stored as delivered. */
+export function enqueuedEvents(row: OutboxRow, tree: OutboxTree): EventInput[] {
+  const enqueued: EventInput = { type: 'outbox.enqueued', ...tree, data: { outboxId: row.id, channel: row.channel, status: row.status, text: row.text } };
+  return row.status === 'delivered' ? [enqueued, { type: 'outbox.delivered', ...tree, data: { outboxId: row.id, channel: row.channel, stored: true } }] : [enqueued];
+}
+
+/** 'done' when the row was already acknowledged; throws INVALID_STATE when it can no longer be. */
+export function mustAck(row: OutboxRow): 'done' | 'ack' {
+  if (row.status === 'delivered') return 'done';
+  if (row.status !== 'delivering' && row.status !== 'pending') throw new TinyError('INVALID_STATE', `Outbox row ${row.id} is ${row.status} and cannot be acknowledged.`);
+  return 'ack';
+}
+
+/** After a failed send: retried later with backoff (or after `retryAfterMs`), or failed for good. */
+export function failure(row: OutboxRow, maxAttempts: number, options: { retryAfterMs?: number; permanent?: boolean }, now: number): { status: 'failed' | 'pending'; availableAt: number } {
+  if (row.status !== 'delivering' && row.status !== 'pending') {
+    throw new TinyError('INVALID_STATE', `Outbox row ${row.id} is ${row.status}; only pending or delivering rows can fail.`);
+  }
+  const giveUp = options.permanent === true || row.attempts >= maxAttempts;
+  const delay = options.retryAfterMs ?? Math.min(300_000, 1000 * 2 ** Math.max(0, row.attempts - 1));
+  return { status: giveUp ? 'failed' : 'pending', availableAt: now + delay };
+}
+
+export function deliveredEvent(row: OutboxRow, tree: OutboxTree): EventInput {
+  return { type: 'outbox.delivered', ...tree, data: { outboxId: row.id, channel: row.channel } };
+}
+
+export function failedEvent(row: OutboxRow, tree: OutboxTree, error: string): EventInput {
+  return { type: 'outbox.failed', ...tree, data: { outboxId: row.id, channel: row.channel, error } };
+}
+
+export function expiredEvent(row: OutboxRow, tree: OutboxTree): EventInput {
+  return { type: 'outbox.expired', ...tree, data: { outboxId: row.id, channel: row.channel, createdAt: row.createdAt } };
+}
+
+/** Shared by both stores; an outbox row as its record. */
+export function toRow(r: Row): OutboxRow {
   return {
     seq: r.seq,
     id: r.id,

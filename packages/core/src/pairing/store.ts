@@ -12,12 +12,15 @@
 import { randomBytes } from 'node:crypto';
 import { TinyError } from '../errors.ts';
 import type { EventLog } from '../events/log.ts';
+import type { EventInput } from '../events/types.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { PairingStoreApi } from '../storage/interfaces.ts';
 import type { PairingRow } from '../storage/rows.ts';
 
 export const PAIRING_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const PAIRING_CODE_LENGTH = 8;
+/** At most 100 pending requests; a request older than a day gets a fresh code. */
+export const PAIRING_DEFAULTS = { maxPending: 100, pendingTtlMs: 24 * 3600_000 } as const;
 
 export interface PendingPairing {
   channel: string;
@@ -74,8 +77,8 @@ export class PairingStore implements PairingStoreApi {
   constructor(db: TinyDatabase, options: PairingStoreOptions = {}) {
     this.#db = db;
     this.#events = options.events;
-    this.#maxPending = options.maxPending ?? 100;
-    this.#pendingTtlMs = options.pendingTtlMs ?? 24 * 3600_000;
+    this.#maxPending = options.maxPending ?? PAIRING_DEFAULTS.maxPending;
+    this.#pendingTtlMs = options.pendingTtlMs ?? PAIRING_DEFAULTS.pendingTtlMs;
   }
 
   /** Called by channel clients for every inbound message of a sender. */
@@ -94,18 +97,14 @@ export class PairingStore implements PairingStoreApi {
       }
       if (!row) {
         const pending = (sql.prepare("SELECT COUNT(*) AS n FROM pairings WHERE status = 'pending'").get() as { n: number }).n;
-        if (pending >= this.#maxPending) {
-          throw new TinyError('LIMIT_EXCEEDED', `There are already ${pending} pending pairing requests.`, {
-            hint: 'Approve or deny pending requests (`tinyagi pairing list`) before new senders can ask.',
-          });
-        }
+        if (pending >= this.#maxPending) throw tooManyPending(pending);
       }
       const code = this.#uniqueCode();
       sql
         .prepare(`INSERT INTO pairings (channel, sender_id, sender, code, status, created_at, last_seen_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)
           ON CONFLICT (channel, sender_id) DO UPDATE SET code = excluded.code, sender = excluded.sender, created_at = excluded.created_at, last_seen_at = excluded.last_seen_at`)
         .run(input.channel, input.senderId, sender, code, now, now);
-      this.#events?.append({ type: 'pairing.requested', data: { channel: input.channel, senderId: input.senderId, sender, code } });
+      this.#events?.append(requestedEvent(input, sender, code));
       return { status: 'pending', code, created: true };
     });
   }
@@ -114,30 +113,24 @@ export class PairingStore implements PairingStoreApi {
     const normalized = normalizePairingCode(code);
     return this.#db.write(() => {
       const row = this.#db.prepare("SELECT * FROM pairings WHERE code = ? AND status = 'pending'").get(normalized) as Row | undefined;
-      if (!row) {
-        throw new TinyError('PAIRING_NOT_FOUND', `No pending pairing request with code ${normalized}.`, {
-          hint: 'Check the code the bot sent (8 characters); `tinyagi pairing pending` lists open requests.',
-        });
-      }
+      if (!row) throw noPendingCode(normalized, true);
       // The code is single-use: replace it so it can never approve anything again.
-      this.#db
-        .prepare("UPDATE pairings SET status = 'approved', approved_at = ?, code = ? WHERE channel = ? AND sender_id = ?")
-        .run(now, `used:${row.channel}:${row.sender_id}`, row.channel, row.sender_id);
+      this.#db.prepare("UPDATE pairings SET status = 'approved', approved_at = ?, code = ? WHERE channel = ? AND sender_id = ?").run(now, usedCode(row), row.channel, row.sender_id);
       // The channel process waits for this to tell the sender and deliver the held message.
-      this.#events?.append({ type: 'pairing.approved', data: { channel: row.channel, senderId: row.sender_id, sender: row.sender } });
-      return { channel: row.channel, senderId: row.sender_id, sender: row.sender, approvedAt: now, lastSeenAt: row.last_seen_at };
+      this.#events?.append(approvedEvent(row));
+      return toApproved({ ...row, approved_at: now });
     });
   }
 
   dismiss(code: string): void {
     const normalized = normalizePairingCode(code);
     const n = this.#db.write(() => this.#db.prepare("DELETE FROM pairings WHERE code = ? AND status = 'pending'").run(normalized).changes);
-    if (n === 0) throw new TinyError('PAIRING_NOT_FOUND', `No pending pairing request with code ${normalized}.`);
+    if (n === 0) throw noPendingCode(normalized, false);
   }
 
   revoke(channel: string, senderId: string): void {
     const n = this.#db.write(() => this.#db.prepare("DELETE FROM pairings WHERE channel = ? AND sender_id = ? AND status = 'approved'").run(channel, senderId).changes);
-    if (n === 0) throw new TinyError('PAIRING_NOT_FOUND', `Sender ${senderId} on ${channel} is not approved.`);
+    if (n === 0) throw notApproved(channel, senderId);
   }
 
   isApproved(channel: string, senderId: string): boolean {
@@ -145,15 +138,7 @@ export class PairingStore implements PairingStoreApi {
   }
 
   list(): { pending: PendingPairing[]; approved: ApprovedPairing[] } {
-    const rows = this.#db.prepare('SELECT * FROM pairings ORDER BY created_at, channel, sender_id').all() as Row[];
-    return {
-      pending: rows
-        .filter((r) => r.status === 'pending')
-        .map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, code: r.code, createdAt: r.created_at, lastSeenAt: r.last_seen_at })),
-      approved: rows
-        .filter((r) => r.status === 'approved')
-        .map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, approvedAt: r.approved_at ?? r.created_at, lastSeenAt: r.last_seen_at })),
-    };
+    return splitPairings(this.#db.prepare('SELECT * FROM pairings ORDER BY created_at, channel, sender_id').all() as Row[]);
   }
 
   #uniqueCode(): string {
@@ -163,4 +148,51 @@ export class PairingStore implements PairingStoreApi {
       if (taken.get(code) === undefined) return code;
     }
   }
+}
+
+// Shared with the PostgreSQL store (pg-store.ts).
+
+export function tooManyPending(pending: number): TinyError {
+  return new TinyError('LIMIT_EXCEEDED', `There are already ${pending} pending pairing requests.`, {
+    hint: 'Approve or deny pending requests (`tinyagi pairing list`) before new senders can ask.',
+  });
+}
+
+export function noPendingCode(code: string, withHint: boolean): TinyError {
+  return new TinyError(
+    'PAIRING_NOT_FOUND',
+    `No pending pairing request with code ${code}.`,
+    withHint ? { hint: 'Check the code the bot sent (8 characters); `tinyagi pairing pending` lists open requests.' } : undefined,
+  );
+}
+
+export function notApproved(channel: string, senderId: string): TinyError {
+  return new TinyError('PAIRING_NOT_FOUND', `Sender ${senderId} on ${channel} is not approved.`);
+}
+
+/** What replaces an approved sender's code, so the code can never approve anything again. */
+export function usedCode(row: Pick<Row, 'channel' | 'sender_id'>): string {
+  return `used:${row.channel}:${row.sender_id}`;
+}
+
+export function requestedEvent(input: { channel: string; senderId: string }, sender: string, code: string): EventInput {
+  return { type: 'pairing.requested', data: { channel: input.channel, senderId: input.senderId, sender, code } };
+}
+
+export function approvedEvent(row: Row): EventInput {
+  return { type: 'pairing.approved', data: { channel: row.channel, senderId: row.sender_id, sender: row.sender } };
+}
+
+export function toApproved(r: Row): ApprovedPairing {
+  return { channel: r.channel, senderId: r.sender_id, sender: r.sender, approvedAt: r.approved_at ?? r.created_at, lastSeenAt: r.last_seen_at };
+}
+
+/** Rows (oldest first) as the pending requests and the approved senders. */
+export function splitPairings(rows: readonly Row[]): { pending: PendingPairing[]; approved: ApprovedPairing[] } {
+  return {
+    pending: rows
+      .filter((r) => r.status === 'pending')
+      .map((r) => ({ channel: r.channel, senderId: r.sender_id, sender: r.sender, code: r.code, createdAt: r.created_at, lastSeenAt: r.last_seen_at })),
+    approved: rows.filter((r) => r.status === 'approved').map(toApproved),
+  };
 }

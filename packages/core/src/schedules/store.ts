@@ -9,7 +9,7 @@
  */
 import { TinyError } from '../errors.ts';
 import type { EventLog } from '../events/log.ts';
-import type { EventPayloadInput } from '../events/types.ts';
+import type { EventInput, EventPayloadInput } from '../events/types.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { ScheduleStoreApi } from '../storage/interfaces.ts';
@@ -84,7 +84,7 @@ export class ScheduleStore implements ScheduleStoreApi {
 
   mustGet(idOrLabel: string): ScheduleRecord {
     const s = this.get(idOrLabel);
-    if (!s) throw new TinyError('SCHEDULE_NOT_FOUND', `No schedule with id or label "${idOrLabel}".`, { hint: 'List schedules with `tinyagi schedule list`.' });
+    if (!s) throw scheduleNotFound(idOrLabel);
     return s;
   }
 
@@ -111,25 +111,45 @@ export class ScheduleStore implements ScheduleStoreApi {
     return v.t ?? undefined;
   }
 
-  /** Records a firing; `nextRunAt` null disables the schedule (one-shots, exhausted crons). */
-  markFired(id: string, firedAt: number, nextRunAt: number | null, extra: Pick<EventPayloadInput<'schedule.fired'>, 'messageId' | 'dueAt' | 'missed'> = {}): ScheduleRecord {
+  /**
+   * Records a firing; `nextRunAt` null disables the schedule (one-shots, exhausted crons). With
+   * `extra.dueAt` it records only the firing of that run: when the schedule's next run is no
+   * longer `dueAt` (another scheduler recorded it first), nothing changes and no event is sent.
+   */
+  markFired(id: string, firedAt: number, nextRunAt: number | null, extra: FiredExtra = {}): ScheduleRecord {
     const current = this.mustGet(id);
     this.#db.write(() => {
-      this.#db
-        .prepare('UPDATE schedules SET last_fired_at = ?, next_run_at = ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END, updated_at = ? WHERE id = ?')
-        .run(firedAt, nextRunAt, nextRunAt, Date.now(), current.id);
-      this.#events?.append({ type: 'schedule.fired', agentId: current.agentId, data: { scheduleId: current.id, label: current.label, teamId: current.teamId, firedAt, nextRunAt, ...extra } });
+      const changed = this.#db
+        .prepare('UPDATE schedules SET last_fired_at = ?, next_run_at = ?, enabled = CASE WHEN ? IS NULL THEN 0 ELSE enabled END, updated_at = ? WHERE id = ? AND (? IS NULL OR next_run_at = ?)')
+        .run(firedAt, nextRunAt, nextRunAt, Date.now(), current.id, extra.dueAt ?? null, extra.dueAt ?? null).changes;
+      if (changed > 0) this.#events?.append(firedEvent(current, firedAt, nextRunAt, extra));
     });
     return this.get(current.id)!;
   }
 
   #assertLabelFree(label: string, exceptId: string | undefined): void {
     const other = this.#db.prepare('SELECT id FROM schedules WHERE (label = ? OR id = ?) AND id != ?').get(label, label, exceptId ?? '') as { id: string } | undefined;
-    if (other) throw new TinyError('ALREADY_EXISTS', `A schedule labelled "${label}" already exists.`, { hint: 'Choose another label, or change the existing schedule.' });
+    if (other) throw labelTaken(label);
   }
 }
 
-function toRecord(r: Row): ScheduleRecord {
+// Shared with the PostgreSQL store (pg-store.ts).
+
+export type FiredExtra = Pick<EventPayloadInput<'schedule.fired'>, 'messageId' | 'dueAt' | 'missed'>;
+
+export function scheduleNotFound(idOrLabel: string): TinyError {
+  return new TinyError('SCHEDULE_NOT_FOUND', `No schedule with id or label "${idOrLabel}".`, { hint: 'List schedules with `tinyagi schedule list`.' });
+}
+
+export function labelTaken(label: string): TinyError {
+  return new TinyError('ALREADY_EXISTS', `A schedule labelled "${label}" already exists.`, { hint: 'Choose another label, or change the existing schedule.' });
+}
+
+export function firedEvent(s: ScheduleRecord, firedAt: number, nextRunAt: number | null, extra: FiredExtra): EventInput {
+  return { type: 'schedule.fired', agentId: s.agentId, data: { scheduleId: s.id, label: s.label, teamId: s.teamId, firedAt, nextRunAt, ...extra } };
+}
+
+export function toRecord(r: Row): ScheduleRecord {
   return {
     id: r.id,
     label: r.label,
@@ -150,7 +170,7 @@ function toRecord(r: Row): ScheduleRecord {
   };
 }
 
-/** The schedule's own columns, in the order both INSERT and UPDATE name them. */
-function columnsOf(input: ScheduleInput): Array<string | number | null> {
+/** The schedule's own columns, in the order both INSERT and UPDATE name them (both stores). */
+export function columnsOf(input: ScheduleInput): Array<string | number | null> {
   return [input.label, input.agentId, input.teamId, input.message, input.cron, input.timezone, input.runAt, input.enabled ? 1 : 0, input.missedPolicy, input.channel, input.senderId, input.nextRunAt];
 }

@@ -172,7 +172,8 @@ export interface TaskStoreApi {
   getProject(id: string): Awaitable<ProjectRecord | undefined>;
   mustGetProject(id: string): Awaitable<ProjectRecord>;
   listProjects(): Awaitable<ProjectRecord[]>;
-  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string }): Awaitable<ProjectRecord>;
+  /** `archived: true` archives (keeping the first archive time), `false` restores. */
+  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string; archived?: boolean }): Awaitable<ProjectRecord>;
   deleteProject(id: string): Awaitable<void>;
   createTask(input: CreateTaskInput): Awaitable<TaskRecord>;
   getTask(idOrIdentifier: string): Awaitable<TaskRecord | undefined>;
@@ -191,6 +192,8 @@ export interface ChatroomStoreApi {
   post(input: { teamId: string; fromAgent: string; content: string; conversationId?: string | null }): Awaitable<ChatroomPost>;
   list(teamId: string, query?: ChatroomListQuery): Awaitable<ChatroomPost[]>;
   latest(teamId: string, limit?: number): Awaitable<ChatroomPost[]>;
+  /** Whether the room has a post older than `id` (so a "load older" page would not be empty). */
+  hasBefore(teamId: string, id: number): Awaitable<boolean>;
   prune(beforeTs: number, batchSize?: number): Awaitable<number>;
 }
 

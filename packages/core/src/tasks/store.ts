@@ -116,7 +116,7 @@ export class TaskStore implements TaskStoreApi {
 
   mustGetProject(id: string): ProjectRecord {
     const p = this.getProject(id);
-    if (!p) throw new TinyError('PROJECT_NOT_FOUND', `No project with id or prefix "${id}".`);
+    if (!p) throw projectNotFound(id);
     return p;
   }
 
@@ -125,15 +125,11 @@ export class TaskStore implements TaskStoreApi {
   }
 
   /** `archived: true` archives (keeping the first archive time), `false` restores. */
-  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string; archived?: boolean }): ProjectRecord {
+  updateProject(id: string, patch: ProjectPatch): ProjectRecord {
     const current = this.mustGetProject(id);
-    const now = Date.now();
-    const archivedAt = patch.archived === undefined ? current.archivedAt : patch.archived ? (current.archivedAt ?? now) : null;
     this.#db.write(() => {
       if (patch.prefix !== undefined) this.#assertPrefixFree(patch.prefix, current.id);
-      this.#db
-        .prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, archived_at = ?, updated_at = ? WHERE id = ?')
-        .run(patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, archivedAt, now, current.id);
+      this.#db.prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, archived_at = ?, updated_at = ? WHERE id = ?').run(...patchedProject(current, patch, Date.now()), current.id);
     });
     return this.mustGetProject(current.id);
   }
@@ -178,7 +174,7 @@ export class TaskStore implements TaskStoreApi {
 
   mustGetTask(idOrIdentifier: string): TaskRecord {
     const t = this.getTask(idOrIdentifier);
-    if (!t) throw new TinyError('TASK_NOT_FOUND', `No task with id or identifier "${idOrIdentifier}".`);
+    if (!t) throw taskNotFound(idOrIdentifier);
     return t;
   }
 
@@ -197,8 +193,7 @@ export class TaskStore implements TaskStoreApi {
       where.push('(assignee_agent = ? OR assignee_team = ?)');
       params.push(query.assignee, query.assignee);
     }
-    const order = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'review' THEN 3 ELSE 4 END, position, created_at";
-    return (this.#db.prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params) as TaskRow[]).map(toTask);
+    return (this.#db.prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY ${TASK_ORDER}`).all(...params) as TaskRow[]).map(toTask);
   }
 
   /** Applies the patch; a status change without a position moves the task to the end of its new column. */
@@ -216,19 +211,7 @@ export class TaskStore implements TaskStoreApi {
       this.#db
         .prepare(`UPDATE tasks SET project_id = ?, identifier = ?, title = ?, description = ?, status = ?, position = ?, assignee_agent = ?, assignee_team = ?,
           conversation_id = ?, updated_at = ? WHERE id = ?`)
-        .run(
-          projectId,
-          identifier,
-          patch.title ?? before.title,
-          patch.description ?? before.description,
-          status,
-          position,
-          patch.assigneeAgent === undefined ? before.assigneeAgent : patch.assigneeAgent,
-          patch.assigneeTeam === undefined ? before.assigneeTeam : patch.assigneeTeam,
-          patch.conversationId === undefined ? before.conversationId : patch.conversationId,
-          Date.now(),
-          before.id,
-        );
+        .run(...patchedTask(before, patch, { projectId, identifier, status, position }, Date.now()), before.id);
     });
     return { before, after: this.mustGetTask(before.id) };
   }
@@ -251,7 +234,7 @@ export class TaskStore implements TaskStoreApi {
       for (const [status, list] of Object.entries(columns) as Array<[TaskStatus, readonly string[]]>) {
         list.forEach((ref, index) => {
           const before = this.mustGetTask(ref);
-          if (ids.includes(before.id)) throw new TinyError('INVALID_STATE', `Task ${ref} is listed twice in the reorder request.`);
+          if (ids.includes(before.id)) throw listedTwice(ref);
           ids.push(before.id);
           update.run(status, index, now, before.id);
           if (before.status !== status) moved.push(before);
@@ -282,7 +265,7 @@ export class TaskStore implements TaskStoreApi {
 
   deleteComment(id: number): void {
     const n = this.#db.write(() => this.#db.prepare('DELETE FROM task_comments WHERE id = ?').run(id).changes);
-    if (n === 0) throw new TinyError('COMMENT_NOT_FOUND', `No comment with id ${id}.`);
+    if (n === 0) throw commentNotFound(id);
   }
 
   #takeProjectNumber(projectId: string): number {
@@ -300,11 +283,65 @@ export class TaskStore implements TaskStoreApi {
   }
 
   #assertPrefixFree(prefix: string, exceptId: string | undefined): void {
-    if (this.#prefixTaken(prefix, exceptId)) throw new TinyError('ALREADY_EXISTS', `Another project already uses the prefix ${prefix}.`, { hint: 'Choose another prefix.' });
+    if (this.#prefixTaken(prefix, exceptId)) throw prefixTaken(prefix);
   }
 }
 
-function toTask(r: TaskRow): TaskRecord {
+// Shared with the PostgreSQL store (pg-store.ts).
+
+/** Board order: by column, then position, then age. */
+export const TASK_ORDER = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'review' THEN 3 ELSE 4 END, position, created_at";
+
+export function projectNotFound(id: string): TinyError {
+  return new TinyError('PROJECT_NOT_FOUND', `No project with id or prefix "${id}".`);
+}
+
+export function taskNotFound(idOrIdentifier: string): TinyError {
+  return new TinyError('TASK_NOT_FOUND', `No task with id or identifier "${idOrIdentifier}".`);
+}
+
+export function commentNotFound(id: number): TinyError {
+  return new TinyError('COMMENT_NOT_FOUND', `No comment with id ${id}.`);
+}
+
+export function prefixTaken(prefix: string): TinyError {
+  return new TinyError('ALREADY_EXISTS', `Another project already uses the prefix ${prefix}.`, { hint: 'Choose another prefix.' });
+}
+
+export function listedTwice(ref: string): TinyError {
+  return new TinyError('INVALID_STATE', `Task ${ref} is listed twice in the reorder request.`);
+}
+
+export type ProjectPatch = { name?: string; prefix?: string; description?: string; archived?: boolean };
+
+/** name, prefix, description, archived_at, updated_at after the patch (archiving keeps the first archive time). */
+export function patchedProject(current: ProjectRecord, patch: ProjectPatch, now: number): [string, string, string, number | null, number] {
+  const archivedAt = patch.archived === undefined ? current.archivedAt : patch.archived ? (current.archivedAt ?? now) : null;
+  return [patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, archivedAt, now];
+}
+
+/** The task's columns after the patch, in the order of the UPDATE (project_id … updated_at); project, identifier, status and position resolved by the store. */
+export function patchedTask(
+  before: TaskRecord,
+  patch: TaskPatch,
+  resolved: { projectId: string | null; identifier: string | null; status: TaskStatus; position: number },
+  now: number,
+): Array<string | number | null> {
+  return [
+    resolved.projectId,
+    resolved.identifier,
+    patch.title ?? before.title,
+    patch.description ?? before.description,
+    resolved.status,
+    resolved.position,
+    patch.assigneeAgent === undefined ? before.assigneeAgent : patch.assigneeAgent,
+    patch.assigneeTeam === undefined ? before.assigneeTeam : patch.assigneeTeam,
+    patch.conversationId === undefined ? before.conversationId : patch.conversationId,
+    now,
+  ];
+}
+
+export function toTask(r: TaskRow): TaskRecord {
   return {
     id: r.id,
     projectId: r.project_id,
@@ -321,10 +358,10 @@ function toTask(r: TaskRow): TaskRecord {
   };
 }
 
-function toProject(r: ProjectRow): ProjectRecord {
+export function toProject(r: ProjectRow): ProjectRecord {
   return { id: r.id, name: r.name, prefix: r.prefix, description: r.description, archivedAt: r.archived_at, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
-function toComment(r: CommentRow): CommentRecord {
+export function toComment(r: CommentRow): CommentRecord {
   return { id: r.id, taskId: r.task_id, author: r.author, content: r.content, createdAt: r.created_at };
 }

@@ -18,6 +18,12 @@ import { PgConversationQueries } from '../../runs/pg-queries.ts';
 import { PgRunSteeringStore } from '../../runs/pg-steering-store.ts';
 import { PgRunStore } from '../../runs/pg-store.ts';
 import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../../sessions/pg-stores.ts';
+import { pgEventHub, pgEventLog } from '../../events/pg-log.ts';
+import { pgOutboxStore } from '../../outbox/pg-store.ts';
+import { pgPairingStore } from '../../pairing/pg-store.ts';
+import { pgChatroomStore } from '../../chatroom/pg-store.ts';
+import { pgScheduleStore } from '../../schedules/pg-store.ts';
+import { pgTaskStore } from '../../tasks/pg-store.ts';
 import { migratePg, pgIdent } from './migrate.ts';
 import { PgPoolScope, type PgScope, PgTxScope, rollback } from './scope.ts';
 import { PgStoreTransaction } from './transaction.ts';
@@ -54,19 +60,19 @@ type Factory<K extends StoreName> = (scope: PgScope, shared: PgShared) => Transa
 
 /** Builds one store over a scope. Every store of `TransactionalStores` has one. */
 const FACTORIES: { [K in StoreName]: Factory<K> } = {
-  events: notBuilt('events'),
+  events: pgEventLog,
   queue: (scope, shared) => new PgQueueStore(queueHub(shared), { scope, eventsOf: (s) => shared.storesOf(s).events, storesOf: (s) => shared.storesOf(s) }),
-  outbox: notBuilt('outbox'),
+  outbox: pgOutboxStore,
   runs: (scope) => new PgRunStore(scope),
   steering: (scope) => new PgRunSteeringStore(scope),
   queries: (scope) => new PgConversationQueries(scope),
-  chatroom: notBuilt('chatroom'),
+  chatroom: pgChatroomStore,
   agentSessions: (scope) => new PgAgentSessionStore(scope),
   agentMessages: (scope) => new PgAgentMessageStore(scope),
   senderDefaults: (scope) => new PgSenderDefaultsStore(scope),
-  pairings: notBuilt('pairings'),
-  schedules: notBuilt('schedules'),
-  tasks: notBuilt('tasks'),
+  pairings: pgPairingStore,
+  schedules: pgScheduleStore,
+  tasks: pgTaskStore,
 };
 
 /** The queue's process-wide part (pool, LISTEN connection, wake-up listeners): one per PgStores. */
@@ -78,17 +84,6 @@ function queueHub(shared: PgShared): PgQueueHub {
     shared.state.set('queue', hub);
   }
   return hub;
-}
-
-// Scaffolding while the PostgreSQL stores are being written (issue 17); removed when the last one lands.
-function notBuilt<K extends StoreName>(name: K): Factory<K> {
-  return () =>
-    new Proxy({} as TransactionalStores[K], {
-      get(_target, prop) {
-        if (prop === 'then') return undefined;
-        throw new TinyError('INVALID_STATE', `The PostgreSQL ${name} store is not built yet (${String(prop)}).`);
-      },
-    });
 }
 
 function buildStores(scope: PgScope, shared: PgShared): TransactionalStores {
@@ -109,12 +104,6 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
   const ownPool = !options.pool;
   if (!options.pool && !options.url) throw new TinyError('CONFIG_INVALID', 'openPgStores needs a url (postgres://…) or a pool.');
   const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
-  try {
-    if (options.migrate !== false) await migratePg(pool, schema);
-  } catch (err) {
-    if (ownPool) await pool.end().catch(() => {});
-    throw err;
-  }
   const built = new WeakMap<PgScope, TransactionalStores>();
   const shared: PgShared = {
     pool,
@@ -130,6 +119,14 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
       return stores;
     },
   };
+  try {
+    if (options.migrate !== false) await migratePg(pool, schema);
+    // Events committed before this point are history (readSince), not published to subscribers.
+    await pgEventHub(shared).ready;
+  } catch (err) {
+    if (ownPool) await pool.end().catch(() => {});
+    throw err;
+  }
   const stores = shared.storesOf(new PgPoolScope(pool, schema));
   return {
     backend: 'postgres',
