@@ -25,7 +25,10 @@ describe('daemon node flags', () => {
 
   it('leaves a flag the user gave alone, spelled with dashes or underscores, on the command line or in NODE_OPTIONS', () => {
     expect(missingDaemonFlags([], '')).toEqual([...DAEMON_NODE_FLAGS]);
-    expect(missingDaemonFlags(['--max-semi-space-size=8'], '')).toEqual([]);
-    expect(missingDaemonFlags(['--conditions=tinyagi-source'], '--max_semi_space_size=4')).toEqual([]);
+    expect(missingDaemonFlags(['--max-semi-space-size=8'], '')).toEqual(['--no-maglev', '--no-turbofan']);
+    expect(missingDaemonFlags(['--conditions=tinyagi-source'], '--max_semi_space_size=4')).toEqual(['--no-maglev', '--no-turbofan']);
+    // A compiler the user turned back on (or off themselves) stays as they said.
+    expect(missingDaemonFlags(['--max-semi-space-size=8', '--maglev'], '--turbofan')).toEqual([]);
+    expect(missingDaemonFlags(['--no_maglev'], '')).toEqual(['--max-semi-space-size=1', '--no-turbofan']);
   });
 });
