@@ -3,14 +3,16 @@
  * started with them, keeping its pid (supervisors, pid files and signals still address it), and
  * flags the user gave are left alone.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAEMON_NODE_FLAGS, missingDaemonFlags } from '../src/daemon/node-flags.ts';
-import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
+import { cleanupTemp, createDaemon, tempDir, type TestDaemon } from '@tinyagi/test-kit';
 
 const homes: TestDaemon[] = [];
 afterEach(async () => {
   await Promise.all(homes.splice(0).map((h) => h.cleanup()));
+  cleanupTemp();
 });
 
 describe('daemon node flags', () => {
@@ -21,6 +23,24 @@ describe('daemon node flags', () => {
     const cmdline = readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').split('\0');
     expect(cmdline).toEqual(expect.arrayContaining([...DAEMON_NODE_FLAGS, 'run']));
     expect(await h.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('the built daemon does not load the node modules it never uses (https, http2, tls, readline)', async () => {
+    // Each of these cost idle memory (docs/profiling.md fix 25): Fastify's server module required
+    // https and http2 eagerly, and the chat command's readline came with every command.
+    const dir = tempDir('tinyagi-modules-');
+    const hook = join(dir, 'hook.mjs');
+    const list = join(dir, 'modules.txt');
+    writeFileSync(hook, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    const h = await createDaemon({ build: 'built', nodeOptions: [`--import=${hook}`] });
+    homes.push(h);
+    await h.start();
+    // A request through the whole stack first, so lazily loaded parts are loaded.
+    expect((await h.api.health()).ok).toBe(true);
+    expect(await h.stop()).toEqual({ code: 0, signal: null });
+    const loaded = readFileSync(list, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule http');
+    for (const unused of ['https', 'http2', 'tls', 'readline/promises']) expect(loaded).not.toContain(`NativeModule ${unused}`);
   });
 
   it('leaves a flag the user gave alone, spelled with dashes or underscores, on the command line or in NODE_OPTIONS', () => {
