@@ -57,6 +57,8 @@ interface FloorRun {
   wallS: number;
   p50S: number;
   p95S: number;
+  /** CPU of the fake CLIs the floor spawned (this process's reaped children). */
+  childCpuS: number;
 }
 
 function procStat(pid: number): { cpuS: number; childCpuS: number } {
@@ -254,6 +256,7 @@ async function floorRun(messages: number): Promise<FloorRun> {
     const system = join(root, 'system-prompt.md');
     writeFileSync(system, 'You are a benchmark agent.\n', { mode: 0o600 });
     const env = { PATH: `${FAKE_BIN_DIR}:${dirname(process.execPath)}`, HOME: root, TERM: 'dumb', IS_SANDBOX: '1' };
+    const childCpuBefore = procStat(process.pid).childCpuS;
     const start = performance.now();
     const done: number[] = [];
     let next = 0;
@@ -275,7 +278,7 @@ async function floorRun(messages: number): Promise<FloorRun> {
     };
     await Promise.all(AGENTS.map(() => worker()));
     done.sort((a, b) => a - b);
-    return { wallS: done.at(-1)!, p50S: percentile(done, 50), p95S: percentile(done, 95) };
+    return { wallS: done.at(-1)!, p50S: percentile(done, 50), p95S: percentile(done, 95), childCpuS: procStat(process.pid).childCpuS - childCpuBefore };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -311,7 +314,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     `| per-message latency p50 | ${all((r) => r.p50S, s)} | ${floorAll((r) => r.p50S)} | 3.21 s |`,
     `| per-message latency p95 | ${all((r) => r.p95S, s)} | ${floorAll((r) => r.p95S)} | 5.79 s |`,
     `| daemon CPU for the ${opts.messages} (user+sys) | ${all((r) => r.cpuS, s)} | — | 2.22 s |`,
-    `| fake CLI CPU (the daemon's reaped children) | ${all((r) => r.childCpuS, s)} | — | 10.3–10.6 s |`,
+    `| fake CLI CPU (the daemon's reaped children; the floor's) | ${all((r) => r.childCpuS, s)} | ${floorAll((r) => r.childCpuS)} | 10.3–10.6 s |`,
     `| daemon peak RSS (VmHWM) | ${all((r) => r.peakRssMb, mb)} | — | 94.7 MB |`,
     `| daemon idle RSS (1 s after healthy) | ${all((r) => r.idleRssMb, mb)} | — | 75.5 MB |`,
     `| start until /api/health answers | ${all((r) => r.startS, s)} | — | 0.23 s |`,
