@@ -26,6 +26,8 @@ function cpuSince(label: string): void {
 }
 
 const jobs = Number(process.env.COMPARE_JOBS ?? 8000);
+// COMPARE_ONLY=B1 stops after B1 (the section a storage change touches first; the rest takes minutes).
+const only = process.env.COMPARE_ONLY;
 const workers = (process.env.COMPARE_WORKERS ?? '1,2').split(',').map(Number);
 console.log(`B1, FULL, ${jobs} pre-enqueued jobs over 64 lanes (jobs/s)`);
 // COMPARE_PLAINJOB=0 leaves the peer out (its code does not change between commits; on a loaded
@@ -46,6 +48,7 @@ for (const impl of impls) {
     cpuSince(`B1 ${impl} ${w}w`);
   }
 }
+if (only === 'B1') process.exit(0);
 console.log('B2, FULL, enqueue -> handler start, 1 worker process, separate producer (ms p50 / p99)');
 for (const c of [
   { label: 'idle (20 jobs/s)', total: 200, producerRate: 20 },

@@ -41,6 +41,10 @@ interface DaemonRun {
   p50S: number;
   p95S: number;
   cpuS: number;
+  /** Of cpuS, the time in the kernel (stime): forks of the CLIs, their page faults, syscalls. */
+  sysS: number;
+  /** Minor page faults of the daemon during the 200 (each fork write-protects its memory). */
+  minorFaults: number;
   childCpuS: number;
   peakRssMb: number;
   idleRssMb: number;
@@ -57,14 +61,16 @@ interface FloorRun {
   wallS: number;
   p50S: number;
   p95S: number;
+  /** CPU of the fake CLIs the floor spawned (this process's reaped children). */
+  childCpuS: number;
 }
 
-function procStat(pid: number): { cpuS: number; childCpuS: number } {
+function procStat(pid: number): { cpuS: number; sysS: number; minorFaults: number; childCpuS: number } {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17.
   const n = (field: number) => Number(fields[field - 3]);
-  return { cpuS: (n(14) + n(15)) / TICKS_PER_S, childCpuS: (n(16) + n(17)) / TICKS_PER_S };
+  return { cpuS: (n(14) + n(15)) / TICKS_PER_S, sysS: n(15) / TICKS_PER_S, minorFaults: n(10), childCpuS: (n(16) + n(17)) / TICKS_PER_S };
 }
 
 function procStatusKb(pid: number, key: 'VmRSS' | 'VmHWM'): number {
@@ -205,6 +211,8 @@ async function daemonRun(opts: B0Options): Promise<DaemonRun> {
       p50S: percentile(latencies, 50),
       p95S: percentile(latencies, 95),
       cpuS: after.cpuS - before.cpuS,
+      sysS: after.sysS - before.sysS,
+      minorFaults: after.minorFaults - before.minorFaults,
       childCpuS: after.childCpuS - before.childCpuS,
       peakRssMb: procStatusKb(daemon.pid, 'VmHWM') / 1024,
       idleRssMb,
@@ -254,6 +262,7 @@ async function floorRun(messages: number): Promise<FloorRun> {
     const system = join(root, 'system-prompt.md');
     writeFileSync(system, 'You are a benchmark agent.\n', { mode: 0o600 });
     const env = { PATH: `${FAKE_BIN_DIR}:${dirname(process.execPath)}`, HOME: root, TERM: 'dumb', IS_SANDBOX: '1' };
+    const childCpuBefore = procStat(process.pid).childCpuS;
     const start = performance.now();
     const done: number[] = [];
     let next = 0;
@@ -275,7 +284,7 @@ async function floorRun(messages: number): Promise<FloorRun> {
     };
     await Promise.all(AGENTS.map(() => worker()));
     done.sort((a, b) => a - b);
-    return { wallS: done.at(-1)!, p50S: percentile(done, 50), p95S: percentile(done, 95) };
+    return { wallS: done.at(-1)!, p50S: percentile(done, 50), p95S: percentile(done, 95), childCpuS: procStat(process.pid).childCpuS - childCpuBefore };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -311,7 +320,8 @@ export async function benchB0(opts: B0Options): Promise<string> {
     `| per-message latency p50 | ${all((r) => r.p50S, s)} | ${floorAll((r) => r.p50S)} | 3.21 s |`,
     `| per-message latency p95 | ${all((r) => r.p95S, s)} | ${floorAll((r) => r.p95S)} | 5.79 s |`,
     `| daemon CPU for the ${opts.messages} (user+sys) | ${all((r) => r.cpuS, s)} | — | 2.22 s |`,
-    `| fake CLI CPU (the daemon's reaped children) | ${all((r) => r.childCpuS, s)} | — | 10.3–10.6 s |`,
+    `| of it in the kernel (stime) / minor page faults | ${all((r) => r.sysS, s)} / ${median(daemon.map((r) => r.minorFaults))} | — | |`,
+    `| fake CLI CPU (the daemon's reaped children; the floor's) | ${all((r) => r.childCpuS, s)} | ${floorAll((r) => r.childCpuS)} | 10.3–10.6 s |`,
     `| daemon peak RSS (VmHWM) | ${all((r) => r.peakRssMb, mb)} | — | 94.7 MB |`,
     `| daemon idle RSS (1 s after healthy) | ${all((r) => r.idleRssMb, mb)} | — | 75.5 MB |`,
     `| start until /api/health answers | ${all((r) => r.startS, s)} | — | 0.23 s |`,

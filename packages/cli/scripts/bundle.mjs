@@ -39,6 +39,25 @@ const unusedDefaults = {
   },
 };
 
+/**
+ * Fastify's server module requires node:https, node:http2 and node:dns at load time, for
+ * options the daemon never sets (`https`, `http2`) and for listening on a host name; loading
+ * them (with node:tls and the HTTP/2 core) cost ~3.7 MB of idle RSS (docs/profiling.md fix 25).
+ * For that module only they become proxies that require the builtin on first use, so Fastify
+ * behaves the same when they are needed.
+ */
+const LAZY_FROM_FASTIFY_SERVER = /^node:(https|http2|dns)$/;
+const lazyFastifyBuiltins = {
+  name: 'fastify-lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: LAZY_FROM_FASTIFY_SERVER }, (args) => (/[\\/]fastify[\\/]lib[\\/]server\.js$/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require(${JSON.stringify(args.path)}))[key] });`,
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { bin: 'src/bin.ts' },
@@ -59,7 +78,7 @@ const result = await build({
   define: { __TINYAGI_BUNDLED__: 'true', __TINYAGI_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies inside an ES module bundle call require().
   banner: { js: "import { createRequire as __tinyagiCreateRequire } from 'node:module'; const require = __tinyagiCreateRequire(import.meta.url);" },
-  plugins: [unusedDefaults],
+  plugins: [unusedDefaults, lazyFastifyBuiltins],
   logLevel: 'warning',
   metafile: Boolean(process.env.BUNDLE_META),
 });

@@ -5,7 +5,6 @@
  * In-chat commands: /agent <id>, /team <id>, /new (fresh thread), /exit.
  */
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { errorMessage, isValidId } from '@tinyagi/core';
 import { connect } from '../daemon/connection.ts';
@@ -31,6 +30,8 @@ export function registerChatCommand(program: Command): void {
       if (interactive) println(style.dim(`Chatting with ${label()}. /agent <id>, /team <id>, /new, /exit.`));
 
       // The async iterator buffers lines, so piped input is never lost while a reply is awaited.
+      // Loaded here: every other command (the daemon included) has no use for readline.
+      const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
       rl.setPrompt(interactive ? style.bold('you › ') : '');
       const prompt = (): void => {
