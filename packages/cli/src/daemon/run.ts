@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
-import { assertListenAllowed, effectiveQueue, effectiveServer, isLoopbackHost, nextScheduleRun, reapOrphanedGroups, remoteAllowed, setProcessJournal, type StoreSet } from '@tinyagi/core/internal';
+import { assertListenAllowed, effectiveQueue, effectiveServer, isLoopbackHost, nextScheduleRun, reapOrphanedGroups, remoteAllowed, setProcessJournal, type SettingsSource, type StoreSet } from '@tinyagi/core/internal';
+import type { PgStores } from '@tinyagi/core/pg';
 import type { Stores } from '@tinyagi/core';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer } from '@tinyagi/server';
@@ -28,6 +29,7 @@ import { VERSION } from '../version.ts';
 import { logActivity } from './activity-log.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { ChannelSupervisor, type ChannelStatus } from './channel-supervisor.ts';
+import type { ClusterMembership } from './cluster.ts';
 import { ensureFirstRunDefaults, ensureHomeDirectories } from './first-run.ts';
 import { HeartbeatScheduler } from './heartbeat.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
@@ -132,6 +134,35 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   }
   logger.info(`stores: ${describeStorage(storage)}`);
   const cleanups: Array<() => unknown> = [() => stores.close(), () => live.close()];
+  // On PostgreSQL this daemon is the API node of the database's nodes: settings come from the
+  // shared row (settings.json becomes its readable copy), claims follow agent placement.
+  let source: SettingsSource = live;
+  let cluster: ClusterMembership | undefined;
+  if (stores.backend === 'postgres') {
+    const { joinCluster } = await import('./cluster.ts');
+    try {
+      cluster = await joinCluster(stores as PgStores, {
+        role: 'api',
+        file: ctx.paths.settings,
+        env: ctx.env,
+        version: VERSION,
+        logger,
+        onLost: () => {
+          logger.error('this node was taken over by another node of the same name: restarting');
+          requestRestart();
+        },
+      });
+    } catch (err) {
+      live.close();
+      await stores.close();
+      throw err;
+    }
+    live.close();
+    source = cluster.settings;
+    const membership = cluster;
+    cleanups.push(() => membership.leave());
+  }
+  const getSettings = (): Settings => source.get();
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) {
       try {
@@ -150,8 +181,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const orchestrator = new Orchestrator({
       // TODO(issue 17, orch helper): @tinyagi/teams takes a StoreSet once converted; until then its type is SQLite's.
       stores: stores as Stores,
-      owner: `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
-      getSettings: live.get,
+      owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
+      getSettings,
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
       // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
@@ -168,7 +199,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
         TINYAGI_API_TOKEN: mintChannelToken(token, channel),
         TINYAGI_HOME: ctx.home,
         // Its own settings block (bot_token, api_root, …), read when it starts: a restart picks up edits.
-        TINYAGI_CHANNEL_CONFIG: JSON.stringify(channelBlock(live.get(), channel)),
+        TINYAGI_CHANNEL_CONFIG: JSON.stringify(channelBlock(getSettings(), channel)),
       }),
       logger: logger.child('channels'),
       events: stores.events,
@@ -185,8 +216,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       orchestrator,
       home: ctx.home,
       settingsFile: ctx.paths.settings,
-      getSettings: live.get,
-      updateSettings: live.update,
+      getSettings,
+      updateSettings: (mutate) => source.update(mutate),
       token,
       version: VERSION,
       startedAt,
@@ -201,14 +232,15 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
 
     // This daemon holds the home's instance lock: leases of earlier daemons belong to dead
     // processes. Ending them now resumes their work at once instead of after the lease length.
-    const released = await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
+    // On PostgreSQL other nodes' leases are theirs: only those of dead nodes end now.
+    const released = cluster ? await cluster.releaseDeadNodes() : await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
     if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
     await orchestrator.start();
     // Stopped before the server closes, so that agents blocked in `tinyagi call` can finish.
     cleanups.push(() => orchestrator.stop(SHUTDOWN_GRACE_MS));
 
     const heartbeat = new HeartbeatScheduler({
-      getSettings: live.get,
+      getSettings,
       env: ctx.env,
       busyAgents: () => busyAgents(stores),
       send: async (agentId, content) => (await orchestrator.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
@@ -239,14 +271,14 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     scheduler.start();
     cleanups.push(() => scheduler.stop());
 
-    const retention = startRetention(stores, live.get, logger.child('retention'), { filesDir: ctx.paths.files });
+    const retention = startRetention(stores, getSettings, logger.child('retention'), { filesDir: ctx.paths.files });
     cleanups.push(() => retention.stop());
     const outboxExpiry = startOutboxExpiry(stores.outbox, logger.child('outbox'));
     cleanups.push(() => outboxExpiry.stop());
 
     supervisor.reconcile(settings.channels?.enabled ?? []);
-    live.onChange((next, previous, source) => {
-      Promise.resolve(stores.events.append({ type: 'settings.changed', data: { source } })).catch((err: unknown) => logger.error(`settings.changed event not recorded: ${errorMessage(err)}`));
+    source.onChange((next, previous, changedBy) => {
+      Promise.resolve(stores.events.append({ type: 'settings.changed', data: { source: changedBy } })).catch((err: unknown) => logger.error(`settings.changed event not recorded: ${errorMessage(err)}`));
       heartbeat.replan();
       supervisor.reconcile(next.channels?.enabled ?? []);
       const a = effectiveServer(previous);

@@ -169,7 +169,7 @@ export const EVENT_PAYLOADS = {
     missed: z.boolean().optional(),
   }),
   'heartbeat.sent': z.object({ messageId: str }),
-  'settings.changed': z.object({ source: z.enum(['file', 'api']) }),
+  'settings.changed': z.object({ source: z.enum(['file', 'api', 'database']) }),
   /** Free-form notices; the known kinds are declared, extra keys pass through. */
   'system.notice': z.looseObject({
     level: z.enum(['info', 'warn', 'error']).optional(),

@@ -1,0 +1,323 @@
+/**
+ * Multi-node crash harness (issue 17): one API node (`tinyagi run`) and three worker nodes
+ * (`tinyagi worker`), each a separate process with its own TINYAGI_HOME, on one PostgreSQL
+ * schema, under a steady load of messages sent through the API. Random nodes (the API node
+ * included) are killed with SIGKILL at random moments and started again. At the end:
+ * - every accepted message is completed, or dead with the reason crashes give; none is lost;
+ * - no reply is stored twice, and every completed human-facing run has exactly one;
+ * - per-agent FIFO held: when a batch of an agent started, every earlier message of that agent
+ *   (lower seq) had already started (collect may pull later messages of the head's own
+ *   conversation forward, never an earlier message back);
+ * - an SSE client connected to the API node throughout (reconnecting when it is killed) saw
+ *   every event of every node exactly once, in id order: the list it received equals the events
+ *   table.
+ * The plan (targets, gaps, which node dies, delays) comes from a seeded PRNG; the seed is printed
+ * and TINYAGI_CRASH_SEED=<seed> replays it (timings still vary).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { isApiError, type ApiClient, type RunNode, type SendMessageBody, type TinyEvent } from '@tinyagi/client';
+import { createDaemon, exitOf, killTree, spawnCli, tempDir, waitFor, type SpawnedCli, type TestDaemon } from '@tinyagi/test-kit';
+import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
+import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
+
+const KILLS = 22;
+const KILL_DELAY_MS = [300, 900] as const;
+const LANES = 3;
+const MAX_MESSAGES = 400;
+const SEND_GAP_MS = [60, 250] as const;
+const WORKERS = 3;
+
+const db = await pgTestDatabase();
+const admin = new pg.Pool({ connectionString: db.url, max: 2 });
+afterAll(() => admin.end());
+
+const SHARED_SETTINGS = {
+  models: { provider: 'mock' },
+  agents: {
+    coder: {
+      provider: 'mock',
+      mock: { latency_ms: 40, reply: 'Coded it.', rules: [{ match: 'please build', latency_ms: 60, reply: 'Built it. [@reviewer: please review the build]' }] },
+    },
+    reviewer: { provider: 'mock', mock: { latency_ms: 30, reply: 'Reviewed: looks good.' } },
+    writer: { provider: 'mock', mock: { latency_ms: 50, reply: 'Written.' } },
+  },
+  teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
+  channels: { enabled: [] },
+  // Short leases, so the work of a killed node is recovered within the test's time.
+  queue: { lease_ms: 1500, sweep_ms: 200 },
+};
+
+type Target = 'team' | 'coder' | 'reviewer' | 'writer';
+
+interface Planned {
+  key: string;
+  target: Target;
+  body: SendMessageBody;
+  gapMs: number;
+}
+
+function plan(seed: number): Planned[] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: MAX_MESSAGES }, (_, i) => {
+    const target = rand.pick(['team', 'team', 'coder', 'reviewer', 'writer'] as const);
+    const key = `nodes-${seed}-${i}`;
+    const senderId = `user-${rand.int(1, 4)}`;
+    const base = { channel: 'api', sender: senderId, senderId, idempotencyKey: key };
+    const body: SendMessageBody = target === 'team' ? { ...base, team: 'dev', message: `please build feature ${i}` } : { ...base, agent: target, message: `item ${i}?` };
+    return { key, target, body, gapMs: rand.int(...SEND_GAP_MS) };
+  });
+}
+
+function flattenRuns(nodes: readonly RunNode[]): RunNode[] {
+  return nodes.flatMap((n) => [n, ...flattenRuns(n.children)]);
+}
+
+/** A worker node: `tinyagi worker --name <name>` in its own home. */
+class WorkerNode {
+  readonly name: string;
+  readonly root: string;
+  readonly home: string;
+  readonly env: Record<string, string>;
+  #proc: SpawnedCli | undefined;
+  #log = '';
+
+  constructor(name: string, env: Record<string, string>, storage: Record<string, unknown>) {
+    this.name = name;
+    this.root = tempDir(`tinyagi-${name}-`);
+    this.home = join(this.root, '.tinyagi');
+    mkdirSync(this.home, { recursive: true });
+    writeFileSync(join(this.home, 'settings.json'), JSON.stringify({ storage, workspace: { path: join(this.root, 'workspace'), name: 'workspace' } }, null, 2));
+    this.env = { ...env, HOME: this.root, TINYAGI_HOME: this.home };
+  }
+
+  start(): void {
+    this.#proc = spawnCli(['worker', '--name', this.name], this.env, { build: 'source' });
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.child.pid;
+  }
+
+  async kill(): Promise<void> {
+    const proc = this.#proc;
+    if (!proc?.child.pid) return;
+    const gone = exitOf(proc.child);
+    killTree(proc.child.pid, 'SIGKILL');
+    await gone;
+    this.#log += proc.output();
+    this.#proc = undefined;
+  }
+
+  async stop(): Promise<number | null> {
+    const proc = this.#proc;
+    if (!proc) return null;
+    const exit = exitOf(proc.child);
+    proc.child.kill('SIGTERM');
+    const { code } = await exit;
+    this.#log += proc.output();
+    this.#proc = undefined;
+    return code;
+  }
+
+  output(): string {
+    return this.#log + (this.#proc?.output() ?? '');
+  }
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
+});
+
+describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', () => {
+  it(`keeps every accepted message, FIFO per agent and the event order across ${KILLS} SIGKILLs of random nodes`, { timeout: 240_000 }, async () => {
+    const seed = seedFromEnv('TINYAGI_CRASH_SEED');
+    const tag = `seed ${seed} (replay: TINYAGI_CRASH_SEED=${seed})`;
+    console.log(`multi-node crash harness: ${tag}`);
+    const started = Date.now();
+    const schema = testSchema('crash');
+    cleanups.push(() => dropSchema(admin, schema));
+    const storage = { url: db.url, schema, pool_size: 6 };
+    const token = randomBytes(32).toString('base64url');
+
+    const api: TestDaemon = await createDaemon({ build: 'source', apiToken: token, settings: ({ root }) => ({ ...SHARED_SETTINGS, storage, workspace: { path: join(root, 'workspace'), name: 'workspace' } }) });
+    cleanups.push(() => api.cleanup());
+    const workerEnv = { PATH: dirname(process.execPath), TINYAGI_API_URL: api.url, TINYAGI_API_TOKEN: token, NO_COLOR: '1' };
+    const workers = Array.from({ length: WORKERS }, (_, i) => new WorkerNode(`w${i + 1}`, workerEnv, storage));
+    for (const w of workers) cleanups.push(() => w.kill());
+    await api.start();
+    for (const w of workers) w.start();
+    const client: ApiClient = api.api;
+    await waitFor(
+      async () => {
+        const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".nodes WHERE stopped_at IS NULL`);
+        return rows[0].n === WORKERS + 1 ? true : undefined;
+      },
+      60_000,
+      `four nodes registered (${tag})\n${workers.map((w) => w.output()).join('\n')}`,
+    );
+
+    // --- an SSE client on the API node for the whole test, from the first event.
+    const seen: TinyEvent[] = [];
+    const subscription = client.subscribe({ lastEventId: 0 });
+    subscription.onEvent((event) => seen.push(event));
+    cleanups.push(async () => subscription.close());
+
+    // --- load: lanes of senders that retry a failed POST with the same key.
+    const plans = plan(seed);
+    const rand = seededRandom(seed ^ 0x5eed);
+    const kills = Array.from({ length: KILLS }, () => ({ node: rand.int(0, WORKERS), delay: rand.int(...KILL_DELAY_MS) }));
+    const accepted = new Map<string, { plan: Planned; messageId: string; conversationId: string; failedPosts: number }>();
+    let next = 0;
+    let stopNew = false;
+    let laneError: unknown;
+    const lane = async (): Promise<void> => {
+      try {
+        while (!stopNew && next < plans.length) {
+          const p = plans[next++]!;
+          let failedPosts = 0;
+          for (;;) {
+            try {
+              const res = await client.sendMessage({ body: p.body, signal: AbortSignal.timeout(5000) });
+              accepted.set(p.key, { plan: p, messageId: res.messageId, conversationId: res.conversationId, failedPosts });
+              break;
+            } catch (err) {
+              if (!isApiError(err, 'NETWORK_ERROR') && !isApiError(err, 'RATE_LIMITED')) throw err;
+              if (++failedPosts > 600) throw new Error(`${p.key} was never accepted: ${err.message}; ${tag}`);
+              await sleep(50);
+            }
+          }
+          await sleep(p.gapMs);
+        }
+      } catch (err) {
+        laneError ??= err;
+        stopNew = true;
+      }
+    };
+    const lanes = Promise.all(Array.from({ length: LANES }, lane));
+
+    // --- crashes: SIGKILL a random node (0 = the API node), start it again at once.
+    const killed: Record<string, number> = {};
+    for (const k of kills) {
+      if (laneError) break;
+      await sleep(k.delay);
+      if (k.node === 0) {
+        await api.kill();
+        await api.start();
+      } else {
+        const w = workers[k.node - 1]!;
+        await w.kill();
+        w.start();
+      }
+      const name = k.node === 0 ? 'api' : `w${k.node}`;
+      killed[name] = (killed[name] ?? 0) + 1;
+    }
+    stopNew = true;
+    await lanes;
+    if (laneError) throw laneError;
+    const killPhaseMs = Date.now() - started;
+
+    // --- drain: the surviving nodes finish (or dead-letter) everything.
+    await waitFor(
+      async () => {
+        const q = await client.queueStatus();
+        return q.pending === 0 && q.processing === 0 ? q : undefined;
+      },
+      90_000,
+      `the queue to drain (${tag})\n${workers.map((w) => w.output().slice(-2000)).join('\n')}`,
+    );
+    const entries = [...accepted.values()];
+    const trees = new Map<string, Awaited<ReturnType<ApiClient['getConversation']>>>();
+    await waitFor(
+      async () => {
+        for (const a of entries) {
+          const status = trees.get(a.conversationId)?.conversation.status;
+          if (status === 'completed' || status === 'failed') continue;
+          const tree = await client.getConversation({ params: { id: a.conversationId } });
+          trees.set(a.conversationId, tree);
+          if (tree.conversation.status !== 'completed' && tree.conversation.status !== 'failed') return undefined;
+        }
+        return true;
+      },
+      30_000,
+      `every conversation to end (${tag})`,
+    );
+
+    expect(Object.values(killed).reduce((a, b) => a + b, 0), tag).toBe(KILLS);
+    expect(Object.keys(killed).length, `kills spread over the nodes: ${JSON.stringify(killed)}; ${tag}`).toBeGreaterThanOrEqual(3);
+    expect(entries.length, tag).toBeGreaterThanOrEqual(60);
+
+    // --- every accepted message: completed, or dead with the reason crashes give.
+    const statuses: Record<string, number> = {};
+    for (const a of entries) {
+      const m = (await client.getMessage({ params: { id: a.messageId } })).message;
+      statuses[m.status] = (statuses[m.status] ?? 0) + 1;
+      expect(['completed', 'dead'], `${a.plan.key} ended ${m.status}; ${tag}`).toContain(m.status);
+      expect(trees.get(a.conversationId)!.conversation.status, `${a.plan.key}'s conversation; ${tag}`).toBe(m.status === 'dead' ? 'failed' : 'completed');
+      if (m.status === 'dead') expect(m.lastError, `${a.plan.key}; ${tag}`).toMatch(/^lease expired while processing .*gave up after \d+ attempts?/);
+    }
+
+    // --- replies: one per completed human-facing run, none twice.
+    const q = (sql: string) => admin.query(sql.replaceAll('$S', `"${schema}"`)).then((r) => r.rows);
+    expect(await q("SELECT idempotency_key, count(*) FROM $S.outbox GROUP BY 1 HAVING count(*) > 1"), tag).toEqual([]);
+    const replies = (await q("SELECT run_id FROM $S.outbox WHERE meta::jsonb->>'kind' = 'reply'")) as Array<{ run_id: string }>;
+    const repliesPerRun = new Map<string, number>();
+    for (const r of replies) repliesPerRun.set(r.run_id, (repliesPerRun.get(r.run_id) ?? 0) + 1);
+    let completedRuns = 0;
+    for (const a of entries) {
+      const runs = flattenRuns(trees.get(a.conversationId)!.roots);
+      for (const run of runs) {
+        expect(repliesPerRun.get(run.runId) ?? 0, `replies of run ${run.runId} (${run.status}) in ${a.plan.key}; ${tag}`).toBe(run.status === 'completed' ? 1 : 0);
+        if (run.status === 'completed') completedRuns++;
+      }
+      const leader = runs.find((r) => r.depth === 0);
+      if (a.plan.target === 'team' && leader?.status === 'completed') expect(runs.filter((r) => r.agentId === 'reviewer'), `handoff of ${a.plan.key}; ${tag}`).toHaveLength(1);
+    }
+    expect(replies.length, `every reply belongs to a run of an accepted conversation; ${tag}`).toBe(completedRuns);
+    expect(await q("SELECT id FROM $S.messages WHERE status IN ('pending', 'processing')"), tag).toEqual([]);
+    expect(await q("SELECT id FROM $S.runs WHERE status IN ('queued', 'running')"), tag).toEqual([]);
+
+    // --- the SSE client saw every event of every node, once, in id order.
+    const lastId = ((await q('SELECT max(id)::int AS id FROM $S.events')) as Array<{ id: number }>)[0]!.id;
+    await waitFor(async () => (seen.at(-1)?.id ?? 0) >= lastId || undefined, 30_000, `the SSE client to reach event ${lastId} (${tag})`);
+    const ids = seen.map((e) => e.id);
+    const all = ((await q('SELECT id FROM $S.events ORDER BY id')) as Array<{ id: number }>).map((r) => Number(r.id));
+    expect(ids.length, `events seen over SSE vs the table; ${tag}`).toBe(all.length);
+    expect(ids, tag).toEqual(all);
+
+    // --- per-agent FIFO: when an agent's batch started, every earlier message of that agent had started.
+    const seqOf = new Map(((await q('SELECT id, seq, agent_id FROM $S.messages')) as Array<{ id: string; seq: string; agent_id: string }>).map((r) => [r.id, { seq: Number(r.seq), agent: r.agent_id }]));
+    const startedMessages = new Map<string, Set<number>>();
+    let batches = 0;
+    for (const e of seen) {
+      if (e.type !== 'run.started') continue;
+      const fresh = e.data.messageIds.map((id) => seqOf.get(id)!).filter((m) => !startedMessages.get(m.agent)?.has(m.seq));
+      if (fresh.length === 0) continue;
+      batches++;
+      const agent = fresh[0]!.agent;
+      const head = Math.min(...fresh.map((m) => m.seq));
+      const done = startedMessages.get(agent) ?? new Set<number>();
+      const overtaken = [...seqOf.values()].filter((m) => m.agent === agent && m.seq < head && !done.has(m.seq));
+      expect(overtaken, `messages of ${agent} before seq ${head} not started when it started (event ${e.id}); ${tag}`).toEqual([]);
+      for (const m of fresh) done.add(m.seq);
+      startedMessages.set(agent, done);
+    }
+    expect(batches, tag).toBeGreaterThan(entries.length / 2);
+
+    // --- clean stops: workers mark their nodes stopped.
+    for (const w of workers) expect(await w.stop(), w.output().slice(-3000)).toBe(0);
+    expect((await api.stop())?.code, api.logs()).toBe(0);
+    const nodes = (await q('SELECT name, stopped_at FROM $S.nodes WHERE stopped_at IS NULL')) as unknown[];
+    expect(nodes, tag).toEqual([]);
+
+    console.log(
+      `multi-node crash harness: ${tag}: kills ${JSON.stringify(killed)}, ${entries.length} messages accepted, statuses ${JSON.stringify(statuses)}, ` +
+        `${seen.length} events over SSE, ${batches} batches, kill phase ${killPhaseMs} ms, total ${Date.now() - started} ms`,
+    );
+  });
+});
