@@ -25,7 +25,7 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
-import type { Awaitable } from '../storage/transaction.ts';
+import { type Awaitable, runBody, type TxBody } from '../storage/transaction.ts';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
 import type {
   BackoffPolicy,
@@ -726,7 +726,15 @@ export class PgTransaction implements StoreTransaction {
     }
   }
 
+  nest<T>(body: TxBody<T>): Promise<T> {
+    return this.savepoint((inner) => runBody(body, inner));
+  }
+
   afterCommit(cb: () => void): void {
+    this.callbacks.push(cb);
+  }
+
+  onCommit(cb: () => void): void {
     this.callbacks.push(cb);
   }
 }

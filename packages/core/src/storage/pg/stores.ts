@@ -12,7 +12,8 @@ import type { Pool } from 'pg';
 import { TinyError } from '../../errors.ts';
 import type { BackoffPolicy } from '../../queue/types.ts';
 import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from '../interfaces.ts';
-import type { Awaitable, TransactionOptions } from '../transaction.ts';
+import { GroupCommit, toError } from '../group-commit.ts';
+import { type Awaitable, runBody, type TransactionOptions, type TxBody } from '../transaction.ts';
 import { migratePg, pgIdent } from './migrate.ts';
 import { PgPoolScope, type PgScope, PgTxScope, rollback } from './scope.ts';
 
@@ -78,7 +79,7 @@ function buildStores(scope: PgScope, shared: PgShared): TransactionalStores {
   return out as TransactionalStores;
 }
 
-class PgStoreTransaction implements StoreTransaction {
+export class PgStoreTransaction implements StoreTransaction {
   readonly backend = 'postgres' as const;
   readonly scope: PgTxScope;
   readonly #shared: PgShared;
@@ -98,7 +99,16 @@ class PgStoreTransaction implements StoreTransaction {
     return this.scope.transaction((inner) => Promise.resolve(fn(new PgStoreTransaction(inner as PgTxScope, this.#shared))));
   }
 
+  nest<T>(body: TxBody<T>): Promise<T> {
+    return this.savepoint((inner) => runBody(body, inner));
+  }
+
   afterCommit(cb: () => void): void {
+    this.scope.afterCommit(cb);
+  }
+
+  /** In-process state follows the database once it committed: on PostgreSQL that is after the COMMIT. */
+  onCommit(cb: () => void): void {
     this.scope.afterCommit(cb);
   }
 }
@@ -124,7 +134,7 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
   const shared: PgShared = { pool, schema, options, state: new Map() };
   const root = new PgPoolScope(pool, schema);
   const stores = buildStores(root, shared);
-  return {
+  const set: PgStores = {
     backend: 'postgres',
     pool,
     schema,
@@ -144,6 +154,31 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
         await rollback(client);
         throw err;
       }
+    },
+    commit<T>(body: TxBody<T>, txOptions?: TransactionOptions): Promise<T> {
+      return set.transaction((tx) => runBody(body, tx), txOptions);
+    },
+    // One transaction per group, a savepoint per body (one network commit for the group).
+    groupCommit(groupOptions = {}) {
+      return new GroupCommit<TxBody<void>>(
+        (bodies) =>
+          set.transaction(
+            async (tx) => {
+              const errors: Array<Error | undefined> = [];
+              for (const body of bodies) {
+                try {
+                  await tx.nest(body);
+                  errors.push(undefined);
+                } catch (err) {
+                  errors.push(toError(err));
+                }
+              }
+              return errors;
+            },
+            { durable: groupOptions.durable !== false },
+          ),
+        groupOptions.maxGroup,
+      );
     },
     // A commit on PostgreSQL is durable when COMMIT returns, and its after-commit callbacks ran
     // before `transaction` resolved: whoever awaited a write has nothing more to wait for.
@@ -170,4 +205,5 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
       if (ownPool) await pool.end();
     },
   };
+  return set;
 }
