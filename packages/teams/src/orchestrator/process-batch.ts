@@ -117,6 +117,19 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     for (const p of open) yield* markStarted(tx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
   });
   const run = await runs.mustGetRun(primary.run.id);
+  if (TERMINAL_RUN_STATUSES.includes(run.status)) {
+    // Cancelled (or stopped) between the claim and now, before this process could abort it:
+    // not invoked; the claimed messages complete without further effects.
+    return (tx) =>
+      closeMerged(
+        ctx,
+        tx,
+        open.slice(1).map((p) => p.run),
+        run.id,
+      );
+  }
+  // From here until the invocation starts nothing awaits: a cancel commits before the read
+  // above (seen there) or after this registration (which it aborts).
   const controller = linkedController(flightSignal);
   ctx.active.set(run.id, {
     runId: run.id,
