@@ -15,12 +15,7 @@ export function treeFields(run: RunRef): { conversationId: string; runId: string
   return { conversationId: run.conversationId, runId: run.id, parentRunId: run.parentRunId, depth: run.depth, agentId: run.agentId };
 }
 
-export function* createRunWithEvent(
-  ctx: Ctx,
-  tx: StoreTransaction,
-  input: CreateRunInput & { id: string },
-  data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {},
-): TxSteps<RunRecord> {
+export function* createRunWithEvent(ctx: Ctx, tx: StoreTransaction, input: CreateRunInput & { id: string }, data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {}): TxSteps<RunRecord> {
   const run = yield* io(tx.stores.runs.createRun({ ...input, provider: input.provider ?? providerOf(ctx, input.agentId) }));
   const type = run.status === 'rejected' ? 'run.rejected' : run.status === 'running' ? 'run.started' : 'run.queued';
   yield* io(tx.stores.events.append({ type, ...treeFields(run), data: { cause: run.cause, messageIds: run.messageIds, ...(run.error ? { error: run.error } : {}), ...data } }));

@@ -286,7 +286,9 @@ export class Orchestrator implements Spawner {
       let conversationId: string | null = recipients.length > 0 ? ((yield* io(tx.stores.queries.activeRoomConversation(teamId))) ?? null) : null;
       if (recipients.length > 0 && conversationId === null) {
         conversationId = newId('conv');
-        yield* io(runs.createConversation({ id: conversationId, teamId, rootAgentId: team.leader_agent ?? recipients[0]!, channel: 'chatroom', sender: author, senderId: author, title: text.slice(0, 120) }));
+        yield* io(
+          runs.createConversation({ id: conversationId, teamId, rootAgentId: team.leader_agent ?? recipients[0]!, channel: 'chatroom', sender: author, senderId: author, title: text.slice(0, 120) }),
+        );
         yield* io(events.append({ type: 'conversation.started', conversationId, data: { channel: 'chatroom', sender: author, teamId } }));
       }
       const post = yield* io(tx.stores.chatroom.post({ teamId, fromAgent: author, content: text, conversationId }));
@@ -295,19 +297,21 @@ export class Orchestrator implements Spawner {
         const runId = newId('run');
         const messageId = newId('msg');
         const meta: MessageMeta = { from: author === 'user' ? null : author, hop: 0, room: teamId, body: text };
-        yield* io(queue.enqueue({
-          id: messageId,
-          runId,
-          kind: 'chatroom',
-          agentId,
-          teamId,
-          conversationId: conversationId!,
-          channel: 'chatroom',
-          sender: author,
-          senderId: author,
-          content: chatroomMessage({ from: author, teamId, text }),
-          meta: { ...meta },
-        }));
+        yield* io(
+          queue.enqueue({
+            id: messageId,
+            runId,
+            kind: 'chatroom',
+            agentId,
+            teamId,
+            conversationId: conversationId!,
+            channel: 'chatroom',
+            sender: author,
+            senderId: author,
+            content: chatroomMessage({ from: author, teamId, text }),
+            meta: { ...meta },
+          }),
+        );
         yield* createRunWithEvent(ctx, tx, { id: runId, conversationId: conversationId!, agentId, teamId, channel: 'chatroom', cause: 'chatroom', depth: 0, messageIds: [messageId], input: text });
       }
       return { id: post.id, conversationId };

@@ -117,16 +117,18 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     for (const p of open) yield* markStarted(tx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
   });
   const run = await runs.mustGetRun(primary.run.id);
+  /** The primary run ended without an answer: the runs merged into it end with it. */
+  const closeMergedBody: TxBody<void> = (tx) =>
+    closeMerged(
+      ctx,
+      tx,
+      open.slice(1).map((p) => p.run),
+      run.id,
+    );
   if (TERMINAL_RUN_STATUSES.includes(run.status)) {
     // Cancelled (or stopped) between the claim and now, before this process could abort it:
     // not invoked; the claimed messages complete without further effects.
-    return (tx) =>
-      closeMerged(
-        ctx,
-        tx,
-        open.slice(1).map((p) => p.run),
-        run.id,
-      );
+    return closeMergedBody;
   }
   // From here until the invocation starts nothing awaits: a cancel commits before the read
   // above (seen there) or after this registration (which it aborts).
@@ -187,13 +189,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     // messages complete (or are finished as cancelled by the worker) without further effects.
     if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes((await runs.mustGetRun(run.id)).status)) {
       ctx.steering.forget(run.id);
-      return (tx) =>
-        closeMerged(
-          ctx,
-          tx,
-          open.slice(1).map((p) => p.run),
-          run.id,
-        );
+      return closeMergedBody;
     }
     // The attempt failed and the queue may retry it: keep the steering for the next attempt.
     ctx.steering.endAttempt(run.id);
@@ -216,14 +212,14 @@ async function ensureConversation(ctx: Ctx, message: QueueMessage): Promise<Conv
   return ctx.stores.commit(function* createConversation(tx) {
     const conversation = yield* io(
       tx.stores.runs.createConversation({
-      id: message.conversationId,
-      teamId: message.teamId,
-      rootAgentId: message.agentId,
-      channel: message.channel,
-      sender: message.sender,
-      senderId: message.senderId,
-      threadKey: message.threadKey,
-      title: message.content.slice(0, 120),
+        id: message.conversationId,
+        teamId: message.teamId,
+        rootAgentId: message.agentId,
+        channel: message.channel,
+        sender: message.sender,
+        senderId: message.senderId,
+        threadKey: message.threadKey,
+        title: message.content.slice(0, 120),
       }),
     );
     yield* io(

@@ -185,7 +185,9 @@ export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOu
         data: { rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction },
       }),
     );
-    yield* io(outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id })));
+    yield* io(
+      outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id })),
+    );
   }
 }
 
@@ -203,7 +205,13 @@ export function* rejectRunsEffects(ctx: Ctx, tx: StoreTransaction, conversation:
   );
   yield* io(
     tx.stores.outbox.enqueue(
-      toHuman(conversation, { key: noteKey(conversation.id, `budget:${first.id}`), kind: 'note', runId: first.id, agentId: first.agentId, text: `@${first.agentId} was not run: ${rejection.message}.` }),
+      toHuman(conversation, {
+        key: noteKey(conversation.id, `budget:${first.id}`),
+        kind: 'note',
+        runId: first.id,
+        agentId: first.agentId,
+        text: `@${first.agentId} was not run: ${rejection.message}.`,
+      }),
     ),
   );
 }
@@ -218,23 +226,23 @@ export function* enqueueDelivery(ctx: Ctx, tx: StoreTransaction, conversation: C
   if (d.room) meta.room = d.room;
   yield* io(
     tx.stores.queue.enqueue({
-    id: messageId,
-    kind: d.kind,
-    agentId: d.agentId,
-    teamId: d.teamId,
-    conversationId: conversation.id,
-    parentMessageId,
-    parentRunId: parent.id,
-    runId,
-    depth: 0,
-    channel: conversation.channel,
-    sender: conversation.sender,
-    senderId: conversation.senderId,
-    threadKey: conversation.threadKey,
-    content: d.content,
-    meta: { ...meta },
-    maxAttempts: agentDefaults(ownEntry(settings.agents, d.agentId) ?? {}, settings).max_attempts,
-  }),
+      id: messageId,
+      kind: d.kind,
+      agentId: d.agentId,
+      teamId: d.teamId,
+      conversationId: conversation.id,
+      parentMessageId,
+      parentRunId: parent.id,
+      runId,
+      depth: 0,
+      channel: conversation.channel,
+      sender: conversation.sender,
+      senderId: conversation.senderId,
+      threadKey: conversation.threadKey,
+      content: d.content,
+      meta: { ...meta },
+      maxAttempts: agentDefaults(ownEntry(settings.agents, d.agentId) ?? {}, settings).max_attempts,
+    }),
   );
   yield* createRunWithEvent(
     ctx,
@@ -255,7 +263,9 @@ export function* enqueueDelivery(ctx: Ctx, tx: StoreTransaction, conversation: C
     { from: parent.agentId, hop: d.hop },
   );
   if (d.kind === 'teammate') {
-    yield* io(tx.stores.events.append({ type: 'agent.mention', ...treeFields(parent), data: { teamId: d.teamId, fromAgent: parent.agentId, toAgent: d.agentId, hop: d.hop, messageId, childRunId: runId } }));
+    yield* io(
+      tx.stores.events.append({ type: 'agent.mention', ...treeFields(parent), data: { teamId: d.teamId, fromAgent: parent.agentId, toAgent: d.agentId, hop: d.hop, messageId, childRunId: runId } }),
+    );
   }
 }
 
@@ -294,18 +304,20 @@ function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: strin
     const meta = readMeta(m);
     yield* io(
       tx.stores.agentMessages.append({
-      agentId: run.agentId,
-      role: 'user',
-      channel: m.channel,
-      sender: meta?.from ? `@${meta.from}` : m.sender,
-      messageId: m.id,
-      runId: run.id,
-      conversationId: run.conversationId,
-      content: meta?.body ?? m.content,
+        agentId: run.agentId,
+        role: 'user',
+        channel: m.channel,
+        sender: meta?.from ? `@${meta.from}` : m.sender,
+        messageId: m.id,
+        runId: run.id,
+        conversationId: run.conversationId,
+        content: meta?.body ?? m.content,
       }),
     );
   }
-  yield* io(tx.stores.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer }));
+  yield* io(
+    tx.stores.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer }),
+  );
 }
 
 function scopeOf(run: RunRecord): { teamId?: string; agentId: string } {

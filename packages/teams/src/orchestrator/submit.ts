@@ -165,14 +165,14 @@ export function* submitMessage(ctx: Ctx, tx: StoreTransaction, input: SubmitInpu
   yield* io(events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } }));
   yield* io(events.append({ type: 'message.received', conversationId, agentId, data: { messageId, channel, sender, teamId, kind, preview: text.slice(0, 120) } }));
   yield* createRunWithEvent(ctx, tx, {
-      id: runId,
-      conversationId,
-      agentId,
-      teamId,
-      channel,
-      cause: causeOfKind(kind),
-      depth: 0,
-      maxDepth: effectiveLimits(settings, teamId ? { teamId, agentId } : { agentId }).max_depth,
+    id: runId,
+    conversationId,
+    agentId,
+    teamId,
+    channel,
+    cause: causeOfKind(kind),
+    depth: 0,
+    maxDepth: effectiveLimits(settings, teamId ? { teamId, agentId } : { agentId }).max_depth,
     messageIds: [messageId],
     input: text,
   });
