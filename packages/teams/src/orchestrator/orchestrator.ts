@@ -185,7 +185,8 @@ export class Orchestrator implements Spawner {
    * go back to pending (picked up again after a restart). Sub-agents stop with their parents.
    */
   async stop(graceMs = 10_000): Promise<void> {
-    await this.#starting;
+    // A start under way finishes first (its failure is the caller of start's to see).
+    await this.#starting?.catch(() => {});
     const worker = this.#worker;
     if (!worker) return;
     this.#worker = undefined;
