@@ -130,8 +130,8 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     // not invoked; the claimed messages complete without further effects.
     return closeMergedBody;
   }
-  // From here until the invocation starts nothing awaits: a cancel commits before the read
-  // above (seen there) or after this registration (which it aborts).
+  // Nothing awaits between the read above and this registration: a cancel commits before the
+  // read (seen there) or after the registration (and aborts the invocation).
   const controller = linkedController(flightSignal);
   ctx.active.set(run.id, {
     runId: run.id,
