@@ -125,7 +125,9 @@ describe('steering across a restart', () => {
     expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
     await h.orchestrator.stop(100);
 
-    const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
+    // A lease of an hour: the blocker, claimed again by the new orchestrator and cancelled before
+    // that one registers its run, must not be invoked (it would run until a lease renewal).
+    const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200, leaseMs: 3_600_000 });
     await next.start();
     try {
       expect(next.status().paused).toEqual([queuedRun.runId]);
