@@ -119,7 +119,14 @@ it('runs a body inside a queue completion (runBody with the completion transacti
   const batches = stores.queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 10 });
   const ids = (agent: string) => batches.find((b) => b.agentId === agent)!.messages.map((m) => m.id);
   const errors = stores.queue.completeMany([
-    { owner: 'w', ids: ids('a'), effects: (tx) => runBody((t) => startConversation(t, 'conv_a'), tx) as undefined },
+    {
+      owner: 'w',
+      ids: ids('a'),
+      effects: (tx) =>
+        runBody(function* (t) {
+          yield* startConversation(t, 'conv_a');
+        }, tx),
+    },
     {
       owner: 'w',
       ids: ids('b'),
