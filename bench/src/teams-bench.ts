@@ -76,7 +76,7 @@ export async function benchB3(): Promise<string> {
   const t0 = performance.now();
   for (let i = 0; i < chains; i++) {
     const start = performance.now();
-    const { conversationId } = h.orchestrator.submit({ message: `go ${i}`, team: 'chain', senderId: 'bench' });
+    const { conversationId } = await h.orchestrator.submit({ message: `go ${i}`, team: 'chain', senderId: 'bench' });
     await h.completed(conversationId);
     perHop.push((performance.now() - start) / 11);
   }
@@ -104,7 +104,7 @@ export async function benchB3(): Promise<string> {
   const fanRounds = 5;
   for (let i = 0; i < fanRounds; i++) {
     const start = performance.now();
-    const { conversationId } = f.orchestrator.submit({ message: `go ${i}`, team: 'fan', senderId: 'bench' });
+    const { conversationId } = await f.orchestrator.submit({ message: `go ${i}`, team: 'fan', senderId: 'bench' });
     await f.completed(conversationId);
     fanTimes.push(performance.now() - start);
   }
@@ -155,7 +155,7 @@ export async function benchB4(): Promise<string> {
   const settings = { workspace: workspace(), agents, limits: { ...bigLimits, max_depth: 5 } } as unknown as Settings;
   const h = harness(settings);
   const start = performance.now();
-  const { conversationId } = h.orchestrator.submit({ message: 'build the tree', agent: 'd0', senderId: 'bench' });
+  const { conversationId } = await h.orchestrator.submit({ message: 'build the tree', agent: 'd0', senderId: 'bench' });
   await h.completed(conversationId);
   const treeMs = performance.now() - start;
   const runs = h.stores.runs.listRuns(conversationId);
@@ -176,7 +176,7 @@ export async function benchB4(): Promise<string> {
       if (e.type === 'run.started' && e.agentId === 'holder' && e.runId) resolve(e.runId);
     }),
   );
-  hc.orchestrator.submit({ message: 'hold', agent: 'holder', senderId: 'bench' });
+  await hc.orchestrator.submit({ message: 'hold', agent: 'holder', senderId: 'bench' });
   const liveRunId = await started;
   for (let i = 0; i < 200; i++) {
     const s = process.hrtime.bigint();
@@ -184,7 +184,7 @@ export async function benchB4(): Promise<string> {
     refusals.push(Number(process.hrtime.bigint() - s) / 1000);
     if (r.ok || r.code !== 'DEPTH_LIMIT') throw new Error(`expected a depth refusal, got ${JSON.stringify(r)}`);
   }
-  hc.orchestrator.cancelRun(liveRunId);
+  await hc.orchestrator.cancelRun(liveRunId);
   refusals.sort((a, b) => a - b);
   await hc.close();
   await h.close();

@@ -48,7 +48,7 @@ describe('send --wait progress lines', () => {
       agents: { spender: { provider: 'mock', mock: { reply: 'done', usage: { cost_usd: 0.3 } } } },
       budgets: { conversation_usd: 1, soft_limit_fraction: 0.25 },
     });
-    const sent = orchestrator.submit({ message: '@spender go', senderId: 'u1' });
+    const sent = await orchestrator.submit({ message: '@spender go', senderId: 'u1' });
     await waitFor(() => stores.events.readSince(0, { conversationId: sent.conversationId, types: ['conversation.completed'] }).length > 0, 20_000, 'the conversation to complete');
     const warning = lines(stores, sent.conversationId).filter((l) => l.startsWith('budget warning'));
     expect(warning).toEqual(['budget warning: conversation_usd at $0.30 of $1.00 (30%)']);
@@ -56,7 +56,7 @@ describe('send --wait progress lines', () => {
 
   it('a retried and then dead-lettered message is announced from the queue events', async () => {
     const { stores, orchestrator } = start({ agents: { flaky: { provider: 'mock', max_attempts: 2, mock: { rules: [{ match: 'boom', fail: 'retryable' }] } } } });
-    const sent = orchestrator.submit({ message: '@flaky boom', senderId: 'u1' });
+    const sent = await orchestrator.submit({ message: '@flaky boom', senderId: 'u1' });
     await waitFor(() => stores.queue.get(sent.messageId)?.status === 'dead', 20_000, 'the dead letter');
     // The failure's reply follows the dead letter's commit (once that is on disk).
     await waitFor(() => lines(stores, sent.conversationId).some((l) => l.startsWith('@flaky failed:')), 20_000, 'the failure line');

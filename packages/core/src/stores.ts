@@ -16,7 +16,8 @@ import { PairingStore } from './pairing/index.ts';
 import { ScheduleStore } from './schedules/index.ts';
 import { TaskStore } from './tasks/index.ts';
 import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from './storage/interfaces.ts';
-import type { Awaitable, Transaction, TransactionOptions } from './storage/transaction.ts';
+import { groupBodies } from './storage/group-commit.ts';
+import { type Awaitable, runBody, type Transaction, type TransactionOptions, type TxBody } from './storage/transaction.ts';
 
 export type { PruneCounts } from './storage/interfaces.ts';
 
@@ -56,6 +57,8 @@ export interface Stores extends StoreSet {
    * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
    */
   prune(days: number): PruneCounts;
+  /** Runs the body to its end inside one synchronous `write()` (`writeLazy()` when not durable) and returns its value. */
+  commit<T>(body: TxBody<T>, options?: TransactionOptions): T;
   /**
    * Resolves once every commit made so far is on disk (commits are fsynced off the event loop:
    * storage/durable-commit.ts). Acknowledge a write to anyone outside only after this.
@@ -68,19 +71,30 @@ export interface Stores extends StoreSet {
 class SqliteStoreTransaction implements StoreTransaction {
   readonly backend = 'sqlite' as const;
   readonly #tx: Transaction;
+  /** The synchronous handle: a body nested in this asynchronous transaction runs as a synchronous write (a savepoint of it). */
+  readonly #write: SqliteWriteTransaction;
   readonly stores: TransactionalStores;
 
-  constructor(tx: Transaction, stores: TransactionalStores) {
+  constructor(tx: Transaction, write: SqliteWriteTransaction, stores: TransactionalStores) {
     this.#tx = tx;
+    this.#write = write;
     this.stores = stores;
   }
 
   savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
-    return this.#tx.savepoint((inner) => fn(new SqliteStoreTransaction(inner, this.stores)));
+    return this.#tx.savepoint((inner) => fn(new SqliteStoreTransaction(inner, this.#write, this.stores)));
+  }
+
+  nest<T>(body: TxBody<T>): T {
+    return this.#write.nest(body);
   }
 
   afterCommit(cb: () => void): void {
     this.#tx.afterCommit(cb);
+  }
+
+  onCommit(cb: () => void): void {
+    this.#write.onCommit(cb);
   }
 }
 
@@ -101,6 +115,8 @@ export function openStores(options: OpenStoresOptions): Stores {
   const chatroom = new ChatroomStore(db);
   const agentSessions = new AgentSessionStore(db);
   const agentMessages = new AgentMessageStore(db);
+  // The one synchronous transaction handle (bodies, completion effects): bound below, once the stores exist.
+  let writeTx: SqliteWriteTransaction;
   const stores: Stores = {
     backend: 'sqlite',
     db,
@@ -131,7 +147,14 @@ export function openStores(options: OpenStoresOptions): Stores {
       };
     },
     transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, txOptions?: TransactionOptions): Promise<T> {
-      return db.transaction((tx) => fn(new SqliteStoreTransaction(tx, stores)), txOptions);
+      return db.transaction((tx) => fn(new SqliteStoreTransaction(tx, writeTx, stores)), txOptions);
+    },
+    commit<T>(body: TxBody<T>, txOptions?: TransactionOptions): T {
+      const run = (): T => runBody(body, writeTx) as T;
+      return txOptions?.durable === false ? db.writeLazy(run) : db.write(run);
+    },
+    groupCommit(groupOptions) {
+      return groupBodies(db, writeTx, groupOptions);
     },
     close() {
       events.flush();
@@ -139,6 +162,7 @@ export function openStores(options: OpenStoresOptions): Stores {
       db.close();
     },
   };
-  queue.bindTransaction(new SqliteWriteTransaction(db, stores));
+  writeTx = new SqliteWriteTransaction(db, stores);
+  queue.bindTransaction(writeTx);
   return stores;
 }

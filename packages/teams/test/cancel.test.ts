@@ -36,7 +36,7 @@ describe('cancelling a run tree', () => {
       return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { cli: number; grandchild: number }) : undefined;
     };
 
-    const sent = h.orchestrator.submit({ message: '@root FAKE:grandchild', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@root FAKE:grandchild', senderId: 'u1' });
     const root = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'root'), 10_000, 'the root run');
     const rootPids = await waitFor(() => pidsOf(root.runId), 10_000, 'the root CLI');
 
@@ -59,7 +59,7 @@ describe('cancelling a run tree', () => {
     const pids = [rootPids, childPids, grandPids].flatMap((p) => [p.cli, p.grandchild]);
     expect(pids.every((pid) => !isGone(pid))).toBe(true);
 
-    const { cancelled } = h.orchestrator.cancelRun(root.runId, 'user pressed stop');
+    const { cancelled } = await h.orchestrator.cancelRun(root.runId, 'user pressed stop');
     expect([...cancelled].sort()).toEqual([root.runId, child.runId, grand.runId].sort());
 
     await waitFor(() => pids.every(isGone) || undefined, 10_000, 'all six processes to die');
@@ -95,7 +95,7 @@ describe('cancelling a message or a conversation', () => {
 
   it('a running message: its run ends, the CLI process group is killed and the conversation ends cancelled before the call returns', async () => {
     const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir) });
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
     const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
     const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
 
@@ -115,7 +115,7 @@ describe('cancelling a message or a conversation', () => {
 
   it('a message waiting for a rate limit to pass is cancelled at once, with its run and conversation', async () => {
     const h = harness({ agents: { cc: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } } });
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'busy', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'busy', senderId: 'u1' });
     await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] })[0], 10_000, 'the rate-limit retry');
 
     const outcome = await h.orchestrator.cancelMessage(sent.messageId);
@@ -128,7 +128,7 @@ describe('cancelling a message or a conversation', () => {
 
   it('a cancel requested by another process (seen at lease renewal) also ends the run and settles the conversation', async () => {
     const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir), leaseMs: 300 });
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
     const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
     const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
 
@@ -149,7 +149,7 @@ describe('cancelling a message or a conversation', () => {
       },
       { invoke: fakeWithPids(() => h.dir) },
     );
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
     const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
     const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
     // A second message queued in the same conversation, behind nothing: it waits on a rate limit.

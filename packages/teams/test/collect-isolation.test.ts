@@ -42,11 +42,11 @@ describe('poison isolation under collect', () => {
   it.each(cases)('a $fail failure at max_attempts $maxAttempts costs the unrelated messages nothing', async ({ fail, maxAttempts }) => {
     const gate = gatedInvoker();
     const h = harness({ agents: { a: { provider: 'mock', busy_policy: 'collect', max_attempts: maxAttempts, mock: { reply: 'done', rules: [{ match: 'poison', fail }] } } } }, { invoke: gate.invoke });
-    const busy = h.orchestrator.submit({ message: '@a hold this', senderId: 'u1' });
+    const busy = await h.orchestrator.submit({ message: '@a hold this', senderId: 'u1' });
     await waitFor(gate.entered, 10_000, 'the first message to be running');
-    const poison = h.orchestrator.submit({ message: '@a poison', senderId: 'u2' });
-    const first = h.orchestrator.submit({ message: '@a unrelated one', senderId: 'u3' });
-    const second = h.orchestrator.submit({ message: '@a unrelated two', senderId: 'u4' });
+    const poison = await h.orchestrator.submit({ message: '@a poison', senderId: 'u2' });
+    const first = await h.orchestrator.submit({ message: '@a unrelated one', senderId: 'u3' });
+    const second = await h.orchestrator.submit({ message: '@a unrelated two', senderId: 'u4' });
     gate.open();
 
     for (const sent of [busy, first, second]) await waitForCompletion(h, sent.conversationId);

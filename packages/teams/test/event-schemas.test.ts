@@ -60,9 +60,9 @@ function problems(events: readonly TinyEvent[]): string[] {
 describe('event schemas', () => {
   it('every event of chains, fan-out, sub-agents, budget warnings, retries and dead letters matches its schema', async () => {
     const h = harness(settings);
-    const team = h.orchestrator.submit({ message: '@crew plan the release', channel: 'api', sender: 'ana', senderId: 'u1' });
-    const flaky = h.orchestrator.submit({ message: '@flaky boom', senderId: 'u2' });
-    const loop = h.orchestrator.submit({ message: '@loop go', channel: 'discord', senderId: 'u3' });
+    const team = await h.orchestrator.submit({ message: '@crew plan the release', channel: 'api', sender: 'ana', senderId: 'u1' });
+    const flaky = await h.orchestrator.submit({ message: '@flaky boom', senderId: 'u2' });
+    const loop = await h.orchestrator.submit({ message: '@loop go', channel: 'discord', senderId: 'u3' });
     await waitForCompletion(h, team.conversationId);
     await waitForCompletion(h, loop.conversationId);
     await waitFor(() => h.stores.queue.get(flaky.messageId)?.status === 'dead', 20_000, 'the flaky message to be dead-lettered');

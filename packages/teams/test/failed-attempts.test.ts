@@ -12,7 +12,7 @@ const FAST_BACKOFF = { baseMs: 20, maxMs: 50, jitter: 0, maxRateLimitWaits: 3 };
 describe('failed attempts', () => {
   it('records the usage and cost a failing result reports, for every attempt, and counts them against the daily budget', async () => {
     const h = harness({ agents: { cc: { provider: 'anthropic', max_attempts: 2, budgets: { daily_usd: 0.08 } } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:error-cost', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:error-cost', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
     // Two attempts, each reporting 1,000 + 200 tokens and $0.05 on its failing result.
@@ -40,7 +40,7 @@ describe('failed attempts', () => {
     const completed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] });
     expect(completed.map((e) => e.data)).toEqual([expect.objectContaining({ status: 'failed', reason: conversation.stopReason })]);
 
-    const next = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:reply=hello', senderId: 'u1' });
+    const next = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:reply=hello', senderId: 'u1' });
     await waitForCompletion(h, next.conversationId);
     expect(h.stores.runs.listRuns(next.conversationId)[0]).toMatchObject({ status: 'rejected' });
     expect(h.stores.runs.mustGetConversation(next.conversationId).status).toBe('completed');
@@ -49,7 +49,7 @@ describe('failed attempts', () => {
 
   it('a dead letter retried by hand re-opens its failed conversation, which then completes without a reason', async () => {
     const h = harness({ agents: { cc: { provider: 'anthropic', max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:exit=3', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:exit=3', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'failed', stopReason: expect.stringContaining('exit code 3') });
 
@@ -61,7 +61,7 @@ describe('failed attempts', () => {
 
   it('a rate limit is told apart from a crash: no attempt used, the wait counted, the message record says so', async () => {
     const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeClaude });
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:429', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:429', senderId: 'u1' });
     const retry = await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] })[0], 10_000, 'the retry');
     // The fake CLI says "try again in 2 seconds".
     expect(retry.data).toMatchObject({ kind: 'rate_limited', failure: 'rate_limited', attempts: 0, maxAttempts: 3, rateLimitWaits: 1, maxRateLimitWaits: 20 });
@@ -72,7 +72,7 @@ describe('failed attempts', () => {
 
   it('a timeout is classified as timed out', async () => {
     const h = harness({ agents: { cc: { provider: 'anthropic', timeout_s: 0.3, max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
-    const sent = h.orchestrator.submit({ agent: 'cc', message: 'FAKE:hang', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:hang', senderId: 'u1' });
     const done = await waitForCompletion(h, sent.conversationId);
     expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.dead'] })[0]?.data).toMatchObject({ failure: 'timed_out', attempts: 1, maxAttempts: 1 });
     expect(h.stores.queue.get(sent.messageId)?.lastFailure).toBe('timed_out');

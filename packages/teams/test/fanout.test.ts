@@ -18,7 +18,7 @@ function team(replyMode: 'each' | 'aggregate'): Settings {
 describe('a 3-agent team: the leader fans out to two members', () => {
   it('each mode: every agent answers the human as it finishes, signed, and the conversation completes', async () => {
     const h = harness(team('each'));
-    const sent = h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
     expect(sent).toMatchObject({ agentId: 'lead', teamId: 'launch', created: true });
     const done = await waitForCompletion(h, sent.conversationId);
     expect(done.data.status).toBe('completed');
@@ -32,7 +32,7 @@ describe('a 3-agent team: the leader fans out to two members', () => {
     expect(replies.every((r) => r.recipient.senderId === 'u1' && r.channel === 'api')).toBe(true);
 
     // The members were addressed with provenance: header in the text, structured meta.
-    const tree = h.orchestrator.conversationTree(sent.conversationId);
+    const tree = await h.orchestrator.conversationTree(sent.conversationId);
     expect(tree.roots).toHaveLength(1);
     const root = tree.roots[0]!;
     expect(root).toMatchObject({ agentId: 'lead', cause: 'user', status: 'completed', depth: 0 });
@@ -47,7 +47,7 @@ describe('a 3-agent team: the leader fans out to two members', () => {
 
   it('aggregate mode: one combined reply when the conversation completes', async () => {
     const h = harness(team('aggregate'));
-    const sent = h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const replies = h.stores.outbox.list({ conversationId: sent.conversationId });
     expect(replies).toHaveLength(1);
@@ -66,10 +66,10 @@ describe('prototype keys in mention tags', () => {
         roamer: { provider: 'mock', cross_team: true, mock: { reply: 'Passing it on. [@constructor: build it] [@tostring: print it] [@hasOwnProperty: check it]' } },
       },
     });
-    const sent = h.orchestrator.submit({ message: '@roamer go', channel: 'api', sender: 'ana', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@roamer go', channel: 'api', sender: 'ana', senderId: 'u1' });
     const done = await waitForCompletion(h, sent.conversationId);
     expect(done.data.status).toBe('completed');
-    const tree = h.orchestrator.conversationTree(sent.conversationId);
+    const tree = await h.orchestrator.conversationTree(sent.conversationId);
     expect(tree.roots.map((r) => [r.agentId, r.children.length])).toEqual([['roamer', 0]]);
     expect(h.stores.queue.counts()).toMatchObject({ pending: 0, processing: 0, dead: 0 });
   });

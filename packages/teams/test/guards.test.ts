@@ -19,7 +19,7 @@ function pingPong(limits: Settings['limits']): Settings {
 describe('guards on handoffs', () => {
   it('A<->B ping-pong stops at max_hops with guard.rejected and a note to the human', async () => {
     const h = harness(pingPong({ max_hops: 3, ping_pong_max: 100 }));
-    const sent = h.orchestrator.submit({ message: '@duo start', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@duo start', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
     const runs = h.stores.runs.listRuns(sent.conversationId);
@@ -36,11 +36,11 @@ describe('guards on handoffs', () => {
 
   it('`continue` raises the limit and delivers the held handoff; `stop` ends the conversation', async () => {
     const h = harness(pingPong({ max_hops: 2, ping_pong_max: 100 }));
-    const sent = h.orchestrator.submit({ message: '@duo start', channel: 'discord', senderId: 'u7' });
+    const sent = await h.orchestrator.submit({ message: '@duo start', channel: 'discord', senderId: 'u7' });
     await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }).length === 1 || undefined);
     await waitForCompletion(h, sent.conversationId);
 
-    const cont = h.orchestrator.submit({ message: 'continue', channel: 'discord', senderId: 'u7' });
+    const cont = await h.orchestrator.submit({ message: 'continue', channel: 'discord', senderId: 'u7' });
     expect(cont).toMatchObject({ conversationId: sent.conversationId, created: false });
     expect(cont.reply).toContain('Limits raised to 2×');
     // Scale 2: the held hop 3 and then hop 4 run, hop 5 is held again.
@@ -49,18 +49,18 @@ describe('guards on handoffs', () => {
     expect(h.stores.runs.listRuns(sent.conversationId).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b', 'a']);
     expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })[1]!.data).toMatchObject({ rule: 'max_hops', limit: 4, actual: 5 });
 
-    const stop = h.orchestrator.submit({ message: 'stop', channel: 'discord', senderId: 'u7' });
+    const stop = await h.orchestrator.submit({ message: 'stop', channel: 'discord', senderId: 'u7' });
     expect(stop.reply).toContain('Stopped');
     expect(h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'stopped' });
     // Nothing is waiting any more: a further `continue` is an ordinary message to the default agent.
-    const plain = h.orchestrator.submit({ message: 'continue', channel: 'discord', senderId: 'u7' });
+    const plain = await h.orchestrator.submit({ message: 'continue', channel: 'discord', senderId: 'u7' });
     expect(plain.created).toBe(true);
     expect(plain.conversationId).not.toBe(sent.conversationId);
   });
 
   it('ping-pong without new human input stops at ping_pong_max', async () => {
     const h = harness(pingPong({ max_hops: 50, ping_pong_max: 3 }));
-    const sent = h.orchestrator.submit({ message: '@a start', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@a start', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.runs.listRuns(sent.conversationId).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b']);
     const [rejected] = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
@@ -78,14 +78,14 @@ describe('guards on handoffs', () => {
       teams: { crew: { agents: ['lead', 'w1', 'w2', 'w3'], leader_agent: 'lead' } },
       limits: { max_fanout: 2 },
     });
-    const sent = h.orchestrator.submit({ message: '@crew go', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@crew go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const rejected = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
     expect(rejected.map((e) => [e.data.rule, e.data.to])).toEqual([['max_fanout', 'w3']]);
     expect(h.stores.runs.listRuns(sent.conversationId).map((r) => r.agentId)).toEqual(['lead', 'w1', 'w2']);
 
     h.setSettings({ ...h.settings, limits: { max_messages: 1 } });
-    const second = h.orchestrator.submit({ message: '@crew again', senderId: 'u2' });
+    const second = await h.orchestrator.submit({ message: '@crew again', senderId: 'u2' });
     await waitForCompletion(h, second.conversationId);
     expect(eventsOf(h.stores, { conversationId: second.conversationId, types: ['guard.rejected'] }).map((e) => e.data.rule)).toEqual(['max_messages', 'max_messages']);
   });
@@ -99,10 +99,10 @@ describe('guards on handoffs', () => {
       },
       teams: { t: { agents: ['lead', 'mate'], leader_agent: 'lead' }, other: { agents: ['outsider'], leader_agent: 'outsider' } },
     });
-    const first = h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
+    const first = await h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
     await waitForCompletion(h, first.conversationId);
     expect(h.stores.runs.listRuns(first.conversationId).map((r) => r.agentId)).toEqual(['lead']);
-    const second = h.orchestrator.submit({ message: '@t again', senderId: 'u1' });
+    const second = await h.orchestrator.submit({ message: '@t again', senderId: 'u1' });
     await waitForCompletion(h, second.conversationId);
     const answer = h.stores.runs.listRuns(second.conversationId)[0]!.output!;
     expect(answer).toContain('@outsider is not a member of #t');
@@ -124,7 +124,7 @@ describe('conversation wall clock', () => {
       },
       { deadlineCheckMs: 50 },
     );
-    const sent = h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
     const stopped = await waitFor(
       () => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }).find((e) => e.data.rule === 'conversation_timeout'),
       10_000,

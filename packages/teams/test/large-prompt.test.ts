@@ -14,7 +14,7 @@ describe('large prompts', () => {
     const message = `${'a line of pasted log output\n'.repeat(7400)}FAKE:reply=read all of it`;
     expect(Buffer.byteLength(message)).toBeGreaterThan(200 * 1024);
 
-    const sent = h.orchestrator.submit({ message, senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message, senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.outbox.list({ conversationId: sent.conversationId })[0]!.text).toContain('read all of it');
     expect(log.calls).toHaveLength(1);
@@ -26,7 +26,7 @@ describe('large prompts', () => {
     const log = recordingInvoker((req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE, env: { HUGE_SETTING: 'x'.repeat(200 * 1024) } } }));
     const h = harness({ agents: { coder: { provider: 'anthropic' } } }, { invoke: log.invoke });
 
-    const sent = h.orchestrator.submit({ message: 'hello', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: 'hello', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(log.calls).toHaveLength(1);
     expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] })).toEqual([]);

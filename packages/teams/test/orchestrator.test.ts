@@ -16,10 +16,10 @@ describe('addressing human messages', () => {
 
   it('routes @agent, @team (to the leader, keeping the team) and display names; strips the prefix', async () => {
     const h = harness(settings);
-    const a = h.orchestrator.submit({ message: '@coder fix the login', senderId: 'u1' });
-    const b = h.orchestrator.submit({ message: '@DEV plan it', senderId: 'u1' });
-    const c = h.orchestrator.submit({ message: '@cody look', senderId: 'u1' });
-    const d = h.orchestrator.submit({ message: 'explicit', agent: 'other', senderId: 'u1' });
+    const a = await h.orchestrator.submit({ message: '@coder fix the login', senderId: 'u1' });
+    const b = await h.orchestrator.submit({ message: '@DEV plan it', senderId: 'u1' });
+    const c = await h.orchestrator.submit({ message: '@cody look', senderId: 'u1' });
+    const d = await h.orchestrator.submit({ message: 'explicit', agent: 'other', senderId: 'u1' });
     expect([a, b, c, d].map((r) => [r.agentId, r.teamId])).toEqual([
       ['coder', 'dev'],
       ['lead', 'dev'],
@@ -40,19 +40,19 @@ describe('addressing human messages', () => {
       },
       { invoke: log.invoke },
     );
-    const viaTeam = h.orchestrator.submit({ message: '@zzz go', senderId: 'u1' });
+    const viaTeam = await h.orchestrator.submit({ message: '@zzz go', senderId: 'u1' });
     await waitForCompletion(h, viaTeam.conversationId);
     expect(h.stores.runs.listRuns(viaTeam.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([
       ['boss', 'zzz'],
       ['writer', 'zzz'],
     ]);
     // Through #aaa, writer (a member of #zzz only) is out of the context.
-    const viaOther = h.orchestrator.submit({ message: '@aaa go', senderId: 'u1' });
+    const viaOther = await h.orchestrator.submit({ message: '@aaa go', senderId: 'u1' });
     await waitForCompletion(h, viaOther.conversationId);
     expect(h.stores.runs.listRuns(viaOther.conversationId).map((r) => r.agentId)).toEqual(['boss']);
     // Addressed directly, no team is guessed: boss may hand work to members of any of its teams,
     // and the teammate works in the team they share.
-    const direct = h.orchestrator.submit({ message: '@boss go', senderId: 'u1' });
+    const direct = await h.orchestrator.submit({ message: '@boss go', senderId: 'u1' });
     expect(direct.teamId).toBeNull();
     await waitForCompletion(h, direct.conversationId);
     expect(h.stores.runs.listRuns(direct.conversationId).map((r) => [r.agentId, r.teamId])).toEqual([
@@ -63,34 +63,28 @@ describe('addressing human messages', () => {
     expect(callIn(viaTeam.conversationId).systemPrompt).toContain('This message came through team #zzz');
     expect(callIn(direct.conversationId).systemPrompt).not.toContain('came through team');
     // An agent in exactly one team keeps that team as its context.
-    expect(h.orchestrator.submit({ message: '@writer hi', senderId: 'u2' }).teamId).toBe('zzz');
-    expect(h.orchestrator.submit({ message: '@loner hi', senderId: 'u3' }).teamId).toBeNull();
+    expect((await h.orchestrator.submit({ message: '@writer hi', senderId: 'u2' })).teamId).toBe('zzz');
+    expect((await h.orchestrator.submit({ message: '@loner hi', senderId: 'u3' })).teamId).toBeNull();
   });
 
   it('bare @target sets a sticky default per sender, @default clears it; unknown targets are errors', async () => {
     const h = harness(settings);
-    const set = h.orchestrator.submit({ message: '@coder', channel: 'telegram', senderId: 't1' });
+    const set = await h.orchestrator.submit({ message: '@coder', channel: 'telegram', senderId: 't1' });
     expect(set).toMatchObject({ messageId: '', created: false, agentId: 'coder', action: 'default_set', addressed: 'agent' });
     expect(set.reply).toContain('@coder by default');
     expect(h.stores.outbox.list({ channel: 'telegram' }).map((r) => r.text)).toEqual([set.reply]);
-    expect(h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't1' }).agentId).toBe('coder');
-    expect(h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't2' }).agentId).toBe('lead');
-    expect(h.orchestrator.submit({ message: '@dev', channel: 'telegram', senderId: 't1' }).reply).toContain('#dev');
-    expect(h.orchestrator.submit({ message: 'hi team', channel: 'telegram', senderId: 't1' })).toMatchObject({ agentId: 'lead', teamId: 'dev', action: 'enqueued', addressed: 'team' });
-    expect(h.orchestrator.submit({ message: '@default', channel: 'telegram', senderId: 't1' })).toMatchObject({ action: 'default_cleared', reply: expect.stringContaining('cleared') });
-    expect(h.orchestrator.submit({ message: 'and now', channel: 'telegram', senderId: 't1' }).agentId).toBe('lead');
+    expect((await h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't1' })).agentId).toBe('coder');
+    expect((await h.orchestrator.submit({ message: 'hello', channel: 'telegram', senderId: 't2' })).agentId).toBe('lead');
+    expect((await h.orchestrator.submit({ message: '@dev', channel: 'telegram', senderId: 't1' })).reply).toContain('#dev');
+    expect(await h.orchestrator.submit({ message: 'hi team', channel: 'telegram', senderId: 't1' })).toMatchObject({ agentId: 'lead', teamId: 'dev', action: 'enqueued', addressed: 'team' });
+    expect(await h.orchestrator.submit({ message: '@default', channel: 'telegram', senderId: 't1' })).toMatchObject({ action: 'default_cleared', reply: expect.stringContaining('cleared') });
+    expect((await h.orchestrator.submit({ message: 'and now', channel: 'telegram', senderId: 't1' })).agentId).toBe('lead');
 
-    const unknown = (() => {
-      try {
-        h.orchestrator.submit({ message: '@nobody hi', senderId: 'u' });
-      } catch (err) {
-        return err;
-      }
-    })();
+    const unknown = await h.orchestrator.submit({ message: '@nobody hi', senderId: 'u' }).catch((err: unknown) => err);
     expect(isTinyError(unknown, 'AGENT_NOT_FOUND')).toBe(true);
-    expect(() => h.orchestrator.submit({ message: 'x', agent: 'ghost' })).toThrow(/No agent "ghost"/);
-    expect(() => h.orchestrator.submit({ message: 'x', team: 'ghost' })).toThrow(/No team "ghost"/);
-    expect(() => h.orchestrator.submit({ message: '   ' })).toThrow(/empty/);
+    await expect(h.orchestrator.submit({ message: 'x', agent: 'ghost' })).rejects.toThrow(/No agent "ghost"/);
+    await expect(h.orchestrator.submit({ message: 'x', team: 'ghost' })).rejects.toThrow(/No team "ghost"/);
+    await expect(h.orchestrator.submit({ message: '   ' })).rejects.toThrow(/empty/);
   });
 
   it('submitGrouped: a burst of submissions shares one commit; a refused one rejects alone', async () => {
@@ -119,7 +113,7 @@ describe('addressing human messages', () => {
 
   it('every queued message emits message.enqueued with the run it starts and its parent run', async () => {
     const h = harness({ agents: { lead: { provider: 'mock', mock: { reply: '[@coder: do it]' } }, coder: echo() }, teams: { t: { agents: ['lead', 'coder'], leader_agent: 'lead' } } });
-    const sent = h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const [root, child] = h.stores.runs.listRuns(sent.conversationId);
     const enqueued = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['message.enqueued'] });
@@ -136,8 +130,8 @@ describe('addressing human messages', () => {
 
   it('is idempotent on the channel message key', async () => {
     const h = harness(settings, { start: false });
-    const first = h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
-    const again = h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
+    const first = await h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
+    const again = await h.orchestrator.submit({ message: '@coder once', channel: 'discord', senderId: 'd1', idempotencyKey: 'discord:123' });
     expect(again).toEqual({ ...first, created: false, action: 'duplicate' });
     expect(h.stores.runs.listConversations()).toHaveLength(1);
     expect(h.stores.queue.counts().pending).toBe(1);
@@ -145,7 +139,7 @@ describe('addressing human messages', () => {
 
   it('heartbeat and schedule messages enter through the same queue', async () => {
     const h = harness(settings);
-    const beat = h.orchestrator.submit({ message: 'check your heartbeat.md', agent: 'other', channel: 'heartbeat', sender: 'heartbeat', kind: 'heartbeat' });
+    const beat = await h.orchestrator.submit({ message: 'check your heartbeat.md', agent: 'other', channel: 'heartbeat', sender: 'heartbeat', kind: 'heartbeat' });
     await waitForCompletion(h, beat.conversationId);
     expect(h.stores.runs.listRuns(beat.conversationId)[0]).toMatchObject({ cause: 'heartbeat', status: 'completed' });
     expect(h.stores.outbox.list({ conversationId: beat.conversationId })[0]).toMatchObject({ channel: 'heartbeat', status: 'delivered' });
@@ -158,7 +152,7 @@ describe('chat rooms', () => {
       agents: { lead: { provider: 'mock', mock: { reply: 'Noted. [#dev: standup moved to 10]' } }, a: echo(), b: echo() },
       teams: { dev: { agents: ['lead', 'a', 'b'], leader_agent: 'lead' } },
     });
-    const sent = h.orchestrator.submit({ message: '@dev reschedule', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@dev reschedule', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const runs = h.stores.runs.listRuns(sent.conversationId);
     expect(runs.map((r) => [r.agentId, r.cause])).toEqual([
@@ -167,17 +161,17 @@ describe('chat rooms', () => {
       ['b', 'chatroom'],
     ]);
     expect(runs[1]!.output).toBe('a heard: [Chat room #dev — @lead]: standup moved to 10');
-    expect(h.orchestrator.chatroom.list('dev').map((p) => [p.fromAgent, p.content])).toEqual([['lead', 'standup moved to 10']]);
+    expect((await h.orchestrator.chatroom.list('dev')).map((p) => [p.fromAgent, p.content])).toEqual([['lead', 'standup moved to 10']]);
     expect(h.stores.outbox.list({ conversationId: sent.conversationId }).map((r) => r.agentId)).toEqual(['lead']);
   });
 
   it('posts waiting for an agent are batched into one invocation, clearly separated', async () => {
     const log = recordingInvoker(invokeAgent);
     const h = harness({ agents: { lead: echo(), a: echo() }, teams: { dev: { agents: ['lead', 'a'], leader_agent: 'lead' } } }, { invoke: log.invoke, start: false });
-    h.orchestrator.postChatroom('dev', 'user', 'first post');
-    h.orchestrator.postChatroom('dev', 'user', 'second post');
-    expect(() => h.orchestrator.postChatroom('dev', 'stranger', 'x')).toThrow(/not a member/);
-    h.orchestrator.start();
+    await h.orchestrator.postChatroom('dev', 'user', 'first post');
+    await h.orchestrator.postChatroom('dev', 'user', 'second post');
+    await expect(h.orchestrator.postChatroom('dev', 'stranger', 'x')).rejects.toThrow(/not a member/);
+    await h.orchestrator.start();
     await waitFor(() => h.stores.queue.counts().completed === 4 || undefined);
     expect(log.calls.map((c) => c.agentId).sort()).toEqual(['a', 'lead']);
     const prompt = log.calls.find((c) => c.agentId === 'a')!.prompt;
@@ -200,16 +194,16 @@ describe('conversations', () => {
       agents: { lead: { provider: 'mock', mock: { reply: 'On it. [@coder: add tests]' } }, coder: { provider: 'mock', mock: { reply: 'Tests added.' } } },
       teams: { dev: { name: 'Dev', agents: ['lead', 'coder'], leader_agent: 'lead' } },
     });
-    const sent = h.orchestrator.submit({ message: '@dev harden the parser', sender: 'Ana', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@dev harden the parser', sender: 'Ana', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const entries = h.orchestrator.transcript(sent.conversationId);
+    const entries = await h.orchestrator.transcript(sent.conversationId);
     expect(entries.map((e) => [e.direction, e.from, e.to, e.text])).toEqual([
       ['in', 'Ana', '@lead', 'harden the parser'],
       ['out', '@lead', 'Ana', 'On it.\n→ @coder: add tests'],
       ['in', '@lead', '@coder', 'add tests'],
       ['out', '@coder', 'Ana', 'Tests added.'],
     ]);
-    const md = h.orchestrator.transcriptMarkdown(sent.conversationId);
+    const md = await h.orchestrator.transcriptMarkdown(sent.conversationId);
     expect(md).toContain('# harden the parser');
     expect(md).toContain('- Team: #dev');
     expect(md).toContain('**@lead → @coder**');
@@ -218,7 +212,7 @@ describe('conversations', () => {
 
   it('attachments are listed in the prompt', async () => {
     const h = harness({ agents: { bot: echo() } });
-    const sent = h.orchestrator.submit({ message: 'see file', senderId: 'u1', attachments: ['/tmp/a.png'] });
+    const sent = await h.orchestrator.submit({ message: 'see file', senderId: 'u1', attachments: ['/tmp/a.png'] });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.runs.listRuns(sent.conversationId)[0]!.output).toBe('bot heard: see file\n\n[Attached files: /tmp/a.png]');
   });
@@ -230,14 +224,14 @@ describe('conversations', () => {
         plugins: [{ name: 'shout', transformIncoming: (t) => t.toUpperCase(), transformOutgoing: async (t, ctx) => `${t} [via ${ctx.agentId}]` }],
       },
     );
-    const sent = h.orchestrator.submit({ message: 'quiet words', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: 'quiet words', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.outbox.list({ conversationId: sent.conversationId })[0]!.text).toBe('bot heard: QUIET WORDS [via bot]\n\n— @bot');
   });
 
   it('a message that fails permanently fails its run, tells the human and ends the conversation failed', async () => {
     const h = harness({ agents: { flaky: { provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'permanent' }] } } } });
-    const sent = h.orchestrator.submit({ message: 'boom', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: 'boom', senderId: 'u1' });
     const done = await waitForCompletion(h, sent.conversationId);
     expect(done.data).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^@flaky failed: /) });
     expect(h.stores.runs.listRuns(sent.conversationId)[0]).toMatchObject({ status: 'failed' });
@@ -248,9 +242,9 @@ describe('conversations', () => {
   it('a spent daily agent budget refuses the run before the provider is called', async () => {
     const log = recordingInvoker(invokeAgent);
     const h = harness({ agents: { pricey: { provider: 'mock', mock: { reply: 'done', usage: { cost_usd: 0.02 } } } }, budgets: { agent_daily_usd: 0.01 } }, { invoke: log.invoke });
-    const first = h.orchestrator.submit({ message: 'one', senderId: 'u1' });
+    const first = await h.orchestrator.submit({ message: 'one', senderId: 'u1' });
     await waitForCompletion(h, first.conversationId);
-    const second = h.orchestrator.submit({ message: 'two', senderId: 'u1' });
+    const second = await h.orchestrator.submit({ message: 'two', senderId: 'u1' });
     await waitForCompletion(h, second.conversationId);
     expect(log.calls).toHaveLength(1);
     expect(h.stores.runs.listRuns(second.conversationId)[0]).toMatchObject({ status: 'rejected' });
@@ -273,7 +267,7 @@ describe('conversations', () => {
       { invoke: log.invoke },
     );
     const run = async (agent: string) => {
-      const sent = h.orchestrator.submit({ message: 'go', agent, senderId: 'u1' });
+      const sent = await h.orchestrator.submit({ message: 'go', agent, senderId: 'u1' });
       await waitForCompletion(h, sent.conversationId);
       return { run: h.stores.runs.listRuns(sent.conversationId)[0]!, rejected: eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })[0] };
     };
@@ -298,7 +292,7 @@ describe('conversations', () => {
       budgets: { conversation_usd: 0.1, soft_limit_fraction: 0.5 },
       limits: { ping_pong_max: 100 },
     });
-    const sent = h.orchestrator.submit({ message: '@t go', channel: 'discord', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@t go', channel: 'discord', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const outbox = h.stores.outbox.list({ conversationId: sent.conversationId });
     const soft = outbox.filter((r) => r.meta.kind === 'soft-limit');

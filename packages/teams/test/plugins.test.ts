@@ -20,7 +20,7 @@ describe('plugin failures', () => {
       { name: 'tag', transformIncoming: (t) => `${t} (in)`, transformOutgoing: (t) => `${t} (out)` },
     ];
     const h = harness({ agents: { bot: echo } }, { plugins });
-    const sent = h.orchestrator.submit({ message: 'quiet words', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: 'quiet words', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
     const [run] = h.stores.runs.listRuns(sent.conversationId);
@@ -44,7 +44,7 @@ describe('plugin failures', () => {
       { name: 'tag', transformOutgoing: (t) => `${t} (out)` },
     ];
     const h = harness({ agents: { bot: echo } }, { plugins, pluginTimeoutMs: 200 });
-    const sent = h.orchestrator.submit({ message: 'hello', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: 'hello', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     release('too late');
     const [run] = h.stores.runs.listRuns(sent.conversationId);

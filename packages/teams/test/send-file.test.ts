@@ -44,9 +44,9 @@ describe('send_file confinement', () => {
         other: { provider: 'mock', mock: { reply: 'x' } },
       },
     });
-    h.orchestrator.start();
+    await h.orchestrator.start();
 
-    const first = h.orchestrator.submit({ message: '@writer send the files', senderId: 'u1' });
+    const first = await h.orchestrator.submit({ message: '@writer send the files', senderId: 'u1' });
     await waitForCompletion(h, first.conversationId);
     const [reply] = h.stores.outbox.list({ conversationId: first.conversationId });
     expect(reply!.files).toEqual([report, shared]);
@@ -55,7 +55,7 @@ describe('send_file confinement', () => {
     expect(rejected.map((e) => e.data.rule)).toEqual(['send_file']);
     expect((rejected[0]!.data.files as Array<{ file: string }>).map((f) => f.file)).toEqual([secret, link, foreign]);
 
-    const second = h.orchestrator.submit({ message: '@writer again', senderId: 'u1' });
+    const second = await h.orchestrator.submit({ message: '@writer again', senderId: 'u1' });
     await waitForCompletion(h, second.conversationId);
     const nextPrompt = log.calls.at(-1)!.prompt;
     expect(nextPrompt).toContain(`[send_file: ${secret}] was not sent`);

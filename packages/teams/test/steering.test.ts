@@ -10,21 +10,21 @@ describe('steering a run', () => {
   it('pause holds a run at its checkpoint; inject adds to its input; resume lets it go', async () => {
     const log = recordingInvoker(invokeAgent);
     const h = harness({ agents: { busy: { provider: 'mock', mock: { rules: [{ match: 'block', fail: 'hang' }], reply: 'got: {{message}}' } } } }, { invoke: log.invoke });
-    const blocker = h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
-    const second = h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
+    const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
+    const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
-    const queuedRun = h.orchestrator.conversationTree(second.conversationId).roots[0]!;
+    const queuedRun = (await h.orchestrator.conversationTree(second.conversationId)).roots[0]!;
     expect(queuedRun.status).toBe('queued');
 
-    expect(h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
-    expect(h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
-    h.orchestrator.cancelRun(blockerRun.runId);
+    expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
+    await h.orchestrator.cancelRun(blockerRun.runId);
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
     expect(h.orchestrator.status().paused).toEqual([queuedRun.runId]);
     expect(log.calls.filter((c) => c.prompt.includes('real task'))).toHaveLength(0);
 
-    expect(h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
-    expect(h.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
     await waitForCompletion(h, second.conversationId);
     expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
     const steered = eventsOf(h.stores, { types: ['run.steered'] }).filter((e) => e.runId === queuedRun.runId);
@@ -39,37 +39,37 @@ describe('steering a run', () => {
   it('redirect during an invocation makes the run take one more turn with the new instruction', async () => {
     const log = recordingInvoker(invokeAgent);
     const h = harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } }, { invoke: log.invoke });
-    const sent = h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     // Steer once the invocation has begun (before it, the redirect simply replaces the first prompt).
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
-    expect(h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead' })).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead' })).toEqual({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.runs.getRun(run.runId)!.output).toBe('answer to: [New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 2)');
-    expect(h.orchestrator.sessions.get('mull', 'shared')?.turns).toBe(2);
-    expect(h.orchestrator.steer(run.runId, 'inject', { text: 'too late' })).toMatchObject({ accepted: false });
+    expect((await h.orchestrator.sessions.get('mull', 'shared'))?.turns).toBe(2);
+    expect(await h.orchestrator.steer(run.runId, 'inject', { text: 'too late' })).toMatchObject({ accepted: false });
     // The human gets one reply: the run's final answer.
     expect(h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(1);
   });
 
   it('honours the per-agent allowlist and refuses to steer finished runs', async () => {
     const h = harness({ agents: { strict: { provider: 'mock', steering: ['cancel'], mock: { rules: [{ match: 'wait', fail: 'hang' }] } } } });
-    const sent = h.orchestrator.submit({ message: '@strict wait', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@strict wait', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
-    const refused = h.orchestrator.steer(run.runId, 'inject', { text: 'hi' });
+    const refused = await h.orchestrator.steer(run.runId, 'inject', { text: 'hi' });
     expect(refused.accepted).toBe(false);
     expect(refused.reason).toContain('agents.strict.steering does not allow "inject"');
-    expect(h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     expect(h.stores.runs.getRun(run.runId)!.status).toBe('cancelled');
-    expect(h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
+    expect(await h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
     const events = eventsOf(h.stores, { types: ['run.steered'] }).map((e) => [e.data.command, e.data.accepted]);
     expect(events).toEqual([
       ['inject', false],
       ['cancel', true],
       ['cancel', false],
     ]);
-    expect(() => h.orchestrator.steer('run_missing', 'pause')).toThrow(/No run with id run_missing/);
+    await expect(h.orchestrator.steer('run_missing', 'pause')).rejects.toThrow(/No run with id run_missing/);
   });
 });
 
@@ -89,10 +89,10 @@ describe('steering an HTTP agent inside one invocation', () => {
       h.stores.events.subscribe((e) => {
         if (e.type === 'run.started' && e.agentId === 'helper') steerNow();
       });
-      const sent = h.orchestrator.submit({ message: '@thinker answer the question', senderId: 'u1' });
+      const sent = await h.orchestrator.submit({ message: '@thinker answer the question', senderId: 'u1' });
       await childStarted;
-      const parent = h.orchestrator.conversationTree(sent.conversationId).roots[0]!;
-      expect(h.orchestrator.steer(parent.runId, 'inject', { text: 'cite your source' })).toEqual({ accepted: true });
+      const parent = (await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!;
+      expect(await h.orchestrator.steer(parent.runId, 'inject', { text: 'cite your source' })).toEqual({ accepted: true });
       await waitForCompletion(h, sent.conversationId);
 
       expect(model.requests).toHaveLength(2);
@@ -103,7 +103,7 @@ describe('steering an HTTP agent inside one invocation', () => {
       ]);
       expect(h.stores.runs.getRun(parent.runId)!.output).toBe('final answer');
       // One turn: the input was used inside the invocation; the transcript keeps it.
-      const session = h.orchestrator.sessions.get('thinker', 'shared')!;
+      const session = (await h.orchestrator.sessions.get('thinker', 'shared'))!;
       expect(session.turns).toBe(1);
       expect(session.transcript.at(-2)).toEqual({ role: 'user', content: 'answer the question\n\n[Message added by the operator while you were working]\ncite your source' });
     } finally {
@@ -117,21 +117,23 @@ describe('steering across a restart', () => {
 
   it('a pause and an inject of a queued run are still there after the orchestrator is replaced', async () => {
     const h = harness({ agents });
-    const blocker = h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
-    const second = h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
+    const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
+    const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
-    const queuedRun = h.orchestrator.conversationTree(second.conversationId).roots[0]!;
-    expect(h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
-    expect(h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
+    const queuedRun = (await h.orchestrator.conversationTree(second.conversationId)).roots[0]!;
+    expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
     await h.orchestrator.stop(100);
 
-    const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
-    next.start();
+    // A lease of an hour: the blocker, claimed again by the new orchestrator and cancelled before
+    // that one registers its run, must not be invoked (it would run until a lease renewal).
+    const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200, leaseMs: 3_600_000 });
+    await next.start();
     try {
       expect(next.status().paused).toEqual([queuedRun.runId]);
-      next.cancelRun(h.orchestrator.conversationTree(blocker.conversationId).roots[0]!.runId);
+      await next.cancelRun((await h.orchestrator.conversationTree(blocker.conversationId)).roots[0]!.runId);
       await waitFor(() => next.status().running.find((r) => r.runId === queuedRun.runId));
-      expect(next.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+      expect(await next.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
       await waitForCompletion(h, second.conversationId);
       expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
       expect(h.stores.db.sqlite.prepare('SELECT COUNT(*) FROM run_steering').pluck().get()).toBe(0);
@@ -142,19 +144,19 @@ describe('steering across a restart', () => {
 
   it('input an interrupted attempt had received is handed to the retry', async () => {
     const h = harness({ agents });
-    const blocker = h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
-    const second = h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
+    const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
+    const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
-    const queuedRun = h.orchestrator.conversationTree(second.conversationId).roots[0]!;
-    expect(h.orchestrator.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toEqual({ accepted: true });
-    h.orchestrator.cancelRun(blockerRun.runId);
+    const queuedRun = (await h.orchestrator.conversationTree(second.conversationId)).roots[0]!;
+    expect(await h.orchestrator.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toEqual({ accepted: true });
+    await h.orchestrator.cancelRun(blockerRun.runId);
     // The run takes the redirect at its first checkpoint, then the daemon stops mid-invocation.
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
     await h.orchestrator.stop(50);
     expect(h.stores.runs.getRun(queuedRun.runId)!.status).toBe('running');
 
     const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
-    next.start();
+    await next.start();
     try {
       await waitForCompletion(h, second.conversationId);
       expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: do the other task');

@@ -50,7 +50,7 @@ describe('recursive sub-agents', () => {
   it('refuses the depth-(cap+1) spawn before the provider is called; the parent gets the limit result and completes', async () => {
     const log = recordingInvoker(invokeAgent);
     const h = harness(recursive, { invoke: log.invoke });
-    const sent = h.orchestrator.submit({ message: '@root build it', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@root build it', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
     expect(log.calls.map((c) => c.agentId).sort()).toEqual(['leaf', 'leaf', 'mid', 'mid', 'root']);
@@ -61,7 +61,7 @@ describe('recursive sub-agents', () => {
       expect.objectContaining({ name: 'probe', code: 'DEPTH_LIMIT', depth: 3, maxDepth: 2 }),
     ]);
 
-    const tree = h.orchestrator.conversationTree(sent.conversationId);
+    const tree = await h.orchestrator.conversationTree(sent.conversationId);
     const root = tree.roots[0]!;
     expect(root).toMatchObject({ agentId: 'root', depth: 0, status: 'completed' });
     expect(root.children.map((c) => [c.agentId, c.depth, c.status])).toEqual([
@@ -89,7 +89,7 @@ describe('recursive sub-agents', () => {
   it('an agent or team can only tighten the depth cap (min of inherited and own)', async () => {
     const log = recordingInvoker(invokeAgent);
     const h = harness({ ...recursive, limits: { max_depth: 5 }, agents: { ...recursive.agents, mid: { ...recursive.agents!.mid, limits: { max_depth: 1 } } } }, { invoke: log.invoke });
-    const sent = h.orchestrator.submit({ message: '@root build it', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@root build it', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     // mid runs under min(5, 1) = 1, so its leaf (depth 2) is refused.
     expect(log.calls.map((c) => c.agentId).sort()).toEqual(['mid', 'mid', 'root']);
@@ -123,14 +123,14 @@ describe('recursive sub-agents', () => {
       },
       limits: { max_children_per_run: 2 },
     });
-    const sent = h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    expect(h.stores.runs.getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!.output).toBe(
+    expect(h.stores.runs.getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId)!.output).toBe(
       'w ok\nw ok\n[spawn_agent CHILD_LIMIT] child limit reached: this run already started 2 sub-agents (limit 2).',
     );
 
     h.setSettings({ ...h.settings, limits: { max_spawns_per_conversation: 1 } });
-    const second = h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
+    const second = await h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, second.conversationId);
     const codes = eventsOf(h.stores, { conversationId: second.conversationId, types: ['subagent.rejected'] }).map((e) => e.data.code);
     expect(codes).toEqual(['SPAWN_LIMIT', 'SPAWN_LIMIT']);
@@ -164,13 +164,13 @@ describe('recursive sub-agents', () => {
       },
       { invoke: log.invoke },
     );
-    const sent = h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(log.calls.filter((c) => c.agentId === 'costly')).toHaveLength(2);
     const [rejected] = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
     expect(rejected?.data).toMatchObject({ code: 'BUDGET_EXCEEDED', rule: 'conversation_usd', limit: 0.05 });
     expect(rejected?.data.actual).toBeCloseTo(0.06);
-    const root = h.orchestrator.conversationTree(sent.conversationId).roots[0]!;
+    const root = (await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!;
     expect(h.stores.runs.getRun(root.runId)!.output).toContain('[spawn_agent BUDGET_EXCEEDED] budget exhausted');
     expect(h.stores.runs.getConversation(sent.conversationId)!.costUsd).toBeCloseTo(0.06);
   });
@@ -184,7 +184,7 @@ describe('recursive sub-agents', () => {
       },
       budgets: { conversation_usd: 0.05 },
     });
-    const sent = h.orchestrator.submit({ message: '@root wait', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@root wait', senderId: 'u1' });
     const rootRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'root'));
     const slow = h.orchestrator.spawn(rootRun.runId, { agent: 'slow', task: 'run forever' });
     await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'slow'));
@@ -194,7 +194,7 @@ describe('recursive sub-agents', () => {
     const exceeded = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['budget.exceeded'] });
     expect(exceeded[0]?.data).toMatchObject({ rule: 'conversation_usd', action: 'stop-subagents' });
     expect(h.orchestrator.status().running.map((r) => r.agentId)).toEqual(['root']);
-    h.orchestrator.cancelRun(rootRun.runId);
+    await h.orchestrator.cancelRun(rootRun.runId);
     await waitForCompletion(h, sent.conversationId);
   });
 
@@ -219,15 +219,15 @@ describe('recursive sub-agents', () => {
         helper: { provider: 'mock', mock: { reply: 'turn {{turn}}; previous: {{previous}}' } },
       },
     });
-    const sent = h.orchestrator.submit({ message: '@boss plan', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@boss plan', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const [first, second] = h.stores.runs
-      .getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!
+      .getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId)!
       .output!.split('\n')
       .filter((l) => l.startsWith('turn'));
     expect(first).toBe('turn 1; previous:');
     expect(second).toContain('turn 2; previous: ');
-    expect(h.stores.runs.getRun(h.orchestrator.conversationTree(sent.conversationId).roots[0]!.runId)!.output).toContain('the code word is kiwi');
+    expect(h.stores.runs.getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId)!.output).toContain('the code word is kiwi');
     const reused = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.reused'] });
     expect(reused.map((e) => e.data)).toEqual([expect.objectContaining({ name: 'helper', session: 's1', turn: 2 })]);
     expect(h.orchestrator.sessions.get('helper', subagentSessionKey(sent.conversationId, 's1'))).toMatchObject({ turns: 2 });
@@ -240,7 +240,7 @@ describe('recursive sub-agents', () => {
         memo: { provider: 'mock', mock: { reply: 'call {{turn}} after "{{previous}}"' } },
       },
     });
-    const sent = h.orchestrator.submit({ message: '@host hold', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ message: '@host hold', senderId: 'u1' });
     const parent = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'host'));
     const session = new SubAgentSession(h.orchestrator, 'memo', 'notes');
     const one = await session.invoke('first note', { parent: parent.runId });
@@ -248,7 +248,7 @@ describe('recursive sub-agents', () => {
     expect(one).toMatchObject({ ok: true });
     expect(two.ok && two.text).toMatch(/^call 2 after "\[Task from @host[^\n]*\nfirst note"$/);
     expect(session.calls).toBe(2);
-    h.orchestrator.cancelRun(parent.runId);
+    await h.orchestrator.cancelRun(parent.runId);
     await waitForCompletion(h, sent.conversationId);
     expect(await h.orchestrator.spawn(parent.runId, { agent: 'memo', task: 'too late' })).toMatchObject({ ok: false, code: 'CANCELLED' });
   });

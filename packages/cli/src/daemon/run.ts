@@ -19,7 +19,6 @@ import { hostname } from 'node:os';
 import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
 import { assertListenAllowed, effectiveQueue, effectiveServer, isLoopbackHost, nextScheduleRun, reapOrphanedGroups, remoteAllowed, setProcessJournal, type SettingsSource, type StoreSet } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
-import type { Stores } from '@tinyagi/core';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer } from '@tinyagi/server';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
@@ -179,9 +178,9 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const plugins = await loadPlugins(ctx.paths.plugins, logger.child('plugins'));
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
     const orchestrator = new Orchestrator({
-      // TODO(issue 17, orch helper): @tinyagi/teams takes a StoreSet once converted; until then its type is SQLite's.
-      stores: stores as Stores,
+      stores,
       owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
+      ...(cluster ? { agents: cluster.agents } : {}),
       getSettings,
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),

@@ -33,7 +33,8 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { EventLogApi } from '../storage/interfaces.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
-import { deleteInBatches, PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
+import { deleteInBatches } from '../storage/pg/helpers.ts';
+import { PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
 import { NO_STORES, PgStoreTransaction, type PgStoresOf } from '../storage/pg/transaction.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type {

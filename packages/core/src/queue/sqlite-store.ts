@@ -16,7 +16,7 @@ import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import { writeEach } from '../storage/group-commit.ts';
 import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
-import type { Awaitable } from '../storage/transaction.ts';
+import { type Awaitable, runBody, type TxBody } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
@@ -488,9 +488,9 @@ function toMessage(row: MessageRow): QueueMessage {
 }
 
 /**
- * The transaction handle of a synchronous SQLite write (a completion's savepoint): savepoints
- * are nested synchronous writes, callbacks go to the connection's `afterCommit`. One object per
- * store, not per completion.
+ * The transaction handle of a synchronous SQLite write (a completion's savepoint, the body of
+ * `Stores.commit`): savepoints are nested synchronous writes, callbacks go to the connection's
+ * `afterCommit`/`onCommit`. One object per set of stores, not per transaction.
  */
 export class SqliteWriteTransaction implements StoreTransaction {
   readonly backend = 'sqlite' as const;
@@ -515,7 +515,15 @@ export class SqliteWriteTransaction implements StoreTransaction {
     }
   }
 
+  nest<T>(body: TxBody<T>): T {
+    return this.#db.write(() => runBody(body, this) as T);
+  }
+
   afterCommit(cb: () => void): void {
     this.#db.afterCommit(cb);
+  }
+
+  onCommit(cb: () => void): void {
+    this.#db.onCommit(cb);
   }
 }

@@ -6,7 +6,8 @@
  */
 import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from '../storage/interfaces.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
-import { deleteInBatches, positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
+import { deleteInBatches } from '../storage/pg/helpers.ts';
+import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import {
   bumpValues,
   clampEdges,

@@ -4,7 +4,8 @@
  */
 import type { AgentMessageStoreApi, AgentSessionStoreApi, SenderDefaultsStoreApi } from '../storage/interfaces.ts';
 import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
-import { deleteInBatches, positionalAll, type PgScope } from '../storage/pg/scope.ts';
+import { deleteInBatches } from '../storage/pg/helpers.ts';
+import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import { agentMessagePage, agentMessageStatements, agentMessageValues, toAgentMessage, type AgentMessageRecord, type AppendAgentMessageInput } from './agent-messages.ts';
 import { nextTurn, sessionStatements, sessionValues, toSessionRecord, type AgentSessionRecord, type RecordTurnInput } from './agent-sessions.ts';
 import { senderDefaultStatements } from './sender-defaults.ts';

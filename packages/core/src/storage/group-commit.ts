@@ -10,8 +10,8 @@
  *   the event loop let through in between, so one commit never blocks it for long.
  */
 import type { TinyDatabase } from './database.ts';
-
-type Awaitable<T> = T | Promise<T>;
+import type { GroupCommitOptions, StoreTransaction } from './interfaces.ts';
+import { type Awaitable, runBody, type TxBody } from './transaction.ts';
 
 interface Pending<I> {
   item: I;
@@ -56,11 +56,20 @@ export class GroupCommit<I> {
  * back only its own changes (and its afterCommit callbacks). Returns the per-function errors.
  */
 export function writeEach(db: TinyDatabase, fns: ReadonlyArray<() => void>, options: { durable?: boolean } = {}): Array<Error | undefined> {
+  return writeEachWith(db, fns, call, options);
+}
+
+function call(fn: () => void): void {
+  fn();
+}
+
+/** `writeEach` of items applied by one function (no closure per item). */
+function writeEachWith<I>(db: TinyDatabase, items: readonly I[], apply: (item: I) => void, options: { durable?: boolean }): Array<Error | undefined> {
   const write = options.durable === false ? db.writeLazy.bind(db) : db.write.bind(db);
   return write(() =>
-    fns.map((fn) => {
+    items.map((item) => {
       try {
-        db.write(fn);
+        db.write(() => apply(item));
         return undefined;
       } catch (err) {
         return toError(err);
@@ -74,8 +83,20 @@ export function writeEach(db: TinyDatabase, fns: ReadonlyArray<() => void>, opti
  * `writeLazy`. A group that comes due while an asynchronous transaction is open waits for it.
  */
 export function groupWrites(db: TinyDatabase, maxGroup?: number, options: { durable?: boolean } = {}): GroupCommit<() => void> {
-  return new GroupCommit(async (fns) => {
-    const errors = await whenNoTransaction(db, () => writeEach(db, fns, options));
+  return groupApplied(db, call, maxGroup, options);
+}
+
+/**
+ * `StoreSet.groupCommit` on SQLite: a GroupCommit of transaction bodies, each run synchronously
+ * (`runBody`) with the stores' one SQLite transaction handle in its own savepoint.
+ */
+export function groupBodies(db: TinyDatabase, tx: StoreTransaction, options: GroupCommitOptions = {}): GroupCommit<TxBody<void>> {
+  return groupApplied(db, (body: TxBody<void>) => void runBody(body, tx), options.maxGroup, options);
+}
+
+function groupApplied<I>(db: TinyDatabase, apply: (item: I) => void, maxGroup: number | undefined, options: { durable?: boolean }): GroupCommit<I> {
+  return new GroupCommit(async (items) => {
+    const errors = await whenNoTransaction(db, () => writeEachWith(db, items, apply, options));
     // A durable item is acknowledged once its commit is on disk (and published: its callbacks ran).
     if (options.durable !== false) await db.whenDurable();
     return errors;
@@ -91,6 +112,6 @@ export function whenNoTransaction<T>(db: TinyDatabase, fn: () => T): T | Promise
   return pending ? pending.then(() => whenNoTransaction(db, fn)) : fn();
 }
 
-function toError(err: unknown): Error {
+export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -31,7 +31,8 @@ import type { AgentMessageRecord, AppendAgentMessageInput } from '../sessions/ag
 import type { AgentSessionRecord, RecordTurnInput } from '../sessions/agent-sessions.ts';
 import type { CommentRecord, CreateTaskInput, ProjectRecord, TaskPatch, TaskRecord, TaskStatus } from '../tasks/store.ts';
 import type { ChatroomListQuery, ChatroomPost } from '../chatroom/store.ts';
-import type { Awaitable, Transaction, TransactionOptions } from './transaction.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { Awaitable, Transaction, TransactionOptions, TxBody } from './transaction.ts';
 
 export type ConversationListQuery = { status?: ConversationStatus; teamId?: string; agentId?: string; before?: number; limit?: number };
 export type ConversationDelta = { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number };
@@ -228,12 +229,46 @@ export interface TransactionalStores {
 export interface StoreTransaction extends Transaction {
   readonly stores: TransactionalStores;
   savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T>;
+  /**
+   * Runs a generator body (`yield* io(…)` per store call) in a savepoint of this transaction: if
+   * it throws, its changes and callbacks are dropped and the error propagates. SQLite: synchronously,
+   * returning the value; PostgreSQL: a promise. Inside a body: `yield* io(tx.nest(inner))`.
+   */
+  nest<T>(body: TxBody<T>): Awaitable<T>;
+  /**
+   * Runs `cb` when the outermost transaction commits, dropped on rollback: for this process's own
+   * state that must follow the database (a note for an agent's next prompt, forgetting a run's
+   * steering). SQLite: at the COMMIT, before it is on disk; PostgreSQL: after the COMMIT. Anything
+   * seen outside the process goes through `afterCommit`.
+   */
+  onCommit(cb: () => void): void;
+}
+
+export interface GroupCommitOptions {
+  /** false: the group's commit need not wait for the disk (`TransactionOptions.durable`). */
+  durable?: boolean;
+  /** Most items per commit (default 64). */
+  maxGroup?: number;
 }
 
 /** Every store of one backend, and its transactions: what the orchestrator and server share. */
 export interface StoreSet extends TransactionalStores {
   readonly backend: 'sqlite' | 'postgres';
   transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs a generator body in a transaction of its own (a savepoint when called inside a SQLite
+   * write) and commits it; a body that throws rolls back and the error propagates. SQLite: runs
+   * to the end inside one synchronous `write()`/`writeLazy()` and returns the value; PostgreSQL:
+   * awaits each yielded store call on one pooled client and resolves with the value. Callers
+   * `await` it either way.
+   */
+  commit<T>(body: TxBody<T>, options?: TransactionOptions): Awaitable<T>;
+  /**
+   * Group commit of bodies (the orchestrator's submissions and run starts): the bodies handed to
+   * `add` in one event-loop turn share one transaction, a savepoint each, so one that throws
+   * rejects alone. `add` resolves once its commit is durable (after-commit callbacks ran).
+   */
+  groupCommit(options?: GroupCommitOptions): GroupCommit<TxBody<void>>;
   /**
    * Resolves once every commit made so far is durable and its after-commit callbacks (events)
    * have run: answer a client only after this.

@@ -3,6 +3,8 @@
  * after-commit callbacks (docs/storage.md). SQLite implements it in `database.ts` (serialised on
  * the process's one connection); a network backend runs it on one pooled client.
  */
+import type { StoreTransaction } from './interfaces.ts';
+
 export type Awaitable<T> = T | Promise<T>;
 
 export interface TransactionOptions {
@@ -33,4 +35,86 @@ export interface TransactionRunner {
    * rejects. Called inside another transaction's callback it becomes a savepoint of that one.
    */
   transaction<T>(fn: (tx: Transaction) => Awaitable<T>, options?: TransactionOptions): Promise<T>;
+}
+
+/**
+ * Transaction bodies as generators (docs/storage.md, "Decision (lead…): (2)"): the orchestrator's
+ * commit stage is written once for both backends as
+ *
+ *   function* (tx: StoreTransaction) { const c = yield* io(tx.stores.runs.getConversation(id)); … }
+ *
+ * and run by `StoreSet.commit(body)` (a transaction of its own), `StoreTransaction.nest(body)` (a
+ * savepoint) or `runBody(body, tx)` (inside a transaction someone else opened, such as a queue
+ * completion's). On SQLite every store call returns a plain value, so `io` does not yield: the body
+ * runs to its end synchronously inside the one `write()` (nothing else can interleave, nothing is
+ * allocated per statement); a promise reaching the SQLite driver is a bug and throws a TypeError.
+ * On PostgreSQL `io` yields each promise and the driver awaits it inside BEGIN … COMMIT.
+ */
+export type TxSteps<T> = Generator<Promise<unknown>, T, unknown>;
+export type TxBody<T, Tx extends Transaction = StoreTransaction> = (tx: Tx) => TxSteps<T>;
+
+/**
+ * The one iterator `io` hands out for a plain value: it is done at once, so `yield*` evaluates to
+ * the value without suspending the body. Shared (no allocation on the SQLite path): `io(x)` is
+ * only ever consumed at once by the `yield*` in front of it.
+ */
+const PLAIN = {
+  done: true as const,
+  value: undefined as unknown,
+  next() {
+    return this;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+};
+
+function* awaitOne<T>(promise: Promise<T>): TxSteps<T> {
+  return (yield promise) as T;
+}
+
+/** `yield* io(call)`: a store call's result inside a transaction body (use it only right after `yield*`). */
+export function io<T>(value: Awaitable<T>): TxSteps<T> {
+  if (value instanceof Promise) return awaitOne(value);
+  PLAIN.value = value;
+  return PLAIN as unknown as TxSteps<T>;
+}
+
+/**
+ * Runs a body inside the transaction `tx` (its own transaction is the caller's business). SQLite:
+ * synchronously, returning the value (throws a TypeError if the body yields a promise). PostgreSQL:
+ * awaits each yielded promise in turn and resolves with the value; a rejected one is thrown into
+ * the body (which may catch it).
+ */
+export function runBody<T, Tx extends Transaction>(body: TxBody<T, Tx>, tx: Tx): Awaitable<T> {
+  const steps = body(tx);
+  const first = steps.next();
+  if (first.done) return first.value;
+  if (tx.backend === 'sqlite') {
+    first.value.catch(() => {});
+    try {
+      steps.return(undefined as T);
+    } catch {}
+    throw new TypeError(
+      `The transaction body ${body.name || '(anonymous)'} yielded a promise on SQLite: a SQLite store returned a promise, or the body awaits something that is not a store call. On SQLite a body runs to its end inside one synchronous write.`,
+    );
+  }
+  return resume(steps, first.value);
+}
+
+async function resume<T>(steps: TxSteps<T>, pending: Promise<unknown>): Promise<T> {
+  for (;;) {
+    let value: unknown;
+    let failed = false;
+    let error: unknown;
+    try {
+      value = await pending;
+    } catch (err) {
+      failed = true;
+      error = err;
+    }
+    const step = failed ? steps.throw(error) : steps.next(value);
+    if (step.done) return step.value;
+    pending = step.value;
+  }
 }

@@ -5,8 +5,7 @@
  * code (abort controllers, paused waiters).
  */
 import type { InvokeRequest, InvokeResult, QueueWorker, Settings } from '@tinyagi/core';
-import type { Stores } from '@tinyagi/core/internal';
-import type { GroupCommit } from '@tinyagi/core/internal';
+import type { GroupCommit, StoreSet, TxBody } from '@tinyagi/core/internal';
 import type { SteeringBoard } from '../steering/steering.ts';
 
 export interface PluginContext {
@@ -39,7 +38,8 @@ export interface ActiveRun {
 }
 
 export interface Ctx {
-  stores: Stores;
+  /** Any backend: store calls are awaited, or `yield* io(…)` inside transaction bodies. */
+  stores: StoreSet;
   getSettings: () => Settings;
   invoke: (req: InvokeRequest) => Promise<InvokeResult>;
   plugins: readonly OrchestratorPlugin[];
@@ -56,10 +56,10 @@ export interface Ctx {
   provisioned: Set<string>;
   /** TINYAGI_HOME/files: besides its workspace, the only place an agent may send files from. */
   filesDir: string | undefined;
-  /** Writes that may share a commit with others of the same event-loop turn (submissions, run starts). */
-  writes: GroupCommit<() => void>;
-  /** Run-start markers of one event-loop turn: grouped, and not waiting for the disk (see `writeLazy`). */
-  startWrites: GroupCommit<() => void>;
+  /** Transaction bodies that may share a commit with others of the same event-loop turn (submissions). */
+  writes: GroupCommit<TxBody<void>>;
+  /** Run-start markers of one event-loop turn: grouped, and not waiting for the disk (`durable: false`). */
+  startWrites: GroupCommit<TxBody<void>>;
 }
 
 export function abortCause(signal: AbortSignal): AbortCause | undefined {

@@ -1,11 +1,11 @@
 /**
  * Conversation-wide operations: completion and how the conversation ended (decided from the
  * database, so it survives restarts), cancelling a run with all its descendants, a message or a
- * whole conversation, and the hard stop. All of them write inside one transaction; aborting
- * in-process work happens after the commit.
+ * whole conversation, and the hard stop. Each reads what it changes and writes inside one
+ * transaction body (commit stage); aborting in-process work happens after the commit.
  */
 import { TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { effectiveLimits, type CancelOutcome } from '@tinyagi/core/internal';
+import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type TransactionalStores, type TxSteps } from '@tinyagi/core/internal';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import { readMeta } from '../router/provenance.ts';
@@ -13,19 +13,19 @@ import type { AbortCause, Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
 /** Completes the conversation when nothing is queued or running any more. Idempotent. */
-export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
-  const { runs, events, outbox, db } = ctx.stores;
-  return db.write(() => {
-    const conversation = runs.getConversation(conversationId);
-    if (!conversation || conversation.finished) return false;
-    if (runs.openRunCount(conversationId) > 0 || ctx.stores.queries.unfinishedMessages(conversationId) > 0) return false;
-    const all = runs.listRuns(conversationId);
-    if (conversation.replyMode === 'aggregate') {
-      const text = aggregateText(all);
-      if (text !== '') outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' }));
-    }
-    const { status, reason } = settledStatus(conversation, all);
-    runs.updateConversation(conversationId, { status, stopReason: reason, finished: true });
+export function* completeIfDone(tx: StoreTransaction, conversationId: string): TxSteps<boolean> {
+  const { runs, events, outbox, queries } = tx.stores;
+  const conversation = yield* io(runs.getConversation(conversationId));
+  if (!conversation || conversation.finished) return false;
+  if ((yield* io(runs.openRunCount(conversationId))) > 0 || (yield* io(queries.unfinishedMessages(conversationId))) > 0) return false;
+  const all = yield* io(runs.listRuns(conversationId));
+  if (conversation.replyMode === 'aggregate') {
+    const text = aggregateText(all);
+    if (text !== '') yield* io(outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' })));
+  }
+  const { status, reason } = settledStatus(conversation, all);
+  yield* io(runs.updateConversation(conversationId, { status, stopReason: reason, finished: true }));
+  yield* io(
     events.append({
       type: 'conversation.completed',
       conversationId,
@@ -41,9 +41,9 @@ export function completeIfDone(ctx: Ctx, conversationId: string): boolean {
         outputTokens: conversation.outputTokens,
         costUsd: conversation.costUsd,
       },
-    });
-    return true;
-  });
+    }),
+  );
+  return true;
 }
 
 /**
@@ -69,54 +69,56 @@ export function settledStatus(conversation: ConversationRecord, runs: readonly R
  * Cancels the given open runs (finishing each with `run.cancelled`), their queued messages, and
  * schedules the abort of those executing in this process. Runs must be ordered children first.
  */
-export function cancelRuns(ctx: Ctx, targets: readonly RunRecord[], reason: string, cause: AbortCause): string[] {
+export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly RunRecord[], reason: string, cause: AbortCause): TxSteps<string[]> {
   const cancelled: string[] = [];
-  const { db, queue } = ctx.stores;
+  const { queue, queries } = tx.stores;
   const targetIds = new Set(targets.map((r) => r.id));
-  db.write(() => {
-    for (const run of targets) {
-      if (TERMINAL_RUN_STATUSES.includes(run.status)) continue;
-      if (finishRunWithEvent(ctx, run, { status: 'cancelled', error: reason, data: { reason: cause } })) cancelled.push(run.id);
-      for (const messageId of run.messageIds) {
-        const status = ctx.stores.queries.messageStatus(messageId);
-        if (status === 'pending') queue.cancel(messageId, reason);
-        if (status !== 'processing') continue;
-        // A message held by an invocation in this process is cancelled in the queue only when
-        // that invocation (its batch: one conversation's messages) is cancelled; otherwise it
-        // completes with its batch (its run has ended already). Held elsewhere: ask that worker to stop.
-        const holder = [...ctx.active.values()].find((a) => a.messageIds.includes(messageId));
-        if (!holder || targetIds.has(holder.runId)) queue.cancel(messageId, reason);
-      }
-      const active = ctx.active.get(run.id);
-      if (active) {
-        db.afterCommit(() => {
-          active.controller.abort(cause);
-          if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
-        });
-      }
+  for (const run of targets) {
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) continue;
+    if (yield* finishRunWithEvent(ctx, tx, run, { status: 'cancelled', error: reason, data: { reason: cause } })) cancelled.push(run.id);
+    for (const messageId of run.messageIds) {
+      const status = yield* io(queries.messageStatus(messageId));
+      if (status === 'pending') yield* io(queue.cancel(messageId, reason));
+      if (status !== 'processing') continue;
+      // A message held by an invocation in this process is cancelled in the queue only when
+      // that invocation (its batch: one conversation's messages) is cancelled; otherwise it
+      // completes with its batch (its run has ended already). Held elsewhere: ask that worker to stop.
+      const holder = [...ctx.active.values()].find((a) => a.messageIds.includes(messageId));
+      if (!holder || targetIds.has(holder.runId)) yield* io(queue.cancel(messageId, reason));
     }
-  });
+    const active = ctx.active.get(run.id);
+    if (active) {
+      tx.afterCommit(() => {
+        active.controller.abort(cause);
+        if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+      });
+    }
+  }
   return cancelled;
 }
 
-/** Cancels a run and every descendant (children first). */
-export function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: AbortCause = 'cancelled'): string[] {
-  const root = ctx.stores.runs.getRun(runId);
-  if (!root) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`, { hint: 'List runs of a conversation with GET /api/conversations/:id.' });
-  const descendants = ctx.stores.runs.descendants(runId).reverse();
-  return ctx.stores.db.write(() => {
-    const cancelled = cancelRuns(ctx, [...descendants, root], reason, cause);
-    completeIfDone(ctx, root.conversationId);
-    return cancelled;
+/** Cancels a run and every descendant (children first), in one transaction. */
+export async function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: AbortCause = 'cancelled'): Promise<string[]> {
+  return ctx.stores.commit(function* cancelRunTree(tx) {
+    return yield* cancelTree(ctx, tx, runId, reason, cause);
   });
 }
 
+function* cancelTree(ctx: Ctx, tx: StoreTransaction, runId: string, reason: string, cause: AbortCause): TxSteps<string[]> {
+  const root = yield* io(tx.stores.runs.getRun(runId));
+  if (!root) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`, { hint: 'List runs of a conversation with GET /api/conversations/:id.' });
+  const descendants = (yield* io(tx.stores.runs.descendants(runId))).reverse();
+  const cancelled = yield* cancelRuns(ctx, tx, [...descendants, root], reason, cause);
+  yield* completeIfDone(tx, root.conversationId);
+  return cancelled;
+}
+
 /** The run that answers a message: the one it started, else the one that consumed it. */
-export function runOfMessage(ctx: Ctx, message: QueueMessage): RunRecord | undefined {
+export function* runOfMessage(stores: TransactionalStores, message: QueueMessage): TxSteps<RunRecord | undefined> {
   const id = readMeta(message)?.runId;
-  const started = id ? ctx.stores.runs.getRun(id) : undefined;
+  const started = id ? yield* io(stores.runs.getRun(id)) : undefined;
   if (started && started.status !== 'failed') return started;
-  return ctx.stores.runs.listRuns(message.conversationId).findLast((r) => r.messageIds.includes(message.id)) ?? started;
+  return (yield* io(stores.runs.listRuns(message.conversationId))).findLast((r) => r.messageIds.includes(message.id)) ?? started;
 }
 
 /** How long a cancel waits for an in-process invocation to end (its process group is killed). */
@@ -129,21 +131,23 @@ const CANCEL_SETTLE_MS = 10_000;
  * it at its next lease renewal).
  */
 export async function cancelMessage(ctx: Ctx, messageId: string, reason: string): Promise<CancelOutcome> {
-  const { queue, db } = ctx.stores;
-  const message = queue.get(messageId);
-  if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${messageId}.`, { hint: 'List the queue with `tinyagi queue status`.' });
-  if (message.status !== 'pending' && message.status !== 'processing') return { id: messageId, state: 'not_cancellable', status: message.status };
-  const run = runOfMessage(ctx, message);
-  const aborting = run ? abortedHere(ctx, [run.id]) : [];
-  if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) cancelRunTree(ctx, run.id, reason);
-  else {
-    db.write(() => {
-      queue.cancel(messageId, reason);
-      completeIfDone(ctx, message.conversationId);
-    });
-  }
+  let aborting: string[] = [];
+  const refused = await ctx.stores.commit(function* cancelMessage(tx): TxSteps<CancelOutcome | undefined> {
+    const message = yield* io(tx.stores.queue.get(messageId));
+    if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${messageId}.`, { hint: 'List the queue with `tinyagi queue status`.' });
+    if (message.status !== 'pending' && message.status !== 'processing') return { id: messageId, state: 'not_cancellable', status: message.status };
+    const run = yield* runOfMessage(tx.stores, message);
+    aborting = run ? abortedHere(ctx, [run.id]) : [];
+    if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) yield* cancelTree(ctx, tx, run.id, reason, 'cancelled');
+    else {
+      yield* io(tx.stores.queue.cancel(messageId, reason));
+      yield* completeIfDone(tx, message.conversationId);
+    }
+    return undefined;
+  });
+  if (refused) return refused;
   await settleInProcess(ctx, aborting);
-  const status = queue.get(messageId)?.status ?? 'cancelled';
+  const status = (await ctx.stores.queue.get(messageId))?.status ?? 'cancelled';
   return { id: messageId, state: status === 'cancelled' ? 'cancelled' : status === 'processing' ? 'cancelling' : 'not_cancellable', status };
 }
 
@@ -162,30 +166,37 @@ export interface CancelConversationResult {
  * A conversation that has already ended is left as it is.
  */
 export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<CancelConversationResult> {
-  const { runs, db, queue } = ctx.stores;
   let aborting: string[] = [];
   let alreadyEnded = false;
-  const cancelled = db.write(() => {
-    const conversation = runs.mustGetConversation(conversationId);
+  const cancelled = await ctx.stores.commit(function* cancelConversation(tx) {
+    const { runs, queries, queue } = tx.stores;
+    const conversation = yield* io(runs.mustGetConversation(conversationId));
     alreadyEnded = conversation.finished;
     if (alreadyEnded) return [];
-    runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason });
-    const open = ctx.stores.queries
-      .openRunsOf(conversationId)
-      .map((r) => runs.getRun(r.id))
-      .filter((r): r is RunRecord => r !== undefined);
+    yield* io(runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason }));
+    const open = yield* openRunsOf(tx.stores, conversationId);
     aborting = abortedHere(
       ctx,
       open.map((r) => r.id),
     );
-    const ids = cancelRuns(ctx, open, reason, 'cancelled');
+    const ids = yield* cancelRuns(ctx, tx, open, reason, 'cancelled');
     // Queued messages no open run accounts for (enqueued by another component) go too.
-    for (const id of ctx.stores.queries.pendingMessagesOf(conversationId)) queue.cancel(id, reason);
-    completeIfDone(ctx, conversationId);
+    for (const id of yield* io(queries.pendingMessagesOf(conversationId))) yield* io(queue.cancel(id, reason));
+    yield* completeIfDone(tx, conversationId);
     return ids;
   });
   await settleInProcess(ctx, aborting);
-  return { conversationId, status: runs.mustGetConversation(conversationId).status, alreadyEnded, cancelled };
+  return { conversationId, status: (await ctx.stores.runs.mustGetConversation(conversationId)).status, alreadyEnded, cancelled };
+}
+
+/** The open runs of a conversation, as records. */
+function* openRunsOf(stores: TransactionalStores, conversationId: string): TxSteps<RunRecord[]> {
+  const out: RunRecord[] = [];
+  for (const open of yield* io(stores.queries.openRunsOf(conversationId))) {
+    const run = yield* io(stores.runs.getRun(open.id));
+    if (run) out.push(run);
+  }
+  return out;
 }
 
 /**
@@ -212,34 +223,31 @@ async function settleInProcess(ctx: Ctx, messageIds: readonly string[]): Promise
  * Hard stop: nothing more is dispatched in the conversation, its outstanding runs are cancelled,
  * and the human is told why (with the `continue` / `stop` choice when a limit caused it).
  */
-export function stopConversation(ctx: Ctx, conversationId: string, why: { rejection?: GuardRejection; byHuman?: boolean; runId?: string | null }): string[] {
-  const { runs, events, outbox, db } = ctx.stores;
-  return db.write(() => {
-    const conversation = runs.mustGetConversation(conversationId);
-    const reason = why.byHuman ? 'stopped by the user' : `stopped: ${why.rejection?.message ?? 'a limit was reached'}`;
-    runs.updateConversation(conversationId, { status: 'stopped', stopReason: reason, awaitingDecision: !why.byHuman });
-    if (why.rejection) {
-      const budget = why.rejection.rule.endsWith('_usd') || why.rejection.rule.endsWith('_tokens');
+export function* stopConversation(ctx: Ctx, tx: StoreTransaction, conversationId: string, why: { rejection?: GuardRejection; byHuman?: boolean; runId?: string | null }): TxSteps<string[]> {
+  const { runs, events, outbox } = tx.stores;
+  const conversation = yield* io(runs.mustGetConversation(conversationId));
+  const reason = why.byHuman ? 'stopped by the user' : `stopped: ${why.rejection?.message ?? 'a limit was reached'}`;
+  yield* io(runs.updateConversation(conversationId, { status: 'stopped', stopReason: reason, awaitingDecision: !why.byHuman }));
+  if (why.rejection) {
+    const budget = why.rejection.rule.endsWith('_usd') || why.rejection.rule.endsWith('_tokens');
+    yield* io(
       events.append({
         type: budget ? 'budget.exceeded' : 'guard.rejected',
         conversationId,
         agentId: conversation.rootAgentId,
         ...(why.runId ? { runId: why.runId } : {}),
         data: { rule: why.rejection.rule, limit: why.rejection.limit, actual: why.rejection.actual, message: why.rejection.message, action: 'stop' },
-      });
-    }
-    const open = ctx.stores.queries
-      .openRunsOf(conversationId)
-      .map((r) => runs.getRun(r.id))
-      .filter((r): r is RunRecord => r !== undefined);
-    const cancelled = cancelRuns(ctx, open, reason, why.byHuman ? 'cancelled' : 'budget');
-    const text = why.byHuman
-      ? `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.`
-      : `I stopped this conversation: ${why.rejection?.message ?? 'a limit was reached'}. ${cancelled.length} outstanding run${cancelled.length === 1 ? ' was' : 's were'} cancelled. Reply \`continue\` to raise the limit and resume, or \`stop\` to end it.`;
-    outbox.enqueue(toHuman(conversation, { key: noteKey(conversationId, `stop:${why.runId ?? `human:${Date.now()}`}`), text, kind: 'note', runId: why.runId ?? null }));
-    completeIfDone(ctx, conversationId);
-    return cancelled;
-  });
+      }),
+    );
+  }
+  const open = yield* openRunsOf(tx.stores, conversationId);
+  const cancelled = yield* cancelRuns(ctx, tx, open, reason, why.byHuman ? 'cancelled' : 'budget');
+  const text = why.byHuman
+    ? `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.`
+    : `I stopped this conversation: ${why.rejection?.message ?? 'a limit was reached'}. ${cancelled.length} outstanding run${cancelled.length === 1 ? ' was' : 's were'} cancelled. Reply \`continue\` to raise the limit and resume, or \`stop\` to end it.`;
+  yield* io(outbox.enqueue(toHuman(conversation, { key: noteKey(conversationId, `stop:${why.runId ?? `human:${Date.now()}`}`), text, kind: 'note', runId: why.runId ?? null })));
+  yield* completeIfDone(tx, conversationId);
+  return cancelled;
 }
 
 /**
@@ -249,21 +257,28 @@ export function stopConversation(ctx: Ctx, conversationId: string, why: { reject
  * work past the limit; this catches work that was already running or queued. Returns the ids
  * of the conversations it stopped.
  */
-export function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch = 500): string[] {
+export async function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch = 500): Promise<string[]> {
   const settings = ctx.getSettings();
   // No conversation can be overdue before the shortest timeout of any scope has passed.
   const shortest = Math.min(effectiveLimits(settings, {}).conversation_timeout_s, ...Object.keys(settings.teams ?? {}).map((teamId) => effectiveLimits(settings, { teamId }).conversation_timeout_s));
   const stopped: string[] = [];
-  for (const id of ctx.stores.queries.activeStartedBefore(now - shortest * 1000, batch)) {
-    const conversation = ctx.stores.runs.getConversation(id);
-    if (conversation?.status !== 'active') continue;
+  const overdue = (conversation: ConversationRecord | undefined): GuardRejection | undefined => {
+    if (conversation?.status !== 'active') return undefined;
     const limitS = scaled(effectiveLimits(settings, conversation.teamId ? { teamId: conversation.teamId } : {}).conversation_timeout_s, conversation.limitScale);
     const ageS = (now - conversation.createdAt) / 1000;
-    if (ageS < limitS) continue;
-    stopConversation(ctx, id, {
-      rejection: { rule: 'conversation_timeout', limit: limitS, actual: Math.round(ageS), message: `time limit reached: the conversation has run for ${Math.round(ageS)} s, its limit is ${limitS} s` },
+    if (ageS < limitS) return undefined;
+    return { rule: 'conversation_timeout', limit: limitS, actual: Math.round(ageS), message: `time limit reached: the conversation has run for ${Math.round(ageS)} s, its limit is ${limitS} s` };
+  };
+  for (const id of await ctx.stores.queries.activeStartedBefore(now - shortest * 1000, batch)) {
+    if (!overdue(await ctx.stores.runs.getConversation(id))) continue;
+    const stoppedNow = await ctx.stores.commit(function* stopOverdue(tx) {
+      // Checked again inside the transaction: it may have ended or been continued since.
+      const rejection = overdue(yield* io(tx.stores.runs.getConversation(id)));
+      if (!rejection) return false;
+      yield* stopConversation(ctx, tx, id, { rejection });
+      return true;
     });
-    stopped.push(id);
+    if (stoppedNow) stopped.push(id);
   }
   return stopped;
 }

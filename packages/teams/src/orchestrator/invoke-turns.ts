@@ -55,7 +55,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
   const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: cwd, teams, extra })).text;
 
-  const stored = ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
+  const stored = await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
   const history: SessionMessage[] = [...(stored?.transcript ?? [])];
   let resumeId: string | undefined = stored?.sessionId || undefined;
   let instructionsHash: string | undefined = stored?.instructionsHash || undefined;

@@ -8,21 +8,25 @@
  * Concurrency: `queue.concurrency` invocations at once (global), one batch per agent at a time
  * (the queue's per-agent single flight); sub-agents run beside them, limited by the tree limits.
  * Settings are read live (`getSettings`) at every claim and run.
+ *
+ * Storage: any `StoreSet` (SQLite, the default, or PostgreSQL). Reads are awaited; writes are
+ * transaction bodies (`stores.commit`, `yield* io(…)` per store call), which run synchronously
+ * inside one write on SQLite.
  */
-import { invokeAgent, newId, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type Settings, type Stores } from '@tinyagi/core';
+import { invokeAgent, newId, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
 import {
   ownEntry,
-  type AgentMessageStore,
-  type AgentSessionStore,
+  type AgentMessageStoreApi,
+  type AgentSessionStoreApi,
   agentDefaults,
   type CancelOutcome,
-  type ChatroomStore,
+  type ChatroomStoreApi,
   effectiveQueue,
-  groupWrites,
-  type SenderDefaultsStore,
+  io,
+  type SenderDefaultsStoreApi,
   STEER_COMMANDS,
   type SteerCommand,
-  withDatabase,
+  type StoreSet,
 } from '@tinyagi/core/internal';
 import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../conversations/transcript.ts';
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
@@ -40,11 +44,17 @@ import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
 import { submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
 
 export interface OrchestratorOptions {
-  stores: Stores;
+  /** The stores of any backend (`openStores` for SQLite, `openPgStores` for PostgreSQL). */
+  stores: StoreSet;
   /** Live settings: read at every claim and run (the daemon reloads them on change). */
   getSettings: () => Settings;
   /** Identifies this process's queue worker (lease owner). */
   owner?: string;
+  /**
+   * Only these agents are run here (a node's: its own and the unplaced ones, core's
+   * `agentsForNode`). Read at every claim, so a change of placement applies at once. Absent: all.
+   */
+  agents?: () => ReadonlySet<string>;
   /** Defaults to core's `invokeAgent`. */
   invoke?: (req: InvokeRequest) => Promise<InvokeResult>;
   /** Passed to CLI agents as TINYAGI_API_URL, for `tinyagi call`. */
@@ -82,11 +92,11 @@ export class Orchestrator implements Spawner {
   #worker: QueueWorker | undefined;
   #unsubscribe: (() => void) | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
+  #starting: Promise<void> | undefined;
 
   constructor(options: OrchestratorOptions) {
     this.#options = options;
-    const stores = withDatabase(options.stores);
-    const db = stores.db;
+    const stores = options.stores;
     this.#ctx = {
       stores,
       getSettings: options.getSettings,
@@ -96,52 +106,61 @@ export class Orchestrator implements Spawner {
       apiUrl: options.apiUrl,
       issueRunToken: options.issueRunToken,
       env: options.env ?? process.env,
-      steering: new SteeringBoard(options.stores.steering),
+      steering: new SteeringBoard(stores.steering, (err) => reportError(stores, 'steering store', err)),
       active: new Map(),
       notes: new Map(),
       worker: undefined,
       provisioned: new Set(),
       filesDir: options.filesDir,
-      writes: groupWrites(db),
-      startWrites: groupWrites(db, undefined, { durable: false }),
+      writes: stores.groupCommit(),
+      startWrites: stores.groupCommit({ durable: false }),
     };
   }
 
   /** The stores the orchestrator owns beside core's (chat rooms, sessions, agent history, sender defaults). */
-  get chatroom(): ChatroomStore {
+  get chatroom(): ChatroomStoreApi {
     return this.#ctx.stores.chatroom;
   }
 
-  get sessions(): AgentSessionStore {
+  get sessions(): AgentSessionStoreApi {
     return this.#ctx.stores.agentSessions;
   }
 
-  get agentMessages(): AgentMessageStore {
+  get agentMessages(): AgentMessageStoreApi {
     return this.#ctx.stores.agentMessages;
   }
 
-  get senderDefaults(): SenderDefaultsStore {
+  get senderDefaults(): SenderDefaultsStoreApi {
     return this.#ctx.stores.senderDefaults;
   }
 
-  /** Recovers what a previous process left behind and starts claiming. Idempotent. */
-  start(): void {
+  /**
+   * Recovers what a previous process left behind (steering of open runs, runs no process can
+   * finish) and starts claiming. Idempotent; concurrent calls share one start.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     if (this.#worker) return;
     const ctx = this.#ctx;
     const queueSettings = effectiveQueue(ctx.getSettings());
+    await ctx.steering.restore();
     this.#unsubscribe = ctx.stores.events.subscribe((event) => {
       if (event.type !== 'queue.dead' || typeof event.data.messageId !== 'string') return;
-      try {
-        onMessageDead(ctx, event.data.messageId, typeof event.data.reason === 'string' ? event.data.reason : 'failed');
-      } catch {
-        // Reconciled at the next start at the latest; a subscriber must not throw.
-      }
+      // Reconciled at the next start at the latest; a subscriber must not throw.
+      onMessageDead(ctx, event.data.messageId, typeof event.data.reason === 'string' ? event.data.reason : 'failed').catch(() => {});
     });
-    reconcileOpenRuns(ctx);
+    await reconcileOpenRuns(ctx);
     this.#worker = new QueueWorker({
       store: ctx.stores.queue,
       handler: (batch, handler) => handleBatch(ctx, batch, handler),
       ...(this.#options.owner ? { owner: this.#options.owner } : {}),
+      ...(this.#options.agents ? { agents: this.#options.agents } : {}),
       // Read at every claim: a change of queue.concurrency in settings.json applies live.
       concurrency: this.#options.concurrency ?? (() => effectiveQueue(ctx.getSettings()).concurrency),
       leaseMs: this.#options.leaseMs ?? queueSettings.lease_ms,
@@ -154,12 +173,15 @@ export class Orchestrator implements Spawner {
     ctx.worker = this.#worker;
     this.#worker.start();
     // The conversation wall clock also stops work that is already running or queued.
+    let checking = false;
     this.#deadlineTimer = setInterval(() => {
-      try {
-        stopOverdueConversations(ctx);
-      } catch (err) {
-        ctx.stores.events.emit({ type: 'system.notice', data: { level: 'error', where: 'conversation deadlines', error: err instanceof Error ? err.message : String(err) } });
-      }
+      if (checking) return;
+      checking = true;
+      stopOverdueConversations(ctx)
+        .catch((err: unknown) => reportError(ctx.stores, 'conversation deadlines', err))
+        .finally(() => {
+          checking = false;
+        });
     }, this.#options.deadlineCheckMs ?? 1000);
     this.#deadlineTimer.unref();
   }
@@ -169,6 +191,8 @@ export class Orchestrator implements Spawner {
    * go back to pending (picked up again after a restart). Sub-agents stop with their parents.
    */
   async stop(graceMs = 10_000): Promise<void> {
+    // A start under way finishes first (its failure is the caller of start's to see).
+    await this.#starting?.catch(() => {});
     const worker = this.#worker;
     if (!worker) return;
     this.#worker = undefined;
@@ -177,12 +201,15 @@ export class Orchestrator implements Spawner {
     clearInterval(this.#deadlineTimer);
     await worker.stop(graceMs);
     for (const active of this.#ctx.active.values()) active.controller.abort('shutdown');
-    this.#ctx.stores.events.flush();
+    await this.#ctx.stores.events.flush();
   }
 
-  /** Takes a message in: validated, routed and durably queued when this returns. */
-  submit(input: SubmitInput): SubmitResult {
-    return submitMessage(this.#ctx, input);
+  /** Takes a message in: validated, routed and queued (one transaction) when this resolves. */
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    const ctx = this.#ctx;
+    return ctx.stores.commit(function* submit(tx) {
+      return yield* submitMessage(ctx, tx, input);
+    });
   }
 
   /**
@@ -191,16 +218,17 @@ export class Orchestrator implements Spawner {
    * disk; a submission that is refused (unknown agent, empty message) rejects alone.
    */
   async submitGrouped(input: SubmitInput): Promise<SubmitResult> {
+    const ctx = this.#ctx;
     let result: SubmitResult | undefined;
-    await this.#ctx.writes.add(() => {
-      result = submitMessage(this.#ctx, input);
+    await ctx.writes.add(function* submitGrouped(tx) {
+      result = yield* submitMessage(ctx, tx, input);
     });
     return result!;
   }
 
   /** Cancels a run and all its descendants; their processes are killed. */
-  cancelRun(runId: string, reason = 'cancelled by request'): { cancelled: string[] } {
-    return { cancelled: cancelRunTree(this.#ctx, runId, reason) };
+  async cancelRun(runId: string, reason = 'cancelled by request'): Promise<{ cancelled: string[] }> {
+    return { cancelled: await cancelRunTree(this.#ctx, runId, reason) };
   }
 
   /**
@@ -216,9 +244,9 @@ export class Orchestrator implements Spawner {
     return cancelConversation(this.#ctx, conversationId, reason);
   }
 
-  steer(runId: string, command: SteerCommand, payload: { text?: string } = {}): SteerResult {
+  async steer(runId: string, command: SteerCommand, payload: { text?: string } = {}): Promise<SteerResult> {
     const ctx = this.#ctx;
-    const run = ctx.stores.runs.getRun(runId);
+    const run = await ctx.stores.runs.getRun(runId);
     if (!run) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`);
     const settings = ctx.getSettings();
     const allowed = agentDefaults(ownEntry(settings.agents, run.agentId) ?? {}, settings).steering;
@@ -227,12 +255,12 @@ export class Orchestrator implements Spawner {
     else if (TERMINAL_RUN_STATUSES.includes(run.status)) outcome = { accepted: false, reason: `the run has already ended (${run.status})` };
     else if (!allowed.includes(command)) outcome = { accepted: false, reason: `agents.${run.agentId}.steering does not allow "${command}" (allowed: ${allowed.join(', ') || 'none'})` };
     else if (command === 'cancel') {
-      this.cancelRun(runId, payload.text ?? 'cancelled by steering');
+      await this.cancelRun(runId, payload.text ?? 'cancelled by steering');
       outcome = { accepted: true };
     } else {
       outcome = ctx.steering.apply(runId, command, payload.text);
     }
-    ctx.stores.events.append({
+    await ctx.stores.events.append({
       type: 'run.steered',
       ...treeFields(run),
       data: { command, accepted: outcome.accepted, ...(outcome.reason ? { reason: outcome.reason } : {}), ...(payload.text ? { text: payload.text } : {}) },
@@ -246,7 +274,7 @@ export class Orchestrator implements Spawner {
   }
 
   /** A post to a team's chat room (a human's, or an agent's from outside a run): every other member receives it. */
-  postChatroom(teamId: string, from: string, text: string): { id: number; conversationId: string | null } {
+  async postChatroom(teamId: string, from: string, text: string): Promise<{ id: number; conversationId: string | null }> {
     const ctx = this.#ctx;
     const settings = ctx.getSettings();
     const team = ownEntry(settings.teams, teamId);
@@ -257,57 +285,61 @@ export class Orchestrator implements Spawner {
       throw new TinyError('NOT_A_MEMBER', `@${author} is not a member of #${teamId}.`, { hint: `Members: ${members.map((m) => `@${m}`).join(', ')}.` });
     }
     if (text.trim() === '') throw new TinyError('MESSAGE_EMPTY', 'The chat-room post is empty.');
-    const { runs, queue, events, db } = ctx.stores;
-    return db.write(() => {
+    return ctx.stores.commit(function* postChatroom(tx) {
+      const { runs, queue, events } = tx.stores;
       const recipients = members.filter((m) => m !== author);
       // Posts join the room's conversation while it is still running, so members that are
       // busy receive every waiting post in one invocation.
-      let conversationId: string | null = recipients.length > 0 ? (ctx.stores.queries.activeRoomConversation(teamId) ?? null) : null;
+      let conversationId: string | null = recipients.length > 0 ? ((yield* io(tx.stores.queries.activeRoomConversation(teamId))) ?? null) : null;
       if (recipients.length > 0 && conversationId === null) {
         conversationId = newId('conv');
-        runs.createConversation({ id: conversationId, teamId, rootAgentId: team.leader_agent ?? recipients[0]!, channel: 'chatroom', sender: author, senderId: author, title: text.slice(0, 120) });
-        events.append({ type: 'conversation.started', conversationId, data: { channel: 'chatroom', sender: author, teamId } });
+        yield* io(
+          runs.createConversation({ id: conversationId, teamId, rootAgentId: team.leader_agent ?? recipients[0]!, channel: 'chatroom', sender: author, senderId: author, title: text.slice(0, 120) }),
+        );
+        yield* io(events.append({ type: 'conversation.started', conversationId, data: { channel: 'chatroom', sender: author, teamId } }));
       }
-      const post = ctx.stores.chatroom.post({ teamId, fromAgent: author, content: text, conversationId });
-      events.append({ type: 'chatroom.message', conversationId, data: { teamId, from: author, postId: post.id, text } });
+      const post = yield* io(tx.stores.chatroom.post({ teamId, fromAgent: author, content: text, conversationId }));
+      yield* io(events.append({ type: 'chatroom.message', conversationId, data: { teamId, from: author, postId: post.id, text } }));
       for (const agentId of recipients) {
         const runId = newId('run');
         const messageId = newId('msg');
         const meta: MessageMeta = { from: author === 'user' ? null : author, hop: 0, room: teamId, body: text };
-        queue.enqueue({
-          id: messageId,
-          runId,
-          kind: 'chatroom',
-          agentId,
-          teamId,
-          conversationId: conversationId!,
-          channel: 'chatroom',
-          sender: author,
-          senderId: author,
-          content: chatroomMessage({ from: author, teamId, text }),
-          meta: { ...meta },
-        });
-        createRunWithEvent(ctx, { id: runId, conversationId: conversationId!, agentId, teamId, channel: 'chatroom', cause: 'chatroom', depth: 0, messageIds: [messageId], input: text });
+        yield* io(
+          queue.enqueue({
+            id: messageId,
+            runId,
+            kind: 'chatroom',
+            agentId,
+            teamId,
+            conversationId: conversationId!,
+            channel: 'chatroom',
+            sender: author,
+            senderId: author,
+            content: chatroomMessage({ from: author, teamId, text }),
+            meta: { ...meta },
+          }),
+        );
+        yield* createRunWithEvent(ctx, tx, { id: runId, conversationId: conversationId!, agentId, teamId, channel: 'chatroom', cause: 'chatroom', depth: 0, messageIds: [messageId], input: text });
       }
       return { id: post.id, conversationId };
     });
   }
 
-  conversationTree(conversationId: string): ConversationTree {
+  async conversationTree(conversationId: string): Promise<ConversationTree> {
     const { runs } = this.#ctx.stores;
-    const conversation = runs.mustGetConversation(conversationId);
-    return { conversation, roots: nestRuns(runs.listRuns(conversationId).map(runNode)) };
+    const conversation = await runs.mustGetConversation(conversationId);
+    return { conversation, roots: nestRuns((await runs.listRuns(conversationId)).map(runNode)) };
   }
 
-  transcript(conversationId: string): TranscriptEntry[] {
+  async transcript(conversationId: string): Promise<TranscriptEntry[]> {
     const { runs } = this.#ctx.stores;
-    return buildTranscript(runs.mustGetConversation(conversationId), runs.listRuns(conversationId));
+    return buildTranscript(await runs.mustGetConversation(conversationId), await runs.listRuns(conversationId));
   }
 
-  transcriptMarkdown(conversationId: string): string {
+  async transcriptMarkdown(conversationId: string): Promise<string> {
     const { runs } = this.#ctx.stores;
-    const conversation = runs.mustGetConversation(conversationId);
-    return transcriptToMarkdown(conversation, buildTranscript(conversation, runs.listRuns(conversationId)));
+    const conversation = await runs.mustGetConversation(conversationId);
+    return transcriptToMarkdown(conversation, buildTranscript(conversation, await runs.listRuns(conversationId)));
   }
 
   status(): OrchestratorStatus {
@@ -316,4 +348,9 @@ export class Orchestrator implements Spawner {
       paused: this.#ctx.steering.pausedRuns(),
     };
   }
+}
+
+/** A background failure (a timer's, a write-through's) as a `system.notice` event: nothing to throw it to. */
+function reportError(stores: StoreSet, where: string, err: unknown): void {
+  stores.events.emit({ type: 'system.notice', data: { level: 'error', where, error: err instanceof Error ? err.message : String(err) } });
 }

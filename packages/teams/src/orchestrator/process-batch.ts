@@ -1,5 +1,7 @@
 /**
- * The queue handler: claim -> compose -> invoke -> record usage -> parse -> guard -> effects.
+ * The queue handler, the pipeline of spec 20-teams.md: claim (the queue) -> plan (budgets,
+ * prompt) -> invoke (no transaction open) -> decide (`decideRunEffects`) -> commit (a
+ * transaction body run in the completion's transaction) -> publish (after-commit callbacks).
  *
  * A claimed batch holds one agent's pending messages of one conversation (collect mode: a burst
  * merged into one turn; sequential: one message). They are answered together by one
@@ -7,8 +9,9 @@
  * it), and its answer commits and is delivered as soon as that invocation ends.
  *
  * Everything the answer causes — follow-up messages, chat-room posts, replies to the human,
- * run records, events, the conversation's completion — is returned as `effects`, which the
- * queue applies in the same transaction as the completion of the claimed messages.
+ * run records, events, the conversation's completion — is returned as `effects` (a generator
+ * body, `runBody`), which the queue applies in the same transaction as the completion of the
+ * claimed messages: synchronously on SQLite, awaited on the transaction's client on PostgreSQL.
  */
 import {
   newId,
@@ -23,13 +26,13 @@ import {
   type RunCause,
   type RunRecord,
 } from '@tinyagi/core';
-import { agentDefaults, effectiveBudgets, effectiveLimits, sessionKeyFor, ownEntry } from '@tinyagi/core/internal';
+import { agentDefaults, effectiveBudgets, effectiveLimits, io, runBody, sessionKeyFor, ownEntry, type StoreTransaction, type TxBody, type TxSteps } from '@tinyagi/core/internal';
 import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController, type Ctx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
-import { applyRunEffects, rejectRunsEffects } from './run-effects.ts';
+import { commitRunEffects, decideRunEffects, rejectRunsEffects } from './run-effects.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks } from './plugins.ts';
 import { runAgentTurns } from './invoke-turns.ts';
@@ -42,12 +45,13 @@ export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: Handle
     // not wait for, or be shared with, another's.
     throw new TinyError('INVALID_STATE', `A claimed batch of @${batch.agentId} holds several conversations; the queue store must claim one conversation per batch.`);
   }
-  const apply = await processGroup(ctx, batch.messages, handler.signal);
+  const commit = await processGroup(ctx, batch.messages, handler.signal);
   return {
-    effects: () => {
-      apply();
-      completeIfDone(ctx, conversationId);
-    },
+    effects: (tx) =>
+      runBody(function* commitBatch(t: StoreTransaction) {
+        if (commit) yield* commit(t);
+        yield* completeIfDone(t, conversationId);
+      }, tx),
   };
 }
 
@@ -66,20 +70,22 @@ export function causeOfKind(kind: MessageKind): RunCause {
   return CAUSE_BY_KIND[kind];
 }
 
-async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal): Promise<() => void> {
+/** Plans, invokes and decides one batch; returns its commit stage (undefined: nothing to write but the completion). */
+async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal): Promise<TxBody<void> | undefined> {
   const { runs } = ctx.stores;
   const settings = ctx.getSettings();
-  const created = ensureConversation(ctx, messages[0]!);
-  const pairs = messages.map((message) => ({ message, run: ensureRun(ctx, message, created) }));
-  const conversation = runs.mustGetConversation(created.id);
+  const created = await ensureConversation(ctx, messages[0]!);
+  const pairs: Array<{ message: QueueMessage; run: RunRecord }> = [];
+  for (const message of messages) pairs.push({ message, run: await ensureRun(ctx, message, created) });
+  const conversation = await runs.mustGetConversation(created.id);
   const open = pairs.filter((p) => !TERMINAL_RUN_STATUSES.includes(p.run.status));
-  if (open.length === 0) return () => {};
+  if (open.length === 0) return undefined;
   const primary = open[0]!;
   const agentId = primary.message.agentId;
 
   if (conversation.status !== 'active') {
-    return () => {
-      for (const p of open) finishRunWithEvent(ctx, p.run, { status: 'cancelled', error: `the conversation was ${conversation.status}` });
+    return function* cancelInactive(tx) {
+      for (const p of open) yield* finishRunWithEvent(ctx, tx, p.run, { status: 'cancelled', error: `the conversation was ${conversation.status}` });
     };
   }
   const now = Date.now();
@@ -88,28 +94,44 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   const day = startOfUtcDay(now);
   const overBudget = checkBudgets(budgets, {
     conversation,
-    ...(budgets.agent_daily_usd !== undefined || budgets.agent_daily_tokens !== undefined ? { agentToday: { agentId, ...runs.agentSpend(agentId, day) } } : {}),
-    ...(budgets.global_daily_usd !== undefined || budgets.global_daily_tokens !== undefined ? { globalToday: runs.globalSpend(day) } : {}),
+    ...(budgets.agent_daily_usd !== undefined || budgets.agent_daily_tokens !== undefined ? { agentToday: { agentId, ...(await runs.agentSpend(agentId, day)) } } : {}),
+    ...(budgets.global_daily_usd !== undefined || budgets.global_daily_tokens !== undefined ? { globalToday: await runs.globalSpend(day) } : {}),
   });
   if (overBudget) {
-    return () => {
-      rejectRunsEffects(
+    return function* rejectOverBudget(tx) {
+      yield* rejectRunsEffects(
         ctx,
+        tx,
         conversation,
         open.map((p) => p.run),
         overBudget,
       );
       if (overBudget.rule === 'conversation_usd' || overBudget.rule === 'conversation_tokens') {
-        stopConversation(ctx, conversation.id, { rejection: overBudget, runId: primary.run.id });
+        yield* stopConversation(ctx, tx, conversation.id, { rejection: overBudget, runId: primary.run.id });
       }
     };
   }
 
   // Batches claimed together start together: their run.started writes share one commit.
-  await ctx.startWrites.add(() => {
-    for (const p of open) markStarted(ctx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
+  await ctx.startWrites.add(function* startBatch(tx) {
+    for (const p of open) yield* markStarted(tx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
   });
-  const run = runs.mustGetRun(primary.run.id);
+  const run = await runs.mustGetRun(primary.run.id);
+  /** The primary run ended without an answer: the runs merged into it end with it. */
+  const closeMergedBody: TxBody<void> = (tx) =>
+    closeMerged(
+      ctx,
+      tx,
+      open.slice(1).map((p) => p.run),
+      run.id,
+    );
+  if (TERMINAL_RUN_STATUSES.includes(run.status)) {
+    // Cancelled (or stopped) between the claim and now, before this process could abort it:
+    // not invoked; the claimed messages complete without further effects.
+    return closeMergedBody;
+  }
+  // Nothing awaits between the read above and this registration: a cancel commits before the
+  // read (seen there) or after the registration (and aborts the invocation).
   const controller = linkedController(flightSignal);
   ctx.active.set(run.id, {
     runId: run.id,
@@ -140,29 +162,34 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
       signal: controller.signal,
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
-    const effects = await applyRunEffects(ctx, { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result });
-    return () => {
-      effects();
-      ctx.stores.db.onCommit(() => ctx.steering.forget(run.id));
+    const outcome = { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result };
+    const decision = await decideRunEffects(ctx, outcome);
+    return function* commitRun(tx) {
+      yield* commitRunEffects(ctx, tx, outcome, decision);
+      tx.onCommit(() => ctx.steering.forget(run.id));
     };
   } catch (err) {
-    recordAttemptSpend(ctx, run, err);
+    await recordAttemptSpend(ctx, run, err);
     // The message's cancel was requested from another process (seen at lease renewal): the
     // run tree ends here like a cancel in this process would end it.
-    const cancelled = abortCause(controller.signal) === 'cancelled' ? open.map((p) => ctx.stores.queue.get(p.message.id)).find((m) => m?.cancelRequested) : undefined;
-    if (cancelled && !TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
-      cancelRunTree(ctx, run.id, cancelled.lastError ?? 'cancelled by request');
+    let cancelled: QueueMessage | undefined;
+    if (abortCause(controller.signal) === 'cancelled') {
+      for (const p of open) {
+        const m = await ctx.stores.queue.get(p.message.id);
+        if (m?.cancelRequested) {
+          cancelled = m;
+          break;
+        }
+      }
+    }
+    if (cancelled && !TERMINAL_RUN_STATUSES.includes((await runs.mustGetRun(run.id)).status)) {
+      await cancelRunTree(ctx, run.id, cancelled.lastError ?? 'cancelled by request');
     }
     // Cancelled or stopped while running: the run already has its terminal event; the claimed
     // messages complete (or are finished as cancelled by the worker) without further effects.
-    if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes(runs.mustGetRun(run.id).status)) {
+    if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes((await runs.mustGetRun(run.id)).status)) {
       ctx.steering.forget(run.id);
-      return () =>
-        closeMerged(
-          ctx,
-          open.slice(1).map((p) => p.run),
-          run.id,
-        );
+      return closeMergedBody;
     }
     // The attempt failed and the queue may retry it: keep the steering for the next attempt.
     ctx.steering.endAttempt(run.id);
@@ -179,26 +206,30 @@ async function transformIncoming(ctx: Ctx, message: QueueMessage, run: RunRecord
 }
 
 /** A message enqueued without a conversation (by another component) gets one. */
-function ensureConversation(ctx: Ctx, message: QueueMessage): ConversationRecord {
-  const existing = ctx.stores.runs.getConversation(message.conversationId);
+async function ensureConversation(ctx: Ctx, message: QueueMessage): Promise<ConversationRecord> {
+  const existing = await ctx.stores.runs.getConversation(message.conversationId);
   if (existing) return existing;
-  return ctx.stores.db.write(() => {
-    const conversation = ctx.stores.runs.createConversation({
-      id: message.conversationId,
-      teamId: message.teamId,
-      rootAgentId: message.agentId,
-      channel: message.channel,
-      sender: message.sender,
-      senderId: message.senderId,
-      threadKey: message.threadKey,
-      title: message.content.slice(0, 120),
-    });
-    ctx.stores.events.append({
-      type: 'conversation.started',
-      conversationId: conversation.id,
-      agentId: message.agentId,
-      data: { channel: message.channel, sender: message.sender, teamId: message.teamId },
-    });
+  return ctx.stores.commit(function* createConversation(tx) {
+    const conversation = yield* io(
+      tx.stores.runs.createConversation({
+        id: message.conversationId,
+        teamId: message.teamId,
+        rootAgentId: message.agentId,
+        channel: message.channel,
+        sender: message.sender,
+        senderId: message.senderId,
+        threadKey: message.threadKey,
+        title: message.content.slice(0, 120),
+      }),
+    );
+    yield* io(
+      tx.stores.events.append({
+        type: 'conversation.started',
+        conversationId: conversation.id,
+        agentId: message.agentId,
+        data: { channel: message.channel, sender: message.sender, teamId: message.teamId },
+      }),
+    );
     return conversation;
   });
 }
@@ -207,17 +238,16 @@ function ensureConversation(ctx: Ctx, message: QueueMessage): ConversationRecord
  * The run a message starts (created with the message). A message without one, or whose run
  * failed (a dead letter retried by hand), gets a new run, re-opening a finished conversation.
  */
-function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRecord): RunRecord {
+async function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRecord): Promise<RunRecord> {
   const meta = readMeta(message);
-  const existing = meta ? ctx.stores.runs.getRun(meta.runId) : undefined;
+  const existing = meta ? await ctx.stores.runs.getRun(meta.runId) : undefined;
   if (existing && existing.status !== 'failed') return existing;
   const settings = ctx.getSettings();
-  return ctx.stores.db.write(() => {
+  const run = await ctx.stores.commit(function* createRun(tx): TxSteps<RunRecord> {
     if (conversation.finished) {
-      ctx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, finished: false });
-      conversation.finished = false;
+      yield* io(tx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, finished: false }));
     }
-    return createRunWithEvent(ctx, {
+    return yield* createRunWithEvent(ctx, tx, {
       id: newId('run'),
       conversationId: conversation.id,
       parentRunId: existing?.parentRunId ?? message.parentRunId,
@@ -231,4 +261,7 @@ function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRe
       input: readMeta(message)?.body ?? message.content,
     });
   });
+  // Set after the commit: a rolled-back reopening leaves the record as it was.
+  conversation.finished = false;
+  return run;
 }

@@ -1,18 +1,21 @@
 /**
- * The effects of a finished queue run, applied inside the queue's completion transaction:
- * run records and usage, session transcript and agent history, chat-room posts, guarded
- * handoffs (new messages with their runs), notes and replies to the human, the soft-limit
- * prompt. Everything that can be async (plugins) happens before; the returned function is sync.
+ * A finished queue run, in two stages of the pipeline (spec 20-teams.md):
+ * - decide (`decideRunEffects`, no database): tags parsed, routes planned, the outgoing plugins
+ *   applied, files checked — the answer described as data (`RunDecision`);
+ * - commit (`commitRunEffects`, a transaction body run inside the queue's completion
+ *   transaction): run records and usage, session transcript and agent history, chat-room posts,
+ *   guarded handoffs (new messages with their runs; the guards see the conversation as it is in
+ *   the transaction), notes and replies to the human, the soft-limit prompt.
  */
 import { newId, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, agentDefaults, partitionFiles, ownEntry } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, agentDefaults, io, partitionFiles, ownEntry, type RefusedFile, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
 import { answersHuman, noteKey, replyKey, signed, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import type { GuardRejection } from '../guards/rules.ts';
 import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
 import { parseTags } from '../protocol/tags.ts';
 import { toReadable } from '../protocol/readable.ts';
-import { planRoutes, type PlannedDelivery } from '../router/plan.ts';
+import { planRoutes, type PlannedDelivery, type RoutePlan } from '../router/plan.ts';
 import { readMeta, type MessageMeta, type MessageProvenance } from '../router/provenance.ts';
 import type { PingPongState } from '../guards/ping-pong.ts';
 import type { Ctx } from './context.ts';
@@ -45,10 +48,21 @@ export interface DeliveryToEnqueue {
 
 /** Work held back by a guard (a conversation's `held` column). */
 export type { HeldDelivery } from '@tinyagi/core/internal';
+import type { HeldDelivery } from '@tinyagi/core/internal';
 
 const MAX_HELD = 50;
 
-export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<() => void> {
+/** What the answer does, decided before the commit (no database read). */
+export interface RunDecision {
+  /** The text for the human (outgoing plugins applied, a note on refused files added). */
+  humanText: string;
+  plan: RoutePlan;
+  /** Files that may be sent, and those refused (outside the workspace and TINYAGI_HOME/files). */
+  files: string[];
+  refused: RefusedFile[];
+}
+
+export async function decideRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<RunDecision> {
   const { run, result } = outcome;
   const settings = ctx.getSettings();
   const readable = toReadable(result.text, { self: run.agentId });
@@ -66,55 +80,66 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
   if (refused.length > 0 && answersHuman(run.cause)) {
     humanText = `${humanText}${humanText === '' ? '' : '\n\n'}(${refused.length === 1 ? 'A file' : `${refused.length} files`} @${run.agentId} tried to send ${refused.length === 1 ? 'was' : 'were'} not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)`;
   }
+  if (refused.length > 0) {
+    const where = `your workspace (${workspace})${ctx.filesDir ? ` or ${ctx.filesDir}` : ''}`;
+    plan.notes.push(...refused.map((r) => `[send_file: ${r.file}] was not sent: it ${r.reason}. Only files inside ${where} can be sent.`));
+  }
+  return { humanText, plan, files, refused };
+}
 
-  return () => {
-    const { runs, events, outbox } = ctx.stores;
-    if (!finishRunWithEvent(ctx, run, { status: 'completed', output: humanText, usage: result.usage, costUsd: result.costUsd })) {
-      closeMerged(ctx, outcome.merged, run.id);
-      return;
-    }
-    for (const merged of outcome.merged) finishRunWithEvent(ctx, merged, { status: 'completed', data: { mergedInto: run.id } });
-    runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
-    recordHistory(ctx, outcome, humanText);
+/** The commit stage of a finished queue run: writes what `decideRunEffects` decided. */
+export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOutcome, decision: RunDecision): TxSteps<void> {
+  const { run, result } = outcome;
+  const { humanText, plan, files, refused } = decision;
+  const settings = ctx.getSettings();
+  const { runs, events, outbox } = tx.stores;
+  if (!(yield* finishRunWithEvent(ctx, tx, run, { status: 'completed', output: humanText, usage: result.usage, costUsd: result.costUsd }))) {
+    yield* closeMerged(ctx, tx, outcome.merged, run.id);
+    return;
+  }
+  for (const merged of outcome.merged) yield* finishRunWithEvent(ctx, tx, merged, { status: 'completed', data: { mergedInto: run.id } });
+  yield* io(runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
+  yield* recordHistory(tx, outcome, humanText);
 
-    if (refused.length > 0) {
-      events.append({ type: 'guard.rejected', ...treeFields(run), data: { rule: 'send_file', files: refused, message: 'files outside the workspace and TINYAGI_HOME/files are not sent' } });
-      const where = `your workspace (${workspace})${ctx.filesDir ? ` or ${ctx.filesDir}` : ''}`;
-      plan.notes.push(...refused.map((r) => `[send_file: ${r.file}] was not sent: it ${r.reason}. Only files inside ${where} can be sent.`));
-    }
-    if (plan.notes.length > 0) {
-      const notes = plan.notes;
-      ctx.stores.db.onCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
-    }
-    for (const post of plan.roomPosts) {
-      const stored = ctx.stores.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId });
-      events.append({ type: 'chatroom.message', ...treeFields(run), data: { teamId: post.teamId, from: run.agentId, postId: stored.id, text: post.text } });
-    }
+  if (refused.length > 0) {
+    yield* io(events.append({ type: 'guard.rejected', ...treeFields(run), data: { rule: 'send_file', files: refused, message: 'files outside the workspace and TINYAGI_HOME/files are not sent' } }));
+  }
+  if (plan.notes.length > 0) {
+    const notes = plan.notes;
+    tx.onCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
+  }
+  for (const post of plan.roomPosts) {
+    const stored = yield* io(tx.stores.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId }));
+    yield* io(events.append({ type: 'chatroom.message', ...treeFields(run), data: { teamId: post.teamId, from: run.agentId, postId: stored.id, text: post.text } }));
+  }
 
-    let conversation = runs.mustGetConversation(run.conversationId);
-    const guardSettings = { limits: effectiveLimits(settings, scopeOf(run)), budgets: effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {}) };
-    const deliveries = conversation.status === 'active' ? plan.deliveries : [];
-    const verdict = guardDeliveries(deliveries, { conversation, settings: guardSettings, now: Date.now() });
-    const parentMessageId = outcome.messages[0]!.id;
-    for (const delivery of verdict.accepted) enqueueDelivery(ctx, conversation, run, parentMessageId, fromPlan(delivery));
-    if (verdict.accepted.length > 0) {
-      const hop = Math.max(...verdict.accepted.map((d) => d.hop));
-      runs.bumpConversation(run.conversationId, { messages: verdict.accepted.length, hops: Math.max(0, hop - conversation.hops) });
-    }
-    if (verdict.rejected.length > 0) {
-      for (const { delivery, rejection } of verdict.rejected) {
+  let conversation = yield* io(runs.mustGetConversation(run.conversationId));
+  const guardSettings = { limits: effectiveLimits(settings, scopeOf(run)), budgets: effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {}) };
+  const deliveries = conversation.status === 'active' ? plan.deliveries : [];
+  const verdict = guardDeliveries(deliveries, { conversation, settings: guardSettings, now: Date.now() });
+  const parentMessageId = outcome.messages[0]!.id;
+  for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, fromPlan(delivery));
+  if (verdict.accepted.length > 0) {
+    const hop = Math.max(...verdict.accepted.map((d) => d.hop));
+    yield* io(runs.bumpConversation(run.conversationId, { messages: verdict.accepted.length, hops: Math.max(0, hop - conversation.hops) }));
+  }
+  if (verdict.rejected.length > 0) {
+    for (const { delivery, rejection } of verdict.rejected) {
+      yield* io(
         events.append({
           type: 'guard.rejected',
           ...treeFields(run),
           data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, from: run.agentId, to: delivery.target, kind: delivery.kind },
-        });
-      }
-      holdRejected(ctx, conversation, run, parentMessageId, verdict.rejected);
-      if (!verdict.stop) {
-        const lines = verdict.rejected.map(
-          ({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`,
-        );
-        const raisable = verdict.rejected.some(({ rejection }) => rejection.rule !== 'max_fanout');
+        }),
+      );
+    }
+    yield* io(runs.updateConversation(conversation.id, { held: heldAfter(conversation, run, parentMessageId, verdict.rejected), awaitingDecision: true }));
+    if (!verdict.stop) {
+      const lines = verdict.rejected.map(
+        ({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`,
+      );
+      const raisable = verdict.rejected.some(({ rejection }) => rejection.rule !== 'max_fanout');
+      yield* io(
         outbox.enqueue(
           toHuman(conversation, {
             key: noteKey(run.conversationId, `guard:${run.id}`),
@@ -123,11 +148,13 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
             agentId: run.agentId,
             text: `I held back ${verdict.rejected.length === 1 ? 'a message' : `${verdict.rejected.length} messages`} from @${run.agentId}:\n${lines.join('\n')}${raisable ? '\nReply `continue` to raise the limit and deliver, or `stop` to end the conversation.' : ''}`,
           }),
-        );
-      }
+        ),
+      );
     }
+  }
 
-    if (answersHuman(run.cause) && humanText !== '' && conversation.replyMode === 'each') {
+  if (answersHuman(run.cause) && humanText !== '' && conversation.replyMode === 'each') {
+    yield* io(
       outbox.enqueue(
         toHuman(conversation, {
           key: replyKey(run.conversationId, run.id),
@@ -138,71 +165,88 @@ export async function applyRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<()
           agentId: run.agentId,
           files,
         }),
-      );
-    }
-    if (verdict.stop) {
-      stopConversation(ctx, run.conversationId, { rejection: verdict.stop, runId: run.id });
-      return;
-    }
-    conversation = runs.mustGetConversation(run.conversationId);
-    const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
-    if (soft) {
-      runs.updateConversation(conversation.id, { softWarned: true, awaitingDecision: true });
+      ),
+    );
+  }
+  if (verdict.stop) {
+    yield* stopConversation(ctx, tx, run.conversationId, { rejection: verdict.stop, runId: run.id });
+    return;
+  }
+  conversation = yield* io(runs.mustGetConversation(run.conversationId));
+  const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
+  if (soft) {
+    yield* io(runs.updateConversation(conversation.id, { softWarned: true, awaitingDecision: true }));
+    yield* io(
       events.append({
         type: 'budget.warning',
         conversationId: conversation.id,
         runId: run.id,
         agentId: run.agentId,
         data: { rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction },
-      });
-      outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id }));
-    }
-  };
+      }),
+    );
+    yield* io(
+      outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id })),
+    );
+  }
 }
 
 /** A refusal before invocation (budget): the runs end `rejected` and the human is told. */
-export function rejectRunsEffects(ctx: Ctx, conversation: ConversationRecord, runs: readonly RunRecord[], rejection: GuardRejection): void {
+export function* rejectRunsEffects(ctx: Ctx, tx: StoreTransaction, conversation: ConversationRecord, runs: readonly RunRecord[], rejection: GuardRejection): TxSteps<void> {
   const first = runs[0];
   if (!first) return;
-  for (const run of runs) finishRunWithEvent(ctx, run, { status: 'rejected', error: rejection.message, data: { rule: rejection.rule } });
-  ctx.stores.events.append({
-    type: 'guard.rejected',
-    ...treeFields(first),
-    data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, action: 'not-invoked' },
-  });
-  ctx.stores.outbox.enqueue(
-    toHuman(conversation, { key: noteKey(conversation.id, `budget:${first.id}`), kind: 'note', runId: first.id, agentId: first.agentId, text: `@${first.agentId} was not run: ${rejection.message}.` }),
+  for (const run of runs) yield* finishRunWithEvent(ctx, tx, run, { status: 'rejected', error: rejection.message, data: { rule: rejection.rule } });
+  yield* io(
+    tx.stores.events.append({
+      type: 'guard.rejected',
+      ...treeFields(first),
+      data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, action: 'not-invoked' },
+    }),
+  );
+  yield* io(
+    tx.stores.outbox.enqueue(
+      toHuman(conversation, {
+        key: noteKey(conversation.id, `budget:${first.id}`),
+        kind: 'note',
+        runId: first.id,
+        agentId: first.agentId,
+        text: `@${first.agentId} was not run: ${rejection.message}.`,
+      }),
+    ),
   );
 }
 
 /** Enqueues one delivery with its run (queued), inside the caller's transaction. */
-export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, parent: RunRecord, parentMessageId: string | null, d: DeliveryToEnqueue): void {
+export function* enqueueDelivery(ctx: Ctx, tx: StoreTransaction, conversation: ConversationRecord, parent: RunRecord, parentMessageId: string | null, d: DeliveryToEnqueue): TxSteps<void> {
   const settings = ctx.getSettings();
   const runId = newId('run');
   const messageId = newId('msg');
   const meta: MessageMeta = { from: parent.agentId, hop: d.hop, body: d.body };
   if (d.pingPong) meta.pingPong = d.pingPong;
   if (d.room) meta.room = d.room;
-  ctx.stores.queue.enqueue({
-    id: messageId,
-    kind: d.kind,
-    agentId: d.agentId,
-    teamId: d.teamId,
-    conversationId: conversation.id,
-    parentMessageId,
-    parentRunId: parent.id,
-    runId,
-    depth: 0,
-    channel: conversation.channel,
-    sender: conversation.sender,
-    senderId: conversation.senderId,
-    threadKey: conversation.threadKey,
-    content: d.content,
-    meta: { ...meta },
-    maxAttempts: agentDefaults(ownEntry(settings.agents, d.agentId) ?? {}, settings).max_attempts,
-  });
-  createRunWithEvent(
+  yield* io(
+    tx.stores.queue.enqueue({
+      id: messageId,
+      kind: d.kind,
+      agentId: d.agentId,
+      teamId: d.teamId,
+      conversationId: conversation.id,
+      parentMessageId,
+      parentRunId: parent.id,
+      runId,
+      depth: 0,
+      channel: conversation.channel,
+      sender: conversation.sender,
+      senderId: conversation.senderId,
+      threadKey: conversation.threadKey,
+      content: d.content,
+      meta: { ...meta },
+      maxAttempts: agentDefaults(ownEntry(settings.agents, d.agentId) ?? {}, settings).max_attempts,
+    }),
+  );
+  yield* createRunWithEvent(
     ctx,
+    tx,
     {
       id: runId,
       conversationId: conversation.id,
@@ -219,7 +263,9 @@ export function enqueueDelivery(ctx: Ctx, conversation: ConversationRecord, pare
     { from: parent.agentId, hop: d.hop },
   );
   if (d.kind === 'teammate') {
-    ctx.stores.events.append({ type: 'agent.mention', ...treeFields(parent), data: { teamId: d.teamId, fromAgent: parent.agentId, toAgent: d.agentId, hop: d.hop, messageId, childRunId: runId } });
+    yield* io(
+      tx.stores.events.append({ type: 'agent.mention', ...treeFields(parent), data: { teamId: d.teamId, fromAgent: parent.agentId, toAgent: d.agentId, hop: d.hop, messageId, childRunId: runId } }),
+    );
   }
 }
 
@@ -227,7 +273,8 @@ function fromPlan(d: PlannedDelivery): DeliveryToEnqueue {
   return { kind: d.kind === 'mention' ? 'teammate' : 'chatroom', agentId: d.target, teamId: d.teamId, content: d.content, body: d.body, hop: d.hop, pingPong: d.pingPong, room: d.room };
 }
 
-function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord, parentMessageId: string, rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>): void {
+/** The conversation's held deliveries with the rejected ones added (a guard raised by `continue` delivers them). */
+function heldAfter(conversation: ConversationRecord, run: RunRecord, parentMessageId: string, rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>): HeldDelivery[] {
   const held = [...conversation.held];
   for (const { delivery, rejection } of rejected) {
     if (rejection.rule === 'max_fanout' || held.length >= MAX_HELD) continue;
@@ -244,29 +291,33 @@ function holdRejected(ctx: Ctx, conversation: ConversationRecord, run: RunRecord
       parentMessageId,
     });
   }
-  ctx.stores.runs.updateConversation(conversation.id, { held, awaitingDecision: true });
+  return held;
 }
 
 /** Session transcript (resume id + history for the next turn) and the agent's chat history. */
-function recordHistory(ctx: Ctx, outcome: RunOutcome, answer: string): void {
+function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: string): TxSteps<void> {
   const { run, result, messages } = outcome;
   for (const exchange of result.exchanges) {
-    ctx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
+    yield* io(tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange }));
   }
   for (const m of messages) {
     const meta = readMeta(m);
-    ctx.stores.agentMessages.append({
-      agentId: run.agentId,
-      role: 'user',
-      channel: m.channel,
-      sender: meta?.from ? `@${meta.from}` : m.sender,
-      messageId: m.id,
-      runId: run.id,
-      conversationId: run.conversationId,
-      content: meta?.body ?? m.content,
-    });
+    yield* io(
+      tx.stores.agentMessages.append({
+        agentId: run.agentId,
+        role: 'user',
+        channel: m.channel,
+        sender: meta?.from ? `@${meta.from}` : m.sender,
+        messageId: m.id,
+        runId: run.id,
+        conversationId: run.conversationId,
+        content: meta?.body ?? m.content,
+      }),
+    );
   }
-  ctx.stores.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
+  yield* io(
+    tx.stores.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer }),
+  );
 }
 
 function scopeOf(run: RunRecord): { teamId?: string; agentId: string } {

@@ -1,10 +1,10 @@
 /**
  * Human (and heartbeat/schedule/system) messages entering the system: addressing, sticky
  * defaults, `continue`/`stop` answers to a limit prompt, and the enqueue of the message with its
- * conversation and root run in one transaction (idempotent on the channel's message key).
+ * conversation and root run, all in one transaction body (idempotent on the channel's message key).
  */
-import { newId, TinyError, type MessageKind, type Settings } from '@tinyagi/core';
-import { effectiveLimits, agentDefaults, teamDefaults, ownEntry } from '@tinyagi/core/internal';
+import { newId, TinyError, type ConversationRecord, type MessageKind, type Settings } from '@tinyagi/core';
+import { effectiveLimits, agentDefaults, io, teamDefaults, ownEntry, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type ResolvedTarget } from '../protocol/addressing.ts';
 import type { MessageMeta } from '../router/provenance.ts';
@@ -48,7 +48,8 @@ export type SubmitAction = 'enqueued' | 'duplicate' | 'default_set' | 'default_c
 /** How far back `continue` / `stop` look for the conversation that asked. */
 const DECISION_WINDOW_MS = 24 * 3600_000;
 
-export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
+/** The submission as one transaction body (`stores.commit` or a group commit runs it). */
+export function* submitMessage(ctx: Ctx, tx: StoreTransaction, input: SubmitInput): TxSteps<SubmitResult> {
   const settings = ctx.getSettings();
   const channel = input.channel ?? 'api';
   const senderId = input.senderId ?? input.sender ?? '';
@@ -59,7 +60,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
   if (kind === 'user' && input.agent === undefined && input.team === undefined) {
     const decision = text.trim().toLowerCase().replace(/^\//, '');
     if (decision === 'continue' || decision === 'stop') {
-      const answered = answerLimitPrompt(ctx, channel, senderId, decision);
+      const answered = yield* answerLimitPrompt(ctx, tx, channel, senderId, decision);
       if (answered) return answered;
     }
   }
@@ -70,9 +71,9 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     const resolved = resolveTarget(settings, prefix.token);
     const explicit = target !== undefined;
     if (!resolved && prefix.token.toLowerCase() === 'default' && prefix.rest === '' && !explicit) {
-      const had = ctx.stores.senderDefaults.clear(channel, senderId);
-      return systemReply(
-        ctx,
+      const had = yield* io(tx.stores.senderDefaults.clear(channel, senderId));
+      return yield* systemReply(
+        tx,
         input,
         { channel, senderId, sender, action: 'default_cleared' },
         had ? 'Your default target is cleared: messages without @ go to the default agent again.' : 'You had no default target set.',
@@ -83,9 +84,9 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
       text = prefix.rest;
       if (!explicit) target = resolved;
       if (prefix.rest === '' && !explicit) {
-        ctx.stores.senderDefaults.set(channel, senderId, resolved.kind === 'team' ? resolved.teamId : resolved.agentId);
+        yield* io(tx.stores.senderDefaults.set(channel, senderId, resolved.kind === 'team' ? resolved.teamId : resolved.agentId));
         const name = resolved.kind === 'team' ? `#${resolved.teamId} (led by @${resolved.agentId})` : `@${resolved.agentId}`;
-        return systemReply(ctx, input, { channel, senderId, sender, action: 'default_set' }, `Your messages now go to ${name} by default. Send @default to clear it.`, resolved);
+        return yield* systemReply(tx, input, { channel, senderId, sender, action: 'default_set' }, `Your messages now go to ${name} by default. Send @default to clear it.`, resolved);
       }
     } else if (!explicit) {
       throw new TinyError('AGENT_NOT_FOUND', `No agent or team named "@${prefix.token}".`, {
@@ -95,7 +96,7 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
     }
   }
   if (!target) {
-    const sticky = ctx.stores.senderDefaults.get(channel, senderId);
+    const sticky = yield* io(tx.stores.senderDefaults.get(channel, senderId));
     target = sticky !== undefined ? resolveTarget(settings, sticky) : undefined;
   }
   if (!target) {
@@ -113,10 +114,10 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
   const runId = newId('run');
   const conversationId = newId('conv');
   const meta: MessageMeta = { from: null, hop: 0 };
-  const { queue, runs, events, db } = ctx.stores;
+  const { queue, runs, events } = tx.stores;
 
-  return db.write(() => {
-    const enqueued = queue.enqueue({
+  const enqueued = yield* io(
+    queue.enqueue({
       id: messageId,
       runId,
       kind,
@@ -132,20 +133,22 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
       meta: { ...meta },
       maxAttempts: agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings).max_attempts,
       idempotencyKey: input.idempotencyKey ?? null,
-    });
-    if (!enqueued.created) {
-      const existing = queue.get(enqueued.id);
-      const addressed = runs.getConversation(enqueued.conversationId)?.addressed ?? target.kind;
-      return {
-        messageId: enqueued.id,
-        conversationId: enqueued.conversationId,
-        agentId: existing?.agentId ?? agentId,
-        teamId: existing?.teamId ?? null,
-        created: false,
-        action: 'duplicate',
-        addressed,
-      };
-    }
+    }),
+  );
+  if (!enqueued.created) {
+    const existing = yield* io(queue.get(enqueued.id));
+    const addressed = (yield* io(runs.getConversation(enqueued.conversationId)))?.addressed ?? target.kind;
+    return {
+      messageId: enqueued.id,
+      conversationId: enqueued.conversationId,
+      agentId: existing?.agentId ?? agentId,
+      teamId: existing?.teamId ?? null,
+      created: false,
+      action: 'duplicate',
+      addressed,
+    };
+  }
+  yield* io(
     runs.createConversation({
       id: conversationId,
       teamId,
@@ -157,23 +160,23 @@ export function submitMessage(ctx: Ctx, input: SubmitInput): SubmitResult {
       title: text.slice(0, 120),
       replyMode,
       addressed: target.kind,
-    });
-    events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } });
-    events.append({ type: 'message.received', conversationId, agentId, data: { messageId, channel, sender, teamId, kind, preview: text.slice(0, 120) } });
-    createRunWithEvent(ctx, {
-      id: runId,
-      conversationId,
-      agentId,
-      teamId,
-      channel,
-      cause: causeOfKind(kind),
-      depth: 0,
-      maxDepth: effectiveLimits(settings, teamId ? { teamId, agentId } : { agentId }).max_depth,
-      messageIds: [messageId],
-      input: text,
-    });
-    return { messageId, conversationId, agentId, teamId, created: true, action: 'enqueued', addressed: target.kind };
+    }),
+  );
+  yield* io(events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } }));
+  yield* io(events.append({ type: 'message.received', conversationId, agentId, data: { messageId, channel, sender, teamId, kind, preview: text.slice(0, 120) } }));
+  yield* createRunWithEvent(ctx, tx, {
+    id: runId,
+    conversationId,
+    agentId,
+    teamId,
+    channel,
+    cause: causeOfKind(kind),
+    depth: 0,
+    maxDepth: effectiveLimits(settings, teamId ? { teamId, agentId } : { agentId }).max_depth,
+    messageIds: [messageId],
+    input: text,
   });
+  return { messageId, conversationId, agentId, teamId, created: true, action: 'enqueued', addressed: target.kind };
 }
 
 function explicitTarget(settings: Settings, input: SubmitInput): ResolvedTarget | undefined {
@@ -194,42 +197,48 @@ function explicitTarget(settings: Settings, input: SubmitInput): ResolvedTarget 
   return undefined;
 }
 
-function systemReply(
-  ctx: Ctx,
+function* systemReply(
+  tx: StoreTransaction,
   input: SubmitInput,
   { channel, senderId, sender, action }: { channel: string; senderId: string; sender: string; action: SubmitAction },
   text: string,
   target: ResolvedTarget,
-): SubmitResult {
-  ctx.stores.outbox.enqueue({
-    idempotencyKey: `system:${channel}:${senderId}:${input.idempotencyKey ?? newId('sys')}`,
-    channel,
-    text,
-    recipient: { senderId, sender, ...(input.threadKey ? { threadId: input.threadKey } : {}) },
-    meta: { kind: 'system' },
-  });
+): TxSteps<SubmitResult> {
+  yield* io(
+    tx.stores.outbox.enqueue({
+      idempotencyKey: `system:${channel}:${senderId}:${input.idempotencyKey ?? newId('sys')}`,
+      channel,
+      text,
+      recipient: { senderId, sender, ...(input.threadKey ? { threadId: input.threadKey } : {}) },
+      meta: { kind: 'system' },
+    }),
+  );
   return { messageId: '', conversationId: '', agentId: target.agentId, teamId: target.teamId, created: false, action, addressed: target.kind, reply: text };
 }
 
 /** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
-function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision: 'continue' | 'stop'): SubmitResult | undefined {
-  const { runs, events, outbox, db } = ctx.stores;
-  const asking = ctx.stores.queries
-    .recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS)
-    .map((id) => runs.getConversation(id))
-    .find((c) => c?.awaitingDecision === true);
+function* answerLimitPrompt(ctx: Ctx, tx: StoreTransaction, channel: string, senderId: string, decision: 'continue' | 'stop'): TxSteps<SubmitResult | undefined> {
+  const { runs, events, outbox } = tx.stores;
+  let asking: ConversationRecord | undefined;
+  for (const id of yield* io(tx.stores.queries.recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS))) {
+    const c = yield* io(runs.getConversation(id));
+    if (c?.awaitingDecision === true) {
+      asking = c;
+      break;
+    }
+  }
   if (!asking) return undefined;
   const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed };
 
   if (decision === 'stop') {
-    const cancelled = stopConversation(ctx, asking.id, { byHuman: true });
+    const cancelled = yield* stopConversation(ctx, tx, asking.id, { byHuman: true });
     return { ...result, reply: `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.` };
   }
-  return db.write(() => {
-    const held: HeldDelivery[] = asking.held;
-    const limitScale = asking.limitScale * 2;
-    const reopen = held.length > 0;
-    const resume = asking.status !== 'active' && reopen;
+  const held: HeldDelivery[] = asking.held;
+  const limitScale = asking.limitScale * 2;
+  const reopen = held.length > 0;
+  const resume = asking.status !== 'active' && reopen;
+  yield* io(
     runs.updateConversation(asking.id, {
       limitScale,
       softWarned: false,
@@ -237,17 +246,17 @@ function answerLimitPrompt(ctx: Ctx, channel: string, senderId: string, decision
       awaitingDecision: false,
       held: [],
       ...(reopen ? { finished: false } : {}),
-    });
-    const conversation = runs.mustGetConversation(asking.id);
-    for (const h of held) {
-      const parent = runs.getRun(h.parentRunId);
-      if (parent) enqueueDelivery(ctx, conversation, parent, h.parentMessageId, { ...h, pingPong: undefined });
-    }
-    if (held.length > 0) runs.bumpConversation(asking.id, { messages: held.length });
-    events.append({ type: 'system.notice', conversationId: asking.id, agentId: asking.rootAgentId, data: { action: 'continue', limitScale, delivered: held.length } });
-    const text = `Limits raised to ${limitScale}× for this conversation${held.length > 0 ? `; ${held.length} held message${held.length === 1 ? '' : 's'} delivered` : ''}.`;
-    outbox.enqueue(toHuman(conversation, { key: noteKey(asking.id, `continue:${limitScale}`), text, kind: 'system' }));
-    completeIfDone(ctx, asking.id);
-    return { ...result, reply: text };
-  });
+    }),
+  );
+  const conversation = yield* io(runs.mustGetConversation(asking.id));
+  for (const h of held) {
+    const parent = yield* io(runs.getRun(h.parentRunId));
+    if (parent) yield* enqueueDelivery(ctx, tx, conversation, parent, h.parentMessageId, { ...h, pingPong: undefined });
+  }
+  if (held.length > 0) yield* io(runs.bumpConversation(asking.id, { messages: held.length }));
+  yield* io(events.append({ type: 'system.notice', conversationId: asking.id, agentId: asking.rootAgentId, data: { action: 'continue', limitScale, delivered: held.length } }));
+  const text = `Limits raised to ${limitScale}× for this conversation${held.length > 0 ? `; ${held.length} held message${held.length === 1 ? '' : 's'} delivered` : ''}.`;
+  yield* io(outbox.enqueue(toHuman(conversation, { key: noteKey(asking.id, `continue:${limitScale}`), text, kind: 'system' })));
+  yield* completeIfDone(tx, asking.id);
+  return { ...result, reply: text };
 }

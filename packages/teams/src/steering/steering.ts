@@ -7,11 +7,12 @@
  * interrupted in the middle of an invocation except by `cancel`.
  *
  * State lives in the orchestrator's process, keyed by run id; `checkpoint` is what the runner
- * awaits. With a `RunSteeringStore` every change is written through, and the board starts
- * from what the store holds for open runs: a pause or pending input survives a restart, and
- * input an interrupted attempt had already received is handed to its retry again.
+ * awaits. With a steering store every change is written through (in order, one write at a time
+ * on a backend whose writes are asynchronous), and `restore()` starts the board from what the
+ * store holds for open runs: a pause or pending input survives a restart, and input an
+ * interrupted attempt had already received is handed to its retry again.
  */
-import type { RunSteeringState, RunSteeringStore, SteerCommand } from '@tinyagi/core/internal';
+import type { Awaitable, RunSteeringState, RunSteeringStoreApi, SteerCommand } from '@tinyagi/core/internal';
 
 export interface SteeringInput {
   /** Messages added with `inject`, oldest first. */
@@ -36,11 +37,19 @@ export type SteerOutcome = { accepted: true } | { accepted: false; reason: strin
 
 export class SteeringBoard {
   readonly #runs = new Map<string, RunSteering>();
-  readonly #store: RunSteeringStore | undefined;
+  readonly #store: RunSteeringStoreApi | undefined;
+  /** Set while an asynchronous write is under way: later writes queue behind it (order kept). */
+  #writing: Promise<void> | undefined;
+  readonly #onError: (err: unknown) => void;
 
-  constructor(store?: RunSteeringStore) {
+  constructor(store?: RunSteeringStoreApi, onError: (err: unknown) => void = () => {}) {
     this.#store = store;
-    for (const [runId, saved] of store?.loadOpen() ?? []) {
+    this.#onError = onError;
+  }
+
+  /** Loads what the store holds for open runs (at start, before any run of this process). */
+  async restore(): Promise<void> {
+    for (const [runId, saved] of (await this.#store?.loadOpen()) ?? []) {
       // A new attempt of an interrupted run: what the last attempt had received comes again,
       // before anything sent since.
       const state: RunSteering = { paused: saved.paused, injected: [...saved.applied, ...saved.injected], applied: [] };
@@ -63,7 +72,34 @@ export class SteeringBoard {
     const saved: RunSteeringState = { paused: state.paused, injected: state.injected, applied: state.applied };
     if (state.redirect !== undefined) saved.redirect = state.redirect;
     if (state.appliedRedirect !== undefined) saved.appliedRedirect = state.appliedRedirect;
-    this.#store?.save(runId, saved);
+    this.#write((store) => store.save(runId, saved));
+  }
+
+  /**
+   * Writes through to the store: at once when the store is synchronous (SQLite), otherwise after
+   * the writes before it. A failed write is reported, not thrown: the in-process state is what
+   * the running attempt uses; the store only carries it over a restart.
+   */
+  #write(fn: (store: RunSteeringStoreApi) => Awaitable<void>): void {
+    const store = this.#store;
+    if (!store) return;
+    if (this.#writing) {
+      this.#chain(this.#writing.then(() => fn(store)));
+      return;
+    }
+    try {
+      const out = fn(store);
+      if (out instanceof Promise) this.#chain(out);
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  #chain(write: Promise<void>): void {
+    const next: Promise<void> = write.catch(this.#onError).then(() => {
+      if (this.#writing === next) this.#writing = undefined;
+    });
+    this.#writing = next;
   }
 
   /** Records a command (other than cancel, which the orchestrator handles). */
@@ -146,7 +182,7 @@ export class SteeringBoard {
     if (!state) return;
     state.wake?.();
     this.#runs.delete(runId);
-    this.#store?.delete(runId);
+    this.#write((store) => store.delete(runId));
   }
 }
 

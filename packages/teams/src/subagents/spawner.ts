@@ -16,7 +16,7 @@
  *   spend reaches the conversation budget, running children are stopped and new ones refused.
  */
 import { isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord } from '@tinyagi/core';
-import { effectiveBudgets, effectiveLimits, ownEntry, spendOf, type SpawnAgentArgs } from '@tinyagi/core/internal';
+import { effectiveBudgets, effectiveLimits, io, ownEntry, spendOf, type SpawnAgentArgs } from '@tinyagi/core/internal';
 import { checkBudgets } from '../guards/budgets.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
@@ -43,26 +43,28 @@ export function subagentSessionKey(conversationId: string, key: string): string 
 }
 
 export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnInput): Promise<SpawnResult> {
-  const { runs, events, db } = ctx.stores;
-  const parent = runs.getRun(parentRunId);
+  const { runs } = ctx.stores;
+  const parent = await runs.getRun(parentRunId);
   if (!parent) throw new TinyError('RUN_NOT_FOUND', `No run with id ${parentRunId}.`, { hint: 'A sub-agent is spawned on behalf of a running run (TINYAGI_RUN_ID).' });
   if (TERMINAL_RUN_STATUSES.includes(parent.status)) {
     return { ok: false, code: parent.status === 'cancelled' ? 'CANCELLED' : 'FAILED', message: `the parent run ${parent.id} has already ended (${parent.status}).` };
   }
   const settings = ctx.getSettings();
   const agentId = input.agent.trim().replace(/^@/, '').toLowerCase();
-  const conversation = runs.mustGetConversation(parent.conversationId);
+  const conversation = await runs.mustGetConversation(parent.conversationId);
   const base = { conversationId: parent.conversationId, parentRunId: parent.id, agentId, teamId: parent.teamId, channel: parent.channel, cause: 'spawn' as const, input: input.task };
 
-  const refuse = (code: SpawnFailureCode, message: string, extra: { depth: number; maxDepth: number; rule?: string; limit?: number; actual?: number }): SpawnResult => {
+  const refuse = async (code: SpawnFailureCode, message: string, extra: { depth: number; maxDepth: number; rule?: string; limit?: number; actual?: number }): Promise<SpawnResult> => {
     const runId = newId('run');
-    db.write(() => {
-      const run = createRunWithEvent(ctx, { ...base, id: runId, depth: extra.depth, maxDepth: extra.maxDepth, status: 'rejected', error: message });
-      events.append({
-        type: 'subagent.rejected',
-        ...treeFields(run),
-        data: { name: agentId, code, message, depth: extra.depth, maxDepth: extra.maxDepth, parentRunId: parent.id, rule: extra.rule, limit: extra.limit, actual: extra.actual },
-      });
+    await ctx.stores.commit(function* refuseSpawn(tx) {
+      const run = yield* createRunWithEvent(ctx, tx, { ...base, id: runId, depth: extra.depth, maxDepth: extra.maxDepth, status: 'rejected', error: message });
+      yield* io(
+        tx.stores.events.append({
+          type: 'subagent.rejected',
+          ...treeFields(run),
+          data: { name: agentId, code, message, depth: extra.depth, maxDepth: extra.maxDepth, parentRunId: parent.id, rule: extra.rule, limit: extra.limit, actual: extra.actual },
+        }),
+      );
     });
     return { ok: false, runId, code, message };
   };
@@ -78,7 +80,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   }
   const parentLimits = effectiveLimits(settings, scope(parent.teamId, parent.agentId));
   const budgets = effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {});
-  const children = ctx.stores.queries.spawnedChildren(parent.id);
+  const children = await ctx.stores.queries.spawnedChildren(parent.id);
   const admission = admitSpawn({
     parentDepth: parent.depth,
     parentMaxDepth: parent.maxDepth,
@@ -99,18 +101,20 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   }
 
   const sessionKey = input.session ? subagentSessionKey(conversation.id, input.session) : undefined;
-  const previous = sessionKey ? ctx.stores.agentSessions.get(agentId, sessionKey) : undefined;
+  const previous = sessionKey ? await ctx.stores.agentSessions.get(agentId, sessionKey) : undefined;
   const runId = newId('run');
-  const run: RunRecord = db.write(() => {
-    const created = createRunWithEvent(ctx, { ...base, id: runId, depth: admission.depth, maxDepth: admission.maxDepth, status: 'running' });
-    runs.bumpConversation(conversation.id, { spawns: 1 });
-    events.append({
-      type: 'subagent.started',
-      ...treeFields(created),
-      data: { name: agentId, depth: admission.depth, maxDepth: admission.maxDepth, parentRunId: parent.id, session: input.session ?? null },
-    });
+  const run: RunRecord = await ctx.stores.commit(function* startSpawn(tx) {
+    const created = yield* createRunWithEvent(ctx, tx, { ...base, id: runId, depth: admission.depth, maxDepth: admission.maxDepth, status: 'running' });
+    yield* io(tx.stores.runs.bumpConversation(conversation.id, { spawns: 1 }));
+    yield* io(
+      tx.stores.events.append({
+        type: 'subagent.started',
+        ...treeFields(created),
+        data: { name: agentId, depth: admission.depth, maxDepth: admission.maxDepth, parentRunId: parent.id, session: input.session ?? null },
+      }),
+    );
     if (previous && previous.turns > 0 && input.session) {
-      events.append({ type: 'subagent.reused', ...treeFields(created), data: { name: agentId, session: input.session, turn: previous.turns + 1, parentRunId: parent.id } });
+      yield* io(tx.stores.events.append({ type: 'subagent.reused', ...treeFields(created), data: { name: agentId, session: input.session, turn: previous.turns + 1, parentRunId: parent.id } }));
     }
     return created;
   });
@@ -128,19 +132,18 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
     const text = toReadable(result.text, { self: agentId }).text;
-    let finished = false;
-    db.write(() => {
-      finished = finishRunWithEvent(ctx, run, { status: 'completed', output: text, usage: result.usage, costUsd: result.costUsd });
-      if (!finished) return;
-      runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd });
+    const finished = await ctx.stores.commit(function* finishSpawn(tx) {
+      if (!(yield* finishRunWithEvent(ctx, tx, run, { status: 'completed', output: text, usage: result.usage, costUsd: result.costUsd }))) return false;
+      yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
       if (sessionKey) {
         for (const exchange of result.exchanges)
-          ctx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange });
+          yield* io(tx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange }));
       }
-      ctx.stores.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task });
-      ctx.stores.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text });
+      yield* io(tx.stores.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task }));
+      yield* io(tx.stores.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text }));
+      return true;
     });
-    enforceTreeBudget(ctx, run.conversationId);
+    await enforceTreeBudget(ctx, run.conversationId);
     if (!finished) return stoppedResult(run.id, abortCause(controller.signal));
     return { ok: true, runId: run.id, text };
   } catch (err) {
@@ -149,14 +152,14 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     const message = err instanceof Error ? err.message : String(err);
     // A failed attempt is paid for: its reported usage counts against the budgets like any other.
     const spend = spendOf(err);
-    db.write(() => {
-      const ended = finishRunWithEvent(ctx, run, {
+    await ctx.stores.commit(function* failSpawn(tx) {
+      const ended = yield* finishRunWithEvent(ctx, tx, run, {
         status: cause ? 'cancelled' : 'failed',
         usage: spend?.usage,
         costUsd: spend?.costUsd,
         error: cause === 'budget' ? 'stopped: the conversation budget is exhausted' : cause ? `cancelled (${cause})` : message,
       });
-      if (ended && spend) runs.bumpConversation(run.conversationId, { ...spend.usage, costUsd: spend.costUsd });
+      if (ended && spend) yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...spend.usage, costUsd: spend.costUsd }));
     });
     if (cause) return stoppedResult(run.id, cause);
     return { ok: false, runId: run.id, code: timedOut ? 'TIMEOUT' : 'FAILED', message: timedOut ? `the sub-agent @${agentId} timed out: ${message}` : `the sub-agent @${agentId} failed: ${message}` };
@@ -178,15 +181,15 @@ export async function spawnForTool(ctx: Ctx, parentRunId: string, args: SpawnAge
  * budget; their callers get BUDGET_EXCEEDED. Queue runs are left to the dispatch guard, which
  * stops the conversation before anything else is dispatched.
  */
-export function enforceTreeBudget(ctx: Ctx, conversationId: string): void {
-  const conversation = ctx.stores.runs.getConversation(conversationId);
+export async function enforceTreeBudget(ctx: Ctx, conversationId: string): Promise<void> {
+  const conversation = await ctx.stores.runs.getConversation(conversationId);
   if (!conversation) return;
   const budgets = effectiveBudgets(ctx.getSettings(), conversation.teamId ? { teamId: conversation.teamId } : {});
   const exceeded = checkBudgets(budgets, { conversation });
   if (!exceeded) return;
   const victims = [...ctx.active.values()].filter((a) => a.spawned && a.conversationId === conversationId && !a.controller.signal.aborted);
   if (victims.length === 0) return;
-  ctx.stores.events.append({
+  await ctx.stores.events.append({
     type: 'budget.exceeded',
     conversationId,
     agentId: conversation.rootAgentId,

@@ -177,16 +177,3 @@ export function positionalAll<T extends Record<string, string | ((...args: never
   return Object.fromEntries(Object.entries(statements).map(([k, v]) => [k, typeof v === 'string' ? positional(v) : (...args: never[]) => positional((v as (...a: never[]) => string)(...args))])) as T;
 }
 
-/**
- * Runs a `DELETE … LIMIT ?` statement (values `params`, then the batch size) until a batch
- * deletes fewer rows than the batch size; each batch is its own statement over the pool (so a
- * large prune holds no long transaction) or part of the open transaction. Returns how many.
- */
-export async function deleteInBatches(scope: PgScope, sql: string, params: readonly unknown[], batchSize: number): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const n = (await scope.query(`WITH d AS (${sql} RETURNING 1) SELECT count(*) AS n FROM d`, [...params, batchSize]))[0]!['n'] as number;
-    total += n;
-    if (n < batchSize) return total;
-  }
-}

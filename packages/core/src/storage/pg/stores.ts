@@ -12,21 +12,25 @@ import type { Pool } from 'pg';
 import { TinyError } from '../../errors.ts';
 import type { BackoffPolicy } from '../../queue/types.ts';
 import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from '../interfaces.ts';
-import type { Awaitable, TransactionOptions } from '../transaction.ts';
-import { PgQueueHub, PgQueueStore } from '../../queue/pg-store.ts';
-import { PgConversationQueries } from '../../runs/pg-queries.ts';
-import { PgRunSteeringStore } from '../../runs/pg-steering-store.ts';
-import { PgRunStore } from '../../runs/pg-store.ts';
-import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../../sessions/pg-stores.ts';
+import { GroupCommit, toError } from '../group-commit.ts';
+import { type Awaitable, runBody, type TransactionOptions, type TxBody } from '../transaction.ts';
 import { pgEventHub, pgEventLog } from '../../events/pg-log.ts';
 import { pgOutboxStore } from '../../outbox/pg-store.ts';
 import { pgPairingStore } from '../../pairing/pg-store.ts';
 import { pgChatroomStore } from '../../chatroom/pg-store.ts';
 import { pgScheduleStore } from '../../schedules/pg-store.ts';
 import { pgTaskStore } from '../../tasks/pg-store.ts';
+import { PgQueueHub, PgQueueStore } from '../../queue/pg-store.ts';
+import { PgConversationQueries } from '../../runs/pg-queries.ts';
+import { PgRunSteeringStore } from '../../runs/pg-steering-store.ts';
+import { PgRunStore } from '../../runs/pg-store.ts';
+import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../../sessions/pg-stores.ts';
 import { migratePg, pgIdent } from './migrate.ts';
 import { PgPoolScope, type PgScope, PgTxScope, rollback } from './scope.ts';
 import { PgStoreTransaction } from './transaction.ts';
+
+export { PgStoreTransaction } from './transaction.ts';
+import { sharedState } from './helpers.ts';
 
 export interface OpenPgStoresOptions {
   /** postgres://… (or give `pool`). */
@@ -77,13 +81,10 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
 
 /** The queue's process-wide part (pool, LISTEN connection, wake-up listeners): one per PgStores. */
 function queueHub(shared: PgShared): PgQueueHub {
-  let hub = shared.state.get('queue') as PgQueueHub | undefined;
-  if (!hub) {
+  return sharedState(shared, 'queue', () => {
     const { maxAttempts, backoff } = shared.options;
-    hub = new PgQueueHub(shared.pool, { schema: shared.schema, ...(maxAttempts !== undefined ? { defaultMaxAttempts: maxAttempts } : {}), ...(backoff ? { backoff } : {}) });
-    shared.state.set('queue', hub);
-  }
-  return hub;
+    return new PgQueueHub(shared.pool, { schema: shared.schema, ...(maxAttempts !== undefined ? { defaultMaxAttempts: maxAttempts } : {}), ...(backoff ? { backoff } : {}) });
+  });
 }
 
 function buildStores(scope: PgScope, shared: PgShared): TransactionalStores {
@@ -104,6 +105,12 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
   const ownPool = !options.pool;
   if (!options.pool && !options.url) throw new TinyError('CONFIG_INVALID', 'openPgStores needs a url (postgres://…) or a pool.');
   const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+  try {
+    if (options.migrate !== false) await migratePg(pool, schema);
+  } catch (err) {
+    if (ownPool) await pool.end().catch(() => {});
+    throw err;
+  }
   const built = new WeakMap<PgScope, TransactionalStores>();
   const shared: PgShared = {
     pool,
@@ -119,16 +126,10 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
       return stores;
     },
   };
-  try {
-    if (options.migrate !== false) await migratePg(pool, schema);
-    // Events committed before this point are history (readSince), not published to subscribers.
-    await pgEventHub(shared).ready;
-  } catch (err) {
-    if (ownPool) await pool.end().catch(() => {});
-    throw err;
-  }
   const stores = shared.storesOf(new PgPoolScope(pool, schema));
-  return {
+  // Events committed before this point are history (readSince), not published to subscribers.
+  await pgEventHub(shared).ready;
+  const set: PgStores = {
     backend: 'postgres',
     pool,
     schema,
@@ -148,6 +149,31 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
         await rollback(client);
         throw err;
       }
+    },
+    commit<T>(body: TxBody<T>, txOptions?: TransactionOptions): Promise<T> {
+      return set.transaction((tx) => runBody(body, tx), txOptions);
+    },
+    // One transaction per group, a savepoint per body (one network commit for the group).
+    groupCommit(groupOptions = {}) {
+      return new GroupCommit<TxBody<void>>(
+        (bodies) =>
+          set.transaction(
+            async (tx) => {
+              const errors: Array<Error | undefined> = [];
+              for (const body of bodies) {
+                try {
+                  await tx.nest(body);
+                  errors.push(undefined);
+                } catch (err) {
+                  errors.push(toError(err));
+                }
+              }
+              return errors;
+            },
+            { durable: groupOptions.durable !== false },
+          ),
+        groupOptions.maxGroup,
+      );
     },
     // A commit on PostgreSQL is durable when COMMIT returns, and its after-commit callbacks ran
     // before `transaction` resolved: whoever awaited a write has nothing more to wait for.
@@ -174,4 +200,5 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
       if (ownPool) await pool.end();
     },
   };
+  return set;
 }

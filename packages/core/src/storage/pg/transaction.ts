@@ -5,7 +5,7 @@
  */
 import { TinyError } from '../../errors.ts';
 import type { StoreTransaction, TransactionalStores } from '../interfaces.ts';
-import type { Awaitable } from '../transaction.ts';
+import { type Awaitable, runBody, type TxBody } from '../transaction.ts';
 import type { PgScope, PgTxScope } from './scope.ts';
 
 /** The stores over a scope (built once per scope by `openPgStores`). */
@@ -35,7 +35,17 @@ export class PgStoreTransaction implements StoreTransaction {
     return this.scope.transaction((inner) => Promise.resolve(fn(new PgStoreTransaction(inner as PgTxScope, this.#storesOf))));
   }
 
+  /** A generator body in a savepoint of this transaction (`StoreTransaction.nest`). */
+  nest<T>(body: TxBody<T>): Promise<T> {
+    return this.savepoint((inner) => runBody(body, inner));
+  }
+
   afterCommit(cb: () => void): void {
+    this.scope.afterCommit(cb);
+  }
+
+  /** In-process state follows the database once it committed: on PostgreSQL that is after the COMMIT. */
+  onCommit(cb: () => void): void {
     this.scope.afterCommit(cb);
   }
 }
