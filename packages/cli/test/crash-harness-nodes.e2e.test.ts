@@ -145,7 +145,11 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     const storage = { url: db.url, schema, pool_size: 6 };
     const token = randomBytes(32).toString('base64url');
 
-    const api: TestDaemon = await createDaemon({ build: 'source', apiToken: token, settings: ({ root }) => ({ ...SHARED_SETTINGS, storage, workspace: { path: join(root, 'workspace'), name: 'workspace' } }) });
+    const api: TestDaemon = await createDaemon({
+      build: 'source',
+      apiToken: token,
+      settings: ({ root }) => ({ ...SHARED_SETTINGS, storage, workspace: { path: join(root, 'workspace'), name: 'workspace' } }),
+    });
     cleanups.push(() => api.cleanup());
     const workerEnv = { PATH: dirname(process.execPath), TINYAGI_API_URL: api.url, TINYAGI_API_TOKEN: token, NO_COLOR: '1' };
     const workers = Array.from({ length: WORKERS }, (_, i) => new WorkerNode(`w${i + 1}`, workerEnv, storage));
@@ -153,14 +157,17 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     await api.start();
     for (const w of workers) w.start();
     const client: ApiClient = api.api;
-    await waitFor(
-      async () => {
-        const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".nodes WHERE stopped_at IS NULL`);
-        return rows[0].n === WORKERS + 1 ? true : undefined;
-      },
-      60_000,
-      `four nodes registered (${tag})\n${workers.map((w) => w.output()).join('\n')}`,
-    );
+    // A worker is up once its node is registered (the kills below hit running nodes, not starting ones).
+    const registered = (w: WorkerNode) =>
+      waitFor(
+        async () => {
+          const { rows } = await admin.query(`SELECT 1 FROM "${schema}".nodes WHERE name = $1 AND pid = $2 AND stopped_at IS NULL`, [w.name, w.pid]);
+          return rows.length === 1 || undefined;
+        },
+        60_000,
+        `node ${w.name} to register (${tag})\n${w.output().slice(-3000)}`,
+      );
+    for (const w of workers) await registered(w);
 
     // --- an SSE client on the API node for the whole test, from the first event.
     const seen: TinyEvent[] = [];
@@ -213,6 +220,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
         const w = workers[k.node - 1]!;
         await w.kill();
         w.start();
+        await registered(w);
       }
       const name = k.node === 0 ? 'api' : `w${k.node}`;
       killed[name] = (killed[name] ?? 0) + 1;
@@ -248,7 +256,10 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
       `every conversation to end (${tag})`,
     );
 
-    expect(Object.values(killed).reduce((a, b) => a + b, 0), tag).toBe(KILLS);
+    expect(
+      Object.values(killed).reduce((a, b) => a + b, 0),
+      tag,
+    ).toBe(KILLS);
     expect(Object.keys(killed).length, `kills spread over the nodes: ${JSON.stringify(killed)}; ${tag}`).toBeGreaterThanOrEqual(3);
     expect(entries.length, tag).toBeGreaterThanOrEqual(60);
 
@@ -264,7 +275,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
 
     // --- replies: one per completed human-facing run, none twice.
     const q = (sql: string) => admin.query(sql.replaceAll('$S', `"${schema}"`)).then((r) => r.rows);
-    expect(await q("SELECT idempotency_key, count(*) FROM $S.outbox GROUP BY 1 HAVING count(*) > 1"), tag).toEqual([]);
+    expect(await q('SELECT idempotency_key, count(*) FROM $S.outbox GROUP BY 1 HAVING count(*) > 1'), tag).toEqual([]);
     const replies = (await q("SELECT run_id FROM $S.outbox WHERE meta::jsonb->>'kind' = 'reply'")) as Array<{ run_id: string }>;
     const repliesPerRun = new Map<string, number>();
     for (const r of replies) repliesPerRun.set(r.run_id, (repliesPerRun.get(r.run_id) ?? 0) + 1);
@@ -276,10 +287,17 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
         if (run.status === 'completed') completedRuns++;
       }
       const leader = runs.find((r) => r.depth === 0);
-      if (a.plan.target === 'team' && leader?.status === 'completed') expect(runs.filter((r) => r.agentId === 'reviewer'), `handoff of ${a.plan.key}; ${tag}`).toHaveLength(1);
+      if (a.plan.target === 'team' && leader?.status === 'completed')
+        expect(
+          runs.filter((r) => r.agentId === 'reviewer'),
+          `handoff of ${a.plan.key}; ${tag}`,
+        ).toHaveLength(1);
     }
     expect(replies.length, `every reply belongs to a run of an accepted conversation; ${tag}`).toBe(completedRuns);
     expect(await q("SELECT id FROM $S.messages WHERE status IN ('pending', 'processing')"), tag).toEqual([]);
+    // Work of killed nodes really moved: some messages needed more than one attempt.
+    const retried = ((await q('SELECT count(*)::int AS n FROM $S.messages WHERE attempts > 1')) as Array<{ n: number }>)[0]!.n;
+    expect(retried, `messages taken over after a kill; ${tag}`).toBeGreaterThan(0);
     expect(await q("SELECT id FROM $S.runs WHERE status IN ('queued', 'running')"), tag).toEqual([]);
 
     // --- the SSE client saw every event of every node, once, in id order.
@@ -290,22 +308,29 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect(ids.length, `events seen over SSE vs the table; ${tag}`).toBe(all.length);
     expect(ids, tag).toEqual(all);
 
-    // --- per-agent FIFO: when an agent's batch started, every earlier message of that agent had started.
-    const seqOf = new Map(((await q('SELECT id, seq, agent_id FROM $S.messages')) as Array<{ id: string; seq: string; agent_id: string }>).map((r) => [r.id, { seq: Number(r.seq), agent: r.agent_id }]));
-    const startedMessages = new Map<string, Set<number>>();
+    // --- per-agent FIFO. On PostgreSQL a message's seq is drawn at insert, not at commit, so two
+    // enqueues running at the same time have no order to keep; what must hold is causal order:
+    // a message whose enqueue committed before another's (its message.enqueued event, appended in
+    // the same transaction, has the lower id: events are numbered in commit order) and that has
+    // the lower seq starts first. Checked for every batch: when an agent's batch starts, every
+    // such earlier message of that agent has started.
+    const seqOf = new Map(
+      ((await q('SELECT id, seq, agent_id FROM $S.messages')) as Array<{ id: string; seq: string; agent_id: string }>).map((r) => [r.id, { id: r.id, seq: Number(r.seq), agent: r.agent_id }]),
+    );
+    const enqueuedAt = new Map<string, number>();
+    for (const e of seen) if (e.type === 'message.enqueued') enqueuedAt.set(e.data.messageId, e.id);
+    expect(enqueuedAt.size, `a message.enqueued event per message; ${tag}`).toBe(seqOf.size);
+    const begun = new Set<string>();
     let batches = 0;
     for (const e of seen) {
       if (e.type !== 'run.started') continue;
-      const fresh = e.data.messageIds.map((id) => seqOf.get(id)!).filter((m) => !startedMessages.get(m.agent)?.has(m.seq));
+      const fresh = e.data.messageIds.filter((id) => !begun.has(id)).map((id) => seqOf.get(id)!);
       if (fresh.length === 0) continue;
       batches++;
-      const agent = fresh[0]!.agent;
-      const head = Math.min(...fresh.map((m) => m.seq));
-      const done = startedMessages.get(agent) ?? new Set<number>();
-      const overtaken = [...seqOf.values()].filter((m) => m.agent === agent && m.seq < head && !done.has(m.seq));
-      expect(overtaken, `messages of ${agent} before seq ${head} not started when it started (event ${e.id}); ${tag}`).toEqual([]);
-      for (const m of fresh) done.add(m.seq);
-      startedMessages.set(agent, done);
+      const head = fresh.reduce((a, b) => (a.seq < b.seq ? a : b));
+      const overtaken = [...seqOf.values()].filter((m) => m.agent === head.agent && m.seq < head.seq && enqueuedAt.get(m.id)! < enqueuedAt.get(head.id)! && !begun.has(m.id));
+      expect(overtaken, `messages of ${head.agent} enqueued before seq ${head.seq} and not started when it started (event ${e.id}); ${tag}`).toEqual([]);
+      for (const m of fresh) begun.add(m.id);
     }
     expect(batches, tag).toBeGreaterThan(entries.length / 2);
 
@@ -316,7 +341,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect(nodes, tag).toEqual([]);
 
     console.log(
-      `multi-node crash harness: ${tag}: kills ${JSON.stringify(killed)}, ${entries.length} messages accepted, statuses ${JSON.stringify(statuses)}, ` +
+      `multi-node crash harness: ${tag}: kills ${JSON.stringify(killed)}, ${entries.length} messages accepted, statuses ${JSON.stringify(statuses)}, ${retried} retried after a kill, ` +
         `${seen.length} events over SSE, ${batches} batches, kill phase ${killPhaseMs} ms, total ${Date.now() - started} ms`,
     );
   });

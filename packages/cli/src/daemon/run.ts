@@ -17,7 +17,18 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
-import { assertListenAllowed, effectiveQueue, effectiveServer, isLoopbackHost, nextScheduleRun, reapOrphanedGroups, remoteAllowed, setProcessJournal, type SettingsSource, type StoreSet } from '@tinyagi/core/internal';
+import {
+  assertListenAllowed,
+  effectiveQueue,
+  effectiveServer,
+  isLoopbackHost,
+  nextScheduleRun,
+  reapOrphanedGroups,
+  remoteAllowed,
+  setProcessJournal,
+  type SettingsSource,
+  type StoreSet,
+} from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer } from '@tinyagi/server';
@@ -277,7 +288,9 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
 
     supervisor.reconcile(settings.channels?.enabled ?? []);
     source.onChange((next, previous, changedBy) => {
-      Promise.resolve(stores.events.append({ type: 'settings.changed', data: { source: changedBy } })).catch((err: unknown) => logger.error(`settings.changed event not recorded: ${errorMessage(err)}`));
+      Promise.resolve(stores.events.append({ type: 'settings.changed', data: { source: changedBy } })).catch((err: unknown) =>
+        logger.error(`settings.changed event not recorded: ${errorMessage(err)}`),
+      );
       heartbeat.replan();
       supervisor.reconcile(next.channels?.enabled ?? []);
       const a = effectiveServer(previous);
