@@ -176,4 +176,3 @@ export function positional(sql: string): string {
 export function positionalAll<T extends Record<string, string | ((...args: never[]) => string)>>(statements: T): T {
   return Object.fromEntries(Object.entries(statements).map(([k, v]) => [k, typeof v === 'string' ? positional(v) : (...args: never[]) => positional((v as (...a: never[]) => string)(...args))])) as T;
 }
-
