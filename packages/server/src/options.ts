@@ -1,6 +1,6 @@
 import type { Settings } from '@tinyagi/core';
 import type { StoreSet } from '@tinyagi/core/internal';
-import type { ChannelStatus } from '@tinyagi/client/contract';
+import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator } from './orchestrator.ts';
 
 export interface ChannelServices {
@@ -39,6 +39,8 @@ export interface BuildServerOptions {
     channels?: ChannelServices;
     /** The scheduler's heartbeat state (last sends, next due), shown by GET /api/status. */
     heartbeat?: () => unknown;
+    /** The nodes of a PostgreSQL installation (GET /api/status, `tinyagi status`). */
+    nodes?: () => Promise<NodeStatus[]>;
   };
   /** TinyOffice's static export (apps/tinyoffice/out), served at / when given. */
   officeDir?: string;

@@ -93,7 +93,17 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
         ? 'none enabled'
         : s.channels.map((c) => `${c.name} ${c.running ? style.green('running') : style.yellow(String((c as { state?: string }).state ?? 'stopped'))}`).join(', '),
     ],
+    ...(s.storage === 'postgres' ? [['Storage', 'PostgreSQL (shared by the nodes below)'] as [string, string]] : []),
   ]);
+  if (s.nodes.length > 0) {
+    println();
+    println('Nodes');
+    for (const n of s.nodes) {
+      const state = n.state === 'live' ? style.green('live') : n.state === 'stale' ? style.red('stale') : style.dim('stopped');
+      const beat = n.state === 'stopped' ? '' : `, heartbeat ${formatDuration(n.heartbeatAgeMs)} ago`;
+      println(`  ${n.name}${n.self ? ' (this one)' : ''}  ${n.role}  ${state}  ${n.hostname} pid ${n.pid}${beat}`);
+    }
+  }
 }
 
 export function registerDaemonCommands(program: Command): void {

@@ -11,6 +11,7 @@
  * - end at once the queue leases of nodes that died (stale heartbeat or stopped), at start and at
  *   every heartbeat interval, so their messages run elsewhere within seconds.
  */
+import type { NodeStatus } from '@tinyagi/client';
 import { errorMessage } from '@tinyagi/core';
 import { agentsForNode, type Env, type SettingsSource } from '@tinyagi/core/internal';
 import { DEFAULT_HEARTBEAT_MS, type LocalNode, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
@@ -37,6 +38,8 @@ export interface ClusterMembership {
   readonly registry: NodeRegistry;
   /** The claim allow-list of this node, from the current settings. */
   agents(): ReadonlySet<string>;
+  /** Every node of the database, live ones first, with `self` marking this one (GET /api/status). */
+  nodes(): Promise<NodeStatus[]>;
   /** Ends the leases of dead nodes now; returns how many messages go back to the queue. */
   releaseDeadNodes(): Promise<number>;
   leave(): Promise<void>;
@@ -84,6 +87,25 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
         return agents;
       },
       releaseDeadNodes,
+      async nodes() {
+        const order = { live: 0, stale: 1, stopped: 2 } as const;
+        const all = await registry.list();
+        return all
+          .sort((a, b) => order[a.state] - order[b.state] || b.heartbeatAt - a.heartbeatAt)
+          .map((n) => ({
+            id: n.id,
+            name: n.name,
+            role: n.role,
+            hostname: n.hostname,
+            pid: n.pid,
+            version: n.version,
+            state: n.state,
+            startedAt: n.startedAt,
+            heartbeatAt: n.heartbeatAt,
+            heartbeatAgeMs: n.heartbeatAgeMs,
+            self: n.id === node.id,
+          }));
+      },
       async leave() {
         clearInterval(sweep);
         await node.stop().catch((err: unknown) => log.warn(`could not mark the node stopped: ${errorMessage(err)}`));

@@ -231,7 +231,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       token,
       version: VERSION,
       startedAt,
-      services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus() },
+      services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus(), ...(cluster ? { nodes: cluster.nodes } : {}) },
       logFile: join(ctx.paths.logs, DAEMON_LOG),
       officeDir: tinyOfficeExportDir(),
       log: logger.child('api'),

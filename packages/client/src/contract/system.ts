@@ -13,6 +13,24 @@ export const ChannelStatusSchema = z.looseObject({
 });
 export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
 
+/** A node of a PostgreSQL installation (docs/operations.md, "Several nodes"). */
+export const NodeStatusSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(['api', 'worker']),
+  hostname: z.string(),
+  pid: z.number().int(),
+  version: z.string(),
+  /** live; stale: no heartbeat for 3 of its intervals (crashed, hung or cut off); stopped: stopped cleanly. */
+  state: z.enum(['live', 'stale', 'stopped']),
+  startedAt: TimestampSchema,
+  heartbeatAt: TimestampSchema,
+  heartbeatAgeMs: z.number(),
+  /** This node is the one answering. */
+  self: z.boolean(),
+});
+export type NodeStatus = z.infer<typeof NodeStatusSchema>;
+
 export const StatusSchema = z.object({
   ok: z.literal(true),
   version: z.string(),
@@ -27,6 +45,10 @@ export const StatusSchema = z.object({
   channels: z.array(ChannelStatusSchema),
   /** Heartbeat scheduler state, when the daemon provides it; null otherwise. */
   heartbeat: z.unknown(),
+  /** Where the stores live: `sqlite`, or `postgres` (then `nodes` lists every node of the database). */
+  storage: z.enum(['sqlite', 'postgres']),
+  /** The nodes sharing this database, live ones first (PostgreSQL); empty on SQLite (one process). */
+  nodes: z.array(NodeStatusSchema),
 });
 export type Status = z.infer<typeof StatusSchema>;
 

@@ -33,6 +33,8 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
         orchestrator: (await ctx.orchestrator.status()) ?? null,
         channels: (await ctx.services?.channels?.status()) ?? [],
         heartbeat: ctx.services?.heartbeat?.() ?? null,
+        storage: ctx.stores.backend,
+        nodes: (await ctx.services?.nodes?.()) ?? [],
       };
     },
 
