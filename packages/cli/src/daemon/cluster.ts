@@ -20,6 +20,8 @@ import type { Logger } from './logger.ts';
 export const NODE_NAME_ENV = 'TINYAGI_NODE_NAME';
 
 export interface ClusterOptions {
+  /** After the work of a dead node went back to the queue (the orchestrator's `reconcile`). */
+  onReleased?: () => Promise<unknown>;
   role: NodeRole;
   /** This node's settings.json (its local keys; the API node's import source and copy). */
   file: string;
@@ -68,7 +70,10 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
     const sweep = setInterval(() => {
       releaseDeadNodes()
         .then((n) => {
-          if (n > 0) log.warn(`a node stopped beating: ${n} of its message(s) go back to the queue`);
+          if (n > 0) {
+            log.warn(`a node stopped beating: ${n} of its message(s) go back to the queue`);
+            return options.onReleased?.();
+          }
         })
         .catch((err: unknown) => log.warn(`dead-node sweep failed: ${errorMessage(err)}`));
     }, DEFAULT_HEARTBEAT_MS);

@@ -148,6 +148,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   // shared row (settings.json becomes its readable copy), claims follow agent placement.
   let source: SettingsSource = live;
   let cluster: ClusterMembership | undefined;
+  // The orchestrator is made after joining; the dead-node sweep reaches it through this.
+  let orchestratorRef: { reconcile(): Promise<number> } | undefined;
   if (stores.backend === 'postgres') {
     const { joinCluster } = await import('./cluster.ts');
     try {
@@ -157,6 +159,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
         env: ctx.env,
         version: VERSION,
         logger,
+        onReleased: () => orchestratorRef?.reconcile() ?? Promise.resolve(),
         onLost: () => {
           logger.error('this node was taken over by another node of the same name: restarting');
           requestRestart();
@@ -200,6 +203,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       filesDir: join(ctx.home, 'files'),
       plugins: plugins.map((p) => p.plugin),
     });
+    orchestratorRef = orchestrator;
     const supervisor = new ChannelSupervisor({
       logsDir: ctx.paths.logs,
       env: ctx.env,

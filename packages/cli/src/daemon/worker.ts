@@ -70,6 +70,8 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     const stores = (await openSelectedStores(storage, { maxAttempts: local.queue?.max_attempts })) as PgStores;
     cleanups.push(() => stores.close());
     logger.info(`stores: ${describeStorage(storage)}`);
+    // The orchestrator is made after joining; the dead-node sweep reaches it through this.
+    let orchestratorRef: { reconcile(): Promise<number> } | undefined;
     const cluster = await joinCluster(stores, {
       role: 'worker',
       file: ctx.paths.settings,
@@ -97,6 +99,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       filesDir: join(ctx.home, 'files'),
       plugins: [],
     });
+    orchestratorRef = orchestrator;
     const released = await cluster.releaseDeadNodes();
     if (released > 0) logger.warn(`resuming ${released} message(s) of nodes that stopped beating`);
     await orchestrator.start();

@@ -40,7 +40,7 @@ export async function onMessageDead(ctx: Ctx, messageId: string, reason: string)
   });
 }
 
-/** Closes runs no process can finish any more. Called once when the orchestrator starts. */
+/** Closes runs no process can finish any more. Called when the orchestrator starts (and, with several nodes, when a dead node's work was released). */
 export async function reconcileOpenRuns(ctx: Ctx): Promise<number> {
   let closed = 0;
   for (const open of await ctx.stores.queries.openRuns()) {
@@ -48,7 +48,7 @@ export async function reconcileOpenRuns(ctx: Ctx): Promise<number> {
     await ctx.stores.commit(function* closeOrphan(tx) {
       const run = yield* io(tx.stores.runs.getRun(open.id));
       if (!run) return;
-      const outcome = yield* orphanOutcome(tx.stores, run);
+      const outcome = yield* orphanOutcome(tx.stores, run, ctx.stores.backend === 'postgres');
       if (!outcome) return;
       if (yield* finishRunWithEvent(ctx, tx, run, outcome)) closed++;
       yield* completeIfDone(tx, run.conversationId);
@@ -57,9 +57,14 @@ export async function reconcileOpenRuns(ctx: Ctx): Promise<number> {
   return closed;
 }
 
-function* orphanOutcome(stores: TransactionalStores, run: RunRecord): TxSteps<{ status: 'failed' | 'cancelled'; error: string } | undefined> {
+function* orphanOutcome(stores: TransactionalStores, run: RunRecord, shared: boolean): TxSteps<{ status: 'failed' | 'cancelled'; error: string } | undefined> {
   if (run.cause === 'spawn') {
-    return run.status === 'running' ? { status: 'failed', error: 'TinyAGI restarted while this sub-agent was running; its parent is retried.' } : undefined;
+    if (run.status !== 'running') return undefined;
+    // One process (SQLite): every sub-agent run left running belongs to a process that is gone.
+    // Several nodes (PostgreSQL): only those whose parent's message is no longer processing (its
+    // node died and the message went back to the queue or ended); a live node's are left alone.
+    if (shared && (yield* parentStillProcessing(stores, run))) return undefined;
+    return { status: 'failed', error: 'TinyAGI restarted while this sub-agent was running; its parent is retried.' };
   }
   if (run.messageIds.length === 0) return undefined;
   const statuses: Array<string | undefined> = [];
@@ -68,4 +73,15 @@ function* orphanOutcome(stores: TransactionalStores, run: RunRecord): TxSteps<{ 
   if (statuses.includes('cancelled')) return { status: 'cancelled', error: 'its message was cancelled' };
   if (statuses.includes('dead')) return { status: 'failed', error: 'its message is in the dead-letter queue' };
   return { status: 'failed', error: 'its message was finished without an answer' };
+}
+
+/** Whether the message behind a sub-agent run (its nearest ancestor run with messages) is being processed. */
+function* parentStillProcessing(stores: TransactionalStores, run: RunRecord): TxSteps<boolean> {
+  let current: RunRecord | undefined = run;
+  for (let hops = 0; current && current.messageIds.length === 0 && current.parentRunId && hops < 64; hops++) {
+    current = yield* io(stores.runs.getRun(current.parentRunId));
+  }
+  if (!current) return false;
+  for (const id of current.messageIds) if ((yield* io(stores.queries.messageStatus(id))) === 'processing') return true;
+  return false;
 }
