@@ -92,6 +92,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       stores,
       owner: cluster.node.leaseOwner(),
       agents: () => cluster.agents(),
+      node: cluster.node.name,
       getSettings: () => cluster.settings.get(),
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => (token ? mintRunToken(token, runId, conversationId) : ''),

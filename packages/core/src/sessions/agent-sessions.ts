@@ -26,6 +26,11 @@ export interface AgentSessionRecord {
   turns: number;
   /** Hash of the system prompt the provider session last received in-band ('' when none). */
   instructionsHash: string;
+  /**
+   * The node whose agent CLI keeps the provider session (its files live on that machine), '' with
+   * one process. The orchestrator of another node starts a new session instead of resuming it.
+   */
+  node: string;
   updatedAt: number;
 }
 
@@ -38,6 +43,8 @@ export interface RecordTurnInput {
   instructionsHash?: string | undefined;
   /** Transcript bound (messages, not turns). Default 40. */
   maxMessages?: number;
+  /** The node that ran the turn (several nodes on PostgreSQL); default ''. */
+  node?: string | undefined;
 }
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
@@ -45,13 +52,13 @@ type Row = AgentSessionRow;
 
 /** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
 export function sessionStatements(t: string) {
-  const insert = `INSERT INTO ${t} (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+  const insert = `INSERT INTO ${t} (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   return {
     get: `SELECT * FROM ${t} WHERE agent_id = ? AND session_key = ?`,
     /** A first turn (PostgreSQL, which locks the row it reads: a row inserted meanwhile is read again). */
     insertNew: `${insert} ON CONFLICT (agent_id, session_key) DO NOTHING`,
     upsert: `${insert}
-       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash,
+       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash, node = excluded.node,
          transcript = excluded.transcript, turns = excluded.turns, updated_at = excluded.updated_at`,
     list: `SELECT * FROM ${t} WHERE agent_id = ? ORDER BY updated_at DESC`,
     resetKeys: (n: number) => `DELETE FROM ${t} WHERE session_key IN (${Array.from({ length: n }, () => '?').join(', ')})`,
@@ -71,12 +78,12 @@ export function nextTurn(agentId: string, sessionKey: string, current: AgentSess
   // A new provider session has not seen any instructions yet.
   const sameSession = current !== undefined && current.sessionId === sessionId;
   const instructionsHash = input.instructionsHash ?? (sameSession ? current.instructionsHash : '');
-  return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, updatedAt: Date.now() };
+  return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, node: input.node ?? '', updatedAt: Date.now() };
 }
 
 /** The values of the upsert. */
 export function sessionValues(r: AgentSessionRecord): unknown[] {
-  return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.updatedAt];
+  return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.node, r.updatedAt];
 }
 
 const S = sessionStatements('agent_sessions');
@@ -141,6 +148,7 @@ export function toSessionRecord(r: Row): AgentSessionRecord {
     transcript: JSON.parse(r.transcript) as SessionTurnMessage[],
     turns: r.turns,
     instructionsHash: r.instructions_hash,
+    node: r.node,
     updatedAt: r.updated_at,
   };
 }

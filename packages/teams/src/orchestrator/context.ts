@@ -56,6 +56,8 @@ export interface Ctx {
   provisioned: Set<string>;
   /** TINYAGI_HOME/files: besides its workspace, the only place an agent may send files from. */
   filesDir: string | undefined;
+  /** This node's name with several nodes (sessions are tied to the node whose CLI holds them). */
+  node: string | undefined;
   /** Transaction bodies that may share a commit with others of the same event-loop turn (submissions). */
   writes: GroupCommit<TxBody<void>>;
   /** Run-start markers of one event-loop turn: grouped, and not waiting for the disk (`durable: false`). */

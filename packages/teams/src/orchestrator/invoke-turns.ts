@@ -57,8 +57,11 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
 
   const stored = await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
   const history: SessionMessage[] = [...(stored?.transcript ?? [])];
-  let resumeId: string | undefined = stored?.sessionId || undefined;
-  let instructionsHash: string | undefined = stored?.instructionsHash || undefined;
+  // A session another node's CLI holds cannot be resumed here (its files are on that machine):
+  // start a new one, with the transcript kept.
+  const elsewhere = stored !== undefined && ctx.node !== undefined && stored.node !== '' && stored.node !== ctx.node;
+  let resumeId: string | undefined = (!elsewhere && stored?.sessionId) || undefined;
+  let instructionsHash: string | undefined = (!elsewhere && stored?.instructionsHash) || undefined;
   let turn = (stored?.turns ?? 0) + 1;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;

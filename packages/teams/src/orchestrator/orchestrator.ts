@@ -65,6 +65,12 @@ export interface OrchestratorOptions {
   /** How long one plugin hook may take (default 10 s); a slower one is skipped for that text. */
   pluginTimeoutMs?: number;
   /** TINYAGI_HOME/files; agents may send files from there besides their workspace. */
+  /**
+   * This node's name when several nodes share a PostgreSQL database: agent CLI sessions are
+   * recorded with it, and a session another node holds (its files are on that machine) is not
+   * resumed here: the run starts a new one. Absent: one process, every session resumes.
+   */
+  node?: string;
   filesDir?: string;
   /** Environment used to resolve provider credentials (default: process.env). */
   env?: NodeJS.ProcessEnv;
@@ -112,6 +118,7 @@ export class Orchestrator implements Spawner {
       worker: undefined,
       provisioned: new Set(),
       filesDir: options.filesDir,
+      node: options.node,
       writes: stores.groupCommit(),
       startWrites: stores.groupCommit({ durable: false }),
     };

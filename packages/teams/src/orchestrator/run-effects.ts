@@ -99,7 +99,7 @@ export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOu
   }
   for (const merged of outcome.merged) yield* finishRunWithEvent(ctx, tx, merged, { status: 'completed', data: { mergedInto: run.id } });
   yield* io(runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
-  yield* recordHistory(tx, outcome, humanText);
+  yield* recordHistory(tx, outcome, humanText, ctx.node);
 
   if (refused.length > 0) {
     yield* io(events.append({ type: 'guard.rejected', ...treeFields(run), data: { rule: 'send_file', files: refused, message: 'files outside the workspace and TINYAGI_HOME/files are not sent' } }));
@@ -295,10 +295,12 @@ function heldAfter(conversation: ConversationRecord, run: RunRecord, parentMessa
 }
 
 /** Session transcript (resume id + history for the next turn) and the agent's chat history. */
-function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: string): TxSteps<void> {
+function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: string, node: string | undefined): TxSteps<void> {
   const { run, result, messages } = outcome;
   for (const exchange of result.exchanges) {
-    yield* io(tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange }));
+    yield* io(
+      tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, node, ...exchange }),
+    );
   }
   for (const m of messages) {
     const meta = readMeta(m);

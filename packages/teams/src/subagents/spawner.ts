@@ -137,7 +137,9 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
       if (sessionKey) {
         for (const exchange of result.exchanges)
-          yield* io(tx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, ...exchange }));
+          yield* io(
+            tx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, node: ctx.node, ...exchange }),
+          );
       }
       yield* io(tx.stores.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task }));
       yield* io(tx.stores.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text }));

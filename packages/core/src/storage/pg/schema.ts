@@ -197,6 +197,8 @@ export const agentSessions = pgTable(
     turns: integer('turns').notNull().default(0),
     /** Hash of the system prompt the provider session last received in-band (codex threads). */
     instructionsHash: text('instructions_hash').notNull().default(''),
+    /** The node whose CLI holds the provider session ('' with one process): another node starts a new one. */
+    node: text('node').notNull().default(''),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.agentId, t.sessionKey] })],

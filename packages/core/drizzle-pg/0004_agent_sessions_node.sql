@@ -1,0 +1,1 @@
+ALTER TABLE "agent_sessions" ADD COLUMN "node" text DEFAULT '' NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE `agent_sessions` ADD `node` text DEFAULT '' NOT NULL;
