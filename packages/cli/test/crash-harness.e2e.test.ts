@@ -190,7 +190,11 @@ describe('crash harness', () => {
       },
       DRAIN_TIMEOUT_MS,
       `the queue to drain (${tag})`,
-    );
+    ).catch(async (err: Error) => {
+      // What is left, for the report: an undrained queue is a bug to find, not a margin to widen.
+      const [agents, processing] = await Promise.all([client.queueAgents().catch(String), client.queueProcessing().catch(String)]);
+      throw new Error(`${err.message}\nby agent: ${JSON.stringify(agents)}\nprocessing: ${JSON.stringify(processing)}\n${h.logs().slice(-4000)}`);
+    });
     const entries = [...accepted.values()];
     const trees = new Map<string, Awaited<ReturnType<ApiClient['getConversation']>>>();
     await waitFor(

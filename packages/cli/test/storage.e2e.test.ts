@@ -176,12 +176,12 @@ describe('tinyagi doctor on PostgreSQL', () => {
       expect(fresh.result.code, fresh.result.stdout).toBe(0);
       expect(finding(fresh, 'database')).toMatchObject({ status: 'ok', message: expect.stringMatching(/from storage\.url\): PostgreSQL 1\d[.\d]* .*answers; schema cli_\w+ has no tables yet/) });
       expect(finding(fresh, 'migrations')).toMatchObject({ status: 'info' });
-      expect(fresh.migrations).toEqual({ applied: [], pending: ['0000_queue_messages', '0001_claim_function', '0002_all_stores'] });
+      expect(fresh.migrations).toEqual({ applied: [], pending: TAGS });
       expect((await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount).toBe(0);
       expect(fresh.result.stdout).not.toContain(PASSWORD);
 
       const migrated = await h.doctor(['--migrate']);
-      expect(finding(migrated, 'migrations')).toMatchObject({ status: 'ok', fixed: 'applied 0000_queue_messages, 0001_claim_function, 0002_all_stores' });
+      expect(finding(migrated, 'migrations')).toMatchObject({ status: 'ok', fixed: `applied ${TAGS.join(', ')}` });
       expect(finding(migrated, 'database')?.message).toContain('0 messages (0 pending), 0 dead letters');
 
       const store = new PgQueueStore(pool, { schema });
@@ -207,13 +207,14 @@ describe('tinyagi doctor on PostgreSQL', () => {
       writeFileSync(h.settingsFile, JSON.stringify({ storage: { schema } }));
       const before = await h.doctor();
       expect(before.result.code).toBe(0);
-      expect(finding(before, 'migrations')).toMatchObject({ status: 'warn', message: '1 database migration is pending: 0002_all_stores.' });
-      expect(before.migrations).toEqual({ applied: [], pending: ['0002_all_stores'] });
+      const pending = TAGS.slice(2);
+      expect(finding(before, 'migrations')).toMatchObject({ status: 'warn', message: `${pending.length} database migrations are pending: ${pending.join(', ')}.` });
+      expect(before.migrations).toEqual({ applied: [], pending });
       expect((await pool.query(`SELECT tag FROM "${schema}".tinyagi_migrations ORDER BY tag`)).rows.map((r: { tag: string }) => r.tag)).toEqual(['0000_queue_messages', '0001_claim_function']);
 
       const fixed = await h.doctor(['--fix']);
-      expect(finding(fixed, 'migrations')).toMatchObject({ status: 'ok', fixed: 'applied 0002_all_stores' });
-      expect(fixed.migrations).toEqual({ applied: ['0002_all_stores'], pending: [] });
+      expect(finding(fixed, 'migrations')).toMatchObject({ status: 'ok', fixed: `applied ${pending.join(', ')}` });
+      expect(fixed.migrations).toEqual({ applied: pending, pending: [] });
       const after = await h.doctor();
       expect(finding(after, 'migrations')).toMatchObject({ status: 'ok', message: 'database schema is up to date' });
       // The daemon's migrator agrees: nothing left to apply.
@@ -222,11 +223,16 @@ describe('tinyagi doctor on PostgreSQL', () => {
   });
 });
 
+const MIGRATIONS_DIR = join(dirname(createRequire(import.meta.url).resolve('@tinyagi/core/package.json')), 'drizzle-pg');
+/** The shipped PostgreSQL migrations, in order. */
+const TAGS = (JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ idx: number; tag: string }> }).entries
+  .sort((a, b) => a.idx - b.idx)
+  .map((e) => e.tag);
+
 /** An installation of an older TinyAGI: the shipped PostgreSQL migrations up to `last`, recorded as the migrator does. */
 async function applyMigrationsUpTo(schema: string, last: string): Promise<void> {
-  const dir = join(dirname(createRequire(import.meta.url).resolve('@tinyagi/core/package.json')), 'drizzle-pg');
-  const { entries } = JSON.parse(readFileSync(join(dir, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ idx: number; tag: string }> };
-  const upTo = entries.sort((a, b) => a.idx - b.idx).slice(0, entries.findIndex((e) => e.tag === last) + 1);
+  const dir = MIGRATIONS_DIR;
+  const upTo = TAGS.slice(0, TAGS.indexOf(last) + 1).map((tag) => ({ tag }));
   const client = await pool.connect();
   try {
     await client.query(`CREATE SCHEMA "${schema}"`);

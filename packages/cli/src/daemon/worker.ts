@@ -79,6 +79,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       version: VERSION,
       logger,
       ...(options.name ? { name: options.name } : {}),
+      onReleased: () => orchestratorRef?.reconcile() ?? Promise.resolve(),
       onLost: () => {
         logger.error('this node was taken over by another node of the same name: stopping');
         stop(1);
