@@ -30,13 +30,14 @@ import {
   type ScheduleCreate,
   type SchedulePatch,
   type ScheduleRecord,
+  type SettingsSource,
   type StoreSet,
   type WorkspaceOutcome,
   type WorkspaceRemovalMode,
 } from '@tinyagi/core/internal';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
-import { openSelectedStores, selectStorage } from './daemon/storage.ts';
+import { openSelectedStores, selectStorage, type StorageSelection } from './daemon/storage.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -94,10 +95,28 @@ function onlineEditor({ client }: DaemonConnection): SettingsEditor {
 
 function offlineEditor(ctx: CliContext): SettingsEditor {
   const file = ctx.paths.settings;
-  const update = (mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings> => updateSettings(file, mutate, { env: ctx.env });
-  const current = (): Settings => loadSettings(file).settings;
+  const selection = (): StorageSelection => selectStorage(applyEnvOverrides(loadSettings(file).settings, ctx.env).settings, ctx.env, ctx.paths.db);
+  /**
+   * On PostgreSQL the settings every node uses are the database's shared row (settings.json is a
+   * copy): read and edit that one, unless no node created it yet (then settings.json, which the
+   * API node imports at its first start).
+   */
+  const withSettings = async <T>(use: (shared: SettingsSource | undefined) => Promise<T>): Promise<T> => {
+    const selected = selection();
+    if (selected.backend !== 'postgres') return use(undefined);
+    const { openSharedSettingsForEdit } = await import('./daemon/postgres.ts');
+    const shared = await openSharedSettingsForEdit(selected, file, ctx.env);
+    try {
+      return await use(shared?.settings);
+    } finally {
+      await shared?.close();
+    }
+  };
+  const update = (mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings> =>
+    withSettings((shared) => (shared ? shared.update(mutate) : updateSettings(file, mutate, { env: ctx.env })));
+  const currentSettings = (): Promise<Settings> => withSettings(async (shared) => shared?.raw() ?? loadSettings(file).settings);
   const withStores = async <T>(use: (stores: StoreSet) => T | Promise<T>): Promise<T> => {
-    const stores = await openSelectedStores(selectStorage(applyEnvOverrides(current(), ctx.env).settings, ctx.env, ctx.paths.db));
+    const stores = await openSelectedStores(selection());
     try {
       return await use(stores);
     } finally {
@@ -115,7 +134,7 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
   };
   return {
     online: false,
-    read: async () => maskSettings(current()),
+    read: async () => maskSettings(await currentSettings()),
     async putAgent(id, config) {
       let created = false;
       await update(async (s) => {
@@ -153,8 +172,14 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
       await update((s) => patchSettings(s, patch));
     },
     listSchedules: (query = {}) => withStores((stores) => stores.schedules.list(query.agent !== undefined ? { agentId: query.agent } : {})),
-    createSchedule: (body) => withStores((stores) => createSchedule(stores.schedules, current(), body)),
-    patchSchedule: (id, patch) => withStores((stores) => updateSchedule(stores.schedules, current(), id, patch)),
+    createSchedule: async (body) => {
+      const settings = await currentSettings();
+      return withStores((stores) => createSchedule(stores.schedules, settings, body));
+    },
+    patchSchedule: async (id, patch) => {
+      const settings = await currentSettings();
+      return withStores((stores) => updateSchedule(stores.schedules, settings, id, patch));
+    },
     deleteSchedule: (id) => withStores((stores) => stores.schedules.delete(id)),
   };
 }

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PgQueueStore, migratePg } from '@tinyagi/core/pg';
+import { PgQueueStore, SharedSettings, migratePg } from '@tinyagi/core/pg';
 import { cleanupTemp, freePort, runCli, tempHome, type CliResult } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
@@ -198,6 +198,30 @@ describe('tinyagi doctor on PostgreSQL', () => {
         hint: expect.stringContaining('tinyagi queue dead'),
       });
       expect(counted.migrations).toEqual({ applied: [], pending: [] });
+    });
+
+    it('offline edits on PostgreSQL go to the shared settings every node reads, not to the local copy; before any node, to settings.json', async () => {
+      const schema = newSchema();
+      const h = home({ storage: { url: db.url, schema }, models: { provider: 'mock' } });
+      // No node has created the shared row yet: the edit lands in settings.json (the API node imports it).
+      const first = await h.cli(['agent', 'add', 'early', '--provider', 'mock']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(h.settingsFile, 'utf8')).agents).toHaveProperty('early');
+
+      await migratePg(pool, schema);
+      const shared = await SharedSettings.open(pool, { schema, file: h.settingsFile, env: {}, mirror: false });
+      await shared.close();
+      const local = readFileSync(h.settingsFile, 'utf8');
+      const added = await h.cli(['agent', 'add', 'helper', '--provider', 'mock']);
+      expect(added.code, added.stderr).toBe(0);
+      const [row] = (await pool.query(`SELECT value, version FROM "${schema}".shared_settings WHERE key = 'settings'`)).rows as Array<{ value: string; version: string }>;
+      expect(Object.keys(JSON.parse(row!.value).agents).sort()).toEqual(['early', 'helper']);
+      expect(Number(row!.version)).toBe(2);
+      // settings.json is this home's local copy: not written by an offline edit.
+      expect(readFileSync(h.settingsFile, 'utf8')).toBe(local);
+      // What the CLI shows is the shared settings too.
+      const shown = await h.cli(['agent', 'list', '--json']);
+      expect(shown.stdout).toContain('helper');
     });
 
     it('a schema with a pending migration: listed read-only, applied by --fix, then current', async () => {

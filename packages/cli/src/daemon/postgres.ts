@@ -7,7 +7,8 @@
  * masked (`postgres://user:…@host/db`).
  */
 import { TinyError } from '@tinyagi/core';
-import { openPgStores, type PgStores } from '@tinyagi/core/pg';
+import type { Env } from '@tinyagi/core/internal';
+import { openPgStores, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import pg from 'pg';
 import type { PostgresSelection } from './storage.ts';
 
@@ -80,4 +81,36 @@ export async function openPostgresStores(selection: PostgresSelection, maxAttemp
       cause: err,
     });
   }
+}
+
+/** PostgreSQL's "no such table / schema": nothing was created in the schema yet. */
+const NOT_CREATED = new Set(['42P01', '3F000']);
+
+/**
+ * The shared settings row for the offline CLI editor (no daemon running): edits go to the row
+ * every node reads, not to this home's settings.json (a copy on the API node, only local keys on
+ * a worker). Undefined when no node created the row yet: then settings.json is edited, and the
+ * API node imports it at its first start (docs/operations.md, "Several nodes").
+ */
+export async function openSharedSettingsForEdit(selection: PostgresSelection, file: string, env: Env): Promise<{ settings: SharedSettings; close(): Promise<void> } | undefined> {
+  const pool = new pg.Pool({ connectionString: selection.url, max: 2, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  pool.on('error', () => {});
+  let settings: SharedSettings | undefined;
+  try {
+    settings = await SharedSettings.open(pool, { schema: selection.schema, file, env, mirror: false, importFile: false });
+  } catch (err) {
+    await pool.end().catch(() => {});
+    if (NOT_CREATED.has((err as { code?: string }).code ?? '')) return undefined;
+    throw connectError(selection, err);
+  }
+  const opened = settings;
+  const close = async (): Promise<void> => {
+    await opened.close();
+    await pool.end().catch(() => {});
+  };
+  if (opened.version === 0) {
+    await close();
+    return undefined;
+  }
+  return { settings: opened, close };
 }
