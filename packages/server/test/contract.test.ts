@@ -275,11 +275,23 @@ describe('messages and queue', () => {
     await h.client.cancelRun({ params: { id: (await h.client.getMessage({ params: { id: slow.messageId } })).message.runId! } }).catch(() => undefined);
   });
 
+  /**
+   * `n` dead letters of an agent the orchestrator does not know. Enqueued available in an hour and
+   * claimed by the test "then", so the orchestrator's worker (which claims at the real time, and
+   * on PostgreSQL is woken by the enqueue) never takes them first.
+   */
+  async function deadLetters(agentId: string, conversationId: string, n: number): Promise<Array<{ id: string }>> {
+    const later = Date.now() + 3_600_000;
+    for (let i = 0; i < n; i++) await h.stores.queue.enqueue({ kind: 'user', agentId, conversationId, channel: 'api', content: 'x', maxAttempts: 1, availableAt: later });
+    const claimed = await h.stores.queue.claim({ owner: 'test', leaseMs: 60_000, maxAgents: 10, policy: () => 'collect', agents: new Set([agentId]), now: later });
+    expect(claimed.map((b) => [b.agentId, b.messages.length])).toEqual([[agentId, n]]);
+    const ids = claimed[0]!.messages.map((m) => m.id);
+    await h.stores.queue.fail('test', ids, { kind: 'permanent', error: 'boom' });
+    return ids.map((id) => ({ id }));
+  }
+
   it('dead letters: list, retry, delete; unknown ids are 404', async () => {
-    await h.stores.queue.enqueue({ kind: 'user', agentId: 'ghost', conversationId: 'conv_dead', channel: 'api', content: 'x', maxAttempts: 1 });
-    const claimed = await h.stores.queue.claim({ owner: 'test', leaseMs: 60_000, maxAgents: 10, skipAgents: new Set(['coder', 'reviewer']) });
-    const ghost = claimed.find((b) => b.agentId === 'ghost')!.messages[0]!;
-    await h.stores.queue.fail('test', [ghost.id], { kind: 'permanent', error: 'boom' });
+    const ghost = (await deadLetters('ghost', 'conv_dead', 1))[0]!;
     const dead = await h.client.queueDead({ query: { limit: 10 } });
     expect(dead.map((m) => m.id)).toContain(ghost.id);
     expect(dead.find((m) => m.id === ghost.id)?.lastError).toBe('boom');
@@ -295,15 +307,7 @@ describe('messages and queue', () => {
   });
 
   it('DELETE /api/queue/dead purges every dead letter, or one agent’s; a bad agent filter is 400', async () => {
-    const kill = async (agentId: string, n: number): Promise<void> => {
-      for (let i = 0; i < n; i++) await h.stores.queue.enqueue({ kind: 'user', agentId, conversationId: `conv_purge_${agentId}`, channel: 'api', content: 'x', maxAttempts: 1 });
-      const claimed = await h.stores.queue.claim({ owner: 'purge-test', leaseMs: 60_000, maxAgents: 10, policy: () => 'collect', skipAgents: new Set(['coder', 'reviewer']) });
-      for (const batch of claimed) {
-        const ids = batch.messages.map((m) => m.id);
-        if (batch.agentId === agentId) await h.stores.queue.fail('purge-test', ids, { kind: 'permanent', error: 'boom' });
-        else await h.stores.queue.release('purge-test', ids);
-      }
-    };
+    const kill = (agentId: string, n: number) => deadLetters(agentId, `conv_purge_${agentId}`, n);
     const before = (await h.stores.queue.counts()).dead;
     await kill('phantom', 3);
     await kill('spectre', 2);

@@ -127,7 +127,11 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     );
   if (TERMINAL_RUN_STATUSES.includes(run.status)) {
     // Cancelled (or stopped) between the claim and now, before this process could abort it:
-    // not invoked; the claimed messages complete without further effects.
+    // not invoked. When every run of the batch was cancelled, the worker settles its messages
+    // as cancelled (what the canceller waits for, conversation-ops.ts `settleInProcess`);
+    // otherwise the claimed messages complete, closing the runs merged into this one.
+    const ended = await Promise.all(open.map((p) => runs.mustGetRun(p.run.id)));
+    if (ended.every((r) => r.status === 'cancelled') && ctx.worker?.abortMessage(messages[0]!.id)) return undefined;
     return closeMergedBody;
   }
   // Nothing awaits between the read above and this registration: a cancel commits before the
