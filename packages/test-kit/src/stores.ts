@@ -59,10 +59,28 @@ export function testDatabaseUrl(): string {
 /** Drops a test schema over a connection of its own (the stores' pool is closed by then). */
 export async function dropTestSchema(url: string, schema: string): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`not a test schema: ${schema}`);
+  await adminQuery(url, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+/**
+ * A database of its own for one daemon of the PostgreSQL run (a daemon started by `tinyagi start`
+ * on a fresh home must see no settings.json, so the schema cannot be chosen there: a database is,
+ * by its URL). `drop()` removes it, closing what still connects to it.
+ */
+export async function createTestDatabase(prefix = 'daemon'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const base = testDatabaseUrl();
+  const name = testSchema(prefix);
+  await adminQuery(base, `CREATE DATABASE "${name}"`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name, drop: () => adminQuery(base, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.query(sql);
   } finally {
     await client.end().catch(() => {});
   }
