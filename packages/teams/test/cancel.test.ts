@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
 import { fakeCli, isGone, waitFor } from '@tinyagi/test-kit';
-import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
+import type { RunRecord, StoreSet } from '@tinyagi/core/internal';
+import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -139,6 +140,85 @@ describe('cancelling a message or a conversation', () => {
     expect(await h.stores.runs.getRun(running.runId)).toMatchObject({ status: 'cancelled', error: 'cancelled elsewhere' });
     expect((await h.stores.runs.mustGetConversation(sent.conversationId)).status).toBe('cancelled');
     await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
+  });
+
+  /**
+   * The orchestrator's stores with one call held: the first call of `store.method` whose (real)
+   * result passes `when` waits, after it ran, until the test lets it go, then answers that result
+   * (`reread`: calls the store again). A cancel then lands between two steps of the handler,
+   * whatever the backend's timing.
+   */
+  function holdOnce(store: 'runs' | 'queue', method: string, when: (result: unknown) => boolean, reread = false) {
+    let reached!: () => void;
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    let holding = true;
+    const bound = (target: object, prop: string | symbol) => {
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    };
+    const wrap = (stores: StoreSet): StoreSet => {
+      const inner = new Proxy(stores[store], {
+        get(target, prop) {
+          if (prop !== method) return bound(target, prop);
+          const real = bound(target, prop) as (...args: unknown[]) => unknown;
+          return async (...args: unknown[]) => {
+            const result = await real(...args);
+            if (!holding || !when(result)) return result;
+            holding = false;
+            reached();
+            await released;
+            return reread ? real(...args) : result;
+          };
+        },
+      });
+      return new Proxy(stores, { get: (target, prop) => (prop === store ? inner : bound(target, prop)) });
+    };
+    return { wrap, held, letGo: () => letGo() };
+  }
+
+  const slowMock = { agents: { cc: { provider: 'mock' as const, mock: { latency_ms: 60_000, reply: 'never' } } } };
+
+  async function cancelWhileHeld(gate: ReturnType<typeof holdOnce>, invoked: number) {
+    const log = recordingInvoker((req) => invokeAgent(req));
+    const h = await harness(slowMock, { invoke: log.invoke, wrapStores: gate.wrap });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'hello', senderId: 'u1' });
+    await gate.held;
+    expect((await h.stores.queue.get(sent.messageId))?.status).toBe('processing');
+    const cancelling = h.orchestrator.cancelConversation(sent.conversationId, 'changed my mind');
+    await waitFor(async () => (await h.stores.runs.mustGetConversation(sent.conversationId)).status === 'cancelled' || undefined, 10_000, 'the cancel to commit');
+    gate.letGo();
+    expect(await cancelling).toMatchObject({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: false });
+    // Settled when the call returns, as cancelled (not completed by the batch's handler).
+    expect((await h.stores.queue.get(sent.messageId))?.status).toBe('cancelled');
+    expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.status)).toEqual(['cancelled']);
+    expect(await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })).toHaveLength(1);
+    expect(log.calls).toHaveLength(invoked);
+    expect(h.orchestrator.status().running).toEqual([]);
+  }
+
+  it('a conversation cancelled after its run started here, before the handler read it back: never invoked, the message ends cancelled before the call returns', async () => {
+    // The handler reads its run back once the run's start has committed, then registers it.
+    await cancelWhileHeld(
+      holdOnce('runs', 'mustGetRun', (run) => (run as RunRecord).status === 'running', true),
+      0,
+    );
+  });
+
+  it('a conversation cancelled after the handler read its run, before it registered it (PostgreSQL: the cancel checks while the handler awaits): the invocation is aborted, the message ends cancelled before the call returns', async () => {
+    await cancelWhileHeld(
+      holdOnce('runs', 'mustGetRun', (run) => (run as RunRecord).status === 'running'),
+      1,
+    );
+  });
+
+  it('a conversation cancelled while this process claimed its message, before the claim reached the worker: the message ends cancelled before the call returns', async () => {
+    // The claim has committed in the store; its result is on its way to the worker.
+    await cancelWhileHeld(
+      holdOnce('queue', 'claim', (batches) => (batches as unknown[]).length > 0),
+      0,
+    );
   });
 
   it('a whole conversation: every open run and queued message, status cancelled with the reason', async () => {

@@ -54,13 +54,20 @@ export async function countRows(stores: StoreSet, table: string): Promise<number
   return rows[0]!.n;
 }
 
-export async function harness(settings: Settings, options: Partial<OrchestratorOptions> & { start?: boolean; backoff?: BackoffPolicy } = {}): Promise<Harness> {
+export async function harness(
+  settings: Settings,
+  options: Partial<OrchestratorOptions> & {
+    start?: boolean;
+    backoff?: BackoffPolicy /** What the orchestrator is handed instead of the stores (a test's gate). */;
+    wrapStores?: (stores: StoreSet) => StoreSet;
+  } = {},
+): Promise<Harness> {
   const dir = tempDir('tinyagi-teams-');
-  const { backoff, ...orchestratorOptions } = options;
+  const { backoff, wrapStores, ...orchestratorOptions } = options;
   const opened = await testStores(join(dir, 'tinyagi.db'), backoff ? { backoff } : {});
   const stores = opened.stores;
   let current = withWorkspace(settings, dir);
-  const orchestrator = new Orchestrator({ stores, getSettings: () => current, sweepMs: 200, ...orchestratorOptions });
+  const orchestrator = new Orchestrator({ stores: wrapStores ? wrapStores(stores) : stores, getSettings: () => current, sweepMs: 200, ...orchestratorOptions });
   if (options.start !== false) orchestrator.start();
   const h: Harness = {
     dir,

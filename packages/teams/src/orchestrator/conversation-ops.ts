@@ -86,13 +86,18 @@ export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly Ru
       const holder = [...ctx.active.values()].find((a) => a.messageIds.includes(messageId));
       if (!holder || targetIds.has(holder.runId)) yield* io(queue.cancel(messageId, reason));
     }
-    const active = ctx.active.get(run.id);
-    if (active) {
-      tx.afterCommit(() => {
-        active.controller.abort(cause);
-        if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
-      });
-    }
+    // Looked up once committed, not now: on PostgreSQL the handler may read the run (still
+    // running then) and register it while this transaction is open, or register it after this
+    // commit on that earlier read (then it finds the run in `cancelledHeld` and aborts itself).
+    tx.afterCommit(() => {
+      const active = ctx.active.get(run.id);
+      if (!active) {
+        for (const id of run.messageIds) if (ctx.worker?.batchOf(id)) ctx.cancelledHeld.set(id, cause);
+        return;
+      }
+      active.controller.abort(cause);
+      if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+    });
   }
   return cancelled;
 }
