@@ -1,10 +1,14 @@
+/**
+ * Retries and cancel from the command line against a real daemon (the fake `claude` CLI). Its
+ * stores follow TINYAGI_TEST_BACKEND (`pnpm test:pg` runs this file on PostgreSQL).
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemon, FAKE_BIN_DIR, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
 let h: TestDaemon;
 beforeAll(async () => {
   // The fake `claude` first on PATH: the daemon finds it like a user's install.
-  h = await createDaemon({ build: 'source', path: [FAKE_BIN_DIR] });
+  h = await createDaemon({ build: 'source', path: [FAKE_BIN_DIR], storesOnTestBackend: true });
   await h.cliOk(['start']);
   await h.cliOk(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2 })]);
 });

@@ -1,6 +1,7 @@
 /**
  * The daemon end to end, as a user drives it: real `tinyagi` processes, a real detached daemon,
- * a temp TINYAGI_HOME, the mock provider.
+ * a temp TINYAGI_HOME, the mock provider. Its stores follow TINYAGI_TEST_BACKEND (`pnpm test:pg`
+ * runs this file with the daemon on PostgreSQL, a schema per test).
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings with `${…}` are plugin sources written to disk
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { MIGRATIONS_FOLDER } from '@tinyagi/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDaemon, pidAlive, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { sqliteOnly } from '@tinyagi/test-kit/stores';
 
 const homes: TestDaemon[] = [];
 afterEach(async () => {
@@ -15,7 +17,7 @@ afterEach(async () => {
 });
 
 async function newHome(): Promise<TestDaemon> {
-  const h = await createDaemon({ build: 'source' });
+  const h = await createDaemon({ build: 'source', storesOnTestBackend: true });
   homes.push(h);
   return h;
 }
@@ -89,7 +91,8 @@ describe('tinyagi daemon', () => {
     expect(after.stdout).toContain('not running');
   });
 
-  it('doctor reports pending migrations read-only, --migrate applies them and names them; without a daemon agent remove archives', async () => {
+  // SQLite's own: the migrations journal of the .db file (doctor on PostgreSQL: storage.e2e.test.ts).
+  it.skipIf(sqliteOnly)('doctor reports pending migrations read-only, --migrate applies them and names them; without a daemon agent remove archives', async () => {
     const h = await newHome();
     await h.cliOk(['doctor', '--fix']);
     // A database file that was never migrated (every shipped migration is pending).

@@ -25,3 +25,4 @@ export * from './pairing/index.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export * from './lockfile/lock-file.ts';
+export { processExists } from './process-exists.ts';

@@ -236,7 +236,7 @@ describe('auth matrix', () => {
   });
 });
 
-describe('event-stream tickets', () => {
+describe('event-stream tickets', async () => {
   async function openEvents(query: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; code: string | undefined }> {
     const controller = new AbortController();
     const res = await fetch(`${h.url}/api/events${query}`, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });

@@ -41,7 +41,7 @@ const call = (token: string) => (method: string, path: string, body?: unknown) =
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
 
-const outboxRow = (channel: string, key: string) => h.stores.outbox.enqueue({ idempotencyKey: key, channel, text: `to ${channel}`, recipient: { senderId: 'u1' } }).row;
+const outboxRow = async (channel: string, key: string) => (await h.stores.outbox.enqueue({ idempotencyKey: key, channel, text: `to ${channel}`, recipient: { senderId: 'u1' } })).row;
 
 describe('channel-scoped tokens', () => {
   it('are refused on every route not declared for channels, and on the OpenAPI document', async () => {
@@ -70,17 +70,17 @@ describe('channel-scoped tokens', () => {
 
   it("claim, ack and fail their own outbox, never another channel's", async () => {
     const tg = call(mintChannelToken(h.token, 'telegram'));
-    const mine = outboxRow('telegram', 'k-tg-1');
-    const theirs = outboxRow('discord', 'k-dc-1');
+    const mine = await outboxRow('telegram', 'k-tg-1');
+    const theirs = await outboxRow('discord', 'k-dc-1');
     const claimed = await tg('POST', '/api/outbox/claim', { channel: 'telegram' });
     expect(claimed.status).toBe(200);
     expect((JSON.parse(claimed.text) as Array<{ id: string }>).map((r) => r.id)).toContain(mine.id);
     expect(codeOf((await tg('POST', '/api/outbox/claim', { channel: 'discord' })).text)).toBe('SCOPE_FORBIDDEN');
     expect(codeOf((await tg('POST', `/api/outbox/${theirs.id}/ack`)).text)).toBe('SCOPE_FORBIDDEN');
     expect(codeOf((await tg('POST', `/api/outbox/${theirs.id}/fail`, { error: 'x' })).text)).toBe('SCOPE_FORBIDDEN');
-    expect(h.stores.outbox.get(theirs.id)?.status).toBe('pending');
+    expect((await h.stores.outbox.get(theirs.id))?.status).toBe('pending');
     expect((await tg('POST', `/api/outbox/${mine.id}/ack`)).status).toBe(200);
-    expect(h.stores.outbox.get(mine.id)?.status).toBe('delivered');
+    expect((await h.stores.outbox.get(mine.id))?.status).toBe('delivered');
   });
 
   it("cancel their own channel's conversations only (a chat's /stop)", async () => {
@@ -115,23 +115,23 @@ describe('channel-scoped tokens', () => {
 
   it("reset their own channel's chats only (a chat's /reset): default target and this chat's sessions", async () => {
     const tg = call(mintChannelToken(h.token, 'telegram'));
-    h.stores.senderDefaults.set('telegram', 'u8', 'coder');
-    h.stores.senderDefaults.set('discord', 'u8', 'coder');
+    await h.stores.senderDefaults.set('telegram', 'u8', 'coder');
+    await h.stores.senderDefaults.set('discord', 'u8', 'coder');
     const turn = { provider: 'mock', user: 'hi', assistant: 'hello' };
-    h.stores.agentSessions.recordTurn('coder', 'thread:telegram:chat-8', turn);
-    h.stores.agentSessions.recordTurn('reviewer', 'sender:telegram:u8', turn);
-    h.stores.agentSessions.recordTurn('coder', 'thread:telegram:chat-other', turn);
-    h.stores.agentSessions.recordTurn('coder', 'shared', turn);
+    await h.stores.agentSessions.recordTurn('coder', 'thread:telegram:chat-8', turn);
+    await h.stores.agentSessions.recordTurn('reviewer', 'sender:telegram:u8', turn);
+    await h.stores.agentSessions.recordTurn('coder', 'thread:telegram:chat-other', turn);
+    await h.stores.agentSessions.recordTurn('coder', 'shared', turn);
     expect(codeOf((await tg('POST', '/api/chats/reset', { channel: 'discord', senderId: 'u8', threadKey: 'chat-8' })).text)).toBe('SCOPE_FORBIDDEN');
-    expect(h.stores.senderDefaults.get('discord', 'u8')).toBe('coder');
+    expect(await h.stores.senderDefaults.get('discord', 'u8')).toBe('coder');
     const res = await tg('POST', '/api/chats/reset', { channel: 'telegram', senderId: 'u8', threadKey: 'chat-8' });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toEqual({ defaultCleared: true, sessionsCleared: 2 });
-    expect(h.stores.senderDefaults.get('telegram', 'u8')).toBeUndefined();
-    expect(h.stores.senderDefaults.get('discord', 'u8')).toBe('coder');
-    expect(h.stores.agentSessions.get('coder', 'thread:telegram:chat-other')).toBeDefined();
-    expect(h.stores.agentSessions.get('coder', 'shared')).toBeDefined();
-    expect(h.stores.agentSessions.get('coder', 'thread:telegram:chat-8')).toBeUndefined();
+    expect(await h.stores.senderDefaults.get('telegram', 'u8')).toBeUndefined();
+    expect(await h.stores.senderDefaults.get('discord', 'u8')).toBe('coder');
+    expect(await h.stores.agentSessions.get('coder', 'thread:telegram:chat-other')).toBeDefined();
+    expect(await h.stores.agentSessions.get('coder', 'shared')).toBeDefined();
+    expect(await h.stores.agentSessions.get('coder', 'thread:telegram:chat-8')).toBeUndefined();
   });
 
   it('raise pairing requests for their own channel only', async () => {
@@ -150,10 +150,10 @@ describe('channel-scoped tokens', () => {
     const sub = tgClient.subscribe({ types: ['outbox.enqueued', 'run.started'] });
     sub.onEvent((e) => seen.push(e));
     await waitFor(() => sub.state === 'open', 10_000, 'the stream to open');
-    outboxRow('discord', 'k-dc-2');
-    const pairing = h.stores.pairings.request({ channel: 'telegram', senderId: 'p2', sender: 'Quinn' });
-    h.stores.pairings.approve(pairing.code!);
-    const mine = outboxRow('telegram', 'k-tg-2');
+    await outboxRow('discord', 'k-dc-2');
+    const pairing = await h.stores.pairings.request({ channel: 'telegram', senderId: 'p2', sender: 'Quinn' });
+    await h.stores.pairings.approve(pairing.code!);
+    const mine = await outboxRow('telegram', 'k-tg-2');
     await waitFor(() => seen.some((e) => e.type === 'outbox.enqueued' && e.data.outboxId === mine.id), 10_000, 'its own reply event');
     sub.close();
     // (the reply to an earlier test's message may be among them: still telegram's)

@@ -13,13 +13,13 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSettings, openStores, type EventOf } from '@tinyagi/core';
+import { loadSettings, type EventOf } from '@tinyagi/core';
 import { Orchestrator } from '@tinyagi/teams';
 import { ApiError, backoffDelay, createApiClient, isApiError, type ConnectionInfo, type ConnectionState, type TinyEvent } from '@tinyagi/client';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { startServer, type RunningServer } from '../src/index.ts';
 import { waitFor } from '@tinyagi/test-kit';
-import { baseSettings, startHarness, type ServerHarness } from './harness.ts';
+import { baseSettings, startHarness, testStores, type ServerHarness } from './harness.ts';
 import { startDroppingProxy, type DroppingProxy } from './proxy.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,14 +72,11 @@ async function produce(count: number, tag: string, last = false): Promise<number
   for (let i = 0; i < count; i++) {
     const data = { n: i, tag, pad: 'x'.repeat(100), ...(last && i === count - 1 ? { last: true } : {}) };
     if (i % 4 === 0) h.stores.events.emit({ type: 'system.notice', data });
-    else h.stores.events.append({ type: 'system.notice', data });
+    else await h.stores.events.append({ type: 'system.notice', data });
     if (i % 9 === 0) await new Promise((r) => setImmediate(r));
   }
-  h.stores.events.flush();
-  return h.stores.events
-    .readSince(0, { types: ['system.notice'] }, 1_000_000)
-    .filter((e) => e.data['tag'] === tag)
-    .map((e) => e.id);
+  await h.stores.events.flush();
+  return (await h.stores.events.readSince(0, { types: ['system.notice'] }, 1_000_000)).filter((e) => e.data['tag'] === tag).map((e) => e.id);
 }
 
 function watch(sub: { onStateChange(l: (s: ConnectionState, i: ConnectionInfo) => void): unknown; onEvent(l: (e: TinyEvent) => void): unknown }) {
@@ -93,7 +90,7 @@ function watch(sub: { onStateChange(l: (s: ConnectionState, i: ConnectionInfo) =
 describe('subscribe', () => {
   it('resumes after the server drops the connection mid-event: every event exactly once, in order', async () => {
     const client = createApiClient({ baseUrl: proxy.url, token: h.token });
-    const start = h.stores.events.lastId();
+    const start = await h.stores.events.lastId();
     // Each connection is cut somewhere in its first 1.5–6 KB: inside an event, most of the time.
     proxy.cutAfterBytes = () => 1500 + Math.floor(Math.random() * 4500);
     const cutsBefore = proxy.cuts;
@@ -123,7 +120,7 @@ describe('subscribe', () => {
 
   it('while the server is down it retries with growing, jittered delays, then resumes without loss', async () => {
     const client = createApiClient({ baseUrl: proxy.url, token: h.token });
-    const start = h.stores.events.lastId();
+    const start = await h.stores.events.lastId();
     proxy.refuse = true;
     const backoff = { initialDelayMs: 10, maxDelayMs: 80 };
     const sub = client.subscribe({ types: ['system.notice'], lastEventId: start, reconnect: backoff });
@@ -206,7 +203,7 @@ describe('subscribe', () => {
   });
 
   it('for await: typed events narrow on type; leaving the loop closes the subscription', async () => {
-    const start = h.stores.events.lastId();
+    const start = await h.stores.events.lastId();
     const ids = await produce(5, 'loop');
     const sub = h.client.subscribe({ types: ['system.notice'], lastEventId: start });
     const got: Array<EventOf<'system.notice'>> = [];
@@ -219,7 +216,7 @@ describe('subscribe', () => {
   });
 
   it('EventSource (a browser without headers) takes a ticket per connection and resumes across drops exactly once', async () => {
-    const start = h.stores.events.lastId();
+    const start = await h.stores.events.lastId();
     served.length = 0;
     proxy.cutAfterBytes = () => 1500 + Math.floor(Math.random() * 3000);
     const child = spawn(
@@ -274,7 +271,8 @@ describe('startServer', () => {
     home = mkdtempSync(join(tmpdir(), 'tinyagi-listen-'));
     const settingsFile = join(home, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify({ ...baseSettings(home), server: { port: 0 } }));
-    const stores = openStores({ dbPath: join(home, 'tinyagi.db'), durability: 'normal' });
+    const opened = await testStores(join(home, 'tinyagi.db'));
+    const stores = opened.stores;
     const getSettings = () => loadSettings(settingsFile).settings;
     running = await startServer({ stores, orchestrator: new Orchestrator({ stores, getSettings }), home, settingsFile, token: 'listen-test-token-0123456789', version: '1.2.3' });
     expect(running.host).toBe('127.0.0.1');
@@ -283,6 +281,6 @@ describe('startServer', () => {
     expect(await createApiClient({ baseUrl: running.url }).health()).toEqual({ ok: true, version: '1.2.3' });
     await running.close();
     running = undefined;
-    stores.close();
+    await opened.close();
   });
 });

@@ -275,11 +275,23 @@ describe('messages and queue', () => {
     await h.client.cancelRun({ params: { id: (await h.client.getMessage({ params: { id: slow.messageId } })).message.runId! } }).catch(() => undefined);
   });
 
+  /**
+   * `n` dead letters of an agent the orchestrator does not know. Enqueued available in an hour and
+   * claimed by the test "then", so the orchestrator's worker (which claims at the real time, and
+   * on PostgreSQL is woken by the enqueue) never takes them first.
+   */
+  async function deadLetters(agentId: string, conversationId: string, n: number): Promise<Array<{ id: string }>> {
+    const later = Date.now() + 3_600_000;
+    for (let i = 0; i < n; i++) await h.stores.queue.enqueue({ kind: 'user', agentId, conversationId, channel: 'api', content: 'x', maxAttempts: 1, availableAt: later });
+    const claimed = await h.stores.queue.claim({ owner: 'test', leaseMs: 60_000, maxAgents: 10, policy: () => 'collect', agents: new Set([agentId]), now: later });
+    expect(claimed.map((b) => [b.agentId, b.messages.length])).toEqual([[agentId, n]]);
+    const ids = claimed[0]!.messages.map((m) => m.id);
+    await h.stores.queue.fail('test', ids, { kind: 'permanent', error: 'boom' });
+    return ids.map((id) => ({ id }));
+  }
+
   it('dead letters: list, retry, delete; unknown ids are 404', async () => {
-    h.stores.queue.enqueue({ kind: 'user', agentId: 'ghost', conversationId: 'conv_dead', channel: 'api', content: 'x', maxAttempts: 1 });
-    const claimed = h.stores.queue.claim({ owner: 'test', leaseMs: 60_000, maxAgents: 10, skipAgents: new Set(['coder', 'reviewer']) });
-    const ghost = claimed.find((b) => b.agentId === 'ghost')!.messages[0]!;
-    h.stores.queue.fail('test', [ghost.id], { kind: 'permanent', error: 'boom' });
+    const ghost = (await deadLetters('ghost', 'conv_dead', 1))[0]!;
     const dead = await h.client.queueDead({ query: { limit: 10 } });
     expect(dead.map((m) => m.id)).toContain(ghost.id);
     expect(dead.find((m) => m.id === ghost.id)?.lastError).toBe('boom');
@@ -289,28 +301,20 @@ describe('messages and queue', () => {
     expect(retried.status).not.toBe('dead');
     await rejects(h.client.retryDead({ params: { id: 'msg_nope' } }), 404, 'MESSAGE_NOT_FOUND');
     // The orchestrator has no agent "ghost": the retried message dies again.
-    await waitFor(() => h.stores.queue.get(ghost.id)?.status === 'dead', 10_000, 'ghost message to die again');
+    await waitFor(async () => (await h.stores.queue.get(ghost.id))?.status === 'dead', 10_000, 'ghost message to die again');
     expect(await h.client.deleteDead({ params: { id: ghost.id } })).toEqual({ ok: true });
     await rejects(h.client.deleteDead({ params: { id: ghost.id } }), 404, 'MESSAGE_NOT_FOUND');
   });
 
   it('DELETE /api/queue/dead purges every dead letter, or one agent’s; a bad agent filter is 400', async () => {
-    const kill = (agentId: string, n: number): void => {
-      for (let i = 0; i < n; i++) h.stores.queue.enqueue({ kind: 'user', agentId, conversationId: `conv_purge_${agentId}`, channel: 'api', content: 'x', maxAttempts: 1 });
-      const claimed = h.stores.queue.claim({ owner: 'purge-test', leaseMs: 60_000, maxAgents: 10, policy: () => 'collect', skipAgents: new Set(['coder', 'reviewer']) });
-      for (const batch of claimed) {
-        const ids = batch.messages.map((m) => m.id);
-        if (batch.agentId === agentId) h.stores.queue.fail('purge-test', ids, { kind: 'permanent', error: 'boom' });
-        else h.stores.queue.release('purge-test', ids);
-      }
-    };
-    const before = h.stores.queue.counts().dead;
-    kill('phantom', 3);
-    kill('spectre', 2);
-    expect(h.stores.queue.counts().dead).toBe(before + 5);
+    const kill = (agentId: string, n: number) => deadLetters(agentId, `conv_purge_${agentId}`, n);
+    const before = (await h.stores.queue.counts()).dead;
+    await kill('phantom', 3);
+    await kill('spectre', 2);
+    expect((await h.stores.queue.counts()).dead).toBe(before + 5);
     await rejects(h.client.purgeDead({ query: { agent: 'Not An Id' } }), 400, 'INVALID_ID');
     await bad('DELETE', '/api/queue/dead?agnet=phantom', 400, 'VALIDATION_FAILED');
-    expect(h.stores.queue.counts().dead).toBe(before + 5); // refused requests deleted nothing
+    expect((await h.stores.queue.counts()).dead).toBe(before + 5); // refused requests deleted nothing
     expect(await h.client.purgeDead({ query: { agent: 'phantom' } })).toEqual({ deleted: 3 });
     expect((await h.client.queueDead()).filter((m) => m.agentId === 'phantom' || m.agentId === 'spectre').map((m) => m.agentId)).toEqual(['spectre', 'spectre']);
     expect(await h.client.purgeDead()).toEqual({ deleted: before + 2 });
@@ -320,8 +324,8 @@ describe('messages and queue', () => {
 
 describe('outbox and proactive responses', () => {
   it('list, claim, ack, fail for a client channel; unknown ids are 404 (not ok)', async () => {
-    const a = h.stores.outbox.enqueue({ idempotencyKey: 'o-1', channel: 'telegram', text: 'hello A', recipient: { senderId: '42' } }).row;
-    const b = h.stores.outbox.enqueue({ idempotencyKey: 'o-2', channel: 'telegram', text: 'hello B', recipient: { senderId: '42' } }).row;
+    const a = (await h.stores.outbox.enqueue({ idempotencyKey: 'o-1', channel: 'telegram', text: 'hello A', recipient: { senderId: '42' } })).row;
+    const b = (await h.stores.outbox.enqueue({ idempotencyKey: 'o-2', channel: 'telegram', text: 'hello B', recipient: { senderId: '42' } })).row;
     const listed = await h.client.listOutbox({ query: { channel: 'telegram', status: 'pending' } });
     expect(listed.map((r) => r.id)).toEqual([a.id, b.id]);
     const claimed = await h.client.claimOutbox({ body: { channel: 'telegram', limit: 5, leaseMs: 30_000 } });
@@ -359,7 +363,7 @@ describe('conversations and runs', () => {
     const detail = await completed(sent.messageId);
     conversationId = sent.conversationId;
     runId = detail.run!.id;
-    await waitFor(() => eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })[0], 10_000, 'conversation completion');
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId, types: ['conversation.completed'] }))[0], 10_000, 'conversation completion');
   });
 
   it('list with filters; bad filters are 400', async () => {
@@ -538,7 +542,7 @@ describe('agents', () => {
   });
 
   it('reset clears sessions', async () => {
-    h.stores.db.sqlite.prepare("INSERT INTO agent_sessions (agent_id, session_key, provider, session_id, updated_at) VALUES ('writer', 'k', 'mock', 's', 0)").run();
+    await h.stores.agentSessions.recordTurn('writer', 'k', { provider: 'mock', sessionId: 's', user: 'hi', assistant: 'hello' });
     expect(await h.client.resetAgent({ params: { id: 'writer' } })).toEqual({ ok: true, sessionsCleared: 1 });
     await rejects(h.client.resetAgent({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
   });
@@ -709,7 +713,7 @@ describe('providers and settings', () => {
     await bad('PATCH', '/api/settings', 400, 'CONFIG_INVALID', '{"server":{"port":"eighty"}}');
     await bad('PATCH', '/api/settings', 400, 'INVALID_JSON', '{"server":');
     expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);
-    expect(eventsOf(h.stores, { types: ['settings.changed'] }).length).toBeGreaterThan(0);
+    expect((await eventsOf(h.stores, { types: ['settings.changed'] })).length).toBeGreaterThan(0);
   });
 });
 

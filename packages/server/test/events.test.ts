@@ -62,20 +62,17 @@ async function produce(count: number, tag: string): Promise<number[]> {
     if (i % 3 === 0) {
       h.stores.events.emit({ type: 'system.notice', data: { n: i, tag } });
     } else {
-      ids.push(h.stores.events.append({ type: 'system.notice', data: { n: i, tag } }).id);
+      ids.push((await h.stores.events.append({ type: 'system.notice', data: { n: i, tag } })).id);
     }
     if (i % 7 === 0) await new Promise((r) => setImmediate(r));
   }
-  h.stores.events.flush();
-  return h.stores.events
-    .readSince(0, { types: ['system.notice'] }, 1_000_000)
-    .filter((e) => e.data['tag'] === tag)
-    .map((e) => e.id);
+  await h.stores.events.flush();
+  return (await h.stores.events.readSince(0, { types: ['system.notice'] }, 1_000_000)).filter((e) => e.data['tag'] === tag).map((e) => e.id);
 }
 
 describe('resume with Last-Event-ID', () => {
   it('a client that disconnects mid-stream and resumes receives every event exactly once', async () => {
-    const start = h.stores.events.lastId();
+    const start = await h.stores.events.lastId();
     const first = await open('?types=system.notice', { 'last-event-id': String(start) });
     const production = produce(400, 'resume');
     await waitFor(() => first.events.length >= 120, 10_000, 'first 120 events');
@@ -94,7 +91,7 @@ describe('resume with Last-Event-ID', () => {
   });
 
   it('?lastEventId= resumes like the header, and the typed client resumes from its last id', async () => {
-    const start = h.stores.events.lastId();
+    const start = await h.stores.events.lastId();
     const ids = await produce(30, 'query');
     const viaQuery = await open(`?types=system.notice&lastEventId=${start}`);
     await waitFor(() => viaQuery.events.length === ids.length, 5000, 'replay via query');
@@ -148,12 +145,12 @@ describe('fan-out', () => {
 describe('filters and keep-alive', () => {
   it('conversation, agent and types filters', async () => {
     const stream = await open('?conversation=conv_a&agent=coder&types=run.progress,system.notice');
-    const start = h.stores.events.lastId();
-    h.stores.events.append(notice(1, { conversationId: 'conv_a', agentId: 'coder' }));
-    h.stores.events.append(notice(2, { conversationId: 'conv_b', agentId: 'coder' }));
-    h.stores.events.append(notice(3, { conversationId: 'conv_a', agentId: 'reviewer' }));
-    h.stores.events.append({ type: 'run.progress', conversationId: 'conv_a', agentId: 'coder', data: { type: 'status', message: 'four', turn: 1 } });
-    h.stores.events.append({ type: 'run.started', conversationId: 'conv_a', agentId: 'coder', data: { cause: 'user', messageIds: [] } });
+    const start = await h.stores.events.lastId();
+    await h.stores.events.append(notice(1, { conversationId: 'conv_a', agentId: 'coder' }));
+    await h.stores.events.append(notice(2, { conversationId: 'conv_b', agentId: 'coder' }));
+    await h.stores.events.append(notice(3, { conversationId: 'conv_a', agentId: 'reviewer' }));
+    await h.stores.events.append({ type: 'run.progress', conversationId: 'conv_a', agentId: 'coder', data: { type: 'status', message: 'four', turn: 1 } });
+    await h.stores.events.append({ type: 'run.started', conversationId: 'conv_a', agentId: 'coder', data: { cause: 'user', messageIds: [] } });
     await waitFor(() => stream.events.length >= 2, 5000, 'filtered events');
     await new Promise((r) => setTimeout(r, 100));
     stream.close();
@@ -178,7 +175,7 @@ describe('filters and keep-alive', () => {
 
 describe('slow clients', () => {
   it('a client that stops reading is disconnected instead of buffering without bound, and resumes without loss', async () => {
-    const start = h.stores.events.lastId();
+    const start = await h.stores.events.lastId();
     const big = 'x'.repeat(64 * 1024);
     const received: number[] = [];
     let ended = false;
@@ -198,7 +195,7 @@ describe('slow clients', () => {
     response.pause();
     const ids: number[] = [];
     for (let i = 0; i < 300; i++) {
-      ids.push(h.stores.events.append({ type: 'system.notice', data: { i, big } }).id);
+      ids.push((await h.stores.events.append({ type: 'system.notice', data: { i, big } })).id);
       if (i % 10 === 0) await new Promise((r) => setImmediate(r));
     }
     // The server gave up on this client (its socket stopped draining and the buffer cap was hit).

@@ -1,6 +1,7 @@
 /**
- * Test fixtures: a temp TINYAGI_HOME with a real settings.json and SQLite file, the real
- * orchestrator (agents use core's scripted mock provider), and the server listening on
+ * Test fixtures: a temp TINYAGI_HOME with a real settings.json, the stores on this run's backend
+ * (the SQLite file in the home, or with TINYAGI_TEST_BACKEND=postgres a fresh PostgreSQL schema:
+ * `@tinyagi/test-kit/stores`), the real orchestrator (agents use core's scripted mock provider), and the server listening on
  * 127.0.0.1 with an ephemeral port. Waits: waitFor from @tinyagi/test-kit.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,9 @@ import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadSettings, type EventOf, type EventType, type Settings } from '@tinyagi/core';
-import { openStores, type Stores } from '@tinyagi/core/internal';
+import { openStores, type StoreSet } from '@tinyagi/core/internal';
+import { openPgStores } from '@tinyagi/core/pg';
+import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
 import { Orchestrator } from '@tinyagi/teams';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
 import { buildServer, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
@@ -26,7 +29,7 @@ export const SECRETS = {
   database: 'PLANTED-db-password-0123456789',
 } as const;
 
-/** In settings only: the harness hands the server SQLite stores itself, so nothing connects to it. */
+/** In settings only: the harness hands the server its stores itself, so nothing connects to it. */
 export const DATABASE_URL = `postgres://tiny:${SECRETS.database}@db.example:5432/tinyagi?sslmode=require`;
 
 export function baseSettings(home: string): Settings {
@@ -48,7 +51,7 @@ export interface ServerHarness {
   home: string;
   settingsFile: string;
   token: string;
-  stores: Stores;
+  stores: StoreSet;
   orchestrator: Orchestrator;
   app: TinyServer;
   url: string;
@@ -106,7 +109,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   const settingsFile = join(home, 'settings.json');
   writeFileSync(settingsFile, `${JSON.stringify((options.settings ?? baseSettings)(home), null, 2)}\n`, { mode: 0o600 });
   const token = randomBytes(24).toString('base64url');
-  const stores = openStores({ dbPath: join(home, 'tinyagi.db'), durability: 'normal' });
+  const opened = await testStores(join(home, 'tinyagi.db'));
+  const stores = opened.stores;
   const getSettings = (): Settings => loadSettings(settingsFile).settings;
   const orchestrator = new Orchestrator({ stores, getSettings, sweepMs: 100, issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId) });
   orchestrator.start();
@@ -144,14 +148,26 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     async close() {
       await app.close();
       await orchestrator.stop(1000);
-      stores.close();
+      await opened.close();
       rmSync(home, { recursive: true, force: true });
     },
   };
 }
 
-export function eventsOf<T extends EventType = EventType>(stores: Stores, filter: { conversationId?: string; types?: T[] } = {}): Array<EventOf<T>> {
-  stores.events.flush();
+/** The stores at `dbPath` on SQLite, or in a fresh PostgreSQL schema (dropped by `close`) on that run. */
+export function testStores(dbPath: string): Promise<TestStores<StoreSet>> {
+  return openTestStores<StoreSet>(
+    dbPath,
+    {
+      sqlite: (file) => openStores({ dbPath: file, durability: 'normal' }),
+      postgres: ({ url, schema }) => openPgStores({ url, schema, poolSize: 6 }),
+    },
+    'server',
+  );
+}
+
+export async function eventsOf<T extends EventType = EventType>(stores: StoreSet, filter: { conversationId?: string; types?: T[] } = {}): Promise<Array<EventOf<T>>> {
+  await stores.events.flush();
   return stores.events.readSince(0, filter, 100_000);
 }
 

@@ -104,7 +104,7 @@ describe('secrets', () => {
     const decoder = new TextDecoder();
     let text = '';
     let count = 0;
-    const target = h.stores.events.lastId();
+    const target = await h.stores.events.lastId();
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         const piece = decoder.decode(chunk, { stream: true });

@@ -23,15 +23,15 @@ beforeAll(async () => {
     },
   });
   const runs = h.stores.runs;
-  const conv = runs.createConversation({ rootAgentId: 'coder', channel: 'api', title: 'expensive plan' });
+  const conv = await runs.createConversation({ rootAgentId: 'coder', channel: 'api', title: 'expensive plan' });
   big = conv.id;
-  const plant = (agentId: string, provider: string, iso: string, tokens: number, usd: number, channel = 'api') => {
-    const run = runs.createRun({ conversationId: conv.id, agentId, provider, teamId: 'dev', channel, cause: 'user', status: 'running', createdAt: at(iso) });
-    runs.finishRun(run.id, { status: 'completed', usage: { inputTokens: tokens, outputTokens: tokens / 10 }, costUsd: usd });
+  const plant = async (agentId: string, provider: string, iso: string, tokens: number, usd: number, channel = 'api') => {
+    const run = await runs.createRun({ conversationId: conv.id, agentId, provider, teamId: 'dev', channel, cause: 'user', status: 'running', createdAt: at(iso) });
+    await runs.finishRun(run.id, { status: 'completed', usage: { inputTokens: tokens, outputTokens: tokens / 10 }, costUsd: usd });
   };
-  plant('coder', 'anthropic', '2026-03-02T10:00:00Z', 1000, 1.5);
-  plant('coder', 'anthropic', '2026-03-03T23:30:00Z', 2000, 3);
-  plant('reviewer', 'openai', '2026-03-16T08:00:00Z', 500, 0.25, 'telegram');
+  await plant('coder', 'anthropic', '2026-03-02T10:00:00Z', 1000, 1.5);
+  await plant('coder', 'anthropic', '2026-03-03T23:30:00Z', 2000, 3);
+  await plant('reviewer', 'openai', '2026-03-16T08:00:00Z', 500, 0.25, 'telegram');
 });
 afterAll(async () => {
   await h?.close();

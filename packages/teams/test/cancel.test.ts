@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
 import { fakeCli, isGone, waitFor } from '@tinyagi/test-kit';
-import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
+import type { RunRecord, StoreSet } from '@tinyagi/core/internal';
+import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -24,7 +25,7 @@ describe('cancelling a run tree', () => {
         target: { ...req.target, command: FAKE_CLAUDE, killGraceMs: 500 },
         env: { ...req.env, FAKE_PID_FILE: join(pidDir(), `${req.env?.TINYAGI_RUN_ID}.pids`), FAKE_LOG: join(pidDir(), 'fake.log') },
       });
-    const h = harness(
+    const h = await harness(
       {
         agents: { root: { provider: 'anthropic' }, child: { provider: 'anthropic' }, grand: { provider: 'anthropic' } },
         teams: { tree: { agents: ['root', 'child', 'grand'], leader_agent: 'root' } },
@@ -47,7 +48,7 @@ describe('cancelling a run tree', () => {
     const grand = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'grand'), 10_000, 'the grandchild run');
     const grandPids = await waitFor(() => pidsOf(grand.runId), 10_000, 'the grandchild CLI');
 
-    expect(h.stores.runs.getRun(grand.runId)).toMatchObject({ depth: 2, parentRunId: child.runId, status: 'running' });
+    expect(await h.stores.runs.getRun(grand.runId)).toMatchObject({ depth: 2, parentRunId: child.runId, status: 'running' });
     // The CLIs got the run-scoped environment `tinyagi call` needs.
     const logged = readFileSync(join(h.dir, 'fake.log'), 'utf8')
       .trim()
@@ -67,7 +68,7 @@ describe('cancelling a run tree', () => {
     await expect(grandResult).resolves.toMatchObject({ ok: false, code: 'CANCELLED' });
     await waitForCompletion(h, sent.conversationId);
 
-    const events = eventsOf(h.stores, { conversationId: sent.conversationId });
+    const events = await eventsOf(h.stores, { conversationId: sent.conversationId });
     for (const runId of [root.runId, child.runId, grand.runId]) {
       const terminal = events.filter((e) => e.runId === runId && ['run.completed', 'run.failed', 'run.cancelled', 'run.rejected'].includes(e.type));
       expect(terminal.map((e) => e.type)).toEqual(['run.cancelled']);
@@ -75,8 +76,8 @@ describe('cancelling a run tree', () => {
     const subTerminal = events.filter((e) => e.type === 'subagent.completed' || e.type === 'subagent.failed');
     expect(subTerminal.map((e) => e.runId).sort()).toEqual([child.runId, grand.runId].sort());
     // The worker settles the aborted message once its invocation has returned.
-    await waitFor(() => h.stores.queue.counts().processing === 0 || undefined, 10_000, 'the message to be settled');
-    expect(h.stores.queue.counts()).toMatchObject({ processing: 0, pending: 0, cancelled: 1 });
+    await waitFor(async () => (await h.stores.queue.counts()).processing === 0 || undefined, 10_000, 'the message to be settled');
+    expect(await h.stores.queue.counts()).toMatchObject({ processing: 0, pending: 0, cancelled: 1 });
     expect(h.orchestrator.status().running).toEqual([]);
   });
 });
@@ -94,7 +95,7 @@ describe('cancelling a message or a conversation', () => {
   };
 
   it('a running message: its run ends, the CLI process group is killed and the conversation ends cancelled before the call returns', async () => {
-    const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir) });
+    const h = await harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir) });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
     const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
     const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
@@ -103,9 +104,9 @@ describe('cancelling a message or a conversation', () => {
 
     // Settled when the call returns: no waiting for a lease renewal.
     expect(outcome).toEqual({ id: sent.messageId, state: 'cancelled', status: 'cancelled' });
-    expect(h.stores.runs.getRun(running.runId)).toMatchObject({ status: 'cancelled', error: 'user pressed stop' });
-    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'user pressed stop' });
-    const completed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] });
+    expect(await h.stores.runs.getRun(running.runId)).toMatchObject({ status: 'cancelled', error: 'user pressed stop' });
+    expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'user pressed stop' });
+    const completed = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] });
     expect(completed.map((e) => e.data)).toEqual([expect.objectContaining({ status: 'cancelled', reason: 'user pressed stop' })]);
     await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
     expect(h.orchestrator.status().running).toEqual([]);
@@ -114,35 +115,114 @@ describe('cancelling a message or a conversation', () => {
   });
 
   it('a message waiting for a rate limit to pass is cancelled at once, with its run and conversation', async () => {
-    const h = harness({ agents: { cc: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } } });
+    const h = await harness({ agents: { cc: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } } });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'busy', senderId: 'u1' });
-    await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] })[0], 10_000, 'the rate-limit retry');
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] }))[0], 10_000, 'the rate-limit retry');
 
     const outcome = await h.orchestrator.cancelMessage(sent.messageId);
     expect(outcome).toMatchObject({ state: 'cancelled', status: 'cancelled' });
-    const [run] = h.stores.runs.listRuns(sent.conversationId);
+    const [run] = await h.stores.runs.listRuns(sent.conversationId);
     expect(run).toMatchObject({ status: 'cancelled' });
-    expect(h.stores.runs.mustGetConversation(sent.conversationId).status).toBe('cancelled');
-    expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })).toHaveLength(1);
+    expect((await h.stores.runs.mustGetConversation(sent.conversationId)).status).toBe('cancelled');
+    expect(await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })).toHaveLength(1);
   });
 
   it('a cancel requested by another process (seen at lease renewal) also ends the run and settles the conversation', async () => {
-    const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir), leaseMs: 300 });
+    const h = await harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeWithPids(() => h.dir), leaseMs: 300 });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:grandchild', senderId: 'u1' });
     const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
     const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
 
     // What the store does for a process that does not hold the message: only the request is written.
-    expect(h.stores.queue.cancel(sent.messageId, 'cancelled elsewhere')).toMatchObject({ state: 'cancelling' });
+    expect(await h.stores.queue.cancel(sent.messageId, 'cancelled elsewhere')).toMatchObject({ state: 'cancelling' });
     await waitForCompletion(h, sent.conversationId);
-    await waitFor(() => h.stores.queue.get(sent.messageId)?.status === 'cancelled' || undefined, 10_000, 'the message to be cancelled');
-    expect(h.stores.runs.getRun(running.runId)).toMatchObject({ status: 'cancelled', error: 'cancelled elsewhere' });
-    expect(h.stores.runs.mustGetConversation(sent.conversationId).status).toBe('cancelled');
+    await waitFor(async () => (await h.stores.queue.get(sent.messageId))?.status === 'cancelled' || undefined, 10_000, 'the message to be cancelled');
+    expect(await h.stores.runs.getRun(running.runId)).toMatchObject({ status: 'cancelled', error: 'cancelled elsewhere' });
+    expect((await h.stores.runs.mustGetConversation(sent.conversationId)).status).toBe('cancelled');
     await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
   });
 
+  /**
+   * The orchestrator's stores with one call held: the first call of `store.method` whose (real)
+   * result passes `when` waits, after it ran, until the test lets it go, then answers that result
+   * (`reread`: calls the store again). A cancel then lands between two steps of the handler,
+   * whatever the backend's timing.
+   */
+  function holdOnce(store: 'runs' | 'queue', method: string, when: (result: unknown) => boolean, reread = false) {
+    let reached!: () => void;
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    let holding = true;
+    const bound = (target: object, prop: string | symbol) => {
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    };
+    const wrap = (stores: StoreSet): StoreSet => {
+      const inner = new Proxy(stores[store], {
+        get(target, prop) {
+          if (prop !== method) return bound(target, prop);
+          const real = bound(target, prop) as (...args: unknown[]) => unknown;
+          return async (...args: unknown[]) => {
+            const result = await real(...args);
+            if (!holding || !when(result)) return result;
+            holding = false;
+            reached();
+            await released;
+            return reread ? real(...args) : result;
+          };
+        },
+      });
+      return new Proxy(stores, { get: (target, prop) => (prop === store ? inner : bound(target, prop)) });
+    };
+    return { wrap, held, letGo: () => letGo() };
+  }
+
+  const slowMock = { agents: { cc: { provider: 'mock' as const, mock: { latency_ms: 60_000, reply: 'never' } } } };
+
+  async function cancelWhileHeld(gate: ReturnType<typeof holdOnce>, invoked: number) {
+    const log = recordingInvoker((req) => invokeAgent(req));
+    const h = await harness(slowMock, { invoke: log.invoke, wrapStores: gate.wrap });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'hello', senderId: 'u1' });
+    await gate.held;
+    expect((await h.stores.queue.get(sent.messageId))?.status).toBe('processing');
+    const cancelling = h.orchestrator.cancelConversation(sent.conversationId, 'changed my mind');
+    await waitFor(async () => (await h.stores.runs.mustGetConversation(sent.conversationId)).status === 'cancelled' || undefined, 10_000, 'the cancel to commit');
+    gate.letGo();
+    expect(await cancelling).toMatchObject({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: false });
+    // Settled when the call returns, as cancelled (not completed by the batch's handler).
+    expect((await h.stores.queue.get(sent.messageId))?.status).toBe('cancelled');
+    expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.status)).toEqual(['cancelled']);
+    expect(await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })).toHaveLength(1);
+    expect(log.calls).toHaveLength(invoked);
+    expect(h.orchestrator.status().running).toEqual([]);
+  }
+
+  it('a conversation cancelled after its run started here, before the handler read it back: never invoked, the message ends cancelled before the call returns', async () => {
+    // The handler reads its run back once the run's start has committed, then registers it.
+    await cancelWhileHeld(
+      holdOnce('runs', 'mustGetRun', (run) => (run as RunRecord).status === 'running', true),
+      0,
+    );
+  });
+
+  it('a conversation cancelled after the handler read its run, before it registered it (PostgreSQL: the cancel checks while the handler awaits): the invocation is aborted, the message ends cancelled before the call returns', async () => {
+    await cancelWhileHeld(
+      holdOnce('runs', 'mustGetRun', (run) => (run as RunRecord).status === 'running'),
+      1,
+    );
+  });
+
+  it('a conversation cancelled while this process claimed its message, before the claim reached the worker: the message ends cancelled before the call returns', async () => {
+    // The claim has committed in the store; its result is on its way to the worker.
+    await cancelWhileHeld(
+      holdOnce('queue', 'claim', (batches) => (batches as unknown[]).length > 0),
+      0,
+    );
+  });
+
   it('a whole conversation: every open run and queued message, status cancelled with the reason', async () => {
-    const h = harness(
+    const h = await harness(
       {
         agents: { cc: { provider: 'anthropic' }, other: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } },
         teams: { t: { agents: ['cc', 'other'], leader_agent: 'cc' } },
@@ -153,13 +233,13 @@ describe('cancelling a message or a conversation', () => {
     const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
     const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
     // A second message queued in the same conversation, behind nothing: it waits on a rate limit.
-    const queued = h.stores.queue.enqueue({ kind: 'system', agentId: 'other', conversationId: sent.conversationId, channel: 'api', content: 'busy', availableAt: Date.now() + 3_600_000 });
+    const queued = await h.stores.queue.enqueue({ kind: 'system', agentId: 'other', conversationId: sent.conversationId, channel: 'api', content: 'busy', availableAt: Date.now() + 3_600_000 });
 
     const result = await h.orchestrator.cancelConversation(sent.conversationId, 'not needed any more');
     expect(result).toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: false, cancelled: [running.runId] });
-    expect(h.stores.queue.get(queued.id)?.status).toBe('cancelled');
-    expect(h.stores.queue.get(sent.messageId)?.status).toBe('cancelled');
-    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'not needed any more' });
+    expect((await h.stores.queue.get(queued.id))?.status).toBe('cancelled');
+    expect((await h.stores.queue.get(sent.messageId))?.status).toBe('cancelled');
+    expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'not needed any more' });
     await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
     // Already ended: nothing more to cancel, the status stays.
     await expect(h.orchestrator.cancelConversation(sent.conversationId)).resolves.toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: true, cancelled: [] });

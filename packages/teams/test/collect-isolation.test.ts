@@ -41,7 +41,10 @@ const cases: Array<{ fail: 'permanent' | 'retryable'; maxAttempts: number }> = [
 describe('poison isolation under collect', () => {
   it.each(cases)('a $fail failure at max_attempts $maxAttempts costs the unrelated messages nothing', async ({ fail, maxAttempts }) => {
     const gate = gatedInvoker();
-    const h = harness({ agents: { a: { provider: 'mock', busy_policy: 'collect', max_attempts: maxAttempts, mock: { reply: 'done', rules: [{ match: 'poison', fail }] } } } }, { invoke: gate.invoke });
+    const h = await harness(
+      { agents: { a: { provider: 'mock', busy_policy: 'collect', max_attempts: maxAttempts, mock: { reply: 'done', rules: [{ match: 'poison', fail }] } } } },
+      { invoke: gate.invoke },
+    );
     const busy = await h.orchestrator.submit({ message: '@a hold this', senderId: 'u1' });
     await waitFor(gate.entered, 10_000, 'the first message to be running');
     const poison = await h.orchestrator.submit({ message: '@a poison', senderId: 'u2' });
@@ -50,14 +53,14 @@ describe('poison isolation under collect', () => {
     gate.open();
 
     for (const sent of [busy, first, second]) await waitForCompletion(h, sent.conversationId);
-    const dead = await waitFor(() => h.stores.queue.get(poison.messageId)?.status === 'dead' && h.stores.queue.get(poison.messageId), 20_000, 'the poison message to be dead');
+    const dead = await waitFor(async () => (await h.stores.queue.get(poison.messageId))?.status === 'dead' && (await h.stores.queue.get(poison.messageId)), 20_000, 'the poison message to be dead');
     expect(dead.lastError).toContain('scripted');
     for (const sent of [first, second]) {
-      expect(h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'completed', attempts: 1, lastError: null });
+      expect(await h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'completed', attempts: 1, lastError: null });
     }
     // Every prompt held one conversation's message: nothing was answered together with the poison.
     expect(gate.prompts.filter((p) => p.includes('poison') && p.includes('unrelated'))).toEqual([]);
-    const deadEvents = eventsOf(h.stores, { types: ['queue.dead'] });
+    const deadEvents = await eventsOf(h.stores, { types: ['queue.dead'] });
     expect(deadEvents.map((e) => e.conversationId)).toEqual([poison.conversationId]);
   });
 });

@@ -59,16 +59,16 @@ function problems(events: readonly TinyEvent[]): string[] {
 
 describe('event schemas', () => {
   it('every event of chains, fan-out, sub-agents, budget warnings, retries and dead letters matches its schema', async () => {
-    const h = harness(settings);
+    const h = await harness(settings);
     const team = await h.orchestrator.submit({ message: '@crew plan the release', channel: 'api', sender: 'ana', senderId: 'u1' });
     const flaky = await h.orchestrator.submit({ message: '@flaky boom', senderId: 'u2' });
     const loop = await h.orchestrator.submit({ message: '@loop go', channel: 'discord', senderId: 'u3' });
     await waitForCompletion(h, team.conversationId);
     await waitForCompletion(h, loop.conversationId);
-    await waitFor(() => h.stores.queue.get(flaky.messageId)?.status === 'dead', 20_000, 'the flaky message to be dead-lettered');
+    await waitFor(async () => (await h.stores.queue.get(flaky.messageId))?.status === 'dead', 20_000, 'the flaky message to be dead-lettered');
     await waitForCompletion(h, flaky.conversationId);
 
-    const events = eventsOf(h.stores);
+    const events = await eventsOf(h.stores);
     const types = new Set(events.map((e) => e.type));
     for (const expected of [
       'conversation.started',
@@ -89,7 +89,7 @@ describe('event schemas', () => {
       expect(types, `a ${expected} event`).toContain(expected);
     }
     // The chain: lead -> writer -> reviewer.
-    const mentions = eventsOf(h.stores, { conversationId: team.conversationId, types: ['agent.mention'] }).map((e) => `${e.data.fromAgent}->${e.data.toAgent}`);
+    const mentions = (await eventsOf(h.stores, { conversationId: team.conversationId, types: ['agent.mention'] })).map((e) => `${e.data.fromAgent}->${e.data.toAgent}`);
     expect(mentions.sort()).toEqual(['lead->coder', 'lead->writer', 'writer->reviewer']);
     expect(problems(events)).toEqual([]);
   });

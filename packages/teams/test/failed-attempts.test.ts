@@ -11,25 +11,25 @@ const FAST_BACKOFF = { baseMs: 20, maxMs: 50, jitter: 0, maxRateLimitWaits: 3 };
 
 describe('failed attempts', () => {
   it('records the usage and cost a failing result reports, for every attempt, and counts them against the daily budget', async () => {
-    const h = harness({ agents: { cc: { provider: 'anthropic', max_attempts: 2, budgets: { daily_usd: 0.08 } } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
+    const h = await harness({ agents: { cc: { provider: 'anthropic', max_attempts: 2, budgets: { daily_usd: 0.08 } } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:error-cost', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
     // Two attempts, each reporting 1,000 + 200 tokens and $0.05 on its failing result.
-    const [run] = h.stores.runs.listRuns(sent.conversationId);
+    const [run] = await h.stores.runs.listRuns(sent.conversationId);
     expect(run).toMatchObject({ status: 'failed', inputTokens: 2000, outputTokens: 400 });
     expect(run!.costUsd).toBeCloseTo(0.1, 10);
-    const conversation = h.stores.runs.mustGetConversation(sent.conversationId);
+    const conversation = await h.stores.runs.mustGetConversation(sent.conversationId);
     expect(conversation).toMatchObject({ inputTokens: 2000, outputTokens: 400 });
     expect(conversation.costUsd).toBeCloseTo(0.1, 10);
     // Each failed attempt is visible: which one, out of how many, and why (the CLI exited 1: crashed).
-    const retries = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry', 'queue.dead'] });
+    const retries = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry', 'queue.dead'] });
     expect(retries.map((e) => [e.type, e.data])).toEqual([
       ['queue.retry', expect.objectContaining({ messageId: sent.messageId, attempts: 1, maxAttempts: 2, kind: 'retryable', failure: 'crashed', retryInMs: 20 })],
       ['queue.dead', expect.objectContaining({ messageId: sent.messageId, attempts: 2, maxAttempts: 2, kind: 'retryable', failure: 'crashed' })],
     ]);
-    expect(h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'dead', attempts: 2, maxAttempts: 2, lastFailure: 'crashed' });
-    const failed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['run.failed'] });
+    expect(await h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'dead', attempts: 2, maxAttempts: 2, lastFailure: 'crashed' });
+    const failed = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['run.failed'] });
     expect(failed).toHaveLength(1);
     expect(failed[0]!.data).toMatchObject({ inputTokens: 2000, outputTokens: 400 });
 
@@ -37,45 +37,45 @@ describe('failed attempts', () => {
     // The conversation failed, and says why, in the record and in its completion event.
     expect(conversation.status).toBe('failed');
     expect(conversation.stopReason).toMatch(/^@cc failed: .*gave up after 2 attempts/);
-    const completed = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] });
+    const completed = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] });
     expect(completed.map((e) => e.data)).toEqual([expect.objectContaining({ status: 'failed', reason: conversation.stopReason })]);
 
     const next = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:reply=hello', senderId: 'u1' });
     await waitForCompletion(h, next.conversationId);
-    expect(h.stores.runs.listRuns(next.conversationId)[0]).toMatchObject({ status: 'rejected' });
-    expect(h.stores.runs.mustGetConversation(next.conversationId).status).toBe('completed');
-    expect(eventsOf(h.stores, { conversationId: next.conversationId, types: ['guard.rejected'] })[0]?.data).toMatchObject({ rule: 'agent_daily_usd', action: 'not-invoked' });
+    expect((await h.stores.runs.listRuns(next.conversationId))[0]).toMatchObject({ status: 'rejected' });
+    expect((await h.stores.runs.mustGetConversation(next.conversationId)).status).toBe('completed');
+    expect((await eventsOf(h.stores, { conversationId: next.conversationId, types: ['guard.rejected'] }))[0]?.data).toMatchObject({ rule: 'agent_daily_usd', action: 'not-invoked' });
   });
 
   it('a dead letter retried by hand re-opens its failed conversation, which then completes without a reason', async () => {
-    const h = harness({ agents: { cc: { provider: 'anthropic', max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
+    const h = await harness({ agents: { cc: { provider: 'anthropic', max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:exit=3', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'failed', stopReason: expect.stringContaining('exit code 3') });
+    expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'failed', stopReason: expect.stringContaining('exit code 3') });
 
     h.setSettings({ agents: { cc: { provider: 'mock' } } });
-    h.stores.queue.retryDead(sent.messageId);
-    await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })[1], 10_000, 'the second completion');
-    expect(h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'completed', stopReason: null });
+    await h.stores.queue.retryDead(sent.messageId);
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] }))[1], 10_000, 'the second completion');
+    expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'completed', stopReason: null });
   });
 
   it('a rate limit is told apart from a crash: no attempt used, the wait counted, the message record says so', async () => {
-    const h = harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeClaude });
+    const h = await harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeClaude });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:429', senderId: 'u1' });
-    const retry = await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] })[0], 10_000, 'the retry');
+    const retry = await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] }))[0], 10_000, 'the retry');
     // The fake CLI says "try again in 2 seconds".
     expect(retry.data).toMatchObject({ kind: 'rate_limited', failure: 'rate_limited', attempts: 0, maxAttempts: 3, rateLimitWaits: 1, maxRateLimitWaits: 20 });
     expect(retry.data.retryInMs).toBeGreaterThanOrEqual(2000);
-    expect(h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'pending', attempts: 0, lastFailure: 'rate_limited' });
+    expect(await h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'pending', attempts: 0, lastFailure: 'rate_limited' });
     await h.orchestrator.cancelMessage(sent.messageId);
   });
 
   it('a timeout is classified as timed out', async () => {
-    const h = harness({ agents: { cc: { provider: 'anthropic', timeout_s: 0.3, max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
+    const h = await harness({ agents: { cc: { provider: 'anthropic', timeout_s: 0.3, max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:hang', senderId: 'u1' });
     const done = await waitForCompletion(h, sent.conversationId);
-    expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.dead'] })[0]?.data).toMatchObject({ failure: 'timed_out', attempts: 1, maxAttempts: 1 });
-    expect(h.stores.queue.get(sent.messageId)?.lastFailure).toBe('timed_out');
+    expect((await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.dead'] }))[0]?.data).toMatchObject({ failure: 'timed_out', attempts: 1, maxAttempts: 1 });
+    expect((await h.stores.queue.get(sent.messageId))?.lastFailure).toBe('timed_out');
     expect(done.data).toMatchObject({ status: 'failed' });
   });
 });

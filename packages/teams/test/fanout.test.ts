@@ -17,13 +17,13 @@ function team(replyMode: 'each' | 'aggregate'): Settings {
 
 describe('a 3-agent team: the leader fans out to two members', () => {
   it('each mode: every agent answers the human as it finishes, signed, and the conversation completes', async () => {
-    const h = harness(team('each'));
+    const h = await harness(team('each'));
     const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
     expect(sent).toMatchObject({ agentId: 'lead', teamId: 'launch', created: true });
     const done = await waitForCompletion(h, sent.conversationId);
     expect(done.data.status).toBe('completed');
 
-    const replies = h.stores.outbox.list({ conversationId: sent.conversationId });
+    const replies = await h.stores.outbox.list({ conversationId: sent.conversationId });
     expect(replies.map((r) => r.text).sort()).toEqual([
       'Page shipped.\n\n— @coder',
       'Post drafted.\n\n— @writer',
@@ -40,16 +40,16 @@ describe('a 3-agent team: the leader fans out to two members', () => {
       ['coder', 'mention', 'completed'],
       ['writer', 'mention', 'completed'],
     ]);
-    const mentions = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['agent.mention'] });
+    const mentions = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['agent.mention'] });
     expect(mentions.map((e) => e.data.toAgent).sort()).toEqual(['coder', 'writer']);
-    expect(h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'completed', messageCount: 2, hops: 1 });
+    expect(await h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'completed', messageCount: 2, hops: 1 });
   });
 
   it('aggregate mode: one combined reply when the conversation completes', async () => {
-    const h = harness(team('aggregate'));
+    const h = await harness(team('aggregate'));
     const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const replies = h.stores.outbox.list({ conversationId: sent.conversationId });
+    const replies = await h.stores.outbox.list({ conversationId: sent.conversationId });
     expect(replies).toHaveLength(1);
     const text = replies[0]!.text;
     expect(text).toContain('**@lead**\nSplitting the work.');
@@ -61,7 +61,7 @@ describe('a 3-agent team: the leader fans out to two members', () => {
 
 describe('prototype keys in mention tags', () => {
   it('[@constructor: …] and [@toString: …] from a cross-team agent reach nobody: no run is created for them', async () => {
-    const h = harness({
+    const h = await harness({
       agents: {
         roamer: { provider: 'mock', cross_team: true, mock: { reply: 'Passing it on. [@constructor: build it] [@tostring: print it] [@hasOwnProperty: check it]' } },
       },
@@ -71,6 +71,6 @@ describe('prototype keys in mention tags', () => {
     expect(done.data.status).toBe('completed');
     const tree = await h.orchestrator.conversationTree(sent.conversationId);
     expect(tree.roots.map((r) => [r.agentId, r.children.length])).toEqual([['roamer', 0]]);
-    expect(h.stores.queue.counts()).toMatchObject({ pending: 0, processing: 0, dead: 0 });
+    expect(await h.stores.queue.counts()).toMatchObject({ pending: 0, processing: 0, dead: 0 });
   });
 });

@@ -18,40 +18,40 @@ function pingPong(limits: Settings['limits']): Settings {
 
 describe('guards on handoffs', () => {
   it('A<->B ping-pong stops at max_hops with guard.rejected and a note to the human', async () => {
-    const h = harness(pingPong({ max_hops: 3, ping_pong_max: 100 }));
+    const h = await harness(pingPong({ max_hops: 3, ping_pong_max: 100 }));
     const sent = await h.orchestrator.submit({ message: '@duo start', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
-    const runs = h.stores.runs.listRuns(sent.conversationId);
+    const runs = await h.stores.runs.listRuns(sent.conversationId);
     expect(runs.map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b']);
-    const rejected = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
+    const rejected = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
     expect(rejected).toHaveLength(1);
     expect(rejected[0]!.data).toMatchObject({ rule: 'max_hops', limit: 3, actual: 4, from: 'b', to: 'a' });
-    const note = h.stores.outbox.list({ conversationId: sent.conversationId }).find((r) => r.meta.kind === 'note');
+    const note = (await h.stores.outbox.list({ conversationId: sent.conversationId })).find((r) => r.meta.kind === 'note');
     expect(note?.text).toContain('held back a message from @b');
     expect(note?.text).toContain('handoff chain reached 3 hops');
     expect(note?.text).toContain('`continue`');
-    expect(h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'completed', hops: 3 });
+    expect(await h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'completed', hops: 3 });
   });
 
   it('`continue` raises the limit and delivers the held handoff; `stop` ends the conversation', async () => {
-    const h = harness(pingPong({ max_hops: 2, ping_pong_max: 100 }));
+    const h = await harness(pingPong({ max_hops: 2, ping_pong_max: 100 }));
     const sent = await h.orchestrator.submit({ message: '@duo start', channel: 'discord', senderId: 'u7' });
-    await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }).length === 1 || undefined);
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).length === 1 || undefined);
     await waitForCompletion(h, sent.conversationId);
 
     const cont = await h.orchestrator.submit({ message: 'continue', channel: 'discord', senderId: 'u7' });
     expect(cont).toMatchObject({ conversationId: sent.conversationId, created: false });
     expect(cont.reply).toContain('Limits raised to 2×');
     // Scale 2: the held hop 3 and then hop 4 run, hop 5 is held again.
-    await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }).length === 2 || undefined);
-    await waitFor(() => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] }).length === 2 || undefined);
-    expect(h.stores.runs.listRuns(sent.conversationId).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b', 'a']);
-    expect(eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })[1]!.data).toMatchObject({ rule: 'max_hops', limit: 4, actual: 5 });
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).length === 2 || undefined);
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })).length === 2 || undefined);
+    expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b', 'a']);
+    expect((await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }))[1]!.data).toMatchObject({ rule: 'max_hops', limit: 4, actual: 5 });
 
     const stop = await h.orchestrator.submit({ message: 'stop', channel: 'discord', senderId: 'u7' });
     expect(stop.reply).toContain('Stopped');
-    expect(h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'stopped' });
+    expect(await h.stores.runs.getConversation(sent.conversationId)).toMatchObject({ status: 'stopped' });
     // Nothing is waiting any more: a further `continue` is an ordinary message to the default agent.
     const plain = await h.orchestrator.submit({ message: 'continue', channel: 'discord', senderId: 'u7' });
     expect(plain.created).toBe(true);
@@ -59,16 +59,16 @@ describe('guards on handoffs', () => {
   });
 
   it('ping-pong without new human input stops at ping_pong_max', async () => {
-    const h = harness(pingPong({ max_hops: 50, ping_pong_max: 3 }));
+    const h = await harness(pingPong({ max_hops: 50, ping_pong_max: 3 }));
     const sent = await h.orchestrator.submit({ message: '@a start', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    expect(h.stores.runs.listRuns(sent.conversationId).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b']);
-    const [rejected] = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
+    expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b']);
+    const [rejected] = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
     expect(rejected?.data).toMatchObject({ rule: 'ping_pong', limit: 3, actual: 4 });
   });
 
   it('max_fanout caps the targets of one reply and max_messages the whole conversation', async () => {
-    const h = harness({
+    const h = await harness({
       agents: {
         lead: { provider: 'mock', mock: { reply: '[@w1: one] [@w2: two] [@w3: three]' } },
         w1: { provider: 'mock', mock: { reply: 'ok' } },
@@ -80,18 +80,18 @@ describe('guards on handoffs', () => {
     });
     const sent = await h.orchestrator.submit({ message: '@crew go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const rejected = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
+    const rejected = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
     expect(rejected.map((e) => [e.data.rule, e.data.to])).toEqual([['max_fanout', 'w3']]);
-    expect(h.stores.runs.listRuns(sent.conversationId).map((r) => r.agentId)).toEqual(['lead', 'w1', 'w2']);
+    expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.agentId)).toEqual(['lead', 'w1', 'w2']);
 
     h.setSettings({ ...h.settings, limits: { max_messages: 1 } });
     const second = await h.orchestrator.submit({ message: '@crew again', senderId: 'u2' });
     await waitForCompletion(h, second.conversationId);
-    expect(eventsOf(h.stores, { conversationId: second.conversationId, types: ['guard.rejected'] }).map((e) => e.data.rule)).toEqual(['max_messages', 'max_messages']);
+    expect((await eventsOf(h.stores, { conversationId: second.conversationId, types: ['guard.rejected'] })).map((e) => e.data.rule)).toEqual(['max_messages', 'max_messages']);
   });
 
   it('a teammate outside the team context is not messaged; the sender is told on its next turn', async () => {
-    const h = harness({
+    const h = await harness({
       agents: {
         lead: { provider: 'mock', mock: { rules: [{ match: 'Note from TinyAGI', reply: 'noted: {{message}}' }], reply: '[@outsider: help] [@ghost: boo]' } },
         mate: { provider: 'mock', mock: { reply: 'ok' } },
@@ -101,10 +101,10 @@ describe('guards on handoffs', () => {
     });
     const first = await h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
     await waitForCompletion(h, first.conversationId);
-    expect(h.stores.runs.listRuns(first.conversationId).map((r) => r.agentId)).toEqual(['lead']);
+    expect((await h.stores.runs.listRuns(first.conversationId)).map((r) => r.agentId)).toEqual(['lead']);
     const second = await h.orchestrator.submit({ message: '@t again', senderId: 'u1' });
     await waitForCompletion(h, second.conversationId);
-    const answer = h.stores.runs.listRuns(second.conversationId)[0]!.output!;
+    const answer = (await h.stores.runs.listRuns(second.conversationId))[0]!.output!;
     expect(answer).toContain('@outsider is not a member of #t');
     expect(answer).toContain('there is no agent with that id');
   });
@@ -112,7 +112,7 @@ describe('guards on handoffs', () => {
 
 describe('conversation wall clock', () => {
   it('stops a conversation whose work is still running or queued when its time limit passes', async () => {
-    const h = harness(
+    const h = await harness(
       {
         agents: {
           lead: { provider: 'mock', mock: { reply: 'Splitting. [@stuck: part one] [@slow: part two]' } },
@@ -126,20 +126,20 @@ describe('conversation wall clock', () => {
     );
     const sent = await h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
     const stopped = await waitFor(
-      () => eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }).find((e) => e.data.rule === 'conversation_timeout'),
+      async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).find((e) => e.data.rule === 'conversation_timeout'),
       10_000,
       'the time limit',
     );
     expect(stopped.data).toMatchObject({ rule: 'conversation_timeout', limit: 1, action: 'stop' });
-    await waitFor(() => h.stores.runs.listRuns(sent.conversationId).every((r) => r.status !== 'running' && r.status !== 'queued') || undefined, 10_000, 'every run to end');
-    const runs = h.stores.runs.listRuns(sent.conversationId);
+    await waitFor(async () => (await h.stores.runs.listRuns(sent.conversationId)).every((r) => r.status !== 'running' && r.status !== 'queued') || undefined, 10_000, 'every run to end');
+    const runs = await h.stores.runs.listRuns(sent.conversationId);
     expect(runs.map((r) => [r.agentId, r.status])).toEqual([
       ['lead', 'completed'],
       ['stuck', 'cancelled'],
       ['slow', 'cancelled'],
     ]);
-    expect(h.stores.runs.getConversation(sent.conversationId)!.status).toBe('stopped');
-    const note = h.stores.outbox.list({ conversationId: sent.conversationId }).find((r) => r.text.includes('time limit reached'));
+    expect((await h.stores.runs.getConversation(sent.conversationId))!.status).toBe('stopped');
+    const note = (await h.stores.outbox.list({ conversationId: sent.conversationId })).find((r) => r.text.includes('time limit reached'));
     expect(note?.text).toContain('Reply `continue` to raise the limit');
   });
 });

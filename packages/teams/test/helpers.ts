@@ -1,16 +1,20 @@
 /**
- * Test fixtures: a real SQLite file and workspace in a temp dir, settings validated by core's
- * schema, and an orchestrator on them (temp folders and waits come from @tinyagi/test-kit).
+ * Test fixtures: the stores on this run's backend (a real SQLite file in a temp dir, or with
+ * TINYAGI_TEST_BACKEND=postgres a fresh PostgreSQL schema: `@tinyagi/test-kit/stores`), a
+ * workspace in the temp dir, settings validated by core's schema, and an orchestrator on them
+ * (temp folders and waits come from @tinyagi/test-kit).
  */
 import { join } from 'node:path';
 import { SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type EventOf, type EventType } from '@tinyagi/core';
-import { openStores, type Stores } from '@tinyagi/core/internal';
+import { openStores, type StoreSet, type Stores } from '@tinyagi/core/internal';
+import { openPgStores, type PgStores } from '@tinyagi/core/pg';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
+import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
 import { Orchestrator, type OrchestratorOptions } from '../src/index.ts';
 
 export interface Harness {
   dir: string;
-  stores: Stores;
+  stores: StoreSet;
   orchestrator: Orchestrator;
   settings: Settings;
   setSettings(next: Settings): void;
@@ -28,12 +32,42 @@ export function withWorkspace(settings: Settings, dir: string): Settings {
   return SettingsSchema.parse({ ...settings, workspace: { path: join(dir, 'ws'), ...settings.workspace } });
 }
 
-export function harness(settings: Settings, options: Partial<OrchestratorOptions> & { start?: boolean; backoff?: BackoffPolicy } = {}): Harness {
+/** The stores at `dbPath` on SQLite, or in a fresh PostgreSQL schema (dropped by `close`) on that run. */
+export async function testStores(dbPath: string, options: { backoff?: BackoffPolicy } = {}): Promise<TestStores<StoreSet>> {
+  const opened = await openTestStores<StoreSet>(
+    dbPath,
+    {
+      sqlite: (file) => openStores({ dbPath: file, ...options }),
+      postgres: ({ url, schema }) => openPgStores({ url, schema, poolSize: 6, ...options }),
+    },
+    'teams',
+  );
+  cleanups.push(opened.close);
+  return opened;
+}
+
+/** Rows in one of the backend's tables (for checks no store method offers). */
+export async function countRows(stores: StoreSet, table: string): Promise<number> {
+  if (stores.backend === 'sqlite') return (stores as Stores).db.sqlite.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+  const pgStores = stores as PgStores;
+  const { rows } = await pgStores.pool.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM "${pgStores.schema}".${table}`);
+  return rows[0]!.n;
+}
+
+export async function harness(
+  settings: Settings,
+  options: Partial<OrchestratorOptions> & {
+    start?: boolean;
+    backoff?: BackoffPolicy /** What the orchestrator is handed instead of the stores (a test's gate). */;
+    wrapStores?: (stores: StoreSet) => StoreSet;
+  } = {},
+): Promise<Harness> {
   const dir = tempDir('tinyagi-teams-');
-  const { backoff, ...orchestratorOptions } = options;
-  const stores = openStores({ dbPath: join(dir, 'tinyagi.db'), ...(backoff ? { backoff } : {}) });
+  const { backoff, wrapStores, ...orchestratorOptions } = options;
+  const opened = await testStores(join(dir, 'tinyagi.db'), backoff ? { backoff } : {});
+  const stores = opened.stores;
   let current = withWorkspace(settings, dir);
-  const orchestrator = new Orchestrator({ stores, getSettings: () => current, sweepMs: 200, ...orchestratorOptions });
+  const orchestrator = new Orchestrator({ stores: wrapStores ? wrapStores(stores) : stores, getSettings: () => current, sweepMs: 200, ...orchestratorOptions });
   if (options.start !== false) orchestrator.start();
   const h: Harness = {
     dir,
@@ -47,20 +81,20 @@ export function harness(settings: Settings, options: Partial<OrchestratorOptions
     },
     async close() {
       await orchestrator.stop(2000);
-      stores.close();
+      await opened.close();
     },
   };
   cleanups.push(() => h.close());
   return h;
 }
 
-export function eventsOf<T extends EventType = EventType>(stores: Stores, filter: { conversationId?: string; types?: T[] } = {}): Array<EventOf<T>> {
-  stores.events.flush();
+export async function eventsOf<T extends EventType = EventType>(stores: StoreSet, filter: { conversationId?: string; types?: T[] } = {}): Promise<Array<EventOf<T>>> {
+  await stores.events.flush();
   return stores.events.readSince(0, filter, 100_000);
 }
 
 export async function waitForCompletion(h: Harness, conversationId: string, timeoutMs = 15_000): Promise<EventOf<'conversation.completed'>> {
-  return waitFor(() => eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })[0], timeoutMs, `conversation ${conversationId} to complete`);
+  return waitFor(async () => (await eventsOf(h.stores, { conversationId, types: ['conversation.completed'] }))[0], timeoutMs, `conversation ${conversationId} to complete`);
 }
 
 /** Wraps an invoker to record every request it receives (the provider call log). */

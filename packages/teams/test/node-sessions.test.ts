@@ -15,11 +15,11 @@ const FAKE_CLAUDE = fakeCli('claude');
 describe('agent sessions and nodes', () => {
   it('resumes a session on the node that holds it and starts a new one on another node', async () => {
     const log = recordingInvoker((req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE } }));
-    const h = harness({ agents: { coder: { provider: 'anthropic' } } }, { invoke: log.invoke, node: 'alpha' });
+    const h = await harness({ agents: { coder: { provider: 'anthropic' } } }, { invoke: log.invoke, node: 'alpha' });
     const send = async (message: string) => waitForCompletion(h, (await h.orchestrator.submit({ message, senderId: 'u1' })).conversationId);
 
     await send('first');
-    const [first] = h.stores.agentSessions.list('coder');
+    const [first] = await h.stores.agentSessions.list('coder');
     expect(first).toMatchObject({ node: 'alpha', turns: 1 });
     expect(first!.sessionId).not.toBe('');
     expect(log.calls[0]!.session?.resumeId).toBeNull();
@@ -28,24 +28,24 @@ describe('agent sessions and nodes', () => {
     expect(log.calls[1]!.session?.resumeId).toBe(first!.sessionId);
 
     // The session moves to another node (as if node beta had answered the last turn there).
-    h.stores.agentSessions.recordTurn('coder', first!.sessionKey, { provider: first!.provider, sessionId: first!.sessionId, user: 'u', assistant: 'a', node: 'beta' });
+    await h.stores.agentSessions.recordTurn('coder', first!.sessionKey, { provider: first!.provider, sessionId: first!.sessionId, user: 'u', assistant: 'a', node: 'beta' });
     await send('third');
     expect(log.calls[2]!.session?.resumeId, 'a session held by beta is not resumed on alpha').toBeNull();
     // The transcript goes with the run; the new session is alpha's.
-    expect(log.calls[2]!.session?.history.length).toBeGreaterThan(0);
-    const [now] = h.stores.agentSessions.list('coder');
+    expect(log.calls[2]!.session?.history.length ?? 0).toBeGreaterThan(0);
+    const [now] = await h.stores.agentSessions.list('coder');
     expect(now).toMatchObject({ node: 'alpha' });
     expect(now!.sessionId).not.toBe(first!.sessionId);
   });
 
   it('with one process (no node) every session resumes, whatever it recorded', async () => {
     const log = recordingInvoker((req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE } }));
-    const h = harness({ agents: { coder: { provider: 'anthropic' } } }, { invoke: log.invoke });
+    const h = await harness({ agents: { coder: { provider: 'anthropic' } } }, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ message: 'first', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const [first] = h.stores.agentSessions.list('coder');
+    const [first] = await h.stores.agentSessions.list('coder');
     expect(first!.node).toBe('');
-    h.stores.agentSessions.recordTurn('coder', first!.sessionKey, { provider: first!.provider, sessionId: first!.sessionId, user: 'u', assistant: 'a', node: 'beta' });
+    await h.stores.agentSessions.recordTurn('coder', first!.sessionKey, { provider: first!.provider, sessionId: first!.sessionId, user: 'u', assistant: 'a', node: 'beta' });
     const again = await h.orchestrator.submit({ message: 'second', senderId: 'u1' });
     await waitForCompletion(h, again.conversationId);
     expect(log.calls[1]!.session?.resumeId).toBe(first!.sessionId);

@@ -19,16 +19,16 @@ describe('plugin failures', () => {
       { name: 'wrong-type', transformIncoming: () => 42 as unknown as string, transformOutgoing: () => undefined as unknown as string },
       { name: 'tag', transformIncoming: (t) => `${t} (in)`, transformOutgoing: (t) => `${t} (out)` },
     ];
-    const h = harness({ agents: { bot: echo } }, { plugins });
+    const h = await harness({ agents: { bot: echo } }, { plugins });
     const sent = await h.orchestrator.submit({ message: 'quiet words', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
-    const [run] = h.stores.runs.listRuns(sent.conversationId);
+    const [run] = await h.stores.runs.listRuns(sent.conversationId);
     expect(run).toMatchObject({ status: 'completed', output: 'bot heard: quiet words (in) (out)' });
-    expect(h.stores.outbox.list({ conversationId: sent.conversationId }).map((o) => o.text)).toEqual(['bot heard: quiet words (in) (out)\n\n— @bot']);
-    expect(h.stores.queue.listDead()).toEqual([]);
+    expect((await h.stores.outbox.list({ conversationId: sent.conversationId })).map((o) => o.text)).toEqual(['bot heard: quiet words (in) (out)\n\n— @bot']);
+    expect(await h.stores.queue.listDead()).toEqual([]);
 
-    const notices = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] });
+    const notices = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] });
     expect(notices.map((e) => ({ runId: e.runId, agentId: e.agentId, ...e.data }))).toEqual([
       expect.objectContaining({ runId: run!.id, agentId: 'bot', where: 'plugin', plugin: 'broken', hook: 'transformIncoming', error: 'threw: incoming boom' }),
       expect.objectContaining({ runId: run!.id, agentId: 'bot', where: 'plugin', plugin: 'wrong-type', hook: 'transformIncoming', error: 'returned number instead of a string' }),
@@ -43,13 +43,13 @@ describe('plugin failures', () => {
       { name: 'stuck', transformOutgoing: () => new Promise<string>((resolve) => (release = resolve)) },
       { name: 'tag', transformOutgoing: (t) => `${t} (out)` },
     ];
-    const h = harness({ agents: { bot: echo } }, { plugins, pluginTimeoutMs: 200 });
+    const h = await harness({ agents: { bot: echo } }, { plugins, pluginTimeoutMs: 200 });
     const sent = await h.orchestrator.submit({ message: 'hello', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     release('too late');
-    const [run] = h.stores.runs.listRuns(sent.conversationId);
+    const [run] = await h.stores.runs.listRuns(sent.conversationId);
     expect(run).toMatchObject({ status: 'completed', output: 'bot heard: hello (out)' });
-    const notices = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] });
+    const notices = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] });
     expect(notices.map((e) => e.data)).toEqual([expect.objectContaining({ plugin: 'stuck', hook: 'transformOutgoing', error: 'did not finish within 200 ms' })]);
   });
 });

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '@tinyagi/core';
-import { openStores } from '@tinyagi/core/internal';
 import { tempDir, waitFor } from '@tinyagi/test-kit';
-import { closeAll, eventsOf } from './helpers.ts';
+import { closeAll, eventsOf, testStores } from './helpers.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/orchestrator-proc.ts', import.meta.url));
 const children: ChildProcess[] = [];
@@ -41,41 +40,49 @@ describe('restart in the middle of a fan-out', () => {
       },
       teams: { squad: { agents: ['lead', 'a', 'b'], leader_agent: 'lead' } },
     };
-    const stores = openStores({ dbPath: db });
-    const common = { db, settings, leaseMs: 600, sweepMs: 100 };
+    const opened = await testStores(db);
+    const stores = opened.stores;
+    const common = { db, ...(opened.pg ? { pg: opened.pg } : {}), settings, leaseMs: 600, sweepMs: 100 };
 
     const first = startOrchestrator({ ...common, submit: { message: '@squad go', channel: 'telegram', senderId: 'u1' } });
     const { conversationId } = (await first.first) as { conversationId: string };
-    const startedAgents = () => new Set(eventsOf(stores, { conversationId, types: ['run.started'] }).map((e) => e.agentId));
-    await waitFor(() => (startedAgents().has('a') && startedAgents().has('b')) || undefined, 15_000, 'both members to start');
+    const startedAgents = async () => new Set((await eventsOf(stores, { conversationId, types: ['run.started'] })).map((e) => e.agentId));
+    await waitFor(
+      async () => {
+        const started = await startedAgents();
+        return (started.has('a') && started.has('b')) || undefined;
+      },
+      15_000,
+      'both members to start',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
-    expect(eventsOf(stores, { conversationId, types: ['conversation.completed'] })).toHaveLength(0);
-    const beforeRestart = stores.outbox.list({ conversationId });
+    expect(await eventsOf(stores, { conversationId, types: ['conversation.completed'] })).toHaveLength(0);
+    const beforeRestart = await stores.outbox.list({ conversationId });
     expect(beforeRestart.map((r) => r.agentId)).toEqual(['lead']);
 
     const second = startOrchestrator(common);
     await second.first;
-    await waitFor(() => eventsOf(stores, { conversationId, types: ['conversation.completed'] })[0], 20_000, 'the conversation to complete');
+    await waitFor(async () => (await eventsOf(stores, { conversationId, types: ['conversation.completed'] }))[0], 20_000, 'the conversation to complete');
     second.child.kill('SIGTERM');
     await second.exited;
 
-    const replies = stores.outbox.list({ conversationId });
+    const replies = await stores.outbox.list({ conversationId });
     expect(replies.map((r) => r.text).sort()).toEqual(['Fanning out.\n→ @a: part one\n→ @b: part two\n\n— @lead', 'a finished\n\n— @a', 'b finished\n\n— @b']);
     // Each human-facing reply is stored exactly once per run and per idempotency key.
     expect(new Set(replies.map((r) => r.runId)).size).toBe(replies.length);
     expect(new Set(replies.map((r) => r.idempotencyKey)).size).toBe(replies.length);
     // The members really ran twice (the first attempt died with the process) ...
-    const runs = stores.runs.listRuns(conversationId);
+    const runs = await stores.runs.listRuns(conversationId);
     expect(runs.map((r) => [r.agentId, r.status])).toEqual([
       ['lead', 'completed'],
       ['a', 'completed'],
       ['b', 'completed'],
     ]);
-    for (const run of runs.filter((r) => r.agentId !== 'lead')) expect(stores.queue.get(run.messageIds[0]!)!.attempts).toBe(2);
+    for (const run of runs.filter((r) => r.agentId !== 'lead')) expect((await stores.queue.get(run.messageIds[0]!))!.attempts).toBe(2);
     // ... and every run still has exactly one terminal event.
-    const terminal = eventsOf(stores, { conversationId, types: ['run.completed', 'run.failed', 'run.cancelled'] });
+    const terminal = await eventsOf(stores, { conversationId, types: ['run.completed', 'run.failed', 'run.cancelled'] });
     expect(terminal.map((e) => e.runId).sort()).toEqual(runs.map((r) => r.id).sort());
-    stores.close();
+    await opened.close();
   });
 });

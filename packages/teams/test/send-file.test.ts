@@ -24,7 +24,10 @@ describe('send_file confinement', () => {
     writeFileSync(shared, 'shared');
 
     const log = recordingInvoker(invokeAgent);
-    const h = harness({ agents: { writer: { provider: 'mock', mock: { reply: 'placeholder' } }, other: { provider: 'mock', mock: { reply: 'x' } } } }, { invoke: log.invoke, filesDir, start: false });
+    const h = await harness(
+      { agents: { writer: { provider: 'mock', mock: { reply: 'placeholder' } }, other: { provider: 'mock', mock: { reply: 'x' } } } },
+      { invoke: log.invoke, filesDir, start: false },
+    );
     const ws = agentWorkspaceDir(h.settings, 'writer');
     const otherWs = agentWorkspaceDir(h.settings, 'other');
     mkdirSync(ws, { recursive: true });
@@ -48,10 +51,10 @@ describe('send_file confinement', () => {
 
     const first = await h.orchestrator.submit({ message: '@writer send the files', senderId: 'u1' });
     await waitForCompletion(h, first.conversationId);
-    const [reply] = h.stores.outbox.list({ conversationId: first.conversationId });
+    const [reply] = await h.stores.outbox.list({ conversationId: first.conversationId });
     expect(reply!.files).toEqual([report, shared]);
     expect(reply!.text).toContain('3 files @writer tried to send were not sent');
-    const rejected = eventsOf(h.stores, { conversationId: first.conversationId, types: ['guard.rejected'] });
+    const rejected = await eventsOf(h.stores, { conversationId: first.conversationId, types: ['guard.rejected'] });
     expect(rejected.map((e) => e.data.rule)).toEqual(['send_file']);
     expect((rejected[0]!.data.files as Array<{ file: string }>).map((f) => f.file)).toEqual([secret, link, foreign]);
 

@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent } from '@tinyagi/core';
 import { Orchestrator } from '../src/index.ts';
 import { openAi, sendSse, startScriptedServer, waitFor } from '@tinyagi/test-kit';
-import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
+import { closeAll, countRows, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
 describe('steering a run', () => {
   it('pause holds a run at its checkpoint; inject adds to its input; resume lets it go', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = harness({ agents: { busy: { provider: 'mock', mock: { rules: [{ match: 'block', fail: 'hang' }], reply: 'got: {{message}}' } } } }, { invoke: log.invoke });
+    const h = await harness({ agents: { busy: { provider: 'mock', mock: { rules: [{ match: 'block', fail: 'hang' }], reply: 'got: {{message}}' } } } }, { invoke: log.invoke });
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
@@ -26,8 +26,8 @@ describe('steering a run', () => {
     expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
     expect(await h.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
     await waitForCompletion(h, second.conversationId);
-    expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
-    const steered = eventsOf(h.stores, { types: ['run.steered'] }).filter((e) => e.runId === queuedRun.runId);
+    expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
+    const steered = (await eventsOf(h.stores, { types: ['run.steered'] })).filter((e) => e.runId === queuedRun.runId);
     expect(steered.map((e) => [e.data.command, e.data.accepted])).toEqual([
       ['pause', true],
       ['pause', false],
@@ -38,22 +38,22 @@ describe('steering a run', () => {
 
   it('redirect during an invocation makes the run take one more turn with the new instruction', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } }, { invoke: log.invoke });
+    const h = await harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } }, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     // Steer once the invocation has begun (before it, the redirect simply replaces the first prompt).
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
     expect(await h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead' })).toEqual({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
-    expect(h.stores.runs.getRun(run.runId)!.output).toBe('answer to: [New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 2)');
+    expect((await h.stores.runs.getRun(run.runId))!.output).toBe('answer to: [New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 2)');
     expect((await h.orchestrator.sessions.get('mull', 'shared'))?.turns).toBe(2);
     expect(await h.orchestrator.steer(run.runId, 'inject', { text: 'too late' })).toMatchObject({ accepted: false });
     // The human gets one reply: the run's final answer.
-    expect(h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(1);
+    expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(1);
   });
 
   it('honours the per-agent allowlist and refuses to steer finished runs', async () => {
-    const h = harness({ agents: { strict: { provider: 'mock', steering: ['cancel'], mock: { rules: [{ match: 'wait', fail: 'hang' }] } } } });
+    const h = await harness({ agents: { strict: { provider: 'mock', steering: ['cancel'], mock: { rules: [{ match: 'wait', fail: 'hang' }] } } } });
     const sent = await h.orchestrator.submit({ message: '@strict wait', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     const refused = await h.orchestrator.steer(run.runId, 'inject', { text: 'hi' });
@@ -61,9 +61,9 @@ describe('steering a run', () => {
     expect(refused.reason).toContain('agents.strict.steering does not allow "inject"');
     expect(await h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
-    expect(h.stores.runs.getRun(run.runId)!.status).toBe('cancelled');
+    expect((await h.stores.runs.getRun(run.runId))!.status).toBe('cancelled');
     expect(await h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
-    const events = eventsOf(h.stores, { types: ['run.steered'] }).map((e) => [e.data.command, e.data.accepted]);
+    const events = (await eventsOf(h.stores, { types: ['run.steered'] })).map((e) => [e.data.command, e.data.accepted]);
     expect(events).toEqual([
       ['inject', false],
       ['cancel', true],
@@ -82,7 +82,7 @@ describe('steering an HTTP agent inside one invocation', () => {
       (_req, res) => sendSse(res, [openAi.text('final answer'), openAi.finish('stop'), openAi.done]),
     ]);
     try {
-      const h = harness({
+      const h = await harness({
         custom_providers: { local: { harness: 'openai', base_url: `${model.url}/v1`, api_key: 'sk-test', model: 'm' } },
         agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { latency_ms: 300, reply: 'found it' } } },
       });
@@ -101,7 +101,7 @@ describe('steering an HTTP agent inside one invocation', () => {
         { role: 'tool', tool_call_id: 'c1', content: 'found it' },
         { role: 'user', content: '[Message added by the operator while you were working]\ncite your source' },
       ]);
-      expect(h.stores.runs.getRun(parent.runId)!.output).toBe('final answer');
+      expect((await h.stores.runs.getRun(parent.runId))!.output).toBe('final answer');
       // One turn: the input was used inside the invocation; the transcript keeps it.
       const session = (await h.orchestrator.sessions.get('thinker', 'shared'))!;
       expect(session.turns).toBe(1);
@@ -116,7 +116,7 @@ describe('steering across a restart', () => {
   const agents = { busy: { provider: 'mock' as const, mock: { rules: [{ match: 'block', fail: 'hang' as const }], latency_ms: 800, reply: 'got: {{message}}' } } };
 
   it('a pause and an inject of a queued run are still there after the orchestrator is replaced', async () => {
-    const h = harness({ agents });
+    const h = await harness({ agents });
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
@@ -135,15 +135,15 @@ describe('steering across a restart', () => {
       await waitFor(() => next.status().running.find((r) => r.runId === queuedRun.runId));
       expect(await next.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
       await waitForCompletion(h, second.conversationId);
-      expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
-      expect(h.stores.db.sqlite.prepare('SELECT COUNT(*) FROM run_steering').pluck().get()).toBe(0);
+      expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
+      expect(await countRows(h.stores, 'run_steering')).toBe(0);
     } finally {
       await next.stop(500);
     }
   });
 
   it('input an interrupted attempt had received is handed to the retry', async () => {
-    const h = harness({ agents });
+    const h = await harness({ agents });
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
@@ -153,13 +153,13 @@ describe('steering across a restart', () => {
     // The run takes the redirect at its first checkpoint, then the daemon stops mid-invocation.
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
     await h.orchestrator.stop(50);
-    expect(h.stores.runs.getRun(queuedRun.runId)!.status).toBe('running');
+    expect((await h.stores.runs.getRun(queuedRun.runId))!.status).toBe('running');
 
     const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
     await next.start();
     try {
       await waitForCompletion(h, second.conversationId);
-      expect(h.stores.runs.getRun(queuedRun.runId)!.output).toBe('got: do the other task');
+      expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: do the other task');
     } finally {
       await next.stop(500);
     }

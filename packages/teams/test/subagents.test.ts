@@ -49,12 +49,12 @@ const recursive: Settings = {
 describe('recursive sub-agents', () => {
   it('refuses the depth-(cap+1) spawn before the provider is called; the parent gets the limit result and completes', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = harness(recursive, { invoke: log.invoke });
+    const h = await harness(recursive, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ message: '@root build it', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
 
     expect(log.calls.map((c) => c.agentId).sort()).toEqual(['leaf', 'leaf', 'mid', 'mid', 'root']);
-    const rejected = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
+    const rejected = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
     expect(rejected).toHaveLength(2);
     expect(rejected.map((e) => e.data)).toEqual([
       expect.objectContaining({ name: 'probe', code: 'DEPTH_LIMIT', depth: 3, maxDepth: 2 }),
@@ -72,28 +72,28 @@ describe('recursive sub-agents', () => {
     expect(leaf).toMatchObject({ agentId: 'leaf', depth: 2, status: 'completed' });
     expect(leaf.children).toEqual([expect.objectContaining({ agentId: 'probe', depth: 3, status: 'rejected', cause: 'spawn' })]);
 
-    const answer = h.stores.runs.getRun(root.runId)!.output!;
+    const answer = (await h.stores.runs.getRun(root.runId))!.output!;
     expect(answer).toContain('root done:');
     expect(answer).toContain('[spawn_agent DEPTH_LIMIT] depth limit reached: a sub-agent here would run at depth 3, the limit is 2.');
 
     // Every started child has exactly one terminal sub-agent event.
-    const started = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.started'] }).map((e) => e.runId);
-    const terminal = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.completed', 'subagent.failed'] }).map((e) => e.runId);
+    const started = (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.started'] })).map((e) => e.runId);
+    const terminal = (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.completed', 'subagent.failed'] })).map((e) => e.runId);
     expect(started).toHaveLength(4);
     expect([...terminal].sort()).toEqual([...started].sort());
 
     // The tree rebuilt from events alone equals the stored tree.
-    expect(shape(runTreeFromEvents(eventsOf(h.stores, { conversationId: sent.conversationId })))).toEqual(shape(tree.roots));
+    expect(shape(runTreeFromEvents(await eventsOf(h.stores, { conversationId: sent.conversationId })))).toEqual(shape(tree.roots));
   });
 
   it('an agent or team can only tighten the depth cap (min of inherited and own)', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = harness({ ...recursive, limits: { max_depth: 5 }, agents: { ...recursive.agents, mid: { ...recursive.agents!.mid, limits: { max_depth: 1 } } } }, { invoke: log.invoke });
+    const h = await harness({ ...recursive, limits: { max_depth: 5 }, agents: { ...recursive.agents, mid: { ...recursive.agents!.mid, limits: { max_depth: 1 } } } }, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ message: '@root build it', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     // mid runs under min(5, 1) = 1, so its leaf (depth 2) is refused.
     expect(log.calls.map((c) => c.agentId).sort()).toEqual(['mid', 'mid', 'root']);
-    const rejected = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
+    const rejected = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
     expect(rejected.map((e) => [e.data.name, e.data.code, e.data.maxDepth])).toEqual([
       ['leaf', 'DEPTH_LIMIT', 1],
       ['leaf', 'DEPTH_LIMIT', 1],
@@ -101,7 +101,7 @@ describe('recursive sub-agents', () => {
   });
 
   it('children per run and spawns per conversation are limited at admission', async () => {
-    const h = harness({
+    const h = await harness({
       agents: {
         root: {
           provider: 'mock',
@@ -125,20 +125,20 @@ describe('recursive sub-agents', () => {
     });
     const sent = await h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    expect(h.stores.runs.getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId)!.output).toBe(
+    expect((await h.stores.runs.getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId))!.output).toBe(
       'w ok\nw ok\n[spawn_agent CHILD_LIMIT] child limit reached: this run already started 2 sub-agents (limit 2).',
     );
 
     h.setSettings({ ...h.settings, limits: { max_spawns_per_conversation: 1 } });
     const second = await h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, second.conversationId);
-    const codes = eventsOf(h.stores, { conversationId: second.conversationId, types: ['subagent.rejected'] }).map((e) => e.data.code);
+    const codes = (await eventsOf(h.stores, { conversationId: second.conversationId, types: ['subagent.rejected'] })).map((e) => e.data.code);
     expect(codes).toEqual(['SPAWN_LIMIT', 'SPAWN_LIMIT']);
   });
 
   it('a budget shared by the tree refuses a child once the tree has spent it', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = harness(
+    const h = await harness(
       {
         agents: {
           root: {
@@ -167,16 +167,16 @@ describe('recursive sub-agents', () => {
     const sent = await h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     expect(log.calls.filter((c) => c.agentId === 'costly')).toHaveLength(2);
-    const [rejected] = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
+    const [rejected] = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
     expect(rejected?.data).toMatchObject({ code: 'BUDGET_EXCEEDED', rule: 'conversation_usd', limit: 0.05 });
     expect(rejected?.data.actual).toBeCloseTo(0.06);
     const root = (await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!;
-    expect(h.stores.runs.getRun(root.runId)!.output).toContain('[spawn_agent BUDGET_EXCEEDED] budget exhausted');
-    expect(h.stores.runs.getConversation(sent.conversationId)!.costUsd).toBeCloseTo(0.06);
+    expect((await h.stores.runs.getRun(root.runId))!.output).toContain('[spawn_agent BUDGET_EXCEEDED] budget exhausted');
+    expect((await h.stores.runs.getConversation(sent.conversationId))!.costUsd).toBeCloseTo(0.06);
   });
 
   it('a budget shared by the tree stops a running child when a sibling pushes the tree past it', async () => {
-    const h = harness({
+    const h = await harness({
       agents: {
         root: { provider: 'mock', mock: { rules: [{ match: 'wait', fail: 'hang' }] } },
         slow: { provider: 'mock', mock: { rules: [{ match: 'forever', fail: 'hang' }] } },
@@ -191,7 +191,7 @@ describe('recursive sub-agents', () => {
     const costly = await h.orchestrator.spawn(rootRun.runId, { agent: 'costly', task: 'spend' });
     expect(costly).toMatchObject({ ok: true, text: 'spent' });
     await expect(slow).resolves.toMatchObject({ ok: false, code: 'BUDGET_EXCEEDED' });
-    const exceeded = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['budget.exceeded'] });
+    const exceeded = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['budget.exceeded'] });
     expect(exceeded[0]?.data).toMatchObject({ rule: 'conversation_usd', action: 'stop-subagents' });
     expect(h.orchestrator.status().running.map((r) => r.agentId)).toEqual(['root']);
     await h.orchestrator.cancelRun(rootRun.runId);
@@ -199,7 +199,7 @@ describe('recursive sub-agents', () => {
   });
 
   it('a SubAgentSession keeps its transcript: the second call sees the first exchange', async () => {
-    const h = harness({
+    const h = await harness({
       agents: {
         boss: {
           provider: 'mock',
@@ -221,20 +221,17 @@ describe('recursive sub-agents', () => {
     });
     const sent = await h.orchestrator.submit({ message: '@boss plan', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const [first, second] = h.stores.runs
-      .getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId)!
-      .output!.split('\n')
-      .filter((l) => l.startsWith('turn'));
+    const [first, second] = (await h.stores.runs.getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId))!.output!.split('\n').filter((l) => l.startsWith('turn'));
     expect(first).toBe('turn 1; previous:');
     expect(second).toContain('turn 2; previous: ');
-    expect(h.stores.runs.getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId)!.output).toContain('the code word is kiwi');
-    const reused = eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.reused'] });
+    expect((await h.stores.runs.getRun((await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!.runId))!.output).toContain('the code word is kiwi');
+    const reused = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.reused'] });
     expect(reused.map((e) => e.data)).toEqual([expect.objectContaining({ name: 'helper', session: 's1', turn: 2 })]);
-    expect(h.orchestrator.sessions.get('helper', subagentSessionKey(sent.conversationId, 's1'))).toMatchObject({ turns: 2 });
+    expect(await h.orchestrator.sessions.get('helper', subagentSessionKey(sent.conversationId, 's1'))).toMatchObject({ turns: 2 });
   });
 
   it('the library API: SubAgentSession.invoke under a running parent', async () => {
-    const h = harness({
+    const h = await harness({
       agents: {
         host: { provider: 'mock', mock: { rules: [{ match: 'hold', fail: 'hang' }] } },
         memo: { provider: 'mock', mock: { reply: 'call {{turn}} after "{{previous}}"' } },

@@ -7,7 +7,9 @@
  *
  * Everything a caller may need to vary is an option: the settings.json written before the first
  * start, extra environment (a channel runner override, FAKE_* variables), directories put first on
- * PATH (the fake agent CLIs), the API token, the CLI build.
+ * PATH (the fake agent CLIs), the API token, the CLI build, and whether the daemon's stores follow
+ * the test run's backend switch (`storesOnTestBackend`: on the PostgreSQL run, TINYAGI_DATABASE_URL
+ * naming a fresh database, dropped at cleanup).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +39,13 @@ export interface DaemonOptions {
   healthTimeoutMs?: number;
   /** Between /api/health probes (default 25 ms; a start-up benchmark wants it finer). */
   healthPollMs?: number;
+  /**
+   * The daemon's stores follow the run's TINYAGI_TEST_BACKEND (`./stores.ts`): on `postgres`, the
+   * daemon gets TINYAGI_DATABASE_URL naming a database of its own (created here, dropped by
+   * `cleanup()`; settings.json is left as the test makes it, so a fresh home still gets the
+   * first-run defaults). On SQLite (the default run) nothing changes.
+   */
+  storesOnTestBackend?: boolean;
 }
 
 export interface TestDaemon {
@@ -84,12 +93,16 @@ export async function createDaemon(options: DaemonOptions = {}): Promise<TestDae
     const settings = typeof options.settings === 'function' ? options.settings({ root, home }) : options.settings;
     writeFileSync(join(home, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   }
+  // Loaded only when asked for: the kit's other users never load node-postgres.
+  const kit = options.storesOnTestBackend ? await import('./stores.ts') : undefined;
+  const pg = kit?.testBackend() === 'postgres' ? await kit.createTestDatabase() : undefined;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     ...temp.env,
     TINYAGI_API_PORT: String(port),
     ...(options.apiToken ? { TINYAGI_API_TOKEN: options.apiToken } : {}),
+    ...(pg ? { TINYAGI_DATABASE_URL: pg.url } : {}),
     ...options.env,
   };
   let out = '';
@@ -181,6 +194,7 @@ export async function createDaemon(options: DaemonOptions = {}): Promise<TestDae
         if (existsSync(join(home, 'daemon.lock')) || existsSync(join(home, 'tinyagi.pid'))) await daemon.cli(['stop', '--timeout', '10']).catch(() => undefined);
       } finally {
         temp.cleanup();
+        await pg?.drop();
       }
     },
   };

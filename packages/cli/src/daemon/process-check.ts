@@ -5,27 +5,9 @@
  * running daemon, and `stop` never signals a stranger.
  */
 import { readFileSync } from 'node:fs';
+import { processExists } from '@tinyagi/core/internal';
 
-/** A zombie has exited but was not reaped yet (an init that does not reap, in some containers). */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** True while the process is alive (exited-but-unreaped zombies count as gone). */
-export function processExists(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !isZombie(pid);
-}
+export { processExists };
 
 /** The process's argv on Linux; undefined where /proc is not available. */
 function procArgv(pid: number): string[] | undefined {

@@ -22,6 +22,7 @@ import type { Pool } from 'pg';
 import { NODE_NAME_PATTERN } from '@tinyagi/client/contract';
 import { TinyError, errorMessage } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { processExists } from '../process-exists.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
 
 export const NODE_ROLES = ['api', 'worker'] as const;
@@ -125,17 +126,6 @@ function toNode(row: NodeRow): NodeInfo {
   };
 }
 
-/** True when a process with this pid runs on this machine (EPERM: it runs, as another user). */
-function processAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class NodeRegistry {
   readonly #scope: PgScope;
 
@@ -208,7 +198,7 @@ export class NodeRegistry {
       const rows = await tx.query<NodeRow>(`SELECT *, ${DB_NOW} AS now FROM ${t} WHERE name = $1 AND stopped_at IS NULL`, [name]);
       for (const other of rows.map(toNode).filter((n) => n.state === 'live')) {
         // The same host and its process is gone: a crashed predecessor (restarted before it went stale).
-        if (other.hostname === host && !processAlive(other.pid)) {
+        if (other.hostname === host && !processExists(other.pid)) {
           await tx.query(`UPDATE ${t} SET stopped_at = ${DB_NOW} WHERE id = $1`, [other.id]);
           continue;
         }

@@ -79,6 +79,8 @@ export class QueueWorker {
   #sweepTimer: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** Set while a claim is on its way (committed in the store perhaps, its batches not running here yet). */
+  #claiming: Promise<void> | undefined;
   readonly #completions: GroupCommit<CompletionInput>;
 
   constructor(options: QueueWorkerOptions) {
@@ -126,6 +128,21 @@ export class QueueWorker {
       this.#pumpScheduled = false;
       void this.#pump();
     });
+  }
+
+  /** The ids of the batch holding the message while this worker runs it (claimed, not settled yet). */
+  batchOf(messageId: string): string[] | undefined {
+    for (const flight of this.#inFlight.values()) if (flight.batch.messages.some((m) => m.id === messageId)) return flight.batch.messages.map((m) => m.id);
+    return undefined;
+  }
+
+  /**
+   * Resolves once no claim of this worker is on its way: a message the store shows claimed by
+   * this worker is then held (`batchOf`, `settled`) or already settled. On an asynchronous store a
+   * claim commits before its batches reach the worker.
+   */
+  async whenClaimed(): Promise<void> {
+    while (this.#claiming) await this.#claiming;
   }
 
   /** Aborts the handler of a message this worker holds. Returns false if it holds none. */
@@ -208,8 +225,16 @@ export class QueueWorker {
             ...(this.#opts.skipAgents ? { skipAgents: this.#opts.skipAgents() } : {}),
             ...(this.#opts.agents ? { agents: this.#opts.agents() } : {}),
           };
-          const batches = await this.#opts.store.claim(claimOptions);
-          for (const batch of batches) this.#run(batch);
+          let landed!: () => void;
+          this.#claiming = new Promise<void>((resolve) => (landed = resolve));
+          let batches: ClaimedBatch[];
+          try {
+            batches = await this.#opts.store.claim(claimOptions);
+            for (const batch of batches) this.#run(batch);
+          } finally {
+            this.#claiming = undefined;
+            landed();
+          }
           if (batches.length < want) break;
         }
       } while (this.#repump && this.#running);

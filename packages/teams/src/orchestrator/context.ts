@@ -50,6 +50,13 @@ export interface Ctx {
   env: NodeJS.ProcessEnv;
   steering: SteeringBoard;
   active: Map<string, ActiveRun>;
+  /**
+   * Messages a batch of this process holds whose run a cancel ended before the handler
+   * registered it (conversation-ops.ts `cancelRuns`); the handler aborts at registration if its
+   * read of the run came before that cancel committed (possible on PostgreSQL). Cleared when
+   * the batch's handler ends.
+   */
+  cancelledHeld: Map<string, AbortCause>;
   /** Notes for an agent's next turn (undeliverable tags), by agent id. */
   notes: Map<string, string[]>;
   worker: QueueWorker | undefined;

@@ -86,13 +86,18 @@ export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly Ru
       const holder = [...ctx.active.values()].find((a) => a.messageIds.includes(messageId));
       if (!holder || targetIds.has(holder.runId)) yield* io(queue.cancel(messageId, reason));
     }
-    const active = ctx.active.get(run.id);
-    if (active) {
-      tx.afterCommit(() => {
-        active.controller.abort(cause);
-        if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
-      });
-    }
+    // Looked up once committed, not now: on PostgreSQL the handler may read the run (still
+    // running then) and register it while this transaction is open, or register it after this
+    // commit on that earlier read (then it finds the run in `cancelledHeld` and aborts itself).
+    tx.afterCommit(() => {
+      const active = ctx.active.get(run.id);
+      if (!active) {
+        for (const id of run.messageIds) if (ctx.worker?.batchOf(id)) ctx.cancelledHeld.set(id, cause);
+        return;
+      }
+      active.controller.abort(cause);
+      if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+    });
   }
   return cancelled;
 }
@@ -131,13 +136,13 @@ const CANCEL_SETTLE_MS = 10_000;
  * it at its next lease renewal).
  */
 export async function cancelMessage(ctx: Ctx, messageId: string, reason: string): Promise<CancelOutcome> {
-  let aborting: string[] = [];
+  let aborting: AbortedHere = { active: [], claimed: [] };
   const refused = await ctx.stores.commit(function* cancelMessage(tx): TxSteps<CancelOutcome | undefined> {
     const message = yield* io(tx.stores.queue.get(messageId));
     if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${messageId}.`, { hint: 'List the queue with `tinyagi queue status`.' });
     if (message.status !== 'pending' && message.status !== 'processing') return { id: messageId, state: 'not_cancellable', status: message.status };
     const run = yield* runOfMessage(tx.stores, message);
-    aborting = run ? abortedHere(ctx, [run.id]) : [];
+    aborting = run ? abortedHere(ctx, [run]) : { active: [], claimed: [] };
     if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) yield* cancelTree(ctx, tx, run.id, reason, 'cancelled');
     else {
       yield* io(tx.stores.queue.cancel(messageId, reason));
@@ -166,7 +171,7 @@ export interface CancelConversationResult {
  * A conversation that has already ended is left as it is.
  */
 export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<CancelConversationResult> {
-  let aborting: string[] = [];
+  let aborting: AbortedHere = { active: [], claimed: [] };
   let alreadyEnded = false;
   const cancelled = await ctx.stores.commit(function* cancelConversation(tx) {
     const { runs, queries, queue } = tx.stores;
@@ -175,10 +180,7 @@ export async function cancelConversation(ctx: Ctx, conversationId: string, reaso
     if (alreadyEnded) return [];
     yield* io(runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason }));
     const open = yield* openRunsOf(tx.stores, conversationId);
-    aborting = abortedHere(
-      ctx,
-      open.map((r) => r.id),
-    );
+    aborting = abortedHere(ctx, open);
     const ids = yield* cancelRuns(ctx, tx, open, reason, 'cancelled');
     // Queued messages no open run accounts for (enqueued by another component) go too.
     for (const id of yield* io(queries.pendingMessagesOf(conversationId))) yield* io(queue.cancel(id, reason));
@@ -203,17 +205,33 @@ function* openRunsOf(stores: TransactionalStores, conversationId: string): TxSte
  * The messages whose invocation in this process cancelling these runs aborts, and which the
  * worker then settles as cancelled: the batch of each run executing here (see `cancelRuns`).
  */
-function abortedHere(ctx: Ctx, runIds: readonly string[]): string[] {
-  return runIds.flatMap((id) => {
-    const active = ctx.active.get(id);
-    return active?.messageIds ?? [];
-  });
+function abortedHere(ctx: Ctx, runs: readonly RunRecord[]): AbortedHere {
+  return { active: runs.flatMap((run) => ctx.active.get(run.id)?.messageIds ?? []), claimed: runs.flatMap((run) => (ctx.active.has(run.id) ? [] : run.messageIds)) };
+}
+
+/**
+ * What a cancel waits for: the messages of the cancelled runs executing here (`active`), and
+ * those of runs not started yet (`claimed`), which may be held by a batch this process claimed
+ * whose handler has not registered its run (on PostgreSQL the claim and the run's start take
+ * round trips): when every message of that batch is cancelled, the handler sees its runs ended,
+ * does not invoke and has the worker settle the batch as cancelled (process-batch.ts).
+ */
+interface AbortedHere {
+  active: string[];
+  claimed: string[];
 }
 
 /** Waits (bounded) until the worker has settled the given messages its aborted invocations held. */
-async function settleInProcess(ctx: Ctx, messageIds: readonly string[]): Promise<void> {
+async function settleInProcess(ctx: Ctx, aborting: AbortedHere): Promise<void> {
   const worker = ctx.worker;
-  if (!worker || messageIds.length === 0) return;
+  if (!worker || aborting.active.length + aborting.claimed.length === 0) return;
+  const messageIds = [...aborting.active];
+  if (aborting.claimed.length > 0) {
+    await worker.whenClaimed();
+    const cancelled = new Set(aborting.claimed);
+    for (const id of aborting.claimed) if (worker.batchOf(id)?.every((m) => cancelled.has(m))) messageIds.push(id);
+  }
+  if (messageIds.length === 0) return;
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.all(messageIds.map((id) => worker.settled(id))), new Promise<void>((resolve) => (timer = setTimeout(resolve, CANCEL_SETTLE_MS)))]);
   clearTimeout(timer);

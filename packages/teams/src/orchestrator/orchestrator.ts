@@ -114,6 +114,7 @@ export class Orchestrator implements Spawner {
       env: options.env ?? process.env,
       steering: new SteeringBoard(stores.steering, (err) => reportError(stores, 'steering store', err)),
       active: new Map(),
+      cancelledHeld: new Map(),
       notes: new Map(),
       worker: undefined,
       provisioned: new Set(),

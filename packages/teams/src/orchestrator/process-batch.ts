@@ -45,7 +45,12 @@ export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: Handle
     // not wait for, or be shared with, another's.
     throw new TinyError('INVALID_STATE', `A claimed batch of @${batch.agentId} holds several conversations; the queue store must claim one conversation per batch.`);
   }
-  const commit = await processGroup(ctx, batch.messages, handler.signal);
+  let commit: TxBody<void> | undefined;
+  try {
+    commit = await processGroup(ctx, batch.messages, handler.signal);
+  } finally {
+    for (const m of batch.messages) ctx.cancelledHeld.delete(m.id);
+  }
   return {
     effects: (tx) =>
       runBody(function* commitBatch(t: StoreTransaction) {
@@ -53,6 +58,16 @@ export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: Handle
         yield* completeIfDone(t, conversationId);
       }, tx),
   };
+}
+
+/**
+ * Every run of a claimed batch was cancelled between the claim and now (before this process
+ * registered it, so the cancel could not abort it): the worker is told to settle the batch as
+ * cancelled, which is what the cancel waits for (conversation-ops.ts `settleInProcess`), rather
+ * than completing it. Returns whether it did.
+ */
+function settleIfCancelled(ctx: Ctx, messages: readonly QueueMessage[], runs: readonly RunRecord[]): boolean {
+  return runs.length > 0 && runs.every((r) => r.status === 'cancelled') && ctx.worker?.abortMessage(messages[0]!.id) === true;
 }
 
 const CAUSE_BY_KIND: Record<MessageKind, RunCause> = {
@@ -79,7 +94,14 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   for (const message of messages) pairs.push({ message, run: await ensureRun(ctx, message, created) });
   const conversation = await runs.mustGetConversation(created.id);
   const open = pairs.filter((p) => !TERMINAL_RUN_STATUSES.includes(p.run.status));
-  if (open.length === 0) return undefined;
+  if (open.length === 0) {
+    settleIfCancelled(
+      ctx,
+      messages,
+      pairs.map((p) => p.run),
+    );
+    return undefined;
+  }
   const primary = open[0]!;
   const agentId = primary.message.agentId;
 
@@ -127,11 +149,14 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     );
   if (TERMINAL_RUN_STATUSES.includes(run.status)) {
     // Cancelled (or stopped) between the claim and now, before this process could abort it:
-    // not invoked; the claimed messages complete without further effects.
+    // not invoked. Every run of the batch cancelled: settled as cancelled; otherwise the claimed
+    // messages complete, closing the runs merged into this one.
+    if (settleIfCancelled(ctx, messages, await Promise.all(open.map((p) => runs.mustGetRun(p.run.id))))) return undefined;
     return closeMergedBody;
   }
   // Nothing awaits between the read above and this registration: a cancel commits before the
-  // read (seen there) or after the registration (and aborts the invocation).
+  // read (seen there), after the registration (and aborts the invocation), or, on PostgreSQL,
+  // in between (the read's answer arrived after the commit): `cancelledHeld` below.
   const controller = linkedController(flightSignal);
   ctx.active.set(run.id, {
     runId: run.id,
@@ -143,6 +168,13 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     spawned: false,
     parentRunId: run.parentRunId,
   });
+  // Cancelled after the read above but before this registration (the read's answer came after
+  // the cancel's commit): abort as the cancel would have (the invocation then ends at once).
+  const cancelledMeanwhile = ctx.cancelledHeld.get(primary.message.id);
+  if (cancelledMeanwhile) {
+    controller.abort(cancelledMeanwhile);
+    ctx.worker?.abortMessage(primary.message.id);
+  }
   try {
     const notes = ctx.notes.get(agentId) ?? [];
     ctx.notes.delete(agentId);
