@@ -32,7 +32,7 @@ describe('agent sessions and nodes', () => {
     await send('third');
     expect(log.calls[2]!.session?.resumeId, 'a session held by beta is not resumed on alpha').toBeNull();
     // The transcript goes with the run; the new session is alpha's.
-    expect(log.calls[2]!.session?.history.length ?? 0).toBeGreaterThan(0);
+    expect(log.calls[2]!.session?.history?.length ?? 0).toBeGreaterThan(0);
     const [now] = await h.stores.agentSessions.list('coder');
     expect(now).toMatchObject({ node: 'alpha' });
     expect(now!.sessionId).not.toBe(first!.sessionId);
