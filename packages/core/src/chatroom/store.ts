@@ -74,7 +74,7 @@ export class ChatroomStore implements ChatroomStoreApi {
   }
 }
 
-/** A row as the post (shared with the PostgreSQL store). */
+/** @internal A row as the post (shared with the PostgreSQL store). */
 export function toPost(r: Row): ChatroomPost {
   return { id: r.id, teamId: r.team_id, fromAgent: r.from_agent, conversationId: r.conversation_id, content: r.content, createdAt: r.created_at };
 }

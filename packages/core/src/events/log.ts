@@ -256,7 +256,7 @@ export function eventOf(input: EventInput, id: number, ts: number): TinyEvent {
   } as TinyEvent;
 }
 
-/** A stored row as the event it was appended as (shared by the SQLite and PostgreSQL logs). */
+/** @internal A stored row as the event it was appended as (shared by the SQLite and PostgreSQL logs). */
 export function rowToEvent(row: EventRow): TinyEvent {
   // Rows were written by `append` from typed input.
   return {

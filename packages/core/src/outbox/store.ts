@@ -318,7 +318,7 @@ export function expiredEvent(row: OutboxRow, tree: OutboxTree): EventInput {
   return { type: 'outbox.expired', ...tree, data: { outboxId: row.id, channel: row.channel, createdAt: row.createdAt } };
 }
 
-/** Shared by both stores; an outbox row as its record. */
+/** @internal Shared by both stores; an outbox row as its record. */
 export function toRow(r: Row): OutboxRow {
   return {
     seq: r.seq,

@@ -170,7 +170,7 @@ export function notApproved(channel: string, senderId: string): TinyError {
   return new TinyError('PAIRING_NOT_FOUND', `Sender ${senderId} on ${channel} is not approved.`);
 }
 
-/** What replaces an approved sender's code, so the code can never approve anything again. */
+/** @internal What replaces an approved sender's code, so the code can never approve anything again. */
 export function usedCode(row: Pick<Row, 'channel' | 'sender_id'>): string {
   return `used:${row.channel}:${row.sender_id}`;
 }
@@ -179,15 +179,17 @@ export function requestedEvent(input: { channel: string; senderId: string }, sen
   return { type: 'pairing.requested', data: { channel: input.channel, senderId: input.senderId, sender, code } };
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function approvedEvent(row: Row): EventInput {
   return { type: 'pairing.approved', data: { channel: row.channel, senderId: row.sender_id, sender: row.sender } };
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toApproved(r: Row): ApprovedPairing {
   return { channel: r.channel, senderId: r.sender_id, sender: r.sender, approvedAt: r.approved_at ?? r.created_at, lastSeenAt: r.last_seen_at };
 }
 
-/** Rows (oldest first) as the pending requests and the approved senders. */
+/** @internal Rows (oldest first) as the pending requests and the approved senders. */
 export function splitPairings(rows: readonly Row[]): { pending: PendingPairing[]; approved: ApprovedPairing[] } {
   return {
     pending: rows

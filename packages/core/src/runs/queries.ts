@@ -115,6 +115,7 @@ export function queryStatements(t: { messages: string; runs: string; conversatio
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = Pick<RunRow, 'id' | 'conversation_id' | 'parent_run_id' | 'depth' | 'agent_id' | 'cause' | 'status' | 'message_ids'>;
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toOpenRun(r: Row): OpenRunRow {
   return {
     id: r.id,

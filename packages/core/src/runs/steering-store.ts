@@ -21,7 +21,7 @@ export interface RunSteeringState {
   appliedRedirect?: string | undefined;
 }
 
-/** A `SELECT *` row (type derived from the drizzle schema). */
+/** @internal A `SELECT *` row (type derived from the drizzle schema). */
 export type SteeringRow = Pick<RunSteeringRow, 'run_id' | 'paused' | 'injected' | 'redirect' | 'applied' | 'applied_redirect'>;
 
 /** The statements of both backends, over the tables' names (`?` placeholders: the PostgreSQL store numbers them). */
@@ -42,6 +42,7 @@ export function steeringValues(state: RunSteeringState): unknown[] {
   return [state.paused ? 1 : 0, JSON.stringify(state.injected), state.redirect ?? null, JSON.stringify(state.applied), state.appliedRedirect ?? null, Date.now()];
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toSteeringStates(rows: readonly SteeringRow[]): Map<string, RunSteeringState> {
   return new Map(
     rows.map((r) => [

@@ -503,6 +503,7 @@ export class RunStore implements RunStoreApi {
   }
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toRun(r: RunRow): RunRecord {
   return {
     id: r.id,
@@ -528,6 +529,7 @@ export function toRun(r: RunRow): RunRecord {
   };
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toConversation(r: ConversationRow): ConversationRecord {
   return {
     id: r.id,

@@ -149,6 +149,7 @@ export function firedEvent(s: ScheduleRecord, firedAt: number, nextRunAt: number
   return { type: 'schedule.fired', agentId: s.agentId, data: { scheduleId: s.id, label: s.label, teamId: s.teamId, firedAt, nextRunAt, ...extra } };
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toRecord(r: Row): ScheduleRecord {
   return {
     id: r.id,

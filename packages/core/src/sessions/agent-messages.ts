@@ -88,6 +88,7 @@ export class AgentMessageStore implements AgentMessageStoreApi {
   }
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toAgentMessage(r: Row): AgentMessageRecord {
   return {
     id: r.id,

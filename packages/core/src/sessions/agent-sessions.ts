@@ -139,6 +139,7 @@ export class AgentSessionStore implements AgentSessionStoreApi {
   }
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toSessionRecord(r: Row): AgentSessionRecord {
   return {
     agentId: r.agent_id,

@@ -341,6 +341,7 @@ export function patchedTask(
   ];
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toTask(r: TaskRow): TaskRecord {
   return {
     id: r.id,
@@ -358,10 +359,12 @@ export function toTask(r: TaskRow): TaskRecord {
   };
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toProject(r: ProjectRow): ProjectRecord {
   return { id: r.id, name: r.name, prefix: r.prefix, description: r.description, archivedAt: r.archived_at, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toComment(r: CommentRow): CommentRecord {
   return { id: r.id, taskId: r.task_id, author: r.author, content: r.content, createdAt: r.created_at };
 }
