@@ -13,12 +13,11 @@ import { makeWorkerUtils, runMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import type { PgConfig, PgImpl } from './b1-pg-worker.ts';
-import { percentile } from './machine.ts';
+import { BENCH_DATABASE_URL, percentile } from './machine.ts';
 import { failedCell, measurePeer } from './peer-cell.ts';
 import { allSucceed, readLatencies, watchProcess } from './queue-bench.ts';
 
 const WORKER = new URL('./b1-pg-worker.ts', import.meta.url).pathname;
-export const BENCH_DATABASE_URL = process.env.TINYAGI_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface PgRunSpec {
   impl: PgImpl;

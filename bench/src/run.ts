@@ -2,16 +2,16 @@
  * `pnpm bench`: runs the benchmarks and writes docs/benchmarks.md. Select with
  * BENCH=B0,B1,… (default: all); the sections of benchmarks not selected are kept from the
  * current file, each with the line saying when and on what it was measured. B1_TOTAL sets the
- * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000);
+ * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000) and B5_NODES=0 skips its two-node PostgreSQL run;
  * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000,
  * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { machineLine } from './machine.ts';
+import { BENCH_DATABASE_URL, loadLine, machineLine } from './machine.ts';
 import { benchB0 } from './main-job-bench.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
-import { BENCH_DATABASE_URL, benchB13Latency, benchB13Throughput, SERIAL_TOTAL } from './pg-queue-bench.ts';
+import { benchB13Latency, benchB13Throughput, SERIAL_TOTAL } from './pg-queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
@@ -68,9 +68,12 @@ if (selected.has('B4')) {
   section(`## B4 — sub-agent admission and a recursive tree`, `${await benchB4()}`);
 }
 if (selected.has('B5')) {
+  const pgNodes = process.env.B5_NODES !== '0';
+  const load = loadLine();
+  const table = await benchB5(b5Sizes, pgNodes ? BENCH_DATABASE_URL : undefined);
   section(
     `## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)`,
-    `TinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces.\n\n${await benchB5(b5Sizes)}`,
+    `TinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces. Latency is from a run's submit to its \`conversation.completed\` event; CPU is user+sys of the processes running the orchestrators from the first submit to the last completion; RSS per in-flight run is their peak RSS growth over the run divided by N.\n\n"SQLite, 1 process": one orchestrator in the bench's process on a SQLite file (synchronous FULL). "PostgreSQL, 2 nodes"${pgNodes ? '' : ' (not run: B5_NODES=0)'}: the same workload on PostgreSQL (${BENCH_DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}, default settings, a fresh schema) run by two node processes, each its own \`openPgStores\` (pool of 10) and \`Orchestrator\` (concurrency N) as \`tinyagi worker\` runs one, with its own workspace directory; the first node also takes the submits (the API node). The queue hands each agent's run to whichever node claims it first; CPU and RSS are the sum over both nodes, lag the worse of the two. Load average (1 min) of the machine before / after: ${load} / ${loadLine()}.\n\n${table}`,
   );
 }
 if (selected.has('B6')) {
