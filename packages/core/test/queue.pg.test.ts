@@ -260,8 +260,17 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       const msg = (agentId: string, content: string) => ({ kind: 'job' as const, agentId, conversationId: 'c', channel: 'api', content });
       await store.enqueueMany([msg('a', '1'), msg('a', '2'), msg('a', '3'), msg('a', '4')]);
       let policy: 'collect' | 'sequential' = 'sequential';
-      const claim = () => store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 2, policy: (agent) => (calls.push(agent), policy) });
-      const countClaims = () => spy.mock.calls.filter(([q]) => typeof q === 'object' && q !== null && 'name' in q && String(q.name).startsWith('tq_claim')).length;
+      const claim = () =>
+        store.claim({
+          owner: 'w',
+          leaseMs: 60_000,
+          maxAgents: 2,
+          policy: (agent) => {
+            calls.push(agent);
+            return policy;
+          },
+        });
+      const countClaims = () => spy.mock.calls.filter(([q]: unknown[]) => String((q as { name?: unknown } | null)?.name ?? '').startsWith('tq_claim')).length;
       // First sight of a: listed by the first call, claimed by the second with its policy.
       let before = countClaims();
       const [first] = await claim();
