@@ -12,11 +12,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { invokeAgent, type Settings } from '@tinyagi/core';
 import { openPgStores } from '@tinyagi/core/pg';
 import { Orchestrator } from '@tinyagi/teams';
-import { b5Settings, type B5NodeReport, submitBurst } from './teams-bench.ts';
+import { b5Settings, type B5NodeReport, processProbe, submitBurst, trackCompletions } from './teams-bench.ts';
 
 export interface B5NodeConfig {
   url: string;
@@ -48,43 +47,20 @@ const nextMessage = () => new Promise<unknown>((resolve) => process.once('messag
 process.send!('ready');
 await nextMessage();
 
-globalThis.gc?.();
-const rssBefore = process.memoryUsage().rss;
-let peakRss = rssBefore;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-const lag = monitorEventLoopDelay({ resolution: 10 });
-lag.enable();
-const cpu0 = process.cpuUsage();
+const probe = processProbe();
 
 if (cfg.role === 'api') {
-  const submittedAt = new Map<string, number>();
-  const latencies: number[] = [];
-  let finish: () => void = () => {};
-  const allDone = new Promise<void>((resolve) => (finish = resolve));
-  const early = new Map<string, number>();
-  stores.events.subscribe((e) => {
-    if (e.type !== 'conversation.completed' || !e.conversationId) return;
-    const at = submittedAt.get(e.conversationId);
-    if (at === undefined) early.set(e.conversationId, performance.now());
-    else latencies.push(performance.now() - at);
-    if (latencies.length === cfg.n) finish();
-  });
+  const completions = trackCompletions(stores.events, cfg.n);
   const start = performance.now();
-  await submitBurst(orchestrator, cfg.n, (conversationId, at) => {
-    submittedAt.set(conversationId, at);
-    const done = early.get(conversationId);
-    if (done !== undefined) latencies.push(done - at);
-  });
-  if (latencies.length < cfg.n) await allDone;
+  await submitBurst(orchestrator, cfg.n, completions.submitted);
+  const latencies = await completions.all();
   process.send!({ done: true, ms: performance.now() - start, latencies });
 }
 
 await nextMessage();
-clearInterval(sampler);
-lag.disable();
-const cpu = process.cpuUsage(cpu0);
+const figures = probe.stop();
 await orchestrator.stop(1000);
 await stores.close();
 rmSync(dir, { recursive: true, force: true });
-const report: B5NodeReport = { runs, cpuMs: (cpu.user + cpu.system) / 1000, rssGrowth: Math.max(0, peakRss - rssBefore), lagP99Ms: lag.percentile(99) / 1e6 };
+const report: B5NodeReport = { runs, ...figures };
 process.send!(report, () => process.exit(0));

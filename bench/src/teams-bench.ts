@@ -221,6 +221,42 @@ export async function submitBurst(orchestrator: Orchestrator, n: number, onAccep
   await Promise.all(accepted);
 }
 
+/**
+ * Latency of each of N runs from its submit to its `conversation.completed` event (which may
+ * arrive before the submit's promise resolves). `all()` resolves once all N completed.
+ */
+export function trackCompletions(
+  events: { subscribe(listener: (e: { type: string; conversationId?: string | null }) => void): () => void },
+  n: number,
+): { submitted: (conversationId: string, at: number) => void; all: () => Promise<number[]> } {
+  const submittedAt = new Map<string, number>();
+  const early = new Map<string, number>();
+  const latencies: number[] = [];
+  let finish: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => (finish = resolve));
+  const add = (ms: number) => {
+    latencies.push(ms);
+    if (latencies.length === n) finish();
+  };
+  events.subscribe((e) => {
+    if (e.type !== 'conversation.completed' || !e.conversationId) return;
+    const at = submittedAt.get(e.conversationId);
+    if (at === undefined) early.set(e.conversationId, performance.now());
+    else add(performance.now() - at);
+  });
+  return {
+    submitted(conversationId, at) {
+      submittedAt.set(conversationId, at);
+      const done = early.get(conversationId);
+      if (done !== undefined) add(done - at);
+    },
+    all: async () => {
+      if (latencies.length < n) await allDone;
+      return latencies;
+    },
+  };
+}
+
 /** What one B5 node process reports when it stops (b5-node.ts). */
 export interface B5NodeReport {
   /** Runs this node invoked. */
@@ -243,38 +279,34 @@ interface B5Result extends Omit<B5NodeReport, 'runs'> {
 /** B5 in this process on SQLite (synchronous FULL). */
 async function b5Sqlite(n: number): Promise<B5Result> {
   const h = harness(b5Settings(n), n);
-  const submittedAt = new Map<string, number>();
-  const early = new Map<string, number>();
-  const latencies: number[] = [];
-  let finish: () => void = () => {};
-  const allDone = new Promise<void>((resolve) => (finish = resolve));
-  h.stores.events.subscribe((e) => {
-    if (e.type !== 'conversation.completed' || !e.conversationId) return;
-    const at = submittedAt.get(e.conversationId);
-    if (at === undefined) early.set(e.conversationId, performance.now());
-    else latencies.push(performance.now() - at);
-    if (latencies.length === n) finish();
-  });
+  const completions = trackCompletions(h.stores.events, n);
+  const probe = processProbe();
+  const start = performance.now();
+  await submitBurst(h.orchestrator, n, completions.submitted);
+  const latencies = await completions.all();
+  const ms = performance.now() - start;
+  const figures = probe.stop();
+  await h.close();
+  return { ms, latencies: latencies.sort((a, b) => a - b), ...figures };
+}
+
+/** This process's CPU (user+sys), peak RSS growth and event-loop lag p99 from now until `stop()`. */
+export function processProbe(): { stop(): Omit<B5NodeReport, 'runs'> } {
   globalThis.gc?.();
   const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  let peakRss = rssBefore;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-  await submitBurst(h.orchestrator, n, (conversationId, at) => {
-    submittedAt.set(conversationId, at);
-    const done = early.get(conversationId);
-    if (done !== undefined) latencies.push(done - at);
-  });
-  if (latencies.length < n) await allDone;
-  const ms = performance.now() - start;
-  const cpu = process.cpuUsage(cpu0);
-  clearInterval(sampler);
-  lag.disable();
-  await h.close();
-  return { ms, latencies: latencies.sort((a, b) => a - b), cpuMs: (cpu.user + cpu.system) / 1000, rssGrowth: Math.max(0, peakRss - rssBefore), lagP99Ms: lag.percentile(99) / 1e6 };
+  return {
+    stop() {
+      const cpu = process.cpuUsage(cpu0);
+      clearInterval(sampler);
+      lag.disable();
+      return { cpuMs: (cpu.user + cpu.system) / 1000, rssGrowth: Math.max(0, peakRss - rssBefore), lagP99Ms: lag.percentile(99) / 1e6 };
+    },
+  };
 }
 
 const B5_NODE = new URL('./b5-node.ts', import.meta.url).pathname;
