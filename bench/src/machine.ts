@@ -1,4 +1,12 @@
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
+
+/** The PostgreSQL database of B5's nodes and B13 (TINYAGI_BENCH_DATABASE_URL, default the local one). */
+export const BENCH_DATABASE_URL = process.env.TINYAGI_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The 1-minute load average (on 2 cores anything above ~0.5 means other processes took CPU). */
+export function loadLine(): string {
+  return loadavg()[0]!.toFixed(2);
+}
 
 export function machineLine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';

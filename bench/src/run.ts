@@ -2,16 +2,16 @@
  * `pnpm bench`: runs the benchmarks and writes docs/benchmarks.md. Select with
  * BENCH=B0,B1,… (default: all); the sections of benchmarks not selected are kept from the
  * current file, each with the line saying when and on what it was measured. B1_TOTAL sets the
- * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000);
+ * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000) and B5_NODES=0 skips its two-node PostgreSQL run;
  * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
- * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000,
+ * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
  * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { machineLine } from './machine.ts';
+import { BENCH_DATABASE_URL, loadLine, machineLine } from './machine.ts';
 import { benchB0 } from './main-job-bench.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
-import { BENCH_DATABASE_URL, benchB13Latency, benchB13Throughput, SERIAL_TOTAL } from './pg-queue-bench.ts';
+import { type B13Options, benchB13Latency, benchB13Throughput, SERIAL_TOTAL } from './pg-queue-bench.ts';
 import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
@@ -68,9 +68,12 @@ if (selected.has('B4')) {
   section(`## B4 — sub-agent admission and a recursive tree`, `${await benchB4()}`);
 }
 if (selected.has('B5')) {
+  const pgNodes = process.env.B5_NODES !== '0';
+  const load = loadLine();
+  const table = await benchB5(b5Sizes, pgNodes ? BENCH_DATABASE_URL : undefined);
   section(
     `## B5 — concurrency (mock provider with 1 s latency, one agent per run, concurrency = N)`,
-    `TinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row, synchronous FULL). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces.\n\n${await benchB5(b5Sizes)}`,
+    `TinyAgents (Rust) publishes 10,000 concurrent agents at 8,500 tasks/s on 16 vCPUs; this machine has 2 cores and every run here is durable (queue row, run record, events, outbox row). Ideal wall time is 1 s (the mock latency). Submits arrive 50 per event-loop task, like a burst of API requests; every run is a distinct agent, so the wall time includes provisioning N new workspaces. Latency is from a run's submit to its \`conversation.completed\` event; CPU is user+sys of the processes running the orchestrators from the first submit to the last completion; RSS per in-flight run is their peak RSS growth over the run divided by N.\n\n"SQLite, 1 process": one orchestrator in the bench's process on a SQLite file (synchronous FULL). "PostgreSQL, 2 nodes"${pgNodes ? '' : ' (not run: B5_NODES=0)'}: the same workload on PostgreSQL (${BENCH_DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}, default settings, a fresh schema) run by two node processes, each its own \`openPgStores\` (pool of 10) and \`Orchestrator\` (concurrency N) as \`tinyagi worker\` runs one, with its own workspace directory; the first node also takes the submits (the API node). The queue hands each agent's run to whichever node claims it first; CPU and RSS are the sum over both nodes, lag the worse of the two; what limits the two-node figure: docs/storage.md, "Measured". Load average (1 min) of the machine before / after: ${load} / ${loadLine()}.\n\n${table}`,
   );
 }
 if (selected.has('B6')) {
@@ -95,9 +98,18 @@ if (selected.has('B10')) {
   section('## B10 — channel delivery: outbox row → Telegram (local fake Bot API, real server, real channel host, grammY)', await benchB10());
 }
 if (selected.has('B13')) {
+  const b13Runs = Number(process.env.B13_RUNS ?? 3);
+  const baselineDir = process.env.B13_BASELINE;
+  const b13: B13Options = {
+    runs: b13Runs,
+    ...(baselineDir ? { baseline: { dir: baselineDir, label: `tinyagi at ${process.env.B13_BASELINE_LABEL ?? baselineDir}` } } : {}),
+  };
+  const load = loadLine();
+  const throughput = await benchB13Throughput(pgTotal, undefined, b13);
+  const latency = await benchB13Latency(undefined, b13);
   section(
     `## B13 — B1 and B2 on PostgreSQL: our queue beside graphile-worker and pg-boss (${pgTotal.toLocaleString('en')} no-op jobs)`,
-    `PostgreSQL ${await pgVersion()} on the same machine (${BENCH_DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}, default settings: synchronous_commit on, so every acknowledged enqueue and completion is flushed to the WAL). Every run gets a fresh schema of the same database; workers and the producer are separate OS processes; jobs spread over 64 agents (lanes). Ours: \`PgQueueStore\` + \`QueueWorker\` (8 batches at a time per process, LISTEN/NOTIFY wake-ups, per-agent FIFO and one batch per agent at a time, which graphile-worker and pg-boss as configured do not enforce; "sequential" is compared with graphile-worker given one named queue per lane, its way of running a lane's jobs one at a time in order, measured on ${SERIAL_TOTAL.toLocaleString('en')} jobs because it is slow). graphile-worker 0.18: concurrency 8, its batching (\`localQueue.size\` 50, \`completeJobBatchDelay\` 0), LISTEN/NOTIFY. pg-boss 12: \`batchSize\` 50, \`localConcurrency\` 8, \`burstWhenBatchFull\`, \`useListenNotify\` with a \`notify\` queue, polling every 0.5 s as its backstop. Workers report their handled count to the bench over IPC; the time runs from "go" until every process has stopped gracefully (its last completions committed) and exited.\n\n### Throughput\n\n${await benchB13Throughput(pgTotal)}\n\n### Pickup latency (enqueue → handler start; 1 worker process, producer in another process)\n\n${await benchB13Latency()}`,
+    `PostgreSQL ${await pgVersion()} on the same machine (${BENCH_DATABASE_URL.replace(/\/\/[^@/]*@/, '//')}, default settings: synchronous_commit on, so every acknowledged enqueue and completion is flushed to the WAL). Every run gets a fresh schema of the same database; workers and the producer are separate OS processes; jobs spread over 64 agents (lanes). Ours: \`PgQueueStore\` + \`QueueWorker\` (8 batches at a time per process, LISTEN/NOTIFY wake-ups, per-agent FIFO and one batch per agent at a time, which graphile-worker and pg-boss as configured do not enforce; "sequential" is compared with graphile-worker given one named queue per lane, its way of running a lane's jobs one at a time in order, measured on ${SERIAL_TOTAL.toLocaleString('en')} jobs, once per row, because it is slow). graphile-worker 0.18: concurrency 8, its batching (\`localQueue.size\` 50, \`completeJobBatchDelay\` 0), LISTEN/NOTIFY. pg-boss 12: \`batchSize\` 50, \`localConcurrency\` 8, \`burstWhenBatchFull\`, \`useListenNotify\` with a \`notify\` queue, polling every 0.5 s as its backstop. Workers report their handled count to the bench over IPC; the time runs from "go" until every process has stopped gracefully (its last completions committed) and exited. ${b13Runs > 1 ? `Each cell is the median of ${b13Runs} runs (each run's figure in brackets); ${baselineDir ? 'ours and the baseline alternate run by run, then each peer makes its runs' : 'ours, then each peer, makes its runs'}` : 'One run per cell'}${baselineDir ? `; the baseline columns run the queue of another checkout (${process.env.B13_BASELINE_LABEL ?? baselineDir}) with the same bench code, alternating with ours` : ''}; what the figures say and where the time goes: docs/storage.md, "Measured". Load average (1 min) of the machine before / after: ${load} / ${loadLine()}.\n\n### Throughput\n\n${throughput}\n\n### Pickup latency (enqueue → handler start; 1 worker process, producer in another process)\n\n${latency}`,
   );
 }
 

@@ -2,6 +2,7 @@
  * B3 (orchestration overhead), B4 (sub-agent admission and a recursive tree) and B5
  * (concurrency): the real orchestrator, real SQLite file (synchronous FULL), mock provider.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -197,48 +198,196 @@ export async function benchB4(): Promise<string> {
   ].join('\n');
 }
 
-export async function benchB5(sizes: number[]): Promise<string> {
-  let largest: { n: number; rate: number } | undefined;
-  const rows = ['| in-flight runs | wall time | tasks/s | RSS per in-flight run | event-loop lag p99 |', '|---|---|---|---|---|'];
-  for (const n of sizes) {
-    const agents: Record<string, unknown> = {};
-    for (let i = 0; i < n; i++) agents[`m${i}`] = { name: `m${i}`, provider: 'mock', mock: { latency_ms: 1000, reply: 'ok' } };
-    const settings = { workspace: workspace(), agents, limits: bigLimits } as unknown as Settings;
-    const h = harness(settings, n);
-    globalThis.gc?.();
-    const rssBefore = process.memoryUsage().rss;
-    const lag = monitorEventLoopDelay({ resolution: 10 });
-    lag.enable();
-    const start = performance.now();
-    let peakRss = rssBefore;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-    const ids: string[] = [];
-    // Submits arrive 50 per event-loop task, like a burst of API requests read in one poll
-    // phase, through the API's path (`submitGrouped`: a burst shares one durable commit). One
-    // synchronous loop of 10,000 submits would block the loop for seconds and be measured as
-    // the system's lag.
-    const accepted: Array<Promise<{ conversationId: string }>> = [];
-    for (let i = 0; i < n; i++) {
-      accepted.push(h.orchestrator.submitGrouped({ message: 'work', agent: `m${i}`, senderId: `s${i}` }));
-      if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+/** The B5 settings: N mock agents, 1 s latency each, workspaces under `dir`. */
+export function b5Settings(n: number, dir?: string): Settings {
+  const agents: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) agents[`m${i}`] = { name: `m${i}`, provider: 'mock', mock: { latency_ms: 1000, reply: 'ok' } };
+  return { workspace: dir ? { path: dir } : workspace(), agents, limits: bigLimits } as unknown as Settings;
+}
+
+/**
+ * Submits the N runs (one per agent) as a burst of API requests: 50 per event-loop task, through
+ * the API's path (`submitGrouped`: a burst shares one durable commit). One synchronous loop of
+ * 10,000 submits would block the loop for seconds and be measured as the system's lag.
+ * `onAccepted` gets each conversation and the time its submit was made.
+ */
+export async function submitBurst(orchestrator: Orchestrator, n: number, onAccepted: (conversationId: string, submittedAt: number) => void): Promise<void> {
+  const accepted: Array<Promise<void>> = [];
+  for (let i = 0; i < n; i++) {
+    const at = performance.now();
+    accepted.push(orchestrator.submitGrouped({ message: 'work', agent: `m${i}`, senderId: `s${i}` }).then((r) => onAccepted(r.conversationId, at)));
+    if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(accepted);
+}
+
+/**
+ * Latency of each of N runs from its submit to its `conversation.completed` event (which may
+ * arrive before the submit's promise resolves). `all()` resolves once all N completed.
+ */
+export function trackCompletions(
+  events: { subscribe(listener: (e: { type: string; conversationId?: string | null }) => void): () => void },
+  n: number,
+): { submitted: (conversationId: string, at: number) => void; all: () => Promise<number[]> } {
+  const submittedAt = new Map<string, number>();
+  const early = new Map<string, number>();
+  const latencies: number[] = [];
+  let finish: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => (finish = resolve));
+  const add = (ms: number) => {
+    latencies.push(ms);
+    if (latencies.length === n) finish();
+  };
+  events.subscribe((e) => {
+    if (e.type !== 'conversation.completed' || !e.conversationId) return;
+    const at = submittedAt.get(e.conversationId);
+    if (at === undefined) early.set(e.conversationId, performance.now());
+    else add(performance.now() - at);
+  });
+  return {
+    submitted(conversationId, at) {
+      submittedAt.set(conversationId, at);
+      const done = early.get(conversationId);
+      if (done !== undefined) add(done - at);
+    },
+    all: async () => {
+      if (latencies.length < n) await allDone;
+      return latencies;
+    },
+  };
+}
+
+/** What one B5 node process reports when it stops (b5-node.ts). */
+export interface B5NodeReport {
+  /** Runs this node invoked. */
+  runs: number;
+  /** user+sys since `go`. */
+  cpuMs: number;
+  /** Peak RSS minus RSS at `go`. */
+  rssGrowth: number;
+  lagP99Ms: number;
+}
+
+interface B5Result extends Omit<B5NodeReport, 'runs'> {
+  /** Runs per node (two nodes). */
+  split?: number[];
+  ms: number;
+  /** submit -> conversation.completed, sorted. */
+  latencies: number[];
+}
+
+/** B5 in this process on SQLite (synchronous FULL). */
+async function b5Sqlite(n: number): Promise<B5Result> {
+  const h = harness(b5Settings(n), n);
+  const completions = trackCompletions(h.stores.events, n);
+  const probe = processProbe();
+  const start = performance.now();
+  await submitBurst(h.orchestrator, n, completions.submitted);
+  const latencies = await completions.all();
+  const ms = performance.now() - start;
+  const figures = probe.stop();
+  await h.close();
+  return { ms, latencies: latencies.sort((a, b) => a - b), ...figures };
+}
+
+/** This process's CPU (user+sys), peak RSS growth and event-loop lag p99 from now until `stop()`. */
+export function processProbe(): { stop(): Omit<B5NodeReport, 'runs'> } {
+  globalThis.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const cpu0 = process.cpuUsage();
+  return {
+    stop() {
+      const cpu = process.cpuUsage(cpu0);
+      clearInterval(sampler);
+      lag.disable();
+      return { cpuMs: (cpu.user + cpu.system) / 1000, rssGrowth: Math.max(0, peakRss - rssBefore), lagP99Ms: lag.percentile(99) / 1e6 };
+    },
+  };
+}
+
+const B5_NODE = new URL('./b5-node.ts', import.meta.url).pathname;
+
+/**
+ * B5 on PostgreSQL with two nodes: two processes (b5-node.ts), each its own `openPgStores` and
+ * `Orchestrator` on one fresh schema (migrated here first, dropped after). The first is the API
+ * node: it takes the submits and runs agents; the second runs agents only, like `tinyagi worker`.
+ * Figures: wall time and latencies from the API node; CPU and RSS growth summed over both; lag the
+ * worse of the two.
+ */
+async function b5PgNodes(n: number, url: string): Promise<B5Result> {
+  const { default: pg } = await import('pg');
+  const { migratePg } = await import('@tinyagi/core/pg');
+  const schema = `bench_b5_${process.pid}_${n}`;
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  const nodes: ChildProcess[] = [];
+  try {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await migratePg(admin, schema);
+    for (const [k, role] of (['api', 'worker'] as const).entries()) {
+      const config = { url, schema, n, name: `b5-node-${k}`, role };
+      nodes.push(fork(B5_NODE, [JSON.stringify(config)], { execArgv: ['--conditions=tinyagi-source', '--expose-gc'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] }));
     }
-    for (const r of await Promise.all(accepted)) ids.push(r.conversationId);
-    await Promise.all(ids.map((id) => h.completed(id)));
-    const ms = performance.now() - start;
-    clearInterval(sampler);
-    lag.disable();
-    if (!largest || n > largest.n) largest = { n, rate: (n * 1000) / ms };
-    rows.push(
-      `| ${n.toLocaleString('en')} | ${(ms / 1000).toFixed(2)} s | ${((n * 1000) / ms).toFixed(0)} | ${peakRss > rssBefore ? `${((peakRss - rssBefore) / n / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${(lag.percentile(99) / 1e6).toFixed(1)} ms |`,
+    const exited = Promise.all(
+      nodes.map((child, k) => new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`B5 node ${k} exited with ${code}`)))))),
     );
-    console.error(rows[rows.length - 1]);
-    await h.close();
+    exited.catch(() => {});
+    const message = <T>(child: ChildProcess) =>
+      Promise.race([new Promise<T>((resolve) => child.once('message', (m) => resolve(m as T))), exited.then(() => Promise.reject(new Error('a B5 node exited early')))]);
+    await Promise.all(nodes.map((child) => message(child)));
+    const done = message<{ ms: number; latencies: number[] }>(nodes[0]!);
+    for (const child of nodes) child.send('go');
+    const { ms, latencies } = await done;
+    const reports = await Promise.all(
+      nodes.map((child) => {
+        const report = message<B5NodeReport>(child);
+        child.send('stop');
+        return report;
+      }),
+    );
+    await exited;
+    return {
+      ms,
+      latencies: latencies.sort((a, b) => a - b),
+      cpuMs: reports.reduce((sum, r) => sum + r.cpuMs, 0),
+      rssGrowth: reports.reduce((sum, r) => sum + r.rssGrowth, 0),
+      lagP99Ms: Math.max(...reports.map((r) => r.lagP99Ms)),
+      split: reports.map((r) => r.runs),
+    };
+  } finally {
+    for (const child of nodes) if (child.exitCode === null) child.kill('SIGKILL');
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    await admin.end();
+  }
+}
+
+/** B5: per size, the single process on SQLite, then (given `pgUrl`) two nodes on PostgreSQL. */
+export async function benchB5(sizes: number[], pgUrl?: string): Promise<string> {
+  let largest: { n: number; rate: number } | undefined;
+  const rows = [
+    '| in-flight runs | setup | wall time | tasks/s | latency p50 / p95 (submit → completed) | CPU (user+sys) | RSS per in-flight run | event-loop lag p99 |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const row = (n: number, setup: string, r: B5Result) =>
+    `| ${n.toLocaleString('en')} | ${setup}${r.split ? ` (runs per node: ${r.split.join(' / ')})` : ''} | ${(r.ms / 1000).toFixed(2)} s | ${((n * 1000) / r.ms).toFixed(0)} | ${(percentile(r.latencies, 50) / 1000).toFixed(2)} / ${(percentile(r.latencies, 95) / 1000).toFixed(2)} s | ${(r.cpuMs / 1000).toFixed(2)} s | ${r.rssGrowth > 0 ? `${(r.rssGrowth / n / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${r.lagP99Ms.toFixed(1)} ms |`;
+  for (const n of sizes) {
+    const sqlite = await b5Sqlite(n);
+    if (!largest || n > largest.n) largest = { n, rate: (n * 1000) / sqlite.ms };
+    rows.push(row(n, 'SQLite, 1 process', sqlite));
+    console.error(rows.at(-1));
+    if (pgUrl) {
+      rows.push(row(n, 'PostgreSQL, 2 nodes', await b5PgNodes(n, pgUrl)));
+      console.error(rows.at(-1));
+    }
   }
   if (largest) {
     const cores = availableParallelism();
     rows.push(
       '',
-      `Per core at ${largest.n.toLocaleString('en')} in flight: ${(largest.rate / cores).toFixed(0)} tasks/s on ${cores} cores, against TinyAgents' published 8,500 / 16 = 531 per vCPU (in memory, not durable).`,
+      `Per core at ${largest.n.toLocaleString('en')} in flight on SQLite: ${(largest.rate / cores).toFixed(0)} tasks/s on ${cores} cores, against TinyAgents' published 8,500 / 16 = 531 per vCPU (in memory, not durable).`,
     );
   }
   return rows.join('\n');

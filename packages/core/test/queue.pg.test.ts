@@ -250,6 +250,59 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it('the busy policy is read at every claim, also for agents claimed in one round trip, and an agent seen for the first time is claimed in the same call', async () => {
+    const schema = testSchema('p');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const calls: string[] = [];
+    const spy = vi.spyOn(pool, 'query');
+    try {
+      const msg = (agentId: string, content: string) => ({ kind: 'job' as const, agentId, conversationId: 'c', channel: 'api', content });
+      await store.enqueueMany([msg('a', '1'), msg('a', '2'), msg('a', '3'), msg('a', '4')]);
+      let policy: 'collect' | 'sequential' = 'sequential';
+      const claim = () =>
+        store.claim({
+          owner: 'w',
+          leaseMs: 60_000,
+          maxAgents: 2,
+          policy: (agent) => {
+            calls.push(agent);
+            return policy;
+          },
+        });
+      const countClaims = () => spy.mock.calls.filter(([q]: unknown[]) => String((q as { name?: unknown } | null)?.name ?? '').startsWith('tq_claim')).length;
+      // First sight of a: listed by the first call, claimed by the second with its policy.
+      let before = countClaims();
+      const [first] = await claim();
+      expect(first!.messages.map((m) => m.content)).toEqual(['1']);
+      expect(countClaims() - before).toBe(2);
+      await store.complete('w', [first!.messages[0]!.id]);
+      // a is known now: one call, and the policy (changed meanwhile) is the one of this claim.
+      policy = 'collect';
+      before = countClaims();
+      const [second] = await claim();
+      expect(second!.messages.map((m) => m.content)).toEqual(['2', '3', '4']);
+      expect(countClaims() - before).toBe(1);
+      await store.complete(
+        'w',
+        second!.messages.map((m) => m.id),
+      );
+      // A known agent and a new one in one claim: both claimed, oldest head first.
+      await store.enqueueMany([msg('b', '5'), msg('a', '6'), msg('a', '7')]);
+      policy = 'sequential';
+      const both = await claim();
+      expect(both.map((b) => [b.agentId, b.messages.map((m) => m.content)])).toEqual([
+        ['b', ['5']],
+        ['a', ['6']],
+      ]);
+      expect(calls).toContain('b');
+    } finally {
+      spy.mockRestore();
+      await store.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('migrations are applied once, also by two nodes starting together', async () => {
     const schema = testSchema('m');
     try {

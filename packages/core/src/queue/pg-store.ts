@@ -2,15 +2,18 @@
  * PostgreSQL implementation of the durable queue (docs/storage.md, docs/queue.md).
  *
  * - One table per schema (`migratePg`); the store takes a `pg` Pool and the schema name.
- * - Claims: a read (no lock) lists the agents whose head (lowest pending seq) is available and
- *   who have no processing message, oldest head first; one call of `tinyagi_claim`
- *   (drizzle-pg/0001) then takes a per-agent advisory transaction lock for them
- *   (`pg_try_advisory_xact_lock`, skipped if another claimer holds it) and, in one statement
- *   with a snapshot taken after the locks, checks again that each locked agent is free, locks
- *   its head with `FOR UPDATE SKIP LOCKED` (a locked head skips the agent, never overtakes it:
- *   FIFO) and claims it with the head's conversation (collect) or alone (sequential). So two
- *   nodes never hold two batches of one agent, and an agent's messages are handed out in seq
- *   order.
+ * - Claims: one call of `tinyagi_claim_next` (drizzle-pg/0005), one round trip: it lists the
+ *   agents whose head (lowest pending seq) is available and who have no processing message,
+ *   oldest head first, and claims those whose busy-policy limit the store sent along (the agents
+ *   it has seen before, their policy evaluated at this claim) through `tinyagi_claim`
+ *   (drizzle-pg/0001); an agent seen for the first time comes back unclaimed and is claimed by a
+ *   second call, of `tinyagi_claim`, with its policy. `tinyagi_claim` takes a per-agent advisory
+ *   transaction lock (`pg_try_advisory_xact_lock`, skipped if another claimer holds it) and, in
+ *   one statement with a snapshot taken after the locks, checks again that each locked agent is
+ *   free, locks its head with `FOR UPDATE SKIP LOCKED` (a locked head skips the agent, never
+ *   overtakes it: FIFO) and claims it with the head's conversation (collect) or alone
+ *   (sequential). So two nodes never hold two batches of one agent, and an agent's messages are
+ *   handed out in seq order.
  * - Wake-ups: `pg_notify` in the transaction of every change that may make work claimable
  *   (except completions, which wake this process only: see #wakeLocal)
  *   (delivered at commit); `onWake` listeners LISTEN on a dedicated client and fire when the
@@ -116,39 +119,12 @@ interface PgMessageRow {
  * see the same oldest-first list and take the first agents; the rest go to the next in line.
  */
 const CLAIM_SLACK = 8;
-/** Rows of the pending backlog, in seq order, the claim's first read looks at. */
-const HEAD_WINDOW = 256;
-
 /**
- * Candidate agents, oldest head first: whose head (lowest pending seq) is available and who have
- * nothing processing. The first read looks at the oldest HEAD_WINDOW pending rows only (their
- * agents' lowest seq there is their head: the window is a prefix in seq order); `n` says how
- * many rows it saw. When that window was full and gave too few agents (a busy agent's backlog in
- * front), the second read lists every agent with pending work by a loose index scan (one seek
- * per agent), so a long backlog costs O(agents), not O(rows).
+ * Agents whose busy-policy limit a claim sends along (the agents this store has claimed or seen
+ * as candidates, their policy evaluated afresh at every claim): their candidates are claimed in the
+ * first round trip. Beyond this many, claims send none and take two round trips.
  */
-const WINDOW_CANDIDATES_SQL = (t: string) => `WITH win AS MATERIALIZED (
-    SELECT seq, agent_id, available_at FROM ${t} WHERE status = 'pending' AND ($4::text[] IS NULL OR agent_id = ANY($4::text[])) ORDER BY seq LIMIT ${HEAD_WINDOW}
-  ), heads AS (
-    SELECT DISTINCT ON (agent_id) agent_id, seq, available_at FROM win ORDER BY agent_id, seq
-  )
-  SELECT (SELECT count(*) FROM win) AS n, ARRAY(
-    SELECT h.agent_id FROM heads h
-    WHERE h.available_at <= $2 AND NOT (h.agent_id = ANY($1::text[]))
-      AND NOT EXISTS (SELECT 1 FROM ${t} p WHERE p.status = 'processing' AND p.agent_id = h.agent_id)
-    ORDER BY h.seq LIMIT $3
-  ) AS agents`;
-
-const CANDIDATES_SQL = (t: string) => `WITH RECURSIVE agents(id) AS (
-    SELECT (SELECT min(agent_id) FROM ${t} WHERE status = 'pending')
-    UNION ALL
-    SELECT (SELECT min(agent_id) FROM ${t} WHERE status = 'pending' AND agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
-  )
-  SELECT a.id AS agent_id FROM agents a
-  CROSS JOIN LATERAL (SELECT seq, available_at FROM ${t} WHERE status = 'pending' AND agent_id = a.id ORDER BY seq LIMIT 1) h
-  WHERE a.id IS NOT NULL AND NOT (a.id = ANY($1::text[])) AND ($4::text[] IS NULL OR a.id = ANY($4::text[])) AND h.available_at <= $2
-    AND NOT EXISTS (SELECT 1 FROM ${t} p WHERE p.status = 'processing' AND p.agent_id = a.id)
-  ORDER BY h.seq LIMIT $3`;
+const KNOWN_AGENTS_MAX = 256;
 
 /**
  * Completes the items (unnested ids, owners, item numbers) whose every message the owner still
@@ -177,12 +153,12 @@ export class PgQueueHub {
   readonly schema: string;
   readonly table: string;
   readonly channel: string;
-  readonly candidatesSql: string;
-  readonly windowSql: string;
   readonly completeSql: string;
   readonly backoff: BackoffPolicy;
   readonly defaultMaxAttempts: number;
   readonly random: () => number;
+  /** Agents seen as claim candidates in this process: claims send their policy limits along. */
+  readonly knownAgents = new Set<string>();
   readonly #wakeListeners = new Set<() => void>();
   #listener: PoolClient | undefined;
   /** Set while the LISTEN is being set up: writes wait for it, so no notification is missed. */
@@ -195,8 +171,6 @@ export class PgQueueHub {
     this.poolScope = new PgPoolScope(pool, this.schema);
     this.table = `${pgIdent(this.schema)}.messages`;
     this.channel = `tinyagi_queue_${this.schema}`.slice(0, 63);
-    this.candidatesSql = CANDIDATES_SQL(this.table);
-    this.windowSql = WINDOW_CANDIDATES_SQL(this.table);
     this.completeSql = COMPLETE_SQL(this.table);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
@@ -383,43 +357,47 @@ export class PgQueueStore implements QueueStore {
   async claim(options: ClaimOptions): Promise<ClaimedBatch[]> {
     if (options.maxAgents <= 0) return [];
     await this.#ready();
-    const pool = this.hub.poolScope;
     const now = options.now ?? Date.now();
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
+    const limitOf = (agent: string) => ((options.policy?.(agent) ?? 'collect') === 'collect' ? collectLimit : 1);
     const skip = [...(options.skipAgents ?? [])];
     const only = options.agents ? [...options.agents] : null;
     if (only?.length === 0) return [];
     const want = options.maxAgents;
-    // A read (autocommit, no lock): the agents whose head is available and who are not busy,
-    // oldest head first. A worker with nothing to claim stops here.
-    const limit = want * 3 + CLAIM_SLACK;
-    const [first] = await pool.query<{ n: number; agents: string[] }>(this.hub.windowSql, [skip, now, limit, only]);
-    let agents = first?.agents ?? [];
-    if (agents.length < limit && (first?.n ?? 0) >= HEAD_WINDOW) {
-      agents = (await pool.query<{ agent_id: string }>(this.hub.candidatesSql, [skip, now, limit, only])).map((r) => r.agent_id);
+    const known = this.hub.knownAgents.size <= KNOWN_AGENTS_MAX ? [...this.hub.knownAgents] : [];
+    const common = [now, options.owner, now + options.leaseMs, this.hub.schema];
+    // One round trip (tinyagi_claim_next, drizzle-pg/0005): the candidates, oldest head first,
+    // and the claim of those whose policy limit is sent along (tinyagi_claim's locks and checks).
+    // A worker with nothing to claim stops here.
+    const first = await this.#prepared<PgMessageRow>(
+      'claim_next',
+      `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10)`,
+      [skip, only, known, known.map(limitOf), want, want * 3 + CLAIM_SLACK, ...common],
+    );
+    const rows = first.filter((r) => r.seq !== -1);
+    // Candidates of an agent not sent along (seq -1): their policy now, then tinyagi_claim for them.
+    const unknown = first.filter((r) => r.seq === -1).map((r) => r.agent_id);
+    const claimedAgents = new Set(rows.map((r) => r.agent_id)).size;
+    if (unknown.length > 0 && claimedAgents < want) {
+      for (const agent of unknown) this.hub.knownAgents.add(agent);
+      rows.push(
+        ...(await this.#prepared<PgMessageRow>('claim', `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim($1::text[], $2::int[], $3, $4, $5, $6, $7)`, [
+          unknown,
+          unknown.map(limitOf),
+          want - claimedAgents,
+          ...common,
+        ])),
+      );
     }
-    if (agents.length === 0) return [];
-    const limits = agents.map((a) => ((options.policy?.(a) ?? 'collect') === 'collect' ? collectLimit : 1));
-    // The claim itself: one call of tinyagi_claim (drizzle-pg/0001): advisory lock per agent,
-    // the busy check and the head's FOR UPDATE SKIP LOCKED under it, then the update.
-    const rows = await this.#prepared<PgMessageRow>('claim', `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim($1::text[], $2::int[], $3, $4, $5, $6, $7)`, [
-      agents,
-      limits,
-      want,
-      now,
-      options.owner,
-      now + options.leaseMs,
-      this.hub.schema,
-    ]);
-    const order = new Map(agents.map((a, k) => [a, k]));
-    rows.sort((x, y) => order.get(x.agent_id)! - order.get(y.agent_id)! || x.seq - y.seq);
-    const batches: ClaimedBatch[] = [];
+    // Batches oldest head first (the candidates' order), each in seq order.
+    rows.sort((x, y) => x.seq - y.seq);
+    const byAgent = new Map<string, ClaimedBatch>();
     for (const row of rows) {
-      const last = batches.at(-1);
-      if (last && last.agentId === row.agent_id) last.messages.push(toMessage(row));
-      else batches.push({ agentId: row.agent_id, messages: [toMessage(row)] });
+      const batch = byAgent.get(row.agent_id);
+      if (batch) batch.messages.push(toMessage(row));
+      else byAgent.set(row.agent_id, { agentId: row.agent_id, messages: [toMessage(row)] });
     }
-    return batches;
+    return [...byAgent.values()];
   }
 
   async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<LeaseRenewal> {

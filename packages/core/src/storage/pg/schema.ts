@@ -57,7 +57,10 @@ export const messages = pgTable(
     index('messages_processing_agent').on(t.agentId).where(sql`status = 'processing'`),
     index('messages_processing_lease').on(t.leaseExpiresAt).where(sql`status = 'processing'`),
     index('messages_conversation').on(t.conversationId),
-    index('messages_finished').on(t.status, t.finishedAt),
+    // Finished rows only (prune's range; dead letters by seq): a pending or processing version of
+    // a row gets no entry here (drizzle-pg/0005).
+    index('messages_finished').on(t.finishedAt).where(sql`status IN ('completed', 'cancelled')`),
+    index('messages_dead').on(t.seq).where(sql`status = 'dead'`),
   ],
 );
 

@@ -1,0 +1,66 @@
+/**
+ * One node of B5 on PostgreSQL (teams-bench.ts, `benchB5`): its own `openPgStores` and
+ * `Orchestrator` on the shared schema, as `tinyagi worker` runs one (packages/cli/src/daemon/worker.ts),
+ * with its own workspace directory. argv[2] is JSON (B5NodeConfig).
+ *
+ * Protocol over IPC: the node says `ready` once its orchestrator runs; on `go` the API node (role
+ * `api`) submits the N runs, 50 per event-loop task like a burst of API requests, and watches
+ * `conversation.completed` on the event log (every node's events reach it); when all N completed
+ * it reports `{ done, ms, latencies }`. On `stop` every node stops its orchestrator and reports its
+ * CPU (user+sys since `go`), peak RSS growth and event-loop lag p99, then exits.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { invokeAgent, type Settings } from '@tinyagi/core';
+import { openPgStores } from '@tinyagi/core/pg';
+import { Orchestrator } from '@tinyagi/teams';
+import { b5Settings, type B5NodeReport, processProbe, submitBurst, trackCompletions } from './teams-bench.ts';
+
+export interface B5NodeConfig {
+  url: string;
+  schema: string;
+  n: number;
+  name: string;
+  role: 'api' | 'worker';
+}
+
+const cfg = JSON.parse(process.argv[2]!) as B5NodeConfig;
+const dir = mkdtempSync(join(tmpdir(), `tinyagi-bench-b5-${cfg.name}-`));
+const settings: Settings = b5Settings(cfg.n, dir);
+const stores = await openPgStores({ url: cfg.url, schema: cfg.schema, migrate: false });
+let runs = 0;
+const orchestrator = new Orchestrator({
+  stores,
+  owner: cfg.name,
+  getSettings: () => settings,
+  concurrency: cfg.n,
+  sweepMs: 1000,
+  invoke: (req) => {
+    runs++;
+    return invokeAgent(req);
+  },
+});
+await orchestrator.start();
+
+const nextMessage = () => new Promise<unknown>((resolve) => process.once('message', resolve));
+process.send!('ready');
+await nextMessage();
+
+const probe = processProbe();
+
+if (cfg.role === 'api') {
+  const completions = trackCompletions(stores.events, cfg.n);
+  const start = performance.now();
+  await submitBurst(orchestrator, cfg.n, completions.submitted);
+  const latencies = await completions.all();
+  process.send!({ done: true, ms: performance.now() - start, latencies });
+}
+
+await nextMessage();
+const figures = probe.stop();
+await orchestrator.stop(1000);
+await stores.close();
+rmSync(dir, { recursive: true, force: true });
+const report: B5NodeReport = { runs, ...figures };
+process.send!(report, () => process.exit(0));
