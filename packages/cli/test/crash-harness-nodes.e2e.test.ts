@@ -23,6 +23,7 @@ import pg from 'pg';
 import { isApiError, type ApiClient, type RunNode, type SendMessageBody, type TinyEvent } from '@tinyagi/client';
 import { createDaemon, exitOf, killTree, spawnCli, tempDir, waitFor, type SpawnedCli, type TestDaemon } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
+import { endedConversations, waitForDrain } from './helpers/drain.ts';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 
 const KILLS = 22;
@@ -235,29 +236,13 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     const killPhaseMs = Date.now() - started;
 
     // --- drain: the surviving nodes finish (or dead-letter) everything.
-    await waitFor(
-      async () => {
-        const q = await client.queueStatus();
-        return q.pending === 0 && q.processing === 0 ? q : undefined;
-      },
-      90_000,
-      `the queue to drain (${tag})\n${workers.map((w) => w.output().slice(-2000)).join('\n')}`,
-    );
+    await waitForDrain(client, 90_000, tag, () => [api.logs(), ...workers.map((w) => w.output().slice(-2000))].join('\n'));
     const entries = [...accepted.values()];
-    const trees = new Map<string, Awaited<ReturnType<ApiClient['getConversation']>>>();
-    await waitFor(
-      async () => {
-        for (const a of entries) {
-          const status = trees.get(a.conversationId)?.conversation.status;
-          if (status === 'completed' || status === 'failed') continue;
-          const tree = await client.getConversation({ params: { id: a.conversationId } });
-          trees.set(a.conversationId, tree);
-          if (tree.conversation.status !== 'completed' && tree.conversation.status !== 'failed') return undefined;
-        }
-        return true;
-      },
+    const trees = await endedConversations(
+      client,
+      entries.map((a) => a.conversationId),
       30_000,
-      `every conversation to end (${tag})`,
+      tag,
     );
 
     expect(

@@ -28,7 +28,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStores } from '@tinyagi/core/internal';
 import { isApiError, type ApiClient, type OutboxView, type RunNode, type SendMessageBody } from '@tinyagi/client';
-import { createDaemon, pidAlive, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { createDaemon, pidAlive, type TestDaemon } from '@tinyagi/test-kit';
+import { endedConversations, waitForDrain } from './helpers/drain.ts';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 
 const KILLS = 22;
@@ -182,35 +183,15 @@ describe('crash harness', () => {
     if (laneError) throw laneError;
     const killPhaseMs = Date.now() - started;
 
-    // --- drain: the last daemon finishes (or dead-letters) everything.
-    await waitFor(
-      async () => {
-        const q = await client.queueStatus();
-        return q.pending === 0 && q.processing === 0 ? q : undefined;
-      },
-      DRAIN_TIMEOUT_MS,
-      `the queue to drain (${tag})`,
-    ).catch(async (err: Error) => {
-      // What is left, for the report: an undrained queue is a bug to find, not a margin to widen.
-      const [agents, processing] = await Promise.all([client.queueAgents().catch(String), client.queueProcessing().catch(String)]);
-      throw new Error(`${err.message}\nby agent: ${JSON.stringify(agents)}\nprocessing: ${JSON.stringify(processing)}\n${h.logs().slice(-4000)}`);
-    });
+    // --- drain: the last daemon finishes (or dead-letters) everything; a conversation whose message
+    // the crashes dead-lettered ends `failed` (checked below).
+    await waitForDrain(client, DRAIN_TIMEOUT_MS, tag, () => h.logs());
     const entries = [...accepted.values()];
-    const trees = new Map<string, Awaited<ReturnType<ApiClient['getConversation']>>>();
-    await waitFor(
-      async () => {
-        // A conversation whose message the crashes dead-lettered ends `failed` (checked below).
-        const ended = (status: string | undefined) => status === 'completed' || status === 'failed';
-        for (const a of entries) {
-          if (ended(trees.get(a.conversationId)?.conversation.status)) continue;
-          const tree = await client.getConversation({ params: { id: a.conversationId } });
-          trees.set(a.conversationId, tree);
-          if (!ended(tree.conversation.status)) return undefined;
-        }
-        return true;
-      },
+    const trees = await endedConversations(
+      client,
+      entries.map((a) => a.conversationId),
       15_000,
-      `every conversation to end (${tag})`,
+      tag,
     );
 
     // --- the load really ran through the crashes.
