@@ -320,6 +320,8 @@ export function pgEventHub(shared: PgShared): PgEventHub {
 export class PgEventLog implements EventLogApi {
   readonly #scope: PgScope;
   readonly #hub: PgEventHub;
+  /** Events appended in this transaction scope, written just before its commit. */
+  #pending: EventInput[] | undefined;
 
   constructor(scope: PgScope, hub: PgEventHub) {
     this.#scope = scope;
@@ -330,12 +332,36 @@ export class PgEventLog implements EventLogApi {
     return (await this.appendMany([input]))[0]!;
   }
 
-  /** Several events in one statement (inside the scope's transaction, if any), published after its commit. */
+  /**
+   * Over the pool: one statement, published at once. Inside a transaction the events are written
+   * just before its COMMIT, in one statement per scope (`beforeCommit`), so the commit-order lock
+   * (`insertEvents`) is held for the commit only, not from the first append to the commit: two
+   * nodes' transactions then run side by side instead of one after the other (docs/storage.md,
+   * "Events"). The events returned there have no id yet (`id: 0`); subscribers and `readSince`
+   * see them with their ids once committed. Dropped with the transaction or savepoint.
+   */
   async appendMany(inputs: readonly EventInput[]): Promise<TinyEvent[]> {
     if (inputs.length === 0) return [];
-    const events = await insertEvents(this.#scope, inputs);
-    this.#scope.afterCommit(() => this.#hub.committed(events));
-    return events;
+    const scope = this.#scope;
+    if (!scope.inTransaction) {
+      const events = await insertEvents(scope, inputs);
+      this.#hub.committed(events);
+      return events;
+    }
+    let pending = this.#pending;
+    if (!pending) {
+      const buffered: EventInput[] = [];
+      pending = buffered;
+      this.#pending = buffered;
+      scope.beforeCommit(async (root) => {
+        this.#pending = undefined;
+        const events = await insertEvents(root, buffered);
+        root.afterCommit(() => this.#hub.committed(events));
+      });
+    }
+    pending.push(...inputs);
+    const ts = Date.now();
+    return inputs.map((input) => eventOf(input, 0, ts));
   }
 
   emit(input: EventInput): void {

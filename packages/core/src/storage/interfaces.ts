@@ -114,7 +114,11 @@ export interface OutboxStoreApi {
  * see committed events only, in id order, including those other processes or nodes wrote.
  */
 export interface EventLogApi {
-  /** Written in the open transaction, published after its commit. */
+  /**
+   * Written in the open transaction, published after its commit. On PostgreSQL an event appended
+   * inside a transaction is written just before the commit and returned with `id: 0` (its id
+   * exists once committed); outside a transaction, and on SQLite, the returned id is the stored one.
+   */
   append(input: EventInput): Awaitable<TinyEvent>;
   /** Buffered, non-transactional (streamed progress); written in groups. */
   emit(input: EventInput): void;

@@ -43,6 +43,13 @@ export interface PgScope {
   /** Several statements as one unit: BEGIN … COMMIT over the pool, a savepoint inside a transaction. */
   transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T>;
   afterCommit(cb: () => void): void;
+  /**
+   * Runs `hook(root)` on the transaction's client just before the outermost COMMIT (dropped if the
+   * transaction or the savepoint it was registered in rolls back); over the pool, at once. The
+   * event log writes a transaction's events this way, so the commit-order lock it takes is held
+   * only for the commit itself.
+   */
+  beforeCommit(hook: (root: PgScope) => Promise<void>): Promise<void> | void;
 }
 
 /** The pool as a scope: every `query` is its own transaction. */
@@ -72,6 +79,7 @@ export class PgPoolScope implements PgScope {
     try {
       await client.query('BEGIN');
       const out = await fn(tx);
+      await tx.runBeforeCommit();
       await client.query('COMMIT');
       client.release();
       tx.runCallbacks();
@@ -84,6 +92,10 @@ export class PgPoolScope implements PgScope {
 
   afterCommit(cb: () => void): void {
     cb();
+  }
+
+  beforeCommit(hook: (root: PgScope) => Promise<void>): Promise<void> {
+    return hook(this);
   }
 }
 
@@ -105,6 +117,7 @@ export class PgTxScope implements PgScope {
   readonly client: PoolClient;
   readonly #depth: number;
   #callbacks: Array<() => void> = [];
+  #beforeCommit: Array<(root: PgScope) => Promise<void>> = [];
   #open = false;
 
   constructor(client: PoolClient, schema: string, depth = 0) {
@@ -134,6 +147,7 @@ export class PgTxScope implements PgScope {
       const out = await fn(inner);
       await this.client.query(`RELEASE SAVEPOINT ${name}`);
       this.#callbacks.push(...inner.#callbacks);
+      this.#beforeCommit.push(...inner.#beforeCommit);
       return out;
     } catch (err) {
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
@@ -145,6 +159,18 @@ export class PgTxScope implements PgScope {
 
   afterCommit(cb: () => void): void {
     this.#callbacks.push(cb);
+  }
+
+  beforeCommit(hook: (root: PgScope) => Promise<void>): void {
+    this.#beforeCommit.push(hook);
+  }
+
+  /** Just before the outermost COMMIT: the hooks in registration order (one that fails fails the transaction). */
+  async runBeforeCommit(): Promise<void> {
+    const hooks = this.#beforeCommit;
+    this.#beforeCommit = [];
+    // `this` is the outermost scope: a hook's own after-commit callbacks go there.
+    for (const hook of hooks) await hook(this);
   }
 
   /** After the outermost COMMIT: runs the callbacks in registration order (a throwing one is reported, not fatal). */

@@ -141,6 +141,7 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
         await client.query('BEGIN');
         if (txOptions?.durable === false) await client.query('SET LOCAL synchronous_commit = off');
         const out = await fn(new PgStoreTransaction(scope, shared.storesOf));
+        await scope.runBeforeCommit();
         await client.query('COMMIT');
         client.release();
         scope.runCallbacks();
