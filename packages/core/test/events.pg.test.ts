@@ -117,9 +117,8 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
       const second = await b.events.append(notice('second'));
       expect(second.id).toBeGreaterThan(0);
       // No lock of the event log is held by the open transaction.
-      const [row] = (
-        await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, [nodes.schema])
-      ).rows;
+      const [row] = (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, [nodes.schema]))
+        .rows;
       expect(row!.n).toBe(0);
     } finally {
       release();
