@@ -79,8 +79,10 @@ export class QueueWorker {
   #sweepTimer: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
-  /** Set while a claim is on its way (committed in the store perhaps, its batches not running here yet). */
-  #claiming: Promise<void> | undefined;
+  /** True while a claim is on its way (committed in the store perhaps, its batches not running here yet). */
+  #claiming = false;
+  /** Callers of `whenClaimed` waiting for that claim to land (no promise is made when nobody waits). */
+  #claimWaiters: Array<() => void> = [];
   readonly #completions: GroupCommit<CompletionInput>;
 
   constructor(options: QueueWorkerOptions) {
@@ -141,8 +143,9 @@ export class QueueWorker {
    * this worker is then held (`batchOf`, `settled`) or already settled. On an asynchronous store a
    * claim commits before its batches reach the worker.
    */
-  async whenClaimed(): Promise<void> {
-    while (this.#claiming) await this.#claiming;
+  whenClaimed(): Promise<void> {
+    if (!this.#claiming) return Promise.resolve();
+    return new Promise((resolve) => this.#claimWaiters.push(resolve));
   }
 
   /** Aborts the handler of a message this worker holds. Returns false if it holds none. */
@@ -225,15 +228,14 @@ export class QueueWorker {
             ...(this.#opts.skipAgents ? { skipAgents: this.#opts.skipAgents() } : {}),
             ...(this.#opts.agents ? { agents: this.#opts.agents() } : {}),
           };
-          let landed!: () => void;
-          this.#claiming = new Promise<void>((resolve) => (landed = resolve));
+          this.#claiming = true;
           let batches: ClaimedBatch[];
           try {
             batches = await this.#opts.store.claim(claimOptions);
             for (const batch of batches) this.#run(batch);
           } finally {
-            this.#claiming = undefined;
-            landed();
+            this.#claiming = false;
+            if (this.#claimWaiters.length > 0) for (const resolve of this.#claimWaiters.splice(0)) resolve();
           }
           if (batches.length < want) break;
         }

@@ -73,11 +73,21 @@ export class PgPoolScope implements PgScope {
     return (await this.pool.query<R>({ text, values, types: pgTypes })).rows;
   }
 
-  async transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
+    return this.begin(fn);
+  }
+
+  /**
+   * BEGIN … COMMIT on one pooled client, the one place a transaction is committed: the
+   * before-commit hooks run first, the after-commit callbacks once the client is back in the
+   * pool; any failure rolls back. `durable: false` commits without waiting for the WAL flush.
+   */
+  async begin<T>(fn: (scope: PgTxScope) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
     const client = await this.pool.connect();
     const tx = new PgTxScope(client, this.schema);
     try {
       await client.query('BEGIN');
+      if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
       const out = await fn(tx);
       await tx.runBeforeCommit();
       await client.query('COMMIT');

@@ -26,7 +26,7 @@ import { PgRunSteeringStore } from '../../runs/pg-steering-store.ts';
 import { PgRunStore } from '../../runs/pg-store.ts';
 import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../../sessions/pg-stores.ts';
 import { migratePg, pgIdent } from './migrate.ts';
-import { PgPoolScope, type PgScope, PgTxScope, rollback } from './scope.ts';
+import { PgPoolScope, type PgScope } from './scope.ts';
 import { PgStoreTransaction } from './transaction.ts';
 
 export { PgStoreTransaction } from './transaction.ts';
@@ -126,7 +126,8 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
       return stores;
     },
   };
-  const stores = shared.storesOf(new PgPoolScope(pool, schema));
+  const root = new PgPoolScope(pool, schema);
+  const stores = shared.storesOf(root);
   // Events committed before this point are history (readSince), not published to subscribers.
   await pgEventHub(shared).ready;
   const set: PgStores = {
@@ -134,22 +135,8 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
     pool,
     schema,
     ...stores,
-    async transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, txOptions?: TransactionOptions): Promise<T> {
-      const client = await pool.connect();
-      const scope = new PgTxScope(client, schema);
-      try {
-        await client.query('BEGIN');
-        if (txOptions?.durable === false) await client.query('SET LOCAL synchronous_commit = off');
-        const out = await fn(new PgStoreTransaction(scope, shared.storesOf));
-        await scope.runBeforeCommit();
-        await client.query('COMMIT');
-        client.release();
-        scope.runCallbacks();
-        return out;
-      } catch (err) {
-        await rollback(client);
-        throw err;
-      }
+    transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, txOptions?: TransactionOptions): Promise<T> {
+      return root.begin(async (scope) => fn(new PgStoreTransaction(scope, shared.storesOf)), txOptions);
     },
     commit<T>(body: TxBody<T>, txOptions?: TransactionOptions): Promise<T> {
       return set.transaction((tx) => runBody(body, tx), txOptions);
