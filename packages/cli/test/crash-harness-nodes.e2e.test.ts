@@ -20,10 +20,10 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { isApiError, type ApiClient, type RunNode, type SendMessageBody, type TinyEvent } from '@tinyagi/client';
+import { isApiError, type ApiClient, type SendMessageBody, type TinyEvent } from '@tinyagi/client';
 import { createDaemon, exitOf, killTree, spawnCli, tempDir, waitFor, type SpawnedCli, type TestDaemon } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
-import { endedConversations, waitForDrain } from './helpers/drain.ts';
+import { CRASH_TEAM, endedConversations, flattenRuns, waitForDrain } from './helpers/crash.ts';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 
 const KILLS = 22;
@@ -37,21 +37,7 @@ const db = await pgTestDatabase();
 const admin = new pg.Pool({ connectionString: db.url, max: 2 });
 afterAll(() => admin.end());
 
-const SHARED_SETTINGS = {
-  models: { provider: 'mock' },
-  agents: {
-    coder: {
-      provider: 'mock',
-      mock: { latency_ms: 40, reply: 'Coded it.', rules: [{ match: 'please build', latency_ms: 60, reply: 'Built it. [@reviewer: please review the build]' }] },
-    },
-    reviewer: { provider: 'mock', mock: { latency_ms: 30, reply: 'Reviewed: looks good.' } },
-    writer: { provider: 'mock', mock: { latency_ms: 50, reply: 'Written.' } },
-  },
-  teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
-  channels: { enabled: [] },
-  // Short leases, so the work of a killed node is recovered within the test's time.
-  queue: { lease_ms: 1500, sweep_ms: 200 },
-};
+const SHARED_SETTINGS = { ...CRASH_TEAM, agents: { ...CRASH_TEAM.agents, writer: { provider: 'mock', mock: { latency_ms: 50, reply: 'Written.' } } } };
 
 type Target = 'team' | 'coder' | 'reviewer' | 'writer';
 
@@ -72,10 +58,6 @@ function plan(seed: number): Planned[] {
     const body: SendMessageBody = target === 'team' ? { ...base, team: 'dev', message: `please build feature ${i}` } : { ...base, agent: target, message: `item ${i}?` };
     return { key, target, body, gapMs: rand.int(...SEND_GAP_MS) };
   });
-}
-
-function flattenRuns(nodes: readonly RunNode[]): RunNode[] {
-  return nodes.flatMap((n) => [n, ...flattenRuns(n.children)]);
 }
 
 /** A worker node: `tinyagi worker --name <name>` in its own home. */

@@ -27,9 +27,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStores } from '@tinyagi/core/internal';
-import { isApiError, type ApiClient, type OutboxView, type RunNode, type SendMessageBody } from '@tinyagi/client';
+import { isApiError, type ApiClient, type OutboxView, type SendMessageBody } from '@tinyagi/client';
 import { createDaemon, pidAlive, type TestDaemon } from '@tinyagi/test-kit';
-import { endedConversations, waitForDrain } from './helpers/drain.ts';
+import { CRASH_TEAM, endedConversations, flattenRuns, waitForDrain } from './helpers/crash.ts';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 
 const KILLS = 22;
@@ -41,21 +41,7 @@ const SEND_GAP_MS = [50, 250] as const;
 const CLIENT_CALL_TIMEOUT_MS = 5000;
 const DRAIN_TIMEOUT_MS = 40_000;
 
-const SETTINGS = (root: string) => ({
-  workspace: { path: join(root, 'workspace'), name: 'workspace' },
-  models: { provider: 'mock' },
-  agents: {
-    coder: {
-      provider: 'mock',
-      mock: { latency_ms: 40, reply: 'Coded it.', rules: [{ match: 'please build', latency_ms: 60, reply: 'Built it. [@reviewer: please review the build]' }] },
-    },
-    reviewer: { provider: 'mock', mock: { latency_ms: 30, reply: 'Reviewed: looks good.' } },
-  },
-  teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
-  channels: { enabled: [] },
-  // Short leases, so the work a killed daemon held is recovered within the test's time.
-  queue: { lease_ms: 1500, sweep_ms: 200 },
-});
+const SETTINGS = (root: string) => ({ ...CRASH_TEAM, workspace: { path: join(root, 'workspace'), name: 'workspace' } });
 
 type Target = 'team' | 'coder' | 'reviewer';
 
@@ -87,10 +73,6 @@ function planMessages(seed: number): PlannedMessage[] {
     const body: SendMessageBody = target === 'team' ? { ...base, team: 'dev', message: `please build feature ${i}` } : { ...base, agent: target, message: `status of item ${i}?` };
     return { key, channel, target, body, gapMs: rand.int(...SEND_GAP_MS) };
   });
-}
-
-function flattenRuns(nodes: readonly RunNode[]): RunNode[] {
-  return nodes.flatMap((n) => [n, ...flattenRuns(n.children)]);
 }
 
 async function allOutbox(client: ApiClient, channel?: string): Promise<OutboxView[]> {

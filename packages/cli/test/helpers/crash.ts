@@ -1,9 +1,9 @@
 /**
- * The end of a crash harness's load: wait until the queue has drained and every accepted
- * conversation has ended, with what is left in the failure message (an undrained queue is a bug
- * to find, not a margin to widen).
+ * What the crash harnesses (one daemon; several nodes) share: the team they load, and the end of
+ * the load — wait until the queue has drained and every accepted conversation has ended, with
+ * what is left in the failure message (an undrained queue is a bug to find, not a margin to widen).
  */
-import type { ApiClient } from '@tinyagi/client';
+import type { ApiClient, RunNode } from '@tinyagi/client';
 import { waitFor } from '@tinyagi/test-kit';
 
 export type ConversationTree = Awaited<ReturnType<ApiClient['getConversation']>>;
@@ -41,4 +41,24 @@ export async function endedConversations(client: ApiClient, conversationIds: rea
     `every conversation to end (${tag})`,
   );
   return trees;
+}
+
+/** Mock agents answering in tens of ms; a team whose leader hands every build to the reviewer. */
+export const CRASH_TEAM = {
+  models: { provider: 'mock' },
+  agents: {
+    coder: {
+      provider: 'mock',
+      mock: { latency_ms: 40, reply: 'Coded it.', rules: [{ match: 'please build', latency_ms: 60, reply: 'Built it. [@reviewer: please review the build]' }] },
+    },
+    reviewer: { provider: 'mock', mock: { latency_ms: 30, reply: 'Reviewed: looks good.' } },
+  },
+  teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
+  channels: { enabled: [] },
+  // Short leases, so the work a killed process held is recovered within the test's time.
+  queue: { lease_ms: 1500, sweep_ms: 200 },
+};
+
+export function flattenRuns(nodes: readonly RunNode[]): RunNode[] {
+  return nodes.flatMap((n) => [n, ...flattenRuns(n.children)]);
 }
