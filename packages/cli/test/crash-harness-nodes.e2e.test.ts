@@ -153,8 +153,8 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     for (const w of workers) await registered(w);
     // `tinyagi status` on the API node lists every node with its heartbeat.
     const shown = await api.cliOk(['status']);
-    for (const name of ['w1', 'w2', 'w3']) expect(shown, shown).toMatch(new RegExp(`${name} {2}worker {2}live .*heartbeat`));
-    expect(shown).toMatch(/\(this one\) {2}api {2}live/);
+    for (const name of ['w1', 'w2', 'w3']) expect(shown, shown).toMatch(new RegExp(`${name} +worker +live +.*heartbeat`));
+    expect(shown).toMatch(/\(this one\) +api +live/);
 
     // --- an SSE client on the API node for the whole test, from the first event.
     const seen: TinyEvent[] = [];

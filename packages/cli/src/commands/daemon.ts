@@ -98,10 +98,12 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
   if (s.nodes.length > 0) {
     println();
     println('Nodes');
-    for (const n of s.nodes) {
-      const state = n.state === 'live' ? style.green('live') : n.state === 'stale' ? style.red('stale') : style.dim('stopped');
+    const names = s.nodes.map((n) => `${n.name}${n.self ? ' (this one)' : ''}`);
+    const width = Math.max(...names.map((n) => n.length));
+    for (const [i, n] of s.nodes.entries()) {
+      const state = n.state === 'live' ? style.green('live   ') : n.state === 'stale' ? style.red('stale  ') : style.dim('stopped');
       const beat = n.state === 'stopped' ? '' : `, heartbeat ${formatDuration(n.heartbeatAgeMs)} ago`;
-      println(`  ${n.name}${n.self ? ' (this one)' : ''}  ${n.role}  ${state}  ${n.hostname} pid ${n.pid}${beat}`);
+      println(`  ${names[i]!.padEnd(width)}  ${n.role.padEnd(6)}  ${state}  ${n.hostname} pid ${n.pid}${beat}`);
     }
   }
 }

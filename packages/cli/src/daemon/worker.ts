@@ -42,7 +42,7 @@ export interface WorkerOptions {
 export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): Promise<number> {
   ensureHomeDirectories(ctx.paths);
   const logFile = new RotatingLog({ file: join(ctx.paths.logs, WORKER_LOG) });
-  const logger = createLogger({ file: logFile, echo: true });
+  const logger = createLogger({ file: logFile, echo: true }, 'worker');
   const cleanups: Array<() => unknown> = [];
   let stop: (code: number) => void = () => {};
   const stopped = new Promise<number>((resolve) => (stop = resolve));
@@ -110,7 +110,8 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     return await stopped;
   } catch (err) {
     const text = errorMessage(err) + (isTinyError(err) && err.hint ? `\n${err.hint}` : '');
-    logger.error(text);
+    // Once on the terminal (stderr), and in the log file.
+    createLogger({ file: logFile }, 'worker').error(text);
     process.stderr.write(`error: ${text}\n`);
     return 1;
   } finally {
