@@ -70,7 +70,8 @@ export async function startDroppingProxy(targetPort: number): Promise<DroppingPr
     const limit = proxy.cutAfterBytes?.();
     let sent = 0;
     upstream.on('data', (chunk: Buffer) => {
-      if (limit !== undefined && sent + chunk.length >= limit) {
+      // `>`: a chunk that ends exactly at the limit goes through whole; a cut always loses bytes.
+      if (limit !== undefined && sent + chunk.length > limit) {
         cuts++;
         cut = true;
         client.end(chunk.subarray(0, limit - sent));
