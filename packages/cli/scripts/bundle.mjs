@@ -58,6 +58,26 @@ const lazyFastifyBuiltins = {
   },
 };
 
+/**
+ * zod's `locales` export (error messages in ~50 languages, 297 KB of the bundle's source) is
+ * never used: the daemon speaks English and words its own errors. Its index becomes English only,
+ * which keeps ~0.3 MB of source out of the daemon's heap (docs/profiling.md, round 4);
+ * `z.locales.en` still works, any other locale is undefined.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer) ? { path: join(args.resolveDir, '../locales/en.js'), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { bin: 'src/bin.ts' },
@@ -78,7 +98,7 @@ const result = await build({
   define: { __TINYAGI_BUNDLED__: 'true', __TINYAGI_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies inside an ES module bundle call require().
   banner: { js: "import { createRequire as __tinyagiCreateRequire } from 'node:module'; const require = __tinyagiCreateRequire(import.meta.url);" },
-  plugins: [unusedDefaults, lazyFastifyBuiltins],
+  plugins: [unusedDefaults, lazyFastifyBuiltins, zodEnglishOnly],
   logLevel: 'warning',
   metafile: Boolean(process.env.BUNDLE_META),
 });

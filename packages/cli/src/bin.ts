@@ -3,7 +3,8 @@
  * The `tinyagi` executable. `tinyagi run` (the daemon) first replaces itself, same pid, with a
  * node started with the daemon's V8 flags when they are missing (daemon/node-flags.ts). Then it
  * enables Node's on-disk compile cache before loading anything else (it roughly halves start-up
- * time of every command) and runs the CLI.
+ * time of every command) and runs the CLI; a plain `tinyagi run` goes to the daemon without the
+ * command parser (daemon/run-entry.ts).
  */
 import module from 'node:module';
 import { missingDaemonFlags } from './daemon/node-flags.ts';
@@ -17,5 +18,9 @@ if (missing.length > 0 && typeof process.execve === 'function' && process.platfo
 module.enableCompileCache?.();
 const { handleBrokenPipes } = await import('./output/broken-pipe.ts');
 handleBrokenPipes();
-const { main } = await import('./main.ts');
-process.exitCode = await main(args);
+const entry = args[0] === 'run' ? await import('./daemon/run-entry.ts') : undefined;
+if (entry?.isPlainRun(args)) process.exitCode = await entry.runDaemonEntry(args);
+else {
+  const { main } = await import('./main.ts');
+  process.exitCode = await main(args);
+}

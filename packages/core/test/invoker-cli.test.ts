@@ -2,9 +2,9 @@
  * The three CLI adapters against fake CLIs (@tinyagi/test-kit's bin/) that parse argv like the real
  * ones and speak their JSON formats: real subprocesses, real temp workspaces.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeCli } from '@tinyagi/test-kit';
 import { invokeAgent, InvokeError, resolveInvokeTarget, type InvokeProgress, type InvokeRequest, type InvokeSession } from '../src/invoker/index.ts';
@@ -131,10 +131,10 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
     if (cli === 'codex') {
       expect(file).toBeUndefined();
     } else {
-      // A private temp file, outside the workspace, removed after the run.
+      // A private temp file outside the workspace (kept for the next run of the same prompt).
       expect(file?.mode).toBe(0o600);
       expect(file?.path.startsWith(workspace)).toBe(false);
-      expect(existsSync(file?.path ?? '')).toBe(false);
+      expect(statSync(dirname(file?.path ?? '')).mode & 0o777).toBe(0o700);
     }
   });
 
@@ -246,6 +246,17 @@ describe('claude adapter specifics', () => {
     const result = await invokeAgent(request('claude', 'FAKE:linger FAKE:reply=done', { target: { ...request('claude', '').target, exitAfterResultMs: 300 } }));
     expect(result.text).toBe('done');
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('writes a system prompt file once and reuses it while the prompt stays the same', async () => {
+    await invokeAgent(request('claude', 'one', { systemPrompt: 'You are A.' }));
+    await invokeAgent(request('claude', 'two', { systemPrompt: 'You are A.' }));
+    await invokeAgent(request('claude', 'three', { systemPrompt: 'You are B.' }));
+    const [a1, a2, b] = logEntries().map((e) => e.systemPromptFile);
+    expect(a1?.path).toBe(a2?.path);
+    expect(b?.path).not.toBe(a1?.path);
+    expect([a1?.firstLine, a2?.firstLine, b?.firstLine]).toEqual(['You are A.', 'You are A.', 'You are B.']);
+    expect(readFileSync(a1?.path ?? '', 'utf8')).toBe('You are A.');
   });
 
   it('leaves an empty system prompt out entirely', async () => {

@@ -4,7 +4,7 @@
  * (the CLI and the grandchild it started) with it.
  */
 import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -139,16 +139,21 @@ describe('process groups left behind by a killed daemon', () => {
     const journal = join(root, 'agent-groups');
     const daemon = fork(join(import.meta.dirname, 'fixtures/invoke-proc.ts'), [journal, pidFile, workspace], { execArgv: ['--conditions=tinyagi-source'], stdio: 'ignore' });
     const pids = await waitFor(readPids, 15_000, 'the fake CLI and its grandchild to start');
-    expect(readdirSync(journal)).toEqual([String(pids.cli)]);
+    // The journal names the CLI's group (with its leader's start time) and nothing else.
+    expect(readdirSync(journal)).toEqual(['groups.log']);
+    expect(readFileSync(join(journal, 'groups.log'), 'utf8')).toMatch(new RegExp(`^\\+${pids.cli} \\d+\\n$`));
     daemon.kill('SIGKILL');
     await new Promise((resolve) => daemon.once('exit', resolve));
     // SIGKILL skips every exit hook: the agent CLI and its grandchild are still running.
     expect(isGone(pids.cli)).toBe(false);
     expect(isGone(pids.grandchild)).toBe(false);
 
-    // A recorded group whose leader is now a different process (pid reused) must not be touched.
+    // A recorded group whose leader is now a different process (pid reused) must not be touched
+    // (recorded in the one-file-per-group format of earlier versions, which is still read); an
+    // entry whose end was recorded is not a live group.
     const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
     writeFileSync(join(journal, String(stranger.pid)), '1');
+    appendFileSync(join(journal, 'groups.log'), `+${process.pid} 1\n-${process.pid}\n`);
 
     const result = reapOrphanedGroups(journal);
     expect(result).toEqual({ killed: [pids.cli], skipped: [stranger.pid] });

@@ -137,6 +137,10 @@ describe('TinyDatabase.writeLazy', () => {
     expect(synchronous()).toBe(1);
   });
 
+  it('keeps temporary b-trees in memory (no temp file per sorting statement)', () => {
+    expect(db.sqlite.pragma('temp_store', { simple: true })).toBe(2);
+  });
+
   it('is a plain write on a database opened with durability normal', () => {
     db.close();
     db = openDatabase({ path: join(dir, 'n.db'), durability: 'normal' });

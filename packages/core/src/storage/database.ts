@@ -124,6 +124,10 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
     throw classifyDatabaseError(err, `Cannot open database ${options.path}`);
   }
   sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
+  // Temporary b-trees (ORDER BY without a usable index, DISTINCT) stay in memory: on file, every
+  // such statement opened a temp file (access, stat, open O_TMPFILE, close: ~2 per message under
+  // B0). Our sorts are small (a conversation's runs, a page of rows).
+  sqlite.pragma('temp_store = MEMORY');
   if (!options.readonly) {
     sqlite.pragma('journal_mode = WAL');
     // 'full' is NORMAL plus our own fsync of the WAL off the event loop (durable-commit.ts).

@@ -13,6 +13,9 @@
  * - A keep-alive comment every 15 s.
  * - Each client has a bounded buffer: a client that falls too far behind is disconnected and
  *   resumes from its last id, instead of growing the server's memory.
+ * - What is ready is written at once: the events buffered since the last write (or a page of the
+ *   replay) go out in one socket write, and an event's frame is serialised once for every client
+ *   that receives it (the bus hands them all the same object).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EVENT_TYPES, matchesFilter, type EventFilter, type EventType, type TinyEvent } from '@tinyagi/core';
@@ -48,6 +51,18 @@ function resumeId(headerValue: string | string[] | undefined, query: EventsQuery
 const CHANNEL_EVENT_TYPES: readonly EventType[] = ['outbox.enqueued', 'pairing.approved'];
 
 type Visible = (event: TinyEvent) => boolean;
+
+/** An event's SSE frame (what @fastify/sse's `send` writes for `{ id, event, data }`), made once per event. */
+const frames = new WeakMap<TinyEvent, string>();
+function frameOf(event: TinyEvent): string {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    // JSON.stringify never emits a raw newline, so the data is one `data:` line.
+    frame = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+    frames.set(event, frame);
+  }
+  return frame;
+}
 
 class EventStreamSession {
   readonly #ctx: ServerContext;
@@ -101,10 +116,8 @@ class EventStreamSession {
     let cursor = this.#lastSent;
     for (;;) {
       const events = await this.#ctx.stores.events.readSince(cursor, this.#filter, page);
-      for (const event of events) {
-        cursor = event.id;
-        if (this.#visible(event) && !(await this.#send(event))) return;
-      }
+      if (events.length > 0) cursor = events.at(-1)!.id;
+      if (!(await this.#send(events.filter(this.#visible)))) return;
       if (events.length < page) return;
     }
   }
@@ -114,25 +127,30 @@ class EventStreamSession {
     this.#pumping = true;
     try {
       while (!this.#closed && this.#queue.length > 0) {
-        const event = this.#queue.shift()!;
-        if (event.id <= this.#lastSent) continue;
-        if (!(await this.#send(event))) return;
+        const ready = this.#queue.filter((e) => e.id > this.#lastSent);
+        this.#queue = [];
+        if (!(await this.#send(ready))) return;
       }
     } finally {
       this.#pumping = false;
     }
   }
 
-  async #send(event: TinyEvent): Promise<boolean> {
+  /** Writes the events in one go (waiting for the socket to drain if it is full); false once closed. */
+  async #send(events: readonly TinyEvent[]): Promise<boolean> {
     if (this.#closed || !this.#reply.sse.isConnected) return false;
+    if (events.length === 0) return true;
+    let text = '';
+    for (const event of events) text += frameOf(event);
+    const raw = this.#reply.raw;
     try {
-      await this.#reply.sse.send({ id: String(event.id), event: event.type, data: event });
+      if (!raw.write(text)) await drained(raw);
     } catch {
       this.#close();
       return false;
     }
-    this.#lastSent = event.id;
-    return true;
+    this.#lastSent = events.at(-1)!.id;
+    return !this.#closed;
   }
 
   #close(): void {
@@ -141,6 +159,24 @@ class EventStreamSession {
     this.#queue = [];
     this.#unsubscribe();
   }
+}
+
+/** Resolves when a full socket has drained; rejects when it errors or closes first. */
+function drained(raw: FastifyReply['raw']): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      raw.off('drain', onDrain);
+      raw.off('error', done);
+      raw.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('the client went away'));
+    raw.once('drain', onDrain);
+    raw.once('error', done);
+    raw.once('close', onClose);
+  });
 }
 
 export const EVENTS_ROUTE_SCHEMA = {

@@ -1,0 +1,34 @@
+/**
+ * `tinyagi run` straight from bin.ts, without the CLI's command parser: the daemon never needs
+ * commander or the other commands' modules, and not loading them keeps ~0.5 MB of source and
+ * objects out of its heap for its whole life (docs/profiling.md, the main job round 4). Any
+ * other argument (`--help`, an unknown option) goes through the parser as before.
+ */
+import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
+import { cliContext, type CliContext } from '../context.ts';
+import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
+
+const RUN_OPTIONS = new Set(['--listen-any', '--debug']);
+
+/** True for `run` with no more than the options this entry understands. */
+export function isPlainRun(args: readonly string[]): boolean {
+  return args[0] === 'run' && args.slice(1).every((a) => RUN_OPTIONS.has(a));
+}
+
+/** `--listen-any`: the operator's opt-in to a server.host beyond loopback, passed to the daemon's environment. */
+export function withListenOptIn(ctx: CliContext, listenAny: boolean | undefined): CliContext {
+  return listenAny ? { ...ctx, env: { ...ctx.env, [ALLOW_REMOTE_ENV]: '1' } } : ctx;
+}
+
+/** Runs the daemon in the foreground; resolves with its exit code. */
+export async function runDaemonEntry(args: readonly string[]): Promise<number> {
+  const debug = args.includes('--debug');
+  try {
+    keepRunningWhenStdoutCloses();
+    const { runDaemon } = await import('./run.ts');
+    return await runDaemon(withListenOptIn(cliContext({ debug }), args.includes('--listen-any')));
+  } catch (err) {
+    const { reportError } = await import('../output/report-error.ts');
+    return reportError(err, debug);
+  }
+}
