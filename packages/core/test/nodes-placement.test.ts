@@ -10,7 +10,7 @@ import { waitFor } from '@tinyagi/test-kit';
 import { describe, expect, it } from 'vitest';
 import type { Settings } from '../src/config/schema.ts';
 import { validateSettings } from '../src/config/validate.ts';
-import { agentsForNode, agentsWithoutNode } from '../src/nodes/placement.ts';
+import { agentsForNode, agentsOnOtherNodes, agentsWithoutNode } from '../src/nodes/placement.ts';
 import { joinSettings, splitSettings } from '../src/nodes/settings-split.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
 import { QueueWorker } from '../src/queue/worker.ts';
@@ -25,6 +25,9 @@ describe('agent placement', () => {
     expect(agentsForNode(settings, 'other')).toEqual(['c']);
     expect(agentsForNode({}, 'n1')).toEqual([]);
     expect(agentsWithoutNode(settings, new Set(['n1']))).toEqual([{ agent: 'b', node: 'n2' }]);
+    // What the API node skips: only agents placed on another node (an unknown agent is not in it).
+    expect(agentsOnOtherNodes(settings, 'n1')).toEqual(['b']);
+    expect(agentsOnOtherNodes(settings, 'api')).toEqual(['a', 'b']);
   });
 
   it("an agent's node and this node's name are validated like any setting, with the path of the problem", () => {

@@ -73,6 +73,64 @@ describe('steering a run', () => {
   });
 });
 
+describe('steering with several nodes', () => {
+  it('a command for a run of another node is relayed to it and answered by it; a queued run or a run no node answers for is refused with the reason; cancel works from anywhere', async () => {
+    const agents = {
+      far: { provider: 'mock' as const, node: 'w1', mock: { rules: [{ match: 'wait', fail: 'hang' as const }] } },
+      near: { provider: 'mock' as const, mock: { rules: [{ match: 'wait', fail: 'hang' as const }] } },
+    };
+    // This node ("api") runs every agent but `far`; node w1 (another orchestrator on the same stores) runs `far`.
+    const api = await harness({ agents }, { node: 'api', skipAgents: () => new Set(['far']), steerRelayTimeoutMs: 1500 });
+    const w1 = new Orchestrator({ stores: api.stores, getSettings: () => api.settings, node: 'w1', agents: () => new Set(['far']), sweepMs: 200 });
+    w1.start();
+    try {
+      const remote = await api.orchestrator.submit({ message: '@far wait', senderId: 'u1' });
+      const remoteRun = await waitFor(() => w1.status().running.find((r) => r.conversationId === remote.conversationId));
+      // Relayed to w1, which applies it and answers; a second pause is refused by w1's board.
+      expect(await api.orchestrator.steer(remoteRun.runId, 'pause')).toEqual({ accepted: true });
+      expect(w1.status().paused).toEqual([remoteRun.runId]);
+      expect(await api.orchestrator.steer(remoteRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
+      expect(await api.orchestrator.steer(remoteRun.runId, 'resume')).toEqual({ accepted: true });
+      expect(w1.status().paused).toEqual([]);
+      const answers = (await eventsOf(api.stores, { types: ['run.steered'] })).filter((e) => e.runId === remoteRun.runId);
+      // Every command answered once, by the node that ran it, with the request it answers.
+      expect(answers.map((e) => [e.data.command, e.data.accepted, typeof e.data.requestId])).toEqual([
+        ['pause', true, 'string'],
+        ['pause', false, 'string'],
+        ['resume', true, 'string'],
+      ]);
+
+      // A run still queued (far is busy) may start on any node that runs its agent: refused.
+      const queued = await api.orchestrator.submit({ message: '@far wait again', senderId: 'u1' });
+      const queuedRun = (await api.orchestrator.conversationTree(queued.conversationId)).roots[0]!;
+      expect(queuedRun.status).toBe('queued');
+      expect((await api.orchestrator.steer(queuedRun.runId, 'pause')).reason).toContain('not running yet');
+      await api.orchestrator.cancelConversation(queued.conversationId);
+
+      // Running according to the database, but no node runs it (its node just died): no answer.
+      const orphanConversation = await api.stores.runs.createConversation({ rootAgentId: 'near', channel: 'api' });
+      const orphan = await api.stores.runs.createRun({ conversationId: orphanConversation.id, agentId: 'near', cause: 'user', channel: 'api' });
+      await api.stores.runs.startRun(orphan.id);
+      const unanswered = await api.orchestrator.steer(orphan.id, 'inject', { text: 'anyone?' });
+      expect(unanswered.accepted).toBe(false);
+      expect(unanswered.reason).toContain('no node running the run answered');
+
+      // This node's own runs are steered here, as with one process.
+      const local = await api.orchestrator.submit({ message: '@near wait', senderId: 'u1' });
+      const localRun = await waitFor(() => api.orchestrator.status().running.find((r) => r.conversationId === local.conversationId));
+      expect(await api.orchestrator.steer(localRun.runId, 'inject', { text: 'more context' })).toEqual({ accepted: true });
+
+      // Cancel goes through the queue: it reaches the run on w1.
+      expect(await api.orchestrator.steer(remoteRun.runId, 'cancel')).toEqual({ accepted: true });
+      await waitForCompletion(api, remote.conversationId);
+      expect((await api.stores.runs.getRun(remoteRun.runId))!.status).toBe('cancelled');
+      await api.orchestrator.cancelRun(localRun.runId);
+    } finally {
+      await w1.stop(2000);
+    }
+  });
+});
+
 describe('steering an HTTP agent inside one invocation', () => {
   it('an inject sent while the model waits for a sub-agent reaches the next model call, not a new turn', async () => {
     let steerNow!: () => void;

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
+import { withListenOptIn } from '../daemon/run-entry.ts';
 import { DEFAULT_START_TIMEOUT_MS, startDaemon } from '../daemon/start.ts';
 import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } from '../daemon/stop.ts';
 import type { CliContext } from '../context.ts';
@@ -21,11 +22,6 @@ interface StartOptions {
   open?: boolean;
   timeout?: number;
   json?: boolean;
-}
-
-/** `--listen-any`: the operator's opt-in to a server.host beyond loopback, passed to the daemon's environment. */
-function withListenOptIn(ctx: CliContext, listenAny: boolean | undefined): CliContext {
-  return listenAny ? { ...ctx, env: { ...ctx.env, [ALLOW_REMOTE_ENV]: '1' } } : ctx;
 }
 
 async function runForeground(ctx: CliContext): Promise<void> {

@@ -7,13 +7,16 @@
  *   a readable copy; a worker waits for the row),
  * - register as a node with a heartbeat (`NodeRegistry`), under the name `node.name` of the local
  *   settings (`--name` / TINYAGI_NODE_NAME override it; default the host name),
- * - claim only the agents placed on them or on no node (`agentsForNode`, read at every claim),
+ * - claim the agents placed on them or on no node (a worker: `agentsForNode`, an allow-list read
+ *   at every claim), or, the API node, every agent not placed on another node
+ *   (`agentsOnOtherNodes` skipped): it also takes the messages of an agent no longer in settings,
+ *   which end dead with the reason instead of waiting for a node that will never claim them,
  * - end at once the queue leases of nodes that died (stale heartbeat or stopped), at start and at
  *   every heartbeat interval, so their messages run elsewhere within seconds.
  */
 import type { NodeStatus } from '@tinyagi/client';
 import { errorMessage } from '@tinyagi/core';
-import { agentsForNode, type Env, type SettingsSource } from '@tinyagi/core/internal';
+import { agentsForNode, agentsOnOtherNodes, type Env, type SettingsSource } from '@tinyagi/core/internal';
 import { DEFAULT_HEARTBEAT_MS, type LocalNode, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import type { Logger } from './logger.ts';
 
@@ -38,8 +41,10 @@ export interface ClusterMembership {
   readonly settings: SettingsSource;
   readonly node: LocalNode;
   readonly registry: NodeRegistry;
-  /** The claim allow-list of this node, from the current settings. */
+  /** The claim allow-list of a worker node, from the current settings. */
   agents(): ReadonlySet<string>;
+  /** What the API node skips when it claims: the agents placed on other nodes. */
+  agentsElsewhere(): ReadonlySet<string>;
   /** Every node of the database, live ones first, with `self` marking this one (GET /api/status). */
   nodes(): Promise<NodeStatus[]>;
   /** Ends the leases of dead nodes now; returns how many messages go back to the queue. */
@@ -64,8 +69,17 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
     const name = options.name ?? options.env[NODE_NAME_ENV] ?? localName;
     const registry = new NodeRegistry(pool, { schema });
     const node = await registry.register({ role: options.role, ...(name ? { name } : {}), version: options.version, log, onLost: options.onLost });
+    // Both claim filters, recomputed when the agents of the settings change (read at every claim).
     let agentsKey: unknown;
-    let agents: ReadonlySet<string> = new Set();
+    let placement = { mine: new Set<string>() as ReadonlySet<string>, elsewhere: new Set<string>() as ReadonlySet<string> };
+    const currentPlacement = () => {
+      const current = settings.get();
+      if (current.agents !== agentsKey) {
+        agentsKey = current.agents;
+        placement = { mine: new Set(agentsForNode(current, node.name)), elsewhere: new Set(agentsOnOtherNodes(current, node.name)) };
+      }
+      return placement;
+    };
     const releaseDeadNodes = async (): Promise<number> => stores.queue.expireLeases(await registry.deadOwnerPredicate());
     const sweep = setInterval(() => {
       releaseDeadNodes()
@@ -83,14 +97,8 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
       settings,
       node,
       registry,
-      agents() {
-        const current = settings.get();
-        if (current.agents !== agentsKey) {
-          agentsKey = current.agents;
-          agents = new Set(agentsForNode(current, node.name));
-        }
-        return agents;
-      },
+      agents: () => currentPlacement().mine,
+      agentsElsewhere: () => currentPlacement().elsewhere,
       releaseDeadNodes,
       async nodes() {
         const order = { live: 0, stale: 1, stopped: 2 } as const;

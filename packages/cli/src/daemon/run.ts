@@ -194,7 +194,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const orchestrator = new Orchestrator({
       stores,
       owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
-      ...(cluster ? { agents: cluster.agents, node: cluster.node.name } : {}),
+      // The API node takes every agent not placed on another node, deleted ones included (cluster.ts).
+      ...(cluster ? { skipAgents: cluster.agentsElsewhere, node: cluster.node.name } : {}),
       getSettings,
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),

@@ -99,7 +99,11 @@ export const EVENT_PAYLOADS = {
   'run.failed': RunEndedSchema,
   'run.cancelled': RunEndedSchema,
   'run.rejected': RunRejectedSchema,
-  'run.steered': z.object({ command: str, accepted: z.boolean(), reason: str.optional(), text: str.optional() }),
+  // `requestId`: the answer to a `run.steer_requested` relayed from another node.
+  'run.steered': z.object({ command: str, accepted: z.boolean(), reason: str.optional(), text: str.optional(), requestId: str.optional() }),
+  // Several nodes: a steering command for a run another node runs, relayed through the event log;
+  // the node running it answers with `run.steered` carrying the same requestId (before expiresAt).
+  'run.steer_requested': z.object({ command: str, text: str.optional(), requestId: str, expiresAt: int, fromNode: str }),
   'agent.mention': z.object({ teamId: nullableStr, fromAgent: str, toAgent: str, hop: int, messageId: str, childRunId: str }),
   'chatroom.message': z.object({ teamId: str, from: str, postId: int, text: str }),
   'subagent.started': z.object({ name: str, depth: int, maxDepth: int, parentRunId: str, session: nullableStr }),

@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'run.cancelled',
   'run.rejected',
   'run.steered',
+  'run.steer_requested',
   'agent.mention',
   'chatroom.message',
   'subagent.started',

@@ -53,7 +53,8 @@ export class EventLog implements EventLogApi {
     this.#db = db;
     this.#tailMs = options.tailMs ?? 250;
     this.#insert = db.sqlite.prepare('INSERT INTO events (ts, type, conversation_id, run_id, parent_run_id, depth, agent_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.#since = db.sqlite.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
+    // `LIMIT +?`: no re-prepare per bound value (queue/sqlite-store.ts says why).
+    this.#since = db.sqlite.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT +?');
     this.#cursor = this.lastId();
   }
 

@@ -1,8 +1,11 @@
 /**
  * Agent placement: an agent's `node` (settings) names the node that runs it; an agent without
- * one runs on any node. A node claims only messages of the agents this returns (pass them to
- * the queue's claim as `agents`, or to QueueWorker's `agents`), so an assigned agent's messages
- * wait for its node (while it is down they stay pending; nothing is lost).
+ * one runs on any node. A worker node claims only messages of the agents `agentsForNode`
+ * returns (the queue's claim `agents`, QueueWorker's `agents`), so an assigned agent's messages
+ * wait for its node (while it is down they stay pending; nothing is lost). The API node instead
+ * skips the agents placed on other nodes (`agentsOnOtherNodes` as the claim's `skipAgents`): it
+ * also takes the messages of an agent no longer in settings, which end dead with the reason
+ * ("Unknown agent") instead of waiting for a node that will never claim them.
  */
 import type { Settings } from '../config/schema.ts';
 
@@ -10,6 +13,13 @@ import type { Settings } from '../config/schema.ts';
 export function agentsForNode(settings: Settings, nodeName: string): string[] {
   return Object.entries(settings.agents ?? {})
     .filter(([, agent]) => agent.node === undefined || agent.node === nodeName)
+    .map(([id]) => id);
+}
+
+/** Ids of the agents assigned to a node other than `nodeName`. */
+export function agentsOnOtherNodes(settings: Settings, nodeName: string): string[] {
+  return Object.entries(settings.agents ?? {})
+    .filter(([, agent]) => agent.node !== undefined && agent.node !== nodeName)
     .map(([id]) => id);
 }
 

@@ -44,7 +44,10 @@ const PG_DAY = "to_char(to_timestamp(floor(COALESCE(ended_at, created_at) / 1000
 type Statements = ReturnType<typeof runStatements>;
 
 /** The statements over one schema, numbered once per schema (every transaction's store reuses them). */
-const statementsBySchema = new Map<string, { s: Statements; descendants: string; listRuns: string; children: string; pruneRuns: string; series: Record<string, string> }>();
+const statementsBySchema = new Map<
+  string,
+  { s: Statements; descendants: string; listRuns: string; children: string; getConversationForUpdate: string; pruneRuns: string; series: Record<string, string> }
+>();
 
 function statementsOf(scope: PgScope) {
   let out = statementsBySchema.get(scope.schema);
@@ -69,6 +72,7 @@ function statementsOf(scope: PgScope) {
       // within a process, so they are the closest equivalent here.
       listRuns: `SELECT * FROM ${runs} WHERE conversation_id = $1 ORDER BY created_at, id`,
       children: `SELECT * FROM ${runs} WHERE parent_run_id = $1 ORDER BY created_at, id`,
+      getConversationForUpdate: `${s.getConversation} FOR UPDATE`,
       pruneRuns: positional(raw.pruneRuns('id')),
       series,
     };
@@ -91,8 +95,8 @@ export class PgRunStore implements RunStoreApi {
     return toConversation(row!);
   }
 
-  async getConversation(id: string): Promise<ConversationRecord | undefined> {
-    const [row] = await this.#scope.query<ConversationRow>(this.#sql.s.getConversation, [id]);
+  async getConversation(id: string, options: { forUpdate?: boolean } = {}): Promise<ConversationRecord | undefined> {
+    const [row] = await this.#scope.query<ConversationRow>(options.forUpdate ? this.#sql.getConversationForUpdate : this.#sql.s.getConversation, [id]);
     return row ? toConversation(row) : undefined;
   }
 

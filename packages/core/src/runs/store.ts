@@ -371,7 +371,8 @@ export class RunStore implements RunStoreApi {
     return this.getConversation(values[0] as string)!;
   }
 
-  getConversation(id: string): ConversationRecord | undefined {
+  /** `forUpdate` needs nothing here: SQLite's write transactions are already serialised (see the interface). */
+  getConversation(id: string, _options?: { forUpdate?: boolean }): ConversationRecord | undefined {
     const row = this.#db.prepare(S.getConversation).get(id) as ConversationRow | undefined;
     return row ? toConversation(row) : undefined;
   }
@@ -433,12 +434,13 @@ export class RunStore implements RunStoreApi {
     return this.getRun(id) ?? throwError(runNotFound(id));
   }
 
+  // `= +?`: no re-prepare per bound value (queue/sqlite-store.ts says why).
   listRuns(conversationId: string): RunRecord[] {
-    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = ? ORDER BY created_at, rowid').all(conversationId) as RunRow[]).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = +? ORDER BY created_at, rowid').all(conversationId) as RunRow[]).map(toRun);
   }
 
   children(runId: string): RunRecord[] {
-    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at, rowid').all(runId) as RunRow[]).map(toRun);
+    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = +? ORDER BY created_at, rowid').all(runId) as RunRow[]).map(toRun);
   }
 
   /** All descendants of a run (breadth first). */

@@ -42,7 +42,13 @@ export type Spend = { tokens: number; costUsd: number };
 /** Conversations, runs and usage (the `conversations` and `runs` tables). */
 export interface RunStoreApi {
   createConversation(input: CreateConversationInput): Awaitable<ConversationRecord>;
-  getConversation(id: string): Awaitable<ConversationRecord | undefined>;
+  /**
+   * `forUpdate` (inside a transaction): also holds the conversation's row until the commit, so a
+   * decision read after it (is every run of the conversation finished?) sees what other
+   * transactions on the conversation committed, and theirs sees this one's. PostgreSQL: `SELECT …
+   * FOR UPDATE`; SQLite: a plain read (a write transaction already excludes every other).
+   */
+  getConversation(id: string, options?: { forUpdate?: boolean }): Awaitable<ConversationRecord | undefined>;
   /** Throws CONVERSATION_NOT_FOUND. */
   mustGetConversation(id: string): Awaitable<ConversationRecord>;
   listConversations(query?: ConversationListQuery): Awaitable<ConversationRecord[]>;

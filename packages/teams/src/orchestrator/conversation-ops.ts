@@ -15,7 +15,10 @@ import { finishRunWithEvent } from './lifecycle.ts';
 /** Completes the conversation when nothing is queued or running any more. Idempotent. */
 export function* completeIfDone(tx: StoreTransaction, conversationId: string): TxSteps<boolean> {
   const { runs, events, outbox, queries } = tx.stores;
-  const conversation = yield* io(runs.getConversation(conversationId));
+  // Two nodes ending the last two runs of a conversation at once would each see the other's run
+  // still open (neither committed) and neither would complete it: the row lock orders them, and
+  // the second reads what the first committed.
+  const conversation = yield* io(runs.getConversation(conversationId, { forUpdate: true }));
   if (!conversation || conversation.finished) return false;
   if ((yield* io(runs.openRunCount(conversationId))) > 0 || (yield* io(queries.unfinishedMessages(conversationId))) > 0) return false;
   const all = yield* io(runs.listRuns(conversationId));

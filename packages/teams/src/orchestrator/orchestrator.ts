@@ -38,6 +38,7 @@ import type { Spawner } from '../subagents/sub-agent.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
 import { cancelConversation, cancelMessage, cancelRunTree, stopOverdueConversations, type CancelConversationResult } from './conversation-ops.ts';
 import { createRunWithEvent, treeFields } from './lifecycle.ts';
+import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer } from '../steering/relay.ts';
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
@@ -55,6 +56,12 @@ export interface OrchestratorOptions {
    * `agentsForNode`). Read at every claim, so a change of placement applies at once. Absent: all.
    */
   agents?: () => ReadonlySet<string>;
+  /**
+   * Agents not run here (the API node of several: those placed on other nodes, core's
+   * `agentsOnOtherNodes`). Read at every claim. Unlike `agents`, an agent missing from the
+   * settings is still claimed, and its messages end dead with the reason.
+   */
+  skipAgents?: () => ReadonlySet<string>;
   /** Defaults to core's `invokeAgent`. */
   invoke?: (req: InvokeRequest) => Promise<InvokeResult>;
   /** Passed to CLI agents as TINYAGI_API_URL, for `tinyagi call`. */
@@ -80,6 +87,8 @@ export interface OrchestratorOptions {
   sweepMs?: number;
   /** How often running conversations are checked against their wall clock (default 1 s). */
   deadlineCheckMs?: number;
+  /** Several nodes: how long a steering command relayed to the node running the run waits for its answer (default 5 s). */
+  steerRelayTimeoutMs?: number;
 }
 
 export interface SteerResult {
@@ -159,6 +168,11 @@ export class Orchestrator implements Spawner {
     const queueSettings = effectiveQueue(ctx.getSettings());
     await ctx.steering.restore();
     this.#unsubscribe = ctx.stores.events.subscribe((event) => {
+      if (relayedToThisNode(ctx, event)) {
+        // A command for a run of this node, sent to another one (steering/relay.ts).
+        this.steer(event.runId!, event.data.command as SteerCommand, event.data.text ? { text: event.data.text } : {}, { requestId: event.data.requestId }).catch(() => {});
+        return;
+      }
       if (event.type !== 'queue.dead' || typeof event.data.messageId !== 'string') return;
       // Reconciled at the next start at the latest; a subscriber must not throw.
       onMessageDead(ctx, event.data.messageId, typeof event.data.reason === 'string' ? event.data.reason : 'failed').catch(() => {});
@@ -169,6 +183,7 @@ export class Orchestrator implements Spawner {
       handler: (batch, handler) => handleBatch(ctx, batch, handler),
       ...(this.#options.owner ? { owner: this.#options.owner } : {}),
       ...(this.#options.agents ? { agents: this.#options.agents } : {}),
+      ...(this.#options.skipAgents ? { skipAgents: this.#options.skipAgents } : {}),
       // Read at every claim: a change of queue.concurrency in settings.json applies live.
       concurrency: this.#options.concurrency ?? (() => effectiveQueue(ctx.getSettings()).concurrency),
       leaseMs: this.#options.leaseMs ?? queueSettings.lease_ms,
@@ -261,7 +276,12 @@ export class Orchestrator implements Spawner {
     return cancelConversation(this.#ctx, conversationId, reason);
   }
 
-  async steer(runId: string, command: SteerCommand, payload: { text?: string } = {}): Promise<SteerResult> {
+  /**
+   * Applies a steering command and records the answer (`run.steered`). With several nodes, a
+   * command for a run another node runs is relayed to it and its answer returned
+   * (steering/relay.ts); `relay` marks a command this node received that way.
+   */
+  async steer(runId: string, command: SteerCommand, payload: { text?: string } = {}, relay?: { requestId: string }): Promise<SteerResult> {
     const ctx = this.#ctx;
     const run = await ctx.stores.runs.getRun(runId);
     if (!run) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`);
@@ -271,7 +291,14 @@ export class Orchestrator implements Spawner {
     if (!STEER_COMMANDS.includes(command)) outcome = { accepted: false, reason: `unknown command "${String(command)}"; use ${STEER_COMMANDS.join(', ')}` };
     else if (TERMINAL_RUN_STATUSES.includes(run.status)) outcome = { accepted: false, reason: `the run has already ended (${run.status})` };
     else if (!allowed.includes(command)) outcome = { accepted: false, reason: `agents.${run.agentId}.steering does not allow "${command}" (allowed: ${allowed.join(', ') || 'none'})` };
-    else if (command === 'cancel') {
+    else if (command !== 'cancel' && ctx.node !== undefined && !ctx.active.has(runId)) {
+      // Several nodes: a steering board lives in the process that runs the run. A running run of
+      // another node gets the command relayed (its node answers); a queued one may start on any
+      // node, so the command would be saved for nobody: refused (a cancel goes through the queue
+      // and reaches any node).
+      if (run.status === 'running' && !relay) return relaySteer(ctx, run, command, payload.text, this.#options.steerRelayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS);
+      outcome = { accepted: false, reason: `the run is not running yet: with several nodes, ${command} reaches a run once it runs (cancel works at any time)` };
+    } else if (command === 'cancel') {
       await this.cancelRun(runId, payload.text ?? 'cancelled by steering');
       outcome = { accepted: true };
     } else {
@@ -280,7 +307,13 @@ export class Orchestrator implements Spawner {
     await ctx.stores.events.append({
       type: 'run.steered',
       ...treeFields(run),
-      data: { command, accepted: outcome.accepted, ...(outcome.reason ? { reason: outcome.reason } : {}), ...(payload.text ? { text: payload.text } : {}) },
+      data: {
+        command,
+        accepted: outcome.accepted,
+        ...(outcome.reason ? { reason: outcome.reason } : {}),
+        ...(payload.text ? { text: payload.text } : {}),
+        ...(relay ? { requestId: relay.requestId } : {}),
+      },
     });
     return outcome;
   }

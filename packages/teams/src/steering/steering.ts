@@ -31,6 +31,8 @@ interface RunSteering {
   applied: string[];
   appliedRedirect?: string;
   wake?: () => void;
+  /** The store holds a row for this run (saved or restored): forgetting it deletes the row. */
+  stored?: boolean;
 }
 
 export type SteerOutcome = { accepted: true } | { accepted: false; reason: string };
@@ -52,7 +54,7 @@ export class SteeringBoard {
     for (const [runId, saved] of (await this.#store?.loadOpen()) ?? []) {
       // A new attempt of an interrupted run: what the last attempt had received comes again,
       // before anything sent since.
-      const state: RunSteering = { paused: saved.paused, injected: [...saved.applied, ...saved.injected], applied: [] };
+      const state: RunSteering = { paused: saved.paused, injected: [...saved.applied, ...saved.injected], applied: [], stored: true };
       const redirect = saved.redirect ?? saved.appliedRedirect;
       if (redirect !== undefined) state.redirect = redirect;
       this.#runs.set(runId, state);
@@ -72,6 +74,7 @@ export class SteeringBoard {
     const saved: RunSteeringState = { paused: state.paused, injected: state.injected, applied: state.applied };
     if (state.redirect !== undefined) saved.redirect = state.redirect;
     if (state.appliedRedirect !== undefined) saved.appliedRedirect = state.appliedRedirect;
+    state.stored = true;
     this.#write((store) => store.save(runId, saved));
   }
 
@@ -182,7 +185,9 @@ export class SteeringBoard {
     if (!state) return;
     state.wake?.();
     this.#runs.delete(runId);
-    this.#write((store) => store.delete(runId));
+    // Most runs are never steered: their rows were never written, so there is nothing to delete
+    // (a transaction per finished run otherwise, measured under B0).
+    if (state.stored) this.#write((store) => store.delete(runId));
   }
 }
 
