@@ -31,6 +31,7 @@ const SECTIONS: Array<{ title: string; fields: FieldSpec[] }> = [
       { path: 'provider', label: 'Provider', kind: 'provider' },
       { path: 'model', label: 'Model', kind: 'text', hint: 'e.g. sonnet, opus, claude-sonnet-4-6, gpt-5; empty: the provider’s default.' },
       { path: 'working_directory', label: 'Working directory', kind: 'text', hint: 'Empty: its own directory under the workspace.' },
+      { path: 'node', label: 'Node', kind: 'text', hint: 'The node that runs it when several share a PostgreSQL database (a worker’s --name); empty: any node.' },
       { path: 'system_prompt', label: 'System prompt', kind: 'textarea' },
     ],
   },

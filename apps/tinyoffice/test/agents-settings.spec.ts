@@ -126,6 +126,43 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
   await shot('agent-settings-server-error');
 });
 
+test('placing an agent on a node: a bad name is refused at the field; the list then shows where each agent runs', async () => {
+  // One process on SQLite and no agent placed: no Node column.
+  await page.goto(`${daemon.url}/agents`);
+  await expect(page.getByTestId('agents-table').locator('[data-agent-row="writer"]')).toBeVisible();
+  await expect(page.getByTestId('agents-table').getByRole('columnheader', { name: 'Node' })).toHaveCount(0);
+
+  await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
+  const form = page.getByRole('form', { name: 'Edit agent writer' });
+  await form.getByLabel('Node', { exact: true }).fill('gpu box');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await expect(form.getByTestId('field-error-node')).toBeVisible();
+  expect(settingsFile().agents.writer.node).toBeUndefined();
+  await form.getByLabel('Node', { exact: true }).fill('gpu-box');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await expect(form.getByRole('status')).toHaveText('Saved.');
+  expect(settingsFile().agents.writer.node).toBe('gpu-box');
+
+  await page.goto(`${daemon.url}/agents`);
+  const table = page.getByTestId('agents-table');
+  await expect(table.getByRole('columnheader', { name: 'Node' })).toBeVisible();
+  // No such node has joined (this daemon is one process).
+  await expect(table.locator('[data-agent-node="writer"]')).toHaveText(/gpu-box\s*not joined/);
+  await expect(table.locator('[data-agent-node="coder"]')).toHaveText('any');
+  expect(await axeBothThemes('/agents (with nodes)')).toEqual([]);
+  await shot('agents-nodes');
+  // On a phone the wider table scrolls inside its panel; the page itself does not get wider.
+  await page.setViewportSize({ width: 390, height: 800 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
+  await form.getByLabel('Node', { exact: true }).fill('');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await expect(form.getByRole('status')).toHaveText('Saved.');
+  expect(settingsFile().agents.writer.node).toBeUndefined();
+});
+
 test('a cron schedule shows its next occurrences in its time zone; disable empties the calendar', async () => {
   await page.goto(`${daemon.url}/agents/view?id=writer&tab=schedules`);
   const form = page.getByRole('form', { name: 'New schedule' });

@@ -252,6 +252,22 @@ describe('through real processes', () => {
     expect(notRunning.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 
+  it('places an agent on a node: `agent add --node`, a NODE column in `agent list` once one is placed, a bad name refused with its path', async () => {
+    await h.cliOk(['agent', 'add', 'plain', '--provider', 'mock']);
+    expect(await h.cliOk(['agent', 'list'])).not.toContain('NODE');
+    expect(await h.cliOk(['agent', 'add', 'gpuwriter', '--provider', 'mock', '--node', 'gpu-box'])).toContain('Added agent gpuwriter (mock, on node gpu-box).');
+    const list = await h.cliOk(['agent', 'list']);
+    expect(list).toContain('NODE');
+    expect(list).toMatch(/gpuwriter\s.*gpu-box/);
+    expect(list).toMatch(/^plain\s.*any\s*$/m);
+    expect(await h.cliOk(['agent', 'show', 'gpuwriter'])).toMatch(/^node:\s+gpu-box$/m);
+    const bad = await h.cli(['agent', 'add', 'other', '--provider', 'mock', '--node', 'has space']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('node');
+    expect(JSON.parse(await h.cliOk(['agent', 'list', '--json'])).map((a: { id: string }) => a.id)).not.toContain('other');
+    for (const id of ['gpuwriter', 'plain']) await h.cliOk(['agent', 'remove', id, '--yes']);
+  });
+
   it('edits schedules without a daemon, through the same core edits as the API', async () => {
     await h.cliOk(['agent', 'add', 'helper', '--provider', 'mock']);
     const created = JSON.parse(await h.cliOk(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<

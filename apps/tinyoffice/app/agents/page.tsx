@@ -1,15 +1,59 @@
 'use client';
-/** Agents: every configured agent (kept current by settings.changed events) and a form to add one. */
+/**
+ * Agents: every configured agent (kept current by settings.changed events) and a form to add one.
+ * With several nodes (PostgreSQL), a Node column says where each agent runs and whether that
+ * node is up (GET /api/status, read again every 10 s while the page is open).
+ */
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import type { NodeStatus } from '@tinyagi/client';
+import { api } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { AgentForm } from '@/components/agent-form';
-import { Avatar, Button, Panel } from '@/components/ui';
+import { Avatar, Button, Panel, StatusPill } from '@/components/ui';
+
+const NODES_REFRESH_MS = 10_000;
+
+/** The daemon's nodes (empty on SQLite, one process), refreshed while mounted. */
+function useNodes(initial: NodeStatus[] | undefined): NodeStatus[] {
+  const [nodes, setNodes] = useState<NodeStatus[]>(initial ?? []);
+  useEffect(() => {
+    let stopped = false;
+    const load = () =>
+      api()
+        .status()
+        .then((s) => {
+          if (!stopped) setNodes(s.nodes ?? []);
+        })
+        .catch(() => {});
+    const timer = setInterval(load, NODES_REFRESH_MS);
+    void load();
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, []);
+  return nodes;
+}
+
+function NodeCell({ node, nodes }: { node: string | undefined; nodes: NodeStatus[] }) {
+  if (node === undefined) return <span className="text-slate-600 dark:text-slate-300">any</span>;
+  const state = nodes.find((n) => n.name === node)?.state;
+  return (
+    <span className="flex items-center gap-1 whitespace-nowrap">
+      <span className="font-mono text-xs">{node}</span>
+      <StatusPill status={state ?? 'not joined'} />
+    </span>
+  );
+}
 
 export default function AgentsPage() {
   const agents = useStore((s) => s.agents);
   const activity = useStore((s) => s.activity);
+  const nodes = useNodes(useStore((s) => s.status?.nodes));
+  const nodeOf = (a: (typeof agents)[number]) => (typeof a.node === 'string' ? a.node : undefined);
+  const showNodes = nodes.length > 0 || agents.some((a) => nodeOf(a) !== undefined);
   const router = useRouter();
   const [creating, setCreating] = useState(false);
   return (
@@ -27,33 +71,42 @@ export default function AgentsPage() {
             No agents yet. Create one with “New agent”, or run <code>tinyagi agent add</code>.
           </p>
         ) : (
-          <table className="w-full text-left text-sm" data-testid="agents-table">
-            <thead className="text-xs uppercase text-slate-600 dark:text-slate-300">
-              <tr>
-                <th className="py-1">Agent</th>
-                <th>Provider</th>
-                <th>Model</th>
-                <th>Heartbeat</th>
-                <th>Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {agents.map((a) => (
-                <tr key={a.id} data-agent-row={a.id} className="border-t border-slate-200 dark:border-slate-800">
-                  <td className="py-2">
-                    <Link href={`/agents/view?id=${encodeURIComponent(a.id)}`} className="flex items-center gap-2 font-medium underline-offset-2 hover:underline">
-                      <Avatar id={a.id} size="sm" />@{a.id}
-                      {a.name && <span className="font-normal text-slate-600 dark:text-slate-300">{a.name}</span>}
-                    </Link>
-                  </td>
-                  <td>{a.provider ?? <span className="text-slate-600 dark:text-slate-300">default</span>}</td>
-                  <td className="font-mono text-xs">{a.model || <span className="font-sans text-slate-600 dark:text-slate-300">default</span>}</td>
-                  <td>{a.heartbeat?.enabled === false ? 'off' : a.heartbeat?.interval ? `every ${a.heartbeat.interval} s` : 'on'}</td>
-                  <td>{activity[a.id]?.working ? 'working' : 'idle'}</td>
+          // Narrow screens scroll the table sideways inside the panel instead of widening the page.
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm [&_td]:pr-3 [&_th]:pr-3" data-testid="agents-table">
+              <thead className="text-xs uppercase text-slate-600 dark:text-slate-300">
+                <tr>
+                  <th className="py-1">Agent</th>
+                  <th>Provider</th>
+                  <th>Model</th>
+                  <th>Heartbeat</th>
+                  {showNodes && <th>Node</th>}
+                  <th>Status</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {agents.map((a) => (
+                  <tr key={a.id} data-agent-row={a.id} className="border-t border-slate-200 dark:border-slate-800">
+                    <td className="py-2">
+                      <Link href={`/agents/view?id=${encodeURIComponent(a.id)}`} className="flex items-center gap-2 font-medium underline-offset-2 hover:underline">
+                        <Avatar id={a.id} size="sm" />@{a.id}
+                        {a.name && <span className="font-normal text-slate-600 dark:text-slate-300">{a.name}</span>}
+                      </Link>
+                    </td>
+                    <td>{a.provider ?? <span className="text-slate-600 dark:text-slate-300">default</span>}</td>
+                    <td className="font-mono text-xs">{a.model || <span className="font-sans text-slate-600 dark:text-slate-300">default</span>}</td>
+                    <td>{a.heartbeat?.enabled === false ? 'off' : a.heartbeat?.interval ? `every ${a.heartbeat.interval} s` : 'on'}</td>
+                    {showNodes && (
+                      <td data-agent-node={a.id}>
+                        <NodeCell node={nodeOf(a)} nodes={nodes} />
+                      </td>
+                    )}
+                    <td>{activity[a.id]?.working ? 'working' : 'idle'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Panel>
       {creating && (

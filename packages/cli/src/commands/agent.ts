@@ -61,6 +61,7 @@ interface AddOptions {
   model?: string;
   systemPrompt?: string;
   workingDirectory?: string;
+  node?: string;
   config?: Record<string, unknown>;
   json?: boolean;
 }
@@ -72,9 +73,11 @@ export function registerAgentCommands(program: Command): void {
     const settings = await settingsEditor(contextOf(cmd)).read();
     const agents = Object.entries(settings.agents ?? {}).map(([id, a]) => ({ id, ...a }));
     if (options.json) return printJson(agents);
+    // Where each agent runs, once any is placed on a node (several nodes on PostgreSQL).
+    const placed = agents.some((a) => a.node !== undefined);
     printTable(
-      ['ID', 'NAME', 'PROVIDER', 'MODEL'],
-      agents.map((a) => [a.id, a.name ?? '', providerOf(settings, a), a.model ?? style.dim('default')]),
+      ['ID', 'NAME', 'PROVIDER', 'MODEL', ...(placed ? ['NODE'] : [])],
+      agents.map((a) => [a.id, a.name ?? '', providerOf(settings, a), a.model ?? style.dim('default'), ...(placed ? [a.node ?? style.dim('any')] : [])]),
       'No agents. Add one with `tinyagi agent add <id>`.',
     );
   });
@@ -89,6 +92,7 @@ export function registerAgentCommands(program: Command): void {
       .option('--model <model>', "model (default: the provider CLI's default)")
       .option('--system-prompt <text>', 'extra instructions for this agent')
       .option('--working-directory <path>', 'workspace directory (default: <workspace>/<id>)')
+      .option('--node <name>', 'the node that runs it, with several nodes on PostgreSQL (default: any node)')
       .option('--config <json>', 'more agent settings as JSON, e.g. \'{"mock":{"reply":"hi"}}\'', parseAgentConfig),
   ).action(async (idArg: string | undefined, options: AddOptions, cmd: Command) => {
     const editor = settingsEditor(contextOf(cmd));
@@ -123,10 +127,11 @@ export function registerAgentCommands(program: Command): void {
       ...(options.model !== undefined ? { model: options.model } : {}),
       ...(options.systemPrompt !== undefined ? { system_prompt: options.systemPrompt } : {}),
       ...(options.workingDirectory !== undefined ? { working_directory: options.workingDirectory } : {}),
+      ...(options.node !== undefined ? { node: options.node } : {}),
     };
     await editor.putAgent(id, config);
     if (options.json) return printJson({ id, ...config });
-    println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}).`);
+    println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
   });
 
@@ -140,6 +145,7 @@ export function registerAgentCommands(program: Command): void {
       ['provider', providerOf(settings, a)],
       ['model', a.model ?? 'default'],
       ['working_directory', a.working_directory ?? `<workspace>/${id}`],
+      ['node', a.node ?? 'any'],
       ['heartbeat', a.heartbeat ? JSON.stringify(a.heartbeat) : 'default'],
       [
         'teams',
@@ -149,7 +155,7 @@ export function registerAgentCommands(program: Command): void {
           .join(', ') || '-',
       ],
     ]);
-    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !['name', 'provider', 'model', 'working_directory', 'heartbeat'].includes(k)));
+    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !['name', 'provider', 'model', 'working_directory', 'node', 'heartbeat'].includes(k)));
     if (Object.keys(rest).length > 0) println(JSON.stringify(rest, null, 2));
   });
 
