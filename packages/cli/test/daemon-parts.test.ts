@@ -45,7 +45,11 @@ describe('RotatingLog', () => {
   it('rotates by size with copy-truncate and keeps only N old files', () => {
     const file = join(dir, 'logs', 'daemon.log');
     const log = new RotatingLog({ file, maxBytes: 100, keep: 2 });
-    for (let i = 0; i < 12; i++) log.write(`line ${String(i).padStart(2, '0')} ${'x'.repeat(30)}\n`);
+    // Each line in a turn of its own (flush), as a daemon's lines of separate messages.
+    for (let i = 0; i < 12; i++) {
+      log.write(`line ${String(i).padStart(2, '0')} ${'x'.repeat(30)}\n`);
+      log.flush();
+    }
     log.close();
     expect(existsSync(`${file}.1`)).toBe(true);
     expect(existsSync(`${file}.2`)).toBe(true);
@@ -55,6 +59,31 @@ describe('RotatingLog', () => {
     expect(newest).toContain('line 11'); // the write that crossed the limit is in the rotated file
     expect(older < newest).toBe(true); // older lines in .2
     expect(readFileSync(file, 'utf8')).toBe('');
+  });
+
+  it('writes the lines of one turn of the event loop together at its end; an error line, close and exit write at once', async () => {
+    const file = join(dir, 'logs', 'batched.log');
+    const log = new RotatingLog({ file });
+    const logger = createLogger({ file: log }).child('queue');
+    logger.info('one');
+    logger.warn('two');
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await new Promise((r) => setImmediate(r));
+    expect(readFileSync(file, 'utf8')).toMatch(/INFO {2}\[queue\] one\n.*WARN {2}\[queue\] two\n$/);
+    logger.info('three');
+    logger.error('four');
+    expect(readFileSync(file, 'utf8')).toMatch(/\[queue\] three\n.*ERROR \[queue\] four\n$/);
+    logger.info('five');
+    log.close();
+    expect(readFileSync(file, 'utf8')).toMatch(/\[queue\] five\n$/);
+    // A process that exits with lines pending still writes them.
+    const script = `import { RotatingLog } from ${JSON.stringify(fileURLToPath(new URL('../src/daemon/rotating-log.ts', import.meta.url)))};
+      const log = new RotatingLog({ file: ${JSON.stringify(join(dir, 'logs', 'exit.log'))} });
+      log.write('last words\\n');
+      process.exit(3);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    expect(await new Promise((r) => child.once('exit', r))).toBe(3);
+    expect(readFileSync(join(dir, 'logs', 'exit.log'), 'utf8')).toBe('last words\n');
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The daemon's line logger: `2025-01-01T12:00:00.000Z INFO  [scope] message`. Lines go to the
- * rotating daemon.log and, in the foreground, to stdout as well.
+ * rotating daemon.log and, in the foreground, to stdout as well; both are written once per turn
+ * of the event loop (errors at once).
  */
-import type { RotatingLog } from './rotating-log.ts';
+import { batchPerTurn, type RotatingLog } from './rotating-log.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -20,15 +21,26 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions, scope = 'daemon'): Logger {
+  // The echo to stdout is batched per turn of the event loop like the file (rotating-log.ts).
+  const echo = options.echo ? batchPerTurn((chunks) => !process.stdout.destroyed && process.stdout.write(Buffer.concat(chunks))) : undefined;
+  return scopedLogger(options.file, echo, scope);
+}
+
+function scopedLogger(file: RotatingLog | undefined, echo: ReturnType<typeof batchPerTurn> | undefined, scope: string): Logger {
   const write = (level: LogLevel, message: string): void => {
     const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}\n`;
-    options.file?.write(line);
-    if (options.echo && !process.stdout.destroyed) process.stdout.write(line);
+    file?.write(line);
+    echo?.push(Buffer.from(line));
+    // An error may be the last thing the process says: on disk before the call returns.
+    if (level === 'error') {
+      file?.flush();
+      echo?.flush();
+    }
   };
   return {
     info: (m) => write('info', m),
     warn: (m) => write('warn', m),
     error: (m) => write('error', m),
-    child: (childScope) => createLogger(options, childScope),
+    child: (childScope) => scopedLogger(file, echo, childScope),
   };
 }

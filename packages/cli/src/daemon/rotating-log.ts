@@ -5,7 +5,11 @@
  * Rotation is copy-then-truncate rather than rename, because the detached daemon's own stdout
  * and stderr are the same file (crash output from Node lands there) and those descriptors cannot
  * be reopened. Every descriptor is opened with O_APPEND, so after the truncate all writers go on
- * at the new end. Writes are synchronous: a line is on disk before the call returns.
+ * at the new end. What is written in one turn of the event loop goes out in one synchronous
+ * write (and one size check) at the end of that turn (`batchPerTurn`), or at once with `flush()`,
+ * `close()` and when the process exits: a busy daemon logs a few lines per message, and a write
+ * plus an fstat for each line was a measurable part of its CPU (docs/profiling.md, round 5).
+ * A SIGKILL loses at most the lines of the turn it interrupted.
  */
 import { closeSync, copyFileSync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,6 +29,7 @@ export class RotatingLog {
   readonly #maxBytes: number;
   readonly #keep: number;
   #fd: number | undefined;
+  readonly #pending = batchPerTurn((chunks) => this.#writeNow(chunks));
 
   constructor(options: RotatingLogOptions) {
     this.file = options.file;
@@ -36,8 +41,17 @@ export class RotatingLog {
 
   write(text: string | Uint8Array): void {
     if (this.#fd === undefined) return;
-    if (typeof text === 'string') writeSync(this.#fd, text);
-    else writeSync(this.#fd, text);
+    this.#pending.push(typeof text === 'string' ? Buffer.from(text) : text);
+  }
+
+  /** Writes what is pending now. */
+  flush(): void {
+    this.#pending.flush();
+  }
+
+  #writeNow(chunks: Uint8Array[]): void {
+    if (this.#fd === undefined) return;
+    writeSync(this.#fd, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     // fstat, not a counter: other descriptors (the daemon's stdio) append to the same file.
     if (fstatSync(this.#fd).size >= this.#maxBytes) this.rotate();
   }
@@ -58,7 +72,36 @@ export class RotatingLog {
 
   close(): void {
     if (this.#fd === undefined) return;
+    this.#pending.flush();
+    this.#pending.dispose();
     closeSync(this.#fd);
     this.#fd = undefined;
   }
+}
+
+/**
+ * Collects chunks and hands them to `write` together once the current turn of the event loop is
+ * over (setImmediate), on `flush()`, and when the process exits. `dispose()` stops listening for
+ * the exit.
+ */
+export function batchPerTurn(write: (chunks: Uint8Array[]) => void): { push(chunk: Uint8Array): void; flush(): void; dispose(): void } {
+  let chunks: Uint8Array[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = (): void => {
+    if (scheduled !== undefined) clearImmediate(scheduled);
+    scheduled = undefined;
+    if (chunks.length === 0) return;
+    const out = chunks;
+    chunks = [];
+    write(out);
+  };
+  process.on('exit', flush);
+  return {
+    push(chunk) {
+      chunks.push(chunk);
+      scheduled ??= setImmediate(flush);
+    },
+    flush,
+    dispose: () => process.off('exit', flush),
+  };
 }

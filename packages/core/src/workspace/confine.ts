@@ -25,6 +25,8 @@ function realOrResolved(path: string): string {
 
 /** Splits `files` into real paths inside a root and refusals with their reason. Never throws. */
 export function partitionFiles(files: readonly string[], roots: readonly string[]): { allowed: string[]; refused: RefusedFile[] } {
+  // Most answers send no file: no realpath of the roots for them.
+  if (files.length === 0) return { allowed: [], refused: [] };
   const realRoots = roots.map(realOrResolved);
   const allowed: string[] = [];
   const refused: RefusedFile[] = [];

@@ -5,7 +5,8 @@
  * system prompt or the time it takes to build it. Hidden entries, symlinks and files without
  * front matter are not indexed.
  */
-import { type FileHandle, open, readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from './errno.ts';
 import { WORKSPACE_PATHS } from './provision.ts';
@@ -38,15 +39,17 @@ export interface MemoryFile {
 
 /**
  * The `.md` files the index considers, breadth first in byte order of names, so the same tree
- * always yields the same list, even when the bounds cut it.
+ * always yields the same list, even when the bounds cut it. Synchronous: it runs before every
+ * invocation (the prompt cache's key), and a few bounded local readdirs cost less CPU than
+ * as many thread-pool round trips.
  */
-export async function listMemoryFiles(workspaceDir: string, bounds: MemoryBounds = DEFAULT_MEMORY_BOUNDS): Promise<MemoryFile[]> {
+export function listMemoryFiles(workspaceDir: string, bounds: MemoryBounds = DEFAULT_MEMORY_BOUNDS): MemoryFile[] {
   const files: MemoryFile[] = [];
   let level: string[] = [''];
   for (let depth = 0; depth <= bounds.maxDepth && level.length > 0; depth++) {
     const next: string[] = [];
     for (const folder of level) {
-      for (const entry of await readDirSorted(join(workspaceDir, WORKSPACE_PATHS.memoryDir, folder))) {
+      for (const entry of readDirSorted(join(workspaceDir, WORKSPACE_PATHS.memoryDir, folder))) {
         if (entry.name.startsWith('.')) continue;
         const path = folder === '' ? entry.name : `${folder}/${entry.name}`;
         if (entry.isDirectory()) next.push(path);
@@ -63,7 +66,7 @@ export async function listMemoryFiles(workspaceDir: string, bounds: MemoryBounds
 
 export async function readMemoryIndex(workspaceDir: string, bounds: MemoryBounds = DEFAULT_MEMORY_BOUNDS): Promise<MemoryEntry[]> {
   const entries: MemoryEntry[] = [];
-  for (const file of await listMemoryFiles(workspaceDir, bounds)) {
+  for (const file of listMemoryFiles(workspaceDir, bounds)) {
     const head = await readHead(file.absolutePath);
     const fields = head === undefined ? undefined : parseFrontMatter(head);
     if (fields === undefined) continue;
@@ -110,9 +113,9 @@ function clip(value: string, max: number): string {
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
 
-async function readDirSorted(dir: string) {
+function readDirSorted(dir: string) {
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
+    const entries = readdirSync(dir, { withFileTypes: true });
     return entries.sort((a, b) => compareStrings(a.name, b.name));
   } catch (err) {
     const code = errnoCode(err);

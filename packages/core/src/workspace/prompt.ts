@@ -12,7 +12,8 @@
  * while an unchanged workspace costs a few stat calls. Output is deterministic for equal inputs.
  */
 import { createHash } from 'node:crypto';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { expandHome } from '../config/paths.ts';
 import { TinyError } from '../errors.ts';
@@ -66,7 +67,7 @@ export async function composeSystemPrompt(input: ComposeSystemPromptInput, optio
   const isLeaderOf = [...(input.isLeaderOf ?? input.teams.filter((team) => team.leader === input.agentId).map((team) => team.id))].sort();
 
   const cache = options.cache ?? sharedCache;
-  const key = await cacheKey(input, workspaceDir, isLeaderOf, agentsMdPath, promptFilePath);
+  const key = cacheKey(input, workspaceDir, isLeaderOf, agentsMdPath, promptFilePath);
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
 
@@ -134,9 +135,10 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-async function fileSignature(path: string): Promise<string> {
+/** Synchronous, like `listMemoryFiles`: a handful of local stats per invocation. */
+function fileSignature(path: string): string {
   try {
-    const info = await stat(path, { bigint: true });
+    const info = statSync(path, { bigint: true });
     return `${info.size}:${info.ino}:${info.mtimeNs}:${info.ctimeNs}`;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return 'missing';
@@ -144,9 +146,8 @@ async function fileSignature(path: string): Promise<string> {
   }
 }
 
-async function cacheKey(input: ComposeSystemPromptInput, workspaceDir: string, isLeaderOf: readonly string[], agentsMdPath: string, promptFilePath: string | undefined): Promise<string> {
-  const memoryFiles = await listMemoryFiles(workspaceDir, DEFAULT_MEMORY_BOUNDS);
-  const memory = await Promise.all(memoryFiles.map(async (file) => [file.path, await fileSignature(file.absolutePath)]));
+function cacheKey(input: ComposeSystemPromptInput, workspaceDir: string, isLeaderOf: readonly string[], agentsMdPath: string, promptFilePath: string | undefined): string {
+  const memory = listMemoryFiles(workspaceDir, DEFAULT_MEMORY_BOUNDS).map((file) => [file.path, fileSignature(file.absolutePath)]);
   const { name, model, provider, system_prompt, prompt_file } = input.agent;
   const material = JSON.stringify([
     COMPOSITION_VERSION,
@@ -156,8 +157,8 @@ async function cacheKey(input: ComposeSystemPromptInput, workspaceDir: string, i
     input.teams.map((team) => [team.id, team.name, team.leader, team.members.map((member) => [member.id, member.name])]),
     isLeaderOf,
     input.extra ?? null,
-    await fileSignature(agentsMdPath),
-    promptFilePath === undefined ? null : [promptFilePath, await fileSignature(promptFilePath)],
+    fileSignature(agentsMdPath),
+    promptFilePath === undefined ? null : [promptFilePath, fileSignature(promptFilePath)],
     memory,
   ]);
   return createHash('sha256').update(material).digest('hex');

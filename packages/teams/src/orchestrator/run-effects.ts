@@ -75,7 +75,7 @@ export async function decideRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<R
   }
   // Only the agent's own workspace and TINYAGI_HOME/files: a prompt-injected agent must not be
   // able to mail out settings.json, the API token or ~/.ssh.
-  const workspace = agentWorkspaceDir(settings, run.agentId, ctx.env);
+  const workspace = readable.files.length > 0 ? agentWorkspaceDir(settings, run.agentId, ctx.env) : '';
   const { allowed: files, refused } = partitionFiles(readable.files, [workspace, ...(ctx.filesDir ? [ctx.filesDir] : [])]);
   if (refused.length > 0 && answersHuman(run.cause)) {
     humanText = `${humanText}${humanText === '' ? '' : '\n\n'}(${refused.length === 1 ? 'A file' : `${refused.length} files`} @${run.agentId} tried to send ${refused.length === 1 ? 'was' : 'were'} not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)`;
