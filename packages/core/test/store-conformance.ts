@@ -319,6 +319,23 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      'saves the steering of a queued run only while it is queued; load reads one run',
+      withStores(async ({ runs, steering }) => {
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        const queued = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+        expect(await steering.load(queued.id)).toBeUndefined();
+        expect(await steering.saveIfQueued(queued.id, { paused: true, injected: ['x'], applied: [] })).toBe(true);
+        expect(await steering.saveIfQueued(queued.id, { paused: true, injected: ['x', 'y'], applied: [] })).toBe(true);
+        expect(await steering.load(queued.id)).toEqual({ paused: true, injected: ['x', 'y'], applied: [] });
+        await runs.startRun(queued.id);
+        expect(await steering.saveIfQueued(queued.id, { paused: false, injected: [], applied: [] })).toBe(false);
+        expect(await steering.load(queued.id)).toEqual({ paused: true, injected: ['x', 'y'], applied: [] });
+        expect(await steering.saveIfQueued('run_missing', { paused: true, injected: [], applied: [] })).toBe(false);
+        expect(await steering.load('run_missing')).toBeUndefined();
+      }),
+    );
+
+    it(
       'agent sessions keep the instructions hash of the same provider session, forget it for a new one; reset by keys; prune; agent history pages',
       withStores(async ({ agentSessions, agentMessages }) => {
         await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's1', user: 'u', assistant: 'a', instructionsHash: 'h1' });

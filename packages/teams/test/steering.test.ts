@@ -74,14 +74,14 @@ describe('steering a run', () => {
 });
 
 describe('steering with several nodes', () => {
-  it('a command for a run of another node is relayed to it and answered by it; a queued run or a run no node answers for is refused with the reason; cancel works from anywhere', async () => {
+  it('a command for a run of another node is relayed to it and answered by it; one for a queued run waits for the node that starts it; a run no node answers for is refused with the reason; cancel works from anywhere', async () => {
     const agents = {
       far: { provider: 'mock' as const, node: 'w1', mock: { rules: [{ match: 'wait', fail: 'hang' as const }] } },
       near: { provider: 'mock' as const, mock: { rules: [{ match: 'wait', fail: 'hang' as const }] } },
     };
     // This node ("api") runs every agent but `far`; node w1 (another orchestrator on the same stores) runs `far`.
     const api = await harness({ agents }, { node: 'api', skipAgents: () => new Set(['far']), steerRelayTimeoutMs: 1500 });
-    const w1 = new Orchestrator({ stores: api.stores, getSettings: () => api.settings, node: 'w1', agents: () => new Set(['far']), sweepMs: 200 });
+    const w1 = new Orchestrator({ stores: api.stores, getSettings: () => api.settings, node: 'w1', agents: () => new Set(['far']), sweepMs: 200, leaseMs: 60_000 });
     w1.start();
     try {
       const remote = await api.orchestrator.submit({ message: '@far wait', senderId: 'u1' });
@@ -100,12 +100,15 @@ describe('steering with several nodes', () => {
         ['resume', true, 'string'],
       ]);
 
-      // A run still queued (far is busy) may start on any node that runs its agent: refused.
-      const queued = await api.orchestrator.submit({ message: '@far wait again', senderId: 'u1' });
+      // A run still queued (far is busy) may start on any node that runs its agent: what is sent
+      // now waits in the store, and the node that starts the run (w1) takes it over.
+      const queued = await api.orchestrator.submit({ message: '@far the real task', senderId: 'u2' });
       const queuedRun = (await api.orchestrator.conversationTree(queued.conversationId)).roots[0]!;
       expect(queuedRun.status).toBe('queued');
-      expect((await api.orchestrator.steer(queuedRun.runId, 'pause')).reason).toContain('not running yet');
-      await api.orchestrator.cancelConversation(queued.conversationId);
+      expect(await api.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
+      expect(await api.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
+      expect(api.orchestrator.status().paused).toEqual([]);
 
       // Running according to the database, but no node runs it (its node just died): no answer.
       const orphanConversation = await api.stores.runs.createConversation({ rootAgentId: 'near', channel: 'api' });
@@ -120,11 +123,29 @@ describe('steering with several nodes', () => {
       const localRun = await waitFor(() => api.orchestrator.status().running.find((r) => r.conversationId === local.conversationId));
       expect(await api.orchestrator.steer(localRun.runId, 'inject', { text: 'more context' })).toEqual({ accepted: true });
 
-      // Cancel goes through the queue: it reaches the run on w1.
+      // Cancel goes through the queue: it reaches the run on w1, which stops it as soon as it
+      // sees the run.cancelled event (the lease is a minute here: its renewal would take 20 s).
       expect(await api.orchestrator.steer(remoteRun.runId, 'cancel')).toEqual({ accepted: true });
       await waitForCompletion(api, remote.conversationId);
       expect((await api.stores.runs.getRun(remoteRun.runId))!.status).toBe('cancelled');
+      await waitFor(() => !w1.status().running.some((r) => r.runId === remoteRun.runId), 10_000, 'w1 to stop the cancelled run');
       await api.orchestrator.cancelRun(localRun.runId);
+
+      // far is free: w1 starts the queued run paused, as it was told while queued; resume is relayed.
+      await waitFor(() => w1.status().paused.includes(queuedRun.runId) || undefined);
+      expect((await api.stores.runs.getRun(queuedRun.runId))!.status).toBe('running');
+      expect(await api.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+      await waitForCompletion(api, queued.conversationId);
+      expect((await api.stores.runs.getRun(queuedRun.runId))!.output).toContain('the real task\n\n[Message added by the operator]\nuse the staging server');
+      const queuedAnswers = (await eventsOf(api.stores, { types: ['run.steered'] })).filter((e) => e.runId === queuedRun.runId);
+      expect(queuedAnswers.map((e) => [e.data.command, e.data.accepted])).toEqual([
+        ['pause', true],
+        ['pause', false],
+        ['inject', true],
+        ['resume', true],
+      ]);
+      // The run ended: its stored steering is gone.
+      expect(await api.stores.steering.load(queuedRun.runId)).toBeUndefined();
     } finally {
       await w1.stop(2000);
     }

@@ -12,7 +12,7 @@ export class PgRunSteeringStore implements RunSteeringStoreApi {
 
   constructor(scope: PgScope) {
     this.#scope = scope;
-    this.#s = positionalAll(steeringStatements(scope.table('run_steering'), scope.table('runs')));
+    this.#s = positionalAll(steeringStatements(scope.table('run_steering'), scope.table('runs'), ' FOR SHARE'));
   }
 
   async save(runId: string, state: RunSteeringState): Promise<void> {
@@ -21,6 +21,14 @@ export class PgRunSteeringStore implements RunSteeringStoreApi {
 
   async delete(runId: string): Promise<void> {
     await this.#scope.query(this.#s.delete, [runId]);
+  }
+
+  async load(runId: string): Promise<RunSteeringState | undefined> {
+    return toSteeringStates(await this.#scope.query<SteeringRow>(this.#s.load, [runId])).get(runId);
+  }
+
+  async saveIfQueued(runId: string, state: RunSteeringState): Promise<boolean> {
+    return (await this.#scope.query(this.#s.saveIfQueued, [runId, ...steeringValues(state), runId])).length > 0;
   }
 
   /** The delete of ended runs' rows and the read in one transaction (a savepoint inside one). */

@@ -5,7 +5,10 @@
  *
  * Contract: `save` is one upsert (inside the caller's transaction when open); `loadOpen`
  * returns the rows of runs that are still queued or running and deletes the others (a run
- * that ended while its row's removal was lost in a crash).
+ * that ended while its row's removal was lost in a crash). With several nodes, a command for a
+ * queued run is kept here for whichever node starts it: `saveIfQueued` writes only while the
+ * run is queued, holding the run's row meanwhile (PostgreSQL `FOR SHARE`), so a start commits
+ * either before it (nothing written) or after it (the starting node's `load` sees the row).
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { RunSteeringStoreApi } from '../storage/interfaces.ts';
@@ -25,11 +28,16 @@ export interface RunSteeringState {
 export type SteeringRow = Pick<RunSteeringRow, 'run_id' | 'paused' | 'injected' | 'redirect' | 'applied' | 'applied_redirect'>;
 
 /** The statements of both backends, over the tables' names (`?` placeholders: the PostgreSQL store numbers them). */
-export function steeringStatements(steering: string, runs: string) {
+export function steeringStatements(steering: string, runs: string, lockRun = '') {
+  const upsert = `ON CONFLICT (run_id) DO UPDATE SET paused = excluded.paused, injected = excluded.injected, redirect = excluded.redirect,
+        applied = excluded.applied, applied_redirect = excluded.applied_redirect, updated_at = excluded.updated_at`;
   return {
     save: `INSERT INTO ${steering} (run_id, paused, injected, redirect, applied, applied_redirect, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (run_id) DO UPDATE SET paused = excluded.paused, injected = excluded.injected, redirect = excluded.redirect,
-        applied = excluded.applied, applied_redirect = excluded.applied_redirect, updated_at = excluded.updated_at`,
+      ${upsert}`,
+    saveIfQueued: `INSERT INTO ${steering} (run_id, paused, injected, redirect, applied, applied_redirect, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM ${runs} WHERE id = ? AND status = 'queued'${lockRun})
+      ${upsert} RETURNING run_id`,
+    load: `SELECT * FROM ${steering} WHERE run_id = ?`,
     delete: `DELETE FROM ${steering} WHERE run_id = ?`,
     // Rows of runs that ended (their removal was lost in a crash) go.
     deleteClosed: `DELETE FROM ${steering} WHERE run_id NOT IN (SELECT id FROM ${runs} WHERE status IN ('queued', 'running'))`,
@@ -73,6 +81,14 @@ export class RunSteeringStore implements RunSteeringStoreApi {
 
   delete(runId: string): void {
     this.#db.write(() => this.#db.prepare(S.delete).run(runId));
+  }
+
+  load(runId: string): RunSteeringState | undefined {
+    return toSteeringStates(this.#db.prepare(S.load).all(runId) as SteeringRow[]).get(runId);
+  }
+
+  saveIfQueued(runId: string, state: RunSteeringState): boolean {
+    return this.#db.write(() => this.#db.prepare(S.saveIfQueued).all(runId, ...steeringValues(state), runId).length > 0);
   }
 
   loadOpen(): Map<string, RunSteeringState> {

@@ -98,6 +98,10 @@ export interface RunSteeringStoreApi {
   save(runId: string, state: RunSteeringState): Awaitable<void>;
   delete(runId: string): Awaitable<void>;
   loadOpen(): Awaitable<Map<string, RunSteeringState>>;
+  /** One run's row (a node starting a run another node may have steered while it was queued). */
+  load(runId: string): Awaitable<RunSteeringState | undefined>;
+  /** Saves only while the run is queued (a concurrent start waits for it): false when it is not queued. */
+  saveIfQueued(runId: string, state: RunSteeringState): Awaitable<boolean>;
 }
 
 /** Human-facing replies with at-least-once delivery (leases, retries, expiry). */

@@ -105,6 +105,18 @@ export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly Ru
   return cancelled;
 }
 
+/**
+ * Several nodes: `run.cancelled` from another node for a run executing here. Its node committed
+ * the cancel (and asked the queue to stop the message); this aborts the invocation as the
+ * cancel's own `afterCommit` does in the process that runs it. Nothing for runs not active here.
+ */
+export function stopCancelledElsewhere(ctx: Ctx, runId: string | null | undefined, reason: string | undefined): void {
+  const active = runId ? ctx.active.get(runId) : undefined;
+  if (!active || active.controller.signal.aborted) return;
+  active.controller.abort(reason === 'budget' || reason === 'timeout' ? reason : 'cancelled');
+  if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+}
+
 /** Cancels a run and every descendant (children first), in one transaction. */
 export async function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: AbortCause = 'cancelled'): Promise<string[]> {
   return ctx.stores.commit(function* cancelRunTree(tx) {

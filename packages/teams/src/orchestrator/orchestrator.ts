@@ -36,7 +36,7 @@ import { SteeringBoard } from '../steering/steering.ts';
 import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/spawner.ts';
 import type { Spawner } from '../subagents/sub-agent.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
-import { cancelConversation, cancelMessage, cancelRunTree, stopOverdueConversations, type CancelConversationResult } from './conversation-ops.ts';
+import { cancelConversation, cancelMessage, cancelRunTree, stopCancelledElsewhere, stopOverdueConversations, type CancelConversationResult } from './conversation-ops.ts';
 import { createRunWithEvent, treeFields } from './lifecycle.ts';
 import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer } from '../steering/relay.ts';
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
@@ -173,6 +173,12 @@ export class Orchestrator implements Spawner {
         this.steer(event.runId!, event.data.command as SteerCommand, event.data.text ? { text: event.data.text } : {}, { requestId: event.data.requestId }).catch(() => {});
         return;
       }
+      if (event.type === 'run.cancelled' && ctx.node !== undefined) {
+        // Several nodes: a run of this node cancelled by another one stops now, not at the next
+        // lease renewal (the queue's fallback, up to a third of the lease later).
+        stopCancelledElsewhere(ctx, event.runId, event.data.reason);
+        return;
+      }
       if (event.type !== 'queue.dead' || typeof event.data.messageId !== 'string') return;
       // Reconciled at the next start at the latest; a subscriber must not throw.
       onMessageDead(ctx, event.data.messageId, typeof event.data.reason === 'string' ? event.data.reason : 'failed').catch(() => {});
@@ -294,10 +300,12 @@ export class Orchestrator implements Spawner {
     else if (command !== 'cancel' && ctx.node !== undefined && !ctx.active.has(runId)) {
       // Several nodes: a steering board lives in the process that runs the run. A running run of
       // another node gets the command relayed (its node answers); a queued one may start on any
-      // node, so the command would be saved for nobody: refused (a cancel goes through the queue
-      // and reaches any node).
-      if (run.status === 'running' && !relay) return relaySteer(ctx, run, command, payload.text, this.#options.steerRelayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS);
-      outcome = { accepted: false, reason: `the run is not running yet: with several nodes, ${command} reaches a run once it runs (cancel works at any time)` };
+      // node: the command is kept in the store for the node that starts it, unless it started
+      // meanwhile (then relayed). A cancel goes through the queue and reaches any node.
+      const queued = run.status === 'queued' && !relay ? await ctx.steering.applyQueued(runId, command, payload.text) : 'started';
+      if (queued !== 'started') outcome = queued;
+      else if (!relay) return relaySteer(ctx, run, command, payload.text, this.#options.steerRelayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS);
+      else outcome = { accepted: false, reason: 'the run is not running on this node' };
     } else if (command === 'cancel') {
       await this.cancelRun(runId, payload.text ?? 'cancelled by steering');
       outcome = { accepted: true };

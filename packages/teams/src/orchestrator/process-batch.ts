@@ -138,6 +138,9 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   await ctx.startWrites.add(function* startBatch(tx) {
     for (const p of open) yield* markStarted(tx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
   });
+  // Several nodes: a command sent to another node while the run was queued waits in the store
+  // (steering/steering.ts `applyQueued`); read after the start's commit, so none slips between.
+  if (ctx.node !== undefined) await ctx.steering.adopt(primary.run.id);
   const run = await runs.mustGetRun(primary.run.id);
   /** The primary run ended without an answer: the runs merged into it end with it. */
   const closeMergedBody: TxBody<void> = (tx) =>

@@ -42,6 +42,8 @@ export class SteeringBoard {
   readonly #store: RunSteeringStoreApi | undefined;
   /** Set while an asynchronous write is under way: later writes queue behind it (order kept). */
   #writing: Promise<void> | undefined;
+  /** The last `applyQueued` of this process: the next one waits for it. */
+  #queued: Promise<unknown> = Promise.resolve();
   readonly #onError: (err: unknown) => void;
 
   constructor(store?: RunSteeringStoreApi, onError: (err: unknown) => void = () => {}) {
@@ -51,14 +53,38 @@ export class SteeringBoard {
 
   /** Loads what the store holds for open runs (at start, before any run of this process). */
   async restore(): Promise<void> {
-    for (const [runId, saved] of (await this.#store?.loadOpen()) ?? []) {
-      // A new attempt of an interrupted run: what the last attempt had received comes again,
-      // before anything sent since.
-      const state: RunSteering = { paused: saved.paused, injected: [...saved.applied, ...saved.injected], applied: [], stored: true };
-      const redirect = saved.redirect ?? saved.appliedRedirect;
-      if (redirect !== undefined) state.redirect = redirect;
-      this.#runs.set(runId, state);
-    }
+    for (const [runId, saved] of (await this.#store?.loadOpen()) ?? []) this.#runs.set(runId, fromSaved(saved));
+  }
+
+  /**
+   * Several nodes: this node starts `runId` (its start is committed). What was sent while the
+   * run was queued is in the store (`applyQueued` on the node that received it): taken over.
+   */
+  async adopt(runId: string): Promise<void> {
+    if (this.#runs.has(runId) || !this.#store) return;
+    const saved = await this.#store.load(runId);
+    if (saved && !this.#runs.has(runId)) this.#runs.set(runId, fromSaved(saved));
+  }
+
+  /**
+   * Several nodes: a command for a queued run, which any node may start. It is applied to the
+   * run's stored state, written only while the run is still queued; the node that starts the run
+   * adopts it. `'started'`: the run started meanwhile (the command goes to its node instead).
+   * Commands of this process are applied one at a time (the read-modify-write of the row).
+   */
+  applyQueued(runId: string, command: Exclude<SteerCommand, 'cancel'>, text: string | undefined): Promise<SteerOutcome | 'started'> {
+    const store = this.#store;
+    if (!store) return Promise.resolve({ accepted: false, reason: 'no steering store' });
+    const apply = async (): Promise<SteerOutcome | 'started'> => {
+      const saved = await store.load(runId);
+      const state: RunSteering = saved ? fromSaved(saved) : { paused: false, injected: [], applied: [] };
+      const outcome = applyCommand(state, command, text);
+      if (!outcome.accepted) return outcome;
+      return (await store.saveIfQueued(runId, toSaved(state))) ? outcome : 'started';
+    };
+    const result = this.#queued.then(apply, apply);
+    this.#queued = result.catch(() => {});
+    return result;
   }
 
   #state(runId: string): RunSteering {
@@ -71,9 +97,7 @@ export class SteeringBoard {
   }
 
   #save(runId: string, state: RunSteering): void {
-    const saved: RunSteeringState = { paused: state.paused, injected: state.injected, applied: state.applied };
-    if (state.redirect !== undefined) saved.redirect = state.redirect;
-    if (state.appliedRedirect !== undefined) saved.appliedRedirect = state.appliedRedirect;
+    const saved = toSaved(state);
     state.stored = true;
     this.#write((store) => store.save(runId, saved));
   }
@@ -189,6 +213,21 @@ export class SteeringBoard {
     // (a transaction per finished run otherwise, measured under B0).
     if (state.stored) this.#write((store) => store.delete(runId));
   }
+}
+
+/** A stored state taken up for a new attempt: what an earlier attempt had received comes again, before anything sent since. */
+function fromSaved(saved: RunSteeringState): RunSteering {
+  const state: RunSteering = { paused: saved.paused, injected: [...saved.applied, ...saved.injected], applied: [], stored: true };
+  const redirect = saved.redirect ?? saved.appliedRedirect;
+  if (redirect !== undefined) state.redirect = redirect;
+  return state;
+}
+
+function toSaved(state: RunSteering): RunSteeringState {
+  const saved: RunSteeringState = { paused: state.paused, injected: state.injected, applied: state.applied };
+  if (state.redirect !== undefined) saved.redirect = state.redirect;
+  if (state.appliedRedirect !== undefined) saved.appliedRedirect = state.appliedRedirect;
+  return saved;
 }
 
 function applyCommand(state: RunSteering, command: Exclude<SteerCommand, 'cancel'>, text: string | undefined): SteerOutcome {
