@@ -95,13 +95,23 @@ export function batchPerTurn(write: (chunks: Uint8Array[]) => void): { push(chun
     chunks = [];
     write(out);
   };
-  process.on('exit', flush);
+  if (flushAtExit.size === 0) process.on('exit', flushAll);
+  flushAtExit.add(flush);
   return {
     push(chunk) {
       chunks.push(chunk);
       scheduled ??= setImmediate(flush);
     },
     flush,
-    dispose: () => process.off('exit', flush),
+    dispose: () => {
+      flushAtExit.delete(flush);
+      if (flushAtExit.size === 0) process.off('exit', flushAll);
+    },
   };
+}
+
+/** Every live batch, flushed by one exit listener. */
+const flushAtExit = new Set<() => void>();
+function flushAll(): void {
+  for (const flush of flushAtExit) flush();
 }

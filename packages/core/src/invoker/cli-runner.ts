@@ -6,7 +6,7 @@
  * arrives; the adapter owns the format.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { type Stats, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { BoundedTail, LineSplitter } from './bounded-text.ts';
 import { failureFromText, InvokeError } from './invoke-error.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
@@ -175,13 +175,11 @@ function spawnFailure(opts: CliRunOptions, code: string, cause: unknown): never 
 function assertWorkspace(cwd: string, what: string): void {
   // spawn reports a missing cwd as ENOENT of the command, which would blame the CLI install.
   // One local stat, synchronous: cheaper than a thread-pool round trip before every spawn.
-  let info: Stats | undefined;
+  let isDirectory = false;
   try {
-    info = statSync(cwd);
-  } catch {
-    info = undefined;
-  }
-  if (!info?.isDirectory()) {
+    isDirectory = statSync(cwd).isDirectory();
+  } catch {}
+  if (!isDirectory) {
     throw new InvokeError('permanent', `${what}: workspace directory ${cwd} does not exist.`, {
       code: 'INVALID_PATH',
       hint: "Check the agent's working_directory, or let tinyagi provision the workspace again.",
