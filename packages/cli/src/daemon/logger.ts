@@ -3,7 +3,7 @@
  * rotating daemon.log and, in the foreground, to stdout as well; both are written once per turn
  * of the event loop (errors at once).
  */
-import { batchPerTurn, type RotatingLog } from './rotating-log.ts';
+import { batchPerTurn, joinChunks, type RotatingLog } from './rotating-log.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -22,7 +22,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions, scope = 'daemon'): Logger {
   // The echo to stdout is batched per turn of the event loop like the file (rotating-log.ts).
-  const echo = options.echo ? batchPerTurn((chunks) => !process.stdout.destroyed && process.stdout.write(Buffer.concat(chunks))) : undefined;
+  const echo = options.echo ? batchPerTurn((chunks) => !process.stdout.destroyed && process.stdout.write(joinChunks(chunks))) : undefined;
   return scopedLogger(options.file, echo, scope);
 }
 
@@ -30,7 +30,7 @@ function scopedLogger(file: RotatingLog | undefined, echo: ReturnType<typeof bat
   const write = (level: LogLevel, message: string): void => {
     const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}\n`;
     file?.write(line);
-    echo?.push(Buffer.from(line));
+    echo?.push(line);
     // An error may be the last thing the process says: on disk before the call returns.
     if (level === 'error') {
       file?.flush();

@@ -41,7 +41,7 @@ export class RotatingLog {
 
   write(text: string | Uint8Array): void {
     if (this.#fd === undefined) return;
-    this.#pending.push(typeof text === 'string' ? Buffer.from(text) : text);
+    this.#pending.push(text);
   }
 
   /** Writes what is pending now. */
@@ -49,9 +49,11 @@ export class RotatingLog {
     this.#pending.flush();
   }
 
-  #writeNow(chunks: Uint8Array[]): void {
+  #writeNow(chunks: Chunk[]): void {
     if (this.#fd === undefined) return;
-    writeSync(this.#fd, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    const text = joinChunks(chunks);
+    if (typeof text === 'string') writeSync(this.#fd, text);
+    else writeSync(this.#fd, text);
     // fstat, not a counter: other descriptors (the daemon's stdio) append to the same file.
     if (fstatSync(this.#fd).size >= this.#maxBytes) this.rotate();
   }
@@ -84,8 +86,8 @@ export class RotatingLog {
  * over (setImmediate), on `flush()`, and when the process exits. `dispose()` stops listening for
  * the exit.
  */
-export function batchPerTurn(write: (chunks: Uint8Array[]) => void): { push(chunk: Uint8Array): void; flush(): void; dispose(): void } {
-  let chunks: Uint8Array[] = [];
+export function batchPerTurn(write: (chunks: Chunk[]) => void): { push(chunk: Chunk): void; flush(): void; dispose(): void } {
+  let chunks: Chunk[] = [];
   let scheduled: NodeJS.Immediate | undefined;
   const flush = (): void => {
     if (scheduled !== undefined) clearImmediate(scheduled);
@@ -108,6 +110,14 @@ export function batchPerTurn(write: (chunks: Uint8Array[]) => void): { push(chun
       if (flushAtExit.size === 0) process.off('exit', flushAll);
     },
   };
+}
+
+type Chunk = string | Uint8Array;
+
+/** The chunks as one string (log lines) or, when bytes are among them (a channel's output), one buffer. */
+export function joinChunks(chunks: readonly Chunk[]): string | Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  return chunks.every((c) => typeof c === 'string') ? chunks.join('') : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
 }
 
 /** Every live batch, flushed by one exit listener. */

@@ -75,8 +75,18 @@ export function abortCause(signal: AbortSignal): AbortCause | undefined {
   if (!signal.aborted) return undefined;
   // Our own aborts pass the cause as the reason; the queue worker passes Error('shutdown'),
   // Error('cancelled') or Error('lease lost').
-  const reason: unknown = signal.reason instanceof Error ? signal.reason.message : signal.reason;
+  return toAbortCause(signal.reason instanceof Error ? signal.reason.message : signal.reason);
+}
+
+/** An abort reason (ours, the queue worker's message, or a `run.cancelled` event's `reason`) as a cause. */
+export function toAbortCause(reason: unknown): AbortCause {
   return reason === 'budget' || reason === 'shutdown' || reason === 'timeout' ? reason : 'cancelled';
+}
+
+/** Aborts a run executing in this process: its invocation, and the queue worker's hold of its batch. */
+export function abortActive(ctx: Pick<Ctx, 'worker'>, active: ActiveRun, cause: AbortCause): void {
+  active.controller.abort(cause);
+  if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
 }
 
 /** A controller that also aborts (with the same reason) when `parent` aborts. */

@@ -9,7 +9,7 @@ import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type Tr
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import { readMeta } from '../router/provenance.ts';
-import type { AbortCause, Ctx } from './context.ts';
+import { abortActive, toAbortCause, type AbortCause, type Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
 /** Completes the conversation when nothing is queued or running any more. Idempotent. */
@@ -98,8 +98,7 @@ export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly Ru
         for (const id of run.messageIds) if (ctx.worker?.batchOf(id)) ctx.cancelledHeld.set(id, cause);
         return;
       }
-      active.controller.abort(cause);
-      if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+      abortActive(ctx, active, cause);
     });
   }
   return cancelled;
@@ -112,9 +111,7 @@ export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly Ru
  */
 export function stopCancelledElsewhere(ctx: Ctx, runId: string | null | undefined, reason: string | undefined): void {
   const active = runId ? ctx.active.get(runId) : undefined;
-  if (!active || active.controller.signal.aborted) return;
-  active.controller.abort(reason === 'budget' || reason === 'timeout' ? reason : 'cancelled');
-  if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
+  if (active && !active.controller.signal.aborted) abortActive(ctx, active, toAbortCause(reason));
 }
 
 /** Cancels a run and every descendant (children first), in one transaction. */

@@ -30,7 +30,7 @@ import { agentDefaults, effectiveBudgets, effectiveLimits, io, runBody, sessionK
 import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
-import { abortCause, linkedController, type Ctx } from './context.ts';
+import { abortActive, abortCause, linkedController, type ActiveRun, type Ctx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { commitRunEffects, decideRunEffects, rejectRunsEffects } from './run-effects.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, recordAttemptSpend } from './lifecycle.ts';
@@ -161,7 +161,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   // read (seen there), after the registration (and aborts the invocation), or, on PostgreSQL,
   // in between (the read's answer arrived after the commit): `cancelledHeld` below.
   const controller = linkedController(flightSignal);
-  ctx.active.set(run.id, {
+  const active: ActiveRun = {
     runId: run.id,
     agentId,
     conversationId: conversation.id,
@@ -170,14 +170,12 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     messageIds: open.map((p) => p.message.id),
     spawned: false,
     parentRunId: run.parentRunId,
-  });
+  };
+  ctx.active.set(run.id, active);
   // Cancelled after the read above but before this registration (the read's answer came after
   // the cancel's commit): abort as the cancel would have (the invocation then ends at once).
   const cancelledMeanwhile = ctx.cancelledHeld.get(primary.message.id);
-  if (cancelledMeanwhile) {
-    controller.abort(cancelledMeanwhile);
-    ctx.worker?.abortMessage(primary.message.id);
-  }
+  if (cancelledMeanwhile) abortActive(ctx, active, cancelledMeanwhile);
   try {
     const notes = ctx.notes.get(agentId) ?? [];
     ctx.notes.delete(agentId);
