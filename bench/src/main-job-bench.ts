@@ -15,17 +15,17 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDaemon, FAKE_BIN_DIR, type CliBuild } from '@tinyagi/test-kit';
+import { FAKE_BIN_DIR, type CliBuild } from '@tinyagi/test-kit';
 import { percentile } from './machine.ts';
+import { AGENTS, type MainJobTarget, ourDaemon, referenceDaemon } from './main-job-targets.ts';
+import { failedCell, measurePeer, type PeerOutcome } from './peer-cell.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** B0_DAEMON_BIN runs another build's daemon (a checkout of an older commit, for before/after figures). */
 const DAEMON_BUILD: CliBuild = process.env.B0_DAEMON_BIN ? { entry: process.env.B0_DAEMON_BIN } : 'built';
-const AGENTS = ['a1', 'a2', 'a3', 'a4'];
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
 export interface B0Options {
@@ -34,6 +34,8 @@ export interface B0Options {
   recovery: boolean;
   /** Extra node options for the daemon (e.g. --cpu-prof for profiling). */
   daemonNodeOptions?: string[];
+  /** A built checkout of the reference TinyAGI 0.0.20, measured in the same runs when given. */
+  referenceDir?: string;
 }
 
 interface DaemonRun {
@@ -82,75 +84,32 @@ function procStatusKb(pid: number, key: 'VmRSS' | 'VmHWM'): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function request(port: number, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent: keepAlive,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
-
-/** The reply times seen on the event stream, by conversation id (first outbox.enqueued wins). */
-function watchReplies(port: number, token: string): { replies: Map<string, number>; onReply: (fn: () => void) => void; close: () => void } {
+/** The reply times seen on the target's event stream, by id (the first reply wins). */
+function watchReplies(target: MainJobTarget): { replies: Map<string, number>; onReply: (fn: () => void) => void; close: () => void } {
   const replies = new Map<string, number>();
   let listener = () => {};
-  const req = http.get({ host: '127.0.0.1', port, path: '/api/events?types=outbox.enqueued', headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } }, (res) => {
-    res.setEncoding('utf8');
-    let buf = '';
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      for (let idx = buf.indexOf('\n\n'); idx >= 0; idx = buf.indexOf('\n\n')) {
-        const frame = buf.slice(0, idx);
-        buf = buf.slice(idx + 2);
-        const data = frame.split('\n').find((l) => l.startsWith('data:'));
-        if (!data) continue;
-        const event = JSON.parse(data.slice(5)) as { conversationId?: string };
-        if (event.conversationId && !replies.has(event.conversationId)) {
-          replies.set(event.conversationId, performance.now());
-          listener();
-        }
-      }
-    });
+  const close = target.subscribe((id) => {
+    if (replies.has(id)) return;
+    replies.set(id, performance.now());
+    listener();
   });
-  req.on('error', () => {});
-  return { replies, onReply: (fn) => (listener = fn), close: () => req.destroy() };
+  return { replies, onReply: (fn) => (listener = fn), close };
 }
 
 /** One script posting one message at a time, waiting out 429s as told. */
-async function postAll(port: number, token: string, count: number, tag: string): Promise<{ posted: Array<{ conversationId: string; at: number }>; got429: number }> {
-  const posted: Array<{ conversationId: string; at: number }> = [];
+async function postAll(target: MainJobTarget, count: number, tag: string): Promise<{ posted: Array<{ id: string; at: number }>; got429: number }> {
+  const posted: Array<{ id: string; at: number }> = [];
   let got429 = 0;
   for (let i = 0; i < count; i++) {
     const at = performance.now();
     for (;;) {
-      const res = await request(port, 'POST', '/api/message', token, { agent: AGENTS[i % AGENTS.length], message: `${tag} message ${i}: hello`, sender: 'bench', senderId: 'bench' });
-      if (res.status === 429) {
+      const outcome = await target.post(AGENTS[i % AGENTS.length]!, `${tag} message ${i}: hello`);
+      if ('retryAfterS' in outcome) {
         got429++;
-        await sleep(Number(res.headers['retry-after'] ?? 1) * 1000);
+        await sleep(outcome.retryAfterS * 1000);
         continue;
       }
-      if (res.status !== 202) throw new Error(`B0: POST /api/message answered ${res.status}: ${res.body}`);
-      posted.push({ conversationId: (JSON.parse(res.body) as { conversationId: string }).conversationId, at });
+      posted.push({ id: outcome.id, at });
       break;
     }
   }
@@ -171,41 +130,24 @@ function waitAllReplied(watch: ReturnType<typeof watchReplies>, ids: () => strin
   });
 }
 
-async function daemonRun(opts: B0Options): Promise<DaemonRun> {
-  const daemon = await createDaemon({
-    build: DAEMON_BUILD,
-    prefix: 'tinyagi-b0-',
-    path: [FAKE_BIN_DIR],
-    settings: ({ root }) => ({
-      workspace: { path: join(root, 'workspace') },
-      models: { provider: 'anthropic' },
-      agents: Object.fromEntries(AGENTS.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic' }])),
-      teams: {},
-      channels: { enabled: [] },
-    }),
-    ...(opts.daemonNodeOptions ? { nodeOptions: opts.daemonNodeOptions } : {}),
-    healthPollMs: 5,
-  });
-  const port = daemon.port;
+async function daemonRun(target: MainJobTarget, opts: B0Options): Promise<DaemonRun> {
   try {
     const t0 = performance.now();
-    await daemon.start();
+    await target.start();
     const startS = (performance.now() - t0) / 1000;
     await sleep(1000);
-    const idleRssMb = procStatusKb(daemon.pid, 'VmRSS') / 1024;
-    const token = daemon.token();
-    const watch = watchReplies(port, token);
+    const idleRssMb = procStatusKb(target.pid, 'VmRSS') / 1024;
+    const watch = watchReplies(target);
     await sleep(200); // the stream starts with the next event: let it connect first
-    const before = procStat(daemon.pid);
+    const before = procStat(target.pid);
     const start = performance.now();
-    const postsDone = postAll(port, token, opts.messages, 'b0');
-    const { posted, got429 } = await postsDone;
+    const { posted, got429 } = await postAll(target, opts.messages, 'b0');
     const postS = (performance.now() - start) / 1000;
-    const allIn = await waitAllReplied(watch, () => posted.map((p) => p.conversationId), 600_000);
+    const allIn = await waitAllReplied(watch, () => posted.map((p) => p.id), 600_000);
     if (!allIn) throw new Error('B0: not every message was answered within 10 minutes');
-    const end = Math.max(...posted.map((p) => watch.replies.get(p.conversationId)!));
-    const after = procStat(daemon.pid);
-    const latencies = posted.map((p) => (watch.replies.get(p.conversationId)! - p.at) / 1000).sort((a, b) => a - b);
+    const end = Math.max(...posted.map((p) => watch.replies.get(p.id)!));
+    const after = procStat(target.pid);
+    const latencies = posted.map((p) => (watch.replies.get(p.id)! - p.at) / 1000).sort((a, b) => a - b);
     const result: DaemonRun = {
       wallS: (end - start) / 1000,
       p50S: percentile(latencies, 50),
@@ -214,7 +156,7 @@ async function daemonRun(opts: B0Options): Promise<DaemonRun> {
       sysS: after.sysS - before.sysS,
       minorFaults: after.minorFaults - before.minorFaults,
       childCpuS: after.childCpuS - before.childCpuS,
-      peakRssMb: procStatusKb(daemon.pid, 'VmHWM') / 1024,
+      peakRssMb: procStatusKb(target.pid, 'VmHWM') / 1024,
       idleRssMb,
       startS,
       posts429: got429,
@@ -223,35 +165,32 @@ async function daemonRun(opts: B0Options): Promise<DaemonRun> {
 
     if (opts.recovery) {
       const burst = 40;
-      const { posted: inflight } = await postAll(port, token, burst, 'recovery');
-      await waitAllReplied(watch, () => inflight.slice(0, 1).map((p) => p.conversationId), 60_000);
+      const { posted: inflight } = await postAll(target, burst, 'recovery');
+      await waitAllReplied(watch, () => inflight.slice(0, 1).map((p) => p.id), 60_000);
       const killedAt = performance.now();
-      await daemon.kill();
+      await target.kill();
       watch.close();
-      const answeredBefore = inflight.filter((p) => watch.replies.has(p.conversationId)).length;
+      const answeredBefore = inflight.filter((p) => watch.replies.has(p.id)).length;
       const restartAt = performance.now();
-      await daemon.start();
+      await target.start();
       result.recoveryStartS = (performance.now() - restartAt) / 1000;
-      const watch2 = watchReplies(port, token);
+      const watch2 = watchReplies(target);
       // Replies committed before the kill were already seen; the rest must arrive after the restart.
-      const pending = () => inflight.map((p) => p.conversationId).filter((id) => !watch.replies.has(id));
+      const pending = () => inflight.map((p) => p.id).filter((id) => !watch.replies.has(id));
       // Missed between the restart and the stream connecting: ask the API once connected.
       await sleep(200);
-      for (const id of pending()) {
-        const res = await request(port, 'GET', `/api/outbox?conversationId=${id}`, token);
-        if (res.status === 200 && (JSON.parse(res.body) as unknown[]).length > 0) watch2.replies.set(id, performance.now());
-      }
+      for (const id of await target.answered(pending())) if (!watch2.replies.has(id)) watch2.replies.set(id, performance.now());
       const ok = await waitAllReplied(watch2, pending, 300_000);
       result.recoveryS = (Math.max(...pending().map((id) => watch2.replies.get(id) ?? Number.NaN), restartAt) - killedAt) / 1000;
-      result.recoveryAnswered = `${ok ? burst : inflight.filter((p) => watch.replies.has(p.conversationId) || watch2.replies.has(p.conversationId)).length}/${burst} (${answeredBefore} before the kill)`;
+      result.recoveryAnswered = `${ok ? burst : inflight.filter((p) => watch.replies.has(p.id) || watch2.replies.has(p.id)).length}/${burst} (${answeredBefore} before the kill)`;
       watch2.close();
     } else {
       watch.close();
     }
-    await daemon.stop();
+    await target.stop();
     return result;
   } finally {
-    await daemon.cleanup();
+    await target.cleanup();
   }
 }
 
@@ -295,46 +234,107 @@ const median = (values: number[]): number => {
   return finite.length === 0 ? Number.NaN : finite[Math.floor((finite.length - 1) / 2)]!;
 };
 
+/** The reference's figures as measured for issue 18 (2 cores, Node 24.21, medians of 5 runs), shown when it is not run here. */
+const ISSUE_REFERENCE: Record<string, string> = {
+  wall: '6.82 s',
+  p50: '3.21 s',
+  p95: '5.79 s',
+  cpu: '2.22 s',
+  childCpu: '10.3–10.6 s',
+  peak: '94.7 MB',
+  idle: '75.5 MB',
+  start: '0.23 s',
+  posts429: '0',
+  recovery: '6.2–6.8 s',
+};
+
 export async function benchB0(opts: B0Options): Promise<string> {
   if (!process.env.B0_DAEMON_BIN) execFileSync('pnpm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
   const loadBefore = loadavg()[1]!;
   const daemon: DaemonRun[] = [];
   const floor: FloorRun[] = [];
+  const reference: Array<PeerOutcome<DaemonRun>> = [];
   for (let i = 0; i < opts.runs; i++) {
     floor.push(await floorRun(opts.messages));
-    daemon.push(await daemonRun(opts));
-    process.stderr.write(`B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1) })}\n`);
+    daemon.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions), opts));
+    const referenceDir = opts.referenceDir;
+    if (referenceDir) reference.push(await measurePeer('B0 reference 0.0.20', async () => daemonRun(await referenceDaemon(referenceDir), opts)));
+    process.stderr.write(`B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1), reference: reference.at(-1) })}\n`);
   }
   const s = (v: number) => `${v.toFixed(2)} s`;
   const mb = (v: number) => `${v.toFixed(1)} MB`;
-  const all = (pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) =>
-    `${fmt(median(daemon.map((r) => pick(r) ?? Number.NaN)))} (${daemon
-      .map((r) => {
-        const v = pick(r);
-        return v === undefined ? '—' : fmt(v).replace(/ (s|MB)$/, '');
-      })
-      .join(' / ')})`;
+  const unit = (text: string) => text.replace(/ (s|MB)$/, '');
+  /** The median of the runs, then each run's figure in brackets. */
+  const cell = (runs: DaemonRun[], pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) =>
+    `${fmt(median(runs.map((r) => pick(r) ?? Number.NaN)))} (${runs.map((r) => (pick(r) === undefined ? '—' : unit(fmt(pick(r)!)))).join(' / ')})`;
+  const measuredReference = reference.flatMap((o) => (o.ok ? [o.value] : []));
+  const referenceFailure = reference.find((o) => !o.ok);
+  /** The reference's cell: this run's figures when it was run (and any failure), else the issue's. */
+  const ref = (key: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) => {
+    if (!opts.referenceDir) return ISSUE_REFERENCE[key] ?? '';
+    const measured = measuredReference.length > 0 ? cell(measuredReference, pick, fmt) : '';
+    return referenceFailure && !referenceFailure.ok ? `${measured} ${failedCell(referenceFailure)}`.trim() : measured;
+  };
   const floorAll = (pick: (r: FloorRun) => number) => `${s(median(floor.map(pick)))} (${floor.map((r) => pick(r).toFixed(2)).join(' / ')})`;
+  const row = (label: string, key: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string, floorCell = '—') =>
+    `| ${label} | ${cell(daemon, pick, fmt)} | ${floorCell} | ${ref(key, pick, fmt)} |`;
   const rows = [
-    `| all ${opts.messages} replies | ${all((r) => r.wallS, s)} | ${floorAll((r) => r.wallS)} | 6.82 s |`,
-    `| per-message latency p50 | ${all((r) => r.p50S, s)} | ${floorAll((r) => r.p50S)} | 3.21 s |`,
-    `| per-message latency p95 | ${all((r) => r.p95S, s)} | ${floorAll((r) => r.p95S)} | 5.79 s |`,
-    `| daemon CPU for the ${opts.messages} (user+sys) | ${all((r) => r.cpuS, s)} | — | 2.22 s |`,
-    `| of it in the kernel (stime) / minor page faults | ${all((r) => r.sysS, s)} / ${median(daemon.map((r) => r.minorFaults))} | — | |`,
-    `| fake CLI CPU (the daemon's reaped children; the floor's) | ${all((r) => r.childCpuS, s)} | ${floorAll((r) => r.childCpuS)} | 10.3–10.6 s |`,
-    `| daemon peak RSS (VmHWM) | ${all((r) => r.peakRssMb, mb)} | — | 94.7 MB |`,
-    `| daemon idle RSS (1 s after healthy) | ${all((r) => r.idleRssMb, mb)} | — | 75.5 MB |`,
-    `| start until /api/health answers | ${all((r) => r.startS, s)} | — | 0.23 s |`,
-    `| posting the ${opts.messages} (one script, one POST at a time) | ${all((r) => r.postS, s)} | — | |`,
-    `| 429s answered to the posting script | ${daemon.map((r) => r.posts429).join(' / ')} | — | 0 |`,
+    row(
+      `all ${opts.messages} replies`,
+      'wall',
+      (r) => r.wallS,
+      s,
+      floorAll((r) => r.wallS),
+    ),
+    row(
+      'per-message latency p50',
+      'p50',
+      (r) => r.p50S,
+      s,
+      floorAll((r) => r.p50S),
+    ),
+    row(
+      'per-message latency p95',
+      'p95',
+      (r) => r.p95S,
+      s,
+      floorAll((r) => r.p95S),
+    ),
+    row(`daemon CPU for the ${opts.messages} (user+sys)`, 'cpu', (r) => r.cpuS, s),
+    row('of it in the kernel (stime)', 'sys', (r) => r.sysS, s),
+    row(`minor page faults of the daemon during the ${opts.messages}`, 'faults', (r) => r.minorFaults, String),
+    row(
+      "fake CLI CPU (the daemon's reaped children; the floor's)",
+      'childCpu',
+      (r) => r.childCpuS,
+      s,
+      floorAll((r) => r.childCpuS),
+    ),
+    row('daemon peak RSS (VmHWM)', 'peak', (r) => r.peakRssMb, mb),
+    row('daemon idle RSS (1 s after its API answers)', 'idle', (r) => r.idleRssMb, mb),
+    row('start until the API answers (ours /api/health, the reference /api/status)', 'start', (r) => r.startS, s),
+    row(`posting the ${opts.messages} (one script, one POST at a time)`, 'post', (r) => r.postS, s),
+    row('429s answered to the posting script', 'posts429', (r) => r.posts429, String),
   ];
   if (opts.recovery) {
-    rows.push(`| SIGKILL + restart until the in-flight burst is answered | ${all((r) => r.recoveryS, s)} | — | 6.2–6.8 s |`);
-    rows.push(`| restart until /api/health answers (after SIGKILL) | ${all((r) => r.recoveryStartS, s)} | — | |`);
-    rows.push(`| burst messages answered after the crash | ${daemon.map((r) => r.recoveryAnswered).join('; ')} | — | |`);
+    rows.push(row('SIGKILL + restart until the in-flight burst is answered', 'recovery', (r) => r.recoveryS, s));
+    rows.push(row('restart until the API answers (after SIGKILL)', 'restart', (r) => r.recoveryStartS, s));
+    const answered = (runs: DaemonRun[]) => runs.map((r) => r.recoveryAnswered).join('; ');
+    rows.push(`| burst messages answered after the crash | ${answered(daemon)} | — | ${opts.referenceDir ? answered(measuredReference) : ''} |`);
   }
+  const ratios =
+    measuredReference.length > 0
+      ? (() => {
+          const ratio = (pick: (r: DaemonRun) => number | undefined) =>
+            `${(median(daemon.map((r) => pick(r) ?? Number.NaN)) / median(measuredReference.map((r) => pick(r) ?? Number.NaN))).toFixed(2)}×`;
+          return `\n\nOurs ÷ the reference's, medians of this run: all replies ${ratio((r) => r.wallS)}, p50 ${ratio((r) => r.p50S)}, daemon CPU ${ratio((r) => r.cpuS)}, peak RSS ${ratio((r) => r.peakRssMb)}, idle RSS ${ratio((r) => r.idleRssMb)}, start ${ratio((r) => r.startS)}${opts.recovery ? `, crash recovery ${ratio((r) => r.recoveryS)}` : ''}.`;
+        })()
+      : '';
+  const referenceNote = opts.referenceDir
+    ? `The reference column is TinyAGI 0.0.20 (a built checkout given as B0_REFERENCE_DIR) measured in the same runs, after ours, the same way: its first \`message:done\` event on \`/api/events/stream\` for the message id the POST gave is its reply.`
+    : 'The reference column is TinyAGI 0.0.20 as measured for issue 18 (2 cores, Node 24.21, same workload, medians of 5 runs), not rerun here (set B0_REFERENCE_DIR to run it beside ours).';
   return [
-    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemon run alternate in the same process tree. Latency is from the start of a message's POST to its \`outbox.enqueued\` event on \`/api/events\`; for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). The reference column is TinyAGI 0.0.20 as measured for issue 18 (2 cores, Node 24.21, same workload, medians of 5 runs), not rerun here. Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.`,
+    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemon run alternate in the same process tree. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
     '',
     `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
     '|---|---|---|---|',

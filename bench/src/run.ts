@@ -5,7 +5,8 @@
  * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000) and B5_NODES=0 skips its two-node PostgreSQL run;
  * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
- * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node.
+ * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node;
+ * B0_REFERENCE_DIR, a built checkout of the reference TinyAGI 0.0.20, runs it beside ours in B0.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BENCH_DATABASE_URL, loadLine, machineLine } from './machine.ts';
@@ -38,9 +39,10 @@ if (selected.has('B0')) {
     runs: Number(process.env.B0_RUNS ?? 3),
     recovery: process.env.B0_RECOVERY !== '0',
     daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+    ...(process.env.B0_REFERENCE_DIR ? { referenceDir: process.env.B0_REFERENCE_DIR } : {}),
   };
   section(
-    `## B0 — the main job: ${opts.messages} messages to 4 Claude Code agents through the REST API, beside the floor`,
+    `## B0 — the main job: ${opts.messages} messages to 4 Claude Code agents through the REST API, beside the floor${opts.referenceDir ? ' and the reference' : ''}`,
     `A real daemon (\`tinyagi run\` from packages/cli/dist, built first) on a free port with a temp TINYAGI_HOME; 4 agents on the Claude Code adapter; the agent CLI is the project's fake \`claude\` (@tinyagi/test-kit's bin/: answers at once in real stream-json). One script posts the ${opts.messages} messages one after another (round-robin over the agents, waiting out any 429 as its Retry-After says) and watches \`outbox.enqueued\` on \`/api/events\`. The floor is the same ${opts.messages} fake-CLI invocations (same flags, prompt on stdin) spawned directly by the bench, 4 at a time. Daemon CPU is utime+stime of the daemon process from /proc/<pid>/stat (the fake CLIs are its children and not in it); peak RSS is VmHWM. The crash phase posts 40 more messages, SIGKILLs the daemon when the first of them is answered, starts it again on the same home, and times the kill until the last of the 40 is answered.\n\n${await benchB0(opts)}`,
   );
 }
