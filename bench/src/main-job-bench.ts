@@ -36,6 +36,8 @@ export interface B0Options {
   daemonNodeOptions?: string[];
   /** A built checkout of the reference TinyAGI 0.0.20, measured in the same runs when given. */
   referenceDir?: string;
+  /** Extra node options for the reference's daemon. */
+  referenceNodeOptions?: string[];
 }
 
 interface DaemonRun {
@@ -258,7 +260,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     floor.push(await floorRun(opts.messages));
     daemon.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions), opts));
     const referenceDir = opts.referenceDir;
-    if (referenceDir) reference.push(await measurePeer('B0 reference 0.0.20', async () => daemonRun(await referenceDaemon(referenceDir), opts)));
+    if (referenceDir) reference.push(await measurePeer('B0 reference 0.0.20', async () => daemonRun(await referenceDaemon(referenceDir, opts.referenceNodeOptions), opts)));
     process.stderr.write(`B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1), reference: reference.at(-1) })}\n`);
   }
   const s = (v: number) => `${v.toFixed(2)} s`;

@@ -153,7 +153,7 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = []): Pr
  * its first `message:done` event for the message id we gave the POST; heartbeats are switched
  * off per agent so that it invokes nothing but the 200.
  */
-export async function referenceDaemon(dir: string): Promise<MainJobTarget> {
+export async function referenceDaemon(dir: string, nodeOptions: string[] = []): Promise<MainJobTarget> {
   const entry = join(dir, 'packages', 'main', 'dist', 'index.js');
   if (!existsSync(entry)) throw new Error(`B0_REFERENCE_DIR: ${entry} does not exist (a built checkout of TinyAGI 0.0.20 is needed)`);
   const temp = tempHome({ prefix: 'tinyagi-b0-ref-', path: [FAKE_BIN_DIR] });
@@ -179,7 +179,7 @@ export async function referenceDaemon(dir: string): Promise<MainJobTarget> {
     },
     async start() {
       if (running()) throw new Error('the reference daemon is already running');
-      const spawned = spawn(process.execPath, [entry], { cwd: temp.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const spawned = spawn(process.execPath, [...nodeOptions, entry], { cwd: temp.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       child = spawned;
       spawned.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
       spawned.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));

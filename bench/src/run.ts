@@ -6,7 +6,7 @@
  * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
  * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node;
- * B0_REFERENCE_DIR, a built checkout of the reference TinyAGI 0.0.20, runs it beside ours in B0.
+ * B0_REFERENCE_DIR, a built checkout of the reference TinyAGI 0.0.20, runs it beside ours in B0 (B0_REFERENCE_NODE_OPTIONS: its node's options).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BENCH_DATABASE_URL, loadLine, machineLine } from './machine.ts';
@@ -40,6 +40,7 @@ if (selected.has('B0')) {
     recovery: process.env.B0_RECOVERY !== '0',
     daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
     ...(process.env.B0_REFERENCE_DIR ? { referenceDir: process.env.B0_REFERENCE_DIR } : {}),
+    referenceNodeOptions: (process.env.B0_REFERENCE_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
   };
   section(
     `## B0 — the main job: ${opts.messages} messages to 4 Claude Code agents through the REST API, beside the floor${opts.referenceDir ? ' and the reference' : ''}`,

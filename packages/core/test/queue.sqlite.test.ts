@@ -149,6 +149,53 @@ describe('live concurrency', () => {
     await worker.stop();
     t.close();
   });
+  it('passes over the agents whose batch it runs without asking the store, and claims their next messages once the batch settles', async () => {
+    const t = tempDb();
+    // The real store, with each claim's options recorded.
+    const claims: Array<string[]> = [];
+    class RecordingStore extends SqliteQueueStore {
+      override claim(options: Parameters<SqliteQueueStore['claim']>[0]) {
+        claims.push([...(options.skipAgents ?? [])].sort());
+        return super.claim(options);
+      }
+    }
+    const store = new RecordingStore(t.db);
+    const release = new Map<string, () => void>();
+    const ran: string[] = [];
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      skipAgents: () => new Set(['paused']),
+      handler: (batch) => {
+        ran.push(...batch.messages.map((m) => m.content));
+        return new Promise<void>((r) => release.set(batch.messages[0]!.content, r));
+      },
+    });
+    const until = async (ok: () => boolean) => {
+      while (!ok()) await new Promise((r) => setTimeout(r, 5));
+    };
+    worker.start();
+    store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c1', channel: 'api', content: 'a0' });
+    await until(() => ran.includes('a0'));
+    claims.length = 0;
+    store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c2', channel: 'api', content: 'a1' });
+    store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c3', channel: 'api', content: 'b0' });
+    store.enqueue({ kind: 'user', agentId: 'paused', conversationId: 'c4', channel: 'api', content: 'p0' });
+    await until(() => ran.includes('b0'));
+    // Every claim while a0 ran passed over 'a' (running here) and 'paused' (the option).
+    expect(claims.length).toBeGreaterThan(0);
+    for (const skip of claims) expect(skip).toEqual(expect.arrayContaining(['a', 'paused']));
+    expect(ran).not.toContain('a1');
+    release.get('a0')!();
+    await until(() => ran.includes('a1'));
+    release.get('a1')!();
+    release.get('b0')!();
+    await until(() => store.counts().completed === 3);
+    expect(ran).not.toContain('p0');
+    expect(store.counts()).toMatchObject({ pending: 1, processing: 0 });
+    await worker.stop();
+    t.close();
+  });
 });
 
 describe('group commit', () => {

@@ -225,7 +225,7 @@ export class QueueWorker {
             maxAgents: want,
             collectLimit: this.#opts.collectLimit,
             ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
-            ...(this.#opts.skipAgents ? { skipAgents: this.#opts.skipAgents() } : {}),
+            skipAgents: this.#skipAgents(),
             ...(this.#opts.agents ? { agents: this.#opts.agents() } : {}),
           };
           this.#claiming = true;
@@ -249,6 +249,18 @@ export class QueueWorker {
       // nextWakeAt) found the pump busy: claim again for it rather than lose it.
       if (this.#repump && this.#running) this.wake();
     }
+  }
+
+  /**
+   * The agents a claim passes over: those paused (`skipAgents`) and those whose batch this worker
+   * runs now. The latter are busy in the store too (their messages are processing), so the store
+   * would pass them over as well, at the price of a busy check each; a batch that just settled
+   * leaves this set before its `finally` wakes the worker for the agent's next messages.
+   */
+  #skipAgents(): ReadonlySet<string> {
+    const skip = new Set(this.#opts.skipAgents?.());
+    for (const flight of this.#inFlight.values()) skip.add(flight.batch.agentId);
+    return skip;
   }
 
   async #armWakeTimer(horizon: number): Promise<void> {
