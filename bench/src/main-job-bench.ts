@@ -333,7 +333,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
         })()
       : '';
   const referenceNote = opts.referenceDir
-    ? `The reference column is TinyAGI 0.0.20 (a built checkout given as B0_REFERENCE_DIR) measured in the same runs, after ours, the same way: its first \`message:done\` event on \`/api/events/stream\` for the message id the POST gave is its reply.`
+    ? `The reference column is TinyAGI 0.0.20 measured in the same runs, after ours, the same way (B0_REFERENCE_DIR: a checkout of it whose \`packages/main/dist/index.js\` runs on this Node, built and installed outside this repository; its agents have heartbeats off; it has no /api/health, so its start is timed to \`/api/status\`): its first \`message:done\` event on \`/api/events/stream\` for the message id the POST gave is its reply.`
     : 'The reference column is TinyAGI 0.0.20 as measured for issue 18 (2 cores, Node 24.21, same workload, medians of 5 runs), not rerun here (set B0_REFERENCE_DIR to run it beside ours).';
   return [
     `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemon run alternate in the same process tree. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
