@@ -254,14 +254,17 @@ export async function benchB0(opts: B0Options): Promise<string> {
   if (!process.env.B0_DAEMON_BIN) execFileSync('pnpm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
   const loadBefore = loadavg()[1]!;
   const daemon: DaemonRun[] = [];
+  /** Ours at `queue.durability: "normal"`: commits wait for no fsync, the guarantee the reference's SQLite gives (safe from a crash of the process, not of the machine). */
+  const normal: DaemonRun[] = [];
   const floor: FloorRun[] = [];
   const reference: Array<PeerOutcome<DaemonRun>> = [];
   for (let i = 0; i < opts.runs; i++) {
     floor.push(await floorRun(opts.messages));
     daemon.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions), opts));
+    normal.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'normal'), opts));
     const referenceDir = opts.referenceDir;
     if (referenceDir) reference.push(await measurePeer('B0 reference 0.0.20', async () => daemonRun(await referenceDaemon(referenceDir, opts.referenceNodeOptions), opts)));
-    process.stderr.write(`B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1), reference: reference.at(-1) })}\n`);
+    process.stderr.write(`B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1), normal: normal.at(-1), reference: reference.at(-1) })}\n`);
   }
   const s = (v: number) => `${v.toFixed(2)} s`;
   const mb = (v: number) => `${v.toFixed(1)} MB`;
@@ -279,7 +282,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
   };
   const floorAll = (pick: (r: FloorRun) => number) => `${s(median(floor.map(pick)))} (${floor.map((r) => pick(r).toFixed(2)).join(' / ')})`;
   const row = (label: string, key: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string, floorCell = '—') =>
-    `| ${label} | ${cell(daemon, pick, fmt)} | ${floorCell} | ${ref(key, pick, fmt)} |`;
+    `| ${label} | ${cell(daemon, pick, fmt)} | ${cell(normal, pick, fmt)} | ${floorCell} | ${ref(key, pick, fmt)} |`;
   const rows = [
     row(
       `all ${opts.messages} replies`,
@@ -322,24 +325,26 @@ export async function benchB0(opts: B0Options): Promise<string> {
     rows.push(row('SIGKILL + restart until the in-flight burst is answered', 'recovery', (r) => r.recoveryS, s));
     rows.push(row('restart until the API answers (after SIGKILL)', 'restart', (r) => r.recoveryStartS, s));
     const answered = (runs: DaemonRun[]) => runs.map((r) => r.recoveryAnswered).join('; ');
-    rows.push(`| burst messages answered after the crash | ${answered(daemon)} | — | ${opts.referenceDir ? answered(measuredReference) : ''} |`);
+    rows.push(`| burst messages answered after the crash | ${answered(daemon)} | ${answered(normal)} | — | ${opts.referenceDir ? answered(measuredReference) : ''} |`);
   }
   const ratios =
     measuredReference.length > 0
       ? (() => {
-          const ratio = (pick: (r: DaemonRun) => number | undefined) =>
-            `${(median(daemon.map((r) => pick(r) ?? Number.NaN)) / median(measuredReference.map((r) => pick(r) ?? Number.NaN))).toFixed(2)}×`;
-          return `\n\nOurs ÷ the reference's, medians of this run: all replies ${ratio((r) => r.wallS)}, p50 ${ratio((r) => r.p50S)}, daemon CPU ${ratio((r) => r.cpuS)}, peak RSS ${ratio((r) => r.peakRssMb)}, idle RSS ${ratio((r) => r.idleRssMb)}, start ${ratio((r) => r.startS)}${opts.recovery ? `, crash recovery ${ratio((r) => r.recoveryS)}` : ''}.`;
+          const ratio = (ours: DaemonRun[], pick: (r: DaemonRun) => number | undefined) =>
+            `${(median(ours.map((r) => pick(r) ?? Number.NaN)) / median(measuredReference.map((r) => pick(r) ?? Number.NaN))).toFixed(2)}×`;
+          const ratios = (ours: DaemonRun[]) =>
+            `all replies ${ratio(ours, (r) => r.wallS)}, p50 ${ratio(ours, (r) => r.p50S)}, daemon CPU ${ratio(ours, (r) => r.cpuS)}, peak RSS ${ratio(ours, (r) => r.peakRssMb)}, idle RSS ${ratio(ours, (r) => r.idleRssMb)}, start ${ratio(ours, (r) => r.startS)}${opts.recovery ? `, crash recovery ${ratio(ours, (r) => r.recoveryS)}` : ''}`;
+          return `\n\nOurs ÷ the reference's, medians of this run: ${ratios(daemon)}. At \`durability: normal\`: ${ratios(normal)}.`;
         })()
       : '';
   const referenceNote = opts.referenceDir
     ? `The reference column is TinyAGI 0.0.20 measured in the same runs, after ours, the same way (B0_REFERENCE_DIR: a checkout of it whose \`packages/main/dist/index.js\` runs on this Node, built and installed outside this repository; its agents have heartbeats off; it has no /api/health, so its start is timed to \`/api/status\`): its first \`message:done\` event on \`/api/events/stream\` for the message id the POST gave is its reply.`
     : 'The reference column is TinyAGI 0.0.20 as measured for issue 18 (2 cores, Node 24.21, same workload, medians of 5 runs), not rerun here (set B0_REFERENCE_DIR to run it beside ours).';
   return [
-    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemon run alternate in the same process tree. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
+    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemons run one after another in each run, in the same process tree. The second TinyAGI column is the same daemon at \`queue.durability: normal\`: no commit waits for an fsync, so it is safe from a crash of the process but not of the machine, which is what the reference's SQLite gives (better-sqlite3 builds SQLite with WAL synchronous NORMAL); the default (\`full\`) acknowledges nothing before it is on disk. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
     '',
-    `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
-    '|---|---|---|---|',
+    `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon (default \`queue.durability: full\`) | TinyAGI daemon, \`queue.durability: normal\` | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
+    '|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

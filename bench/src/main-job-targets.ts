@@ -100,7 +100,8 @@ function unexpected(what: string, res: Response): Error {
 }
 
 /** Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js). */
-export async function ourDaemon(build: CliBuild, nodeOptions: string[] = []): Promise<MainJobTarget> {
+/** `durability` sets `queue.durability` (default "full": an acknowledged write is on disk). */
+export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], durability: 'full' | 'normal' = 'full'): Promise<MainJobTarget> {
   const daemon = await createDaemon({
     build,
     prefix: 'tinyagi-b0-',
@@ -111,6 +112,7 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = []): Pr
       agents: Object.fromEntries(AGENTS.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic' }])),
       teams: {},
       channels: { enabled: [] },
+      queue: { durability },
     }),
     ...(nodeOptions.length > 0 ? { nodeOptions } : {}),
     healthPollMs: 5,
