@@ -3,12 +3,14 @@
  * TINYAGI_HOME, 4 agents on the Claude Code adapter driven by the project's fake `claude` CLI
  * (@tinyagi/test-kit's bin/: instant answers in real stream-json), 200 messages posted
  * one after another through POST /api/message by one script that honours 429 Retry-After, replies
- * observed on GET /api/events (`outbox.enqueued`). Beside it, in the same run, the floor: the same
- * 200 fake-CLI invocations spawned directly, 4 at a time, no daemon.
+ * observed on GET /api/events (`outbox.enqueued`). Beside it, in the same run: the same daemon at
+ * `queue.durability: normal`; the floor, the same 200 fake-CLI invocations spawned directly, 4 at a
+ * time, no daemon; and, when B0_REFERENCE_DIR names a checkout of it, the reference TinyAGI 0.0.20
+ * driven the same way through its own API (main-job-targets.ts).
  *
  * Daemon CPU is utime+stime of the daemon process alone from /proc/<pid>/stat (its children, the
- * fake CLIs, are not in it), peak RSS is VmHWM, idle RSS is VmRSS one second after /api/health
- * first answered. Crash recovery: a second burst, SIGKILL of the daemon once its first reply
+ * fake CLIs, are not in it), peak RSS is VmHWM, idle RSS is VmRSS one second after its API first
+ * answered. Crash recovery: a second burst, SIGKILL of the daemon once its first reply
  * arrived, a restart on the same home, and the time from the kill until every message of the
  * burst was answered.
  */
@@ -236,20 +238,6 @@ const median = (values: number[]): number => {
   return finite.length === 0 ? Number.NaN : finite[Math.floor((finite.length - 1) / 2)]!;
 };
 
-/** The reference's figures as measured for issue 18 (2 cores, Node 24.21, medians of 5 runs), shown when it is not run here. */
-const ISSUE_REFERENCE: Record<string, string> = {
-  wall: '6.82 s',
-  p50: '3.21 s',
-  p95: '5.79 s',
-  cpu: '2.22 s',
-  childCpu: '10.3–10.6 s',
-  peak: '94.7 MB',
-  idle: '75.5 MB',
-  start: '0.23 s',
-  posts429: '0',
-  recovery: '6.2–6.8 s',
-};
-
 export async function benchB0(opts: B0Options): Promise<string> {
   if (!process.env.B0_DAEMON_BIN) execFileSync('pnpm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
   const loadBefore = loadavg()[1]!;
@@ -274,56 +262,52 @@ export async function benchB0(opts: B0Options): Promise<string> {
     `${fmt(median(runs.map((r) => pick(r) ?? Number.NaN)))} (${runs.map((r) => (pick(r) === undefined ? '—' : unit(fmt(pick(r)!)))).join(' / ')})`;
   const measuredReference = reference.flatMap((o) => (o.ok ? [o.value] : []));
   const referenceFailure = reference.find((o) => !o.ok);
-  /** The reference's cell: this run's figures when it was run (and any failure), else the issue's. */
-  const ref = (key: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) => {
-    if (!opts.referenceDir) return ISSUE_REFERENCE[key] ?? '';
+  /** The reference's cell: this run's figures (and any failure), or "not run". */
+  const ref = (pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) => {
+    if (!opts.referenceDir) return 'not run';
     const measured = measuredReference.length > 0 ? cell(measuredReference, pick, fmt) : '';
     return referenceFailure && !referenceFailure.ok ? `${measured} ${failedCell(referenceFailure)}`.trim() : measured;
   };
   const floorAll = (pick: (r: FloorRun) => number) => `${s(median(floor.map(pick)))} (${floor.map((r) => pick(r).toFixed(2)).join(' / ')})`;
-  const row = (label: string, key: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string, floorCell = '—') =>
-    `| ${label} | ${cell(daemon, pick, fmt)} | ${cell(normal, pick, fmt)} | ${floorCell} | ${ref(key, pick, fmt)} |`;
+  const row = (label: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string, floorCell = '—') =>
+    `| ${label} | ${cell(daemon, pick, fmt)} | ${cell(normal, pick, fmt)} | ${floorCell} | ${ref(pick, fmt)} |`;
   const rows = [
     row(
       `all ${opts.messages} replies`,
-      'wall',
       (r) => r.wallS,
       s,
       floorAll((r) => r.wallS),
     ),
     row(
       'per-message latency p50',
-      'p50',
       (r) => r.p50S,
       s,
       floorAll((r) => r.p50S),
     ),
     row(
       'per-message latency p95',
-      'p95',
       (r) => r.p95S,
       s,
       floorAll((r) => r.p95S),
     ),
-    row(`daemon CPU for the ${opts.messages} (user+sys)`, 'cpu', (r) => r.cpuS, s),
-    row('of it in the kernel (stime)', 'sys', (r) => r.sysS, s),
-    row(`minor page faults of the daemon during the ${opts.messages}`, 'faults', (r) => r.minorFaults, String),
+    row(`daemon CPU for the ${opts.messages} (user+sys)`, (r) => r.cpuS, s),
+    row('of it in the kernel (stime)', (r) => r.sysS, s),
+    row(`minor page faults of the daemon during the ${opts.messages}`, (r) => r.minorFaults, String),
     row(
       "fake CLI CPU (the daemon's reaped children; the floor's)",
-      'childCpu',
       (r) => r.childCpuS,
       s,
       floorAll((r) => r.childCpuS),
     ),
-    row('daemon peak RSS (VmHWM)', 'peak', (r) => r.peakRssMb, mb),
-    row('daemon idle RSS (1 s after its API answers)', 'idle', (r) => r.idleRssMb, mb),
-    row('start until the API answers (ours /api/health, the reference /api/status)', 'start', (r) => r.startS, s),
-    row(`posting the ${opts.messages} (one script, one POST at a time)`, 'post', (r) => r.postS, s),
-    row('429s answered to the posting script', 'posts429', (r) => r.posts429, String),
+    row('daemon peak RSS (VmHWM)', (r) => r.peakRssMb, mb),
+    row('daemon idle RSS (1 s after its API answers)', (r) => r.idleRssMb, mb),
+    row('start until the API answers (ours /api/health, the reference /api/status)', (r) => r.startS, s),
+    row(`posting the ${opts.messages} (one script, one POST at a time)`, (r) => r.postS, s),
+    row('429s answered to the posting script', (r) => r.posts429, String),
   ];
   if (opts.recovery) {
-    rows.push(row('SIGKILL + restart until the in-flight burst is answered', 'recovery', (r) => r.recoveryS, s));
-    rows.push(row('restart until the API answers (after SIGKILL)', 'restart', (r) => r.recoveryStartS, s));
+    rows.push(row('SIGKILL + restart until the in-flight burst is answered', (r) => r.recoveryS, s));
+    rows.push(row('restart until the API answers (after SIGKILL)', (r) => r.recoveryStartS, s));
     const answered = (runs: DaemonRun[]) => runs.map((r) => r.recoveryAnswered).join('; ');
     rows.push(`| burst messages answered after the crash | ${answered(daemon)} | ${answered(normal)} | — | ${opts.referenceDir ? answered(measuredReference) : ''} |`);
   }
@@ -339,7 +323,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
       : '';
   const referenceNote = opts.referenceDir
     ? `The reference column is TinyAGI 0.0.20 measured in the same runs, after ours, the same way (B0_REFERENCE_DIR: a checkout of it whose \`packages/main/dist/index.js\` runs on this Node, built and installed outside this repository; its agents have heartbeats off; it has no /api/health, so its start is timed to \`/api/status\`): its first \`message:done\` event on \`/api/events/stream\` for the message id the POST gave is its reply.`
-    : 'The reference column is TinyAGI 0.0.20 as measured for issue 18 (2 cores, Node 24.21, same workload, medians of 5 runs), not rerun here (set B0_REFERENCE_DIR to run it beside ours).';
+    : 'The reference TinyAGI 0.0.20 was not run (B0_REFERENCE_DIR unset). Issue 18 quoted figures for it from another machine (daemon CPU 2.22 s, start 0.23 s) that did not reproduce when it was run beside ours (docs/profiling.md, round 6: 0.82 s and 0.11 s).';
   return [
     `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemons run one after another in each run, in the same process tree. The second TinyAGI column is the same daemon at \`queue.durability: normal\`: no commit waits for an fsync, so it is safe from a crash of the process but not of the machine, which is what the reference's SQLite gives (better-sqlite3 builds SQLite with WAL synchronous NORMAL); the default (\`full\`) acknowledges nothing before it is on disk. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
     '',

@@ -4,6 +4,7 @@
  * `runStoreConformance(name, open)` from a test file per backend (SQLite today:
  * store-conformance.sqlite.test.ts; PostgreSQL with issue 17's backend).
  */
+import { waitFor } from '@tinyagi/test-kit';
 import { describe, expect, it } from 'vitest';
 import type { StoreSet } from '../src/storage/interfaces.ts';
 import { isTinyError } from '../src/errors.ts';
@@ -129,6 +130,9 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(all.map((e) => e.data)).toEqual([{ note: 'a' }, { note: 'b' }]);
         expect((await events.readSince(start, { conversationId: 'c2' })).map((e) => e.id)).toEqual([b.id]);
         expect((await events.readSince(a.id)).map((e) => e.id)).toEqual([b.id]);
+        // Subscribers hear committed events after the commit (on PostgreSQL through the LISTEN
+        // pump, so possibly after the reads above): wait for both, then check nothing else came.
+        await waitFor(() => seen.length >= 2, 10_000, 'the two committed events to reach the subscriber');
         expect(seen).toEqual([a.id, b.id]);
         unsubscribe();
       }),
