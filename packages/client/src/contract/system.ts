@@ -40,7 +40,7 @@ export const StatusSchema = z.object({
   queue: QueueCountsSchema,
   outbox: z.record(z.string(), z.number().int()),
   lastEventId: z.number().int(),
-  /** Running runs (the workers' current work) and paused runs. */
+  /** Runs running and paused on the node that answers (with several nodes, the API node's own). */
   orchestrator: z.unknown(),
   channels: z.array(ChannelStatusSchema),
   /** Heartbeat scheduler state, when the daemon provides it; null otherwise. */
