@@ -99,8 +99,10 @@ function unexpected(what: string, res: Response): Error {
   return new Error(`B0: ${what} answered ${res.status}: ${res.body.slice(0, 300)}`);
 }
 
-/** Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js). */
-/** `durability` sets `queue.durability` (default "full": an acknowledged write is on disk). */
+/**
+ * Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js). `durability` sets
+ * `queue.durability` (default "full": an acknowledged write is on disk).
+ */
 export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], durability: 'full' | 'normal' = 'full'): Promise<MainJobTarget> {
   const daemon = await createDaemon({
     build,
