@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent } from '@tinyagi/core';
 import { Orchestrator } from '../src/index.ts';
 import { openAi, sendSse, startScriptedServer, waitFor } from '@tinyagi/test-kit';
+import type { StoreSet } from '@tinyagi/core/internal';
 import { closeAll, countRows, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
+
+/** The answers (`run.steered`) recorded for a run: each command and whether it was accepted. */
+async function steeredCommands(stores: StoreSet, runId: string): Promise<Array<[string, boolean]>> {
+  return (await eventsOf(stores, { types: ['run.steered'] })).filter((e) => e.runId === runId).map((e) => [e.data.command, e.data.accepted]);
+}
 
 afterEach(closeAll);
 
@@ -27,8 +33,7 @@ describe('steering a run', () => {
     expect(await h.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
     await waitForCompletion(h, second.conversationId);
     expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
-    const steered = (await eventsOf(h.stores, { types: ['run.steered'] })).filter((e) => e.runId === queuedRun.runId);
-    expect(steered.map((e) => [e.data.command, e.data.accepted])).toEqual([
+    expect(await steeredCommands(h.stores, queuedRun.runId)).toEqual([
       ['pause', true],
       ['pause', false],
       ['inject', true],
@@ -137,8 +142,7 @@ describe('steering with several nodes', () => {
       expect(await api.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
       await waitForCompletion(api, queued.conversationId);
       expect((await api.stores.runs.getRun(queuedRun.runId))!.output).toContain('the real task\n\n[Message added by the operator]\nuse the staging server');
-      const queuedAnswers = (await eventsOf(api.stores, { types: ['run.steered'] })).filter((e) => e.runId === queuedRun.runId);
-      expect(queuedAnswers.map((e) => [e.data.command, e.data.accepted])).toEqual([
+      expect(await steeredCommands(api.stores, queuedRun.runId)).toEqual([
         ['pause', true],
         ['pause', false],
         ['inject', true],

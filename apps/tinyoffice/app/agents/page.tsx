@@ -9,22 +9,24 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import type { NodeStatus } from '@tinyagi/client';
 import { api } from '@/lib/api';
-import { useStore } from '@/lib/store';
+import { setState, useStore } from '@/lib/store';
 import { AgentForm } from '@/components/agent-form';
 import { Avatar, Button, Panel, StatusPill } from '@/components/ui';
 
 const NODES_REFRESH_MS = 10_000;
 
-/** The daemon's nodes (empty on SQLite, one process), refreshed while mounted. */
-function useNodes(initial: NodeStatus[] | undefined): NodeStatus[] {
-  const [nodes, setNodes] = useState<NodeStatus[]>(initial ?? []);
+/**
+ * The daemon's nodes (empty on SQLite, one process): the store's status holds them; node
+ * heartbeats are not events, so they are read again every 10 s while the page is open.
+ */
+function useNodes(): NodeStatus[] {
   useEffect(() => {
     let stopped = false;
     const load = () =>
       api()
         .status()
-        .then((s) => {
-          if (!stopped) setNodes(s.nodes ?? []);
+        .then(({ nodes }) => {
+          if (!stopped) setState((s) => (s.status ? { status: { ...s.status, nodes } } : {}));
         })
         .catch(() => {});
     const timer = setInterval(load, NODES_REFRESH_MS);
@@ -34,8 +36,10 @@ function useNodes(initial: NodeStatus[] | undefined): NodeStatus[] {
       clearInterval(timer);
     };
   }, []);
-  return nodes;
+  return useStore((s) => s.status?.nodes ?? NO_NODES);
 }
+
+const NO_NODES: NodeStatus[] = [];
 
 function NodeCell({ node, nodes }: { node: string | undefined; nodes: NodeStatus[] }) {
   if (node === undefined) return <span className="text-slate-600 dark:text-slate-300">any</span>;
@@ -51,7 +55,7 @@ function NodeCell({ node, nodes }: { node: string | undefined; nodes: NodeStatus
 export default function AgentsPage() {
   const agents = useStore((s) => s.agents);
   const activity = useStore((s) => s.activity);
-  const nodes = useNodes(useStore((s) => s.status?.nodes));
+  const nodes = useNodes();
   const nodeOf = (a: (typeof agents)[number]) => (typeof a.node === 'string' ? a.node : undefined);
   const showNodes = nodes.length > 0 || agents.some((a) => nodeOf(a) !== undefined);
   const router = useRouter();

@@ -36,7 +36,10 @@ interface SharedFile {
 const MAX_KEPT = 32;
 /** A kept file older than this is written again under a new name (temp cleaners remove old files). */
 const REUSE_MS = 60 * 60_000;
-/** Keyed by name, then content; Map order is least recently used first. */
+/**
+ * Keyed by name, then content (the prompt cache hands out the same string, whose hash V8 keeps:
+ * a lookup does not rehash the prompt); Map order is least recently used first.
+ */
 const kept = new Map<string, Map<string, SharedFile>>();
 let keptCount = 0;
 let nextFileId = 0;
@@ -72,18 +75,16 @@ function acquire(name: string, content: string): SharedFile {
 }
 
 function writePrivate(name: string, content: string): string {
-  const path = () => join(privateDir(), `${process.pid}-${nextFileId++}-${name}`);
-  try {
-    const first = path();
-    writeFileSync(first, content, { mode: 0o600, flag: 'wx' });
-    return first;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    // The directory itself was removed (a temp cleaner): make a new one.
-    processDir = undefined;
-    const again = path();
-    writeFileSync(again, content, { mode: 0o600, flag: 'wx' });
-    return again;
+  for (let attempt = 1; ; attempt++) {
+    const path = join(privateDir(), `${process.pid}-${nextFileId++}-${name}`);
+    try {
+      writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
+      return path;
+    } catch (err) {
+      if (attempt > 1 || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The directory itself was removed (a temp cleaner): make a new one.
+      processDir = undefined;
+    }
   }
 }
 

@@ -37,8 +37,8 @@ import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/s
 import type { Spawner } from '../subagents/sub-agent.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
 import { cancelConversation, cancelMessage, cancelRunTree, stopCancelledElsewhere, stopOverdueConversations, type CancelConversationResult } from './conversation-ops.ts';
-import { createRunWithEvent, treeFields } from './lifecycle.ts';
-import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer } from '../steering/relay.ts';
+import { createRunWithEvent } from './lifecycle.ts';
+import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer, steeredEvent } from '../steering/relay.ts';
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
@@ -312,17 +312,7 @@ export class Orchestrator implements Spawner {
     } else {
       outcome = ctx.steering.apply(runId, command, payload.text);
     }
-    await ctx.stores.events.append({
-      type: 'run.steered',
-      ...treeFields(run),
-      data: {
-        command,
-        accepted: outcome.accepted,
-        ...(outcome.reason ? { reason: outcome.reason } : {}),
-        ...(payload.text ? { text: payload.text } : {}),
-        ...(relay ? { requestId: relay.requestId } : {}),
-      },
-    });
+    await ctx.stores.events.append(steeredEvent(run, command, outcome, payload.text, relay?.requestId));
     return outcome;
   }
 

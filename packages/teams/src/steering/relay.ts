@@ -9,7 +9,7 @@
  * contradicts the refusal the sender gave (node clocks are assumed within a second of each other).
  */
 import { newId, type EventOf, type RunRecord, type TinyEvent } from '@tinyagi/core';
-import type { SteerCommand } from '@tinyagi/core/internal';
+import type { EventInput, SteerCommand } from '@tinyagi/core/internal';
 import type { Ctx } from '../orchestrator/context.ts';
 import { treeFields } from '../orchestrator/lifecycle.ts';
 import type { SteerOutcome } from './steering.ts';
@@ -39,16 +39,27 @@ export async function relaySteer(ctx: Ctx, run: RunRecord, command: SteerCommand
     const result = await answered;
     if (result) return result;
     const refused = { accepted: false, reason: `no node running the run answered within ${Math.round(timeoutMs / 1000)} s (it may just have ended or been handed back to the queue)` } as const;
-    await ctx.stores.events.append({
-      type: 'run.steered',
-      ...treeFields(run),
-      data: { command, accepted: false, reason: refused.reason, ...(text ? { text } : {}), requestId },
-    });
+    await ctx.stores.events.append(steeredEvent(run, command, refused, text, requestId));
     return refused;
   } finally {
     clearTimeout(timer);
     unsubscribe();
   }
+}
+
+/** The `run.steered` event answering a command (with the request id of a relayed one). */
+export function steeredEvent(run: RunRecord, command: SteerCommand, outcome: { accepted: boolean; reason?: string | undefined }, text: string | undefined, requestId?: string): EventInput {
+  return {
+    type: 'run.steered',
+    ...treeFields(run),
+    data: {
+      command,
+      accepted: outcome.accepted,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      ...(text ? { text } : {}),
+      ...(requestId ? { requestId } : {}),
+    },
+  };
 }
 
 /**
