@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@tinyagi/test-kit';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/storage/database.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
@@ -171,26 +172,23 @@ describe('live concurrency', () => {
         return new Promise<void>((r) => release.set(batch.messages[0]!.content, r));
       },
     });
-    const until = async (ok: () => boolean) => {
-      while (!ok()) await new Promise((r) => setTimeout(r, 5));
-    };
     worker.start();
     store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c1', channel: 'api', content: 'a0' });
-    await until(() => ran.includes('a0'));
+    await waitFor(() => ran.includes('a0'), 10_000, 'a0 to run');
     claims.length = 0;
     store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c2', channel: 'api', content: 'a1' });
     store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c3', channel: 'api', content: 'b0' });
     store.enqueue({ kind: 'user', agentId: 'paused', conversationId: 'c4', channel: 'api', content: 'p0' });
-    await until(() => ran.includes('b0'));
+    await waitFor(() => ran.includes('b0'), 10_000, 'b0 to run');
     // Every claim while a0 ran passed over 'a' (running here) and 'paused' (the option).
     expect(claims.length).toBeGreaterThan(0);
     for (const skip of claims) expect(skip).toEqual(expect.arrayContaining(['a', 'paused']));
     expect(ran).not.toContain('a1');
     release.get('a0')!();
-    await until(() => ran.includes('a1'));
+    await waitFor(() => ran.includes('a1'), 10_000, 'a1 to run once a0 settled');
     release.get('a1')!();
     release.get('b0')!();
-    await until(() => store.counts().completed === 3);
+    await waitFor(() => store.counts().completed === 3, 10_000, 'three completions');
     expect(ran).not.toContain('p0');
     expect(store.counts()).toMatchObject({ pending: 1, processing: 0 });
     await worker.stop();
