@@ -233,6 +233,19 @@ async function floorRun(messages: number): Promise<FloorRun> {
   }
 }
 
+async function bareRunStart(nodeOptions: string[] | undefined): Promise<number> {
+  const target = await ourDaemon(DAEMON_BUILD, nodeOptions, 'full', true);
+  try {
+    const t0 = performance.now();
+    await target.start();
+    const startS = (performance.now() - t0) / 1000;
+    await target.stop();
+    return startS;
+  } finally {
+    await target.cleanup();
+  }
+}
+
 const median = (values: number[]): number => {
   const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return finite.length === 0 ? Number.NaN : finite[Math.floor((finite.length - 1) / 2)]!;
@@ -246,8 +259,11 @@ export async function benchB0(opts: B0Options): Promise<string> {
   const normal: DaemonRun[] = [];
   const floor: FloorRun[] = [];
   const reference: Array<PeerOutcome<DaemonRun>> = [];
+  /** Start of a bare `node bin.js run` (no V8 flags given: the daemon re-executes itself once to add them). */
+  const bareStart: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
     floor.push(await floorRun(opts.messages));
+    bareStart.push(await bareRunStart(opts.daemonNodeOptions));
     daemon.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions), opts));
     normal.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'normal'), opts));
     const referenceDir = opts.referenceDir;
@@ -302,6 +318,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     row('daemon peak RSS (VmHWM)', (r) => r.peakRssMb, mb),
     row('daemon idle RSS (1 s after its API answers)', (r) => r.idleRssMb, mb),
     row('start until the API answers (ours /api/health, the reference /api/status)', (r) => r.startS, s),
+    `| the same for a bare \`node bin.js run\` (no V8 flags given: it re-executes itself once to add them) | ${s(median(bareStart))} (${bareStart.map((v) => v.toFixed(2)).join(' / ')}) | — | — | — |`,
     row(`posting the ${opts.messages} (one script, one POST at a time)`, (r) => r.postS, s),
     row('429s answered to the posting script', (r) => r.posts429, String),
   ];

@@ -14,6 +14,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createDaemon, exitOf, FAKE_BIN_DIR, freePort, killTree, tempHome, waitFor, waitForExit, type CliBuild } from '@tinyagi/test-kit';
+import { DAEMON_NODE_FLAGS } from 'tinyagi';
 
 export const AGENTS = ['a1', 'a2', 'a3', 'a4'];
 
@@ -100,10 +101,13 @@ function unexpected(what: string, res: Response): Error {
 }
 
 /**
- * Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js). `durability` sets
- * `queue.durability` (default "full": an acknowledged write is on disk).
+ * Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js), started as
+ * `tinyagi start` (what `pnpm start` runs) and Docker's CMD start it: node with the daemon's V8
+ * flags (`DAEMON_NODE_FLAGS`), then `nodeOptions`. `bareRun` leaves the flags out, as a plain
+ * `node bin.js run` does (the daemon then re-executes itself once to add them). `durability`
+ * sets `queue.durability` (default "full": an acknowledged write is on disk).
  */
-export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], durability: 'full' | 'normal' = 'full'): Promise<MainJobTarget> {
+export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], durability: 'full' | 'normal' = 'full', bareRun = false): Promise<MainJobTarget> {
   const daemon = await createDaemon({
     build,
     prefix: 'tinyagi-b0-',
@@ -116,7 +120,7 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], dur
       channels: { enabled: [] },
       queue: { durability },
     }),
-    ...(nodeOptions.length > 0 ? { nodeOptions } : {}),
+    nodeOptions: bareRun ? nodeOptions : [...DAEMON_NODE_FLAGS, ...nodeOptions],
     healthPollMs: 5,
   });
   const { port } = daemon;

@@ -7,9 +7,12 @@
  *   committed (events of a rolled-back transaction are never published).
  * - `append` writes inside the caller's transaction when one is open (so an event and the state
  *   change it describes commit together), otherwise on its own.
- * - `emit` is for high-rate, non-transactional events (streamed progress): events are buffered
- *   and written in one transaction on the next turn of the event loop (group commit), so a
- *   chatty agent costs one fsync per batch rather than one per chunk.
+ * - `emit` is for high-rate, non-transactional events (streamed progress, notices): events are
+ *   buffered and written in one transaction on the next turn of the event loop, committed lazily
+ *   (`writeLazy`: no fsync of its own; published in commit order all the same, and made durable
+ *   by the next durable commit). A power loss may drop the last emitted events, never a state
+ *   change: those are `append`ed inside the transaction that makes the change. A chatty agent
+ *   costs no fsync at all.
  * - Events other processes write into the same file (several worker processes share a queue)
  *   are published too, in id order: a local commit first publishes any foreign events with
  *   lower ids (ids are handed out in commit order), and while anyone listens the table is
@@ -82,7 +85,7 @@ export class EventLog implements EventLogApi {
     if (this.#buffer.length === 0) return;
     const batch = this.#buffer;
     this.#buffer = [];
-    this.#db.write(() => {
+    this.#db.writeLazy(() => {
       for (const input of batch) this.append(input);
     });
   }
