@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores, type Stores } from '../src/stores.ts';
 import { isTinyError } from '../src/errors.ts';
+import { waitFor } from '@tinyagi/test-kit';
 
 let dir: string;
 let s: Stores;
@@ -105,15 +106,57 @@ describe('runs and conversations', () => {
     expect(s.events.readSince(0).map((e) => e.type)).toEqual(['run.completed']);
   });
 
-  it('batches emitted events into one flush with increasing ids', async () => {
+  it('batches emitted events into one flush with increasing ids when no write comes', async () => {
     const ids: number[] = [];
     s.events.subscribe((e) => ids.push(e.id));
     for (let i = 0; i < 50; i++) s.events.emit({ type: 'run.progress', data: { type: 'text', text: String(i), turn: 1 } });
-    await new Promise((r) => setImmediate(r));
-    await s.db.whenDurable();
-    expect(ids).toHaveLength(50);
+    expect(s.events.readSince(0)).toHaveLength(0);
+    await waitFor(() => ids.length === 50, 10_000, 'the 50 emitted events');
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(50);
     expect(s.events.readSince(ids[9]!).length).toBe(40);
+  });
+
+  it('writes emitted events with the next write, before what that write records', () => {
+    const conv = s.runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+    const before = s.events.readSince(0).length;
+    for (const text of ['one', 'two']) s.events.emit({ type: 'run.progress', conversationId: conv.id, data: { type: 'text', text, turn: 1 } });
+    s.db.write(() => {
+      s.events.append({ type: 'system.notice', data: { level: 'info', where: 'test', message: 'the write' } });
+    });
+    // No timer ran: the two rode along with the write, ahead of its own event.
+    const types = s.events
+      .readSince(0)
+      .slice(before)
+      .map((e) => (e.type === 'run.progress' && e.data.type === 'text' ? e.data.text : e.type));
+    expect(types).toEqual(['one', 'two', 'system.notice']);
+  });
+
+  it('keeps the order of the calls between emitted events and an append outside any transaction', () => {
+    const before = s.events.readSince(0).length;
+    s.events.emit({ type: 'run.progress', data: { type: 'text', text: 'emitted first', turn: 1 } });
+    s.events.append({ type: 'system.notice', data: { level: 'info', where: 'test', message: 'appended second' } });
+    const types = s.events
+      .readSince(0)
+      .slice(before)
+      .map((e) => e.type);
+    expect(types).toEqual(['run.progress', 'system.notice']);
+  });
+
+  it('gives emitted events back when the write they rode along with rolls back', async () => {
+    const ids: string[] = [];
+    s.events.subscribe((e) => ids.push(e.type === 'run.progress' && e.data.type === 'text' ? e.data.text : e.type));
+    s.events.emit({ type: 'run.progress', data: { type: 'text', text: 'kept', turn: 1 } });
+    expect(() =>
+      s.db.write(() => {
+        s.events.append({ type: 'system.notice', data: { level: 'info', where: 'test', message: 'rolled back' } });
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(s.events.readSince(0).filter((e) => e.type === 'run.progress' || e.type === 'system.notice')).toEqual([]);
+    await waitFor(() => ids.includes('kept'), 10_000, 'the emitted event, written on its own after the rollback');
+    expect(ids).toEqual(['kept']);
+    expect(s.events.readSince(0).filter((e) => e.type === 'run.progress')).toHaveLength(1);
   });
 
   it('unknown conversation is a typed error', () => {

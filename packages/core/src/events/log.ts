@@ -8,11 +8,14 @@
  * - `append` writes inside the caller's transaction when one is open (so an event and the state
  *   change it describes commit together), otherwise on its own.
  * - `emit` is for high-rate, non-transactional events (streamed progress, notices): events are
- *   buffered and written in one transaction on the next turn of the event loop, committed lazily
- *   (`writeLazy`: no fsync of its own; published in commit order all the same, and made durable
- *   by the next durable commit). A power loss may drop the last emitted events, never a state
- *   change: those are `append`ed inside the transaction that makes the change. A chatty agent
- *   costs no fsync at all.
+ *   buffered and ride along with the next write of this process (written at its start, inside
+ *   it, so they keep their place before whatever that write records, e.g. a run's progress
+ *   before its completion); when no write comes within `emitWindowMs` (default 50 ms) they are
+ *   written in a transaction of their own, committed lazily (`writeLazy`: no fsync of its own,
+ *   published in commit order all the same, made durable by the next durable commit). A power
+ *   loss may drop the last emitted events, never a state change: those are `append`ed inside
+ *   the transaction that makes the change. A write that rolls back gives its ride-along events
+ *   back to the buffer. A chatty agent costs no fsync and, most of the time, no transaction.
  * - Events other processes write into the same file (several worker processes share a queue)
  *   are published too, in id order: a local commit first publishes any foreign events with
  *   lower ids (ids are handed out in commit order), and while anyone listens the table is
@@ -44,7 +47,9 @@ export class EventLog implements EventLogApi {
   readonly #insert;
   readonly #since;
   #buffer: EventInput[] = [];
-  #flushScheduled = false;
+  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #emitWindowMs: number;
+  readonly #removeWriteHook: () => void;
   /** The highest event id published (or that existed when this log was created). */
   #cursor: number;
   /** Locally committed events not yet published (their ids are above `#cursor`). */
@@ -52,17 +57,24 @@ export class EventLog implements EventLogApi {
   readonly #tailMs: number;
   #tailTimer: NodeJS.Timeout | undefined;
 
-  constructor(db: TinyDatabase, options: { tailMs?: number } = {}) {
+  constructor(db: TinyDatabase, options: { tailMs?: number; emitWindowMs?: number } = {}) {
     this.#db = db;
     this.#tailMs = options.tailMs ?? 250;
+    this.#emitWindowMs = options.emitWindowMs ?? 50;
+    this.#removeWriteHook = db.beforeEachWrite(() => this.#rideAlong());
     this.#insert = db.sqlite.prepare('INSERT INTO events (ts, type, conversation_id, run_id, parent_run_id, depth, agent_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     // `LIMIT +?`: no re-prepare per bound value (queue/sqlite-store.ts says why).
     this.#since = db.sqlite.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT +?');
     this.#cursor = this.lastId();
   }
 
-  /** Writes the event now (inside the open transaction, if any) and publishes it after commit. */
+  /**
+   * Writes the event now (inside the open transaction, if any; otherwise in a lazy write of its
+   * own, which the buffered emitted events ride along with, so ids follow the order of the
+   * calls) and publishes it after commit.
+   */
   append(input: EventInput): TinyEvent {
+    if (!this.#db.sqlite.inTransaction) return this.#db.writeLazy(() => this.append(input));
     const ts = Date.now();
     const data = input.data;
     const info = this.#insert.run(ts, input.type, input.conversationId ?? null, input.runId ?? null, input.parentRunId ?? null, input.depth ?? null, input.agentId ?? null, JSON.stringify(data));
@@ -71,23 +83,53 @@ export class EventLog implements EventLogApi {
     return event;
   }
 
-  /** Buffers the event; a batch is written and published on the next tick. */
+  /** Buffers the event: written with the next write, or on its own within `emitWindowMs`. */
   emit(input: EventInput): void {
     this.#buffer.push(input);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.#flushWhenFree());
+    this.#scheduleFlush();
   }
 
   /** Writes buffered events now (also called on shutdown). */
   flush(): void {
-    this.#flushScheduled = false;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     if (this.#buffer.length === 0) return;
     const batch = this.#buffer;
     this.#buffer = [];
+    // The write's own hook (`#rideAlong`) finds the buffer empty.
     this.#db.writeLazy(() => {
       for (const input of batch) this.append(input);
     });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer === undefined && this.#buffer.length > 0) this.#flushTimer = setTimeout(() => this.#flushWhenFree(), this.#emitWindowMs);
+  }
+
+  /**
+   * The write hook: a write is starting (its transaction is open); the buffered events go into
+   * it, in a savepoint. If they cannot be written there, or the write rolls back, they go back to
+   * the front of the buffer and are written later.
+   */
+  #rideAlong(): (() => void) | undefined {
+    if (this.#buffer.length === 0) return undefined;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const giveBack = () => {
+      this.#buffer = [...batch, ...this.#buffer];
+      this.#scheduleFlush();
+    };
+    try {
+      this.#db.write(() => {
+        for (const input of batch) this.append(input);
+      });
+    } catch {
+      giveBack();
+      return undefined;
+    }
+    return giveBack;
   }
 
   /** The scheduled flush: waits for an open asynchronous transaction instead of being refused. */
@@ -107,9 +149,12 @@ export class EventLog implements EventLogApi {
     };
   }
 
-  /** Stops polling for other processes' events (the database is closing). */
+  /** Stops polling for other processes' events and riding along with writes (the database is closing; `flush` first). */
   close(): void {
     this.#stopTail();
+    this.#removeWriteHook();
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
   }
 
   #stopTail(): void {

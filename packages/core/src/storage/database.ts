@@ -65,6 +65,14 @@ export interface TinyDatabase extends TransactionRunner {
    */
   afterCommit(cb: () => void): void;
   /**
+   * Runs `hook` at the start of every outermost synchronous `write`, inside it, before the
+   * write's own statements: work that may ride along with the next commit instead of paying for
+   * a transaction of its own (the event log's buffered events). What the hook returns, if
+   * anything, runs if that transaction rolls back (to take the work back). A hook must not
+   * throw: it would fail the write it rides on. Returns a function that removes the hook.
+   */
+  beforeEachWrite(hook: () => (() => void) | undefined): () => void;
+  /**
    * Resolves once every commit made so far is on disk. At `durability: 'full'` commits reach the
    * disk through an fsync off the event loop (durable-commit.ts): answer a client only after
    * this. Immediate at 'normal' and for in-memory databases.
@@ -146,6 +154,9 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   let committed: Array<() => void> = [];
   let committedNow: Array<() => void> = [];
   let lazy = false;
+  const writeHooks = new Set<() => (() => void) | undefined>();
+  /** Undo callbacks of the write hooks that ran in the open outermost write. */
+  let hooksUndo: Array<() => void> = [];
   // The asynchronous transaction (docs/storage.md): serialised by a promise chain; while one is
   // open (suspended at an await), synchronous writes from outside its callback are refused.
   let asyncChain: Promise<unknown> = Promise.resolve();
@@ -206,6 +217,10 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       try {
         tx.begin.run();
         try {
+          for (const hook of writeHooks) {
+            const undo = hook();
+            if (undo) hooksUndo.push(undo);
+          }
           result = noPromise(fn());
           tx.commit.run();
         } catch (err) {
@@ -215,10 +230,14 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       } catch (err) {
         committed = [];
         committedNow = [];
+        const undo = hooksUndo;
+        hooksUndo = [];
+        for (const cb of undo) cb();
         throw err;
       } finally {
         depth--;
       }
+      hooksUndo = [];
       const callbacks = committed;
       committed = [];
       const now = committedNow;
@@ -265,6 +284,10 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       } else if (depth > 0) committed.push(cb);
       else if (durable) durable.committed([cb], false);
       else cb();
+    },
+    beforeEachWrite(hook) {
+      writeHooks.add(hook);
+      return () => writeHooks.delete(hook);
     },
     onCommit(cb: () => void) {
       if (asyncOpen !== undefined && outsideAsync()) cb();
