@@ -150,34 +150,6 @@ describe('live concurrency', () => {
     await worker.stop();
     t.close();
   });
-  it("claims an agent's next batch in the transaction that completes its last one", async () => {
-    const t = tempDb();
-    const store = new SqliteQueueStore(t.db);
-    let writes = 0;
-    t.db.beforeEachWrite(() => {
-      writes++;
-      return undefined;
-    });
-    const ran: string[] = [];
-    store.enqueueMany(['a0', 'a1', 'a2'].map((content, i) => ({ kind: 'user', agentId: 'a', conversationId: `c${i}`, channel: 'api', content })));
-    writes = 0;
-    const worker = new QueueWorker({
-      store,
-      sweepMs: 3_600_000,
-      handler: async (batch) => {
-        ran.push(...batch.messages.map((m) => m.content));
-      },
-    });
-    worker.start();
-    await waitFor(() => store.counts().completed === 3, 10_000, 'three completions');
-    await worker.stop();
-    expect(ran).toEqual(['a0', 'a1', 'a2']);
-    // One claim, then three completions, the first two claiming the next message: four
-    // transactions, where completing and claiming apart would take six.
-    expect(writes).toBe(4);
-    t.close();
-  });
-
   it('passes over the agents whose batch it runs without asking the store, and claims their next messages once the batch settles', async () => {
     const t = tempDb();
     // The real store, with each claim's options recorded.

@@ -14,7 +14,7 @@
 import { newId } from '../ids.ts';
 import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import { toError } from '../storage/group-commit.ts';
+import { writeEach } from '../storage/group-commit.ts';
 import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
 import { type Awaitable, runBody, type TxBody } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
@@ -185,43 +185,40 @@ export class SqliteQueueStore implements QueueStore {
 
   claim(options: ClaimOptions): ClaimedBatch[] {
     if (options.maxAgents <= 0 || options.agents?.size === 0) return [];
+    const collectLimit = Math.max(1, options.collectLimit ?? 50);
     // A read first (WAL readers take no lock): a worker with nothing to claim must not take the
     // write lock other processes' claims and completions are waiting for.
     if (this.#findHeads(options, options.now ?? Date.now(), 1).length === 0) return [];
     // A claim lost to power loss only leaves its messages pending: it need not wait for the disk.
-    return this.#db.writeLazy(() => this.#claimInside(options));
-  }
-
-  /** The claim's writes; runs inside a write. */
-  #claimInside(options: ClaimOptions): ClaimedBatch[] {
-    const collectLimit = Math.max(1, options.collectLimit ?? 50);
-    const now = options.now ?? Date.now();
-    const heads = this.#findHeads(options, now, options.maxAgents);
-    const batches: ClaimedBatch[] = [];
-    const leaseUntil = now + options.leaseMs;
-    for (const { agentId, seq } of heads) {
-      const limit = (options.policy?.(agentId) ?? 'collect') === 'collect' ? collectLimit : 1;
-      if (limit === 1) {
-        // The head row is known and available: claim it by primary key in one statement.
-        const row = this.#stmt.claimOne.get(options.owner, leaseUntil, now, seq) as MessageRow;
-        batches.push({ agentId, messages: [toMessage(row)] });
-        continue;
+    return this.#db.writeLazy(() => {
+      const now = options.now ?? Date.now();
+      const heads = this.#findHeads(options, now, options.maxAgents);
+      const batches: ClaimedBatch[] = [];
+      const leaseUntil = now + options.leaseMs;
+      for (const { agentId, seq } of heads) {
+        const limit = (options.policy?.(agentId) ?? 'collect') === 'collect' ? collectLimit : 1;
+        if (limit === 1) {
+          // The head row is known and available: claim it by primary key in one statement.
+          const row = this.#stmt.claimOne.get(options.owner, leaseUntil, now, seq) as MessageRow;
+          batches.push({ agentId, messages: [toMessage(row)] });
+          continue;
+        }
+        const conversation = this.#stmt.conversationOf.get(seq) as string;
+        const rows = this.#stmt.conversationPending.all(agentId, conversation, limit) as MessageRow[];
+        const messages: QueueMessage[] = [];
+        for (const row of rows) {
+          if (row.available_at > now) break;
+          // A message that was in a failed or crashed batch runs alone, so a poison message
+          // cannot take the innocent messages collected with it down to the dead letters.
+          if (row.solo && messages.length > 0) break;
+          this.#stmt.markClaimed.run(options.owner, leaseUntil, now, row.seq);
+          messages.push(toMessage({ ...row, status: 'processing', lease_owner: options.owner, lease_expires_at: leaseUntil, attempts: row.attempts + 1, updated_at: now }));
+          if (row.solo) break;
+        }
+        if (messages.length > 0) batches.push({ agentId, messages });
       }
-      const conversation = this.#stmt.conversationOf.get(seq) as string;
-      const rows = this.#stmt.conversationPending.all(agentId, conversation, limit) as MessageRow[];
-      const messages: QueueMessage[] = [];
-      for (const row of rows) {
-        if (row.available_at > now) break;
-        // A message that was in a failed or crashed batch runs alone, so a poison message
-        // cannot take the innocent messages collected with it down to the dead letters.
-        if (row.solo && messages.length > 0) break;
-        this.#stmt.markClaimed.run(options.owner, leaseUntil, now, row.seq);
-        messages.push(toMessage({ ...row, status: 'processing', lease_owner: options.owner, lease_expires_at: leaseUntil, attempts: row.attempts + 1, updated_at: now }));
-        if (row.solo) break;
-      }
-      if (messages.length > 0) batches.push({ agentId, messages });
-    }
-    return batches;
+      return batches;
+    });
   }
 
   /**
@@ -312,34 +309,13 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   completeMany(items: readonly CompletionInput[]): Array<Error | undefined> {
-    return this.completeManyAndClaim(items, undefined).errors;
-  }
-
-  completeManyAndClaim(items: readonly CompletionInput[], claim: ClaimOptions | undefined): { errors: Array<Error | undefined>; batches: ClaimedBatch[] } {
     const now = Date.now();
-    let batches: ClaimedBatch[] = [];
-    const errors = this.#db.write(() => {
-      // Each completion in a savepoint of its own: one that fails takes nothing from the others.
-      const errors = items.map((item) => {
-        try {
-          this.#db.write(() => this.#complete(item.owner, item.ids, item.effects, now));
-          return undefined;
-        } catch (err) {
-          return toError(err);
-        }
-      });
-      if (claim !== undefined && claim.maxAgents > 0 && claim.agents?.size !== 0) {
-        try {
-          batches = this.#db.write(() => this.#claimInside({ ...claim, now: claim.now ?? now }));
-        } catch {
-          // Rolled back to its savepoint: the completions commit; the wake-up below claims again.
-          batches = [];
-        }
-      }
-      return errors;
-    });
+    const results = writeEach(
+      this.#db,
+      items.map((item) => () => this.#complete(item.owner, item.ids, item.effects, now)),
+    );
     this.#db.onCommit(() => this.#wake());
-    return { errors, batches };
+    return results;
   }
 
   /** Runs inside a write; throws (so the caller's transaction or savepoint rolls back) on a lost lease. */

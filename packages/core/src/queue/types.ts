@@ -205,13 +205,6 @@ export interface QueueStore {
    * own and does not stop the others. Returns, per item, undefined or the error it failed with.
    */
   completeMany(items: readonly CompletionInput[]): Awaitable<Array<Error | undefined>>;
-  /**
-   * `completeMany`, then `claim` in the same transaction (after the completions, in a savepoint
-   * of its own): the worker hands the agents their next batches without a commit of their own.
-   * A claim that fails takes nothing from the completions; it returns no batches. Optional (a
-   * synchronous store's): without it the worker completes, then claims.
-   */
-  completeManyAndClaim?(items: readonly CompletionInput[], claim: ClaimOptions): { errors: Array<Error | undefined>; batches: ClaimedBatch[] };
   fail(owner: string, ids: readonly string[], input: FailInput): Awaitable<FailOutcome[]>;
   /** Finishes messages whose cancel was requested (the worker stopped the process). */
   finishCancelled(owner: string, ids: readonly string[], reason: string): Awaitable<void>;

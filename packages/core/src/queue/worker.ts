@@ -14,15 +14,13 @@
  *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
  * - Group commit: completions that arrive in the same event-loop turn are committed together in
  *   one durable transaction (a savepoint each, so one bad completion does not undo the others).
- *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one. On a store
- *   that can (SQLite), the same transaction claims the next batches for the slots it frees.
+ *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one.
  */
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
 import { errorMessage, isConfigurationError } from '../errors.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
-import type { Awaitable } from '../storage/transaction.ts';
-import type { BusyPolicy, ClaimedBatch, ClaimOptions, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
+import type { BusyPolicy, ClaimedBatch, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
 
 export interface HandlerContext {
   owner: string;
@@ -96,47 +94,8 @@ export class QueueWorker {
       collectLimit: 50,
       ...options,
     };
-    this.#completions = new GroupCommit((items) => this.#commitCompletions(items), COMMIT_GROUP);
-  }
-
-  /**
-   * Commits a group of completions. A store that can (SQLite) claims in the same transaction the
-   * next batches for the slots the group frees (its agents' next messages, most of the time) and
-   * they start at once: one commit per turn instead of two. The wake-up the completions send
-   * still comes, for anything the claim left.
-   */
-  #commitCompletions(items: CompletionInput[]): Awaitable<Array<Error | undefined>> {
     const { store } = this.#opts;
-    const finishing = new Set(items.map((item) => item.ids[0]));
-    const free = this.#concurrency() - (this.#inFlight.size - finishing.size);
-    if (store.completeManyAndClaim === undefined || !this.#running || free <= 0) return store.completeMany(items);
-    this.#claiming = true;
-    try {
-      const { errors, batches } = store.completeManyAndClaim(items, this.#claimOptions(Date.now(), Math.min(free, CLAIM_ROUND), finishing));
-      for (const batch of batches) this.#run(batch);
-      return errors;
-    } finally {
-      this.#claimed();
-    }
-  }
-
-  #claimOptions(now: number, maxAgents: number, finishing?: ReadonlySet<string | undefined>): ClaimOptions {
-    return {
-      now,
-      owner: this.owner,
-      leaseMs: this.#opts.leaseMs,
-      maxAgents,
-      collectLimit: this.#opts.collectLimit,
-      ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
-      skipAgents: this.#skipAgents(finishing),
-      ...(this.#opts.agents ? { agents: this.#opts.agents() } : {}),
-    };
-  }
-
-  /** A claim has landed: its batches run here (or it failed); callers of `whenClaimed` go on. */
-  #claimed(): void {
-    this.#claiming = false;
-    if (this.#claimWaiters.length > 0) for (const resolve of this.#claimWaiters.splice(0)) resolve();
+    this.#completions = new GroupCommit((items) => store.completeMany(items), COMMIT_GROUP);
   }
 
   #concurrency(): number {
@@ -259,13 +218,24 @@ export class QueueWorker {
           const free = this.#concurrency() - this.#inFlight.size;
           if (free <= 0) break;
           const want = Math.min(free, CLAIM_ROUND);
+          const claimOptions = {
+            now: horizon,
+            owner: this.owner,
+            leaseMs: this.#opts.leaseMs,
+            maxAgents: want,
+            collectLimit: this.#opts.collectLimit,
+            ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
+            skipAgents: this.#skipAgents(),
+            ...(this.#opts.agents ? { agents: this.#opts.agents() } : {}),
+          };
           this.#claiming = true;
           let batches: ClaimedBatch[];
           try {
-            batches = await this.#opts.store.claim(this.#claimOptions(horizon, want));
+            batches = await this.#opts.store.claim(claimOptions);
             for (const batch of batches) this.#run(batch);
           } finally {
-            this.#claimed();
+            this.#claiming = false;
+            if (this.#claimWaiters.length > 0) for (const resolve of this.#claimWaiters.splice(0)) resolve();
           }
           if (batches.length < want) break;
         }
@@ -286,12 +256,10 @@ export class QueueWorker {
    * runs now. The latter are busy in the store too (their messages are processing), so the store
    * would pass them over as well, at the price of a busy check each; a batch that just settled
    * leaves this set before its `finally` wakes the worker for the agent's next messages.
-   * `finishing`: the batches completing in the claim's own transaction (their agents are free by
-   * the time it claims).
    */
-  #skipAgents(finishing?: ReadonlySet<string | undefined>): ReadonlySet<string> {
+  #skipAgents(): ReadonlySet<string> {
     const skip = new Set(this.#opts.skipAgents?.());
-    for (const [key, flight] of this.#inFlight) if (!finishing?.has(key)) skip.add(flight.batch.agentId);
+    for (const flight of this.#inFlight.values()) skip.add(flight.batch.agentId);
     return skip;
   }
 
