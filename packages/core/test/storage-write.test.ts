@@ -19,6 +19,36 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+describe('TinyDatabase.beforeEachWrite', () => {
+  it('runs first inside every outermost write (not in nested ones), is undone with a rollback, and can be removed', () => {
+    const calls: string[] = [];
+    const remove = db.beforeEachWrite(() => {
+      calls.push(`hook sees ${keys().length} rows, in a transaction: ${db.sqlite.inTransaction}`);
+      put(`h${calls.length}`);
+      return () => calls.push('undo');
+    });
+    db.write(() => {
+      put('a');
+      db.write(() => put('b'));
+    });
+    expect(calls).toEqual(['hook sees 0 rows, in a transaction: true']);
+    expect(keys()).toEqual(['a', 'b', 'h1']);
+    expect(() =>
+      db.writeLazy(() => {
+        put('c');
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    // The hook's row went with the rollback; its undo ran.
+    expect(calls.slice(1)).toEqual(['hook sees 3 rows, in a transaction: true', 'undo']);
+    expect(keys()).toEqual(['a', 'b', 'h1']);
+    remove();
+    db.write(() => put('d'));
+    expect(calls).toHaveLength(3);
+    expect(keys()).toEqual(['a', 'b', 'd', 'h1']);
+  });
+});
+
 describe('TinyDatabase.write', () => {
   it('commits, runs afterCommit callbacks once the commit is on disk, and rolls everything back on a throw', async () => {
     const calls: string[] = [];
