@@ -52,6 +52,7 @@ export class RotatingLog {
   #writeNow(chunks: Chunk[]): void {
     if (this.#fd === undefined) return;
     const text = joinChunks(chunks);
+    // Two calls because writeSync's overloads take a string or bytes, not a union of the two.
     if (typeof text === 'string') writeSync(this.#fd, text);
     else writeSync(this.#fd, text);
     // fstat, not a counter: other descriptors (the daemon's stdio) append to the same file.

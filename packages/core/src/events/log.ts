@@ -91,19 +91,26 @@ export class EventLog implements EventLogApi {
 
   /** Writes buffered events now (also called on shutdown). */
   flush(): void {
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    if (this.#buffer.length === 0) return;
-    const batch = this.#buffer;
-    this.#buffer = [];
+    const batch = this.#takeBuffer();
     // The write's own hook (`#rideAlong`) finds the buffer empty.
-    this.#db.writeLazy(() => {
-      for (const input of batch) this.append(input);
-    });
+    if (batch.length > 0) this.#db.writeLazy(() => this.#appendAll(batch));
   }
 
   #scheduleFlush(): void {
     if (this.#flushTimer === undefined && this.#buffer.length > 0) this.#flushTimer = setTimeout(() => this.#flushWhenFree(), this.#emitWindowMs);
+  }
+
+  /** The buffered events, leaving the buffer empty and no flush scheduled. */
+  #takeBuffer(): EventInput[] {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    return batch;
+  }
+
+  #appendAll(batch: readonly EventInput[]): void {
+    for (const input of batch) this.append(input);
   }
 
   /**
@@ -113,18 +120,13 @@ export class EventLog implements EventLogApi {
    */
   #rideAlong(): (() => void) | undefined {
     if (this.#buffer.length === 0) return undefined;
-    const batch = this.#buffer;
-    this.#buffer = [];
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
+    const batch = this.#takeBuffer();
     const giveBack = () => {
       this.#buffer = [...batch, ...this.#buffer];
       this.#scheduleFlush();
     };
     try {
-      this.#db.write(() => {
-        for (const input of batch) this.append(input);
-      });
+      this.#db.write(() => this.#appendAll(batch));
     } catch {
       giveBack();
       return undefined;
