@@ -85,6 +85,12 @@ async function axeProblems(where: string): Promise<string[]> {
     .map((v) => `${where}: ${v.id} ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`);
 }
 
+test('a conversation id that does not exist says so, instead of an error over a page that keeps loading', async () => {
+  await page.goto(`${daemon.url}/conversations/view?id=conv_does_not_exist`);
+  await expect(page.getByText('This conversation does not exist (it may have been purged by retention).')).toBeVisible();
+  await expect(page.getByText('Loading…')).toHaveCount(0);
+});
+
 test('a message from Chat: the office shows coder working, the handoff live in the office and the run tree, then everyone idle', async () => {
   await page.goto(`${daemon.url}/chat`);
   await page.getByLabel('Talk to').selectOption('#dev');

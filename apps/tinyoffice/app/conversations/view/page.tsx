@@ -9,7 +9,7 @@
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
-import { applyRunEvents, emptyRunTree, mergeRunRecords, runTreeTotals, type ConversationView, type RunTree, type RunTreeNode, type TranscriptEntry } from '@tinyagi/client';
+import { applyRunEvents, emptyRunTree, isApiError, mergeRunRecords, runTreeTotals, type ConversationView, type RunTree, type RunTreeNode, type TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money } from '@/components/ui';
@@ -71,7 +71,7 @@ function Conversation({ id }: { id: string }) {
           setVersion((v) => v + 1);
         }
       })
-      .catch((err: unknown) => (messageOf(err).includes('No such conversation') ? setNotFound(true) : setError(messageOf(err))));
+      .catch((err: unknown) => (isApiError(err, 'CONVERSATION_NOT_FOUND') ? setNotFound(true) : setError(messageOf(err))));
     loadTranscript();
   }, [id, loadTranscript]);
 
