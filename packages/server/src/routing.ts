@@ -113,6 +113,8 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
         auth: def.auth ?? 'token',
         ...(def.rateLimit ? { limit: def.rateLimit } : {}),
       },
+      // Uptime monitors probe with HEAD; no other JSON route needs it (buildServer: exposeHeadRoutes).
+      ...(def.auth === 'none' && def.method === 'GET' ? { exposeHeadRoute: true } : {}),
       ...(def.body === undefined ? { preValidation: async (request: FastifyRequest) => refuseBody(request) } : {}),
       handler: async (request, reply) => {
         if (request.auth.kind === 'run') {

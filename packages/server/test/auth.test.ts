@@ -116,6 +116,11 @@ describe('auth matrix', () => {
 
   it('health needs no token; the OpenAPI document does, wherever it is served', async () => {
     expect((await httpRequest(h.port, { method: 'GET', path: '/api/health', headers: { host: host() } })).status).toBe(200);
+    // Monitors probe with HEAD: health answers it (headers only); JSON routes have no HEAD twin.
+    const head = await httpRequest(h.port, { method: 'HEAD', path: '/api/health', headers: { host: host() } });
+    expect({ status: head.status, body: head.text, type: head.headers['content-type'] }).toEqual({ status: 200, body: '', type: 'application/json; charset=utf-8' });
+    const agentsHead = await httpRequest(h.port, { method: 'HEAD', path: '/api/agents', headers: { host: host(), authorization: `Bearer ${h.token}` } });
+    expect(agentsHead.status).toBe(404);
     for (const path of ['/api/openapi.json', '/api/docs/json', '/api/docs/yaml']) {
       const none = await httpRequest(h.port, { method: 'GET', path, headers: { host: host() } });
       expect({ path, status: none.status, code: codeOf(none.text) }).toEqual({ path, status: 401, code: 'AUTH_REQUIRED' });
