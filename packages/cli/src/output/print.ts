@@ -17,20 +17,59 @@ function visibleLength(text: string): number {
   return stripVTControlCharacters(text).length;
 }
 
+/** The terminal's width when stdout is one; undefined when piped (scripts get whole cells). */
+function terminalColumns(): number | undefined {
+  return process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+}
+
+/** The last column never shrinks below this; a table that cannot fit then wraps instead. */
+const MIN_LAST_COLUMN = 12;
+
+/** Cuts `text` to `max` visible columns, ending in `…`; colour sequences do not count and are kept. */
+function truncateVisible(text: string, max: number): string {
+  if (visibleLength(text) <= max) return text;
+  let out = '';
+  let visible = 0;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI sequences are what this skips.
+  for (const part of text.split(/(\u001b\[[0-9;]*m)/)) {
+    if (part.startsWith('\u001b[')) {
+      out += part;
+      continue;
+    }
+    const room = max - 1 - visible;
+    if (room <= 0) continue;
+    out += part.slice(0, room);
+    visible += Math.min(part.length, room);
+  }
+  return `${out}…${text.includes('\u001b[') ? '\u001b[0m' : ''}`;
+}
+
+/**
+ * A table's lines: a header row, then one line per row, columns padded to align. Given the
+ * terminal's width, the last column (a title, a message) is cut to fit it.
+ */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], columns?: number): string[] {
+  const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const last = headers.length - 1;
+  const fixed = widths.slice(0, last).reduce((sum, w) => sum + w + 2, 0);
+  const lastMax = columns === undefined ? Number.POSITIVE_INFINITY : Math.max(MIN_LAST_COLUMN, columns - fixed);
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (i === last ? truncateVisible(cell, lastMax) : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell))))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
 /** A table with a dimmed header row; cells are strings (already coloured if wanted). */
 export function printTable(headers: readonly string[], rows: readonly (readonly string[])[], empty = '(none)'): void {
   if (rows.length === 0) {
     println(style.dim(empty));
     return;
   }
-  const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell))))
-      .join('  ')
-      .trimEnd();
-  println(style.dim(line(headers)));
-  for (const row of rows) println(line(row));
+  const [head = '', ...body] = formatTable(headers, rows, terminalColumns());
+  println(style.dim(head));
+  for (const line of body) println(line);
 }
 
 /** `key: value` lines with aligned keys. */
