@@ -158,7 +158,8 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
         const { id: _id, ...before } = agent;
         result = await api().patchAgent({ params: { id: agentId }, body: patchOf(before, config) });
       } else {
-        result = (await api().putAgent({ params: { id: agentId }, body: config })).agent;
+        // Create only: an id an agent or a team already has is refused (409), never overwritten.
+        result = (await api().createAgent({ body: { ...config, id: agentId } })).agent;
       }
       setIssues({});
       setSaved(editing ? 'Saved.' : `Created @${result.id}.`);

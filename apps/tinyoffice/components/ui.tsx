@@ -47,6 +47,16 @@ export function duration(ms: number): string {
   return `${Math.floor(s / 60)} m ${Math.round(s % 60)} s`;
 }
 
+/** `1 hop`, `2 hops`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${n === 1 ? word : `${word}s`}`;
+}
+
+/** Whom a conversation was addressed to: a team (`#dev`) or, for a direct message, its agent (`@coder`). */
+export function conversationTarget(c: { addressed: 'agent' | 'team'; teamId: string | null; rootAgentId: string }): string {
+  return c.addressed === 'team' && c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`;
+}
+
 export function money(usd: number): string {
   return usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }

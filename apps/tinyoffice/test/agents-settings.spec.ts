@@ -69,6 +69,14 @@ test('create an agent: a bad model is refused at its field, the fixed one is sav
 
   await page.getByRole('button', { name: 'New agent' }).click();
   const form = page.getByRole('form', { name: 'New agent' });
+  // An id that is taken is refused at its field; the existing agent is left as it was.
+  const coderBefore = settingsFile().agents.coder;
+  await form.getByLabel('Id', { exact: true }).fill('coder');
+  await form.getByLabel('Name', { exact: true }).fill('Impostor');
+  await form.getByLabel('Provider', { exact: true }).selectOption('mock');
+  await form.getByRole('button', { name: 'Create agent' }).click();
+  await expect(form.getByTestId('field-error-id')).toContainText('already used by an agent');
+  expect(settingsFile().agents.coder).toEqual(coderBefore);
   await form.getByLabel('Id', { exact: true }).fill('writer');
   await form.getByLabel('Name', { exact: true }).fill('Writer');
   await form.getByLabel('Provider', { exact: true }).selectOption('mock');
@@ -124,6 +132,23 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
   await expect(coder.getByTestId('form-issues')).toContainText('agents.reviewer');
   expect(settingsFile().agents.coder.working_directory).toBeUndefined();
   await shot('agent-settings-server-error');
+});
+
+test('deleting an agent: refused with the reason while a team lists it; otherwise it is gone and its workspace archived', async () => {
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.goto(`${daemon.url}/agents/view?id=coder`);
+  await page.getByRole('button', { name: 'Delete agent' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'is in team dev' })).toBeVisible();
+  expect(settingsFile().agents.coder).toBeDefined();
+
+  await daemon.kit.api.putAgent({ params: { id: 'scratch' }, body: { name: 'Scratch', provider: 'mock' } });
+  await page.goto(`${daemon.url}/agents/view?id=scratch`);
+  await expect(page.getByRole('heading', { name: '@scratch' })).toBeVisible();
+  await page.getByRole('button', { name: 'Delete agent' }).click();
+  await expect(page).toHaveURL(`${daemon.url}/agents`);
+  await expect(page.getByTestId('agents-table').locator('[data-agent-row="scratch"]')).toHaveCount(0);
+  expect(settingsFile().agents.scratch).toBeUndefined();
+  page.removeAllListeners('dialog');
 });
 
 test('placing an agent on a node: a bad name is refused at the field; the list then shows where each agent runs', async () => {

@@ -187,6 +187,13 @@ test('Chat shows live progress; cancel from the run tree stops the run', async (
   await sentLine('slow work that will be cancelled').getByRole('link', { name: 'run tree' }).click();
   const row = page.getByTestId('run-tree').locator('[data-agent="coder"]');
   await expect(row).toHaveAttribute('data-status', 'running');
+  // A direct message to coder, who is in #dev: the conversation is coder's, not the team's.
+  await expect(page.getByText('agent @coder', { exact: true })).toBeVisible();
+  // Pause or Resume, whichever applies.
+  await expect(row.getByRole('button', { name: 'Resume' })).toHaveCount(0);
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await expect(row.getByRole('button', { name: 'Resume' })).toBeVisible();
+  await expect(row.getByRole('button', { name: 'Pause' })).toHaveCount(0);
   await row.getByRole('button', { name: "Cancel coder's run" }).click();
   await expect(row).toHaveAttribute('data-status', 'cancelled');
   await expect(page.getByTestId('conversation-status')).toContainText('cancelled');

@@ -89,6 +89,12 @@ test('a team with a leader who is not a member gets a field error; fixed, it is 
   expect((await client.listTeams()).map((t) => t.id)).not.toContain('qa');
 
   await form.getByLabel('Leader (must be a member)').selectOption('reviewer');
+  // A taken id (dev is a team) is refused at the id field; dev keeps its members.
+  await form.getByLabel('Team id').fill('dev');
+  await form.getByRole('button', { name: 'Create team' }).click();
+  await expect(form.locator('[data-field-error="id"]')).toContainText('already used by a team');
+  expect(await teamMembers('dev')).toEqual(['coder', 'reviewer']);
+  await form.getByLabel('Team id').fill('qa');
   await form.getByRole('button', { name: 'Create team' }).click();
   await expect(form).toHaveCount(0);
   await expect(page.getByTestId('team-list').locator('[data-team="qa"]')).toContainText('Leader: @reviewer');

@@ -472,6 +472,24 @@ describe('agents', () => {
     expect(Object.keys(onDisk.agents).sort()).toEqual(['coder', 'reviewer', 'writer']);
   });
 
+  it('POST creates and provisions; an id an agent or a team already has is 409 at the id field and changes nothing', async () => {
+    const before = readFileSync(h.settingsFile, 'utf8');
+    const dup = await rejects(h.client.createAgent({ body: { id: 'reviewer', name: 'Impostor', provider: 'openai' } }), 409, 'ALREADY_EXISTS');
+    expect(dup.message).toBe('The id "reviewer" is already used by an agent. Pick another id, or edit the existing agent.');
+    expect(dup.details).toEqual({ issues: [{ path: ['id'], message: 'The id "reviewer" is already used by an agent.' }] });
+    await rejects(h.client.createAgent({ body: { id: 'dev', provider: 'mock' } }), 409, 'ALREADY_EXISTS');
+    expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);
+    await rejects(h.client.createAgent({ body: { id: 'Bad Id', provider: 'mock' } }), 400, 'INVALID_ID');
+    await bad('POST', '/api/agents', 400, 'VALIDATION_FAILED', '{"provider":"mock"}');
+    await bad('POST', '/api/agents', 400, 'CONFIG_INVALID', '{"id":"drafter","provider":"nonsense"}');
+    const created = await h.client.createAgent({ body: { id: 'drafter', name: 'Drafter', provider: 'mock' } });
+    expect(created).toMatchObject({ provisioned: true, agent: { id: 'drafter', name: 'Drafter', provider: 'mock' } });
+    expect(existsSync(join(h.home, 'workspace', 'drafter', 'AGENTS.md'))).toBe(true);
+    await rejects(h.client.createAgent({ body: { id: 'drafter', name: 'Again', provider: 'mock' } }), 409, 'ALREADY_EXISTS');
+    expect(await h.client.getAgent({ params: { id: 'drafter' } })).toMatchObject({ name: 'Drafter' });
+    await h.client.deleteAgent({ params: { id: 'drafter' } });
+  });
+
   it('PATCH merges nested objects and deletes with null', async () => {
     const patched = await h.client.patchAgent({ params: { id: 'writer' }, body: { heartbeat: { interval: 900 }, model: null } });
     expect(patched.heartbeat).toEqual({ enabled: false, interval: 900 });
@@ -596,6 +614,14 @@ describe('teams and chat rooms', () => {
     await rejects(h.client.putTeam({ params: { id: 'qa2' }, body: { agents: ['reviewer'], leader_agent: 'coder' } }), 400, 'CONFIG_INVALID');
     await rejects(h.client.putTeam({ params: { id: 'coder' }, body: { agents: ['reviewer'], leader_agent: 'reviewer' } }), 400, 'CONFIG_INVALID');
     await bad('PUT', '/api/teams/qa2', 400, 'VALIDATION_FAILED', '{"agents":[]}');
+    // POST creates only: a taken id (a team's or an agent's) is 409 and the team is left as it was.
+    const dup = await rejects(h.client.createTeam({ body: { id: 'qa', name: 'Hijack', agents: ['coder'], leader_agent: 'coder' } }), 409, 'ALREADY_EXISTS');
+    expect(dup.message).toBe('The id "qa" is already used by a team. Pick another id, or edit the existing team.');
+    await rejects(h.client.createTeam({ body: { id: 'reviewer', agents: ['coder'], leader_agent: 'coder' } }), 409, 'ALREADY_EXISTS');
+    expect(await h.client.getTeam({ params: { id: 'qa' } })).toMatchObject({ name: 'QA', agents: ['reviewer'] });
+    await rejects(h.client.createTeam({ body: { id: 'qa3', agents: ['ghost'], leader_agent: 'ghost' } }), 400, 'CONFIG_INVALID');
+    expect(await h.client.createTeam({ body: { id: 'qa3', agents: ['coder'], leader_agent: 'coder' } })).toEqual({ team: { id: 'qa3', agents: ['coder'], leader_agent: 'coder' } });
+    expect(await h.client.deleteTeam({ params: { id: 'qa3' } })).toEqual({ ok: true });
     const patched = await h.client.patchTeam({ params: { id: 'qa' }, body: { agents: ['reviewer', 'coder'], reply_mode: 'aggregate' } });
     expect(patched).toMatchObject({ agents: ['reviewer', 'coder'], reply_mode: 'aggregate' });
     await rejects(h.client.patchTeam({ params: { id: 'qa' }, body: { leader_agent: 'ghost' } }), 400, 'CONFIG_INVALID');

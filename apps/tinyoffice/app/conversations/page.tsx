@@ -10,7 +10,7 @@ import type { ConversationView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
-import { ErrorLine, Panel, StatusPill, money } from '@/components/ui';
+import { ErrorLine, Panel, StatusPill, conversationTarget, money, plural } from '@/components/ui';
 
 type Status = ConversationView['status'];
 // The client's root entry is types only (no zod in the page); the compiler checks this list.
@@ -112,7 +112,7 @@ export default function ConversationsPage() {
                 <StatusPill status={c.status} />
                 <span className="min-w-0 flex-1 truncate font-medium">{c.title || '(untitled)'}</span>
                 <span className="text-xs text-slate-600 dark:text-slate-400">
-                  {c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`} · {c.sender} · {c.hops} hops · {money(c.costUsd)} · {new Date(c.updatedAt).toLocaleString()}
+                  {conversationTarget(c)} · {c.sender} · {plural(c.hops, 'hop')} · {money(c.costUsd)} · {new Date(c.updatedAt).toLocaleString()}
                 </span>
               </Link>
             </li>

@@ -140,7 +140,9 @@ function TeamForm({ initial, isNew, agentIds, onDone }: { initial: Draft; isNew:
     setErrors({});
     setSaving(true);
     try {
-      await api().putTeam({ params: { id: draft.id }, body: parsed.data! });
+      // A new team is created only if its id is free (409 otherwise); an edit replaces the team.
+      if (isNew) await api().createTeam({ body: { ...parsed.data!, id: draft.id } });
+      else await api().putTeam({ params: { id: draft.id }, body: parsed.data! });
       await reloadTeamsAndAgents();
       onDone();
     } catch (err) {

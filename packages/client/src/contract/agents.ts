@@ -97,6 +97,15 @@ export const agentsContract = {
     params: IdParamsSchema,
     response: AgentSchema,
   }),
+  createAgent: route({
+    method: 'POST',
+    path: '/api/agents',
+    summary: 'Create an agent; an id an agent or a team already has is refused with ALREADY_EXISTS (PUT /api/agents/:id creates or replaces)',
+    tag: 'agents',
+    status: 201,
+    body: AgentConfigSchema.extend({ id: IdParamsSchema.shape.id }),
+    response: z.object({ agent: AgentSchema, provisioned: z.boolean() }),
+  }),
   putAgent: route({
     method: 'PUT',
     path: '/api/agents/:id',

@@ -14,6 +14,9 @@ export type TeamConfig = z.infer<typeof TeamConfigSchema>;
 export const TeamSchema = TeamConfigSchema.extend({ id: z.string() }).meta({ id: 'Team' });
 export type Team = z.infer<typeof TeamSchema>;
 
+/** A whole team as PUT or POST sends it: at least one member and a leader. */
+const TeamBodySchema = TeamConfigSchema.extend({ agents: z.array(z.string().min(1).max(64)).min(1).max(100), leader_agent: z.string().min(1).max(64) });
+
 export const ChatroomMessageSchema = z.object({
   id: z.number().int(),
   teamId: z.string(),
@@ -27,13 +30,22 @@ export type ChatroomMessage = z.infer<typeof ChatroomMessageSchema>;
 export const teamsContract = {
   listTeams: route({ method: 'GET', path: '/api/teams', summary: 'Every team', tag: 'teams', response: z.array(TeamSchema) }),
   getTeam: route({ method: 'GET', path: '/api/teams/:id', summary: 'One team', tag: 'teams', params: IdParamsSchema, response: TeamSchema }),
+  createTeam: route({
+    method: 'POST',
+    path: '/api/teams',
+    summary: 'Create a team; an id an agent or a team already has is refused with ALREADY_EXISTS (PUT /api/teams/:id creates or replaces)',
+    tag: 'teams',
+    status: 201,
+    body: TeamBodySchema.extend({ id: IdParamsSchema.shape.id }),
+    response: z.object({ team: TeamSchema }),
+  }),
   putTeam: route({
     method: 'PUT',
     path: '/api/teams/:id',
     summary: 'Create or replace a team (members must exist, the leader must be a member, ids unique across agents and teams)',
     tag: 'teams',
     params: IdParamsSchema,
-    body: TeamConfigSchema.extend({ agents: z.array(z.string().min(1).max(64)).min(1).max(100), leader_agent: z.string().min(1).max(64) }),
+    body: TeamBodySchema,
     response: z.object({ team: TeamSchema, created: z.boolean() }),
   }),
   patchTeam: route({

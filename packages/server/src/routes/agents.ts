@@ -11,6 +11,7 @@ import {
   parseFrontMatter,
   patchAgent,
   prepareAgentWorkspace,
+  createAgent,
   putAgent,
   readMemoryIndex,
   removeAgent,
@@ -49,6 +50,16 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     listAgents: () => maskedAgents(ctx.settings()),
 
     getAgent: ({ params }) => maskedAgent(ctx.settings(), params.id),
+
+    createAgent: async ({ body: { id, ...config } }) => {
+      let provisioned = false;
+      const written = await ctx.updateSettings(async (current) => {
+        const next = createAgent(current, id, config);
+        provisioned = await prepareAgentWorkspace(next, id, ctx.settingsFile, ctx.env);
+        return next;
+      });
+      return { agent: maskedAgent(written, id), provisioned };
+    },
 
     putAgent: async ({ params, body }) => {
       let created = false;

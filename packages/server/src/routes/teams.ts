@@ -1,5 +1,5 @@
 /** Teams (settings.teams, edited through core's settings service) and chat rooms. */
-import { deleteTeam, patchTeam, putTeam, requireTeam } from '@tinyagi/core/internal';
+import { createTeam, deleteTeam, patchTeam, putTeam, requireTeam } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { teamsContract } from '@tinyagi/client/contract';
@@ -10,6 +10,8 @@ export function teamRoutes(ctx: ServerContext): RouteHandlers<keyof typeof teams
     listTeams: () => maskedTeams(ctx.settings()),
 
     getTeam: ({ params }) => maskedTeam(ctx.settings(), params.id),
+
+    createTeam: async ({ body: { id, ...team } }) => ({ team: maskedTeam(await ctx.updateSettings((current) => createTeam(current, id, team)), id) }),
 
     putTeam: async ({ params, body }) => {
       let created = false;

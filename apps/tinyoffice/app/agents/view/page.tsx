@@ -5,14 +5,15 @@
  */
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
-import { type KeyboardEvent, Suspense, useRef } from 'react';
+import { type KeyboardEvent, Suspense, useRef, useState } from 'react';
 import type { Agent } from '@tinyagi/client';
-import { useStore } from '@/lib/store';
+import { api, messageOf } from '@/lib/api';
+import { setState, useStore } from '@/lib/store';
 import { AgentForm } from '@/components/agent-form';
 import { ChatPanel } from '@/components/chat-panel';
 import { HeartbeatTab, MemoryTab, PromptTab, SkillsTab, UsageTab } from '@/components/agent-tabs';
 import { SchedulesTab } from '@/components/agent-schedules';
-import { Avatar, Panel } from '@/components/ui';
+import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
 
 const TABS = [
   ['settings', 'Settings'],
@@ -57,6 +58,18 @@ function AgentFromQuery() {
 function AgentView({ id, tab, agent }: { id: string; tab: Tab; agent: Agent }) {
   const router = useRouter();
   const tabs = useRef<Record<string, HTMLButtonElement | null>>({});
+  const [error, setError] = useState<string | null>(null);
+  const remove = async () => {
+    if (!window.confirm(`Delete agent @${id}? Its workspace is archived (moved aside), not erased. A team that lists it must drop it first.`)) return;
+    setError(null);
+    try {
+      await api().deleteAgent({ params: { id } });
+      setState({ agents: await api().listAgents() });
+      router.push('/agents');
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
   const go = (next: Tab) => router.replace(`/agents/view?id=${encodeURIComponent(id)}&tab=${next}`);
   const onKey = (e: KeyboardEvent) => {
     const i = TABS.findIndex(([t]) => t === tab);
@@ -81,7 +94,11 @@ function AgentView({ id, tab, agent }: { id: string; tab: Tab; agent: Agent }) {
         <Link href="/agents" className="ml-auto text-sm underline">
           All agents
         </Link>
+        <Button tone="danger" onClick={() => void remove()}>
+          Delete agent
+        </Button>
       </div>
+      <ErrorLine error={error} />
       <div role="tablist" aria-label="Agent" className="flex flex-wrap gap-1 border-b border-slate-200 dark:border-slate-800" onKeyDown={onKey}>
         {TABS.map(([t, label]) => (
           <button

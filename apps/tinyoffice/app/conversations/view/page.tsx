@@ -12,7 +12,7 @@ import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, use
 import { applyRunEvents, emptyRunTree, isApiError, mergeRunRecords, runTreeTotals, type ConversationView, type RunTree, type RunTreeNode, type TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useLiveEvents } from '@/lib/use-events';
-import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money } from '@/components/ui';
+import { Avatar, Button, ErrorLine, Panel, StatusPill, conversationTarget, duration, money, plural } from '@/components/ui';
 
 export default function ConversationPage() {
   return (
@@ -120,12 +120,14 @@ function Conversation({ id }: { id: string }) {
               <span data-testid="conversation-status">
                 <StatusPill status={conversation.status} />
               </span>
-              <span>{conversation.teamId ? `team #${conversation.teamId}` : `agent @${conversation.rootAgentId}`}</span>
+              <span>
+                {conversation.addressed === 'team' ? 'team' : 'agent'} {conversationTarget(conversation)}
+              </span>
               <span>
                 from {conversation.sender} via {conversation.channel}
               </span>
               <span>
-                {totals.runs} runs · depth {totals.maxDepth} · {totals.tokens} tokens · {money(totals.costUsd)}
+                {plural(totals.runs, 'run')} · depth {totals.maxDepth} · {totals.tokens} tokens · {money(totals.costUsd)}
               </span>
             </p>
             {conversation.stopReason && <p className="text-sm text-amber-800 dark:text-amber-300">Ended: {conversation.stopReason}</p>}
@@ -252,7 +254,9 @@ const RunRow = memo(function RunRow({
         </span>
         {node.paused && node.status === 'running' && <span className="text-xs font-medium text-amber-800 dark:text-amber-300">paused</span>}
         {node.progress && node.status === 'running' && <span className="truncate text-xs italic text-slate-600 dark:text-slate-300">“{node.progress}”</span>}
-        {node.status === 'running' || node.status === 'queued' ? <RunActions runId={node.runId} agentId={node.agentId} onError={onError} /> : null}
+        {node.status === 'running' || node.status === 'queued' ? (
+          <RunActions runId={node.runId} agentId={node.agentId} pausable={node.status === 'running'} paused={node.paused} onError={onError} />
+        ) : null}
       </div>
       {endNote(node) && (
         <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
@@ -276,7 +280,8 @@ function Elapsed({ node }: { node: RunTreeNode }) {
   return <>{duration((node.endedAt ?? Date.now()) - node.startedAt)}</>;
 }
 
-function RunActions({ runId, agentId, onError }: { runId: string; agentId: string; onError: (e: string) => void }) {
+/** Cancel and steer a live run; Pause or Resume, whichever applies, once it is running. */
+function RunActions({ runId, agentId, pausable, paused, onError }: { runId: string; agentId: string; pausable: boolean; paused: boolean; onError: (e: string) => void }) {
   const [steer, setSteer] = useState<'inject' | 'redirect' | null>(null);
   const [text, setText] = useState('');
   const [note, setNote] = useState<string | null>(null);
@@ -298,8 +303,7 @@ function RunActions({ runId, agentId, onError }: { runId: string; agentId: strin
       >
         Cancel
       </Button>
-      <Button onClick={() => void send('pause')}>Pause</Button>
-      <Button onClick={() => void send('resume')}>Resume</Button>
+      {pausable && (paused ? <Button onClick={() => void send('resume')}>Resume</Button> : <Button onClick={() => void send('pause')}>Pause</Button>)}
       <Button onClick={() => setSteer(steer === 'inject' ? null : 'inject')}>Inject</Button>
       <Button onClick={() => setSteer(steer === 'redirect' ? null : 'redirect')}>Redirect</Button>
       {steer && (

@@ -9,7 +9,7 @@ import { deepMergeSettings } from '../merge.ts';
 import type { AgentSettings, Settings } from '../schema.ts';
 import { stripUnchangedMasks } from '../secrets.ts';
 import { unknownAgentKeys } from '../unknown-keys.ts';
-import { requireAgent, withEntry } from './entities.ts';
+import { requireAgent, requireFreeId, withEntry } from './entities.ts';
 import { ownEntry } from '../object-path.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -38,6 +38,12 @@ export function putAgent(settings: Settings, id: string, body: JsonObject): { se
   const existing = ownEntry(settings.agents, id);
   const agent = { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings;
   return { settings: withAgent(settings, id, agent), created: existing === undefined };
+}
+
+/** Creates an agent, refusing an id an agent or a team already has (ALREADY_EXISTS). */
+export function createAgent(settings: Settings, id: string, body: JsonObject): Settings {
+  requireFreeId(settings, id, 'agent');
+  return putAgent(settings, id, body).settings;
 }
 
 export function patchAgent(settings: Settings, id: string, patch: JsonObject): Settings {

@@ -29,6 +29,22 @@ export function requireCustomProvider(settings: Settings, id: string): CustomPro
   return provider;
 }
 
+/**
+ * For a create-only edit: the id must name neither an agent nor a team (they share one
+ * namespace: `@id` and `#id` address the same routing table). ALREADY_EXISTS otherwise, with the
+ * issue on `id` so a form can show it at that field.
+ */
+export function requireFreeId(settings: Settings, id: string, kind: 'agent' | 'team'): void {
+  assertValidId(id, `${kind} id`);
+  const taken = ownEntry(settings.agents, id) !== undefined ? 'agent' : ownEntry(settings.teams, id) !== undefined ? 'team' : undefined;
+  if (taken === undefined) return;
+  const message = `The id "${id}" is already used by ${taken === 'agent' ? 'an agent' : 'a team'}.`;
+  throw new TinyError('ALREADY_EXISTS', message, {
+    hint: taken === kind ? `Pick another id, or edit the existing ${kind}.` : 'Agents and teams share one set of ids: pick another.',
+    details: { issues: [{ path: ['id'], message }] },
+  });
+}
+
 /** A copy of `record` with `id` set to `value`, or removed when `value` is undefined. */
 export function withEntry<T>(record: Record<string, T> | undefined, id: string, value: T | undefined): Record<string, T> {
   const next = { ...record };

@@ -4,8 +4,8 @@
  * updateSettings, which validates the whole result before the atomic write.
  */
 export { requireAgent, requireTeam, requireCustomProvider } from './entities.ts';
-export { agentConfig, putAgent, patchAgent, setAgentHeartbeat, deleteAgent, teamsReferencingAgent } from './agents.ts';
-export { putTeam, patchTeam, deleteTeam } from './teams.ts';
+export { agentConfig, createAgent, putAgent, patchAgent, setAgentHeartbeat, deleteAgent, teamsReferencingAgent } from './agents.ts';
+export { createTeam, putTeam, patchTeam, deleteTeam } from './teams.ts';
 export {
   setBuiltinProvider,
   putCustomProvider,

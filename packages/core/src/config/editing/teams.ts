@@ -6,7 +6,7 @@
 import { assertValidId } from '../../ids.ts';
 import { deepMergeSettings } from '../merge.ts';
 import type { Settings, TeamSettings } from '../schema.ts';
-import { requireTeam, withEntry } from './entities.ts';
+import { requireFreeId, requireTeam, withEntry } from './entities.ts';
 import { ownEntry } from '../object-path.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -19,6 +19,12 @@ export function putTeam(settings: Settings, id: string, body: JsonObject): { set
   assertValidId(id, 'team id');
   const existing = ownEntry(settings.teams, id);
   return { settings: withTeam(settings, id, { ...existing, ...body } as TeamSettings), created: existing === undefined };
+}
+
+/** Creates a team, refusing an id an agent or a team already has (ALREADY_EXISTS). */
+export function createTeam(settings: Settings, id: string, body: JsonObject): Settings {
+  requireFreeId(settings, id, 'team');
+  return putTeam(settings, id, body).settings;
 }
 
 export function patchTeam(settings: Settings, id: string, patch: JsonObject): Settings {
