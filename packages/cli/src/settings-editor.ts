@@ -10,7 +10,9 @@
 import { loadSettings, type Settings } from '@tinyagi/core';
 import {
   applyEnvOverrides,
+  createAgent,
   createSchedule,
+  createTeam,
   deleteCustomProvider,
   deleteTeam,
   maskSettings,
@@ -18,9 +20,7 @@ import {
   patchSettings,
   patchTeam,
   prepareAgentWorkspace,
-  putAgent,
   putCustomProvider,
-  putTeam,
   removeAgent,
   setBuiltinProvider,
   updateSchedule,
@@ -46,12 +46,13 @@ export interface SettingsEditor {
   readonly online: boolean;
   /** Current settings (secrets masked). */
   read(): Promise<Settings>;
-  /** Creates or replaces (keys not sent are kept) an agent and provisions its workspace. */
-  putAgent(id: string, config: JsonObject): Promise<{ created: boolean }>;
+  /** Creates an agent and provisions its workspace; ALREADY_EXISTS when an agent or a team has the id. */
+  createAgent(id: string, config: JsonObject): Promise<void>;
   patchAgent(id: string, patch: JsonObject): Promise<void>;
   /** Refused while a team lists it; then archives (default), deletes or keeps its workspace. */
   deleteAgent(id: string, workspace?: WorkspaceRemovalMode): Promise<WorkspaceOutcome>;
-  putTeam(id: string, config: JsonObject & { agents: string[]; leader_agent: string }): Promise<{ created: boolean }>;
+  /** Creates a team; ALREADY_EXISTS when an agent or a team has the id. */
+  createTeam(id: string, config: JsonObject & { agents: string[]; leader_agent: string }): Promise<void>;
   patchTeam(id: string, patch: JsonObject): Promise<void>;
   deleteTeam(id: string): Promise<void>;
   /** Credentials/model of a built-in provider; `make_default` sets models.provider. */
@@ -76,10 +77,10 @@ function onlineEditor({ client }: DaemonConnection): SettingsEditor {
   return {
     online: true,
     read: async () => (await client.getSettings()) as Settings,
-    putAgent: async (id, config) => ({ created: (await client.putAgent({ params: { id }, body: config })).created }),
+    createAgent: async (id, config) => void (await client.createAgent({ body: { ...config, id } })),
     patchAgent: async (id, patch) => void (await client.patchAgent({ params: { id }, body: patch })),
     deleteAgent: async (id, workspace) => (await client.deleteAgent({ params: { id }, query: workspace !== undefined ? { workspace } : {} })).workspace,
-    putTeam: async (id, config) => ({ created: (await client.putTeam({ params: { id }, body: config })).created }),
+    createTeam: async (id, config) => void (await client.createTeam({ body: { ...config, id } })),
     patchTeam: async (id, patch) => void (await client.patchTeam({ params: { id }, body: patch })),
     deleteTeam: async (id) => void (await client.deleteTeam({ params: { id } })),
     setProvider: async (name, change) => void (await client.putProvider({ params: { name }, body: change })),
@@ -135,23 +136,20 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
   return {
     online: false,
     read: async () => maskSettings(await currentSettings()),
-    async putAgent(id, config) {
-      let created = false;
+    async createAgent(id, config) {
       await update(async (s) => {
-        const result = putAgent(s, id, config);
-        created = result.created;
+        const next = createAgent(s, id, config);
         // Checked and provisioned before the write, as through the API.
-        await prepareAgentWorkspace(result.settings, id, file, ctx.env);
-        return result.settings;
+        await prepareAgentWorkspace(next, id, file, ctx.env);
+        return next;
       });
-      return { created };
     },
     async patchAgent(id, patch) {
       await update((s) => patchAgent(s, id, patch));
     },
     deleteAgent: (id, workspace = 'archive') => removeAgent(update, id, workspace, ctx.env),
-    async putTeam(id, config) {
-      return { created: (await putEntity((s) => putTeam(s, id, config))).created };
+    async createTeam(id, config) {
+      await update((s) => createTeam(s, id, config));
     },
     async patchTeam(id, patch) {
       await update((s) => patchTeam(s, id, patch));

@@ -71,7 +71,7 @@ describe('commands against a running daemon', () => {
 
     const dup = await h.cli(['agent', 'add', 'dev', '--provider', 'mock']);
     expect(dup.code).toBe(1);
-    expect(dup.stderr).toContain('Id "dev" is used by both an agent and a team');
+    expect(dup.stderr).toContain('The id "dev" is already used by a team. Agents and teams share one set of ids');
 
     const refused = await h.cli(['agent', 'remove', 'writer']);
     expect(refused.code).toBe(2);

@@ -36,10 +36,10 @@ const BASELINE = {
 } as const;
 
 type Op =
-  | { kind: 'putAgent'; id: string; body: Record<string, unknown> }
+  | { kind: 'createAgent'; id: string; body: Record<string, unknown> }
   | { kind: 'patchAgent'; id: string; patch: Record<string, unknown> }
   | { kind: 'deleteAgent'; id: string; workspace: 'archive' | 'delete' | 'keep' | undefined }
-  | { kind: 'putTeam'; id: string; agents: string[]; leader: string; extra: Record<string, unknown> }
+  | { kind: 'createTeam'; id: string; agents: string[]; leader: string; extra: Record<string, unknown> }
   | { kind: 'patchTeam'; id: string; patch: Record<string, unknown> }
   | { kind: 'deleteTeam'; id: string }
   | { kind: 'setProvider'; name: 'anthropic' | 'openai'; change: Record<string, unknown> }
@@ -85,11 +85,11 @@ const members = fc.uniqueArray(agentId, { minLength: 1, maxLength: 3 });
 
 const op: fc.Arbitrary<Op> = fc
   .oneof(
-    { arbitrary: fc.record({ kind: fc.constant('putAgent' as const), id: agentId, body: agentBody }), weight: 3 },
+    { arbitrary: fc.record({ kind: fc.constant('createAgent' as const), id: agentId, body: agentBody }), weight: 3 },
     fc.record({ kind: fc.constant('patchAgent' as const), id: agentId, patch: agentPatch }),
     fc.record({ kind: fc.constant('deleteAgent' as const), id: agentId, workspace: fc.constantFrom(undefined, 'archive' as const, 'delete' as const, 'keep' as const) }),
     fc.record({
-      kind: fc.constant('putTeam' as const),
+      kind: fc.constant('createTeam' as const),
       id: teamId,
       agents: members,
       // Mostly a member (the leader must be one); sometimes any agent.
@@ -156,19 +156,19 @@ const op: fc.Arbitrary<Op> = fc
     }),
     fc.record({ kind: fc.constant('deleteSchedule' as const), label: fc.constantFrom(...LABELS) }),
   )
-  .map((o) => (o.kind === 'putTeam' && typeof o.leader === 'number' ? { ...o, leader: o.agents[o.leader % o.agents.length]! } : o) as Op);
+  .map((o) => (o.kind === 'createTeam' && typeof o.leader === 'number' ? { ...o, leader: o.agents[o.leader % o.agents.length]! } : o) as Op);
 
 /** Runs one edit; what it reports back (created, the workspace outcome) must match too. */
 async function apply(editor: SettingsEditor, o: Op): Promise<unknown> {
   switch (o.kind) {
-    case 'putAgent':
-      return editor.putAgent(o.id, o.body);
+    case 'createAgent':
+      return editor.createAgent(o.id, o.body);
     case 'patchAgent':
       return editor.patchAgent(o.id, o.patch);
     case 'deleteAgent':
       return (await editor.deleteAgent(o.id, o.workspace)).action;
-    case 'putTeam':
-      return editor.putTeam(o.id, { ...o.extra, agents: o.agents, leader_agent: o.leader });
+    case 'createTeam':
+      return editor.createTeam(o.id, { ...o.extra, agents: o.agents, leader_agent: o.leader });
     case 'patchTeam':
       return editor.patchTeam(o.id, o.patch);
     case 'deleteTeam':

@@ -476,7 +476,7 @@ describe('agents', () => {
     const before = readFileSync(h.settingsFile, 'utf8');
     const dup = await rejects(h.client.createAgent({ body: { id: 'reviewer', name: 'Impostor', provider: 'openai' } }), 409, 'ALREADY_EXISTS');
     expect(dup.message).toBe('The id "reviewer" is already used by an agent. Pick another id, or edit the existing agent.');
-    expect(dup.details).toEqual({ issues: [{ path: ['id'], message: 'The id "reviewer" is already used by an agent.' }] });
+    expect(dup.details).toEqual({ issues: [{ path: ['id'], message: 'already used by an agent' }] });
     await rejects(h.client.createAgent({ body: { id: 'dev', provider: 'mock' } }), 409, 'ALREADY_EXISTS');
     expect(readFileSync(h.settingsFile, 'utf8')).toBe(before);
     await rejects(h.client.createAgent({ body: { id: 'Bad Id', provider: 'mock' } }), 400, 'INVALID_ID');

@@ -129,7 +129,7 @@ export function registerAgentCommands(program: Command): void {
       ...(options.workingDirectory !== undefined ? { working_directory: options.workingDirectory } : {}),
       ...(options.node !== undefined ? { node: options.node } : {}),
     };
-    await editor.putAgent(id, config);
+    await editor.createAgent(id, config);
     if (options.json) return printJson({ id, ...config });
     println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));

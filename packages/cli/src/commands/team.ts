@@ -61,7 +61,7 @@ export function registerTeamCommands(program: Command): void {
       leader_agent: leader,
       ...(options.replyMode !== undefined ? { reply_mode: options.replyMode } : {}),
     };
-    await editor.putTeam(id, config);
+    await editor.createTeam(id, config);
     if (options.json) return printJson({ id, ...config });
     println(`Created team ${style.bold(id)}: ${agents.join(', ')} (leader ${leader}).`);
     println(style.dim(`Talk to it: tinyagi send --team ${id} --wait "…"`));

@@ -38,10 +38,10 @@ export function requireFreeId(settings: Settings, id: string, kind: 'agent' | 't
   assertValidId(id, `${kind} id`);
   const taken = ownEntry(settings.agents, id) !== undefined ? 'agent' : ownEntry(settings.teams, id) !== undefined ? 'team' : undefined;
   if (taken === undefined) return;
-  const message = `The id "${id}" is already used by ${taken === 'agent' ? 'an agent' : 'a team'}.`;
-  throw new TinyError('ALREADY_EXISTS', message, {
+  const owner = taken === 'agent' ? 'an agent' : 'a team';
+  throw new TinyError('ALREADY_EXISTS', `The id "${id}" is already used by ${owner}.`, {
     hint: taken === kind ? `Pick another id, or edit the existing ${kind}.` : 'Agents and teams share one set of ids: pick another.',
-    details: { issues: [{ path: ['id'], message }] },
+    details: { issues: [{ path: ['id'], message: `already used by ${owner}` }] },
   });
 }
 
