@@ -212,6 +212,10 @@ test('a dead letter is retried from Control', async () => {
   // It runs again (and, scripted to fail, dies again: one more queue.dead in the live feed).
   await expect(deaths).toHaveCount(before + 1);
   await expect(item).toBeVisible();
+  // The daemon log follows by itself (no Refresh): the second dead letter's line appears, in view at the bottom.
+  const log = page.getByTestId('daemon-log');
+  await expect.poll(async () => ((await log.textContent()) ?? '').split('dead letter for @coder').length - 1, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+  expect(await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(8);
   await shot('control');
   await item.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByTestId('dead-letters')).toHaveCount(0);

@@ -6,7 +6,7 @@
  * event says they changed (a dead letter, a pairing request, a channel), never on a timer.
  */
 import Link from 'next/link';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ApiClient, ChannelLogin, PendingPairing, QueueMessageView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
@@ -366,20 +366,40 @@ function ProvidersPanel({ onError }: OnError) {
   );
 }
 
+/** How often the open log panel re-reads the tail (a local daemon's log file, 200 lines). */
+const LOG_REFRESH_MS = 5000;
+
+/**
+ * The daemon log's last 200 lines, newest at the bottom and in view: re-read every few seconds
+ * while the tab is visible, staying at the bottom unless the reader scrolled up to read.
+ */
 function LogPanel({ onError }: OnError) {
   const [lines, setLines] = useState<string[] | null>(null);
+  const box = useRef<HTMLPreElement>(null);
+  const pinned = useRef(true);
   const load = useCallback(() => {
+    const el = box.current;
+    pinned.current = el === null || el.scrollHeight - el.scrollTop - el.clientHeight < 8;
     api()
       .logs({ query: { lines: 200 } })
       .then((l) => setLines(l.lines))
       .catch(onError);
   }, [onError]);
-  useEffect(load, [load]);
+  useEffect(() => {
+    load();
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') load();
+    }, LOG_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [load]);
+  useLayoutEffect(() => {
+    if (lines !== null && pinned.current && box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [lines]);
   return (
     <Panel title="Daemon log" actions={<Button onClick={load}>Refresh</Button>}>
       {/* The panel's section already names it "Daemon log". */}
       {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be reachable by keyboard to scroll it (WCAG 2.1.1); not every browser makes scrollers focusable */}
-      <pre className="max-h-80 overflow-auto whitespace-pre-wrap text-xs" tabIndex={0}>
+      <pre ref={box} className="max-h-80 overflow-auto whitespace-pre-wrap text-xs" tabIndex={0} data-testid="daemon-log">
         {lines === null ? 'Loading…' : lines.length === 0 ? 'The log is empty.' : lines.join('\n')}
       </pre>
     </Panel>
