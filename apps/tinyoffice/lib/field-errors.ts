@@ -4,20 +4,16 @@
  * leader must be a member" live in core and come back as issues with a path).
  */
 import { isApiError } from '@tinyagi/client';
+import { plainMessage, type ZodLikeIssue } from './field-issues';
 
 export type FieldErrors = Record<string, string>;
 
-interface ZodLikeIssue {
-  path: ReadonlyArray<PropertyKey>;
-  message: string;
-}
-
-/** The first message per top-level field of a failed safeParse. */
+/** The first message per top-level field of a failed safeParse, in plain words. */
 export function fieldErrorsOfIssues(issues: readonly ZodLikeIssue[]): FieldErrors {
   const errors: FieldErrors = {};
   for (const issue of issues) {
     const field = String(issue.path[0] ?? 'form');
-    errors[field] ??= issue.message;
+    errors[field] ??= plainMessage(issue);
   }
   return errors;
 }

@@ -24,9 +24,51 @@ export function pathOf(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** zod issues (any version's `{path, message}`) as field issues. */
-export function fromZodIssues(issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>): FieldIssues {
-  return group(issues.map((i) => ({ path: pathOf(i.path), message: i.message })));
+/** A zod issue as the form shows it: any version's `{path, message}`, with zod 4's details when present. */
+export interface ZodLikeIssue {
+  path: readonly PropertyKey[];
+  message: string;
+  code?: string;
+  expected?: unknown;
+  origin?: unknown;
+  minimum?: unknown;
+  maximum?: unknown;
+  inclusive?: unknown;
+  values?: unknown;
+}
+
+/**
+ * Plain words for the common zod issues ("must be a whole number", "must be 0 or more") instead
+ * of zod's own ("Invalid input: expected int, received number"); anything else keeps zod's text.
+ */
+export function plainMessage(issue: ZodLikeIssue): string {
+  const { code, origin } = issue;
+  const bound = (n: unknown): string => (typeof n === 'bigint' || typeof n === 'number' ? String(n) : '');
+  if (code === 'invalid_type') {
+    if (issue.expected === 'int') return 'must be a whole number';
+    if (issue.expected === 'number') return 'must be a number';
+    if (issue.expected === 'boolean') return 'must be on or off';
+    if (issue.expected === 'string') return 'must be text';
+  }
+  if (code === 'too_small') {
+    const min = bound(issue.minimum);
+    if (origin === 'number') return issue.inclusive === false ? `must be more than ${min}` : `must be ${min} or more`;
+    if (origin === 'string') return min === '1' ? 'must not be empty' : `must be at least ${min} characters`;
+    if (origin === 'array' || origin === 'set') return `pick at least ${min}`;
+  }
+  if (code === 'too_big') {
+    const max = bound(issue.maximum);
+    if (origin === 'number') return issue.inclusive === false ? `must be less than ${max}` : `must be ${max} or less`;
+    if (origin === 'string') return `must be at most ${max} characters`;
+    if (origin === 'array' || origin === 'set') return `pick at most ${max}`;
+  }
+  if (code === 'invalid_value' && Array.isArray(issue.values)) return `must be one of: ${issue.values.map(String).join(', ')}`;
+  return issue.message;
+}
+
+/** zod issues as field issues, in plain words. */
+export function fromZodIssues(issues: readonly ZodLikeIssue[]): FieldIssues {
+  return group(issues.map((i) => ({ path: pathOf(i.path), message: plainMessage(i) })));
 }
 
 /**

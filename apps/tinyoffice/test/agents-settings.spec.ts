@@ -81,6 +81,12 @@ test('create an agent: a bad model is refused at its field, the fixed one is sav
   await form.getByLabel('Name', { exact: true }).fill('Writer');
   await form.getByLabel('Provider', { exact: true }).selectOption('mock');
   await form.getByLabel('Model', { exact: true }).fill('claude sonnet 4');
+  await form.getByLabel('Heartbeat interval (seconds)', { exact: true }).fill('soon');
+  await form.getByLabel('Daily budget (USD)', { exact: true }).fill('-5');
+  await form.getByRole('button', { name: 'Create agent' }).click();
+  // In plain words, not zod's ("Invalid input: expected number, received string").
+  await expect(form.getByTestId('field-error-heartbeat.interval')).toContainText('must be a number');
+  await expect(form.getByTestId('field-error-budgets.daily_usd')).toContainText('must be 0 or more');
   await form.getByLabel('Heartbeat interval (seconds)', { exact: true }).fill('900');
   await form.getByLabel('Daily budget (USD)', { exact: true }).fill('2.5');
   await form.getByRole('button', { name: 'Create agent' }).click();
@@ -240,7 +246,7 @@ test('the other tabs: AGENTS.md is saved to the workspace; heartbeat, memory, sk
   await expect(page.getByLabel('Interval (seconds, 10 to 604800)', { exact: true })).toHaveValue('900');
   await page.getByLabel('Interval (seconds, 10 to 604800)', { exact: true }).fill('5');
   await page.getByRole('button', { name: 'Save heartbeat' }).click();
-  await expect(page.getByTestId('field-error-interval')).toBeVisible();
+  await expect(page.getByTestId('field-error-interval')).toContainText('must be 10 or more');
   await page.getByLabel('Interval (seconds, 10 to 604800)', { exact: true }).fill('1800');
   await page.getByRole('button', { name: 'Save heartbeat' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Saved the heartbeat.' })).toBeVisible();
@@ -282,7 +288,7 @@ test('settings: a form edit is written to settings.json; a CLI edit appears in t
 
   await interval.fill('-3');
   await form.getByRole('button', { name: 'Save settings' }).click();
-  await expect(form.getByTestId('field-error-monitoring.heartbeat_interval')).toContainText('monitoring.heartbeat_interval');
+  await expect(form.getByTestId('field-error-monitoring.heartbeat_interval')).toContainText('monitoring.heartbeat_interval: must be more than 0');
   await interval.fill('1200');
   await form.getByRole('button', { name: 'Save settings' }).click();
   await expect(form.getByRole('status')).toHaveText('Saved to settings.json.');
