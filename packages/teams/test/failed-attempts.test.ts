@@ -59,6 +59,20 @@ describe('failed attempts', () => {
     expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'completed', stopReason: null });
   });
 
+  it('a dead letter retried by hand that dies again ends its new run failed and the conversation with it', async () => {
+    const h = await harness({ agents: { cc: { provider: 'anthropic', max_attempts: 1 } } }, { invoke: fakeClaude, backoff: FAST_BACKOFF });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:exit=3', senderId: 'u1' });
+    await waitForCompletion(h, sent.conversationId);
+    await h.stores.queue.retryDead(sent.messageId);
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] }))[1], 10_000, 'the second completion');
+    const runs = await h.stores.runs.listRuns(sent.conversationId);
+    expect(runs.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'failed', finished: true });
+    // The human is told each time, each note naming the run it is about.
+    const notes = (await h.stores.outbox.list({ conversationId: sent.conversationId })).filter((o) => o.meta['kind'] === 'note');
+    expect(notes.map((o) => o.runId)).toEqual(runs.map((r) => r.id));
+  });
+
   it('a rate limit is told apart from a crash: no attempt used, the wait counted, the message record says so', async () => {
     const h = await harness({ agents: { cc: { provider: 'anthropic' } } }, { invoke: fakeClaude });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:429', senderId: 'u1' });

@@ -9,16 +9,15 @@
 import type { RunRecord } from '@tinyagi/core';
 import { io, type TransactionalStores, type TxSteps } from '@tinyagi/core/internal';
 import { noteKey, toHuman } from '../conversations/replies.ts';
-import { readMeta } from '../router/provenance.ts';
 import type { Ctx } from './context.ts';
-import { completeIfDone } from './conversation-ops.ts';
+import { completeIfDone, runOfMessage } from './conversation-ops.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
 export async function onMessageDead(ctx: Ctx, messageId: string, reason: string): Promise<void> {
   await ctx.stores.commit(function* onMessageDead(tx) {
     const message = yield* io(tx.stores.queue.get(messageId));
-    const meta = message ? readMeta(message) : undefined;
-    const run = meta ? yield* io(tx.stores.runs.getRun(meta.runId)) : undefined;
+    // The run answering it now: a dead letter retried by hand runs in a new run, not its first.
+    const run = message ? yield* runOfMessage(tx.stores, message) : undefined;
     if (!message || !run) return;
     if (yield* finishRunWithEvent(ctx, tx, run, { status: 'failed', error: reason })) {
       const conversation = yield* io(tx.stores.runs.getConversation(run.conversationId));
@@ -26,7 +25,7 @@ export async function onMessageDead(ctx: Ctx, messageId: string, reason: string)
         yield* io(
           tx.stores.outbox.enqueue(
             toHuman(conversation, {
-              key: noteKey(conversation.id, `dead:${messageId}:${message.attempts}`),
+              key: noteKey(conversation.id, `dead:${messageId}:${run.id}`),
               kind: 'note',
               runId: run.id,
               agentId: run.agentId,
