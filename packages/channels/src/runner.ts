@@ -85,10 +85,16 @@ async function main(): Promise<void> {
     );
   };
   // A daemon that died without stopping us (SIGKILL) leaves us orphaned: a new daemon starts its
-  // own channel process, and two pollers on one bot must not run side by side.
-  const parent = process.ppid;
+  // own channel process, and two pollers on one bot must not run side by side. The daemon names
+  // itself (TINYAGI_DAEMON_PID): one killed while we were still loading has already made us a
+  // child of init, and our parent at this point would be the wrong one to watch.
+  const daemonPid = Number(process.env['TINYAGI_DAEMON_PID']) || process.ppid;
+  if (process.ppid !== daemonPid) {
+    log('info', `the daemon (pid ${daemonPid}) is gone before the channel started: exiting`);
+    process.exit(0);
+  }
   setInterval(() => {
-    if (process.ppid !== parent) stop('the daemon is gone');
+    if (process.ppid !== daemonPid) stop('the daemon is gone');
   }, 500).unref();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

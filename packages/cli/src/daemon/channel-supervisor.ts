@@ -173,7 +173,8 @@ export class ChannelSupervisor {
       if (value !== undefined) env[key] = value;
     }
     try {
-      Object.assign(env, this.#options.childEnv(name), { TINYAGI_CHANNEL: name });
+      // The daemon's pid: the runner exits when it is no longer its parent (an orphan must not poll).
+      Object.assign(env, this.#options.childEnv(name), { TINYAGI_CHANNEL: name, TINYAGI_DAEMON_PID: String(process.pid) });
     } catch (err) {
       slot.status.detail = errorMessage(err);
       this.#setState(name, 'stopped', { error: slot.status.detail });
