@@ -108,6 +108,35 @@ describe('guards on handoffs', () => {
     expect(answer).toContain('@outsider is not a member of #t');
     expect(answer).toContain('there is no agent with that id');
   });
+
+  it("a note goes to the next turn of the session that wrote the tag, never into another sender's session", async () => {
+    const h = await harness({
+      agents: {
+        lead: {
+          provider: 'mock',
+          session_mode: 'per-sender',
+          mock: {
+            rules: [
+              { match: 'Note from TinyAGI', reply: 'noted: {{message}}' },
+              { match: 'handoff', reply: '[@ghost: boo]' },
+            ],
+            reply: 'plain answer',
+          },
+        },
+        mate: { provider: 'mock', mock: { reply: 'ok' } },
+      },
+      teams: { t: { agents: ['lead', 'mate'], leader_agent: 'lead' } },
+    });
+    const answerOf = async (message: string, senderId: string): Promise<string> => {
+      const sent = await h.orchestrator.submit({ message, senderId });
+      await waitForCompletion(h, sent.conversationId);
+      return (await h.stores.runs.listRuns(sent.conversationId))[0]!.output!;
+    };
+    await answerOf('@t handoff', 'alice');
+    expect(await answerOf('@t hello', 'bob')).toBe('plain answer');
+    expect(await answerOf('@t hello again', 'alice')).toContain('Your message to @ghost was not delivered');
+    expect(await answerOf('@t and again', 'alice')).toBe('plain answer');
+  });
 });
 
 describe('conversation wall clock', () => {

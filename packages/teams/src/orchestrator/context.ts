@@ -7,6 +7,7 @@
 import type { InvokeRequest, InvokeResult, QueueWorker, Settings } from '@tinyagi/core';
 import type { GroupCommit, StoreSet, TxBody } from '@tinyagi/core/internal';
 import type { SteeringBoard } from '../steering/steering.ts';
+import type { AgentNotes } from './agent-notes.ts';
 
 export interface PluginContext {
   agentId: string;
@@ -57,8 +58,8 @@ export interface Ctx {
    * the batch's handler ends.
    */
   cancelledHeld: Map<string, AbortCause>;
-  /** Notes for an agent's next turn (undeliverable tags), by agent id. */
-  notes: Map<string, string[]>;
+  /** Notes for an agent's next turn in the same session (undeliverable tags): see agent-notes.ts. */
+  notes: AgentNotes;
   worker: QueueWorker | undefined;
   provisioned: Set<string>;
   /** TINYAGI_HOME/files: besides its workspace, the only place an agent may send files from. */

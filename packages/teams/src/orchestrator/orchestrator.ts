@@ -43,6 +43,7 @@ import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
 import { submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
+import { AgentNotes } from './agent-notes.ts';
 
 export interface OrchestratorOptions {
   /** The stores of any backend (`openStores` for SQLite, `openPgStores` for PostgreSQL). */
@@ -124,7 +125,7 @@ export class Orchestrator implements Spawner {
       steering: new SteeringBoard(stores.steering, (err) => reportError(stores, 'steering store', err)),
       active: new Map(),
       cancelledHeld: new Map(),
-      notes: new Map(),
+      notes: new AgentNotes(),
       worker: undefined,
       provisioned: new Set(),
       filesDir: options.filesDir,

@@ -177,8 +177,6 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   const cancelledMeanwhile = ctx.cancelledHeld.get(primary.message.id);
   if (cancelledMeanwhile) abortActive(ctx, active, cancelledMeanwhile);
   try {
-    const notes = ctx.notes.get(agentId) ?? [];
-    ctx.notes.delete(agentId);
     const parts = await Promise.all(
       open.map(async (p) => ({
         text: await transformIncoming(ctx, p.message, p.run),
@@ -189,7 +187,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     const sessionKey = sessionKeyFor(agent.session_mode, { channel: conversation.channel, senderId: conversation.senderId, threadKey: conversation.threadKey });
     const result = await runAgentTurns(ctx, {
       run,
-      prompt: composeRunPrompt(parts, notes),
+      prompt: composeRunPrompt(parts, ctx.notes.take(agentId, sessionKey)),
       sessionKey,
       teamId: primary.message.teamId,
       signal: controller.signal,

@@ -106,7 +106,7 @@ export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOu
   }
   if (plan.notes.length > 0) {
     const notes = plan.notes;
-    tx.onCommit(() => ctx.notes.set(run.agentId, [...(ctx.notes.get(run.agentId) ?? []), ...notes]));
+    tx.onCommit(() => ctx.notes.add(run.agentId, outcome.sessionKey, notes));
   }
   for (const post of plan.roomPosts) {
     const stored = yield* io(tx.stores.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId }));
