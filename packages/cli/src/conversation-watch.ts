@@ -29,6 +29,8 @@ export interface WatchOptions {
   timeoutMs: number;
   onEvent?: (event: EventView) => void;
   onReply?: (reply: Reply) => void;
+  /** Stops waiting (Ctrl-C in `tinyagi chat`): rejects with INTERRUPTED; the work goes on in the daemon. */
+  signal?: AbortSignal;
 }
 
 const TERMINAL_RUN_FAILURES = new Set(['failed', 'cancelled', 'rejected']);
@@ -42,6 +44,8 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   };
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), options.timeoutMs);
+  const interrupt = (): void => abort.abort();
+  options.signal?.addEventListener('abort', interrupt, { once: true });
   let completed = false;
   try {
     for await (const event of client.subscribe({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal })) {
@@ -54,7 +58,13 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
     }
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', interrupt);
     abort.abort();
+  }
+  if (!completed && options.signal?.aborted) {
+    throw new CliError('INTERRUPTED', `Stopped waiting for conversation ${options.conversationId}.`, {
+      hint: `The work goes on in the daemon: cancel it with \`tinyagi cancel ${options.conversationId}\`, or follow it with \`tinyagi conversation show ${options.conversationId}\`.`,
+    });
   }
   if (!completed) {
     throw new CliError('TIMEOUT', `No final reply within ${Math.round(options.timeoutMs / 1000)} s (conversation ${options.conversationId}).`, {

@@ -163,6 +163,13 @@ describe('commands against a running daemon', () => {
     const chat = await h.cli(['chat', 'helper'], { input: 'first question\nsecond question\n/exit\n' });
     expect(chat.code, chat.stderr).toBe(0);
     expect(chat.stdout.match(/summary ready/g)).toHaveLength(2);
+    // Commands are checked before anything is sent; problems go to stderr and fail the run.
+    const checked = await h.cli(['chat', 'helper'], { input: '/agent ghost\n/foo\n/usr/bin is missing\n/exit\n' });
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toContain('No agent "ghost". Known agents:');
+    expect(checked.stderr).toContain('Unknown command /foo.');
+    expect(checked.stdout).not.toContain('ghost');
+    expect(checked.stdout.match(/summary ready/g)).toHaveLength(1);
 
     await h.cliOk(['team', 'add', 'ops', '--agents', 'helper']);
     await h.cliOk(['chatroom', 'ops', '--post', 'deploy at noon']);

@@ -22,9 +22,9 @@ describe('formatTable', () => {
     expect(Math.max(...lines.map((l) => l.length))).toBe(40);
   });
 
-  it('never shrinks the last column below 12 columns: a table that cannot fit wraps instead of losing its titles', () => {
-    const lines = formatTable(HEADERS, ROWS, 20);
-    expect(lines[1]).toBe('c_01JD8Y3  running  Write the q…');
+  it('leaves the last column whole when cutting it to under 12 columns would still not make the rows fit', () => {
+    expect(formatTable(HEADERS, ROWS, 31)).toEqual(formatTable(HEADERS, ROWS));
+    expect(formatTable(HEADERS, ROWS, 32)[1]).toBe('c_01JD8Y3  running  Write the q…');
   });
 
   it('counts colour sequences as zero width and keeps them (closed) when cutting', () => {

@@ -57,7 +57,7 @@ export async function sendAndWait(
   client: ApiClient,
   message: string,
   target: SendTarget,
-  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void },
+  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void; signal?: AbortSignal },
 ): Promise<{ sent: SendMessageResult; result: WatchResult | undefined }> {
   const before = (await client.status()).lastEventId;
   const sent = await client.sendMessage({ body: messageBody(message, target) });
@@ -72,6 +72,7 @@ export async function sendAndWait(
       if (line !== undefined) process.stderr.write(`${errStyle.dim(line)}\n`);
     },
     ...(options.onReply ? { onReply: options.onReply } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   return { sent, result };
 }

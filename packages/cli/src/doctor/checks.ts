@@ -29,7 +29,7 @@ import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
 import { resolveChannelRunner } from '../daemon/channel-supervisor.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { readLiveDaemon } from '../daemon/instance-lock.ts';
-import { tinyOfficeDir } from '../office/locate.ts';
+import { BUILD_OFFICE, tinyOfficeState } from '../office/locate.ts';
 import { plural } from '../output/print.ts';
 import { describeStorage, selectStorage } from '../daemon/storage.ts';
 import { type Finding, migrationsFinding } from './finding.ts';
@@ -397,8 +397,17 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     checkExposure(ctx, settings),
     ...checkChannels(ctx, settings),
     ...(await checkWorkspaces(ctx, settings, options.fix)),
-    tinyOfficeDir() !== undefined
-      ? { check: 'office', status: 'ok', message: 'TinyOffice is available (tinyagi office)' }
-      : { check: 'office', status: 'info', message: 'TinyOffice is not part of this installation.' },
+    officeCheck(),
   ];
+}
+
+function officeCheck(): Finding {
+  switch (tinyOfficeState()) {
+    case 'built':
+      return { check: 'office', status: 'ok', message: 'TinyOffice is available (tinyagi office)' };
+    case 'unbuilt':
+      return { check: 'office', status: 'warn', message: `TinyOffice is in this checkout but not built, so \`tinyagi office\` cannot open it: ${BUILD_OFFICE}.` };
+    default:
+      return { check: 'office', status: 'info', message: 'TinyOffice is not part of this installation.' };
+  }
 }

@@ -6,7 +6,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-export type CliErrorCode = 'USAGE' | 'DAEMON_NOT_RUNNING' | 'DAEMON_RUNNING' | 'DAEMON_START_FAILED' | 'DAEMON_STOP_FAILED' | 'TIMEOUT' | 'REFUSED' | 'FAILED' | 'NOT_AVAILABLE';
+export type CliErrorCode = 'USAGE' | 'DAEMON_NOT_RUNNING' | 'DAEMON_RUNNING' | 'DAEMON_START_FAILED' | 'DAEMON_STOP_FAILED' | 'TIMEOUT' | 'INTERRUPTED' | 'REFUSED' | 'FAILED' | 'NOT_AVAILABLE';
 
 export class CliError extends Error {
   override readonly name = 'CliError';

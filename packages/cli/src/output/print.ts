@@ -22,7 +22,7 @@ function terminalColumns(): number | undefined {
   return process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
 }
 
-/** The last column never shrinks below this; a table that cannot fit then wraps instead. */
+/** Less room than this for the last column, and cutting it would not make the rows fit: they wrap whole instead. */
 const MIN_LAST_COLUMN = 12;
 
 /** Cuts `text` to `max` visible columns, ending in `…`; colour sequences do not count and are kept. */
@@ -46,13 +46,15 @@ function truncateVisible(text: string, max: number): string {
 
 /**
  * A table's lines: a header row, then one line per row, columns padded to align. Given the
- * terminal's width, the last column (a title, a message) is cut to fit it.
+ * terminal's width, the last column (a title, a message) is cut to fit it, when that is enough
+ * to make the rows fit.
  */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], columns?: number): string[] {
   const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const last = headers.length - 1;
   const fixed = widths.slice(0, last).reduce((sum, w) => sum + w + 2, 0);
-  const lastMax = columns === undefined ? Number.POSITIVE_INFINITY : Math.max(MIN_LAST_COLUMN, columns - fixed);
+  const room = columns === undefined ? Number.POSITIVE_INFINITY : columns - fixed;
+  const lastMax = room >= MIN_LAST_COLUMN ? room : Number.POSITIVE_INFINITY;
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, i) => (i === last ? truncateVisible(cell, lastMax) : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell))))

@@ -1,0 +1,70 @@
+/**
+ * `tinyagi chat` in a real terminal (tmux runs a shell; the test types into it): Ctrl-C while a
+ * reply is awaited stops waiting and gives the prompt back (the work goes on in the daemon, and
+ * the line says how to cancel it), the next line is sent as usual, and Ctrl-C at the prompt
+ * leaves with exit code 0. Before, the first Ctrl-C paused the input and the chat hung.
+ * Every wait polls the pane with a deadline. CI installs tmux (.ci/run).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CLI_BUILT, createDaemon, type TestDaemon } from '@tinyagi/test-kit';
+
+const SOCKET = `tinyagi-chat-${process.pid}`;
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+const pane = (): string => tmux('capture-pane', '-p', '-J', '-t', 'chat', '-S', '-200');
+
+async function paneWhere(check: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const screen = pane();
+    if (check(screen)) return screen;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the pane shows:\n${screen}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  expect(spawnSync('tmux', ['-V']).status, 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(0);
+  daemon = await createDaemon({
+    prefix: 'tinyagi-chat-tty-',
+    settings: ({ root }) => ({
+      workspace: { path: `${root}/workspace` },
+      models: { provider: 'mock' },
+      agents: { slowpoke: { provider: 'mock', mock: { reply: 'hi there', rules: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } } },
+      channels: { enabled: [] },
+    }),
+  });
+  await daemon.start();
+});
+
+afterAll(async () => {
+  spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+  await daemon?.cleanup();
+});
+
+it('Ctrl-C while waiting gives the prompt back and says how to cancel; Ctrl-C at the prompt leaves', async () => {
+  const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  tmux('new-session', '-d', '-s', 'chat', '-x', '120', '-y', '40', ...envArgs, '/bin/sh');
+  tmux('send-keys', '-t', 'chat', `PS1='$ '; '${process.execPath}' '${CLI_BUILT}' chat slowpoke; echo "chat exited $?"`, 'Enter');
+  await paneWhere((s) => s.includes('Chatting with @slowpoke'), 'the chat');
+
+  tmux('send-keys', '-t', 'chat', 'please hang on', 'Enter');
+  await paneWhere((s) => s.includes('@slowpoke is working'), 'the progress line');
+  tmux('send-keys', '-t', 'chat', 'C-c');
+  const stopped = await paneWhere((s) => /Stopped waiting for conversation conv_\w+/.test(s), 'the interrupted wait');
+  const conversationId = /Stopped waiting for conversation (conv_\w+)/.exec(stopped)![1]!;
+  expect(stopped).toContain(`tinyagi cancel ${conversationId}`);
+  // The work goes on in the daemon until the user cancels it, as the line says.
+  expect((await daemon.api.getConversation({ params: { id: conversationId } })).conversation.status).toBe('active');
+  await daemon.cliOk(['cancel', conversationId]);
+
+  // The prompt is back: the next line is sent and answered.
+  tmux('send-keys', '-t', 'chat', 'quick hello', 'Enter');
+  await paneWhere((s) => s.includes('hi there'), 'the answer to the next line');
+
+  tmux('send-keys', '-t', 'chat', 'C-c');
+  const after = await paneWhere((s) => /chat exited \d+$/m.test(s), 'the shell after Ctrl-C at the prompt');
+  expect(after).toMatch(/chat exited 0$/m);
+});
