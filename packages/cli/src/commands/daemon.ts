@@ -138,7 +138,7 @@ export function registerDaemonCommands(program: Command): void {
   withJson(
     program
       .command('restart')
-      .description('restart the daemon (reloads everything; works with or without Docker)')
+      .description('restart the daemon: settings, plugins and the program itself are loaded again (an upgrade or rebuild takes effect), same pid')
       .option('--timeout <seconds>', 'how long to wait for the API to answer again', parseSeconds)
       .option('--listen-any', 'when the daemon has to be started afresh: allow a host beyond loopback (an in-place restart keeps the setting it started with)'),
   ).action(async (options: { timeout?: number; json?: boolean; listenAny?: boolean }, cmd: Command) => {
@@ -148,7 +148,7 @@ export function registerDaemonCommands(program: Command): void {
     const connection = findDaemon(ctx);
     const spinner = { enabled: options.json !== true };
     if (connection !== undefined && before !== undefined) {
-      // In-process restart: same pid, everything reloaded. Wait for a fresh start time.
+      // The daemon replaces its own image (same pid, the program loaded again from disk). Wait for a fresh start time.
       await withSpinner(
         'Restarting TinyAGI…',
         async () => {

@@ -356,12 +356,20 @@ export async function runDaemon(ctx: CliContext): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('unhandledRejection', onRejection);
 
+  let reexecute = false;
   try {
     for (;;) {
       const stopSignal = new Promise<Outcome>((resolve) => (resolveStop = resolve));
       const outcome = await runOnce(ctx, logger, lock, stopSignal, () => setImmediate(() => resolveStop('restart')));
       if (outcome === 'stopped') {
         logger.info('stopped');
+        return 0;
+      }
+      // A restart loads the code from disk again (an upgrade or a rebuild takes effect): the
+      // process replaces its image, keeping its pid; where it cannot, it restarts in place.
+      if (canReexecute()) {
+        logger.info('restarting: loading the program again');
+        reexecute = true;
         return 0;
       }
       signalled = 0;
@@ -375,5 +383,11 @@ export async function runDaemon(ctx: CliContext): Promise<number> {
     removePidFile(ctx.paths.pidFile);
     lock.release();
     logFile.close();
+    // Everything above is released first: the new image takes the lock and the log again.
+    if (reexecute) process.execve!(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], process.env);
   }
+}
+
+function canReexecute(): boolean {
+  return typeof process.execve === 'function' && process.platform !== 'win32';
 }
