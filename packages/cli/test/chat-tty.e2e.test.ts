@@ -47,7 +47,8 @@ afterAll(async () => {
 it('Ctrl-C while waiting gives the prompt back and says how to cancel; Ctrl-C at the prompt leaves', async () => {
   const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   tmux('new-session', '-d', '-s', 'chat', '-x', '120', '-y', '40', ...envArgs, '/bin/sh');
-  tmux('send-keys', '-t', 'chat', `PS1='$ '; '${process.execPath}' '${CLI_BUILT}' chat slowpoke; echo "chat exited $?"`, 'Enter');
+  // CI=1 (set by .ci/run, inherited by the tmux server) makes every command non-interactive.
+  tmux('send-keys', '-t', 'chat', `PS1='$ '; unset CI; '${process.execPath}' '${CLI_BUILT}' chat slowpoke; echo "chat exited $?"`, 'Enter');
   await paneWhere((s) => s.includes('Chatting with @slowpoke'), 'the chat');
 
   tmux('send-keys', '-t', 'chat', 'please hang on', 'Enter');

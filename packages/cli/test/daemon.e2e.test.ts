@@ -144,6 +144,11 @@ describe('tinyagi daemon', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/line 1, column \d+/);
     expect(readFileSync(file, 'utf8')).toBe(syntax);
+    // doctor says the file is broken, and claims nothing it could not read (no "No chat channel enabled").
+    const doctor = await h.cli(['doctor']);
+    expect(doctor.stdout).toContain('Chat channels not checked: settings.json could not be read');
+    expect(doctor.stdout).not.toContain('No chat channel enabled');
+    expect(readFileSync(file, 'utf8')).toBe(syntax);
   });
 
   it('a 2,000-deep settings.json: start reports the too-deep path instead of overflowing the stack, and leaves the file as it is', async () => {

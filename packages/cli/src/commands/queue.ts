@@ -77,7 +77,7 @@ export function registerQueueCommands(program: Command): void {
   ).action(async (options: { yes?: boolean; agent?: string; json?: boolean }, cmd: Command) => {
     const { client } = connect(contextOf(cmd));
     const count = options.agent === undefined ? (await client.queueStatus()).dead : ((await client.queueAgents()).find((a) => a.agentId === options.agent)?.dead ?? 0);
-    if (count === 0) return options.json ? printJson({ deleted: 0 }) : println('No dead letters.');
+    if (count === 0) return options.json ? printJson({ deleted: 0 }) : println(options.agent === undefined ? 'No dead letters.' : `No dead letters of @${options.agent}.`);
     await confirmOrRefuse(`Delete ${plural(count, 'dead letter')}${options.agent !== undefined ? ` of @${options.agent}` : ''}?`, options.yes);
     const { deleted } = await client.purgeDead({ query: options.agent !== undefined ? { agent: options.agent } : {} });
     if (options.json) return printJson({ deleted });

@@ -316,7 +316,8 @@ function checkExposure(ctx: CliContext, settings: Settings | undefined): Finding
 }
 
 function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding[] {
-  const enabled = settings?.channels?.enabled ?? [];
+  if (settings === undefined) return [{ check: 'channels', status: 'info', message: 'Chat channels not checked: settings.json could not be read (above).' }];
+  const enabled = settings.channels?.enabled ?? [];
   if (enabled.length === 0) return [{ check: 'channels', status: 'info', message: 'No chat channel enabled (tinyagi channel setup).' }];
   const findings: Finding[] = [];
   for (const name of enabled) {
