@@ -5,28 +5,19 @@
  * leaves with exit code 0. Before, the first Ctrl-C paused the input and the chat hung.
  * Every wait polls the pane with a deadline. CI installs tmux (.ci/run).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CLI_BUILT, createDaemon, type TestDaemon } from '@tinyagi/test-kit';
+import { CLI_BUILT, createDaemon, tmuxInstalled, tmuxServer, type TestDaemon } from '@tinyagi/test-kit';
 
-const SOCKET = `tinyagi-chat-${process.pid}`;
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+const server = tmuxServer(`tinyagi-chat-${process.pid}`);
+const { tmux } = server;
+/** The screen and its scrollback, wrapped lines joined. */
 const pane = (): string => tmux('capture-pane', '-p', '-J', '-t', 'chat', '-S', '-200');
-
-async function paneWhere(check: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const screen = pane();
-    if (check(screen)) return screen;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the pane shows:\n${screen}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const paneWhere = (check: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string> => server.until(pane, check, what, timeoutMs);
 
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  expect(spawnSync('tmux', ['-V']).status, 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(0);
+  expect(tmuxInstalled(), 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(true);
   daemon = await createDaemon({
     prefix: 'tinyagi-chat-tty-',
     settings: ({ root }) => ({
@@ -40,7 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+  server.kill();
   await daemon?.cleanup();
 });
 

@@ -11,3 +11,4 @@ export { FAKE_BIN_DIR, fakeCli } from './fake-cli.ts';
 export { CLI_BUILT, CLI_SOURCE, cliArgv, runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 export { createDaemon, startDaemon, type DaemonOptions, type TestDaemon } from './daemon.ts';
 export * from './scripted-server.ts';
+export { tmuxInstalled, tmuxServer, type TmuxServer } from './tmux.ts';

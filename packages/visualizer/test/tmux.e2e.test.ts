@@ -7,39 +7,28 @@
  * left, the prompt usable, the exit code 0). Every wait polls the pane with a deadline.
  * turbo builds the CLI before this package's tests (turbo.json); CI installs tmux (.ci/run).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, type TestDaemon } from '@tinyagi/test-kit';
+import { CLI_BUILT, tmuxInstalled, tmuxServer, type TestDaemon } from '@tinyagi/test-kit';
 import { startTeamDaemon } from './daemon.ts';
 
-const SOCKET = `tinyagi-vis-${process.pid}`;
-
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+const server = tmuxServer(`tinyagi-vis-${process.pid}`);
+const { tmux } = server;
 const pane = (): string => tmux('capture-pane', '-p', '-t', 'vis');
 const paneFlag = (flag: string): string => tmux('display-message', '-p', '-t', 'vis', `#{${flag}}`).trim();
-
-async function paneWhere(check: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const screen = pane();
-    if (check(screen)) return screen;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the pane shows:\n${screen}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const paneWhere = (check: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string> => server.until(pane, check, what, timeoutMs);
 
 describe('tinyagi team visualize in a real terminal (tmux)', () => {
   let daemon: TestDaemon | undefined;
   let env: Record<string, string> = {};
 
   beforeAll(async () => {
-    expect(spawnSync('tmux', ['-V']).status, 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(0);
+    expect(tmuxInstalled(), 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(true);
     daemon = await startTeamDaemon();
     env = daemon.env;
   });
 
   afterAll(async () => {
-    spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+    server.kill();
     await daemon?.cleanup();
   });
 
