@@ -31,6 +31,8 @@ export interface WatchOptions {
   onReply?: (reply: Reply) => void;
   /** Stops waiting (Ctrl-C in `tinyagi chat`): rejects with INTERRUPTED; the work goes on in the daemon. */
   signal?: AbortSignal;
+  /** The event stream to the daemon dropped (`lost`: it is retried) or came back. */
+  onConnection?: (change: 'lost' | 'back') => void;
 }
 
 const TERMINAL_RUN_FAILURES = new Set(['failed', 'cancelled', 'rejected']);
@@ -47,8 +49,20 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   const interrupt = (): void => abort.abort();
   options.signal?.addEventListener('abort', interrupt, { once: true });
   let completed = false;
+  // Since when the daemon has not answered (the stream is reconnecting), if it is not now.
+  let lostAt: number | undefined;
+  const events = client.subscribe({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal });
+  events.onStateChange((state) => {
+    if (state === 'reconnecting' && lostAt === undefined) {
+      lostAt = Date.now();
+      options.onConnection?.('lost');
+    } else if (state === 'open' && lostAt !== undefined) {
+      lostAt = undefined;
+      options.onConnection?.('back');
+    }
+  });
   try {
-    for await (const event of client.subscribe({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal })) {
+    for await (const event of events) {
       options.onEvent?.(event);
       if (event.type === 'outbox.enqueued') addReply({ id: event.data.outboxId, agentId: event.agentId, text: event.data.text });
       if (event.type === 'conversation.completed') {
@@ -65,6 +79,15 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
     throw new CliError('INTERRUPTED', `Stopped waiting for conversation ${options.conversationId}.`, {
       hint: `The work goes on in the daemon: cancel it with \`tinyagi cancel ${options.conversationId}\`, or follow it with \`tinyagi conversation show ${options.conversationId}\`.`,
     });
+  }
+  if (!completed && lostAt !== undefined) {
+    throw new CliError(
+      'TIMEOUT',
+      `No final reply within ${Math.round(options.timeoutMs / 1000)} s: the daemon has not answered for the last ${Math.round((Date.now() - lostAt) / 1000)} s (conversation ${options.conversationId}).`,
+      {
+        hint: `Is it running? \`tinyagi status\`. The message is kept in the queue and runs when the daemon starts again; follow it then with \`tinyagi conversation show ${options.conversationId}\`.`,
+      },
+    );
   }
   if (!completed) {
     throw new CliError('TIMEOUT', `No final reply within ${Math.round(options.timeoutMs / 1000)} s (conversation ${options.conversationId}).`, {

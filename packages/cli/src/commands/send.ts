@@ -73,6 +73,10 @@ export async function sendAndWait(
     },
     ...(options.onReply ? { onReply: options.onReply } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    onConnection: (change) => {
+      if (options.quiet) return;
+      process.stderr.write(`${errStyle.yellow(change === 'lost' ? 'Lost the connection to the daemon; waiting for it to come back…' : 'Connected to the daemon again.')}\n`);
+    },
   });
   return { sent, result };
 }

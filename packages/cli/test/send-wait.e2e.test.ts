@@ -1,0 +1,37 @@
+/**
+ * `tinyagi send --wait` when the daemon goes away while it waits: it says so at once (not a
+ * silent wait), and its timeout says the daemon stopped answering, not that "the work goes on".
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createDaemon, exitOf, spawnCli, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await createDaemon({
+    prefix: 'tinyagi-send-wait-',
+    settings: ({ root }) => ({
+      workspace: { path: `${root}/workspace` },
+      models: { provider: 'mock' },
+      agents: { slowpoke: { provider: 'mock', mock: { reply: 'hi', rules: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } } },
+      channels: { enabled: [] },
+    }),
+  });
+  await daemon.start();
+});
+
+afterAll(async () => {
+  await daemon?.cleanup();
+});
+
+it('the daemon killed while a reply is awaited: the wait says the connection is lost, and the timeout that the daemon stopped answering', async () => {
+  const send = spawnCli(['send', '--agent', 'slowpoke', '--wait', '--timeout', '6', 'please hang on'], daemon.env);
+  await waitFor(() => (send.output().includes('@slowpoke is working') ? true : undefined), 30_000, 'the progress line');
+  await daemon.kill();
+  await waitFor(() => (send.output().includes('Lost the connection to the daemon; waiting for it to come back') ? true : undefined), 10_000, 'the lost-connection line');
+  const exit = await exitOf(send.child);
+  expect(exit.code).toBe(1);
+  expect(send.output()).toMatch(/No final reply within 6 s: the daemon has not answered for the last \d+ s/);
+  expect(send.output()).toContain('Is it running? `tinyagi status`');
+  expect(send.output()).not.toContain('The work goes on in the daemon');
+});
