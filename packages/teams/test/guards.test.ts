@@ -40,7 +40,8 @@ describe('guards on handoffs', () => {
     await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).length === 1 || undefined);
     await waitForCompletion(h, sent.conversationId);
 
-    const cont = await h.orchestrator.submit({ message: 'continue', channel: 'discord', senderId: 'u7' });
+    // Answered also when addressed to the team the prompt came from, as a user would type it.
+    const cont = await h.orchestrator.submit({ message: 'continue', team: 'duo', channel: 'discord', senderId: 'u7' });
     expect(cont).toMatchObject({ conversationId: sent.conversationId, created: false });
     expect(cont.reply).toContain('Limits raised to 2×');
     // Scale 2: the held hop 3 and then hop 4 run, hop 5 is held again.

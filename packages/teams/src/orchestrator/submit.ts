@@ -57,7 +57,10 @@ export function* submitMessage(ctx: Ctx, tx: StoreTransaction, input: SubmitInpu
   const kind: MessageKind = input.kind ?? 'user';
   let text = input.message ?? '';
 
-  if (kind === 'user' && input.agent === undefined && input.team === undefined) {
+  // `continue` / `stop` answer a limit prompt waiting for this sender, also when sent to the
+  // agent or team it came from (`tinyagi send --team dev continue`); with nothing waiting they
+  // are ordinary messages.
+  if (kind === 'user') {
     const decision = text.trim().toLowerCase().replace(/^\//, '');
     if (decision === 'continue' || decision === 'stop') {
       const answered = yield* answerLimitPrompt(ctx, tx, channel, senderId, decision);
