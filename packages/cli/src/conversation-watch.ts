@@ -12,7 +12,8 @@ export interface Reply {
   text: string;
 }
 
-export type ConversationOutcome = 'completed' | 'stopped' | 'cancelled' | 'failed';
+/** `awaiting_decision`: it ended its work, but a guard held some back until the person says `continue` or `stop`. */
+export type ConversationOutcome = 'completed' | 'awaiting_decision' | 'stopped' | 'cancelled' | 'failed';
 
 export interface WatchResult {
   conversationId: string;
@@ -105,6 +106,10 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   if (outcome === 'completed' && root !== undefined && TERMINAL_RUN_FAILURES.has(root.status)) {
     outcome = 'failed';
     reason ??= root.error ?? `the run of ${root.agentId} ${root.status}`;
+  }
+  if (outcome === 'completed' && tree.conversation.awaitingDecision) {
+    outcome = 'awaiting_decision';
+    reason ??= 'a guard held work back; reply `continue` to raise the limits and go on, or `stop` (tinyagi send continue)';
   }
   return { conversationId: options.conversationId, outcome, replies: [...replies.values()], ...(reason !== undefined ? { reason } : {}) };
 }

@@ -13,7 +13,13 @@ beforeAll(async () => {
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       models: { provider: 'mock' },
-      agents: { slowpoke: { provider: 'mock', mock: { reply: 'hi', rules: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } } },
+      agents: {
+        slowpoke: { provider: 'mock', mock: { reply: 'hi', rules: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } },
+        p1: { provider: 'mock', mock: { reply: 'Over to you. [@p2: your turn]' } },
+        p2: { provider: 'mock', mock: { reply: 'Back at you. [@p1: no, yours]' } },
+      },
+      teams: { pp: { agents: ['p1', 'p2'], leader_agent: 'p1' } },
+      limits: { max_hops: 2 },
       channels: { enabled: [] },
     }),
   });
@@ -22,6 +28,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.cleanup();
+});
+
+it('a handoff held by a guard: --wait exits 1 and says how to decide; `continue` to the same team answers it', async () => {
+  const held = await daemon.cli(['send', '--team', 'pp', '--wait', 'start the ping-pong']);
+  expect(held.code).toBe(1);
+  expect(held.stderr).toContain('The conversation waits for your decision: a guard held work back');
+  expect(held.stderr).toContain('tinyagi send continue');
+  const answered = await daemon.cliOk(['send', '--team', 'pp', 'continue']);
+  expect(answered).toContain('Limits raised');
 });
 
 it('the daemon killed while a reply is awaited: the wait says the connection is lost, and the timeout that the daemon stopped answering', async () => {

@@ -131,6 +131,11 @@ export function registerSendCommand(program: Command): void {
       return println(sent.reply ?? 'Nothing was sent to an agent.');
     }
     if (options.json) printJson({ ...sent, outcome: result.outcome, reason: result.reason ?? null, replies: result.replies });
+    if (result.outcome === 'awaiting_decision') {
+      throw new CliError('FAILED', `The conversation waits for your decision: a guard held work back (${result.conversationId}).`, {
+        hint: 'Go on with `tinyagi send continue` (limits raised), or end it with `tinyagi send stop`.',
+      });
+    }
     if (result.outcome !== 'completed') {
       throw new CliError('FAILED', `The conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''}.`, {
         hint: `Details: tinyagi conversation show ${result.conversationId}`,

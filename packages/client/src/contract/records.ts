@@ -104,6 +104,8 @@ export const ConversationSchema = z
     stopReason: nullableString,
     /** Whether the first message named the agent (`@rootAgentId`) or the team (`#teamId`). */
     addressed: z.enum(['agent', 'team']),
+    /** A guard held work back (a handoff over a limit, a soft budget line) until the person replies `continue` or `stop`. */
+    awaitingDecision: z.boolean(),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
     completedAt: TimestampSchema.nullable(),
