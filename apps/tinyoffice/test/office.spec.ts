@@ -172,7 +172,10 @@ test('Chat shows the reply of an agent', async () => {
   await page.getByLabel('Message').fill('quick question');
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(sentLine('quick question')).toBeVisible();
-  await expect(page.getByTestId('chat-log').locator('[data-role="agent"]').filter({ hasText: 'quick done' })).toBeVisible();
+  const bubble = page.getByTestId('chat-log').locator('[data-role="agent"]').filter({ hasText: 'quick done' });
+  await expect(bubble).toBeVisible();
+  // The bubble names the agent; the platforms' signature line is not repeated under it.
+  await expect(bubble).not.toContainText('— @coder');
   await expect(page.getByTestId('chat-progress')).toHaveCount(0);
   await shot('chat');
 });
