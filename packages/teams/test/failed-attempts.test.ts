@@ -68,9 +68,12 @@ describe('failed attempts', () => {
     const runs = await h.stores.runs.listRuns(sent.conversationId);
     expect(runs.map((r) => r.status)).toEqual(['failed', 'failed']);
     expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'failed', finished: true });
-    // The human is told each time, each note naming the run it is about.
+    // The human is told each time, each note naming the run it is about; so does each dead letter.
     const notes = (await h.stores.outbox.list({ conversationId: sent.conversationId })).filter((o) => o.meta['kind'] === 'note');
     expect(notes.map((o) => o.runId)).toEqual(runs.map((r) => r.id));
+    const deaths = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.dead'] });
+    expect(deaths.map((e) => e.runId)).toEqual(runs.map((r) => r.id));
+    expect((await h.stores.queue.get(sent.messageId))?.runId).toBe(runs[1]!.id);
   });
 
   it('a rate limit is told apart from a crash: no attempt used, the wait counted, the message record says so', async () => {

@@ -626,6 +626,11 @@ export class PgQueueStore implements QueueStore {
     return toMessage(row);
   }
 
+  async assignRun(id: string, runId: string): Promise<void> {
+    const rows = await this.#scope.query(`UPDATE ${this.#t} SET run_id = $1, updated_at = $2 WHERE id = $3 RETURNING 1`, [runId, Date.now(), id]);
+    if (rows.length !== 1) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${id}.`);
+  }
+
   async deleteDead(id: string): Promise<void> {
     const rows = await this.#scope.query(`DELETE FROM ${this.#t} WHERE id = $1 AND status = 'dead' RETURNING 1`, [id]);
     if (rows.length !== 1) throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);

@@ -135,6 +135,7 @@ export class SqliteQueueStore implements QueueStore {
         "UPDATE messages SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = ?, finished_at = NULL, cancel_requested = 0, updated_at = ? WHERE id = ? AND status = 'dead'",
       ),
       deleteDead: s.prepare("DELETE FROM messages WHERE id = ? AND status = 'dead'"),
+      assignRun: s.prepare('UPDATE messages SET run_id = ?, updated_at = ? WHERE id = ?'),
       nextPending: s.prepare("SELECT MIN(available_at) FROM messages INDEXED BY messages_pending_available WHERE status = 'pending' AND available_at > ?").pluck(),
       nextLease: s.prepare("SELECT MIN(lease_expires_at) FROM messages INDEXED BY messages_processing_lease WHERE status = 'processing'").pluck(),
     };
@@ -451,6 +452,12 @@ export class SqliteQueueStore implements QueueStore {
     });
     this.#db.onCommit(() => this.#wake());
     return this.get(id)!;
+  }
+
+  assignRun(id: string, runId: string): void {
+    this.#db.write(() => {
+      if (this.#stmt.assignRun.run(runId, Date.now(), id).changes !== 1) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${id}.`);
+    });
   }
 
   deleteDead(id: string): void {

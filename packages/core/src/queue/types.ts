@@ -224,6 +224,8 @@ export interface QueueStore {
   listDead(limit?: number): Awaitable<QueueMessage[]>;
   retryDead(id: string): Awaitable<QueueMessage>;
   deleteDead(id: string): Awaitable<void>;
+  /** Points a message at the run that answers it now (a dead letter retried by hand gets a new run); its events then name that run. */
+  assignRun(id: string, runId: string): Awaitable<void>;
   /** Deletes every dead letter (of one agent when given), in batches; returns how many. */
   deleteAllDead(agentId?: string): Awaitable<number>;
   /**

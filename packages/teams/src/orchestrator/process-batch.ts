@@ -278,7 +278,7 @@ async function ensureRun(ctx: Ctx, message: QueueMessage, conversation: Conversa
     if (conversation.finished) {
       yield* io(tx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, finished: false }));
     }
-    return yield* createRunWithEvent(ctx, tx, {
+    const created = yield* createRunWithEvent(ctx, tx, {
       id: newId('run'),
       conversationId: conversation.id,
       parentRunId: existing?.parentRunId ?? message.parentRunId,
@@ -291,6 +291,9 @@ async function ensureRun(ctx: Ctx, message: QueueMessage, conversation: Conversa
       messageIds: [message.id],
       input: readMeta(message)?.body ?? message.content,
     });
+    // The message now answers to this run: its failure or dead-letter events name it.
+    yield* io(tx.stores.queue.assignRun(message.id, created.id));
+    return created;
   });
   // Set after the commit: a rolled-back reopening leaves the record as it was.
   conversation.finished = false;
