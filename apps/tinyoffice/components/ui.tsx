@@ -52,11 +52,6 @@ export function plural(n: number, word: string): string {
   return `${n} ${n === 1 ? word : `${word}s`}`;
 }
 
-/** Whom a conversation was addressed to: a team (`#dev`) or, for a direct message, its agent (`@coder`). */
-export function conversationTarget(c: { addressed: 'agent' | 'team'; teamId: string | null; rootAgentId: string }): string {
-  return c.addressed === 'team' && c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`;
-}
-
 export function money(usd: number): string {
   return usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }

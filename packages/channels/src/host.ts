@@ -23,7 +23,7 @@
  * Everything goes through @tinyagi/client with the channel-scoped token.
  */
 import { join } from 'node:path';
-import { isApiError, type ApiClient, type EventSubscription, type TinyEvent } from '@tinyagi/client';
+import { conversationTarget, isApiError, type ApiClient, type EventSubscription, type TinyEvent } from '@tinyagi/client';
 import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink } from './adapter.ts';
 import { splitMessage } from './chunk.ts';
 import { DEFAULT_MAX_FILE_BYTES, storeInboundFiles, withSkippedFiles } from './files.ts';
@@ -244,7 +244,7 @@ export class ChannelHost implements InboundSink {
       const last = conversation === null ? '' : ` The last conversation ${conversation.status === 'completed' ? 'completed' : `ended ${conversation.status}`}.`;
       return this.#notice(route, `Nothing running here.${last}`);
     }
-    const who = conversation.teamId !== null && conversation.addressed === 'team' ? `#${conversation.teamId}` : `@${conversation.rootAgentId}`;
+    const who = conversationTarget(conversation);
     const working = running.length > 0 ? `working: ${running.map((id) => `@${id}`).join(', ')}` : 'nobody working right now';
     await this.#notice(route, `Active conversation with ${who}: ${working}; ${queued} queued. Send /stop to cancel it.`);
   }

@@ -6,11 +6,11 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { ConversationView } from '@tinyagi/client';
+import { conversationTarget, type ConversationView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
-import { ErrorLine, Panel, StatusPill, conversationTarget, money, plural } from '@/components/ui';
+import { ErrorLine, Panel, StatusPill, money, plural } from '@/components/ui';
 
 type Status = ConversationView['status'];
 // The client's root entry is types only (no zod in the page); the compiler checks this list.

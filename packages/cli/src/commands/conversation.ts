@@ -2,6 +2,7 @@
  * `tinyagi conversation list|show|transcript` and `tinyagi runs tree <conversation>`.
  */
 import type { Command } from 'commander';
+import { conversationTarget } from '@tinyagi/client';
 import { CONVERSATION_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable } from '../output/print.ts';
@@ -36,7 +37,7 @@ export function registerConversationCommands(program: Command): void {
     const filtered = options.status !== undefined || options.team !== undefined || options.agent !== undefined;
     printTable(
       ['ID', 'STATUS', 'TARGET', 'HOPS', 'STARTED', 'TITLE'],
-      rows.map((c) => [c.id, c.status, c.addressed === 'team' && c.teamId ? `#${c.teamId}` : `@${c.rootAgentId}`, String(c.hops), formatTime(c.createdAt), c.title.slice(0, 50)]),
+      rows.map((c) => [c.id, c.status, conversationTarget(c), String(c.hops), formatTime(c.createdAt), c.title.slice(0, 50)]),
       filtered ? 'No conversations match the filter.' : 'No conversations yet.',
     );
   });

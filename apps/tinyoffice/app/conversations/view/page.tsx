@@ -9,10 +9,21 @@
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
-import { applyRunEvents, emptyRunTree, isApiError, mergeRunRecords, runTreeTotals, type ConversationView, type RunTree, type RunTreeNode, type TranscriptEntry } from '@tinyagi/client';
+import {
+  applyRunEvents,
+  conversationTarget,
+  emptyRunTree,
+  isApiError,
+  mergeRunRecords,
+  runTreeTotals,
+  type ConversationView,
+  type RunTree,
+  type RunTreeNode,
+  type TranscriptEntry,
+} from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useLiveEvents } from '@/lib/use-events';
-import { Avatar, Button, ErrorLine, Panel, StatusPill, conversationTarget, duration, money, plural } from '@/components/ui';
+import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money, plural } from '@/components/ui';
 
 export default function ConversationPage() {
   return (
