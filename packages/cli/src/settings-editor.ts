@@ -124,15 +124,6 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
       await stores.close();
     }
   };
-  const putEntity = async (edit: (current: Settings) => { settings: Settings; created: boolean }): Promise<{ created: boolean; written: Settings }> => {
-    let created = false;
-    const written = await update((s) => {
-      const result = edit(s);
-      created = result.created;
-      return result.settings;
-    });
-    return { created, written };
-  };
   return {
     online: false,
     read: async () => maskSettings(await currentSettings()),
@@ -161,7 +152,7 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
       await update((s) => setBuiltinProvider(s, name, change));
     },
     async putCustomProvider(id, body) {
-      await putEntity((s) => putCustomProvider(s, id, body));
+      await update((s) => putCustomProvider(s, id, body).settings);
     },
     async deleteCustomProvider(id) {
       await update((s) => deleteCustomProvider(s, id));

@@ -19,6 +19,7 @@ import {
   setAgentHeartbeat,
   WORKSPACE_PATHS,
 } from '@tinyagi/core/internal';
+import type { Settings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '@tinyagi/client/contract';
@@ -32,6 +33,19 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     const settings = ctx.settings();
     requireAgent(settings, id);
     return agentWorkspaceDir(settings, id, ctx.env);
+  };
+
+  /** Writes an agent edit, its workspace checked and provisioned before the write: a request that fails leaves settings.json as it was. */
+  const writeAgent = async (id: string, edit: (current: Settings) => { settings: Settings; created: boolean }) => {
+    let created = false;
+    let provisioned = false;
+    const written = await ctx.updateSettings(async (current) => {
+      const result = edit(current);
+      created = result.created;
+      provisioned = await prepareAgentWorkspace(result.settings, id, ctx.settingsFile, ctx.env);
+      return result.settings;
+    });
+    return { agent: maskedAgent(written, id), created, provisioned };
   };
 
   const heartbeatView = async (id: string) => {
@@ -51,28 +65,9 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
 
     getAgent: ({ params }) => maskedAgent(ctx.settings(), params.id),
 
-    createAgent: async ({ body: { id, ...config } }) => {
-      let provisioned = false;
-      const written = await ctx.updateSettings(async (current) => {
-        const next = createAgent(current, id, config);
-        provisioned = await prepareAgentWorkspace(next, id, ctx.settingsFile, ctx.env);
-        return next;
-      });
-      return { agent: maskedAgent(written, id), provisioned };
-    },
+    createAgent: ({ body: { id, ...config } }) => writeAgent(id, (current) => ({ settings: createAgent(current, id, config), created: true })),
 
-    putAgent: async ({ params, body }) => {
-      let created = false;
-      let provisioned = false;
-      const written = await ctx.updateSettings(async (current) => {
-        const result = putAgent(current, params.id, body);
-        created = result.created;
-        // Checked and provisioned before the write: a request that fails leaves settings.json as it was.
-        provisioned = await prepareAgentWorkspace(result.settings, params.id, ctx.settingsFile, ctx.env);
-        return result.settings;
-      });
-      return { agent: maskedAgent(written, params.id), created, provisioned };
-    },
+    putAgent: ({ params, body }) => writeAgent(params.id, (current) => putAgent(current, params.id, body)),
 
     patchAgent: async ({ params, body }) => {
       const written = await ctx.updateSettings((current) => patchAgent(current, params.id, body));
