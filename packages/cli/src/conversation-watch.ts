@@ -107,10 +107,7 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
     outcome = 'failed';
     reason ??= root.error ?? `the run of ${root.agentId} ${root.status}`;
   }
-  if (outcome === 'completed' && tree.conversation.awaitingDecision) {
-    outcome = 'awaiting_decision';
-    reason ??= 'a guard held work back; reply `continue` to raise the limits and go on, or `stop` (tinyagi send continue)';
-  }
+  if (outcome === 'completed' && tree.conversation.awaitingDecision) outcome = 'awaiting_decision';
   return { conversationId: options.conversationId, outcome, replies: [...replies.values()], ...(reason !== undefined ? { reason } : {}) };
 }
 
@@ -175,4 +172,12 @@ function formatAmount(rule: string, value: number): string {
 function formatWait(ms: number): string {
   const s = Math.max(1, Math.round(ms / 1000));
   return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
+
+/** How a conversation that did not simply complete ended, in one sentence (`send --wait` fails with it, `chat` prints it). */
+export function outcomeLine(result: WatchResult): string {
+  if (result.outcome === 'awaiting_decision') {
+    return 'The conversation waits for your decision: a guard held work back. Go on with `tinyagi send continue` (limits raised), or end it with `tinyagi send stop`.';
+  }
+  return `The conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''}.`;
 }

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { errorMessage, isValidId } from '@tinyagi/core';
 import { connect } from '../daemon/connection.ts';
+import { outcomeLine } from '../conversation-watch.ts';
 import { CliError } from '../output/cli-error.ts';
 import { println } from '../output/print.ts';
 import { errStyle, isInteractive, style } from '../output/style.ts';
@@ -99,7 +100,7 @@ export function registerChatCommand(program: Command): void {
             },
           );
           if (result === undefined) return println(style.dim(sent.reply ?? 'Nothing was sent to an agent.'));
-          if (result.outcome !== 'completed') fail(`(conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''})`, 'yellow');
+          if (result.outcome !== 'completed') fail(`(${outcomeLine(result)})`, 'yellow');
         } catch (err) {
           if (err instanceof CliError && err.code === 'INTERRUPTED') problem(errStyle.yellow(`${err.message} ${err.hint ?? ''}`.trim()));
           else fail(errorMessage(err));

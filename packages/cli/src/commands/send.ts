@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { ApiClient, SendMessageResult } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
-import { describeEvent, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
+import { describeEvent, outcomeLine, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, println } from '../output/print.ts';
 import { errStyle, style } from '../output/style.ts';
@@ -131,15 +131,6 @@ export function registerSendCommand(program: Command): void {
       return println(sent.reply ?? 'Nothing was sent to an agent.');
     }
     if (options.json) printJson({ ...sent, outcome: result.outcome, reason: result.reason ?? null, replies: result.replies });
-    if (result.outcome === 'awaiting_decision') {
-      throw new CliError('FAILED', `The conversation waits for your decision: a guard held work back (${result.conversationId}).`, {
-        hint: 'Go on with `tinyagi send continue` (limits raised), or end it with `tinyagi send stop`.',
-      });
-    }
-    if (result.outcome !== 'completed') {
-      throw new CliError('FAILED', `The conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''}.`, {
-        hint: `Details: tinyagi conversation show ${result.conversationId}`,
-      });
-    }
+    if (result.outcome !== 'completed') throw new CliError('FAILED', outcomeLine(result), { hint: `Details: tinyagi conversation show ${result.conversationId}` });
   });
 }
