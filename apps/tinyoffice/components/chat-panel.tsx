@@ -7,7 +7,7 @@
  */
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
-import type { AgentMessage, TinyEvent } from '@tinyagi/client';
+import { unsignReply, type AgentMessage, type TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { getState, useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -70,7 +70,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         nextProgress[e.agentId] = e.data.type === 'text' ? e.data.text.slice(0, 160) : e.data.type === 'tool' ? `using ${e.data.name}…` : e.data.type === 'status' ? e.data.message : 'working…';
       else if (e.type === 'run.started' && e.agentId) nextProgress[e.agentId] = 'thinking…';
       else if (e.type === 'outbox.enqueued') {
-        added.push({ key: `o${e.id}`, role: 'agent', who: e.agentId ?? 'agent', text: unsigned(e.data.text, e.agentId), conversationId: e.conversationId });
+        added.push({ key: `o${e.id}`, role: 'agent', who: e.agentId ?? 'agent', text: unsignReply(e.data.text, e.agentId), conversationId: e.conversationId });
       } else if (e.type === 'budget.exceeded' || (e.type === 'guard.rejected' && e.data.action === 'stop')) {
         added.push({ key: `b${e.id}`, role: 'prompt', who: 'limit', text: e.data.message, conversationId: e.conversationId });
       } else if (e.type === 'conversation.completed') {
@@ -226,10 +226,4 @@ function ChatLine({ line, onAnswer }: { line: Line; onAnswer: (answer: string) =
       </div>
     </div>
   );
-}
-
-/** Replies end with `— @agent` for chat platforms, where one bot speaks for every agent; here the bubble names the agent already. */
-function unsigned(text: string, agentId: string | null | undefined): string {
-  const signature = `\n\n— @${agentId}`;
-  return agentId && text.endsWith(signature) ? text.slice(0, -signature.length) : text;
 }

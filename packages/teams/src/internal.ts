@@ -14,4 +14,4 @@ export { nextPingPong, type PingPongState } from './guards/ping-pong.ts';
 export type { GuardRule, GuardRejection, ConversationUsage, GuardSettings } from './guards/rules.ts';
 export { admitSpawn, type Admission, type AdmissionSnapshot, type SpawnRefusalCode } from './subagents/admission.ts';
 export { SteeringBoard, type SteeringInput, type SteerOutcome } from './steering/steering.ts';
-export { replyKey, aggregateKey, signed } from './conversations/replies.ts';
+export { replyKey, aggregateKey } from './conversations/replies.ts';

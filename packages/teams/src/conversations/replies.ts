@@ -18,10 +18,6 @@ export function noteKey(conversationId: string, what: string): string {
   return `note:${conversationId}:${what}`;
 }
 
-export function signed(text: string, agentId: string): string {
-  return `${text}\n\n— @${agentId}`;
-}
-
 /** Runs whose answers are meant for the human (chat-room chatter and sub-agent answers are not). */
 export function answersHuman(cause: RunRecord['cause']): boolean {
   return cause !== 'chatroom' && cause !== 'spawn';

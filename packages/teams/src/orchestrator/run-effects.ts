@@ -9,7 +9,8 @@
  */
 import { newId, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, agentDefaults, io, partitionFiles, ownEntry, type RefusedFile, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
-import { answersHuman, noteKey, replyKey, signed, toHuman } from '../conversations/replies.ts';
+import { signReply } from '@tinyagi/client';
+import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import type { GuardRejection } from '../guards/rules.ts';
 import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
@@ -158,7 +159,7 @@ export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOu
       outbox.enqueue(
         toHuman(conversation, {
           key: replyKey(run.conversationId, run.id),
-          text: signed(humanText, run.agentId),
+          text: signReply(humanText, run.agentId),
           kind: 'reply',
           runId: run.id,
           messageId: parentMessageId,
