@@ -13,8 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { createDaemon, exitOf, FAKE_BIN_DIR, freePort, killTree, tempHome, waitFor, waitForExit, type CliBuild } from '@tinyagi/test-kit';
-import { DAEMON_NODE_FLAGS } from 'tinyagi';
+import { CLI_BUILT, createDaemon, exitOf, FAKE_BIN_DIR, freePort, killTree, tempHome, waitFor, waitForExit, type CliBuild } from '@tinyagi/test-kit';
+import { daemonNodeArgs } from 'tinyagi';
 
 export const AGENTS = ['a1', 'a2', 'a3', 'a4'];
 
@@ -102,10 +102,12 @@ function unexpected(what: string, res: Response): Error {
 
 /**
  * Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js), started as
- * `tinyagi start` (what `pnpm start` runs) and Docker's CMD start it: node with the daemon's V8
- * flags (`DAEMON_NODE_FLAGS`), then `nodeOptions`. `bareRun` leaves the flags out, as a plain
- * `node bin.js run` does (the daemon then re-executes itself once to add them). `durability`
- * sets `queue.durability` (default "full": an acknowledged write is on disk).
+ * `tinyagi start` (what `pnpm start` runs) starts it: node with the daemon's V8 flags
+ * (`DAEMON_NODE_FLAGS`), then `nodeOptions`, from the build's start-up snapshot when it has one
+ * (`daemonNodeArgs`; built here if missing, before the clock starts). `bareRun` is a plain
+ * `node bin.js run` with `nodeOptions` only, as Docker's CMD starts it (the daemon then replaces
+ * itself once to add the flags and the snapshot). `durability` sets `queue.durability`
+ * (default "full": an acknowledged write is on disk).
  */
 export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], durability: 'full' | 'normal' = 'full', bareRun = false): Promise<MainJobTarget> {
   const daemon = await createDaemon({
@@ -120,7 +122,7 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], dur
       channels: { enabled: [] },
       queue: { durability },
     }),
-    nodeOptions: bareRun ? nodeOptions : [...DAEMON_NODE_FLAGS, ...nodeOptions],
+    ...(bareRun ? { nodeOptions } : { nodeArgs: daemonNodeArgs({ execArgv: nodeOptions, args: ['run'], bin: typeof build === 'object' ? build.entry : CLI_BUILT, build: true }) }),
     healthPollMs: 5,
   });
   const { port } = daemon;

@@ -16,6 +16,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import http from 'node:http';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -45,18 +46,28 @@ const unusedDefaults = {
  * them (with node:tls and the HTTP/2 core) cost ~3.7 MB of idle RSS (docs/profiling.md fix 25).
  * For that module only they become proxies that require the builtin on first use, so Fastify
  * behaves the same when they are needed.
+ *
+ * The snapshot build (below) defers node:http too, from every module: its parser binding cannot
+ * be part of a start-up snapshot. Fastify reads `STATUS_CODES` and `METHODS` at load time; those
+ * two tables are copied in from the node that bundles.
  */
 const LAZY_FROM_FASTIFY_SERVER = /^node:(https|http2|dns)$/;
-const lazyFastifyBuiltins = {
-  name: 'fastify-lazy-builtins',
-  setup(b) {
-    b.onResolve({ filter: LAZY_FROM_FASTIFY_SERVER }, (args) => (/[\\/]fastify[\\/]lib[\\/]server\.js$/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: `let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require(${JSON.stringify(args.path)}))[key] });`,
-      loader: 'js',
-    }));
-  },
-};
+function lazyBuiltins(filter, fromImporter) {
+  const tables = `{ STATUS_CODES: ${JSON.stringify(http.STATUS_CODES)}, METHODS: ${JSON.stringify(http.METHODS)} }`;
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter }, (args) =>
+        args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : fromImporter(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+        contents: `const tables = ${/^(node:)?http$/.test(args.path) ? tables : '{}'}; let loaded; module.exports = new Proxy({}, { get: (_, key) => (key in tables ? tables[key] : (loaded ??= require(${JSON.stringify(args.path)}))[key]) });`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+const lazyFastifyBuiltins = lazyBuiltins(LAZY_FROM_FASTIFY_SERVER, (importer) => /[\\/]fastify[\\/]lib[\\/]server\.js$/.test(importer));
 
 /**
  * zod's `locales` export (error messages in ~50 languages, 297 KB of the bundle's source) is
@@ -78,44 +89,84 @@ const zodEnglishOnly = {
   },
 };
 
-const result = await build({
+/** What both builds share: the sources, the conditions, the minification, the constants. */
+const common = {
   absWorkingDir: root,
-  entryPoints: { bin: 'src/bin.ts' },
-  outdir: 'dist',
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node22',
   conditions: ['tinyagi-source'],
-  external: EXTERNAL,
   // Whitespace and syntax only: names stay readable in stack traces.
   minifyWhitespace: true,
   minifySyntax: true,
-  sourcemap: 'linked',
   legalComments: 'none',
-  define: { __TINYAGI_BUNDLED__: 'true', __TINYAGI_VERSION__: JSON.stringify(version) },
+  logLevel: 'warning',
+};
+const constants = { __TINYAGI_BUNDLED__: 'true', __TINYAGI_VERSION__: JSON.stringify(version) };
+
+const result = await build({
+  ...common,
+  entryPoints: { bin: 'src/bin.ts' },
+  outdir: 'dist',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  format: 'esm',
+  external: EXTERNAL,
+  sourcemap: 'linked',
+  define: constants,
   // CommonJS dependencies inside an ES module bundle call require().
   banner: { js: "import { createRequire as __tinyagiCreateRequire } from 'node:module'; const require = __tinyagiCreateRequire(import.meta.url);" },
   plugins: [unusedDefaults, lazyFastifyBuiltins, zodEnglishOnly],
-  logLevel: 'warning',
   metafile: Boolean(process.env.BUNDLE_META),
 });
 
+/**
+ * The daemon's start-up snapshot builder (src/daemon/snapshot-entry.ts, src/daemon/launch.ts):
+ * one CommonJS file, as node's `--build-snapshot` needs. A snapshot's `require` loads builtins
+ * only, so the external packages go through `globalThis.__tinyagiRequire` (set when the daemon
+ * runs); better-sqlite3, imported at load time, becomes a proxy that requires it on first use.
+ * `import.meta.url` reads as a file in dist/chunks/, like the ES module bundle's chunks.
+ */
+const viaRuntimeRequire = {
+  name: 'externals-at-run-time',
+  setup(b) {
+    const names = new RegExp(`^(${EXTERNAL.map((e) => e.replace(/[/.]/g, (c) => `\\${c}`).replace('*', '.+')).join('|')})$`);
+    b.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'run-time-require' }));
+    b.onLoad({ filter: /.*/, namespace: 'run-time-require' }, (args) => ({
+      contents:
+        args.path === 'better-sqlite3'
+          ? `let loaded; const load = () => (loaded ??= globalThis.__tinyagiRequire(${JSON.stringify(args.path)}));
+module.exports = new Proxy(function () {}, { get: (_, key) => load()[key], construct: (_, a) => new (load())(...a), apply: (_, self, a) => load().apply(self, a) });`
+          : `module.exports = globalThis.__tinyagiRequire(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  ...common,
+  entryPoints: { daemon: 'src/daemon/snapshot-entry.ts' },
+  outfile: 'dist/daemon.cjs',
+  format: 'cjs',
+  define: { ...constants, 'import.meta.url': '__tinyagiUrl' },
+  banner: { js: "const __tinyagiUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'chunks', 'daemon.js')).href;" },
+  plugins: [unusedDefaults, lazyBuiltins(/^(node:)?(https?|http2|dns)$/, () => true), zodEnglishOnly, viaRuntimeRequire],
+});
+
 // Every URL built from import.meta.url must still point at a file that exists from dist/ and
-// dist/chunks/ alike: the only ones allowed are listed here.
+// dist/chunks/ alike: the only ones allowed are listed here. (daemon.cjs reads import.meta.url
+// as a file in dist/chunks/ too.)
 const ALLOWED = new Set(['../bin.js', '../../../../apps/tinyoffice/']);
 const files = [
   'bin.js',
   ...readdirSync(join(root, 'dist/chunks'))
     .filter((f) => f.endsWith('.js'))
     .map((f) => `chunks/${f}`),
+  'daemon.cjs',
 ];
 const bad = [];
 for (const file of files) {
   const text = readFileSync(join(root, 'dist', file), 'utf8');
-  for (const m of text.matchAll(/new URL\(\s*([^,]+?)\s*,\s*import\.meta\.url\s*\)/g)) {
+  for (const m of text.matchAll(/new URL\(\s*([^,]+?)\s*,\s*(?:import\.meta\.url|__tinyagiUrl)\s*\)/g)) {
     const spec = m[1].replace(/^[`'"]|[`'"]$/g, '').replace(/\$\{ext\}/, '.js');
     // From dist/bin.js these would point one folder too high: they belong in chunks only.
     if (file === 'bin.js' || !ALLOWED.has(spec)) bad.push(`${file}: new URL(${m[1]}, import.meta.url)`);
@@ -126,3 +177,12 @@ if (bad.length > 0) {
   process.exit(1);
 }
 if (process.env.BUNDLE_META) writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
+
+// The snapshot for the node that builds (tests and `pnpm start` use it; other nodes build their
+// own on first start). A build that fails is reported and leaves the daemon on its modules.
+const { daemonSnapshot, snapshotState } = await import('../dist/daemon/launch.js');
+const bin = join(root, 'dist', 'bin.js');
+if (!daemonSnapshot({ bin, build: true })) {
+  const state = snapshotState(bin);
+  console.warn(`bundle: no start-up snapshot (${state.state}${'reason' in state ? `: ${state.reason}` : ''}); the daemon starts from its modules.`);
+}

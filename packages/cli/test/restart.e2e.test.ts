@@ -17,21 +17,31 @@ afterAll(async () => {
   rmSync(copy, { recursive: true, force: true });
 });
 
-/** What a rebuild with a new version does to the bundle: our version constant changes. */
+/**
+ * What a rebuild with a new version does to the bundles: our version constant changes, in the
+ * ES module chunks and in the start-up snapshot's builder (daemon.cjs), whose blob then no
+ * longer matches and is built again.
+ */
 function bumpVersion(dir: string, suffix: string): void {
   const { version } = JSON.parse(readFileSync(join(dirname(dirname(CLI_BUILT)), 'package.json'), 'utf8')) as { version: string };
-  const declared = `var VERSION="${version}"`;
+  const declared = `VERSION="${version}"`;
   let changed = 0;
-  for (const name of readdirSync(join(dir, 'chunks')).filter((n) => n.endsWith('.js'))) {
-    const file = join(dir, 'chunks', name);
+  const files = [
+    ...readdirSync(join(dir, 'chunks'))
+      .filter((n) => n.endsWith('.js'))
+      .map((n) => join('chunks', n)),
+    'daemon.cjs',
+  ];
+  for (const name of files) {
+    const file = join(dir, name);
     const text = readFileSync(file, 'utf8');
     const next = text.replaceAll(declared, () => {
       changed++;
-      return `var VERSION="${version}${suffix}"`;
+      return `VERSION="${version}${suffix}"`;
     });
     if (next !== text) writeFileSync(file, next);
   }
-  expect(changed, 'the bundle declares its version once (scripts/bundle.mjs defines __TINYAGI_VERSION__)').toBe(1);
+  expect(changed, 'each bundle declares its version once (scripts/bundle.mjs defines __TINYAGI_VERSION__)').toBe(2);
 }
 
 it('a restart after a rebuild comes back as the new version, same pid', async () => {
@@ -56,4 +66,5 @@ it('a restart after a rebuild comes back as the new version, same pid', async ()
   expect(daemon.pid).toBe(pid);
   expect(await daemon.cliOk(['send', '--agent', 'helper', '--wait', 'are you there?'])).toContain('still here');
   expect(daemon.logs()).toContain('restarting: loading the program again');
+  if (process.platform === 'linux') expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), "the new image runs from the new bundle's snapshot").toContain(join(copy, 'snapshot'));
 });

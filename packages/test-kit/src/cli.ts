@@ -75,7 +75,12 @@ export interface SpawnedCli {
 
 /** Starts a long-running command (`run`, `chatroom -f`, …); the caller stops it. */
 export function spawnCli(args: string[], env: Record<string, string>, options: { build?: CliBuild; nodeOptions?: string[] } = {}): SpawnedCli {
-  const child = spawn(process.execPath, [...cliArgv(options.build ?? 'source', options.nodeOptions), ...args], { env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnNode([...cliArgv(options.build ?? 'source', options.nodeOptions), ...args], env);
+}
+
+/** node with exactly these arguments (a daemon launched as `tinyagi start` launches it). */
+export function spawnNode(argv: string[], env: Record<string, string>): SpawnedCli {
+  const child = spawn(process.execPath, argv, { env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

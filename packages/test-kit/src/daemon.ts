@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
-import { runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
+import { runCli, runCliOk, spawnCli, spawnNode, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 import { freePort } from './port.ts';
 import { exitOf, killTree, waitForExit, type ExitStatus } from './process.ts';
 import { tempHome } from './temp.ts';
@@ -35,6 +35,11 @@ export interface DaemonOptions {
   prefix?: string;
   /** node options for the daemon process (e.g. --cpu-prof). */
   nodeOptions?: string[];
+  /**
+   * node's whole argument list for the daemon instead of `[...nodeOptions, <entry>, 'run']`:
+   * how `tinyagi start` launches it (the CLI's `daemonNodeArgs`, from the start-up snapshot).
+   */
+  nodeArgs?: string[];
   /** How long `start()` waits for /api/health (default 60 s: a loaded 2-core machine). */
   healthTimeoutMs?: number;
   /** Between /api/health probes (default 25 ms; a start-up benchmark wants it finer). */
@@ -146,7 +151,7 @@ export async function createDaemon(options: DaemonOptions = {}): Promise<TestDae
     async start() {
       if (running()) throw new Error('the daemon is already running');
       if (current) out += current.output();
-      const spawned = spawnCli(['run'], env, { build, ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}) });
+      const spawned = options.nodeArgs ? spawnNode(options.nodeArgs, env) : spawnCli(['run'], env, { build, ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}) });
       current = spawned;
       exited = exitOf(spawned.child);
       let exit: ExitStatus | undefined;

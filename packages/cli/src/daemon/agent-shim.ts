@@ -8,7 +8,7 @@
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { InvokeRequest, InvokeResult } from '@tinyagi/core';
-import { binScript } from './start.ts';
+import { binScript, childExecArgv } from './launch.ts';
 
 /** Node flags worth keeping in the shim (`--conditions=…` for a daemon run from sources); never debugger flags. */
 function shimNodeFlags(execArgv: readonly string[]): string[] {
@@ -31,7 +31,7 @@ export function writeAgentShim(dir: string): string {
   chmodSync(dir, 0o700);
   const file = join(dir, 'tinyagi');
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, shimScript(process.execPath, shimNodeFlags(process.execArgv), binScript()), { mode: 0o700 });
+  writeFileSync(temp, shimScript(process.execPath, shimNodeFlags(childExecArgv(process.execArgv)), binScript()), { mode: 0o700 });
   renameSync(temp, file);
   return dir;
 }

@@ -19,6 +19,7 @@ import { errorMessage } from '@tinyagi/core';
 import type { Env, EventLogApi, EventPayloadInput } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
+import { childExecArgv } from './launch.ts';
 
 export type ChannelState = 'not_installed' | 'starting' | 'running' | 'backoff' | 'stopped';
 
@@ -182,7 +183,7 @@ export class ChannelSupervisor {
     }
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [...process.execArgv, runner, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [...childExecArgv(process.execArgv), runner, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       this.#crashed(name, null, null, errorMessage(err));
       return;

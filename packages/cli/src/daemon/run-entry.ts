@@ -8,12 +8,7 @@ import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { cliContext, type CliContext } from '../context.ts';
 import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
 
-const RUN_OPTIONS = new Set(['--listen-any', '--debug']);
-
-/** True for `run` with no more than the options this entry understands. */
-export function isPlainRun(args: readonly string[]): boolean {
-  return args[0] === 'run' && args.slice(1).every((a) => RUN_OPTIONS.has(a));
-}
+export { isPlainRun } from './launch.ts';
 
 /** `--listen-any`: the operator's opt-in to a server.host beyond loopback, passed to the daemon's environment. */
 export function withListenOptIn(ctx: CliContext, listenAny: boolean | undefined): CliContext {

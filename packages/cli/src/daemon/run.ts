@@ -43,6 +43,7 @@ import type { ClusterMembership } from './cluster.ts';
 import { ensureFirstRunDefaults, ensureHomeDirectories } from './first-run.ts';
 import { HeartbeatScheduler } from './heartbeat.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
+import { daemonNodeArgs, runArgs } from './launch.ts';
 import { liveSettings } from './live-settings.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
@@ -356,7 +357,7 @@ export async function runDaemon(ctx: CliContext): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('unhandledRejection', onRejection);
 
-  let reexecute = false;
+  let reexecute: string[] | undefined;
   try {
     for (;;) {
       const stopSignal = new Promise<Outcome>((resolve) => (resolveStop = resolve));
@@ -369,7 +370,8 @@ export async function runDaemon(ctx: CliContext): Promise<number> {
       // process replaces its image, keeping its pid; where it cannot, it restarts in place.
       if (canReexecute()) {
         logger.info('restarting: loading the program again');
-        reexecute = true;
+        // The files on disk now: another bundle has another start-up snapshot (launch.ts).
+        reexecute = daemonNodeArgs({ execArgv: process.execArgv, args: runArgs() ?? ['run'], build: true });
         return 0;
       }
       signalled = 0;
@@ -384,7 +386,7 @@ export async function runDaemon(ctx: CliContext): Promise<number> {
     lock.release();
     logFile.close();
     // Everything above is released first: the new image takes the lock and the log again.
-    if (reexecute) process.execve!(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], process.env);
+    if (reexecute) process.execve!(process.execPath, [process.execPath, ...reexecute], process.env);
   }
 }
 

@@ -7,8 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadSettings } from '@tinyagi/core';
 import { applyEnvOverrides, assertListenAllowed, effectiveServer, remoteAllowed } from '@tinyagi/core/internal';
 import { createApiClient } from '@tinyagi/client';
@@ -16,7 +15,7 @@ import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { ensureFirstRunDefaults } from './first-run.ts';
 import { readLiveDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
-import { missingDaemonFlags } from './node-flags.ts';
+import { daemonNodeArgs } from './launch.ts';
 import { processExists } from './process-check.ts';
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -30,12 +29,6 @@ export interface StartResult {
   apiUrl: string;
   notices: string[];
   logFile: string;
-}
-
-/** The CLI entry script of this installation (src/bin.ts in a checkout, dist/bin.js when built). */
-export function binScript(): string {
-  const ext = extname(fileURLToPath(import.meta.url));
-  return fileURLToPath(new URL(`../bin${ext}`, import.meta.url));
 }
 
 /** Validates what `run` will need, creating first-run defaults. Throws CONFIG_* errors. */
@@ -64,7 +57,8 @@ export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIM
   const logFile = join(ctx.paths.logs, DAEMON_LOG);
   const fd = openSync(logFile, 'a', 0o600);
   const offset = statSync(logFile).size;
-  const child = spawn(process.execPath, [...missingDaemonFlags(process.execArgv), ...process.execArgv, binScript(), 'run'], {
+  // From the start-up snapshot, built here the first time (launch.ts).
+  const child = spawn(process.execPath, daemonNodeArgs({ execArgv: process.execArgv, args: ['run'], build: true, env: { ...process.env, ...ctx.env } }), {
     detached: true,
     stdio: ['ignore', fd, fd],
     cwd: ctx.home,

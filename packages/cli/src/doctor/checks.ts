@@ -28,6 +28,7 @@ import { findOnPath, installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
 import { resolveChannelRunner } from '../daemon/channel-supervisor.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
+import { daemonSnapshot, snapshotState } from '../daemon/launch.ts';
 import { readLiveDaemon } from '../daemon/instance-lock.ts';
 import { BUILD_OFFICE, tinyOfficeState } from '../office/locate.ts';
 import { plural } from '../output/print.ts';
@@ -399,7 +400,39 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...checkChannels(ctx, settings),
     ...(await checkWorkspaces(ctx, settings, options.fix)),
     officeCheck(),
+    snapshotCheck(options.fix),
   ];
+}
+
+/** The daemon's start-up snapshot (daemon/launch.ts): `--fix` builds a missing one. */
+function snapshotCheck(fix: boolean): Finding {
+  let state = snapshotState();
+  if (state.state === 'missing' && fix) {
+    daemonSnapshot({ build: true });
+    const after = snapshotState();
+    if (after.state === 'ready') return { check: 'snapshot', status: 'ok', message: `The daemon starts from its start-up snapshot (${after.blob}).`, fixed: 'built the start-up snapshot' };
+    state = after;
+  }
+  switch (state.state) {
+    case 'ready':
+      return { check: 'snapshot', status: 'ok', message: `The daemon starts from its start-up snapshot (${state.blob}).` };
+    case 'missing':
+      return {
+        check: 'snapshot',
+        status: 'info',
+        message: `The daemon's start-up snapshot for node ${process.version} is built at the next start (once, about a second).`,
+        hint: 'Build it now with `tinyagi doctor --fix`.',
+      };
+    case 'failed':
+      return {
+        check: 'snapshot',
+        status: 'warn',
+        message: `The daemon's start-up snapshot could not be built for node ${process.version}, so the daemon loads its modules at every start (slower): ${state.reason.split('\n').find((l) => /error/i.test(l)) ?? state.reason.split('\n')[0]}`,
+        hint: `The whole reason is in ${state.blob}.failed; delete that file to try again at the next start.`,
+      };
+    default:
+      return { check: 'snapshot', status: 'info', message: `The daemon's start-up snapshot is not used: ${state.reason}.` };
+  }
 }
 
 function officeCheck(): Finding {

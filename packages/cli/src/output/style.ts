@@ -10,8 +10,24 @@ function colourWanted(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true;
 }
 
-export const style = pc.createColors(colourWanted(process.stdout));
-export const errStyle = pc.createColors(colourWanted(process.stderr));
+type Colours = ReturnType<typeof pc.createColors>;
+
+/**
+ * Decided on first use, not at load time: the daemon's start-up snapshot loads this module
+ * while it is built, and the streams then are the builder's (daemon/snapshot-entry.ts).
+ */
+function coloursFor(stream: () => NodeJS.WriteStream): Colours {
+  let colours: Colours | undefined;
+  return new Proxy({} as Colours, {
+    get: (_, key) => {
+      colours ??= pc.createColors(colourWanted(stream()));
+      return colours[key as keyof Colours];
+    },
+  });
+}
+
+export const style = coloursFor(() => process.stdout);
+export const errStyle = coloursFor(() => process.stderr);
 
 /** True when both ends of the terminal are interactive: prompts and spinners are allowed. */
 export function isInteractive(): boolean {
