@@ -99,6 +99,25 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     expect(await daemon.cliOk(['doctor'])).toContain('start-up snapshot is not used: TINYAGI_SNAPSHOT=0');
   });
 
+  it('`tinyagi start` sets aside a blob that node dies on and starts the daemon from its modules', async () => {
+    const copy = join(dirname(dirname(CLI_BUILT)), 'node_modules', `.snapshot-damaged-${process.pid}`);
+    copies.push(copy);
+    cpSync(dirname(CLI_BUILT), copy, { recursive: true });
+    rmSync(join(copy, 'snapshot'), { recursive: true, force: true });
+    const daemon = await createDaemon({ prefix: 'tinyagi-snapshot-', settings: mockSettings, build: { entry: join(copy, 'bin.js') } });
+    daemons.push(daemon);
+    expect(await daemon.cliOk(['doctor', '--fix'])).toContain('built the start-up snapshot');
+    const [blob] = readdirSync(join(copy, 'snapshot')).filter((f) => f.endsWith('.blob'));
+    // Damaged on disk: half of it.
+    const path = join(copy, 'snapshot', blob!);
+    writeFileSync(path, readFileSync(path).subarray(0, 3_000_000));
+    expect(await daemon.cliOk(['start'])).toContain('TinyAGI is running');
+    expect(existsSync(path)).toBe(false);
+    expect(readFileSync(`${path}.failed`, 'utf8')).toMatch(/the daemon started from it died with SIG[A-Z]+ before its API answered/);
+    expect(await daemon.cliOk(['send', '--agent', 'helper', '--wait', 'hello'])).toContain('from the snapshot');
+    expect((await daemon.cli(['doctor'])).stdout).toContain(`start-up snapshot for node ${process.version} failed`);
+  });
+
   it('a builder that draws randomness while loading is refused, said why, and the daemon starts from its modules', async () => {
     const copy = join(dirname(dirname(CLI_BUILT)), 'node_modules', `.snapshot-test-${process.pid}`);
     copies.push(copy);
@@ -114,6 +133,6 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     expect(readFileSync(join(copy, 'snapshot', failed[0]!), 'utf8')).toContain('Loading the daemon used crypto.randomUUID()');
     expect(existsSync(join(copy, 'snapshot', failed[0]!.replace(/\.failed$/, '')))).toBe(false);
     const doctor = await daemon.cli(['doctor'], { build: { entry: join(copy, 'bin.js') } });
-    expect(doctor.stdout).toContain('start-up snapshot could not be built');
+    expect(doctor.stdout).toContain(`start-up snapshot for node ${process.version} failed`);
   });
 });

@@ -9,15 +9,18 @@
  * (docs/profiling.md, round 9).
  *
  * Contract:
- * - A blob is valid for one node version, architecture and platform, and one daemon.cjs (its
- *   path, size, mtime and inode): the key of its file name. Anything else is a different blob.
+ * - A blob is valid for one node (version, architecture, platform, and the binary's path, size
+ *   and mtime) and one daemon.cjs (its path, size, mtime and inode): the key of its file name.
+ *   Anything else is a different blob.
  * - It lives in `dist/snapshot/` beside daemon.cjs when that is writable (`pnpm build` makes
  *   it there for the node that builds), else in `$XDG_CACHE_HOME/tinyagi/snapshot` (default
  *   `~/.cache`). Written to a temporary name and renamed, so a reader never sees half a blob and
  *   two starts building at once do no harm. Older blobs in `dist/snapshot/` are removed.
  * - Missing and `build` asked (start, a plain `run`, restart): built once (~0.5–1 s). A build
  *   that fails leaves `<blob>.failed` with node's reason and is not tried again for that key;
- *   the daemon then starts from its modules as before. Nothing here ever stops a start.
+ *   the daemon then starts from its modules as before. Nothing here ever stops a start:
+ *   `tinyagi start` also sets aside a blob that node dies on (a damaged file) and starts again
+ *   from the modules.
  * - `TINYAGI_SNAPSHOT=0` turns it off. No snapshot on Windows, without daemon.cjs (a source
  *   checkout run through `src/bin.ts`), or with a preload in node's flags or NODE_OPTIONS
  *   (`--import`, `--require`): it would not see the daemon's modules load.
@@ -79,7 +82,10 @@ function locations(bin: string, env: NodeJS.ProcessEnv): Locations | { off: stri
   } catch {
     return { off: `no ${SNAPSHOT_BUILDER} beside ${bin} (not a built CLI)` };
   }
-  const key = hash([builder, st.size, st.mtimeMs, st.ino, process.version, process.arch, process.platform, ...DAEMON_NODE_FLAGS].join('\0'));
+  // node itself too: another build of the same version (a distribution's, a self-built one) may
+  // not read a blob this one wrote.
+  const node = statSync(process.execPath);
+  const key = hash([builder, st.size, st.mtimeMs, st.ino, process.execPath, node.size, node.mtimeMs, process.version, process.arch, process.platform, ...DAEMON_NODE_FLAGS].join('\0'));
   const cache = join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'tinyagi', 'snapshot');
   return { builder, name: `daemon-${process.version}-${process.arch}-${key}.blob`, dirs: [join(dirname(builder), 'snapshot'), cache] };
 }
@@ -149,6 +155,21 @@ function buildBlob(builder: string, dir: string, name: string): string | undefin
     rmSync(temp, { force: true });
     rmSync(config, { force: true });
   }
+}
+
+/** The blob in node's arguments made by `daemonNodeArgs`, if any. */
+export function snapshotOf(nodeArgs: readonly string[]): string | undefined {
+  const at = nodeArgs.indexOf(BLOB_FLAG);
+  return at === -1 ? undefined : nodeArgs[at + 1];
+}
+
+/**
+ * A blob node could not start from (damaged on disk, a node build that cannot read it): removed,
+ * and its key marked failed with the reason, so starts use the modules until the file is deleted.
+ */
+export function setSnapshotAside(blob: string, reason: string): void {
+  rmSync(blob, { force: true });
+  writeFileSync(`${blob}.failed`, `${reason}\n`);
 }
 
 /** In dist/snapshot only this installation's blobs live: the ones of older builds go. */

@@ -15,7 +15,7 @@ import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { ensureFirstRunDefaults } from './first-run.ts';
 import { readLiveDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
-import { daemonNodeArgs } from './launch.ts';
+import { daemonNodeArgs, setSnapshotAside, snapshotOf } from './launch.ts';
 import { processExists } from './process-check.ts';
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -55,10 +55,27 @@ export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIM
   const notices = await prepareHome(ctx);
 
   const logFile = join(ctx.paths.logs, DAEMON_LOG);
+  const env = { ...process.env, ...ctx.env };
+  // From the start-up snapshot, built here the first time (launch.ts).
+  let nodeArgs = daemonNodeArgs({ execArgv: process.execArgv, args: ['run'], build: true, env });
+  for (;;) {
+    const started = await launch(ctx, nodeArgs, logFile, timeoutMs);
+    if ('pid' in started) return { ...started, notices, logFile };
+    // A blob that crashes node (damaged on disk, a node that cannot read it) is set aside and
+    // the daemon started from its modules; any other exit is the daemon's own error.
+    const blob = snapshotOf(nodeArgs);
+    if (blob === undefined || started.crash === undefined) throw started.error;
+    setSnapshotAside(blob, `the daemon started from it died with ${started.crash} before its API answered`);
+    nodeArgs = daemonNodeArgs({ execArgv: process.execArgv, args: ['run'], build: false, env });
+  }
+}
+
+type Launched = { pid: number; apiUrl: string } | { error: CliError; crash?: string };
+
+async function launch(ctx: CliContext, nodeArgs: string[], logFile: string, timeoutMs: number): Promise<Launched> {
   const fd = openSync(logFile, 'a', 0o600);
   const offset = statSync(logFile).size;
-  // From the start-up snapshot, built here the first time (launch.ts).
-  const child = spawn(process.execPath, daemonNodeArgs({ execArgv: process.execArgv, args: ['run'], build: true, env: { ...process.env, ...ctx.env } }), {
+  const child = spawn(process.execPath, nodeArgs, {
     detached: true,
     stdio: ['ignore', fd, fd],
     cwd: ctx.home,
@@ -74,17 +91,20 @@ export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIM
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exit !== undefined || !processExists(pid)) {
+      // Gone before its exit was reported: wait for it, to know whether it crashed.
+      if (exit === undefined) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 1000))]);
       const tail = logTail(logFile, offset);
-      throw new CliError('DAEMON_START_FAILED', `The daemon exited during startup${exit?.code != null ? ` (exit code ${exit.code})` : ''}.${tail ? `\n${tail}` : ''}`, {
+      const error = new CliError('DAEMON_START_FAILED', `The daemon exited during startup${exit?.code != null ? ` (exit code ${exit.code})` : ''}.${tail ? `\n${tail}` : ''}`, {
         hint: `Full log: ${logFile}`,
       });
+      return exit?.signal ? { error, crash: exit.signal } : { error };
     }
     const record: DaemonRecord | undefined = readLiveDaemon(ctx.paths.lockFile);
     if (record !== undefined && record.pid !== pid) throw runningError(record, ctx.paths.lockFile);
     if (record?.apiUrl !== undefined) {
       try {
         await createApiClient({ baseUrl: record.apiUrl }).health({ signal: AbortSignal.timeout(2000) });
-        return { pid, apiUrl: record.apiUrl, notices, logFile };
+        return { pid, apiUrl: record.apiUrl };
       } catch {
         // listening but not answering yet
       }

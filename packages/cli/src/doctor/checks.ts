@@ -427,7 +427,7 @@ function snapshotCheck(fix: boolean): Finding {
       return {
         check: 'snapshot',
         status: 'warn',
-        message: `The daemon's start-up snapshot could not be built for node ${process.version}, so the daemon loads its modules at every start (slower): ${state.reason.split('\n').find((l) => /error/i.test(l)) ?? state.reason.split('\n')[0]}`,
+        message: `The daemon's start-up snapshot for node ${process.version} failed, so the daemon loads its modules at every start (slower): ${state.reason.split('\n').find((l) => /error|died/i.test(l)) ?? state.reason.split('\n')[0]}`,
         hint: `The whole reason is in ${state.blob}.failed; delete that file to try again at the next start.`,
       };
     default:
