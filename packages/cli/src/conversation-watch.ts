@@ -12,6 +12,14 @@ export interface Reply {
   text: string;
 }
 
+/** What to say of a conversation whose handoff a guard holds for the person's decision. */
+export const DECISION_HINT = 'waits for your decision: a guard held work back. Go on with `tinyagi send continue` (limits raised), or end it with `tinyagi send stop`.';
+
+/** A conversation's status in a table: `waiting` while a guard holds work for your decision. */
+export function conversationStatusLabel(c: { status: string; awaitingDecision: boolean }): string {
+  return c.awaitingDecision ? 'waiting' : c.status;
+}
+
 /** `awaiting_decision`: it ended its work, but a guard held some back until the person says `continue` or `stop`. */
 export type ConversationOutcome = 'completed' | 'awaiting_decision' | 'stopped' | 'cancelled' | 'failed';
 
@@ -176,8 +184,6 @@ function formatWait(ms: number): string {
 
 /** How a conversation that did not simply complete ended, in one sentence (`send --wait` fails with it, `chat` prints it). */
 export function outcomeLine(result: WatchResult): string {
-  if (result.outcome === 'awaiting_decision') {
-    return 'The conversation waits for your decision: a guard held work back. Go on with `tinyagi send continue` (limits raised), or end it with `tinyagi send stop`.';
-  }
+  if (result.outcome === 'awaiting_decision') return `The conversation ${DECISION_HINT}`;
   return `The conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''}.`;
 }

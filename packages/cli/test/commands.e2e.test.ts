@@ -85,6 +85,13 @@ describe('commands against a running daemon', () => {
     expect(last.stderr).toContain('last member');
     await h.cliOk(['team', 'add-agent', 'dev', 'helper']);
     expect(await json(['team', 'show', 'dev'])).toMatchObject({ agents: ['coder', 'helper'] });
+    // --leader names the leader afterwards, whoever leaves; a leader that is not a remaining member is refused.
+    await h.cliOk(['team', 'add-agent', 'dev', 'tinyagi']);
+    const ghost = await h.cli(['team', 'remove-agent', 'dev', 'tinyagi', '--leader', 'ghost']);
+    expect(ghost.code).toBe(2);
+    expect(ghost.stderr).toContain('The leader must be one of the remaining members: coder, helper.');
+    expect(await h.cliOk(['team', 'remove-agent', 'dev', 'tinyagi', '--leader', 'helper'])).toContain('Removed tinyagi from dev (new leader: helper).');
+    expect(await json(['team', 'show', 'dev'])).toMatchObject({ agents: ['coder', 'helper'], leader_agent: 'helper' });
     await h.cliOk(['team', 'remove', 'dev', '--yes']);
     expect(await json(['team', 'list'])).toEqual([]);
   });
@@ -123,6 +130,18 @@ describe('commands against a running daemon', () => {
     expect((await json<{ dead: number }>(['queue', 'status'])).dead).toBe(0);
     expect(await h.cliOk(['queue', 'purge', '--yes'])).toBe('No dead letters.\n');
     await h.cliOk(['agent', 'remove', 'breaker', '--yes']);
+  });
+
+  it('an invalid request to the daemon is reported once, in words, with exit code 2', async () => {
+    const cron = await h.cli(['schedule', 'add', '--agent', 'helper', '--cron', '99 * * * *', '-m', 'never']);
+    expect(cron.code).toBe(2);
+    expect(cron.stderr.match(/Invalid value for minute: 99\./g)).toHaveLength(1);
+    expect(cron.stderr).not.toContain('CronPattern');
+    await h.cliOk(['team', 'add', 'room', '--agents', 'helper']);
+    const empty = await h.cli(['chatroom', 'room', '--post', '']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.match(/body\.message/g)).toHaveLength(1);
+    await h.cliOk(['team', 'remove', 'room', '--yes']);
   });
 
   it('fires a one-shot schedule and disables it', async () => {

@@ -1,6 +1,7 @@
 /**
- * `tinyagi send --wait` when the daemon goes away while it waits: it says so at once (not a
- * silent wait), and its timeout says the daemon stopped answering, not that "the work goes on".
+ * `tinyagi send --wait` when a guard holds work for a decision (and how `conversation list|show`
+ * show that), and when the daemon goes away while it waits: it says so at once (not a silent
+ * wait), and its timeout says the daemon stopped answering, not that "the work goes on".
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDaemon, exitOf, spawnCli, waitFor, type TestDaemon } from '@tinyagi/test-kit';
@@ -35,6 +36,12 @@ it('a handoff held by a guard: --wait exits 1 and says how to decide; `continue`
   expect(held.code).toBe(1);
   expect(held.stderr).toContain('The conversation waits for your decision: a guard held work back');
   expect(held.stderr).toContain('tinyagi send continue');
+  // The conversation list and the run tree say it waits, not that it completed.
+  const [waiting] = (await daemon.cliOk(['conversation', 'list', '--team', 'pp'])).split('\n').filter((l) => l.startsWith('conv_'));
+  expect(waiting).toMatch(/^conv_\S+\s+waiting\s+#pp\b/);
+  const shown = await daemon.cliOk(['conversation', 'show', waiting!.split(/\s+/)[0]!]);
+  expect(shown.split('\n')[0]).toMatch(/\bwaiting$/);
+  expect(shown).toContain('It waits for your decision: a guard held work back. Go on with `tinyagi send continue`');
   const answered = await daemon.cliOk(['send', '--team', 'pp', 'continue']);
   expect(answered).toContain('Limits raised');
 });

@@ -117,7 +117,7 @@ export function registerTeamCommands(program: Command): void {
     .description('remove an agent from a team (the last member cannot be removed)')
     .argument('<team>', 'team id', parseId)
     .argument('<agent>', 'agent id', parseId)
-    .option('--leader <id>', 'new leader when removing the leader (default: the next member)', parseId)
+    .option('--leader <id>', 'the leader afterwards, one of the remaining members (default: unchanged, or the next member when removing the leader)', parseId)
     .action(async (teamId: string, agentId: string, options: { leader?: string }, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
       const t = requireTeam(await editor.read(), teamId);
@@ -125,9 +125,8 @@ export function registerTeamCommands(program: Command): void {
       if (!members.includes(agentId)) throw new CliError('FAILED', `${agentId} is not a member of ${teamId}.`);
       const rest = members.filter((m) => m !== agentId);
       if (rest.length === 0) throw new CliError('FAILED', `${agentId} is the last member of ${teamId}.`, { hint: `Remove the team instead: tinyagi team remove ${teamId}` });
-      let leader = t.leader_agent;
-      if (leader === agentId) leader = options.leader ?? rest[0];
-      if (leader !== undefined && !rest.includes(leader)) throw usageError(`The new leader must be one of: ${rest.join(', ')}.`);
+      const leader = options.leader ?? (t.leader_agent === agentId ? rest[0] : t.leader_agent);
+      if (leader !== undefined && !rest.includes(leader)) throw usageError(`The leader must be one of the remaining members: ${rest.join(', ')}.`);
       await editor.patchTeam(teamId, { agents: rest, ...(leader !== undefined ? { leader_agent: leader } : {}) });
       println(`Removed ${agentId} from ${teamId}${leader !== t.leader_agent ? ` (new leader: ${leader})` : ''}.`);
     });

@@ -37,8 +37,14 @@ export function reportError(err: unknown, debug: boolean): number {
   } else if (isApiError(err)) {
     write(errStyle.red(`error: ${err.message}${err.code !== 'NETWORK_ERROR' ? ` (${err.code})` : ''}`));
     const issues = (err.details as { issues?: Array<{ path?: string; message?: string }> } | undefined)?.issues;
-    // Some messages already list their issues (CONFIG_INVALID): each problem is printed once.
-    if (Array.isArray(issues)) for (const issue of issues) if (!err.message.includes(`- ${issue.path ?? ''}: `)) write(`  - ${issue.path ?? ''}: ${issue.message ?? ''}`);
+    // Some messages already list their issues (CONFIG_INVALID) or name their only one
+    // (VALIDATION_FAILED): each problem is printed once.
+    if (Array.isArray(issues)) {
+      for (const issue of issues) {
+        const said = err.message.includes(`- ${issue.path ?? ''}: `) || err.message.includes(`${issue.path ?? ''}: ${issue.message ?? ''}`);
+        if (!said) write(`  - ${issue.path ?? ''}: ${issue.message ?? ''}`);
+      }
+    }
     if (USAGE_API_CODES.has(err.code)) code = EXIT_USAGE;
   } else {
     write(errStyle.red(`error: ${err instanceof Error ? err.message : String(err)}`));

@@ -4,6 +4,7 @@
  *   └─ ✔ reviewer  completed  …
  */
 import type { ConversationTree, RunNode } from '@tinyagi/client';
+import { conversationStatusLabel, DECISION_HINT } from '../conversation-watch.ts';
 import { formatDuration, println } from './print.ts';
 import { style } from './style.ts';
 
@@ -33,7 +34,8 @@ function line(run: RunNode): string {
 
 export function printRunTree(tree: ConversationTree): void {
   const c = tree.conversation;
-  println(`${style.bold(c.title || c.id)}  ${style.dim(c.id)}  ${c.status}${c.stopReason ? ` (${c.stopReason})` : ''}`);
+  println(`${style.bold(c.title || c.id)}  ${style.dim(c.id)}  ${conversationStatusLabel(c)}${c.stopReason ? ` (${c.stopReason})` : ''}`);
+  if (c.awaitingDecision) println(style.yellow(`It ${DECISION_HINT}`));
   const walk = (run: RunNode, prefix: string, last: boolean, top: boolean): void => {
     println(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${line(run)}`);
     const childPrefix = top ? prefix : `${prefix}${last ? '   ' : '│  '}`;

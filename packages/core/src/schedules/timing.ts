@@ -32,7 +32,8 @@ export function nextScheduleRun(timing: ScheduleTiming, after = Date.now()): num
     try {
       job = new Cron(timing.cron, { timezone: timing.timezone, paused: true, mode: '5-or-6-parts' });
     } catch (err) {
-      throw invalidSchedule('cron', `${(err as Error).message} Example: "0 9 * * 1-5" (09:00 on weekdays).`);
+      const why = (err as Error).message.replace(/^CronPattern: /, '').replace(/[^.!?]$/, '$&.');
+      throw invalidSchedule('cron', `${why} Example: "0 9 * * 1-5" (09:00 on weekdays).`);
     }
     return job.nextRun(new Date(after))?.getTime() ?? null;
   }
