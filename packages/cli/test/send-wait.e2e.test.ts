@@ -31,7 +31,7 @@ afterAll(async () => {
   await daemon?.cleanup();
 });
 
-it('a handoff held by a guard: --wait exits 1 and says how to decide; `continue` to the same team answers it', async () => {
+it('a handoff held by a guard: --wait exits 1 and says how to decide; `continue --wait` follows the resumed work, `stop` ends it', async () => {
   const held = await daemon.cli(['send', '--team', 'pp', '--wait', 'start the ping-pong']);
   expect(held.code).toBe(1);
   expect(held.stderr).toContain('The conversation waits for your decision: a guard held work back');
@@ -42,8 +42,16 @@ it('a handoff held by a guard: --wait exits 1 and says how to decide; `continue`
   const shown = await daemon.cliOk(['conversation', 'show', waiting!.split(/\s+/)[0]!]);
   expect(shown.split('\n')[0]).toMatch(/\bwaiting$/);
   expect(shown).toContain('It waits for your decision: a guard held work back. Go on with `tinyagi send continue`');
-  const answered = await daemon.cliOk(['send', '--team', 'pp', 'continue']);
-  expect(answered).toContain('Limits raised');
+  // `continue --wait` follows the work it resumed: the held handoff is delivered, the
+  // ping-pong goes on until the raised limit holds it again, and that is what it reports.
+  const resumed = await daemon.cli(['send', '--team', 'pp', '--wait', 'continue']);
+  expect(resumed.stdout).toContain('Limits raised to 2× for this conversation; 1 held message delivered.');
+  expect(resumed.stderr).toMatch(/@p[12] is working/);
+  expect(resumed.stdout).toMatch(/Back at you|Over to you/);
+  expect(resumed.code).toBe(1);
+  expect(resumed.stderr).toContain('The conversation waits for your decision');
+  const stopped = await daemon.cliOk(['send', '--team', 'pp', '--wait', 'stop']);
+  expect(stopped).toContain('Stopped.');
 });
 
 it('the daemon killed while a reply is awaited: the wait says the connection is lost, and the timeout that the daemon stopped answering', async () => {

@@ -96,6 +96,7 @@ export function registerChatCommand(program: Command): void {
             {
               timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
               onReply: printReply,
+              onAnswer: (text) => println(style.dim(text)),
               signal: waiting.signal,
             },
           );

@@ -48,20 +48,28 @@ export function startedWork(sent: SendMessageResult): boolean {
   return sent.action === 'enqueued' || sent.action === 'duplicate';
 }
 
+/** A `continue` that answered a guard's prompt: the held work goes on in that conversation. */
+function resumedWork(sent: SendMessageResult, message: string): boolean {
+  return sent.action === 'answered' && message.trim().toLowerCase().replace(/^\//, '') === 'continue';
+}
+
 /**
  * Sends one message and follows it to the end. Used by `send --wait` and `chat`. A message that
- * only changed the sender's default target (a bare `@coder`) has nothing to follow: `result` is
- * then undefined and `sent.reply` says what changed.
+ * only changed the sender's default target (a bare `@coder`) or answered a guard with `stop` has
+ * nothing to follow: `result` is then undefined and `sent.reply` says what changed. A `continue`
+ * follows the conversation it resumed, after `onAnswer` has been given the daemon's answer.
  */
 export async function sendAndWait(
   client: ApiClient,
   message: string,
   target: SendTarget,
-  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void; signal?: AbortSignal },
+  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void; onAnswer?: (text: string) => void; signal?: AbortSignal },
 ): Promise<{ sent: SendMessageResult; result: WatchResult | undefined }> {
   const before = (await client.status()).lastEventId;
   const sent = await client.sendMessage({ body: messageBody(message, target) });
-  if (!startedWork(sent)) return { sent, result: undefined };
+  const resumed = resumedWork(sent, message);
+  if (!startedWork(sent) && !resumed) return { sent, result: undefined };
+  if (resumed && sent.reply) options.onAnswer?.(sent.reply);
   const result = await watchConversation(client, {
     conversationId: sent.conversationId,
     afterEventId: before,
@@ -124,7 +132,7 @@ export function registerSendCommand(program: Command): void {
     const { sent, result } = await sendAndWait(client, message, target, {
       timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
       quiet: options.quiet === true || options.json === true,
-      ...(options.json ? {} : { onReply: printReply }),
+      ...(options.json ? {} : { onReply: printReply, onAnswer: println }),
     });
     if (result === undefined) {
       if (options.json) return printJson({ ...sent, outcome: null, reason: null, replies: [] });
