@@ -2,6 +2,8 @@
  * Retries and cancel from the command line against a real daemon (the fake `claude` CLI). Its
  * stores follow TINYAGI_TEST_BACKEND (`pnpm test:pg` runs this file on PostgreSQL).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemon, FAKE_BIN_DIR, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
@@ -78,4 +80,36 @@ describe('retries and cancel from the command line', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`The conversation ${running.conversationId} has already ended (cancelled)`);
   });
+
+  it('stop --timeout shorter than the work in flight kills the daemon and the agent CLI it was running', async () => {
+    const sent = await json<{ messageId: string }>(['send', '--agent', 'cc', 'FAKE:hang']);
+    await waitFor(
+      async () => ((await json<{ processing: Array<{ id: string }> }>(['queue', 'status'])).processing.some((m) => m.id === sent.messageId) ? true : undefined),
+      20_000,
+      'the message to run',
+    );
+    // The daemon's journal of agent process groups: `+pgid start` when one starts, `-pgid` when it ends.
+    const live = new Set<number>();
+    for (const line of readFileSync(join(h.home, 'run', 'agent-groups', 'groups.log'), 'utf8').split('\n')) {
+      const pgid = Number(line.slice(1).split(' ')[0]);
+      if (line.startsWith('+')) live.add(pgid);
+      if (line.startsWith('-')) live.delete(pgid);
+    }
+    expect(live.size).toBe(1);
+    const [pgid] = [...live] as [number];
+    expect(groupAlive(pgid)).toBe(true);
+    const stopped = await h.cliOk(['stop', '--timeout', '1']);
+    expect(stopped).toMatch(/did not stop in time and was killed, with the 1 agent process group it was still running\./);
+    // SIGKILLed; gone once the system has reaped it (its parent, the daemon, is gone too).
+    await waitFor(() => (groupAlive(pgid) ? undefined : true), 10_000, 'the agent CLI to be gone');
+  });
 });
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

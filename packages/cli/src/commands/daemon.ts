@@ -10,7 +10,7 @@ import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } fr
 import type { CliContext } from '../context.ts';
 import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
 import { CliError } from '../output/cli-error.ts';
-import { formatDuration, printFields, printJson, println } from '../output/print.ts';
+import { formatDuration, plural, printFields, printJson, println } from '../output/print.ts';
 import { withSpinner } from '../output/spinner.ts';
 import { style } from '../output/style.ts';
 import { officeHint } from '../office/locate.ts';
@@ -132,7 +132,8 @@ export function registerDaemonCommands(program: Command): void {
     const result = await withSpinner('Stopping TinyAGI (finishing in-flight work)…', () => stopDaemon(ctx.paths, timeoutMs), { enabled: options.json !== true });
     if (options.json) return printJson(result);
     if (!result.wasRunning) return println(`TinyAGI was not running (home ${ctx.home}).`);
-    println(result.killed ? style.yellow(`TinyAGI (pid ${result.pid}) did not stop in time and was killed.`) : `TinyAGI stopped (pid ${result.pid}).`);
+    const agents = result.agentGroupsKilled ? `, with the ${plural(result.agentGroupsKilled, 'agent process group')} it was still running` : '';
+    println(result.killed ? style.yellow(`TinyAGI (pid ${result.pid}) did not stop in time and was killed${agents}.`) : `TinyAGI stopped (pid ${result.pid}).`);
   });
 
   withJson(

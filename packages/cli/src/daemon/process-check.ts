@@ -5,6 +5,7 @@
  * running daemon, and `stop` never signals a stranger.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { processExists } from '@tinyagi/core/internal';
 
 export { processExists };
@@ -25,4 +26,9 @@ export function isDaemonProcess(pid: number): boolean {
   const argv = procArgv(pid);
   if (argv === undefined) return true; // cannot tell (no /proc): trust the pid
   return argv.includes('run');
+}
+
+/** Where a daemon of this home records the process groups of the agent CLIs it runs. */
+export function agentGroupsJournal(home: string): string {
+  return join(home, 'run', 'agent-groups');
 }

@@ -48,6 +48,7 @@ import { liveSettings } from './live-settings.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
+import { agentGroupsJournal } from './process-check.ts';
 import { loadPlugins } from './plugins.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
@@ -120,7 +121,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const firstRun = await ensureFirstRunDefaults(ctx.paths, ctx.env);
   for (const notice of firstRun.notices) logger.info(notice);
   // Agent CLIs a killed daemon left running would race the retries of their own messages.
-  const groupsJournal = join(ctx.home, 'run', 'agent-groups');
+  const groupsJournal = agentGroupsJournal(ctx.home);
   const reaped = reapOrphanedGroups(groupsJournal);
   if (reaped.killed.length > 0) logger.warn(`killed ${reaped.killed.length} agent process group(s) left running by a previous daemon: ${reaped.killed.join(', ')}`);
   if (reaped.skipped.length > 0) logger.info(`left ${reaped.skipped.length} recorded process group(s) alone: their processes are not the ones recorded`);

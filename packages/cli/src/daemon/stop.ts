@@ -5,16 +5,19 @@
  */
 import { rmSync } from 'node:fs';
 import type { HomePaths } from '@tinyagi/core';
+import { reapOrphanedGroups } from '@tinyagi/core/internal';
 import { CliError } from '../output/cli-error.ts';
 import { readLiveDaemon } from './instance-lock.ts';
 import { readPidFile, removePidFile } from './pid-file.ts';
-import { isDaemonProcess, processExists } from './process-check.ts';
+import { agentGroupsJournal, isDaemonProcess, processExists } from './process-check.ts';
 
 export interface StopResult {
   wasRunning: boolean;
   pid?: number;
   /** True when SIGTERM was not enough and the daemon was killed. */
   killed: boolean;
+  /** Killed with it: the process groups of agent CLIs it was still running (left alone, they would run on until the next start). */
+  agentGroupsKilled?: number;
 }
 
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
@@ -75,5 +78,5 @@ export async function stopDaemon(paths: HomePaths, timeoutMs = DEFAULT_STOP_TIME
     });
   }
   removeLeftovers(paths, pid);
-  return { wasRunning: true, pid, killed: true };
+  return { wasRunning: true, pid, killed: true, agentGroupsKilled: reapOrphanedGroups(agentGroupsJournal(paths.home)).killed.length };
 }

@@ -27,6 +27,7 @@ import { VERSION } from '../version.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { joinCluster } from './cluster.ts';
 import { ensureHomeDirectories } from './first-run.ts';
+import { agentGroupsJournal } from './process-check.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { createLogger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
@@ -64,7 +65,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
         hint: 'See docs/operations.md, "Several nodes".',
       });
     }
-    const groupsJournal = join(ctx.home, 'run', 'agent-groups');
+    const groupsJournal = agentGroupsJournal(ctx.home);
     reapOrphanedGroups(groupsJournal);
     setProcessJournal(groupsJournal);
     const stores = (await openSelectedStores(storage, { maxAttempts: local.queue?.max_attempts })) as PgStores;
