@@ -40,7 +40,7 @@ const BLOB_FLAG = '--snapshot-blob';
 /** node flags that load code before the daemon's own: with one of them, no snapshot. */
 const PRELOAD = /^(--import|--require|-r|--loader|--experimental-loader)(=|$)/;
 /** The builder script's name beside bin.js. */
-export const SNAPSHOT_BUILDER = 'daemon.cjs';
+const SNAPSHOT_BUILDER = 'daemon.cjs';
 
 /** The CLI entry script of this installation (src/bin.ts in a checkout, dist/bin.js when built). */
 export function binScript(): string {
@@ -57,11 +57,6 @@ export function childExecArgv(execArgv: readonly string[]): string[] {
     else if (!arg.startsWith(`${BLOB_FLAG}=`)) out.push(arg);
   }
   return out;
-}
-
-/** True when this process was started from a snapshot blob. */
-export function startedFromSnapshot(execArgv: readonly string[] = process.execArgv): boolean {
-  return execArgv.some((a) => a === BLOB_FLAG || a.startsWith(`${BLOB_FLAG}=`));
 }
 
 export type SnapshotState = { state: 'ready'; blob: string } | { state: 'missing'; blob: string } | { state: 'failed'; blob: string; reason: string } | { state: 'off'; reason: string };
@@ -86,7 +81,7 @@ function locations(bin: string, env: NodeJS.ProcessEnv): Locations | { off: stri
   // not read a blob this one wrote.
   const node = statSync(process.execPath);
   const key = hash([builder, st.size, st.mtimeMs, st.ino, process.execPath, node.size, node.mtimeMs, process.version, process.arch, process.platform, ...DAEMON_NODE_FLAGS].join('\0'));
-  const cache = join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'tinyagi', 'snapshot');
+  const cache = join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'tinyagi', 'snapshot');
   return { builder, name: `daemon-${process.version}-${process.arch}-${key}.blob`, dirs: [join(dirname(builder), 'snapshot'), cache] };
 }
 
