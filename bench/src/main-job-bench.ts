@@ -259,7 +259,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
   const normal: DaemonRun[] = [];
   const floor: FloorRun[] = [];
   const reference: Array<PeerOutcome<DaemonRun>> = [];
-  /** Start of a bare `node bin.js run` (no V8 flags given: the daemon re-executes itself once to add them). */
+  /** Start of a bare `node bin.js run` (no V8 flags given: the daemon replaces itself once to add them and start from its snapshot). */
   const bareStart: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
     floor.push(await floorRun(opts.messages));
@@ -317,8 +317,8 @@ export async function benchB0(opts: B0Options): Promise<string> {
     ),
     row('daemon peak RSS (VmHWM)', (r) => r.peakRssMb, mb),
     row('daemon idle RSS (1 s after its API answers)', (r) => r.idleRssMb, mb),
-    row('start until the API answers (ours /api/health, the reference /api/status)', (r) => r.startS, s),
-    `| the same for a bare \`node bin.js run\` (no V8 flags given: it re-executes itself once to add them) | ${s(median(bareStart))} (${bareStart.map((v) => v.toFixed(2)).join(' / ')}) | — | — | — |`,
+    row('start until the API answers (ours as `tinyagi start` launches it, from its start-up snapshot, to /api/health; the reference to /api/status)', (r) => r.startS, s),
+    `| the same for a bare \`node bin.js run\` (no V8 flags given: it replaces itself once to add them and start from its snapshot) | ${s(median(bareStart))} (${bareStart.map((v) => v.toFixed(2)).join(' / ')}) | — | — | — |`,
     row(`posting the ${opts.messages} (one script, one POST at a time)`, (r) => r.postS, s),
     row('429s answered to the posting script', (r) => r.posts429, String),
   ];
