@@ -1,35 +1,37 @@
 'use client';
 /**
  * The office: agents at desks while they work (with a speech bubble of their latest progress),
- * in the lounge when idle; dashed lines for handoffs in flight; queue and channel status; click
- * an agent for its live activity.
+ * in the lounge when idle; an agent whose run is paused stays at its desk and says so; dashed
+ * lines for handoffs in flight; queue and channel status; click an agent for its live activity.
  */
 import Link from 'next/link';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { HANDOFF_MS, useStore, type Handoff } from '@/lib/store';
+import { HANDOFF_MS, isPaused, useStore, type Handoff } from '@/lib/store';
 import { Avatar, Panel, duration } from '@/components/ui';
 
 export default function OfficePage() {
   const agents = useStore((s) => s.agents);
   const activity = useStore((s) => s.activity);
+  const pausedRuns = useStore((s) => s.pausedRuns);
   const [selected, setSelected] = useState<string | null>(null);
-  const working = agents.filter((a) => activity[a.id]?.working);
+  const atDesks = agents.filter((a) => activity[a.id]?.working);
   const idle = agents.filter((a) => !activity[a.id]?.working);
+  const paused = atDesks.filter((a) => isPaused({ activity, pausedRuns }, a.id)).length;
   const sceneRef = useRef<HTMLDivElement>(null);
 
   return (
     <div className="grid gap-4 lg:grid-cols-[1fr_20rem]">
       <div ref={sceneRef} className="relative space-y-4">
-        <Panel title={`Desks · ${working.length} working`}>
+        <Panel title={`Desks · ${atDesks.length - paused} working${paused > 0 ? ` · ${paused} paused` : ''}`}>
           {agents.length === 0 ? (
             <p className="text-sm text-slate-600 dark:text-slate-300">
               No agents yet. Add one with <code className="font-mono">tinyagi agent add</code>.
             </p>
-          ) : working.length === 0 ? (
+          ) : atDesks.length === 0 ? (
             <p className="text-sm text-slate-600 dark:text-slate-300">Nobody is working. Send a message from Chat to get someone started.</p>
           ) : (
             <ul className="grid gap-3 sm:grid-cols-2 xl:grid-cols-3" data-testid="desks">
-              {working.map((a) => (
+              {atDesks.map((a) => (
                 <AgentTile key={a.id} id={a.id} name={a.name ?? a.id} onSelect={setSelected} selected={selected === a.id} />
               ))}
             </ul>
@@ -56,20 +58,28 @@ export default function OfficePage() {
 
 function AgentTile({ id, name, selected, onSelect }: { id: string; name: string; selected: boolean; onSelect: (id: string) => void }) {
   const a = useStore((s) => s.activity[id]);
+  const paused = useStore((s) => isPaused(s, id));
+  const tone = paused ? 'bg-amber-50 dark:bg-amber-950' : a?.working ? 'bg-sky-50 dark:bg-sky-950' : 'bg-slate-50 dark:bg-slate-800/50';
   return (
     <li>
       <button
         type="button"
         data-agent={id}
         data-working={a?.working ? 'true' : 'false'}
+        data-paused={paused ? 'true' : 'false'}
         aria-pressed={selected}
         onClick={() => onSelect(id)}
-        className={`flex w-full min-w-40 items-start gap-3 rounded-lg border p-3 text-left transition-shadow ${selected ? 'border-sky-500 ring-2 ring-sky-500/40' : 'border-slate-200 dark:border-slate-700'} ${a?.working ? 'bg-sky-50 dark:bg-sky-950' : 'bg-slate-50 dark:bg-slate-800/50'}`}
+        className={`flex w-full min-w-40 items-start gap-3 rounded-lg border p-3 text-left transition-shadow ${selected ? 'border-sky-500 ring-2 ring-sky-500/40' : 'border-slate-200 dark:border-slate-700'} ${tone}`}
       >
         <Avatar id={id} />
         <span className="min-w-0 flex-1">
           <span className="block font-medium">{name}</span>
-          {a?.working ? (
+          {paused ? (
+            // The last progress line is kept: it is the bubble again once the run is resumed.
+            <span data-testid="bubble" className="mt-1 block rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs text-amber-900 shadow-sm dark:bg-slate-900 dark:text-amber-200">
+              <span className="font-medium">Paused</span> · resume it from the run tree
+            </span>
+          ) : a?.working ? (
             <span data-testid="bubble" className="mt-1 block rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs text-slate-700 shadow-sm dark:bg-slate-900 dark:text-slate-200">
               {a.bubble ?? 'working…'}
               {a.turn > 0 && <span className="ml-1 text-slate-500 dark:text-slate-400">· turn {a.turn}</span>}
@@ -202,6 +212,7 @@ function ChannelsPanel() {
 
 function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const a = useStore((s) => s.activity[id]);
+  const paused = useStore((s) => isPaused(s, id));
   const feed = useStore((s) => s.feed);
   const recent = feed
     .filter((e) => e.agentId === id)
@@ -219,7 +230,7 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
       <p className="mb-2 text-sm" data-testid="agent-state">
         {a?.working ? (
           <>
-            Working for {duration(Date.now() - a.since)}
+            {paused ? 'Paused' : `Working for ${duration(Date.now() - a.since)}`}
             {a.conversationId && (
               <>
                 {' '}
@@ -229,6 +240,7 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
                 </Link>
               </>
             )}
+            {paused && ` (its run started ${duration(Date.now() - a.since)} ago; resume it there)`}
           </>
         ) : (
           'Idle'

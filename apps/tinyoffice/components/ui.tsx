@@ -64,6 +64,7 @@ export const STATUS_TONE: Record<string, string> = {
   failed: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
   rejected: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
   stopped: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
+  waiting: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
   cancelled: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
   live: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
   stale: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',

@@ -6,7 +6,7 @@
  */
 import { isApiError, type EventSubscription, type TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from './api';
-import { activityFromStatus, getState, reduceEvent, setState } from './store';
+import { activityFromStatus, getState, pausedFromStatus, reduceEvent, setState } from './store';
 
 let subscription: EventSubscription | undefined;
 let booting = false;
@@ -45,7 +45,7 @@ function onEvent(event: TinyEvent): void {
 /** Status, agents and teams: on the first load and after a reconnect (the daemon may have restarted). */
 async function loadOffice(): Promise<number> {
   const [status, agents, teams] = await Promise.all([api().status(), api().listAgents(), api().listTeams()]);
-  setState({ status, agents, teams, activity: activityFromStatus(status) });
+  setState({ status, agents, teams, activity: activityFromStatus(status), pausedRuns: pausedFromStatus(status) });
   return status.lastEventId;
 }
 

@@ -37,6 +37,12 @@ export interface OfficeState {
   agents: Agent[];
   teams: Team[];
   activity: Record<string, AgentActivity>;
+  /**
+   * Runs paused by steering: GET /api/status's `orchestrator.paused` on load, then accepted
+   * `run.steered` pause/resume events; an ended run leaves. Kept by run, not by agent, because a
+   * run can be paused while still queued (its `run.started` comes later).
+   */
+  pausedRuns: readonly string[];
   handoffs: Handoff[];
   /** The newest events (the live feed), newest last. */
   feed: TinyEvent[];
@@ -58,6 +64,7 @@ const initial: OfficeState = {
   agents: [],
   teams: [],
   activity: {},
+  pausedRuns: [],
   handoffs: [],
   feed: [],
   lastEventId: 0,
@@ -90,12 +97,30 @@ export function useStore<T>(selector: (s: OfficeState) => T): T {
 
 const idle = (): AgentActivity => ({ working: false, runId: null, conversationId: null, bubble: null, turn: 0, since: Date.now() });
 
+/** The orchestrator part of GET /api/status (typed `unknown` in the contract: the daemon's own shape). */
+interface OrchestratorStatus {
+  running?: Array<{ runId: string; agentId: string; conversationId: string; startedAt: number }>;
+  paused?: string[];
+}
+
+const orchestratorOf = (status: Status): OrchestratorStatus => (status.orchestrator as OrchestratorStatus | null) ?? {};
+
 /** The running runs of GET /api/status, as activity (the orchestrator's `running` list). */
 export function activityFromStatus(status: Status): Record<string, AgentActivity> {
-  const running = (status.orchestrator as { running?: Array<{ runId: string; agentId: string; conversationId: string; startedAt: number }> } | null)?.running ?? [];
   const activity: Record<string, AgentActivity> = {};
-  for (const r of running) activity[r.agentId] = { working: true, runId: r.runId, conversationId: r.conversationId, bubble: 'working…', turn: 0, since: r.startedAt };
+  for (const r of orchestratorOf(status).running ?? []) activity[r.agentId] = { working: true, runId: r.runId, conversationId: r.conversationId, bubble: 'working…', turn: 0, since: r.startedAt };
   return activity;
+}
+
+/** The paused runs of GET /api/status (the orchestrator's `paused` list). */
+export function pausedFromStatus(status: Status): string[] {
+  return orchestratorOf(status).paused ?? [];
+}
+
+/** Whether the run an agent is at its desk for is paused (it stays at the desk, but is not working). */
+export function isPaused(s: Pick<OfficeState, 'activity' | 'pausedRuns'>, agentId: string): boolean {
+  const a = s.activity[agentId];
+  return a?.working === true && a.runId !== null && s.pausedRuns.includes(a.runId);
 }
 
 function progressLine(event: Extract<TinyEvent, { type: 'run.progress' }>): string {
@@ -119,10 +144,14 @@ export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeSta
     patch.activity = { ...s.activity, [agent]: { ...current, working: true, runId: event.runId, conversationId: event.conversationId, bubble: progressLine(event), turn: event.data.turn } };
   } else if (ENDED.has(event.type) && agent && s.activity[agent]?.runId === event.runId) {
     patch.activity = { ...s.activity, [agent]: { ...idle(), since: event.ts } };
+  } else if (event.type === 'run.steered' && event.runId && event.data.accepted && (event.data.command === 'pause' || event.data.command === 'resume')) {
+    const others = s.pausedRuns.filter((r) => r !== event.runId);
+    patch.pausedRuns = event.data.command === 'pause' ? [...others, event.runId] : others;
   } else if (event.type === 'agent.mention') {
     const now = Date.now();
     patch.handoffs = [...s.handoffs.filter((h) => now - h.at < HANDOFF_MS), { id: event.id, from: event.data.fromAgent, to: event.data.toAgent, conversationId: event.conversationId, at: now }];
   }
+  if (ENDED.has(event.type) && event.runId && s.pausedRuns.includes(event.runId)) patch.pausedRuns = s.pausedRuns.filter((r) => r !== event.runId);
   if (s.status && (event.type === 'channel.status' || event.type.startsWith('queue.') || event.type === 'message.enqueued' || ENDED.has(event.type) || event.type === 'run.started')) {
     patch.status = applyToStatus(s.status, event);
   }

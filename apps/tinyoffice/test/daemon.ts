@@ -56,11 +56,11 @@ export interface Daemon {
   cleanup(): Promise<void>;
 }
 
-/** The kit's daemon with SETTINGS, the channel runner override, started. */
-export async function startDaemon(): Promise<Daemon> {
+/** The kit's daemon with SETTINGS (or the spec's own, built on them), the channel runner override, started. */
+export async function startDaemon(options: { settings?: (root: string) => Record<string, unknown> } = {}): Promise<Daemon> {
   const kit = await createDaemon({
     prefix: 'tinyoffice-e2e-',
-    settings: ({ root }) => SETTINGS(root),
+    settings: ({ root }) => (options.settings ?? SETTINGS)(root),
     env: { TINYAGI_CHANNEL_RUNNER: CHANNEL_RUNNER },
   });
   const cli = (args: string[]): Promise<string> => kit.cliOk(args, { timeoutMs: 90_000 });

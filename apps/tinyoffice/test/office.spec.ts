@@ -204,6 +204,39 @@ test('Chat shows live progress; cancel from the run tree stops the run', async (
   await expect(tile('coder')).toHaveAttribute('data-working', 'false');
 });
 
+test('a paused run: its desk says paused, live and after a reload; resumed, the live bubble is back', async () => {
+  await page.goto(`${daemon.url}/`);
+  await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+  await daemon.cli(['send', '--agent', 'coder', 'slow work to pause']);
+  const desk = page.getByTestId('desks').locator('[data-agent="coder"]');
+  await expect(desk.getByTestId('bubble')).toHaveText('thinking…');
+  // Paused from the run tree, as a user does it, then back to the office on the same page.
+  await desk.click();
+  await page.getByRole('region', { name: 'Agent coder' }).getByRole('link', { name: 'this conversation' }).click();
+  const row = page.getByTestId('run-tree').locator('[data-agent="coder"]');
+  const runId = (await row.getAttribute('data-run')) ?? '';
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await expect(row.getByRole('button', { name: 'Resume' })).toBeVisible();
+  await page.getByRole('link', { name: 'Office', exact: true }).click();
+  await expect(desk.getByTestId('bubble')).toHaveText('Paused · resume it from the run tree');
+  await expect(desk).toHaveAttribute('data-paused', 'true');
+  await expect(page.getByRole('heading', { name: 'Desks · 0 working · 1 paused' })).toBeVisible();
+  await desk.click();
+  await expect(page.getByTestId('agent-state')).toContainText('Paused on this conversation (its run started');
+  await shot('office-paused');
+  expect(await axeProblems('/ (a run paused)')).toEqual([]);
+  // A fresh load knows it too (GET /api/status lists the paused runs).
+  await page.reload();
+  await expect(desk.getByTestId('bubble')).toHaveText('Paused · resume it from the run tree');
+  // Resumed elsewhere (the API, as the CLI would): the desk follows live.
+  await daemon.kit.api.steerRun({ params: { id: runId }, body: { command: 'resume' } });
+  await expect(desk.getByTestId('bubble')).toHaveText('working…');
+  await expect(desk).toHaveAttribute('data-paused', 'false');
+  await expect(page.getByRole('heading', { name: 'Desks · 1 working' })).toBeVisible();
+  await daemon.kit.api.cancelRun({ params: { id: runId } });
+  await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+});
+
 test('a dead letter is retried from Control', async () => {
   await daemon.cli(['send', '--agent', 'coder', 'broken request']);
   await page.goto(`${daemon.url}/control`);

@@ -57,6 +57,7 @@ export const ROUTE_TABLE = {
   chatStatus: { method: 'GET', path: '/api/chats/status' },
   resetChat: { method: 'POST', path: '/api/chats/reset', body: true },
   cancelConversation: { method: 'POST', path: '/api/conversations/:id/cancel' },
+  decideConversation: { method: 'POST', path: '/api/conversations/:id/decision', body: true },
   steerRun: { method: 'POST', path: '/api/runs/:id/steer', body: true },
   spawnRun: { method: 'POST', path: '/api/runs/:id/spawn', body: true },
   listAgents: { method: 'GET', path: '/api/agents' },

@@ -243,6 +243,33 @@ describe('messages and queue', () => {
     await rejects(h.client.cancelConversation({ params: { id: 'conv_nope' } }), 404, 'CONVERSATION_NOT_FOUND');
   });
 
+  it('a conversation a guard holds waits for a decision: continue raises its limits, stop ends it; anything else is 409, 404 or 400', async () => {
+    await h.client.putAgent({ params: { id: 'ping' }, body: { name: 'Ping', provider: 'mock', mock: { reply: 'Over to you. [@pong: your turn]' } } });
+    await h.client.putAgent({ params: { id: 'pong' }, body: { name: 'Pong', provider: 'mock', mock: { reply: 'Back at you. [@ping: yours]' } } });
+    await h.client.putTeam({ params: { id: 'pingpong' }, body: { name: 'Ping-pong', agents: ['ping', 'pong'], leader_agent: 'ping' } });
+    const sent = await h.client.sendMessage({ body: { message: 'start the rally', team: 'pingpong' } });
+    const waiting = () =>
+      waitFor(async () => ((await h.client.getConversation({ params: { id: sent.conversationId } })).conversation.awaitingDecision ? true : undefined), 20_000, 'the guard to hold the rally');
+    await waiting();
+
+    const resumed = await h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'continue' } });
+    expect(resumed).toEqual({ conversationId: sent.conversationId, decision: 'continue', reply: 'Limits raised to 2× for this conversation; 1 held message delivered.' });
+    // The rally goes on until the raised limit holds it again.
+    await waiting();
+    const stopped = await h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'stop' } });
+    expect(stopped.reply).toMatch(/^Stopped\. \d+ outstanding runs? cancelled\.$/);
+    const tree = await h.client.getConversation({ params: { id: sent.conversationId } });
+    expect(tree.conversation).toMatchObject({ status: 'stopped', awaitingDecision: false });
+    const notices = (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] })).map((e) => e.data.action);
+    expect(notices).toEqual(['continue', 'stop']);
+
+    await rejects(h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'continue' } }), 409, 'INVALID_STATE');
+    await rejects(h.client.decideConversation({ params: { id: 'conv_nope' }, body: { decision: 'stop' } }), 404, 'CONVERSATION_NOT_FOUND');
+    await rejects(h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'maybe' } as never }), 400, 'VALIDATION_FAILED');
+    await h.client.deleteTeam({ params: { id: 'pingpong' } });
+    for (const id of ['ping', 'pong']) await h.client.deleteAgent({ params: { id } });
+  });
+
   it("a chat's status and reset; a missing or bad field is 400", async () => {
     const sent = await h.client.sendMessage({ body: { message: 'status of this chat', agent: 'coder', channel: 'discord', senderId: 's1', threadKey: 'chat-s1' } });
     const status = await h.client.chatStatus({ query: { channel: 'discord', threadKey: 'chat-s1' } });

@@ -9,7 +9,7 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import type { NodeStatus } from '@tinyagi/client';
 import { api } from '@/lib/api';
-import { setState, useStore } from '@/lib/store';
+import { isPaused, setState, useStore } from '@/lib/store';
 import { AgentForm } from '@/components/agent-form';
 import { Avatar, Button, Panel, StatusPill } from '@/components/ui';
 
@@ -55,6 +55,7 @@ function NodeCell({ node, nodes }: { node: string | undefined; nodes: NodeStatus
 export default function AgentsPage() {
   const agents = useStore((s) => s.agents);
   const activity = useStore((s) => s.activity);
+  const pausedRuns = useStore((s) => s.pausedRuns);
   const nodes = useNodes();
   const nodeOf = (a: (typeof agents)[number]) => (typeof a.node === 'string' ? a.node : undefined);
   const showNodes = nodes.length > 0 || agents.some((a) => nodeOf(a) !== undefined);
@@ -105,7 +106,7 @@ export default function AgentsPage() {
                         <NodeCell node={nodeOf(a)} nodes={nodes} />
                       </td>
                     )}
-                    <td>{activity[a.id]?.working ? 'working' : 'idle'}</td>
+                    <td>{isPaused({ activity, pausedRuns }, a.id) ? 'paused' : activity[a.id]?.working ? 'working' : 'idle'}</td>
                   </tr>
                 ))}
               </tbody>

@@ -83,6 +83,7 @@ function DaemonPanel({ onError }: OnError) {
 
 function RunningPanel({ onError }: OnError) {
   const activity = useStore((s) => s.activity);
+  const pausedRuns = useStore((s) => s.pausedRuns);
   const running = Object.entries(activity).filter(([, a]) => a.working && a.runId);
   return (
     <Panel title={`Running · ${running.length}`}>
@@ -94,6 +95,7 @@ function RunningPanel({ onError }: OnError) {
             <li key={a.runId} className="flex flex-wrap items-center gap-2">
               <span className="font-medium">{agent}</span>
               <span className="text-slate-600 dark:text-slate-400">{duration(Date.now() - a.since)}</span>
+              {a.runId && pausedRuns.includes(a.runId) && <span className="text-xs font-medium text-amber-800 dark:text-amber-300">paused</span>}
               {a.conversationId && (
                 <Link className="underline" href={`/conversations/view?id=${encodeURIComponent(a.conversationId)}`}>
                   run tree

@@ -127,6 +127,16 @@ export const conversationsContract = {
     params: IdParamsSchema,
     response: z.object({ conversationId: z.string(), status: z.enum(CONVERSATION_STATUSES), alreadyEnded: z.boolean(), cancelled: z.array(z.string()) }),
   }),
+  decideConversation: route({
+    method: 'POST',
+    path: '/api/conversations/:id/decision',
+    summary:
+      'Answer a conversation that waits for your decision (a guard held its work): `continue` raises its limits and delivers what was held, `stop` ends it. 409 INVALID_STATE when it does not wait.',
+    tag: 'conversations',
+    params: IdParamsSchema,
+    body: z.strictObject({ decision: z.enum(['continue', 'stop']) }),
+    response: z.object({ conversationId: z.string(), decision: z.enum(['continue', 'stop']), reply: z.string() }),
+  }),
   cancelRun: route({
     method: 'POST',
     path: '/api/runs/:id/cancel',

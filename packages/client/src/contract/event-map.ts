@@ -183,10 +183,14 @@ export const EVENT_PAYLOADS = {
     error: str.optional(),
     plugin: str.optional(),
     hook: str.optional(),
-    /** `continue`: the human raised a stopped conversation's limits (`limitScale`) and `delivered` held messages. */
+    /**
+     * The human's decision on a conversation a guard held: `continue` raised its limits
+     * (`limitScale`) and `delivered` held messages; `stop` ended it, `cancelled` runs with it.
+     */
     action: str.optional(),
     limitScale: z.number().optional(),
     delivered: int.optional(),
+    cancelled: int.optional(),
   }),
 } as const satisfies { [T in EventType]: z.ZodType };
 

@@ -2,7 +2,7 @@
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 
-type Names = 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown' | 'cancelConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
+type Names = 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown' | 'cancelConversation' | 'decideConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
   const { runs } = ctx.stores;
@@ -31,6 +31,11 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
     cancelConversation: async ({ params }) => {
       const conversation = await runs.mustGetConversation(params.id);
       return await ctx.orchestrator.cancelConversation(conversation.id, 'cancelled via API');
+    },
+
+    decideConversation: async ({ params, body }) => {
+      const answered = await ctx.orchestrator.decide(params.id, body.decision);
+      return { conversationId: answered.conversationId, decision: body.decision, reply: answered.reply ?? '' };
     },
 
     getRun: async ({ params }) => {

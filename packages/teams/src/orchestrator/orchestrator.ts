@@ -42,7 +42,7 @@ import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer, steeredEvent }
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
-import { submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
+import { decideConversation, submitMessage, type Decision, type SubmitInput, type SubmitResult } from './submit.ts';
 import { AgentNotes } from './agent-notes.ts';
 
 export interface OrchestratorOptions {
@@ -263,6 +263,18 @@ export class Orchestrator implements Spawner {
       result = yield* submitMessage(ctx, tx, input);
     });
     return result!;
+  }
+
+  /**
+   * The person's decision on a conversation that waits for one (a guard held its work):
+   * `continue` raises its limits and delivers what was held, `stop` ends it. INVALID_STATE when
+   * it does not wait; CONVERSATION_NOT_FOUND for an unknown id.
+   */
+  async decide(conversationId: string, decision: Decision): Promise<SubmitResult> {
+    const ctx = this.#ctx;
+    return ctx.stores.commit(function* decide(tx) {
+      return yield* decideConversation(ctx, tx, conversationId, decision);
+    });
   }
 
   /** Cancels a run and all its descendants; their processes are killed. */

@@ -219,22 +219,41 @@ function* systemReply(
   return { messageId: '', conversationId: '', agentId: target.agentId, teamId: target.teamId, created: false, action, addressed: target.kind, reply: text };
 }
 
-/** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
-function* answerLimitPrompt(ctx: Ctx, tx: StoreTransaction, channel: string, senderId: string, decision: 'continue' | 'stop'): TxSteps<SubmitResult | undefined> {
-  const { runs, events, outbox } = tx.stores;
-  let asking: ConversationRecord | undefined;
+/** A `continue` or `stop` message answers the newest conversation of its sender that waits for a decision. */
+function* answerLimitPrompt(ctx: Ctx, tx: StoreTransaction, channel: string, senderId: string, decision: Decision): TxSteps<SubmitResult | undefined> {
+  const { runs } = tx.stores;
   for (const id of yield* io(tx.stores.queries.recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS))) {
     const c = yield* io(runs.getConversation(id));
-    if (c?.awaitingDecision === true) {
-      asking = c;
-      break;
-    }
+    if (c?.awaitingDecision === true) return yield* applyDecision(ctx, tx, c, decision);
   }
-  if (!asking) return undefined;
+  return undefined;
+}
+
+export type Decision = 'continue' | 'stop';
+
+/**
+ * The person's decision on one conversation, named by id (TinyOffice's Continue and Stop): the
+ * same effect as the message, without matching a sender. INVALID_STATE when it does not wait for
+ * a decision (already decided, or never asked).
+ */
+export function* decideConversation(ctx: Ctx, tx: StoreTransaction, conversationId: string, decision: Decision): TxSteps<SubmitResult> {
+  const asking = yield* io(tx.stores.runs.mustGetConversation(conversationId));
+  if (!asking.awaitingDecision) {
+    throw new TinyError('INVALID_STATE', `Conversation ${conversationId} is not waiting for a decision${asking.status === 'active' ? '' : ` (it is ${asking.status})`}.`, {
+      details: { conversationId, status: asking.status },
+    });
+  }
+  return yield* applyDecision(ctx, tx, asking, decision);
+}
+
+/** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
+function* applyDecision(ctx: Ctx, tx: StoreTransaction, asking: ConversationRecord, decision: Decision): TxSteps<SubmitResult> {
+  const { runs, events, outbox } = tx.stores;
   const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed };
 
   if (decision === 'stop') {
     const cancelled = yield* stopConversation(ctx, tx, asking.id, { byHuman: true });
+    yield* io(events.append({ type: 'system.notice', conversationId: asking.id, agentId: asking.rootAgentId, data: { action: 'stop', cancelled: cancelled.length } }));
     return { ...result, reply: `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.` };
   }
   const held: HeldDelivery[] = asking.held;

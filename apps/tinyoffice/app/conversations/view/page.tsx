@@ -4,7 +4,9 @@
  * cost per node, handoff and sub-agent edges, failures with reasons), the transcript, and
  * cancel / pause / resume / inject / redirect for running runs. Loaded once; the tab's event
  * stream keeps the tree current. The transcript reloads when a run of this conversation ends
- * (its text comes from the runs' stored input and output).
+ * (its text comes from the runs' stored input and output). The conversation record reloads after
+ * the events that may change whether it waits for the person's decision (lib/decision.ts), which
+ * a banner then asks for.
  */
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
@@ -22,8 +24,11 @@ import {
   type TranscriptEntry,
 } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
+import { foldGuardNote, mayChangeDecision } from '@/lib/decision';
+import { getState } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money, plural } from '@/components/ui';
+import { DecisionBanner } from './decision-banner';
 
 export default function ConversationPage() {
   return (
@@ -62,6 +67,16 @@ function Conversation({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   const [notFound, setNotFound] = useState(false);
 
+  // The guard's note comes only with events: those this tab saw before the page opened, then live ones.
+  const [guardNote, setGuardNote] = useState(() =>
+    foldGuardNote(
+      null,
+      getState().feed.filter((e) => e.conversationId === id),
+    ),
+  );
+  // What the daemon answered to the person's Continue or Stop.
+  const [decisionReply, setDecisionReply] = useState<string | null>(null);
+
   const loadTranscript = useCallback(() => {
     api()
       .getTranscript({ params: { id } })
@@ -69,22 +84,41 @@ function Conversation({ id }: { id: string }) {
       .catch(() => {});
   }, [id]);
 
+  // One request at a time; events during one ask for one more after it.
+  const loading = useRef<'idle' | 'busy' | 'again'>('idle');
+  const loadConversation = useCallback(
+    function load(): void {
+      if (loading.current !== 'idle') {
+        loading.current = 'again';
+        return;
+      }
+      loading.current = 'busy';
+      api()
+        .getConversation({ params: { id } })
+        .then((t) => {
+          setConversation(t.conversation);
+          // Merged, not replaced: events that arrived before the snapshot are kept, and the snapshot
+          // never moves a run back.
+          const next = mergeRunRecords(tree.current, t.roots);
+          if (next !== tree.current) {
+            tree.current = next;
+            setVersion((v) => v + 1);
+          }
+        })
+        .catch((err: unknown) => (isApiError(err, 'CONVERSATION_NOT_FOUND') ? setNotFound(true) : setError(messageOf(err))))
+        .finally(() => {
+          const again = loading.current === 'again';
+          loading.current = 'idle';
+          if (again) load();
+        });
+    },
+    [id],
+  );
+
   useEffect(() => {
-    api()
-      .getConversation({ params: { id } })
-      .then((t) => {
-        setConversation(t.conversation);
-        // Merged, not replaced: events that arrived before the snapshot are kept, and the snapshot
-        // never moves a run back.
-        const next = mergeRunRecords(tree.current, t.roots);
-        if (next !== tree.current) {
-          tree.current = next;
-          setVersion((v) => v + 1);
-        }
-      })
-      .catch((err: unknown) => (isApiError(err, 'CONVERSATION_NOT_FOUND') ? setNotFound(true) : setError(messageOf(err))));
+    loadConversation();
     loadTranscript();
-  }, [id, loadTranscript]);
+  }, [loadConversation, loadTranscript]);
 
   useLiveEvents((events) => {
     const mine = events.filter((e) => e.conversationId === id);
@@ -99,13 +133,30 @@ function Conversation({ id }: { id: string }) {
       setVersion((v) => v + 1);
     }
     if (ended) loadTranscript();
+    if (mine.some(mayChangeDecision)) {
+      setGuardNote((note) => foldGuardNote(note, mine));
+      loadConversation();
+    }
   });
+
+  const onAnswered = useCallback(
+    (reply: string | null) => {
+      setConversation((c) => (c ? { ...c, awaitingDecision: false } : c));
+      setDecisionReply(reply);
+      loadConversation();
+    },
+    [loadConversation],
+  );
 
   if (notFound) return <p>This conversation does not exist (it may have been purged by retention).</p>;
   const totals = runTreeTotals(tree.current);
   const active = conversation?.status === 'active';
   return (
     <div className="space-y-4">
+      {/* Announced when it appears while the page is open; takes no room while empty. */}
+      <div aria-live="polite" className="empty:hidden">
+        {conversation?.awaitingDecision && <DecisionBanner conversation={conversation} note={guardNote} onAnswered={onAnswered} />}
+      </div>
       <Panel
         title="Conversation"
         actions={
@@ -129,7 +180,8 @@ function Conversation({ id }: { id: string }) {
             <h1 className="text-lg font-semibold">{conversation.title || '(untitled)'}</h1>
             <p className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300">
               <span data-testid="conversation-status">
-                <StatusPill status={conversation.status} />
+                {/* Waiting for the person's decision reads better than the `completed` its runs reached. */}
+                <StatusPill status={conversation.awaitingDecision ? 'waiting' : conversation.status} />
               </span>
               <span>
                 {conversation.addressed === 'team' ? 'team' : 'agent'} {conversationTarget(conversation)}
@@ -142,6 +194,11 @@ function Conversation({ id }: { id: string }) {
               </span>
             </p>
             {conversation.stopReason && <p className="text-sm text-amber-800 dark:text-amber-300">Ended: {conversation.stopReason}</p>}
+            {decisionReply && (
+              <p role="status" data-testid="decision-reply" className="text-sm text-slate-700 dark:text-slate-200">
+                {decisionReply}
+              </p>
+            )}
           </div>
         ) : (
           <p>Loading…</p>

@@ -1,0 +1,51 @@
+/**
+ * A conversation waiting for the person's decision (`awaitingDecision`): a loop or budget guard
+ * held a handoff back, stopped the conversation, or warned that a soft limit was reached. The
+ * person answers `continue` (the conversation's limits are raised and held work delivered) or
+ * `stop`, on that conversation by its id (POST /api/conversations/:id/decision).
+ */
+import type { TinyEvent } from '@tinyagi/client';
+
+export type Decision = 'continue' | 'stop';
+
+/**
+ * Events after which a conversation's `awaitingDecision` may have changed. Set: `guard.rejected`
+ * (a handoff held, or the conversation stopped), `budget.exceeded`, `budget.warning` (a soft
+ * limit). Cleared: `system.notice` (action `continue` or `stop`, however the person answered),
+ * or the conversation ended another way (`conversation.completed`: cancelled).
+ */
+const DECISION_EVENTS: ReadonlySet<TinyEvent['type']> = new Set(['guard.rejected', 'budget.exceeded', 'budget.warning', 'system.notice', 'conversation.completed']);
+
+export function mayChangeDecision(event: TinyEvent): boolean {
+  return DECISION_EVENTS.has(event.type);
+}
+
+/** What the guard said, for the banner: null for events that do not ask for a decision. */
+export function guardNote(event: TinyEvent): string | null {
+  if (event.type === 'guard.rejected') {
+    const d = event.data;
+    if (d.action === 'stop') return `A guard stopped the conversation: ${d.message} (${d.rule}).`;
+    // Files not sent, a run not invoked and stopped sub-agents are told, not asked about.
+    if (d.action !== undefined || d.files !== undefined) return null;
+    const what = d.kind === 'chatroom' ? 'a chat-room post' : 'a handoff';
+    const route = d.from && d.to ? ` from @${d.from} to @${d.to}` : '';
+    return `A guard held back ${what}${route}: ${d.message} (${d.rule}).`;
+  }
+  if (event.type === 'budget.exceeded') return event.data.action === 'stop' ? `A budget stopped the conversation: ${event.data.message} (${event.data.rule}).` : null;
+  if (event.type === 'budget.warning') {
+    const { rule, used, limit } = event.data;
+    const amount = (n: number) => (rule.endsWith('_usd') ? `$${n.toFixed(2)}` : String(Math.round(n)));
+    return `The conversation is close to a limit: ${amount(used)} of ${amount(limit)} (${rule}).`;
+  }
+  return null;
+}
+
+/** The guard note after `events` (oldest first): the latest one, cleared when the person decided. */
+export function foldGuardNote(note: string | null, events: readonly TinyEvent[]): string | null {
+  let next = note;
+  for (const e of events) {
+    if (e.type === 'system.notice' && (e.data.action === 'continue' || e.data.action === 'stop')) next = null;
+    else next = guardNote(e) ?? next;
+  }
+  return next;
+}
