@@ -120,6 +120,10 @@ test('Stop ends the waiting conversation it is on, whichever others wait; a stop
   await expect(banner()).toBeVisible();
   await page.goto(`${daemon.url}/conversations/view?id=${older}`);
   await expect(banner()).toBeVisible();
+  // The list says which conversations wait, not that they completed.
+  await page.goto(`${daemon.url}/conversations`);
+  for (const id of [older, newer]) await expect(page.locator(`a[href="/conversations/view?id=${id}"]`)).toContainText('waiting');
+  await page.goto(`${daemon.url}/conversations/view?id=${older}`);
   await expect(page.getByTestId('decision-note')).toHaveText(/^(A guard held back a handoff|A loop or budget guard held work back)/);
 
   // The older one is stopped, though a newer one of the same sender also waits…

@@ -15,11 +15,6 @@ export interface Reply {
 /** What to say of a conversation whose handoff a guard holds for the person's decision. */
 export const DECISION_HINT = 'waits for your decision: a guard held work back. Go on with `tinyagi send continue` (limits raised), or end it with `tinyagi send stop`.';
 
-/** A conversation's status in a table: `waiting` while a guard holds work for your decision. */
-export function conversationStatusLabel(c: { status: string; awaitingDecision: boolean }): string {
-  return c.awaitingDecision ? 'waiting' : c.status;
-}
-
 /** `awaiting_decision`: it ended its work, but a guard held some back until the person says `continue` or `stop`. */
 export type ConversationOutcome = 'completed' | 'awaiting_decision' | 'stopped' | 'cancelled' | 'failed';
 

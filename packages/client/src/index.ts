@@ -19,7 +19,7 @@ export {
   type SubscribeOptions,
 } from './event-stream.ts';
 export { ApiError, isApiError, type ClientErrorCode } from './api-error.ts';
-export { conversationTarget } from './conversation-target.ts';
+export { conversationStatus, conversationTarget } from './conversation-target.ts';
 export { signReply, unsignReply } from './reply-signature.ts';
 export { SseParser, type SseMessage } from './sse-parser.ts';
 export { EVENT_TYPES, EVENTS_PATH, type EventType } from './contract/event-types.ts';

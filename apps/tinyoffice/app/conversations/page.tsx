@@ -6,7 +6,7 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { conversationTarget, type ConversationView } from '@tinyagi/client';
+import { conversationStatus, conversationTarget, type ConversationView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -109,7 +109,7 @@ export default function ConversationsPage() {
           {shown.map((c) => (
             <li key={c.id}>
               <Link href={`/conversations/view?id=${encodeURIComponent(c.id)}`} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2 hover:bg-slate-50 dark:hover:bg-slate-800/50">
-                <StatusPill status={c.status} />
+                <StatusPill status={conversationStatus(c)} />
                 <span className="min-w-0 flex-1 truncate font-medium">{c.title || '(untitled)'}</span>
                 <span className="text-xs text-slate-600 dark:text-slate-400">
                   {conversationTarget(c)} · {c.sender} · {plural(c.hops, 'hop')} · {money(c.costUsd)} · {new Date(c.updatedAt).toLocaleString()}

@@ -2,9 +2,8 @@
  * `tinyagi conversation list|show|transcript` and `tinyagi runs tree <conversation>`.
  */
 import type { Command } from 'commander';
-import { conversationTarget } from '@tinyagi/client';
+import { conversationStatus, conversationTarget } from '@tinyagi/client';
 import { CONVERSATION_STATUSES } from '@tinyagi/client/contract';
-import { conversationStatusLabel } from '../conversation-watch.ts';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable } from '../output/print.ts';
 import { printRunTree } from '../output/run-tree.ts';
@@ -38,7 +37,7 @@ export function registerConversationCommands(program: Command): void {
     const filtered = options.status !== undefined || options.team !== undefined || options.agent !== undefined;
     printTable(
       ['ID', 'STATUS', 'TARGET', 'HOPS', 'STARTED', 'TITLE'],
-      rows.map((c) => [c.id, conversationStatusLabel(c), conversationTarget(c), String(c.hops), formatTime(c.createdAt), c.title.slice(0, 50)]),
+      rows.map((c) => [c.id, conversationStatus(c), conversationTarget(c), String(c.hops), formatTime(c.createdAt), c.title.slice(0, 50)]),
       filtered ? 'No conversations match the filter.' : 'No conversations yet.',
     );
   });

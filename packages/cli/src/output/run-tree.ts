@@ -3,8 +3,8 @@
  *   ✔ coder  completed  1.2s  340 tok
  *   └─ ✔ reviewer  completed  …
  */
-import type { ConversationTree, RunNode } from '@tinyagi/client';
-import { conversationStatusLabel, DECISION_HINT } from '../conversation-watch.ts';
+import { conversationStatus, type ConversationTree, type RunNode } from '@tinyagi/client';
+import { DECISION_HINT } from '../conversation-watch.ts';
 import { formatDuration, println } from './print.ts';
 import { style } from './style.ts';
 
@@ -34,7 +34,7 @@ function line(run: RunNode): string {
 
 export function printRunTree(tree: ConversationTree): void {
   const c = tree.conversation;
-  println(`${style.bold(c.title || c.id)}  ${style.dim(c.id)}  ${conversationStatusLabel(c)}${c.stopReason ? ` (${c.stopReason})` : ''}`);
+  println(`${style.bold(c.title || c.id)}  ${style.dim(c.id)}  ${conversationStatus(c)}${c.stopReason ? ` (${c.stopReason})` : ''}`);
   if (c.awaitingDecision) println(style.yellow(`It ${DECISION_HINT}`));
   const walk = (run: RunNode, prefix: string, last: boolean, top: boolean): void => {
     println(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${line(run)}`);

@@ -13,6 +13,7 @@ import { useSearchParams } from 'next/navigation';
 import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
 import {
   applyRunEvents,
+  conversationStatus,
   conversationTarget,
   emptyRunTree,
   isApiError,
@@ -180,8 +181,7 @@ function Conversation({ id }: { id: string }) {
             <h1 className="text-lg font-semibold">{conversation.title || '(untitled)'}</h1>
             <p className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300">
               <span data-testid="conversation-status">
-                {/* Waiting for the person's decision reads better than the `completed` its runs reached. */}
-                <StatusPill status={conversation.awaitingDecision ? 'waiting' : conversation.status} />
+                <StatusPill status={conversationStatus(conversation)} />
               </span>
               <span>
                 {conversation.addressed === 'team' ? 'team' : 'agent'} {conversationTarget(conversation)}
