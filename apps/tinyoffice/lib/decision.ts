@@ -4,7 +4,7 @@
  * person answers `continue` (the conversation's limits are raised and held work delivered) or
  * `stop`, on that conversation by its id (POST /api/conversations/:id/decision).
  */
-import type { TinyEvent } from '@tinyagi/client';
+import type { OutboxView, TinyEvent } from '@tinyagi/client';
 
 export type Decision = 'continue' | 'stop';
 
@@ -48,4 +48,21 @@ export function foldGuardNote(note: string | null, events: readonly TinyEvent[])
     else next = guardNote(e) ?? next;
   }
   return next;
+}
+
+/**
+ * The guard's note for a page opened after it fired (no events seen): the newest note the daemon
+ * sent the person in this conversation (`meta.kind: 'note'`: what was held back or why it
+ * stopped), without its "Reply `continue` …" line, which the banner's buttons replace. Null when
+ * there is none (pruned by retention).
+ */
+export function noteFromOutbox(entries: readonly OutboxView[]): string | null {
+  const note = entries.findLast((e) => e.meta['kind'] === 'note');
+  if (!note) return null;
+  const text = note.text
+    .split('\n')
+    .filter((line) => !/^Reply `continue`/.test(line))
+    .join('\n')
+    .trim();
+  return text === '' ? null : text;
 }

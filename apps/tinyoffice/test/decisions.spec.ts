@@ -123,8 +123,10 @@ test('Stop ends the waiting conversation it is on, whichever others wait; a stop
   // The list says which conversations wait, not that they completed.
   await page.goto(`${daemon.url}/conversations`);
   for (const id of [older, newer]) await expect(page.locator(`a[href="/conversations/view?id=${id}"]`)).toContainText('waiting');
+  // Opened after the guard fired (a fresh page has seen none of its events): the note is what the
+  // daemon told the person, without the "Reply `continue`" line the buttons replace.
   await page.goto(`${daemon.url}/conversations/view?id=${older}`);
-  await expect(page.getByTestId('decision-note')).toHaveText(/^(A guard held back a handoff|A loop or budget guard held work back)/);
+  await expect(page.getByTestId('decision-note')).toHaveText(/^I held back a message from @p1:\s+- handoff to @p2: two agents have passed the work back and forth 2 times without new input from you$/);
 
   // The older one is stopped, though a newer one of the same sender also waits…
   await banner().getByRole('button', { name: 'Stop' }).click();

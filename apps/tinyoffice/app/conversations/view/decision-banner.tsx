@@ -40,7 +40,7 @@ export function DecisionBanner({ conversation, note, onAnswered }: { conversatio
       <h2 id="decision-title" className="font-semibold">
         Waiting for your decision
       </h2>
-      <p data-testid="decision-note" className="break-words text-sm">
+      <p data-testid="decision-note" className="whitespace-pre-line break-words text-sm">
         {note ?? 'A loop or budget guard held work back in this conversation.'}
       </p>
       <p className="text-sm">Continue raises this conversation’s limits and delivers the work that was held back; Stop ends the conversation.</p>

@@ -25,7 +25,7 @@ import {
   type TranscriptEntry,
 } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { foldGuardNote, mayChangeDecision } from '@/lib/decision';
+import { foldGuardNote, mayChangeDecision, noteFromOutbox } from '@/lib/decision';
 import { getState } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money, plural } from '@/components/ui';
@@ -139,6 +139,16 @@ function Conversation({ id }: { id: string }) {
       loadConversation();
     }
   });
+
+  // Opened after the guard fired: its note is in what the daemon told the person.
+  const waiting = conversation?.awaitingDecision === true;
+  useEffect(() => {
+    if (!waiting || guardNote !== null) return;
+    api()
+      .listOutbox({ query: { conversationId: id, limit: 500 } })
+      .then((entries) => setGuardNote((note) => note ?? noteFromOutbox(entries)))
+      .catch(() => {});
+  }, [id, waiting, guardNote]);
 
   const onAnswered = useCallback(
     (reply: string | null) => {
