@@ -37,7 +37,16 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** The event stream to the daemon dropped (`lost`: it is retried) or came back. */
   onConnection?: (change: 'lost' | 'back') => void;
+  /**
+   * True when the daemon is known to be gone for good (a local home with no live daemon): while
+   * the stream is down, the wait then ends after DAEMON_GONE_MS instead of at its timeout. A
+   * restart comes back well within that; a daemon reached by URL cannot be checked.
+   */
+  daemonGone?: () => boolean;
 }
+
+/** How long the daemon must stay gone, the stream down, before the wait says it stopped. */
+const DAEMON_GONE_MS = 5000;
 
 const TERMINAL_RUN_FAILURES = new Set(['failed', 'cancelled', 'rejected']);
 
@@ -55,6 +64,17 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   let completed = false;
   // Since when the daemon has not answered (the stream is reconnecting), if it is not now.
   let lostAt: number | undefined;
+  let goneSince: number | undefined;
+  let stopped = false;
+  const check = options.daemonGone
+    ? setInterval(() => {
+        if (lostAt === undefined || !options.daemonGone!()) goneSince = undefined;
+        else if ((goneSince ??= Date.now()) <= Date.now() - DAEMON_GONE_MS) {
+          stopped = true;
+          abort.abort();
+        }
+      }, 500)
+    : undefined;
   const events = client.subscribe({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal });
   events.onStateChange((state) => {
     if (state === 'reconnecting' && lostAt === undefined) {
@@ -76,8 +96,14 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
     }
   } finally {
     clearTimeout(timer);
+    clearInterval(check);
     options.signal?.removeEventListener('abort', interrupt);
     abort.abort();
+  }
+  if (!completed && stopped) {
+    throw new CliError('DAEMON_NOT_RUNNING', `The daemon stopped before conversation ${options.conversationId} finished.`, {
+      hint: `What was not done waits in the queue and goes on at the next \`tinyagi start\`; follow it then with \`tinyagi conversation show ${options.conversationId}\`.`,
+    });
   }
   if (!completed && options.signal?.aborted) {
     throw new CliError('INTERRUPTED', `Stopped waiting for conversation ${options.conversationId}.`, {

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { errorMessage, isValidId } from '@tinyagi/core';
-import { connect } from '../daemon/connection.ts';
+import { connect, localDaemonGone } from '../daemon/connection.ts';
 import { outcomeLine } from '../conversation-watch.ts';
 import { CliError } from '../output/cli-error.ts';
 import { println } from '../output/print.ts';
@@ -31,7 +31,9 @@ export function registerChatCommand(program: Command): void {
     .argument('[target]', 'agent or team id (default: your default agent)', parseId)
     .option('--timeout <seconds>', `give up waiting for one reply after this long (default ${DEFAULT_WAIT_S})`, parseSeconds)
     .action(async (targetId: string | undefined, options: { timeout?: number }, cmd: Command) => {
-      const { client } = connect(contextOf(cmd));
+      const ctx = contextOf(cmd);
+      const connection = connect(ctx);
+      const { client } = connection;
       const teams = new Set((await client.listTeams()).map((t) => t.id));
       const targetOf = (id: string | undefined): SendTarget => (id === undefined ? {} : teams.has(id) ? { team: id } : { agent: id });
       let target = targetOf(targetId);
@@ -98,6 +100,7 @@ export function registerChatCommand(program: Command): void {
               onReply: printReply,
               onAnswer: (text) => println(style.dim(text)),
               signal: waiting.signal,
+              daemonGone: () => localDaemonGone(ctx, connection),
             },
           );
           if (result === undefined) return println(style.dim(sent.reply ?? 'Nothing was sent to an agent.'));

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ApiClient, SendMessageResult } from '@tinyagi/client';
-import { connect } from '../daemon/connection.ts';
+import { connect, localDaemonGone } from '../daemon/connection.ts';
 import { describeEvent, outcomeLine, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, println } from '../output/print.ts';
@@ -63,7 +63,7 @@ export async function sendAndWait(
   client: ApiClient,
   message: string,
   target: SendTarget,
-  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void; onAnswer?: (text: string) => void; signal?: AbortSignal },
+  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void; onAnswer?: (text: string) => void; signal?: AbortSignal; daemonGone?: () => boolean },
 ): Promise<{ sent: SendMessageResult; result: WatchResult | undefined }> {
   const before = (await client.status()).lastEventId;
   const sent = await client.sendMessage({ body: messageBody(message, target) });
@@ -81,6 +81,7 @@ export async function sendAndWait(
     },
     ...(options.onReply ? { onReply: options.onReply } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.daemonGone ? { daemonGone: options.daemonGone } : {}),
     onConnection: (change) => {
       if (options.quiet) return;
       process.stderr.write(`${errStyle.yellow(change === 'lost' ? 'Lost the connection to the daemon; waiting for it to come back…' : 'Connected to the daemon again.')}\n`);
@@ -115,7 +116,9 @@ export function registerSendCommand(program: Command): void {
     if (options.agent !== undefined && options.team !== undefined) throw usageError('Use either --agent or --team, not both.');
     const message = words.join(' ').trim();
     if (message === '') throw usageError('The message is empty.');
-    const { client } = connect(contextOf(cmd));
+    const ctx = contextOf(cmd);
+    const connection = connect(ctx);
+    const { client } = connection;
     const target: SendTarget = {
       ...(options.agent !== undefined ? { agent: options.agent } : {}),
       ...(options.team !== undefined ? { team: options.team } : {}),
@@ -132,6 +135,7 @@ export function registerSendCommand(program: Command): void {
     const { sent, result } = await sendAndWait(client, message, target, {
       timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
       quiet: options.quiet === true || options.json === true,
+      daemonGone: () => localDaemonGone(ctx, connection),
       ...(options.json ? {} : { onReply: printReply, onAnswer: println }),
     });
     if (result === undefined) {

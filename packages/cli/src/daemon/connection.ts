@@ -45,3 +45,8 @@ export function connect(ctx: CliContext): DaemonConnection {
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
+
+/** True when the connection was to this home's own daemon and that daemon no longer runs (stopped or killed). */
+export function localDaemonGone(ctx: CliContext, connection: DaemonConnection): boolean {
+  return connection.record !== undefined && localDaemon(ctx) === undefined;
+}
