@@ -68,8 +68,12 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   let stopped = false;
   const check = options.daemonGone
     ? setInterval(() => {
-        if (lostAt === undefined || !options.daemonGone!()) goneSince = undefined;
-        else if ((goneSince ??= Date.now()) <= Date.now() - DAEMON_GONE_MS) {
+        if (lostAt === undefined || !options.daemonGone!()) {
+          goneSince = undefined;
+          return;
+        }
+        goneSince ??= Date.now();
+        if (Date.now() - goneSince >= DAEMON_GONE_MS) {
           stopped = true;
           abort.abort();
         }
