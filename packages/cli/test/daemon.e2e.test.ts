@@ -76,6 +76,10 @@ describe('tinyagi daemon', () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`already running (pid ${pid})`);
     expect(second.stderr).toContain('tinyagi stop');
+    // Asked for JSON, the refusal is JSON too (same exit code), naming the daemon that runs.
+    const secondJson = await h.cli(['start', '--json']);
+    expect(secondJson.code).toBe(1);
+    expect(JSON.parse(secondJson.stdout)).toMatchObject({ running: true, started: false, pid, apiUrl: h.url, error: { code: 'DAEMON_RUNNING' } });
     const run = await h.cli(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('already running');

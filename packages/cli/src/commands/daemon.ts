@@ -33,9 +33,19 @@ async function start(cliCtx: CliContext, options: StartOptions): Promise<void> {
   const ctx = withListenOptIn(cliCtx, options.listenAny);
   if (options.foreground) return runForeground(ctx);
   const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
-  const result = await withSpinner('Starting TinyAGI…', () => startDaemon(ctx, timeoutMs), { enabled: options.json !== true });
+  let result: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    result = await withSpinner('Starting TinyAGI…', () => startDaemon(ctx, timeoutMs), { enabled: options.json !== true });
+  } catch (err) {
+    // A script asking for JSON gets JSON for the usual refusal too, with the same exit code.
+    if (!options.json || !(err instanceof CliError) || err.code !== 'DAEMON_RUNNING') throw err;
+    const live = localDaemon(ctx);
+    printJson({ running: true, started: false, pid: live?.pid ?? null, apiUrl: live?.apiUrl ?? null, home: ctx.home, error: { code: err.code, message: err.message } });
+    process.exitCode = 1;
+    return;
+  }
   if (options.json) {
-    printJson({ running: true, pid: result.pid, apiUrl: result.apiUrl, home: ctx.home, logFile: result.logFile, notices: result.notices });
+    printJson({ running: true, started: true, pid: result.pid, apiUrl: result.apiUrl, home: ctx.home, logFile: result.logFile, notices: result.notices });
     return;
   }
   for (const notice of result.notices) println(style.yellow(notice));
