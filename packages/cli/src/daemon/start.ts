@@ -72,6 +72,9 @@ export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIM
 
 type Launched = { pid: number; apiUrl: string } | { error: CliError; crash?: string };
 
+/** How node dies on a blob it cannot read (a segfault, or a failed assertion); a kill is not that. */
+const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGABRT', 'SIGTRAP', 'SIGFPE']);
+
 async function launch(ctx: CliContext, nodeArgs: string[], logFile: string, timeoutMs: number): Promise<Launched> {
   const fd = openSync(logFile, 'a', 0o600);
   const offset = statSync(logFile).size;
@@ -97,7 +100,7 @@ async function launch(ctx: CliContext, nodeArgs: string[], logFile: string, time
       const error = new CliError('DAEMON_START_FAILED', `The daemon exited during startup${exit?.code != null ? ` (exit code ${exit.code})` : ''}.${tail ? `\n${tail}` : ''}`, {
         hint: `Full log: ${logFile}`,
       });
-      return exit?.signal ? { error, crash: exit.signal } : { error };
+      return exit?.signal && CRASH_SIGNALS.has(exit.signal) ? { error, crash: exit.signal } : { error };
     }
     const record: DaemonRecord | undefined = readLiveDaemon(ctx.paths.lockFile);
     if (record !== undefined && record.pid !== pid) throw runningError(record, ctx.paths.lockFile);
