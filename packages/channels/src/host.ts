@@ -240,6 +240,12 @@ export class ChannelHost implements InboundSink {
 
   async #status(route: string): Promise<void> {
     const { conversation, running, queued } = await this.#o.api.chatStatus({ query: { channel: this.#o.channel, threadKey: route } });
+    if (conversation?.awaitingDecision) {
+      return this.#notice(
+        route,
+        `The conversation with ${conversationTarget(conversation)} waits for your decision: a guard held work back. Reply \`continue\` to raise its limits and go on, or \`stop\` to end it.`,
+      );
+    }
     if (conversation === null || conversation.status !== 'active') {
       const last = conversation === null ? '' : ` The last conversation ${conversation.status === 'completed' ? 'completed' : `ended ${conversation.status}`}.`;
       return this.#notice(route, `Nothing running here.${last}`);

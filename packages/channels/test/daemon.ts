@@ -1,7 +1,8 @@
 /**
  * The daemon the channel end-to-end tests run: @tinyagi/test-kit's launcher (`tinyagi run` from
  * source, a fresh API token) whose supervisor starts the real channel process
- * (@tinyagi/channels/runner) against a fake platform; one mock agent, `coder`, answers.
+ * (@tinyagi/channels/runner) against a fake platform; a mock agent, `coder`, answers (and any
+ * others a test adds).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,7 +13,9 @@ export interface ChannelDaemonOptions {
   channels: Record<string, unknown>;
   /** coder's settings besides `provider: 'mock'` (default: reply `coder done: {{message}}`); gets TINYAGI_HOME. */
   coder?: (home: string) => Record<string, unknown>;
-  /** Other settings.json sections (e.g. `queue`). */
+  /** More agents beside coder (their whole settings block). */
+  agents?: Record<string, unknown>;
+  /** Other settings.json sections (e.g. `queue`, `teams`). */
   extra?: Record<string, unknown>;
 }
 
@@ -24,7 +27,7 @@ export function createChannelDaemon(options: ChannelDaemonOptions): Promise<Test
     settings: ({ root, home }) => ({
       workspace: { path: join(root, 'workspace'), name: 'workspace' },
       models: { provider: 'mock' },
-      agents: { coder: { provider: 'mock', ...(options.coder?.(home) ?? { mock: { reply: 'coder done: {{message}}' } }) } },
+      agents: { coder: { provider: 'mock', ...(options.coder?.(home) ?? { mock: { reply: 'coder done: {{message}}' } }) }, ...options.agents },
       channels: options.channels,
       ...options.extra,
     }),

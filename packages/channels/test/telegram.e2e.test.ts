@@ -26,7 +26,13 @@ beforeAll(async () => {
         ],
       },
     }),
+    // p1 and p2 hand work back and forth until the ping-pong guard holds it for the person.
+    agents: {
+      p1: { provider: 'mock', mock: { reply: 'Over to you. [@p2: your turn]' } },
+      p2: { provider: 'mock', mock: { reply: 'Back at you. [@p1: yours]' } },
+    },
     channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
+    extra: { teams: { pp: { agents: ['p1', 'p2'], leader_agent: 'p1', limits: { ping_pong_max: 2 } } } },
   });
   await d.start();
   await fake.until(() => fake.calls.includes('getUpdates'), 'the channel to start polling', 60_000);
@@ -178,6 +184,18 @@ describe('telegram channel, end to end', () => {
   it('/status after the stop says nothing is running and how the last conversation ended', async () => {
     fake.userMessage({ chatId: USER, text: '/status' });
     await fake.until(replyTo(USER, /^Nothing running here\. The last conversation ended cancelled\.$/), 'the idle status');
+  });
+
+  it('/status while a guard holds the work says it waits for a decision and how to give it', async () => {
+    fake.userMessage({ chatId: USER, text: '@pp start the rally' });
+    await fake.until(replyTo(USER, /^I held back a message from @p\d/), 'the guard note');
+    fake.userMessage({ chatId: USER, text: '/status' });
+    await fake.until(
+      replyTo(USER, /^The conversation with #pp waits for your decision: a guard held work back\. Reply `continue` to raise its limits and go on, or `stop` to end it\.$/),
+      'the waiting status',
+    );
+    fake.userMessage({ chatId: USER, text: 'stop' });
+    await fake.until(replyTo(USER, /^Stopped\. \d+ outstanding runs? cancelled\.$/), 'the stop answer');
   });
 
   it("/reset clears the sender's default target and the chat's agent sessions", async () => {
