@@ -4,9 +4,10 @@
  * person answers `continue` (the conversation's limits are raised and held work delivered) or
  * `stop`, on that conversation by its id (POST /api/conversations/:id/decision).
  */
-import type { OutboxView, TinyEvent } from '@tinyagi/client';
+import type { OutboxView, SendMessageResult, TinyEvent } from '@tinyagi/client';
 
-export type Decision = 'continue' | 'stop';
+/** The contract's decisions (the decision route's body, a message's `decision`). */
+export type Decision = NonNullable<SendMessageResult['decision']>;
 
 /**
  * Events after which a conversation's `awaitingDecision` may have changed. Set: `guard.rejected`

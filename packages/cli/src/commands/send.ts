@@ -49,8 +49,8 @@ export function startedWork(sent: SendMessageResult): boolean {
 }
 
 /** A `continue` that answered a guard's prompt: the held work goes on in that conversation. */
-function resumedWork(sent: SendMessageResult, message: string): boolean {
-  return sent.action === 'answered' && message.trim().toLowerCase().replace(/^\//, '') === 'continue';
+function resumedWork(sent: SendMessageResult): boolean {
+  return sent.action === 'answered' && sent.decision === 'continue';
 }
 
 /**
@@ -67,7 +67,7 @@ export async function sendAndWait(
 ): Promise<{ sent: SendMessageResult; result: WatchResult | undefined }> {
   const before = (await client.status()).lastEventId;
   const sent = await client.sendMessage({ body: messageBody(message, target) });
-  const resumed = resumedWork(sent, message);
+  const resumed = resumedWork(sent);
   if (!startedWork(sent) && !resumed) return { sent, result: undefined };
   if (resumed && sent.reply) options.onAnswer?.(sent.reply);
   const result = await watchConversation(client, {

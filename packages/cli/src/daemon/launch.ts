@@ -88,7 +88,10 @@ function locations(bin: string, env: NodeJS.ProcessEnv): Locations | { off: stri
 /** Where this installation's snapshot blob stands, without building it. */
 export function snapshotState(bin = binScript(), env: NodeJS.ProcessEnv = process.env): SnapshotState {
   const where = locations(bin, env);
-  if ('off' in where) return { state: 'off', reason: where.off };
+  return 'off' in where ? { state: 'off', reason: where.off } : stateAt(where);
+}
+
+function stateAt(where: Locations): SnapshotState {
   for (const dir of where.dirs) {
     const blob = join(dir, where.name);
     if (existsSync(blob)) return { state: 'ready', blob };
@@ -99,12 +102,11 @@ export function snapshotState(bin = binScript(), env: NodeJS.ProcessEnv = proces
 
 /** The blob to start from: the existing one, or one built now when `build` is set. */
 export function daemonSnapshot(options: { bin?: string; build: boolean; env?: NodeJS.ProcessEnv }): string | undefined {
-  const bin = options.bin ?? binScript();
-  const env = options.env ?? process.env;
-  const found = snapshotState(bin, env);
+  const where = locations(options.bin ?? binScript(), options.env ?? process.env);
+  if ('off' in where) return undefined;
+  const found = stateAt(where);
   if (found.state === 'ready') return found.blob;
   if (found.state !== 'missing' || !options.build) return undefined;
-  const where = locations(bin, env) as Locations;
   for (const dir of where.dirs) {
     const built = buildBlob(where.builder, dir, where.name);
     if (built !== 'unwritable') return built;

@@ -37,6 +37,8 @@ export const SendMessageResultSchema = z.object({
   addressed: z.enum(['agent', 'team']),
   /** A system answer instead of an agent run (e.g. "Your messages now go to @coder"); messageId is then ''. */
   reply: z.string().optional(),
+  /** With `answered`: which decision the message gave (`continue` resumes held work, `stop` ends the conversation). */
+  decision: z.enum(['continue', 'stop']).optional(),
 });
 export type SendMessageResult = z.infer<typeof SendMessageResultSchema>;
 

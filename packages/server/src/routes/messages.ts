@@ -19,6 +19,7 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
         action: result.action,
         addressed: result.addressed,
         ...(result.reply !== undefined ? { reply: result.reply } : {}),
+        ...(result.decision !== undefined ? { decision: result.decision } : {}),
       };
     },
 

@@ -41,6 +41,8 @@ export interface SubmitResult {
   addressed: 'agent' | 'team';
   /** A system answer for the sender instead of an agent run (also stored in the outbox). */
   reply?: string;
+  /** With `answered`: the decision it gave. */
+  decision?: Decision;
 }
 
 export type SubmitAction = 'enqueued' | 'duplicate' | 'default_set' | 'default_cleared' | 'answered';
@@ -249,7 +251,7 @@ export function* decideConversation(ctx: Ctx, tx: StoreTransaction, conversation
 /** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
 function* applyDecision(ctx: Ctx, tx: StoreTransaction, asking: ConversationRecord, decision: Decision): TxSteps<SubmitResult> {
   const { runs, events, outbox } = tx.stores;
-  const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed };
+  const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed, decision };
 
   if (decision === 'stop') {
     const cancelled = yield* stopConversation(ctx, tx, asking.id, { byHuman: true });
