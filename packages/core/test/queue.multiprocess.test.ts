@@ -65,15 +65,21 @@ describe('queue across OS processes', () => {
     const log = join(dir, 'handled.log');
     const parent = openDatabase({ path: dbPath });
     const store = new SqliteQueueStore(parent);
-    store.enqueueMany(Array.from({ length: 200 }, (_, k) => ({ kind: 'job' as const, agentId: `agent-${k % 10}`, conversationId: `c-${k}`, channel: 'test', content: `m-${k}` })));
-    const first = startWorker({ db: dbPath, log, leaseMs: 300, sweepMs: 50, handlerDelayMs: 200, concurrency: 10, policy: 'sequential' });
-    // Killed while it holds leases: completions commit in groups, so there are moments (between
-    // a group's commit and the next claims) when it holds none; a kill then proves nothing.
-    await waitFor(() => logLines(log).length >= 20 && store.listProcessing().length > 0, 20_000);
+    // Each of the 10 agents has 10 quick messages, then ones the first worker never finishes.
+    store.enqueueMany(
+      Array.from({ length: 200 }, (_, k) => ({ kind: 'job' as const, agentId: `agent-${k % 10}`, conversationId: `c-${k}`, channel: 'test', content: k < 100 ? `m-${k}` : `hang-${k}` })),
+    );
+    const first = startWorker({ db: dbPath, log, leaseMs: 300, sweepMs: 50, concurrency: 10, policy: 'sequential', hangPrefix: 'hang-' });
+    // Killed while it holds leases, and only then: once every agent is stuck on its first
+    // never-finishing message, the worker holds exactly 10 (renewed) and makes no more progress.
+    // (Killing after a progress count raced group commits: between a group's commit and the next
+    // claims it holds none.)
+    await waitFor(() => logLines(log).length === 100 && store.listProcessing().length === 10, 20_000);
     first.child.kill('SIGKILL');
     await first.exited;
     const held = store.listProcessing();
-    expect(held.length).toBeGreaterThan(0);
+    expect(held).toHaveLength(10);
+    expect(held.every((m) => m.content.startsWith('hang-'))).toBe(true);
     expect(held.every((m) => m.attempts === 1)).toBe(true);
 
     const second = startWorker({ db: dbPath, log, leaseMs: 300, sweepMs: 50, exitWhenIdle: true });
