@@ -14,7 +14,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { CLI_BUILT, createDaemon, exitOf, FAKE_BIN_DIR, freePort, killTree, tempHome, waitFor, waitForExit, type CliBuild } from '@tinyagi/test-kit';
-import { daemonNodeArgs } from 'tinyagi';
+import { daemonEnv, daemonNodeArgs } from 'tinyagi';
 
 export const AGENTS = ['a1', 'a2', 'a3', 'a4'];
 
@@ -102,7 +102,7 @@ function unexpected(what: string, res: Response): Error {
 
 /**
  * Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js), started as
- * `tinyagi start` (what `pnpm start` runs) starts it: node with the daemon's V8 flags
+ * `tinyagi start` (what `pnpm start` runs) starts it: node with the daemon's environment (`daemonEnv`), V8 flags
  * (`DAEMON_NODE_FLAGS`), then `nodeOptions`, from the build's start-up snapshot when it has one
  * (`daemonNodeArgs`; built here if missing, before the clock starts). `bareRun` is a plain
  * `node bin.js run` with `nodeOptions` only, as Docker's CMD starts it (the daemon then replaces
@@ -122,7 +122,13 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], dur
       channels: { enabled: [] },
       queue: { durability },
     }),
-    ...(bareRun ? { nodeOptions } : { nodeArgs: daemonNodeArgs({ execArgv: nodeOptions, args: ['run'], bin: typeof build === 'object' ? build.entry : CLI_BUILT, build: true }) }),
+    // As `tinyagi start` launches it: its node arguments and environment (a bare run adds both itself).
+    ...(bareRun
+      ? { nodeOptions }
+      : {
+          nodeArgs: daemonNodeArgs({ execArgv: nodeOptions, args: ['run'], bin: typeof build === 'object' ? build.entry : CLI_BUILT, build: true }),
+          env: { ...daemonEnv({}) } as Record<string, string>,
+        }),
     healthPollMs: 5,
   });
   const { port } = daemon;

@@ -12,8 +12,9 @@ const args = process.argv.slice(2);
 module.enableCompileCache?.();
 if (args[0] === 'run') {
   const { relaunchArgs } = await import('./daemon/launch.ts');
+  const { daemonEnv } = await import('./daemon/node-flags.ts');
   const relaunch = relaunchArgs(args);
-  if (relaunch) process.execve!(process.execPath, [process.execPath, ...relaunch], process.env);
+  if (relaunch) process.execve!(process.execPath, [process.execPath, ...relaunch], daemonEnv(process.env));
 }
 
 const { handleBrokenPipes } = await import('./output/broken-pipe.ts');

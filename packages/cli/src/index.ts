@@ -9,6 +9,7 @@ export { startDaemon, DEFAULT_START_TIMEOUT_MS, type StartResult } from './daemo
 // The V8 flags `tinyagi start` gives the daemon's node: a process manager that runs `tinyagi run` itself passes them too (else it re-executes itself once to add them).
 export { DAEMON_NODE_FLAGS } from './daemon/node-flags.ts';
 export { daemonNodeArgs, snapshotState, type SnapshotState } from './daemon/launch.ts';
+export { daemonEnv } from './daemon/node-flags.ts';
 export { stopDaemon, DEFAULT_STOP_TIMEOUT_MS, type StopResult } from './daemon/stop.ts';
 export { CliError, EXIT_OK, EXIT_FAILURE, EXIT_USAGE, type CliErrorCode } from './output/cli-error.ts';
 export { VERSION } from './version.ts';

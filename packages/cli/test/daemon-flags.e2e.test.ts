@@ -1,6 +1,6 @@
 /**
- * The daemon's V8 flags (daemon/node-flags.ts): `tinyagi run` replaces itself once with a node
- * started with them, keeping its pid (supervisors, pid files and signals still address it), and
+ * The daemon's V8 flags and environment (daemon/node-flags.ts): `tinyagi run` replaces itself
+ * once with a node started with them, keeping its pid (supervisors, pid files and signals still address it), and
  * flags the user gave are left alone.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ describe('daemon node flags', () => {
     await h.start();
     const cmdline = readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').split('\0');
     expect(cmdline).toEqual(expect.arrayContaining([...DAEMON_NODE_FLAGS, 'run']));
+    // …and the daemon's environment (node-flags.ts daemonEnv).
+    expect(readFileSync(`/proc/${h.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_MMAP_THRESHOLD_=131072');
     expect(await h.stop()).toEqual({ code: 0, signal: null });
   });
 

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CLI_BUILT, createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 import { childExecArgv, isPlainRun, runArgs } from '../src/daemon/launch.ts';
+import { daemonEnv } from '../src/daemon/node-flags.ts';
 
 const daemons: TestDaemon[] = [];
 const copies: string[] = [];
@@ -44,10 +45,26 @@ function cmdline(pid: number): string[] {
     .filter((a) => a !== '');
 }
 
+/** The environment of a running process (Linux). */
+function environ(pid: number): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter((e) => e.includes('='))
+      .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+  );
+}
+
 describe('launch arguments', () => {
   it('a child of the daemon gets its node flags without the snapshot, in either spelling', () => {
     expect(childExecArgv(['--max-semi-space-size=1', '--snapshot-blob', '/x/a.blob', '--no-maglev'])).toEqual(['--max-semi-space-size=1', '--no-maglev']);
     expect(childExecArgv(['--snapshot-blob=/x/a.blob', '--inspect'])).toEqual(['--inspect']);
+  });
+
+  it('the daemon’s environment fixes malloc’s mmap threshold on Linux, unless the user set it', () => {
+    expect(daemonEnv({ A: 'b' })).toEqual(process.platform === 'linux' ? { A: 'b', MALLOC_MMAP_THRESHOLD_: '131072' } : { A: 'b' });
+    expect(daemonEnv({ MALLOC_MMAP_THRESHOLD_: '65536' })).toEqual({ MALLOC_MMAP_THRESHOLD_: '65536' });
+    expect(daemonEnv({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4096' })).toEqual({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4096' });
   });
 
   it('the daemon arguments start at `run`, after a script or after node alone', () => {
@@ -97,6 +114,20 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     expect(argv).not.toContain('--snapshot-blob');
     expect(argv).toContain(CLI_BUILT);
     expect(await daemon.cliOk(['doctor'])).toContain('start-up snapshot is not used: TINYAGI_SNAPSHOT=0');
+  });
+
+  it('`tinyagi start` runs it with malloc’s mmap threshold fixed (node frees the buffer it read the blob into), unless the user set that knob', async () => {
+    for (const [given, expected] of [
+      [undefined, '131072'],
+      ['65536', '65536'],
+    ] as const) {
+      const daemon = await createDaemon({ prefix: 'tinyagi-snapshot-', settings: mockSettings, ...(given ? { env: { MALLOC_MMAP_THRESHOLD_: given } } : {}) });
+      daemons.push(daemon);
+      const { pid } = JSON.parse(await daemon.cliOk(['start', '--json'])) as { pid: number };
+      expect(cmdline(pid)).toContain('--snapshot-blob');
+      expect(environ(pid)['MALLOC_MMAP_THRESHOLD_']).toBe(expected);
+      await daemon.cliOk(['stop']);
+    }
   });
 
   it('`tinyagi start` sets aside a blob that node dies on and starts the daemon from its modules', async () => {

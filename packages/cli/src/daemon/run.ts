@@ -44,6 +44,7 @@ import { ensureFirstRunDefaults, ensureHomeDirectories } from './first-run.ts';
 import { HeartbeatScheduler } from './heartbeat.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
 import { daemonNodeArgs, runArgs } from './launch.ts';
+import { daemonEnv } from './node-flags.ts';
 import { liveSettings } from './live-settings.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
@@ -387,7 +388,7 @@ export async function runDaemon(ctx: CliContext): Promise<number> {
     lock.release();
     logFile.close();
     // Everything above is released first: the new image takes the lock and the log again.
-    if (reexecute) process.execve!(process.execPath, [process.execPath, ...reexecute], process.env);
+    if (reexecute) process.execve!(process.execPath, [process.execPath, ...reexecute], daemonEnv(process.env));
   }
 }
 

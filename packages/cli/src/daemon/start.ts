@@ -16,6 +16,7 @@ import { CliError } from '../output/cli-error.ts';
 import { ensureFirstRunDefaults } from './first-run.ts';
 import { readLiveDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
 import { daemonNodeArgs, setSnapshotAside, snapshotOf } from './launch.ts';
+import { daemonEnv } from './node-flags.ts';
 import { processExists } from './process-check.ts';
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -82,7 +83,7 @@ async function launch(ctx: CliContext, nodeArgs: string[], logFile: string, time
     detached: true,
     stdio: ['ignore', fd, fd],
     cwd: ctx.home,
-    env: { ...process.env, ...ctx.env, TINYAGI_HOME: ctx.home, [DETACHED_ENV]: '1' },
+    env: daemonEnv({ ...process.env, ...ctx.env, TINYAGI_HOME: ctx.home, [DETACHED_ENV]: '1' }),
   });
   closeSync(fd);
   let exit: { code: number | null; signal: string | null } | undefined;

@@ -91,11 +91,14 @@ function depthIssue(value: unknown): SettingsIssue | undefined {
  * Checks shape and cross-key rules; every problem is reported, not just the first. A valid
  * `value` is returned itself, not zod's copy: zod reorders keys, and since the schema has no
  * defaults or transforms the original is the exact, order-preserving form to hand out and write.
+ * Without zod's `new Function` fast path: settings are checked a few times in a daemon's life, and
+ * compiling that path for each of the ~40 nested objects cost 5 ms of every start, more than
+ * the checks it speeds up (docs/profiling.md, round 10).
  */
 export function validateSettings(value: unknown): SettingsValidation {
   const tooDeep = depthIssue(value);
   if (tooDeep !== undefined) return { ok: false, issues: [tooDeep] };
-  const result = SettingsSchema.safeParse(value);
+  const result = SettingsSchema.safeParse(value, { jitless: true });
   const issues = [...(result.success ? [] : toSettingsIssues(result.error.issues)), ...protoKeyIssues(value)];
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, settings: value as Settings };
