@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, IntParam, LimitQuery, PathString, TimestampSchema } from './common.ts';
+import { Bool, IdParamsSchema, Int, IntParam, LimitQuery, NullableStr, Num, OptionalBool, OptionalLongText, OptionalMax200, OptionalStr, PathString, Str, TimestampSchema } from './common.ts';
 import { AgentSettingsSchema } from './settings-schema.ts';
 
 /**
@@ -14,8 +14,8 @@ import { AgentSettingsSchema } from './settings-schema.ts';
  * whole file (core, CONFIG_INVALID with the path of each problem).
  */
 export const AgentFormSchema = AgentSettingsSchema.extend({
-  name: z.string().max(200).optional(),
-  provider: z.string().max(200).optional(),
+  name: OptionalMax200,
+  provider: OptionalMax200,
   working_directory: PathString(4096).optional(),
   system_prompt: z.string().max(200_000).optional(),
   prompt_file: PathString(4096).optional(),
@@ -28,9 +28,9 @@ export const AgentFormSchema = AgentSettingsSchema.extend({
  * pass through.
  */
 export const AgentConfigSchema = z.looseObject({
-  name: z.string().max(200).optional(),
-  provider: z.string().max(200).optional(),
-  model: z.string().max(200).optional(),
+  name: OptionalMax200,
+  provider: OptionalMax200,
+  model: OptionalMax200,
   working_directory: PathString(4096).optional(),
   system_prompt: z.string().max(200_000).optional(),
   prompt_file: PathString(4096).optional(),
@@ -38,31 +38,31 @@ export const AgentConfigSchema = z.looseObject({
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
-export const AgentSchema = AgentConfigSchema.extend({ id: z.string() }).meta({ id: 'Agent' });
+export const AgentSchema = AgentConfigSchema.extend({ id: Str }).meta({ id: 'Agent' });
 export type Agent = z.infer<typeof AgentSchema>;
 
 /** PATCH: merge-patch (objects merge, `null` deletes a key). */
-export const AgentPatchSchema = z.record(z.string(), z.unknown());
+export const AgentPatchSchema = z.record(Str, z.unknown());
 
 export const AgentMessageSchema = z.object({
-  id: z.number().int(),
-  agentId: z.string(),
-  role: z.string(),
-  channel: z.string(),
-  sender: z.string(),
-  messageId: z.string().nullable(),
-  runId: z.string().nullable(),
-  conversationId: z.string().nullable(),
-  content: z.string(),
+  id: Int,
+  agentId: Str,
+  role: Str,
+  channel: Str,
+  sender: Str,
+  messageId: NullableStr,
+  runId: NullableStr,
+  conversationId: NullableStr,
+  content: Str,
   createdAt: TimestampSchema,
 });
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 
-export const MemoryEntrySchema = z.object({ path: z.string(), name: z.string(), summary: z.string() });
+export const MemoryEntrySchema = z.object({ path: Str, name: Str, summary: Str });
 
-export const HeartbeatViewSchema = z.object({ content: z.string(), path: z.string(), enabled: z.boolean(), interval: z.number() });
+export const HeartbeatViewSchema = z.object({ content: Str, path: Str, enabled: Bool, interval: Num });
 
-export const SkillSchema = z.object({ id: z.string(), name: z.string(), description: z.string() });
+export const SkillSchema = z.object({ id: Str, name: Str, description: Str });
 
 /** What DELETE /api/agents/:id does to the workspace: archive (default), delete for good, or keep. */
 export const WORKSPACE_REMOVAL_MODES = ['archive', 'delete', 'keep'] as const;
@@ -73,10 +73,10 @@ export const WorkspaceOutcomeSchema = z
     /** `absent`: there was no directory; `kept` with a reason: archiving was not safe or failed. */
     action: z.enum(['archived', 'deleted', 'kept', 'absent']),
     /** The workspace directory. */
-    path: z.string(),
+    path: Str,
     /** Where it was moved (archived only). */
-    archivedTo: z.string().optional(),
-    reason: z.string().optional(),
+    archivedTo: OptionalStr,
+    reason: OptionalStr,
   })
   .meta({ id: 'WorkspaceOutcome' });
 export type WorkspaceOutcome = z.infer<typeof WorkspaceOutcomeSchema>;
@@ -104,7 +104,7 @@ export const agentsContract = {
     tag: 'agents',
     status: 201,
     body: AgentConfigSchema.extend({ id: IdParamsSchema.shape.id }),
-    response: z.object({ agent: AgentSchema, provisioned: z.boolean() }),
+    response: z.object({ agent: AgentSchema, provisioned: Bool }),
   }),
   putAgent: route({
     method: 'PUT',
@@ -113,7 +113,7 @@ export const agentsContract = {
     tag: 'agents',
     params: IdParamsSchema,
     body: AgentConfigSchema,
-    response: z.object({ agent: AgentSchema, created: z.boolean(), provisioned: z.boolean() }),
+    response: z.object({ agent: AgentSchema, created: Bool, provisioned: Bool }),
   }),
   patchAgent: route({
     method: 'PATCH',
@@ -139,7 +139,7 @@ export const agentsContract = {
     summary: 'Forget the agent’s CLI sessions: its next message starts a fresh session',
     tag: 'agents',
     params: IdParamsSchema,
-    response: z.object({ ok: z.literal(true), sessionsCleared: z.number().int() }),
+    response: z.object({ ok: z.literal(true), sessionsCleared: Int }),
   }),
   agentMessages: route({
     method: 'GET',
@@ -148,7 +148,7 @@ export const agentsContract = {
     tag: 'agents',
     params: IdParamsSchema,
     query: z.object({ sinceId: IntParam(0).optional(), limit: LimitQuery }),
-    response: z.object({ messages: z.array(AgentMessageSchema), nextCursor: z.number().int() }),
+    response: z.object({ messages: z.array(AgentMessageSchema), nextCursor: Int }),
   }),
   getSystemPrompt: route({
     method: 'GET',
@@ -156,7 +156,7 @@ export const agentsContract = {
     summary: 'The workspace AGENTS.md',
     tag: 'agents',
     params: IdParamsSchema,
-    response: z.object({ content: z.string(), path: z.string() }),
+    response: z.object({ content: Str, path: Str }),
   }),
   putSystemPrompt: route({
     method: 'PUT',
@@ -165,7 +165,7 @@ export const agentsContract = {
     tag: 'agents',
     params: IdParamsSchema,
     body: z.object({ content: z.string().max(500_000) }),
-    response: z.object({ content: z.string(), path: z.string() }),
+    response: z.object({ content: Str, path: Str }),
   }),
   getMemory: route({
     method: 'GET',
@@ -173,7 +173,7 @@ export const agentsContract = {
     summary: 'The memory index (memory/*.md front matter)',
     tag: 'agents',
     params: IdParamsSchema,
-    response: z.object({ memoryDir: z.string(), entries: z.array(MemoryEntrySchema), index: z.string() }),
+    response: z.object({ memoryDir: Str, entries: z.array(MemoryEntrySchema), index: Str }),
   }),
   getHeartbeat: route({
     method: 'GET',
@@ -189,7 +189,7 @@ export const agentsContract = {
     summary: 'Change heartbeat.md and/or the heartbeat settings',
     tag: 'agents',
     params: IdParamsSchema,
-    body: z.object({ content: z.string().max(100_000).optional(), enabled: z.boolean().optional(), interval: z.number().min(10).max(604_800).optional() }),
+    body: z.object({ content: OptionalLongText, enabled: OptionalBool, interval: z.number().min(10).max(604_800).optional() }),
     response: HeartbeatViewSchema,
   }),
   getSkills: route({

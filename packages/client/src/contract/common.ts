@@ -1,6 +1,33 @@
 /** Building blocks shared by several route groups. */
 import * as z from 'zod';
 
+/*
+ * Field schemas used all over the contract, made once. A zod schema is immutable, so one instance
+ * serves every field; and each chained call keeps its parent alive, so a fresh
+ * `z.string().min(1).max(64)` per field costs ~4 KB of every process that loads the contract
+ * (the daemon keeps ~470 such fields; docs/profiling.md, round 10).
+ */
+export const Str = z.string();
+export const Num = z.number();
+export const Bool = z.boolean();
+export const Int = z.number().int();
+export const OptionalInt = Int.optional();
+export const OptionalStr = Str.optional();
+export const StrArray = z.array(Str);
+export const NullableStr = Str.nullable();
+export const OptionalNum = Num.optional();
+export const OptionalBool = Bool.optional();
+export const OptionalPositive = z.number().positive().optional();
+export const OptionalCount = z.int().nonnegative().optional();
+/** Names: agent, team and channel ids, senders. */
+export const ShortText = z.string().min(1).max(64);
+export const OptionalShortText = ShortText.optional();
+/** Ids of records (conversations, tasks, schedules) and other short keys. */
+export const IdText = z.string().min(1).max(200);
+export const OptionalIdText = IdText.optional();
+export const OptionalMax200 = z.string().max(200).optional();
+export const OptionalLongText = z.string().max(100_000).optional();
+
 export const ErrorBodySchema = z
   .object({
     error: z.object({
@@ -16,10 +43,11 @@ export const OkSchema = z.object({ ok: z.literal(true) });
 export type Ok = z.infer<typeof OkSchema>;
 
 /** Agent/team ids: the server checks the exact pattern and answers INVALID_ID. */
-export const IdParamsSchema = z.object({ id: z.string().min(1).max(200) });
+export const IdParamsSchema = z.object({ id: IdText });
 
 /** Epoch milliseconds. */
-export const TimestampSchema = z.number().int();
+export const TimestampSchema = Int;
+export const NullableTimestamp = TimestampSchema.nullable();
 
 /** A file system path in a body: no NUL byte (core's settings schema checks the same). */
 export const PathString = (max: number) =>

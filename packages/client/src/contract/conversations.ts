@@ -1,24 +1,41 @@
 /** Conversations (run trees), transcripts, and runs: get, cancel, steer, spawn. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, IntParam, LimitQuery, TimestampSchema } from './common.ts';
+import {
+  Bool,
+  IdParamsSchema,
+  Int,
+  IntParam,
+  LimitQuery,
+  NullableStr,
+  NullableTimestamp,
+  Num,
+  OptionalIdText,
+  OptionalLongText,
+  OptionalShortText,
+  OptionalStr,
+  ShortText,
+  Str,
+  StrArray,
+  TimestampSchema,
+} from './common.ts';
 import { CONVERSATION_STATUSES, ConversationSchema, RUN_STATUSES, RunSchema } from './records.ts';
 
 /** One run in the tree, with its usage and its children (recursive). */
 export const RunNodeSchema = z
   .object({
-    runId: z.string(),
-    agentId: z.string(),
-    parentRunId: z.string().nullable(),
-    depth: z.number().int(),
-    cause: z.string(),
+    runId: Str,
+    agentId: Str,
+    parentRunId: NullableStr,
+    depth: Int,
+    cause: Str,
     status: z.enum(RUN_STATUSES),
-    inputTokens: z.number().int(),
-    outputTokens: z.number().int(),
-    costUsd: z.number(),
-    error: z.string().nullable(),
-    startedAt: TimestampSchema.nullable(),
-    endedAt: TimestampSchema.nullable(),
+    inputTokens: Int,
+    outputTokens: Int,
+    costUsd: Num,
+    error: NullableStr,
+    startedAt: NullableTimestamp,
+    endedAt: NullableTimestamp,
     get children(): z.ZodArray<typeof RunNodeSchema> {
       return z.array(RunNodeSchema);
     },
@@ -31,16 +48,16 @@ export type ConversationTree = z.infer<typeof ConversationTreeSchema>;
 
 export const TranscriptEntrySchema = z.object({
   ts: TimestampSchema,
-  runId: z.string(),
-  parentRunId: z.string().nullable(),
-  depth: z.number().int(),
+  runId: Str,
+  parentRunId: NullableStr,
+  depth: Int,
   /** `in`: what the run received; `out`: what it answered. */
   direction: z.enum(['in', 'out']),
-  from: z.string(),
-  to: z.string(),
-  cause: z.string(),
+  from: Str,
+  to: Str,
+  cause: Str,
   status: z.enum(RUN_STATUSES),
-  text: z.string(),
+  text: Str,
 });
 export type TranscriptEntry = z.infer<typeof TranscriptEntrySchema>;
 
@@ -49,21 +66,21 @@ export const STEER_COMMANDS = ['inject', 'redirect', 'pause', 'resume', 'cancel'
 export const SteerBodySchema = z.object({
   command: z.enum(STEER_COMMANDS),
   /** The text of an inject/redirect (a string, or `{ text }`). */
-  payload: z.union([z.string().max(100_000), z.looseObject({ text: z.string().max(100_000).optional() })]).optional(),
+  payload: z.union([z.string().max(100_000), z.looseObject({ text: OptionalLongText })]).optional(),
 });
 
 export const SpawnBodySchema = z.object({
-  agent: z.string().min(1).max(64),
+  agent: ShortText,
   task: z.string().min(1).max(200_000),
-  session: z.string().min(1).max(200).optional(),
-  timeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+  session: OptionalIdText,
+  timeoutMs: Int.min(1000).max(86_400_000).optional(),
 });
 export type SpawnBody = z.infer<typeof SpawnBodySchema>;
 
 /** The child's answer, or an explicit refusal/failure the caller can act on (e.g. DEPTH_LIMIT). */
 export const SpawnResultSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), runId: z.string(), text: z.string() }),
-  z.object({ ok: z.literal(false), runId: z.string().optional(), code: z.string(), message: z.string() }),
+  z.object({ ok: z.literal(true), runId: Str, text: Str }),
+  z.object({ ok: z.literal(false), runId: OptionalStr, code: Str, message: Str }),
 ]);
 export type SpawnResult = z.infer<typeof SpawnResultSchema>;
 
@@ -75,8 +92,8 @@ export const conversationsContract = {
     tag: 'conversations',
     query: z.object({
       status: z.enum(CONVERSATION_STATUSES).optional(),
-      team: z.string().min(1).max(64).optional(),
-      agent: z.string().min(1).max(64).optional(),
+      team: OptionalShortText,
+      agent: OptionalShortText,
       before: IntParam(0).optional(),
       limit: LimitQuery,
     }),
@@ -97,7 +114,7 @@ export const conversationsContract = {
     summary: 'Every message of the conversation tree, in order',
     tag: 'conversations',
     params: IdParamsSchema,
-    response: z.object({ conversationId: z.string(), entries: z.array(TranscriptEntrySchema) }),
+    response: z.object({ conversationId: Str, entries: z.array(TranscriptEntrySchema) }),
   }),
   getTranscriptMarkdown: route({
     method: 'GET',
@@ -106,7 +123,7 @@ export const conversationsContract = {
     tag: 'conversations',
     params: IdParamsSchema,
     produces: 'text',
-    response: z.string(),
+    response: Str,
   }),
   getRun: route({
     method: 'GET',
@@ -125,7 +142,7 @@ export const conversationsContract = {
     // A channel's `/stop` cancels its chat's conversation.
     auth: 'channel',
     params: IdParamsSchema,
-    response: z.object({ conversationId: z.string(), status: z.enum(CONVERSATION_STATUSES), alreadyEnded: z.boolean(), cancelled: z.array(z.string()) }),
+    response: z.object({ conversationId: Str, status: z.enum(CONVERSATION_STATUSES), alreadyEnded: Bool, cancelled: StrArray }),
   }),
   decideConversation: route({
     method: 'POST',
@@ -135,7 +152,7 @@ export const conversationsContract = {
     tag: 'conversations',
     params: IdParamsSchema,
     body: z.strictObject({ decision: z.enum(['continue', 'stop']) }),
-    response: z.object({ conversationId: z.string(), decision: z.enum(['continue', 'stop']), reply: z.string() }),
+    response: z.object({ conversationId: Str, decision: z.enum(['continue', 'stop']), reply: Str }),
   }),
   cancelRun: route({
     method: 'POST',
@@ -143,7 +160,7 @@ export const conversationsContract = {
     summary: 'Cancel a run and all its descendants (kills running processes)',
     tag: 'runs',
     params: IdParamsSchema,
-    response: z.object({ ok: z.literal(true), runId: z.string(), status: z.string() }),
+    response: z.object({ ok: z.literal(true), runId: Str, status: Str }),
   }),
   steerRun: route({
     method: 'POST',
@@ -152,7 +169,7 @@ export const conversationsContract = {
     tag: 'runs',
     params: IdParamsSchema,
     body: SteerBodySchema,
-    response: z.object({ runId: z.string(), command: z.enum(STEER_COMMANDS), accepted: z.boolean(), reason: z.string().optional() }),
+    response: z.object({ runId: Str, command: z.enum(STEER_COMMANDS), accepted: Bool, reason: OptionalStr }),
   }),
   spawnRun: route({
     method: 'POST',

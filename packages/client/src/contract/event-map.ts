@@ -8,90 +8,86 @@
  * a newer daemon may add fields without breaking older clients.
  */
 import * as z from 'zod';
-import { TimestampSchema } from './common.ts';
+import { Bool, Int, NullableStr, NullableTimestamp, Num, OptionalBool, OptionalInt, OptionalNum, OptionalStr, Str, StrArray, TimestampSchema } from './common.ts';
 import { CONVERSATION_STATUSES, FAILURE_REASONS } from './records.ts';
 import { EVENT_TYPES, type EventType } from './event-types.ts';
 
 export { EVENT_TYPES, type EventType };
 
-const str = z.string();
-const nullableStr = z.string().nullable();
-const int = z.number().int();
-
 /** Which attempt of a message failed, out of how many (rate-limit waits are not attempts). */
-const attemptCounts = { attempts: int, maxAttempts: int, rateLimitWaits: int, maxRateLimitWaits: int };
+const attemptCounts = { attempts: Int, maxAttempts: Int, rateLimitWaits: Int, maxRateLimitWaits: Int };
 
 /** Token and cost totals of a run (all its turns), as of the event. */
-const runTotals = { inputTokens: int, outputTokens: int, costUsd: z.number() };
+const runTotals = { inputTokens: Int, outputTokens: Int, costUsd: Num };
 
 /** A run was created or started: why it exists and which queued messages it answers. */
 const RunCreatedSchema = z.object({
-  cause: str,
-  messageIds: z.array(str),
+  cause: Str,
+  messageIds: StrArray,
   /** Set on a run created already rejected (e.g. a refused sub-agent). */
-  error: str.optional(),
+  error: OptionalStr,
   /** A teammate handoff: the agent that mentioned this one and the hop count. */
-  from: str.optional(),
-  hop: int.optional(),
+  from: OptionalStr,
+  hop: OptionalInt,
 });
 
 /** A run ended: its totals, and why when it did not complete. */
 const RunEndedSchema = z.object({
-  cause: str,
+  cause: Str,
   ...runTotals,
-  error: str.optional(),
+  error: OptionalStr,
   /** cancelled: what cancelled it (`user`, `budget`, `cancelled`). */
-  reason: str.optional(),
+  reason: OptionalStr,
   /** completed: the run was answered together with this one. */
-  mergedInto: str.optional(),
+  mergedInto: OptionalStr,
   /** rejected: the guard rule that refused it. */
-  rule: str.optional(),
+  rule: OptionalStr,
 });
 
 /** A run that was created rejected (`createRunWithEvent`) or refused before it ran (`finishRun`). */
 const RunRejectedSchema = z.object({
-  cause: str,
-  error: str.optional(),
-  messageIds: z.array(str).optional(),
-  inputTokens: int.optional(),
-  outputTokens: int.optional(),
-  costUsd: z.number().optional(),
-  rule: str.optional(),
+  cause: Str,
+  error: OptionalStr,
+  messageIds: StrArray.optional(),
+  inputTokens: OptionalInt,
+  outputTokens: OptionalInt,
+  costUsd: OptionalNum,
+  rule: OptionalStr,
 });
 
-const progressTurn = { turn: int };
+const progressTurn = { turn: Int };
 /** Streamed progress of an invocation (what the agent CLI or model reports), with the turn number. */
 const RunProgressSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: str, ...progressTurn }),
-  z.object({ type: z.literal('tool'), name: str, input: z.unknown().optional(), ...progressTurn }),
-  z.object({ type: z.literal('tool_result'), name: str.optional(), ok: z.boolean(), ...progressTurn }),
-  z.object({ type: z.literal('status'), message: str, ...progressTurn }),
+  z.object({ type: z.literal('text'), text: Str, ...progressTurn }),
+  z.object({ type: z.literal('tool'), name: Str, input: z.unknown().optional(), ...progressTurn }),
+  z.object({ type: z.literal('tool_result'), name: OptionalStr, ok: Bool, ...progressTurn }),
+  z.object({ type: z.literal('status'), message: Str, ...progressTurn }),
 ]);
 
 /** A guard or budget refused something: the rule, the limit and the value that crossed it. */
 const LimitSchema = z.object({
-  rule: str,
-  message: str,
-  limit: z.number().optional(),
-  actual: z.number().optional(),
+  rule: Str,
+  message: Str,
+  limit: OptionalNum,
+  actual: OptionalNum,
   /** What was done: `stop` (the conversation), `not-invoked` (the run), `stop-subagents`. */
   action: z.enum(['stop', 'not-invoked', 'stop-subagents']).optional(),
   /** A refused handoff: from, to, and the delivery kind. */
-  from: str.optional(),
-  to: str.optional(),
-  kind: str.optional(),
+  from: OptionalStr,
+  to: OptionalStr,
+  kind: OptionalStr,
   /** A refused send_file: the files not sent, and why. */
-  files: z.array(z.object({ file: str, reason: str })).optional(),
+  files: z.array(z.object({ file: Str, reason: Str })).optional(),
   /** stop-subagents: the sub-agent runs stopped. */
-  runs: z.array(str).optional(),
+  runs: StrArray.optional(),
 });
 
-const SubagentEndedSchema = z.object({ name: str, depth: int, parentRunId: nullableStr, status: str, ...runTotals, error: str.optional() });
+const SubagentEndedSchema = z.object({ name: Str, depth: Int, parentRunId: NullableStr, status: Str, ...runTotals, error: OptionalStr });
 
 /** Every event type and the schema of its `data`. */
 export const EVENT_PAYLOADS = {
-  'message.received': z.object({ messageId: str, channel: str, sender: str, teamId: nullableStr, kind: str, preview: str }),
-  'message.enqueued': z.object({ messageId: str, kind: str, channel: str, teamId: nullableStr }),
+  'message.received': z.object({ messageId: Str, channel: Str, sender: Str, teamId: NullableStr, kind: Str, preview: Str }),
+  'message.enqueued': z.object({ messageId: Str, kind: Str, channel: Str, teamId: NullableStr }),
   'run.queued': RunCreatedSchema,
   'run.started': RunCreatedSchema,
   'run.progress': RunProgressSchema,
@@ -100,97 +96,97 @@ export const EVENT_PAYLOADS = {
   'run.cancelled': RunEndedSchema,
   'run.rejected': RunRejectedSchema,
   // `requestId`: the answer to a `run.steer_requested` relayed from another node.
-  'run.steered': z.object({ command: str, accepted: z.boolean(), reason: str.optional(), text: str.optional(), requestId: str.optional() }),
+  'run.steered': z.object({ command: Str, accepted: Bool, reason: OptionalStr, text: OptionalStr, requestId: OptionalStr }),
   // Several nodes: a steering command for a run another node runs, relayed through the event log;
   // the node running it answers with `run.steered` carrying the same requestId (before expiresAt).
-  'run.steer_requested': z.object({ command: str, text: str.optional(), requestId: str, expiresAt: int, fromNode: str }),
-  'agent.mention': z.object({ teamId: nullableStr, fromAgent: str, toAgent: str, hop: int, messageId: str, childRunId: str }),
-  'chatroom.message': z.object({ teamId: str, from: str, postId: int, text: str }),
-  'subagent.started': z.object({ name: str, depth: int, maxDepth: int, parentRunId: str, session: nullableStr }),
+  'run.steer_requested': z.object({ command: Str, text: OptionalStr, requestId: Str, expiresAt: Int, fromNode: Str }),
+  'agent.mention': z.object({ teamId: NullableStr, fromAgent: Str, toAgent: Str, hop: Int, messageId: Str, childRunId: Str }),
+  'chatroom.message': z.object({ teamId: Str, from: Str, postId: Int, text: Str }),
+  'subagent.started': z.object({ name: Str, depth: Int, maxDepth: Int, parentRunId: Str, session: NullableStr }),
   'subagent.completed': SubagentEndedSchema,
   'subagent.failed': SubagentEndedSchema,
   'subagent.rejected': z.object({
-    name: str,
-    code: str,
-    message: str,
-    depth: int,
-    maxDepth: int,
-    parentRunId: str,
-    rule: str.optional(),
-    limit: z.number().optional(),
-    actual: z.number().optional(),
+    name: Str,
+    code: Str,
+    message: Str,
+    depth: Int,
+    maxDepth: Int,
+    parentRunId: Str,
+    rule: OptionalStr,
+    limit: OptionalNum,
+    actual: OptionalNum,
   }),
-  'subagent.reused': z.object({ name: str, session: str, turn: int, parentRunId: str }),
+  'subagent.reused': z.object({ name: Str, session: Str, turn: Int, parentRunId: Str }),
   'guard.rejected': LimitSchema,
-  'budget.warning': z.object({ rule: str, used: z.number(), limit: z.number(), fraction: z.number() }),
+  'budget.warning': z.object({ rule: Str, used: Num, limit: Num, fraction: Num }),
   'budget.exceeded': LimitSchema,
   'conversation.started': z.object({
-    channel: str,
-    sender: str,
-    teamId: nullableStr,
-    senderId: str.optional(),
+    channel: Str,
+    sender: Str,
+    teamId: NullableStr,
+    senderId: OptionalStr,
     replyMode: z.enum(['each', 'aggregate']).optional(),
-    kind: str.optional(),
+    kind: OptionalStr,
   }),
   'conversation.completed': z.object({
     status: z.enum(CONVERSATION_STATUSES),
     replyMode: z.enum(['each', 'aggregate']),
-    hops: int,
-    messages: int,
-    spawns: int,
+    hops: Int,
+    messages: Int,
+    spawns: Int,
     ...runTotals,
     /** Why it failed, was cancelled or stopped (absent when it completed). */
-    reason: str.optional(),
+    reason: OptionalStr,
   }),
-  'outbox.enqueued': z.object({ outboxId: str, channel: str, status: str, text: str }),
-  'outbox.delivered': z.object({ outboxId: str, channel: str, stored: z.boolean().optional() }),
-  'outbox.failed': z.object({ outboxId: str, channel: str, error: str }),
-  'outbox.expired': z.object({ outboxId: str, channel: str, createdAt: TimestampSchema }),
-  'queue.retry': z.object({ messageId: str, error: str, ...attemptCounts, retryInMs: z.number(), kind: str, failure: z.enum(FAILURE_REASONS) }),
-  'queue.dead': z.object({ messageId: str, reason: str, ...attemptCounts, kind: str, failure: z.enum(FAILURE_REASONS) }),
+  'outbox.enqueued': z.object({ outboxId: Str, channel: Str, status: Str, text: Str }),
+  'outbox.delivered': z.object({ outboxId: Str, channel: Str, stored: OptionalBool }),
+  'outbox.failed': z.object({ outboxId: Str, channel: Str, error: Str }),
+  'outbox.expired': z.object({ outboxId: Str, channel: Str, createdAt: TimestampSchema }),
+  'queue.retry': z.object({ messageId: Str, error: Str, ...attemptCounts, retryInMs: Num, kind: Str, failure: z.enum(FAILURE_REASONS) }),
+  'queue.dead': z.object({ messageId: Str, reason: Str, ...attemptCounts, kind: Str, failure: z.enum(FAILURE_REASONS) }),
   'channel.status': z.object({
-    channel: str,
-    state: str,
-    previous: str,
-    pid: int.nullable().optional(),
-    crashed: z.boolean().optional(),
-    exitCode: int.nullable().optional(),
-    signal: nullableStr.optional(),
-    error: str.optional(),
-    restarts: int.optional(),
+    channel: Str,
+    state: Str,
+    previous: Str,
+    pid: Int.nullable().optional(),
+    crashed: OptionalBool,
+    exitCode: Int.nullable().optional(),
+    signal: NullableStr.optional(),
+    error: OptionalStr,
+    restarts: OptionalInt,
     nextRestartAt: TimestampSchema.optional(),
   }),
-  'pairing.requested': z.object({ channel: str, senderId: str, sender: str, code: str }),
-  'pairing.approved': z.object({ channel: str, senderId: str, sender: str }),
+  'pairing.requested': z.object({ channel: Str, senderId: Str, sender: Str, code: Str }),
+  'pairing.approved': z.object({ channel: Str, senderId: Str, sender: Str }),
   'schedule.fired': z.object({
-    scheduleId: str,
-    label: str,
-    teamId: nullableStr,
+    scheduleId: Str,
+    label: Str,
+    teamId: NullableStr,
     firedAt: TimestampSchema,
-    nextRunAt: TimestampSchema.nullable(),
-    messageId: str.optional(),
+    nextRunAt: NullableTimestamp,
+    messageId: OptionalStr,
     dueAt: TimestampSchema.optional(),
-    missed: z.boolean().optional(),
+    missed: OptionalBool,
   }),
-  'heartbeat.sent': z.object({ messageId: str }),
+  'heartbeat.sent': z.object({ messageId: Str }),
   'settings.changed': z.object({ source: z.enum(['file', 'api', 'database']) }),
   /** Free-form notices; the known kinds are declared, extra keys pass through. */
   'system.notice': z.looseObject({
     level: z.enum(['info', 'warn', 'error']).optional(),
     /** `plugin` (a plugin hook failed: `plugin`, `hook`), `conversation deadlines`, … */
-    where: str.optional(),
-    message: str.optional(),
-    error: str.optional(),
-    plugin: str.optional(),
-    hook: str.optional(),
+    where: OptionalStr,
+    message: OptionalStr,
+    error: OptionalStr,
+    plugin: OptionalStr,
+    hook: OptionalStr,
     /**
      * The human's decision on a conversation a guard held: `continue` raised its limits
      * (`limitScale`) and `delivered` held messages; `stop` ended it, `cancelled` runs with it.
      */
-    action: str.optional(),
-    limitScale: z.number().optional(),
-    delivered: int.optional(),
-    cancelled: int.optional(),
+    action: OptionalStr,
+    limitScale: OptionalNum,
+    delivered: OptionalInt,
+    cancelled: OptionalInt,
   }),
 } as const satisfies { [T in EventType]: z.ZodType };
 
@@ -203,13 +199,13 @@ export type EventPayload<T extends EventType> = z.output<EventPayloadSchemas[T]>
 
 /** Where the event sits in a conversation's run tree; present wherever it applies. */
 const envelope = {
-  id: int,
+  id: Int,
   ts: TimestampSchema,
-  conversationId: nullableStr,
-  runId: nullableStr,
-  parentRunId: nullableStr,
-  depth: int.nullable(),
-  agentId: nullableStr,
+  conversationId: NullableStr,
+  runId: NullableStr,
+  parentRunId: NullableStr,
+  depth: Int.nullable(),
+  agentId: NullableStr,
 };
 
 /** One event of the log / SSE stream, discriminated on `type`; `id` is the SSE event id. */

@@ -1,10 +1,11 @@
 /** Query of the SSE stream GET /api/events (served outside the JSON route contract); unknown parameters are refused. */
 import * as z from 'zod';
 import { EVENTS_PATH } from './event-types.ts';
+import { OptionalIdText, OptionalShortText } from './common.ts';
 
 export const EventsQuerySchema = z.strictObject({
-  conversation: z.string().min(1).max(200).optional(),
-  agent: z.string().min(1).max(64).optional(),
+  conversation: OptionalIdText,
+  agent: OptionalShortText,
   /** Comma-separated event types, e.g. `run.completed,run.failed`. */
   types: z.string().min(1).max(2000).optional(),
   /** For clients that cannot send the Last-Event-ID header. */

@@ -1,31 +1,31 @@
 /** Message intake and lookup (the queue's own routes are in queue.ts). */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema } from './common.ts';
+import { Bool, IdParamsSchema, IdText, Int, NullableStr, OptionalIdText, OptionalMax200, OptionalShortText, OptionalStr, ShortText, Str, StrArray } from './common.ts';
 import { ConversationSchema, MESSAGE_STATUSES, OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
 
 export const SendMessageBodySchema = z
   .object({
     message: z.string().min(1).max(200_000),
-    agent: z.string().min(1).max(64).optional(),
-    team: z.string().min(1).max(64).optional(),
-    sender: z.string().max(200).optional(),
-    senderId: z.string().max(200).optional(),
-    channel: z.string().min(1).max(64).optional(),
-    threadKey: z.string().max(200).optional(),
-    idempotencyKey: z.string().min(1).max(200).optional(),
+    agent: OptionalShortText,
+    team: OptionalShortText,
+    sender: OptionalMax200,
+    senderId: OptionalMax200,
+    channel: OptionalShortText,
+    threadKey: OptionalMax200,
+    idempotencyKey: OptionalIdText,
     attachments: z.array(z.string().min(1).max(4096)).max(20).optional(),
   })
   .meta({ id: 'SendMessageBody' });
 export type SendMessageBody = z.infer<typeof SendMessageBodySchema>;
 
 export const SendMessageResultSchema = z.object({
-  messageId: z.string(),
-  conversationId: z.string(),
-  agentId: z.string(),
-  teamId: z.string().nullable(),
+  messageId: Str,
+  conversationId: Str,
+  agentId: Str,
+  teamId: NullableStr,
   /** False for a repeated idempotency key, and when nothing was enqueued (see `reply`). */
-  created: z.boolean(),
+  created: Bool,
   /**
    * `enqueued`: a new message (and run); `duplicate`: a repeated idempotency key; `default_set` /
    * `default_cleared`: a bare `@target` / `@default` changed the sender's default target and
@@ -36,7 +36,7 @@ export const SendMessageResultSchema = z.object({
   /** Whether the message named the agent or its team; teamId can be a team context either way. */
   addressed: z.enum(['agent', 'team']),
   /** A system answer instead of an agent run (e.g. "Your messages now go to @coder"); messageId is then ''. */
-  reply: z.string().optional(),
+  reply: OptionalStr,
   /** With `answered`: which decision the message gave (`continue` resumes held work, `stop` ends the conversation). */
   decision: z.enum(['continue', 'stop']).optional(),
 });
@@ -50,20 +50,20 @@ export const MessageDetailSchema = z.object({
 export type MessageDetail = z.infer<typeof MessageDetailSchema>;
 
 /** One chat of a channel (a chat, topic or thread: the thread key its messages carry). */
-const ChatQuerySchema = z.object({ channel: z.string().min(1).max(64), threadKey: z.string().min(1).max(200) });
+const ChatQuerySchema = z.object({ channel: ShortText, threadKey: IdText });
 
 /** What a chat's latest conversation is doing (the in-chat `/status`). */
 export const ChatStatusSchema = z.object({
   /** The chat's latest conversation, or null when it never had one. */
   conversation: ConversationSchema.nullable(),
   /** Agents with a running run in it. */
-  running: z.array(z.string()),
+  running: StrArray,
   /** Runs in it still waiting in the queue. */
-  queued: z.number().int(),
+  queued: Int,
 });
 export type ChatStatus = z.infer<typeof ChatStatusSchema>;
 
-export const ChatResetBodySchema = ChatQuerySchema.extend({ senderId: z.string().min(1).max(200) });
+export const ChatResetBodySchema = ChatQuerySchema.extend({ senderId: IdText });
 
 export const messagesContract = {
   chatStatus: route({
@@ -82,7 +82,7 @@ export const messagesContract = {
     tag: 'messages',
     auth: 'channel',
     body: ChatResetBodySchema,
-    response: z.object({ defaultCleared: z.boolean(), sessionsCleared: z.number().int() }),
+    response: z.object({ defaultCleared: Bool, sessionsCleared: Int }),
   }),
 
   sendMessage: route({
@@ -111,6 +111,6 @@ export const messagesContract = {
     tag: 'messages',
     params: IdParamsSchema,
     // `cancelling`: another process holds the message; it stops at its next lease renewal.
-    response: z.object({ id: z.string(), state: z.enum(['cancelled', 'cancelling', 'not_cancellable']), status: z.enum(MESSAGE_STATUSES) }),
+    response: z.object({ id: Str, state: z.enum(['cancelled', 'cancelling', 'not_cancellable']), status: z.enum(MESSAGE_STATUSES) }),
   }),
 } as const;

@@ -1,15 +1,15 @@
 /** Outbox for channel clients, and proactive messages to paired senders. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, IntParam, LimitQuery } from './common.ts';
+import { IdParamsSchema, IdText, Int, IntParam, LimitQuery, OptionalBool, OptionalIdText, OptionalMax200, OptionalShortText, ShortText } from './common.ts';
 import { OUTBOX_STATUSES, OutboxSchema } from './records.ts';
 
 export const SendResponseBodySchema = z.object({
-  channel: z.string().min(1).max(64),
-  senderId: z.string().min(1).max(200),
+  channel: ShortText,
+  senderId: IdText,
   message: z.string().min(1).max(200_000),
-  sender: z.string().max(200).optional(),
-  agent: z.string().min(1).max(64).optional(),
+  sender: OptionalMax200,
+  agent: OptionalShortText,
   files: z.array(z.string().min(1).max(4096)).max(20).optional(),
 });
 export type SendResponseBody = z.infer<typeof SendResponseBodySchema>;
@@ -21,9 +21,9 @@ export const outboxContract = {
     summary: 'Replies, oldest first (filter by channel, status, conversation; page with afterSeq)',
     tag: 'outbox',
     query: z.object({
-      channel: z.string().min(1).max(64).optional(),
+      channel: OptionalShortText,
       status: z.enum(OUTBOX_STATUSES).optional(),
-      conversationId: z.string().min(1).max(200).optional(),
+      conversationId: OptionalIdText,
       afterSeq: IntParam(0).optional(),
       limit: LimitQuery,
     }),
@@ -36,10 +36,10 @@ export const outboxContract = {
     tag: 'outbox',
     auth: 'channel',
     body: z.object({
-      channel: z.string().min(1).max(64),
-      limit: z.number().int().min(1).max(500).optional(),
-      leaseMs: z.number().int().min(1000).max(600_000).optional(),
-      owner: z.string().min(1).max(200).optional(),
+      channel: ShortText,
+      limit: Int.min(1).max(500).optional(),
+      leaseMs: Int.min(1000).max(600_000).optional(),
+      owner: OptionalIdText,
     }),
     response: z.array(OutboxSchema),
   }),
@@ -61,8 +61,8 @@ export const outboxContract = {
     params: IdParamsSchema,
     body: z.object({
       error: z.string().min(1).max(4000),
-      retryAfterMs: z.number().int().min(0).max(86_400_000).optional(),
-      permanent: z.boolean().optional(),
+      retryAfterMs: Int.min(0).max(86_400_000).optional(),
+      permanent: OptionalBool,
     }),
     response: OutboxSchema,
   }),

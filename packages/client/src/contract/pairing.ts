@@ -1,28 +1,28 @@
 /** Pairing: which channel senders may talk to the agents. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { OkSchema, TimestampSchema } from './common.ts';
+import { Bool, IdText, NullableStr, NullableTimestamp, OkSchema, OptionalMax200, ShortText, Str, TimestampSchema } from './common.ts';
 
 export const PendingPairingSchema = z.object({
-  channel: z.string(),
-  senderId: z.string(),
-  sender: z.string(),
-  code: z.string(),
+  channel: Str,
+  senderId: Str,
+  sender: Str,
+  code: Str,
   createdAt: TimestampSchema,
-  lastSeenAt: TimestampSchema.nullable(),
+  lastSeenAt: NullableTimestamp,
 });
 export const ApprovedPairingSchema = z.object({
-  channel: z.string(),
-  senderId: z.string(),
-  sender: z.string(),
+  channel: Str,
+  senderId: Str,
+  sender: Str,
   approvedAt: TimestampSchema,
-  lastSeenAt: TimestampSchema.nullable(),
+  lastSeenAt: NullableTimestamp,
 });
 export type PendingPairing = z.infer<typeof PendingPairingSchema>;
 export type ApprovedPairing = z.infer<typeof ApprovedPairingSchema>;
 
-const channel = z.string().min(1).max(64);
-const senderId = z.string().min(1).max(200);
+const channel = ShortText;
+const senderId = IdText;
 
 export const pairingContract = {
   listPairings: route({
@@ -39,8 +39,8 @@ export const pairingContract = {
     tag: 'pairing',
     auth: 'channel',
     rateLimit: 'pairing',
-    body: z.object({ channel, senderId, sender: z.string().max(200).optional() }),
-    response: z.object({ status: z.enum(['approved', 'pending']), code: z.string().nullable(), created: z.boolean() }),
+    body: z.object({ channel, senderId, sender: OptionalMax200 }),
+    response: z.object({ status: z.enum(['approved', 'pending']), code: NullableStr, created: Bool }),
   }),
   approvePairing: route({
     method: 'POST',

@@ -1,28 +1,28 @@
 /** Built-in provider credentials and custom providers; secrets are masked on every read. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, OkSchema } from './common.ts';
+import { IdParamsSchema, NullableStr, OkSchema, OptionalBool, OptionalMax200, OptionalStr, Str } from './common.ts';
 import { SecretStatusSchema } from './settings.ts';
 
 export const CUSTOM_HARNESSES = ['claude', 'codex', 'openai', 'anthropic'] as const;
 
 export const CustomProviderBodySchema = z.looseObject({
-  name: z.string().max(200).optional(),
+  name: OptionalMax200,
   harness: z.enum(CUSTOM_HARNESSES),
   base_url: z.string().min(1).max(2048),
   api_key: z.string().max(4096).optional(),
-  model: z.string().max(200).optional(),
+  model: OptionalMax200,
 });
 
 export const CustomProviderSchema = z
   .looseObject({
-    id: z.string(),
-    name: z.string().optional(),
-    harness: z.string().optional(),
-    base_url: z.string().optional(),
+    id: Str,
+    name: OptionalStr,
+    harness: OptionalStr,
+    base_url: OptionalStr,
     /** Masked. */
-    api_key: z.string().optional(),
-    model: z.string().optional(),
+    api_key: OptionalStr,
+    model: OptionalStr,
   })
   .meta({ id: 'CustomProvider' });
 export type CustomProvider = z.infer<typeof CustomProviderSchema>;
@@ -31,9 +31,9 @@ export const BUILTIN_CREDENTIAL_PROVIDERS = ['anthropic', 'openai'] as const;
 
 export const ProvidersSchema = z.object({
   /** models.provider: the default for agents that do not name one. */
-  default: z.string().nullable(),
-  anthropic: z.looseObject({ model: z.string().optional(), api_key: z.string().optional(), oauth_token: z.string().optional() }),
-  openai: z.looseObject({ model: z.string().optional(), api_key: z.string().optional() }),
+  default: NullableStr,
+  anthropic: z.looseObject({ model: OptionalStr, api_key: OptionalStr, oauth_token: OptionalStr }),
+  openai: z.looseObject({ model: OptionalStr, api_key: OptionalStr }),
   custom: z.array(CustomProviderSchema),
   /** Set flags of the masked keys above (models.anthropic.api_key, …, custom_providers.<id>.api_key). */
   secrets: z.array(SecretStatusSchema),
@@ -50,9 +50,9 @@ export const providersContract = {
     body: z.object({
       api_key: z.string().max(4096).optional(),
       oauth_token: z.string().max(4096).optional(),
-      model: z.string().max(200).optional(),
-      make_default: z.boolean().optional().describe('Also set models.provider to this provider'),
-      makeDefault: z.boolean().optional().meta({ deprecated: true, description: 'Old spelling of make_default' }),
+      model: OptionalMax200,
+      make_default: OptionalBool.describe('Also set models.provider to this provider'),
+      makeDefault: OptionalBool.meta({ deprecated: true, description: 'Old spelling of make_default' }),
     }),
     response: ProvidersSchema,
   }),

@@ -1,15 +1,15 @@
 /** The queue: counts, in-flight work and dead letters. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, OkSchema } from './common.ts';
+import { IdParamsSchema, Int, LimitQuery, Num, OkSchema, OptionalShortText, Str } from './common.ts';
 import { QueueMessageSchema } from './records.ts';
 
 export const QueueCountsSchema = z.object({
-  pending: z.number().int(),
-  processing: z.number().int(),
-  completed: z.number().int(),
-  dead: z.number().int(),
-  cancelled: z.number().int(),
+  pending: Int,
+  processing: Int,
+  completed: Int,
+  dead: Int,
+  cancelled: Int,
 });
 
 export const queueContract = {
@@ -18,21 +18,21 @@ export const queueContract = {
     path: '/api/queue/status',
     summary: 'Queue counts by status, and replies waiting for delivery',
     tag: 'queue',
-    response: QueueCountsSchema.extend({ outboxPending: z.number().int() }),
+    response: QueueCountsSchema.extend({ outboxPending: Int }),
   }),
   queueAgents: route({
     method: 'GET',
     path: '/api/queue/agents',
     summary: 'Queue counts per agent',
     tag: 'queue',
-    response: z.array(QueueCountsSchema.extend({ agentId: z.string() })),
+    response: z.array(QueueCountsSchema.extend({ agentId: Str })),
   }),
   queueProcessing: route({
     method: 'GET',
     path: '/api/queue/processing',
     summary: 'Messages being processed now',
     tag: 'queue',
-    response: z.array(QueueMessageSchema.extend({ durationMs: z.number() })),
+    response: z.array(QueueMessageSchema.extend({ durationMs: Num })),
   }),
   queueDead: route({
     method: 'GET',
@@ -55,8 +55,8 @@ export const queueContract = {
     path: '/api/queue/dead',
     summary: 'Delete every dead letter (or those of one agent); returns how many were deleted',
     tag: 'queue',
-    query: z.object({ agent: z.string().min(1).max(64).optional() }),
-    response: z.object({ deleted: z.number().int() }),
+    query: z.object({ agent: OptionalShortText }),
+    response: z.object({ deleted: Int }),
   }),
   deleteDead: route({
     method: 'DELETE',

@@ -5,9 +5,9 @@
  * serializer drops anything not listed here.
  */
 import * as z from 'zod';
-import { TimestampSchema } from './common.ts';
+import { Bool, Int, NullableStr, NullableTimestamp, Num, Str, StrArray, TimestampSchema } from './common.ts';
 
-const nullableString = z.string().nullable();
+const nullableString = NullableStr;
 
 export const MESSAGE_STATUSES = ['pending', 'processing', 'completed', 'dead', 'cancelled'] as const;
 /**
@@ -21,33 +21,33 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 export const QueueMessageSchema = z
   .object({
-    id: z.string(),
-    seq: z.number().int(),
-    kind: z.string(),
-    agentId: z.string(),
+    id: Str,
+    seq: Int,
+    kind: Str,
+    agentId: Str,
     teamId: nullableString,
-    conversationId: z.string(),
+    conversationId: Str,
     parentMessageId: nullableString,
     parentRunId: nullableString,
     runId: nullableString,
-    depth: z.number().int(),
-    channel: z.string(),
-    sender: z.string(),
-    senderId: z.string(),
+    depth: Int,
+    channel: Str,
+    sender: Str,
+    senderId: Str,
     threadKey: nullableString,
-    content: z.string(),
-    attachments: z.array(z.string()),
+    content: Str,
+    attachments: StrArray,
     status: z.enum(MESSAGE_STATUSES),
-    attempts: z.number().int(),
-    maxAttempts: z.number().int(),
+    attempts: Int,
+    maxAttempts: Int,
     availableAt: TimestampSchema,
-    cancelRequested: z.boolean(),
+    cancelRequested: Bool,
     lastError: nullableString,
     /** How the last failed attempt failed; with `attempts`/`maxAttempts` it says where retries stand. */
     lastFailure: z.enum(FAILURE_REASONS).nullable(),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
-    finishedAt: TimestampSchema.nullable(),
+    finishedAt: NullableTimestamp,
   })
   .meta({ id: 'QueueMessage' });
 export type QueueMessageView = z.infer<typeof QueueMessageSchema>;
@@ -56,26 +56,26 @@ export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancel
 
 export const RunSchema = z
   .object({
-    id: z.string(),
-    conversationId: z.string(),
+    id: Str,
+    conversationId: Str,
     parentRunId: nullableString,
-    depth: z.number().int(),
-    maxDepth: z.number().int(),
-    agentId: z.string(),
+    depth: Int,
+    maxDepth: Int,
+    agentId: Str,
     teamId: nullableString,
-    channel: z.string(),
-    cause: z.string(),
+    channel: Str,
+    cause: Str,
     status: z.enum(RUN_STATUSES),
-    messageIds: z.array(z.string()),
+    messageIds: StrArray,
     input: nullableString,
     output: nullableString,
-    inputTokens: z.number().int(),
-    outputTokens: z.number().int(),
-    costUsd: z.number(),
+    inputTokens: Int,
+    outputTokens: Int,
+    costUsd: Num,
     error: nullableString,
     createdAt: TimestampSchema,
-    startedAt: TimestampSchema.nullable(),
-    endedAt: TimestampSchema.nullable(),
+    startedAt: NullableTimestamp,
+    endedAt: NullableTimestamp,
   })
   .meta({ id: 'Run' });
 export type RunView = z.infer<typeof RunSchema>;
@@ -84,31 +84,31 @@ export const CONVERSATION_STATUSES = ['active', 'completed', 'failed', 'stopped'
 
 export const ConversationSchema = z
   .object({
-    id: z.string(),
+    id: Str,
     teamId: nullableString,
-    rootAgentId: z.string(),
-    channel: z.string(),
-    sender: z.string(),
-    senderId: z.string(),
+    rootAgentId: Str,
+    channel: Str,
+    sender: Str,
+    senderId: Str,
     threadKey: nullableString,
-    title: z.string(),
+    title: Str,
     status: z.enum(CONVERSATION_STATUSES),
     replyMode: z.enum(['each', 'aggregate']),
-    hops: z.number().int(),
-    messageCount: z.number().int(),
-    spawnCount: z.number().int(),
-    inputTokens: z.number().int(),
-    outputTokens: z.number().int(),
-    costUsd: z.number(),
+    hops: Int,
+    messageCount: Int,
+    spawnCount: Int,
+    inputTokens: Int,
+    outputTokens: Int,
+    costUsd: Num,
     /** Why it ended `failed`, `stopped` or `cancelled` (null while active and when completed). */
     stopReason: nullableString,
     /** Whether the first message named the agent (`@rootAgentId`) or the team (`#teamId`). */
     addressed: z.enum(['agent', 'team']),
     /** A guard held work back (a handoff over a limit, a soft budget line) until the person replies `continue` or `stop`. */
-    awaitingDecision: z.boolean(),
+    awaitingDecision: Bool,
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
-    completedAt: TimestampSchema.nullable(),
+    completedAt: NullableTimestamp,
   })
   .meta({ id: 'Conversation' });
 export type ConversationView = z.infer<typeof ConversationSchema>;
@@ -117,26 +117,26 @@ export const OUTBOX_STATUSES = ['pending', 'delivering', 'delivered', 'failed', 
 
 export const OutboxSchema = z
   .object({
-    id: z.string(),
-    seq: z.number().int(),
+    id: Str,
+    seq: Int,
     messageId: nullableString,
     runId: nullableString,
     conversationId: nullableString,
     agentId: nullableString,
-    channel: z.string(),
-    recipient: z.record(z.string(), z.unknown()),
-    text: z.string(),
-    files: z.array(z.string()),
-    meta: z.record(z.string(), z.unknown()),
-    idempotencyKey: z.string(),
+    channel: Str,
+    recipient: z.record(Str, z.unknown()),
+    text: Str,
+    files: StrArray,
+    meta: z.record(Str, z.unknown()),
+    idempotencyKey: Str,
     status: z.enum(OUTBOX_STATUSES),
-    attempts: z.number().int(),
-    leaseExpiresAt: TimestampSchema.nullable(),
+    attempts: Int,
+    leaseExpiresAt: NullableTimestamp,
     availableAt: TimestampSchema,
     expiresAt: TimestampSchema,
     lastError: nullableString,
     createdAt: TimestampSchema,
-    deliveredAt: TimestampSchema.nullable(),
+    deliveredAt: NullableTimestamp,
   })
   .meta({ id: 'OutboxEntry' });
 export type OutboxView = z.infer<typeof OutboxSchema>;

@@ -1,26 +1,26 @@
 /** Schedules: cron (with a time zone) or one-shot, sending a message to an agent or team. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
+import { Bool, IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, OkSchema, OptionalShortText, ShortText, Str, TimestampSchema } from './common.ts';
 
 export const MISSED_POLICIES = ['run-once', 'skip'] as const;
 
 export const ScheduleSchema = z
   .object({
-    id: z.string(),
-    label: z.string(),
-    agentId: z.string().nullable(),
-    teamId: z.string().nullable(),
-    message: z.string(),
-    cron: z.string().nullable(),
-    timezone: z.string(),
-    runAt: TimestampSchema.nullable(),
-    enabled: z.boolean(),
+    id: Str,
+    label: Str,
+    agentId: NullableStr,
+    teamId: NullableStr,
+    message: Str,
+    cron: NullableStr,
+    timezone: Str,
+    runAt: NullableTimestamp,
+    enabled: Bool,
     missedPolicy: z.enum(MISSED_POLICIES),
-    channel: z.string(),
-    senderId: z.string(),
-    lastFiredAt: TimestampSchema.nullable(),
-    nextRunAt: TimestampSchema.nullable(),
+    channel: Str,
+    senderId: Str,
+    lastFiredAt: NullableTimestamp,
+    nextRunAt: NullableTimestamp,
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
   })
@@ -28,19 +28,19 @@ export const ScheduleSchema = z
 export type Schedule = z.infer<typeof ScheduleSchema>;
 
 /** Epoch ms, or an ISO-8601 date-time string. */
-const RunAtSchema = z.union([z.number().int().min(0), z.iso.datetime({ offset: true })]);
+const RunAtSchema = z.union([Int.min(0), z.iso.datetime({ offset: true })]);
 
 const scheduleFields = {
-  label: z.string().min(1).max(200),
-  agent: z.string().min(1).max(64),
-  team: z.string().min(1).max(64),
+  label: IdText,
+  agent: ShortText,
+  team: ShortText,
   message: z.string().min(1).max(100_000),
-  cron: z.string().min(1).max(200),
+  cron: IdText,
   timezone: z.string().min(1).max(100),
   runAt: RunAtSchema,
-  enabled: z.boolean(),
+  enabled: Bool,
   missedPolicy: z.enum(MISSED_POLICIES),
-  channel: z.string().min(1).max(64),
+  channel: ShortText,
 };
 
 export const CreateScheduleBodySchema = z.object({
@@ -76,7 +76,7 @@ export const MAX_NEXT_RUNS = 366;
 
 export const NextRunsSchema = z
   .object({
-    timezone: z.string(),
+    timezone: Str,
     /** Epoch ms, ascending; fewer than asked when the schedule ends (a one-shot has at most one). */
     runs: z.array(TimestampSchema),
   })
@@ -91,7 +91,7 @@ export const schedulesContract = {
     path: '/api/schedules',
     summary: 'Schedules (optionally of one agent)',
     tag: 'schedules',
-    query: z.object({ agent: z.string().min(1).max(64).optional() }),
+    query: z.object({ agent: OptionalShortText }),
     response: z.array(ScheduleSchema),
   }),
   getSchedule: route({ method: 'GET', path: '/api/schedules/:id', summary: 'One schedule (by id or label)', tag: 'schedules', params: IdParamsSchema, response: ScheduleSchema }),

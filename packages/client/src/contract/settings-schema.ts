@@ -14,6 +14,7 @@
 import * as z from 'zod';
 import { STEER_COMMANDS } from './conversations.ts';
 import { CUSTOM_HARNESSES } from './providers.ts';
+import { OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
 
 /**
  * A model id as the providers' CLIs and APIs take it: `sonnet`, `claude-sonnet-4-6`,
@@ -91,63 +92,63 @@ export const LimitsSettingsSchema = z.looseObject({
   max_children_per_run: positiveInt.optional(),
   max_concurrent_children: positiveInt.optional(),
   max_spawns_per_conversation: positiveInt.optional(),
-  conversation_timeout_s: z.number().positive().optional(),
-  child_timeout_s: z.number().positive().optional(),
+  conversation_timeout_s: OptionalPositive,
+  child_timeout_s: OptionalPositive,
   ping_pong_max: positiveInt.optional(),
 });
 
 export const BudgetsSettingsSchema = z.looseObject({
   conversation_usd: nonNegative.optional(),
-  conversation_tokens: z.int().nonnegative().optional(),
+  conversation_tokens: OptionalCount,
   agent_daily_usd: nonNegative.optional(),
-  agent_daily_tokens: z.int().nonnegative().optional(),
+  agent_daily_tokens: OptionalCount,
   global_daily_usd: nonNegative.optional(),
-  global_daily_tokens: z.int().nonnegative().optional(),
+  global_daily_tokens: OptionalCount,
   soft_limit_fraction: z.number().gt(0).max(1).optional(),
 });
 
 const UsageSchema = z.looseObject({
-  input_tokens: z.int().nonnegative().optional(),
-  output_tokens: z.int().nonnegative().optional(),
+  input_tokens: OptionalCount,
+  output_tokens: OptionalCount,
   cost_usd: nonNegative.optional(),
 });
 
 export const MockRuleSchema = z.looseObject({
   /** Substring of the incoming message that selects this rule. */
-  match: z.string(),
-  reply: z.string().optional(),
+  match: Str,
+  reply: OptionalStr,
   fail: z.enum(MOCK_FAILURES).optional(),
   latency_ms: nonNegative.optional(),
-  spawn: z.array(z.looseObject({ agent: z.string(), task: z.string(), session: z.string().optional() })).optional(),
+  spawn: z.array(z.looseObject({ agent: Str, task: Str, session: OptionalStr })).optional(),
   usage: UsageSchema.optional(),
 });
 
 /** The scripted, deterministic provider used for demos, tests and fresh installs. */
 export const MockScriptSchema = z.looseObject({
   latency_ms: nonNegative.optional(),
-  reply: z.string().optional(),
+  reply: OptionalStr,
   usage: UsageSchema.optional(),
   rules: z.array(MockRuleSchema).optional(),
 });
 
 export const AgentSettingsSchema = z.looseObject({
-  name: z.string().optional(),
+  name: OptionalStr,
   provider: ProviderNameSchema.optional(),
   model: ModelNameSchema.optional(),
   working_directory: PathSchema.optional(),
-  system_prompt: z.string().optional(),
+  system_prompt: OptionalStr,
   /** Wins over system_prompt (as in the reference). */
   prompt_file: PathSchema.optional(),
   heartbeat: z
     .looseObject({
-      enabled: z.boolean().optional(),
+      enabled: OptionalBool,
       /** Seconds. */
-      interval: z.number().positive().optional(),
+      interval: OptionalPositive,
     })
     .optional(),
   limits: LimitsSettingsSchema.optional(),
-  timeout_s: z.number().positive().optional(),
-  inactivity_s: z.number().positive().optional(),
+  timeout_s: OptionalPositive,
+  inactivity_s: OptionalPositive,
   busy_policy: z.enum(BUSY_POLICIES).optional(),
   session_mode: z.enum(SESSION_MODES).optional(),
   steering: z.array(z.enum(STEER_COMMANDS)).optional(),
@@ -167,27 +168,27 @@ export const AgentSettingsSchema = z.looseObject({
     .max(100)
     .optional(),
   mock: MockScriptSchema.optional(),
-  cross_team: z.boolean().optional(),
+  cross_team: OptionalBool,
   /**
    * The node that runs this agent (its name, see NODE_NAME_PATTERN); absent: any node. Only
    * matters with several nodes on one PostgreSQL database (docs/operations.md).
    */
   node: NodeNameSchema.optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
-  budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: z.int().nonnegative().optional() }).optional(),
+  budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: OptionalCount }).optional(),
 });
 
 export const TeamSettingsSchema = z.looseObject({
-  name: z.string().optional(),
-  agents: z.array(z.string()).optional(),
-  leader_agent: z.string().optional(),
+  name: OptionalStr,
+  agents: StrArray.optional(),
+  leader_agent: OptionalStr,
   reply_mode: z.enum(REPLY_MODES).optional(),
   limits: LimitsSettingsSchema.optional(),
   budgets: BudgetsSettingsSchema.optional(),
 });
 
 export const CustomProviderSettingsSchema = z.looseObject({
-  name: z.string().optional(),
+  name: OptionalStr,
   harness: z.enum(CUSTOM_HARNESSES).optional(),
   base_url: z
     .string()
@@ -195,40 +196,40 @@ export const CustomProviderSettingsSchema = z.looseObject({
       error: (issue) => `Not an http(s) URL: ${JSON.stringify(issue.input)}`,
     })
     .optional(),
-  api_key: z.string().optional(),
+  api_key: OptionalStr,
   model: ModelNameSchema.optional(),
 });
 
-const tokenBlock = z.looseObject({ bot_token: z.string().optional() });
+const tokenBlock = z.looseObject({ bot_token: OptionalStr });
 
 export const SettingsFileSchema = z.looseObject({
-  workspace: z.looseObject({ path: PathSchema.optional(), name: z.string().optional() }).optional(),
+  workspace: z.looseObject({ path: PathSchema.optional(), name: OptionalStr }).optional(),
   /** This node (local: never shared through the database, see core's nodes/settings-split.ts). */
   node: z.looseObject({ name: NodeNameSchema.optional() }).optional(),
   channels: z
     .looseObject({
-      enabled: z.array(z.string()).optional(),
+      enabled: StrArray.optional(),
       discord: tokenBlock.optional(),
       telegram: tokenBlock.optional(),
       whatsapp: z.looseObject({}).optional(),
       /** Sticky default target per sender id (an agent or team id), written by channel clients. */
-      defaults: z.record(z.string(), z.string()).optional(),
+      defaults: z.record(Str, Str).optional(),
     })
     .optional(),
   models: z
     .looseObject({
       provider: ProviderNameSchema.optional(),
-      anthropic: z.looseObject({ model: ModelNameSchema.optional(), api_key: z.string().optional(), oauth_token: z.string().optional() }).optional(),
-      openai: z.looseObject({ model: ModelNameSchema.optional(), api_key: z.string().optional() }).optional(),
+      anthropic: z.looseObject({ model: ModelNameSchema.optional(), api_key: OptionalStr, oauth_token: OptionalStr }).optional(),
+      openai: z.looseObject({ model: ModelNameSchema.optional(), api_key: OptionalStr }).optional(),
       opencode: z.looseObject({ model: ModelNameSchema.optional() }).optional(),
     })
     .optional(),
-  agents: z.record(z.string(), AgentSettingsSchema).optional(),
-  teams: z.record(z.string(), TeamSettingsSchema).optional(),
-  custom_providers: z.record(z.string(), CustomProviderSettingsSchema).optional(),
+  agents: z.record(Str, AgentSettingsSchema).optional(),
+  teams: z.record(Str, TeamSettingsSchema).optional(),
+  custom_providers: z.record(Str, CustomProviderSettingsSchema).optional(),
   monitoring: z
     .looseObject({
-      heartbeat_interval: z.number().positive().optional(),
+      heartbeat_interval: OptionalPositive,
       /** No heartbeats in this daily range of the daemon's local time; it may wrap past midnight. */
       quiet_hours: z.string().regex(QUIET_HOURS_PATTERN, 'must look like "22:00-07:00" (24-hour local time; the range may wrap past midnight)').optional(),
     })
@@ -237,14 +238,14 @@ export const SettingsFileSchema = z.looseObject({
     .looseObject({
       host: z.string().min(1).optional(),
       port: z.int().min(0).max(65_535).optional(),
-      allowed_origins: z.array(z.string()).optional(),
+      allowed_origins: StrArray.optional(),
       /** Extra Host header values; localhost, 127.0.0.1 and [::1] with the port are always allowed. */
-      allowed_hosts: z.array(z.string()).optional(),
+      allowed_hosts: StrArray.optional(),
       /** API rate limits (see docs/security.md). */
       rate_limit: z
         .looseObject({
           /** POST /api/message per token: sustained rate, after a burst of `message_burst`. */
-          messages_per_second: z.number().positive().optional(),
+          messages_per_second: OptionalPositive,
           message_burst: positiveInt.optional(),
           /** Requests with a missing or wrong token, per client address (also the burst). */
           auth_failures_per_minute: positiveInt.optional(),
@@ -262,7 +263,7 @@ export const SettingsFileSchema = z.looseObject({
       sweep_ms: positiveInt.optional(),
     })
     .optional(),
-  retention: z.looseObject({ days: z.number().positive().optional() }).optional(),
+  retention: z.looseObject({ days: OptionalPositive }).optional(),
   storage: StorageSettingsSchema.optional(),
   limits: LimitsSettingsSchema.optional(),
   budgets: BudgetsSettingsSchema.optional(),

@@ -1,7 +1,7 @@
 /** The whole settings file: masked read, validated atomic merge-patch; which secrets are set (flags, never values). */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { LooseObjectSchema } from './common.ts';
+import { LooseObjectSchema, Str } from './common.ts';
 
 /**
  * Whether one secret is set, by its settings path (`models.anthropic.api_key`,
@@ -23,7 +23,7 @@ export const settingsContract = {
     path: '/api/settings',
     summary: 'Merge-patch settings (objects merge, arrays replace, null deletes; masked secrets sent back keep the stored value); validated and written atomically',
     tag: 'settings',
-    body: z.record(z.string(), z.unknown()),
+    body: z.record(Str, z.unknown()),
     response: LooseObjectSchema,
   }),
   getSecretStatus: route({

@@ -1,45 +1,45 @@
 /** System: health, status, services, channels, logs, auth tickets. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IntParam, TimestampSchema } from './common.ts';
+import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OptionalInt, ShortText, Str, StrArray, TimestampSchema } from './common.ts';
 import { QueueCountsSchema } from './queue.ts';
 
 export const ChannelStatusSchema = z.looseObject({
-  name: z.string(),
-  running: z.boolean(),
-  pid: z.number().int().nullable().optional(),
-  restarts: z.number().int().optional(),
-  lastError: z.string().nullable().optional(),
+  name: Str,
+  running: Bool,
+  pid: Int.nullable().optional(),
+  restarts: OptionalInt,
+  lastError: NullableStr.optional(),
 });
 export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
 
 /** A node of a PostgreSQL installation (docs/operations.md, "Several nodes"). */
 export const NodeStatusSchema = z.object({
-  id: z.string(),
-  name: z.string(),
+  id: Str,
+  name: Str,
   role: z.enum(['api', 'worker']),
-  hostname: z.string(),
-  pid: z.number().int(),
-  version: z.string(),
+  hostname: Str,
+  pid: Int,
+  version: Str,
   /** live; stale: no heartbeat for 3 of its intervals (crashed, hung or cut off); stopped: stopped cleanly. */
   state: z.enum(['live', 'stale', 'stopped']),
   startedAt: TimestampSchema,
   heartbeatAt: TimestampSchema,
-  heartbeatAgeMs: z.number(),
+  heartbeatAgeMs: Num,
   /** This node is the one answering. */
-  self: z.boolean(),
+  self: Bool,
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
 
 export const StatusSchema = z.object({
   ok: z.literal(true),
-  version: z.string(),
-  pid: z.number().int(),
+  version: Str,
+  pid: Int,
   startedAt: TimestampSchema,
-  uptimeS: z.number(),
+  uptimeS: Num,
   queue: QueueCountsSchema,
-  outbox: z.record(z.string(), z.number().int()),
-  lastEventId: z.number().int(),
+  outbox: z.record(Str, Int),
+  lastEventId: Int,
   /** Runs running and paused on the node that answers (with several nodes, the API node's own). */
   orchestrator: z.unknown(),
   channels: z.array(ChannelStatusSchema),
@@ -59,12 +59,12 @@ export const QR_LOGIN_CHANNELS = ['whatsapp'] as const;
 export const CHANNEL_LOGIN_STATES = ['unknown', 'connecting', 'qr', 'open', 'closed', 'logged_out'] as const;
 
 export const ChannelLoginSchema = z.object({
-  channel: z.string(),
+  channel: Str,
   /** `qr`: scan `qr` now; `open`: linked; `logged_out`: reset the channel and log in again; `unknown`: the channel has not run yet. */
   state: z.enum(CHANNEL_LOGIN_STATES),
   /** The QR code's text (render it as a QR code) while `state` is `qr`. */
-  qr: z.string().nullable(),
-  at: TimestampSchema.nullable(),
+  qr: NullableStr,
+  at: NullableTimestamp,
 });
 export type ChannelLogin = z.infer<typeof ChannelLoginSchema>;
 
@@ -77,7 +77,7 @@ export const systemContract = {
     summary: 'Liveness probe (no token needed)',
     tag: 'system',
     auth: 'none',
-    response: z.object({ ok: z.literal(true), version: z.string() }),
+    response: z.object({ ok: z.literal(true), version: Str }),
   }),
   status: route({
     method: 'GET',
@@ -114,8 +114,8 @@ export const systemContract = {
     path: '/api/channels/:name/:action',
     summary: 'Start, stop or restart a channel client',
     tag: 'system',
-    params: z.object({ name: z.string().min(1).max(64), action: z.enum(CHANNEL_ACTIONS) }),
-    response: z.object({ ok: z.literal(true), channel: z.string(), action: z.enum(CHANNEL_ACTIONS), status: ChannelStatusSchema.optional() }),
+    params: z.object({ name: ShortText, action: z.enum(CHANNEL_ACTIONS) }),
+    response: z.object({ ok: z.literal(true), channel: Str, action: z.enum(CHANNEL_ACTIONS), status: ChannelStatusSchema.optional() }),
   }),
   logs: route({
     method: 'GET',
@@ -123,7 +123,7 @@ export const systemContract = {
     summary: 'The last lines of the daemon log (bounded)',
     tag: 'system',
     query: z.object({ lines: IntParam(1, 2000).optional() }),
-    response: z.object({ file: z.string(), lines: z.array(z.string()), truncated: z.boolean() }),
+    response: z.object({ file: Str, lines: StrArray, truncated: Bool }),
   }),
   createTicket: route({
     method: 'POST',
@@ -131,7 +131,7 @@ export const systemContract = {
     summary: 'A short-lived ticket for EventSource clients (GET /api/events?ticket=…)',
     tag: 'auth',
     status: 201,
-    response: z.object({ ticket: z.string(), expiresAt: TimestampSchema }),
+    response: z.object({ ticket: Str, expiresAt: TimestampSchema }),
   }),
   createLoginCode: route({
     method: 'POST',
@@ -139,7 +139,7 @@ export const systemContract = {
     summary: 'A one-time TinyOffice login code (API token only; `tinyagi office` prints it as a link)',
     tag: 'auth',
     status: 201,
-    response: z.object({ code: z.string(), expiresAt: TimestampSchema }),
+    response: z.object({ code: Str, expiresAt: TimestampSchema }),
   }),
   createSession: route({
     method: 'POST',
@@ -148,7 +148,7 @@ export const systemContract = {
     tag: 'auth',
     auth: 'none',
     status: 201,
-    body: z.object({ code: z.string().min(1).max(200) }),
+    body: z.object({ code: IdText }),
     response: z.object({ ok: z.literal(true), expiresAt: TimestampSchema }),
   }),
   getSession: route({
@@ -156,7 +156,7 @@ export const systemContract = {
     path: '/api/auth/session',
     summary: 'How this request is authenticated (the session cookie or the token)',
     tag: 'auth',
-    response: z.object({ kind: z.enum(['session', 'token']), expiresAt: TimestampSchema.nullable() }),
+    response: z.object({ kind: z.enum(['session', 'token']), expiresAt: NullableTimestamp }),
   }),
   deleteSession: route({
     method: 'DELETE',

@@ -1,23 +1,23 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
+import { IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OkSchema, OptionalBool, OptionalIdText, OptionalLongText, ShortText, Str, TimestampSchema } from './common.ts';
 
 export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export const TaskSchema = z
   .object({
-    id: z.string(),
-    projectId: z.string().nullable(),
-    identifier: z.string().nullable(),
-    title: z.string(),
-    description: z.string(),
+    id: Str,
+    projectId: NullableStr,
+    identifier: NullableStr,
+    title: Str,
+    description: Str,
     status: z.enum(TASK_STATUSES),
-    position: z.number(),
-    assigneeAgent: z.string().nullable(),
-    assigneeTeam: z.string().nullable(),
-    conversationId: z.string().nullable(),
+    position: Num,
+    assigneeAgent: NullableStr,
+    assigneeTeam: NullableStr,
+    conversationId: NullableStr,
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
   })
@@ -26,38 +26,38 @@ export type Task = z.infer<typeof TaskSchema>;
 
 export const ProjectSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    prefix: z.string(),
-    description: z.string(),
+    id: Str,
+    name: Str,
+    prefix: Str,
+    description: Str,
     /** When it was archived (its tasks stay), or null while active. */
-    archivedAt: TimestampSchema.nullable(),
+    archivedAt: NullableTimestamp,
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
   })
   .meta({ id: 'Project' });
 export type Project = z.infer<typeof ProjectSchema>;
 
-export const CommentSchema = z.object({ id: z.number().int(), taskId: z.string(), author: z.string(), content: z.string(), createdAt: TimestampSchema });
+export const CommentSchema = z.object({ id: Int, taskId: Str, author: Str, content: Str, createdAt: TimestampSchema });
 export type Comment = z.infer<typeof CommentSchema>;
 
-const assignee = z.string().min(1).max(64);
+const assignee = ShortText;
 const PrefixSchema = z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/, 'Use 1-10 upper-case letters or digits, starting with a letter (e.g. SYS)');
 
 export const CreateTaskBodySchema = z.object({
   title: z.string().min(1).max(500),
-  description: z.string().max(100_000).optional(),
+  description: OptionalLongText,
   status: z.enum(TASK_STATUSES).optional(),
-  projectId: z.string().min(1).max(200).optional(),
+  projectId: OptionalIdText,
   assigneeAgent: assignee.optional(),
   assigneeTeam: assignee.optional(),
 });
 
 export const PatchTaskBodySchema = z.object({
   title: z.string().min(1).max(500).optional(),
-  description: z.string().max(100_000).optional(),
+  description: OptionalLongText,
   status: z.enum(TASK_STATUSES).optional(),
-  projectId: z.string().min(1).max(200).nullable().optional(),
+  projectId: IdText.nullable().optional(),
   assigneeAgent: assignee.nullable().optional(),
   assigneeTeam: assignee.nullable().optional(),
   position: z.number().finite().optional(),
@@ -69,7 +69,7 @@ export const tasksContract = {
     path: '/api/tasks',
     summary: 'Tasks by status and position (filter by project, status, assignee)',
     tag: 'tasks',
-    query: z.object({ projectId: z.string().min(1).max(200).optional(), status: z.enum(TASK_STATUSES).optional(), assignee: assignee.optional() }),
+    query: z.object({ projectId: OptionalIdText, status: z.enum(TASK_STATUSES).optional(), assignee: assignee.optional() }),
     response: z.array(TaskSchema),
   }),
   getTask: route({
@@ -78,7 +78,7 @@ export const tasksContract = {
     summary: 'One task (by id or identifier such as SYS-3) with its comment count',
     tag: 'tasks',
     params: IdParamsSchema,
-    response: TaskSchema.extend({ commentCount: z.number().int() }),
+    response: TaskSchema.extend({ commentCount: Int }),
   }),
   createTask: route({
     method: 'POST',
@@ -104,7 +104,7 @@ export const tasksContract = {
     path: '/api/tasks/reorder',
     summary: 'Set the order (and status) of tasks per column in one transaction',
     tag: 'tasks',
-    body: z.object({ columns: z.partialRecord(z.enum(TASK_STATUSES), z.array(z.string().min(1).max(200)).max(5000)) }),
+    body: z.object({ columns: z.partialRecord(z.enum(TASK_STATUSES), z.array(IdText).max(5000)) }),
     response: z.array(TaskSchema),
   }),
   listComments: route({ method: 'GET', path: '/api/tasks/:id/comments', summary: 'Comments, oldest first', tag: 'tasks', params: IdParamsSchema, response: z.array(CommentSchema) }),
@@ -115,7 +115,7 @@ export const tasksContract = {
     tag: 'tasks',
     status: 201,
     params: IdParamsSchema,
-    body: z.object({ content: z.string().min(1).max(100_000), author: z.string().min(1).max(200).optional() }),
+    body: z.object({ content: z.string().min(1).max(100_000), author: OptionalIdText }),
     response: CommentSchema,
   }),
   deleteComment: route({
@@ -134,7 +134,7 @@ export const tasksContract = {
     summary: 'Create a project (prefix derived from the name unless given)',
     tag: 'projects',
     status: 201,
-    body: z.object({ name: z.string().min(1).max(200), prefix: PrefixSchema.optional(), description: z.string().max(100_000).optional() }),
+    body: z.object({ name: IdText, prefix: PrefixSchema.optional(), description: OptionalLongText }),
     response: ProjectSchema,
   }),
   patchProject: route({
@@ -144,10 +144,10 @@ export const tasksContract = {
     tag: 'projects',
     params: IdParamsSchema,
     body: z.object({
-      name: z.string().min(1).max(200).optional(),
+      name: OptionalIdText,
       prefix: PrefixSchema.optional(),
-      description: z.string().max(100_000).optional(),
-      archived: z.boolean().optional(),
+      description: OptionalLongText,
+      archived: OptionalBool,
     }),
     response: ProjectSchema,
   }),

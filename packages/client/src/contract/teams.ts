@@ -1,28 +1,28 @@
 /** Teams (validated membership) and their chat rooms. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, IntParam, OkSchema, TimestampSchema } from './common.ts';
+import { Bool, IdParamsSchema, Int, IntParam, NullableStr, OkSchema, OptionalMax200, OptionalShortText, ShortText, Str, TimestampSchema } from './common.ts';
 
 export const TeamConfigSchema = z.looseObject({
-  name: z.string().max(200).optional(),
-  agents: z.array(z.string().min(1).max(64)).max(100).optional(),
-  leader_agent: z.string().min(1).max(64).optional(),
+  name: OptionalMax200,
+  agents: z.array(ShortText).max(100).optional(),
+  leader_agent: OptionalShortText,
   reply_mode: z.enum(['each', 'aggregate']).optional(),
 });
 export type TeamConfig = z.infer<typeof TeamConfigSchema>;
 
-export const TeamSchema = TeamConfigSchema.extend({ id: z.string() }).meta({ id: 'Team' });
+export const TeamSchema = TeamConfigSchema.extend({ id: Str }).meta({ id: 'Team' });
 export type Team = z.infer<typeof TeamSchema>;
 
 /** A whole team as PUT or POST sends it: at least one member and a leader. */
-const TeamBodySchema = TeamConfigSchema.extend({ agents: z.array(z.string().min(1).max(64)).min(1).max(100), leader_agent: z.string().min(1).max(64) });
+const TeamBodySchema = TeamConfigSchema.extend({ agents: z.array(ShortText).min(1).max(100), leader_agent: ShortText });
 
 export const ChatroomMessageSchema = z.object({
-  id: z.number().int(),
-  teamId: z.string(),
-  fromAgent: z.string(),
-  conversationId: z.string().nullable(),
-  content: z.string(),
+  id: Int,
+  teamId: Str,
+  fromAgent: Str,
+  conversationId: NullableStr,
+  content: Str,
   createdAt: TimestampSchema,
 });
 export type ChatroomMessage = z.infer<typeof ChatroomMessageSchema>;
@@ -46,7 +46,7 @@ export const teamsContract = {
     tag: 'teams',
     params: IdParamsSchema,
     body: TeamBodySchema,
-    response: z.object({ team: TeamSchema, created: z.boolean() }),
+    response: z.object({ team: TeamSchema, created: Bool }),
   }),
   patchTeam: route({
     method: 'PATCH',
@@ -54,7 +54,7 @@ export const teamsContract = {
     summary: 'Merge-patch a team (arrays replace, null deletes a key)',
     tag: 'teams',
     params: IdParamsSchema,
-    body: z.record(z.string(), z.unknown()),
+    body: z.record(Str, z.unknown()),
     response: TeamSchema,
   }),
   deleteTeam: route({ method: 'DELETE', path: '/api/teams/:id', summary: 'Remove a team', tag: 'teams', params: IdParamsSchema, response: OkSchema }),
@@ -68,7 +68,7 @@ export const teamsContract = {
     query: z
       .object({ after: IntParam(0).optional(), before: IntParam(1).optional(), limit: IntParam(1, 500).optional() })
       .refine((q) => q.after === undefined || q.before === undefined, { message: 'Page with `after` or with `before`, not both', path: ['before'] }),
-    response: z.object({ messages: z.array(ChatroomMessageSchema), nextCursor: z.number().int(), hasOlder: z.boolean() }),
+    response: z.object({ messages: z.array(ChatroomMessageSchema), nextCursor: Int, hasOlder: Bool }),
   }),
   postChatroom: route({
     method: 'POST',
@@ -77,7 +77,7 @@ export const teamsContract = {
     tag: 'teams',
     status: 201,
     params: IdParamsSchema,
-    body: z.object({ message: z.string().min(1).max(100_000), from: z.string().min(1).max(64).optional() }),
+    body: z.object({ message: z.string().min(1).max(100_000), from: OptionalShortText }),
     response: z.looseObject({ ok: z.literal(true) }),
   }),
 } as const;

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IntParam } from './common.ts';
+import { Int, IntParam, NullableStr, Num, OptionalInt, OptionalNum, OptionalStr, Str } from './common.ts';
 
 export const USAGE_GROUPS = ['agent', 'team', 'conversation', 'channel', 'provider', 'day'] as const;
 /** Groups a series can be split by (`day` is itself a bucket). */
@@ -15,25 +15,25 @@ export const USAGE_BUCKETS = ['day', 'week', 'month'] as const;
 export const MAX_USAGE_BUCKETS = 1000;
 
 export const UsageRowSchema = z.object({
-  key: z.string(),
-  runs: z.number().int(),
-  inputTokens: z.number().int(),
-  outputTokens: z.number().int(),
-  costUsd: z.number(),
+  key: Str,
+  runs: Int,
+  inputTokens: Int,
+  outputTokens: Int,
+  costUsd: Num,
 });
 
 export const UsageSeriesRowSchema = UsageRowSchema.extend({
   /** The bucket's label (`YYYY-MM-DD` for day and week, the Monday of the week; `YYYY-MM`). */
-  bucket: z.string(),
+  bucket: Str,
 });
 
-const DailyCapSchema = z.object({ usd: z.number().optional(), tokens: z.number().int().optional() });
+const DailyCapSchema = z.object({ usd: OptionalNum, tokens: OptionalInt });
 
 export const UsageBudgetsSchema = z.object({
   /** budgets.global_daily_*: all agents together, per UTC day. */
   global: DailyCapSchema,
   /** Per agent (grouping by agent only): the daily cap in force for it (its own, else budgets.agent_daily_*). */
-  keys: z.array(DailyCapSchema.extend({ key: z.string() })),
+  keys: z.array(DailyCapSchema.extend({ key: Str })),
 });
 
 const TimeZone = z
@@ -72,8 +72,8 @@ export const usageContract = {
       total: UsageRowSchema.omit({ key: true }),
       /** With `bucket`: every bucket's label in order (empty ones included) and the range they cover. */
       bucket: z.enum(USAGE_BUCKETS).optional(),
-      tz: z.string().optional(),
-      buckets: z.array(z.object({ label: z.string(), start: z.number().int(), end: z.number().int() })).optional(),
+      tz: OptionalStr,
+      buckets: z.array(z.object({ label: Str, start: Int, end: Int })).optional(),
       /** With `bucket`: usage per bucket and key, only where there was some, ordered by bucket then key. */
       series: z.array(UsageSeriesRowSchema).optional(),
       budgets: UsageBudgetsSchema,
@@ -92,11 +92,11 @@ export const usageContract = {
     response: z.array(
       UsageRowSchema.extend({
         /** The conversation id. */
-        key: z.string(),
-        title: z.string(),
-        rootAgentId: z.string(),
-        teamId: z.string().nullable(),
-        channel: z.string(),
+        key: Str,
+        title: Str,
+        rootAgentId: Str,
+        teamId: NullableStr,
+        channel: Str,
       }),
     ),
   }),
