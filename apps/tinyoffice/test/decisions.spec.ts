@@ -113,7 +113,7 @@ test('a handoff held by a guard shows live on the conversation page with the gua
   expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
 });
 
-test('Stop ends the waiting conversation it is on, whichever others wait; a stop sent from the CLI clears the banner live', async () => {
+test('Stop ends the waiting conversation it is on, whichever others wait; a stop sent from the CLI clears the banner and the waiting list live', async () => {
   const older = await startFromCli('start the ping-pong, older');
   const newer = await startFromCli('start the ping-pong, newer');
   await page.goto(`${daemon.url}/conversations/view?id=${newer}`);
@@ -123,6 +123,9 @@ test('Stop ends the waiting conversation it is on, whichever others wait; a stop
   // The list says which conversations wait, not that they completed.
   await page.goto(`${daemon.url}/conversations`);
   for (const id of [older, newer]) await expect(page.locator(`a[href="/conversations/view?id=${id}"]`)).toContainText('waiting');
+  // …and can show only those.
+  await page.getByLabel('Status').selectOption('waiting');
+  await expect(page.locator('a[href^="/conversations/view?id="]')).toHaveCount(2);
   // Opened after the guard fired (a fresh page has seen none of its events): the note is what the
   // daemon told the person, without the "Reply `continue`" line the buttons replace.
   await page.goto(`${daemon.url}/conversations/view?id=${older}`);
@@ -149,4 +152,13 @@ test('Stop ends the waiting conversation it is on, whichever others wait; a stop
   await expect(banner()).toHaveCount(0);
   await expect(page.getByTestId('conversation-status')).toContainText('stopped');
   expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+
+  // The list filtered to `waiting` follows holds and decisions live, too.
+  await page.goto(`${daemon.url}/conversations`);
+  await page.getByLabel('Status').selectOption('waiting');
+  await expect(page.getByText('No conversations match')).toBeVisible();
+  const fourth = await startFromCli('start the ping-pong, fourth');
+  await expect(page.locator(`a[href="/conversations/view?id=${fourth}"]`)).toContainText('waiting');
+  expect(await daemon.cli(['send', '--team', 'pp', 'stop'])).toContain('Stopped.');
+  await expect(page.locator(`a[href="/conversations/view?id=${fourth}"]`)).toHaveCount(0);
 });

@@ -180,6 +180,15 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect((await runs.listConversations({ teamId: 'dev' })).map((x) => x.id)).toEqual([c.id, a.id]);
         expect((await runs.listConversations({ agentId: 'a', limit: 1 })).map((x) => x.id)).toEqual([c.id]);
         expect((await runs.listConversations({ status: 'completed' })).map((x) => x.id)).toEqual([b.id]);
+        // A conversation a guard holds for the person's decision lists as `waiting`, whatever its status.
+        await runs.updateConversation(c.id, { awaitingDecision: true });
+        await runs.updateConversation(b.id, { awaitingDecision: true });
+        expect((await runs.listConversations({ status: 'waiting' })).map((x) => x.id)).toEqual([c.id, b.id]);
+        expect((await runs.listConversations({ status: 'active' })).map((x) => x.id)).toEqual([a.id]);
+        expect(await runs.listConversations({ status: 'completed' })).toEqual([]);
+        await runs.updateConversation(c.id, { awaitingDecision: false });
+        await runs.updateConversation(b.id, { awaitingDecision: false });
+        expect((await runs.listConversations({ status: 'active' })).map((x) => x.id)).toEqual([c.id, a.id]);
         const running = await runs.createRun({ conversationId: a.id, agentId: 'a', cause: 'user', status: 'running' });
         expect(running.startedAt).not.toBeNull();
         const rejected = await runs.createRun({ conversationId: a.id, agentId: 'a', cause: 'spawn', status: 'rejected', error: 'depth' });

@@ -398,6 +398,8 @@ describe('conversations and runs', () => {
     expect(list.map((c) => c.id)).toContain(conversationId);
     expect(list.every((c) => c.rootAgentId === 'reviewer')).toBe(true);
     await bad('GET', '/api/conversations?status=sleeping', 400, 'VALIDATION_FAILED');
+    expect(await h.client.listConversations({ query: { status: 'waiting' } })).toEqual([]);
+    expect((await h.client.listConversations({ query: { status: 'completed' } })).map((c) => c.id)).toContain(conversationId);
     await bad('GET', '/api/conversations?limit=5000', 400, 'VALIDATION_FAILED');
   });
 

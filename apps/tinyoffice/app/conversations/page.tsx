@@ -1,25 +1,26 @@
 'use client';
 /**
- * Conversations: newest first, filtered by status, team and agent on the server and by a search
- * over title and sender here. A conversation that starts or ends while the page is open updates
- * the list from the event stream (one reload per started conversation, no polling).
+ * Conversations: newest first, filtered by status (or `waiting`), team and agent on the server and
+ * by a search over title and sender here. A conversation that starts, ends, or is held for or
+ * released by the person's decision while the page is open updates the list from the event
+ * stream (a reload per batch of such events, no polling).
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { conversationStatus, conversationTarget, type ConversationView } from '@tinyagi/client';
+import { type ConversationFilter, conversationStatus, conversationTarget, type ConversationView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
+import { mayChangeDecision } from '@/lib/decision';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { ErrorLine, Panel, StatusPill, money, plural } from '@/components/ui';
 
-type Status = ConversationView['status'];
 // The client's root entry is types only (no zod in the page); the compiler checks this list.
-const CONVERSATION_STATUSES = ['active', 'completed', 'failed', 'stopped', 'cancelled'] as const satisfies readonly Status[];
+const CONVERSATION_FILTERS = ['active', 'waiting', 'completed', 'failed', 'stopped', 'cancelled'] as const satisfies readonly ConversationFilter[];
 
 export default function ConversationsPage() {
   const agents = useStore((s) => s.agents);
   const teams = useStore((s) => s.teams);
-  const [status, setStatus] = useState<Status | ''>('');
+  const [status, setStatus] = useState<ConversationFilter | ''>('');
   const [team, setTeam] = useState('');
   const [agent, setAgent] = useState('');
   const [search, setSearch] = useState('');
@@ -38,7 +39,8 @@ export default function ConversationsPage() {
   useEffect(load, [load]);
 
   useLiveEvents((events) => {
-    if (events.some((e) => e.type === 'conversation.started')) load();
+    // A new conversation, or a guard's hold set or answered (a `waiting` pill, the waiting filter).
+    if (events.some((e) => e.type === 'conversation.started' || (e.type !== 'conversation.completed' && mayChangeDecision(e)))) load();
     const ended = events.filter((e) => e.type === 'conversation.completed');
     if (ended.length > 0) {
       setItems(
@@ -69,9 +71,9 @@ export default function ConversationsPage() {
           <label className="sr-only" htmlFor="conv-status">
             Status
           </label>
-          <select id="conv-status" className={select} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
+          <select id="conv-status" className={select} value={status} onChange={(e) => setStatus(e.target.value as ConversationFilter | '')}>
             <option value="">any status</option>
-            {CONVERSATION_STATUSES.map((s) => (
+            {CONVERSATION_FILTERS.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>

@@ -3,13 +3,13 @@
  */
 import type { Command } from 'commander';
 import { conversationStatus, conversationTarget } from '@tinyagi/client';
-import { CONVERSATION_STATUSES } from '@tinyagi/client/contract';
+import { CONVERSATION_FILTERS } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable } from '../output/print.ts';
 import { printRunTree } from '../output/run-tree.ts';
 import { choice, contextOf, parseId, parsePositiveInt, withJson } from './options.ts';
 
-const STATUSES = CONVERSATION_STATUSES;
+const STATUSES = CONVERSATION_FILTERS;
 
 export function registerConversationCommands(program: Command): void {
   const conversation = program.command('conversation').alias('conv').description('conversations: list, show (run tree), transcript');

@@ -19,7 +19,7 @@ import {
   StrArray,
   TimestampSchema,
 } from './common.ts';
-import { CONVERSATION_STATUSES, ConversationSchema, RUN_STATUSES, RunSchema } from './records.ts';
+import { CONVERSATION_FILTERS, CONVERSATION_STATUSES, ConversationSchema, RUN_STATUSES, RunSchema } from './records.ts';
 
 /** One run in the tree, with its usage and its children (recursive). */
 export const RunNodeSchema = z
@@ -88,10 +88,10 @@ export const conversationsContract = {
   listConversations: route({
     method: 'GET',
     path: '/api/conversations',
-    summary: 'Conversations, newest first (filter by status, team, root agent; page with before)',
+    summary: 'Conversations, newest first (filter by status or `waiting`, team, root agent; page with before)',
     tag: 'conversations',
     query: z.object({
-      status: z.enum(CONVERSATION_STATUSES).optional(),
+      status: z.enum(CONVERSATION_FILTERS).optional(),
       team: OptionalShortText,
       agent: OptionalShortText,
       before: IntParam(0).optional(),

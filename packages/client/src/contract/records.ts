@@ -81,6 +81,13 @@ export const RunSchema = z
 export type RunView = z.infer<typeof RunSchema>;
 
 export const CONVERSATION_STATUSES = ['active', 'completed', 'failed', 'stopped', 'cancelled'] as const;
+/**
+ * What a list of conversations filters by: the status `conversationStatus` shows, so `waiting`
+ * (held by a guard for the person's decision, whatever its status) or one of the others, which
+ * then leave the waiting ones out.
+ */
+export const CONVERSATION_FILTERS = [...CONVERSATION_STATUSES, 'waiting'] as const;
+export type ConversationFilter = (typeof CONVERSATION_FILTERS)[number];
 
 export const ConversationSchema = z
   .object({

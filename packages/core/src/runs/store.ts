@@ -286,7 +286,13 @@ export function conversationFilter(query: ConversationListQuery): { where: strin
     where.push(clause);
     params.push(value);
   };
-  if (query.status) add('status = ?', query.status);
+  // As the client's `conversationStatus` shows them: a conversation a guard holds for the
+  // person's decision is `waiting`, whatever its status; the other filters leave it out.
+  if (query.status === 'waiting') where.push('awaiting_decision = 1');
+  else if (query.status) {
+    add('status = ?', query.status);
+    where.push('awaiting_decision = 0');
+  }
   if (query.teamId) add('team_id = ?', query.teamId);
   if (query.agentId) add('root_agent_id = ?', query.agentId);
   if (query.before) add('created_at < ?', query.before);

@@ -34,7 +34,7 @@ import type { ChatroomListQuery, ChatroomPost } from '../chatroom/store.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { Awaitable, Transaction, TransactionOptions, TxBody } from './transaction.ts';
 
-export type ConversationListQuery = { status?: ConversationStatus; teamId?: string; agentId?: string; before?: number; limit?: number };
+export type ConversationListQuery = { status?: ConversationStatus | 'waiting'; teamId?: string; agentId?: string; before?: number; limit?: number };
 export type ConversationDelta = { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number };
 export type RunFinish = { status: Exclude<RunStatus, 'queued' | 'running'>; output?: string | null; usage?: Usage | undefined; costUsd?: number | undefined; error?: string | null };
 export type Spend = { tokens: number; costUsd: number };
