@@ -201,16 +201,27 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         await runs.finishRun(running.id, { status: 'completed' });
         await runs.startRun(running.id, { input: 'again' });
         expect((await runs.mustGetRun(running.id)).status).toBe('completed');
-        // Prune: ended runs older than the cut go, then completed conversations without runs.
+        // Prune: ended runs older than the cut go, then completed conversations without runs;
+        // not those of a conversation waiting for the person's decision (its held work needs them).
+        const waiting = await runs.createConversation({ rootAgentId: 'w', channel: 'api' });
+        const heldFrom = await runs.createRun({ conversationId: waiting.id, agentId: 'w', cause: 'user', status: 'running' });
+        await runs.finishRun(heldFrom.id, { status: 'completed' });
+        await runs.updateConversation(waiting.id, { status: 'completed', awaitingDecision: true });
         const later = Date.now() + 1000;
         const open = await runs.createRun({ conversationId: b.id, agentId: 'b', cause: 'user' });
         expect(await runs.prune(later)).toBe(2);
+        expect((await runs.getRun(heldFrom.id))?.id).toBe(heldFrom.id);
         expect(await runs.getRun(running.id)).toBeUndefined();
         expect((await runs.getRun(open.id))?.id).toBe(open.id);
         await runs.finishRun(open.id, { status: 'cancelled' });
         await runs.prune(Date.now() + 1000);
         expect(await runs.getConversation(b.id)).toBeUndefined();
         expect((await runs.getConversation(a.id))?.id).toBe(a.id);
+        expect((await runs.getConversation(waiting.id))?.id).toBe(waiting.id);
+        // Once answered, they go like the others.
+        await runs.updateConversation(waiting.id, { awaitingDecision: false });
+        expect(await runs.prune(Date.now() + 1000)).toBe(1);
+        expect(await runs.getConversation(waiting.id)).toBeUndefined();
       }),
     );
 

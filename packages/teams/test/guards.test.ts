@@ -59,6 +59,31 @@ describe('guards on handoffs', () => {
     expect(plain.conversationId).not.toBe(sent.conversationId);
   });
 
+  it('a conversation waiting for the decision keeps its runs through retention, so `continue` still delivers; a run gone anyway is said, not counted', async () => {
+    const h = await harness(pingPong({ max_hops: 2, ping_pong_max: 100 }));
+    const sent = await h.orchestrator.submit({ message: '@duo start', senderId: 'u8' });
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).length === 1 || undefined);
+    await waitForCompletion(h, sent.conversationId);
+    // Retention runs with a cut after every run ended: the waiting conversation keeps them all.
+    const before = await h.stores.runs.listRuns(sent.conversationId);
+    expect(await h.stores.runs.prune(Date.now() + 1000)).toBe(0);
+    expect(await h.stores.runs.listRuns(sent.conversationId)).toEqual(before);
+    const cont = await h.orchestrator.submit({ message: 'continue', senderId: 'u8' });
+    expect(cont.reply).toBe('Limits raised to 2× for this conversation; 1 held message delivered.');
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).length === 2 || undefined);
+    await waitForCompletion(h, sent.conversationId);
+
+    // Held again; its runs removed all the same (here: pruned while it briefly looked active and not waiting).
+    await h.stores.runs.updateConversation(sent.conversationId, { status: 'active', awaitingDecision: false });
+    await h.stores.runs.prune(Date.now() + 1000);
+    expect(await h.stores.runs.listRuns(sent.conversationId)).toEqual([]);
+    await h.stores.runs.updateConversation(sent.conversationId, { status: 'completed', awaitingDecision: true });
+    const again = await h.orchestrator.submit({ message: 'continue', senderId: 'u8' });
+    expect(again.reply).toBe('Limits raised to 4× for this conversation; 1 could not be: the run it came from no longer exists.');
+    const notices = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] });
+    expect(notices.at(-1)?.data).toMatchObject({ action: 'continue', delivered: 0 });
+  });
+
   it('ping-pong without new human input stops at ping_pong_max', async () => {
     const h = await harness(pingPong({ max_hops: 50, ping_pong_max: 3 }));
     const sent = await h.orchestrator.submit({ message: '@a start', senderId: 'u1' });

@@ -206,9 +206,15 @@ export function runStatements(conversations: string, runs: string, collation: st
             ORDER BY SUM(cost_usd) DESC, SUM(input_tokens) + SUM(output_tokens) DESC, conversation_id COLLATE ${collation} LIMIT ?) t
       LEFT JOIN ${conversations} c ON c.id = t.key ORDER BY t."costUsd" DESC, t."inputTokens" + t."outputTokens" DESC, t.key COLLATE ${collation}`,
     firstRunAt: `SELECT MIN(created_at) AS first FROM ${runs}`,
-    /** Batches of finished runs (by `key`: rowid on SQLite, id on PostgreSQL); values: before, batch size. */
-    pruneRuns: (key: string) => `DELETE FROM ${runs} WHERE ${key} IN (SELECT ${key} FROM ${runs} WHERE status NOT IN ('queued', 'running') AND ended_at < ? LIMIT ?)`,
-    pruneConversations: `DELETE FROM ${conversations} WHERE status != 'active' AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM ${runs} r WHERE r.conversation_id = ${conversations}.id)`,
+    /**
+     * Batches of finished runs (by `key`: rowid on SQLite, id on PostgreSQL); values: before, batch
+     * size. A conversation that waits for the person's decision keeps its runs: `continue`
+     * delivers its held work from them, however long the answer takes.
+     */
+    pruneRuns: (key: string) =>
+      `DELETE FROM ${runs} WHERE ${key} IN (SELECT ${key} FROM ${runs} WHERE status NOT IN ('queued', 'running') AND ended_at < ?
+        AND conversation_id NOT IN (SELECT id FROM ${conversations} WHERE awaiting_decision = 1) LIMIT ?)`,
+    pruneConversations: `DELETE FROM ${conversations} WHERE status != 'active' AND awaiting_decision = 0 AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM ${runs} r WHERE r.conversation_id = ${conversations}.id)`,
   };
 }
 
@@ -503,7 +509,7 @@ export class RunStore implements RunStoreApi {
     return (this.#db.prepare(S.firstRunAt).get() as { first: number | null }).first;
   }
 
-  /** Deletes finished runs and their conversations' completed records older than `beforeTs`. */
+  /** Deletes finished runs and their conversations' completed records older than `beforeTs`, except those of conversations waiting for a decision. */
   prune(beforeTs: number, batchSize = 1000): number {
     const total = this.#db.deleteInBatches(S.pruneRuns('rowid'), [beforeTs], batchSize);
     this.#db.write(() => this.#db.prepare(S.pruneConversations).run(beforeTs));

@@ -273,13 +273,18 @@ function* applyDecision(ctx: Ctx, tx: StoreTransaction, asking: ConversationReco
     }),
   );
   const conversation = yield* io(runs.mustGetConversation(asking.id));
+  // Retention keeps a waiting conversation's runs; one removed anyway (by hand) is said, not hidden.
+  let delivered = 0;
   for (const h of held) {
     const parent = yield* io(runs.getRun(h.parentRunId));
-    if (parent) yield* enqueueDelivery(ctx, tx, conversation, parent, h.parentMessageId, { ...h, pingPong: undefined });
+    if (!parent) continue;
+    yield* enqueueDelivery(ctx, tx, conversation, parent, h.parentMessageId, { ...h, pingPong: undefined });
+    delivered++;
   }
-  if (held.length > 0) yield* io(runs.bumpConversation(asking.id, { messages: held.length }));
-  yield* io(events.append({ type: 'system.notice', conversationId: asking.id, agentId: asking.rootAgentId, data: { action: 'continue', limitScale, delivered: held.length } }));
-  const text = `Limits raised to ${limitScale}× for this conversation${held.length > 0 ? `; ${held.length} held message${held.length === 1 ? '' : 's'} delivered` : ''}.`;
+  if (delivered > 0) yield* io(runs.bumpConversation(asking.id, { messages: delivered }));
+  yield* io(events.append({ type: 'system.notice', conversationId: asking.id, agentId: asking.rootAgentId, data: { action: 'continue', limitScale, delivered } }));
+  const lost = held.length - delivered;
+  const text = `Limits raised to ${limitScale}× for this conversation${delivered > 0 ? `; ${delivered} held message${delivered === 1 ? '' : 's'} delivered` : ''}${lost > 0 ? `; ${lost} could not be: ${lost === 1 ? 'the run it came from no longer exists' : 'the runs they came from no longer exist'}` : ''}.`;
   yield* io(outbox.enqueue(toHuman(conversation, { key: noteKey(asking.id, `continue:${limitScale}`), text, kind: 'system' })));
   yield* completeIfDone(tx, asking.id);
   return { ...result, reply: text };
