@@ -155,6 +155,23 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
     );
 
     it(
+      "retention keeps the outbox rows of a conversation waiting for the person's decision (the guard's note says what it waits for)",
+      withStores(async ({ outbox, runs }) => {
+        const waiting = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        const done = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        await runs.updateConversation(waiting.id, { status: 'completed', awaitingDecision: true });
+        const note = (await outbox.enqueue({ idempotencyKey: 'held', channel: 'api', conversationId: waiting.id, text: 'I held back a message' })).row;
+        const reply = (await outbox.enqueue({ idempotencyKey: 'reply', channel: 'api', conversationId: done.id, text: 'done' })).row;
+        const loose = (await outbox.enqueue({ idempotencyKey: 'loose', channel: 'api', text: 'no conversation' })).row;
+        expect(await outbox.prune(Date.now() + 1000)).toBe(2);
+        expect((await outbox.get(note.id))?.text).toBe('I held back a message');
+        for (const gone of [reply, loose]) expect(await outbox.get(gone.id)).toBeUndefined();
+        await runs.updateConversation(waiting.id, { awaitingDecision: false });
+        expect(await outbox.prune(Date.now() + 1000)).toBe(1);
+      }),
+    );
+
+    it(
       "outbox events carry the reply's run tree (its parent run and depth) when the run is known (needs the runs store)",
       withStores(async ({ outbox, runs, events }) => {
         const start = await events.lastId();

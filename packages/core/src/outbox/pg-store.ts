@@ -37,6 +37,7 @@ import {
   type OutboxStatus,
   OUTBOX_DEFAULTS,
   type OutboxTree,
+  notWaiting,
   outboxNotFound,
   type ReplyRun,
   toRow,
@@ -211,7 +212,7 @@ export class PgOutboxStore implements OutboxStoreApi {
   prune(beforeTs: number, batchSize = 1000): Promise<number> {
     return deleteInBatches(
       this.#scope,
-      `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status IN ('delivered', 'expired') AND created_at < $1 LIMIT $2)`,
+      `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status IN ('delivered', 'expired') AND created_at < $1 AND ${notWaiting(this.#scope.table('conversations'))} LIMIT $2)`,
       [beforeTs],
       batchSize,
     );
