@@ -20,6 +20,7 @@ import { deleteInBatches, sharedState, whereSet } from '../storage/pg/helpers.ts
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { PgShared } from '../storage/pg/stores.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
+import { notWaiting } from '../runs/store.ts';
 import {
   CLIENT_CHANNELS,
   deliveredEvent,
@@ -37,7 +38,6 @@ import {
   type OutboxStatus,
   OUTBOX_DEFAULTS,
   type OutboxTree,
-  notWaiting,
   outboxNotFound,
   type ReplyRun,
   toRow,

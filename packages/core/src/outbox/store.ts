@@ -18,6 +18,7 @@ import type { EventLog } from '../events/log.ts';
 import type { EventInput } from '../events/types.ts';
 import type { OutboxStoreApi } from '../storage/interfaces.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
+import { notWaiting } from '../runs/store.ts';
 
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
 
@@ -239,7 +240,7 @@ export class OutboxStore implements OutboxStoreApi {
    */
   prune(beforeTs: number, batchSize = 1000): number {
     return this.#db.deleteInBatches(
-      `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE status IN ('delivered', 'expired') AND created_at < ? AND ${NOT_WAITING} LIMIT ?)`,
+      `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE status IN ('delivered', 'expired') AND created_at < ? AND ${notWaiting('conversations')} LIMIT ?)`,
       [beforeTs],
       batchSize,
     );
@@ -257,12 +258,6 @@ export class OutboxStore implements OutboxStoreApi {
 export const INSERT_COLUMNS = 'id, message_id, run_id, conversation_id, agent_id, channel, recipient, text, files, meta, idempotency_key, status, available_at, expires_at, created_at, delivered_at';
 
 /** The values of a new reply in the order of INSERT_COLUMNS: stored as delivered at once when no client delivers its channel. */
-/** The rows a prune leaves alone: those of a conversation waiting for the person's decision. */
-export function notWaiting(conversations: string): string {
-  return `(conversation_id IS NULL OR conversation_id NOT IN (SELECT id FROM ${conversations} WHERE awaiting_decision = 1))`;
-}
-const NOT_WAITING = notWaiting('conversations');
-
 export function insertValues(id: string, input: OutboxInput, delivered: boolean, now: number, defaultTtlMs: number): Array<string | number | null> {
   return [
     id,

@@ -175,6 +175,15 @@ export interface ConversationUsageRow extends UsageRow {
  */
 
 /**
+ * SQL for the rows a prune leaves alone (runs, outbox): those of a conversation waiting for the
+ * person's decision, whose `continue` delivers its held work from them and whose note says what
+ * it waits for, however long the answer takes.
+ */
+export function notWaiting(conversations: string): string {
+  return `(conversation_id IS NULL OR conversation_id NOT IN (SELECT id FROM ${conversations} WHERE awaiting_decision = 1))`;
+}
+
+/**
  * The statements both run stores run, over the tables' names (`?` placeholders: the PostgreSQL
  * store numbers them). `collation` orders text keys byte-wise on both backends (SQLite `BINARY`,
  * PostgreSQL `"C"`), so usage rows come in the same order.
@@ -206,14 +215,8 @@ export function runStatements(conversations: string, runs: string, collation: st
             ORDER BY SUM(cost_usd) DESC, SUM(input_tokens) + SUM(output_tokens) DESC, conversation_id COLLATE ${collation} LIMIT ?) t
       LEFT JOIN ${conversations} c ON c.id = t.key ORDER BY t."costUsd" DESC, t."inputTokens" + t."outputTokens" DESC, t.key COLLATE ${collation}`,
     firstRunAt: `SELECT MIN(created_at) AS first FROM ${runs}`,
-    /**
-     * Batches of finished runs (by `key`: rowid on SQLite, id on PostgreSQL); values: before, batch
-     * size. A conversation that waits for the person's decision keeps its runs: `continue`
-     * delivers its held work from them, however long the answer takes.
-     */
-    pruneRuns: (key: string) =>
-      `DELETE FROM ${runs} WHERE ${key} IN (SELECT ${key} FROM ${runs} WHERE status NOT IN ('queued', 'running') AND ended_at < ?
-        AND conversation_id NOT IN (SELECT id FROM ${conversations} WHERE awaiting_decision = 1) LIMIT ?)`,
+    /** Batches of finished runs (by `key`: rowid on SQLite, id on PostgreSQL), but a waiting conversation's; values: before, batch size. */
+    pruneRuns: (key: string) => `DELETE FROM ${runs} WHERE ${key} IN (SELECT ${key} FROM ${runs} WHERE status NOT IN ('queued', 'running') AND ended_at < ? AND ${notWaiting(conversations)} LIMIT ?)`,
     pruneConversations: `DELETE FROM ${conversations} WHERE status != 'active' AND awaiting_decision = 0 AND completed_at < ? AND NOT EXISTS (SELECT 1 FROM ${runs} r WHERE r.conversation_id = ${conversations}.id)`,
   };
 }
