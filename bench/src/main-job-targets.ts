@@ -102,8 +102,8 @@ function unexpected(what: string, res: Response): Error {
 
 /**
  * Our daemon: `tinyagi run` from packages/cli/dist (or another build's bin.js), started as
- * `tinyagi start` (what `pnpm start` runs) starts it: node with the daemon's environment (`daemonEnv`), V8 flags
- * (`DAEMON_NODE_FLAGS`), then `nodeOptions`, from the build's start-up snapshot when it has one
+ * `tinyagi start` (what `pnpm start` runs) starts it: node with the daemon's environment
+ * (`daemonEnv`) and V8 flags (`DAEMON_NODE_FLAGS`), then `nodeOptions`, from the build's start-up snapshot when it has one
  * (`daemonNodeArgs`; built here if missing, before the clock starts). `bareRun` is a plain
  * `node bin.js run` with `nodeOptions` only, as Docker's CMD starts it (the daemon then replaces
  * itself once to add the flags and the snapshot). `durability` sets `queue.durability`
