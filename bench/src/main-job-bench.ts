@@ -40,6 +40,13 @@ export interface B0Options {
   referenceDir?: string;
   /** Extra node options for the reference's daemon. */
   referenceNodeOptions?: string[];
+  /**
+   * The steady phase: this many messages arriving at `pacedRate` per second (0: none). Latency at
+   * an arrival rate every daemon keeps up with, so that it measures what a message costs, not how
+   * fast a daemon accepts a burst (a slow API throttles its own arrivals and queues less).
+   */
+  pacedMessages: number;
+  pacedRate: number;
 }
 
 interface DaemonRun {
@@ -61,12 +68,17 @@ interface DaemonRun {
   recoveryS?: number;
   recoveryStartS?: number;
   recoveryAnswered?: string;
+  /** The steady phase: latency from each message's arrival time to its reply. */
+  pacedP50S?: number;
+  pacedP95S?: number;
 }
 
 interface FloorRun {
   wallS: number;
   p50S: number;
   p95S: number;
+  pacedP50S?: number;
+  pacedP95S?: number;
   /** CPU of the fake CLIs the floor spawned (this process's reaped children). */
   childCpuS: number;
 }
@@ -120,6 +132,30 @@ async function postAll(target: MainJobTarget, count: number, tag: string): Promi
   return { posted, got429 };
 }
 
+/**
+ * Message i arrives at `i / rate` s: posted then (or as soon as the previous POST returned, when
+ * the API is slower than the rate), its latency counted from its arrival, not from its POST.
+ */
+async function postPaced(target: MainJobTarget, count: number, rate: number): Promise<Array<{ id: string; at: number }>> {
+  const posted: Array<{ id: string; at: number }> = [];
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const at = start + (i * 1000) / rate;
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+    for (;;) {
+      const outcome = await target.post(AGENTS[i % AGENTS.length]!, `b0 steady message ${i}: hello`);
+      if ('retryAfterS' in outcome) {
+        await sleep(outcome.retryAfterS * 1000);
+        continue;
+      }
+      posted.push({ id: outcome.id, at });
+      break;
+    }
+  }
+  return posted;
+}
+
 function waitAllReplied(watch: ReturnType<typeof watchReplies>, ids: () => string[], timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const check = () => {
@@ -167,6 +203,14 @@ async function daemonRun(target: MainJobTarget, opts: B0Options): Promise<Daemon
       postS,
     };
 
+    if (opts.pacedMessages > 0 && opts.pacedRate > 0) {
+      const paced = await postPaced(target, opts.pacedMessages, opts.pacedRate);
+      if (!(await waitAllReplied(watch, () => paced.map((p) => p.id), 600_000))) throw new Error('B0: not every steady message was answered within 10 minutes');
+      const steady = paced.map((p) => (watch.replies.get(p.id)! - p.at) / 1000).sort((a, b) => a - b);
+      result.pacedP50S = percentile(steady, 50);
+      result.pacedP95S = percentile(steady, 95);
+    }
+
     if (opts.recovery) {
       const burst = 40;
       const { posted: inflight } = await postAll(target, burst, 'recovery');
@@ -199,35 +243,73 @@ async function daemonRun(target: MainJobTarget, opts: B0Options): Promise<Daemon
 }
 
 /** The same invocations the daemon makes, spawned directly with the same parallelism. */
-async function floorRun(messages: number): Promise<FloorRun> {
+async function floorRun(opts: B0Options): Promise<FloorRun> {
   const root = mkdtempSync(join(tmpdir(), 'tinyagi-b0-floor-'));
   try {
     const system = join(root, 'system-prompt.md');
     writeFileSync(system, 'You are a benchmark agent.\n', { mode: 0o600 });
     const env = { PATH: `${FAKE_BIN_DIR}:${dirname(process.execPath)}`, HOME: root, TERM: 'dumb', IS_SANDBOX: '1' };
+    const invoke = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const args = ['-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', '--append-system-prompt-file', system, '--session-id', randomUUID()];
+        const child = spawn('claude', args, { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
+        let out = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (c: string) => (out += c));
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 && out.includes('"type":"result"') ? resolve() : reject(new Error(`B0 floor: fake claude exited ${code}`))));
+        child.stdin.end(text);
+      });
     const childCpuBefore = procStat(process.pid).childCpuS;
     const start = performance.now();
     const done: number[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < messages) {
+      while (next < opts.messages) {
         const i = next++;
-        await new Promise<void>((resolve, reject) => {
-          const args = ['-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', '--append-system-prompt-file', system, '--session-id', randomUUID()];
-          const child = spawn('claude', args, { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
-          let out = '';
-          child.stdout.setEncoding('utf8');
-          child.stdout.on('data', (c: string) => (out += c));
-          child.on('error', reject);
-          child.on('close', (code) => (code === 0 && out.includes('"type":"result"') ? resolve() : reject(new Error(`B0 floor: fake claude exited ${code}`))));
-          child.stdin.end(`b0 message ${i}: hello`);
-        });
+        await invoke(`b0 message ${i}: hello`);
         done.push((performance.now() - start) / 1000);
       }
     };
     await Promise.all(AGENTS.map(() => worker()));
     done.sort((a, b) => a - b);
-    return { wallS: done.at(-1)!, p50S: percentile(done, 50), p95S: percentile(done, 95), childCpuS: procStat(process.pid).childCpuS - childCpuBefore };
+    const run: FloorRun = { wallS: done.at(-1)!, p50S: percentile(done, 50), p95S: percentile(done, 95), childCpuS: procStat(process.pid).childCpuS - childCpuBefore };
+    if (opts.pacedMessages > 0 && opts.pacedRate > 0) {
+      // The steady phase: message i arrives at i / rate s and takes one of the 4 slots when one is free.
+      const latencies: number[] = [];
+      let free = AGENTS.length;
+      const waiting: Array<() => void> = [];
+      const slot = (): Promise<void> => {
+        if (free === 0) return new Promise<void>((r) => waiting.push(r));
+        free--;
+        return Promise.resolve();
+      };
+      const release = (): void => {
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      };
+      const pacedStart = performance.now();
+      const all: Array<Promise<void>> = [];
+      for (let i = 0; i < opts.pacedMessages; i++) {
+        const at = pacedStart + (i * 1000) / opts.pacedRate;
+        const wait = at - performance.now();
+        if (wait > 0) await sleep(wait);
+        all.push(
+          slot()
+            .then(() => invoke(`b0 steady message ${i}: hello`))
+            .then(() => {
+              latencies.push((performance.now() - at) / 1000);
+              release();
+            }),
+        );
+      }
+      await Promise.all(all);
+      latencies.sort((a, b) => a - b);
+      run.pacedP50S = percentile(latencies, 50);
+      run.pacedP95S = percentile(latencies, 95);
+    }
+    return run;
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -262,7 +344,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
   /** Start of a bare `node bin.js run` (no V8 flags given: the daemon replaces itself once to add them and start from its snapshot). */
   const bareStart: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
-    floor.push(await floorRun(opts.messages));
+    floor.push(await floorRun(opts));
     bareStart.push(await bareRunStart(opts.daemonNodeOptions));
     daemon.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions), opts));
     normal.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'normal'), opts));
@@ -284,7 +366,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     const measured = measuredReference.length > 0 ? cell(measuredReference, pick, fmt) : '';
     return referenceFailure && !referenceFailure.ok ? `${measured} ${failedCell(referenceFailure)}`.trim() : measured;
   };
-  const floorAll = (pick: (r: FloorRun) => number) => `${s(median(floor.map(pick)))} (${floor.map((r) => pick(r).toFixed(2)).join(' / ')})`;
+  const floorAll = (pick: (r: FloorRun) => number | undefined) => `${s(median(floor.map((r) => pick(r) ?? Number.NaN)))} (${floor.map((r) => (pick(r) ?? Number.NaN).toFixed(2)).join(' / ')})`;
   const row = (label: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string, floorCell = '—') =>
     `| ${label} | ${cell(daemon, pick, fmt)} | ${cell(normal, pick, fmt)} | ${floorCell} | ${ref(pick, fmt)} |`;
   const rows = [
@@ -306,6 +388,22 @@ export async function benchB0(opts: B0Options): Promise<string> {
       s,
       floorAll((r) => r.p95S),
     ),
+    ...(opts.pacedMessages > 0 && opts.pacedRate > 0
+      ? [
+          row(
+            `steady phase, ${opts.pacedMessages} messages arriving at ${opts.pacedRate}/s: latency p50`,
+            (r) => r.pacedP50S,
+            s,
+            floorAll((r) => r.pacedP50S),
+          ),
+          row(
+            'steady phase: latency p95',
+            (r) => r.pacedP95S,
+            s,
+            floorAll((r) => r.pacedP95S),
+          ),
+        ]
+      : []),
     row(`daemon CPU for the ${opts.messages} (user+sys)`, (r) => r.cpuS, s),
     row('of it in the kernel (stime)', (r) => r.sysS, s),
     row(`minor page faults of the daemon during the ${opts.messages}`, (r) => r.minorFaults, String),
@@ -334,7 +432,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
           const ratio = (ours: DaemonRun[], pick: (r: DaemonRun) => number | undefined) =>
             `${(median(ours.map((r) => pick(r) ?? Number.NaN)) / median(measuredReference.map((r) => pick(r) ?? Number.NaN))).toFixed(2)}×`;
           const ratios = (ours: DaemonRun[]) =>
-            `all replies ${ratio(ours, (r) => r.wallS)}, p50 ${ratio(ours, (r) => r.p50S)}, daemon CPU ${ratio(ours, (r) => r.cpuS)}, peak RSS ${ratio(ours, (r) => r.peakRssMb)}, idle RSS ${ratio(ours, (r) => r.idleRssMb)}, start ${ratio(ours, (r) => r.startS)}${opts.recovery ? `, crash recovery ${ratio(ours, (r) => r.recoveryS)}` : ''}`;
+            `all replies ${ratio(ours, (r) => r.wallS)}, p50 ${ratio(ours, (r) => r.p50S)}${opts.pacedMessages > 0 && opts.pacedRate > 0 ? `, steady p50 ${ratio(ours, (r) => r.pacedP50S)}` : ''}, daemon CPU ${ratio(ours, (r) => r.cpuS)}, peak RSS ${ratio(ours, (r) => r.peakRssMb)}, idle RSS ${ratio(ours, (r) => r.idleRssMb)}, start ${ratio(ours, (r) => r.startS)}${opts.recovery ? `, crash recovery ${ratio(ours, (r) => r.recoveryS)}` : ''}`;
           return `\n\nOurs ÷ the reference's, medians of this run: ${ratios(daemon)}. At \`durability: normal\`: ${ratios(normal)}.`;
         })()
       : '';
@@ -342,7 +440,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     ? `The reference column is TinyAGI 0.0.20 measured in the same runs, after ours, the same way (B0_REFERENCE_DIR: a checkout of it whose \`packages/main/dist/index.js\` runs on this Node, built and installed outside this repository; its agents have heartbeats off; it has no /api/health, so its start is timed to \`/api/status\`): its first \`message:done\` event on \`/api/events/stream\` for the message id the POST gave is its reply.`
     : 'The reference TinyAGI 0.0.20 was not run (B0_REFERENCE_DIR unset). Its figures depend on the machine more than ours: beside ours it used 0.82 s of CPU on an Intel Xeon VM and 3.34 s on an AMD EPYC VM (issue 18 quoted 2.22 s), because per message it copies ~31 files and deletes ~39 (docs/profiling.md, round 7), whose kernel cost differs from file system to file system; compare figures of one run only.';
   return [
-    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemons run one after another in each run, in the same process tree. The second TinyAGI column is the same daemon at \`queue.durability: normal\`: no commit waits for an fsync, so it is safe from a crash of the process but not of the machine, which is what the reference's SQLite gives (better-sqlite3 builds SQLite with WAL synchronous NORMAL); the default (\`full\`) acknowledges nothing before it is on disk. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
+    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemons run one after another in each run, in the same process tree. The second TinyAGI column is the same daemon at \`queue.durability: normal\`: no commit waits for an fsync, so it is safe from a crash of the process but not of the machine, which is what the reference's SQLite gives (better-sqlite3 builds SQLite with WAL synchronous NORMAL); the default (\`full\`) acknowledges nothing before it is on disk. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). A burst's latency mostly measures queueing, and an API that accepts POSTs slowly throttles its own arrivals and queues less; the steady phase after it (before the crash phase, outside the CPU and peak figures) sends ${opts.pacedMessages} messages arriving at ${opts.pacedRate} per second, a rate every daemon here keeps up with, and times each from its arrival (not its POST) to its reply; the floor's steady phase spawns each invocation at its arrival, 4 at a time. ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
     '',
     `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon (default \`queue.durability: full\`) | TinyAGI daemon, \`queue.durability: normal\` | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
     '|---|---|---|---|---|',

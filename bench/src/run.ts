@@ -3,7 +3,8 @@
  * BENCH=B0,B1,… (default: all); the sections of benchmarks not selected are kept from the
  * current file, each with the line saying when and on what it was measured. B1_TOTAL sets the
  * job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000) and B5_NODES=0 skips its two-node PostgreSQL run;
- * B0_MESSAGES (200), B0_RUNS (3) and B0_RECOVERY (1; 0 skips the crash phase) shape B0, and
+ * B0_MESSAGES (200), B0_RUNS (3), B0_RECOVERY (1; 0 skips the crash phase), B0_STEADY_MESSAGES (100) and B0_STEADY_RATE
+ * (20 per second; either 0 skips the steady phase) shape B0, and
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
  * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node;
  * B0_REFERENCE_DIR, a built checkout of the reference TinyAGI 0.0.20, runs it beside ours in B0 (B0_REFERENCE_NODE_OPTIONS: its node's options).
@@ -38,6 +39,8 @@ if (selected.has('B0')) {
     messages: Number(process.env.B0_MESSAGES ?? 200),
     runs: Number(process.env.B0_RUNS ?? 3),
     recovery: process.env.B0_RECOVERY !== '0',
+    pacedMessages: Number(process.env.B0_STEADY_MESSAGES ?? 100),
+    pacedRate: Number(process.env.B0_STEADY_RATE ?? 20),
     daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
     ...(process.env.B0_REFERENCE_DIR ? { referenceDir: process.env.B0_REFERENCE_DIR } : {}),
     referenceNodeOptions: (process.env.B0_REFERENCE_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
