@@ -353,8 +353,9 @@ export async function benchB0(opts: B0Options): Promise<string> {
     process.stderr.write(`B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1), normal: normal.at(-1), reference: reference.at(-1) })}\n`);
   }
   const s = (v: number) => `${v.toFixed(2)} s`;
+  const ms = (v: number) => `${(v * 1000).toFixed(0)} ms`;
   const mb = (v: number) => `${v.toFixed(1)} MB`;
-  const unit = (text: string) => text.replace(/ (s|MB)$/, '');
+  const unit = (text: string) => text.replace(/ (s|ms|MB)$/, '');
   /** The median of the runs, then each run's figure in brackets. */
   const cell = (runs: DaemonRun[], pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) =>
     `${fmt(median(runs.map((r) => pick(r) ?? Number.NaN)))} (${runs.map((r) => (pick(r) === undefined ? '—' : unit(fmt(pick(r)!)))).join(' / ')})`;
@@ -366,7 +367,8 @@ export async function benchB0(opts: B0Options): Promise<string> {
     const measured = measuredReference.length > 0 ? cell(measuredReference, pick, fmt) : '';
     return referenceFailure && !referenceFailure.ok ? `${measured} ${failedCell(referenceFailure)}`.trim() : measured;
   };
-  const floorAll = (pick: (r: FloorRun) => number | undefined) => `${s(median(floor.map((r) => pick(r) ?? Number.NaN)))} (${floor.map((r) => (pick(r) ?? Number.NaN).toFixed(2)).join(' / ')})`;
+  const floorAll = (pick: (r: FloorRun) => number | undefined, fmt: (v: number) => string = s) =>
+    `${fmt(median(floor.map((r) => pick(r) ?? Number.NaN)))} (${floor.map((r) => unit(fmt(pick(r) ?? Number.NaN))).join(' / ')})`;
   const row = (label: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string, floorCell = '—') =>
     `| ${label} | ${cell(daemon, pick, fmt)} | ${cell(normal, pick, fmt)} | ${floorCell} | ${ref(pick, fmt)} |`;
   const rows = [
@@ -393,14 +395,14 @@ export async function benchB0(opts: B0Options): Promise<string> {
           row(
             `steady phase, ${opts.pacedMessages} messages arriving at ${opts.pacedRate}/s: latency p50`,
             (r) => r.pacedP50S,
-            s,
-            floorAll((r) => r.pacedP50S),
+            ms,
+            floorAll((r) => r.pacedP50S, ms),
           ),
           row(
             'steady phase: latency p95',
             (r) => r.pacedP95S,
-            s,
-            floorAll((r) => r.pacedP95S),
+            ms,
+            floorAll((r) => r.pacedP95S, ms),
           ),
         ]
       : []),
