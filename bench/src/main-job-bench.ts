@@ -112,22 +112,24 @@ function watchReplies(target: MainJobTarget): { replies: Map<string, number>; on
   return { replies, onReply: (fn) => (listener = fn), close };
 }
 
-/** One script posting one message at a time, waiting out 429s as told. */
+/** Message i (round-robin over the agents), posted until accepted, waiting out 429s as told. */
+async function postOne(target: MainJobTarget, i: number, tag: string): Promise<{ id: string; got429: number }> {
+  for (let got429 = 0; ; got429++) {
+    const outcome = await target.post(AGENTS[i % AGENTS.length]!, `${tag} message ${i}: hello`);
+    if (!('retryAfterS' in outcome)) return { id: outcome.id, got429 };
+    await sleep(outcome.retryAfterS * 1000);
+  }
+}
+
+/** One script posting one message at a time. */
 async function postAll(target: MainJobTarget, count: number, tag: string): Promise<{ posted: Array<{ id: string; at: number }>; got429: number }> {
   const posted: Array<{ id: string; at: number }> = [];
   let got429 = 0;
   for (let i = 0; i < count; i++) {
     const at = performance.now();
-    for (;;) {
-      const outcome = await target.post(AGENTS[i % AGENTS.length]!, `${tag} message ${i}: hello`);
-      if ('retryAfterS' in outcome) {
-        got429++;
-        await sleep(outcome.retryAfterS * 1000);
-        continue;
-      }
-      posted.push({ id: outcome.id, at });
-      break;
-    }
+    const sent = await postOne(target, i, tag);
+    got429 += sent.got429;
+    posted.push({ id: sent.id, at });
   }
   return { posted, got429 };
 }
@@ -143,15 +145,7 @@ async function postPaced(target: MainJobTarget, count: number, rate: number): Pr
     const at = start + (i * 1000) / rate;
     const wait = at - performance.now();
     if (wait > 0) await sleep(wait);
-    for (;;) {
-      const outcome = await target.post(AGENTS[i % AGENTS.length]!, `b0 steady message ${i}: hello`);
-      if ('retryAfterS' in outcome) {
-        await sleep(outcome.retryAfterS * 1000);
-        continue;
-      }
-      posted.push({ id: outcome.id, at });
-      break;
-    }
+    posted.push({ id: (await postOne(target, i, 'b0 steady')).id, at });
   }
   return posted;
 }

@@ -4,10 +4,7 @@
  * person answers `continue` (the conversation's limits are raised and held work delivered) or
  * `stop`, on that conversation by its id (POST /api/conversations/:id/decision).
  */
-import type { OutboxView, SendMessageResult, TinyEvent } from '@tinyagi/client';
-
-/** The contract's decisions (the decision route's body, a message's `decision`). */
-export type Decision = NonNullable<SendMessageResult['decision']>;
+import type { OutboxView, TinyEvent } from '@tinyagi/client';
 
 /**
  * Events after which a conversation's `awaitingDecision` may have changed. Set: `guard.rejected`
@@ -15,10 +12,15 @@ export type Decision = NonNullable<SendMessageResult['decision']>;
  * limit). Cleared: `system.notice` (action `continue` or `stop`, however the person answered),
  * or the conversation ended another way (`conversation.completed`: cancelled).
  */
-const DECISION_EVENTS: ReadonlySet<TinyEvent['type']> = new Set(['guard.rejected', 'budget.exceeded', 'budget.warning', 'system.notice', 'conversation.completed']);
+const DECISION_EVENTS: ReadonlySet<TinyEvent['type']> = new Set(['guard.rejected', 'budget.exceeded', 'budget.warning', 'conversation.completed']);
 
 export function mayChangeDecision(event: TinyEvent): boolean {
-  return DECISION_EVENTS.has(event.type);
+  return DECISION_EVENTS.has(event.type) || decided(event);
+}
+
+/** The person's `continue` or `stop` (other notices are not about decisions). */
+function decided(event: TinyEvent): boolean {
+  return event.type === 'system.notice' && (event.data.action === 'continue' || event.data.action === 'stop');
 }
 
 /** What the guard said, for the banner: null for events that do not ask for a decision. */
@@ -45,7 +47,7 @@ export function guardNote(event: TinyEvent): string | null {
 export function foldGuardNote(note: string | null, events: readonly TinyEvent[]): string | null {
   let next = note;
   for (const e of events) {
-    if (e.type === 'system.notice' && (e.data.action === 'continue' || e.data.action === 'stop')) next = null;
+    if (decided(e)) next = null;
     else next = guardNote(e) ?? next;
   }
   return next;

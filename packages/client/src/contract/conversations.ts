@@ -19,7 +19,7 @@ import {
   StrArray,
   TimestampSchema,
 } from './common.ts';
-import { CONVERSATION_FILTERS, CONVERSATION_STATUSES, ConversationSchema, RUN_STATUSES, RunSchema } from './records.ts';
+import { CONVERSATION_FILTERS, CONVERSATION_STATUSES, ConversationSchema, DecisionSchema, RUN_STATUSES, RunSchema } from './records.ts';
 
 /** One run in the tree, with its usage and its children (recursive). */
 export const RunNodeSchema = z
@@ -151,8 +151,8 @@ export const conversationsContract = {
       'Answer a conversation that waits for your decision (a guard held its work): `continue` raises its limits and delivers what was held, `stop` ends it. 409 INVALID_STATE when it does not wait.',
     tag: 'conversations',
     params: IdParamsSchema,
-    body: z.strictObject({ decision: z.enum(['continue', 'stop']) }),
-    response: z.object({ conversationId: Str, decision: z.enum(['continue', 'stop']), reply: Str }),
+    body: z.strictObject({ decision: DecisionSchema }),
+    response: z.object({ conversationId: Str, decision: DecisionSchema, reply: Str }),
   }),
   cancelRun: route({
     method: 'POST',

@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { route } from './route.ts';
 import { Bool, IdParamsSchema, IdText, Int, NullableStr, OptionalIdText, OptionalMax200, OptionalShortText, OptionalStr, ShortText, Str, StrArray } from './common.ts';
-import { ConversationSchema, MESSAGE_STATUSES, OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
+import { ConversationSchema, DecisionSchema, MESSAGE_STATUSES, OutboxSchema, QueueMessageSchema, RunSchema } from './records.ts';
 
 export const SendMessageBodySchema = z
   .object({
@@ -38,7 +38,7 @@ export const SendMessageResultSchema = z.object({
   /** A system answer instead of an agent run (e.g. "Your messages now go to @coder"); messageId is then ''. */
   reply: OptionalStr,
   /** With `answered`: which decision the message gave (`continue` resumes held work, `stop` ends the conversation). */
-  decision: z.enum(['continue', 'stop']).optional(),
+  decision: DecisionSchema.optional(),
 });
 export type SendMessageResult = z.infer<typeof SendMessageResultSchema>;
 

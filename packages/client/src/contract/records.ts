@@ -89,6 +89,10 @@ export const CONVERSATION_STATUSES = ['active', 'completed', 'failed', 'stopped'
 export const CONVERSATION_FILTERS = [...CONVERSATION_STATUSES, 'waiting'] as const;
 export type ConversationFilter = (typeof CONVERSATION_FILTERS)[number];
 
+/** The person's answer to a conversation a guard holds: `continue` (limits raised, held work delivered) or `stop`. */
+export const DecisionSchema = z.enum(['continue', 'stop']);
+export type Decision = z.infer<typeof DecisionSchema>;
+
 export const ConversationSchema = z
   .object({
     id: Str,

@@ -42,7 +42,8 @@ import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer, steeredEvent }
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
-import { decideConversation, submitMessage, type Decision, type SubmitInput, type SubmitResult } from './submit.ts';
+import type { Decision } from '@tinyagi/client/contract';
+import { decideConversation, submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
 import { AgentNotes } from './agent-notes.ts';
 
 export interface OrchestratorOptions {

@@ -3,6 +3,7 @@
  * defaults, `continue`/`stop` answers to a limit prompt, and the enqueue of the message with its
  * conversation and root run, all in one transaction body (idempotent on the channel's message key).
  */
+import type { Decision } from '@tinyagi/client/contract';
 import { newId, TinyError, type ConversationRecord, type MessageKind, type Settings } from '@tinyagi/core';
 import { effectiveLimits, agentDefaults, io, teamDefaults, ownEntry, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
 import { noteKey, toHuman } from '../conversations/replies.ts';
@@ -230,8 +231,6 @@ function* answerLimitPrompt(ctx: Ctx, tx: StoreTransaction, channel: string, sen
   }
   return undefined;
 }
-
-export type Decision = 'continue' | 'stop';
 
 /**
  * The person's decision on one conversation, named by id (TinyOffice's Continue and Stop): the

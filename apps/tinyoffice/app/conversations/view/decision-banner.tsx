@@ -5,9 +5,8 @@
  * (POST /api/conversations/:id/decision).
  */
 import { useState } from 'react';
-import { isApiError, type ConversationView } from '@tinyagi/client';
+import { type ConversationView, type Decision, isApiError } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import type { Decision } from '@/lib/decision';
 import { Button, ErrorLine } from '@/components/ui';
 
 const LABEL: Record<Decision, string> = { continue: 'Continue', stop: 'Stop' };
