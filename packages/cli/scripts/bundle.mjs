@@ -49,7 +49,9 @@ const unusedDefaults = {
  *
  * The snapshot build (below) defers node:http too, from every module: its parser binding cannot
  * be part of a start-up snapshot. Fastify reads `STATUS_CODES` and `METHODS` at load time; those
- * two tables are copied in from the node that bundles.
+ * two tables are copied in from the node that bundles. Our own modules import these builtins by
+ * default import (`import http from 'node:http'`): esbuild's interop copies a named import's
+ * properties when the module loads, which would find none on the proxy.
  */
 const LAZY_FROM_FASTIFY_SERVER = /^node:(https|http2|dns)$/;
 function lazyBuiltins(filter, fromImporter) {
@@ -61,7 +63,7 @@ function lazyBuiltins(filter, fromImporter) {
         args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : fromImporter(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
       );
       b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-        contents: `const tables = ${/^(node:)?http$/.test(args.path) ? tables : '{}'}; let loaded; module.exports = new Proxy({}, { get: (_, key) => (key in tables ? tables[key] : (loaded ??= require(${JSON.stringify(args.path)}))[key]) });`,
+        contents: `const tables = ${/^(node:)?http$/.test(args.path) ? tables : '{}'}; let loaded; module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? undefined : key in tables ? tables[key] : (loaded ??= require(${JSON.stringify(args.path)}))[key]) });`,
         loader: 'js',
       }));
     },

@@ -8,7 +8,7 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CLI_BUILT, createDaemon, type TestDaemon } from '@tinyagi/test-kit';
+import { CLI_BUILT, createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { childExecArgv, isPlainRun, runArgs } from '../src/daemon/launch.ts';
 import { daemonEnv } from '../src/daemon/node-flags.ts';
 
@@ -55,6 +55,19 @@ function environ(pid: number): Record<string, string> {
   );
 }
 
+/** The daemon log's "listening on" line (written once the API listens and the workers run). */
+function listeningLine(daemon: TestDaemon): Promise<string> {
+  return waitFor(
+    () =>
+      daemon
+        .logs()
+        .split('\n')
+        .find((line) => line.includes(' listening on http')),
+    10_000,
+    'the daemon log to say where it listens',
+  );
+}
+
 describe('launch arguments', () => {
   it('a child of the daemon gets its node flags without the snapshot, in either spelling', () => {
     expect(childExecArgv(['--max-semi-space-size=1', '--snapshot-blob', '/x/a.blob', '--no-maglev'])).toEqual(['--max-semi-space-size=1', '--no-maglev']);
@@ -87,6 +100,8 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     const shim = readFileSync(join(daemon.home, 'run', 'bin', 'tinyagi'), 'utf8');
     expect(shim).not.toContain('snapshot-blob');
     expect(shim).toContain(CLI_BUILT);
+    // The API's app was built and made ready while the blob was built, not at this start.
+    expect(await listeningLine(daemon)).toContain('API app from the start-up snapshot');
   });
 
   it('two daemons from one blob mint different API tokens and read their own environment', async () => {
@@ -114,6 +129,7 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     expect(argv).not.toContain('--snapshot-blob');
     expect(argv).toContain(CLI_BUILT);
     expect(await daemon.cliOk(['doctor'])).toContain('start-up snapshot is not used: TINYAGI_SNAPSHOT=0');
+    expect(await listeningLine(daemon)).not.toContain('start-up snapshot');
   });
 
   it('`tinyagi start` runs it with malloc’s mmap threshold fixed (node frees the buffer it read the blob into), unless the user set that knob', async () => {

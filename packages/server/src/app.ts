@@ -1,16 +1,28 @@
 /**
- * buildServer: the Fastify app with every route, without listening (tests use `inject` and real
- * sockets alike; the daemon calls startServer).
+ * buildServer: the Fastify app with every route and its http server, not listening yet (tests
+ * use `inject` and real sockets alike; the daemon calls startServer).
+ *
+ * An app is built in two steps (docs/startup-snapshot.md):
+ * - `prepareApp` builds everything that depends only on the app's shape (its limits and whether
+ *   it serves TinyOffice): Fastify, its hooks, plugins and every route. It reads nothing of the
+ *   server context, whose object it is given empty, and makes no http server (a late one stands
+ *   in). The daemon's start-up snapshot holds one prepared app, built and made ready while the
+ *   snapshot is built; that is ~35 ms of every start the daemon no longer spends.
+ * - `buildServer` fills the context from its options and attaches a real http server, to the
+ *   snapshot's prepared app when its shape is the one asked for, else to one prepared now.
  */
 import { randomBytes } from 'node:crypto';
+// A default import: the daemon's snapshot bundle loads node:http on first use (it cannot be in a snapshot).
+import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { fastifySSE } from '@fastify/sse';
 import { effectiveServer } from '@tinyagi/core/internal';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
+import { lateServer, type ServerTimeouts } from './late-server.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
-import type { BuildServerOptions } from './options.ts';
+import { DEFAULT_SERVER_LIMITS, type BuildServerOptions, type ServerLimits } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
 import { registerOfficeStatic } from './office-static.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
@@ -35,10 +47,42 @@ export interface TinyServer extends FastifyInstance {
   tiny: ServerContext;
 }
 
-export async function buildServer(options: BuildServerOptions): Promise<TinyServer> {
-  const ctx = createContext(options);
+/** Fastify's defaults, named: Fastify applies them to a server it makes itself, the late server to the one attached. */
+const HTTP_TIMEOUTS: ServerTimeouts = { connectionTimeout: 0, keepAliveTimeout: 72_000, requestTimeout: 0 };
+
+/** What an app's construction depends on; everything else is read from the context per request. */
+export interface AppShape {
+  limits: ServerLimits;
+  logger: boolean | object;
+  /** TinyOffice's routes (the export's folder is the context's `officeDir`, read per request). */
+  office: boolean;
+}
+
+export function appShape(options: Pick<BuildServerOptions, 'limits' | 'logger' | 'officeDir'>): AppShape {
+  return { limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits }, logger: options.logger ?? false, office: options.officeDir !== undefined };
+}
+
+function sameShape(a: AppShape, b: AppShape): boolean {
+  return a.office === b.office && a.logger === b.logger && (Object.keys(a.limits) as Array<keyof ServerLimits>).every((k) => a.limits[k] === b.limits[k]);
+}
+
+export interface PreparedApp {
+  app: TinyServer;
+  shape: AppShape;
+  /** Fills the context (once) and attaches a real http server; the app is then as buildServer returns it. */
+  bind(options: BuildServerOptions): TinyServer;
+}
+
+/**
+ * Everything of an app that depends on its shape only. `ctx` is the object the routes will read
+ * per request; it may be empty here (nothing reads it while building; a test holds it to that).
+ */
+export async function prepareApp(shape: AppShape, ctx: ServerContext = {} as ServerContext): Promise<PreparedApp> {
+  const server = lateServer();
   const app = Fastify({
-    logger: options.logger ?? false,
+    serverFactory: (handler) => server.factory(handler),
+    ...HTTP_TIMEOUTS,
+    logger: shape.logger,
     schemaController: ZOD_SCHEMA_CONTROLLER,
     // No automatic HEAD twin for every GET: ~60 JSON routes would each get a second route context
     // (~0.35 MB of heap and ~10 ms of start-up, docs/profiling.md round 8). Routes a monitor or a
@@ -47,7 +91,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     // Our own ids (a client's X-Request-Id is not trusted); 5xx answers carry them and the log line has the stack.
     requestIdHeader: false,
     genReqId: () => randomBytes(6).toString('hex'),
-    bodyLimit: ctx.limits.bodyBytes,
+    bodyLimit: shape.limits.bodyBytes,
     // Long-lived SSE connections must not keep close() waiting.
     forceCloseConnections: true,
     return503OnClosing: true,
@@ -70,7 +114,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   });
   app.decorate('tiny', ctx);
   useZodCompilers(app);
-  installErrorHandling(app, ctx.log);
+  installErrorHandling(app, ctx);
   // A change is acknowledged only once it is on disk: commits are fsynced off the event loop
   // (core/src/storage/durable-commit.ts), so a mutating request's answer waits for its fsync.
   app.addHook('onSend', async (request, _reply, payload) => {
@@ -96,7 +140,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   });
   installAuthGuard(app, ctx);
   installRateLimits(app, ctx);
-  await app.register(fastifySSE, { heartbeatInterval: ctx.limits.sseKeepAliveMs });
+  await app.register(fastifySSE, { heartbeatInterval: shape.limits.sseKeepAliveMs });
   registerContractRoutes(app, ctx, {
     ...systemRoutes(ctx),
     ...messageRoutes(ctx),
@@ -114,7 +158,42 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   });
   registerEventStream(app, ctx);
   registerApiDocs(app, ctx);
-  if (options.officeDir !== undefined) registerOfficeStatic(app, options.officeDir);
+  if (shape.office) registerOfficeStatic(app, ctx);
 
-  return app as unknown as TinyServer;
+  const tiny = app as unknown as TinyServer;
+  let bound = false;
+  return {
+    app: tiny,
+    shape,
+    bind(options) {
+      if (bound) throw new Error('This prepared app is bound already: prepare another one.');
+      bound = true;
+      Object.assign(ctx, createContext(options));
+      server.attach((handler) => http.createServer(handler), HTTP_TIMEOUTS);
+      return tiny;
+    },
+  };
+}
+
+/** The app of the start-up snapshot, prepared and made ready while the snapshot was built; used once. */
+let snapshotApp: PreparedApp | undefined;
+
+/** For the snapshot builder: prepares the daemon's app (the shape of `options`) and makes it ready. */
+export async function prepareSnapshotApp(options: Pick<BuildServerOptions, 'limits' | 'logger' | 'officeDir'>): Promise<void> {
+  const prepared = await prepareApp(appShape(options));
+  await prepared.app.ready();
+  snapshotApp = prepared;
+}
+
+export async function buildServer(options: BuildServerOptions): Promise<TinyServer> {
+  return (await buildServerFrom(options)).app;
+}
+
+/** buildServer, saying whether the app is the start-up snapshot's (startServer reports it). */
+export async function buildServerFrom(options: BuildServerOptions): Promise<{ app: TinyServer; fromSnapshot: boolean }> {
+  const shape = appShape(options);
+  const taken = snapshotApp;
+  snapshotApp = undefined;
+  const fromSnapshot = taken !== undefined && sameShape(taken.shape, shape);
+  return { app: (fromSnapshot ? taken : await prepareApp(shape)).bind(options), fromSnapshot };
 }

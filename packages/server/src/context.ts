@@ -32,6 +32,8 @@ export interface ServerContext {
   limits: ServerLimits;
   services: BuildServerOptions['services'];
   logFile: string | undefined;
+  /** TinyOffice's static export, when the app serves it. */
+  officeDir: string | undefined;
   log: ServerLog;
   settings(): Settings;
   /** Locked read-modify-write; `mutate` gets a private copy. Returns what was written. */
@@ -73,6 +75,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits },
     services: options.services,
     logFile: options.logFile,
+    officeDir: options.officeDir,
     log: options.log ?? STDERR_LOG,
     settings: getSettings,
     updateSettings: async (mutate) => update(mutate),

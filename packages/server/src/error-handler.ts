@@ -79,17 +79,18 @@ function logServerError(log: ServerLog, request: FastifyRequest, code: string, e
   log.error(`request ${request.id} ${request.method} ${path.slice(0, 200)} failed with ${code}: ${detail}`);
 }
 
-export function installErrorHandling(app: FastifyInstance, log: ServerLog): void {
+/** `ctx.log` is read per error: the handler is installed before the context is filled. */
+export function installErrorHandling(app: FastifyInstance, ctx: { log: ServerLog }): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, res: FastifyReply) => {
     const known = toErrorReply(err);
     if (known) {
       if (known.status >= 500) {
-        logServerError(log, request, known.body.error.code, err);
+        logServerError(ctx.log, request, known.body.error.code, err);
         res.header('x-request-id', request.id);
       }
       return res.code(known.status).type('application/json; charset=utf-8').send(known.body);
     }
-    logServerError(log, request, 'INTERNAL', err);
+    logServerError(ctx.log, request, 'INTERNAL', err);
     const internal = reply('INTERNAL', `${ERROR_REGISTRY.INTERNAL.message} (request id ${request.id}).`);
     return res.code(500).header('x-request-id', request.id).type('application/json; charset=utf-8').send(internal.body);
   });

@@ -5,9 +5,12 @@
  * TINYAGI_ALLOW_REMOTE=1) — a settings PATCH through the API alone cannot expose the daemon.
  * Every route but health still needs the token.
  */
+// Default imports: the daemon's snapshot bundle loads these builtins on first use (a named import would load them with the module).
+import dns, { type LookupAddress } from 'node:dns';
+import http from 'node:http';
 import { loadSettings } from '@tinyagi/core';
 import { assertListenAllowed, effectiveServer, isLoopbackHost } from '@tinyagi/core/internal';
-import { buildServer, type TinyServer } from './app.ts';
+import { buildServerFrom, type TinyServer } from './app.ts';
 import type { BuildServerOptions } from './options.ts';
 
 export interface StartServerOptions extends BuildServerOptions {
@@ -25,7 +28,34 @@ export interface RunningServer {
   port: number;
   /** http://host:port, for clients. */
   url: string;
+  /** Whether the app was the one the daemon's start-up snapshot holds prepared (docs/startup-snapshot.md). */
+  fromSnapshot: boolean;
   close(): Promise<void>;
+}
+
+/**
+ * `localhost` names both 127.0.0.1 and ::1 here; Fastify binds only the first when it was given its
+ * server (late-server.ts), so the others get a server of their own, on the same port and handler,
+ * closed with the app. One that cannot bind (no IPv6) is left out, as Fastify does.
+ */
+async function listenOnOtherLoopbacks(app: TinyServer, bound: string, port: number): Promise<void> {
+  const addresses = await new Promise<LookupAddress[]>((resolve) => dns.lookup('localhost', { all: true }, (err, found) => resolve(err ? [] : found)));
+  for (const { address } of addresses) {
+    if (address === bound) continue;
+    const extra = http.createServer(app.routing);
+    extra.keepAliveTimeout = app.server.keepAliveTimeout;
+    extra.requestTimeout = app.server.requestTimeout;
+    const listening = await new Promise<boolean>((resolve) => {
+      extra.once('error', () => resolve(false));
+      extra.listen({ host: address, port }, () => resolve(true));
+    });
+    if (!listening) continue;
+    // As Fastify closes its own secondary servers: with the main one.
+    app.server.once('close', () => {
+      extra.close();
+      extra.closeAllConnections();
+    });
+  }
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
@@ -33,11 +63,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const configured = effectiveServer(settings);
   const host = options.host ?? configured.host;
   assertListenAllowed(host, options.allowRemote === true);
-  const app = await buildServer(options);
+  const { app, fromSnapshot } = await buildServerFrom(options);
   if (!isLoopbackHost(host)) app.tiny.log.warn(`the API listens beyond loopback on ${host} (remote access enabled at start); every route except /api/health requires the token`);
   await app.listen({ host, port: options.port ?? configured.port });
   const address = app.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : (options.port ?? configured.port);
+  if (host.toLowerCase() === 'localhost') await listenOnOtherLoopbacks(app, address !== null && typeof address === 'object' ? address.address : '', port);
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { app, host, port, url: `http://${urlHost}:${port}`, close: () => app.close() };
+  return { app, host, port, url: `http://${urlHost}:${port}`, fromSnapshot, close: () => app.close() };
 }

@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ServerContext } from './context.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -79,7 +80,8 @@ async function send(reply: FastifyReply, file: string, status: number): Promise<
   return reply.send(await readFile(file));
 }
 
-export function registerOfficeStatic(app: FastifyInstance, root: string): void {
+/** Serves `ctx.officeDir` (read per request: the route is built before the context is filled). */
+export function registerOfficeStatic(app: FastifyInstance, ctx: ServerContext): void {
   app.route({
     method: ['GET', 'HEAD'],
     url: '/*',
@@ -87,7 +89,8 @@ export function registerOfficeStatic(app: FastifyInstance, root: string): void {
     schema: { hide: true },
     handler: async (request, reply) => {
       const path = request.url.split('?')[0] ?? '/';
-      if (path === '/api' || path.startsWith('/api/')) return reply.callNotFound();
+      const root = ctx.officeDir;
+      if (root === undefined || path === '/api' || path.startsWith('/api/')) return reply.callNotFound();
       const file = await resolveOfficeFile(root, path);
       if (file) return send(reply, file, 200);
       const notFound = await resolveOfficeFile(root, '/404');

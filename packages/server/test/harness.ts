@@ -18,6 +18,7 @@ import { Orchestrator } from '@tinyagi/teams';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
 import { buildServer, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
 import { mintRunToken } from '../src/internal.ts';
+import { appShape, type AppShape, type PreparedApp } from '../src/app.ts';
 
 /** Planted in settings; no response body may ever contain them. */
 export const SECRETS = {
@@ -69,6 +70,8 @@ export interface HarnessOptions {
   log?: BuildServerOptions['log'];
   /** TinyOffice's static export to serve at /. */
   officeDir?: string;
+  /** Binds an app the test prepared (as the daemon's start-up snapshot holds one) instead of calling buildServer; not watched for secrets. */
+  prepare?: (shape: AppShape) => Promise<PreparedApp>;
   /** Runs before the server listens (add hooks). */
   configure?: (app: TinyServer) => void;
 }
@@ -114,7 +117,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   const getSettings = (): Settings => loadSettings(settingsFile).settings;
   const orchestrator = new Orchestrator({ stores, getSettings, sweepMs: 100, issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId) });
   orchestrator.start();
-  const app = await buildServer({
+  const buildOptions: BuildServerOptions = {
     stores,
     orchestrator,
     home,
@@ -128,8 +131,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     ...(options.services ? { services: options.services } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.officeDir ? { officeDir: options.officeDir } : {}),
-  });
-  watch(app);
+  };
+  const app = options.prepare ? (await options.prepare(appShape(buildOptions))).bind(buildOptions) : await buildServer(buildOptions);
+  // A prepared app may be ready already (the snapshot's is): no hooks can be added to it.
+  if (!options.prepare) watch(app);
   options.configure?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;

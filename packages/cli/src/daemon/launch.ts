@@ -10,8 +10,9 @@
  *
  * Contract:
  * - A blob is valid for one node (version, architecture, platform, and the binary's path, size
- *   and mtime) and one daemon.cjs (its path, size, mtime and inode): the key of its file name.
- *   Anything else is a different blob.
+ *   and mtime), one daemon.cjs (its path, size, mtime and inode) and whether TinyOffice's export
+ *   is there (the snapshot's API app serves it or not): the key of its file name. Anything else
+ *   is a different blob.
  * - It lives in `dist/snapshot/` beside daemon.cjs when that is writable (`pnpm build` makes
  *   it there for the node that builds), else in `$XDG_CACHE_HOME/tinyagi/snapshot` (default
  *   `~/.cache`). Written to a temporary name and renamed, so a reader never sees half a blob and
@@ -80,7 +81,10 @@ function locations(bin: string, env: NodeJS.ProcessEnv): Locations | { off: stri
   // node itself too: another build of the same version (a distribution's, a self-built one) may
   // not read a blob this one wrote.
   const node = statSync(process.execPath);
-  const key = hash([builder, st.size, st.mtimeMs, st.ino, process.execPath, node.size, node.mtimeMs, process.version, process.arch, process.platform, ...DAEMON_NODE_FLAGS].join('\0'));
+  // The snapshot's API app has TinyOffice's routes when its export existed at build time
+  // (snapshot-entry.ts): a blob per answer, so that the daemon finds the app it needs.
+  const office = existsSync(join(dirname(builder), '..', '..', '..', 'apps', 'tinyoffice', 'out', 'index.html'));
+  const key = hash([builder, st.size, st.mtimeMs, st.ino, process.execPath, node.size, node.mtimeMs, process.version, process.arch, process.platform, office, ...DAEMON_NODE_FLAGS].join('\0'));
   const cache = join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'tinyagi', 'snapshot');
   return { builder, name: `daemon-${process.version}-${process.arch}-${key}.blob`, dirs: [join(dirname(builder), 'snapshot'), cache] };
 }

@@ -312,7 +312,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
 
     lock.update({ apiUrl, version: VERSION, listenHost: host, remote: !isLoopbackHost(host) });
     writePidFile(ctx.paths.pidFile);
-    logger.info(`TinyAGI ${VERSION} listening on ${apiUrl} (home ${ctx.home}, pid ${process.pid})`);
+    logger.info(`TinyAGI ${VERSION} listening on ${apiUrl} (home ${ctx.home}, pid ${process.pid}${server.fromSnapshot ? ', API app from the start-up snapshot' : ''})`);
 
     const outcome = await stopSignal;
     logger.info(outcome === 'restart' ? 'restarting: finishing in-flight work' : 'shutting down: finishing in-flight work');

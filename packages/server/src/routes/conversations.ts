@@ -5,10 +5,9 @@ import type { RouteHandlers } from '../routing.ts';
 type Names = 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown' | 'cancelConversation' | 'decideConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
-  const { runs } = ctx.stores;
   return {
     listConversations: ({ query }) =>
-      runs.listConversations({
+      ctx.stores.runs.listConversations({
         ...(query.status ? { status: query.status } : {}),
         ...(query.team ? { teamId: query.team } : {}),
         ...(query.agent ? { agentId: query.agent } : {}),
@@ -19,17 +18,17 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
     getConversation: async ({ params }) => await ctx.orchestrator.conversationTree(params.id),
 
     getTranscript: async ({ params }) => {
-      const conversation = await runs.mustGetConversation(params.id);
+      const conversation = await ctx.stores.runs.mustGetConversation(params.id);
       return { conversationId: conversation.id, entries: await ctx.orchestrator.transcript(conversation.id) };
     },
 
     getTranscriptMarkdown: async ({ params }) => {
-      const conversation = await runs.mustGetConversation(params.id);
+      const conversation = await ctx.stores.runs.mustGetConversation(params.id);
       return await ctx.orchestrator.transcriptMarkdown(conversation.id);
     },
 
     cancelConversation: async ({ params }) => {
-      const conversation = await runs.mustGetConversation(params.id);
+      const conversation = await ctx.stores.runs.mustGetConversation(params.id);
       return await ctx.orchestrator.cancelConversation(conversation.id, 'cancelled via API');
     },
 
@@ -39,25 +38,25 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
     },
 
     getRun: async ({ params }) => {
-      const run = await runs.mustGetRun(params.id);
-      return { run, children: await runs.children(run.id) };
+      const run = await ctx.stores.runs.mustGetRun(params.id);
+      return { run, children: await ctx.stores.runs.children(run.id) };
     },
 
     cancelRun: async ({ params }) => {
-      const run = await runs.mustGetRun(params.id);
+      const run = await ctx.stores.runs.mustGetRun(params.id);
       await ctx.orchestrator.cancelRun(run.id);
-      return { ok: true as const, runId: run.id, status: (await runs.mustGetRun(run.id)).status };
+      return { ok: true as const, runId: run.id, status: (await ctx.stores.runs.mustGetRun(run.id)).status };
     },
 
     steerRun: async ({ params, body }) => {
-      const run = await runs.mustGetRun(params.id);
+      const run = await ctx.stores.runs.mustGetRun(params.id);
       const text = typeof body.payload === 'string' ? body.payload : body.payload?.text;
       const result = await ctx.orchestrator.steer(run.id, body.command, text !== undefined ? { text } : {});
       return { runId: run.id, command: body.command, accepted: result.accepted, ...(result.reason ? { reason: result.reason } : {}) };
     },
 
     spawnRun: async ({ params, body }) => {
-      const parent = await runs.mustGetRun(params.id);
+      const parent = await ctx.stores.runs.mustGetRun(params.id);
       return await ctx.orchestrator.spawn(parent.id, { agent: body.agent, task: body.task, session: body.session, timeoutMs: body.timeoutMs });
     },
   };

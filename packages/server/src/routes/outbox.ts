@@ -7,27 +7,29 @@ import { allowedFileRoots, confineFiles } from '../security/file-confinement.ts'
 type Names = 'listOutbox' | 'claimOutbox' | 'ackOutbox' | 'failOutbox' | 'sendResponse';
 
 export function outboxRoutes(ctx: ServerContext): RouteHandlers<Names> {
-  const { outbox } = ctx.stores;
   return {
-    listOutbox: ({ query }) => outbox.list(query),
+    listOutbox: ({ query }) => ctx.stores.outbox.list(query),
 
     claimOutbox: ({ body }) =>
-      outbox.claim({ channel: body.channel, owner: body.owner ?? `api:${body.channel}`, ...(body.limit ? { limit: body.limit } : {}), ...(body.leaseMs ? { leaseMs: body.leaseMs } : {}) }),
+      ctx.stores.outbox.claim({ channel: body.channel, owner: body.owner ?? `api:${body.channel}`, ...(body.limit ? { limit: body.limit } : {}), ...(body.leaseMs ? { leaseMs: body.leaseMs } : {}) }),
 
-    ackOutbox: ({ params }) => outbox.ack(params.id),
+    ackOutbox: ({ params }) => ctx.stores.outbox.ack(params.id),
 
     failOutbox: ({ params, body }) =>
-      outbox.fail(params.id, body.error, { ...(body.retryAfterMs !== undefined ? { retryAfterMs: body.retryAfterMs } : {}), ...(body.permanent !== undefined ? { permanent: body.permanent } : {}) }),
+      ctx.stores.outbox.fail(params.id, body.error, {
+        ...(body.retryAfterMs !== undefined ? { retryAfterMs: body.retryAfterMs } : {}),
+        ...(body.permanent !== undefined ? { permanent: body.permanent } : {}),
+      }),
 
     sendResponse: async ({ body }) => {
       // Only channels with a delivering client need a pairing; replies to api/web/cli are stored.
-      if (outbox.hasClient(body.channel) && !(await ctx.pairings.isApproved(body.channel, body.senderId))) {
+      if (ctx.stores.outbox.hasClient(body.channel) && !(await ctx.pairings.isApproved(body.channel, body.senderId))) {
         throw new TinyError('PAIRING_NOT_FOUND', `Sender ${body.senderId} on ${body.channel} is not paired, so it cannot receive proactive messages.`, {
           hint: 'Approve the sender first (`tinyagi pairing approve <code>`); GET /api/pairing lists approved senders.',
         });
       }
       const files = body.files ? confineFiles(body.files, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : [];
-      const { row } = await outbox.enqueue({
+      const { row } = await ctx.stores.outbox.enqueue({
         idempotencyKey: newId('proactive'),
         channel: body.channel,
         text: body.message,

@@ -24,8 +24,6 @@ export function taskMessage(task: TaskRecord): string {
 }
 
 export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasksContract> {
-  const { tasks } = ctx;
-
   const checkAssignees = (agent: string | null | undefined, team: string | null | undefined): void => {
     const settings = ctx.settings();
     if (agent) requireAgent(settings, agent);
@@ -41,36 +39,36 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       senderId: `task:${task.id}`,
       idempotencyKey: `task:${task.id}:${task.updatedAt}`,
     });
-    return (await tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
+    return (await ctx.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
   };
 
   return {
-    listTasks: ({ query }) => tasks.listTasks(query),
+    listTasks: ({ query }) => ctx.tasks.listTasks(query),
 
     getTask: async ({ params }) => {
-      const task = await tasks.mustGetTask(params.id);
-      return { ...task, commentCount: await tasks.commentCount(task.id) };
+      const task = await ctx.tasks.mustGetTask(params.id);
+      return { ...task, commentCount: await ctx.tasks.commentCount(task.id) };
     },
 
     createTask: async ({ body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
-      const task = await tasks.createTask(body);
+      const task = await ctx.tasks.createTask(body);
       return entersWork(undefined, task) ? dispatch(task) : task;
     },
 
     patchTask: async ({ params, body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
-      const { before, after } = await tasks.updateTask(params.id, body);
+      const { before, after } = await ctx.tasks.updateTask(params.id, body);
       return entersWork(before, after) ? dispatch(after) : after;
     },
 
     deleteTask: async ({ params }) => {
-      await tasks.deleteTask(params.id);
+      await ctx.tasks.deleteTask(params.id);
       return { ok: true as const };
     },
 
     reorderTasks: async ({ body }) => {
-      const { tasks: reordered, statusChanged } = await tasks.reorder(body.columns);
+      const { tasks: reordered, statusChanged } = await ctx.tasks.reorder(body.columns);
       const dispatched = new Map<string, TaskRecord>();
       for (const { before, after } of statusChanged) {
         if (entersWork(before, after)) dispatched.set(after.id, await dispatch(after));
@@ -78,21 +76,21 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       return reordered.map((t) => dispatched.get(t.id) ?? t);
     },
 
-    listComments: ({ params }) => tasks.listComments(params.id),
+    listComments: ({ params }) => ctx.tasks.listComments(params.id),
 
-    addComment: ({ params, body }) => tasks.addComment(params.id, { author: body.author ?? 'user', content: body.content }),
+    addComment: ({ params, body }) => ctx.tasks.addComment(params.id, { author: body.author ?? 'user', content: body.content }),
 
     deleteComment: async ({ params }) => {
-      await tasks.deleteComment(params.id);
+      await ctx.tasks.deleteComment(params.id);
       return { ok: true as const };
     },
 
-    listProjects: () => tasks.listProjects(),
-    getProject: ({ params }) => tasks.mustGetProject(params.id),
-    createProject: ({ body }) => tasks.createProject(body),
-    patchProject: ({ params, body }) => tasks.updateProject(params.id, body),
+    listProjects: () => ctx.tasks.listProjects(),
+    getProject: ({ params }) => ctx.tasks.mustGetProject(params.id),
+    createProject: ({ body }) => ctx.tasks.createProject(body),
+    patchProject: ({ params, body }) => ctx.tasks.updateProject(params.id, body),
     deleteProject: async ({ params }) => {
-      await tasks.deleteProject(params.id);
+      await ctx.tasks.deleteProject(params.id);
       return { ok: true as const };
     },
   };
