@@ -49,9 +49,8 @@ const unusedDefaults = {
  *
  * The snapshot build (below) defers node:http too, from every module: its parser binding cannot
  * be part of a start-up snapshot. Fastify reads `STATUS_CODES` and `METHODS` at load time; those
- * two tables are copied in from the node that bundles. Our own modules import these builtins by
- * default import (`import http from 'node:http'`): esbuild's interop copies a named import's
- * properties when the module loads, which would find none on the proxy.
+ * two tables are copied in from the node that bundles. (Our own modules require node:http when
+ * they need it: server/src/late-server.ts `builtin`.)
  */
 const LAZY_FROM_FASTIFY_SERVER = /^node:(https|http2|dns)$/;
 function lazyBuiltins(filter, fromImporter) {
@@ -63,7 +62,7 @@ function lazyBuiltins(filter, fromImporter) {
         args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : fromImporter(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
       );
       b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-        contents: `const tables = ${/^(node:)?http$/.test(args.path) ? tables : '{}'}; let loaded; module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? undefined : key in tables ? tables[key] : (loaded ??= require(${JSON.stringify(args.path)}))[key]) });`,
+        contents: `const tables = ${/^(node:)?http$/.test(args.path) ? tables : '{}'}; let loaded; module.exports = new Proxy({}, { get: (_, key) => (key in tables ? tables[key] : (loaded ??= require(${JSON.stringify(args.path)}))[key]) });`,
         loader: 'js',
       }));
     },
@@ -126,20 +125,23 @@ const result = await build({
  * The daemon's start-up snapshot builder (src/daemon/snapshot-entry.ts, src/daemon/launch.ts):
  * one CommonJS file, as node's `--build-snapshot` needs. A snapshot's `require` loads builtins
  * only, so the external packages go through `globalThis.__tinyagiRequire` (set when the daemon
- * runs); better-sqlite3, imported at load time, becomes a proxy that requires it on first use.
- * `import.meta.url` reads as a file in dist/chunks/, like the ES module bundle's chunks.
+ * runs). Two packages imported at load time become proxies that require them on first use:
+ * better-sqlite3 (a native addon cannot be in a snapshot) and pg (the PostgreSQL client, only
+ * used by a daemon on PostgreSQL: evaluated in the snapshot, it was heap every start
+ * deserialized). `import.meta.url` reads as a file in dist/chunks/, like the ES module bundle's
+ * chunks.
  */
+const LOADED_ON_USE = new Set(['better-sqlite3', 'pg']);
 const viaRuntimeRequire = {
   name: 'externals-at-run-time',
   setup(b) {
-    const names = new RegExp(`^(${EXTERNAL.map((e) => e.replace(/[/.]/g, (c) => `\\${c}`).replace('*', '.+')).join('|')})$`);
+    const names = new RegExp(`^(${[...EXTERNAL, ...LOADED_ON_USE].map((e) => e.replace(/[/.]/g, (c) => `\\${c}`).replace('*', '.+')).join('|')})$`);
     b.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'run-time-require' }));
     b.onLoad({ filter: /.*/, namespace: 'run-time-require' }, (args) => ({
-      contents:
-        args.path === 'better-sqlite3'
-          ? `let loaded; const load = () => (loaded ??= globalThis.__tinyagiRequire(${JSON.stringify(args.path)}));
-module.exports = new Proxy(function () {}, { get: (_, key) => load()[key], construct: (_, a) => new (load())(...a), apply: (_, self, a) => load().apply(self, a) });`
-          : `module.exports = globalThis.__tinyagiRequire(${JSON.stringify(args.path)});`,
+      contents: LOADED_ON_USE.has(args.path)
+        ? `let loaded; const load = () => (loaded ??= globalThis.__tinyagiRequire(${JSON.stringify(args.path)}));
+module.exports = new Proxy(function () {}, { get: (_, key) => (key === '__esModule' ? undefined : load()[key]), construct: (_, a) => new (load())(...a), apply: (_, self, a) => load().apply(self, a) });`
+        : `module.exports = globalThis.__tinyagiRequire(${JSON.stringify(args.path)});`,
       loader: 'js',
     }));
   },

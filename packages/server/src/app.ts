@@ -12,15 +12,13 @@
  *   snapshot's prepared app when its shape is the one asked for, else to one prepared now.
  */
 import { randomBytes } from 'node:crypto';
-// A default import: the daemon's snapshot bundle loads node:http on first use (it cannot be in a snapshot).
-import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { fastifySSE } from '@fastify/sse';
 import { effectiveServer } from '@tinyagi/core/internal';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
-import { lateServer, type ServerTimeouts } from './late-server.ts';
+import { builtin, lateServer, type ServerTimeouts } from './late-server.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
 import { DEFAULT_SERVER_LIMITS, type BuildServerOptions, type ServerLimits } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
@@ -169,7 +167,7 @@ export async function prepareApp(shape: AppShape, ctx: ServerContext = {} as Ser
       if (bound) throw new Error('This prepared app is bound already: prepare another one.');
       bound = true;
       Object.assign(ctx, createContext(options));
-      server.attach((handler) => http.createServer(handler), HTTP_TIMEOUTS);
+      server.attach((handler) => builtin('node:http').createServer(handler), HTTP_TIMEOUTS);
       return tiny;
     },
   };

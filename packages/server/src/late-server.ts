@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -22,6 +23,15 @@ export interface ServerTimeouts {
   keepAliveTimeout: number;
   requestTimeout: number;
   connectionTimeout: number;
+}
+
+/**
+ * `node:http` (or `node:dns`), required when first needed. Not an `import`: node's ES module
+ * facade of `node:http` reads every export, and one of them loads undici, http2 and tls (~3 MB
+ * the daemon never uses); and the daemon's start-up snapshot cannot hold `node:http` at all.
+ */
+export function builtin<T extends 'node:http' | 'node:dns'>(name: T): T extends 'node:http' ? typeof import('node:http') : typeof import('node:dns') {
+  return createRequire(import.meta.url)(name);
 }
 
 class Unattached extends EventEmitter {

@@ -5,12 +5,11 @@
  * TINYAGI_ALLOW_REMOTE=1) — a settings PATCH through the API alone cannot expose the daemon.
  * Every route but health still needs the token.
  */
-// Default imports: the daemon's snapshot bundle loads these builtins on first use (a named import would load them with the module).
-import dns, { type LookupAddress } from 'node:dns';
-import http from 'node:http';
+import type { LookupAddress } from 'node:dns';
 import { loadSettings } from '@tinyagi/core';
 import { assertListenAllowed, effectiveServer, isLoopbackHost } from '@tinyagi/core/internal';
 import { buildServerFrom, type TinyServer } from './app.ts';
+import { builtin } from './late-server.ts';
 import type { BuildServerOptions } from './options.ts';
 
 export interface StartServerOptions extends BuildServerOptions {
@@ -39,10 +38,10 @@ export interface RunningServer {
  * closed with the app. One that cannot bind (no IPv6) is left out, as Fastify does.
  */
 async function listenOnOtherLoopbacks(app: TinyServer, bound: string, port: number): Promise<void> {
-  const addresses = await new Promise<LookupAddress[]>((resolve) => dns.lookup('localhost', { all: true }, (err, found) => resolve(err ? [] : found)));
+  const addresses = await new Promise<LookupAddress[]>((resolve) => builtin('node:dns').lookup('localhost', { all: true }, (err, found) => resolve(err ? [] : found)));
   for (const { address } of addresses) {
     if (address === bound) continue;
-    const extra = http.createServer(app.routing);
+    const extra = builtin('node:http').createServer(app.routing);
     extra.keepAliveTimeout = app.server.keepAliveTimeout;
     extra.requestTimeout = app.server.requestTimeout;
     const listening = await new Promise<boolean>((resolve) => {
