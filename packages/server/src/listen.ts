@@ -33,28 +33,36 @@ export interface RunningServer {
 }
 
 /**
- * `localhost` names both 127.0.0.1 and ::1 here; Fastify binds only the first when it was given its
- * server (late-server.ts), so the others get a server of their own, on the same port and handler,
- * closed with the app. One that cannot bind (no IPv6) is left out, as Fastify does.
+ * Serves `app` on more addresses, on its port and with its handler; each is closed with the app.
+ * `localhost` names 127.0.0.1 and ::1 on many machines, and Fastify binds only the first when it
+ * was given its server (late-server.ts), so startServer binds the others here. An address that
+ * cannot be bound (no IPv6) is left out, as Fastify does. Returns the addresses bound.
  */
-async function listenOnOtherLoopbacks(app: TinyServer, bound: string, port: number): Promise<void> {
-  const addresses = await new Promise<LookupAddress[]>((resolve) => builtin('node:dns').lookup('localhost', { all: true }, (err, found) => resolve(err ? [] : found)));
-  for (const { address } of addresses) {
-    if (address === bound) continue;
+export async function alsoListenOn(app: TinyServer, addresses: readonly string[], port: number): Promise<string[]> {
+  const bound: string[] = [];
+  for (const address of addresses) {
     const extra = builtin('node:http').createServer(app.routing);
     extra.keepAliveTimeout = app.server.keepAliveTimeout;
     extra.requestTimeout = app.server.requestTimeout;
+    // Malformed HTTP is answered in the API's shape there too (buildServer's clientErrorHandler).
+    for (const listener of app.server.listeners('clientError')) extra.on('clientError', listener as (...args: unknown[]) => void);
     const listening = await new Promise<boolean>((resolve) => {
       extra.once('error', () => resolve(false));
       extra.listen({ host: address, port }, () => resolve(true));
     });
     if (!listening) continue;
+    bound.push(address);
     // As Fastify closes its own secondary servers: with the main one.
     app.server.once('close', () => {
       extra.close();
       extra.closeAllConnections();
     });
   }
+  return bound;
+}
+
+function lookupAll(name: string): Promise<string[]> {
+  return new Promise((resolve) => builtin('node:dns').lookup(name, { all: true }, (err, found: LookupAddress[]) => resolve(err ? [] : found.map((a) => a.address))));
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
@@ -67,7 +75,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   await app.listen({ host, port: options.port ?? configured.port });
   const address = app.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : (options.port ?? configured.port);
-  if (host.toLowerCase() === 'localhost') await listenOnOtherLoopbacks(app, address !== null && typeof address === 'object' ? address.address : '', port);
+  if (host.toLowerCase() === 'localhost') {
+    const first = address !== null && typeof address === 'object' ? address.address : '';
+    await alsoListenOn(
+      app,
+      (await lookupAll(host)).filter((a) => a !== first),
+      port,
+    );
+  }
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return { app, host, port, url: `http://${urlHost}:${port}`, fromSnapshot, close: () => app.close() };
 }

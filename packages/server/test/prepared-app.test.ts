@@ -8,13 +8,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { lookup } from 'node:dns/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareApp, type PreparedApp } from '../src/app.ts';
 import type { ServerContext } from '../src/context.ts';
 import { lateServer } from '../src/late-server.ts';
-import { startServer } from '../src/listen.ts';
+import { alsoListenOn, startServer } from '../src/listen.ts';
 import { Orchestrator } from '@tinyagi/teams';
 import { loadSettings } from '@tinyagi/core';
 import { waitFor } from '@tinyagi/test-kit';
@@ -116,8 +117,8 @@ describe('the late http server', () => {
   });
 });
 
-describe('listening on localhost', () => {
-  it('answers on every loopback address `localhost` names that this machine can bind', async () => {
+describe('more addresses than Fastify binds', () => {
+  it('`localhost` is served on every loopback address it names here', async () => {
     const home = mkdtempSync(join(tmpdir(), 'tinyagi-localhost-'));
     const settingsFile = join(home, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify({ workspace: { path: join(home, 'ws') }, models: { provider: 'mock' }, agents: {}, channels: { enabled: [] } }));
@@ -125,27 +126,50 @@ describe('listening on localhost', () => {
     const getSettings = () => loadSettings(settingsFile).settings;
     const orchestrator = new Orchestrator({ stores: opened.stores, getSettings });
     const server = await startServer({ stores: opened.stores, orchestrator, home, settingsFile, getSettings, token: 't'.repeat(32), version: 'test', host: 'localhost', port: 0 });
+    const addresses = (await lookup('localhost', { all: true })).map((a) => a.address);
     try {
-      const addresses = (await lookup('localhost', { all: true })).map((a) => a.address);
-      let answered = 0;
       for (const address of addresses) {
-        if (!(await canBind(address))) continue;
-        const res = await fetch(`http://${address.includes(':') ? `[${address}]` : address}:${server.port}/api/health`);
-        expect(res.status).toBe(200);
-        answered++;
+        if (await canBind(address)) expect((await fetch(`${urlOf(address, server.port)}/api/health`)).status).toBe(200);
       }
-      expect(answered).toBeGreaterThan(0);
     } finally {
       await server.close();
       await opened.close();
       rmSync(home, { recursive: true, force: true });
     }
-    // Closed everywhere: nothing answers on the port any more.
-    for (const { address } of await lookup('localhost', { all: true })) {
-      await expect(fetch(`http://${address.includes(':') ? `[${address}]` : address}:${server.port}/api/health`)).rejects.toThrow();
+    for (const address of addresses) await expect(fetch(`${urlOf(address, server.port)}/api/health`)).rejects.toThrow();
+  });
+
+  it('an extra address answers like the first (malformed HTTP included) and closes with the app; one that cannot be bound is left out', async () => {
+    const extra = await startHarness();
+    try {
+      // 192.0.2.1 (TEST-NET-1) is on no interface here: it cannot be bound.
+      const ipv6 = await canBind('::1');
+      expect(await alsoListenOn(extra.app, ['192.0.2.1', '::1'], extra.port)).toEqual(ipv6 ? ['::1'] : []);
+      const second = ipv6 ? '::1' : '127.0.0.1';
+      expect((await fetch(`${urlOf(second, extra.port)}/api/health`)).status).toBe(200);
+      expect(await rawHttp(second, extra.port, 'GET / HTTP/1.1\r\nHost: localhost\r\nBroken header line\r\n\r\n')).toMatch(/^HTTP\/1\.1 400[\s\S]*"code":"BAD_REQUEST"/);
+    } finally {
+      await extra.close();
     }
+    await expect(fetch(`${urlOf('::1', extra.port)}/api/health`)).rejects.toThrow();
+    await expect(fetch(`${urlOf('127.0.0.1', extra.port)}/api/health`)).rejects.toThrow();
   });
 });
+
+function urlOf(address: string, port: number): string {
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/** Bytes written to a socket as they are, and everything the server answers until it closes. */
+function rawHttp(host: string, port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port }, () => socket.end(bytes));
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(text));
+  });
+}
 
 function canBind(address: string): Promise<boolean> {
   return new Promise((resolve) => {
