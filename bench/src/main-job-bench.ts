@@ -411,14 +411,14 @@ export async function benchB0(opts: B0Options): Promise<string> {
     ),
     row('daemon peak RSS (VmHWM)', (r) => r.peakRssMb, mb),
     row('daemon idle RSS (1 s after its API answers)', (r) => r.idleRssMb, mb),
-    row('start until the API answers (ours as `tinyagi start` launches it, from its start-up snapshot, to /api/health; the reference to /api/status)', (r) => r.startS, s),
-    `| the same for a bare \`node bin.js run\` (no V8 flags given: it replaces itself once to add them and start from its snapshot) | ${s(median(bareStart))} (${bareStart.map((v) => v.toFixed(2)).join(' / ')}) | — | — | — |`,
+    row('start until the API answers (ours as `tinyagi start` launches it, from its start-up snapshot, to /api/health; the reference to /api/status)', (r) => r.startS, ms),
+    `| the same for a bare \`node bin.js run\` (no V8 flags given: it replaces itself once to add them and start from its snapshot) | ${ms(median(bareStart))} (${bareStart.map((v) => unit(ms(v))).join(' / ')}) | — | — | — |`,
     row(`posting the ${opts.messages} (one script, one POST at a time)`, (r) => r.postS, s),
     row('429s answered to the posting script', (r) => r.posts429, String),
   ];
   if (opts.recovery) {
     rows.push(row('SIGKILL + restart until the in-flight burst is answered', (r) => r.recoveryS, s));
-    rows.push(row('restart until the API answers (after SIGKILL)', (r) => r.recoveryStartS, s));
+    rows.push(row('restart until the API answers (after SIGKILL)', (r) => r.recoveryStartS, ms));
     const answered = (runs: DaemonRun[]) => runs.map((r) => r.recoveryAnswered).join('; ');
     rows.push(`| burst messages answered after the crash | ${answered(daemon)} | ${answered(normal)} | — | ${opts.referenceDir ? answered(measuredReference) : ''} |`);
   }
