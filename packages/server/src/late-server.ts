@@ -40,7 +40,7 @@ class Unattached extends EventEmitter {
     return null;
   }
   listen(): never {
-    throw new Error('This app has no http server yet: attach one (startServer does) before listening.');
+    throw new Error('This app has no http server yet: bind it (buildServer does) before listening.');
   }
   close(callback?: (err?: Error) => void): this {
     if (callback) process.nextTick(callback);
@@ -55,7 +55,6 @@ export interface LateServer {
   factory(handler: Handler): Server;
   /** Makes the real server and moves the stand-in's listeners to it; once. */
   attach(create: (handler: Handler) => Server, timeouts: ServerTimeouts): Server;
-  readonly attached: boolean;
 }
 
 export function lateServer(): LateServer {
@@ -92,9 +91,6 @@ export function lateServer(): LateServer {
       standIn.removeAllListeners();
       real = server;
       return server;
-    },
-    get attached() {
-      return real !== undefined;
     },
   };
 }
