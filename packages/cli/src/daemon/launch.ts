@@ -33,6 +33,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { homedir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tinyOfficeExportDir } from '../office/locate.ts';
 import { DAEMON_NODE_FLAGS, missingDaemonFlags } from './node-flags.ts';
 
 /** `0` turns the start-up snapshot off. */
@@ -82,8 +83,8 @@ function locations(bin: string, env: NodeJS.ProcessEnv): Locations | { off: stri
   // not read a blob this one wrote.
   const node = statSync(process.execPath);
   // The snapshot's API app has TinyOffice's routes when its export existed at build time
-  // (snapshot-entry.ts): a blob per answer, so that the daemon finds the app it needs.
-  const office = existsSync(join(dirname(builder), '..', '..', '..', 'apps', 'tinyoffice', 'out', 'index.html'));
+  // (snapshot-entry.ts asks the same function): a blob per answer, so that the daemon finds the app it needs.
+  const office = tinyOfficeExportDir() !== undefined;
   const key = hash([builder, st.size, st.mtimeMs, st.ino, process.execPath, node.size, node.mtimeMs, process.version, process.arch, process.platform, office, ...DAEMON_NODE_FLAGS].join('\0'));
   const cache = join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'tinyagi', 'snapshot');
   return { builder, name: `daemon-${process.version}-${process.arch}-${key}.blob`, dirs: [join(dirname(builder), 'snapshot'), cache] };
