@@ -75,7 +75,7 @@ describe('retries and cancel from the command line', () => {
     const running = await json<{ messageId: string; conversationId: string }>(['send', '--agent', 'cc', 'FAKE:hang']);
     await waitFor(async () => ((await json<{ processing: Array<{ id: string }> }>(['queue', 'status'])).processing.length === 1 ? true : undefined), 20_000, 'the message to run');
     expect(await h.cliOk(['cancel', running.conversationId])).toBe(`Cancelled conversation ${running.conversationId} (1 run stopped).\n`);
-    expect((await json<Tree>(['conversation', 'show', running.conversationId])).conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled via API' });
+    expect((await json<Tree>(['conversation', 'show', running.conversationId])).conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled by the CLI' });
     const again = await h.cli(['cancel', running.conversationId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`The conversation ${running.conversationId} has already ended (cancelled)`);

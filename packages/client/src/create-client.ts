@@ -49,12 +49,18 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
   /** For `subscribe({ transport: 'eventsource' })` where there is no global EventSource. */
   EventSource?: EventSourceConstructor;
+  /**
+   * Who this client is, in words (`x-tinyagi-client`, e.g. "the CLI"): the daemon names it as
+   * who cancelled or steered a run. Without it a token client is "the API".
+   */
+  clientName?: string;
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const headers = (extra: Record<string, string>): Record<string, string> => (options.token ? { ...extra, authorization: `Bearer ${options.token}` } : extra);
+  const named = options.clientName ? { 'x-tinyagi-client': options.clientName } : {};
+  const headers = (extra: Record<string, string>): Record<string, string> => (options.token ? { ...named, ...extra, authorization: `Bearer ${options.token}` } : { ...named, ...extra });
 
   async function call(def: RouteEntry, input: { params?: object; query?: object; body?: unknown; signal?: AbortSignal } = {}): Promise<unknown> {
     const url = `${baseUrl}${fillPath(def.path, input.params)}${queryString(input.query)}`;

@@ -232,7 +232,7 @@ describe('messages and queue', () => {
     const detail = await h.client.getMessage({ params: { id: sent.messageId } });
     expect(detail.run?.status).toBe('cancelled');
     const tree = await h.client.getConversation({ params: { id: sent.conversationId } });
-    expect(tree.conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled via API' });
+    expect(tree.conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled by the API' });
   });
 
   it('cancel a conversation; unknown id is 404', async () => {

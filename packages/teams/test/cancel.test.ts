@@ -244,4 +244,21 @@ describe('cancelling a message or a conversation', () => {
     // Already ended: nothing more to cancel, the status stays.
     await expect(h.orchestrator.cancelConversation(sent.conversationId)).resolves.toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: true, cancelled: [] });
   });
+
+  it('cancelling the last open run of a chain whose first run answered ends the conversation cancelled, naming who cancelled it', async () => {
+    const h = await harness({
+      agents: {
+        lead: { provider: 'mock', mock: { reply: 'over to you [@slow: finish it]' } },
+        slow: { provider: 'mock', mock: { rules: [{ match: 'finish', fail: 'hang' }] } },
+      },
+      teams: { t: { agents: ['lead', 'slow'], leader_agent: 'lead' } },
+    });
+    const sent = await h.orchestrator.submit({ message: '@t start', senderId: 'u1' });
+    const slow = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'slow'), 10_000, 'the handoff to run');
+    await h.orchestrator.cancelRun(slow.runId, 'cancelled by TinyOffice');
+    await waitForCompletion(h, sent.conversationId);
+    expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'cancelled by TinyOffice', finished: true });
+    const [completed] = await eventsOf(h.stores, { types: ['conversation.completed'] });
+    expect(completed?.data).toMatchObject({ status: 'cancelled', reason: 'cancelled by TinyOffice' });
+  });
 });

@@ -18,7 +18,7 @@ export async function visualize(ctx: CliContext, teamId: string | undefined, opt
   const settings = await settingsEditor(ctx).read();
   const teams = Object.entries(settings.teams ?? {}).filter(([id]) => teamId === undefined || id === teamId);
   if (teamId !== undefined && teams.length === 0) requireTeam(settings, teamId);
-  const daemon = findDaemon(ctx);
+  const daemon = findDaemon(ctx, 'the TUI');
   if (!options.json && daemon !== undefined && process.stdout.isTTY === true && process.stdin.isTTY === true) {
     const { runVisualizer } = await loadVisualizer();
     return runVisualizer({ client: daemon.client, ...(teamId ? { team: teamId } : {}) });

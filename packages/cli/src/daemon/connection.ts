@@ -28,12 +28,12 @@ export function notRunningError(ctx: CliContext): CliError {
 }
 
 /** The daemon connection, or undefined when no daemon is reachable by configuration. */
-export function findDaemon(ctx: CliContext): DaemonConnection | undefined {
+export function findDaemon(ctx: CliContext, clientName = 'the CLI'): DaemonConnection | undefined {
   const record = localDaemon(ctx);
   const apiUrl = record?.apiUrl ?? nonEmpty(ctx.env['TINYAGI_API_URL']);
   if (apiUrl === undefined) return undefined;
   const token = readApiToken(ctx.paths.apiToken, ctx.env);
-  return { client: createApiClient({ baseUrl: apiUrl, ...(token !== undefined ? { token } : {}) }), apiUrl, record };
+  return { client: createApiClient({ baseUrl: apiUrl, clientName, ...(token !== undefined ? { token } : {}) }), apiUrl, record };
 }
 
 export function connect(ctx: CliContext): DaemonConnection {

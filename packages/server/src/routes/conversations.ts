@@ -1,5 +1,6 @@
 /** Conversations (run trees, transcripts, cancel) and runs (get, cancel, steer, spawn). */
 import type { ServerContext } from '../context.ts';
+import { requestedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';
 
 type Names = 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown' | 'cancelConversation' | 'decideConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
@@ -27,9 +28,9 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
       return await ctx.orchestrator.transcriptMarkdown(conversation.id);
     },
 
-    cancelConversation: async ({ params }) => {
+    cancelConversation: async ({ params, auth, request }) => {
       const conversation = await ctx.stores.runs.mustGetConversation(params.id);
-      return await ctx.orchestrator.cancelConversation(conversation.id, 'cancelled via API');
+      return await ctx.orchestrator.cancelConversation(conversation.id, `cancelled by ${requestedBy(auth, request)}`);
     },
 
     decideConversation: async ({ params, body }) => {
@@ -42,9 +43,9 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
       return { run, children: await ctx.stores.runs.children(run.id) };
     },
 
-    cancelRun: async ({ params }) => {
+    cancelRun: async ({ params, auth, request }) => {
       const run = await ctx.stores.runs.mustGetRun(params.id);
-      await ctx.orchestrator.cancelRun(run.id);
+      await ctx.orchestrator.cancelRun(run.id, `cancelled by ${requestedBy(auth, request)}`);
       return { ok: true as const, runId: run.id, status: (await ctx.stores.runs.mustGetRun(run.id)).status };
     },
 

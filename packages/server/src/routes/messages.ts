@@ -2,6 +2,7 @@
 import { TinyError } from '@tinyagi/core';
 import { sessionKeyFor } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
+import { requestedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';
 import { allowedFileRoots, confineFiles } from '../security/file-confinement.ts';
 
@@ -53,6 +54,6 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
       };
     },
 
-    cancelMessage: async ({ params }) => await ctx.orchestrator.cancelMessage(params.id, 'cancelled via API'),
+    cancelMessage: async ({ params, auth, request }) => await ctx.orchestrator.cancelMessage(params.id, `cancelled by ${requestedBy(auth, request)}`),
   };
 }

@@ -126,8 +126,23 @@ function* cancelTree(ctx: Ctx, tx: StoreTransaction, runId: string, reason: stri
   if (!root) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`, { hint: 'List runs of a conversation with GET /api/conversations/:id.' });
   const descendants = (yield* io(tx.stores.runs.descendants(runId))).reverse();
   const cancelled = yield* cancelRuns(ctx, tx, [...descendants, root], reason, cause);
+  if (cause === 'cancelled' && cancelled.length > 0) yield* cancelledIfLast(tx, root.conversationId, reason);
   yield* completeIfDone(tx, root.conversationId);
   return cancelled;
+}
+
+/**
+ * A person cancelled what was left of the conversation (its last open run): it ends `cancelled`
+ * with the cancel's reason (which names who asked), not `completed` because an earlier run of it
+ * had answered. A failure found by `settledStatus` still wins: it is what needs a look.
+ */
+function* cancelledIfLast(tx: StoreTransaction, conversationId: string, reason: string): TxSteps<void> {
+  const { runs, queries } = tx.stores;
+  const conversation = yield* io(runs.getConversation(conversationId, { forUpdate: true }));
+  if (!conversation || conversation.finished || conversation.status !== 'active') return;
+  if ((yield* io(runs.openRunCount(conversationId))) > 0 || (yield* io(queries.unfinishedMessages(conversationId))) > 0) return;
+  if (settledStatus(conversation, yield* io(runs.listRuns(conversationId))).status !== 'completed') return;
+  yield* io(runs.updateConversation(conversationId, { status: 'cancelled', stopReason: reason }));
 }
 
 /** The run that answers a message: the one it started, else the one that consumed it. */
