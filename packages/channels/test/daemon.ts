@@ -1,7 +1,7 @@
 /**
- * The daemon the channel end-to-end tests run: @tinyagi/test-kit's launcher (`tinyagi run` from
- * source, a fresh API token) whose supervisor starts the real channel process
- * (@tinyagi/channels/runner) against a fake platform; a mock agent, `coder`, answers (and any
+ * The daemon the channel end-to-end tests run: @tinyagi/test-kit's launcher (the built daemon from
+ * its start-up snapshot, as `tinyagi start` runs it; a fresh API token) whose supervisor starts the
+ * real channel process (@tinyagi/channels/runner, built) against a fake platform; a mock agent, `coder`, answers (and any
  * others a test adds).
  */
 import { randomBytes } from 'node:crypto';
@@ -21,7 +21,6 @@ export interface ChannelDaemonOptions {
 
 export function createChannelDaemon(options: ChannelDaemonOptions): Promise<TestDaemon> {
   return createDaemon({
-    build: 'source',
     prefix: 'tinyagi-channels-',
     apiToken: randomBytes(32).toString('base64url'),
     settings: ({ root, home }) => ({

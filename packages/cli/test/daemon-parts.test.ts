@@ -285,7 +285,7 @@ describe('ChannelSupervisor', () => {
       logsDir: join(dir, 'logs'),
       env: { PATH: process.env['PATH'], ...(runner ? { TINYAGI_CHANNEL_RUNNER: runner } : {}) },
       // Without a fixture: as if @tinyagi/channels were not installed (the workspace has it).
-      ...(runner ? {} : { resolveRunner: () => undefined }),
+      ...(runner ? {} : { resolveRunner: () => ({ error: 'no channel runner is installed (test)' }) }),
       childEnv: () => ({ TINYAGI_API_URL: 'http://127.0.0.1:1', TINYAGI_API_TOKEN: 'secret-token-value' }),
       logger: silent,
       minBackoffMs: 50,

@@ -1,5 +1,8 @@
 /**
- * A real daemon for end-to-end tests: `tinyagi run` (the built CLI by default) as a child process
+ * A real daemon for end-to-end tests, started the way users get it by default: the built CLI's
+ * daemon from its start-up snapshot, with the node arguments and environment `tinyagi start` uses
+ * (the CLI's own `daemonNodeArgs` and `daemonEnv`; docs/startup-snapshot.md). `build: 'source'`
+ * runs `tinyagi run` from the sources instead (a few tests, no build needed). A child process
  * of the test, in a temp HOME and TINYAGI_HOME, on a free loopback port. `start()` returns once
  * GET /api/health answers (and fails at once, with the daemon's output and log, if it exits
  * first); `stop()` is SIGTERM and a wait for the exit; `kill()` is SIGKILL, for crash tests; a
@@ -13,8 +16,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
-import { runCli, runCliOk, spawnCli, spawnNode, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
+import { CLI_BUILT, runCli, runCliOk, spawnCli, spawnNode, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 import { freePort } from './port.ts';
 import { exitOf, killTree, waitForExit, type ExitStatus } from './process.ts';
 import { tempHome } from './temp.ts';
@@ -23,7 +27,10 @@ import { waitFor } from './wait.ts';
 export interface DaemonOptions {
   /** settings.json, written before the first start (none: the CLI's first-run defaults). */
   settings?: Record<string, unknown> | ((paths: { root: string; home: string }) => Record<string, unknown>);
-  /** 'built' (default): packages/cli/dist/bin.js, what users run. 'source': no build needed. */
+  /**
+   * 'built' (default): packages/cli/dist, what users run, its daemon from the start-up snapshot
+   * as `tinyagi start` launches it. 'source': `tinyagi run` from src/bin.ts, no build needed.
+   */
   build?: CliBuild;
   /** Put first on PATH (e.g. FAKE_BIN_DIR). PATH otherwise holds only node's directory. */
   path?: string[];
@@ -33,7 +40,7 @@ export interface DaemonOptions {
   apiToken?: string;
   /** Temp folder name prefix. */
   prefix?: string;
-  /** node options for the daemon process (e.g. --cpu-prof). */
+  /** node options for the daemon process (e.g. --cpu-prof; a preload such as --import means no snapshot, as for users). */
   nodeOptions?: string[];
   /**
    * node's whole argument list for the daemon instead of `[...nodeOptions, <entry>, 'run']`:
@@ -151,7 +158,11 @@ export async function createDaemon(options: DaemonOptions = {}): Promise<TestDae
     async start() {
       if (running()) throw new Error('the daemon is already running');
       if (current) out += current.output();
-      const spawned = options.nodeArgs ? spawnNode(options.nodeArgs, env) : spawnCli(['run'], env, { build, ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}) });
+      const spawned = options.nodeArgs
+        ? spawnNode(options.nodeArgs, env)
+        : build === 'built'
+          ? await spawnAsStartDoes(env, options.nodeOptions ?? [])
+          : spawnCli(['run'], env, { build, ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}) });
       current = spawned;
       exited = exitOf(spawned.child);
       let exit: ExitStatus | undefined;
@@ -204,6 +215,28 @@ export async function createDaemon(options: DaemonOptions = {}): Promise<TestDae
     },
   };
   return daemon;
+}
+
+interface CliLaunch {
+  daemonNodeArgs(options: { execArgv: readonly string[]; args: readonly string[]; bin?: string; build: boolean; env?: NodeJS.ProcessEnv }): string[];
+  snapshotState(bin?: string, env?: NodeJS.ProcessEnv): { state: string; reason?: string };
+}
+
+/**
+ * The built daemon as `tinyagi start` starts it (daemon/start.ts): node with the CLI's
+ * `daemonNodeArgs` (its V8 flags and `--snapshot-blob`, the blob built if missing) and `daemonEnv`.
+ * A blob that cannot be built fails the start here: the tests would otherwise quietly run the
+ * daemon from its modules, which users do not (unless TINYAGI_SNAPSHOT=0 asks for it).
+ */
+async function spawnAsStartDoes(env: Record<string, string>, nodeOptions: string[]): Promise<SpawnedCli> {
+  const dist = join(CLI_BUILT, '..', 'daemon');
+  if (!existsSync(join(dist, 'launch.js'))) throw new Error(`the built CLI (${CLI_BUILT}) is missing: run \`pnpm --filter tinyagi... build\``);
+  const launch = (await import(pathToFileURL(join(dist, 'launch.js')).href)) as CliLaunch;
+  const flags = (await import(pathToFileURL(join(dist, 'node-flags.js')).href)) as { daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv };
+  const argv = launch.daemonNodeArgs({ execArgv: nodeOptions, args: ['run'], bin: CLI_BUILT, build: true, env });
+  const state = launch.snapshotState(CLI_BUILT, env);
+  if (!argv.includes('--snapshot-blob') && state.state === 'failed') throw new Error(`the daemon's start-up snapshot could not be built: ${state.reason ?? ''}`);
+  return spawnNode(argv, flags.daemonEnv(env) as Record<string, string>);
 }
 
 /** createDaemon + start. */

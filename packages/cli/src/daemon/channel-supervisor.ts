@@ -6,15 +6,19 @@
  * channel runner installed, enabled channels are reported as `not_installed`, never as running.
  *
  * The runner is found as `TINYAGI_CHANNEL_RUNNER` (a script path) or the `@tinyagi/channels/runner`
- * module, started as `node <runner> <channel>`.
+ * module, started as `node <runner> <channel>`. It is resolved with a `require` made for this
+ * file: `import.meta.resolve` does not exist in the daemon's start-up snapshot (a CommonJS
+ * bundle), where this file's URL reads as dist/chunks/daemon.js. When it cannot be found, the
+ * channel's status says why (`detail`), and so does `tinyagi doctor`.
  *
  * Every state change is recorded as a `channel.status` event (channel, state, previous state,
  * and the exit code, signal or error of a crash), so a crashing channel is visible on the event
  * stream and in the activity log, not only in `GET /api/channels`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errorMessage } from '@tinyagi/core';
 import type { Env, EventLogApi, EventPayloadInput } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
@@ -49,18 +53,23 @@ export interface ChannelSupervisorOptions {
   stableAfterMs?: number;
   /** Where `channel.status` events go. */
   events?: Pick<EventLogApi, 'append'>;
-  /** Finds the runner (default: resolveChannelRunner); undefined means none is installed. */
-  resolveRunner?: (env: Env) => string | undefined;
+  /** Finds the runner (default: findChannelRunner). */
+  resolveRunner?: (env: Env) => RunnerLookup;
 }
 
-/** Where the channel runner is, or undefined when none is installed. */
-export function resolveChannelRunner(env: Env): string | undefined {
+/** The channel runner's path, or why there is none. */
+export type RunnerLookup = { path: string } | { error: string };
+
+/** Where the channel runner is: TINYAGI_CHANNEL_RUNNER, else @tinyagi/channels next to the CLI. */
+export function findChannelRunner(env: Env): RunnerLookup {
   const configured = env['TINYAGI_CHANNEL_RUNNER'];
-  if (configured !== undefined && configured !== '') return configured;
+  if (configured !== undefined && configured !== '') {
+    return existsSync(configured) ? { path: configured } : { error: `TINYAGI_CHANNEL_RUNNER names ${configured}, which does not exist` };
+  }
   try {
-    return fileURLToPath(import.meta.resolve('@tinyagi/channels/runner'));
-  } catch {
-    return undefined;
+    return { path: createRequire(import.meta.url).resolve('@tinyagi/channels/runner') };
+  } catch (err) {
+    return { error: `no channel runner is installed: @tinyagi/channels cannot be found next to the CLI (${errorMessage(err).split('\n')[0]})` };
   }
 }
 
@@ -158,12 +167,14 @@ export class ChannelSupervisor {
 
   #launch(name: string): void {
     const slot = this.#slot(name);
-    const runner = (this.#options.resolveRunner ?? resolveChannelRunner)(this.#options.env);
-    if (runner === undefined) {
-      slot.status.detail = 'no channel runner is installed (the @tinyagi/channels package, or TINYAGI_CHANNEL_RUNNER)';
-      this.#setState(name, 'not_installed', { error: slot.status.detail });
+    const found = (this.#options.resolveRunner ?? findChannelRunner)(this.#options.env);
+    if ('error' in found) {
+      if (slot.status.state !== 'not_installed') this.#options.logger.error(`channel ${name} cannot start: ${found.error}`);
+      slot.status.detail = found.error;
+      this.#setState(name, 'not_installed', { error: found.error });
       return;
     }
+    const runner = found.path;
     delete slot.status.detail;
     slot.stopping = undefined;
     slot.log ??= new RotatingLog({ file: slot.status.logFile });

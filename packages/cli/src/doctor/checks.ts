@@ -26,7 +26,8 @@ import { createApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { findOnPath, installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
-import { resolveChannelRunner } from '../daemon/channel-supervisor.ts';
+import { findChannelRunner } from '../daemon/channel-supervisor.ts';
+import { findDaemon } from '../daemon/connection.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { daemonSnapshot, snapshotState } from '../daemon/launch.ts';
 import { readLiveDaemon } from '../daemon/instance-lock.ts';
@@ -340,15 +341,45 @@ function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding
       findings.push({ check: `channel:${name}`, status: 'fail', message: `Unknown channel "${name}" in channels.enabled.`, hint: 'Use discord, telegram or whatsapp.' });
     }
   }
-  if (resolveChannelRunner(ctx.env) === undefined) {
+  const runner = findChannelRunner(ctx.env);
+  if ('error' in runner) {
     findings.push({
       check: 'channels:runner',
-      status: 'warn',
-      message: 'Channels are enabled but no channel client is installed, so they will not connect.',
-      hint: 'Install @tinyagi/channels next to the CLI.',
+      status: 'fail',
+      message: `Channels are enabled but will not start: ${runner.error}.`,
+      hint: 'Install @tinyagi/channels next to the CLI, or point TINYAGI_CHANNEL_RUNNER at its runner.',
     });
   }
   return findings;
+}
+
+/**
+ * What the running daemon says of its channels: a channel it could not start (no runner where
+ * the daemon looks, a crash loop) is named with the daemon's reason, which may differ from what
+ * this shell finds.
+ */
+async function checkRunningChannels(ctx: CliContext, settings: Settings | undefined): Promise<Finding[]> {
+  if ((settings?.channels?.enabled ?? []).length === 0 || readLiveDaemon(ctx.paths.lockFile) === undefined) return [];
+  const connection = findDaemon(ctx);
+  if (connection === undefined) return [];
+  let channels: Awaited<ReturnType<typeof connection.client.listChannels>>;
+  try {
+    channels = await connection.client.listChannels({ signal: AbortSignal.timeout(3000) });
+  } catch (err) {
+    return [{ check: 'channels:daemon', status: 'info', message: `Could not ask the daemon for its channels: ${errorMessage(err)}` }];
+  }
+  return channels
+    .filter((c) => c['enabled'] === true)
+    .map((c): Finding => {
+      const detail = typeof c.lastError === 'string' ? `: ${c.lastError}` : '';
+      if (c.state === 'running' || c.state === 'starting') return { check: `channel:${c.name}:daemon`, status: 'ok', message: `${c.name} is ${c.state} in the daemon (pid ${c.pid ?? '-'})` };
+      return {
+        check: `channel:${c.name}:daemon`,
+        status: 'fail',
+        message: `${c.name} is ${c.state === 'not_installed' ? 'not installed' : c.state} in the running daemon${detail}.`,
+        hint: c.state === 'not_installed' ? 'Install @tinyagi/channels next to the CLI, then `tinyagi restart`.' : `Look at its log: \`tinyagi logs ${c.name}\`.`,
+      };
+    });
 }
 
 async function checkWorkspaces(ctx: CliContext, settings: Settings | undefined, fix: boolean): Promise<Finding[]> {
@@ -398,6 +429,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...(await checkDaemonAndPort(ctx, settings)),
     checkExposure(ctx, settings),
     ...checkChannels(ctx, settings),
+    ...(await checkRunningChannels(ctx, settings)),
     ...(await checkWorkspaces(ctx, settings, options.fix)),
     officeCheck(),
     snapshotCheck(options.fix),
