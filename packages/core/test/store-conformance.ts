@@ -170,6 +170,18 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
 
   describe(`RunStoreApi, queries and steering as the orchestrator uses them: ${name}`, () => {
     it(
+      'the agent filter lists a conversation any of whose runs that agent ran (a handoff target), not only its first agent',
+      withStores(async ({ runs }) => {
+        const handedOff = await runs.createConversation({ rootAgentId: 'coder', channel: 'api', teamId: 'dev' });
+        await runs.createRun({ conversationId: handedOff.id, agentId: 'coder', cause: 'user' });
+        await runs.createRun({ conversationId: handedOff.id, agentId: 'reviewer', cause: 'mention', depth: 1 });
+        const alone = await runs.createConversation({ rootAgentId: 'coder', channel: 'api' });
+        expect((await runs.listConversations({ agentId: 'reviewer' })).map((x) => x.id)).toEqual([handedOff.id]);
+        expect((await runs.listConversations({ agentId: 'coder' })).map((x) => x.id)).toEqual([alone.id, handedOff.id]);
+        expect(await runs.listConversations({ agentId: 'nobody' })).toEqual([]);
+      }),
+    );
+    it(
       'lists conversations newest first with filters; creates runs started or rejected; adds usage; prunes ended runs and their finished conversations',
       withStores(async ({ runs }) => {
         const a = await runs.createConversation({ rootAgentId: 'a', channel: 'api', teamId: 'dev' });

@@ -46,7 +46,7 @@ type Statements = ReturnType<typeof runStatements>;
 /** The statements over one schema, numbered once per schema (every transaction's store reuses them). */
 const statementsBySchema = new Map<
   string,
-  { s: Statements; descendants: string; listRuns: string; children: string; getConversationForUpdate: string; pruneRuns: string; series: Record<string, string> }
+  { s: Statements; runs: string; descendants: string; listRuns: string; children: string; getConversationForUpdate: string; pruneRuns: string; series: Record<string, string> }
 >();
 
 function statementsOf(scope: PgScope) {
@@ -67,6 +67,7 @@ function statementsOf(scope: PgScope) {
     }
     out = {
       s,
+      runs,
       descendants: s.descendants('runs.depth, runs.created_at, runs.id'),
       // SQLite breaks ties of created_at by rowid (insertion order); ids are ULIDs, increasing
       // within a process, so they are the closest equivalent here.
@@ -105,7 +106,7 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async listConversations(query: ConversationListQuery = {}): Promise<ConversationRecord[]> {
-    const { where, params } = conversationFilter(query);
+    const { where, params } = conversationFilter(query, this.#sql.runs);
     return (await this.#scope.query<ConversationRow>(this.#sql.s.listConversations(where), params)).map(toConversation);
   }
 

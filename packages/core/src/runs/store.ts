@@ -287,8 +287,8 @@ export function runInsertValues(input: CreateRunInput): unknown[] {
   ];
 }
 
-/** WHERE (and the LIMIT's value, last) of `listConversations`. */
-export function conversationFilter(query: ConversationListQuery): { where: string; params: unknown[] } {
+/** WHERE (and the LIMIT's value, last) of `listConversations`; `runs` names the runs table (the agent filter looks there). */
+export function conversationFilter(query: ConversationListQuery, runs: string): { where: string; params: unknown[] } {
   const where: string[] = ['1 = 1'];
   const params: unknown[] = [];
   const add = (clause: string, value: unknown) => {
@@ -303,7 +303,11 @@ export function conversationFilter(query: ConversationListQuery): { where: strin
     where.push('awaiting_decision = 0');
   }
   if (query.teamId) add('team_id = ?', query.teamId);
-  if (query.agentId) add('root_agent_id = ?', query.agentId);
+  // Any agent that ran in the conversation, not only the one it started with.
+  if (query.agentId) {
+    where.push(`(root_agent_id = ? OR id IN (SELECT conversation_id FROM ${runs} WHERE agent_id = ?))`);
+    params.push(query.agentId, query.agentId);
+  }
   if (query.before) add('created_at < ?', query.before);
   params.push(Math.max(1, Math.min(query.limit ?? 50, 500)));
   return { where: where.join(' AND '), params };
@@ -397,7 +401,7 @@ export class RunStore implements RunStoreApi {
   }
 
   listConversations(query: ConversationListQuery = {}): ConversationRecord[] {
-    const { where, params } = conversationFilter(query);
+    const { where, params } = conversationFilter(query, 'runs');
     return (this.#db.prepare(S.listConversations(where)).all(...params) as ConversationRow[]).map(toConversation);
   }
 
