@@ -1,9 +1,29 @@
 /**
- * A local fake of Discord: the REST API (`<url>/api/v10/…`: gateway/bot, channels, messages,
- * typing, DM creation, attachment downloads) and the gateway WebSocket speaking the real
- * opcodes (HELLO 10, IDENTIFY 2, READY / GUILD_CREATE / MESSAGE_CREATE dispatches 0,
- * HEARTBEAT 1 -> HEARTBEAT_ACK 11), uncompressed JSON. discord.js is pointed at it through
- * `rest.api`; the gateway URL is what /gateway/bot answers.
+ * A local fake of Discord, written from its published API docs (discord.com/developers/docs:
+ * topics/gateway, topics/opcodes-and-status-codes, topics/rate-limits, resources/message) and
+ * checked against what discord.js 14 (@discordjs/rest 2, @discordjs/ws 1) sends and expects.
+ * discord.js is pointed at it through `rest.api`; the gateway URL is what /gateway/bot answers.
+ *
+ * REST (`<url>/api/v10/…`): gateway/bot, channels, users, DM creation, typing, messages (JSON or
+ * multipart with files), attachment downloads.
+ * - Every message send answers the per-channel bucket's headers (X-RateLimit-Limit, -Remaining,
+ *   -Reset, -Reset-After, -Bucket; 5 per 5 s by default) and a client that sends past them gets
+ *   a 429 (counted in `unexpected429`: discord.js must never cause one).
+ * - `failNext` injects a 429 (Retry-After, X-RateLimit-Scope, X-RateLimit-Global with a global
+ *   block on every route while it lasts, the JSON body with retry_after and global), or a 5xx
+ *   (JSON or Cloudflare's HTML page), optionally after the message was created (an answer lost
+ *   on the way back).
+ * - `nonce` with `enforce_nonce`: a nonce the bot used within the nonce window returns the message
+ *   created first and creates none (`deduplicated` counts them).
+ * - `hold` creates a message and keeps its answer back until released (a crash mid-send).
+ *
+ * Gateway (uncompressed JSON): HELLO 10, IDENTIFY 2 (a wrong token closes 4004; the Message
+ * Content intent without `messageContentIntent` closes 4014), READY / GUILD_CREATE / RESUMED /
+ * MESSAGE_CREATE dispatches 0 with a session sequence, HEARTBEAT 1 -> HEARTBEAT_ACK 11, RESUME 6
+ * (replays what the session missed, or INVALID_SESSION when the session is gone). A session
+ * outlives its connection, so what is dispatched while the bot is disconnected is replayed on
+ * RESUME; a new IDENTIFY starts an empty session (Discord does not redeliver). `drop`,
+ * `closeWith`, `requestReconnect` (op 7) and `invalidateSession` (op 9) are the faults.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,10 +32,25 @@ import { waitOnEvents } from './wait.ts';
 
 export interface DiscordSent {
   channelId: string;
+  id: string;
   content?: string;
   nonce?: string;
   files: Array<{ name: string; bytes: Buffer }>;
   at: number;
+}
+
+/** One injected failure of POST /channels/{id}/messages. */
+export type DiscordFailure = { channelId?: string; times?: number } & (
+  | { kind: 'rate_limit'; retryAfterS: number; global?: boolean; scope?: 'user' | 'shared' }
+  | { kind: 'server_error'; status?: 500 | 502 | 503 | 504; html?: boolean; afterCreate?: boolean }
+);
+
+export interface FakeDiscordOptions {
+  /** The per-channel message bucket (Discord: 5 per 5 s). */
+  bucketLimit?: number;
+  bucketWindowS?: number;
+  /** How long a nonce is remembered ("the past few minutes"). */
+  nonceWindowMs?: number;
 }
 
 export const BOT = { id: '900000000000000001', username: 'tinybot', discriminator: '0', global_name: 'Tiny', avatar: null, bot: true };
@@ -23,6 +58,8 @@ export const GUILD = '800000000000000001';
 export const GUILD_CHANNEL = '810000000000000001';
 export const OTHER_CHANNEL = '810000000000000002';
 export const THREAD = '820000000000000001';
+/** GatewayIntentBits.MessageContent (privileged). */
+export const MESSAGE_CONTENT_INTENT = 1 << 15;
 
 /** The DM channel between the bot and a user (a snowflake of its own). */
 export const dmChannelOf = (userId: string): string => `6${userId.slice(1)}`;
@@ -30,21 +67,55 @@ export const dmChannelOf = (userId: string): string => `6${userId.slice(1)}`;
 let snowflake = 1_000_000_000_000_000n;
 const nextId = (): string => String(++snowflake);
 
+const CLOUDFLARE_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n';
+
+interface Session {
+  id: string;
+  seq: number;
+  /** Every dispatch of the session, for RESUME. */
+  dispatched: Array<{ s: number; payload: string }>;
+  socket: WebSocket | undefined;
+}
+
+interface Hold {
+  match: RegExp;
+  arrive: () => void;
+  released: Promise<void>;
+}
+
 export class FakeDiscord {
   readonly token = 'FAKE.discord.bot-token';
   readonly sent: DiscordSent[] = [];
   readonly typing: string[] = [];
   readonly identified: Array<Record<string, unknown>> = [];
+  readonly resumes: Array<Record<string, unknown>> = [];
+  /** Every REST request: method, path (without /api/vN), status answered, when. */
+  readonly requests: Array<{ method: string; path: string; status: number; at: number }> = [];
+  /** Gateway connections opened so far. */
+  connections = 0;
+  /** Sends that a nonce turned into the existing message. */
+  deduplicated = 0;
+  /** 429s the client caused by ignoring the bucket headers (never injected ones). */
+  unexpected429 = 0;
+  /** The Developer Portal switch: off, IDENTIFY with the Message Content intent closes 4014. */
+  messageContentIntent = true;
   url = '';
+  readonly #o: Required<FakeDiscordOptions>;
   #server: Server;
   #wss: WebSocketServer;
   #sockets = new Set<WebSocket>();
-  #seq = 0;
+  #session: Session | undefined;
   #channels = new Map<string, Record<string, unknown>>();
   #files = new Map<string, Buffer>();
   #listeners = new Set<() => void>();
+  #failures: Array<DiscordFailure & { times: number }> = [];
+  #holds: Hold[] = [];
+  #buckets = new Map<string, { used: number; resetAt: number }>();
+  #nonces = new Map<string, { message: Record<string, unknown>; at: number }>();
+  #globalUntil = 0;
 
-  constructor() {
+  constructor(options: FakeDiscordOptions = {}) {
+    this.#o = { bucketLimit: 5, bucketWindowS: 5, nonceWindowMs: 5 * 60_000, ...options };
     this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#wss = new WebSocketServer({ server: this.#server });
     this.#wss.on('connection', (socket) => this.#connect(socket));
@@ -65,8 +136,9 @@ export class FakeDiscord {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /** A session is attached to an open connection (after READY or RESUMED). */
   get connected(): boolean {
-    return this.identified.length > 0 && this.#sockets.size > 0;
+    return this.#session?.socket !== undefined;
   }
 
   /** A user's DM to the bot; returns the message id. */
@@ -86,8 +158,54 @@ export class FakeDiscord {
     return this.sent.filter((s) => s.channelId === channelId);
   }
 
+  /** The next `times` (default 1) message sends (to `channelId`, or any) fail this way. */
+  failNext(failure: DiscordFailure): void {
+    this.#failures.push({ ...failure, times: failure.times ?? 1 });
+  }
+
+  /** The next send whose content matches is created, but its answer waits for `release()`. */
+  hold(match: RegExp): { arrived: Promise<void>; release(): void } {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => (arrive = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.#holds.push({ match, arrive, released });
+    return { arrived, release };
+  }
+
+  /** The connection breaks without a close frame (1006): the session stays resumable. */
+  drop(): void {
+    this.#session?.socket?.terminate();
+  }
+
+  /** Discord closes the connection with a gateway close code (4000 resumable … 4014 fatal). */
+  closeWith(code: number, reason = ''): void {
+    this.#session?.socket?.close(code, reason);
+  }
+
+  /** Opcode 7: the client must reconnect and resume. */
+  requestReconnect(): void {
+    this.#send(this.#session?.socket, { op: 7, d: null, s: null, t: null });
+  }
+
+  /** Opcode 9: `resumable` false ends the session (what it missed is gone), true lets it resume. */
+  invalidateSession(resumable: boolean): void {
+    const socket = this.#session?.socket;
+    if (!resumable) this.#session = undefined;
+    this.#send(socket, { op: 9, d: resumable, s: null, t: null });
+  }
+
   until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    return waitOnEvents(this.#listeners, probe, timeoutMs, () => `fake discord: timed out waiting for ${what}`);
+    return waitOnEvents(
+      this.#listeners,
+      probe,
+      timeoutMs,
+      () =>
+        `fake discord: timed out waiting for ${what}; last requests: ${this.requests
+          .slice(-15)
+          .map((r) => `${r.method} ${r.path} ${r.status}`)
+          .join(', ')}`,
+    );
   }
 
   #notify(): void {
@@ -129,86 +247,166 @@ export class FakeDiscord {
     return id;
   }
 
-  #send(socket: WebSocket, payload: Record<string, unknown>): void {
-    socket.send(JSON.stringify(payload));
+  #send(socket: WebSocket | undefined, payload: Record<string, unknown>): void {
+    if (socket?.readyState === 1) socket.send(JSON.stringify(payload));
   }
 
-  #dispatch(type: string, data: unknown): void {
-    for (const socket of this.#sockets) this.#send(socket, { op: 0, t: type, s: ++this.#seq, d: data });
+  /** A dispatch of the session: sent if it is connected, kept for RESUME either way. */
+  #dispatch(type: string, data: unknown, session = this.#session): void {
+    if (session === undefined) return;
+    const s = ++session.seq;
+    const payload = JSON.stringify({ op: 0, t: type, s, d: data });
+    session.dispatched.push({ s, payload });
+    if (session.socket?.readyState === 1) session.socket.send(payload);
   }
 
   #connect(socket: WebSocket): void {
     this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
+    this.connections += 1;
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      if (this.#session?.socket === socket) this.#session.socket = undefined;
+      this.#notify();
+    });
     this.#send(socket, { op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null });
     socket.on('message', (raw) => {
       const packet = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
       if (packet.op === 1) this.#send(socket, { op: 11, d: null, s: null, t: null });
-      if (packet.op === 2) {
-        this.identified.push(packet.d);
-        this.#send(socket, {
-          op: 0,
-          t: 'READY',
-          s: ++this.#seq,
-          d: {
-            v: 10,
-            user: BOT,
-            guilds: [{ id: GUILD, unavailable: true }],
-            session_id: 'fake-session',
-            resume_gateway_url: this.url.replace('http', 'ws'),
-            shard: [0, 1],
-            application: { id: BOT.id, flags: 0 },
-          },
-        });
-        this.#send(socket, {
-          op: 0,
-          t: 'GUILD_CREATE',
-          s: ++this.#seq,
-          d: {
-            id: GUILD,
-            name: 'Fake Guild',
-            icon: null,
-            owner_id: '1',
-            unavailable: false,
-            member_count: 2,
-            joined_at: new Date().toISOString(),
-            large: false,
-            roles: [{ id: GUILD, name: '@everyone', permissions: '68608', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
-            emojis: [],
-            stickers: [],
-            features: [],
-            members: [],
-            presences: [],
-            voice_states: [],
-            stage_instances: [],
-            guild_scheduled_events: [],
-            channels: [...this.#channels.values()].filter((c) => c['guild_id'] === GUILD),
-            threads: [
-              {
-                id: THREAD,
-                type: 11,
-                guild_id: GUILD,
-                parent_id: GUILD_CHANNEL,
-                name: 'a thread',
-                owner_id: '1',
-                thread_metadata: { archived: false, auto_archive_duration: 60, archive_timestamp: new Date().toISOString(), locked: false },
-              },
-            ],
-          },
-        });
-        this.#notify();
-      }
+      if (packet.op === 2) this.#identify(socket, packet.d);
+      if (packet.op === 6) this.#resume(socket, packet.d);
+      this.#notify();
     });
+  }
+
+  #identify(socket: WebSocket, d: Record<string, unknown>): void {
+    this.identified.push(d);
+    if (d['token'] !== this.token) return socket.close(4004, 'Authentication failed.');
+    if ((Number(d['intents']) & MESSAGE_CONTENT_INTENT) !== 0 && !this.messageContentIntent) return socket.close(4014, 'Disallowed intent(s).');
+    // A new session; the old one (if any) is gone with whatever it had not delivered.
+    this.#session?.socket?.terminate();
+    const session: Session = { id: `session-${nextId()}`, seq: 0, dispatched: [], socket };
+    this.#session = session;
+    this.#dispatch(
+      'READY',
+      {
+        v: 10,
+        user: BOT,
+        guilds: [{ id: GUILD, unavailable: true }],
+        session_id: session.id,
+        resume_gateway_url: this.url.replace('http', 'ws'),
+        shard: [0, 1],
+        application: { id: BOT.id, flags: 0 },
+      },
+      session,
+    );
+    this.#dispatch('GUILD_CREATE', this.#guild(), session);
+  }
+
+  #resume(socket: WebSocket, d: Record<string, unknown>): void {
+    this.resumes.push(d);
+    const session = this.#session;
+    if (d['token'] !== this.token) return socket.close(4004, 'Authentication failed.');
+    if (session === undefined || d['session_id'] !== session.id) {
+      this.#send(socket, { op: 9, d: false, s: null, t: null });
+      return;
+    }
+    if (session.socket !== socket) session.socket?.terminate();
+    session.socket = socket;
+    const from = Number(d['seq']);
+    for (const missed of session.dispatched.filter((e) => e.s > from)) socket.send(missed.payload);
+    this.#dispatch('RESUMED', {}, session);
+  }
+
+  #guild(): Record<string, unknown> {
+    return {
+      id: GUILD,
+      name: 'Fake Guild',
+      icon: null,
+      owner_id: '1',
+      unavailable: false,
+      member_count: 2,
+      joined_at: new Date().toISOString(),
+      large: false,
+      roles: [{ id: GUILD, name: '@everyone', permissions: '68608', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+      emojis: [],
+      stickers: [],
+      features: [],
+      members: [],
+      presences: [],
+      voice_states: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      channels: [...this.#channels.values()].filter((c) => c['guild_id'] === GUILD),
+      threads: [
+        {
+          id: THREAD,
+          type: 11,
+          guild_id: GUILD,
+          parent_id: GUILD_CHANNEL,
+          name: 'a thread',
+          owner_id: '1',
+          thread_metadata: { archived: false, auto_archive_duration: 60, archive_timestamp: new Date().toISOString(), locked: false },
+        },
+      ],
+    };
+  }
+
+  /** The bucket headers of a message send in `channelId` (counting this request when `use`). */
+  #bucket(channelId: string, use: boolean): { headers: Record<string, string>; limited: number } {
+    const now = Date.now();
+    let bucket = this.#buckets.get(channelId);
+    if (bucket === undefined || now >= bucket.resetAt) {
+      bucket = { used: 0, resetAt: now + this.#o.bucketWindowS * 1000 };
+      this.#buckets.set(channelId, bucket);
+    }
+    const limited = bucket.used >= this.#o.bucketLimit ? bucket.resetAt - now : 0;
+    if (use && limited === 0) bucket.used += 1;
+    const headers = {
+      'x-ratelimit-limit': String(this.#o.bucketLimit),
+      'x-ratelimit-remaining': String(Math.max(0, this.#o.bucketLimit - bucket.used)),
+      'x-ratelimit-reset': (bucket.resetAt / 1000).toFixed(3),
+      'x-ratelimit-reset-after': ((bucket.resetAt - now) / 1000).toFixed(3),
+      'x-ratelimit-bucket': `fake-messages-${channelId}`,
+    };
+    return { headers, limited };
+  }
+
+  #tooManyRequests(res: ServerResponse, retryAfterS: number, global: boolean, scope: string, headers: Record<string, string> = {}): void {
+    res
+      .writeHead(429, {
+        'content-type': 'application/json',
+        // The header is whole seconds rounded up; the body has the precise value.
+        'retry-after': String(Math.ceil(retryAfterS)),
+        'x-ratelimit-scope': scope,
+        ...(global ? { 'x-ratelimit-global': 'true' } : {}),
+        ...headers,
+      })
+      .end(JSON.stringify({ message: 'You are being rate limited.', retry_after: retryAfterS, global }));
+  }
+
+  #failureFor(channelId: string): (DiscordFailure & { times: number }) | undefined {
+    const index = this.#failures.findIndex((f) => f.channelId === undefined || f.channelId === channelId);
+    if (index < 0) return undefined;
+    const failure = this.#failures[index]!;
+    failure.times -= 1;
+    if (failure.times <= 0) this.#failures.splice(index, 1);
+    return failure;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
+    const path = url.pathname.replace(/^\/api\/v\d+/, '');
+    const entry = { method: req.method ?? 'GET', path, status: 0, at: Date.now() };
+    this.requests.push(entry);
+    res.once('finish', () => {
+      entry.status = res.statusCode;
+      this.#notify();
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
-    const json = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
-      this.#notify();
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body === undefined ? undefined : JSON.stringify(body));
     };
     const file = /^\/attachments\/[^/]+\/([^/]+)\//.exec(url.pathname);
     if (file) {
@@ -218,7 +416,10 @@ export class FakeDiscord {
       return;
     }
     if (req.headers.authorization !== `Bot ${this.token}`) return json(401, { message: '401: Unauthorized', code: 0 });
-    const path = url.pathname.replace(/^\/api\/v\d+/, '');
+    if (Date.now() < this.#globalUntil) {
+      this.unexpected429 += 1;
+      return this.#tooManyRequests(res, (this.#globalUntil - Date.now()) / 1000, true, 'global');
+    }
     let m: RegExpExecArray | null;
     if (req.method === 'GET' && path === '/gateway/bot') {
       return json(200, { url: this.url.replace('http', 'ws'), shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
@@ -240,30 +441,62 @@ export class FakeDiscord {
     if (m) {
       this.typing.push(m[1]!);
       res.writeHead(204).end();
-      this.#notify();
       return;
     }
     m = req.method === 'POST' ? /^\/channels\/([^/]+)\/messages$/.exec(path) : null;
-    if (m) {
-      const channelId = m[1]!;
-      const type = req.headers['content-type'] ?? '';
-      let body: Record<string, unknown> = {};
-      const files: Array<{ name: string; bytes: Buffer }> = [];
-      if (type.startsWith('multipart/form-data')) {
-        const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': type }, body: raw }).formData();
-        for (const [key, value] of form.entries()) {
-          if (key === 'payload_json' && typeof value === 'string') body = JSON.parse(value) as Record<string, unknown>;
-          else if (typeof value !== 'string') files.push({ name: value.name, bytes: Buffer.from(await value.arrayBuffer()) });
-        }
-      } else {
-        body = JSON.parse(raw.toString()) as Record<string, unknown>;
+    if (m) return this.#createMessage(m[1]!, req, res, raw, json);
+    return json(404, { message: `fake discord has no ${req.method} ${path}`, code: 0 });
+  }
+
+  async #createMessage(channelId: string, req: IncomingMessage, res: ServerResponse, raw: Buffer, json: (status: number, body: unknown, headers?: Record<string, string>) => void): Promise<void> {
+    const failure = this.#failureFor(channelId);
+    if (failure?.kind === 'rate_limit') {
+      if (failure.global) this.#globalUntil = Date.now() + failure.retryAfterS * 1000;
+      return this.#tooManyRequests(
+        res,
+        failure.retryAfterS,
+        failure.global ?? false,
+        failure.global ? 'global' : (failure.scope ?? 'user'),
+        failure.global ? {} : this.#bucket(channelId, false).headers,
+      );
+    }
+    const { headers, limited } = this.#bucket(channelId, true);
+    if (limited > 0) {
+      this.unexpected429 += 1;
+      return this.#tooManyRequests(res, limited / 1000, false, 'user', headers);
+    }
+    const serverError = (): void => {
+      const status = failure?.kind === 'server_error' ? (failure.status ?? 502) : 502;
+      if (failure?.kind === 'server_error' && failure.html) res.writeHead(status, { 'content-type': 'text/html' }).end(CLOUDFLARE_502);
+      else json(status, { message: 'Internal Server Error', code: 0 });
+    };
+    if (failure?.kind === 'server_error' && !failure.afterCreate) return serverError();
+
+    const type = req.headers['content-type'] ?? '';
+    let body: Record<string, unknown> = {};
+    const files: Array<{ name: string; bytes: Buffer }> = [];
+    if (type.startsWith('multipart/form-data')) {
+      const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': type }, body: raw }).formData();
+      for (const [key, value] of form.entries()) {
+        if (key === 'payload_json' && typeof value === 'string') body = JSON.parse(value) as Record<string, unknown>;
+        else if (typeof value !== 'string') files.push({ name: value.name, bytes: Buffer.from(await value.arrayBuffer()) });
       }
-      const content = typeof body['content'] === 'string' ? body['content'] : undefined;
-      if (content !== undefined && content.length > 2000) return json(400, { message: 'Invalid Form Body', code: 50_035 });
-      const nonce = typeof body['nonce'] === 'string' ? body['nonce'] : undefined;
-      this.sent.push({ channelId, ...(content !== undefined ? { content } : {}), ...(nonce !== undefined ? { nonce } : {}), files, at: Date.now() });
-      return json(200, {
-        id: nextId(),
+    } else {
+      body = JSON.parse(raw.toString()) as Record<string, unknown>;
+    }
+    const content = typeof body['content'] === 'string' ? body['content'] : undefined;
+    if (content !== undefined && content.length > 2000) return json(400, { message: 'Invalid Form Body', code: 50_035 }, headers);
+    const nonce = typeof body['nonce'] === 'string' || typeof body['nonce'] === 'number' ? String(body['nonce']) : undefined;
+    if (nonce !== undefined && nonce.length > 25) return json(400, { message: 'Invalid Form Body', code: 50_035, errors: { nonce: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH' }] } } }, headers);
+    const known = nonce !== undefined && body['enforce_nonce'] === true ? this.#nonces.get(nonce) : undefined;
+    let message: Record<string, unknown>;
+    if (known !== undefined && Date.now() - known.at < this.#o.nonceWindowMs) {
+      this.deduplicated += 1;
+      message = known.message;
+    } else {
+      const id = nextId();
+      message = {
+        id,
         channel_id: channelId,
         author: BOT,
         content: content ?? '',
@@ -277,8 +510,21 @@ export class FakeDiscord {
         embeds: [],
         pinned: false,
         type: 0,
-      });
+        ...(nonce !== undefined ? { nonce } : {}),
+      };
+      if (nonce !== undefined) this.#nonces.set(nonce, { message, at: Date.now() });
+      this.sent.push({ channelId, id, ...(content !== undefined ? { content } : {}), ...(nonce !== undefined ? { nonce } : {}), files, at: Date.now() });
+      // The bot's own message comes back on the gateway too (discord.js ignores it as a bot's).
+      this.#dispatch('MESSAGE_CREATE', { ...message, ...(this.#channels.get(channelId)?.['guild_id'] ? { guild_id: GUILD } : {}) });
     }
-    return json(404, { message: `fake discord has no ${req.method} ${path}`, code: 0 });
+    const hold = content === undefined ? undefined : this.#holds.find((h) => h.match.test(content));
+    if (hold !== undefined) {
+      this.#holds.splice(this.#holds.indexOf(hold), 1);
+      hold.arrive();
+      this.#notify();
+      await hold.released;
+    }
+    if (failure?.kind === 'server_error') return serverError();
+    json(200, message, headers);
   }
 }
