@@ -145,6 +145,15 @@ describe('mock adapter', () => {
     if (fail === 'rate_limited') expect(err.retryAfterMs).toBe(1000);
   });
 
+  it("reports a rule's scripted progress (tool use, status lines) before its delay, as an agent CLI streams them", async () => {
+    const mock: MockScriptSpec = { rules: [{ match: 'work', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], reply: 'done' }] };
+    await invokeAgent(request(mock, 'do the work'));
+    expect(events.slice(0, 2)).toEqual([
+      { type: 'status', message: 'running tests' },
+      { type: 'tool', name: 'Edit', input: { file_path: 'src/app.ts' } },
+    ]);
+  });
+
   it('waits out latency, and an abort ends the wait at once', async () => {
     const started = Date.now();
     await invokeAgent(request({ latency_ms: 150 }, 'hi'));

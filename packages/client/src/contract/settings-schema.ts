@@ -119,6 +119,8 @@ export const MockRuleSchema = z.looseObject({
   reply: OptionalStr,
   fail: z.enum(MOCK_FAILURES).optional(),
   latency_ms: nonNegative.optional(),
+  /** Progress reported before the delay: a tool used (`{ tool, input }`) or a status line (`{ status }`). */
+  progress: z.array(z.union([z.looseObject({ tool: Str, input: z.record(Str, z.unknown()).optional() }), z.looseObject({ status: Str })])).optional(),
   spawn: z.array(z.looseObject({ agent: Str, task: Str, session: OptionalStr })).optional(),
   usage: UsageSchema.optional(),
 });

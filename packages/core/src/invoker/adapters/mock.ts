@@ -2,7 +2,8 @@
  * The built-in deterministic provider, for demos, tests and fresh installs without an agent CLI.
  * A script (the agent's `mock` setting) picks a rule by matching the prompt (case-insensitive
  * substring, or `/regex/flags`; the first match wins) and replies from a template, optionally
- * after a delay, after spawning sub-agents, or by failing in a chosen way. It never calls a
+ * after reporting scripted progress (tool use, status lines, as an agent CLI streams them), after
+ * a delay, after spawning sub-agents, or by failing in a chosen way. It never calls a
  * model, and its default reply says so.
  */
 import { randomUUID } from 'node:crypto';
@@ -27,8 +28,12 @@ export interface MockSpawnSpec {
 /** `crash` SIGKILLs the whole process (poison-message tests); `hang` waits until aborted or timed out. */
 export type MockFailure = 'retryable' | 'permanent' | 'rate_limited' | 'crash' | 'hang';
 
+/** A step the rule reports before its delay: a tool it "uses" or a status line. */
+export type MockProgressSpec = { tool: string; input?: Record<string, unknown> } | { status: string };
+
 export interface MockRuleSpec {
   match: string;
+  progress?: MockProgressSpec[];
   reply?: string;
   fail?: MockFailure;
   latency_ms?: number;
@@ -79,6 +84,9 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
   };
 
   try {
+    for (const step of rule?.progress ?? []) {
+      emitProgress(req, 'tool' in step ? { type: 'tool', name: step.tool, ...(step.input ? { input: step.input } : {}) } : { type: 'status', message: step.status });
+    }
     const latency = rule?.latency_ms ?? script.latency_ms ?? 0;
     if (latency > 0) await delay(latency, undefined, { signal: stop.signal });
     watchdog.touch();
