@@ -18,8 +18,8 @@
  *   memory when they follow `lastPublished` without a gap; otherwise, and on a notification with a
  *   higher id from any process, the hub reads `id > lastPublished` in id order and publishes each
  *   row. One pump at a time does this, so every subscriber sees every event once, in id order.
- * - **Listening.** The first subscriber makes the hub LISTEN on a dedicated pooled connection
- *   (kept until `close`). When that connection is lost, the hub listens again on a new one
+ * - **Listening.** The first subscriber makes the hub LISTEN on a dedicated connection, not one
+ *   of the pool's (`PgChannelListener`, kept until `close`). When that connection is lost, the hub listens again on a new one
  *   (retrying every second) and then reads what it missed. While nobody subscribes, nothing is
  *   read: `lastPublished` moves to the highest id known committed (events before a subscription
  *   are history, as on SQLite, read with `readSince`).
@@ -27,10 +27,10 @@
  *   them in one statement over the pool, outside any transaction. A failed write keeps them
  *   buffered, in emit order, and tries again a second later.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { EventLogApi } from '../storage/interfaces.ts';
 import { deleteInBatches, schemaLockSql, sharedState, whereSet } from '../storage/pg/helpers.ts';
-import { pgIdent } from '../storage/pg/migrate.ts';
+import { PgChannelListener } from '../storage/pg/listen.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
 import type { PgShared } from '../storage/pg/stores.ts';
 import type { EventRow } from '../storage/rows.ts';
@@ -101,8 +101,7 @@ export class PgEventHub {
   readonly #local = new Map<number, TinyEvent>();
   #pumping = false;
   #again = false;
-  #listener: PoolClient | undefined;
-  #listening: Promise<void> | undefined;
+  #listener: PgChannelListener | undefined;
   #buffer: EventInput[] = [];
   #flushScheduled = false;
   #flushing: Promise<void> = Promise.resolve();
@@ -137,7 +136,7 @@ export class PgEventHub {
 
   subscribe(listener: EventListener): () => void {
     this.#subscribers.add(listener);
-    this.#relisten();
+    this.#startListening();
     return () => {
       this.#subscribers.delete(listener);
     };
@@ -181,14 +180,13 @@ export class PgEventHub {
   }
 
   /** Stops listening and publishing (the pool stays its owner's). */
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    const client = this.#listener;
+    const listener = this.#listener;
     this.#listener = undefined;
-    // Destroyed rather than returned to the pool: it is still LISTENing.
-    client?.release(true);
+    await listener?.close();
   }
 
   #later(fn: () => void): void {
@@ -268,47 +266,25 @@ export class PgEventHub {
     }
   }
 
-  async #listen(): Promise<void> {
-    const client = await this.#pool.connect();
-    client.on('notification', (n) => {
-      if (n.channel !== this.#channel) return;
-      const id = Number(n.payload);
-      if (Number.isFinite(id) && id <= this.#knownMax) return;
-      this.#knownMax = Number.isFinite(id) ? id : this.#knownMax;
-      if (!Number.isFinite(id)) this.#catchUp = true;
-      this.#pump();
+  /** The LISTEN on a dedicated connection (storage/pg/listen.ts), from the first subscriber. */
+  #startListening(): void {
+    if (this.#closed || this.#listener) return;
+    this.#listener = new PgChannelListener(this.#pool, this.#channel, {
+      onNotify: (payload) => {
+        const id = Number(payload);
+        if (Number.isFinite(id) && id <= this.#knownMax) return;
+        if (Number.isFinite(id)) this.#knownMax = id;
+        else this.#catchUp = true;
+        this.#pump();
+      },
+      // Anything committed before the LISTEN took effect raised no notification here.
+      onListening: () => {
+        this.#catchUp = true;
+        this.#pump();
+      },
+      retryMs: RETRY_MS,
     });
-    // A lost connection (server restart, network, pg_terminate_backend) must not crash the
-    // process: drop it, listen again on a new one, then read what was missed meanwhile.
-    client.on('error', () => {
-      if (this.#listener !== client) return;
-      this.#listener = undefined;
-      client.release(true);
-      this.#later(() => this.#relisten());
-    });
-    try {
-      await client.query(`LISTEN ${pgIdent(this.#channel)}`);
-    } catch (err) {
-      client.release(true);
-      throw err;
-    }
-    if (this.#closed) {
-      client.release(true);
-      return;
-    }
-    this.#listener = client;
-    // Anything committed before the LISTEN took effect raised no notification here.
-    this.#catchUp = true;
-    this.#pump();
-  }
-
-  #relisten(): void {
-    if (this.#closed || this.#listener || this.#listening) return;
-    this.#listening = this.#listen()
-      .catch(() => this.#later(() => this.#relisten()))
-      .finally(() => {
-        this.#listening = undefined;
-      });
+    this.#listener.startInBackground();
   }
 }
 
@@ -404,7 +380,7 @@ export class PgEventLog implements EventLogApi {
   }
 
   close(): void {
-    this.#hub.close();
+    void this.#hub.close();
   }
 }
 

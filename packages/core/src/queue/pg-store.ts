@@ -16,8 +16,11 @@
  *   handed out in seq order.
  * - Wake-ups: `pg_notify` in the transaction of every change that may make work claimable
  *   (except completions, which wake this process only: see #wakeLocal)
- *   (delivered at commit); `onWake` listeners LISTEN on a dedicated client and fire when the
- *   notification arrives, in this process or any other.
+ *   (delivered at commit); `onWake` listeners LISTEN on a dedicated connection, not one of the
+ *   pool's, and fire when the notification arrives, in this process or any other. Nothing waits
+ *   for the LISTEN while holding a pooled connection (issue 33): claims wait for its first
+ *   attempt (they hold none), writes never do; a write made while it is not active wakes this
+ *   process's listeners after its commit itself, and a LISTEN restored after a loss wakes them once.
  * - Completions: one transaction for a group (`completeMany`): the rows are locked and checked
  *   first; items without effects are completed by one statement, items with effects each in a
  *   savepoint with their effects, so a lost lease or a throwing effect fails only its item.
@@ -31,12 +34,13 @@
  * - Events: given `eventsOf`, `message.enqueued`, `queue.retry` and `queue.dead` are appended to
  *   the event log of the same scope, in the same transaction, as the SQLite store does.
  */
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { EventLogApi } from '../storage/interfaces.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
+import { PgChannelListener } from '../storage/pg/listen.ts';
 import { PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
 import { NO_STORES, PgStoreTransaction, type PgStoresOf } from '../storage/pg/transaction.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
@@ -160,9 +164,14 @@ export class PgQueueHub {
   /** Agents seen as claim candidates in this process: claims send their policy limits along. */
   readonly knownAgents = new Set<string>();
   readonly #wakeListeners = new Set<() => void>();
-  #listener: PoolClient | undefined;
-  /** Set while the LISTEN is being set up: writes wait for it, so no notification is missed. */
-  listening: Promise<void> | undefined;
+  /** The LISTEN on a dedicated connection (storage/pg/listen.ts), from the first `onWake`. */
+  #listener: PgChannelListener | undefined;
+  /**
+   * Resolves once the first LISTEN attempt ended. Claims wait for it (holding no connection), so
+   * a worker's first claim after `onWake` sees everything committed before the LISTEN took
+   * effect. Writes never wait for it (issue 33): they wake this process themselves (`#notifying`).
+   */
+  ready: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(pool: Pool, options: PgQueueStoreOptions = {}) {
@@ -179,8 +188,20 @@ export class PgQueueHub {
 
   onWake(listener: () => void): () => void {
     this.#wakeListeners.add(listener);
-    this.#relisten();
+    if (!this.#closed && !this.#listener) {
+      this.#listener = new PgChannelListener(this.pool, this.channel, {
+        onNotify: () => this.wakeLocal(),
+        // What was committed while the connection was down raised no notification here: look once.
+        onRestored: () => this.wakeLocal(),
+      });
+      this.ready = this.#listener.startInBackground();
+    }
     return () => this.#wakeListeners.delete(listener);
+  }
+
+  /** True while the LISTEN is active: a notification committed now reaches this process. */
+  get listening(): boolean {
+    return this.#listener?.listening === true;
   }
 
   /**
@@ -193,45 +214,16 @@ export class PgQueueHub {
     for (const listener of this.#wakeListeners) listener();
   }
 
-  async #listen(): Promise<void> {
-    const client = await this.pool.connect();
-    client.on('notification', (n) => {
-      if (n.channel === this.channel) this.wakeLocal();
-    });
-    // A lost connection (server restart, network) must not crash the process: drop the client,
-    // wake the listeners (something may have been missed) and listen again on a new one.
-    client.on('error', () => {
-      if (this.#listener !== client) return;
-      this.#listener = undefined;
-      client.release(true);
-      this.wakeLocal();
-      if (!this.#closed && this.#wakeListeners.size > 0) setTimeout(() => this.#relisten(), 1000).unref();
-    });
-    await client.query(`LISTEN ${pgIdent(this.channel)}`);
-    this.#listener = client;
-  }
-
-  #relisten(): void {
-    if (this.#closed || this.#listener || this.listening) return;
-    this.listening = this.#listen()
-      .catch(() => {
-        setTimeout(() => this.#relisten(), 1000).unref();
-      })
-      .finally(() => {
-        this.listening = undefined;
-      });
+  /** This process has wake-up listeners but no active LISTEN: its notifications would not reach them. */
+  get deaf(): boolean {
+    return this.#wakeListeners.size > 0 && !this.listening;
   }
 
   /** Stops listening (the pool stays the caller's). */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.listening) await this.listening.catch(() => {});
-    const l = this.#listener;
+    await this.#listener?.close();
     this.#listener = undefined;
-    if (l) {
-      await l.query(`UNLISTEN ${pgIdent(this.channel)}`).catch(() => {});
-      l.release();
-    }
   }
 }
 
@@ -251,11 +243,6 @@ export class PgQueueStore implements QueueStore {
     this.#storesOf = options.storesOf ?? NO_STORES;
   }
 
-  /** Writes wait while the LISTEN is being set up, so nothing committed after `onWake` returns is missed. */
-  async #ready(): Promise<void> {
-    if (this.hub.listening) await this.hub.listening;
-  }
-
   /**
    * A named statement on the pool (prepared once per connection). Only for statements whose plan
    * does not depend on the table's size (the claim function's call): a generic plan made while
@@ -267,12 +254,24 @@ export class PgQueueStore implements QueueStore {
   }
 
   #notify(c: PgScope): Promise<unknown> {
-    return c.query('SELECT pg_notify($1, $2)', [this.hub.channel, '']);
+    return this.#notifying(c, () => c.query('SELECT pg_notify($1, $2)', [this.hub.channel, '']));
+  }
+
+  /**
+   * Runs a statement that notifies. Without an active LISTEN (being set up, or lost) its
+   * notification would not reach this process, so this process's listeners are woken after the
+   * commit instead (judged before the statement: a LISTEN that becomes active meanwhile may add a
+   * second wake-up, never lose one).
+   */
+  async #notifying<R>(c: PgScope, statement: () => Promise<R>): Promise<R> {
+    const deaf = this.hub.deaf;
+    const out = await statement();
+    if (deaf) c.afterCommit(() => this.hub.wakeLocal());
+    return out;
   }
 
   /** Several statements as one unit: a transaction over the pool, a savepoint inside one. */
-  async #atomic<T>(fn: (c: PgScope) => Promise<T>): Promise<T> {
-    await this.#ready();
+  #atomic<T>(fn: (c: PgScope) => Promise<T>): Promise<T> {
     return this.#scope.transaction(fn);
   }
 
@@ -282,7 +281,6 @@ export class PgQueueStore implements QueueStore {
 
   async enqueueMany(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
     if (inputs.length === 0) return [];
-    await this.#ready();
     const eventsOf = this.#eventsOf;
     // Without an event log the insert and its notification are one statement.
     if (!eventsOf) return this.#insert(this.#scope, inputs);
@@ -299,8 +297,9 @@ export class PgQueueStore implements QueueStore {
     const ids = inputs.map((i) => i.id ?? newId('msg'));
     const col = <T>(f: (i: EnqueueInput) => T) => inputs.map(f);
     // The insert and its notification in one statement (delivered when it commits).
-    const inserted = await c.query<{ seq: number; id: string }>(
-      `WITH ins AS (
+    const inserted = await this.#notifying(c, () =>
+      c.query<{ seq: number; id: string }>(
+        `WITH ins AS (
         INSERT INTO ${this.#t} (id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, status, max_attempts, available_at, idempotency_key, created_at, updated_at)
         SELECT id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments::jsonb, meta::jsonb, 'pending', max_attempts, available_at, idempotency_key, $20, $20
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int[], $18::bigint[], $19::text[])
@@ -309,29 +308,30 @@ export class PgQueueStore implements QueueStore {
         RETURNING seq, id
       )
       SELECT seq, id, pg_notify($21, '') IS NULL AS n FROM ins`,
-      [
-        ids,
-        col((i) => i.kind),
-        col((i) => i.agentId),
-        col((i) => i.teamId ?? null),
-        col((i) => i.conversationId),
-        col((i) => i.parentMessageId ?? null),
-        col((i) => i.parentRunId ?? null),
-        col((i) => i.runId ?? null),
-        col((i) => i.depth ?? 0),
-        col((i) => i.channel),
-        col((i) => i.sender ?? ''),
-        col((i) => i.senderId ?? ''),
-        col((i) => i.threadKey ?? null),
-        col((i) => i.content),
-        col((i) => JSON.stringify(i.attachments ?? [])),
-        col((i) => JSON.stringify(i.meta ?? {})),
-        col((i) => i.maxAttempts ?? this.hub.defaultMaxAttempts),
-        col((i) => i.availableAt ?? now),
-        col((i) => i.idempotencyKey ?? null),
-        now,
-        this.hub.channel,
-      ],
+        [
+          ids,
+          col((i) => i.kind),
+          col((i) => i.agentId),
+          col((i) => i.teamId ?? null),
+          col((i) => i.conversationId),
+          col((i) => i.parentMessageId ?? null),
+          col((i) => i.parentRunId ?? null),
+          col((i) => i.runId ?? null),
+          col((i) => i.depth ?? 0),
+          col((i) => i.channel),
+          col((i) => i.sender ?? ''),
+          col((i) => i.senderId ?? ''),
+          col((i) => i.threadKey ?? null),
+          col((i) => i.content),
+          col((i) => JSON.stringify(i.attachments ?? [])),
+          col((i) => JSON.stringify(i.meta ?? {})),
+          col((i) => i.maxAttempts ?? this.hub.defaultMaxAttempts),
+          col((i) => i.availableAt ?? now),
+          col((i) => i.idempotencyKey ?? null),
+          now,
+          this.hub.channel,
+        ],
+      ),
     );
     const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
     const missing = inputs.flatMap((input, k) => (seqOf.has(ids[k]!) ? [] : [input.idempotencyKey!]));
@@ -356,7 +356,7 @@ export class PgQueueStore implements QueueStore {
   /** Always on the pool, in the claim's own transaction (see the header), whatever this store's scope. */
   async claim(options: ClaimOptions): Promise<ClaimedBatch[]> {
     if (options.maxAgents <= 0) return [];
-    await this.#ready();
+    await this.hub.ready;
     const now = options.now ?? Date.now();
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     const limitOf = (agent: string) => ((options.policy?.(agent) ?? 'collect') === 'collect' ? collectLimit : 1);
@@ -411,13 +411,15 @@ export class PgQueueStore implements QueueStore {
   }
 
   async release(owner: string, ids: readonly string[]): Promise<void> {
-    await this.#ready();
     const now = Date.now();
-    await this.#scope.query(
-      `WITH r AS (UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = GREATEST(0, attempts - 1), available_at = $1, updated_at = $1
+    const c = this.#scope;
+    await this.#notifying(c, () =>
+      c.query(
+        `WITH r AS (UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = GREATEST(0, attempts - 1), available_at = $1, updated_at = $1
         WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 AND NOT cancel_requested RETURNING 1)
       SELECT pg_notify($4, '') FROM (SELECT 1 FROM r LIMIT 1) x`,
-      [now, ids, owner, this.hub.channel],
+        [now, ids, owner, this.hub.channel],
+      ),
     );
   }
 
@@ -524,13 +526,15 @@ export class PgQueueStore implements QueueStore {
   }
 
   async finishCancelled(owner: string, ids: readonly string[], reason: string): Promise<void> {
-    await this.#ready();
     const now = Date.now();
-    await this.#scope.query(
-      `WITH r AS (UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2
+    const c = this.#scope;
+    await this.#notifying(c, () =>
+      c.query(
+        `WITH r AS (UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2
         WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING 1)
       SELECT pg_notify($5, '') FROM (SELECT 1 FROM r LIMIT 1) x`,
-      [reason, now, ids, owner, this.hub.channel],
+        [reason, now, ids, owner, this.hub.channel],
+      ),
     );
   }
 
@@ -614,13 +618,15 @@ export class PgQueueStore implements QueueStore {
   }
 
   async retryDead(id: string): Promise<QueueMessage> {
-    await this.#ready();
     const now = Date.now();
-    const [row] = await this.#scope.query<PgMessageRow>(
-      `WITH r AS (UPDATE ${this.#t} SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = $1, finished_at = NULL, cancel_requested = false, updated_at = $1
+    const c = this.#scope;
+    const [row] = await this.#notifying(c, () =>
+      c.query<PgMessageRow>(
+        `WITH r AS (UPDATE ${this.#t} SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = $1, finished_at = NULL, cancel_requested = false, updated_at = $1
         WHERE id = $2 AND status = 'dead' RETURNING *)
       SELECT r.*, pg_notify($3, '') IS NULL AS n FROM r`,
-      [now, id, this.hub.channel],
+        [now, id, this.hub.channel],
+      ),
     );
     if (!row) throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
     return toMessage(row);

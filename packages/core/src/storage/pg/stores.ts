@@ -4,7 +4,9 @@
  *
  * Each store is built by a factory from a `PgScope` (the pool, or an open transaction) and the
  * process-wide state the stores share (`PgShared`: the pool, the queue's LISTEN connection and
- * wake-up listeners, the event log's subscribers and publisher). The pool-level stores are built
+ * wake-up listeners, the event log's subscribers and publisher). LISTEN connections are clients
+ * of their own (storage/pg/listen.ts), not the pool's: the pool is for statements and
+ * transactions only, and nothing holding one of its connections waits for another. The pool-level stores are built
  * once; a transaction builds its own light set over its scope.
  */
 import pg from 'pg';
@@ -182,7 +184,7 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
     },
     async close(): Promise<void> {
       await stores.events.flush();
-      stores.events.close();
+      await pgEventHub(shared).close();
       const queue = stores.queue as { close?: () => Awaitable<void> };
       await queue.close?.();
       if (ownPool) await pool.end();
