@@ -102,6 +102,8 @@ export const ROUTE_TABLE = {
   patchSchedule: { method: 'PATCH', path: '/api/schedules/:id', body: true },
   scheduleNextRuns: { method: 'GET', path: '/api/schedules/:id/next' },
   previewCron: { method: 'GET', path: '/api/cron/next' },
+  runSchedule: { method: 'POST', path: '/api/schedules/:id/run' },
+  scheduleHistory: { method: 'GET', path: '/api/schedules/:id/history' },
   deleteSchedule: { method: 'DELETE', path: '/api/schedules/:id' },
   listTasks: { method: 'GET', path: '/api/tasks' },
   getTask: { method: 'GET', path: '/api/tasks/:id' },

@@ -840,6 +840,39 @@ describe('schedules', () => {
   });
 });
 
+describe('schedules: run now and history', () => {
+  it('runs a schedule now (also disabled) without changing its timing; the history lists firings newest first with their conversations', async () => {
+    const s = await h.client.createSchedule({ body: { label: 'nightly', agent: 'coder', message: 'nightly report', cron: '0 3 * * *', timezone: 'UTC' } });
+    const other = await h.client.createSchedule({ body: { label: 'other', agent: 'coder', message: 'other', cron: '0 4 * * *' } });
+    expect((await h.client.scheduleHistory({ params: { id: 'nightly' } })).firings).toEqual([]);
+
+    const first = await h.client.runSchedule({ params: { id: 'nightly' } });
+    expect(first.conversationId).toMatch(/\S/);
+    await h.client.patchSchedule({ params: { id: s.id }, body: { enabled: false } });
+    const second = await h.client.runSchedule({ params: { id: s.id } });
+    expect(second.messageId).not.toBe(first.messageId);
+    await h.client.runSchedule({ params: { id: other.id } });
+
+    const after = await h.client.getSchedule({ params: { id: s.id } });
+    expect(after).toMatchObject({ nextRunAt: s.nextRunAt, lastFiredAt: null, enabled: false });
+    const message = await h.client.getMessage({ params: { id: first.messageId } });
+    expect(message.message).toMatchObject({ agentId: 'coder', conversationId: first.conversationId, kind: 'schedule', sender: 'schedule:nightly', content: 'nightly report' });
+
+    await waitFor(async () => (await h.client.scheduleHistory({ params: { id: 'nightly' } })).firings.every((f) => f.status === 'completed'));
+    const { firings } = await h.client.scheduleHistory({ params: { id: 'nightly' } });
+    expect(firings).toEqual([
+      { firedAt: second.firedAt, dueAt: null, missed: false, messageId: second.messageId, conversationId: second.conversationId, status: 'completed' },
+      { firedAt: first.firedAt, dueAt: null, missed: false, messageId: first.messageId, conversationId: first.conversationId, status: 'completed' },
+    ]);
+    expect((await h.client.scheduleHistory({ params: { id: 'nightly' }, query: { limit: 1 } })).firings.map((f) => f.messageId)).toEqual([second.messageId]);
+    await rejects(h.client.runSchedule({ params: { id: 'nope' } }), 404, 'SCHEDULE_NOT_FOUND');
+    await rejects(h.client.scheduleHistory({ params: { id: 'nope' } }), 404, 'SCHEDULE_NOT_FOUND');
+    await bad('GET', '/api/schedules/nightly/history?limit=0', 400, 'VALIDATION_FAILED');
+    await h.client.deleteSchedule({ params: { id: s.id } });
+    await h.client.deleteSchedule({ params: { id: other.id } });
+  });
+});
+
 describe('tasks, projects, comments', () => {
   it('projects with prefixes; tasks CRUD with identifiers; comments', async () => {
     const project = await h.client.createProject({ body: { name: 'Website Redesign' } });

@@ -77,6 +77,26 @@ describe('login code -> session cookie', () => {
     expect(again.headers['set-cookie']).toBeUndefined();
   });
 
+  it('says why a code is refused: used, expired or unknown (details.reason), in plain words', async () => {
+    const code = await mintCode();
+    expect((await exchange(code)).status).toBe(201);
+    const used = JSON.parse((await exchange(code)).text).error;
+    expect(used).toMatchObject({ code: 'LOGIN_CODE_INVALID', details: { reason: 'used' } });
+    expect(used.message).toContain('already used');
+    const unknown = JSON.parse((await exchange('A'.repeat(32))).text).error;
+    expect(unknown).toMatchObject({ code: 'LOGIN_CODE_INVALID', details: { reason: 'unknown' } });
+
+    const sessions = new OfficeSessions(h.home);
+    const minted = sessions.mintCode(1000);
+    expect(sessions.exchange(minted.code, minted.expiresAt + 1)).toEqual({ refused: 'expired' });
+    expect(sessions.exchange(minted.code, minted.expiresAt + 2)).toEqual({ refused: 'expired' });
+    // One that expired unseen is pruned from the codes but still recognised.
+    const late = sessions.mintCode(2000);
+    sessions.mintCode(late.expiresAt + 10);
+    expect(sessions.exchange(late.code, late.expiresAt + 20)).toEqual({ refused: 'expired' });
+    expect(sessions.exchange(sessions.mintCode().code)).toHaveProperty('sessionId');
+  });
+
   it('refuses an unknown code, a code without Origin, and a code from a foreign origin', async () => {
     expect(JSON.parse((await exchange('not-a-code')).text).error.code).toBe('LOGIN_CODE_INVALID');
     expect(JSON.parse((await exchange(await mintCode(), null)).text).error.code).toBe('CSRF_REFUSED');

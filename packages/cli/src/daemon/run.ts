@@ -25,6 +25,7 @@ import {
   nextScheduleRun,
   reapOrphanedGroups,
   remoteAllowed,
+  scheduleMessage,
   setProcessJournal,
   type SettingsSource,
   type StoreSet,
@@ -239,7 +240,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       token,
       version: VERSION,
       startedAt,
-      services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus(), ...(cluster ? { nodes: cluster.nodes } : {}) },
+      services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus(), ...(cluster ? { nodes: cluster.nodes, problem: cluster.problem } : {}) },
       logFile: join(ctx.paths.logs, DAEMON_LOG),
       officeDir: tinyOfficeExportDir(),
       log: logger.child('api'),
@@ -271,18 +272,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
 
     const scheduler = new ScheduleRunner({
       store: stores.schedules,
-      fire: async ({ schedule, idempotencyKey }) =>
-        (
-          await orchestrator.submit({
-            message: schedule.message,
-            ...(schedule.teamId !== null ? { team: schedule.teamId } : schedule.agentId !== null ? { agent: schedule.agentId } : {}),
-            kind: 'schedule',
-            channel: schedule.channel,
-            sender: `schedule:${schedule.label}`,
-            senderId: schedule.senderId || `tinyagi-schedule:${schedule.label}`,
-            idempotencyKey,
-          })
-        ).messageId,
+      fire: async ({ schedule, idempotencyKey }) => (await orchestrator.submit({ ...scheduleMessage(schedule), idempotencyKey })).messageId,
       nextRun: (schedule, after) => nextScheduleRun(schedule, after),
       logger: logger.child('scheduler'),
     });

@@ -83,6 +83,25 @@ export const NextRunsSchema = z
   .meta({ id: 'NextRuns' });
 export type NextRuns = z.infer<typeof NextRunsSchema>;
 
+/** One firing of a schedule (its `schedule.fired` event), newest first in a history. */
+export const ScheduleFiringSchema = z
+  .object({
+    firedAt: TimestampSchema,
+    /** The run it was due for; null when it was run by hand (POST /api/schedules/:id/run). */
+    dueAt: NullableTimestamp,
+    /** Fired late, after the daemon was down (missed policy run-once). */
+    missed: Bool,
+    messageId: NullableStr,
+    conversationId: NullableStr,
+    /** The conversation's status now (null when it is gone, e.g. after retention). */
+    status: NullableStr,
+  })
+  .meta({ id: 'ScheduleFiring' });
+export type ScheduleFiring = z.infer<typeof ScheduleFiringSchema>;
+
+/** How many firings a history may ask for at once. */
+export const MAX_HISTORY = 200;
+
 const CountQuery = IntParam(1, MAX_NEXT_RUNS).optional().describe('How many runs (default 10)');
 
 export const schedulesContract = {
@@ -129,6 +148,24 @@ export const schedulesContract = {
     tag: 'schedules',
     query: z.object({ cron: scheduleFields.cron, timezone: scheduleFields.timezone.optional(), count: CountQuery }),
     response: NextRunsSchema,
+  }),
+  runSchedule: route({
+    method: 'POST',
+    path: '/api/schedules/:id/run',
+    summary: 'Send the schedule’s message now, also when it is disabled; its timing does not change. Recorded as a firing (schedule.fired without dueAt)',
+    tag: 'schedules',
+    status: 201,
+    params: IdParamsSchema,
+    response: z.object({ messageId: Str, conversationId: Str, firedAt: TimestampSchema }),
+  }),
+  scheduleHistory: route({
+    method: 'GET',
+    path: '/api/schedules/:id/history',
+    summary: 'The latest firings of a schedule (by id or label), newest first, from the event log (kept for retention.days)',
+    tag: 'schedules',
+    params: IdParamsSchema,
+    query: z.object({ limit: IntParam(1, MAX_HISTORY).optional().describe('How many firings (default 20)') }),
+    response: z.object({ firings: z.array(ScheduleFiringSchema) }),
   }),
   deleteSchedule: route({ method: 'DELETE', path: '/api/schedules/:id', summary: 'Delete a schedule (by id or label)', tag: 'schedules', params: IdParamsSchema, response: OkSchema }),
 } as const;

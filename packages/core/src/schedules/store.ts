@@ -149,6 +149,18 @@ export function firedEvent(s: ScheduleRecord, firedAt: number, nextRunAt: number
   return { type: 'schedule.fired', agentId: s.agentId, data: { scheduleId: s.id, label: s.label, teamId: s.teamId, firedAt, nextRunAt, ...extra } };
 }
 
+/** What a firing sends (the scheduler's, and "run now" from the API): the message, its target and who it is from. */
+export function scheduleMessage(s: ScheduleRecord) {
+  return {
+    message: s.message,
+    ...(s.teamId !== null ? { team: s.teamId } : s.agentId !== null ? { agent: s.agentId } : {}),
+    kind: 'schedule' as const,
+    channel: s.channel,
+    sender: `schedule:${s.label}`,
+    senderId: s.senderId || `tinyagi-schedule:${s.label}`,
+  };
+}
+
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toRecord(r: Row): ScheduleRecord {
   return {

@@ -6,7 +6,14 @@ import type { RouteHandlers } from '../routing.ts';
 import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
 import { readChannelLogin } from '../channel-login.ts';
-import { sessionCookie } from '../security/office-sessions.ts';
+import { type LoginCodeRefusal, sessionCookie } from '../security/office-sessions.ts';
+
+/** LOGIN_CODE_INVALID's message per reason (details.reason carries the reason for clients). */
+const LOGIN_REFUSALS: Record<LoginCodeRefusal, string> = {
+  used: 'This login link was already used; a link works once. Run tinyagi office for a new one.',
+  expired: 'This login link has expired (links last 5 minutes). Run tinyagi office for a new one.',
+  unknown: 'This daemon did not make this login link (it may have restarted since). Run tinyagi office for a new one.',
+};
 
 const LOG_TAIL_BYTES = 512 * 1024;
 
@@ -17,7 +24,12 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     return c;
   };
   return {
-    health: () => ({ ok: true as const, version: ctx.version }),
+    // A node that cannot keep its heartbeat says so (503) instead of passing for healthy (issue 33).
+    health: () => {
+      const problem = ctx.services?.problem?.();
+      if (problem !== undefined) throw new RequestError('NOT_AVAILABLE', `This node is degraded: ${problem}.`, { status: 'degraded', reason: problem });
+      return { ok: true as const, version: ctx.version };
+    },
 
     status: async () => {
       const now = Date.now();
@@ -81,7 +93,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
       // Login CSRF: only a page of an allowed origin may plant a session (the Origin was checked against the allowlist already).
       if (request.headers.origin === undefined) throw new RequestError('CSRF_REFUSED');
       const session = ctx.sessions.exchange(body.code);
-      if (!session) throw new RequestError('LOGIN_CODE_INVALID');
+      if ('refused' in session) throw new RequestError('LOGIN_CODE_INVALID', LOGIN_REFUSALS[session.refused], { reason: session.refused });
       reply.header('set-cookie', sessionCookie(session.sessionId, session.expiresAt - Date.now()));
       reply.header('cache-control', 'no-store');
       return { ok: true as const, expiresAt: session.expiresAt };

@@ -2,8 +2,9 @@
  * TinyOffice sessions: a one-time login code (minted with the API token by `tinyagi office`) is
  * exchanged once for a session id that travels only in an HttpOnly, SameSite=Strict cookie.
  *
- * - Codes live in memory for LOGIN_CODE_TTL_MS and are deleted on first use (a reused or leaked
- *   link is refused).
+ * - Codes live in memory for LOGIN_CODE_TTL_MS and are spent on first use (a reused or leaked
+ *   link is refused). A refusal says why (used, expired, unknown): the hashes of spent and
+ *   expired codes are kept for SPENT_MEMORY_MS so the login page can tell the person which.
  * - Sessions are kept as SHA-256 hashes in TINYAGI_HOME/office-sessions.json (mode 0600), so a
  *   daemon restart keeps the browser logged in (the page reconnects by itself) and logout
  *   revokes the session on the server, not only in the browser.
@@ -17,12 +18,20 @@ export const LOGIN_CODE_TTL_MS = 5 * 60_000;
 export const SESSION_TTL_MS = 7 * 24 * 3600_000;
 const SESSIONS_FILE = 'office-sessions.json';
 const MAX_SESSIONS = 100;
+/** How long a spent or expired code is remembered (to say "used" or "expired" instead of "unknown"). */
+const SPENT_MEMORY_MS = 24 * 3600_000;
+const MAX_SPENT = 1000;
+
+/** Why a login code was refused. */
+export type LoginCodeRefusal = 'used' | 'expired' | 'unknown';
 
 const hash = (value: string): string => createHash('sha256').update(value).digest('base64url');
 
 export class OfficeSessions {
   readonly #file: string;
   readonly #codes = new Map<string, number>();
+  /** Hash -> when it was spent, or expired unused (the reason says which). */
+  readonly #spent = new Map<string, { at: number; reason: 'used' | 'expired' }>();
   #sessions: Map<string, number>;
 
   constructor(home: string) {
@@ -38,12 +47,17 @@ export class OfficeSessions {
     return { code, expiresAt };
   }
 
-  /** The session id for a valid, unused code; the code is spent either way. */
-  exchange(code: string, now = Date.now()): { sessionId: string; expiresAt: number } | undefined {
+  /** The session id for a valid, unused code, or why it was refused; the code is spent either way. */
+  exchange(code: string, now = Date.now()): { sessionId: string; expiresAt: number } | { refused: LoginCodeRefusal } {
     const key = hash(code);
     const expiresAt = this.#codes.get(key);
     this.#codes.delete(key);
-    if (expiresAt === undefined || expiresAt < now) return undefined;
+    if (expiresAt === undefined) return { refused: this.#spent.get(key)?.reason ?? 'unknown' };
+    if (expiresAt < now) {
+      this.#remember(key, 'expired', now);
+      return { refused: 'expired' };
+    }
+    this.#remember(key, 'used', now);
     this.#prune(now);
     const sessionId = randomBytes(32).toString('base64url');
     const sessionExpiresAt = now + SESSION_TTL_MS;
@@ -52,6 +66,11 @@ export class OfficeSessions {
     while (this.#sessions.size > MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
     this.#save();
     return { sessionId, expiresAt: sessionExpiresAt };
+  }
+
+  #remember(key: string, reason: 'used' | 'expired', now: number): void {
+    this.#spent.set(key, { at: now, reason });
+    while (this.#spent.size > MAX_SPENT) this.#spent.delete(this.#spent.keys().next().value!);
   }
 
   /** The session's expiry when it is valid. */
@@ -65,7 +84,12 @@ export class OfficeSessions {
   }
 
   #prune(now: number): void {
-    for (const [key, expiresAt] of this.#codes) if (expiresAt < now) this.#codes.delete(key);
+    for (const [key, expiresAt] of this.#codes) {
+      if (expiresAt >= now) continue;
+      this.#codes.delete(key);
+      this.#remember(key, 'expired', now);
+    }
+    for (const [key, spent] of this.#spent) if (spent.at + SPENT_MEMORY_MS < now) this.#spent.delete(key);
     for (const [key, expiresAt] of this.#sessions) if (expiresAt < now) this.#sessions.delete(key);
   }
 
