@@ -11,7 +11,10 @@ import { dropSchema, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTinyError } from '../src/errors.ts';
-import { leaseOwner, type LocalNode, NodeRegistry } from '../src/nodes/registry.ts';
+import { leaseOwner, type LocalNode, NODE_RETENTION, NodeRegistry } from '../src/nodes/registry.ts';
+
+/** The database's clock in ms, as the registry reads it. */
+const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
 import { db, poolA, poolB } from './pg-pools.ts';
@@ -210,13 +213,71 @@ describe.skipIf(db.skip !== undefined)('node registry (PostgreSQL)', () => {
     expect(lost).toBe(1);
   });
 
-  it('prune deletes long-gone nodes only', async () => {
+  it('retention: prune deletes stopped rows 10 minutes after they stopped and stale rows an hour after their last beat, never a live node', async () => {
     const reg = new NodeRegistry(poolA, { schema });
     const live = await register(reg, { role: 'api', name: 'live', heartbeatMs: 100 });
-    const gone = await reg.register({ role: 'worker', name: 'gone', heartbeatMs: 100 });
-    await gone.stop();
-    await poolA.query(`UPDATE "${schema}".nodes SET heartbeat_at = heartbeat_at - 86400000 WHERE id = $1`, [gone.id]);
-    expect(await reg.prune(3600_000)).toBe(1);
+    const node = async (name: string, stoppedAgoMs: number | null, beatAgoMs: number) => {
+      const n = await reg.register({ role: 'worker', name, heartbeatMs: 100 });
+      await n.stop();
+      await poolA.query(`UPDATE "${schema}".nodes SET stopped_at = CASE WHEN $2::bigint IS NULL THEN NULL ELSE ${NOW_MS} - $2::bigint END, heartbeat_at = ${NOW_MS} - $3::bigint WHERE id = $1`, [
+        n.id,
+        stoppedAgoMs,
+        beatAgoMs,
+      ]);
+      return n.id;
+    };
+    const minute = 60_000;
+    const stoppedLongAgo = await node('s-old', 11 * minute, 11 * minute);
+    const stoppedRecently = await node('s-new', 9 * minute, 9 * minute);
+    const staleLongAgo = await node('t-old', null, 61 * minute);
+    const staleRecently = await node('t-new', null, 59 * minute);
+    expect(Object.fromEntries((await reg.list()).map((n) => [n.id, n.state]))).toMatchObject({ [staleLongAgo]: 'stale', [staleRecently]: 'stale', [stoppedLongAgo]: 'stopped' });
+    expect(NODE_RETENTION).toEqual({ stoppedMs: 10 * minute, staleMs: 60 * minute });
+    expect(await reg.prune()).toBe(2);
+    expect((await reg.list()).map((n) => n.id).sort()).toEqual([live.id, stoppedRecently, staleRecently].sort());
+    // A live node with a long heartbeat interval is not stale, however old its beat: never pruned.
+    await poolA.query(`UPDATE "${schema}".nodes SET heartbeat_ms = 7200000, heartbeat_at = ${NOW_MS} - 3600000 WHERE id = $1`, [live.id]);
+    expect(await reg.prune({ stoppedMs: 0, staleMs: 0 })).toBe(2);
     expect((await reg.list()).map((n) => n.id)).toEqual([live.id]);
+  });
+
+  it('a replacement registering after its crashed predecessor went stale is live, the predecessor is marked stopped (then pruned) and told if it comes back', async () => {
+    const reg = new NodeRegistry(poolA, { schema });
+    let lost = 0;
+    const crashed = await register(reg, { role: 'worker', name: 'theta', heartbeatMs: 60_000, onLost: () => lost++ });
+    // Its last beat 20 s ago (more than 15 s: 3 × its 5 s), as after a crash and a slow restart.
+    await poolA.query(`UPDATE "${schema}".nodes SET heartbeat_ms = 5000, heartbeat_at = ${NOW_MS} - 20000 WHERE id = $1`, [crashed.id]);
+    expect((await reg.get(crashed.id))!.state).toBe('stale');
+    const replacement = await register(new NodeRegistry(poolB, { schema }), { role: 'worker', name: 'theta', heartbeatMs: 100 });
+    const states = Object.fromEntries((await reg.list()).map((n) => [n.id, n.state]));
+    expect(states).toEqual({ [crashed.id]: 'stopped', [replacement.id]: 'live' });
+    expect(await reg.prune({ ...NODE_RETENTION, stoppedMs: 0 })).toBe(1);
+    expect((await reg.list()).map((n) => n.id)).toEqual([replacement.id]);
+    // The old process was only cut off: its next beat finds its row gone and it is told to stop.
+    await crashed.beat();
+    expect(lost).toBe(1);
+    expect(crashed.problem()).toMatch(/theta.*marked stopped in the database/);
+  });
+
+  it('problem(): none while the heartbeat reaches the database, the reason once no beat did for two intervals', async () => {
+    const proxy = new CuttableProxy(new URL(db.url));
+    await proxy.start();
+    const viaProxy = new pg.Pool({ connectionString: proxy.url(), max: 2, connectionTimeoutMillis: 2000 });
+    viaProxy.on('error', () => {});
+    try {
+      const node = await register(new NodeRegistry(viaProxy, { schema }), { role: 'api', name: 'iota', heartbeatMs: 100 });
+      expect(node.problem()).toBeUndefined();
+      await proxy.cut();
+      const problem = await waitFor(() => node.problem(), 15_000, 'a problem reported');
+      expect(problem).toMatch(
+        /no heartbeat of node "iota" reached the database for \d+\.\d s \((last error: .+|a heartbeat is still waiting for the database)\); the other nodes count it stale after 0.3 s/,
+      );
+      await proxy.start();
+      await waitFor(() => node.problem() === undefined, 15_000, 'the problem gone once the database is back');
+    } finally {
+      for (const node of running.splice(0)) await node.stop();
+      await viaProxy.end();
+      await proxy.cut();
+    }
   });
 });

@@ -41,6 +41,8 @@ export interface BuildServerOptions {
     heartbeat?: () => unknown;
     /** The nodes of a PostgreSQL installation (GET /api/status, `tinyagi status`). */
     nodes?: () => Promise<NodeStatus[]>;
+    /** Why this node is unhealthy (PostgreSQL: its heartbeat cannot run), or undefined: GET /api/health answers 503 with it. */
+    problem?: () => string | undefined;
   };
   /** TinyOffice's static export (apps/tinyoffice/out), served at / when given. */
   officeDir?: string;

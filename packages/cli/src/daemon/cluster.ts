@@ -13,14 +13,19 @@
  *   which end dead with the reason instead of waiting for a node that will never claim them,
  * - end at once the queue leases of nodes that died (stale heartbeat or stopped), at start and at
  *   every heartbeat interval, so their messages run elsewhere within seconds.
+ * - prune the rows of nodes stopped more than 10 minutes or stale more than an hour ago
+ *   (`NODE_RETENTION`), at start and every minute,
+ * - report through `problem()` when its own heartbeat cannot run (GET /api/health answers 503).
  */
 import type { NodeStatus } from '@tinyagi/client';
 import { errorMessage } from '@tinyagi/core';
 import { agentsForNode, agentsOnOtherNodes, type Env, type SettingsSource } from '@tinyagi/core/internal';
-import { DEFAULT_HEARTBEAT_MS, type LocalNode, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
+import { DEFAULT_HEARTBEAT_MS, type LocalNode, NODE_RETENTION, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import type { Logger } from './logger.ts';
 
 export const NODE_NAME_ENV = 'TINYAGI_NODE_NAME';
+/** How often each node prunes the rows of gone nodes. */
+const PRUNE_EVERY_MS = 60_000;
 
 export interface ClusterOptions {
   /** After the work of a dead node went back to the queue (the orchestrator's `reconcile`). */
@@ -47,6 +52,8 @@ export interface ClusterMembership {
   agentsElsewhere(): ReadonlySet<string>;
   /** Every node of the database, live ones first, with `self` marking this one (GET /api/status). */
   nodes(): Promise<NodeStatus[]>;
+  /** Why this node is unhealthy (its heartbeat cannot run, or it was taken over), or undefined: GET /api/health. */
+  problem(): string | undefined;
   /** Ends the leases of dead nodes now; returns how many messages go back to the queue. */
   releaseDeadNodes(): Promise<number>;
   leave(): Promise<void>;
@@ -92,6 +99,18 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
         .catch((err: unknown) => log.warn(`dead-node sweep failed: ${errorMessage(err)}`));
     }, DEFAULT_HEARTBEAT_MS);
     sweep.unref();
+    // Rows of nodes gone for longer than NODE_RETENTION go (every node prunes; deleting twice is harmless).
+    const pruneNodes = (): void => {
+      registry
+        .prune()
+        .then((n) => {
+          if (n > 0) log.info(`pruned ${n} node row(s) stopped over ${NODE_RETENTION.stoppedMs / 60_000} min or stale over ${NODE_RETENTION.staleMs / 60_000} min ago`);
+        })
+        .catch((err: unknown) => log.warn(`pruning node rows failed: ${errorMessage(err)}`));
+    };
+    pruneNodes();
+    const pruning = setInterval(pruneNodes, PRUNE_EVERY_MS);
+    pruning.unref();
     log.info(`joined as node "${node.name}" (${options.role}, ${node.id}) on schema ${schema}`);
     return {
       settings,
@@ -119,8 +138,10 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
             self: n.id === node.id,
           }));
       },
+      problem: () => node.problem(),
       async leave() {
         clearInterval(sweep);
+        clearInterval(pruning);
         await node.stop().catch((err: unknown) => log.warn(`could not mark the node stopped: ${errorMessage(err)}`));
         await settings.close();
       },

@@ -74,7 +74,7 @@ export const systemContract = {
   health: route({
     method: 'GET',
     path: '/api/health',
-    summary: 'Liveness probe (no token needed)',
+    summary: 'Liveness probe (no token needed); 503 NOT_AVAILABLE with details { status: "degraded", reason } when this node cannot keep its heartbeat (PostgreSQL)',
     tag: 'system',
     auth: 'none',
     response: z.object({ ok: z.literal(true), version: Str }),

@@ -11,7 +11,11 @@
  *   on who is live.
  * - A node is `live` while its last heartbeat is at most three of its intervals old, `stale`
  *   after that (it crashed, hangs or lost the database), `stopped` once it stopped cleanly
- *   (`stop()` sets `stopped_at`). A stale node that beats again is live again.
+ *   (`stop()` sets `stopped_at`) or was replaced: a node registering under the name of a stale
+ *   one marks that one stopped. A stale node that beats again is live again (a replaced one is
+ *   told it was lost, `onLost`).
+ * - Retention: `prune()` deletes stopped rows 10 minutes after they stopped and stale rows an
+ *   hour after their last heartbeat (`NODE_RETENTION`); every node runs it (the CLI's cluster.ts).
  * - When the heartbeat cannot reach the database the node keeps beating at its interval and logs
  *   once when the beats start failing and once when they succeed again, not at every beat.
  * - Queue lease owners of a node's workers are `node:<node id>:<worker>` (`leaseOwner`), so lease
@@ -32,6 +36,16 @@ export type NodeState = 'live' | 'stale' | 'stopped';
 export const DEFAULT_HEARTBEAT_MS = 5000;
 /** A node is stale after this many heartbeat intervals without one. */
 export const MISSED_HEARTBEATS = 3;
+
+/** How long the rows of gone nodes stay listed before `prune` deletes them (docs/operations.md). */
+export interface NodeRetention {
+  /** After the node stopped (cleanly, or replaced by a node of its name). */
+  stoppedMs: number;
+  /** After the last heartbeat of a node that went stale and never came back. */
+  staleMs: number;
+}
+
+export const NODE_RETENTION: NodeRetention = { stoppedMs: 10 * 60_000, staleMs: 60 * 60_000 };
 
 export interface NodeInfo {
   id: string;
@@ -169,12 +183,16 @@ export class NodeRegistry {
     return node !== undefined && node.state !== 'live';
   }
 
-  /** Deletes nodes stopped or stale whose last heartbeat is older than `olderThanMs` (by the database's clock). */
-  async prune(olderThanMs: number): Promise<number> {
+  /**
+   * Deletes the rows of nodes that are gone (by the database's clock): stopped ones stopped more
+   * than `retention.stoppedMs` ago, stale ones whose last heartbeat is more than
+   * `retention.staleMs` old. Live nodes are never deleted. Every node calls it (`NODE_RETENTION`).
+   */
+  async prune(retention: NodeRetention = NODE_RETENTION): Promise<number> {
     const rows = await this.#scope.query(
-      `DELETE FROM ${this.#t} WHERE heartbeat_at < ${DB_NOW} - $1::bigint
-        AND (stopped_at IS NOT NULL OR heartbeat_at < ${DB_NOW} - ${MISSED_HEARTBEATS} * heartbeat_ms::bigint) RETURNING 1`,
-      [olderThanMs],
+      `DELETE FROM ${this.#t} WHERE (stopped_at IS NOT NULL AND stopped_at < ${DB_NOW} - $1::bigint)
+        OR (stopped_at IS NULL AND heartbeat_at < ${DB_NOW} - GREATEST($2::bigint, ${MISSED_HEARTBEATS} * heartbeat_ms::bigint)) RETURNING 1`,
+      [retention.stoppedMs, retention.staleMs],
     );
     return rows.length;
   }
@@ -195,8 +213,11 @@ export class NodeRegistry {
     await this.#scope.transaction(async (tx) => {
       // Registrations of one name are serialised, so two nodes starting together cannot both pass the check.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`tinyagi.node.${tx.schema}`, name]);
-      const rows = await tx.query<NodeRow>(`SELECT *, ${DB_NOW} AS now FROM ${t} WHERE name = $1 AND stopped_at IS NULL`, [name]);
-      for (const other of rows.map(toNode).filter((n) => n.state === 'live')) {
+      const rows = (await tx.query<NodeRow>(`SELECT *, ${DB_NOW} AS now FROM ${t} WHERE name = $1 AND stopped_at IS NULL`, [name])).map(toNode);
+      // Stale predecessors of this name are replaced: stopped now (they are pruned with the stopped rows).
+      const stale = rows.filter((n) => n.state === 'stale').map((n) => n.id);
+      if (stale.length > 0) await tx.query(`UPDATE ${t} SET stopped_at = ${DB_NOW} WHERE id = ANY($1::text[])`, [stale]);
+      for (const other of rows.filter((n) => n.state === 'live')) {
         // The same host and its process is gone: a crashed predecessor (restarted before it went stale).
         if (other.hostname === host && !processExists(other.pid)) {
           await tx.query(`UPDATE ${t} SET stopped_at = ${DB_NOW} WHERE id = $1`, [other.id]);
@@ -249,6 +270,9 @@ export class LocalNode {
   #beating: Promise<void> | undefined;
   #failingSince: number | undefined;
   #failures = 0;
+  /** When a heartbeat last reached the database (this process's clock; registration counts). */
+  #beatAt = Date.now();
+  #lastError: string | undefined;
   #lost = false;
   #stopped = false;
 
@@ -272,6 +296,20 @@ export class LocalNode {
     return this.#failures;
   }
 
+  /**
+   * Why this node is not healthy, or undefined (GET /api/health answers 503 with it): its row was
+   * taken over, or no heartbeat reached the database for more than two intervals (failing, or
+   * stuck waiting for a connection), so the other nodes will soon count it stale.
+   */
+  problem(now = Date.now()): string | undefined {
+    if (this.#stopped) return undefined;
+    if (this.#lost) return `node "${this.name}" (${this.id}) is marked stopped in the database (taken over by another node of this name, or pruned)`;
+    const age = now - this.#beatAt;
+    if (age <= 2 * this.heartbeatMs) return undefined;
+    const why = this.#lastError !== undefined ? `last error: ${this.#lastError}` : 'a heartbeat is still waiting for the database';
+    return `no heartbeat of node "${this.name}" reached the database for ${(age / 1000).toFixed(1)} s (${why}); the other nodes count it stale after ${(MISSED_HEARTBEATS * this.heartbeatMs) / 1000} s`;
+  }
+
   /** @internal called by `NodeRegistry.register`. */
   startHeartbeat(): void {
     this.#schedule();
@@ -293,6 +331,8 @@ export class LocalNode {
     try {
       const rows = await this.#scope.query(`UPDATE ${this.#scope.table('nodes')} SET heartbeat_at = ${DB_NOW} WHERE id = $1 AND stopped_at IS NULL RETURNING 1`, [this.id]);
       this.#failures = 0;
+      this.#beatAt = Date.now();
+      this.#lastError = undefined;
       if (this.#failingSince !== undefined) {
         this.#log?.info(`node ${this.name}: heartbeat restored after ${((Date.now() - this.#failingSince) / 1000).toFixed(1)} s without the database`);
         this.#failingSince = undefined;
@@ -304,6 +344,7 @@ export class LocalNode {
       }
     } catch (err) {
       this.#failures++;
+      this.#lastError = errorMessage(err);
       if (this.#failingSince === undefined) {
         this.#failingSince = Date.now();
         this.#log?.warn(`node ${this.name}: heartbeat failed (${errorMessage(err)}); retrying every ${this.heartbeatMs} ms, logged again once it succeeds`);
