@@ -928,6 +928,8 @@ describe('tasks, projects, comments', () => {
     expect(moved.conversationId).toMatch(/^conv_/);
     const tree = await h.client.getTranscript({ params: { id: moved.conversationId! } });
     expect(tree.entries[0]?.text).toContain(`[task:${task.id}]`);
+    // The conversation is titled by the task's name; the tag is for the agent, not for people.
+    expect((await h.client.getConversation({ params: { id: moved.conversationId! } })).conversation.title).toMatch(/^T-1: Write tests/);
     // Moving it again within in_progress does not dispatch twice.
     const again = await h.client.patchTask({ params: { id: task.id }, body: { position: 5 } });
     expect(again.conversationId).toBe(moved.conversationId);

@@ -163,7 +163,7 @@ export function* submitMessage(ctx: Ctx, tx: StoreTransaction, input: SubmitInpu
       sender,
       senderId,
       threadKey: input.threadKey ?? null,
-      title: text.slice(0, 120),
+      title: titleOf(text),
       replyMode,
       addressed: target.kind,
     }),
@@ -287,4 +287,9 @@ function* applyDecision(ctx: Ctx, tx: StoreTransaction, asking: ConversationReco
   yield* io(outbox.enqueue(toHuman(conversation, { key: noteKey(asking.id, `continue:${limitScale}`), text, kind: 'system' })));
   yield* completeIfDone(tx, asking.id);
   return { ...result, reply: text };
+}
+
+/** A conversation's title: the message's start, without the `[task:<id>] ` tag a kanban dispatch leads with (people read the task's name, not its id). */
+export function titleOf(text: string): string {
+  return text.replace(/^\[task:[^\]\s]+\]\s*/, '').slice(0, 120);
 }
