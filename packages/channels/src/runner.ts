@@ -22,6 +22,14 @@ const log: ChannelLog = (level, message) => {
   if (process.stdout.writable) process.stdout.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}\n`);
 };
 
+/** An adapter's session that cannot continue: stop cleanly, then exit with `code`. */
+function exitFatally(code: number): () => void {
+  return () => {
+    process.exitCode = code;
+    process.kill(process.pid, 'SIGTERM');
+  };
+}
+
 function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): ChannelAdapter {
   switch (config.channel) {
     case 'telegram': {
@@ -32,17 +40,15 @@ function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Ch
       const restApi = optionalString(config.block, 'rest_api');
       const allowed = config.block['allowed_channels'];
       const allowedChannels = Array.isArray(allowed) ? allowed.filter((c): c is string => typeof c === 'string') : undefined;
-      return new DiscordAdapter({ token: botToken(config, env, 'DISCORD_BOT_TOKEN'), ...(restApi ? { restApi } : {}), ...(allowedChannels ? { allowedChannels } : {}), log });
+      // A gateway closed for good (token, intents) exits like a configuration problem.
+      return new DiscordAdapter({ token: botToken(config, env, 'DISCORD_BOT_TOKEN'), ...(restApi ? { restApi } : {}), ...(allowedChannels ? { allowedChannels } : {}), log, onFatal: exitFatally(2) });
     }
     case 'whatsapp':
       return new WhatsAppAdapter({
         stateDir: channelStateDir(config.home, 'whatsapp'),
         log,
-        onFatal: () => {
-          // Logged out: nothing to retry with this session (the message above says what to do).
-          process.exitCode = 3;
-          process.kill(process.pid, 'SIGTERM');
-        },
+        // Logged out: nothing to retry with this session (the message logged says what to do).
+        onFatal: exitFatally(3),
       });
     default:
       throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram, discord, whatsapp).`);

@@ -280,8 +280,14 @@ export class FakeDiscord {
 
   #identify(socket: WebSocket, d: Record<string, unknown>): void {
     this.identified.push(d);
-    if (d['token'] !== this.token) return socket.close(4004, 'Authentication failed.');
-    if ((Number(d['intents']) & MESSAGE_CONTENT_INTENT) !== 0 && !this.messageContentIntent) return socket.close(4014, 'Disallowed intent(s).');
+    if (d['token'] !== this.token) {
+      socket.close(4004, 'Authentication failed.');
+      return;
+    }
+    if ((Number(d['intents']) & MESSAGE_CONTENT_INTENT) !== 0 && !this.messageContentIntent) {
+      socket.close(4014, 'Disallowed intent(s).');
+      return;
+    }
     // A new session; the old one (if any) is gone with whatever it had not delivered.
     this.#session?.socket?.terminate();
     const session: Session = { id: `session-${nextId()}`, seq: 0, dispatched: [], socket };
@@ -305,7 +311,10 @@ export class FakeDiscord {
   #resume(socket: WebSocket, d: Record<string, unknown>): void {
     this.resumes.push(d);
     const session = this.#session;
-    if (d['token'] !== this.token) return socket.close(4004, 'Authentication failed.');
+    if (d['token'] !== this.token) {
+      socket.close(4004, 'Authentication failed.');
+      return;
+    }
     if (session === undefined || d['session_id'] !== session.id) {
       this.#send(socket, { op: 9, d: false, s: null, t: null });
       return;

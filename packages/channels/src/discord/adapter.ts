@@ -9,13 +9,22 @@
  * - DMs always reach the host; in guilds only messages that mention the bot do (without the
  *   mention), and only in `allowedChannels` when that list is set (a thread counts as its parent).
  * - Sends carry a nonce derived from the outbox id with enforce_nonce, so Discord itself drops a
- *   resend of a message it already created (within its nonce window).
+ *   resend of a message it already created (within its nonce window): a retry after a lost
+ *   answer, or a resend after a crash between Discord's answer and the sent ledger.
+ * - Rate limits: discord.js follows the bucket headers and waits out a 429 itself; a wait longer
+ *   than RATE_LIMIT_INLINE_MS is thrown instead (RetryAfterError with Discord's delay), so the
+ *   host hands the reply back to the outbox rather than blocking in a send for minutes.
+ * - Gateway: discord.js resumes after a drop, op 7 and a resumable op 9, and identifies anew
+ *   otherwise. A close code no reconnect can fix (4004 token, 4013/4014 intents, 4010-4012)
+ *   ends the connection for good: at start it is a ChannelConfigError (exit code 2), later
+ *   `onFatal`, each with a message that says what to do.
  * - "typing…" lasts ~10 s on Discord; the host refreshes it.
  */
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { Client, DiscordAPIError, GatewayIntentBits, Partials, type Message, type SendableChannels } from 'discord.js';
+import { Client, DiscordAPIError, DiscordjsError, DiscordjsErrorCodes, Events, GatewayIntentBits, Partials, RateLimitError, RESTEvents, type Message, type SendableChannels } from 'discord.js';
 import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
+import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../host.ts';
 
 export const DISCORD_MAX_MESSAGE = 2000;
@@ -27,6 +36,26 @@ export interface DiscordAdapterOptions {
   /** Guild channel ids the bot answers in (threads count as their parent); all when unset. */
   allowedChannels?: readonly string[];
   log?: ChannelLog;
+  /** Called once when the gateway closed for good after start (the message says what to do). */
+  onFatal?: (message: string) => void;
+}
+
+/** A rate limit up to this long is waited out inside discord.js; a longer one is thrown. */
+export const RATE_LIMIT_INLINE_MS = 10_000;
+
+const TOKEN_FIX = 'set a valid token in DISCORD_BOT_TOKEN or channels.discord.bot_token (Discord Developer Portal → your application → Bot → Reset Token)';
+
+/** Why Discord closed the gateway for good (the close codes discord.js does not reconnect after). */
+function fatalCloseMessage(code: number): string {
+  if (code === 4004) return `Discord rejected the bot token (gateway close 4004, authentication failed): ${TOKEN_FIX}.`;
+  if (code === 4014) {
+    return (
+      'Discord refused the Message Content intent (gateway close 4014, disallowed intents): the bot cannot read messages without it. ' +
+      'Turn it on in the Discord Developer Portal → your application → Bot → Privileged Gateway Intents → Message Content Intent, then run `tinyagi channel restart discord`.'
+    );
+  }
+  if (code === 4013) return 'Discord refused the intents this bot asks for (gateway close 4013, invalid intents).';
+  return `Discord closed the gateway for good (close code ${code}); reconnecting cannot fix it.`;
 }
 
 /** Discord error codes that no retry can fix: unknown channel/user, cannot DM this user, missing access/permissions. */
@@ -49,12 +78,30 @@ export class DiscordAdapter implements ChannelAdapter {
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
       // DM channels are not cached before their first message.
       partials: [Partials.Channel],
-      ...(options.restApi ? { rest: { api: options.restApi.replace(/\/+$/, '') } } : {}),
+      rest: {
+        ...(options.restApi ? { api: options.restApi.replace(/\/+$/, '') } : {}),
+        rejectOnRateLimit: (limit) => limit.retryAfter > RATE_LIMIT_INLINE_MS,
+      },
     });
   }
 
   async start(sink: InboundSink): Promise<void> {
     const log = this.#options.log ?? (() => {});
+    let started = false;
+    let fatalCode: number | undefined;
+    // Emitted only for the close codes discord.js gives up on (it reconnects after the others).
+    this.#client.on(Events.ShardDisconnect, ({ code }) => {
+      fatalCode = code;
+      if (!started) return;
+      const message = fatalCloseMessage(code);
+      log('error', message);
+      this.#options.onFatal?.(message);
+    });
+    this.#client.on(Events.ShardResume, (_shard, replayed) => log('info', `discord gateway resumed (${replayed} missed events replayed)`));
+    this.#client.on(Events.ShardReconnecting, () => log('warn', 'discord gateway connection lost; reconnecting'));
+    this.#client.rest.on(RESTEvents.RateLimited, (limit) => {
+      if (limit.global || limit.timeToReset >= 1000) log('warn', `discord rate limit${limit.global ? ' (global)' : ''} on ${limit.route}: waiting ${limit.timeToReset} ms`);
+    });
     this.#client.on('messageCreate', (message) => {
       const inbound = this.#toInbound(message);
       if (inbound === undefined) return;
@@ -62,8 +109,15 @@ export class DiscordAdapter implements ChannelAdapter {
     });
     this.#client.on('error', (err) => log('error', `discord: ${err.message}`));
     const ready = new Promise<void>((resolve) => this.#client.once('clientReady', () => resolve()));
-    await this.#client.login(this.#options.token);
+    try {
+      await this.#client.login(this.#options.token);
+    } catch (err) {
+      if (fatalCode !== undefined) throw new ChannelConfigError(fatalCloseMessage(fatalCode));
+      if (err instanceof DiscordjsError && err.code === DiscordjsErrorCodes.TokenInvalid) throw new ChannelConfigError(`Discord rejected the bot token (401 on GET /gateway/bot): ${TOKEN_FIX}.`);
+      throw err;
+    }
     await ready;
+    started = true;
     log('info', `discord connected as ${this.#client.user?.tag ?? '?'}`);
   }
 
@@ -136,8 +190,8 @@ export class DiscordAdapter implements ChannelAdapter {
 }
 
 function translateError(err: unknown): unknown {
+  if (err instanceof RateLimitError) return new RetryAfterError(`Discord rate limit${err.global ? ' (global)' : ''} on ${err.route}: retry after ${err.retryAfter} ms`, err.retryAfter);
   if (err instanceof DiscordAPIError) {
-    if (err.status === 429) return new RetryAfterError(err.message, 1000);
     if (typeof err.code === 'number' && PERMANENT_CODES.has(err.code)) return new PermanentSendError(err.message);
     if (err.status === 403 || err.status === 404) return new PermanentSendError(err.message);
   }

@@ -1,0 +1,195 @@
+/**
+ * The Discord adapter with the real discord.js Client against the fake Discord (REST and gateway
+ * on loopback): rate limits, 5xx, the nonce de-duplication, gateway resume / re-identify, and
+ * the close codes no reconnect can fix.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeDiscord, dmChannelOf } from '@tinyagi/test-kit/fake-discord';
+import { waitFor } from '@tinyagi/test-kit';
+import { DiscordAdapter, PermanentSendError, RetryAfterError, type InboundMessage } from '../src/index.ts';
+import { ChannelConfigError } from '../src/config.ts';
+
+const USER = '700000000000000077';
+const OTHER = '700000000000000078';
+const DM = `ch:${dmChannelOf(USER)}`;
+const OTHER_DM = `ch:${dmChannelOf(OTHER)}`;
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(options: { intent?: boolean; token?: string } = {}) {
+  const fake = new FakeDiscord();
+  await fake.start();
+  cleanups.push(() => fake.close());
+  if (options.intent === false) fake.messageContentIntent = false;
+  const received: InboundMessage[] = [];
+  const logs: string[] = [];
+  const fatal: string[] = [];
+  const adapter = new DiscordAdapter({
+    token: options.token ?? fake.token,
+    restApi: `${fake.url}/api`,
+    log: (level, message) => logs.push(`${level} ${message}`),
+    onFatal: (message) => fatal.push(message),
+  });
+  cleanups.push(() => adapter.stop());
+  const sink = { receive: async (m: InboundMessage) => void received.push(m) };
+  return { fake, adapter, received, logs, fatal, sink };
+}
+
+async function connected(options?: Parameters<typeof setup>[0]) {
+  const s = await setup(options);
+  await s.adapter.start(s.sink);
+  // Both DM channels exist on the platform (a user wrote first).
+  s.fake.dm({ userId: USER, content: 'first' });
+  s.fake.dm({ userId: OTHER, content: 'first' });
+  await waitFor(() => s.received.length === 2, 20_000, 'the first two DMs');
+  return s;
+}
+
+const out = (text: string, key: string) => ({ text, files: [], idempotencyKey: key });
+
+describe('discord REST faults (real discord.js)', () => {
+  it('a 429 longer than the inline limit is thrown at once as RetryAfterError with Discord’s delay, not waited out in the send', async () => {
+    const { fake, adapter } = await connected();
+    fake.failNext({ kind: 'rate_limit', retryAfterS: 60, channelId: dmChannelOf(USER) });
+    const started = Date.now();
+    const error = await adapter.send(DM, out('later please', 'row-429:0')).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RetryAfterError);
+    expect((error as RetryAfterError).retryAfterMs).toBeGreaterThanOrEqual(59_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(fake.sentTo(dmChannelOf(USER))).toEqual([]);
+  });
+
+  it('a short 429 (bucket headers, Retry-After) is waited out by discord.js and sent once', async () => {
+    const { fake, adapter } = await connected();
+    fake.failNext({ kind: 'rate_limit', retryAfterS: 1, channelId: dmChannelOf(USER) });
+    const started = Date.now();
+    await adapter.send(DM, out('after the wait', 'row-short:0'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(fake.sentTo(dmChannelOf(USER)).map((m) => m.content)).toEqual(['after the wait']);
+    expect(fake.unexpected429).toBe(0);
+  });
+
+  it('a global 429 holds every route until it ends; nothing reaches Discord meanwhile', async () => {
+    const { fake, adapter, logs } = await connected();
+    fake.failNext({ kind: 'rate_limit', retryAfterS: 1.5, global: true });
+    const firstAt = Date.now();
+    const one = adapter.send(DM, out('one', 'g1:0'));
+    await waitFor(() => logs.some((l) => /^warn discord rate limit \(global\)/.test(l)), 20_000, 'discord.js to take in the global limit');
+    const limited = fake.requests.find((r) => r.status === 429)!;
+    // Another channel's send, started while the global limit lasts, waits for it too.
+    await Promise.all([one, adapter.send(OTHER_DM, out('two', 'g2:0'))]);
+    const during = fake.requests.filter((r) => r.at > limited.at && r.at < limited.at + 1400);
+    expect(during).toEqual([]);
+    expect(fake.unexpected429).toBe(0);
+    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(1400);
+    expect(fake.sent.filter((m) => m.content === 'one' || m.content === 'two')).toHaveLength(2);
+  });
+
+  it('bursts stay within the bucket the headers announce (5 per 5 s per channel)', async () => {
+    const { fake, adapter } = await connected();
+    for (let i = 0; i < 7; i++) await adapter.send(DM, out(`burst ${i}`, `b${i}:0`));
+    expect(fake.sentTo(dmChannelOf(USER)).map((m) => m.content)).toEqual(Array.from({ length: 7 }, (_, i) => `burst ${i}`));
+    expect(fake.unexpected429).toBe(0);
+  });
+
+  it('5xx answers (JSON and Cloudflare’s HTML page) are retried by discord.js; the message is created once', async () => {
+    const { fake, adapter } = await connected();
+    fake.failNext({ kind: 'server_error', status: 500, channelId: dmChannelOf(USER) });
+    fake.failNext({ kind: 'server_error', status: 502, html: true, channelId: dmChannelOf(USER) });
+    await adapter.send(DM, out('through the errors', 'row-5xx:0'));
+    expect(fake.sentTo(dmChannelOf(USER)).map((m) => m.content)).toEqual(['through the errors']);
+  });
+
+  it('a 5xx that persists fails the send as retryable (neither permanent nor a rate limit)', async () => {
+    const { fake, adapter } = await connected();
+    fake.failNext({ kind: 'server_error', status: 503, times: 10, channelId: dmChannelOf(USER) });
+    const error = await adapter.send(DM, out('never', 'row-503:0')).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(PermanentSendError);
+    expect(error).not.toBeInstanceOf(RetryAfterError);
+    expect(String((error as Error).message)).toMatch(/503|Service Unavailable/);
+  });
+
+  it('the nonce: a retry after an answer lost on the way back, and a resend of the same part after a crash, create no second message', async () => {
+    const { fake, adapter } = await connected();
+    // Discord created the message, but the client saw a 502: discord.js resends the same body.
+    fake.failNext({ kind: 'server_error', status: 502, afterCreate: true, channelId: dmChannelOf(USER) });
+    await adapter.send(DM, out('exactly once', 'row-n:0'));
+    expect(fake.sentTo(dmChannelOf(USER)).map((m) => m.content)).toEqual(['exactly once']);
+    expect(fake.deduplicated).toBe(1);
+    // The host resends a part it has no ledger entry for (same outbox id and index).
+    await adapter.send(DM, out('exactly once', 'row-n:0'));
+    expect(fake.sentTo(dmChannelOf(USER))).toHaveLength(1);
+    expect(fake.deduplicated).toBe(2);
+    // Another part of the row, or the same text in another row, is a message of its own.
+    await adapter.send(DM, out('exactly once', 'row-n:1'));
+    await adapter.send(DM, out('exactly once', 'row-m:0'));
+    expect(fake.sentTo(dmChannelOf(USER))).toHaveLength(3);
+    expect(new Set(fake.sentTo(dmChannelOf(USER)).map((m) => m.nonce)).size).toBe(3);
+  });
+});
+
+describe('discord gateway faults (real discord.js)', () => {
+  it('a dropped connection resumes the session and replays what was sent meanwhile, once', async () => {
+    const { fake, received } = await connected();
+    fake.drop();
+    fake.dm({ userId: USER, content: 'while disconnected' });
+    await fake.until(() => fake.resumes.length === 1 && fake.connected, 'the resume');
+    await waitFor(() => received.some((m) => m.text === 'while disconnected'), 20_000, 'the replayed message');
+    expect(fake.identified).toHaveLength(1);
+    fake.dm({ userId: USER, content: 'after the resume' });
+    await waitFor(() => received.some((m) => m.text === 'after the resume'), 20_000, 'a new message');
+    expect(received.filter((m) => m.text === 'while disconnected')).toHaveLength(1);
+  });
+
+  it('op 7 (reconnect), a resumable close code (4000) and a resumable op 9 all resume without a new IDENTIFY', async () => {
+    const { fake, received } = await connected();
+    fake.requestReconnect();
+    await fake.until(() => fake.resumes.length === 1 && fake.connected, 'the resume after op 7');
+    fake.closeWith(4000, 'Unknown error');
+    fake.dm({ userId: USER, content: 'during 4000' });
+    await fake.until(() => fake.resumes.length === 2 && fake.connected, 'the resume after 4000');
+    fake.invalidateSession(true);
+    await fake.until(() => fake.resumes.length === 3 && fake.connected, 'the resume after op 9 (resumable)');
+    await waitFor(() => received.some((m) => m.text === 'during 4000'), 20_000, 'the replayed message');
+    expect(fake.identified).toHaveLength(1);
+  });
+
+  it('a session Discord invalidates (op 9, not resumable) is identified anew, and messages flow again', async () => {
+    const { fake, received, fatal } = await connected();
+    fake.invalidateSession(false);
+    await fake.until(() => fake.identified.length === 2 && fake.connected, 'a new IDENTIFY', 30_000);
+    fake.dm({ userId: USER, content: 'new session' });
+    await waitFor(() => received.some((m) => m.text === 'new session'), 20_000, 'a message on the new session');
+    expect(fatal).toEqual([]);
+  });
+
+  it('the Message Content intent missing (4014) at start fails with a ChannelConfigError that says how to turn it on; one IDENTIFY, no retries', async () => {
+    const { fake, adapter, sink } = await setup({ intent: false });
+    const error = await adapter.start(sink).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ChannelConfigError);
+    expect((error as Error).message).toMatch(/Message Content intent \(gateway close 4014/);
+    expect((error as Error).message).toContain('Privileged Gateway Intents');
+    expect(fake.identified).toHaveLength(1);
+  });
+
+  it('a wrong token fails at start with a ChannelConfigError that names the settings to fix', async () => {
+    const { adapter, sink } = await setup({ token: 'not-the-token' });
+    const error = await adapter.start(sink).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ChannelConfigError);
+    expect((error as Error).message).toMatch(/rejected the bot token.*DISCORD_BOT_TOKEN/);
+  });
+
+  it('4014 on a later IDENTIFY (the intent switched off while running) is logged plainly and reported as fatal, not left disconnected in silence', async () => {
+    const { fake, logs, fatal } = await connected();
+    fake.messageContentIntent = false;
+    fake.invalidateSession(false);
+    await waitFor(() => fatal.length > 0 && fake.identified.length === 2, 30_000, 'the fatal report');
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatch(/Message Content intent \(gateway close 4014/);
+    expect(logs.some((l) => l.startsWith('error Discord refused the Message Content intent'))).toBe(true);
+  });
+});
