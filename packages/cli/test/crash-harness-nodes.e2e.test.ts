@@ -117,7 +117,50 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
 });
 
+/** A POST that has not answered by then counts as hung (issue 33: a node that deadlocked its pool). */
+const POST_BOUND_MS = 8000;
+
+/** Whether a failed POST timed out (the node took it and never answered) rather than finding no server. */
+function timedOut(err: unknown): boolean {
+  return isApiError(err, 'NETWORK_ERROR') && (err.cause as { name?: string } | undefined)?.name === 'TimeoutError';
+}
+
 describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', () => {
+  it('an API node with pool_size 2 answers concurrent POSTs at once after each restart (issue 33)', { timeout: 150_000 }, async () => {
+    const schema = testSchema('pool2');
+    cleanups.push(() => dropSchema(admin, schema));
+    const api: TestDaemon = await createDaemon({
+      build: 'source',
+      settings: ({ root }) => ({ ...SHARED_SETTINGS, storage: { url: db.url, schema, pool_size: 2 }, workspace: { path: join(root, 'workspace'), name: 'workspace' } }),
+    });
+    cleanups.push(() => api.cleanup());
+    const ids: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) await api.kill();
+      // start() returns as soon as /api/health answers: the POSTs go in while the node is still
+      // starting its queue worker (the moment the LISTEN used to wait for a pooled connection).
+      await api.start();
+      const posts = Array.from({ length: 12 }, (_, i) =>
+        api.api
+          .sendMessage({
+            body: { agent: i % 2 === 0 ? 'writer' : 'coder', message: `round ${round} #${i}`, channel: 'api', sender: 'u', senderId: 'u', idempotencyKey: `pool2-${round}-${i}` },
+            signal: AbortSignal.timeout(POST_BOUND_MS),
+          })
+          .then(
+            (r) => r.messageId,
+            (err: unknown) => {
+              throw new Error(`POST ${i} of round ${round} ${timedOut(err) ? `did not answer within ${POST_BOUND_MS} ms` : `failed: ${String(err)}`}\n${api.logs().slice(-3000)}`);
+            },
+          ),
+      );
+      ids.push(...(await Promise.all(posts)));
+    }
+    expect(new Set(ids).size).toBe(36);
+    await waitForDrain(api.api, 60_000, 'pool_size 2', () => api.logs().slice(-3000));
+    expect(await api.api.health()).toMatchObject({ ok: true });
+    expect((await api.stop())?.code, api.logs()).toBe(0);
+  });
+
   it(`keeps every accepted message, FIFO per agent and the event order across ${KILLS} SIGKILLs of random nodes`, { timeout: 240_000 }, async () => {
     const seed = seedFromEnv('TINYAGI_CRASH_SEED');
     const tag = `seed ${seed} (replay: TINYAGI_CRASH_SEED=${seed})`;
