@@ -11,4 +11,21 @@ export { FAKE_BIN_DIR, fakeCli } from './fake-cli.ts';
 export { CLI_BUILT, CLI_SOURCE, cliArgv, runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 export { createDaemon, startDaemon, type DaemonOptions, type TestDaemon } from './daemon.ts';
 export * from './scripted-server.ts';
+export {
+  lastUserText,
+  occurrences,
+  parseRequest,
+  peerPid,
+  startModelServer,
+  toolOutput,
+  type ModelAction,
+  type ModelApi,
+  type ModelCall,
+  type ModelEntry,
+  type ModelRequest,
+  type ModelServer,
+  type ModelServerOptions,
+  type ModelUsage,
+} from './model-server.ts';
+export { startDenyProxy, type DenyProxy, type RefusedRequest } from './deny-proxy.ts';
 export { tmuxInstalled, tmuxServer, type TmuxServer } from './tmux.ts';
