@@ -10,7 +10,11 @@
  *   conversation forward, never an earlier message back);
  * - an SSE client connected to the API node throughout (reconnecting when it is killed) saw
  *   every event of every node exactly once, in id order: the list it received equals the events
- *   table.
+ *   table;
+ * - the API node answered every POST it took within 8 s, across its restarts (issue 33: a node
+ *   that deadlocked its own pool kept accepting connections and answered nothing), and every
+ *   node whose process ran kept its heartbeat (never more than two intervals old) while
+ *   /api/health never answered 503.
  * The plan (targets, gaps, which node dies, delays) comes from a seeded PRNG; the seed is printed
  * and TINYAGI_CRASH_SEED=<seed> replays it (timings still vary).
  */
@@ -32,6 +36,13 @@ const LANES = 3;
 const MAX_MESSAGES = 400;
 const SEND_GAP_MS = [60, 250] as const;
 const WORKERS = 3;
+/** A POST that has not answered by then counts as hung (issue 33: a node that deadlocked its pool). */
+const POST_BOUND_MS = 8000;
+
+/** Whether a failed POST timed out (the node took it and never answered) rather than finding no server. */
+function timedOut(err: unknown): boolean {
+  return isApiError(err, 'NETWORK_ERROR') && (err.cause as { name?: string } | undefined)?.name === 'TimeoutError';
+}
 
 const db = await pgTestDatabase();
 const admin = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -112,18 +123,61 @@ class WorkerNode {
   }
 }
 
+/** Whether `pid` is a process that runs (a SIGKILLed node is reaped by the time kill() returns). */
+function running(pid: number | undefined): pid is number {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks every second, until `stop()`, that each node whose process runs has a heartbeat at most
+ * two of its intervals old (what GET /api/health calls degraded; the other nodes call it stale at
+ * three), and that the API node's /api/health, when it answers, is not 503 and answers in time.
+ */
+function watchVitals(schema: string, api: TestDaemon, workers: readonly WorkerNode[]) {
+  const problems: string[] = [];
+  let checks = 0;
+  let worstAgeMs = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const pids = new Set([api.pid, ...workers.map((w) => w.pid)].filter(running));
+      const { rows } = await admin.query<{ name: string; pid: number; hb: number; age: number }>(
+        `SELECT name, pid, heartbeat_ms::int AS hb, ((extract(epoch from clock_timestamp()) * 1000)::bigint - heartbeat_at)::int AS age FROM "${schema}".nodes WHERE stopped_at IS NULL`,
+      );
+      for (const r of rows) {
+        if (!pids.has(r.pid) || !running(r.pid)) continue;
+        worstAgeMs = Math.max(worstAgeMs, r.age);
+        if (r.age > 2 * r.hb) problems.push(`node ${r.name} (pid ${r.pid}) runs but its last heartbeat is ${r.age} ms old`);
+      }
+      try {
+        const res = await fetch(`${api.url}/api/health`, { signal: AbortSignal.timeout(POST_BOUND_MS) });
+        if (res.status !== 200) problems.push(`/api/health answered ${res.status}: ${await res.text()}`);
+      } catch (err) {
+        if ((err as { name?: string }).name === 'TimeoutError') problems.push(`/api/health did not answer within ${POST_BOUND_MS} ms`);
+      }
+      checks++;
+      await sleep(1000);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { problems, checks, worstAgeMs };
+    },
+  };
+}
+
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
 });
-
-/** A POST that has not answered by then counts as hung (issue 33: a node that deadlocked its pool). */
-const POST_BOUND_MS = 8000;
-
-/** Whether a failed POST timed out (the node took it and never answered) rather than finding no server. */
-function timedOut(err: unknown): boolean {
-  return isApiError(err, 'NETWORK_ERROR') && (err.cause as { name?: string } | undefined)?.name === 'TimeoutError';
-}
 
 describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', () => {
   it('an API node with pool_size 2 answers concurrent POSTs at once after each restart (issue 33)', { timeout: 150_000 }, async () => {
@@ -220,10 +274,12 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
           let failedPosts = 0;
           for (;;) {
             try {
-              const res = await client.sendMessage({ body: p.body, signal: AbortSignal.timeout(5000) });
+              const res = await client.sendMessage({ body: p.body, signal: AbortSignal.timeout(POST_BOUND_MS) });
               accepted.set(p.key, { plan: p, messageId: res.messageId, conversationId: res.conversationId, failedPosts });
               break;
             } catch (err) {
+              // No server (being restarted) is retried; a server that took the POST and never answered is the bug of issue 33.
+              if (timedOut(err)) throw new Error(`POST ${p.key} was not answered within ${POST_BOUND_MS} ms; ${tag}\n${api.logs().slice(-3000)}`);
               if (!isApiError(err, 'NETWORK_ERROR') && !isApiError(err, 'RATE_LIMITED')) throw err;
               if (++failedPosts > 600) throw new Error(`${p.key} was never accepted: ${err.message}; ${tag}`);
               await sleep(50);
@@ -237,6 +293,9 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
       }
     };
     const lanes = Promise.all(Array.from({ length: LANES }, lane));
+
+    // --- every running node keeps its heartbeat, and the API node's /api/health never says degraded.
+    const vitals = watchVitals(schema, api, workers);
 
     // --- crashes: SIGKILL a random node (0 = the API node), start it again at once.
     const killed: Record<string, number> = {};
@@ -257,8 +316,11 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     }
     stopNew = true;
     await lanes;
+    const beats = await vitals.stop();
     if (laneError) throw laneError;
     const killPhaseMs = Date.now() - started;
+    expect(beats.problems, tag).toEqual([]);
+    expect(beats.checks, `heartbeat checks during the kill phase; ${tag}`).toBeGreaterThan(5);
 
     // --- drain: the surviving nodes finish (or dead-letter) everything.
     await waitForDrain(client, 90_000, tag, () => [api.logs(), ...workers.map((w) => w.output().slice(-2000))].join('\n'));
@@ -356,7 +418,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
 
     console.log(
       `multi-node crash harness: ${tag}: kills ${JSON.stringify(killed)}, ${entries.length} messages accepted, statuses ${JSON.stringify(statuses)}, ${retried} retried after a kill, ` +
-        `${seen.length} events over SSE, ${batches} batches, kill phase ${killPhaseMs} ms, total ${Date.now() - started} ms`,
+        `${seen.length} events over SSE, ${batches} batches, oldest heartbeat of a running node ${beats.worstAgeMs} ms, kill phase ${killPhaseMs} ms, total ${Date.now() - started} ms`,
     );
   });
 });
