@@ -1,20 +1,30 @@
 /**
- * The tab's one live connection: checks the session, loads the office once over REST, then
- * opens the single event stream (EventSource through @tinyagi/client, resumed with the last
- * event id after every drop) and folds each event into the store. Events are applied once per
- * animation frame so a burst renders once.
+ * The tab's live state: checks the session, loads the office once over REST, then follows the
+ * browser's one event stream (lib/tab-bus.ts: the leader tab holds the EventSource through
+ * @tinyagi/client, resumed with the last event id after every drop, and forwards each event to
+ * the other tabs) and folds each event into the store. Events are applied once per animation
+ * frame so a burst renders once.
  */
-import { isApiError, type EventSubscription, type TinyEvent } from '@tinyagi/client';
+import { isApiError, type ConnectionInfo, type ConnectionState, type EventSubscription, type TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from './api';
 import { activityFromStatus, getState, pausedFromStatus, reduceEvent, setState } from './store';
+import { canShare, joinTabs, type BusMessage, type StreamInfo, type TabBus } from './tab-bus';
 
+/** This tab's stream, while it leads (or has no other tabs to share with). */
 let subscription: EventSubscription | undefined;
+let info: StreamInfo = { attempt: 0 };
+let bus: TabBus | undefined;
 let booting = false;
+/** The snapshot is loaded: events from now on are folded in (earlier ones wait in `early`). */
+let ready = false;
+let early: TinyEvent[] = [];
+/** The newest event id folded into this tab (the snapshot's, then each event's): where a stream it opens resumes. */
+let applied = 0;
 let pending: TinyEvent[] = [];
-let frame: number | undefined;
+let scheduled = false;
 
 function flush(): void {
-  frame = undefined;
+  scheduled = false;
   const batch = pending;
   pending = [];
   setState((s) => {
@@ -22,6 +32,14 @@ function flush(): void {
     for (const event of batch) next = { ...next, ...reduceEvent(next, event) };
     return next;
   });
+}
+
+/** Next frame; a hidden tab gets no frames, so it folds once a second instead of piling events up. */
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  if (document.hidden) setTimeout(flush, 1000);
+  else requestAnimationFrame(flush);
 }
 
 let reloadingEntities = false;
@@ -36,10 +54,17 @@ function reloadEntities(): void {
     .finally(() => (reloadingEntities = false));
 }
 
-function onEvent(event: TinyEvent): void {
+/** Folds an event in once: the leader replays after a failover, and every tab hears it. */
+function receive(event: TinyEvent): void {
+  if (!ready) {
+    early.push(event);
+    return;
+  }
+  if (event.id <= applied) return;
+  applied = event.id;
   if (event.type === 'settings.changed') reloadEntities();
   pending.push(event);
-  if (frame === undefined) frame = requestAnimationFrame(flush);
+  schedule();
 }
 
 /** Status, agents and teams: on the first load and after a reconnect (the daemon may have restarted). */
@@ -49,14 +74,59 @@ async function loadOffice(): Promise<number> {
   return status.lastEventId;
 }
 
+function showConnection(connection: ConnectionState, next: StreamInfo): void {
+  const wasDown = getState().everOpen && getState().connection === 'reconnecting';
+  setState((s) => ({ connection, connectionInfo: next, everOpen: s.everOpen || connection === 'open' }));
+  if (connection === 'open' && wasDown) loadOffice().catch(() => {});
+  if (connection === 'closed' && next.error?.status === 401) setState({ auth: 'anonymous', authError: next.error.message });
+}
+
+function plain(raw: ConnectionInfo): StreamInfo {
+  return {
+    attempt: raw.attempt,
+    ...(raw.retryInMs !== undefined ? { retryInMs: raw.retryInMs } : {}),
+    ...(raw.error ? { error: { status: raw.error.status, message: raw.error.message } } : {}),
+  };
+}
+
+/** Opens the stream in this tab, after the last event it has; returns how to close it. */
+function lead(): () => void {
+  const sub = api().subscribe({ transport: 'eventsource', lastEventId: applied, reconnect: { initialDelayMs: 300, maxDelayMs: 5000 } });
+  subscription = sub;
+  sub.onEvent((event) => {
+    bus?.post({ kind: 'event', event });
+    receive(event);
+  });
+  sub.onStateChange((connection, raw) => {
+    info = plain(raw);
+    bus?.post({ kind: 'state', connection, info });
+    showConnection(connection, info);
+    if (connection === 'closed' && subscription === sub) {
+      subscription = undefined;
+      // A fatal end (the session expired): another tab may try, and learns the same.
+      bus?.resign();
+    }
+  });
+  bus?.post({ kind: 'state', connection: sub.state, info });
+  return () => sub.close();
+}
+
+function onBus(message: BusMessage): void {
+  if (message.kind === 'event') receive(message.event);
+  else if (message.kind === 'state') showConnection(message.connection, message.info);
+  else if (subscription) bus?.post({ kind: 'state', connection: subscription.state, info });
+}
+
 export function startLive(): void {
-  if (booting || subscription) return;
+  if (booting || ready) return;
   booting = true;
   void boot().finally(() => (booting = false));
 }
 
 async function boot(): Promise<void> {
   setState({ auth: 'checking', authError: null });
+  // Listening before the snapshot: an event after it cannot fall between the two.
+  if (canShare()) bus ??= joinTabs(onBus);
   let from: number;
   try {
     await api().getSession();
@@ -64,27 +134,28 @@ async function boot(): Promise<void> {
   } catch (err) {
     const anonymous = isApiError(err) && err.status === 401;
     setState({ auth: anonymous ? 'anonymous' : 'unreachable', authError: messageOf(err) });
+    early = [];
     return;
   }
   setState({ auth: 'ok' });
-  const sub = api().subscribe({ transport: 'eventsource', lastEventId: from, reconnect: { initialDelayMs: 300, maxDelayMs: 5000 } });
-  subscription = sub;
-  sub.onEvent(onEvent);
-  sub.onStateChange((connection, info) => {
-    const wasDown = getState().everOpen && getState().connection === 'reconnecting';
-    setState((s) => ({ connection, connectionInfo: info, everOpen: s.everOpen || connection === 'open' }));
-    if (connection === 'open' && wasDown) loadOffice().catch(() => {});
-    if (connection === 'closed') {
-      subscription = undefined;
-      if (info.error && info.error.status === 401) setState({ auth: 'anonymous', authError: info.error.message });
-    }
-  });
+  applied = Math.max(applied, from);
+  ready = true;
+  const caught = early;
+  early = [];
+  for (const event of caught) receive(event);
+  if (bus) {
+    bus.post({ kind: 'hello' });
+    bus.lead(lead);
+  } else lead();
 }
 
 export async function logout(): Promise<void> {
   try {
     await api().deleteSession();
   } finally {
+    ready = false;
+    bus?.close();
+    bus = undefined;
     subscription?.close();
     subscription = undefined;
     setState({ auth: 'anonymous', authError: null, everOpen: false });
