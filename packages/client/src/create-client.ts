@@ -59,7 +59,7 @@ export interface ApiClientOptions {
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const named = options.clientName ? { 'x-tinyagi-client': options.clientName } : {};
+  const named: Record<string, string> = options.clientName ? { 'x-tinyagi-client': options.clientName } : {};
   const headers = (extra: Record<string, string>): Record<string, string> => (options.token ? { ...named, ...extra, authorization: `Bearer ${options.token}` } : { ...named, ...extra });
 
   async function call(def: RouteEntry, input: { params?: object; query?: object; body?: unknown; signal?: AbortSignal } = {}): Promise<unknown> {

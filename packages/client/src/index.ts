@@ -35,6 +35,7 @@ export {
   runTreeFromRecords,
   runTreeRecords,
   runTreeTotals,
+  steerEntry,
   type RunTree,
   type RunTreeNode,
   type RunTreeOptions,

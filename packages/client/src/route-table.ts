@@ -59,6 +59,7 @@ export const ROUTE_TABLE = {
   cancelConversation: { method: 'POST', path: '/api/conversations/:id/cancel' },
   decideConversation: { method: 'POST', path: '/api/conversations/:id/decision', body: true },
   steerRun: { method: 'POST', path: '/api/runs/:id/steer', body: true },
+  getRunSteering: { method: 'GET', path: '/api/runs/:id/steering' },
   spawnRun: { method: 'POST', path: '/api/runs/:id/spawn', body: true },
   listAgents: { method: 'GET', path: '/api/agents' },
   getAgent: { method: 'GET', path: '/api/agents/:id' },

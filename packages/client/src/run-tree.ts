@@ -33,14 +33,16 @@
  *   known run (they do not carry the run's cause).
  * - Event timestamps are the events' (`ts`), which can differ by a few milliseconds from the row's.
  */
-import type { RunNode } from './contract/conversations.ts';
+import type { RunNode, RunSteerEntry } from './contract/conversations.ts';
 import type { TinyEvent } from './contract/event-map.ts';
 
 type RunStatus = RunNode['status'];
 
-export interface RunTreeNode extends Omit<RunNode, 'children'> {
+export interface RunTreeNode extends Omit<RunNode, 'children' | 'steering'> {
   /** Child run ids, in the order they became known. */
   children: readonly string[];
+  /** Accepted steering commands (who sent what), oldest first: from the API's tree and live `run.steered` events. */
+  steering: readonly RunSteerEntry[];
   /** The latest progress line while it runs (live only; null once ended). */
   progress: string | null;
   /** Paused by steering (live only). */
@@ -160,6 +162,7 @@ function blankNode(fields: Pick<RunTreeNode, 'runId' | 'agentId' | 'parentRunId'
     startedAt: null,
     endedAt: null,
     children: [],
+    steering: [],
     progress: null,
     paused: false,
     reason: null,
@@ -175,10 +178,12 @@ type Recorded = Pick<RunNode, 'status' | 'inputTokens' | 'outputTokens' | 'costU
 function mergeRecord(draft: Draft, record: RunNode): void {
   const known = draft.get(record.runId);
   if (!known) {
-    const { children: _, ...fields } = record;
-    draft.add({ ...blankNode(fields), ...fields, children: [] });
+    const { children: _, steering, ...fields } = record;
+    draft.add({ ...blankNode(fields), ...fields, children: [], steering: steering ?? [] });
     return;
   }
+  const steering = withSteering(known.steering, record.steering ?? []);
+  if (steering !== known.steering) draft.edit(record.runId).steering = steering;
   // A snapshot never moves a run backwards; at the same rank it is at least as new as the events.
   if (RANK[record.status] < RANK[known.status]) {
     if (known.startedAt === null && record.startedAt !== null) draft.edit(record.runId).startedAt = record.startedAt;
@@ -227,8 +232,8 @@ export function runTreeFromRecords(records: readonly RunNode[], options: RunTree
 /** The tree in the API's shape: nested records, roots first (live-only fields dropped). */
 export function runTreeRecords(tree: RunTree): RunNode[] {
   const toRecord = (id: string): RunNode => {
-    const { children, progress: _p, paused: _pa, reason: _r, name: _n, progressEventId: _pe, steerEventId: _se, ...fields } = tree.nodes.get(id)!;
-    return { ...fields, children: children.map(toRecord) };
+    const { children, steering, progress: _p, paused: _pa, reason: _r, name: _n, progressEventId: _pe, steerEventId: _se, ...fields } = tree.nodes.get(id)!;
+    return { ...fields, ...(steering.length > 0 ? { steering: [...steering] } : {}), children: children.map(toRecord) };
   };
   return tree.roots.map(toRecord);
 }
@@ -375,11 +380,34 @@ function applyOne(draft: Draft, event: TinyEvent): void {
     n.progress = runProgressLine(event.data);
     n.progressEventId = event.id;
   }
+  if (event.type === 'run.steered') {
+    const entry = steerEntry(event);
+    const steering = entry ? withSteering(node.steering, [entry]) : node.steering;
+    if (steering !== node.steering) draft.edit(id).steering = steering;
+  }
   if (event.type === 'run.steered' && event.data.accepted && (event.data.command === 'pause' || event.data.command === 'resume') && event.id > node.steerEventId && !isRunEnded(node.status)) {
     const n = draft.edit(id);
     n.paused = event.data.command === 'pause';
     n.steerEventId = event.id;
   }
+}
+
+type SteeredEvent = Extract<TinyEvent, { type: 'run.steered' }>;
+
+// The contract's STEER_COMMANDS, spelled here: importing it would bring zod into a browser bundle.
+const STEER_COMMANDS: ReadonlySet<string> = new Set<RunSteerEntry['command']>(['inject', 'redirect', 'pause', 'resume', 'cancel']);
+
+/** The steering entry of an accepted command (who sent it: `operator` on events from before `by` existed). */
+export function steerEntry(event: SteeredEvent): RunSteerEntry | undefined {
+  const { command, accepted, by, text, effect } = event.data;
+  if (!accepted || !STEER_COMMANDS.has(command)) return undefined;
+  return { id: event.id, ts: event.ts, command: command as RunSteerEntry['command'], by: by ?? 'operator', ...(text ? { text } : {}), ...(effect ? { effect } : {}) };
+}
+
+/** `list` with the entries it lacks (by event id), in id order; the same array when none is new. */
+function withSteering(list: readonly RunSteerEntry[], more: readonly RunSteerEntry[]): readonly RunSteerEntry[] {
+  const fresh = more.filter((e) => !list.some((known) => known.id === e.id));
+  return fresh.length === 0 ? list : [...list, ...fresh].sort((a, b) => a.id - b.id);
 }
 
 /** Applies events of the conversation (any order, duplicates allowed); the same tree when nothing changed. */

@@ -6,7 +6,19 @@ import type { Orchestrator } from '@tinyagi/teams';
 
 export type ServerOrchestrator = Pick<
   Orchestrator,
-  'submitGrouped' | 'cancelRun' | 'cancelMessage' | 'cancelConversation' | 'decide' | 'steer' | 'spawn' | 'postChatroom' | 'conversationTree' | 'transcript' | 'transcriptMarkdown' | 'status'
+  | 'submitGrouped'
+  | 'cancelRun'
+  | 'cancelMessage'
+  | 'cancelConversation'
+  | 'decide'
+  | 'steer'
+  | 'runSteering'
+  | 'spawn'
+  | 'postChatroom'
+  | 'conversationTree'
+  | 'transcript'
+  | 'transcriptMarkdown'
+  | 'status'
 >;
 
 export type { SubmitInput, SubmitResult, SpawnInput, SpawnResult } from '@tinyagi/teams';

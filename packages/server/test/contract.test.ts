@@ -446,10 +446,36 @@ describe('conversations and runs', () => {
       10_000,
       'run to start',
     );
-    const steered = await h.client.steerRun({ params: { id: running.id }, body: { command: 'pause' } });
-    expect(steered.accepted).toBe(true);
+    // What each command does for this run's provider, before it is used.
+    const capabilities = await h.client.getRunSteering({ params: { id: running.id } });
+    expect(capabilities).toMatchObject({ runId: running.id, agentId: 'coder', adapter: 'mock', status: 'running', paused: false });
+    expect(capabilities.commands.map((c) => [c.command, c.allowed, c.midTurn])).toEqual([
+      ['pause', true, true],
+      ['resume', true, false],
+      ['inject', true, true],
+      ['redirect', true, true],
+      ['cancel', true, true],
+    ]);
+    await rejects(h.client.getRunSteering({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
+    // A client that names itself is who the steering entries name.
+    const tui = createApiClient({ baseUrl: h.url, token: h.token, clientName: 'the TUI', fetch: recordingFetch });
+    const steered = await tui.steerRun({ params: { id: running.id }, body: { command: 'pause' } });
+    expect(steered).toMatchObject({ accepted: true, effect: expect.stringContaining('Holds the run at its next step') });
+    expect((await h.client.getRunSteering({ params: { id: running.id } })).paused).toBe(true);
+    expect(await tui.steerRun({ params: { id: running.id }, body: { command: 'inject', payload: 'check the links too' } })).toMatchObject({ accepted: true });
+    const tree = await h.client.getConversation({ params: { id: sent.conversationId } });
+    expect(tree.roots[0]!.steering?.map((e) => [e.command, e.by, e.text ?? null])).toEqual([
+      ['pause', 'the TUI', null],
+      ['inject', 'the TUI', 'check the links too'],
+    ]);
+    const transcript = await h.client.getTranscript({ params: { id: sent.conversationId } });
+    expect(transcript.entries.filter((e) => e.steering).map((e) => [e.from, e.steering?.command])).toEqual([
+      ['the TUI', 'pause'],
+      ['the TUI', 'inject'],
+    ]);
     const cancelled = await h.client.cancelRun({ params: { id: running.id } });
     expect(cancelled).toMatchObject({ ok: true, runId: running.id, status: 'cancelled' });
+    expect((await h.client.getConversation({ params: { id: sent.conversationId } })).conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled by the API' });
     await rejects(h.client.cancelRun({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
   });
 

@@ -1,13 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { invokeAgent } from '@tinyagi/core';
+import { invokeAgent, type InvokeRequest, type InvokeResult } from '@tinyagi/core';
 import { Orchestrator } from '../src/index.ts';
-import { openAi, sendSse, startScriptedServer, waitFor } from '@tinyagi/test-kit';
+import { fakeCli, openAi, sendSse, startScriptedServer, waitFor } from '@tinyagi/test-kit';
 import type { StoreSet } from '@tinyagi/core/internal';
 import { closeAll, countRows, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
 /** The answers (`run.steered`) recorded for a run: each command and whether it was accepted. */
 async function steeredCommands(stores: StoreSet, runId: string): Promise<Array<[string, boolean]>> {
   return (await eventsOf(stores, { types: ['run.steered'] })).filter((e) => e.runId === runId).map((e) => [e.data.command, e.data.accepted]);
+}
+
+/** The `run.progress` status lines of a run (what steering did, said as it happened). */
+async function statusLines(stores: StoreSet, runId: string): Promise<string[]> {
+  return (await eventsOf(stores, { types: ['run.progress'] })).filter((e) => e.runId === runId && e.data.type === 'status').map((e) => (e.data.type === 'status' ? e.data.message : ''));
 }
 
 afterEach(closeAll);
@@ -22,15 +27,15 @@ describe('steering a run', () => {
     const queuedRun = (await h.orchestrator.conversationTree(second.conversationId)).roots[0]!;
     expect(queuedRun.status).toBe('queued');
 
-    expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
     expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
     await h.orchestrator.cancelRun(blockerRun.runId);
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
     expect(h.orchestrator.status().paused).toEqual([queuedRun.runId]);
     expect(log.calls.filter((c) => c.prompt.includes('real task'))).toHaveLength(0);
 
-    expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
-    expect(await h.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
     await waitForCompletion(h, second.conversationId);
     expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
     expect(await steeredCommands(h.stores, queuedRun.runId)).toEqual([
@@ -41,20 +46,35 @@ describe('steering a run', () => {
     ]);
   });
 
-  it('redirect during an invocation makes the run take one more turn with the new instruction', async () => {
+  it("a redirect during a mock agent's delay replaces the task at its next step, in the same turn, and says so", async () => {
     const log = recordingInvoker(invokeAgent);
     const h = await harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } }, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
-    // Steer once the invocation has begun (before it, the redirect simply replaces the first prompt).
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
-    expect(await h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead' })).toEqual({ accepted: true });
+    const answer = await h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead', by: 'TinyOffice' });
+    expect(answer).toEqual({ accepted: true, effect: 'Replaces the task at its next step; if the turn ends first, the turn restarts with the new instruction (the first answer is dropped).' });
     await waitForCompletion(h, sent.conversationId);
-    expect((await h.stores.runs.getRun(run.runId))!.output).toBe('answer to: [New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 2)');
-    expect((await h.orchestrator.sessions.get('mull', 'shared'))?.turns).toBe(2);
+    expect((await h.stores.runs.getRun(run.runId))!.output).toBe('answer to: do X\n\n[New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 1)');
+    expect((await h.orchestrator.sessions.get('mull', 'shared'))?.turns).toBe(1);
+    expect(await statusLines(h.stores, run.runId)).toEqual(['operator input (redirect) applied inside turn 1']);
     expect(await h.orchestrator.steer(run.runId, 'inject', { text: 'too late' })).toMatchObject({ accepted: false });
     // The human gets one reply: the run's final answer.
     expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(1);
+  });
+
+  it('a paused run does not post its answer: the mock run waits at its next step, and a turn that ended while paused is held until resume', async () => {
+    const h = await harness({ agents: { slow: { provider: 'mock', mock: { latency_ms: 600, reply: 'done: {{message}}' } } } });
+    const sent = await h.orchestrator.submit({ message: '@slow the task', senderId: 'u1' });
+    const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
+    expect(await h.orchestrator.steer(run.runId, 'pause', { by: 'the TUI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('Holds the run at its next step') });
+    await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused inside turn 1, until the run is resumed') || undefined, 10_000, 'the run to hold');
+    expect((await h.stores.runs.getRun(run.runId))!.status).toBe('running');
+    expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(0);
+    expect(await h.orchestrator.steer(run.runId, 'inject', { text: 'mind the tests', by: 'the TUI' })).toMatchObject({ accepted: true });
+    expect(await h.orchestrator.steer(run.runId, 'resume', { by: 'the TUI' })).toMatchObject({ accepted: true });
+    await waitForCompletion(h, sent.conversationId);
+    expect((await h.stores.runs.getRun(run.runId))!.output).toBe('done: the task\n\n[Message added by the operator while you were working]\nmind the tests');
   });
 
   it('honours the per-agent allowlist and refuses to steer finished runs', async () => {
@@ -64,7 +84,7 @@ describe('steering a run', () => {
     const refused = await h.orchestrator.steer(run.runId, 'inject', { text: 'hi' });
     expect(refused.accepted).toBe(false);
     expect(refused.reason).toContain('agents.strict.steering does not allow "inject"');
-    expect(await h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(run.runId, 'cancel')).toMatchObject({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     expect((await h.stores.runs.getRun(run.runId))!.status).toBe('cancelled');
     expect(await h.orchestrator.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
@@ -92,10 +112,10 @@ describe('steering with several nodes', () => {
       const remote = await api.orchestrator.submit({ message: '@far wait', senderId: 'u1' });
       const remoteRun = await waitFor(() => w1.status().running.find((r) => r.conversationId === remote.conversationId));
       // Relayed to w1, which applies it and answers; a second pause is refused by w1's board.
-      expect(await api.orchestrator.steer(remoteRun.runId, 'pause')).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(remoteRun.runId, 'pause')).toMatchObject({ accepted: true });
       expect(w1.status().paused).toEqual([remoteRun.runId]);
       expect(await api.orchestrator.steer(remoteRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
-      expect(await api.orchestrator.steer(remoteRun.runId, 'resume')).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(remoteRun.runId, 'resume')).toMatchObject({ accepted: true });
       expect(w1.status().paused).toEqual([]);
       const answers = (await eventsOf(api.stores, { types: ['run.steered'] })).filter((e) => e.runId === remoteRun.runId);
       // Every command answered once, by the node that ran it, with the request it answers.
@@ -110,9 +130,9 @@ describe('steering with several nodes', () => {
       const queued = await api.orchestrator.submit({ message: '@far the real task', senderId: 'u2' });
       const queuedRun = (await api.orchestrator.conversationTree(queued.conversationId)).roots[0]!;
       expect(queuedRun.status).toBe('queued');
-      expect(await api.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
       expect(await api.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
-      expect(await api.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
       expect(api.orchestrator.status().paused).toEqual([]);
 
       // Running according to the database, but no node runs it (its node just died): no answer.
@@ -126,11 +146,11 @@ describe('steering with several nodes', () => {
       // This node's own runs are steered here, as with one process.
       const local = await api.orchestrator.submit({ message: '@near wait', senderId: 'u1' });
       const localRun = await waitFor(() => api.orchestrator.status().running.find((r) => r.conversationId === local.conversationId));
-      expect(await api.orchestrator.steer(localRun.runId, 'inject', { text: 'more context' })).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(localRun.runId, 'inject', { text: 'more context' })).toMatchObject({ accepted: true });
 
       // Cancel goes through the queue: it reaches the run on w1, which stops it as soon as it
       // sees the run.cancelled event (the lease is a minute here: its renewal would take 20 s).
-      expect(await api.orchestrator.steer(remoteRun.runId, 'cancel')).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(remoteRun.runId, 'cancel')).toMatchObject({ accepted: true });
       await waitForCompletion(api, remote.conversationId);
       expect((await api.stores.runs.getRun(remoteRun.runId))!.status).toBe('cancelled');
       await waitFor(() => !w1.status().running.some((r) => r.runId === remoteRun.runId), 10_000, 'w1 to stop the cancelled run');
@@ -139,7 +159,7 @@ describe('steering with several nodes', () => {
       // far is free: w1 starts the queued run paused, as it was told while queued; resume is relayed.
       await waitFor(() => w1.status().paused.includes(queuedRun.runId) || undefined);
       expect((await api.stores.runs.getRun(queuedRun.runId))!.status).toBe('running');
-      expect(await api.orchestrator.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+      expect(await api.orchestrator.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
       await waitForCompletion(api, queued.conversationId);
       expect((await api.stores.runs.getRun(queuedRun.runId))!.output).toContain('the real task\n\n[Message added by the operator]\nuse the staging server');
       expect(await steeredCommands(api.stores, queuedRun.runId)).toEqual([
@@ -175,7 +195,7 @@ describe('steering an HTTP agent inside one invocation', () => {
       const sent = await h.orchestrator.submit({ message: '@thinker answer the question', senderId: 'u1' });
       await childStarted;
       const parent = (await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!;
-      expect(await h.orchestrator.steer(parent.runId, 'inject', { text: 'cite your source' })).toEqual({ accepted: true });
+      expect(await h.orchestrator.steer(parent.runId, 'inject', { text: 'cite your source' })).toMatchObject({ accepted: true });
       await waitForCompletion(h, sent.conversationId);
 
       expect(model.requests).toHaveLength(2);
@@ -204,8 +224,8 @@ describe('steering across a restart', () => {
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
     const queuedRun = (await h.orchestrator.conversationTree(second.conversationId)).roots[0]!;
-    expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toEqual({ accepted: true });
-    expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
     await h.orchestrator.stop(100);
 
     // A lease of an hour: the blocker, claimed again by the new orchestrator and cancelled before
@@ -216,7 +236,7 @@ describe('steering across a restart', () => {
       expect(next.status().paused).toEqual([queuedRun.runId]);
       await next.cancelRun((await h.orchestrator.conversationTree(blocker.conversationId)).roots[0]!.runId);
       await waitFor(() => next.status().running.find((r) => r.runId === queuedRun.runId));
-      expect(await next.steer(queuedRun.runId, 'resume')).toEqual({ accepted: true });
+      expect(await next.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
       await waitForCompletion(h, second.conversationId);
       expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
       expect(await countRows(h.stores, 'run_steering')).toBe(0);
@@ -231,7 +251,7 @@ describe('steering across a restart', () => {
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
     const queuedRun = (await h.orchestrator.conversationTree(second.conversationId)).roots[0]!;
-    expect(await h.orchestrator.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toEqual({ accepted: true });
+    expect(await h.orchestrator.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toMatchObject({ accepted: true });
     await h.orchestrator.cancelRun(blockerRun.runId);
     // The run takes the redirect at its first checkpoint, then the daemon stops mid-invocation.
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
@@ -246,5 +266,82 @@ describe('steering across a restart', () => {
     } finally {
       await next.stop(500);
     }
+  });
+});
+
+describe('steering a CLI agent (the fake Claude Code CLI)', () => {
+  const FAKE_CLAUDE = fakeCli('claude');
+  /** The claude adapter on the fake CLI, each reply chunk `gapMs` apart. */
+  const slowClaude = (gapMs: number) => (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE }, env: { ...req.env, FAKE_SLOW_MS: String(gapMs) } });
+  const cliAgents = { cc: { provider: 'anthropic' as const } };
+  /** Records each invocation's prompt and answer. */
+  const answersOf = (inner: (req: InvokeRequest) => Promise<InvokeResult>) => {
+    const log = recordingInvoker(inner);
+    const answers: string[] = [];
+    const invoke = async (req: InvokeRequest): Promise<InvokeResult> => {
+      const result = await log.invoke(req);
+      answers.push(result.text);
+      return result;
+    };
+    return { calls: log.calls, answers, invoke };
+  };
+
+  it('pause cannot stop a CLI mid-turn and says so; the answer of the turn is held, not posted, until resume; input sent meanwhile takes one more turn; every command shows in the tree and the transcript with who sent it', async () => {
+    const log = answersOf(slowClaude(700));
+    const h = await harness({ agents: cliAgents }, { invoke: log.invoke });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:slow FAKE:reply=first answer', senderId: 'u1' });
+    const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
+    const capabilities = await h.orchestrator.runSteering(run.runId);
+    expect(capabilities).toMatchObject({ adapter: 'claude', status: 'running', paused: false });
+    expect(capabilities.commands.find((c) => c.command === 'pause')).toMatchObject({ allowed: true, midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
+
+    const paused = await h.orchestrator.steer(run.runId, 'pause', { by: 'TinyOffice' });
+    expect(paused).toMatchObject({ accepted: true, effect: expect.stringContaining('the answer is held, not posted, until you resume') });
+    await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused: turn 1 finished; its answer is held until the run is resumed') || undefined, 15_000, 'the answer to be held');
+    // Held: the run is still running, nothing was posted, and the conversation is open.
+    expect((await h.stores.runs.getRun(run.runId))!.status).toBe('running');
+    expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(0);
+    expect((await h.stores.runs.mustGetConversation(sent.conversationId)).status).toBe('active');
+    expect((await h.orchestrator.runSteering(run.runId)).paused).toBe(true);
+
+    expect(await h.orchestrator.steer(run.runId, 'inject', { text: 'also add tests', by: 'the CLI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('one more turn') });
+    expect(await h.orchestrator.steer(run.runId, 'resume', { by: 'TinyOffice' })).toMatchObject({ accepted: true });
+    await waitForCompletion(h, sent.conversationId);
+    // Two invocations: the second was sent the injected text, and its answer is the one posted, once.
+    expect(log.calls.map((c) => c.prompt)).toEqual(['FAKE:slow FAKE:reply=first answer', '[Message added by the operator while you were working]\nalso add tests']);
+    const output = (await h.stores.runs.getRun(run.runId))!.output!;
+    expect(output).toBe(log.answers[1]);
+    const replies = await h.stores.outbox.list({ conversationId: sent.conversationId });
+    expect(replies.map((r) => r.text)).toEqual([expect.stringContaining(output)]);
+    expect(await statusLines(h.stores, run.runId)).toContain('operator input (injected message): one more turn (turn 2)');
+
+    const tree = await h.orchestrator.conversationTree(sent.conversationId);
+    expect(tree.roots[0]!.steering?.map((e) => [e.command, e.by, e.text ?? null])).toEqual([
+      ['pause', 'TinyOffice', null],
+      ['inject', 'the CLI', 'also add tests'],
+      ['resume', 'TinyOffice', null],
+    ]);
+    const transcript = await h.orchestrator.transcript(sent.conversationId);
+    expect(transcript.filter((e) => e.steering).map((e) => [e.from, e.to, e.text.split('\n')[0]])).toEqual([
+      ['TinyOffice', '@cc', '[Paused]'],
+      ['the CLI', '@cc', '[Injected] also add tests'],
+      ['TinyOffice', '@cc', '[Resumed]'],
+    ]);
+    expect(await h.orchestrator.transcriptMarkdown(sent.conversationId)).toContain('**the CLI → @cc**');
+  });
+
+  it('a redirect of a CLI turn restarts the turn with the new instruction after the current one ends, and says so', async () => {
+    const h = await harness({ agents: cliAgents }, { invoke: slowClaude(500) });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:slow FAKE:reply=the old task done', senderId: 'u1' });
+    const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
+    await waitFor(async () => (await eventsOf(h.stores, { types: ['run.progress'] })).some((e) => e.runId === run.runId && e.data.type === 'text') || undefined, 10_000, 'the turn to stream');
+    expect(await h.orchestrator.steer(run.runId, 'redirect', { text: 'FAKE:reply=the new task done', by: 'TinyOffice' })).toMatchObject({
+      accepted: true,
+      effect: expect.stringContaining('the turn restarts with the new instruction'),
+    });
+    await waitForCompletion(h, sent.conversationId);
+    expect((await h.stores.runs.getRun(run.runId))!.output).toBe('the new task done');
+    expect(await statusLines(h.stores, run.runId)).toContain('redirected: the turn restarts with the new instruction (turn 2); the previous answer is dropped');
+    expect((await h.stores.outbox.list({ conversationId: sent.conversationId })).map((r) => r.text)).toEqual([expect.stringContaining('the new task done')]);
   });
 });

@@ -21,6 +21,22 @@ import {
 } from './common.ts';
 import { CONVERSATION_FILTERS, CONVERSATION_STATUSES, ConversationSchema, DecisionSchema, RUN_STATUSES, RunSchema } from './records.ts';
 
+export const STEER_COMMANDS = ['inject', 'redirect', 'pause', 'resume', 'cancel'] as const;
+
+/** An accepted steering command of a run (its `run.steered` event): who sent what, and what it does. */
+export const RunSteerEntrySchema = z
+  .object({
+    /** The `run.steered` event's id. */
+    id: Int,
+    ts: TimestampSchema,
+    command: z.enum(STEER_COMMANDS),
+    by: Str,
+    text: OptionalStr,
+    effect: OptionalStr,
+  })
+  .meta({ id: 'RunSteerEntry' });
+export type RunSteerEntry = z.infer<typeof RunSteerEntrySchema>;
+
 /** One run in the tree, with its usage and its children (recursive). */
 export const RunNodeSchema = z
   .object({
@@ -36,6 +52,8 @@ export const RunNodeSchema = z
     error: NullableStr,
     startedAt: NullableTimestamp,
     endedAt: NullableTimestamp,
+    /** Accepted steering commands, oldest first (the API's tree; absent when there were none). */
+    steering: z.array(RunSteerEntrySchema).optional(),
     get children(): z.ZodArray<typeof RunNodeSchema> {
       return z.array(RunNodeSchema);
     },
@@ -58,16 +76,41 @@ export const TranscriptEntrySchema = z.object({
   cause: Str,
   status: z.enum(RUN_STATUSES),
   text: Str,
+  /** A steering command sent to the run (`from` is who sent it). */
+  steering: z.object({ command: z.enum(STEER_COMMANDS), by: Str }).optional(),
 });
 export type TranscriptEntry = z.infer<typeof TranscriptEntrySchema>;
-
-export const STEER_COMMANDS = ['inject', 'redirect', 'pause', 'resume', 'cancel'] as const;
 
 export const SteerBodySchema = z.object({
   command: z.enum(STEER_COMMANDS),
   /** The text of an inject/redirect (a string, or `{ text }`). */
   payload: z.union([z.string().max(100_000), z.looseObject({ text: OptionalLongText })]).optional(),
 });
+
+/** What one steering command does for a run, said before it is used (`GET /api/runs/:id/steering`). */
+export const SteerCapabilitySchema = z.object({
+  command: z.enum(STEER_COMMANDS),
+  /** `agents.<id>.steering` allows it and the run has not ended. */
+  allowed: Bool,
+  /** It takes effect inside the turn under way (not only once the turn has ended). */
+  midTurn: Bool,
+  /** What it does for this run's provider, in a sentence. */
+  note: Str,
+});
+export type SteerCapability = z.infer<typeof SteerCapabilitySchema>;
+
+export const RunSteeringSchema = z
+  .object({
+    runId: Str,
+    agentId: Str,
+    /** The adapter that runs the agent: mock, openai/anthropic (HTTP), claude/codex/opencode (CLI), or a plugin's. */
+    adapter: Str,
+    status: z.enum(RUN_STATUSES),
+    paused: Bool,
+    commands: z.array(SteerCapabilitySchema),
+  })
+  .meta({ id: 'RunSteering' });
+export type RunSteering = z.infer<typeof RunSteeringSchema>;
 
 export const SpawnBodySchema = z.object({
   agent: ShortText,
@@ -169,7 +212,15 @@ export const conversationsContract = {
     tag: 'runs',
     params: IdParamsSchema,
     body: SteerBodySchema,
-    response: z.object({ runId: Str, command: z.enum(STEER_COMMANDS), accepted: Bool, reason: OptionalStr }),
+    response: z.object({ runId: Str, command: z.enum(STEER_COMMANDS), accepted: Bool, reason: OptionalStr, effect: OptionalStr }),
+  }),
+  getRunSteering: route({
+    method: 'GET',
+    path: '/api/runs/:id/steering',
+    summary: "What each steering command does for this run's provider (e.g. a CLI agent cannot pause mid-turn), and which are allowed",
+    tag: 'runs',
+    params: IdParamsSchema,
+    response: RunSteeringSchema,
   }),
   spawnRun: route({
     method: 'POST',

@@ -95,11 +95,13 @@ export const EVENT_PAYLOADS = {
   'run.failed': RunEndedSchema,
   'run.cancelled': RunEndedSchema,
   'run.rejected': RunRejectedSchema,
-  // `requestId`: the answer to a `run.steer_requested` relayed from another node.
-  'run.steered': z.object({ command: Str, accepted: Bool, reason: OptionalStr, text: OptionalStr, requestId: OptionalStr }),
+  // `requestId`: the answer to a `run.steer_requested` relayed from another node. `by`: who sent
+  // the command (TinyOffice, the CLI, the TUI, the API…); `effect`: what an accepted one does for
+  // this run's provider (e.g. a CLI finishes its turn first), said before it happens.
+  'run.steered': z.object({ command: Str, accepted: Bool, reason: OptionalStr, text: OptionalStr, requestId: OptionalStr, by: OptionalStr, effect: OptionalStr }),
   // Several nodes: a steering command for a run another node runs, relayed through the event log;
   // the node running it answers with `run.steered` carrying the same requestId (before expiresAt).
-  'run.steer_requested': z.object({ command: Str, text: OptionalStr, requestId: Str, expiresAt: Int, fromNode: Str }),
+  'run.steer_requested': z.object({ command: Str, text: OptionalStr, requestId: Str, expiresAt: Int, fromNode: Str, by: OptionalStr }),
   'agent.mention': z.object({ teamId: NullableStr, fromAgent: Str, toAgent: Str, hop: Int, messageId: Str, childRunId: Str }),
   'chatroom.message': z.object({ teamId: Str, from: Str, postId: Int, text: Str }),
   'subagent.started': z.object({ name: Str, depth: Int, maxDepth: Int, parentRunId: Str, session: NullableStr }),

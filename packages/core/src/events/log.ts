@@ -46,6 +46,8 @@ export class EventLog implements EventLogApi {
   readonly #subscribers = new Subscribers();
   readonly #insert;
   readonly #since;
+  /** One conversation's events (its index): a run tree's steering entries read them per request. */
+  readonly #sinceInConversation;
   #buffer: EventInput[] = [];
   #flushTimer: NodeJS.Timeout | undefined;
   readonly #emitWindowMs: number;
@@ -65,6 +67,7 @@ export class EventLog implements EventLogApi {
     this.#insert = db.sqlite.prepare('INSERT INTO events (ts, type, conversation_id, run_id, parent_run_id, depth, agent_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     // `LIMIT +?`: no re-prepare per bound value (queue/sqlite-store.ts says why).
     this.#since = db.sqlite.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT +?');
+    this.#sinceInConversation = db.sqlite.prepare('SELECT * FROM events WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT +?');
     this.#cursor = this.lastId();
   }
 
@@ -216,7 +219,7 @@ export class EventLog implements EventLogApi {
     let cursor = afterId;
     // Filtered reads page through the log so a sparse filter still returns up to `limit` events.
     for (;;) {
-      const rows = this.#since.all(cursor, 1000) as EventRow[];
+      const rows = (filter.conversationId === undefined ? this.#since.all(cursor, 1000) : this.#sinceInConversation.all(filter.conversationId, cursor, 1000)) as EventRow[];
       for (const row of rows) {
         const event = rowToEvent(row);
         if (matchesFilter(event, filter)) out.push(event);

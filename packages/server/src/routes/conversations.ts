@@ -3,7 +3,18 @@ import type { ServerContext } from '../context.ts';
 import { requestedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';
 
-type Names = 'listConversations' | 'getConversation' | 'getTranscript' | 'getTranscriptMarkdown' | 'cancelConversation' | 'decideConversation' | 'getRun' | 'cancelRun' | 'steerRun' | 'spawnRun';
+type Names =
+  | 'listConversations'
+  | 'getConversation'
+  | 'getTranscript'
+  | 'getTranscriptMarkdown'
+  | 'cancelConversation'
+  | 'decideConversation'
+  | 'getRun'
+  | 'cancelRun'
+  | 'steerRun'
+  | 'getRunSteering'
+  | 'spawnRun';
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
   return {
@@ -49,12 +60,14 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
       return { ok: true as const, runId: run.id, status: (await ctx.stores.runs.mustGetRun(run.id)).status };
     },
 
-    steerRun: async ({ params, body }) => {
+    steerRun: async ({ params, body, auth, request }) => {
       const run = await ctx.stores.runs.mustGetRun(params.id);
       const text = typeof body.payload === 'string' ? body.payload : body.payload?.text;
-      const result = await ctx.orchestrator.steer(run.id, body.command, text !== undefined ? { text } : {});
-      return { runId: run.id, command: body.command, accepted: result.accepted, ...(result.reason ? { reason: result.reason } : {}) };
+      const result = await ctx.orchestrator.steer(run.id, body.command, { ...(text !== undefined ? { text } : {}), by: requestedBy(auth, request) });
+      return { runId: run.id, command: body.command, accepted: result.accepted, ...(result.reason ? { reason: result.reason } : {}), ...(result.effect ? { effect: result.effect } : {}) };
     },
+
+    getRunSteering: async ({ params }) => await ctx.orchestrator.runSteering(params.id),
 
     spawnRun: async ({ params, body }) => {
       const parent = await ctx.stores.runs.mustGetRun(params.id);

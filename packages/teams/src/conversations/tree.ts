@@ -5,7 +5,7 @@
  * the dashboard nest runs by the same rules; the tests prove the event stream is complete enough
  * for a UI to rebuild the tree.
  */
-import { applyRunEvents, emptyRunTree, runTreeFromRecords, runTreeRecords, type RunNode } from '@tinyagi/client';
+import { applyRunEvents, emptyRunTree, runTreeFromRecords, runTreeRecords, type RunNode, type RunSteerEntry } from '@tinyagi/client';
 import type { ConversationRecord, RunRecord, TinyEvent } from '@tinyagi/core';
 
 export type { RunNode };
@@ -20,7 +20,7 @@ export function nestRuns(nodes: readonly RunNode[]): RunNode[] {
   return runTreeRecords(runTreeFromRecords(nodes));
 }
 
-export function runNode(run: RunRecord): RunNode {
+export function runNode(run: RunRecord, steering?: readonly RunSteerEntry[]): RunNode {
   return {
     runId: run.id,
     agentId: run.agentId,
@@ -34,6 +34,7 @@ export function runNode(run: RunRecord): RunNode {
     error: run.error,
     startedAt: run.startedAt,
     endedAt: run.endedAt,
+    ...(steering && steering.length > 0 ? { steering: [...steering] } : {}),
     children: [],
   };
 }

@@ -1,8 +1,10 @@
 /**
  * Runs one agent for one run: compose the system prompt, invoke (streaming `run.progress`),
  * and take further turns in the same session while steering added input at a checkpoint.
- * Checkpoints: before the first invocation, between invocations, and for HTTP agents also
- * before each model call inside an invocation (`InvokeRequest.checkpoint`).
+ * Checkpoints: before the first invocation, after each (where a paused run's answer is held
+ * until resume), and inside an invocation where the adapter calls `InvokeRequest.checkpoint`
+ * (HTTP agents before each model call, mock agents at their steps). What steering did is said
+ * as `run.progress` status lines (input applied, a turn restarted, an answer held).
  * Shared by queue runs and sub-agent runs; it records nothing durable itself (callers commit
  * the result together with the rest of the run's effects).
  */
@@ -66,7 +68,13 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;
   const exchanges: Exchange[] = [];
-  let prompt = applySteering(input.prompt, await ctx.steering.checkpoint(run.id, signal), true);
+  const status = (message: string): void => ctx.stores.events.emit({ type: 'run.progress', ...treeFields(run), data: { type: 'status', message, turn } });
+  /** A checkpoint inside or before a turn; a paused run says where it waits. */
+  const checkpoint = (where: string): Promise<SteeringInput> => {
+    if (ctx.steering.isPaused(run.id)) status(`paused ${where}, until the run is resumed`);
+    return ctx.steering.checkpoint(run.id, signal);
+  };
+  let prompt = applySteering(input.prompt, await checkpoint('before its first turn'), true);
 
   for (let i = 0; ; i++) {
     const steeredMidCall: string[] = [];
@@ -88,9 +96,11 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
       // HTTP agents: operator input between model calls of this invocation (CLI agents get it
       // at the next turn below). Kept with the turn's prompt in the session transcript.
       checkpoint: async () => {
-        const text = applySteering('', await ctx.steering.checkpoint(run.id, signal), false);
+        const steering = await checkpoint(`inside turn ${turn}`);
+        const text = applySteering('', steering, false);
         if (text === '') return undefined;
         steeredMidCall.push(text);
+        status(`${describe(steering)} applied inside turn ${turn}`);
         return text;
       },
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
@@ -107,13 +117,26 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
     const asked = [prompt, ...steeredMidCall].join('\n\n');
     exchanges.push({ user: asked, assistant: result.text });
     history.push({ role: 'user', content: asked }, { role: 'assistant', content: result.text });
+    // A paused run holds its answer here until resumed; input sent meanwhile takes another turn.
+    const next = await ctx.steering.settle(run.id, signal, () => status(`paused: turn ${turn} finished; its answer is held until the run is resumed`));
+    if (signal.aborted) throw addSpend(new Error('the run ended while its answer was held'), usage, costUsd);
     turn++;
-    if (i + 1 >= MAX_TURNS || !ctx.steering.hasPendingInput(run.id)) {
+    if (next && i + 1 >= MAX_TURNS) {
       ctx.steering.close(run.id);
-      return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, provider: target.provider, exchanges };
+      status(`${describe(next)} not applied: the run has taken ${MAX_TURNS} turns, the most steering may add`);
     }
-    prompt = applySteering('', await ctx.steering.checkpoint(run.id, signal), false);
+    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, provider: target.provider, exchanges };
+    status(next.redirect !== undefined ? `redirected: the turn restarts with the new instruction (turn ${turn}); the previous answer is dropped` : `${describe(next)}: one more turn (turn ${turn})`);
+    prompt = applySteering('', next, false);
   }
+}
+
+/** "redirect", "2 injected messages", … for the status lines. */
+function describe(steering: SteeringInput): string {
+  const parts = steering.redirect !== undefined ? ['redirect'] : [];
+  const n = steering.injected.length;
+  if (n > 0) parts.push(n === 1 ? 'injected message' : `${n} injected messages`);
+  return `operator input (${parts.join(' and ')})`;
 }
 
 function applySteering(prompt: string, steering: SteeringInput, first: boolean): string {

@@ -13,7 +13,7 @@
  * transaction bodies (`stores.commit`, `yield* io(…)` per store call), which run synchronously
  * inside one write on SQLite.
  */
-import { invokeAgent, newId, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
+import { invokeAgent, newId, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type RunStatus, type Settings } from '@tinyagi/core';
 import {
   ownEntry,
   type AgentMessageStoreApi,
@@ -23,6 +23,7 @@ import {
   type ChatroomStoreApi,
   effectiveQueue,
   io,
+  resolveInvokeTarget,
   type SenderDefaultsStoreApi,
   STEER_COMMANDS,
   type SteerCommand,
@@ -32,6 +33,7 @@ import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
 import { teamMembers } from '../protocol/addressing.ts';
 import { chatroomMessage, type MessageMeta } from '../router/provenance.ts';
+import { steerCapabilities, steerNote, type SteerCapability } from '../steering/capabilities.ts';
 import { SteeringBoard } from '../steering/steering.ts';
 import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/spawner.ts';
 import type { Spawner } from '../subagents/sub-agent.ts';
@@ -42,7 +44,8 @@ import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer, steeredEvent }
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
-import type { Decision } from '@tinyagi/client/contract';
+import { steerEntry } from '@tinyagi/client';
+import type { Decision, RunSteerEntry } from '@tinyagi/client/contract';
 import { decideConversation, submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
 import { AgentNotes } from './agent-notes.ts';
 
@@ -96,6 +99,8 @@ export interface OrchestratorOptions {
 export interface SteerResult {
   accepted: boolean;
   reason?: string;
+  /** An accepted command: what it does for the run's provider (capabilities.ts). */
+  effect?: string;
 }
 
 export interface OrchestratorStatus {
@@ -172,7 +177,12 @@ export class Orchestrator implements Spawner {
     this.#unsubscribe = ctx.stores.events.subscribe((event) => {
       if (relayedToThisNode(ctx, event)) {
         // A command for a run of this node, sent to another one (steering/relay.ts).
-        this.steer(event.runId!, event.data.command as SteerCommand, event.data.text ? { text: event.data.text } : {}, { requestId: event.data.requestId }).catch(() => {});
+        this.steer(
+          event.runId!,
+          event.data.command as SteerCommand,
+          { ...(event.data.text ? { text: event.data.text } : {}), ...(event.data.by ? { by: event.data.by } : {}) },
+          { requestId: event.data.requestId },
+        ).catch(() => {});
         return;
       }
       if (event.type === 'run.cancelled' && ctx.node !== undefined) {
@@ -301,7 +311,7 @@ export class Orchestrator implements Spawner {
    * command for a run another node runs is relayed to it and its answer returned
    * (steering/relay.ts); `relay` marks a command this node received that way.
    */
-  async steer(runId: string, command: SteerCommand, payload: { text?: string } = {}, relay?: { requestId: string }): Promise<SteerResult> {
+  async steer(runId: string, command: SteerCommand, payload: { text?: string; by?: string } = {}, relay?: { requestId: string }): Promise<SteerResult> {
     const ctx = this.#ctx;
     const run = await ctx.stores.runs.getRun(runId);
     if (!run) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`);
@@ -318,16 +328,45 @@ export class Orchestrator implements Spawner {
       // meanwhile (then relayed). A cancel goes through the queue and reaches any node.
       const queued = run.status === 'queued' && !relay ? await ctx.steering.applyQueued(runId, command, payload.text) : 'started';
       if (queued !== 'started') outcome = queued;
-      else if (!relay) return relaySteer(ctx, run, command, payload.text, this.#options.steerRelayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS);
+      else if (!relay) return relaySteer(ctx, run, command, payload, this.#options.steerRelayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS);
       else outcome = { accepted: false, reason: 'the run is not running on this node' };
     } else if (command === 'cancel') {
-      await this.cancelRun(runId, payload.text ?? 'cancelled by steering');
+      await this.cancelRun(runId, payload.text ?? `cancelled by ${payload.by ?? 'steering'}`);
       outcome = { accepted: true };
     } else {
       outcome = ctx.steering.apply(runId, command, payload.text);
     }
-    await ctx.stores.events.append(steeredEvent(run, command, outcome, payload.text, relay?.requestId));
+    // What an accepted command does for this provider, said with the answer (and in the tree).
+    if (outcome.accepted) outcome = { accepted: true, effect: steerNote(this.#adapterOf(run.agentId), command, run.status === 'queued') };
+    await ctx.stores.events.append(steeredEvent(run, command, outcome, payload, relay?.requestId));
     return outcome;
+  }
+
+  /** The adapter that runs an agent (`turn`-only steering for one that no longer resolves). */
+  #adapterOf(agentId: string): string {
+    try {
+      return resolveInvokeTarget(this.#ctx.getSettings(), agentId, this.#ctx.env).adapter;
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  /** What each steering command does for a run (its provider), which are allowed, and whether it is paused. */
+  async runSteering(runId: string): Promise<{ runId: string; agentId: string; adapter: string; status: RunStatus; paused: boolean; commands: SteerCapability[] }> {
+    const ctx = this.#ctx;
+    const run = await ctx.stores.runs.mustGetRun(runId);
+    const settings = ctx.getSettings();
+    const allowed = agentDefaults(ownEntry(settings.agents, run.agentId) ?? {}, settings).steering;
+    const adapter = this.#adapterOf(run.agentId);
+    const paused = !TERMINAL_RUN_STATUSES.includes(run.status) && (ctx.steering.isPaused(runId) || (await this.#pausedElsewhere(run.id, run.conversationId)));
+    return { runId: run.id, agentId: run.agentId, adapter, status: run.status, paused, commands: steerCapabilities(adapter, allowed, run.status) };
+  }
+
+  /** Several nodes: the last accepted pause/resume of a run another node holds. */
+  async #pausedElsewhere(runId: string, conversationId: string): Promise<boolean> {
+    if (this.#ctx.node === undefined) return false;
+    const events = await this.#ctx.stores.events.readSince(0, { conversationId, runId, types: ['run.steered'] }, 10_000);
+    return events.findLast((e) => e.data.accepted && (e.data.command === 'pause' || e.data.command === 'resume'))?.data.command === 'pause';
   }
 
   /** Runs `input.agent` as a sub-agent of a running run and resolves with its answer or an explicit refusal. */
@@ -390,18 +429,32 @@ export class Orchestrator implements Spawner {
   async conversationTree(conversationId: string): Promise<ConversationTree> {
     const { runs } = this.#ctx.stores;
     const conversation = await runs.mustGetConversation(conversationId);
-    return { conversation, roots: nestRuns((await runs.listRuns(conversationId)).map(runNode)) };
+    const steering = await this.#steeringOf(conversationId);
+    return { conversation, roots: nestRuns((await runs.listRuns(conversationId)).map((r) => runNode(r, steering.get(r.id)))) };
   }
 
   async transcript(conversationId: string): Promise<TranscriptEntry[]> {
     const { runs } = this.#ctx.stores;
-    return buildTranscript(await runs.mustGetConversation(conversationId), await runs.listRuns(conversationId));
+    return buildTranscript(await runs.mustGetConversation(conversationId), await runs.listRuns(conversationId), await this.#steeringOf(conversationId));
   }
 
   async transcriptMarkdown(conversationId: string): Promise<string> {
     const { runs } = this.#ctx.stores;
     const conversation = await runs.mustGetConversation(conversationId);
-    return transcriptToMarkdown(conversation, buildTranscript(conversation, await runs.listRuns(conversationId)));
+    return transcriptToMarkdown(conversation, buildTranscript(conversation, await runs.listRuns(conversationId), await this.#steeringOf(conversationId)));
+  }
+
+  /** The accepted steering commands of a conversation's runs (their `run.steered` events), by run. */
+  async #steeringOf(conversationId: string): Promise<Map<string, RunSteerEntry[]>> {
+    const byRun = new Map<string, RunSteerEntry[]>();
+    for (const event of await this.#ctx.stores.events.readSince(0, { conversationId, types: ['run.steered'] }, 10_000)) {
+      const entry = event.runId ? steerEntry(event) : undefined;
+      if (!entry) continue;
+      const list = byRun.get(event.runId!);
+      if (list) list.push(entry);
+      else byRun.set(event.runId!, [entry]);
+    }
+    return byRun;
   }
 
   status(): OrchestratorStatus {

@@ -19,27 +19,29 @@ export const DEFAULT_RELAY_TIMEOUT_MS = 5_000;
 const DELIVERY_GRACE_MS = 1_000;
 
 /** Sends `command` to the node that runs `run` and resolves with its answer. */
-export async function relaySteer(ctx: Ctx, run: RunRecord, command: SteerCommand, text: string | undefined, timeoutMs: number): Promise<SteerOutcome> {
+export async function relaySteer(ctx: Ctx, run: RunRecord, command: SteerCommand, payload: SteerPayload, timeoutMs: number): Promise<SteerOutcome & { effect?: string }> {
   const requestId = newId('steer');
   const expiresAt = Date.now() + timeoutMs;
-  let settle!: (result: SteerOutcome | undefined) => void;
-  const answered = new Promise<SteerOutcome | undefined>((resolve) => (settle = resolve));
+  let settle!: (result: (SteerOutcome & { effect?: string }) | undefined) => void;
+  const answered = new Promise<(SteerOutcome & { effect?: string }) | undefined>((resolve) => (settle = resolve));
   // Subscribed before the request is written: the answer cannot slip past.
   const unsubscribe = ctx.stores.events.subscribe((event: TinyEvent) => {
     if (event.type !== 'run.steered' || event.data.requestId !== requestId) return;
-    settle(event.data.accepted ? { accepted: true } : { accepted: false, reason: event.data.reason ?? 'refused by the node running the run' });
+    settle(
+      event.data.accepted ? { accepted: true, ...(event.data.effect ? { effect: event.data.effect } : {}) } : { accepted: false, reason: event.data.reason ?? 'refused by the node running the run' },
+    );
   });
   const timer = setTimeout(() => settle(undefined), timeoutMs + DELIVERY_GRACE_MS);
   try {
     await ctx.stores.events.append({
       type: 'run.steer_requested',
       ...treeFields(run),
-      data: { command, ...(text ? { text } : {}), requestId, expiresAt, fromNode: ctx.node ?? '' },
+      data: { command, ...(payload.text ? { text: payload.text } : {}), requestId, expiresAt, fromNode: ctx.node ?? '', ...(payload.by ? { by: payload.by } : {}) },
     });
     const result = await answered;
     if (result) return result;
     const refused = { accepted: false, reason: `no node running the run answered within ${Math.round(timeoutMs / 1000)} s (it may just have ended or been handed back to the queue)` } as const;
-    await ctx.stores.events.append(steeredEvent(run, command, refused, text, requestId));
+    await ctx.stores.events.append(steeredEvent(run, command, refused, payload, requestId));
     return refused;
   } finally {
     clearTimeout(timer);
@@ -47,8 +49,20 @@ export async function relaySteer(ctx: Ctx, run: RunRecord, command: SteerCommand
   }
 }
 
+/** What came with a command: its text (inject, redirect, a cancel's reason) and who sent it. */
+export interface SteerPayload {
+  text?: string;
+  by?: string;
+}
+
 /** The `run.steered` event answering a command (with the request id of a relayed one). */
-export function steeredEvent(run: RunRecord, command: SteerCommand, outcome: { accepted: boolean; reason?: string | undefined }, text: string | undefined, requestId?: string): EventInput {
+export function steeredEvent(
+  run: RunRecord,
+  command: SteerCommand,
+  outcome: { accepted: boolean; reason?: string | undefined; effect?: string | undefined },
+  payload: SteerPayload,
+  requestId?: string,
+): EventInput {
   return {
     type: 'run.steered',
     ...treeFields(run),
@@ -56,8 +70,10 @@ export function steeredEvent(run: RunRecord, command: SteerCommand, outcome: { a
       command,
       accepted: outcome.accepted,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
-      ...(text ? { text } : {}),
+      ...(payload.text ? { text: payload.text } : {}),
       ...(requestId ? { requestId } : {}),
+      ...(payload.by ? { by: payload.by } : {}),
+      ...(outcome.effect ? { effect: outcome.effect } : {}),
     },
   };
 }

@@ -1,10 +1,12 @@
 /**
  * Steering of running (or queued) runs: `inject` adds a message, `redirect` replaces the
  * instruction, `pause`/`resume` hold the run, `cancel` ends it. Commands are applied at safe
- * checkpoints: before a run's first invocation, between invocations (an injected message or
- * a redirect makes the run take one more turn in the same session), and for HTTP agents before
- * each model call between tool rounds. An agent is never
- * interrupted in the middle of an invocation except by `cancel`.
+ * checkpoints: before a run's first invocation, after each invocation (`settle`: a paused run's
+ * answer is held there until resume; an injected message or a redirect makes the run take one
+ * more turn in the same session), and inside an invocation where the adapter offers one (HTTP
+ * agents before each model call between tool rounds, mock agents at their steps; see
+ * capabilities.ts). An agent is never interrupted in the middle of an invocation except by
+ * `cancel`.
  *
  * State lives in the orchestrator's process, keyed by run id; `checkpoint` is what the runner
  * awaits. With a steering store every change is written through (in order, one write at a time
@@ -171,6 +173,27 @@ export class SteeringBoard {
     delete state.redirect;
     this.#save(runId, state);
     return out;
+  }
+
+  /**
+   * The checkpoint after a turn: waits while the run is paused (its answer is held, `onHold` is
+   * told once), then hands over input sent meanwhile (the run takes another turn), or, with none,
+   * closes the run to further commands and returns undefined (its answer may be posted). The
+   * close follows the last check without a pause between, so nothing sent can slip past.
+   */
+  async settle(runId: string, signal: AbortSignal, onHold: () => void): Promise<SteeringInput | undefined> {
+    for (let held = false; ; ) {
+      if (!held && this.isPaused(runId)) {
+        held = true;
+        onHold();
+      }
+      const input = await this.checkpoint(runId, signal);
+      if (signal.aborted || input.injected.length > 0 || input.redirect !== undefined) return input;
+      // Sent (or paused again) while the checkpoint's answer was on its way: go round.
+      if (this.hasPendingInput(runId) || this.isPaused(runId)) continue;
+      this.close(runId);
+      return undefined;
+    }
   }
 
   /** The run passed its last checkpoint (no input pending): later commands are refused. */

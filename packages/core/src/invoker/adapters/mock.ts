@@ -4,7 +4,9 @@
  * substring, or `/regex/flags`; the first match wins) and replies from a template, optionally
  * after reporting scripted progress (tool use, status lines, as an agent CLI streams them), after
  * a delay, after spawning sub-agents, or by failing in a chosen way. It never calls a
- * model, and its default reply says so.
+ * model, and its default reply says so. Its steps (after the delay, before each sub-agent call)
+ * are steering checkpoints (`req.checkpoint`): a paused run waits there, and operator input
+ * joins `{{message}}` like a user message added to the turn.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -62,13 +64,28 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
   // on a spawned sub-agent is not silence.
   const stop = new AbortController();
   let spawning = false;
+  let holding = false;
   const watchdog = startWatchdog({
     limits,
     signal: req.signal,
     onExpire: (kind) => stop.abort(kind),
-    isBusy: () => spawning || req.busyElsewhere?.() === true,
+    isBusy: () => spawning || holding || req.busyElsewhere?.() === true,
   });
   const guarded = <T>(work: Promise<T>): Promise<T> => untilAborted(work, stop.signal);
+  /** Operator input added to this turn at its checkpoints. */
+  const steered: string[] = [];
+  const checkpoint = async (): Promise<void> => {
+    if (!req.checkpoint) return;
+    // A paused run waits here: not silence for the watchdog.
+    holding = true;
+    try {
+      const text = await guarded(req.checkpoint());
+      if (text !== undefined && text.trim() !== '') steered.push(text);
+    } finally {
+      holding = false;
+      watchdog.touch();
+    }
+  };
   const spawnOne = async (args: SpawnAgentArgs): Promise<{ text: string; ok: boolean }> => {
     const spawnAgent = req.tools?.spawnAgent;
     if (!spawnAgent) return { text: 'spawn_agent is not available to this run.', ok: false };
@@ -90,6 +107,7 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
     const latency = rule?.latency_ms ?? script.latency_ms ?? 0;
     if (latency > 0) await delay(latency, undefined, { signal: stop.signal });
     watchdog.touch();
+    await checkpoint();
 
     switch (rule?.fail) {
       case 'crash':
@@ -109,13 +127,14 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
     const userTurns = history.filter((m) => m.role === 'user');
     const vars: Record<string, string> = {
       agent: req.agentId,
-      message: req.prompt,
+      message: [req.prompt, ...steered].join('\n\n'),
       turn: String(req.session?.turn ?? userTurns.length + 1),
       previous: userTurns.at(-1)?.content ?? '',
     };
 
     const spawnResults: string[] = [];
-    for (const spawn of rule?.spawn ?? []) {
+    for (const [i, spawn] of (rule?.spawn ?? []).entries()) {
+      if (i > 0) await checkpoint();
       const args = { agent: spawn.agent, task: renderTemplate(spawn.task, vars), ...(spawn.session ? { session: spawn.session } : {}) };
       emitProgress(req, { type: 'tool', name: 'spawn_agent', input: args });
       const result = await spawnOne(args);
@@ -124,6 +143,10 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
       watchdog.touch();
     }
     vars.spawn_results = spawnResults.join('\n');
+    if ((rule?.spawn?.length ?? 0) > 0) {
+      await checkpoint();
+      vars.message = [req.prompt, ...steered].join('\n\n');
+    }
 
     const text = renderTemplate(rule?.reply ?? script.reply ?? DEFAULT_MOCK_REPLY, vars);
     emitProgress(req, { type: 'text', text });
