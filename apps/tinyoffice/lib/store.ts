@@ -3,7 +3,8 @@
  * the tab (lib/live.ts). Components read it with useStore(selector); nothing polls.
  */
 import { useSyncExternalStore } from 'react';
-import type { Agent, ChannelStatus, ConnectionInfo, ConnectionState, Status, Team, TinyEvent } from '@tinyagi/client';
+import type { Agent, ChannelStatus, ConnectionState, Status, Team, TinyEvent } from '@tinyagi/client';
+import type { StreamInfo } from './tab-bus';
 
 export type AuthState = 'checking' | 'ok' | 'anonymous' | 'unreachable';
 
@@ -18,6 +19,14 @@ export interface AgentActivity {
   since: number;
 }
 
+/** A run of the agent failed: shown where the agent is until the person dismisses it. */
+export interface AgentFailure {
+  runId: string | null;
+  conversationId: string | null;
+  error: string;
+  at: number;
+}
+
 export interface Handoff {
   id: number;
   from: string;
@@ -30,7 +39,7 @@ export interface OfficeState {
   auth: AuthState;
   authError: string | null;
   connection: ConnectionState;
-  connectionInfo: ConnectionInfo;
+  connectionInfo: StreamInfo;
   /** The stream has been open at least once (a later drop is "reconnecting", not "connecting"). */
   everOpen: boolean;
   status: Status | null;
@@ -44,6 +53,8 @@ export interface OfficeState {
    */
   pausedRuns: readonly string[];
   handoffs: Handoff[];
+  /** The last failure of each agent not yet dismissed (a later failure replaces it). */
+  failures: Record<string, AgentFailure>;
   /** The newest events (the live feed), newest last. */
   feed: TinyEvent[];
   /** Bumped on every event: pages that keep their own data (a conversation) refetch nothing, they apply events. */
@@ -66,6 +77,7 @@ const initial: OfficeState = {
   activity: {},
   pausedRuns: [],
   handoffs: [],
+  failures: {},
   feed: [],
   lastEventId: 0,
 };
@@ -123,15 +135,39 @@ export function isPaused(s: Pick<OfficeState, 'activity' | 'pausedRuns'>, agentI
   return a?.working === true && a.runId !== null && s.pausedRuns.includes(a.runId);
 }
 
-function progressLine(event: Extract<TinyEvent, { type: 'run.progress' }>): string {
-  const d = event.data;
-  if (d.type === 'text') return d.text.length > 140 ? `${d.text.slice(0, 140)}…` : d.text;
-  if (d.type === 'tool') return `using ${d.name}`;
-  if (d.type === 'tool_result') return `${d.name ?? 'tool'} ${d.ok ? 'done' : 'failed'}`;
-  return d.message;
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** What a tool call does, in words ("editing src/app.ts", "running pnpm test"), from its input's usual fields. */
+function describeTool(name: string, input: unknown): string {
+  const fields = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const text = (key: string): string | undefined => (typeof fields[key] === 'string' && fields[key] !== '' ? (fields[key] as string) : undefined);
+  const agent = text('agent');
+  if (name === 'spawn_agent' && agent) return `asking @${agent}${text('task') ? `: ${clip(text('task')!, 80)}` : ''}`;
+  const command = text('command') ?? text('cmd');
+  if (command) return `running ${clip(command, 80)}`;
+  const file = text('file_path') ?? text('path') ?? text('notebook_path');
+  if (file) return /edit|write|patch/i.test(name) ? `editing ${file}` : /read|view|open/i.test(name) ? `reading ${file}` : `${name} ${file}`;
+  const subject = text('pattern') ?? text('query') ?? text('url') ?? text('description');
+  return subject ? `${name} ${clip(subject, 80)}` : `using ${name}`;
+}
+
+/** One progress event as a line of what the agent is doing now. */
+export function describeProgress(data: Extract<TinyEvent, { type: 'run.progress' }>['data']): string {
+  if (data.type === 'text') return clip(data.text, 140);
+  if (data.type === 'tool') return describeTool(data.name, data.input);
+  if (data.type === 'tool_result') return `${data.name ?? 'tool'} ${data.ok ? 'done' : 'failed'}`;
+  return data.message;
 }
 
 const ENDED = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.rejected']);
+
+/** The person has seen the agent's failure. */
+export function dismissFailure(agentId: string): void {
+  setState((s) => {
+    const { [agentId]: _seen, ...rest } = s.failures;
+    return { failures: rest };
+  });
+}
 
 /** Folds one event into the state (pure: returns the patch). */
 export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeState> {
@@ -141,9 +177,12 @@ export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeSta
     patch.activity = { ...s.activity, [agent]: { working: true, runId: event.runId, conversationId: event.conversationId, bubble: 'thinking…', turn: 0, since: event.ts } };
   } else if (event.type === 'run.progress' && agent) {
     const current = s.activity[agent] ?? idle();
-    patch.activity = { ...s.activity, [agent]: { ...current, working: true, runId: event.runId, conversationId: event.conversationId, bubble: progressLine(event), turn: event.data.turn } };
+    patch.activity = { ...s.activity, [agent]: { ...current, working: true, runId: event.runId, conversationId: event.conversationId, bubble: describeProgress(event.data), turn: event.data.turn } };
   } else if (ENDED.has(event.type) && agent && s.activity[agent]?.runId === event.runId) {
     patch.activity = { ...s.activity, [agent]: { ...idle(), since: event.ts } };
+  }
+  if (event.type === 'run.failed' && agent) {
+    patch.failures = { ...s.failures, [agent]: { runId: event.runId, conversationId: event.conversationId, error: event.data.error ?? 'failed without a reason', at: event.ts } };
   } else if (event.type === 'run.steered' && event.runId && event.data.accepted && (event.data.command === 'pause' || event.data.command === 'resume')) {
     const others = s.pausedRuns.filter((r) => r !== event.runId);
     patch.pausedRuns = event.data.command === 'pause' ? [...others, event.runId] : others;
