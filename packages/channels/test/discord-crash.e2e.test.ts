@@ -24,7 +24,16 @@ beforeAll(async () => {
   await d.start();
   await fake.until(() => fake.connected, 'the bot on the gateway', 60_000);
   fake.dm({ userId: USER, content: 'hi' });
-  const code = await fake.until(() => /pairing code is ([A-Z2-9]{8})/.exec(fake.sentTo(DM).map((m) => m.content ?? '').join('\n'))?.[1], 'the pairing code');
+  const code = await fake.until(
+    () =>
+      /pairing code is ([A-Z2-9]{8})/.exec(
+        fake
+          .sentTo(DM)
+          .map((m) => m.content ?? '')
+          .join('\n'),
+      )?.[1],
+    'the pairing code',
+  );
   await d.api.approvePairing({ body: { code } });
   await fake.until(() => count(/coder done: hi/) === 1, 'the first reply');
 }, 120_000);
