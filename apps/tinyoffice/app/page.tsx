@@ -1,12 +1,14 @@
 'use client';
 /**
  * The office: agents at desks while they work (with a speech bubble of their latest progress),
- * in the lounge when idle; an agent whose run is paused stays at its desk and says so; dashed
+ * in the lounge when idle; an agent whose run is paused stays at its desk and says so; an
+ * agent whose run failed says why (and links the conversation) until the person dismisses it; dashed
  * lines for handoffs in flight; queue and channel status; click an agent for its live activity.
  */
 import Link from 'next/link';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { HANDOFF_MS, isPaused, useStore, type Handoff } from '@/lib/store';
+import { HANDOFF_MS, dismissFailure, isPaused, useStore, type Handoff } from '@/lib/store';
+import { useNow } from '@/lib/use-now';
 import { Avatar, Panel, duration } from '@/components/ui';
 
 export default function OfficePage() {
@@ -17,10 +19,13 @@ export default function OfficePage() {
   const atDesks = agents.filter((a) => activity[a.id]?.working);
   const idle = agents.filter((a) => !activity[a.id]?.working);
   const paused = atDesks.filter((a) => isPaused({ activity, pausedRuns }, a.id)).length;
+  const failures = useStore((s) => s.failures);
+  const failed = idle.filter((a) => failures[a.id]).length;
   const sceneRef = useRef<HTMLDivElement>(null);
 
   return (
     <div className="grid gap-4 lg:grid-cols-[1fr_20rem]">
+      <h1 className="sr-only">Office</h1>
       <div ref={sceneRef} className="relative space-y-4">
         <Panel title={`Desks · ${atDesks.length - paused} working${paused > 0 ? ` · ${paused} paused` : ''}`}>
           {agents.length === 0 ? (
@@ -37,7 +42,7 @@ export default function OfficePage() {
             </ul>
           )}
         </Panel>
-        <Panel title={`Lounge · ${idle.length} idle`}>
+        <Panel title={`Lounge · ${idle.length - failed} idle${failed > 0 ? ` · ${failed} failed` : ''}`}>
           <ul className="flex flex-wrap gap-3" data-testid="lounge">
             {idle.map((a) => (
               <AgentTile key={a.id} id={a.id} name={a.name ?? a.id} onSelect={setSelected} selected={selected === a.id} />
@@ -59,17 +64,20 @@ export default function OfficePage() {
 function AgentTile({ id, name, selected, onSelect }: { id: string; name: string; selected: boolean; onSelect: (id: string) => void }) {
   const a = useStore((s) => s.activity[id]);
   const paused = useStore((s) => isPaused(s, id));
-  const tone = paused ? 'bg-amber-50 dark:bg-amber-950' : a?.working ? 'bg-sky-50 dark:bg-sky-950' : 'bg-slate-50 dark:bg-slate-800/50';
+  const failure = useStore((s) => s.failures[id]);
+  const tone = paused ? 'bg-amber-50 dark:bg-amber-950' : a?.working ? 'bg-sky-50 dark:bg-sky-950' : failure ? 'bg-red-50 dark:bg-red-950' : 'bg-slate-50 dark:bg-slate-800/50';
+  const border = selected ? 'border-sky-500 ring-2 ring-sky-500/40' : failure ? 'border-red-400 dark:border-red-700' : 'border-slate-200 dark:border-slate-700';
   return (
-    <li>
+    <li className="min-w-40">
       <button
         type="button"
         data-agent={id}
         data-working={a?.working ? 'true' : 'false'}
         data-paused={paused ? 'true' : 'false'}
+        data-failed={failure ? 'true' : 'false'}
         aria-pressed={selected}
         onClick={() => onSelect(id)}
-        className={`flex w-full min-w-40 items-start gap-3 rounded-lg border p-3 text-left transition-shadow ${selected ? 'border-sky-500 ring-2 ring-sky-500/40' : 'border-slate-200 dark:border-slate-700'} ${tone}`}
+        className={`flex w-full items-start gap-3 rounded-lg border p-3 text-left transition-shadow ${failure ? 'rounded-b-none' : ''} ${border} ${tone}`}
       >
         <Avatar id={id} />
         <span className="min-w-0 flex-1">
@@ -85,10 +93,31 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
               {a.turn > 0 && <span className="ml-1 text-slate-500 dark:text-slate-400">· turn {a.turn}</span>}
             </span>
           ) : (
-            <span className="block text-xs text-slate-600 dark:text-slate-400">idle</span>
+            <span className="block text-xs text-slate-600 dark:text-slate-400">{failure ? 'failed' : 'idle'}</span>
           )}
         </span>
       </button>
+      {failure && (
+        <div
+          role="alert"
+          data-testid="failure"
+          className="rounded-b-lg border border-t-0 border-red-400 bg-red-50 px-3 py-2 text-xs text-red-900 dark:border-red-700 dark:bg-red-950 dark:text-red-100"
+        >
+          <p className="whitespace-pre-wrap break-words">
+            <span className="font-medium">Last run failed</span> at {new Date(failure.at).toLocaleTimeString()}: {failure.error}
+          </p>
+          <span className="mt-1 flex flex-wrap gap-3">
+            {failure.conversationId && (
+              <Link className="underline" href={`/conversations/view?id=${encodeURIComponent(failure.conversationId)}`}>
+                Open the conversation
+              </Link>
+            )}
+            <button type="button" className="underline" aria-label={`Dismiss ${name}'s failure`} onClick={() => dismissFailure(id)}>
+              Dismiss
+            </button>
+          </span>
+        </div>
+      )}
     </li>
   );
 }
@@ -214,6 +243,7 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const a = useStore((s) => s.activity[id]);
   const paused = useStore((s) => isPaused(s, id));
   const feed = useStore((s) => s.feed);
+  const now = useNow(a?.working === true);
   const recent = feed
     .filter((e) => e.agentId === id)
     .slice(-12)
@@ -230,7 +260,7 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
       <p className="mb-2 text-sm" data-testid="agent-state">
         {a?.working ? (
           <>
-            {paused ? 'Paused' : `Working for ${duration(Date.now() - a.since)}`}
+            {paused ? 'Paused' : `Working for ${duration(now - a.since)}`}
             {a.conversationId && (
               <>
                 {' '}
@@ -240,7 +270,7 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
                 </Link>
               </>
             )}
-            {paused && ` (its run started ${duration(Date.now() - a.since)} ago; resume it there)`}
+            {paused && ` (its run started ${duration(now - a.since)} ago; resume it there)`}
           </>
         ) : (
           'Idle'

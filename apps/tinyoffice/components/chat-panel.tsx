@@ -1,93 +1,116 @@
 'use client';
 /**
  * The chat panel of the Chat page and of each agent's Chat tab: talk to any agent (@id) or team
- * (#id), or to one fixed target. An agent's history loads once; what is sent here
- * and everything its conversations produce (live progress, replies, a budget stop asking
- * "continue?") arrives through the tab's event stream.
+ * (#id), or to one fixed target. History loads once (an agent's messages; a team's newest
+ * conversations), and every bubble says who wrote it: the person, which agent, or a handoff from
+ * which agent. What is sent here and everything its conversations produce (what the agent is
+ * doing right now, with a Stop button; replies; handoffs; failures; a budget stop asking
+ * "continue?") arrives through the browser's event stream.
  */
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
-import { unsignReply, type AgentMessage, type TinyEvent } from '@tinyagi/client';
+import { isApiError, unsignReply, type AgentMessage, type TinyEvent, type TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { getState, useStore } from '@/lib/store';
+import { describeProgress, getState, useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
 
 interface Line {
   key: string;
-  role: 'user' | 'agent' | 'progress' | 'prompt' | 'notice';
-  who: string;
+  role: 'user' | 'agent' | 'handoff' | 'prompt' | 'notice';
+  /** Who wrote it, as the bubble says it ("You", "Alice on telegram", "@coder", "Handoff from @coder"). */
+  author: string;
+  /** The agent whose avatar the bubble shows (the writer of an agent line or a handoff). */
+  agent: string | null;
   text: string;
   conversationId: string | null;
 }
 
+/** An agent at work on one of this chat's conversations: what it is doing now. */
+interface Working {
+  runId: string;
+  doing: string;
+}
+
 const CHANNEL = 'web';
+const SENDER = 'TinyOffice';
+/** How many of a team's newest conversations its chat history shows. */
+const TEAM_HISTORY = 20;
 
 /** `target`: a fixed `@agent` or `#team` (no picker); without it the user picks. */
 export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; title?: string }) {
   const agents = useStore((s) => s.agents);
   const teams = useStore((s) => s.teams);
+  const connection = useStore((s) => s.connection);
   const [picked, setTarget] = useState('');
   const target = fixed ?? picked;
   const [lines, setLines] = useState<Line[]>([]);
-  const [progress, setProgress] = useState<Record<string, string>>({});
+  const [working, setWorking] = useState<Record<string, Working>>({});
   const [text, setText] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // `offline`: the daemon did not answer; such an error goes once the stream is open again.
+  const [error, setError] = useState<{ message: string; offline: boolean } | null>(null);
   const [sending, setSending] = useState(false);
   const mine = useRef(new Set<string>());
   const bottom = useRef<HTMLDivElement>(null);
+  const fail = (err: unknown) => setError({ message: messageOf(err), offline: isApiError(err) && err.status === 0 });
 
   useEffect(() => {
     if (fixed === undefined && picked === '' && agents.length > 0) setTarget(`@${agents[0]!.id}`);
   }, [agents, picked, fixed]);
 
   useEffect(() => {
+    if (connection === 'open') setError((e) => (e?.offline ? null : e));
+  }, [connection]);
+
+  useEffect(() => {
     setLines([]);
-    setProgress({});
+    setWorking({});
     mine.current = new Set();
-    if (!target.startsWith('@')) return;
-    const id = target.slice(1);
-    api()
-      .agentMessages({ params: { id }, query: { limit: 50 } })
-      .then((h) => setLines(h.messages.map(historyLine)))
-      .catch((err: unknown) => setError(messageOf(err)));
+    if (target === '') return;
+    let current = true;
+    loadHistory(target)
+      .then((history) => {
+        if (!current) return;
+        for (const id of history.active) mine.current.add(id);
+        // Lines that arrived live while the history loaded stay after it.
+        setLines((live) => [...history.lines, ...live]);
+        absorb(getState().feed.filter((e) => e.conversationId !== null && history.active.includes(e.conversationId)));
+      })
+      .catch(fail);
+    return () => {
+      current = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [target]);
 
   // Braces: scrollIntoView returns a promise in current Chromium, and an effect must not return one.
   useEffect(() => {
     bottom.current?.scrollIntoView?.({ block: 'end' });
-  }, [lines, progress]);
+  }, [lines, working]);
 
   // The run can start (and even answer) before the POST's answer names its conversation: the
   // events already in the store are replayed for a conversation once it is known.
   const absorb = (events: TinyEvent[]) => {
     const added: Line[] = [];
-    const nextProgress: Record<string, string> = {};
-    let cleared = false;
+    const now: Record<string, Working | null> = {};
     for (const e of events) {
       if (!e.conversationId || !mine.current.has(e.conversationId)) continue;
-      if (e.type === 'run.progress' && e.agentId)
-        nextProgress[e.agentId] = e.data.type === 'text' ? e.data.text.slice(0, 160) : e.data.type === 'tool' ? `using ${e.data.name}…` : e.data.type === 'status' ? e.data.message : 'working…';
-      else if (e.type === 'run.started' && e.agentId) nextProgress[e.agentId] = 'thinking…';
-      else if (e.type === 'outbox.enqueued') {
-        added.push({ key: `o${e.id}`, role: 'agent', who: e.agentId ?? 'agent', text: unsignReply(e.data.text, e.agentId), conversationId: e.conversationId });
-      } else if (e.type === 'budget.exceeded' || (e.type === 'guard.rejected' && e.data.action === 'stop')) {
-        added.push({ key: `b${e.id}`, role: 'prompt', who: 'limit', text: e.data.message, conversationId: e.conversationId });
-      } else if (e.type === 'conversation.completed') {
-        cleared = true;
-        if (e.data.status !== 'completed')
-          added.push({ key: `c${e.id}`, role: 'notice', who: 'system', text: `The conversation ${e.data.status}${e.data.reason ? `: ${e.data.reason}` : ''}.`, conversationId: e.conversationId });
+      const line = liveLine(e);
+      if (line) added.push(line);
+      if (e.agentId && e.runId) {
+        if (e.type === 'run.started') now[e.agentId] = { runId: e.runId, doing: 'thinking…' };
+        else if (e.type === 'run.progress') now[e.agentId] = { runId: e.runId, doing: describeProgress(e.data) };
+        else if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled' || e.type === 'run.rejected') now[e.agentId] = null;
       }
-      if ((e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled') && e.agentId) nextProgress[e.agentId] = '';
     }
     if (added.length > 0) setLines((l) => [...l, ...added]);
-    if (Object.keys(nextProgress).length > 0 || cleared) {
-      setProgress((p) => {
-        const merged = cleared ? {} : { ...p };
-        for (const [k, v] of Object.entries(nextProgress))
-          if (v) merged[k] = v;
-          else delete merged[k];
-        return merged;
+    if (Object.keys(now).length > 0) {
+      setWorking((w) => {
+        const next = { ...w };
+        for (const [agent, doing] of Object.entries(now))
+          if (doing) next[agent] = doing;
+          else delete next[agent];
+        return next;
       });
     }
   };
@@ -99,15 +122,15 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     setError(null);
     try {
       const to = target.slice(1);
-      const result = await api().sendMessage({ body: { message, channel: CHANNEL, sender: 'TinyOffice', senderId: 'tinyoffice', ...(target.startsWith('#') ? { team: to } : { agent: to }) } });
-      setLines((l) => [...l, { key: `u${result.messageId || Date.now()}`, role: 'user', who: 'you', text: message, conversationId: result.conversationId || null }]);
+      const result = await api().sendMessage({ body: { message, channel: CHANNEL, sender: SENDER, senderId: 'tinyoffice', ...(target.startsWith('#') ? { team: to } : { agent: to }) } });
+      setLines((l) => [...l, { key: `u${result.messageId || Date.now()}`, role: 'user', author: 'You', agent: null, text: message, conversationId: result.conversationId || null }]);
       if (result.conversationId && !mine.current.has(result.conversationId)) {
         mine.current.add(result.conversationId);
         absorb(getState().feed.filter((e) => e.conversationId === result.conversationId));
       }
       setText('');
     } catch (err) {
-      setError(messageOf(err));
+      fail(err);
     } finally {
       setSending(false);
     }
@@ -148,14 +171,31 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         {lines.map((l) => (
           <ChatLine key={l.key} line={l} onAnswer={(answer) => void send(answer)} />
         ))}
-        {Object.entries(progress).map(([agent, line]) => (
-          <div key={`p-${agent}`} className="flex items-center gap-2 text-sm italic text-slate-600 dark:text-slate-300" data-testid="chat-progress">
-            <Avatar id={agent} size="sm" /> {agent}: {line}
+        {Object.entries(working).map(([agent, w]) => (
+          <div key={`p-${agent}`} className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300" data-testid="chat-progress" data-agent={agent}>
+            <Avatar id={agent} size="sm" />
+            <span className="min-w-0 flex-1 break-words">
+              <span className="font-medium">{agent}:</span>{' '}
+              <span className="italic" data-testid="chat-doing">
+                {w.doing}
+              </span>
+            </span>
+            <Button
+              tone="danger"
+              aria-label={`Stop @${agent}`}
+              onClick={() =>
+                api()
+                  .cancelRun({ params: { id: w.runId } })
+                  .catch(fail)
+              }
+            >
+              Stop
+            </Button>
           </div>
         ))}
         <div ref={bottom} />
       </div>
-      <ErrorLine error={error} />
+      <ErrorLine error={error?.message ?? null} />
       <form
         className="flex gap-2"
         onSubmit={(e) => {
@@ -169,7 +209,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         <textarea
           id="chat-input"
           rows={2}
-          className="flex-1 rounded border border-slate-300 bg-white p-2 text-sm dark:border-slate-600 dark:bg-slate-900"
+          className="min-w-0 flex-1 rounded border border-slate-300 bg-white p-2 text-sm dark:border-slate-600 dark:bg-slate-900"
           placeholder={target ? `Message ${target}` : 'No agents configured'}
           value={text}
           onChange={(e) => setText(e.target.value)}
@@ -188,8 +228,60 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
   );
 }
 
-function historyLine(m: AgentMessage): Line {
-  return { key: `h${m.id}`, role: m.role === 'user' ? 'user' : 'agent', who: m.role === 'user' ? m.sender : m.agentId, text: m.content, conversationId: m.conversationId };
+/** The history of a target, oldest first, and its conversations still open (their events count as this chat's). */
+async function loadHistory(target: string): Promise<{ lines: Line[]; active: string[] }> {
+  const id = target.slice(1);
+  if (target.startsWith('@')) {
+    const history = await api().agentMessages({ params: { id }, query: { limit: 50 } });
+    return { lines: history.messages.map(agentHistoryLine), active: [] };
+  }
+  const conversations = (await api().listConversations({ query: { team: id, limit: TEAM_HISTORY } })).reverse();
+  const transcripts = await Promise.all(conversations.map((c) => api().getTranscript({ params: { id: c.id } })));
+  return {
+    lines: transcripts.flatMap((t) => t.entries.map((entry, i) => transcriptLine(entry, t.conversationId, i))),
+    active: conversations.filter((c) => c.status === 'active').map((c) => c.id),
+  };
+}
+
+/** The person as a bubble names them: this page's own messages are "You". */
+function personName(sender: string, channel?: string): string {
+  if (sender === SENDER) return 'You';
+  return channel && channel !== CHANNEL ? `${sender} on ${channel}` : sender;
+}
+
+/** A message an agent received from another agent (its sender is `@agent`). */
+function handoffLine(key: string, from: string, to: string, subagent: boolean, text: string, conversationId: string | null): Line {
+  return { key, role: 'handoff', author: subagent ? `Sub-agent task from ${from} to ${to}` : `Handoff from ${from} to ${to}`, agent: from.slice(1), text, conversationId };
+}
+
+function agentHistoryLine(m: AgentMessage): Line {
+  const key = `h${m.id}`;
+  if (m.role !== 'user') return { key, role: 'agent', author: `@${m.agentId}`, agent: m.agentId, text: m.content, conversationId: m.conversationId };
+  if (m.sender.startsWith('@')) return handoffLine(key, m.sender, `@${m.agentId}`, m.channel === 'subagent', m.content, m.conversationId);
+  return { key, role: 'user', author: personName(m.sender, m.channel), agent: null, text: m.content, conversationId: m.conversationId };
+}
+
+function transcriptLine(t: TranscriptEntry, conversationId: string, i: number): Line {
+  const key = `t${conversationId}-${i}`;
+  if (t.direction === 'out') {
+    const ended = t.status === 'failed' || t.status === 'cancelled' || t.status === 'rejected';
+    return { key, role: ended ? 'notice' : 'agent', author: t.from, agent: t.from.slice(1), text: t.text, conversationId };
+  }
+  if (t.from.startsWith('@')) return handoffLine(key, t.from, t.to, t.cause === 'spawn', t.text, conversationId);
+  return { key, role: 'user', author: personName(t.from), agent: null, text: t.text, conversationId };
+}
+
+/** The line an event of one of this chat's conversations adds, if any. */
+function liveLine(e: TinyEvent): Line | null {
+  const at = { conversationId: e.conversationId };
+  if (e.type === 'outbox.enqueued') return { key: `o${e.id}`, role: 'agent', author: `@${e.agentId ?? 'agent'}`, agent: e.agentId, text: unsignReply(e.data.text, e.agentId), ...at };
+  if (e.type === 'agent.mention') return handoffLine(`m${e.id}`, `@${e.data.fromAgent}`, `@${e.data.toAgent}`, false, '', e.conversationId);
+  if (e.type === 'run.failed') return { key: `f${e.id}`, role: 'notice', author: `@${e.agentId ?? 'agent'}`, agent: e.agentId, text: `Failed: ${e.data.error ?? 'no reason given'}`, ...at };
+  if (e.type === 'budget.exceeded' || (e.type === 'guard.rejected' && e.data.action === 'stop')) return { key: `b${e.id}`, role: 'prompt', author: 'limit', agent: null, text: e.data.message, ...at };
+  if (e.type === 'conversation.completed' && e.data.status !== 'completed') {
+    return { key: `c${e.id}`, role: 'notice', author: 'TinyAGI', agent: null, text: `The conversation ${e.data.status}${e.data.reason ? `: ${e.data.reason}` : ''}.`, ...at };
+  }
+  return null;
 }
 
 function ChatLine({ line, onAnswer }: { line: Line; onAnswer: (answer: string) => void }) {
@@ -206,18 +298,25 @@ function ChatLine({ line, onAnswer }: { line: Line; onAnswer: (answer: string) =
       </fieldset>
     );
   }
-  const user = line.role === 'user';
+  const person = line.role === 'user';
+  const tone = person
+    ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900'
+    : line.role === 'notice'
+      ? 'bg-amber-50 text-amber-950 dark:bg-amber-950 dark:text-amber-50'
+      : line.role === 'handoff'
+        ? 'border border-dashed border-violet-400 bg-violet-50 dark:border-violet-600 dark:bg-violet-950'
+        : 'bg-slate-100 dark:bg-slate-800';
   return (
-    <div className={`flex gap-2 ${user ? 'flex-row-reverse text-right' : ''}`} data-role={line.role}>
-      {!user && <Avatar id={line.who} size="sm" />}
-      <div
-        className={`max-w-[80%] rounded-lg px-3 py-2 text-sm ${user ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : line.role === 'notice' ? 'bg-amber-50 dark:bg-amber-950' : 'bg-slate-100 dark:bg-slate-800'}`}
-      >
-        {!user && <div className="mb-0.5 text-xs font-medium text-slate-600 dark:text-slate-300">{line.who}</div>}
-        <p className="whitespace-pre-wrap break-words">{line.text}</p>
+    <div className={`flex gap-2 ${person ? 'flex-row-reverse text-right' : ''}`} data-role={line.role}>
+      {line.agent && <Avatar id={line.agent} size="sm" />}
+      <div className={`max-w-[80%] rounded-lg px-3 py-2 text-sm ${tone}`}>
+        <div className={`mb-0.5 text-xs font-medium ${person ? 'text-slate-300 dark:text-slate-600' : 'text-slate-600 dark:text-slate-300'}`} data-testid="author">
+          {line.author}
+        </div>
+        {line.text && <p className="whitespace-pre-wrap break-words">{line.text}</p>}
         {line.conversationId && (
           <Link
-            className={`mt-1 block text-xs underline ${user ? 'text-slate-300 dark:text-slate-600' : 'text-slate-600 dark:text-slate-400'}`}
+            className={`mt-1 block text-xs underline ${person ? 'text-slate-300 dark:text-slate-600' : 'text-slate-600 dark:text-slate-400'}`}
             href={`/conversations/view?id=${encodeURIComponent(line.conversationId)}`}
           >
             run tree

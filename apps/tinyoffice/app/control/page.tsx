@@ -1,7 +1,7 @@
 'use client';
 /**
  * Control: the daemon (version, uptime, restart), the queue (counts, running runs with cancel,
- * dead letters with inspect/retry/delete), channels (start/stop/restart, the WhatsApp QR code), pairing requests
+ * dead letters with their reason, whole text, conversation and retry/delete), channels (start/stop/restart, the WhatsApp QR code), pairing requests
  * (approve/dismiss), the daemon log and the live event feed. Lists load once and reload when an
  * event says they changed (a dead letter, a pairing request, a channel), never on a timer.
  */
@@ -11,6 +11,7 @@ import type { ApiClient, ChannelLogin, PendingPairing, QueueMessageView } from '
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
+import { useNow } from '@/lib/use-now';
 import { QrCode } from '@/components/qr-code';
 import { Button, ErrorLine, Panel, duration } from '@/components/ui';
 
@@ -19,6 +20,7 @@ export default function ControlPage() {
   const fail = (err: unknown) => setError(messageOf(err));
   return (
     <div className="space-y-4">
+      <h1 className="sr-only">Control</h1>
       <ErrorLine error={error} />
       <div className="grid gap-4 lg:grid-cols-2">
         <DaemonPanel onError={fail} />
@@ -85,6 +87,7 @@ function RunningPanel({ onError }: OnError) {
   const activity = useStore((s) => s.activity);
   const pausedRuns = useStore((s) => s.pausedRuns);
   const running = Object.entries(activity).filter(([, a]) => a.working && a.runId);
+  const now = useNow(running.length > 0);
   return (
     <Panel title={`Running · ${running.length}`}>
       {running.length === 0 ? (
@@ -94,7 +97,9 @@ function RunningPanel({ onError }: OnError) {
           {running.map(([agent, a]) => (
             <li key={a.runId} className="flex flex-wrap items-center gap-2">
               <span className="font-medium">{agent}</span>
-              <span className="text-slate-600 dark:text-slate-400">{duration(Date.now() - a.since)}</span>
+              <span className="text-slate-600 dark:text-slate-400" data-testid="running-for">
+                {duration(now - a.since)}
+              </span>
               {a.runId && pausedRuns.includes(a.runId) && <span className="text-xs font-medium text-amber-800 dark:text-amber-300">paused</span>}
               {a.conversationId && (
                 <Link className="underline" href={`/conversations/view?id=${encodeURIComponent(a.conversationId)}`}>
@@ -122,7 +127,6 @@ function RunningPanel({ onError }: OnError) {
 
 function DeadLetters({ onError }: OnError) {
   const [dead, setDead] = useState<QueueMessageView[] | null>(null);
-  const [open, setOpen] = useState<string | null>(null);
   const load = useCallback(() => {
     api()
       .queueDead({ query: { limit: 100 } })
@@ -142,47 +146,47 @@ function DeadLetters({ onError }: OnError) {
       ) : (
         <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800" data-testid="dead-letters">
           {dead.map((m) => (
-            <li key={m.id} className="py-2" data-message={m.id}>
+            <li key={m.id} className="space-y-1 py-2" data-message={m.id}>
               <div className="flex flex-wrap items-center gap-2">
-                <button
-                  type="button"
-                  className="min-w-0 flex-1 truncate text-left underline-offset-2 hover:underline"
-                  aria-expanded={open === m.id}
-                  onClick={() => setOpen(open === m.id ? null : m.id)}
-                >
-                  @{m.agentId}: {m.content.slice(0, 100)}
-                </button>
+                <span className="font-medium">@{m.agentId}</span>
                 <span className="text-xs text-slate-600 dark:text-slate-400">
-                  {m.attempts}/{m.maxAttempts} attempts · {m.lastFailure ?? 'failed'}
+                  {new Date(m.finishedAt ?? m.updatedAt).toLocaleString()} · {m.attempts}/{m.maxAttempts} attempts · {m.lastFailure ?? 'failed'}
                 </span>
-                <Button
-                  onClick={() =>
-                    api()
-                      .retryDead({ params: { id: m.id } })
-                      .then(load)
-                      .catch(onError)
-                  }
-                >
-                  Retry
-                </Button>
-                <Button
-                  tone="danger"
-                  onClick={() =>
-                    api()
-                      .deleteDead({ params: { id: m.id } })
-                      .then(load)
-                      .catch(onError)
-                  }
-                >
-                  Delete
-                </Button>
+                <Link className="text-xs underline" href={`/conversations/view?id=${encodeURIComponent(m.conversationId)}`}>
+                  Open the conversation
+                </Link>
+                <span className="ml-auto flex gap-1">
+                  <Button
+                    onClick={() =>
+                      api()
+                        .retryDead({ params: { id: m.id } })
+                        .then(load)
+                        .catch(onError)
+                    }
+                  >
+                    Retry
+                  </Button>
+                  <Button
+                    tone="danger"
+                    onClick={() =>
+                      api()
+                        .deleteDead({ params: { id: m.id } })
+                        .then(load)
+                        .catch(onError)
+                    }
+                  >
+                    Delete
+                  </Button>
+                </span>
               </div>
-              {open === m.id && (
-                <pre className="mt-2 max-h-48 overflow-auto whitespace-pre-wrap rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">
-                  {m.content}
-                  {'\n\n'}last error: {m.lastError ?? '(none recorded)'}
-                </pre>
-              )}
+              <p className="text-red-800 dark:text-red-300" data-testid="dead-reason">
+                {m.lastError ?? 'No error was recorded.'}
+              </p>
+              {/* The whole message, wrapped at word boundaries: long ones scroll inside their box. */}
+              {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be reachable by keyboard to scroll it (WCAG 2.1.1) */}
+              <p tabIndex={0} className="max-h-32 overflow-auto whitespace-pre-wrap break-words rounded bg-slate-100 p-2 text-xs dark:bg-slate-800" data-testid="dead-content">
+                {m.content}
+              </p>
             </li>
           ))}
         </ul>

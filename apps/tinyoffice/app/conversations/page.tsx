@@ -1,12 +1,14 @@
 'use client';
 /**
  * Conversations: newest first, filtered by status (or `waiting`), team and agent on the server and
- * by a search over title and sender here. A conversation that starts, ends, or is held for or
+ * by a search over title and sender here; the filters live in the URL (a filtered view can be
+ * shared and reloaded). The agent filter matches any agent that ran in the conversation. A conversation that starts, ends, or is held for or
  * released by the person's decision while the page is open updates the list from the event
  * stream (a reload per batch of such events, no polling).
  */
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useSearchParams } from 'next/navigation';
+import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { type ConversationFilter, conversationStatus, conversationTarget, type ConversationView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { mayChangeDecision } from '@/lib/decision';
@@ -18,12 +20,33 @@ import { ErrorLine, Panel, StatusPill, money, plural } from '@/components/ui';
 const CONVERSATION_FILTERS = ['active', 'waiting', 'completed', 'failed', 'stopped', 'cancelled'] as const satisfies readonly ConversationFilter[];
 
 export default function ConversationsPage() {
+  return (
+    <Suspense fallback={<p>Loading…</p>}>
+      <Conversations />
+    </Suspense>
+  );
+}
+
+const isFilter = (value: string | null): value is ConversationFilter => (CONVERSATION_FILTERS as readonly string[]).includes(value ?? '');
+
+function Conversations() {
   const agents = useStore((s) => s.agents);
   const teams = useStore((s) => s.teams);
-  const [status, setStatus] = useState<ConversationFilter | ''>('');
-  const [team, setTeam] = useState('');
-  const [agent, setAgent] = useState('');
-  const [search, setSearch] = useState('');
+  const query = useSearchParams();
+  const fromUrl = query.get('status');
+  const status: ConversationFilter | '' = isFilter(fromUrl) ? fromUrl : '';
+  const team = query.get('team') ?? '';
+  const agent = query.get('agent') ?? '';
+  // Typed text stays local (every key would be a navigation); the URL follows it.
+  const [search, setSearch] = useState(() => query.get('q') ?? '');
+  /** One filter changed: the URL is the state (replaced, not pushed: a filter is not a page to go back to). */
+  const setFilter = (key: 'status' | 'team' | 'agent' | 'q', value: string) => {
+    const next = new URLSearchParams(window.location.search);
+    if (value === '') next.delete(key);
+    else next.set(key, value);
+    const qs = next.toString();
+    window.history.replaceState(null, '', qs ? `?${qs}` : window.location.pathname);
+  };
   const [items, setItems] = useState<ConversationView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -62,16 +85,26 @@ export default function ConversationsPage() {
   const select = 'rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
   return (
     <Panel title="Conversations">
+      <h1 className="sr-only">Conversations</h1>
       <search className="mb-3 block">
         <form className="flex flex-wrap gap-2" onSubmit={(e) => e.preventDefault()}>
           <label className="sr-only" htmlFor="conv-search">
             Search
           </label>
-          <input id="conv-search" className={`${select} min-w-48 flex-1`} placeholder="Search title or sender" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input
+            id="conv-search"
+            className={`${select} min-w-48 flex-1`}
+            placeholder="Search title or sender"
+            value={search}
+            onChange={(e) => {
+              setSearch(e.target.value);
+              setFilter('q', e.target.value);
+            }}
+          />
           <label className="sr-only" htmlFor="conv-status">
             Status
           </label>
-          <select id="conv-status" className={select} value={status} onChange={(e) => setStatus(e.target.value as ConversationFilter | '')}>
+          <select id="conv-status" className={select} value={status} onChange={(e) => setFilter('status', e.target.value)}>
             <option value="">any status</option>
             {CONVERSATION_FILTERS.map((s) => (
               <option key={s}>{s}</option>
@@ -80,7 +113,7 @@ export default function ConversationsPage() {
           <label className="sr-only" htmlFor="conv-team">
             Team
           </label>
-          <select id="conv-team" className={select} value={team} onChange={(e) => setTeam(e.target.value)}>
+          <select id="conv-team" className={select} value={team} onChange={(e) => setFilter('team', e.target.value)}>
             <option value="">any team</option>
             {teams.map((t) => (
               <option key={t.id} value={t.id}>
@@ -91,7 +124,7 @@ export default function ConversationsPage() {
           <label className="sr-only" htmlFor="conv-agent">
             Agent
           </label>
-          <select id="conv-agent" className={select} value={agent} onChange={(e) => setAgent(e.target.value)}>
+          <select id="conv-agent" className={select} value={agent} onChange={(e) => setFilter('agent', e.target.value)}>
             <option value="">any agent</option>
             {agents.map((a) => (
               <option key={a.id} value={a.id}>

@@ -22,11 +22,14 @@ import {
   type ConversationView,
   type RunTree,
   type RunTreeNode,
+  type RunSteering,
+  type SteerCapability,
   type TranscriptEntry,
 } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { foldGuardNote, mayChangeDecision, noteFromOutbox } from '@/lib/decision';
 import { getState } from '@/lib/store';
+import { useNow } from '@/lib/use-now';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money, plural } from '@/components/ui';
 import { DecisionBanner } from './decision-banner';
@@ -125,7 +128,8 @@ function Conversation({ id }: { id: string }) {
     const mine = events.filter((e) => e.conversationId === id);
     let ended = false;
     for (const e of mine) {
-      if (RUN_END.has(e.type)) ended = true;
+      // A run's end, or a steering command it took (the transcript lists who sent what).
+      if (RUN_END.has(e.type) || (e.type === 'run.steered' && e.data.accepted)) ended = true;
       if (e.type === 'conversation.completed') setConversation((c) => (c ? { ...c, status: e.data.status, stopReason: e.data.reason ?? null, costUsd: e.data.costUsd, hops: e.data.hops } : c));
     }
     const next = applyRunEvents(tree.current, mine);
@@ -174,11 +178,12 @@ function Conversation({ id }: { id: string }) {
           active ? (
             <Button
               tone="danger"
-              onClick={() =>
+              onClick={() => {
+                if (!window.confirm('Cancel this conversation? Every run still open in it stops, and its work so far is not answered.')) return;
                 api()
                   .cancelConversation({ params: { id } })
-                  .catch((err: unknown) => setError(messageOf(err)))
-              }
+                  .catch((err: unknown) => setError(messageOf(err)));
+              }}
             >
               Cancel conversation
             </Button>
@@ -233,7 +238,7 @@ function Conversation({ id }: { id: string }) {
             {transcript.map((t, i) => (
               <li key={i} className="rounded border border-slate-200 p-2 text-sm dark:border-slate-800" style={{ marginLeft: `${Math.min(t.depth, 6) * 1}rem` }}>
                 <div className="mb-1 text-xs text-slate-600 dark:text-slate-400">
-                  {t.from} → {t.to} · {t.direction === 'in' ? 'asked' : 'answered'} · {new Date(t.ts).toLocaleTimeString()}
+                  {t.from} → {t.to} · {t.steering ? `steering (${t.steering.command})` : t.direction === 'in' ? 'asked' : 'answered'} · {new Date(t.ts).toLocaleTimeString()}
                 </div>
                 <p className="whitespace-pre-wrap break-words">{t.text}</p>
               </li>
@@ -336,6 +341,21 @@ const RunRow = memo(function RunRow({
           <RunActions runId={node.runId} agentId={node.agentId} pausable={node.status === 'running'} paused={node.paused} onError={onError} />
         ) : null}
       </div>
+      {node.steering.length > 0 && (
+        <ul
+          className="text-xs text-slate-700 dark:text-slate-300"
+          data-testid="steering"
+          aria-label={`Steering of ${node.agentId}'s run`}
+          style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}
+        >
+          {node.steering.map((s) => (
+            <li key={s.id}>
+              <span className="font-medium">{s.by}</span> · {s.command}
+              {s.text ? `: “${s.text}”` : ''} · {new Date(s.ts).toLocaleTimeString()}
+            </li>
+          ))}
+        </ul>
+      )}
       {endNote(node) && (
         <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
           {endNote(node)}
@@ -353,20 +373,37 @@ const RunRow = memo(function RunRow({
   );
 });
 
+/** How long the run took, or has been running: ticks every second while it runs. */
 function Elapsed({ node }: { node: RunTreeNode }) {
+  const now = useNow(node.startedAt !== null && node.endedAt === null);
   if (node.startedAt === null) return <>not started</>;
-  return <>{duration((node.endedAt ?? Date.now()) - node.startedAt)}</>;
+  return <span data-testid="elapsed">{duration((node.endedAt ?? now) - node.startedAt)}</span>;
 }
 
-/** Cancel and steer a live run; Pause or Resume, whichever applies, once it is running. */
+/**
+ * Cancel and steer a live run; Pause or Resume, whichever applies, once it is running. What each
+ * command does for the run's provider comes from GET /api/runs/:id/steering before it is used: a
+ * command the agent's settings refuse is disabled, and where one cannot act inside the turn (a
+ * CLI agent) the row says so under the buttons.
+ */
 function RunActions({ runId, agentId, pausable, paused, onError }: { runId: string; agentId: string; pausable: boolean; paused: boolean; onError: (e: string) => void }) {
   const [steer, setSteer] = useState<'inject' | 'redirect' | null>(null);
   const [text, setText] = useState('');
   const [note, setNote] = useState<string | null>(null);
+  const [can, setCan] = useState<RunSteering | null>(null);
+  useEffect(() => {
+    api()
+      .getRunSteering({ params: { id: runId } })
+      .then(setCan)
+      .catch(() => setCan(null));
+  }, [runId]);
+  const capability = (command: SteerCapability['command']) => can?.commands.find((c) => c.command === command);
+  const allowed = (command: SteerCapability['command']) => capability(command)?.allowed !== false;
+  const turnOnly = can ? (['pause', 'inject', 'redirect'] as const).filter((c) => capability(c)?.allowed && !capability(c)?.midTurn) : [];
   const send = (command: 'pause' | 'resume' | 'inject' | 'redirect', payload?: string) =>
     api()
       .steerRun({ params: { id: runId }, body: { command, ...(payload ? { payload } : {}) } })
-      .then((r) => setNote(r.accepted ? `${command}: accepted` : `${command}: ${r.reason ?? 'refused'}`))
+      .then((r) => setNote(r.accepted ? `${command}: accepted${r.effect ? ` · ${r.effect}` : ''}` : `${command}: ${r.reason ?? 'refused'}`))
       .catch((err: unknown) => onError(messageOf(err)));
   return (
     <span className="flex flex-wrap items-center gap-1">
@@ -381,9 +418,28 @@ function RunActions({ runId, agentId, pausable, paused, onError }: { runId: stri
       >
         Cancel
       </Button>
-      {pausable && (paused ? <Button onClick={() => void send('resume')}>Resume</Button> : <Button onClick={() => void send('pause')}>Pause</Button>)}
-      <Button onClick={() => setSteer(steer === 'inject' ? null : 'inject')}>Inject</Button>
-      <Button onClick={() => setSteer(steer === 'redirect' ? null : 'redirect')}>Redirect</Button>
+      {pausable &&
+        (paused ? (
+          <Button disabled={!allowed('resume')} title={capability('resume')?.note} onClick={() => void send('resume')}>
+            Resume
+          </Button>
+        ) : (
+          <Button disabled={!allowed('pause')} title={capability('pause')?.note} onClick={() => void send('pause')}>
+            Pause
+          </Button>
+        ))}
+      <Button disabled={!allowed('inject')} title={capability('inject')?.note} onClick={() => setSteer(steer === 'inject' ? null : 'inject')}>
+        Inject
+      </Button>
+      <Button disabled={!allowed('redirect')} title={capability('redirect')?.note} onClick={() => setSteer(steer === 'redirect' ? null : 'redirect')}>
+        Redirect
+      </Button>
+      {turnOnly.length > 0 && (
+        <span className="basis-full text-xs text-amber-800 dark:text-amber-300" data-testid="steering-limits">
+          {can?.adapter} agent: {turnOnly.join(', ')} take effect when its current turn ends, not inside it
+          {turnOnly.includes('pause') ? '; paused, its answer is held until you resume' : ''}.
+        </span>
+      )}
       {steer && (
         <form
           className="flex gap-1"

@@ -1,0 +1,198 @@
+/**
+ * Issue 32 as a person meets it: chat history after a reload with every bubble's author, what an
+ * agent is doing (and stopping it) from the chat, failures that stay visible until seen, dead
+ * letters with their reason and conversation, elapsed times that tick, the conversations' agent
+ * filter and filters in the URL, a confirmed cancel, and a chat error that goes once the
+ * daemon is back. Each changed page is shot at 1280 and 390 px in both themes and checked by axe.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { SETTINGS, startDaemon, type Daemon } from './daemon';
+
+test.describe.configure({ mode: 'serial' });
+
+const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/tinyoffice-32';
+/** A message long enough that the old dead-letter line cut it (at 100 characters, mid-word). */
+const LONG_BROKEN = `broken on purpose: ${'a rather long explanation of what should have happened here, '.repeat(3)}and its last words`;
+
+let daemon: Daemon;
+let context: BrowserContext;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  daemon = await startDaemon({
+    settings: (root) => {
+      const settings = SETTINGS(root);
+      const coder = settings.agents.coder.mock;
+      // Reports what it does, as an agent CLI streams its tool use, then works for minutes.
+      coder.rules.unshift({ match: 'work on the app', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], latency_ms: 600_000, reply: 'never' } as never);
+      return settings;
+    },
+  });
+  context = await browser.newContext();
+  page = await context.newPage();
+  await page.goto(await daemon.loginLink());
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await daemon?.cleanup();
+});
+
+const tile = (agent: string) => page.locator(`[data-agent="${agent}"]`).first();
+const bubbles = (role: string) => page.getByTestId('chat-log').locator(`[data-role="${role}"]`);
+
+/** The page at 1280 and 390 px in the light and dark theme (into SHOTS), and axe (moderate or worse) on each. */
+async function look(name: string): Promise<void> {
+  const problems: string[] = [];
+  for (const dark of [false, true]) {
+    await page.evaluate((on) => document.documentElement.classList.toggle('dark', on), dark);
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.screenshot({ path: `${SHOTS}/${name}-${width}-${dark ? 'dark' : 'light'}.png`, fullPage: true });
+      const result = await new AxeBuilder({ page }).analyze();
+      for (const v of result.violations) {
+        if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical')
+          problems.push(`${name} ${width} ${dark ? 'dark' : 'light'}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+      }
+    }
+  }
+  await page.evaluate(() => document.documentElement.classList.remove('dark'));
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(problems).toEqual([]);
+}
+
+async function chatTo(target: string): Promise<void> {
+  await page.getByRole('link', { name: 'Chat', exact: true }).click();
+  await page.getByLabel('Talk to').selectOption(target);
+}
+
+async function say(text: string): Promise<void> {
+  await page.getByLabel('Message').fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+test("a team's and an agent's chat history is there after a reload, and every bubble says who wrote it", async () => {
+  await chatTo('#dev');
+  await say('handoff the draft');
+  await expect(bubbles('agent').filter({ hasText: 'looks good' })).toBeVisible();
+  // Live: the handoff is drawn as one, between the two agents.
+  await expect(bubbles('handoff').filter({ hasText: 'Handoff from @coder to @reviewer' }).first()).toBeVisible();
+
+  await page.reload();
+  await chatTo('#dev');
+  await expect(bubbles('user').filter({ hasText: 'handoff the draft' })).toContainText('You');
+  await expect(bubbles('agent').filter({ hasText: 'Drafted it.' })).toContainText('@coder');
+  await expect(bubbles('handoff').filter({ hasText: 'please check the draft' })).toContainText('Handoff from @coder to @reviewer');
+  await expect(bubbles('agent').filter({ hasText: 'looks good' })).toContainText('@reviewer');
+  await look('chat-team-history');
+
+  // In reviewer's own chat, coder's handoff is coder's, not the person's.
+  await page.getByLabel('Talk to').selectOption('@reviewer');
+  await expect(bubbles('handoff').filter({ hasText: 'please check the draft' })).toContainText('Handoff from @coder to @reviewer');
+  await expect(bubbles('user')).toHaveCount(0);
+  await expect(bubbles('agent').filter({ hasText: 'looks good' })).toContainText('@reviewer');
+});
+
+test('the chat shows what the agent is doing from the event stream, and stops it', async () => {
+  await chatTo('@coder');
+  await say('work on the app');
+  const doing = page.getByTestId('chat-progress').filter({ hasText: 'coder' });
+  await expect(doing.getByTestId('chat-doing')).toHaveText('editing src/app.ts');
+  // The office's bubble says the same.
+  await look('chat-progress');
+  await doing.getByRole('button', { name: 'Stop @coder' }).click();
+  await expect(page.getByTestId('chat-progress')).toHaveCount(0);
+  await expect(bubbles('notice').filter({ hasText: 'The conversation cancelled' })).toBeVisible();
+});
+
+test('elapsed time of a running run keeps ticking (run tree, Control); cancelling the conversation asks first', async () => {
+  await chatTo('@coder');
+  await say('slow work to watch the clock');
+  await bubbles('user').filter({ hasText: 'slow work to watch the clock' }).getByRole('link', { name: 'run tree' }).click();
+  const row = page.getByTestId('run-tree').locator('[data-agent="coder"]');
+  await expect(row).toHaveAttribute('data-status', 'running');
+  const elapsed = row.getByTestId('elapsed');
+  const first = await elapsed.textContent();
+  await expect.poll(() => elapsed.textContent(), { timeout: 10_000 }).not.toBe(first);
+  await look('conversation-running');
+
+  await page.getByRole('link', { name: 'Control', exact: true }).click();
+  const runningFor = page.getByTestId('running-for').first();
+  const then = await runningFor.textContent();
+  await expect.poll(() => runningFor.textContent(), { timeout: 10_000 }).not.toBe(then);
+  await page.goBack();
+
+  // Dismissed: nothing happens. Confirmed: cancelled.
+  page.once('dialog', (d) => void d.dismiss());
+  await page.getByRole('button', { name: 'Cancel conversation' }).click();
+  await expect(page.getByTestId('conversation-status')).toContainText('active');
+  await expect(row).toHaveAttribute('data-status', 'running');
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.accept();
+  });
+  await page.getByRole('button', { name: 'Cancel conversation' }).click();
+  await expect(page.getByTestId('conversation-status')).toContainText('cancelled');
+  expect(asked).toContain('Cancel this conversation?');
+});
+
+test('a failed agent stays failed in the office until dismissed; its dead letter shows the reason, the whole text and the conversation', async () => {
+  await page.getByRole('link', { name: 'Office', exact: true }).click();
+  const sent = await daemon.kit.api.sendMessage({ body: { message: LONG_BROKEN, agent: 'coder', channel: 'api', sender: 'tester', senderId: 'tester' } });
+  await expect(tile('coder')).toHaveAttribute('data-failed', 'true');
+  const failure = page.getByTestId('failure');
+  await expect(failure).toContainText('scripted permanent failure');
+  await expect(failure.getByRole('link', { name: 'Open the conversation' })).toHaveAttribute('href', new RegExp(sent.conversationId));
+  // Other work comes and goes; the failure is still there (it used to go within ~150 ms).
+  await daemon.kit.api.sendMessage({ body: { message: 'anything', agent: 'reviewer', channel: 'api', sender: 'tester', senderId: 'tester' } });
+  await expect(page.getByTestId('queue').getByText('done').locator('..').locator('dd')).not.toHaveText('0');
+  await expect(tile('coder')).toHaveAttribute('data-failed', 'true');
+  await expect(page.getByRole('heading', { name: /Lounge · \d+ idle · 1 failed/ })).toBeVisible();
+  await look('office-failed');
+
+  await page.getByRole('link', { name: 'Control', exact: true }).click();
+  const letter = page.getByTestId('dead-letters').locator('li').filter({ hasText: 'its last words' });
+  await expect(letter.getByTestId('dead-reason')).toContainText('scripted permanent failure');
+  await expect(letter.getByTestId('dead-content')).toHaveText(LONG_BROKEN);
+  await expect(letter.getByRole('link', { name: 'Open the conversation' })).toHaveAttribute('href', new RegExp(sent.conversationId));
+  await look('control-dead-letters');
+
+  await page.getByRole('link', { name: 'Office', exact: true }).click();
+  await page.getByRole('button', { name: "Dismiss Coder's failure" }).click();
+  await expect(tile('coder')).toHaveAttribute('data-failed', 'false');
+  await expect(page.getByTestId('failure')).toHaveCount(0);
+});
+
+test('the Agent filter finds conversations any agent worked in; the filters are in the URL and survive a reload', async () => {
+  await page.getByRole('link', { name: 'Conversations', exact: true }).click();
+  await page.getByLabel('Agent').selectOption('reviewer');
+  await expect(page).toHaveURL(/agent=reviewer/);
+  const list = page.getByTestId('conversation-list');
+  // The #dev conversation started with coder; reviewer worked in it through the handoff.
+  await expect(list.getByText('handoff the draft')).toBeVisible();
+  await page.getByLabel('Search').fill('draft');
+  await expect(page).toHaveURL(/q=draft/);
+  await page.reload();
+  await expect(page.getByLabel('Agent')).toHaveValue('reviewer');
+  await expect(page.getByLabel('Search')).toHaveValue('draft');
+  await expect(list.locator('li')).toHaveCount(1);
+  await look('conversations-filtered');
+});
+
+test('the chat\'s "cannot reach the server" goes once the daemon is back', async () => {
+  await chatTo('@coder');
+  await daemon.stop();
+  await expect(page.getByTestId('connection')).toHaveText('reconnecting…');
+  await say('quick, while it is down');
+  await expect(page.getByText(/Cannot reach the TinyAGI server/)).toBeVisible();
+  await daemon.start();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  await expect(page.getByText(/Cannot reach the TinyAGI server/)).toHaveCount(0);
+  // What was typed is still there to send again.
+  await expect(page.getByLabel('Message')).toHaveValue('quick, while it is down');
+});
