@@ -215,6 +215,62 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect((await api.stop())?.code, api.logs()).toBe(0);
   });
 
+  it('takeover times (docs/operations.md): a node restarted at once gives its predecessor’s message back within seconds; one kept down loses it once its heartbeat is stale', {
+    timeout: 150_000,
+  }, async () => {
+    const schema = testSchema('takeover');
+    cleanups.push(() => dropSchema(admin, schema));
+    const storage = { url: db.url, schema, pool_size: 6 };
+    const token = randomBytes(32).toString('base64url');
+    // Agents whose runs outlast the test (a message stays processing until its node dies), and
+    // the default lease of 60 s: a dead node's work moves by its heartbeat, not by lease expiry.
+    const slow = { provider: 'mock', mock: { latency_ms: 600_000, reply: 'Done.' } };
+    const api: TestDaemon = await createDaemon({
+      build: 'source',
+      apiToken: token,
+      settings: ({ root }) => ({
+        ...SHARED_SETTINGS,
+        agents: { ...SHARED_SETTINGS.agents, slow1: slow, slow2: slow },
+        queue: { lease_ms: 60_000 },
+        storage,
+        workspace: { path: join(root, 'workspace'), name: 'workspace' },
+      }),
+    });
+    cleanups.push(() => api.cleanup());
+    const worker = new WorkerNode('w1', { PATH: dirname(process.execPath), TINYAGI_API_URL: api.url, TINYAGI_API_TOKEN: token, NO_COLOR: '1' }, storage);
+    cleanups.push(() => worker.kill());
+    await api.start();
+    worker.start();
+    const q = async <R extends Record<string, unknown>>(sql: string, values: unknown[]) => (await admin.query<R>(sql.replaceAll('$S', `"${schema}"`), values)).rows;
+    const owner = async (id: string) => (await q<{ lease_owner: string | null }>('SELECT lease_owner FROM $S.messages WHERE id = $1', [id]))[0]?.lease_owner ?? null;
+    await waitFor(async () => (await q('SELECT 1 FROM $S.nodes WHERE name = $1 AND stopped_at IS NULL', ['w1'])).length === 1 || undefined, 60_000, 'w1 to register');
+
+    /** SIGKILLs the node holding a new message of `agent` (restarting it at once or not): ms from the kill until another owner holds it. */
+    const takeover = async (agent: string, restart: boolean): Promise<{ node: string; ms: number }> => {
+      const { messageId } = await api.api.sendMessage({ body: { agent, message: 'work', channel: 'api', sender: 'u', senderId: 'u' } });
+      const first = await waitFor(() => owner(messageId), 30_000, `${agent}'s message to be claimed`);
+      const [holder] = await q<{ name: string }>('SELECT name FROM $S.nodes WHERE id = $1', [first.split(':')[1]]);
+      const killedAt = Date.now();
+      if (holder!.name === 'w1') {
+        await worker.kill();
+        if (restart) worker.start();
+      } else {
+        await api.kill();
+        if (restart) await api.start();
+      }
+      await waitFor(async () => ((await owner(messageId)) ?? first) !== first || undefined, 60_000, `${agent}'s message to leave the killed ${holder!.name}`);
+      return { node: holder!.name, ms: Date.now() - killedAt };
+    };
+    const restarted = await takeover('slow1', true);
+    const keptDown = await takeover('slow2', false);
+    console.log(`takeover: restarted at once (${restarted.node}) ${restarted.ms} ms after the kill; kept down (${keptDown.node}) ${keptDown.ms} ms after the kill`);
+    // A restarted node ends its dead predecessor's leases as it starts (the API node's start included).
+    expect(restarted.ms).toBeLessThan(15_000);
+    // Kept down: stale after 3 × 5 s without a heartbeat, noticed by the next 5 s sweep of another node.
+    expect(keptDown.ms).toBeGreaterThan(5_000);
+    expect(keptDown.ms).toBeLessThan(25_000);
+  });
+
   it(`keeps every accepted message, FIFO per agent and the event order across ${KILLS} SIGKILLs of random nodes`, { timeout: 240_000 }, async () => {
     const seed = seedFromEnv('TINYAGI_CRASH_SEED');
     const tag = `seed ${seed} (replay: TINYAGI_CRASH_SEED=${seed})`;
