@@ -28,6 +28,11 @@ export interface InboundMessage {
   route: string;
   text: string;
   files: InboundFile[];
+  /**
+   * False when written in a group or channel that others read (a pairing code then goes to the
+   * sender privately); true or left out for a private chat.
+   */
+  isPrivate?: boolean;
 }
 
 export interface OutboundMessage {

@@ -1,12 +1,18 @@
 /**
- * Splits a reply into messages of at most `limit` characters: on a paragraph break if one is in
- * the second half of the window, else a line break, else a space, else a hard cut. A fenced code
+ * Splits a reply into messages of at most `limit` characters (UTF-16 code units, as the platforms
+ * count): on a paragraph break if one is in the second half of the window, else a line break,
+ * else a space, else a hard cut on a grapheme boundary (Intl.Segmenter: never inside a surrogate
+ * pair, a ZWJ emoji sequence or a letter with its combining marks). A cut never falls inside an
+ * inline Markdown span (code, bold, a link: markdown.ts) when one can be avoided. A fenced code
  * block (```) cut in two is closed at the end of one chunk and reopened (with its language) at
  * the start of the next, so every chunk renders on its own. Nothing is ever dropped: joining the
  * chunks' text (without the added fences) gives back the input, up to the whitespace at cuts.
  */
 
+import { inlineSpans } from './markdown.ts';
+
 const FENCE = /^```([^\n`]*)$/gm;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /** The fence still open at the end of `text` (its info string), or undefined. */
 function openFence(text: string): string | undefined {
@@ -15,14 +21,31 @@ function openFence(text: string): string | undefined {
   return open;
 }
 
+/** The last grapheme boundary at or before `limit` (past the first grapheme if that one is longer). */
+export function graphemeCut(text: string, limit: number): number {
+  let last = 0;
+  for (const { index, segment } of graphemes.segment(text.slice(0, limit + 64))) {
+    if (index > limit) break;
+    last = index + segment.length <= limit ? index + segment.length : index;
+  }
+  if (last > 0) return last;
+  // One "grapheme" longer than the limit (pathological): cut it, but never between surrogates.
+  return /[\uD800-\uDBFF]/.test(text[limit - 1] ?? '') ? limit - 1 : limit;
+}
+
 function cutPoint(text: string, limit: number): number {
   const window = text.slice(0, limit + 1);
   const half = Math.floor(limit / 2);
+  const spans = inlineSpans(text.slice(0, 2 * limit));
+  const inside = (at: number): number | undefined => spans.find(([from, to]) => from < at && at < to)?.[0];
   for (const sep of ['\n\n', '\n', ' ']) {
-    const at = window.lastIndexOf(sep, limit - 1);
-    if (at >= half) return at;
+    for (let at = window.lastIndexOf(sep, limit - 1); at >= half; at = window.lastIndexOf(sep, at - 1)) {
+      if (inside(at) === undefined) return at;
+    }
   }
-  return limit;
+  const hard = graphemeCut(text, limit);
+  const start = inside(hard);
+  return start !== undefined && start >= half ? start : hard;
 }
 
 export function splitMessage(text: string, limit: number): string[] {

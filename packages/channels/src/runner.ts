@@ -99,9 +99,16 @@ async function main(): Promise<void> {
     log('info', `the daemon (pid ${daemonPid}) is gone before the channel started: exiting`);
     process.exit(0);
   }
+  // The daemon holds our stdin open and never writes to it: its end is the daemon's death, at once
+  // (it cannot end otherwise). The parent check covers a runner started without that pipe.
+  if (process.env['TINYAGI_DAEMON_STDIN'] === '1') {
+    process.stdin.on('end', () => stop('the daemon is gone'));
+    process.stdin.on('error', () => stop('the daemon is gone'));
+    process.stdin.resume();
+  }
   setInterval(() => {
     if (process.ppid !== daemonPid) stop('the daemon is gone');
-  }, 500).unref();
+  }, 200).unref();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (err) => log('error', `unhandled: ${err instanceof Error ? err.message : String(err)}`));

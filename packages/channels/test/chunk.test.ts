@@ -36,6 +36,38 @@ describe('splitMessage', () => {
     for (let i = 0; i < 40; i++) expect(body).toContain(`const v${i} = ${i};`);
   });
 
+  it('hard-cuts on grapheme boundaries: never inside a surrogate pair, a ZWJ family, a flag or a skin tone', () => {
+    const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    for (const unit of ['😀', '👨‍👩‍👧‍👦', '🇫🇷', '👍🏽', 'é']) {
+      for (const prefix of ['', 'a', 'ab', 'abc']) {
+        const text = prefix + unit.repeat(60);
+        const chunks = splitMessage(text, 100);
+        expect(chunks.join('')).toBe(text);
+        for (const c of chunks) {
+          expect(c.length).toBeLessThanOrEqual(100);
+          // Every chunk is whole graphemes of the input: segmenting it gives the same units.
+          expect([...graphemes.segment(c)].every((g) => g.segment === unit || prefix.includes(g.segment))).toBe(true);
+          expect(/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/.test(c)).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('does not cut inside inline code, bold or a link when a cut outside them fits', () => {
+    const code = '`' + 'x '.repeat(30).trim() + '`';
+    const link = '[' + 'the docs '.repeat(6).trim() + '](https://example.com/a_b)';
+    const text = `${'word '.repeat(12)}${code} then **${'bold '.repeat(10).trim()}** and ${link} end`;
+    for (let limit = 100; limit <= 170; limit += 7) {
+      const chunks = splitMessage(text, limit);
+      for (const c of chunks) {
+        expect(c.length).toBeLessThanOrEqual(limit);
+        expect((c.match(/`/g) ?? []).length % 2).toBe(0);
+        expect((c.match(/\*\*/g) ?? []).length % 2).toBe(0);
+        expect(c.includes('[') === c.includes('](')).toBe(true);
+      }
+    }
+  });
+
   it('refuses a limit too small to hold a fence', () => {
     expect(() => splitMessage('x', 10)).toThrow(RangeError);
   });

@@ -191,7 +191,8 @@ describe('telegram channel, end to end', () => {
     await fake.until(replyTo(USER, /^I held back a message from @p\d/), 'the guard note');
     fake.userMessage({ chatId: USER, text: '/status' });
     await fake.until(
-      replyTo(USER, /^The conversation with #pp waits for your decision: a guard held work back\. Reply `continue` to raise its limits and go on, or `stop` to end it\.$/),
+      // `continue` and `stop` arrive as code entities (the Markdown is converted), not with backticks.
+      replyTo(USER, /^The conversation with #pp waits for your decision: a guard held work back\. Reply continue to raise its limits and go on, or stop to end it\.$/),
       'the waiting status',
     );
     fake.userMessage({ chatId: USER, text: 'stop' });

@@ -225,8 +225,9 @@ interface CliLaunch {
 /**
  * The built daemon as `tinyagi start` starts it (daemon/start.ts): node with the CLI's
  * `daemonNodeArgs` (its V8 flags and `--snapshot-blob`, the blob built if missing) and `daemonEnv`.
- * A blob that cannot be built fails the start here: the tests would otherwise quietly run the
- * daemon from its modules, which users do not (unless TINYAGI_SNAPSHOT=0 asks for it).
+ * A blob that cannot be built (or a build without daemon.cjs) fails the start here: the tests
+ * would otherwise quietly run the daemon from its modules, which users do not (unless
+ * TINYAGI_SNAPSHOT=0 asks for it, or a preload rules it out).
  */
 async function spawnAsStartDoes(env: Record<string, string>, nodeOptions: string[]): Promise<SpawnedCli> {
   const dist = join(CLI_BUILT, '..', 'daemon');
@@ -235,7 +236,9 @@ async function spawnAsStartDoes(env: Record<string, string>, nodeOptions: string
   const flags = (await import(pathToFileURL(join(dist, 'node-flags.js')).href)) as { daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv };
   const argv = launch.daemonNodeArgs({ execArgv: nodeOptions, args: ['run'], bin: CLI_BUILT, build: true, env });
   const state = launch.snapshotState(CLI_BUILT, env);
-  if (!argv.includes('--snapshot-blob') && state.state === 'failed') throw new Error(`the daemon's start-up snapshot could not be built: ${state.reason ?? ''}`);
+  const unusable = state.state === 'failed' || (state.state === 'off' && env['TINYAGI_SNAPSHOT'] !== '0' && process.platform !== 'win32');
+  if (!argv.includes('--snapshot-blob') && unusable)
+    throw new Error(`the daemon's start-up snapshot is not usable (${state.reason ?? state.state}): rebuild the CLI (\`pnpm --filter tinyagi... build\`)`);
   return spawnNode(argv, flags.daemonEnv(env) as Record<string, string>);
 }
 

@@ -4,10 +4,18 @@
  * description, parameters }`. getUpdates long-polls (held until an update arrives or the
  * timeout ends; `offset` confirms), files download from `/file/bot<token>/<path>`.
  *
+ * Like the real server it parses what the bot sends: `parse_mode` Markdown, MarkdownV2 and HTML
+ * become the text the user sees plus entities, or the 400 Telegram answers
+ * (telegram-entities.ts); an empty text is refused. A second poller gets 409 Conflict (the older
+ * getUpdates is terminated, as Telegram does); in groups, privacy mode (the default for bots)
+ * delivers only commands, mentions and replies to the bot. Failures can be JSON errors, an HTML
+ * error page from the proxy in front (nginx's 502) or a connection reset.
+ *
  * Tests push updates (`userMessage`), script failures (`failNext`) and read what the bot sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseEntities, type TelegramEntity } from './telegram-entities.ts';
 import { waitOnEvents } from './wait.ts';
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -15,7 +23,11 @@ const now = (): number => performance.timeOrigin + performance.now();
 export interface SentCall {
   method: string;
   chatId: number | string;
+  /** sendMessage: the text as the user sees it (after parse_mode). */
   text?: string;
+  /** sendMessage: the text as the bot sent it, and the entities Telegram made of it. */
+  raw?: string;
+  entities?: TelegramEntity[];
   parseMode?: string;
   threadId?: number;
   /** sendDocument/sendPhoto/sendVoice: the uploaded file's name and bytes. */
@@ -27,16 +39,23 @@ export interface SentCall {
 
 export interface FakeFailure {
   method: string;
-  /** Only calls whose text matches. */
+  /** Only calls whose text (or, with `chatId`, chat) matches. */
   match?: RegExp;
-  errorCode: number;
-  description: string;
+  chatId?: number;
+  /** HTTP status and description (a JSON error, unless `kind` says otherwise). */
+  errorCode?: number;
+  description?: string;
   retryAfter?: number;
   times?: number;
+  /** 'html': the proxy's HTML error page (nginx 502); 'reset': the connection is cut without an answer. */
+  kind?: 'json' | 'html' | 'reset';
 }
+
+const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n';
 
 interface Waiter {
   offset: number;
+  conflict: () => void;
   resolve: (updates: unknown[]) => void;
   timer: NodeJS.Timeout;
 }
@@ -47,6 +66,10 @@ export class FakeTelegram {
   readonly sent: SentCall[] = [];
   readonly calls: string[] = [];
   commands: unknown[] = [];
+  /** Privacy mode (Telegram's default for bots): in groups, only commands, mentions and replies to the bot reach it. */
+  privacy = true;
+  /** getUpdates calls answered 409 (another poller took over). */
+  conflicts = 0;
   #server: Server;
   #updates: Array<{ update_id: number; message: Record<string, unknown> }> = [];
   #nextUpdateId = 1;
@@ -86,6 +109,9 @@ export class FakeTelegram {
     threadId?: number;
     firstName?: string;
     document?: { name: string; bytes: Buffer };
+    /** A photo (largest size last) or a voice note; with `text` as its caption, or none. */
+    photo?: Buffer;
+    voice?: Buffer;
     replyToBot?: boolean;
     messageId?: number;
   }): number {
@@ -100,7 +126,8 @@ export class FakeTelegram {
           : { id: input.chatId, type: 'private', first_name: input.firstName ?? 'Ada' },
       from: { id: fromId, is_bot: false, first_name: input.firstName ?? 'Ada' },
     };
-    if (input.text !== undefined) message[input.document ? 'caption' : 'text'] = input.text;
+    const media = input.document !== undefined || input.photo !== undefined || input.voice !== undefined;
+    if (input.text !== undefined) message[media ? 'caption' : 'text'] = input.text;
     if (input.threadId !== undefined) Object.assign(message, { message_thread_id: input.threadId, is_topic_message: true });
     if (input.replyToBot) message['reply_to_message'] = { message_id: 1, date: 0, chat: message['chat'], from: this.bot, text: 'earlier' };
     if (input.document) {
@@ -108,9 +135,29 @@ export class FakeTelegram {
       this.#files.set(fileId, { path: `documents/${fileId}.bin`, bytes: input.document.bytes });
       message['document'] = { file_id: fileId, file_unique_id: `u${fileId}`, file_name: input.document.name, file_size: input.document.bytes.length };
     }
+    if (input.photo) {
+      const fileId = `photo-${messageId}`;
+      this.#files.set(fileId, { path: `photos/${fileId}.jpg`, bytes: input.photo });
+      message['photo'] = [
+        { file_id: `thumb-${messageId}`, file_unique_id: `t${messageId}`, width: 90, height: 90, file_size: 100 },
+        { file_id: fileId, file_unique_id: `u${fileId}`, width: 800, height: 600, file_size: input.photo.length },
+      ];
+    }
+    if (input.voice) {
+      const fileId = `voice-${messageId}`;
+      this.#files.set(fileId, { path: `voice/${fileId}.oga`, bytes: input.voice });
+      message['voice'] = { file_id: fileId, file_unique_id: `u${fileId}`, duration: 2, mime_type: 'audio/ogg', file_size: input.voice.length };
+    }
+    if (this.#hiddenByPrivacy(message, input.text ?? '')) return messageId;
     this.#updates.push({ update_id: this.#nextUpdateId++, message });
     this.#flush();
     return messageId;
+  }
+
+  /** Privacy mode: a group message that is not a command, a mention of the bot or a reply to it never reaches the bot. */
+  #hiddenByPrivacy(message: Record<string, unknown>, text: string): boolean {
+    if (!this.privacy || (message['chat'] as { type: string }).type === 'private') return false;
+    return !text.startsWith('/') && !text.toLowerCase().includes(`@${this.bot.username.toLowerCase()}`) && message['reply_to_message'] === undefined;
   }
 
   /** The same message delivered again as a later update (what a lost confirmation looks like). */
@@ -192,17 +239,24 @@ export class FakeTelegram {
     this.calls.push(method);
     this.#notify();
     const text = typeof params['text'] === 'string' ? params['text'] : undefined;
-    const failure = this.#failures.find((f) => f.method === method && (f.match === undefined || (text !== undefined && f.match.test(text))));
+    const failure = this.#failures.find(
+      (f) => f.method === method && (f.match === undefined || (text !== undefined && f.match.test(text))) && (f.chatId === undefined || String(f.chatId) === String(params['chat_id'])),
+    );
     if (failure) {
       failure.times = (failure.times ?? 1) - 1;
       if (failure.times <= 0) this.#failures = this.#failures.filter((f) => f !== failure);
       this.sent.push({ method: `${method}:failed`, chatId: params['chat_id'] as number, ...(text !== undefined ? { text } : {}), at: now() });
-      this.#reply(res, failure.errorCode, {
-        ok: false,
-        error_code: failure.errorCode,
-        description: failure.description,
-        ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}),
-      });
+      if (failure.kind === 'reset') req.socket.destroy();
+      else if (failure.kind === 'html') res.writeHead(failure.errorCode ?? 502, { 'content-type': 'text/html' }).end(NGINX_502);
+      else {
+        const code = failure.errorCode ?? 500;
+        this.#reply(res, code, {
+          ok: false,
+          error_code: code,
+          description: failure.description ?? 'Internal Server Error',
+          ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}),
+        });
+      }
       return this.#notify();
     }
     const hold = this.#holds.find((h) => h.method === method && text !== undefined && h.match.test(text));
@@ -266,12 +320,20 @@ export class FakeTelegram {
         return true;
       case 'getUpdates': {
         const offset = typeof p['offset'] === 'number' ? p['offset'] : 0;
+        // Another poller is waiting: Telegram terminates that request with 409 Conflict.
+        for (const other of this.#waiters.splice(0)) other.conflict();
         this.#confirm(offset);
         const ready = this.#updates.filter((u) => u.update_id >= offset);
         const timeout = typeof p['timeout'] === 'number' ? p['timeout'] : 0;
         if (ready.length > 0 || timeout === 0) return ready;
         const waiter: Waiter = {
           offset,
+          conflict: () => {
+            clearTimeout(waiter.timer);
+            this.conflicts += 1;
+            this.#reply(res, 409, { ok: false, error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' });
+            this.#notify();
+          },
           resolve: (updates) => {
             this.#reply(res, 200, { ok: true, result: updates });
             this.#notify();
@@ -289,10 +351,14 @@ export class FakeTelegram {
         return undefined;
       }
       case 'sendMessage': {
-        const text = String(p['text'] ?? '');
-        if (text.length > 4096) return this.#badRequest(res, 'Bad Request: message is too long');
-        this.sent.push({ method, ...base, text, ...(typeof p['parse_mode'] === 'string' ? { parseMode: p['parse_mode'] } : {}) });
-        return this.#message(p['chat_id'], { text });
+        const raw = String(p['text'] ?? '');
+        const parseMode = typeof p['parse_mode'] === 'string' ? p['parse_mode'] : undefined;
+        const parsed = parseEntities(raw, parseMode);
+        if (!parsed.ok) return this.#badRequest(res, parsed.description);
+        if (parsed.text.trim() === '') return this.#badRequest(res, 'Bad Request: message text is empty');
+        if (parsed.text.length > 4096) return this.#badRequest(res, 'Bad Request: message is too long');
+        this.sent.push({ method, ...base, text: parsed.text, raw, entities: parsed.entities, ...(parseMode !== undefined ? { parseMode } : {}) });
+        return this.#message(p['chat_id'], { text: parsed.text, ...(parsed.entities.length > 0 ? { entities: parsed.entities } : {}) });
       }
       case 'sendChatAction':
         this.sent.push({ method, ...base, action: String(p['action']) });

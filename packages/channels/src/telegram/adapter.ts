@@ -6,10 +6,12 @@
  *
  * - Private chats always reach the host; in groups only a message that mentions the bot
  *   (`@botname`, a `/command@botname`, or a reply to the bot) does, without the mention.
- * - Text goes out as Markdown; when Telegram cannot parse the entities the same text is sent
- *   again as plain text.
+ * - Text goes out as HTML we make from the agent's Markdown (format.ts), so it arrives as written
+ *   (Telegram's own Markdown modes mangle `snake_case` or refuse plain punctuation); should
+ *   Telegram still refuse the entities, the same text is sent again as plain text.
  * - 429 answers become RetryAfterError(retry_after); a chat that is gone or blocked the bot
- *   (400 chat not found, 403) becomes PermanentSendError.
+ *   (403, any 400) becomes PermanentSendError; anything else (5xx, an HTML error page from a
+ *   proxy, a reset connection) is left for the host to retry.
  * - Photos, documents, voice, audio and video come in as files; outbound files go out as a
  *   photo, voice note or document by extension.
  */
@@ -17,6 +19,7 @@ import { extname } from 'node:path';
 import { Bot, GrammyError, InputFile, type Context } from 'grammy';
 import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
+import { markdownToTelegramHtml } from './format.ts';
 
 export const TELEGRAM_MAX_MESSAGE = 4096;
 
@@ -47,7 +50,7 @@ function parseRoute(route: string): { chatId: number | string; threadId?: number
 function translateError(err: unknown): unknown {
   if (err instanceof GrammyError) {
     if (err.error_code === 429) return new RetryAfterError(err.description, (err.parameters.retry_after ?? 1) * 1000);
-    if (err.error_code === 403 || (err.error_code === 400 && /chat not found|user not found|bot was kicked|have no rights/i.test(err.description))) {
+    if (err.error_code === 403 || err.error_code === 400) {
       return new PermanentSendError(err.description);
     }
   }
@@ -123,7 +126,7 @@ export class TelegramAdapter implements ChannelAdapter {
     try {
       if (message.text.trim() !== '') {
         try {
-          await this.#bot.api.sendMessage(chatId, message.text, { ...extra, parse_mode: 'Markdown' });
+          await this.#bot.api.sendMessage(chatId, markdownToTelegramHtml(message.text), { ...extra, parse_mode: 'HTML' });
         } catch (err) {
           if (!isEntityError(err)) throw err;
           await this.#bot.api.sendMessage(chatId, message.text, extra);
@@ -169,6 +172,7 @@ export class TelegramAdapter implements ChannelAdapter {
       route: `${msg.chat.id}${topic}`,
       text,
       files,
+      isPrivate: msg.chat.type === 'private',
     };
   }
 

@@ -11,6 +11,13 @@
  * bundle), where this file's URL reads as dist/chunks/daemon.js. When it cannot be found, the
  * channel's status says why (`detail`), and so does `tinyagi doctor`.
  *
+ * Rows a channel process had claimed (leased) when it died are handed back at once instead of
+ * waiting out the lease (`handBack`): when a child exits, its own; when a channel starts, those
+ * of earlier processes of that channel on this machine that are gone (a previous daemon's
+ * channel, which exits within a second of its daemon). The lease owner names the host and pid
+ * (`channel:<name>:<host>:<pid>`, @tinyagi/channels host.ts), so another node's leases are left
+ * alone.
+ *
  * Every state change is recorded as a `channel.status` event (channel, state, previous state,
  * and the exit code, signal or error of a crash), so a crashing channel is visible on the event
  * stream and in the activity log, not only in `GET /api/channels`.
@@ -18,9 +25,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '@tinyagi/core';
-import type { Env, EventLogApi, EventPayloadInput } from '@tinyagi/core/internal';
+import { processExists, type Env, type EventLogApi, type EventPayloadInput } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { childExecArgv } from './launch.ts';
@@ -55,6 +63,20 @@ export interface ChannelSupervisorOptions {
   events?: Pick<EventLogApi, 'append'>;
   /** Finds the runner (default: findChannelRunner). */
   resolveRunner?: (env: Env) => RunnerLookup;
+  /**
+   * Makes the rows of `channel` leased by an owner `gone` accepts deliverable again now (and
+   * wakes the channel); returns how many. Without it, they wait for their lease to run out.
+   */
+  handBack?: (channel: string, gone: (owner: string) => boolean) => Promise<number>;
+  /** How long a channel start waits at most for an earlier process of it to exit before handing back its rows. */
+  orphanWaitMs?: number;
+}
+
+/** The pid of a lease owner of `channel` on this machine (`channel:<name>:<host>:<pid>`, or the older `channel:<name>:<pid>`). */
+export function localLeasePid(owner: string, channel: string): number | undefined {
+  const m = /^channel:([^:]+):(?:(.+):)?(\d+)$/.exec(owner);
+  if (m === null || m[1] !== channel || (m[2] !== undefined && m[2] !== hostname())) return undefined;
+  return Number(m[3]);
 }
 
 /** The channel runner's path, or why there is none. */
@@ -194,12 +216,14 @@ export class ChannelSupervisor {
     }
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [...childExecArgv(process.execArgv), runner, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // stdin stays open and unwritten: the runner reads its end as "the daemon is gone" (TINYAGI_DAEMON_STDIN).
+      child = spawn(process.execPath, [...childExecArgv(process.execArgv), runner, name], { env: { ...env, TINYAGI_DAEMON_STDIN: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (err) {
       this.#crashed(name, null, null, errorMessage(err));
       return;
     }
     slot.child = child;
+    void this.#handBackOrphans(name, child);
     slot.status.startedAt = Date.now();
     slot.status.pid = child.pid ?? null;
     this.#setState(name, 'starting');
@@ -211,6 +235,7 @@ export class ChannelSupervisor {
     });
     child.once('error', (err) => this.#options.logger.error(`channel ${name}: ${errorMessage(err)}`));
     child.once('exit', (code, signal) => {
+      if (child.pid !== undefined) this.#handBack(name, (pid) => pid === child.pid);
       if (slot.child !== child) return;
       slot.child = undefined;
       slot.status.pid = null;
@@ -221,6 +246,47 @@ export class ChannelSupervisor {
       }
       this.#crashed(name, code, signal);
     });
+  }
+
+  /** Hands back the rows of `name` whose owner on this machine `gone(pid)` accepts. */
+  #handBack(name: string, gone: (pid: number) => boolean): Promise<number> {
+    const handBack = this.#options.handBack;
+    if (handBack === undefined) return Promise.resolve(0);
+    return handBack(name, (owner) => {
+      const pid = localLeasePid(owner, name);
+      return pid !== undefined && gone(pid);
+    }).then(
+      (n) => {
+        if (n > 0) this.#options.logger.info(`channel ${name}: handed back ${n} ${n === 1 ? 'reply' : 'replies'} an exited channel process had claimed`);
+        return n;
+      },
+      (err: unknown) => {
+        this.#options.logger.warn(`channel ${name}: could not hand back the replies of an exited process (their leases run out instead): ${errorMessage(err)}`);
+        return 0;
+      },
+    );
+  }
+
+  /**
+   * At a channel's start: the rows earlier processes of it held. A dead one's go back at once; a
+   * live one (the channel of a daemon that just died, stopping) is waited for, briefly.
+   */
+  async #handBackOrphans(name: string, child: ChildProcess): Promise<void> {
+    const others = (pid: number): boolean => pid !== child.pid && pid !== process.pid;
+    const alive = new Set<number>();
+    await this.#handBack(name, (pid) => {
+      if (!others(pid)) return false;
+      if (processExists(pid)) alive.add(pid);
+      return !alive.has(pid);
+    });
+    const until = Date.now() + (this.#options.orphanWaitMs ?? 15_000);
+    while (alive.size > 0 && Date.now() < until && child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const gone = [...alive].filter((pid) => !processExists(pid));
+      if (gone.length === 0) continue;
+      for (const pid of gone) alive.delete(pid);
+      await this.#handBack(name, (pid) => gone.includes(pid));
+    }
   }
 
   /** Changes a channel's state and records the transition (no event when the state is unchanged). */

@@ -222,6 +222,17 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       }),
       logger: logger.child('channels'),
       events: stores.events,
+      // A dead channel process's claimed replies go out again now, not when their lease runs out.
+      handBack: async (channel, gone) => {
+        let n = 0;
+        for (const row of await stores.outbox.list({ channel, status: 'delivering', limit: 1000 })) {
+          if (row.leaseOwner === null || !gone(row.leaseOwner)) continue;
+          await stores.outbox.fail(row.id, 'handed back: the channel process that claimed it exited', { retryAfterMs: 0 });
+          await stores.events.append({ type: 'outbox.enqueued', data: { outboxId: row.id, channel, status: 'pending', text: row.text } });
+          n += 1;
+        }
+        return n;
+      },
     });
     cleanups.push(() => supervisor.stopAll());
     // Created after the server (it submits through the orchestrator); GET /api/status reads it lazily.
@@ -240,7 +251,12 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       token,
       version: VERSION,
       startedAt,
-      services: { restart: async () => requestRestart(), channels: channelServices(supervisor), heartbeat: () => heartbeatStatus(), ...(cluster ? { nodes: cluster.nodes, problem: cluster.problem } : {}) },
+      services: {
+        restart: async () => requestRestart(),
+        channels: channelServices(supervisor),
+        heartbeat: () => heartbeatStatus(),
+        ...(cluster ? { nodes: cluster.nodes, problem: cluster.problem } : {}),
+      },
       logFile: join(ctx.paths.logs, DAEMON_LOG),
       officeDir: tinyOfficeExportDir(),
       log: logger.child('api'),
