@@ -131,7 +131,7 @@ export const conversationsContract = {
   listConversations: route({
     method: 'GET',
     path: '/api/conversations',
-    summary: 'Conversations, newest first (filter by status or `waiting`, team, root agent; page with before)',
+    summary: 'Conversations, newest first (filter by status or `waiting`, team, any agent that ran in it; page with before)',
     tag: 'conversations',
     query: z.object({
       status: z.enum(CONVERSATION_FILTERS).optional(),
