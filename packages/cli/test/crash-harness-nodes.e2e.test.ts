@@ -180,7 +180,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', () => {
-  it('an API node with pool_size 2 answers concurrent POSTs at once after each restart (issue 33)', { timeout: 150_000 }, async () => {
+  it('an API node with pool_size 2 answers concurrent POSTs at once after each restart, and its /api/health says when its heartbeat cannot run (issue 33)', { timeout: 150_000 }, async () => {
     const schema = testSchema('pool2');
     cleanups.push(() => dropSchema(admin, schema));
     const api: TestDaemon = await createDaemon({
@@ -212,6 +212,24 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect(new Set(ids).size).toBe(36);
     await waitForDrain(api.api, 60_000, 'pool_size 2', () => api.logs().slice(-3000));
     expect(await api.api.health()).toMatchObject({ ok: true });
+
+    // A node whose heartbeat cannot run says so: /api/health 503 (doctor: degraded), 200 again once it beats.
+    await admin.query(`ALTER TABLE "${schema}".nodes RENAME TO nodes_away`);
+    const degraded = await waitFor(
+      async () => {
+        const res = await fetch(`${api.url}/api/health`);
+        return res.status === 503 && ((await res.json()) as { error: { code: string; details: { status: string; reason: string } } }).error;
+      },
+      30_000,
+      '/api/health to answer 503',
+    );
+    expect(degraded.code).toBe('NOT_AVAILABLE');
+    expect(degraded.details.status).toBe('degraded');
+    expect(degraded.details.reason).toMatch(/no heartbeat of node ".+" reached the database for \d+\.\d s \(last error: .*nodes.* does not exist\)/);
+    const doctor = await api.cli(['doctor']);
+    expect(doctor.stdout, doctor.stdout + doctor.stderr).toMatch(/Daemon running \(pid \d+\) at .* but degraded: This node is degraded/);
+    await admin.query(`ALTER TABLE "${schema}".nodes_away RENAME TO nodes`);
+    await waitFor(async () => (await fetch(`${api.url}/api/health`)).status === 200, 30_000, '/api/health to answer 200 again');
     expect((await api.stop())?.code, api.logs()).toBe(0);
   });
 

@@ -22,7 +22,7 @@ import {
   type TinyDatabase,
 } from '@tinyagi/core/internal';
 import { loadOrCreateApiToken } from '@tinyagi/server';
-import { createApiClient } from '@tinyagi/client';
+import { createApiClient, isApiError } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { findOnPath, installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
@@ -264,6 +264,10 @@ async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefine
       await createApiClient({ baseUrl: url }).health({ signal: AbortSignal.timeout(3000) });
       return [{ check: 'daemon', status: 'ok', message: `Daemon running (pid ${record.pid}) and answering at ${url}` }];
     } catch (err) {
+      // 503 from a node that cannot keep its heartbeat (PostgreSQL): it answers, degraded.
+      if (isApiError(err, 'NOT_AVAILABLE')) {
+        return [{ check: 'daemon', status: 'fail', message: `Daemon running (pid ${record.pid}) at ${url} but degraded: ${err.message}`, hint: 'Check the database connection; see `tinyagi logs`.' }];
+      }
       return [
         {
           check: 'daemon',
