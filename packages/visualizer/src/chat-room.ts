@@ -73,33 +73,44 @@ export function chatLayout(state: ChatState, width: number, height: number): Lin
   return lines;
 }
 
+/** Bracketed paste's start and end markers (ESC [200~ … ESC [201~), with or without the ESC Ink may have taken. */
+const PASTE_MARKERS = /\u001b?\[20[01]~/g;
+
 function ChatKeys({ store, post, onQuit }: Pick<ChatRoomProps, 'store' | 'post' | 'onQuit'>): null {
   const { exit } = useApp();
   const quit = (): void => {
     onQuit?.();
     exit();
   };
+  const send = (value: string): void => {
+    const text = value.trim();
+    if (!text || !post) return;
+    store.dispatch({ type: 'input', value: '' });
+    post(text).then(
+      () => undefined,
+      (err: unknown) => {
+        store.dispatch({ type: 'input', value: text });
+        store.dispatch({ type: 'notice', text: `Not sent: ${err instanceof Error ? err.message : String(err)}`, level: 'error' });
+      },
+    );
+  };
   useInput((input, key) => {
     const state = store.getState();
     if (key.escape || (key.ctrl && input === 'c')) return quit();
     if (key.pageUp || key.upArrow) return store.dispatch({ type: 'scroll', by: key.pageUp ? 10 : 1 });
     if (key.pageDown || key.downArrow) return store.dispatch({ type: 'scroll', by: key.pageDown ? -10 : -1 });
-    if (key.return) {
-      const text = state.input.trim();
-      if (!text || !post) return;
-      store.dispatch({ type: 'input', value: '' });
-      post(text).then(
-        () => undefined,
-        (err: unknown) => {
-          store.dispatch({ type: 'input', value: text });
-          store.dispatch({ type: 'notice', text: `Not sent: ${err instanceof Error ? err.message : String(err)}`, level: 'error' });
-        },
-      );
-      return;
-    }
+    if (key.return) return send(state.input);
     if (key.backspace || key.delete) return store.dispatch({ type: 'input', value: state.input.slice(0, -1) });
     if (input === 'q' && state.input === '') return quit();
-    if (input && !key.ctrl && !key.meta) store.dispatch({ type: 'input', value: state.input + input.replace(/[\r\n]/g, ' ') });
+    if (!input || key.ctrl || key.meta) return;
+    // A paste arrives as one chunk (with the terminal's bracketed-paste markers when it uses
+    // them), and Enter typed right after it in the same chunk: a line break ends the message.
+    const text = input.replace(PASTE_MARKERS, '');
+    const end = Math.max(text.lastIndexOf('\r'), text.lastIndexOf('\n'));
+    if (end < 0) return store.dispatch({ type: 'input', value: state.input + text });
+    send(state.input + text.slice(0, end).replace(/\r\n|[\r\n]/g, ' '));
+    const rest = text.slice(end + 1);
+    if (rest) store.dispatch({ type: 'input', value: store.getState().input + rest });
   });
   return null;
 }

@@ -22,7 +22,7 @@ export { initialState, reduce, LIMITS, runTree, selectedConversation, selectedRu
 export { initialChatState, reduceChat, mergeMessages, CHAT_LIMIT, type ChatAction, type ChatState } from './chat-state.ts';
 export { createStore, DEFAULT_FPS, type Store } from './store.ts';
 export { layout, NARROW, type Line, type Segment } from './layout.ts';
-export { startDashboardSource, startChatSource } from './sources.ts';
+export { startDashboardSource, startChatSource, RECONNECT } from './sources.ts';
 export { colorEnabled } from './paint.ts';
 
 export interface RunOptions {

@@ -47,14 +47,20 @@ const cost = (usd: number): string => (usd === 0 ? '$0' : usd < 0.01 ? `$${usd.t
 const tokens = (n: number): string => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
 const clock = (ts: number): string => new Date(ts).toTimeString().slice(0, 8);
 
-function header(state: DashboardState, narrow: boolean): Line[] {
+/** The wait before the next try: counted down to it when its time is known, else as the client gave it. */
+function retryIn(c: DashboardState['connection'], now: number): string {
+  if (c.retryAt !== undefined) return `, in ${Math.max(0, Math.ceil((c.retryAt - now) / 1000))}s`;
+  return c.retryInMs !== undefined ? `, in ${(c.retryInMs / 1000).toFixed(1)}s` : '';
+}
+
+function header(state: DashboardState, narrow: boolean, now: number): Line[] {
   const team = state.team === null ? 'all teams' : `#${state.team}`;
   const { connection: c } = state;
   const conn: Segment =
     c.state === 'open'
       ? seg('● live', { color: 'green' })
       : c.state === 'reconnecting'
-        ? seg(`⟳ reconnecting (try ${c.attempt}${c.retryInMs !== undefined ? `, in ${(c.retryInMs / 1000).toFixed(1)}s` : ''})`, { color: 'yellow', bold: true })
+        ? seg(`⟳ reconnecting (try ${c.attempt}${retryIn(c, now)})`, { color: 'yellow', bold: true })
         : c.state === 'connecting'
           ? seg('○ connecting…', { color: 'yellow' })
           : seg(`✗ disconnected${c.error ? `: ${c.error}` : ''}`, { color: 'red', bold: true });
@@ -115,11 +121,15 @@ function treeLines(state: DashboardState, narrow: boolean, max: number): Line[] 
   const index = list.indexOf(conv) + 1;
   const head: Line = [
     seg(`Conversation ${index}/${list.length} `, { bold: true }),
-    seg(conv.title ? `"${conv.title}" ` : `${conv.id} `),
+    seg(conv.title ? `"${conv.title}" ` : `${conv.label || 'conversation'} `),
     seg(conv.status, { color: conv.status === 'active' ? 'green' : conv.status === 'completed' ? 'gray' : 'red' }),
   ];
+  if (conv.stopReason && conv.status !== 'completed') head.push(seg(` (${conv.stopReason})`, { color: conv.status === 'cancelled' ? 'magenta' : 'red' }));
   if (!narrow) head.push(seg(` · ${tokens(conv.inputTokens + conv.outputTokens)} tok · ${cost(conv.costUsd)}`, { dim: true }));
+  // The view stays where it is; newer activity is pointed at, not jumped to.
+  if (index > 1) head.push(seg(` · ${index - 1} newer (C)`, { color: 'yellow' }));
   const runs = runTree(conv);
+  const guide = treeGuides(runs.map((r) => r.level));
   const selected = selectedRun(state)?.runId;
   const rows = Math.max(1, max - 1);
   // Keep the selected run in view: show the window of the tree around it.
@@ -129,11 +139,17 @@ function treeLines(state: DashboardState, narrow: boolean, max: number): Line[] 
   );
   const start = runs.length <= rows ? 0 : Math.min(Math.max(0, at - Math.floor(rows / 2)), runs.length - rows);
   const lines: Line[] = [head];
-  for (const r of runs.slice(start, start + rows)) {
+  const deepest = narrow ? 3 : 6;
+  for (const [i, r] of runs.slice(start, start + rows).entries()) {
     const mark = r.runId === selected ? '▸' : ' ';
-    const indent = '  '.repeat(Math.max(0, Math.min(r.level, narrow ? 3 : 6) - 1));
+    const { last, through } = guide[start + i]!;
+    // Guides of the nearest ancestors only, beyond the deepest level drawn.
+    const indent = through
+      .slice(Math.max(0, through.length - (deepest - 1)))
+      .map((more) => (more ? '│ ' : '  '))
+      .join('');
     const line: Line = [
-      seg(`${mark} ${indent}${r.level > 0 ? '└─ ' : ''}`, { color: 'cyan' }),
+      seg(`${mark} ${indent}${r.level > 0 ? (last ? '└─ ' : '├─ ') : ''}`, { color: 'cyan' }),
       seg(r.subagent ? `⤷ ${r.subagent} (@${r.agentId})` : `@${r.agentId}`, { bold: r.runId === selected }),
       seg(` d${r.depth}`, { dim: true }),
       seg(` ${r.status}`, { color: RUN_COLOR[r.status] }),
@@ -144,6 +160,26 @@ function treeLines(state: DashboardState, narrow: boolean, max: number): Line[] 
   }
   if (runs.length > rows) lines.push([seg(`  (${runs.length} runs; r selects)`, { dim: true })]);
   return lines;
+}
+
+/**
+ * Tree guides for rows in display order (each run followed by its children) given their levels:
+ * whether a row is the last child of its parent (`└─`, else `├─`), and for each ancestor level
+ * above it (1 … level-1) whether that ancestor has a later sibling (a `│` runs past the row).
+ */
+export function treeGuides(levels: readonly number[]): Array<{ last: boolean; through: boolean[] }> {
+  /** A row at `level` follows at `from` or later, before the tree climbs above `level`. */
+  const siblingAfter = (from: number, level: number): boolean => {
+    for (let j = from; j < levels.length; j++) {
+      if (levels[j]! < level) return false;
+      if (levels[j] === level) return true;
+    }
+    return false;
+  };
+  return levels.map((level, i) => ({
+    last: !siblingAfter(i + 1, level),
+    through: Array.from({ length: Math.max(0, level - 1) }, (_, k) => siblingAfter(i + 1, k + 1)),
+  }));
 }
 
 function channelLine(state: DashboardState): Line[] {
@@ -199,7 +235,7 @@ function helpLines(): Line[] {
 /** The whole screen: at most `screen.height` lines. */
 export function layout(state: DashboardState, screen: Screen): Line[] {
   const narrow = screen.width < NARROW;
-  const top = header(state, narrow);
+  const top = header(state, narrow, screen.now);
   const bottom = footer(state, narrow);
   if (state.help) return [...top, ...helpLines(), ...bottom].slice(0, screen.height);
   let budget = screen.height - top.length - bottom.length;

@@ -16,6 +16,12 @@ export interface Source {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/**
+ * How the dashboard and the chat room retry a dropped event stream: capped at 3 s with equal
+ * jitter (1.5–3 s at the cap), near TinyOffice's (lib/live.ts), not the client's 30 s default.
+ */
+export const RECONNECT = { initialDelayMs: 300, maxDelayMs: 3000 } as const;
+
 export function startDashboardSource(client: ApiClient, store: Store<DashboardState, Action>, options: { pollMs?: number } = {}): Source & { actions: DashboardActions } {
   const abort = new AbortController();
   const signal = abort.signal;
@@ -58,11 +64,11 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
   };
   const unwatch = store.subscribe(watchSelection);
 
-  const events = client.subscribe({ signal });
+  const events = client.subscribe({ signal, reconnect: RECONNECT });
   events.onEvent((event) => store.dispatch({ type: 'event', event }));
   let dropped = false;
   events.onStateChange((state, info) => {
-    store.dispatch({ type: 'connection', state, info });
+    store.dispatch({ type: 'connection', state, info, at: Date.now() });
     if (state === 'reconnecting') dropped = true;
     if (state === 'open' && dropped) {
       dropped = false;
@@ -110,7 +116,7 @@ export function startChatSource(client: ApiClient, store: Store<ChatState, ChatA
   const fail = (what: string) => (err: unknown) => {
     if (!signal.aborted) store.dispatch({ type: 'notice', text: `${what}: ${message(err)}`, level: 'error' });
   };
-  const events = client.subscribe({ types: ['chatroom.message'], signal });
+  const events = client.subscribe({ types: ['chatroom.message'], signal, reconnect: RECONNECT });
   events.onEvent((event) => {
     const d = event.data;
     const arrived: ChatroomMessage = { id: d.postId, teamId: d.teamId, fromAgent: d.from, conversationId: event.conversationId, content: d.text, createdAt: event.ts };

@@ -71,7 +71,11 @@ export interface ConversationRow {
   id: string;
   teamId: string | null;
   title: string;
+  /** What to call it until its title is known: its team or agent, channel and sender (never its raw id). */
+  label: string;
   status: ConversationView['status'];
+  /** How it ended when it did not simply complete (e.g. "cancelled by the TUI"). */
+  stopReason: string | null;
   updatedAt: number;
   /** Its runs (@tinyagi/client's run tree: built from events and the REST snapshot, bounded by LIMITS.runsPerConversation). */
   tree: RunTree;
@@ -106,14 +110,18 @@ export interface ChannelHealth {
 }
 
 export interface DashboardState {
-  connection: { state: ConnectionState; attempt: number; retryInMs?: number; error?: string };
+  /** `retryAt`: when the next try starts (ms since epoch), for the countdown. */
+  connection: { state: ConnectionState; attempt: number; retryInMs?: number; retryAt?: number; error?: string };
   teams: Team[];
   /** null: every team. */
   team: string | null;
   agents: Record<string, AgentCard>;
   agentOrder: string[];
   conversations: ConversationRow[];
-  /** The selected conversation (null: follow the newest). */
+  /**
+   * The selected conversation. Null only until there is one to show: the newest is then taken and
+   * kept (another conversation's updates never move the view; `c`/`C` do).
+   */
   conversationId: string | null;
   /** The selected run of the selected conversation (null: its newest running run). */
   runId: string | null;
@@ -133,7 +141,8 @@ export interface DashboardState {
 
 export type Action =
   | { type: 'event'; event: TinyEvent }
-  | { type: 'connection'; state: ConnectionState; info: ConnectionInfo }
+  /** `at`: when the state changed (the countdown to the next try counts from it). */
+  | { type: 'connection'; state: ConnectionState; info: ConnectionInfo; at?: number }
   | { type: 'snapshot'; agents?: Agent[]; teams?: Team[]; channels?: ChannelStatus[]; queue?: { pending: number; processing: number; dead: number }; conversations?: ConversationView[] }
   | { type: 'tree'; tree: ConversationTree }
   | { type: 'select-team'; team: string | null }
@@ -178,14 +187,25 @@ function activity(state: DashboardState, ts: number, text: string, level: Activi
   return { ...state, activity: pushBounded(state.activity, { id: state.eventsSeen, ts, level, text }, LIMITS.activity) };
 }
 
-function emptyConversation(id: string, teamId: string | null, title: string, ts: number): ConversationRow {
-  return { id, teamId, title, status: 'active', updatedAt: ts, tree: emptyRunTree(), watchedFromStart: false, costUsd: 0, inputTokens: 0, outputTokens: 0 };
+function emptyConversation(id: string, teamId: string | null, title: string, ts: number, label = ''): ConversationRow {
+  return { id, teamId, title, label, status: 'active', stopReason: null, updatedAt: ts, tree: emptyRunTree(), watchedFromStart: false, costUsd: 0, inputTokens: 0, outputTokens: 0 };
+}
+
+/** A conversation's name from what an event says of it: `#team` or `@agent`, then channel and sender. */
+function labelOf(teamId: string | null | undefined, agentId: string | null | undefined, channel?: string, sender?: string): string {
+  return [teamId ? `#${teamId}` : agentId ? `@${agentId}` : '', channel, sender].filter(Boolean).join(' · ');
 }
 
 /** Applies `update` to a conversation, creating it when new; keeps the list newest first and bounded. */
-function withConversation(state: DashboardState, id: string, ts: number, update: (c: ConversationRow) => ConversationRow, seed?: { teamId: string | null; title: string }): DashboardState {
+function withConversation(
+  state: DashboardState,
+  id: string,
+  ts: number,
+  update: (c: ConversationRow) => ConversationRow,
+  seed?: { teamId: string | null; title: string; label?: string },
+): DashboardState {
   const index = state.conversations.findIndex((c) => c.id === id);
-  const current = index >= 0 ? state.conversations[index]! : emptyConversation(id, seed?.teamId ?? null, seed?.title ?? '', ts);
+  const current = index >= 0 ? state.conversations[index]! : emptyConversation(id, seed?.teamId ?? null, seed?.title ?? '', ts, seed?.label);
   const updated = { ...update(current), updatedAt: Math.max(current.updatedAt, ts) };
   const rest = index >= 0 ? [...state.conversations.slice(0, index), ...state.conversations.slice(index + 1)] : state.conversations;
   let conversations = [updated, ...rest].sort((a, b) => b.updatedAt - a.updatedAt);
@@ -221,10 +241,16 @@ function withRunEvent(state: DashboardState, event: TinyEvent): DashboardState {
   if (!conv || !TREE_EVENTS.has(event.type)) return state;
   // A steering answer about a run this conversation does not show changes nothing.
   if (event.type === 'run.steered' && !state.conversations.find((c) => c.id === conv)?.tree.nodes.has(event.runId ?? '')) return state;
-  return withConversation(state, conv, event.ts, (c) => {
-    const tree = applyRunEvent(c.tree, event, TREE_OPTIONS);
-    return tree === c.tree ? c : { ...c, tree };
-  });
+  return withConversation(
+    state,
+    conv,
+    event.ts,
+    (c) => {
+      const tree = applyRunEvent(c.tree, event, TREE_OPTIONS);
+      return tree === c.tree ? c : { ...c, tree };
+    },
+    { teamId: null, title: '', label: labelOf(null, event.agentId) },
+  );
 }
 
 function progressLine(data: Extract<TinyEvent, { type: 'run.progress' }>['data']): string {
@@ -252,17 +278,22 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
   const agent = event.agentId;
   switch (event.type) {
     case 'conversation.started':
-      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status: 'active', watchedFromStart: c.tree.nodes.size === 0 }), { teamId: event.data.teamId, title: '' });
+      if (conv) {
+        const label = labelOf(event.data.teamId, agent, event.data.channel, event.data.sender);
+        state = withConversation(state, conv, ts, (c) => ({ ...c, status: 'active', label, watchedFromStart: c.tree.nodes.size === 0 }), { teamId: event.data.teamId, title: '', label });
+      }
       return activity(state, ts, `conversation started (${event.data.channel}, ${event.data.sender})`);
     case 'conversation.completed': {
       const { status, costUsd, inputTokens, outputTokens, reason } = event.data;
-      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status, costUsd, inputTokens, outputTokens }));
+      if (conv) state = withConversation(state, conv, ts, (c) => ({ ...c, status, stopReason: reason ?? null, costUsd, inputTokens, outputTokens }));
       return activity(state, ts, `conversation ${status}${reason ? `: ${reason}` : ''}`, status === 'completed' ? 'info' : status === 'cancelled' ? 'warn' : 'error');
     }
     case 'message.received':
       // The first message names the conversation (as its REST title does).
-      if (conv && state.conversations.find((c) => c.id === conv)?.title === '')
-        state = withConversation(state, conv, ts, (c) => ({ ...c, title: event.data.preview.replace(/\s+/g, ' ').slice(0, 80) }));
+      if (conv && (state.conversations.find((c) => c.id === conv)?.title ?? '') === '') {
+        const title = event.data.preview.replace(/\s+/g, ' ').slice(0, 80);
+        state = withConversation(state, conv, ts, (c) => ({ ...c, title }), { teamId: event.data.teamId, title, label: labelOf(event.data.teamId, agent, event.data.channel, event.data.sender) });
+      }
       return state;
     case 'message.enqueued': {
       const pendingPickups = pushBounded(state.pendingPickups, [event.data.messageId, ts] as [string, number], LIMITS.pendingPickups);
@@ -436,8 +467,10 @@ function conversationFromView(c: ConversationView, existing?: ConversationRow): 
   return {
     ...(existing ?? emptyConversation(c.id, c.teamId, c.title, c.updatedAt)),
     teamId: c.teamId,
-    title: c.title,
+    title: c.title || existing?.title || '',
+    label: labelOf(c.teamId, c.rootAgentId, c.channel, c.sender),
     status: c.status,
+    stopReason: c.stopReason,
     updatedAt: Math.max(c.updatedAt, existing?.updatedAt ?? 0),
     costUsd: c.costUsd,
     inputTokens: c.inputTokens,
@@ -446,6 +479,14 @@ function conversationFromView(c: ConversationView, existing?: ConversationRow): 
 }
 
 export function reduce(state: DashboardState, action: Action): DashboardState {
+  const next = reduceAction(state, action);
+  // Nothing chosen yet: the newest conversation is taken and kept from now on.
+  if (next.conversationId !== null) return next;
+  const shown = selectedConversation(next);
+  return shown ? { ...next, conversationId: shown.id } : next;
+}
+
+function reduceAction(state: DashboardState, action: Action): DashboardState {
   switch (action.type) {
     case 'event':
       return applyEvent(state, action.event);
@@ -455,7 +496,7 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
         connection: {
           state: action.state,
           attempt: action.info.attempt,
-          ...(action.info.retryInMs !== undefined ? { retryInMs: action.info.retryInMs } : {}),
+          ...(action.info.retryInMs !== undefined ? { retryInMs: action.info.retryInMs, ...(action.at !== undefined ? { retryAt: action.at + action.info.retryInMs } : {}) } : {}),
           ...(action.info.error ? { error: action.info.error.message } : {}),
         },
       };

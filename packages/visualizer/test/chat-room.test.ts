@@ -4,6 +4,7 @@ import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatroomMessage } from '@tinyagi/client';
 import { ChatRoom, createStore, initialChatState, mergeMessages, reduceChat, type ChatAction, type ChatState } from '../src/index.ts';
+import { waitFor } from '@tinyagi/test-kit';
 import { T0 } from './fixtures.ts';
 
 const msg = (id: number, fromAgent: string, content: string, teamId = 'dev'): ChatroomMessage => ({ id, teamId, fromAgent, conversationId: null, content, createdAt: T0 + id * 1000 });
@@ -71,5 +72,18 @@ describe('chat room', () => {
     expect(posted).toEqual(['hello team']);
     store.dispatch({ type: 'connection', state: 'reconnecting', info: { attempt: 3 } });
     expect(await frameWhere(frame, (f) => f.includes('reconnecting'), 'reconnecting')).toContain('⟳ reconnecting (try 3)');
+  });
+
+  it('a pasted line with Enter in the same chunk posts it, bracketed paste too; text after the line break stays in the compose line', async () => {
+    const posted: string[] = [];
+    const { app, frame } = show(reduceChat(initialChatState('dev'), { type: 'page', messages: [], nextCursor: 0 }), async (text) => void posted.push(text));
+    app.stdin.write('pasted line\r');
+    await waitFor(() => posted.length === 1 || undefined, 5000, 'the pasted line to post');
+    expect(posted).toEqual(['pasted line']);
+    app.stdin.write('\u001b[200~from the clipboard\u001b[201~\r');
+    await waitFor(() => posted.length === 2 || undefined, 5000, 'the bracketed paste to post');
+    app.stdin.write('first\r\nsecond part');
+    await frameWhere(frame, (f) => f.includes('> second part'), 'the rest in the compose line');
+    expect(posted).toEqual(['pasted line', 'from the clipboard', 'first']);
   });
 });

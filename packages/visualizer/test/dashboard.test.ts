@@ -6,7 +6,8 @@ import { stripVTControlCharacters } from 'node:util';
 import { createElement as h } from 'react';
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, Dashboard, initialState, reduce, type Action, type DashboardActions, type DashboardState } from '../src/index.ts';
+import { backoffDelay } from '@tinyagi/client';
+import { createStore, Dashboard, initialState, RECONNECT, reduce, type Action, type DashboardActions, type DashboardState } from '../src/index.ts';
 import { AGENTS, eventFactory, handoffEvents, subagentEvents, T0, TEAMS } from './fixtures.ts';
 
 const ESC = '\u001b';
@@ -79,8 +80,10 @@ describe('dashboard frames', () => {
     const lines = f.split('\n');
     const root = lines.findIndex((l) => /@solo d0 running/.test(l));
     expect(root).toBeGreaterThan(-1);
-    expect(lines[root + 1]).toMatch(/^▸ └─ ⤷ researcher \(@solo\) d1 running/);
-    expect(lines[root + 2]).toMatch(/^ {4}└─ ⤷ fact-checker \(@solo\) d2 completed 1\.8k tok \$0\.02/);
+    // Fan-out: the root's first sub-agent has a sibling after it (├─, and a │ past its own child); the last one is └─.
+    expect(lines[root + 1]).toMatch(/^▸ ├─ ⤷ researcher \(@solo\) d1 running/);
+    expect(lines[root + 2]).toMatch(/^ {2}│ └─ ⤷ fact-checker \(@solo\) d2 completed 1\.8k tok \$0\.02/);
+    expect(lines[root + 3]).toMatch(/^ {2}└─ ⤷ researcher \(@solo\) d1 cancelled/);
     expect(f).toContain('sub-agent researcher started (depth 1/3)');
     // A cancelled sub-agent ends in subagent.failed with status cancelled: shown as cancelled.
     expect(f).toMatch(/└─ ⤷ researcher \(@solo\) d1 cancelled .*cancelled by request/);
@@ -108,6 +111,37 @@ describe('dashboard frames', () => {
     expect(f).toContain('dead 1');
     expect(f).toMatch(/Conversation 1\/1 .*failed/);
     expect(f).toContain('dead letter x (failed): provider exploded');
+  });
+
+  it('the selected conversation stays put while another one updates; one without a title is shown by its name, not its id', async () => {
+    const ev = eventFactory();
+    const { store, frame } = show(stateOf([snapshot, open, ...handoffEvents(ev).map((event): Action => ({ type: 'event', event }))]));
+    expect(frame()).toMatch(/Conversation 1\/1 "please build the login page"/);
+    // Another conversation starts and keeps updating (a chat-room one: no message.received, no title).
+    const conv = { conversationId: 'conv-9' };
+    const run = { ...conv, runId: 'run-9', depth: 0, agentId: 'reviewer' };
+    store.dispatch({ type: 'event', event: ev('conversation.started', { channel: 'chatroom', sender: 'coder', teamId: 'dev' }, { ...conv, agentId: 'coder' }) });
+    store.dispatch({ type: 'event', event: ev('run.started', { cause: 'chatroom', messageIds: ['m9'] }, run) });
+    store.dispatch({ type: 'event', event: ev('run.completed', { cause: 'chatroom', inputTokens: 1, outputTokens: 1, costUsd: 0 }, run) });
+    const f = await frameWhere(frame, (f) => f.includes('1 newer'), 'the newer conversation pointed at');
+    expect(f).toMatch(/Conversation 2\/2 "please build the login page" active/);
+    store.dispatch({ type: 'cycle-conversation', step: -1 });
+    const other = await frameWhere(frame, (f) => f.includes('Conversation 1/2'), 'the newer conversation');
+    expect(other).toContain('Conversation 1/2 #dev · chatroom · coder active');
+    expect(other).not.toContain('conv-9');
+  });
+
+  it('reconnecting: the wait counts down to the next try, and the dashboard reconnects within ~3 s however long the daemon is away', async () => {
+    const { store, app, frame } = show(stateOf([snapshot, open]), { now: T0 });
+    store.dispatch({ type: 'connection', state: 'reconnecting', info: { attempt: 4, retryInMs: 2800 }, at: T0 });
+    expect(await frameWhere(frame, (f) => f.includes('reconnecting'), 'reconnecting')).toContain('⟳ reconnecting (try 4, in 3s)');
+    app.rerender(h(Dashboard, { store, width: 80, height: 24, now: T0 + 1000, color: false }));
+    await frameWhere(frame, (f) => f.includes('(try 4, in 2s)'), 'one second less');
+    app.rerender(h(Dashboard, { store, width: 80, height: 24, now: T0 + 2500, color: false }));
+    await frameWhere(frame, (f) => f.includes('(try 4, in 1s)'), 'counted down');
+    // The backoff the source subscribes with: capped like TinyOffice's, jittered.
+    for (let attempt = 0; attempt < 20; attempt++) expect(backoffDelay(attempt, RECONNECT)).toBeLessThanOrEqual(3000);
+    expect(backoffDelay(20, RECONNECT, () => 0)).toBeGreaterThanOrEqual(1500);
   });
 
   it('reconnecting: the header says so, with the try count and the wait; back to live when it opens', async () => {
@@ -171,9 +205,12 @@ describe('dashboard frames', () => {
     };
     const events = [...handoffEvents(ev), ...subagentEvents(ev)].map((event): Action => ({ type: 'event', event }));
     const { app, frame } = show(stateOf([snapshot, open, ...events]), { actions });
-    expect(frame()).toMatch(/Conversation 1\/2 /);
+    // The first conversation shown stays shown; the newer one is pointed at.
+    expect(frame()).toMatch(/Conversation 2\/2 "please build the login page" active .* · 1 newer \(C\)/);
+    app.stdin.write('C');
+    await frameWhere(frame, (f) => /Conversation 1\/2 cli · bob /.test(f), 'the newer conversation, by its name');
     app.stdin.write('c');
-    await frameWhere(frame, (f) => /Conversation 2\/2 /.test(f), 'the second conversation');
+    await frameWhere(frame, (f) => /Conversation 2\/2 /.test(f), 'the first conversation again');
     app.stdin.write('r');
     await frameWhere(frame, (f) => /▸ @coder d0/.test(f), 'the root run selected');
     app.stdin.write('x');
