@@ -5,6 +5,9 @@ import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
 import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 
+/** What an agent writes (Markdown), and what the Telegram user must read. */
+const FORMATTED = '**Done**: renamed snake_case to my_var in `src/a_b.py` (2 * 3 = 6) 👨‍👩‍👧‍👦 — see [the docs](https://example.com/x_y?a=1&b=2)\n```py\nprint(a_b < 2)\n```';
+const FORMATTED_SEEN = 'Done: renamed snake_case to my_var in src/a_b.py (2 * 3 = 6) 👨‍👩‍👧‍👦 — see the docs\nprint(a_b < 2)';
 const LONG_REPLY = Array.from({ length: 95 }, (_, i) => `Paragraph ${i}: ${'lorem ipsum dolor sit amet '.repeat(3).trim()}.`).join('\n\n');
 
 let fake: FakeTelegram;
@@ -21,6 +24,7 @@ beforeAll(async () => {
         reply: 'coder done: {{message}}',
         rules: [
           { match: 'write a long answer', reply: LONG_REPLY },
+          { match: 'format check', reply: FORMATTED },
           { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
           { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
         ],
@@ -43,6 +47,13 @@ afterAll(async () => {
   await fake?.close();
 });
 
+const readHeld = (): Array<{ senderId: string }> => {
+  try {
+    return JSON.parse(readFileSync(join(d.home, 'channels', 'telegram', 'held.json'), 'utf8')) as Array<{ senderId: string }>;
+  } catch {
+    return [];
+  }
+};
 const replyTo = (chatId: number, pattern: RegExp) => () => fake.messagesTo(chatId).find((m) => pattern.test(m.text ?? ''));
 
 describe('telegram channel, end to end', () => {
@@ -69,6 +80,47 @@ describe('telegram channel, end to end', () => {
     await d.api.approvePairing({ body: { code } });
     await fake.until(replyTo(USER, /You are approved/), 'the approval notice');
     await fake.until(replyTo(USER, /coder done: hello there/), 'the held message to be answered');
+  });
+
+  it("the agent's Markdown arrives as written: code, paths, snake_case, asterisks, links and emoji, with Telegram's entities", async () => {
+    fake.userMessage({ chatId: USER, text: 'format check' });
+    const reply = await fake.until(replyTo(USER, /renamed snake/), 'the formatted reply');
+    expect(reply.text).toBe(`${FORMATTED_SEEN}\n\n— @coder`);
+    const entities = (reply.entities ?? []).map((e) => `${e.type}:${reply.text!.slice(e.offset, e.offset + e.length)}`);
+    expect(entities).toEqual(['bold:Done', 'code:src/a_b.py', 'text_link:the docs', 'pre:print(a_b < 2)']);
+  });
+
+  it('a photo or a voice note sent without a caption is a message: it is answered', async () => {
+    fake.userMessage({ chatId: USER, photo: Buffer.from('jpeg bytes') });
+    await fake.until(replyTo(USER, /^coder done: \(sent without a caption: \S+_photo_\d+\.jpg\)/), 'the reply to the photo');
+    fake.userMessage({ chatId: USER, voice: Buffer.from('ogg bytes') });
+    await fake.until(replyTo(USER, /^coder done: \(sent without a caption: \S+_voice_\d+\.ogg\)/), 'the reply to the voice note');
+  });
+
+  it('a message the daemon refuses gets a reply saying why', async () => {
+    fake.userMessage({ chatId: USER, text: '@nobody are you there?' });
+    await fake.until(replyTo(USER, /^Your message could not be handed to the agents: No agent or team named "@nobody"/), 'the refusal');
+  });
+
+  it("a held photo without a caption is delivered after approval, and never stops the sender's later held messages", async () => {
+    const NEWCOMER = 6060;
+    fake.userMessage({ chatId: NEWCOMER, photo: Buffer.from('held photo') });
+    const codeMessage = await fake.until(replyTo(NEWCOMER, /pairing code is [A-Z2-9]{8}/), 'the pairing code');
+    fake.userMessage({ chatId: NEWCOMER, text: 'and a held text' });
+    await fake.until(() => readHeld().filter((m) => m.senderId === String(NEWCOMER)).length === 2 || undefined, 'both messages to be held');
+    await d.api.approvePairing({ body: { code: /pairing code is ([A-Z2-9]{8})/.exec(codeMessage.text!)![1]! } });
+    await fake.until(replyTo(NEWCOMER, /^coder done: \(sent without a caption: \S+_photo_\d+\.jpg\)/), 'the held photo to be answered');
+    await fake.until(replyTo(NEWCOMER, /^coder done: and a held text/), 'the later held message to be answered');
+  });
+
+  it('in a group, an unknown sender gets the pairing code privately; the group only hears that approval is needed', async () => {
+    const GROUP = -100555;
+    const STRANGER = 7070;
+    fake.userMessage({ chatId: GROUP, fromId: STRANGER, firstName: 'Eve', chatType: 'supergroup', text: '@tiny_test_bot let me in' });
+    await fake.until(replyTo(STRANGER, /pairing code is [A-Z2-9]{8}/), 'the private pairing code');
+    const inGroup = await fake.until(replyTo(GROUP, /approved senders only/), 'the group notice');
+    expect(inGroup.text).toBe('Eve: this bot answers approved senders only. I sent you a pairing code privately.');
+    expect(fake.messagesTo(GROUP).some((m) => /pairing code is|tinyagi pairing approve/.test(m.text ?? ''))).toBe(false);
   });
 
   it('a private message gets its reply; a redelivered update is enqueued once', async () => {
