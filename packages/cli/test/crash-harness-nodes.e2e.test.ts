@@ -180,7 +180,9 @@ afterEach(async () => {
 });
 
 describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', () => {
-  it('an API node with pool_size 2 answers concurrent POSTs at once after each restart, and its /api/health says when its heartbeat cannot run (issue 33)', { timeout: 150_000 }, async () => {
+  it('an API node with pool_size 2 answers concurrent POSTs at once after each restart, prunes gone nodes and lists stale ones as stale, and its /api/health says when its heartbeat cannot run (issue 33)', {
+    timeout: 150_000,
+  }, async () => {
     const schema = testSchema('pool2');
     cleanups.push(() => dropSchema(admin, schema));
     const api: TestDaemon = await createDaemon({
@@ -189,7 +191,17 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     });
     cleanups.push(() => api.cleanup());
     const ids: string[] = [];
+    // Rows of gone nodes (by the database's clock): the restarted API node prunes the stopped one
+    // stopped 11 min ago and the one stale for 61 min, and lists the one stale for 2 min as stale.
+    const plantGoneNodes = () =>
+      admin.query(
+        `INSERT INTO "${schema}".nodes (id, name, role, hostname, pid, started_at, heartbeat_at, heartbeat_ms, stopped_at)
+         SELECT id, name, 'worker', 'gone-host', 1, now_ms - ago, now_ms - ago, 5000, CASE WHEN stopped THEN now_ms - ago END
+         FROM (SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now_ms) c,
+           (VALUES ('node_gone_stopped', 'gone-stopped', 660000, true), ('node_gone_stale_old', 'gone-stale-old', 3660000, false), ('node_gone_stale', 'gone-stale', 120000, false)) AS v(id, name, ago, stopped)`,
+      );
     for (let round = 0; round < 3; round++) {
+      if (round === 1) await plantGoneNodes();
       if (round > 0) await api.kill();
       // start() returns as soon as /api/health answers: the POSTs go in while the node is still
       // starting its queue worker (the moment the LISTEN used to wait for a pooled connection).
@@ -210,6 +222,14 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
       ids.push(...(await Promise.all(posts)));
     }
     expect(new Set(ids).size).toBe(36);
+    await waitFor(
+      async () => (await admin.query(`SELECT 1 FROM "${schema}".nodes WHERE id IN ('node_gone_stopped', 'node_gone_stale_old')`)).rows.length === 0 || undefined,
+      30_000,
+      'the gone nodes to be pruned',
+    );
+    const status = await api.cliOk(['status']);
+    expect(status, status).toMatch(/gone-stale +worker +stale +gone-host pid 1, heartbeat 2m/);
+    expect(status).not.toMatch(/gone-stopped|gone-stale-old/);
     await waitForDrain(api.api, 60_000, 'pool_size 2', () => api.logs().slice(-3000));
     expect(await api.api.health()).toMatchObject({ ok: true });
 
