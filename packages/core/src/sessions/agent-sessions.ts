@@ -31,6 +31,11 @@ export interface AgentSessionRecord {
    * one process. The orchestrator of another node starts a new session instead of resuming it.
    */
   node: string;
+  /**
+   * What the agent CLI's adapter keeps about its provider session between turns ('' when
+   * nothing): the point a retry resumes from, the session's usage totals (adapters/*.ts).
+   */
+  providerState: string;
   updatedAt: number;
 }
 
@@ -41,6 +46,8 @@ export interface RecordTurnInput {
   assistant: string;
   /** Set when the provider session received the system prompt in this turn (kept otherwise). */
   instructionsHash?: string | undefined;
+  /** The adapter's state after this turn (kept otherwise, while the provider session stays the same). */
+  providerState?: string | undefined;
   /** Transcript bound (messages, not turns). Default 40. */
   maxMessages?: number;
   /** The node that ran the turn (several nodes on PostgreSQL); default ''. */
@@ -52,13 +59,13 @@ type Row = AgentSessionRow;
 
 /** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
 export function sessionStatements(t: string) {
-  const insert = `INSERT INTO ${t} (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const insert = `INSERT INTO ${t} (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, provider_state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   return {
     get: `SELECT * FROM ${t} WHERE agent_id = ? AND session_key = ?`,
     /** A first turn (PostgreSQL, which locks the row it reads: a row inserted meanwhile is read again). */
     insertNew: `${insert} ON CONFLICT (agent_id, session_key) DO NOTHING`,
     upsert: `${insert}
-       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash, node = excluded.node,
+       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash, node = excluded.node, provider_state = excluded.provider_state,
          transcript = excluded.transcript, turns = excluded.turns, updated_at = excluded.updated_at`,
     list: `SELECT * FROM ${t} WHERE agent_id = ? ORDER BY updated_at DESC`,
     resetKeys: (n: number) => `DELETE FROM ${t} WHERE session_key IN (${Array.from({ length: n }, () => '?').join(', ')})`,
@@ -78,12 +85,13 @@ export function nextTurn(agentId: string, sessionKey: string, current: AgentSess
   // A new provider session has not seen any instructions yet.
   const sameSession = current !== undefined && current.sessionId === sessionId;
   const instructionsHash = input.instructionsHash ?? (sameSession ? current.instructionsHash : '');
-  return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, node: input.node ?? '', updatedAt: Date.now() };
+  const providerState = input.providerState ?? (sameSession ? current.providerState : '');
+  return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, node: input.node ?? '', providerState, updatedAt: Date.now() };
 }
 
 /** The values of the upsert. */
 export function sessionValues(r: AgentSessionRecord): unknown[] {
-  return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.node, r.updatedAt];
+  return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.node, r.providerState, r.updatedAt];
 }
 
 const S = sessionStatements('agent_sessions');
@@ -150,6 +158,7 @@ export function toSessionRecord(r: Row): AgentSessionRecord {
     turns: r.turns,
     instructionsHash: r.instructions_hash,
     node: r.node,
+    providerState: r.provider_state,
     updatedAt: r.updated_at,
   };
 }

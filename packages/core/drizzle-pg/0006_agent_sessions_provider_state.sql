@@ -1,0 +1,1 @@
+ALTER TABLE "agent_sessions" ADD COLUMN "provider_state" text DEFAULT '' NOT NULL;

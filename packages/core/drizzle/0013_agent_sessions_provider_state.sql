@@ -1,0 +1,1 @@
+ALTER TABLE `agent_sessions` ADD `provider_state` text DEFAULT '' NOT NULL;
