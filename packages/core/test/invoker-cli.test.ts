@@ -183,7 +183,9 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
       PATH: process.env.PATH,
     });
     const unexpected = Object.keys(entry?.env ?? {}).filter(
-      (name) => !(name in process.env) && !['TINYAGI_AGENT_ID', 'TINYAGI_RUN_ID', 'ANTHROPIC_API_KEY', 'FAKE_LOG', 'FAKE_STATE_DIR', 'IS_SANDBOX', 'OPENCODE_CONFIG', 'TERM'].includes(name),
+      (name) =>
+        !(name in process.env) &&
+        !['TINYAGI_AGENT_ID', 'TINYAGI_RUN_ID', 'ANTHROPIC_API_KEY', 'FAKE_LOG', 'FAKE_STATE_DIR', 'IS_SANDBOX', 'OPENCODE_CONFIG', 'OPENCODE_DISABLE_CLAUDE_CODE_SKILLS', 'TERM'].includes(name),
     );
     expect(unexpected).toEqual([]);
   });

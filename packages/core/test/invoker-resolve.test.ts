@@ -107,11 +107,10 @@ describe('resolveInvokeTarget', () => {
       ANTHROPIC_BASE_URL: 'https://proxy.example/anthropic',
       ANTHROPIC_AUTH_TOKEN: 'proxy-key',
     });
-    expect(resolveInvokeTarget(settings, 'z', DAEMON_ENV)).toMatchObject({
-      adapter: 'codex',
-      model: 'gpt-5',
-      env: { OPENAI_API_KEY: 'az-key', OPENAI_BASE_URL: 'https://azure.example/v1' },
-    });
+    // Codex reads a provider's URL from its config only: the adapter makes it a model_providers entry.
+    const azure = resolveInvokeTarget(settings, 'z', DAEMON_ENV);
+    expect(azure).toMatchObject({ adapter: 'codex', model: 'gpt-5', baseUrl: 'https://azure.example/v1', apiKey: 'az-key' });
+    expect(azure.env).toEqual({});
     expect(resolveInvokeTarget(settings, 'l', DAEMON_ENV)).toMatchObject({
       adapter: 'openai',
       model: 'qwen',

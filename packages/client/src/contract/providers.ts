@@ -4,7 +4,7 @@ import { route } from './route.ts';
 import { IdParamsSchema, NullableStr, OkSchema, OptionalBool, OptionalMax200, OptionalStr, Str } from './common.ts';
 import { SecretStatusSchema } from './settings.ts';
 
-export const CUSTOM_HARNESSES = ['claude', 'codex', 'openai', 'anthropic'] as const;
+export const CUSTOM_HARNESSES = ['claude', 'codex', 'opencode', 'openai', 'anthropic'] as const;
 
 export const CustomProviderBodySchema = z.looseObject({
   name: OptionalMax200,

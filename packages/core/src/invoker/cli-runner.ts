@@ -8,10 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { BoundedTail, LineSplitter } from './bounded-text.ts';
-import { failureFromText, InvokeError } from './invoke-error.ts';
+import { addSpend, failureFromText, InvokeError } from './invoke-error.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
 import { buildChildEnv } from './child-env.ts';
-import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, runLimits, type InvokeRequest, type RunLimits } from './types.ts';
+import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, runLimits, type InvokeRequest, type InvokeUsage, type RunLimits } from './types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from './watchdog.ts';
 
 const STDERR_TAIL_CHARS = 64 * 1024;
@@ -38,6 +38,8 @@ export interface CliRunOptions {
   onLine: (line: string) => void;
   /** True once the adapter has seen the final result; the CLI then gets `exitAfterResultMs` to exit. */
   resultSeen?: () => boolean;
+  /** What the CLI reported spending so far: a run the watchdog ends still records it. */
+  spentSoFar?: () => { usage?: InvokeUsage | undefined; costUsd?: number | undefined };
   /** Shown when the executable is missing. */
   installHint: string;
 }
@@ -129,7 +131,8 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
   // A deadline that passes after the final result only cuts short a CLI that would not exit.
   const resultSeen = opts.resultSeen?.() === true;
   if (termination === 'cancelled' || (termination && termination !== 'lingering' && !resultSeen)) {
-    throw expiryError(termination, opts.limits, opts.what, stderrTail.toString());
+    const spent = opts.spentSoFar?.();
+    throw addSpend(expiryError(termination, opts.limits, opts.what, stderrTail.toString()), spent?.usage, spent?.costUsd);
   }
   return {
     exitCode: result.exitCode,
@@ -192,11 +195,13 @@ function assertWorkspace(cwd: string, what: string): void {
  * Rate limits are recognised from that and stderr only, never from the model's reply text.
  */
 export function cliFailure(what: string, outcome: CliRunOutcome, detail?: string): InvokeError {
-  const status = outcome.exitCode !== undefined ? `exit code ${outcome.exitCode}` : `signal ${outcome.signal ?? 'unknown'}`;
   const tail = outcome.stderrTail.trim();
   const plain = outcome.plainStdoutTail.trim();
-  const summary = detail ?? (lastLine(tail) || lastLine(plain));
-  return failureFromText(`${what} failed (${status})${summary ? `: ${summary}` : '.'}`, `${detail ?? ''}\n${tail}\n${plain}`, {
+  // Killed by a signal: that is the cause; its last stderr line was written before and is unrelated.
+  const killed = outcome.exitCode === undefined;
+  const status = killed ? `was killed (signal ${outcome.signal ?? 'unknown'})` : `failed (exit code ${outcome.exitCode})`;
+  const summary = detail ?? (killed ? '' : lastLine(tail) || lastLine(plain));
+  return failureFromText(`${what} ${status}${summary ? `: ${summary}` : '.'}`, `${detail ?? ''}\n${tail}\n${plain}`, {
     exitCode: outcome.exitCode,
     ...(outcome.signal ? { signal: outcome.signal } : {}),
     stderrTail: tail === '' ? undefined : tail,

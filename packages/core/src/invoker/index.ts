@@ -43,4 +43,5 @@ export {
   type MockFailure,
 } from './adapters/mock.ts';
 export { SPAWN_AGENT_TOOL_NAME } from './spawn-tool.ts';
+export { cliReadsAgentsMd } from './workspace-instructions.ts';
 export { reapOrphanedGroups, setProcessJournal, type ReapResult } from './process-group.ts';

@@ -149,16 +149,15 @@ function customTarget(agentId: string, provider: string, custom: CustomProviderS
         },
       };
     case 'codex':
+      // Codex reads a provider's URL from its config only (adapters/codex.ts); without a URL the key is OpenAI's.
       return {
         adapter: 'codex',
         provider,
         model,
-        env: {
-          ...pick(env, ['CODEX_HOME']),
-          ...(apiKey ? { OPENAI_API_KEY: apiKey } : {}),
-          ...(baseUrl ? { OPENAI_BASE_URL: baseUrl } : {}),
-        },
+        env: { ...pick(env, ['CODEX_HOME']), ...(apiKey && !baseUrl ? { OPENAI_API_KEY: apiKey } : {}) },
+        ...(baseUrl ? { baseUrl, ...(apiKey ? { apiKey } : {}) } : {}),
       };
+    case 'opencode':
     case 'openai':
     case 'anthropic':
       if (!baseUrl) {
@@ -167,11 +166,12 @@ function customTarget(agentId: string, provider: string, custom: CustomProviderS
           hint: `Set custom_providers.${provider.slice('custom:'.length)}.base_url.`,
         });
       }
-      return { adapter: custom.harness, provider, model, baseUrl, apiKey };
+      // opencode: the provider goes into its generated config (adapters/opencode.ts).
+      return { adapter: custom.harness, provider, model, baseUrl, ...(apiKey ? { apiKey } : {}), ...(custom.harness === 'opencode' ? { env: {} } : {}) };
     default:
       throw new InvokeError('permanent', `Custom provider ${provider} of agent "${agentId}" has no valid harness.`, {
         code: 'PROVIDER_CONFIG_INVALID',
-        hint: 'Set its harness to claude, codex, openai or anthropic.',
+        hint: 'Set its harness to claude, codex, opencode, openai or anthropic.',
       });
   }
 }

@@ -19,7 +19,7 @@ export interface InvokeTarget {
   command?: string;
   /** CLI adapters: provider environment (credentials, config homes) added to the minimal base env. */
   env?: Record<string, string>;
-  /** HTTP adapters: API root, e.g. `http://127.0.0.1:8080/v1` (openai) or `https://api.anthropic.com` (anthropic). */
+  /** HTTP adapters and codex/opencode custom providers: API root, e.g. `http://127.0.0.1:8080/v1` (openai) or `https://api.anthropic.com` (anthropic). */
   baseUrl?: string;
   apiKey?: string;
   headers?: Record<string, string>;
@@ -63,6 +63,13 @@ export interface InvokeSession {
    * again, so edits to AGENTS.md, memory or teammates reach a long-lived thread.
    */
   instructionsHash?: string;
+  /** What this adapter returned as `providerState` for the session last time (opaque to callers). */
+  providerState?: string;
+  /**
+   * An earlier attempt of this turn failed: the provider session may hold the failed attempt's
+   * half of the turn, so the adapter must not simply resume it (docs/operations.md, "Retries").
+   */
+  retry?: boolean;
 }
 
 export interface SpawnAgentArgs {
@@ -131,6 +138,8 @@ export interface InvokeResult {
   sessionId?: string;
   /** The hash of the system prompt this call delivered in-band (store it with the session). */
   instructionsHash?: string;
+  /** What the adapter keeps about the provider session for the next turn (store it with the session). */
+  providerState?: string;
 }
 
 export type InvokeAdapter = (req: InvokeRequest) => Promise<InvokeResult>;

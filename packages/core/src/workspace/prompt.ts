@@ -2,7 +2,9 @@
  * System-prompt composition, in this order:
  *   1. the built-in team protocol (templates/protocol.md) with the agent's identity, the
  *      teammates block and the memory index filled in;
- *   2. the workspace AGENTS.md, when it holds more than comments and whitespace;
+ *   2. the workspace AGENTS.md, when it holds more than comments and whitespace, unless the
+ *      agent's CLI reads it from the workspace itself (`agentsMdReadByCli`: then it would
+ *      reach the model twice);
  *   3. the agent's prompt_file contents, else its system_prompt (from settings);
  *   4. `extra`, when the caller has more to say.
  * SOUL.md is not inlined: the protocol tells the agent to read it.
@@ -47,6 +49,8 @@ export interface ComposeSystemPromptInput {
   /** Team ids the agent leads; derived from `teams` when omitted. */
   isLeaderOf?: readonly string[] | undefined;
   extra?: string | undefined;
+  /** The agent's CLI reads the workspace AGENTS.md itself (invoker's `cliReadsAgentsMd`): leave it out. */
+  agentsMdReadByCli?: boolean | undefined;
 }
 
 export interface ComposeOptions {
@@ -81,7 +85,7 @@ export async function composeSystemPrompt(input: ComposeSystemPromptInput, optio
   });
   const sections = [protocol];
 
-  const agentsMd = (await readOptional(agentsMdPath)) ?? '';
+  const agentsMd = input.agentsMdReadByCli ? '' : ((await readOptional(agentsMdPath)) ?? '');
   if (agentsMd.replace(/<!--[\s\S]*?-->/g, '').trim() !== '') {
     sections.push(`## Instructions for this agent (AGENTS.md)\n\n${agentsMd.trim()}`);
   }
@@ -157,7 +161,7 @@ function cacheKey(input: ComposeSystemPromptInput, workspaceDir: string, isLeade
     input.teams.map((team) => [team.id, team.name, team.leader, team.members.map((member) => [member.id, member.name])]),
     isLeaderOf,
     input.extra ?? null,
-    fileSignature(agentsMdPath),
+    input.agentsMdReadByCli === true ? 'read by the CLI' : fileSignature(agentsMdPath),
     promptFilePath === undefined ? null : [promptFilePath, fileSignature(promptFilePath)],
     memory,
   ]);

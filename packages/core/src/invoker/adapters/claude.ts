@@ -8,6 +8,13 @@
  *   Claude Code's own prompt (tools, safety) and stays out of argv.
  * - Sessions are explicit: `--session-id <new uuid>` starts one, `--resume <id>` continues it,
  *   so two agents (or two senders of one agent) never share a "most recent" session.
+ * - Every resume is `--resume <id> --resume-session-at <uuid of the last completed turn's last
+ *   assistant message>` (kept in the session's provider state): a failed or killed attempt's
+ *   half turn (and the "No response requested." Claude Code adds after a kill) is left on a
+ *   side branch, so a retried message reaches the model once.
+ * - Usage and cost are the call's own: `result.model_usage_since_last_result` (per model, with
+ *   `costUSD`). `total_cost_usd` and `modelUsage` are the session's running totals on a resume;
+ *   only without the per-call field is the cost the difference to the total kept in the state.
  * - `IS_SANDBOX=1` lets `--dangerously-skip-permissions` run as root (containers); an agent's
  *   `permission_mode` other than `bypassPermissions` is passed as `--permission-mode` instead.
  */
@@ -16,11 +23,17 @@ import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
-import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { readProviderState, resumeIdOf, withTranscript } from '../session-state.ts';
+import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 
 export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
-  const resumeId = req.session?.fresh ? undefined : (req.session?.resumeId ?? undefined);
+  const state = readProviderState(req.session);
+  const resumeAt = asString(state?.at);
+  // A retry without a known resume point (a session stored before it was kept) starts over with the transcript.
+  const dirty = req.session?.retry === true && resumeAt === undefined;
+  const resumeId = dirty ? undefined : resumeIdOf(req.session);
   const newSessionId = resumeId ? undefined : randomUUID();
+  const prompt = dirty ? withTranscript(req.session?.history, req.prompt) : req.prompt;
 
   return withPrivateTempDir(async (tmp) => {
     const args = ['-p', '--output-format', 'stream-json', '--verbose', ...permissionArgs(req.target.permissionMode)];
@@ -28,37 +41,35 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     if (req.systemPrompt.trim() !== '') {
       args.push('--append-system-prompt-file', await tmp.write('system-prompt.md', req.systemPrompt));
     }
-    if (resumeId) args.push('--resume', resumeId);
+    if (resumeId) args.push('--resume', resumeId, ...(resumeAt ? ['--resume-session-at', resumeAt] : []));
     else if (newSessionId) args.push('--session-id', newSessionId);
 
     const stream = new ClaudeStream(req);
     const base = cliRunBase(req, {
       binary: 'claude',
       installHint: 'Install Claude Code (npm i -g @anthropic-ai/claude-code) and log in, or give the agent another provider (e.g. "mock").',
-      adapterEnv: { IS_SANDBOX: '1' },
+      // With a custom provider (ANTHROPIC_BASE_URL) nothing may go to Anthropic's own hosts (update checks, telemetry).
+      adapterEnv: { IS_SANDBOX: '1', ...(req.target.env?.ANTHROPIC_BASE_URL ? { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' } : {}) },
     });
     const outcome = await runCliProcess({
       ...base,
       args,
-      input: req.prompt,
+      input: prompt,
       onLine: (line) => stream.handle(line),
       resultSeen: () => stream.result !== undefined,
     });
 
     const result = stream.result;
+    const sessionId = stream.sessionId ?? resumeId ?? newSessionId;
+    // The running total the fallback cost is measured against belongs to the resumed session only.
+    const spend = result ? callSpend(result, resumeId !== undefined && sessionId === resumeId ? asNumber(state?.totalCostUsd) : undefined) : undefined;
+    const providerState = (): string => JSON.stringify({ at: stream.lastAssistantUuid ?? resumeAt, totalCostUsd: asNumber(result?.total_cost_usd) });
     if (result && result.is_error !== true) {
-      return {
-        text: asString(result.result) ?? stream.assistantText(),
-        usage: stream.usage,
-        costUsd: asNumber(result.total_cost_usd),
-        sessionId: stream.sessionId ?? resumeId ?? newSessionId,
-      };
+      return { text: asString(result.result) ?? stream.assistantText(), usage: spend?.usage, costUsd: spend?.costUsd, sessionId, providerState: providerState() };
     }
     // A failed result still reports what it cost: the attempt is paid for either way.
-    if (result) throw addSpend(cliFailure(base.what, outcome, claudeErrorText(result)), stream.usage, asNumber(result.total_cost_usd));
-    if (outcome.exitCode === 0) {
-      return { text: stream.assistantText(), sessionId: stream.sessionId ?? resumeId ?? newSessionId };
-    }
+    if (result) throw addSpend(cliFailure(base.what, outcome, claudeErrorText(result)), spend?.usage, spend?.costUsd);
+    if (outcome.exitCode === 0) return { text: stream.assistantText(), sessionId, providerState: providerState() };
     throw cliFailure(base.what, outcome);
   });
 }
@@ -74,7 +85,8 @@ class ClaudeStream {
   readonly #toolNames = new Map<string, string>();
   sessionId: string | undefined;
   result: JsonRecord | undefined;
-  usage: InvokeUsage | undefined;
+  /** Where the next turn resumes: the last assistant message of this one. */
+  lastAssistantUuid: string | undefined;
 
   constructor(req: InvokeRequest) {
     this.#req = req;
@@ -87,6 +99,7 @@ class ClaudeStream {
     if (sessionId) this.sessionId = sessionId;
     switch (event.type) {
       case 'assistant':
+        this.lastAssistantUuid = asString(event.uuid) ?? this.lastAssistantUuid;
         for (const block of asRecords(asRecord(event.message)?.content)) this.#assistantBlock(block);
         break;
       case 'user':
@@ -98,7 +111,6 @@ class ClaudeStream {
         break;
       case 'result':
         this.result = event;
-        this.usage = claudeUsage(asRecord(event.usage));
         break;
     }
   }
@@ -123,11 +135,32 @@ class ClaudeStream {
   }
 }
 
-/** Input counts every prompt token the model processed, cached or not (what the user pays for). */
-function claudeUsage(usage: JsonRecord | undefined): InvokeUsage | undefined {
-  if (!usage) return undefined;
-  const input = (asNumber(usage.input_tokens) ?? 0) + (asNumber(usage.cache_creation_input_tokens) ?? 0) + (asNumber(usage.cache_read_input_tokens) ?? 0);
-  return { inputTokens: input, outputTokens: asNumber(usage.output_tokens) ?? 0 };
+/**
+ * What this call cost. Input counts every prompt token the model processed, cached or not (what
+ * the user pays for). `sessionTotalBefore`: the resumed session's `total_cost_usd` after its last
+ * completed turn, for a CLI that reports no per-call figure.
+ */
+export function callSpend(result: JsonRecord, sessionTotalBefore: number | undefined): { usage?: InvokeUsage; costUsd?: number } {
+  const perModel = asRecord(result.model_usage_since_last_result);
+  if (perModel) {
+    let usage: InvokeUsage | undefined;
+    let costUsd = 0;
+    for (const model of Object.values(perModel)) {
+      const m = asRecord(model);
+      if (!m) continue;
+      const input = (asNumber(m.inputTokens) ?? 0) + (asNumber(m.cacheReadInputTokens) ?? 0) + (asNumber(m.cacheCreationInputTokens) ?? 0);
+      usage = addUsage(usage, { inputTokens: input, outputTokens: asNumber(m.outputTokens) ?? 0 });
+      costUsd += asNumber(m.costUSD) ?? 0;
+    }
+    return { usage, costUsd };
+  }
+  const u = asRecord(result.usage);
+  const usage = u && {
+    inputTokens: (asNumber(u.input_tokens) ?? 0) + (asNumber(u.cache_creation_input_tokens) ?? 0) + (asNumber(u.cache_read_input_tokens) ?? 0),
+    outputTokens: asNumber(u.output_tokens) ?? 0,
+  };
+  const total = asNumber(result.total_cost_usd);
+  return { usage, costUsd: total === undefined ? undefined : Math.max(0, total - (sessionTotalBefore ?? 0)) };
 }
 
 function claudeErrorText(result: JsonRecord): string {

@@ -10,16 +10,37 @@
  *   thread last received it (`session.instructionsHash`: AGENTS.md, memory or teammates were
  *   edited), the new one is sent again, marked as replacing the earlier instructions.
  * - Continuity uses the thread id from `thread.started` (`exec resume <id>`), never `--last`.
+ *   Codex cannot resume from before a turn, so a retry (an earlier attempt may have left half a
+ *   turn in the thread) starts a new thread whose first message carries the transcript.
+ * - `turn.completed.usage` is the thread's running total (also after `exec fork`): the call's
+ *   usage is the difference to the total kept in the session's provider state.
+ * - `-c allow_login_shell=false`: the shell tool runs `bash -c`, not `bash -lc`, so a profile that
+ *   resets PATH (Debian's /etc/profile) cannot hide `tinyagi` from the agent.
+ * - A custom provider (`target.baseUrl`) is a `model_providers.tinyagi` entry given with `-c`
+ *   (codex 0.169 ignores OPENAI_BASE_URL): its key is read from TINYAGI_CODEX_API_KEY, a variable
+ *   only that provider reads, so it is never sent to another host.
  */
 import { createHash } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { readProviderState, resumeIdOf, withTranscript } from '../session-state.ts';
+import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+
+/** The id of the `model_providers` entry a custom provider becomes, and the variable its key travels in. */
+export const CODEX_PROVIDER_ID = 'tinyagi';
+export const CODEX_PROVIDER_KEY_ENV = 'TINYAGI_CODEX_API_KEY';
 
 export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
-  const resumeId = req.session?.fresh ? undefined : (req.session?.resumeId ?? undefined);
-  const args = ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
+  const retry = req.session?.retry === true;
+  const resumeId = retry ? undefined : resumeIdOf(req.session);
+  const state = readProviderState(req.session);
+  // The running total this thread had after its last completed turn (0 for a new thread).
+  const before: InvokeUsage =
+    resumeId !== undefined && asString(state?.thread) === resumeId
+      ? { inputTokens: asNumber(state?.inputTokens) ?? 0, outputTokens: asNumber(state?.outputTokens) ?? 0 }
+      : { inputTokens: 0, outputTokens: 0 };
+  const args = ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '-c', 'allow_login_shell=false', ...providerArgs(req)];
   if (req.target.model) args.push('--model', req.target.model);
   if (resumeId) args.push('resume', resumeId);
   args.push('-');
@@ -28,19 +49,49 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   const base = cliRunBase(req, {
     binary: 'codex',
     installHint: 'Install the Codex CLI (npm i -g @openai/codex) and log in, or give the agent another provider (e.g. "mock").',
+    adapterEnv: req.target.baseUrl !== undefined && req.target.apiKey !== undefined ? { [CODEX_PROVIDER_KEY_ENV]: req.target.apiKey } : undefined,
   });
   const hash = instructionsHash(req.systemPrompt);
   const current = resumeId !== undefined && req.session?.instructionsHash === hash;
+  const prompt = retry ? withTranscript(req.session?.history, req.prompt) : req.prompt;
+  const spent = (): InvokeUsage | undefined =>
+    stream.total && { inputTokens: Math.max(0, stream.total.inputTokens - before.inputTokens), outputTokens: Math.max(0, stream.total.outputTokens - before.outputTokens) };
   const outcome = await runCliProcess({
     ...base,
     args,
-    input: current ? req.prompt : codexTurnInput(req.systemPrompt, req.prompt, resumeId !== undefined),
+    input: current ? prompt : codexTurnInput(req.systemPrompt, prompt, resumeId !== undefined),
     onLine: (line) => stream.handle(line),
+    spentSoFar: () => ({ usage: spent() }),
   });
 
-  const failure = stream.failure;
-  if (failure !== undefined || outcome.exitCode !== 0) throw addSpend(cliFailure(base.what, outcome, failure), stream.usage, undefined);
-  return { text: stream.finalMessage ?? '', usage: stream.usage, sessionId: stream.threadId ?? resumeId, instructionsHash: hash };
+  // Killed: the signal is the cause, not a "Reconnecting…" error codex printed before it.
+  const failure = outcome.exitCode === undefined ? stream.turnFailed : stream.failure;
+  if (failure !== undefined || outcome.exitCode !== 0) throw addSpend(cliFailure(base.what, outcome, failure), spent(), undefined);
+  const threadId = stream.threadId ?? resumeId;
+  const total = stream.total ?? before;
+  return {
+    text: stream.finalMessage ?? '',
+    usage: spent(),
+    sessionId: threadId,
+    instructionsHash: hash,
+    providerState: JSON.stringify({ thread: threadId, inputTokens: total.inputTokens, outputTokens: total.outputTokens }),
+  };
+}
+
+/** A custom provider as codex reads one: a `model_providers` entry (TOML values through `-c`). */
+function providerArgs(req: InvokeRequest): string[] {
+  const baseUrl = req.target.baseUrl;
+  if (baseUrl === undefined) return [];
+  const entry = `model_providers.${CODEX_PROVIDER_ID}`;
+  // A JSON string is a valid TOML basic string.
+  const settings = [
+    `model_provider=${JSON.stringify(CODEX_PROVIDER_ID)}`,
+    `${entry}.name=${JSON.stringify(req.target.provider)}`,
+    `${entry}.base_url=${JSON.stringify(baseUrl)}`,
+    `${entry}.wire_api="responses"`,
+    ...(req.target.apiKey !== undefined ? [`${entry}.env_key=${JSON.stringify(CODEX_PROVIDER_KEY_ENV)}`] : []),
+  ];
+  return settings.flatMap((setting) => ['-c', setting]);
 }
 
 /** A short content hash of the system prompt (what a thread was last told). */
@@ -63,8 +114,9 @@ class CodexStream {
   readonly #announced = new Set<string>();
   threadId: string | undefined;
   finalMessage: string | undefined;
-  usage: InvokeUsage | undefined;
-  #turnFailed: string | undefined;
+  /** The thread's running usage total, as the last `turn.completed` reported it. */
+  total: InvokeUsage | undefined;
+  turnFailed: string | undefined;
   #lastError: string | undefined;
   #completed = false;
 
@@ -88,10 +140,10 @@ class CodexStream {
         break;
       case 'turn.completed':
         this.#completed = true;
-        this.#addUsage(asRecord(event.usage));
+        this.#setTotal(asRecord(event.usage));
         break;
       case 'turn.failed':
-        this.#turnFailed = asString(asRecord(event.error)?.message) ?? 'turn failed';
+        this.turnFailed = asString(asRecord(event.error)?.message) ?? 'turn failed';
         break;
       case 'error':
         // Also sent for transient trouble Codex recovers from ("Reconnecting… 1/5").
@@ -103,7 +155,7 @@ class CodexStream {
 
   /** Why the turn failed, if it did: a failed turn, or an error and no completed turn. */
   get failure(): string | undefined {
-    return this.#turnFailed ?? (this.#completed ? undefined : this.#lastError);
+    return this.turnFailed ?? (this.#completed ? undefined : this.#lastError);
   }
 
   #toolStarted(item: JsonRecord | undefined): void {
@@ -134,10 +186,10 @@ class CodexStream {
     emitProgress(this.#req, { type: 'tool_result', name: toolName(item, type), ok });
   }
 
-  /** One `turn.completed` per exec; cached input is already part of input_tokens. */
-  #addUsage(usage: JsonRecord | undefined): void {
+  /** Cached input is already part of input_tokens. */
+  #setTotal(usage: JsonRecord | undefined): void {
     if (!usage) return;
-    this.usage = addUsage(this.usage, { inputTokens: asNumber(usage.input_tokens) ?? 0, outputTokens: asNumber(usage.output_tokens) ?? 0 });
+    this.total = { inputTokens: asNumber(usage.input_tokens) ?? 0, outputTokens: asNumber(usage.output_tokens) ?? 0 };
   }
 }
 

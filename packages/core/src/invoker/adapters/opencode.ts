@@ -7,30 +7,47 @@
  *   file (0600, per run) that `OPENCODE_CONFIG` points at; OpenCode merges it with the user's
  *   own config. Nothing large goes through argv or the environment.
  * - Continuity uses the `sessionID` every JSON event carries (`--session <id>`), never `-c`.
+ *   OpenCode cannot resume from before a turn (`--fork` copies all of it), so a retry (an earlier
+ *   attempt may have left half a turn in the session) starts a new session whose message carries
+ *   the transcript.
+ * - A new session gets `--title`: without one OpenCode makes an extra model call to write a title.
+ * - `OPENCODE_DISABLE_CLAUDE_CODE_SKILLS=1`: OpenCode reads `.agents/skills` itself, and the
+ *   workspace's `.claude/skills` (a link to it, for Claude Code) would list every skill twice.
+ * - Usage is per `step_finish` (one per model call, not cumulative), recorded also when the
+ *   watchdog ends the run.
+ * - A custom provider (`target.baseUrl`) is a `provider.tinyagi` entry (`@ai-sdk/openai-compatible`,
+ *   `baseURL`) in the same config file, its key in TINYAGI_OPENCODE_API_KEY; the model is
+ *   `tinyagi/<model>`.
  */
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
+import { resumeIdOf, withTranscript } from '../session-state.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+
+export const OPENCODE_PROVIDER_ID = 'tinyagi';
+export const OPENCODE_PROVIDER_KEY_ENV = 'TINYAGI_OPENCODE_API_KEY';
 
 export function opencodeAgentName(agentId: string): string {
   return `tinyagi-${agentId}`;
 }
 
 export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> {
-  const resumeId = req.session?.fresh ? undefined : (req.session?.resumeId ?? undefined);
+  const retry = req.session?.retry === true;
+  const resumeId = retry ? undefined : resumeIdOf(req.session);
+  const custom = req.target.baseUrl !== undefined;
 
   return withPrivateTempDir(async (tmp) => {
     const args = ['run', '--format', 'json'];
-    if (req.target.model) args.push('--model', req.target.model);
-    const adapterEnv: Record<string, string> = {};
-    if (req.systemPrompt.trim() !== '') {
-      const agent = opencodeAgentName(req.agentId);
-      adapterEnv.OPENCODE_CONFIG = await tmp.write('opencode.json', opencodeConfig(agent, req));
-      args.push('--agent', agent);
-    }
+    if (req.target.model) args.push('--model', custom ? `${OPENCODE_PROVIDER_ID}/${req.target.model}` : req.target.model);
+    const adapterEnv: Record<string, string> = { OPENCODE_DISABLE_CLAUDE_CODE_SKILLS: '1' };
+    if (custom && req.target.apiKey !== undefined) adapterEnv[OPENCODE_PROVIDER_KEY_ENV] = req.target.apiKey;
+    const agent = req.systemPrompt.trim() !== '' ? opencodeAgentName(req.agentId) : undefined;
+    if (agent || custom) adapterEnv.OPENCODE_CONFIG = await tmp.write('opencode.json', opencodeConfig(agent, req));
+    if (agent) args.push('--agent', agent);
     if (resumeId) args.push('--session', resumeId);
+    else args.push('--title', `tinyagi ${req.agentId}`);
 
     const stream = new OpencodeStream(req);
     const base = cliRunBase(req, {
@@ -38,25 +55,44 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
       installHint: 'Install OpenCode (npm i -g opencode-ai) and configure a provider, or give the agent another provider (e.g. "mock").',
       adapterEnv,
     });
-    const outcome = await runCliProcess({ ...base, args, input: req.prompt, onLine: (line) => stream.handle(line) });
+    const outcome = await runCliProcess({
+      ...base,
+      args,
+      input: retry ? withTranscript(req.session?.history, req.prompt) : req.prompt,
+      onLine: (line) => stream.handle(line),
+      spentSoFar: () => ({ usage: stream.usage, costUsd: stream.costUsd }),
+    });
 
     if (stream.error !== undefined || outcome.exitCode !== 0) throw addSpend(cliFailure(base.what, outcome, stream.error), stream.usage, stream.costUsd);
     return { text: stream.finalText(), usage: stream.usage, costUsd: stream.costUsd, sessionId: stream.sessionId ?? resumeId };
   });
 }
 
-function opencodeConfig(agent: string, req: InvokeRequest): string {
+function opencodeConfig(agent: string | undefined, req: InvokeRequest): string {
+  const model = req.target.model;
   return JSON.stringify({
     $schema: 'https://opencode.ai/config.json',
-    agent: {
-      [agent]: {
-        description: `TinyAGI agent ${req.agentId}`,
-        mode: 'primary',
-        prompt: req.systemPrompt,
-        // `opencode run` rejects permission prompts it cannot show; the agent works unattended.
-        permission: { edit: 'allow', bash: 'allow', webfetch: 'allow' },
+    ...(agent && {
+      agent: {
+        [agent]: {
+          description: `TinyAGI agent ${req.agentId}`,
+          mode: 'primary',
+          prompt: req.systemPrompt,
+          // `opencode run` rejects permission prompts it cannot show; the agent works unattended.
+          permission: { edit: 'allow', bash: 'allow', webfetch: 'allow' },
+        },
       },
-    },
+    }),
+    ...(req.target.baseUrl !== undefined && {
+      provider: {
+        [OPENCODE_PROVIDER_ID]: {
+          npm: '@ai-sdk/openai-compatible',
+          name: req.target.provider,
+          options: { baseURL: req.target.baseUrl, ...(req.target.apiKey !== undefined ? { apiKey: `{env:${OPENCODE_PROVIDER_KEY_ENV}}` } : {}) },
+          ...(model ? { models: { [model]: { name: model } } } : {}),
+        },
+      },
+    }),
   });
 }
 

@@ -1,0 +1,28 @@
+/**
+ * What the CLI adapters keep about a provider session between turns (`InvokeSession.providerState`,
+ * stored with the session), and the fresh start a retry makes when the CLI cannot resume from
+ * before the failed attempt's half turn.
+ */
+import { parseJsonRecord, type JsonRecord } from './json-read.ts';
+import type { InvokeSession, SessionMessage } from './types.ts';
+
+/** The adapter's state of the session it resumes; undefined when none was stored or it is unreadable. */
+export function readProviderState(session: InvokeSession | undefined): JsonRecord | undefined {
+  return session?.providerState ? parseJsonRecord(session.providerState) : undefined;
+}
+
+/** The provider session to continue: none when the caller asks for a fresh one. */
+export function resumeIdOf(session: InvokeSession | undefined): string | undefined {
+  return session?.fresh ? undefined : (session?.resumeId ?? undefined);
+}
+
+/**
+ * The message of a new provider session that replaces one a failed attempt may have left half a
+ * turn in: the earlier turns (the stored transcript) come first, so the model sees the
+ * conversation and the retried message exactly once.
+ */
+export function withTranscript(history: readonly SessionMessage[] | undefined, prompt: string): string {
+  if (!history || history.length === 0) return prompt;
+  const turns = history.map((m) => `<${m.role}>\n${m.content}\n</${m.role}>`).join('\n');
+  return `<earlier_conversation>\nThe conversation so far (continue it; do not answer these turns again):\n${turns}\n</earlier_conversation>\n\n${prompt}`;
+}
