@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';
-import { fakeCli, waitFor } from '@tinyagi/test-kit';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fakeCli, tempDir, waitFor } from '@tinyagi/test-kit';
 import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
@@ -94,5 +96,37 @@ describe('failed attempts', () => {
     expect((await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.dead'] }))[0]?.data).toMatchObject({ failure: 'timed_out', attempts: 1, maxAttempts: 1 });
     expect((await h.stores.queue.get(sent.messageId))?.lastFailure).toBe('timed_out');
     expect(done.data).toMatchObject({ status: 'failed' });
+  });
+
+  it.each([
+    ['claude', 'anthropic', { inputTokens: 120, outputTokens: 42 }],
+    ['codex', 'openai', { inputTokens: 200, outputTokens: 30 }],
+    ['opencode', 'opencode', { inputTokens: 320, outputTokens: 30 }],
+  ] as const)('%s: a retried message reaches the model once, and each run records what its call cost', async (cli, provider, perCall) => {
+    // The fake keeps its sessions (a failed attempt's message stays in them, as in the real CLIs) and logs what reached its model.
+    const dir = tempDir('tinyagi-retry-');
+    const logFile = join(dir, 'fake.log');
+    const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli(cli) }, env: { ...req.env, FAKE_STATE_DIR: dir, FAKE_LOG: logFile } });
+    const h = await harness({ agents: { cc: { provider, max_attempts: 3 } } }, { invoke, backoff: FAST_BACKOFF });
+    const send = async (message: string) => {
+      const sent = await h.orchestrator.submit({ agent: 'cc', message, senderId: 'u1' });
+      await waitForCompletion(h, sent.conversationId);
+      return sent;
+    };
+    await send('first message');
+    const retried = await send('second message FAKE:fail-once');
+
+    const contexts = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { context: string }).context);
+    expect(contexts).toHaveLength(3);
+    expect(contexts[2]!.split('second message').length - 1).toBe(1);
+    const [run] = await h.stores.runs.listRuns(retried.conversationId);
+    expect(run).toMatchObject({ status: 'completed', ...perCall });
+    const [session] = await h.stores.agentSessions.list('cc');
+    expect(session).toMatchObject({ turns: 2 });
+    // Claude keeps where to resume from, codex the thread's usage total; opencode needs neither.
+    expect(session!.providerState !== '').toBe(cli !== 'opencode');
   });
 });

@@ -9,7 +9,7 @@
  * the result together with the rest of the run's effects).
  */
 import type { InvokeProgress, InvokeRequest, RunRecord, Usage } from '@tinyagi/core';
-import { addSpend, agentWorkspaceDir, composeSystemPrompt, provisionWorkspace, resolveInvokeTarget, teamsOfAgent, ownEntry, type SessionMessage, type SpawnAgentArgs } from '@tinyagi/core/internal';
+import { addSpend, agentWorkspaceDir, cliReadsAgentsMd, composeSystemPrompt, provisionWorkspace, resolveInvokeTarget, teamsOfAgent, ownEntry, type SessionMessage, type SpawnAgentArgs } from '@tinyagi/core/internal';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
 import { treeFields } from './lifecycle.ts';
@@ -21,6 +21,8 @@ export interface TurnsInput {
   teamId: string | null;
   signal: AbortSignal;
   timeoutMs?: number | undefined;
+  /** An earlier attempt of this run failed (the queue retries it): its half turn must not be resumed. */
+  retry?: boolean | undefined;
   spawnAgent: (args: SpawnAgentArgs) => Promise<string>;
 }
 
@@ -36,6 +38,8 @@ export interface TurnsResult {
   sessionId: string | undefined;
   /** What the provider session was last told in-band (codex), to store with the session. */
   instructionsHash: string | undefined;
+  /** The adapter's state of the provider session (resume point, usage totals), to store with the session. */
+  providerState: string | undefined;
   provider: string;
   exchanges: Exchange[];
 }
@@ -55,7 +59,8 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   }
   const teams = teamsOfAgent(settings, run.agentId);
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
-  const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: cwd, teams, extra })).text;
+  const agentsMdReadByCli = cliReadsAgentsMd(target.adapter, cwd);
+  const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: cwd, teams, extra, agentsMdReadByCli })).text;
 
   const stored = await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
   const history: SessionMessage[] = [...(stored?.transcript ?? [])];
@@ -64,6 +69,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   const elsewhere = stored !== undefined && ctx.node !== undefined && stored.node !== '' && stored.node !== ctx.node;
   let resumeId: string | undefined = (!elsewhere && stored?.sessionId) || undefined;
   let instructionsHash: string | undefined = (!elsewhere && stored?.instructionsHash) || undefined;
+  let providerState: string | undefined = (!elsewhere && stored?.providerState) || undefined;
   let turn = (stored?.turns ?? 0) + 1;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;
@@ -87,7 +93,15 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
       prompt,
       systemPrompt,
       cwd,
-      session: { key: input.sessionKey, resumeId: resumeId ?? null, history: [...history], turn, ...(instructionsHash ? { instructionsHash } : {}) },
+      session: {
+        key: input.sessionKey,
+        resumeId: resumeId ?? null,
+        history: [...history],
+        turn,
+        ...(instructionsHash ? { instructionsHash } : {}),
+        ...(providerState ? { providerState } : {}),
+        ...(input.retry && i === 0 ? { retry: true } : {}),
+      },
       signal,
       onEvent: (event: InvokeProgress) => ctx.stores.events.emit({ type: 'run.progress', ...treeFields(run), data: { ...event, turn } }),
       tools: { spawnAgent: input.spawnAgent },
@@ -114,6 +128,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
     costUsd += result.costUsd ?? 0;
     resumeId = result.sessionId ?? resumeId;
     instructionsHash = result.instructionsHash ?? instructionsHash;
+    providerState = result.providerState ?? providerState;
     const asked = [prompt, ...steeredMidCall].join('\n\n');
     exchanges.push({ user: asked, assistant: result.text });
     history.push({ role: 'user', content: asked }, { role: 'assistant', content: result.text });
@@ -125,7 +140,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
       ctx.steering.close(run.id);
       status(`${describe(next)} not applied: the run has taken ${MAX_TURNS} turns, the most steering may add`);
     }
-    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, provider: target.provider, exchanges };
+    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, providerState, provider: target.provider, exchanges };
     status(next.redirect !== undefined ? `redirected: the turn restarts with the new instruction (turn ${turn}); the previous answer is dropped` : `${describe(next)}: one more turn (turn ${turn})`);
     prompt = applySteering('', next, false);
   }

@@ -191,6 +191,8 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
       sessionKey,
       teamId: primary.message.teamId,
       signal: controller.signal,
+      // A message that failed before (also a lost lease) may have left half a turn in the CLI's session.
+      retry: open.some((p) => p.message.lastError !== null),
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
     const outcome = { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result };

@@ -300,7 +300,14 @@ function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: strin
   const { run, result, messages } = outcome;
   for (const exchange of result.exchanges) {
     yield* io(
-      tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, node, ...exchange }),
+      tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, {
+        provider: result.provider,
+        sessionId: result.sessionId,
+        instructionsHash: result.instructionsHash,
+        providerState: result.providerState,
+        node,
+        ...exchange,
+      }),
     );
   }
   for (const m of messages) {

@@ -138,7 +138,14 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       if (sessionKey) {
         for (const exchange of result.exchanges)
           yield* io(
-            tx.stores.agentSessions.recordTurn(agentId, sessionKey, { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, node: ctx.node, ...exchange }),
+            tx.stores.agentSessions.recordTurn(agentId, sessionKey, {
+              provider: result.provider,
+              sessionId: result.sessionId,
+              instructionsHash: result.instructionsHash,
+              providerState: result.providerState,
+              node: ctx.node,
+              ...exchange,
+            }),
           );
       }
       yield* io(tx.stores.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task }));
