@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Settings } from '@tinyagi/core';
+import type { InvokeRequest, Settings, TinyEvent } from '@tinyagi/core';
 import { openStores, ScheduleStore, type Stores } from '@tinyagi/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { activityLine } from '../src/daemon/activity-log.ts';
-import { prependPath, shimScript } from '../src/daemon/agent-shim.ts';
+import { prependPath, shimScript, withShimOnPath } from '../src/daemon/agent-shim.ts';
 import { ChannelSupervisor } from '../src/daemon/channel-supervisor.ts';
 import { HeartbeatScheduler } from '../src/daemon/heartbeat.ts';
 import { acquireInstanceLock } from '../src/daemon/instance-lock.ts';
@@ -372,5 +372,38 @@ describe('the tinyagi shim for agents', () => {
   it('goes first on the PATH, once', () => {
     expect(prependPath('/h/run/bin', '/usr/bin:/h/run/bin:/bin')).toBe('/h/run/bin:/usr/bin:/bin');
     expect(prependPath('/h/run/bin', undefined)).toBe('/h/run/bin');
+  });
+
+  it('travels by absolute path in TINYAGI_CLI too, which a login shell that resets PATH keeps', async () => {
+    const seen: InvokeRequest[] = [];
+    const invoke = withShimOnPath(
+      async (req) => {
+        seen.push(req);
+        return { text: 'ok' };
+      },
+      '/h/run/bin',
+      '/usr/bin',
+    );
+    await invoke({ agentId: 'a', target: { adapter: 'mock', provider: 'mock' }, prompt: 'hi', systemPrompt: '', cwd: dir });
+    expect(seen[0]?.env).toMatchObject({ PATH: '/h/run/bin:/usr/bin', TINYAGI_CLI: '/h/run/bin/tinyagi' });
+  });
+});
+
+describe('the activity log', () => {
+  const retry = (data: Record<string, unknown>) =>
+    activityLine({
+      id: 1,
+      ts: 0,
+      type: 'queue.retry',
+      agentId: 'cc',
+      conversationId: 'c1',
+      runId: 'r1',
+      data: { messageId: 'm1', error: 'boom', retryInMs: 2000, maxAttempts: 3, rateLimitWaits: 0, maxRateLimitWaits: 5, ...data },
+    } as unknown as TinyEvent);
+
+  it('counts the waits of a rate limit, which use no attempt, instead of saying "attempt 0/3"', () => {
+    expect(retry({ attempts: 0, kind: 'rate_limited', failure: 'rate_limited', rateLimitWaits: 1 })?.text).toBe('@cc rate limited (wait 1/5, no attempt used), retry in 2 s: boom (c1 r1)');
+    expect(retry({ attempts: 1, kind: 'retryable', failure: 'crashed' })?.text).toBe('@cc attempt 1/3 failed (crashed), retry in 2 s: boom (c1 r1)');
+    expect(retry({ attempts: 0, kind: 'retryable', failure: 'worker_lost' })?.text).toBe('@cc failed (worker_lost, no attempt used), retry in 2 s: boom (c1 r1)');
   });
 });

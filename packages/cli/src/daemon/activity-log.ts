@@ -30,11 +30,16 @@ export function activityLine(e: TinyEvent): { level: 'info' | 'warn'; text: stri
     case 'run.cancelled':
     case 'run.rejected':
       return { level: 'warn', text: `${agent} ${e.type.slice(4)}: ${firstLine(str(e.data.error))}${where}` };
-    case 'queue.retry':
-      return {
-        level: 'warn',
-        text: `${agent} attempt ${e.data.attempts}/${e.data.maxAttempts} failed (${e.data.failure}), retry in ${Math.round(e.data.retryInMs / 1000)} s: ${firstLine(e.data.error)}${where}`,
-      };
+    case 'queue.retry': {
+      // A rate-limit wait (and a lost lease of a batch) gives its attempt back: "attempt 0/3" would say nothing.
+      const which =
+        e.data.kind === 'rate_limited'
+          ? `rate limited (wait ${e.data.rateLimitWaits}/${e.data.maxRateLimitWaits}, no attempt used)`
+          : e.data.attempts === 0
+            ? `failed (${e.data.failure}, no attempt used)`
+            : `attempt ${e.data.attempts}/${e.data.maxAttempts} failed (${e.data.failure})`;
+      return { level: 'warn', text: `${agent} ${which}, retry in ${Math.round(e.data.retryInMs / 1000)} s: ${firstLine(e.data.error)}${where}` };
+    }
     case 'queue.dead':
       return { level: 'warn', text: `dead letter for ${agent} (${e.data.failure}, attempt ${e.data.attempts}/${e.data.maxAttempts}): ${firstLine(e.data.reason)} (tinyagi queue dead)${where}` };
     case 'guard.rejected':

@@ -4,6 +4,10 @@
  * shell may have no `tinyagi` on PATH. The daemon therefore writes a shim, `tinyagi`, into a
  * private directory of its home that execs this very node binary and CLI entry point (absolute
  * paths, fixed at daemon start), and puts that directory first on every agent CLI's PATH.
+ * A shell whose start-up files reset PATH (a login shell reads /etc/profile, which does on
+ * Debian) would lose it, so the shim's absolute path also travels as TINYAGI_CLI, which start-up
+ * files leave alone and the system prompt names; and Codex is told not to start login shells
+ * (adapters/codex.ts in @tinyagi/core).
  */
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -42,7 +46,8 @@ export function prependPath(dir: string, path: string | undefined): string {
   return [dir, ...rest].join(delimiter);
 }
 
-/** Wraps an invoke function so every agent CLI finds the shim first on its PATH. */
+/** Wraps an invoke function so every agent CLI finds the shim first on its PATH, and by absolute path in TINYAGI_CLI. */
 export function withShimOnPath(invoke: (req: InvokeRequest) => Promise<InvokeResult>, dir: string, daemonPath: string | undefined): (req: InvokeRequest) => Promise<InvokeResult> {
-  return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath) } });
+  const cli = join(dir, 'tinyagi');
+  return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath), TINYAGI_CLI: cli } });
 }
