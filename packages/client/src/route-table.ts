@@ -60,6 +60,7 @@ export const ROUTE_TABLE = {
   decideConversation: { method: 'POST', path: '/api/conversations/:id/decision', body: true },
   steerRun: { method: 'POST', path: '/api/runs/:id/steer', body: true },
   getRunSteering: { method: 'GET', path: '/api/runs/:id/steering' },
+  listHandoffs: { method: 'GET', path: '/api/handoffs' },
   spawnRun: { method: 'POST', path: '/api/runs/:id/spawn', body: true },
   listAgents: { method: 'GET', path: '/api/agents' },
   getAgent: { method: 'GET', path: '/api/agents/:id' },

@@ -479,6 +479,15 @@ describe('conversations and runs', () => {
     await rejects(h.client.cancelRun({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
   });
 
+  it('handoffs: the latest ones, oldest first, by team; a bad limit is 400', async () => {
+    const sent = await h.client.sendMessage({ body: { message: 'pass it on [@reviewer: check the copy]', agent: 'coder' } });
+    const handoff = await waitFor(async () => (await h.client.listHandoffs({ query: { team: 'dev' } })).find((x) => x.conversationId === sent.conversationId), 10_000, 'the handoff');
+    expect(handoff).toMatchObject({ fromAgent: 'coder', toAgent: 'reviewer', hop: 1, teamId: 'dev', childRunId: expect.any(String) });
+    expect(await h.client.listHandoffs({ query: { team: 'nobody' } })).toEqual([]);
+    expect((await h.client.listHandoffs({ query: { limit: 1 } })).at(-1)?.id).toBe((await h.client.listHandoffs()).at(-1)?.id);
+    await bad('GET', '/api/handoffs?limit=0', 400, 'VALIDATION_FAILED');
+  });
+
   it('spawn: a child of a running run answers; refused for an ended parent; bad body is 400', async () => {
     const sent = await h.client.sendMessage({ body: { message: 'slow parent', agent: 'coder' } });
     const parent = await waitFor(

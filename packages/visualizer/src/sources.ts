@@ -7,7 +7,7 @@
 import type { ApiClient, ChatroomMessage } from '@tinyagi/client';
 import type { ChatAction, ChatState } from './chat-state.ts';
 import type { DashboardActions } from './dashboard.ts';
-import { selectedConversation, type Action, type DashboardState } from './state.ts';
+import { LIMITS, selectedConversation, type Action, type DashboardState } from './state.ts';
 import type { Store } from './store.ts';
 
 export interface Source {
@@ -38,8 +38,15 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     store.dispatch({ type: 'snapshot', conversations: list });
   };
   const refresh = async (): Promise<void> => {
-    const [agents, teams, channels] = await Promise.all([client.listAgents({ signal }), client.listTeams({ signal }), client.listChannels({ signal })]);
+    const [agents, teams, channels, handoffs] = await Promise.all([
+      client.listAgents({ signal }),
+      client.listTeams({ signal }),
+      client.listChannels({ signal }),
+      client.listHandoffs({ query: { limit: LIMITS.handoffs }, signal }),
+    ]);
     store.dispatch({ type: 'snapshot', agents, teams, channels });
+    // Handoffs and Activity start with what happened before (and while the stream was down).
+    store.dispatch({ type: 'history', handoffs });
     await Promise.all([queue(), conversations(store.getState().team)]);
     treeOf = undefined; // fetch the selected tree again
     watchSelection();

@@ -16,6 +16,7 @@ import {
   type ConversationTree,
   type ConversationView,
   type EventType,
+  type Handoff as HandoffRecord,
   type RunNode,
   type RunTree,
   type RunTreeNode,
@@ -87,6 +88,8 @@ export interface ConversationRow {
 }
 
 export interface Handoff {
+  /** The `agent.mention` event's id (a handoff loaded at start and seen live is one handoff). */
+  id: number;
   ts: number;
   from: string;
   to: string;
@@ -97,6 +100,8 @@ export interface Handoff {
 
 export interface ActivityLine {
   id: number;
+  /** The event it tells of, where one line per event matters (handoffs: loaded at start, then live). */
+  eventId?: number;
   ts: number;
   level: 'info' | 'warn' | 'error';
   text: string;
@@ -145,6 +150,8 @@ export type Action =
   | { type: 'connection'; state: ConnectionState; info: ConnectionInfo; at?: number }
   | { type: 'snapshot'; agents?: Agent[]; teams?: Team[]; channels?: ChannelStatus[]; queue?: { pending: number; processing: number; dead: number }; conversations?: ConversationView[] }
   | { type: 'tree'; tree: ConversationTree }
+  /** Earlier handoffs (GET /api/handoffs at start): Handoffs and Activity begin with them. */
+  | { type: 'history'; handoffs: HandoffRecord[] }
   | { type: 'select-team'; team: string | null }
   | { type: 'cycle-team'; step: 1 | -1 }
   | { type: 'cycle-conversation'; step: 1 | -1 }
@@ -183,8 +190,20 @@ function upsertAgent(state: DashboardState, id: string, patch: Partial<AgentCard
   return { ...state, agents: { ...state.agents, [id]: next }, agentOrder: current ? state.agentOrder : [...state.agentOrder, id] };
 }
 
-function activity(state: DashboardState, ts: number, text: string, level: ActivityLine['level'] = 'info'): DashboardState {
-  return { ...state, activity: pushBounded(state.activity, { id: state.eventsSeen, ts, level, text }, LIMITS.activity) };
+function activity(state: DashboardState, ts: number, text: string, level: ActivityLine['level'] = 'info', eventId?: number): DashboardState {
+  return { ...state, activity: pushBounded(state.activity, { id: state.eventsSeen, ts, level, text, ...(eventId !== undefined ? { eventId } : {}) }, LIMITS.activity) };
+}
+
+const handoffText = (h: { from: string; to: string; hop: number }): string => `@${h.from} → @${h.to} (hop ${h.hop})`;
+
+/** Earlier handoffs go before what the stream brought, each once; the lists stay bounded (newest kept). */
+function withHistory(state: DashboardState, records: readonly HandoffRecord[]): DashboardState {
+  const known = new Set(state.handoffs.map((h) => h.id));
+  const older = records.filter((r) => !known.has(r.id)).map((r): Handoff => ({ id: r.id, ts: r.ts, from: r.fromAgent, to: r.toAgent, hop: r.hop, teamId: r.teamId, conversationId: r.conversationId }));
+  if (older.length === 0) return state;
+  const byTime = <T extends { ts: number }>(list: T[], max: number): T[] => list.sort((a, b) => a.ts - b.ts).slice(-max);
+  const lines = older.map((h): ActivityLine => ({ id: -h.id, eventId: h.id, ts: h.ts, level: 'info', text: handoffText(h) }));
+  return { ...state, handoffs: byTime([...older, ...state.handoffs], LIMITS.handoffs), activity: byTime([...lines, ...state.activity], LIMITS.activity) };
 }
 
 function emptyConversation(id: string, teamId: string | null, title: string, ts: number, label = ''): ConversationRow {
@@ -360,9 +379,11 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     }
     case 'agent.mention': {
       const { fromAgent, toAgent, hop, teamId } = event.data;
-      state = { ...state, handoffs: pushBounded(state.handoffs, { ts, from: fromAgent, to: toAgent, hop, teamId, conversationId: conv }, LIMITS.handoffs) };
+      // Loaded at start already (GET /api/handoffs): once is enough.
+      if (state.handoffs.some((h) => h.id === event.id)) return state;
+      state = { ...state, handoffs: pushBounded(state.handoffs, { id: event.id, ts, from: fromAgent, to: toAgent, hop, teamId, conversationId: conv }, LIMITS.handoffs) };
       if (state.agents[toAgent]?.status !== 'working') state = upsertAgent(state, toAgent, { status: 'waiting', progress: `handoff from @${fromAgent}` }, ts);
-      return activity(state, ts, `@${fromAgent} → @${toAgent} (hop ${hop})`);
+      return activity(state, ts, handoffText({ from: fromAgent, to: toAgent, hop }), 'info', event.id);
     }
     case 'subagent.started':
       return activity(state, ts, `sub-agent ${event.data.name} started (depth ${event.data.depth}/${event.data.maxDepth})`);
@@ -532,6 +553,8 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
         return { ...updated, tree: mergeRunRecords(updated.tree, roots, TREE_OPTIONS) };
       });
     }
+    case 'history':
+      return withHistory(state, action.handoffs);
     case 'select-team':
       return { ...state, team: action.team, conversationId: null, runId: null };
     case 'cycle-team': {

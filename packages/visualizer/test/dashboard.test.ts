@@ -39,6 +39,8 @@ async function frameWhere(frame: () => string, check: (f: string) => boolean, wh
   return frame();
 }
 
+const count = (text: string, needle: string): number => text.split(needle).length - 1;
+
 const snapshot: Action = { type: 'snapshot', agents: AGENTS, teams: TEAMS, channels: [{ name: 'telegram', running: true, restarts: 0 }], queue: { pending: 0, processing: 0, dead: 0 } };
 
 describe('dashboard frames', () => {
@@ -142,6 +144,34 @@ describe('dashboard frames', () => {
     // The backoff the source subscribes with: capped like TinyOffice's, jittered.
     for (let attempt = 0; attempt < 20; attempt++) expect(backoffDelay(attempt, RECONNECT)).toBeLessThanOrEqual(3000);
     expect(backoffDelay(20, RECONNECT, () => 0)).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('Handoffs and Activity start with the earlier handoffs the API lists; a live one is added once, even when the list had it', async () => {
+    const ev = eventFactory(100);
+    const earlier = (id: number, fromAgent: string, toAgent: string) => ({
+      id,
+      ts: T0 + id,
+      conversationId: 'conv-0',
+      runId: 'run-0',
+      childRunId: `run-${id}`,
+      fromAgent,
+      toAgent,
+      hop: 1,
+      teamId: 'dev',
+    });
+    const { store, frame } = show(stateOf([snapshot, open, { type: 'history', handoffs: [earlier(7, 'coder', 'reviewer'), earlier(9, 'reviewer', 'coder')] }]));
+    const f = frame();
+    expect(f).toMatch(/Handoffs @coder ─▶ @reviewer hop 1 {2}@reviewer ─▶ @coder hop 1/);
+    expect(f.indexOf('@coder → @reviewer (hop 1)')).toBeLessThan(f.indexOf('@reviewer → @coder (hop 1)'));
+    // The stream then brings a new handoff, and (as after a reconnect's refresh) the list again.
+    store.dispatch({
+      type: 'event',
+      event: ev('agent.mention', { teamId: 'dev', fromAgent: 'coder', toAgent: 'solo', hop: 2, messageId: 'm', childRunId: 'run-x' }, { conversationId: 'conv-0', runId: 'run-0', agentId: 'coder' }),
+    });
+    store.dispatch({ type: 'history', handoffs: [earlier(9, 'reviewer', 'coder'), { ...earlier(100, 'coder', 'solo'), hop: 2 }] });
+    const g = await frameWhere(frame, (x) => x.includes('@coder → @solo (hop 2)'), 'the live handoff');
+    expect(count(g, '@coder → @solo (hop 2)')).toBe(1);
+    expect(store.getState().handoffs.map((h) => h.id)).toEqual([7, 9, 100]);
   });
 
   it('reconnecting: the header says so, with the try count and the wait; back to live when it opens', async () => {

@@ -38,6 +38,22 @@ describe('sources against a real daemon', () => {
     }
   });
 
+  it('a dashboard started after handoffs happened begins with them in Handoffs and Activity', async () => {
+    const client = daemon.api;
+    // The first test's conversation handed off from coder to reviewer before this dashboard starts.
+    await waitFor(async () => ((await client.listHandoffs()).length > 0 ? true : undefined), 30_000, 'a handoff in the log');
+    const store = createStore(reduce, initialState(null), 50);
+    const source = startDashboardSource(client, store);
+    try {
+      const state = await waitFor(() => (store.getState().handoffs.length > 0 ? store.getState() : undefined), 30_000, 'the earlier handoffs');
+      expect(state.handoffs.at(-1)).toMatchObject({ from: 'coder', to: 'reviewer', hop: 1, teamId: 'dev' });
+      expect(state.activity.map((a) => a.text)).toContain('@coder → @reviewer (hop 1)');
+    } finally {
+      source.close();
+      store.close();
+    }
+  });
+
   it('the chat room shows every message once, in order, across a daemon restart', async () => {
     const client = daemon.api;
     await client.postChatroom({ params: { id: 'dev' }, body: { message: 'before the viewer' } });

@@ -112,6 +112,24 @@ export const RunSteeringSchema = z
   .meta({ id: 'RunSteering' });
 export type RunSteering = z.infer<typeof RunSteeringSchema>;
 
+/** A handoff (an `agent.mention` event): who handed work to whom, in which conversation. */
+export const HandoffSchema = z
+  .object({
+    /** The event's id (each handoff once, in order). */
+    id: Int,
+    ts: TimestampSchema,
+    conversationId: NullableStr,
+    /** The mentioning run, and the child run it started. */
+    runId: NullableStr,
+    childRunId: Str,
+    fromAgent: Str,
+    toAgent: Str,
+    hop: Int,
+    teamId: NullableStr,
+  })
+  .meta({ id: 'Handoff' });
+export type Handoff = z.infer<typeof HandoffSchema>;
+
 export const SpawnBodySchema = z.object({
   agent: ShortText,
   task: z.string().min(1).max(200_000),
@@ -213,6 +231,14 @@ export const conversationsContract = {
     params: IdParamsSchema,
     body: SteerBodySchema,
     response: z.object({ runId: Str, command: z.enum(STEER_COMMANDS), accepted: Bool, reason: OptionalStr, effect: OptionalStr }),
+  }),
+  listHandoffs: route({
+    method: 'GET',
+    path: '/api/handoffs',
+    summary: 'The latest handoffs between agents (among the last 20,000 events), oldest first: what a dashboard shows before its live stream adds more',
+    tag: 'conversations',
+    query: z.object({ team: OptionalShortText, limit: IntParam(1, 200).optional() }),
+    response: z.array(HandoffSchema),
   }),
   getRunSteering: route({
     method: 'GET',

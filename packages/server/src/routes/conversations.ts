@@ -14,7 +14,11 @@ type Names =
   | 'cancelRun'
   | 'steerRun'
   | 'getRunSteering'
+  | 'listHandoffs'
   | 'spawnRun';
+
+/** How many of the latest events `GET /api/handoffs` looks through. */
+const HANDOFF_WINDOW = 20_000;
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
   return {
@@ -68,6 +72,25 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
     },
 
     getRunSteering: async ({ params }) => await ctx.orchestrator.runSteering(params.id),
+
+    listHandoffs: async ({ query }) => {
+      // Read from a window at the end of the log: bounded work however long the log is.
+      const events = await ctx.stores.events.readSince(Math.max(0, (await ctx.stores.events.lastId()) - HANDOFF_WINDOW), { types: ['agent.mention'] }, HANDOFF_WINDOW);
+      const handoffs = events
+        .filter((e) => query.team === undefined || e.data.teamId === query.team)
+        .map((e) => ({
+          id: e.id,
+          ts: e.ts,
+          conversationId: e.conversationId ?? null,
+          runId: e.runId ?? null,
+          childRunId: e.data.childRunId,
+          fromAgent: e.data.fromAgent,
+          toAgent: e.data.toAgent,
+          hop: e.data.hop,
+          teamId: e.data.teamId,
+        }));
+      return handoffs.slice(-(query.limit ?? 20));
+    },
 
     spawnRun: async ({ params, body }) => {
       const parent = await ctx.stores.runs.mustGetRun(params.id);
