@@ -58,7 +58,7 @@ function needTerminal(what: string, options: RunOptions): void {
 function clientOf(options: RunOptions): ApiClient {
   if (options.client) return options.client;
   if (!options.baseUrl) throw new TypeError('runVisualizer/runChatRoom need a baseUrl or a client.');
-  return createApiClient({ baseUrl: options.baseUrl, ...(options.token ? { token: options.token } : {}) });
+  return createApiClient({ baseUrl: options.baseUrl, clientName: 'the TUI', ...(options.token ? { token: options.token } : {}) });
 }
 
 async function mount(element: Parameters<typeof render>[0], options: RunOptions, fps: number): Promise<void> {

@@ -159,6 +159,8 @@ function treeLines(state: DashboardState, narrow: boolean, max: number): Line[] 
     lines.push(line);
   }
   if (runs.length > rows) lines.push([seg(`  (${runs.length} runs; r selects)`, { dim: true })]);
+  const note = steeringNote(state, selected);
+  if (note) lines.push([seg(`  ${note}`, { color: 'yellow' })]);
   return lines;
 }
 
@@ -180,6 +182,16 @@ export function treeGuides(levels: readonly number[]): Array<{ last: boolean; th
     last: !siblingAfter(i + 1, level),
     through: Array.from({ length: Math.max(0, level - 1) }, (_, k) => siblingAfter(i + 1, k + 1)),
   }));
+}
+
+/** For the selected live run: what `p` cannot do inside its turn, or that it may not be steered at all. */
+function steeringNote(state: DashboardState, runId: string | undefined): string | undefined {
+  const steering = state.steering;
+  if (!steering || steering.runId !== runId) return undefined;
+  const pause = steering.commands.find((c) => c.command === (steering.paused ? 'resume' : 'pause'));
+  if (!pause) return undefined;
+  if (!pause.allowed) return `p: ${pause.command} is not allowed for @${steering.agentId} (agents.${steering.agentId}.steering)`;
+  return pause.midTurn ? undefined : `p: ${pause.note}`;
 }
 
 function channelLine(state: DashboardState): Line[] {

@@ -7,7 +7,7 @@
 import type { ApiClient, ChatroomMessage } from '@tinyagi/client';
 import type { ChatAction, ChatState } from './chat-state.ts';
 import type { DashboardActions } from './dashboard.ts';
-import { LIMITS, selectedConversation, type Action, type DashboardState } from './state.ts';
+import { LIMITS, selectedConversation, selectedRun, type Action, type DashboardState } from './state.ts';
 import type { Store } from './store.ts';
 
 export interface Source {
@@ -55,8 +55,16 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
   // The selected conversation's run tree and the team's conversations, fetched when they change.
   let treeOf: string | undefined;
   let teamOf: string | null | undefined;
+  let steeringOf: string | undefined;
   const watchSelection = (): void => {
     const state = store.getState();
+    // What steering does for the selected live run's provider, shown before a key is pressed.
+    const run = selectedRun(state);
+    const live = run && (run.status === 'running' || run.status === 'paused' || run.status === 'queued') ? run.runId : undefined;
+    if (live && live !== steeringOf) {
+      steeringOf = live;
+      client.getRunSteering({ params: { id: live }, signal }).then((steering) => store.dispatch({ type: 'steering', steering }), fail('Could not read what steering can do'));
+    }
     if (state.team !== teamOf) {
       teamOf = state.team;
       conversations(state.team).catch(fail('Could not list conversations'));

@@ -17,6 +17,7 @@ import {
   type ConversationView,
   type EventType,
   type Handoff as HandoffRecord,
+  type RunSteering,
   type RunNode,
   type RunTree,
   type RunTreeNode,
@@ -142,6 +143,8 @@ export interface DashboardState {
   help: boolean;
   /** A one-line notice (the result of a key action). */
   notice?: { text: string; level: 'info' | 'error' };
+  /** What steering can do for the selected live run (GET /api/runs/:id/steering), said before a key is pressed. */
+  steering?: RunSteering;
 }
 
 export type Action =
@@ -152,6 +155,7 @@ export type Action =
   | { type: 'tree'; tree: ConversationTree }
   /** Earlier handoffs (GET /api/handoffs at start): Handoffs and Activity begin with them. */
   | { type: 'history'; handoffs: HandoffRecord[] }
+  | { type: 'steering'; steering: RunSteering }
   | { type: 'select-team'; team: string | null }
   | { type: 'cycle-team'; step: 1 | -1 }
   | { type: 'cycle-conversation'; step: 1 | -1 }
@@ -375,7 +379,9 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       if (conv && run && accepted && (command === 'pause' || command === 'resume')) {
         if (agent) state = upsertAgent(state, agent, { status: command === 'pause' ? 'waiting' : 'working', progress: command === 'pause' ? 'paused' : 'resumed' }, ts);
       }
-      return activity(state, ts, `${at(agent)} ${command} ${accepted ? 'accepted' : `refused${event.data.reason ? ` (${event.data.reason})` : ''}`}`, accepted ? 'info' : 'warn');
+      const by = event.data.by ? ` by ${event.data.by}` : '';
+      const text = event.data.text ? `: ${event.data.text.replace(/\s+/g, ' ').slice(0, 80)}` : '';
+      return activity(state, ts, `${at(agent)} ${command}${by} ${accepted ? `accepted${text}` : `refused${event.data.reason ? ` (${event.data.reason})` : ''}`}`, accepted ? 'info' : 'warn');
     }
     case 'agent.mention': {
       const { fromAgent, toAgent, hop, teamId } = event.data;
@@ -555,6 +561,8 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
     }
     case 'history':
       return withHistory(state, action.handoffs);
+    case 'steering':
+      return { ...state, steering: action.steering };
     case 'select-team':
       return { ...state, team: action.team, conversationId: null, runId: null };
     case 'cycle-team': {

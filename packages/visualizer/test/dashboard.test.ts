@@ -174,6 +174,21 @@ describe('dashboard frames', () => {
     expect(store.getState().handoffs.map((h) => h.id)).toEqual([7, 9, 100]);
   });
 
+  it('the selected run of a CLI agent says what p cannot do inside its turn, before p is pressed; steering shows in Activity with who sent it', async () => {
+    const ev = eventFactory();
+    const events = handoffEvents(ev).map((event): Action => ({ type: 'event', event }));
+    const note = 'A CLI agent cannot pause mid-turn: its current turn runs to the end and the answer is held, not posted, until you resume.';
+    const commands = [
+      { command: 'pause' as const, allowed: true, midTurn: false, note },
+      { command: 'resume' as const, allowed: true, midTurn: false, note: 'Lets the paused run go on.' },
+    ];
+    const steering: Action = { type: 'steering', steering: { runId: 'run-2', agentId: 'reviewer', adapter: 'claude', status: 'running', paused: false, commands } };
+    const steered = ev('run.steered', { command: 'inject', accepted: true, text: 'check the links', by: 'TinyOffice' }, { conversationId: 'conv-1', runId: 'run-2', agentId: 'reviewer' });
+    const { frame } = show(stateOf([snapshot, open, ...events, steering, { type: 'event', event: steered }]), { width: 200 });
+    expect(frame()).toContain(`p: ${note}`);
+    expect(frame()).toContain('@reviewer inject by TinyOffice accepted: check the links');
+  });
+
   it('reconnecting: the header says so, with the try count and the wait; back to live when it opens', async () => {
     const { store, frame } = show(stateOf([snapshot, open]));
     store.dispatch({ type: 'connection', state: 'reconnecting', info: { attempt: 2, retryInMs: 1500 } });
