@@ -1,0 +1,80 @@
+/**
+ * Steering from the run tree, as a person does it, against a real daemon whose agent is the fake
+ * Claude Code CLI (@tinyagi/test-kit's bin/claude on PATH, its reply streamed slowly): before
+ * Pause is pressed the row says a CLI agent cannot be paused mid-turn; paused, the turn's answer
+ * is held (the run stays running, nothing is posted); an injected message and every command show
+ * under the run with who sent them, and in the transcript; resumed, the run takes one more turn.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { createDaemon, FAKE_BIN_DIR, type TestDaemon } from '@tinyagi/test-kit';
+
+test.describe.configure({ mode: 'serial' });
+
+let kit: TestDaemon;
+
+test.beforeAll(async () => {
+  kit = await createDaemon({
+    prefix: 'tinyoffice-steering-',
+    path: [FAKE_BIN_DIR],
+    // Each third of the fake CLI's reply 2.5 s apart: a turn long enough to press Pause in.
+    env: { FAKE_SLOW_MS: '2500' },
+    settings: ({ root }) => ({
+      workspace: { path: `${root}/workspace` },
+      models: { provider: 'anthropic', anthropic: { api_key: 'sk-ant-test' } },
+      agents: { cc: { name: 'Claude', provider: 'anthropic', env_passthrough: ['FAKE_SLOW_MS'] } },
+    }),
+  });
+  await kit.start();
+});
+
+test.afterAll(async () => {
+  await kit?.cleanup();
+});
+
+async function login(page: Page): Promise<void> {
+  const out = await kit.cliOk(['office', '--no-open'], { timeoutMs: 90_000 });
+  const link = /http:\/\/\S+\/login#code=\S+/.exec(out)?.[0];
+  if (!link) throw new Error(`tinyagi office printed no link:\n${out}`);
+  await page.goto(link);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+}
+
+test('a CLI run: the row says what pause does before it is used; paused, its answer is held; steering shows who sent what', async ({ page }) => {
+  await login(page);
+  const sent = await kit.api.sendMessage({ body: { agent: 'cc', message: 'FAKE:slow FAKE:reply=first answer' } });
+  await page.goto(`${kit.url}/conversations/view?id=${sent.conversationId}`);
+  const row = page.getByTestId('run-tree').locator('[data-agent="cc"]').first();
+  await expect(row).toHaveAttribute('data-status', 'running');
+  // Said before any control is used.
+  await expect(row.getByTestId('steering-limits')).toHaveText(
+    'claude agent: pause, inject, redirect take effect when its current turn ends, not inside it; paused, its answer is held until you resume.',
+  );
+  expect((await new AxeBuilder({ page }).include('[data-testid="run-tree"]').analyze()).violations.filter((v) => v.impact !== 'minor')).toEqual([]);
+
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await expect(row.getByRole('status')).toContainText('pause: accepted · A CLI agent cannot pause mid-turn');
+  await expect(row.getByRole('button', { name: 'Resume' })).toBeVisible();
+  // The turn ends while paused: its answer is held, the run stays running, nothing was posted.
+  await expect(row).toContainText('paused: turn 1 finished; its answer is held until the run is resumed');
+  await expect(row).toHaveAttribute('data-status', 'running');
+  expect(await kit.api.listOutbox({ query: { conversationId: sent.conversationId } })).toEqual([]);
+
+  await row.getByRole('button', { name: 'Inject' }).click();
+  await page.getByLabel('inject text').fill('also add tests');
+  await row.getByRole('button', { name: 'Send' }).click();
+  const steering = row.getByTestId('steering').first();
+  await expect(steering.getByRole('listitem')).toHaveCount(2);
+  await expect(steering.getByRole('listitem').nth(0)).toContainText('TinyOffice · pause');
+  await expect(steering.getByRole('listitem').nth(1)).toContainText('TinyOffice · inject: “also add tests”');
+
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 30_000 });
+  await expect(steering.getByRole('listitem')).toHaveCount(3);
+  const transcript = page.getByTestId('transcript');
+  await expect(transcript).toContainText('TinyOffice → @cc · steering (inject)');
+  await expect(transcript).toContainText('[Injected] also add tests');
+  // After a reload the tree still lists who steered the run (the API's tree carries it).
+  await page.reload();
+  await expect(page.getByTestId('run-tree').getByTestId('steering').first().getByRole('listitem')).toHaveCount(3);
+});
