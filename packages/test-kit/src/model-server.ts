@@ -235,7 +235,8 @@ export function parseRequest(api: ModelApi, path: string, headers: IncomingHttpH
 function shellCall(request: ModelRequest, command: string): { name: string; input: Rec } {
   const offered = new Set(request.tools);
   if (offered.has('Bash')) return { name: 'Bash', input: { command, description: 'Run a command' } };
-  if (offered.has('exec_command')) return { name: 'exec_command', input: { cmd: command } };
+  // Codex returns a still-running command's output only after yield_time_ms (default 10 s): wait up to its maximum.
+  if (offered.has('exec_command')) return { name: 'exec_command', input: { cmd: command, yield_time_ms: 30_000 } };
   if (offered.has('shell')) return { name: 'shell', input: { command: ['bash', '-lc', command] } };
   if (offered.has('bash')) return { name: 'bash', input: { command, description: 'Run a command' } };
   throw new Error(`no shell tool among the offered tools: ${request.tools.join(', ') || '(none)'}`);

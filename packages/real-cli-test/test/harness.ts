@@ -1,0 +1,301 @@
+/**
+ * One real daemon per agent CLI, its agents on a provider pointed at the stand-in model API
+ * (@tinyagi/test-kit's model server), every other host refused by the deny-all proxy that the
+ * daemon's HTTP(S)_PROXY names (and so every CLI's: the proxy variables are part of an agent's
+ * base environment). The CLIs are the lockfile's pinned versions of this package's
+ * devDependencies, put on the daemon's PATH (alone: no other binary of node_modules/.bin).
+ *
+ * Tests register a rule per unique marker word: a request whose user entries carry the marker is
+ * answered by that rule, every other one with a plain reply (OpenCode's title-generation call
+ * gets a title). Each call records the usage the stand-in served, so a test compares it with
+ * what the daemon recorded for the run.
+ */
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ConversationTree, QueueMessageView, RunNode } from '@tinyagi/client';
+import {
+  createDaemon,
+  occurrences,
+  startDenyProxy,
+  startModelServer,
+  tempDir,
+  toolOutput,
+  waitFor,
+  type DenyProxy,
+  type ModelAction,
+  type ModelApi,
+  type ModelCall,
+  type ModelRequest,
+  type ModelServer,
+  type ModelUsage,
+  type TestDaemon,
+} from '@tinyagi/test-kit';
+
+export type CliName = 'claude' | 'codex' | 'opencode';
+
+/** The binaries of the pinned packages (package.json `bin`), by the name the daemon looks up. */
+const BINARIES: Record<CliName, { pkg: string; bin: string }> = {
+  claude: { pkg: '@anthropic-ai/claude-code', bin: 'claude' },
+  codex: { pkg: '@openai/codex', bin: 'codex' },
+  opencode: { pkg: 'opencode-ai', bin: 'opencode' },
+};
+
+/** The shared secret each provider is given; a refused request must never be one of its hosts. */
+export const PROVIDER_KEY = 'sk-standin-0123456789';
+/** The model the agents run (Claude Code prices it: $3 / $15 per million input / output tokens). */
+const CLAUDE_MODEL = 'claude-sonnet-4-6';
+const OPENAI_MODEL = 'gpt-5.1';
+/** OpenCode's model entry declares the same prices, so OpenCode reports a cost too. */
+const PRICE_PER_MTOK = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
+
+export interface CliCase {
+  name: CliName;
+  /** The API the CLI speaks to the stand-in. */
+  api: ModelApi;
+  /**
+   * The public model API hosts a request of the configured provider (carrying its key) would go
+   * to if the CLI ignored the provider's base URL. The CLIs' other traffic (Codex: github.com,
+   * chatgpt.com; OpenCode: models.opencode.ai, registry.npmjs.org) is refused and listed, not failed.
+   */
+  vendorHosts: string[];
+  /** Whether the CLI reports a cost that TinyAGI can record (Codex reports tokens only). */
+  reportsCost: boolean;
+}
+
+export const CLI_CASES: Record<CliName, CliCase> = {
+  claude: { name: 'claude', api: 'anthropic', vendorHosts: ['api.anthropic.com'], reportsCost: true },
+  codex: { name: 'codex', api: 'responses', vendorHosts: ['api.openai.com'], reportsCost: false },
+  opencode: { name: 'opencode', api: 'chat', vendorHosts: ['api.openai.com', 'api.anthropic.com', 'opencode.ai'], reportsCost: true },
+};
+
+/** Answers the requests of one marker; `calls` are the earlier calls of the same marker. */
+export type Rule = (request: ModelRequest, calls: ModelCall[]) => ModelAction;
+
+export interface Rig {
+  cli: CliCase;
+  daemon: TestDaemon;
+  model: ModelServer;
+  proxy: DenyProxy;
+  /** The agents' workspace root. */
+  workspace: string;
+  /** Markers of the agents' instructions (AGENTS.md and system_prompt): each must reach the model once. */
+  instructionMarkers: string[];
+  rule(marker: string, rule: Rule): void;
+  send(input: SendInput): Promise<Outcome>;
+  cleanup(): Promise<void>;
+}
+
+export interface SendInput {
+  message: string;
+  agent?: string;
+  team?: string;
+  /** Sessions are per sender: a test's own sender starts its own CLI session. */
+  senderId: string;
+  timeoutMs?: number;
+  /** Runs beside the wait, once the message is accepted (e.g. to lift an injected failure after the first attempt failed). */
+  whileRunning?: (messageId: string) => Promise<void>;
+}
+
+export interface Outcome {
+  tree: ConversationTree;
+  /** The replies delivered to the sender (outbox), in order. */
+  replies: string[];
+  /** The stand-in's calls made while this conversation ran. */
+  calls: ModelCall[];
+  /** Every run of the tree, depth first. */
+  runs: RunNode[];
+  /** The message's queue record after the conversation ended (attempts, last error). */
+  message: QueueMessageView;
+}
+
+/** The marker of a request: in its latest user entry that carries one, the one written last. */
+function markerOf(request: ModelRequest, markers: string[]): string | undefined {
+  for (const entry of request.entries.filter((e) => e.role === 'user').toReversed()) {
+    let best: { marker: string; at: number } | undefined;
+    for (const marker of markers) {
+      const at = entry.text.lastIndexOf(marker);
+      if (at >= 0 && (best === undefined || at > best.at)) best = { marker, at };
+    }
+    if (best) return best.marker;
+  }
+  return undefined;
+}
+
+/** The title call OpenCode makes for a new session (its own small request, not the agent's turn). */
+export function isTitleCall(request: ModelRequest): boolean {
+  return request.entries.some((e) => e.role === 'system' && e.text.includes('You are a title generator'));
+}
+
+/** The dollars a call costs at the prices above (Claude Code's own table for the model, and OpenCode's model entry). */
+export function priceOf(usage: ModelUsage): number {
+  return (
+    (usage.inputTokens * PRICE_PER_MTOK.input +
+      usage.outputTokens * PRICE_PER_MTOK.output +
+      (usage.cacheReadTokens ?? 0) * PRICE_PER_MTOK.cacheRead +
+      (usage.cacheWriteTokens ?? 0) * PRICE_PER_MTOK.cacheWrite) /
+    1_000_000
+  );
+}
+
+/**
+ * The tokens TinyAGI should record for what was served: every prompt token the model processed
+ * (Anthropic reports cache reads and writes beside input_tokens; OpenAI's input counts them).
+ */
+export function tokensOf(api: ModelApi, usage: ModelUsage): { input: number; output: number } {
+  const cache = api === 'anthropic' ? (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0) : 0;
+  return { input: usage.inputTokens + cache, output: usage.outputTokens };
+}
+
+export function flattenRuns(nodes: RunNode[]): RunNode[] {
+  return nodes.flatMap((n) => [n, ...flattenRuns(n.children)]);
+}
+
+/** Links the pinned binaries into a directory of their own: the daemon's PATH gets these and nothing else of node_modules. */
+function cliBinDir(): string {
+  const dir = tempDir('tinyagi-real-clis-');
+  const require = createRequire(import.meta.url);
+  for (const name of Object.keys(BINARIES) as CliName[]) {
+    const { pkg, bin } = BINARIES[name];
+    const manifestPath = require.resolve(`${pkg}/package.json`);
+    const manifest = require(manifestPath) as { bin: Record<string, string> };
+    const target = manifest.bin[bin];
+    if (!target) throw new Error(`${pkg} has no bin "${bin}"`);
+    symlinkSync(join(dirname(manifestPath), target), join(dir, name));
+  }
+  return dir;
+}
+
+export async function startRig(cli: CliCase): Promise<Rig> {
+  const rules = new Map<string, Rule>();
+  const model = await startModelServer({
+    respond: (request, calls) => {
+      if (isTitleCall(request)) return { reply: 'A title', usage: { inputTokens: 211, outputTokens: 5 } };
+      const marker = markerOf(request, [...rules.keys()]);
+      if (marker === undefined) return { reply: 'ok' };
+      return rules.get(marker)!(
+        request,
+        calls.filter((c) => !isTitleCall(c.request) && markerOf(c.request, [marker]) === marker),
+      );
+    },
+  });
+  const proxy = await startDenyProxy();
+  const instructionMarkers = [`AGENTS-MD-${cli.name}-7f3a`, `ROLE-${cli.name}-91c2`];
+  const agent = (id: string): Record<string, unknown> => ({
+    ...agentProvider(cli),
+    session_mode: 'per-sender',
+    system_prompt: `You are ${id}. ${instructionMarkers[1]}: answer briefly.`,
+    // A hung CLI is killed after this many silent seconds (the hang case waits it out once).
+    inactivity_s: 15,
+    // Claude Code retries a failed request 10 times over minutes by itself; the daemon's retry is what is tested.
+    env_passthrough: ['CLAUDE_CODE_MAX_RETRIES'],
+  });
+  const daemon = await createDaemon({
+    prefix: `tinyagi-real-${cli.name}-`,
+    path: [cliBinDir(), '/usr/local/bin', '/usr/bin', '/bin'],
+    env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0' },
+    settings: ({ root }) => ({
+      workspace: { path: join(root, 'workspace') },
+      models: { provider: agentProvider(cli).provider },
+      ...customProviders(cli, model.url),
+      agents: { alpha: agent('alpha'), beta: agent('beta') },
+      teams: { duo: { agents: ['alpha', 'beta'], leader_agent: 'alpha' } },
+      queue: { concurrency: 1 },
+      channels: { enabled: [] },
+    }),
+  });
+  const workspace = join(daemon.root, 'workspace');
+  for (const id of ['alpha', 'beta']) {
+    // The user's own instructions for the agent: TinyAGI composes them into the system prompt, and the CLI may read the file itself.
+    mkdirSync(join(workspace, id), { recursive: true });
+    writeFileSync(join(workspace, id, 'AGENTS.md'), `# ${id}\n\n${instructionMarkers[0]}: keep answers short.\n`);
+  }
+  if (cli.name === 'opencode') writeOpencodeConfig(daemon.root, model.url);
+  try {
+    await daemon.start();
+  } catch (err) {
+    await Promise.all([model.close(), proxy.close()]);
+    throw err;
+  }
+
+  const rig: Rig = {
+    cli,
+    daemon,
+    model,
+    proxy,
+    workspace,
+    instructionMarkers,
+    rule: (marker, rule) => void rules.set(marker, rule),
+    async send(input) {
+      const first = model.calls.length;
+      const sent = await daemon.api.sendMessage({
+        body: {
+          message: input.message,
+          ...(input.agent ? { agent: input.agent } : {}),
+          ...(input.team ? { team: input.team } : {}),
+          sender: 'Tester',
+          senderId: input.senderId,
+        },
+      });
+      const beside = input.whileRunning?.(sent.messageId);
+      const tree = await waitFor(
+        async () => {
+          const t = await daemon.api.getConversation({ params: { id: sent.conversationId } });
+          return t.conversation.status === 'active' ? undefined : t;
+        },
+        input.timeoutMs ?? 180_000,
+        `conversation ${sent.conversationId} (${input.message.slice(0, 40)}) to end\n${daemon.logs()}`,
+        100,
+      );
+      await beside;
+      const detail = await daemon.api.getMessage({ params: { id: sent.messageId } });
+      return { tree, replies: detail.replies.map((r) => r.text), calls: model.calls.slice(first), runs: flattenRuns(tree.roots), message: detail.message };
+    },
+    async cleanup() {
+      await daemon.cleanup();
+      await Promise.all([model.close(), proxy.close()]);
+    },
+  };
+  return rig;
+}
+
+/** How an agent reaches the stand-in: a custom provider (Claude Code, Codex), or OpenCode's own provider config. */
+function agentProvider(cli: CliCase): { provider: string; model?: string } {
+  if (cli.name === 'opencode') return { provider: 'opencode', model: 'standin/m1' };
+  return { provider: 'custom:standin' };
+}
+
+function customProviders(cli: CliCase, url: string): Record<string, unknown> {
+  if (cli.name === 'opencode') return {};
+  const standin =
+    cli.name === 'claude'
+      ? { name: 'Stand-in', harness: 'claude', base_url: url, api_key: PROVIDER_KEY, model: CLAUDE_MODEL }
+      : { name: 'Stand-in', harness: 'codex', base_url: `${url}/v1`, api_key: PROVIDER_KEY, model: OPENAI_MODEL };
+  return { custom_providers: { standin } };
+}
+
+/** OpenCode reads providers from the user's config (~/.config/opencode/opencode.json). */
+function writeOpencodeConfig(home: string, url: string): void {
+  const dir = join(home, '.config', 'opencode');
+  mkdirSync(dir, { recursive: true });
+  const config = {
+    $schema: 'https://opencode.ai/config.json',
+    provider: {
+      standin: {
+        npm: '@ai-sdk/openai-compatible',
+        name: 'Stand-in',
+        options: { baseURL: `${url}/v1`, apiKey: PROVIDER_KEY },
+        models: { m1: { name: 'Stand-in model', cost: { input: PRICE_PER_MTOK.input, output: PRICE_PER_MTOK.output } } },
+      },
+    },
+  };
+  writeFileSync(join(dir, 'opencode.json'), `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** Each instruction marker occurs exactly once in every agent turn request. */
+export function instructionCounts(rig: Rig, calls: ModelCall[]): Array<{ marker: string; counts: number[] }> {
+  const turns = calls.filter((c) => !isTitleCall(c.request));
+  return rig.instructionMarkers.map((marker) => ({ marker, counts: turns.map((c) => occurrences(c.request, marker)) }));
+}
+
+export { occurrences, toolOutput };

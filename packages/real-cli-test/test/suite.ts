@@ -1,0 +1,201 @@
+/**
+ * The contract every agent CLI must keep with TinyAGI, checked with the real CLI (issue 30): one
+ * daemon, its agents on the stand-in model API, everything else refused. Failure messages name
+ * the issue's item the behaviour belongs to.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cleanupTemp, waitFor, type ModelAction, type ModelCall } from '@tinyagi/test-kit';
+import { CLI_CASES, PROVIDER_KEY, instructionCounts, isTitleCall, occurrences, priceOf, startRig, tokensOf, toolOutput, type CliName, type Outcome, type Rig } from './harness.ts';
+
+export function realCliSuite(name: CliName): void {
+  const cli = CLI_CASES[name];
+  let rig: Rig;
+
+  beforeAll(async () => {
+    rig = await startRig(cli);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.cleanup();
+    cleanupTemp();
+  });
+
+  /** The agent turns of an outcome (OpenCode's title call is its own request). */
+  const turns = (calls: ModelCall[]): ModelCall[] => calls.filter((c) => !isTitleCall(c.request));
+  const describeOutcome = (o: Outcome): string =>
+    JSON.stringify({ runs: o.runs.map((r) => ({ agent: r.agentId, status: r.status, error: r.error })), replies: o.replies, attempts: o.message.attempts, lastError: o.message.lastError });
+
+  it(`${name}: replies through the daemon, with the provider's key, to the provider's base URL`, async () => {
+    rig.rule('REPLY-7d1', () => ({ reply: 'Hello from the stand-in (REPLY-ok).' }));
+    const o = await rig.send({ agent: 'alpha', senderId: 'reply', message: 'REPLY-7d1 say hello' });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+    expect(o.replies.join('\n')).toContain('Hello from the stand-in (REPLY-ok).');
+    const turn = turns(o.calls);
+    expect(turn.length, 'the model was asked').toBeGreaterThan(0);
+    for (const call of turn) {
+      expect(call.request.api).toBe(cli.api);
+      const credential = `${call.request.headers['x-api-key'] ?? ''} ${call.request.headers.authorization ?? ''}`;
+      expect(credential, 'item 2: the request carries the configured provider key').toContain(PROVIDER_KEY);
+    }
+  });
+
+  it(`${name}: a resumed session sends the earlier turn (its message and reply) once`, async () => {
+    rig.rule('RESUME-A', () => ({ reply: 'Noted: pelican-ack.' }));
+    rig.rule('RESUME-B', (request) => {
+      const remembered = request.entries.some((e) => e.role === 'user' && e.text.includes('RESUME-A')) && request.entries.some((e) => e.role === 'assistant' && e.text.includes('pelican-ack'));
+      return { reply: remembered ? 'The word was pelican.' : 'I have no earlier turn.' };
+    });
+    await rig.send({ agent: 'alpha', senderId: 'resume', message: 'RESUME-A remember the word pelican' });
+    const o = await rig.send({ agent: 'alpha', senderId: 'resume', message: 'RESUME-B which word did I ask you to remember?' });
+    expect(o.replies.join('\n'), describeOutcome(o)).toContain('The word was pelican.');
+    for (const call of turns(o.calls)) expect(occurrences(call.request, 'RESUME-A remember'), 'the earlier message is in the history once').toBe(1);
+  });
+
+  it(`${name}: the system prompt and AGENTS.md reach the model once per request (item 6)`, async () => {
+    rig.rule('PROMPT-5e0', () => ({ reply: 'fine' }));
+    await rig.send({ agent: 'alpha', senderId: 'prompt', message: 'PROMPT-5e0 first' });
+    const o = await rig.send({ agent: 'alpha', senderId: 'prompt', message: 'PROMPT-5e0 second (resumed)' });
+    const calls = [...turns(o.calls)];
+    expect(calls.length).toBeGreaterThan(0);
+    for (const { marker, counts } of instructionCounts(rig, calls)) {
+      expect(counts, `item 6: "${marker}" (${marker.startsWith('AGENTS') ? 'AGENTS.md' : 'system_prompt'}) reaches the model once in each request`).toEqual(counts.map(() => 1));
+    }
+  });
+
+  it(`${name}: a handoff tag starts the teammate with the handed-off text`, async () => {
+    rig.rule('HANDOFF-GO', () => ({ reply: 'Passing this on. [@beta: HANDOFF-CHECK please verify the numbers]' }));
+    rig.rule('HANDOFF-CHECK', () => ({ reply: 'Verified: the numbers add up.' }));
+    const o = await rig.send({ team: 'duo', senderId: 'handoff', message: 'HANDOFF-GO check the numbers with your teammate' });
+    const beta = o.runs.find((r) => r.agentId === 'beta');
+    expect(beta?.status, describeOutcome(o)).toBe('completed');
+    expect(turns(o.calls).some((c) => c.request.entries.some((e) => e.role === 'user' && e.text.includes('HANDOFF-CHECK please verify the numbers')))).toBe(true);
+    expect(beta?.parentRunId).toBe(o.runs[0]?.runId);
+  });
+
+  it(`${name}: \`tinyagi call\` works from the CLI's own shell tool (item 1)`, async () => {
+    rig.rule('CALL-PARENT', (request) => {
+      const out = toolOutput(request);
+      if (out === undefined) return { shell: 'tinyagi call beta "CALL-CHILD what is the code?"' };
+      return { reply: `The sub-agent said: ${out}` };
+    });
+    rig.rule('CALL-CHILD', () => ({ reply: 'The code is 4711.' }));
+    const o = await rig.send({ agent: 'alpha', senderId: 'call', message: 'CALL-PARENT ask beta for the code' });
+    const shellOutput = turns(o.calls)
+      .map((c) => toolOutput(c.request))
+      .filter((t) => t !== undefined)
+      .join('\n');
+    expect(shellOutput, `item 1: the shell tool's output of \`tinyagi call\`\n${describeOutcome(o)}`).toContain('The code is 4711.');
+    const child = o.runs.find((r) => r.agentId === 'beta');
+    expect(child?.status, 'item 1: the sub-agent ran as a child of the calling run').toBe('completed');
+    expect(child?.parentRunId).toBe(o.runs[0]?.runId);
+    expect(o.replies.join('\n')).toContain('The code is 4711.');
+  });
+
+  it(`${name}: usage and cost of each call equal what the model served, over 4 resumed turns (items 3 and 7)`, async () => {
+    const served = (k: number) => ({ inputTokens: 1000 * k + 17, outputTokens: 10 * k + 3 });
+    for (let k = 1; k <= 4; k++) rig.rule(`USAGE-${k}x`, () => ({ reply: `turn ${k} done`, usage: served(k) }));
+    for (let k = 1; k <= 4; k++) {
+      const o = await rig.send({ agent: 'alpha', senderId: 'usage', message: `USAGE-${k}x turn ${k}` });
+      const run = o.runs[0]!;
+      expect(run.status, describeOutcome(o)).toBe('completed');
+      const want = o.calls.reduce(
+        (sum, c) => {
+          const t = tokensOf(cli.api, c.served);
+          return { input: sum.input + t.input, output: sum.output + t.output, usd: sum.usd + priceOf(c.served) };
+        },
+        { input: 0, output: 0, usd: 0 },
+      );
+      const label = `items 3/7: turn ${k} of a resumed session (calls served: ${o.calls.map((c) => `${isTitleCall(c.request) ? 'title ' : ''}${c.served.inputTokens}/${c.served.outputTokens}`).join(', ')})`;
+      expect({ input: run.inputTokens, output: run.outputTokens }, label).toEqual({ input: want.input, output: want.output });
+      if (cli.reportsCost) expect(run.costUsd, `${label}: cost`).toBeCloseTo(want.usd, 6);
+    }
+  });
+
+  /** Sends a warm-up turn, then the failing one (a resumed turn, where a retry can repeat the message). */
+  /** `failure(first)` answers each request of the failing turn; `first` is its very first request. */
+  async function failingTurn(kind: string, failure: (first: boolean) => ModelAction, lift?: () => void): Promise<{ o: Outcome; marker: string }> {
+    const marker = `FAIL-${kind}-c9`;
+    rig.rule(`WARM-${kind}-c9`, () => ({ reply: 'warm' }));
+    await rig.send({ agent: 'alpha', senderId: `retry-${kind}`, message: `WARM-${kind}-c9 hello` });
+    rig.rule(marker, (request, calls) => failure(calls.length === 0 && toolOutput(request) === undefined));
+    const o = await rig.send({
+      agent: 'alpha',
+      senderId: `retry-${kind}`,
+      message: `${marker} please answer`,
+      ...(lift
+        ? {
+            whileRunning: async (messageId: string) => {
+              await waitFor(async () => (await rig.daemon.api.getMessage({ params: { id: messageId } })).message.lastError !== null, 120_000, `the first attempt of ${kind} to fail`);
+              lift();
+            },
+          }
+        : {}),
+    });
+    return { o, marker };
+  }
+
+  function expectOnce(o: Outcome, marker: string, kind: string): void {
+    expect(o.runs[0]?.status, `item 4: the ${kind} turn completes after a retry\n${describeOutcome(o)}`).toBe('completed');
+    expect(o.replies.join('\n')).toContain(`recovered from ${kind}`);
+    const answered = turns(o.calls).filter((c) => 'reply' in c.action);
+    expect(answered.length).toBeGreaterThan(0);
+    for (const call of answered) {
+      expect(occurrences(call.request, marker), `item 4: after a ${kind}, the retried message reaches the model once`).toBe(1);
+      expect(
+        call.request.entries.filter((e) => e.text.trim() === 'No response requested.'),
+        `item 4: no synthetic turn from the failed attempt after a ${kind}`,
+      ).toEqual([]);
+    }
+  }
+
+  for (const status of [429, 500] as const) {
+    it(`${name}: ${status} from the model is retried, and the message reaches the model once (item 4)`, async () => {
+      let lifted = false;
+      const { o, marker } = await failingTurn(
+        String(status),
+        () => (lifted ? { reply: `recovered from ${status}` } : { status, retryAfterS: 0, message: `stand-in ${status}` }),
+        () => {
+          lifted = true;
+        },
+      );
+      expectOnce(o, marker, String(status));
+    }, 240_000);
+  }
+
+  it(`${name}: a hung model call (after a completed tool step) is killed by the watchdog, retried once, its reported usage kept (items 4 and 5)`, async () => {
+    let hung = false;
+    const { o, marker } = await failingTurn('hang', (first) => {
+      if (first) return { shell: 'echo step-one' };
+      if (!hung) {
+        hung = true;
+        return { hang: true };
+      }
+      return { reply: 'recovered from hang' };
+    });
+    expectOnce(o, marker, 'hang');
+    expect(o.message.attempts, 'the daemon retried the hung attempt').toBeGreaterThanOrEqual(2);
+    if (name === 'opencode') {
+      // OpenCode reports each finished step (step_finish): the tool step before the hang was reported, so it is recorded.
+      const served = o.calls.reduce((n, c) => n + tokensOf(cli.api, c.served).input, 0);
+      expect(o.runs[0]?.inputTokens, 'item 5: usage reported before the watchdog killed the attempt is recorded').toBe(served);
+    }
+  }, 240_000);
+
+  it(`${name}: a CLI killed mid-request is retried, and the message reaches the model once (item 4)`, async () => {
+    const { o, marker } = await failingTurn('kill', (first) => (first ? { kill: true } : { reply: 'recovered from kill' }));
+    expectOnce(o, marker, 'kill');
+    expect(o.message.attempts, 'the daemon retried the killed attempt').toBeGreaterThanOrEqual(2);
+    expect(o.runs[0]?.error ?? '').not.toContain('PATH aliases');
+  }, 240_000);
+
+  it(`${name}: no request of the configured provider went anywhere but its base URL (item 2)`, () => {
+    const refused = rig.proxy.refused.filter((r) => cli.vendorHosts.includes(r.host));
+    expect(
+      refused.map((r) => `${r.method} ${r.host}:${r.port}`),
+      `item 2: ${name} tried its vendor's hosts instead of the stand-in (all refused hosts: ${rig.proxy.hosts().join(', ')})`,
+    ).toEqual([]);
+    const viaProxy = rig.proxy.refused.filter((r) => r.url?.startsWith(rig.model.url));
+    expect(viaProxy, 'item 2: requests to the base URL are sent directly, not through the proxy').toEqual([]);
+    expect(rig.model.unknown, 'no request to a path the stand-in does not serve').toEqual([]);
+  });
+}
