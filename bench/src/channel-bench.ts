@@ -91,3 +91,68 @@ export async function benchB10(total = 1000, perSecond = 100): Promise<string> {
     await fake.close();
   }
 }
+
+const FAULTS = [
+  { kind: 'json' as const, errorCode: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 },
+  { kind: 'json' as const, errorCode: 500, description: 'Internal Server Error' },
+  { kind: 'html' as const, errorCode: 502 },
+  { kind: 'reset' as const },
+];
+
+/**
+ * B14: B10's path with one chat in trouble. Replies go round-robin to `chats` chats at
+ * `perSecond`; every `faultEvery`-th reply of chat 1 meets a fault, in turn a 429 with
+ * retry_after 1 s, a JSON 500, nginx's HTML 502 page and a reset connection. The other chats
+ * must not notice (deliveries are per chat); chat 1's replies arrive in order, none twice.
+ */
+export async function benchB14(perChat = 60, chats = 10, perSecond = 20, faultEvery = 3): Promise<string> {
+  const fake = new FakeTelegram();
+  await fake.start();
+  const total = perChat * chats;
+  try {
+    return await withServer(async ({ url, token, stores }) => {
+      const state = mkdtempSync(join(tmpdir(), 'tinyagi-bench-b14-'));
+      const host = new ChannelHost({
+        channel: 'telegram',
+        adapter: new TelegramAdapter({ token: fake.token, apiRoot: fake.url }),
+        api: createApiClient({ baseUrl: url, token: mintChannelToken(token, 'telegram') }),
+        stateDir: join(state, 'channels', 'telegram'),
+        filesDir: join(state, 'files'),
+      });
+      await host.start();
+      try {
+        const enqueuedAt = new Map<string, number>();
+        let faults = 0;
+        await paced(total, perSecond, (i) => {
+          const chat = (i % chats) + 1;
+          const text = `b14 ${chat} ${Math.floor(i / chats)}`;
+          if (chat === 1 && Math.floor(i / chats) % faultEvery === 0) fake.failNext({ method: 'sendMessage', chatId: 1, ...FAULTS[faults++ % FAULTS.length]! });
+          enqueuedAt.set(text, now());
+          stores.outbox.enqueue({ idempotencyKey: `b14-${i}`, channel: 'telegram', text, recipient: { senderId: String(chat) } });
+        });
+        const delivered = () => fake.sent.filter((m) => m.method === 'sendMessage' && m.text?.startsWith('b14 '));
+        await fake.until(() => new Set(delivered().map((m) => m.text)).size >= total, 'every reply', 300_000);
+        const faulty: number[] = [];
+        const healthy: number[] = [];
+        for (const m of delivered()) (m.chatId === 1 ? faulty : healthy).push(m.at - enqueuedAt.get(m.text!)!);
+        const chat1 = delivered()
+          .filter((m) => m.chatId === 1)
+          .map((m) => Number(m.text!.split(' ')[2]));
+        const inOrder = chat1.every((n, k) => k === 0 || n > chat1[k - 1]!);
+        return [
+          `${total} replies at ${perSecond}/s over ${chats} chats; ${faults} faults in chat 1 (every ${faultEvery}rd of its replies: 429 retry_after 1 s, 500, HTML 502, reset, in turn); latency enqueue → the fake answered, ms. Duplicates: ${delivered().length - total}; chat 1 in order: ${inOrder ? 'yes' : 'no'}.`,
+          '',
+          '| chats | replies | p50 ms | p99 ms | max ms |',
+          '|---|---|---|---|---|',
+          row('the 9 healthy chats', healthy),
+          row('chat 1 (faults)', faulty),
+        ].join('\n');
+      } finally {
+        await host.stop();
+        rmSync(state, { recursive: true, force: true });
+      }
+    });
+  } finally {
+    await fake.close();
+  }
+}

@@ -18,11 +18,11 @@ import { benchB3, benchB4, benchB5 } from './teams-bench.ts';
 import { benchB6, benchB7 } from './server-bench.ts';
 import { benchB8 } from './client-bench.ts';
 import { benchB9 } from './visualizer-bench.ts';
-import { benchB10 } from './channel-bench.ts';
+import { benchB10, benchB14 } from './channel-bench.ts';
 
-const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13'];
+const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13', 'B14'];
 // B11 and B12 (TinyOffice's first-load JS and rendering) are measured by hand (docs/benchmarks.md) and kept as they are.
-const RUNNABLE = new Set(['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13']);
+const RUNNABLE = new Set(['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13', 'B14']);
 const selected = new Set((process.env.BENCH ?? [...RUNNABLE].join(',')).split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
@@ -102,6 +102,9 @@ if (selected.has('B9')) {
 }
 if (selected.has('B10')) {
   section('## B10 — channel delivery: outbox row → Telegram (local fake Bot API, real server, real channel host, grammY)', await benchB10());
+}
+if (selected.has('B14')) {
+  section('## B14 — channel delivery under faults: one chat meets 429s, 5xx, HTML 502 pages and resets while nine others flow', await benchB14());
 }
 if (selected.has('B13')) {
   const b13Runs = Number(process.env.B13_RUNS ?? 3);
