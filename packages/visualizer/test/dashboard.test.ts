@@ -189,6 +189,18 @@ describe('dashboard frames', () => {
     expect(frame()).toContain('@reviewer inject by TinyOffice accepted: check the links');
   });
 
+  it('a cancelled conversation says so in the tree head, with who cancelled it', () => {
+    const ev = eventFactory();
+    const events = handoffEvents(ev);
+    const done = ev(
+      'conversation.completed',
+      { status: 'cancelled', reason: 'cancelled by TinyOffice', replyMode: 'each', hops: 1, messages: 2, spawns: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+      { conversationId: 'conv-1' },
+    );
+    const { frame } = show(stateOf([snapshot, open, ...[...events, done].map((event): Action => ({ type: 'event', event }))]), { width: 120 });
+    expect(frame()).toContain('"please build the login page" cancelled (cancelled by TinyOffice)');
+  });
+
   it('reconnecting: the header says so, with the try count and the wait; back to live when it opens', async () => {
     const { store, frame } = show(stateOf([snapshot, open]));
     store.dispatch({ type: 'connection', state: 'reconnecting', info: { attempt: 2, retryInMs: 1500 } });
