@@ -6,14 +6,14 @@
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { afterEach, expect, it } from 'vitest';
-import { exitOf, startDenyProxy, startModelServer, type ModelServer } from '../src/index.ts';
+import { exitOf, startDenyProxy, startModelServer, type ModelServer, type ModelServerOptions } from '../src/index.ts';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-async function server(respond?: Parameters<typeof startModelServer>[0]['respond']): Promise<ModelServer> {
+async function server(respond?: ModelServerOptions['respond']): Promise<ModelServer> {
   const s = await startModelServer(respond ? { respond } : {});
   open.push(s);
   return s;
