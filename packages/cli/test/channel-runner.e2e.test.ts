@@ -62,3 +62,16 @@ it('a runner that cannot be found: the status and `tinyagi doctor` say why', asy
   expect(doctor.stdout).toContain('Channels are enabled but will not start: TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist.');
   expect(doctor.stdout).toContain('telegram is not installed in the running daemon: TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist.');
 });
+
+it('`channel setup --telegram-api-root` points Telegram at a self-hosted Bot API server, and back', async () => {
+  const d = await createDaemon({ prefix: 'tinyagi-channel-setup-' });
+  daemons.push(d);
+  const telegram = () => (JSON.parse(readFileSync(join(d.home, 'settings.json'), 'utf8')) as { channels: { telegram?: Record<string, unknown> } }).channels.telegram;
+  await d.cliOk(['channel', 'setup', '--enable', 'telegram', '--telegram-token', '123:abc', '--telegram-api-root', 'http://127.0.0.1:8081/']);
+  expect(telegram()).toEqual({ bot_token: '123:abc', api_root: 'http://127.0.0.1:8081' });
+  const bad = await d.cli(['channel', 'setup', '--telegram-api-root', 'ftp://bots.example']);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toContain('--telegram-api-root: ftp://bots.example is not an http(s) URL.');
+  await d.cliOk(['channel', 'setup', '--telegram-api-root', '']);
+  expect(telegram()).toEqual({ bot_token: '123:abc' });
+});

@@ -30,6 +30,20 @@ interface SetupOptions {
   disable?: ChannelName[];
   discordToken?: string;
   telegramToken?: string;
+  telegramApiRoot?: string;
+}
+
+/** `--telegram-api-root`: an http(s) URL without the trailing slash, or '' to go back to api.telegram.org. */
+function parseApiRoot(value: string): string {
+  if (value.trim() === '') return '';
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw usageError(`--telegram-api-root: "${value}" is not a URL.`, "Give the Bot API server's base URL, e.g. http://127.0.0.1:8081.");
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`--telegram-api-root: ${value} is not an http(s) URL.`);
+  return url.href.replace(/\/+$/, '');
 }
 
 export function registerChannelCommands(program: Command): void {
@@ -59,11 +73,13 @@ export function registerChannelCommands(program: Command): void {
     .option('--disable <names>', 'channels to disable', parseChannelList)
     .option('--discord-token <token>', 'Discord bot token (needs the Message Content intent)')
     .option('--telegram-token <token>', 'Telegram bot token from @BotFather')
+    .option('--telegram-api-root <url>', "a self-hosted Telegram Bot API server (e.g. http://127.0.0.1:8081); '' for api.telegram.org", parseApiRoot)
     .action(async (options: SetupOptions, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
       const settings = await editor.read();
-      const nothingGiven = options.enable === undefined && options.disable === undefined && options.discordToken === undefined && options.telegramToken === undefined;
-      if (nothingGiven && !isInteractive()) throw usageError('Nothing to set up.', 'Pass --enable, --disable, --discord-token or --telegram-token.');
+      const nothingGiven =
+        options.enable === undefined && options.disable === undefined && options.discordToken === undefined && options.telegramToken === undefined && options.telegramApiRoot === undefined;
+      if (nothingGiven && !isInteractive()) throw usageError('Nothing to set up.', 'Pass --enable, --disable, --discord-token, --telegram-token or --telegram-api-root.');
       const change: ChannelsChange = { enable: options.enable, disable: options.disable, tokens: { discord: options.discordToken, telegram: options.telegramToken } };
       if (nothingGiven) {
         const enabled = await askMultiSelect(undefined, { flag: '--enable', message: 'Channels to enable', choices: [...CHANNELS] });
@@ -72,6 +88,11 @@ export function registerChannelCommands(program: Command): void {
         Object.assign(change, { enabled, tokens: { discord, telegram } });
       }
       const patch = channelsPatch(settings, change);
+      if (options.telegramApiRoot !== undefined) {
+        // A merge patch: null removes the key (back to api.telegram.org).
+        const telegram = (patch.channels['telegram'] ?? {}) as Record<string, unknown>;
+        patch.channels['telegram'] = { ...telegram, api_root: options.telegramApiRoot === '' ? null : options.telegramApiRoot };
+      }
       await editor.patchSettings(patch);
       const enabled = patch.channels.enabled;
       println(`Enabled channels: ${enabled.length > 0 ? enabled.join(', ') : 'none'}.`);
