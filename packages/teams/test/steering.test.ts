@@ -64,9 +64,12 @@ describe('steering a run', () => {
   });
 
   it('a paused run does not post its answer: the mock run waits at its next step, and a turn that ended while paused is held until resume', async () => {
-    const h = await harness({ agents: { slow: { provider: 'mock', mock: { latency_ms: 600, reply: 'done: {{message}}' } } } });
+    const log = recordingInvoker(invokeAgent);
+    const h = await harness({ agents: { slow: { provider: 'mock', mock: { latency_ms: 600, reply: 'done: {{message}}' } } } }, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ message: '@slow the task', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
+    // Paused while the turn is under way (its scripted delay), not before it began.
+    await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
     expect(await h.orchestrator.steer(run.runId, 'pause', { by: 'the TUI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('Holds the run at its next step') });
     await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused inside turn 1, until the run is resumed') || undefined, 10_000, 'the run to hold');
     expect((await h.stores.runs.getRun(run.runId))!.status).toBe('running');
@@ -295,6 +298,8 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     expect(capabilities).toMatchObject({ adapter: 'claude', status: 'running', paused: false });
     expect(capabilities.commands.find((c) => c.command === 'pause')).toMatchObject({ allowed: true, midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
 
+    // Paused once the CLI's turn is under way (before it, the run would simply not start its turn).
+    await waitFor(async () => (await eventsOf(h.stores, { types: ['run.progress'] })).some((e) => e.runId === run.runId && e.data.type === 'text') || undefined, 10_000, 'the turn to stream');
     const paused = await h.orchestrator.steer(run.runId, 'pause', { by: 'TinyOffice' });
     expect(paused).toMatchObject({ accepted: true, effect: expect.stringContaining('the answer is held, not posted, until you resume') });
     await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused: turn 1 finished; its answer is held until the run is resumed') || undefined, 15_000, 'the answer to be held');
