@@ -10,7 +10,7 @@ import { botToken, ChannelConfigError, filesDir, optionalNumber, optionalString,
 import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
 import { DiscordAdapter } from './discord/adapter.ts';
 import { TelegramAdapter } from './telegram/adapter.ts';
-import { WhatsAppAdapter } from './whatsapp/adapter.ts';
+import { moduleSocketFactory, WhatsAppAdapter } from './whatsapp/adapter.ts';
 
 const STOP_GRACE_MS = 10_000;
 
@@ -43,13 +43,16 @@ function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Ch
       // A gateway closed for good (token, intents) exits like a configuration problem.
       return new DiscordAdapter({ token: botToken(config, env, 'DISCORD_BOT_TOKEN'), ...(restApi ? { restApi } : {}), ...(allowedChannels ? { allowedChannels } : {}), log, onFatal: exitFatally(2) });
     }
-    case 'whatsapp':
+    case 'whatsapp': {
+      const socketModule = optionalString(config.block, 'socket_module');
       return new WhatsAppAdapter({
         stateDir: channelStateDir(config.home, 'whatsapp'),
         log,
+        ...(socketModule ? { factory: moduleSocketFactory(socketModule, config.block) } : {}),
         // Logged out: nothing to retry with this session (the message logged says what to do).
         onFatal: exitFatally(3),
       });
+    }
     default:
       throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram, discord, whatsapp).`);
   }

@@ -10,11 +10,18 @@
  *   `tinyagi channel login whatsapp` read.
  * - A closed connection reconnects with exponential backoff (1 s, 2 s, 4 s … 60 s, reset once
  *   open). A session WhatsApp logged out is fatal: `onFatal` says how to log in again.
- * - 1:1 chats always reach the host; in groups only messages that mention the bot do (without
- *   the mention). Own messages and status broadcasts are skipped.
+ * - 1:1 chats always reach the host; in groups only messages that mention the bot (by its phone
+ *   number or its LID) do, without the mention. Own messages, status broadcasts and newsletters
+ *   are skipped. Messages delivered while the device was offline (Baileys' `append` upserts) are
+ *   handled like live ones (`notify`); wrappers (disappearing, view-once, document with caption)
+ *   are unwrapped the way Baileys' normalizeMessageContent does.
+ * - A send resolves once Baileys wrote it to the socket (it does not wait for the server's ack),
+ *   and Baileys sends the delivery receipt before it hands a message over: neither direction has
+ *   a platform redelivery to fall back on.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ChannelAdapter, InboundFile, InboundMessage, InboundSink, OutboundMessage } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
 
@@ -35,7 +42,8 @@ export interface WhatsAppSocket {
     on(event: 'messages.upsert', listener: (upsert: { messages: WhatsAppMessage[]; type: string }) => void): void;
     on(event: 'creds.update', listener: (...args: unknown[]) => void): void;
   };
-  user?: { id: string } | undefined;
+  /** The linked account: phone-number JID and (Baileys 7) its LID. */
+  user?: { id: string; lid?: string | undefined } | undefined;
   sendMessage(jid: string, content: Record<string, unknown>): Promise<unknown>;
   sendPresenceUpdate(type: 'composing' | 'paused', jid: string): Promise<void>;
   end(error: Error | undefined): void;
@@ -74,6 +82,18 @@ export const baileysFactory: WhatsAppSocketFactory = {
   },
 };
 
+/**
+ * A socket factory from a module (`channels.whatsapp.socket_module`), whose
+ * `createSocketFactory(block)` replaces Baileys' network socket: for tests, which run Baileys
+ * above a loopback transport (WhatsApp's Noise handshake cannot be faked). Loaded on first use.
+ */
+export function moduleSocketFactory(path: string, block: Record<string, unknown>): WhatsAppSocketFactory {
+  let loaded: Promise<WhatsAppSocketFactory> | undefined;
+  const load = (): Promise<WhatsAppSocketFactory> =>
+    (loaded ??= import(pathToFileURL(path).href).then((m: { createSocketFactory: (b: Record<string, unknown>) => WhatsAppSocketFactory }) => m.createSocketFactory(block)));
+  return { open: async (dir) => (await load()).open(dir), download: async (message) => (await load()).download(message) };
+}
+
 /** A QR code as terminal text (qrcode-terminal, loaded when needed). */
 export async function renderQr(text: string): Promise<string> {
   // qrcode-terminal ships no types: its one function, typed here.
@@ -91,6 +111,21 @@ function statusCodeOf(error: unknown): number | undefined {
 function normalizeJid(jid: string): string {
   const [user, server] = jid.split('@');
   return `${(user ?? '').split(':')[0]}@${server ?? ''}`;
+}
+
+/** The wrappers Baileys' normalizeMessageContent unwraps (edits come as protocol messages: ignored). */
+const WRAPPERS = ['ephemeralMessage', 'viewOnceMessage', 'documentWithCaptionMessage', 'viewOnceMessageV2', 'viewOnceMessageV2Extension'];
+
+function normalizeContent(message: Record<string, unknown>): Record<string, unknown> {
+  let content = message;
+  for (let depth = 0; depth < 5; depth++) {
+    const wrapper = WRAPPERS.map((key) => content[key]).find(
+      (v): v is { message: Record<string, unknown> } => typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'object',
+    );
+    if (wrapper === undefined) break;
+    content = wrapper.message;
+  }
+  return content;
 }
 
 const MEDIA: Array<{ key: string; name: (id: string, m: Record<string, unknown>) => string }> = [
@@ -208,7 +243,8 @@ export class WhatsAppAdapter implements ChannelAdapter {
       }
     });
     socket.ev.on('messages.upsert', (upsert) => {
-      if (upsert.type !== 'notify') return;
+      // 'append' is also what Baileys gives messages that waited while the device was offline.
+      if (upsert.type !== 'notify' && upsert.type !== 'append') return;
       for (const message of upsert.messages) {
         const inbound = this.#toInbound(message);
         if (inbound !== undefined) this.#sink?.receive(inbound).catch((err: unknown) => log('error', `whatsapp message ${inbound.platformMessageId}: ${String(err)}`));
@@ -244,20 +280,24 @@ export class WhatsAppAdapter implements ChannelAdapter {
   #toInbound(message: WhatsAppMessage): InboundMessage | undefined {
     const jid = message.key.remoteJid;
     const id = message.key.id;
-    if (!jid || !id || message.key.fromMe || message.message == null || jid === 'status@broadcast') return undefined;
-    const m = message.message;
+    if (!jid || !id || message.key.fromMe || message.message == null || jid === 'status@broadcast' || jid.endsWith('@newsletter')) return undefined;
+    const m = normalizeContent(message.message);
     const sub = (key: string): Record<string, unknown> | undefined => (typeof m[key] === 'object' && m[key] !== null ? (m[key] as Record<string, unknown>) : undefined);
     const caption = ['imageMessage', 'documentMessage', 'videoMessage'].map((k) => sub(k)?.['caption']).find((c) => typeof c === 'string') as string | undefined;
     let text = (typeof m['conversation'] === 'string' ? m['conversation'] : undefined) ?? (sub('extendedTextMessage')?.['text'] as string | undefined) ?? caption ?? '';
     const isGroup = jid.endsWith('@g.us');
     if (isGroup) {
-      const me = this.#socket?.user?.id;
-      if (me === undefined) return undefined;
-      const own = normalizeJid(me);
-      const context = (sub('extendedTextMessage')?.['contextInfo'] ?? {}) as { mentionedJid?: unknown };
-      const mentioned = Array.isArray(context.mentionedJid) && context.mentionedJid.some((j) => typeof j === 'string' && normalizeJid(j) === own);
-      if (!mentioned) return undefined;
-      text = text.replace(new RegExp(`@${own.split('@')[0]}\\b`, 'g'), '').trim();
+      const user = this.#socket?.user;
+      if (user === undefined) return undefined;
+      // Groups address members by LID (Baileys 7) or by phone number: either names the bot.
+      const own = [user.id, user.lid].filter((j): j is string => typeof j === 'string').map(normalizeJid);
+      const mentions = ['extendedTextMessage', 'imageMessage', 'videoMessage', 'documentMessage'].flatMap((k) => {
+        const listed = (sub(k)?.['contextInfo'] as { mentionedJid?: unknown } | undefined)?.mentionedJid;
+        return Array.isArray(listed) ? listed.filter((j): j is string => typeof j === 'string') : [];
+      });
+      if (!mentions.some((j) => own.includes(normalizeJid(j)))) return undefined;
+      for (const mine of own) text = text.replace(new RegExp(`@${mine.split('@')[0]}\\b`, 'g'), '');
+      text = text.trim();
     }
     const files: InboundFile[] = [];
     for (const media of MEDIA) {
