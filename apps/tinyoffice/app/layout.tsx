@@ -3,7 +3,8 @@ import type { ReactNode } from 'react';
 import './globals.css';
 import { Shell } from '@/components/shell';
 
-export const metadata: Metadata = { title: 'TinyOffice', description: 'TinyAGI: your agent teams at work', referrer: 'no-referrer' };
+// The title is the Shell's: it names the page's section (and what the page shows).
+export const metadata: Metadata = { description: 'TinyAGI: your agent teams at work', referrer: 'no-referrer' };
 export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
 
 // Applies the saved theme before paint (a preference, not a credential).

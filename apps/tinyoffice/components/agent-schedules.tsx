@@ -68,7 +68,7 @@ const browserZone = (): string => {
   }
 };
 
-function formatIn(timezone: string, at: number, parts: 'day' | 'time' | 'full'): string {
+export function formatIn(timezone: string, at: number, parts: 'day' | 'time' | 'full'): string {
   const options: Intl.DateTimeFormatOptions =
     parts === 'day'
       ? { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' }

@@ -3,13 +3,13 @@
  * at that path (from the contract's schema in the page, or from the server) appear under it with
  * the path, tied to the input by aria-describedby so a screen reader reads them too.
  */
-import type { ReactNode } from 'react';
+import type { ReactNode, RefObject } from 'react';
 import type { FieldIssues } from '@/lib/field-issues';
 
 export const INPUT =
   'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900 aria-[invalid=true]:border-red-600 dark:aria-[invalid=true]:border-red-400';
 
-const idOf = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+export const idOf = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 interface FieldProps {
   path: string;
@@ -22,7 +22,7 @@ function Frame({ path, label, issues, hint, children }: FieldProps & { children:
   const id = idOf(path);
   const problems = issues[path] ?? [];
   return (
-    <div className="flex flex-col gap-1" data-field={path}>
+    <div className="flex scroll-my-24 flex-col gap-1" data-field={path}>
       <label htmlFor={id} className="text-sm font-medium">
         {label}
       </label>
@@ -99,14 +99,82 @@ export function BooleanField(props: FieldProps & { value: boolean | undefined; o
 export function IssueSummary({ issues, placed }: { issues: FieldIssues; placed: ReadonlySet<string> }) {
   const rest = Object.entries(issues).filter(([path]) => !placed.has(path));
   if (rest.length === 0) return null;
+  // The alert wraps the list (a list with role="alert" is no longer a list to a screen reader).
   return (
-    <ul role="alert" data-testid="form-issues" className="list-disc rounded border border-red-300 bg-red-50 py-1 pr-2 pl-6 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
-      {rest.map(([path, messages]) => (
-        <li key={path}>
-          <code className="font-mono">{path || '(whole file)'}</code>: {messages.join('; ')}
-        </li>
-      ))}
-    </ul>
+    <div role="alert" data-testid="form-issues" className="rounded border border-red-300 bg-red-50 py-1 pr-2 pl-6 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+      <ul className="list-disc">
+        {rest.map(([path, messages]) => (
+          <li key={path}>
+            <code className="font-mono">{path || '(whole file)'}</code>: {messages.join('; ')}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * Moves focus to the field of a settings path (its input, or the first control of the block that
+ * shows it) and scrolls it to the middle of the window, clear of the sticky header and save bar.
+ * False when nothing on the page shows that path.
+ */
+export function focusField(path: string): boolean {
+  const target = document.getElementById(idOf(path)) ?? document.querySelector<HTMLElement>(`[data-field="${CSS.escape(path)}"], [data-secret="${CSS.escape(path)}"]`);
+  if (!target) return false;
+  const control = target.matches('input, select, textarea, button') ? target : (target.querySelector<HTMLElement>('input, select, textarea, button') ?? target);
+  control.focus({ preventScroll: true });
+  control.scrollIntoView({ block: 'center' });
+  return true;
+}
+
+/** A problem of a failed save; `target` is the path of the field (or block) that shows it, if any. */
+export interface Problem {
+  path: string;
+  message: string;
+  target?: string;
+}
+
+/**
+ * A failed save's summary, above the form: how many problems, and each as a link that moves
+ * focus to its field. The page moves focus to the first problem's field itself.
+ */
+export function ProblemSummary({ problems, summaryRef }: { problems: readonly Problem[]; summaryRef?: RefObject<HTMLDivElement | null> }) {
+  if (problems.length === 0) return null;
+  const count = problems.length === 1 ? 'One problem stops' : `${problems.length} problems stop`;
+  return (
+    <div
+      ref={summaryRef}
+      role="alert"
+      tabIndex={-1}
+      aria-labelledby="problem-summary-title"
+      data-testid="problem-summary"
+      className="scroll-my-24 rounded-lg border border-red-300 bg-red-50 p-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100"
+    >
+      <h2 id="problem-summary-title" className="font-semibold">
+        {count} this save. Nothing was saved.
+      </h2>
+      <ul className="mt-1 list-disc pl-6">
+        {problems.map((p) => (
+          <li key={`${p.path}:${p.message}`}>
+            {p.target === undefined ? (
+              <code className="font-mono">{p.path || '(whole file)'}</code>
+            ) : (
+              <a
+                href={`#${idOf(p.target)}`}
+                className="underline"
+                onClick={(e) => {
+                  e.preventDefault();
+                  focusField(p.target!);
+                }}
+              >
+                <code className="font-mono">{p.path}</code>
+              </a>
+            )}
+            : {p.message}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

@@ -1,12 +1,13 @@
 'use client';
 /**
- * The frame of every page: navigation, the connection badge, theme and logout; and the gate
- * that tells the user what to do when there is no session or no daemon. The login page renders
- * bare.
+ * The frame of every page: a skip link, navigation, the connection badge, theme and logout; the
+ * document title (the page's section, and what a page names with usePageTitle, e.g. "@coder");
+ * and the gate that tells the user what to do when there is no session or no daemon. The login
+ * page renders bare.
  */
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
-import { useEffect, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { logout, startLive } from '@/lib/live';
 import { useStore } from '@/lib/store';
 
@@ -17,15 +18,50 @@ const NAV = [
   { href: '/agents', label: 'Agents' },
   { href: '/teams', label: 'Teams' },
   { href: '/projects', label: 'Projects' },
+  { href: '/schedules', label: 'Schedules' },
   { href: '/usage', label: 'Usage' },
+  { href: '/logs', label: 'Logs' },
   { href: '/control', label: 'Control' },
   { href: '/settings', label: 'Settings' },
 ];
 
+const isActive = (href: string, path: string): boolean => (href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`));
+
+/** The section a path belongs to, as the navigation names it. */
+function sectionOf(path: string): string {
+  if (path.startsWith('/login')) return 'Log in';
+  return NAV.find((item) => isActive(item.href, path))?.label ?? 'Page not found';
+}
+
+/** Lets a page name what it shows (an agent, a team, a conversation) in the document title. */
+const TitleContext = createContext<(title: { path: string; text: string } | null) => void>(() => {});
+
+/** The page's own part of the document title ("@coder" -> "@coder · Agents · TinyOffice"); null: the section only. */
+export function usePageTitle(text: string | null): void {
+  const setTitle = useContext(TitleContext);
+  const path = usePathname();
+  useEffect(() => {
+    setTitle(text ? { path, text } : null);
+    return () => setTitle(null);
+  }, [setTitle, path, text]);
+}
+
 export function Shell({ children }: { children: ReactNode }) {
   const path = usePathname();
-  if (path === '/login' || path === '/login/') return <main className="mx-auto max-w-lg p-6">{children}</main>;
-  return <Portal path={path}>{children}</Portal>;
+  const [own, setOwn] = useState<{ path: string; text: string } | null>(null);
+  const title = [own?.path === path ? own.text : null, sectionOf(path), 'TinyOffice'].filter(Boolean).join(' · ');
+  return (
+    <TitleContext.Provider value={setOwn}>
+      <title>{title}</title>
+      {path === '/login' || path === '/login/' ? (
+        <main id="main" className="mx-auto max-w-lg p-6">
+          {children}
+        </main>
+      ) : (
+        <Portal path={path}>{children}</Portal>
+      )}
+    </TitleContext.Provider>
+  );
 }
 
 function Portal({ path, children }: { path: string; children: ReactNode }) {
@@ -34,14 +70,18 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
   useEffect(() => startLive(), []);
   return (
     <div className="flex min-h-screen flex-col">
-      <header className="sticky top-0 z-20 border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
+      <a href="#main" className="sr-only z-30 rounded bg-slate-900 px-3 py-2 text-white focus:not-sr-only focus:fixed focus:top-2 focus:left-2 dark:bg-slate-100 dark:text-slate-900">
+        Skip to main content
+      </a>
+      {/* Sticky from sm up; on a phone the wrapped navigation would cover a third of the screen. */}
+      <header className="z-20 border-b sm:sticky sm:top-0 border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
         <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-2">
           <Link href="/" className="font-semibold tracking-tight">
             TinyOffice
           </Link>
           <nav aria-label="Main" className="flex flex-wrap gap-1 text-sm">
             {NAV.map((item) => {
-              const active = item.href === '/' ? path === '/' : path.startsWith(item.href);
+              const active = isActive(item.href, path);
               return (
                 <Link
                   key={item.href}
@@ -69,7 +109,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
           </div>
         </div>
       </header>
-      <main className="mx-auto w-full max-w-7xl flex-1 p-4">
+      <main id="main" tabIndex={-1} className="mx-auto w-full max-w-7xl flex-1 p-4 focus:outline-none">
         <ReconnectBanner />
         <Gate>{children}</Gate>
       </main>
@@ -122,11 +162,27 @@ function ReconnectBanner() {
   );
 }
 
+/** Follows the page's theme: the `dark` class on <html> (set before paint by layout.tsx, flipped by the toggle). */
+export function useDarkTheme(): boolean {
+  const [dark, setDark] = useState(false);
+  useEffect(() => {
+    const root = document.documentElement;
+    const read = () => setDark(root.classList.contains('dark'));
+    read();
+    const observer = new MutationObserver(read);
+    observer.observe(root, { attributes: true, attributeFilter: ['class'] });
+    return () => observer.disconnect();
+  }, []);
+  return dark;
+}
+
 function ThemeToggle() {
+  const dark = useDarkTheme();
   return (
     <button
       type="button"
       aria-label="Toggle dark theme"
+      aria-pressed={dark}
       className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800"
       onClick={() => {
         const dark = document.documentElement.classList.toggle('dark');

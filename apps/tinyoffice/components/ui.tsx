@@ -19,9 +19,9 @@ export function Avatar({ id, size = 'md' }: { id: string; size?: 'sm' | 'md' }) 
   );
 }
 
-export function Panel({ title, children, actions, className = '' }: { title: string; children: ReactNode; actions?: ReactNode; className?: string }) {
+export function Panel({ title, children, actions, className = '', id }: { title: string; children: ReactNode; actions?: ReactNode; className?: string; id?: string }) {
   return (
-    <section aria-label={title} className={`rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900 ${className}`}>
+    <section id={id} aria-label={title} className={`scroll-mt-24 rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900 ${className}`}>
       <div className="mb-3 flex items-center gap-2">
         <h2 className="text-sm font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300">{title}</h2>
         <div className="ml-auto flex gap-2">{actions}</div>

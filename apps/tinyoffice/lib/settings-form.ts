@@ -31,8 +31,8 @@ function unwrap(schema: Schema): Schema {
   return s;
 }
 
-/** Entity maps with pages of their own. */
-export const MANAGED_ELSEWHERE: Record<string, string> = { agents: '/agents', teams: '/teams', custom_providers: '/control' };
+/** Entity maps not edited as fields: the page that edits them, or null (raw JSON and the CLI only). */
+export const MANAGED_ELSEWHERE: Record<string, string | null> = { agents: '/agents', teams: '/teams', custom_providers: null };
 
 const human = (key: string) => key.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
@@ -70,7 +70,7 @@ export function sectionsOf(settingsSchema: Schema): Section[] {
   return Object.entries(defOf(settingsSchema).shape ?? {}).map(([key, schema]) => ({
     key,
     title: human(key),
-    leaves: MANAGED_ELSEWHERE[key] ? [] : leavesOf(schema, [key]),
+    leaves: key in MANAGED_ELSEWHERE ? [] : leavesOf(schema, [key]),
   }));
 }
 

@@ -63,52 +63,59 @@ export default function AgentsPage() {
   const [creating, setCreating] = useState(false);
   return (
     <div className="space-y-4">
-      <Panel
-        title="Agents"
-        actions={
-          <Button tone="primary" aria-expanded={creating} onClick={() => setCreating((c) => !c)}>
-            {creating ? 'Close' : 'New agent'}
-          </Button>
-        }
-      >
+      <div className="flex flex-wrap items-center gap-3">
+        <h1 className="text-xl font-semibold">Agents</h1>
+        <Button tone="primary" className="ml-auto" aria-expanded={creating} onClick={() => setCreating((c) => !c)}>
+          {creating ? 'Close' : 'New agent'}
+        </Button>
+      </div>
+      <Panel title="All agents">
         {agents.length === 0 ? (
           <p className="text-sm text-slate-600 dark:text-slate-300">
             No agents yet. Create one with “New agent”, or run <code>tinyagi agent add</code>.
           </p>
         ) : (
-          // Narrow screens scroll the table sideways inside the panel instead of widening the page.
+          // Priority columns: on a phone, provider and model go under the name so that status and
+          // heartbeat stay in view; the Node column (several nodes) may still scroll inside the panel.
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm [&_td]:pr-3 [&_th]:pr-3" data-testid="agents-table">
               <thead className="text-xs uppercase text-slate-600 dark:text-slate-300">
                 <tr>
                   <th className="py-1">Agent</th>
-                  <th>Provider</th>
-                  <th>Model</th>
-                  <th>Heartbeat</th>
-                  {showNodes && <th>Node</th>}
                   <th>Status</th>
+                  <th>Heartbeat</th>
+                  <th className="hidden sm:table-cell">Provider</th>
+                  <th className="hidden sm:table-cell">Model</th>
+                  {showNodes && <th>Node</th>}
                 </tr>
               </thead>
               <tbody>
-                {agents.map((a) => (
-                  <tr key={a.id} data-agent-row={a.id} className="border-t border-slate-200 dark:border-slate-800">
-                    <td className="py-2">
-                      <Link href={`/agents/view?id=${encodeURIComponent(a.id)}`} className="flex items-center gap-2 font-medium underline-offset-2 hover:underline">
-                        <Avatar id={a.id} size="sm" />@{a.id}
-                        {a.name && <span className="font-normal text-slate-600 dark:text-slate-300">{a.name}</span>}
-                      </Link>
-                    </td>
-                    <td>{a.provider ?? <span className="text-slate-600 dark:text-slate-300">default</span>}</td>
-                    <td className="font-mono text-xs">{a.model || <span className="font-sans text-slate-600 dark:text-slate-300">default</span>}</td>
-                    <td>{a.heartbeat?.enabled === false ? 'off' : a.heartbeat?.interval ? `every ${a.heartbeat.interval} s` : 'on'}</td>
-                    {showNodes && (
-                      <td data-agent-node={a.id}>
-                        <NodeCell node={nodeOf(a)} nodes={nodes} />
+                {agents.map((a) => {
+                  const provider = a.provider ?? <span className="text-slate-600 dark:text-slate-300">default</span>;
+                  const model = a.model || <span className="font-sans text-slate-600 dark:text-slate-300">default</span>;
+                  return (
+                    <tr key={a.id} data-agent-row={a.id} className="border-t border-slate-200 dark:border-slate-800">
+                      <td className="py-2">
+                        <Link href={`/agents/view?id=${encodeURIComponent(a.id)}`} className="flex flex-wrap items-center gap-x-2 font-medium underline-offset-2 hover:underline">
+                          <Avatar id={a.id} size="sm" />@{a.id}
+                          {a.name && <span className="font-normal text-slate-600 dark:text-slate-300">{a.name}</span>}
+                        </Link>
+                        <span className="mt-0.5 block text-xs text-slate-600 sm:hidden dark:text-slate-300">
+                          {provider} · <span className="font-mono">{model}</span>
+                        </span>
                       </td>
-                    )}
-                    <td>{isPaused({ activity, pausedRuns }, a.id) ? 'paused' : activity[a.id]?.working ? 'working' : 'idle'}</td>
-                  </tr>
-                ))}
+                      <td data-agent-status={a.id}>{isPaused({ activity, pausedRuns }, a.id) ? 'paused' : activity[a.id]?.working ? 'working' : 'idle'}</td>
+                      <td data-agent-heartbeat={a.id}>{a.heartbeat?.enabled === false ? 'off' : a.heartbeat?.interval ? `every ${a.heartbeat.interval} s` : 'on'}</td>
+                      <td className="hidden sm:table-cell">{provider}</td>
+                      <td className="hidden font-mono text-xs sm:table-cell">{model}</td>
+                      {showNodes && (
+                        <td data-agent-node={a.id}>
+                          <NodeCell node={nodeOf(a)} nodes={nodes} />
+                        </td>
+                      )}
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>

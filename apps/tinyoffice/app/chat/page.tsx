@@ -3,5 +3,10 @@
 import { ChatPanel } from '@/components/chat-panel';
 
 export default function ChatPage() {
-  return <ChatPanel />;
+  return (
+    <>
+      <h1 className="sr-only">Chat</h1>
+      <ChatPanel />
+    </>
+  );
 }

@@ -6,6 +6,7 @@
  * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder.
  */
 import {
+  type Announcements,
   DndContext,
   type DragEndEvent,
   type DragOverEvent,
@@ -77,6 +78,29 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
     },
     [],
   );
+  // Screen readers hear the task's and the column's names, not dnd-kit's "draggable item task_01…".
+  const tasksRef = useRef(tasks);
+  tasksRef.current = tasks;
+  const announcements = useMemo<Announcements>(() => {
+    const nameOf = (id: string | number) => {
+      const t = tasksRef.current.get(String(id));
+      return t ? (t.identifier ? `${t.identifier} ${t.title}` : t.title) : 'the task';
+    };
+    const where = (id: string | number | undefined) => {
+      if (id === undefined) return 'outside the board';
+      const column = columnOf(current.current, String(id));
+      const label = COLUMNS.find((c) => c.status === column)?.label;
+      if (!column || !label) return 'outside the board';
+      const index = current.current[column].indexOf(String(id));
+      return index < 0 ? `column ${label}` : `column ${label}, position ${index + 1} of ${current.current[column].length}`;
+    };
+    return {
+      onDragStart: ({ active }) => `Picked up ${nameOf(active.id)} in ${where(active.id)}.`,
+      onDragOver: ({ active, over }) => `${nameOf(active.id)} is now in ${where(over ? active.id : undefined)}.`,
+      onDragEnd: ({ active, over }) => (over ? `Dropped ${nameOf(active.id)} in ${where(active.id)}.` : `${nameOf(active.id)} was put back.`),
+      onDragCancel: ({ active }) => `Moving ${nameOf(active.id)} was cancelled; it is back where it was.`,
+    };
+  }, []);
   const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 5 } }), useSensor(KeyboardSensor, { coordinateGetter }));
 
   const onDragStart = ({ active }: DragStartEvent) => {
@@ -132,9 +156,21 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
         if (origin.current) setBoard(origin.current.board);
         origin.current = null;
       }}
-      accessibility={{ screenReaderInstructions: { draggable: 'To move a task, press Space on its handle. Arrow keys move it within and across columns. Space drops it, Escape cancels.' } }}
+      accessibility={{
+        announcements,
+        screenReaderInstructions: { draggable: 'To move a task, press Space on its handle. Arrow keys move it within and across columns. Space drops it, Escape cancels.' },
+      }}
     >
-      <div data-testid="kanban" className="grid grid-flow-col auto-cols-[minmax(10.5rem,1fr)] gap-3 overflow-x-auto pb-2">
+      {/* On a phone the columns are stacked; these links jump to each one. */}
+      <nav aria-label="Columns" className="mb-2 flex flex-wrap gap-1 sm:hidden">
+        {COLUMNS.map((c) => (
+          <a key={c.status} href={`#column-${c.status}`} className="rounded-full border border-slate-300 px-2 py-0.5 text-xs dark:border-slate-600">
+            {c.label} <span className="tabular-nums">({board[c.status].length})</span>
+          </a>
+        ))}
+      </nav>
+      {/* Wider screens: side by side, scrolling sideways inside the board when they do not fit. */}
+      <div data-testid="kanban" className="grid grid-cols-1 gap-3 pb-2 sm:grid-flow-col sm:grid-cols-none sm:auto-cols-[minmax(10.5rem,1fr)] sm:overflow-x-auto">
         {COLUMNS.map((c) => (
           <Column key={c.status} status={c.status} label={c.label} ids={board[c.status]} tasks={tasks} conversations={conversations} selected={selected} onOpen={onOpen} />
         ))}
@@ -163,7 +199,7 @@ const Column = memo(function Column({
   const { setNodeRef, isOver } = useDroppable({ id: status });
   const items = useMemo(() => ids, [ids]);
   return (
-    <section aria-label={`${label} (${ids.length})`} data-column={status} className="flex min-h-40 flex-col rounded-lg bg-slate-100 p-2 dark:bg-slate-900">
+    <section id={`column-${status}`} aria-label={`${label} (${ids.length})`} data-column={status} className="flex scroll-mt-24 flex-col rounded-lg sm:min-h-40 bg-slate-100 p-2 dark:bg-slate-900">
       <h2 className="mb-2 flex items-center gap-2 px-1 text-sm font-semibold text-slate-700 dark:text-slate-200">
         {label}
         <span className="rounded-full bg-slate-200 px-2 text-xs dark:bg-slate-700">{ids.length}</span>

@@ -8,14 +8,14 @@
  * edited keep what the user typed.
  */
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, issuesUnder, type FieldIssues } from '@/lib/field-issues';
 import { getPath, type Json } from '@/lib/object-path';
-import { MANAGED_ELSEWHERE, applyEdits, display, mergePatch, sectionsOf, type Leaf } from '@/lib/settings-form';
+import { MANAGED_ELSEWHERE, applyEdits, display, mergePatch, sectionsOf, type Leaf, type Section } from '@/lib/settings-form';
 import { useLiveEvents } from '@/lib/use-events';
-import { INPUT, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
+import { focusField, INPUT, ProblemSummary, SavedNote, SelectField, TextField, type Problem } from '@/components/form';
 import { Button, ErrorLine, Panel } from '@/components/ui';
 
 export default function SettingsPage() {
@@ -31,6 +31,15 @@ export default function SettingsPage() {
   const { contract, error: contractError } = useContract();
   const sections = useMemo(() => (contract ? sectionsOf(contract.SettingsFileSchema) : null), [contract]);
   const leafByPath = useMemo(() => new Map((sections ?? []).flatMap((s) => s.leaves.map((l) => [l.path, l] as const))), [sections]);
+  // After a refused save: focus goes to the first problem's field (or the summary) once it has rendered.
+  const [refusals, setRefusals] = useState(0);
+  const summaryRef = useRef<HTMLDivElement>(null);
+  const problems = useMemo(() => problemsInOrder(issues, sections ?? [], leafByPath), [issues, sections, leafByPath]);
+  useEffect(() => {
+    if (refusals === 0) return;
+    const first = problems[0];
+    if (!(first?.target !== undefined && focusField(first.target))) summaryRef.current?.focus();
+  }, [refusals]);
 
   const load = useCallback(() => {
     Promise.all([api().getSettings(), api().getSecretStatus()])
@@ -46,6 +55,15 @@ export default function SettingsPage() {
   useLiveEvents((events) => {
     if (events.some((e) => e.type === 'settings.changed')) load();
   });
+
+  // A link to a section (/settings#section-budgets, from Usage) lands there once the form has rendered.
+  const formReady = base !== null && sections !== null;
+  useEffect(() => {
+    if (!formReady || !window.location.hash.startsWith('#section-')) return;
+    const section = document.getElementById(window.location.hash.slice(1));
+    section?.scrollIntoView({ block: 'start' });
+    section?.querySelector<HTMLElement>('input, select, textarea, button')?.focus({ preventScroll: true });
+  }, [formReady]);
 
   const draft = useMemo(() => (base ? applyEdits(base, edits, leafByPath) : null), [base, edits, leafByPath]);
   const dirty = Object.keys(edits).length > 0;
@@ -63,6 +81,7 @@ export default function SettingsPage() {
     const checked = schemas.SettingsFileSchema.safeParse(next);
     if (!checked.success) {
       setIssues(fromZodIssues(checked.error.issues));
+      setRefusals((n) => n + 1);
       return false;
     }
     setIssues({});
@@ -78,8 +97,10 @@ export default function SettingsPage() {
       return true;
     } catch (err) {
       const mapped = fromApiError(err, ['body.']);
-      if (mapped) setIssues(mapped);
-      else setError(messageOf(err));
+      if (mapped) {
+        setIssues(mapped);
+        setRefusals((n) => n + 1);
+      } else setError(messageOf(err));
       return false;
     }
   }
@@ -87,7 +108,8 @@ export default function SettingsPage() {
   if (!base || !draft || !sections) {
     const failed = error ?? (contractError ? `Could not load the form: ${messageOf(contractError)}. Reload the page to try again.` : null);
     return (
-      <Panel title="Settings">
+      <div className="space-y-4">
+        <h1 className="text-xl font-semibold">Settings</h1>
         {failed ? (
           <ErrorLine error={failed} />
         ) : (
@@ -95,7 +117,7 @@ export default function SettingsPage() {
             {base ? 'Loading the form…' : 'Loading…'}
           </p>
         )}
-      </Panel>
+      </div>
     );
   }
   /** `undefined` drops the field's edit (back to what settings.json holds). */
@@ -106,7 +128,6 @@ export default function SettingsPage() {
     });
     setSaved(null);
   };
-  const placed = new Set([...leafByPath.keys(), ...secrets.keys()]);
 
   return (
     <div className="space-y-4" data-settings-version={version}>
@@ -133,20 +154,17 @@ export default function SettingsPage() {
             void save(draft);
           }}
         >
+          <ProblemSummary problems={problems} summaryRef={summaryRef} />
           {sections.map((section) =>
-            MANAGED_ELSEWHERE[section.key] ? (
-              <Panel key={section.key} title={section.title}>
-                <p className="text-sm text-slate-700 dark:text-slate-300">
-                  {Object.keys((base[section.key] as Json | undefined) ?? {}).length} configured. Edit them on the{' '}
-                  <Link className="underline" href={MANAGED_ELSEWHERE[section.key]!}>
-                    {section.key === 'custom_providers' ? 'Control' : section.title} page
-                  </Link>{' '}
-                  or in the raw JSON view.
-                </p>
-                <IssueList issues={issuesUnder(issues, section.key)} />
+            section.key in MANAGED_ELSEWHERE ? (
+              <Panel key={section.key} id={`section-${section.key}`} title={section.title}>
+                <div data-field={section.key} className="scroll-my-24">
+                  <ManagedElsewhere section={section.key} title={section.title} count={Object.keys((base[section.key] as Json | undefined) ?? {}).length} onRaw={() => setRaw(true)} />
+                  <IssueList issues={issuesUnder(issues, section.key)} />
+                </div>
               </Panel>
             ) : (
-              <Panel key={section.key} title={section.title}>
+              <Panel key={section.key} id={`section-${section.key}`} title={section.title}>
                 <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
                   {section.leaves.map((leaf) =>
                     secrets.has(leaf.path) ? (
@@ -167,9 +185,8 @@ export default function SettingsPage() {
               </Panel>
             ),
           )}
-          <IssueSummary issues={issues} placed={placed} />
           <ErrorLine error={error} />
-          <div className="sticky bottom-0 flex items-center gap-3 border-t border-slate-200 bg-white/95 py-2 dark:border-slate-800 dark:bg-slate-950/95">
+          <div className="sticky bottom-0 flex flex-wrap items-center gap-3 border-t border-slate-200 bg-white/95 py-2 dark:border-slate-800 dark:bg-slate-950/95">
             <Button type="submit" tone="primary" disabled={!dirty}>
               Save settings
             </Button>
@@ -183,6 +200,18 @@ export default function SettingsPage() {
               Discard changes
             </Button>
             <SavedNote text={saved} />
+            {problems.length > 0 && (
+              <button
+                type="button"
+                className="text-sm text-red-800 underline dark:text-red-300"
+                onClick={() => {
+                  summaryRef.current?.focus({ preventScroll: true });
+                  summaryRef.current?.scrollIntoView({ block: 'center' });
+                }}
+              >
+                {problems.length === 1 ? '1 problem' : `${problems.length} problems`}: see the list
+              </button>
+            )}
           </div>
         </form>
       )}
@@ -266,15 +295,66 @@ function SecretField({
 
 function IssueList({ issues }: { issues: Array<{ path: string; message: string }> }) {
   if (issues.length === 0) return null;
+  // The alert wraps the list: a <ul role="alert"> is no list to assistive technology (axe listitem).
   return (
-    <ul role="alert" className="mt-2 list-disc pl-6 text-sm text-red-800 dark:text-red-300">
-      {issues.map((i) => (
-        <li key={`${i.path}:${i.message}`}>
-          <code className="font-mono">{i.path}</code>: {i.message}
-        </li>
-      ))}
-    </ul>
+    <div role="alert">
+      <ul className="mt-2 list-disc pl-6 text-sm text-red-800 dark:text-red-300">
+        {issues.map((i) => (
+          <li key={`${i.path}:${i.message}`}>
+            <code className="font-mono">{i.path}</code>: {i.message}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
+}
+
+/** Entity maps edited on their own pages; custom providers have no page of their own yet (raw JSON or the CLI). */
+function ManagedElsewhere({ section, title, count, onRaw }: { section: string; title: string; count: number; onRaw: () => void }) {
+  const page = MANAGED_ELSEWHERE[section];
+  return (
+    <p className="text-sm text-slate-700 dark:text-slate-300">
+      {count} configured. Edit them{' '}
+      {page ? (
+        <>
+          on the{' '}
+          <Link className="underline" href={page}>
+            {title} page
+          </Link>{' '}
+          or{' '}
+        </>
+      ) : (
+        <>
+          with <code className="font-mono">tinyagi provider add</code> or{' '}
+        </>
+      )}
+      in the{' '}
+      <button type="button" className="underline" onClick={onRaw}>
+        raw JSON view
+      </button>
+      .
+    </p>
+  );
+}
+
+/**
+ * The problems in the order their fields appear (sections, then fields), each pointing at the
+ * field, secret or section block that shows it.
+ */
+function problemsInOrder(issues: FieldIssues, sections: Section[], leaves: Map<string, Leaf>): Problem[] {
+  const order = new Map<string, number>();
+  for (const section of sections) {
+    order.set(section.key, order.size);
+    for (const leaf of section.leaves) order.set(leaf.path, order.size);
+  }
+  const rank = (path: string) => order.get(path) ?? order.get(path.split(/[.[]/)[0]!) ?? Number.MAX_SAFE_INTEGER;
+  return Object.entries(issues)
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .flatMap(([path, messages]) => {
+      const section = path.split(/[.[]/)[0]!;
+      const target = leaves.has(path) ? path : section in MANAGED_ELSEWHERE && order.has(section) ? section : undefined;
+      return messages.map((message) => ({ path, message, ...(target !== undefined ? { target } : {}) }));
+    });
 }
 
 /** The whole file as JSON (secrets masked: a masked value sent back keeps the stored one). */

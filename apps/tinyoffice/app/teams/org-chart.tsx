@@ -4,15 +4,18 @@
  * column to add it to that team, or onto "Unassigned" to take it out of the team it was dragged
  * from. The same moves by keyboard: every agent card has a "Teams" menu button (Tab to it,
  * Enter, arrows, Enter). Changes go through PATCH /api/teams/:id; the chart re-lays itself out
- * from the answer, so a drop that the server refuses snaps back.
+ * from the answer, so a drop that the server refuses snaps back. Zoom and fit controls sit on
+ * the chart; on a narrow screen it starts as a list (the same teams, members and menus), which
+ * stays readable where a fitted chart would shrink to illegible.
  */
 import '@xyflow/react/dist/style.css';
-import { Background, type Edge, Handle, type Node, type NodeChange, type NodeProps, Position, ReactFlow, applyNodeChanges } from '@xyflow/react';
+import { Background, Controls, type Edge, type FitViewOptions, Handle, type Node, type NodeChange, type NodeProps, Position, ReactFlow, applyNodeChanges } from '@xyflow/react';
 import { type KeyboardEvent, memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { Agent, Team } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { reloadTeamsAndAgents } from '@/lib/teams';
-import { Avatar, ErrorLine } from '@/components/ui';
+import { Avatar, Button, ErrorLine } from '@/components/ui';
+import { useDarkTheme } from '@/components/shell';
 import { NODE_HEIGHT, NODE_WIDTH, UNASSIGNED, columnAt, layoutOrg, type OrgLayout } from './org-layout';
 
 interface Actions {
@@ -27,12 +30,28 @@ type AgentNode = Node<AgentData, 'agent'>;
 type OrgNode = ColumnNode | AgentNode;
 
 const nodeTypes = { column: memo(ColumnCard), agent: memo(AgentCard) };
+// Never smaller than half size (still legible); a wider company pans, or reads better as the list.
+const FIT: FitViewOptions = { padding: 0.08, maxZoom: 1, minZoom: 0.5 };
 
 export default function OrgChart({ teams, agents }: { teams: Team[]; agents: Agent[] }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [target, setTarget] = useState<string | null>(null);
+  const [view, setView] = useState<'chart' | 'list'>('chart');
+  useEffect(() => {
+    if (window.matchMedia('(max-width: 639px)').matches) setView('list');
+  }, []);
   const dark = useDarkTheme();
+  // Fitted again when the chart's box changes size (a rotated phone, a narrowed window).
+  const fit = useRef<(() => void) | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => fit.current?.());
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [view]);
   const layout = useMemo(() => layoutOrg(teams, agents), [teams, agents]);
 
   const actions = useMemo<Actions>(() => {
@@ -78,48 +97,97 @@ export default function OrgChart({ teams, agents }: { teams: Team[]; agents: Age
   return (
     <div>
       <ErrorLine error={error} />
-      <p className="mb-2 text-sm text-slate-600 dark:text-slate-300">
-        Drag an agent onto a team to add it, or onto “Unassigned” to take it out of its team. By keyboard: Tab to an agent’s “Teams” button and press Enter.
-      </p>
-      <div data-testid="org-chart" data-busy={busy} className="rounded border border-slate-200 dark:border-slate-700" style={{ height: Math.min(640, Math.max(280, layout.height + 48)) }}>
-        <ReactFlow<OrgNode, Edge>
-          nodes={shown}
-          edges={edges}
-          nodeTypes={nodeTypes}
-          colorMode={dark ? 'dark' : 'light'}
-          onNodesChange={(changes: NodeChange<OrgNode>[]) => setNodes((ns) => applyNodeChanges(changes, ns))}
-          onNodeDrag={(_, node) => {
-            const col = node.type === 'agent' ? dropColumn(node) : undefined;
-            setTarget(col && col !== (node.data as AgentData).column ? col : null);
-          }}
-          onNodeDragStop={(_, node) => {
-            setTarget(null);
-            if (node.type !== 'agent') return;
-            const data = node.data as AgentData;
-            const col = dropColumn(node);
-            if (col && col !== data.column) {
-              if (col === UNASSIGNED) {
-                if (data.column !== UNASSIGNED) actions.remove(data.agent, data.column);
-              } else actions.add(data.agent, col);
-            }
-            // Back to the laid-out place; a successful change re-lays the chart from the new teams.
-            setNodes(laidOut);
-          }}
-          nodesConnectable={false}
-          edgesFocusable={false}
-          elementsSelectable
-          fitView
-          fitViewOptions={{ padding: 0.08, maxZoom: 1 }}
-          minZoom={0.3}
-          maxZoom={1.5}
-          zoomOnScroll={false}
-          preventScrolling={false}
-          proOptions={{ hideAttribution: false }}
-          ariaLabelConfig={{ 'node.a11yDescription.default': 'Agent card. Tab to its Teams button to add it to a team or take it out.' }}
-        >
-          <Background gap={24} size={1} />
-        </ReactFlow>
+      <div className="mb-2 flex flex-wrap items-center gap-2">
+        <p className="min-w-0 flex-1 text-sm text-slate-600 dark:text-slate-300">
+          {view === 'chart'
+            ? 'Drag an agent onto a team to add it, or onto “Unassigned” to take it out of its team. By keyboard: Tab to an agent’s “Teams” button and press Enter.'
+            : 'Each agent’s “Teams” button adds it to a team or takes it out.'}
+        </p>
+        <fieldset aria-label="Show the company as" className="flex gap-1">
+          <Button aria-pressed={view === 'chart'} onClick={() => setView('chart')}>
+            Chart
+          </Button>
+          <Button aria-pressed={view === 'list'} onClick={() => setView('list')}>
+            List
+          </Button>
+        </fieldset>
       </div>
+      {view === 'list' ? (
+        <OrgList layout={layout} nodes={laidOut} />
+      ) : (
+        <div ref={box} data-testid="org-chart" data-busy={busy} className="rounded border border-slate-200 dark:border-slate-700" style={{ height: Math.min(640, Math.max(280, layout.height + 48)) }}>
+          <ReactFlow<OrgNode, Edge>
+            nodes={shown}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            colorMode={dark ? 'dark' : 'light'}
+            onNodesChange={(changes: NodeChange<OrgNode>[]) => setNodes((ns) => applyNodeChanges(changes, ns))}
+            onNodeDrag={(_, node) => {
+              const col = node.type === 'agent' ? dropColumn(node) : undefined;
+              setTarget(col && col !== (node.data as AgentData).column ? col : null);
+            }}
+            onNodeDragStop={(_, node) => {
+              setTarget(null);
+              if (node.type !== 'agent') return;
+              const data = node.data as AgentData;
+              const col = dropColumn(node);
+              if (col && col !== data.column) {
+                if (col === UNASSIGNED) {
+                  if (data.column !== UNASSIGNED) actions.remove(data.agent, data.column);
+                } else actions.add(data.agent, col);
+              }
+              // Back to the laid-out place; a successful change re-lays the chart from the new teams.
+              setNodes(laidOut);
+            }}
+            nodesConnectable={false}
+            edgesFocusable={false}
+            elementsSelectable
+            fitView
+            fitViewOptions={FIT}
+            onInit={(flow) => {
+              fit.current = () => void flow.fitView(FIT);
+            }}
+            minZoom={0.3}
+            maxZoom={1.5}
+            zoomOnScroll={false}
+            preventScrolling={false}
+            proOptions={{ hideAttribution: false }}
+            ariaLabelConfig={{ 'node.a11yDescription.default': 'Agent card. Tab to its Teams button to add it to a team or take it out.' }}
+          >
+            <Background gap={24} size={1} />
+            <Controls showInteractive={false} />
+          </ReactFlow>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The chart as a list: one section per team (leader first) and the unassigned agents. */
+function OrgList({ layout, nodes }: { layout: OrgLayout; nodes: readonly OrgNode[] }) {
+  const cards = nodes.filter((n): n is AgentNode => n.type === 'agent');
+  return (
+    <div data-testid="org-list" className="grid gap-3 sm:grid-cols-2">
+      {layout.columns.map((column) => {
+        const members = cards.filter((c) => c.data.column === column.id);
+        return (
+          <section key={column.id} aria-labelledby={`org-list-${column.id}`} data-team-list={column.id} className="rounded-lg border border-slate-200 p-2 dark:border-slate-700">
+            <h3 id={`org-list-${column.id}`} className="text-sm font-semibold">
+              {column.title}
+            </h3>
+            <p className="mb-2 text-xs text-slate-600 dark:text-slate-300">{column.subtitle}</p>
+            {members.length > 0 && (
+              <ul className="space-y-1">
+                {members.map((m) => (
+                  <li key={m.id} className="h-12">
+                    <AgentBody data={m.data} />
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        );
+      })}
     </div>
   );
 }
@@ -180,6 +248,17 @@ function ColumnCard({ data }: NodeProps<ColumnNode>) {
 }
 
 function AgentCard({ data }: NodeProps<AgentNode>) {
+  return (
+    <div className="h-full w-full">
+      <Handle type="target" position={Position.Top} className="invisible" isConnectable={false} />
+      <AgentBody data={data} />
+      <Handle type="source" position={Position.Bottom} className="invisible" isConnectable={false} />
+    </div>
+  );
+}
+
+/** An agent's card (name, role) and its "Teams" menu: in the chart and in the list. */
+function AgentBody({ data }: { data: AgentData }) {
   const [open, setOpen] = useState(false);
   const menu = useRef<HTMLDivElement>(null);
   const button = useRef<HTMLButtonElement>(null);
@@ -214,7 +293,6 @@ function AgentCard({ data }: NodeProps<AgentNode>) {
       data-role={data.role}
       className={`relative flex h-full w-full items-center gap-2 rounded-md border bg-white px-2 shadow-sm dark:bg-slate-800 ${data.role === 'leader' ? 'border-amber-500' : 'border-slate-300 dark:border-slate-600'}`}
     >
-      <Handle type="target" position={Position.Top} className="invisible" isConnectable={false} />
       <Avatar id={data.agent} size="sm" />
       <div className="min-w-0 flex-1 leading-tight">
         <div className="truncate text-sm font-medium text-slate-900 dark:text-slate-100">@{data.agent}</div>
@@ -264,21 +342,6 @@ function AgentCard({ data }: NodeProps<AgentNode>) {
           )}
         </div>
       )}
-      <Handle type="source" position={Position.Bottom} className="invisible" isConnectable={false} />
     </div>
   );
-}
-
-/** Follows the page's theme class (the toggle in the shell flips `dark` on <html>). */
-function useDarkTheme(): boolean {
-  const [dark, setDark] = useState(false);
-  useEffect(() => {
-    const root = document.documentElement;
-    const read = () => setDark(root.classList.contains('dark'));
-    read();
-    const observer = new MutationObserver(read);
-    observer.observe(root, { attributes: true, attributeFilter: ['class'] });
-    return () => observer.disconnect();
-  }, []);
-  return dark;
 }

@@ -6,7 +6,7 @@
  */
 import dynamic from 'next/dynamic';
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ConversationUsage, UsageBucket, UsageReport, UsageSeriesGroup } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useLiveEvents } from '@/lib/use-events';
@@ -157,7 +157,8 @@ export default function UsagePage() {
 
   return (
     <div className="space-y-4">
-      <Panel title="Usage">
+      <h1 className="text-xl font-semibold">Usage</h1>
+      <Panel title="Tokens and cost">
         <form className="flex flex-wrap items-end gap-x-4 gap-y-2 text-sm" onSubmit={(e) => e.preventDefault()} aria-label="Usage filters">
           <Segmented legend="Group by" name="group" value={group} options={GROUPS} onChange={setGroup} />
           <Segmented legend="Bucket" name="bucket" value={bucket} options={BUCKETS} onChange={setBucket} />
@@ -301,8 +302,17 @@ function Legend({ data }: { data: NonNullable<ReturnType<typeof chartData>> }) {
 function BudgetNote({ report, metric, layout, count }: { report: UsageReport; metric: UsageMetric; layout: ChartLayout; count: number }) {
   const unit = metric === 'cost' ? 'usd' : 'tokens';
   const any = report.budgets.global[unit] !== undefined || report.budgets.keys.some((k) => k[unit] !== undefined);
-  let text: string;
-  if (!any) text = `No daily ${metric === 'cost' ? 'cost' : 'token'} budgets are set. Set them in settings.json under budgets (global_daily_usd, agent_daily_usd, …) or per agent (budgets.daily_usd).`;
+  let text: ReactNode;
+  if (!any)
+    text = (
+      <>
+        No daily {metric === 'cost' ? 'cost' : 'token'} budgets are set. Set them in{' '}
+        <Link className="underline" href="/settings#section-budgets">
+          Settings › Budgets
+        </Link>
+        , or per agent on the agent's Settings tab.
+      </>
+    );
   else if (report.bucket !== 'day') text = 'Budgets are daily caps (UTC days): pick Day to see them as lines.';
   else if (layout === 'stacked' && report.budgets.keys.length > 0) text = 'Dashed line: the daily cap of all agents together. Per-agent caps show with side-by-side bars.';
   else text = count > 0 ? 'Dashed lines: daily caps (counted per UTC day).' : 'The budgets set do not apply to this grouping.';

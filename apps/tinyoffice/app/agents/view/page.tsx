@@ -14,6 +14,7 @@ import { ChatPanel } from '@/components/chat-panel';
 import { HeartbeatTab, MemoryTab, PromptTab, SkillsTab, UsageTab } from '@/components/agent-tabs';
 import { SchedulesTab } from '@/components/agent-schedules';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
+import { usePageTitle } from '@/components/shell';
 
 const TABS = [
   ['settings', 'Settings'],
@@ -42,6 +43,7 @@ function AgentFromQuery() {
   const tab: Tab = TABS.some(([t]) => t === tabParam) ? (tabParam as Tab) : 'settings';
   const agents = useStore((s) => s.agents);
   const agent = agents.find((a) => a.id === id) ?? null;
+  usePageTitle(id ? `@${id}` : null);
   if (!id || !agent) {
     return (
       <p>

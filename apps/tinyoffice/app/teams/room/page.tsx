@@ -14,6 +14,7 @@ import { mergePosts } from '@/lib/chatroom';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
+import { usePageTitle } from '@/components/shell';
 
 const PAGE_SIZE = 50;
 
@@ -27,6 +28,7 @@ export default function ChatRoomPage() {
 
 function RoomFromQuery() {
   const id = useSearchParams().get('id');
+  usePageTitle(id ? `#${id} chat room` : null);
   if (!id) {
     return (
       <p>

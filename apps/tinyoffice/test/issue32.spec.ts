@@ -1,0 +1,418 @@
+/**
+ * Issue 32 as a person meets it, against a real daemon (test/daemon.ts): login links that cannot
+ * be used say why (and a logged-in browser goes to the office), an invalid Settings save says how
+ * many problems and moves focus to the first, the phone width of Projects, Teams and Agents,
+ * titles, headings, the skip link and the theme's pressed state, the kanban's announcements, the
+ * Schedules page (next run, run now, history) and the Logs page (level, search, download). Every
+ * changed page: axe at moderate or worse, and screenshots at 1280 and 390 px in both themes.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, type Daemon } from './daemon';
+
+// Each test stands on its own (a failure starts a fresh worker and daemon; the rest still run).
+test.describe.configure({ mode: 'default' });
+
+const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-32';
+
+let daemon: Daemon;
+let context: BrowserContext;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  daemon = await startDaemon();
+  context = await browser.newContext();
+  page = await context.newPage();
+  await page.goto(await daemon.loginLink());
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await daemon?.cleanup();
+});
+
+async function setTheme(dark: boolean): Promise<void> {
+  await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
+}
+
+/** axe violations of moderate impact or worse, light and dark, one line each. */
+async function axeModerate(where: string, p: Page = page): Promise<string[]> {
+  const problems: string[] = [];
+  for (const dark of [false, true]) {
+    await p.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
+    const result = await new AxeBuilder({ page: p }).analyze();
+    problems.push(
+      ...result.violations
+        .filter((v) => v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${where} (${dark ? 'dark' : 'light'}): ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`),
+    );
+  }
+  await p.evaluate(() => document.documentElement.classList.remove('dark'));
+  return problems;
+}
+
+/** Screenshots at 1280 and 390 px (loaded at that width), light and dark; the viewport is 1280 again after. */
+async function shots(name: string, ready?: () => Promise<void>, { reload = true } = {}): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 800 });
+    if (reload) {
+      await page.reload();
+      await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+    }
+    await ready?.();
+    for (const dark of [false, true]) {
+      await setTheme(dark);
+      await page.screenshot({ path: join(SHOTS, `${name}-${width}-${dark ? 'dark' : 'light'}.png`), fullPage: true });
+    }
+  }
+  await setTheme(false);
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
+
+/** The element is on screen and nothing (a sticky header or save bar) covers its middle. */
+async function uncovered(target: Locator): Promise<boolean> {
+  return target.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) return false;
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return hit !== null && (hit === el || el.contains(hit));
+  });
+}
+
+test('login links: used, expired-or-unknown and malformed links each say why in plain words; a logged-in browser goes straight to the office', async ({ browser }) => {
+  const other = await browser.newContext();
+  const p = await other.newPage();
+  try {
+    const link = await daemon.loginLink();
+    const code = new URL(link).hash.slice('#code='.length);
+
+    // Cut short when copied.
+    await p.goto(`${daemon.url}/login#code=${code.slice(0, 20)}`);
+    await expect(p.getByTestId('login-reason')).toHaveAttribute('data-reason', 'malformed');
+    await expect(p.getByRole('heading', { level: 1 })).toHaveText('This login link is incomplete');
+    expect(await p.locator('main').textContent()).not.toContain('`');
+    expect(await axeModerate('/login malformed', p)).toEqual([]);
+
+    // Well-formed, but not one this daemon made (or it restarted since). (A new load: a link opens a page.)
+    await p.goto('about:blank');
+    await p.goto(`${daemon.url}/login#code=${'A'.repeat(32)}`);
+    await expect(p.getByTestId('login-reason')).toHaveAttribute('data-reason', 'unknown');
+    await expect(p.getByRole('heading', { level: 1 })).toHaveText('This login link is not from this daemon');
+
+    // The logged-in browser opens a fresh link: straight to the office, and the link is not spent.
+    await page.goto(link);
+    await expect(page).toHaveURL(`${daemon.url}/`);
+    await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+    await page.goto(`${daemon.url}/login`);
+    await expect(page).toHaveURL(`${daemon.url}/`);
+
+    // So the other browser can still use it, once; the second time it was used.
+    await p.goto('about:blank');
+    await p.goto(link);
+    await expect(p).toHaveURL(`${daemon.url}/`);
+    const third = await browser.newContext();
+    const q = await third.newPage();
+    await q.goto(link);
+    await expect(q.getByTestId('login-reason')).toHaveAttribute('data-reason', 'used');
+    await expect(q.getByTestId('login-reason')).toHaveText('This link was already used: each link logs in one browser, once.');
+    expect(await q.locator('main').textContent()).not.toContain('`');
+    expect(await q.title()).toBe('Log in · TinyOffice');
+    mkdirSync(SHOTS, { recursive: true });
+    for (const width of [1280, 390]) {
+      await q.setViewportSize({ width, height: 700 });
+      for (const dark of [false, true]) {
+        await q.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
+        await q.screenshot({ path: join(SHOTS, `login-used-${width}-${dark ? 'dark' : 'light'}.png`) });
+      }
+    }
+    await third.close();
+  } finally {
+    await other.close();
+  }
+});
+
+test('an invalid Settings save says how many problems, links each to its field and moves focus to the first, clear of the sticky bars', async () => {
+  await page.goto(`${daemon.url}/settings`);
+  const form = page.getByRole('form', { name: 'Settings' });
+  await expect(form.getByLabel('Heartbeat interval', { exact: true })).toBeVisible();
+  await form.getByLabel('Anthropic › Model', { exact: true }).fill('two words');
+  await form.getByLabel('Heartbeat interval', { exact: true }).fill('-3');
+  await form.locator('[data-field="server.port"] input').fill('70000');
+  await form.locator('[data-field="queue.max_attempts"] input').fill('0');
+  // Save from the sticky bar at the bottom, as a person at the end of the form would.
+  await form.getByRole('button', { name: 'Save settings' }).click();
+
+  const summary = page.getByTestId('problem-summary');
+  await expect(summary).toContainText('4 problems stop this save');
+  const links = summary.getByRole('link');
+  await expect(links).toHaveText(['models.anthropic.model', 'monitoring.heartbeat_interval', 'server.port', 'queue.max_attempts']);
+  const first = form.getByLabel('Anthropic › Model', { exact: true });
+  await expect(first).toBeFocused();
+  expect(await uncovered(first)).toBe(true);
+  await expect(form.getByRole('button', { name: '4 problems: see the list' })).toBeVisible();
+  expect(await axeModerate('/settings (refused save)')).toEqual([]);
+  await shots('settings-problems', undefined, { reload: false });
+
+  // Each link moves focus to its field, in view and not behind the save bar.
+  await page.keyboard.press('End');
+  await links.nth(3).click();
+  const attempts = form.locator('[data-field="queue.max_attempts"] input');
+  await expect(attempts).toBeFocused();
+  expect(await uncovered(attempts)).toBe(true);
+  await links.nth(1).click();
+  await expect(form.getByLabel('Heartbeat interval', { exact: true })).toBeFocused();
+  expect(await uncovered(form.getByLabel('Heartbeat interval', { exact: true }))).toBe(true);
+  expect(JSON.parse(readFileSync(join(daemon.home, 'settings.json'), 'utf8')).server?.port).toBeUndefined();
+  await form.getByRole('button', { name: 'Discard changes' }).click();
+  await expect(summary).toHaveCount(0);
+
+  // Custom providers have no page of their own: no pointer to one that does not exist.
+  const custom = page.getByRole('region', { name: 'Custom providers' });
+  await expect(custom).not.toContainText('Control');
+  await expect(custom).toContainText('tinyagi provider add');
+});
+
+test('raw JSON problems are a list screen readers read as one (axe listitem)', async () => {
+  await page.goto(`${daemon.url}/settings`);
+  await page.getByRole('button', { name: 'Raw JSON', exact: true }).click();
+  const editor = page.getByLabel('settings.json', { exact: true });
+  const current = await page.evaluate(async () => (await fetch('/api/settings')).json());
+  await editor.fill(JSON.stringify({ ...current, queue: { concurrency: -1 } }, null, 2));
+  await page.getByRole('button', { name: 'Save JSON' }).click();
+  await expect(page.getByTestId('raw-problems')).toContainText('queue.concurrency');
+  expect(await axeModerate('/settings raw (problems)')).toEqual([]);
+});
+
+test('Usage points to the Budgets form, not to settings.json', async () => {
+  // One finished run, so that Usage has a chart (and its budget note).
+  const sent = await daemon.kit.api.sendMessage({ body: { message: 'quick one', agent: 'coder' } });
+  await expect.poll(async () => (await daemon.kit.api.getMessage({ params: { id: sent.messageId } })).message.status).toBe('completed');
+  await page.goto(`${daemon.url}/usage`);
+  await expect(page.getByRole('heading', { name: 'Usage', level: 1 })).toBeVisible();
+  const link = page.getByRole('link', { name: 'Settings › Budgets' });
+  await expect(link).toBeVisible();
+  await expect(page.getByText(/settings\.json under budgets/)).toHaveCount(0);
+  await link.click();
+  await expect(page).toHaveURL(`${daemon.url}/settings#section-budgets`);
+  const budgets = page.getByRole('region', { name: 'Budgets' });
+  await expect(budgets).toBeInViewport();
+  await expect(budgets.locator('input, select').first()).toBeFocused();
+});
+
+test('every page has its own title and one h1; the theme toggle says whether it is pressed; a skip link leads to the main content', async () => {
+  const titles = new Map<string, string>();
+  for (const path of ['/', '/conversations', '/chat', '/agents', '/teams', '/projects', '/schedules', '/usage', '/logs', '/control', '/settings']) {
+    await page.goto(`${daemon.url}${path}`);
+    await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+    await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1);
+    const result = await new AxeBuilder({ page }).withRules(['page-has-heading-one', 'document-title', 'listitem']).analyze();
+    expect(result.violations.map((v) => `${path}: ${v.id}`)).toEqual([]);
+    titles.set(path, await page.title());
+  }
+  expect(new Set(titles.values()).size).toBe(titles.size);
+  expect(titles.get('/agents')).toBe('Agents · TinyOffice');
+  await page.goto(`${daemon.url}/agents/view?id=coder`);
+  await expect(page).toHaveTitle('@coder · Agents · TinyOffice');
+
+  const toggle = page.getByRole('button', { name: 'Toggle dark theme' });
+  await expect(toggle).toHaveAttribute('aria-pressed', 'false');
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-pressed', 'true');
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-pressed', 'false');
+
+  // The first Tab stop skips the navigation: Enter, then Tab lands in the page's content.
+  await page.goto(`${daemon.url}/agents`);
+  await expect(page.getByTestId('agents-table')).toBeVisible();
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to main content' });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('main')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'New agent' })).toBeFocused();
+});
+
+test('390 px: the Agents table keeps Status and Heartbeat in view; Teams offers a readable list; the org chart has zoom and fit controls', async () => {
+  await page.goto(`${daemon.url}/teams`);
+  await expect(page.getByTestId('org-chart').locator('.react-flow__controls')).toBeVisible();
+  await expect(page.getByRole('button', { name: /zoom in/i })).toBeVisible();
+  await expect(page.getByRole('button', { name: /fit view/i })).toBeVisible();
+
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto(`${daemon.url}/teams`);
+  const list = page.getByTestId('org-list');
+  await expect(list).toBeVisible();
+  await expect(list.locator('[data-team-list="dev"] [data-agent="coder"]')).toContainText('leader');
+  await expect(page.getByRole('button', { name: 'List' })).toHaveAttribute('aria-pressed', 'true');
+  // The list is the chart: its "Teams" menus work there too.
+  await list.getByRole('button', { name: 'Teams of @coder (in #dev)' }).click();
+  await expect(page.getByRole('menu', { name: 'Teams of @coder' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  expect(await pageWidth()).toBeLessThanOrEqual(390);
+  expect(await axeModerate('/teams (390, list)')).toEqual([]);
+
+  await page.goto(`${daemon.url}/agents`);
+  const table = page.getByTestId('agents-table');
+  await expect(table.locator('[data-agent-row="coder"]')).toBeVisible();
+  for (const cell of [table.locator('[data-agent-status="coder"]'), table.locator('[data-agent-heartbeat="coder"]')]) {
+    const box = (await cell.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+  }
+  expect(await table.evaluate((t) => t.parentElement!.scrollWidth <= t.parentElement!.clientWidth)).toBe(true);
+  expect(await pageWidth()).toBeLessThanOrEqual(390);
+  expect(await axeModerate('/agents (390)')).toEqual([]);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(await axeModerate('/agents')).toEqual([]);
+  await shots('agents', () => expect(table.locator('[data-agent-row="coder"]')).toBeVisible());
+  await page.goto(`${daemon.url}/teams`);
+  await shots('teams', () => expect(page.getByRole('region', { name: 'Company' })).toBeVisible());
+});
+
+test('Projects at 390 px: no sideways page, every kanban column reachable; drag announcements name the task, and its conversation is titled by it', async () => {
+  for (const [title, status] of [
+    ['Write the landing page', 'backlog'],
+    ['Fix the login bug', 'todo'],
+    ['Review the API', 'review'],
+    ['Ship 1.0', 'done'],
+  ] as const) {
+    await daemon.kit.api.createTask({ body: { title, status, assigneeAgent: 'coder' } });
+  }
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto(`${daemon.url}/projects`);
+  const kanban = page.getByTestId('kanban');
+  await expect(kanban.locator('[data-column="done"]')).toContainText('Ship 1.0');
+  expect(await pageWidth()).toBeLessThanOrEqual(390);
+  for (const status of ['backlog', 'todo', 'in_progress', 'review', 'done']) {
+    const column = kanban.locator(`[data-column="${status}"]`);
+    await column.scrollIntoViewIfNeeded();
+    await expect(column).toBeInViewport({ ratio: 0.5 });
+    const box = (await column.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+  }
+  // The column links jump to a column further down.
+  await page.getByRole('navigation', { name: 'Columns' }).getByRole('link', { name: /Done/ }).click();
+  await expect(kanban.locator('[data-column="done"]')).toBeInViewport();
+  expect(await axeModerate('/projects (390)')).toEqual([]);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(await axeModerate('/projects')).toEqual([]);
+  await shots('projects', () => expect(kanban.locator('[data-column="done"]')).toContainText('Ship 1.0'));
+
+  // Keyboard drag: what a screen reader hears names the task and the column, never its id.
+  const card = kanban.locator('[data-column="todo"] li').filter({ hasText: 'Fix the login bug' });
+  const id = (await card.getAttribute('data-task'))!;
+  await card.getByRole('button', { name: /^Move / }).focus();
+  await page.keyboard.press('Space');
+  const live = page.locator('[id^="DndLiveRegion"]');
+  await expect(live).toContainText('Fix the login bug');
+  await expect(live).toContainText('To do');
+  await page.keyboard.press('ArrowRight');
+  await expect(live).toContainText('In progress');
+  await page.keyboard.press('Space');
+  await expect(live).toContainText('Dropped');
+  expect(await live.textContent()).not.toContain(id);
+  await expect(kanban.locator('[data-column="in_progress"]')).toContainText('Fix the login bug');
+  const conversation = kanban.locator('[data-column="in_progress"] li').filter({ hasText: 'Fix the login bug' }).getByTestId('task-conversation');
+  await conversation.click();
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('Fix the login bug');
+  await expect(page.getByRole('heading', { level: 1 })).not.toContainText('[task:');
+});
+
+test('Schedules: every schedule in one place with its next run; Run now sends it and the history links the conversation', async () => {
+  const standup = await daemon.kit.api.createSchedule({ body: { label: 'standup', agent: 'coder', message: 'quick status please', cron: '0 9 * * 1-5', timezone: 'Asia/Tokyo' } });
+  await daemon.kit.api.createSchedule({ body: { label: 'weekly-review', team: 'dev', message: 'weekly review', cron: '0 16 * * 5', timezone: 'UTC' } });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Schedules' }).click();
+  await expect(page).toHaveTitle('Schedules · TinyOffice');
+  const item = page.locator('[data-schedule="standup"]');
+  await expect(item).toContainText('@coder');
+  await expect(page.locator('[data-schedule="weekly-review"]')).toContainText('#dev');
+  const tokyo = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Asia/Tokyo',
+    weekday: 'short',
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  });
+  await expect(item.getByTestId('next-run')).toHaveText(tokyo.format(new Date(standup.nextRunAt!)));
+
+  await item.getByRole('button', { name: 'History of standup' }).click();
+  await expect(item.getByRole('region', { name: 'History of standup' })).toContainText('has not run yet');
+  await item.getByRole('button', { name: 'Run now: standup' }).click();
+  await expect(item.getByRole('status').filter({ hasText: 'Sent standup now.' })).toBeVisible();
+  const firing = item.getByTestId('schedule-history').locator('li');
+  await expect(firing).toHaveCount(1);
+  await expect(firing).toHaveAttribute('data-firing', 'manual');
+  await expect(firing).toContainText('run by hand');
+  await expect(firing.getByText('completed')).toBeVisible();
+  // Its timing did not move.
+  expect((await daemon.kit.api.getSchedule({ params: { id: 'standup' } })).nextRunAt).toBe(standup.nextRunAt);
+  expect(await axeModerate('/schedules')).toEqual([]);
+  await shots('schedules', async () => {
+    const history = item.getByRole('button', { name: 'History of standup' });
+    if ((await history.getAttribute('aria-expanded')) !== 'true') await history.click();
+    await expect(firing).toHaveCount(1);
+  });
+
+  await item.getByRole('button', { name: 'Disable standup' }).click();
+  await expect(item.getByTestId('next-run')).toHaveText('none (disabled or finished)');
+  await firing.getByRole('link').click();
+  await expect(page).toHaveURL(/\/conversations\/view\?id=conv_/);
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('quick status please');
+});
+
+test('Logs: the daemon log with a level filter, a search and a download of what is shown', async () => {
+  // A dead letter writes a warning to the daemon log.
+  await daemon.kit.api.sendMessage({ body: { message: 'broken on purpose', agent: 'coder' } });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Logs' }).click();
+  await expect(page.getByRole('heading', { name: 'Logs', level: 1 })).toBeVisible();
+  const lines = page.getByTestId('log-lines').locator('li');
+  await expect(lines.first()).toBeVisible();
+  await expect
+    .poll(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return page.getByTestId('log-lines').locator('li[data-level="warn"]').count();
+    })
+    .toBeGreaterThan(0);
+  const all = await lines.count();
+  await page.getByLabel('Level').selectOption('warn');
+  await expect(lines.first()).toHaveAttribute('data-level', /warn|error/);
+  expect(await lines.count()).toBeLessThan(all);
+  for (const level of await lines.evaluateAll((items) => items.map((i) => i.getAttribute('data-level')))) expect(['warn', 'error']).toContain(level);
+
+  await page.getByLabel('Level').selectOption('debug');
+  await page.getByLabel('Search').fill('dead letter');
+  await expect(lines.first()).toContainText('dead letter');
+  const shown = await lines.allInnerTexts();
+  expect(shown.every((t) => t.toLowerCase().includes('dead letter'))).toBe(true);
+  await expect(page.getByTestId('log-count')).toContainText(`${shown.length} of `);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+  expect(download.suggestedFilename()).toMatch(/^tinyagi-daemon-.*\.log$/);
+  const file = readFileSync((await download.path())!, 'utf8');
+  expect(file.trimEnd().split('\n')).toEqual(shown);
+  expect(await axeModerate('/logs')).toEqual([]);
+  await page.getByLabel('Search').fill('');
+  await shots('logs', () => expect(lines.first()).toBeVisible());
+});
+
+test('screenshots of the other changed pages: settings and usage', async () => {
+  await page.goto(`${daemon.url}/settings`);
+  await expect(page.getByRole('form', { name: 'Settings' })).toBeVisible();
+  expect(await axeModerate('/settings')).toEqual([]);
+  await shots('settings', () => expect(page.getByRole('form', { name: 'Settings' })).toBeVisible());
+  await page.goto(`${daemon.url}/usage`);
+  await expect(page.getByRole('heading', { name: 'Usage', level: 1 })).toBeVisible();
+  await shots('usage', () => expect(page.getByRole('heading', { name: 'Usage', level: 1 })).toBeVisible());
+});
