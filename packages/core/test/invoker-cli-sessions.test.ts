@@ -121,6 +121,13 @@ describe('custom providers reach their base URL with their key, and nothing else
     expect(entry?.env.OPENAI_API_KEY).toBeUndefined();
   });
 
+  it('codex on OpenAI: the key as CODEX_API_KEY and OPENAI_BASE_URL as openai_base_url (codex reads neither OPENAI_ variable)', async () => {
+    const openai = { agents: { coder: { provider: 'openai' } }, models: { openai: { api_key: 'sk-openai-user' } } } as Settings;
+    const target = resolveInvokeTarget(openai, 'coder', { PATH: '/usr/bin', OPENAI_BASE_URL: 'http://127.0.0.1:9/gateway' });
+    await invokeAgent(request('codex', 'hi', { target: { ...target, command: fakeCli('codex') } }));
+    expect(logEntries()[0]?.endpoint).toEqual({ baseUrl: 'http://127.0.0.1:9/gateway', apiKey: 'sk-openai-user' });
+  });
+
   it('opencode: a provider entry (@ai-sdk/openai-compatible, baseURL) in the generated config', async () => {
     const target = resolveInvokeTarget(settings('opencode'), 'coder', { PATH: '/usr/bin' });
     await invokeAgent(request('opencode', 'hi', { target: { ...target, command: fakeCli('opencode') } }));
@@ -165,7 +172,7 @@ describe.each(CLIS)('%s: usage per call', (cli) => {
 describe.each(CLIS)('%s: a retried turn reaches the model once', (cli) => {
   it.each([
     ['a failed attempt (exit 3)', 'FAKE:fail-once', {}],
-    ['an attempt the watchdog killed', 'FAKE:hang-once', { inactivityMs: 400, target: { adapter: cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } }],
+    ['an attempt the watchdog killed', 'FAKE:hang-once', { inactivityMs: 2000, target: { adapter: cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } }],
   ] as const)('after %s', async (_what, directive, limits) => {
     const first = await invokeAgent(request(cli, 'first message'));
     const history = [
@@ -208,10 +215,15 @@ describe('claude: AGENTS.md beside a CLAUDE.md', () => {
 });
 
 describe('failures', () => {
-  it('opencode: usage reported before the inactivity watchdog ended the run is recorded with the failure', async () => {
-    const err = await invokeError(request('opencode', 'FAKE:step-then-hang', { inactivityMs: 400, target: { ...request('opencode', '').target, killGraceMs: 200 } }));
+  it.each([
+    ['opencode', { usage: { inputTokens: 100, outputTokens: 10 }, costUsd: 0.001 }],
+    // An assistant event carries its call's input tokens; the output is only what was streamed so far.
+    ['claude', { usage: { inputTokens: 100, outputTokens: 1 }, costUsd: 0 }],
+  ] as const)('%s: usage reported before the inactivity watchdog ended the run is recorded with the failure', async (cli, spent) => {
+    // Long enough for the fake to start and report its step on a loaded machine; the kill comes after.
+    const err = await invokeError(request(cli, 'FAKE:step-then-hang', { inactivityMs: 2000, target: { ...request(cli, '').target, killGraceMs: 200 } }));
     expect(err.kind).toBe('timeout');
-    expect(spendOf(err)).toEqual({ usage: { inputTokens: 100, outputTokens: 10 }, costUsd: 0.001 });
+    expect(spendOf(err)).toEqual(spent);
   });
 
   it('codex: a killed CLI is reported as killed, not with the unrelated stderr line it printed before', async () => {

@@ -66,10 +66,15 @@ describe('resolveInvokeTarget', () => {
         m: { provider: 'mock', mock: { reply: 'hi' } },
       },
     };
+    // codex exec 0.169 reads CODEX_API_KEY, not OPENAI_API_KEY.
     expect(resolveInvokeTarget(settings, 'o', DAEMON_ENV)).toMatchObject({
       adapter: 'codex',
       model: 'gpt-5-codex',
-      env: { OPENAI_API_KEY: 'sk-openai-settings' },
+      env: { CODEX_API_KEY: 'sk-openai-settings' },
+    });
+    expect(resolveInvokeTarget({ agents: { o: { provider: 'openai' } } }, 'o', { ...DAEMON_ENV, OPENAI_BASE_URL: 'https://gw.example/v1' }).env).toEqual({
+      CODEX_API_KEY: 'sk-openai-from-env',
+      OPENAI_BASE_URL: 'https://gw.example/v1',
     });
     const opencode = resolveInvokeTarget(settings, 'c', DAEMON_ENV);
     expect(opencode).toMatchObject({ adapter: 'opencode', model: 'opencode/claude-sonnet-4-6' });

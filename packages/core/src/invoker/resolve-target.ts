@@ -30,7 +30,8 @@ const CLAUDE_PASSTHROUGH = [
   'AWS_REGION',
   'AWS_PROFILE',
 ];
-const CODEX_PASSTHROUGH = ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_API_KEY'];
+/** What codex exec reads: CODEX_API_KEY (0.169 no longer reads OPENAI_API_KEY); OPENAI_BASE_URL becomes `-c openai_base_url` (adapters/codex.ts). */
+const CODEX_PASSTHROUGH = ['OPENAI_BASE_URL', 'CODEX_API_KEY'];
 const OPENCODE_PASSTHROUGH = [
   'ANTHROPIC_API_KEY',
   'OPENAI_API_KEY',
@@ -88,7 +89,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
         adapter: 'codex',
         provider,
         model: nonEmpty(agent.model ?? creds?.model),
-        env: { ...passthrough, ...pick(env, ['CODEX_HOME']), ...(creds?.api_key ? { OPENAI_API_KEY: creds.api_key } : pick(env, CODEX_PASSTHROUGH)) },
+        env: { ...passthrough, ...pick(env, ['CODEX_HOME', 'OPENAI_BASE_URL']), ...(creds?.api_key ? { CODEX_API_KEY: creds.api_key } : codexEnv(env)) },
         ...limits,
       };
     }
@@ -154,7 +155,7 @@ function customTarget(agentId: string, provider: string, custom: CustomProviderS
         adapter: 'codex',
         provider,
         model,
-        env: { ...pick(env, ['CODEX_HOME']), ...(apiKey && !baseUrl ? { OPENAI_API_KEY: apiKey } : {}) },
+        env: { ...pick(env, ['CODEX_HOME']), ...(apiKey && !baseUrl ? { CODEX_API_KEY: apiKey } : {}) },
         ...(baseUrl ? { baseUrl, ...(apiKey ? { apiKey } : {}) } : {}),
       };
     case 'opencode':
@@ -181,6 +182,13 @@ function claudeCredentials(creds: { api_key?: string; oauth_token?: string } | u
   if (creds?.oauth_token) return { CLAUDE_CODE_OAUTH_TOKEN: creds.oauth_token };
   if (creds?.api_key) return { ANTHROPIC_API_KEY: creds.api_key };
   return pick(env, CLAUDE_PASSTHROUGH);
+}
+
+/** The daemon's own codex variables; an OPENAI_API_KEY there is the key a user means for codex too. */
+function codexEnv(env: Env): Record<string, string> {
+  const picked = pick(env, CODEX_PASSTHROUGH);
+  const openaiKey = pick(env, ['OPENAI_API_KEY']).OPENAI_API_KEY;
+  return picked.CODEX_API_KEY === undefined && openaiKey !== undefined ? { ...picked, CODEX_API_KEY: openaiKey } : picked;
 }
 
 function pick(env: Env, names: readonly string[]): Record<string, string> {

@@ -57,6 +57,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
       input: prompt,
       onLine: (line) => stream.handle(line),
       resultSeen: () => stream.result !== undefined,
+      spentSoFar: () => ({ usage: stream.messagesUsage() }),
     });
 
     const result = stream.result;
@@ -70,7 +71,8 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     // A failed result still reports what it cost: the attempt is paid for either way.
     if (result) throw addSpend(cliFailure(base.what, outcome, claudeErrorText(result)), spend?.usage, spend?.costUsd);
     if (outcome.exitCode === 0) return { text: stream.assistantText(), sessionId, providerState: providerState() };
-    throw cliFailure(base.what, outcome);
+    // No result (killed, crashed): the model calls its assistant messages report still happened.
+    throw addSpend(cliFailure(base.what, outcome), stream.messagesUsage(), undefined);
   });
 }
 
@@ -87,6 +89,8 @@ class ClaudeStream {
   result: JsonRecord | undefined;
   /** Where the next turn resumes: the last assistant message of this one. */
   lastAssistantUuid: string | undefined;
+  /** Usage per model call (message id) as its assistant events reported it: all there is without a result. */
+  readonly #messageUsage = new Map<string, InvokeUsage>();
 
   constructor(req: InvokeRequest) {
     this.#req = req;
@@ -100,6 +104,7 @@ class ClaudeStream {
     switch (event.type) {
       case 'assistant':
         this.lastAssistantUuid = asString(event.uuid) ?? this.lastAssistantUuid;
+        this.#noteUsage(asRecord(event.message));
         for (const block of asRecords(asRecord(event.message)?.content)) this.#assistantBlock(block);
         break;
       case 'user':
@@ -129,6 +134,19 @@ class ClaudeStream {
     }
   }
 
+  #noteUsage(message: JsonRecord | undefined): void {
+    const id = asString(message?.id);
+    const usage = asRecord(message?.usage);
+    if (id && usage) this.#messageUsage.set(id, tokensOf(usage));
+  }
+
+  /** What the model calls of this run cost as their messages said (an assistant event carries its call's input; output only so far). */
+  messagesUsage(): InvokeUsage | undefined {
+    let total: InvokeUsage | undefined;
+    for (const usage of this.#messageUsage.values()) total = addUsage(total, usage);
+    return total;
+  }
+
   /** Fallback when no result event arrived: the last assistant message is the answer. */
   assistantText(): string {
     return this.#texts.at(-1) ?? '';
@@ -155,12 +173,17 @@ export function callSpend(result: JsonRecord, sessionTotalBefore: number | undef
     return { usage, costUsd };
   }
   const u = asRecord(result.usage);
-  const usage = u && {
+  const usage = u && tokensOf(u);
+  const total = asNumber(result.total_cost_usd);
+  return { usage, costUsd: total === undefined ? undefined : Math.max(0, total - (sessionTotalBefore ?? 0)) };
+}
+
+/** Anthropic usage: input counts cached and cache-writing tokens too. */
+function tokensOf(u: JsonRecord): InvokeUsage {
+  return {
     inputTokens: (asNumber(u.input_tokens) ?? 0) + (asNumber(u.cache_creation_input_tokens) ?? 0) + (asNumber(u.cache_read_input_tokens) ?? 0),
     outputTokens: asNumber(u.output_tokens) ?? 0,
   };
-  const total = asNumber(result.total_cost_usd);
-  return { usage, costUsd: total === undefined ? undefined : Math.max(0, total - (sessionTotalBefore ?? 0)) };
 }
 
 function claudeErrorText(result: JsonRecord): string {

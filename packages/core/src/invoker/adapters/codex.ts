@@ -18,7 +18,8 @@
  *   resets PATH (Debian's /etc/profile) cannot hide `tinyagi` from the agent.
  * - A custom provider (`target.baseUrl`) is a `model_providers.tinyagi` entry given with `-c`
  *   (codex 0.169 ignores OPENAI_BASE_URL): its key is read from TINYAGI_CODEX_API_KEY, a variable
- *   only that provider reads, so it is never sent to another host.
+ *   only that provider reads, so it is never sent to another host. OpenAI's own key travels as
+ *   CODEX_API_KEY (codex exec no longer reads OPENAI_API_KEY).
  */
 import { createHash } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
@@ -78,12 +79,16 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   };
 }
 
-/** A custom provider as codex reads one: a `model_providers` entry (TOML values through `-c`). */
+/**
+ * A custom provider as codex reads one: a `model_providers` entry (TOML values through `-c`). The
+ * OpenAI provider with OPENAI_BASE_URL set (which codex no longer reads) gets `openai_base_url`.
+ */
 function providerArgs(req: InvokeRequest): string[] {
   const baseUrl = req.target.baseUrl;
-  if (baseUrl === undefined) return [];
-  const entry = `model_providers.${CODEX_PROVIDER_ID}`;
+  const openaiBaseUrl = req.target.env?.OPENAI_BASE_URL;
   // A JSON string is a valid TOML basic string.
+  if (baseUrl === undefined) return openaiBaseUrl ? ['-c', `openai_base_url=${JSON.stringify(openaiBaseUrl)}`] : [];
+  const entry = `model_providers.${CODEX_PROVIDER_ID}`;
   const settings = [
     `model_provider=${JSON.stringify(CODEX_PROVIDER_ID)}`,
     `${entry}.name=${JSON.stringify(req.target.provider)}`,
