@@ -306,7 +306,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect(restarted.ms).toBeLessThan(15_000);
     // Kept down: stale after 3 × 5 s without a heartbeat, noticed by the next 5 s sweep of another node.
     expect(keptDown.ms).toBeGreaterThan(5_000);
-    expect(keptDown.ms).toBeLessThan(25_000);
+    expect(keptDown.ms).toBeLessThan(30_000);
   });
 
   it(`keeps every accepted message, FIFO per agent and the event order across ${KILLS} SIGKILLs of random nodes`, { timeout: 240_000 }, async () => {
