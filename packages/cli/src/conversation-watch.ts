@@ -210,5 +210,7 @@ function formatWait(ms: number): string {
 /** How a conversation that did not simply complete ended, in one sentence (`send --wait` fails with it, `chat` prints it). */
 export function outcomeLine(result: WatchResult): string {
   if (result.outcome === 'awaiting_decision') return `The conversation ${DECISION_HINT}`;
-  return `The conversation ${result.outcome}${result.reason ? `: ${result.reason}` : ''}.`;
+  // Reasons are often sentences already ("…: scripted permanent failure."): one full stop, not two.
+  const reason = result.reason?.replace(/[.!?]+\s*$/, '');
+  return `The conversation ${result.outcome}${reason ? `: ${reason}` : ''}.`;
 }

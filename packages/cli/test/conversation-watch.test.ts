@@ -13,7 +13,7 @@ import { waitFor } from '@tinyagi/test-kit';
 import { SettingsSchema, type Settings } from '@tinyagi/core';
 import { openStores, type Stores } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
-import { describeEvent } from '../src/conversation-watch.ts';
+import { describeEvent, outcomeLine } from '../src/conversation-watch.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -65,5 +65,16 @@ describe('send --wait progress lines', () => {
     expect(shown).toContainEqual('@flaky: gave up (failed) after attempt 2/2');
     expect(shown).toContainEqual(expect.stringMatching(/^@flaky failed: .*scripted retryable failure\. \(gave up after 2 attempts\)$/));
     expect(shown.every((l) => !l.endsWith(': ') && !l.includes('undefined'))).toBe(true);
+  });
+
+  it('a failed conversation ends in one full stop, also when its reason is a sentence already (was "failure..")', async () => {
+    const { stores, orchestrator } = start({ agents: { broken: { provider: 'mock', max_attempts: 1, mock: { rules: [{ match: 'boom', fail: 'permanent' }] } } } });
+    const sent = await orchestrator.submit({ message: '@broken boom', senderId: 'u1' });
+    await waitFor(() => stores.runs.getConversation(sent.conversationId)?.status === 'failed', 20_000, 'the failed conversation');
+    const reason = stores.runs.getConversation(sent.conversationId)!.stopReason!;
+    expect(reason).toMatch(/scripted permanent failure\.$/);
+    const line = outcomeLine({ conversationId: sent.conversationId, outcome: 'failed', replies: [], reason });
+    expect(line).toMatch(/^The conversation failed: @broken failed: .*scripted permanent failure\.$/);
+    expect(line).not.toContain('..');
   });
 });
