@@ -678,7 +678,9 @@ export class ChannelHost implements InboundSink {
    */
   async #sendWithRetry(route: string, message: { text: string; files: string[]; idempotencyKey: string }): Promise<void> {
     for (let failures = 0, waits = 0; ; ) {
-      for (let wait = this.#pacer.take(); wait > 0; wait = this.#pacer.take()) await this.#sleep(wait);
+      for (let wait = this.#pacer.take(); wait > 0 && !this.#stopped; wait = this.#pacer.take()) await this.#sleep(wait);
+      // A stop cut a wait short: the row goes back to the outbox rather than out now.
+      if (this.#stopped && (failures > 0 || waits > 0)) throw new Error('the channel is stopping');
       try {
         await this.#o.adapter.send(route, message);
         return;
