@@ -270,11 +270,6 @@ export class PgQueueStore implements QueueStore {
     return out;
   }
 
-  /** Several statements as one unit: a transaction over the pool, a savepoint inside one. */
-  #atomic<T>(fn: (c: PgScope) => Promise<T>): Promise<T> {
-    return this.#scope.transaction(fn);
-  }
-
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     return (await this.enqueueMany([input]))[0]!;
   }
@@ -490,7 +485,7 @@ export class PgQueueStore implements QueueStore {
 
   async fail(owner: string, ids: readonly string[], input: FailInput): Promise<FailOutcome[]> {
     const now = input.now ?? Date.now();
-    return this.#atomic(async (c) => {
+    return this.#scope.transaction(async (c) => {
       const rows = await c.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE id = ANY($1::text[]) AND status = 'processing' AND lease_owner = $2 ORDER BY seq FOR UPDATE`, [ids, owner]);
       const out: FailOutcome[] = [];
       for (const row of rows) out.push(await this.#settleFailure(c, row, input, now, ids.length > 1));
@@ -540,7 +535,7 @@ export class PgQueueStore implements QueueStore {
 
   async cancel(id: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
     const now = Date.now();
-    return this.#atomic(async (c) => {
+    return this.#scope.transaction(async (c) => {
       const [row] = await c.query<{ status: MessageStatus }>(`SELECT status FROM ${this.#t} WHERE id = $1 FOR UPDATE`, [id]);
       if (!row) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${id}.`);
       if (row.status === 'pending') {
@@ -559,7 +554,7 @@ export class PgQueueStore implements QueueStore {
   async recoverExpiredLeases(now = Date.now()): Promise<RecoveredLease[]> {
     const any = await this.#scope.query(`SELECT 1 FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 LIMIT 1`, [now]);
     if (any.length === 0) return [];
-    return this.#atomic(async (c) => {
+    return this.#scope.transaction(async (c) => {
       // SKIP LOCKED: rows another node is recovering (or completing) right now are its business.
       const rows = await c.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`, [now]);
       const out: RecoveredLease[] = [];
