@@ -22,7 +22,11 @@ test.beforeAll(async () => {
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       models: { provider: 'anthropic', anthropic: { api_key: 'sk-ant-test' } },
-      agents: { cc: { name: 'Claude', provider: 'anthropic', env_passthrough: ['FAKE_SLOW_MS'] } },
+      agents: {
+        cc: { name: 'Claude', provider: 'anthropic', env_passthrough: ['FAKE_SLOW_MS'] },
+        cc2: { name: 'Second', provider: 'anthropic', env_passthrough: ['FAKE_SLOW_MS'] },
+      },
+      teams: { t: { name: 'T', agents: ['cc', 'cc2'], leader_agent: 'cc' } },
     }),
   });
   await kit.start();
@@ -77,4 +81,18 @@ test('a CLI run: the row says what pause does before it is used; paused, its ans
   // After a reload the tree still lists who steered the run (the API's tree carries it).
   await page.reload();
   await expect(page.getByTestId('run-tree').getByTestId('steering').first().getByRole('listitem')).toHaveCount(3);
+});
+
+test('cancelling the last open run of a chain from the run tree ends the conversation cancelled, saying who cancelled it', async ({ page }) => {
+  await login(page);
+  // cc answers (slowly) with a handoff to cc2, whose slow turn is then cancelled from the tree.
+  const sent = await kit.api.sendMessage({ body: { agent: 'cc', message: 'FAKE:slow FAKE:reply=handing over [@cc2: FAKE:slow please finish]' } });
+  await page.goto(`${kit.url}/conversations/view?id=${sent.conversationId}`);
+  const second = page.getByTestId('run-tree').locator('[data-agent="cc2"]');
+  await expect(second).toHaveAttribute('data-status', 'running', { timeout: 30_000 });
+  await expect(page.getByTestId('run-tree').locator('[data-agent="cc"]').first()).toHaveAttribute('data-status', 'completed');
+  await second.getByRole('button', { name: "Cancel cc2's run" }).click();
+  await expect(second).toHaveAttribute('data-status', 'cancelled');
+  await expect(page.getByTestId('conversation-status')).toContainText('cancelled');
+  await expect(page.getByText('Ended: cancelled by TinyOffice')).toBeVisible();
 });
