@@ -5,7 +5,7 @@
  * a flood of unknown senders on the daemon's pairing rate limit, and a SIGKILLed channel process.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
+import { FakeTelegram, type FakeFailure } from '@tinyagi/test-kit/fake-telegram';
 import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 
@@ -48,12 +48,12 @@ afterAll(async () => {
   await fake?.close();
 });
 
-it.each([
-  ['a JSON 500', { errorCode: 500, description: 'Internal Server Error' }],
-  ["nginx's HTML 502 page", { kind: 'html' as const, errorCode: 502 }],
-  ['a reset connection', { kind: 'reset' as const }],
-])('a send that meets %s is retried at once (backoff with jitter), not after the 30 s sweep', async (_, failure) => {
-  const text = `flaky ${String(failure.errorCode ?? failure.kind)}`;
+it.each<[string, string, Omit<FakeFailure, 'method'>]>([
+  ['a JSON 500', 'json500', { errorCode: 500, description: 'Internal Server Error' }],
+  ["nginx's HTML 502 page", 'html502', { kind: 'html', errorCode: 502 }],
+  ['a reset connection', 'reset', { kind: 'reset' }],
+])('a send that meets %s is retried at once (backoff with jitter), not after the 30 s sweep', async (_, tag, failure) => {
+  const text = `flaky ${tag}`;
   fake.failNext({ method: 'sendMessage', match: new RegExp(`coder done: ${text}`), ...failure });
   fake.userMessage({ chatId: A, text });
   const refused = await fake.until(failedAt(new RegExp(text)), 'the failed send');
