@@ -169,7 +169,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
-  it('wake-ups survive the loss of the listening connection (it listens again on a new one)', async () => {
+  it('wake-ups survive the loss of the listening connection: it listens again on a new one and wakes the listeners for what they missed', async () => {
     const schema = testSchema('l');
     await migratePg(pool, schema);
     const store = new PgQueueStore(pool, { schema });
@@ -182,11 +182,16 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       const [pid] = await listenerPid();
       expect(pid).toBeDefined();
       await pool.query('SELECT pg_terminate_backend($1)', [pid]);
-      // The loss itself wakes the listeners (a notification may have been missed)…
-      await vi.waitFor(() => expect(woke).toBeGreaterThan(0), { timeout: 10_000 });
-      // …and a new connection listens again; an enqueue by another store then wakes them.
-      await vi.waitFor(async () => expect((await listenerPid()).filter((p) => p !== pid)).toHaveLength(1), { timeout: 10_000, interval: 100 });
-      const before = woke;
+      await vi.waitFor(() => expect(store.hub.listening).toBe(false), { timeout: 10_000 });
+      // An enqueue by another store while nobody listens raises no notification here: once a new
+      // connection listens again (a second later), the listeners are woken for what they missed…
+      let before = woke;
+      await producer.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'during the loss' });
+      await vi.waitFor(() => expect(woke).toBeGreaterThan(before), { timeout: 10_000 });
+      expect(store.hub.listening).toBe(true);
+      expect((await listenerPid()).filter((p) => p !== pid)).toHaveLength(1);
+      // …and an enqueue by another store then wakes them by its notification.
+      before = woke;
       await producer.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'after the loss' });
       await vi.waitFor(() => expect(woke).toBeGreaterThan(before), { timeout: 10_000 });
     } finally {
