@@ -38,6 +38,14 @@ describe('commands against a running daemon', () => {
     expect(text).toMatch(/└─ ✔ helper\s+completed\s+spawn/);
   });
 
+  it('`tinyagi call` from Codex, whose shell tool is a login shell: /etc/profile resets PATH, the call still works', async () => {
+    await h.cliOk(['agent', 'add', 'cx', '--provider', 'openai']);
+    await h.cliOk(['agent', 'add', 'helper2', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'codex helper ready' } })]);
+    const sent = await h.cli(['send', '--agent', 'cx', '--wait', 'FAKE:call=helper2 check the build']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain(`Sub-agent said: codex helper ready (via ${join(h.home, 'run', 'bin', 'tinyagi')})`);
+  });
+
   it('picks up a hand edit of settings.json, and keeps the last good settings on a broken edit', async () => {
     const good = JSON.parse(readFileSync(settingsFile(), 'utf8')) as { agents: Record<string, unknown> };
     good.agents['writer'] = { name: 'Writer', provider: 'mock' };
