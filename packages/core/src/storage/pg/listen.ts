@@ -85,9 +85,9 @@ export class PgChannelListener {
   async #open(): Promise<void> {
     // The pool's settings object itself: it carries the password as a non-enumerable property.
     const client = new pg.Client(this.#pool.options);
-    let active = false;
+    // Only the listening client counts: a failed attempt is reported by its caller.
     const lost = (err: unknown): void => {
-      if (!active || this.#client !== client) return;
+      if (this.#client !== client) return;
       this.#client = undefined;
       client.end().catch(() => {});
       this.#reportLost(err);
@@ -110,7 +110,6 @@ export class PgChannelListener {
       return;
     }
     this.#client = client;
-    active = true;
     this.#options.onListening?.();
     if (this.#down) {
       this.#down = false;
