@@ -198,7 +198,11 @@ describe('steering an HTTP agent inside one invocation', () => {
       const sent = await h.orchestrator.submit({ message: '@thinker answer the question', senderId: 'u1' });
       await childStarted;
       const parent = (await h.orchestrator.conversationTree(sent.conversationId)).roots[0]!;
-      expect(await h.orchestrator.steer(parent.runId, 'inject', { text: 'cite your source' })).toMatchObject({ accepted: true });
+      expect(await h.orchestrator.steer(parent.runId, 'inject', { text: 'cite your source' })).toMatchObject({
+        accepted: true,
+        effect: expect.stringContaining('at its next model call (between tool rounds)'),
+      });
+      expect((await h.orchestrator.runSteering(parent.runId)).commands.filter((c) => c.midTurn).map((c) => c.command)).toEqual(['pause', 'inject', 'redirect', 'cancel']);
       await waitForCompletion(h, sent.conversationId);
 
       expect(model.requests).toHaveLength(2);
@@ -334,6 +338,41 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     ]);
     expect(await h.orchestrator.transcriptMarkdown(sent.conversationId)).toContain('**the CLI → @cc**');
   });
+
+  for (const [cli, provider] of [
+    ['codex', 'openai'],
+    ['opencode', 'opencode'],
+  ] as const) {
+    it(`${cli}: the answer of a turn that ends while paused is held until resume, and input sent meanwhile takes one more turn`, async () => {
+      // The fake CLI answers at once; its answer reaches the orchestrator only when the gate opens,
+      // so the turn ends while the run is paused.
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const log = answersOf(async (req) => {
+        const result = await invokeAgent({ ...req, target: { ...req.target, command: fakeCli(cli) } });
+        if (req.session?.turn === 1) await gate;
+        return result;
+      });
+      const h = await harness({ agents: { c: { provider } } }, { invoke: log.invoke });
+      const sent = await h.orchestrator.submit({ agent: 'c', message: 'FAKE:reply=first answer', senderId: 'u1' });
+      const run = await waitFor(() => (log.calls.length === 1 ? h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId) : undefined), 10_000, 'the turn');
+      expect((await h.orchestrator.runSteering(run.runId)).commands.find((c) => c.command === 'pause')).toMatchObject({ midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
+      expect(await h.orchestrator.steer(run.runId, 'pause', { by: 'the CLI' })).toMatchObject({ accepted: true });
+      open();
+      await waitFor(
+        async () => (await statusLines(h.stores, run.runId)).includes('paused: turn 1 finished; its answer is held until the run is resumed') || undefined,
+        15_000,
+        'the answer to be held',
+      );
+      expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(0);
+      expect(await h.orchestrator.steer(run.runId, 'inject', { text: 'FAKE:reply=second answer', by: 'the CLI' })).toMatchObject({ accepted: true });
+      expect(await h.orchestrator.steer(run.runId, 'resume', { by: 'the CLI' })).toMatchObject({ accepted: true });
+      await waitForCompletion(h, sent.conversationId);
+      expect(log.calls).toHaveLength(2);
+      expect((await h.stores.runs.getRun(run.runId))!.output).toBe('second answer');
+      expect((await h.stores.outbox.list({ conversationId: sent.conversationId })).map((r) => r.text)).toEqual([expect.stringContaining('second answer')]);
+    });
+  }
 
   it('a redirect of a CLI turn restarts the turn with the new instruction after the current one ends, and says so', async () => {
     const h = await harness({ agents: cliAgents }, { invoke: slowClaude(500) });
