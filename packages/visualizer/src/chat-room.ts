@@ -74,6 +74,7 @@ export function chatLayout(state: ChatState, width: number, height: number): Lin
 }
 
 /** Bracketed paste's start and end markers (ESC [200~ … ESC [201~), with or without the ESC Ink may have taken. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the markers start with ESC, which is what is matched
 const PASTE_MARKERS = /\u001b?\[20[01]~/g;
 
 function ChatKeys({ store, post, onQuit }: Pick<ChatRoomProps, 'store' | 'post' | 'onQuit'>): null {

@@ -9,7 +9,18 @@
  * the result together with the rest of the run's effects).
  */
 import type { InvokeProgress, InvokeRequest, RunRecord, Usage } from '@tinyagi/core';
-import { addSpend, agentWorkspaceDir, cliReadsAgentsMd, composeSystemPrompt, provisionWorkspace, resolveInvokeTarget, teamsOfAgent, ownEntry, type SessionMessage, type SpawnAgentArgs } from '@tinyagi/core/internal';
+import {
+  addSpend,
+  agentWorkspaceDir,
+  cliReadsAgentsMd,
+  composeSystemPrompt,
+  provisionWorkspace,
+  resolveInvokeTarget,
+  teamsOfAgent,
+  ownEntry,
+  type SessionMessage,
+  type SpawnAgentArgs,
+} from '@tinyagi/core/internal';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
 import { treeFields } from './lifecycle.ts';
