@@ -6,12 +6,13 @@
  * The fakes (@tinyagi/test-kit bin/) log what reached their "model" (`context`) and where their
  * requests would go (`endpoint`).
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeLogEntries, invokeError } from './fixtures/fake-cli-log.ts';
 import { fakeCli, waitFor } from '@tinyagi/test-kit';
-import { cliReadsAgentsMd, invokeAgent, InvokeError, resolveInvokeTarget, spendOf, type InvokeRequest, type InvokeResult, type InvokeSession } from '../src/invoker/index.ts';
+import { cliReadsAgentsMd, invokeAgent, resolveInvokeTarget, spendOf, type InvokeRequest, type InvokeResult, type InvokeSession } from '../src/invoker/index.ts';
 import type { Settings } from '../src/config/schema.ts';
 import { composeSystemPrompt } from '../src/workspace/prompt.ts';
 import { provisionWorkspace } from '../src/workspace/provision.ts';
@@ -56,23 +57,7 @@ function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): 
   };
 }
 
-function logEntries(): LogEntry[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as LogEntry);
-}
-
-async function invokeError(req: InvokeRequest): Promise<InvokeError> {
-  try {
-    await invokeAgent(req);
-  } catch (err) {
-    if (err instanceof InvokeError) return err;
-    throw err;
-  }
-  throw new Error('expected the invocation to fail');
-}
+const logEntries = (): LogEntry[] => fakeLogEntries<LogEntry>(logFile);
 
 function occurrences(text: string, needle: string): number {
   return text.split(needle).length - 1;

@@ -2,12 +2,13 @@
  * The three CLI adapters against fake CLIs (@tinyagi/test-kit's bin/) that parse argv like the real
  * ones and speak their JSON formats: real subprocesses, real temp workspaces.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeLogEntries, invokeError } from './fixtures/fake-cli-log.ts';
 import { fakeCli } from '@tinyagi/test-kit';
-import { invokeAgent, InvokeError, resolveInvokeTarget, type InvokeProgress, type InvokeRequest, type InvokeSession } from '../src/invoker/index.ts';
+import { invokeAgent, resolveInvokeTarget, type InvokeProgress, type InvokeRequest, type InvokeSession } from '../src/invoker/index.ts';
 import type { Settings } from '../src/config/schema.ts';
 
 const SYSTEM_PROMPT = 'You are the coder of team alpha.\nUse [@agent: message] to hand work over.';
@@ -52,23 +53,7 @@ function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): 
   };
 }
 
-function logEntries(): LogEntry[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as LogEntry);
-}
-
-async function invokeError(req: InvokeRequest): Promise<InvokeError> {
-  try {
-    await invokeAgent(req);
-  } catch (err) {
-    if (err instanceof InvokeError) return err;
-    throw err;
-  }
-  throw new Error('expected the invocation to fail');
-}
+const logEntries = (): LogEntry[] => fakeLogEntries<LogEntry>(logFile);
 
 const TOOL_NAMES: Record<Cli, string> = { claude: 'Bash', codex: 'shell', opencode: 'bash' };
 const USAGE: Record<Cli, { usage: { inputTokens: number; outputTokens: number }; costUsd: number | undefined }> = {
