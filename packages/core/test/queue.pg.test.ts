@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { pgTestDatabase, dropSchema, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { isTinyError } from '../src/errors.ts';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { QueueWorker } from '../src/queue/worker.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
@@ -165,6 +166,22 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await store.close();
       await producer.close();
       await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('a value with a NUL character is refused as bad input (VALIDATION_FAILED), not a database failure: PostgreSQL text cannot hold one', async () => {
+    const schema = testSchema('nul');
+    await migratePg(pool, schema);
+    const stores = await openPgStores({ pool, schema, migrate: false });
+    try {
+      for (const attempt of [() => stores.queue.get('msg_\u0000'), () => stores.transaction((tx) => tx.stores.queue.get('msg_\u0000'))]) {
+        const err = await attempt().catch((e: unknown) => e);
+        expect(isTinyError(err, 'VALIDATION_FAILED'), String(err)).toBe(true);
+        expect((err as Error).message).toMatch(/must not contain NUL characters/);
+      }
+    } finally {
+      await stores.close();
       await dropSchema(pool, schema);
     }
   });

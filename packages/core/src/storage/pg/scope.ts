@@ -70,7 +70,7 @@ export class PgPoolScope implements PgScope {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>({ text, values, types: pgTypes })).rows;
+    return (await this.pool.query<R>({ text, values, types: pgTypes }).catch(rethrowPg)).rows;
   }
 
   transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
@@ -109,6 +109,17 @@ export class PgPoolScope implements PgScope {
   }
 }
 
+/**
+ * PostgreSQL's text cannot hold NUL (SQLite's can): a value with one fails with 22021. That is
+ * bad input (an id or text from a request), not a database failure, so it says so.
+ */
+function rethrowPg(err: unknown): never {
+  if ((err as { code?: unknown }).code === '22021') {
+    throw new TinyError('VALIDATION_FAILED', `PostgreSQL cannot take this value: ${(err as Error).message}. Text must not contain NUL characters (\\u0000).`, { cause: err });
+  }
+  throw err;
+}
+
 /** Rolls back and releases; a client whose rollback failed is discarded, not returned to the pool. */
 export async function rollback(client: PoolClient): Promise<void> {
   try {
@@ -142,7 +153,7 @@ export class PgTxScope implements PgScope {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.client.query<R>({ text, values, types: pgTypes })).rows;
+    return (await this.client.query<R>({ text, values, types: pgTypes }).catch(rethrowPg)).rows;
   }
 
   /** A savepoint: if `fn` throws, its statements and callbacks are undone and the error propagates. */
