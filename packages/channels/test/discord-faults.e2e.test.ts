@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeDiscord, dmChannelOf } from '@tinyagi/test-kit/fake-discord';
+import { FakeDiscord, dmChannelOf, GUILD_CHANNEL } from '@tinyagi/test-kit/fake-discord';
 import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 
@@ -82,6 +82,14 @@ describe('discord faults, end to end', () => {
     expect(count(/coder done: through the faults/)).toBe(1);
     expect(fake.deduplicated).toBe(deduplicated + 1);
     expect(fake.unexpected429).toBe(0);
+  });
+
+  it('an unknown sender in a guild channel gets the pairing code in a DM; the channel only hears that approval is needed', async () => {
+    const stranger = '700000000000000062';
+    fake.guildMessage({ userId: stranger, channelId: GUILD_CHANNEL, content: 'who are you', mention: true });
+    await fake.until(() => fake.sentTo(dmChannelOf(stranger)).some((m) => /pairing code is [A-Z2-9]{8}/.test(m.content ?? '')), 'the pairing code in the DM');
+    const notice = await fake.until(() => fake.sentTo(GUILD_CHANNEL).find((m) => /approved senders only/.test(m.content ?? '')), 'the notice in the channel');
+    expect(notice.content).not.toMatch(/[A-Z2-9]{8}/);
   });
 
   it('a rate limit longer than discord.js waits out in place goes back to the host, which sends after it, once', async () => {

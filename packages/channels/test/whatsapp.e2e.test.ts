@@ -85,6 +85,14 @@ it('in a group, a mention of the bot by its LID is answered in the group', async
   await server.until(() => replies(/coder done: in the group/, GROUP) === 1, 'the group answer');
 });
 
+it('an unknown sender in a group gets the pairing code in their own chat; the group only hears that approval is needed', async () => {
+  const bob = '15551239002@s.whatsapp.net';
+  await server.text(bob, 'who are you', { group: GROUP, mention: true });
+  await server.until(() => /pairing code is [A-Z2-9]{8}/.test(server.textsTo(bob).join('\n')), 'the pairing code in the 1:1 chat');
+  const notice = await server.until(() => server.textsTo(GROUP).find((t) => /approved senders only/.test(t)), 'the notice in the group');
+  expect(notice).not.toMatch(/[A-Z2-9]{8}/);
+});
+
 it('the channel process SIGKILLed: what the phone wrote meanwhile arrives as offline messages on the restarted process and is answered once', async () => {
   const pid = await channelPid();
   process.kill(pid, 'SIGKILL');

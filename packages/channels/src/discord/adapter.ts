@@ -185,6 +185,8 @@ export class DiscordAdapter implements ChannelAdapter {
       route: `ch:${message.channelId}`,
       text,
       files,
+      // A guild channel or thread is read by others: a pairing code goes to the sender's DMs.
+      isPrivate: message.guildId === null,
     };
   }
 }

@@ -308,6 +308,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     }
     if (text === '' && files.length === 0) return undefined;
     const sender = isGroup ? (message.key.participant ?? jid) : jid;
-    return { platformMessageId: id, senderId: sender, sender: message.pushName ?? sender.split('@')[0] ?? sender, route: jid, text, files };
+    // In a group the pairing code goes to the sender's own chat (its JID is the senderId).
+    return { platformMessageId: id, senderId: sender, sender: message.pushName ?? sender.split('@')[0] ?? sender, route: jid, text, files, isPrivate: !isGroup };
   }
 }
