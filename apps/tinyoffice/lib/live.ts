@@ -7,7 +7,7 @@
  */
 import { isApiError, type ConnectionInfo, type ConnectionState, type EventSubscription, type TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from './api';
-import { activityFromStatus, getState, pausedFromStatus, reduceEvent, setState } from './store';
+import { activityFromStatus, failuresFromDead, getState, pausedFromStatus, reduceEvent, setState } from './store';
 import { canShare, joinTabs, type BusMessage, type StreamInfo, type TabBus } from './tab-bus';
 
 /** This tab's stream, while it leads (or has no other tabs to share with). */
@@ -138,6 +138,11 @@ async function boot(): Promise<void> {
     return;
   }
   setState({ auth: 'ok' });
+  // Failures not yet seen are still failures after a reload (a live one is newer and wins).
+  api()
+    .queueDead({ query: { limit: 200 } })
+    .then((dead) => setState((s) => ({ failures: { ...failuresFromDead(dead), ...s.failures } })))
+    .catch(() => {});
   applied = Math.max(applied, from);
   ready = true;
   const caught = early;

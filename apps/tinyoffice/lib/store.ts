@@ -3,7 +3,7 @@
  * the tab (lib/live.ts). Components read it with useStore(selector); nothing polls.
  */
 import { useSyncExternalStore } from 'react';
-import type { Agent, ChannelStatus, ConnectionState, Status, Team, TinyEvent } from '@tinyagi/client';
+import type { Agent, ChannelStatus, ConnectionState, QueueMessageView, Status, Team, TinyEvent } from '@tinyagi/client';
 import type { StreamInfo } from './tab-bus';
 
 export type AuthState = 'checking' | 'ok' | 'anonymous' | 'unreachable';
@@ -161,12 +161,40 @@ export function describeProgress(data: Extract<TinyEvent, { type: 'run.progress'
 
 const ENDED = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.rejected']);
 
+/** When the person last dismissed each agent's failure (this browser): older dead letters stay seen after a reload. */
+const SEEN_KEY = 'tinyoffice-failures-seen';
+
+function seenFailures(): Record<string, number> {
+  try {
+    return JSON.parse(localStorage.getItem(SEEN_KEY) ?? '{}') as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+
 /** The person has seen the agent's failure. */
 export function dismissFailure(agentId: string): void {
+  try {
+    localStorage.setItem(SEEN_KEY, JSON.stringify({ ...seenFailures(), [agentId]: Date.now() }));
+  } catch {
+    // Storage blocked: dismissed for this page only.
+  }
   setState((s) => {
     const { [agentId]: _seen, ...rest } = s.failures;
     return { failures: rest };
   });
+}
+
+/** On load: each agent's newest dead letter since the person last dismissed one, as its failure. */
+export function failuresFromDead(dead: readonly QueueMessageView[]): Record<string, AgentFailure> {
+  const seen = seenFailures();
+  const failures: Record<string, AgentFailure> = {};
+  for (const m of dead) {
+    const at = m.finishedAt ?? m.updatedAt;
+    if (at <= (seen[m.agentId] ?? 0) || (failures[m.agentId]?.at ?? 0) >= at) continue;
+    failures[m.agentId] = { runId: m.runId, conversationId: m.conversationId, error: m.lastError ?? 'failed without a reason', at };
+  }
+  return failures;
 }
 
 /** Folds one event into the state (pure: returns the patch). */

@@ -115,7 +115,8 @@ test('elapsed time of a running run keeps ticking (run tree, Control); cancellin
   await bubbles('user').filter({ hasText: 'slow work to watch the clock' }).getByRole('link', { name: 'run tree' }).click();
   const row = page.getByTestId('run-tree').locator('[data-agent="coder"]');
   await expect(row).toHaveAttribute('data-status', 'running');
-  const elapsed = row.getByTestId('elapsed');
+  // The row's "depth 0 · 3.2 s · 0 tok · $0": its time must move while nothing else happens.
+  const elapsed = row.locator('span', { hasText: /^depth \d+ · / }).first();
   const first = await elapsed.textContent();
   await expect.poll(() => elapsed.textContent(), { timeout: 10_000 }).not.toBe(first);
   await look('conversation-running');
@@ -162,10 +163,17 @@ test('a failed agent stays failed in the office until dismissed; its dead letter
   await expect(letter.getByRole('link', { name: 'Open the conversation' })).toHaveAttribute('href', new RegExp(sent.conversationId));
   await look('control-dead-letters');
 
-  await page.getByRole('link', { name: 'Office', exact: true }).click();
+  // Not seen yet: still there after a reload. Dismissed: gone, also after a reload.
+  await page.goto(`${daemon.url}/`);
+  await expect(tile('coder')).toHaveAttribute('data-failed', 'true');
+  await expect(page.getByTestId('failure')).toContainText('scripted permanent failure');
   await page.getByRole('button', { name: "Dismiss Coder's failure" }).click();
   await expect(tile('coder')).toHaveAttribute('data-failed', 'false');
   await expect(page.getByTestId('failure')).toHaveCount(0);
+  await page.reload();
+  await expect(tile('coder')).toBeVisible();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  await expect(tile('coder')).toHaveAttribute('data-failed', 'false');
 });
 
 test('the Agent filter finds conversations any agent worked in; the filters are in the URL and survive a reload', async () => {
