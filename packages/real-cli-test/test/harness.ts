@@ -237,16 +237,28 @@ export async function startRig(cli: CliCase): Promise<Rig> {
           senderId: input.senderId,
         },
       });
-      const beside = input.whileRunning?.(sent.messageId);
-      const tree = await waitFor(
-        async () => {
-          const t = await daemon.api.getConversation({ params: { id: sent.conversationId } });
-          return t.conversation.status === 'active' ? undefined : t;
-        },
-        input.timeoutMs ?? 180_000,
-        `conversation ${sent.conversationId} (${input.message.slice(0, 40)}) to end\n${daemon.logs()}`,
-        100,
-      );
+      const beside = Promise.resolve(input.whileRunning?.(sent.messageId));
+      const refusedBefore = proxy.refused.length;
+      let tree: ConversationTree;
+      try {
+        tree = await waitFor(
+          async () => {
+            // A CLI that ignores the base URL retries the vendor's host for a minute or more: fail at the first attempt.
+            const leak = proxy.refused.slice(refusedBefore).find((r) => cli.vendorHosts.includes(r.host));
+            if (leak) throw new Error(`item 2: ${cli.name} sent a request of the configured provider to ${leak.host}:${leak.port} instead of the stand-in at ${model.url}`);
+            const t = await daemon.api.getConversation({ params: { id: sent.conversationId } });
+            return t.conversation.status === 'active' ? undefined : t;
+          },
+          input.timeoutMs ?? 180_000,
+          `conversation ${sent.conversationId} (${input.message.slice(0, 40)}) to end`,
+          100,
+        );
+      } catch (err) {
+        // The daemon runs one message at a time: leave nothing running into the next test.
+        beside.catch(() => undefined);
+        await daemon.api.cancelConversation({ params: { id: sent.conversationId } }).catch(() => undefined);
+        throw new Error(`${(err as Error).message}\n${daemon.logs()}`);
+      }
       await beside;
       const detail = await daemon.api.getMessage({ params: { id: sent.messageId } });
       return { tree, replies: detail.replies.map((r) => r.text), calls: model.calls.slice(first), runs: flattenRuns(tree.roots), message: detail.message };
