@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter, TelegramAdapter, WhatsAppAdapter, type ChannelAdapter, type InboundMessage } from '../src/index.ts';
 import { FakeDiscord, dmChannelOf, GUILD_CHANNEL } from '@tinyagi/test-kit/fake-discord';
 import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
-import { FakeWhatsApp } from './fakes/fake-whatsapp.ts';
+import { FakeWhatsAppServer } from './fakes/wa-server.ts';
+import { createSocketFactory } from './fakes/wa-socket.ts';
 
 interface Driver {
   adapter: ChannelAdapter;
@@ -68,22 +69,30 @@ function discordDriver(): Driver {
   return d;
 }
 
+/** Baileys' own code (wa-socket.ts) against the fake WhatsApp; the QR code is scanned when shown. */
 function whatsappDriver(): Driver {
-  const fake = new FakeWhatsApp();
+  const server = new FakeWhatsAppServer();
   const user = '15557654321@s.whatsapp.net';
+  // Each message is encrypted in turn on the phone's Signal session, like a phone sends them.
+  let sending: Promise<unknown> = Promise.resolve();
+  const send = (work: () => Promise<unknown>): void => {
+    sending = sending.then(work);
+  };
   const d: Driver = {
     adapter: undefined as unknown as ChannelAdapter,
     userId: user,
     async start() {
-      d.adapter = new WhatsAppAdapter({ stateDir: join(tmp, 'whatsapp'), factory: fake, showQr: () => {} });
+      await server.start();
+      d.adapter = new WhatsAppAdapter({ stateDir: join(tmp, 'whatsapp'), factory: createSocketFactory({ fake_url: server.url }), minBackoffMs: 20, showQr: () => server.scan() });
     },
-    close: async () => {},
-    privateMessage: (text, file) => void fake.incoming({ jid: user, text, ...(file ? { document: file } : {}) }),
-    groupMessage: (text, mention) => void fake.incoming({ jid: '1203630001@g.us', participant: user, text, mention }),
-    privateTexts: () => fake.textsTo(user),
-    privateFiles: () => fake.sent.filter((s) => s.jid === user && typeof s.content['fileName'] === 'string').map((s) => s.content['fileName'] as string),
-    typingSeen: () => fake.presence.some((p) => p.jid === user),
-    until: (probe, what) => fake.until(probe, what),
+    close: () => server.close(),
+    privateMessage: (text, file) =>
+      send(() => (file ? server.media(user, { type: 'document', bytes: file.bytes, fileName: file.name, caption: text, mimetype: 'text/plain' }) : server.text(user, text))),
+    groupMessage: (text, mention) => send(() => server.text(user, text, { group: '120363000000000777@g.us', mention })),
+    privateTexts: () => server.textsTo(user),
+    privateFiles: () => server.received.filter((r) => r.to === user && r.message.documentMessage).map((r) => r.message.documentMessage!.fileName ?? ''),
+    typingSeen: () => server.presence.some((p) => p.jid === user),
+    until: (probe, what) => server.until(probe, what),
   };
   return d;
 }
@@ -176,13 +185,12 @@ describe.each([
     writeFileSync(file, 'outbound');
     await driver.adapter.send(route, { text: 'contract reply', files: [file], idempotencyKey: `${_name}:1:0` });
     await driver.adapter.sendTyping?.(route);
-    expect(driver.privateTexts()).toContain('contract reply');
-    expect(driver.privateFiles()).toContain(`${_name}-out.txt`);
-    expect(driver.typingSeen()).toBe(true);
+    // Baileys resolves a send once written to its socket, not on the server's answer: wait for it.
+    await driver.until(() => driver.privateTexts().includes('contract reply') && driver.privateFiles().includes(`${_name}-out.txt`) && driver.typingSeen(), 'the reply, its file and typing');
   });
 
   it("sends a proactive message to the sender's id when there is no route", async () => {
     await driver.adapter.send(driver.userId, { text: 'proactive hello', files: [], idempotencyKey: `${_name}:2:0` });
-    expect(driver.privateTexts()).toContain('proactive hello');
+    await driver.until(() => driver.privateTexts().includes('proactive hello'), 'the proactive message');
   });
 });

@@ -4,12 +4,12 @@
  * and decrypted by Baileys' decryptMessageNode, Baileys' event buffer with offline delivery,
  * generateWAMessage and media encryption both ways, the QR link and the 515 restart after it.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
-import { WhatsAppAdapter, type InboundMessage } from '../src/index.ts';
+import { renderQr, WhatsAppAdapter, type InboundMessage } from '../src/index.ts';
 import { BOT_JID, BOT_LID, BOT_NUMBER, FakeWhatsAppServer } from './fakes/wa-server.ts';
 import { createSocketFactory } from './fakes/wa-socket.ts';
 
@@ -65,6 +65,23 @@ describe('whatsapp on Baileys (fake WhatsApp server)', () => {
     expect(JSON.parse(readFileSync(adapter.stateFile, 'utf8'))).toMatchObject({ state: 'open' });
     expect(existsSync(adapter.qrFile)).toBe(false);
     expect(readFileSync(join(stateDir, 'auth', 'creds.json'), 'utf8')).toContain(BOT_JID);
+    expect(statSync(join(stateDir, 'auth')).mode & 0o777).toBe(0o700);
+    expect(await renderQr(code)).toMatch(/▄|█/);
+  });
+
+  it('a dropped connection reconnects with growing backoff (refused twice), resets it once open, and receives again', async () => {
+    const { server, adapter, received } = await setup();
+    const before = server.hellos.length;
+    server.refuseNext(2, 408);
+    server.disconnect(428);
+    await server.until(() => server.connected && server.hellos.length === before + 3, 'the third reconnect to open');
+    const [first, second, third] = server.hellos.slice(before).map((h) => h.at);
+    // 20 ms, then 40 ms, then 80 ms (minBackoffMs 20).
+    expect(third! - second!).toBeGreaterThanOrEqual(70);
+    expect(third! - second!).toBeGreaterThan(second! - first!);
+    await waitFor(() => adapter.reconnectAttempts === 0, 10_000, 'the backoff reset');
+    await server.text(ALICE, 'after the reconnects');
+    await waitFor(() => received.some((m) => m.text === 'after the reconnects'), 20_000, 'a message after the reconnects');
   });
 
   it('a text round trip: the phone’s Signal message is decrypted by Baileys, the reply is Signal-encrypted back', async () => {

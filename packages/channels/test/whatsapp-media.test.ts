@@ -2,27 +2,20 @@
  * The real inbound media path: `baileysFactory.download` (Baileys' downloadMediaMessage, not a
  * fake) fetches an encrypted blob from a media server on loopback and decrypts it with the
  * message's mediaKey. The blob is made by Baileys' own `encryptedStream` (what its upload path
- * uses), so this proves the adapter's call works with the format Baileys writes.
+ * uses), so this proves the adapter's call works with the format Baileys writes. (The adapter's
+ * files going through it: whatsapp-baileys.test.ts.)
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { encryptedStream, type MediaType } from 'baileys';
 import { afterEach, describe, expect, it } from 'vitest';
-import { baileysFactory, type InboundMessage, WhatsAppAdapter, type WhatsAppMessage } from '../src/index.ts';
-import { FakeWhatsApp } from './fakes/fake-whatsapp.ts';
+import { baileysFactory, type WhatsAppMessage } from '../src/index.ts';
 
 const servers: Server[] = [];
-const dirs: string[] = [];
-const adapters: WhatsAppAdapter[] = [];
 afterEach(async () => {
-  for (const a of adapters.splice(0)) await a.stop();
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 /** A media host on 127.0.0.1 serving `blobs` by path (404 otherwise); records the paths asked for. */
@@ -94,37 +87,6 @@ describe('whatsapp media download (real Baileys)', () => {
     expect(Buffer.from(gotImage).equals(image)).toBe(true);
     expect(Buffer.from(gotDoc).equals(doc)).toBe(true);
     expect(requested).toEqual(['/m/image.enc', '/m/doc.enc']);
-  });
-
-  it('an inbound file from the adapter downloads through the real path', async () => {
-    const plain = randomBytes(5_000);
-    const enc = await encrypt(plain, 'document');
-    const { base } = await mediaServer(new Map([['/d/report.enc', enc.blob]]));
-    const stateDir = mkdtempSync(join(tmpdir(), 'tinyagi-wa-media-'));
-    dirs.push(stateDir);
-    const fake = new FakeWhatsApp();
-    // The socket is the fake; the download is Baileys'.
-    const adapter = new WhatsAppAdapter({ stateDir, factory: { open: () => fake.open(), download: baileysFactory.download } });
-    adapters.push(adapter);
-    const received: InboundMessage[] = [];
-    await adapter.start({ receive: async (m) => void received.push(m) });
-    await fake.until(() => fake.current.user !== undefined, 'the connection');
-
-    const message = mediaMessage('DOC2', 'documentMessage', {
-      url: `${base}/d/report.enc`,
-      mimetype: 'application/octet-stream',
-      fileName: 'report.bin',
-      mediaKey: enc.mediaKey,
-      fileSha256: enc.fileSha256,
-      fileEncSha256: enc.fileEncSha256,
-      fileLength: enc.fileLength,
-    });
-    fake.current.emitter.emit('messages.upsert', { type: 'notify', messages: [message] });
-    const inbound = await fake.until(() => received[0], 'the inbound message');
-
-    expect(inbound.files.map((f) => ({ name: f.name, size: f.size }))).toEqual([{ name: 'report.bin', size: plain.length }]);
-    const bytes = await inbound.files[0]!.download();
-    expect(Buffer.from(bytes).equals(plain)).toBe(true);
   });
 
   it('a media URL that is gone (404) rejects instead of returning bytes', async () => {

@@ -91,7 +91,7 @@ export class FakeWhatsAppServer {
   /** Whether a device is linked to the bot's account (a QR code was scanned). */
   linked = false;
   /** Connections the device opened, and what each said in its hello. */
-  readonly hellos: Array<{ me: { id: string } | null }> = [];
+  readonly hellos: Array<{ me: { id: string } | null; at: number }> = [];
   readonly received: Received[] = [];
   readonly receipts = new Set<string>();
   readonly presence: Array<{ type: string; jid: string }> = [];
@@ -104,6 +104,7 @@ export class FakeWhatsAppServer {
   /** Stanzas for the device while it is not connected. */
   #offline: BinaryNode[] = [];
   #loggedOut = false;
+  #refuse: { times: number; statusCode: number } | undefined;
   #inbound: Promise<void> = Promise.resolve();
   #qr = 0;
 
@@ -161,6 +162,11 @@ export class FakeWhatsAppServer {
       this.linked = false;
     }
     this.#bot?.ws.close(4000 + statusCode, 'closed');
+  }
+
+  /** The next `times` logins are closed at once with `statusCode` (408 timed out, 428 closed, 503 unavailable). */
+  refuseNext(times: number, statusCode: number): void {
+    this.#refuse = { times, statusCode };
   }
 
   phone(jid: string, name = 'Wanda'): Phone {
@@ -313,7 +319,7 @@ export class FakeWhatsAppServer {
 
   #hello(ws: WebSocket, frame: Record<string, unknown>): void {
     const me = frame['me'] as { id: string } | null;
-    this.hellos.push({ me });
+    this.hellos.push({ me, at: Date.now() });
     this.#bundle = { registrationId: Number(frame['registrationId']), identityKey: String(frame['identityKey']), signedPreKey: frame['signedPreKey'] as BotBundle['signedPreKey'] };
     this.#bot = { ws, ready: false };
     if (me === null) {
@@ -322,6 +328,11 @@ export class FakeWhatsAppServer {
     }
     if (this.#loggedOut || !this.linked) {
       ws.close(4401, 'logged out');
+      return;
+    }
+    if (this.#refuse !== undefined && this.#refuse.times > 0) {
+      this.#refuse.times -= 1;
+      ws.close(4000 + this.#refuse.statusCode, 'refused');
       return;
     }
     ws.send(JSON.stringify({ t: 'success' }));
