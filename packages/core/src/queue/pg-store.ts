@@ -18,9 +18,10 @@
  *   (except completions, which wake this process only: see #wakeLocal)
  *   (delivered at commit); `onWake` listeners LISTEN on a dedicated connection, not one of the
  *   pool's, and fire when the notification arrives, in this process or any other. Nothing waits
- *   for the LISTEN while holding a pooled connection (issue 33): claims wait for its first
- *   attempt (they hold none), writes never do; a write made while it is not active wakes this
- *   process's listeners after its commit itself, and a LISTEN restored after a loss wakes them once.
+ *   for the LISTEN while holding a pooled connection (issue 33): claims and writes over the pool
+ *   wait for its first attempt (they hold none), writes inside a transaction never do; a write
+ *   made while it is not active wakes this process's listeners after its commit itself, and a
+ *   LISTEN restored after a loss wakes them once.
  * - Completions: one transaction for a group (`completeMany`): the rows are locked and checked
  *   first; items without effects are completed by one statement, items with effects each in a
  *   savepoint with their effects, so a lost lease or a throwing effect fails only its item.
@@ -166,11 +167,7 @@ export class PgQueueHub {
   readonly #wakeListeners = new Set<() => void>();
   /** The LISTEN on a dedicated connection (storage/pg/listen.ts), from the first `onWake`. */
   #listener: PgChannelListener | undefined;
-  /**
-   * Resolves once the first LISTEN attempt ended. Claims wait for it (holding no connection), so
-   * a worker's first claim after `onWake` sees everything committed before the LISTEN took
-   * effect. Writes never wait for it (issue 33): they wake this process themselves (`#notifying`).
-   */
+  /** Resolves once the first LISTEN attempt ended (what pool-level writes and claims wait for: `#ready`). */
   ready: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -253,15 +250,25 @@ export class PgQueueStore implements QueueStore {
     return res.rows;
   }
 
+  /**
+   * Over the pool (holding no connection) a write or claim waits for the first LISTEN attempt,
+   * so its notification reaches this process's listeners exactly once and a first claim sees
+   * everything committed before the LISTEN. Inside a transaction it never waits (issue 33): the
+   * LISTEN must not hold up a connection; `#notifying` wakes this process after the commit instead.
+   */
+  async #ready(): Promise<void> {
+    if (!this.#scope.inTransaction) await this.hub.ready;
+  }
+
   #notify(c: PgScope): Promise<unknown> {
     return this.#notifying(c, () => c.query('SELECT pg_notify($1, $2)', [this.hub.channel, '']));
   }
 
   /**
-   * Runs a statement that notifies. Without an active LISTEN (being set up, or lost) its
-   * notification would not reach this process, so this process's listeners are woken after the
-   * commit instead (judged before the statement: a LISTEN that becomes active meanwhile may add a
-   * second wake-up, never lose one).
+   * Runs a statement that notifies. Without an active LISTEN (being set up while this transaction
+   * runs, or lost) its notification would not reach this process, so this process's listeners are
+   * woken after the commit instead (judged before the statement: a LISTEN that becomes active
+   * meanwhile may add a second wake-up, never lose one).
    */
   async #notifying<R>(c: PgScope, statement: () => Promise<R>): Promise<R> {
     const deaf = this.hub.deaf;
@@ -276,6 +283,7 @@ export class PgQueueStore implements QueueStore {
 
   async enqueueMany(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
     if (inputs.length === 0) return [];
+    await this.#ready();
     const eventsOf = this.#eventsOf;
     // Without an event log the insert and its notification are one statement.
     if (!eventsOf) return this.#insert(this.#scope, inputs);
@@ -351,7 +359,7 @@ export class PgQueueStore implements QueueStore {
   /** Always on the pool, in the claim's own transaction (see the header), whatever this store's scope. */
   async claim(options: ClaimOptions): Promise<ClaimedBatch[]> {
     if (options.maxAgents <= 0) return [];
-    await this.hub.ready;
+    await this.#ready();
     const now = options.now ?? Date.now();
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     const limitOf = (agent: string) => ((options.policy?.(agent) ?? 'collect') === 'collect' ? collectLimit : 1);
@@ -406,6 +414,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async release(owner: string, ids: readonly string[]): Promise<void> {
+    await this.#ready();
     const now = Date.now();
     const c = this.#scope;
     await this.#notifying(c, () =>
@@ -484,6 +493,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async fail(owner: string, ids: readonly string[], input: FailInput): Promise<FailOutcome[]> {
+    await this.#ready();
     const now = input.now ?? Date.now();
     return this.#scope.transaction(async (c) => {
       const rows = await c.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE id = ANY($1::text[]) AND status = 'processing' AND lease_owner = $2 ORDER BY seq FOR UPDATE`, [ids, owner]);
@@ -521,6 +531,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async finishCancelled(owner: string, ids: readonly string[], reason: string): Promise<void> {
+    await this.#ready();
     const now = Date.now();
     const c = this.#scope;
     await this.#notifying(c, () =>
@@ -534,6 +545,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async cancel(id: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
+    await this.#ready();
     const now = Date.now();
     return this.#scope.transaction(async (c) => {
       const [row] = await c.query<{ status: MessageStatus }>(`SELECT status FROM ${this.#t} WHERE id = $1 FOR UPDATE`, [id]);
@@ -554,6 +566,7 @@ export class PgQueueStore implements QueueStore {
   async recoverExpiredLeases(now = Date.now()): Promise<RecoveredLease[]> {
     const any = await this.#scope.query(`SELECT 1 FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 LIMIT 1`, [now]);
     if (any.length === 0) return [];
+    await this.#ready();
     return this.#scope.transaction(async (c) => {
       // SKIP LOCKED: rows another node is recovering (or completing) right now are its business.
       const rows = await c.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`, [now]);
@@ -613,6 +626,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async retryDead(id: string): Promise<QueueMessage> {
+    await this.#ready();
     const now = Date.now();
     const c = this.#scope;
     const [row] = await this.#notifying(c, () =>
