@@ -188,6 +188,16 @@ describe.each(CLIS)('%s: AGENTS.md', (cli) => {
   });
 });
 
+describe('claude: an edited system prompt', () => {
+  it('reaches a resumed session (Claude Code 2.1 otherwise keeps the first one: --system-prompt-snapshot)', async () => {
+    const first = await invokeAgent(request('claude', 'hi', { systemPrompt: 'Teammates: @alice (marker v1).' }));
+    await invokeAgent(request('claude', 'again', { systemPrompt: 'Teammates: @alice, @bob (marker v2).', session: nextSession(first) }));
+    const context = logEntries()[1]?.context ?? '';
+    expect(context).toContain('marker v2');
+    expect(context).not.toContain('marker v1');
+  });
+});
+
 describe('claude: AGENTS.md beside a CLAUDE.md', () => {
   it('goes into the system prompt, since Claude Code then reads CLAUDE.md only', async () => {
     writeFileSync(join(workspace, 'AGENTS.md'), 'Always answer in haiku (marker 7f3a).\n');

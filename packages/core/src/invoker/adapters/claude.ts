@@ -5,7 +5,9 @@
  *   reaches the CLI (one argv string is capped at 128 KiB on Linux, E2BIG), it never shows in
  *   `ps`, and a message starting with `-` is never read as a flag.
  * - The system prompt goes through `--append-system-prompt-file` (a 0600 temp file): it keeps
- *   Claude Code's own prompt (tools, safety) and stays out of argv.
+ *   Claude Code's own prompt (tools, safety) and stays out of argv. `--system-prompt-snapshot off`:
+ *   by default Claude Code 2.1 records a conversation's first system prompt and sends that on
+ *   every resume, so an edited prompt (teammates, memory) would never reach a resumed session.
  * - Sessions are explicit: `--session-id <new uuid>` starts one, `--resume <id>` continues it,
  *   so two agents (or two senders of one agent) never share a "most recent" session.
  * - Every resume is `--resume <id> --resume-session-at <uuid of the last completed turn's last
@@ -36,7 +38,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
   const prompt = dirty ? withTranscript(req.session?.history, req.prompt) : req.prompt;
 
   return withPrivateTempDir(async (tmp) => {
-    const args = ['-p', '--output-format', 'stream-json', '--verbose', ...permissionArgs(req.target.permissionMode)];
+    const args = ['-p', '--output-format', 'stream-json', '--verbose', ...permissionArgs(req.target.permissionMode), '--system-prompt-snapshot', 'off'];
     if (req.target.model) args.push('--model', req.target.model);
     if (req.systemPrompt.trim() !== '') {
       args.push('--append-system-prompt-file', await tmp.write('system-prompt.md', req.systemPrompt));
