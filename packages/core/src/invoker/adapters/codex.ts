@@ -7,8 +7,8 @@
  *   a TOML parser). The system prompt therefore travels on stdin too, in an
  *   `<tinyagi_instructions>` block ahead of the first message of a thread. Resumed turns carry
  *   the instructions in the thread's history; when the composed prompt changed since the
- *   thread last received it (`session.instructionsHash`: AGENTS.md, memory or teammates were
- *   edited), the new one is sent again, marked as replacing the earlier instructions.
+ *   thread last received it (`session.instructionsHash`: memory or teammates changed; AGENTS.md
+ *   codex reads from the workspace itself), the new one is sent again, marked as replacing the earlier instructions.
  * - Continuity uses the thread id from `thread.started` (`exec resume <id>`), never `--last`.
  *   Codex cannot resume from before a turn, so a retry (an earlier attempt may have left half a
  *   turn in the thread) starts a new thread whose first message carries the transcript.
