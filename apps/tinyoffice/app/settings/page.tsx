@@ -330,7 +330,7 @@ function ManagedElsewhere({ section, title, count, onRaw }: { section: string; t
       )}
       in the{' '}
       <button type="button" className="underline" onClick={onRaw}>
-        raw JSON view
+        JSON view
       </button>
       .
     </p>

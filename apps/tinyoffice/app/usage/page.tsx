@@ -12,7 +12,7 @@ import { api, messageOf } from '@/lib/api';
 import { useLiveEvents } from '@/lib/use-events';
 import { chartData, formatMetric, formatTokens, keyLabel, metricOf, type UsageMetric } from '@/lib/usage';
 import { Code } from '@/components/shell';
-import { ErrorLine, Panel, money } from '@/components/ui';
+import { ErrorLine, Panel, money, plural } from '@/components/ui';
 import type { ChartLayout } from '@/components/usage-chart';
 
 // The chart and its scale library load with this page only, after the first paint.
@@ -370,7 +370,7 @@ function SeriesTable({ report, group, names, bucket }: { report: UsageReport; gr
   return (
     <details>
       <summary className="cursor-pointer text-sm text-slate-700 dark:text-slate-300">
-        {rows.length} rows: every {bucket} and {group} with usage, newest first
+        {plural(rows.length, 'row')}: every {bucket} and {group} with usage, newest first
       </summary>
       <div className="mt-2 max-h-96 overflow-auto">
         <table className="w-full text-sm" data-testid="usage-series-table">
