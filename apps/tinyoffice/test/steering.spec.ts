@@ -5,11 +5,15 @@
  * is held (the run stays running, nothing is posted); an injected message and every command show
  * under the run with who sent them, and in the transcript; resumed, the run takes one more turn.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { createDaemon, FAKE_BIN_DIR, type TestDaemon } from '@tinyagi/test-kit';
 
 test.describe.configure({ mode: 'serial' });
+
+const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-32';
 
 let kit: TestDaemon;
 
@@ -71,6 +75,20 @@ test('a CLI run: the row says what pause does before it is used; paused, its ans
   await expect(steering.getByRole('listitem')).toHaveCount(2);
   await expect(steering.getByRole('listitem').nth(0)).toContainText('TinyOffice · pause');
   await expect(steering.getByRole('listitem').nth(1)).toContainText('TinyOffice · inject: “also add tests”');
+
+  // The paused row with its steering, as it looks: 1280 and 390 px, light and dark; axe clean in both themes.
+  mkdirSync(SHOTS, { recursive: true });
+  for (const dark of [false, true]) {
+    await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
+    const problems = (await new AxeBuilder({ page }).include('[data-testid="run-tree"]').analyze()).violations.filter((v) => v.impact !== 'minor');
+    expect(problems.map((v) => `${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`)).toEqual([]);
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.getByTestId('run-tree').screenshot({ path: join(SHOTS, `steering-paused-${width}-${dark ? 'dark' : 'light'}.png`) });
+    }
+  }
+  await page.evaluate(() => document.documentElement.classList.remove('dark'));
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await row.getByRole('button', { name: 'Resume' }).click();
   await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 30_000 });
