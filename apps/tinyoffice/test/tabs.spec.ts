@@ -80,4 +80,12 @@ test('twelve tabs load and stay live on one event stream; closing the leader han
   await allLive(left);
   await everyTabFollows(left, 'slow work after the leader left');
   expect(streams).toHaveLength(2);
+
+  // The daemon goes away and comes back: every tab says so and recovers, still on one stream.
+  await daemon.stop();
+  for (const page of left) await expect(connection(page)).toHaveText('reconnecting…');
+  await daemon.start();
+  await allLive(left);
+  expect(new Set(streams.slice(1))).toEqual(new Set([streams[1]]));
+  await everyTabFollows(left, 'slow work after a restart');
 });
