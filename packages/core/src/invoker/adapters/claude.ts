@@ -64,9 +64,10 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
 
     const result = stream.result;
     const sessionId = stream.sessionId ?? resumeId ?? newSessionId;
-    // The running total the fallback cost is measured against belongs to the resumed session only.
-    const spend = result ? callSpend(result, resumeId !== undefined && sessionId === resumeId ? asNumber(state?.totalCostUsd) : undefined) : undefined;
-    const providerState = (): string => JSON.stringify({ at: stream.lastAssistantUuid ?? resumeAt, totalCostUsd: asNumber(result?.total_cost_usd) });
+    // The stored resume point and running total belong to the resumed session only.
+    const resumed = resumeId !== undefined && sessionId === resumeId;
+    const spend = result ? callSpend(result, resumed ? asNumber(state?.totalCostUsd) : undefined) : undefined;
+    const providerState = (): string => JSON.stringify({ at: stream.lastAssistantUuid ?? (resumed ? resumeAt : undefined), totalCostUsd: asNumber(result?.total_cost_usd) });
     if (result && result.is_error !== true) {
       return { text: asString(result.result) ?? stream.assistantText(), usage: spend?.usage, costUsd: spend?.costUsd, sessionId, providerState: providerState() };
     }
