@@ -227,8 +227,19 @@ export class ChannelSupervisor {
     slot.status.startedAt = Date.now();
     slot.status.pid = child.pid ?? null;
     this.#setState(name, 'starting');
-    child.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+    // The last ERROR line the runner wrote (`<time> ERROR <message>`): a crash's status says why.
+    let lastError: string | undefined;
+    const output = (): ((chunk: Buffer) => void) => {
+      let partial = '';
+      return (chunk) => {
+        log.write(chunk);
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) lastError = /^\S+ ERROR (.+)$/.exec(line)?.[1] ?? lastError;
+      };
+    };
+    child.stdout?.on('data', output());
+    child.stderr?.on('data', output());
     child.once('spawn', () => {
       if (slot.child === child) this.#setState(name, 'running');
       this.#options.logger.info(`channel ${name} started (pid ${child.pid})`);
@@ -244,7 +255,7 @@ export class ChannelSupervisor {
         this.#setState(name, 'stopped', { exitCode: code, signal });
         return;
       }
-      this.#crashed(name, code, signal);
+      this.#crashed(name, code, signal, lastError);
     });
   }
 
