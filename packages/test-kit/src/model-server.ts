@@ -95,33 +95,35 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     for (const listener of [...listeners]) listener();
   };
   const server = createServer((req, res) => {
-    void readBody(req).then(async (text) => {
-      const path = req.url ?? '/';
-      const api = apiOf(req.method, path);
-      if (!api) {
-        unknown.push({ method: req.method ?? '', path });
-        if (path.includes('count_tokens')) return json(res, 200, { input_tokens: DEFAULT_USAGE.inputTokens });
-        return json(res, 404, { error: { type: 'not_found_error', message: `the stand-in serves no ${req.method} ${path}` } });
-      }
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        return json(res, 400, { error: { type: 'invalid_request_error', message: 'body is not JSON' } });
-      }
-      const request = parseRequest(api, path, req.headers, body);
-      const action = await Promise.resolve(options.respond ? options.respond(request, calls) : { reply: 'ok' }).catch((err: unknown) => ({
-        status: 500,
-        message: `the stand-in's script threw: ${(err as Error).message}`,
-      }));
-      const served = 'reply' in action || 'shell' in action ? (action.usage ?? options.usage ?? DEFAULT_USAGE) : ZERO;
-      const call: ModelCall = { request, action, served, at: Date.now() };
-      if ('kill' in action) call.killedPid = peerPid(req.socket);
-      calls.push(call);
-      answer(request, action, served, res, req.socket);
-      if (call.killedPid !== undefined) process.kill(call.killedPid, 'SIGKILL');
-      notify();
-    });
+    void readBody(req)
+      .then(async (text) => {
+        const path = req.url ?? '/';
+        const api = apiOf(req.method, path);
+        if (!api) {
+          unknown.push({ method: req.method ?? '', path });
+          if (path.includes('count_tokens')) return json(res, 200, { input_tokens: DEFAULT_USAGE.inputTokens });
+          return json(res, 404, { error: { type: 'not_found_error', message: `the stand-in serves no ${req.method} ${path}` } });
+        }
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          return json(res, 400, { error: { type: 'invalid_request_error', message: 'body is not JSON' } });
+        }
+        const request = parseRequest(api, path, req.headers, body);
+        const action = await Promise.resolve(options.respond ? options.respond(request, calls) : { reply: 'ok' }).catch((err: unknown) => ({
+          status: 500,
+          message: `the stand-in's script threw: ${(err as Error).message}`,
+        }));
+        const served = 'reply' in action || 'shell' in action ? (action.usage ?? options.usage ?? DEFAULT_USAGE) : ZERO;
+        const call: ModelCall = { request, action, served, at: Date.now() };
+        if ('kill' in action) call.killedPid = peerPid(req.socket);
+        calls.push(call);
+        answer(request, action, served, res, req.socket);
+        if (call.killedPid !== undefined) process.kill(call.killedPid, 'SIGKILL');
+        notify();
+      })
+      .catch(() => res.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
