@@ -74,6 +74,9 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         for (const id of history.active) mine.current.add(id);
         // Lines that arrived live while the history loaded stay after it.
         setLines((live) => [...history.lines, ...live]);
+        // Who works on them now (as the office knows it), then the events this tab already has.
+        const busy = Object.entries(getState().activity).filter(([, a]) => a.working && a.runId && a.conversationId && history.active.includes(a.conversationId));
+        setWorking(Object.fromEntries(busy.map(([agent, a]) => [agent, { runId: a.runId!, doing: a.bubble ?? 'working…' }])));
         absorb(getState().feed.filter((e) => e.conversationId !== null && history.active.includes(e.conversationId)));
       })
       .catch(fail);
@@ -233,7 +236,9 @@ async function loadHistory(target: string): Promise<{ lines: Line[]; active: str
   const id = target.slice(1);
   if (target.startsWith('@')) {
     const history = await api().agentMessages({ params: { id }, query: { limit: 50 } });
-    return { lines: history.messages.map(agentHistoryLine), active: [] };
+    // What the agent works on now goes on live here (its messages are recorded when its run ends).
+    const now = getState().activity[id];
+    return { lines: history.messages.map(agentHistoryLine), active: now?.working && now.conversationId ? [now.conversationId] : [] };
   }
   const conversations = (await api().listConversations({ query: { team: id, limit: TEAM_HISTORY } })).reverse();
   const transcripts = await Promise.all(conversations.map((c) => api().getTranscript({ params: { id: c.id } })));

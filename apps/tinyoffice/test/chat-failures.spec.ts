@@ -104,6 +104,10 @@ test('the chat shows what the agent is doing from the event stream, and stops it
   await expect(doing.getByTestId('chat-doing')).toHaveText('editing src/app.ts');
   // The office's bubble says the same.
   await look('chat-progress');
+  // After a reload the chat still knows coder works on it, and can stop it.
+  await page.reload();
+  await chatTo('@coder');
+  await expect(doing).toContainText('coder: working…');
   await doing.getByRole('button', { name: 'Stop @coder' }).click();
   await expect(page.getByTestId('chat-progress')).toHaveCount(0);
   await expect(bubbles('notice').filter({ hasText: 'The conversation cancelled' })).toBeVisible();
@@ -183,6 +187,8 @@ test('the Agent filter finds conversations any agent worked in; the filters are 
   const list = page.getByTestId('conversation-list');
   // The #dev conversation started with coder; reviewer worked in it through the handoff.
   await expect(list.getByText('handoff the draft')).toBeVisible();
+  await expect(page.getByLabel('Agent')).toHaveValue('reviewer');
+  await expect(list.getByText('work on the app')).toHaveCount(0);
   await page.getByLabel('Search').fill('draft');
   await expect(page).toHaveURL(/q=draft/);
   await page.reload();
