@@ -338,7 +338,8 @@ const RunRow = memo(function RunRow({
         {node.paused && node.status === 'running' && <span className="text-xs font-medium text-amber-800 dark:text-amber-300">paused</span>}
         {node.progress && node.status === 'running' && <span className="truncate text-xs italic text-slate-600 dark:text-slate-300">“{node.progress}”</span>}
         {node.status === 'running' || node.status === 'queued' ? (
-          <RunActions runId={node.runId} agentId={node.agentId} pausable={node.status === 'running'} paused={node.paused} onError={onError} />
+          // Keyed by status too: a run that starts reads again what steering does (a queued run's notes are about its start).
+          <RunActions key={node.status} runId={node.runId} agentId={node.agentId} pausable={node.status === 'running'} paused={node.paused} onError={onError} />
         ) : null}
       </div>
       {node.steering.length > 0 && (
