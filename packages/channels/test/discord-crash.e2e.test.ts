@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeDiscord, dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
-import { createChannelDaemon } from './daemon.ts';
+import { pairedDiscordDaemon } from './fakes/discord-daemon.ts';
 
 const USER = '700000000000000051';
 const DM = dmChannelOf(USER);
@@ -16,26 +16,8 @@ let d: TestDaemon;
 beforeAll(async () => {
   fake = new FakeDiscord();
   await fake.start();
-  d = await createChannelDaemon({
-    // Short leases, so what a killed process held comes back within the test.
-    channels: { enabled: ['discord'], discord: { bot_token: fake.token, rest_api: `${fake.url}/api`, lease_ms: 1500 } },
-    extra: { queue: { lease_ms: 1500, sweep_ms: 200 } },
-  });
-  await d.start();
-  await fake.until(() => fake.connected, 'the bot on the gateway', 60_000);
-  fake.dm({ userId: USER, content: 'hi' });
-  const code = await fake.until(
-    () =>
-      /pairing code is ([A-Z2-9]{8})/.exec(
-        fake
-          .sentTo(DM)
-          .map((m) => m.content ?? '')
-          .join('\n'),
-      )?.[1],
-    'the pairing code',
-  );
-  await d.api.approvePairing({ body: { code } });
-  await fake.until(() => count(/coder done: hi/) === 1, 'the first reply');
+  // Short leases, so what a killed process held comes back within the test.
+  d = await pairedDiscordDaemon(fake, USER, { discord: { lease_ms: 1500 }, extra: { queue: { lease_ms: 1500, sweep_ms: 200 } } });
 }, 120_000);
 
 afterAll(async () => {

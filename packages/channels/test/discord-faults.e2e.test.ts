@@ -9,29 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDiscord, dmChannelOf, GUILD_CHANNEL } from '@tinyagi/test-kit/fake-discord';
 import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
+import { pairedDiscordDaemon } from './fakes/discord-daemon.ts';
 
 const USER = '700000000000000061';
 const DM = dmChannelOf(USER);
-
-async function pairedDaemon(fake: FakeDiscord): Promise<TestDaemon> {
-  const d = await createChannelDaemon({ channels: { enabled: ['discord'], discord: { bot_token: fake.token, rest_api: `${fake.url}/api` } } });
-  await d.start();
-  await fake.until(() => fake.connected, 'the bot on the gateway', 60_000);
-  fake.dm({ userId: USER, content: 'hi' });
-  const code = await fake.until(
-    () =>
-      /pairing code is ([A-Z2-9]{8})/.exec(
-        fake
-          .sentTo(DM)
-          .map((m) => m.content ?? '')
-          .join('\n'),
-      )?.[1],
-    'the pairing code',
-  );
-  await d.api.approvePairing({ body: { code } });
-  await fake.until(() => fake.sentTo(DM).some((m) => /coder done: hi/.test(m.content ?? '')), 'the first reply');
-  return d;
-}
 
 const channelLog = (d: TestDaemon): string => {
   const file = join(d.home, 'logs', 'discord.log');
@@ -44,7 +25,7 @@ describe('discord faults, end to end', () => {
   beforeAll(async () => {
     fake = new FakeDiscord();
     await fake.start();
-    d = await pairedDaemon(fake);
+    d = await pairedDiscordDaemon(fake, USER);
   }, 120_000);
   afterAll(async () => {
     await d?.cleanup();
