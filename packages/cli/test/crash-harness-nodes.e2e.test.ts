@@ -227,7 +227,15 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
       30_000,
       'the gone nodes to be pruned',
     );
-    const status = await api.cliOk(['status']);
+    // `tinyagi status` finds the daemon once it recorded itself (just after /api/health answers).
+    const status = await waitFor(
+      async () => {
+        const r = await api.cli(['status']);
+        return r.code === 0 && r.stdout;
+      },
+      30_000,
+      'tinyagi status to find the restarted daemon',
+    );
     expect(status, status).toMatch(/gone-stale +worker +stale +gone-host pid 1, heartbeat 2m/);
     expect(status).not.toMatch(/gone-stopped|gone-stale-old/);
     await waitForDrain(api.api, 60_000, 'pool_size 2', () => api.logs().slice(-3000));
