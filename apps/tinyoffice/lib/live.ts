@@ -25,6 +25,7 @@ let scheduled = false;
 
 function flush(): void {
   scheduled = false;
+  if (pending.length === 0) return;
   const batch = pending;
   pending = [];
   setState((s) => {
@@ -34,12 +35,19 @@ function flush(): void {
   });
 }
 
-/** Next frame; a hidden tab gets no frames, so it folds once a second instead of piling events up. */
+/**
+ * Next frame; a hidden tab gets no frames, so it folds once a second instead of piling events up
+ * (and at once when it is shown again: a long-hidden tab's timers may wait a minute).
+ */
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
   if (document.hidden) setTimeout(flush, 1000);
   else requestAnimationFrame(flush);
+}
+
+function flushWhenShown(): void {
+  if (!document.hidden) flush();
 }
 
 let reloadingEntities = false;
@@ -127,6 +135,7 @@ async function boot(): Promise<void> {
   setState({ auth: 'checking', authError: null });
   // Listening before the snapshot: an event after it cannot fall between the two.
   if (canShare()) bus ??= joinTabs(onBus);
+  document.addEventListener('visibilitychange', flushWhenShown);
   let from: number;
   try {
     await api().getSession();
