@@ -41,7 +41,14 @@ function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Ch
       const allowed = config.block['allowed_channels'];
       const allowedChannels = Array.isArray(allowed) ? allowed.filter((c): c is string => typeof c === 'string') : undefined;
       // A gateway closed for good (token, intents) exits like a configuration problem.
-      return new DiscordAdapter({ token: botToken(config, env, 'DISCORD_BOT_TOKEN'), ...(restApi ? { restApi } : {}), ...(allowedChannels ? { allowedChannels } : {}), log, onFatal: exitFatally(2) });
+      return new DiscordAdapter({
+        token: botToken(config, env, 'DISCORD_BOT_TOKEN'),
+        ...(restApi ? { restApi } : {}),
+        ...(allowedChannels ? { allowedChannels } : {}),
+        stateDir: channelStateDir(config.home, 'discord'),
+        log,
+        onFatal: exitFatally(2),
+      });
     }
     case 'whatsapp': {
       const socketModule = optionalString(config.block, 'socket_module');

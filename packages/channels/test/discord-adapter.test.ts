@@ -3,6 +3,9 @@
  * on loopback): rate limits, 5xx, the nonce de-duplication, gateway resume / re-identify, and
  * the close codes no reconnect can fix.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeDiscord, dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { waitFor } from '@tinyagi/test-kit';
@@ -14,15 +17,17 @@ const OTHER = '700000000000000078';
 const DM = `ch:${dmChannelOf(USER)}`;
 const OTHER_DM = `ch:${dmChannelOf(OTHER)}`;
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(options: { intent?: boolean; token?: string } = {}) {
-  const fake = new FakeDiscord();
-  await fake.start();
-  cleanups.push(() => fake.close());
+async function setup(options: { intent?: boolean; token?: string; fake?: FakeDiscord; stateDir?: string } = {}) {
+  const fake = options.fake ?? new FakeDiscord();
+  if (options.fake === undefined) {
+    await fake.start();
+    cleanups.push(() => fake.close());
+  }
   if (options.intent === false) fake.messageContentIntent = false;
   const received: InboundMessage[] = [];
   const logs: string[] = [];
@@ -32,6 +37,7 @@ async function setup(options: { intent?: boolean; token?: string } = {}) {
     restApi: `${fake.url}/api`,
     log: (level, message) => logs.push(`${level} ${message}`),
     onFatal: (message) => fatal.push(message),
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
   });
   cleanups.push(() => adapter.stop());
   const sink = { receive: async (m: InboundMessage) => void received.push(m) };
@@ -191,5 +197,43 @@ describe('discord gateway faults (real discord.js)', () => {
     expect(fatal).toHaveLength(1);
     expect(fatal[0]).toMatch(/Message Content intent \(gateway close 4014/);
     expect(logs.some((l) => l.startsWith('error Discord refused the Message Content intent'))).toBe(true);
+  });
+});
+
+describe('discord catch-up (Discord does not redeliver)', () => {
+  const stateDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'tinyagi-discord-seen-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return join(dir, 'discord');
+  };
+
+  it('a DM written while no channel process was connected is read from the history at the next start, once', async () => {
+    const dir = stateDir();
+    const first = await setup({ stateDir: dir });
+    await first.adapter.start(first.sink);
+    first.fake.dm({ userId: USER, content: 'before the restart' });
+    await waitFor(() => first.received.length === 1, 20_000, 'the first DM');
+    await first.adapter.stop();
+    first.fake.dm({ userId: USER, content: 'while stopped one' });
+    first.fake.dm({ userId: USER, content: 'while stopped two' });
+
+    const second = await setup({ stateDir: dir, fake: first.fake });
+    await second.adapter.start(second.sink);
+    await waitFor(() => second.received.length === 2, 20_000, 'the missed DMs');
+    expect(second.received.map((m) => m.text)).toEqual(['while stopped one', 'while stopped two']);
+    second.fake.dm({ userId: USER, content: 'live again' });
+    await waitFor(() => second.received.length === 3, 20_000, 'a live DM');
+    expect(second.received.map((m) => m.text)).toEqual(['while stopped one', 'while stopped two', 'live again']);
+  });
+
+  it('a message written while Discord invalidated the session is read after the new READY', async () => {
+    const s = await setup({ stateDir: stateDir() });
+    await s.adapter.start(s.sink);
+    s.fake.dm({ userId: USER, content: 'first' });
+    await waitFor(() => s.received.length === 1, 20_000, 'the first DM');
+    s.fake.invalidateSession(false);
+    s.fake.dm({ userId: USER, content: 'between the sessions' });
+    await waitFor(() => s.received.some((m) => m.text === 'between the sessions'), 30_000, 'the message from the history');
+    expect(s.received.filter((m) => m.text === 'between the sessions')).toHaveLength(1);
   });
 });

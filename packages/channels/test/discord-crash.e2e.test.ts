@@ -79,3 +79,14 @@ it('the daemon SIGKILLed between Discord’s answer and the ack: after the resta
   expect(count(/coder done: crash one/)).toBe(1);
   expect(count(/coder done: crash two/)).toBe(1);
 });
+
+it('a DM written while the channel process is down (Discord does not redeliver it) is read from the history after the restart and answered once', async () => {
+  const pid = await channelPid();
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => isGone(pid), 10_000, 'the channel process to die');
+  await fake.until(() => !fake.connected, 'the gateway connection to drop');
+  fake.dm({ userId: USER, content: 'written while down' });
+  await fake.until(() => count(/coder done: written while down/) === 1, 'the answer after the restart', 60_000);
+  await allDelivered(/coder done: written while down/, 1);
+  expect(count(/coder done: written while down/)).toBe(1);
+});

@@ -5,7 +5,8 @@
  * discord.js is pointed at it through `rest.api`; the gateway URL is what /gateway/bot answers.
  *
  * REST (`<url>/api/v10/…`): gateway/bot, channels, users, DM creation, typing, messages (JSON or
- * multipart with files), attachment downloads.
+ * multipart with files), a channel's history (GET messages with `after` and `limit`: everything
+ * ever written, also while the bot was away), attachment downloads.
  * - Every message send answers the per-channel bucket's headers (X-RateLimit-Limit, -Remaining,
  *   -Reset, -Reset-After, -Bucket; 5 per 5 s by default) and a client that sends past them gets
  *   a 429 (counted in `unexpected429`: discord.js must never cause one).
@@ -107,6 +108,8 @@ export class FakeDiscord {
   #session: Session | undefined;
   #channels = new Map<string, Record<string, unknown>>();
   #files = new Map<string, Buffer>();
+  /** Every message of each channel, oldest first (users' and the bot's). */
+  #history = new Map<string, Array<Record<string, unknown>>>();
   #listeners = new Set<() => void>();
   #failures: Array<DiscordFailure & { times: number }> = [];
   #holds: Hold[] = [];
@@ -216,6 +219,11 @@ export class FakeDiscord {
     return { id, username: `user${id.slice(-4)}`, discriminator: '0', global_name: `User ${id.slice(-4)}`, avatar: null };
   }
 
+  #remember(message: Record<string, unknown>): void {
+    const channelId = String(message['channel_id']);
+    this.#history.set(channelId, [...(this.#history.get(channelId) ?? []), message]);
+  }
+
   #message(channelId: string, guildId: string | undefined, userId: string, content: string, mentions: unknown[], attachment?: { name: string; bytes: Buffer }): string {
     const id = nextId();
     const attachments = [];
@@ -225,7 +233,7 @@ export class FakeDiscord {
       const url = `${this.url}/attachments/${channelId}/${fileId}/${encodeURIComponent(attachment.name)}`;
       attachments.push({ id: fileId, filename: attachment.name, size: attachment.bytes.length, url, proxy_url: url, content_type: 'text/plain' });
     }
-    this.#dispatch('MESSAGE_CREATE', {
+    const message = {
       id,
       channel_id: channelId,
       // What the gateway sends so a client can build an uncached channel (a DM's first message).
@@ -243,7 +251,9 @@ export class FakeDiscord {
       embeds: [],
       pinned: false,
       type: 0,
-    });
+    };
+    this.#remember(message);
+    this.#dispatch('MESSAGE_CREATE', message);
     return id;
   }
 
@@ -438,6 +448,14 @@ export class FakeDiscord {
       const channel = this.#channels.get(m[1]!) ?? (m[1] === THREAD ? { id: THREAD, type: 11, guild_id: GUILD, parent_id: GUILD_CHANNEL, name: 'a thread' } : undefined);
       return channel ? json(200, channel) : json(404, { message: 'Unknown Channel', code: 10_003 });
     }
+    m = req.method === 'GET' ? /^\/channels\/([^/]+)\/messages$/.exec(path) : null;
+    if (m) {
+      // The `limit` (1-100, default 50) oldest messages after `after`, newest first, as Discord answers.
+      const after = BigInt(url.searchParams.get('after') ?? '0');
+      const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 50));
+      const newer = (this.#history.get(m[1]!) ?? []).filter((message) => BigInt(String(message['id'])) > after);
+      return json(200, newer.slice(0, limit).reverse());
+    }
     m = req.method === 'GET' ? /^\/users\/([^/]+)$/.exec(path) : null;
     if (m) return json(200, this.#user(m[1]!));
     if (req.method === 'POST' && path === '/users/@me/channels') {
@@ -522,6 +540,7 @@ export class FakeDiscord {
         ...(nonce !== undefined ? { nonce } : {}),
       };
       if (nonce !== undefined) this.#nonces.set(nonce, { message, at: Date.now() });
+      this.#remember(message);
       this.sent.push({ channelId, id, ...(content !== undefined ? { content } : {}), ...(nonce !== undefined ? { nonce } : {}), files, at: Date.now() });
       // The bot's own message comes back on the gateway too (discord.js ignores it as a bot's).
       this.#dispatch('MESSAGE_CREATE', { ...message, ...(this.#channels.get(channelId)?.['guild_id'] ? { guild_id: GUILD } : {}) });

@@ -18,6 +18,11 @@
  *   otherwise. A close code no reconnect can fix (4004 token, 4013/4014 intents, 4010-4012)
  *   ends the connection for good: at start it is a ChannelConfigError (exit code 2), later
  *   `onFatal`, each with a message that says what to do.
+ * - Catch-up: Discord does not redeliver what was written while no session was connected (a
+ *   restart, a session it invalidated). With `stateDir`, each channel's last handled message is
+ *   kept (seen.ts); on every READY the history after it is read (channels active within a day, up
+ *   to 100 messages each) and handled like live messages. Messages of one channel are handed over
+ *   in order; the daemon's idempotency key drops any seen twice.
  * - "typing…" lasts ~10 s on Discord; the host refreshes it.
  */
 import { createHash } from 'node:crypto';
@@ -26,6 +31,7 @@ import { Client, DiscordAPIError, DiscordjsError, DiscordjsErrorCodes, Events, G
 import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../host.ts';
+import { SeenMessages } from './seen.ts';
 
 export const DISCORD_MAX_MESSAGE = 2000;
 
@@ -36,9 +42,15 @@ export interface DiscordAdapterOptions {
   /** Guild channel ids the bot answers in (threads count as their parent); all when unset. */
   allowedChannels?: readonly string[];
   log?: ChannelLog;
+  /** TINYAGI_HOME/channels/discord: where the catch-up marks are kept (none: no catch-up). */
+  stateDir?: string;
   /** Called once when the gateway closed for good after start (the message says what to do). */
   onFatal?: (message: string) => void;
 }
+
+/** Catch-up reads the history of channels active within this long, at most one page each. */
+const CATCH_UP_MAX_AGE_MS = 24 * 3600_000;
+const CATCH_UP_PAGE = 100;
 
 /** A rate limit up to this long is waited out inside discord.js; a longer one is thrown. */
 export const RATE_LIMIT_INLINE_MS = 10_000;
@@ -71,9 +83,14 @@ export class DiscordAdapter implements ChannelAdapter {
   readonly maxMessageLength = DISCORD_MAX_MESSAGE;
   readonly #client: Client;
   readonly #options: DiscordAdapterOptions;
+  readonly #seen: SeenMessages | undefined;
+  /** Per channel, the tail of its in-order handling. */
+  readonly #lanes = new Map<string, Promise<void>>();
+  #sink: InboundSink | undefined;
 
   constructor(options: DiscordAdapterOptions) {
     this.#options = options;
+    this.#seen = options.stateDir === undefined ? undefined : new SeenMessages(options.stateDir);
     this.#client = new Client({
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
       // DM channels are not cached before their first message.
@@ -102,11 +119,10 @@ export class DiscordAdapter implements ChannelAdapter {
     this.#client.rest.on(RESTEvents.RateLimited, (limit) => {
       if (limit.global || limit.timeToReset >= 1000) log('warn', `discord rate limit${limit.global ? ' (global)' : ''} on ${limit.route}: waiting ${limit.timeToReset} ms`);
     });
-    this.#client.on('messageCreate', (message) => {
-      const inbound = this.#toInbound(message);
-      if (inbound === undefined) return;
-      sink.receive(inbound).catch((err: unknown) => log('error', `discord message ${message.id}: ${err instanceof Error ? err.message : String(err)}`));
-    });
+    this.#sink = sink;
+    this.#client.on('messageCreate', (message) => this.#handle(message));
+    // Every READY (the first, and a new session after one Discord invalidated) catches up.
+    this.#client.on(Events.ShardReady, () => void this.#catchUp());
     this.#client.on('error', (err) => log('error', `discord: ${err.message}`));
     const ready = new Promise<void>((resolve) => this.#client.once('clientReady', () => resolve()));
     try {
@@ -139,6 +155,43 @@ export class DiscordAdapter implements ChannelAdapter {
       });
     } catch (err) {
       throw translateError(err);
+    }
+  }
+
+  /** Hands a message to the host after the channel's earlier ones, then moves the channel's mark. */
+  #handle(message: Message): void {
+    const log = this.#options.log ?? (() => {});
+    const channelId = message.channelId;
+    const lane = (this.#lanes.get(channelId) ?? Promise.resolve()).then(async () => {
+      if (this.#seen?.has(channelId, message.id)) return;
+      const inbound = this.#toInbound(message);
+      try {
+        if (inbound !== undefined) await this.#sink?.receive(inbound);
+      } catch (err) {
+        log('error', `discord message ${message.id}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.#seen?.advance(channelId, message.id);
+    });
+    this.#lanes.set(channelId, lane);
+    void lane.finally(() => {
+      if (this.#lanes.get(channelId) === lane) this.#lanes.delete(channelId);
+    });
+  }
+
+  /** Reads what each recently active channel got since its mark (Discord does not redeliver it). */
+  async #catchUp(): Promise<void> {
+    const log = this.#options.log ?? (() => {});
+    for (const [channelId, after] of this.#seen?.recent(CATCH_UP_MAX_AGE_MS) ?? []) {
+      try {
+        const channel = await this.#client.channels.fetch(channelId);
+        if (channel === null || !channel.isTextBased()) continue;
+        const missed = [...(await channel.messages.fetch({ after, limit: CATCH_UP_PAGE, cache: false })).values()];
+        missed.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+        if (missed.length > 0) log('info', `discord: ${missed.length} message(s) in ${channelId} arrived while disconnected`);
+        for (const message of missed) this.#handle(message);
+      } catch (err) {
+        log('warn', `discord: could not catch up on channel ${channelId}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   }
 
