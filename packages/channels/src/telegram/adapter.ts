@@ -86,7 +86,13 @@ export class TelegramAdapter implements ChannelAdapter {
       try {
         await sink.receive(inbound);
       } catch (err) {
-        if (this.#stopping) this.#unconfirmed = true;
+        if (this.#stopping) {
+          // Left unconfirmed for the next process: grammY would confirm it with its next
+          // getUpdates as soon as this handler returns, so it never returns (the process exits).
+          this.#unconfirmed = true;
+          log('warn', `telegram update ${ctx.update.update_id} not handed over before the stop: left for Telegram to deliver again`);
+          await new Promise<never>(() => {});
+        }
         throw err;
       } finally {
         this.#inflight -= 1;
