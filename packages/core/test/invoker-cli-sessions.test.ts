@@ -178,6 +178,19 @@ describe.each(CLIS)('%s: a retried turn reaches the model once', (cli) => {
   });
 });
 
+describe.each(CLIS)('%s: a new session in a conversation with earlier turns', (cli) => {
+  it('gets the transcript once (a session held by another node is not resumed here)', async () => {
+    const history = [
+      { role: 'user' as const, content: 'what is the plan' },
+      { role: 'assistant' as const, content: 'ship on friday' },
+    ];
+    await invokeAgent(request(cli, 'and now?', { session: { key: 'shared', resumeId: null, history } }));
+    const context = logEntries()[0]?.context ?? '';
+    expect(occurrences(context, 'ship on friday')).toBe(1);
+    expect(occurrences(context, 'and now?')).toBe(1);
+  });
+});
+
 describe.each(CLIS)('%s: AGENTS.md', (cli) => {
   it('reaches the model once: the CLI reads it from the workspace, the system prompt leaves it out', async () => {
     await provisionWorkspace({ dir: workspace, agentId: 'coder' });

@@ -4,7 +4,7 @@
  * before the failed attempt's half turn.
  */
 import { parseJsonRecord, type JsonRecord } from './json-read.ts';
-import type { InvokeSession, SessionMessage } from './types.ts';
+import type { InvokeSession } from './types.ts';
 
 /** The adapter's state of the session it resumes; undefined when none was stored or it is unreadable. */
 export function readProviderState(session: InvokeSession | undefined): JsonRecord | undefined {
@@ -17,12 +17,14 @@ export function resumeIdOf(session: InvokeSession | undefined): string | undefin
 }
 
 /**
- * The message of a new provider session that replaces one a failed attempt may have left half a
- * turn in: the earlier turns (the stored transcript) come first, so the model sees the
- * conversation and the retried message exactly once.
+ * What a CLI is sent. A new provider session in a conversation that has earlier turns (a retry
+ * that must not resume a session a failed attempt left half a turn in, a session held by another
+ * node) gets the stored transcript first, so the model sees the conversation, and the message
+ * exactly once.
  */
-export function withTranscript(history: readonly SessionMessage[] | undefined, prompt: string): string {
-  if (!history || history.length === 0) return prompt;
+export function messageFor(session: InvokeSession | undefined, resumeId: string | undefined, prompt: string): string {
+  const history = session?.history;
+  if (resumeId !== undefined || session?.fresh || !history || history.length === 0) return prompt;
   const turns = history.map((m) => `<${m.role}>\n${m.content}\n</${m.role}>`).join('\n');
   return `<earlier_conversation>\nThe conversation so far (continue it; do not answer these turns again):\n${turns}\n</earlier_conversation>\n\n${prompt}`;
 }

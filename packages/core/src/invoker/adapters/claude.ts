@@ -25,7 +25,7 @@ import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
-import { readProviderState, resumeIdOf, withTranscript } from '../session-state.ts';
+import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 
 export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
@@ -35,7 +35,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
   const dirty = req.session?.retry === true && resumeAt === undefined;
   const resumeId = dirty ? undefined : resumeIdOf(req.session);
   const newSessionId = resumeId ? undefined : randomUUID();
-  const prompt = dirty ? withTranscript(req.session?.history, req.prompt) : req.prompt;
+  const prompt = messageFor(req.session, resumeId, req.prompt);
 
   return withPrivateTempDir(async (tmp) => {
     const args = ['-p', '--output-format', 'stream-json', '--verbose', ...permissionArgs(req.target.permissionMode), '--system-prompt-snapshot', 'off'];

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { readProviderState, resumeIdOf, withTranscript } from '../session-state.ts';
+import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 
 /** The id of the `model_providers` entry a custom provider becomes, and the variable its key travels in. */
@@ -33,8 +33,7 @@ export const CODEX_PROVIDER_ID = 'tinyagi';
 export const CODEX_PROVIDER_KEY_ENV = 'TINYAGI_CODEX_API_KEY';
 
 export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
-  const retry = req.session?.retry === true;
-  const resumeId = retry ? undefined : resumeIdOf(req.session);
+  const resumeId = req.session?.retry ? undefined : resumeIdOf(req.session);
   const state = readProviderState(req.session);
   // The running total this thread had after its last completed turn (0 for a new thread).
   const before: InvokeUsage =
@@ -54,7 +53,7 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   });
   const hash = instructionsHash(req.systemPrompt);
   const current = resumeId !== undefined && req.session?.instructionsHash === hash;
-  const prompt = retry ? withTranscript(req.session?.history, req.prompt) : req.prompt;
+  const prompt = messageFor(req.session, resumeId, req.prompt);
   const spent = (): InvokeUsage | undefined =>
     stream.total && { inputTokens: Math.max(0, stream.total.inputTokens - before.inputTokens), outputTokens: Math.max(0, stream.total.outputTokens - before.outputTokens) };
   const outcome = await runCliProcess({

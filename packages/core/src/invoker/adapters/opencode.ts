@@ -23,7 +23,7 @@ import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
-import { resumeIdOf, withTranscript } from '../session-state.ts';
+import { messageFor, resumeIdOf } from '../session-state.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 
 export const OPENCODE_PROVIDER_ID = 'tinyagi';
@@ -34,8 +34,7 @@ export function opencodeAgentName(agentId: string): string {
 }
 
 export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> {
-  const retry = req.session?.retry === true;
-  const resumeId = retry ? undefined : resumeIdOf(req.session);
+  const resumeId = req.session?.retry ? undefined : resumeIdOf(req.session);
   const custom = req.target.baseUrl !== undefined;
 
   return withPrivateTempDir(async (tmp) => {
@@ -58,7 +57,7 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
     const outcome = await runCliProcess({
       ...base,
       args,
-      input: retry ? withTranscript(req.session?.history, req.prompt) : req.prompt,
+      input: messageFor(req.session, resumeId, req.prompt),
       onLine: (line) => stream.handle(line),
       spentSoFar: () => ({ usage: stream.usage, costUsd: stream.costUsd }),
     });
