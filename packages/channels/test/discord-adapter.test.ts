@@ -182,6 +182,23 @@ describe('discord gateway faults (real discord.js)', () => {
     expect(fake.identified).toHaveLength(1);
   });
 
+  it('after a 4014, the next start asks the application’s flags over REST and does not IDENTIFY until the intent is on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tinyagi-discord-intent-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const first = await setup({ intent: false, stateDir: dir });
+    expect(await first.adapter.start(first.sink).catch((err: unknown) => err)).toBeInstanceOf(ChannelConfigError);
+    await first.adapter.stop();
+    const second = await setup({ fake: first.fake, stateDir: dir });
+    const error = await second.adapter.start(second.sink).catch((err: unknown) => err);
+    expect((error as Error).message).toMatch(/Message Content intent.*checked without connecting/);
+    expect(first.fake.identified).toHaveLength(1);
+    await second.adapter.stop();
+    first.fake.messageContentIntent = true;
+    const third = await setup({ fake: first.fake, stateDir: dir });
+    await third.adapter.start(third.sink);
+    expect(first.fake.identified).toHaveLength(2);
+  });
+
   it('a wrong token fails at start with a ChannelConfigError that names the settings to fix', async () => {
     const { adapter, sink } = await setup({ token: 'not-the-token' });
     const error = await adapter.start(sink).catch((err: unknown) => err);

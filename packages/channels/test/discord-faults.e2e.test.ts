@@ -107,8 +107,10 @@ describe('discord without the Message Content intent, end to end', () => {
     );
     const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'discord' && c.lastError != null && c.state === 'backoff'), 30_000, 'the channel in backoff');
     expect(status.lastError).toMatch(/^Discord refused the Message Content intent \(gateway close 4014/);
-    // No IDENTIFY storm: one per process start (the supervisor's backoff paces them).
-    expect(fake.identified.length).toBeLessThanOrEqual((status.restarts ?? 0) + 1);
+    // The restarts ask the application's flags over REST: no IDENTIFY per restart.
+    await waitFor(() => /checked without connecting/.test(channelLog(d)), 30_000, 'a restart that checked the flags');
+    expect(fake.identified).toHaveLength(1);
+    expect(fake.requests.some((r) => r.path === '/applications/@me')).toBe(true);
 
     fake.messageContentIntent = true;
     await fake.until(() => fake.connected, 'the bot connected once the intent is on', 60_000);

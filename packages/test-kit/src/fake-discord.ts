@@ -4,7 +4,8 @@
  * checked against what discord.js 14 (@discordjs/rest 2, @discordjs/ws 1) sends and expects.
  * discord.js is pointed at it through `rest.api`; the gateway URL is what /gateway/bot answers.
  *
- * REST (`<url>/api/v10/…`): gateway/bot, channels, users, DM creation, typing, messages (JSON or
+ * REST (`<url>/api/v10/…`): gateway/bot, the application (its flags say whether the Message Content
+ * intent is on), channels, users, DM creation, typing, messages (JSON or
  * multipart with files), a channel's history (GET messages with `after` and `limit`: everything
  * ever written, also while the bot was away), attachment downloads.
  * - Every message send answers the per-channel bucket's headers (X-RateLimit-Limit, -Remaining,
@@ -442,6 +443,19 @@ export class FakeDiscord {
     let m: RegExpExecArray | null;
     if (req.method === 'GET' && path === '/gateway/bot') {
       return json(200, { url: this.url.replace('http', 'ws'), shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
+    }
+    if (req.method === 'GET' && path === '/applications/@me') {
+      // The Developer Portal's switch shows in the flags: GATEWAY_MESSAGE_CONTENT_LIMITED (1 << 19).
+      return json(200, {
+        id: BOT.id,
+        name: BOT.username,
+        icon: null,
+        description: '',
+        bot_public: true,
+        bot_require_code_grant: false,
+        verify_key: '',
+        flags: this.messageContentIntent ? 1 << 19 : 0,
+      });
     }
     m = req.method === 'GET' ? /^\/channels\/([^/]+)$/.exec(path) : null;
     if (m) {

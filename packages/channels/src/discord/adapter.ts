@@ -17,7 +17,9 @@
  * - Gateway: discord.js resumes after a drop, op 7 and a resumable op 9, and identifies anew
  *   otherwise. A close code no reconnect can fix (4004 token, 4013/4014 intents, 4010-4012)
  *   ends the connection for good: at start it is a ChannelConfigError (exit code 2), later
- *   `onFatal`, each with a message that says what to do.
+ *   `onFatal`, each with a message that says what to do. After a 4014, later starts ask the
+ *   application's flags over REST before connecting again: an IDENTIFY per restart would spend
+ *   Discord's 1,000 a day.
  * - Catch-up: Discord does not redeliver what was written while no session was connected (a
  *   restart, a session it invalidated). With `stateDir`, each channel's last handled message is
  *   kept (seen.ts); on every READY the history after it is read (channels active within a day, up
@@ -26,8 +28,23 @@
  * - "typing…" lasts ~10 s on Discord; the host refreshes it.
  */
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
-import { Client, DiscordAPIError, DiscordjsError, DiscordjsErrorCodes, Events, GatewayIntentBits, Partials, RateLimitError, RESTEvents, type Message, type SendableChannels } from 'discord.js';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import {
+  ApplicationFlags,
+  Client,
+  DiscordAPIError,
+  DiscordjsError,
+  DiscordjsErrorCodes,
+  Events,
+  GatewayIntentBits,
+  Partials,
+  RateLimitError,
+  RESTEvents,
+  Routes,
+  type Message,
+  type SendableChannels,
+} from 'discord.js';
 import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../host.ts';
@@ -109,6 +126,7 @@ export class DiscordAdapter implements ChannelAdapter {
     // Emitted only for the close codes discord.js gives up on (it reconnects after the others).
     this.#client.on(Events.ShardDisconnect, ({ code }) => {
       fatalCode = code;
+      if (code === 4014) this.#intentRefused(true);
       if (!started) return;
       const message = fatalCloseMessage(code);
       log('error', message);
@@ -125,6 +143,7 @@ export class DiscordAdapter implements ChannelAdapter {
     this.#client.on(Events.ShardReady, () => void this.#catchUp());
     this.#client.on('error', (err) => log('error', `discord: ${err.message}`));
     const ready = new Promise<void>((resolve) => this.#client.once('clientReady', () => resolve()));
+    await this.#checkIntentBeforeIdentify();
     try {
       await this.#client.login(this.#options.token);
     } catch (err) {
@@ -156,6 +175,27 @@ export class DiscordAdapter implements ChannelAdapter {
     } catch (err) {
       throw translateError(err);
     }
+  }
+
+  /** Remembers (or forgets) that Discord refused the Message Content intent. */
+  #intentRefused(refused: boolean): void {
+    const dir = this.#options.stateDir;
+    if (dir === undefined) return;
+    const marker = join(dir, 'intent-refused');
+    if (refused) writeFileSync(marker, new Date().toISOString(), { mode: 0o600 });
+    else rmSync(marker, { force: true });
+  }
+
+  /** After a 4014: connects only once the application's flags show the intent on again. */
+  async #checkIntentBeforeIdentify(): Promise<void> {
+    const dir = this.#options.stateDir;
+    if (dir === undefined || !existsSync(join(dir, 'intent-refused'))) return;
+    this.#client.rest.setToken(this.#options.token);
+    const app = (await this.#client.rest.get(Routes.currentApplication())) as { flags?: number };
+    if (((app.flags ?? 0) & (ApplicationFlags.GatewayMessageContent | ApplicationFlags.GatewayMessageContentLimited)) === 0) {
+      throw new ChannelConfigError(`${fatalCloseMessage(4014)} (The application's flags still show it off; checked without connecting.)`);
+    }
+    this.#intentRefused(false);
   }
 
   /** Hands a message to the host after the channel's earlier ones, then moves the channel's mark. */
