@@ -74,10 +74,9 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         for (const id of history.active) mine.current.add(id);
         // Lines that arrived live while the history loaded stay after it.
         setLines((live) => [...history.lines, ...live]);
-        // Who works on them now (as the office knows it), then the events this tab already has.
+        // Who works on them now, as the office knows it (what they said is in the history already).
         const busy = Object.entries(getState().activity).filter(([, a]) => a.working && a.runId && a.conversationId && history.active.includes(a.conversationId));
         setWorking(Object.fromEntries(busy.map(([agent, a]) => [agent, { runId: a.runId!, doing: a.bubble ?? 'working…' }])));
-        absorb(getState().feed.filter((e) => e.conversationId !== null && history.active.includes(e.conversationId)));
       })
       .catch(fail);
     return () => {
