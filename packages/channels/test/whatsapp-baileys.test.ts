@@ -136,8 +136,8 @@ describe('whatsapp on Baileys (fake WhatsApp server)', () => {
     expect(Buffer.from(await received[0]!.files[0]!.download()).equals(photo)).toBe(true);
   });
 
-  it('in a group (sender keys), only a mention of the bot by phone number or by LID gets through, without the mention', async () => {
-    const { server, received } = await setup();
+  it('in a group (sender keys both ways), only a mention of the bot by phone number or by LID gets through, without the mention', async () => {
+    const { server, adapter, received } = await setup();
     await server.text(ALICE, 'not for the bot', { group: GROUP });
     await server.text(ALICE, 'by number', { group: GROUP, mention: true });
     const lid = BOT_LID.replace(':7', '');
@@ -148,6 +148,9 @@ describe('whatsapp on Baileys (fake WhatsApp server)', () => {
       { text: 'by lid', route: GROUP, senderId: BOB },
     ]);
     expect(received.some((m) => m.text.includes(BOT_NUMBER))).toBe(false);
+    // The reply is one sender-key message; both members take the key from their own copy.
+    await adapter.send(GROUP, { text: 'hello group', files: [], idempotencyKey: 'g:0' });
+    await server.until(() => server.textsTo(GROUP).includes('hello group'), 'the group reply');
   });
 
   it('files go out through generateWAMessage (encrypted and uploaded): the phone downloads what was sent', async () => {

@@ -97,6 +97,8 @@ export class FakeWhatsAppServer {
   readonly presence: Array<{ type: string; jid: string }> = [];
   readonly #phones = new Map<string, Phone>();
   readonly #media = new Map<string, Buffer>();
+  /** Each group's members: whoever wrote in it. */
+  readonly #groups = new Map<string, Set<string>>();
   #server: Server;
   #wss: WebSocketServer;
   #bot: { ws: WebSocket; ready: boolean } | undefined;
@@ -247,6 +249,7 @@ export class FakeWhatsAppServer {
     } else {
       attrs['from'] = group;
       attrs['participant'] = from;
+      this.#groups.set(group, new Set([...(this.#groups.get(group) ?? []), from]));
       const { senderKeyDistributionMessage, ciphertext } = await phone.repository.encryptGroupMessage({ group, data: encodeWAMessage(message), meId: from });
       const distribution = await phone.repository.encryptMessage({
         jid: BOT_JID,
@@ -292,6 +295,7 @@ export class FakeWhatsAppServer {
       if (frame['t'] === 'hello') this.#hello(ws, frame);
       if (frame['t'] === 'receipt') this.receipts.add(String(frame['id']));
       if (frame['t'] === 'presence') this.presence.push({ type: String(frame['type']), jid: String(frame['jid']) });
+      if (frame['t'] === 'group') ws.send(JSON.stringify({ t: 'group', jid: frame['jid'], members: [...(this.#groups.get(String(frame['jid'])) ?? [])] }));
       if (frame['t'] === 'bundle') {
         const phone = this.phone(String(frame['jid']));
         const { creds } = phone;
@@ -347,8 +351,22 @@ export class FakeWhatsAppServer {
     if (node.tag !== 'message' || !Array.isArray(node.content)) return;
     const to = node.attrs['to']!;
     const enc = node.content.find((c) => c.tag === 'enc')!;
-    const phone = this.phone(to);
-    const plain = await phone.repository.decryptMessage({ jid: BOT_JID, type: enc.attrs['type'] as 'pkmsg' | 'msg', ciphertext: enc.content as Uint8Array });
-    this.received.push({ to, id: node.attrs['id']!, message: proto.Message.decode(unpadRandomMax16(plain)) });
+    const decrypt = async (phone: Phone, e: BinaryNode) =>
+      proto.Message.decode(unpadRandomMax16(await phone.repository.decryptMessage({ jid: BOT_JID, type: e.attrs['type'] as 'pkmsg' | 'msg', ciphertext: e.content as Uint8Array })));
+    if (!to.endsWith('@g.us')) {
+      this.received.push({ to, id: node.attrs['id']!, message: await decrypt(this.phone(to), enc) });
+      return;
+    }
+    // A group: each member takes the sender key from its own copy, then reads the one skmsg.
+    const members = (node.content.find((c) => c.tag === 'participants')?.content ?? []) as BinaryNode[];
+    let message: proto.IMessage | undefined;
+    for (const member of members) {
+      const phone = this.phone(member.attrs['jid']!);
+      const distribution = await decrypt(phone, (member.content as BinaryNode[])[0]!);
+      await phone.repository.processSenderKeyDistributionMessage({ authorJid: BOT_JID, item: distribution.senderKeyDistributionMessage! });
+      message = proto.Message.decode(unpadRandomMax16(await phone.repository.decryptGroupMessage({ group: to, authorJid: BOT_JID, msg: enc.content as Uint8Array })));
+    }
+    if (message === undefined) throw new Error(`a group message to ${to} for no member`);
+    this.received.push({ to, id: node.attrs['id']!, message });
   }
 }

@@ -83,14 +83,35 @@ export function createSocketFactory(block: Record<string, unknown>): WhatsAppSoc
               return { mediaUrl: `${http}${path}`, directPath: path };
             },
           });
-          const { exists } = await repository.validateSession(jid);
-          if (!exists) await repository.injectE2ESession(await bundleOf(jid));
-          const { type, ciphertext } = await repository.encryptMessage({ jid, data: encodeWAMessage(message.message!) });
-          const node: BinaryNode = {
-            tag: 'message',
-            attrs: { to: jid, id: message.key.id!, type: 'text', t: String(Math.floor(Date.now() / 1000)) },
-            content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }],
+          const attrs = { to: jid, id: message.key.id!, type: 'text', t: String(Math.floor(Date.now() / 1000)) };
+          const sessionWith = async (peer: string): Promise<void> => {
+            if (!(await repository.validateSession(peer)).exists) await repository.injectE2ESession(await bundleOf(peer));
           };
+          let node: BinaryNode;
+          if (jid.endsWith('@g.us')) {
+            // As relayMessage does for a group: one sender-key message, and the sender key's
+            // distribution message encrypted to each member.
+            const { ciphertext, senderKeyDistributionMessage } = await repository.encryptGroupMessage({ group: jid, data: encodeWAMessage(message.message!), meId: me.id });
+            const distribution = encodeWAMessage({ senderKeyDistributionMessage: { groupId: jid, axolotlSenderKeyDistributionMessage: senderKeyDistributionMessage } });
+            const to: BinaryNode[] = [];
+            for (const member of await membersOf(jid)) {
+              await sessionWith(member);
+              const enc = await repository.encryptMessage({ jid: member, data: distribution });
+              to.push({ tag: 'to', attrs: { jid: member }, content: [{ tag: 'enc', attrs: { v: '2', type: enc.type }, content: enc.ciphertext }] });
+            }
+            node = {
+              tag: 'message',
+              attrs,
+              content: [
+                { tag: 'participants', attrs: {}, content: to },
+                { tag: 'enc', attrs: { v: '2', type: 'skmsg' }, content: ciphertext },
+              ],
+            };
+          } else {
+            await sessionWith(jid);
+            const { type, ciphertext } = await repository.encryptMessage({ jid, data: encodeWAMessage(message.message!) });
+            node = { tag: 'message', attrs, content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }] };
+          }
           // Like Baileys' relayMessage: sent once written to the socket (no wait for the server's ack).
           ws.send(encodeBinaryNode(node));
           return message;
@@ -105,6 +126,12 @@ export function createSocketFactory(block: Record<string, unknown>): WhatsAppSoc
           ev.emit('connection.update', { connection: 'close', lastDisconnect: { error: error ?? closeError(428, 'Connection Closed'), date: new Date() } });
         },
       };
+      const pendingMembers = new Map<string, (members: string[]) => void>();
+      const membersOf = (group: string) =>
+        new Promise<string[]>((resolve) => {
+          pendingMembers.set(group, resolve);
+          ws.send(JSON.stringify({ t: 'group', jid: group }));
+        });
       const pendingBundles = new Map<string, (bundle: Parameters<typeof repository.injectE2ESession>[0]) => void>();
       const bundleOf = (jid: string) =>
         new Promise<Parameters<typeof repository.injectE2ESession>[0]>((resolve) => {
@@ -167,6 +194,7 @@ export function createSocketFactory(block: Record<string, unknown>): WhatsAppSoc
           if (ev.isBuffering()) ev.flush();
           ev.emit('connection.update', { receivedPendingNotifications: true });
         }
+        if (frame['t'] === 'group') pendingMembers.get(String(frame['jid']))?.(frame['members'] as string[]);
         if (frame['t'] === 'bundle') {
           const bundle = frame['bundle'] as { registrationId: number; identityKey: string; signedPreKey: { keyId: number; publicKey: string; signature: string } };
           pendingBundles.get(String(frame['jid']))?.({
