@@ -290,6 +290,8 @@ test('Projects at 390 px: no sideways page, every kanban column reachable; drag 
   const kanban = page.getByTestId('kanban');
   await expect(kanban.locator('[data-column="done"]')).toContainText('Ship 1.0');
   expect(await pageWidth()).toBeLessThanOrEqual(390);
+  // Stacked: no column hides sideways inside the board (before, 2 of 5 were in view).
+  expect(await kanban.evaluate((k) => k.scrollWidth <= k.clientWidth)).toBe(true);
   for (const status of ['backlog', 'todo', 'in_progress', 'review', 'done']) {
     const column = kanban.locator(`[data-column="${status}"]`);
     await column.scrollIntoViewIfNeeded();
@@ -301,6 +303,12 @@ test('Projects at 390 px: no sideways page, every kanban column reachable; drag 
   // The column links jump to a column further down.
   await page.getByRole('navigation', { name: 'Columns' }).getByRole('link', { name: /Done/ }).click();
   await expect(kanban.locator('[data-column="done"]')).toBeInViewport();
+  // A task opened (its detail beside the board on a wide screen) keeps the page within the phone too.
+  await kanban.getByRole('button', { name: /Ship 1\.0/ }).click();
+  await expect(page).toHaveURL(/task=/);
+  await expect(page.getByTestId('task-detail')).toBeVisible();
+  expect(await pageWidth()).toBeLessThanOrEqual(390);
+  await page.goto(`${daemon.url}/projects`);
   expect(await axeModerate('/projects (390)')).toEqual([]);
   await page.setViewportSize({ width: 1280, height: 800 });
   expect(await axeModerate('/projects')).toEqual([]);
