@@ -43,12 +43,11 @@ const BINARIES: Record<CliName, { pkg: string; bin: string }> = {
 
 /** The shared secret each provider is given; a refused request must never be one of its hosts. */
 export const PROVIDER_KEY = 'sk-standin-0123456789';
-/** The model the agents run (Claude Code prices it: $3 / $15 per million input / output tokens). */
+/** The model the Claude Code agents run (Claude Code prices it: $3 / $15 per million input / output tokens). */
 const CLAUDE_MODEL = 'claude-sonnet-4-6';
 const OPENAI_MODEL = 'gpt-5.1';
 /** How long a turn may try the vendor's host with no model call at the stand-in before it fails (item 2). */
 const LEAK_GRACE_MS = 20_000;
-/** OpenCode's model entry declares the same prices, so OpenCode reports a cost too. */
 const PRICE_PER_MTOK = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
 
 export interface CliCase {
@@ -61,14 +60,18 @@ export interface CliCase {
    * chatgpt.com; OpenCode: models.opencode.ai, registry.npmjs.org) is refused and listed, not failed.
    */
   vendorHosts: string[];
-  /** Whether the CLI reports a cost that TinyAGI can record (Codex reports tokens only). */
+  /**
+   * Whether the CLI prices the calls itself: Claude Code knows its models' prices; Codex reports
+   * tokens only, and OpenCode prices only models its config gives a cost (a custom provider's do
+   * not have one), so what they served costs nothing recorded.
+   */
   reportsCost: boolean;
 }
 
 export const CLI_CASES: Record<CliName, CliCase> = {
   claude: { name: 'claude', api: 'anthropic', vendorHosts: ['api.anthropic.com'], reportsCost: true },
   codex: { name: 'codex', api: 'responses', vendorHosts: ['api.openai.com'], reportsCost: false },
-  opencode: { name: 'opencode', api: 'chat', vendorHosts: ['api.openai.com', 'api.anthropic.com', 'opencode.ai'], reportsCost: true },
+  opencode: { name: 'opencode', api: 'chat', vendorHosts: ['api.openai.com', 'api.anthropic.com', 'opencode.ai'], reportsCost: false },
 };
 
 /** Answers the requests of one marker; `calls` are the earlier calls of the same marker. */
@@ -129,7 +132,7 @@ export function isTitleCall(request: ModelRequest): boolean {
   return request.entries.some((e) => e.role === 'system' && e.text.includes('You are a title generator'));
 }
 
-/** The dollars a call costs at the prices above (Claude Code's own table for the model, and OpenCode's model entry). */
+/** The dollars a call costs at Claude Code's own prices for CLAUDE_MODEL. */
 export function priceOf(usage: ModelUsage): number {
   return (
     (usage.inputTokens * PRICE_PER_MTOK.input +
@@ -184,11 +187,9 @@ export async function startRig(cli: CliCase): Promise<Rig> {
   const proxy = await startDenyProxy();
   const instructionMarkers = [`AGENTS-MD-${cli.name}-7f3a`, `ROLE-${cli.name}-91c2`];
   const agent = (id: string): Record<string, unknown> => ({
-    ...agentProvider(cli),
+    ...agentProvider(),
     session_mode: 'per-sender',
     system_prompt: `You are ${id}. ${instructionMarkers[1]}: answer briefly.`,
-    // A hung CLI is killed after this many silent seconds (the hang case waits it out once).
-    inactivity_s: 15,
     // Claude Code retries a failed request 10 times over minutes by itself; the daemon's retry is what is tested.
     env_passthrough: ['CLAUDE_CODE_MAX_RETRIES'],
   });
@@ -198,21 +199,22 @@ export async function startRig(cli: CliCase): Promise<Rig> {
     env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0' },
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
-      models: { provider: agentProvider(cli).provider },
+      models: { provider: agentProvider().provider },
       ...customProviders(cli, model.url),
-      agents: { alpha: agent('alpha'), beta: agent('beta') },
+      // gamma's hung CLI is killed after 30 silent seconds (the hang case waits that out once); the others
+      // keep the default, so a CLI slow to start on a loaded machine is never taken for a hung one.
+      agents: { alpha: agent('alpha'), beta: agent('beta'), gamma: { ...agent('gamma'), inactivity_s: 30 } },
       teams: { duo: { agents: ['alpha', 'beta'], leader_agent: 'alpha' } },
       queue: { concurrency: 1 },
       channels: { enabled: [] },
     }),
   });
   const workspace = join(daemon.root, 'workspace');
-  for (const id of ['alpha', 'beta']) {
+  for (const id of ['alpha', 'beta', 'gamma']) {
     // The user's own instructions for the agent: TinyAGI composes them into the system prompt, and the CLI may read the file itself.
     mkdirSync(join(workspace, id), { recursive: true });
     writeFileSync(join(workspace, id, 'AGENTS.md'), `# ${id}\n\n${instructionMarkers[0]}: keep answers short.\n`);
   }
-  if (cli.name === 'opencode') writeOpencodeConfig(daemon.root, model.url);
   try {
     await daemon.start();
   } catch (err) {
@@ -276,37 +278,18 @@ export async function startRig(cli: CliCase): Promise<Rig> {
   return rig;
 }
 
-/** How an agent reaches the stand-in: a custom provider (Claude Code, Codex), or OpenCode's own provider config. */
-function agentProvider(cli: CliCase): { provider: string; model?: string } {
-  if (cli.name === 'opencode') return { provider: 'opencode', model: 'standin/m1' };
+/** Every agent is on the custom provider `standin`, whose harness is the CLI under test. */
+function agentProvider(): { provider: string } {
   return { provider: 'custom:standin' };
 }
 
 function customProviders(cli: CliCase, url: string): Record<string, unknown> {
-  if (cli.name === 'opencode') return {};
-  const standin =
-    cli.name === 'claude'
-      ? { name: 'Stand-in', harness: 'claude', base_url: url, api_key: PROVIDER_KEY, model: CLAUDE_MODEL }
-      : { name: 'Stand-in', harness: 'codex', base_url: `${url}/v1`, api_key: PROVIDER_KEY, model: OPENAI_MODEL };
+  const standin = {
+    claude: { name: 'Stand-in', harness: 'claude', base_url: url, api_key: PROVIDER_KEY, model: CLAUDE_MODEL },
+    codex: { name: 'Stand-in', harness: 'codex', base_url: `${url}/v1`, api_key: PROVIDER_KEY, model: OPENAI_MODEL },
+    opencode: { name: 'Stand-in', harness: 'opencode', base_url: `${url}/v1`, api_key: PROVIDER_KEY, model: OPENAI_MODEL },
+  }[cli.name];
   return { custom_providers: { standin } };
-}
-
-/** OpenCode reads providers from the user's config (~/.config/opencode/opencode.json). */
-function writeOpencodeConfig(home: string, url: string): void {
-  const dir = join(home, '.config', 'opencode');
-  mkdirSync(dir, { recursive: true });
-  const config = {
-    $schema: 'https://opencode.ai/config.json',
-    provider: {
-      standin: {
-        npm: '@ai-sdk/openai-compatible',
-        name: 'Stand-in',
-        options: { baseURL: `${url}/v1`, apiKey: PROVIDER_KEY },
-        models: { m1: { name: 'Stand-in model', cost: { input: PRICE_PER_MTOK.input, output: PRICE_PER_MTOK.output } } },
-      },
-    },
-  };
-  writeFileSync(join(dir, 'opencode.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** Each instruction marker occurs exactly once in every agent turn request. */

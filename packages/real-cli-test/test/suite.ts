@@ -42,7 +42,8 @@ export function realCliSuite(name: CliName): void {
   it(`${name}: a resumed session sends the earlier turn (its message and reply) once`, async () => {
     rig.rule('RESUME-A', () => ({ reply: 'Noted: pelican-ack.' }));
     rig.rule('RESUME-B', (request) => {
-      const remembered = request.entries.some((e) => e.role === 'user' && e.text.includes('RESUME-A')) && request.entries.some((e) => e.role === 'assistant' && e.text.includes('pelican-ack'));
+      // The earlier turn as history, or as a transcript in the message (a retry may start a new session with one).
+      const remembered = occurrences(request, 'RESUME-A remember') > 0 && occurrences(request, 'pelican-ack') > 0;
       return { reply: remembered ? 'The word was pelican.' : 'I have no earlier turn.' };
     });
     await rig.send({ agent: 'alpha', senderId: 'resume', message: 'RESUME-A remember the word pelican' });
@@ -107,19 +108,19 @@ export function realCliSuite(name: CliName): void {
       );
       const label = `items 3/7: turn ${k} of a resumed session (calls served: ${o.calls.map((c) => `${isTitleCall(c.request) ? 'title ' : ''}${c.served.inputTokens}/${c.served.outputTokens}`).join(', ')})`;
       expect({ input: run.inputTokens, output: run.outputTokens }, label).toEqual({ input: want.input, output: want.output });
-      if (cli.reportsCost) expect(run.costUsd, `${label}: cost`).toBeCloseTo(want.usd, 6);
+      expect(run.costUsd, `${label}: cost`).toBeCloseTo(cli.reportsCost ? want.usd : 0, 6);
     }
   });
 
   /** Sends a warm-up turn, then the failing one (a resumed turn, where a retry can repeat the message). */
   /** `failure(first)` answers each request of the failing turn; `first` is its very first request. */
-  async function failingTurn(kind: string, failure: (first: boolean) => ModelAction, lift?: () => void): Promise<{ o: Outcome; marker: string }> {
+  async function failingTurn(kind: string, failure: (first: boolean) => ModelAction, lift?: () => void, agent = 'alpha'): Promise<{ o: Outcome; marker: string }> {
     const marker = `FAIL-${kind}-c9`;
     rig.rule(`WARM-${kind}-c9`, () => ({ reply: 'warm' }));
-    await rig.send({ agent: 'alpha', senderId: `retry-${kind}`, message: `WARM-${kind}-c9 hello` });
+    await rig.send({ agent, senderId: `retry-${kind}`, message: `WARM-${kind}-c9 hello` });
     rig.rule(marker, (request, calls) => failure(calls.length === 0 && toolOutput(request) === undefined));
     const o = await rig.send({
-      agent: 'alpha',
+      agent,
       senderId: `retry-${kind}`,
       message: `${marker} please answer`,
       ...(lift
@@ -164,14 +165,19 @@ export function realCliSuite(name: CliName): void {
 
   it(`${name}: a hung model call (after a completed tool step) is killed by the watchdog, retried once, its reported usage kept (items 4 and 5)`, async () => {
     let hung = false;
-    const { o, marker } = await failingTurn('hang', (first) => {
-      if (first) return { shell: 'echo step-one' };
-      if (!hung) {
-        hung = true;
-        return { hang: true };
-      }
-      return { reply: 'recovered from hang' };
-    });
+    const { o, marker } = await failingTurn(
+      'hang',
+      (first) => {
+        if (first) return { shell: 'echo step-one' };
+        if (!hung) {
+          hung = true;
+          return { hang: true };
+        }
+        return { reply: 'recovered from hang' };
+      },
+      undefined,
+      'gamma',
+    );
     expectOnce(o, marker, 'hang');
     expect(o.message.attempts, 'the daemon retried the hung attempt').toBeGreaterThanOrEqual(2);
     if (name === 'opencode') {
