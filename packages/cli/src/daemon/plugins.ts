@@ -19,6 +19,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { constants, Script } from 'node:vm';
 import { errorMessage, isValidId } from '@tinyagi/core';
 import type { OrchestratorPlugin, PluginContext } from '@tinyagi/teams';
 import type { Logger } from './logger.ts';
@@ -130,13 +131,29 @@ function exportsTarget(exports: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * `import()`, also in the daemon's start-up snapshot: code deserialized from a snapshot has no
+ * dynamic-import callback (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so there the import goes
+ * through a vm script that uses the main context's module loader (same resolution, ESM and
+ * CommonJS, top-level await; node prints one ExperimentalWarning for it).
+ */
+async function importModule(url: string): Promise<unknown> {
+  try {
+    return await import(url);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING') throw err;
+    const load = new Script('(url) => import(url)', { importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).runInThisContext() as (url: string) => Promise<unknown>;
+    return await load(url);
+  }
+}
+
 async function importWithTimeout(url: string, timeoutMs: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new PluginError(`importing it took longer than ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    return await Promise.race([import(url), timeout]);
+    return await Promise.race([importModule(url), timeout]);
   } finally {
     clearTimeout(timer);
   }
