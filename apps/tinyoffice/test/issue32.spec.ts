@@ -273,6 +273,8 @@ test('390 px: the Agents table keeps Status and Heartbeat in view; Teams offers 
   expect(await axeModerate('/agents')).toEqual([]);
   await shots('agents', () => expect(table.locator('[data-agent-row="coder"]')).toBeVisible());
   await page.goto(`${daemon.url}/teams`);
+  await expect(page.getByTestId('org-chart').locator('[data-agent="coder"]')).toBeVisible();
+  expect(await axeModerate('/teams (chart)')).toEqual([]);
   await shots('teams', () => expect(page.getByRole('region', { name: 'Company' })).toBeVisible());
 });
 
@@ -424,5 +426,7 @@ test('screenshots of the other changed pages: settings and usage', async () => {
   await expect.poll(async () => (await daemon.kit.api.getMessage({ params: { id: sent.messageId } })).message.status).toBe('completed');
   await page.goto(`${daemon.url}/usage`);
   await expect(page.getByRole('heading', { name: 'Usage', level: 1 })).toBeVisible();
+  await expect(page.getByTestId('usage-chart').locator('svg rect').first()).toBeVisible();
+  expect(await axeModerate('/usage')).toEqual([]);
   await shots('usage', () => expect(page.getByTestId('usage-chart').locator('svg rect').first()).toBeVisible());
 });
