@@ -10,7 +10,7 @@ import { createDaemon, FAKE_BIN_DIR, waitFor, type TestDaemon } from '@tinyagi/t
 let h: TestDaemon;
 beforeAll(async () => {
   // The fake `claude` first on PATH: the daemon finds it like a user's install.
-  h = await createDaemon({ build: 'source', path: [FAKE_BIN_DIR], storesOnTestBackend: true });
+  h = await createDaemon({ path: [FAKE_BIN_DIR], storesOnTestBackend: true });
   await h.cliOk(['start']);
   await h.cliOk(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2 })]);
 });

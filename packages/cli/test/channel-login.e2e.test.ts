@@ -13,7 +13,7 @@ const RUNNER = fileURLToPath(new URL('./fixtures/qr-login-channel.ts', import.me
 
 let h: TestDaemon;
 beforeAll(async () => {
-  h = await createDaemon({ build: 'source' });
+  h = await createDaemon();
   h.env['TINYAGI_CHANNEL_RUNNER'] = RUNNER;
   await h.cliOk(['start']);
 });

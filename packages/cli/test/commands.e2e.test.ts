@@ -10,7 +10,7 @@ import { createDaemon, FAKE_BIN_DIR, spawnCli, waitFor, type TestDaemon } from '
 
 let h: TestDaemon;
 beforeAll(async () => {
-  h = await createDaemon({ build: 'source' });
+  h = await createDaemon();
   // A fake `claude` on PATH: the default agent uses it, and it can run `tinyagi call`.
   h.env['PATH'] = `${FAKE_BIN_DIR}:${dirname(process.execPath)}`;
   const started = await h.cliOk(['start']);

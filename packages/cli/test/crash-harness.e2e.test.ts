@@ -97,7 +97,7 @@ describe('crash harness', () => {
     console.log(`crash harness: ${tag}`);
     const started = Date.now();
 
-    const h = await createDaemon({ build: 'source' });
+    const h = await createDaemon();
     homes.push(h);
     h.env['TINYAGI_API_TOKEN'] = randomBytes(32).toString('base64url');
     mkdirSync(h.home, { recursive: true });

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 async function newHome(): Promise<TestDaemon> {
-  const h = await createDaemon({ build: 'source', storesOnTestBackend: true });
+  const h = await createDaemon({ storesOnTestBackend: true });
   homes.push(h);
   return h;
 }

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 async function newHome(): Promise<TestDaemon> {
-  const h = await createDaemon({ build: 'source' });
+  const h = await createDaemon();
   homes.push(h);
   await h.cliOk(['doctor', '--fix']);
   return h;

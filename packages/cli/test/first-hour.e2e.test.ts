@@ -11,7 +11,7 @@ import { cliArgv, createDaemon, FAKE_BIN_DIR, type TestDaemon } from '@tinyagi/t
 
 let h: TestDaemon;
 beforeAll(async () => {
-  h = await createDaemon({ build: 'source' });
+  h = await createDaemon();
   await h.cliOk(['start']);
   await h.cliOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'coded it' } })]);
   await h.cliOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'looks fine' } })]);
@@ -153,7 +153,7 @@ describe('a new user’s first hour', () => {
 
 describe('`stop` when nothing runs', () => {
   it('says so and exits 0, as docs/cli.md says (stopping is idempotent)', async () => {
-    const idle = await createDaemon({ build: 'source' });
+    const idle = await createDaemon();
     try {
       const result = await idle.cli(['stop']);
       expect(result.code).toBe(0);
