@@ -20,7 +20,6 @@ import {
   startDenyProxy,
   startModelServer,
   tempDir,
-  toolOutput,
   waitFor,
   type DenyProxy,
   type ModelAction,
@@ -41,13 +40,14 @@ const BINARIES: Record<CliName, { pkg: string; bin: string }> = {
   opencode: { pkg: 'opencode-ai', bin: 'opencode' },
 };
 
-/** The shared secret each provider is given; a refused request must never be one of its hosts. */
+/** The key of the custom provider: every model call must carry it to the stand-in. */
 export const PROVIDER_KEY = 'sk-standin-0123456789';
 /** The model the Claude Code agents run (Claude Code prices it: $3 / $15 per million input / output tokens). */
 const CLAUDE_MODEL = 'claude-sonnet-4-6';
 const OPENAI_MODEL = 'gpt-5.1';
 /** How long a turn may try the vendor's host with no model call at the stand-in before it fails (item 2). */
 const LEAK_GRACE_MS = 20_000;
+/** Claude Code's prices for CLAUDE_MODEL, in dollars per million tokens. */
 const PRICE_PER_MTOK = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
 
 export interface CliCase {
@@ -82,8 +82,6 @@ export interface Rig {
   daemon: TestDaemon;
   model: ModelServer;
   proxy: DenyProxy;
-  /** The agents' workspace root. */
-  workspace: string;
   /** Markers of the agents' instructions (AGENTS.md and system_prompt): each must reach the model once. */
   instructionMarkers: string[];
   rule(marker: string, rule: Rule): void;
@@ -227,7 +225,6 @@ export async function startRig(cli: CliCase): Promise<Rig> {
     daemon,
     model,
     proxy,
-    workspace,
     instructionMarkers,
     rule: (marker, rule) => void rules.set(marker, rule),
     async send(input) {
@@ -297,5 +294,3 @@ export function instructionCounts(rig: Rig, calls: ModelCall[]): Array<{ marker:
   const turns = calls.filter((c) => !isTitleCall(c.request));
   return rig.instructionMarkers.map((marker) => ({ marker, counts: turns.map((c) => occurrences(c.request, marker)) }));
 }
-
-export { occurrences, toolOutput };

@@ -4,8 +4,8 @@
  * the issue's item the behaviour belongs to.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanupTemp, waitFor, type ModelAction, type ModelCall } from '@tinyagi/test-kit';
-import { CLI_CASES, PROVIDER_KEY, instructionCounts, isTitleCall, occurrences, priceOf, startRig, tokensOf, toolOutput, type CliName, type Outcome, type Rig } from './harness.ts';
+import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelAction, type ModelCall } from '@tinyagi/test-kit';
+import { CLI_CASES, PROVIDER_KEY, instructionCounts, isTitleCall, priceOf, startRig, tokensOf, type CliName, type Outcome, type Rig } from './harness.ts';
 
 export function realCliSuite(name: CliName): void {
   const cli = CLI_CASES[name];
