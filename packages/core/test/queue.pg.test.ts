@@ -175,7 +175,8 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     await migratePg(pool, schema);
     const stores = await openPgStores({ pool, schema, migrate: false });
     try {
-      for (const attempt of [() => stores.queue.get('msg_\u0000'), () => stores.transaction((tx) => tx.stores.queue.get('msg_\u0000'))]) {
+      const attempts: (() => Promise<unknown>)[] = [async () => stores.queue.get('msg_\u0000'), () => stores.transaction(async (tx) => tx.stores.queue.get('msg_\u0000'))];
+      for (const attempt of attempts) {
         const err = await attempt().catch((e: unknown) => e);
         expect(isTinyError(err, 'VALIDATION_FAILED'), String(err)).toBe(true);
         expect((err as Error).message).toMatch(/must not contain NUL characters/);
