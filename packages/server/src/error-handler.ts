@@ -74,9 +74,12 @@ export function toErrorReply(err: unknown): ErrorReply | undefined {
 
 /** The 5xx line of the daemon log: request id, route, code and the stack (never sent to the client). */
 function logServerError(log: ServerLog, request: FastifyRequest, code: string, err: unknown): void {
-  const path = request.url.split('?')[0] ?? '';
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  log.error(`request ${request.id} ${request.method} ${path.slice(0, 200)} failed with ${code}: ${detail}`);
+  log.error(`request ${request.id} ${request.method} ${routePath(request)} failed with ${code}: ${detail}`);
+}
+
+function routePath(request: FastifyRequest): string {
+  return (request.url.split('?')[0] ?? '').slice(0, 200);
 }
 
 /** `ctx.log` is read per error: the handler is installed before the context is filled. */
@@ -85,7 +88,10 @@ export function installErrorHandling(app: FastifyInstance, ctx: { log: ServerLog
     const known = toErrorReply(err);
     if (known) {
       if (known.status >= 500) {
-        logServerError(ctx.log, request, known.body.error.code, err);
+        // A RequestError is an answer a route chose (a degraded node's 503 to every health probe):
+        // one warning line, not an error with a stack.
+        if (err instanceof RequestError) ctx.log.warn(`request ${request.id} ${request.method} ${routePath(request)} answered ${known.status} ${known.body.error.code}: ${err.message}`);
+        else logServerError(ctx.log, request, known.body.error.code, err);
         res.header('x-request-id', request.id);
       }
       return res.code(known.status).type('application/json; charset=utf-8').send(known.body);

@@ -9,9 +9,13 @@ import { raw, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 let problem: string | undefined;
+const logged: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({ services: { problem: () => problem } });
+  h = await startHarness({
+    services: { problem: () => problem },
+    log: { warn: (m) => logged.push(`WARN ${m}`), error: (m) => logged.push(`ERROR ${m}`) },
+  });
 });
 
 afterAll(async () => {
@@ -27,6 +31,9 @@ describe('health of a node', () => {
     expect(res.body).toEqual({ error: { code: 'NOT_AVAILABLE', message: `This node is degraded: ${problem}.`, details: { status: 'degraded', reason: problem } } });
     const err = await h.client.health().catch((e: unknown) => e);
     expect(isApiError(err, 'NOT_AVAILABLE')).toBe(true);
+    // A probe of a degraded node is one warning line each, never an error with a stack.
+    expect(logged).toHaveLength(2);
+    for (const line of logged) expect(line).toMatch(/^WARN request \S+ GET \/api\/health answered 503 NOT_AVAILABLE: This node is degraded: .*\.$/);
     problem = undefined;
     expect(await h.client.health()).toEqual({ ok: true, version: '0.0.0-test' });
   });
