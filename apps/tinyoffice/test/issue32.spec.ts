@@ -275,7 +275,7 @@ test('390 px: the Agents table keeps Status and Heartbeat in view; Teams offers 
   await page.goto(`${daemon.url}/teams`);
   await expect(page.getByTestId('org-chart').locator('[data-agent="coder"]')).toBeVisible();
   expect(await axeModerate('/teams (chart)')).toEqual([]);
-  await shots('teams', () => expect(page.getByRole('region', { name: 'Company' })).toBeVisible());
+  await shots('teams', () => expect(page.getByRole('region', { name: 'Company' }).locator('[data-agent="reviewer"]')).toBeVisible());
 });
 
 test('Projects at 390 px: no sideways page, every kanban column reachable; drag announcements name the task, and its conversation is titled by it', async () => {
