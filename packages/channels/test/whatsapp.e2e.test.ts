@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 import { BOT_LID, FakeWhatsAppServer } from './fakes/wa-server.ts';
@@ -32,6 +32,19 @@ beforeAll(async () => {
   });
   await d.start();
 }, 120_000);
+
+afterEach((context) => {
+  // A failure shows what the channel process said (the temp home is gone after the run).
+  if (context.task.result?.state === 'fail') console.error(`--- logs/whatsapp.log ---\n${readLog('whatsapp.log')}\n${d.logs()}`);
+});
+
+function readLog(name: string): string {
+  try {
+    return readFileSync(join(d.home, 'logs', name), 'utf8').slice(-4000);
+  } catch {
+    return '(none)';
+  }
+}
 
 afterAll(async () => {
   await d?.cleanup();
