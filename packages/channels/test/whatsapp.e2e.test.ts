@@ -25,7 +25,15 @@ beforeAll(async () => {
   server = new FakeWhatsAppServer();
   await server.start();
   d = await createChannelDaemon({
-    coder: (home) => ({ mock: { reply: 'coder done: {{message}}', rules: [{ match: 'send the report', reply: `Here. [send_file: ${join(home, 'files', 'report.txt')}]` }] } }),
+    coder: (home) => ({
+      mock: {
+        reply: 'coder done: {{message}}',
+        rules: [
+          { match: 'send the report', reply: `Here. [send_file: ${join(home, 'files', 'report.txt')}]` },
+          { match: 'slow one', latency_ms: 1500, reply: 'coder done: slow one' },
+        ],
+      },
+    }),
     // Short leases, so what a killed process held comes back within the test.
     channels: { enabled: ['whatsapp'], whatsapp: { socket_module: socketModule, fake_url: server.url, lease_ms: 1500 } },
     extra: { queue: { lease_ms: 1500, sweep_ms: 200 } },
@@ -104,6 +112,17 @@ it('an unknown sender in a group gets the pairing code in their own chat; the gr
   await server.until(() => /pairing code is [A-Z2-9]{8}/.test(server.textsTo(bob).join('\n')), 'the pairing code in the 1:1 chat');
   const notice = await server.until(() => server.textsTo(GROUP).find((t) => /approved senders only/.test(t)), 'the notice in the group');
   expect(notice).not.toMatch(/[A-Z2-9]{8}/);
+});
+
+it('the connection drops while a reply is on its way (two logins refused): the send fails, is retried, and the reply arrives once after the reconnect', async () => {
+  const id = await server.text(ALICE, 'slow one');
+  await server.until(() => server.receipts.has(id), 'the receipt');
+  server.refuseNext(2, 408);
+  server.disconnect(428);
+  await server.until(() => replies(/coder done: slow one/) === 1, 'the reply after the reconnect', 60_000);
+  await waitFor(async () => (await d.api.listOutbox({ query: { channel: 'whatsapp', limit: 500 } })).find((r) => /slow one/.test(r.text))?.status === 'delivered', 30_000, 'the reply acked');
+  expect(replies(/coder done: slow one/)).toBe(1);
+  expect(server.hellos.filter((h) => h.me !== null).length).toBeGreaterThanOrEqual(4);
 });
 
 it('the channel process SIGKILLed: what the phone wrote meanwhile arrives as offline messages on the restarted process and is answered once', async () => {
