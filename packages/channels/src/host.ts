@@ -451,20 +451,21 @@ export class ChannelHost implements InboundSink {
   /**
    * Approved: tell the sender, then hand its held messages to the daemon, oldest first. One the
    * daemon refuses for good is dropped with a reply saying why (the others still go); a transient
-   * failure stops here and the rest wait for the next catch-up.
+   * failure stops here and the rest are tried again a little later.
    */
-  async #release(senderId: string): Promise<void> {
+  async #release(senderId: string, tell = true): Promise<void> {
     this.#approved.set(senderId, Date.now());
     const held: HeldMessage[] = this.#held.forSender(senderId);
     if (held.length === 0) return;
     const what = held.length === 1 ? 'Your message is' : `Your ${held.length} messages are`;
-    this.#notice(held[0]!.route, `You are approved. ${what} on the way to the agents.`);
+    if (tell) this.#notice(held[0]!.route, `You are approved. ${what} on the way to the agents.`);
     for (const message of held) {
       try {
         await this.#submit(message);
       } catch (err) {
         if (isTransient(err)) {
-          this.#o.log('warn', `could not deliver the held messages of ${senderId} (tried again at the next reconnect): ${errorText(err)}`);
+          this.#o.log('warn', `could not deliver the held messages of ${senderId} (trying again in 5 s): ${errorText(err)}`);
+          if (!this.#stopped) setTimeout(() => void this.#release(senderId, false), 5000).unref();
           return;
         }
         this.#o.log('error', `held message ${message.platformMessageId} of ${senderId} refused: ${errorText(err)}`);
