@@ -96,6 +96,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     const added: Line[] = [];
     const now: Record<string, Working | null> = {};
     for (const e of events) {
+      if (e.type === 'conversation.started' && e.conversationId && !mine.current.has(e.conversationId) && startedFor(e, target)) follow(e.conversationId, e.data.channel);
       if (!e.conversationId || !mine.current.has(e.conversationId)) continue;
       const line = liveLine(e);
       if (line) added.push(line);
@@ -118,6 +119,18 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
   };
   useLiveEvents(absorb);
 
+  /** A conversation of this chat started elsewhere (another tab, the CLI, a channel): its person's message, then its events. */
+  const follow = (conversationId: string, channel: string) => {
+    mine.current.add(conversationId);
+    api()
+      .getTranscript({ params: { id: conversationId } })
+      .then((t) => {
+        const asked = t.entries.map((entry, i) => transcriptLine(entry, conversationId, i, channel)).filter((l) => l.role === 'user');
+        setLines((l) => (hasPersonLine(l, conversationId) ? l : [...l, ...asked]));
+      })
+      .catch(fail);
+  };
+
   async function send(message: string): Promise<void> {
     if (message.trim() === '' || target === '') return;
     setSending(true);
@@ -125,7 +138,9 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     try {
       const to = target.slice(1);
       const result = await api().sendMessage({ body: { message, channel: CHANNEL, sender: SENDER, senderId: 'tinyoffice', ...(target.startsWith('#') ? { team: to } : { agent: to }) } });
-      setLines((l) => [...l, { key: `u${result.messageId || Date.now()}`, role: 'user', author: 'You', agent: null, text: message, conversationId: result.conversationId || null }]);
+      const line: Line = { key: `u${result.messageId || Date.now()}`, role: 'user', author: 'You', agent: null, text: message, conversationId: result.conversationId || null };
+      // Its conversation.started may have come first and drawn it already.
+      setLines((l) => (line.conversationId && hasPersonLine(l, line.conversationId) ? l : [...l, line]));
       if (result.conversationId && !mine.current.has(result.conversationId)) {
         mine.current.add(result.conversationId);
         absorb(getState().feed.filter((e) => e.conversationId === result.conversationId));
@@ -242,10 +257,17 @@ async function loadHistory(target: string): Promise<{ lines: Line[]; active: str
   const conversations = (await api().listConversations({ query: { team: id, limit: TEAM_HISTORY } })).reverse();
   const transcripts = await Promise.all(conversations.map((c) => api().getTranscript({ params: { id: c.id } })));
   return {
-    lines: transcripts.flatMap((t) => t.entries.map((entry, i) => transcriptLine(entry, t.conversationId, i))),
+    lines: transcripts.flatMap((t, c) => t.entries.map((entry, i) => transcriptLine(entry, t.conversationId, i, conversations[c]!.channel))),
     active: conversations.filter((c) => c.status === 'active').map((c) => c.id),
   };
 }
+
+/** Whether a conversation that starts now belongs in the chat with `target` (`#team`: the team's; `@agent`: the agent's). */
+function startedFor(e: Extract<TinyEvent, { type: 'conversation.started' }>, target: string): boolean {
+  return target.startsWith('#') ? e.data.teamId === target.slice(1) : e.agentId === target.slice(1);
+}
+
+const hasPersonLine = (lines: readonly Line[], conversationId: string): boolean => lines.some((l) => l.role === 'user' && l.conversationId === conversationId);
 
 /** The person as a bubble names them: this page's own messages are "You". */
 function personName(sender: string, channel?: string): string {
@@ -265,14 +287,15 @@ function agentHistoryLine(m: AgentMessage): Line {
   return { key, role: 'user', author: personName(m.sender, m.channel), agent: null, text: m.content, conversationId: m.conversationId };
 }
 
-function transcriptLine(t: TranscriptEntry, conversationId: string, i: number): Line {
+/** A transcript entry of a conversation that came in on `channel`, as a bubble. */
+function transcriptLine(t: TranscriptEntry, conversationId: string, i: number, channel: string): Line {
   const key = `t${conversationId}-${i}`;
   if (t.direction === 'out') {
     const ended = t.status === 'failed' || t.status === 'cancelled' || t.status === 'rejected';
     return { key, role: ended ? 'notice' : 'agent', author: t.from, agent: t.from.slice(1), text: t.text, conversationId };
   }
   if (t.from.startsWith('@')) return handoffLine(key, t.from, t.to, t.cause === 'spawn', t.text, conversationId);
-  return { key, role: 'user', author: personName(t.from), agent: null, text: t.text, conversationId };
+  return { key, role: 'user', author: personName(t.from, channel), agent: null, text: t.text, conversationId };
 }
 
 /** The line an event of one of this chat's conversations adds, if any. */

@@ -89,6 +89,11 @@ test("a team's and an agent's chat history is there after a reload, and every bu
   await expect(bubbles('handoff').filter({ hasText: 'please check the draft' })).toContainText('Handoff from @coder to @reviewer');
   await expect(bubbles('agent').filter({ hasText: 'looks good' })).toContainText('@reviewer');
   await look('chat-team-history');
+  // A message to the team from elsewhere shows up live, saying who sent it, and so does its answer.
+  await daemon.kit.api.sendMessage({ body: { message: 'quick check from alice', team: 'dev', channel: 'api', sender: 'alice', senderId: 'alice' } });
+  await expect(bubbles('user').filter({ hasText: 'quick check from alice' })).toContainText('alice on api');
+  await expect(bubbles('agent').filter({ hasText: 'quick done' })).toContainText('@coder');
+  await expect(bubbles('user').filter({ hasText: 'quick check from alice' })).toHaveCount(1);
 
   // In reviewer's own chat, coder's handoff is coder's, not the person's.
   await page.getByLabel('Talk to').selectOption('@reviewer');
