@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   const adapter = createAdapter(config, process.env);
   const maxFileBytes = optionalNumber(config.block, 'max_file_bytes');
   const leaseMs = optionalNumber(config.block, 'lease_ms');
+  const maxInlineRetryMs = optionalNumber(config.block, 'max_inline_retry_ms');
   const host = new ChannelHost({
     channel: config.channel,
     adapter,
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     filesDir: filesDir(config.home),
     ...(maxFileBytes ? { maxFileBytes } : {}),
     ...(leaseMs ? { leaseMs } : {}),
+    ...(maxInlineRetryMs ? { maxInlineRetryMs } : {}),
     log,
   });
   let stopping = false;

@@ -38,7 +38,8 @@ async function pair(chatId: number): Promise<void> {
 beforeAll(async () => {
   fake = new FakeTelegram();
   await fake.start();
-  d = await createChannelDaemon({ channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } } });
+  // A retry_after over 5 s hands the chat's replies back to the outbox (the default waits up to 30 s in place).
+  d = await createChannelDaemon({ channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url, max_inline_retry_ms: 5000 } } });
   await d.start();
   for (const chat of [A, B, KNOWN]) await pair(chat);
 }, 120_000);
@@ -72,6 +73,22 @@ it("a 429 with retry_after in one chat never holds up another chat's replies", a
   expect(other.at).toBeLessThan(refused + 3000);
   expect(waited.at - refused).toBeGreaterThanOrEqual(4000);
   expect(other.at).toBeLessThan(waited.at);
+});
+
+it("a retry_after too long to wait in place hands the chat's replies back with it, and they still arrive in order", async () => {
+  fake.failNext({ method: 'sendMessage', match: /coder done: first in line/, errorCode: 429, description: 'Too Many Requests: retry after 6', retryAfter: 6 });
+  fake.userMessage({ chatId: A, text: 'first in line' });
+  const refused = await fake.until(failedAt(/first in line/), 'the 429');
+  fake.userMessage({ chatId: A, text: 'second in line' });
+  fake.userMessage({ chatId: B, text: 'B is not held' });
+  const other = await fake.until(replyTo(B, /coder done: B is not held/), "chat B's reply");
+  const second = await fake.until(replyTo(A, /coder done: second in line/), 'the second reply', 20_000);
+  const first = fake.messagesTo(A).find((m) => /coder done: first in line/.test(m.text ?? ''))!;
+  expect(first.at - refused).toBeGreaterThanOrEqual(6000);
+  expect(first.at).toBeLessThan(second.at);
+  expect(other.at).toBeLessThan(first.at);
+  const rows = await d.api.listOutbox({ query: { channel: 'telegram', limit: 500 } });
+  expect(rows.find((r) => r.text.includes('coder done: first in line'))?.lastError).toMatch(/^handed back: Too Many Requests/);
 });
 
 it('35 unknown senders on the pairing rate limit never delay a known sender', async () => {
