@@ -89,3 +89,19 @@ test('twelve tabs load and stay live on one event stream; closing the leader han
   expect(new Set(streams.slice(1))).toEqual(new Set([streams[1]]));
   await everyTabFollows(left, 'slow work after a restart');
 });
+
+test('without Web Locks (a page that is not a secure context) each tab keeps its own stream and stays live', async ({ browser }) => {
+  const insecure = await browser.newContext();
+  await insecure.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
+  const own: Page[] = [];
+  insecure.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/events') own.push(r.frame().page());
+  });
+  const first = await insecure.newPage();
+  await first.goto(await daemon.loginLink());
+  const second = await insecure.newPage();
+  await second.goto(`${daemon.url}/`);
+  await allLive([first, second]);
+  expect(new Set(own)).toEqual(new Set([first, second]));
+  await insecure.close();
+});
