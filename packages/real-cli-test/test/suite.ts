@@ -92,6 +92,24 @@ export function realCliSuite(name: CliName): void {
     expect(o.replies.join('\n')).toContain('The code is 4711.');
   });
 
+  it(`${name}: \`"$TINYAGI_CLI" call\` works from a login shell, whose start-up files reset PATH (item 1)`, async () => {
+    // What the system prompt names as the fallback when a shell lost the shim's directory: /etc/profile (Debian) sets a fixed PATH.
+    rig.rule('LOGIN-PARENT', (request) => {
+      const out = toolOutput(request);
+      if (out === undefined) return { shell: `bash -lc '"$TINYAGI_CLI" call beta "LOGIN-CHILD what is the code?"; echo "exit $?"'` };
+      return { reply: `The sub-agent said: ${out}` };
+    });
+    rig.rule('LOGIN-CHILD', () => ({ reply: 'The login code is 2718.' }));
+    const o = await rig.send({ agent: 'alpha', senderId: 'login-call', message: 'LOGIN-PARENT ask beta for the code' });
+    const shellOutput = turns(o.calls)
+      .map((c) => toolOutput(c.request))
+      .filter((t) => t !== undefined)
+      .join('\n');
+    expect(shellOutput, `item 1: the output of \`"$TINYAGI_CLI" call\` in a login shell\n${describeOutcome(o)}`).toContain('The login code is 2718.');
+    expect(shellOutput).toContain('exit 0');
+    expect(o.runs.find((r) => r.agentId === 'beta')?.parentRunId).toBe(o.runs[0]?.runId);
+  });
+
   it(`${name}: usage and cost of each call equal what the model served, over 4 resumed turns (items 3 and 7)`, async () => {
     const served = (k: number) => ({ inputTokens: 1000 * k + 17, outputTokens: 10 * k + 3 });
     for (let k = 1; k <= 4; k++) rig.rule(`USAGE-${k}x`, () => ({ reply: `turn ${k} done`, usage: served(k) }));
