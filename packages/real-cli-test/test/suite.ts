@@ -205,11 +205,13 @@ export function realCliSuite(name: CliName): void {
     }
   }, 240_000);
 
-  it(`${name}: a CLI killed mid-request is retried, and the message reaches the model once (item 4)`, async () => {
+  it(`${name}: a CLI killed mid-request is retried, the message reaching the model once, the attempt reported as killed (items 4 and 7)`, async () => {
     const { o, marker } = await failingTurn('kill', (first) => (first ? { kill: true } : { reply: 'recovered from kill' }));
     expectOnce(o, marker, 'kill');
     expect(o.message.attempts, 'the daemon retried the killed attempt').toBeGreaterThanOrEqual(2);
-    expect(o.runs[0]?.error ?? '').not.toContain('PATH aliases');
+    // The failed attempt is reported as killed, not with the CLI's last unrelated stderr line (Codex: "could not create PATH aliases").
+    expect(o.message.lastError ?? '', 'item 7: how the killed attempt is reported').toMatch(/SIGKILL|killed/i);
+    expect(o.message.lastError ?? '', 'item 7: how the killed attempt is reported').not.toContain('PATH aliases');
   }, 240_000);
 
   it(`${name}: no request of the configured provider went anywhere but its base URL (item 2)`, () => {
