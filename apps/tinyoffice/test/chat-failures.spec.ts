@@ -100,6 +100,10 @@ test("a team's and an agent's chat history is there after a reload, and every bu
   await expect(bubbles('handoff').filter({ hasText: 'please check the draft' })).toContainText('Handoff from @coder to @reviewer');
   await expect(bubbles('user')).toHaveCount(0);
   await expect(bubbles('agent').filter({ hasText: 'looks good' })).toContainText('@reviewer');
+  // The same panel is the agent page's Chat tab.
+  await page.goto(`${daemon.url}/agents/view?id=reviewer&tab=chat`);
+  await expect(bubbles('handoff').filter({ hasText: 'please check the draft' })).toContainText('Handoff from @coder to @reviewer');
+  await look('agent-chat');
 });
 
 test('the chat shows what the agent is doing from the event stream, and stops it', async () => {
