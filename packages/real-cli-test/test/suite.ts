@@ -61,6 +61,10 @@ export function realCliSuite(name: CliName): void {
     for (const { marker, counts } of instructionCounts(rig, calls)) {
       expect(counts, `item 6: "${marker}" (${marker.startsWith('AGENTS') ? 'AGENTS.md' : 'system_prompt'}) reaches the model once in each request`).toEqual(counts.map(() => 1));
     }
+    // The workspace's skills (.agents/skills, and .claude/skills linked to it) are listed once: in the prompt or a tool's description.
+    const skill = 'Send a file (report, image, archive) to the human in the current chat.';
+    const listed = calls.map((c) => JSON.stringify(c.request.body).split(skill).length - 1);
+    expect(listed, 'item 6: the send-file skill is listed once in each request').toEqual(listed.map(() => 1));
   });
 
   it(`${name}: a handoff tag starts the teammate with the handed-off text`, async () => {
