@@ -3,7 +3,9 @@
  * message but its answer never reached the ledger. The resend after the restart carries the same
  * nonce (enforce_nonce), so Discord returns the message it already has: every reply arrives once.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { FakeDiscord, dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { pairedDiscordDaemon } from './fakes/discord-daemon.ts';
@@ -19,6 +21,21 @@ beforeAll(async () => {
   // Short leases, so what a killed process held comes back within the test.
   d = await pairedDiscordDaemon(fake, USER, { discord: { lease_ms: 1500 }, extra: { queue: { lease_ms: 1500, sweep_ms: 200 } } });
 }, 120_000);
+
+afterEach((context) => {
+  // A failure shows what the channel process said (the temp home is gone after the run).
+  if (context.task.result?.state !== 'fail') return;
+  let log = '(none)';
+  try {
+    log = readFileSync(join(d.home, 'logs', 'discord.log'), 'utf8').slice(-4000);
+  } catch {}
+  console.error(
+    `--- logs/discord.log ---\n${log}\n${d.logs()}\nrequests: ${fake.requests
+      .slice(-20)
+      .map((r) => `${r.method} ${r.path} ${r.status}`)
+      .join(', ')}`,
+  );
+});
 
 afterAll(async () => {
   await d?.cleanup();

@@ -24,7 +24,8 @@
  * MESSAGE_CREATE dispatches 0 with a session sequence, HEARTBEAT 1 -> HEARTBEAT_ACK 11, RESUME 6
  * (replays what the session missed, or INVALID_SESSION when the session is gone). A session
  * outlives its connection, so what is dispatched while the bot is disconnected is replayed on
- * RESUME; a new IDENTIFY starts an empty session (Discord does not redeliver). `drop`,
+ * RESUME; a new IDENTIFY starts an empty session beside the others (Discord does not redeliver;
+ * two processes with one token both get every event). `drop`,
  * `closeWith`, `requestReconnect` (op 7) and `invalidateSession` (op 9) are the faults.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -106,7 +107,8 @@ export class FakeDiscord {
   #server: Server;
   #wss: WebSocketServer;
   #sockets = new Set<WebSocket>();
-  #session: Session | undefined;
+  /** Every gateway session by id: Discord lets several run at once (each gets every event). */
+  #sessions = new Map<string, Session>();
   #channels = new Map<string, Record<string, unknown>>();
   #files = new Map<string, Buffer>();
   /** Every message of each channel, oldest first (users' and the bot's). */
@@ -142,7 +144,7 @@ export class FakeDiscord {
 
   /** A session is attached to an open connection (after READY or RESUMED). */
   get connected(): boolean {
-    return this.#session?.socket !== undefined;
+    return [...this.#sessions.values()].some((session) => session.socket !== undefined);
   }
 
   /** A user's DM to the bot; returns the message id. */
@@ -179,24 +181,25 @@ export class FakeDiscord {
 
   /** The connection breaks without a close frame (1006): the session stays resumable. */
   drop(): void {
-    this.#session?.socket?.terminate();
+    for (const socket of this.#open()) socket.terminate();
   }
 
   /** Discord closes the connection with a gateway close code (4000 resumable … 4014 fatal). */
   closeWith(code: number, reason = ''): void {
-    this.#session?.socket?.close(code, reason);
+    for (const socket of this.#open()) socket.close(code, reason);
   }
 
   /** Opcode 7: the client must reconnect and resume. */
   requestReconnect(): void {
-    this.#send(this.#session?.socket, { op: 7, d: null, s: null, t: null });
+    for (const socket of this.#open()) this.#send(socket, { op: 7, d: null, s: null, t: null });
   }
 
   /** Opcode 9: `resumable` false ends the session (what it missed is gone), true lets it resume. */
   invalidateSession(resumable: boolean): void {
-    const socket = this.#session?.socket;
-    if (!resumable) this.#session = undefined;
-    this.#send(socket, { op: 9, d: resumable, s: null, t: null });
+    for (const session of [...this.#sessions.values()].filter((s) => s.socket !== undefined)) {
+      if (!resumable) this.#sessions.delete(session.id);
+      this.#send(session.socket, { op: 9, d: resumable, s: null, t: null });
+    }
   }
 
   until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
@@ -262,13 +265,19 @@ export class FakeDiscord {
     if (socket?.readyState === 1) socket.send(JSON.stringify(payload));
   }
 
-  /** A dispatch of the session: sent if it is connected, kept for RESUME either way. */
-  #dispatch(type: string, data: unknown, session = this.#session): void {
-    if (session === undefined) return;
-    const s = ++session.seq;
-    const payload = JSON.stringify({ op: 0, t: type, s, d: data });
-    session.dispatched.push({ s, payload });
-    if (session.socket?.readyState === 1) session.socket.send(payload);
+  /** The connections sessions are attached to. */
+  #open(): WebSocket[] {
+    return [...this.#sessions.values()].flatMap((session) => (session.socket ? [session.socket] : []));
+  }
+
+  /** A dispatch to one session (or every one): sent if it is connected, kept for RESUME either way. */
+  #dispatch(type: string, data: unknown, only?: Session): void {
+    for (const session of only ? [only] : this.#sessions.values()) {
+      const s = ++session.seq;
+      const payload = JSON.stringify({ op: 0, t: type, s, d: data });
+      session.dispatched.push({ s, payload });
+      if (session.socket?.readyState === 1) session.socket.send(payload);
+    }
   }
 
   #connect(socket: WebSocket): void {
@@ -276,7 +285,7 @@ export class FakeDiscord {
     this.connections += 1;
     socket.on('close', () => {
       this.#sockets.delete(socket);
-      if (this.#session?.socket === socket) this.#session.socket = undefined;
+      for (const session of this.#sessions.values()) if (session.socket === socket) session.socket = undefined;
       this.#notify();
     });
     this.#send(socket, { op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null });
@@ -299,10 +308,9 @@ export class FakeDiscord {
       socket.close(4014, 'Disallowed intent(s).');
       return;
     }
-    // A new session; the old one (if any) is gone with whatever it had not delivered.
-    this.#session?.socket?.terminate();
+    // A new session, beside any other (what an old one had not delivered stays with it).
     const session: Session = { id: `session-${nextId()}`, seq: 0, dispatched: [], socket };
-    this.#session = session;
+    this.#sessions.set(session.id, session);
     this.#dispatch(
       'READY',
       {
@@ -321,12 +329,12 @@ export class FakeDiscord {
 
   #resume(socket: WebSocket, d: Record<string, unknown>): void {
     this.resumes.push(d);
-    const session = this.#session;
+    const session = this.#sessions.get(String(d['session_id']));
     if (d['token'] !== this.token) {
       socket.close(4004, 'Authentication failed.');
       return;
     }
-    if (session === undefined || d['session_id'] !== session.id) {
+    if (session === undefined) {
       this.#send(socket, { op: 9, d: false, s: null, t: null });
       return;
     }
