@@ -217,9 +217,12 @@ export async function createDaemon(options: DaemonOptions = {}): Promise<TestDae
   return daemon;
 }
 
+/** The environment as the CLI's launch functions take it (not NodeJS.ProcessEnv: Next's types make NODE_ENV required there). */
+type LaunchEnv = Record<string, string | undefined>;
+
 interface CliLaunch {
-  daemonNodeArgs(options: { execArgv: readonly string[]; args: readonly string[]; bin?: string; build: boolean; env?: NodeJS.ProcessEnv }): string[];
-  snapshotState(bin?: string, env?: NodeJS.ProcessEnv): { state: string; reason?: string };
+  daemonNodeArgs(options: { execArgv: readonly string[]; args: readonly string[]; bin?: string; build: boolean; env?: LaunchEnv }): string[];
+  snapshotState(bin?: string, env?: LaunchEnv): { state: string; reason?: string };
 }
 
 /**
@@ -233,7 +236,7 @@ async function spawnAsStartDoes(env: Record<string, string>, nodeOptions: string
   const dist = join(CLI_BUILT, '..', 'daemon');
   if (!existsSync(join(dist, 'launch.js'))) throw new Error(`the built CLI (${CLI_BUILT}) is missing: run \`pnpm --filter tinyagi... build\``);
   const launch = (await import(pathToFileURL(join(dist, 'launch.js')).href)) as CliLaunch;
-  const flags = (await import(pathToFileURL(join(dist, 'node-flags.js')).href)) as { daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv };
+  const flags = (await import(pathToFileURL(join(dist, 'node-flags.js')).href)) as { daemonEnv(env: LaunchEnv): LaunchEnv };
   const argv = launch.daemonNodeArgs({ execArgv: nodeOptions, args: ['run'], bin: CLI_BUILT, build: true, env });
   const state = launch.snapshotState(CLI_BUILT, env);
   const unusable = state.state === 'failed' || (state.state === 'off' && env['TINYAGI_SNAPSHOT'] !== '0' && process.platform !== 'win32');
