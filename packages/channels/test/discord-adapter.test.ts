@@ -199,6 +199,14 @@ describe('discord gateway faults (real discord.js)', () => {
     expect(first.fake.identified).toHaveLength(2);
   });
 
+  it('a token reset while running (the next IDENTIFY closes 4004) is logged plainly and reported as fatal', async () => {
+    const { fake, fatal } = await connected();
+    fake.resetToken();
+    await waitFor(() => fatal.length > 0, 30_000, 'the fatal report');
+    expect(fatal).toEqual([expect.stringMatching(/^Discord rejected the bot token \(gateway close 4004, authentication failed\): set a valid token in DISCORD_BOT_TOKEN/)]);
+    expect(fake.identified).toHaveLength(2);
+  });
+
   it('a wrong token fails at start with a ChannelConfigError that names the settings to fix', async () => {
     const { adapter, sink } = await setup({ token: 'not-the-token' });
     const error = await adapter.start(sink).catch((err: unknown) => err);

@@ -87,7 +87,8 @@ interface Hold {
 }
 
 export class FakeDiscord {
-  readonly token = 'FAKE.discord.bot-token';
+  /** The bot's token (a `resetToken()` replaces it, as the Developer Portal's Reset Token does). */
+  token = 'FAKE.discord.bot-token';
   readonly sent: DiscordSent[] = [];
   readonly typing: string[] = [];
   readonly identified: Array<Record<string, unknown>> = [];
@@ -192,6 +193,12 @@ export class FakeDiscord {
   /** Opcode 7: the client must reconnect and resume. */
   requestReconnect(): void {
     for (const socket of this.#open()) this.#send(socket, { op: 7, d: null, s: null, t: null });
+  }
+
+  /** The token is reset: the old one fails on REST (401) and IDENTIFY (4004); sessions end (op 9). */
+  resetToken(): void {
+    this.token = `FAKE.discord.reset-${nextId()}`;
+    this.invalidateSession(false);
   }
 
   /** Opcode 9: `resumable` false ends the session (what it missed is gone), true lets it resume. */
