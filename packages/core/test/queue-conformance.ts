@@ -401,12 +401,12 @@ export function runQueueConformance(name: string, open: () => StoreHandle | Prom
     );
 
     it(
-      'release gives messages back without spending an attempt',
+      'release gives messages back without spending an attempt, marked as interrupted (the next attempt is a retry)',
       withStore(async (store) => {
         const { id } = await store.enqueue(msg('a', 'x'));
         await store.claim(claimOpts);
         await store.release('w1', [id]);
-        expect(await store.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
+        expect(await store.get(id)).toMatchObject({ status: 'pending', attempts: 0, lastError: expect.stringContaining('interrupted by a shutdown') });
       }),
     );
 

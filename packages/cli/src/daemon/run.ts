@@ -58,7 +58,13 @@ import { ScheduleRunner } from './scheduler.ts';
 import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
 import { describeStorage, openSelectedStores, selectStorage, storageChanged } from './storage.ts';
 
-export const SHUTDOWN_GRACE_MS = 20_000;
+/**
+ * How long a stop lets in-flight runs finish before it aborts them and hands their messages back
+ * to the queue (run again after the next start). Short: a run whose answer is being committed
+ * finishes, while an agent's minutes-long turn is not waited for (a supervisor's stop timeout,
+ * e.g. the test kit's or systemd's, would SIGKILL the daemon first).
+ */
+export const SHUTDOWN_GRACE_MS = 2_000;
 /** Queue lease owners of daemon workers start with this; other processes' workers do not. */
 const DAEMON_OWNER_PREFIX = 'daemon:';
 

@@ -166,6 +166,9 @@ export function chargeExpired<R extends FailingRow & { lease_owner: string | nul
 }
 
 /** The failure recorded for an expired lease. */
+/** The last error of a message a clean shutdown gave back (QueueStore.release). */
+export const RELEASED = 'interrupted by a shutdown; runs again after the next start';
+
 export function leaseLost(owner: string | null): FailInput {
   return { kind: 'retryable', reason: 'worker_lost', error: `lease expired while processing (worker ${owner ?? '?'} stopped or crashed)` };
 }

@@ -63,7 +63,7 @@ import type {
   QueueStore,
   RecoveredLease,
 } from './types.ts';
-import { chargeExpired, emptyCounts, enqueuedEvent, leaseLost, settleFailure, toQueueMessage } from './message-row.ts';
+import { chargeExpired, emptyCounts, enqueuedEvent, leaseLost, RELEASED, settleFailure, toQueueMessage } from './message-row.ts';
 
 export interface PgQueueStoreOptions {
   /** The schema holding the tables (created by `migratePg`). Default `tinyagi`. */
@@ -419,10 +419,10 @@ export class PgQueueStore implements QueueStore {
     const c = this.#scope;
     await this.#notifying(c, () =>
       c.query(
-        `WITH r AS (UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = GREATEST(0, attempts - 1), available_at = $1, updated_at = $1
+        `WITH r AS (UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = GREATEST(0, attempts - 1), last_error = $5, available_at = $1, updated_at = $1
         WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 AND NOT cancel_requested RETURNING 1)
       SELECT pg_notify($4, '') FROM (SELECT 1 FROM r LIMIT 1) x`,
-        [now, ids, owner, this.hub.channel],
+        [now, ids, owner, this.hub.channel, RELEASED],
       ),
     );
   }

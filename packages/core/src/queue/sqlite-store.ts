@@ -38,7 +38,7 @@ import type {
   QueueStore,
   RecoveredLease,
 } from './types.ts';
-import { chargeExpired, emptyCounts, enqueuedEvent, leaseLost, settleFailure, toQueueMessage } from './message-row.ts';
+import { chargeExpired, emptyCounts, enqueuedEvent, leaseLost, RELEASED, settleFailure, toQueueMessage } from './message-row.ts';
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type MessageRow = SchemaMessageRow;
@@ -112,7 +112,7 @@ export class SqliteQueueStore implements QueueStore {
       heldBy: s.prepare("SELECT * FROM messages WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
       renew: s.prepare("UPDATE messages SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? RETURNING cancel_requested"),
       release: s.prepare(
-        "UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(0, attempts - 1), available_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? AND cancel_requested = 0",
+        "UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(0, attempts - 1), last_error = ?, available_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ? AND cancel_requested = 0",
       ),
       complete: s.prepare(
         "UPDATE messages SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_owner = ?",
@@ -290,7 +290,7 @@ export class SqliteQueueStore implements QueueStore {
   release(owner: string, ids: readonly string[]): void {
     const now = Date.now();
     this.#db.write(() => {
-      for (const id of ids) this.#stmt.release.run(now, now, id, owner);
+      for (const id of ids) this.#stmt.release.run(RELEASED, now, now, id, owner);
     });
     this.#db.onCommit(() => this.#wake());
   }

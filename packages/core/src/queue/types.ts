@@ -191,7 +191,10 @@ export interface QueueStore {
   claim(options: ClaimOptions): Awaitable<ClaimedBatch[]>;
   /** Extends the leases the owner still holds; reports lost leases and requested cancels. */
   renewLeases(owner: string, ids: readonly string[], leaseMs: number): Awaitable<LeaseRenewal>;
-  /** Gives claimed messages back (clean shutdown): pending again, the attempt not counted. */
+  /**
+   * Gives claimed messages back (clean shutdown): pending again, the attempt not counted, its
+   * last error RELEASED (so the next attempt is a retry: an interrupted turn is not resumed).
+   */
   release(owner: string, ids: readonly string[]): Awaitable<void>;
   /**
    * Completes messages the owner holds. `effects` runs in the same transaction (follow-up

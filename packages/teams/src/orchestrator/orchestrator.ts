@@ -228,10 +228,6 @@ export class Orchestrator implements Spawner {
   }
 
   /**
-   * Stops claiming; running work gets `graceMs` to finish, then it is aborted and its messages
-   * go back to pending (picked up again after a restart). Sub-agents stop with their parents.
-   */
-  /**
    * Closes runs no process can finish any more (sub-agent runs of a process that is gone, runs
    * whose messages ended without them). Done at start; a node calls it again after it released
    * the work of a node that died. Returns how many runs it closed.
@@ -240,6 +236,10 @@ export class Orchestrator implements Spawner {
     return reconcileOpenRuns(this.#ctx);
   }
 
+  /**
+   * Stops claiming; running work gets `graceMs` to finish, then it is aborted and its messages
+   * go back to pending (picked up again after a restart). Sub-agents stop with their parents.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     // A start under way finishes first (its failure is the caller of start's to see).
     await this.#starting?.catch(() => {});
