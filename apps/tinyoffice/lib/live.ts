@@ -7,7 +7,7 @@
  */
 import { isApiError, type ConnectionInfo, type ConnectionState, type EventSubscription, type TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from './api';
-import { activityFromStatus, failuresFromDead, getState, pausedFromStatus, reduceEvent, setState } from './store';
+import { activityFromStatus, failuresFromDead, getState, HANDOFFS_KEPT, handoffOf, pausedFromStatus, reduceEvent, setState, withHandoffs } from './store';
 import { canShare, joinTabs, type BusMessage, type StreamInfo, type TabBus } from './tab-bus';
 
 /** This tab's stream, while it leads (or has no other tabs to share with). */
@@ -75,8 +75,17 @@ function receive(event: TinyEvent): void {
   schedule();
 }
 
-/** Status, agents and teams: on the first load and after a reconnect (the daemon may have restarted). */
+/**
+ * Status, agents and teams: on the first load and after a reconnect (the daemon may have
+ * restarted). Each tab loads its own (the leader shares only the stream). Earlier handoffs come
+ * along without holding the load up: the Handoffs panel starts with them, and one also seen live
+ * is listed once.
+ */
 async function loadOffice(): Promise<number> {
+  api()
+    .listHandoffs({ query: { limit: HANDOFFS_KEPT } })
+    .then((list) => setState((s) => ({ handoffs: withHandoffs(s.handoffs, list.map(handoffOf)) })))
+    .catch(() => {});
   const [status, agents, teams] = await Promise.all([api().status(), api().listAgents(), api().listTeams()]);
   setState({ status, agents, teams, activity: activityFromStatus(status), pausedRuns: pausedFromStatus(status) });
   return status.lastEventId;

@@ -3,7 +3,7 @@
  * the tab (lib/live.ts). Components read it with useStore(selector); nothing polls.
  */
 import { useSyncExternalStore } from 'react';
-import type { Agent, ChannelStatus, ConnectionState, QueueMessageView, Status, Team, TinyEvent } from '@tinyagi/client';
+import type { Agent, ChannelStatus, ConnectionState, Handoff as HandoffRecord, QueueMessageView, Status, Team, TinyEvent } from '@tinyagi/client';
 import type { StreamInfo } from './tab-bus';
 
 export type AuthState = 'checking' | 'ok' | 'anonymous' | 'unreachable';
@@ -28,6 +28,7 @@ export interface AgentFailure {
 }
 
 export interface Handoff {
+  /** The `agent.mention` event's id: a handoff listed over REST and then seen live is one handoff. */
   id: number;
   from: string;
   to: string;
@@ -52,6 +53,7 @@ export interface OfficeState {
    * run can be paused while still queued (its `run.started` comes later).
    */
   pausedRuns: readonly string[];
+  /** The latest handoffs (earlier ones from GET /api/handoffs, then live ones), oldest first, at most HANDOFFS_KEPT. */
   handoffs: Handoff[];
   /** The last failure of each agent not yet dismissed (a later failure replaces it). */
   failures: Record<string, AgentFailure>;
@@ -64,6 +66,8 @@ export interface OfficeState {
 export const FEED_SIZE = 300;
 /** How long a handoff line stays drawn in the office. */
 export const HANDOFF_MS = 6000;
+/** How many handoffs the office keeps (it lists the newest five). */
+export const HANDOFFS_KEPT = 20;
 
 const initial: OfficeState = {
   auth: 'checking',
@@ -159,6 +163,16 @@ export function describeProgress(data: Extract<TinyEvent, { type: 'run.progress'
   return data.message;
 }
 
+/** A handoff as GET /api/handoffs lists it; `at` is when it happened (a line is drawn only if that was just now). */
+export const handoffOf = (r: HandoffRecord): Handoff => ({ id: r.id, from: r.fromAgent, to: r.toAgent, conversationId: r.conversationId, at: r.ts });
+
+/** Adds handoffs to the list, each once (by event id), in the order they happened; the newest HANDOFFS_KEPT stay. */
+export function withHandoffs(list: Handoff[], more: readonly Handoff[]): Handoff[] {
+  const known = new Set(list.map((h) => h.id));
+  const added = more.filter((h) => !known.has(h.id));
+  return added.length === 0 ? list : [...list, ...added].sort((a, b) => a.id - b.id).slice(-HANDOFFS_KEPT);
+}
+
 const ENDED = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.rejected']);
 
 /** When the person last dismissed each agent's failure (this browser): older dead letters stay seen after a reload. */
@@ -215,8 +229,7 @@ export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeSta
     const others = s.pausedRuns.filter((r) => r !== event.runId);
     patch.pausedRuns = event.data.command === 'pause' ? [...others, event.runId] : others;
   } else if (event.type === 'agent.mention') {
-    const now = Date.now();
-    patch.handoffs = [...s.handoffs.filter((h) => now - h.at < HANDOFF_MS), { id: event.id, from: event.data.fromAgent, to: event.data.toAgent, conversationId: event.conversationId, at: now }];
+    patch.handoffs = withHandoffs(s.handoffs, [{ id: event.id, from: event.data.fromAgent, to: event.data.toAgent, conversationId: event.conversationId, at: Date.now() }]);
   }
   if (ENDED.has(event.type) && event.runId && s.pausedRuns.includes(event.runId)) patch.pausedRuns = s.pausedRuns.filter((r) => r !== event.runId);
   if (s.status && (event.type === 'channel.status' || event.type.startsWith('queue.') || event.type === 'message.enqueued' || ENDED.has(event.type) || event.type === 'run.started')) {
