@@ -31,6 +31,7 @@ import { foldGuardNote, mayChangeDecision, noteFromOutbox } from '@/lib/decision
 import { getState } from '@/lib/store';
 import { useNow } from '@/lib/use-now';
 import { useLiveEvents } from '@/lib/use-events';
+import { usePageTitle } from '@/components/shell';
 import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money, plural } from '@/components/ui';
 import { DecisionBanner } from './decision-banner';
 
@@ -80,6 +81,8 @@ function Conversation({ id }: { id: string }) {
   );
   // What the daemon answered to the person's Continue or Stop.
   const [decisionReply, setDecisionReply] = useState<string | null>(null);
+  // The tab says which conversation it is ("Fix the login bug · Conversations · TinyOffice").
+  usePageTitle(conversation ? conversation.title.trim() || `Conversation with ${conversationTarget(conversation)}` : null);
 
   const loadTranscript = useCallback(() => {
     api()
