@@ -1,6 +1,6 @@
 /**
- * Multi-node crash harness (issue 17): one API node (`tinyagi run`) and three worker nodes
- * (`tinyagi worker`), each a separate process with its own TINYAGI_HOME, on one PostgreSQL
+ * Multi-node crash harness (issue 17): one API node (the built daemon from its start-up snapshot,
+ * as `tinyagi start` runs it) and three worker nodes (the built `tinyagi worker`), each a separate process with its own TINYAGI_HOME, on one PostgreSQL
  * schema, under a steady load of messages sent through the API. Random nodes (the API node
  * included) are killed with SIGKILL at random moments and started again. At the end:
  * - every accepted message is completed, or dead with the reason crashes give; none is lost;
@@ -90,7 +90,7 @@ class WorkerNode {
   }
 
   start(): void {
-    this.#proc = spawnCli(['worker', '--name', this.name], this.env, { build: 'source' });
+    this.#proc = spawnCli(['worker', '--name', this.name], this.env, { build: 'built' });
   }
 
   get pid(): number | undefined {
@@ -186,7 +186,6 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     const schema = testSchema('pool2');
     cleanups.push(() => dropSchema(admin, schema));
     const api: TestDaemon = await createDaemon({
-      build: 'source',
       settings: ({ root }) => ({ ...SHARED_SETTINGS, storage: { url: db.url, schema, pool_size: 2 }, workspace: { path: join(root, 'workspace'), name: 'workspace' } }),
     });
     cleanups.push(() => api.cleanup());
@@ -272,7 +271,6 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     // the default lease of 60 s: a dead node's work moves by its heartbeat, not by lease expiry.
     const slow = { provider: 'mock', mock: { latency_ms: 600_000, reply: 'Done.' } };
     const api: TestDaemon = await createDaemon({
-      build: 'source',
       apiToken: token,
       settings: ({ root }) => ({
         ...SHARED_SETTINGS,
@@ -328,7 +326,6 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     const token = randomBytes(32).toString('base64url');
 
     const api: TestDaemon = await createDaemon({
-      build: 'source',
       apiToken: token,
       settings: ({ root }) => ({ ...SHARED_SETTINGS, storage, workspace: { path: join(root, 'workspace'), name: 'workspace' } }),
     });
