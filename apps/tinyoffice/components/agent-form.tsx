@@ -6,7 +6,7 @@
  * merge-patch of the fields that changed, so keys the form does not show (heartbeat when
  * untouched, mock scripts, steering, …) are never dropped.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { isApiError, type Agent } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
@@ -114,7 +114,15 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
   // The schema (and the built-in provider names) arrive a moment after the form renders.
   const { contract } = useContract();
 
-  useEffect(() => setValues(valuesOf(agent)), [agent]);
+  // The agent is reloaded on every settings change (this form's own save, the CLI, another tab):
+  // fields the person has not edited follow it; what they typed and not yet saved stays.
+  const loaded = useRef(values);
+  useEffect(() => {
+    const next = valuesOf(agent);
+    const before = loaded.current;
+    loaded.current = next;
+    setValues((v) => Object.fromEntries(Object.entries(next).map(([path, value]) => [path, v[path] !== before[path] ? (v[path] ?? value) : value])));
+  }, [agent]);
   useEffect(() => {
     api()
       .listCustomProviders()
