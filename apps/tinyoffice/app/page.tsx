@@ -178,7 +178,7 @@ function HandoffList() {
       ) : (
         <ul className="space-y-1 text-sm" data-testid="handoffs">
           {recent.map((h: Handoff) => (
-            <li key={h.id}>
+            <li key={h.id} className="flex justify-between gap-2">
               {h.conversationId ? (
                 <Link className="underline-offset-2 hover:underline" href={`/conversations/view?id=${encodeURIComponent(h.conversationId)}`}>
                   {h.from} → {h.to}
@@ -186,6 +186,10 @@ function HandoffList() {
               ) : (
                 `${h.from} → ${h.to}`
               )}
+              {/* Earlier handoffs are listed too: when tells one from the next. */}
+              <time className="tabular-nums text-slate-600 dark:text-slate-300" dateTime={new Date(h.at).toISOString()}>
+                {new Date(h.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}
+              </time>
             </li>
           ))}
         </ul>

@@ -3,8 +3,12 @@
  * handoffs (GET /api/handoffs), in every tab and again after a reconnect, each handoff once even
  * when it is listed and also seen live; a conversation's page is titled by the conversation.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { join } from 'node:path';
 import { startDaemon, type Daemon } from './daemon';
+
+const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-32';
 
 // Each test stands on its own (a failure starts a fresh worker and daemon; the rest still run).
 test.describe.configure({ mode: 'default' });
@@ -42,7 +46,7 @@ test('the Handoffs panel starts with the earlier handoffs; a live one is added o
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
   // Before: "No handoffs yet." although the daemon had one.
   await expect(handoffs(page)).toHaveCount(1);
-  await expect(handoffs(page).first()).toHaveText('coder → reviewer');
+  await expect(handoffs(page).first().getByRole('link')).toHaveText('coder → reviewer');
   await expect(handoffs(page).first().getByRole('link')).toHaveAttribute('href', `/conversations/view?id=${encodeURIComponent(first)}`);
 
   // A live handoff joins the list (newest first), and the earlier one stays.
@@ -70,6 +74,20 @@ test('the Handoffs panel starts with the earlier handoffs; a live one is added o
     await expect(handoffs(p).first().getByRole('link')).toHaveAttribute('href', `/conversations/view?id=${encodeURIComponent(third)}`);
   }
   await other.close();
+
+  // The panel with its list, at 1280 and 390 px, light and dark: axe finds nothing moderate or
+  // worse, and the screenshots are for a person to look at.
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 800 });
+    for (const dark of [false, true]) {
+      await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
+      const { violations } = await new AxeBuilder({ page }).analyze();
+      expect(violations.filter((v) => v.impact !== 'minor').map((v) => `${width} ${dark ? 'dark' : 'light'}: ${v.id}`)).toEqual([]);
+      await page.screenshot({ path: join(SHOTS, `office-handoffs-${width}-${dark ? 'dark' : 'light'}.png`), fullPage: true });
+    }
+  }
+  await page.evaluate(() => document.documentElement.classList.remove('dark'));
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test('a conversation’s page is titled by the conversation, not only “Conversations”', async () => {
