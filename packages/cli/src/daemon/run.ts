@@ -60,11 +60,11 @@ import { describeStorage, openSelectedStores, selectStorage, storageChanged } fr
 
 /**
  * How long a stop lets in-flight runs finish before it aborts them and hands their messages back
- * to the queue (run again after the next start). Short: a run whose answer is being committed
- * finishes, while an agent's minutes-long turn is not waited for (a supervisor's stop timeout,
- * e.g. the test kit's or systemd's, would SIGKILL the daemon first).
+ * to the queue (run again after the next start). A turn about to end still ends (re-running it
+ * costs the model calls again), while an agent's minutes-long turn is not waited for: the whole
+ * stop fits inside the 10 s a container runtime gives before SIGKILL (docker stop's default).
  */
-export const SHUTDOWN_GRACE_MS = 2_000;
+export const SHUTDOWN_GRACE_MS = 5_000;
 /** Queue lease owners of daemon workers start with this; other processes' workers do not. */
 const DAEMON_OWNER_PREFIX = 'daemon:';
 
