@@ -9,7 +9,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OFFICE_OUT, PLANTED_KEY, startDaemon, type Daemon } from './daemon';
+import { OFFICE_OUT, PLANTED_KEY, openOffice, type Daemon } from './daemon';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -20,11 +20,7 @@ let context: BrowserContext;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  daemon = await startDaemon();
-  context = await browser.newContext();
-  page = await context.newPage();
-  await page.goto(await daemon.loginLink());
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  ({ daemon, context, page } = await openOffice(browser));
 });
 
 test.afterAll(async () => {

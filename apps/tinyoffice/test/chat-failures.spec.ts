@@ -8,7 +8,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
-import { SETTINGS, startDaemon, type Daemon } from './daemon';
+import { SETTINGS, openOffice, type Daemon } from './daemon';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -21,7 +21,7 @@ let context: BrowserContext;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  daemon = await startDaemon({
+  ({ daemon, context, page } = await openOffice(browser, {
     settings: (root) => {
       const settings = SETTINGS(root);
       const coder = settings.agents.coder.mock;
@@ -29,11 +29,7 @@ test.beforeAll(async ({ browser }) => {
       coder.rules.unshift({ match: 'work on the app', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], latency_ms: 600_000, reply: 'never' } as never);
       return settings;
     },
-  });
-  context = await browser.newContext();
-  page = await context.newPage();
-  await page.goto(await daemon.loginLink());
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  }));
   mkdirSync(SHOTS, { recursive: true });
 });
 

@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { CLI_BUILT, createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 
 export const CLI_BIN = CLI_BUILT;
@@ -86,4 +87,14 @@ export async function startDaemon(options: { settings?: (root: string) => Record
     throw err;
   }
   return daemon;
+}
+
+/** A started daemon and a browser context logged in to its office, on a page whose event stream is open. */
+export async function openOffice(browser: Browser, options: Parameters<typeof startDaemon>[0] = {}): Promise<{ daemon: Daemon; context: BrowserContext; page: Page }> {
+  const daemon = await startDaemon(options);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(await daemon.loginLink());
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  return { daemon, context, page };
 }

@@ -6,7 +6,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { join } from 'node:path';
-import { startDaemon, type Daemon } from './daemon';
+import { openOffice, type Daemon } from './daemon';
 
 const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-32';
 
@@ -18,11 +18,7 @@ let context: BrowserContext;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  daemon = await startDaemon();
-  context = await browser.newContext();
-  page = await context.newPage();
-  await page.goto(await daemon.loginLink());
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  ({ daemon, context, page } = await openOffice(browser));
 });
 
 test.afterAll(async () => {

@@ -10,7 +10,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, type Daemon } from './daemon';
+import { openOffice, type Daemon } from './daemon';
 
 // Each test stands on its own (a failure starts a fresh worker and daemon; the rest still run).
 test.describe.configure({ mode: 'default' });
@@ -22,11 +22,7 @@ let context: BrowserContext;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  daemon = await startDaemon();
-  context = await browser.newContext();
-  page = await context.newPage();
-  await page.goto(await daemon.loginLink());
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  ({ daemon, context, page } = await openOffice(browser));
 });
 
 test.afterAll(async () => {

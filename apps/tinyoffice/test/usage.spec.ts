@@ -7,7 +7,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
-import { startDaemon, type Daemon } from './daemon';
+import { openOffice, type Daemon } from './daemon';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -18,11 +18,7 @@ let page: Page;
 
 test.beforeAll(async ({ browser }) => {
   mkdirSync(SHOTS, { recursive: true });
-  daemon = await startDaemon();
-  context = await browser.newContext();
-  page = await context.newPage();
-  await page.goto(await daemon.loginLink());
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
+  ({ daemon, context, page } = await openOffice(browser));
 });
 
 test.afterAll(async () => {
