@@ -123,4 +123,5 @@ export const ROUTE_TABLE = {
   deleteProject: { method: 'DELETE', path: '/api/projects/:id' },
   usage: { method: 'GET', path: '/api/usage' },
   topConversations: { method: 'GET', path: '/api/usage/conversations' },
+  listKinds: { method: 'GET', path: '/api/kinds' },
 } as const satisfies { [K in RouteName]: RouteShape<ApiContract[K]> };

@@ -1,6 +1,7 @@
 /** Every JSON route of the API, by operation name (also the OpenAPI operationId and the client method). */
 import { agentsContract } from './agents.ts';
 import { conversationsContract } from './conversations.ts';
+import { kindsContract } from './kinds.ts';
 import { messagesContract } from './messages.ts';
 import { outboxContract } from './outbox.ts';
 import { pairingContract } from './pairing.ts';
@@ -27,6 +28,7 @@ export const apiContract = {
   ...schedulesContract,
   ...tasksContract,
   ...usageContract,
+  ...kindsContract,
 } as const;
 
 export type ApiContract = typeof apiContract;

@@ -21,6 +21,7 @@ export * from './pairing.ts';
 export * from './schedules.ts';
 export * from './tasks.ts';
 export * from './usage.ts';
+export * from './kinds.ts';
 export * from './events.ts';
 export * from './event-map.ts';
 export * from './errors.ts';

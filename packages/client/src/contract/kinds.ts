@@ -1,0 +1,146 @@
+/**
+ * Kinds: the families of things TinyAGI can be extended with — chat channels and agent runtimes.
+ * A kind is described once, by a descriptor that lives beside its implementation (a channel's
+ * folder in @tinyagi/channels, a runtime's adapter in core's invoker) and is registered in its
+ * family's registry (core's `kinds/`). Every list that used to be kept by hand — the channels with
+ * a delivering client, environment overrides, secret paths, doctor checks, the supervisor's
+ * environment allowlist, CLI help, the settings blocks, TinyOffice's forms — is derived from the
+ * registered descriptors (docs/kinds.md).
+ *
+ * This file holds the descriptor types (zod schemas included, for validating a kind's settings
+ * block) and the serialisable view that `GET /api/kinds` returns.
+ */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { Bool, Str, StrArray } from './common.ts';
+
+/** A kind's name: lower-case letters, digits and `-`, as in settings keys and CLI arguments. */
+export const KIND_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** An environment variable that overrides a settings value of the kind (`TELEGRAM_BOT_TOKEN` → `bot_token`). */
+export interface KindEnvBinding {
+  readonly variable: string;
+  /** Dotted path inside the kind's settings block. */
+  readonly path: string;
+}
+
+export interface ChannelCapabilities {
+  /** Conversations live in threads or topics (Slack threads, Telegram topics, Discord threads). */
+  readonly threads: boolean;
+  /** A sent message can be edited afterwards (live progress replies). */
+  readonly editsMessages: boolean;
+  /** Direct (one-to-one) chats are told apart from group chats. */
+  readonly privateReplies: boolean;
+  /** Files can be received and sent. */
+  readonly files: boolean;
+  /** Interactive buttons can be attached to a message (approvals). */
+  readonly buttons: boolean;
+}
+
+/** A chat channel: Discord, Telegram, WhatsApp, … */
+export interface ChannelKind {
+  readonly family: 'channel';
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  /** The block `channels.<name>` of settings.json. */
+  readonly settings: z.ZodType;
+  /** Paths inside the block that hold secrets (masked on every read). */
+  readonly secrets: readonly string[];
+  readonly env: readonly KindEnvBinding[];
+  /** How the channel logs in: a token in its settings block, or a QR code scanned from a phone. */
+  readonly login: 'token' | 'qr';
+  /** Variables of the daemon's environment the channel's process receives (proxies, the platform's own switches). */
+  readonly processEnv: readonly string[];
+  /** The longest text one platform message takes (longer replies are split). */
+  readonly maxMessageChars: number;
+  readonly capabilities: ChannelCapabilities;
+}
+
+export interface RuntimeCapabilities {
+  /** The runtime resumes a session of its own across turns (Claude Code, Codex, OpenCode). */
+  readonly keepsSession: boolean;
+  /** A message can be given to a turn while it runs, without restarting it. */
+  readonly steersMidTurn: boolean;
+  /** A running turn can be paused and resumed. */
+  readonly pauses: boolean;
+  /** The runtime can ask a person before it acts (tool permission requests). */
+  readonly asksApproval: boolean;
+  /** The runtime reads the workspace's AGENTS.md / CLAUDE.md itself (TinyAGI does not paste it into the prompt). */
+  readonly readsAgentsMd: boolean;
+  /** The runtime runs tools (shell, files) in the agent's workspace. */
+  readonly usesTools: boolean;
+}
+
+/** What runs an agent: a CLI (Claude Code, Codex, OpenCode) or a model API spoken over HTTP. */
+export interface RuntimeKind {
+  readonly family: 'runtime';
+  readonly name: string;
+  /** Earlier names still accepted in settings (rewritten to `name` on the next write). */
+  readonly aliases: readonly string[];
+  readonly title: string;
+  readonly description: string;
+  /** The executable a CLI runtime starts (looked up on PATH); null for HTTP and in-process runtimes. */
+  readonly command: string | null;
+  /** The npm package that installs the command, for doctor's hint. */
+  readonly installHint: string | null;
+  /** Variables of the daemon's environment the runtime passes to its process (credentials, cloud switches). */
+  readonly passthroughEnv: readonly string[];
+  readonly capabilities: RuntimeCapabilities;
+}
+
+export type Kind = ChannelKind | RuntimeKind;
+
+/** The serialisable view of a channel kind (`GET /api/kinds`). */
+export const ChannelKindInfoSchema = z
+  .object({
+    family: z.literal('channel'),
+    name: Str,
+    title: Str,
+    description: Str,
+    /** JSON Schema of `channels.<name>` in settings.json. */
+    settings: z.record(Str, z.unknown()),
+    secrets: StrArray,
+    env: z.array(z.object({ variable: Str, path: Str })),
+    login: z.enum(['token', 'qr']),
+    maxMessageChars: z.number().int(),
+    capabilities: z.object({ threads: Bool, editsMessages: Bool, privateReplies: Bool, files: Bool, buttons: Bool }),
+  })
+  .meta({ id: 'ChannelKind' });
+export type ChannelKindInfo = z.infer<typeof ChannelKindInfoSchema>;
+
+/** The serialisable view of a runtime kind (`GET /api/kinds`). */
+export const RuntimeKindInfoSchema = z
+  .object({
+    family: z.literal('runtime'),
+    name: Str,
+    aliases: StrArray,
+    title: Str,
+    description: Str,
+    command: Str.nullable(),
+    installHint: Str.nullable(),
+    capabilities: z.object({ keepsSession: Bool, steersMidTurn: Bool, pauses: Bool, asksApproval: Bool, readsAgentsMd: Bool, usesTools: Bool }),
+  })
+  .meta({ id: 'RuntimeKind' });
+export type RuntimeKindInfo = z.infer<typeof RuntimeKindInfoSchema>;
+
+export const KindsSchema = z.object({ channels: z.array(ChannelKindInfoSchema), runtimes: z.array(RuntimeKindInfoSchema) });
+export type Kinds = z.infer<typeof KindsSchema>;
+
+export const kindsContract = {
+  listKinds: route({
+    method: 'GET',
+    path: '/api/kinds',
+    summary: 'The registered kinds of channels and agent runtimes, with their settings schema and capabilities',
+    tag: 'system',
+    response: KindsSchema,
+  }),
+} as const;
+
+/** Identity helpers that check a descriptor's shape where it is written. */
+export function defineChannelKind(kind: Omit<ChannelKind, 'family'>): ChannelKind {
+  return { family: 'channel', ...kind };
+}
+export function defineRuntimeKind(kind: Omit<RuntimeKind, 'family'>): RuntimeKind {
+  return { family: 'runtime', ...kind };
+}
