@@ -53,3 +53,5 @@ export {
   type InvokeProgress,
   type InvokeErrorKind,
 } from './invoker/index.ts';
+// The registries of channel and runtime kinds: a plugin registers a kind of its own here (docs/kinds.md).
+export { KindRegistry, channelKinds, runtimeKinds } from './kinds/index.ts';

@@ -21,6 +21,7 @@ export * from './nodes/index.ts';
 // Both the queue and the settings name a BusyPolicy (the same two values); the settings' one is the user-facing name.
 export type { BusyPolicy } from './config/index.ts';
 export * from './invoker/index.ts';
+export * from './kinds/index.ts';
 export * from './pairing/index.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';

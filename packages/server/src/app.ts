@@ -32,6 +32,7 @@ import { messageRoutes } from './routes/messages.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { pairingRoutes } from './routes/pairing.ts';
 import { providerRoutes } from './routes/providers.ts';
+import { kindRoutes } from './routes/kinds.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -148,6 +149,7 @@ export async function prepareApp(shape: AppShape, ctx: ServerContext = {} as Ser
     ...agentRoutes(ctx),
     ...teamRoutes(ctx),
     ...providerRoutes(ctx),
+    ...kindRoutes(),
     ...settingsRoutes(ctx),
     ...pairingRoutes(ctx),
     ...scheduleRoutes(ctx),
