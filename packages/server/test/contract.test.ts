@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError, createApiClient } from '@tinyagi/client';
-import { apiContract, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
+import { apiContract, defineChannelKind, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
 import { waitFor } from '@tinyagi/test-kit';
+import { channelKinds } from '@tinyagi/core';
 import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
@@ -122,6 +123,33 @@ describe('system', () => {
   it('channel login: the state of a QR-login channel; other channels are refused', async () => {
     expect(await h.client.channelLogin({ params: { name: 'whatsapp' } })).toMatchObject({ channel: 'whatsapp', state: 'unknown', qr: null });
     await rejects(h.client.channelLogin({ params: { name: 'telegram' as 'whatsapp' } }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('kinds: a channel kind registered in this process is listed with its settings schema; no token is 401', async () => {
+    const unregister = channelKinds.register(
+      defineChannelKind({
+        name: 'contract-chat',
+        title: 'Contract chat',
+        description: 'A throw-away channel kind of this test',
+        settings: z.looseObject({ api_token: z.string().optional() }),
+        secrets: ['api_token'],
+        env: [{ variable: 'CONTRACT_CHAT_TOKEN', path: 'api_token' }],
+        login: 'token',
+        processEnv: [],
+        maxMessageChars: 500,
+        capabilities: { threads: true, editsMessages: true, privateReplies: false, files: false, buttons: false },
+      }),
+    );
+    try {
+      const kinds = await h.client.listKinds();
+      const chat = kinds.channels.find((k) => k.name === 'contract-chat');
+      expect(chat).toMatchObject({ family: 'channel', secrets: ['api_token'], login: 'token', settings: { type: 'object', properties: { api_token: { type: 'string' } } } });
+      expect(kinds.runtimes.every((r) => r.family === 'runtime')).toBe(true);
+    } finally {
+      unregister();
+    }
+    expect((await h.client.listKinds()).channels.some((k) => k.name === 'contract-chat')).toBe(false);
+    expect((await raw(h, 'GET', '/api/kinds', { auth: false })).status).toBe(401);
   });
 
   it('logs: the tail of the daemon log, bounded by lines', async () => {
