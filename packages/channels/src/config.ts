@@ -1,9 +1,10 @@
 /**
  * What a channel process is started with (environment only; the daemon's supervisor sets it):
  * TINYAGI_API_URL, TINYAGI_API_TOKEN (channel-scoped), TINYAGI_HOME, TINYAGI_CHANNEL and
- * TINYAGI_CHANNEL_CONFIG (the `channels.<name>` block of settings.json as JSON). A bot token
- * comes from the platform's variable (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN), which wins, or
- * the block's `bot_token`.
+ * TINYAGI_CHANNEL_CONFIG (the `channels.<name>` block of settings.json as JSON), and for a kind
+ * outside this package TINYAGI_CHANNEL_MODULE (its adapter module). A value the kind binds to an
+ * environment variable (a bot token: TELEGRAM_BOT_TOKEN) comes from that variable when it is set
+ * (kind.ts `settingValue`).
  */
 import { join } from 'node:path';
 
@@ -28,7 +29,7 @@ function required(env: Readonly<Record<string, string | undefined>>, key: string
 
 export function readChannelConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): ChannelProcessConfig {
   const channel = argv[0] ?? env['TINYAGI_CHANNEL'];
-  if (channel === undefined || channel === '') throw new ChannelConfigError('Which channel? Pass its name (telegram, discord).');
+  if (channel === undefined || channel === '') throw new ChannelConfigError('Which channel? Pass its name (a channel kind, e.g. `tinyagi channel list` shows them).');
   let block: Record<string, unknown> = {};
   const raw = env['TINYAGI_CHANNEL_CONFIG'];
   if (raw !== undefined && raw !== '') {
@@ -40,20 +41,6 @@ export function readChannelConfig(env: Readonly<Record<string, string | undefine
     }
   }
   return { channel, apiUrl: required(env, 'TINYAGI_API_URL'), apiToken: required(env, 'TINYAGI_API_TOKEN'), home: required(env, 'TINYAGI_HOME'), block };
-}
-
-/** The bot token: the platform's environment variable wins over settings. */
-export function botToken(config: ChannelProcessConfig, env: Readonly<Record<string, string | undefined>>, variable: string): string {
-  const fromEnv = env[variable];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const fromSettings = config.block['bot_token'];
-  if (typeof fromSettings === 'string' && fromSettings !== '') return fromSettings;
-  throw new ChannelConfigError(`No bot token for ${config.channel}: set ${variable} or channels.${config.channel}.bot_token in settings.json.`);
-}
-
-export function optionalString(block: Record<string, unknown>, key: string): string | undefined {
-  const value = block[key];
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 export function optionalNumber(block: Record<string, unknown>, key: string): number | undefined {

@@ -1,10 +1,15 @@
 /**
  * @tinyagi/channels: chat platforms as supervised API clients of the daemon. One ChannelAdapter
  * interface (adapter.ts), the shared host around it (pairing, idempotency, chunking, outbox
- * delivery: host.ts), and the adapters. The process entry is `@tinyagi/channels/runner`.
+ * delivery: host.ts), and the adapters, one folder per channel kind with its descriptor (kind.ts)
+ * and its factory (factory.ts). The built-in kinds are listed in kinds.ts (`@tinyagi/channels/kinds`,
+ * which loads no platform SDK); the process entry is `@tinyagi/channels/runner`.
  */
 export { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from './adapter.ts';
 export { splitMessage } from './chunk.ts';
+export { settingValue, requiredString, optionalStringSetting, type BuiltinChannelKind, type ChannelAdapterContext, type ChannelAdapterModule, type CreateChannelAdapter } from './kind.ts';
+export { BUILTIN_CHANNEL_KINDS, registerBuiltinChannelKinds } from './kinds.ts';
+export { ChannelConfigError, type ChannelProcessConfig } from './config.ts';
 export { ChannelHost, type ChannelHostOptions, type ChannelLog } from './host.ts';
 export { TelegramAdapter, TELEGRAM_MAX_MESSAGE, TELEGRAM_COMMANDS, type TelegramAdapterOptions } from './telegram/adapter.ts';
 export { DiscordAdapter, DISCORD_MAX_MESSAGE, type DiscordAdapterOptions } from './discord/adapter.ts';

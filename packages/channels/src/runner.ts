@@ -5,12 +5,13 @@
  * code 2 and says what to set; the supervisor's status shows the exit.
  */
 import { createApiClient } from '@tinyagi/client';
+import { pathToFileURL } from 'node:url';
+import type { ChannelKind } from '@tinyagi/client/contract';
 import type { ChannelAdapter } from './adapter.ts';
-import { botToken, ChannelConfigError, filesDir, optionalNumber, optionalString, readChannelConfig, type ChannelProcessConfig } from './config.ts';
+import { ChannelConfigError, filesDir, optionalNumber, readChannelConfig, type ChannelProcessConfig } from './config.ts';
 import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
-import { DiscordAdapter } from './discord/adapter.ts';
-import { TelegramAdapter } from './telegram/adapter.ts';
-import { moduleSocketFactory, WhatsAppAdapter } from './whatsapp/adapter.ts';
+import type { ChannelAdapterModule } from './kind.ts';
+import { BUILTIN_CHANNEL_KINDS } from './kinds.ts';
 
 const STOP_GRACE_MS = 10_000;
 
@@ -30,46 +31,41 @@ function exitFatally(code: number): () => void {
   };
 }
 
-function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): ChannelAdapter {
-  switch (config.channel) {
-    case 'telegram': {
-      const apiRoot = optionalString(config.block, 'api_root');
-      return new TelegramAdapter({ token: botToken(config, env, 'TELEGRAM_BOT_TOKEN'), ...(apiRoot ? { apiRoot } : {}), log });
-    }
-    case 'discord': {
-      const restApi = optionalString(config.block, 'rest_api');
-      const allowed = config.block['allowed_channels'];
-      const allowedChannels = Array.isArray(allowed) ? allowed.filter((c): c is string => typeof c === 'string') : undefined;
-      // A gateway closed for good (token, intents) exits like a configuration problem.
-      return new DiscordAdapter({
-        token: botToken(config, env, 'DISCORD_BOT_TOKEN'),
-        ...(restApi ? { restApi } : {}),
-        ...(allowedChannels ? { allowedChannels } : {}),
-        stateDir: channelStateDir(config.home, 'discord'),
-        log,
-        onFatal: exitFatally(2),
-      });
-    }
-    case 'whatsapp': {
-      const socketModule = optionalString(config.block, 'socket_module');
-      return new WhatsAppAdapter({
-        stateDir: channelStateDir(config.home, 'whatsapp'),
-        log,
-        ...(socketModule ? { factory: moduleSocketFactory(socketModule, config.block) } : {}),
-        // Logged out: nothing to retry with this session (the message logged says what to do).
-        onFatal: exitFatally(3),
-      });
-    }
-    default:
-      throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: telegram, discord, whatsapp).`);
+/**
+ * The adapter of the channel: a kind built into this package (kinds.ts), or one whose factory
+ * module the daemon names in TINYAGI_CHANNEL_MODULE (a plugin's kind, its `adapterModule`).
+ */
+async function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Promise<ChannelAdapter> {
+  const builtin = BUILTIN_CHANNEL_KINDS.find((k) => k.name === config.channel);
+  const specifier = env['TINYAGI_CHANNEL_MODULE'];
+  let module: ChannelAdapterModule;
+  let kind: Pick<ChannelKind, 'name' | 'env'> | undefined = builtin;
+  if (specifier !== undefined && specifier !== '') {
+    const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier) ? specifier : specifier.startsWith('/') ? pathToFileURL(specifier).href : specifier;
+    module = (await import(url)) as ChannelAdapterModule;
+    if (typeof module.createAdapter !== 'function') throw new ChannelConfigError(`${specifier} (the ${config.channel} channel's adapter module) exports no createAdapter function.`);
+    kind ??= (module as { kind?: ChannelKind }).kind;
+  } else if (builtin) {
+    module = await builtin.loadAdapter();
+  } else {
+    const names = BUILTIN_CHANNEL_KINDS.map((k) => k.name).join(', ');
+    throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: ${names}), and no adapter module was given for it (TINYAGI_CHANNEL_MODULE).`);
   }
+  return module.createAdapter({
+    kind: kind ?? { name: config.channel, env: [] },
+    config,
+    env,
+    log,
+    stateDir: channelStateDir(config.home, config.channel),
+    exitFatally,
+  });
 }
 
 async function main(): Promise<void> {
   // Everything a channel writes (session keys, held messages, files) is for this user only.
   process.umask(0o077);
   const config = readChannelConfig(process.env, process.argv.slice(2));
-  const adapter = createAdapter(config, process.env);
+  const adapter = await createAdapter(config, process.env);
   const maxFileBytes = optionalNumber(config.block, 'max_file_bytes');
   const leaseMs = optionalNumber(config.block, 'lease_ms');
   const maxInlineRetryMs = optionalNumber(config.block, 'max_inline_retry_ms');

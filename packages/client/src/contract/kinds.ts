@@ -55,6 +55,12 @@ export interface ChannelKind {
   /** The longest text one platform message takes (longer replies are split). */
   readonly maxMessageChars: number;
   readonly capabilities: ChannelCapabilities;
+  /**
+   * Where the channel process finds the adapter of a kind that is not built into
+   * @tinyagi/channels (a plugin's): a module specifier or file URL exporting
+   * `createAdapter(context)` (@tinyagi/channels `ChannelAdapterModule`). Built-in kinds leave it out.
+   */
+  readonly adapterModule?: string;
 }
 
 export interface RuntimeCapabilities {

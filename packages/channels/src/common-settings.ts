@@ -1,0 +1,24 @@
+/**
+ * Settings every channel's block takes (the shared host's options), for the kinds' schemas:
+ * `channels.<name>.max_file_bytes`, `lease_ms`, `max_inline_retry_ms`.
+ */
+import * as z from 'zod';
+
+const positive = z.number().positive().optional();
+
+export const hostSettings = {
+  /** Inbound files above this (default 20 MiB) are not stored; the agent is told. */
+  max_file_bytes: positive,
+  /** How long a claimed reply stays leased to this channel process. */
+  lease_ms: positive,
+  /** Retries of a send waited for inline up to this long; longer ones go back to the outbox. */
+  max_inline_retry_ms: positive,
+};
+
+/** A bot token (secret: masked on every read). */
+export const botToken = z.string().optional();
+
+export const httpUrl = z
+  .string()
+  .refine((url) => url === '' || (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)), { error: (issue) => `Not an http(s) URL: ${JSON.stringify(issue.input)}` })
+  .optional();
