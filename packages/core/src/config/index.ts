@@ -74,7 +74,8 @@ export {
 export { loadSettings, parseSettingsText, type LoadedSettings } from './load.ts';
 export { findJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
 export { writeSettings, updateSettings, prepareSettingsWrite, settingsLockPath, type WriteSettingsOptions } from './write.ts';
-export type { SettingsSource, SettingsChangeListener, SettingsChangeSource } from './source.ts';
+export type { SettingsSource, SettingsChangeListener, SettingsChangeSource, SettingsEventSink } from './source.ts';
+export { fileSettingsSource, recordSettingsChange, type FileSettingsOptions, type SettingsLog } from './settings-source.ts';
 export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_LOCK_MS, type LockOptions } from './lock.ts';
 export { deepMergeSettings } from './merge.ts';
 export * from './editing/index.ts';

@@ -1,7 +1,10 @@
 /**
- * Where a running process gets its settings from and sends its edits to: settings.json watched on
- * disk (the daemon's live settings, SQLite) or the database's shared row (nodes/shared-settings.ts,
- * PostgreSQL). Code that reads or edits settings at run time takes this, not a file path.
+ * Where a running process gets its settings from and sends its edits to: settings.json
+ * (./settings-source.ts `fileSettingsSource`: the daemon on SQLite, the offline CLI, a server
+ * without a daemon) or the database's shared row (nodes/shared-settings.ts, PostgreSQL). Code
+ * that reads or edits settings at run time takes this, not a file path. Both kinds validate
+ * before writing, never overwrite a broken file or row (the error names the path of each
+ * problem), and record every change they see as a `settings.changed` event when given `events`.
  */
 import type { Settings } from './schema.ts';
 
@@ -21,4 +24,9 @@ export interface SettingsSource {
   reload(): void | Promise<void>;
   onChange(listener: SettingsChangeListener): () => void;
   close(): void | Promise<void>;
+}
+
+/** Where a source records what changed (the event log's `append`; the stores' `events`). */
+export interface SettingsEventSink {
+  append(event: { type: 'settings.changed'; data: { source: SettingsChangeSource } }): unknown;
 }

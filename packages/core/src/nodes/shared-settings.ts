@@ -28,6 +28,8 @@
  *   process are serialised, so they never conflict with each other. The same checks as a file
  *   write apply (validation of the whole result, masked secrets, environment overrides, size).
  *   A change of a local key is written to this node's settings.json only.
+ * - Given `events`, every change adopted is recorded as a `settings.changed` event, as the file
+ *   source does (config/settings-source.ts).
  */
 import { chmodSync, copyFileSync } from 'node:fs';
 import type { Pool } from 'pg';
@@ -36,7 +38,8 @@ import { applyEnvOverrides } from '../config/env.ts';
 import { loadSettings, parseSettingsJson } from '../config/load.ts';
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
-import type { SettingsChangeListener, SettingsSource } from '../config/source.ts';
+import { recordSettingsChange } from '../config/settings-source.ts';
+import type { SettingsChangeListener, SettingsEventSink, SettingsSource } from '../config/source.ts';
 import { formatSettingsIssues, parseSettingsChange, settingsInvalidError, validateSettings, type SettingsIssue } from '../config/validate.ts';
 import { prepareSettingsWrite, updateSettings } from '../config/write.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
@@ -62,6 +65,11 @@ export interface SharedSettingsOptions {
   importFile?: boolean;
   /** Stored as `updated_by` with each write (the node's name). */
   updatedBy?: string;
+  /**
+   * Record each change this node sees (its own edits: 'api'; the row's: 'database') as a
+   * `settings.changed` event here: the API node's event log (one node records, not every one).
+   */
+  events?: SettingsEventSink;
   log?: NodeLog & { error(message: string): void };
   /** Between reconnects of the listening connection (default 1000 ms). */
   retryMs?: number;
@@ -229,6 +237,7 @@ export class SharedSettings implements SettingsSource {
     this.#problem = undefined;
     // A new version with the same content (a no-op edit, an invalid version put back) changes nothing.
     if (source === undefined || same) return;
+    recordSettingsChange(this.#options.events, source, { error: (message) => this.#options.log?.error(message) });
     for (const listener of this.#listeners) {
       try {
         listener(this.#effective, previous, source);
