@@ -8,8 +8,9 @@
 export { TinyError, isTinyError, errorMessage, type TinyErrorCode, type TinyErrorOptions } from './errors.ts';
 export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
 
-export { openStores, type Stores } from './public-stores.ts';
-export type { OpenStoresOptions, PruneCounts } from './stores.ts';
+export { openStores, type Stores } from './compose/public-stores.ts';
+export type { OpenStoresOptions } from './compose/sqlite-stores.ts';
+export type { PruneCounts } from './compose/store-set.ts';
 export type { Durability } from './storage/index.ts';
 
 export { EVENT_TYPES, matchesFilter, type EventType, type EventOf, type TinyEvent, type EventFilter, type EventListener, type EventPayload } from './events/index.ts';
@@ -29,23 +30,6 @@ export {
 } from './queue/index.ts';
 export type { OutboxRow, OutboxStatus, OutboxInput, OutboxListQuery } from './outbox/index.ts';
 export { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus, type RunCause, type ConversationRecord, type ConversationStatus, type Usage } from './runs/index.ts';
-// The observer seam: hooks on claim, run start, progress, run end and commit (docs/observers.md).
-export {
-  ObserverList,
-  type Observer,
-  type ObserverRecords,
-  type ObserverListOptions,
-  type ClaimedEvent,
-  type RunCreatedEvent,
-  type RunStartedEvent,
-  type ProgressEvent,
-  type AttemptFailedEvent,
-  type RunEndedEvent,
-  type CommittedEvent,
-  type TerminalRunStatus,
-  type NotificationEvents,
-  type NotificationHook,
-} from './observe/index.ts';
 
 export {
   SettingsSchema,

@@ -7,8 +7,9 @@
 export * from './errors.ts';
 export * from './ids.ts';
 export * from './storage/index.ts';
-export * from './stores.ts';
-export { databaseOf, withDatabase } from './public-stores.ts';
+export * from './compose/sqlite-stores.ts';
+export type * from './compose/store-set.ts';
+export { databaseOf, withDatabase } from './compose/public-stores.ts';
 export * from './events/index.ts';
 export * from './queue/index.ts';
 export * from './outbox/index.ts';

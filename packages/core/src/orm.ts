@@ -4,7 +4,7 @@
  * siblings use storage/orm.ts on a TinyDatabase). Kept out of the main entry so that importing core
  * does not load drizzle-orm.
  */
-import { databaseOf, type Stores } from './public-stores.ts';
+import { databaseOf, type Stores } from './compose/public-stores.ts';
 import { drizzleOf as drizzleOfDatabase, tables, type Drizzle } from './storage/orm.ts';
 
 export { tables, type Drizzle };

@@ -4,7 +4,8 @@
  */
 export { PgQueueHub, PgQueueStore, type PgQueueScopeOptions, type PgQueueStoreOptions } from './queue/pg-store.ts';
 export { PgStoreTransaction, type PgStoresOf } from './storage/pg/transaction.ts';
-export { openPgStores, type OpenPgStoresOptions, type PgShared, type PgStores } from './storage/pg/stores.ts';
+export type { PgShared } from './storage/pg/helpers.ts';
+export { openPgStores, type OpenPgStoresOptions, type PgStores } from './compose/pg-stores.ts';
 export { PgPoolScope, PgTxScope, pgTypes, type PgScope } from './storage/pg/scope.ts';
 export { PgRunStore } from './runs/pg-store.ts';
 export { PgConversationQueries } from './runs/pg-queries.ts';

@@ -8,7 +8,7 @@
 import { pgTestDatabase } from '@tinyagi/test-kit/pg';
 import { describe, expect, it, vi } from 'vitest';
 import type { TinyEvent } from '../src/events/types.ts';
-import type { PgStores } from '../src/storage/pg/stores.ts';
+import type { PgStores } from '../src/compose/pg-stores.ts';
 import { pgNodes } from './pg-nodes.ts';
 
 const db = await pgTestDatabase();

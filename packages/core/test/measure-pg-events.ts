@@ -8,7 +8,7 @@
  */
 import { DEFAULT_TEST_DATABASE_URL } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
-import { openPgStores, type PgStores } from '../src/storage/pg/stores.ts';
+import { openPgStores, type PgStores } from '../src/compose/pg-stores.ts';
 
 const url = process.env.TINYAGI_TEST_DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
 const schema = `measure_${process.pid}`;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
-import { openStores } from '../src/stores.ts';
+import { openStores } from '../src/compose/sqlite-stores.ts';
 import { MIGRATIONS_FOLDER } from '../src/storage/database.ts';
 import type { HeldDelivery } from '../src/runs/store.ts';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER, openDatabase } from '../src/storage/database.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
 import { drizzleOf as publicDrizzleOf } from '../src/orm.ts';
-import { databaseOf, openStores, type Stores } from '../src/public-stores.ts';
+import { databaseOf, openStores, type Stores } from '../src/compose/public-stores.ts';
 import { drizzleOf, tables } from '../src/storage/orm.ts';
 
 describe('@tinyagi/core/orm', () => {

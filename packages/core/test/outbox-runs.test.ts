@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/stores.ts';
+import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
 import { isTinyError } from '../src/errors.ts';
 import { waitFor } from '@tinyagi/test-kit';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/stores.ts';
+import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
 import { isTinyError } from '../src/errors.ts';
 import { PAIRING_CODE_ALPHABET, PairingStore, generatePairingCode } from '../src/pairing/index.ts';
 import { TaskStore, derivePrefix } from '../src/tasks/index.ts';

@@ -5,7 +5,7 @@
 import { dropSchema, type PgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, afterEach } from 'vitest';
-import { openPgStores, type PgStores } from '../src/storage/pg/stores.ts';
+import { openPgStores, type PgStores } from '../src/compose/pg-stores.ts';
 
 export interface PgNodes {
   /** A pool for the test's own queries (pg_stat_activity, pg_locks, terminations). */

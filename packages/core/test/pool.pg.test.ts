@@ -11,7 +11,7 @@ import { pgTestDatabase } from '@tinyagi/test-kit/pg';
 import { describe, expect, it } from 'vitest';
 import type { EnqueueInput } from '../src/queue/types.ts';
 import { pgNodes } from './pg-nodes.ts';
-import { openPgStores } from '../src/storage/pg/stores.ts';
+import { openPgStores } from '../src/compose/pg-stores.ts';
 
 const db = await pgTestDatabase();
 const nodes = pgNodes(db, 'pool');

@@ -11,7 +11,7 @@ import { isTinyError } from '../src/errors.ts';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { QueueWorker } from '../src/queue/worker.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
-import { openPgStores } from '../src/storage/pg/stores.ts';
+import { openPgStores } from '../src/compose/pg-stores.ts';
 import { runQueueConformance } from './queue-conformance.ts';
 
 const db = await pgTestDatabase();

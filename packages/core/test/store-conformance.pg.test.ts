@@ -6,7 +6,7 @@
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, describe } from 'vitest';
-import { openPgStores } from '../src/storage/pg/stores.ts';
+import { openPgStores } from '../src/compose/pg-stores.ts';
 import { runStoreConformance } from './store-conformance.ts';
 
 const db = await pgTestDatabase();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores } from '../src/stores.ts';
+import { openStores } from '../src/compose/sqlite-stores.ts';
 import { runStoreConformance } from './store-conformance.ts';
 
 runStoreConformance('sqlite', () => {

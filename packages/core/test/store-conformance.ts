@@ -6,7 +6,7 @@
  */
 import { waitFor } from '@tinyagi/test-kit';
 import { describe, expect, it } from 'vitest';
-import type { StoreSet } from '../src/storage/interfaces.ts';
+import type { StoreSet } from '../src/compose/store-set.ts';
 import { isTinyError } from '../src/errors.ts';
 import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
 import { runEventsToTasksConformance } from './store-conformance-events-tasks.ts';

@@ -4,7 +4,7 @@
  */
 import { pgTestDatabase } from '@tinyagi/test-kit/pg';
 import { describe, expect, it } from 'vitest';
-import type { PgStores } from '../src/storage/pg/stores.ts';
+import type { PgStores } from '../src/compose/pg-stores.ts';
 import { pgNodes } from './pg-nodes.ts';
 
 const db = await pgTestDatabase();

@@ -9,8 +9,9 @@
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openPgStores, PgStoreTransaction, type PgStores } from '../src/storage/pg/stores.ts';
-import type { StoreTransaction } from '../src/storage/interfaces.ts';
+import { openPgStores, type PgStores } from '../src/compose/pg-stores.ts';
+import { PgStoreTransaction } from '../src/storage/pg/transaction.ts';
+import type { StoreTransaction } from '../src/compose/store-set.ts';
 import { io, runBody } from '../src/storage/transaction.ts';
 
 const db = await pgTestDatabase();

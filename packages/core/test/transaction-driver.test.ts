@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/stores.ts';
-import type { StoreTransaction } from '../src/storage/interfaces.ts';
+import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import type { StoreTransaction } from '../src/compose/store-set.ts';
 import { io, runBody } from '../src/storage/transaction.ts';
 
 let dir: string;

@@ -1,1 +1,1 @@
-export { ChatroomStore, type ChatroomPost, type ChatroomListQuery } from './store.ts';
+export { ChatroomStore, type ChatroomPost, type ChatroomListQuery, type ChatroomStoreApi } from './store.ts';

@@ -6,8 +6,8 @@
  * caller's transaction when one is open, so a post and the deliveries it causes commit together.
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { ChatroomStoreApi } from '../storage/interfaces.ts';
 import type { ChatroomRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export interface ChatroomPost {
   id: number;
@@ -29,6 +29,15 @@ export interface ChatroomListQuery {
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = ChatroomRow;
+
+export interface ChatroomStoreApi {
+  post(input: { teamId: string; fromAgent: string; content: string; conversationId?: string | null }): Awaitable<ChatroomPost>;
+  list(teamId: string, query?: ChatroomListQuery): Awaitable<ChatroomPost[]>;
+  latest(teamId: string, limit?: number): Awaitable<ChatroomPost[]>;
+  /** Whether the room has a post older than `id` (so a "load older" page would not be empty). */
+  hasBefore(teamId: string, id: number): Awaitable<boolean>;
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+}
 
 export class ChatroomStore implements ChatroomStoreApi {
   readonly #db: TinyDatabase;

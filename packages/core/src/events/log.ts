@@ -25,8 +25,8 @@
 import type { TinyDatabase } from '../storage/database.ts';
 import { whenNoTransaction } from '../storage/group-commit.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
-import type { EventLogApi } from '../storage/interfaces.ts';
 import type { EventRow as SchemaEventRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export type EventListener = (event: TinyEvent) => void;
 
@@ -40,6 +40,27 @@ export interface EventFilter<T extends EventType = EventType> {
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type EventRow = SchemaEventRow;
+
+/**
+ * The event log: ids increase strictly in commit order (SSE resume relies on it); subscribers
+ * see committed events only, in id order, including those other processes or nodes wrote.
+ */
+export interface EventLogApi {
+  /**
+   * Written in the open transaction, published after its commit. On PostgreSQL an event appended
+   * inside a transaction is written just before the commit and returned with `id: 0` (its id
+   * exists once committed); outside a transaction, and on SQLite, the returned id is the stored one.
+   */
+  append(input: EventInput): Awaitable<TinyEvent>;
+  /** Buffered, non-transactional (streamed progress); written in groups. */
+  emit(input: EventInput): void;
+  flush(): Awaitable<void>;
+  subscribe(listener: EventListener): () => void;
+  readSince<T extends EventType = EventType>(afterId: number, filter?: EventFilter<T>, limit?: number): Awaitable<Array<EventOf<T>>>;
+  lastId(): Awaitable<number>;
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+  close(): void;
+}
 
 export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;

@@ -28,11 +28,10 @@
  *   buffered, in emit order, and tries again a second later.
  */
 import type { Pool } from 'pg';
-import type { EventLogApi } from '../storage/interfaces.ts';
-import { deleteInBatches, schemaLockSql, sharedState, whereSet } from '../storage/pg/helpers.ts';
+import type { EventLogApi } from './log.ts';
+import { deleteInBatches, schemaLockSql, sharedState, whereSet, type PgShared } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
-import type { PgShared } from '../storage/pg/stores.ts';
 import type { EventRow } from '../storage/rows.ts';
 import { type EventFilter, type EventListener, eventOf, rowToEvent, Subscribers } from './log.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';

@@ -15,10 +15,9 @@
 import { newId } from '../ids.ts';
 import type { PgEventLog } from '../events/pg-log.ts';
 import { pgEventLog } from '../events/pg-log.ts';
-import type { OutboxStoreApi } from '../storage/interfaces.ts';
-import { deleteInBatches, sharedState, whereSet } from '../storage/pg/helpers.ts';
+import type { OutboxStoreApi } from './store.ts';
+import { deleteInBatches, type PgShared, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
-import type { PgShared } from '../storage/pg/stores.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import { notWaiting } from '../runs/store.ts';
 import {
@@ -219,10 +218,11 @@ export class PgOutboxStore implements OutboxStoreApi {
   }
 }
 
-export function pgOutboxStore(scope: PgScope, shared: PgShared): PgOutboxStore {
+/** The outbox over `scope`; `settings` (the first call's) are read once per `shared`. */
+export function pgOutboxStore(scope: PgScope, shared: PgShared, settings: { clientChannels?: readonly string[]; outboxTtlMs?: number } = {}): PgOutboxStore {
   const options = sharedState<PgOutboxOptions>(shared, 'outbox', () => ({
-    clientChannels: new Set(shared.options.clientChannels ?? CLIENT_CHANNELS),
-    ttlMs: shared.options.outboxTtlMs ?? OUTBOX_DEFAULTS.ttlMs,
+    clientChannels: new Set(settings.clientChannels ?? CLIENT_CHANNELS),
+    ttlMs: settings.outboxTtlMs ?? OUTBOX_DEFAULTS.ttlMs,
     maxAttempts: OUTBOX_DEFAULTS.maxAttempts,
   }));
   return new PgOutboxStore(scope, pgEventLog(scope, shared), options);

@@ -16,9 +16,9 @@ import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventLog } from '../events/log.ts';
 import type { EventInput } from '../events/types.ts';
-import type { OutboxStoreApi } from '../storage/interfaces.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import { notWaiting } from '../runs/store.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
 
@@ -92,6 +92,21 @@ export interface OutboxStoreOptions {
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = OutboxTableRow;
+
+/** Human-facing replies with at-least-once delivery (leases, retries, expiry). */
+export interface OutboxStoreApi {
+  hasClient(channel: string): boolean;
+  registerClientChannel(channel: string): void;
+  enqueue(input: OutboxInput): Awaitable<{ row: OutboxRow; created: boolean }>;
+  claim(options: { channel: string; owner: string; limit?: number; leaseMs?: number; now?: number }): Awaitable<OutboxRow[]>;
+  ack(id: string): Awaitable<OutboxRow>;
+  fail(id: string, error: string, options?: { retryAfterMs?: number; permanent?: boolean }): Awaitable<OutboxRow>;
+  expire(now?: number): Awaitable<OutboxRow[]>;
+  get(id: string): Awaitable<OutboxRow | undefined>;
+  list(query?: OutboxListQuery): Awaitable<OutboxRow[]>;
+  counts(): Awaitable<Record<OutboxStatus, number>>;
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+}
 
 export class OutboxStore implements OutboxStoreApi {
   readonly #db: TinyDatabase;

@@ -8,4 +8,5 @@ export {
   type ApprovedPairing,
   type PairingRequestResult,
   type PairingStoreOptions,
+  type PairingStoreApi,
 } from './store.ts';

@@ -7,9 +7,9 @@
  * locked: nodes racing at the cap may exceed it by the few requests in flight.
  */
 import { pgEventLog, type PgEventLog } from '../events/pg-log.ts';
-import type { PairingStoreApi } from '../storage/interfaces.ts';
+import type { PairingStoreApi } from './store.ts';
+import type { PgShared } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
-import type { PgShared } from '../storage/pg/stores.ts';
 import type { PairingRow } from '../storage/rows.ts';
 import {
   type ApprovedPairing,

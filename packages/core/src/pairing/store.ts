@@ -14,8 +14,8 @@ import { TinyError } from '../errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { EventInput } from '../events/types.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { PairingStoreApi } from '../storage/interfaces.ts';
 import type { PairingRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export const PAIRING_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const PAIRING_CODE_LENGTH = 8;
@@ -66,6 +66,15 @@ export function generatePairingCode(): string {
 
 export function normalizePairingCode(code: string): string {
   return code.trim().toUpperCase();
+}
+
+export interface PairingStoreApi {
+  request(input: { channel: string; senderId: string; sender?: string }, now?: number): Awaitable<PairingRequestResult>;
+  approve(code: string, now?: number): Awaitable<ApprovedPairing>;
+  dismiss(code: string): Awaitable<void>;
+  revoke(channel: string, senderId: string): Awaitable<void>;
+  isApproved(channel: string, senderId: string): Awaitable<boolean>;
+  list(): Awaitable<{ pending: PendingPairing[]; approved: ApprovedPairing[] }>;
 }
 
 export class PairingStore implements PairingStoreApi {

@@ -38,7 +38,7 @@
 import type { Pool, QueryResultRow } from 'pg';
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { EventLogApi } from '../storage/interfaces.ts';
+import type { EventLogApi } from '../events/log.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
@@ -74,13 +74,13 @@ export interface PgQueueStoreOptions {
 }
 
 /** Where one store object runs (`openPgStores` makes one per transaction over a shared hub). */
-export interface PgQueueScopeOptions {
+export interface PgQueueScopeOptions<S = never> {
   /** Default: the hub's pool (each method its own transaction). */
   scope?: PgScope;
   /** The event log of a scope: the queue's events are appended there, in the same transaction. */
   eventsOf?: (scope: PgScope) => EventLogApi;
   /** The stores of a scope, which completion effects write through (`tx.stores`). */
-  storesOf?: PgStoresOf;
+  storesOf?: PgStoresOf<S>;
 }
 
 /** A `SELECT *` row of `messages` as node-postgres returns it (int8 parsed as numbers below). */
@@ -224,15 +224,16 @@ export class PgQueueHub {
   }
 }
 
-export class PgQueueStore implements QueueStore {
+/** `S`: the stores completion effects write through (given by openPgStores; none on a store made on its own). */
+export class PgQueueStore<S = never> implements QueueStore<S> {
   readonly hub: PgQueueHub;
   readonly #scope: PgScope;
   readonly #t: string;
   readonly #eventsOf: ((scope: PgScope) => EventLogApi) | undefined;
-  readonly #storesOf: PgStoresOf;
+  readonly #storesOf: PgStoresOf<S>;
 
   /** Over `pool` (a hub of its own) or over a shared `hub`; `options.scope` binds it to a transaction. */
-  constructor(pool: Pool | PgQueueHub, options: PgQueueStoreOptions & PgQueueScopeOptions = {}) {
+  constructor(pool: Pool | PgQueueHub, options: PgQueueStoreOptions & PgQueueScopeOptions<S> = {}) {
     this.hub = pool instanceof PgQueueHub ? pool : new PgQueueHub(pool, options);
     this.#scope = options.scope ?? this.hub.poolScope;
     this.#t = this.hub.table;
@@ -427,13 +428,13 @@ export class PgQueueStore implements QueueStore {
     );
   }
 
-  complete(owner: string, ids: readonly string[], effects?: CompletionEffects): Promise<void> {
+  complete(owner: string, ids: readonly string[], effects?: CompletionEffects<S>): Promise<void> {
     return this.completeMany([{ owner, ids, effects }]).then(([err]) => {
       if (err) throw err;
     });
   }
 
-  async completeMany(items: readonly CompletionInput[]): Promise<Array<Error | undefined>> {
+  async completeMany(items: readonly CompletionInput<S>[]): Promise<Array<Error | undefined>> {
     if (items.length === 0) return [];
     const now = Date.now();
     const wake = () => this.hub.wakeLocal();

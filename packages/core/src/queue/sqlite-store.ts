@@ -15,8 +15,8 @@ import { newId } from '../ids.ts';
 import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import { writeEach } from '../storage/group-commit.ts';
-import type { StoreTransaction, TransactionalStores } from '../storage/interfaces.ts';
-import { type Awaitable, runBody, type TxBody } from '../storage/transaction.ts';
+import { SqliteWriteTransaction } from '../storage/sqlite-transaction.ts';
+import type { StoreTransaction } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
@@ -60,7 +60,8 @@ const DELETE_DEAD_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM mess
 const DELETE_DEAD_OF_AGENT_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status = 'dead' AND agent_id = ? LIMIT ?)";
 const PRUNE_SQL = "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE status IN ('completed', 'cancelled') AND finished_at < ? LIMIT ?)";
 
-export class SqliteQueueStore implements QueueStore {
+/** `S`: the stores completion effects write through (bound by openStores; none on a store made on its own). */
+export class SqliteQueueStore<S = never> implements QueueStore<S> {
   readonly #db: TinyDatabase;
   readonly #events: EventLog | undefined;
   readonly #backoff: BackoffPolicy;
@@ -68,11 +69,11 @@ export class SqliteQueueStore implements QueueStore {
   readonly #random: () => number;
   readonly #wakeListeners = new Set<() => void>();
   readonly #stmt;
-  #tx: StoreTransaction;
+  #tx: StoreTransaction<S>;
 
   constructor(db: TinyDatabase, options: SqliteQueueStoreOptions = {}) {
     this.#db = db;
-    this.#tx = new SqliteWriteTransaction(db, undefined);
+    this.#tx = new SqliteWriteTransaction<S>(db, undefined);
     this.#events = options.events;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
@@ -299,17 +300,17 @@ export class SqliteQueueStore implements QueueStore {
    * The transaction handle completion effects receive (openStores binds one whose `stores` are
    * the process's stores; on one SQLite connection every write is inside the open transaction).
    */
-  bindTransaction(tx: StoreTransaction): void {
+  bindTransaction(tx: StoreTransaction<S>): void {
     this.#tx = tx;
   }
 
-  complete(owner: string, ids: readonly string[], effects?: CompletionEffects): void {
+  complete(owner: string, ids: readonly string[], effects?: CompletionEffects<S>): void {
     const now = Date.now();
     this.#db.write(() => this.#complete(owner, ids, effects, now));
     this.#db.onCommit(() => this.#wake());
   }
 
-  completeMany(items: readonly CompletionInput[]): Array<Error | undefined> {
+  completeMany(items: readonly CompletionInput<S>[]): Array<Error | undefined> {
     const now = Date.now();
     const results = writeEach(
       this.#db,
@@ -320,7 +321,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   /** Runs inside a write; throws (so the caller's transaction or savepoint rolls back) on a lost lease. */
-  #complete(owner: string, ids: readonly string[], effects: CompletionEffects | undefined, now: number): void {
+  #complete(owner: string, ids: readonly string[], effects: CompletionEffects<S> | undefined, now: number): void {
     for (const id of ids) {
       if (this.#stmt.complete.run(now, now, id, owner).changes !== 1) {
         throw new TinyError('INVALID_STATE', `Cannot complete message ${id}: ${owner} no longer holds its lease (expired, cancelled or claimed elsewhere).`, {
@@ -496,45 +497,4 @@ export class SqliteQueueStore implements QueueStore {
 
 function toMessage(row: MessageRow): QueueMessage {
   return toQueueMessage(row, { attachments: JSON.parse(row.attachments) as string[], meta: JSON.parse(row.meta) as Record<string, unknown>, cancelRequested: row.cancel_requested === 1 });
-}
-
-/**
- * The transaction handle of a synchronous SQLite write (a completion's savepoint, the body of
- * `Stores.commit`): savepoints are nested synchronous writes, callbacks go to the connection's
- * `afterCommit`/`onCommit`. One object per set of stores, not per transaction.
- */
-export class SqliteWriteTransaction implements StoreTransaction {
-  readonly backend = 'sqlite' as const;
-  readonly #db: TinyDatabase;
-  readonly #stores: TransactionalStores | undefined;
-
-  constructor(db: TinyDatabase, stores: TransactionalStores | undefined) {
-    this.#db = db;
-    this.#stores = stores;
-  }
-
-  get stores(): TransactionalStores {
-    if (!this.#stores) throw new TinyError('INVALID_STATE', 'This queue store was not opened through openStores: its completion effects have no stores to write through.');
-    return this.#stores;
-  }
-
-  savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
-    try {
-      return Promise.resolve(this.#db.write(() => fn(this) as T));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  nest<T>(body: TxBody<T>): T {
-    return this.#db.write(() => runBody(body, this) as T);
-  }
-
-  afterCommit(cb: () => void): void {
-    this.#db.afterCommit(cb);
-  }
-
-  onCommit(cb: () => void): void {
-    this.#db.onCommit(cb);
-  }
 }

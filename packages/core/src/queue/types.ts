@@ -4,7 +4,7 @@
  * network stores fit; callers always `await`.
  */
 import type { FailureReason } from '@tinyagi/client/contract';
-import type { StoreTransaction } from '../storage/interfaces.ts';
+import type { StoreTransaction } from '../storage/transaction.ts';
 export const MESSAGE_KINDS = ['user', 'teammate', 'subagent', 'chatroom', 'heartbeat', 'schedule', 'system', 'job'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
@@ -175,17 +175,29 @@ export interface BackoffPolicy {
  * A completion's effects, run inside the completion's transaction (its savepoint under group
  * commit) and given it: write through `tx.stores` (on PostgreSQL they are bound to the
  * transaction's client). On SQLite the effects must finish synchronously (the store rejects a
- * returned promise, as `write()` does): its stores return plain values.
+ * returned promise, as `write()` does): its stores return plain values. `S` is the set of stores
+ * bound to the transaction: every store when the composition made the queue (compose/store-set.ts);
+ * `never` for a queue store made on its own, whose `tx.stores` throws (and for the worker, which
+ * hands effects to its store without looking at them).
  */
-export type CompletionEffects = (tx: StoreTransaction) => Awaitable<void>;
+export type CompletionEffects<S = never> = EffectsOf<S>['run'];
 
-export interface CompletionInput {
-  owner: string;
-  ids: readonly string[];
-  effects?: CompletionEffects;
+/**
+ * Method syntax, so that `tx`'s type is compared both ways: the worker hands any store's effects
+ * on without looking at them (`CompletionEffects<never>`), the composition's queue passes every store.
+ */
+interface EffectsOf<S> {
+  run(tx: StoreTransaction<S>): Awaitable<void>;
 }
 
-export interface QueueStore {
+export interface CompletionInput<S = never> {
+  owner: string;
+  ids: readonly string[];
+  effects?: CompletionEffects<S>;
+}
+
+/** The durable queue; `S`: the stores its completion effects write through (`tx.stores`). */
+export interface QueueStore<S = unknown> {
   enqueue(input: EnqueueInput): Awaitable<EnqueueResult>;
   enqueueMany(inputs: readonly EnqueueInput[]): Awaitable<EnqueueResult[]>;
   claim(options: ClaimOptions): Awaitable<ClaimedBatch[]>;
@@ -201,13 +213,13 @@ export interface QueueStore {
    * messages, replies, run records), so a crash never half-applies a completion. Throws
    * `INVALID_STATE` (and applies nothing) if the owner lost any of the leases.
    */
-  complete(owner: string, ids: readonly string[], effects?: CompletionEffects): Awaitable<void>;
+  complete(owner: string, ids: readonly string[], effects?: CompletionEffects<S>): Awaitable<void>;
   /**
    * Group commit: completes several batches in one durable transaction, each in its own
    * savepoint, so one batch whose lease was lost or whose effects throw changes nothing of its
    * own and does not stop the others. Returns, per item, undefined or the error it failed with.
    */
-  completeMany(items: readonly CompletionInput[]): Awaitable<Array<Error | undefined>>;
+  completeMany(items: readonly CompletionInput<S>[]): Awaitable<Array<Error | undefined>>;
   fail(owner: string, ids: readonly string[], input: FailInput): Awaitable<FailOutcome[]>;
   /** Finishes messages whose cancel was requested (the worker stopped the process). */
   finishCancelled(owner: string, ids: readonly string[], reason: string): Awaitable<void>;

@@ -16,7 +16,12 @@ export {
   type UsageRow,
   type UsageSeriesRow,
   type ConversationUsageRow,
+  type ConversationListQuery,
+  type ConversationDelta,
+  type RunFinish,
+  type Spend,
+  type RunStoreApi,
 } from './store.ts';
 export { USAGE_BUCKETS, bucketBoundaries, type UsageBucket, type BucketBoundaries } from './usage-buckets.ts';
-export { RunSteeringStore, type RunSteeringState } from './steering-store.ts';
-export { ConversationQueries, type OpenRunRow } from './queries.ts';
+export { RunSteeringStore, type RunSteeringState, type RunSteeringStoreApi } from './steering-store.ts';
+export { ConversationQueries, type OpenRunRow, type ConversationQueriesApi } from './queries.ts';

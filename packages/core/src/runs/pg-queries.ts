@@ -3,7 +3,7 @@
  * statements and mappers of the SQLite `ConversationQueries` (runs/queries.ts), over a `PgScope`
  * (inside a transaction they see its uncommitted writes).
  */
-import type { ConversationQueriesApi } from '../storage/interfaces.ts';
+import type { ConversationQueriesApi } from './queries.ts';
 import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import { queryStatements, toOpenRun, type OpenRunRow } from './queries.ts';
 

@@ -2,7 +2,7 @@
  * Steering state of open runs on PostgreSQL: the statements and mapper of the SQLite
  * `RunSteeringStore` (runs/steering-store.ts) over a `PgScope`.
  */
-import type { RunSteeringStoreApi } from '../storage/interfaces.ts';
+import type { RunSteeringStoreApi } from './steering-store.ts';
 import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import { steeringStatements, steeringValues, toSteeringStates, type RunSteeringState, type SteeringRow } from './steering-store.ts';
 

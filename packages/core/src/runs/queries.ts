@@ -6,8 +6,8 @@
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { RunRecord } from './store.ts';
-import type { ConversationQueriesApi } from '../storage/interfaces.ts';
 import type { RunRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export interface OpenRunRow {
   id: string;
@@ -18,6 +18,19 @@ export interface OpenRunRow {
   cause: RunRecord['cause'];
   status: 'queued' | 'running';
   messageIds: string[];
+}
+
+/** Read queries across queue, runs and conversations (what the orchestrator asks). */
+export interface ConversationQueriesApi {
+  unfinishedMessages(conversationId: string): Awaitable<number>;
+  pendingMessagesOf(conversationId: string): Awaitable<string[]>;
+  messageStatus(messageId: string): Awaitable<string | undefined>;
+  activeStartedBefore(createdBefore: number, limit: number): Awaitable<string[]>;
+  openRuns(): Awaitable<OpenRunRow[]>;
+  openRunsOf(conversationId: string): Awaitable<OpenRunRow[]>;
+  recentConversationsOf(channel: string, senderId: string, sinceTs: number): Awaitable<string[]>;
+  activeRoomConversation(teamId: string): Awaitable<string | undefined>;
+  spawnedChildren(runId: string): Awaitable<{ total: number; running: number }>;
 }
 
 export class ConversationQueries implements ConversationQueriesApi {

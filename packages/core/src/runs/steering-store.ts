@@ -11,8 +11,8 @@
  * either before it (nothing written) or after it (the starting node's `load` sees the row).
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { RunSteeringStoreApi } from '../storage/interfaces.ts';
 import type { RunSteeringRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export interface RunSteeringState {
   paused: boolean;
@@ -67,6 +67,16 @@ export function toSteeringStates(rows: readonly SteeringRow[]): Map<string, RunS
 }
 
 const S = steeringStatements('run_steering', 'runs');
+
+export interface RunSteeringStoreApi {
+  save(runId: string, state: RunSteeringState): Awaitable<void>;
+  delete(runId: string): Awaitable<void>;
+  loadOpen(): Awaitable<Map<string, RunSteeringState>>;
+  /** One run's row (a node starting a run another node may have steered while it was queued). */
+  load(runId: string): Awaitable<RunSteeringState | undefined>;
+  /** Saves only while the run is queued (a concurrent start waits for it): false when it is not queued. */
+  saveIfQueued(runId: string, state: RunSteeringState): Awaitable<boolean>;
+}
 
 export class RunSteeringStore implements RunSteeringStoreApi {
   readonly #db: TinyDatabase;

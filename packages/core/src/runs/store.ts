@@ -10,8 +10,8 @@
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from '../storage/interfaces.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
 export type RunCause = (typeof RUN_CAUSES)[number];
@@ -376,6 +376,56 @@ export const USAGE_COLUMN: Record<UsageGroup, string> = {
 
 const S = runStatements('conversations', 'runs', 'BINARY');
 const DESCENDANTS_SQL = S.descendants('runs.depth, runs.created_at, runs.rowid');
+
+export type ConversationListQuery = { status?: ConversationStatus | 'waiting'; teamId?: string; agentId?: string; before?: number; limit?: number };
+
+export type ConversationDelta = { hops?: number; messages?: number; spawns?: number; inputTokens?: number; outputTokens?: number; costUsd?: number };
+
+export type RunFinish = { status: Exclude<RunStatus, 'queued' | 'running'>; output?: string | null; usage?: Usage | undefined; costUsd?: number | undefined; error?: string | null };
+
+export type Spend = { tokens: number; costUsd: number };
+
+/** Conversations, runs and usage (the `conversations` and `runs` tables). */
+export interface RunStoreApi {
+  createConversation(input: CreateConversationInput): Awaitable<ConversationRecord>;
+  /**
+   * `forUpdate` (inside a transaction): also holds the conversation's row until the commit, so a
+   * decision read after it (is every run of the conversation finished?) sees what other
+   * transactions on the conversation committed, and theirs sees this one's. PostgreSQL: `SELECT …
+   * FOR UPDATE`; SQLite: a plain read (a write transaction already excludes every other).
+   */
+  getConversation(id: string, options?: { forUpdate?: boolean }): Awaitable<ConversationRecord | undefined>;
+  /** Throws CONVERSATION_NOT_FOUND. */
+  mustGetConversation(id: string): Awaitable<ConversationRecord>;
+  listConversations(query?: ConversationListQuery): Awaitable<ConversationRecord[]>;
+  latestConversationOfThread(channel: string, threadKey: string): Awaitable<ConversationRecord | undefined>;
+  /** Adds to the counters in place (no read-modify-write race between nodes). */
+  bumpConversation(id: string, delta: ConversationDelta): Awaitable<void>;
+  updateConversation(id: string, patch: ConversationPatch): Awaitable<void>;
+  createRun(input: CreateRunInput): Awaitable<RunRecord>;
+  startRun(id: string, patch?: { messageIds?: string[]; input?: string }): Awaitable<void>;
+  /** False when the run had already ended (nothing changed). */
+  finishRun(id: string, result: RunFinish): Awaitable<boolean>;
+  addUsage(id: string, usage: Usage, costUsd: number): Awaitable<void>;
+  getRun(id: string): Awaitable<RunRecord | undefined>;
+  /** Throws RUN_NOT_FOUND. */
+  mustGetRun(id: string): Awaitable<RunRecord>;
+  listRuns(conversationId: string): Awaitable<RunRecord[]>;
+  children(runId: string): Awaitable<RunRecord[]>;
+  descendants(runId: string): Awaitable<RunRecord[]>;
+  openRunCount(conversationId: string): Awaitable<number>;
+  /** Usage: spend of one agent / of everyone since a time, and usage grouped. */
+  agentSpend(agentId: string, sinceTs: number): Awaitable<Spend>;
+  globalSpend(sinceTs: number): Awaitable<Spend>;
+  usage(by: UsageGroup, query?: { since?: number; until?: number }): Awaitable<UsageRow[]>;
+  /** Usage per bucket (`edges`: n + 1 ascending boundaries, ms) and key, ordered by bucket, key; runs outside [since, until) not counted. */
+  usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query?: { since?: number; until?: number }): Awaitable<UsageSeriesRow[]>;
+  /** The conversations that cost most in [since, until) (then most tokens), with their titles. */
+  topConversations(query: { since?: number; until?: number; limit: number }): Awaitable<ConversationUsageRow[]>;
+  /** Creation time of the oldest run (ms), or null when there are none. */
+  firstRunAt(): Awaitable<number | null>;
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+}
 
 export class RunStore implements RunStoreApi {
   readonly #db: TinyDatabase;

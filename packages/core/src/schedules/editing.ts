@@ -5,7 +5,7 @@
  */
 import { requireAgent, requireTeam } from '../config/editing/entities.ts';
 import type { Settings } from '../config/schema.ts';
-import type { ScheduleStoreApi } from '../storage/interfaces.ts';
+import type { ScheduleStoreApi } from './store.ts';
 import type { MissedPolicy, ScheduleInput, ScheduleRecord } from './store.ts';
 import { invalidSchedule, validateScheduleTiming } from './timing.ts';
 

@@ -12,10 +12,9 @@
  */
 import { pgEventLog, type PgEventLog } from '../events/pg-log.ts';
 import { newId } from '../ids.ts';
-import type { ScheduleStoreApi } from '../storage/interfaces.ts';
-import { lockSchema } from '../storage/pg/helpers.ts';
+import type { ScheduleStoreApi } from './store.ts';
+import { lockSchema, type PgShared } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
-import type { PgShared } from '../storage/pg/stores.ts';
 import type { ScheduleRow } from '../storage/rows.ts';
 import { columnsOf, type FiredExtra, firedEvent, labelTaken, type ScheduleInput, type ScheduleRecord, scheduleNotFound, toRecord } from './store.ts';
 

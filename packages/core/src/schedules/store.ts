@@ -12,8 +12,8 @@ import type { EventLog } from '../events/log.ts';
 import type { EventInput, EventPayloadInput } from '../events/types.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { ScheduleStoreApi } from '../storage/interfaces.ts';
 import type { ScheduleRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export type MissedPolicy = 'run-once' | 'skip';
 
@@ -41,6 +41,18 @@ export type ScheduleInput = Omit<ScheduleRecord, 'id' | 'lastFiredAt' | 'created
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = ScheduleRow;
+
+export interface ScheduleStoreApi {
+  create(input: ScheduleInput): Awaitable<ScheduleRecord>;
+  update(idOrLabel: string, input: ScheduleInput): Awaitable<ScheduleRecord>;
+  get(idOrLabel: string): Awaitable<ScheduleRecord | undefined>;
+  mustGet(idOrLabel: string): Awaitable<ScheduleRecord>;
+  list(query?: { agentId?: string }): Awaitable<ScheduleRecord[]>;
+  delete(idOrLabel: string): Awaitable<void>;
+  due(now?: number): Awaitable<ScheduleRecord[]>;
+  nextDueAt(): Awaitable<number | undefined>;
+  markFired(id: string, firedAt: number, nextRunAt: number | null, extra?: Pick<EventPayloadInput<'schedule.fired'>, 'messageId' | 'dueAt' | 'missed'>): Awaitable<ScheduleRecord>;
+}
 
 export class ScheduleStore implements ScheduleStoreApi {
   readonly #db: TinyDatabase;

@@ -3,8 +3,8 @@
  * received and every reply it gave, append-only, pruned by retention.
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { AgentMessageStoreApi } from '../storage/interfaces.ts';
 import type { AgentMessageRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export interface AgentMessageRecord {
   id: number;
@@ -54,6 +54,12 @@ export function agentMessagePage(agentId: string, query: { beforeId?: number; si
 }
 
 const S = agentMessageStatements('agent_messages');
+
+export interface AgentMessageStoreApi {
+  append(input: AppendAgentMessageInput): Awaitable<number>;
+  list(agentId: string, query?: { beforeId?: number; sinceId?: number; limit?: number }): Awaitable<AgentMessageRecord[]>;
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+}
 
 export class AgentMessageStore implements AgentMessageStoreApi {
   readonly #db: TinyDatabase;

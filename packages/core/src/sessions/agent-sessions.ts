@@ -8,8 +8,8 @@
  * recorded turn, also the dropped ones.
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { AgentSessionStoreApi } from '../storage/interfaces.ts';
 import type { AgentSessionRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export interface SessionTurnMessage {
   role: 'user' | 'assistant';
@@ -95,6 +95,15 @@ export function sessionValues(r: AgentSessionRecord): unknown[] {
 }
 
 const S = sessionStatements('agent_sessions');
+
+export interface AgentSessionStoreApi {
+  get(agentId: string, sessionKey: string): Awaitable<AgentSessionRecord | undefined>;
+  list(agentId: string): Awaitable<AgentSessionRecord[]>;
+  recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): Awaitable<AgentSessionRecord>;
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+  resetKeys(sessionKeys: readonly string[]): Awaitable<number>;
+  reset(agentId: string, sessionKey?: string): Awaitable<number>;
+}
 
 export class AgentSessionStore implements AgentSessionStoreApi {
   readonly #db: TinyDatabase;

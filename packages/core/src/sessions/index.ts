@@ -1,3 +1,3 @@
-export { SenderDefaultsStore } from './sender-defaults.ts';
-export { AgentSessionStore, type AgentSessionRecord, type SessionTurnMessage, type RecordTurnInput } from './agent-sessions.ts';
-export { AgentMessageStore, type AgentMessageRecord, type AppendAgentMessageInput } from './agent-messages.ts';
+export { SenderDefaultsStore, type SenderDefaultsStoreApi } from './sender-defaults.ts';
+export { AgentSessionStore, type AgentSessionRecord, type SessionTurnMessage, type RecordTurnInput, type AgentSessionStoreApi } from './agent-sessions.ts';
+export { AgentMessageStore, type AgentMessageRecord, type AppendAgentMessageInput, type AgentMessageStoreApi } from './agent-messages.ts';

@@ -2,7 +2,9 @@
  * Agent sessions, the agents' chat history and sender defaults on PostgreSQL: the statements,
  * values and mappers of the SQLite stores (sessions/*.ts) over a `PgScope`.
  */
-import type { AgentMessageStoreApi, AgentSessionStoreApi, SenderDefaultsStoreApi } from '../storage/interfaces.ts';
+import type { AgentMessageStoreApi } from './agent-messages.ts';
+import type { AgentSessionStoreApi } from './agent-sessions.ts';
+import type { SenderDefaultsStoreApi } from './sender-defaults.ts';
 import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { positionalAll, type PgScope } from '../storage/pg/scope.ts';

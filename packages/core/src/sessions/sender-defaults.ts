@@ -4,7 +4,7 @@
  * never races the user's edits of the settings file.
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { SenderDefaultsStoreApi } from '../storage/interfaces.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 /** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
 export function senderDefaultStatements(t: string) {
@@ -16,6 +16,12 @@ export function senderDefaultStatements(t: string) {
 }
 
 const S = senderDefaultStatements('sender_defaults');
+
+export interface SenderDefaultsStoreApi {
+  get(channel: string, senderId: string): Awaitable<string | undefined>;
+  set(channel: string, senderId: string, target: string): Awaitable<void>;
+  clear(channel: string, senderId: string): Awaitable<boolean>;
+}
 
 export class SenderDefaultsStore implements SenderDefaultsStoreApi {
   readonly #db: TinyDatabase;

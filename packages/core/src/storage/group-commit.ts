@@ -10,8 +10,14 @@
  *   the event loop let through in between, so one commit never blocks it for long.
  */
 import type { TinyDatabase } from './database.ts';
-import type { GroupCommitOptions, StoreTransaction } from './interfaces.ts';
-import { type Awaitable, runBody, type TxBody } from './transaction.ts';
+import { type Awaitable, runBody, type StoreTransaction, type TxBody } from './transaction.ts';
+
+export interface GroupCommitOptions {
+  /** false: the group's commit need not wait for the disk (`TransactionOptions.durable`). */
+  durable?: boolean;
+  /** Most items per commit (default 64). */
+  maxGroup?: number;
+}
 
 interface Pending<I> {
   item: I;
@@ -90,8 +96,8 @@ export function groupWrites(db: TinyDatabase, maxGroup?: number, options: { dura
  * `StoreSet.groupCommit` on SQLite: a GroupCommit of transaction bodies, each run synchronously
  * (`runBody`) with the stores' one SQLite transaction handle in its own savepoint.
  */
-export function groupBodies(db: TinyDatabase, tx: StoreTransaction, options: GroupCommitOptions = {}): GroupCommit<TxBody<void>> {
-  return groupApplied(db, (body: TxBody<void>) => void runBody(body, tx), options.maxGroup, options);
+export function groupBodies<S>(db: TinyDatabase, tx: StoreTransaction<S>, options: GroupCommitOptions = {}): GroupCommit<TxBody<void, StoreTransaction<S>>> {
+  return groupApplied(db, (body: TxBody<void, StoreTransaction<S>>) => void runBody(body, tx), options.maxGroup, options);
 }
 
 function groupApplied<I>(db: TinyDatabase, apply: (item: I) => void, maxGroup: number | undefined, options: { durable?: boolean }): GroupCommit<I> {

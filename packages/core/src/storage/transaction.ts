@@ -3,8 +3,6 @@
  * after-commit callbacks (docs/storage.md). SQLite implements it in `database.ts` (serialised on
  * the process's one connection); a network backend runs it on one pooled client.
  */
-import type { StoreTransaction } from './interfaces.ts';
-
 export type Awaitable<T> = T | Promise<T>;
 
 export interface TransactionOptions {
@@ -51,7 +49,34 @@ export interface TransactionRunner {
  * On PostgreSQL `io` yields each promise and the driver awaits it inside BEGIN … COMMIT.
  */
 export type TxSteps<T> = Generator<Promise<unknown>, T, unknown>;
-export type TxBody<T, Tx extends Transaction = StoreTransaction> = (tx: Tx) => TxSteps<T>;
+/**
+ * A body run in the transaction `Tx`. The stores' own alias (compose/store-set.ts) defaults `Tx`
+ * to the transaction with every store bound; here, below the stores, it is always given.
+ */
+export type TxBody<T, Tx extends Transaction> = (tx: Tx) => TxSteps<T>;
+
+/**
+ * A transaction with a set of stores `S` bound to it (`tx.stores.runs.finishRun(…)` writes inside
+ * it). Storage knows the shape, not the stores: compose/store-set.ts names the full set
+ * (`StoreTransaction` there is this with `TransactionalStores`).
+ */
+export interface StoreTransaction<S> extends Transaction {
+  readonly stores: S;
+  savepoint<T>(fn: (tx: StoreTransaction<S>) => Awaitable<T>): Promise<T>;
+  /**
+   * Runs a generator body (`yield* io(…)` per store call) in a savepoint of this transaction: if
+   * it throws, its changes and callbacks are dropped and the error propagates. SQLite: synchronously,
+   * returning the value; PostgreSQL: a promise. Inside a body: `yield* io(tx.nest(inner))`.
+   */
+  nest<T>(body: TxBody<T, StoreTransaction<S>>): Awaitable<T>;
+  /**
+   * Runs `cb` when the outermost transaction commits, dropped on rollback: for this process's own
+   * state that must follow the database (a note for an agent's next prompt, forgetting a run's
+   * steering). SQLite: at the COMMIT, before it is on disk; PostgreSQL: after the COMMIT. Anything
+   * seen outside the process goes through `afterCommit`.
+   */
+  onCommit(cb: () => void): void;
+}
 
 /**
  * The one iterator `io` hands out for a plain value: it is done at once, so `yield*` evaluates to

@@ -8,4 +8,5 @@ export {
   type CommentRecord,
   type CreateTaskInput,
   type TaskPatch,
+  type TaskStoreApi,
 } from './store.ts';

@@ -12,8 +12,8 @@
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { TaskStoreApi } from '../storage/interfaces.ts';
 import type { ProjectRow as SchemaProjectRow, TaskCommentRow, TaskRow as SchemaTaskRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
 
 export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -80,6 +80,27 @@ export function derivePrefix(name: string): string {
     .slice(0, 3)
     .map((w) => w[0])
     .join('');
+}
+
+export interface TaskStoreApi {
+  createProject(input: { name: string; prefix?: string; description?: string }): Awaitable<ProjectRecord>;
+  getProject(id: string): Awaitable<ProjectRecord | undefined>;
+  mustGetProject(id: string): Awaitable<ProjectRecord>;
+  listProjects(): Awaitable<ProjectRecord[]>;
+  /** `archived: true` archives (keeping the first archive time), `false` restores. */
+  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string; archived?: boolean }): Awaitable<ProjectRecord>;
+  deleteProject(id: string): Awaitable<void>;
+  createTask(input: CreateTaskInput): Awaitable<TaskRecord>;
+  getTask(idOrIdentifier: string): Awaitable<TaskRecord | undefined>;
+  mustGetTask(idOrIdentifier: string): Awaitable<TaskRecord>;
+  listTasks(query?: { projectId?: string; status?: TaskStatus; assignee?: string }): Awaitable<TaskRecord[]>;
+  updateTask(idOrIdentifier: string, patch: TaskPatch): Awaitable<{ before: TaskRecord; after: TaskRecord }>;
+  deleteTask(idOrIdentifier: string): Awaitable<void>;
+  reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): Awaitable<{ tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> }>;
+  listComments(taskId: string): Awaitable<CommentRecord[]>;
+  commentCount(taskId: string): Awaitable<number>;
+  addComment(taskId: string, input: { author: string; content: string }): Awaitable<CommentRecord>;
+  deleteComment(id: number): Awaitable<void>;
 }
 
 export class TaskStore implements TaskStoreApi {

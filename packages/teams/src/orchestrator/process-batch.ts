@@ -33,7 +33,7 @@ import { spawnForTool } from '../subagents/spawner.ts';
 import { abortActive, abortCause, linkedController, type ActiveRun, type Ctx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { commitRunEffects, decideRunEffects, rejectRunsEffects } from './run-effects.ts';
-import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
+import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks } from './plugins.ts';
 import { runAgentTurns } from './invoke-turns.ts';
 import { composeRunPrompt } from './prompt.ts';
@@ -51,16 +51,11 @@ export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: Handle
   } finally {
     for (const m of batch.messages) ctx.cancelledHeld.delete(m.id);
   }
-  const { observers } = ctx;
   return {
     effects: (tx) =>
       runBody(function* commitBatch(t: StoreTransaction) {
         if (commit) yield* commit(t);
         yield* completeIfDone(t, conversationId);
-        if (observers.listening('committed')) {
-          const messageIds = batch.messages.map((m) => m.id);
-          t.onCommit(() => observers.notify('committed', { agentId: batch.agentId, conversationId, runId: batch.messages[0]!.runId ?? undefined, messageIds }));
-        }
       }, tx),
   };
 }
@@ -141,7 +136,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
 
   // Batches claimed together start together: their run.started writes share one commit.
   await ctx.startWrites.add(function* startBatch(tx) {
-    for (const p of open) yield* markStarted(ctx, tx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
+    for (const p of open) yield* markStarted(tx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
   });
   // Several nodes: a command sent to another node while the run was queued waits in the store
   // (steering/steering.ts `applyQueued`); read after the start's commit, so none slips between.
@@ -231,7 +226,6 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     }
     // The attempt failed and the queue may retry it: keep the steering for the next attempt.
     ctx.steering.endAttempt(run.id);
-    notifyAttemptFailed(ctx.observers, run, err);
     throw err;
   } finally {
     ctx.active.delete(run.id);

@@ -99,6 +99,7 @@ export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOu
     return;
   }
   for (const merged of outcome.merged) yield* finishRunWithEvent(ctx, tx, merged, { status: 'completed', data: { mergedInto: run.id } });
+  yield* io(runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
   yield* recordHistory(tx, outcome, humanText, ctx.node);
 
   if (refused.length > 0) {

@@ -2,8 +2,19 @@
  * Small pieces the PostgreSQL stores share: process-wide state per `PgStores`, advisory locks
  * keyed by the schema, and batched deletes for retention.
  */
+import type { Pool } from 'pg';
 import type { PgScope } from './scope.ts';
-import type { PgShared } from './stores.ts';
+
+/**
+ * What the stores of one process share, whichever scope they were built over (made by the
+ * composition, compose/pg-stores.ts, which adds the options and the other stores to it).
+ */
+export interface PgShared {
+  readonly pool: Pool;
+  readonly schema: string;
+  /** Per-store process-wide state (listeners, caches), created by the store's factory on first use. */
+  readonly state: Map<string, unknown>;
+}
 
 /** The process-wide object of one store (subscribers, caches) for this `PgStores`, made on first use. */
 export function sharedState<T>(shared: PgShared, key: string, create: () => T): T {

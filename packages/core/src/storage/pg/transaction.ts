@@ -4,39 +4,38 @@
  * by the queue's completion effects (each item's savepoint).
  */
 import { TinyError } from '../../errors.ts';
-import type { StoreTransaction, TransactionalStores } from '../interfaces.ts';
-import { type Awaitable, runBody, type TxBody } from '../transaction.ts';
+import { type Awaitable, runBody, type StoreTransaction, type TxBody } from '../transaction.ts';
 import type { PgScope, PgTxScope } from './scope.ts';
 
-/** The stores over a scope (built once per scope by `openPgStores`). */
-export type PgStoresOf = (scope: PgScope) => TransactionalStores;
+/** The stores `S` over a scope (built once per scope by `openPgStores`). */
+export type PgStoresOf<S> = (scope: PgScope) => S;
 
 /** For a store used on its own (a bare `PgQueueStore`): there are no other stores to bind. */
-export const NO_STORES: PgStoresOf = () => {
+export const NO_STORES: PgStoresOf<never> = () => {
   throw new TinyError('INVALID_STATE', 'This PostgreSQL queue store was made without the other stores (use openPgStores): completion effects cannot write through tx.stores.');
 };
 
-export class PgStoreTransaction implements StoreTransaction {
+export class PgStoreTransaction<S> implements StoreTransaction<S> {
   readonly backend = 'postgres' as const;
   readonly scope: PgTxScope;
-  readonly #storesOf: PgStoresOf;
+  readonly #storesOf: PgStoresOf<S>;
 
-  constructor(scope: PgTxScope, storesOf: PgStoresOf) {
+  constructor(scope: PgTxScope, storesOf: PgStoresOf<S>) {
     this.scope = scope;
     this.#storesOf = storesOf;
   }
 
-  get stores(): TransactionalStores {
+  get stores(): S {
     return this.#storesOf(this.scope);
   }
 
   /** A savepoint: if `fn` throws, its writes and after-commit callbacks are undone and the error propagates. */
-  savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
+  savepoint<T>(fn: (tx: StoreTransaction<S>) => Awaitable<T>): Promise<T> {
     return this.scope.transaction((inner) => Promise.resolve(fn(new PgStoreTransaction(inner as PgTxScope, this.#storesOf))));
   }
 
   /** A generator body in a savepoint of this transaction (`StoreTransaction.nest`). */
-  nest<T>(body: TxBody<T>): Promise<T> {
+  nest<T>(body: TxBody<T, StoreTransaction<S>>): Promise<T> {
     return this.savepoint((inner) => runBody(body, inner));
   }
 

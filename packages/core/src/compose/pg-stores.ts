@@ -11,28 +11,26 @@
  */
 import pg from 'pg';
 import type { Pool } from 'pg';
-import { TinyError } from '../../errors.ts';
-import type { BackoffPolicy } from '../../queue/types.ts';
-import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from '../interfaces.ts';
-import { GroupCommit, toError } from '../group-commit.ts';
-import { type Awaitable, runBody, type TransactionOptions, type TxBody } from '../transaction.ts';
-import { pgEventHub, pgEventLog } from '../../events/pg-log.ts';
-import { pgOutboxStore } from '../../outbox/pg-store.ts';
-import { pgPairingStore } from '../../pairing/pg-store.ts';
-import { pgChatroomStore } from '../../chatroom/pg-store.ts';
-import { pgScheduleStore } from '../../schedules/pg-store.ts';
-import { pgTaskStore } from '../../tasks/pg-store.ts';
-import { PgQueueHub, PgQueueStore } from '../../queue/pg-store.ts';
-import { PgConversationQueries } from '../../runs/pg-queries.ts';
-import { PgRunSteeringStore } from '../../runs/pg-steering-store.ts';
-import { PgRunStore } from '../../runs/pg-store.ts';
-import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../../sessions/pg-stores.ts';
-import { migratePg, pgIdent } from './migrate.ts';
-import { PgPoolScope, type PgScope } from './scope.ts';
-import { PgStoreTransaction } from './transaction.ts';
-
-export { PgStoreTransaction } from './transaction.ts';
-import { sharedState } from './helpers.ts';
+import { TinyError } from '../errors.ts';
+import type { BackoffPolicy } from '../queue/types.ts';
+import { GroupCommit, toError } from '../storage/group-commit.ts';
+import { type Awaitable, runBody, type TransactionOptions } from '../storage/transaction.ts';
+import { pgEventHub, pgEventLog } from '../events/pg-log.ts';
+import { pgOutboxStore } from '../outbox/pg-store.ts';
+import { pgPairingStore } from '../pairing/pg-store.ts';
+import { pgChatroomStore } from '../chatroom/pg-store.ts';
+import { pgScheduleStore } from '../schedules/pg-store.ts';
+import { pgTaskStore } from '../tasks/pg-store.ts';
+import { PgQueueHub, PgQueueStore } from '../queue/pg-store.ts';
+import { PgConversationQueries } from '../runs/pg-queries.ts';
+import { PgRunSteeringStore } from '../runs/pg-steering-store.ts';
+import { PgRunStore } from '../runs/pg-store.ts';
+import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../sessions/pg-stores.ts';
+import { type PgShared, sharedState } from '../storage/pg/helpers.ts';
+import { migratePg, pgIdent } from '../storage/pg/migrate.ts';
+import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
+import { PgStoreTransaction } from '../storage/pg/transaction.ts';
+import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores, TxBody } from './store-set.ts';
 
 export interface OpenPgStoresOptions {
   /** postgres://… (or give `pool`). */
@@ -50,25 +48,21 @@ export interface OpenPgStoresOptions {
   poolSize?: number;
 }
 
-/** What the stores of one process share, whichever scope they were built over. */
-export interface PgShared {
-  readonly pool: Pool;
-  readonly schema: string;
+/** What the stores of one process share (storage/pg/helpers.ts), with the options and every store. */
+interface PgStoresShared extends PgShared {
   readonly options: OpenPgStoresOptions;
-  /** Per-store process-wide state (listeners, caches), created by the store's factory on first use. */
-  readonly state: Map<string, unknown>;
   /** The stores over a scope, built once per scope (a store that writes through another, as the queue through the event log, takes the one of its own scope). */
   storesOf(scope: PgScope): TransactionalStores;
 }
 
 type StoreName = keyof TransactionalStores;
-type Factory<K extends StoreName> = (scope: PgScope, shared: PgShared) => TransactionalStores[K];
+type Factory<K extends StoreName> = (scope: PgScope, shared: PgStoresShared) => TransactionalStores[K];
 
 /** Builds one store over a scope. Every store of `TransactionalStores` has one. */
 const FACTORIES: { [K in StoreName]: Factory<K> } = {
   events: pgEventLog,
-  queue: (scope, shared) => new PgQueueStore(queueHub(shared), { scope, eventsOf: (s) => shared.storesOf(s).events, storesOf: (s) => shared.storesOf(s) }),
-  outbox: pgOutboxStore,
+  queue: (scope, shared) => new PgQueueStore<TransactionalStores>(queueHub(shared), { scope, eventsOf: (s) => shared.storesOf(s).events, storesOf: (s) => shared.storesOf(s) }),
+  outbox: (scope, shared) => pgOutboxStore(scope, shared, shared.options),
   runs: (scope) => new PgRunStore(scope),
   steering: (scope) => new PgRunSteeringStore(scope),
   queries: (scope) => new PgConversationQueries(scope),
@@ -82,14 +76,14 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
 };
 
 /** The queue's process-wide part (pool, LISTEN connection, wake-up listeners): one per PgStores. */
-function queueHub(shared: PgShared): PgQueueHub {
+function queueHub(shared: PgStoresShared): PgQueueHub {
   return sharedState(shared, 'queue', () => {
     const { maxAttempts, backoff } = shared.options;
     return new PgQueueHub(shared.pool, { schema: shared.schema, ...(maxAttempts !== undefined ? { defaultMaxAttempts: maxAttempts } : {}), ...(backoff ? { backoff } : {}) });
   });
 }
 
-function buildStores(scope: PgScope, shared: PgShared): TransactionalStores {
+function buildStores(scope: PgScope, shared: PgStoresShared): TransactionalStores {
   const out = {} as Record<StoreName, unknown>;
   for (const name of Object.keys(FACTORIES) as StoreName[]) out[name] = FACTORIES[name](scope, shared);
   return out as TransactionalStores;
@@ -114,7 +108,7 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
     throw err;
   }
   const built = new WeakMap<PgScope, TransactionalStores>();
-  const shared: PgShared = {
+  const shared: PgStoresShared = {
     pool,
     schema,
     options,

@@ -2,24 +2,25 @@
  * Opens the database and the stores on it: the one object the orchestrator, the server and
  * the CLI share inside a process.
  */
-import { openDatabase, type Durability, type TinyDatabase } from './storage/database.ts';
-import { EventLog } from './events/log.ts';
-import { SqliteQueueStore, SqliteWriteTransaction } from './queue/sqlite-store.ts';
-import type { BackoffPolicy } from './queue/types.ts';
-import { OutboxStore } from './outbox/store.ts';
-import { RunStore } from './runs/store.ts';
-import { RunSteeringStore } from './runs/steering-store.ts';
-import { ConversationQueries } from './runs/queries.ts';
-import { ChatroomStore } from './chatroom/index.ts';
-import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from './sessions/index.ts';
-import { PairingStore } from './pairing/index.ts';
-import { ScheduleStore } from './schedules/index.ts';
-import { TaskStore } from './tasks/index.ts';
-import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores } from './storage/interfaces.ts';
-import { groupBodies } from './storage/group-commit.ts';
-import { type Awaitable, runBody, type Transaction, type TransactionOptions, type TxBody } from './storage/transaction.ts';
-
-export type { PruneCounts } from './storage/interfaces.ts';
+import { openDatabase, type Durability, type TinyDatabase } from '../storage/database.ts';
+import { EventLog } from '../events/log.ts';
+import { SqliteQueueStore } from '../queue/sqlite-store.ts';
+import type { BackoffPolicy } from '../queue/types.ts';
+import { OutboxStore } from '../outbox/store.ts';
+import { RunStore } from '../runs/store.ts';
+import { RunSteeringStore } from '../runs/steering-store.ts';
+import { ConversationQueries } from '../runs/queries.ts';
+import { ChatroomStore } from '../chatroom/store.ts';
+import { AgentMessageStore } from '../sessions/agent-messages.ts';
+import { AgentSessionStore } from '../sessions/agent-sessions.ts';
+import { SenderDefaultsStore } from '../sessions/sender-defaults.ts';
+import { PairingStore } from '../pairing/store.ts';
+import { ScheduleStore } from '../schedules/store.ts';
+import { TaskStore } from '../tasks/store.ts';
+import { groupBodies } from '../storage/group-commit.ts';
+import { SqliteWriteTransaction } from '../storage/sqlite-transaction.ts';
+import { type Awaitable, runBody, type Transaction, type TransactionOptions } from '../storage/transaction.ts';
+import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores, TxBody } from './store-set.ts';
 
 export interface OpenStoresOptions {
   dbPath: string;
@@ -39,7 +40,7 @@ export interface Stores extends StoreSet {
   readonly backend: 'sqlite';
   db: TinyDatabase;
   events: EventLog;
-  queue: SqliteQueueStore;
+  queue: SqliteQueueStore<TransactionalStores>;
   outbox: OutboxStore;
   runs: RunStore;
   steering: RunSteeringStore;
@@ -72,10 +73,10 @@ class SqliteStoreTransaction implements StoreTransaction {
   readonly backend = 'sqlite' as const;
   readonly #tx: Transaction;
   /** The synchronous handle: a body nested in this asynchronous transaction runs as a synchronous write (a savepoint of it). */
-  readonly #write: SqliteWriteTransaction;
+  readonly #write: SqliteWriteTransaction<TransactionalStores>;
   readonly stores: TransactionalStores;
 
-  constructor(tx: Transaction, write: SqliteWriteTransaction, stores: TransactionalStores) {
+  constructor(tx: Transaction, write: SqliteWriteTransaction<TransactionalStores>, stores: TransactionalStores) {
     this.#tx = tx;
     this.#write = write;
     this.stores = stores;
@@ -101,7 +102,7 @@ class SqliteStoreTransaction implements StoreTransaction {
 export function openStores(options: OpenStoresOptions): Stores {
   const db = openDatabase({ path: options.dbPath, ...(options.durability ? { durability: options.durability } : {}) });
   const events = new EventLog(db);
-  const queue = new SqliteQueueStore(db, {
+  const queue = new SqliteQueueStore<TransactionalStores>(db, {
     events,
     ...(options.maxAttempts !== undefined ? { defaultMaxAttempts: options.maxAttempts } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
@@ -116,7 +117,7 @@ export function openStores(options: OpenStoresOptions): Stores {
   const agentSessions = new AgentSessionStore(db);
   const agentMessages = new AgentMessageStore(db);
   // The one synchronous transaction handle (bodies, completion effects): bound below, once the stores exist.
-  let writeTx: SqliteWriteTransaction;
+  let writeTx: SqliteWriteTransaction<TransactionalStores>;
   const stores: Stores = {
     backend: 'sqlite',
     db,
@@ -162,7 +163,7 @@ export function openStores(options: OpenStoresOptions): Stores {
       db.close();
     },
   };
-  writeTx = new SqliteWriteTransaction(db, stores);
+  writeTx = new SqliteWriteTransaction<TransactionalStores>(db, stores);
   queue.bindTransaction(writeTx);
   return stores;
 }

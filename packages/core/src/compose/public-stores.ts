@@ -4,8 +4,8 @@
  * Siblings that need one transaction across stores get it through `databaseOf` on the internal
  * subpath.
  */
-import type { TinyDatabase } from './storage/index.ts';
-import { openStores as openStoresWithDatabase, type OpenStoresOptions, type Stores as StoresWithDatabase } from './stores.ts';
+import type { TinyDatabase } from '../storage/database.ts';
+import { openStores as openStoresWithDatabase, type OpenStoresOptions, type Stores as StoresWithDatabase } from './sqlite-stores.ts';
 
 export type Stores = Omit<StoresWithDatabase, 'db'>;
 

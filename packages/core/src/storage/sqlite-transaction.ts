@@ -1,0 +1,48 @@
+/**
+ * The `StoreTransaction` of a synchronous SQLite write (docs/storage.md): what a queue
+ * completion's effects and `Stores.commit` bodies receive on SQLite.
+ */
+import { TinyError } from '../errors.ts';
+import type { TinyDatabase } from './database.ts';
+import { type Awaitable, runBody, type StoreTransaction, type TxBody } from './transaction.ts';
+
+/**
+ * The transaction handle of a synchronous SQLite write (a completion's savepoint, the body of
+ * `Stores.commit`): savepoints are nested synchronous writes, callbacks go to the connection's
+ * `afterCommit`/`onCommit`. One object per set of stores, not per transaction.
+ */
+export class SqliteWriteTransaction<S> implements StoreTransaction<S> {
+  readonly backend = 'sqlite' as const;
+  readonly #db: TinyDatabase;
+  readonly #stores: S | undefined;
+
+  constructor(db: TinyDatabase, stores: S | undefined) {
+    this.#db = db;
+    this.#stores = stores;
+  }
+
+  get stores(): S {
+    if (this.#stores === undefined) throw new TinyError('INVALID_STATE', 'This queue store was not opened through openStores: its completion effects have no stores to write through.');
+    return this.#stores;
+  }
+
+  savepoint<T>(fn: (tx: StoreTransaction<S>) => Awaitable<T>): Promise<T> {
+    try {
+      return Promise.resolve(this.#db.write(() => fn(this) as T));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  nest<T>(body: TxBody<T, StoreTransaction<S>>): T {
+    return this.#db.write(() => runBody(body, this) as T);
+  }
+
+  afterCommit(cb: () => void): void {
+    this.#db.afterCommit(cb);
+  }
+
+  onCommit(cb: () => void): void {
+    this.#db.onCommit(cb);
+  }
+}

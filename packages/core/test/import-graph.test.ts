@@ -1,0 +1,115 @@
+/**
+ * core's import graph stays layered (docs/architecture.md, issue 34): read from the sources,
+ * type-only imports included (a type-only circle still means two modules cannot be read apart).
+ *
+ *   root files (errors.ts, ids.ts, …)  <  storage/  <  the domain folders  <  compose/  <  entries
+ *
+ * - no circle anywhere in packages/core/src;
+ * - storage/ (the database handle, transactions, schema, PostgreSQL plumbing) imports nothing
+ *   of a domain folder (runs/, queue/, outbox/, …) nor of compose/;
+ * - compose/ (what opens a backend and puts every store together) is imported only by the
+ *   package's entry files (index.ts, internal.ts, pg.ts, orm.ts).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const ENTRIES = new Set(['index.ts', 'internal.ts', 'pg.ts', 'orm.ts']);
+
+/** Every static `import … from`, `export … from`, side-effect `import '…'` and `import('…')` with a relative specifier. */
+const IMPORT = /^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm;
+
+function readGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  for (const file of files) {
+    const path = join(SRC, file);
+    const targets = new Set<string>();
+    for (const m of readFileSync(path, 'utf8').matchAll(IMPORT)) {
+      const specifier = m[1] ?? m[2] ?? m[3]!;
+      if (specifier.startsWith('.'))
+        targets.add(
+          relative(SRC, resolve(dirname(path), specifier))
+            .split('\\')
+            .join('/'),
+        );
+    }
+    graph.set(file.split('\\').join('/'), [...targets].sort());
+  }
+  return graph;
+}
+
+/** The strongly connected components of more than one file (and files importing themselves): Tarjan. */
+function circles(graph: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      component.push(w);
+    } while (w !== v);
+    if (component.length > 1 || graph.get(v)!.includes(v)) found.push(component.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+/** The top folder of a file under src (`.` for a file at the root). */
+const folderOf = (file: string): string => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
+
+function arrows(graph: Map<string, string[]>, wrong: (from: string, to: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const [from, targets] of graph) for (const to of targets) if (wrong(from, to)) out.push(`${from} -> ${to}`);
+  return out.sort();
+}
+
+describe("core's import graph", () => {
+  const graph = readGraph();
+
+  it('is read whole (multi-line and type-only imports included)', () => {
+    expect(graph.size).toBeGreaterThan(100);
+    // Multi-line and type-only: internal.ts re-exports every folder; storage's files import each other.
+    expect(graph.get('internal.ts')).toContain('storage/index.ts');
+    expect(graph.get('storage/database.ts')).toContain('storage/transaction.ts');
+  });
+
+  it('has no circle', () => {
+    expect(circles(graph).map((c) => `${c.length} files: ${c.join(' ')}`)).toEqual([]);
+  });
+
+  it('storage/ imports no domain folder and not compose/', () => {
+    expect(arrows(graph, (from, to) => folderOf(from) === 'storage' && folderOf(to) !== 'storage' && folderOf(to) !== '.')).toEqual([]);
+    // …and of the root files only the leaves (errors, ids, package-root), never an entry.
+    expect(arrows(graph, (from, to) => folderOf(from) === 'storage' && ENTRIES.has(to))).toEqual([]);
+  });
+
+  it('compose/ is imported only by the entry files', () => {
+    expect(arrows(graph, (from, to) => folderOf(to) === 'compose' && folderOf(from) !== 'compose' && !ENTRIES.has(from))).toEqual([]);
+  });
+
+  it('the root files other than the entries import no folder', () => {
+    expect(arrows(graph, (from, to) => folderOf(from) === '.' && !ENTRIES.has(from) && folderOf(to) !== '.')).toEqual([]);
+  });
+});
