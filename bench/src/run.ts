@@ -122,11 +122,17 @@ if (selected.has('B13')) {
   );
 }
 
-// Sections not run this time are kept from the current file (a section runs from its `## Bn` heading to the next).
+// Sections not run this time are kept from the current file (a section runs from its `## ` heading to the next).
+// Hand-written sections whose heading is not `## Bn …` (a before/after comparison, a decision) are kept too, after the Bn sections.
 const docFile = new URL('../../docs/benchmarks.md', import.meta.url);
 const previous = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
 const previousSections = new Map<string, string>();
-for (const part of previous.split(/\n(?=## B\d+ )/).slice(1)) previousSections.set(/^## (B\d+)/.exec(part)![1]!, part.trimEnd());
+const otherSections: string[] = [];
+for (const part of previous.split(/\n(?=## )/).slice(1)) {
+  const id = /^## (B\d+) /.exec(part)?.[1];
+  if (id) previousSections.set(id, part.trimEnd());
+  else otherSections.push(part.trimEnd());
+}
 const current = new Map(sections.map((text) => [/^## (B\d+)/.exec(text)![1]!, text]));
 // Every section of the file is kept (also hand-written ones whose id is not in ALL), in id order.
 const ids = [...new Set([...ALL, ...previousSections.keys(), ...current.keys()])].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
@@ -138,9 +144,9 @@ Command: \`pnpm bench\` (all), or \`BENCH=B0 pnpm bench\` for some (\`pnpm --fil
 Benchmarks measure; no test asserts a time. Peers run in the same process tree, same run, same settings.
 A peer that fails is retried up to 3 times and then reported in its cell with its error; the run goes on. A failure of ours ends the run.
 Run it on an otherwise idle machine: on 2 cores, anything else running (a test suite, a build) halves some figures.
-Hot paths found by profiling these benchmarks, and the figures before and after each fix: [profiling.md](profiling.md).
+How to profile these benchmarks, where the time goes now, and how to compare two commits side by side (\`bench/scripts/compare-refs.ts\`): [profiling.md](profiling.md).
 
-${ordered.join('\n\n')}
+${[...ordered, ...otherSections].join('\n\n')}
 `;
 writeFileSync(docFile, doc);
 
