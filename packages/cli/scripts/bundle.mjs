@@ -22,7 +22,7 @@ import { build, transform } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-export const EXTERNAL = ['better-sqlite3', '@fastify/swagger', '@fastify/swagger-ui', '@tinyagi/channels', '@tinyagi/channels/*', '@tinyagi/visualizer'];
+export const EXTERNAL = ['better-sqlite3', '@fastify/swagger', '@fastify/swagger-ui', '@tinyagi/channels', '@tinyagi/channels/runner', '@tinyagi/visualizer'];
 
 /**
  * Fastify's default schema compilers (ajv, fast-json-stringify): never loaded, since the server

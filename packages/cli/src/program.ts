@@ -27,8 +27,11 @@ import { registerVersionCommand } from './commands/version.ts';
 import { registerVisualizeCommand } from './commands/visualize.ts';
 import { errStyle } from './output/style.ts';
 import { VERSION } from './version.ts';
+import { registerBuiltinKinds } from './kinds.ts';
 
 export function buildProgram(): Command {
+  // The channel kinds name the `channel` commands' choices and flags.
+  registerBuiltinKinds();
   const program = new Command('tinyagi')
     .description('Run TinyAGI, a team of AI agents, and talk to it from the terminal.\nWith no command, `tinyagi` starts the daemon.')
     .version(VERSION, '-v, --version', 'print the version')

@@ -13,8 +13,8 @@ const withPluginSecrets: Settings = {
 const SECRET_VALUES = [
   reference.models?.anthropic?.api_key,
   reference.models?.openai?.api_key,
-  reference.channels?.discord?.bot_token,
-  reference.channels?.telegram?.bot_token,
+  (reference.channels?.['discord'] as { bot_token?: string } | undefined)?.bot_token,
+  (reference.channels?.['telegram'] as { bot_token?: string } | undefined)?.bot_token,
   reference.custom_providers?.['local-llama']?.api_key,
   'whsec-plugin-secret-value-0000',
   'hunter2-but-longer-pw',

@@ -115,7 +115,7 @@ describe('writeSettings / updateSettings', () => {
     await writeSettings(file, { channels: { telegram: { bot_token: 'file-telegram-token' } }, server: { port: 3900 } }, { env });
     const loaded = loadSettings(file).settings;
     const { settings: effective } = applyEnvOverrides(loaded, env);
-    expect(effective.channels?.discord?.bot_token).toBe(env.DISCORD_BOT_TOKEN);
+    expect((effective.channels?.['discord'] as { bot_token?: string } | undefined)?.bot_token).toBe(env.DISCORD_BOT_TOKEN);
     expect(effective.server?.port).toBe(4123);
 
     // Writing the in-memory (overridden) settings back keeps the file's own values.

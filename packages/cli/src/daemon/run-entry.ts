@@ -7,6 +7,7 @@
 import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { cliContext, type CliContext } from '../context.ts';
 import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
+import { registerBuiltinKinds } from '../kinds.ts';
 
 export { isPlainRun } from './launch.ts';
 
@@ -20,6 +21,7 @@ export async function runDaemonEntry(args: readonly string[]): Promise<number> {
   const debug = args.includes('--debug');
   try {
     keepRunningWhenStdoutCloses();
+    registerBuiltinKinds();
     const { runDaemon } = await import('./run.ts');
     return await runDaemon(withListenOptIn(cliContext({ debug }), args.includes('--listen-any')));
   } catch (err) {

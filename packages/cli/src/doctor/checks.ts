@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { errorMessage, isTinyError, loadSettings, type Settings } from '@tinyagi/core';
+import { channelKinds, errorMessage, isTinyError, loadSettings, type Settings } from '@tinyagi/core';
 import {
   ALLOW_REMOTE_ENV,
   agentWorkspaceDir,
@@ -27,6 +27,7 @@ import type { CliContext } from '../context.ts';
 import { findOnPath, installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
 import { findChannelRunner } from '../daemon/channel-supervisor.ts';
+import { channelSecretFlag } from '../kinds.ts';
 import { findDaemon } from '../daemon/connection.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { daemonSnapshot, snapshotState } from '../daemon/launch.ts';
@@ -326,25 +327,7 @@ function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding
   const enabled = settings.channels?.enabled ?? [];
   if (enabled.length === 0) return [{ check: 'channels', status: 'info', message: 'No chat channel enabled (tinyagi channel setup).' }];
   const findings: Finding[] = [];
-  for (const name of enabled) {
-    if (name === 'discord' || name === 'telegram') {
-      const token = settings?.channels?.[name]?.bot_token;
-      findings.push(
-        token
-          ? { check: `channel:${name}`, status: 'ok', message: `${name} bot token is set` }
-          : {
-              check: `channel:${name}`,
-              status: 'fail',
-              message: `${name} is enabled but has no bot token.`,
-              hint: `tinyagi channel setup --${name}-token <token> (or set ${name.toUpperCase()}_BOT_TOKEN)`,
-            },
-      );
-    } else if (name === 'whatsapp') {
-      findings.push({ check: 'channel:whatsapp', status: 'ok', message: 'whatsapp needs no token (link it by QR code: tinyagi channel login whatsapp)' });
-    } else {
-      findings.push({ check: `channel:${name}`, status: 'fail', message: `Unknown channel "${name}" in channels.enabled.`, hint: 'Use discord, telegram or whatsapp.' });
-    }
-  }
+  for (const name of enabled) findings.push(...checkChannelKind(name, settings));
   const runner = findChannelRunner(ctx.env);
   if ('error' in runner) {
     findings.push({
@@ -355,6 +338,34 @@ function checkChannels(ctx: CliContext, settings: Settings | undefined): Finding
     });
   }
   return findings;
+}
+
+/** An enabled channel: its kind is registered, and every secret it declares is set (the environment's bindings applied). */
+function checkChannelKind(name: string, settings: Settings): Finding[] {
+  const check = `channel:${name}`;
+  const kind = channelKinds.get(name);
+  if (kind === undefined) {
+    return [{ check, status: 'fail', message: `Unknown channel "${name}" in channels.enabled.`, hint: `Use ${channelKinds.names().join(', ')} (or load the plugin that adds ${name}).` }];
+  }
+  const block = settings.channels?.[name];
+  const missing = kind.secrets.filter((path) => {
+    const value = path.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), block);
+    return typeof value !== 'string' || value === '';
+  });
+  if (missing.length > 0) {
+    return missing.map((path): Finding => {
+      const variable = kind.env.find((e) => e.path === path)?.variable;
+      return {
+        check,
+        status: 'fail',
+        message: `${name} is enabled but has no ${path.replaceAll('_', ' ')}.`,
+        hint: `tinyagi channel setup ${channelSecretFlag(name, path)} <value>${variable ? ` (or set ${variable})` : ''}`,
+      };
+    });
+  }
+  if (kind.login === 'qr') return [{ check, status: 'ok', message: `${name} needs no token (link it by QR code: tinyagi channel login ${name})` }];
+  const secrets = kind.secrets.map((path) => path.replaceAll('_', ' ')).join(', ');
+  return [{ check, status: 'ok', message: secrets === '' ? `${name} needs no secret` : `${name} ${secrets} ${kind.secrets.length === 1 ? 'is' : 'are'} set` }];
 }
 
 /**

@@ -202,8 +202,6 @@ export const CustomProviderSettingsSchema = z.looseObject({
   model: ModelNameSchema.optional(),
 });
 
-const tokenBlock = z.looseObject({ bot_token: OptionalStr });
-
 export const SettingsFileSchema = z.looseObject({
   workspace: z.looseObject({ path: PathSchema.optional(), name: OptionalStr }).optional(),
   /** This node (local: never shared through the database, see core's nodes/settings-split.ts). */
@@ -211,9 +209,8 @@ export const SettingsFileSchema = z.looseObject({
   channels: z
     .looseObject({
       enabled: StrArray.optional(),
-      discord: tokenBlock.optional(),
-      telegram: tokenBlock.optional(),
-      whatsapp: z.looseObject({}).optional(),
+      // Each channel's own block, `channels.<name>`, is checked by core against the schema of the
+      // registered channel kind of that name (core config/channel-blocks.ts, docs/kinds.md).
       /** Sticky default target per sender id (an agent or team id), written by channel clients. */
       defaults: z.record(Str, Str).optional(),
     })

@@ -1,6 +1,8 @@
 /**
  * Environment overrides: TINYAGI_API_PORT, TINYAGI_API_HOST, TINYAGI_DATABASE_URL (storage.url),
- * DISCORD_BOT_TOKEN and TELEGRAM_BOT_TOKEN replace the file's values in memory; TINYAGI_API_TOKEN is returned on its own (it is not a settings key).
+ * and the variables each registered channel kind binds to its block (`TELEGRAM_BOT_TOKEN` →
+ * `channels.telegram.bot_token`, docs/kinds.md) replace the file's values in memory;
+ * TINYAGI_API_TOKEN is returned on its own (it is not a settings key).
  *
  * Overrides are never persisted: writeSettings calls stripEnvOverrides, which puts back what the
  * file had wherever the value to write is the environment's value. That also covers a settings
@@ -8,12 +10,13 @@
  */
 import { isPostgresUrl } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
+import { channelKinds } from '../kinds/registry.ts';
 import { getPath, isPlainObject, setOwn, type JsonObject } from './object-path.ts';
 import type { Env } from './paths.ts';
 import type { Settings } from './schema.ts';
 import { maskUrlSecrets } from './secrets.ts';
 
-interface EnvOverride {
+export interface EnvOverride {
   variable: string;
   path: readonly [string, ...string[]];
   parse: (raw: string) => unknown;
@@ -59,9 +62,15 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: 'TINYAGI_API_PORT', path: ['server', 'port'], parse: parsePort },
   { variable: 'TINYAGI_API_HOST', path: ['server', 'host'], parse: parseHost },
   { variable: 'TINYAGI_DATABASE_URL', path: ['storage', 'url'], parse: parseDatabaseUrl },
-  { variable: 'DISCORD_BOT_TOKEN', path: ['channels', 'discord', 'bot_token'], parse: (raw) => raw },
-  { variable: 'TELEGRAM_BOT_TOKEN', path: ['channels', 'telegram', 'bot_token'], parse: (raw) => raw },
 ];
+
+/** Every override: ENV_OVERRIDES, then the registered channel kinds' bindings (`channels.<name>.<path>`). */
+export function envOverrides(): EnvOverride[] {
+  const channels = channelKinds
+    .list()
+    .flatMap((kind) => kind.env.map((binding): EnvOverride => ({ variable: binding.variable, path: ['channels', kind.name, ...binding.path.split('.')], parse: (raw) => raw })));
+  return [...ENV_OVERRIDES, ...channels];
+}
 
 export interface EnvOverrideResult {
   /** A copy of the settings with the overrides applied (the input is not modified). */
@@ -73,7 +82,7 @@ export interface EnvOverrideResult {
 }
 
 function active(env: Env): { override: EnvOverride; value: unknown }[] {
-  return ENV_OVERRIDES.flatMap((override) => {
+  return envOverrides().flatMap((override) => {
     const raw = env[override.variable];
     return raw === undefined || raw === '' ? [] : [{ override, value: override.parse(raw) }];
   });

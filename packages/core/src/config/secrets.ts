@@ -2,22 +2,40 @@
  * Secrets in settings: which keys hold them, masking for anything that leaves the process
  * (API responses, logs, UI), and undoing masks that a client sends back.
  *
- * A key is secret when it is one of SECRET_PATHS or its name ends in api_key, token, secret or
- * password (any depth, camelCase too), so plugin and future keys are masked without a list here.
+ * A key is secret when it is one of secretPaths() (SECRET_PATHS and the paths each registered
+ * channel kind declares secret, `channels.<name>.<path>`) or its name ends in api_key, token,
+ * secret or password (any depth, camelCase too), so plugin and future keys are masked without a
+ * list here.
  * A URL's password (`postgres://user:secret@host/db`, `storage.url`) and its secret query
  * parameters (`?password=`) are masked in any string value, whatever its key.
  */
+import { channelKinds } from '../kinds/registry.ts';
 import { formatSettingsPath, getPath, isPlainObject, setOwn, type JsonObject } from './object-path.ts';
 
-/** The reference's secret keys; `*` is any custom provider id. */
-export const SECRET_PATHS = [
-  'models.anthropic.api_key',
-  'models.anthropic.oauth_token',
-  'models.openai.api_key',
-  'channels.discord.bot_token',
-  'channels.telegram.bot_token',
-  'custom_providers.*.api_key',
-] as const;
+/** The reference's secret keys outside the channels; `*` is any custom provider id. */
+export const SECRET_PATHS = ['models.anthropic.api_key', 'models.anthropic.oauth_token', 'models.openai.api_key', 'custom_providers.*.api_key'] as const;
+
+/** The registered channel kinds' secrets, `channels.<name>.<path>`. */
+function channelSecretPaths(): string[] {
+  return channelKinds.list().flatMap((kind) => kind.secrets.map((path) => `channels.${kind.name}.${path}`));
+}
+
+/** Every known secret path: SECRET_PATHS and the registered channel kinds' (`channels.telegram.bot_token`). */
+export function secretPaths(): string[] {
+  // The channels' go between the models' and the custom providers', where the reference lists them.
+  const models = SECRET_PATHS.filter((path) => path.startsWith('models.'));
+  return [...models, ...channelSecretPaths(), ...SECRET_PATHS.filter((path) => !path.startsWith('models.'))];
+}
+
+/** True for the key at `path` (its last element): secret by name, or declared secret by its channel kind. */
+function isSecretAt(path: readonly (string | number)[]): boolean {
+  const key = path[path.length - 1];
+  if (typeof key !== 'string') return false;
+  if (isSecretKey(key)) return true;
+  if (path[0] !== 'channels' || path.length < 3 || typeof path[1] !== 'string') return false;
+  const kind = channelKinds.get(path[1]);
+  return kind?.secrets.includes(path.slice(2).join('.')) === true;
+}
 
 export const MASK_CHAR = '…';
 /**
@@ -98,15 +116,15 @@ function mapObject(value: JsonObject, fn: (key: string, v: unknown) => unknown):
   return out;
 }
 
-function maskDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(maskDeep);
-  if (isPlainObject(value)) return mapObject(value, (key, v) => (isSecretKey(key) ? maskAll(v) : maskDeep(v)));
+function maskDeep(value: unknown, path: (string | number)[]): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => maskDeep(v, [...path, i]));
+  if (isPlainObject(value)) return mapObject(value, (key, v) => (isSecretAt([...path, key]) ? maskAll(v) : maskDeep(v, [...path, key])));
   return typeof value === 'string' ? maskUrlSecrets(value) : value;
 }
 
 /** A copy with every secret masked; safe to return from the API or to log. */
 export function maskSettings<T>(settings: T): T {
-  return maskDeep(settings) as T;
+  return maskDeep(settings, []) as T;
 }
 
 export interface SecretStatus {
@@ -127,7 +145,7 @@ export function secretStatus(settings: unknown): SecretStatus[] {
     seen.add(path);
     out.push({ path, set: isSet(value) });
   };
-  for (const pattern of SECRET_PATHS) {
+  for (const pattern of secretPaths()) {
     const segments = pattern.split('.');
     const star = segments.indexOf('*');
     if (star === -1) {
@@ -146,7 +164,7 @@ export function secretStatus(settings: unknown): SecretStatus[] {
       for (const [i, v] of value.entries()) walk(v, [...path, i]);
     } else if (isPlainObject(value)) {
       for (const [key, v] of Object.entries(value)) {
-        if (isSecretKey(key)) add(formatSettingsPath([...path, key]), v);
+        if (isSecretAt([...path, key])) add(formatSettingsPath([...path, key]), v);
         else walk(v, [...path, key]);
       }
     }
@@ -163,7 +181,7 @@ export function findMaskedSecrets(value: unknown): (string | number)[][] {
       for (const [i, item] of v.entries()) walk(item, [...path, i]);
     } else if (isPlainObject(v)) {
       for (const [key, child] of Object.entries(v)) {
-        if (isSecretKey(key) && isMaskedValue(child)) found.push([...path, key]);
+        if (isSecretAt([...path, key]) && isMaskedValue(child)) found.push([...path, key]);
         else walk(child, [...path, key]);
       }
     } else if (typeof v === 'string' && hasMaskedUrlSecret(v)) {
@@ -183,23 +201,23 @@ export function findMaskedSecrets(value: unknown): (string | number)[][] {
  * pass through.
  */
 export function stripUnchangedMasks<T>(patch: T, current: unknown): T {
-  const walk = (value: unknown, stored: unknown): unknown => {
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, Array.isArray(stored) ? stored[i] : undefined));
+  const walk = (value: unknown, stored: unknown, path: (string | number)[]): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, Array.isArray(stored) ? stored[i] : undefined, [...path, i]));
     if (typeof value === 'string' && typeof stored === 'string' && hasMaskedUrlSecret(value) && maskUrlSecrets(stored) === value) return stored;
     if (!isPlainObject(value)) return value;
     const storedObject = isPlainObject(stored) ? stored : {};
     const out: JsonObject = {};
     for (const [key, v] of Object.entries(value)) {
       const storedValue = Object.hasOwn(storedObject, key) ? storedObject[key] : undefined;
-      if (isSecretKey(key) && isMaskedValue(v)) {
+      if (isSecretAt([...path, key]) && isMaskedValue(v)) {
         if (storedValue !== undefined && storedValue !== null) setOwn(out, key, storedValue);
       } else if (typeof v === 'string' && (storedValue === undefined || storedValue === null) && hasMaskedUrlSecret(v)) {
         // Nothing stored to restore: left out, as a masked secret is.
       } else {
-        setOwn(out, key, walk(v, storedValue));
+        setOwn(out, key, walk(v, storedValue, [...path, key]));
       }
     }
     return out;
   };
-  return walk(patch, current) as T;
+  return walk(patch, current, []) as T;
 }

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { TinyError } from '../errors.ts';
+import { channelBlockIssues } from './channel-blocks.ts';
 import { findJsonTreeProblem, formatSettingsPath, isPlainObject } from './object-path.ts';
 import { BUILTIN_PROVIDERS, SettingsSchema, type Settings } from './schema.ts';
 
@@ -99,7 +100,7 @@ export function validateSettings(value: unknown): SettingsValidation {
   const tooDeep = depthIssue(value);
   if (tooDeep !== undefined) return { ok: false, issues: [tooDeep] };
   const result = SettingsSchema.safeParse(value, { jitless: true });
-  const issues = [...(result.success ? [] : toSettingsIssues(result.error.issues)), ...protoKeyIssues(value)];
+  const issues = [...(result.success ? [] : toSettingsIssues(result.error.issues)), ...toSettingsIssues(channelBlockIssues(value)), ...protoKeyIssues(value)];
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, settings: value as Settings };
 }

@@ -9,10 +9,11 @@
  *   condition under the lock).
  * - `ack`/`fail` lock the row they check (`FOR UPDATE`); expiry locks its batch with SKIP LOCKED,
  *   so two nodes expire each row once (one `outbox.expired` event).
- * - Which channels have a delivering client is process-wide (`registerClientChannel` by a plugin
- *   of this process), shared by the pool-level store and the per-transaction ones.
+ * - Which channels have a delivering client is process-wide (core's `channelKinds`, plus
+ *   `registerClientChannel`), shared by the pool-level store and the per-transaction ones.
  */
 import { newId } from '../ids.ts';
+import { channelKinds } from '../kinds/registry.ts';
 import type { PgEventLog } from '../events/pg-log.ts';
 import { pgEventLog } from '../events/pg-log.ts';
 import type { OutboxStoreApi } from './store.ts';
@@ -21,7 +22,6 @@ import type { PgScope } from '../storage/pg/scope.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import { notWaiting } from '../runs/store.ts';
 import {
-  CLIENT_CHANNELS,
   deliveredEvent,
   enqueuedEvents,
   EXPIRE_BATCH,
@@ -63,7 +63,7 @@ export class PgOutboxStore implements OutboxStoreApi {
   }
 
   hasClient(channel: string): boolean {
-    return this.#options.clientChannels.has(channel);
+    return this.#options.clientChannels.has(channel) || channelKinds.has(channel);
   }
 
   registerClientChannel(channel: string): void {
@@ -221,7 +221,7 @@ export class PgOutboxStore implements OutboxStoreApi {
 /** The outbox over `scope`; `settings` (the first call's) are read once per `shared`. */
 export function pgOutboxStore(scope: PgScope, shared: PgShared, settings: { clientChannels?: readonly string[]; outboxTtlMs?: number } = {}): PgOutboxStore {
   const options = sharedState<PgOutboxOptions>(shared, 'outbox', () => ({
-    clientChannels: new Set(settings.clientChannels ?? CLIENT_CHANNELS),
+    clientChannels: new Set(settings.clientChannels),
     ttlMs: settings.outboxTtlMs ?? OUTBOX_DEFAULTS.ttlMs,
     maxAttempts: OUTBOX_DEFAULTS.maxAttempts,
   }));

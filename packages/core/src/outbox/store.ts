@@ -3,8 +3,9 @@
  *
  * Contract:
  * - Enqueue is idempotent on `idempotencyKey` (the same reply is never stored twice).
- * - Channels with a delivering client (discord, telegram, whatsapp, or any registered by a
- *   plugin) get `pending` rows that clients claim with a lease and `ack` after the platform
+ * - Channels with a delivering client (a kind registered in core's `channelKinds`, one named in
+ *   `clientChannels` or `registerClientChannel`; the server adds every channel whose client signs
+ *   in with its channel token) get `pending` rows that clients claim with a lease and `ack` after the platform
  *   confirmed the send; a crash between send and ack re-offers the same idempotency key.
  * - Replies for channels no client consumes (api, cli, web, heartbeat, schedule, chatroom…) are
  *   stored as `delivered` at once: they live in the conversation history, never pending forever.
@@ -12,6 +13,7 @@
  *   forever for a channel that never connects.
  */
 import { TinyError } from '../errors.ts';
+import { channelKinds } from '../kinds/registry.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { EventLog } from '../events/log.ts';
@@ -23,8 +25,6 @@ import type { Awaitable } from '../storage/transaction.ts';
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';
 
 export const EXPIRE_BATCH = 500;
-
-export const CLIENT_CHANNELS = ['discord', 'telegram', 'whatsapp'] as const;
 
 /** A reply expires after a day undelivered; a send is tried at most 10 times. */
 export const OUTBOX_DEFAULTS = { ttlMs: 24 * 3600_000, maxAttempts: 10 } as const;
@@ -118,7 +118,7 @@ export class OutboxStore implements OutboxStoreApi {
   constructor(db: TinyDatabase, options: OutboxStoreOptions = {}) {
     this.#db = db;
     this.#events = options.events;
-    this.#clientChannels = new Set(options.clientChannels ?? CLIENT_CHANNELS);
+    this.#clientChannels = new Set(options.clientChannels);
     this.#ttlMs = options.defaultTtlMs ?? OUTBOX_DEFAULTS.ttlMs;
     this.#maxAttempts = options.maxAttempts ?? OUTBOX_DEFAULTS.maxAttempts;
   }
@@ -130,7 +130,7 @@ export class OutboxStore implements OutboxStoreApi {
   }
 
   hasClient(channel: string): boolean {
-    return this.#clientChannels.has(channel);
+    return this.#clientChannels.has(channel) || channelKinds.has(channel);
   }
 
   registerClientChannel(channel: string): void {

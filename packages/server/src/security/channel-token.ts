@@ -1,5 +1,5 @@
 /**
- * Channel-scoped tokens: what a channel process (discord, telegram, whatsapp) gets instead of the
+ * Channel-scoped tokens: what a channel process (one per enabled channel kind) gets instead of the
  * API token. The token is `channel.<name>.<HMAC(name)>`: it may post messages as its channel,
  * claim, ack and fail its channel's outbox rows, raise pairing requests for its channel, cancel,
  * read the status of and reset its channel's conversations and chats (/stop, /status, /reset), and read
