@@ -8,6 +8,7 @@ import { waitFor } from '@tinyagi/test-kit';
 import { describe, expect, it } from 'vitest';
 import type { StoreSet } from '../src/compose/store-set.ts';
 import { isTinyError } from '../src/errors.ts';
+import { io } from '../src/storage/transaction.ts';
 import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
 import { runEventsToTasksConformance } from './store-conformance-events-tasks.ts';
 
@@ -498,11 +499,11 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
       withStores(async (stores) => {
         const id = await stores.transaction(async (tx) => {
           const c = await tx.stores.runs.createConversation({ rootAgentId: 'a', channel: 'api' });
-          await tx.savepoint(async (sp) => {
+          await tx.transaction(async (sp) => {
             await sp.stores.runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
           });
           await tx
-            .savepoint(async (sp) => {
+            .transaction(async (sp) => {
               await sp.stores.runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'user' });
               throw new Error('undo b');
             })
@@ -510,6 +511,41 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
           return c.id;
         });
         expect((await stores.runs.listRuns(id)).map((r) => r.agentId)).toEqual(['a']);
+      }),
+    );
+
+    it(
+      'one verb for every unit: a generator body runs with transaction(), nested in a transaction, and as completion effects',
+      withStores(async (stores) => {
+        const id = await stores.transaction(function* (tx) {
+          const c = yield* io(tx.stores.runs.createConversation({ rootAgentId: 'a', channel: 'api' }));
+          yield* io(
+            tx.transaction(function* (sp) {
+              yield* io(sp.stores.runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' }));
+            }),
+          );
+          try {
+            yield* io(
+              tx.transaction(function* (sp) {
+                yield* io(sp.stores.runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'user' }));
+                throw new Error('undo b');
+              }),
+            );
+          } catch {}
+          return c.id;
+        });
+        expect((await stores.runs.listRuns(id)).map((r) => r.agentId)).toEqual(['a']);
+        await stores.queue.enqueue({ kind: 'user', agentId: 'a', conversationId: id, channel: 'api', content: 'x' });
+        const [batch] = await stores.queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1 });
+        await stores.queue.complete(
+          'w',
+          batch!.messages.map((m) => m.id),
+          function* (tx) {
+            yield* io(tx.stores.runs.bumpConversation(id, { hops: 1 }));
+          },
+        );
+        expect((await stores.runs.mustGetConversation(id)).hops).toBe(1);
+        expect((await stores.queue.get(batch!.messages[0]!.id))?.status).toBe('completed');
       }),
     );
   });

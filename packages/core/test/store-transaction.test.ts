@@ -26,7 +26,7 @@ async function startConversation(set: StoreSet, id: string, fail: boolean): Prom
   await set.transaction(async (tx) => {
     await tx.stores.runs.createConversation({ id, rootAgentId: 'a', channel: 'api' });
     await tx.stores.events.append({ type: 'conversation.started', conversationId: id, agentId: 'a', data: { channel: 'api', sender: '', teamId: null } });
-    await tx.savepoint(async (sp) => {
+    await tx.transaction(async (sp) => {
       await sp.stores.runs.updateConversation(id, { awaitingDecision: true });
     });
     if (fail) throw new Error('rolled back');

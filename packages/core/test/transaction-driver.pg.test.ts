@@ -1,6 +1,6 @@
 /**
- * The generator transaction driver on PostgreSQL (storage/transaction.ts): `stores.commit(body)`
- * awaits each yielded call inside BEGIN … COMMIT on one pooled client, `tx.nest` is a savepoint,
+ * The generator transaction driver on PostgreSQL (storage/transaction.ts): `stores.transaction(body)`
+ * awaits each yielded call inside BEGIN … COMMIT on one pooled client, `tx.transaction(body)` is a savepoint,
  * callbacks run after the commit in registration order, `groupCommit` shares one transaction.
  * The bodies write through the transaction's raw scope (`PgStoreTransaction.scope`) into a table
  * of the test's own schema: the PostgreSQL stores are not all built yet. Under CI=1 an unreachable
@@ -45,7 +45,7 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
 
   it('awaits each yielded call inside one transaction and resolves with the value; nothing is visible before the commit', async () => {
     let seenOutside: string[] | undefined;
-    const out = stores.commit(function* (tx) {
+    const out = stores.transaction(function* (tx) {
       yield* insert(tx, 'a');
       yield* insert(tx, 'b');
       // Another connection does not see the open transaction's rows.
@@ -61,7 +61,7 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
   it('rolls back a body that throws, drops its callbacks and rejects with its error', async () => {
     const calls: string[] = [];
     await expect(
-      stores.commit(function* (tx) {
+      stores.transaction(function* (tx) {
         yield* insert(tx, 'a');
         tx.afterCommit(() => calls.push('after'));
         tx.onCommit(() => calls.push('on'));
@@ -72,16 +72,16 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
     expect(calls).toEqual([]);
   });
 
-  it('throws a failed statement into the body; a savepoint (nest) isolates it and the outer body commits', async () => {
+  it('throws a failed statement into the body; a nested transaction (a savepoint) isolates it and the outer body commits', async () => {
     const calls: string[] = [];
-    const out = await stores.commit(function* (tx) {
+    const out = await stores.transaction(function* (tx) {
       yield* insert(tx, 'a');
       tx.onCommit(() => calls.push('on:outer'));
       tx.afterCommit(() => calls.push('after:outer'));
       let caught = '';
       try {
         yield* io(
-          tx.nest(function* (inner) {
+          tx.transaction(function* (inner) {
             yield* insert(inner, 'b');
             inner.afterCommit(() => calls.push('after:inner'));
             yield* insert(inner, 'a'); // duplicate key: the statement fails
@@ -91,7 +91,7 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
         caught = (err as { code?: string }).code ?? String(err);
       }
       const second = yield* io(
-        tx.nest(function* (inner) {
+        tx.transaction(function* (inner) {
           yield* insert(inner, 'c');
           inner.afterCommit(() => calls.push('after:second'));
           return yield* count(inner);

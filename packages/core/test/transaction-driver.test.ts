@@ -1,8 +1,8 @@
 /**
  * The generator transaction driver on SQLite (storage/transaction.ts, docs/storage.md "Decision
- * (lead…): (2)"): `stores.commit(body)` runs the body to its end inside one synchronous write and
- * returns its value, `tx.nest(body)` is a savepoint, `runBody` runs a body inside someone else's
- * transaction (a queue completion), `groupCommit` groups bodies; a yielded promise is refused.
+ * (lead…): (2)"): `stores.transaction(body)` runs the body to its end inside one synchronous write and
+ * returns its value, `tx.transaction(body)` is a savepoint, a queue completion runs a body given as its
+ * effects in its transaction, `groupCommit` groups bodies; a yielded promise is refused.
  * Real SQLite file; bodies are written against `StoreTransaction` only.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
 import type { StoreTransaction } from '../src/compose/store-set.ts';
-import { io, runBody } from '../src/storage/transaction.ts';
+import { io } from '../src/storage/transaction.ts';
 
 let dir: string;
 let stores: Stores;
@@ -34,7 +34,7 @@ function* startConversation(tx: StoreTransaction, id: string) {
 it('runs a body synchronously inside one write and returns its value, not a promise; events are published after the commit', async () => {
   const seen: string[] = [];
   stores.events.subscribe((e) => seen.push(`${e.type}:${e.conversationId}`));
-  const out = stores.commit(function* (tx) {
+  const out = stores.transaction(function* (tx) {
     const status = yield* startConversation(tx, 'conv_1');
     // A call's result feeds the next one in the same expression.
     const bumped = yield* io(tx.stores.runs.bumpConversation((yield* io(tx.stores.runs.mustGetConversation('conv_1'))).id, { hops: 2 }));
@@ -49,7 +49,7 @@ it('runs a body synchronously inside one write and returns its value, not a prom
 it('rolls back a body that throws: its writes and callbacks are gone, the error propagates', async () => {
   const calls: string[] = [];
   expect(() =>
-    stores.commit(function* (tx) {
+    stores.transaction(function* (tx) {
       yield* startConversation(tx, 'conv_bad');
       tx.afterCommit(() => calls.push('after'));
       tx.onCommit(() => calls.push('on'));
@@ -65,7 +65,7 @@ it('rolls back a body that throws: its writes and callbacks are gone, the error 
 it('refuses a body that yields a promise on SQLite with a TypeError naming the body, and rolls back what it wrote before', () => {
   let error: unknown;
   try {
-    stores.commit(function* waitsForSomething(tx) {
+    stores.transaction(function* waitsForSomething(tx) {
       yield* startConversation(tx, 'conv_wait');
       yield* io(Promise.resolve(1));
     });
@@ -80,13 +80,13 @@ it('refuses a body that yields a promise on SQLite with a TypeError naming the b
 it('nests a savepoint: a throwing inner body drops its writes and callbacks, the outer body goes on and commits', async () => {
   const calls: string[] = [];
   stores.events.subscribe((e) => calls.push(`event:${e.conversationId}`));
-  const kept = stores.commit(function* (tx) {
+  const kept = stores.transaction(function* (tx) {
     yield* startConversation(tx, 'conv_outer');
     tx.onCommit(() => calls.push('on:outer'));
     tx.afterCommit(() => calls.push('after:outer'));
     try {
       yield* io(
-        tx.nest(function* (inner) {
+        tx.transaction(function* (inner) {
           yield* startConversation(inner, 'conv_inner');
           inner.onCommit(() => calls.push('on:inner'));
           inner.afterCommit(() => calls.push('after:inner'));
@@ -97,7 +97,7 @@ it('nests a savepoint: a throwing inner body drops its writes and callbacks, the
       expect((err as Error).message).toBe('inner fails');
     }
     const value = yield* io(
-      tx.nest(function* (inner) {
+      tx.transaction(function* (inner) {
         inner.afterCommit(() => calls.push('after:second'));
         return yield* startConversation(inner, 'conv_second');
       }),
@@ -113,7 +113,7 @@ it('nests a savepoint: a throwing inner body drops its writes and callbacks, the
   expect(calls).toEqual(['on:outer', 'event:conv_outer', 'after:outer', 'after:second', 'event:conv_second']);
 });
 
-it('runs a body inside a queue completion (runBody with the completion transaction): committed with it, or failing only its item', async () => {
+it('runs a body given as the effects of a queue completion in its transaction: committed with it, or failing only its item', async () => {
   await stores.queue.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c1', channel: 'api', content: 'one' });
   await stores.queue.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c2', channel: 'api', content: 'two' });
   const batches = stores.queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 10 });
@@ -122,19 +122,17 @@ it('runs a body inside a queue completion (runBody with the completion transacti
     {
       owner: 'w',
       ids: ids('a'),
-      effects: (tx) =>
-        runBody(function* (t) {
-          yield* startConversation(t, 'conv_a');
-        }, tx),
+      effects: function* (t) {
+        yield* startConversation(t, 'conv_a');
+      },
     },
     {
       owner: 'w',
       ids: ids('b'),
-      effects: (tx) =>
-        runBody(function* (t) {
-          yield* startConversation(t, 'conv_b');
-          throw new Error('effects of b fail');
-        }, tx),
+      effects: function* (t) {
+        yield* startConversation(t, 'conv_b');
+        throw new Error('effects of b fail');
+      },
     },
   ]);
   expect(errors[0]).toBeUndefined();
@@ -172,10 +170,12 @@ it('group-commits bodies of one event-loop turn: each in its savepoint, one that
   expect(stores.runs.getConversation('conv_lazy')).toBeDefined();
 });
 
-it('nests a body called with commit inside another SQLite write as a savepoint of it', () => {
+it('nests a body called with transaction inside another SQLite write as a savepoint of it', () => {
   expect(() =>
     stores.db.write(() => {
-      stores.commit((tx) => startConversation(tx, 'conv_nested'));
+      stores.transaction(function* (tx) {
+        return yield* startConversation(tx, 'conv_nested');
+      });
       throw new Error('outer write fails');
     }),
   ).toThrow('outer write fails');

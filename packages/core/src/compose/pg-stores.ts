@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import { TinyError } from '../errors.ts';
 import type { BackoffPolicy } from '../queue/types.ts';
 import { GroupCommit, toError } from '../storage/group-commit.ts';
-import { type Awaitable, runBody, type TransactionOptions } from '../storage/transaction.ts';
+import { type Awaitable, runWork, type TransactionOptions, type TxWork } from '../storage/transaction.ts';
 import { pgEventHub, pgEventLog } from '../events/pg-log.ts';
 import { pgOutboxStore } from '../outbox/pg-store.ts';
 import { pgPairingStore } from '../pairing/pg-store.ts';
@@ -131,11 +131,8 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
     pool,
     schema,
     ...stores,
-    transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, txOptions?: TransactionOptions): Promise<T> {
-      return root.begin(async (scope) => fn(new PgStoreTransaction(scope, shared.storesOf)), txOptions);
-    },
-    commit<T>(body: TxBody<T>, txOptions?: TransactionOptions): Promise<T> {
-      return set.transaction((tx) => runBody(body, tx), txOptions);
+    transaction<T>(work: TxWork<T, StoreTransaction>, txOptions?: TransactionOptions): Promise<T> {
+      return root.begin(async (scope) => runWork(work, new PgStoreTransaction(scope, shared.storesOf)), txOptions);
     },
     // One transaction per group, a savepoint per body (one network commit for the group).
     groupCommit(groupOptions = {}) {
@@ -146,7 +143,7 @@ export async function openPgStores(options: OpenPgStoresOptions): Promise<PgStor
               const errors: Array<Error | undefined> = [];
               for (const body of bodies) {
                 try {
-                  await tx.nest(body);
+                  await tx.transaction(body);
                   errors.push(undefined);
                 } catch (err) {
                   errors.push(toError(err));

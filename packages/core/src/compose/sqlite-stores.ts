@@ -19,7 +19,7 @@ import { ScheduleStore } from '../schedules/store.ts';
 import { TaskStore } from '../tasks/store.ts';
 import { groupBodies } from '../storage/group-commit.ts';
 import { SqliteWriteTransaction } from '../storage/sqlite-transaction.ts';
-import { type Awaitable, runBody, type Transaction, type TransactionOptions } from '../storage/transaction.ts';
+import { type Awaitable, isBody, runBody, runWork, type Transaction, type TransactionOptions, type TxWork } from '../storage/transaction.ts';
 import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores, TxBody } from './store-set.ts';
 
 export interface OpenStoresOptions {
@@ -58,8 +58,9 @@ export interface Stores extends StoreSet {
    * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
    */
   prune(days: number): PruneCounts;
-  /** Runs the body to its end inside one synchronous `write()` (`writeLazy()` when not durable) and returns its value. */
-  commit<T>(body: TxBody<T>, options?: TransactionOptions): T;
+  /** A body runs to its end inside one synchronous `write()` (`writeLazy()` when not durable) and returns its value. */
+  transaction<T>(body: TxBody<T>, options?: TransactionOptions): T;
+  transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Resolves once every commit made so far is on disk (commits are fsynced off the event loop:
    * storage/durable-commit.ts). Acknowledge a write to anyone outside only after this.
@@ -82,12 +83,12 @@ class SqliteStoreTransaction implements StoreTransaction {
     this.stores = stores;
   }
 
-  savepoint<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T> {
-    return this.#tx.savepoint((inner) => fn(new SqliteStoreTransaction(inner, this.#write, this.stores)));
-  }
-
-  nest<T>(body: TxBody<T>): T {
-    return this.#write.nest(body);
+  /** A body: a synchronous write nested in this transaction; a callback: a savepoint of it. */
+  transaction<T>(body: TxBody<T>): T;
+  transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>): Promise<T>;
+  transaction<T>(work: TxWork<T, StoreTransaction>): Awaitable<T> {
+    if (isBody(work)) return this.#write.transaction(work);
+    return this.#tx.savepoint((inner) => runWork(work, new SqliteStoreTransaction(inner, this.#write, this.stores)));
   }
 
   afterCommit(cb: () => void): void {
@@ -147,13 +148,13 @@ export function openStores(options: OpenStoresOptions): Stores {
         sessions: agentSessions.prune(before),
       };
     },
-    transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, txOptions?: TransactionOptions): Promise<T> {
-      return db.transaction((tx) => fn(new SqliteStoreTransaction(tx, writeTx, stores)), txOptions);
-    },
-    commit<T>(body: TxBody<T>, txOptions?: TransactionOptions): T {
-      const run = (): T => runBody(body, writeTx) as T;
-      return txOptions?.durable === false ? db.writeLazy(run) : db.write(run);
-    },
+    transaction: (<T>(work: TxWork<T, StoreTransaction>, txOptions?: TransactionOptions): Awaitable<T> => {
+      if (isBody(work)) {
+        const run = (): T => runBody(work, writeTx) as T;
+        return txOptions?.durable === false ? db.writeLazy(run) : db.write(run);
+      }
+      return db.transaction((tx) => runWork(work, new SqliteStoreTransaction(tx, writeTx, stores)), txOptions);
+    }) as Stores['transaction'],
     groupCommit(groupOptions) {
       return groupBodies(db, writeTx, groupOptions);
     },

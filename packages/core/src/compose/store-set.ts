@@ -21,7 +21,7 @@ import type { AgentSessionStoreApi } from '../sessions/agent-sessions.ts';
 import type { SenderDefaultsStoreApi } from '../sessions/sender-defaults.ts';
 import type { TaskStoreApi } from '../tasks/store.ts';
 import type { GroupCommit, GroupCommitOptions } from '../storage/group-commit.ts';
-import type { Awaitable, StoreTransaction as BoundTransaction, Transaction, TransactionOptions, TxBody as BodyIn } from '../storage/transaction.ts';
+import type { Awaitable, StoreTransaction as BoundTransaction, TransactionOptions, TxBody as BodyIn, TxHandle } from '../storage/transaction.ts';
 
 export interface PruneCounts {
   messages: number;
@@ -54,20 +54,26 @@ export interface TransactionalStores {
 export type StoreTransaction = BoundTransaction<TransactionalStores>;
 
 /** A generator body (`yield* io(…)` per store call), by default in a transaction with every store. */
-export type TxBody<T, Tx extends Transaction = StoreTransaction> = BodyIn<T, Tx>;
+export type TxBody<T, Tx extends TxHandle = StoreTransaction> = BodyIn<T, Tx>;
 
-/** Every store of one backend, and its transactions: what the orchestrator and server share. */
+/**
+ * Every store of one backend, and its transactions: what the orchestrator and server share. The
+ * verbs (docs/queue.md, "Transactions"): `transaction` (a unit that applies whole), `groupCommit`
+ * (many small ones sharing a commit), `whenDurable` (before acknowledging); inside a transaction,
+ * `tx.afterCommit` and `tx.onCommit` (StoreTransaction).
+ */
 export interface StoreSet extends TransactionalStores {
   readonly backend: 'sqlite' | 'postgres';
-  transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, options?: TransactionOptions): Promise<T>;
   /**
-   * Runs a generator body in a transaction of its own (a savepoint when called inside a SQLite
-   * write) and commits it; a body that throws rolls back and the error propagates. SQLite: runs
-   * to the end inside one synchronous `write()`/`writeLazy()` and returns the value; PostgreSQL:
-   * awaits each yielded store call on one pooled client and resolves with the value. Callers
-   * `await` it either way.
+   * Runs `work` in a transaction of its own (a savepoint when called inside a SQLite write) and
+   * commits it; work that throws rolls back and the error propagates. A generator body
+   * (`yield* io(…)` per store call, the orchestrator's form) runs on SQLite to its end inside one
+   * synchronous `write()`/`writeLazy()` and returns its value; on PostgreSQL it awaits each yielded
+   * store call on one pooled client. An (async) callback runs in an asynchronous transaction
+   * (SQLite: serialised on the connection). Callers `await` it either way.
    */
-  commit<T>(body: TxBody<T>, options?: TransactionOptions): Awaitable<T>;
+  transaction<T>(body: TxBody<T>, options?: TransactionOptions): Awaitable<T>;
+  transaction<T>(fn: (tx: StoreTransaction) => Awaitable<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Group commit of bodies (the orchestrator's submissions and run starts): the bodies handed to
    * `add` in one event-loop turn share one transaction, a savepoint each, so one that throws
@@ -76,7 +82,7 @@ export interface StoreSet extends TransactionalStores {
   groupCommit(options?: GroupCommitOptions): GroupCommit<TxBody<void>>;
   /**
    * Resolves once every commit made so far is durable and its after-commit callbacks (events)
-   * have run: answer a client only after this.
+   * have run: acknowledge a write to anyone outside (an API answer) only after this.
    */
   whenDurable(): Promise<void>;
   /** Deletes data older than `days` (dead letters are kept). */

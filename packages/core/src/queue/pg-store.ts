@@ -44,6 +44,7 @@ import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
 import { PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
 import { NO_STORES, PgStoreTransaction, type PgStoresOf } from '../storage/pg/transaction.ts';
+import { runWork } from '../storage/transaction.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type {
   BackoffPolicy,
@@ -482,7 +483,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
         try {
           await c.transaction(async (inner) => {
             await inner.query(completeSql, [now, item.ids]);
-            await item.effects!(new PgStoreTransaction(inner as PgTxScope, this.#storesOf));
+            await runWork(item.effects!, new PgStoreTransaction(inner as PgTxScope, this.#storesOf));
           });
         } catch (err) {
           out[k] = err instanceof Error ? err : new Error(String(err));

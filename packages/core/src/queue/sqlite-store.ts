@@ -16,7 +16,7 @@ import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import { writeEach } from '../storage/group-commit.ts';
 import { SqliteWriteTransaction } from '../storage/sqlite-transaction.ts';
-import type { StoreTransaction } from '../storage/transaction.ts';
+import { runWork, type StoreTransaction } from '../storage/transaction.ts';
 import type { EventLog } from '../events/log.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
@@ -329,7 +329,7 @@ export class SqliteQueueStore<S = never> implements QueueStore<S> {
         });
       }
     }
-    if (effects && effects(this.#tx) instanceof Promise) {
+    if (effects && runWork(effects, this.#tx) instanceof Promise) {
       throw new TypeError('Completion effects on SQLite must not return a promise (their work would run after the transaction ends).');
     }
   }

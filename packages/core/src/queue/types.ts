@@ -4,7 +4,7 @@
  * network stores fit; callers always `await`.
  */
 import type { FailureReason } from '@tinyagi/client/contract';
-import type { StoreTransaction } from '../storage/transaction.ts';
+import type { StoreTransaction, TxSteps } from '../storage/transaction.ts';
 export const MESSAGE_KINDS = ['user', 'teammate', 'subagent', 'chatroom', 'heartbeat', 'schedule', 'system', 'job'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
@@ -174,7 +174,8 @@ export interface BackoffPolicy {
 /**
  * A completion's effects, run inside the completion's transaction (its savepoint under group
  * commit) and given it: write through `tx.stores` (on PostgreSQL they are bound to the
- * transaction's client). On SQLite the effects must finish synchronously (the store rejects a
+ * transaction's client). A callback, or a generator body (`function* (tx) { yield* io(…) }`, as
+ * `stores.transaction` takes) run in that transaction. On SQLite the effects must finish synchronously (the store rejects a
  * returned promise, as `write()` does): its stores return plain values. `S` is the set of stores
  * bound to the transaction: every store when the composition made the queue (compose/store-set.ts);
  * `never` for a queue store made on its own, whose `tx.stores` throws (and for the worker, which
@@ -187,7 +188,7 @@ export type CompletionEffects<S = never> = EffectsOf<S>['run'];
  * on without looking at them (`CompletionEffects<never>`), the composition's queue passes every store.
  */
 interface EffectsOf<S> {
-  run(tx: StoreTransaction<S>): Awaitable<void>;
+  run(tx: StoreTransaction<S>): Awaitable<void> | TxSteps<void>;
 }
 
 export interface CompletionInput<S = never> {

@@ -4,11 +4,11 @@
  */
 import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from './database.ts';
-import { type Awaitable, runBody, type StoreTransaction, type TxBody } from './transaction.ts';
+import { type Awaitable, isBody, runBody, runWork, type StoreTransaction, type TxBody, type TxWork } from './transaction.ts';
 
 /**
- * The transaction handle of a synchronous SQLite write (a completion's savepoint, the body of
- * `Stores.commit`): savepoints are nested synchronous writes, callbacks go to the connection's
+ * The transaction handle of a synchronous SQLite write (a completion's savepoint, a body run by
+ * `stores.transaction`): savepoints are nested synchronous writes, callbacks go to the connection's
  * `afterCommit`/`onCommit`. One object per set of stores, not per transaction.
  */
 export class SqliteWriteTransaction<S> implements StoreTransaction<S> {
@@ -26,16 +26,16 @@ export class SqliteWriteTransaction<S> implements StoreTransaction<S> {
     return this.#stores;
   }
 
-  savepoint<T>(fn: (tx: StoreTransaction<S>) => Awaitable<T>): Promise<T> {
+  /** A nested synchronous write (a savepoint): a body returns its value, a callback a promise of it. */
+  transaction<T>(body: TxBody<T, StoreTransaction<S>>): T;
+  transaction<T>(fn: (tx: StoreTransaction<S>) => Awaitable<T>): Promise<T>;
+  transaction<T>(work: TxWork<T, StoreTransaction<S>>): Awaitable<T> {
+    if (isBody(work)) return this.#db.write(() => runBody(work, this) as T);
     try {
-      return Promise.resolve(this.#db.write(() => fn(this) as T));
+      return Promise.resolve(this.#db.write(() => runWork(work, this) as T));
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  nest<T>(body: TxBody<T, StoreTransaction<S>>): T {
-    return this.#db.write(() => runBody(body, this) as T);
   }
 
   afterCommit(cb: () => void): void {

@@ -116,7 +116,7 @@ export function stopCancelledElsewhere(ctx: Ctx, runId: string | null | undefine
 
 /** Cancels a run and every descendant (children first), in one transaction. */
 export async function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: AbortCause = 'cancelled'): Promise<string[]> {
-  return ctx.stores.commit(function* cancelRunTree(tx) {
+  return ctx.stores.transaction(function* cancelRunTree(tx) {
     return yield* cancelTree(ctx, tx, runId, reason, cause);
   });
 }
@@ -164,7 +164,7 @@ const CANCEL_SETTLE_MS = 10_000;
  */
 export async function cancelMessage(ctx: Ctx, messageId: string, reason: string): Promise<CancelOutcome> {
   let aborting: AbortedHere = { active: [], claimed: [] };
-  const refused = await ctx.stores.commit(function* cancelMessage(tx): TxSteps<CancelOutcome | undefined> {
+  const refused = await ctx.stores.transaction(function* cancelMessage(tx): TxSteps<CancelOutcome | undefined> {
     const message = yield* io(tx.stores.queue.get(messageId));
     if (!message) throw new TinyError('MESSAGE_NOT_FOUND', `No message with id ${messageId}.`, { hint: 'List the queue with `tinyagi queue status`.' });
     if (message.status !== 'pending' && message.status !== 'processing') return { id: messageId, state: 'not_cancellable', status: message.status };
@@ -200,7 +200,7 @@ export interface CancelConversationResult {
 export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<CancelConversationResult> {
   let aborting: AbortedHere = { active: [], claimed: [] };
   let alreadyEnded = false;
-  const cancelled = await ctx.stores.commit(function* cancelConversation(tx) {
+  const cancelled = await ctx.stores.transaction(function* cancelConversation(tx) {
     const { runs, queries, queue } = tx.stores;
     const conversation = yield* io(runs.mustGetConversation(conversationId));
     alreadyEnded = conversation.finished;
@@ -316,7 +316,7 @@ export async function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch
   };
   for (const id of await ctx.stores.queries.activeStartedBefore(now - shortest * 1000, batch)) {
     if (!overdue(await ctx.stores.runs.getConversation(id))) continue;
-    const stoppedNow = await ctx.stores.commit(function* stopOverdue(tx) {
+    const stoppedNow = await ctx.stores.transaction(function* stopOverdue(tx) {
       // Checked again inside the transaction: it may have ended or been continued since.
       const rejection = overdue(yield* io(tx.stores.runs.getConversation(id)));
       if (!rejection) return false;

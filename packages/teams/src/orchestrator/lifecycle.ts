@@ -86,7 +86,7 @@ export function* finishRunWithEvent(ctx: Ctx, tx: StoreTransaction, run: RunReco
 export async function recordAttemptSpend(ctx: Ctx, run: RunRecord, err: unknown): Promise<AttemptSpend | undefined> {
   const spend = spendOf(err);
   if (!spend) return undefined;
-  await ctx.stores.commit(function* recordAttemptSpend(tx) {
+  await ctx.stores.transaction(function* recordAttemptSpend(tx) {
     yield* io(tx.stores.runs.addUsage(run.id, spend.usage, spend.costUsd));
     yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...spend.usage, costUsd: spend.costUsd }));
   });

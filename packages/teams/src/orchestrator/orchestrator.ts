@@ -257,7 +257,7 @@ export class Orchestrator implements Spawner {
   /** Takes a message in: validated, routed and queued (one transaction) when this resolves. */
   async submit(input: SubmitInput): Promise<SubmitResult> {
     const ctx = this.#ctx;
-    return ctx.stores.commit(function* submit(tx) {
+    return ctx.stores.transaction(function* submit(tx) {
       return yield* submitMessage(ctx, tx, input);
     });
   }
@@ -283,7 +283,7 @@ export class Orchestrator implements Spawner {
    */
   async decide(conversationId: string, decision: Decision): Promise<SubmitResult> {
     const ctx = this.#ctx;
-    return ctx.stores.commit(function* decide(tx) {
+    return ctx.stores.transaction(function* decide(tx) {
       return yield* decideConversation(ctx, tx, conversationId, decision);
     });
   }
@@ -386,7 +386,7 @@ export class Orchestrator implements Spawner {
       throw new TinyError('NOT_A_MEMBER', `@${author} is not a member of #${teamId}.`, { hint: `Members: ${members.map((m) => `@${m}`).join(', ')}.` });
     }
     if (text.trim() === '') throw new TinyError('MESSAGE_EMPTY', 'The chat-room post is empty.');
-    return ctx.stores.commit(function* postChatroom(tx) {
+    return ctx.stores.transaction(function* postChatroom(tx) {
       const { runs, queue, events } = tx.stores;
       const recipients = members.filter((m) => m !== author);
       // Posts join the room's conversation while it is still running, so members that are

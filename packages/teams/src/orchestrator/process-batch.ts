@@ -242,7 +242,7 @@ async function transformIncoming(ctx: Ctx, message: QueueMessage, run: RunRecord
 async function ensureConversation(ctx: Ctx, message: QueueMessage): Promise<ConversationRecord> {
   const existing = await ctx.stores.runs.getConversation(message.conversationId);
   if (existing) return existing;
-  return ctx.stores.commit(function* createConversation(tx) {
+  return ctx.stores.transaction(function* createConversation(tx) {
     const conversation = yield* io(
       tx.stores.runs.createConversation({
         id: message.conversationId,
@@ -276,7 +276,7 @@ async function ensureRun(ctx: Ctx, message: QueueMessage, conversation: Conversa
   const existing = meta ? await ctx.stores.runs.getRun(meta.runId) : undefined;
   if (existing && existing.status !== 'failed') return existing;
   const settings = ctx.getSettings();
-  const run = await ctx.stores.commit(function* createRun(tx): TxSteps<RunRecord> {
+  const run = await ctx.stores.transaction(function* createRun(tx): TxSteps<RunRecord> {
     if (conversation.finished) {
       yield* io(tx.stores.runs.updateConversation(conversation.id, { status: 'active', stopReason: null, finished: false }));
     }

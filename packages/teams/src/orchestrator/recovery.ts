@@ -14,7 +14,7 @@ import { completeIfDone, runOfMessage } from './conversation-ops.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
 export async function onMessageDead(ctx: Ctx, messageId: string, reason: string): Promise<void> {
-  await ctx.stores.commit(function* onMessageDead(tx) {
+  await ctx.stores.transaction(function* onMessageDead(tx) {
     const message = yield* io(tx.stores.queue.get(messageId));
     // The run answering it now: a dead letter retried by hand runs in a new run, not its first.
     const run = message ? yield* runOfMessage(tx.stores, message) : undefined;
@@ -44,7 +44,7 @@ export async function reconcileOpenRuns(ctx: Ctx): Promise<number> {
   let closed = 0;
   for (const open of await ctx.stores.queries.openRuns()) {
     if (ctx.active.has(open.id)) continue;
-    await ctx.stores.commit(function* closeOrphan(tx) {
+    await ctx.stores.transaction(function* closeOrphan(tx) {
       const run = yield* io(tx.stores.runs.getRun(open.id));
       if (!run) return;
       const outcome = yield* orphanOutcome(tx.stores, run, ctx.stores.backend === 'postgres');

@@ -56,7 +56,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
 
   const refuse = async (code: SpawnFailureCode, message: string, extra: { depth: number; maxDepth: number; rule?: string; limit?: number; actual?: number }): Promise<SpawnResult> => {
     const runId = newId('run');
-    await ctx.stores.commit(function* refuseSpawn(tx) {
+    await ctx.stores.transaction(function* refuseSpawn(tx) {
       const run = yield* createRunWithEvent(ctx, tx, { ...base, id: runId, depth: extra.depth, maxDepth: extra.maxDepth, status: 'rejected', error: message });
       yield* io(
         tx.stores.events.append({
@@ -103,7 +103,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   const sessionKey = input.session ? subagentSessionKey(conversation.id, input.session) : undefined;
   const previous = sessionKey ? await ctx.stores.agentSessions.get(agentId, sessionKey) : undefined;
   const runId = newId('run');
-  const run: RunRecord = await ctx.stores.commit(function* startSpawn(tx) {
+  const run: RunRecord = await ctx.stores.transaction(function* startSpawn(tx) {
     const created = yield* createRunWithEvent(ctx, tx, { ...base, id: runId, depth: admission.depth, maxDepth: admission.maxDepth, status: 'running' });
     yield* io(tx.stores.runs.bumpConversation(conversation.id, { spawns: 1 }));
     yield* io(
@@ -132,7 +132,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
     const text = toReadable(result.text, { self: agentId }).text;
-    const finished = await ctx.stores.commit(function* finishSpawn(tx) {
+    const finished = await ctx.stores.transaction(function* finishSpawn(tx) {
       if (!(yield* finishRunWithEvent(ctx, tx, run, { status: 'completed', output: text, usage: result.usage, costUsd: result.costUsd }))) return false;
       yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
       if (sessionKey) {
@@ -161,7 +161,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     const message = err instanceof Error ? err.message : String(err);
     // A failed attempt is paid for: its reported usage counts against the budgets like any other.
     const spend = spendOf(err);
-    await ctx.stores.commit(function* failSpawn(tx) {
+    await ctx.stores.transaction(function* failSpawn(tx) {
       const ended = yield* finishRunWithEvent(ctx, tx, run, {
         status: cause ? 'cancelled' : 'failed',
         usage: spend?.usage,

@@ -4,7 +4,7 @@
  * by the queue's completion effects (each item's savepoint).
  */
 import { TinyError } from '../../errors.ts';
-import { type Awaitable, runBody, type StoreTransaction, type TxBody } from '../transaction.ts';
+import { type Awaitable, runWork, type StoreTransaction, type TxBody, type TxWork } from '../transaction.ts';
 import type { PgScope, PgTxScope } from './scope.ts';
 
 /** The stores `S` over a scope (built once per scope by `openPgStores`). */
@@ -29,14 +29,11 @@ export class PgStoreTransaction<S> implements StoreTransaction<S> {
     return this.#storesOf(this.scope);
   }
 
-  /** A savepoint: if `fn` throws, its writes and after-commit callbacks are undone and the error propagates. */
-  savepoint<T>(fn: (tx: StoreTransaction<S>) => Awaitable<T>): Promise<T> {
-    return this.scope.transaction((inner) => Promise.resolve(fn(new PgStoreTransaction(inner as PgTxScope, this.#storesOf))));
-  }
-
-  /** A generator body in a savepoint of this transaction (`StoreTransaction.nest`). */
-  nest<T>(body: TxBody<T, StoreTransaction<S>>): Promise<T> {
-    return this.savepoint((inner) => runBody(body, inner));
+  /** A savepoint: if `work` throws, its writes and after-commit callbacks are undone and the error propagates. */
+  transaction<T>(body: TxBody<T, StoreTransaction<S>>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTransaction<S>) => Awaitable<T>): Promise<T>;
+  transaction<T>(work: TxWork<T, StoreTransaction<S>>): Promise<T> {
+    return this.scope.transaction((inner) => Promise.resolve(runWork(work, new PgStoreTransaction(inner as PgTxScope, this.#storesOf))));
   }
 
   afterCommit(cb: () => void): void {
