@@ -16,7 +16,9 @@ export type PluginHook = 'transformIncoming' | 'transformOutgoing';
 export const PLUGIN_HOOK_TIMEOUT_MS = 10_000;
 const TIMED_OUT = Symbol('timed out');
 
-export async function applyPluginHooks(ctx: Ctx, hook: PluginHook, text: string, pluginCtx: PluginContext): Promise<string> {
+export type PluginCtx = Pick<Ctx, 'plugins' | 'pluginTimeoutMs' | 'stores'>;
+
+export async function applyPluginHooks(ctx: PluginCtx, hook: PluginHook, text: string, pluginCtx: PluginContext): Promise<string> {
   const timeoutMs = ctx.pluginTimeoutMs;
   let current = text;
   for (const plugin of ctx.plugins) {
@@ -54,7 +56,7 @@ function describeThrown(err: unknown): string {
   }
 }
 
-function recordFailure(ctx: Ctx, plugin: OrchestratorPlugin, hook: PluginHook, pluginCtx: PluginContext, error: string): void {
+function recordFailure(ctx: PluginCtx, plugin: OrchestratorPlugin, hook: PluginHook, pluginCtx: PluginContext, error: string): void {
   // Buffered, outside any transaction: the hooks run before the run's effects are applied.
   ctx.stores.events.emit({
     type: 'system.notice',

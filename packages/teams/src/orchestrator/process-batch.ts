@@ -1,17 +1,25 @@
 /**
- * The queue handler, the pipeline of spec 20-teams.md: claim (the queue) -> plan (budgets,
- * prompt) -> invoke (no transaction open) -> decide (`decideRunEffects`) -> commit (a
- * transaction body run in the completion's transaction) -> publish (after-commit callbacks).
+ * The queue handler: the pipeline of spec 20-teams.md, one claimed batch through stages with
+ * data between them.
  *
- * A claimed batch holds one agent's pending messages of one conversation (collect mode: a burst
- * merged into one turn; sequential: one message). They are answered together by one
- * invocation, whose run is the first message's run (the others are completed as merged into
- * it), and its answer commits and is delivered as soon as that invocation ends.
+ *   claim    the queue worker claims a batch: one agent's pending messages of one conversation
+ *            (collect mode: a burst merged into one turn; sequential: one message) -> ClaimedBatch
+ *   prepare  (reads, and writes when missing) the conversation and a run per message -> BatchPair[]
+ *   plan     (pure, plan.ts) settle, cancel, reject (budgets) or invoke -> BatchPlan
+ *   start    (a grouped write) the runs start: `run.started`, observers' `runStarted`
+ *   invoke   (no transaction open; invoke-turns.ts) incoming plugins, prompt, the agent's turns,
+ *            progress to the observers -> TurnsResult
+ *   decide   (pure, decide.ts `decideRun`, after the answer's files are checked) tags, routes,
+ *            notes -> Decided; then the outgoing plugins -> RunDecision
+ *   commit   (a transaction body, run-effects.ts) run records, history, handoffs with their runs,
+ *            replies as outbox rows, the conversation's completion — applied by the queue in the
+ *            same transaction as the completion of the claimed messages (synchronously on
+ *            SQLite, awaited on the transaction's client on PostgreSQL)
+ *   publish  (after that commit) this process's state follows (notes, steering) and the
+ *            observers hear `committed`; the outbox worker delivers the replies
  *
- * Everything the answer causes — follow-up messages, chat-room posts, replies to the human,
- * run records, events, the conversation's completion — is returned as `effects` (a generator
- * body, `runBody`), which the queue applies in the same transaction as the completion of the
- * claimed messages: synchronously on SQLite, awaited on the transaction's client on PostgreSQL.
+ * The batch is answered by one invocation, whose run is the first open message's run (the
+ * others are completed as merged into it). Each stage takes the part of the context it uses.
  */
 import {
   newId,
@@ -25,18 +33,30 @@ import {
   type QueueMessage,
   type RunCause,
   type RunRecord,
+  type Settings,
 } from '@tinyagi/core';
-import { agentDefaults, effectiveBudgets, effectiveLimits, io, runBody, sessionKeyFor, ownEntry, type StoreTransaction, type TxBody, type TxSteps } from '@tinyagi/core/internal';
-import { checkBudgets, startOfUtcDay } from '../guards/budgets.ts';
+import { effectiveLimits, io, runBody, type StoreTransaction, type TxBody, type TxSteps } from '@tinyagi/core/internal';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
 import { abortActive, abortCause, linkedController, type ActiveRun, type Ctx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
-import { commitRunEffects, decideRunEffects, rejectRunsEffects } from './run-effects.ts';
-import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, recordAttemptSpend } from './lifecycle.ts';
+import { applyOutgoing, checkAnswerFiles, decideRun, readAnswer, type RunDecision } from './decide.ts';
+import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks } from './plugins.ts';
-import { runAgentTurns } from './invoke-turns.ts';
+import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';
+import { planBatch, spendToRead, type BatchPair, type BatchPlan, type DailySpend, type InvokePlan, type PlanInput } from './plan.ts';
 import { composeRunPrompt } from './prompt.ts';
+import { commitRunEffects, rejectRunsEffects, type RunOutcome } from './run-effects.ts';
+
+/** What the stages before the commit leave for it and for publish. */
+interface Staged {
+  /** The commit stage (undefined: nothing to write but the completion). */
+  commit: TxBody<void> | undefined;
+  /** The run the batch answered (the primary), once known. */
+  runId: string | undefined;
+  /** The primary run was invoked and its answer commits: its steering state goes after the commit. */
+  answered: boolean;
+}
 
 export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: HandlerContext): Promise<HandlerResult> {
   const conversationId = batch.messages[0]!.conversationId;
@@ -45,19 +65,36 @@ export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: Handle
     // not wait for, or be shared with, another's.
     throw new TinyError('INVALID_STATE', `A claimed batch of @${batch.agentId} holds several conversations; the queue store must claim one conversation per batch.`);
   }
-  let commit: TxBody<void> | undefined;
+  let staged: Staged;
   try {
-    commit = await processGroup(ctx, batch.messages, handler.signal);
+    staged = await processGroup(ctx, batch.messages, handler.signal);
   } finally {
     for (const m of batch.messages) ctx.cancelledHeld.delete(m.id);
   }
+  const { commit } = staged;
   return {
     effects: (tx) =>
       runBody(function* commitBatch(t: StoreTransaction) {
         if (commit) yield* commit(t);
         yield* completeIfDone(t, conversationId);
+        publish(ctx, t, batch, staged);
       }, tx),
   };
+}
+
+/**
+ * publish: what follows the commit of a batch. A run that was answered takes no more steering
+ * (its saved state goes), and the observers hear `committed`. The replies are outbox rows of the
+ * commit: the outbox worker delivers them.
+ */
+function publish(ctx: Pick<Ctx, 'observers' | 'steering'>, tx: StoreTransaction, batch: ClaimedBatch, staged: Staged): void {
+  const { observers, steering } = ctx;
+  const { runId } = staged;
+  if (staged.answered && runId !== undefined) tx.onCommit(() => steering.forget(runId));
+  if (observers.listening('committed')) {
+    const event = { agentId: batch.agentId, conversationId: batch.messages[0]!.conversationId, runId, messageIds: batch.messages.map((m) => m.id) };
+    tx.onCommit(() => observers.notify('committed', event));
+  }
 }
 
 /**
@@ -85,77 +122,77 @@ export function causeOfKind(kind: MessageKind): RunCause {
   return CAUSE_BY_KIND[kind];
 }
 
-/** Plans, invokes and decides one batch; returns its commit stage (undefined: nothing to write but the completion). */
-async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal): Promise<TxBody<void> | undefined> {
-  const { runs } = ctx.stores;
+/** prepare, plan, then (for an invoking plan) start, invoke and decide; returns what the commit and publish stages need. */
+async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal): Promise<Staged> {
   const settings = ctx.getSettings();
+  const { conversation, pairs } = await prepare(ctx, messages);
+  const plan = planBatch({ settings, conversation, pairs, ...(await readSpend(ctx, settings, conversation, pairs)) });
+  switch (plan.action) {
+    case 'settle':
+      settleIfCancelled(ctx, messages, plan.runs);
+      return { commit: undefined, runId: undefined, answered: false };
+    case 'cancel':
+      return {
+        commit: function* cancelInactive(tx) {
+          for (const run of plan.runs) yield* finishRunWithEvent(ctx, tx, run, { status: 'cancelled', error: plan.error });
+        },
+        runId: plan.runs[0]!.id,
+        answered: false,
+      };
+    case 'reject':
+      return { commit: rejectStage(ctx, conversation, plan), runId: plan.primaryRunId, answered: false };
+    case 'invoke':
+      return runPlan(ctx, plan, conversation, messages, flightSignal);
+  }
+}
+
+/** prepare: the conversation (created when a message came without one) and each message's run, then the conversation as it is now. */
+async function prepare(ctx: Ctx, messages: readonly QueueMessage[]): Promise<{ conversation: ConversationRecord; pairs: BatchPair[] }> {
   const created = await ensureConversation(ctx, messages[0]!);
-  const pairs: Array<{ message: QueueMessage; run: RunRecord }> = [];
+  const pairs: BatchPair[] = [];
   for (const message of messages) pairs.push({ message, run: await ensureRun(ctx, message, created) });
-  const conversation = await runs.mustGetConversation(created.id);
-  const open = pairs.filter((p) => !TERMINAL_RUN_STATUSES.includes(p.run.status));
-  if (open.length === 0) {
-    settleIfCancelled(
-      ctx,
-      messages,
-      pairs.map((p) => p.run),
-    );
-    return undefined;
-  }
-  const primary = open[0]!;
-  const agentId = primary.message.agentId;
+  return { conversation: await ctx.stores.runs.mustGetConversation(created.id), pairs };
+}
 
-  if (conversation.status !== 'active') {
-    return function* cancelInactive(tx) {
-      for (const p of open) yield* finishRunWithEvent(ctx, tx, p.run, { status: 'cancelled', error: `the conversation was ${conversation.status}` });
-    };
-  }
-  const now = Date.now();
-  const budgets = effectiveBudgets(settings, { ...(conversation.teamId ? { teamId: conversation.teamId } : {}), agentId });
-  // The daily sums scan today's runs: only pay for them when a daily budget is configured.
-  const day = startOfUtcDay(now);
-  const overBudget = checkBudgets(budgets, {
-    conversation,
-    ...(budgets.agent_daily_usd !== undefined || budgets.agent_daily_tokens !== undefined ? { agentToday: { agentId, ...(await runs.agentSpend(agentId, day)) } } : {}),
-    ...(budgets.global_daily_usd !== undefined || budgets.global_daily_tokens !== undefined ? { globalToday: await runs.globalSpend(day) } : {}),
-  });
-  if (overBudget) {
-    return function* rejectOverBudget(tx) {
-      yield* rejectRunsEffects(
-        ctx,
-        tx,
-        conversation,
-        open.map((p) => p.run),
-        overBudget,
-      );
-      if (overBudget.rule === 'conversation_usd' || overBudget.rule === 'conversation_tokens') {
-        yield* stopConversation(ctx, tx, conversation.id, { rejection: overBudget, runId: primary.run.id });
-      }
-    };
-  }
+/** The daily sums the budgets need (`spendToRead`), read for the plan. */
+async function readSpend(ctx: Pick<Ctx, 'stores'>, settings: Settings, conversation: ConversationRecord, pairs: readonly BatchPair[]): Promise<Pick<PlanInput, 'spend' | 'budgets'>> {
+  const wanted = spendToRead(settings, conversation, pairs, Date.now());
+  if (!wanted) return { spend: {} };
+  const { runs } = ctx.stores;
+  const spend: DailySpend = {};
+  if (wanted.agent) spend.agentToday = { agentId: wanted.agentId, ...(await runs.agentSpend(wanted.agentId, wanted.day)) };
+  if (wanted.global) spend.globalToday = await runs.globalSpend(wanted.day);
+  return { spend, budgets: wanted.budgets };
+}
 
-  // Batches claimed together start together: their run.started writes share one commit.
-  await ctx.startWrites.add(function* startBatch(tx) {
-    for (const p of open) yield* markStarted(tx, p.run, p.run === primary.run ? messages.map((m) => m.id) : [p.message.id]);
-  });
+/** The commit of a plan refused by a budget: the runs end rejected, the human is told; a conversation budget stops the conversation. */
+function rejectStage(ctx: Ctx, conversation: ConversationRecord, plan: Extract<BatchPlan, { action: 'reject' }>): TxBody<void> {
+  return function* rejectOverBudget(tx) {
+    yield* rejectRunsEffects(ctx, tx, conversation, plan.runs, plan.rejection);
+    if (plan.stopConversation) yield* stopConversation(ctx, tx, conversation.id, { rejection: plan.rejection, runId: plan.primaryRunId });
+  };
+}
+
+/** start, invoke, decide for an invoking plan; returns the commit stage. */
+async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRecord, messages: readonly QueueMessage[], flightSignal: AbortSignal): Promise<Staged> {
+  const { runs } = ctx.stores;
+  const { primary } = plan;
+  const open = [primary, ...plan.merged];
+  const mergedRuns = plan.merged.map((p) => p.run);
+  await start(ctx, plan);
   // Several nodes: a command sent to another node while the run was queued waits in the store
   // (steering/steering.ts `applyQueued`); read after the start's commit, so none slips between.
   if (ctx.node !== undefined) await ctx.steering.adopt(primary.run.id);
   const run = await runs.mustGetRun(primary.run.id);
   /** The primary run ended without an answer: the runs merged into it end with it. */
-  const closeMergedBody: TxBody<void> = (tx) =>
-    closeMerged(
-      ctx,
-      tx,
-      open.slice(1).map((p) => p.run),
-      run.id,
-    );
+  const closeMergedBody: TxBody<void> = (tx) => closeMerged(ctx, tx, mergedRuns, run.id);
+  const unanswered = (commit: TxBody<void> | undefined): Staged => ({ commit, runId: run.id, answered: false });
   if (TERMINAL_RUN_STATUSES.includes(run.status)) {
     // Cancelled (or stopped) between the claim and now, before this process could abort it:
     // not invoked. Every run of the batch cancelled: settled as cancelled; otherwise the claimed
     // messages complete, closing the runs merged into this one.
-    if (settleIfCancelled(ctx, messages, await Promise.all(open.map((p) => runs.mustGetRun(p.run.id))))) return undefined;
-    return closeMergedBody;
+    if (settleIfCancelled(ctx, messages, await Promise.all(open.map((p) => runs.mustGetRun(p.run.id))))) return unanswered(undefined);
+    return unanswered(closeMergedBody);
   }
   // Nothing awaits between the read above and this registration: a cancel commits before the
   // read (seen there), after the registration (and aborts the invocation), or, on PostgreSQL,
@@ -163,7 +200,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   const controller = linkedController(flightSignal);
   const active: ActiveRun = {
     runId: run.id,
-    agentId,
+    agentId: plan.agentId,
     conversationId: conversation.id,
     startedAt: Date.now(),
     controller,
@@ -177,30 +214,10 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
   const cancelledMeanwhile = ctx.cancelledHeld.get(primary.message.id);
   if (cancelledMeanwhile) abortActive(ctx, active, cancelledMeanwhile);
   try {
-    const parts = await Promise.all(
-      open.map(async (p) => ({
-        text: await transformIncoming(ctx, p.message, p.run),
-        from: readMeta(p.message)?.from ?? null,
-      })),
-    );
-    const agent = agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings);
-    const sessionKey = sessionKeyFor(agent.session_mode, { channel: conversation.channel, senderId: conversation.senderId, threadKey: conversation.threadKey });
-    const result = await runAgentTurns(ctx, {
-      run,
-      prompt: composeRunPrompt(parts, ctx.notes.take(agentId, sessionKey)),
-      sessionKey,
-      teamId: primary.message.teamId,
-      signal: controller.signal,
-      // A message that failed before (also a lost lease) may have left half a turn in the CLI's session.
-      retry: open.some((p) => p.message.lastError !== null),
-      spawnAgent: (args) => spawnForTool(ctx, run.id, args),
-    });
-    const outcome = { run, merged: open.slice(1).map((p) => p.run), messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey, result };
-    const decision = await decideRunEffects(ctx, outcome);
-    return function* commitRun(tx) {
-      yield* commitRunEffects(ctx, tx, outcome, decision);
-      tx.onCommit(() => ctx.steering.forget(run.id));
-    };
+    const result = await invoke(ctx, plan, run, controller.signal);
+    const outcome: RunOutcome = { run, merged: mergedRuns, messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey: plan.sessionKey, result };
+    const decision = await decide(ctx, outcome);
+    return { commit: (tx) => commitRunEffects(ctx, tx, outcome, decision), runId: run.id, answered: true };
   } catch (err) {
     await recordAttemptSpend(ctx, run, err);
     // The message's cancel was requested from another process (seen at lease renewal): the
@@ -222,14 +239,50 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     // messages complete (or are finished as cancelled by the worker) without further effects.
     if (abortCause(controller.signal) && TERMINAL_RUN_STATUSES.includes((await runs.mustGetRun(run.id)).status)) {
       ctx.steering.forget(run.id);
-      return closeMergedBody;
+      return unanswered(closeMergedBody);
     }
     // The attempt failed and the queue may retry it: keep the steering for the next attempt.
     ctx.steering.endAttempt(run.id);
+    notifyAttemptFailed(ctx.observers, run, err);
     throw err;
   } finally {
     ctx.active.delete(run.id);
   }
+}
+
+/** start: the batch's runs go running, with the runs of other batches claimed in the same turn (one commit, `durable: false`). */
+function start(ctx: Pick<Ctx, 'startWrites' | 'observers'>, plan: InvokePlan): Promise<void> {
+  return ctx.startWrites.add(function* startBatch(tx) {
+    for (const { run, messageIds } of plan.starts) yield* markStarted(ctx, tx, run, messageIds);
+  });
+}
+
+/** invoke: the incoming plugins, the prompt (with notes held for the agent's session), the agent's turns. */
+async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortSignal): Promise<TurnsResult> {
+  const parts = await Promise.all(
+    [plan.primary, ...plan.merged].map(async (p) => ({
+      text: await transformIncoming(ctx, p.message, p.run),
+      from: readMeta(p.message)?.from ?? null,
+    })),
+  );
+  return runAgentTurns(ctx, {
+    run,
+    prompt: composeRunPrompt(parts, ctx.notes.take(plan.agentId, plan.sessionKey)),
+    sessionKey: plan.sessionKey,
+    teamId: plan.primary.message.teamId,
+    signal,
+    retry: plan.retry,
+    spawnAgent: (args) => spawnForTool(ctx, run.id, args),
+  });
+}
+
+/** decide: the answer's files checked (the filesystem), `decideRun` (pure), then the outgoing plugins. */
+async function decide(ctx: Pick<Ctx, 'getSettings' | 'env' | 'filesDir' | 'plugins' | 'pluginTimeoutMs' | 'stores'>, outcome: RunOutcome): Promise<RunDecision> {
+  const { run, result } = outcome;
+  const settings = ctx.getSettings();
+  const readable = readAnswer(run, result.text);
+  const files = checkAnswerFiles(ctx, settings, run, readable.files);
+  return applyOutgoing(ctx, run, decideRun({ run, messages: outcome.messages, settings, answer: result.text, readable, files }));
 }
 
 async function transformIncoming(ctx: Ctx, message: QueueMessage, run: RunRecord): Promise<string> {

@@ -1,29 +1,27 @@
 /**
- * A finished queue run, in two stages of the pipeline (spec 20-teams.md):
- * - decide (`decideRunEffects`, no database): tags parsed, routes planned, the outgoing plugins
- *   applied, files checked — the answer described as data (`RunDecision`);
- * - commit (`commitRunEffects`, a transaction body run inside the queue's completion
- *   transaction): run records and usage, session transcript and agent history, chat-room posts,
- *   guarded handoffs (new messages with their runs; the guards see the conversation as it is in
- *   the transaction), notes and replies to the human, the soft-limit prompt.
+ * The commit stage of a finished queue run (process-batch.ts; what it writes was decided before,
+ * decide.ts): `commitRunEffects` is a transaction body run inside the queue's completion
+ * transaction: run records (usage accounting and the event log follow as observers), session
+ * transcript and agent history, chat-room posts, guarded handoffs (new messages with their runs;
+ * the guards see the conversation as it is in the transaction), notes and replies to the human,
+ * the soft-limit prompt. Also the refusal before invocation (`rejectRunsEffects`) and the
+ * enqueueing of one handoff (`enqueueDelivery`, shared with `continue`).
  */
 import { newId, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { agentWorkspaceDir, effectiveBudgets, effectiveLimits, agentDefaults, io, partitionFiles, ownEntry, type RefusedFile, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
+import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import type { GuardRejection } from '../guards/rules.ts';
 import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
-import { parseTags } from '../protocol/tags.ts';
-import { toReadable } from '../protocol/readable.ts';
-import { planRoutes, type PlannedDelivery, type RoutePlan } from '../router/plan.ts';
-import { readMeta, type MessageMeta, type MessageProvenance } from '../router/provenance.ts';
+import type { PlannedDelivery } from '../router/plan.ts';
+import { readMeta, type MessageMeta } from '../router/provenance.ts';
 import type { PingPongState } from '../guards/ping-pong.ts';
 import type { Ctx } from './context.ts';
 import { stopConversation } from './conversation-ops.ts';
 import type { TurnsResult } from './invoke-turns.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, treeFields } from './lifecycle.ts';
-import { applyPluginHooks } from './plugins.ts';
+import type { RunDecision } from './decide.ts';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -53,41 +51,6 @@ import type { HeldDelivery } from '@tinyagi/core/internal';
 
 const MAX_HELD = 50;
 
-/** What the answer does, decided before the commit (no database read). */
-export interface RunDecision {
-  /** The text for the human (outgoing plugins applied, a note on refused files added). */
-  humanText: string;
-  plan: RoutePlan;
-  /** Files that may be sent, and those refused (outside the workspace and TINYAGI_HOME/files). */
-  files: string[];
-  refused: RefusedFile[];
-}
-
-export async function decideRunEffects(ctx: Ctx, outcome: RunOutcome): Promise<RunDecision> {
-  const { run, result } = outcome;
-  const settings = ctx.getSettings();
-  const readable = toReadable(result.text, { self: run.agentId });
-  const parsed = parseTags(result.text, { self: run.agentId });
-  const incoming = outcome.messages.map((m) => readMeta(m)).filter((m): m is MessageProvenance => m !== undefined);
-  const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: outcome.messages[0]!.teamId, incoming });
-  let humanText = readable.text;
-  if (answersHuman(run.cause) && humanText !== '') {
-    humanText = await applyPluginHooks(ctx, 'transformOutgoing', humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
-  }
-  // Only the agent's own workspace and TINYAGI_HOME/files: a prompt-injected agent must not be
-  // able to mail out settings.json, the API token or ~/.ssh.
-  const workspace = readable.files.length > 0 ? agentWorkspaceDir(settings, run.agentId, ctx.env) : '';
-  const { allowed: files, refused } = partitionFiles(readable.files, [workspace, ...(ctx.filesDir ? [ctx.filesDir] : [])]);
-  if (refused.length > 0 && answersHuman(run.cause)) {
-    humanText = `${humanText}${humanText === '' ? '' : '\n\n'}(${refused.length === 1 ? 'A file' : `${refused.length} files`} @${run.agentId} tried to send ${refused.length === 1 ? 'was' : 'were'} not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)`;
-  }
-  if (refused.length > 0) {
-    const where = `your workspace (${workspace})${ctx.filesDir ? ` or ${ctx.filesDir}` : ''}`;
-    plan.notes.push(...refused.map((r) => `[send_file: ${r.file}] was not sent: it ${r.reason}. Only files inside ${where} can be sent.`));
-  }
-  return { humanText, plan, files, refused };
-}
-
 /** The commit stage of a finished queue run: writes what `decideRunEffects` decided. */
 export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOutcome, decision: RunDecision): TxSteps<void> {
   const { run, result } = outcome;
@@ -99,7 +62,6 @@ export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOu
     return;
   }
   for (const merged of outcome.merged) yield* finishRunWithEvent(ctx, tx, merged, { status: 'completed', data: { mergedInto: run.id } });
-  yield* io(runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
   yield* recordHistory(tx, outcome, humanText, ctx.node);
 
   if (refused.length > 0) {

@@ -1,0 +1,102 @@
+/**
+ * The decide stage of the pipeline (process-batch.ts): what a finished invocation's answer does,
+ * as data, before the commit. `decideRun` is pure (no database, no I/O): it parses the tags,
+ * plans the routes (handoffs, chat-room posts, notes for the agent) and words what the human is
+ * told about refused files. Its inputs that touch the outside are read before it: the files the
+ * answer names are checked against the filesystem (`checkAnswerFiles`), and afterwards the
+ * outgoing plugins rewrite the human's text (`applyOutgoing`).
+ */
+import type { QueueMessage, RunRecord, Settings } from '@tinyagi/core';
+import { agentWorkspaceDir, partitionFiles, type RefusedFile } from '@tinyagi/core/internal';
+import { answersHuman } from '../conversations/replies.ts';
+import { parseTags } from '../protocol/tags.ts';
+import { toReadable, type ReadableReply } from '../protocol/readable.ts';
+import { planRoutes, type RoutePlan } from '../router/plan.ts';
+import { readMeta, type MessageProvenance } from '../router/provenance.ts';
+import type { Ctx } from './context.ts';
+import { applyPluginHooks, type PluginCtx } from './plugins.ts';
+
+/** What the answer does, decided before the commit (no database read). */
+export interface RunDecision {
+  /** The text for the human (outgoing plugins applied, a note on refused files added). */
+  humanText: string;
+  plan: RoutePlan;
+  /** Files that may be sent, and those refused (outside the workspace and TINYAGI_HOME/files). */
+  files: string[];
+  refused: RefusedFile[];
+}
+
+/** The decision before the outgoing plugins: the readable answer, and the note on refused files to add after them. */
+export interface Decided {
+  /** The answer with its tags made readable (what the outgoing plugins see). */
+  text: string;
+  /** Added to the human's text after the plugins (files refused), when the run answers the human. */
+  refusedNote: string | undefined;
+  plan: RoutePlan;
+  files: string[];
+  refused: RefusedFile[];
+}
+
+/** The files an answer names, checked against the allowed directories (the filesystem is read). */
+export interface FileCheck {
+  /** The agent's workspace ('' when the answer names no file: not resolved then). */
+  workspace: string;
+  filesDir: string | undefined;
+  allowed: string[];
+  refused: RefusedFile[];
+}
+
+export interface DecideInput {
+  run: RunRecord;
+  /** The messages the run answered (their provenance guards ping-pong and hops). */
+  messages: readonly QueueMessage[];
+  settings: Settings;
+  /** The agent's answer as the invocation returned it. */
+  answer: string;
+  /** `toReadable(answer)`, made once by the caller (it names the files to check). */
+  readable: ReadableReply;
+  files: FileCheck;
+}
+
+/** Parses the answer for people: its readable text and the files it asks to send. Pure. */
+export function readAnswer(run: Pick<RunRecord, 'agentId'>, answer: string): ReadableReply {
+  return toReadable(answer, { self: run.agentId });
+}
+
+/**
+ * Only the agent's own workspace and TINYAGI_HOME/files: a prompt-injected agent must not be
+ * able to mail out settings.json, the API token or ~/.ssh. Reads the filesystem (real paths).
+ */
+export function checkAnswerFiles(ctx: Pick<Ctx, 'env' | 'filesDir'>, settings: Settings, run: Pick<RunRecord, 'agentId'>, files: readonly string[]): FileCheck {
+  const workspace = files.length > 0 ? agentWorkspaceDir(settings, run.agentId, ctx.env) : '';
+  const { allowed, refused } = partitionFiles(files, [workspace, ...(ctx.filesDir ? [ctx.filesDir] : [])]);
+  return { workspace, filesDir: ctx.filesDir, allowed, refused };
+}
+
+/** Decides what the answer does. Pure. */
+export function decideRun(input: DecideInput): Decided {
+  const { run, settings, answer, readable, files } = input;
+  const parsed = parseTags(answer, { self: run.agentId });
+  const incoming = input.messages.map((m) => readMeta(m)).filter((m): m is MessageProvenance => m !== undefined);
+  const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: input.messages[0]!.teamId, incoming });
+  const { refused } = files;
+  let refusedNote: string | undefined;
+  if (refused.length > 0 && answersHuman(run.cause)) {
+    refusedNote = `(${refused.length === 1 ? 'A file' : `${refused.length} files`} @${run.agentId} tried to send ${refused.length === 1 ? 'was' : 'were'} not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)`;
+  }
+  if (refused.length > 0) {
+    const where = `your workspace (${files.workspace})${files.filesDir ? ` or ${files.filesDir}` : ''}`;
+    plan.notes.push(...refused.map((r) => `[send_file: ${r.file}] was not sent: it ${r.reason}. Only files inside ${where} can be sent.`));
+  }
+  return { text: readable.text, refusedNote, plan, files: files.allowed, refused };
+}
+
+/** The outgoing plugins rewrite the text a human will read; the refused-files note follows. */
+export async function applyOutgoing(ctx: PluginCtx, run: RunRecord, decided: Decided): Promise<RunDecision> {
+  let humanText = decided.text;
+  if (answersHuman(run.cause) && humanText !== '') {
+    humanText = await applyPluginHooks(ctx, 'transformOutgoing', humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
+  }
+  if (decided.refusedNote !== undefined) humanText = `${humanText}${humanText === '' ? '' : '\n\n'}${decided.refusedNote}`;
+  return { humanText, plan: decided.plan, files: decided.files, refused: decided.refused };
+}
