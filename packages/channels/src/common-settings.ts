@@ -20,5 +20,5 @@ export const botToken = z.string().optional();
 
 export const httpUrl = z
   .string()
-  .refine((url) => url === '' || (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)), { error: (issue) => `Not an http(s) URL: ${JSON.stringify(issue.input)}` })
+  .refine((url) => url === '' || (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)), { error: (issue) => `${String(issue.input)} is not an http(s) URL` })
   .optional();

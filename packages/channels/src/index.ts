@@ -7,7 +7,7 @@
  */
 export { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from './adapter.ts';
 export { splitMessage } from './chunk.ts';
-export { settingValue, requiredString, optionalStringSetting, type BuiltinChannelKind, type ChannelAdapterContext, type ChannelAdapterModule, type CreateChannelAdapter } from './kind.ts';
+export { settingValue, requiredString, optionalStringSetting, type ChannelAdapterContext, type ChannelAdapterModule, type CreateChannelAdapter } from './kind.ts';
 export { BUILTIN_CHANNEL_KINDS, registerBuiltinChannelKinds } from './kinds.ts';
 export { ChannelConfigError, type ChannelProcessConfig } from './config.ts';
 export { ChannelHost, type ChannelHostOptions, type ChannelLog } from './host.ts';

@@ -1,9 +1,9 @@
 /**
- * What a channel kind of this package is, beyond its descriptor (docs/kinds.md): the descriptor
- * (pure data, `@tinyagi/client/contract`'s ChannelKind) plus how the channel process loads its
- * adapter. Each channel's folder holds a `kind.ts` (the descriptor; zod and the contract only, so
- * the CLI and the daemon can load it without the platform's SDK) and a `factory.ts` (its
- * `createAdapter`, which loads the SDK); `kinds.ts` lists the built-in ones.
+ * How the channel process builds a kind's adapter (docs/kinds.md). Each channel's folder, named
+ * as its kind, holds a `kind.ts` (the descriptor, `@tinyagi/client/contract`'s ChannelKind: zod
+ * and the contract only, so the CLI and the daemon load it without the platform's SDK) and a
+ * `factory.ts` exporting `createAdapter` (which loads the SDK); `kinds.ts` lists the built-in
+ * descriptors, and the channel process (runner.ts) imports `<name>/factory` of the one it runs.
  *
  * A kind that lives elsewhere (a plugin's) names its factory module in the descriptor's
  * `adapterModule`; the daemon passes it to the channel process (TINYAGI_CHANNEL_MODULE).
@@ -32,11 +32,6 @@ export type CreateChannelAdapter = (context: ChannelAdapterContext) => ChannelAd
 /** The module a kind's adapter is loaded from (`factory.ts`, or a plugin's `adapterModule`). */
 export interface ChannelAdapterModule {
   createAdapter: CreateChannelAdapter;
-}
-
-/** A channel kind built into @tinyagi/channels: its descriptor and a lazy import of its factory. */
-export interface BuiltinChannelKind extends ChannelKind {
-  loadAdapter(): Promise<ChannelAdapterModule>;
 }
 
 /** The descriptor's value at `path` of the block: its environment variable (`env` bindings) wins over settings. */

@@ -5,7 +5,8 @@
  * code 2 and says what to set; the supervisor's status shows the exit.
  */
 import { createApiClient } from '@tinyagi/client';
-import { pathToFileURL } from 'node:url';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChannelKind } from '@tinyagi/client/contract';
 import type { ChannelAdapter } from './adapter.ts';
 import { ChannelConfigError, filesDir, optionalNumber, readChannelConfig, type ChannelProcessConfig } from './config.ts';
@@ -32,7 +33,7 @@ function exitFatally(code: number): () => void {
 }
 
 /**
- * The adapter of the channel: a kind built into this package (kinds.ts), or one whose factory
+ * The adapter of the channel: a kind built into this package (kinds.ts; its folder's factory.ts), or one whose factory
  * module the daemon names in TINYAGI_CHANNEL_MODULE (a plugin's kind, its `adapterModule`).
  */
 async function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Promise<ChannelAdapter> {
@@ -46,7 +47,8 @@ async function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEn
     if (typeof module.createAdapter !== 'function') throw new ChannelConfigError(`${specifier} (the ${config.channel} channel's adapter module) exports no createAdapter function.`);
     kind ??= (module as { kind?: ChannelKind }).kind;
   } else if (builtin) {
-    module = await builtin.loadAdapter();
+    // Each built-in kind's folder is named after it and holds its factory (kind.ts).
+    module = (await import(new URL(`./${builtin.name}/factory${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href)) as ChannelAdapterModule;
   } else {
     const names = BUILTIN_CHANNEL_KINDS.map((k) => k.name).join(', ');
     throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: ${names}), and no adapter module was given for it (TINYAGI_CHANNEL_MODULE).`);

@@ -1,5 +1,5 @@
 /**
- * The login state a QR-login channel process (WhatsApp) writes to
+ * The login state a QR-login channel process (a kind with `login: 'qr'`, WhatsApp) writes to
  * TINYAGI_HOME/channels/<name>/state.json: `{state, qr, at}`. Read as is; anything missing or
  * unreadable is `unknown` (the channel has not run yet), never an error.
  */

@@ -807,7 +807,7 @@ describe('providers and settings', () => {
     expect(JSON.stringify(masked)).not.toContain(SECRETS.telegram);
     const patched = await h.client.patchSettings({ body: { channels: { enabled: ['telegram'] }, monitoring: { heartbeat_interval: 1200 } } });
     // The nested telegram token survives a PATCH of a sibling key.
-    expect(h.settings().channels?.telegram?.bot_token).toBe(SECRETS.telegram);
+    expect((h.settings().channels?.['telegram'] as { bot_token?: string } | undefined)?.bot_token).toBe(SECRETS.telegram);
     expect(patched).toMatchObject({ channels: { enabled: ['telegram'] }, monitoring: { heartbeat_interval: 1200 } });
     // Echoing the masked GET body back changes nothing.
     await h.client.patchSettings({ body: masked });

@@ -70,7 +70,7 @@ describe('secrets', () => {
     const ok = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ channels: { discord: { bot_token: NEW_SECRET } } }) });
     expect(ok.status).toBe(200);
     expect(leaksIn(ok.text)).toEqual([]);
-    expect(h.settings().channels?.discord?.bot_token).toBe(NEW_SECRET);
+    expect((h.settings().channels?.['discord'] as { bot_token?: string } | undefined)?.bot_token).toBe(NEW_SECRET);
     const refused = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ channels: { discord: { bot_token: NEW_SECRET } }, server: { port: 'x' } }) });
     expect(refused.status).toBe(400);
     expect(leaksIn(refused.text)).toEqual([]);

@@ -11,7 +11,7 @@ import { findDaemon } from '../daemon/connection.ts';
 import { DAEMON_LOG } from '../daemon/start.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { println } from '../output/print.ts';
-import { CHANNELS } from './channel.ts';
+import { channelNames } from './channel.ts';
 import { contextOf, parsePositiveInt } from './options.ts';
 
 const FOLLOW_POLL_MS = 250;
@@ -36,7 +36,7 @@ function knownLogs(ctx: CliContext): string[] {
         .filter((f) => f.endsWith('.log'))
         .map((f) => f.slice(0, -'.log'.length))
     : [];
-  return [...new Set(['daemon', 'queue', 'all', ...CHANNELS, ...present])];
+  return [...new Set(['daemon', 'queue', 'all', ...channelNames(), ...present])];
 }
 
 function tail(file: string, lines: number, filter?: RegExp): string[] {
@@ -76,7 +76,7 @@ async function followFiles(files: { file: string; filter?: RegExp }[], prefix: b
 export function registerLogsCommand(program: Command): void {
   program
     .command('logs')
-    .description('show the logs: daemon (default), queue, a channel (discord, telegram, whatsapp) or all')
+    .description(`show the logs: daemon (default), queue, a channel (${channelNames().join(', ')}) or all`)
     .argument('[source]', 'daemon | queue | <channel> | all', 'daemon')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('-n, --lines <n>', 'how many lines to show first (default 50)', parsePositiveInt)

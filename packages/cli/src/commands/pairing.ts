@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable, println } from '../output/print.ts';
+import { channelNames } from './channel.ts';
 import { contextOf, withJson } from './options.ts';
 
 export function registerPairingCommands(program: Command): void {
@@ -66,7 +67,7 @@ export function registerPairingCommands(program: Command): void {
     .command('revoke')
     .alias('unpair')
     .description('revoke an approved sender')
-    .argument('<channel>', 'discord | telegram | whatsapp')
+    .argument('<channel>', channelNames().join(' | '))
     .argument('<senderId>', 'the sender id (see `tinyagi pairing list`)')
     .action(async (channel: string, senderId: string, _options: unknown, cmd: Command) => {
       await connect(contextOf(cmd)).client.revokePairing({ params: { channel, senderId } });

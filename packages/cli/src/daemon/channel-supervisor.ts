@@ -1,12 +1,15 @@
 /**
- * Supervises one child process per enabled channel (discord, telegram, whatsapp). Each child is
- * a client of the local API (it gets TINYAGI_API_URL and, as TINYAGI_API_TOKEN, a token scoped
+ * Supervises one child process per enabled channel (a registered channel kind, core's
+ * `channelKinds`: docs/kinds.md). Each child is a client of the local API (it gets TINYAGI_API_URL and, as TINYAGI_API_TOKEN, a token scoped
  * to its own channel — never the API token), logs to
  * `logs/<channel>.log`, and is restarted with exponential backoff when it exits. With no
  * channel runner installed, enabled channels are reported as `not_installed`, never as running.
  *
  * The runner is found as `TINYAGI_CHANNEL_RUNNER` (a script path) or the `@tinyagi/channels/runner`
- * module, started as `node <runner> <channel>`. It is resolved with a `require` made for this
+ * module, started as `node <runner> <channel>`. Its environment is PATH, HOME, LANG, TZ and
+ * NODE_OPTIONS, plus what the channel's kind names: the variables bound to its settings (its bot
+ * token) and its `processEnv`, and TINYAGI_CHANNEL_MODULE for a kind whose adapter lives outside
+ * @tinyagi/channels (`adapterModule`). A channel whose kind is not registered is not started. It is resolved with a `require` made for this
  * file: `import.meta.resolve` does not exist in the daemon's start-up snapshot (a CommonJS
  * bundle), where this file's URL reads as dist/chunks/daemon.js. When it cannot be found, the
  * channel's status says why (`detail`), and so does `tinyagi doctor`.
@@ -27,7 +30,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage } from '@tinyagi/core';
+import { channelKinds, errorMessage } from '@tinyagi/core';
 import { processExists, type Env, type EventLogApi, type EventPayloadInput } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
@@ -78,6 +81,9 @@ export function localLeasePid(owner: string, channel: string): number | undefine
   if (m === null || m[1] !== channel || (m[2] !== undefined && m[2] !== hostname())) return undefined;
   return Number(m[3]);
 }
+
+/** What every channel process gets of the daemon's environment (its kind adds its own variables). */
+const BASE_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_OPTIONS'];
 
 /** The channel runner's path, or why there is none. */
 export type RunnerLookup = { path: string } | { error: string };
@@ -197,15 +203,24 @@ export class ChannelSupervisor {
       return;
     }
     const runner = found.path;
+    const kind = channelKinds.get(name);
+    if (kind === undefined) {
+      const error = `no channel kind "${name}" is registered in this daemon (known: ${channelKinds.names().join(', ') || 'none'})`;
+      if (slot.status.state !== 'not_installed') this.#options.logger.error(`channel ${name} cannot start: ${error}`);
+      slot.status.detail = error;
+      this.#setState(name, 'not_installed', { error });
+      return;
+    }
     delete slot.status.detail;
     slot.stopping = undefined;
     slot.log ??= new RotatingLog({ file: slot.status.logFile });
     const log = slot.log;
     const env: Record<string, string> = {};
-    for (const key of ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_OPTIONS', 'DISCORD_BOT_TOKEN', 'TELEGRAM_BOT_TOKEN']) {
+    for (const key of [...BASE_ENV, ...kind.env.map((e) => e.variable), ...kind.processEnv]) {
       const value = this.#options.env[key];
       if (value !== undefined) env[key] = value;
     }
+    if (kind.adapterModule !== undefined) env['TINYAGI_CHANNEL_MODULE'] = kind.adapterModule;
     try {
       // The daemon's pid: the runner exits when it is no longer its parent (an orphan must not poll).
       Object.assign(env, this.#options.childEnv(name), { TINYAGI_CHANNEL: name, TINYAGI_DAEMON_PID: String(process.pid) });

@@ -2,6 +2,7 @@
 import * as z from 'zod';
 import { route } from './route.ts';
 import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OptionalInt, ShortText, Str, StrArray, TimestampSchema } from './common.ts';
+import { KIND_NAME_PATTERN } from './kinds.ts';
 import { QueueCountsSchema } from './queue.ts';
 
 export const ChannelStatusSchema = z.looseObject({
@@ -54,8 +55,6 @@ export type Status = z.infer<typeof StatusSchema>;
 
 export const CHANNEL_ACTIONS = ['start', 'stop', 'restart'] as const;
 
-/** Channels that log in by scanning a QR code (the others take a bot token). */
-export const QR_LOGIN_CHANNELS = ['whatsapp'] as const;
 export const CHANNEL_LOGIN_STATES = ['unknown', 'connecting', 'qr', 'open', 'closed', 'logged_out'] as const;
 
 export const ChannelLoginSchema = z.object({
@@ -106,7 +105,8 @@ export const systemContract = {
     path: '/api/channels/:name/login',
     summary: 'Login state of a QR-login channel (WhatsApp): the QR code to scan, or whether it is linked',
     tag: 'system',
-    params: z.object({ name: z.enum(QR_LOGIN_CHANNELS) }),
+    /** A registered channel kind that logs in by QR code (its descriptor's `login: 'qr'`); any other name is refused with VALIDATION_FAILED. */
+    params: z.object({ name: z.string().regex(KIND_NAME_PATTERN, 'must be a channel name') }),
     response: ChannelLoginSchema,
   }),
   channelAction: route({

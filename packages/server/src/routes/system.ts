@@ -6,6 +6,7 @@ import type { RouteHandlers } from '../routing.ts';
 import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
 import { readChannelLogin } from '../channel-login.ts';
+import { channelKinds } from '@tinyagi/core';
 import { type LoginCodeRefusal, sessionCookie } from '../security/office-sessions.ts';
 
 /** LOGIN_CODE_INVALID's message per reason (details.reason carries the reason for clients). */
@@ -62,7 +63,18 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
 
     listChannels: async () => (await ctx.services?.channels?.status()) ?? [],
 
-    channelLogin: ({ params }) => readChannelLogin(ctx.home, params.name),
+    channelLogin: ({ params }) => {
+      if (channelKinds.get(params.name)?.login !== 'qr') {
+        const qr = channelKinds
+          .list()
+          .filter((k) => k.login === 'qr')
+          .map((k) => k.name);
+        throw new RequestError('VALIDATION_FAILED', `Invalid params: name: ${params.name} is not a QR-login channel (${qr.length > 0 ? `those are: ${qr.join(', ')}` : 'none is registered'}).`, {
+          issues: [{ path: 'params.name', message: 'not a QR-login channel' }],
+        });
+      }
+      return readChannelLogin(ctx.home, params.name);
+    },
 
     channelAction: async ({ params }) => {
       const supervisor = channels();
