@@ -30,6 +30,23 @@ export {
 } from './queue/index.ts';
 export type { OutboxRow, OutboxStatus, OutboxInput, OutboxListQuery } from './outbox/index.ts';
 export { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus, type RunCause, type ConversationRecord, type ConversationStatus, type Usage } from './runs/index.ts';
+// The observer seam: hooks on claim, run start, progress, run end and commit (docs/observers.md).
+export {
+  ObserverList,
+  type Observer,
+  type ObserverRecords,
+  type ObserverListOptions,
+  type ClaimedEvent,
+  type RunCreatedEvent,
+  type RunStartedEvent,
+  type ProgressEvent,
+  type AttemptFailedEvent,
+  type RunEndedEvent,
+  type CommittedEvent,
+  type TerminalRunStatus,
+  type NotificationEvents,
+  type NotificationHook,
+} from './observe/index.ts';
 
 export {
   SettingsSchema,

@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
 import { errorMessage, isConfigurationError } from '../errors.ts';
 import { GroupCommit } from '../storage/group-commit.ts';
+import type { ObserverList } from '../observe/index.ts';
 import type { BusyPolicy, ClaimedBatch, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
 
 export interface HandlerContext {
@@ -51,6 +52,8 @@ export interface QueueWorkerOptions {
   agents?: () => ReadonlySet<string>;
   /** Called when the store or a handler bookkeeping step fails unexpectedly. */
   onError?: (err: unknown) => void;
+  /** Told of every batch claimed (`claimed`, after the claim committed); docs/observers.md. */
+  observers?: Pick<ObserverList, 'listening' | 'notify'>;
 }
 
 /**
@@ -70,7 +73,8 @@ interface InFlight {
 
 export class QueueWorker {
   readonly owner: string;
-  readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'agents' | 'onError'>> & Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'agents' | 'onError'>;
+  readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'agents' | 'onError' | 'observers'>> &
+    Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'agents' | 'onError' | 'observers'>;
   readonly #inFlight = new Map<string, InFlight>();
   #running = false;
   #pumpScheduled = false;
@@ -279,6 +283,10 @@ export class QueueWorker {
   }
 
   #run(batch: ClaimedBatch): void {
+    const observers = this.#opts.observers;
+    if (observers?.listening('claimed')) {
+      observers.notify('claimed', { owner: this.owner, agentId: batch.agentId, conversationId: batch.messages[0]!.conversationId, messageIds: batch.messages.map((m) => m.id), at: Date.now() });
+    }
     const controller = new AbortController();
     const key = batch.messages[0]!.id;
     const flight: InFlight = { batch, controller, cancelled: false, done: Promise.resolve() };

@@ -4,8 +4,8 @@
  * Durable state is always in the database; these registries only hold what belongs to running
  * code (abort controllers, paused waiters).
  */
-import type { InvokeRequest, InvokeResult, QueueWorker, Settings } from '@tinyagi/core';
-import type { GroupCommit, StoreSet, TxBody } from '@tinyagi/core/internal';
+import type { InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
+import type { GroupCommit, StoreSet, StoreTransaction, TxBody } from '@tinyagi/core/internal';
 import type { SteeringBoard } from '../steering/steering.ts';
 import type { AgentNotes } from './agent-notes.ts';
 
@@ -70,6 +70,8 @@ export interface Ctx {
   writes: GroupCommit<TxBody<void>>;
   /** Run-start markers of one event-loop turn: grouped, and not waiting for the disk (`durable: false`). */
   startWrites: GroupCommit<TxBody<void>>;
+  /** The observers of this orchestrator and its queue worker (the event log and usage accounting first: observers.ts). */
+  observers: ObserverList<StoreTransaction>;
 }
 
 export function abortCause(signal: AbortSignal): AbortCause | undefined {

@@ -23,7 +23,6 @@ import {
 } from '@tinyagi/core/internal';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
-import { treeFields } from './lifecycle.ts';
 
 export interface TurnsInput {
   run: RunRecord;
@@ -85,7 +84,12 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;
   const exchanges: Exchange[] = [];
-  const status = (message: string): void => ctx.stores.events.emit({ type: 'run.progress', ...treeFields(run), data: { type: 'status', message, turn } });
+  const { observers } = ctx;
+  /** Progress of this run (the adapter's reports and our status lines), told to the observers (the event log's `run.progress`). */
+  const progress = (event: InvokeProgress): void => {
+    if (observers.listening('progress')) observers.notify('progress', { run, turn, progress: event });
+  };
+  const status = (message: string): void => progress({ type: 'status', message });
   /** A checkpoint inside or before a turn; a paused run says where it waits. */
   const checkpoint = (where: string): Promise<SteeringInput> => {
     if (ctx.steering.isPaused(run.id)) status(`paused ${where}, until the run is resumed`);
@@ -114,7 +118,7 @@ export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsR
         ...(input.retry && i === 0 ? { retry: true } : {}),
       },
       signal,
-      onEvent: (event: InvokeProgress) => ctx.stores.events.emit({ type: 'run.progress', ...treeFields(run), data: { ...event, turn } }),
+      onEvent: progress,
       tools: { spawnAgent: input.spawnAgent },
       env,
       busyElsewhere: () => hasRunningChildren(ctx, run.id),

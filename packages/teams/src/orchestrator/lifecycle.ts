@@ -1,13 +1,29 @@
 /**
- * Run lifecycle with its events. Every run gets `run.queued` or `run.started` when it is created,
- * `run.started` when it first runs, and exactly one terminal event (`finishRun` changes a run
- * only once, and the event is written only when it did). Sub-agent runs also get their
- * `subagent.*` terminal event. These are parts of transaction bodies (`yield*` them with the
- * body's `tx`), so state and events commit together.
+ * Run lifecycle, told to the observers (core's observer seam, docs/observers.md). A run is
+ * created, started, and ended exactly once (`finishRun` changes a run only once, and the
+ * observers hear of it only when it did). These are parts of transaction bodies (`yield*` them
+ * with the body's `tx`): the observers' records (the event log's `run.*` events, usage
+ * accounting: observers.ts) run inside the same transaction, so state, events and totals commit
+ * together; their notifications follow the commit.
  */
-import type { RunRecord, RunStatus, Usage } from '@tinyagi/core';
-import { agentProvider, io, ownEntry, spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
+import type { AttemptFailedEvent, ObserverList, RunEndedEvent, RunRecord, RunStatus, Usage } from '@tinyagi/core';
+import {
+  agentProvider,
+  classifyFailure,
+  errorMessage,
+  io,
+  ownEntry,
+  spendOf,
+  type AttemptSpend,
+  type CreateRunInput,
+  type EventPayloadInput,
+  type StoreTransaction,
+  type TxSteps,
+} from '@tinyagi/core/internal';
 import type { Ctx } from './context.ts';
+
+/** What the lifecycle functions use of the context. */
+export type LifecycleCtx = Pick<Ctx, 'observers' | 'steering'>;
 
 type RunRef = Pick<RunRecord, 'id' | 'conversationId' | 'parentRunId' | 'depth' | 'agentId'>;
 
@@ -15,23 +31,37 @@ export function treeFields(run: RunRef): { conversationId: string; runId: string
   return { conversationId: run.conversationId, runId: run.id, parentRunId: run.parentRunId, depth: run.depth, agentId: run.agentId };
 }
 
-export function* createRunWithEvent(ctx: Ctx, tx: StoreTransaction, input: CreateRunInput & { id: string }, data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {}): TxSteps<RunRecord> {
+export function* createRunWithEvent(
+  ctx: Pick<Ctx, 'observers' | 'getSettings'>,
+  tx: StoreTransaction,
+  input: CreateRunInput & { id: string },
+  data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {},
+): TxSteps<RunRecord> {
   const run = yield* io(tx.stores.runs.createRun({ ...input, provider: input.provider ?? providerOf(ctx, input.agentId) }));
-  const type = run.status === 'rejected' ? 'run.rejected' : run.status === 'running' ? 'run.started' : 'run.queued';
-  yield* io(tx.stores.events.append({ type, ...treeFields(run), data: { cause: run.cause, messageIds: run.messageIds, ...(run.error ? { error: run.error } : {}), ...data } }));
+  const { observers } = ctx;
+  yield* observers.record('runCreated', { run, from: data.from, hop: data.hop }, tx);
+  if (run.status === 'running' && observers.listening('runStarted')) {
+    tx.onCommit(() => observers.notify('runStarted', { run, messageIds: run.messageIds, changed: true }));
+  } else if (run.status === 'rejected' && observers.listening('runEnded')) {
+    const ended: RunEndedEvent = { run, status: 'rejected', usage: undefined, costUsd: undefined, totals: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, error: run.error };
+    tx.onCommit(() => observers.notify('runEnded', ended));
+  }
   return run;
 }
 
 /** The provider the agent runs on now (as the invoker resolves it), for usage by provider. */
-function providerOf(ctx: Ctx, agentId: string): string {
+function providerOf(ctx: Pick<Ctx, 'getSettings'>, agentId: string): string {
   const settings = ctx.getSettings();
   return agentProvider(settings, ownEntry(settings.agents, agentId) ?? {});
 }
 
 /** queued -> running (with `run.started`); a retried run that is already running stays silent. */
-export function* markStarted(tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<void> {
+export function* markStarted(ctx: Pick<Ctx, 'observers'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<void> {
   yield* io(tx.stores.runs.startRun(run.id, { messageIds }));
-  if (run.status === 'queued') yield* io(tx.stores.events.append({ type: 'run.started', ...treeFields(run), data: { cause: run.cause, messageIds } }));
+  const { observers } = ctx;
+  const event = { run, messageIds, changed: run.status === 'queued' };
+  yield* observers.record('runStarted', event, tx);
+  if (observers.listening('runStarted')) tx.onCommit(() => observers.notify('runStarted', event));
 }
 
 export type TerminalStatus = Exclude<RunStatus, 'queued' | 'running'>;
@@ -47,7 +77,7 @@ export interface FinishInput {
 }
 
 /** Finishes the run once; returns false (and writes nothing) if it had already ended. */
-export function* finishRunWithEvent(ctx: Ctx, tx: StoreTransaction, run: RunRecord, input: FinishInput): TxSteps<boolean> {
+export function* finishRunWithEvent(ctx: LifecycleCtx, tx: StoreTransaction, run: RunRecord, input: FinishInput): TxSteps<boolean> {
   const changed = yield* io(
     tx.stores.runs.finishRun(run.id, {
       status: input.status,
@@ -58,42 +88,55 @@ export function* finishRunWithEvent(ctx: Ctx, tx: StoreTransaction, run: RunReco
     }),
   );
   if (!changed) return false;
-  // An ended run takes no more steering; its saved state goes once this commits.
-  tx.onCommit(() => ctx.steering.forget(run.id));
+  const { observers, steering } = ctx;
   const totals = {
     inputTokens: run.inputTokens + (input.usage?.inputTokens ?? 0),
     outputTokens: run.outputTokens + (input.usage?.outputTokens ?? 0),
     costUsd: run.costUsd + (input.costUsd ?? 0),
   };
-  const data = { cause: run.cause, ...totals, ...(input.error ? { error: input.error } : {}), ...input.data };
-  yield* io(tx.stores.events.append({ type: `run.${input.status}`, ...treeFields(run), data }));
-  if (run.cause === 'spawn' && input.status !== 'rejected') {
-    yield* io(
-      tx.stores.events.append({
-        type: input.status === 'completed' ? 'subagent.completed' : 'subagent.failed',
-        ...treeFields(run),
-        data: { name: run.agentId, depth: run.depth, parentRunId: run.parentRunId, status: input.status, ...totals, ...(input.error ? { error: input.error } : {}) },
-      }),
-    );
-  }
+  const event: RunEndedEvent = { run, status: input.status, usage: input.usage, costUsd: input.costUsd, totals, error: input.error ?? null, detail: input.data };
+  yield* observers.record('runEnded', event, tx);
+  // An ended run takes no more steering; its saved state goes once this commits.
+  tx.onCommit(
+    observers.listening('runEnded')
+      ? () => {
+          steering.forget(run.id);
+          observers.notify('runEnded', event);
+        }
+      : () => steering.forget(run.id),
+  );
   return true;
 }
 
 /**
- * Records what a failed attempt spent (usage a CLI reported on its error result) on the run and
- * its conversation, so budgets count every attempt. Returns the spend, or undefined if none.
+ * Records what a failed attempt spent (usage a CLI reported on its error result): the observers'
+ * `attemptFailed` records run in a transaction of their own (usage accounting adds it to the run
+ * and its conversation, so budgets count every attempt). Only an attempt that reported spend
+ * opens one. Returns the spend, or undefined if none.
  */
-export async function recordAttemptSpend(ctx: Ctx, run: RunRecord, err: unknown): Promise<AttemptSpend | undefined> {
+export async function recordAttemptSpend(ctx: Pick<Ctx, 'observers' | 'stores'>, run: RunRecord, err: unknown): Promise<AttemptSpend | undefined> {
   const spend = spendOf(err);
   if (!spend) return undefined;
-  await ctx.stores.transaction(function* recordAttemptSpend(tx) {
-    yield* io(tx.stores.runs.addUsage(run.id, spend.usage, spend.costUsd));
-    yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...spend.usage, costUsd: spend.costUsd }));
-  });
+  const { observers } = ctx;
+  if (observers.recording('attemptFailed')) {
+    const event = attemptFailedEvent(run, err, spend);
+    await ctx.stores.transaction(function* recordAttemptSpend(tx) {
+      yield* observers.record('attemptFailed', event, tx);
+    });
+  }
   return spend;
 }
 
+/** Tells the observers that an attempt failed and goes back to the queue (which retries it or gives up). */
+export function notifyAttemptFailed(observers: ObserverList<StoreTransaction>, run: RunRecord, err: unknown): void {
+  if (observers.listening('attemptFailed')) observers.notify('attemptFailed', attemptFailedEvent(run, err, spendOf(err)));
+}
+
+function attemptFailedEvent(run: RunRecord, err: unknown, spend: AttemptSpend | undefined): AttemptFailedEvent {
+  return { run, error: errorMessage(err), errorClass: classifyFailure(err).reason ?? 'failed', usage: spend?.usage, costUsd: spend?.costUsd };
+}
+
 /** Runs answered together with a run that was cancelled end with it. */
-export function* closeMerged(ctx: Ctx, tx: StoreTransaction, merged: readonly RunRecord[], primaryRunId: string): TxSteps<void> {
+export function* closeMerged(ctx: LifecycleCtx, tx: StoreTransaction, merged: readonly RunRecord[], primaryRunId: string): TxSteps<void> {
   for (const run of merged) yield* finishRunWithEvent(ctx, tx, run, { status: 'cancelled', error: `answered together with run ${primaryRunId}, which was cancelled` });
 }

@@ -13,7 +13,7 @@
  * transaction bodies (`stores.commit`, `yield* io(…)` per store call), which run synchronously
  * inside one write on SQLite.
  */
-import { invokeAgent, newId, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type RunStatus, type Settings } from '@tinyagi/core';
+import { invokeAgent, newId, ObserverList, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type Observer, type RunStatus, type Settings } from '@tinyagi/core';
 import {
   ownEntry,
   type AgentMessageStoreApi,
@@ -28,6 +28,7 @@ import {
   STEER_COMMANDS,
   type SteerCommand,
   type StoreSet,
+  type StoreTransaction,
 } from '@tinyagi/core/internal';
 import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../conversations/transcript.ts';
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
@@ -48,6 +49,7 @@ import { steerEntry } from '@tinyagi/client';
 import type { Decision, RunSteerEntry } from '@tinyagi/client/contract';
 import { decideConversation, submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
 import { AgentNotes } from './agent-notes.ts';
+import { eventLogObserver, usageObserver } from './observers.ts';
 
 export interface OrchestratorOptions {
   /** The stores of any backend (`openStores` for SQLite, `openPgStores` for PostgreSQL). */
@@ -94,6 +96,8 @@ export interface OrchestratorOptions {
   deadlineCheckMs?: number;
   /** Several nodes: how long a steering command relayed to the node running the run waits for its answer (default 5 s). */
   steerRelayTimeoutMs?: number;
+  /** Observers added at construction, after the orchestrator's own (the event log, usage accounting); see `addObserver`. */
+  observers?: Observer<StoreTransaction>[];
 }
 
 export interface SteerResult {
@@ -119,6 +123,10 @@ export class Orchestrator implements Spawner {
   constructor(options: OrchestratorOptions) {
     this.#options = options;
     const stores = options.stores;
+    const observers = new ObserverList<StoreTransaction>({ onFailure: (name, err) => reportError(stores, `observer ${name}`, err) });
+    observers.add(eventLogObserver(stores.events));
+    observers.add(usageObserver());
+    for (const observer of options.observers ?? []) observers.add(observer);
     this.#ctx = {
       stores,
       getSettings: options.getSettings,
@@ -138,7 +146,23 @@ export class Orchestrator implements Spawner {
       node: options.node,
       writes: stores.groupCommit(),
       startWrites: stores.groupCommit({ durable: false }),
+      observers,
     };
+  }
+
+  /**
+   * Adds an observer of this orchestrator's work (claims of its queue worker, runs started,
+   * progress, attempts failed, runs ended, effects committed: docs/observers.md). It watches and
+   * cannot veto; a notification that throws is caught, counted and logged once (`system.notice`).
+   * Returns the function that removes it.
+   */
+  addObserver(observer: Observer<StoreTransaction>): () => void {
+    return this.#ctx.observers.add(observer);
+  }
+
+  /** How often each observer's notifications failed (observers that never failed are absent). */
+  observerFailures(): Array<{ name: string; count: number }> {
+    return this.#ctx.observers.failures();
   }
 
   /** The stores the orchestrator owns beside core's (chat rooms, sessions, agent history, sender defaults). */
@@ -199,6 +223,7 @@ export class Orchestrator implements Spawner {
     this.#worker = new QueueWorker({
       store: ctx.stores.queue,
       handler: (batch, handler) => handleBatch(ctx, batch, handler),
+      observers: ctx.observers,
       ...(this.#options.owner ? { owner: this.#options.owner } : {}),
       ...(this.#options.agents ? { agents: this.#options.agents } : {}),
       ...(this.#options.skipAgents ? { skipAgents: this.#options.skipAgents } : {}),

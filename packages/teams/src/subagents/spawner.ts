@@ -134,7 +134,6 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     const text = toReadable(result.text, { self: agentId }).text;
     const finished = await ctx.stores.transaction(function* finishSpawn(tx) {
       if (!(yield* finishRunWithEvent(ctx, tx, run, { status: 'completed', output: text, usage: result.usage, costUsd: result.costUsd }))) return false;
-      yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...result.usage, costUsd: result.costUsd }));
       if (sessionKey) {
         for (const exchange of result.exchanges)
           yield* io(
@@ -162,13 +161,13 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     // A failed attempt is paid for: its reported usage counts against the budgets like any other.
     const spend = spendOf(err);
     await ctx.stores.transaction(function* failSpawn(tx) {
-      const ended = yield* finishRunWithEvent(ctx, tx, run, {
+      // Usage accounting (an observer) adds the failed attempt's spend to the conversation.
+      yield* finishRunWithEvent(ctx, tx, run, {
         status: cause ? 'cancelled' : 'failed',
         usage: spend?.usage,
         costUsd: spend?.costUsd,
         error: cause === 'budget' ? 'stopped: the conversation budget is exhausted' : cause ? `cancelled (${cause})` : message,
       });
-      if (ended && spend) yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...spend.usage, costUsd: spend.costUsd }));
     });
     if (cause) return stoppedResult(run.id, cause);
     return { ok: false, runId: run.id, code: timedOut ? 'TIMEOUT' : 'FAILED', message: timedOut ? `the sub-agent @${agentId} timed out: ${message}` : `the sub-agent @${agentId} failed: ${message}` };

@@ -1,0 +1,18 @@
+export {
+  ObserverList,
+  type Observer,
+  type ObserverRecords,
+  type ObserverListOptions,
+  type ClaimedEvent,
+  type RunCreatedEvent,
+  type RunStartedEvent,
+  type ProgressEvent,
+  type AttemptFailedEvent,
+  type RunEndedEvent,
+  type CommittedEvent,
+  type TerminalRunStatus,
+  type NotificationHook,
+  type NotificationEvents,
+  type RecordHook,
+  type RecordEvents,
+} from './observer.ts';
