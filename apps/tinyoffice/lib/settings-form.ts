@@ -1,7 +1,8 @@
 /**
  * The settings form, generated from the contract's SettingsFileSchema: every leaf of the schema
  * (a string, number, boolean, enum or list of strings) becomes a field under its section, with
- * the settings path as its key. Maps of entities (agents, teams, custom providers, channel
+ * the settings path as its key. The Channels section adds each registered channel kind's block
+ * (`channels.<name>`), from the JSON Schema `GET /api/kinds` gives for it. Maps of entities (agents, teams, custom providers, channel
  * defaults) have their own pages and are edited there or in the raw JSON view. The schema is
  * passed in (the page loads the contract lazily, lib/contract.ts), so this module imports no zod.
  */
@@ -65,12 +66,37 @@ function leavesOf(schema: Schema, path: string[]): Leaf[] {
   }
 }
 
-/** The form's sections: one per top-level key of the settings schema (`SettingsFileSchema`). */
-export function sectionsOf(settingsSchema: Schema): Section[] {
+/** What the form needs of a channel kind (`GET /api/kinds`): its name, title and the JSON Schema of its block. */
+export interface ChannelKindForm {
+  name: string;
+  title: string;
+  settings: Record<string, unknown>;
+}
+
+type JsonSchema = { type?: unknown; enum?: unknown; items?: JsonSchema; properties?: Record<string, JsonSchema>; anyOf?: JsonSchema[] };
+
+/** The fields of a channel kind's block: each top-level property of a type the form edits. */
+export function channelLeaves(kind: ChannelKindForm): Leaf[] {
+  const properties = (kind.settings as JsonSchema).properties ?? {};
+  return Object.entries(properties).flatMap(([key, property]): Leaf[] => {
+    const p = property.anyOf?.find((o) => o.type !== 'null') ?? property;
+    const path = `channels.${kind.name}.${key}`;
+    const label = `${kind.title} › ${human(key)}`;
+    if (Array.isArray(p.enum)) return [{ path, label, kind: 'enum', options: p.enum.map(String) }];
+    if (p.type === 'string') return [{ path, label, kind: 'text' }];
+    if (p.type === 'number' || p.type === 'integer') return [{ path, label, kind: 'number' }];
+    if (p.type === 'boolean') return [{ path, label, kind: 'boolean' }];
+    if (p.type === 'array' && p.items?.type === 'string') return [{ path, label, kind: 'list' }];
+    return [];
+  });
+}
+
+/** The form's sections: one per top-level key of the settings schema (`SettingsFileSchema`), the channel kinds' blocks under Channels. */
+export function sectionsOf(settingsSchema: Schema, channelKinds: readonly ChannelKindForm[] = []): Section[] {
   return Object.entries(defOf(settingsSchema).shape ?? {}).map(([key, schema]) => ({
     key,
     title: human(key),
-    leaves: key in MANAGED_ELSEWHERE ? [] : leavesOf(schema, [key]),
+    leaves: key in MANAGED_ELSEWHERE ? [] : [...leavesOf(schema, [key]), ...(key === 'channels' ? channelKinds.flatMap(channelLeaves) : [])],
   }));
 }
 

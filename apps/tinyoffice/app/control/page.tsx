@@ -1,7 +1,7 @@
 'use client';
 /**
  * Control: the daemon (version, uptime, restart), the queue (counts, running runs with cancel,
- * dead letters with their reason, whole text, conversation and retry/delete), channels (start/stop/restart, the WhatsApp QR code), pairing requests
+ * dead letters with their reason, whole text, conversation and retry/delete), channels (start/stop/restart, the QR code of a QR-login channel such as WhatsApp), pairing requests
  * (approve/dismiss), the daemon log and the live event feed. Lists load once and reload when an
  * event says they changed (a dead letter, a pairing request, a channel), never on a timer.
  */
@@ -197,6 +197,14 @@ function DeadLetters({ onError }: OnError) {
 
 function ChannelsPanel({ onError }: OnError) {
   const channels = useStore((s) => s.status?.channels ?? []);
+  // The channel kinds that log in by QR code (GET /api/kinds), by name, with their titles.
+  const [qrKinds, setQrKinds] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    api()
+      .listKinds()
+      .then((kinds) => setQrKinds(new Map(kinds.channels.filter((k) => k.login === 'qr').map((k) => [k.name, k.title]))))
+      .catch(onError);
+  }, [onError]);
   return (
     <Panel title="Channels">
       {channels.length === 0 ? (
@@ -224,7 +232,7 @@ function ChannelsPanel({ onError }: OnError) {
                   </Button>
                 ))}
               </span>
-              {c.name === 'whatsapp' && <WhatsAppLogin onError={onError} />}
+              {qrKinds.has(c.name) && <QrLogin name={c.name} title={qrKinds.get(c.name) ?? c.name} onError={onError} />}
             </li>
           ))}
         </ul>
@@ -234,45 +242,50 @@ function ChannelsPanel({ onError }: OnError) {
 }
 
 /**
- * WhatsApp links by scanning a QR code the channel process writes to its state file. Read once,
- * then again whenever a `channel.status` event for whatsapp arrives (the channel restarted,
- * linked or dropped), never on a timer.
+ * A QR-login channel (its kind's `login: 'qr'`, WhatsApp) links by scanning a QR code the channel
+ * process writes to its state file. Read once, then again whenever a `channel.status` event for
+ * it arrives (the channel restarted, linked or dropped), never on a timer.
  */
-function WhatsAppLogin({ onError }: OnError) {
+function QrLogin({ name, title, onError }: OnError & { name: string; title: string }) {
   const [login, setLogin] = useState<ChannelLogin | null>(null);
   const load = useCallback(() => {
-    api()
-      .channelLogin({ params: { name: 'whatsapp' } })
-      .then(setLogin)
-      .catch(onError);
-  }, [onError]);
+    api().channelLogin({ params: { name } }).then(setLogin).catch(onError);
+  }, [name, onError]);
   useEffect(load, [load]);
   useLiveEvents((events) => {
-    if (events.some((e) => e.type === 'channel.status' && e.data.channel === 'whatsapp')) load();
+    if (events.some((e) => e.type === 'channel.status' && e.data.channel === name)) load();
   });
   if (!login) return null;
   return (
-    <div className="basis-full" data-testid="whatsapp-login" data-state={login.state}>
+    <div className="basis-full" data-testid={`${name}-login`} data-state={login.state}>
       {login.state === 'qr' && login.qr ? (
         <>
-          <p className="mb-1 text-slate-600 dark:text-slate-300">Scan with WhatsApp on your phone (Settings → Linked devices → Link a device):</p>
-          <QrCode text={login.qr} label="WhatsApp login QR code" />
+          <p className="mb-1 text-slate-600 dark:text-slate-300">Scan with {title} on your phone (Settings → Linked devices → Link a device):</p>
+          <QrCode text={login.qr} label={`${title} login QR code`} />
         </>
       ) : (
-        <p className="text-slate-600 dark:text-slate-300">{LOGIN_TEXT[login.state]}</p>
+        <p className="text-slate-600 dark:text-slate-300">{loginText(title, login.state)}</p>
       )}
     </div>
   );
 }
 
-const LOGIN_TEXT: Record<ChannelLogin['state'], string> = {
-  unknown: 'WhatsApp has not started yet; its QR code appears here when it does.',
-  connecting: 'WhatsApp is connecting…',
-  qr: 'Waiting for a QR code…',
-  open: 'WhatsApp is linked.',
-  closed: 'WhatsApp is disconnected; it reconnects on its own.',
-  logged_out: 'WhatsApp was logged out: restart the channel to get a new QR code.',
-};
+function loginText(title: string, state: ChannelLogin['state']): string {
+  switch (state) {
+    case 'unknown':
+      return `${title} has not started yet; its QR code appears here when it does.`;
+    case 'connecting':
+      return `${title} is connecting…`;
+    case 'qr':
+      return 'Waiting for a QR code…';
+    case 'open':
+      return `${title} is linked.`;
+    case 'closed':
+      return `${title} is disconnected; it reconnects on its own.`;
+    case 'logged_out':
+      return `${title} was logged out: restart the channel to get a new QR code.`;
+  }
+}
 
 function PairingPanel({ onError }: OnError) {
   const [pending, setPending] = useState<PendingPairing[]>([]);

@@ -1,7 +1,8 @@
 'use client';
 /**
  * Settings: a form generated from the contract's SettingsFileSchema (one section per top-level
- * key), checked with that schema before saving and by the daemon after, every problem shown at
+ * key, and the Channels section one field per key of each registered channel kind's block, from
+ * `GET /api/kinds`), checked with that schema before saving and by the daemon after, every problem shown at
  * its settings path; secrets masked with set / replace / clear; and a raw JSON view that refuses
  * invalid JSON or invalid settings. Changes made elsewhere (the CLI, a hand edit of
  * settings.json) arrive as settings.changed events and show up here at once; fields being
@@ -13,7 +14,7 @@ import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, issuesUnder, type FieldIssues } from '@/lib/field-issues';
 import { getPath, type Json } from '@/lib/object-path';
-import { MANAGED_ELSEWHERE, applyEdits, display, mergePatch, sectionsOf, type Leaf, type Section } from '@/lib/settings-form';
+import { MANAGED_ELSEWHERE, applyEdits, display, mergePatch, sectionsOf, type ChannelKindForm, type Leaf, type Section } from '@/lib/settings-form';
 import { useLiveEvents } from '@/lib/use-events';
 import { focusField, INPUT, ProblemSummary, SavedNote, SelectField, TextField, type Problem } from '@/components/form';
 import { Button, ErrorLine, Panel } from '@/components/ui';
@@ -29,7 +30,9 @@ export default function SettingsPage() {
   const [raw, setRaw] = useState(false);
   // The form is generated from the settings schema, which is loaded after the page (zod is ~40 KiB).
   const { contract, error: contractError } = useContract();
-  const sections = useMemo(() => (contract ? sectionsOf(contract.SettingsFileSchema) : null), [contract]);
+  // The channel kinds registered in the daemon: each one's block is part of the Channels section.
+  const [channelKinds, setChannelKinds] = useState<ChannelKindForm[] | null>(null);
+  const sections = useMemo(() => (contract && channelKinds ? sectionsOf(contract.SettingsFileSchema, channelKinds) : null), [contract, channelKinds]);
   const leafByPath = useMemo(() => new Map((sections ?? []).flatMap((s) => s.leaves.map((l) => [l.path, l] as const))), [sections]);
   // After a refused save: focus goes to the first problem's field (or the summary) once it has rendered.
   const [refusals, setRefusals] = useState(0);
@@ -42,8 +45,9 @@ export default function SettingsPage() {
   }, [refusals]);
 
   const load = useCallback(() => {
-    Promise.all([api().getSettings(), api().getSecretStatus()])
-      .then(([settings, status]) => {
+    Promise.all([api().getSettings(), api().getSecretStatus(), api().listKinds()])
+      .then(([settings, status, kinds]) => {
+        setChannelKinds(kinds.channels);
         setBase(settings as Json);
         setSecrets(new Map(status.secrets.map((s) => [s.path, s.set])));
         setVersion((v) => v + 1);
