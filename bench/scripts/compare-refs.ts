@@ -347,9 +347,7 @@ async function compare(): Promise<void> {
               ? 'better > 5 % in every pair'
               : Math.abs(cost(ratio) - 1) <= 0.05
                 ? 'within 5 %'
-                : cost(ratio) > 1
-                  ? 'worse median, pairs disagree'
-                  : 'better median, pairs disagree';
+                : `${cost(ratio) > 1 ? 'worse' : 'better'} median, ${costs.length > 1 ? 'pairs disagree' : 'one pair'}`;
         lines.push(
           `| ${key} | ${higherIsBetter(key) ? 'higher' : 'lower'} | ${range(b)} | ${range(h)} | ${Number.isFinite(ratio) ? `${ratio.toFixed(3)}` : '—'} | ${paired.length ? `${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)}` : '—'} | ${reading} |`,
         );
