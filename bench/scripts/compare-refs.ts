@@ -18,7 +18,7 @@
  * running daemon).
  *
  * Shape (environment): COMPARE_B0_MESSAGES (200), COMPARE_B0_RECOVERY (1; 0 skips the crash phase),
- * COMPARE_B1_JOBS (32000), COMPARE_B5 (`100:pg,1000:pg,10000`: in-flight sizes, `:pg` adds the
+ * COMPARE_B1_JOBS (32000), COMPARE_PLAINJOB (0 leaves B1's plainjob row out), COMPARE_B5 (`100:pg,1000:pg,10000`: in-flight sizes, `:pg` adds the
  * two-node PostgreSQL run of that size), TINYAGI_BENCH_DATABASE_URL as for `pnpm bench`.
  *
  * Internally the same file, run with `--one Bn --checkout DIR`, measures one benchmark on one
@@ -159,7 +159,8 @@ async function measureOne(bench: string, checkout: string): Promise<Metric[]> {
         ['sequential', 'concurrent', 1],
         ['plainjob', 'pre', 1],
       ];
-      for (const [impl, mode, workers] of configs) {
+      // COMPARE_PLAINJOB=0 leaves the peer out: its fsync in every commit makes it the slowest row on a busy machine.
+      for (const [impl, mode, workers] of configs.filter(([impl]) => impl !== 'plainjob' || process.env.COMPARE_PLAINJOB !== '0')) {
         const r = await runQueueConfig({
           impl: impl === 'plainjob' ? 'plainjob' : 'tinyagi',
           ...(impl === 'plainjob' ? { pollMs: 10 } : { policy: impl }),
@@ -312,7 +313,7 @@ async function compare(): Promise<void> {
     const lines: string[] = [
       `Base: ${described.base}. Head: ${described.head}${endHead !== described.head ? ` at the start, ${endHead} at the end` : ''}.`,
       `Machine: ${machine()}. Started ${t0.toISOString()}, ${done} repetition${done > 1 ? 's' : ''} per side, base and head alternating (base first in odd repetitions); load average (1 min) ${loads[0]!.toFixed(2)} before, ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} after the runs.`,
-      `Command: \`node bench/scripts/compare-refs.ts ${process.argv.slice(2).join(' ')}\`${['COMPARE_B0_MESSAGES', 'COMPARE_B0_RECOVERY', 'COMPARE_B1_JOBS', 'COMPARE_B5'].flatMap((k) => (process.env[k] ? [` ${k}=${process.env[k]}`] : [])).join('')}.`,
+      `Command: \`node bench/scripts/compare-refs.ts ${process.argv.slice(2).join(' ')}\`${['COMPARE_B0_MESSAGES', 'COMPARE_B0_RECOVERY', 'COMPARE_B1_JOBS', 'COMPARE_PLAINJOB', 'COMPARE_B5'].flatMap((k) => (process.env[k] ? [` ${k}=${process.env[k]}`] : [])).join('')}.`,
       '',
     ];
     for (const bench of benches) {
