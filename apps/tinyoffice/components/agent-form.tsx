@@ -9,7 +9,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { isApiError, type Agent } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { loadContract, useContract } from '@/lib/contract';
+import { loadContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { getPath, setPath, type Json } from '@/lib/object-path';
 import { BooleanField, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
@@ -111,8 +111,8 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
   const [custom, setCustom] = useState<string[]>([]);
-  // The schema (and the built-in provider names) arrive a moment after the form renders.
-  const { contract } = useContract();
+  // The registered runtimes (GET /api/kinds: the built-ins and any a plugin added).
+  const [runtimes, setRuntimes] = useState<Array<{ name: string; title: string }>>([]);
 
   // The agent is reloaded on every settings change (this form's own save, the CLI, another tab):
   // fields the person has not edited follow it; what they typed and not yet saved stays.
@@ -128,14 +128,18 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
       .listCustomProviders()
       .then((list) => setCustom(list.map((p) => `custom:${p.id}`)))
       .catch(() => setCustom([]));
+    api()
+      .listKinds()
+      .then((kinds) => setRuntimes(kinds.runtimes.map((r) => ({ name: r.name, title: r.title }))))
+      .catch(() => setRuntimes([]));
   }, []);
 
   const providers = useMemo(() => {
-    const names: string[] = [...(contract?.BUILTIN_PROVIDERS ?? []), ...custom];
+    const options = [...runtimes.map((r) => ({ value: r.name, label: `${r.name} (${r.title})` })), ...custom.map((n) => ({ value: n, label: n }))];
     const current = values['provider'] ?? '';
-    if (current && !names.includes(current)) names.push(current);
-    return [{ value: '', label: '(default provider)' }, ...names.map((n) => ({ value: n, label: n }))];
-  }, [contract, custom, values]);
+    if (current && !options.some((o) => o.value === current)) options.push({ value: current, label: current });
+    return [{ value: '', label: '(default runtime)' }, ...options];
+  }, [runtimes, custom, values]);
 
   const set = (path: string) => (value: string) => {
     setValues((v) => ({ ...v, [path]: value }));

@@ -47,14 +47,15 @@ describe('tinyagi provider (offline)', () => {
 
     await h.cliOk(['provider', 'openai', '--api-key', 'sk-short-1']);
     const second = await show();
-    expect(second).toMatchObject({ default: 'openai', openai: { api_key: '…' } });
+    expect(second).toMatchObject({ default: 'codex', openai: { api_key: '…' } });
     expect(second.secrets).toContainEqual({ path: 'models.openai.api_key', set: true });
     expect(JSON.stringify(second)).not.toContain('sk-short-1');
   });
 
   it('custom providers without a key say "not set"', async () => {
     await h.cliOk(['provider', 'add', 'local', '--harness', 'openai', '--base-url', 'http://127.0.0.1:11434/v1']);
-    expect(await h.cliOk(['provider', 'list'])).toMatch(/local\s+local\s+openai\s+http:\/\/127\.0\.0\.1:11434\/v1\s+not set/);
+    // The old harness name is taken and shown as the runtime's name.
+    expect(await h.cliOk(['provider', 'list'])).toMatch(/local\s+local\s+openai-api\s+http:\/\/127\.0\.0\.1:11434\/v1\s+not set/);
     expect((await show()).secrets).toContainEqual({ path: 'custom_providers.local.api_key', set: false });
   });
 });

@@ -61,7 +61,8 @@ export {
 } from './config/index.ts';
 export {
   invokeAgent,
-  registerAdapter,
+  registerRuntime,
+  type RuntimeAdapter,
   InvokeError,
   isInvokeError,
   type InvokeAdapter,

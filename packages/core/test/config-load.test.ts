@@ -3,7 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTinyError, type TinyError } from '../src/errors.ts';
-import { SettingsSchema, findJsonSyntaxError, loadSettings, updateSettings, validateSettings, writeSettings, type SettingsIssue } from '../src/config/index.ts';
+import { SettingsSchema, findJsonSyntaxError, loadSettings, migrateRuntimeNames, updateSettings, validateSettings, writeSettings, type SettingsIssue } from '../src/config/index.ts';
 
 const REFERENCE = join(import.meta.dirname, 'fixtures/settings/reference.json');
 
@@ -191,7 +191,8 @@ describe('reference settings.json', () => {
     const { settings } = loadSettings(file);
     expect(settings['tinyoffice']).toEqual({ theme: 'dark', pinned_agents: ['coder'] });
     expect(settings.agents?.['coder']?.['future_option']).toEqual({ level: 3 });
-    expect(settings).toEqual({ ...withNested, retention: { days: 7 } });
+    // The write renamed the reference's runtime names (provider "anthropic" -> "claude-code", …), nothing else.
+    expect(settings).toEqual(migrateRuntimeNames({ ...withNested, retention: { days: 7 } }));
     // Key order is the user's, not the schema's.
     expect(Object.keys(settings)).toEqual([...Object.keys(reference), 'retention']);
   });

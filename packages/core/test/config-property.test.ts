@@ -5,10 +5,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_NAME_PATTERN } from '@tinyagi/client/contract';
 import {
-  BUILTIN_PROVIDERS,
   BUSY_POLICIES,
   DURABILITIES,
-  HARNESSES,
   MOCK_FAILURES,
   REPLY_MODES,
   SESSION_MODES,
@@ -18,7 +16,15 @@ import {
   loadSettings,
   validateSettings,
   writeSettings,
+  OLD_RUNTIME_NAMES,
+  migrateRuntimeNames,
 } from '../src/config/index.ts';
+import { customProviderRuntimes } from '../src/invoker/index.ts';
+import { runtimeKinds } from '../src/invoker/runtimes.ts';
+
+/** Every name an agent's provider and a custom provider's harness take: the registered runtimes and the old names. */
+const PROVIDERS = [...runtimeKinds.names(), ...Object.keys(OLD_RUNTIME_NAMES.provider)];
+const HARNESSES = [...customProviderRuntimes(), ...Object.keys(OLD_RUNTIME_NAMES.harness)];
 
 let dir: string;
 beforeAll(() => {
@@ -74,7 +80,7 @@ function agent(customProviders: string[], agentId: string) {
       fc.record(
         {
           name: text,
-          provider: fc.constantFrom(...BUILTIN_PROVIDERS, ...customProviders.map((p) => `custom:${p}`)),
+          provider: fc.constantFrom(...PROVIDERS, ...customProviders.map((p) => `custom:${p}`)),
           model: modelName,
           working_directory: fc.constantFrom(`/srv/agents/${agentId}`, `~/agents/${agentId}`, `$HOME/${agentId}`, `nested/${agentId}`),
           system_prompt: fc.string(),
@@ -156,7 +162,7 @@ const validSettings = fc
           ),
           models: fc.record(
             {
-              provider: fc.constantFrom(...BUILTIN_PROVIDERS),
+              provider: fc.constantFrom(...PROVIDERS),
               anthropic: fc.record({ model: modelName, api_key: fc.string(), oauth_token: fc.string() }, optional),
               openai: fc.record({ model: modelName, api_key: fc.string() }, optional),
               opencode: fc.record({ model: modelName }, optional),
@@ -208,7 +214,7 @@ describe('settings schema properties', () => {
     );
   });
 
-  it('valid settings -> JSON -> load -> deep-equal, and through writeSettings too', async () => {
+  it('valid settings -> JSON -> load -> deep-equal, and through writeSettings too (which renames old runtime names)', async () => {
     const file = join(dir, 'settings.json');
     const written = join(dir, 'written.json');
     await fc.assert(
@@ -216,7 +222,7 @@ describe('settings schema properties', () => {
         writeFileSync(file, JSON.stringify(settings, null, 2));
         expect(loadSettings(file).settings).toEqual(viaJson(settings));
         await writeSettings(written, settings, { env: {} });
-        expect(loadSettings(written).settings).toEqual(viaJson(settings));
+        expect(loadSettings(written).settings).toEqual(viaJson(migrateRuntimeNames(settings)));
       }),
       { numRuns: 100 },
     );

@@ -48,7 +48,7 @@ afterEach(() => {
 function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: cli, provider: 'test', command: fakeCli(cli) },
+    target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli) },
     prompt,
     systemPrompt: 'You are the coder.',
     cwd: workspace,
@@ -157,7 +157,7 @@ describe.each(CLIS)('%s: usage per call', (cli) => {
 describe.each(CLIS)('%s: a retried turn reaches the model once', (cli) => {
   it.each([
     ['a failed attempt (exit 3)', 'FAKE:fail-once', {}],
-    ['an attempt the watchdog killed', 'FAKE:hang-once', { inactivityMs: 2000, target: { adapter: cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } }],
+    ['an attempt the watchdog killed', 'FAKE:hang-once', { inactivityMs: 2000, target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } }],
   ] as const)('after %s', async (_what, directive, limits) => {
     const first = await invokeAgent(request(cli, 'first message'));
     const history = [
@@ -195,7 +195,7 @@ describe.each(CLIS)('%s: AGENTS.md', (cli) => {
   it('reaches the model once: the CLI reads it from the workspace, the system prompt leaves it out', async () => {
     await provisionWorkspace({ dir: workspace, agentId: 'coder' });
     writeFileSync(join(workspace, 'AGENTS.md'), 'Always answer in haiku (marker 7f3a).\n');
-    const composed = await composeSystemPrompt({ agentId: 'coder', agent: {}, workspaceDir: workspace, teams: [], agentsMdReadByCli: cliReadsAgentsMd(cli, workspace) });
+    const composed = await composeSystemPrompt({ agentId: 'coder', agent: {}, workspaceDir: workspace, teams: [], agentsMdReadByCli: cliReadsAgentsMd(cli === 'claude' ? 'claude-code' : cli, workspace) });
     await invokeAgent(request(cli, 'hi', { systemPrompt: composed.text }));
     expect(occurrences(logEntries()[0]?.context ?? '', 'marker 7f3a')).toBe(1);
   });
@@ -215,7 +215,7 @@ describe('claude: AGENTS.md beside a CLAUDE.md', () => {
   it('goes into the system prompt, since Claude Code then reads CLAUDE.md only', async () => {
     writeFileSync(join(workspace, 'AGENTS.md'), 'Always answer in haiku (marker 7f3a).\n');
     writeFileSync(join(workspace, 'CLAUDE.md'), 'Project notes.\n');
-    expect(cliReadsAgentsMd('claude', workspace)).toBe(false);
+    expect(cliReadsAgentsMd('claude-code', workspace)).toBe(false);
     const composed = await composeSystemPrompt({ agentId: 'coder', agent: {}, workspaceDir: workspace, teams: [], agentsMdReadByCli: false });
     await invokeAgent(request('claude', 'hi', { systemPrompt: composed.text }));
     expect(occurrences(logEntries()[0]?.context ?? '', 'marker 7f3a')).toBe(1);

@@ -43,7 +43,7 @@ afterEach(() => {
 function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: cli, provider: 'test', command: fakeCli(cli), env: { ANTHROPIC_API_KEY: 'sk-from-target' } },
+    target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), env: { ANTHROPIC_API_KEY: 'sk-from-target' } },
     prompt,
     systemPrompt: SYSTEM_PROMPT,
     cwd: workspace,

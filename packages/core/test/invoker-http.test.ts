@@ -31,7 +31,7 @@ async function serve(...handlers: Handler[]): Promise<ScriptedServer> {
 function request(adapter: 'openai' | 'anthropic', baseUrl: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'helper',
-    target: { adapter, provider: `custom:local-${adapter}`, model: 'test-model', baseUrl, apiKey: 'sk-test' },
+    target: { adapter: `${adapter}-api`, provider: `custom:local-${adapter}`, model: 'test-model', baseUrl, apiKey: 'sk-test' },
     prompt: 'What is six times seven?',
     systemPrompt: 'You are helpful.',
     cwd: workspace,

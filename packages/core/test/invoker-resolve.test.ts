@@ -8,7 +8,30 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/config/schema.ts';
 import { parseRetryAfterHeader, parseRetryAfterText } from '../src/invoker/invoke-error.ts';
-import { invokeAgent, InvokeError, registerAdapter, resolveInvokeTarget, sessionKeyFor, type InvokeRequest } from '../src/invoker/index.ts';
+import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { invokeAgent, InvokeError, registerRuntime, resolveInvokeTarget, sessionKeyFor, type InvokeAdapter, type InvokeRequest } from '../src/invoker/index.ts';
+
+/** A plugin's runtime: a descriptor and an adapter that only invokes. */
+function registerPlugin(name: string, invoke: InvokeAdapter): () => void {
+  const capabilities = { keepsSession: false, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: false, usesTools: false };
+  const kind = defineRuntimeKind({
+    name,
+    aliases: [],
+    title: name,
+    description: 'A test plugin',
+    command: null,
+    installHint: null,
+    passthroughEnv: [],
+    capabilities,
+    instructionFiles: [],
+    modelAliases: {},
+    modelsBlock: null,
+    customProvider: null,
+    retry: 'history',
+    steerPoint: null,
+  });
+  return registerRuntime(kind, { invoke, target: ({ model }) => ({ model }) });
+}
 
 const DAEMON_ENV = {
   PATH: '/usr/bin',
@@ -29,14 +52,14 @@ function catchInvokeError(fn: () => unknown): InvokeError {
 }
 
 describe('resolveInvokeTarget', () => {
-  it('maps anthropic to the claude CLI with aliases, limits and the oauth token only', () => {
+  it('maps the old provider anthropic to claude-code (the Claude Code CLI) with aliases, limits and the oauth token only', () => {
     const settings: Settings = {
       models: { anthropic: { oauth_token: 'oauth-tok', api_key: 'sk-ant-settings' } },
       agents: { coder: { provider: 'anthropic', model: 'opus', timeout_s: 90, inactivity_s: 30 } },
     };
     expect(resolveInvokeTarget(settings, 'coder', DAEMON_ENV)).toEqual({
-      adapter: 'claude',
-      provider: 'anthropic',
+      adapter: 'claude-code',
+      provider: 'claude-code',
       model: 'claude-opus-4-6',
       env: { CLAUDE_CONFIG_DIR: '/home/me/.claude-work', CLAUDE_CODE_OAUTH_TOKEN: 'oauth-tok' },
       timeoutMs: 90_000,
@@ -53,7 +76,7 @@ describe('resolveInvokeTarget', () => {
 
     const bare: Settings = { agents: { a: { model: 'sonnet' } } };
     const target = resolveInvokeTarget(bare, 'a', DAEMON_ENV);
-    expect(target).toMatchObject({ adapter: 'claude', provider: 'anthropic', model: 'claude-sonnet-4-6', timeoutMs: 1_800_000, inactivityMs: 180_000 });
+    expect(target).toMatchObject({ adapter: 'claude-code', provider: 'claude-code', model: 'claude-sonnet-4-6', timeoutMs: 1_800_000, inactivityMs: 180_000 });
     expect(target.env).toEqual({ CLAUDE_CONFIG_DIR: '/home/me/.claude-work', ANTHROPIC_API_KEY: 'sk-ant-from-env' });
   });
 
@@ -89,7 +112,7 @@ describe('resolveInvokeTarget', () => {
     }
   });
 
-  it('maps custom providers by harness, with the provider model and no aliases', () => {
+  it('maps custom providers by harness (old harness names: claude, openai, anthropic), with the provider model and no aliases', () => {
     const settings: Settings = {
       custom_providers: {
         proxy: { name: 'Proxy', harness: 'claude', base_url: 'https://proxy.example/anthropic', api_key: 'proxy-key', model: 'opus' },
@@ -105,7 +128,7 @@ describe('resolveInvokeTarget', () => {
       },
     };
     const proxy = resolveInvokeTarget(settings, 'p', DAEMON_ENV);
-    expect(proxy).toMatchObject({ adapter: 'claude', provider: 'custom:proxy', model: 'opus' });
+    expect(proxy).toMatchObject({ adapter: 'claude-code', provider: 'custom:proxy', model: 'opus' });
     // The daemon's own ANTHROPIC_API_KEY must not reach a CLI pointed at another endpoint.
     expect(proxy.env).toEqual({
       CLAUDE_CONFIG_DIR: '/home/me/.claude-work',
@@ -117,12 +140,41 @@ describe('resolveInvokeTarget', () => {
     expect(azure).toMatchObject({ adapter: 'codex', model: 'gpt-5', baseUrl: 'https://azure.example/v1', apiKey: 'az-key' });
     expect(azure.env).toEqual({});
     expect(resolveInvokeTarget(settings, 'l', DAEMON_ENV)).toMatchObject({
-      adapter: 'openai',
+      adapter: 'openai-api',
       model: 'qwen',
       baseUrl: 'http://127.0.0.1:8080/v1',
       apiKey: 'none',
     });
-    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ adapter: 'anthropic', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
+    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ adapter: 'anthropic-api', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
+  });
+
+  it('takes the new runtime names, in agents and in custom providers alike', () => {
+    const settings: Settings = {
+      models: { provider: 'codex', anthropic: { api_key: 'sk-ant-settings' } },
+      custom_providers: { gw: { harness: 'anthropic-api', base_url: 'https://gw.example', api_key: 'gw-key' }, cc: { harness: 'claude-code', base_url: 'https://proxy.example' } },
+      agents: {
+        c: { provider: 'claude-code', model: 'opus' },
+        d: {},
+        h: { provider: 'anthropic-api', model: 'sonnet' },
+        o: { provider: 'openai-api', model: 'gpt-5' },
+        g: { provider: 'custom:gw', model: 'claude-x' },
+        p: { provider: 'custom:cc' },
+      },
+    };
+    expect(resolveInvokeTarget(settings, 'c', DAEMON_ENV)).toMatchObject({ adapter: 'claude-code', provider: 'claude-code', model: 'claude-opus-4-6' });
+    expect(resolveInvokeTarget(settings, 'd', DAEMON_ENV)).toMatchObject({ adapter: 'codex', provider: 'codex' });
+    // The HTTP runtimes named directly: the vendor's public API, with models.<vendor>'s key (else the daemon's variable).
+    expect(resolveInvokeTarget(settings, 'h', DAEMON_ENV)).toEqual({
+      adapter: 'anthropic-api',
+      provider: 'anthropic-api',
+      model: 'claude-sonnet-4-6',
+      apiKey: 'sk-ant-settings',
+      timeoutMs: 1_800_000,
+      inactivityMs: 180_000,
+    });
+    expect(resolveInvokeTarget(settings, 'o', DAEMON_ENV)).toMatchObject({ adapter: 'openai-api', model: 'gpt-5', apiKey: 'sk-openai-from-env' });
+    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ adapter: 'anthropic-api', provider: 'custom:gw', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
+    expect(resolveInvokeTarget(settings, 'p', DAEMON_ENV)).toMatchObject({ adapter: 'claude-code', env: { ANTHROPIC_BASE_URL: 'https://proxy.example' } });
   });
 
   it('rejects unknown agents and providers permanently, with a hint', () => {
@@ -148,7 +200,7 @@ describe('sessionKeyFor', () => {
   });
 });
 
-describe('adapter registry', () => {
+describe('runtime registry', () => {
   let workspace: string;
   beforeEach(() => {
     workspace = mkdtempSync(join(tmpdir(), 'tinyagi-invoker-registry-'));
@@ -162,14 +214,14 @@ describe('adapter registry', () => {
   }
 
   it('dispatches to a registered plugin adapter until it is unregistered', async () => {
-    const unregister = registerAdapter('echo-plugin', async (req) => ({ text: `echo: ${req.prompt}` }));
+    const unregister = registerPlugin('echo-plugin', async (req) => ({ text: `echo: ${req.prompt}` }));
     expect(await invokeAgent(request('echo-plugin'))).toEqual({ text: 'echo: ping' });
     unregister();
     await expect(invokeAgent(request('echo-plugin'))).rejects.toMatchObject({ kind: 'permanent', code: 'PROVIDER_NOT_FOUND' });
   });
 
   it('turns anything a plugin adapter throws into a retryable InvokeError', async () => {
-    const unregister = registerAdapter('broken-plugin', async () => {
+    const unregister = registerPlugin('broken-plugin', async () => {
       throw new TypeError('socket hang up');
     });
     try {

@@ -764,17 +764,18 @@ describe('providers and settings', () => {
       { path: 'custom_providers.acme.api_key', set: true },
     ]);
     const updated = await h.client.putProvider({ params: { name: 'anthropic' }, body: { api_key: view.anthropic.api_key!, model: 'claude-x', make_default: true } });
-    expect(updated).toMatchObject({ default: 'anthropic', anthropic: { model: 'claude-x' } });
+    // make_default on the anthropic credentials makes their runtime, Claude Code, the default (docs/kinds.md).
+    expect(updated).toMatchObject({ default: 'claude-code', anthropic: { model: 'claude-x' } });
     expect(h.settings().models?.anthropic?.api_key).toBe(SECRETS.anthropic);
     // A short token is set but shows nothing of itself.
     const short = await h.client.putProvider({ params: { name: 'anthropic' }, body: { oauth_token: 'sk-oat-short9', make_default: false } });
     expect(short.anthropic.oauth_token).toBe('…');
     expect(short.secrets).toContainEqual({ path: 'models.anthropic.oauth_token', set: true });
-    expect(short.default).toBe('anthropic');
+    expect(short.default).toBe('claude-code');
     expect(h.settings().models?.anthropic?.oauth_token).toBe('sk-oat-short9');
     // The deprecated camelCase spelling still works.
-    expect((await h.client.putProvider({ params: { name: 'openai' }, body: { makeDefault: true } })).default).toBe('openai');
-    expect(h.settings().models?.provider).toBe('openai');
+    expect((await h.client.putProvider({ params: { name: 'openai' }, body: { makeDefault: true } })).default).toBe('codex');
+    expect(h.settings().models?.provider).toBe('codex');
     await h.client.patchSettings({ body: { models: { provider: 'mock', anthropic: { oauth_token: null } } } });
     await bad('PUT', '/api/providers/gemini', 400, 'VALIDATION_FAILED', '{"api_key":"x"}');
     expect((await bad('PUT', '/api/providers/openai', 400, 'VALIDATION_FAILED', '{"make_default":"yes"}')).error.message).toContain('make_default');
@@ -784,16 +785,20 @@ describe('providers and settings', () => {
   it('custom providers CRUD', async () => {
     await bad('GET', '/api/custom-providers?x=1', 400, 'VALIDATION_FAILED');
     expect((await h.client.listCustomProviders())[0]).toMatchObject({ id: 'acme', api_key: expect.stringMatching(/…/) });
-    expect(await h.client.getCustomProvider({ params: { id: 'acme' } })).toMatchObject({ id: 'acme', harness: 'openai' });
+    // The fixture's old harness "openai" (the HTTP API) shows by its runtime's name.
+    expect(await h.client.getCustomProvider({ params: { id: 'acme' } })).toMatchObject({ id: 'acme', harness: 'openai-api' });
     await rejects(h.client.getCustomProvider({ params: { id: 'nope' } }), 404, 'PROVIDER_NOT_FOUND');
     const put = await h.client.putCustomProvider({ params: { id: 'local' }, body: { name: 'Local', harness: 'openai', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' } });
     expect(put).toMatchObject({ id: 'local', api_key: 'sk-…cdef' });
     // PUT what GET returned: the masked key and the read-only id change nothing on disk.
     await h.client.putCustomProvider({ params: { id: 'local' }, body: { ...put, harness: 'openai', base_url: 'http://127.0.0.1:11434/v1' } });
-    expect(h.settings().custom_providers?.['local']).toEqual({ name: 'Local', harness: 'openai', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' });
+    // An old harness name is accepted and written as the runtime's name.
+    expect(h.settings().custom_providers?.['local']).toEqual({ name: 'Local', harness: 'openai-api', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' });
     expect((await h.client.listProviders()).secrets).toContainEqual({ path: 'custom_providers.local.api_key', set: true });
     await bad('PUT', '/api/custom-providers/local', 400, 'CONFIG_INVALID', '{"harness":"openai","base_url":"ftp://x"}');
-    await bad('PUT', '/api/custom-providers/local', 400, 'VALIDATION_FAILED', '{"harness":"gemini","base_url":"http://x"}');
+    const unknown = await bad('PUT', '/api/custom-providers/local', 400, 'CONFIG_INVALID', '{"harness":"gemini","base_url":"http://x"}');
+    expect(unknown.error.message).toContain('Unknown harness "gemini"');
+    expect(unknown.error.message).toContain('"openai-api"');
     await h.client.patchAgent({ params: { id: 'reviewer' }, body: { provider: 'custom:local' } });
     await rejects(h.client.deleteCustomProvider({ params: { id: 'local' } }), 409, 'INVALID_STATE');
     await h.client.patchAgent({ params: { id: 'reviewer' }, body: { provider: 'mock' } });

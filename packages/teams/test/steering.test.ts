@@ -299,7 +299,7 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:slow FAKE:reply=first answer', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
     const capabilities = await h.orchestrator.runSteering(run.runId);
-    expect(capabilities).toMatchObject({ adapter: 'claude', status: 'running', paused: false });
+    expect(capabilities).toMatchObject({ adapter: 'claude-code', status: 'running', paused: false });
     expect(capabilities.commands.find((c) => c.command === 'pause')).toMatchObject({ allowed: true, midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
 
     // Paused once the CLI's turn is under way (before it, the run would simply not start its turn).

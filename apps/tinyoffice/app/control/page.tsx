@@ -342,12 +342,21 @@ function PairingPanel({ onError }: OnError) {
 }
 
 type Providers = Awaited<ReturnType<ApiClient['listProviders']>>;
+type Runtimes = Awaited<ReturnType<ApiClient['listKinds']>>['runtimes'];
 
-/** Providers and whether their keys are set; the daemon only ever sends keys masked (`sk-…abcd`). */
+/**
+ * The registered runtimes (GET /api/kinds: the built-ins and any a plugin added), providers and
+ * whether their keys are set; the daemon only ever sends keys masked (`sk-…abcd`).
+ */
 function ProvidersPanel({ onError }: OnError) {
   const [providers, setProviders] = useState<Providers | null>(null);
+  const [runtimes, setRuntimes] = useState<Runtimes>([]);
   useEffect(() => {
     api().listProviders().then(setProviders).catch(onError);
+    api()
+      .listKinds()
+      .then((kinds) => setRuntimes(kinds.runtimes))
+      .catch(onError);
   }, [onError]);
   useLiveEvents((events) => {
     if (events.some((e) => e.type === 'settings.changed')) api().listProviders().then(setProviders).catch(onError);
@@ -356,13 +365,33 @@ function ProvidersPanel({ onError }: OnError) {
   const rows: Array<[string, string, string]> = [
     ['anthropic', providers.anthropic.model ?? 'default model', providers.anthropic.api_key ?? providers.anthropic.oauth_token ?? 'no key (uses the Claude CLI login)'],
     ['openai', providers.openai.model ?? 'default model', providers.openai.api_key ?? 'no key'],
-    ...providers.custom.map((c): [string, string, string] => [c.id, String(c['model'] ?? c['harness'] ?? ''), String(c['api_key'] ?? 'no key')]),
+    ...providers.custom.map((c): [string, string, string] => [`custom:${c.id} (${c.harness ?? 'no runtime'})`, String(c['model'] ?? 'default model'), String(c['api_key'] ?? 'no key')]),
   ];
   return (
     <Panel title="Providers">
       <p className="mb-2 text-sm text-slate-600 dark:text-slate-300">
         Default for agents: <strong>{providers.default ?? 'none set'}</strong>. Change keys with <code className="font-mono">tinyagi provider</code>.
       </p>
+      {runtimes.length > 0 && (
+        <table className="mb-3 w-full text-left text-sm" aria-label="Runtimes">
+          <thead>
+            <tr className="text-xs text-slate-600 dark:text-slate-400">
+              <th className="py-1 font-medium">runtime</th>
+              <th className="py-1 font-medium">runs</th>
+              <th className="py-1 font-medium">custom providers</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runtimes.map((r) => (
+              <tr key={r.name} className="border-t border-slate-200 dark:border-slate-800" title={r.description}>
+                <td className="py-1 font-mono text-xs">{r.name}</td>
+                <td className="py-1">{r.command !== null ? `${r.title} (${r.command})` : r.title}</td>
+                <td className="py-1">{r.customProvider !== null ? 'yes' : 'no'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <table className="w-full text-left text-sm">
         <thead>
           <tr className="text-xs text-slate-600 dark:text-slate-400">

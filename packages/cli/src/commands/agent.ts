@@ -3,7 +3,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { AgentSettings, Settings } from '@tinyagi/core';
-import { BUILTIN_PROVIDERS, ownEntry, requireAgent, type WorkspaceOutcome } from '@tinyagi/core/internal';
+import { agentProvider, ownEntry, providerRuntime, requireAgent, runtimeKinds, type WorkspaceOutcome } from '@tinyagi/core/internal';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
@@ -12,11 +12,22 @@ import { confirmOrRefuse, askSelect, askText } from '../output/prompts.ts';
 import { isInteractive, style } from '../output/style.ts';
 import { contextOf, parseAgentConfig, parseId, withJson } from './options.ts';
 
-const PROVIDER_HELP = `${BUILTIN_PROVIDERS.join(', ')} or custom:<id>`;
+/** The registered runtimes (docs/kinds.md), read when the command is built: a plugin's runtime is listed too. */
+function providerHelp(): string {
+  return `${runtimeKinds.names().join(', ')} or custom:<id>`;
+}
 
+/** A runtime's name (an old one, e.g. "anthropic", becomes the new one) or custom:<id>. */
 function parseProvider(value: string): string {
-  if ((BUILTIN_PROVIDERS as readonly string[]).includes(value) || /^custom:.+/.test(value)) return value;
-  throw usageError(`Unknown provider "${value}".`, `Use ${PROVIDER_HELP}.`);
+  if (/^custom:.+/.test(value)) return value;
+  const runtime = providerRuntime(value);
+  if (runtimeKinds.has(runtime)) return runtimeKinds.canonicalName(runtime) ?? runtime;
+  throw usageError(`Unknown provider "${value}".`, `Use ${providerHelp()}.`);
+}
+
+/** The agent as shown: its provider named as it runs (an old name in the file shows as the new one). */
+function agentView<T extends { provider?: string | undefined }>(agent: T): T {
+  return agent.provider === undefined ? agent : { ...agent, provider: providerRuntime(agent.provider) };
 }
 
 function describeWorkspace(w: WorkspaceOutcome): string {
@@ -33,7 +44,7 @@ function describeWorkspace(w: WorkspaceOutcome): string {
 }
 
 function providerOf(settings: Settings, agent: AgentSettings): string {
-  return agent.provider ?? settings.models?.provider ?? 'anthropic';
+  return agentProvider(settings, agent);
 }
 
 /** Takes `id` out of every team: drops a team it would leave empty, hands the lead to the next member. */
@@ -71,7 +82,7 @@ export function registerAgentCommands(program: Command): void {
 
   withJson(agent.command('list').alias('ls').description('list agents')).action(async (options: { json?: boolean }, cmd: Command) => {
     const settings = await settingsEditor(contextOf(cmd)).read();
-    const agents = Object.entries(settings.agents ?? {}).map(([id, a]) => ({ id, ...a }));
+    const agents = Object.entries(settings.agents ?? {}).map(([id, a]) => ({ id, ...agentView(a) }));
     if (options.json) return printJson(agents);
     // Where each agent runs, once any is placed on a node (several nodes on PostgreSQL).
     const placed = agents.some((a) => a.node !== undefined);
@@ -88,7 +99,7 @@ export function registerAgentCommands(program: Command): void {
       .description('add an agent (asks for what is missing on a terminal)')
       .argument('[id]', 'agent id: a-z, 0-9, "_" or "-"', parseId)
       .option('--name <name>', 'display name')
-      .option('--provider <provider>', `provider: ${PROVIDER_HELP}`, parseProvider)
+      .option('--provider <provider>', `runtime or custom provider: ${providerHelp()}`, parseProvider)
       .option('--model <model>', "model (default: the provider CLI's default)")
       .option('--system-prompt <text>', 'extra instructions for this agent')
       .option('--working-directory <path>', 'workspace directory (default: <workspace>/<id>)')
@@ -104,20 +115,14 @@ export function registerAgentCommands(program: Command): void {
       validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"'),
     });
     if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
-    const defaultProvider = settings.models?.provider ?? 'mock';
+    const defaultProvider = settings.models?.provider !== undefined ? providerRuntime(settings.models.provider) : 'mock';
     const provider =
       options.provider ??
       (isInteractive()
         ? await askSelect(undefined, {
             flag: '--provider',
             message: 'Provider',
-            choices: [
-              { value: 'anthropic', hint: 'Claude Code CLI' },
-              { value: 'openai', hint: 'Codex CLI' },
-              { value: 'opencode', hint: 'OpenCode CLI' },
-              { value: 'mock', hint: 'built-in scripted replies, no model' },
-              ...Object.keys(settings.custom_providers ?? {}).map((p) => ({ value: `custom:${p}` })),
-            ],
+            choices: [...runtimeKinds.list().map((k) => ({ value: k.name, hint: k.title })), ...Object.keys(settings.custom_providers ?? {}).map((p) => ({ value: `custom:${p}` }))],
           })
         : defaultProvider);
     const config: Record<string, unknown> = {
@@ -138,7 +143,7 @@ export function registerAgentCommands(program: Command): void {
   withJson(agent.command('show').description("show an agent's settings").argument('<id>', 'agent id', parseId)).action(async (id: string, options: { json?: boolean }, cmd: Command) => {
     const settings = await settingsEditor(contextOf(cmd)).read();
     const a = requireAgent(settings, id);
-    if (options.json) return printJson({ id, ...a });
+    if (options.json) return printJson({ id, ...agentView(a) });
     printFields([
       ['id', id],
       ['name', a.name ?? ''],
@@ -196,7 +201,7 @@ export function registerAgentCommands(program: Command): void {
       .command('provider')
       .description("show or set an agent's provider and model")
       .argument('<id>', 'agent id', parseId)
-      .argument('[provider]', `new provider: ${PROVIDER_HELP}`, parseProvider)
+      .argument('[provider]', `new runtime or custom provider: ${providerHelp()}`, parseProvider)
       .option('--model <model>', 'new model'),
   ).action(async (id: string, provider: string | undefined, options: { model?: string; json?: boolean }, cmd: Command) => {
     const editor = settingsEditor(contextOf(cmd));
@@ -210,7 +215,7 @@ export function registerAgentCommands(program: Command): void {
     // A new provider without --model drops the old provider's model name (it would not apply).
     const patch: Record<string, unknown> = {
       ...(provider !== undefined ? { provider } : {}),
-      ...(options.model !== undefined ? { model: options.model } : provider !== undefined && provider !== current.provider ? { model: null } : {}),
+      ...(options.model !== undefined ? { model: options.model } : provider !== undefined && provider !== providerOf(settings, current) ? { model: null } : {}),
     };
     await editor.patchAgent(id, patch);
     if (options.json) return printJson({ id, ...patch });

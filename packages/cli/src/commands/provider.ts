@@ -1,16 +1,24 @@
 /**
- * `tinyagi provider` (show), `provider anthropic|openai [--api-key|--oauth-token|--model]`,
- * `provider list|add|remove` (custom providers: any Claude/Codex CLI or OpenAI/Anthropic-compatible
- * endpoint with its own base URL and key).
+ * `tinyagi provider` (show), `provider anthropic|openai [--api-key|--oauth-token|--model]` (the
+ * vendors' credentials in models.anthropic / models.openai, which the runtimes use),
+ * `provider list|add|remove` (custom providers: an endpoint with its own base URL and key, run by
+ * one of the runtimes whose descriptor allows it; docs/kinds.md).
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Settings } from '@tinyagi/core';
-import { HARNESSES, maskSettings, secretStatus } from '@tinyagi/core/internal';
+import { DEFAULT_AGENT_RUNTIME, agentProvider, customProviderRuntimes, harnessRuntime, maskSettings, providerRuntime, secretStatus } from '@tinyagi/core/internal';
 import { settingsEditor } from '../settings-editor.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { askSecret, askSelect, askText, confirmOrRefuse } from '../output/prompts.ts';
 import { style } from '../output/style.ts';
-import { choice, contextOf, parseId, withJson } from './options.ts';
+import { contextOf, parseId, withJson } from './options.ts';
+
+/** A runtime a custom provider can use (an old harness name becomes the new one). */
+function parseHarness(value: string): string {
+  const runtime = harnessRuntime(value);
+  if (customProviderRuntimes().includes(runtime)) return runtime;
+  throw new InvalidArgumentError(`use one of: ${customProviderRuntimes().join(', ')}.`);
+}
 
 /** `api_key=sk-…abcd model=x`, with `oauth_token=not set` for a known secret that has no value. */
 function builtinLine(name: 'anthropic' | 'openai', fields: Record<string, unknown>, secrets: { path: string; set: boolean }[]): string {
@@ -27,11 +35,11 @@ function builtinLine(name: 'anthropic' | 'openai', fields: Record<string, unknow
 function showProviders(settings: Settings, json: boolean): void {
   const masked = maskSettings(settings);
   const view = {
-    default: masked.models?.provider ?? null,
+    default: masked.models?.provider !== undefined ? providerRuntime(masked.models.provider) : null,
     anthropic: masked.models?.anthropic ?? {},
     openai: masked.models?.openai ?? {},
-    custom: Object.entries(masked.custom_providers ?? {}).map(([id, p]) => ({ id, ...p })),
-    agents: Object.entries(masked.agents ?? {}).map(([id, a]) => ({ id, provider: a.provider ?? masked.models?.provider ?? 'anthropic', model: a.model ?? null })),
+    custom: Object.entries(masked.custom_providers ?? {}).map(([id, p]) => ({ id, ...p, ...(p.harness !== undefined ? { harness: harnessRuntime(p.harness) } : {}) })),
+    agents: Object.entries(masked.agents ?? {}).map(([id, a]) => ({ id, provider: agentProvider(masked, a), model: a.model ?? null })),
     // The same set flags as GET /api/providers. Masking keeps "set" intact (a stored value masks
     // to a non-empty string, an empty one stays empty), so masked settings are enough.
     secrets: secretStatus(masked).filter((s) => /^(?:models|custom_providers)[.[]/.test(s.path)),
@@ -41,7 +49,7 @@ function showProviders(settings: Settings, json: boolean): void {
     return;
   }
   printFields([
-    ['default provider', view.default ?? 'anthropic (implicit)'],
+    ['default provider', view.default ?? `${DEFAULT_AGENT_RUNTIME} (implicit)`],
     ['anthropic', builtinLine('anthropic', view.anthropic, view.secrets)],
     ['openai', builtinLine('openai', view.openai, view.secrets)],
   ]);
@@ -63,10 +71,10 @@ function showProviders(settings: Settings, json: boolean): void {
 function registerBuiltin(provider: Command, name: 'anthropic' | 'openai'): void {
   const cmd = provider
     .command(name)
-    .description(`set the ${name} credentials or model and make it the default provider`)
+    .description(`set the ${name} credentials or model and make ${providerRuntime(name)} the default runtime`)
     .option('--api-key <key>', `${name} API key`)
     .option('--model <model>', 'default model for this provider')
-    .option('--no-default', 'do not make it the default provider');
+    .option('--no-default', `do not make ${providerRuntime(name)} the default runtime (models.provider)`);
   if (name === 'anthropic') cmd.option('--oauth-token <token>', 'Claude subscription OAuth token (from `claude setup-token`)');
   cmd.action(async (options: { apiKey?: string; oauthToken?: string; model?: string; default: boolean }, command: Command) => {
     const editor = settingsEditor(contextOf(command));
@@ -77,7 +85,7 @@ function registerBuiltin(provider: Command, name: 'anthropic' | 'openai'): void 
     };
     await editor.setProvider(name, { ...fields, make_default: options.default });
     const changed = Object.keys(fields);
-    println(`${name}: ${changed.length > 0 ? `set ${changed.join(', ')}` : 'no credentials changed'}${options.default ? '; it is now the default provider' : ''}.`);
+    println(`${name}: ${changed.length > 0 ? `set ${changed.join(', ')}` : 'no credentials changed'}${options.default ? `; ${providerRuntime(name)} is now the default runtime` : ''}.`);
     println(style.dim('Agents that name their own provider keep it; switch one with `tinyagi agent provider <id> <provider>`.'));
   });
 }
@@ -91,7 +99,7 @@ export function registerProviderCommands(program: Command): void {
 
   withJson(provider.command('list').alias('ls').description('list custom providers')).action(async (options: { json?: boolean }, cmd: Command) => {
     const settings = await settingsEditor(contextOf(cmd)).read();
-    const rows = Object.entries(settings.custom_providers ?? {}).map(([id, p]) => ({ id, ...p }));
+    const rows = Object.entries(settings.custom_providers ?? {}).map(([id, p]) => ({ id, ...p, ...(p.harness !== undefined ? { harness: harnessRuntime(p.harness) } : {}) }));
     if (options.json) return printJson(rows);
     printTable(
       ['ID', 'NAME', 'HARNESS', 'BASE URL', 'MODEL', 'API KEY'],
@@ -105,15 +113,15 @@ export function registerProviderCommands(program: Command): void {
     .description('add a custom provider (agents use it as provider "custom:<id>")')
     .argument('[id]', 'provider id', parseId)
     .option('--name <name>', 'display name')
-    .option('--harness <harness>', `how to talk to it: ${HARNESSES.join(', ')}`, choice(HARNESSES))
+    .option('--harness <runtime>', `the runtime that talks to it: ${customProviderRuntimes().join(', ')}`, parseHarness)
     .option('--base-url <url>', 'API base URL, e.g. http://127.0.0.1:11434/v1')
     .option('--api-key <key>', 'API key (optional for local servers)')
     .option('--model <model>', 'model name')
-    .action(async (idArg: string | undefined, options: { name?: string; harness?: (typeof HARNESSES)[number]; baseUrl?: string; apiKey?: string; model?: string }, cmd: Command) => {
+    .action(async (idArg: string | undefined, options: { name?: string; harness?: string; baseUrl?: string; apiKey?: string; model?: string }, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
       const id = await askText(idArg, { flag: 'the provider id', message: 'Provider id', placeholder: 'local' });
       parseId(id);
-      const harness = await askSelect(options.harness, { flag: '--harness', message: 'Harness', choices: HARNESSES.map((h) => ({ value: h })) });
+      const harness = await askSelect(options.harness, { flag: '--harness', message: 'Runtime', choices: customProviderRuntimes().map((h) => ({ value: h })) });
       const baseUrl = await askText(options.baseUrl, {
         flag: '--base-url',
         message: 'Base URL',

@@ -1,23 +1,25 @@
 /**
- * Which agent CLIs are installed: the first-run defaults and `tinyagi doctor` both ask.
+ * Which agent CLIs are installed: the first-run defaults and `tinyagi doctor` both ask. The CLIs
+ * are the registered runtimes that start a command (their descriptor's `command`; docs/kinds.md).
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { runtimeKinds } from '@tinyagi/core';
 import type { Env } from '@tinyagi/core/internal';
 
 export interface AgentCli {
   command: string;
-  /** The provider an agent uses to run this CLI. */
-  provider: 'anthropic' | 'openai' | 'opencode';
+  /** The runtime an agent names (its `provider`) to run this CLI. */
+  provider: string;
   product: string;
+  /** How to install it (the descriptor's hint), if known. */
+  installHint: string | null;
 }
 
-/** In order of preference for the default agent. */
-export const AGENT_CLIS: readonly AgentCli[] = [
-  { command: 'claude', provider: 'anthropic', product: 'Claude Code' },
-  { command: 'codex', provider: 'openai', product: 'Codex CLI' },
-  { command: 'opencode', provider: 'opencode', product: 'OpenCode' },
-];
+/** The CLI runtimes, in the registry's order (by name); the first installed one runs the default agent. */
+export function agentClis(): AgentCli[] {
+  return runtimeKinds.list().flatMap((kind) => (kind.command === null ? [] : [{ command: kind.command, provider: kind.name, product: kind.title, installHint: kind.installHint }]));
+}
 
 export function findOnPath(command: string, env: Env = process.env): string | undefined {
   for (const dir of (env['PATH'] ?? '').split(delimiter)) {
@@ -35,7 +37,7 @@ export function findOnPath(command: string, env: Env = process.env): string | un
 }
 
 export function installedAgentClis(env: Env = process.env): Array<AgentCli & { path: string }> {
-  return AGENT_CLIS.flatMap((cli) => {
+  return agentClis().flatMap((cli) => {
     const path = findOnPath(cli.command, env);
     return path === undefined ? [] : [{ ...cli, path }];
   });

@@ -3,13 +3,14 @@
  * `tinyagi` and that agent's workspace. Runs before every daemon start but only ever creates
  * what is missing; an existing settings.json (valid or not) is never touched.
  *
- * The default agent runs the first agent CLI found on PATH (claude, then codex, then opencode);
- * with none installed it uses the built-in mock provider, and the notices say how to switch.
+ * The default agent runs the first agent CLI found on PATH (the registered CLI runtimes in order:
+ * Claude Code, Codex, OpenCode); with none installed it uses the built-in mock runtime, and the
+ * notices say how to switch.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { HomePaths, Settings } from '@tinyagi/core';
 import { agentWorkspaceDir, provisionWorkspace, writeSettings, DEFAULT_WORKSPACE_PATH, type Env } from '@tinyagi/core/internal';
-import { installedAgentClis } from './agent-clis.ts';
+import { agentClis, installedAgentClis } from './agent-clis.ts';
 
 export const DEFAULT_AGENT_ID = 'tinyagi';
 
@@ -34,8 +35,10 @@ export function defaultSettings(env: Env = process.env): { settings: Settings; n
   const notices =
     cli === undefined
       ? [
-          `No agent CLI (claude, codex, opencode) is on PATH, so the default agent "${DEFAULT_AGENT_ID}" uses the built-in mock provider (scripted replies, no model).`,
-          `Install Claude Code (https://docs.anthropic.com/claude-code), then switch with: tinyagi agent provider ${DEFAULT_AGENT_ID} anthropic`,
+          `No agent CLI (${agentClis()
+            .map((c) => c.command)
+            .join(', ')}) is on PATH, so the default agent "${DEFAULT_AGENT_ID}" uses the built-in mock runtime (scripted replies, no model).`,
+          `Install Claude Code (https://docs.anthropic.com/claude-code), then switch with: tinyagi agent provider ${DEFAULT_AGENT_ID} claude-code`,
         ]
       : [`The default agent "${DEFAULT_AGENT_ID}" uses ${cli.product} (${cli.path}).`];
   return { settings, notices };

@@ -8,13 +8,16 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { channelKinds, errorMessage, isTinyError, loadSettings, type Settings } from '@tinyagi/core';
+import { channelKinds, errorMessage, isTinyError, loadSettings, runtimeKinds, type Settings } from '@tinyagi/core';
 import {
   ALLOW_REMOTE_ENV,
+  agentProvider,
   agentWorkspaceDir,
   applyEnvOverrides,
   effectiveServer,
+  harnessRuntime,
   isLoopbackHost,
+  oldRuntimeNames,
   openDatabase,
   ownEntry,
   provisionWorkspace,
@@ -24,7 +27,7 @@ import {
 import { loadOrCreateApiToken } from '@tinyagi/server';
 import { createApiClient, isApiError } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
-import { findOnPath, installedAgentClis, AGENT_CLIS } from '../daemon/agent-clis.ts';
+import { agentClis, findOnPath, installedAgentClis } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
 import { findChannelRunner } from '../daemon/channel-supervisor.ts';
 import { channelSecretFlag } from '../kinds.ts';
@@ -48,16 +51,11 @@ export interface DoctorOptions {
 
 const MIN_NODE_MAJOR = 22;
 
-/** The CLI an agent's provider runs, if it runs one. */
+/** The command an agent's runtime starts (its descriptor's `command`), if it starts one. */
 function cliFor(settings: Settings, provider: string): string | undefined {
-  if (provider === 'anthropic') return 'claude';
-  if (provider === 'openai') return 'codex';
-  if (provider === 'opencode') return 'opencode';
-  if (provider.startsWith('custom:')) {
-    const harness = ownEntry(settings.custom_providers, provider.slice('custom:'.length))?.harness;
-    return harness === 'claude' ? 'claude' : harness === 'codex' ? 'codex' : undefined;
-  }
-  return undefined;
+  if (!provider.startsWith('custom:')) return runtimeKinds.get(provider)?.command ?? undefined;
+  const harness = ownEntry(settings.custom_providers, provider.slice('custom:'.length))?.harness;
+  return harness === undefined ? undefined : (runtimeKinds.get(harnessRuntime(harness))?.command ?? undefined);
 }
 
 function portFree(host: string, port: number): Promise<boolean> {
@@ -98,7 +96,8 @@ function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Findin
   const { path, whose } = agentCliPath(ctx);
   const installed = installedAgentClis({ PATH: path });
   const elsewhere = (command: string): string | undefined => (path === ctx.env['PATH'] ? undefined : findOnPath(command, ctx.env));
-  const findings: Finding[] = AGENT_CLIS.map((cli) => {
+  const clis = agentClis();
+  const findings: Finding[] = clis.map((cli) => {
     const found = installed.find((i) => i.command === cli.command);
     if (found) return { check: `cli:${cli.command}`, status: 'ok' as const, message: `${cli.product} found at ${found.path} (on ${whose})` };
     const here = elsewhere(cli.command);
@@ -106,26 +105,48 @@ function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Findin
       check: `cli:${cli.command}`,
       status: 'info' as const,
       message: `${cli.product} (\`${cli.command}\`) is not on ${whose}.`,
-      ...(here !== undefined ? { hint: `It is on this shell's PATH (${here}): the daemon keeps the PATH it started with, so run \`tinyagi stop && tinyagi start\` from this shell.` } : {}),
+      ...(here !== undefined
+        ? { hint: `It is on this shell's PATH (${here}): the daemon keeps the PATH it started with, so run \`tinyagi stop && tinyagi start\` from this shell.` }
+        : cli.installHint !== null
+          ? { hint: `To run agents on ${cli.provider}: ${cli.installHint}` }
+          : {}),
     };
   });
   for (const [id, agent] of Object.entries(settings?.agents ?? {})) {
-    const provider = agent.provider ?? settings?.models?.provider ?? 'anthropic';
+    const provider = agentProvider(settings ?? {}, agent);
     const needed = cliFor(settings ?? {}, provider);
     if (needed !== undefined && !installed.some((i) => i.command === needed)) {
       const here = elsewhere(needed);
       findings.push({
         check: `agent:${id}`,
         status: 'fail',
-        message: `Agent "${id}" uses provider ${provider}, which runs \`${needed}\`, but it is not on ${whose}: its messages will fail.`,
+        message: `Agent "${id}" runs on ${provider}, which starts \`${needed}\`, but it is not on ${whose}: its messages will fail.`,
         hint:
           here !== undefined
             ? `It is on this shell's PATH (${here}): restart the daemon from this shell (\`tinyagi stop && tinyagi start\`).`
-            : `Install ${AGENT_CLIS.find((c) => c.command === needed)?.product ?? needed}, or switch the agent: tinyagi agent provider ${id} mock`,
+            : `Install ${clis.find((c) => c.command === needed)?.product ?? needed}, or switch the agent: tinyagi agent provider ${id} mock`,
       });
     }
   }
   return findings;
+}
+
+/**
+ * Runtime names from before 2026-11 (`provider: "anthropic"`, `harness: "openai"`, …): they keep
+ * working, and the next change written through TinyAGI renames them (core's
+ * config/runtime-names.ts); doctor never rewrites the file itself.
+ */
+function checkRuntimeNames(settings: Settings): Finding[] {
+  const old = oldRuntimeNames(settings);
+  if (old.length === 0) return [];
+  return [
+    {
+      check: 'runtime-names',
+      status: 'info',
+      message: `settings.json names runtimes the old way: ${old.map((o) => `${o.path} "${o.old}" (now "${o.new}")`).join(', ')}. They keep working.`,
+      hint: 'The next settings change made through TinyAGI (tinyagi agent/provider commands, the API, TinyOffice) writes the new names; or edit them by hand.',
+    },
+  ];
 }
 
 /** Settings with environment overrides applied (`{}` when there is no file yet; undefined when the file is invalid). */
@@ -143,6 +164,7 @@ function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findi
         findings: [{ check: 'settings', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : 'Fix the file by hand; TinyAGI never rewrites it.' }],
       };
     }
+    findings.push(...checkRuntimeNames(settings));
     findings.push({
       check: 'settings',
       status: 'ok',

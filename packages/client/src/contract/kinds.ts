@@ -78,21 +78,56 @@ export interface RuntimeCapabilities {
   readonly usesTools: boolean;
 }
 
+/** What a retried turn does with the runtime's own session (docs/operations.md, "Retries"). */
+export const RUNTIME_RETRY_MODES = ['resume-at', 'fresh-session', 'history'] as const;
+export type RuntimeRetry = (typeof RUNTIME_RETRY_MODES)[number];
+
+/** How a custom provider (`custom_providers.<id>` with this runtime) reaches its endpoint. */
+export interface RuntimeCustomProvider {
+  /** Said in help and forms: what TinyAGI sets (`ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN`, `model_providers.tinyagi`, …). */
+  readonly via: string;
+  /** The provider is useless without `base_url` (an HTTP runtime, a CLI that takes the URL from its config). */
+  readonly needsBaseUrl: boolean;
+}
+
 /** What runs an agent: a CLI (Claude Code, Codex, OpenCode) or a model API spoken over HTTP. */
 export interface RuntimeKind {
   readonly family: 'runtime';
   readonly name: string;
-  /** Earlier names still accepted in settings (rewritten to `name` on the next write). */
+  /**
+   * Other names of this runtime, accepted wherever a runtime is named (a plugin that renamed its
+   * runtime). The built-in runtimes' pre-2026-11 names are not aliases: they meant different
+   * runtimes in different settings keys, so core's config/runtime-names.ts maps them per key.
+   */
   readonly aliases: readonly string[];
   readonly title: string;
   readonly description: string;
   /** The executable a CLI runtime starts (looked up on PATH); null for HTTP and in-process runtimes. */
   readonly command: string | null;
-  /** The npm package that installs the command, for doctor's hint. */
+  /** How to install the command, for doctor's hint (`npm install -g @anthropic-ai/claude-code`). */
   readonly installHint: string | null;
   /** Variables of the daemon's environment the runtime passes to its process (credentials, cloud switches). */
   readonly passthroughEnv: readonly string[];
   readonly capabilities: RuntimeCapabilities;
+  /** Files the runtime reads instead of AGENTS.md when the workspace has them (Claude Code: CLAUDE.md). */
+  readonly instructionFiles: readonly string[];
+  /** Short model names the runtime takes in `model` (`sonnet` → `claude-sonnet-4-6`); other values are passed as they are. */
+  readonly modelAliases: Readonly<Record<string, string>>;
+  /** The `models.<block>` of settings.json with this runtime's default model (and credentials), if any. */
+  readonly modelsBlock: string | null;
+  /** null: a custom provider cannot use this runtime. */
+  readonly customProvider: RuntimeCustomProvider | null;
+  /**
+   * A retry of a failed turn: `resume-at` resumes the session at the last completed turn (the
+   * failed half is left on a side branch); `fresh-session` starts a new session with the
+   * transcript; `history` sends the stored history again (stateless APIs, mock).
+   */
+  readonly retry: RuntimeRetry;
+  /**
+   * Where a running turn takes pause, inject and redirect (`its next model call (between tool
+   * rounds)`), when `capabilities.steersMidTurn`; null: only once the turn is over.
+   */
+  readonly steerPoint: string | null;
 }
 
 export type Kind = ChannelKind | RuntimeKind;
@@ -125,7 +160,14 @@ export const RuntimeKindInfoSchema = z
     description: Str,
     command: Str.nullable(),
     installHint: Str.nullable(),
+    passthroughEnv: StrArray,
     capabilities: z.object({ keepsSession: Bool, steersMidTurn: Bool, pauses: Bool, asksApproval: Bool, readsAgentsMd: Bool, usesTools: Bool }),
+    instructionFiles: StrArray,
+    modelAliases: z.record(Str, Str),
+    modelsBlock: Str.nullable(),
+    customProvider: z.object({ via: Str, needsBaseUrl: Bool }).nullable(),
+    retry: z.enum(RUNTIME_RETRY_MODES),
+    steerPoint: Str.nullable(),
   })
   .meta({ id: 'RuntimeKind' });
 export type RuntimeKindInfo = z.infer<typeof RuntimeKindInfoSchema>;

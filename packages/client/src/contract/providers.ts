@@ -4,11 +4,10 @@ import { route } from './route.ts';
 import { IdParamsSchema, NullableStr, OkSchema, OptionalBool, OptionalMax200, OptionalStr, Str } from './common.ts';
 import { SecretStatusSchema } from './settings.ts';
 
-export const CUSTOM_HARNESSES = ['claude', 'codex', 'opencode', 'openai', 'anthropic'] as const;
-
 export const CustomProviderBodySchema = z.looseObject({
   name: OptionalMax200,
-  harness: z.enum(CUSTOM_HARNESSES),
+  /** The runtime that talks to it (`GET /api/kinds`: the runtimes with `customProvider`); checked by the settings rules. */
+  harness: z.string().min(1).max(64),
   base_url: z.string().min(1).max(2048),
   api_key: z.string().max(4096).optional(),
   model: OptionalMax200,

@@ -13,7 +13,6 @@
  */
 import * as z from 'zod';
 import { STEER_COMMANDS } from './conversations.ts';
-import { CUSTOM_HARNESSES } from './providers.ts';
 import { OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
 
 /**
@@ -30,7 +29,6 @@ export const ModelNameSchema = z.string().regex(MODEL_NAME_PATTERN, {
 /** `HH:MM-HH:MM`, 24-hour clock; groups: start hour, start minute, end hour, end minute. */
 export const QUIET_HOURS_PATTERN = /^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$/;
 
-export const BUILTIN_PROVIDERS = ['anthropic', 'openai', 'opencode', 'mock'] as const;
 export const BUSY_POLICIES = ['collect', 'sequential'] as const;
 export const SESSION_MODES = ['shared', 'per-sender', 'per-thread'] as const;
 export const REPLY_MODES = ['each', 'aggregate'] as const;
@@ -79,10 +77,15 @@ export const StorageSettingsSchema = z.looseObject({
 const PathSchema = z.string().refine((path) => !path.includes('\0'), { error: 'A path must not contain a NUL byte' });
 const nonNegative = z.number().nonnegative();
 
-/** "anthropic" | "openai" | "opencode" | "mock" | "custom:<provider id>". */
-export const ProviderNameSchema = z.union([z.enum(BUILTIN_PROVIDERS), z.templateLiteral(['custom:', z.string().min(1)])], {
-  error: (issue) => `Unknown provider ${JSON.stringify(issue.input)}`,
-});
+/**
+ * What an agent runs on: a registered runtime's name (`claude-code`, `codex`, `opencode`,
+ * `anthropic-api`, `openai-api`, `mock`, a plugin's) or `custom:<provider id>`. The runtimes are
+ * registered in core (docs/kinds.md), which this schema cannot see: core's settings rules check
+ * the name against the registry (and accept the pre-2026-11 names, which load forever).
+ */
+export const ProviderNameSchema = z.string().min(1, { error: 'must name a runtime (e.g. "claude-code") or "custom:<provider id>"' });
+/** A custom provider's `harness`: the runtime that talks to it; checked against the registry in core like ProviderNameSchema. */
+export const HarnessNameSchema = z.string().min(1, { error: 'must name a runtime (e.g. "openai-api")' });
 
 export const LimitsSettingsSchema = z.looseObject({
   max_depth: positiveInt.optional(),
@@ -191,7 +194,7 @@ export const TeamSettingsSchema = z.looseObject({
 
 export const CustomProviderSettingsSchema = z.looseObject({
   name: OptionalStr,
-  harness: z.enum(CUSTOM_HARNESSES).optional(),
+  harness: HarnessNameSchema.optional(),
   base_url: z
     .string()
     .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), {

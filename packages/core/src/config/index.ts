@@ -13,8 +13,7 @@ export {
   MockScriptSchema,
   MockRuleSchema,
   ProviderNameSchema,
-  BUILTIN_PROVIDERS,
-  HARNESSES,
+  HarnessNameSchema,
   STEER_COMMANDS,
   BUSY_POLICIES,
   SESSION_MODES,
@@ -51,6 +50,16 @@ export {
   type SettingsIssue,
   type SettingsValidation,
 } from './validate.ts';
+export {
+  DEFAULT_AGENT_RUNTIME,
+  OLD_RUNTIME_NAMES,
+  agentProvider,
+  harnessRuntime,
+  migrateRuntimeNames,
+  oldRuntimeNames,
+  providerRuntime,
+  type OldRuntimeName,
+} from './runtime-names.ts';
 export { findJsonTreeProblem, formatSettingsPath, ownEntry, type JsonTreeLimits, type JsonTreeProblem } from './object-path.ts';
 export { checkAgentConfig, unknownAgentKeys, unknownKeyIssues, nearestKey } from './unknown-keys.ts';
 export {

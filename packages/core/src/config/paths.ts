@@ -6,10 +6,15 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { TinyError } from '../errors.ts';
 import { assertValidId } from '../ids.ts';
-import type { Settings } from './schema.ts';
 import { ownEntry } from './object-path.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The keys of settings.json that place workspaces (structural, so the schema's rules can use these helpers). */
+export interface WorkspaceSettings {
+  workspace?: { path?: string | undefined } | undefined;
+  agents?: Readonly<Record<string, { working_directory?: string | undefined }>> | undefined;
+}
 
 export const DEFAULT_HOME_DIR_NAME = '.tinyagi';
 export const DEFAULT_WORKSPACE_PATH = '~/tinyagi-workspace';
@@ -79,7 +84,7 @@ export function workingDirectoryEscapes(workingDirectory: string): boolean {
 }
 
 /** The workspace root: workspace.path (default ~/tinyagi-workspace); a relative path is taken from the user's home. */
-export function workspaceRoot(settings: Settings, env: Env = process.env): string {
+export function workspaceRoot(settings: WorkspaceSettings, env: Env = process.env): string {
   const configured = settings.workspace?.path;
   const path = configured !== undefined && configured !== '' ? configured : DEFAULT_WORKSPACE_PATH;
   return resolve(userHome(env), expandHome(path, env));
@@ -89,7 +94,7 @@ export function workspaceRoot(settings: Settings, env: Env = process.env): strin
  * The agent's working directory: `<workspace root>/<agentId>` unless the agent sets
  * working_directory (absolute, `~`-relative, or relative to the workspace root without escaping it).
  */
-export function agentWorkspaceDir(settings: Settings, agentId: string, env: Env = process.env): string {
+export function agentWorkspaceDir(settings: WorkspaceSettings, agentId: string, env: Env = process.env): string {
   assertValidId(agentId, 'agent id');
   const root = workspaceRoot(settings, env);
   const configured = ownEntry(settings.agents, agentId)?.working_directory;

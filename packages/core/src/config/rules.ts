@@ -1,7 +1,7 @@
 /**
  * Settings rules that span several keys: id format, ids unique across agents and teams, team
- * membership and leaders, custom provider references, workspace escapes, one workspace
- * directory per agent.
+ * membership and leaders, runtime names (against the registry of runtimes, docs/kinds.md) and
+ * custom provider references, workspace escapes, one workspace directory per agent.
  *
  * These run even when the shape check failed elsewhere (so a file with three mistakes reports
  * three problems), which means the input may be malformed: every value is type-checked here
@@ -10,6 +10,8 @@
 import { ID_PATTERN } from '../ids.ts';
 import { isPlainObject, type JsonObject } from './object-path.ts';
 import { agentWorkspaceDir, workingDirectoryEscapes } from './paths.ts';
+import { runtimeKinds } from '../invoker/runtimes.ts';
+import { harnessRuntime, providerRuntime } from './runtime-names.ts';
 
 export type RuleIssue = {
   code: 'custom';
@@ -59,8 +61,30 @@ function checkIds(kind: 'agent' | 'team', section: 'agents' | 'teams', ids: stri
   }
 }
 
+/** The registered runtimes, quoted, for a hint (`"claude-code", "codex", …`). */
+function runtimeList(filter: (kind: ReturnType<typeof runtimeKinds.list>[number]) => boolean = () => true): string {
+  return listOr(
+    runtimeKinds
+      .list()
+      .filter(filter)
+      .map((k) => k.name),
+    'none registered',
+  );
+}
+
+/** An agent's provider (or models.provider): a registered runtime, a pre-2026-11 name of one, or `custom:<id>` of a defined custom provider. */
 function checkProviderReference(provider: unknown, path: PropertyKey[], customProviders: string[], sink: IssueSink): void {
-  if (typeof provider !== 'string' || !provider.startsWith('custom:')) return;
+  if (typeof provider !== 'string' || provider === '') return;
+  if (!provider.startsWith('custom:')) {
+    if (runtimeKinds.has(providerRuntime(provider))) return;
+    sink.addIssue({
+      code: 'custom',
+      path,
+      message: `Unknown provider ${JSON.stringify(provider)}`,
+      params: { hint: `Use one of ${runtimeList()}, or "custom:<id>" for an entry of custom_providers.` },
+    });
+    return;
+  }
   const pid = provider.slice('custom:'.length);
   if (pid === '' || customProviders.includes(pid)) return;
   sink.addIssue({
@@ -177,6 +201,19 @@ function checkWorkspaceDirs(settings: JsonObject, agents: JsonObject, sink: Issu
   }
 }
 
+/** A custom provider's harness: a registered runtime that custom providers can use (its descriptor's `customProvider`). */
+function checkHarness(pid: string, harness: unknown, sink: IssueSink): void {
+  if (typeof harness !== 'string' || harness === '') return;
+  if (runtimeKinds.get(harnessRuntime(harness))?.customProvider) return;
+  const known = runtimeKinds.get(harnessRuntime(harness));
+  sink.addIssue({
+    code: 'custom',
+    path: ['custom_providers', pid, 'harness'],
+    message: known ? `The ${known.name} runtime cannot serve a custom provider` : `Unknown harness ${JSON.stringify(harness)}`,
+    params: { hint: `Use one of ${runtimeList((k) => k.customProvider !== null)}.` },
+  });
+}
+
 const CUSTOM_PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The superRefine body of SettingsSchema. `value` may be anything (see the module comment). */
@@ -191,6 +228,7 @@ export function checkSettingsRules(value: unknown, sink: IssueSink): void {
 
   checkIds('agent', 'agents', agentIds, sink);
   checkIds('team', 'teams', teamIds, sink);
+  for (const [pid, custom] of Object.entries(asObject(settings['custom_providers']) ?? {})) checkHarness(pid, asObject(custom)?.['harness'], sink);
   for (const pid of customProviders) {
     if (CUSTOM_PROVIDER_ID.test(pid)) continue;
     sink.addIssue({

@@ -33,8 +33,6 @@ import {
 
 export {
   QUIET_HOURS_PATTERN,
-  BUILTIN_PROVIDERS,
-  CUSTOM_HARNESSES as HARNESSES,
   STEER_COMMANDS,
   BUSY_POLICIES,
   SESSION_MODES,
@@ -46,6 +44,7 @@ export {
   MODEL_NAME_PATTERN,
   ModelNameSchema,
   ProviderNameSchema,
+  HarnessNameSchema,
   MockRuleSchema,
   MockScriptSchema,
   LimitsSettingsSchema as LimitsSchema,

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { TinyError } from '../errors.ts';
 import { channelBlockIssues } from './channel-blocks.ts';
 import { findJsonTreeProblem, formatSettingsPath, isPlainObject } from './object-path.ts';
-import { BUILTIN_PROVIDERS, SettingsSchema, type Settings } from './schema.ts';
+import { SettingsSchema, type Settings } from './schema.ts';
 
 export interface SettingsIssue {
   /** JSON path, e.g. `agents.Coder`, `teams.dev.leader_agent`, `teams.dev.agents[2]`; '' is the whole file. */
@@ -37,11 +37,6 @@ function hintFor(issue: z.core.$ZodIssue): string | undefined {
       return issue.origin === 'string' ? 'Use a non-empty string.' : undefined;
     case 'too_big':
       return issue.origin === 'number' ? `Use a number ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}.` : undefined;
-    case 'invalid_union':
-      if (issue.path.at(-1) === 'provider') {
-        return `Use one of ${BUILTIN_PROVIDERS.map((p) => `"${p}"`).join(', ')}, or "custom:<id>" for an entry of custom_providers.`;
-      }
-      return undefined;
     default:
       return undefined;
   }

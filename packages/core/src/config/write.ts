@@ -18,6 +18,7 @@ import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlin
 import { basename, dirname, join } from 'node:path';
 import { TinyError, errorMessage, isTinyError } from '../errors.ts';
 import { stripEnvOverrides } from './env.ts';
+import { migrateRuntimeNames } from './runtime-names.ts';
 import { parseSettingsText, readSettingsText } from './load.ts';
 import { withLock, type HeldLock, type LockOptions } from './lock.ts';
 import { formatSettingsPath, getPath } from './object-path.ts';
@@ -128,7 +129,8 @@ export function prepareSettingsWrite(target: string, settings: Settings, readSto
     return cached.value;
   };
   assertNoNewMasks(target, settings, stored);
-  const persisted = stripEnvOverrides(settings, stored, env);
+  // Old runtime names are rewritten by every write, never on read (./runtime-names.ts).
+  const persisted = stripEnvOverrides(migrateRuntimeNames(settings), stored, env);
   const text = `${JSON.stringify(persisted, null, 2)}\n`;
   if (Buffer.byteLength(text) > MAX_SETTINGS_BYTES) {
     throw settingsChangeRefusedError(target, [

@@ -1,6 +1,7 @@
 /**
- * @tinyagi/core agent invoker: one `invokeAgent` call for every provider (Claude Code, Codex and
- * OpenCode CLIs, OpenAI- and Anthropic-compatible HTTP APIs, the built-in mock), with timeouts,
+ * @tinyagi/core agent invoker: one `invokeAgent` call for every runtime (the Claude Code, Codex
+ * and OpenCode CLIs, OpenAI- and Anthropic-compatible HTTP APIs, the built-in mock, and any a
+ * plugin registers with `registerRuntime`; docs/kinds.md), with timeouts,
  * process-group kills, progress events and failures classified for the durable queue.
  */
 export {
@@ -9,7 +10,6 @@ export {
   DEFAULT_KILL_GRACE_MS,
   DEFAULT_EXIT_AFTER_RESULT_MS,
   DEFAULT_MAX_TOOL_ROUNDS,
-  type BuiltinAdapterName,
   type InvokeTarget,
   type InvokeRequest,
   type InvokeResult,
@@ -31,8 +31,18 @@ export {
   type InvokeErrorKind,
   type InvokeErrorOptions,
 } from './invoke-error.ts';
-export { invokeAgent, registerAdapter, listAdapters } from './invoke.ts';
-export { agentProvider, resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
+export { invokeAgent } from './invoke.ts';
+export { registerRuntime, findRuntime } from './runtimes.ts';
+export {
+  pickEnv,
+  type RuntimeAdapter,
+  type RuntimeTarget,
+  type RuntimeTargetInput,
+  type RuntimeCustomTargetInput,
+  type RuntimeAgentSettings,
+  type VendorCredentials,
+} from './runtime.ts';
+export { customProviderRuntimes, resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
 export {
   DEFAULT_MOCK_REPLY,
   MOCK_RATE_LIMIT_RETRY_MS,

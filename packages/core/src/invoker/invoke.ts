@@ -1,53 +1,23 @@
 /**
- * `invokeAgent` dispatches on `target.adapter` through a registry that plugins can extend.
- * Whatever an adapter throws leaves here as an InvokeError, so the queue can always classify it.
+ * `invokeAgent` dispatches on `target.adapter` (a runtime's name) through the runtime registry
+ * (runtimes.ts), which plugins extend with `registerRuntime`. Whatever an adapter throws leaves
+ * here as an InvokeError, so the queue can always classify it.
  */
-import { invokeAnthropicHttp } from './adapters/anthropic-http.ts';
-import { invokeClaude } from './adapters/claude.ts';
-import { invokeCodex } from './adapters/codex.ts';
-import { invokeMock } from './adapters/mock.ts';
-import { invokeOpencode } from './adapters/opencode.ts';
-import { invokeOpenAiHttp } from './adapters/openai-http.ts';
 import { InvokeError } from './invoke-error.ts';
-import type { BuiltinAdapterName, InvokeAdapter, InvokeRequest, InvokeResult } from './types.ts';
-
-const BUILTIN_ADAPTERS: Record<BuiltinAdapterName, InvokeAdapter> = {
-  claude: invokeClaude,
-  codex: invokeCodex,
-  opencode: invokeOpencode,
-  openai: invokeOpenAiHttp,
-  anthropic: invokeAnthropicHttp,
-  mock: invokeMock,
-};
-
-const adapters = new Map<string, InvokeAdapter>(Object.entries(BUILTIN_ADAPTERS));
-
-/** Adds (or replaces) an adapter; returns a function that restores the previous one. */
-export function registerAdapter(name: string, adapter: InvokeAdapter): () => void {
-  const previous = adapters.get(name);
-  adapters.set(name, adapter);
-  return () => {
-    if (adapters.get(name) !== adapter) return;
-    if (previous) adapters.set(name, previous);
-    else adapters.delete(name);
-  };
-}
-
-export function listAdapters(): string[] {
-  return [...adapters.keys()].sort();
-}
+import { findRuntime, runtimeKinds } from './runtimes.ts';
+import type { InvokeRequest, InvokeResult } from './types.ts';
 
 export async function invokeAgent(req: InvokeRequest): Promise<InvokeResult> {
-  const adapter = adapters.get(req.target.adapter);
-  if (!adapter) {
-    throw new InvokeError('permanent', `Agent ${req.agentId}: no adapter named "${req.target.adapter}".`, {
+  const runtime = findRuntime(req.target.adapter);
+  if (!runtime) {
+    throw new InvokeError('permanent', `Agent ${req.agentId}: no runtime named "${req.target.adapter}".`, {
       code: 'PROVIDER_NOT_FOUND',
-      hint: `Known adapters: ${listAdapters().join(', ')}. A plugin must register any other.`,
+      hint: `Known runtimes: ${runtimeKinds.names().join(', ')}. A plugin must register any other (registerRuntime).`,
     });
   }
   if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled before it started.`);
   try {
-    return await adapter(req);
+    return await runtime.adapter.invoke(req);
   } catch (err) {
     if (err instanceof InvokeError) throw err;
     if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled.`, { cause: err });

@@ -3,15 +3,13 @@
  * class (invoke-error.ts). Adapters never see settings.json; `resolveInvokeTarget` turns an
  * agent's settings into an `InvokeTarget` first, so plugins and tests can build targets directly.
  */
-import type { MockScriptSpec } from './adapters/mock.ts';
-
-/** Built-in adapter names; plugins may register more through `registerAdapter`. */
-export type BuiltinAdapterName = 'claude' | 'codex' | 'opencode' | 'openai' | 'anthropic' | 'mock';
+import type { MockScriptSpec } from './adapters/mock-script.ts';
 
 /** Where and how one agent runs: everything an adapter needs besides the message itself. */
 export interface InvokeTarget {
-  adapter: BuiltinAdapterName | (string & {});
-  /** The agent's provider as configured ("anthropic", "custom:local", …); for messages and usage. */
+  /** The runtime's name (`claude-code`, `codex`, `mock`, a plugin's; see runtimes.ts). */
+  adapter: string;
+  /** The agent's provider, named as it runs ("claude-code", "custom:local", …); for messages and usage. */
   provider: string;
   /** Model id after alias resolution; omitted means the CLI's own default. */
   model?: string;

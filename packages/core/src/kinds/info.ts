@@ -27,7 +27,14 @@ export function runtimeKindInfo(kind: RuntimeKind): RuntimeKindInfo {
     description: kind.description,
     command: kind.command,
     installHint: kind.installHint,
+    passthroughEnv: [...kind.passthroughEnv],
     capabilities: { ...kind.capabilities },
+    instructionFiles: [...kind.instructionFiles],
+    modelAliases: { ...kind.modelAliases },
+    modelsBlock: kind.modelsBlock,
+    customProvider: kind.customProvider === null ? null : { ...kind.customProvider },
+    retry: kind.retry,
+    steerPoint: kind.steerPoint,
   };
 }
 

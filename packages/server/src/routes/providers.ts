@@ -1,12 +1,28 @@
-/** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read. */
+/** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read, runtimes by their current names. */
 import type { Settings } from '@tinyagi/core';
-import { deleteCustomProvider, maskSettings, putCustomProvider, requireCustomProvider, secretStatus, setBuiltinProvider, type CustomProviderSettings } from '@tinyagi/core/internal';
+import {
+  deleteCustomProvider,
+  harnessRuntime,
+  maskSettings,
+  providerRuntime,
+  putCustomProvider,
+  requireCustomProvider,
+  secretStatus,
+  setBuiltinProvider,
+  type CustomProviderSettings,
+} from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { providersContract } from '@tinyagi/client/contract';
 
+/** A custom provider as the API shows it: masked, its harness named as it runs (an old "openai" shows "openai-api"). */
+function customProviderView(provider: CustomProviderSettings, id: string): CustomProviderSettings & { id: string } {
+  const masked = maskSettings(provider);
+  return { ...masked, ...(masked.harness !== undefined ? { harness: harnessRuntime(masked.harness) } : {}), id };
+}
+
 function customProviders(settings: Settings): Array<CustomProviderSettings & { id: string }> {
-  return Object.entries(maskSettings(settings.custom_providers ?? {})).map(([id, p]) => ({ ...p, id }));
+  return Object.entries(settings.custom_providers ?? {}).map(([id, p]) => customProviderView(p, id));
 }
 
 /** Secrets under models and custom_providers, the keys this view shows masked. */
@@ -15,7 +31,7 @@ const PROVIDER_SECRET = /^(?:models|custom_providers)[.[]/;
 function providersView(settings: Settings) {
   const models = maskSettings(settings.models ?? {});
   return {
-    default: models.provider ?? null,
+    default: models.provider !== undefined ? providerRuntime(models.provider) : null,
     anthropic: models.anthropic ?? {},
     openai: models.openai ?? {},
     custom: customProviders(settings),
@@ -35,12 +51,12 @@ export function providerRoutes(ctx: ServerContext): RouteHandlers<keyof typeof p
     listCustomProviders: () => customProviders(ctx.settings()),
 
     getCustomProvider: ({ params }) => {
-      return { ...maskSettings(requireCustomProvider(ctx.settings(), params.id)), id: params.id };
+      return customProviderView(requireCustomProvider(ctx.settings(), params.id), params.id);
     },
 
     putCustomProvider: async ({ params, body }) => {
       const written = await ctx.updateSettings((current) => putCustomProvider(current, params.id, body).settings);
-      return { ...maskSettings(written.custom_providers![params.id]!), id: params.id };
+      return customProviderView(written.custom_providers![params.id]!, params.id);
     },
 
     deleteCustomProvider: async ({ params }) => {

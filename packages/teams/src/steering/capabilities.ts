@@ -1,14 +1,13 @@
 /**
- * What each steering command really does for a run, by the adapter that runs its agent, said
+ * What each steering command really does for a run, by the runtime that runs its agent, said
  * before the command is used (`GET /api/runs/:id/steering`, the `effect` of an accepted
- * `run.steered`). Where a run can be reached inside a turn:
- * - `mock`: at its steps (after its scripted delay, between its sub-agent calls);
- * - `openai` / `anthropic` (HTTP): before each model call after the first (between tool rounds);
- * - CLI agents (`claude`, `codex`, `opencode`) and plugin adapters: nowhere; the CLI process
- *   runs its turn to the end, so pause, inject and redirect take effect once that turn is over.
+ * `run.steered`). Where a run can be reached inside a turn is the runtime descriptor's
+ * `steerPoint` (docs/kinds.md): the mock runtime at its steps, the HTTP runtimes before each
+ * model call after the first; the CLI runtimes (and an unknown runtime) nowhere, since the CLI
+ * process runs its turn to the end, so pause, inject and redirect take effect once it is over.
  * A paused run never posts its answer: a turn that ends while paused is held until `resume`.
  */
-import type { RunStatus } from '@tinyagi/core';
+import { runtimeKinds, type RunStatus } from '@tinyagi/core';
 import type { SteerCommand } from '@tinyagi/core/internal';
 
 export interface SteerCapability {
@@ -18,28 +17,24 @@ export interface SteerCapability {
   note: string;
 }
 
-type Reach = 'step' | 'model-call' | 'turn';
-
-const REACH: Record<string, Reach> = { mock: 'step', openai: 'model-call', anthropic: 'model-call' };
-
 const ORDER: readonly SteerCommand[] = ['pause', 'resume', 'inject', 'redirect', 'cancel'];
 
-function reachOf(adapter: string): Reach {
-  return REACH[adapter] ?? 'turn';
+/** Where a running turn of `runtime` takes steering; undefined: only between turns. */
+function steerPointOf(runtime: string): string | undefined {
+  const kind = runtimeKinds.get(runtime);
+  return kind?.capabilities.steersMidTurn ? (kind.steerPoint ?? 'its next checkpoint') : undefined;
 }
-
-const WHERE: Record<Exclude<Reach, 'turn'>, string> = { step: 'its next step', 'model-call': 'its next model call (between tool rounds)' };
 
 /** What `command` does to a run of `adapter` that is running (or, `queued`, has not started). */
 export function steerNote(adapter: string, command: SteerCommand, queued: boolean): string {
-  const reach = reachOf(adapter);
+  const where = steerPointOf(adapter);
   if (command === 'cancel') return 'Ends the run and its sub-runs at once (a CLI agent’s process group is killed).';
   if (command === 'resume') return 'Lets the paused run go on; an answer held while it was paused is then posted.';
   if (queued) {
     if (command === 'pause') return 'The run will not start until it is resumed.';
     return command === 'inject' ? 'Added to the run’s first turn.' : 'Replaces the run’s task before it starts.';
   }
-  if (reach === 'turn') {
+  if (where === undefined) {
     switch (command) {
       case 'pause':
         return 'A CLI agent cannot pause mid-turn: its current turn runs to the end and the answer is held, not posted, until you resume.';
@@ -49,7 +44,6 @@ export function steerNote(adapter: string, command: SteerCommand, queued: boolea
         return 'A CLI agent cannot be redirected mid-turn: its current turn runs to the end, then the turn restarts with the new instruction in the same session (the first answer is dropped).';
     }
   }
-  const where = WHERE[reach as Exclude<Reach, 'turn'>];
   switch (command) {
     case 'pause':
       return `Holds the run at ${where}; an answer finished while paused is held until you resume.`;
@@ -63,7 +57,7 @@ export function steerNote(adapter: string, command: SteerCommand, queued: boolea
 /** Every command for a run: allowed or not (settings and status), where it acts, and what it does. */
 export function steerCapabilities(adapter: string, allowed: readonly SteerCommand[], status: RunStatus): SteerCapability[] {
   const open = status === 'queued' || status === 'running';
-  const midTurn = reachOf(adapter) !== 'turn';
+  const midTurn = steerPointOf(adapter) !== undefined;
   return ORDER.map((command) => ({
     command,
     allowed: open && allowed.includes(command),

@@ -8,6 +8,7 @@ import type { Settings } from '../schema.ts';
 import { stripUnchangedMasks } from '../secrets.ts';
 import { requireCustomProvider, withEntry } from './entities.ts';
 import { ownEntry } from '../object-path.ts';
+import { providerRuntime } from '../runtime-names.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -17,7 +18,7 @@ export interface BuiltinProviderChange {
   api_key?: string | undefined;
   oauth_token?: string | undefined;
   model?: string | undefined;
-  /** Also make it models.provider. */
+  /** Also make its runtime models.provider (anthropic: claude-code, openai: codex; the reference's meaning of `provider anthropic`). */
   make_default?: boolean | undefined;
   /** Deprecated camelCase spelling of make_default, still accepted. */
   makeDefault?: boolean | undefined;
@@ -28,7 +29,7 @@ export function setBuiltinProvider(settings: Settings, name: BuiltinCredentialPr
   const models = { ...settings.models };
   const existing = models[name] ?? {};
   models[name] = { ...existing, ...stripUnchangedMasks(fields, existing) };
-  if (make_default ?? makeDefault) models.provider = name;
+  if (make_default ?? makeDefault) models.provider = providerRuntime(name);
   return { ...settings, models };
 }
 

@@ -27,6 +27,8 @@ import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonReco
 import { withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
 
 export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
   const state = readProviderState(req.session);
@@ -193,3 +195,63 @@ function claudeErrorText(result: JsonRecord): string {
   const errors = Array.isArray(result.errors) ? result.errors.filter((e) => typeof e === 'string') : [];
   return asString(result.result) ?? (errors.length > 0 ? errors.join('; ') : `result ${asString(result.subtype) ?? 'error'}`);
 }
+
+/** Claude Code's own credentials, config dir and cloud switches. */
+const CLAUDE_PASSTHROUGH = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'ANTHROPIC_BASE_URL',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'CLAUDE_CODE_USE_BEDROCK',
+  'CLAUDE_CODE_USE_VERTEX',
+  'ANTHROPIC_VERTEX_PROJECT_ID',
+  'CLOUD_ML_REGION',
+  'AWS_REGION',
+  'AWS_PROFILE',
+];
+
+export const claudeCodeKind = defineRuntimeKind({
+  name: 'claude-code',
+  aliases: [],
+  title: 'Claude Code',
+  description: "Anthropic's Claude Code CLI (`claude -p`), logged in with `claude` or given models.anthropic's key or OAuth token.",
+  command: 'claude',
+  installHint: 'npm install -g @anthropic-ai/claude-code',
+  passthroughEnv: CLAUDE_PASSTHROUGH,
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
+  instructionFiles: ['CLAUDE.md'],
+  modelAliases: { sonnet: 'claude-sonnet-4-6', opus: 'claude-opus-4-6' },
+  modelsBlock: 'anthropic',
+  customProvider: { via: "ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN in the CLI's environment", needsBaseUrl: false },
+  retry: 'resume-at',
+  steerPoint: null,
+});
+
+/** An oauth token wins over an api key; with neither, Claude Code's own variables pass through. */
+function claudeCredentials(creds: { api_key?: string | undefined; oauth_token?: string | undefined } | undefined, env: RuntimeEnv): Record<string, string> {
+  if (creds?.oauth_token) return { CLAUDE_CODE_OAUTH_TOKEN: creds.oauth_token };
+  if (creds?.api_key) return { ANTHROPIC_API_KEY: creds.api_key };
+  return pickEnv(env, CLAUDE_PASSTHROUGH);
+}
+
+function permissionMode(agent: { permission_mode?: string | undefined }): { permissionMode?: string } {
+  return agent.permission_mode !== undefined ? { permissionMode: agent.permission_mode } : {};
+}
+
+export const claudeCodeRuntime: RuntimeAdapter = {
+  invoke: invokeClaude,
+  target: ({ agent, model, credentials, env }) => ({
+    model,
+    env: { ...pickEnv(env, ['CLAUDE_CONFIG_DIR']), ...claudeCredentials(credentials.anthropic, env) },
+    ...permissionMode(agent),
+  }),
+  customTarget: ({ agent, model, baseUrl, apiKey, env }) => ({
+    model,
+    env: {
+      ...pickEnv(env, ['CLAUDE_CONFIG_DIR']),
+      ...(baseUrl ? { ANTHROPIC_BASE_URL: baseUrl } : {}),
+      ...(apiKey ? { ANTHROPIC_AUTH_TOKEN: apiKey } : {}),
+    },
+    ...permissionMode(agent),
+  }),
+};

@@ -27,6 +27,8 @@ import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
 
 /** The id of the `model_providers` entry a custom provider becomes, and the variable its key travels in. */
 export const CODEX_PROVIDER_ID = 'tinyagi';
@@ -209,3 +211,44 @@ function toolInput(item: JsonRecord, type: string): unknown {
   if (type === 'web_search') return { query: item.query };
   return item.arguments;
 }
+
+/** What codex exec reads: CODEX_API_KEY (0.169 no longer reads OPENAI_API_KEY); OPENAI_BASE_URL becomes `-c openai_base_url` (above). */
+const CODEX_PASSTHROUGH = ['OPENAI_BASE_URL', 'CODEX_API_KEY'];
+
+export const codexKind = defineRuntimeKind({
+  name: 'codex',
+  aliases: [],
+  title: 'Codex',
+  description: "OpenAI's Codex CLI (`codex exec`), logged in with `codex login` or given models.openai's key.",
+  command: 'codex',
+  installHint: 'npm install -g @openai/codex',
+  passthroughEnv: [...CODEX_PASSTHROUGH, 'CODEX_HOME', 'OPENAI_API_KEY'],
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
+  instructionFiles: [],
+  modelAliases: {},
+  modelsBlock: 'openai',
+  customProvider: { via: 'a model_providers.tinyagi entry given with -c (its key in TINYAGI_CODEX_API_KEY)', needsBaseUrl: false },
+  retry: 'fresh-session',
+  steerPoint: null,
+});
+
+/** The daemon's own codex variables; an OPENAI_API_KEY there is the key a user means for codex too. */
+function codexEnv(env: RuntimeEnv): Record<string, string> {
+  const picked = pickEnv(env, CODEX_PASSTHROUGH);
+  const openaiKey = pickEnv(env, ['OPENAI_API_KEY']).OPENAI_API_KEY;
+  return picked.CODEX_API_KEY === undefined && openaiKey !== undefined ? { ...picked, CODEX_API_KEY: openaiKey } : picked;
+}
+
+export const codexRuntime: RuntimeAdapter = {
+  invoke: invokeCodex,
+  target: ({ model, credentials, env }) => {
+    const key = credentials.openai?.api_key;
+    return { model, env: { ...pickEnv(env, ['CODEX_HOME', 'OPENAI_BASE_URL']), ...(key ? { CODEX_API_KEY: key } : codexEnv(env)) } };
+  },
+  // Codex reads a provider's URL from its config only (above); without a URL the key is OpenAI's.
+  customTarget: ({ model, baseUrl, apiKey, env }) => ({
+    model,
+    env: { ...pickEnv(env, ['CODEX_HOME']), ...(apiKey && !baseUrl ? { CODEX_API_KEY: apiKey } : {}) },
+    ...(baseUrl ? { baseUrl, ...(apiKey ? { apiKey } : {}) } : {}),
+  }),
+};

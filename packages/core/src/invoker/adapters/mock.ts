@@ -14,41 +14,10 @@ import { InvokeError } from '../invoke-error.ts';
 import { emitProgress, runLimits, type InvokeRequest, type InvokeResult, type SpawnAgentArgs } from '../types.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
+import { defineRuntimeKind } from '@tinyagi/client/contract';
+import type { RuntimeAdapter } from '../runtime.ts';
 
-export interface MockUsageSpec {
-  input_tokens?: number;
-  output_tokens?: number;
-  cost_usd?: number;
-}
-
-export interface MockSpawnSpec {
-  agent: string;
-  task: string;
-  session?: string;
-}
-
-/** `crash` SIGKILLs the whole process (poison-message tests); `hang` waits until aborted or timed out. */
-export type MockFailure = 'retryable' | 'permanent' | 'rate_limited' | 'crash' | 'hang';
-
-/** A step the rule reports before its delay: a tool it "uses" or a status line. */
-export type MockProgressSpec = { tool: string; input?: Record<string, unknown> } | { status: string };
-
-export interface MockRuleSpec {
-  match: string;
-  progress?: MockProgressSpec[];
-  reply?: string;
-  fail?: MockFailure;
-  latency_ms?: number;
-  spawn?: MockSpawnSpec[];
-  usage?: MockUsageSpec;
-}
-
-export interface MockScriptSpec {
-  latency_ms?: number;
-  reply?: string;
-  usage?: MockUsageSpec;
-  rules?: MockRuleSpec[];
-}
+export type { MockFailure, MockProgressSpec, MockRuleSpec, MockScriptSpec, MockSpawnSpec, MockUsageSpec } from './mock-script.ts';
 
 export const DEFAULT_MOCK_REPLY = '[mock] {{agent}}: received "{{message}}"';
 /** The wait a scripted rate limit asks for. */
@@ -188,3 +157,25 @@ export function renderTemplate(template: string, vars: Record<string, string>): 
 function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
+
+export const mockKind = defineRuntimeKind({
+  name: 'mock',
+  aliases: [],
+  title: 'Mock',
+  description: "The built-in scripted runtime (the agent's `mock` setting): demos, tests and installs without an agent CLI. It never calls a model.",
+  command: null,
+  installHint: null,
+  passthroughEnv: [],
+  capabilities: { keepsSession: false, steersMidTurn: true, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: false },
+  instructionFiles: [],
+  modelAliases: {},
+  modelsBlock: null,
+  customProvider: null,
+  retry: 'history',
+  steerPoint: 'its next step',
+});
+
+export const mockRuntime: RuntimeAdapter = {
+  invoke: invokeMock,
+  target: ({ agent, model }) => ({ model, mock: agent.mock ?? {} }),
+};

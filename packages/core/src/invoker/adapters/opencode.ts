@@ -25,6 +25,8 @@ import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '
 import { withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, resumeIdOf } from '../session-state.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { pickEnv, type RuntimeAdapter } from '../runtime.ts';
 
 export const OPENCODE_PROVIDER_ID = 'tinyagi';
 export const OPENCODE_PROVIDER_KEY_ENV = 'TINYAGI_OPENCODE_API_KEY';
@@ -166,3 +168,46 @@ function opencodeErrorText(error: unknown): string {
   const status = asNumber(data?.statusCode);
   return status === undefined ? message : `${message} (HTTP ${status})`;
 }
+
+const OPENCODE_PASSTHROUGH = [
+  'ANTHROPIC_API_KEY',
+  'OPENAI_API_KEY',
+  'OPENROUTER_API_KEY',
+  'GEMINI_API_KEY',
+  'GOOGLE_GENERATIVE_AI_API_KEY',
+  'GROQ_API_KEY',
+  'XAI_API_KEY',
+  'DEEPSEEK_API_KEY',
+  'MISTRAL_API_KEY',
+  'OPENCODE_API_KEY',
+];
+
+export const opencodeKind = defineRuntimeKind({
+  name: 'opencode',
+  aliases: [],
+  title: 'OpenCode',
+  description: 'The OpenCode CLI (`opencode run`), with any model provider it knows (models.anthropic and models.openai keys are passed on).',
+  command: 'opencode',
+  installHint: 'npm install -g opencode-ai',
+  passthroughEnv: OPENCODE_PASSTHROUGH,
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
+  instructionFiles: [],
+  modelAliases: { sonnet: 'opencode/claude-sonnet-4-6', opus: 'opencode/claude-opus-4-6' },
+  modelsBlock: 'opencode',
+  customProvider: { via: 'a provider.tinyagi entry (@ai-sdk/openai-compatible) in its generated config; the model is tinyagi/<model>', needsBaseUrl: true },
+  retry: 'fresh-session',
+  steerPoint: null,
+});
+
+export const opencodeRuntime: RuntimeAdapter = {
+  invoke: invokeOpencode,
+  target: ({ model, credentials, env }) => ({
+    model,
+    env: {
+      ...pickEnv(env, OPENCODE_PASSTHROUGH),
+      ...(credentials.anthropic?.api_key ? { ANTHROPIC_API_KEY: credentials.anthropic.api_key } : {}),
+      ...(credentials.openai?.api_key ? { OPENAI_API_KEY: credentials.openai.api_key } : {}),
+    },
+  }),
+  customTarget: ({ model, baseUrl, apiKey }) => ({ model, ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}), env: {} }),
+};

@@ -1,0 +1,101 @@
+/**
+ * A runtime is a registered kind (docs/kinds.md, "Runtimes"): its descriptor (the contract's
+ * `RuntimeKind`: name, command, environment, capabilities, …) and its adapter, registered
+ * together by `registerRuntime`. The adapter runs one invocation (`invoke`) and turns an agent's
+ * settings into the runtime's part of an `InvokeTarget` (`target`, `customTarget`), so
+ * resolve-target.ts has no switch on runtime names and a new runtime is one file plus one line
+ * in runtimes.ts (or one call from a plugin).
+ *
+ * This file imports nothing from config/: adapters get their settings already narrowed.
+ */
+import type { RuntimeKind } from '@tinyagi/client/contract';
+import { TinyError } from '../errors.ts';
+import { runtimeKinds } from '../kinds/registry.ts';
+import type { MockScriptSpec } from './adapters/mock-script.ts';
+import type { InvokeAdapter, InvokeTarget } from './types.ts';
+
+export type RuntimeEnv = Readonly<Record<string, string | undefined>>;
+
+/** The vendors' credentials of settings.json (`models.anthropic`, `models.openai`). */
+export interface VendorCredentials {
+  anthropic?: { api_key?: string | undefined; oauth_token?: string | undefined } | undefined;
+  openai?: { api_key?: string | undefined } | undefined;
+}
+
+/** The agent's settings a runtime may read. */
+export interface RuntimeAgentSettings {
+  model?: string | undefined;
+  permission_mode?: string | undefined;
+  mock?: MockScriptSpec | undefined;
+}
+
+/** An agent that names the runtime itself (`provider: "claude-code"`). */
+export interface RuntimeTargetInput {
+  agentId: string;
+  agent: RuntimeAgentSettings;
+  /** The agent's model, else the runtime's `models.<block>.model`, with the runtime's model aliases resolved. */
+  model: string | undefined;
+  credentials: VendorCredentials;
+  env: RuntimeEnv;
+}
+
+/** An agent on a custom provider (`provider: "custom:<id>"`) whose `harness` is this runtime. */
+export interface RuntimeCustomTargetInput {
+  agentId: string;
+  agent: RuntimeAgentSettings;
+  /** `custom:<id>`. */
+  provider: string;
+  /** The agent's model, else the custom provider's, without alias resolution. */
+  model: string | undefined;
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+  env: RuntimeEnv;
+}
+
+/** The runtime's part of a target; resolve-target.ts adds the name, provider, limits and the agent's env_passthrough. */
+export type RuntimeTarget = Omit<InvokeTarget, 'adapter' | 'provider' | 'timeoutMs' | 'inactivityMs'>;
+
+export interface RuntimeAdapter {
+  invoke: InvokeAdapter;
+  target(input: RuntimeTargetInput): RuntimeTarget;
+  /** Required when the descriptor's `customProvider` is set. */
+  customTarget?(input: RuntimeCustomTargetInput): RuntimeTarget;
+}
+
+const adapters = new Map<string, RuntimeAdapter>();
+
+/**
+ * Registers a runtime (or replaces the one of that name): its descriptor in `runtimeKinds`, its
+ * adapter beside it. Returns a function that restores what was there before.
+ */
+export function registerRuntime(kind: RuntimeKind, adapter: RuntimeAdapter): () => void {
+  if (kind.customProvider !== null && adapter.customTarget === undefined) {
+    throw new TinyError('INVALID_ID', `Runtime "${kind.name}" says custom providers can use it (customProvider) but its adapter has no customTarget.`);
+  }
+  const previous = adapters.get(kind.name);
+  const unregisterKind = runtimeKinds.register(kind);
+  adapters.set(kind.name, adapter);
+  return () => {
+    if (adapters.get(kind.name) !== adapter) return;
+    unregisterKind();
+    if (previous) adapters.set(kind.name, previous);
+    else adapters.delete(kind.name);
+  };
+}
+
+/** The registered runtime of that name (or alias): its descriptor and adapter. */
+export function findRuntime(name: string): { kind: RuntimeKind; adapter: RuntimeAdapter } | undefined {
+  const kind = runtimeKinds.get(name);
+  const adapter = kind === undefined ? undefined : adapters.get(kind.name);
+  return kind === undefined || adapter === undefined ? undefined : { kind, adapter };
+}
+
+/** Picks the set, non-empty variables `names` from `env`. */
+export function pickEnv(env: RuntimeEnv, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[name] = value;
+  }
+  return out;
+}
