@@ -1,18 +1,55 @@
 /**
- * Registers the kinds built into the product in core's registries, once per process: every
- * `tinyagi` process does it before it reads settings or builds its commands (program.ts,
- * daemon/run-entry.ts), so settings validation, doctor, help texts and the API all see them.
- * A library user of @tinyagi/server or core registers the kinds it wants itself (docs/kinds.md).
+ * Registers the kinds in core's registries, once per process: every `tinyagi` process does it
+ * before it reads settings or builds its commands (main.ts, program.ts, daemon/run-entry.ts), so
+ * settings validation, doctor, help texts and the API all see them. A library user of
+ * @tinyagi/server or core registers the kinds it wants itself (docs/kinds.md).
+ *
+ * Two sources: the kinds built into the product (@tinyagi/channels/kinds), and kind modules in
+ * TINYAGI_HOME/kinds/ — each `*.js`, `*.mjs` or `*.ts` file there exports `channelKinds`, an
+ * array of channel kind descriptors (a plugin's channel, a test's throw-away one). A module that
+ * cannot be loaded, or a descriptor the registry refuses, is reported and skipped.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { registerBuiltinChannelKinds } from '@tinyagi/channels/kinds';
-import { channelKinds } from '@tinyagi/core';
+import type { ChannelKind } from '@tinyagi/client/contract';
+import { channelKinds, errorMessage } from '@tinyagi/core';
+import { importModule } from './daemon/plugins.ts';
 
 let registered = false;
+const loadedHomes = new Set<string>();
 
 export function registerBuiltinKinds(): void {
   if (registered) return;
   registered = true;
   registerBuiltinChannelKinds((kind) => channelKinds.register(kind));
+}
+
+const KIND_MODULE = /^[^.].*\.(?:m?js|ts)$/;
+
+/** The kind modules of `home` (TINYAGI_HOME/kinds/*), registered once per home; `warn` hears about each one skipped. */
+export async function registerHomeKinds(home: string, warn: (message: string) => void): Promise<void> {
+  if (loadedHomes.has(home)) return;
+  loadedHomes.add(home);
+  const dir = join(home, 'kinds');
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => KIND_MODULE.test(f) && !f.endsWith('.d.ts'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`kind modules not loaded: cannot read ${dir}: ${errorMessage(err)}`);
+    return;
+  }
+  for (const file of files.sort()) {
+    const path = join(dir, file);
+    try {
+      const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown };
+      if (!Array.isArray(module.channelKinds)) throw new Error('it exports no channelKinds array');
+      for (const kind of module.channelKinds as ChannelKind[]) channelKinds.register(kind);
+    } catch (err) {
+      warn(`kind module ${path} skipped: ${errorMessage(err)}`);
+    }
+  }
 }
 
 /**

@@ -137,7 +137,7 @@ function exportsTarget(exports: unknown): string | undefined {
  * through a vm script that uses the main context's module loader (same resolution, ESM and
  * CommonJS, top-level await; node prints one ExperimentalWarning for it).
  */
-async function importModule(url: string): Promise<unknown> {
+export async function importModule(url: string): Promise<unknown> {
   try {
     return await import(url);
   } catch (err) {

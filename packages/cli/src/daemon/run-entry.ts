@@ -7,7 +7,7 @@
 import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { cliContext, type CliContext } from '../context.ts';
 import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
-import { registerBuiltinKinds } from '../kinds.ts';
+import { registerBuiltinKinds, registerHomeKinds } from '../kinds.ts';
 
 export { isPlainRun } from './launch.ts';
 
@@ -22,8 +22,10 @@ export async function runDaemonEntry(args: readonly string[]): Promise<number> {
   try {
     keepRunningWhenStdoutCloses();
     registerBuiltinKinds();
+    const ctx = withListenOptIn(cliContext({ debug }), args.includes('--listen-any'));
+    await registerHomeKinds(ctx.home, (message) => process.stderr.write(`warning: ${message}\n`));
     const { runDaemon } = await import('./run.ts');
-    return await runDaemon(withListenOptIn(cliContext({ debug }), args.includes('--listen-any')));
+    return await runDaemon(ctx);
   } catch (err) {
     const { reportError } = await import('../output/report-error.ts');
     return reportError(err, debug);
