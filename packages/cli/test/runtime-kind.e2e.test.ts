@@ -1,0 +1,105 @@
+/**
+ * The proof that an agent runtime is one registration (docs/kinds.md, "Runtimes"): a throw-away
+ * runtime registered from a test folder (fixtures/throwaway-runtime/register.ts, loaded into every
+ * tinyagi process here with NODE_OPTIONS=--import, as a plugin would be) is accepted by settings
+ * validation (and an unregistered name refused with the list), listed in the CLI's help, checked
+ * by doctor, served by GET /api/kinds, and an agent on it answers a message through the daemon,
+ * run from source. Nothing else in the product names it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { isApiError } from '@tinyagi/client';
+import { createDaemon, runCli, runCliOk, tempHome, type TestDaemon } from '@tinyagi/test-kit';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/throwaway-runtime/', import.meta.url));
+const RUNTIME = 'echo-test';
+
+let h: TestDaemon;
+
+beforeAll(async () => {
+  h = await createDaemon({
+    prefix: 'tinyagi-runtime-kind-',
+    build: 'source',
+    path: [FIXTURE],
+    env: { NODE_OPTIONS: `--import=${FIXTURE}register.ts` },
+    settings: ({ root }) => ({
+      workspace: { path: `${root}/workspace` },
+      models: { provider: 'mock' },
+      agents: { echo: { provider: RUNTIME }, plain: { provider: 'mock' } },
+      channels: { enabled: [] },
+    }),
+  });
+  await h.start();
+});
+
+afterAll(async () => {
+  await h?.cleanup();
+});
+
+it('an agent on the throw-away runtime answers a message through the daemon', async () => {
+  const out = await h.cliOk(['send', '--agent', 'echo', '--wait', 'ping from the test']);
+  expect(out).toContain('echo-test heard: ping from the test');
+});
+
+it('GET /api/kinds serves its descriptor beside the built-in runtimes', async () => {
+  const { runtimes } = await h.api.listKinds();
+  expect(runtimes.map((r) => r.name)).toEqual(['anthropic-api', 'claude-code', 'codex', RUNTIME, 'mock', 'openai-api', 'opencode']);
+  expect(runtimes.find((r) => r.name === RUNTIME)).toMatchObject({ family: 'runtime', title: 'Echo test runtime', command: 'tinyagi-echo-test', customProvider: null });
+});
+
+it('settings validation accepts it and refuses a name nobody registered, listing the registered ones', async () => {
+  await h.api.putAgent({ params: { id: 'second' }, body: { name: 'Second', provider: RUNTIME } });
+  expect((await h.api.getAgent({ params: { id: 'second' } })).provider).toBe(RUNTIME);
+  const refused = await h.api.putAgent({ params: { id: 'third' }, body: { name: 'Third', provider: 'nobody-registered-this' } }).catch((err: unknown) => err);
+  expect(isApiError(refused, 'CONFIG_INVALID')).toBe(true);
+  expect((refused as Error).message).toContain('Unknown provider "nobody-registered-this"');
+  expect((refused as Error).message).toContain(`"${RUNTIME}"`);
+});
+
+it("the CLI's help and argument check list it", async () => {
+  const help = await h.cliOk(['agent', 'add', '--help']);
+  expect(help.replace(/\s+/g, ' ')).toContain(`anthropic-api, claude-code, codex, ${RUNTIME}, mock, openai-api, opencode or custom:<id>`);
+  const bad = await h.cli(['agent', 'add', 'x', '--provider', 'nobody-registered-this']);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toContain('Unknown provider "nobody-registered-this"');
+  expect(bad.stderr).toContain(RUNTIME);
+});
+
+it('doctor looks for its command and checks the agents on it', async () => {
+  const result = await h.cli(['doctor', '--json']);
+  const { findings } = JSON.parse(result.stdout) as { findings: Array<{ check: string; status: string; message: string }> };
+  expect(findings.find((f) => f.check === 'cli:tinyagi-echo-test')).toMatchObject({ status: 'ok', message: expect.stringContaining(`Echo test runtime found at ${FIXTURE}tinyagi-echo-test`) });
+  // Its agents are checked like any CLI agent's (`agent:<id>` fails when the command is missing): it is there.
+  expect(findings.filter((f) => f.check === 'agent:echo')).toEqual([]);
+});
+
+it('doctor tells a file with the old runtime names that they still work; the next change through the CLI renames them', async () => {
+  const temp = tempHome({ prefix: 'tinyagi-old-names-' });
+  try {
+    const file = join(temp.home, 'settings.json');
+    const old = {
+      models: { provider: 'anthropic' },
+      agents: { a: { provider: 'openai' }, m: { provider: 'mock' } },
+      custom_providers: { llama: { harness: 'openai', base_url: 'http://127.0.0.1:8080/v1' } },
+    };
+    writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
+    const { findings } = JSON.parse((await runCli(['doctor', '--json'], temp.env)).stdout) as { findings: Array<{ check: string; status: string; message: string }> };
+    const finding = findings.find((f) => f.check === 'runtime-names');
+    expect(finding).toMatchObject({ status: 'info' });
+    expect(finding?.message).toContain('agents.a.provider "openai" (now "codex")');
+    expect(finding?.message).toContain('custom_providers.llama.harness "openai" (now "openai-api")');
+    // Reading (doctor, agent list) never rewrote the file; the list shows the new names.
+    expect(await runCliOk(['agent', 'list'], temp.env)).toMatch(/a\s+a?\s*codex/);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(old);
+    await runCliOk(['agent', 'add', 'b', '--provider', 'mock'], temp.env);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+      models: { provider: 'claude-code' },
+      agents: { a: { provider: 'codex' }, b: { provider: 'mock' } },
+      custom_providers: { llama: { harness: 'openai-api' } },
+    });
+  } finally {
+    temp.cleanup();
+  }
+});
