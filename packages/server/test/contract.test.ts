@@ -782,6 +782,17 @@ describe('providers and settings', () => {
     await bad('GET', '/api/providers?reveal=1', 400, 'VALIDATION_FAILED');
   });
 
+  it('runtime names: an agent PUT with an old name is stored and shown by the runtime\'s name (docs/kinds.md)', async () => {
+    const put = await h.client.putAgent({ params: { id: 'oldnames' }, body: { name: 'Old names', provider: 'anthropic' } });
+    expect(put.agent.provider).toBe('claude-code');
+    expect(h.settings().agents?.['oldnames']?.provider).toBe('claude-code');
+    expect((await h.client.getAgent({ params: { id: 'oldnames' } })).provider).toBe('claude-code');
+    const { runtimes } = await h.client.listKinds();
+    expect(runtimes.map((r) => r.name)).toEqual(expect.arrayContaining(['claude-code', 'codex', 'opencode', 'anthropic-api', 'openai-api', 'mock']));
+    expect(runtimes.find((r) => r.name === 'claude-code')).toMatchObject({ command: 'claude', retry: 'resume-at', instructionFiles: ['CLAUDE.md'], customProvider: { needsBaseUrl: false } });
+    await h.client.deleteAgent({ params: { id: 'oldnames' }, query: { workspace: 'delete' } });
+  });
+
   it('custom providers CRUD', async () => {
     await bad('GET', '/api/custom-providers?x=1', 400, 'VALIDATION_FAILED');
     expect((await h.client.listCustomProviders())[0]).toMatchObject({ id: 'acme', api_key: expect.stringMatching(/…/) });
