@@ -782,7 +782,7 @@ describe('providers and settings', () => {
     await bad('GET', '/api/providers?reveal=1', 400, 'VALIDATION_FAILED');
   });
 
-  it('runtime names: an agent PUT with an old name is stored and shown by the runtime\'s name (docs/kinds.md)', async () => {
+  it("runtime names: an agent PUT with an old name is stored and shown by the runtime's name (docs/kinds.md)", async () => {
     const put = await h.client.putAgent({ params: { id: 'oldnames' }, body: { name: 'Old names', provider: 'anthropic' } });
     expect(put.agent.provider).toBe('claude-code');
     expect(h.settings().agents?.['oldnames']?.provider).toBe('claude-code');
