@@ -74,6 +74,20 @@ export interface Ctx {
   observers: ObserverList<StoreTransaction>;
 }
 
+/*
+ * The parts of the context the orchestrator's functions take (each function names the slice it
+ * uses; only the pipeline's composition, process-batch.ts `handleBatch`, and the Orchestrator
+ * hold the whole `Ctx`).
+ */
+/** The run lifecycle (lifecycle.ts): observers are told, steering state follows the run's end. */
+export type LifecycleCtx = Pick<Ctx, 'observers' | 'steering'>;
+/** Runs executing in this process, and the queue worker holding their messages. */
+export type InProcessCtx = Pick<Ctx, 'active' | 'worker' | 'cancelledHeld'>;
+/** Cancelling and stopping runs inside a transaction (conversation-ops.ts). */
+export type CancelCtx = LifecycleCtx & InProcessCtx;
+/** Writing runs and handoffs inside a transaction (settings read live for limits and providers). */
+export type WriteCtx = LifecycleCtx & Pick<Ctx, 'getSettings'>;
+
 export function abortCause(signal: AbortSignal): AbortCause | undefined {
   if (!signal.aborted) return undefined;
   // Our own aborts pass the cause as the reason; the queue worker passes Error('shutdown'),

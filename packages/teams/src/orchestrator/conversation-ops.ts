@@ -9,7 +9,7 @@ import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type Tr
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import { readMeta } from '../router/provenance.ts';
-import { abortActive, toAbortCause, type AbortCause, type Ctx } from './context.ts';
+import { abortActive, toAbortCause, type AbortCause, type CancelCtx, type Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
 /** Completes the conversation when nothing is queued or running any more. Idempotent. */
@@ -72,7 +72,7 @@ export function settledStatus(conversation: ConversationRecord, runs: readonly R
  * Cancels the given open runs (finishing each with `run.cancelled`), their queued messages, and
  * schedules the abort of those executing in this process. Runs must be ordered children first.
  */
-export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly RunRecord[], reason: string, cause: AbortCause): TxSteps<string[]> {
+export function* cancelRuns(ctx: CancelCtx, tx: StoreTransaction, targets: readonly RunRecord[], reason: string, cause: AbortCause): TxSteps<string[]> {
   const cancelled: string[] = [];
   const { queue, queries } = tx.stores;
   const targetIds = new Set(targets.map((r) => r.id));
@@ -109,19 +109,19 @@ export function* cancelRuns(ctx: Ctx, tx: StoreTransaction, targets: readonly Ru
  * the cancel (and asked the queue to stop the message); this aborts the invocation as the
  * cancel's own `afterCommit` does in the process that runs it. Nothing for runs not active here.
  */
-export function stopCancelledElsewhere(ctx: Ctx, runId: string | null | undefined, reason: string | undefined): void {
+export function stopCancelledElsewhere(ctx: Pick<Ctx, 'active' | 'worker'>, runId: string | null | undefined, reason: string | undefined): void {
   const active = runId ? ctx.active.get(runId) : undefined;
   if (active && !active.controller.signal.aborted) abortActive(ctx, active, toAbortCause(reason));
 }
 
 /** Cancels a run and every descendant (children first), in one transaction. */
-export async function cancelRunTree(ctx: Ctx, runId: string, reason: string, cause: AbortCause = 'cancelled'): Promise<string[]> {
+export async function cancelRunTree(ctx: CancelCtx & Pick<Ctx, 'stores'>, runId: string, reason: string, cause: AbortCause = 'cancelled'): Promise<string[]> {
   return ctx.stores.transaction(function* cancelRunTree(tx) {
     return yield* cancelTree(ctx, tx, runId, reason, cause);
   });
 }
 
-function* cancelTree(ctx: Ctx, tx: StoreTransaction, runId: string, reason: string, cause: AbortCause): TxSteps<string[]> {
+function* cancelTree(ctx: CancelCtx, tx: StoreTransaction, runId: string, reason: string, cause: AbortCause): TxSteps<string[]> {
   const root = yield* io(tx.stores.runs.getRun(runId));
   if (!root) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`, { hint: 'List runs of a conversation with GET /api/conversations/:id.' });
   const descendants = (yield* io(tx.stores.runs.descendants(runId))).reverse();
@@ -162,7 +162,7 @@ const CANCEL_SETTLE_MS = 10_000;
  * conversation settles. A message held by another process is asked to stop (that worker sees
  * it at its next lease renewal).
  */
-export async function cancelMessage(ctx: Ctx, messageId: string, reason: string): Promise<CancelOutcome> {
+export async function cancelMessage(ctx: CancelCtx & Pick<Ctx, 'stores'>, messageId: string, reason: string): Promise<CancelOutcome> {
   let aborting: AbortedHere = { active: [], claimed: [] };
   const refused = await ctx.stores.transaction(function* cancelMessage(tx): TxSteps<CancelOutcome | undefined> {
     const message = yield* io(tx.stores.queue.get(messageId));
@@ -197,7 +197,7 @@ export interface CancelConversationResult {
  * (and its queued or running messages) is cancelled, and running invocations here are awaited.
  * A conversation that has already ended is left as it is.
  */
-export async function cancelConversation(ctx: Ctx, conversationId: string, reason: string): Promise<CancelConversationResult> {
+export async function cancelConversation(ctx: CancelCtx & Pick<Ctx, 'stores'>, conversationId: string, reason: string): Promise<CancelConversationResult> {
   let aborting: AbortedHere = { active: [], claimed: [] };
   let alreadyEnded = false;
   const cancelled = await ctx.stores.transaction(function* cancelConversation(tx) {
@@ -232,7 +232,7 @@ function* openRunsOf(stores: TransactionalStores, conversationId: string): TxSte
  * The messages whose invocation in this process cancelling these runs aborts, and which the
  * worker then settles as cancelled: the batch of each run executing here (see `cancelRuns`).
  */
-function abortedHere(ctx: Ctx, runs: readonly RunRecord[]): AbortedHere {
+function abortedHere(ctx: Pick<Ctx, 'active'>, runs: readonly RunRecord[]): AbortedHere {
   return { active: runs.flatMap((run) => ctx.active.get(run.id)?.messageIds ?? []), claimed: runs.flatMap((run) => (ctx.active.has(run.id) ? [] : run.messageIds)) };
 }
 
@@ -249,7 +249,7 @@ interface AbortedHere {
 }
 
 /** Waits (bounded) until the worker has settled the given messages its aborted invocations held. */
-async function settleInProcess(ctx: Ctx, aborting: AbortedHere): Promise<void> {
+async function settleInProcess(ctx: Pick<Ctx, 'worker'>, aborting: AbortedHere): Promise<void> {
   const worker = ctx.worker;
   if (!worker || aborting.active.length + aborting.claimed.length === 0) return;
   const messageIds = [...aborting.active];
@@ -268,7 +268,7 @@ async function settleInProcess(ctx: Ctx, aborting: AbortedHere): Promise<void> {
  * Hard stop: nothing more is dispatched in the conversation, its outstanding runs are cancelled,
  * and the human is told why (with the `continue` / `stop` choice when a limit caused it).
  */
-export function* stopConversation(ctx: Ctx, tx: StoreTransaction, conversationId: string, why: { rejection?: GuardRejection; byHuman?: boolean; runId?: string | null }): TxSteps<string[]> {
+export function* stopConversation(ctx: CancelCtx, tx: StoreTransaction, conversationId: string, why: { rejection?: GuardRejection; byHuman?: boolean; runId?: string | null }): TxSteps<string[]> {
   const { runs, events, outbox } = tx.stores;
   const conversation = yield* io(runs.mustGetConversation(conversationId));
   const reason = why.byHuman ? 'stopped by the user' : `stopped: ${why.rejection?.message ?? 'a limit was reached'}`;
@@ -302,7 +302,7 @@ export function* stopConversation(ctx: Ctx, tx: StoreTransaction, conversationId
  * work past the limit; this catches work that was already running or queued. Returns the ids
  * of the conversations it stopped.
  */
-export async function stopOverdueConversations(ctx: Ctx, now = Date.now(), batch = 500): Promise<string[]> {
+export async function stopOverdueConversations(ctx: CancelCtx & Pick<Ctx, 'stores' | 'getSettings'>, now = Date.now(), batch = 500): Promise<string[]> {
   const settings = ctx.getSettings();
   // No conversation can be overdue before the shortest timeout of any scope has passed.
   const shortest = Math.min(effectiveLimits(settings, {}).conversation_timeout_s, ...Object.keys(settings.teams ?? {}).map((teamId) => effectiveLimits(settings, { teamId }).conversation_timeout_s));

@@ -57,7 +57,10 @@ export interface TurnsResult {
 /** Upper bound of steering-driven turns in one run, so a flood of injects cannot loop forever. */
 const MAX_TURNS = 8;
 
-export async function runAgentTurns(ctx: Ctx, input: TurnsInput): Promise<TurnsResult> {
+/** What an agent's turns use of the context. */
+export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'observers' | 'active'>;
+
+export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<TurnsResult> {
   const { run, signal } = input;
   const settings = ctx.getSettings();
   const target = resolveInvokeTarget(settings, run.agentId, ctx.env);
@@ -180,7 +183,7 @@ function applySteering(prompt: string, steering: SteeringInput, first: boolean):
   return out;
 }
 
-function hasRunningChildren(ctx: Ctx, runId: string): boolean {
+function hasRunningChildren(ctx: Pick<Ctx, 'active'>, runId: string): boolean {
   for (const active of ctx.active.values()) if (active.spawned && active.parentRunId === runId) return true;
   return false;
 }

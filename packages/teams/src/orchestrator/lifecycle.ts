@@ -20,10 +20,9 @@ import {
   type StoreTransaction,
   type TxSteps,
 } from '@tinyagi/core/internal';
-import type { Ctx } from './context.ts';
+import type { Ctx, LifecycleCtx } from './context.ts';
 
-/** What the lifecycle functions use of the context. */
-export type LifecycleCtx = Pick<Ctx, 'observers' | 'steering'>;
+export type { LifecycleCtx } from './context.ts';
 
 type RunRef = Pick<RunRecord, 'id' | 'conversationId' | 'parentRunId' | 'depth' | 'agentId'>;
 

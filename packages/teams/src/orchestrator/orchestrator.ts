@@ -1,9 +1,13 @@
 /**
- * The orchestrator: drives the durable queue through agents and the team protocol.
+ * The orchestrator: drives the durable queue through agents and the team protocol. Each claimed
+ * batch goes through the pipeline of process-batch.ts:
  *
- *   claim -> compose prompt -> invoke (progress streamed as `run.progress`) -> record usage ->
- *   parse tags -> guards -> enqueue handoffs / chat-room posts / replies + run records + events,
- *   all in the transaction that completes the claimed messages -> conversation completion.
+ *   claim -> plan (pure, plan.ts) -> invoke (invoke-turns.ts) -> decide (pure, decide.ts) ->
+ *   commit (run-effects.ts, in the transaction that completes the claimed messages) -> publish
+ *
+ * Observers (core's observer seam, docs/observers.md; `addObserver`) hear claims, runs started,
+ * progress, failed attempts, runs ended and commits; the event log's run events and usage
+ * accounting are the first two (observers.ts).
  *
  * Concurrency: `queue.concurrency` invocations at once (global), one batch per agent at a time
  * (the queue's per-agent single flight); sub-agents run beside them, limited by the tree limits.

@@ -38,11 +38,11 @@ import {
 import { effectiveLimits, io, runBody, type StoreTransaction, type TxBody, type TxSteps } from '@tinyagi/core/internal';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
-import { abortActive, abortCause, linkedController, type ActiveRun, type Ctx } from './context.ts';
+import { abortActive, abortCause, linkedController, type ActiveRun, type CancelCtx, type Ctx, type WriteCtx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyOutgoing, checkAnswerFiles, decideRun, readAnswer, type RunDecision } from './decide.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
-import { applyPluginHooks } from './plugins.ts';
+import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';
 import { planBatch, spendToRead, type BatchPair, type BatchPlan, type DailySpend, type InvokePlan, type PlanInput } from './plan.ts';
 import { composeRunPrompt } from './prompt.ts';
@@ -103,7 +103,7 @@ function publish(ctx: Pick<Ctx, 'observers' | 'steering'>, tx: StoreTransaction,
  * cancelled, which is what the cancel waits for (conversation-ops.ts `settleInProcess`), rather
  * than completing it. Returns whether it did.
  */
-function settleIfCancelled(ctx: Ctx, messages: readonly QueueMessage[], runs: readonly RunRecord[]): boolean {
+function settleIfCancelled(ctx: Pick<Ctx, 'worker'>, messages: readonly QueueMessage[], runs: readonly RunRecord[]): boolean {
   return runs.length > 0 && runs.every((r) => r.status === 'cancelled') && ctx.worker?.abortMessage(messages[0]!.id) === true;
 }
 
@@ -147,7 +147,7 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
 }
 
 /** prepare: the conversation (created when a message came without one) and each message's run, then the conversation as it is now. */
-async function prepare(ctx: Ctx, messages: readonly QueueMessage[]): Promise<{ conversation: ConversationRecord; pairs: BatchPair[] }> {
+async function prepare(ctx: WriteCtx & Pick<Ctx, 'stores'>, messages: readonly QueueMessage[]): Promise<{ conversation: ConversationRecord; pairs: BatchPair[] }> {
   const created = await ensureConversation(ctx, messages[0]!);
   const pairs: BatchPair[] = [];
   for (const message of messages) pairs.push({ message, run: await ensureRun(ctx, message, created) });
@@ -166,7 +166,7 @@ async function readSpend(ctx: Pick<Ctx, 'stores'>, settings: Settings, conversat
 }
 
 /** The commit of a plan refused by a budget: the runs end rejected, the human is told; a conversation budget stops the conversation. */
-function rejectStage(ctx: Ctx, conversation: ConversationRecord, plan: Extract<BatchPlan, { action: 'reject' }>): TxBody<void> {
+function rejectStage(ctx: CancelCtx, conversation: ConversationRecord, plan: Extract<BatchPlan, { action: 'reject' }>): TxBody<void> {
   return function* rejectOverBudget(tx) {
     yield* rejectRunsEffects(ctx, tx, conversation, plan.runs, plan.rejection);
     if (plan.stopConversation) yield* stopConversation(ctx, tx, conversation.id, { rejection: plan.rejection, runId: plan.primaryRunId });
@@ -285,14 +285,14 @@ async function decide(ctx: Pick<Ctx, 'getSettings' | 'env' | 'filesDir' | 'plugi
   return applyOutgoing(ctx, run, decideRun({ run, messages: outcome.messages, settings, answer: result.text, readable, files }));
 }
 
-async function transformIncoming(ctx: Ctx, message: QueueMessage, run: RunRecord): Promise<string> {
+async function transformIncoming(ctx: PluginCtx, message: QueueMessage, run: RunRecord): Promise<string> {
   const text = message.attachments.length > 0 ? `${message.content}\n\n[Attached files: ${message.attachments.join(', ')}]` : message.content;
   if (message.kind === 'teammate' || message.kind === 'chatroom') return text;
   return applyPluginHooks(ctx, 'transformIncoming', text, { agentId: message.agentId, conversationId: message.conversationId, runId: run.id, channel: message.channel, sender: message.sender });
 }
 
 /** A message enqueued without a conversation (by another component) gets one. */
-async function ensureConversation(ctx: Ctx, message: QueueMessage): Promise<ConversationRecord> {
+async function ensureConversation(ctx: Pick<Ctx, 'stores'>, message: QueueMessage): Promise<ConversationRecord> {
   const existing = await ctx.stores.runs.getConversation(message.conversationId);
   if (existing) return existing;
   return ctx.stores.transaction(function* createConversation(tx) {
@@ -324,7 +324,7 @@ async function ensureConversation(ctx: Ctx, message: QueueMessage): Promise<Conv
  * The run a message starts (created with the message). A message without one, or whose run
  * failed (a dead letter retried by hand), gets a new run, re-opening a finished conversation.
  */
-async function ensureRun(ctx: Ctx, message: QueueMessage, conversation: ConversationRecord): Promise<RunRecord> {
+async function ensureRun(ctx: WriteCtx & Pick<Ctx, 'stores'>, message: QueueMessage, conversation: ConversationRecord): Promise<RunRecord> {
   const meta = readMeta(message);
   const existing = meta ? await ctx.stores.runs.getRun(meta.runId) : undefined;
   if (existing && existing.status !== 'failed') return existing;

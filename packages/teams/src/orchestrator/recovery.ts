@@ -9,11 +9,11 @@
 import type { RunRecord } from '@tinyagi/core';
 import { io, type TransactionalStores, type TxSteps } from '@tinyagi/core/internal';
 import { noteKey, toHuman } from '../conversations/replies.ts';
-import type { Ctx } from './context.ts';
+import type { Ctx, LifecycleCtx } from './context.ts';
 import { completeIfDone, runOfMessage } from './conversation-ops.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
-export async function onMessageDead(ctx: Ctx, messageId: string, reason: string): Promise<void> {
+export async function onMessageDead(ctx: LifecycleCtx & Pick<Ctx, 'stores'>, messageId: string, reason: string): Promise<void> {
   await ctx.stores.transaction(function* onMessageDead(tx) {
     const message = yield* io(tx.stores.queue.get(messageId));
     // The run answering it now: a dead letter retried by hand runs in a new run, not its first.
@@ -40,7 +40,7 @@ export async function onMessageDead(ctx: Ctx, messageId: string, reason: string)
 }
 
 /** Closes runs no process can finish any more. Called when the orchestrator starts (and, with several nodes, when a dead node's work was released). */
-export async function reconcileOpenRuns(ctx: Ctx): Promise<number> {
+export async function reconcileOpenRuns(ctx: LifecycleCtx & Pick<Ctx, 'stores' | 'active'>): Promise<number> {
   let closed = 0;
   for (const open of await ctx.stores.queries.openRuns()) {
     if (ctx.active.has(open.id)) continue;

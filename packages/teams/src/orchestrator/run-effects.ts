@@ -17,7 +17,7 @@ import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
 import type { PlannedDelivery } from '../router/plan.ts';
 import { readMeta, type MessageMeta } from '../router/provenance.ts';
 import type { PingPongState } from '../guards/ping-pong.ts';
-import type { Ctx } from './context.ts';
+import type { CancelCtx, Ctx, LifecycleCtx, WriteCtx } from './context.ts';
 import { stopConversation } from './conversation-ops.ts';
 import type { TurnsResult } from './invoke-turns.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, treeFields } from './lifecycle.ts';
@@ -52,7 +52,7 @@ import type { HeldDelivery } from '@tinyagi/core/internal';
 const MAX_HELD = 50;
 
 /** The commit stage of a finished queue run: writes what `decideRunEffects` decided. */
-export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOutcome, decision: RunDecision): TxSteps<void> {
+export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' | 'node'>, tx: StoreTransaction, outcome: RunOutcome, decision: RunDecision): TxSteps<void> {
   const { run, result } = outcome;
   const { humanText, plan, files, refused } = decision;
   const settings = ctx.getSettings();
@@ -155,7 +155,7 @@ export function* commitRunEffects(ctx: Ctx, tx: StoreTransaction, outcome: RunOu
 }
 
 /** A refusal before invocation (budget): the runs end `rejected` and the human is told. */
-export function* rejectRunsEffects(ctx: Ctx, tx: StoreTransaction, conversation: ConversationRecord, runs: readonly RunRecord[], rejection: GuardRejection): TxSteps<void> {
+export function* rejectRunsEffects(ctx: LifecycleCtx, tx: StoreTransaction, conversation: ConversationRecord, runs: readonly RunRecord[], rejection: GuardRejection): TxSteps<void> {
   const first = runs[0];
   if (!first) return;
   for (const run of runs) yield* finishRunWithEvent(ctx, tx, run, { status: 'rejected', error: rejection.message, data: { rule: rejection.rule } });
@@ -180,7 +180,7 @@ export function* rejectRunsEffects(ctx: Ctx, tx: StoreTransaction, conversation:
 }
 
 /** Enqueues one delivery with its run (queued), inside the caller's transaction. */
-export function* enqueueDelivery(ctx: Ctx, tx: StoreTransaction, conversation: ConversationRecord, parent: RunRecord, parentMessageId: string | null, d: DeliveryToEnqueue): TxSteps<void> {
+export function* enqueueDelivery(ctx: WriteCtx, tx: StoreTransaction, conversation: ConversationRecord, parent: RunRecord, parentMessageId: string | null, d: DeliveryToEnqueue): TxSteps<void> {
   const settings = ctx.getSettings();
   const runId = newId('run');
   const messageId = newId('msg');

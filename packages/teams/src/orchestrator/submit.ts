@@ -9,7 +9,7 @@ import { effectiveLimits, agentDefaults, io, teamDefaults, ownEntry, type StoreT
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type ResolvedTarget } from '../protocol/addressing.ts';
 import type { MessageMeta } from '../router/provenance.ts';
-import type { Ctx } from './context.ts';
+import type { CancelCtx, WriteCtx } from './context.ts';
 import { completeIfDone, stopConversation } from './conversation-ops.ts';
 import { createRunWithEvent } from './lifecycle.ts';
 import { causeOfKind } from './process-batch.ts';
@@ -52,7 +52,7 @@ export type SubmitAction = 'enqueued' | 'duplicate' | 'default_set' | 'default_c
 const DECISION_WINDOW_MS = 24 * 3600_000;
 
 /** The submission as one transaction body (`stores.commit` or a group commit runs it). */
-export function* submitMessage(ctx: Ctx, tx: StoreTransaction, input: SubmitInput): TxSteps<SubmitResult> {
+export function* submitMessage(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, input: SubmitInput): TxSteps<SubmitResult> {
   const settings = ctx.getSettings();
   const channel = input.channel ?? 'api';
   const senderId = input.senderId ?? input.sender ?? '';
@@ -223,7 +223,7 @@ function* systemReply(
 }
 
 /** A `continue` or `stop` message answers the newest conversation of its sender that waits for a decision. */
-function* answerLimitPrompt(ctx: Ctx, tx: StoreTransaction, channel: string, senderId: string, decision: Decision): TxSteps<SubmitResult | undefined> {
+function* answerLimitPrompt(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, channel: string, senderId: string, decision: Decision): TxSteps<SubmitResult | undefined> {
   const { runs } = tx.stores;
   for (const id of yield* io(tx.stores.queries.recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS))) {
     const c = yield* io(runs.getConversation(id));
@@ -237,7 +237,7 @@ function* answerLimitPrompt(ctx: Ctx, tx: StoreTransaction, channel: string, sen
  * same effect as the message, without matching a sender. INVALID_STATE when it does not wait for
  * a decision (already decided, or never asked).
  */
-export function* decideConversation(ctx: Ctx, tx: StoreTransaction, conversationId: string, decision: Decision): TxSteps<SubmitResult> {
+export function* decideConversation(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, conversationId: string, decision: Decision): TxSteps<SubmitResult> {
   const asking = yield* io(tx.stores.runs.mustGetConversation(conversationId));
   if (!asking.awaitingDecision) {
     throw new TinyError('INVALID_STATE', `Conversation ${conversationId} is not waiting for a decision${asking.status === 'active' ? '' : ` (it is ${asking.status})`}.`, {
@@ -248,7 +248,7 @@ export function* decideConversation(ctx: Ctx, tx: StoreTransaction, conversation
 }
 
 /** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
-function* applyDecision(ctx: Ctx, tx: StoreTransaction, asking: ConversationRecord, decision: Decision): TxSteps<SubmitResult> {
+function* applyDecision(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, asking: ConversationRecord, decision: Decision): TxSteps<SubmitResult> {
   const { runs, events, outbox } = tx.stores;
   const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed, decision };
 
