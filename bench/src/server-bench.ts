@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { openStores, type Settings } from '@tinyagi/core';
+import { fileSettingsSource } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { startServer } from '@tinyagi/server';
 import { percentile } from './machine.ts';
@@ -22,7 +23,18 @@ export async function withServer<T>(fn: (s: { url: string; token: string; stores
   const stores = openStores({ dbPath: join(home, 'tinyagi.db') });
   const orchestrator = new Orchestrator({ stores, getSettings: () => settings });
   const token = 'bench-token-0123456789abcdef0123456789';
-  const server = await startServer({ stores, orchestrator, home, settingsFile, getSettings: () => settings, token, version: 'bench', port: 0, host: '127.0.0.1', limits: { sseClientBuffer: 10_000 } });
+  const server = await startServer({
+    stores,
+    orchestrator,
+    home,
+    settingsFile,
+    settings: fileSettingsSource({ file: settingsFile, watch: true }),
+    token,
+    version: 'bench',
+    port: 0,
+    host: '127.0.0.1',
+    limits: { sseClientBuffer: 10_000 },
+  });
   try {
     return await fn({ url: server.url, token, stores });
   } finally {

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStores, type Settings } from '@tinyagi/core';
+import { fileSettingsSource } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { startServer } from '@tinyagi/server';
 
@@ -41,7 +42,18 @@ export async function benchB9(seconds = Number(process.env.B9_SECONDS ?? 30), ra
   const stores = openStores({ dbPath: join(home, 'tinyagi.db') });
   const orchestrator = new Orchestrator({ stores, getSettings: () => settings });
   const token = 'bench-token-0123456789abcdef0123456789';
-  const server = await startServer({ stores, orchestrator, home, settingsFile, getSettings: () => settings, token, version: 'bench', port: 0, host: '127.0.0.1', limits: { sseClientBuffer: 10_000 } });
+  const server = await startServer({
+    stores,
+    orchestrator,
+    home,
+    settingsFile,
+    settings: fileSettingsSource({ file: settingsFile, watch: true }),
+    token,
+    version: 'bench',
+    port: 0,
+    host: '127.0.0.1',
+    limits: { sseClientBuffer: 10_000 },
+  });
   const child = fork(CHILD, [JSON.stringify({ url: server.url, token })], { execArgv: [...process.execArgv, '--expose-gc'] });
   const samples: Sample[] = [];
   const heaps: Array<{ t: number; heapUsed: number; rss: number }> = [];

@@ -2,7 +2,9 @@
  * Changing settings and schedules from the CLI. While the daemon runs it is the single writer,
  * so every change goes through its API (the same provisioning and events as TinyOffice).
  * Without a daemon the change is applied here with core's settings-editing service — the very
- * functions the API routes call — inside core's locked, validated updateSettings (schedules: the
+ * functions the API routes call — through the same kind of core SettingsSource the daemon gives
+ * its routes: settings.json (config/settings-source.ts: locked, validated, a broken file never
+ * overwritten) or, on PostgreSQL, the shared row (nodes/shared-settings.ts) (schedules: the
  * stores of the selected backend: the home's SQLite file, or PostgreSQL when storage.url /
  * TINYAGI_DATABASE_URL selects it). Both paths therefore accept, merge and refuse alike; a property test
  * (test/settings-equivalence.test.ts) holds them to it.
@@ -23,8 +25,8 @@ import {
   putCustomProvider,
   removeAgent,
   setBuiltinProvider,
+  fileSettingsSource,
   updateSchedule,
-  updateSettings,
   type BuiltinCredentialProvider,
   type BuiltinProviderChange,
   type ScheduleCreate,
@@ -102,20 +104,19 @@ function offlineEditor(ctx: CliContext): SettingsEditor {
    * copy): read and edit that one, unless no node created it yet (then settings.json, which the
    * API node imports at its first start).
    */
-  const withSettings = async <T>(use: (shared: SettingsSource | undefined) => Promise<T>): Promise<T> => {
+  const withSettings = async <T>(use: (source: SettingsSource) => Promise<T>): Promise<T> => {
     const selected = selection();
-    if (selected.backend !== 'postgres') return use(undefined);
-    const { openSharedSettingsForEdit } = await import('./daemon/postgres.ts');
-    const shared = await openSharedSettingsForEdit(selected, file, ctx.env);
+    const shared = selected.backend === 'postgres' ? await (await import('./daemon/postgres.ts')).openSharedSettingsForEdit(selected, file, ctx.env) : undefined;
+    // No daemon runs: there is no event log to record the change in (SQLite: the daemon reads the file at its start).
+    const source = shared?.settings ?? fileSettingsSource({ file, env: ctx.env });
     try {
-      return await use(shared?.settings);
+      return await use(source);
     } finally {
-      await shared?.close();
+      await (shared ? shared.close() : source.close());
     }
   };
-  const update = (mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings> =>
-    withSettings((shared) => (shared ? shared.update(mutate) : updateSettings(file, mutate, { env: ctx.env })));
-  const currentSettings = (): Promise<Settings> => withSettings(async (shared) => shared?.raw() ?? loadSettings(file).settings);
+  const update = (mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings> => withSettings((source) => source.update(mutate));
+  const currentSettings = (): Promise<Settings> => withSettings(async (source) => source.raw());
   const withStores = async <T>(use: (stores: StoreSet) => T | Promise<T>): Promise<T> => {
     const stores = await openSelectedStores(selection());
     try {

@@ -1,15 +1,8 @@
 /**
  * buildServer: the Fastify app with every route and its http server, not listening yet (tests
- * use `inject` and real sockets alike; the daemon calls startServer).
- *
- * An app is built in two steps (docs/startup-snapshot.md):
- * - `prepareApp` builds everything that depends only on the app's shape (its limits and whether
- *   it serves TinyOffice): Fastify, its hooks, plugins and every route. It reads nothing of the
- *   server context, whose object it is given empty, and makes no http server (a late one stands
- *   in). The daemon's start-up snapshot holds one prepared app, built and made ready while the
- *   snapshot is built; that is ~35 ms of every start the daemon no longer spends.
- * - `buildServer` fills the context from its options and attaches a real http server, to the
- *   snapshot's prepared app when its shape is the one asked for, else to one prepared now.
+ * use `inject` and real sockets alike; the daemon calls startServer). Built plainly, in order:
+ * the context from the options (complete: every route reads it per request), then the app with
+ * its hooks, plugins and routes. Fastify makes its http server itself.
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -18,9 +11,8 @@ import { fastifySSE } from '@fastify/sse';
 import { effectiveServer } from '@tinyagi/core/internal';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
-import { builtin, lateServer, type ServerTimeouts } from './late-server.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';
-import { DEFAULT_SERVER_LIMITS, type BuildServerOptions, type ServerLimits } from './options.ts';
+import type { BuildServerOptions } from './options.ts';
 import { registerContractRoutes } from './routing.ts';
 import { registerOfficeStatic } from './office-static.ts';
 import { isAllowedOrigin } from './security/host-origin.ts';
@@ -46,42 +38,10 @@ export interface TinyServer extends FastifyInstance {
   tiny: ServerContext;
 }
 
-/** Fastify's defaults, named: Fastify applies them to a server it makes itself, the late server to the one attached. */
-const HTTP_TIMEOUTS: ServerTimeouts = { connectionTimeout: 0, keepAliveTimeout: 72_000, requestTimeout: 0 };
-
-/** What an app's construction depends on; everything else is read from the context per request. */
-export interface AppShape {
-  limits: ServerLimits;
-  logger: boolean | object;
-  /** TinyOffice's routes (the export's folder is the context's `officeDir`, read per request). */
-  office: boolean;
-}
-
-export function appShape(options: Pick<BuildServerOptions, 'limits' | 'logger' | 'officeDir'>): AppShape {
-  return { limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits }, logger: options.logger ?? false, office: options.officeDir !== undefined };
-}
-
-function sameShape(a: AppShape, b: AppShape): boolean {
-  return a.office === b.office && a.logger === b.logger && (Object.keys(a.limits) as Array<keyof ServerLimits>).every((k) => a.limits[k] === b.limits[k]);
-}
-
-export interface PreparedApp {
-  app: TinyServer;
-  shape: AppShape;
-  /** Fills the context (once) and attaches a real http server; the app is then as buildServer returns it. */
-  bind(options: BuildServerOptions): TinyServer;
-}
-
-/**
- * Everything of an app that depends on its shape only. `ctx` is the object the routes will read
- * per request; it may be empty here (nothing reads it while building; a test holds it to that).
- */
-export async function prepareApp(shape: AppShape, ctx: ServerContext = {} as ServerContext): Promise<PreparedApp> {
-  const server = lateServer();
+export async function buildServer(options: BuildServerOptions): Promise<TinyServer> {
+  const ctx = createContext(options);
   const app = Fastify({
-    serverFactory: (handler) => server.factory(handler),
-    ...HTTP_TIMEOUTS,
-    logger: shape.logger,
+    logger: options.logger ?? false,
     schemaController: ZOD_SCHEMA_CONTROLLER,
     // No automatic HEAD twin for every GET: ~60 JSON routes would each get a second route context
     // (~0.35 MB of heap and ~10 ms of start-up, docs/profiling.md round 8). Routes a monitor or a
@@ -90,7 +50,7 @@ export async function prepareApp(shape: AppShape, ctx: ServerContext = {} as Ser
     // Our own ids (a client's X-Request-Id is not trusted); 5xx answers carry them and the log line has the stack.
     requestIdHeader: false,
     genReqId: () => randomBytes(6).toString('hex'),
-    bodyLimit: shape.limits.bodyBytes,
+    bodyLimit: ctx.limits.bodyBytes,
     // Long-lived SSE connections must not keep close() waiting.
     forceCloseConnections: true,
     return503OnClosing: true,
@@ -139,7 +99,7 @@ export async function prepareApp(shape: AppShape, ctx: ServerContext = {} as Ser
   });
   installAuthGuard(app, ctx);
   installRateLimits(app, ctx);
-  await app.register(fastifySSE, { heartbeatInterval: shape.limits.sseKeepAliveMs });
+  await app.register(fastifySSE, { heartbeatInterval: ctx.limits.sseKeepAliveMs });
   registerContractRoutes(app, ctx, {
     ...systemRoutes(ctx),
     ...messageRoutes(ctx),
@@ -158,42 +118,7 @@ export async function prepareApp(shape: AppShape, ctx: ServerContext = {} as Ser
   });
   registerEventStream(app, ctx);
   registerApiDocs(app, ctx);
-  if (shape.office) registerOfficeStatic(app, ctx);
+  if (ctx.officeDir !== undefined) registerOfficeStatic(app, ctx);
 
-  const tiny = app as unknown as TinyServer;
-  let bound = false;
-  return {
-    app: tiny,
-    shape,
-    bind(options) {
-      if (bound) throw new Error('This prepared app is bound already: prepare another one.');
-      bound = true;
-      Object.assign(ctx, createContext(options));
-      server.attach((handler) => builtin('node:http').createServer(handler), HTTP_TIMEOUTS);
-      return tiny;
-    },
-  };
-}
-
-/** The app of the start-up snapshot, prepared and made ready while the snapshot was built; used once. */
-let snapshotApp: PreparedApp | undefined;
-
-/** For the snapshot builder: prepares the daemon's app (the shape of `options`) and makes it ready. */
-export async function prepareSnapshotApp(options: Pick<BuildServerOptions, 'limits' | 'logger' | 'officeDir'>): Promise<void> {
-  const prepared = await prepareApp(appShape(options));
-  await prepared.app.ready();
-  snapshotApp = prepared;
-}
-
-export async function buildServer(options: BuildServerOptions): Promise<TinyServer> {
-  return (await buildServerFrom(options)).app;
-}
-
-/** buildServer, saying whether the app is the start-up snapshot's (startServer reports it). */
-export async function buildServerFrom(options: BuildServerOptions): Promise<{ app: TinyServer; fromSnapshot: boolean }> {
-  const shape = appShape(options);
-  const taken = snapshotApp;
-  snapshotApp = undefined;
-  const fromSnapshot = taken !== undefined && sameShape(taken.shape, shape);
-  return { app: (fromSnapshot ? taken : await prepareApp(shape)).bind(options), fromSnapshot };
+  return app as unknown as TinyServer;
 }

@@ -1,19 +1,21 @@
 /**
  * What every route module receives: stores (including the small ones: pairings, schedules,
- * tasks, chat rooms, sessions), orchestrator and settings access. Built once per server by
- * buildServer. The stores are a `StoreSet` of either backend (SQLite or PostgreSQL): every call
+ * tasks, chat rooms, sessions), orchestrator and settings access (a core SettingsSource: every
+ * settings route reads and edits through it). Built complete, once per server, by buildServer
+ * before the app. The stores are a `StoreSet` of either backend (SQLite or PostgreSQL): every call
  * is awaited (SQLite's return plain values, PostgreSQL's promises).
  */
-import { loadSettings, type Settings } from '@tinyagi/core';
+import type { Settings } from '@tinyagi/core';
 import {
+  fileSettingsSource,
   type AgentMessageStoreApi,
   type AgentSessionStoreApi,
   type ChatroomStoreApi,
   type PairingStoreApi,
   type ScheduleStoreApi,
   type StoreSet,
+  type SettingsSource,
   type TaskStoreApi,
-  updateSettings as writeSettingsLocked,
 } from '@tinyagi/core/internal';
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
@@ -35,8 +37,11 @@ export interface ServerContext {
   /** TinyOffice's static export, when the app serves it. */
   officeDir: string | undefined;
   log: ServerLog;
+  /** Where settings are read and edited (core/src/config/settings-source.ts, or the shared row on PostgreSQL). */
+  settingsSource: SettingsSource;
+  /** The current settings: `settingsSource.get()`. */
   settings(): Settings;
-  /** Locked read-modify-write; `mutate` gets a private copy. Returns what was written. */
+  /** `settingsSource.update`: validated, locked read-modify-write that records `settings.changed`; `mutate` gets a private copy. Returns the new settings. */
   updateSettings(mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings>;
   pairings: PairingStoreApi;
   schedules: ScheduleStoreApi;
@@ -55,14 +60,9 @@ const STDERR_LOG: ServerLog = {
 
 export function createContext(options: BuildServerOptions): ServerContext {
   const { stores } = options;
-  const getSettings = options.getSettings ?? (() => loadSettings(options.settingsFile).settings);
-  const update =
-    options.updateSettings ??
-    (async (mutate: (current: Settings) => Settings | Promise<Settings>) => {
-      const written = await writeSettingsLocked(options.settingsFile, mutate);
-      await stores.events.append({ type: 'settings.changed', data: { source: 'api' } });
-      return written;
-    });
+  const env = options.env ?? process.env;
+  const log = options.log ?? STDERR_LOG;
+  const source = options.settings ?? fileSettingsSource({ file: options.settingsFile, env, events: stores.events, log: { info: () => {}, ...log } });
   return {
     stores,
     orchestrator: options.orchestrator,
@@ -71,14 +71,15 @@ export function createContext(options: BuildServerOptions): ServerContext {
     token: options.token,
     version: options.version,
     startedAt: options.startedAt ?? Date.now(),
-    env: options.env ?? process.env,
+    env,
     limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits },
     services: options.services,
     logFile: options.logFile,
     officeDir: options.officeDir,
-    log: options.log ?? STDERR_LOG,
-    settings: getSettings,
-    updateSettings: async (mutate) => update(mutate),
+    log,
+    settingsSource: source,
+    settings: () => source.get(),
+    updateSettings: (mutate) => source.update(mutate),
     pairings: stores.pairings,
     schedules: stores.schedules,
     tasks: stores.tasks,

@@ -1,9 +1,8 @@
 /**
  * @tinyagi/server/internal: what the tinyagi daemon (packages/cli) and the tests need beyond the
- * public root — minting the scoped tokens it hands to agents' runs and channel processes, the
- * browser tickets, and the app its start-up snapshot holds prepared. No stability promise to library users.
+ * public root — minting the scoped tokens it hands to agents' runs and channel processes and the
+ * browser tickets. No stability promise to library users.
  */
 export { mintRunToken, isRunToken } from './security/run-token.ts';
 export { mintChannelToken, isChannelToken, CHANNEL_NAME_PATTERN } from './security/channel-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
-export { prepareSnapshotApp } from './app.ts';

@@ -1,5 +1,4 @@
-import type { Settings } from '@tinyagi/core';
-import type { StoreSet } from '@tinyagi/core/internal';
+import type { SettingsSource, StoreSet } from '@tinyagi/core/internal';
 import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator } from './orchestrator.ts';
 
@@ -23,13 +22,13 @@ export interface BuildServerOptions {
   /** TINYAGI_HOME: files/, logs/ and the token live here. */
   home: string;
   settingsFile: string;
-  /** Current settings (with environment overrides applied). Default: read settingsFile per request. */
-  getSettings?: () => Settings;
   /**
-   * Locked, validated, atomic read-modify-write of settings.json. Default: core's updateSettings
-   * on settingsFile, then a `settings.changed` event. A daemon that caches settings passes its own.
+   * Where the routes read settings and send their edits (core's SettingsSource: it validates,
+   * writes under the lock and records `settings.changed`). The daemon passes its own (live
+   * settings.json, or the shared row on PostgreSQL). Default: core's `fileSettingsSource` on
+   * settingsFile, re-read when the file changes, recording into the stores' event log.
    */
-  updateSettings?: (mutate: (current: Settings) => Settings | Promise<Settings>) => Settings | Promise<Settings>;
+  settings?: SettingsSource;
   /** The API token (see loadOrCreateApiToken). */
   token: string;
   version: string;

@@ -10,15 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadSettings, type EventOf, type EventType, type Settings } from '@tinyagi/core';
-import { openStores, type StoreSet } from '@tinyagi/core/internal';
+import type { EventOf, EventType, Settings } from '@tinyagi/core';
+import { fileSettingsSource, openStores, type StoreSet } from '@tinyagi/core/internal';
 import { openPgStores } from '@tinyagi/core/pg';
 import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
 import { Orchestrator } from '@tinyagi/teams';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
 import { buildServer, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
 import { mintRunToken } from '../src/internal.ts';
-import { appShape, type AppShape, type PreparedApp } from '../src/app.ts';
 
 /** Planted in settings; no response body may ever contain them. */
 export const SECRETS = {
@@ -70,8 +69,6 @@ export interface HarnessOptions {
   log?: BuildServerOptions['log'];
   /** TinyOffice's static export to serve at /. */
   officeDir?: string;
-  /** Binds an app the test prepared (as the daemon's start-up snapshot holds one) instead of calling buildServer; not watched for secrets. */
-  prepare?: (shape: AppShape) => Promise<PreparedApp>;
   /** Runs before the server listens (add hooks). */
   configure?: (app: TinyServer) => void;
 }
@@ -114,7 +111,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   const token = randomBytes(24).toString('base64url');
   const opened = await testStores(join(home, 'tinyagi.db'));
   const stores = opened.stores;
-  const getSettings = (): Settings => loadSettings(settingsFile).settings;
+  // The one settings path (core's file source): read by the orchestrator and the routes, edited by the routes.
+  const source = fileSettingsSource({ file: settingsFile, env: { HOME: home }, events: stores.events });
+  const getSettings = (): Settings => source.get();
   const orchestrator = new Orchestrator({ stores, getSettings, sweepMs: 100, issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId) });
   orchestrator.start();
   const buildOptions: BuildServerOptions = {
@@ -122,7 +121,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     orchestrator,
     home,
     settingsFile,
-    getSettings,
+    settings: source,
     token,
     version: '0.0.0-test',
     env: { HOME: home },
@@ -132,9 +131,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     ...(options.log ? { log: options.log } : {}),
     ...(options.officeDir ? { officeDir: options.officeDir } : {}),
   };
-  const app = options.prepare ? (await options.prepare(appShape(buildOptions))).bind(buildOptions) : await buildServer(buildOptions);
-  // A prepared app may be ready already (the snapshot's is): no hooks can be added to it.
-  if (!options.prepare) watch(app);
+  const app = await buildServer(buildOptions);
+  watch(app);
   options.configure?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;

@@ -70,6 +70,8 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
     mirror: options.role === 'api',
     importFile: options.role === 'api',
     log: options.logger.child('settings'),
+    // The API node records the changes it sees in the event log (the workers do not: once is enough).
+    ...(options.role === 'api' ? { events: stores.events } : {}),
   });
   try {
     const localName = (settings.get() as { node?: { name?: string } }).node?.name;

@@ -5,14 +5,13 @@
  * The snapshot: `dist/daemon.cjs` (scripts/bundle.mjs) is the daemon in one CommonJS file whose
  * modules are all evaluated when node builds a snapshot of it (`--build-snapshot`). A daemon
  * started with `--snapshot-blob <blob>` deserializes that heap instead of loading and
- * evaluating ~1.7 MB of modules: start until the API answers ~0.20 → ~0.13 s, idle RSS −2.5 MB
- * (docs/profiling.md, round 9).
+ * evaluating ~1.7 MB of modules (figures: docs/benchmarks.md, "Start-up snapshot decision").
  *
  * Contract:
  * - A blob is valid for one node (version, architecture, platform, and the binary's path, size
- *   and mtime), one daemon.cjs (its path, size, mtime and inode) and whether TinyOffice's export
- *   is there (the snapshot's API app serves it or not): the key of its file name. Anything else
- *   is a different blob.
+ *   and mtime) and one daemon.cjs (its path, size, mtime and inode): the key of its file name.
+ *   Anything else is a different blob. It holds the daemon's evaluated modules only: no object
+ *   of a daemon (settings, stores, the API's app) is built before the daemon runs.
  * - It lives in `dist/snapshot/` beside daemon.cjs when that is writable (`pnpm build` makes
  *   it there for the node that builds), else in `$XDG_CACHE_HOME/tinyagi/snapshot` (default
  *   `~/.cache`). Written to a temporary name and renamed, so a reader never sees half a blob and
@@ -33,7 +32,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { homedir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tinyOfficeExportDir } from '../office/locate.ts';
 import { DAEMON_NODE_FLAGS, missingDaemonFlags } from './node-flags.ts';
 
 /** `0` turns the start-up snapshot off. */
@@ -82,10 +80,7 @@ function locations(bin: string, env: NodeJS.ProcessEnv): Locations | { off: stri
   // node itself too: another build of the same version (a distribution's, a self-built one) may
   // not read a blob this one wrote.
   const node = statSync(process.execPath);
-  // The snapshot's API app has TinyOffice's routes when its export existed at build time
-  // (snapshot-entry.ts asks the same function): a blob per answer, so that the daemon finds the app it needs.
-  const office = tinyOfficeExportDir() !== undefined;
-  const key = hash([builder, st.size, st.mtimeMs, st.ino, process.execPath, node.size, node.mtimeMs, process.version, process.arch, process.platform, office, ...DAEMON_NODE_FLAGS].join('\0'));
+  const key = hash([builder, st.size, st.mtimeMs, st.ino, process.execPath, node.size, node.mtimeMs, process.version, process.arch, process.platform, ...DAEMON_NODE_FLAGS].join('\0'));
   const cache = join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'tinyagi', 'snapshot');
   return { builder, name: `daemon-${process.version}-${process.arch}-${key}.blob`, dirs: [join(dirname(builder), 'snapshot'), cache] };
 }

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL side of backend selection (./storage.ts), imported only when PostgreSQL is
+ * The PostgreSQL side of backend selection (./storage-selection.ts, ./storage.ts), imported only when PostgreSQL is
  * selected: the connection check at start and in `tinyagi doctor`, and opening the stores.
  *
  * The check connects with a timeout (CONNECT_TIMEOUT_MS): node-postgres waits for the operating
@@ -10,7 +10,7 @@ import { TinyError } from '@tinyagi/core';
 import type { Env } from '@tinyagi/core/internal';
 import { openPgStores, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import pg from 'pg';
-import type { PostgresSelection } from './storage.ts';
+import type { PostgresSelection } from './storage-selection.ts';
 
 /** The oldest server TinyAGI runs on (the migrations use features of 13). */
 export const MIN_PG_MAJOR = 13;

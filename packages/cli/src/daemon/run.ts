@@ -1,7 +1,8 @@
 /**
  * `tinyagi run`: the daemon in the foreground. One process hosts the API server, the
  * orchestrator, the heartbeat and schedule runners, retention pruning, outbox expiry and the
- * channel supervisor.
+ * channel supervisor, each a service that starts and stops itself (./services.ts), started in
+ * order by `runOnce` and stopped in reverse.
  *
  * Lifecycle contract:
  * - Refuses to start when another daemon holds this home's lock, or when settings.json is
@@ -18,6 +19,7 @@ import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
 import {
+  applyEnvOverrides,
   assertListenAllowed,
   effectiveQueue,
   effectiveServer,
@@ -26,13 +28,14 @@ import {
   reapOrphanedGroups,
   remoteAllowed,
   scheduleMessage,
+  fileSettingsSource,
   setProcessJournal,
   type SettingsSource,
   type StoreSet,
 } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
-import { loadOrCreateApiToken, startServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, startServer, type RunningServer } from '@tinyagi/server';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
@@ -46,7 +49,6 @@ import { HeartbeatScheduler } from './heartbeat.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
 import { daemonNodeArgs, runArgs } from './launch.ts';
 import { daemonEnv } from './node-flags.ts';
-import { liveSettings } from './live-settings.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
@@ -55,8 +57,9 @@ import { loadPlugins } from './plugins.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { ScheduleRunner } from './scheduler.ts';
+import { ServiceStack, type Service } from './services.ts';
 import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
-import { describeStorage, openSelectedStores, selectStorage, storageChanged } from './storage.ts';
+import { describeStorage, openSelectedStores, selectStorage, storageChanged, type StorageSelection } from './storage.ts';
 
 /**
  * How long a stop lets in-flight runs finish before it aborts them and hands their messages back
@@ -124,7 +127,143 @@ async function busyAgents(stores: StoreSet): Promise<ReadonlySet<string>> {
   return new Set(rows.filter((r) => r.pending + r.processing > 0).map((r) => r.agentId));
 }
 
-/** One life of the daemon, from opening everything to closing it again. */
+/** What every service of one life of the daemon may use. */
+interface Life {
+  ctx: CliContext;
+  logger: Logger;
+  /** settings.json as read at start (refused when broken), and with environment overrides applied. */
+  stored: Settings;
+  settings: Settings;
+  /** The opt-in to a host beyond loopback, from the environment the daemon started with. */
+  allowRemote: boolean;
+  host: string;
+  port: number;
+  apiUrl: string;
+  token: string;
+  requestRestart: () => void;
+}
+
+/** The stores of the selected backend (storage.ts); closed last. */
+function storesService(life: Life, storage: StorageSelection): Service<StoreSet> {
+  let stores: StoreSet | undefined;
+  return {
+    name: 'stores',
+    async start() {
+      const queue = effectiveQueue(life.settings);
+      stores = await openSelectedStores(storage, { durability: queue.durability, maxAttempts: queue.max_attempts });
+      life.logger.info(`stores: ${describeStorage(storage)}`);
+      return stores;
+    },
+    stop: () => stores?.close(),
+  };
+}
+
+/**
+ * Where settings come from while the daemon runs (core's SettingsSource, recording every change
+ * as `settings.changed`): settings.json watched on disk; on PostgreSQL the database's shared row
+ * (settings.json becomes its readable copy), this daemon then being the API node of the
+ * database's nodes, whose claims follow agent placement.
+ */
+function settingsService(life: Life, stores: StoreSet, orchestrator: () => { reconcile(): Promise<number> } | undefined): Service<{ source: SettingsSource; cluster: ClusterMembership | undefined }> {
+  let close: () => unknown = () => {};
+  return {
+    name: 'settings',
+    async start() {
+      const { ctx, logger } = life;
+      if (stores.backend !== 'postgres') {
+        const source = fileSettingsSource({ file: ctx.paths.settings, initial: life.stored, env: ctx.env, events: stores.events, watch: true, log: logger.child('settings') });
+        close = () => source.close();
+        return { source, cluster: undefined };
+      }
+      const { joinCluster } = await import('./cluster.ts');
+      const cluster = await joinCluster(stores as PgStores, {
+        role: 'api',
+        file: ctx.paths.settings,
+        env: ctx.env,
+        version: VERSION,
+        logger,
+        // The orchestrator is made after joining; the dead-node sweep reaches it through this.
+        onReleased: () => orchestrator()?.reconcile() ?? Promise.resolve(),
+        onLost: () => {
+          logger.error('this node was taken over by another node of the same name: restarting');
+          life.requestRestart();
+        },
+      });
+      close = () => cluster.leave();
+      return { source: cluster.settings, cluster };
+    },
+    stop: () => close(),
+  };
+}
+
+/** The channel processes: made before the server (it shows and controls them), stopped after it closes. */
+function channelSupervisorService(life: Life, stores: StoreSet, getSettings: () => Settings): Service<ChannelSupervisor> {
+  let supervisor: ChannelSupervisor | undefined;
+  return {
+    name: 'channel supervisor',
+    start() {
+      const { ctx, apiUrl, token } = life;
+      supervisor = new ChannelSupervisor({
+        logsDir: ctx.paths.logs,
+        env: ctx.env,
+        // The admin token never reaches a channel process: it gets a token scoped to its channel.
+        childEnv: (channel) => ({
+          TINYAGI_API_URL: apiUrl,
+          TINYAGI_API_TOKEN: mintChannelToken(token, channel),
+          TINYAGI_HOME: ctx.home,
+          // Its own settings block (bot_token, api_root, …), read when it starts: a restart picks up edits.
+          TINYAGI_CHANNEL_CONFIG: JSON.stringify(channelBlock(getSettings(), channel)),
+        }),
+        logger: life.logger.child('channels'),
+        events: stores.events,
+        // A dead channel process's claimed replies go out again now, not when their lease runs out.
+        handBack: async (channel, gone) => {
+          let n = 0;
+          for (const row of await stores.outbox.list({ channel, status: 'delivering', limit: 1000 })) {
+            if (row.leaseOwner === null || !gone(row.leaseOwner)) continue;
+            await stores.outbox.fail(row.id, 'handed back: the channel process that claimed it exited', { retryAfterMs: 0 });
+            await stores.events.append({ type: 'outbox.enqueued', data: { outboxId: row.id, channel, status: 'pending', text: row.text } });
+            n += 1;
+          }
+          return n;
+        },
+      });
+      return supervisor;
+    },
+    stop: () => supervisor?.stopAll(),
+  };
+}
+
+/** The API, listening; closed after the orchestrator stopped (agents blocked in `tinyagi call` can finish). */
+function serverService(start: () => Promise<RunningServer>): Service<RunningServer> {
+  let server: RunningServer | undefined;
+  return {
+    name: 'API server',
+    async start() {
+      server = await start();
+      return server;
+    },
+    stop: () => server?.close(),
+  };
+}
+
+/** A part that runs from its start until its `stop()`: the heartbeat, schedules, retention, outbox expiry, the activity log. */
+function timerService<T extends { stop(): unknown }>(name: string, start: () => T): Service<T> {
+  let started: T | undefined;
+  return {
+    name,
+    start() {
+      started = start();
+      return started;
+    },
+    stop: () => started?.stop(),
+  };
+}
+
+/**
+ * One life of the daemon: its services started in order (each stops itself; a failure to start
+ * stops those already started), then, on a signal or a restart, stopped in reverse order.
+ */
 async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stopSignal: Promise<Outcome>, requestRestart: () => void): Promise<Outcome> {
   const firstRun = await ensureFirstRunDefaults(ctx.paths, ctx.env);
   for (const notice of firstRun.notices) logger.info(notice);
@@ -134,74 +273,28 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   if (reaped.killed.length > 0) logger.warn(`killed ${reaped.killed.length} agent process group(s) left running by a previous daemon: ${reaped.killed.join(', ')}`);
   if (reaped.skipped.length > 0) logger.info(`left ${reaped.skipped.length} recorded process group(s) alone: their processes are not the ones recorded`);
   setProcessJournal(groupsJournal);
-  const initial = loadSettings(ctx.paths.settings).settings;
-  const live = liveSettings({ file: ctx.paths.settings, initial, env: ctx.env, logger: logger.child('settings') });
-  const settings = live.get();
-  // The opt-in is read from the environment the daemon started with: nothing the API can change.
+  // Refuses a broken settings.json (every problem with its path); the file is not touched.
+  const stored = loadSettings(ctx.paths.settings).settings;
+  const settings = applyEnvOverrides(stored, ctx.env).settings;
   const allowRemote = remoteAllowed(ctx.env);
   assertListenAllowed(effectiveServer(settings).host, allowRemote);
   const { host, port } = await listenAddress(settings);
   const apiUrl = `http://${urlHost(host)}:${port}`;
   const { token } = loadOrCreateApiToken(ctx.home, ctx.env);
-  const queue = effectiveQueue(settings);
+  const life: Life = { ctx, logger, stored, settings, allowRemote, host, port, apiUrl, token, requestRestart };
   const storage = selectStorage(settings, ctx.env, ctx.paths.db);
-  let stores: StoreSet;
-  try {
-    stores = await openSelectedStores(storage, { durability: queue.durability, maxAttempts: queue.max_attempts });
-  } catch (err) {
-    live.close();
-    throw err;
-  }
-  logger.info(`stores: ${describeStorage(storage)}`);
-  const cleanups: Array<() => unknown> = [() => stores.close(), () => live.close()];
-  // On PostgreSQL this daemon is the API node of the database's nodes: settings come from the
-  // shared row (settings.json becomes its readable copy), claims follow agent placement.
-  let source: SettingsSource = live;
-  let cluster: ClusterMembership | undefined;
-  // The orchestrator is made after joining; the dead-node sweep reaches it through this.
-  let orchestratorRef: { reconcile(): Promise<number> } | undefined;
-  if (stores.backend === 'postgres') {
-    const { joinCluster } = await import('./cluster.ts');
-    try {
-      cluster = await joinCluster(stores as PgStores, {
-        role: 'api',
-        file: ctx.paths.settings,
-        env: ctx.env,
-        version: VERSION,
-        logger,
-        onReleased: () => orchestratorRef?.reconcile() ?? Promise.resolve(),
-        onLost: () => {
-          logger.error('this node was taken over by another node of the same name: restarting');
-          requestRestart();
-        },
-      });
-    } catch (err) {
-      live.close();
-      await stores.close();
-      throw err;
-    }
-    live.close();
-    source = cluster.settings;
-    const membership = cluster;
-    cleanups.push(() => membership.leave());
-  }
-  const getSettings = (): Settings => source.get();
-  const cleanup = async (): Promise<void> => {
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        logger.error(`shutdown step failed: ${errorMessage(err)}`);
-      }
-    }
-  };
 
+  const services = new ServiceStack(logger);
   try {
-    cleanups.push(logActivity(stores.events, logger.child('queue')));
+    const stores = await services.start(storesService(life, storage));
+    let orchestrator: Orchestrator | undefined;
+    const { source, cluster } = await services.start(settingsService(life, stores, () => orchestrator));
+    const getSettings = (): Settings => source.get();
+    await services.start(timerService('activity log', () => ({ stop: logActivity(stores.events, logger.child('queue')) })));
     // Loaded on every start, so `tinyagi restart` picks up added, removed or edited plugins.
-    const plugins = await loadPlugins(ctx.paths.plugins, logger.child('plugins'));
+    const plugins = await services.start({ name: 'plugins', start: () => loadPlugins(ctx.paths.plugins, logger.child('plugins')) });
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
-    const orchestrator = new Orchestrator({
+    orchestrator = new Orchestrator({
       stores,
       owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
       // The API node takes every agent not placed on another node, deleted ones included (cluster.ts).
@@ -214,124 +307,115 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       filesDir: join(ctx.home, 'files'),
       plugins: plugins.map((p) => p.plugin),
     });
-    orchestratorRef = orchestrator;
-    const supervisor = new ChannelSupervisor({
-      logsDir: ctx.paths.logs,
-      env: ctx.env,
-      // The admin token never reaches a channel process: it gets a token scoped to its channel.
-      childEnv: (channel) => ({
-        TINYAGI_API_URL: apiUrl,
-        TINYAGI_API_TOKEN: mintChannelToken(token, channel),
-        TINYAGI_HOME: ctx.home,
-        // Its own settings block (bot_token, api_root, …), read when it starts: a restart picks up edits.
-        TINYAGI_CHANNEL_CONFIG: JSON.stringify(channelBlock(getSettings(), channel)),
-      }),
-      logger: logger.child('channels'),
-      events: stores.events,
-      // A dead channel process's claimed replies go out again now, not when their lease runs out.
-      handBack: async (channel, gone) => {
-        let n = 0;
-        for (const row of await stores.outbox.list({ channel, status: 'delivering', limit: 1000 })) {
-          if (row.leaseOwner === null || !gone(row.leaseOwner)) continue;
-          await stores.outbox.fail(row.id, 'handed back: the channel process that claimed it exited', { retryAfterMs: 0 });
-          await stores.events.append({ type: 'outbox.enqueued', data: { outboxId: row.id, channel, status: 'pending', text: row.text } });
-          n += 1;
-        }
-        return n;
-      },
-    });
-    cleanups.push(() => supervisor.stopAll());
+    const worker = orchestrator;
+    const supervisor = await services.start(channelSupervisorService(life, stores, getSettings));
     // Created after the server (it submits through the orchestrator); GET /api/status reads it lazily.
     let heartbeatStatus: () => unknown = () => null;
-
-    const startedAt = Date.now();
-    const server = await startServer({
-      host,
-      port,
-      stores,
-      orchestrator,
-      home: ctx.home,
-      settingsFile: ctx.paths.settings,
-      getSettings,
-      updateSettings: (mutate) => source.update(mutate),
-      token,
-      version: VERSION,
-      startedAt,
-      services: {
-        restart: async () => requestRestart(),
-        channels: channelServices(supervisor),
-        heartbeat: () => heartbeatStatus(),
-        ...(cluster ? { nodes: cluster.nodes, problem: cluster.problem } : {}),
-      },
-      logFile: join(ctx.paths.logs, DAEMON_LOG),
-      officeDir: tinyOfficeExportDir(),
-      log: logger.child('api'),
-      env: ctx.env,
-      allowRemote,
-    });
-    cleanups.push(() => server.close());
-
-    // This daemon holds the home's instance lock: leases of earlier daemons belong to dead
-    // processes. Ending them now resumes their work at once instead of after the lease length.
-    // On PostgreSQL other nodes' leases are theirs: only those of dead nodes end now.
-    const released = cluster ? await cluster.releaseDeadNodes() : await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
-    if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
-    await orchestrator.start();
+    await services.start(
+      serverService(() =>
+        startServer({
+          host,
+          port,
+          stores,
+          orchestrator: worker,
+          home: ctx.home,
+          settingsFile: ctx.paths.settings,
+          settings: source,
+          token,
+          version: VERSION,
+          startedAt: Date.now(),
+          services: {
+            restart: async () => requestRestart(),
+            channels: channelServices(supervisor),
+            heartbeat: () => heartbeatStatus(),
+            ...(cluster ? { nodes: cluster.nodes, problem: cluster.problem } : {}),
+          },
+          logFile: join(ctx.paths.logs, DAEMON_LOG),
+          officeDir: tinyOfficeExportDir(),
+          log: logger.child('api'),
+          env: ctx.env,
+          allowRemote,
+        }),
+      ),
+    );
     // Stopped before the server closes, so that agents blocked in `tinyagi call` can finish.
-    cleanups.push(() => orchestrator.stop(SHUTDOWN_GRACE_MS));
-
-    const heartbeat = new HeartbeatScheduler({
-      getSettings,
-      env: ctx.env,
-      busyAgents: () => busyAgents(stores),
-      send: async (agentId, content) => (await orchestrator.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
-      onSent: async (agentId, messageId) => void (await stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } })),
-      logger: logger.child('heartbeat'),
+    await services.start({
+      name: 'orchestrator',
+      async start() {
+        // This daemon holds the home's instance lock: leases of earlier daemons belong to dead
+        // processes. Ending them now resumes their work at once instead of after the lease length.
+        // On PostgreSQL other nodes' leases are theirs: only those of dead nodes end now.
+        const released = cluster ? await cluster.releaseDeadNodes() : await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
+        if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
+        await worker.start();
+      },
+      stop: () => worker.stop(SHUTDOWN_GRACE_MS),
     });
-    heartbeat.start();
+    const heartbeat = await services.start(
+      timerService('heartbeat', () => {
+        const scheduler = new HeartbeatScheduler({
+          getSettings,
+          env: ctx.env,
+          busyAgents: () => busyAgents(stores),
+          send: async (agentId, content) => (await worker.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
+          onSent: async (agentId, messageId) => void (await stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } })),
+          logger: logger.child('heartbeat'),
+        });
+        scheduler.start();
+        return scheduler;
+      }),
+    );
     heartbeatStatus = () => heartbeat.status();
-    cleanups.push(() => heartbeat.stop());
-
-    const scheduler = new ScheduleRunner({
-      store: stores.schedules,
-      fire: async ({ schedule, idempotencyKey }) => (await orchestrator.submit({ ...scheduleMessage(schedule), idempotencyKey })).messageId,
-      nextRun: (schedule, after) => nextScheduleRun(schedule, after),
-      logger: logger.child('scheduler'),
-    });
-    scheduler.start();
-    cleanups.push(() => scheduler.stop());
-
-    const retention = startRetention(stores, getSettings, logger.child('retention'), { filesDir: ctx.paths.files });
-    cleanups.push(() => retention.stop());
-    const outboxExpiry = startOutboxExpiry(stores.outbox, logger.child('outbox'));
-    cleanups.push(() => outboxExpiry.stop());
-
-    supervisor.reconcile(settings.channels?.enabled ?? []);
-    source.onChange((next, previous, changedBy) => {
-      Promise.resolve(stores.events.append({ type: 'settings.changed', data: { source: changedBy } })).catch((err: unknown) =>
-        logger.error(`settings.changed event not recorded: ${errorMessage(err)}`),
-      );
-      heartbeat.replan();
-      supervisor.reconcile(next.channels?.enabled ?? []);
-      const a = effectiveServer(previous);
-      const b = effectiveServer(next);
-      if (a.host !== b.host || a.port !== b.port) {
-        const refused = !allowRemote && !isLoopbackHost(b.host) ? ' (a restart will refuse this host: remote access was not enabled at start)' : '';
-        logger.warn(`server.host/port changed to ${b.host}:${b.port}; run \`tinyagi restart\` to apply it${refused}`);
-      }
-      if (storageChanged(previous, next)) logger.warn(`storage changed; run \`tinyagi restart\` to apply it (the stores stay ${describeStorage(storage)} until then)`);
-    });
+    await services.start(
+      timerService('scheduler', () => {
+        const scheduler = new ScheduleRunner({
+          store: stores.schedules,
+          fire: async ({ schedule, idempotencyKey }) => (await worker.submit({ ...scheduleMessage(schedule), idempotencyKey })).messageId,
+          nextRun: (schedule, after) => nextScheduleRun(schedule, after),
+          logger: logger.child('scheduler'),
+        });
+        scheduler.start();
+        return scheduler;
+      }),
+    );
+    await services.start(timerService('retention', () => startRetention(stores, getSettings, logger.child('retention'), { filesDir: ctx.paths.files })));
+    await services.start(timerService('outbox expiry', () => startOutboxExpiry(stores.outbox, logger.child('outbox'))));
+    await services.start(settingsReactions(life, source, storage, { heartbeat, supervisor }));
 
     lock.update({ apiUrl, version: VERSION, listenHost: host, remote: !isLoopbackHost(host) });
     writePidFile(ctx.paths.pidFile);
-    logger.info(`TinyAGI ${VERSION} listening on ${apiUrl} (home ${ctx.home}, pid ${process.pid}${server.fromSnapshot ? ', API app from the start-up snapshot' : ''})`);
+    logger.info(`TinyAGI ${VERSION} listening on ${apiUrl} (home ${ctx.home}, pid ${process.pid})`);
 
     const outcome = await stopSignal;
     logger.info(outcome === 'restart' ? 'restarting: finishing in-flight work' : 'shutting down: finishing in-flight work');
     return outcome;
   } finally {
-    await cleanup();
+    await services.stopAll();
   }
+}
+
+/** The enabled channels started, and what a change of settings does while the daemon runs. */
+function settingsReactions(life: Life, source: SettingsSource, storage: StorageSelection, parts: { heartbeat: HeartbeatScheduler; supervisor: ChannelSupervisor }): Service {
+  let unsubscribe: () => unknown = () => {};
+  return {
+    name: 'channels',
+    start() {
+      const { heartbeat, supervisor } = parts;
+      supervisor.reconcile(source.get().channels?.enabled ?? []);
+      unsubscribe = source.onChange((next, previous) => {
+        heartbeat.replan();
+        supervisor.reconcile(next.channels?.enabled ?? []);
+        const a = effectiveServer(previous);
+        const b = effectiveServer(next);
+        if (a.host !== b.host || a.port !== b.port) {
+          const refused = !life.allowRemote && !isLoopbackHost(b.host) ? ' (a restart will refuse this host: remote access was not enabled at start)' : '';
+          life.logger.warn(`server.host/port changed to ${b.host}:${b.port}; run \`tinyagi restart\` to apply it${refused}`);
+        }
+        if (storageChanged(previous, next)) life.logger.warn(`storage changed; run \`tinyagi restart\` to apply it (the stores stay ${describeStorage(storage)} until then)`);
+      });
+    },
+    stop: () => unsubscribe(),
+  };
 }
 
 export async function runDaemon(ctx: CliContext): Promise<number> {

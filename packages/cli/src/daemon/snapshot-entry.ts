@@ -4,10 +4,8 @@
  * `--build-snapshot` on it and starts the daemon from the blob.
  *
  * Building evaluates every module the daemon loads at start (core, teams, the server, fastify,
- * zod and the API contract) and builds the API's Fastify app (routes, hooks, plugins, `ready()`)
- * without its context or http server, which the daemon binds when it runs (server/src/app.ts).
- * Nothing else: no settings read, no file opened (one existence check: TinyOffice's export), no
- * timer left. What is computed while building is frozen into the blob, so two things are refused
+ * zod and the API contract). Nothing else: no settings read, no file opened, no timer left, no
+ * object of the daemon built (the API's app is built plainly when the daemon starts). What is computed while building is frozen into the blob, so two things are refused
  * here:
  * - randomness: node's `randomUUID` keeps a pool of pre-generated values, and our id generator
  *   one of random words; drawn at build time they would repeat in every daemon started from
@@ -24,8 +22,6 @@ import { handleBrokenPipes } from '../output/broken-pipe.ts';
 import { runArgs } from './launch.ts';
 import { isPlainRun, runDaemonEntry } from './run-entry.ts';
 import { runDaemon } from './run.ts';
-import { prepareSnapshotApp } from '@tinyagi/server/internal';
-import { tinyOfficeExportDir } from '../office/locate.ts';
 
 declare const __dirname: string;
 
@@ -42,10 +38,6 @@ if (startupSnapshot.isBuildingSnapshot()) {
       throw new Error(`Loading the daemon used ${[...new Set(buildTimeUses)].join(', ')}: that would be frozen into the start-up snapshot. Move it from module scope into a function.`);
     }
   });
-  // The API's Fastify app, built and made ready now (its context and http server come at run
-  // time): ~35 ms of every start (docs/startup-snapshot.md). TinyOffice's routes are part of the
-  // app when its export exists now; a daemon that finds otherwise builds its app as it starts.
-  void prepareSnapshotApp({ officeDir: tinyOfficeExportDir() });
   const dist = __dirname;
   startupSnapshot.setDeserializeMainFunction(() => {
     globalThis.__tinyagiRequire = createRequire(join(dist, 'bin.js'));

@@ -13,49 +13,11 @@
  * - node-postgres and @tinyagi/core/pg are imported only when PostgreSQL is selected, so the
  *   SQLite default never loads them (the CLI bundle keeps them in a chunk of their own).
  */
-import { openStores, type Settings } from '@tinyagi/core';
-import { maskUrlSecrets, type Durability, type Env, type StoreSet } from '@tinyagi/core/internal';
+import { openStores } from '@tinyagi/core';
+import type { Durability, StoreSet } from '@tinyagi/core/internal';
+import type { StorageSelection } from './storage-selection.ts';
 
-export const DATABASE_URL_ENV = 'TINYAGI_DATABASE_URL';
-export const STORAGE_DEFAULTS = { schema: 'tinyagi', pool_size: 10 } as const;
-
-export type StorageSelection =
-  | { backend: 'sqlite'; file: string }
-  | {
-      backend: 'postgres';
-      url: string;
-      schema: string;
-      poolSize: number;
-      /** Where the URL came from: the environment variable or the settings key. */
-      source: typeof DATABASE_URL_ENV | 'storage.url';
-      /** The URL with its password masked: the only form that is printed or logged. */
-      display: string;
-    };
-
-export type PostgresSelection = Extract<StorageSelection, { backend: 'postgres' }>;
-
-/** `settings` with environment overrides applied; `sqliteFile` is the home's database file. */
-export function selectStorage(settings: Settings, env: Env, sqliteFile: string): StorageSelection {
-  const url = settings.storage?.url;
-  if (url === undefined || url === '') return { backend: 'sqlite', file: sqliteFile };
-  return {
-    backend: 'postgres',
-    url,
-    schema: settings.storage?.schema ?? STORAGE_DEFAULTS.schema,
-    poolSize: settings.storage?.pool_size ?? STORAGE_DEFAULTS.pool_size,
-    source: env[DATABASE_URL_ENV] ? DATABASE_URL_ENV : 'storage.url',
-    display: maskUrlSecrets(url),
-  };
-}
-
-export function describeStorage(selection: StorageSelection): string {
-  return selection.backend === 'sqlite' ? `SQLite ${selection.file}` : `PostgreSQL ${selection.display} (schema ${selection.schema}, from ${selection.source})`;
-}
-
-/** True when the two settings select different stores (the daemon applies that at its next start). */
-export function storageChanged(a: Settings, b: Settings): boolean {
-  return JSON.stringify(a.storage ?? {}) !== JSON.stringify(b.storage ?? {});
-}
+export { DATABASE_URL_ENV, STORAGE_DEFAULTS, describeStorage, selectStorage, storageChanged, type PostgresSelection, type StorageSelection } from './storage-selection.ts';
 
 export interface OpenSelectedOptions {
   durability?: Durability;
