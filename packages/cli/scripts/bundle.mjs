@@ -49,8 +49,8 @@ const unusedDefaults = {
  *
  * The snapshot build (below) defers node:http too, from every module: its parser binding cannot
  * be part of a start-up snapshot. Fastify reads `STATUS_CODES` and `METHODS` at load time; those
- * two tables are copied in from the node that bundles. (Our own modules require node:http when
- * they need it: server/src/late-server.ts `builtin`.)
+ * two tables are copied in from the node that bundles. (No object of the daemon is built in the
+ * snapshot: Fastify makes its http server when the daemon builds the API's app, at run time.)
  */
 const LAZY_FROM_FASTIFY_SERVER = /^node:(https|http2|dns)$/;
 function lazyBuiltins(filter, fromImporter) {

@@ -66,6 +66,19 @@ describe.skipIf(db.skip !== undefined)('shared settings (PostgreSQL)', () => {
     cleanupTemp();
   });
 
+  it('given events, records each change it adopts as settings.changed: its own edit as "api", another node\'s as "database"', async () => {
+    const recorded: string[] = [];
+    const events = { append: (e: { type: 'settings.changed'; data: { source: string } }) => void recorded.push(`${e.type}:${e.data.source}`) };
+    const api = await openOn(poolA, { file: fileWith('api', API_FILE), events });
+    const other = await openOn(poolB, { file: fileWith('other', WORKER_FILE), importFile: false, mirror: false });
+    await api.update((s) => patchSettings(s, { queue: { concurrency: 3 } }));
+    expect(recorded).toEqual(['settings.changed:api']);
+    const seen = nextChange(api);
+    await other.update((s) => patchSettings(s, { queue: { concurrency: 4 } }));
+    expect((await seen).source).toBe('database');
+    expect(recorded).toEqual(['settings.changed:api', 'settings.changed:database']);
+  });
+
   it("the first node imports its settings.json once (without the local keys); later nodes get the database's with their own local keys", async () => {
     // A worker that starts first imports nothing: it waits for the row.
     const early = await openOn(poolB, { file: fileWith('early', WORKER_FILE), mirror: false, importFile: false });
