@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
-import { ChatroomStore } from '../src/chatroom/store.ts';
+import { ChatroomStore } from '../src/chatroom/sqlite-store.ts';
 import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from '../src/sessions/index.ts';
 
 const dirs: string[] = [];

@@ -1,1 +1,2 @@
-export { ChatroomStore, type ChatroomPost, type ChatroomListQuery, type ChatroomStoreApi } from './store.ts';
+export type { ChatroomPost, ChatroomListQuery, ChatroomStoreApi } from './model.ts';
+export { ChatroomStore } from './sqlite-store.ts';

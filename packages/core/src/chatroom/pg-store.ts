@@ -5,11 +5,11 @@
  * transaction) before drawing its id, as the event log does: within a room, ids become visible
  * in order and `list({ afterId })` never repeats or skips a post.
  */
-import type { ChatroomStoreApi } from './store.ts';
+import type { ChatroomStoreApi } from './model.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ChatroomRow } from '../storage/rows.ts';
-import { type ChatroomListQuery, type ChatroomPost, toPost } from './store.ts';
+import { type ChatroomListQuery, type ChatroomPost, toPost } from './model.ts';
 
 export class PgChatroomStore implements ChatroomStoreApi {
   readonly #scope: PgScope;

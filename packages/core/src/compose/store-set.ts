@@ -7,19 +7,19 @@
  * `await`; the SQLite stores return plain values, so the default backend allocates no promise per
  * statement.
  */
-import type { ChatroomStoreApi } from '../chatroom/store.ts';
+import type { ChatroomStoreApi } from '../chatroom/model.ts';
 import type { EventLogApi } from '../events/log.ts';
 import type { OutboxStoreApi } from '../outbox/store.ts';
-import type { PairingStoreApi } from '../pairing/store.ts';
+import type { PairingStoreApi } from '../pairing/model.ts';
 import type { QueueStore } from '../queue/types.ts';
 import type { ConversationQueriesApi } from '../runs/queries.ts';
 import type { RunSteeringStoreApi } from '../runs/steering-store.ts';
-import type { RunStoreApi } from '../runs/store.ts';
-import type { ScheduleStoreApi } from '../schedules/store.ts';
+import type { RunStoreApi } from '../runs/model.ts';
+import type { ScheduleStoreApi } from '../schedules/model.ts';
 import type { AgentMessageStoreApi } from '../sessions/agent-messages.ts';
 import type { AgentSessionStoreApi } from '../sessions/agent-sessions.ts';
 import type { SenderDefaultsStoreApi } from '../sessions/sender-defaults.ts';
-import type { TaskStoreApi } from '../tasks/store.ts';
+import type { TaskStoreApi } from '../tasks/model.ts';
 import type { GroupCommit, GroupCommitOptions } from '../storage/group-commit.ts';
 import type { Awaitable, StoreTransaction as BoundTransaction, TransactionOptions, TxBody as BodyIn, TxHandle } from '../storage/transaction.ts';
 

@@ -1,1 +1,10 @@
-export { OutboxStore, type OutboxInput, type OutboxRow, type OutboxStatus, type OutboxRecipient, type OutboxListQuery, type OutboxStoreOptions, type OutboxStoreApi } from './store.ts';
+export {
+  OutboxStore,
+  type OutboxInput,
+  type OutboxRow,
+  type OutboxStatus,
+  type OutboxRecipient,
+  type OutboxListQuery,
+  type OutboxStoreOptions,
+  type OutboxStoreApi,
+} from './store.ts';

@@ -20,7 +20,7 @@ import type { OutboxStoreApi } from './store.ts';
 import { deleteInBatches, type PgShared, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
-import { notWaiting } from '../runs/store.ts';
+import { notWaiting } from '../runs/model.ts';
 import {
   deliveredEvent,
   enqueuedEvents,

@@ -19,7 +19,7 @@ import type { TinyDatabase } from '../storage/database.ts';
 import type { EventLog } from '../events/log.ts';
 import type { EventInput } from '../events/types.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
-import { notWaiting } from '../runs/store.ts';
+import { notWaiting } from '../runs/model.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 
 export type OutboxStatus = 'pending' | 'delivering' | 'delivered' | 'failed' | 'expired';

@@ -1,5 +1,4 @@
 export {
-  PairingStore,
   generatePairingCode,
   normalizePairingCode,
   PAIRING_CODE_ALPHABET,
@@ -9,4 +8,5 @@ export {
   type PairingRequestResult,
   type PairingStoreOptions,
   type PairingStoreApi,
-} from './store.ts';
+} from './model.ts';
+export { PairingStore } from './sqlite-store.ts';

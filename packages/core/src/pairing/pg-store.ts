@@ -7,7 +7,7 @@
  * locked: nodes racing at the cap may exceed it by the few requests in flight.
  */
 import { pgEventLog, type PgEventLog } from '../events/pg-log.ts';
-import type { PairingStoreApi } from './store.ts';
+import type { PairingStoreApi } from './model.ts';
 import type { PgShared } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { PairingRow } from '../storage/rows.ts';
@@ -27,7 +27,7 @@ import {
   toApproved,
   tooManyPending,
   usedCode,
-} from './store.ts';
+} from './model.ts';
 
 export class PgPairingStore implements PairingStoreApi {
   readonly #scope: PgScope;

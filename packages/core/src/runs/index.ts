@@ -1,5 +1,4 @@
 export {
-  RunStore,
   RUN_CAUSES,
   TERMINAL_RUN_STATUSES,
   type RunCause,
@@ -21,7 +20,8 @@ export {
   type RunFinish,
   type Spend,
   type RunStoreApi,
-} from './store.ts';
+} from './model.ts';
+export { RunStore } from './sqlite-store.ts';
 export { USAGE_BUCKETS, bucketBoundaries, type UsageBucket, type BucketBoundaries } from './usage-buckets.ts';
 export { RunSteeringStore, type RunSteeringState, type RunSteeringStoreApi } from './steering-store.ts';
 export { ConversationQueries, type OpenRunRow, type ConversationQueriesApi } from './queries.ts';

@@ -4,7 +4,7 @@
  * transaction of `tx.stores.runs`). Counters are added in place (`x = x + $1`), so two nodes
  * bumping one conversation never lose an update; `finishRun` changes a run only while it is open.
  */
-import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from './store.ts';
+import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from './model.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
@@ -36,7 +36,7 @@ import {
   type UsageGroup,
   type UsageRow,
   type UsageSeriesRow,
-} from './store.ts';
+} from './model.ts';
 
 /** The UTC day of a run, as SQLite's strftime('%Y-%m-%d', … / 1000, 'unixepoch') gives it. */
 const PG_DAY = "to_char(to_timestamp(floor(COALESCE(ended_at, created_at) / 1000)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";

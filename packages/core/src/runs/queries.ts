@@ -5,7 +5,7 @@
  * through the stores.
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { RunRecord } from './store.ts';
+import type { RunRecord } from './model.ts';
 import type { RunRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 

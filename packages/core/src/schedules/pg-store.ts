@@ -12,11 +12,11 @@
  */
 import { pgEventLog, type PgEventLog } from '../events/pg-log.ts';
 import { newId } from '../ids.ts';
-import type { ScheduleStoreApi } from './store.ts';
+import type { ScheduleStoreApi } from './model.ts';
 import { lockSchema, type PgShared } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ScheduleRow } from '../storage/rows.ts';
-import { columnsOf, type FiredExtra, firedEvent, labelTaken, type ScheduleInput, type ScheduleRecord, scheduleNotFound, toRecord } from './store.ts';
+import { columnsOf, type FiredExtra, firedEvent, labelTaken, type ScheduleInput, type ScheduleRecord, scheduleNotFound, toRecord } from './model.ts';
 
 export class PgScheduleStore implements ScheduleStoreApi {
   readonly #scope: PgScope;

@@ -1,12 +1,2 @@
-export {
-  TaskStore,
-  derivePrefix,
-  TASK_STATUSES,
-  type TaskStatus,
-  type TaskRecord,
-  type ProjectRecord,
-  type CommentRecord,
-  type CreateTaskInput,
-  type TaskPatch,
-  type TaskStoreApi,
-} from './store.ts';
+export { derivePrefix, TASK_STATUSES, type TaskStatus, type TaskRecord, type ProjectRecord, type CommentRecord, type CreateTaskInput, type TaskPatch, type TaskStoreApi } from './model.ts';
+export { TaskStore } from './sqlite-store.ts';

@@ -12,7 +12,7 @@
  *   index would only turn a race into an error).
  */
 import { newId } from '../ids.ts';
-import type { TaskStoreApi } from './store.ts';
+import type { TaskStoreApi } from './model.ts';
 import { lockSchema, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ProjectRow, TaskCommentRow, TaskRow } from '../storage/rows.ts';
@@ -36,7 +36,7 @@ import {
   toComment,
   toProject,
   toTask,
-} from './store.ts';
+} from './model.ts';
 
 export class PgTaskStore implements TaskStoreApi {
   readonly #scope: PgScope;

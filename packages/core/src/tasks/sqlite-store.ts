@@ -1,107 +1,35 @@
 /**
- * Kanban data (`projects`, `tasks`, `task_comments`).
- *
- * Contract:
- * - A task in a project gets the identifier `<PREFIX>-<n>` from the project's counter (never
- *   reused, also after deletions); a task without a project gets `T-<n>`.
- * - `position` orders tasks inside a status column; new tasks go to the end of their column.
- * - `reorder` sets status and position of every listed task in one transaction and reports
- *   which tasks changed status (the server dispatches tasks that entered in_progress).
- * - Deleting a task deletes its comments; deleting a project keeps its tasks (project unset).
+ * Projects, tasks and comments on SQLite: `TaskStore` over the process's one connection (synchronous; every method
+ * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
+ * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
  */
-import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { ProjectRow as SchemaProjectRow, TaskCommentRow, TaskRow as SchemaTaskRow } from '../storage/rows.ts';
-import type { Awaitable } from '../storage/transaction.ts';
-
-export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-
-export interface ProjectRecord {
-  id: string;
-  name: string;
-  prefix: string;
-  description: string;
-  /** When it was archived (hidden from the active list; its tasks stay), or null. */
-  archivedAt: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface TaskRecord {
-  id: string;
-  projectId: string | null;
-  identifier: string | null;
-  title: string;
-  description: string;
-  status: TaskStatus;
-  position: number;
-  assigneeAgent: string | null;
-  assigneeTeam: string | null;
-  conversationId: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface CommentRecord {
-  id: number;
-  taskId: string;
-  author: string;
-  content: string;
-  createdAt: number;
-}
-
-export interface CreateTaskInput {
-  title: string;
-  description?: string;
-  status?: TaskStatus;
-  projectId?: string | null;
-  assigneeAgent?: string | null;
-  assigneeTeam?: string | null;
-}
-
-export type TaskPatch = Partial<Pick<TaskRecord, 'title' | 'description' | 'status' | 'projectId' | 'assigneeAgent' | 'assigneeTeam' | 'position' | 'conversationId'>>;
-
-/** A `SELECT *` row (type derived from the drizzle schema). */
-type TaskRow = SchemaTaskRow;
-type ProjectRow = SchemaProjectRow;
-type CommentRow = TaskCommentRow;
-
-/** `Website Redesign` -> `WR`; `Infrastructure` -> `INF`; `a b c d` -> `ABC`. */
-export function derivePrefix(name: string): string {
-  const words = name
-    .toUpperCase()
-    .split(/[^A-Z0-9]+/)
-    .filter((w) => /^[A-Z]/.test(w));
-  if (words.length === 0) return 'P';
-  if (words.length === 1) return words[0]!.slice(0, 3);
-  return words
-    .slice(0, 3)
-    .map((w) => w[0])
-    .join('');
-}
-
-export interface TaskStoreApi {
-  createProject(input: { name: string; prefix?: string; description?: string }): Awaitable<ProjectRecord>;
-  getProject(id: string): Awaitable<ProjectRecord | undefined>;
-  mustGetProject(id: string): Awaitable<ProjectRecord>;
-  listProjects(): Awaitable<ProjectRecord[]>;
-  /** `archived: true` archives (keeping the first archive time), `false` restores. */
-  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string; archived?: boolean }): Awaitable<ProjectRecord>;
-  deleteProject(id: string): Awaitable<void>;
-  createTask(input: CreateTaskInput): Awaitable<TaskRecord>;
-  getTask(idOrIdentifier: string): Awaitable<TaskRecord | undefined>;
-  mustGetTask(idOrIdentifier: string): Awaitable<TaskRecord>;
-  listTasks(query?: { projectId?: string; status?: TaskStatus; assignee?: string }): Awaitable<TaskRecord[]>;
-  updateTask(idOrIdentifier: string, patch: TaskPatch): Awaitable<{ before: TaskRecord; after: TaskRecord }>;
-  deleteTask(idOrIdentifier: string): Awaitable<void>;
-  reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): Awaitable<{ tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> }>;
-  listComments(taskId: string): Awaitable<CommentRecord[]>;
-  commentCount(taskId: string): Awaitable<number>;
-  addComment(taskId: string, input: { author: string; content: string }): Awaitable<CommentRecord>;
-  deleteComment(id: number): Awaitable<void>;
-}
+import {
+  type CommentRecord,
+  type CommentRow,
+  type CreateTaskInput,
+  type ProjectPatch,
+  type ProjectRecord,
+  type ProjectRow,
+  TASK_ORDER,
+  type TaskPatch,
+  type TaskRecord,
+  type TaskRow,
+  type TaskStatus,
+  type TaskStoreApi,
+  commentNotFound,
+  derivePrefix,
+  listedTwice,
+  patchedProject,
+  patchedTask,
+  prefixTaken,
+  projectNotFound,
+  taskNotFound,
+  toComment,
+  toProject,
+  toTask,
+} from './model.ts';
 
 export class TaskStore implements TaskStoreApi {
   readonly #db: TinyDatabase;
@@ -306,86 +234,4 @@ export class TaskStore implements TaskStoreApi {
   #assertPrefixFree(prefix: string, exceptId: string | undefined): void {
     if (this.#prefixTaken(prefix, exceptId)) throw prefixTaken(prefix);
   }
-}
-
-// Shared with the PostgreSQL store (pg-store.ts).
-
-/** Board order: by column, then position, then age. */
-export const TASK_ORDER = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'review' THEN 3 ELSE 4 END, position, created_at";
-
-export function projectNotFound(id: string): TinyError {
-  return new TinyError('PROJECT_NOT_FOUND', `No project with id or prefix "${id}".`);
-}
-
-export function taskNotFound(idOrIdentifier: string): TinyError {
-  return new TinyError('TASK_NOT_FOUND', `No task with id or identifier "${idOrIdentifier}".`);
-}
-
-export function commentNotFound(id: number): TinyError {
-  return new TinyError('COMMENT_NOT_FOUND', `No comment with id ${id}.`);
-}
-
-export function prefixTaken(prefix: string): TinyError {
-  return new TinyError('ALREADY_EXISTS', `Another project already uses the prefix ${prefix}.`, { hint: 'Choose another prefix.' });
-}
-
-export function listedTwice(ref: string): TinyError {
-  return new TinyError('INVALID_STATE', `Task ${ref} is listed twice in the reorder request.`);
-}
-
-export type ProjectPatch = { name?: string; prefix?: string; description?: string; archived?: boolean };
-
-/** name, prefix, description, archived_at, updated_at after the patch (archiving keeps the first archive time). */
-export function patchedProject(current: ProjectRecord, patch: ProjectPatch, now: number): [string, string, string, number | null, number] {
-  const archivedAt = patch.archived === undefined ? current.archivedAt : patch.archived ? (current.archivedAt ?? now) : null;
-  return [patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, archivedAt, now];
-}
-
-/** The task's columns after the patch, in the order of the UPDATE (project_id … updated_at); project, identifier, status and position resolved by the store. */
-export function patchedTask(
-  before: TaskRecord,
-  patch: TaskPatch,
-  resolved: { projectId: string | null; identifier: string | null; status: TaskStatus; position: number },
-  now: number,
-): Array<string | number | null> {
-  return [
-    resolved.projectId,
-    resolved.identifier,
-    patch.title ?? before.title,
-    patch.description ?? before.description,
-    resolved.status,
-    resolved.position,
-    patch.assigneeAgent === undefined ? before.assigneeAgent : patch.assigneeAgent,
-    patch.assigneeTeam === undefined ? before.assigneeTeam : patch.assigneeTeam,
-    patch.conversationId === undefined ? before.conversationId : patch.conversationId,
-    now,
-  ];
-}
-
-/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
-export function toTask(r: TaskRow): TaskRecord {
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    identifier: r.identifier,
-    title: r.title,
-    description: r.description,
-    status: r.status as TaskStatus,
-    position: r.position,
-    assigneeAgent: r.assignee_agent,
-    assigneeTeam: r.assignee_team,
-    conversationId: r.conversation_id,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
-export function toProject(r: ProjectRow): ProjectRecord {
-  return { id: r.id, name: r.name, prefix: r.prefix, description: r.description, archivedAt: r.archived_at, createdAt: r.created_at, updatedAt: r.updated_at };
-}
-
-/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
-export function toComment(r: CommentRow): CommentRecord {
-  return { id: r.id, taskId: r.task_id, author: r.author, content: r.content, createdAt: r.created_at };
 }

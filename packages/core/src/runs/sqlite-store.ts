@@ -1,0 +1,192 @@
+/**
+ * Conversations, runs and usage on SQLite: `RunStore` over the process's one connection (synchronous; every method
+ * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
+ * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
+ */
+import type { TinyDatabase } from '../storage/database.ts';
+import type { ConversationRow, RunRow } from '../storage/rows.ts';
+import {
+  type ConversationDelta,
+  type ConversationListQuery,
+  type ConversationPatch,
+  type ConversationRecord,
+  type ConversationUsageRow,
+  type CreateConversationInput,
+  type CreateRunInput,
+  type RunFinish,
+  type RunRecord,
+  type RunStoreApi,
+  type Spend,
+  USAGE_COLUMN,
+  USAGE_SUMS,
+  type Usage,
+  type UsageGroup,
+  type UsageRow,
+  type UsageSeriesRow,
+  bumpValues,
+  clampEdges,
+  conversationFilter,
+  conversationInsertValues,
+  conversationNotFound,
+  conversationPatchSets,
+  finishRunValues,
+  runInsertValues,
+  runStatements,
+  runNotFound,
+  startRunValues,
+  throwError,
+  toConversation,
+  toRun,
+  usageRange,
+} from './model.ts';
+
+/** The SQLite spellings of the statements SQLite and PostgreSQL share (./model.ts `runStatements`). */
+const S = runStatements('conversations', 'runs', 'BINARY');
+const DESCENDANTS_SQL = S.descendants('runs.depth, runs.created_at, runs.rowid');
+
+export class RunStore implements RunStoreApi {
+  readonly #db: TinyDatabase;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+  }
+
+  createConversation(input: CreateConversationInput): ConversationRecord {
+    const values = conversationInsertValues(input);
+    this.#db.write(() => this.#db.prepare(S.insertConversation).run(...values));
+    return this.getConversation(values[0] as string)!;
+  }
+
+  /** `forUpdate` needs nothing here: SQLite's write transactions are already serialised (see the interface). */
+  getConversation(id: string, _options?: { forUpdate?: boolean }): ConversationRecord | undefined {
+    const row = this.#db.prepare(S.getConversation).get(id) as ConversationRow | undefined;
+    return row ? toConversation(row) : undefined;
+  }
+
+  mustGetConversation(id: string): ConversationRecord {
+    return this.getConversation(id) ?? throwError(conversationNotFound(id));
+  }
+
+  listConversations(query: ConversationListQuery = {}): ConversationRecord[] {
+    const { where, params } = conversationFilter(query, 'runs');
+    return (this.#db.prepare(S.listConversations(where)).all(...params) as ConversationRow[]).map(toConversation);
+  }
+
+  /** The latest conversation started in a channel's chat (its thread key), if any. */
+  latestConversationOfThread(channel: string, threadKey: string): ConversationRecord | undefined {
+    const row = this.#db.prepare(S.latestOfThread).get(channel, threadKey) as ConversationRow | undefined;
+    return row ? toConversation(row) : undefined;
+  }
+
+  /** Adds to the conversation's counters (inside the caller's transaction when open). */
+  bumpConversation(id: string, delta: ConversationDelta): void {
+    this.#db.write(() => this.#db.prepare(S.bumpConversation).run(...bumpValues(delta), id));
+  }
+
+  updateConversation(id: string, patch: ConversationPatch): void {
+    const { sets, params } = conversationPatchSets(patch);
+    this.#db.write(() => this.#db.prepare(S.updateConversation(sets)).run(...params, id));
+  }
+
+  createRun(input: CreateRunInput): RunRecord {
+    const values = runInsertValues(input);
+    this.#db.write(() => this.#db.prepare(S.insertRun).run(...values));
+    return this.getRun(values[0] as string)!;
+  }
+
+  startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): void {
+    this.#db.write(() => this.#db.prepare(S.startRun).run(...startRunValues(patch), id));
+  }
+
+  /**
+   * Moves a run to a terminal state. Returns false (and changes nothing) if the run already
+   * ended, so callers emit the terminal event only when this returns true.
+   */
+  finishRun(id: string, result: RunFinish): boolean {
+    return this.#db.write(() => this.#db.prepare(S.finishRun).run(...finishRunValues(result), id).changes === 1);
+  }
+
+  /** Adds what a failed attempt spent to a run that goes on (retried) or has ended. */
+  addUsage(id: string, usage: Usage, costUsd: number): void {
+    this.#db.write(() => this.#db.prepare(S.addUsage).run(usage.inputTokens, usage.outputTokens, costUsd, id));
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const row = this.#db.prepare(S.getRun).get(id) as RunRow | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
+  mustGetRun(id: string): RunRecord {
+    return this.getRun(id) ?? throwError(runNotFound(id));
+  }
+
+  // `= +?`: no re-prepare per bound value (queue/sqlite-store.ts says why).
+  listRuns(conversationId: string): RunRecord[] {
+    return (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = +? ORDER BY created_at, rowid').all(conversationId) as RunRow[]).map(toRun);
+  }
+
+  children(runId: string): RunRecord[] {
+    return (this.#db.prepare('SELECT * FROM runs WHERE parent_run_id = +? ORDER BY created_at, rowid').all(runId) as RunRow[]).map(toRun);
+  }
+
+  /** All descendants of a run (breadth first). */
+  descendants(runId: string): RunRecord[] {
+    return (this.#db.prepare(DESCENDANTS_SQL).all(runId) as RunRow[]).map(toRun);
+  }
+
+  /** Runs of the conversation not yet in a terminal state. */
+  openRunCount(conversationId: string): number {
+    return (this.#db.prepare(S.openRunCount).get(conversationId) as { n: number }).n;
+  }
+
+  /** Tokens and cost spent by an agent since `sinceTs` (for per-agent daily budgets). */
+  agentSpend(agentId: string, sinceTs: number): Spend {
+    return this.#db.prepare(S.agentSpend).get(agentId, sinceTs) as Spend;
+  }
+
+  globalSpend(sinceTs: number): Spend {
+    return this.#db.prepare(S.globalSpend).get(sinceTs) as Spend;
+  }
+
+  usage(by: UsageGroup, query: { since?: number; until?: number } = {}): UsageRow[] {
+    return this.#db.prepare(S.usage(USAGE_COLUMN[by])).all(...usageRange(query)) as UsageRow[];
+  }
+
+  /**
+   * Usage per bucket and key in one GROUP BY: `edges` are n + 1 ascending bucket boundaries
+   * (ms), and each bucket is a range scan of the covering `runs_usage_cover` index. Runs outside
+   * [since, until) are not counted even when their bucket is. Rows are ordered by bucket, key.
+   */
+  usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query: { since?: number; until?: number } = {}): UsageSeriesRow[] {
+    if (edges.length < 2) return [];
+    const col = USAGE_COLUMN[by];
+    return (
+      this.#db
+        // MATERIALIZED: the buckets are computed once; CROSS JOIN: SQLite keeps them the outer
+        // loop, so each bucket is one range scan of the runs_usage_cover index (covering: no table rows read).
+        .prepare(`WITH b(bucket, start, end) AS MATERIALIZED (SELECT CAST(key AS INTEGER), value, LEAD(value) OVER (ORDER BY key) FROM json_each(?))
+        SELECT b.bucket AS bucket, ${col} AS key, ${USAGE_SUMS}
+        FROM b CROSS JOIN runs ON runs.created_at >= b.start AND runs.created_at < b.end
+        WHERE b.end IS NOT NULL
+        GROUP BY b.bucket, key ORDER BY b.bucket, key`)
+        .all(JSON.stringify(clampEdges(edges, query))) as UsageSeriesRow[]
+    );
+  }
+
+  /** The conversations that cost most in [since, until) (then most tokens), with their titles. */
+  topConversations(query: { since?: number; until?: number; limit: number }): ConversationUsageRow[] {
+    return this.#db.prepare(S.topConversations).all(...usageRange(query), query.limit) as ConversationUsageRow[];
+  }
+
+  /** Creation time of the oldest run (ms), or null when there are none. */
+  firstRunAt(): number | null {
+    return (this.#db.prepare(S.firstRunAt).get() as { first: number | null }).first;
+  }
+
+  /** Deletes finished runs and their conversations' completed records older than `beforeTs`, except those of conversations waiting for a decision. */
+  prune(beforeTs: number, batchSize = 1000): number {
+    const total = this.#db.deleteInBatches(S.pruneRuns('rowid'), [beforeTs], batchSize);
+    this.#db.write(() => this.#db.prepare(S.pruneConversations).run(beforeTs));
+    return total;
+  }
+}
