@@ -86,12 +86,12 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 }
 
 /**
- * A flag's value as the block stores it, checked against the kind's schema: '' is null for a
- * setting (a merge patch removes the key), an http(s) URL loses its trailing slash, a number
- * setting is a number.
+ * A flag's value as the block stores it, checked against the kind's schema: '' stays '' for a
+ * setting (the action removes the key: commander turns a parser's null into ''), an http(s) URL
+ * loses its trailing slash, a number setting is a number.
  */
-function parseBlockValue(spec: BlockFlag, raw: string): string | number | null {
-  if (!spec.secret && raw.trim() === '') return null;
+function parseBlockValue(spec: BlockFlag, raw: string): string | number {
+  if (!spec.secret && raw.trim() === '') return '';
   let value: string | number = spec.secret ? raw : raw.trim();
   if (spec.type === 'number') {
     value = Number(value);
@@ -150,7 +150,8 @@ export function registerChannelCommands(program: Command): void {
     const nothingGiven = options.enable === undefined && options.disable === undefined && given.length === 0;
     if (nothingGiven && !isInteractive()) throw usageError('Nothing to set up.', `Pass --enable, --disable${flags.map((f) => `, ${f.flag}`).join('')}.`);
     const change: ChannelsChange = { enable: options.enable, disable: options.disable };
-    const values = new Map<BlockFlag, unknown>(given.map((spec) => [spec, options[spec.attribute]]));
+    // A setting given as '' is removed (null in the merge patch).
+    const values = new Map<BlockFlag, unknown>(given.map((spec) => [spec, !spec.secret && options[spec.attribute] === '' ? null : options[spec.attribute]]));
     if (nothingGiven) {
       const enabled = await askMultiSelect(undefined, { flag: '--enable', message: 'Channels to enable', choices: names });
       for (const spec of flags.filter((f) => f.secret && enabled.includes(f.kind.name))) {
