@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
-import { EventLog } from '../src/events/log.ts';
+import { EventLog } from '../src/events/sqlite-log.ts';
 import type { EventOf } from '../src/events/types.ts';
 
 let dir: string;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
-import { EventLog } from '../src/events/log.ts';
+import { EventLog } from '../src/events/sqlite-log.ts';
 
 let dir: string;
 let db: TinyDatabase;

@@ -7,7 +7,7 @@ import { openDatabase } from '../src/storage/database.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
 import { classifyFailure, QueueWorker } from '../src/queue/worker.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
-import { EventLog } from '../src/events/log.ts';
+import { EventLog } from '../src/events/sqlite-log.ts';
 import { runQueueConformance } from './queue-conformance.ts';
 
 function tempDb() {

@@ -384,7 +384,7 @@ describe('TinyDatabase.transaction (async, docs/storage.md)', () => {
 
 describe('writers that run on their own wait for an open asynchronous transaction', () => {
   it('a group of writes and a buffered event flush commit after the transaction instead of failing', async () => {
-    const { EventLog } = await import('../src/events/log.ts');
+    const { EventLog } = await import('../src/events/sqlite-log.ts');
     const events = new EventLog(db);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 /**
- * Team chat rooms on PostgreSQL: the contract of the SQLite `ChatroomStore` (./store.ts). A
+ * Team chat rooms on PostgreSQL: the contract of the SQLite `ChatroomStore` (./model.ts). A
  * sequence alone could let a post commit after a higher id of the same room was read, and a
  * cursor would skip it; so a post takes its room's advisory lock (held to the end of its
  * transaction) before drawing its id, as the event log does: within a room, ids become visible

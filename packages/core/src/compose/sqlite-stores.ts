@@ -3,17 +3,14 @@
  * the CLI share inside a process.
  */
 import { openDatabase, type Durability, type TinyDatabase } from '../storage/database.ts';
-import { EventLog } from '../events/log.ts';
+import { EventLog } from '../events/sqlite-log.ts';
 import { SqliteQueueStore } from '../queue/sqlite-store.ts';
 import type { BackoffPolicy } from '../queue/types.ts';
 import { OutboxStore } from '../outbox/store.ts';
 import { RunStore } from '../runs/sqlite-store.ts';
-import { RunSteeringStore } from '../runs/steering-store.ts';
-import { ConversationQueries } from '../runs/queries.ts';
+import { ConversationQueries, RunSteeringStore } from '../runs/sqlite-store.ts';
 import { ChatroomStore } from '../chatroom/sqlite-store.ts';
-import { AgentMessageStore } from '../sessions/agent-messages.ts';
-import { AgentSessionStore } from '../sessions/agent-sessions.ts';
-import { SenderDefaultsStore } from '../sessions/sender-defaults.ts';
+import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from '../sessions/sqlite-stores.ts';
 import { PairingStore } from '../pairing/sqlite-store.ts';
 import { ScheduleStore } from '../schedules/sqlite-store.ts';
 import { TaskStore } from '../tasks/sqlite-store.ts';

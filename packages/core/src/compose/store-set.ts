@@ -8,17 +8,14 @@
  * statement.
  */
 import type { ChatroomStoreApi } from '../chatroom/model.ts';
-import type { EventLogApi } from '../events/log.ts';
+import type { EventLogApi } from '../events/model.ts';
 import type { OutboxStoreApi } from '../outbox/store.ts';
 import type { PairingStoreApi } from '../pairing/model.ts';
 import type { QueueStore } from '../queue/types.ts';
-import type { ConversationQueriesApi } from '../runs/queries.ts';
-import type { RunSteeringStoreApi } from '../runs/steering-store.ts';
+import type { ConversationQueriesApi, RunSteeringStoreApi } from '../runs/model.ts';
 import type { RunStoreApi } from '../runs/model.ts';
 import type { ScheduleStoreApi } from '../schedules/model.ts';
-import type { AgentMessageStoreApi } from '../sessions/agent-messages.ts';
-import type { AgentSessionStoreApi } from '../sessions/agent-sessions.ts';
-import type { SenderDefaultsStoreApi } from '../sessions/sender-defaults.ts';
+import type { AgentMessageStoreApi, AgentSessionStoreApi, SenderDefaultsStoreApi } from '../sessions/model.ts';
 import type { TaskStoreApi } from '../tasks/model.ts';
 import type { GroupCommit, GroupCommitOptions } from '../storage/group-commit.ts';
 import type { Awaitable, StoreTransaction as BoundTransaction, TransactionOptions, TxBody as BodyIn, TxHandle } from '../storage/transaction.ts';

@@ -16,7 +16,7 @@ import { TinyError } from '../errors.ts';
 import { channelKinds } from '../kinds/registry.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { EventLog } from '../events/log.ts';
+import type { EventLog } from '../events/sqlite-log.ts';
 import type { EventInput } from '../events/types.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import { notWaiting } from '../runs/model.ts';

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TinyError } from '../errors.ts';
-import type { EventLog } from '../events/log.ts';
+import type { EventLog } from '../events/sqlite-log.ts';
 import type { EventInput } from '../events/types.ts';
 import type { PairingRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';

@@ -1,5 +1,5 @@
 /**
- * Pairing on PostgreSQL: the contract of the SQLite `PairingStore` (./store.ts), whose rules,
+ * Pairing on PostgreSQL: the contract of the SQLite `PairingStore` (./model.ts), whose rules,
  * errors, events and row mapping it shares. A request locks the sender's row (`FOR UPDATE`); two
  * nodes asking for a new sender at once insert it once (`ON CONFLICT DO NOTHING`, then the loser
  * reads the winner's row), so both show the same code. Approving is one conditional update: a

@@ -4,7 +4,7 @@
  * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
  */
 import type { PairingRow } from '../storage/rows.ts';
-import type { EventLog } from '../events/log.ts';
+import type { EventLog } from '../events/sqlite-log.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import {
   type ApprovedPairing,

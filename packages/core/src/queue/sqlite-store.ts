@@ -17,7 +17,7 @@ import type { TinyDatabase } from '../storage/database.ts';
 import { writeEach } from '../storage/group-commit.ts';
 import { SqliteWriteTransaction } from '../storage/sqlite-transaction.ts';
 import { runWork, type StoreTransaction } from '../storage/transaction.ts';
-import type { EventLog } from '../events/log.ts';
+import type { EventLog } from '../events/sqlite-log.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { MessageRow as SchemaMessageRow } from '../storage/rows.ts';
 import type {

@@ -23,5 +23,5 @@ export {
 } from './model.ts';
 export { RunStore } from './sqlite-store.ts';
 export { USAGE_BUCKETS, bucketBoundaries, type UsageBucket, type BucketBoundaries } from './usage-buckets.ts';
-export { RunSteeringStore, type RunSteeringState, type RunSteeringStoreApi } from './steering-store.ts';
-export { ConversationQueries, type OpenRunRow, type ConversationQueriesApi } from './queries.ts';
+export { RunSteeringStore, ConversationQueries } from './sqlite-store.ts';
+export type { RunSteeringState, RunSteeringStoreApi, OpenRunRow, ConversationQueriesApi } from './model.ts';

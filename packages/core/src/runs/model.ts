@@ -9,7 +9,7 @@
  */
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { ConversationRow, RunRow } from '../storage/rows.ts';
+import type { ConversationRow, RunRow, RunSteeringRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
@@ -480,4 +480,147 @@ export function toConversation(r: ConversationRow): ConversationRecord {
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
   };
+}
+
+/**
+ * Read queries across the queue, runs and conversations tables that the orchestrator needs
+ * (open runs, unfinished messages of a conversation, children of a run …). They live in core
+ * with the tables, so no other package runs SQL of its own. Read-only: every write goes
+ * through the stores.
+ */
+export interface OpenRunRow {
+  id: string;
+  conversationId: string;
+  parentRunId: string | null;
+  depth: number;
+  agentId: string;
+  cause: RunRecord['cause'];
+  status: 'queued' | 'running';
+  messageIds: string[];
+}
+
+/** Read queries across queue, runs and conversations (what the orchestrator asks). */
+export interface ConversationQueriesApi {
+  unfinishedMessages(conversationId: string): Awaitable<number>;
+  pendingMessagesOf(conversationId: string): Awaitable<string[]>;
+  messageStatus(messageId: string): Awaitable<string | undefined>;
+  activeStartedBefore(createdBefore: number, limit: number): Awaitable<string[]>;
+  openRuns(): Awaitable<OpenRunRow[]>;
+  openRunsOf(conversationId: string): Awaitable<OpenRunRow[]>;
+  recentConversationsOf(channel: string, senderId: string, sinceTs: number): Awaitable<string[]>;
+  activeRoomConversation(teamId: string): Awaitable<string | undefined>;
+  spawnedChildren(runId: string): Awaitable<{ total: number; running: number }>;
+}
+
+/**
+ * The statements of both backends' queries, over the tables' names (`?` placeholders: the
+ * PostgreSQL store numbers them; `no` is false as the flag column stores it: 0 or false).
+ */
+export function queryStatements(t: { messages: string; runs: string; conversations: string }, no: string) {
+  const openRun = `SELECT id, conversation_id, parent_run_id, depth, agent_id, cause, status, message_ids FROM ${t.runs}`;
+  return {
+    // A processing message whose cancel was requested is finished for the conversation's sake:
+    // its run already ended, the worker only has to stop.
+    unfinishedMessages: `SELECT COUNT(*) AS n FROM ${t.messages} WHERE conversation_id = ? AND (status = 'pending' OR (status = 'processing' AND cancel_requested = ${no}))`,
+    messageStatus: `SELECT status FROM ${t.messages} WHERE id = ?`,
+    pendingOf: `SELECT id FROM ${t.messages} WHERE conversation_id = ? AND status = 'pending' ORDER BY seq`,
+    openRuns: (order: string) => `${openRun} WHERE status IN ('queued', 'running') ORDER BY ${order}`,
+    openRunsOf: (order: string) => `${openRun} WHERE conversation_id = ? AND status IN ('queued', 'running') ORDER BY ${order}`,
+    latestOfSender: `SELECT id FROM ${t.conversations} WHERE channel = ? AND sender_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 20`,
+    runningChildren: `SELECT COUNT(*) AS n FROM ${t.runs} WHERE parent_run_id = ? AND cause = 'spawn' AND status = 'running'`,
+    activeRoom: `SELECT id FROM ${t.conversations} WHERE channel = 'chatroom' AND team_id = ? AND status = 'active' ORDER BY created_at DESC, id DESC LIMIT 1`,
+    oldestActive: `SELECT id FROM ${t.conversations} WHERE status = 'active' AND created_at <= ? ORDER BY created_at, id LIMIT ?`,
+    spawnedChildren: `SELECT COUNT(*) AS n FROM ${t.runs} WHERE parent_run_id = ? AND cause = 'spawn' AND status != 'rejected'`,
+  };
+}
+
+/** A `SELECT *` row (type derived from the drizzle schema). */
+export type OpenRunRowRaw = Pick<RunRow, 'id' | 'conversation_id' | 'parent_run_id' | 'depth' | 'agent_id' | 'cause' | 'status' | 'message_ids'>;
+
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
+export function toOpenRun(r: OpenRunRowRaw): OpenRunRow {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    parentRunId: r.parent_run_id,
+    depth: r.depth,
+    agentId: r.agent_id,
+    cause: r.cause as RunRecord['cause'],
+    status: r.status as 'queued' | 'running',
+    messageIds: JSON.parse(r.message_ids) as string[],
+  };
+}
+
+/**
+ * Durable steering state of open runs (see the `run_steering` table). The orchestrator's
+ * steering board writes through to it on every change and reads it back at start, so a pause,
+ * an injected message or a redirect survives a daemon restart.
+ *
+ * Contract: `save` is one upsert (inside the caller's transaction when open); `loadOpen`
+ * returns the rows of runs that are still queued or running and deletes the others (a run
+ * that ended while its row's removal was lost in a crash). With several nodes, a command for a
+ * queued run is kept here for whichever node starts it: `saveIfQueued` writes only while the
+ * run is queued, holding the run's row meanwhile (PostgreSQL `FOR SHARE`), so a start commits
+ * either before it (nothing written) or after it (the starting node's `load` sees the row).
+ */
+export interface RunSteeringState {
+  paused: boolean;
+  /** Operator messages not yet handed to the run, oldest first. */
+  injected: string[];
+  redirect?: string | undefined;
+  /** Input already handed to the current attempt; a retry after a crash gets it again. */
+  applied: string[];
+  appliedRedirect?: string | undefined;
+}
+
+/** @internal A `SELECT *` row (type derived from the drizzle schema). */
+export type SteeringRow = Pick<RunSteeringRow, 'run_id' | 'paused' | 'injected' | 'redirect' | 'applied' | 'applied_redirect'>;
+
+/** The statements of both backends, over the tables' names (`?` placeholders: the PostgreSQL store numbers them). */
+export function steeringStatements(steering: string, runs: string, lockRun = '') {
+  const upsert = `ON CONFLICT (run_id) DO UPDATE SET paused = excluded.paused, injected = excluded.injected, redirect = excluded.redirect,
+        applied = excluded.applied, applied_redirect = excluded.applied_redirect, updated_at = excluded.updated_at`;
+  return {
+    save: `INSERT INTO ${steering} (run_id, paused, injected, redirect, applied, applied_redirect, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ${upsert}`,
+    saveIfQueued: `INSERT INTO ${steering} (run_id, paused, injected, redirect, applied, applied_redirect, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM ${runs} WHERE id = ? AND status = 'queued'${lockRun})
+      ${upsert} RETURNING run_id`,
+    load: `SELECT * FROM ${steering} WHERE run_id = ?`,
+    delete: `DELETE FROM ${steering} WHERE run_id = ?`,
+    // Rows of runs that ended (their removal was lost in a crash) go.
+    deleteClosed: `DELETE FROM ${steering} WHERE run_id NOT IN (SELECT id FROM ${runs} WHERE status IN ('queued', 'running'))`,
+    all: `SELECT * FROM ${steering}`,
+  };
+}
+
+/** The values of `save` after the run id. */
+export function steeringValues(state: RunSteeringState): unknown[] {
+  return [state.paused ? 1 : 0, JSON.stringify(state.injected), state.redirect ?? null, JSON.stringify(state.applied), state.appliedRedirect ?? null, Date.now()];
+}
+
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
+export function toSteeringStates(rows: readonly SteeringRow[]): Map<string, RunSteeringState> {
+  return new Map(
+    rows.map((r) => [
+      r.run_id,
+      {
+        paused: r.paused === 1,
+        injected: JSON.parse(r.injected) as string[],
+        redirect: r.redirect ?? undefined,
+        applied: JSON.parse(r.applied) as string[],
+        appliedRedirect: r.applied_redirect ?? undefined,
+      },
+    ]),
+  );
+}
+
+export interface RunSteeringStoreApi {
+  save(runId: string, state: RunSteeringState): Awaitable<void>;
+  delete(runId: string): Awaitable<void>;
+  loadOpen(): Awaitable<Map<string, RunSteeringState>>;
+  /** One run's row (a node starting a run another node may have steered while it was queued). */
+  load(runId: string): Awaitable<RunSteeringState | undefined>;
+  /** Saves only while the run is queued (a concurrent start waits for it): false when it is not queued. */
+  saveIfQueued(runId: string, state: RunSteeringState): Awaitable<boolean>;
 }

@@ -1,6 +1,6 @@
 /**
  * Runs, conversations and usage on PostgreSQL (docs/storage.md): the statements, values and
- * row mappers of the SQLite `RunStore` (runs/store.ts), over a `PgScope` (the pool, or the open
+ * row mappers of the SQLite `RunStore` (runs/model.ts), over a `PgScope` (the pool, or the open
  * transaction of `tx.stores.runs`). Counters are added in place (`x = x + $1`), so two nodes
  * bumping one conversation never lose an update; `finishRun` changes a run only while it is open.
  */

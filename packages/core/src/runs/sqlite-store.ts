@@ -1,7 +1,9 @@
 /**
- * Conversations, runs and usage on SQLite: `RunStore` over the process's one connection (synchronous; every method
- * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
- * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
+ * Conversations, runs, steering state and the orchestrator's read queries on SQLite: `RunStore`,
+ * `RunSteeringStore` and `ConversationQueries` over the process's one connection (synchronous;
+ * every method returns a plain value). The model they share with the PostgreSQL stores
+ * (./pg-store.ts, ./pg-steering-store.ts, ./pg-queries.ts): the types, the store interfaces, the
+ * rules, SQL and row mapping are in ./model.ts.
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
@@ -9,20 +11,26 @@ import {
   type ConversationDelta,
   type ConversationListQuery,
   type ConversationPatch,
+  type ConversationQueriesApi,
   type ConversationRecord,
   type ConversationUsageRow,
   type CreateConversationInput,
   type CreateRunInput,
+  type OpenRunRow,
+  type OpenRunRowRaw,
   type RunFinish,
-  type RunRecord,
+  type RunSteeringState,
+  type RunSteeringStoreApi,
   type RunStoreApi,
   type Spend,
-  USAGE_COLUMN,
-  USAGE_SUMS,
+  type SteeringRow,
   type Usage,
   type UsageGroup,
   type UsageRow,
   type UsageSeriesRow,
+  type RunRecord,
+  USAGE_COLUMN,
+  USAGE_SUMS,
   bumpValues,
   clampEdges,
   conversationFilter,
@@ -30,19 +38,25 @@ import {
   conversationNotFound,
   conversationPatchSets,
   finishRunValues,
+  queryStatements,
   runInsertValues,
-  runStatements,
   runNotFound,
+  runStatements,
   startRunValues,
+  steeringStatements,
+  steeringValues,
   throwError,
   toConversation,
+  toOpenRun,
   toRun,
+  toSteeringStates,
   usageRange,
 } from './model.ts';
 
-/** The SQLite spellings of the statements SQLite and PostgreSQL share (./model.ts `runStatements`). */
+/** The SQLite spellings of the statements SQLite and PostgreSQL share (./model.ts). */
 const S = runStatements('conversations', 'runs', 'BINARY');
 const DESCENDANTS_SQL = S.descendants('runs.depth, runs.created_at, runs.rowid');
+const STEERING = steeringStatements('run_steering', 'runs');
 
 export class RunStore implements RunStoreApi {
   readonly #db: TinyDatabase;
@@ -188,5 +202,106 @@ export class RunStore implements RunStoreApi {
     const total = this.#db.deleteInBatches(S.pruneRuns('rowid'), [beforeTs], batchSize);
     this.#db.write(() => this.#db.prepare(S.pruneConversations).run(beforeTs));
     return total;
+  }
+}
+
+export class ConversationQueries implements ConversationQueriesApi {
+  readonly #unfinishedMessages;
+  readonly #messageStatus;
+  readonly #openRuns;
+  readonly #openRunsOf;
+  readonly #latestOfSender;
+  readonly #runningChildren;
+  readonly #spawnedChildren;
+  readonly #activeRoom;
+  readonly #oldestActive;
+  readonly #pendingOf;
+
+  constructor(db: TinyDatabase) {
+    const s = db.sqlite;
+    const q = queryStatements({ messages: 'messages', runs: 'runs', conversations: 'conversations' }, '0');
+    this.#unfinishedMessages = s.prepare(q.unfinishedMessages).pluck();
+    this.#messageStatus = s.prepare(q.messageStatus).pluck();
+    this.#pendingOf = s.prepare(q.pendingOf).pluck();
+    this.#openRuns = s.prepare(q.openRuns('created_at, rowid'));
+    this.#openRunsOf = s.prepare(q.openRunsOf('depth DESC, created_at, rowid'));
+    this.#latestOfSender = s.prepare(q.latestOfSender).pluck();
+    this.#runningChildren = s.prepare(q.runningChildren).pluck();
+    this.#activeRoom = s.prepare(q.activeRoom).pluck();
+    this.#oldestActive = s.prepare(q.oldestActive).pluck();
+    this.#spawnedChildren = s.prepare(q.spawnedChildren).pluck();
+  }
+
+  /** Messages of the conversation still waiting or being processed. */
+  unfinishedMessages(conversationId: string): number {
+    return this.#unfinishedMessages.get(conversationId) as number;
+  }
+
+  /** Ids of the conversation's messages still waiting in the queue. */
+  pendingMessagesOf(conversationId: string): string[] {
+    return this.#pendingOf.all(conversationId) as string[];
+  }
+
+  messageStatus(messageId: string): string | undefined {
+    return (this.#messageStatus.get(messageId) as string | undefined) ?? undefined;
+  }
+
+  /** Active conversations started at or before `createdBefore`, oldest first. */
+  activeStartedBefore(createdBefore: number, limit: number): string[] {
+    return this.#oldestActive.all(createdBefore, limit) as string[];
+  }
+
+  openRuns(): OpenRunRow[] {
+    return (this.#openRuns.all() as OpenRunRowRaw[]).map(toOpenRun);
+  }
+
+  /** Open runs of a conversation, deepest first (children are cancelled before parents). */
+  openRunsOf(conversationId: string): OpenRunRow[] {
+    return (this.#openRunsOf.all(conversationId) as OpenRunRowRaw[]).map(toOpenRun);
+  }
+
+  /** Recent conversations of a sender, newest first. */
+  recentConversationsOf(channel: string, senderId: string, sinceTs: number): string[] {
+    return this.#latestOfSender.all(channel, senderId, sinceTs) as string[];
+  }
+
+  /** The team room's conversation still in progress, if any (human posts join it). */
+  activeRoomConversation(teamId: string): string | undefined {
+    return (this.#activeRoom.get(teamId) as string | undefined) ?? undefined;
+  }
+
+  spawnedChildren(runId: string): { total: number; running: number } {
+    return { total: this.#spawnedChildren.get(runId) as number, running: this.#runningChildren.get(runId) as number };
+  }
+}
+
+export class RunSteeringStore implements RunSteeringStoreApi {
+  readonly #db: TinyDatabase;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+  }
+
+  save(runId: string, state: RunSteeringState): void {
+    this.#db.write(() => this.#db.prepare(STEERING.save).run(runId, ...steeringValues(state)));
+  }
+
+  delete(runId: string): void {
+    this.#db.write(() => this.#db.prepare(STEERING.delete).run(runId));
+  }
+
+  load(runId: string): RunSteeringState | undefined {
+    return toSteeringStates(this.#db.prepare(STEERING.load).all(runId) as SteeringRow[]).get(runId);
+  }
+
+  saveIfQueued(runId: string, state: RunSteeringState): boolean {
+    return this.#db.write(() => this.#db.prepare(STEERING.saveIfQueued).all(runId, ...steeringValues(state), runId).length > 0);
+  }
+
+  loadOpen(): Map<string, RunSteeringState> {
+    return this.#db.write(() => {
+      this.#db.prepare(STEERING.deleteClosed).run();
+      return toSteeringStates(this.#db.prepare(STEERING.all).all() as SteeringRow[]);
+    });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Schedules on PostgreSQL: the contract of the SQLite `ScheduleStore` (./store.ts), whose mapping,
+ * Schedules on PostgreSQL: the contract of the SQLite `ScheduleStore` (./model.ts), whose mapping,
  * errors and event it shares. For several nodes on one database:
  * - labels stay unique: create and update check the label under the schema's `schedules`
  *   advisory lock (the table has no unique index on labels, and a label must not equal another

@@ -1,16 +1,28 @@
 /**
  * Agent sessions, the agents' chat history and sender defaults on PostgreSQL: the statements,
- * values and mappers of the SQLite stores (sessions/*.ts) over a `PgScope`.
+ * values and mappers of the SQLite stores (./model.ts, ./sqlite-stores.ts) over a `PgScope`.
  */
-import type { AgentMessageStoreApi } from './agent-messages.ts';
-import type { AgentSessionStoreApi } from './agent-sessions.ts';
-import type { SenderDefaultsStoreApi } from './sender-defaults.ts';
-import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
-import { agentMessagePage, agentMessageStatements, agentMessageValues, toAgentMessage, type AgentMessageRecord, type AppendAgentMessageInput } from './agent-messages.ts';
-import { nextTurn, sessionStatements, sessionValues, toSessionRecord, type AgentSessionRecord, type RecordTurnInput } from './agent-sessions.ts';
-import { senderDefaultStatements } from './sender-defaults.ts';
+import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
+import {
+  agentMessagePage,
+  agentMessageStatements,
+  agentMessageValues,
+  nextTurn,
+  senderDefaultStatements,
+  sessionStatements,
+  sessionValues,
+  toAgentMessage,
+  toSessionRecord,
+  type AgentMessageRecord,
+  type AgentMessageStoreApi,
+  type AgentSessionRecord,
+  type AgentSessionStoreApi,
+  type AppendAgentMessageInput,
+  type RecordTurnInput,
+  type SenderDefaultsStoreApi,
+} from './model.ts';
 
 /** A store over a scope with its table's statements (`?` placeholders numbered for PostgreSQL). */
 abstract class PgTableStore<S extends Record<string, string | ((...args: never[]) => string)>> {

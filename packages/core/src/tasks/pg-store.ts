@@ -1,5 +1,5 @@
 /**
- * Kanban data on PostgreSQL: the contract of the SQLite `TaskStore` (./store.ts), whose mapping,
+ * Kanban data on PostgreSQL: the contract of the SQLite `TaskStore` (./model.ts), whose mapping,
  * errors and patch rules it shares. Several nodes on one database:
  * - a project's task numbers come from `UPDATE projects SET next_number = next_number + 1 …
  *   RETURNING` (the row lock hands each number out once); tasks without a project (`T-<n>`) and

@@ -1,3 +1,6 @@
+import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
+
 /**
  * Agent sessions per (agent, session key): the provider's session id to resume (claude
  * --resume, codex resume, opencode --session) and a bounded transcript of the turns, which the
@@ -7,10 +10,6 @@
  * transcript keeps at most `maxMessages` entries, dropping the oldest; `turns` counts every
  * recorded turn, also the dropped ones.
  */
-import type { TinyDatabase } from '../storage/database.ts';
-import type { AgentSessionRow } from '../storage/rows.ts';
-import type { Awaitable } from '../storage/transaction.ts';
-
 export interface SessionTurnMessage {
   role: 'user' | 'assistant';
   content: string;
@@ -55,7 +54,6 @@ export interface RecordTurnInput {
 }
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
-type Row = AgentSessionRow;
 
 /** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
 export function sessionStatements(t: string) {
@@ -94,8 +92,6 @@ export function sessionValues(r: AgentSessionRecord): unknown[] {
   return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.node, r.providerState, r.updatedAt];
 }
 
-const S = sessionStatements('agent_sessions');
-
 export interface AgentSessionStoreApi {
   get(agentId: string, sessionKey: string): Awaitable<AgentSessionRecord | undefined>;
   list(agentId: string): Awaitable<AgentSessionRecord[]>;
@@ -105,59 +101,8 @@ export interface AgentSessionStoreApi {
   reset(agentId: string, sessionKey?: string): Awaitable<number>;
 }
 
-export class AgentSessionStore implements AgentSessionStoreApi {
-  readonly #db: TinyDatabase;
-  readonly #get;
-  readonly #upsert;
-  readonly #list;
-
-  constructor(db: TinyDatabase) {
-    this.#db = db;
-    this.#get = db.sqlite.prepare(S.get);
-    this.#upsert = db.sqlite.prepare(S.upsert);
-    this.#list = db.sqlite.prepare(S.list);
-  }
-
-  get(agentId: string, sessionKey: string): AgentSessionRecord | undefined {
-    const row = this.#get.get(agentId, sessionKey) as Row | undefined;
-    return row ? toSessionRecord(row) : undefined;
-  }
-
-  list(agentId: string): AgentSessionRecord[] {
-    return (this.#list.all(agentId) as Row[]).map(toSessionRecord);
-  }
-
-  /** Appends one exchange and stores the provider's session id. Returns the updated record. */
-  recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): AgentSessionRecord {
-    return this.#db.write(() => {
-      const next = nextTurn(agentId, sessionKey, this.get(agentId, sessionKey), input);
-      this.#upsert.run(...sessionValues(next));
-      return next;
-    });
-  }
-
-  /**
-   * Forgets sessions not used since `beforeTs` (retention): one row per agent and session key
-   * (sender, thread) would otherwise accumulate forever. Their next message starts a fresh session.
-   */
-  prune(beforeTs: number, batchSize = 1000): number {
-    return this.#db.deleteInBatches(S.prune, [beforeTs], batchSize);
-  }
-
-  /** Forgets every agent's sessions under these keys (a chat's `/reset`). Returns how many were removed. */
-  resetKeys(sessionKeys: readonly string[]): number {
-    if (sessionKeys.length === 0) return 0;
-    return this.#db.write(() => this.#db.prepare(S.resetKeys(sessionKeys.length)).run(...sessionKeys).changes);
-  }
-
-  /** Forgets the agent's sessions (one key, or all): the next run starts fresh. Returns how many were removed. */
-  reset(agentId: string, sessionKey?: string): number {
-    return this.#db.write(() => (sessionKey === undefined ? this.#db.prepare(S.resetAgent).run(agentId) : this.#db.prepare(S.resetOne).run(agentId, sessionKey)).changes);
-  }
-}
-
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
-export function toSessionRecord(r: Row): AgentSessionRecord {
+export function toSessionRecord(r: AgentSessionRow): AgentSessionRecord {
   return {
     agentId: r.agent_id,
     sessionKey: r.session_key,
@@ -170,4 +115,96 @@ export function toSessionRecord(r: Row): AgentSessionRecord {
     providerState: r.provider_state,
     updatedAt: r.updated_at,
   };
+}
+
+/**
+ * Per-agent chat history (what TinyOffice shows on an agent's page): every message an agent
+ * received and every reply it gave, append-only, pruned by retention.
+ */
+export interface AgentMessageRecord {
+  id: number;
+  agentId: string;
+  role: 'user' | 'assistant';
+  channel: string;
+  sender: string;
+  messageId: string | null;
+  runId: string | null;
+  conversationId: string | null;
+  content: string;
+  createdAt: number;
+}
+
+export interface AppendAgentMessageInput {
+  agentId: string;
+  role: 'user' | 'assistant';
+  channel: string;
+  sender?: string;
+  messageId?: string | null;
+  runId?: string | null;
+  conversationId?: string | null;
+  content: string;
+}
+
+/** A `SELECT *` row (type derived from the drizzle schema). */
+
+/** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
+export function agentMessageStatements(t: string) {
+  return {
+    insert: `INSERT INTO ${t} (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    page: `SELECT * FROM (SELECT * FROM ${t} WHERE agent_id = ? AND id < ? ORDER BY id DESC LIMIT ?) p ORDER BY id`,
+    after: `SELECT * FROM ${t} WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?`,
+    prune: `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE created_at < ? ORDER BY id LIMIT ?)`,
+  };
+}
+
+export function agentMessageValues(input: AppendAgentMessageInput): unknown[] {
+  return [input.agentId, input.role, input.channel, input.sender ?? '', input.messageId ?? null, input.runId ?? null, input.conversationId ?? null, input.content, Date.now()];
+}
+
+/** Which statement `list` runs and its values. */
+export function agentMessagePage(agentId: string, query: { beforeId?: number; sinceId?: number; limit?: number }): { after: boolean; values: unknown[] } {
+  const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
+  return query.sinceId !== undefined ? { after: true, values: [agentId, query.sinceId, limit] } : { after: false, values: [agentId, query.beforeId ?? Number.MAX_SAFE_INTEGER, limit] };
+}
+
+export interface AgentMessageStoreApi {
+  append(input: AppendAgentMessageInput): Awaitable<number>;
+  list(agentId: string, query?: { beforeId?: number; sinceId?: number; limit?: number }): Awaitable<AgentMessageRecord[]>;
+  prune(beforeTs: number, batchSize?: number): Awaitable<number>;
+}
+
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
+export function toAgentMessage(r: AgentMessageRow): AgentMessageRecord {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    role: r.role as 'user' | 'assistant',
+    channel: r.channel,
+    sender: r.sender,
+    messageId: r.message_id,
+    runId: r.run_id,
+    conversationId: r.conversation_id,
+    content: r.content,
+    createdAt: r.created_at,
+  };
+}
+
+/**
+ * Sticky default targets per (channel, sender id): `@coder` alone makes coder the sender's
+ * default, `@default` clears it. Kept in the database, not settings.json, so channel traffic
+ * never races the user's edits of the settings file.
+ */
+/** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
+export function senderDefaultStatements(t: string) {
+  return {
+    get: `SELECT target FROM ${t} WHERE channel = ? AND sender_id = ?`,
+    set: `INSERT INTO ${t} (channel, sender_id, target, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel, sender_id) DO UPDATE SET target = excluded.target, updated_at = excluded.updated_at`,
+    clear: `DELETE FROM ${t} WHERE channel = ? AND sender_id = ?`,
+  };
+}
+
+export interface SenderDefaultsStoreApi {
+  get(channel: string, senderId: string): Awaitable<string | undefined>;
+  set(channel: string, senderId: string, target: string): Awaitable<void>;
+  clear(channel: string, senderId: string): Awaitable<boolean>;
 }
