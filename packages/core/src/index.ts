@@ -61,8 +61,6 @@ export {
 } from './config/index.ts';
 export {
   invokeAgent,
-  registerRuntime,
-  type RuntimeAdapter,
   InvokeError,
   isInvokeError,
   type InvokeAdapter,
@@ -72,5 +70,8 @@ export {
   type InvokeProgress,
   type InvokeErrorKind,
 } from './invoker/index.ts';
+// A plugin's own agent runtime: its descriptor and adapter (docs/kinds.md, "Runtimes").
+export { registerRuntime } from './invoker/runtimes.ts';
+export type { RuntimeAdapter, RuntimeTarget, RuntimeTargetInput, RuntimeCustomTargetInput } from './invoker/runtime.ts';
 // The registries of channel and runtime kinds: a plugin registers a kind of its own here (docs/kinds.md).
 export { KindRegistry, channelKinds, runtimeKinds } from './kinds/index.ts';

@@ -3,7 +3,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTinyError, type TinyError } from '../src/errors.ts';
-import { SettingsSchema, findJsonSyntaxError, loadSettings, migrateRuntimeNames, updateSettings, validateSettings, writeSettings, type SettingsIssue } from '../src/config/index.ts';
+import { SettingsSchema, findJsonSyntaxError, loadSettings, updateSettings, validateSettings, writeSettings, type SettingsIssue } from '../src/config/index.ts';
+import { migrateRuntimeNames } from '../src/config/runtime-names.ts';
 
 const REFERENCE = join(import.meta.dirname, 'fixtures/settings/reference.json');
 

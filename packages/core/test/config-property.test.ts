@@ -16,9 +16,8 @@ import {
   loadSettings,
   validateSettings,
   writeSettings,
-  OLD_RUNTIME_NAMES,
-  migrateRuntimeNames,
 } from '../src/config/index.ts';
+import { OLD_RUNTIME_NAMES, migrateRuntimeNames } from '../src/config/runtime-names.ts';
 import { customProviderRuntimes } from '../src/invoker/index.ts';
 import { runtimeKinds } from '../src/invoker/runtimes.ts';
 

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadSettings, migrateRuntimeNames, oldRuntimeNames, providerRuntime, harnessRuntime, updateSettings, validateSettings } from '../src/config/index.ts';
+import { loadSettings, updateSettings, validateSettings } from '../src/config/index.ts';
+import { harnessRuntime, migrateRuntimeNames, oldRuntimeNames, providerRuntime } from '../src/config/runtime-names.ts';
 
 const OLD = {
   models: { provider: 'openai', anthropic: { model: 'sonnet' } },

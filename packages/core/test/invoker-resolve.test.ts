@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/config/schema.ts';
 import { parseRetryAfterHeader, parseRetryAfterText } from '../src/invoker/invoke-error.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { invokeAgent, InvokeError, registerRuntime, resolveInvokeTarget, sessionKeyFor, type InvokeAdapter, type InvokeRequest } from '../src/invoker/index.ts';
+import { invokeAgent, InvokeError, resolveInvokeTarget, sessionKeyFor, type InvokeAdapter, type InvokeRequest } from '../src/invoker/index.ts';
+import { registerRuntime } from '../src/invoker/runtimes.ts';
 
 /** A plugin's runtime: a descriptor and an adapter that only invokes. */
 function registerPlugin(name: string, invoke: InvokeAdapter): () => void {

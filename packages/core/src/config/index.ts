@@ -13,7 +13,6 @@ export {
   MockScriptSchema,
   MockRuleSchema,
   ProviderNameSchema,
-  HarnessNameSchema,
   STEER_COMMANDS,
   BUSY_POLICIES,
   SESSION_MODES,
@@ -50,16 +49,7 @@ export {
   type SettingsIssue,
   type SettingsValidation,
 } from './validate.ts';
-export {
-  DEFAULT_AGENT_RUNTIME,
-  OLD_RUNTIME_NAMES,
-  agentProvider,
-  harnessRuntime,
-  migrateRuntimeNames,
-  oldRuntimeNames,
-  providerRuntime,
-  type OldRuntimeName,
-} from './runtime-names.ts';
+export { DEFAULT_AGENT_RUNTIME, agentProvider, harnessRuntime, oldRuntimeNames, providerRuntime } from './runtime-names.ts';
 export { findJsonTreeProblem, formatSettingsPath, ownEntry, type JsonTreeLimits, type JsonTreeProblem } from './object-path.ts';
 export { checkAgentConfig, unknownAgentKeys, unknownKeyIssues, nearestKey } from './unknown-keys.ts';
 export {

@@ -44,7 +44,6 @@ export {
   MODEL_NAME_PATTERN,
   ModelNameSchema,
   ProviderNameSchema,
-  HarnessNameSchema,
   MockRuleSchema,
   MockScriptSchema,
   LimitsSettingsSchema as LimitsSchema,

@@ -32,16 +32,6 @@ export {
   type InvokeErrorOptions,
 } from './invoke-error.ts';
 export { invokeAgent } from './invoke.ts';
-export { registerRuntime, findRuntime } from './runtimes.ts';
-export {
-  pickEnv,
-  type RuntimeAdapter,
-  type RuntimeTarget,
-  type RuntimeTargetInput,
-  type RuntimeCustomTargetInput,
-  type RuntimeAgentSettings,
-  type VendorCredentials,
-} from './runtime.ts';
 export { customProviderRuntimes, resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
 export {
   DEFAULT_MOCK_REPLY,
