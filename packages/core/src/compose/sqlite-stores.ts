@@ -6,7 +6,7 @@ import { openDatabase, type Durability, type TinyDatabase } from '../storage/dat
 import { EventLog } from '../events/sqlite-log.ts';
 import { SqliteQueueStore } from '../queue/sqlite-store.ts';
 import type { BackoffPolicy } from '../queue/types.ts';
-import { OutboxStore } from '../outbox/store.ts';
+import { OutboxStore } from '../outbox/sqlite-store.ts';
 import { RunStore } from '../runs/sqlite-store.ts';
 import { ConversationQueries, RunSteeringStore } from '../runs/sqlite-store.ts';
 import { ChatroomStore } from '../chatroom/sqlite-store.ts';

@@ -9,7 +9,7 @@
  */
 import type { ChatroomStoreApi } from '../chatroom/model.ts';
 import type { EventLogApi } from '../events/model.ts';
-import type { OutboxStoreApi } from '../outbox/store.ts';
+import type { OutboxStoreApi } from '../outbox/model.ts';
 import type { PairingStoreApi } from '../pairing/model.ts';
 import type { QueueStore } from '../queue/types.ts';
 import type { ConversationQueriesApi, RunSteeringStoreApi } from '../runs/model.ts';

@@ -1,10 +1,2 @@
-export {
-  OutboxStore,
-  type OutboxInput,
-  type OutboxRow,
-  type OutboxStatus,
-  type OutboxRecipient,
-  type OutboxListQuery,
-  type OutboxStoreOptions,
-  type OutboxStoreApi,
-} from './store.ts';
+export type { OutboxInput, OutboxRow, OutboxStatus, OutboxRecipient, OutboxListQuery, OutboxStoreOptions, OutboxStoreApi } from './model.ts';
+export { OutboxStore } from './sqlite-store.ts';
