@@ -75,7 +75,8 @@ describe('commands against a running daemon', () => {
     await h.cliOk(['team', 'add', 'dev', '--agents', 'coder,writer', '--leader', 'writer', '--reply-mode', 'aggregate']);
     expect(await h.cliOk(['agent', 'provider', 'coder'])).toContain('coder: mock');
     await h.cliOk(['agent', 'provider', 'coder', 'anthropic', '--model', 'sonnet']);
-    expect(await json(['agent', 'show', 'coder'])).toMatchObject({ id: 'coder', name: 'Coder', provider: 'anthropic', model: 'sonnet' });
+    // The old name is taken and stored as the runtime's name (docs/kinds.md).
+    expect(await json(['agent', 'show', 'coder'])).toMatchObject({ id: 'coder', name: 'Coder', provider: 'claude-code', model: 'sonnet' });
 
     const dup = await h.cli(['agent', 'add', 'dev', '--provider', 'mock']);
     expect(dup.code).toBe(1);
