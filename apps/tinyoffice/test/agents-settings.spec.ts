@@ -286,6 +286,9 @@ test('settings: a form edit is written to settings.json; a CLI edit appears in t
 
   // The planted key: only masked, with its set flag.
   await expect(page.getByTestId('secret-models.anthropic.api_key')).toContainText('set (');
+  // The channel kinds' blocks (GET /api/kinds): a secret as a secret, a setting as a field.
+  await expect(page.getByTestId('secret-channels.telegram.bot_token')).toHaveText('not set');
+  await expect(form.getByLabel('Telegram › Api root', { exact: true })).toBeVisible();
   expect(await page.content()).not.toContain(PLANTED_KEY);
 
   await interval.fill('-3');
