@@ -8,7 +8,9 @@
  * - storage/ (the database handle, transactions, schema, PostgreSQL plumbing) imports nothing
  *   of a domain folder (runs/, queue/, outbox/, …) nor of compose/;
  * - compose/ (what opens a backend and puts every store together) is imported only by the
- *   package's entry files (index.ts, internal.ts, pg.ts, orm.ts).
+ *   package's entry files (index.ts, internal.ts, pg.ts, orm.ts);
+ * - a domain's SQLite store (sqlite-*.ts) and PostgreSQL store (pg-*.ts) import its model.ts,
+ *   not each other.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -107,6 +109,11 @@ describe("core's import graph", () => {
 
   it('compose/ is imported only by the entry files', () => {
     expect(arrows(graph, (from, to) => folderOf(to) === 'compose' && folderOf(from) !== 'compose' && !ENTRIES.has(from))).toEqual([]);
+  });
+
+  it("a domain's SQLite and PostgreSQL stores share its model, not each other", () => {
+    const backend = (file: string): string | undefined => /(?:^|\/)(sqlite|pg)-[^/]*$/.exec(file)?.[1];
+    expect(arrows(graph, (from, to) => folderOf(from) !== 'storage' && backend(from) !== undefined && backend(to) !== undefined && backend(from) !== backend(to))).toEqual([]);
   });
 
   it('the root files other than the entries import no folder', () => {
