@@ -44,6 +44,15 @@ const call = (token: string) => (method: string, path: string, body?: unknown) =
 const outboxRow = async (channel: string, key: string) => (await h.stores.outbox.enqueue({ idempotencyKey: key, channel, text: `to ${channel}`, recipient: { senderId: 'u1' } })).row;
 
 describe('channel-scoped tokens', () => {
+  it('make their channel one with a client: its replies wait in the outbox, registered kind or not', async () => {
+    expect(h.stores.outbox.hasClient('matrix')).toBe(false);
+    expect((await outboxRow('matrix', 'mx:before')).status).toBe('delivered');
+    const mx = call(mintChannelToken(h.token, 'matrix'));
+    expect((await mx('POST', '/api/outbox/claim', { channel: 'matrix' })).status).toBe(200);
+    expect(h.stores.outbox.hasClient('matrix')).toBe(true);
+    expect((await outboxRow('matrix', 'mx:after')).status).toBe('pending');
+  });
+
   it('are refused on every route not declared for channels, and on the OpenAPI document', async () => {
     const tg = call(mintChannelToken(h.token, 'telegram'));
     const routes = (Object.entries(apiContract) as Array<[string, RouteDef]>)
