@@ -9,7 +9,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { isApiError, type Agent } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { loadContract } from '@/lib/contract';
+import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
 import { getPath, setPath, type Json } from '@/lib/object-path';
 import { BooleanField, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
@@ -113,6 +113,8 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
   const [custom, setCustom] = useState<string[]>([]);
   // The registered runtimes (GET /api/kinds: the built-ins and any a plugin added).
   const [runtimes, setRuntimes] = useState<Array<{ name: string; title: string }>>([]);
+  // The schema is loaded as the form opens, so a submit does not wait for it.
+  useContract();
 
   // The agent is reloaded on every settings change (this form's own save, the CLI, another tab):
   // fields the person has not edited follow it; what they typed and not yet saved stays.

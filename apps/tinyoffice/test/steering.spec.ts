@@ -56,7 +56,7 @@ test('a CLI run: the row says what pause does before it is used; paused, its ans
   await expect(row).toHaveAttribute('data-status', 'running');
   // Said before any control is used.
   await expect(row.getByTestId('steering-limits')).toHaveText(
-    'claude agent: pause, inject, redirect take effect when its current turn ends, not inside it; paused, its answer is held until you resume.',
+    'claude-code agent: pause, inject, redirect take effect when its current turn ends, not inside it; paused, its answer is held until you resume.',
   );
   expect((await new AxeBuilder({ page }).include('[data-testid="run-tree"]').analyze()).violations.filter((v) => v.impact !== 'minor')).toEqual([]);
 
