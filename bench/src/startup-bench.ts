@@ -123,7 +123,9 @@ async function main(): Promise<void> {
       f.rss.push(d.idleRssMb);
       f.snapshot = d.snapshot;
       f.cmd.push(await startCommand(v));
-      process.stderr.write(`run ${i + 1}/${runs} ${v.label}: start ${d.startMs.toFixed(0)} ms (CPU ${d.cpuMs} ms), idle RSS ${d.idleRssMb.toFixed(1)} MB, tinyagi start ${f.cmd.at(-1)!.toFixed(0)} ms\n`);
+      process.stderr.write(
+        `run ${i + 1}/${runs} ${v.label}: start ${d.startMs.toFixed(0)} ms (CPU ${d.cpuMs} ms), idle RSS ${d.idleRssMb.toFixed(1)} MB, tinyagi start ${f.cmd.at(-1)!.toFixed(0)} ms\n`,
+      );
     }
   }
   const cell = (xs: number[], digits: number) => `${median(xs).toFixed(digits)} (${xs.map((x) => x.toFixed(digits)).join(' / ')})`;

@@ -39,7 +39,11 @@ function recorder() {
     /** Resolves once `n` events were recorded. */
     until(n: number): Promise<void> {
       return new Promise((resolve) => {
-        const check = () => events.length >= n && (waiters.delete(check), resolve());
+        const check = () => {
+          if (events.length < n) return;
+          waiters.delete(check);
+          resolve();
+        };
         waiters.add(check);
         check();
       });
