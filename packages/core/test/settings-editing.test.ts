@@ -88,7 +88,8 @@ describe('merge semantics (the API’s)', () => {
     expect(patched.agents?.['coder']).toEqual({ name: 'Coder 2', provider: 'mock', heartbeat: { enabled: false, interval: 900 } });
     expect(putAgent(settings(), 'writer', { provider: 'mock' }).created).toBe(true);
     const provider = setBuiltinProvider(settings(), 'anthropic', { api_key: 'sk-…6789', model: 'big', make_default: true });
-    expect(provider.models).toEqual({ provider: 'anthropic', anthropic: { api_key: 'sk-ant-stored-0123456789', model: 'big' } });
+    // make_default makes the vendor's CLI runtime the default (anthropic: claude-code; docs/kinds.md).
+    expect(provider.models).toEqual({ provider: 'claude-code', anthropic: { api_key: 'sk-ant-stored-0123456789', model: 'big' } });
   });
 
   it('unknown agent keys are refused with the nearest known one; an echoed id is dropped', () => {
