@@ -1,0 +1,66 @@
+/**
+ * Trace and span ids derived from TinyAGI's own ids, so that every process that touches a
+ * conversation (the daemon, a worker node on the same PostgreSQL database, the daemon after a
+ * restart) puts its spans in the same trace and under the same parents without sharing any state:
+ *
+ * - trace id = the first 16 bytes of SHA-256("tinyagi.conversation:" + conversation id)
+ * - a run's `invoke_agent` span id = the first 8 bytes of SHA-256("tinyagi.run:" + run id)
+ * - a team conversation's `invoke_workflow` span id = the same of "tinyagi.workflow:" + the id of
+ *   the run that opened it
+ *
+ * (All-zero ids are invalid in W3C trace context; SHA-256 gives one with probability 2^-64, in
+ * which case the last byte is set to 1.)
+ */
+import { createHash } from 'node:crypto';
+import { RandomIdGenerator, type IdGenerator } from '@opentelemetry/sdk-trace';
+
+function hexId(input: string, bytes: number): string {
+  const hex = createHash('sha256')
+    .update(input)
+    .digest('hex')
+    .slice(0, bytes * 2);
+  return /^0+$/.test(hex) ? `${hex.slice(0, -2)}01` : hex;
+}
+
+/** The trace id of a conversation (32 lower-case hex digits). */
+export function traceIdOf(conversationId: string): string {
+  return hexId(`tinyagi.conversation:${conversationId}`, 16);
+}
+
+/** The span id of a run's `invoke_agent` span (16 lower-case hex digits). */
+export function runSpanIdOf(runId: string): string {
+  return hexId(`tinyagi.run:${runId}`, 8);
+}
+
+/** The span id of the `invoke_workflow` span opened by this run. */
+export function workflowSpanIdOf(runId: string): string {
+  return hexId(`tinyagi.workflow:${runId}`, 8);
+}
+
+/**
+ * The SDK asks its IdGenerator for a new span's ids synchronously inside `startSpan`; this one
+ * hands out the ids set by `next()` just before, and random ids otherwise (tool spans).
+ */
+export class DerivedIdGenerator implements IdGenerator {
+  readonly #random = new RandomIdGenerator();
+  #traceId: string | undefined;
+  #spanId: string | undefined;
+
+  /** The ids of the next span started (the trace id matters only for a span without a parent). */
+  next(ids: { traceId?: string | undefined; spanId?: string | undefined }): void {
+    this.#traceId = ids.traceId;
+    this.#spanId = ids.spanId;
+  }
+
+  generateTraceId(): string {
+    const id = this.#traceId;
+    this.#traceId = undefined;
+    return id ?? this.#random.generateTraceId();
+  }
+
+  generateSpanId(): string {
+    const id = this.#spanId;
+    this.#spanId = undefined;
+    return id ?? this.#random.generateSpanId();
+  }
+}

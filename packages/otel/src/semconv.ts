@@ -1,0 +1,57 @@
+/**
+ * The attribute names and values this package writes: the OpenTelemetry GenAI semantic
+ * conventions (development status; the names of @opentelemetry/semantic-conventions' incubating
+ * entry point, which its authors ask users to copy rather than import since they may change) and
+ * TinyAGI's own `tinyagi.*` attributes. test/semconv.test.ts checks the copies against the package.
+ */
+export const GEN_AI = {
+  operationName: 'gen_ai.operation.name',
+  providerName: 'gen_ai.provider.name',
+  /** The name before gen_ai.provider.name (conventions ≤ 1.36); written unless the latest conventions are opted into. */
+  system: 'gen_ai.system',
+  agentId: 'gen_ai.agent.id',
+  agentName: 'gen_ai.agent.name',
+  conversationId: 'gen_ai.conversation.id',
+  requestModel: 'gen_ai.request.model',
+  usageInputTokens: 'gen_ai.usage.input_tokens',
+  usageOutputTokens: 'gen_ai.usage.output_tokens',
+  usageCacheReadInputTokens: 'gen_ai.usage.cache_read.input_tokens',
+  toolName: 'gen_ai.tool.name',
+  toolType: 'gen_ai.tool.type',
+  toolCallArguments: 'gen_ai.tool.call.arguments',
+  inputMessages: 'gen_ai.input.messages',
+  outputMessages: 'gen_ai.output.messages',
+  workflowName: 'gen_ai.workflow.name',
+} as const;
+
+export const OPERATION = {
+  invokeAgent: 'invoke_agent',
+  invokeWorkflow: 'invoke_workflow',
+  executeTool: 'execute_tool',
+} as const;
+
+export const ERROR_TYPE = 'error.type';
+
+export const TINYAGI = {
+  runId: 'tinyagi.run.id',
+  parentRunId: 'tinyagi.run.parent_id',
+  cause: 'tinyagi.run.cause',
+  depth: 'tinyagi.run.depth',
+  status: 'tinyagi.run.status',
+  runtime: 'tinyagi.agent.runtime',
+  teamId: 'tinyagi.team.id',
+  channel: 'tinyagi.channel',
+  costUsd: 'tinyagi.usage.cost_usd',
+  attempts: 'tinyagi.run.attempts',
+  mergedInto: 'tinyagi.run.merged_into',
+  linkType: 'tinyagi.link.type',
+} as const;
+
+/** Span event names. */
+export const EVENT = {
+  attemptFailed: 'tinyagi.attempt.failed',
+  attemptStarted: 'tinyagi.attempt.started',
+  status: 'tinyagi.status',
+  cancelled: 'tinyagi.run.cancelled',
+  rejected: 'tinyagi.guard.rejected',
+} as const;

@@ -1,0 +1,329 @@
+/**
+ * The trace export observer: every conversation one OpenTelemetry trace, with the GenAI semantic
+ * conventions (docs/telemetry.md has the span tree and every attribute). It uses notifications
+ * only (docs/observers.md): each one starts, annotates or ends an in-memory span and returns; the
+ * SDK's batch processor exports in the background.
+ *
+ * - team conversation: `invoke_workflow {team}` opened by the run that starts it (a human's
+ *   message), closed when the conversation has been idle for `workflowIdleMs` (its end time is
+ *   the last run's end, not the moment it is noticed);
+ * - each run: `invoke_agent {agent}`, a child of the workflow (or the trace's root for a single
+ *   agent); a handoff's run is linked to the run that handed off; a sub-agent's run is a child of
+ *   its parent run's span;
+ * - each tool use the CLI streamed: `execute_tool {tool}` under its run;
+ * - failed attempts, cancels, guard rejections and status lines: events on the run's span.
+ */
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import type { AttemptFailedEvent, ClaimedEvent, Observer, ProgressEvent, RunEndedEvent, RunRecord, RunStartedEvent } from '@tinyagi/core';
+import { providerName, type DescribeAgent } from './agents.ts';
+import type { TraceExportConfig } from './config.ts';
+import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts } from './export.ts';
+import { DerivedIdGenerator, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
+import { cut, maskText, maskValue } from './mask.ts';
+import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
+
+export interface TraceObserverOptions extends Partial<TraceExportConfig> {
+  /** The agent's name, runtime and model (e.g. `agentsFromSettings(getSettings)`). */
+  describeAgent?: DescribeAgent | undefined;
+  /** How long a team conversation stays quiet before its `invoke_workflow` span is ended. Default 10 s. */
+  workflowIdleMs?: number | undefined;
+  /** How long one export request may take (the OTLP exporter's timeout). Default 10 s. */
+  exportTimeoutMillis?: number | undefined;
+  /** Open runs kept at most (a run whose end this process never hears, e.g. its lease moved to another node, is forgotten past this). Default 10 000. */
+  maxOpenRuns?: number | undefined;
+}
+
+export interface TraceExport {
+  /** Register with `orchestrator.addObserver(observer)` or the `observers` option. */
+  readonly observer: Observer;
+  /** What was exported and dropped so far. */
+  counts(): ExportCounts;
+  /** Sends what is queued now (tests, shutdown). */
+  flush(): Promise<void>;
+  /** Ends the open spans as they are, sends what is queued, and stops. */
+  shutdown(): Promise<void>;
+}
+
+const CONTENT_MAX = 8192;
+const VERSION = '0.1.0';
+
+interface OpenTool {
+  span: Span;
+  name: string;
+}
+
+interface OpenRun {
+  span: Span;
+  conversationId: string;
+  tools: OpenTool[];
+  attempts: number;
+  lastErrorClass: string | undefined;
+  output: string;
+}
+
+interface Workflow {
+  span: Span;
+  open: Set<string>;
+  lastEnd: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+function remoteParent(traceId: string, spanId: string): Context {
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+}
+
+/** Creates the observer and its export pipeline (the OTLP exporter of the configured protocol, loaded now). */
+export async function createTraceObserver(options: TraceObserverOptions = {}): Promise<TraceExport> {
+  const protocol = options.protocol ?? 'http/protobuf';
+  const batch = { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000, ...options.batch };
+  const counts = emptyCounts();
+  const exporter = await createOtlpTraceExporter({ protocol, url: options.url, headers: options.headers, timeoutMillis: options.exportTimeoutMillis ?? 10_000 });
+  const ids = new DerivedIdGenerator();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'tinyagi', 'telemetry.sdk.language': 'nodejs' }),
+    sampler: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1),
+    idGenerator: ids,
+    spanLimits: { attributeValueLengthLimit: CONTENT_MAX * 2, eventCountLimit: 128 },
+    spanProcessors: [gatedProcessor(exporter, batch, counts)],
+  });
+  const tracer = provider.getTracer('@tinyagi/otel', VERSION);
+  const observer = new TraceObserver(tracer, ids, options);
+  return {
+    observer,
+    counts: () => ({ ...counts }),
+    flush: () => provider.forceFlush(),
+    shutdown: async () => {
+      observer.endAll();
+      await provider.shutdown();
+    },
+  };
+}
+
+class TraceObserver implements Observer {
+  readonly name = 'otel-trace-export';
+  readonly #runs = new Map<string, OpenRun>();
+  readonly #workflows = new Map<string, Workflow>();
+  readonly #captureContent: boolean;
+  readonly #legacyNames: boolean;
+  readonly #idleMs: number;
+  readonly #maxOpenRuns: number;
+  private readonly tracer: Tracer;
+  private readonly ids: DerivedIdGenerator;
+  private readonly options: TraceObserverOptions;
+
+  constructor(tracer: Tracer, ids: DerivedIdGenerator, options: TraceObserverOptions) {
+    this.tracer = tracer;
+    this.ids = ids;
+    this.options = options;
+    this.#captureContent = options.captureContent ?? false;
+    this.#legacyNames = !(options.latestSemconvOnly ?? false);
+    this.#idleMs = options.workflowIdleMs ?? 10_000;
+    this.#maxOpenRuns = options.maxOpenRuns ?? 10_000;
+  }
+
+  claimed(event: ClaimedEvent): void {
+    // Work is coming for this conversation: keep its workflow open.
+    const workflow = this.#workflows.get(event.conversationId);
+    if (workflow?.timer) {
+      clearTimeout(workflow.timer);
+      workflow.timer = undefined;
+    }
+  }
+
+  runStarted({ run }: RunStartedEvent): void {
+    const open = this.#runs.get(run.id);
+    if (open) {
+      open.attempts++;
+      open.span.addEvent(EVENT.attemptStarted, { [TINYAGI.attempts]: open.attempts });
+      return;
+    }
+    // (`changed: false` here: a retry whose first attempt this process did not see, e.g. after a restart: the span starts now.)
+    this.#startRun(run, run.startedAt ?? Date.now());
+  }
+
+  progress({ run, progress }: ProgressEvent): void {
+    const open = this.#runs.get(run.id);
+    if (!open) return;
+    switch (progress.type) {
+      case 'tool': {
+        this.#endTools(open, undefined);
+        const attributes: Attributes = { [GEN_AI.operationName]: OPERATION.executeTool, [GEN_AI.toolName]: progress.name, [GEN_AI.toolType]: 'function' };
+        if (this.#captureContent && progress.input !== undefined) attributes[GEN_AI.toolCallArguments] = cut(JSON.stringify(maskValue(progress.input)) ?? '', CONTENT_MAX);
+        const span = this.tracer.startSpan(`${OPERATION.executeTool} ${progress.name}`, { kind: SpanKind.INTERNAL, attributes }, trace.setSpan(ROOT_CONTEXT, open.span));
+        open.tools.push({ span, name: progress.name });
+        return;
+      }
+      case 'tool_result': {
+        const i = progress.name === undefined ? 0 : open.tools.findIndex((t) => t.name === progress.name);
+        const tool = open.tools[Math.max(i, 0)];
+        if (!tool) return;
+        open.tools.splice(open.tools.indexOf(tool), 1);
+        if (!progress.ok) {
+          tool.span.setAttribute(ERROR_TYPE, 'tool_error');
+          tool.span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        tool.span.end();
+        return;
+      }
+      case 'text':
+        this.#endTools(open, undefined);
+        if (this.#captureContent && open.output.length < CONTENT_MAX) open.output += progress.text;
+        return;
+      case 'status':
+        open.span.addEvent(EVENT.status, { message: cut(maskText(progress.message), 1000) });
+        return;
+    }
+  }
+
+  attemptFailed({ run, error, errorClass, usage, costUsd }: AttemptFailedEvent): void {
+    const open = this.#runs.get(run.id);
+    if (!open) return;
+    this.#endTools(open, errorClass);
+    open.lastErrorClass = errorClass;
+    const attributes: Attributes = { [ERROR_TYPE]: errorClass, message: cut(maskText(error), 2000), [TINYAGI.attempts]: open.attempts };
+    if (usage) {
+      attributes[GEN_AI.usageInputTokens] = usage.inputTokens;
+      attributes[GEN_AI.usageOutputTokens] = usage.outputTokens;
+    }
+    if (costUsd !== undefined) attributes[TINYAGI.costUsd] = costUsd;
+    open.span.addEvent(EVENT.attemptFailed, attributes);
+  }
+
+  runEnded(event: RunEndedEvent): void {
+    const { run, status, totals, error, detail } = event;
+    const now = Date.now();
+    // A run that ends without having started here (rejected at creation, cancelled while queued): a span of its own, from creation to end.
+    const open = this.#runs.get(run.id) ?? this.#startRun(run, run.createdAt);
+    this.#runs.delete(run.id);
+    this.#endTools(open, status === 'completed' ? undefined : status);
+    const span = open.span;
+    span.setAttribute(GEN_AI.usageInputTokens, totals.inputTokens);
+    span.setAttribute(GEN_AI.usageOutputTokens, totals.outputTokens);
+    span.setAttribute(TINYAGI.costUsd, totals.costUsd);
+    span.setAttribute(TINYAGI.status, status);
+    span.setAttribute(TINYAGI.attempts, open.attempts);
+    if (this.#captureContent && open.output)
+      span.setAttribute(GEN_AI.outputMessages, JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: cut(maskText(open.output), CONTENT_MAX) }] }]));
+    if (detail?.mergedInto) span.setAttribute(TINYAGI.mergedInto, detail.mergedInto);
+    if (status === 'cancelled') span.addEvent(EVENT.cancelled, detail?.reason ? { reason: detail.reason } : {});
+    if (status === 'rejected') span.addEvent(EVENT.rejected, { ...(detail?.rule ? { rule: detail.rule } : {}), ...(error ? { message: cut(maskText(error), 2000) } : {}) });
+    if (status === 'failed' || status === 'rejected') {
+      span.setAttribute(ERROR_TYPE, status === 'failed' ? (open.lastErrorClass ?? 'failed') : 'rejected');
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: cut(maskText(error), 2000) } : {}) });
+    }
+    span.end(now);
+    this.#runDone(run.conversationId, run.id, now);
+  }
+
+  /** Ends every open span now (shutdown). */
+  endAll(): void {
+    for (const [id, open] of this.#runs) {
+      this.#endTools(open, 'shutdown');
+      open.span.setAttribute(TINYAGI.status, 'open');
+      open.span.end();
+      this.#runs.delete(id);
+    }
+    for (const [id, workflow] of this.#workflows) {
+      if (workflow.timer) clearTimeout(workflow.timer);
+      workflow.span.end();
+      this.#workflows.delete(id);
+    }
+  }
+
+  #startRun(run: RunRecord, startTime: number): OpenRun {
+    const traceId = traceIdOf(run.conversationId);
+    const agent = this.options.describeAgent?.(run.agentId);
+    const agentName = agent?.name || run.agentId;
+    const provider = providerName(agent?.runtime, agent?.model);
+    let parent: Context | undefined;
+    const links: Link[] = [];
+    if (run.parentRunId && run.cause === 'spawn') {
+      const local = this.#runs.get(run.parentRunId);
+      parent = local ? trace.setSpan(ROOT_CONTEXT, local.span) : remoteParent(traceId, runSpanIdOf(run.parentRunId));
+    } else {
+      if (run.parentRunId) links.push({ context: { traceId, spanId: runSpanIdOf(run.parentRunId), traceFlags: TraceFlags.SAMPLED }, attributes: { [TINYAGI.linkType]: 'handoff' } });
+      if (run.teamId) {
+        const workflow = this.#workflows.get(run.conversationId) ?? (run.parentRunId ? undefined : this.#openWorkflow(run, traceId, startTime));
+        if (workflow) {
+          parent = trace.setSpan(ROOT_CONTEXT, workflow.span);
+          workflow.open.add(run.id);
+          if (workflow.timer) {
+            clearTimeout(workflow.timer);
+            workflow.timer = undefined;
+          }
+        } else if (run.parentRunId) {
+          // This process has no workflow open (another node's, or it has been closed): under the run that handed off.
+          parent = remoteParent(traceId, runSpanIdOf(run.parentRunId));
+        }
+      } else if (run.parentRunId) parent = remoteParent(traceId, runSpanIdOf(run.parentRunId));
+    }
+    const attributes: Attributes = {
+      [GEN_AI.operationName]: OPERATION.invokeAgent,
+      [GEN_AI.providerName]: provider,
+      [GEN_AI.agentId]: run.agentId,
+      [GEN_AI.agentName]: agentName,
+      [GEN_AI.conversationId]: run.conversationId,
+      [TINYAGI.runId]: run.id,
+      [TINYAGI.cause]: run.cause,
+      [TINYAGI.depth]: run.depth,
+      [TINYAGI.channel]: run.channel,
+    };
+    if (this.#legacyNames) attributes[GEN_AI.system] = provider;
+    if (agent?.model) attributes[GEN_AI.requestModel] = agent.model;
+    if (agent?.runtime) attributes[TINYAGI.runtime] = agent.runtime;
+    if (run.teamId) attributes[TINYAGI.teamId] = run.teamId;
+    if (run.parentRunId) attributes[TINYAGI.parentRunId] = run.parentRunId;
+    if (this.#captureContent && run.input) attributes[GEN_AI.inputMessages] = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: cut(maskText(run.input), CONTENT_MAX) }] }]);
+    this.ids.next({ traceId, spanId: runSpanIdOf(run.id) });
+    const span = this.tracer.startSpan(`${OPERATION.invokeAgent} ${agentName}`, { kind: SpanKind.INTERNAL, attributes, links, startTime, root: parent === undefined }, parent ?? ROOT_CONTEXT);
+    const open: OpenRun = { span, conversationId: run.conversationId, tools: [], attempts: 1, lastErrorClass: undefined, output: '' };
+    if (this.#runs.size >= this.#maxOpenRuns) {
+      const [oldest] = this.#runs.keys();
+      if (oldest !== undefined) this.#runs.delete(oldest);
+    }
+    this.#runs.set(run.id, open);
+    return open;
+  }
+
+  #openWorkflow(run: RunRecord, traceId: string, startTime: number): Workflow {
+    const attributes: Attributes = {
+      [GEN_AI.operationName]: OPERATION.invokeWorkflow,
+      [GEN_AI.workflowName]: run.teamId!,
+      [GEN_AI.conversationId]: run.conversationId,
+      [TINYAGI.teamId]: run.teamId!,
+      [TINYAGI.channel]: run.channel,
+    };
+    this.ids.next({ traceId, spanId: workflowSpanIdOf(run.id) });
+    const span = this.tracer.startSpan(`${OPERATION.invokeWorkflow} ${run.teamId}`, { kind: SpanKind.INTERNAL, attributes, startTime, root: true }, ROOT_CONTEXT);
+    const workflow: Workflow = { span, open: new Set(), lastEnd: startTime, timer: undefined };
+    this.#workflows.set(run.conversationId, workflow);
+    return workflow;
+  }
+
+  #runDone(conversationId: string, runId: string, at: number): void {
+    const workflow = this.#workflows.get(conversationId);
+    if (!workflow) return;
+    workflow.open.delete(runId);
+    workflow.lastEnd = Math.max(workflow.lastEnd, at);
+    if (workflow.open.size > 0) return;
+    if (workflow.timer) clearTimeout(workflow.timer);
+    workflow.timer = setTimeout(() => {
+      if (this.#workflows.get(conversationId) !== workflow || workflow.open.size > 0) return;
+      this.#workflows.delete(conversationId);
+      workflow.span.end(workflow.lastEnd);
+    }, this.#idleMs);
+    workflow.timer.unref();
+  }
+
+  #endTools(open: OpenRun, errorType: string | undefined): void {
+    for (const tool of open.tools.splice(0)) {
+      if (errorType) {
+        tool.span.setAttribute(ERROR_TYPE, errorType);
+        tool.span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      tool.span.end();
+    }
+  }
+}
