@@ -39,7 +39,7 @@ describe('tinyagi daemon', () => {
     expect(start.stderr).toBe('');
     expect(started).not.toContain('\r');
     expect(started).not.toContain('\u001b');
-    expect(started).toContain('mock provider'); // no agent CLI on this machine's test PATH
+    expect(started).toContain('mock runtime'); // no agent CLI on this machine's test PATH
     const pid = daemonPid(h);
     expect(pidAlive(pid)).toBe(true);
     expect(readFileSync(join(h.home, 'api-token')).length).toBeGreaterThan(16);
