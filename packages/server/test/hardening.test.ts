@@ -4,7 +4,7 @@
  * answers are logged. Everything goes through real HTTP against a real server, orchestrator and
  * settings file.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { waitFor } from '@tinyagi/test-kit';
@@ -206,20 +206,38 @@ describe('strictness', () => {
 });
 
 describe('5xx answers are logged', () => {
+  it('a broken settings.json: reads keep the last good settings; an edit is refused, naming the file, and leaves it as it is', async () => {
+    const own = await startHarness({ log: { warn: () => {}, error: () => {} } });
+    try {
+      const broken = '{ "agents": { "coder": ';
+      writeFileSync(own.settingsFile, broken);
+      const read = await raw(own, 'GET', '/api/agents');
+      expect(read.status).toBe(200);
+      expect((read.body as Array<{ id: string }>).map((a) => a.id)).toContain('coder');
+      const edit = await raw(own, 'PATCH', '/api/settings', { body: JSON.stringify({ queue: { concurrency: 2 } }) });
+      expect(edit.status).toBe(500);
+      expect(edit.body).toMatchObject({ error: { code: 'CONFIG_PARSE_FAILED' } });
+      expect(readFileSync(own.settingsFile, 'utf8')).toBe(broken);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a 5xx names its request id in the answer, and the log has that id with the stack; the answer has no stack', async () => {
     const lines: string[] = [];
     const own = await startHarness({ log: { warn: (m) => lines.push(`WARN ${m}`), error: (m) => lines.push(`ERROR ${m}`) } });
     try {
-      // settings.json replaced by a directory: reading it fails (CONFIG_IO, 500) — a fault on the server's side.
+      // settings.json replaced by a directory: an edit, which reads it under the lock, fails
+      // (CONFIG_IO, 500) — a fault on the server's side. (A read keeps the last good settings.)
       rmSync(own.settingsFile);
       mkdirSync(own.settingsFile);
-      const res = await raw(own, 'GET', '/api/settings?');
+      const res = await raw(own, 'PATCH', '/api/settings?', { body: '{}' });
       expect(res.status).toBe(500);
       const id = res.headers.get('x-request-id');
       expect(id).toMatch(/^[0-9a-f]{12}$/);
       expect(res.text).not.toMatch(/\n\s+at /);
       const line = lines.find((l) => l.includes(id!));
-      expect(line).toMatch(new RegExp(`^ERROR request ${id} GET /api/settings failed with CONFIG_IO: .*EISDIR`, 's'));
+      expect(line).toMatch(new RegExp(`^ERROR request ${id} PATCH /api/settings failed with CONFIG_IO: .*EISDIR`, 's'));
       expect(line).toMatch(/\n\s+at /);
     } finally {
       rmSync(own.settingsFile, { recursive: true, force: true });
