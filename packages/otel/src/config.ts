@@ -77,13 +77,13 @@ function envSampleRatio(env: Env): number | undefined {
 
 /** `/v1/traces` appended to a base endpoint, as the OTLP exporter specification says for OTEL_EXPORTER_OTLP_ENDPOINT. */
 export function signalUrl(endpoint: string, protocol: OtlpProtocol, signal: 'traces' | 'metrics' = 'traces'): string {
-  let url: URL;
+  let scheme: string | undefined;
   try {
-    url = new URL(endpoint);
+    scheme = new URL(endpoint).protocol;
   } catch {
-    throw new Error(`The OTLP endpoint must be a URL such as http://localhost:4318, got "${endpoint}".`);
+    scheme = undefined;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`The OTLP endpoint must be an http:// or https:// URL, got "${endpoint}".`);
+  if (scheme !== 'http:' && scheme !== 'https:') throw new Error(`The OTLP endpoint must be an http:// or https:// URL such as http://localhost:4318, got "${endpoint}".`);
   if (protocol === 'grpc') return endpoint;
   return `${endpoint.replace(/\/+$/, '')}/v1/${signal}`;
 }

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { SettingsSchema, type InvokeRequest, type InvokeResult, type Observer, type Settings } from '@tinyagi/core';
 import { openStores, type StoreTransaction } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
+import { InvokeError, invokeAgent } from '@tinyagi/core';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
+import { agentsFromSettings, createTraceObserver, type OtlpProtocol, type TraceExport, type TraceObserverOptions } from '../src/index.ts';
+import type { Receiver } from './receiver.ts';
 
 export interface Harness {
   orchestrator: Orchestrator;
@@ -46,4 +49,82 @@ export async function harness(settings: Settings, options: { observers: Observer
       cleanupTemp();
     },
   };
+}
+
+/* The scenario: a team (lead, scout, writer); the lead uses tools, spawns the scout and hands off to the writer, whose first attempt fails. */
+
+const cleanups: Array<() => Promise<void>> = [];
+
+export async function closeAll(): Promise<void> {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+}
+
+export const SECRET = 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz';
+
+export const settings: Settings = {
+  agents: {
+    lead: {
+      name: 'Lead',
+      provider: 'mock',
+      model: 'lead-model-1',
+      mock: {
+        rules: [
+          {
+            match: 'plan',
+            progress: [{ tool: 'Read', input: { file_path: 'notes.md', api_key: SECRET } }, { status: 'thinking it over' }, { tool: 'Grep', input: { pattern: 'TODO' } }],
+            spawn: [{ agent: 'scout', task: 'find the facts' }],
+            reply: 'Plan ready. [@writer: draft the post]',
+            usage: { input_tokens: 120, output_tokens: 30, cost_usd: 0.012 },
+          },
+        ],
+      },
+    },
+    scout: { provider: 'mock', mock: { reply: 'facts found', usage: { input_tokens: 10, output_tokens: 5 } } },
+    writer: { provider: 'mock', mock: { reply: 'Post drafted.', usage: { input_tokens: 50, output_tokens: 40, cost_usd: 0.004 } } },
+  },
+  teams: { launch: { name: 'Launch', agents: ['lead', 'scout', 'writer'], leader_agent: 'lead' } },
+};
+
+/** The writer's first attempt fails (retryable); every other call is the real mock runtime. */
+function failWriterOnce() {
+  let failed = false;
+  return (req: InvokeRequest) => {
+    if (req.agentId === 'writer' && !failed) {
+      failed = true;
+      return Promise.reject(new InvokeError('retryable', `writer: upstream overloaded (key ${SECRET})`));
+    }
+    return invokeAgent(req);
+  };
+}
+
+/** The observer exporting to `receiver`, on a fresh orchestrator. */
+export async function setUp(
+  receiver: Receiver,
+  protocol: OtlpProtocol,
+  extra: Partial<TraceObserverOptions> & { wrapObserver?: (observer: Observer) => Observer } = {},
+): Promise<{ h: Harness; exp: TraceExport }> {
+  cleanups.push(() => receiver.close());
+  const { wrapObserver, ...options } = extra;
+  const exp = await createTraceObserver({
+    url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`,
+    protocol,
+    describeAgent: agentsFromSettings(() => settings),
+    workflowIdleMs: 200,
+    batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
+    exportTimeoutMillis: 2000,
+    ...options,
+  });
+  cleanups.push(() => exp.shutdown());
+  const h = await harness(settings, { observers: [wrapObserver ? wrapObserver(exp.observer) : exp.observer], invoke: failWriterOnce() });
+  cleanups.push(() => h.close());
+  return { h, exp };
+}
+
+/** Runs the scenario's conversation to completion; returns its id and runs. */
+export async function runConversation(h: Harness, _receiver: Receiver) {
+  const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
+  await h.waitForConversation(sent.conversationId);
+  const runs = await h.stores.runs.listRuns(sent.conversationId);
+  const run = (agent: string) => runs.find((r) => r.agentId === agent)!;
+  return { conversationId: sent.conversationId, lead: run('lead'), scout: run('scout'), writer: run('writer') };
 }

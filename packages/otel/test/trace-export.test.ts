@@ -4,70 +4,17 @@
  * exactly the expected span tree with the GenAI attributes, over HTTP/protobuf, HTTP/JSON and gRPC.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvokeError, invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { waitFor } from '@tinyagi/test-kit';
-import { agentsFromSettings, createTraceObserver, runSpanIdOf, traceIdOf, type OtlpProtocol, type TraceExport } from '../src/index.ts';
-import { harness, type Harness } from './harness.ts';
-import { grpcReceiver, httpReceiver, type ReceivedSpan, type Receiver } from './receiver.ts';
+import { runSpanIdOf, traceIdOf } from '../src/index.ts';
+import { closeAll, runConversation, SECRET, setUp } from './harness.ts';
+import { grpcReceiver, httpReceiver, type ReceivedSpan } from './receiver.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+afterEach(closeAll);
 
-const SECRET = 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz';
-
-const settings: Settings = {
-  agents: {
-    lead: {
-      name: 'Lead',
-      provider: 'mock',
-      model: 'lead-model-1',
-      mock: {
-        rules: [
-          {
-            match: 'plan',
-            progress: [{ tool: 'Read', input: { file_path: 'notes.md', api_key: SECRET } }, { status: 'thinking it over' }, { tool: 'Grep', input: { pattern: 'TODO' } }],
-            spawn: [{ agent: 'scout', task: 'find the facts' }],
-            reply: 'Plan ready. [@writer: draft the post]',
-            usage: { input_tokens: 120, output_tokens: 30, cost_usd: 0.012 },
-          },
-        ],
-      },
-    },
-    scout: { provider: 'mock', mock: { reply: 'facts found', usage: { input_tokens: 10, output_tokens: 5 } } },
-    writer: { provider: 'mock', mock: { reply: 'Post drafted.', usage: { input_tokens: 50, output_tokens: 40, cost_usd: 0.004 } } },
-  },
-  teams: { launch: { name: 'Launch', agents: ['lead', 'scout', 'writer'], leader_agent: 'lead' } },
-};
-
-/** The writer's first attempt fails (retryable); every other call is the real mock runtime. */
-function failWriterOnce() {
-  let failed = false;
-  return (req: InvokeRequest) => {
-    if (req.agentId === 'writer' && !failed) {
-      failed = true;
-      return Promise.reject(new InvokeError('retryable', `writer: upstream overloaded (key ${SECRET})`));
-    }
-    return invokeAgent(req);
-  };
-}
-
-async function setUp(receiver: Receiver, protocol: OtlpProtocol, extra: { captureContent?: boolean } = {}): Promise<{ h: Harness; exp: TraceExport }> {
-  cleanups.push(() => receiver.close());
-  const exp = await createTraceObserver({
-    url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`,
-    protocol,
-    describeAgent: agentsFromSettings(() => settings),
-    workflowIdleMs: 200,
-    batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
-    exportTimeoutMillis: 2000,
-    ...extra,
-  });
-  cleanups.push(() => exp.shutdown());
-  const h = await harness(settings, { observers: [exp.observer], invoke: failWriterOnce() });
-  cleanups.push(() => h.close());
-  return { h, exp };
+async function conversationTraced(...args: Parameters<typeof runConversation>) {
+  const result = await runConversation(...args);
+  await waitFor(() => args[1].spans.find((s) => s.name.startsWith('invoke_workflow')), 10_000, 'the invoke_workflow span');
+  return result;
 }
 
 function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {
@@ -76,21 +23,12 @@ function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {
   return found[0]!;
 }
 
-async function runConversation(h: Harness, receiver: Receiver) {
-  const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
-  await h.waitForConversation(sent.conversationId);
-  await waitFor(() => receiver.spans.find((s) => s.name.startsWith('invoke_workflow')), 10_000, 'the invoke_workflow span');
-  const runs = await h.stores.runs.listRuns(sent.conversationId);
-  const run = (agent: string) => runs.find((r) => r.agentId === agent)!;
-  return { conversationId: sent.conversationId, lead: run('lead'), scout: run('scout'), writer: run('writer') };
-}
-
 describe('trace export', () => {
   for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
     it(`${protocol}: one conversation is one trace: workflow, agents, sub-agent, handoff link, tools, retry events, GenAI attributes`, async () => {
       const receiver = protocol === 'grpc' ? await grpcReceiver() : await httpReceiver();
       const { h, exp } = await setUp(receiver, protocol);
-      const { conversationId, lead, scout, writer } = await runConversation(h, receiver);
+      const { conversationId, lead, scout, writer } = await conversationTraced(h, receiver);
       const spans = receiver.spans;
 
       // Exactly this tree, all in the conversation's trace.
@@ -172,6 +110,8 @@ describe('trace export', () => {
       // No content without the opt-in.
       for (const s of spans) for (const key of Object.keys(s.attributes)) expect(key).not.toMatch(/messages|arguments/);
       expect(spans[0]!.resource['service.name']).toBe('tinyagi');
+      // (the receiver holds the spans before the exporter hears its answer)
+      await waitFor(() => exp.counts().exported === 7, 5000, 'the export counted');
       expect(exp.counts()).toMatchObject({ exported: 7, dropped: 0 });
     });
   }
@@ -179,7 +119,7 @@ describe('trace export', () => {
   it('capture_content: prompts, replies and tool arguments on the spans, secrets masked', async () => {
     const receiver = await httpReceiver();
     const { h } = await setUp(receiver, 'http/protobuf', { captureContent: true });
-    await runConversation(h, receiver);
+    await conversationTraced(h, receiver);
     const read = byName(receiver.spans, 'execute_tool Read');
     expect(JSON.parse(read.attributes['gen_ai.tool.call.arguments'] as string)).toEqual({ file_path: 'notes.md', api_key: '…' });
     const lead = byName(receiver.spans, 'invoke_agent Lead');
