@@ -6,15 +6,16 @@
  *
  * Two sources: the kinds built into the product (@tinyagi/channels/kinds), and kind modules in
  * TINYAGI_HOME/kinds/ — each `*.js`, `*.mjs` or `*.ts` file there exports `channelKinds`, an
- * array of channel kind descriptors (a plugin's channel, a test's throw-away one). A module that
- * cannot be loaded, or a descriptor the registry refuses, is reported and skipped.
+ * array of channel kind descriptors, and/or `runtimes`, an array of `{ kind, adapter }` agent
+ * runtimes (a plugin's channel or runtime, a test's throw-away one). A module that cannot be
+ * loaded, or a descriptor the registry refuses, is reported and skipped.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerBuiltinChannelKinds } from '@tinyagi/channels/kinds';
-import type { ChannelKind } from '@tinyagi/client/contract';
-import { channelKinds, errorMessage } from '@tinyagi/core';
+import type { ChannelKind, RuntimeKind } from '@tinyagi/client/contract';
+import { channelKinds, errorMessage, registerRuntime, type RuntimeAdapter } from '@tinyagi/core';
 import { importModule } from './daemon/plugins.ts';
 
 let registered = false;
@@ -43,9 +44,10 @@ export async function registerHomeKinds(home: string, warn: (message: string) =>
   for (const file of files.sort()) {
     const path = join(dir, file);
     try {
-      const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown };
-      if (!Array.isArray(module.channelKinds)) throw new Error('it exports no channelKinds array');
-      for (const kind of module.channelKinds as ChannelKind[]) channelKinds.register(kind);
+      const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown; runtimes?: unknown };
+      if (!Array.isArray(module.channelKinds) && !Array.isArray(module.runtimes)) throw new Error('it exports no channelKinds array and no runtimes array');
+      for (const kind of (module.channelKinds ?? []) as ChannelKind[]) channelKinds.register(kind);
+      for (const { kind, adapter } of (module.runtimes ?? []) as Array<{ kind: RuntimeKind; adapter: RuntimeAdapter }>) registerRuntime(kind, adapter);
     } catch (err) {
       warn(`kind module ${path} skipped: ${errorMessage(err)}`);
     }

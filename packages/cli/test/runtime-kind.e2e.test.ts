@@ -1,14 +1,14 @@
 /**
  * The proof that an agent runtime is one registration (docs/kinds.md, "Runtimes"): a throw-away
- * runtime registered from a test folder (fixtures/throwaway-runtime/register.ts, loaded into every
- * tinyagi process here with NODE_OPTIONS=--import, as a plugin would be) is accepted by settings
- * validation (and an unregistered name refused with the list), listed in the CLI's help, checked
- * by doctor, served by GET /api/kinds, and an agent on it answers a message through the daemon,
- * run from source. Nothing else in the product names it.
+ * runtime from a test folder (fixtures/throwaway-runtime/runtime.ts: a descriptor and a trivial
+ * adapter), installed as a plugin's is (a module in TINYAGI_HOME/kinds/ exporting `runtimes`), is
+ * accepted by settings validation (and an unregistered name refused with the list), listed in the
+ * CLI's help, checked by doctor, served by GET /api/kinds, and an agent on it answers a message
+ * through the daemon, run from source. Nothing else in the product names it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isApiError } from '@tinyagi/client';
 import { createDaemon, runCli, runCliOk, tempHome, type TestDaemon } from '@tinyagi/test-kit';
@@ -23,7 +23,6 @@ beforeAll(async () => {
     prefix: 'tinyagi-runtime-kind-',
     build: 'source',
     path: [FIXTURE],
-    env: { NODE_OPTIONS: `--import=${FIXTURE}register.ts` },
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       models: { provider: 'mock' },
@@ -31,6 +30,9 @@ beforeAll(async () => {
       channels: { enabled: [] },
     }),
   });
+  // What a plugin's runtime installs: one module that exports it.
+  mkdirSync(join(h.home, 'kinds'), { recursive: true });
+  writeFileSync(join(h.home, 'kinds', 'echo-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(`${FIXTURE}runtime.ts`).href)};\n`);
   await h.start();
 });
 
