@@ -229,6 +229,27 @@ export const SettingsFileSchema = z.looseObject({
   agents: z.record(Str, AgentSettingsSchema).optional(),
   teams: z.record(Str, TeamSettingsSchema).optional(),
   custom_providers: z.record(Str, CustomProviderSettingsSchema).optional(),
+  /** OpenTelemetry trace export (@tinyagi/otel, docs/telemetry.md); off unless `enabled` or OTEL_TRACES_EXPORTER=otlp. */
+  telemetry: z
+    .looseObject({
+      enabled: OptionalBool,
+      /** The collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT (`http://localhost:4318`; gRPC `http://localhost:4317`). */
+      endpoint: z
+        .string()
+        .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), {
+          error: (issue) => `must be an http:// or https:// URL such as http://localhost:4318, got ${JSON.stringify(issue.input)}`,
+        })
+        .optional(),
+      protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
+      /** Sent with every export (secret: masked like API keys). */
+      headers: z.record(Str, z.string()).optional(),
+      /** The share of conversations traced, 0 to 1. */
+      sample_ratio: z.number().min(0).max(1).optional(),
+      /** Prompts, replies and tool arguments on the spans (secrets masked). */
+      capture_content: OptionalBool,
+      service_name: OptionalStr,
+    })
+    .optional(),
   monitoring: z
     .looseObject({
       heartbeat_interval: OptionalPositive,

@@ -32,6 +32,8 @@ function isSecretAt(path: readonly (string | number)[]): boolean {
   const key = path[path.length - 1];
   if (typeof key !== 'string') return false;
   if (isSecretKey(key)) return true;
+  // Each OTLP export header (telemetry.headers.<name>) carries a collector's API key.
+  if (path.length === 3 && path[0] === 'telemetry' && path[1] === 'headers') return true;
   if (path[0] !== 'channels' || path.length < 3 || typeof path[1] !== 'string') return false;
   const kind = channelKinds.get(path[1]);
   return kind?.secrets.includes(path.slice(2).join('.')) === true;
