@@ -20,6 +20,19 @@ export interface Service<T = void> {
   stop?(): unknown;
 }
 
+/** A service that opens something and closes what it opened (stores, a lock, a membership). */
+export function resource<T>(name: string, open: () => T | Promise<T>, close: (opened: T) => unknown): Service<T> {
+  let opened: { value: T } | undefined;
+  return {
+    name,
+    async start() {
+      opened = { value: await open() };
+      return opened.value;
+    },
+    stop: () => (opened ? close(opened.value) : undefined),
+  };
+}
+
 export class ServiceStack {
   readonly #started: Array<Service<unknown>> = [];
   readonly #log: { error(message: string): void };

@@ -32,6 +32,7 @@ import { acquireInstanceLock } from './instance-lock.ts';
 import { createLogger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { SHUTDOWN_GRACE_MS } from './run.ts';
+import { ServiceStack, resource } from './services.ts';
 import { describeStorage, openSelectedStores, selectStorage } from './storage.ts';
 
 export const WORKER_LOG = 'worker.log';
@@ -44,7 +45,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
   ensureHomeDirectories(ctx.paths);
   const logFile = new RotatingLog({ file: join(ctx.paths.logs, WORKER_LOG) });
   const logger = createLogger({ file: logFile, echo: true }, 'worker');
-  const cleanups: Array<() => unknown> = [];
+  const services = new ServiceStack(logger);
   let stop: (code: number) => void = () => {};
   const stopped = new Promise<number>((resolve) => (stop = resolve));
   let signalled = 0;
@@ -56,8 +57,13 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const lock = await acquireInstanceLock(ctx.paths.lockFile, VERSION);
-    cleanups.push(() => lock.release());
+    await services.start(
+      resource(
+        'instance lock',
+        () => acquireInstanceLock(ctx.paths.lockFile, VERSION),
+        (lock) => lock.release(),
+      ),
+    );
     const local = loadSettings(ctx.paths.settings).settings;
     const storage = selectStorage(local, ctx.env, ctx.paths.db);
     if (storage.backend !== 'postgres') {
@@ -68,25 +74,36 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     const groupsJournal = agentGroupsJournal(ctx.home);
     reapOrphanedGroups(groupsJournal);
     setProcessJournal(groupsJournal);
-    const stores = (await openSelectedStores(storage, { maxAttempts: local.queue?.max_attempts })) as PgStores;
-    cleanups.push(() => stores.close());
+    const stores = await services.start(
+      resource(
+        'stores',
+        async () => (await openSelectedStores(storage, { maxAttempts: local.queue?.max_attempts })) as PgStores,
+        (s) => s.close(),
+      ),
+    );
     logger.info(`stores: ${describeStorage(storage)}`);
     // The orchestrator is made after joining; the dead-node sweep reaches it through this.
     let orchestratorRef: { reconcile(): Promise<number> } | undefined;
-    const cluster = await joinCluster(stores, {
-      role: 'worker',
-      file: ctx.paths.settings,
-      env: ctx.env,
-      version: VERSION,
-      logger,
-      ...(options.name ? { name: options.name } : {}),
-      onReleased: () => orchestratorRef?.reconcile() ?? Promise.resolve(),
-      onLost: () => {
-        logger.error('this node was taken over by another node of the same name: stopping');
-        stop(1);
-      },
-    });
-    cleanups.push(() => cluster.leave());
+    const cluster = await services.start(
+      resource(
+        'cluster membership',
+        () =>
+          joinCluster(stores, {
+            role: 'worker',
+            file: ctx.paths.settings,
+            env: ctx.env,
+            version: VERSION,
+            logger,
+            ...(options.name ? { name: options.name } : {}),
+            onReleased: () => orchestratorRef?.reconcile() ?? Promise.resolve(),
+            onLost: () => {
+              logger.error('this node was taken over by another node of the same name: stopping');
+              stop(1);
+            },
+          }),
+        (membership) => membership.leave(),
+      ),
+    );
     const apiUrl = ctx.env['TINYAGI_API_URL'] ?? '';
     const token = ctx.env['TINYAGI_API_TOKEN'];
     if (!apiUrl || !token) logger.warn('TINYAGI_API_URL / TINYAGI_API_TOKEN are not set: agents on this node cannot use `tinyagi call` (hand-offs by [@agent: …] tags still work)');
@@ -103,10 +120,15 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       plugins: [],
     });
     orchestratorRef = orchestrator;
-    const released = await cluster.releaseDeadNodes();
-    if (released > 0) logger.warn(`resuming ${released} message(s) of nodes that stopped beating`);
-    await orchestrator.start();
-    cleanups.push(() => orchestrator.stop(SHUTDOWN_GRACE_MS));
+    await services.start({
+      name: 'orchestrator',
+      async start() {
+        const released = await cluster.releaseDeadNodes();
+        if (released > 0) logger.warn(`resuming ${released} message(s) of nodes that stopped beating`);
+        await orchestrator.start();
+      },
+      stop: () => orchestrator.stop(SHUTDOWN_GRACE_MS),
+    });
     logger.info(`TinyAGI ${VERSION} worker "${cluster.node.name}" running agents: ${[...cluster.agents()].join(', ') || '(none yet)'} (home ${ctx.home}, pid ${process.pid})`);
     return await stopped;
   } catch (err) {
@@ -116,13 +138,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     process.stderr.write(`error: ${text}\n`);
     return 1;
   } finally {
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        logger.error(`shutdown step failed: ${errorMessage(err)}`);
-      }
-    }
+    await services.stopAll();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     logFile.close();
