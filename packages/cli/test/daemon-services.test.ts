@@ -3,7 +3,7 @@
  * start stops what started and names the service that failed.
  */
 import { describe, expect, it } from 'vitest';
-import { ServiceStack, type Service } from '../src/daemon/services.ts';
+import { resource, ServiceStack, type Service } from '../src/daemon/services.ts';
 
 function recording() {
   const steps: string[] = [];
@@ -52,5 +52,31 @@ describe('ServiceStack', () => {
     await stack.stopAll();
     expect(steps).toEqual(['start stores', 'start channels', 'stop channels', 'stop stores']);
     expect(errors).toEqual(['stopping the channels failed: channels cannot stop']);
+  });
+
+  it('resource() closes what it opened, and nothing when its open failed', async () => {
+    const closed: string[] = [];
+    const stack = new ServiceStack({ error: () => {} });
+    expect(
+      await stack.start(
+        resource(
+          'lock',
+          () => 'the lock',
+          (v) => closed.push(v),
+        ),
+      ),
+    ).toBe('the lock');
+    await expect(
+      stack.start(
+        resource(
+          'stores',
+          async () => {
+            throw new Error('unreachable');
+          },
+          () => closed.push('stores'),
+        ),
+      ),
+    ).rejects.toThrow('unreachable');
+    expect(closed).toEqual(['the lock']);
   });
 });
