@@ -9,6 +9,7 @@ export { createTraceObserver, type TraceExport, type TraceObserverOptions } from
 export { resolveTraceExport, signalUrl, OTLP_PROTOCOLS, type OtlpProtocol, type TelemetrySettings, type TraceExportConfig, type BatchOptions } from './config.ts';
 export { agentsFromSettings, providerName, type AgentDescription, type DescribeAgent } from './agents.ts';
 export { traceIdOf, runSpanIdOf, workflowSpanIdOf } from './ids.ts';
+export { traceparentOf, withTraceContext } from './propagation.ts';
 export { maskText, maskValue } from './mask.ts';
 export type { ExportCounts } from './export.ts';
 export { GEN_AI, OPERATION, TINYAGI, EVENT, ERROR_TYPE } from './semconv.ts';

@@ -15,13 +15,14 @@
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import { SamplingDecision, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { AttemptFailedEvent, ClaimedEvent, Observer, ProgressEvent, RunEndedEvent, RunRecord, RunStartedEvent } from '@tinyagi/core';
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { TraceExportConfig } from './config.ts';
 import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts } from './export.ts';
 import { DerivedIdGenerator, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
 import { cut, maskText, maskValue } from './mask.ts';
+import { withTraceContext } from './propagation.ts';
 import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
 export interface TraceObserverOptions extends Partial<TraceExportConfig> {
@@ -40,6 +41,11 @@ export interface TraceExport {
   readonly observer: Observer;
   /** What was exported and dropped so far. */
   counts(): ExportCounts;
+  /**
+   * Wraps the orchestrator's invoker: every CLI a run launches gets TRACEPARENT naming the run's
+   * span, so the CLI's own spans (where it exports them) land inside it.
+   */
+  wrapInvoke<Req extends { env?: Record<string, string> | undefined }, Res>(invoke: (req: Req) => Promise<Res>): (req: Req) => Promise<Res>;
   /** Sends what is queued now (tests, shutdown). */
   flush(): Promise<void>;
   /** Ends the open spans as they are, sends what is queued, and stops. */
@@ -89,10 +95,13 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
     spanProcessors: [gatedProcessor(exporter, batch, counts)],
   });
   const tracer = provider.getTracer('@tinyagi/otel', VERSION);
+  const sampler = new TraceIdRatioBasedSampler(options.sampleRatio ?? 1);
+  const sampled = (traceId: string) => sampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
   const observer = new TraceObserver(tracer, ids, options);
   return {
     observer,
     counts: () => ({ ...counts }),
+    wrapInvoke: (invoke) => withTraceContext(invoke, sampled),
     flush: () => provider.forceFlush(),
     shutdown: async () => {
       observer.endAll();

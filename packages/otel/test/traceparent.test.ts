@@ -1,0 +1,51 @@
+/**
+ * One trace across the process boundary: the agent CLI a run launches (the fake `claude` of
+ * @tinyagi/test-kit, a real subprocess) receives TRACEPARENT naming the run's span in the
+ * conversation's trace, and that span is the one exported.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
+import { fakeCli, tempDir, waitFor } from '@tinyagi/test-kit';
+import { agentsFromSettings, createTraceObserver, runSpanIdOf, traceIdOf, traceparentOf } from '../src/index.ts';
+import { closeAll, harness } from './harness.ts';
+import { httpReceiver } from './receiver.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+  await closeAll();
+});
+
+it('the CLI a run launches gets TRACEPARENT: the conversation trace id and the run span id, sampled', async () => {
+  const receiver = await httpReceiver();
+  cleanups.push(() => receiver.close());
+  const settings: Settings = { agents: { cc: { provider: 'claude-code', model: 'sonnet' } } };
+  const exp = await createTraceObserver({
+    url: `${receiver.endpoint}/v1/traces`,
+    describeAgent: agentsFromSettings(() => settings),
+    batch: { maxQueueSize: 100, maxExportBatchSize: 10, scheduledDelayMillis: 20, exportTimeoutMillis: 2000 },
+  });
+  cleanups.push(() => exp.shutdown());
+  const dir = tempDir('tinyagi-otel-cli-');
+  const logFile = join(dir, 'fake.log');
+  const fakeClaude = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile, FAKE_STATE_DIR: dir } });
+  const h = await harness(settings, { observers: [exp.observer], invoke: exp.wrapInvoke(fakeClaude) });
+  cleanups.push(() => h.close());
+
+  const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:reply=hi there', senderId: 'u1' });
+  await h.waitForConversation(sent.conversationId);
+  const [run] = await h.stores.runs.listRuns(sent.conversationId);
+  const runs = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { env: Record<string, string> });
+  expect(runs).toHaveLength(1);
+  expect(runs[0]!.env['TRACEPARENT']).toBe(traceparentOf(sent.conversationId, run!.id));
+  expect(runs[0]!.env['TRACEPARENT']).toBe(`00-${traceIdOf(sent.conversationId)}-${runSpanIdOf(run!.id)}-01`);
+
+  const span = await waitFor(() => receiver.spans.find((s) => s.name === 'invoke_agent cc'), 10_000, 'the run span');
+  expect(span).toMatchObject({ traceId: traceIdOf(sent.conversationId), spanId: runSpanIdOf(run!.id), parentSpanId: '' });
+  expect(span.attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'sonnet', 'tinyagi.agent.runtime': 'claude-code' });
+});
