@@ -8,7 +8,7 @@
  * spans and counts them, and the counts are logged (at most once a minute, when something was
  * dropped) and at shutdown.
  */
-import type { Observer, Settings } from '@tinyagi/core';
+import type { InvokeRequest, InvokeResult, Observer, Settings } from '@tinyagi/core';
 import { resolveTraceExport, type TelemetrySettings } from '@tinyagi/otel/config';
 
 interface TelemetryLogger {
@@ -19,6 +19,8 @@ interface TelemetryLogger {
 export interface Telemetry {
   /** For the Orchestrator's `observers` option: empty when export is off. */
   observers: Observer[];
+  /** The orchestrator's invoker with TRACEPARENT for every CLI a run launches (the invoker itself when off). */
+  wrapInvoke(invoke: (req: InvokeRequest) => Promise<InvokeResult>): (req: InvokeRequest) => Promise<InvokeResult>;
   /** Spans exported and dropped so far; null when off. */
   status(): { exported: number; dropped: number; lastError: string | undefined } | null;
 }
@@ -30,7 +32,7 @@ export function telemetryService(settings: Settings, env: NodeJS.ProcessEnv, log
     name: 'telemetry',
     async start(): Promise<Telemetry> {
       const config = resolveTraceExport((settings as { telemetry?: TelemetrySettings }).telemetry, env);
-      if (!config) return { observers: [], status: () => null };
+      if (!config) return { observers: [], wrapInvoke: (invoke) => invoke, status: () => null };
       const { createTraceObserver, agentsFromSettings } = await import('@tinyagi/otel');
       const exp = await createTraceObserver({ ...config, describeAgent: agentsFromSettings(getSettings) });
       const where = config.url ?? env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'the exporter default';
@@ -50,7 +52,11 @@ export function telemetryService(settings: Settings, env: NodeJS.ProcessEnv, log
         const counts = exp.counts();
         logger.info(`traces: ${counts.exported} span(s) exported, ${counts.dropped} dropped`);
       };
-      return { observers: [exp.observer], status: () => ({ exported: exp.counts().exported, dropped: exp.counts().dropped, lastError: exp.counts().lastError }) };
+      return {
+        observers: [exp.observer],
+        wrapInvoke: (invoke) => exp.wrapInvoke(invoke),
+        status: () => ({ exported: exp.counts().exported, dropped: exp.counts().dropped, lastError: exp.counts().lastError }),
+      };
     },
     stop: () => stop(),
   };
