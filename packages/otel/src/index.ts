@@ -6,6 +6,7 @@
  * docs/telemetry.md describes the spans and their attributes.
  */
 export { createTraceObserver, type TraceExport, type TraceObserverOptions } from './trace-observer.ts';
+export { createMetricsObserver, type MetricsExport, type MetricsObserverOptions, type QueueCountsLike } from './metrics.ts';
 export { resolveTraceExport, signalUrl, OTLP_PROTOCOLS, type OtlpProtocol, type TelemetrySettings, type TraceExportConfig, type BatchOptions } from './config.ts';
 export { agentsFromSettings, providerName, type AgentDescription, type DescribeAgent } from './agents.ts';
 export { traceIdOf, runSpanIdOf, workflowSpanIdOf } from './ids.ts';

@@ -86,7 +86,7 @@ export const settings: Settings = {
 };
 
 /** The writer's first attempt fails (retryable); every other call is the real mock runtime. */
-function failWriterOnce() {
+export function failWriterOnce() {
   let failed = false;
   return (req: InvokeRequest) => {
     if (req.agentId === 'writer' && !failed) {

@@ -13,6 +13,17 @@ const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs' generated static root is untyped here.
 const root: any = require('otlp-proto-decoder/build/src/generated/root.js');
 const collector = root.opentelemetry.proto.collector.trace.v1;
+const metricsCollector = root.opentelemetry.proto.collector.metrics.v1;
+
+/** One data point of a metric: a sum's or gauge's value, or a histogram's count and sum. */
+export interface ReceivedPoint {
+  metric: string;
+  unit: string;
+  attributes: Record<string, unknown>;
+  value?: number;
+  count?: number;
+  sum?: number;
+}
 
 export interface ReceivedSpan {
   traceId: string;
@@ -85,10 +96,25 @@ function decodeProtobuf(body: Buffer): ReceivedSpan[] {
   return flatten(collector.ExportTraceServiceRequest.toObject(message, { longs: String, enums: Number, bytes: Buffer, defaults: false }));
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the decoded request, as protobufjs' toObject or OTLP/JSON gives it.
+function flattenMetrics(request: any): ReceivedPoint[] {
+  const points: ReceivedPoint[] = [];
+  for (const rm of request.resourceMetrics ?? [])
+    for (const sm of rm.scopeMetrics ?? [])
+      for (const m of sm.metrics ?? []) {
+        const data = m.sum ?? m.gauge;
+        for (const p of data?.dataPoints ?? []) points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), value: Number(p.asDouble ?? p.asInt ?? 0) });
+        for (const p of m.histogram?.dataPoints ?? []) points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), count: Number(p.count ?? 0), sum: Number(p.sum ?? 0) });
+      }
+  return points;
+}
+
 export interface Receiver {
   /** Base endpoint, as OTEL_EXPORTER_OTLP_ENDPOINT. */
   endpoint: string;
   spans: ReceivedSpan[];
+  /** Metric data points received (HTTP only), in arrival order. */
+  points: ReceivedPoint[];
   /** Requests received, with their content type (and status answered). */
   requests: Array<{ contentType: string; status: number; headers: Record<string, string | string[] | undefined> }>;
   /** What the next requests get: 200 (accept), 500, or `hang` (never answer). */
@@ -98,7 +124,7 @@ export interface Receiver {
 
 export async function httpReceiver(): Promise<Receiver> {
   const hanging: Array<() => void> = [];
-  const receiver: Receiver = { endpoint: '', spans: [], requests: [], mode: 200, close: async () => {} };
+  const receiver: Receiver = { endpoint: '', spans: [], points: [], requests: [], mode: 200, close: async () => {} };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -109,13 +135,27 @@ export async function httpReceiver(): Promise<Receiver> {
         hanging.push(() => res.destroy());
         return;
       }
-      if (receiver.mode === 500 || req.url !== '/v1/traces') {
+      if (receiver.mode === 500 || (req.url !== '/v1/traces' && req.url !== '/v1/metrics')) {
         const status = receiver.mode === 500 ? 500 : 404;
         receiver.requests.push({ contentType, status, headers: req.headers });
         res.writeHead(status).end();
         return;
       }
       const body = Buffer.concat(chunks);
+      if (req.url === '/v1/metrics') {
+        if (contentType.includes('json')) receiver.points.push(...flattenMetrics(JSON.parse(body.toString('utf8'))));
+        else
+          receiver.points.push(
+            ...flattenMetrics(
+              metricsCollector.ExportMetricsServiceRequest.toObject(metricsCollector.ExportMetricsServiceRequest.decode(body), { longs: String, enums: Number, bytes: Buffer, defaults: false }),
+            ),
+          );
+        res
+          .writeHead(200, { 'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf' })
+          .end(contentType.includes('json') ? '{}' : metricsCollector.ExportMetricsServiceResponse.encode({}).finish());
+        receiver.requests.push({ contentType, status: 200, headers: req.headers });
+        return;
+      }
       if (contentType.includes('json')) {
         receiver.spans.push(...flatten(JSON.parse(body.toString('utf8'))));
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -138,7 +178,7 @@ export async function httpReceiver(): Promise<Receiver> {
 
 /** The collector's gRPC trace service, its one method described by hand, its messages by the official generated classes. */
 export async function grpcReceiver(): Promise<Receiver> {
-  const receiver: Receiver = { endpoint: '', spans: [], requests: [], mode: 200, close: async () => {} };
+  const receiver: Receiver = { endpoint: '', spans: [], points: [], requests: [], mode: 200, close: async () => {} };
   const server = new grpc.Server();
   const definition: grpc.ServiceDefinition = {
     Export: {

@@ -1,0 +1,155 @@
+/**
+ * Metrics over OTLP, from the same notifications as the traces: runs by status, failed attempts
+ * by failure class, tokens (the GenAI `gen_ai.client.token.usage` histogram), run duration
+ * (`gen_ai.client.operation.duration`), cost, runs in progress, and — when the caller gives a
+ * way to read them — the queue's messages by state. Every instrument carries the agent, its
+ * runtime, the GenAI provider and the model. Exported by the SDK's periodic reader (default every
+ * 60 s, OTEL_METRIC_EXPORT_INTERVAL); a failed export loses that interval's delta only.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { AttemptFailedEvent, Observer, RunEndedEvent, RunRecord, RunStartedEvent } from '@tinyagi/core';
+import { providerName, type DescribeAgent } from './agents.ts';
+import type { OtlpProtocol } from './config.ts';
+import { ERROR_TYPE, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
+
+export interface QueueCountsLike {
+  pending: number;
+  processing: number;
+  dead: number;
+}
+
+export interface MetricsObserverOptions {
+  /** The full URL (`…/v1/metrics` for HTTP); undefined: the exporter's own (OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT). */
+  url?: string | undefined;
+  protocol?: OtlpProtocol | undefined;
+  headers?: Record<string, string> | undefined;
+  serviceName?: string | undefined;
+  describeAgent?: DescribeAgent | undefined;
+  /** How often metrics are sent. Default OTEL_METRIC_EXPORT_INTERVAL or 60 s. */
+  exportIntervalMillis?: number | undefined;
+  exportTimeoutMillis?: number | undefined;
+  /** The queue's messages by state, read at each export (e.g. `() => stores.queue.counts()`). */
+  queueCounts?: (() => QueueCountsLike | Promise<QueueCountsLike>) | undefined;
+}
+
+export interface MetricsExport {
+  readonly observer: Observer;
+  /** Sends the current values now (tests, shutdown). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** gen_ai.client.token.usage's advised buckets (semantic conventions). */
+const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+/** gen_ai.client.operation.duration's advised buckets, in seconds, extended for agent runs that take minutes. */
+const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68, 655.36, 1310.72];
+
+async function createMetricExporter(protocol: OtlpProtocol, config: { url?: string; headers?: Record<string, string>; timeoutMillis?: number }): Promise<PushMetricExporter> {
+  // Delta: each export says what happened since the last, so a lost export loses only its interval and nothing accumulates here.
+  const common = { ...config, temporalityPreference: AggregationTemporality.DELTA };
+  switch (protocol) {
+    case 'http/protobuf': {
+      const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+      return new OTLPMetricExporter(common);
+    }
+    case 'http/json': {
+      const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+      return new OTLPMetricExporter(common);
+    }
+    case 'grpc': {
+      const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
+      const grpc = await import('@grpc/grpc-js');
+      const { headers, ...rest } = common;
+      const metadata = new grpc.Metadata();
+      for (const [key, value] of Object.entries(headers ?? {})) metadata.set(key, value);
+      return new OTLPMetricExporter({ ...rest, ...(headers ? { metadata } : {}) });
+    }
+  }
+}
+
+/** Creates the metrics observer and its periodic OTLP export. */
+export async function createMetricsObserver(options: MetricsObserverOptions = {}): Promise<MetricsExport> {
+  const exporter = await createMetricExporter(options.protocol ?? 'http/protobuf', {
+    ...(options.url ? { url: options.url } : {}),
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.exportTimeoutMillis ? { timeoutMillis: options.exportTimeoutMillis } : {}),
+  });
+  const reader = new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: options.exportIntervalMillis ?? (Number(process.env['OTEL_METRIC_EXPORT_INTERVAL']) || 60_000),
+    exportTimeoutMillis: options.exportTimeoutMillis ?? (Number(process.env['OTEL_METRIC_EXPORT_TIMEOUT']) || 30_000),
+  });
+  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'tinyagi' }), readers: [reader] });
+  const meter = provider.getMeter('@tinyagi/otel', '0.1.0');
+
+  const tokens = meter.createHistogram('gen_ai.client.token.usage', {
+    unit: '{token}',
+    description: 'Tokens used by agent runs (input and output)',
+    advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+  });
+  const duration = meter.createHistogram('gen_ai.client.operation.duration', {
+    unit: 's',
+    description: 'Duration of agent runs, from start to end',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
+  const runs = meter.createCounter('tinyagi.runs', { unit: '{run}', description: 'Runs ended, by status' });
+  const failures = meter.createCounter('tinyagi.run.attempt_failures', { unit: '{attempt}', description: 'Failed attempts of runs, by failure class' });
+  const cost = meter.createCounter('tinyagi.usage.cost', { unit: 'USD', description: 'Cost reported by agent runs' });
+  const active = meter.createUpDownCounter('tinyagi.runs.active', { unit: '{run}', description: 'Runs in progress in this process' });
+  if (options.queueCounts) {
+    const read = options.queueCounts;
+    meter.createObservableGauge('tinyagi.queue.messages', { unit: '{message}', description: 'Queue messages by state' }).addCallback(async (result) => {
+      const counts = await read();
+      for (const state of ['pending', 'processing', 'dead'] as const) result.observe(counts[state], { 'tinyagi.queue.state': state });
+    });
+  }
+
+  const cache = new Map<string, Attributes>();
+  const attributesOf = (run: RunRecord): Attributes => {
+    const agent = options.describeAgent?.(run.agentId);
+    const key = `${run.agentId}\u0000${agent?.runtime ?? ''}\u0000${agent?.model ?? ''}`;
+    let attrs = cache.get(key);
+    if (!attrs) {
+      attrs = { [GEN_AI.operationName]: OPERATION.invokeAgent, [GEN_AI.agentId]: run.agentId, [GEN_AI.providerName]: providerName(agent?.runtime, agent?.model) };
+      if (agent?.model) attrs[GEN_AI.requestModel] = agent.model;
+      if (agent?.runtime) attrs[TINYAGI.runtime] = agent.runtime;
+      if (cache.size > 1000) cache.clear();
+      cache.set(key, attrs);
+    }
+    return attrs;
+  };
+  const running = new Set<string>();
+  const spend = (attrs: Attributes, usage: { inputTokens: number; outputTokens: number } | undefined, costUsd: number | undefined) => {
+    if (usage?.inputTokens) tokens.record(usage.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
+    if (usage?.outputTokens) tokens.record(usage.outputTokens, { ...attrs, 'gen_ai.token.type': 'output' });
+    if (costUsd) cost.add(costUsd, attrs);
+  };
+
+  const observer: Observer = {
+    name: 'otel-metrics-export',
+    runStarted({ run }: RunStartedEvent) {
+      if (running.has(run.id)) return;
+      running.add(run.id);
+      active.add(1, attributesOf(run));
+    },
+    attemptFailed({ run, errorClass, usage, costUsd }: AttemptFailedEvent) {
+      const attrs = attributesOf(run);
+      failures.add(1, { ...attrs, [ERROR_TYPE]: errorClass });
+      spend(attrs, usage, costUsd);
+    },
+    runEnded({ run, status, usage, costUsd }: RunEndedEvent) {
+      const attrs = attributesOf(run);
+      runs.add(1, { ...attrs, [TINYAGI.status]: status });
+      spend(attrs, usage, costUsd);
+      if (running.delete(run.id)) active.add(-1, attrs);
+      if (run.startedAt) duration.record((Date.now() - run.startedAt) / 1000, status === 'completed' ? attrs : { ...attrs, [ERROR_TYPE]: status });
+    },
+  };
+  return {
+    observer,
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Metrics over OTLP from a real conversation (the trace tests' scenario: a handoff, a sub-agent,
+ * a retried failure): runs by status, failed attempts by class, tokens, cost, duration, runs in
+ * progress and the queue's messages, decoded by a real receiver from protobuf and JSON.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@tinyagi/test-kit';
+import { agentsFromSettings, createMetricsObserver, createTraceObserver } from '../src/index.ts';
+import { closeAll, failWriterOnce, harness, settings } from './harness.ts';
+import { httpReceiver, type ReceivedPoint } from './receiver.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+  await closeAll();
+});
+
+/** The sum of a metric's points whose attributes include `match`. */
+function total(points: ReceivedPoint[], metric: string, match: Record<string, unknown>, field: 'value' | 'count' | 'sum' = 'value'): number {
+  return points.filter((p) => p.metric === metric && Object.entries(match).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + (p[field] ?? 0), 0);
+}
+
+describe('metrics', () => {
+  for (const protocol of ['http/protobuf', 'http/json'] as const) {
+    it(`${protocol}: runs, failures by class, tokens, cost, duration, active runs and queue depth by agent, runtime and model`, async () => {
+      const receiver = await httpReceiver();
+      cleanups.push(() => receiver.close());
+      const metrics = await createMetricsObserver({
+        url: `${receiver.endpoint}/v1/metrics`,
+        protocol,
+        describeAgent: agentsFromSettings(() => settings),
+        exportIntervalMillis: 60_000,
+        queueCounts: async () => h.stores.queue.counts(),
+      });
+      cleanups.push(() => metrics.shutdown());
+      // The traces alongside, as the daemon runs them: two observers on one orchestrator.
+      const traces = await createTraceObserver({ url: `${receiver.endpoint}/v1/traces`, protocol });
+      cleanups.push(() => traces.shutdown());
+      const h = await harness(settings, { observers: [traces.observer, metrics.observer], invoke: failWriterOnce() });
+      const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
+      await h.waitForConversation(sent.conversationId);
+      await metrics.flush();
+      const points = await waitFor(() => receiver.points.length > 0 && receiver.points, 5000, 'metrics');
+
+      const lead = { 'gen_ai.agent.id': 'lead', 'gen_ai.provider.name': 'mock', 'gen_ai.request.model': 'lead-model-1', 'tinyagi.agent.runtime': 'mock' };
+      expect(total(points, 'tinyagi.runs', { ...lead, 'tinyagi.run.status': 'completed' })).toBe(1);
+      expect(total(points, 'tinyagi.runs', { 'tinyagi.run.status': 'completed' })).toBe(3);
+      expect(total(points, 'tinyagi.run.attempt_failures', { 'gen_ai.agent.id': 'writer' })).toBe(1);
+      const failure = points.find((p) => p.metric === 'tinyagi.run.attempt_failures')!;
+      expect(failure.attributes['error.type']).toEqual(expect.any(String));
+      expect(total(points, 'gen_ai.client.token.usage', { ...lead, 'gen_ai.token.type': 'input' }, 'sum')).toBe(120);
+      expect(total(points, 'gen_ai.client.token.usage', { ...lead, 'gen_ai.token.type': 'output' }, 'sum')).toBe(30);
+      expect(total(points, 'gen_ai.client.token.usage', { 'gen_ai.token.type': 'input' }, 'sum')).toBe(120 + 10 + 50);
+      expect(total(points, 'tinyagi.usage.cost', {})).toBeCloseTo(0.016, 6);
+      expect(points.find((p) => p.metric === 'tinyagi.usage.cost')!.unit).toBe('USD');
+      expect(total(points, 'gen_ai.client.operation.duration', {}, 'count')).toBe(3);
+      expect(total(points, 'tinyagi.runs.active', {})).toBe(0);
+      expect(total(points, 'tinyagi.queue.messages', { 'tinyagi.queue.state': 'pending' })).toBe(0);
+      expect(points.some((p) => p.metric === 'tinyagi.queue.messages' && p.attributes['tinyagi.queue.state'] === 'dead')).toBe(true);
+    });
+  }
+});
