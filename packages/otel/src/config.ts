@@ -128,3 +128,43 @@ export function resolveTraceExport(settings: TelemetrySettings | undefined, env:
       .includes('gen_ai_latest_experimental'),
   };
 }
+
+export interface MetricsExportConfig {
+  url: string | undefined;
+  protocol: OtlpProtocol;
+  headers: Record<string, string> | undefined;
+  serviceName: string;
+  exportIntervalMillis: number;
+  exportTimeoutMillis: number;
+}
+
+/**
+ * Whether metrics are exported: with the traces (settings or OTEL_TRACES_EXPORTER=otlp) unless
+ * OTEL_METRICS_EXPORTER says `none`, or on their own with OTEL_METRICS_EXPORTER=otlp; never when
+ * `telemetry.enabled` is false or OTEL_SDK_DISABLED=true.
+ */
+export function resolveMetricsExport(settings: TelemetrySettings | undefined, env: Env = process.env): MetricsExportConfig | undefined {
+  if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true' || settings?.enabled === false) return undefined;
+  const exporters = (env['OTEL_METRICS_EXPORTER'] ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  if (exporters.includes('none')) return undefined;
+  const traces = resolveTraceExport(settings, env);
+  if (!exporters.includes('otlp') && !traces) return undefined;
+  const protocol = settings?.protocol
+    ? parseProtocol(settings.protocol, 'telemetry.protocol')
+    : env['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL']
+      ? parseProtocol(env['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL'], 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL')
+      : env['OTEL_EXPORTER_OTLP_PROTOCOL']
+        ? parseProtocol(env['OTEL_EXPORTER_OTLP_PROTOCOL'], 'OTEL_EXPORTER_OTLP_PROTOCOL')
+        : 'http/protobuf';
+  return {
+    url: settings?.endpoint ? signalUrl(settings.endpoint, protocol, 'metrics') : undefined,
+    protocol,
+    headers: settings?.headers && Object.keys(settings.headers).length > 0 ? { ...settings.headers } : undefined,
+    serviceName: settings?.service_name || env['OTEL_SERVICE_NAME']?.trim() || 'tinyagi',
+    exportIntervalMillis: envNumber(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000) || 60_000,
+    exportTimeoutMillis: envNumber(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000) || 30_000,
+  };
+}

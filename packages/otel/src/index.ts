@@ -7,7 +7,17 @@
  */
 export { createTraceObserver, type TraceExport, type TraceObserverOptions } from './trace-observer.ts';
 export { createMetricsObserver, type MetricsExport, type MetricsObserverOptions, type QueueCountsLike } from './metrics.ts';
-export { resolveTraceExport, signalUrl, OTLP_PROTOCOLS, type OtlpProtocol, type TelemetrySettings, type TraceExportConfig, type BatchOptions } from './config.ts';
+export {
+  resolveTraceExport,
+  resolveMetricsExport,
+  signalUrl,
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
+  type TelemetrySettings,
+  type TraceExportConfig,
+  type MetricsExportConfig,
+  type BatchOptions,
+} from './config.ts';
 export { agentsFromSettings, providerName, type AgentDescription, type DescribeAgent } from './agents.ts';
 export { traceIdOf, runSpanIdOf, workflowSpanIdOf } from './ids.ts';
 export { traceparentOf, withTraceContext } from './propagation.ts';

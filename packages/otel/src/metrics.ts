@@ -27,7 +27,7 @@ export interface MetricsObserverOptions {
   headers?: Record<string, string> | undefined;
   serviceName?: string | undefined;
   describeAgent?: DescribeAgent | undefined;
-  /** How often metrics are sent. Default OTEL_METRIC_EXPORT_INTERVAL or 60 s. */
+  /** How often metrics are sent. Default 60 s (resolveMetricsExport reads OTEL_METRIC_EXPORT_INTERVAL). */
   exportIntervalMillis?: number | undefined;
   exportTimeoutMillis?: number | undefined;
   /** The queue's messages by state, read at each export (e.g. `() => stores.queue.counts()`). */
@@ -78,8 +78,8 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
   });
   const reader = new PeriodicExportingMetricReader({
     exporter,
-    exportIntervalMillis: options.exportIntervalMillis ?? (Number(process.env['OTEL_METRIC_EXPORT_INTERVAL']) || 60_000),
-    exportTimeoutMillis: options.exportTimeoutMillis ?? (Number(process.env['OTEL_METRIC_EXPORT_TIMEOUT']) || 30_000),
+    exportIntervalMillis: options.exportIntervalMillis ?? 60_000,
+    exportTimeoutMillis: Math.min(options.exportTimeoutMillis ?? 30_000, options.exportIntervalMillis ?? 60_000),
   });
   const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'tinyagi' }), readers: [reader] });
   const meter = provider.getMeter('@tinyagi/otel', '0.1.0');

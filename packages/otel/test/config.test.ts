@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as semconv from '@opentelemetry/semantic-conventions/incubating';
-import { GEN_AI, OPERATION, providerName, resolveTraceExport, runSpanIdOf, signalUrl, traceIdOf, workflowSpanIdOf, agentsFromSettings } from '../src/index.ts';
+import { GEN_AI, OPERATION, providerName, resolveMetricsExport, resolveTraceExport, runSpanIdOf, signalUrl, traceIdOf, workflowSpanIdOf, agentsFromSettings } from '../src/index.ts';
 
 describe('resolveTraceExport', () => {
   it('is off by default, with OTEL_SDK_DISABLED, and when the settings say enabled: false', () => {
@@ -67,6 +67,27 @@ describe('resolveTraceExport', () => {
     expect(() => resolveTraceExport(undefined, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_BSP_MAX_QUEUE_SIZE: 'lots' })).toThrow(/OTEL_BSP_MAX_QUEUE_SIZE must be a non-negative number/);
     expect(() => resolveTraceExport(undefined, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(/not supported/);
     expect(() => resolveTraceExport({ enabled: true, sample_ratio: 2 }, {})).toThrow(/from 0 to 1/);
+  });
+});
+
+describe('resolveMetricsExport', () => {
+  it('metrics follow the traces unless OTEL_METRICS_EXPORTER=none; OTEL_METRICS_EXPORTER=otlp alone turns them on', () => {
+    expect(resolveMetricsExport(undefined, {})).toBeUndefined();
+    expect(resolveMetricsExport({ enabled: true, endpoint: 'http://c:4318' }, {})).toEqual({
+      url: 'http://c:4318/v1/metrics',
+      protocol: 'http/protobuf',
+      headers: undefined,
+      serviceName: 'tinyagi',
+      exportIntervalMillis: 60_000,
+      exportTimeoutMillis: 30_000,
+    });
+    expect(resolveMetricsExport({ enabled: true }, { OTEL_METRICS_EXPORTER: 'none' })).toBeUndefined();
+    expect(resolveMetricsExport(undefined, { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc', OTEL_METRIC_EXPORT_INTERVAL: '10000' })).toMatchObject({
+      protocol: 'grpc',
+      exportIntervalMillis: 10_000,
+    });
+    expect(resolveMetricsExport({ enabled: false }, { OTEL_METRICS_EXPORTER: 'otlp' })).toBeUndefined();
+    expect(resolveMetricsExport(undefined, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' })).toBeUndefined();
   });
 });
 
