@@ -119,7 +119,7 @@ export function resolveTraceExport(settings: TelemetrySettings | undefined, env:
     protocol,
     headers: settings?.headers && Object.keys(settings.headers).length > 0 ? { ...settings.headers } : undefined,
     sampleRatio,
-    captureContent: settings?.capture_content ?? false,
+    captureContent: settings?.capture_content ?? env['OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT']?.trim().toLowerCase() === 'true',
     serviceName: settings?.service_name || env['OTEL_SERVICE_NAME']?.trim() || 'tinyagi',
     batch,
     latestSemconvOnly: (env['OTEL_SEMCONV_STABILITY_OPT_IN'] ?? '')

@@ -39,6 +39,9 @@ describe('resolveTraceExport', () => {
       latestSemconvOnly: true,
     });
     expect(resolveTraceExport(undefined, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })?.protocol).toBe('grpc');
+    // The GenAI instrumentations' content switch; the settings' capture_content wins.
+    expect(resolveTraceExport(undefined, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' })?.captureContent).toBe(true);
+    expect(resolveTraceExport({ enabled: true, capture_content: false }, { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' })?.captureContent).toBe(false);
   });
 
   it('the settings block wins over the variables; its endpoint is a base URL (/v1/traces added for HTTP)', () => {

@@ -49,3 +49,31 @@ it('the CLI a run launches gets TRACEPARENT: the conversation trace id and the r
   expect(span).toMatchObject({ traceId: traceIdOf(sent.conversationId), spanId: runSpanIdOf(run!.id), parentSpanId: '' });
   expect(span.attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'sonnet', 'tinyagi.agent.runtime': 'claude-code' });
 });
+
+it('sampled out (sample_ratio 0): nothing is exported, and TRACEPARENT says not sampled', async () => {
+  const receiver = await httpReceiver();
+  cleanups.push(() => receiver.close());
+  const exp = await createTraceObserver({
+    url: `${receiver.endpoint}/v1/traces`,
+    sampleRatio: 0,
+    batch: { maxQueueSize: 100, maxExportBatchSize: 10, scheduledDelayMillis: 20, exportTimeoutMillis: 2000 },
+  });
+  cleanups.push(() => exp.shutdown());
+  const dir = tempDir('tinyagi-otel-cli-');
+  const logFile = join(dir, 'fake.log');
+  const fakeClaude = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile, FAKE_STATE_DIR: dir } });
+  const h = await harness({ agents: { cc: { provider: 'claude-code' } } }, { observers: [exp.observer], invoke: exp.wrapInvoke(fakeClaude) });
+  cleanups.push(() => h.close());
+
+  const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:tool then FAKE:reply=ok', senderId: 'u1' });
+  await h.waitForConversation(sent.conversationId);
+  const [run] = await h.stores.runs.listRuns(sent.conversationId);
+  const [logged] = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { env: Record<string, string> });
+  expect(logged!.env['TRACEPARENT']).toBe(traceparentOf(sent.conversationId, run!.id, false));
+  await exp.flush();
+  expect(receiver.requests).toEqual([]);
+  expect(exp.counts()).toMatchObject({ queued: 0, exported: 0, dropped: 0 });
+});
