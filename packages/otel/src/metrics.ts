@@ -149,7 +149,8 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
   };
   return {
     observer,
-    flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    // A failed export loses its interval; flushing and stopping never throw because of it.
+    flush: () => provider.forceFlush().catch(() => {}),
+    shutdown: () => provider.shutdown().catch(() => {}),
   };
 }

@@ -46,9 +46,9 @@ export interface TraceExport {
    * span, so the CLI's own spans (where it exports them) land inside it.
    */
   wrapInvoke<Req extends { env?: Record<string, string> | undefined }, Res>(invoke: (req: Req) => Promise<Res>): (req: Req) => Promise<Res>;
-  /** Sends what is queued now (tests, shutdown). */
+  /** Sends what is queued now (tests, shutdown); resolves also when the export fails (counted). */
   flush(): Promise<void>;
-  /** Ends the open spans as they are, sends what is queued, and stops. */
+  /** Ends the open spans as they are, sends what is queued, and stops; never rejects. */
   shutdown(): Promise<void>;
 }
 
@@ -102,10 +102,11 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
     observer,
     counts: () => ({ ...counts }),
     wrapInvoke: (invoke) => withTraceContext(invoke, sampled),
-    flush: () => provider.forceFlush(),
+    // A failed export is counted (counts()); flushing and stopping never throw because of it.
+    flush: () => provider.forceFlush().catch(() => {}),
     shutdown: async () => {
       observer.endAll();
-      await provider.shutdown();
+      await provider.shutdown().catch(() => {});
     },
   };
 }

@@ -54,6 +54,21 @@ describe('export failures never hurt the daemon', () => {
     expect(exp.counts().lastError).toEqual(expect.any(String));
   });
 
+  it('flush and shutdown with spans still queued for a collector that is down resolve (the loss is counted)', async () => {
+    const port = await closedPort();
+    const receiver: Receiver = { endpoint: `http://127.0.0.1:${port}`, spans: [], points: [], requests: [], mode: 200, close: async () => {} };
+    const { h, exp } = await setUp(receiver, 'http/protobuf', {
+      exportTimeoutMillis: 500,
+      batch: { maxQueueSize: 100, maxExportBatchSize: 100, scheduledDelayMillis: 60_000, exportTimeoutMillis: 1000 },
+    });
+    await runConversation(h, receiver);
+    await waitFor(() => exp.counts().queued >= SPANS - 1, 10_000, 'the run spans queued');
+    await expect(exp.flush()).resolves.toBeUndefined();
+    await expect(exp.shutdown()).resolves.toBeUndefined();
+    expect(exp.counts().exported).toBe(0);
+    expect(exp.counts().dropped).toBe(exp.counts().queued);
+  });
+
   it('collector answers 500: spans dropped and counted after the exporter gives up; the next export after it recovers gets through', async () => {
     const receiver = await httpReceiver();
     receiver.mode = 500;
