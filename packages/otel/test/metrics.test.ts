@@ -1,13 +1,13 @@
 /**
  * Metrics over OTLP from a real conversation (the trace tests' scenario: a handoff, a sub-agent,
  * a retried failure): runs by status, failed attempts by class, tokens, cost, duration, runs in
- * progress and the queue's messages, decoded by a real receiver from protobuf and JSON.
+ * progress and the queue's messages, decoded by a real receiver from protobuf and JSON over HTTP, and over gRPC.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import { agentsFromSettings, createMetricsObserver, createTraceObserver } from '../src/index.ts';
 import { closeAll, failWriterOnce, harness, settings } from './harness.ts';
-import { httpReceiver, type ReceivedPoint } from './receiver.ts';
+import { grpcReceiver, httpReceiver, type ReceivedPoint } from './receiver.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -21,12 +21,12 @@ function total(points: ReceivedPoint[], metric: string, match: Record<string, un
 }
 
 describe('metrics', () => {
-  for (const protocol of ['http/protobuf', 'http/json'] as const) {
+  for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
     it(`${protocol}: runs, failures by class, tokens, cost, duration, active runs and queue depth by agent, runtime and model`, async () => {
-      const receiver = await httpReceiver();
+      const receiver = protocol === 'grpc' ? await grpcReceiver() : await httpReceiver();
       cleanups.push(() => receiver.close());
       const metrics = await createMetricsObserver({
-        url: `${receiver.endpoint}/v1/metrics`,
+        url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/metrics`,
         protocol,
         describeAgent: agentsFromSettings(() => settings),
         exportIntervalMillis: 60_000,
@@ -34,7 +34,7 @@ describe('metrics', () => {
       });
       cleanups.push(() => metrics.shutdown());
       // The traces alongside, as the daemon runs them: two observers on one orchestrator.
-      const traces = await createTraceObserver({ url: `${receiver.endpoint}/v1/traces`, protocol });
+      const traces = await createTraceObserver({ url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`, protocol });
       cleanups.push(() => traces.shutdown());
       const h = await harness(settings, { observers: [traces.observer, metrics.observer], invoke: failWriterOnce() });
       const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });

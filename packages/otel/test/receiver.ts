@@ -1,6 +1,6 @@
 /**
  * A real OTLP trace receiver on a loopback port: HTTP (`POST /v1/traces`, protobuf or JSON) or
- * gRPC (the collector's `TraceService/Export`). Protobuf is decoded with the classes generated
+ * gRPC (the collector's `TraceService/Export` and `MetricsService/Export`). Protobuf is decoded with the classes generated
  * from the official opentelemetry-proto definitions (@opentelemetry/otlp-transformer 0.215's
  * protobufjs root, installed as `otlp-proto-decoder`), not by hand.
  */
@@ -113,7 +113,7 @@ export interface Receiver {
   /** Base endpoint, as OTEL_EXPORTER_OTLP_ENDPOINT. */
   endpoint: string;
   spans: ReceivedSpan[];
-  /** Metric data points received (HTTP only), in arrival order. */
+  /** Metric data points received, in arrival order. */
   points: ReceivedPoint[];
   /** Requests received, with their content type (and status answered). */
   requests: Array<{ contentType: string; status: number; headers: Record<string, string | string[] | undefined> }>;
@@ -191,6 +191,27 @@ export async function grpcReceiver(): Promise<Receiver> {
       responseDeserialize: (bytes: Buffer) => collector.ExportTraceServiceResponse.decode(bytes),
     },
   };
+  const metricsDefinition: grpc.ServiceDefinition = {
+    Export: {
+      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (value: unknown) => Buffer.from(metricsCollector.ExportMetricsServiceRequest.encode(value).finish()),
+      requestDeserialize: (bytes: Buffer) =>
+        flattenMetrics(
+          metricsCollector.ExportMetricsServiceRequest.toObject(metricsCollector.ExportMetricsServiceRequest.decode(bytes), { longs: String, enums: Number, bytes: Buffer, defaults: false }),
+        ),
+      responseSerialize: (value: unknown) => Buffer.from(metricsCollector.ExportMetricsServiceResponse.encode(value).finish()),
+      responseDeserialize: (bytes: Buffer) => metricsCollector.ExportMetricsServiceResponse.decode(bytes),
+    },
+  };
+  server.addService(metricsDefinition, {
+    Export: (call: grpc.ServerUnaryCall<ReceivedPoint[], unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      receiver.requests.push({ contentType: 'application/grpc', status: 200, headers: call.metadata.getMap() as Record<string, string> });
+      receiver.points.push(...call.request);
+      callback(null, {});
+    },
+  });
   server.addService(definition, {
     Export: (call: grpc.ServerUnaryCall<ReceivedSpan[], unknown>, callback: grpc.sendUnaryData<unknown>) => {
       receiver.requests.push({ contentType: 'application/grpc', status: 200, headers: call.metadata.getMap() as Record<string, string> });
