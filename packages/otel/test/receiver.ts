@@ -1,8 +1,9 @@
 /**
- * A real OTLP trace receiver on a loopback port: HTTP (`POST /v1/traces`, protobuf or JSON) or
- * gRPC (the collector's `TraceService/Export` and `MetricsService/Export`). Protobuf is decoded with the classes generated
- * from the official opentelemetry-proto definitions (@opentelemetry/otlp-transformer 0.215's
- * protobufjs root, installed as `otlp-proto-decoder`), not by hand.
+ * A real OTLP receiver on a loopback port: HTTP (`POST /v1/traces` and `/v1/metrics`, protobuf
+ * or JSON) or gRPC (the collector's `TraceService/Export` and `MetricsService/Export`). Protobuf
+ * is decoded with the classes generated from the official opentelemetry-proto definitions
+ * (@opentelemetry/otlp-transformer 0.215's protobufjs root, installed as `otlp-proto-decoder`),
+ * not by hand.
  */
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
