@@ -65,7 +65,7 @@ describe('a registered channel kind in settings', () => {
     const file = { channels: { heron: { pond_phrase: 'from-the-file' } } } as Settings;
     const { settings, applied } = applyEnvOverrides(file, env);
     expect(applied).toContain('HERON_POND_PHRASE');
-    expect((settings.channels?.['heron'] as { pond_phrase?: string }).pond_phrase).toBe('from-the-environment');
+    expect(settings.channels?.['heron']).toMatchObject({ pond_phrase: 'from-the-environment' });
     expect(stripEnvOverrides(settings, () => file, env)).toEqual(file);
   });
 });

@@ -157,7 +157,11 @@ describe.each(CLIS)('%s: usage per call', (cli) => {
 describe.each(CLIS)('%s: a retried turn reaches the model once', (cli) => {
   it.each([
     ['a failed attempt (exit 3)', 'FAKE:fail-once', {}],
-    ['an attempt the watchdog killed', 'FAKE:hang-once', { inactivityMs: 2000, target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } }],
+    [
+      'an attempt the watchdog killed',
+      'FAKE:hang-once',
+      { inactivityMs: 2000, target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } },
+    ],
   ] as const)('after %s', async (_what, directive, limits) => {
     const first = await invokeAgent(request(cli, 'first message'));
     const history = [
@@ -195,7 +199,13 @@ describe.each(CLIS)('%s: AGENTS.md', (cli) => {
   it('reaches the model once: the CLI reads it from the workspace, the system prompt leaves it out', async () => {
     await provisionWorkspace({ dir: workspace, agentId: 'coder' });
     writeFileSync(join(workspace, 'AGENTS.md'), 'Always answer in haiku (marker 7f3a).\n');
-    const composed = await composeSystemPrompt({ agentId: 'coder', agent: {}, workspaceDir: workspace, teams: [], agentsMdReadByCli: cliReadsAgentsMd(cli === 'claude' ? 'claude-code' : cli, workspace) });
+    const composed = await composeSystemPrompt({
+      agentId: 'coder',
+      agent: {},
+      workspaceDir: workspace,
+      teams: [],
+      agentsMdReadByCli: cliReadsAgentsMd(cli === 'claude' ? 'claude-code' : cli, workspace),
+    });
     await invokeAgent(request(cli, 'hi', { systemPrompt: composed.text }));
     expect(occurrences(logEntries()[0]?.context ?? '', 'marker 7f3a')).toBe(1);
   });

@@ -5,7 +5,22 @@ import { KindRegistry, channelKindInfo } from '../src/kinds/index.ts';
 
 const capabilities = { keepsSession: false, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: false, usesTools: false };
 const runtime = (name: string, aliases: string[] = []) =>
-  defineRuntimeKind({ name, aliases, title: name, description: '', command: null, installHint: null, passthroughEnv: [], capabilities, instructionFiles: [], modelAliases: {}, modelsBlock: null, customProvider: null, retry: 'history', steerPoint: null });
+  defineRuntimeKind({
+    name,
+    aliases,
+    title: name,
+    description: '',
+    command: null,
+    installHint: null,
+    passthroughEnv: [],
+    capabilities,
+    instructionFiles: [],
+    modelAliases: {},
+    modelsBlock: null,
+    customProvider: null,
+    retry: 'history',
+    steerPoint: null,
+  });
 
 describe('KindRegistry', () => {
   it('finds a kind by name and by alias, and unregistering restores what it replaced', () => {

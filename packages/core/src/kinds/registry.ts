@@ -24,7 +24,8 @@ export class KindRegistry<K extends Kind> {
     if (kind.family !== this.family) throw new TinyError('INVALID_ID', `A ${kind.family} kind cannot be registered as a ${this.family}.`);
     const names = [kind.name, ...aliasesOf(kind)];
     for (const name of names) {
-      if (!KIND_NAME_PATTERN.test(name)) throw new TinyError('INVALID_ID', `Bad ${this.family} kind name ${JSON.stringify(name)}: use lower-case letters, digits and -, starting with a letter (at most 32).`);
+      if (!KIND_NAME_PATTERN.test(name))
+        throw new TinyError('INVALID_ID', `Bad ${this.family} kind name ${JSON.stringify(name)}: use lower-case letters, digits and -, starting with a letter (at most 32).`);
       const owner = this.#aliases.get(name) ?? (this.#kinds.has(name) ? name : undefined);
       if (owner !== undefined && owner !== kind.name) throw new TinyError('ALREADY_EXISTS', `The ${this.family} name "${name}" is already taken by "${owner}".`);
     }
