@@ -2,8 +2,8 @@
  * @tinyagi/core public API: what a library user needs to open the stores, queue and answer
  * messages, follow runs and events, read settings and invoke an agent (README `## Example`).
  * What only the sibling packages need (the database under the stores, the settings-editing
- * service, lock files, the daemon's helpers) is `@tinyagi/core/internal`; each folder's index
- * lists what that folder offers.
+ * service, lock files, the daemon's helpers) is `@tinyagi/core/internal`. The names here come
+ * from their source files (a folder's index lists what the sibling packages take from it).
  */
 export { TinyError, isTinyError, errorMessage, type TinyErrorCode, type TinyErrorOptions } from './errors.ts';
 export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
@@ -11,25 +11,15 @@ export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
 export { openStores, type Stores } from './compose/public-stores.ts';
 export type { OpenStoresOptions } from './compose/sqlite-stores.ts';
 export type { PruneCounts } from './compose/store-set.ts';
-export type { Durability } from './storage/index.ts';
+export type { Durability } from './storage/database.ts';
 
-export { EVENT_TYPES, matchesFilter, type EventType, type EventOf, type TinyEvent, type EventFilter, type EventListener, type EventPayload } from './events/index.ts';
-export {
-  QueueWorker,
-  DEFAULT_BACKOFF,
-  FAILURE_REASONS,
-  MESSAGE_KINDS,
-  type QueueMessage,
-  type ClaimedBatch,
-  type MessageKind,
-  type BackoffPolicy,
-  type BatchHandler,
-  type HandlerContext,
-  type HandlerResult,
-  type QueueWorkerOptions,
-} from './queue/index.ts';
-export type { OutboxRow, OutboxStatus, OutboxInput, OutboxListQuery } from './outbox/index.ts';
-export { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus, type RunCause, type ConversationRecord, type ConversationStatus, type Usage } from './runs/index.ts';
+export { EVENT_TYPES, type EventType, type EventOf, type TinyEvent, type EventPayload } from './events/types.ts';
+export { matchesFilter, type EventFilter, type EventListener } from './events/model.ts';
+export { QueueWorker, type BatchHandler, type HandlerContext, type HandlerResult, type QueueWorkerOptions } from './queue/worker.ts';
+export { DEFAULT_BACKOFF } from './queue/backoff.ts';
+export { FAILURE_REASONS, MESSAGE_KINDS, type QueueMessage, type ClaimedBatch, type MessageKind, type BackoffPolicy } from './queue/types.ts';
+export type { OutboxRow, OutboxStatus, OutboxInput, OutboxListQuery } from './outbox/model.ts';
+export { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus, type RunCause, type ConversationRecord, type ConversationStatus, type Usage } from './runs/model.ts';
 // The observer seam: hooks on claim, run start, progress, run end and commit (docs/observers.md).
 export {
   ObserverList,

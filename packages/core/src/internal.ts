@@ -1,30 +1,132 @@
 /**
- * @tinyagi/core/internal: what the sibling packages (teams, server, cli, channels) and the tests
- * need beyond the public root — the database under the stores, the settings-editing service,
- * lock files, the daemon's helpers. No stability promise to library users. Each folder's index is
- * the one list of what that folder offers; this file only gathers them.
+ * @tinyagi/core/internal: what the sibling packages (teams, server, cli, channels, bench, the
+ * tests) use beyond the public root — the database under the stores, the settings-editing
+ * service, lock files, the daemon's helpers. No stability promise to library users. Only names
+ * some other package imports (test/internal-exports.test.ts): the storage and domain folders'
+ * index files list exactly those; the other folders' names are listed here (their index files
+ * also serve core's own tests).
  */
-export * from './errors.ts';
-export * from './ids.ts';
+export { type TinyErrorCode, TinyError, isTinyError, errorMessage } from './errors.ts';
+export { newId, ID_PATTERN, isValidId, assertValidId } from './ids.ts';
 export * from './storage/index.ts';
-export * from './compose/sqlite-stores.ts';
-export type * from './compose/store-set.ts';
-export { databaseOf, withDatabase } from './compose/public-stores.ts';
+export { type Stores, openStores } from './compose/sqlite-stores.ts';
+export type { PruneCounts, TransactionalStores, StoreTransaction, TxBody, StoreSet } from './compose/store-set.ts';
 export * from './events/index.ts';
 export * from './queue/index.ts';
 export * from './outbox/index.ts';
 export * from './runs/index.ts';
-export * from './workspace/index.ts';
+export {
+  formatMemoryIndex,
+  parseFrontMatter,
+  readMemoryIndex,
+  composeSystemPrompt,
+  provisionWorkspace,
+  WORKSPACE_PATHS,
+  prepareAgentWorkspace,
+  teamsOfAgent,
+  confineFiles,
+  partitionFiles,
+  type RefusedFile,
+  removeAgent,
+  type WorkspaceRemovalMode,
+  type WorkspaceOutcome,
+} from './workspace/index.ts';
 export * from './chatroom/index.ts';
 export * from './sessions/index.ts';
-export * from './config/index.ts';
+export {
+  requireAgent,
+  requireTeam,
+  requireCustomProvider,
+  createAgent,
+  putAgent,
+  patchAgent,
+  setAgentHeartbeat,
+  createTeam,
+  putTeam,
+  patchTeam,
+  deleteTeam,
+  setBuiltinProvider,
+  putCustomProvider,
+  deleteCustomProvider,
+  type BuiltinCredentialProvider,
+  type BuiltinProviderChange,
+  patchSettings,
+  channelsPatch,
+  type ChannelsChange,
+  SettingsSchema,
+  STEER_COMMANDS,
+  REPLY_MODES,
+  type Settings,
+  type AgentSettings,
+  type TeamSettings,
+  type CustomProviderSettings,
+  type SteerCommand,
+  QUIET_HOURS_PATTERN,
+  validateSettings,
+  DEFAULT_AGENT_RUNTIME,
+  agentProvider,
+  harnessRuntime,
+  oldRuntimeNames,
+  providerRuntime,
+  findJsonTreeProblem,
+  formatSettingsPath,
+  ownEntry,
+  checkAgentConfig,
+  DEFAULT_LIMITS,
+  effectiveServer,
+  effectiveQueue,
+  effectiveRetentionDays,
+  heartbeatIntervalSeconds,
+  effectiveLimits,
+  effectiveBudgets,
+  agentDefaults,
+  teamDefaults,
+  type EffectiveLimits,
+  type EffectiveBudgets,
+  loadSettings,
+  writeSettings,
+  type SettingsSource,
+  fileSettingsSource,
+  maskSettings,
+  maskUrlSecrets,
+  secretStatus,
+  stripUnchangedMasks,
+  DEFAULT_WORKSPACE_PATH,
+  resolveTinyHome,
+  homePaths,
+  workspaceRoot,
+  agentWorkspaceDir,
+  type Env,
+  type HomePaths,
+  applyEnvOverrides,
+  ALLOW_REMOTE_ENV,
+  assertListenAllowed,
+  isLoopbackHost,
+  remoteAllowed,
+} from './config/index.ts';
 export * from './nodes/index.ts';
-// Both the queue and the settings name a BusyPolicy (the same two values); the settings' one is the user-facing name.
-export type { BusyPolicy } from './config/index.ts';
-export * from './invoker/index.ts';
-export * from './kinds/index.ts';
+export {
+  type InvokeRequest,
+  type InvokeResult,
+  type InvokeProgress,
+  type SessionMessage,
+  type SpawnAgentArgs,
+  InvokeError,
+  isInvokeError,
+  addSpend,
+  spendOf,
+  type AttemptSpend,
+  invokeAgent,
+  customProviderRuntimes,
+  resolveInvokeTarget,
+  sessionKeyFor,
+  cliReadsAgentsMd,
+  reapOrphanedGroups,
+  setProcessJournal,
+} from './invoker/index.ts';
+export { channelKinds, runtimeKinds, channelKindInfo, kindsInfo } from './kinds/index.ts';
 export * from './pairing/index.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
-export * from './lockfile/lock-file.ts';
+export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
 import { ChatroomStore } from '../src/chatroom/sqlite-store.ts';
-import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from '../src/sessions/index.ts';
+import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from '../src/sessions/sqlite-stores.ts';
 
 const dirs: string[] = [];
 const dbs: TinyDatabase[] = [];

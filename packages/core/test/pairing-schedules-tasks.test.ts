@@ -5,8 +5,10 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
 import { isTinyError } from '../src/errors.ts';
-import { PAIRING_CODE_ALPHABET, PairingStore, generatePairingCode } from '../src/pairing/index.ts';
-import { TaskStore, derivePrefix } from '../src/tasks/index.ts';
+import { generatePairingCode, PAIRING_CODE_ALPHABET } from '../src/pairing/model.ts';
+import { PairingStore } from '../src/pairing/sqlite-store.ts';
+import { derivePrefix } from '../src/tasks/model.ts';
+import { TaskStore } from '../src/tasks/sqlite-store.ts';
 
 let dir: string;
 let s: Stores;

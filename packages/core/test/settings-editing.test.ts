@@ -23,7 +23,9 @@ import {
   updateSettings,
   type Settings,
 } from '../src/config/index.ts';
-import { newScheduleInput, nextScheduleRun, parseRunAt, patchedScheduleInput, type ScheduleRecord } from '../src/schedules/index.ts';
+import { newScheduleInput, patchedScheduleInput } from '../src/schedules/editing.ts';
+import type { ScheduleRecord } from '../src/schedules/model.ts';
+import { nextScheduleRun, parseRunAt } from '../src/schedules/timing.ts';
 
 function settings(): Settings {
   return {

@@ -1,2 +1,1 @@
-export type { ChatroomPost, ChatroomListQuery, ChatroomStoreApi } from './model.ts';
-export { ChatroomStore } from './sqlite-store.ts';
+export type { ChatroomStoreApi } from './model.ts';

@@ -1,8 +1,7 @@
 /**
  * The stores as a library user sees them: every store, prune() and close(), but not the database
  * handle under them (better-sqlite3 is an implementation detail; the PostgreSQL backend has none).
- * Siblings that need one transaction across stores get it through `databaseOf` on the internal
- * subpath.
+ * A transaction across stores is `stores.transaction(…)`; `databaseOf` serves the ORM entry.
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import { openStores as openStoresWithDatabase, type OpenStoresOptions, type Stores as StoresWithDatabase } from './sqlite-stores.ts';
@@ -17,10 +16,4 @@ export function databaseOf(stores: Stores): TinyDatabase {
   const db = (stores as Partial<StoresWithDatabase>).db;
   if (db === undefined) throw new Error('databaseOf: these stores were not opened by openStores');
   return db;
-}
-
-/** The same stores with their database in the type (internal: siblings' cross-store transactions). */
-export function withDatabase(stores: Stores): StoresWithDatabase {
-  databaseOf(stores);
-  return stores as StoresWithDatabase;
 }

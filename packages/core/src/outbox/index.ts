@@ -1,2 +1,1 @@
-export type { OutboxInput, OutboxRow, OutboxStatus, OutboxRecipient, OutboxListQuery, OutboxStoreOptions, OutboxStoreApi } from './model.ts';
-export { OutboxStore } from './sqlite-store.ts';
+export type { OutboxInput, OutboxStoreApi } from './model.ts';

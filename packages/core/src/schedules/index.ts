@@ -1,4 +1,4 @@
-export { firedEvent, scheduleMessage, type ScheduleRecord, type ScheduleInput, type MissedPolicy, type ScheduleStoreApi } from './model.ts';
+export { firedEvent, scheduleMessage, type ScheduleRecord, type ScheduleStoreApi } from './model.ts';
 export { ScheduleStore } from './sqlite-store.ts';
-export { nextScheduleRun, nextScheduleRuns, validateScheduleTiming, assertTimeZone, isTimeZone, parseRunAt, invalidSchedule, type ScheduleTiming } from './timing.ts';
-export { newScheduleInput, patchedScheduleInput, createSchedule, updateSchedule, type ScheduleCreate, type SchedulePatch } from './editing.ts';
+export { nextScheduleRun, nextScheduleRuns, isTimeZone, parseRunAt } from './timing.ts';
+export { createSchedule, updateSchedule, type ScheduleCreate, type SchedulePatch } from './editing.ts';

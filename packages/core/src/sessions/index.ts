@@ -1,11 +1,1 @@
-export { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from './sqlite-stores.ts';
-export type {
-  AgentMessageRecord,
-  AgentMessageStoreApi,
-  AgentSessionRecord,
-  AgentSessionStoreApi,
-  AppendAgentMessageInput,
-  RecordTurnInput,
-  SenderDefaultsStoreApi,
-  SessionTurnMessage,
-} from './model.ts';
+export type { AgentMessageStoreApi, AgentSessionStoreApi, SenderDefaultsStoreApi } from './model.ts';

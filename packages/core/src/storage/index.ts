@@ -1,5 +1,4 @@
-export { openDatabase, classifyDatabaseError, MIGRATIONS_FOLDER, type TinyDatabase, type OpenDatabaseOptions, type Durability } from './database.ts';
-export { GroupCommit, groupBodies, groupWrites, writeEach, type GroupCommitOptions } from './group-commit.ts';
-// `TxBody` and `StoreTransaction` are exported by compose/ with every store bound (compose/store-set.ts).
-export type { Transaction, TransactionOptions, TransactionRunner, TxSteps } from './transaction.ts';
+export { openDatabase, MIGRATIONS_FOLDER, type TinyDatabase, type Durability } from './database.ts';
+export { GroupCommit } from './group-commit.ts';
+export type { TxSteps } from './transaction.ts';
 export { io, runBody } from './transaction.ts';

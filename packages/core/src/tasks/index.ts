@@ -1,2 +1,1 @@
-export { derivePrefix, TASK_STATUSES, type TaskStatus, type TaskRecord, type ProjectRecord, type CommentRecord, type CreateTaskInput, type TaskPatch, type TaskStoreApi } from './model.ts';
-export { TaskStore } from './sqlite-store.ts';
+export type { TaskRecord, TaskStoreApi } from './model.ts';
