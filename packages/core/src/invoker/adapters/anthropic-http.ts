@@ -28,6 +28,8 @@ export async function invokeAnthropicHttp(req: InvokeRequest): Promise<InvokeRes
   const url = joinUrl(base, /\/v1\/?$/.test(base) ? 'messages' : 'v1/messages');
   const headers: Record<string, string> = { 'anthropic-version': API_VERSION, ...req.target.headers };
   if (req.target.apiKey) headers['x-api-key'] = req.target.apiKey;
+  // W3C trace context of the run (set by the orchestrator's invoker wrapper when trace export is on: docs/telemetry.md).
+  if (req.env?.['TRACEPARENT']) headers['traceparent'] = req.env['TRACEPARENT'];
 
   const messages: JsonRecord[] = alternatingHistory(req.session?.history ?? []);
   appendMessage(messages, 'user', req.prompt);

@@ -32,6 +32,8 @@ export async function invokeOpenAiHttp(req: InvokeRequest): Promise<InvokeResult
   const url = joinUrl(req.target.baseUrl ?? DEFAULT_BASE_URL, 'chat/completions');
   const headers: Record<string, string> = { ...req.target.headers };
   if (req.target.apiKey) headers.authorization = `Bearer ${req.target.apiKey}`;
+  // W3C trace context of the run (set by the orchestrator's invoker wrapper when trace export is on: docs/telemetry.md).
+  if (req.env?.['TRACEPARENT']) headers['traceparent'] = req.env['TRACEPARENT'];
 
   const messages: JsonRecord[] = [];
   if (req.systemPrompt.trim() !== '') messages.push({ role: 'system', content: req.systemPrompt });
