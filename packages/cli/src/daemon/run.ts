@@ -39,6 +39,7 @@ import { loadOrCreateApiToken, startServer, type RunningServer } from '@tinyagi/
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
+import { telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
 import { logActivity } from './activity-log.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
@@ -294,6 +295,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     // Loaded on every start, so `tinyagi restart` picks up added, removed or edited plugins.
     const plugins = await services.start({ name: 'plugins', start: () => loadPlugins(ctx.paths.plugins, logger.child('plugins')) });
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
+    // OpenTelemetry export (docs/telemetry.md): nothing loaded unless on; stopped after the orchestrator.
+    const telemetry = await services.start(telemetryService({ settings, env: ctx.env, logger: logger.child('telemetry'), getSettings, queueCounts: () => stores.queue.counts() }));
     orchestrator = new Orchestrator({
       stores,
       owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
@@ -303,9 +306,10 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
       // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
-      invoke: withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH']),
+      invoke: telemetry.wrapInvoke(withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
       filesDir: join(ctx.home, 'files'),
       plugins: plugins.map((p) => p.plugin),
+      observers: telemetry.observers,
     });
     const worker = orchestrator;
     const supervisor = await services.start(channelSupervisorService(life, stores, getSettings));

@@ -23,6 +23,7 @@ import type { PgStores } from '@tinyagi/core/pg';
 import { mintRunToken } from '@tinyagi/server/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
+import { telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { joinCluster } from './cluster.ts';
@@ -107,6 +108,8 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     const apiUrl = ctx.env['TINYAGI_API_URL'] ?? '';
     const token = ctx.env['TINYAGI_API_TOKEN'];
     if (!apiUrl || !token) logger.warn('TINYAGI_API_URL / TINYAGI_API_TOKEN are not set: agents on this node cannot use `tinyagi call` (hand-offs by [@agent: …] tags still work)');
+    // OpenTelemetry export (docs/telemetry.md), as in the daemon: the same trace ids, so this node's spans join the conversations' traces.
+    const telemetry = await services.start(telemetryService({ settings: cluster.settings.get(), env: ctx.env, logger: logger.child('telemetry'), getSettings: () => cluster.settings.get() }));
     const orchestrator = new Orchestrator({
       stores,
       owner: cluster.node.leaseOwner(),
@@ -115,9 +118,10 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       getSettings: () => cluster.settings.get(),
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => (token ? mintRunToken(token, runId, conversationId) : ''),
-      invoke: withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH']),
+      invoke: telemetry.wrapInvoke(withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
       filesDir: join(ctx.home, 'files'),
       plugins: [],
+      observers: telemetry.observers,
     });
     orchestratorRef = orchestrator;
     await services.start({
