@@ -36,7 +36,7 @@ export interface EventFilter<T extends EventType = EventType> {
   types?: readonly T[];
 }
 
-/** A `SELECT *` row (type derived from the drizzle schema). */
+/** @internal A `SELECT *` row (type derived from the drizzle schema; kept out of the published types, which must not reach drizzle's). */
 export type EventRow = SchemaEventRow;
 
 /**

@@ -534,7 +534,7 @@ export function queryStatements(t: { messages: string; runs: string; conversatio
   };
 }
 
-/** A `SELECT *` row (type derived from the drizzle schema). */
+/** @internal A `SELECT *` row (type derived from the drizzle schema; kept out of the published types, which must not reach drizzle's). */
 export type OpenRunRowRaw = Pick<RunRow, 'id' | 'conversation_id' | 'parent_run_id' | 'depth' | 'agent_id' | 'cause' | 'status' | 'message_ids'>;
 
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */

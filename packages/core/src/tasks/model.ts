@@ -61,9 +61,11 @@ export interface CreateTaskInput {
 
 export type TaskPatch = Partial<Pick<TaskRecord, 'title' | 'description' | 'status' | 'projectId' | 'assigneeAgent' | 'assigneeTeam' | 'position' | 'conversationId'>>;
 
-/** A `SELECT *` row (type derived from the drizzle schema). */
+/** @internal A `SELECT *` row (type derived from the drizzle schema; kept out of the published types, which must not reach drizzle's). */
 export type TaskRow = SchemaTaskRow;
+/** @internal */
 export type ProjectRow = SchemaProjectRow;
+/** @internal */
 export type CommentRow = TaskCommentRow;
 
 /** `Website Redesign` -> `WR`; `Infrastructure` -> `INF`; `a b c d` -> `ABC`. */
