@@ -6,7 +6,7 @@
  * window. "on" exports OTLP/protobuf to a real receiver on loopback (test/receiver.ts) with the
  * standard variables only. Runs alternate off/on to spread the machine's noise.
  *
- *   node packages/otel/bench/export-cpu.ts            # MESSAGES=200 RUNS=3
+ *   node --conditions=tinyagi-source packages/otel/bench/export-cpu.ts   # MESSAGES=200 RUNS=3 VARIANT=both|traces|metrics
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +22,22 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
 }
 
+/** What "on" sets: traces and metrics (default); VARIANT=traces or metrics for one of them. */
+function onEnv(endpoint: string): Record<string, string> {
+  const variant = process.env['VARIANT'] ?? 'both';
+  const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_METRIC_EXPORT_INTERVAL: '5000' };
+  if (variant !== 'metrics') env['OTEL_TRACES_EXPORTER'] = 'otlp';
+  if (variant !== 'traces') env['OTEL_METRICS_EXPORTER'] = 'otlp';
+  else env['OTEL_METRICS_EXPORTER'] = 'none';
+  return env;
+}
+
 async function once(exportOn: boolean): Promise<{ cpuS: number; wallS: number; spans: number }> {
   const receiver = await httpReceiver();
   const daemon = await createDaemon({
     prefix: 'tinyagi-otel-bench-',
     path: [FAKE_BIN_DIR],
-    env: exportOn ? { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '5000' } : {},
+    env: exportOn ? onEnv(receiver.endpoint) : {},
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       agents: Object.fromEntries(AGENTS.map((id) => [id, { provider: 'claude-code' }])),
