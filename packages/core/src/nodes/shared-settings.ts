@@ -279,6 +279,9 @@ export class SharedSettings implements SettingsSource {
   }
 
   async #reloadOnce(): Promise<void> {
+    // An edit of this node's in flight adopts its own version as 'api': wait for it, or its
+    // notification (or any reload meanwhile) could read that version first and record it as 'database'.
+    await this.#edits;
     const row = await this.#read();
     if (!row || row.version <= this.#version || this.#closed) return;
     const local = this.#local();
