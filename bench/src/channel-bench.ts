@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '@tinyagi/client';
 import { ChannelHost, TelegramAdapter } from '@tinyagi/channels';
+// Its own entry: the Slack SDK's undici 8 must not share a process with discord.js's undici 6 (the index loads discord.js).
+import { SlackAdapter } from '@tinyagi/channels/slack';
 import { mintChannelToken } from '@tinyagi/server/internal';
+import { FakeSlack } from '@tinyagi/test-kit/fake-slack';
 import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
 import { percentile } from './machine.ts';
 import { withServer } from './server-bench.ts';
@@ -62,6 +65,72 @@ function withTelegramHost<T>(fake: FakeTelegram, run: (stores: ServerStores) => 
   });
 }
 
+/** The same with the Slack channel host (@slack/web-api's chat.postMessage, Socket Mode connected) delivering to `fake`. */
+function withSlackHost<T>(fake: FakeSlack, run: (stores: ServerStores) => Promise<T>, maxSendsPerSecond?: number): Promise<T> {
+  return withServer(async ({ url, token, stores }) => {
+    const state = mkdtempSync(join(tmpdir(), 'tinyagi-bench-channel-'));
+    const host = new ChannelHost({
+      channel: 'slack',
+      adapter: new SlackAdapter({ botToken: fake.botToken, appToken: fake.appToken, apiUrl: fake.apiUrl, stateDir: join(state, 'channels', 'slack') }),
+      api: createApiClient({ baseUrl: url, token: mintChannelToken(token, 'slack') }),
+      stateDir: join(state, 'channels', 'slack'),
+      filesDir: join(state, 'files'),
+      ...(maxSendsPerSecond !== undefined ? { maxSendsPerSecond } : {}),
+    });
+    await host.start();
+    try {
+      return await run(stores);
+    } finally {
+      await host.stop();
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Slack's chat.postMessage allows about one a second per channel: the replies go round-robin to this many channels. */
+const SLACK_CHANNELS = 100;
+const slackChannel = (i: number): string => `C${String(i % SLACK_CHANNELS).padStart(9, '0')}`;
+
+/** B10's two Slack rows: the host's path and the floor, to `SLACK_CHANNELS` channels round-robin. */
+async function benchB10Slack(total: number, perSecond: number): Promise<string[]> {
+  const fake = new FakeSlack();
+  await fake.start();
+  try {
+    const floor: number[] = [];
+    await paced(total, perSecond, async (i) => {
+      const t0 = now();
+      const res = await fetch(`${fake.apiUrl}chat.postMessage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${fake.botToken}` },
+        body: new URLSearchParams({ channel: slackChannel(i), text: `floor ${i}` }).toString(),
+      });
+      await res.arrayBuffer();
+      floor.push(now() - t0);
+    });
+    const path = await withSlackHost(
+      fake,
+      async (stores) => {
+        const enqueuedAt = new Map<string, number>();
+        await paced(total, perSecond, (i) => {
+          const text = `reply ${i}`;
+          enqueuedAt.set(text, now());
+          stores.outbox.enqueue({ idempotencyKey: `b10s-${i}`, channel: 'slack', text, recipient: { threadId: slackChannel(i) } });
+        });
+        const replies = () => fake.messages.filter((m) => m.text.startsWith('reply '));
+        await fake.until(() => replies().length >= total, 'every Slack reply', 120_000);
+        return replies().map((m) => m.at - enqueuedAt.get(m.text)!);
+      },
+      perSecond * 2,
+    );
+    return [
+      row(`Slack: outbox row → channel host → fake Web API received (SSE wake-up, claim, chat.postMessage via @slack/web-api, ack; ${SLACK_CHANNELS} channels round-robin)`, path),
+      row('Slack floor: bare HTTP POST chat.postMessage → fake Web API answered', floor),
+    ];
+  } finally {
+    await fake.close();
+  }
+}
+
 export async function benchB10(total = 1000, perSecond = 100): Promise<string> {
   const fake = new FakeTelegram();
   await fake.start();
@@ -104,6 +173,7 @@ export async function benchB10(total = 1000, perSecond = 100): Promise<string> {
       '|---|---|---|---|---|',
       row('outbox row → channel host → fake Bot API received (SSE wake-up, claim, sendMessage, ack)', path),
       row('floor: bare HTTP POST sendMessage → fake Bot API answered', floor),
+      ...(await benchB10Slack(total, perSecond)),
     ].join('\n');
   } finally {
     await fake.close();

@@ -47,6 +47,9 @@ export interface B0Options {
    */
   pacedMessages: number;
   pacedRate: number;
+  /** The conversation workload: this many agents, each with a conversation of `conversationTurns` messages (0: not run). */
+  conversationAgents: number;
+  conversationTurns: number;
 }
 
 interface DaemonRun {
@@ -71,6 +74,13 @@ interface DaemonRun {
   /** The steady phase: latency from each message's arrival time to its reply. */
   pacedP50S?: number;
   pacedP95S?: number;
+  /** Starts of the agent CLI during the run (the 200 and the steady phase). */
+  cliStarts?: number;
+  /** Warm sessions at the end of the steady phase and the mean resident size of their CLI processes. */
+  warmSessions?: number;
+  warmCliRssMb?: number;
+  /** The daemon's resident size at the end of the steady phase. */
+  endRssMb?: number;
 }
 
 interface FloorRun {
@@ -204,6 +214,11 @@ async function daemonRun(target: MainJobTarget, opts: B0Options): Promise<Daemon
       result.pacedP50S = percentile(steady, 50);
       result.pacedP95S = percentile(steady, 95);
     }
+    result.cliStarts = target.cliStarts?.();
+    result.endRssMb = procStatusKb(target.pid, 'VmRSS') / 1024;
+    const warm = (await target.warmSessions?.()) ?? [];
+    result.warmSessions = warm.length;
+    if (warm.length > 0) result.warmCliRssMb = warm.reduce((sum, w) => sum + (w.memoryBytes ?? 0), 0) / warm.length / (1024 * 1024);
 
     if (opts.recovery) {
       const burst = 40;
@@ -231,6 +246,77 @@ async function daemonRun(target: MainJobTarget, opts: B0Options): Promise<Daemon
     }
     await target.stop();
     return result;
+  } finally {
+    await target.cleanup();
+  }
+}
+
+/** B0's second workload: `agents` agents, each holding a `turns`-message conversation (one message after the other's reply), all at once. */
+interface ConversationRun {
+  wallS: number;
+  p50S: number;
+  p95S: number;
+  cliStarts: number;
+  warmSessions: number;
+  /** The CLI processes held at the end (sum of the warm sessions' resident sizes). */
+  cliRssMb: number;
+  daemonRssMb: number;
+  daemonPeakMb: number;
+}
+
+export async function conversationRun(target: MainJobTarget, agents: string[], turns: number): Promise<ConversationRun> {
+  try {
+    await target.start();
+    const watch = watchReplies(target);
+    await sleep(200);
+    // One listener for every conversation's wait (the watch has one slot).
+    const pending = new Map<string, () => void>();
+    watch.onReply(() => {
+      for (const [id, done] of pending) {
+        if (!watch.replies.has(id)) continue;
+        pending.delete(id);
+        done();
+      }
+    });
+    const replyOf = (id: string, what: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (watch.replies.has(id)) return resolve();
+        pending.set(id, resolve);
+        setTimeout(() => reject(new Error(`B0 conversations: ${what} got no reply in 5 minutes`)), 300_000).unref();
+      });
+    const latencies: number[] = [];
+    const start = performance.now();
+    await Promise.all(
+      agents.map(async (agent) => {
+        for (let t = 0; t < turns; t++) {
+          const at = performance.now();
+          let outcome = await target.post(agent, `conversation turn ${t + 1}: hello`);
+          while (!('id' in outcome)) {
+            await sleep(outcome.retryAfterS * 1000);
+            outcome = await target.post(agent, `conversation turn ${t + 1}: hello`);
+          }
+          const id = outcome.id;
+          await replyOf(id, `${agent} turn ${t + 1}`);
+          latencies.push((watch.replies.get(id)! - at) / 1000);
+        }
+      }),
+    );
+    const wallS = (performance.now() - start) / 1000;
+    watch.close();
+    latencies.sort((a, b) => a - b);
+    const warm = (await target.warmSessions?.()) ?? [];
+    const run: ConversationRun = {
+      wallS,
+      p50S: percentile(latencies, 50),
+      p95S: percentile(latencies, 95),
+      cliStarts: target.cliStarts?.() ?? Number.NaN,
+      warmSessions: warm.length,
+      cliRssMb: warm.reduce((sum, w) => sum + (w.memoryBytes ?? 0), 0) / (1024 * 1024),
+      daemonRssMb: procStatusKb(target.pid, 'VmRSS') / 1024,
+      daemonPeakMb: procStatusKb(target.pid, 'VmHWM') / 1024,
+    };
+    await target.stop();
+    return run;
   } finally {
     await target.cleanup();
   }
@@ -333,6 +419,10 @@ export async function benchB0(opts: B0Options): Promise<string> {
   const daemon: DaemonRun[] = [];
   /** Ours at `queue.durability: "normal"`: commits wait for no fsync, the guarantee the reference's SQLite gives (safe from a crash of the process, not of the machine). */
   const normal: DaemonRun[] = [];
+  /** Ours with the agents warm (`process: "warm"`, docs/sessions.md): one Claude Code process per agent's session, kept between messages. */
+  const warm: DaemonRun[] = [];
+  const conversations: Array<{ perMessage: ConversationRun; warm: ConversationRun }> = [];
+  const convAgents = Array.from({ length: opts.conversationAgents }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
   const floor: FloorRun[] = [];
   const reference: Array<PeerOutcome<DaemonRun>> = [];
   /** Start of a bare `node bin.js run` (no V8 flags given: the daemon replaces itself once to add them and start from its snapshot). */
@@ -342,9 +432,22 @@ export async function benchB0(opts: B0Options): Promise<string> {
     bareStart.push(await bareRunStart(opts.daemonNodeOptions));
     daemon.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions), opts));
     normal.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'normal'), opts));
+    warm.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'full', false, { warm: true }), { ...opts, recovery: false }));
+    if (opts.conversationAgents > 0 && opts.conversationTurns > 0) {
+      conversations.push({
+        perMessage: await conversationRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'full', false, { agents: convAgents }), convAgents, opts.conversationTurns),
+        warm: await conversationRun(
+          await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'full', false, { agents: convAgents, warm: true, maxTotalSessions: convAgents.length }),
+          convAgents,
+          opts.conversationTurns,
+        ),
+      });
+    }
     const referenceDir = opts.referenceDir;
     if (referenceDir) reference.push(await measurePeer('B0 reference 0.0.20', async () => daemonRun(await referenceDaemon(referenceDir, opts.referenceNodeOptions), opts)));
-    process.stderr.write(`B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1), normal: normal.at(-1), reference: reference.at(-1) })}\n`);
+    process.stderr.write(
+      `B0 run ${i + 1}/${opts.runs}: ${JSON.stringify({ floor: floor.at(-1), daemon: daemon.at(-1), normal: normal.at(-1), warm: warm.at(-1), conversations: conversations.at(-1), reference: reference.at(-1) })}\n`,
+    );
   }
   const s = (v: number) => `${v.toFixed(2)} s`;
   const ms = (v: number) => `${(v * 1000).toFixed(0)} ms`;
@@ -352,7 +455,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
   const unit = (text: string) => text.replace(/ (s|ms|MB)$/, '');
   /** The median of the runs, then each run's figure in brackets. */
   const cell = (runs: DaemonRun[], pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) =>
-    `${fmt(median(runs.map((r) => pick(r) ?? Number.NaN)))} (${runs.map((r) => (pick(r) === undefined ? '—' : unit(fmt(pick(r)!)))).join(' / ')})`;
+    runs.every((r) => pick(r) === undefined) ? '—' : `${fmt(median(runs.map((r) => pick(r) ?? Number.NaN)))} (${runs.map((r) => (pick(r) === undefined ? '—' : unit(fmt(pick(r)!)))).join(' / ')})`;
   const measuredReference = reference.flatMap((o) => (o.ok ? [o.value] : []));
   const referenceFailure = reference.find((o) => !o.ok);
   /** The reference's cell: this run's figures (and any failure), or "not run". */
@@ -364,7 +467,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
   const floorAll = (pick: (r: FloorRun) => number | undefined, fmt: (v: number) => string = s) =>
     `${fmt(median(floor.map((r) => pick(r) ?? Number.NaN)))} (${floor.map((r) => unit(fmt(pick(r) ?? Number.NaN))).join(' / ')})`;
   const row = (label: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string, floorCell = '—') =>
-    `| ${label} | ${cell(daemon, pick, fmt)} | ${cell(normal, pick, fmt)} | ${floorCell} | ${ref(pick, fmt)} |`;
+    `| ${label} | ${cell(daemon, pick, fmt)} | ${cell(normal, pick, fmt)} | ${cell(warm, pick, fmt)} | ${floorCell} | ${ref(pick, fmt)} |`;
   const rows = [
     row(
       `all ${opts.messages} replies`,
@@ -412,7 +515,16 @@ export async function benchB0(opts: B0Options): Promise<string> {
     row('daemon peak RSS (VmHWM)', (r) => r.peakRssMb, mb),
     row('daemon idle RSS (1 s after its API answers)', (r) => r.idleRssMb, mb),
     row('start until the API answers (ours as `tinyagi start` launches it, from its start-up snapshot, to /api/health; the reference to /api/status)', (r) => r.startS, ms),
-    `| the same for a bare \`node bin.js run\` (no V8 flags given: it replaces itself once to add them and start from its snapshot) | ${ms(median(bareStart))} (${bareStart.map((v) => unit(ms(v))).join(' / ')}) | — | — | — |`,
+    `| the same for a bare \`node bin.js run\` (no V8 flags given: it replaces itself once to add them and start from its snapshot) | ${ms(median(bareStart))} (${bareStart.map((v) => unit(ms(v))).join(' / ')}) | — | — | — | — |`,
+    row(
+      `agent CLI starts (the ${opts.messages} and the steady phase; the daemon's version check at start is one)`,
+      (r) => r.cliStarts,
+      String,
+      `${opts.messages + (opts.pacedRate > 0 ? opts.pacedMessages : 0)}`,
+    ),
+    row('daemon RSS at the end of the steady phase', (r) => r.endRssMb, mb),
+    row('warm sessions held at the end', (r) => r.warmSessions, String),
+    row('CLI RSS per warm session (process group, from /proc)', (r) => r.warmCliRssMb, mb),
     row(`posting the ${opts.messages} (one script, one POST at a time)`, (r) => r.postS, s),
     row('429s answered to the posting script', (r) => r.posts429, String),
   ];
@@ -420,7 +532,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     rows.push(row('SIGKILL + restart until the in-flight burst is answered', (r) => r.recoveryS, s));
     rows.push(row('restart until the API answers (after SIGKILL)', (r) => r.recoveryStartS, ms));
     const answered = (runs: DaemonRun[]) => runs.map((r) => r.recoveryAnswered).join('; ');
-    rows.push(`| burst messages answered after the crash | ${answered(daemon)} | ${answered(normal)} | — | ${opts.referenceDir ? answered(measuredReference) : ''} |`);
+    rows.push(`| burst messages answered after the crash | ${answered(daemon)} | ${answered(normal)} | not run (warm) | — | ${opts.referenceDir ? answered(measuredReference) : ''} |`);
   }
   const ratios =
     measuredReference.length > 0
@@ -438,8 +550,49 @@ export async function benchB0(opts: B0Options): Promise<string> {
   return [
     `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemons run one after another in each run, in the same process tree. The second TinyAGI column is the same daemon at \`queue.durability: normal\`: no commit waits for an fsync, so it is safe from a crash of the process but not of the machine, which is what the reference's SQLite gives (better-sqlite3 builds SQLite with WAL synchronous NORMAL); the default (\`full\`) acknowledges nothing before it is on disk. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). A burst's latency mostly measures queueing, and an API that accepts POSTs slowly throttles its own arrivals and queues less; the steady phase after it (before the crash phase, outside the CPU and peak figures) sends ${opts.pacedMessages} messages arriving at ${opts.pacedRate} per second, a rate every daemon here keeps up with, and times each from its arrival (not its POST) to its reply; the floor's steady phase spawns each invocation at its arrival, 4 at a time. ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
     '',
-    `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon (default \`queue.durability: full\`) | TinyAGI daemon, \`queue.durability: normal\` | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
-    '|---|---|---|---|---|',
+    `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon (default \`queue.durability: full\`) | TinyAGI daemon, \`queue.durability: normal\` | TinyAGI daemon, agents \`process: "warm"\` | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
+    '|---|---|---|---|---|---|',
     ...rows,
+    '',
+    warmSummary(warm, floor, opts),
+    ...(conversations.length > 0 ? ['', conversationTable(conversations, convAgents.length, opts.conversationTurns)] : []),
+  ].join('\n');
+}
+
+/** The warm column against the spawn floor: the issue's aims (all replies ≤ 0.5× the floor's wall time, steady p50 below the floor's). */
+function warmSummary(warm: DaemonRun[], floor: FloorRun[], opts: B0Options): string {
+  const m = (xs: Array<number | undefined>) => median(xs.map((x) => x ?? Number.NaN));
+  const wallRatio = m(warm.map((r) => r.wallS)) / m(floor.map((r) => r.wallS));
+  const perRun = warm.map((r, i) => (r.wallS / floor[i]!.wallS).toFixed(2)).join(' / ');
+  const steady =
+    opts.pacedMessages > 0 && opts.pacedRate > 0
+      ? ` Steady-phase p50: warm ${(m(warm.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms against the floor's ${(m(floor.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms.`
+      : '';
+  return `Warm against the spawn floor (same runs): all ${opts.messages} replies in ${wallRatio.toFixed(2)}× the floor's wall time (per run ${perRun}; the aim is ≤ 0.5×).${steady} The warm agents' CLI is the same fake \`claude\`, in its stream-json input mode (\`--input-format stream-json\`, the Claude Code live driver), one process per agent's session; memory per warm session is the daemon's share (its RSS against the per-message daemon's) plus the CLI's RSS in the table.`;
+}
+
+function conversationTable(runs: Array<{ perMessage: ConversationRun; warm: ConversationRun }>, agents: number, turns: number): string {
+  const cell = (pick: (r: ConversationRun) => number, fmt: (v: number) => string, side: 'perMessage' | 'warm') => {
+    const xs = runs.map((r) => pick(r[side]));
+    return `${fmt(median(xs))} (${xs.map((x) => fmt(x)).join(' / ')})`;
+  };
+  const s = (v: number) => v.toFixed(2);
+  const ms = (v: number) => (v * 1000).toFixed(0);
+  const mb = (v: number) => v.toFixed(1);
+  const row = (label: string, pick: (r: ConversationRun) => number, fmt: (v: number) => string) => `| ${label} | ${cell(pick, fmt, 'perMessage')} | ${cell(pick, fmt, 'warm')} |`;
+  const avoided = runs.map((r) => r.perMessage.cliStarts - r.warm.cliStarts);
+  return [
+    `Second workload: ${agents} agents, each in a ${turns}-message conversation (the next message posted when the reply to the last arrived), all at once; the same daemon per message and warm (\`sessions.max_total: ${agents}\`, one warm process per agent). Medians, each run in brackets. CLI starts avoided by warm sessions: ${avoided.join(' / ')} of ${agents * turns} messages.`,
+    '',
+    `| ${agents} agents × ${turns} turns, fake \`claude\` | per message | warm |`,
+    '|---|---|---|',
+    row('all replies (s)', (r) => r.wallS, s),
+    row('latency p50 (ms)', (r) => r.p50S, ms),
+    row('latency p95 (ms)', (r) => r.p95S, ms),
+    row('agent CLI starts', (r) => r.cliStarts, String),
+    row('warm sessions held at the end', (r) => r.warmSessions, String),
+    row('CLI memory held at the end (sum of RSS, MB)', (r) => r.cliRssMb, mb),
+    row('daemon RSS at the end (MB)', (r) => r.daemonRssMb, mb),
+    row('daemon peak RSS (MB)', (r) => r.daemonPeakMb, mb),
   ].join('\n');
 }

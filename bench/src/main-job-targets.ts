@@ -10,7 +10,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { join } from 'node:path';
 import { CLI_BUILT, createDaemon, exitOf, FAKE_BIN_DIR, freePort, killTree, tempHome, waitFor, waitForExit, type CliBuild } from '@tinyagi/test-kit';
@@ -34,6 +35,10 @@ export interface MainJobTarget {
   subscribe(onReply: (id: string) => void): () => void;
   /** Of `ids`, those with a reply on record (covers the gap between a restart and the stream connecting). */
   answered(ids: string[]): Promise<string[]>;
+  /** Ours: how many times the agent CLI was started so far. */
+  cliStarts?(): number;
+  /** Ours: the warm sessions (GET /api/sessions). */
+  warmSessions?(): Promise<Array<{ memoryBytes: number | null; turns: number }>>;
 }
 
 interface Response {
@@ -109,18 +114,32 @@ function unexpected(what: string, res: Response): Error {
  * itself once to add the flags and the snapshot). `durability` sets `queue.durability`
  * (default "full": an acknowledged write is on disk).
  */
-export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], durability: 'full' | 'normal' = 'full', bareRun = false): Promise<MainJobTarget> {
+/** B0's warm column and conversation workload (docs/sessions.md): agents with `process: "warm"`, other agents, the pool's cap. */
+export interface OurDaemonOptions {
+  warm?: boolean;
+  agents?: string[];
+  maxTotalSessions?: number;
+}
+
+export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], durability: 'full' | 'normal' = 'full', bareRun = false, extra: OurDaemonOptions = {}): Promise<MainJobTarget> {
+  // Every start of the agent CLI is counted: a `claude` first on PATH that notes it and runs the fake.
+  const shim = mkdtempSync(join(tmpdir(), 'tinyagi-b0-shim-'));
+  const starts = join(shim, 'starts');
+  writeFileSync(starts, '');
+  writeFileSync(join(shim, 'claude'), `#!/bin/sh\necho x >> '${starts}'\nexec '${join(FAKE_BIN_DIR, 'claude')}' "$@"\n`, { mode: 0o755 });
+  const agents = extra.agents ?? AGENTS;
   const daemon = await createDaemon({
     build,
     prefix: 'tinyagi-b0-',
-    path: [FAKE_BIN_DIR],
+    path: [shim, FAKE_BIN_DIR],
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: 'anthropic' },
-      agents: Object.fromEntries(AGENTS.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic' }])),
+      agents: Object.fromEntries(agents.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic', ...(extra.warm ? { process: 'warm' } : {}) }])),
       teams: {},
       channels: { enabled: [] },
       queue: { durability },
+      ...(extra.maxTotalSessions ? { sessions: { max_total: extra.maxTotalSessions } } : {}),
     }),
     // As `tinyagi start` launches it: its node arguments and environment (a bare run adds both itself).
     ...(bareRun
@@ -141,7 +160,16 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], dur
     stop: async () => {
       await daemon.stop();
     },
-    cleanup: () => daemon.cleanup(),
+    cleanup: async () => {
+      await daemon.cleanup();
+      rmSync(shim, { recursive: true, force: true });
+    },
+    cliStarts: () => readFileSync(starts, 'utf8').length / 2,
+    async warmSessions() {
+      const res = await request(port, 'GET', '/api/sessions', daemon.token());
+      if (res.status !== 200) throw unexpected('GET /api/sessions', res);
+      return (JSON.parse(res.body) as { sessions: Array<{ memoryBytes: number | null; turns: number }> }).sessions;
+    },
     async post(agent, text) {
       const res = await request(port, 'POST', '/api/message', daemon.token(), { agent, message: text, sender: 'bench', senderId: 'bench' });
       if (res.status === 429) return { retryAfterS: Number(res.headers['retry-after'] ?? 1) };

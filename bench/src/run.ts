@@ -41,6 +41,8 @@ if (selected.has('B0')) {
     recovery: process.env.B0_RECOVERY !== '0',
     pacedMessages: Number(process.env.B0_STEADY_MESSAGES ?? 100),
     pacedRate: Number(process.env.B0_STEADY_RATE ?? 20),
+    conversationAgents: Number(process.env.B0_CONVERSATION_AGENTS ?? 20),
+    conversationTurns: Number(process.env.B0_CONVERSATION_TURNS ?? 10),
     daemonNodeOptions: (process.env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
     ...(process.env.B0_REFERENCE_DIR ? { referenceDir: process.env.B0_REFERENCE_DIR } : {}),
     referenceNodeOptions: (process.env.B0_REFERENCE_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
@@ -101,7 +103,7 @@ if (selected.has('B9')) {
   );
 }
 if (selected.has('B10')) {
-  section('## B10 — channel delivery: outbox row → Telegram (local fake Bot API, real server, real channel host, grammY)', await benchB10());
+  section('## B10 — channel delivery: outbox row → Telegram and Slack (local fake Bot API and Web API, real server, real channel host, grammY and the Slack SDK)', await benchB10());
 }
 if (selected.has('B14')) {
   section('## B14 — channel delivery under faults: one chat meets 429s, 5xx, HTML 502 pages and resets while nine others flow', await benchB14());

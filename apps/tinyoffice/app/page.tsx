@@ -4,10 +4,13 @@
  * in the lounge when idle; an agent whose run is paused stays at its desk and says so; an
  * agent whose run failed says why (and links the conversation) until the person dismisses it; dashed
  * lines for handoffs in flight; queue and channel status; click an agent for its live activity.
+ * A working agent's desk also shows the tool call it is running and its plan (done/total and the
+ * step in progress); its detail lists the plan's steps.
  */
 import Link from 'next/link';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { HANDOFF_MS, dismissFailure, isPaused, useStore, type Handoff } from '@/lib/store';
+import { HANDOFF_MS, describeProgress, dismissFailure, isPaused, useStore, type Handoff } from '@/lib/store';
+import { planLine } from '@tinyagi/client';
 import { useNow } from '@/lib/use-now';
 import { Avatar, Panel, duration } from '@/components/ui';
 
@@ -92,9 +95,21 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
               {a.bubble ?? 'working…'}
               {a.turn > 0 && <span className="ml-1 text-slate-500 dark:text-slate-400">· turn {a.turn}</span>}
             </span>
-          ) : (
-            <span className="block text-xs text-slate-600 dark:text-slate-400">{failure ? 'failed' : 'idle'}</span>
-          )}
+          ) : null}
+          {!paused && a?.working && a.tool ? (
+            <span data-testid="desk-tool" className="mt-1 block truncate font-mono text-xs text-sky-900 dark:text-sky-200">
+              <span aria-hidden="true">⟳ </span>
+              <span className="sr-only">Running tool </span>
+              {a.tool.name}
+              {a.tool.title ? `: ${a.tool.title}` : ''}
+            </span>
+          ) : null}
+          {a?.working && a.plan && a.plan.length > 0 ? (
+            <span data-testid="desk-plan" className="mt-1 block truncate text-xs text-amber-900 dark:text-amber-200">
+              {planLine(a.plan)}
+            </span>
+          ) : null}
+          {paused || a?.working ? null : <span className="block text-xs text-slate-600 dark:text-slate-400">{failure ? 'failed' : 'idle'}</span>}
         </span>
       </button>
       {failure && (
@@ -280,14 +295,32 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
           'Idle'
         )}
       </p>
+      {a?.working && a.tool && (
+        <p className="mb-2 font-mono text-xs" data-testid="agent-tool">
+          Running {a.tool.name}
+          {a.tool.title ? `: ${a.tool.title}` : ''}
+        </p>
+      )}
+      {a?.working && a.plan && a.plan.length > 0 && (
+        <ol className="mb-2 space-y-0.5 text-xs" aria-label={`${id}'s plan`} data-testid="agent-plan">
+          {a.plan.map((step, i) => (
+            <li key={i} data-status={step.status} className={step.status === 'completed' ? 'text-slate-500 line-through dark:text-slate-400' : step.status === 'in_progress' ? 'font-medium' : ''}>
+              <span aria-hidden="true">{step.status === 'completed' ? '✓' : step.status === 'in_progress' ? '▸' : '·'} </span>
+              {step.text}
+              <span className="sr-only"> ({step.status.replace('_', ' ')})</span>
+            </li>
+          ))}
+        </ol>
+      )}
       {recent.length === 0 ? (
         <p className="text-sm text-slate-600 dark:text-slate-300">No activity since this page opened.</p>
       ) : (
-        <ol className="max-h-64 space-y-1 overflow-auto text-xs">
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be reachable by keyboard to scroll it (WCAG 2.1.1)
+        <ol className="max-h-64 space-y-1 overflow-auto text-xs" tabIndex={0} aria-label={`Recent events of ${id}`}>
           {recent.map((e) => (
             <li key={e.id} className="font-mono">
               <span className="text-slate-500 dark:text-slate-400">{new Date(e.ts).toLocaleTimeString()}</span> {e.type}
-              {e.type === 'run.progress' && e.data.type === 'text' ? `: ${e.data.text.slice(0, 80)}` : ''}
+              {e.type === 'run.progress' ? `: ${describeProgress(e.data).slice(0, 80)}` : ''}
             </li>
           ))}
         </ol>

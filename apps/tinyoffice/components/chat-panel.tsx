@@ -102,7 +102,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
       if (line) added.push(line);
       if (e.agentId && e.runId) {
         if (e.type === 'run.started') now[e.agentId] = { runId: e.runId, doing: 'thinking…' };
-        else if (e.type === 'run.progress') now[e.agentId] = { runId: e.runId, doing: describeProgress(e.data) };
+        else if (e.type === 'run.progress' && e.data.type !== 'usage') now[e.agentId] = { runId: e.runId, doing: describeProgress(e.data) };
         else if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled' || e.type === 'run.rejected') now[e.agentId] = null;
       }
     }

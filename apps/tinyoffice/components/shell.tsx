@@ -10,6 +10,7 @@ import { usePathname, useRouter } from 'next/navigation';
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { logout, startLive } from '@/lib/live';
 import { useStore } from '@/lib/store';
+import { QuotaBanner } from './quota-banner';
 
 const NAV = [
   { href: '/', label: 'Office' },
@@ -111,6 +112,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
       </header>
       <main id="main" tabIndex={-1} className="mx-auto w-full max-w-7xl flex-1 p-4 focus:outline-none">
         <ReconnectBanner />
+        <QuotaBanner />
         <Gate>{children}</Gate>
       </main>
     </div>

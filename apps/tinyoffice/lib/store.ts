@@ -3,6 +3,7 @@
  * the tab (lib/live.ts). Components read it with useStore(selector); nothing polls.
  */
 import { useSyncExternalStore } from 'react';
+import { planLine } from '@tinyagi/client';
 import type { Agent, ChannelStatus, ConnectionState, Handoff as HandoffRecord, QueueMessageView, Status, Team, TinyEvent } from '@tinyagi/client';
 import type { StreamInfo } from './tab-bus';
 
@@ -17,6 +18,21 @@ export interface AgentActivity {
   bubble: string | null;
   turn: number;
   since: number;
+  /** The tool call running now (a `tool` event without its result yet), or null. */
+  tool: DeskTool | null;
+  /** The run's latest plan, or null when it reported none. */
+  plan: PlanStep[] | null;
+}
+
+type ProgressData = Extract<TinyEvent, { type: 'run.progress' }>['data'];
+export type PlanStep = Extract<ProgressData, { type: 'plan' }>['steps'][number];
+
+/** A tool call at the desk: its name, the one-line title (command, file, query) and the runtime's call id. */
+export interface DeskTool {
+  id: string | null;
+  name: string;
+  title: string | null;
+  kind: string | null;
 }
 
 /** A run of the agent failed: shown where the agent is until the person dismisses it. */
@@ -111,7 +127,7 @@ export function useStore<T>(selector: (s: OfficeState) => T): T {
   );
 }
 
-const idle = (): AgentActivity => ({ working: false, runId: null, conversationId: null, bubble: null, turn: 0, since: Date.now() });
+const idle = (): AgentActivity => ({ working: false, runId: null, conversationId: null, bubble: null, turn: 0, since: Date.now(), tool: null, plan: null });
 
 /** The orchestrator part of GET /api/status (typed `unknown` in the contract: the daemon's own shape). */
 interface OrchestratorStatus {
@@ -124,7 +140,8 @@ const orchestratorOf = (status: Status): OrchestratorStatus => (status.orchestra
 /** The running runs of GET /api/status, as activity (the orchestrator's `running` list). */
 export function activityFromStatus(status: Status): Record<string, AgentActivity> {
   const activity: Record<string, AgentActivity> = {};
-  for (const r of orchestratorOf(status).running ?? []) activity[r.agentId] = { working: true, runId: r.runId, conversationId: r.conversationId, bubble: 'working…', turn: 0, since: r.startedAt };
+  for (const r of orchestratorOf(status).running ?? [])
+    activity[r.agentId] = { working: true, runId: r.runId, conversationId: r.conversationId, bubble: 'working…', turn: 0, since: r.startedAt, tool: null, plan: null };
   return activity;
 }
 
@@ -156,11 +173,20 @@ function describeTool(name: string, input: unknown): string {
 }
 
 /** One progress event as a line of what the agent is doing now. */
-export function describeProgress(data: Extract<TinyEvent, { type: 'run.progress' }>['data']): string {
+export function describeProgress(data: ProgressData): string {
   if (data.type === 'text') return clip(data.text, 140);
-  if (data.type === 'tool') return describeTool(data.name, data.input);
+  if (data.type === 'tool') return data.title ? `${data.name}: ${clip(data.title.replace(/\s+/g, ' ').trim(), 100)}` : describeTool(data.name, data.input);
   if (data.type === 'tool_result') return `${data.name ?? 'tool'} ${data.ok ? 'done' : 'failed'}`;
+  if (data.type === 'plan') return planLine(data.steps);
+  if (data.type === 'usage') return `model call: ${data.inputTokens} in, ${data.outputTokens} out`;
   return data.message;
+}
+
+/** The tool call running after this event: a new call, none once its result came (by id, else the latest), else as it was. */
+export function deskTool(current: DeskTool | null, data: ProgressData): DeskTool | null {
+  if (data.type === 'tool') return { id: data.id ?? null, name: data.name, title: data.title ?? null, kind: data.kind ?? null };
+  if (data.type === 'tool_result' && current && (data.id === undefined || current.id === null || current.id === data.id)) return null;
+  return current;
 }
 
 /** A handoff as GET /api/handoffs lists it; `at` is when it happened (a line is drawn only if that was just now). */
@@ -216,10 +242,25 @@ export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeSta
   const patch: Partial<OfficeState> = { lastEventId: event.id, feed: [...s.feed.slice(-(FEED_SIZE - 1)), event] };
   const agent = event.agentId;
   if (event.type === 'run.started' && agent) {
-    patch.activity = { ...s.activity, [agent]: { working: true, runId: event.runId, conversationId: event.conversationId, bubble: 'thinking…', turn: 0, since: event.ts } };
+    patch.activity = { ...s.activity, [agent]: { working: true, runId: event.runId, conversationId: event.conversationId, bubble: 'thinking…', turn: 0, since: event.ts, tool: null, plan: null } };
   } else if (event.type === 'run.progress' && agent) {
     const current = s.activity[agent] ?? idle();
-    patch.activity = { ...s.activity, [agent]: { ...current, working: true, runId: event.runId, conversationId: event.conversationId, bubble: describeProgress(event.data), turn: event.data.turn } };
+    // Another run of the agent (or one seen mid-way): its tool and plan start afresh.
+    const same = current.runId === event.runId;
+    patch.activity = {
+      ...s.activity,
+      [agent]: {
+        ...current,
+        working: true,
+        runId: event.runId,
+        conversationId: event.conversationId,
+        // A model call's usage is no news to the person: the bubble keeps what the agent does.
+        bubble: event.data.type === 'usage' ? current.bubble : describeProgress(event.data),
+        turn: event.data.turn,
+        tool: deskTool(same ? current.tool : null, event.data),
+        plan: event.data.type === 'plan' ? event.data.steps : same ? current.plan : null,
+      },
+    };
   } else if (ENDED.has(event.type) && agent && s.activity[agent]?.runId === event.runId) {
     patch.activity = { ...s.activity, [agent]: { ...idle(), since: event.ts } };
   }

@@ -79,4 +79,32 @@ export interface ChannelAdapter {
   send(route: string, message: OutboundMessage): Promise<void>;
   /** Shows "typing…" once (platforms expire it after a few seconds; the host refreshes it). */
   sendTyping?(route: string): Promise<void>;
+  /**
+   * Live replies (docs/operations.md, Channels, "Live replies"): the host posts one progress message per
+   * chat while an agent works, edits it no more often than `editIntervalMs` (when the adapter
+   * can edit), and removes it once the answer is confirmed. Adapters without it get typing only.
+   */
+  live?: LiveReplyAdapter;
+}
+
+export interface LiveReplyAdapter {
+  /** The platform's edit limit for one message (Telegram ~1 s, Discord 5 per 5 s, Slack chat.update tier 3). */
+  readonly editIntervalMs: number;
+  /** A chat whose limit differs (Telegram groups: 20 messages a minute); left out or undefined: `editIntervalMs`. */
+  editIntervalFor?(route: string): number | undefined;
+  /**
+   * Posts a progress message; resolves with the platform's message id once confirmed.
+   * `idempotencyKey` is the same for every attempt at one progress message (a platform with
+   * idempotent sends, Discord's nonce, uses it so a retry after a lost answer creates none).
+   */
+  post(route: string, text: string, idempotencyKey?: string): Promise<string>;
+  /**
+   * False where the platform cannot edit reliably (WhatsApp): `edit` is never called, and the
+   * message shows its first status until it is removed. Left out: true.
+   */
+  readonly editable?: boolean;
+  /** Replaces the text of a posted progress message. */
+  edit(route: string, messageId: string, text: string): Promise<void>;
+  /** Removes a posted progress message (a message that is already gone is not an error). */
+  remove(route: string, messageId: string): Promise<void>;
 }

@@ -1,8 +1,10 @@
 /**
  * Settings every channel's block takes (the shared host's options), for the kinds' schemas:
- * `channels.<name>.max_file_bytes`, `lease_ms`, `max_inline_retry_ms`.
+ * `channels.<name>.max_file_bytes`, `lease_ms`, `max_inline_retry_ms`, `live_replies` (the last
+ * is checked for every kind, a plugin's too: ChannelCommonSettingsSchema).
  */
 import * as z from 'zod';
+import { ChannelCommonSettingsSchema } from '@tinyagi/client/contract';
 
 const positive = z.number().positive().optional();
 
@@ -13,6 +15,8 @@ export const hostSettings = {
   lease_ms: positive,
   /** Retries of a send waited for inline up to this long; longer ones go back to the outbox. */
   max_inline_retry_ms: positive,
+  /** Progress in the chat while an agent works: off, status (default) or text. */
+  live_replies: ChannelCommonSettingsSchema.shape.live_replies,
 };
 
 /** A bot token (secret: masked on every read). */

@@ -15,7 +15,9 @@
  *   default target (`@x`); `/stop` cancels the chat's latest conversation, `/status` tells what
  *   it is doing, `/reset` starts the chat afresh (no default target, new sessions). Files are
  *   size-capped and stored under files/ first.
- * - "typing…" is refreshed for the chat until its reply is delivered (or a cap).
+ * - "typing…" is refreshed for the chat until its reply is delivered (or a cap); with live
+ *   replies (live.ts) the chat also sees one progress message, edited in place while the agents
+ *   work and removed once the reply is confirmed.
  *
  * Outbound (daemon outbox -> platform):
  * - Claim (lease) the channel's rows and queue them per chat: each chat is delivered in order,
@@ -38,6 +40,7 @@ import { conversationTarget, isApiError, type ApiClient, type EventSubscription,
 import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink } from './adapter.ts';
 import { splitMessage } from './chunk.ts';
 import { DEFAULT_MAX_FILE_BYTES, storeInboundFiles, withSkippedFiles, type StoredFiles } from './files.ts';
+import { LIVE_EVENT_TYPES, LiveReplies, type LiveReplyMode } from './live.ts';
 import { HeldMessages, SentLedger, type HeldMessage } from './state.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -72,6 +75,14 @@ export interface ChannelHostOptions {
   approvedCacheMs?: number;
   /** Held messages older than this are dropped (the pairing request expired too). */
   heldMaxAgeMs?: number;
+  /**
+   * Live replies (`live_replies` of the channel's block; default `status`): a progress message
+   * while an agent works, on platforms whose adapter can post and edit one (`adapter.live`).
+   */
+  liveReplies?: LiveReplyMode;
+  /** Live replies: how long a run works before its progress message appears, and the elapsed-time refresh. */
+  liveFirstPostMs?: number;
+  liveHeartbeatMs?: number;
 }
 
 type Row = Awaited<ReturnType<ApiClient['claimOutbox']>>[number];
@@ -153,6 +164,7 @@ export class ChannelHost implements InboundSink {
   #again = false;
   #stopped = false;
   readonly #owner: string;
+  readonly #live: LiveReplies | undefined;
 
   constructor(options: ChannelHostOptions) {
     this.#o = {
@@ -169,6 +181,9 @@ export class ChannelHost implements InboundSink {
       leaseMs: 120_000,
       approvedCacheMs: 60_000,
       heldMaxAgeMs: 24 * 3600_000,
+      liveReplies: 'status',
+      liveFirstPostMs: 2000,
+      liveHeartbeatMs: 15_000,
       ...options,
       log: options.log ?? noop,
     };
@@ -176,6 +191,26 @@ export class ChannelHost implements InboundSink {
     this.#ledger = new SentLedger(options.stateDir);
     this.#owner = leaseOwner(options.channel);
     this.#pacer = new Pacer(this.#o.maxSendsPerSecond);
+    const live = options.adapter.live;
+    const mode = this.#o.liveReplies;
+    this.#live =
+      live === undefined || mode === 'off'
+        ? undefined
+        : new LiveReplies({
+            live,
+            mode,
+            maxMessageLength: options.adapter.maxMessageLength,
+            stateDir: options.stateDir,
+            log: this.#o.log,
+            pace: () => this.#paced(),
+            firstPostMs: this.#o.liveFirstPostMs,
+            heartbeatMs: this.#o.liveHeartbeatMs,
+          });
+  }
+
+  /** Waits for the platform's global send budget (a stop cuts it short). */
+  async #paced(): Promise<void> {
+    for (let wait = this.#pacer.take(); wait > 0 && !this.#stopped; wait = this.#pacer.take()) await this.#sleep(wait);
   }
 
   get channel(): string {
@@ -183,7 +218,7 @@ export class ChannelHost implements InboundSink {
   }
 
   async start(): Promise<void> {
-    const events = this.#o.api.subscribe({ types: ['outbox.enqueued', 'pairing.approved'] });
+    const events = this.#o.api.subscribe({ types: ['outbox.enqueued', 'pairing.approved', ...(this.#live ? LIVE_EVENT_TYPES : [])] });
     this.#events = events;
     events.onEvent((event) => this.#onEvent(event));
     events.onStateChange((state, info) => {
@@ -198,6 +233,8 @@ export class ChannelHost implements InboundSink {
       if (!this.#stopped) this.#o.log('error', `event stream closed: ${errorText(err)}`);
     });
     await this.#o.adapter.start(this);
+    // Progress messages a crash left behind go before anything new is shown.
+    if (this.#live) void this.#live.cleanUp();
     this.#sweep = setInterval(() => {
       this.#held.expire(this.#o.heldMaxAgeMs);
       this.wake();
@@ -216,6 +253,8 @@ export class ChannelHost implements InboundSink {
     this.#events?.close();
     for (const { timer } of this.#typing.values()) clearInterval(timer);
     this.#typing.clear();
+    // Progress messages go while the adapter can still reach the platform (bounded: the platform may be down).
+    await this.#live?.stop();
     await this.#o.adapter.stop();
     await this.#passing;
     // The lanes hand back what they still hold; the runner's grace period bounds a hung send.
@@ -371,7 +410,10 @@ export class ChannelHost implements InboundSink {
         ...(message.attachments.length > 0 ? { attachments: message.attachments } : {}),
       },
     });
-    if (result.conversationId !== '') this.#latest.set(message.route, result.conversationId);
+    if (result.conversationId !== '') {
+      this.#latest.set(message.route, result.conversationId);
+      this.#live?.track(result.conversationId, message.route);
+    }
     if (result.reply !== undefined) this.#notice(message.route, result.reply);
     if (result.action === 'enqueued' && result.created) this.#startTyping(message.route);
   }
@@ -381,6 +423,7 @@ export class ChannelHost implements InboundSink {
     if (conversationId === undefined) return this.#notice(route, 'Nothing to stop here.');
     const result = await this.#o.api.cancelConversation({ params: { id: conversationId } });
     this.#stopTyping(route);
+    this.#live?.stopped(route);
     this.#notice(route, result.alreadyEnded ? 'Nothing is running here.' : 'Stopped.');
   }
 
@@ -432,6 +475,7 @@ export class ChannelHost implements InboundSink {
 
   #onEvent(event: TinyEvent): void {
     if (event.type === 'outbox.enqueued') this.wake();
+    this.#live?.onEvent(event);
     if (event.type === 'pairing.approved' && event.data.channel === this.#o.channel) void this.#release(event.data.senderId);
   }
 
@@ -633,6 +677,8 @@ export class ChannelHost implements InboundSink {
       return { delayMs, error };
     }
     this.#stopTyping(route);
+    // The answer is confirmed: the progress message (live replies) goes.
+    this.#live?.answered(route, row.runId);
     await this.#settle(row, () => this.#ack(row.id));
     return undefined;
   }

@@ -7,10 +7,11 @@
  */
 import type { ChannelKind } from '@tinyagi/client/contract';
 import { discordKind } from './discord/kind.ts';
+import { slackKind } from './slack/kind.ts';
 import { telegramKind } from './telegram/kind.ts';
 import { whatsappKind } from './whatsapp/kind.ts';
 
-export const BUILTIN_CHANNEL_KINDS: readonly ChannelKind[] = [discordKind, telegramKind, whatsappKind];
+export const BUILTIN_CHANNEL_KINDS: readonly ChannelKind[] = [discordKind, slackKind, telegramKind, whatsappKind];
 
 /** Registers every built-in kind with `register` (core's `channelKinds.register`); returns a function that removes them again. */
 export function registerBuiltinChannelKinds(register: (kind: ChannelKind) => () => void): () => void {
@@ -20,4 +21,4 @@ export function registerBuiltinChannelKinds(register: (kind: ChannelKind) => () 
   };
 }
 
-export { discordKind, telegramKind, whatsappKind };
+export { discordKind, slackKind, telegramKind, whatsappKind };

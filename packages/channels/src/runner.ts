@@ -7,7 +7,7 @@
 import { createApiClient } from '@tinyagi/client';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ChannelKind } from '@tinyagi/client/contract';
+import { LIVE_REPLY_MODES, type ChannelKind, type LiveReplyMode } from '@tinyagi/client/contract';
 import type { ChannelAdapter } from './adapter.ts';
 import { ChannelConfigError, filesDir, optionalNumber, readChannelConfig, type ChannelProcessConfig } from './config.ts';
 import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
@@ -63,6 +63,14 @@ async function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEn
   });
 }
 
+/** `live_replies` of the block (the settings check refuses other values; an unknown one here means the default). */
+function liveReplyMode(value: unknown): LiveReplyMode {
+  if (value === undefined) return 'status';
+  if ((LIVE_REPLY_MODES as readonly unknown[]).includes(value)) return value as LiveReplyMode;
+  log('warn', `live_replies: ${JSON.stringify(value)} is not one of ${LIVE_REPLY_MODES.join(', ')}; using status`);
+  return 'status';
+}
+
 async function main(): Promise<void> {
   // Everything a channel writes (session keys, held messages, files) is for this user only.
   process.umask(0o077);
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
   const maxFileBytes = optionalNumber(config.block, 'max_file_bytes');
   const leaseMs = optionalNumber(config.block, 'lease_ms');
   const maxInlineRetryMs = optionalNumber(config.block, 'max_inline_retry_ms');
+  const liveReplies = liveReplyMode(config.block['live_replies']);
   const host = new ChannelHost({
     channel: config.channel,
     adapter,
@@ -80,6 +89,7 @@ async function main(): Promise<void> {
     ...(maxFileBytes ? { maxFileBytes } : {}),
     ...(leaseMs ? { leaseMs } : {}),
     ...(maxInlineRetryMs ? { maxInlineRetryMs } : {}),
+    liveReplies,
     log,
   });
   let stopping = false;

@@ -23,6 +23,8 @@ interface Driver {
   /** Texts the bot sent to the user's private chat, and the files. */
   privateTexts(): string[];
   privateFiles(): string[];
+  /** The bot's texts the user's private chat shows now (deleted ones gone, edited ones as they read now). */
+  privateView(): string[];
   typingSeen(): boolean;
   until<T>(probe: () => T | undefined | false, what: string): Promise<T>;
 }
@@ -42,6 +44,7 @@ function telegramDriver(): Driver {
     groupMessage: (text, mention) => void fake.userMessage({ chatId: -1001, fromId: user, chatType: 'supergroup', text: mention ? `@${fake.bot.username} ${text}` : text }),
     privateTexts: () => fake.messagesTo(user).map((m) => m.text ?? ''),
     privateFiles: () => fake.sent.filter((s) => s.file !== undefined && String(s.chatId) === String(user)).map((s) => s.file!.name),
+    privateView: () => fake.chatView(user).map((m) => m.text),
     typingSeen: () => fake.sent.some((s) => s.method === 'sendChatAction' && String(s.chatId) === String(user)),
     until: (probe, what) => fake.until(probe, what),
   };
@@ -63,6 +66,11 @@ function discordDriver(): Driver {
     groupMessage: (text, mention) => void fake.guildMessage({ userId: user, channelId: GUILD_CHANNEL, content: text, mention }),
     privateTexts: () => fake.sentTo(dmChannelOf(user)).map((m) => m.content ?? ''),
     privateFiles: () => fake.sentTo(dmChannelOf(user)).flatMap((m) => m.files.map((f) => f.name)),
+    privateView: () =>
+      fake
+        .channelView(dmChannelOf(user))
+        .filter((m) => m.bot)
+        .map((m) => m.content),
     typingSeen: () => fake.typing.includes(dmChannelOf(user)),
     until: (probe, what) => fake.until(probe, what),
   };
@@ -91,6 +99,11 @@ function whatsappDriver(): Driver {
     groupMessage: (text, mention) => send(() => server.text(user, text, { group: '120363000000000777@g.us', mention })),
     privateTexts: () => server.textsTo(user),
     privateFiles: () => server.received.filter((r) => r.to === user && r.message.documentMessage).map((r) => r.message.documentMessage!.fileName ?? ''),
+    privateView: () => {
+      const mine = server.received.filter((r) => r.to === user);
+      const revoked = new Set(mine.map((r) => r.message.protocolMessage?.key?.id).filter((id) => typeof id === 'string'));
+      return mine.filter((r) => !revoked.has(r.id)).map((r) => r.message.conversation ?? r.message.extendedTextMessage?.text ?? '');
+    },
     typingSeen: () => server.presence.some((p) => p.jid === user),
     until: (probe, what) => server.until(probe, what),
   };
@@ -187,6 +200,25 @@ describe.each([
     await driver.adapter.sendTyping?.(route);
     // Baileys resolves a send once written to its socket, not on the server's answer: wait for it.
     await driver.until(() => driver.privateTexts().includes('contract reply') && driver.privateFiles().includes(`${_name}-out.txt`) && driver.typingSeen(), 'the reply, its file and typing');
+  });
+
+  it('live replies: posts a progress message, edits it in place where it can, removes it (a second time is no error)', async () => {
+    const live = driver.adapter.live;
+    expect(live).toBeDefined();
+    expect(live!.editIntervalMs).toBeGreaterThanOrEqual(0);
+    const route = received.find((m) => m.text === 'contract hello')!.route;
+    const id = await live!.post(route, '⏳ contract progress', `${_name}:live:1`);
+    expect(id).not.toBe('');
+    await driver.until(() => driver.privateView().includes('⏳ contract progress'), 'the progress message');
+    if (live!.editable !== false) {
+      await live!.edit(route, id, '⏳ contract progress, edited');
+      // The same text again (Telegram answers "message is not modified") is no error.
+      await live!.edit(route, id, '⏳ contract progress, edited');
+      await driver.until(() => driver.privateView().includes('⏳ contract progress, edited') && !driver.privateView().includes('⏳ contract progress'), 'the edit in place');
+    }
+    await live!.remove(route, id);
+    await driver.until(() => !driver.privateView().some((t) => t.startsWith('⏳ contract progress')), 'the removal');
+    await live!.remove(route, id);
   });
 
   it("sends a proactive message to the sender's id when there is no route", async () => {

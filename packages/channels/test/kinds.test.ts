@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ChannelKind } from '@tinyagi/client/contract';
 import { DISCORD_MAX_MESSAGE, TELEGRAM_MAX_MESSAGE, WHATSAPP_MAX_MESSAGE } from '../src/index.ts';
-import { BUILTIN_CHANNEL_KINDS, discordKind, registerBuiltinChannelKinds, telegramKind, whatsappKind } from '../src/kinds.ts';
+import { SLACK_MAX_MESSAGE } from '../src/slack/adapter.ts';
+import { BUILTIN_CHANNEL_KINDS, discordKind, registerBuiltinChannelKinds, slackKind, telegramKind, whatsappKind } from '../src/kinds.ts';
 
 describe('built-in channel kinds', () => {
   it('lists one descriptor per channel folder, each with its adapter factory', async () => {
-    expect(BUILTIN_CHANNEL_KINDS.map((k) => k.name).sort()).toEqual([discordKind.name, telegramKind.name, whatsappKind.name].sort());
+    expect(BUILTIN_CHANNEL_KINDS.map((k) => k.name).sort()).toEqual([discordKind.name, slackKind.name, telegramKind.name, whatsappKind.name].sort());
     for (const kind of BUILTIN_CHANNEL_KINDS) {
       expect(kind.family).toBe('channel');
       const factory = (await import(`../src/${kind.name}/factory.ts`)) as { createAdapter: unknown };
@@ -23,12 +24,15 @@ describe('built-in channel kinds', () => {
     expect(telegramKind.maxMessageChars).toBe(TELEGRAM_MAX_MESSAGE);
     expect(discordKind.maxMessageChars).toBe(DISCORD_MAX_MESSAGE);
     expect(whatsappKind.maxMessageChars).toBe(WHATSAPP_MAX_MESSAGE);
+    expect(slackKind.maxMessageChars).toBe(SLACK_MAX_MESSAGE);
   });
 
   it('validates its settings block: the documented keys pass, a wrong type is refused with its path', () => {
     expect(telegramKind.settings.safeParse({ bot_token: '123:abc', api_root: 'https://bot-api.example', max_file_bytes: 20971520, extra: 1 }).success).toBe(true);
     expect(discordKind.settings.safeParse({ bot_token: 'MTIz', rest_api: 'https://proxy.example/api', allowed_channels: ['810000000000000001'] }).success).toBe(true);
     expect(whatsappKind.settings.safeParse({ socket_module: '/tmp/x.mjs', fake_url: 'ws://x' }).success).toBe(true);
+    expect(slackKind.settings.safeParse({ bot_token: 'xoxb-1', app_token: 'xapp-1', api_url: 'https://slack-proxy.example/api/', allowed_channels: ['C0123'] }).success).toBe(true);
+    expect(slackKind.settings.safeParse({ app_token: 7 }).error?.issues[0]?.path).toEqual(['app_token']);
     const bad = telegramKind.settings.safeParse({ bot_token: 42 });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['bot_token']);
@@ -60,6 +64,22 @@ describe('built-in channel kinds', () => {
     const out = JSON.parse(child.stdout) as { names: string[]; seen: string[] };
     expect(out.names).toHaveLength(BUILTIN_CHANNEL_KINDS.length);
     expect(out.seen.some((s) => s.includes('kind.ts'))).toBe(true);
-    expect(out.seen.filter((s) => /grammy|discord\.js|baileys|adapter\.ts|factory\.ts/.test(s))).toEqual([]);
+    expect(out.seen.filter((s) => /grammy|discord\.js|baileys|@slack|adapter\.ts|factory\.ts/.test(s))).toEqual([]);
+  });
+
+  it("keeps the Slack SDK out of the package's main entry: its undici 8 replaces the global dispatcher discord.js's undici 6 sends files with", () => {
+    const index = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const script = `
+      import { registerHooks } from 'node:module';
+      const seen = [];
+      registerHooks({ resolve(specifier, context, next) { seen.push(specifier); return next(specifier, context); } });
+      await import(${JSON.stringify(index)});
+      console.log(JSON.stringify(seen));
+    `;
+    const child = spawnSync(process.execPath, ['--conditions=tinyagi-source', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    const seen = JSON.parse(child.stdout) as string[];
+    expect(seen.some((s) => s.includes('discord.js'))).toBe(true);
+    expect(seen.filter((s) => /@slack|slack\/adapter/.test(s))).toEqual([]);
   });
 });

@@ -8,8 +8,8 @@
  *
  * Left external (resolved from this package's dependencies at run time): native or
  * file-reading packages (better-sqlite3; @fastify/swagger-ui serves files from its own folder),
- * and the channels, the visualizer and trace export (@tinyagi/otel), which run in their own
- * process or only on demand.
+ * and the channels, the visualizer, trace export (@tinyagi/otel) and the MCP SDK (`tinyagi mcp`),
+ * which run in their own process or only on demand.
  * Package files the bundled code reads (core's drizzle/ and templates/, this package's version)
  * are found through `__TINYAGI_BUNDLED__` / `__TINYAGI_VERSION__` (core/src/package-root.ts,
  * src/version.ts); the check at the end fails the build if any other file-relative URL appears.
@@ -23,7 +23,16 @@ import { build, transform } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-export const EXTERNAL = ['better-sqlite3', '@fastify/swagger', '@fastify/swagger-ui', '@tinyagi/channels', '@tinyagi/channels/runner', '@tinyagi/visualizer', '@tinyagi/otel'];
+export const EXTERNAL = [
+  'better-sqlite3',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  '@tinyagi/channels',
+  '@tinyagi/channels/runner',
+  '@tinyagi/visualizer',
+  '@tinyagi/otel',
+  '@modelcontextprotocol/sdk/*',
+];
 
 /**
  * Fastify's default schema compilers (ajv, fast-json-stringify): never loaded, since the server

@@ -3,7 +3,7 @@
  * `send --wait` and `chat`. Replies are collected from `outbox.enqueued` events and, at the end,
  * from the outbox itself (so a reply is never missed, and never shown twice).
  */
-import type { ApiClient, EventView, FailureReason, OutboxView } from '@tinyagi/client';
+import { planLine, type ApiClient, type EventView, type FailureReason, type OutboxView } from '@tinyagi/client';
 import { CliError } from './output/cli-error.ts';
 
 export interface Reply {
@@ -152,8 +152,10 @@ export function describeEvent(event: EventView): string | undefined {
       return `@${agent} is working${event.depth ? ` (depth ${event.depth})` : ''}…`;
     case 'run.progress': {
       const progress = event.data;
-      if (progress.type === 'tool') return `@${agent}: using ${progress.name}`;
+      if (progress.type === 'tool') return `@${agent}: ${progress.title ? `${progress.name}: ${oneLine(progress.title, 100)}` : `using ${progress.name}`}`;
+      if (progress.type === 'tool_result') return `@${agent}: ${toolResultLine(progress.name ?? 'tool', progress)}`;
       if (progress.type === 'status') return `@${agent}: ${progress.message}`;
+      if (progress.type === 'plan') return `@${agent}: ${planLine(progress.steps)}`;
       return undefined;
     }
     case 'agent.mention':
@@ -181,6 +183,62 @@ export function describeEvent(event: EventView): string | undefined {
     default:
       return undefined;
   }
+}
+
+type ProgressData = Extract<EventView, { type: 'run.progress' }>['data'];
+type ToolResultData = Extract<ProgressData, { type: 'tool_result' }>;
+
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** `Bash done` / `Bash failed: <the output's first line>`. */
+function toolResultLine(what: string, result: Pick<ToolResultData, 'ok' | 'output'>): string {
+  if (result.ok) return `${what} done`;
+  const first = result.output?.split('\n').find((l) => l.trim() !== '');
+  return `${what} failed${first ? `: ${oneLine(first, 100)}` : ''}`;
+}
+
+/** How many calls a describer remembers (to name a result that names only its call id). */
+const DESCRIBER_CALLS = 500;
+
+/**
+ * describeEvent with memory, for one watch (`send --wait`, `chat`): a tool result that carries
+ * only its call's id is named after the call (`Bash: npm test failed: …`), and a plan is printed
+ * only when it changed. Bounded: the last DESCRIBER_CALLS calls and one plan per run.
+ */
+export function createEventDescriber(): (event: EventView) => string | undefined {
+  const calls = new Map<string, string>();
+  const plans = new Map<string, string>();
+  return (event) => {
+    if (event.type !== 'run.progress') return describeEvent(event);
+    const progress = event.data;
+    const agent = event.agentId ?? 'agent';
+    const run = event.runId ?? '';
+    if (progress.type === 'tool' && progress.id) {
+      const key = `${run} ${progress.id}`;
+      const label = progress.title ? `${progress.name}: ${oneLine(progress.title, 60)}` : progress.name;
+      // The same call reported again, unchanged (a runtime updating it as it streams): said once.
+      if (calls.get(key) === label) return undefined;
+      calls.set(key, label);
+      if (calls.size > DESCRIBER_CALLS) calls.delete(calls.keys().next().value!);
+    }
+    if (progress.type === 'tool_result') {
+      const key = `${run} ${progress.id ?? ''}`;
+      const known = progress.id ? calls.get(key) : undefined;
+      calls.delete(key);
+      return `@${agent}: ${toolResultLine(known ?? progress.name ?? 'tool', progress)}`;
+    }
+    if (progress.type === 'plan') {
+      const shape = JSON.stringify(progress.steps);
+      if (plans.get(run) === shape) return undefined;
+      plans.delete(run);
+      plans.set(run, shape);
+      if (plans.size > 100) plans.delete(plans.keys().next().value!);
+    }
+    return describeEvent(event);
+  };
 }
 
 const FAILURE_LABELS: Record<FailureReason, string> = {

@@ -20,7 +20,10 @@ import { registerPairingCommands } from './commands/pairing.ts';
 import { registerProviderCommands } from './commands/provider.ts';
 import { registerQueueCommands } from './commands/queue.ts';
 import { registerScheduleCommands } from './commands/schedule.ts';
+import { registerApprovalCommands } from './commands/approvals.ts';
+import { registerMcpCommand } from './commands/mcp.ts';
 import { registerSendCommand } from './commands/send.ts';
+import { registerSessionsCommand } from './commands/sessions.ts';
 import { registerTeamCommands } from './commands/team.ts';
 import { registerUsageCommand } from './commands/usage.ts';
 import { registerVersionCommand } from './commands/version.ts';
@@ -44,6 +47,8 @@ export function buildProgram(): Command {
 
   registerDaemonCommands(program);
   registerSendCommand(program);
+  registerMcpCommand(program);
+  registerApprovalCommands(program);
   registerChatCommand(program);
   registerCallCommand(program);
   registerCancelCommand(program);
@@ -59,6 +64,7 @@ export function buildProgram(): Command {
   registerQueueCommands(program);
   registerConversationCommands(program);
   registerUsageCommand(program);
+  registerSessionsCommand(program);
   registerOfficeCommands(program);
   registerVisualizeCommand(program);
   registerDoctorCommand(program);

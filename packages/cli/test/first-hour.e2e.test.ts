@@ -106,7 +106,7 @@ describe('a new user’s first hour', () => {
   it('`logs` of an unknown log is a usage error listing the known ones', async () => {
     const result = await h.cli(['logs', 'bogus']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('Unknown log "bogus"; known: daemon, queue, all, discord, telegram, whatsapp');
+    expect(result.stderr).toContain('Unknown log "bogus"; known: daemon, queue, all, discord, slack, telegram, whatsapp');
   });
 
   it('an empty filtered conversation list says the filter matched nothing', async () => {

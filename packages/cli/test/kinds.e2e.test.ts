@@ -61,7 +61,7 @@ describe('a channel kind from TINYAGI_HOME/kinds/ in the tinyagi processes', () 
   });
 
   it('is in the CLI: `channel --help`, the setup flags from its secrets and settings, `channel list`', async () => {
-    expect(await d.cliOk(['channel', '--help'])).toMatch(/chat channels \(discord, parrot, telegram, whatsapp\)/);
+    expect(await d.cliOk(['channel', '--help'])).toMatch(/chat channels \(discord, parrot, slack, telegram, whatsapp\)/);
     const setup = await d.cliOk(['channel', 'setup', '--help']);
     expect(setup).toContain('--parrot-perch-phrase <secret>');
     expect(setup).toContain('--parrot-cage-size <value>');
@@ -73,7 +73,8 @@ describe('a channel kind from TINYAGI_HOME/kinds/ in the tinyagi processes', () 
     const parrot = kinds.channels.find((k) => k.name === 'parrot');
     expect(parrot).toMatchObject({ title: 'Parrot', secrets: ['perch_phrase'], env: [{ variable: 'PARROT_PERCH_PHRASE', path: 'perch_phrase' }], login: 'token' });
     const properties = (parrot?.settings as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
-    expect(Object.keys(properties)).toEqual(['perch_phrase', 'cage_size']);
+    // Its own keys, then the settings every channel takes (the channel host's: live_replies).
+    expect(Object.keys(properties)).toEqual(['perch_phrase', 'cage_size', 'live_replies']);
   });
 
   it('has its environment variable applied and its secret masked in GET /api/settings, and listed in the secret status', async () => {

@@ -47,7 +47,7 @@ it('an agent on the throw-away runtime answers a message through the daemon', as
 
 it('GET /api/kinds serves its descriptor beside the built-in runtimes', async () => {
   const { runtimes } = await h.api.listKinds();
-  expect(runtimes.map((r) => r.name)).toEqual(['anthropic-api', 'claude-code', 'codex', RUNTIME, 'mock', 'openai-api', 'opencode']);
+  expect(runtimes.map((r) => r.name)).toEqual(['acp', 'anthropic-api', 'claude-code', 'codex', RUNTIME, 'mock', 'openai-api', 'opencode']);
   expect(runtimes.find((r) => r.name === RUNTIME)).toMatchObject({ family: 'runtime', title: 'Echo test runtime', command: 'tinyagi-echo-test', customProvider: null });
 });
 

@@ -62,6 +62,10 @@ export const ROUTE_TABLE = {
   getRunSteering: { method: 'GET', path: '/api/runs/:id/steering' },
   listHandoffs: { method: 'GET', path: '/api/handoffs' },
   spawnRun: { method: 'POST', path: '/api/runs/:id/spawn', body: true },
+  declareRunAction: { method: 'POST', path: '/api/runs/:id/actions', body: true },
+  listApprovals: { method: 'GET', path: '/api/approvals' },
+  getApproval: { method: 'GET', path: '/api/approvals/:id' },
+  decideApproval: { method: 'POST', path: '/api/approvals/:id/decision', body: true },
   listAgents: { method: 'GET', path: '/api/agents' },
   getAgent: { method: 'GET', path: '/api/agents/:id' },
   createAgent: { method: 'POST', path: '/api/agents', body: true },
@@ -124,4 +128,7 @@ export const ROUTE_TABLE = {
   usage: { method: 'GET', path: '/api/usage' },
   topConversations: { method: 'GET', path: '/api/usage/conversations' },
   listKinds: { method: 'GET', path: '/api/kinds' },
+  listQuotas: { method: 'GET', path: '/api/quotas' },
+  listSessions: { method: 'GET', path: '/api/sessions' },
+  closeSessions: { method: 'POST', path: '/api/sessions/close', body: true },
 } as const satisfies { [K in RouteName]: RouteShape<ApiContract[K]> };

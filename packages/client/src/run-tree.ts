@@ -32,11 +32,73 @@
  *   (the handoff's child run) and `subagent.*`; `run.progress` and `run.steered` only change a
  *   known run (they do not carry the run's cause).
  * - Event timestamps are the events' (`ts`), which can differ by a few milliseconds from the row's.
+ * - Live activity (`activity`: tool calls with their results, the latest plan, per-call usage) is
+ *   built from `run.progress` events only, in event id order: an event at or below the last one
+ *   applied to the run is ignored (so a replay changes nothing). Bounded: the last
+ *   RUN_ACTIVITY_MAX_TOOLS calls per run, each output cut to RUN_ACTIVITY_OUTPUT_CHARS.
  */
 import type { RunNode, RunSteerEntry } from './contract/conversations.ts';
 import type { TinyEvent } from './contract/event-map.ts';
 
 type RunStatus = RunNode['status'];
+type ProgressData = Extract<TinyEvent, { type: 'run.progress' }>['data'];
+type ToolProgress = Extract<ProgressData, { type: 'tool' }>;
+type PlanProgress = Extract<ProgressData, { type: 'plan' }>;
+
+/** The most tool calls a run's activity keeps (the latest ones). */
+export const RUN_ACTIVITY_MAX_TOOLS = 200;
+/** The most characters of a tool's output kept (its start). */
+export const RUN_ACTIVITY_OUTPUT_CHARS = 500;
+
+/** One tool call of a run, with its result once it came. */
+export interface RunToolCall {
+  /** The runtime's call id, or `#<event id>` when it gave none. */
+  id: string;
+  name: string;
+  kind: NonNullable<ToolProgress['kind']> | null;
+  /** One line for people (the command, the file, the query), or null. */
+  title: string | null;
+  turn: number;
+  /** When the call and its result were reported (event `ts`); `endedAt` null while it runs. */
+  startedAt: number;
+  endedAt: number | null;
+  /** The result's verdict; null until it came. */
+  ok: boolean | null;
+  /** The start of the tool's output (at most RUN_ACTIVITY_OUTPUT_CHARS), or null. */
+  output: string | null;
+}
+
+export type RunPlanStep = PlanProgress['steps'][number];
+
+/** Model calls the runtime reported one by one (`usage` progress), summed. */
+export interface RunCallUsage {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  /** The model of the latest call that named one. */
+  model: string | null;
+}
+
+/** What a run did, live: its tool calls (oldest first, the latest RUN_ACTIVITY_MAX_TOOLS), plan and usage. */
+export interface RunActivity {
+  tools: readonly RunToolCall[];
+  /** Calls dropped from the front of `tools` to keep it bounded. */
+  droppedTools: number;
+  /** The latest plan the agent reported, or null. */
+  plan: readonly RunPlanStep[] | null;
+  usage: RunCallUsage;
+  /** The id of the last progress event applied (older and repeated ones are ignored). */
+  lastEventId: number;
+}
+
+export const EMPTY_RUN_ACTIVITY: RunActivity = Object.freeze({
+  tools: Object.freeze([]) as readonly RunToolCall[],
+  droppedTools: 0,
+  plan: null,
+  usage: Object.freeze({ calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, model: null }),
+  lastEventId: 0,
+});
 
 export interface RunTreeNode extends Omit<RunNode, 'children' | 'steering'> {
   /** Child run ids, in the order they became known. */
@@ -51,6 +113,8 @@ export interface RunTreeNode extends Omit<RunNode, 'children' | 'steering'> {
   reason: string | null;
   /** The name its `subagent.*` events gave a sub-agent run (live only; the daemon names it after its agent). */
   name: string | null;
+  /** Tool calls, plan and per-call usage from the run's progress events (live only). */
+  activity: RunActivity;
   /** Ids of the events that set `progress` and `paused` (older ones are ignored). */
   progressEventId: number;
   steerEventId: number;
@@ -167,6 +231,7 @@ function blankNode(fields: Pick<RunTreeNode, 'runId' | 'agentId' | 'parentRunId'
     paused: false,
     reason: null,
     name: null,
+    activity: EMPTY_RUN_ACTIVITY,
     progressEventId: 0,
     steerEventId: 0,
   };
@@ -232,7 +297,7 @@ export function runTreeFromRecords(records: readonly RunNode[], options: RunTree
 /** The tree in the API's shape: nested records, roots first (live-only fields dropped). */
 export function runTreeRecords(tree: RunTree): RunNode[] {
   const toRecord = (id: string): RunNode => {
-    const { children, steering, progress: _p, paused: _pa, reason: _r, name: _n, progressEventId: _pe, steerEventId: _se, ...fields } = tree.nodes.get(id)!;
+    const { children, steering, progress: _p, paused: _pa, reason: _r, name: _n, activity: _a, progressEventId: _pe, steerEventId: _se, ...fields } = tree.nodes.get(id)!;
     return { ...fields, ...(steering.length > 0 ? { steering: [...steering] } : {}), children: children.map(toRecord) };
   };
   return tree.roots.map(toRecord);
@@ -275,19 +340,21 @@ export function runTreeTotals(tree: RunTree): RunTreeTotals {
   return totals;
 }
 
-type ProgressData = Extract<TinyEvent, { type: 'run.progress' }>['data'];
-
 /** One short line for a progress event (what a running run is doing). */
 export function runProgressLine(data: ProgressData): string {
   switch (data.type) {
     case 'text':
       return data.text.replace(/\s+/g, ' ').trim().slice(0, 120);
     case 'tool':
-      return `using ${data.name}`;
+      return data.title ? `${data.name}: ${data.title.replace(/\s+/g, ' ').trim().slice(0, 100)}` : `using ${data.name}`;
     case 'tool_result':
       return `${data.name ?? 'tool'} ${data.ok ? 'done' : 'failed'}`;
     case 'status':
       return data.message;
+    case 'plan':
+      return planLine(data.steps);
+    case 'usage':
+      return `model call: ${data.inputTokens} in, ${data.outputTokens} out${data.model ? ` (${data.model})` : ''}`;
   }
 }
 
@@ -375,6 +442,10 @@ function applyOne(draft: Draft, event: TinyEvent): void {
     n.progress = null;
     n.paused = false;
   }
+  if (event.type === 'run.progress' && event.id > node.activity.lastEventId) {
+    const activity = withActivity(node.activity, event.data, event.id, event.ts);
+    if (activity !== node.activity) draft.edit(id).activity = activity;
+  }
   if (event.type === 'run.progress' && event.id > node.progressEventId && !isRunEnded(node.status)) {
     const n = draft.edit(id);
     n.progress = runProgressLine(event.data);
@@ -390,6 +461,102 @@ function applyOne(draft: Draft, event: TinyEvent): void {
     n.paused = event.data.command === 'pause';
     n.steerEventId = event.id;
   }
+}
+
+/**
+ * The activity with one progress event applied (a new object; the same one when the event adds
+ * nothing). A result is matched to its call by id; without an id, to the latest open call of
+ * the same name (else the latest open call). A result with no call known becomes a call of its own.
+ */
+export function withActivity(activity: RunActivity, data: ProgressData, eventId: number, ts: number): RunActivity {
+  switch (data.type) {
+    case 'tool': {
+      // The same call reported again (a runtime that updates a call as it streams): updated in place.
+      const again = data.id === undefined ? -1 : findLast(activity.tools, (c) => c.id === data.id && c.endedAt === null);
+      if (again >= 0) {
+        const known = activity.tools[again]!;
+        const tools = [...activity.tools];
+        tools[again] = { ...known, name: data.name, kind: data.kind ?? known.kind, title: data.title ? oneLine(data.title, 200) : known.title };
+        return { ...activity, tools, lastEventId: eventId };
+      }
+      const call: RunToolCall = {
+        id: data.id ?? `#${eventId}`,
+        name: data.name,
+        kind: data.kind ?? null,
+        title: data.title ? oneLine(data.title, 200) : null,
+        turn: data.turn,
+        startedAt: ts,
+        endedAt: null,
+        ok: null,
+        output: null,
+      };
+      const tools = [...activity.tools, call];
+      const drop = Math.max(0, tools.length - RUN_ACTIVITY_MAX_TOOLS);
+      return { ...activity, tools: drop > 0 ? tools.slice(drop) : tools, droppedTools: activity.droppedTools + drop, lastEventId: eventId };
+    }
+    case 'tool_result': {
+      const open = (c: RunToolCall): boolean => c.endedAt === null;
+      const at =
+        data.id !== undefined
+          ? findLast(activity.tools, (c) => c.id === data.id && open(c))
+          : ((named) => (named >= 0 ? named : findLast(activity.tools, open)))(findLast(activity.tools, (c) => open(c) && c.name === data.name));
+      const output = data.output === undefined ? null : data.output.slice(0, RUN_ACTIVITY_OUTPUT_CHARS);
+      const tools = [...activity.tools];
+      if (at >= 0) tools[at] = { ...tools[at]!, endedAt: ts, ok: data.ok, output };
+      else {
+        tools.push({ id: data.id ?? `#${eventId}`, name: data.name ?? 'tool', kind: null, title: null, turn: data.turn, startedAt: ts, endedAt: ts, ok: data.ok, output });
+        if (tools.length > RUN_ACTIVITY_MAX_TOOLS) return { ...activity, tools: tools.slice(1), droppedTools: activity.droppedTools + 1, lastEventId: eventId };
+      }
+      return { ...activity, tools, lastEventId: eventId };
+    }
+    case 'plan':
+      return { ...activity, plan: data.steps.map((s) => ({ text: s.text, status: s.status })), lastEventId: eventId };
+    case 'usage': {
+      const u = activity.usage;
+      return {
+        ...activity,
+        usage: {
+          calls: u.calls + 1,
+          inputTokens: u.inputTokens + data.inputTokens,
+          outputTokens: u.outputTokens + data.outputTokens,
+          cacheReadTokens: u.cacheReadTokens + (data.cacheReadTokens ?? 0),
+          model: data.model ?? u.model,
+        },
+        lastEventId: eventId,
+      };
+    }
+    default:
+      return activity;
+  }
+}
+
+function findLast<T>(list: readonly T[], test: (item: T) => boolean): number {
+  for (let i = list.length - 1; i >= 0; i--) if (test(list[i]!)) return i;
+  return -1;
+}
+
+function oneLine(text: string, max: number): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, max);
+}
+
+/** The call running now (the latest without a result) while the run is not ended, or null. */
+export function currentToolCall(run: Pick<RunTreeNode, 'status' | 'activity'>): RunToolCall | null {
+  if (isRunEnded(run.status)) return null;
+  const at = findLast(run.activity.tools, (c) => c.endedAt === null);
+  return at >= 0 ? run.activity.tools[at]! : null;
+}
+
+/** One line for a tool call: `name: title` (or `name`), with its state (`running`, `ok`, `failed`). */
+export function toolCallLine(call: RunToolCall): string {
+  const what = call.title ? `${call.name}: ${call.title}` : call.name;
+  return `${what} (${call.ok === null ? (call.endedAt === null ? 'running' : 'done') : call.ok ? 'ok' : 'failed'})`;
+}
+
+/** The plan's one-line summary: `done/total` and the step in progress (or the next pending one). */
+export function planLine(steps: readonly RunPlanStep[]): string {
+  const current = steps.find((s) => s.status === 'in_progress') ?? steps.find((s) => s.status === 'pending');
+  const done = steps.filter((s) => s.status === 'completed').length;
+  return `plan ${done}/${steps.length}${current ? `: ${current.text.slice(0, 100)}` : ''}`;
 }
 
 type SteeredEvent = Extract<TinyEvent, { type: 'run.steered' }>;

@@ -17,6 +17,9 @@ export type TinyErrorCode =
   | 'PROVIDER_CONFIG_INVALID'
   | 'MESSAGE_NOT_FOUND'
   | 'RUN_NOT_FOUND'
+  | 'APPROVAL_NOT_FOUND'
+  /** An approval request was answered already (the first answer wins). */
+  | 'APPROVAL_DECIDED'
   | 'OUTBOX_NOT_FOUND'
   | 'CONVERSATION_NOT_FOUND'
   | 'PAIRING_NOT_FOUND'
@@ -33,6 +36,8 @@ export type TinyErrorCode =
   | 'INVOKE_TIMEOUT'
   | 'INVOKE_RATE_LIMITED'
   | 'INVOKE_CANCELLED'
+  /** The session pool refused to start a warm process (memory share, docs/sessions.md); retried later. */
+  | 'SESSION_POOL_FULL'
   | 'INPUT_TOO_LARGE'
   | 'LIMIT_EXCEEDED'
   | 'MESSAGE_EMPTY'

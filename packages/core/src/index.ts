@@ -58,10 +58,29 @@ export {
   type InvokeResult,
   type InvokeTarget,
   type InvokeProgress,
+  type PlanStep,
+  type ToolActivityKind,
+  type QuotaReport,
+  type ApprovalAsk,
+  type ApprovalAnswer,
   type InvokeErrorKind,
 } from './invoker/index.ts';
 // A plugin's own agent runtime: its descriptor and adapter (docs/kinds.md, "Runtimes").
 export { registerRuntime } from './invoker/runtimes.ts';
 export type { RuntimeAdapter, RuntimeTarget, RuntimeTargetInput, RuntimeCustomTargetInput } from './invoker/runtime.ts';
+// Warm sessions (docs/sessions.md): a runtime's live driver, and the daemon's pool of warm processes.
+export {
+  sessionPool,
+  attachSessionPool,
+  warmCapabilities,
+  type SessionPoolOptions,
+  type PoolStats,
+  type PoolSessionInfo,
+  type LiveDriver,
+  type LiveSession,
+  type LiveTurn,
+  type LiveStartOptions,
+  type LiveCapabilities,
+} from './invoker/index.ts';
 // The registries of channel and runtime kinds: a plugin registers a kind of its own here (docs/kinds.md).
 export { KindRegistry, channelKinds, runtimeKinds } from './kinds/index.ts';

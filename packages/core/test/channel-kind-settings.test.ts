@@ -42,6 +42,13 @@ describe('a registered channel kind in settings', () => {
     expect(validateSettings({ channels: { enabled: ['heron'], heron: { depth: 2, future_key: true } } }).ok).toBe(true);
   });
 
+  it('checks the settings every channel takes (live_replies) in a kind whose schema leaves them out, once each', () => {
+    undo = channelKinds.register(heron);
+    const bad = validateSettings({ channels: { heron: { live_replies: 'loud' } } });
+    expect(bad.ok ? [] : bad.issues.map((i) => i.path)).toEqual(['channels.heron.live_replies']);
+    for (const mode of ['off', 'status', 'text']) expect(validateSettings({ channels: { heron: { live_replies: mode } } }).ok).toBe(true);
+  });
+
   it('leaves the block of a kind that is not registered as it is', () => {
     expect(validateSettings({ channels: { heron: { depth: -1 } } }).ok).toBe(true);
     undo = channelKinds.register(heron);

@@ -100,7 +100,7 @@ describe('runtime names', () => {
     const byPath = Object.fromEntries(result.issues.map((i) => [i.path, i]));
     expect(Object.keys(byPath).sort()).toEqual(['agents.a.provider', 'agents.b.provider', 'custom_providers.m.harness', 'custom_providers.z.harness', 'models.provider']);
     expect(byPath['agents.b.provider']?.message).toBe('Unknown provider "nope"');
-    expect(byPath['agents.b.provider']?.hint).toBe('Use one of "anthropic-api", "claude-code", "codex", "mock", "openai-api", "opencode", or "custom:<id>" for an entry of custom_providers.');
+    expect(byPath['agents.b.provider']?.hint).toBe('Use one of "acp", "anthropic-api", "claude-code", "codex", "mock", "openai-api", "opencode", or "custom:<id>" for an entry of custom_providers.');
     expect(byPath['custom_providers.m.harness']?.message).toBe('The mock runtime cannot serve a custom provider');
     expect(byPath['custom_providers.z.harness']?.hint).toBe('Use one of "anthropic-api", "claude-code", "codex", "openai-api", "opencode".');
     expect(validateSettings(migrateRuntimeNames(OLD)).ok).toBe(true);

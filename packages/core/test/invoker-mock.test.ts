@@ -154,6 +154,44 @@ describe('mock adapter', () => {
     ]);
   });
 
+  it('spaces scripted progress with after_ms and streams text steps as text (a long run, for live replies); an abort ends the wait', async () => {
+    const at: number[] = [];
+    const mock: MockScriptSpec = {
+      rules: [
+        {
+          match: 'long',
+          progress: [
+            { status: 'one', after_ms: 120 },
+            { text: 'partial answer', after_ms: 120 },
+          ],
+          reply: 'done',
+        },
+      ],
+    };
+    const started = Date.now();
+    await invokeAgent(
+      request(mock, 'a long one', {
+        onEvent: (e) => {
+          events.push(e);
+          at.push(Date.now() - started);
+        },
+      }),
+    );
+    expect(events.slice(0, 2)).toEqual([
+      { type: 'status', message: 'one' },
+      { type: 'text', text: 'partial answer' },
+    ]);
+    expect(at[0]).toBeGreaterThanOrEqual(110);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(110);
+
+    const controller = new AbortController();
+    const slow = invokeAgent(request({ rules: [{ match: 'long', progress: [{ status: 'never', after_ms: 60_000 }] }] }, 'long', { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 50);
+    const abortedAt = Date.now();
+    await expect(slow).rejects.toThrow();
+    expect(Date.now() - abortedAt).toBeLessThan(5000);
+  });
+
   it('waits out latency, and an abort ends the wait at once', async () => {
     const started = Date.now();
     await invokeAgent(request({ latency_ms: 150 }, 'hi'));

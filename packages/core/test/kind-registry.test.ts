@@ -75,6 +75,8 @@ describe('KindRegistry', () => {
       }),
     );
     expect(info.settings).toMatchObject({ type: 'object', properties: { bot_token: { type: 'string' } } });
+    // The settings every channel takes are in its schema too, though the kind did not declare them.
+    expect(info.settings).toMatchObject({ properties: { live_replies: { enum: ['off', 'status', 'text'] } } });
     expect(info.env).toEqual([{ variable: 'CHAT_TOKEN', path: 'bot_token' }]);
   });
 });

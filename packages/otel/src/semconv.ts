@@ -19,6 +19,10 @@ export const GEN_AI = {
   toolName: 'gen_ai.tool.name',
   toolType: 'gen_ai.tool.type',
   toolCallArguments: 'gen_ai.tool.call.arguments',
+  toolCallId: 'gen_ai.tool.call.id',
+  toolCallResult: 'gen_ai.tool.call.result',
+  toolDescription: 'gen_ai.tool.description',
+  responseModel: 'gen_ai.response.model',
   inputMessages: 'gen_ai.input.messages',
   outputMessages: 'gen_ai.output.messages',
   workflowName: 'gen_ai.workflow.name',
@@ -45,6 +49,13 @@ export const TINYAGI = {
   attempts: 'tinyagi.run.attempts',
   mergedInto: 'tinyagi.run.merged_into',
   linkType: 'tinyagi.link.type',
+  /** A tool call's kind as the runtime reports it (command, file_edit, file_read, search, web, mcp, agent, other). */
+  toolKind: 'tinyagi.tool.kind',
+  /** Model calls the runtime reported one by one (`usage` progress) during the run. */
+  modelCalls: 'tinyagi.usage.model_calls',
+  planSteps: 'tinyagi.plan.steps',
+  planCompleted: 'tinyagi.plan.completed',
+  planCurrent: 'tinyagi.plan.current',
 } as const;
 
 /** Span event names. */
@@ -52,6 +63,7 @@ export const EVENT = {
   attemptFailed: 'tinyagi.attempt.failed',
   attemptStarted: 'tinyagi.attempt.started',
   status: 'tinyagi.status',
+  plan: 'tinyagi.plan',
   cancelled: 'tinyagi.run.cancelled',
   rejected: 'tinyagi.guard.rejected',
 } as const;

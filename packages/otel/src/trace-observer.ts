@@ -10,7 +10,10 @@
  * - each run: `invoke_agent {agent}`, a child of the workflow (or the trace's root for a single
  *   agent); a handoff's run is linked to the run that handed off; a sub-agent's run is a child of
  *   its parent run's span;
- * - each tool use the CLI streamed: `execute_tool {tool}` under its run;
+ * - each tool use the CLI streamed: `execute_tool {tool}` under its run, from the `tool` event to
+ *   its `tool_result` (matched by the call id when the runtime gives one; a call without an id ends
+ *   at the next tool call or text, as a sequential CLI streams them), or the run's end;
+ * - per-call usage (`usage` progress): the cache reads summed on the run's span; plan updates: events;
  * - failed attempts, cancels, guard rejections and status lines: events on the run's span.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
@@ -53,11 +56,19 @@ export interface TraceExport {
 }
 
 const CONTENT_MAX = 8192;
+/** Tool spans a run keeps open at most (a runtime that never reports results): the oldest is ended past this. */
+const MAX_OPEN_TOOLS = 256;
 const VERSION = '0.1.0';
 
 interface OpenTool {
   span: Span;
   name: string;
+  id: string | undefined;
+}
+
+/** `gen_ai.tool.type` of a tool kind: an MCP server's tool is an extension; a CLI's own tools are functions it runs itself. */
+function toolType(kind: string | undefined): string {
+  return kind === 'mcp' ? 'extension' : 'function';
 }
 
 interface OpenRun {
@@ -67,6 +78,11 @@ interface OpenRun {
   attempts: number;
   lastErrorClass: string | undefined;
   output: string;
+  /** Per-call usage the runtime streamed: calls and cache reads summed, the latest model named. */
+  modelCalls: number;
+  /** Undefined until a call reports its cache reads. */
+  cacheReadTokens: number | undefined;
+  responseModel: string | undefined;
 }
 
 interface Workflow {
@@ -158,18 +174,34 @@ class TraceObserver implements Observer {
     if (!open) return;
     switch (progress.type) {
       case 'tool': {
-        this.#endTools(open, undefined);
-        const attributes: Attributes = { [GEN_AI.operationName]: OPERATION.executeTool, [GEN_AI.toolName]: progress.name, [GEN_AI.toolType]: 'function' };
+        // The same call reported again (updated as it streams): one span.
+        if (progress.id && open.tools.some((t) => t.id === progress.id)) return;
+        // A call without an id ends the previous calls without one (a sequential CLI); calls with ids wait for their results (they may run in parallel).
+        this.#endTools(open, undefined, true);
+        const attributes: Attributes = { [GEN_AI.operationName]: OPERATION.executeTool, [GEN_AI.toolName]: progress.name, [GEN_AI.toolType]: toolType(progress.kind) };
+        if (progress.id) attributes[GEN_AI.toolCallId] = progress.id;
+        if (progress.kind) attributes[TINYAGI.toolKind] = progress.kind;
         if (this.#captureContent && progress.input !== undefined) attributes[GEN_AI.toolCallArguments] = cut(JSON.stringify(maskValue(progress.input)) ?? '', CONTENT_MAX);
+        if (this.#captureContent && progress.title) attributes[GEN_AI.toolDescription] = cut(maskText(progress.title), 1000);
         const span = this.tracer.startSpan(`${OPERATION.executeTool} ${progress.name}`, { kind: SpanKind.INTERNAL, attributes }, trace.setSpan(ROOT_CONTEXT, open.span));
-        open.tools.push({ span, name: progress.name });
+        if (open.tools.length >= MAX_OPEN_TOOLS) open.tools.shift()?.span.end();
+        open.tools.push({ span, name: progress.name, id: progress.id });
         return;
       }
       case 'tool_result': {
-        const i = progress.name === undefined ? 0 : open.tools.findIndex((t) => t.name === progress.name);
-        const tool = open.tools[Math.max(i, 0)];
+        const i =
+          progress.id !== undefined
+            ? open.tools.findIndex((t) => t.id === progress.id)
+            : progress.name === undefined
+              ? 0
+              : Math.max(
+                  open.tools.findIndex((t) => t.name === progress.name),
+                  0,
+                );
+        const tool = open.tools[i];
         if (!tool) return;
-        open.tools.splice(open.tools.indexOf(tool), 1);
+        open.tools.splice(i, 1);
+        if (this.#captureContent && progress.output !== undefined) tool.span.setAttribute(GEN_AI.toolCallResult, cut(maskText(progress.output), CONTENT_MAX));
         if (!progress.ok) {
           tool.span.setAttribute(ERROR_TYPE, 'tool_error');
           tool.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -177,8 +209,20 @@ class TraceObserver implements Observer {
         tool.span.end();
         return;
       }
+      case 'usage':
+        open.modelCalls++;
+        if (progress.cacheReadTokens !== undefined) open.cacheReadTokens = (open.cacheReadTokens ?? 0) + progress.cacheReadTokens;
+        if (progress.model) open.responseModel = progress.model;
+        return;
+      case 'plan': {
+        const current = progress.steps.find((s) => s.status === 'in_progress') ?? progress.steps.find((s) => s.status === 'pending');
+        const attributes: Attributes = { [TINYAGI.planSteps]: progress.steps.length, [TINYAGI.planCompleted]: progress.steps.filter((s) => s.status === 'completed').length };
+        if (this.#captureContent && current) attributes[TINYAGI.planCurrent] = cut(maskText(current.text), 1000);
+        open.span.addEvent(EVENT.plan, attributes);
+        return;
+      }
       case 'text':
-        this.#endTools(open, undefined);
+        this.#endTools(open, undefined, true);
         if (this.#captureContent && open.output.length < CONTENT_MAX) open.output += progress.text;
         return;
       case 'status':
@@ -214,6 +258,9 @@ class TraceObserver implements Observer {
     span.setAttribute(TINYAGI.costUsd, totals.costUsd);
     span.setAttribute(TINYAGI.status, status);
     span.setAttribute(TINYAGI.attempts, open.attempts);
+    if (open.modelCalls > 0) span.setAttribute(TINYAGI.modelCalls, open.modelCalls);
+    if (open.cacheReadTokens !== undefined) span.setAttribute(GEN_AI.usageCacheReadInputTokens, open.cacheReadTokens);
+    if (open.responseModel) span.setAttribute(GEN_AI.responseModel, open.responseModel);
     if (this.#captureContent && open.output)
       span.setAttribute(GEN_AI.outputMessages, JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: cut(maskText(open.output), CONTENT_MAX) }] }]));
     if (detail?.mergedInto) span.setAttribute(TINYAGI.mergedInto, detail.mergedInto);
@@ -288,7 +335,17 @@ class TraceObserver implements Observer {
     if (this.#captureContent && run.input) attributes[GEN_AI.inputMessages] = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: cut(maskText(run.input), CONTENT_MAX) }] }]);
     this.ids.next({ traceId, spanId: runSpanIdOf(run.id) });
     const span = this.tracer.startSpan(`${OPERATION.invokeAgent} ${agentName}`, { kind: SpanKind.INTERNAL, attributes, links, startTime, root: parent === undefined }, parent ?? ROOT_CONTEXT);
-    const open: OpenRun = { span, conversationId: run.conversationId, tools: [], attempts: 1, lastErrorClass: undefined, output: '' };
+    const open: OpenRun = {
+      span,
+      conversationId: run.conversationId,
+      tools: [],
+      attempts: 1,
+      lastErrorClass: undefined,
+      output: '',
+      modelCalls: 0,
+      cacheReadTokens: undefined,
+      responseModel: undefined,
+    };
     if (this.#runs.size >= this.#maxOpenRuns) {
       const [oldest] = this.#runs.keys();
       if (oldest !== undefined) this.#runs.delete(oldest);
@@ -327,8 +384,12 @@ class TraceObserver implements Observer {
     workflow.timer.unref();
   }
 
-  #endTools(open: OpenRun, errorType: string | undefined): void {
-    for (const tool of open.tools.splice(0)) {
+  /** Ends the run's open tool spans (only those without a call id when `unnamedOnly`). */
+  #endTools(open: OpenRun, errorType: string | undefined, unnamedOnly = false): void {
+    const ending = unnamedOnly ? open.tools.filter((t) => t.id === undefined) : open.tools;
+    if (ending.length === 0) return;
+    open.tools = unnamedOnly ? open.tools.filter((t) => t.id !== undefined) : [];
+    for (const tool of ending) {
       if (errorType) {
         tool.span.setAttribute(ERROR_TYPE, errorType);
         tool.span.setStatus({ code: SpanStatusCode.ERROR });

@@ -169,7 +169,14 @@ function cliBinDir(): string {
   return dir;
 }
 
-export async function startRig(cli: CliCase): Promise<Rig> {
+export interface RigOptions {
+  /** Settings added to every agent (e.g. `{ process: 'warm' }` for the live-session suites). */
+  agentSettings?: Record<string, unknown>;
+  /** Variables added to the daemon's environment (an agent receives those its env_passthrough names). */
+  daemonEnv?: Record<string, string>;
+}
+
+export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<Rig> {
   const rules = new Map<string, Rule>();
   const model = await startModelServer({
     respond: (request, calls) => {
@@ -190,11 +197,12 @@ export async function startRig(cli: CliCase): Promise<Rig> {
     system_prompt: `You are ${id}. ${instructionMarkers[1]}: answer briefly.`,
     // Claude Code retries a failed request 10 times over minutes by itself; the daemon's retry is what is tested.
     env_passthrough: ['CLAUDE_CODE_MAX_RETRIES'],
+    ...options.agentSettings,
   });
   const daemon = await createDaemon({
     prefix: `tinyagi-real-${cli.name}-`,
     path: [cliBinDir(), '/usr/local/bin', '/usr/bin', '/bin'],
-    env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0' },
+    env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0', ...options.daemonEnv },
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: agentProvider().provider },

@@ -5,14 +5,15 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelAction, type ModelCall } from '@tinyagi/test-kit';
-import { CLI_CASES, PROVIDER_KEY, instructionCounts, isTitleCall, priceOf, startRig, tokensOf, type CliName, type Outcome, type Rig } from './harness.ts';
+import { CLI_CASES, PROVIDER_KEY, instructionCounts, isTitleCall, priceOf, startRig, tokensOf, type CliName, type Outcome, type Rig, type RigOptions } from './harness.ts';
 
-export function realCliSuite(name: CliName): void {
+/** `options`: e.g. `{ agentSettings: { process: 'warm' } }` runs the same contract on warm sessions. */
+export function realCliSuite(name: CliName, options: RigOptions = {}): void {
   const cli = CLI_CASES[name];
   let rig: Rig;
 
   beforeAll(async () => {
-    rig = await startRig(cli);
+    rig = await startRig(cli, options);
   }, 120_000);
 
   afterAll(async () => {

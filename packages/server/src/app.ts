@@ -25,6 +25,9 @@ import { outboxRoutes } from './routes/outbox.ts';
 import { pairingRoutes } from './routes/pairing.ts';
 import { providerRoutes } from './routes/providers.ts';
 import { kindRoutes } from './routes/kinds.ts';
+import { quotaRoutes } from './routes/quotas.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -110,6 +113,9 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...teamRoutes(ctx),
     ...providerRoutes(ctx),
     ...kindRoutes(),
+    ...quotaRoutes(ctx),
+    ...sessionRoutes(ctx),
+    ...approvalRoutes(ctx),
     ...settingsRoutes(ctx),
     ...pairingRoutes(ctx),
     ...scheduleRoutes(ctx),

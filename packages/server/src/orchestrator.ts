@@ -14,6 +14,8 @@ export type ServerOrchestrator = Pick<
   | 'steer'
   | 'runSteering'
   | 'spawn'
+  | 'declareRunAction'
+  | 'decideApproval'
   | 'postChatroom'
   | 'conversationTree'
   | 'transcript'

@@ -301,6 +301,14 @@ describe('run-scoped tokens', () => {
     const spawn = await call('POST', `/api/runs/${own.runId}/spawn`, '{"agent":"coder","task":"help"}');
     expect(spawn.status).toBe(200);
     expect(typeof (JSON.parse(spawn.text) as { ok: unknown }).ok).toBe('boolean');
+    // Declaring an action is the run's own: it passes the guard, and the orchestrator answers (the run is not running here: 409).
+    const declared = await call('POST', `/api/runs/${own.runId}/actions`, '{"type":"send_file","path":"notes.md"}');
+    expect({ status: declared.status, code: codeOf(declared.text) }).toEqual({ status: 409, code: 'INVALID_STATE' });
+  });
+
+  it('declares actions with a run token only, never with the API token', async () => {
+    const withApiToken = await withToken(h.token)('POST', `/api/runs/${own.runId}/actions`, '{"type":"send_file","path":"notes.md"}');
+    expect({ status: withApiToken.status, code: codeOf(withApiToken.text) }).toEqual({ status: 403, code: 'SCOPE_FORBIDDEN' });
   });
 
   it('is refused on another conversation', async () => {
@@ -309,6 +317,7 @@ describe('run-scoped tokens', () => {
       ['GET', `/api/runs/${other.runId}`],
       ['GET', `/api/conversations/${other.conversationId}`],
       ['POST', `/api/runs/${other.runId}/spawn`, '{"agent":"coder","task":"x"}'],
+      ['POST', `/api/runs/${other.runId}/actions`, '{"type":"send_file","path":"/etc/passwd"}'],
     ] as const) {
       const res = await call(method, path, body);
       expect({ path, status: res.status, code: codeOf(res.text) }).toEqual({ path, status: 403, code: 'SCOPE_FORBIDDEN' });
@@ -317,7 +326,7 @@ describe('run-scoped tokens', () => {
 
   it('is refused on every route not declared for run tokens', async () => {
     const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
-    const routes = protectedRoutes().filter((r) => !['getRun', 'spawnRun', 'getConversation'].includes(r.name));
+    const routes = protectedRoutes().filter((r) => !['getRun', 'spawnRun', 'getConversation', 'declareRunAction'].includes(r.name));
     const answers = await Promise.all(routes.map(async (r) => `${r.name} ${codeOf((await call(r.method, r.path)).text)}`));
     expect(answers.filter((a) => !a.endsWith(' SCOPE_FORBIDDEN'))).toEqual([]);
   });

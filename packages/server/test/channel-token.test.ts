@@ -1,6 +1,7 @@
 /**
  * Channel-scoped tokens: a channel process may post messages as its channel, claim/ack/fail its
- * own outbox rows, raise pairing requests for its channel and read its own wake-up events;
+ * own outbox rows, raise pairing requests for its channel and read its own wake-up events and
+ * the run events of its own conversations (live replies);
  * every other route, and every other channel, is 403 SCOPE_FORBIDDEN.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -156,7 +157,8 @@ describe('channel-scoped tokens', () => {
   it("see only their own channel's wake-up events on the stream", async () => {
     const tgClient = createApiClient({ baseUrl: h.url, token: mintChannelToken(h.token, 'telegram') });
     const seen: TinyEvent[] = [];
-    const sub = tgClient.subscribe({ types: ['outbox.enqueued', 'run.started'] });
+    // message.received names the channel too: still not a channel's to read.
+    const sub = tgClient.subscribe({ types: ['outbox.enqueued', 'message.received'] });
     sub.onEvent((e) => seen.push(e));
     await waitFor(() => sub.state === 'open', 10_000, 'the stream to open');
     await outboxRow('discord', 'k-dc-2');
@@ -174,6 +176,28 @@ describe('channel-scoped tokens', () => {
     await waitFor(() => all.some((e) => e.type === 'outbox.enqueued' && e.data.outboxId === mine.id), 10_000, 'the replay');
     sub2.close();
     expect(new Set(all.map((e) => `${e.type} ${(e.data as { channel: string }).channel}`))).toEqual(new Set(['outbox.enqueued telegram', 'pairing.approved telegram']));
+  });
+
+  it("follow the run events of their own channel's conversations only (live replies)", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const tgClient = createApiClient({ baseUrl: h.url, token: mintChannelToken(h.token, 'telegram') });
+    const seen: TinyEvent[] = [];
+    const sub = tgClient.subscribe({ types: ['run.started', 'run.progress', 'run.completed', 'conversation.completed', 'message.enqueued'] });
+    sub.onEvent((e) => seen.push(e));
+    await waitFor(() => sub.state === 'open', 10_000, 'the stream to open');
+    const theirs = await h.client.sendMessage({ body: { message: 'for discord', agent: 'coder', channel: 'discord', senderId: 'u5', threadKey: 'dc-live' } });
+    const own = JSON.parse(
+      (await tg('POST', '/api/message', { message: 'for telegram', agent: 'coder', channel: 'telegram', senderId: 'u5', threadKey: 'tg-live', idempotencyKey: 'tg:live' })).text,
+    ) as { conversationId: string };
+    await waitFor(() => seen.some((e) => e.type === 'run.completed' && e.conversationId === own.conversationId), 20_000, 'its own run to complete');
+    // Give the other channel's run every chance to show up (its run was enqueued first): it must not.
+    await waitFor(async () => (await h.client.getConversation({ params: { id: theirs.conversationId } })).conversation.status !== 'active', 20_000, 'the other run to end');
+    await waitFor(() => seen.some((e) => e.type === 'conversation.completed' && e.conversationId === own.conversationId), 20_000, 'its own conversation to complete');
+    sub.close();
+    expect(seen.some((e) => e.type === 'run.started' && e.conversationId === own.conversationId)).toBe(true);
+    expect(seen.filter((e) => e.conversationId !== own.conversationId)).toEqual([]);
+    // message.enqueued was asked for and is not a channel's.
+    expect(seen.some((e) => e.type === 'message.enqueued')).toBe(false);
   });
 
   it('a forged channel token is 401, a malformed channel name too', async () => {

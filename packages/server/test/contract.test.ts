@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { ApiError, createApiClient } from '@tinyagi/client';
 import { apiContract, defineChannelKind, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
 import { waitFor } from '@tinyagi/test-kit';
+import { mintRunToken } from '../src/internal.ts';
 import { channelKinds } from '@tinyagi/core';
 import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, type ServerHarness } from './harness.ts';
 
@@ -150,6 +151,32 @@ describe('system', () => {
     }
     expect((await h.client.listKinds()).channels.some((k) => k.name === 'contract-chat')).toBe(false);
     expect((await raw(h, 'GET', '/api/kinds', { auth: false })).status).toBe(401);
+  });
+
+  it('sessions: the warm agent processes of this node (none here) with the pool limits; closing those of an agent; an unknown agent is 404; no token is 401', async () => {
+    expect(await h.client.listSessions()).toEqual({ sessions: [], limits: { maxTotal: 16, maxPerAgent: 4, idleMinutes: 15, memoryShare: 0.6 } });
+    expect(await h.client.closeSessions({ body: { agent: 'coder' } })).toEqual({ ok: true, closed: 0 });
+    await rejects(h.client.closeSessions({ body: { agent: 'nobody-here' } }), 404, 'AGENT_NOT_FOUND');
+    await rejects(createApiClient({ baseUrl: h.url }).listSessions(), 401, 'AUTH_REQUIRED');
+  });
+
+  it('quotas: a held account with the agents on it, soonest reset first, an expired one left out; no token is 401', async () => {
+    expect(await h.client.listQuotas()).toEqual({ holds: [] });
+    const base = { runtime: 'mock', label: 'mock · default login', limit: 'five_hour', message: 'usage limit reached', reportedBy: 'coder' };
+    await h.stores.quotas.put({ ...base, account: 'mock:default', resetsAt: Date.now() + 600_000 });
+    await h.stores.quotas.put({ ...base, account: 'mock:0123456789ab', resetsAt: Date.now() + 60_000 });
+    await h.stores.quotas.put({ ...base, account: 'mock:expired', resetsAt: Date.now() - 1000 });
+    try {
+      const { holds } = await h.client.listQuotas();
+      expect(holds.map((q) => q.account)).toEqual(['mock:0123456789ab', 'mock:default']);
+      expect(holds[1]).toMatchObject({ runtime: 'mock', status: 'exhausted', limit: 'five_hour', reportedBy: 'coder' });
+      // Every mock agent without an account of its own is on the runtime's default one; no agent is on the other.
+      expect(holds[1]!.agents).toContain('coder');
+      expect(holds[0]!.agents).toEqual([]);
+    } finally {
+      for (const account of ['mock:default', 'mock:0123456789ab', 'mock:expired']) await h.stores.quotas.remove(account);
+    }
+    await rejects(createApiClient({ baseUrl: h.url }).listQuotas(), 401, 'AUTH_REQUIRED');
   });
 
   it('logs: the tail of the daemon log, bounded by lines', async () => {
@@ -531,7 +558,40 @@ describe('conversations and runs', () => {
     const ended = await h.client.spawnRun({ params: { id: runId }, body: { agent: 'reviewer', task: 'x' } });
     expect(ended).toMatchObject({ ok: false });
     await bad('POST', `/api/runs/${parent.id}/spawn`, 400, 'VALIDATION_FAILED', '{"agent":"reviewer"}');
+    // The running run declares an action with its own token (what the MCP tools do); a bad one is 400, an unknown teammate 404.
+    const asRun = createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, parent.id, parent.conversationId), fetch: recordingFetch });
+    expect(await asRun.declareRunAction({ params: { id: parent.id }, body: { type: 'handoff', to: ['reviewer'], message: 'check it' } })).toMatchObject({
+      runId: parent.id,
+      accepted: true,
+      note: expect.stringContaining('Handed off to @reviewer'),
+    });
+    await rejects(asRun.declareRunAction({ params: { id: parent.id }, body: { type: 'handoff', to: ['nobody'], message: 'x' } }), 404, 'AGENT_NOT_FOUND');
+    await bad('POST', `/api/runs/${parent.id}/actions`, 400, 'VALIDATION_FAILED', '{"type":"handoff","to":[],"message":"x"}');
     await h.client.cancelRun({ params: { id: parent.id } });
+  });
+
+  it('approvals: list, get and decide (the first answer wins: 409 after); unknown is 404, a bad decision 400', async () => {
+    const now = Date.now();
+    const record = await h.stores.approvals.create({
+      id: 'apr_contract1',
+      agentId: 'coder',
+      runId: runId,
+      conversationId: 'conv_x',
+      sessionKey: 'shared',
+      tool: 'Bash',
+      input: { command: 'ls' },
+      summary: 'Bash: ls',
+      requestedAt: now,
+      expiresAt: now + 60_000,
+    });
+    expect(await h.client.listApprovals({ query: { status: 'pending' } })).toContainEqual(expect.objectContaining({ id: record.id, status: 'pending', summary: 'Bash: ls' }));
+    expect(await h.client.getApproval({ params: { id: record.id } })).toMatchObject({ id: record.id, tool: 'Bash', input: { command: 'ls' } });
+    const decided = await h.client.decideApproval({ params: { id: record.id }, body: { decision: 'deny', reason: 'not now', by: 'contract test' } });
+    expect(decided).toMatchObject({ status: 'denied', decision: 'deny', decidedBy: 'contract test', reason: 'not now' });
+    await rejects(h.client.decideApproval({ params: { id: record.id }, body: { decision: 'allow_once' } }), 409, 'APPROVAL_DECIDED');
+    await rejects(h.client.getApproval({ params: { id: 'apr_nope' } }), 404, 'APPROVAL_NOT_FOUND');
+    await bad('POST', `/api/approvals/${record.id}/decision`, 400, 'VALIDATION_FAILED', '{"decision":"maybe"}');
+    await bad('GET', '/api/approvals?status=nope', 400, 'VALIDATION_FAILED');
   });
 });
 

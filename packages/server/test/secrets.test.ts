@@ -30,6 +30,18 @@ describe('secrets', () => {
     const task = await h.client.createTask({ body: { title: 'x' } });
     const project = await h.client.createProject({ body: { name: 'Secret Project' } });
     const schedule = await h.client.createSchedule({ body: { agent: 'coder', message: 'x', cron: '0 9 * * *' } });
+    const approval = await h.stores.approvals.create({
+      id: 'apr_secrets',
+      agentId: 'coder',
+      runId: run.id,
+      conversationId: sent.conversationId,
+      sessionKey: 'shared',
+      tool: 'Bash',
+      input: { command: 'ls' },
+      summary: 'Bash: ls',
+      requestedAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
+    });
     const ids: Record<string, Record<string, string>> = {
       getMessage: { id: sent.messageId },
       getConversation: { id: sent.conversationId },
@@ -47,6 +59,7 @@ describe('secrets', () => {
       getTeam: { id: 'dev' },
       getChatroom: { id: 'dev' },
       channelLogin: { name: 'whatsapp' },
+      getApproval: { id: approval.id },
     };
     // GET routes whose query has required parameters.
     const queries: Record<string, string> = { chatStatus: '?channel=telegram&threadKey=chat-1', previewCron: '?cron=0%209%20*%20*%201-5&timezone=Asia%2FTokyo' };

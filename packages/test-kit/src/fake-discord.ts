@@ -18,6 +18,9 @@
  * - `nonce` with `enforce_nonce`: a nonce the bot used within the nonce window returns the message
  *   created first and creates none (`deduplicated` counts them).
  * - `hold` creates a message and keeps its answer back until released (a crash mid-send).
+ * - Live replies: PATCH and DELETE of a bot's message (`edits`, `deletions`; 404 Unknown Message
+ *   10008 when it is not there), each with its own per-channel bucket of the same size as sends;
+ *   `channelView` is what the channel shows now (deleted messages gone, edited ones as they read).
  *
  * Gateway (uncompressed JSON): HELLO 10, IDENTIFY 2 (a wrong token closes 4004; the Message
  * Content intent without `messageContentIntent` closes 4014), READY / GUILD_CREATE / RESUMED /
@@ -91,6 +94,8 @@ export class FakeDiscord {
   token = 'FAKE.discord.bot-token';
   readonly sent: DiscordSent[] = [];
   readonly typing: string[] = [];
+  readonly edits: Array<{ channelId: string; id: string; content: string; at: number }> = [];
+  readonly deletions: Array<{ channelId: string; id: string; at: number }> = [];
   readonly identified: Array<Record<string, unknown>> = [];
   readonly resumes: Array<Record<string, unknown>> = [];
   /** Every REST request: method, path (without /api/vN), status answered, when. */
@@ -228,6 +233,57 @@ export class FakeDiscord {
 
   #user(id: string): Record<string, unknown> {
     return { id, username: `user${id.slice(-4)}`, discriminator: '0', global_name: `User ${id.slice(-4)}`, avatar: null };
+  }
+
+  /** The messages of a channel as a user sees them now (oldest first; deleted ones gone, edited ones with their latest text). */
+  channelView(channelId: string): Array<{ id: string; content: string; bot: boolean }> {
+    return (this.#history.get(channelId) ?? [])
+      .filter((m) => m['deleted'] !== true)
+      .map((m) => ({ id: String(m['id']), content: String(m['content'] ?? ''), bot: (m['author'] as { id?: string } | undefined)?.id === BOT.id }));
+  }
+
+  /** PATCH (edit) or DELETE of a message in `channelId`, with their own per-channel buckets. */
+  #changeMessage(
+    method: 'PATCH' | 'DELETE',
+    channelId: string,
+    messageId: string,
+    raw: Buffer,
+    res: ServerResponse,
+    json: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ): void {
+    const { headers, limited } = this.#bucket(`${channelId}:${method}`, true);
+    headers['x-ratelimit-bucket'] = `fake-${method.toLowerCase()}-${channelId}`;
+    if (limited > 0) {
+      this.unexpected429 += 1;
+      this.#tooManyRequests(res, limited / 1000, false, 'user', headers);
+      return;
+    }
+    const message = (this.#history.get(channelId) ?? []).find((m) => m['id'] === messageId && m['deleted'] !== true);
+    if (message === undefined) {
+      json(404, { message: 'Unknown Message', code: 10_008 }, headers);
+      return;
+    }
+    if ((message['author'] as { id?: string }).id !== BOT.id) {
+      json(403, { message: 'Cannot edit a message authored by another user', code: 50_005 }, headers);
+      return;
+    }
+    if (method === 'DELETE') {
+      message['deleted'] = true;
+      this.deletions.push({ channelId, id: messageId, at: Date.now() });
+      res.writeHead(204, headers).end();
+      return;
+    }
+    const body = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
+    if (typeof body['content'] === 'string') {
+      if (body['content'].length > 2000) {
+        json(400, { message: 'Invalid Form Body', code: 50_035 }, headers);
+        return;
+      }
+      message['content'] = body['content'];
+    }
+    message['edited_timestamp'] = new Date().toISOString();
+    this.edits.push({ channelId, id: messageId, content: String(message['content']), at: Date.now() });
+    json(200, message, headers);
   }
 
   #remember(message: Record<string, unknown>): void {
@@ -482,7 +538,7 @@ export class FakeDiscord {
       // The `limit` (1-100, default 50) oldest messages after `after`, newest first, as Discord answers.
       const after = BigInt(url.searchParams.get('after') ?? '0');
       const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 50));
-      const newer = (this.#history.get(m[1]!) ?? []).filter((message) => BigInt(String(message['id'])) > after);
+      const newer = (this.#history.get(m[1]!) ?? []).filter((message) => message['deleted'] !== true && BigInt(String(message['id'])) > after);
       return json(200, newer.slice(0, limit).reverse());
     }
     m = req.method === 'GET' ? /^\/users\/([^/]+)$/.exec(path) : null;
@@ -501,6 +557,8 @@ export class FakeDiscord {
     }
     m = req.method === 'POST' ? /^\/channels\/([^/]+)\/messages$/.exec(path) : null;
     if (m) return this.#createMessage(m[1]!, req, res, raw, json);
+    m = req.method === 'PATCH' || req.method === 'DELETE' ? /^\/channels\/([^/]+)\/messages\/([^/]+)$/.exec(path) : null;
+    if (m) return this.#changeMessage(req.method as 'PATCH' | 'DELETE', m[1]!, m[2]!, raw, res, json);
     return json(404, { message: `fake discord has no ${req.method} ${path}`, code: 0 });
   }
 

@@ -11,6 +11,15 @@
  * delivers only commands, mentions and replies to the bot. Failures can be JSON errors, an HTML
  * error page from the proxy in front (nginx's 502) or a connection reset.
  *
+ * Live replies: editMessageText and deleteMessage of the bot's own messages, with Telegram's
+ * answers ("message is not modified", "message to edit not found", "message to delete not
+ * found"); edits of one message closer together than `editMinIntervalMs` get a 429 with
+ * retry_after (counted in `unexpected429`: the bot must never cause one). `chatView` is what
+ * the chat shows now (deleted messages gone, edited ones with their latest text).
+ * sendMessageDraft (private chats only, non-zero draft_id, 0-4096 characters): the draft is an
+ * ephemeral preview that `draftView` shows until the bot sends a message to the chat or 30 s pass
+ * without an update; `drafts = false` makes the fake a Bot API server without the method.
+ *
  * Tests push updates (`userMessage`), script failures (`failNext`) and read what the bot sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -33,6 +42,11 @@ export interface SentCall {
   /** sendDocument/sendPhoto/sendVoice: the uploaded file's name and bytes. */
   file?: { name: string; bytes: Buffer };
   action?: string;
+  /** sendMessage/editMessageText/deleteMessage: the message's id; sendMessage with disable_notification. */
+  messageId?: number;
+  silent?: boolean;
+  /** sendMessageDraft: the draft's id. */
+  draftId?: number;
   /** When the fake answered (epoch ms, sub-millisecond). */
   at: number;
 }
@@ -70,6 +84,18 @@ export class FakeTelegram {
   privacy = true;
   /** getUpdates calls answered 409 (another poller took over). */
   conflicts = 0;
+  /** The closest two edits of one message may be (Telegram documents no number; about one a second per chat). */
+  editMinIntervalMs = 1000;
+  /** 429s the bot caused by editing too fast (never injected ones). */
+  unexpected429 = 0;
+  /** False: a Bot API server without sendMessageDraft (404 method not found). */
+  drafts = true;
+  /** How long a draft shows without an update (Telegram: 30 s). */
+  draftLifetimeMs = 30_000;
+  /** The draft each private chat shows now. */
+  #drafts = new Map<string, { draftId: number; text: string; at: number }>();
+  /** The bot's messages still in their chats: `<chat>:<message id>` → text now, and its last edit. */
+  #live = new Map<string, { chatId: string; messageId: number; text: string; editedAt: number }>();
   #server: Server;
   #updates: Array<{ update_id: number; message: Record<string, unknown> }> = [];
   #nextUpdateId = 1;
@@ -188,6 +214,18 @@ export class FakeTelegram {
   /** Updates the bot confirmed (getUpdates offset moved past them). */
   get confirmedUpdateId(): number {
     return this.#confirmed;
+  }
+
+  /** The bot's text messages a user of the chat sees now, oldest first (deleted ones gone, edited ones as they read now). */
+  chatView(chatId: number | string): Array<{ messageId: number; text: string }> {
+    return [...this.#live.values()].filter((m) => m.chatId === String(chatId)).map((m) => ({ messageId: m.messageId, text: m.text }));
+  }
+
+  /** The draft the chat shows now, if any (gone once the bot sent a message there, or after `draftLifetimeMs`). */
+  draftView(chatId: number | string): { draftId: number; text: string } | undefined {
+    const draft = this.#drafts.get(String(chatId));
+    if (draft === undefined || now() - draft.at > this.draftLifetimeMs) return undefined;
+    return { draftId: draft.draftId, text: draft.text };
   }
 
   messagesTo(chatId: number | string): SentCall[] {
@@ -310,7 +348,26 @@ export class FakeTelegram {
   async #method(method: string, p: Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
     const threadId = typeof p['message_thread_id'] === 'number' ? p['message_thread_id'] : undefined;
     const base = { chatId: p['chat_id'] as number, ...(threadId !== undefined ? { threadId } : {}), at: now() };
+    // A message the bot sends ends the chat's draft.
+    if (/^send(Message|Document|Photo|Voice)$/.test(method)) this.#drafts.delete(String(p['chat_id']));
     switch (method) {
+      case 'sendMessageDraft': {
+        if (!this.drafts) {
+          this.#reply(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+          this.#notify();
+          return undefined;
+        }
+        const chatId = Number(p['chat_id']);
+        if (!Number.isInteger(chatId) || chatId <= 0) return this.#badRequest(res, 'Bad Request: drafts can be sent only to private chats');
+        const draftId = Number(p['draft_id']);
+        if (!Number.isInteger(draftId) || draftId === 0) return this.#badRequest(res, 'Bad Request: draft_id must be non-zero');
+        const parsed = parseEntities(String(p['text'] ?? ''), typeof p['parse_mode'] === 'string' ? p['parse_mode'] : undefined);
+        if (!parsed.ok) return this.#badRequest(res, parsed.description);
+        if (parsed.text.length > 4096) return this.#badRequest(res, 'Bad Request: text is too long');
+        this.#drafts.set(String(chatId), { draftId, text: parsed.text, at: now() });
+        this.sent.push({ method, ...base, text: parsed.text, draftId });
+        return true;
+      }
       case 'getMe':
         return this.bot;
       case 'deleteWebhook':
@@ -357,8 +414,46 @@ export class FakeTelegram {
         if (!parsed.ok) return this.#badRequest(res, parsed.description);
         if (parsed.text.trim() === '') return this.#badRequest(res, 'Bad Request: message text is empty');
         if (parsed.text.length > 4096) return this.#badRequest(res, 'Bad Request: message is too long');
-        this.sent.push({ method, ...base, text: parsed.text, raw, entities: parsed.entities, ...(parseMode !== undefined ? { parseMode } : {}) });
-        return this.#message(p['chat_id'], { text: parsed.text, ...(parsed.entities.length > 0 ? { entities: parsed.entities } : {}) });
+        const message = this.#message(p['chat_id'], { text: parsed.text, ...(parsed.entities.length > 0 ? { entities: parsed.entities } : {}) });
+        const messageId = message['message_id'] as number;
+        const silent = p['disable_notification'] === true;
+        this.sent.push({ method, ...base, text: parsed.text, raw, entities: parsed.entities, ...(parseMode !== undefined ? { parseMode } : {}), messageId, ...(silent ? { silent } : {}) });
+        this.#live.set(`${String(p['chat_id'])}:${messageId}`, { chatId: String(p['chat_id']), messageId, text: parsed.text, editedAt: 0 });
+        return message;
+      }
+      case 'editMessageText': {
+        const key = `${String(p['chat_id'])}:${String(p['message_id'])}`;
+        const known = this.#live.get(key);
+        if (known === undefined) return this.#badRequest(res, 'Bad Request: message to edit not found');
+        const raw = String(p['text'] ?? '');
+        const parsed = parseEntities(raw, typeof p['parse_mode'] === 'string' ? p['parse_mode'] : undefined);
+        if (!parsed.ok) return this.#badRequest(res, parsed.description);
+        if (parsed.text.trim() === '') return this.#badRequest(res, 'Bad Request: message text is empty');
+        if (parsed.text.length > 4096) return this.#badRequest(res, 'Bad Request: MESSAGE_TOO_LONG');
+        if (parsed.text === known.text) {
+          return this.#badRequest(
+            res,
+            'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+          );
+        }
+        const wait = known.editedAt + this.editMinIntervalMs - now();
+        if (wait > 0) {
+          this.unexpected429 += 1;
+          const retryAfter = Math.ceil(wait / 1000);
+          this.#reply(res, 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });
+          this.#notify();
+          return undefined;
+        }
+        known.text = parsed.text;
+        known.editedAt = now();
+        this.sent.push({ method, ...base, text: parsed.text, messageId: known.messageId });
+        return { ...this.#message(p['chat_id'], { text: parsed.text }), message_id: known.messageId, edit_date: Math.floor(Date.now() / 1000) };
+      }
+      case 'deleteMessage': {
+        const key = `${String(p['chat_id'])}:${String(p['message_id'])}`;
+        if (!this.#live.delete(key)) return this.#badRequest(res, 'Bad Request: message to delete not found');
+        this.sent.push({ method, ...base, messageId: Number(p['message_id']) });
+        return true;
       }
       case 'sendChatAction':
         this.sent.push({ method, ...base, action: String(p['action']) });

@@ -50,6 +50,8 @@ export type ModelAction =
   | { reply: string; usage?: ModelUsage }
   /** A call of the CLI's shell tool (Claude Code `Bash`, Codex `exec_command`/`shell`, OpenCode `bash`) running `command`. */
   | { shell: string; usage?: ModelUsage }
+  /** A call of an offered tool whose name is `tool` or ends with `__<tool>` (an MCP tool: `mcp__tinyagi__call_agent`), with `input`. */
+  | { tool: string; input: Record<string, unknown>; usage?: ModelUsage }
   | { status: number; message?: string; retryAfterS?: number }
   /** The stream opens and stays silent until the client goes away. */
   | { hang: true }
@@ -115,7 +117,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
           status: 500,
           message: `the stand-in's script threw: ${(err as Error).message}`,
         }));
-        const served = 'reply' in action || 'shell' in action ? (action.usage ?? options.usage ?? DEFAULT_USAGE) : ZERO;
+        const served = 'reply' in action || 'shell' in action || 'tool' in action ? (action.usage ?? options.usage ?? DEFAULT_USAGE) : ZERO;
         const call: ModelCall = { request, action, served, at: Date.now() };
         if ('kill' in action) call.killedPid = peerPid(req.socket);
         calls.push(call);
@@ -220,7 +222,11 @@ export function parseRequest(api: ModelApi, path: string, headers: IncomingHttpH
       else if (type === 'function_call_output' || type === 'custom_tool_call_output') entries.push({ role: 'tool', text: typeof item.output === 'string' ? item.output : textOf(item.output) });
       else if (type === 'function_call' || type === 'custom_tool_call') entries.push({ role: 'assistant', text: str(item.arguments ?? item.input) });
     }
-    for (const t of toolList) tools.push(str(t.name));
+    // A namespace (Codex's MCP servers: `mcp__<server>`) holds its functions: listed as `<namespace>__<function>`.
+    for (const t of toolList) {
+      if (t.type === 'namespace' && Array.isArray(t.tools)) for (const f of t.tools.filter(isRec)) tools.push(`${str(t.name)}__${str(f.name)}`);
+      else tools.push(str(t.name));
+    }
   } else {
     for (const m of Array.isArray(body.messages) ? body.messages.filter(isRec) : []) {
       const role = m.role === 'system' || m.role === 'developer' ? 'system' : m.role === 'tool' ? 'tool' : m.role === 'assistant' ? 'assistant' : 'user';
@@ -242,6 +248,14 @@ function shellCall(request: ModelRequest, command: string): { name: string; inpu
   if (offered.has('shell')) return { name: 'shell', input: { command: ['bash', '-lc', command] } };
   if (offered.has('bash')) return { name: 'bash', input: { command, description: 'Run a command' } };
   throw new Error(`no shell tool among the offered tools: ${request.tools.join(', ') || '(none)'}`);
+}
+
+/** The offered tool named `name`, or whose name ends with `__<name>` or `_<name>` (MCP tools are namespaced by their server). */
+function namedCall(request: ModelRequest, name: string, input: Rec): { name: string; input: Rec } {
+  // Claude Code and Codex name an MCP tool `mcp__<server>__<tool>`, OpenCode `<server>_<tool>`.
+  const found = request.tools.find((t) => t === name || t.endsWith(`__${name}`)) ?? request.tools.find((t) => t.endsWith(`_${name}`));
+  if (!found) throw new Error(`no tool ${name} among the offered tools: ${request.tools.join(', ') || '(none)'}`);
+  return { name: found, input };
 }
 
 // ---- responses ------------------------------------------------------------------------------
@@ -273,13 +287,12 @@ function answer(request: ModelRequest, action: ModelAction, usage: ModelUsage, r
     return;
   }
   let tool: { name: string; input: Rec } | undefined;
-  if ('shell' in action) {
-    try {
-      tool = shellCall(request, action.shell);
-    } catch (err) {
-      answerError(request.api, { status: 500, message: (err as Error).message }, res);
-      return;
-    }
+  try {
+    if ('shell' in action) tool = shellCall(request, action.shell);
+    else if ('tool' in action) tool = namedCall(request, action.tool, action.input);
+  } catch (err) {
+    answerError(request.api, { status: 500, message: (err as Error).message }, res);
+    return;
   }
   const text = 'reply' in action ? action.reply : '';
   if (request.api === 'anthropic') anthropicAnswer(request, text, tool, usage, res);
@@ -349,12 +362,23 @@ function anthropicAnswer(request: ModelRequest, text: string, tool: { name: stri
 }
 
 /** Responses API: https://platform.openai.com/docs/api-reference/responses-streaming */
+/** A function of a namespace tool is called by its own name with the `namespace` beside it. */
+function responsesToolName(request: ModelRequest, name: string): { name: string; namespace?: string } {
+  for (const t of Array.isArray(request.body.tools) ? request.body.tools.filter(isRec) : []) {
+    if (t.type !== 'namespace' || !Array.isArray(t.tools)) continue;
+    const ns = str(t.name);
+    const fn = t.tools.filter(isRec).find((f) => `${ns}__${str(f.name)}` === name);
+    if (fn) return { name: str(fn.name), namespace: ns };
+  }
+  return { name };
+}
+
 function responsesAnswer(request: ModelRequest, text: string, tool: { name: string; input: Rec } | undefined, usage: ModelUsage, res: ServerResponse): void {
   const responseId = id('resp');
   const created = Math.floor(Date.now() / 1000);
   const items: Rec[] = [];
   if (text !== '') items.push({ id: id('msg'), type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] });
-  if (tool) items.push({ id: id('fc'), type: 'function_call', status: 'completed', call_id: id('call'), name: tool.name, arguments: JSON.stringify(tool.input) });
+  if (tool) items.push({ id: id('fc'), type: 'function_call', status: 'completed', call_id: id('call'), ...responsesToolName(request, tool.name), arguments: JSON.stringify(tool.input) });
   const usageBody = {
     input_tokens: usage.inputTokens,
     input_tokens_details: { cached_tokens: usage.cacheReadTokens ?? 0 },

@@ -2,9 +2,11 @@
  * The dashboard as lines of styled segments, sized to the terminal: a pure function of the state,
  * the clock and the screen size (render.ts only paints the lines). Each line is truncated to the
  * width when painted, and sections shrink or drop to fit the height, in this order of priority:
- * header, agents, run tree, handoffs, queue/channels, activity. Colour is never the only signal:
+ * header, agents, run tree, the selected run's activity (plan, tool calls), handoffs,
+ * queue/channels, activity. Colour is never the only signal:
  * every status also has a symbol or a word, so NO_COLOR loses nothing.
  */
+import { planLine, type RunToolCall } from '@tinyagi/client';
 import { leaders, runTree, selectedConversation, selectedRun, visibleAgents, visibleConversations, type ActivityLine, type AgentStatus, type DashboardState, type RunStatus } from './state.ts';
 
 export type Color = 'green' | 'yellow' | 'red' | 'cyan' | 'magenta' | 'blue' | 'gray';
@@ -194,6 +196,23 @@ function steeringNote(state: DashboardState, runId: string | undefined): string 
   return pause.midTurn ? undefined : `p: ${pause.note}`;
 }
 
+/** Held accounts, a banner under the header: who waits for which limit, until when. */
+function quotaLines(state: DashboardState, now: number): Line[] {
+  return Object.values(state.quotas)
+    .filter((q) => q.resetsAt > now)
+    .sort((a, b) => a.resetsAt - b.resetsAt)
+    .map(
+      (q): Line => [
+        seg('⏸ rate limited ', { bold: true, color: 'yellow' }),
+        seg(q.label, { bold: true }),
+        seg(
+          `${q.agents.length > 0 ? `: ${q.agents.map((a) => `@${a}`).join(' ')} wait` : ''} until ${clock(q.resetsAt).slice(0, 5)} (in ${elapsed(q.resetsAt - now)})${q.limit ? `, ${q.limit}` : ''}`,
+          { color: 'yellow' },
+        ),
+      ],
+    );
+}
+
 function channelLine(state: DashboardState): Line[] {
   const channels = Object.values(state.channels);
   if (channels.length === 0) return [];
@@ -204,6 +223,59 @@ function channelLine(state: DashboardState): Line[] {
     line.push(seg(`${c.name} ${ok ? '✓' : '✗'} ${c.state}${c.restarts > 0 ? ` (${c.restarts} restarts)` : ''}`, { color: ok ? 'green' : 'red' }));
   });
   return [line];
+}
+
+const PLAN_MARK = { completed: '✓', in_progress: '▸', pending: '·' } as const;
+
+function callLook(call: RunToolCall): { symbol: string; color: Color } {
+  if (call.endedAt === null) return { symbol: '⟳', color: 'cyan' };
+  return call.ok === false ? { symbol: '✗', color: 'red' } : { symbol: '✓', color: 'green' };
+}
+
+/**
+ * The selected run's live activity under the tree: its plan (the summary, then the steps while
+ * there is room) and its latest tool calls, newest last, each with ⟳ running, ✓ done or ✗ failed.
+ */
+function runActivityLines(state: DashboardState, narrow: boolean, max: number): Line[] {
+  const run = selectedRun(state);
+  if (!run || max < 2) return [];
+  const { tools, plan, usage, droppedTools } = run.activity;
+  if (tools.length === 0 && plan === null) return [];
+  const head: Line = [seg(`Run activity @${run.agentId}`, { bold: true }), seg(` ${tools.length + droppedTools} tool calls`, { dim: true })];
+  if (usage.calls > 0 && !narrow) head.push(seg(` · ${usage.calls} model calls${usage.cacheReadTokens > 0 ? ` · ${tokens(usage.cacheReadTokens)} cached` : ''}`, { dim: true }));
+  const lines: Line[] = [head];
+  let room = max - 1;
+  const callRows = Math.min(tools.length, plan ? Math.max(1, Math.ceil(room / 2)) : room);
+  if (plan && room > callRows) {
+    lines.push([seg('  '), seg(planLine(plan), { color: 'yellow' })]);
+    room -= 1;
+    for (const step of plan.slice(0, Math.max(0, room - callRows))) {
+      lines.push([
+        seg(`    ${PLAN_MARK[step.status]} `, { color: step.status === 'in_progress' ? 'yellow' : step.status === 'completed' ? 'green' : 'gray' }),
+        seg(step.text, step.status === 'completed' ? { dim: true } : {}),
+      ]);
+      room -= 1;
+    }
+  }
+  for (const call of tools.slice(-Math.min(callRows, room))) {
+    const look = callLook(call);
+    const line: Line = [seg(`  ${look.symbol} `, { color: look.color }), seg(call.name, { bold: call.endedAt === null })];
+    if (call.title) line.push(seg(` ${call.title}`));
+    if (call.ok === false && call.output)
+      line.push(
+        seg(
+          ` — ${
+            call.output
+              .split('\n')
+              .find((l) => l.trim() !== '')
+              ?.trim() ?? ''
+          }`,
+          { color: 'red' },
+        ),
+      );
+    lines.push(line);
+  }
+  return lines;
 }
 
 const LEVEL_COLOR: Record<ActivityLine['level'], Color | undefined> = { info: undefined, warn: 'yellow', error: 'red' };
@@ -256,10 +328,12 @@ export function layout(state: DashboardState, screen: Screen): Line[] {
     budget -= kept.length;
     return kept;
   };
+  const quotas = take(quotaLines(state, screen.now));
   const agents = take(agentLines(state, screen, narrow, Math.max(2, Math.min(8, Math.floor(budget / 3)))));
   const handoffs = take(handoffLine(state, narrow));
   const tree = take(treeLines(state, narrow, Math.max(2, Math.min(10, Math.floor(budget / 2)))));
+  const runActivity = take(runActivityLines(state, narrow, Math.min(10, Math.floor(budget / 2))));
   const channels = take(channelLine(state));
   const activity = take(activityLines(state, narrow, budget));
-  return [...top, ...agents, ...handoffs, ...tree, ...channels, ...activity, ...bottom];
+  return [...top, ...quotas, ...agents, ...handoffs, ...tree, ...runActivity, ...channels, ...activity, ...bottom];
 }

@@ -45,6 +45,9 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
       client.listHandoffs({ query: { limit: LIMITS.handoffs }, signal }),
     ]);
     store.dispatch({ type: 'snapshot', agents, teams, channels });
+    // Held accounts (a daemon older than GET /api/quotas answers 404: none shown).
+    const quotas = await client.listQuotas({ signal }).catch(() => undefined);
+    if (quotas) store.dispatch({ type: 'snapshot', quotas: quotas.holds });
     // Handoffs and Activity start with what happened before (and while the stream was down).
     store.dispatch({ type: 'history', handoffs });
     await Promise.all([queue(), conversations(store.getState().team)]);

@@ -11,16 +11,19 @@ import {
   mergeRunRecords,
   type Agent,
   type ChannelStatus,
+  type QuotaHoldInfo,
   type ConnectionInfo,
   type ConnectionState,
   type ConversationTree,
   type ConversationView,
   type EventType,
   type Handoff as HandoffRecord,
+  type RunActivity,
   type RunSteering,
   type RunNode,
   type RunTree,
   type RunTreeNode,
+  runProgressLine,
   type Team,
   type TinyEvent,
 } from '@tinyagi/client';
@@ -67,6 +70,8 @@ export interface RunRow {
   /** A sub-agent's name, when the run was spawned as one. */
   subagent?: string;
   startedAt?: number;
+  /** Its tool calls, plan and per-call usage so far (live: from its progress events). */
+  activity: RunActivity;
 }
 
 export interface ConversationRow {
@@ -115,6 +120,15 @@ export interface ChannelHealth {
   error?: string;
 }
 
+/** A held account as the dashboard shows it (docs/operations.md, "Rate limits and quotas"). */
+export interface QuotaBanner {
+  account: string;
+  label: string;
+  resetsAt: number;
+  limit: string | null;
+  agents: string[];
+}
+
 export interface DashboardState {
   /** `retryAt`: when the next try starts (ms since epoch), for the countdown. */
   connection: { state: ConnectionState; attempt: number; retryInMs?: number; retryAt?: number; error?: string };
@@ -137,6 +151,8 @@ export interface DashboardState {
   /** [messageId, enqueued at], oldest first: what waits for pickup (bounded). */
   pendingPickups: Array<[string, number]>;
   channels: Record<string, ChannelHealth>;
+  /** Accounts held until their rate limit resets (GET /api/quotas, `runtime.quota` events), by account. */
+  quotas: Record<string, QuotaBanner>;
   activity: ActivityLine[];
   lastEventId: number;
   eventsSeen: number;
@@ -151,7 +167,15 @@ export type Action =
   | { type: 'event'; event: TinyEvent }
   /** `at`: when the state changed (the countdown to the next try counts from it). */
   | { type: 'connection'; state: ConnectionState; info: ConnectionInfo; at?: number }
-  | { type: 'snapshot'; agents?: Agent[]; teams?: Team[]; channels?: ChannelStatus[]; queue?: { pending: number; processing: number; dead: number }; conversations?: ConversationView[] }
+  | {
+      type: 'snapshot';
+      agents?: Agent[];
+      teams?: Team[];
+      channels?: ChannelStatus[];
+      queue?: { pending: number; processing: number; dead: number };
+      conversations?: ConversationView[];
+      quotas?: QuotaHoldInfo[];
+    }
   | { type: 'tree'; tree: ConversationTree }
   /** Earlier handoffs (GET /api/handoffs at start): Handoffs and Activity begin with them. */
   | { type: 'history'; handoffs: HandoffRecord[] }
@@ -178,6 +202,7 @@ export function initialState(team: string | null = null): DashboardState {
     pickup: { samples: 0 },
     pendingPickups: [],
     channels: {},
+    quotas: {},
     activity: [],
     lastEventId: 0,
     eventsSeen: 0,
@@ -243,7 +268,7 @@ function withConversation(
 
 const TREE_OPTIONS = { maxRuns: LIMITS.runsPerConversation };
 
-/** The events that change a conversation's run tree (progress lines show on the agent cards instead). */
+/** The events that change a conversation's run tree (progress lines show on the agent cards; the run's activity, tool calls and plan, in the tree). */
 const TREE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   'run.queued',
   'run.started',
@@ -252,6 +277,7 @@ const TREE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   'run.cancelled',
   'run.rejected',
   'run.steered',
+  'run.progress',
   'agent.mention',
   'subagent.started',
   'subagent.completed',
@@ -263,7 +289,7 @@ function withRunEvent(state: DashboardState, event: TinyEvent): DashboardState {
   const conv = event.conversationId;
   if (!conv || !TREE_EVENTS.has(event.type)) return state;
   // A steering answer about a run this conversation does not show changes nothing.
-  if (event.type === 'run.steered' && !state.conversations.find((c) => c.id === conv)?.tree.nodes.has(event.runId ?? '')) return state;
+  if ((event.type === 'run.steered' || event.type === 'run.progress') && !state.conversations.find((c) => c.id === conv)?.tree.nodes.has(event.runId ?? '')) return state;
   return withConversation(
     state,
     conv,
@@ -274,19 +300,6 @@ function withRunEvent(state: DashboardState, event: TinyEvent): DashboardState {
     },
     { teamId: null, title: '', label: labelOf(null, event.agentId) },
   );
-}
-
-function progressLine(data: Extract<TinyEvent, { type: 'run.progress' }>['data']): string {
-  switch (data.type) {
-    case 'text':
-      return data.text.replace(/\s+/g, ' ').trim();
-    case 'tool':
-      return `tool: ${data.name}`;
-    case 'tool_result':
-      return `${data.name ?? 'tool'} ${data.ok ? 'ok' : 'failed'}`;
-    case 'status':
-      return data.message;
-  }
 }
 
 const at = (agentId: string | null): string => (agentId ? `@${agentId}` : '?');
@@ -348,7 +361,7 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       return activity(state, ts, `${at(agent)} started${from ? ` (handoff from @${from})` : ''}`);
     }
     case 'run.progress':
-      if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: progressLine(event.data) }, ts);
+      if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: runProgressLine(event.data) }, ts);
       return state;
     case 'run.completed':
     case 'run.failed':
@@ -417,6 +430,18 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       state = { ...state, channels: { ...state.channels, [channel]: { name: channel, state: chState, restarts: restarts ?? previous?.restarts ?? 0, ...(error ? { error } : {}) } } };
       return activity(state, ts, `channel ${channel}: ${event.data.previous} → ${chState}${error ? ` (${error})` : ''}`, chState === 'running' ? 'info' : 'warn');
     }
+    case 'runtime.quota': {
+      const { account, label, status, resetsAt, limit, agents } = event.data;
+      const quotas = { ...state.quotas };
+      if (status === 'exhausted' && resetsAt !== null) quotas[account] = { account, label, resetsAt, limit, agents };
+      else if (status === 'released') delete quotas[account];
+      state = { ...state, quotas };
+      const who = agents.length > 0 ? ` (${agents.map((a) => `@${a}`).join(' ')})` : '';
+      if (status === 'exhausted')
+        return activity(state, ts, `rate limit: ${label}${who} held until ${resetsAt === null ? '?' : new Date(resetsAt).toTimeString().slice(0, 5)}${limit ? ` (${limit})` : ''}`, 'warn');
+      if (status === 'released') return activity(state, ts, `rate limit over: ${label}${who} runs again`);
+      return status === 'warning' ? activity(state, ts, `rate limit close: ${label}${limit ? ` (${limit})` : ''}`, 'warn') : state;
+    }
     case 'outbox.failed':
       return activity(state, ts, `delivery to ${event.data.channel} failed: ${event.data.error}`, 'warn');
     case 'chatroom.message':
@@ -445,6 +470,7 @@ function runRow(n: RunTreeNode): RunRow {
     ...(error ? { error } : {}),
     ...(subagent ? { subagent } : {}),
     ...(n.startedAt !== null ? { startedAt: n.startedAt } : {}),
+    activity: n.activity,
   };
 }
 
@@ -531,6 +557,7 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
       let next = { ...state };
       if (action.teams) next.teams = action.teams;
       if (action.queue) next.queue = action.queue;
+      if (action.quotas) next.quotas = Object.fromEntries(action.quotas.map((q) => [q.account, { account: q.account, label: q.label, resetsAt: q.resetsAt, limit: q.limit, agents: q.agents }]));
       if (action.channels)
         next.channels = Object.fromEntries(
           action.channels.map((c) => [c.name, { name: c.name, state: c.running ? 'running' : 'stopped', restarts: c.restarts ?? 0, ...(c.lastError ? { error: c.lastError } : {}) }]),

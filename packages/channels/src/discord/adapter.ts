@@ -26,6 +26,10 @@
  *   to 100 messages each) and handled like live messages. Messages of one channel are handed over
  *   in order; the daemon's idempotency key drops any seen twice.
  * - "typing…" lasts ~10 s on Discord; the host refreshes it.
+ * - Live replies: the progress message is an ordinary message (mentions disabled), edited
+ *   (PATCH) at most every 1.5 s — message writes of a channel share Discord's 5-per-5-s bucket,
+ *   which discord.js follows — and deleted once the answer is there; a message that is gone
+ *   (404, Unknown Message) is PermanentSendError.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +49,7 @@ import {
   type Message,
   type SendableChannels,
 } from 'discord.js';
-import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
+import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../host.ts';
 import { SeenMessages } from './seen.ts';
@@ -95,9 +99,45 @@ function nonceOf(key: string): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, 25);
 }
 
+/** Edits of one progress message: at most one every 1.5 s (a channel's message writes share 5 per 5 s). */
+export const DISCORD_EDIT_INTERVAL_MS = 1500;
+
 export class DiscordAdapter implements ChannelAdapter {
   readonly name = 'discord';
   readonly maxMessageLength = DISCORD_MAX_MESSAGE;
+  readonly live: LiveReplyAdapter = {
+    editIntervalMs: DISCORD_EDIT_INTERVAL_MS,
+    post: async (route, text, idempotencyKey) => {
+      try {
+        const channel = await this.#channel(route);
+        // The nonce makes a retry after a lost answer return the message created first (no stray progress message).
+        const nonce = idempotencyKey !== undefined ? { nonce: nonceOf(idempotencyKey), enforceNonce: true } : {};
+        const sent = await channel.send({ content: text, allowedMentions: { parse: [] }, ...nonce });
+        return sent.id;
+      } catch (err) {
+        throw translateError(err);
+      }
+    },
+    edit: async (route, messageId, text) => {
+      try {
+        const channel = await this.#channel(route);
+        await channel.messages.edit(messageId, { content: text, allowedMentions: { parse: [] } });
+      } catch (err) {
+        throw translateError(err);
+      }
+    },
+    remove: async (route, messageId) => {
+      try {
+        const channel = await this.#channel(route);
+        await channel.messages.delete(messageId);
+      } catch (err) {
+        const translated = translateError(err);
+        // Already gone: nothing left to do.
+        if (translated instanceof PermanentSendError) return;
+        throw translated;
+      }
+    },
+  };
   readonly #client: Client;
   readonly #options: DiscordAdapterOptions;
   readonly #seen: SeenMessages | undefined;

@@ -14,10 +14,17 @@
  *   proxy, a reset connection) is left for the host to retry.
  * - Photos, documents, voice, audio and video come in as files; outbound files go out as a
  *   photo, voice note or document by extension.
+ * - Live replies: the progress message is a plain-text sendMessage (no notification), edited
+ *   with editMessageText at most every 1.5 s, 3 s in groups (Telegram allows about one message
+ *   a second per chat, 20 a minute in groups) and removed with deleteMessage. "message is not modified" is
+ *   not an error; a message that is gone is PermanentSendError. With `drafts` (`live_drafts`),
+ *   a private chat gets a draft instead (sendMessageDraft: an ephemeral preview that vanishes
+ *   when the bot sends a message or 30 s after its last update; nothing to delete); a Bot API
+ *   server without the method falls back to messages for good.
  */
 import { extname } from 'node:path';
 import { Bot, GrammyError, InputFile, type Context } from 'grammy';
-import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from '../adapter.ts';
+import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
 import { markdownToTelegramHtml } from './format.ts';
 
@@ -28,7 +35,12 @@ export interface TelegramAdapterOptions {
   /** A Bot API server other than https://api.telegram.org (no trailing slash). */
   apiRoot?: string;
   log?: ChannelLog;
+  /** Live replies in private chats as message drafts (sendMessageDraft) instead of an edited message. */
+  drafts?: boolean;
 }
+
+/** A live-reply id that names a draft, not a message. */
+const DRAFT = 'draft:';
 
 const PHOTO = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 const VOICE = new Set(['.ogg', '.oga']);
@@ -61,18 +73,70 @@ function isEntityError(err: unknown): boolean {
   return err instanceof GrammyError && err.error_code === 400 && /can't parse entities|can't find end of the entity/i.test(err.description);
 }
 
+/** Telegram's limit on editing one message, with room (about 1 a second per chat). */
+export const TELEGRAM_EDIT_INTERVAL_MS = 1500;
+/** In groups (about 20 messages a minute). */
+export const TELEGRAM_GROUP_EDIT_INTERVAL_MS = 3000;
+
 export class TelegramAdapter implements ChannelAdapter {
   readonly name = 'telegram';
   readonly maxMessageLength = TELEGRAM_MAX_MESSAGE;
+  readonly live: LiveReplyAdapter = {
+    editIntervalMs: TELEGRAM_EDIT_INTERVAL_MS,
+    // Groups (negative chat ids) take about 20 messages a minute: one edit every 3 s leaves room for the replies.
+    editIntervalFor: (route) => (typeof parseRoute(route).chatId === 'number' && (parseRoute(route).chatId as number) < 0 ? TELEGRAM_GROUP_EDIT_INTERVAL_MS : undefined),
+    post: async (route, text) => {
+      const { chatId, threadId } = parseRoute(route);
+      if (this.#draftsIn(chatId)) {
+        const draftId = this.#nextDraft++;
+        if (await this.#draft(chatId, threadId, draftId, text)) return `${DRAFT}${draftId}`;
+      }
+      try {
+        const sent = await this.#bot.api.sendMessage(chatId, text, { ...(threadId !== undefined ? { message_thread_id: threadId } : {}), disable_notification: true });
+        return String(sent.message_id);
+      } catch (err) {
+        throw translateError(err);
+      }
+    },
+    edit: async (route, messageId, text) => {
+      if (messageId.startsWith(DRAFT)) {
+        const { chatId, threadId } = parseRoute(route);
+        // The method went away (a different Bot API server): the next post is a message.
+        if (!(await this.#draft(chatId, threadId, Number(messageId.slice(DRAFT.length)), text))) throw new PermanentSendError('message drafts are not available');
+        return;
+      }
+      try {
+        await this.#bot.api.editMessageText(parseRoute(route).chatId, Number(messageId), text);
+      } catch (err) {
+        if (err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description)) return;
+        throw translateError(err);
+      }
+    },
+    remove: async (route, messageId) => {
+      // A draft vanishes by itself (the answer, or 30 s without an update).
+      if (messageId.startsWith(DRAFT)) return;
+      try {
+        await this.#bot.api.deleteMessage(parseRoute(route).chatId, Number(messageId));
+      } catch (err) {
+        // Already gone (or too old to delete: 48 h): nothing left to do.
+        if (err instanceof GrammyError && err.error_code === 400) return;
+        throw translateError(err);
+      }
+    },
+  };
   readonly #bot: Bot;
   readonly #options: TelegramAdapterOptions;
   #polling: Promise<void> | undefined;
+  /** Drafts: off for good once the Bot API server said it has no such method. */
+  #draftsOn: boolean;
+  #nextDraft = (Date.now() % 1_000_000) + 1;
   #inflight = 0;
   #stopping = false;
   #unconfirmed = false;
 
   constructor(options: TelegramAdapterOptions) {
     this.#options = options;
+    this.#draftsOn = options.drafts === true;
     this.#bot = new Bot(options.token, { client: { ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/+$/, '') } : {}) } });
   }
 
@@ -146,6 +210,26 @@ export class TelegramAdapter implements ChannelAdapter {
         else await this.#bot.api.sendDocument(chatId, file, extra);
       }
     } catch (err) {
+      throw translateError(err);
+    }
+  }
+
+  /** Drafts go to private chats only (a user's chat id is positive; groups are negative). */
+  #draftsIn(chatId: number | string): boolean {
+    return this.#draftsOn && typeof chatId === 'number' && chatId > 0;
+  }
+
+  /** Shows or updates a draft; false when this Bot API server has no drafts (then never tried again). */
+  async #draft(chatId: number | string, threadId: number | undefined, draftId: number, text: string): Promise<boolean> {
+    try {
+      await this.#bot.api.raw.sendMessageDraft({ chat_id: chatId as number, draft_id: draftId, text, ...(threadId !== undefined ? { message_thread_id: threadId } : {}) });
+      return true;
+    } catch (err) {
+      if (err instanceof GrammyError && (err.error_code === 404 || /method not found|not supported|not available/i.test(err.description))) {
+        this.#draftsOn = false;
+        this.#options.log?.('warn', `telegram: message drafts are not available (${err.description}); live replies use an edited message instead`);
+        return false;
+      }
       throw translateError(err);
     }
   }

@@ -10,6 +10,7 @@ export const telegramKind = defineChannelKind({
   settings: z.looseObject({
     bot_token: botToken,
     api_root: httpUrl.describe('a self-hosted Telegram Bot API server (e.g. http://127.0.0.1:8081) instead of api.telegram.org'),
+    live_drafts: z.boolean().describe('live replies in private chats as message drafts (sendMessageDraft) instead of an edited message').optional(),
     ...hostSettings,
   }),
   secrets: ['bot_token'],
@@ -17,5 +18,5 @@ export const telegramKind = defineChannelKind({
   login: 'token',
   processEnv: [],
   maxMessageChars: 4096,
-  capabilities: { threads: true, editsMessages: false, privateReplies: true, files: true, buttons: false },
+  capabilities: { threads: true, editsMessages: true, privateReplies: true, files: true, buttons: false },
 });

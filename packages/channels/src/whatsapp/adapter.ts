@@ -18,11 +18,14 @@
  * - A send resolves once Baileys wrote it to the socket (it does not wait for the server's ack),
  *   and Baileys sends the delivery receipt before it hands a message over: neither direction has
  *   a platform redelivery to fall back on.
+ * - Live replies: typing, and one short status message while a run works longer than a moment,
+ *   deleted for everyone once the answer is there (phones show "This message was deleted" in its
+ *   place). It is never edited: WhatsApp's edits arrive unreliably on older and linked devices.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ChannelAdapter, InboundFile, InboundMessage, InboundSink, OutboundMessage } from '../adapter.ts';
+import { PermanentSendError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
 
 export const WHATSAPP_MAX_MESSAGE = 65_000;
@@ -201,6 +204,25 @@ export class WhatsAppAdapter implements ChannelAdapter {
   async sendTyping(route: string): Promise<void> {
     await this.#socket?.sendPresenceUpdate('composing', route);
   }
+
+  readonly live: LiveReplyAdapter = {
+    editIntervalMs: 0,
+    editable: false,
+    edit: () => Promise.reject(new PermanentSendError('WhatsApp status messages are not edited')),
+    post: async (route, text) => {
+      const socket = this.#socket;
+      if (socket === undefined) throw new Error('WhatsApp is not connected');
+      const sent = (await socket.sendMessage(route, { text })) as { key?: { id?: string | null } } | undefined;
+      const id = sent?.key?.id;
+      if (typeof id !== 'string' || id === '') throw new Error('WhatsApp gave the status message no id');
+      return id;
+    },
+    remove: async (route, messageId) => {
+      const socket = this.#socket;
+      if (socket === undefined) throw new Error('WhatsApp is not connected');
+      await socket.sendMessage(route, { delete: { remoteJid: route, fromMe: true, id: messageId } });
+    },
+  };
 
   async #open(): Promise<void> {
     const log = this.#o.log ?? (() => {});

@@ -1,11 +1,14 @@
 /**
  * `tinyagi call <agent> "<task>"`: run another agent as a sub-agent of the current run, from
  * inside an agent's shell. Authenticates with the run-scoped token the daemon put in the
- * agent's environment; blocks; prints the child's reply on stdout.
+ * agent's environment; blocks; prints the child's reply on stdout. A warm agent process
+ * (docs/sessions.md) outlives its runs, so its current run is in the file TINYAGI_RUN_FILE
+ * names (the daemon rewrites it before each turn), which wins over the environment.
  */
 import type { Command } from 'commander';
 import { createApiClient } from '@tinyagi/client';
 import { CliError, usageError } from '../output/cli-error.ts';
+import { runScopeFrom } from '../run-scope.ts';
 import { printJson, println } from '../output/print.ts';
 import { parseId, withJson } from './options.ts';
 
@@ -18,11 +21,8 @@ export function registerCallCommand(program: Command): void {
       .argument('<task...>', 'what to ask it (words are joined)')
       .option('--session <key>', 'reuse the same sub-agent session across calls with this key'),
   ).action(async (agent: string, words: string[], options: { session?: string; json?: boolean }) => {
-    const env = process.env;
-    const apiUrl = env['TINYAGI_API_URL'];
-    const runId = env['TINYAGI_RUN_ID'];
-    const token = env['TINYAGI_RUN_TOKEN'];
-    if (!apiUrl || !runId || !token) {
+    const run = runScopeFrom(process.env);
+    if (!run) {
       throw usageError(
         '`tinyagi call` only works inside an agent run: TINYAGI_API_URL, TINYAGI_RUN_ID and TINYAGI_RUN_TOKEN are not set.',
         'To talk to an agent yourself, use `tinyagi send --agent <id> --wait "<message>"`.',
@@ -30,9 +30,9 @@ export function registerCallCommand(program: Command): void {
     }
     const task = words.join(' ').trim();
     if (task === '') throw usageError('The task is empty.');
-    const client = createApiClient({ baseUrl: apiUrl, token });
+    const client = createApiClient({ baseUrl: run.apiUrl, token: run.token });
     const result = await client.spawnRun({
-      params: { id: runId },
+      params: { id: run.runId },
       body: { agent, task, ...(options.session !== undefined ? { session: options.session } : {}) },
     });
     if (options.json) printJson(result);

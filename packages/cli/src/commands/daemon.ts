@@ -1,6 +1,7 @@
 /**
  * Daemon lifecycle: start, run (foreground), stop, restart, status.
  */
+import { quotaLines } from '../output/quota-lines.ts';
 import type { Command } from 'commander';
 import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
@@ -73,8 +74,12 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
     return;
   }
   const s = await connection.client.status();
+  // Accounts held until their rate limit resets (a daemon older than the route answers 404: none shown).
+  const quotas = (await connection.client.listQuotas().catch(() => undefined))?.holds ?? [];
+  // Warm agent processes (docs/sessions.md; a daemon older than the route: none shown).
+  const warm = (await connection.client.listSessions().catch(() => undefined))?.sessions ?? [];
   if (options.json) {
-    printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, remote: localDaemon(ctx)?.remote === true, ...s });
+    printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, remote: localDaemon(ctx)?.remote === true, ...s, quotas, warmSessions: warm });
     return;
   }
   const record = localDaemon(ctx);
@@ -100,7 +105,13 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
         : s.channels.map((c) => `${c.name} ${c.running ? style.green('running') : style.yellow(String((c as { state?: string }).state ?? 'stopped'))}`).join(', '),
     ],
     ...(s.storage === 'postgres' ? [['Storage', 'PostgreSQL (shared by the nodes below)'] as [string, string]] : []),
+    ...(warm.length > 0 ? [['Warm sessions', warmSessionsLine(warm)] as [string, string]] : []),
   ]);
+  if (quotas.length > 0) {
+    println();
+    println(style.yellow('Rate limits (held until the reset; tinyagi doctor, docs/operations.md)'));
+    for (const line of quotaLines(quotas)) println(`  ${line}`);
+  }
   if (s.nodes.length > 0) {
     println();
     println('Nodes');
@@ -112,6 +123,13 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
       println(`  ${names[i]!.padEnd(width)}  ${n.role.padEnd(6)}  ${state}  ${n.hostname} pid ${n.pid}${beat}`);
     }
   }
+}
+
+/** `3 (2 busy), 612 MB`: the warm agent processes of this node (tinyagi sessions lists them). */
+export function warmSessionsLine(sessions: Array<{ busy: boolean; memoryBytes: number | null }>): string {
+  const busy = sessions.filter((w) => w.busy).length;
+  const bytes = sessions.reduce((sum, w) => sum + (w.memoryBytes ?? 0), 0);
+  return `${sessions.length}${busy > 0 ? ` (${busy} busy)` : ''}, ${Math.round(bytes / (1024 * 1024))} MB`;
 }
 
 export function registerDaemonCommands(program: Command): void {

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { ApiClient, SendMessageResult } from '@tinyagi/client';
 import { connect, localDaemonGone } from '../daemon/connection.ts';
-import { describeEvent, outcomeLine, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
+import { createEventDescriber, outcomeLine, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, println } from '../output/print.ts';
 import { errStyle, style } from '../output/style.ts';
@@ -63,27 +63,41 @@ export async function sendAndWait(
   client: ApiClient,
   message: string,
   target: SendTarget,
-  options: { timeoutMs: number; quiet?: boolean; onReply?: (r: Reply) => void; onAnswer?: (text: string) => void; signal?: AbortSignal; daemonGone?: () => boolean },
+  options: {
+    timeoutMs: number;
+    quiet?: boolean;
+    /** Each event of the conversation as one JSON line on stderr (`send --wait --json`) instead of the progress lines. */
+    jsonEvents?: boolean;
+    onReply?: (r: Reply) => void;
+    onAnswer?: (text: string) => void;
+    signal?: AbortSignal;
+    daemonGone?: () => boolean;
+  },
 ): Promise<{ sent: SendMessageResult; result: WatchResult | undefined }> {
   const before = (await client.status()).lastEventId;
   const sent = await client.sendMessage({ body: messageBody(message, target) });
   const resumed = resumedWork(sent);
   if (!startedWork(sent) && !resumed) return { sent, result: undefined };
   if (resumed && sent.reply) options.onAnswer?.(sent.reply);
+  const describe = createEventDescriber();
   const result = await watchConversation(client, {
     conversationId: sent.conversationId,
     afterEventId: before,
     timeoutMs: options.timeoutMs,
     onEvent: (event) => {
       if (options.quiet) return;
-      const line = describeEvent(event);
+      if (options.jsonEvents) {
+        process.stderr.write(`${JSON.stringify(event)}\n`);
+        return;
+      }
+      const line = describe(event);
       if (line !== undefined) process.stderr.write(`${errStyle.dim(line)}\n`);
     },
     ...(options.onReply ? { onReply: options.onReply } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.daemonGone ? { daemonGone: options.daemonGone } : {}),
     onConnection: (change) => {
-      if (options.quiet) return;
+      if (options.quiet || options.jsonEvents) return;
       process.stderr.write(`${errStyle.yellow(change === 'lost' ? 'Lost the connection to the daemon; waiting for it to come back…' : 'Connected to the daemon again.')}\n`);
     },
   });
@@ -111,7 +125,7 @@ export function registerSendCommand(program: Command): void {
       .option('--thread <key>', 'conversation thread key (agents keep a session per thread when configured so)')
       .option('-w, --wait', 'wait for the conversation to finish, streaming progress, and print the replies')
       .option('--timeout <seconds>', `with --wait: give up after this long (default ${DEFAULT_WAIT_S})`, parseSeconds)
-      .option('-q, --quiet', 'with --wait: no progress lines'),
+      .option('-q, --quiet', 'with --wait: no progress lines (with --json: no event lines)'),
   ).action(async (words: string[], options: SendOptions, cmd: Command) => {
     if (options.agent !== undefined && options.team !== undefined) throw usageError('Use either --agent or --team, not both.');
     const message = words.join(' ').trim();
@@ -134,7 +148,8 @@ export function registerSendCommand(program: Command): void {
     }
     const { sent, result } = await sendAndWait(client, message, target, {
       timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
-      quiet: options.quiet === true || options.json === true,
+      quiet: options.quiet === true,
+      jsonEvents: options.json === true,
       daemonGone: () => localDaemonGone(ctx, connection),
       ...(options.json ? {} : { onReply: printReply, onAnswer: println }),
     });

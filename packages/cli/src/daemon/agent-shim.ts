@@ -12,6 +12,7 @@
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { InvokeRequest, InvokeResult } from '@tinyagi/core';
+import { AGENT_TOOLS_ENV, type McpServerSpec } from '@tinyagi/core/internal';
 import { binScript, childExecArgv } from './launch.ts';
 
 /** Node flags worth keeping in the shim (`--conditions=…` for a daemon run from sources); never debugger flags. */
@@ -46,8 +47,13 @@ export function prependPath(dir: string, path: string | undefined): string {
   return [dir, ...rest].join(delimiter);
 }
 
-/** Wraps an invoke function so every agent CLI finds the shim first on its PATH, and by absolute path in TINYAGI_CLI. */
+/**
+ * Wraps an invoke function so every agent CLI finds the shim first on its PATH, and by absolute
+ * path in TINYAGI_CLI, and gets TinyAGI's MCP server (`tinyagi mcp --agent-tools` through the
+ * shim, docs/mcp.md) beside its own MCP servers.
+ */
 export function withShimOnPath(invoke: (req: InvokeRequest) => Promise<InvokeResult>, dir: string, daemonPath: string | undefined): (req: InvokeRequest) => Promise<InvokeResult> {
   const cli = join(dir, 'tinyagi');
-  return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath), TINYAGI_CLI: cli } });
+  const mcpServers: McpServerSpec[] = [{ name: 'tinyagi', command: cli, args: ['mcp', '--agent-tools'], envVars: AGENT_TOOLS_ENV }];
+  return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath), TINYAGI_CLI: cli }, mcpServers: [...(req.mcpServers ?? []), ...mcpServers] });
 }

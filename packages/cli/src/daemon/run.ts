@@ -17,7 +17,7 @@
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
+import { attachSessionPool, errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
 import {
   applyEnvOverrides,
   assertListenAllowed,
@@ -45,6 +45,7 @@ import { logActivity } from './activity-log.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { ChannelSupervisor, type ChannelStatus } from './channel-supervisor.ts';
 import type { ClusterMembership } from './cluster.ts';
+import { logCliVersions } from './cli-versions.ts';
 import { ensureFirstRunDefaults, ensureHomeDirectories } from './first-run.ts';
 import { HeartbeatScheduler } from './heartbeat.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
@@ -58,7 +59,7 @@ import { loadPlugins } from './plugins.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { ScheduleRunner } from './scheduler.ts';
-import { ServiceStack, type Service } from './services.ts';
+import { resource, ServiceStack, type Service } from './services.ts';
 import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
 import { describeStorage, openSelectedStores, selectStorage, storageChanged, type StorageSelection } from './storage.ts';
 
@@ -297,6 +298,14 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
     // OpenTelemetry export (docs/telemetry.md): nothing loaded unless on; stopped after the orchestrator.
     const telemetry = await services.start(telemetryService({ settings, env: ctx.env, logger: logger.child('telemetry'), getSettings, queueCounts: () => stores.queue.counts() }));
+    // Warm agent processes (docs/sessions.md): the `sessions` settings at start and on change; all closed after the orchestrator stops.
+    await services.start(
+      resource(
+        'session pool',
+        () => attachSessionPool(source),
+        (pool) => pool.stop(),
+      ),
+    );
     orchestrator = new Orchestrator({
       stores,
       owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
@@ -355,6 +364,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       },
       stop: () => worker.stop(SHUTDOWN_GRACE_MS),
     });
+    // Once per start, off the start's path: the agent CLIs' versions against the verified ranges (docs/operations.md, "CLI versions").
+    void logCliVersions(settings, ctx.env, logger.child('cli'));
     const heartbeat = await services.start(
       timerService('heartbeat', () => {
         const scheduler = new HeartbeatScheduler({

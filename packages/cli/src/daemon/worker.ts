@@ -16,8 +16,9 @@
  * - SIGINT/SIGTERM: finish or release in-flight runs (SHUTDOWN_GRACE_MS), mark the node stopped,
  *   exit 0. SIGKILL: its leases are ended by the other nodes once its heartbeat is stale.
  */
+import { logCliVersions } from './cli-versions.ts';
 import { join } from 'node:path';
-import { errorMessage, invokeAgent, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
+import { attachSessionPool, errorMessage, invokeAgent, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
 import { reapOrphanedGroups, setProcessJournal } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
 import { mintRunToken } from '@tinyagi/server/internal';
@@ -110,6 +111,14 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     if (!apiUrl || !token) logger.warn('TINYAGI_API_URL / TINYAGI_API_TOKEN are not set: agents on this node cannot use `tinyagi call` (hand-offs by [@agent: …] tags still work)');
     // OpenTelemetry export (docs/telemetry.md), as in the daemon: the same trace ids, so this node's spans join the conversations' traces.
     const telemetry = await services.start(telemetryService({ settings: cluster.settings.get(), env: ctx.env, logger: logger.child('telemetry'), getSettings: () => cluster.settings.get() }));
+    // Warm agent processes (docs/sessions.md), as in the daemon: closed after the orchestrator stops.
+    await services.start(
+      resource(
+        'session pool',
+        () => attachSessionPool(cluster.settings),
+        (pool) => pool.stop(),
+      ),
+    );
     const orchestrator = new Orchestrator({
       stores,
       owner: cluster.node.leaseOwner(),
@@ -133,6 +142,8 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       },
       stop: () => orchestrator.stop(SHUTDOWN_GRACE_MS),
     });
+    // Once per start: the versions of the agent CLIs this node's agents use (docs/operations.md, "CLI versions").
+    void logCliVersions(cluster.settings.get(), ctx.env, logger.child('cli'), cluster.agents());
     logger.info(`TinyAGI ${VERSION} worker "${cluster.node.name}" running agents: ${[...cluster.agents()].join(', ') || '(none yet)'} (home ${ctx.home}, pid ${process.pid})`);
     return await stopped;
   } catch (err) {

@@ -39,6 +39,7 @@ import { BUILD_OFFICE, tinyOfficeState } from '../office/locate.ts';
 import { plural } from '../output/print.ts';
 import { describeStorage, selectStorage } from '../daemon/storage.ts';
 import { type Finding, migrationsFinding } from './finding.ts';
+import { checkCliVersions } from './cli-versions.ts';
 import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
 export type { CheckStatus, Finding } from './finding.ts';
@@ -453,6 +454,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     checkNode(),
     ...settingsFindings,
     ...checkAgentClis(ctx, settings),
+    ...(await checkCliVersions(settings, agentCliPath(ctx).path, agentCliPath(ctx).whose)),
     ...checkPermissions(ctx, options.fix),
     ...(envFailed
       ? [

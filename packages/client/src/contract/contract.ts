@@ -1,13 +1,16 @@
 /** Every JSON route of the API, by operation name (also the OpenAPI operationId and the client method). */
 import { agentsContract } from './agents.ts';
+import { approvalsContract } from './approvals.ts';
 import { conversationsContract } from './conversations.ts';
 import { kindsContract } from './kinds.ts';
 import { messagesContract } from './messages.ts';
 import { outboxContract } from './outbox.ts';
 import { pairingContract } from './pairing.ts';
 import { providersContract } from './providers.ts';
+import { quotasContract } from './quotas.ts';
 import { queueContract } from './queue.ts';
 import { schedulesContract } from './schedules.ts';
+import { sessionsContract } from './sessions.ts';
 import { settingsContract } from './settings.ts';
 import { systemContract } from './system.ts';
 import { tasksContract } from './tasks.ts';
@@ -29,6 +32,9 @@ export const apiContract = {
   ...tasksContract,
   ...usageContract,
   ...kindsContract,
+  ...quotasContract,
+  ...sessionsContract,
+  ...approvalsContract,
 } as const;
 
 export type ApiContract = typeof apiContract;

@@ -145,6 +145,20 @@ export const SpawnResultSchema = z.discriminatedUnion('ok', [
 ]);
 export type SpawnResult = z.infer<typeof SpawnResultSchema>;
 
+/**
+ * What an agent asks its run to do when its turn ends, through a tool instead of a tag in its
+ * reply (docs/mcp.md): hand off to teammates (`[@a,b: …]`), post to a team's chat room
+ * (`[#team: …]`), send a file to the person (`[send_file: …]`). They are applied exactly as the
+ * tags would be, with the same guards, when the run's answer is committed; a failed attempt's
+ * actions are dropped with it.
+ */
+export const RunActionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('handoff'), to: z.array(ShortText).min(1).max(20), message: z.string().min(1).max(200_000) }),
+  z.strictObject({ type: z.literal('chatroom'), team: ShortText, message: z.string().min(1).max(200_000) }),
+  z.strictObject({ type: z.literal('send_file'), path: z.string().min(1).max(4096) }),
+]);
+export type RunAction = z.infer<typeof RunActionSchema>;
+
 export const conversationsContract = {
   listConversations: route({
     method: 'GET',
@@ -247,6 +261,16 @@ export const conversationsContract = {
     tag: 'runs',
     params: IdParamsSchema,
     response: RunSteeringSchema,
+  }),
+  declareRunAction: route({
+    method: 'POST',
+    path: '/api/runs/:id/actions',
+    summary: "An agent's own run asks for a handoff, a chat-room post or a file to send when its turn ends (the MCP tools' way to do what tags do); only the run's own token may",
+    tag: 'runs',
+    auth: 'run',
+    params: IdParamsSchema,
+    body: RunActionSchema,
+    response: z.object({ runId: Str, accepted: z.literal(true), note: Str }),
   }),
   spawnRun: route({
     method: 'POST',

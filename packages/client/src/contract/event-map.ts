@@ -11,6 +11,8 @@ import * as z from 'zod';
 import { Bool, Int, NullableStr, NullableTimestamp, Num, OptionalBool, OptionalInt, OptionalNum, OptionalStr, Str, StrArray, TimestampSchema } from './common.ts';
 import { CONVERSATION_STATUSES, FAILURE_REASONS } from './records.ts';
 import { EVENT_TYPES, type EventType } from './event-types.ts';
+import { ApprovalSchema } from './approvals.ts';
+import { QUOTA_STATUSES } from './quotas.ts';
 
 export { EVENT_TYPES, type EventType };
 
@@ -56,14 +58,51 @@ const RunRejectedSchema = z.object({
 });
 
 const progressTurn = { turn: Int };
-/** Streamed progress of an invocation (what the agent CLI or model reports), with the turn number. */
+/** What a tool call does, as the runtime reports it (for icons, filters and spans). */
+export const TOOL_ACTIVITY_KINDS = ['command', 'file_edit', 'file_read', 'search', 'web', 'mcp', 'agent', 'other'] as const;
+/**
+ * Streamed progress of an invocation (what the agent CLI or model reports), with the turn number.
+ * `tool` and `tool_result` carry the runtime's call `id` when it has one (a result names its call);
+ * `plan` is the agent's current plan (Codex plan updates, Claude Code's todo list, ACP plans);
+ * `usage` is one model call's tokens as the runtime streamed it (the run's totals stay on the run).
+ */
 const RunProgressSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), text: Str, ...progressTurn }),
-  z.object({ type: z.literal('tool'), name: Str, input: z.unknown().optional(), ...progressTurn }),
-  z.object({ type: z.literal('tool_result'), name: OptionalStr, ok: Bool, ...progressTurn }),
+  z.object({
+    type: z.literal('tool'),
+    name: Str,
+    input: z.unknown().optional(),
+    id: OptionalStr,
+    kind: z.enum(TOOL_ACTIVITY_KINDS).optional(),
+    /** One line for people: the command run, the file edited, the query searched. */
+    title: OptionalStr,
+    ...progressTurn,
+  }),
+  z.object({
+    type: z.literal('tool_result'),
+    name: OptionalStr,
+    ok: Bool,
+    id: OptionalStr,
+    /** The start of the tool's output (at most 2,000 characters). */
+    output: OptionalStr,
+    ...progressTurn,
+  }),
   z.object({ type: z.literal('status'), message: Str, ...progressTurn }),
+  z.object({
+    type: z.literal('plan'),
+    steps: z.array(z.object({ text: Str, status: z.enum(['pending', 'in_progress', 'completed']) })),
+    ...progressTurn,
+  }),
+  z.object({
+    type: z.literal('usage'),
+    inputTokens: Int,
+    outputTokens: Int,
+    /** Of `inputTokens`, read from the prompt cache. */
+    cacheReadTokens: OptionalInt,
+    model: OptionalStr,
+    ...progressTurn,
+  }),
 ]);
-
 /** A guard or budget refused something: the rule, the limit and the value that crossed it. */
 const LimitSchema = z.object({
   rule: Str,
@@ -83,6 +122,9 @@ const LimitSchema = z.object({
 });
 
 const SubagentEndedSchema = z.object({ name: Str, depth: Int, parentRunId: NullableStr, status: Str, ...runTotals, error: OptionalStr });
+
+/** An approval request changed (approvals.ts): the record as it is now, so a surface shows it without another read. */
+const ApprovalEventSchema = z.object({ approval: ApprovalSchema });
 
 /** Every event type and the schema of its `data`. */
 export const EVENT_PAYLOADS = {
@@ -190,6 +232,24 @@ export const EVENT_PAYLOADS = {
     delivered: OptionalInt,
     cancelled: OptionalInt,
   }),
+  /**
+   * A runtime's rate limit or quota (docs/operations.md, "Rate limits and quotas"): `exhausted`
+   * holds every agent on the account (`agents`) until `resetsAt`; `released` says the hold ended;
+   * `warning` is the runtime saying the account is close to its limit.
+   */
+  'runtime.quota': z.object({
+    account: Str,
+    label: Str,
+    runtime: Str,
+    status: z.enum(QUOTA_STATUSES),
+    resetsAt: NullableTimestamp,
+    limit: NullableStr,
+    message: NullableStr,
+    agents: z.array(Str),
+  }),
+  'approval.requested': ApprovalEventSchema,
+  'approval.decided': ApprovalEventSchema,
+  'approval.expired': ApprovalEventSchema,
 } as const satisfies { [T in EventType]: z.ZodType };
 
 export type EventPayloadSchemas = typeof EVENT_PAYLOADS;

@@ -39,6 +39,10 @@ export const EVENT_TYPES = [
   'heartbeat.sent',
   'settings.changed',
   'system.notice',
+  'runtime.quota',
+  'approval.requested',
+  'approval.decided',
+  'approval.expired',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

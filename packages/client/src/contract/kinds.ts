@@ -37,6 +37,19 @@ export interface ChannelCapabilities {
   readonly buttons: boolean;
 }
 
+/**
+ * Live replies (docs/channels.md): while an agent works, `off` shows typing only, `status` one
+ * progress message with the current tool or plan line and the elapsed time, `text` the agent's
+ * text so far. The channel host reads it, so every kind (built-in or a plugin's) takes it.
+ */
+export const LIVE_REPLY_MODES = ['off', 'status', 'text'] as const;
+export type LiveReplyMode = (typeof LIVE_REPLY_MODES)[number];
+
+/** Settings of every channel's block whatever its kind (checked beside the kind's own schema). */
+export const ChannelCommonSettingsSchema = z.looseObject({
+  live_replies: z.enum(LIVE_REPLY_MODES).describe('progress in the chat while an agent works: off, status (default) or text').optional(),
+});
+
 /** A chat channel: Discord, Telegram, WhatsApp, … */
 export interface ChannelKind {
   readonly family: 'channel';

@@ -12,6 +12,7 @@
  *   are never written into the user's file.
  */
 import * as z from 'zod';
+import { PermissionRuleSchema } from './approvals.ts';
 import { STEER_COMMANDS } from './conversations.ts';
 import { OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
 
@@ -38,7 +39,9 @@ export const MOCK_FAILURES = ['retryable', 'permanent', 'rate_limited', 'crash',
  * Claude Code's own `--permission-mode` values, plus `bypassPermissions` (the default here:
  * `--dangerously-skip-permissions`, since nobody is at a terminal to approve a tool call).
  */
-export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 'plan', 'dontAsk'] as const;
+export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 'plan', 'dontAsk', 'ask'] as const;
+/** How a CLI agent's process lives: one warm process per conversation session, or one start per message. */
+export const AGENT_PROCESS_MODES = ['warm', 'per-message'] as const;
 /** An environment variable name, for `env_passthrough`. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
@@ -122,8 +125,42 @@ export const MockRuleSchema = z.looseObject({
   reply: OptionalStr,
   fail: z.enum(MOCK_FAILURES).optional(),
   latency_ms: nonNegative.optional(),
-  /** Progress reported before the delay: a tool used (`{ tool, input }`) or a status line (`{ status }`). */
-  progress: z.array(z.union([z.looseObject({ tool: Str, input: z.record(Str, z.unknown()).optional() }), z.looseObject({ status: Str })])).optional(),
+  /**
+   * Progress reported before the delay: a tool used (`{ tool, input, id?, kind?, title? }`), its
+   * result (`{ tool_result: name, ok?, id?, output? }`), the plan (`{ plan: [{ text, status }] }`),
+   * one model call's usage (`{ usage: { input_tokens, output_tokens, cache_read_tokens?, model? } }`),
+   * a status line (`{ status }`) or streamed text (`{ text }`); `after_ms` waits before the step.
+   */
+  progress: z
+    .array(
+      z.union([
+        z.looseObject({
+          tool: Str,
+          input: z.record(Str, z.unknown()).optional(),
+          id: OptionalStr,
+          kind: z.enum(['command', 'file_edit', 'file_read', 'search', 'web', 'mcp', 'agent', 'other']).optional(),
+          title: OptionalStr,
+          after_ms: nonNegative.optional(),
+        }),
+        z.looseObject({ tool_result: Str, ok: z.boolean().optional(), id: OptionalStr, output: OptionalStr, after_ms: nonNegative.optional() }),
+        z.looseObject({
+          plan: z.array(z.object({ text: Str, status: z.enum(['pending', 'in_progress', 'completed']) })),
+          after_ms: nonNegative.optional(),
+        }),
+        z.looseObject({
+          usage: z.object({
+            input_tokens: z.number().int().nonnegative(),
+            output_tokens: z.number().int().nonnegative(),
+            cache_read_tokens: z.number().int().nonnegative().optional(),
+            model: OptionalStr,
+          }),
+          after_ms: nonNegative.optional(),
+        }),
+        z.looseObject({ status: Str, after_ms: nonNegative.optional() }),
+        z.looseObject({ text: Str, after_ms: nonNegative.optional() }),
+      ]),
+    )
+    .optional(),
   spawn: z.array(z.looseObject({ agent: Str, task: Str, session: OptionalStr })).optional(),
   usage: UsageSchema.optional(),
 });
@@ -134,6 +171,29 @@ export const MockScriptSchema = z.looseObject({
   reply: OptionalStr,
   usage: UsageSchema.optional(),
   rules: z.array(MockRuleSchema).optional(),
+});
+
+/** An executable: a plain name found on PATH (`gemini`) or an absolute path; never a shell string. */
+export const EXECUTABLE_PATTERN = /^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}|\/[^\n]{1,4095})$/;
+
+/**
+ * The `acp` runtime (any Agent Client Protocol agent, docs/sessions.md "ACP"): the agent's command
+ * and arguments, started without a shell (`{ "command": "gemini", "args": ["--experimental-acp"] }`).
+ */
+export const AcpAgentSettingsSchema = z.looseObject({
+  command: z
+    .string()
+    .regex(EXECUTABLE_PATTERN, 'must be an executable name (found on PATH) or an absolute path, without a shell')
+    .refine((c) => !c.includes('\u0000'), { error: 'must not contain NUL' }),
+  args: z
+    .array(
+      z
+        .string()
+        .max(4096)
+        .refine((a) => !a.includes('\u0000'), { error: 'must not contain NUL' }),
+    )
+    .max(64)
+    .optional(),
 });
 
 export const AgentSettingsSchema = z.looseObject({
@@ -158,8 +218,35 @@ export const AgentSettingsSchema = z.looseObject({
   session_mode: z.enum(SESSION_MODES).optional(),
   steering: z.array(z.enum(STEER_COMMANDS)).optional(),
   max_attempts: positiveInt.optional(),
-  /** Claude Code agents: how tool use is approved (see PERMISSION_MODES). */
+  /**
+   * How tool use is approved (see PERMISSION_MODES): the CLIs' own modes, or `ask` — every
+   * request no permission rule decides goes to a person (docs/approvals.md).
+   */
   permission_mode: z.enum(PERMISSION_MODES).optional(),
+  /** Permission rules and approval timing, evaluated by the daemon (docs/approvals.md). */
+  permissions: z
+    .looseObject({
+      /** Evaluated in order of action: any matching `deny` wins, then `ask`, then `allow`. */
+      rules: z.array(PermissionRuleSchema).max(500).optional(),
+      /** How long a person has to answer (seconds; default 600). */
+      expires_s: OptionalPositive,
+      /** What happens when nobody answered in time (default `deny`). */
+      on_expiry: z.enum(['deny', 'allow']).optional(),
+    })
+    .optional(),
+  /**
+   * CLI agents: `warm` keeps one CLI process per conversation session and speaks the CLI's own
+   * protocol to it (Claude Code stream-json, Codex app-server, ACP: steering inside the turn, no
+   * start per message); `per-message` starts the CLI for every message. docs/sessions.md.
+   */
+  process: z.enum(AGENT_PROCESS_MODES).optional(),
+  /**
+   * While the agent's account is held for a rate limit or quota (docs/operations.md, "Rate limits
+   * and quotas"), it runs on this provider (a runtime or `custom:<id>`) and `fallback_model` (absent:
+   * that runtime's default), if that provider's account is not held too.
+   */
+  fallback_provider: ProviderNameSchema.optional(),
+  fallback_model: ModelNameSchema.optional(),
   /** Names of extra variables of the daemon's environment this agent's CLI receives (cloud credentials). */
   env_passthrough: z
     .array(
@@ -173,6 +260,8 @@ export const AgentSettingsSchema = z.looseObject({
     .max(100)
     .optional(),
   mock: MockScriptSchema.optional(),
+  /** `provider: "acp"` agents: the ACP agent to start (command, args). */
+  acp: AcpAgentSettingsSchema.optional(),
   cross_team: OptionalBool,
   /**
    * The node that runs this agent (its name, see NODE_NAME_PATTERN); absent: any node. Only
@@ -203,6 +292,23 @@ export const CustomProviderSettingsSchema = z.looseObject({
     .optional(),
   api_key: OptionalStr,
   model: ModelNameSchema.optional(),
+});
+
+/**
+ * The session pool of warm agent processes (docs/sessions.md): agents with `process: "warm"`.
+ * Applied at start and on every settings change.
+ */
+export const SessionsSettingsSchema = z.looseObject({
+  /** Warm processes in all (default 16). */
+  max_total: z.int().min(1).max(1000).optional(),
+  /** Warm processes of one agent: its conversations at once (default 4). */
+  max_per_agent: z.int().min(1).max(1000).optional(),
+  /** A warm process unused for this long is closed (default 15). */
+  idle_minutes: z.number().positive().optional(),
+  /** Warm processes may not push the machine's used memory past this share of its total (default 0.6). */
+  memory_share: z.number().gt(0).max(1).optional(),
+  /** One process's memory in MB for that check, instead of the measured size of the runtime's warm processes. */
+  process_memory_mb: z.number().positive().optional(),
 });
 
 export const SettingsFileSchema = z.looseObject({
@@ -288,6 +394,7 @@ export const SettingsFileSchema = z.looseObject({
     .optional(),
   retention: z.looseObject({ days: OptionalPositive }).optional(),
   storage: StorageSettingsSchema.optional(),
+  sessions: SessionsSettingsSchema.optional(),
   limits: LimitsSettingsSchema.optional(),
   budgets: BudgetsSettingsSchema.optional(),
 });

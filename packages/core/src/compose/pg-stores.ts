@@ -18,6 +18,8 @@ import { type Awaitable, runWork, type TransactionOptions, type TxWork } from '.
 import { pgEventHub, pgEventLog } from '../events/pg-log.ts';
 import { pgOutboxStore } from '../outbox/pg-store.ts';
 import { pgPairingStore } from '../pairing/pg-store.ts';
+import { PgQuotaStore } from '../quotas/pg-store.ts';
+import { PgApprovalStore } from '../approvals/pg-store.ts';
 import { pgChatroomStore } from '../chatroom/pg-store.ts';
 import { pgScheduleStore } from '../schedules/pg-store.ts';
 import { pgTaskStore } from '../tasks/pg-store.ts';
@@ -71,6 +73,8 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
   agentMessages: (scope) => new PgAgentMessageStore(scope),
   senderDefaults: (scope) => new PgSenderDefaultsStore(scope),
   pairings: pgPairingStore,
+  quotas: (scope) => new PgQuotaStore(scope),
+  approvals: (scope) => new PgApprovalStore(scope),
   schedules: pgScheduleStore,
   tasks: pgTaskStore,
 };

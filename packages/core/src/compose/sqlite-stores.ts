@@ -12,6 +12,8 @@ import { ConversationQueries, RunSteeringStore } from '../runs/sqlite-store.ts';
 import { ChatroomStore } from '../chatroom/sqlite-store.ts';
 import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from '../sessions/sqlite-stores.ts';
 import { PairingStore } from '../pairing/sqlite-store.ts';
+import { QuotaStore } from '../quotas/sqlite-store.ts';
+import { ApprovalStore } from '../approvals/sqlite-store.ts';
 import { ScheduleStore } from '../schedules/sqlite-store.ts';
 import { TaskStore } from '../tasks/sqlite-store.ts';
 import { groupBodies } from '../storage/group-commit.ts';
@@ -50,6 +52,8 @@ export interface Stores extends StoreSet {
   pairings: PairingStore;
   schedules: ScheduleStore;
   tasks: TaskStore;
+  quotas: QuotaStore;
+  approvals: ApprovalStore;
   /**
    * Deletes data older than `days`: finished messages, delivered outbox rows, runs, events, the
    * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
@@ -132,6 +136,8 @@ export function openStores(options: OpenStoresOptions): Stores {
     pairings: new PairingStore(db, { events }),
     schedules: new ScheduleStore(db, { events }),
     tasks: new TaskStore(db),
+    quotas: new QuotaStore(db),
+    approvals: new ApprovalStore(db),
     whenDurable: () => db.whenDurable(),
     prune(days) {
       const before = Date.now() - days * 86_400_000;

@@ -11,6 +11,8 @@ import type { ChatroomStoreApi } from '../chatroom/model.ts';
 import type { EventLogApi } from '../events/model.ts';
 import type { OutboxStoreApi } from '../outbox/model.ts';
 import type { PairingStoreApi } from '../pairing/model.ts';
+import type { QuotaStoreApi } from '../quotas/model.ts';
+import type { ApprovalStoreApi } from '../approvals/model.ts';
 import type { QueueStore } from '../queue/types.ts';
 import type { ConversationQueriesApi, RunSteeringStoreApi } from '../runs/model.ts';
 import type { RunStoreApi } from '../runs/model.ts';
@@ -45,6 +47,10 @@ export interface TransactionalStores {
   pairings: PairingStoreApi;
   schedules: ScheduleStoreApi;
   tasks: TaskStoreApi;
+  /** Accounts held until their rate limit resets (quotas/). */
+  quotas: QuotaStoreApi;
+  /** Approval requests of agents' tool calls (approvals/). */
+  approvals: ApprovalStoreApi;
 }
 
 /** A transaction with every store bound to it (`tx.stores.runs.finishRun(…)` writes inside it). */

@@ -6,6 +6,7 @@
  * full path (`channels.telegram.bot_token`), as the static schema's do.
  */
 import type { z } from 'zod';
+import { ChannelCommonSettingsSchema } from '@tinyagi/client/contract';
 import { channelKinds } from '../kinds/registry.ts';
 import { isPlainObject } from './object-path.ts';
 
@@ -21,7 +22,12 @@ export function channelBlockIssues(settings: unknown): z.core.$ZodIssue[] {
     const kind = channelKinds.get(name);
     if (kind === undefined) continue;
     const result = kind.settings.safeParse(block, { jitless: true });
-    if (!result.success) for (const issue of result.error.issues) issues.push({ ...issue, path: ['channels', name, ...issue.path] } as z.core.$ZodIssue);
+    const seen = new Set<string>();
+    if (!result.success) for (const issue of result.error.issues) seen.add(issue.path.join('.'));
+    // The settings every channel takes (the host reads them), also for a kind whose schema leaves them out.
+    const common = ChannelCommonSettingsSchema.safeParse(block, { jitless: true });
+    const all = [...(result.success ? [] : result.error.issues), ...(common.success ? [] : common.error.issues.filter((i) => !seen.has(i.path.join('.'))))];
+    for (const issue of all) issues.push({ ...issue, path: ['channels', name, ...issue.path] } as z.core.$ZodIssue);
   }
   return issues;
 }

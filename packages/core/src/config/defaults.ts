@@ -45,6 +45,8 @@ export const SETTINGS_DEFAULTS = {
     cross_team: false,
   },
   team: { reply_mode: 'each' },
+  // The session pool of warm agent processes (docs/sessions.md).
+  sessions: { max_total: 16, max_per_agent: 4, idle_minutes: 15, memory_share: 0.6 },
 } as const;
 
 export interface EffectiveServer {
@@ -113,6 +115,26 @@ export function effectiveQueue(settings: Settings): EffectiveQueue {
     concurrency: q.concurrency ?? d.concurrency,
     lease_ms: q.lease_ms ?? d.lease_ms,
     sweep_ms: q.sweep_ms ?? d.sweep_ms,
+  };
+}
+
+export interface EffectiveSessions {
+  max_total: number;
+  max_per_agent: number;
+  idle_minutes: number;
+  memory_share: number;
+  process_memory_mb: number | undefined;
+}
+
+export function effectiveSessions(settings: Settings): EffectiveSessions {
+  const s = settings.sessions ?? {};
+  const d = SETTINGS_DEFAULTS.sessions;
+  return {
+    max_total: s.max_total ?? d.max_total,
+    max_per_agent: s.max_per_agent ?? d.max_per_agent,
+    idle_minutes: s.idle_minutes ?? d.idle_minutes,
+    memory_share: s.memory_share ?? d.memory_share,
+    process_memory_mb: s.process_memory_mb,
   };
 }
 

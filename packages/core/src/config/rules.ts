@@ -253,6 +253,7 @@ export function checkSettingsRules(value: unknown, sink: IssueSink): void {
     const agent = asObject(raw);
     if (agent === undefined) continue;
     checkProviderReference(agent['provider'], ['agents', agentId, 'provider'], customProviders, sink);
+    checkProviderReference(agent['fallback_provider'], ['agents', agentId, 'fallback_provider'], customProviders, sink);
     const wd = agent['working_directory'];
     if (typeof wd === 'string' && workingDirectoryEscapes(wd)) {
       sink.addIssue({

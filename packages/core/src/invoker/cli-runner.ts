@@ -175,7 +175,8 @@ function spawnFailure(opts: CliRunOptions, code: string, cause: unknown): never 
   throw new InvokeError('retryable', `${opts.what}: cannot start "${opts.command}" (${code}).`, { cause });
 }
 
-function assertWorkspace(cwd: string, what: string): void {
+/** A missing workspace is the agent's settings' fault, said as such (spawn would blame the CLI install with ENOENT). */
+export function assertWorkspace(cwd: string, what: string): void {
   // spawn reports a missing cwd as ENOENT of the command, which would blame the CLI install.
   // One local stat, synchronous: cheaper than a thread-pool round trip before every spawn.
   let isDirectory = false;

@@ -4,7 +4,7 @@
  * over fetch's body stream.
  */
 import { failureFromText, InvokeError, looksRateLimited, parseRetryAfterHeader, parseRetryAfterText } from './invoke-error.ts';
-import { runLimits, type InvokeRequest } from './types.ts';
+import { runLimits, type InvokeRequest, type QuotaReport } from './types.ts';
 import { untilAborted } from './until-aborted.ts';
 import { expiryError, startWatchdog } from './watchdog.ts';
 
@@ -19,6 +19,8 @@ export interface HttpGuard {
    * rejects as soon as the run is stopped, whether or not `work` has finished.
    */
   hold<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** The account's rate-limit state a successful answer's headers gave (`req.onQuota`). */
+  quota(report: QuotaReport): void;
 }
 
 export async function withHttpGuard<T>(req: InvokeRequest, what: string, fn: (guard: HttpGuard) => Promise<T>): Promise<T> {
@@ -34,6 +36,13 @@ export async function withHttpGuard<T>(req: InvokeRequest, what: string, fn: (gu
   const guard: HttpGuard = {
     signal: controller.signal,
     touch: () => watchdog.touch(),
+    quota(report) {
+      try {
+        req.onQuota?.(report);
+      } catch {
+        // the caller's bug, not the run's failure
+      }
+    },
     async hold(work) {
       holding += 1;
       try {
@@ -48,7 +57,18 @@ export async function withHttpGuard<T>(req: InvokeRequest, what: string, fn: (gu
     return await fn(guard);
   } catch (err) {
     if (watchdog.expired) throw expiryError(watchdog.expired, limits, what);
-    if (err instanceof InvokeError) throw err;
+    if (err instanceof InvokeError) {
+      // A 429 with a reset time: the account's quota, for the scheduler (docs/operations.md, "Rate limits and quotas").
+      const quota = quotaOfError.get(err);
+      if (quota) {
+        try {
+          req.onQuota?.(quota);
+        } catch {
+          // the caller's bug, not the run's failure
+        }
+      }
+      throw err;
+    }
     throw new InvokeError('retryable', `${what}: request failed: ${describeNetworkError(err)}`, { cause: err });
   } finally {
     watchdog.dispose();
@@ -76,6 +96,8 @@ export async function* postForEvents(url: string, headers: Record<string, string
   });
   guard.touch();
   if (!res.ok) throw await httpStatusError(res, what);
+  const state = rateLimitState(res.headers);
+  if (state) guard.quota(state);
   if (!res.body) throw new InvokeError('retryable', `${what}: the response had no body.`);
   yield* readSse(res.body, guard);
 }
@@ -118,8 +140,18 @@ async function httpStatusError(res: Response, what: string): Promise<InvokeError
   const message = `${what}: HTTP ${res.status}${summarise(body)}`;
   const options = { stderrTail: body || undefined };
   if (res.status === 429 || res.status === 529 || (res.status >= 500 && looksRateLimited(body))) {
-    const retryAfterMs = retryAfterMsHeader(res.headers.get('retry-after-ms')) ?? parseRetryAfterHeader(res.headers.get('retry-after')) ?? parseRetryAfterText(body);
-    return new InvokeError('rate_limited', message, { ...options, retryAfterMs });
+    const now = Date.now();
+    const reset = rateLimitReset(res.headers, now);
+    const retryAfterMs =
+      retryAfterMsHeader(res.headers.get('retry-after-ms')) ??
+      parseRetryAfterHeader(res.headers.get('retry-after'), now) ??
+      (reset ? reset.resetsAt - now : undefined) ??
+      parseRetryAfterText(body, now);
+    const err = new InvokeError('rate_limited', message, { ...options, retryAfterMs });
+    if (retryAfterMs !== undefined) {
+      quotaOfError.set(err, { status: 'exhausted', resetsAt: now + Math.max(retryAfterMs, reset ? reset.resetsAt - now : 0), limit: reset?.limit ?? 'requests', message: message.slice(0, 300) });
+    }
+    return err;
   }
   if (res.status >= 500 || res.status === 408 || res.status === 409) return new InvokeError('retryable', message, options);
   if (res.status === 401 || res.status === 403) {
@@ -131,6 +163,71 @@ async function httpStatusError(res: Response, what: string): Promise<InvokeError
   }
   if (res.status === 413) return new InvokeError('permanent', message, { ...options, code: 'INPUT_TOO_LARGE' });
   return new InvokeError('permanent', message, options);
+}
+
+/** What a 429 said of the account's quota (reported by `withHttpGuard` through `req.onQuota`). */
+const quotaOfError = new WeakMap<InvokeError, QuotaReport>();
+
+/**
+ * The reset of the exhausted limit from the providers' rate-limit headers: Anthropic's
+ * `anthropic-ratelimit-<limit>-reset` (an RFC 3339 time) and OpenAI's `x-ratelimit-reset-<limit>`
+ * (a duration such as `6m0s`), for the limits whose `remaining` is 0 (the latest reset wins).
+ */
+export function rateLimitReset(headers: Headers, now: number = Date.now()): { resetsAt: number; limit: string } | undefined {
+  let found: { resetsAt: number; limit: string } | undefined;
+  const consider = (limit: string, resetsAt: number | undefined): void => {
+    if (resetsAt !== undefined && resetsAt > now && (!found || resetsAt > found.resetsAt)) found = { resetsAt, limit };
+  };
+  for (const limit of ['requests', 'tokens', 'input-tokens', 'output-tokens']) {
+    if (headers.get(`anthropic-ratelimit-${limit}-remaining`) === '0') {
+      const at = Date.parse(headers.get(`anthropic-ratelimit-${limit}-reset`) ?? '');
+      consider(limit, Number.isNaN(at) ? undefined : at);
+    }
+    if (headers.get(`x-ratelimit-remaining-${limit}`) === '0') {
+      const ms = parseDuration(headers.get(`x-ratelimit-reset-${limit}`) ?? '');
+      consider(limit, ms === undefined ? undefined : now + ms);
+    }
+  }
+  return found;
+}
+
+/** Below this share of a limit left, an answer's headers are a warning. */
+const WARN_BELOW = 0.1;
+
+/**
+ * The account's state from a successful answer's rate-limit headers (Anthropic's
+ * `anthropic-ratelimit-<limit>-limit/-remaining/-reset`, OpenAI's `x-ratelimit-limit-<limit>`,
+ * `x-ratelimit-remaining-<limit>`, `x-ratelimit-reset-<limit>`): `warning` when a limit has less
+ * than a tenth left (the fullest one named), `ok` otherwise; undefined without such headers.
+ */
+export function rateLimitState(headers: Headers, now: number = Date.now()): QuotaReport | undefined {
+  let worst: { left: number; limit: string; resetsAt: number | undefined } | undefined;
+  for (const limit of ['requests', 'tokens', 'input-tokens', 'output-tokens']) {
+    const families = [
+      { max: `anthropic-ratelimit-${limit}-limit`, remaining: `anthropic-ratelimit-${limit}-remaining`, reset: (v: string) => Date.parse(v), resetName: `anthropic-ratelimit-${limit}-reset` },
+      { max: `x-ratelimit-limit-${limit}`, remaining: `x-ratelimit-remaining-${limit}`, reset: (v: string) => now + (parseDuration(v) ?? Number.NaN), resetName: `x-ratelimit-reset-${limit}` },
+    ];
+    for (const f of families) {
+      const total = Number(headers.get(f.max));
+      const leftText = headers.get(f.remaining);
+      const left = Number(leftText);
+      if (!(total > 0) || leftText === null || !Number.isFinite(left)) continue;
+      const resetText = headers.get(f.resetName);
+      const at = resetText === null ? Number.NaN : f.reset(resetText);
+      if (!worst || left / total < worst.left) worst = { left: left / total, limit, resetsAt: Number.isNaN(at) ? undefined : at };
+    }
+  }
+  if (!worst) return undefined;
+  if (worst.left >= WARN_BELOW) return { status: 'ok' };
+  return { status: 'warning', limit: worst.limit, utilization: 1 - worst.left, ...(worst.resetsAt !== undefined ? { resetsAt: worst.resetsAt } : {}) };
+}
+
+/** `6m0s`, `1.5s`, `20ms`, `1h2m3s` (OpenAI's reset durations). */
+function parseDuration(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text.trim()) return undefined;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2]!]!, 0));
 }
 
 function retryAfterMsHeader(value: string | null): number | undefined {

@@ -15,6 +15,11 @@ export {
   type InvokeResult,
   type InvokeUsage,
   type InvokeProgress,
+  type PlanStep,
+  type ToolActivityKind,
+  type QuotaReport,
+  type ApprovalAsk,
+  type ApprovalAnswer,
   type InvokeSession,
   type InvokeTools,
   type InvokeAdapter,
@@ -45,3 +50,7 @@ export {
 export { SPAWN_AGENT_TOOL_NAME } from './spawn-tool.ts';
 export { cliReadsAgentsMd } from './workspace-instructions.ts';
 export { reapOrphanedGroups, setProcessJournal, type ReapResult } from './process-group.ts';
+export { sessionPool, SessionPool, DEFAULT_SESSION_POOL_OPTIONS, type SessionPoolOptions, type PoolStats, type PoolSessionInfo } from './live/pool.ts';
+export { attachSessionPool, sessionPoolOptions } from './live/pool-settings.ts';
+export { warmCapabilities } from './live/live-adapter.ts';
+export type { LiveDriver, LiveSession, LiveTurn, LiveStartOptions, LiveCapabilities } from './live/types.ts';

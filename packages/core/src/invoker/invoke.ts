@@ -4,6 +4,7 @@
  * here as an InvokeError, so the queue can always classify it.
  */
 import { InvokeError } from './invoke-error.ts';
+import { invokeLive } from './live/live-adapter.ts';
 import { findRuntime, runtimeKinds } from './runtimes.ts';
 import type { InvokeRequest, InvokeResult } from './types.ts';
 
@@ -17,7 +18,8 @@ export async function invokeAgent(req: InvokeRequest): Promise<InvokeResult> {
   }
   if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled before it started.`);
   try {
-    return await runtime.adapter.invoke(req);
+    const live = req.target.live ? runtime.adapter.live : undefined;
+    return await (live ? invokeLive(live, req) : runtime.adapter.invoke(req));
   } catch (err) {
     if (err instanceof InvokeError) throw err;
     if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled.`, { cause: err });

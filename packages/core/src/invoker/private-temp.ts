@@ -23,6 +23,11 @@ function privateDir(): string {
   return processDir;
 }
 
+/** A path in this process's private temp directory (0700), for a file the caller writes itself. */
+export function privateTempPath(name: string): string {
+  return join(privateDir(), name);
+}
+
 interface SharedFile {
   path: string;
   writtenAt: number;

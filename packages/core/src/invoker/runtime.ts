@@ -12,6 +12,7 @@ import type { RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
 import type { MockScriptSpec } from './adapters/mock-script.ts';
+import type { LiveDriver } from './live/types.ts';
 import type { InvokeAdapter, InvokeTarget } from './types.ts';
 
 export type RuntimeEnv = Readonly<Record<string, string | undefined>>;
@@ -27,6 +28,8 @@ export interface RuntimeAgentSettings {
   model?: string | undefined;
   permission_mode?: string | undefined;
   mock?: MockScriptSpec | undefined;
+  /** The `acp` runtime: the ACP agent's command and arguments. */
+  acp?: { command: string; args?: string[] | undefined } | undefined;
 }
 
 /** An agent that names the runtime itself (`provider: "claude-code"`). */
@@ -56,7 +59,10 @@ export interface RuntimeCustomTargetInput {
 export type RuntimeTarget = Omit<InvokeTarget, 'adapter' | 'provider' | 'timeoutMs' | 'inactivityMs'>;
 
 export interface RuntimeAdapter {
+  /** Runs one invocation in a process of its own (spawn per message), or over HTTP. */
   invoke: InvokeAdapter;
+  /** The runtime's warm-session driver (docs/sessions.md): used for agents with `process: "warm"`. */
+  live?: LiveDriver;
   target(input: RuntimeTargetInput): RuntimeTarget;
   /** Required when the descriptor's `customProvider` is set. */
   customTarget?(input: RuntimeCustomTargetInput): RuntimeTarget;

@@ -5,6 +5,7 @@
  * from here. A plugin adds its own with `registerRuntime(kind, adapter)`.
  */
 import { runtimeKinds } from '../kinds/registry.ts';
+import { acpKind, acpRuntime } from './adapters/acp.ts';
 import { anthropicApiKind, anthropicApiRuntime } from './adapters/anthropic-http.ts';
 import { claudeCodeKind, claudeCodeRuntime } from './adapters/claude.ts';
 import { codexKind, codexRuntime } from './adapters/codex.ts';
@@ -19,6 +20,7 @@ registerRuntime(opencodeKind, opencodeRuntime);
 registerRuntime(anthropicApiKind, anthropicApiRuntime);
 registerRuntime(openaiApiKind, openaiApiRuntime);
 registerRuntime(mockKind, mockRuntime);
+registerRuntime(acpKind, acpRuntime);
 
 export { runtimeKinds };
 export { findRuntime, registerRuntime } from './runtime.ts';

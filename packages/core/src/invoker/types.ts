@@ -4,6 +4,7 @@
  * agent's settings into an `InvokeTarget` first, so plugins and tests can build targets directly.
  */
 import type { MockScriptSpec } from './adapters/mock-script.ts';
+import type { McpServerSpec } from './mcp-servers.ts';
 
 /** Where and how one agent runs: everything an adapter needs besides the message itself. */
 export interface InvokeTarget {
@@ -15,6 +16,8 @@ export interface InvokeTarget {
   model?: string;
   /** CLI adapters: the executable to run (default: the adapter's binary name, found on PATH). */
   command?: string;
+  /** The `acp` runtime: the agent's arguments (no shell), e.g. `["--acp"]`. */
+  args?: string[];
   /** CLI adapters: provider environment (credentials, config homes) added to the minimal base env. */
   env?: Record<string, string>;
   /** HTTP adapters and codex/opencode custom providers: API root, e.g. `http://127.0.0.1:8080/v1` (openai) or `https://api.anthropic.com` (anthropic). */
@@ -37,6 +40,8 @@ export interface InvokeTarget {
   permissionMode?: string;
   /** mock adapter: the scripted behaviour. */
   mock?: MockScriptSpec;
+  /** Run through the runtime's live driver (a warm process from the session pool) when it has one (`process: "warm"`). */
+  live?: boolean;
 }
 
 export interface SessionMessage {
@@ -85,11 +90,45 @@ export interface InvokeTools {
   spawnAgent?: (args: SpawnAgentArgs, options: { signal: AbortSignal }) => Promise<string>;
 }
 
+/** What a tool call does (the contract's TOOL_ACTIVITY_KINDS). */
+export type ToolActivityKind = 'command' | 'file_edit' | 'file_read' | 'search' | 'web' | 'mcp' | 'agent' | 'other';
+
+/** One step of an agent's plan as the runtime streams it. */
+export interface PlanStep {
+  text: string;
+  status: 'pending' | 'in_progress' | 'completed';
+}
+
+/**
+ * What a runtime streams while it works (the event log's `run.progress`, the contract's
+ * RunProgressSchema): text, tool calls and their results (with the runtime's call id when it has
+ * one, so a result names its call), status lines, plan updates and one model call's usage.
+ */
 export type InvokeProgress =
   | { type: 'text'; text: string }
-  | { type: 'tool'; name: string; input?: unknown }
-  | { type: 'tool_result'; name?: string; ok: boolean }
-  | { type: 'status'; message: string };
+  | { type: 'tool'; name: string; input?: unknown; id?: string; kind?: ToolActivityKind; title?: string }
+  | { type: 'tool_result'; name?: string; ok: boolean; id?: string; output?: string }
+  | { type: 'status'; message: string }
+  | { type: 'plan'; steps: PlanStep[] }
+  | { type: 'usage'; inputTokens: number; outputTokens: number; cacheReadTokens?: number; model?: string };
+
+/**
+ * A runtime's word on its account's rate limit or quota (Claude Code's `rate_limit_event`,
+ * Codex's rate-limit notifications, an HTTP 429 with a reset time). The scheduler holds every
+ * agent on the same account until `resetsAt` when `status` is `exhausted` (docs/sessions.md).
+ */
+export interface QuotaReport {
+  /** `ok`: within the limit; `warning`: close to it; `exhausted`: refused until the reset. */
+  status: 'ok' | 'warning' | 'exhausted';
+  /** When the limit resets (ms since the epoch), if the runtime said. */
+  resetsAt?: number;
+  /** Which limit, as the runtime names it (`five_hour`, `seven_day`, `primary`, `requests`). */
+  limit?: string;
+  /** Share of the limit used, 0..1, when known. */
+  utilization?: number;
+  /** The runtime's own words, for status lines. */
+  message?: string;
+}
 
 export interface InvokeRequest {
   agentId: string;
@@ -120,6 +159,48 @@ export interface InvokeRequest {
    * steered mid-invocation; their checkpoints are between invocations (the orchestrator's).
    */
   checkpoint?: () => Promise<string | undefined>;
+  /**
+   * Live runtimes: `listener` is called whenever operator input (inject, redirect) or a pause
+   * waits for this run, so a runtime that can take input inside its turn (Claude Code's stdin,
+   * Codex's `turn/steer`) takes it at once instead of at its next safe point. Returns
+   * the unsubscribe function. The listener then calls `takeInput`.
+   */
+  onSteer?: (listener: () => void) => () => void;
+  /**
+   * Takes operator input waiting for this run now, without waiting for a pause to end (the
+   * live runtimes' hand-over after `onSteer`); undefined when none waits. What it returns
+   * counts as given to this turn (kept with the turn's prompt in the session transcript).
+   */
+  takeInput?: () => string | undefined;
+  /** The runtime reports its account's rate-limit or quota state (QuotaReport). */
+  onQuota?: (report: QuotaReport) => void;
+  /**
+   * Runtimes that receive permission requests (Claude Code's `can_use_tool`, Codex's approval
+   * requests, ACP's `session/request_permission`): asks before a tool runs. The daemon's rules
+   * answer at once where they can; otherwise a person does, from any surface, or the request
+   * expires (docs/approvals.md). Never rejects: a cancelled run is answered with a denial.
+   */
+  askApproval?: (ask: ApprovalAsk) => Promise<ApprovalAnswer>;
+  /** MCP servers the CLI gets beside the user's own (TinyAGI's agent tools; mcp-servers.ts). */
+  mcpServers?: McpServerSpec[];
+}
+
+/** A runtime's permission request (InvokeRequest.askApproval). */
+export interface ApprovalAsk {
+  /** The tool as the runtime names it (`Bash`, `Edit`, `commandExecution`, …). */
+  tool: string;
+  /** Its input as the runtime gave it (secrets are masked before it is stored or shown). */
+  input: unknown;
+  /** One line for people; made from the tool and input when left out. */
+  summary?: string;
+}
+
+export interface ApprovalAnswer {
+  allow: boolean;
+  /** A denial's reason, for the model (`denied by the person: use the staging database`). */
+  reason?: string;
+  /** Who or what decided: `rule`, `session`, `expiry`, `cancelled`, or the person's surface. */
+  decidedBy: string;
 }
 
 export interface InvokeUsage {

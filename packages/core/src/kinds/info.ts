@@ -1,7 +1,17 @@
 /** The serialisable view of the registered kinds, as `GET /api/kinds` returns it. */
 import * as z from 'zod';
-import type { ChannelKind, ChannelKindInfo, Kinds, RuntimeKind, RuntimeKindInfo } from '@tinyagi/client/contract';
+import { ChannelCommonSettingsSchema, type ChannelKind, type ChannelKindInfo, type Kinds, type RuntimeKind, type RuntimeKindInfo } from '@tinyagi/client/contract';
 import { channelKinds, runtimeKinds } from './registry.ts';
+
+/** The kind's block schema, with the settings every channel takes (live_replies) when the kind's own schema leaves them out. */
+function channelSettingsSchema(kind: ChannelKind): Record<string, unknown> {
+  const schema = z.toJSONSchema(kind.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const properties = schema['properties'];
+  if (properties === null || typeof properties !== 'object') return schema;
+  const common = (z.toJSONSchema(ChannelCommonSettingsSchema, { io: 'input' }) as { properties?: Record<string, unknown> }).properties ?? {};
+  // The kind's own keys first, in its order; its own definition wins.
+  return { ...schema, properties: { ...(properties as Record<string, unknown>), ...Object.fromEntries(Object.entries(common).filter(([key]) => !(key in properties))) } };
+}
 
 export function channelKindInfo(kind: ChannelKind): ChannelKindInfo {
   return {
@@ -9,7 +19,7 @@ export function channelKindInfo(kind: ChannelKind): ChannelKindInfo {
     name: kind.name,
     title: kind.title,
     description: kind.description,
-    settings: z.toJSONSchema(kind.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+    settings: channelSettingsSchema(kind),
     secrets: [...kind.secrets],
     env: kind.env.map((e) => ({ variable: e.variable, path: e.path })),
     login: kind.login,

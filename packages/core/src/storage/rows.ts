@@ -29,3 +29,5 @@ export type ScheduleRow = RowOf<typeof tables.schedules>;
 export type ProjectRow = RowOf<typeof tables.projects>;
 export type TaskRow = RowOf<typeof tables.tasks>;
 export type TaskCommentRow = RowOf<typeof tables.taskComments>;
+export type QuotaHoldRow = RowOf<typeof tables.quotaHolds>;
+export type ApprovalRow = RowOf<typeof tables.approvals>;

@@ -338,3 +338,47 @@ export const taskComments = sqliteTable(
   },
   (t) => [index('task_comments_task').on(t.taskId, t.id)],
 );
+
+/**
+ * Accounts a runtime reported exhausted (quotas/): every agent whose target uses the account is
+ * held (its messages not claimed) until `resets_at`. `account` is the runtime and a hash of the
+ * credentials, never the secret itself.
+ */
+export const quotaHolds = sqliteTable('quota_holds', {
+  account: text('account').primaryKey(),
+  runtime: text('runtime').notNull(),
+  label: text('label').notNull(),
+  status: text('status').notNull(),
+  resetsAt: integer('resets_at').notNull(),
+  limitName: text('limit_name'),
+  message: text('message'),
+  reportedBy: text('reported_by'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/**
+ * Approval requests (approvals/): what an agent asked to do, for which run and session, when it
+ * expires and how it was answered. `status` moves from `pending` once (the first answer wins).
+ */
+export const approvals = sqliteTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    status: text('status').notNull(),
+    agentId: text('agent_id').notNull(),
+    runId: text('run_id').notNull(),
+    conversationId: text('conversation_id').notNull(),
+    sessionKey: text('session_key').notNull(),
+    tool: text('tool').notNull(),
+    input: text('input').notNull(),
+    summary: text('summary').notNull(),
+    requestedAt: integer('requested_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    decidedAt: integer('decided_at'),
+    decidedBy: text('decided_by'),
+    decision: text('decision'),
+    reason: text('reason'),
+  },
+  (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId)],
+);

@@ -19,7 +19,7 @@ import {
   setAgentHeartbeat,
   WORKSPACE_PATHS,
 } from '@tinyagi/core/internal';
-import type { Settings } from '@tinyagi/core';
+import { sessionPool, type Settings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { agentsContract } from '@tinyagi/client/contract';
@@ -81,7 +81,10 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
 
     resetAgent: async ({ params }) => {
       requireAgent(ctx.settings(), params.id);
-      return { ok: true as const, sessionsCleared: await ctx.agentSessions.reset(params.id) };
+      const sessionsCleared = await ctx.agentSessions.reset(params.id);
+      // Its warm processes hold the cleared provider sessions (docs/sessions.md).
+      await sessionPool.closeAgent(params.id, undefined, 'the agent was reset');
+      return { ok: true as const, sessionsCleared };
     },
 
     agentMessages: async ({ params, query }) => {

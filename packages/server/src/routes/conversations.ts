@@ -1,5 +1,6 @@
 /** Conversations (run trees, transcripts, cancel) and runs (get, cancel, steer, spawn). */
 import type { ServerContext } from '../context.ts';
+import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';
 
@@ -15,7 +16,8 @@ type Names =
   | 'steerRun'
   | 'getRunSteering'
   | 'listHandoffs'
-  | 'spawnRun';
+  | 'spawnRun'
+  | 'declareRunAction';
 
 /** How many of the latest events `GET /api/handoffs` looks through. */
 const HANDOFF_WINDOW = 20_000;
@@ -90,6 +92,14 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
           teamId: e.data.teamId,
         }));
       return handoffs.slice(-(query.limit ?? 20));
+    },
+
+    declareRunAction: ({ params, body, auth }) => {
+      // A tool acts for its own run only: a token of another run of the same conversation may not.
+      if (auth.kind !== 'run' || auth.runId !== params.id) {
+        throw new RequestError('SCOPE_FORBIDDEN', 'Only the run itself (its run-scoped token) may declare what its answer does.');
+      }
+      return { runId: params.id, accepted: true as const, note: ctx.orchestrator.declareRunAction(params.id, body) };
     },
 
     spawnRun: async ({ params, body }) => {

@@ -9,7 +9,9 @@
  * - Without an id the stream starts with the next live event.
  * - Filters: ?conversation=, ?agent=, ?types=a,b (exact type names).
  * - A channel-scoped token sees only its own channel's outbox.enqueued and pairing.approved
- *   events (its wake-ups), whatever filters it asks for.
+ *   events (its wake-ups) and, for live replies, the run events (started, progress, ended) and
+ *   conversation.completed of conversations that came in through its channel — whatever filters
+ *   it asks for (nothing of other channels, nothing else).
  * - A keep-alive comment every 15 s.
  * - Each client has a bounded buffer: a client that falls too far behind is disconnected and
  *   resumes from its last id, instead of growing the server's memory.
@@ -47,10 +49,53 @@ function resumeId(headerValue: string | string[] | undefined, query: EventsQuery
   return Number(raw.trim());
 }
 
-/** The events a channel process needs to wake up: its own replies and approvals. */
-const CHANNEL_EVENT_TYPES: readonly EventType[] = ['outbox.enqueued', 'pairing.approved'];
+/** The events a channel process needs to wake up: its own replies and approvals (the default). */
+const CHANNEL_WAKE_TYPES: readonly EventType[] = ['outbox.enqueued', 'pairing.approved'];
+/** What a channel may ask for besides: the progress of its own conversations (live replies). */
+const CHANNEL_LIVE_TYPES: readonly EventType[] = ['run.started', 'run.progress', 'run.completed', 'run.failed', 'run.cancelled', 'conversation.completed'];
+const CHANNEL_EVENT_TYPES: readonly EventType[] = [...CHANNEL_WAKE_TYPES, ...CHANNEL_LIVE_TYPES];
 
-type Visible = (event: TinyEvent) => boolean;
+type Visible = (event: TinyEvent) => boolean | Promise<boolean>;
+
+/**
+ * A channel token's view: its own wake-ups (the payload names the channel), and the live events
+ * of conversations whose channel is its own (looked up once per conversation: it never changes).
+ */
+function channelVisibility(ctx: ServerContext, channel: string): Visible {
+  /** conversation id → its channel once known (answered synchronously: other channels' progress is dropped on arrival), or the lookup under way. */
+  const channels = new Map<string, string | Promise<string | null>>();
+  return (event) => {
+    if (!CHANNEL_LIVE_TYPES.includes(event.type)) return (event.data as { channel?: unknown }).channel === channel;
+    const id = event.conversationId;
+    if (id === null) return false;
+    const known = channels.get(id);
+    if (known === undefined) {
+      if (channels.size > 10_000) channels.clear();
+      const lookup = Promise.resolve(ctx.stores.runs.getConversation(id)).then(
+        (c) => c?.channel ?? null,
+        () => null,
+      );
+      channels.set(id, lookup);
+      void lookup.then((c) => {
+        // Not found (yet): asked again next time rather than hidden for good.
+        if (channels.get(id) === lookup) {
+          if (c === null) channels.delete(id);
+          else channels.set(id, c);
+        }
+      });
+      return lookup.then((c) => c === channel);
+    }
+    return typeof known === 'string' ? known === channel : known.then((c) => c === channel);
+  };
+}
+
+/** The events of `events` that `visible` lets through, in order. */
+async function visibleOnly(events: readonly TinyEvent[], visible: Visible): Promise<TinyEvent[]> {
+  const answers = events.map((e) => visible(e));
+  const out: TinyEvent[] = [];
+  for (const [i, answer] of answers.entries()) if (answer === true || (answer !== false && (await answer))) out.push(events[i]!);
+  return out;
+}
 
 /** An event's SSE frame (what @fastify/sse's `send` writes for `{ id, event, data }`), made once per event. */
 const frames = new WeakMap<TinyEvent, string>();
@@ -97,7 +142,8 @@ class EventStreamSession {
   }
 
   #onEvent(event: TinyEvent): void {
-    if (this.#closed || !matchesFilter(event, this.#filter) || !this.#visible(event)) return;
+    // Visibility (a channel token's scope) is checked again when the events are sent: it may need a lookup.
+    if (this.#closed || !matchesFilter(event, this.#filter) || this.#visible(event) === false) return;
     this.#queue.push(event);
     // During replay the buffer also holds events the replay already sent: those do not count.
     if (this.#queue.length > this.#ctx.limits.sseClientBuffer) this.#queue = this.#queue.filter((e) => e.id > this.#lastSent);
@@ -117,7 +163,7 @@ class EventStreamSession {
     for (;;) {
       const events = await this.#ctx.stores.events.readSince(cursor, this.#filter, page);
       if (events.length > 0) cursor = events.at(-1)!.id;
-      if (!(await this.#send(events.filter(this.#visible)))) return;
+      if (!(await this.#send(await visibleOnly(events, this.#visible)))) return;
       if (events.length < page) return;
     }
   }
@@ -129,7 +175,10 @@ class EventStreamSession {
       while (!this.#closed && this.#queue.length > 0) {
         const ready = this.#queue.filter((e) => e.id > this.#lastSent);
         this.#queue = [];
-        if (!(await this.#send(ready))) return;
+        const last = ready.at(-1)?.id;
+        if (!(await this.#send(await visibleOnly(ready, this.#visible)))) return;
+        // Events the scope hid count as sent: they are not looked at again.
+        if (last !== undefined && last > this.#lastSent) this.#lastSent = last;
       }
     } finally {
       this.#pumping = false;
@@ -202,14 +251,14 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
       const query = request.query as EventsQuery;
       const auth = request.auth;
       const asked = parseTypes(query.types);
-      const types = auth.kind === 'channel' ? (asked ?? CHANNEL_EVENT_TYPES).filter((t) => CHANNEL_EVENT_TYPES.includes(t)) : asked;
+      const types = auth.kind === 'channel' ? (asked ?? CHANNEL_WAKE_TYPES).filter((t) => CHANNEL_EVENT_TYPES.includes(t)) : asked;
       const filter: EventFilter = {
         ...(query.conversation ? { conversationId: query.conversation } : {}),
         ...(query.agent ? { agentId: query.agent } : {}),
         ...(types ? { types } : {}),
       };
       const from = resumeId(request.headers['last-event-id'], query) ?? (await ctx.stores.events.lastId());
-      const visible: Visible | undefined = auth.kind === 'channel' ? (event) => (event.data as { channel?: unknown }).channel === auth.channel : undefined;
+      const visible: Visible | undefined = auth.kind === 'channel' ? channelVisibility(ctx, auth.channel) : undefined;
       await new EventStreamSession(ctx, reply, filter, from, visible).start();
     },
   );

@@ -5,7 +5,9 @@
  * code (abort controllers, paused waiters).
  */
 import type { InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
-import type { GroupCommit, StoreSet, StoreTransaction, TxBody } from '@tinyagi/core/internal';
+import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '@tinyagi/core/internal';
+import type { ApprovalDesk } from '../approvals/desk.ts';
+import type { DeclaredActions } from './run-actions.ts';
 import type { SteeringBoard } from '../steering/steering.ts';
 import type { AgentNotes } from './agent-notes.ts';
 
@@ -36,6 +38,8 @@ export interface ActiveRun {
   messageIds: string[];
   spawned: boolean;
   parentRunId: string | null;
+  /** What the agent's tools asked this attempt to do when its turn ends (run-actions.ts). */
+  declared?: DeclaredActions;
 }
 
 export interface Ctx {
@@ -72,6 +76,10 @@ export interface Ctx {
   startWrites: GroupCommit<TxBody<void>>;
   /** The observers of this orchestrator and its queue worker (the event log and usage accounting first: observers.ts). */
   observers: ObserverList<StoreTransaction>;
+  /** Accounts held until their rate limit resets, and the agents on them (core's quotas/board.ts). */
+  quotas: QuotaBoard;
+  /** Permission requests of running agents: rules, then a person (approvals/desk.ts). */
+  approvals: ApprovalDesk;
 }
 
 /*

@@ -14,6 +14,7 @@ import { toReadable, type ReadableReply } from '../protocol/readable.ts';
 import { planRoutes, type RoutePlan } from '../router/plan.ts';
 import { readMeta, type MessageProvenance } from '../router/provenance.ts';
 import type { Ctx } from './context.ts';
+import { withDeclared, type DeclaredActions } from './run-actions.ts';
 import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 
 /** What the answer does, decided before the commit (no database read). */
@@ -53,6 +54,8 @@ export interface DecideInput {
   settings: Settings;
   /** The agent's answer as the invocation returned it. */
   answer: string;
+  /** What the agent's tools declared during the turn (handoffs, chat-room posts), merged with its tags. */
+  declared?: DeclaredActions | undefined;
   /** `toReadable(answer)`, made once by the caller (it names the files to check). */
   readable: ReadableReply;
   files: FileCheck;
@@ -76,7 +79,7 @@ export function checkAnswerFiles(ctx: Pick<Ctx, 'env' | 'filesDir'>, settings: S
 /** Decides what the answer does. Pure. */
 export function decideRun(input: DecideInput): Decided {
   const { run, settings, answer, readable, files } = input;
-  const parsed = parseTags(answer, { self: run.agentId });
+  const parsed = withDeclared(parseTags(answer, { self: run.agentId }), input.declared, run.agentId);
   const incoming = input.messages.map((m) => readMeta(m)).filter((m): m is MessageProvenance => m !== undefined);
   const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: input.messages[0]!.teamId, incoming });
   const { refused } = files;

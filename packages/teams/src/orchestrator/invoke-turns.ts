@@ -58,12 +58,16 @@ export interface TurnsResult {
 const MAX_TURNS = 8;
 
 /** What an agent's turns use of the context. */
-export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'observers' | 'active'>;
+export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'observers' | 'active' | 'approvals'> &
+  Partial<Pick<Ctx, 'quotas'>>;
 
 export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<TurnsResult> {
   const { run, signal } = input;
   const settings = ctx.getSettings();
-  const target = resolveInvokeTarget(settings, run.agentId, ctx.env);
+  const primary = resolveInvokeTarget(settings, run.agentId, ctx.env);
+  // While the agent's account is held for a rate limit, its fallback_provider (if free) runs the turn.
+  const chosen = ctx.quotas?.targetFor(run.agentId, primary) ?? { target: primary };
+  const target = chosen.target;
   const agent = ownEntry(settings.agents, run.agentId) ?? {};
   const cwd = agentWorkspaceDir(settings, run.agentId, ctx.env);
   if (!ctx.provisioned.has(cwd)) {
@@ -80,9 +84,13 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
   // A session another node's CLI holds cannot be resumed here (its files are on that machine):
   // start a new one, with the transcript kept.
   const elsewhere = stored !== undefined && ctx.node !== undefined && stored.node !== '' && stored.node !== ctx.node;
-  let resumeId: string | undefined = (!elsewhere && stored?.sessionId) || undefined;
-  let instructionsHash: string | undefined = (!elsewhere && stored?.instructionsHash) || undefined;
-  let providerState: string | undefined = (!elsewhere && stored?.providerState) || undefined;
+  // A session of the other provider (the fallback's, or the primary's while on the fallback) cannot be
+  // resumed by this one: a new session with the transcript.
+  const fallbackProvider = ctx.quotas?.fallbackOf(run.agentId)?.provider;
+  const switched = stored !== undefined && stored.provider !== target.provider && (chosen.hold !== undefined || stored.provider === fallbackProvider);
+  let resumeId: string | undefined = (!elsewhere && !switched && stored?.sessionId) || undefined;
+  let instructionsHash: string | undefined = (!elsewhere && !switched && stored?.instructionsHash) || undefined;
+  let providerState: string | undefined = (!elsewhere && !switched && stored?.providerState) || undefined;
   let turn = (stored?.turns ?? 0) + 1;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;
@@ -93,6 +101,10 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     if (observers.listening('progress')) observers.notify('progress', { run, turn, progress: event });
   };
   const status = (message: string): void => progress({ type: 'status', message });
+  if (chosen.hold) {
+    const { label, resetsAt, limit } = chosen.hold;
+    status(`account ${label} is held until ${new Date(resetsAt).toISOString()}${limit ? ` (${limit})` : ''}: this run uses the fallback ${target.provider}${target.model ? ` (${target.model})` : ''}`);
+  }
   /** A checkpoint inside or before a turn; a paused run says where it waits. */
   const checkpoint = (where: string): Promise<SteeringInput> => {
     if (ctx.steering.isPaused(run.id)) status(`paused ${where}, until the run is resumed`);
@@ -102,6 +114,14 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
 
   for (let i = 0; ; i++) {
     const steeredMidCall: string[] = [];
+    /** Input handed to the running turn (kept with the turn's prompt in the session transcript). */
+    const midTurn = (steering: SteeringInput): string | undefined => {
+      const text = applySteering('', steering, false);
+      if (text === '') return undefined;
+      steeredMidCall.push(text);
+      status(`${describe(steering)} applied inside turn ${turn}`);
+      return text;
+    };
     const env: Record<string, string> = { TINYAGI_RUN_ID: run.id, TINYAGI_CONVERSATION_ID: run.conversationId, TINYAGI_DEPTH: String(run.depth) };
     if (ctx.apiUrl) env.TINYAGI_API_URL = ctx.apiUrl;
     if (ctx.issueRunToken) env.TINYAGI_RUN_TOKEN = ctx.issueRunToken(run.id, run.conversationId);
@@ -124,22 +144,29 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       onEvent: progress,
       tools: { spawnAgent: input.spawnAgent },
       env,
-      busyElsewhere: () => hasRunningChildren(ctx, run.id),
+      // Silent while a sub-agent it called works, or while a person decides on its request.
+      busyElsewhere: () => hasRunningChildren(ctx, run.id) || ctx.approvals.waiting(run.id),
+      askApproval: (ask) => ctx.approvals.ask(run, input.sessionKey, ask, signal),
       // HTTP agents: operator input between model calls of this invocation (CLI agents get it
       // at the next turn below). Kept with the turn's prompt in the session transcript.
-      checkpoint: async () => {
-        const steering = await checkpoint(`inside turn ${turn}`);
-        const text = applySteering('', steering, false);
-        if (text === '') return undefined;
-        steeredMidCall.push(text);
-        status(`${describe(steering)} applied inside turn ${turn}`);
-        return text;
-      },
+      checkpoint: async () => midTurn(await checkpoint(`inside turn ${turn}`)),
+      // Live runtimes: input sent while the turn runs is steered into it at once.
+      onSteer: (listener) => ctx.steering.subscribe(run.id, listener),
+      takeInput: () => midTurn(ctx.steering.take(run.id)),
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
     };
+    // Quotas (docs/operations.md): an account held until its reset is not spent on; a runtime's
+    // report holds it, and a rate limit on a held account waits for the reset.
+    const quotas = ctx.quotas;
+    const held = quotas?.refusal(run.agentId, target);
+    if (held) throw addSpend(held, usage, costUsd);
+    if (quotas) {
+      const invokedAt = Date.now();
+      request.onQuota = (report) => void quotas.report(run.agentId, target, report, invokedAt).catch(() => {});
+    }
     // A failing turn carries what the earlier turns of this attempt spent, so the caller records it all.
-    const result = await ctx.invoke(request).catch((err: unknown) => {
-      throw addSpend(err, usage, costUsd);
+    const result = await ctx.invoke(request).catch(async (err: unknown) => {
+      throw addSpend(quotas ? await quotas.failed(run.agentId, target, err).catch(() => err) : err, usage, costUsd);
     });
     usage.inputTokens += result.usage?.inputTokens ?? 0;
     usage.outputTokens += result.usage?.outputTokens ?? 0;

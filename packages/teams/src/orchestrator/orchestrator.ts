@@ -17,7 +17,20 @@
  * transaction bodies (`stores.commit`, `yield* io(…)` per store call), which run synchronously
  * inside one write on SQLite.
  */
-import { invokeAgent, newId, ObserverList, QueueWorker, TERMINAL_RUN_STATUSES, TinyError, type InvokeRequest, type InvokeResult, type Observer, type RunStatus, type Settings } from '@tinyagi/core';
+import {
+  invokeAgent,
+  newId,
+  ObserverList,
+  QueueWorker,
+  TERMINAL_RUN_STATUSES,
+  TinyError,
+  warmCapabilities,
+  type InvokeRequest,
+  type InvokeResult,
+  type Observer,
+  type RunStatus,
+  type Settings,
+} from '@tinyagi/core';
 import {
   ownEntry,
   type AgentMessageStoreApi,
@@ -33,12 +46,15 @@ import {
   type SteerCommand,
   type StoreSet,
   type StoreTransaction,
+  QuotaBoard,
+  type ApprovalRecord,
+  type QuotaHoldView,
 } from '@tinyagi/core/internal';
 import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../conversations/transcript.ts';
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
 import { teamMembers } from '../protocol/addressing.ts';
 import { chatroomMessage, type MessageMeta } from '../router/provenance.ts';
-import { steerCapabilities, steerNote, type SteerCapability } from '../steering/capabilities.ts';
+import { steerCapabilities, steerNote, type SteerCapability, type SteerRunner } from '../steering/capabilities.ts';
 import { SteeringBoard } from '../steering/steering.ts';
 import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/spawner.ts';
 import type { Spawner } from '../subagents/sub-agent.ts';
@@ -50,7 +66,9 @@ import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
 import { steerEntry } from '@tinyagi/client';
-import type { Decision, RunSteerEntry } from '@tinyagi/client/contract';
+import type { ApprovalDecision, Decision, RunAction, RunSteerEntry } from '@tinyagi/client/contract';
+import { declareAction } from './run-actions.ts';
+import { ApprovalDesk } from '../approvals/desk.ts';
 import { decideConversation, submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
 import { AgentNotes } from './agent-notes.ts';
 import { eventLogObserver, usageObserver } from './observers.ts';
@@ -151,7 +169,27 @@ export class Orchestrator implements Spawner {
       writes: stores.groupCommit(),
       startWrites: stores.groupCommit({ durable: false }),
       observers,
+      quotas: new QuotaBoard({
+        store: stores.quotas,
+        events: stores.events,
+        getSettings: options.getSettings,
+        env: options.env ?? process.env,
+        // A hold ended: the held agents' messages are claimable again.
+        onRelease: () => this.#worker?.wake(),
+        onError: (err) => reportError(stores, 'quota holds', err),
+      }),
+      approvals: new ApprovalDesk({
+        stores,
+        getSettings: options.getSettings,
+        env: options.env ?? process.env,
+        onError: (err) => reportError(stores, 'approvals', err),
+      }),
     };
+  }
+
+  /** Accounts held until their rate limit resets, with the agents each holds (docs/operations.md, "Rate limits and quotas"). */
+  quotaHolds(): QuotaHoldView[] {
+    return this.#ctx.quotas.list();
   }
 
   /**
@@ -202,7 +240,14 @@ export class Orchestrator implements Spawner {
     const ctx = this.#ctx;
     const queueSettings = effectiveQueue(ctx.getSettings());
     await ctx.steering.restore();
+    // Holds a previous process (or another node) recorded stay in force after a restart.
+    await ctx.quotas.restore();
     this.#unsubscribe = ctx.stores.events.subscribe((event) => {
+      if (event.type === 'runtime.quota' && (event.data.status === 'exhausted' || event.data.status === 'released')) {
+        // Another node's report (PostgreSQL): its hold applies here too. Our own changes nothing.
+        ctx.quotas.refresh().catch((err: unknown) => reportError(ctx.stores, 'quota holds', err));
+        return;
+      }
       if (relayedToThisNode(ctx, event)) {
         // A command for a run of this node, sent to another one (steering/relay.ts).
         this.steer(
@@ -224,13 +269,17 @@ export class Orchestrator implements Spawner {
       onMessageDead(ctx, event.data.messageId, typeof event.data.reason === 'string' ? event.data.reason : 'failed').catch(() => {});
     });
     await reconcileOpenRuns(ctx);
+    // Requests whose runs no process runs any more (this node's, ended by the reconcile above):
+    // their CLIs are gone, so they are cancelled ("denied: the session ended"), never left waiting.
+    await ctx.approvals.recover();
     this.#worker = new QueueWorker({
       store: ctx.stores.queue,
       handler: (batch, handler) => handleBatch(ctx, batch, handler),
       observers: ctx.observers,
       ...(this.#options.owner ? { owner: this.#options.owner } : {}),
       ...(this.#options.agents ? { agents: this.#options.agents } : {}),
-      ...(this.#options.skipAgents ? { skipAgents: this.#options.skipAgents } : {}),
+      // Agents on an account held until its rate limit resets are not claimed (no attempt spent).
+      skipAgents: () => unionOf(this.#options.skipAgents?.(), ctx.quotas.heldAgents()),
       // Read at every claim: a change of queue.concurrency in settings.json applies live.
       concurrency: this.#options.concurrency ?? (() => effectiveQueue(ctx.getSettings()).concurrency),
       leaseMs: this.#options.leaseMs ?? queueSettings.lease_ms,
@@ -278,6 +327,7 @@ export class Orchestrator implements Spawner {
     this.#ctx.worker = undefined;
     this.#unsubscribe?.();
     clearInterval(this.#deadlineTimer);
+    this.#ctx.quotas.stop();
     await worker.stop(graceMs);
     for (const active of this.#ctx.active.values()) active.controller.abort('shutdown');
     await this.#ctx.stores.events.flush();
@@ -366,17 +416,18 @@ export class Orchestrator implements Spawner {
       outcome = ctx.steering.apply(runId, command, payload.text);
     }
     // What an accepted command does for this provider, said with the answer (and in the tree).
-    if (outcome.accepted) outcome = { accepted: true, effect: steerNote(this.#adapterOf(run.agentId), command, run.status === 'queued') };
+    if (outcome.accepted) outcome = { accepted: true, effect: steerNote(this.#runnerOf(run.agentId), command, run.status === 'queued') };
     await ctx.stores.events.append(steeredEvent(run, command, outcome, payload, relay?.requestId));
     return outcome;
   }
 
-  /** The adapter that runs an agent (`turn`-only steering for one that no longer resolves). */
-  #adapterOf(agentId: string): string {
+  /** The adapter that runs an agent, with its live driver's capabilities when it runs warm (`turn`-only steering for one that no longer resolves). */
+  #runnerOf(agentId: string): SteerRunner {
     try {
-      return resolveInvokeTarget(this.#ctx.getSettings(), agentId, this.#ctx.env).adapter;
+      const target = resolveInvokeTarget(this.#ctx.getSettings(), agentId, this.#ctx.env);
+      return { adapter: target.adapter, live: warmCapabilities(target) };
     } catch {
-      return 'unknown';
+      return { adapter: 'unknown' };
     }
   }
 
@@ -386,9 +437,10 @@ export class Orchestrator implements Spawner {
     const run = await ctx.stores.runs.mustGetRun(runId);
     const settings = ctx.getSettings();
     const allowed = agentDefaults(ownEntry(settings.agents, run.agentId) ?? {}, settings).steering;
-    const adapter = this.#adapterOf(run.agentId);
+    const runner = this.#runnerOf(run.agentId);
+    const adapter = runner.adapter;
     const paused = !TERMINAL_RUN_STATUSES.includes(run.status) && (ctx.steering.isPaused(runId) || (await this.#pausedElsewhere(run.id, run.conversationId)));
-    return { runId: run.id, agentId: run.agentId, adapter, status: run.status, paused, commands: steerCapabilities(adapter, allowed, run.status) };
+    return { runId: run.id, agentId: run.agentId, adapter, status: run.status, paused, commands: steerCapabilities(runner, allowed, run.status) };
   }
 
   /** Several nodes: the last accepted pause/resume of a run another node holds. */
@@ -401,6 +453,16 @@ export class Orchestrator implements Spawner {
   /** Runs `input.agent` as a sub-agent of a running run and resolves with its answer or an explicit refusal. */
   spawn(parentRunId: string, input: SpawnInput): Promise<SpawnResult> {
     return spawnSubAgent(this.#ctx, parentRunId, input);
+  }
+
+  /** A person's answer to an approval request (the first answer wins: APPROVAL_DECIDED after). */
+  decideApproval(id: string, decision: ApprovalDecision, by: string, reason?: string): Promise<ApprovalRecord> {
+    return this.#ctx.approvals.decide(id, decision, by, reason);
+  }
+
+  /** An agent's tool asks its running run to hand off, post or send a file when its turn ends (run-actions.ts); returns what will happen. */
+  declareRunAction(runId: string, action: RunAction): string {
+    return declareAction(this.#ctx.active.get(runId), runId, this.#ctx.getSettings(), action);
   }
 
   /** A post to a team's chat room (a human's, or an agent's from outside a run): every other member receives it. */
@@ -497,4 +559,11 @@ export class Orchestrator implements Spawner {
 /** A background failure (a timer's, a write-through's) as a `system.notice` event: nothing to throw it to. */
 function reportError(stores: StoreSet, where: string, err: unknown): void {
   stores.events.emit({ type: 'system.notice', data: { level: 'error', where, error: err instanceof Error ? err.message : String(err) } });
+}
+
+/** Both sets (the common case, nothing held: the first as it is). */
+function unionOf(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): ReadonlySet<string> {
+  if (b.size === 0) return a ?? b;
+  if (!a || a.size === 0) return b;
+  return new Set([...a, ...b]);
 }

@@ -41,6 +41,7 @@ import { spawnForTool } from '../subagents/spawner.ts';
 import { abortActive, abortCause, linkedController, type ActiveRun, type CancelCtx, type Ctx, type WriteCtx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyOutgoing, checkAnswerFiles, decideRun, readAnswer, type RunDecision } from './decide.ts';
+import type { DeclaredActions } from './run-actions.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';
@@ -216,7 +217,7 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
   try {
     const result = await invoke(ctx, plan, run, controller.signal);
     const outcome: RunOutcome = { run, merged: mergedRuns, messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey: plan.sessionKey, result };
-    const decision = await decide(ctx, outcome);
+    const decision = await decide(ctx, outcome, active.declared);
     return { commit: (tx) => commitRunEffects(ctx, tx, outcome, decision), runId: run.id, answered: true };
   } catch (err) {
     await recordAttemptSpend(ctx, run, err);
@@ -277,12 +278,12 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortS
 }
 
 /** decide: the answer's files checked (the filesystem), `decideRun` (pure), then the outgoing plugins. */
-async function decide(ctx: Pick<Ctx, 'getSettings' | 'env' | 'filesDir' | 'plugins' | 'pluginTimeoutMs' | 'stores'>, outcome: RunOutcome): Promise<RunDecision> {
+async function decide(ctx: Pick<Ctx, 'getSettings' | 'env' | 'filesDir' | 'plugins' | 'pluginTimeoutMs' | 'stores'>, outcome: RunOutcome, declared: DeclaredActions | undefined): Promise<RunDecision> {
   const { run, result } = outcome;
   const settings = ctx.getSettings();
   const readable = readAnswer(run, result.text);
-  const files = checkAnswerFiles(ctx, settings, run, readable.files);
-  return applyOutgoing(ctx, run, decideRun({ run, messages: outcome.messages, settings, answer: result.text, readable, files }));
+  const files = checkAnswerFiles(ctx, settings, run, [...readable.files, ...(declared?.files ?? [])]);
+  return applyOutgoing(ctx, run, decideRun({ run, messages: outcome.messages, settings, answer: result.text, declared, readable, files }));
 }
 
 async function transformIncoming(ctx: PluginCtx, message: QueueMessage, run: RunRecord): Promise<string> {

@@ -33,6 +33,8 @@ interface RunSteering {
   applied: string[];
   appliedRedirect?: string;
   wake?: () => void;
+  /** Live runtimes listening for input while the run's turn runs (`subscribe`). */
+  listeners?: Set<() => void>;
   /** The store holds a row for this run (saved or restored): forgetting it deletes the row. */
   stored?: boolean;
 }
@@ -136,8 +138,30 @@ export class SteeringBoard {
     const state = this.#state(runId);
     if (state.closed) return { accepted: false, reason: 'the run is finishing; it takes no more input' };
     const outcome = applyCommand(state, command, text);
-    if (outcome.accepted) this.#save(runId, state);
+    if (outcome.accepted) {
+      this.#save(runId, state);
+      if (command === 'inject' || command === 'redirect') for (const listener of state.listeners ?? []) listener();
+    }
     return outcome;
+  }
+
+  /**
+   * A live runtime's turn listens for input (inject, redirect) sent while it runs; `listener`
+   * then calls `take`. Called at once when input already waits. Returns the unsubscribe function.
+   */
+  subscribe(runId: string, listener: () => void): () => void {
+    const state = this.#state(runId);
+    state.listeners ??= new Set();
+    state.listeners.add(listener);
+    if (this.hasPendingInput(runId)) queueMicrotask(listener);
+    return () => state.listeners?.delete(listener);
+  }
+
+  /** Hands over input waiting for the run now, paused or not (a live runtime steering it into the running turn). */
+  take(runId: string): SteeringInput {
+    const state = this.#runs.get(runId);
+    if (!state || state.closed) return { injected: [] };
+    return this.#handOver(runId, state);
   }
 
   /** True when an inject or redirect waits to be applied. */
@@ -164,6 +188,11 @@ export class SteeringBoard {
         signal.addEventListener('abort', done, { once: true });
       });
     }
+    return this.#handOver(runId, state);
+  }
+
+  /** Hands over and clears what was injected or redirected since the last hand-over (kept as applied, for a retry). */
+  #handOver(runId: string, state: RunSteering): SteeringInput {
     const out: SteeringInput = { injected: state.injected };
     if (state.redirect !== undefined) out.redirect = state.redirect;
     if (out.injected.length === 0 && out.redirect === undefined) return out;

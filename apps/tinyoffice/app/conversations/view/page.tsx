@@ -6,7 +6,9 @@
  * stream keeps the tree current. The transcript reloads when a run of this conversation ends
  * (its text comes from the runs' stored input and output). The conversation record reloads after
  * the events that may change whether it waits for the person's decision (lib/decision.ts), which
- * a banner then asks for.
+ * a banner then asks for. Each run shows its live activity (from its progress events): the tool
+ * call running now in its row, and under it a disclosure with its plan and its tool calls, each
+ * running, done or failed with the start of its output.
  */
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
@@ -14,6 +16,8 @@ import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, use
 import {
   applyRunEvents,
   conversationStatus,
+  currentToolCall,
+  planLine,
   conversationTarget,
   emptyRunTree,
   isApiError,
@@ -21,6 +25,7 @@ import {
   runTreeTotals,
   type ConversationView,
   type RunTree,
+  type RunToolCall,
   type RunTreeNode,
   type RunSteering,
   type SteerCapability,
@@ -65,7 +70,15 @@ function Conversation({ id }: { id: string }) {
   // The tree is immutable (@tinyagi/client's run-tree): an event that changes a run gives a new
   // tree in which that run and its ancestors are new objects, so memoised rows re-render only
   // along that path. `version` tells React the ref moved on.
-  const tree = useRef<RunTree>(emptyRunTree());
+  // Seeded with the events this tab saw before the page opened (its feed): a run's live activity
+  // (tool calls, plan) comes only with events, so a page opened from Chat or the office shows it.
+  const [seed] = useState(() =>
+    applyRunEvents(
+      emptyRunTree(),
+      getState().feed.filter((e) => e.conversationId === id),
+    ),
+  );
+  const tree = useRef<RunTree>(seed);
   const lookup = useCallback((runId: string) => tree.current.nodes.get(runId), []);
   const [version, setVersion] = useState(0);
   const [transcript, setTranscript] = useState<TranscriptEntry[]>([]);
@@ -340,6 +353,7 @@ const RunRow = memo(function RunRow({
         </span>
         {node.paused && node.status === 'running' && <span className="text-xs font-medium text-amber-800 dark:text-amber-300">paused</span>}
         {node.progress && node.status === 'running' && <span className="truncate text-xs italic text-slate-600 dark:text-slate-300">“{node.progress}”</span>}
+        <CurrentTool node={node} />
         {node.status === 'running' || node.status === 'queued' ? (
           // Keyed by status too: a run that starts reads again what steering does (a queued run's notes are about its start).
           <RunActions key={node.status} runId={node.runId} agentId={node.agentId} pausable={node.status === 'running'} paused={node.paused} onError={onError} />
@@ -360,6 +374,7 @@ const RunRow = memo(function RunRow({
           ))}
         </ul>
       )}
+      {(node.activity.tools.length > 0 || node.activity.plan) && <RunActivityView node={node} level={level} />}
       {endNote(node) && (
         <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
           {endNote(node)}
@@ -376,6 +391,85 @@ const RunRow = memo(function RunRow({
     </div>
   );
 });
+
+/** The tool call the run is in now, in its row. */
+function CurrentTool({ node }: { node: RunTreeNode }) {
+  const call = currentToolCall(node);
+  if (!call) return null;
+  return (
+    <span data-testid="current-tool" className="truncate rounded bg-sky-100 px-1 font-mono text-xs text-sky-900 dark:bg-sky-900 dark:text-sky-100">
+      <span aria-hidden="true">⟳ </span>
+      <span className="sr-only">running tool </span>
+      {call.name}
+      {call.title ? `: ${call.title}` : ''}
+    </span>
+  );
+}
+
+const CALLS_SHOWN = 50;
+
+function callState(call: RunToolCall): { mark: string; word: string; tone: string } {
+  if (call.endedAt === null) return { mark: '⟳', word: 'running', tone: 'text-sky-800 dark:text-sky-300' };
+  return call.ok === false ? { mark: '✗', word: 'failed', tone: 'text-red-800 dark:text-red-300' } : { mark: '✓', word: 'done', tone: 'text-green-800 dark:text-green-300' };
+}
+
+/**
+ * A run's plan and tool calls (the latest CALLS_SHOWN), in a disclosure: open while the run is
+ * live, closed once it ended; Enter or Space on its summary toggles it.
+ */
+function RunActivityView({ node, level }: { node: RunTreeNode; level: number }) {
+  const live = node.status === 'running' || node.status === 'queued';
+  const [open, setOpen] = useState(live);
+  const { tools, plan, usage, droppedTools } = node.activity;
+  const total = tools.length + droppedTools;
+  const shown = tools.slice(-CALLS_SHOWN);
+  return (
+    <details
+      open={open}
+      onToggle={(e) => setOpen(e.currentTarget.open)}
+      data-testid="run-activity"
+      className="text-xs text-slate-700 dark:text-slate-300"
+      style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}
+    >
+      <summary className="cursor-pointer select-none rounded px-1 hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:bg-slate-800/50">
+        Activity of {node.agentId}: {plural(total, 'tool call')}
+        {plan ? ` · ${planLine(plan)}` : ''}
+        {usage.calls > 0 ? ` · ${plural(usage.calls, 'model call')}${usage.cacheReadTokens > 0 ? `, ${usage.cacheReadTokens} tokens from cache` : ''}` : ''}
+      </summary>
+      {plan && (
+        <ol className="my-1 space-y-0.5" aria-label={`Plan of ${node.agentId}'s run`} data-testid="run-plan">
+          {plan.map((step, i) => (
+            <li key={i} data-status={step.status} className={step.status === 'completed' ? 'text-slate-500 line-through dark:text-slate-400' : step.status === 'in_progress' ? 'font-medium' : ''}>
+              <span aria-hidden="true">{step.status === 'completed' ? '✓' : step.status === 'in_progress' ? '▸' : '·'} </span>
+              {step.text}
+              <span className="sr-only"> ({step.status.replace('_', ' ')})</span>
+            </li>
+          ))}
+        </ol>
+      )}
+      {shown.length > 0 && (
+        <ol className="my-1 space-y-0.5 font-mono" aria-label={`Tool calls of ${node.agentId}'s run`} data-testid="run-tools">
+          {total > shown.length && <li className="text-slate-500 dark:text-slate-400">… {total - shown.length} earlier</li>}
+          {shown.map((call) => {
+            const state = callState(call);
+            return (
+              <li key={`${call.id}-${call.startedAt}`} data-state={state.word}>
+                <span aria-hidden="true" className={state.tone}>
+                  {state.mark}{' '}
+                </span>
+                <span className="sr-only">{state.word}: </span>
+                <span className="font-medium">{call.name}</span>
+                {call.title ? ` ${call.title}` : ''}
+                {call.endedAt !== null && <span className="text-slate-500 dark:text-slate-400"> · {duration(call.endedAt - call.startedAt)}</span>}
+                {call.ok === false && call.output ? <span className="block whitespace-pre-wrap break-words pl-4 text-red-800 dark:text-red-300">{call.output.slice(0, 300)}</span> : null}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </details>
+  );
+}
 
 /** How long the run took, or has been running: ticks every second while it runs. */
 function Elapsed({ node }: { node: RunTreeNode }) {

@@ -1,5 +1,8 @@
 /**
- * Claude Code: `claude -p --output-format stream-json --verbose …` with the prompt on stdin.
+ * Claude Code: `claude -p --output-format stream-json --verbose …` with the prompt on stdin, one
+ * process per message. An agent with `process: "warm"` runs through the live driver instead
+ * (claude-live.ts: one process per session, stream-json on stdin too); both read the stream with
+ * claude-stream.ts, and the rules below hold for both.
  *
  * - The prompt is read from stdin (`-p` without a prompt argument): a message of any size
  *   reaches the CLI (one argv string is capped at 128 KiB on Linux, E2BIG), it never shows in
@@ -22,13 +25,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { claudeMcpConfig } from '../mcp-servers.ts';
 import { addSpend } from '../invoke-error.ts';
-import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
+import { asNumber, asString, parseJsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
-import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
+import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeAdapterEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
+import { claudeLiveDriver } from './claude-live.ts';
 
 export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
   const state = readProviderState(req.session);
@@ -48,18 +54,22 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     if (resumeId) args.push('--resume', resumeId, ...(resumeAt ? ['--resume-session-at', resumeAt] : []));
     else if (newSessionId) args.push('--session-id', newSessionId);
 
-    const stream = new ClaudeStream(req);
+    const stream = new ClaudeStream({ emit: (event) => emitProgress(req, event), quota: (report) => req.onQuota?.(report) });
     const base = cliRunBase(req, {
       binary: 'claude',
-      installHint: 'Install Claude Code (npm i -g @anthropic-ai/claude-code) and log in, or give the agent another provider (e.g. "mock").',
-      // With a custom provider (ANTHROPIC_BASE_URL) nothing may go to Anthropic's own hosts (update checks, telemetry).
-      adapterEnv: { IS_SANDBOX: '1', ...(req.target.env?.ANTHROPIC_BASE_URL ? { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' } : {}) },
+      installHint: CLAUDE_INSTALL_HINT,
+      adapterEnv: claudeAdapterEnv(req),
     });
+    // TinyAGI's MCP server beside the user's own: the same file every run (it inherits the run's variables).
+    if (req.mcpServers?.length) args.push('--mcp-config', await tmp.write('mcp.json', claudeMcpConfig(req.mcpServers)));
     const outcome = await runCliProcess({
       ...base,
       args,
       input: prompt,
-      onLine: (line) => stream.handle(line),
+      onLine: (line) => {
+        const event = parseJsonRecord(line);
+        if (event) stream.handle(event);
+      },
       resultSeen: () => stream.result !== undefined,
       spentSoFar: () => ({ usage: stream.messagesUsage() }),
     });
@@ -79,121 +89,6 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     // No result (killed, crashed): the model calls its assistant messages report still happened.
     throw addSpend(cliFailure(base.what, outcome), stream.messagesUsage(), undefined);
   });
-}
-
-/** Nobody is at a terminal to approve a tool call, so the default skips the prompts (docs/security.md). */
-function permissionArgs(mode: string | undefined): string[] {
-  return mode === undefined || mode === 'bypassPermissions' ? ['--dangerously-skip-permissions'] : ['--permission-mode', mode];
-}
-
-class ClaudeStream {
-  readonly #req: InvokeRequest;
-  readonly #texts: string[] = [];
-  readonly #toolNames = new Map<string, string>();
-  sessionId: string | undefined;
-  result: JsonRecord | undefined;
-  /** Where the next turn resumes: the last assistant message of this one. */
-  lastAssistantUuid: string | undefined;
-  /** Usage per model call (message id) as its assistant events reported it: all there is without a result. */
-  readonly #messageUsage = new Map<string, InvokeUsage>();
-
-  constructor(req: InvokeRequest) {
-    this.#req = req;
-  }
-
-  handle(line: string): void {
-    const event = parseJsonRecord(line);
-    if (!event) return;
-    const sessionId = asString(event.session_id);
-    if (sessionId) this.sessionId = sessionId;
-    switch (event.type) {
-      case 'assistant':
-        this.lastAssistantUuid = asString(event.uuid) ?? this.lastAssistantUuid;
-        this.#noteUsage(asRecord(event.message));
-        for (const block of asRecords(asRecord(event.message)?.content)) this.#assistantBlock(block);
-        break;
-      case 'user':
-        for (const block of asRecords(asRecord(event.message)?.content)) {
-          if (block.type !== 'tool_result') continue;
-          const name = this.#toolNames.get(asString(block.tool_use_id) ?? '');
-          emitProgress(this.#req, { type: 'tool_result', name, ok: block.is_error !== true });
-        }
-        break;
-      case 'result':
-        this.result = event;
-        break;
-    }
-  }
-
-  #assistantBlock(block: JsonRecord): void {
-    if (block.type === 'text') {
-      const text = asString(block.text) ?? '';
-      if (text === '') return;
-      this.#texts.push(text);
-      emitProgress(this.#req, { type: 'text', text });
-    } else if (block.type === 'tool_use') {
-      const name = asString(block.name) ?? 'tool';
-      const id = asString(block.id);
-      if (id) this.#toolNames.set(id, name);
-      emitProgress(this.#req, { type: 'tool', name, input: block.input });
-    }
-  }
-
-  #noteUsage(message: JsonRecord | undefined): void {
-    const id = asString(message?.id);
-    const usage = asRecord(message?.usage);
-    if (id && usage) this.#messageUsage.set(id, tokensOf(usage));
-  }
-
-  /** What the model calls of this run cost as their messages said (an assistant event carries its call's input; output only so far). */
-  messagesUsage(): InvokeUsage | undefined {
-    let total: InvokeUsage | undefined;
-    for (const usage of this.#messageUsage.values()) total = addUsage(total, usage);
-    return total;
-  }
-
-  /** Fallback when no result event arrived: the last assistant message is the answer. */
-  assistantText(): string {
-    return this.#texts.at(-1) ?? '';
-  }
-}
-
-/**
- * What this call cost. Input counts every prompt token the model processed, cached or not (what
- * the user pays for). `sessionTotalBefore`: the resumed session's `total_cost_usd` after its last
- * completed turn, for a CLI that reports no per-call figure.
- */
-export function callSpend(result: JsonRecord, sessionTotalBefore: number | undefined): { usage?: InvokeUsage; costUsd?: number } {
-  const perModel = asRecord(result.model_usage_since_last_result);
-  if (perModel) {
-    let usage: InvokeUsage | undefined;
-    let costUsd = 0;
-    for (const model of Object.values(perModel)) {
-      const m = asRecord(model);
-      if (!m) continue;
-      const input = (asNumber(m.inputTokens) ?? 0) + (asNumber(m.cacheReadInputTokens) ?? 0) + (asNumber(m.cacheCreationInputTokens) ?? 0);
-      usage = addUsage(usage, { inputTokens: input, outputTokens: asNumber(m.outputTokens) ?? 0 });
-      costUsd += asNumber(m.costUSD) ?? 0;
-    }
-    return { usage, costUsd };
-  }
-  const u = asRecord(result.usage);
-  const usage = u && tokensOf(u);
-  const total = asNumber(result.total_cost_usd);
-  return { usage, costUsd: total === undefined ? undefined : Math.max(0, total - (sessionTotalBefore ?? 0)) };
-}
-
-/** Anthropic usage: input counts cached and cache-writing tokens too. */
-function tokensOf(u: JsonRecord): InvokeUsage {
-  return {
-    inputTokens: (asNumber(u.input_tokens) ?? 0) + (asNumber(u.cache_creation_input_tokens) ?? 0) + (asNumber(u.cache_read_input_tokens) ?? 0),
-    outputTokens: asNumber(u.output_tokens) ?? 0,
-  };
-}
-
-function claudeErrorText(result: JsonRecord): string {
-  const errors = Array.isArray(result.errors) ? result.errors.filter((e) => typeof e === 'string') : [];
-  return asString(result.result) ?? (errors.length > 0 ? errors.join('; ') : `result ${asString(result.subtype) ?? 'error'}`);
 }
 
 /** Claude Code's own credentials, config dir and cloud switches. */
@@ -240,6 +135,7 @@ function permissionMode(agent: { permission_mode?: string | undefined }): { perm
 
 export const claudeCodeRuntime: RuntimeAdapter = {
   invoke: invokeClaude,
+  live: claudeLiveDriver,
   target: ({ agent, model, credentials, env }) => ({
     model,
     env: { ...pickEnv(env, ['CLAUDE_CONFIG_DIR']), ...claudeCredentials(credentials.anthropic, env) },

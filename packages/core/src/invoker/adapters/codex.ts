@@ -1,5 +1,8 @@
 /**
- * Codex: `codex exec --json … -` (new thread) or `codex exec --json … resume <thread id> -`.
+ * Codex: `codex exec --json … -` (new thread) or `codex exec --json … resume <thread id> -`. An
+ * agent with `process: "warm"` runs through the live driver instead (codex-live.ts: one
+ * `codex app-server` per session, the same thread ids and provider state); both read codex's
+ * items with codex-common.ts (tool calls with id, kind and title, results with their output).
  *
  * - The message is read from stdin (the `-` prompt), so nothing the user writes is ever in argv.
  * - Codex has no file flag for added instructions (`model_instructions_file` would replace its
@@ -21,18 +24,18 @@
  *   only that provider reads, so it is never sent to another host. OpenAI's own key travels as
  *   CODEX_API_KEY (codex exec no longer reads OPENAI_API_KEY).
  */
-import { createHash } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { codexMcpArgs } from '../mcp-servers.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
+import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexTurnInput, instructionsHash, providerArgs } from './codex-common.ts';
+import { codexLiveDriver } from './codex-live.ts';
 
-/** The id of the `model_providers` entry a custom provider becomes, and the variable its key travels in. */
-export const CODEX_PROVIDER_ID = 'tinyagi';
-export const CODEX_PROVIDER_KEY_ENV = 'TINYAGI_CODEX_API_KEY';
+export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
 
 export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   const resumeId = req.session?.retry ? undefined : resumeIdOf(req.session);
@@ -42,7 +45,7 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
     resumeId !== undefined && asString(state?.thread) === resumeId
       ? { inputTokens: asNumber(state?.inputTokens) ?? 0, outputTokens: asNumber(state?.outputTokens) ?? 0 }
       : { inputTokens: 0, outputTokens: 0 };
-  const args = ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '-c', 'allow_login_shell=false', ...providerArgs(req)];
+  const args = ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '-c', 'allow_login_shell=false', ...providerArgs(req), ...codexMcpArgs(req.mcpServers ?? [])];
   if (req.target.model) args.push('--model', req.target.model);
   if (resumeId) args.push('resume', resumeId);
   args.push('-');
@@ -50,8 +53,8 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   const stream = new CodexStream(req);
   const base = cliRunBase(req, {
     binary: 'codex',
-    installHint: 'Install the Codex CLI (npm i -g @openai/codex) and log in, or give the agent another provider (e.g. "mock").',
-    adapterEnv: req.target.baseUrl !== undefined && req.target.apiKey !== undefined ? { [CODEX_PROVIDER_KEY_ENV]: req.target.apiKey } : undefined,
+    installHint: CODEX_INSTALL_HINT,
+    adapterEnv: codexAdapterEnv(req),
   });
   const hash = instructionsHash(req.systemPrompt);
   const current = resumeId !== undefined && req.session?.instructionsHash === hash;
@@ -80,44 +83,9 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   };
 }
 
-/**
- * A custom provider as codex reads one: a `model_providers` entry (TOML values through `-c`). The
- * OpenAI provider with OPENAI_BASE_URL set (which codex no longer reads) gets `openai_base_url`.
- */
-function providerArgs(req: InvokeRequest): string[] {
-  const baseUrl = req.target.baseUrl;
-  const openaiBaseUrl = req.target.env?.OPENAI_BASE_URL;
-  // A JSON string is a valid TOML basic string.
-  if (baseUrl === undefined) return openaiBaseUrl ? ['-c', `openai_base_url=${JSON.stringify(openaiBaseUrl)}`] : [];
-  const entry = `model_providers.${CODEX_PROVIDER_ID}`;
-  const settings = [
-    `model_provider=${JSON.stringify(CODEX_PROVIDER_ID)}`,
-    `${entry}.name=${JSON.stringify(req.target.provider)}`,
-    `${entry}.base_url=${JSON.stringify(baseUrl)}`,
-    `${entry}.wire_api="responses"`,
-    ...(req.target.apiKey !== undefined ? [`${entry}.env_key=${JSON.stringify(CODEX_PROVIDER_KEY_ENV)}`] : []),
-  ];
-  return settings.flatMap((setting) => ['-c', setting]);
-}
-
-/** A short content hash of the system prompt (what a thread was last told). */
-export function instructionsHash(systemPrompt: string): string {
-  return createHash('sha256').update(systemPrompt).digest('hex').slice(0, 16);
-}
-
-/** The stdin of a turn that carries the instructions: the first of a thread, or an update. */
-export function codexTurnInput(systemPrompt: string, prompt: string, update: boolean): string {
-  if (systemPrompt.trim() === '') return prompt;
-  const open = update ? '<tinyagi_instructions updated="true">\nThese instructions replace the earlier <tinyagi_instructions> of this conversation.\n' : '<tinyagi_instructions>\n';
-  return `${open}${systemPrompt}\n</tinyagi_instructions>\n\n${prompt}`;
-}
-
-/** Items that are the agent acting (progress events), as opposed to talking or thinking. */
-const TOOL_ITEMS = new Set(['command_execution', 'file_change', 'mcp_tool_call', 'web_search']);
-
 class CodexStream {
   readonly #req: InvokeRequest;
-  readonly #announced = new Set<string>();
+  readonly #items: CodexItemEvents;
   threadId: string | undefined;
   finalMessage: string | undefined;
   /** The thread's running usage total, as the last `turn.completed` reported it. */
@@ -128,6 +96,7 @@ class CodexStream {
 
   constructor(req: InvokeRequest) {
     this.#req = req;
+    this.#items = new CodexItemEvents((event) => emitProgress(req, event));
   }
 
   handle(line: string): void {
@@ -139,7 +108,7 @@ class CodexStream {
         break;
       case 'item.started':
       case 'item.updated':
-        this.#toolStarted(asRecord(event.item));
+        this.#items.started(asRecord(event.item));
         break;
       case 'item.completed':
         this.#itemCompleted(asRecord(event.item));
@@ -164,18 +133,10 @@ class CodexStream {
     return this.turnFailed ?? (this.#completed ? undefined : this.#lastError);
   }
 
-  #toolStarted(item: JsonRecord | undefined): void {
-    const type = asString(item?.type);
-    const id = asString(item?.id);
-    if (!item || !type || !TOOL_ITEMS.has(type) || (id && this.#announced.has(id))) return;
-    if (id) this.#announced.add(id);
-    emitProgress(this.#req, { type: 'tool', name: toolName(item, type), input: toolInput(item, type) });
-  }
-
   #itemCompleted(item: JsonRecord | undefined): void {
-    const type = asString(item?.type);
+    const type = codexItemType(item);
     if (!item || !type) return;
-    if (type === 'agent_message') {
+    if (type === 'agentMessage') {
       const text = asString(item.text) ?? '';
       this.finalMessage = text;
       if (text !== '') emitProgress(this.#req, { type: 'text', text });
@@ -185,11 +146,7 @@ class CodexStream {
       emitProgress(this.#req, { type: 'status', message: asString(item.message) ?? 'codex reported an error' });
       return;
     }
-    if (!TOOL_ITEMS.has(type)) return;
-    this.#toolStarted(item);
-    const exitCode = asNumber(item.exit_code);
-    const ok = item.status !== 'failed' && (exitCode === undefined || exitCode === 0);
-    emitProgress(this.#req, { type: 'tool_result', name: toolName(item, type), ok });
+    this.#items.completed(item);
   }
 
   /** Cached input is already part of input_tokens. */
@@ -197,19 +154,6 @@ class CodexStream {
     if (!usage) return;
     this.total = { inputTokens: asNumber(usage.input_tokens) ?? 0, outputTokens: asNumber(usage.output_tokens) ?? 0 };
   }
-}
-
-function toolName(item: JsonRecord, type: string): string {
-  if (type === 'command_execution') return 'shell';
-  if (type === 'mcp_tool_call') return [asString(item.server), asString(item.tool)].filter(Boolean).join('.') || type;
-  return type;
-}
-
-function toolInput(item: JsonRecord, type: string): unknown {
-  if (type === 'command_execution') return { command: item.command };
-  if (type === 'file_change') return { changes: item.changes };
-  if (type === 'web_search') return { query: item.query };
-  return item.arguments;
 }
 
 /** What codex exec reads: CODEX_API_KEY (0.169 no longer reads OPENAI_API_KEY); OPENAI_BASE_URL becomes `-c openai_base_url` (above). */
@@ -239,15 +183,22 @@ function codexEnv(env: RuntimeEnv): Record<string, string> {
   return picked.CODEX_API_KEY === undefined && openaiKey !== undefined ? { ...picked, CODEX_API_KEY: openaiKey } : picked;
 }
 
+/** `permission_mode: "ask"` reaches the warm driver (codex's own approvals, routed to the approval desk); other modes keep the bypass. */
+function askMode(agent: { permission_mode?: string | undefined }): { permissionMode?: string } {
+  return agent.permission_mode === 'ask' ? { permissionMode: 'ask' } : {};
+}
+
 export const codexRuntime: RuntimeAdapter = {
   invoke: invokeCodex,
-  target: ({ model, credentials, env }) => {
+  live: codexLiveDriver,
+  target: ({ agent, model, credentials, env }) => {
     const key = credentials.openai?.api_key;
-    return { model, env: { ...pickEnv(env, ['CODEX_HOME', 'OPENAI_BASE_URL']), ...(key ? { CODEX_API_KEY: key } : codexEnv(env)) } };
+    return { model, env: { ...pickEnv(env, ['CODEX_HOME', 'OPENAI_BASE_URL']), ...(key ? { CODEX_API_KEY: key } : codexEnv(env)) }, ...askMode(agent) };
   },
   // Codex reads a provider's URL from its config only (above); without a URL the key is OpenAI's.
-  customTarget: ({ model, baseUrl, apiKey, env }) => ({
+  customTarget: ({ agent, model, baseUrl, apiKey, env }) => ({
     model,
+    ...askMode(agent),
     env: { ...pickEnv(env, ['CODEX_HOME']), ...(apiKey && !baseUrl ? { CODEX_API_KEY: apiKey } : {}) },
     ...(baseUrl ? { baseUrl, ...(apiKey ? { apiKey } : {}) } : {}),
   }),

@@ -17,11 +17,37 @@ export interface MockSpawnSpec {
 /** `crash` SIGKILLs the whole process (poison-message tests); `hang` waits until aborted or timed out. */
 export type MockFailure = 'retryable' | 'permanent' | 'rate_limited' | 'crash' | 'hang';
 
-/** A step the rule reports before its delay: a tool it "uses" or a status line. */
-export type MockProgressSpec = { tool: string; input?: Record<string, unknown> } | { status: string };
+/**
+ * A step the rule reports before its delay: a tool it "uses" (with the call's id, kind and title
+ * when given), a tool's result (`tool_result`: the tool's name, matched to its call by `id`), the
+ * agent's plan, one model call's usage, a status line or a piece of text (streamed as the agent
+ * writes it); `after_ms` waits that long before the step (a long run).
+ */
+export type MockProgressSpec = (
+  | { tool: string; input?: Record<string, unknown>; id?: string; kind?: MockToolKind; title?: string }
+  /** `tool_result: ''` reports a result that names only its call's `id`. */
+  | { tool_result: string; ok?: boolean; id?: string; output?: string }
+  | { plan: Array<{ text: string; status: 'pending' | 'in_progress' | 'completed' }> }
+  | { usage: { input_tokens: number; output_tokens: number; cache_read_tokens?: number; model?: string } }
+  | { status: string }
+  | { text: string }
+) & { after_ms?: number };
+
+/** The contract's TOOL_ACTIVITY_KINDS (spelled here: the invoker does not import the client contract). */
+export type MockToolKind = 'command' | 'file_edit' | 'file_read' | 'search' | 'web' | 'mcp' | 'agent' | 'other';
+
+/** A scripted rate-limit or quota report (`InvokeRequest.onQuota`), sent before the rule's delay. */
+export interface MockQuotaSpec {
+  status: 'ok' | 'warning' | 'exhausted';
+  /** The reset this long after the report. */
+  resets_in_ms?: number;
+  limit?: string;
+  message?: string;
+}
 
 export interface MockRuleSpec {
   match: string;
+  quota?: MockQuotaSpec;
   progress?: MockProgressSpec[];
   reply?: string;
   fail?: MockFailure;
@@ -31,6 +57,8 @@ export interface MockRuleSpec {
 }
 
 export interface MockScriptSpec {
+  /** Which account the mock says it spends (quotas/account.ts); agents with the same one share quota holds. */
+  account?: string;
   latency_ms?: number;
   reply?: string;
   usage?: MockUsageSpec;

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvokeError } from '../invoke-error.ts';
-import { emitProgress, runLimits, type InvokeRequest, type InvokeResult, type SpawnAgentArgs } from '../types.ts';
+import { emitProgress, runLimits, type InvokeProgress, type InvokeRequest, type InvokeResult, type SpawnAgentArgs } from '../types.ts';
+import type { MockProgressSpec } from './mock-script.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
@@ -70,8 +71,22 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
   };
 
   try {
+    const quota = rule?.quota;
+    if (quota) {
+      // As a CLI streams its account's rate-limit state (Claude Code's rate_limit_event).
+      req.onQuota?.({
+        status: quota.status,
+        ...(quota.resets_in_ms !== undefined ? { resetsAt: Date.now() + quota.resets_in_ms } : {}),
+        ...(quota.limit !== undefined ? { limit: quota.limit } : {}),
+        ...(quota.message !== undefined ? { message: quota.message } : {}),
+      });
+    }
     for (const step of rule?.progress ?? []) {
-      emitProgress(req, 'tool' in step ? { type: 'tool', name: step.tool, ...(step.input ? { input: step.input } : {}) } : { type: 'status', message: step.status });
+      if ((step.after_ms ?? 0) > 0) {
+        await delay(step.after_ms, undefined, { signal: stop.signal });
+        watchdog.touch();
+      }
+      emitProgress(req, mockProgress(step));
     }
     const latency = rule?.latency_ms ?? script.latency_ms ?? 0;
     if (latency > 0) await delay(latency, undefined, { signal: stop.signal });
@@ -89,7 +104,7 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
       case 'permanent':
         throw new InvokeError('permanent', `${what}: scripted permanent failure.`);
       case 'rate_limited':
-        throw new InvokeError('rate_limited', `${what}: scripted rate limit.`, { retryAfterMs: MOCK_RATE_LIMIT_RETRY_MS });
+        throw new InvokeError('rate_limited', `${what}: scripted rate limit.`, { retryAfterMs: rule.quota?.resets_in_ms ?? MOCK_RATE_LIMIT_RETRY_MS });
     }
 
     const history = req.session?.history ?? [];
@@ -179,3 +194,28 @@ export const mockRuntime: RuntimeAdapter = {
   invoke: invokeMock,
   target: ({ agent, model }) => ({ model, mock: agent.mock ?? {} }),
 };
+
+/** The progress event of one scripted step (optional fields only when the script gives them). */
+function mockProgress(step: MockProgressSpec): InvokeProgress {
+  if ('tool' in step) {
+    const { tool, input, id, kind, title } = step;
+    return { type: 'tool', name: tool, ...(input ? { input } : {}), ...(id ? { id } : {}), ...(kind ? { kind } : {}), ...(title ? { title } : {}) };
+  }
+  if ('tool_result' in step) {
+    const { tool_result: name, ok, id, output } = step;
+    // `tool_result: ''`: a result that names only its call's id (as Claude Code's tool_result blocks do).
+    return { type: 'tool_result', ...(name ? { name } : {}), ok: ok ?? true, ...(id ? { id } : {}), ...(output !== undefined ? { output } : {}) };
+  }
+  if ('plan' in step) return { type: 'plan', steps: step.plan.map((s) => ({ text: s.text, status: s.status })) };
+  if ('usage' in step) {
+    const { input_tokens, output_tokens, cache_read_tokens, model } = step.usage;
+    return {
+      type: 'usage',
+      inputTokens: input_tokens,
+      outputTokens: output_tokens,
+      ...(cache_read_tokens !== undefined ? { cacheReadTokens: cache_read_tokens } : {}),
+      ...(model ? { model } : {}),
+    };
+  }
+  return 'text' in step ? { type: 'text', text: step.text } : { type: 'status', message: step.status };
+}

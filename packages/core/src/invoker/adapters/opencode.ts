@@ -19,12 +19,17 @@
  *   `baseURL`) in the same config file, its key in TINYAGI_OPENCODE_API_KEY; the model is
  *   `tinyagi/<model>`.
  */
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { opencodeMcpConfig } from '../mcp-servers.ts';
+import { acpLiveDriver, type AcpCallUsage, type AcpLaunch } from '../live/acp-live.ts';
 import { addSpend } from '../invoke-error.ts';
-import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { withPrivateTempDir } from '../private-temp.ts';
+import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
+import { privateTempPath, withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, resumeIdOf } from '../session-state.ts';
-import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
+import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type ToolActivityKind } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeAdapter } from '../runtime.ts';
 
@@ -45,7 +50,7 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
     const adapterEnv: Record<string, string> = { OPENCODE_DISABLE_CLAUDE_CODE_SKILLS: '1' };
     if (custom && req.target.apiKey !== undefined) adapterEnv[OPENCODE_PROVIDER_KEY_ENV] = req.target.apiKey;
     const agent = req.systemPrompt.trim() !== '' ? opencodeAgentName(req.agentId) : undefined;
-    if (agent || custom) adapterEnv.OPENCODE_CONFIG = await tmp.write('opencode.json', opencodeConfig(agent, req));
+    if (agent || custom || req.mcpServers?.length) adapterEnv.OPENCODE_CONFIG = await tmp.write('opencode.json', opencodeConfig(agent, req));
     if (agent) args.push('--agent', agent);
     if (resumeId) args.push('--session', resumeId);
     else args.push('--title', `tinyagi ${req.agentId}`);
@@ -69,18 +74,26 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
   });
 }
 
-function opencodeConfig(agent: string | undefined, req: InvokeRequest): string {
+/**
+ * `warm`: the config of an `opencode acp` process, whose edits, commands and fetches ask first
+ * (ACP's session/request_permission: the run's approval step answers, and a paused run holds
+ * there); `opencode run` rejects permission prompts it cannot show, so per message they are allowed.
+ */
+function opencodeConfig(agent: string | undefined, req: InvokeRequest, warm = false): string {
   const model = req.target.model;
+  const permission = warm ? { edit: 'ask', bash: 'ask', webfetch: 'ask' } : { edit: 'allow', bash: 'allow', webfetch: 'allow' };
   return JSON.stringify({
     $schema: 'https://opencode.ai/config.json',
+    ...(warm && { permission }),
+    // TinyAGI's MCP server beside the user's own (a warm process gets it from ACP's session/new instead).
+    ...(!warm && req.mcpServers?.length && { mcp: opencodeMcpConfig(req.mcpServers) }),
     ...(agent && {
       agent: {
         [agent]: {
           description: `TinyAGI agent ${req.agentId}`,
           mode: 'primary',
           prompt: req.systemPrompt,
-          // `opencode run` rejects permission prompts it cannot show; the agent works unattended.
-          permission: { edit: 'allow', bash: 'allow', webfetch: 'allow' },
+          permission,
         },
       },
     }),
@@ -125,8 +138,11 @@ class OpencodeStream {
       case 'tool_use': {
         const name = asString(part?.tool) ?? 'tool';
         const state = asRecord(part?.state);
-        emitProgress(this.#req, { type: 'tool', name, input: state?.input });
-        emitProgress(this.#req, { type: 'tool_result', name, ok: state?.status === 'completed' });
+        const id = asString(part?.callID);
+        const title = asString(state?.title);
+        const output = asString(state?.output);
+        emitProgress(this.#req, { type: 'tool', name, input: state?.input, kind: opencodeToolKind(name), ...(id ? { id } : {}), ...(title ? { title } : {}) });
+        emitProgress(this.#req, { type: 'tool_result', name, ok: state?.status === 'completed', ...(id ? { id } : {}), ...(output !== undefined ? { output: output.slice(0, 2000) } : {}) });
         break;
       }
       case 'step_finish':
@@ -149,16 +165,59 @@ class OpencodeStream {
   }
 
   #addStep(part: JsonRecord): void {
-    const tokens = asRecord(part.tokens);
-    if (tokens) {
-      const cache = asRecord(tokens.cache);
-      const input = (asNumber(tokens.input) ?? 0) + (asNumber(cache?.read) ?? 0) + (asNumber(cache?.write) ?? 0);
-      const output = (asNumber(tokens.output) ?? 0) + (asNumber(tokens.reasoning) ?? 0);
-      this.usage = addUsage(this.usage, { inputTokens: input, outputTokens: output });
+    const step = opencodeStepUsage(part);
+    if (step.usage) {
+      this.usage = addUsage(this.usage, step.usage);
+      emitProgress(this.#req, { type: 'usage', ...step.usage, ...(step.cacheReadTokens > 0 ? { cacheReadTokens: step.cacheReadTokens } : {}) });
     }
-    const cost = asNumber(part.cost);
-    if (cost !== undefined) this.costUsd = (this.costUsd ?? 0) + cost;
+    if (step.costUsd !== undefined) this.costUsd = (this.costUsd ?? 0) + step.costUsd;
   }
+}
+
+/** What an OpenCode tool does (its built-in tools; MCP tools are named `<server>_<tool>`). */
+export function opencodeToolKind(tool: string): ToolActivityKind {
+  switch (tool) {
+    case 'bash':
+      return 'command';
+    case 'edit':
+    case 'write':
+    case 'patch':
+    case 'multiedit':
+      return 'file_edit';
+    case 'read':
+      return 'file_read';
+    case 'grep':
+    case 'glob':
+    case 'list':
+    case 'codesearch':
+    case 'websearch':
+      return 'search';
+    case 'webfetch':
+      return 'web';
+    case 'task':
+      return 'agent';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * One model call's usage from an OpenCode `step-finish` part (the `step_finish` event of
+ * `opencode run --format json`, and the parts of its server's session messages that the live
+ * driver reads): input counts cache reads and writes, output counts reasoning.
+ */
+export function opencodeStepUsage(part: JsonRecord): { usage: InvokeUsage | undefined; cacheReadTokens: number; costUsd: number | undefined } {
+  const tokens = asRecord(part.tokens);
+  let usage: InvokeUsage | undefined;
+  let cacheReadTokens = 0;
+  if (tokens) {
+    const cache = asRecord(tokens.cache);
+    cacheReadTokens = asNumber(cache?.read) ?? 0;
+    const input = (asNumber(tokens.input) ?? 0) + cacheReadTokens + (asNumber(cache?.write) ?? 0);
+    const output = (asNumber(tokens.output) ?? 0) + (asNumber(tokens.reasoning) ?? 0);
+    usage = { inputTokens: input, outputTokens: output };
+  }
+  return { usage, cacheReadTokens, costUsd: asNumber(part.cost) };
 }
 
 function opencodeErrorText(error: unknown): string {
@@ -199,8 +258,105 @@ export const opencodeKind = defineRuntimeKind({
   steerPoint: null,
 });
 
+/**
+ * `opencode acp` as a warm session (docs/sessions.md, "ACP"), with the spawn mode's rules: the
+ * system prompt is the prompt of the generated agent (selected with the session's `mode` config
+ * option), a custom provider is the same `provider.tinyagi` entry, skills are read once.
+ *
+ * OpenCode's ACP answers a prompt with the usage of the turn's last model call only, so the
+ * exact usage comes from OpenCode itself: `opencode acp` serves its HTTP API on loopback (on a
+ * port we pick, behind a random password in OPENCODE_SERVER_PASSWORD), and after each prompt
+ * the driver reads the session's messages and records each `step-finish` part as one call (the
+ * parsing the spawn mode uses). A new session gets its title through the same API before the
+ * first prompt: without one OpenCode makes an extra model call to write it.
+ */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function opencodeLaunch(req: InvokeRequest): Promise<AcpLaunch> {
+  const custom = req.target.baseUrl !== undefined;
+  const agent = req.systemPrompt.trim() !== '' ? opencodeAgentName(req.agentId) : undefined;
+  const port = await freePort();
+  const password = randomBytes(18).toString('base64url');
+  const env: Record<string, string> = { OPENCODE_SERVER_PASSWORD: password };
+  if (custom && req.target.apiKey !== undefined) env[OPENCODE_PROVIDER_KEY_ENV] = req.target.apiKey;
+  const configFile = privateTempPath(`opencode-acp-${randomBytes(8).toString('hex')}.json`);
+  writeFileSync(configFile, opencodeConfig(agent, req, true), { mode: 0o600 });
+  env.OPENCODE_CONFIG = configFile;
+  const base = `http://127.0.0.1:${port}`;
+  const headers = { authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`, 'content-type': 'application/json' };
+  const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}directory=${encodeURIComponent(req.cwd)}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!res.ok) throw new Error(`opencode server ${method} ${path}: HTTP ${res.status}`);
+    return res.json();
+  };
+  return {
+    command: req.target.command ?? 'opencode',
+    args: ['acp', '--hostname', '127.0.0.1', '--port', String(port)],
+    env,
+    async afterSession(ctx) {
+      if (!ctx.loaded) await api('PATCH', `/session/${encodeURIComponent(ctx.sessionId)}`, { title: `tinyagi ${req.agentId}` }).catch(() => undefined);
+      if (agent) await ctx.peer.request('session/set_config_option', { sessionId: ctx.sessionId, configId: 'mode', value: agent });
+    },
+    async turnUsage(ctx) {
+      const messages = asRecords(await api('GET', `/session/${encodeURIComponent(ctx.sessionId)}/message`));
+      const lastUser = messages.findLast((m) => asRecord(m.info)?.role === 'user');
+      const userId = asString(asRecord(lastUser?.info)?.id);
+      if (userId === undefined) return undefined;
+      const calls: AcpCallUsage[] = [];
+      for (const message of messages) {
+        const info = asRecord(message.info);
+        if (info?.role !== 'assistant' || info.parentID !== userId) continue;
+        for (const part of asRecords(message.parts)) {
+          if (part.type !== 'step-finish') continue;
+          const step = opencodeStepUsage(part);
+          if (!step.usage) continue;
+          const model = asString(info.modelID);
+          calls.push({
+            ...step.usage,
+            ...(step.cacheReadTokens > 0 ? { cacheReadTokens: step.cacheReadTokens } : {}),
+            ...(model ? { model } : {}),
+            ...(step.costUsd !== undefined ? { costUsd: step.costUsd } : {}),
+          });
+        }
+      }
+      return calls;
+    },
+    cleanup() {
+      rmSync(configFile, { force: true });
+    },
+  };
+}
+
+export const opencodeLiveDriver = acpLiveDriver({
+  binary: 'opencode',
+  installHint: 'Install OpenCode (npm i -g opencode-ai) and configure a provider, or give the agent another provider (e.g. "mock").',
+  // Measured: 381 MB resident after session/new (OpenCode 1.18.33, linux-x64).
+  memoryEstimateMb: 400,
+  adapterEnv: () => ({ OPENCODE_DISABLE_CLAUDE_CODE_SKILLS: '1' }),
+  launch: opencodeLaunch,
+  // The system prompt is in the generated config, read at start.
+  fingerprintParts: (req) => [req.systemPrompt],
+  instructionsInBand: false,
+  modelId: (req) => (req.target.model === undefined ? undefined : req.target.baseUrl !== undefined ? `${OPENCODE_PROVIDER_ID}/${req.target.model}` : req.target.model),
+});
+
 export const opencodeRuntime: RuntimeAdapter = {
   invoke: invokeOpencode,
+  live: opencodeLiveDriver,
   target: ({ model, credentials, env }) => ({
     model,
     env: {

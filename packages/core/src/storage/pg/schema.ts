@@ -371,3 +371,40 @@ export const sharedSettings = pgTable('shared_settings', {
   updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   updatedBy: text('updated_by').notNull().default(''),
 });
+
+/** Accounts a runtime reported exhausted, held until `resets_at` (quotas/; the SQLite table's twin). */
+export const quotaHolds = pgTable('quota_holds', {
+  account: text('account').primaryKey(),
+  runtime: text('runtime').notNull(),
+  label: text('label').notNull(),
+  status: text('status').notNull(),
+  resetsAt: bigint('resets_at', { mode: 'number' }).notNull(),
+  limitName: text('limit_name'),
+  message: text('message'),
+  reportedBy: text('reported_by'),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+});
+
+/** Approval requests (approvals/; the SQLite table's twin). */
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    status: text('status').notNull(),
+    agentId: text('agent_id').notNull(),
+    runId: text('run_id').notNull(),
+    conversationId: text('conversation_id').notNull(),
+    sessionKey: text('session_key').notNull(),
+    tool: text('tool').notNull(),
+    input: text('input').notNull(),
+    summary: text('summary').notNull(),
+    requestedAt: bigint('requested_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    decidedAt: bigint('decided_at', { mode: 'number' }),
+    decidedBy: text('decided_by'),
+    decision: text('decision'),
+    reason: text('reason'),
+  },
+  (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId)],
+);

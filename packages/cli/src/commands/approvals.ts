@@ -1,0 +1,67 @@
+/**
+ * `tinyagi approvals [--all]`, `tinyagi approve <id> [--session | --always]`,
+ * `tinyagi deny <id> [--reason <text>]` (docs/approvals.md): what agents asked to do, and the
+ * person's answer. The first answer wins; a late one says who decided.
+ */
+import type { Command } from 'commander';
+import type { Approval, ApprovalDecision } from '@tinyagi/client';
+import { connect } from '../daemon/connection.ts';
+import { formatTime, printJson, printTable, println } from '../output/print.ts';
+import { usageError } from '../output/cli-error.ts';
+import { contextOf, withJson } from './options.ts';
+
+export function registerApprovalCommands(program: Command): void {
+  withJson(
+    program
+      .command('approvals')
+      .description('what agents asked to do and wait for your answer (--all: answered ones too)')
+      .option('--all', 'every request, newest first, not only the pending ones')
+      .option('--agent <id>', 'only this agent'),
+  ).action(async (options: { all?: boolean; agent?: string; json?: boolean }, cmd: Command) => {
+    const list = await connect(contextOf(cmd)).client.listApprovals({ query: { ...(options.all ? {} : { status: 'pending' }), ...(options.agent ? { agent: options.agent } : {}) } });
+    if (options.json) return printJson(list);
+    printTable(
+      ['ID', 'STATUS', 'AGENT', 'REQUEST', 'ASKED', options.all ? 'DECIDED BY' : 'EXPIRES'],
+      list.map((a) => [a.id, a.status, `@${a.agentId}`, a.summary, formatTime(a.requestedAt), options.all ? (a.decidedBy ?? '-') : formatTime(a.expiresAt)]),
+      options.all ? 'No approval requests yet.' : 'Nothing waits for your approval.',
+    );
+    if (!options.all && list.length > 0) println('Answer with `tinyagi approve <id>` (--session, --always) or `tinyagi deny <id> --reason "…"`.');
+  });
+
+  withJson(
+    program
+      .command('approve')
+      .description('allow what an agent asked (once; --session: the same request for the rest of its session; --always: add a rule)')
+      .argument('<id>', 'the approval request id (see `tinyagi approvals`)')
+      .option('--session', 'allow the same tool and command for the rest of this agent session')
+      .option('--always', "allow it from now on (adds an allow rule to the agent's permissions)"),
+  ).action(async (id: string, options: { session?: boolean; always?: boolean; json?: boolean }, cmd: Command) => {
+    if (options.session && options.always) throw usageError('Use either --session or --always, not both.');
+    const decision: ApprovalDecision = options.always ? 'allow_always' : options.session ? 'allow_session' : 'allow_once';
+    const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision, by: 'cli' } });
+    if (options.json) return printJson(decided);
+    println(describe(decided));
+  });
+
+  withJson(
+    program
+      .command('deny')
+      .description('deny what an agent asked; the agent receives your reason')
+      .argument('<id>', 'the approval request id (see `tinyagi approvals`)')
+      .option('--reason <text>', 'why (the agent reads it)'),
+  ).action(async (id: string, options: { reason?: string; json?: boolean }, cmd: Command) => {
+    const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision: 'deny', by: 'cli', ...(options.reason ? { reason: options.reason } : {}) } });
+    if (options.json) return printJson(decided);
+    println(describe(decided));
+  });
+}
+
+function describe(a: Approval): string {
+  const how: Record<ApprovalDecision, string> = {
+    allow_once: 'Allowed once',
+    allow_session: 'Allowed for the rest of the session',
+    allow_always: 'Allowed from now on (rule added)',
+    deny: 'Denied',
+  };
+  return `${a.decision ? how[a.decision] : a.status}: @${a.agentId} ${a.summary}${a.reason ? ` (${a.reason})` : ''}.`;
+}

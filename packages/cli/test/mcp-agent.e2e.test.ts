@@ -1,0 +1,104 @@
+/**
+ * TinyAGI's agent tools over MCP, used the way a CLI agent uses them: an agent on a runtime
+ * (fixtures/mcp-tool-runtime, installed as a plugin) starts `$TINYAGI_CLI mcp` with its run's
+ * environment and calls the tools through the official SDK client. The built daemon applies what
+ * they declare as it applies tags: a handoff starts the teammate, a chat-room post reaches the
+ * room, a file from the workspace goes out with the answer and one from outside is refused;
+ * call_agent returns a sub-agent's reply; bad input is a tool error; a run's token cannot act for
+ * another run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/mcp-tool-runtime/runtime.mjs', import.meta.url));
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await createDaemon({
+    prefix: 'tinyagi-mcp-agent-',
+    settings: ({ root }) => ({
+      workspace: { path: `${root}/workspace` },
+      models: { provider: 'mock' },
+      agents: {
+        lead: { provider: 'mcp-tools-test' },
+        helper: { provider: 'mock', mock: { reply: 'helper did: {{message}}' } },
+      },
+      teams: { crew: { agents: ['lead', 'helper'], leader_agent: 'lead' } },
+      channels: { enabled: [] },
+    }),
+  });
+  mkdirSync(join(daemon.home, 'kinds'), { recursive: true });
+  writeFileSync(join(daemon.home, 'kinds', 'mcp-tools-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(FIXTURE).href)};\n`);
+  await daemon.start();
+});
+
+afterAll(async () => {
+  await daemon?.cleanup();
+});
+
+async function ask(calls: unknown[]): Promise<{ conversationId: string; text: string }> {
+  const out = JSON.parse(await daemon.cliOk(['send', '--agent', 'lead', '--wait', '--json', `MCP:${JSON.stringify(calls)}`], { timeoutMs: 180_000 })) as {
+    conversationId: string;
+    replies: Array<{ agentId: string; text: string }>;
+  };
+  return {
+    conversationId: out.conversationId,
+    text: out.replies
+      .filter((r) => r.agentId === 'lead')
+      .map((r) => r.text)
+      .join('\n'),
+  };
+}
+
+it('send_to_agent hands off when the turn ends, call_agent returns the sub-agent’s reply, post_to_team_room reaches the room', async () => {
+  const { conversationId, text } = await ask([
+    { tool: 'call_agent', args: { agent: 'helper', task: 'count the files' } },
+    { tool: 'send_to_agent', args: { to: 'helper', message: 'now write the summary' } },
+    { tool: 'post_to_team_room', args: { team: 'crew', message: 'lead is on it' } },
+  ]);
+  expect(text).toMatch(/call_agent: helper did: \[Task from @lead · sub-agent call[^\]]*\]\s*count the files/);
+  expect(text).toContain('send_to_agent: Handed off to @helper when your turn ends');
+  expect(text).toContain("post_to_team_room: Posted to #crew's chat room");
+  // The handoff ran the teammate in the same conversation with the declared message.
+  const transcript = await waitFor(
+    async () => {
+      const t = await daemon.api.getTranscript({ params: { id: conversationId } });
+      return t.entries.some((e) => e.text.includes('helper did:') && e.text.includes('now write the summary')) ? t : undefined;
+    },
+    60_000,
+    'the handed-off run',
+  );
+  expect(transcript.entries.filter((e) => e.direction === 'in' && e.to === '@helper' && e.text.includes('now write the summary')).map((e) => e.cause)).toEqual(['mention']);
+  const room = await daemon.api.getChatroom({ params: { id: 'crew' } });
+  expect(room.messages.map((m) => [m.fromAgent, m.content])).toContainEqual(['lead', 'lead is on it']);
+});
+
+it('send_file sends a workspace file with the answer and refuses one from outside; bad input is a tool error, not a failed run', async () => {
+  const workspace = join(daemon.root, 'workspace', 'lead');
+  mkdirSync(workspace, { recursive: true });
+  writeFileSync(join(workspace, 'report.txt'), 'the report');
+  const { conversationId, text } = await ask([
+    { tool: 'send_file', args: { path: join(workspace, 'report.txt') } },
+    { tool: 'send_file', args: { path: '/etc/hostname' } },
+    { tool: 'send_to_agent', args: { to: 'nobody', message: 'hello?' } },
+    { tool: 'post_to_team_room', args: { team: 'crew', message: '' } },
+  ]);
+  expect(text).toMatch(/send_to_agent: ERROR AGENT_NOT_FOUND: No agent @nobody/);
+  expect(text).toMatch(/post_to_team_room: ERROR .*message/);
+  const outbox = await daemon.api.listOutbox({ query: { conversationId } });
+  const answer = outbox.find((o) => o.agentId === 'lead');
+  expect(answer?.files.map((f) => f.split('/').pop())).toEqual(['report.txt']);
+  expect(answer?.text).toContain('was not sent: only files inside its workspace or TINYAGI_HOME/files can be sent');
+});
+
+it("a run's token cannot declare actions for another run", async () => {
+  const { text } = await ask([]).then(async () => {
+    const out = JSON.parse(await daemon.cliOk(['send', '--agent', 'lead', '--wait', '--json', 'FORGE:run_someone_else'])) as { replies: Array<{ text: string }> };
+    return { text: out.replies.map((r) => r.text).join('\n') };
+  });
+  expect(text).toContain('forged: refused SCOPE_FORBIDDEN');
+});

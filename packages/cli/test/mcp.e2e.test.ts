@@ -1,0 +1,132 @@
+/**
+ * `tinyagi mcp` driven by the official MCP SDK's own client over stdio, against the built
+ * daemon: the client tools (list, send and wait with progress notifications, read, cancel), bad
+ * input refused with a message naming the field, and the agent tools refusing a run scope that
+ * is not a live run's.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS } from '@tinyagi/client/contract';
+import { cliArgv, createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await createDaemon({
+    prefix: 'tinyagi-mcp-',
+    settings: ({ root }) => ({
+      workspace: { path: `${root}/workspace` },
+      models: { provider: 'mock' },
+      agents: {
+        coder: { provider: 'mock', mock: { reply: 'Done: {{message}}', progress: [{ status: 'reading the code' }, { tool: 'Bash', input: { command: 'ls' } }] } },
+        reviewer: { provider: 'mock', mock: { reply: 'Looks fine.' } },
+        slowpoke: { provider: 'mock', mock: { reply: 'late', latency_ms: 600_000 } },
+      },
+      teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
+      channels: { enabled: [] },
+    }),
+  });
+  await daemon.start();
+});
+
+afterAll(async () => {
+  await daemon?.cleanup();
+});
+
+async function connectClient(env: Record<string, string>): Promise<Client> {
+  const [entry, ...rest] = cliArgv('built');
+  const transport = new StdioClientTransport({ command: process.execPath, args: [entry!, ...rest, 'mcp'], env, stderr: 'pipe' });
+  const client = new Client({ name: 'tinyagi-test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
+  const content = result.content as Array<{ type: string; text?: string }>;
+  return content.map((c) => c.text ?? '').join('\n');
+}
+
+it('a person’s MCP client: the tools, the team, a message answered with progress, the conversation read back', async () => {
+  const client = await connectClient(daemon.env);
+  try {
+    expect(client.getServerVersion()?.name).toBe('tinyagi');
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(Object.keys(MCP_CLIENT_TOOLS).sort());
+    const send = tools.tools.find((t) => t.name === 'send_message');
+    expect(send?.inputSchema.required).toEqual(['message']);
+
+    const agents = JSON.parse(textOf(await client.callTool({ name: 'list_agents', arguments: {} }))) as { agents: Array<{ id: string; teams: string[] }> };
+    expect(agents.agents.find((a) => a.id === 'coder')?.teams).toEqual(['dev']);
+    const teams = JSON.parse(textOf(await client.callTool({ name: 'list_teams', arguments: {} }))) as { teams: Array<{ id: string; leader: string }> };
+    expect(teams.teams).toEqual([expect.objectContaining({ id: 'dev', leader: 'coder' })]);
+
+    const progress: string[] = [];
+    const answered = await client.callTool({ name: 'send_message', arguments: { agent: 'coder', message: 'fix the bug' } }, undefined, {
+      onprogress: (p) => progress.push(p.message ?? ''),
+      timeout: 120_000,
+    });
+    expect(answered.isError).toBeFalsy();
+    const body = JSON.parse(textOf(answered)) as { conversation_id: string; outcome: string; replies: Array<{ agent: string; text: string }> };
+    expect(body.outcome).toBe('completed');
+    expect(body.replies).toEqual([{ agent: 'coder', text: expect.stringMatching(/^Done: fix the bug\b/) }]);
+    expect(progress.some((line) => line.includes('@coder'))).toBe(true);
+
+    const read = JSON.parse(textOf(await client.callTool({ name: 'get_conversation', arguments: { conversation_id: body.conversation_id } }))) as {
+      conversation: { conversation: { status: string } };
+      transcript: Array<{ text: string }>;
+    };
+    expect(read.conversation.conversation.status).toBe('completed');
+    expect(read.transcript.map((e) => e.text)).toEqual(expect.arrayContaining(['fix the bug', expect.stringMatching(/^Done: fix the bug/)]));
+  } finally {
+    await client.close();
+  }
+});
+
+it('bad input is refused with a message that names the field; an unknown conversation is a tool error, not a crash', async () => {
+  const client = await connectClient(daemon.env);
+  try {
+    const refused = await client.callTool({ name: 'send_message', arguments: { message: '' } }).catch((err: Error) => ({ isError: true, content: [{ type: 'text', text: err.message }] }));
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused as Awaited<ReturnType<Client['callTool']>>)).toMatch(/message/);
+    const both = await client.callTool({ name: 'send_message', arguments: { message: 'hi', agent: 'coder', team: 'dev' } });
+    expect(both.isError).toBe(true);
+    expect(textOf(both)).toContain('either agent or team');
+    const unknown = await client.callTool({ name: 'get_conversation', arguments: { conversation_id: 'conv_nope' } });
+    expect(unknown.isError).toBe(true);
+    expect(textOf(unknown)).toMatch(/NOT_FOUND/);
+    // The server still answers after the errors.
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+  } finally {
+    await client.close();
+  }
+});
+
+it('send_message without waiting, then cancel_conversation ends the conversation', async () => {
+  const client = await connectClient(daemon.env);
+  try {
+    const sent = JSON.parse(textOf(await client.callTool({ name: 'send_message', arguments: { agent: 'slowpoke', message: 'take your time', wait: false } }))) as { conversation_id: string };
+    expect(sent.conversation_id).toMatch(/^conv_/);
+    await waitFor(async () => ((await daemon.api.getConversation({ params: { id: sent.conversation_id } })).roots.some((r) => r.status === 'running') ? true : undefined), 60_000, 'the run to start');
+    const cancelled = JSON.parse(textOf(await client.callTool({ name: 'cancel_conversation', arguments: { conversation_id: sent.conversation_id } }))) as { status: string };
+    expect(cancelled.status).toBe('cancelled');
+  } finally {
+    await client.close();
+  }
+});
+
+it('inside a run the agent tools are offered, and a run scope that is not a live run’s is refused', async () => {
+  const runFile = join(daemon.root, 'forged-run.json');
+  writeFileSync(runFile, JSON.stringify({ TINYAGI_RUN_ID: 'run_forged', TINYAGI_RUN_TOKEN: 'not-a-token' }));
+  const client = await connectClient({ ...daemon.env, TINYAGI_RUN_FILE: runFile, TINYAGI_API_URL: daemon.url });
+  try {
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(Object.keys(MCP_AGENT_TOOLS));
+    const refused = await client.callTool({ name: 'call_agent', arguments: { agent: 'reviewer', task: 'look at this' } });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain('AUTH_INVALID');
+  } finally {
+    await client.close();
+  }
+});

@@ -1,0 +1,94 @@
+/**
+ * Approvals (docs/approvals.md): an agent asks before it acts (a tool call its runtime reports
+ * as a permission request), the agent's permission rules decide what they can, and a person
+ * answers the rest from any surface. Records are durable: who asked for what, when it expires,
+ * who decided and how; the first answer wins.
+ */
+import * as z from 'zod';
+import { route } from './route.ts';
+import { IdParamsSchema, LimitQuery, NullableStr, NullableTimestamp, OptionalStr, Str, TimestampSchema } from './common.ts';
+
+export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'expired', 'cancelled'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/**
+ * How a person answers: `allow_once` (this call), `allow_session` (this tool with this input
+ * pattern for the rest of the agent's session), `allow_always` (adds an allow rule to the
+ * agent's settings), `deny` (with a reason the agent receives).
+ */
+export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny'] as const;
+export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
+
+/** What a rule does with a matching request. */
+export const PERMISSION_ACTIONS = ['allow', 'deny', 'ask'] as const;
+
+/**
+ * One permission rule of an agent (`agents.<id>.permissions.rules`). Every condition given must
+ * match: `tool` a glob on the tool's name (`Bash`, `mcp__*`), `command` a glob on each simple
+ * command of a shell command line (split at `;`, `&&`, `||`, `|` and newlines outside quotes;
+ * a line with command substitution never matches an allow rule), `path` `inside` / `outside`
+ * the agent's workspace (symlinks resolved) or a glob on the absolute path.
+ */
+export const PermissionRuleSchema = z.strictObject({
+  action: z.enum(PERMISSION_ACTIONS),
+  tool: z.string().min(1).max(200).optional(),
+  command: z.string().min(1).max(1000).optional(),
+  path: z.string().min(1).max(4096).optional(),
+});
+export type PermissionRule = z.infer<typeof PermissionRuleSchema>;
+
+export const ApprovalSchema = z
+  .object({
+    id: Str,
+    status: z.enum(APPROVAL_STATUSES),
+    agentId: Str,
+    runId: Str,
+    conversationId: Str,
+    /** The agent's session the request belongs to (allow_session applies there). */
+    sessionKey: Str,
+    /** The tool as the runtime names it (`Bash`, `Edit`, `commandExecution`, …). */
+    tool: Str,
+    /** The tool's input, secrets masked. */
+    input: z.unknown(),
+    /** One line for people: `Bash: rm -rf build`. */
+    summary: Str,
+    requestedAt: TimestampSchema,
+    expiresAt: TimestampSchema,
+    decidedAt: NullableTimestamp,
+    /** Who answered (`cli`, `tinyoffice`, `telegram:<sender>`, `rule`, `expiry`, `restart`). */
+    decidedBy: NullableStr,
+    decision: z.enum(APPROVAL_DECISIONS).nullable(),
+    /** A denial's reason, as the agent receives it. */
+    reason: NullableStr,
+  })
+  .meta({ id: 'Approval' });
+export type Approval = z.infer<typeof ApprovalSchema>;
+
+export const ApprovalDecisionBodySchema = z.strictObject({
+  decision: z.enum(APPROVAL_DECISIONS),
+  reason: z.string().max(2000).optional(),
+  /** Who answers, for the record (the surface fills it in; the API's caller otherwise). */
+  by: z.string().min(1).max(200).optional(),
+});
+export type ApprovalDecisionBody = z.infer<typeof ApprovalDecisionBodySchema>;
+
+export const approvalsContract = {
+  listApprovals: route({
+    method: 'GET',
+    path: '/api/approvals',
+    summary: 'Approval requests, newest first (filter by status, agent or conversation)',
+    tag: 'approvals',
+    query: z.object({ status: z.enum(APPROVAL_STATUSES).optional(), agent: OptionalStr, conversationId: OptionalStr, limit: LimitQuery }),
+    response: z.array(ApprovalSchema),
+  }),
+  getApproval: route({ method: 'GET', path: '/api/approvals/:id', summary: 'One approval request', tag: 'approvals', params: IdParamsSchema, response: ApprovalSchema }),
+  decideApproval: route({
+    method: 'POST',
+    path: '/api/approvals/:id/decision',
+    summary: 'Answer a pending approval: allow once, for the session, always (adds a rule), or deny with a reason. The first answer wins: 409 APPROVAL_DECIDED says who decided',
+    tag: 'approvals',
+    params: IdParamsSchema,
+    body: ApprovalDecisionBodySchema,
+    response: ApprovalSchema,
+  }),
+} as const;

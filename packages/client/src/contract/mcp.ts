@@ -1,0 +1,96 @@
+/**
+ * TinyAGI over MCP (docs/mcp.md): the tools `tinyagi mcp` offers, named and typed once here.
+ * Tool input schemas are zod objects; the MCP SDK turns them into the JSON Schemas clients see,
+ * and validates every call against them (a bad call is a tool error naming the field).
+ *
+ * Two tool sets:
+ * - for a person's MCP client (Claude Desktop, Cursor, another agent): see the team, hand it work
+ *   and wait for the answer with progress, read a conversation, cancel it — with the API token;
+ * - for an agent inside a run (started by a CLI agent with the run's variables): call a
+ *   sub-agent and wait, hand off, post to a team room, send a file — scoped by the run token,
+ *   so a tool acts for its own run only.
+ */
+import * as z from 'zod';
+
+const Id = z.string().min(1).max(200);
+const Message = z.string().min(1).max(200_000);
+
+export const MCP_SERVER_NAME = 'tinyagi';
+
+export const McpSendMessageInput = z.strictObject({
+  message: Message.describe('What to ask. `@agent …` / `@team …` prefixes work as in chat.'),
+  agent: Id.optional().describe('The agent to send to (see list_agents). Leave out agent and team for the default agent.'),
+  team: Id.optional().describe("The team to send to: its leader receives it, with the team's context (see list_teams)."),
+  thread: Id.optional().describe('A thread key: agents that keep a session per thread continue the same session.'),
+  wait: z.boolean().optional().describe('Wait for the conversation to finish and return the replies (default true).'),
+  timeout_s: z.number().int().min(1).max(86_400).optional().describe('How long to wait at most (default 1800).'),
+});
+
+export const McpConversationInput = z.strictObject({
+  conversation_id: Id.describe('The conversation id send_message returned.'),
+});
+
+export const McpCallAgentInput = z.strictObject({
+  agent: Id.describe('The teammate to run as a sub-agent of this run.'),
+  task: Message.describe('What to ask it; its final reply is returned.'),
+  session: Id.optional().describe('Reuse the same sub-agent session across calls with this key.'),
+});
+
+export const McpSendToAgentInput = z.strictObject({
+  to: z.union([Id, z.array(Id).min(1).max(20)]).describe('The teammate (or teammates) to hand work to.'),
+  message: Message.describe('What they should do. Delivered when your turn ends, with the same rules as a [@agent: …] tag.'),
+});
+
+export const McpPostToTeamRoomInput = z.strictObject({
+  team: Id.describe('The team whose chat room gets the post (you must be a member).'),
+  message: Message.describe('The post; every other member receives it when your turn ends.'),
+});
+
+export const McpSendFileInput = z.strictObject({
+  path: z.string().min(1).max(4096).describe('Absolute path (or relative to your workspace) of a file inside your workspace or TINYAGI_HOME/files.'),
+});
+
+/** The tools for a person's MCP client. */
+export const MCP_CLIENT_TOOLS = {
+  list_agents: { title: 'List agents', description: 'The agents of this TinyAGI: id, name, runtime, model and teams.', input: z.strictObject({}) },
+  list_teams: { title: 'List teams', description: 'The teams: id, name, leader and members.', input: z.strictObject({}) },
+  send_message: {
+    title: 'Send a message to an agent or team',
+    description: 'Hands work to an agent or a team and (by default) waits until the conversation is finished, reporting progress; returns the replies and the conversation id.',
+    input: McpSendMessageInput,
+  },
+  get_conversation: {
+    title: 'Read a conversation',
+    description: "A conversation's status, its tree of runs (agents, status, usage) and its transcript.",
+    input: McpConversationInput,
+  },
+  cancel_conversation: { title: 'Cancel a conversation', description: 'Ends every open run and queued message of the conversation.', input: McpConversationInput },
+} as const;
+
+/** The tools for an agent inside a run. */
+export const MCP_AGENT_TOOLS = {
+  call_agent: {
+    title: 'Call a teammate and wait',
+    description:
+      'Runs a teammate as a sub-agent of your current run and returns its final reply (the same depth cap, budgets and session reuse as `tinyagi call`). Prefer this to running `tinyagi call` in a shell.',
+    input: McpCallAgentInput,
+  },
+  send_to_agent: {
+    title: 'Hand off to a teammate',
+    description: 'Hands work to one or more teammates when your turn ends: the same routing, limits and guards as a [@agent: …] tag in your reply. Returns what will happen.',
+    input: McpSendToAgentInput,
+  },
+  post_to_team_room: {
+    title: "Post to a team's chat room",
+    description: 'Posts to the chat room of a team you belong to when your turn ends (like a [#team: …] tag).',
+    input: McpPostToTeamRoomInput,
+  },
+  send_file: {
+    title: 'Send a file to the person',
+    description: 'Attaches a file from your workspace (or TINYAGI_HOME/files) to your answer (like a [send_file: …] marker).',
+    input: McpSendFileInput,
+  },
+} as const;
+
+export type McpClientToolName = keyof typeof MCP_CLIENT_TOOLS;
+export type McpAgentToolName = keyof typeof MCP_AGENT_TOOLS;

@@ -1,0 +1,3 @@
+export type { ApprovalRecord } from './model.ts';
+export { evaluatePermission } from './rules.ts';
+export { maskToolInput } from './mask.ts';

@@ -1,0 +1,82 @@
+/**
+ * Approval requests (`approvals` table, docs/approvals.md): what an agent asked to do, for which
+ * run and session, when it expires, and how it was answered. The approval desk (@tinyagi/teams)
+ * creates and decides them; the stores only keep them. A decision is written only while the
+ * request is pending (`decide` returns undefined otherwise), so the first answer wins across
+ * processes and nodes.
+ */
+import type { ApprovalDecision, ApprovalStatus } from '@tinyagi/client/contract';
+import type { ApprovalRow } from '../storage/rows.ts';
+import type { Awaitable } from '../storage/transaction.ts';
+
+export interface ApprovalRecord {
+  id: string;
+  status: ApprovalStatus;
+  agentId: string;
+  runId: string;
+  conversationId: string;
+  sessionKey: string;
+  tool: string;
+  /** The tool's input, secrets masked (JSON). */
+  input: unknown;
+  summary: string;
+  requestedAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  decision: ApprovalDecision | null;
+  reason: string | null;
+}
+
+export type ApprovalInput = Pick<ApprovalRecord, 'id' | 'agentId' | 'runId' | 'conversationId' | 'sessionKey' | 'tool' | 'input' | 'summary' | 'requestedAt' | 'expiresAt'>;
+
+export interface ApprovalOutcome {
+  status: Exclude<ApprovalStatus, 'pending'>;
+  decision: ApprovalDecision | null;
+  decidedBy: string;
+  reason: string | null;
+  decidedAt: number;
+}
+
+export interface ApprovalFilter {
+  status?: ApprovalStatus | undefined;
+  agentId?: string | undefined;
+  conversationId?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface ApprovalStoreApi {
+  create(input: ApprovalInput): Awaitable<ApprovalRecord>;
+  get(id: string): Awaitable<ApprovalRecord | undefined>;
+  /** Newest first. */
+  list(filter?: ApprovalFilter): Awaitable<ApprovalRecord[]>;
+  /** Writes the outcome if the request is still pending; undefined when it was already decided (the first answer won). */
+  decide(id: string, outcome: ApprovalOutcome): Awaitable<ApprovalRecord | undefined>;
+}
+
+/** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
+export function toApproval(row: ApprovalRow): ApprovalRecord {
+  let input: unknown = null;
+  try {
+    input = JSON.parse(row.input);
+  } catch {
+    input = row.input;
+  }
+  return {
+    id: row.id,
+    status: row.status as ApprovalStatus,
+    agentId: row.agent_id,
+    runId: row.run_id,
+    conversationId: row.conversation_id,
+    sessionKey: row.session_key,
+    tool: row.tool,
+    input,
+    summary: row.summary,
+    requestedAt: Number(row.requested_at),
+    expiresAt: Number(row.expires_at),
+    decidedAt: row.decided_at === null ? null : Number(row.decided_at),
+    decidedBy: row.decided_by,
+    decision: row.decision as ApprovalDecision | null,
+    reason: row.reason,
+  };
+}

@@ -1,0 +1,51 @@
+/** Approval requests on PostgreSQL: the SQLite store's contract (./model.ts), shared by every node of the database. */
+import type { PgScope } from '../storage/pg/scope.ts';
+import type { ApprovalRow } from '../storage/rows.ts';
+import { type ApprovalFilter, type ApprovalInput, type ApprovalOutcome, type ApprovalRecord, type ApprovalStoreApi, toApproval } from './model.ts';
+
+export class PgApprovalStore implements ApprovalStoreApi {
+  readonly #scope: PgScope;
+  readonly #t: string;
+
+  constructor(scope: PgScope) {
+    this.#scope = scope;
+    this.#t = scope.table('approvals');
+  }
+
+  async create(input: ApprovalInput): Promise<ApprovalRecord> {
+    const [row] = await this.#scope.query<ApprovalRow>(
+      `INSERT INTO ${this.#t} (id, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
+       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      [input.id, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt],
+    );
+    return toApproval(row!);
+  }
+
+  async get(id: string): Promise<ApprovalRecord | undefined> {
+    const [row] = await this.#scope.query<ApprovalRow>(`SELECT * FROM ${this.#t} WHERE id = $1`, [id]);
+    return row && toApproval(row);
+  }
+
+  async list(filter: ApprovalFilter = {}): Promise<ApprovalRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (clause: string, value: unknown): void => {
+      args.push(value);
+      where.push(`${clause} = $${args.length}`);
+    };
+    if (filter.status) add('status', filter.status);
+    if (filter.agentId) add('agent_id', filter.agentId);
+    if (filter.conversationId) add('conversation_id', filter.conversationId);
+    args.push(filter.limit ?? 100);
+    const sql = `SELECT * FROM ${this.#t} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id DESC LIMIT $${args.length}`;
+    return (await this.#scope.query<ApprovalRow>(sql, args)).map(toApproval);
+  }
+
+  async decide(id: string, outcome: ApprovalOutcome): Promise<ApprovalRecord | undefined> {
+    const [row] = await this.#scope.query<ApprovalRow>(
+      `UPDATE ${this.#t} SET status = $1, decision = $2, decided_by = $3, reason = $4, decided_at = $5 WHERE id = $6 AND status = 'pending' RETURNING *`,
+      [outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.decidedAt, id],
+    );
+    return row && toApproval(row);
+  }
+}

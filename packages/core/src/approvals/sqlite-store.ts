@@ -1,0 +1,48 @@
+/** Approval requests on SQLite (the model: ./model.ts). */
+import type { TinyDatabase } from '../storage/database.ts';
+import type { ApprovalRow } from '../storage/rows.ts';
+import { type ApprovalFilter, type ApprovalInput, type ApprovalOutcome, type ApprovalRecord, type ApprovalStoreApi, toApproval } from './model.ts';
+
+export class ApprovalStore implements ApprovalStoreApi {
+  readonly #db: TinyDatabase;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+  }
+
+  create(input: ApprovalInput): ApprovalRecord {
+    return this.#db.write(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO approvals (id, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
+           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(input.id, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt);
+      return this.get(input.id)!;
+    });
+  }
+
+  get(id: string): ApprovalRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM approvals WHERE id = ?').get(id) as ApprovalRow | undefined;
+    return row && toApproval(row);
+  }
+
+  list(filter: ApprovalFilter = {}): ApprovalRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status) where.push('status = ?') && args.push(filter.status);
+    if (filter.agentId) where.push('agent_id = ?') && args.push(filter.agentId);
+    if (filter.conversationId) where.push('conversation_id = ?') && args.push(filter.conversationId);
+    const sql = `SELECT * FROM approvals ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...args, filter.limit ?? 100) as ApprovalRow[]).map(toApproval);
+  }
+
+  decide(id: string, outcome: ApprovalOutcome): ApprovalRecord | undefined {
+    return this.#db.write(() => {
+      const changed = this.#db
+        .prepare("UPDATE approvals SET status = ?, decision = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ? AND status = 'pending'")
+        .run(outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.decidedAt, id).changes;
+      return changed > 0 ? this.get(id) : undefined;
+    });
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * `acp`: any agent that speaks the Agent Client Protocol on stdio (docs/sessions.md, "ACP"),
+ * started from the agent's own settings: `acp: { command, args }` (an executable name or an
+ * absolute path, arguments as an array; no shell). Recipes: Gemini CLI `gemini --experimental-acp`,
+ * GitHub Copilot CLI `copilot --acp`, Claude Code through `claude-code-acp`, Codex through
+ * `codex-acp`.
+ *
+ * The runtime is made for warm sessions (`process: "warm"`, the live driver of acp-live.ts);
+ * an agent without it gets one process per message: started, given one turn, closed.
+ *
+ * - ACP has no system prompt: the agent's instructions are sent before the first prompt of each
+ *   session (`<instructions>`), and again only when they changed (the session's instructions hash).
+ * - The model is chosen through the session's `model` config option (or `session/set_model`)
+ *   when the agent's settings name one; otherwise the agent's own default.
+ * - The agent's credentials are its own business: its env_passthrough names the variables it
+ *   needs (GEMINI_API_KEY, GITHUB_TOKEN, …); a CLI logged in interactively works through HOME.
+ */
+import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { buildChildEnv } from '../child-env.ts';
+import { InvokeError } from '../invoke-error.ts';
+import { acpLiveDriver } from '../live/acp-live.ts';
+import { splitRunEnv } from '../live/live-adapter.ts';
+import type { RuntimeAdapter } from '../runtime.ts';
+import { resumeIdOf } from '../session-state.ts';
+import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
+import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
+
+const INSTALL_HINT = 'Set the agent\'s acp.command to an ACP agent on PATH (e.g. "gemini" with args ["--experimental-acp"]) or an absolute path.';
+
+function acpCommand(req: InvokeRequest): { command: string; args: string[] } {
+  const command = req.target.command;
+  if (command === undefined || command === '') {
+    throw new InvokeError('permanent', `Agent "${req.agentId}" has provider "acp" but no acp.command.`, { code: 'PROVIDER_CONFIG_INVALID', hint: INSTALL_HINT });
+  }
+  return { command, args: req.target.args ?? [] };
+}
+
+export const acpDriver = acpLiveDriver({
+  binary: 'acp',
+  installHint: INSTALL_HINT,
+  memoryEstimateMb: 250,
+  launch: (req) => acpCommand(req),
+  instructionsInBand: true,
+  modelId: (req) => req.target.model,
+});
+
+/** Per message: one process, one turn, closed (the watchdog and cancel as for a spawned CLI). */
+export async function invokeAcpOnce(req: InvokeRequest): Promise<InvokeResult> {
+  acpCommand(req);
+  const what = `${req.target.command} (agent ${req.agentId})`;
+  const limits = runLimits(req);
+  const { lasting, perRun } = splitRunEnv(req.env);
+  let touch = (): void => {};
+  let expired: WatchdogExpiry | undefined;
+  let rejectExpired: (err: unknown) => void = () => {};
+  const expiredPromise = new Promise<never>((_, reject) => {
+    rejectExpired = reject;
+  });
+  const session = await acpDriver.start({
+    req,
+    resumeId: req.session?.retry ? undefined : resumeIdOf(req.session),
+    what,
+    onActivity: () => touch(),
+    // One process for one run: its per-run variables can be in its environment.
+    env: buildChildEnv({ agentId: req.agentId, provider: req.target.env, request: { ...lasting, ...perRun } }),
+  });
+  const killGraceMs = req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const watchdog = startWatchdog({
+    limits,
+    signal: req.signal,
+    isBusy: req.busyElsewhere,
+    onExpire: (kind) => {
+      expired = kind;
+      void (async () => {
+        if (kind === 'cancelled' && (await session.interrupt())) {
+          setTimeout(() => rejectExpired(expiryError(kind, limits, what)), killGraceMs).unref();
+          return;
+        }
+        rejectExpired(expiryError(kind, limits, what));
+      })();
+    },
+  });
+  touch = () => watchdog.touch();
+  try {
+    return await Promise.race([
+      session.turn({
+        prompt: req.prompt,
+        req,
+        emit: (event) => emitProgress(req, event),
+        activity: () => watchdog.touch(),
+        quota: (report) => req.onQuota?.(report),
+        checkpoint: () => req.checkpoint?.() ?? Promise.resolve(undefined),
+      }),
+      expiredPromise,
+    ]);
+  } catch (err) {
+    if (expired) throw expiryError(expired, limits, what);
+    throw err;
+  } finally {
+    watchdog.dispose();
+    await session.close('the run ended');
+  }
+}
+
+export const acpKind = defineRuntimeKind({
+  name: 'acp',
+  aliases: [],
+  title: 'ACP agent',
+  description:
+    'Any Agent Client Protocol agent on stdio (Gemini CLI, GitHub Copilot CLI, Claude Code or Codex through their ACP adapters), started from the agent\'s acp.command and acp.args; made for process: "warm".',
+  command: null,
+  installHint: INSTALL_HINT,
+  passthroughEnv: [],
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: true },
+  instructionFiles: [],
+  modelAliases: {},
+  modelsBlock: null,
+  customProvider: null,
+  retry: 'fresh-session',
+  steerPoint: 'before a tool call the agent asks permission for',
+});
+
+export const acpRuntime: RuntimeAdapter = {
+  invoke: invokeAcpOnce,
+  live: acpDriver,
+  target: ({ agent, model }) => {
+    const acp = agent.acp;
+    return {
+      ...(model ? { model } : {}),
+      ...(acp?.command ? { command: acp.command } : {}),
+      ...(acp?.args ? { args: [...acp.args] } : {}),
+      ...(agent.permission_mode ? { permissionMode: agent.permission_mode } : {}),
+      env: {},
+    };
+  },
+};

@@ -1,0 +1,541 @@
+/**
+ * Codex as a live session (docs/sessions.md, "Codex"): one warm `codex app-server` per session,
+ * JSON-RPC over stdio (one JSON message a line, no `"jsonrpc"` member), the protocol of codex
+ * 0.169 as `codex app-server generate-ts` prints it, checked against the real app-server.
+ *
+ * - Handshake: `initialize` (client info), then the `initialized` notification.
+ * - One process holds one thread (the pool's rule): `thread/start` (new), `thread/resume` (the
+ *   stored thread id), or, for a retry, `thread/fork` through the last turn that completed
+ *   (`lastTurnId`, kept in the provider state), so the failed attempt's half turn is left out;
+ *   without a completed turn to fork through, a retry starts a new thread whose first message
+ *   carries the transcript (as codex.ts does). The session id is the thread id.
+ * - Turns: `turn/start`; everything the server streams names its turn id, which is the run
+ *   epoch: notifications of another turn (an interrupted one, the usage the server repeats for
+ *   the last turn on `thread/resume`) never touch the current turn, and only `turn/completed`
+ *   of the current turn id settles it. `turn/steer` adds input to the running turn (codex gives
+ *   it to the model at its next request, inside the same turn); `turn/interrupt` ends the turn
+ *   as `interrupted` and the process stays warm.
+ * - The system prompt: `developerInstructions` on `thread/start` (a developer message the thread
+ *   keeps). codex ignores them on `thread/resume` of a thread it has on disk (checked with 0.169),
+ *   so a prompt that changed since the thread last received it (`session.instructionsHash`) is
+ *   sent in-band ahead of the turn's message, marked as replacing the earlier instructions, as
+ *   the spawn adapter does.
+ * - Usage: `thread/tokenUsage/updated` after every model call; its `last` is that call
+ *   (input_tokens already include the cached ones), emitted as a `usage` event and summed into
+ *   the turn's usage; `total` (the thread's running total) goes into the provider state, which
+ *   the spawn adapter reads the same way. codex also repeats the last call's figures without a
+ *   new call (after `thread/resume`, when a turn is interrupted): a notification whose total did
+ *   not grow is not a call.
+ * - Approvals: the thread runs with `approvalPolicy: "never"` and full access (what the spawn
+ *   adapter's `--dangerously-bypass-approvals-and-sandbox` means), so codex asks nothing; a
+ *   request that comes anyway is answered by `answerServerRequest`. An agent with
+ *   `permission_mode: "ask"` runs `untrusted` in the workspace sandbox instead: each command or
+ *   edit codex asks about goes to the approval desk (InvokeRequest.askApproval), and a paused run
+ *   holds there. Otherwise pause has no point inside a Codex turn.
+ */
+import { createHash } from 'node:crypto';
+import { addSpend, failureFromText, InvokeError, parseRetryAfterText } from '../invoke-error.ts';
+import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
+import { messageFor, readProviderState } from '../session-state.ts';
+import { DEFAULT_KILL_GRACE_MS, type InvokeProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type QuotaReport } from '../types.ts';
+import { JsonRpcError, JsonRpcPeer, JSONRPC_METHOD_NOT_FOUND } from '../live/jsonrpc.ts';
+import { splitRunEnv } from '../live/live-adapter.ts';
+import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
+import { WarmProcess } from '../live/warm-process.ts';
+import { codexMcpArgs } from '../mcp-servers.ts';
+import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexPlanSteps, codexTurnInput, instructionsHash, providerArgs } from './codex-common.ts';
+
+const CLIENT_INFO = { name: 'tinyagi', title: 'TinyAGI', version: '1' };
+
+/**
+ * The thread settings of every start, resume and fork: no approvals, no sandbox (as
+ * `--dangerously-bypass-approvals-and-sandbox`), except for an agent with `permission_mode:
+ * "ask"`: codex asks before commands and edits it does not trust (`untrusted`, inside the
+ * workspace sandbox), and each request goes to the approval desk (docs/approvals.md).
+ */
+function threadSettings(req: InvokeRequest): JsonRecord {
+  const ask = req.target.permissionMode === 'ask';
+  return {
+    ...(req.target.model ? { model: req.target.model } : {}),
+    cwd: req.cwd,
+    approvalPolicy: ask ? 'untrusted' : 'never',
+    sandbox: ask ? 'workspace-write' : 'danger-full-access',
+  };
+}
+
+function textInput(text: string): JsonRecord[] {
+  return [{ type: 'text', text, text_elements: [] }];
+}
+
+/** `app-server` with the same `-c` settings the spawn adapter gives `exec`. */
+export function codexAppServerArgs(req: InvokeRequest): string[] {
+  return ['app-server', '-c', 'allow_login_shell=false', ...providerArgs(req), ...codexMcpArgs(req.mcpServers ?? [])];
+}
+
+interface RunningTurn {
+  turn: LiveTurn;
+  id: string | undefined;
+  /** Notifications that came before `turn/start` answered with the turn's id. */
+  early: Array<{ method: string; params: JsonRecord }>;
+  /**
+   * Settles with the turn id once codex runs the turn (its first notification, `turn/started`):
+   * codex answers `turn/start` before the turn is active, and refuses `turn/steer` and
+   * `turn/interrupt` until it is ("no active turn"). Undefined: the turn never started.
+   */
+  active: Promise<string | undefined>;
+  setActive: (id: string | undefined) => void;
+  usage: InvokeUsage;
+  calls: number;
+  text: string | undefined;
+  error: string | undefined;
+  items: CodexItemEvents;
+  resolve: (result: InvokeResult) => void;
+  reject: (err: unknown) => void;
+}
+
+class CodexLiveSession implements LiveSession {
+  readonly #proc: WarmProcess;
+  readonly #peer: JsonRpcPeer;
+  readonly #what: string;
+  readonly #onActivity: () => void;
+  #threadId: string | undefined;
+  /** The hash of the instructions the thread last received (undefined: unknown, send them). */
+  #told: string | undefined;
+  /** The first turn on a new thread in a conversation with earlier turns carries the transcript. */
+  #transcriptDue = false;
+  #current: RunningTurn | undefined;
+  #lastTurn: string | undefined;
+  #total: InvokeUsage | undefined;
+  readonly exited: Promise<{ code: number | undefined; signal: string | undefined }>;
+
+  private constructor(proc: WarmProcess, what: string, onActivity: () => void, lines: { handle: (line: string) => void }) {
+    this.#proc = proc;
+    this.#what = what;
+    this.#onActivity = onActivity;
+    this.#peer = new JsonRpcPeer({
+      write: (line) => proc.writeLine(line),
+      onRequest: (method, params) => this.#serverRequest(method, asRecord(params) ?? {}),
+      onNotification: (method, params) => this.#notification(method, asRecord(params) ?? {}),
+      jsonrpcField: false,
+      what,
+    });
+    lines.handle = (line) => {
+      this.#touch();
+      this.#peer.handleLine(line);
+    };
+    this.exited = proc.exited;
+    void proc.exited.then((exit) => {
+      const how = exit.signal ? `was killed (signal ${exit.signal})` : `exited (code ${exit.code ?? '?'})`;
+      const tail = proc.stderrTail.trim().split('\n').filter(Boolean).at(-1);
+      this.#peer.close(`the app-server ${how}`);
+      const running = this.#current;
+      if (running) {
+        this.#current = undefined;
+        const err = new InvokeError('retryable', `${what}: the app-server ${how} mid-turn${tail ? `: ${tail.slice(0, 500)}` : '.'}`, {
+          exitCode: exit.code,
+          ...(exit.signal ? { signal: exit.signal } : {}),
+          stderrTail: proc.stderrTail.trim() || undefined,
+        });
+        running.reject(addSpend(err, running.calls > 0 ? running.usage : undefined, undefined));
+      }
+    });
+  }
+
+  static async start(opts: LiveStartOptions): Promise<CodexLiveSession> {
+    const { req } = opts;
+    const lines = { handle: (_line: string): void => {} };
+    const proc = await WarmProcess.start({
+      what: opts.what,
+      command: req.target.command ?? 'codex',
+      args: codexAppServerArgs(req),
+      cwd: req.cwd,
+      env: opts.env,
+      killGraceMs: req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+      installHint: CODEX_INSTALL_HINT,
+      onLine: (line) => lines.handle(line),
+      onActivity: opts.onActivity,
+    });
+    const session = new CodexLiveSession(proc, opts.what, opts.onActivity, lines);
+    try {
+      await session.#handshake(opts);
+    } catch (err) {
+      await session.close('the handshake failed');
+      throw session.#startError(err);
+    }
+    return session;
+  }
+
+  get pid(): number | undefined {
+    return this.#proc.pid;
+  }
+
+  get sessionId(): string | undefined {
+    return this.#threadId;
+  }
+
+  memoryBytes(): number | undefined {
+    return this.#proc.memoryBytes();
+  }
+
+  async #handshake(opts: LiveStartOptions): Promise<void> {
+    const { req, resumeId } = opts;
+    await this.#peer.request('initialize', { clientInfo: CLIENT_INFO, capabilities: null });
+    this.#peer.notify('initialized');
+    const state = readProviderState(req.session);
+    const sameThread = resumeId !== undefined && asString(state?.thread) === resumeId;
+    const lastTurn = sameThread ? asString(state?.lastTurn) : undefined;
+    const settings = threadSettings(req);
+    if (resumeId !== undefined && req.session?.retry) {
+      // The failed attempt may have left half a turn in the thread: fork through the last completed turn.
+      if (lastTurn !== undefined) {
+        const forked = await this.#peer.request('thread/fork', { threadId: resumeId, lastTurnId: lastTurn, ...settings, excludeTurns: true }).catch(() => undefined);
+        const id = asString(asRecord(asRecord(forked)?.thread)?.id);
+        if (id !== undefined) {
+          this.#threadId = id;
+          this.#told = req.session?.instructionsHash;
+          this.#lastTurn = lastTurn;
+          return;
+        }
+      }
+      await this.#startThread(req, true);
+      return;
+    }
+    if (resumeId !== undefined) {
+      const resumed = await this.#peer.request('thread/resume', { threadId: resumeId, ...settings, excludeTurns: true });
+      this.#threadId = asString(asRecord(asRecord(resumed)?.thread)?.id) ?? resumeId;
+      this.#told = req.session?.instructionsHash;
+      this.#lastTurn = lastTurn;
+      if (sameThread) {
+        const input = asNumber(state?.inputTokens);
+        const output = asNumber(state?.outputTokens);
+        if (input !== undefined && output !== undefined) this.#total = { inputTokens: input, outputTokens: output };
+      }
+      return;
+    }
+    await this.#startThread(req, req.session?.fresh !== true);
+  }
+
+  async #startThread(req: InvokeRequest, transcript: boolean): Promise<void> {
+    const instructions = req.systemPrompt.trim() === '' ? null : req.systemPrompt;
+    const started = await this.#peer.request('thread/start', { ...threadSettings(req), developerInstructions: instructions });
+    const id = asString(asRecord(asRecord(started)?.thread)?.id);
+    if (id === undefined) throw new InvokeError('retryable', `${this.#what}: thread/start answered without a thread id`);
+    this.#threadId = id;
+    this.#told = instructionsHash(req.systemPrompt);
+    this.#transcriptDue = transcript;
+  }
+
+  #startError(err: unknown): unknown {
+    if (err instanceof InvokeError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new InvokeError('retryable', `${this.#what}: could not open the thread: ${message}`, { stderrTail: this.#proc.stderrTail.trim() || undefined, cause: err });
+  }
+
+  turn(turn: LiveTurn): Promise<InvokeResult> {
+    if (this.#current) return Promise.reject(new InvokeError('retryable', `${this.#what}: a turn is already running on this session`));
+    if (this.#proc.exit || this.#threadId === undefined) return Promise.reject(new InvokeError('retryable', `${this.#what}: the app-server is gone`));
+    const threadId = this.#threadId;
+    const req = turn.req;
+    const hash = instructionsHash(req.systemPrompt);
+    const prompt = this.#transcriptDue ? messageFor(req.session, undefined, turn.prompt) : turn.prompt;
+    const text = this.#told === hash ? prompt : codexTurnInput(req.systemPrompt, prompt, true);
+    return new Promise<InvokeResult>((resolve, reject) => {
+      let setActive: (id: string | undefined) => void = () => {};
+      const active = new Promise<string | undefined>((r) => {
+        setActive = r;
+      });
+      const running: RunningTurn = {
+        turn,
+        id: undefined,
+        early: [],
+        active,
+        setActive,
+        usage: { inputTokens: 0, outputTokens: 0 },
+        calls: 0,
+        text: undefined,
+        error: undefined,
+        items: new CodexItemEvents(turn.emit),
+        resolve,
+        reject,
+      };
+      this.#current = running;
+      this.#peer.request('turn/start', { threadId, input: textInput(text) }).then(
+        (answer) => {
+          const id = asString(asRecord(asRecord(answer)?.turn)?.id);
+          if (this.#current !== running) return;
+          if (id === undefined) {
+            this.#settle(running, new InvokeError('retryable', `${this.#what}: turn/start answered without a turn id`));
+            return;
+          }
+          // The thread has the current instructions and the transcript once the turn is under way.
+          this.#told = hash;
+          this.#transcriptDue = false;
+          running.id = id;
+          for (const early of running.early.splice(0)) if (early.params.turnId === id || asRecord(early.params.turn)?.id === id) this.#turnNotification(running, early.method, early.params);
+        },
+        (err: unknown) => {
+          running.setActive(undefined);
+          if (this.#current === running)
+            this.#settle(running, err instanceof InvokeError ? err : failureFromText(`${this.#what}: turn/start failed: ${(err as Error).message}`, String((err as Error).message)));
+        },
+      );
+    });
+  }
+
+  async steer(text: string): Promise<boolean> {
+    const running = this.#current;
+    if (!running || this.#threadId === undefined) return false;
+    const id = await running.active;
+    if (id === undefined || this.#current !== running) return false;
+    try {
+      await this.#peer.request('turn/steer', { threadId: this.#threadId, expectedTurnId: id, input: textInput(text) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async interrupt(): Promise<boolean> {
+    const running = this.#current;
+    if (!running) return true;
+    if (this.#threadId === undefined) return false;
+    const id = await running.active;
+    if (this.#current !== running) return true;
+    if (id === undefined) return false;
+    try {
+      await this.#peer.request('turn/interrupt', { threadId: this.#threadId, turnId: id });
+      return true;
+    } catch {
+      // Refused because the turn ended meanwhile: nothing left to stop.
+      return this.#current !== running;
+    }
+  }
+
+  async close(reason: string): Promise<void> {
+    this.#peer.close(reason);
+    await this.#proc.close();
+  }
+
+  #touch(): void {
+    if (this.#current) this.#current.turn.activity();
+    else this.#onActivity();
+  }
+
+  #notification(method: string, params: JsonRecord): void {
+    const threadId = asString(params.threadId);
+    if (threadId !== undefined && this.#threadId !== undefined && threadId !== this.#threadId) return;
+    if (method === 'thread/tokenUsage/updated') {
+      const total = asRecord(asRecord(params.tokenUsage)?.total);
+      if (!total) return;
+      const next = { inputTokens: asNumber(total.inputTokens) ?? 0, outputTokens: asNumber(total.outputTokens) ?? 0 };
+      // codex repeats the last call's usage without a new call (on thread/resume, when a turn is
+      // interrupted): only a grown total is a model call.
+      const grew = this.#total === undefined || next.inputTokens + next.outputTokens > this.#total.inputTokens + this.#total.outputTokens;
+      this.#total = next;
+      if (!grew) return;
+    }
+    const running = this.#current;
+    if (!running) return;
+    if (method === 'account/rateLimits/updated') {
+      const report = quotaReport(asRecord(params.rateLimits));
+      if (report) running.turn.quota(report);
+      return;
+    }
+    const turnId = asString(params.turnId) ?? asString(asRecord(params.turn)?.id);
+    if (turnId === undefined) return;
+    if (running.id === undefined) {
+      running.early.push({ method, params });
+      return;
+    }
+    // Run epochs: another turn's stream (an interrupted one, a resumed thread's last) is dropped.
+    if (turnId === running.id) this.#turnNotification(running, method, params);
+  }
+
+  #turnNotification(running: RunningTurn, method: string, params: JsonRecord): void {
+    running.setActive(running.id);
+    const emit = (event: InvokeProgress): void => running.turn.emit(event);
+    switch (method) {
+      case 'item/started':
+        running.items.started(asRecord(params.item));
+        break;
+      case 'item/completed': {
+        const item = asRecord(params.item);
+        const type = codexItemType(item);
+        if (type === 'agentMessage') {
+          const text = asString(item?.text) ?? '';
+          running.text = text;
+          if (text !== '') emit({ type: 'text', text });
+        } else {
+          running.items.completed(item);
+        }
+        break;
+      }
+      case 'thread/tokenUsage/updated': {
+        const last = asRecord(asRecord(params.tokenUsage)?.last);
+        if (!last) break;
+        const call = { inputTokens: asNumber(last.inputTokens) ?? 0, outputTokens: asNumber(last.outputTokens) ?? 0 };
+        running.usage = { inputTokens: running.usage.inputTokens + call.inputTokens, outputTokens: running.usage.outputTokens + call.outputTokens };
+        running.calls++;
+        const cached = asNumber(last.cachedInputTokens);
+        const model = running.turn.req.target.model;
+        emit({ type: 'usage', ...call, ...(cached ? { cacheReadTokens: cached } : {}), ...(model ? { model } : {}) });
+        break;
+      }
+      case 'turn/plan/updated':
+        emit({ type: 'plan', steps: codexPlanSteps(params.plan) });
+        break;
+      case 'error': {
+        const message = asString(asRecord(params.error)?.message) ?? 'codex reported an error';
+        emit({ type: 'status', message });
+        if (params.willRetry !== true) running.error = message;
+        break;
+      }
+      case 'turn/completed':
+        this.#completed(running, asRecord(params.turn) ?? {});
+        break;
+    }
+  }
+
+  #completed(running: RunningTurn, turn: JsonRecord): void {
+    const status = asString(turn.status);
+    const spent = running.calls > 0 ? running.usage : undefined;
+    if (status === 'completed') {
+      this.#lastTurn = running.id;
+      const total = this.#total;
+      this.#settle(running, undefined, {
+        text: running.text ?? '',
+        usage: running.usage,
+        sessionId: this.#threadId,
+        instructionsHash: this.#told,
+        providerState: JSON.stringify({ thread: this.#threadId, inputTokens: total?.inputTokens ?? 0, outputTokens: total?.outputTokens ?? 0, lastTurn: this.#lastTurn }),
+      });
+      return;
+    }
+    if (status === 'interrupted') {
+      this.#settle(running, addSpend(new InvokeError('cancelled', `${this.#what}: the turn was interrupted`), spent, undefined));
+      return;
+    }
+    const error = asRecord(turn.error);
+    const message = asString(error?.message) ?? running.error ?? `the turn ended ${status ?? 'without a status'}`;
+    this.#settle(running, addSpend(turnFailure(`${this.#what}: ${message}`, message, error?.codexErrorInfo), spent, undefined));
+  }
+
+  #settle(running: RunningTurn, err: unknown, result?: InvokeResult): void {
+    if (this.#current !== running) return;
+    this.#current = undefined;
+    running.setActive(running.id);
+    if (result) running.resolve(result);
+    else running.reject(err);
+  }
+
+  /**
+   * The server's requests. Approvals are answered by the agent's settings (the thread never asks
+   * while approvalPolicy is "never"; a request that comes anyway is accepted, as the spawn
+   * adapter's bypass would). Issue 36's approval step replaces this answer.
+   */
+  async #serverRequest(method: string, params: JsonRecord): Promise<unknown> {
+    this.#touch();
+    const turn = this.#current?.turn;
+    const ask = turn?.req.askApproval;
+    const kind = method === 'item/commandExecution/requestApproval' ? 'command' : method === 'item/fileChange/requestApproval' ? 'file' : undefined;
+    if (!turn || !ask || kind === undefined) return answerServerRequest(method, params);
+    // A paused run holds here, before the command or edit runs; operator input is given to the turn.
+    const input = await turn.checkpoint();
+    if (input !== undefined) void this.steer(input);
+    const answer = await ask(
+      kind === 'command'
+        ? { tool: 'commandExecution', input: { command: params.command, cwd: params.cwd, ...(params.reason ? { reason: params.reason } : {}) } }
+        : { tool: 'fileChange', input: { ...(params.grantRoot ? { path: params.grantRoot } : {}), ...(params.reason ? { reason: params.reason } : {}) } },
+    );
+    return { decision: answer.allow ? 'accept' : 'decline' };
+  }
+}
+
+/** Codex's error codes that are the account's limits, and those no retry can fix (bad key, unknown model). */
+const RATE_LIMITED_CODES = new Set(['usageLimitExceeded', 'rateLimitExceeded', 'serverOverloaded']);
+const PERMANENT_CODES = new Set(['unauthorized', 'modelNotFound']);
+
+/** A failed turn's error by its `codexErrorInfo` (a code, or `{ variant: { httpStatusCode } }`), else by its text. */
+export function turnFailure(message: string, diagnostic: string, info: unknown): InvokeError {
+  const code = typeof info === 'string' ? info : Object.keys(asRecord(info) ?? {})[0];
+  const status = asNumber(asRecord(Object.values(asRecord(info) ?? {})[0])?.httpStatusCode);
+  if ((code !== undefined && RATE_LIMITED_CODES.has(code)) || status === 429) {
+    return new InvokeError('rate_limited', message, { retryAfterMs: parseRetryAfterText(diagnostic) });
+  }
+  if (code !== undefined && PERMANENT_CODES.has(code)) return new InvokeError('permanent', message);
+  return failureFromText(message, diagnostic);
+}
+
+export function answerServerRequest(method: string, params: JsonRecord): unknown {
+  switch (method) {
+    case 'item/commandExecution/requestApproval':
+    case 'item/fileChange/requestApproval':
+      return { decision: 'accept' };
+    case 'execCommandApproval':
+    case 'applyPatchApproval':
+      return { decision: 'approved' };
+    case 'item/permissions/requestApproval': {
+      const asked = asRecord(params.permissions) ?? {};
+      return { permissions: Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== null)), scope: 'turn' };
+    }
+    case 'item/tool/requestUserInput':
+      return { answers: {} };
+    case 'mcpServer/elicitation/request':
+      return { action: 'decline', content: null, _meta: null };
+  }
+  throw new JsonRpcError(JSONRPC_METHOD_NOT_FOUND, `tinyagi does not answer ${method}`);
+}
+
+/** A rate-limit snapshot as a QuotaReport: the fullest window; nothing when the snapshot has no window and no limit reached. */
+export function codexQuotaReport(snapshot: JsonRecord | undefined): QuotaReport | undefined {
+  return quotaReport(snapshot);
+}
+
+function quotaReport(snapshot: JsonRecord | undefined): QuotaReport | undefined {
+  if (!snapshot) return undefined;
+  const reached = asString(snapshot.rateLimitReachedType);
+  const windows = (['primary', 'secondary'] as const)
+    .map((name) => ({ name, window: asRecord(snapshot[name]) }))
+    .filter((w): w is { name: 'primary' | 'secondary'; window: JsonRecord } => w.window !== undefined)
+    .map(({ name, window }) => ({ name, used: asNumber(window.usedPercent) ?? 0, resetsAt: asNumber(window.resetsAt) }));
+  if (windows.length === 0 && !reached && snapshot.spendControlReached !== true) return undefined;
+  const fullest = windows.toSorted((a, b) => b.used - a.used)[0];
+  const exhausted = reached !== undefined || snapshot.spendControlReached === true || (fullest !== undefined && fullest.used >= 100);
+  const label = [asString(snapshot.limitName) ?? asString(snapshot.limitId), fullest?.name].filter(Boolean).join(' ');
+  return {
+    status: exhausted ? 'exhausted' : fullest !== undefined && fullest.used >= 80 ? 'warning' : 'ok',
+    // codex gives resetsAt in seconds since the epoch.
+    ...(fullest?.resetsAt !== undefined ? { resetsAt: fullest.resetsAt * 1000 } : {}),
+    ...(label ? { limit: label } : {}),
+    ...(fullest !== undefined ? { utilization: Math.min(1, fullest.used / 100) } : {}),
+    ...(reached ? { message: reached.replaceAll('_', ' ') } : fullest !== undefined ? { message: `${Math.round(fullest.used)}% of the ${label || 'rate'} limit used` } : {}),
+  };
+}
+
+function fingerprintOf(req: InvokeRequest): string {
+  const t = req.target;
+  const key = t.apiKey === undefined ? null : createHash('sha256').update(t.apiKey).digest('hex');
+  const bound = {
+    command: t.command ?? 'codex',
+    model: t.model ?? null,
+    permissionMode: t.permissionMode ?? null,
+    provider: t.provider,
+    baseUrl: t.baseUrl ?? null,
+    key,
+    env: t.env ?? {},
+    lasting: splitRunEnv(req.env).lasting,
+    cwd: req.cwd,
+  };
+  return createHash('sha256').update(JSON.stringify(bound)).digest('hex').slice(0, 24);
+}
+
+export const codexLiveDriver: LiveDriver = {
+  binary: 'codex',
+  installHint: CODEX_INSTALL_HINT,
+  capabilities: { steersMidTurn: true, interrupts: true, pausePoint: null },
+  // Measured with 0.169: the native app-server holds about 140 MB after a turn, the npm wrapper (node) about 40 MB more.
+  memoryEstimateMb: 190,
+  adapterEnv: (req) => codexAdapterEnv(req) ?? {},
+  fingerprint: fingerprintOf,
+  start: (opts) => CodexLiveSession.start(opts),
+};

@@ -1,0 +1,244 @@
+/**
+ * One invocation on a warm session (docs/sessions.md): lease the (agent, session key)'s process
+ * from the pool (starting or resuming one if needed), tell the process's tools which run is
+ * current, give it the turn, and keep the invoker's promises:
+ *
+ * - the wall clock and the inactivity watchdog as for a spawned CLI (every protocol message is
+ *   a sign of life; a stalled stream is a hung session: its process is closed, the run retried);
+ * - cancel interrupts the turn and keeps the process warm where the protocol can (the turn must
+ *   settle within the kill grace), else the process is closed;
+ * - operator input sent while the turn runs is steered into it at once where the protocol can
+ *   (`onSteer` wakes us, `checkpoint` hands the input over), else it waits for the next turn;
+ * - a process that dies mid-turn fails the run as retryable with what it spent; the pool
+ *   forgets it, and the retry starts a new process that resumes the provider session.
+ *
+ * The per-run variables (TINYAGI_RUN_ID, TINYAGI_RUN_TOKEN, …) cannot be in a warm process's
+ * environment (it outlives its runs): they are written to a private file (0600) before each
+ * turn, named by TINYAGI_RUN_FILE, which `tinyagi call` reads.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { buildChildEnv } from '../child-env.ts';
+import { addSpend, InvokeError, spendOf } from '../invoke-error.ts';
+import { privateTempPath } from '../private-temp.ts';
+import { resumeIdOf } from '../session-state.ts';
+import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
+import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
+import { sessionPool, type SessionPool } from './pool.ts';
+import { findRuntime } from '../runtime.ts';
+import type { InvokeTarget } from '../types.ts';
+import type { LiveCapabilities, LiveDriver, LiveSession } from './types.ts';
+
+/** Variables of a request's env that belong to one run; everything else may stay in a warm process's environment. */
+const PER_RUN_ENV = ['TINYAGI_RUN_ID', 'TINYAGI_RUN_TOKEN', 'TINYAGI_CONVERSATION_ID', 'TINYAGI_DEPTH', 'TRACEPARENT', 'TRACESTATE'];
+
+export function splitRunEnv(env: Record<string, string> | undefined): { lasting: Record<string, string>; perRun: Record<string, string> } {
+  const lasting: Record<string, string> = {};
+  const perRun: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env ?? {})) (PER_RUN_ENV.includes(name) ? perRun : lasting)[name] = value;
+  return { lasting, perRun };
+}
+
+/**
+ * The file a warm process's tools read the current run from: one per process (its path is in
+ * the process's environment), removed when the process exits.
+ */
+function newRunFilePath(agentId: string, sessionKey: string): string {
+  const id = createHash('sha256').update(`${agentId}\u0000${sessionKey}`).digest('hex').slice(0, 12);
+  return privateTempPath(`run-${id}-${randomBytes(6).toString('hex')}.json`);
+}
+
+const runFileOf = new WeakMap<LiveSession, string>();
+
+function writeRunFile(path: string, perRun: Record<string, string>): void {
+  const aside = `${path}.${process.pid}.new`;
+  writeFileSync(aside, JSON.stringify(perRun), { mode: 0o600 });
+  renameSync(aside, path);
+}
+
+/**
+ * What a running turn of `target` can take (steering notes): the live driver's capabilities when
+ * the agent runs warm (`process: "warm"`) on a runtime that has a live driver; undefined when it
+ * runs per message.
+ */
+export function warmCapabilities(target: Pick<InvokeTarget, 'adapter' | 'live'>): LiveCapabilities | undefined {
+  return target.live ? findRuntime(target.adapter)?.adapter.live?.capabilities : undefined;
+}
+
+export async function invokeLive(driver: LiveDriver, req: InvokeRequest, pool: SessionPool = sessionPool): Promise<InvokeResult> {
+  const what = `${driver.binary} (agent ${req.agentId})`;
+  const sessionKey = req.session?.key ?? 'default';
+  const resumeId = resumeIdOf(req.session);
+  const { lasting, perRun } = splitRunEnv(req.env);
+  const limits = runLimits(req);
+  const killGraceMs = req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+
+  const lease = await pool.acquire({
+    agentId: req.agentId,
+    sessionKey,
+    driver: driver.binary,
+    memoryEstimateMb: driver.memoryEstimateMb,
+    fingerprint: driver.fingerprint(req),
+    resumeId,
+    retry: req.session?.retry === true,
+    signal: req.signal,
+    // The handshake is bounded like a silent turn: a process that does not answer it is hung.
+    startTimeoutMs: Math.min(limits.inactivityMs, limits.timeoutMs),
+    start: async ({ onActivity, signal }) => {
+      const runFile = newRunFilePath(req.agentId, sessionKey);
+      writeRunFile(runFile, perRun);
+      const session = await driver
+        .start({
+          req,
+          resumeId,
+          what,
+          onActivity,
+          signal,
+          env: buildChildEnv({
+            agentId: req.agentId,
+            provider: req.target.env,
+            adapter: driver.adapterEnv?.(req),
+            request: { ...lasting, TINYAGI_RUN_FILE: runFile },
+          }),
+        })
+        .catch((err: unknown) => {
+          rmSync(runFile, { force: true });
+          throw err;
+        });
+      runFileOf.set(session, runFile);
+      void session.exited.then(() => rmSync(runFile, { force: true }));
+      return session;
+    },
+  });
+  const session = lease.session;
+
+  let expired: WatchdogExpiry | undefined;
+  let interrupted = false;
+  let settled = false;
+  let exited = false;
+  let rejectExpired: (err: unknown) => void = () => {};
+  const expiredPromise = new Promise<never>((_, reject) => {
+    rejectExpired = reject;
+  });
+  const fail = (): void => rejectExpired(expiryError(expired ?? 'timeout', limits, what));
+  let graceTimer: NodeJS.Timeout | undefined;
+  let watchdog: ReturnType<typeof startWatchdog> | undefined;
+  let unsubscribe = (): void => {};
+  try {
+    const runFile = runFileOf.get(session);
+    if (runFile) writeRunFile(runFile, perRun);
+    if (lease.turnsBefore > 0) emitProgress(req, { type: 'status', message: `warm session (pid ${session.pid ?? '?'}), turn ${lease.turnsBefore + 1} on this process` });
+
+    // A process that dies mid-turn: the driver should fail the turn with what it spent; if it
+    // says nothing within the grace, the run fails as retryable here (never hangs on a dead pipe).
+    void session.exited.then((exit) => {
+      exited = true;
+      if (settled) return;
+      setTimeout(() => {
+        if (!settled) rejectExpired(new InvokeError('retryable', `${what}: the warm process exited mid-turn (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`}).`));
+      }, killGraceMs).unref();
+    });
+
+    watchdog = startWatchdog({
+      limits,
+      signal: req.signal,
+      isBusy: req.busyElsewhere,
+      onExpire: (kind) => {
+        expired = kind;
+        // A cancel interrupts the turn and gives it the grace to settle (the process stays warm);
+        // a timeout, a stalled stream, a protocol without interrupt or an interrupt not answered
+        // in time fails the run at once, and the lease is discarded (the process is closed).
+        if (kind === 'cancelled' && driver.capabilities.interrupts && !settled) {
+          interrupted = true;
+          graceTimer = setTimeout(() => {
+            interrupted = false;
+            fail();
+          }, killGraceMs);
+          void session.interrupt().then(
+            (ok) => {
+              if (ok || settled) return;
+              interrupted = false;
+              fail();
+            },
+            () => {
+              interrupted = false;
+              fail();
+            },
+          );
+          return;
+        }
+        fail();
+      },
+    });
+    const touch = watchdog.touch;
+    lease.onActivity(touch);
+    unsubscribe = req.onSteer?.(steerPump(driver, session, req, () => !settled && expired === undefined)) ?? (() => {});
+
+    const turn = session
+      .turn({
+        prompt: req.prompt,
+        req,
+        emit: (event) => emitProgress(req, event),
+        activity: touch,
+        quota: (report) => req.onQuota?.(report),
+        checkpoint: () => req.checkpoint?.() ?? Promise.resolve(undefined),
+      })
+      .finally(() => {
+        settled = true;
+        if (graceTimer) clearTimeout(graceTimer);
+      });
+    const result = await Promise.race([turn, expiredPromise]).catch((err: unknown) => {
+      // The watchdog's reason wins: a turn interrupted for a cancel fails as cancelled, not as
+      // whatever the CLI said about the interrupt; what the turn spent is kept.
+      // Ended by the watchdog before the turn settled: what the driver knows was spent so far.
+      const spent = spendOf(err) ?? session.spentSoFar?.();
+      if (expired) throw addSpend(expiryError(expired, limits, what), spent?.usage, spent?.costUsd);
+      throw err;
+    });
+    if (expired) throw addSpend(expiryError(expired, limits, what), result.usage, result.costUsd);
+    lease.release();
+    return result;
+  } catch (err) {
+    // Interrupted for a cancel and settled within the grace: the process stays warm for the next turn.
+    if (interrupted && settled && !exited) lease.release();
+    else lease.discard(expired ? `the turn ${expired === 'cancelled' ? 'was cancelled' : expired === 'timeout' ? 'timed out' : 'stalled'}` : 'the turn failed');
+    throw err;
+  } finally {
+    unsubscribe();
+    watchdog?.dispose();
+  }
+}
+
+/**
+ * Operator input while the turn runs: taken at once (`takeInput`, which never waits) and
+ * steered in where the protocol can; the pump runs one hand-over at a time and goes round again
+ * for input that arrived meanwhile. A driver that cannot steer takes nothing: the orchestrator
+ * gives the input to the next turn. Input taken by a turn that then fails is given to the retry
+ * (the steering board keeps what an attempt received).
+ */
+function steerPump(driver: LiveDriver, session: LiveSession, req: InvokeRequest, turnOpen: () => boolean): () => void {
+  const take = req.takeInput;
+  if (!driver.capabilities.steersMidTurn || !take) return () => {};
+  let running = false;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void (async () => {
+      do {
+        again = false;
+        // Input is taken only while the turn can still use it: once it has ended (or is being
+        // stopped) the input stays on the board for the orchestrator's next turn.
+        if (!turnOpen()) break;
+        const text = take();
+        if (text !== undefined && !(await session.steer(text).catch(() => false))) {
+          emitProgress(req, { type: 'status', message: 'operator input could not be given to the running turn (the process did not take it)' });
+        }
+      } while (again);
+      running = false;
+    })();
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * A long-lived agent CLI process under the invoker's rules (cli-runner.ts runs one to its end;
+ * this keeps one open): an argument array (no shell), an explicit environment, the workspace as
+ * cwd, its own process group (tracked, so the daemon's exit and the next start's reaper end
+ * it), stdout handed over line by line, a bounded stderr tail, and a close that ends the whole
+ * group (SIGTERM, SIGKILL after the grace period).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { BoundedTail, LineSplitter } from '../bounded-text.ts';
+import { assertWorkspace } from '../cli-runner.ts';
+import { InvokeError } from '../invoke-error.ts';
+import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
+
+const STDERR_TAIL_CHARS = 64 * 1024;
+/** One protocol message larger than this is dropped rather than buffered. */
+const MAX_LINE_CHARS = 16 * 1024 * 1024;
+
+export interface WarmProcessOptions {
+  what: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  killGraceMs: number;
+  /** Shown when the executable is missing. */
+  installHint: string;
+  onLine: (line: string) => void;
+  /** Any output at all (stdout or stderr): a sign of life. */
+  onActivity?: () => void;
+}
+
+export interface WarmExit {
+  code: number | undefined;
+  signal: string | undefined;
+}
+
+export class WarmProcess {
+  readonly what: string;
+  readonly #child: ChildProcess;
+  readonly #stderr = new BoundedTail(STDERR_TAIL_CHARS);
+  readonly #killGraceMs: number;
+  #exit: WarmExit | undefined;
+  #closing = false;
+  readonly exited: Promise<WarmExit>;
+
+  private constructor(opts: WarmProcessOptions, child: ChildProcess) {
+    this.what = opts.what;
+    this.#child = child;
+    this.#killGraceMs = opts.killGraceMs;
+    const pid = child.pid;
+    if (pid !== undefined) trackProcessGroup(pid);
+    const lines = new LineSplitter(MAX_LINE_CHARS, opts.onLine, () => this.#stderr.append(`[tinyagi: dropped an output line longer than ${MAX_LINE_CHARS} characters]\n`));
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      opts.onActivity?.();
+      lines.push(chunk);
+    });
+    child.stderr?.on('data', (chunk: string) => {
+      opts.onActivity?.();
+      this.#stderr.append(chunk);
+    });
+    // Writing to a process that died closes the pipe under us (EPIPE): the exit says what happened.
+    child.stdin?.on('error', () => {});
+    this.exited = new Promise<WarmExit>((resolve) => {
+      child.once('close', (code, signal) => {
+        lines.end();
+        if (pid !== undefined) {
+          // The leader is gone; whatever it started goes with it.
+          signalProcessGroup(pid, 'SIGKILL');
+          untrackProcessGroup(pid);
+        }
+        this.#exit = { code: code ?? undefined, signal: signal ?? undefined };
+        resolve(this.#exit);
+      });
+    });
+  }
+
+  /** Spawns the process; a missing executable or workspace is a permanent InvokeError, as for a spawned CLI. */
+  static start(opts: WarmProcessOptions): Promise<WarmProcess> {
+    assertWorkspace(opts.cwd, opts.what);
+    let child: ChildProcess;
+    try {
+      child = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    } catch (err) {
+      return Promise.reject(spawnError(opts, (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', err));
+    }
+    return new Promise((resolve, reject) => {
+      child.once('spawn', () => resolve(new WarmProcess(opts, child)));
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) reject(spawnError(opts, err.code ?? 'UNKNOWN', err));
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** The exit, once the process has gone. */
+  get exit(): WarmExit | undefined {
+    return this.#exit;
+  }
+
+  get stderrTail(): string {
+    return this.#stderr.toString();
+  }
+
+  /** Writes one protocol line (a newline is added); false when the process is gone. */
+  writeLine(line: string): boolean {
+    const stdin = this.#child.stdin;
+    if (this.#exit || !stdin || stdin.destroyed || !stdin.writable) return false;
+    stdin.write(`${line}\n`);
+    return true;
+  }
+
+  /** Closes stdin (most CLIs exit on EOF), then SIGTERM to the group after `politeMs`, then SIGKILL after the grace period. */
+  async close(politeMs = 1_000): Promise<WarmExit> {
+    if (this.#exit) return this.#exit;
+    const pid = this.#child.pid;
+    if (!this.#closing && pid !== undefined) {
+      this.#closing = true;
+      this.#child.stdin?.end();
+      const term = setTimeout(() => signalProcessGroup(pid, 'SIGTERM'), politeMs);
+      const kill = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), politeMs + this.#killGraceMs);
+      void this.exited.then(() => {
+        clearTimeout(term);
+        clearTimeout(kill);
+      });
+    }
+    return this.exited;
+  }
+
+  /** Resident memory of the process group (bytes), summed from /proc; undefined where /proc is not readable. */
+  memoryBytes(): number | undefined {
+    const pgid = this.#child.pid;
+    if (pgid === undefined || this.#exit) return undefined;
+    return groupRssBytes(pgid);
+  }
+}
+
+/** Sum of VmRSS of every process whose process group is `pgid` (Linux /proc). */
+function groupRssBytes(pgid: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  let found = false;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces and parentheses): state ppid pgrp …
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[2]) !== pgid) continue;
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+      if (rss) {
+        total += Number(rss[1]) * 1024;
+        found = true;
+      }
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found ? total : undefined;
+}
+
+function spawnError(opts: WarmProcessOptions, code: string, cause: unknown): InvokeError {
+  if (code === 'ENOENT' || code === 'EACCES') {
+    return new InvokeError('permanent', `${opts.what}: cannot run "${opts.command}" (${code}).`, { code: 'PROVIDER_CONFIG_INVALID', hint: opts.installHint, cause });
+  }
+  return new InvokeError('retryable', `${opts.what}: cannot start "${opts.command}" (${code}).`, { cause });
+}

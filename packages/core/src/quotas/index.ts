@@ -1,0 +1,1 @@
+export { QuotaBoard, quotaHoldViews, type QuotaHoldView } from './board.ts';

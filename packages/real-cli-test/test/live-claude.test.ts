@@ -1,0 +1,225 @@
+/**
+ * Claude Code as a warm session (issue 35), with the real CLI through a real daemon whose agents
+ * say `process: "warm"`, against the stand-in model server (harness.ts). The CLI's shell tool
+ * prints its parent's pid ($PPID: the claude process that runs the command), so a test sees which
+ * process served each turn.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelCall, type ModelRequest } from '@tinyagi/test-kit';
+import { CLI_CASES, isTitleCall, priceOf, startRig, tokensOf, type Outcome, type Rig } from './harness.ts';
+import { realCliSuite } from './suite.ts';
+
+const cli = CLI_CASES.claude;
+let rig: Rig;
+
+const describeOutcome = (o: Outcome): string =>
+  JSON.stringify({ runs: o.runs.map((r) => ({ agent: r.agentId, status: r.status, error: r.error })), replies: o.replies, attempts: o.message.attempts, lastError: o.message.lastError });
+
+/** A turn that runs `echo PID=$PPID` in the CLI's shell tool, then answers with what it printed. */
+function pidRule(marker: string, extra = ''): void {
+  rig.rule(marker, (request) => {
+    const out = toolOutput(request);
+    if (out === undefined) return { shell: 'echo PID=$PPID', usage: { inputTokens: 1500, outputTokens: 20, cacheReadTokens: 300 } };
+    return { reply: `${marker} done ${/PID=(\d+)/.exec(out)?.[0] ?? 'no pid'}${extra}`, usage: { inputTokens: 1700, outputTokens: 31 } };
+  });
+}
+
+function pidOf(o: Outcome): number {
+  const pid = /PID=(\d+)/.exec(o.replies.join('\n'))?.[1];
+  expect(pid, describeOutcome(o)).toBeDefined();
+  return Number(pid);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '(gone)';
+  }
+}
+
+/** The run's recorded usage and cost equal what the stand-in served for its calls. */
+function expectExactUsage(o: Outcome, label: string): void {
+  const run = o.runs[0]!;
+  const calls = o.calls.filter((c) => !isTitleCall(c.request));
+  const want = calls.reduce(
+    (sum, c) => {
+      const t = tokensOf(cli.api, c.served);
+      return { input: sum.input + t.input, output: sum.output + t.output, usd: sum.usd + priceOf(c.served) };
+    },
+    { input: 0, output: 0, usd: 0 },
+  );
+  expect({ input: run.inputTokens, output: run.outputTokens }, `${label}: usage of the calls served`).toEqual({ input: want.input, output: want.output });
+  expect(run.costUsd, `${label}: cost`).toBeCloseTo(want.usd, 6);
+}
+
+/** Waits until the stand-in has served `n` calls carrying `marker`. */
+async function callsOf(marker: string, n: number): Promise<ModelCall[]> {
+  const mine = (): ModelCall[] => rig.model.calls.filter((c) => occurrences(c.request, marker) > 0);
+  await waitFor(() => mine().length >= n, 120_000, `${n} model call(s) of ${marker}`, 100);
+  return mine();
+}
+
+async function runOf(messageId: string): Promise<string> {
+  let runId: string | undefined;
+  await waitFor(
+    async () => {
+      runId = (await rig.daemon.api.getMessage({ params: { id: messageId } })).run?.id;
+      return runId !== undefined;
+    },
+    60_000,
+    'the run to start',
+    100,
+  );
+  return runId!;
+}
+
+describe('claude live', () => {
+  beforeAll(async () => {
+    rig = await startRig(cli, { agentSettings: { process: 'warm' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.cleanup();
+    cleanupTemp();
+  });
+
+  it('claude live: a 5-turn conversation runs on one warm process, each turn costing exactly what its calls were served', async () => {
+    const pids: number[] = [];
+    for (let k = 1; k <= 5; k++) {
+      pidRule(`WARM5-${k}q`);
+      const o = await rig.send({ agent: 'alpha', senderId: 'warm5', message: `WARM5-${k}q turn ${k}: run the command` });
+      expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+      expect(o.replies.join('\n')).toContain(`WARM5-${k}q done PID=`);
+      expectExactUsage(o, `turn ${k}`);
+      pids.push(pidOf(o));
+    }
+    expect(new Set(pids).size, `one process for all five turns: ${pids.join(', ')}`).toBe(1);
+    expect(cmdline(pids[0]!), 'the warm process is Claude Code, still running').toContain('--input-format stream-json');
+    // Every turn after the first is resumed by the process itself: the earlier turns are in its history once.
+    const last = rig.model.calls.filter((c) => occurrences(c.request, 'WARM5-5q') > 0).at(-1)!;
+    for (let k = 1; k <= 4; k++) expect(occurrences(last.request, `WARM5-${k}q turn ${k}`), `turn ${k} in the history once`).toBe(1);
+  }, 600_000);
+
+  it('claude live: operator input injected mid-turn reaches the model in the same turn', async () => {
+    const seen = (request: ModelRequest): boolean => occurrences(request, 'INJECTED-PLUM') > 0;
+    rig.rule('INJECT-7k', (request) => {
+      if (toolOutput(request) === undefined && !seen(request)) return { shell: 'sleep 8; echo slept' };
+      return { reply: seen(request) ? 'I saw the injected word.' : 'No injection reached me.' };
+    });
+    const o = await rig.send({
+      agent: 'alpha',
+      senderId: 'inject',
+      message: 'INJECT-7k do the slow thing',
+      whileRunning: async (messageId) => {
+        const runId = await runOf(messageId);
+        await callsOf('INJECT-7k', 1);
+        const steered = await rig.daemon.api.steerRun({ params: { id: runId }, body: { command: 'inject', payload: 'INJECTED-PLUM: also mention the plum' } });
+        expect(steered.accepted, JSON.stringify(steered)).toBe(true);
+      },
+    });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+    expect(o.replies.join('\n')).toContain('I saw the injected word.');
+    const calls = o.calls.filter((c) => !isTitleCall(c.request));
+    // The tool call, then the call that carries the tool's output and the injected input: one turn, no second run.
+    expect(calls.length, 'two model calls in one turn').toBe(2);
+    expect(seen(calls[0]!.request)).toBe(false);
+    expect(seen(calls[1]!.request) && toolOutput(calls[1]!.request)?.includes('slept'), 'the injection arrives with the tool result').toBe(true);
+    expect(o.runs).toHaveLength(1);
+    expectExactUsage(o, 'injected turn');
+  }, 300_000);
+
+  it('claude live: a paused run is held before its next tool call until resumed', async () => {
+    rig.rule('PAUSE-4m', (request) => {
+      const tools = request.entries.filter((e) => e.role === 'tool').length;
+      if (tools === 0) return { shell: 'sleep 4; echo first-step' };
+      if (tools === 1) return { shell: 'echo second-step' };
+      return { reply: 'Both steps done.' };
+    });
+    let resumedAt = 0;
+    let whilePaused: string[] = [];
+    const o = await rig.send({
+      agent: 'alpha',
+      senderId: 'pause',
+      message: 'PAUSE-4m run the two steps',
+      whileRunning: async (messageId) => {
+        const runId = await runOf(messageId);
+        await callsOf('PAUSE-4m', 1);
+        try {
+          const paused = await rig.daemon.api.steerRun({ params: { id: runId }, body: { command: 'pause' } });
+          expect(paused.accepted, JSON.stringify(paused)).toBe(true);
+          // Held before the first tool call (if the pause landed before Claude Code asked about it) or the second:
+          // unheld, the run would end about 4 s from now (the first step's sleep, then two quick calls).
+          await new Promise((r) => setTimeout(r, 8_000));
+        } finally {
+          whilePaused = rig.model.calls.filter((c) => occurrences(c.request, 'PAUSE-4m') > 0).map((c) => JSON.stringify(c.action));
+          resumedAt = Date.now();
+          await rig.daemon.api.steerRun({ params: { id: runId }, body: { command: 'resume' } });
+        }
+      },
+    });
+    expect(whilePaused.length, `the answering call never came while paused: ${whilePaused.join(', ')}`).toBeLessThanOrEqual(2);
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+    expect(o.replies.join('\n')).toContain('Both steps done.');
+    const calls = o.calls.filter((c) => !isTitleCall(c.request));
+    expect(calls).toHaveLength(3);
+    expect(calls[2]!.at, 'the last call came after the resume').toBeGreaterThanOrEqual(resumedAt);
+    expect(toolOutput(calls[2]!.request)).toContain('second-step');
+  }, 300_000);
+
+  it('claude live: a cancel interrupts the turn and the same process answers the next message', async () => {
+    pidRule('CANCEL-PID-1');
+    const before = await rig.send({ agent: 'alpha', senderId: 'cancel', message: 'CANCEL-PID-1 where are you?' });
+    const pid = pidOf(before);
+
+    rig.rule('CANCEL-SLOW-3', () => ({ shell: 'sleep 120; echo never' }));
+    const started = Date.now();
+    const o = await rig.send({
+      agent: 'alpha',
+      senderId: 'cancel',
+      message: 'CANCEL-SLOW-3 take your time',
+      whileRunning: async (messageId) => {
+        const runId = await runOf(messageId);
+        await callsOf('CANCEL-SLOW-3', 1);
+        await rig.daemon.api.steerRun({ params: { id: runId }, body: { command: 'cancel' } });
+      },
+    });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('cancelled');
+    expect(Date.now() - started, 'the interrupt ended the turn well before the 120 s tool call').toBeLessThan(60_000);
+
+    pidRule('CANCEL-PID-2');
+    const after = await rig.send({ agent: 'alpha', senderId: 'cancel', message: 'CANCEL-PID-2 and now?' });
+    expect(after.runs[0]?.status, describeOutcome(after)).toBe('completed');
+    expect(pidOf(after), 'the interrupted process stayed warm and took the next turn').toBe(pid);
+  }, 400_000);
+
+  it('claude live: a warm process killed mid-turn is replaced; the retry resumes the session and the message reaches the model once more only', async () => {
+    pidRule('KILLED-PID-1');
+    const before = await rig.send({ agent: 'alpha', senderId: 'killed', message: 'KILLED-PID-1 remember the word walrus' });
+    const pid = pidOf(before);
+
+    rig.rule('KILLED-MID-2', (_request, calls) => (calls.length === 0 ? { kill: true } : { reply: 'Recovered after the crash.' }));
+    const o = await rig.send({ agent: 'alpha', senderId: 'killed', message: 'KILLED-MID-2 which word?' });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+    expect(o.replies.join('\n')).toContain('Recovered after the crash.');
+    expect(o.message.attempts, 'the failed attempt and its retry').toBe(2);
+    const calls = o.calls.filter((c) => !isTitleCall(c.request));
+    expect(calls[0]?.killedPid, 'the stand-in killed the warm process').toBe(pid);
+    const retry = calls.at(-1)!;
+    expect(occurrences(retry.request, 'KILLED-PID-1 remember the word walrus'), 'the earlier turn is in the resumed history once').toBe(1);
+    expect(occurrences(retry.request, 'KILLED-MID-2 which word?'), "the failed attempt's message is not repeated").toBe(1);
+
+    pidRule('KILLED-PID-3');
+    const after = await rig.send({ agent: 'alpha', senderId: 'killed', message: 'KILLED-PID-3 still there?' });
+    const newPid = pidOf(after);
+    expect(newPid, 'a new process').not.toBe(pid);
+    expect(cmdline(newPid)).toContain('--resume');
+  }, 400_000);
+});
+
+// The whole per-message contract (provider and key, resume, instructions once, handoffs, `tinyagi call`,
+// usage per call, 429/500/hang/kill retried with the message reaching the model once) holds on warm sessions too.
+describe('claude live: the real-CLI contract on warm sessions', () => {
+  realCliSuite('claude', { agentSettings: { process: 'warm' } });
+});

@@ -1,0 +1,57 @@
+/**
+ * Approval requests (docs/approvals.md): read from the table (any node answers for every node's
+ * requests); answered through the orchestrator's desk, where the first answer wins. `allow_always`
+ * also adds an allow rule to the agent's settings (the same tool, and the exact command for a
+ * shell tool), so the next such request is allowed by the rule.
+ */
+import type { approvalsContract, PermissionRule } from '@tinyagi/client/contract';
+import { TinyError } from '@tinyagi/core';
+import { ownEntry, type ApprovalRecord } from '@tinyagi/core/internal';
+import type { ServerContext } from '../context.ts';
+import { requestedBy } from '../requested-by.ts';
+import type { RouteHandlers } from '../routing.ts';
+
+export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof approvalsContract> {
+  return {
+    listApprovals: async ({ query }) => ctx.stores.approvals.list({ status: query.status, agentId: query.agent, conversationId: query.conversationId, limit: query.limit }),
+    getApproval: async ({ params }) => {
+      const found = await ctx.stores.approvals.get(params.id);
+      if (!found) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${params.id}.`);
+      return found;
+    },
+    decideApproval: async ({ params, body, auth, request }) => {
+      const by = body.by ?? requestedBy(auth, request);
+      const decided = await ctx.orchestrator.decideApproval(params.id, body.decision, by, body.reason);
+      if (body.decision === 'allow_always') await addAllowRule(ctx, decided);
+      return decided;
+    },
+  };
+}
+
+/**
+ * The rule `allow_always` adds: this tool, and for a shell command this command line. The stored
+ * input has its secrets masked, so a masked value becomes `*` in the rule (`make deploy TOKEN=*`):
+ * the rule holds no secret and still matches the command with its real value.
+ */
+export function ruleFor(approval: Pick<ApprovalRecord, 'tool' | 'input'>): PermissionRule {
+  const command = (approval.input as { command?: unknown } | null)?.command;
+  const line = typeof command === 'string' ? command.trim() : Array.isArray(command) ? command.join(' ') : undefined;
+  const literal = (text: string): string => text.replace(/[*?]/g, '?');
+  const pattern = line
+    ?.split(/([^\s=:'"]*\u2026[^\s'"]*)/)
+    .map((part, i) => (i % 2 === 1 ? '*' : literal(part)))
+    .join('');
+  return { action: 'allow', tool: literal(approval.tool), ...(pattern ? { command: pattern } : {}) };
+}
+
+async function addAllowRule(ctx: ServerContext, approval: ApprovalRecord): Promise<void> {
+  const rule = ruleFor(approval);
+  await ctx.updateSettings((settings) => {
+    const agent = ownEntry(settings.agents, approval.agentId);
+    if (!agent) return settings;
+    agent.permissions ??= {};
+    agent.permissions.rules ??= [];
+    if (!agent.permissions.rules.some((r) => r.action === rule.action && r.tool === rule.tool && r.command === rule.command && r.path === undefined)) agent.permissions.rules.push(rule);
+    return settings;
+  });
+}

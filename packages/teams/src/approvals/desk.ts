@@ -1,0 +1,221 @@
+/**
+ * The approval desk (docs/approvals.md): every permission request of a running agent passes
+ * here (InvokeRequest.askApproval). In order:
+ *
+ * 1. the agent's rules (`permissions.rules`, core's approvals/rules.ts): deny, ask or allow at
+ *    once; with no matching rule the agent's mode decides (`ask`: a person; any other mode lets
+ *    the CLI's own mode stand, so the request is allowed here);
+ * 2. what a person allowed for this session before (`allow_session`: the same tool and command);
+ * 3. otherwise a durable request (`approvals` table, `approval.requested`), answered from any
+ *    surface (`decide`: the first answer wins, in the database, so across nodes too) or expiring
+ *    after `permissions.expires_s` (default 600 s) with `permissions.on_expiry` (default deny).
+ *
+ * While a request waits, the run's inactivity watchdog waits too (`waiting(runId)`); its wall
+ * clock keeps counting. A run cancelled while it waits is answered "denied: the run was
+ * cancelled" and its request cancelled. Requests left pending by a daemon that stopped are
+ * cancelled at the next start ("the session ended"): their CLI processes are gone.
+ */
+import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
+import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type Settings } from '@tinyagi/core';
+import { agentWorkspaceDir, evaluatePermission, maskToolInput, ownEntry, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
+
+const DEFAULT_APPROVAL_EXPIRES_S = 600;
+/** How often a waiter re-reads its request (a decision taken on another node). */
+const POLL_MS = 2_000;
+
+export interface ApprovalRun {
+  id: string;
+  agentId: string;
+  conversationId: string;
+}
+
+export interface ApprovalDeskOptions {
+  stores: Pick<StoreSet, 'approvals' | 'events'>;
+  getSettings: () => Settings;
+  env: NodeJS.ProcessEnv;
+  onError?: (err: unknown) => void;
+}
+
+interface Waiter {
+  runId: string;
+  resolve: (record: ApprovalRecord) => void;
+}
+
+export class ApprovalDesk {
+  readonly #opts: ApprovalDeskOptions;
+  readonly #waiters = new Map<string, Waiter>();
+  /** `agent\0session` → allowed `tool\0command` keys (allow_session). */
+  readonly #sessionAllows = new Map<string, Set<string>>();
+
+  constructor(opts: ApprovalDeskOptions) {
+    this.#opts = opts;
+  }
+
+  /** True while a request of `runId` waits for a person. */
+  waiting(runId: string): boolean {
+    for (const w of this.#waiters.values()) if (w.runId === runId) return true;
+    return false;
+  }
+
+  async ask(run: ApprovalRun, sessionKey: string, ask: ApprovalAsk, signal: AbortSignal): Promise<ApprovalAnswer> {
+    const settings = this.#opts.getSettings();
+    const agent = ownEntry(settings.agents, run.agentId) ?? {};
+    const permissions = agent.permissions ?? {};
+    const rules = (permissions.rules ?? []) as PermissionRule[];
+    // TinyAGI's own MCP tools act under the run's token and the team's guards: allowed unless a rule says otherwise.
+    const fallback = agent.permission_mode === 'ask' && !ask.tool.startsWith('mcp__tinyagi__') ? 'ask' : 'allow';
+    const workspace = agentWorkspaceDir(settings, run.agentId, this.#opts.env);
+    const verdict = evaluatePermission(rules, ask, workspace, fallback);
+    if (verdict.action === 'deny') return { allow: false, reason: `denied by a permission rule of @${run.agentId} (${describeRule(verdict.rule)})`, decidedBy: 'rule' };
+    if (verdict.action === 'allow') return { allow: true, decidedBy: verdict.rule ? 'rule' : 'mode' };
+    if (this.#sessionAllows.get(sessionId(run.agentId, sessionKey))?.has(allowKey(ask))) return { allow: true, decidedBy: 'session' };
+    if (signal.aborted) return { allow: false, reason: 'denied: the run was cancelled', decidedBy: 'cancelled' };
+
+    const now = Date.now();
+    const expiresS = permissions.expires_s ?? DEFAULT_APPROVAL_EXPIRES_S;
+    const input = maskToolInput(ask.input);
+    const record = await this.#opts.stores.approvals.create({
+      id: newId('apr'),
+      agentId: run.agentId,
+      runId: run.id,
+      conversationId: run.conversationId,
+      sessionKey,
+      tool: ask.tool,
+      input,
+      summary: ask.summary ?? summarize(ask.tool, input),
+      requestedAt: now,
+      expiresAt: now + expiresS * 1000,
+    });
+    await this.#event('approval.requested', record);
+    const decided = await this.#wait(record, signal, permissions.on_expiry === 'allow' ? 'allow' : 'deny', expiresS);
+    if (decided.decision === 'allow_session') {
+      const key = sessionId(run.agentId, sessionKey);
+      const allowed = this.#sessionAllows.get(key) ?? new Set<string>();
+      allowed.add(allowKey(ask));
+      this.#sessionAllows.set(key, allowed);
+    }
+    const allow = decided.status === 'allowed';
+    return allow ? { allow, decidedBy: decided.decidedBy ?? 'person' } : { allow, reason: denialText(decided), decidedBy: decided.decidedBy ?? 'person' };
+  }
+
+  /** A person's answer. The first answer wins: a request already answered is APPROVAL_DECIDED, naming who decided. */
+  async decide(id: string, decision: ApprovalDecision, by: string, reason?: string): Promise<ApprovalRecord> {
+    const existing = await this.#opts.stores.approvals.get(id);
+    if (!existing) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${id}.`);
+    const decided = await this.#opts.stores.approvals.decide(id, {
+      status: decision === 'deny' ? 'denied' : 'allowed',
+      decision,
+      decidedBy: by,
+      reason: reason?.trim() || null,
+      decidedAt: Date.now(),
+    });
+    if (!decided) {
+      const now = await this.#opts.stores.approvals.get(id);
+      throw new TinyError('APPROVAL_DECIDED', `Approval ${id} was already answered: ${now?.status ?? 'decided'}${now?.decidedBy ? ` by ${now.decidedBy}` : ''}.`);
+    }
+    await this.#event('approval.decided', decided);
+    this.#waiters.get(id)?.resolve(decided);
+    return decided;
+  }
+
+  /** At start: requests a stopped daemon left pending are cancelled (their CLI processes are gone). */
+  async recover(): Promise<number> {
+    const pending = await this.#opts.stores.approvals.list({ status: 'pending', limit: 10_000 });
+    let cancelled = 0;
+    for (const p of pending) {
+      if (this.#waiters.has(p.id)) continue;
+      const done = await this.#opts.stores.approvals.decide(p.id, { status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: 'denied: the session ended', decidedAt: Date.now() });
+      if (done) {
+        cancelled++;
+        await this.#event('approval.decided', done);
+      }
+    }
+    return cancelled;
+  }
+
+  async #wait(record: ApprovalRecord, signal: AbortSignal, onExpiry: 'allow' | 'deny', expiresS: number): Promise<ApprovalRecord> {
+    const { approvals } = this.#opts.stores;
+    return new Promise<ApprovalRecord>((resolve) => {
+      let settled = false;
+      const finish = (done: ApprovalRecord): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(expiry);
+        clearInterval(poll);
+        signal.removeEventListener('abort', onAbort);
+        this.#waiters.delete(record.id);
+        resolve(done);
+      };
+      const close = async (status: 'expired' | 'cancelled', decision: ApprovalDecision, by: string, reason: string): Promise<void> => {
+        try {
+          const done = await approvals.decide(record.id, { status, decision, decidedBy: by, reason, decidedAt: Date.now() });
+          if (done) {
+            await this.#event(status === 'expired' ? 'approval.expired' : 'approval.decided', done);
+            finish(done);
+          } else {
+            // Answered meanwhile (on another node): that answer stands.
+            const now = await approvals.get(record.id);
+            if (now) finish(now);
+          }
+        } catch (err) {
+          this.#opts.onError?.(err);
+          finish({ ...record, status: 'cancelled', decision: 'deny', decidedBy: by, reason });
+        }
+      };
+      const onAbort = (): void => void close('cancelled', 'deny', 'cancelled', 'denied: the run was cancelled');
+      const expiry = setTimeout(
+        () => void close('expired', onExpiry === 'allow' ? 'allow_once' : 'deny', 'expiry', `nobody answered within ${expiresS} s`),
+        Math.max(0, record.expiresAt - Date.now()),
+      );
+      const poll = setInterval(() => {
+        void Promise.resolve(approvals.get(record.id)).then(
+          (now) => {
+            if (now && now.status !== 'pending') finish(now);
+          },
+          (err: unknown) => this.#opts.onError?.(err),
+        );
+      }, POLL_MS);
+      poll.unref();
+      this.#waiters.set(record.id, { runId: record.runId, resolve: finish });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async #event(type: 'approval.requested' | 'approval.decided' | 'approval.expired', record: ApprovalRecord): Promise<void> {
+    try {
+      await this.#opts.stores.events.append({ type, conversationId: record.conversationId, runId: record.runId, agentId: record.agentId, data: { approval: record } });
+    } catch (err) {
+      this.#opts.onError?.(err);
+    }
+  }
+}
+
+function sessionId(agentId: string, sessionKey: string): string {
+  return `${agentId}\u0000${sessionKey}`;
+}
+
+/** What allow_session remembers: the tool and, for a shell tool, the exact command line. */
+function allowKey(ask: ApprovalAsk): string {
+  const command = (ask.input as { command?: unknown } | null)?.command;
+  return `${ask.tool}\u0000${typeof command === 'string' ? command.trim() : Array.isArray(command) ? command.join(' ') : ''}`;
+}
+
+function describeRule(rule: PermissionRule | undefined): string {
+  if (!rule) return 'its permission mode';
+  return [rule.tool && `tool ${rule.tool}`, rule.command && `command ${rule.command}`, rule.path && `path ${rule.path}`].filter(Boolean).join(', ') || 'every request';
+}
+
+function denialText(r: ApprovalRecord): string {
+  if (r.status === 'expired') return `denied: ${r.reason ?? 'nobody answered in time'}`;
+  if (r.status === 'cancelled') return r.reason ?? 'denied: the request was cancelled';
+  return `denied by ${r.decidedBy ?? 'the person'}${r.reason ? `: ${r.reason}` : ''}`;
+}
+
+/** `Bash: rm -rf build`, `Edit: src/app.ts`, else the tool and its input, shortened. */
+export function summarize(tool: string, input: unknown): string {
+  const i = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const detail = typeof i.command === 'string' ? i.command : Array.isArray(i.command) ? i.command.join(' ') : (i.file_path ?? i.path ?? i.url ?? i.pattern);
+  const text = typeof detail === 'string' ? detail : JSON.stringify(input ?? null);
+  const line = text.replace(/\s+/g, ' ').trim();
+  return `${tool}: ${line.length > 200 ? `${line.slice(0, 200)}…` : line}`;
+}
