@@ -45,6 +45,58 @@ export interface OutboundMessage {
 
 export interface InboundSink {
   receive(message: InboundMessage): Promise<void>;
+  /**
+   * A person pressed one of an approval prompt's buttons (ApprovalPromptAdapter). The host checks
+   * that the sender may answer, sends the decision and tells the presser the outcome through
+   * `click.notify`; it never throws for a refused or late answer.
+   */
+  click?(click: ApprovalClick): Promise<void>;
+}
+
+/**
+ * Approvals and questions in the chat (docs/approvals.md, "In the chat apps"): the host posts a
+ * prompt into the chat of the conversation that asked, with one button per answer, and settles
+ * it (buttons gone, the outcome shown) once anybody answered anywhere.
+ */
+export interface ApprovalPromptAction {
+  /** The button's text. */
+  label: string;
+  /**
+   * What the button carries back (`ApprovalClick.token`): short, at most 8 ASCII characters, so
+   * `<approval id>:<token>` fits the platforms' callback data limits (Telegram: 64 bytes).
+   */
+  token: string;
+  /** Shown as the dangerous choice where the platform styles buttons (Discord, Slack). */
+  style?: 'primary' | 'danger';
+}
+
+export interface ApprovalPrompt {
+  /** The approval's id (`apr_…`). */
+  id: string;
+  kind: 'permission' | 'question';
+  /** The whole prompt text, in the platform's own formatting (the host formats it through the adapter's formatter). */
+  text: string;
+  actions: ApprovalPromptAction[];
+}
+
+export interface ApprovalPromptAdapter {
+  /** Posts a prompt with its buttons; resolves with the platform's message id once confirmed. */
+  post(route: string, prompt: ApprovalPrompt): Promise<string>;
+  /** Replaces a posted prompt's text with its outcome and removes its buttons (a message that is gone is not an error). */
+  settle(route: string, messageId: string, text: string): Promise<void>;
+}
+
+export interface ApprovalClick {
+  approvalId: string;
+  /** The pressed button's `token`. */
+  token: string;
+  /** Who pressed it, as the platform names them (the same ids as InboundMessage.senderId). */
+  senderId: string;
+  sender: string;
+  /** The chat the prompt is in. */
+  route: string;
+  /** Tells the presser, and only them where the platform can, a short note (Telegram answerCallbackQuery, Discord's ephemeral reply, Slack's ephemeral message). */
+  notify(text: string): Promise<void>;
 }
 
 /** A platform answer that says "not before": the host waits, then retries. */
@@ -85,6 +137,11 @@ export interface ChannelAdapter {
    * can edit), and removes it once the answer is confirmed. Adapters without it get typing only.
    */
   live?: LiveReplyAdapter;
+  /**
+   * Approval prompts with buttons (Telegram inline keyboard, Discord buttons, Slack Block Kit).
+   * Adapters without it get the prompt as a plain message answered by a numbered reply.
+   */
+  approvals?: ApprovalPromptAdapter;
 }
 
 export interface LiveReplyAdapter {

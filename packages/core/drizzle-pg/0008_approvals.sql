@@ -13,7 +13,9 @@ CREATE TABLE "approvals" (
 	"decided_at" bigint,
 	"decided_by" text,
 	"decision" text,
-	"reason" text
+	"reason" text,
+	"kind" text DEFAULT 'permission' NOT NULL,
+	"answer" text
 );
 --> statement-breakpoint
 CREATE INDEX "approvals_status_idx" ON "approvals" USING btree ("status","requested_at");--> statement-breakpoint

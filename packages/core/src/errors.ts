@@ -20,6 +20,8 @@ export type TinyErrorCode =
   | 'APPROVAL_NOT_FOUND'
   /** An approval request was answered already (the first answer wins). */
   | 'APPROVAL_DECIDED'
+  /** A decision that does not fit the request's kind (a question is answered or declined). */
+  | 'APPROVAL_DECISION_INVALID'
   | 'OUTBOX_NOT_FOUND'
   | 'CONVERSATION_NOT_FOUND'
   | 'PAIRING_NOT_FOUND'

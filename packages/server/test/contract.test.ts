@@ -574,6 +574,7 @@ describe('conversations and runs', () => {
     const now = Date.now();
     const record = await h.stores.approvals.create({
       id: 'apr_contract1',
+      kind: 'permission',
       agentId: 'coder',
       runId: runId,
       conversationId: 'conv_x',
@@ -592,6 +593,27 @@ describe('conversations and runs', () => {
     await rejects(h.client.getApproval({ params: { id: 'apr_nope' } }), 404, 'APPROVAL_NOT_FOUND');
     await bad('POST', `/api/approvals/${record.id}/decision`, 400, 'VALIDATION_FAILED', '{"decision":"maybe"}');
     await bad('GET', '/api/approvals?status=nope', 400, 'VALIDATION_FAILED');
+    await rejects(h.client.decideApproval({ params: { id: record.id }, body: { decision: 'answer', answer: 'yes' } }), 409, 'APPROVAL_DECIDED');
+
+    // A question (ask_human) is answered with text or declined; a permission's decisions do not fit it.
+    const question = await h.stores.approvals.create({
+      id: 'apr_contract2',
+      kind: 'question',
+      agentId: 'coder',
+      runId: runId,
+      conversationId: 'conv_x',
+      sessionKey: 'shared',
+      tool: 'ask_human',
+      input: { question: 'Which database?', choices: ['staging', 'production'] },
+      summary: 'Which database?',
+      requestedAt: now,
+      expiresAt: now + 60_000,
+    });
+    expect(await h.client.listApprovals({ query: { kind: 'question' } })).toEqual([expect.objectContaining({ id: question.id, kind: 'question', answer: null })]);
+    await rejects(h.client.decideApproval({ params: { id: question.id }, body: { decision: 'allow_once' } }), 400, 'APPROVAL_DECISION_INVALID');
+    await bad('POST', `/api/approvals/${question.id}/decision`, 400, 'VALIDATION_FAILED', '{"decision":"answer","answer":"  "}');
+    const answered = await h.client.decideApproval({ params: { id: question.id }, body: { decision: 'answer', answer: ' staging ', by: 'contract test' } });
+    expect(answered).toMatchObject({ kind: 'question', status: 'answered', decision: 'answer', answer: 'staging', decidedBy: 'contract test' });
   });
 });
 

@@ -32,6 +32,7 @@ describe('secrets', () => {
     const schedule = await h.client.createSchedule({ body: { agent: 'coder', message: 'x', cron: '0 9 * * *' } });
     const approval = await h.stores.approvals.create({
       id: 'apr_secrets',
+      kind: 'permission',
       agentId: 'coder',
       runId: run.id,
       conversationId: sent.conversationId,

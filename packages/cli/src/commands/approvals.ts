@@ -1,7 +1,8 @@
 /**
  * `tinyagi approvals [--all]`, `tinyagi approve <id> [--session | --always]`,
- * `tinyagi deny <id> [--reason <text>]` (docs/approvals.md): what agents asked to do, and the
- * person's answer. The first answer wins; a late one says who decided.
+ * `tinyagi deny <id> [--reason <text>]`, `tinyagi answer <id> <text…>` (docs/approvals.md): what
+ * agents asked to do or asked you, and the person's answer. The first answer wins; a late one
+ * says who decided.
  */
 import type { Command } from 'commander';
 import type { Approval, ApprovalDecision } from '@tinyagi/client';
@@ -25,7 +26,23 @@ export function registerApprovalCommands(program: Command): void {
       list.map((a) => [a.id, a.status, `@${a.agentId}`, a.summary, formatTime(a.requestedAt), options.all ? (a.decidedBy ?? '-') : formatTime(a.expiresAt)]),
       options.all ? 'No approval requests yet.' : 'Nothing waits for your approval.',
     );
-    if (!options.all && list.length > 0) println('Answer with `tinyagi approve <id>` (--session, --always) or `tinyagi deny <id> --reason "…"`.');
+    if (!options.all && list.length > 0) {
+      println('Answer with `tinyagi approve <id>` (--session, --always) or `tinyagi deny <id> --reason "…"`; a question with `tinyagi answer <id> <text>`.');
+    }
+  });
+
+  withJson(
+    program
+      .command('answer')
+      .description("answer an agent's question (ask_human); `tinyagi deny <id>` declines it")
+      .argument('<id>', 'the question id (see `tinyagi approvals`)')
+      .argument('<text...>', 'your answer (the agent reads it)'),
+  ).action(async (id: string, words: string[], options: { json?: boolean }, cmd: Command) => {
+    const answer = words.join(' ').trim();
+    if (!answer) throw usageError('Give the answer text: tinyagi answer <id> <text>.');
+    const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision: 'answer', answer, by: 'cli' } });
+    if (options.json) return printJson(decided);
+    println(describe(decided));
   });
 
   withJson(
@@ -61,7 +78,8 @@ function describe(a: Approval): string {
     allow_once: 'Allowed once',
     allow_session: 'Allowed for the rest of the session',
     allow_always: 'Allowed from now on (rule added)',
-    deny: 'Denied',
+    deny: a.kind === 'question' ? 'Declined' : 'Denied',
+    answer: 'Answered',
   };
-  return `${a.decision ? how[a.decision] : a.status}: @${a.agentId} ${a.summary}${a.reason ? ` (${a.reason})` : ''}.`;
+  return `${a.decision ? how[a.decision] : a.status}: @${a.agentId} ${a.summary}${a.answer ? ` -> ${a.answer}` : ''}${a.reason ? ` (${a.reason})` : ''}.`;
 }

@@ -8,15 +8,24 @@ import * as z from 'zod';
 import { route } from './route.ts';
 import { IdParamsSchema, LimitQuery, NullableStr, NullableTimestamp, OptionalStr, Str, TimestampSchema } from './common.ts';
 
-export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'expired', 'cancelled'] as const;
+/**
+ * `permission`: a tool call the agent asks to make (allow or deny). `question`: the agent asks
+ * the person something and waits (the `ask_human` MCP tool, docs/mcp.md): answered with text, or
+ * declined with `deny`.
+ */
+export const APPROVAL_KINDS = ['permission', 'question'] as const;
+export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
+
+export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'answered', 'expired', 'cancelled'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /**
  * How a person answers: `allow_once` (this call), `allow_session` (this tool with this input
  * pattern for the rest of the agent's session), `allow_always` (adds an allow rule to the
- * agent's settings), `deny` (with a reason the agent receives).
+ * agent's settings), `deny` (with a reason the agent receives); a question is answered with
+ * `answer` (and its text) or declined with `deny`.
  */
-export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny'] as const;
+export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny', 'answer'] as const;
 export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
 
 /** What a rule does with a matching request. */
@@ -40,17 +49,18 @@ export type PermissionRule = z.infer<typeof PermissionRuleSchema>;
 export const ApprovalSchema = z
   .object({
     id: Str,
+    kind: z.enum(APPROVAL_KINDS),
     status: z.enum(APPROVAL_STATUSES),
     agentId: Str,
     runId: Str,
     conversationId: Str,
     /** The agent's session the request belongs to (allow_session applies there). */
     sessionKey: Str,
-    /** The tool as the runtime names it (`Bash`, `Edit`, `commandExecution`, …). */
+    /** The tool as the runtime names it (`Bash`, `Edit`, `commandExecution`, …); `ask_human` for a question. */
     tool: Str,
-    /** The tool's input, secrets masked. */
+    /** The tool's input, secrets masked; a question's is `{ question, choices? }`. */
     input: z.unknown(),
-    /** One line for people: `Bash: rm -rf build`. */
+    /** One line for people: `Bash: rm -rf build`, or the question. */
     summary: Str,
     requestedAt: TimestampSchema,
     expiresAt: TimestampSchema,
@@ -60,16 +70,22 @@ export const ApprovalSchema = z
     decision: z.enum(APPROVAL_DECISIONS).nullable(),
     /** A denial's reason, as the agent receives it. */
     reason: NullableStr,
+    /** A question's answer, as the agent receives it. */
+    answer: NullableStr,
   })
   .meta({ id: 'Approval' });
 export type Approval = z.infer<typeof ApprovalSchema>;
 
-export const ApprovalDecisionBodySchema = z.strictObject({
-  decision: z.enum(APPROVAL_DECISIONS),
-  reason: z.string().max(2000).optional(),
-  /** Who answers, for the record (the surface fills it in; the API's caller otherwise). */
-  by: z.string().min(1).max(200).optional(),
-});
+export const ApprovalDecisionBodySchema = z
+  .strictObject({
+    decision: z.enum(APPROVAL_DECISIONS),
+    reason: z.string().max(2000).optional(),
+    /** A question's answer (with `decision: "answer"`). */
+    answer: z.string().max(20_000).optional(),
+    /** Who answers, for the record (the surface fills it in; the API's caller otherwise). */
+    by: z.string().min(1).max(200).optional(),
+  })
+  .refine((b) => b.decision !== 'answer' || (b.answer !== undefined && b.answer.trim() !== ''), { message: 'decision "answer" needs a non-empty answer', path: ['answer'] });
 export type ApprovalDecisionBody = z.infer<typeof ApprovalDecisionBodySchema>;
 
 export const approvalsContract = {
@@ -78,14 +94,14 @@ export const approvalsContract = {
     path: '/api/approvals',
     summary: 'Approval requests, newest first (filter by status, agent or conversation)',
     tag: 'approvals',
-    query: z.object({ status: z.enum(APPROVAL_STATUSES).optional(), agent: OptionalStr, conversationId: OptionalStr, limit: LimitQuery }),
+    query: z.object({ status: z.enum(APPROVAL_STATUSES).optional(), kind: z.enum(APPROVAL_KINDS).optional(), agent: OptionalStr, conversationId: OptionalStr, limit: LimitQuery }),
     response: z.array(ApprovalSchema),
   }),
   getApproval: route({ method: 'GET', path: '/api/approvals/:id', summary: 'One approval request', tag: 'approvals', params: IdParamsSchema, response: ApprovalSchema }),
   decideApproval: route({
     method: 'POST',
     path: '/api/approvals/:id/decision',
-    summary: 'Answer a pending approval: allow once, for the session, always (adds a rule), or deny with a reason. The first answer wins: 409 APPROVAL_DECIDED says who decided',
+    summary: 'Answer a pending request: a permission is allowed once, for the session, always (adds a rule), or denied with a reason; a question is answered (`answer`) or declined (`deny`). The first answer wins: 409 APPROVAL_DECIDED says who decided',
     tag: 'approvals',
     params: IdParamsSchema,
     body: ApprovalDecisionBodySchema,

@@ -57,6 +57,7 @@ export const CORE_ERRORS = {
   RUN_NOT_FOUND: { status: 404, message: 'No such run.' },
   APPROVAL_NOT_FOUND: { status: 404, message: 'No such approval request.' },
   APPROVAL_DECIDED: { status: 409, message: 'The approval request was already answered.' },
+  APPROVAL_DECISION_INVALID: { status: 400, message: 'That decision does not fit the request (a question is answered or declined; a permission allowed or denied).' },
   OUTBOX_NOT_FOUND: { status: 404, message: 'No such outbox entry.' },
   CONVERSATION_NOT_FOUND: { status: 404, message: 'No such conversation.' },
   PAIRING_NOT_FOUND: { status: 404, message: 'No such pairing.' },

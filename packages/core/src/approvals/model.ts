@@ -5,12 +5,13 @@
  * request is pending (`decide` returns undefined otherwise), so the first answer wins across
  * processes and nodes.
  */
-import type { ApprovalDecision, ApprovalStatus } from '@tinyagi/client/contract';
+import type { ApprovalDecision, ApprovalKind, ApprovalStatus } from '@tinyagi/client/contract';
 import type { ApprovalRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 
 export interface ApprovalRecord {
   id: string;
+  kind: ApprovalKind;
   status: ApprovalStatus;
   agentId: string;
   runId: string;
@@ -26,20 +27,24 @@ export interface ApprovalRecord {
   decidedBy: string | null;
   decision: ApprovalDecision | null;
   reason: string | null;
+  answer: string | null;
 }
 
-export type ApprovalInput = Pick<ApprovalRecord, 'id' | 'agentId' | 'runId' | 'conversationId' | 'sessionKey' | 'tool' | 'input' | 'summary' | 'requestedAt' | 'expiresAt'>;
+export type ApprovalInput = Pick<ApprovalRecord, 'id' | 'kind' | 'agentId' | 'runId' | 'conversationId' | 'sessionKey' | 'tool' | 'input' | 'summary' | 'requestedAt' | 'expiresAt'>;
 
 export interface ApprovalOutcome {
   status: Exclude<ApprovalStatus, 'pending'>;
   decision: ApprovalDecision | null;
   decidedBy: string;
   reason: string | null;
+  /** A question's answer. */
+  answer?: string | null;
   decidedAt: number;
 }
 
 export interface ApprovalFilter {
   status?: ApprovalStatus | undefined;
+  kind?: ApprovalKind | undefined;
   agentId?: string | undefined;
   conversationId?: string | undefined;
   limit?: number | undefined;
@@ -64,6 +69,7 @@ export function toApproval(row: ApprovalRow): ApprovalRecord {
   }
   return {
     id: row.id,
+    kind: row.kind as ApprovalKind,
     status: row.status as ApprovalStatus,
     agentId: row.agent_id,
     runId: row.run_id,
@@ -78,5 +84,6 @@ export function toApproval(row: ApprovalRow): ApprovalRecord {
     decidedBy: row.decided_by,
     decision: row.decision as ApprovalDecision | null,
     reason: row.reason,
+    answer: row.answer,
   };
 }

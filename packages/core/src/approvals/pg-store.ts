@@ -14,9 +14,9 @@ export class PgApprovalStore implements ApprovalStoreApi {
 
   async create(input: ApprovalInput): Promise<ApprovalRecord> {
     const [row] = await this.#scope.query<ApprovalRow>(
-      `INSERT INTO ${this.#t} (id, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
-       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-      [input.id, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt],
+      `INSERT INTO ${this.#t} (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
+       VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      [input.id, input.kind, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt],
     );
     return toApproval(row!);
   }
@@ -34,6 +34,7 @@ export class PgApprovalStore implements ApprovalStoreApi {
       where.push(`${clause} = $${args.length}`);
     };
     if (filter.status) add('status', filter.status);
+    if (filter.kind) add('kind', filter.kind);
     if (filter.agentId) add('agent_id', filter.agentId);
     if (filter.conversationId) add('conversation_id', filter.conversationId);
     args.push(filter.limit ?? 100);
@@ -43,8 +44,8 @@ export class PgApprovalStore implements ApprovalStoreApi {
 
   async decide(id: string, outcome: ApprovalOutcome): Promise<ApprovalRecord | undefined> {
     const [row] = await this.#scope.query<ApprovalRow>(
-      `UPDATE ${this.#t} SET status = $1, decision = $2, decided_by = $3, reason = $4, decided_at = $5 WHERE id = $6 AND status = 'pending' RETURNING *`,
-      [outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.decidedAt, id],
+      `UPDATE ${this.#t} SET status = $1, decision = $2, decided_by = $3, reason = $4, answer = $5, decided_at = $6 WHERE id = $7 AND status = 'pending' RETURNING *`,
+      [outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.answer ?? null, outcome.decidedAt, id],
     );
     return row && toApproval(row);
   }

@@ -14,10 +14,10 @@ export class ApprovalStore implements ApprovalStoreApi {
     return this.#db.write(() => {
       this.#db
         .prepare(
-          `INSERT INTO approvals (id, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
-           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(input.id, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt);
+        .run(input.id, input.kind, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt);
       return this.get(input.id)!;
     });
   }
@@ -31,6 +31,7 @@ export class ApprovalStore implements ApprovalStoreApi {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.status) where.push('status = ?') && args.push(filter.status);
+    if (filter.kind) where.push('kind = ?') && args.push(filter.kind);
     if (filter.agentId) where.push('agent_id = ?') && args.push(filter.agentId);
     if (filter.conversationId) where.push('conversation_id = ?') && args.push(filter.conversationId);
     const sql = `SELECT * FROM approvals ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id DESC LIMIT ?`;
@@ -40,8 +41,8 @@ export class ApprovalStore implements ApprovalStoreApi {
   decide(id: string, outcome: ApprovalOutcome): ApprovalRecord | undefined {
     return this.#db.write(() => {
       const changed = this.#db
-        .prepare("UPDATE approvals SET status = ?, decision = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ? AND status = 'pending'")
-        .run(outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.decidedAt, id).changes;
+        .prepare("UPDATE approvals SET status = ?, decision = ?, decided_by = ?, reason = ?, answer = ?, decided_at = ? WHERE id = ? AND status = 'pending'")
+        .run(outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.answer ?? null, outcome.decidedAt, id).changes;
       return changed > 0 ? this.get(id) : undefined;
     });
   }

@@ -13,7 +13,7 @@ import type { RouteHandlers } from '../routing.ts';
 
 export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof approvalsContract> {
   return {
-    listApprovals: async ({ query }) => ctx.stores.approvals.list({ status: query.status, agentId: query.agent, conversationId: query.conversationId, limit: query.limit }),
+    listApprovals: async ({ query }) => ctx.stores.approvals.list({ status: query.status, kind: query.kind, agentId: query.agent, conversationId: query.conversationId, limit: query.limit }),
     getApproval: async ({ params }) => {
       const found = await ctx.stores.approvals.get(params.id);
       if (!found) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${params.id}.`);
@@ -21,7 +21,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
     },
     decideApproval: async ({ params, body, auth, request }) => {
       const by = body.by ?? requestedBy(auth, request);
-      const decided = await ctx.orchestrator.decideApproval(params.id, body.decision, by, body.reason);
+      const decided = await ctx.orchestrator.decideApproval(params.id, body.decision, by, body.reason, body.answer);
       if (body.decision === 'allow_always') await addAllowRule(ctx, decided);
       return decided;
     },

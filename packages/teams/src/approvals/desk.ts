@@ -29,6 +29,14 @@ export interface ApprovalRun {
   conversationId: string;
 }
 
+/** An `ask_human` question: free text, with suggested answers the surfaces may offer as buttons. */
+export interface HumanQuestion {
+  question: string;
+  choices?: string[] | undefined;
+}
+
+export type HumanAnswer = { answered: true; answer: string; decidedBy: string } | { answered: false; reason: string };
+
 export interface ApprovalDeskOptions {
   stores: Pick<StoreSet, 'approvals' | 'events'>;
   getSettings: () => Settings;
@@ -76,6 +84,7 @@ export class ApprovalDesk {
     const input = maskToolInput(ask.input);
     const record = await this.#opts.stores.approvals.create({
       id: newId('apr'),
+      kind: 'permission',
       agentId: run.agentId,
       runId: run.id,
       conversationId: run.conversationId,
@@ -98,21 +107,61 @@ export class ApprovalDesk {
     return allow ? { allow, decidedBy: decided.decidedBy ?? 'person' } : { allow, reason: denialText(decided), decidedBy: decided.decidedBy ?? 'person' };
   }
 
+  /**
+   * The agent asks the person something and waits (`ask_human`, docs/mcp.md): a durable request
+   * of kind `question`, answered from any surface like an approval, or declined (`deny`). It
+   * expires after the agent's `permissions.expires_s` (the agent is told nobody answered); a
+   * cancelled run's question is cancelled.
+   */
+  async askHuman(run: ApprovalRun, sessionKey: string, question: HumanQuestion, signal: AbortSignal): Promise<HumanAnswer> {
+    if (signal.aborted) return { answered: false, reason: 'the run was cancelled' };
+    const permissions = ownEntry(this.#opts.getSettings().agents, run.agentId)?.permissions ?? {};
+    const expiresS = permissions.expires_s ?? DEFAULT_APPROVAL_EXPIRES_S;
+    const now = Date.now();
+    const input = maskToolInput({ question: question.question, ...(question.choices?.length ? { choices: question.choices } : {}) });
+    const text = question.question.replace(/\s+/g, ' ').trim();
+    const record = await this.#opts.stores.approvals.create({
+      id: newId('apr'),
+      kind: 'question',
+      agentId: run.agentId,
+      runId: run.id,
+      conversationId: run.conversationId,
+      sessionKey,
+      tool: 'ask_human',
+      input,
+      summary: text.length > 300 ? `${text.slice(0, 300)}…` : text,
+      requestedAt: now,
+      expiresAt: now + expiresS * 1000,
+    });
+    await this.#event('approval.requested', record);
+    const decided = await this.#wait(record, signal, 'deny', expiresS);
+    if (decided.status === 'answered' && decided.answer !== null) return { answered: true, answer: decided.answer, decidedBy: decided.decidedBy ?? 'person' };
+    const reason = decided.status === 'expired' ? `nobody answered within ${expiresS} s` : decided.status === 'cancelled' ? (decided.reason ?? 'the question was cancelled').replace(/^denied: /, '') : `${decided.decidedBy ?? 'the person'} declined to answer${decided.reason ? `: ${decided.reason}` : ''}`;
+    return { answered: false, reason };
+  }
+
   /** A person's answer. The first answer wins: a request already answered is APPROVAL_DECIDED, naming who decided. */
-  async decide(id: string, decision: ApprovalDecision, by: string, reason?: string): Promise<ApprovalRecord> {
+  async decide(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string): Promise<ApprovalRecord> {
     const existing = await this.#opts.stores.approvals.get(id);
     if (!existing) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${id}.`);
+    if (existing.status !== 'pending') throw decidedError(existing);
+    if (existing.kind === 'question' ? decision !== 'answer' && decision !== 'deny' : decision === 'answer') {
+      throw new TinyError(
+        'APPROVAL_DECISION_INVALID',
+        existing.kind === 'question' ? `${id} is a question: answer it ("answer" with its text) or decline it ("deny").` : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
+      );
+    }
+    const text = answer?.trim();
+    if (decision === 'answer' && !text) throw new TinyError('APPROVAL_DECISION_INVALID', `An answer to ${id} needs its text.`);
     const decided = await this.#opts.stores.approvals.decide(id, {
-      status: decision === 'deny' ? 'denied' : 'allowed',
+      status: decision === 'deny' ? 'denied' : decision === 'answer' ? 'answered' : 'allowed',
       decision,
       decidedBy: by,
       reason: reason?.trim() || null,
+      answer: decision === 'answer' ? text! : null,
       decidedAt: Date.now(),
     });
-    if (!decided) {
-      const now = await this.#opts.stores.approvals.get(id);
-      throw new TinyError('APPROVAL_DECIDED', `Approval ${id} was already answered: ${now?.status ?? 'decided'}${now?.decidedBy ? ` by ${now.decidedBy}` : ''}.`);
-    }
+    if (!decided) throw decidedError((await this.#opts.stores.approvals.get(id)) ?? existing);
     await this.#event('approval.decided', decided);
     this.#waiters.get(id)?.resolve(decided);
     return decided;
@@ -188,6 +237,10 @@ export class ApprovalDesk {
       this.#opts.onError?.(err);
     }
   }
+}
+
+function decidedError(now: ApprovalRecord): TinyError {
+  return new TinyError('APPROVAL_DECIDED', `Approval ${now.id} was already answered: ${now.status}${now.decidedBy ? ` by ${now.decidedBy}` : ''}.`);
 }
 
 function sessionId(agentId: string, sessionKey: string): string {

@@ -456,8 +456,8 @@ export class Orchestrator implements Spawner {
   }
 
   /** A person's answer to an approval request (the first answer wins: APPROVAL_DECIDED after). */
-  decideApproval(id: string, decision: ApprovalDecision, by: string, reason?: string): Promise<ApprovalRecord> {
-    return this.#ctx.approvals.decide(id, decision, by, reason);
+  decideApproval(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string): Promise<ApprovalRecord> {
+    return this.#ctx.approvals.decide(id, decision, by, reason, answer);
   }
 
   /** An agent's tool asks its running run to hand off, post or send a file when its turn ends (run-actions.ts); returns what will happen. */

@@ -405,6 +405,10 @@ export const approvals = pgTable(
     decidedBy: text('decided_by'),
     decision: text('decision'),
     reason: text('reason'),
+    /** `permission` (a tool call the agent asks to make) or `question` (ask_human: the agent asks the person something). */
+    kind: text('kind').notNull().default('permission'),
+    /** A question's answer, as the agent receives it. */
+    answer: text('answer'),
   },
   (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId)],
 );
