@@ -279,6 +279,8 @@ describe('run-scoped tokens', () => {
     const runOf = async (message: string) => {
       const sent = await h.client.sendMessage({ body: { message, agent: 'reviewer' } });
       const run = await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).run ?? undefined, 10_000, 'run');
+      // Ended, so what the tests expect of a run that is not running holds on a loaded machine too.
+      await waitFor(async () => (await h.client.getRun({ params: { id: run.id } })).run.status === 'completed' || undefined, 10_000, 'the run to end');
       return { runId: run.id, conversationId: sent.conversationId };
     };
     own = await runOf('first');
