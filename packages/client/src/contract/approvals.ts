@@ -101,7 +101,8 @@ export const approvalsContract = {
   decideApproval: route({
     method: 'POST',
     path: '/api/approvals/:id/decision',
-    summary: 'Answer a pending request: a permission is allowed once, for the session, always (adds a rule), or denied with a reason; a question is answered (`answer`) or declined (`deny`). The first answer wins: 409 APPROVAL_DECIDED says who decided',
+    summary:
+      'Answer a pending request: a permission is allowed once, for the session, always (adds a rule), or denied with a reason; a question is answered (`answer`) or declined (`deny`). The first answer wins: 409 APPROVAL_DECIDED says who decided',
     tag: 'approvals',
     params: IdParamsSchema,
     body: ApprovalDecisionBodySchema,

@@ -17,7 +17,19 @@ export class ApprovalStore implements ApprovalStoreApi {
           `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
            VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(input.id, input.kind, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt);
+        .run(
+          input.id,
+          input.kind,
+          input.agentId,
+          input.runId,
+          input.conversationId,
+          input.sessionKey,
+          input.tool,
+          JSON.stringify(input.input ?? null),
+          input.summary,
+          input.requestedAt,
+          input.expiresAt,
+        );
       return this.get(input.id)!;
     });
   }

@@ -136,7 +136,12 @@ export class ApprovalDesk {
     await this.#event('approval.requested', record);
     const decided = await this.#wait(record, signal, 'deny', expiresS);
     if (decided.status === 'answered' && decided.answer !== null) return { answered: true, answer: decided.answer, decidedBy: decided.decidedBy ?? 'person' };
-    const reason = decided.status === 'expired' ? `nobody answered within ${expiresS} s` : decided.status === 'cancelled' ? (decided.reason ?? 'the question was cancelled').replace(/^denied: /, '') : `${decided.decidedBy ?? 'the person'} declined to answer${decided.reason ? `: ${decided.reason}` : ''}`;
+    const reason =
+      decided.status === 'expired'
+        ? `nobody answered within ${expiresS} s`
+        : decided.status === 'cancelled'
+          ? (decided.reason ?? 'the question was cancelled').replace(/^denied: /, '')
+          : `${decided.decidedBy ?? 'the person'} declined to answer${decided.reason ? `: ${decided.reason}` : ''}`;
     return { answered: false, reason };
   }
 
@@ -148,7 +153,9 @@ export class ApprovalDesk {
     if (existing.kind === 'question' ? decision !== 'answer' && decision !== 'deny' : decision === 'answer') {
       throw new TinyError(
         'APPROVAL_DECISION_INVALID',
-        existing.kind === 'question' ? `${id} is a question: answer it ("answer" with its text) or decline it ("deny").` : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
+        existing.kind === 'question'
+          ? `${id} is a question: answer it ("answer" with its text) or decline it ("deny").`
+          : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
       );
     }
     const text = answer?.trim();
