@@ -14,6 +14,7 @@ import { api, messageOf } from '@/lib/api';
 import { describeProgress, getState, useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
+import { ApprovalCard } from '@/components/approval-card';
 
 interface Line {
   key: string;
@@ -42,6 +43,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
   const agents = useStore((s) => s.agents);
   const teams = useStore((s) => s.teams);
   const connection = useStore((s) => s.connection);
+  const approvals = useStore((s) => s.approvals);
   const [picked, setTarget] = useState('');
   const target = fixed ?? picked;
   const [lines, setLines] = useState<Line[]>([]);
@@ -88,7 +90,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
   // Braces: scrollIntoView returns a promise in current Chromium, and an effect must not return one.
   useEffect(() => {
     bottom.current?.scrollIntoView?.({ block: 'end' });
-  }, [lines, working]);
+  }, [lines, working, approvals]);
 
   // The run can start (and even answer) before the POST's answer names its conversation: the
   // events already in the store are replayed for a conversation once it is known.
@@ -188,6 +190,13 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         {lines.map((l) => (
           <ChatLine key={l.key} line={l} onAnswer={(answer) => void send(answer)} />
         ))}
+        {/* What this chat's conversations ask the person: answered here, or elsewhere (the card then says by whom). */}
+        {Object.values(approvals)
+          .filter((a) => mine.current.has(a.conversationId))
+          .sort((a, b) => a.requestedAt - b.requestedAt)
+          .map((a) => (
+            <ApprovalCard key={a.id} approval={a} compact />
+          ))}
         {Object.entries(working).map(([agent, w]) => (
           <div key={`p-${agent}`} className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300" data-testid="chat-progress" data-agent={agent}>
             <Avatar id={agent} size="sm" />

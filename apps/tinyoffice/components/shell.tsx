@@ -8,6 +8,7 @@
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { countPending } from '@/lib/approvals';
 import { logout, startLive } from '@/lib/live';
 import { useStore } from '@/lib/store';
 import { QuotaBanner } from './quota-banner';
@@ -16,6 +17,7 @@ const NAV = [
   { href: '/', label: 'Office' },
   { href: '/conversations', label: 'Conversations' },
   { href: '/chat', label: 'Chat' },
+  { href: '/approvals', label: 'Approvals' },
   { href: '/agents', label: 'Agents' },
   { href: '/teams', label: 'Teams' },
   { href: '/projects', label: 'Projects' },
@@ -68,6 +70,7 @@ export function Shell({ children }: { children: ReactNode }) {
 function Portal({ path, children }: { path: string; children: ReactNode }) {
   const router = useRouter();
   const auth = useStore((s) => s.auth);
+  const waiting = useStore((s) => countPending(s.approvals));
   useEffect(() => startLive(), []);
   return (
     <div className="flex min-h-screen flex-col">
@@ -91,6 +94,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
                   className={`rounded px-2 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
                 >
                   {item.label}
+                  {item.href === '/approvals' && <PendingCount count={waiting} />}
                 </Link>
               );
             })}
@@ -116,6 +120,22 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
         <Gate>{children}</Gate>
       </main>
     </div>
+  );
+}
+
+/** How many approval requests wait for an answer (lib/approvals.ts, kept live by the event stream); nothing when none (display: none). */
+function PendingCount({ count }: { count: number }) {
+  return (
+    <span
+      data-testid="approvals-count"
+      data-count={count}
+      className={count > 0 ? 'ml-1 inline-block min-w-5 rounded-full bg-violet-700 px-1.5 text-center text-xs font-semibold leading-5 text-white' : 'hidden'}
+    >
+      {/* The link's name says it: "Approvals 2 waiting". */}
+      <span className="sr-only"> </span>
+      {count}
+      <span className="sr-only"> waiting</span>
+    </span>
   );
 }
 

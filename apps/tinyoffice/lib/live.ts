@@ -7,6 +7,7 @@
  */
 import { isApiError, type ConnectionInfo, type ConnectionState, type EventSubscription, type TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from './api';
+import { withApprovals } from './approvals';
 import { activityFromStatus, failuresFromDead, getState, HANDOFFS_KEPT, handoffOf, pausedFromStatus, reduceEvent, setState, withHandoffs } from './store';
 import { canShare, joinTabs, type BusMessage, type StreamInfo, type TabBus } from './tab-bus';
 
@@ -86,9 +87,27 @@ async function loadOffice(): Promise<number> {
     .listHandoffs({ query: { limit: HANDOFFS_KEPT } })
     .then((list) => setState((s) => ({ handoffs: withHandoffs(s.handoffs, list.map(handoffOf)) })))
     .catch(() => {});
+  loadApprovals();
   const [status, agents, teams] = await Promise.all([api().status(), api().listAgents(), api().listTeams()]);
   setState({ status, agents, teams, activity: activityFromStatus(status), pausedRuns: pausedFromStatus(status) });
   return status.lastEventId;
+}
+
+/**
+ * The pending approval requests (the header's count), without holding the load up. After a
+ * reconnect, a request this tab knew as pending and no longer listed was answered meanwhile:
+ * its record is read again so its card says by whom.
+ */
+function loadApprovals(): void {
+  api()
+    .listApprovals({ query: { status: 'pending', limit: 1000 } })
+    .then(async (pending) => {
+      const listed = new Set(pending.map((a) => a.id));
+      const gone = Object.values(getState().approvals).filter((a) => a.status === 'pending' && !listed.has(a.id));
+      const now = await Promise.all(gone.map((a) => api().getApproval({ params: { id: a.id } }).catch(() => null)));
+      setState((s) => ({ approvals: withApprovals(s.approvals, [...pending, ...now.filter((a) => a !== null)]) }));
+    })
+    .catch(() => {});
 }
 
 function showConnection(connection: ConnectionState, next: StreamInfo): void {

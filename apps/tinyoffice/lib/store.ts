@@ -4,7 +4,8 @@
  */
 import { useSyncExternalStore } from 'react';
 import { planLine } from '@tinyagi/client';
-import type { Agent, ChannelStatus, ConnectionState, Handoff as HandoffRecord, QueueMessageView, Status, Team, TinyEvent } from '@tinyagi/client';
+import type { Agent, Approval, ChannelStatus, ConnectionState, Handoff as HandoffRecord, QueueMessageView, Status, Team, TinyEvent } from '@tinyagi/client';
+import { approvalOf, withApprovals } from './approvals';
 import type { StreamInfo } from './tab-bus';
 
 export type AuthState = 'checking' | 'ok' | 'anonymous' | 'unreachable';
@@ -73,6 +74,11 @@ export interface OfficeState {
   handoffs: Handoff[];
   /** The last failure of each agent not yet dismissed (a later failure replaces it). */
   failures: Record<string, AgentFailure>;
+  /**
+   * Approval requests by id (lib/approvals.ts): the pending ones on load, every approval event's
+   * record, and those a page loads; the header counts the pending ones.
+   */
+  approvals: Record<string, Approval>;
   /** The newest events (the live feed), newest last. */
   feed: TinyEvent[];
   /** Bumped on every event: pages that keep their own data (a conversation) refetch nothing, they apply events. */
@@ -98,6 +104,7 @@ const initial: OfficeState = {
   pausedRuns: [],
   handoffs: [],
   failures: {},
+  approvals: {},
   feed: [],
   lastEventId: 0,
 };
@@ -272,6 +279,8 @@ export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeSta
   } else if (event.type === 'agent.mention') {
     patch.handoffs = withHandoffs(s.handoffs, [{ id: event.id, from: event.data.fromAgent, to: event.data.toAgent, conversationId: event.conversationId, at: Date.now() }]);
   }
+  const approval = approvalOf(event);
+  if (approval) patch.approvals = withApprovals(s.approvals, [approval]);
   if (ENDED.has(event.type) && event.runId && s.pausedRuns.includes(event.runId)) patch.pausedRuns = s.pausedRuns.filter((r) => r !== event.runId);
   if (s.status && (event.type === 'channel.status' || event.type.startsWith('queue.') || event.type === 'message.enqueued' || ENDED.has(event.type) || event.type === 'run.started')) {
     patch.status = applyToStatus(s.status, event);

@@ -33,11 +33,13 @@ import {
 } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { foldGuardNote, mayChangeDecision, noteFromOutbox } from '@/lib/decision';
-import { getState } from '@/lib/store';
+import { withApprovals } from '@/lib/approvals';
+import { getState, setState, useStore } from '@/lib/store';
 import { useNow } from '@/lib/use-now';
 import { useLiveEvents } from '@/lib/use-events';
 import { usePageTitle } from '@/components/shell';
 import { Avatar, Button, ErrorLine, Panel, StatusPill, duration, money, plural } from '@/components/ui';
+import { ApprovalCard } from '@/components/approval-card';
 import { DecisionBanner } from './decision-banner';
 
 export default function ConversationPage() {
@@ -138,7 +140,12 @@ function Conversation({ id }: { id: string }) {
   useEffect(() => {
     loadConversation();
     loadTranscript();
-  }, [loadConversation, loadTranscript]);
+    // Its approval requests, answered ones too: each run shows what it asked and how it was answered.
+    api()
+      .listApprovals({ query: { conversationId: id, limit: 1000 } })
+      .then((list) => setState((s) => ({ approvals: withApprovals(s.approvals, list) })))
+      .catch(() => {});
+  }, [id, loadConversation, loadTranscript]);
 
   useLiveEvents((events) => {
     const mine = events.filter((e) => e.conversationId === id);
@@ -374,6 +381,7 @@ const RunRow = memo(function RunRow({
           ))}
         </ul>
       )}
+      <RunApprovals runId={node.runId} level={level} />
       {(node.activity.tools.length > 0 || node.activity.plan) && <RunActivityView node={node} level={level} />}
       {endNote(node) && (
         <p className="text-xs text-red-800 dark:text-red-300" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
@@ -391,6 +399,24 @@ const RunRow = memo(function RunRow({
     </div>
   );
 });
+
+/** What the run asked the person (approval requests, lib/approvals.ts): waiting ones with their answers, answered ones saying how. */
+function RunApprovals({ runId, level }: { runId: string; level: number }) {
+  const all = useStore((s) => s.approvals);
+  const mine = Object.values(all)
+    .filter((a) => a.runId === runId)
+    .sort((a, b) => a.requestedAt - b.requestedAt);
+  if (mine.length === 0) return null;
+  return (
+    <ol className="my-1 space-y-1" aria-label="Approval requests of this run" data-testid="run-approvals" style={{ paddingLeft: `${Math.min(level, 12) * 1.25 + 2}rem` }}>
+      {mine.map((a) => (
+        <li key={a.id}>
+          <ApprovalCard approval={a} compact />
+        </li>
+      ))}
+    </ol>
+  );
+}
 
 /** The tool call the run is in now, in its row. */
 function CurrentTool({ node }: { node: RunTreeNode }) {

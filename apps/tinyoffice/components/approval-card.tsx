@@ -1,0 +1,235 @@
+'use client';
+/**
+ * One approval request (docs/approvals.md) with its answers, the same in the inbox, the run tree
+ * and the chat: a permission is allowed once, for the session, always, or denied with a reason;
+ * a question is answered with one of its choices or with text, or declined. Answered anywhere
+ * (here, the CLI, another tab), the card says how and by whom ("Allowed once by cli"); a late
+ * answer (409 APPROVAL_DECIDED) says who was first. After an answer focus goes where the page
+ * says (the inbox: the next request), else to the card, which now reads the outcome.
+ */
+import Link from 'next/link';
+import { useEffect, useId, useRef, useState } from 'react';
+import { isApiError, type Approval, type ApprovalDecision } from '@tinyagi/client';
+import { api, messageOf } from '@/lib/api';
+import { DECIDED_BY, outcomeOf, questionOf, timeLeft, withApprovals } from '@/lib/approvals';
+import { setState } from '@/lib/store';
+import { useNow } from '@/lib/use-now';
+import { Avatar, Button, ErrorLine } from './ui';
+
+const keep = (record: Approval) => setState((s) => ({ approvals: withApprovals(s.approvals, [record]) }));
+
+const TONE: Record<Approval['status'], string> = {
+  pending: 'border-violet-300 bg-violet-50 dark:border-violet-700 dark:bg-violet-950',
+  allowed: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950',
+  answered: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950',
+  denied: 'border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950',
+  expired: 'border-amber-300 bg-amber-50 dark:border-amber-800 dark:bg-amber-950',
+  cancelled: 'border-slate-300 bg-slate-50 dark:border-slate-700 dark:bg-slate-900',
+};
+
+export function ApprovalCard({
+  approval,
+  compact = false,
+  level = 3,
+  onDecided,
+}: {
+  approval: Approval;
+  /** Inline (run tree, chat): no conversation link, tighter. */
+  compact?: boolean;
+  /** Its heading's level under the page's headings (the inbox: 2). */
+  level?: 2 | 3;
+  /** Where focus goes after this card was answered here; without it, to the card itself. */
+  onDecided?: (card: HTMLElement) => void;
+}) {
+  const root = useRef<HTMLElement>(null);
+  const [busy, setBusy] = useState<ApprovalDecision | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [late, setLate] = useState<string | null>(null);
+  const [answeredHere, setAnsweredHere] = useState(false);
+  const pending = approval.status === 'pending';
+  const now = useNow(pending);
+  const titleId = useId();
+
+  // Once the answer is in (the response, or the 409's record), the buttons are gone: focus moves on.
+  useEffect(() => {
+    if (!answeredHere || pending || !root.current) return;
+    setAnsweredHere(false);
+    if (onDecided) onDecided(root.current);
+    else root.current.focus();
+  }, [answeredHere, pending, onDecided]);
+
+  const decide = async (decision: ApprovalDecision, extra: { reason?: string; answer?: string } = {}) => {
+    setBusy(decision);
+    setError(null);
+    try {
+      const record = await api().decideApproval({ params: { id: approval.id }, body: { decision, by: DECIDED_BY, ...extra } });
+      setAnsweredHere(true);
+      keep(record);
+    } catch (err) {
+      if (isApiError(err, 'APPROVAL_DECIDED')) {
+        // Someone was first: say who, and show the record as it is now.
+        setLate(`Your answer came too late: ${messageOf(err).replace(/^Approval \S+ was /, 'it was ')}`);
+        setAnsweredHere(true);
+        const now = await api()
+          .getApproval({ params: { id: approval.id } })
+          .catch(() => null);
+        if (now) keep(now);
+      } else setError(`Not sent: ${messageOf(err)} The request still waits; try again.`);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const question = approval.kind === 'question' ? questionOf(approval) : null;
+  const Heading = level === 2 ? 'h2' : 'h3';
+  const who = `@${approval.agentId}`;
+  return (
+    <section
+      ref={root}
+      tabIndex={-1}
+      aria-labelledby={titleId}
+      data-testid="approval"
+      data-id={approval.id}
+      data-status={approval.status}
+      className={`min-w-0 rounded-lg border ${compact ? 'p-2' : 'p-3'} text-sm text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600 dark:text-slate-100 ${TONE[approval.status]}`}
+    >
+      <div className="flex flex-wrap items-center gap-2">
+        <Avatar id={approval.agentId} size="sm" />
+        <Heading id={titleId} className="font-medium">
+          {question ? `${who} asks you` : `${who} asks to use ${approval.tool}`}
+        </Heading>
+        {pending ? (
+          <span className="text-xs text-slate-600 dark:text-slate-300" data-testid="approval-left" title={`Expires at ${new Date(approval.expiresAt).toLocaleTimeString()}`}>
+            {timeLeft(approval.expiresAt, now)}
+          </span>
+        ) : null}
+        {!compact && (
+          <Link className="ml-auto text-xs underline" href={`/conversations/view?id=${encodeURIComponent(approval.conversationId)}`}>
+            conversation
+          </Link>
+        )}
+      </div>
+      {question ? (
+        <p className="mt-1 whitespace-pre-wrap break-words" data-testid="approval-summary">
+          {question.question}
+        </p>
+      ) : (
+        <>
+          <p className="mt-1 break-words font-mono text-xs" data-testid="approval-summary">
+            {approval.summary}
+          </p>
+          <details className="mt-1 text-xs">
+            <summary className="cursor-pointer select-none rounded text-slate-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-300">
+              Input
+            </summary>
+            <pre className="mt-1 max-h-48 overflow-auto whitespace-pre-wrap break-all rounded bg-white/70 p-2 font-mono dark:bg-black/30">{JSON.stringify(approval.input, null, 2)}</pre>
+          </details>
+        </>
+      )}
+      {pending ? (
+        question ? (
+          <QuestionControls choices={question.choices} busy={busy} decide={decide} />
+        ) : (
+          <PermissionControls busy={busy} decide={decide} />
+        )
+      ) : (
+        <p role="status" data-testid="approval-outcome" className="mt-2 break-words font-medium">
+          {outcomeOf(approval)}
+        </p>
+      )}
+      {late && (
+        <p data-testid="approval-late" className="mt-1 text-xs text-slate-700 dark:text-slate-300">
+          {late}
+        </p>
+      )}
+      <ErrorLine error={error} />
+    </section>
+  );
+}
+
+type Decide = (decision: ApprovalDecision, extra?: { reason?: string; answer?: string }) => Promise<void>;
+
+function PermissionControls({ busy, decide }: { busy: ApprovalDecision | null; decide: Decide }) {
+  const [reason, setReason] = useState('');
+  const reasonId = useId();
+  const disabled = busy !== null;
+  return (
+    <div className="mt-2 flex flex-wrap items-center gap-2">
+      <Button tone="primary" disabled={disabled} onClick={() => void decide('allow_once')}>
+        Allow once
+      </Button>
+      <Button disabled={disabled} title="This tool with this command, for the rest of the agent's session" onClick={() => void decide('allow_session')}>
+        Allow for session
+      </Button>
+      <Button disabled={disabled} title="Adds an allow rule to the agent's settings" onClick={() => void decide('allow_always')}>
+        Allow always
+      </Button>
+      <form
+        className="flex min-w-0 flex-1 flex-wrap items-center gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void decide('deny', reason.trim() ? { reason: reason.trim() } : {});
+        }}
+      >
+        <label className="sr-only" htmlFor={reasonId}>
+          Reason for denying (the agent receives it)
+        </label>
+        <input
+          id={reasonId}
+          className="min-w-32 flex-1 rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+          placeholder="Reason (optional, sent to the agent)"
+          value={reason}
+          maxLength={2000}
+          onChange={(e) => setReason(e.target.value)}
+        />
+        <Button type="submit" tone="danger" disabled={disabled}>
+          Deny
+        </Button>
+      </form>
+    </div>
+  );
+}
+
+function QuestionControls({ choices, busy, decide }: { choices: string[]; busy: ApprovalDecision | null; decide: Decide }) {
+  const [text, setText] = useState('');
+  const answerId = useId();
+  const disabled = busy !== null;
+  return (
+    <div className="mt-2 space-y-2">
+      {choices.length > 0 && (
+        <div className="flex flex-wrap gap-2" role="group" aria-label="Suggested answers">
+          {choices.map((choice) => (
+            <Button key={choice} disabled={disabled} onClick={() => void decide('answer', { answer: choice })}>
+              {choice}
+            </Button>
+          ))}
+        </div>
+      )}
+      <form
+        className="flex flex-wrap items-center gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (text.trim() !== '') void decide('answer', { answer: text.trim() });
+        }}
+      >
+        <label className="sr-only" htmlFor={answerId}>
+          Your answer
+        </label>
+        <input
+          id={answerId}
+          className="min-w-40 flex-1 rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+          placeholder={choices.length > 0 ? 'Or write an answer' : 'Your answer'}
+          value={text}
+          maxLength={20_000}
+          onChange={(e) => setText(e.target.value)}
+        />
+        <Button type="submit" tone="primary" disabled={disabled || text.trim() === ''}>
+          Answer
+        </Button>
+        <Button tone="danger" disabled={disabled} onClick={() => void decide('deny')}>
+          Decline
+        </Button>
+      </form>
+    </div>
+  );
+}

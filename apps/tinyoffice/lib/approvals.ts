@@ -1,0 +1,83 @@
+/**
+ * Approval requests as the office keeps them (docs/approvals.md): the pending ones loaded with
+ * the office, then every `approval.requested|decided|expired` event's record, and the records a
+ * page loads (a conversation's). The header counts the pending ones; the inbox, the run tree and
+ * the chat draw them from here, so an answer given anywhere (the CLI, another tab, a channel)
+ * updates every card at once.
+ */
+import type { Approval, ApprovalDecision, TinyEvent } from '@tinyagi/client';
+
+/** Who answers from this surface, for the record ("Allowed once by tinyoffice"). */
+export const DECIDED_BY = 'tinyoffice';
+
+/** The records by id, each replaced by a newer one of the same request (a decided record never goes back to pending). */
+export function withApprovals(current: Readonly<Record<string, Approval>>, more: readonly Approval[]): Record<string, Approval> {
+  let next: Record<string, Approval> | null = null;
+  for (const a of more) {
+    const known = (next ?? current)[a.id];
+    if (known && known.status !== 'pending' && a.status === 'pending') continue;
+    if (known && known.status === a.status && known.decidedAt === a.decidedAt) continue;
+    next ??= { ...current };
+    next[a.id] = a;
+  }
+  return next ?? (current as Record<string, Approval>);
+}
+
+/** The approval record an event carries, if it is an approval event. */
+export function approvalOf(event: TinyEvent): Approval | null {
+  if (event.type === 'approval.requested' || event.type === 'approval.decided' || event.type === 'approval.expired') return event.data.approval;
+  return null;
+}
+
+/** Pending requests, the one expiring first first. */
+export function pendingOf(all: Readonly<Record<string, Approval>>): Approval[] {
+  return Object.values(all)
+    .filter((a) => a.status === 'pending')
+    .sort((a, b) => a.expiresAt - b.expiresAt || a.requestedAt - b.requestedAt);
+}
+
+export function countPending(all: Readonly<Record<string, Approval>>): number {
+  let n = 0;
+  for (const a of Object.values(all)) if (a.status === 'pending') n++;
+  return n;
+}
+
+const HOW: Partial<Record<ApprovalDecision, string>> = { allow_once: 'Allowed once', allow_session: 'Allowed for the session', allow_always: 'Allowed always' };
+
+/** What became of a request, in one line: "Allowed once by cli", "Denied by tinyoffice: use staging", "Answered by cli: staging". */
+export function outcomeOf(a: Approval): string {
+  const by = a.decidedBy ? ` by ${a.decidedBy}` : '';
+  switch (a.status) {
+    case 'pending':
+      return 'Waiting for an answer';
+    case 'allowed':
+      return `${HOW[a.decision ?? 'allow_once'] ?? 'Allowed'}${by}`;
+    case 'denied':
+      return `${a.kind === 'question' ? 'Declined' : 'Denied'}${by}${a.reason ? `: ${a.reason}` : ''}`;
+    case 'answered':
+      return `Answered${by}: ${a.answer ?? ''}`;
+    case 'expired':
+      return `Expired: ${a.reason ?? 'nobody answered in time'}${a.decision === 'allow_once' ? ' (allowed by default)' : a.kind === 'permission' ? ' (denied by default)' : ''}`;
+    case 'cancelled':
+      return `Cancelled: ${(a.reason ?? 'the run ended').replace(/^denied: /, '')}`;
+  }
+}
+
+/** "4 m 10 s left", "12 s left", "expiring…". */
+export function timeLeft(expiresAt: number, now: number): string {
+  const s = Math.ceil((expiresAt - now) / 1000);
+  if (s <= 0) return 'expiring…';
+  if (s < 60) return `${s} s left`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} m ${s % 60} s left`;
+  return `${Math.floor(m / 60)} h ${m % 60} m left`;
+}
+
+/** A question's text and suggested answers (its input is `{ question, choices? }`). */
+export function questionOf(a: Approval): { question: string; choices: string[] } {
+  const input = (a.input ?? {}) as { question?: unknown; choices?: unknown };
+  return {
+    question: typeof input.question === 'string' ? input.question : a.summary,
+    choices: Array.isArray(input.choices) ? input.choices.filter((c): c is string => typeof c === 'string') : [],
+  };
+}
