@@ -31,7 +31,7 @@
  * 'link_disabled')` sends `{type:"disconnect"}`, `drop` cuts every socket. The server pings every
  * `pingMs`; the client's pings are answered (ws does).
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -154,6 +154,16 @@ export class FakeSlack {
   readonly sentEnvelopes: Array<{ id: string; attempt: number; reason: string }> = [];
   connectionsOpened = 0;
   helloSent = 0;
+  /**
+   * The HTTP Events API instead of Socket Mode: when set, events are POSTed to this Request URL,
+   * signed with `signingSecret` (X-Slack-Signature v0, X-Slack-Request-Timestamp); an answer
+   * other than 2xx within `ackTimeoutMs` is retried with X-Slack-Retry-Num / X-Slack-Retry-Reason
+   * (`http_timeout`, `http_error`), at once here rather than Slack's 1 and 5 minutes.
+   */
+  requestUrl: string | undefined;
+  readonly signingSecret = randomUUID().replaceAll('-', '');
+  /** Every HTTP delivery's answer (status 0: no answer in time or no connection). */
+  readonly httpDeliveries: Array<{ id: string; attempt: number; status: number }> = [];
   readonly #options: Required<FakeSlackOptions>;
   readonly #server: Server;
   readonly #wss = new WebSocketServer({ noServer: true });
@@ -390,6 +400,7 @@ export class FakeSlack {
   }
 
   #send(e: Envelope): void {
+    if (this.requestUrl !== undefined) return void this.#post(e, this.requestUrl);
     const socket = [...this.#sockets].find((s) => s.readyState === s.OPEN);
     if (socket === undefined) return;
     e.socket = socket;
@@ -418,6 +429,51 @@ export class FakeSlack {
       e.socket = undefined;
       this.#retry(e, 'timeout');
     }, this.#options.ackTimeoutMs);
+    this.#changed();
+  }
+
+  /** One delivery over the HTTP Events API (api.slack.com/apis/events-api#responding, /authentication/verifying-requests-from-slack). */
+  async #post(e: Envelope, url: string): Promise<void> {
+    const body = JSON.stringify({
+      token: 'verification-token',
+      team_id: SLACK_TEAM,
+      api_app_id: SLACK_APP,
+      event: e.event,
+      type: 'event_callback',
+      event_id: `Ev${e.id.slice(0, 8).toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ enterprise_id: null, team_id: SLACK_TEAM, user_id: SLACK_BOT_USER, is_bot: true, is_enterprise_install: false }],
+      is_ext_shared_channel: false,
+    });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = `v0=${createHmac('sha256', this.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    let status = 0;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-slack-request-timestamp': timestamp,
+          'x-slack-signature': signature,
+          ...(e.attempt > 0 ? { 'x-slack-retry-num': String(e.attempt), 'x-slack-retry-reason': e.reason } : {}),
+        },
+        body,
+        signal: AbortSignal.timeout(this.#options.ackTimeoutMs),
+      });
+      status = res.status;
+      await res.arrayBuffer();
+    } catch {
+      status = 0;
+    }
+    this.httpDeliveries.push({ id: e.id, attempt: e.attempt, status });
+    this.sentEnvelopes.push({ id: e.id, attempt: e.attempt, reason: e.reason });
+    if (status >= 200 && status < 300) {
+      this.#pending.delete(e.id);
+      this.acks.push(e.id);
+      this.#changed();
+      return;
+    }
+    this.#retry(e, status === 0 ? 'http_timeout' : 'http_error');
     this.#changed();
   }
 

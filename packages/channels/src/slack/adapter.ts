@@ -49,6 +49,7 @@ import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIReq
 import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../host.ts';
+import { SlackEventsHttpReceiver, type SlackEventsHttpOptions } from './events-http.ts';
 import { markdownToMrkdwn, slackToPlain } from './format.ts';
 
 export const SLACK_MAX_MESSAGE = 4000;
@@ -57,8 +58,13 @@ export const SLACK_API_URL = 'https://slack.com/api/';
 export interface SlackAdapterOptions {
   /** Bot user OAuth token, `xoxb-…`. */
   botToken: string;
-  /** App-level token with connections:write, `xapp-…`. */
-  appToken: string;
+  /** App-level token with connections:write, `xapp-…` (Socket Mode). */
+  appToken?: string;
+  /**
+   * The HTTP Events API instead of Socket Mode (events-http.ts): Slack posts events and
+   * interactivity to this endpoint, signed with the app's signing secret.
+   */
+  http?: SlackEventsHttpOptions;
   /** Web API base instead of https://slack.com/api/. */
   apiUrl?: string;
   /** Channel ids the bot answers mentions in (DMs always); all when unset. */
@@ -200,6 +206,14 @@ export interface SlackMessageEvent {
   files?: Array<{ id?: string; name?: string; title?: string; size?: number; url_private_download?: string; url_private?: string; mode?: string }>;
 }
 
+/** What the adapter uses of the Socket Mode client, which the HTTP Events API receiver speaks too. */
+interface SlackEventSource {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's EventEmitter listener type; each handler names its own arguments
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  start(): Promise<unknown>;
+  disconnect(): Promise<unknown>;
+}
+
 interface SocketEventArgs {
   ack: (response?: Record<string, unknown>) => Promise<void>;
   event: SlackMessageEvent;
@@ -240,7 +254,8 @@ export class SlackAdapter implements ChannelAdapter {
   readonly #options: SlackAdapterOptions;
   readonly #log: ChannelLog;
   readonly #web: WebClient;
-  readonly #socket: SocketModeClient;
+  /** Where Slack's events come from: the Socket Mode client, or the HTTP Events API receiver (the same events and arguments). */
+  readonly #socket: SlackEventSource;
   readonly #apiUrl: string;
   /** Per method (chat.postMessage: per method and channel), the time before which Slack said not to call it. */
   readonly #notBefore = new Map<string, number>();
@@ -277,12 +292,14 @@ export class SlackAdapter implements ChannelAdapter {
       rejectRateLimitedCalls: true,
       timeout: 30_000,
     });
-    this.#socket = new SocketModeClient({
-      appToken: options.appToken,
-      logger,
-      clientPingTimeout: options.pingTimeoutMs ?? 5000,
-      clientOptions: { slackApiUrl: this.#apiUrl, retryConfig: { retries: 10, factor: 1.5, minTimeout: 500, maxTimeout: 30_000 } },
-    });
+    this.#socket = options.http
+      ? new SlackEventsHttpReceiver({ ...options.http, log: (level, message) => this.#log(level, message) })
+      : new SocketModeClient({
+          appToken: options.appToken ?? '',
+          logger,
+          clientPingTimeout: options.pingTimeoutMs ?? 5000,
+          clientOptions: { slackApiUrl: this.#apiUrl, retryConfig: { retries: 10, factor: 1.5, minTimeout: 500, maxTimeout: 30_000 } },
+        });
     this.live = {
       // chat.update is tier 3 (~50 a minute per workspace): one edit of a message every 1.5 s at most.
       editIntervalMs: 1500,
@@ -335,9 +352,10 @@ export class SlackAdapter implements ChannelAdapter {
     this.#sink = sink;
     // The SDK retries apps.connections.open for ever on any refusal but a few: a bot token given
     // as the app token (not_allowed_token_type) would never connect, and never say why.
-    if (!this.#options.appToken.startsWith('xapp-')) {
+    const appToken = this.#options.appToken ?? '';
+    if (!this.#options.http && !appToken.startsWith('xapp-')) {
       throw new ChannelConfigError(
-        `The Slack app-level token must start with xapp- (this one starts with ${this.#options.appToken.slice(0, 5)}): set SLACK_APP_TOKEN or channels.slack.app_token (api.slack.com/apps → your app → Basic Information → App-Level Tokens, with connections:write).`,
+        `The Slack app-level token must start with xapp- (this one starts with ${appToken.slice(0, 5)}): set SLACK_APP_TOKEN or channels.slack.app_token (api.slack.com/apps → your app → Basic Information → App-Level Tokens, with connections:write).`,
       );
     }
     try {
@@ -366,6 +384,10 @@ export class SlackAdapter implements ChannelAdapter {
     try {
       await this.#socket.start();
     } catch (err) {
+      if (this.#options.http)
+        throw new ChannelConfigError(
+          `The Slack Events API endpoint cannot listen on ${this.#options.http.host ?? '127.0.0.1'}:${this.#options.http.port}: ${errorText(err)}. Set channels.slack.events_port (or events_host) to a free one.`,
+        );
       throw this.#startError(
         err,
         'app-level token (apps.connections.open)',

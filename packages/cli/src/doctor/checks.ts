@@ -26,6 +26,7 @@ import {
 } from '@tinyagi/core/internal';
 import { loadOrCreateApiToken } from '@tinyagi/server';
 import { createApiClient, isApiError } from '@tinyagi/client';
+import { requiredChannelSecrets } from '@tinyagi/client/contract';
 import type { CliContext } from '../context.ts';
 import { agentClis, findOnPath, installedAgentClis } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
@@ -371,7 +372,8 @@ function checkChannelKind(name: string, settings: Settings): Finding[] {
     return [{ check, status: 'fail', message: `Unknown channel "${name}" in channels.enabled.`, hint: `Use ${channelKinds.names().join(', ')} (or load the plugin that adds ${name}).` }];
   }
   const block = settings.channels?.[name];
-  const missing = kind.secrets.filter((path) => {
+  const required = requiredChannelSecrets(kind, block);
+  const missing = required.filter((path) => {
     const value = path.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), block);
     return typeof value !== 'string' || value === '';
   });
@@ -387,8 +389,8 @@ function checkChannelKind(name: string, settings: Settings): Finding[] {
     });
   }
   if (kind.login === 'qr') return [{ check, status: 'ok', message: `${name} needs no token (link it by QR code: tinyagi channel login ${name})` }];
-  const secrets = kind.secrets.map((path) => path.replaceAll('_', ' ')).join(', ');
-  return [{ check, status: 'ok', message: secrets === '' ? `${name} needs no secret` : `${name} ${secrets} ${kind.secrets.length === 1 ? 'is' : 'are'} set` }];
+  const secrets = required.map((path) => path.replaceAll('_', ' ')).join(', ');
+  return [{ check, status: 'ok', message: secrets === '' ? `${name} needs no secret` : `${name} ${secrets} ${required.length === 1 ? 'is' : 'are'} set` }];
 }
 
 /**

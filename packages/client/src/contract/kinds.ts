@@ -60,6 +60,11 @@ export interface ChannelKind {
   readonly settings: z.ZodType;
   /** Paths inside the block that hold secrets (masked on every read). */
   readonly secrets: readonly string[];
+  /**
+   * Which secrets must be set, when that depends on a setting of the block (Slack: Socket Mode
+   * needs the app-level token, the HTTP Events API the signing secret). Left out: every secret.
+   */
+  readonly requiredSecrets?: { readonly by: string; readonly default: string; readonly when: Readonly<Record<string, readonly string[]>> };
   readonly env: readonly KindEnvBinding[];
   /** How the channel logs in: a token in its settings block, or a QR code scanned from a phone. */
   readonly login: 'token' | 'qr';
@@ -201,6 +206,14 @@ export const kindsContract = {
 /** Identity helpers that check a descriptor's shape where it is written. */
 export function defineChannelKind(kind: Omit<ChannelKind, 'family'>): ChannelKind {
   return { family: 'channel', ...kind };
+}
+
+/** The secrets an enabled channel needs with this block (`requiredSecrets`, else every secret of its kind). */
+export function requiredChannelSecrets(kind: Pick<ChannelKind, 'secrets' | 'requiredSecrets'>, block: unknown): readonly string[] {
+  const rule = kind.requiredSecrets;
+  if (!rule) return kind.secrets;
+  const chosen = block !== null && typeof block === 'object' ? (block as Record<string, unknown>)[rule.by] : undefined;
+  return rule.when[typeof chosen === 'string' ? chosen : rule.default] ?? rule.when[rule.default] ?? kind.secrets;
 }
 export function defineRuntimeKind(kind: Omit<RuntimeKind, 'family'>): RuntimeKind {
   return { family: 'runtime', ...kind };
