@@ -19,11 +19,11 @@ import { Avatar, Button, ErrorLine } from './ui';
 const keep = (record: Approval) => setState((s) => ({ approvals: withApprovals(s.approvals, [record]) }));
 
 const TONE: Record<Approval['status'], string> = {
-  pending: 'border-violet-300 bg-violet-50 dark:border-violet-700 dark:bg-violet-950',
-  allowed: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950',
-  answered: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950',
-  denied: 'border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950',
-  expired: 'border-amber-300 bg-amber-50 dark:border-amber-800 dark:bg-amber-950',
+  pending: 'border-violet-300 bg-violet-50 dark:border-violet-700 dark:bg-violet-950/40',
+  allowed: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950/40',
+  answered: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950/40',
+  denied: 'border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950/40',
+  expired: 'border-amber-300 bg-amber-50 dark:border-amber-800 dark:bg-amber-950/40',
   cancelled: 'border-slate-300 bg-slate-50 dark:border-slate-700 dark:bg-slate-900',
 };
 
@@ -98,11 +98,17 @@ export function ApprovalCard({
         <Heading id={titleId} className="font-medium">
           {question ? `${who} asks you` : `${who} asks to use ${approval.tool}`}
         </Heading>
-        {pending ? (
-          <span className="text-xs text-slate-600 dark:text-slate-300" data-testid="approval-left" title={`Expires at ${new Date(approval.expiresAt).toLocaleTimeString()}`}>
-            {timeLeft(approval.expiresAt, now)}
-          </span>
-        ) : null}
+        <span className="text-xs text-slate-600 dark:text-slate-300">
+          asked {new Date(approval.requestedAt).toLocaleTimeString()}
+          {pending ? (
+            <>
+              {' · '}
+              <span data-testid="approval-left" title={`Expires at ${new Date(approval.expiresAt).toLocaleTimeString()}`}>
+                {timeLeft(approval.expiresAt, now)}
+              </span>
+            </>
+          ) : null}
+        </span>
         {!compact && (
           <Link className="ml-auto text-xs underline" href={`/conversations/view?id=${encodeURIComponent(approval.conversationId)}`}>
             conversation
@@ -110,12 +116,12 @@ export function ApprovalCard({
         )}
       </div>
       {question ? (
-        <p className="mt-1 whitespace-pre-wrap break-words" data-testid="approval-summary">
+        <p className="mt-1 whitespace-pre-wrap break-words text-base" data-testid="approval-summary">
           {question.question}
         </p>
       ) : (
         <>
-          <p className="mt-1 break-words font-mono text-xs" data-testid="approval-summary">
+          <p className="mt-1 break-words rounded bg-white/70 px-2 py-1 font-mono text-sm dark:bg-black/30" data-testid="approval-summary">
             {approval.summary}
           </p>
           <details className="mt-1 text-xs">

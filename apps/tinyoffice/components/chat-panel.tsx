@@ -9,7 +9,7 @@
  */
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
-import { isApiError, unsignReply, type AgentMessage, type TinyEvent, type TranscriptEntry } from '@tinyagi/client';
+import { isApiError, unsignReply, type AgentMessage, type Approval, type TinyEvent, type TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { describeProgress, getState, useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -18,13 +18,15 @@ import { ApprovalCard } from '@/components/approval-card';
 
 interface Line {
   key: string;
-  role: 'user' | 'agent' | 'handoff' | 'prompt' | 'notice';
+  role: 'user' | 'agent' | 'handoff' | 'prompt' | 'notice' | 'approval';
   /** Who wrote it, as the bubble says it ("You", "Alice on telegram", "@coder", "Handoff from @coder"). */
   author: string;
   /** The agent whose avatar the bubble shows (the writer of an agent line or a handoff). */
   agent: string | null;
   text: string;
   conversationId: string | null;
+  /** An approval request of the conversation (role `approval`): its card, kept current from the store. */
+  approvalId?: string;
 }
 
 /** An agent at work on one of this chat's conversations: what it is doing now. */
@@ -74,8 +76,12 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
       .then((history) => {
         if (!current) return;
         for (const id of history.active) mine.current.add(id);
-        // Lines that arrived live while the history loaded stay after it.
-        setLines((live) => [...history.lines, ...live]);
+        // Lines that arrived live while the history loaded stay after it; then what its open conversations wait on.
+        const waiting = Object.values(getState().approvals)
+          .filter((a) => a.status === 'pending' && history.active.includes(a.conversationId))
+          .sort((a, b) => a.requestedAt - b.requestedAt)
+          .map(approvalLine);
+        setLines((live) => withLines(history.lines, [...live, ...waiting]));
         // Who works on them now, as the office knows it (what they said is in the history already).
         const busy = Object.entries(getState().activity).filter(([, a]) => a.working && a.runId && a.conversationId && history.active.includes(a.conversationId));
         setWorking(Object.fromEntries(busy.map(([agent, a]) => [agent, { runId: a.runId!, doing: a.bubble ?? 'working…' }])));
@@ -90,7 +96,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
   // Braces: scrollIntoView returns a promise in current Chromium, and an effect must not return one.
   useEffect(() => {
     bottom.current?.scrollIntoView?.({ block: 'end' });
-  }, [lines, working, approvals]);
+  }, [lines, working]);
 
   // The run can start (and even answer) before the POST's answer names its conversation: the
   // events already in the store are replayed for a conversation once it is known.
@@ -108,7 +114,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         else if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled' || e.type === 'run.rejected') now[e.agentId] = null;
       }
     }
-    if (added.length > 0) setLines((l) => [...l, ...added]);
+    if (added.length > 0) setLines((l) => withLines(l, added));
     if (Object.keys(now).length > 0) {
       setWorking((w) => {
         const next = { ...w };
@@ -128,7 +134,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
       .getTranscript({ params: { id: conversationId } })
       .then((t) => {
         const asked = t.entries.map((entry, i) => transcriptLine(entry, conversationId, i, channel)).filter((l) => l.role === 'user');
-        setLines((l) => (hasPersonLine(l, conversationId) ? l : [...l, ...asked]));
+        setLines((l) => (hasPersonLine(l, conversationId) ? l : withPersonLines(l, asked, conversationId)));
       })
       .catch(fail);
   };
@@ -142,7 +148,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
       const result = await api().sendMessage({ body: { message, channel: CHANNEL, sender: SENDER, senderId: 'tinyoffice', ...(target.startsWith('#') ? { team: to } : { agent: to }) } });
       const line: Line = { key: `u${result.messageId || Date.now()}`, role: 'user', author: 'You', agent: null, text: message, conversationId: result.conversationId || null };
       // Its conversation.started may have come first and drawn it already.
-      setLines((l) => (line.conversationId && hasPersonLine(l, line.conversationId) ? l : [...l, line]));
+      setLines((l) => (line.conversationId ? (hasPersonLine(l, line.conversationId) ? l : withPersonLines(l, [line], line.conversationId)) : [...l, line]));
       if (result.conversationId && !mine.current.has(result.conversationId)) {
         mine.current.add(result.conversationId);
         absorb(getState().feed.filter((e) => e.conversationId === result.conversationId));
@@ -187,23 +193,21 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     >
       <div className="mb-3 max-h-[60vh] min-h-48 space-y-2 overflow-auto" data-testid="chat-log" aria-live="polite">
         {lines.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-300">No messages yet. Say hello.</p>}
-        {lines.map((l) => (
-          <ChatLine key={l.key} line={l} onAnswer={(answer) => void send(answer)} />
-        ))}
-        {/* What this chat's conversations ask the person: answered here, or elsewhere (the card then says by whom). */}
-        {Object.values(approvals)
-          .filter((a) => mine.current.has(a.conversationId))
-          .sort((a, b) => a.requestedAt - b.requestedAt)
-          .map((a) => (
-            <ApprovalCard key={a.id} approval={a} compact />
-          ))}
+        {lines.map((l) =>
+          l.role === 'approval' ? (
+            // What the agent asks the person, where it asked: answered here or elsewhere, the card says by whom.
+            approvals[l.approvalId ?? ''] ? <ApprovalCard key={l.key} approval={approvals[l.approvalId ?? '']!} compact /> : null
+          ) : (
+            <ChatLine key={l.key} line={l} onAnswer={(answer) => void send(answer)} />
+          ),
+        )}
         {Object.entries(working).map(([agent, w]) => (
           <div key={`p-${agent}`} className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300" data-testid="chat-progress" data-agent={agent}>
             <Avatar id={agent} size="sm" />
             <span className="min-w-0 flex-1 break-words">
               <span className="font-medium">{agent}:</span>{' '}
               <span className="italic" data-testid="chat-doing">
-                {w.doing}
+                {Object.values(approvals).some((a) => a.runId === w.runId && a.status === 'pending') ? 'waiting for your answer' : w.doing}
               </span>
             </span>
             <Button
@@ -278,6 +282,15 @@ function startedFor(e: Extract<TinyEvent, { type: 'conversation.started' }>, tar
 
 const hasPersonLine = (lines: readonly Line[], conversationId: string): boolean => lines.some((l) => l.role === 'user' && l.conversationId === conversationId);
 
+/**
+ * The person's message of a conversation goes before what the conversation already drew (an
+ * agent can ask for approval, or answer, before the POST's answer or the transcript is back).
+ */
+function withPersonLines(lines: readonly Line[], person: readonly Line[], conversationId: string): Line[] {
+  const at = lines.findIndex((l) => l.conversationId === conversationId);
+  return at < 0 ? [...lines, ...person] : [...lines.slice(0, at), ...person, ...lines.slice(at)];
+}
+
 /** The person as a bubble names them: this page's own messages are "You". */
 function personName(sender: string, channel?: string): string {
   if (sender === SENDER) return 'You';
@@ -307,9 +320,19 @@ function transcriptLine(t: TranscriptEntry, conversationId: string, i: number, c
   return { key, role: 'user', author: personName(t.from, channel), agent: null, text: t.text, conversationId };
 }
 
+/** Lines added once each (an approval's line comes with the history and with its event). */
+function withLines(lines: readonly Line[], more: readonly Line[]): Line[] {
+  const known = new Set(lines.map((l) => l.key));
+  const added = more.filter((l) => !known.has(l.key) && known.add(l.key));
+  return added.length === 0 ? (lines as Line[]) : [...lines, ...added];
+}
+
+const approvalLine = (a: Approval): Line => ({ key: `a${a.id}`, role: 'approval', author: `@${a.agentId}`, agent: a.agentId, text: a.summary, conversationId: a.conversationId, approvalId: a.id });
+
 /** The line an event of one of this chat's conversations adds, if any. */
 function liveLine(e: TinyEvent): Line | null {
   const at = { conversationId: e.conversationId };
+  if (e.type === 'approval.requested') return approvalLine(e.data.approval);
   if (e.type === 'outbox.enqueued') return { key: `o${e.id}`, role: 'agent', author: `@${e.agentId ?? 'agent'}`, agent: e.agentId, text: unsignReply(e.data.text, e.agentId), ...at };
   if (e.type === 'agent.mention') return handoffLine(`m${e.id}`, `@${e.data.fromAgent}`, `@${e.data.toAgent}`, false, '', e.conversationId);
   if (e.type === 'run.failed') return { key: `f${e.id}`, role: 'notice', author: `@${e.agentId ?? 'agent'}`, agent: e.agentId, text: `Failed: ${e.data.error ?? 'no reason given'}`, ...at };

@@ -154,6 +154,7 @@ test('in the run tree: the waiting run shows its request with the answers; deny 
   const row = tree.locator('[data-agent="careful"]').first();
   const rm = card('Bash: rm -rf build', row);
   await expect(rm).toHaveAttribute('data-status', 'pending');
+  await expect(row.getByTestId('run-waits')).toHaveText('waiting for your answer');
   await expect(count()).toHaveAttribute('data-count', '1');
   await expect(count()).toBeVisible();
   await look('run-tree');
@@ -171,6 +172,7 @@ test('in the run tree: the waiting run shows its request with the answers; deny 
   await kit.api.decideApproval({ params: { id: lint.id }, body: { decision: 'allow_session', by: 'cli' } });
   await expect(lintCard.getByTestId('approval-outcome')).toHaveText('Allowed for the session by cli');
   await expect(count()).toHaveAttribute('data-count', '0');
+  await expect(row.getByTestId('run-waits')).toHaveCount(0);
   const reply = await replyOf(sent.conversationId);
   expect(reply).toContain('Bash: refused (tinyoffice) denied by tinyoffice: use the clean script');
   expect(reply).toContain('Bash: allowed (cli)');
@@ -184,6 +186,9 @@ test('in the chat: the request is a card with the answers; a tab that missed the
   const log = page.getByTestId('chat-log');
   const build = card('Bash: make build', log);
   await expect(build).toHaveAttribute('data-status', 'pending');
+  // Where it was asked: after the person's message; the agent's line says what it waits for.
+  await expect(log.locator('[data-role="user"], [data-testid="approval"]').last()).toHaveAttribute('data-testid', 'approval');
+  await expect(page.getByTestId('chat-doing')).toHaveText('waiting for your answer');
   await look('chat');
   await build.getByRole('button', { name: 'Allow for session' }).focus();
   await page.keyboard.press('Space');

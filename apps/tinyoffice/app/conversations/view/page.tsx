@@ -355,6 +355,7 @@ const RunRow = memo(function RunRow({
         <span className="font-medium">{node.agentId}</span>
         {node.parentRunId && <span className="rounded bg-violet-100 px-1 text-xs text-violet-900 dark:bg-violet-900 dark:text-violet-100">{EDGE[node.cause] ?? node.cause}</span>}
         <StatusPill status={node.status} />
+        {node.status === 'running' && <WaitsForAnswer runId={node.runId} />}
         <span className="text-xs text-slate-600 dark:text-slate-400">
           depth {node.depth} · <Elapsed node={node} /> · {node.inputTokens + node.outputTokens} tok · {money(node.costUsd)}
         </span>
@@ -399,6 +400,17 @@ const RunRow = memo(function RunRow({
     </div>
   );
 });
+
+/** Said in the run's row while a request of it waits for the person (its card is under the row). */
+function WaitsForAnswer({ runId }: { runId: string }) {
+  const waits = useStore((s) => Object.values(s.approvals).some((a) => a.runId === runId && a.status === 'pending'));
+  if (!waits) return null;
+  return (
+    <span data-testid="run-waits" className="rounded-full bg-violet-100 px-2 py-0.5 text-xs font-medium text-violet-900 dark:bg-violet-900 dark:text-violet-100">
+      waiting for your answer
+    </span>
+  );
+}
 
 /** What the run asked the person (approval requests, lib/approvals.ts): waiting ones with their answers, answered ones saying how. */
 function RunApprovals({ runId, level }: { runId: string; level: number }) {
