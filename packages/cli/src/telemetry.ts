@@ -9,7 +9,7 @@
  * spans and counts them, and the counts are logged (at most once a minute, when something was
  * dropped) and at shutdown.
  */
-import type { InvokeRequest, InvokeResult, Observer, Settings } from '@tinyagi/core';
+import { sessionPool, type InvokeRequest, type InvokeResult, type Observer, type Settings } from '@tinyagi/core';
 import { resolveMetricsExport, resolveTraceExport, type TelemetrySettings } from '@tinyagi/otel/config';
 
 interface TelemetryLogger {
@@ -35,7 +35,24 @@ export interface TelemetryServiceOptions {
   getSettings: () => Settings;
   /** The queue's messages by state, for the `tinyagi.queue.messages` gauge (read at each metrics export). */
   queueCounts?: () => Promise<{ pending: number; processing: number; dead: number }> | { pending: number; processing: number; dead: number };
+  /**
+   * The event log (`stores.events`): approvals (`approval.*`) and budget warnings become events on
+   * the run's span, and approval decisions metrics. On PostgreSQL it delivers every node's events;
+   * each node only annotates and counts its own runs.
+   */
+  events?: { subscribe(listener: (event: { type: string; ts: number; runId: string | null; conversationId: string | null; agentId: string | null; data: unknown }) => void): () => void };
+  /** Approval requests waiting for a person, by kind, for the `tinyagi.approvals.pending` gauge (read at each metrics export). */
+  approvalsPending?: () => Promise<Record<string, number>> | Record<string, number>;
   reportEveryMs?: number;
+}
+
+/** Approval requests pending, by kind, read from the approvals store (for `approvalsPending`). */
+export function pendingApprovalsByKind(approvals: { list(filter: { status: 'pending'; limit: number }): Promise<Array<{ kind: string }>> | Array<{ kind: string }> }) {
+  return async (): Promise<Record<string, number>> => {
+    const byKind: Record<string, number> = {};
+    for (const a of await approvals.list({ status: 'pending', limit: 100_000 })) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+    return byKind;
+  };
 }
 
 /** A daemon service: start returns the observers and the invoker wrapper; stop ends the open spans and sends what is queued. */
@@ -53,10 +70,15 @@ export function telemetryService(options: TelemetryServiceOptions) {
       const describeAgent = otel.agentsFromSettings(getSettings);
       const observers: Observer[] = [];
       const stops: Array<() => Promise<void>> = [];
+      const subscribe = (listener: Parameters<NonNullable<TelemetryServiceOptions['events']>['subscribe']>[0]) => {
+        const unsubscribe = options.events?.subscribe(listener);
+        if (unsubscribe) stops.push(async () => unsubscribe());
+      };
       let telemetry: Telemetry = { observers, wrapInvoke: (invoke) => invoke, status: () => null };
       if (traceConfig) {
         const exp = await otel.createTraceObserver({ ...traceConfig, describeAgent });
         observers.push(exp.observer);
+        subscribe(exp.onEvent);
         const where = traceConfig.url ?? env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'the exporter default';
         logger.info(`exporting traces over OTLP ${traceConfig.protocol} to ${where} (sampling ${traceConfig.sampleRatio}, content ${traceConfig.captureContent ? 'on' : 'off'})`);
         let reported = 0;
@@ -83,8 +105,16 @@ export function telemetryService(options: TelemetryServiceOptions) {
         };
       }
       if (metricsConfig) {
-        const metrics = await otel.createMetricsObserver({ ...metricsConfig, describeAgent, ...(options.queueCounts ? { queueCounts: options.queueCounts } : {}) });
+        const metrics = await otel.createMetricsObserver({
+          ...metricsConfig,
+          describeAgent,
+          ...(options.queueCounts ? { queueCounts: options.queueCounts } : {}),
+          ...(options.approvalsPending ? { approvalsPending: options.approvalsPending } : {}),
+          // This process's warm agent CLIs (docs/sessions.md) and their resident memory.
+          sessionPool: () => sessionPool.stats(),
+        });
         observers.push(metrics.observer);
+        subscribe(metrics.onEvent);
         logger.info(`exporting metrics over OTLP ${metricsConfig.protocol} every ${metricsConfig.exportIntervalMillis / 1000} s`);
         stops.push(() => metrics.shutdown().catch(() => {}));
       }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ObserverList, type ClaimedEvent, type Observer } from '../src/observe/index.ts';
 import type { TxSteps } from '../src/storage/index.ts';
 
-const claim = (agentId: string): ClaimedEvent => ({ owner: 'w', agentId, conversationId: 'conv_1', messageIds: ['msg_1'], at: 0 });
+const claim = (agentId: string): ClaimedEvent => ({ owner: 'w', agentId, conversationId: 'conv_1', messageIds: ['msg_1'], availableAt: [0], at: 0 });
 
 describe('ObserverList', () => {
   it('listens to nothing when empty, and only to the hooks its observers have', () => {

@@ -6,7 +6,8 @@
  * docs/telemetry.md describes the spans and their attributes.
  */
 export { createTraceObserver, type TraceExport, type TraceObserverOptions } from './trace-observer.ts';
-export { createMetricsObserver, type MetricsExport, type MetricsObserverOptions, type QueueCountsLike } from './metrics.ts';
+export { createMetricsObserver, type MetricsExport, type MetricsObserverOptions, type QueueCountsLike, type SessionPoolStatsLike } from './metrics.ts';
+export type { ApprovalLike, LogEvent } from './log-events.ts';
 export {
   resolveTraceExport,
   resolveMetricsExport,

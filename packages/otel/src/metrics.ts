@@ -3,15 +3,19 @@
  * by failure class, tokens (the GenAI `gen_ai.client.token.usage` histogram), run duration
  * (`gen_ai.client.operation.duration`), cost, runs in progress, and — when the caller gives a
  * way to read them — the queue's messages by state. Every instrument carries the agent, its
- * runtime, the GenAI provider and the model. Exported by the SDK's periodic reader (default every
+ * runtime, the GenAI provider and the model; also the queue's pickup latency (from `claimed`),
+ * approval decisions and their wait (from the event log, `onEvent`), and — when the caller gives
+ * a way to read them — approvals pending and the session pool's warm processes and memory.
+ * Exported by the SDK's periodic reader (default every
  * 60 s, OTEL_METRIC_EXPORT_INTERVAL); a failed export loses that interval's delta only.
  */
 import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { AttemptFailedEvent, Observer, RunEndedEvent, RunRecord, RunStartedEvent } from '@tinyagi/core';
+import type { AttemptFailedEvent, ClaimedEvent, Observer, RunEndedEvent, RunStartedEvent } from '@tinyagi/core';
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { OtlpProtocol } from './config.ts';
+import { approvalOf, decidedBySurface, type LogEvent } from './log-events.ts';
 import { ERROR_TYPE, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
 export interface QueueCountsLike {
@@ -19,6 +23,16 @@ export interface QueueCountsLike {
   processing: number;
   dead: number;
 }
+
+/** The warm CLI processes of the session pool (core's `sessionPool.stats()`). */
+export interface SessionPoolStatsLike {
+  sessions: number;
+  busy: number;
+  /** Resident memory of the warm processes, in bytes (0 where it cannot be read). */
+  memoryBytes: number;
+}
+
+type Awaitable<T> = T | Promise<T>;
 
 export interface MetricsObserverOptions {
   /** The full URL (`…/v1/metrics` for HTTP); undefined: the exporter's own (OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT). */
@@ -32,15 +46,23 @@ export interface MetricsObserverOptions {
   exportTimeoutMillis?: number | undefined;
   /** The queue's messages by state, read at each export (e.g. `() => stores.queue.counts()`). */
   queueCounts?: (() => QueueCountsLike | Promise<QueueCountsLike>) | undefined;
+  /** Approval requests waiting for a person, by kind (`permission`, `question`), read at each export (e.g. from the approvals store). */
+  approvalsPending?: (() => Awaitable<Record<string, number>>) | undefined;
+  /** The session pool's warm processes and their memory, read at each export (e.g. `() => sessionPool.stats()`). */
+  sessionPool?: (() => Awaitable<SessionPoolStatsLike>) | undefined;
 }
 
 export interface MetricsExport {
   readonly observer: Observer;
+  /** Give it the daemon's event log (`stores.events.subscribe(metrics.onEvent)`): approval decisions and their wait. */
+  readonly onEvent: (event: LogEvent) => void;
   /** Sends the current values now (tests, shutdown). */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
+/** Queue pickup latency and approval waits, in seconds: from a few milliseconds to an hour. */
+const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 /** gen_ai.client.token.usage's advised buckets (semantic conventions). */
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 /** gen_ai.client.operation.duration's advised buckets, in seconds, extended for agent runs that take minutes. */
@@ -98,6 +120,38 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
   const failures = meter.createCounter('tinyagi.run.attempt_failures', { unit: '{attempt}', description: 'Failed attempts of runs, by failure class' });
   const cost = meter.createCounter('tinyagi.usage.cost', { unit: 'USD', description: 'Cost reported by agent runs' });
   const active = meter.createUpDownCounter('tinyagi.runs.active', { unit: '{run}', description: 'Runs in progress in this process' });
+  const pickup = meter.createHistogram('tinyagi.queue.pickup_latency', {
+    unit: 's',
+    description: 'From a message becoming claimable (enqueued, or its backoff over) to a worker claiming it',
+    advice: { explicitBucketBoundaries: WAIT_BUCKETS },
+  });
+  const decisions = meter.createCounter('tinyagi.approval.decisions', { unit: '{approval}', description: 'Approval requests answered, expired or cancelled, by outcome' });
+  const approvalWait = meter.createHistogram('tinyagi.approval.wait', {
+    unit: 's',
+    description: 'From an approval request to its answer, expiry or cancellation',
+    advice: { explicitBucketBoundaries: WAIT_BUCKETS },
+  });
+  if (options.approvalsPending) {
+    const read = options.approvalsPending;
+    meter.createObservableGauge('tinyagi.approvals.pending', { unit: '{approval}', description: 'Approval requests waiting for a person, by kind' }).addCallback(async (result) => {
+      const byKind = await read();
+      for (const kind of new Set(['permission', 'question', ...Object.keys(byKind)])) result.observe(byKind[kind] ?? 0, { 'tinyagi.approval.kind': kind });
+    });
+  }
+  if (options.sessionPool) {
+    const read = options.sessionPool;
+    const sessions = meter.createObservableGauge('tinyagi.sessions', { unit: '{session}', description: 'Warm agent CLI processes in the session pool, by state' });
+    const memory = meter.createObservableGauge('tinyagi.sessions.memory', { unit: 'By', description: 'Resident memory of the warm agent CLI processes' });
+    meter.addBatchObservableCallback(
+      async (result) => {
+        const stats = await read();
+        result.observe(sessions, stats.busy, { 'tinyagi.session.state': 'busy' });
+        result.observe(sessions, Math.max(0, stats.sessions - stats.busy), { 'tinyagi.session.state': 'idle' });
+        result.observe(memory, stats.memoryBytes);
+      },
+      [sessions, memory],
+    );
+  }
   if (options.queueCounts) {
     const read = options.queueCounts;
     meter.createObservableGauge('tinyagi.queue.messages', { unit: '{message}', description: 'Queue messages by state' }).addCallback(async (result) => {
@@ -107,7 +161,7 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
   }
 
   const cache = new Map<string, Attributes>();
-  const attributesOf = (run: RunRecord): Attributes => {
+  const attributesOf = (run: { agentId: string }): Attributes => {
     const agent = options.describeAgent?.(run.agentId);
     const key = `${run.agentId}\u0000${agent?.runtime ?? ''}\u0000${agent?.model ?? ''}`;
     let attrs = cache.get(key);
@@ -121,6 +175,8 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
     return attrs;
   };
   const running = new Set<string>();
+  /** Runs that ended lately: a cancelled run's approval is closed just after its end. */
+  const ended = new Set<string>();
   const spend = (attrs: Attributes, usage: { inputTokens: number; outputTokens: number } | undefined, costUsd: number | undefined) => {
     if (usage?.inputTokens) tokens.record(usage.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
     if (usage?.outputTokens) tokens.record(usage.outputTokens, { ...attrs, 'gen_ai.token.type': 'output' });
@@ -129,6 +185,10 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
 
   const observer: Observer = {
     name: 'otel-metrics-export',
+    claimed({ agentId, availableAt, at }: ClaimedEvent) {
+      const attrs = attributesOf({ agentId });
+      for (const t of availableAt ?? []) pickup.record(Math.max(0, at - t) / 1000, attrs);
+    },
     runStarted({ run }: RunStartedEvent) {
       if (running.has(run.id)) return;
       running.add(run.id);
@@ -143,12 +203,37 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
       const attrs = attributesOf(run);
       runs.add(1, { ...attrs, [TINYAGI.status]: status });
       spend(attrs, usage, costUsd);
-      if (running.delete(run.id)) active.add(-1, attrs);
+      if (running.delete(run.id)) {
+        active.add(-1, attrs);
+        ended.add(run.id);
+        if (ended.size > 1000) ended.delete(ended.values().next().value!);
+      }
       if (run.startedAt) duration.record((Date.now() - run.startedAt) / 1000, status === 'completed' ? attrs : { ...attrs, [ERROR_TYPE]: status });
     },
   };
+  const onEvent = (event: LogEvent): void => {
+    if (event.type === 'approval.requested') return;
+    const approval = approvalOf(event);
+    // Counted where its run runs (the log delivers every node's events; each node counts its own runs' decisions).
+    if (!approval || !(running.has(approval.runId) || ended.has(approval.runId))) return;
+    const attrs: Attributes = {
+      ...attributesOf(approval),
+      'tinyagi.approval.kind': approval.kind,
+      'tinyagi.approval.status': approval.status,
+      'tinyagi.approval.decided_by': decidedBySurface(approval.decidedBy),
+    };
+    if (approval.decision) attrs['tinyagi.approval.decision'] = approval.decision;
+    decisions.add(1, attrs);
+    if (approval.decidedAt)
+      approvalWait.record(Math.max(0, approval.decidedAt - approval.requestedAt) / 1000, {
+        ...attributesOf(approval),
+        'tinyagi.approval.kind': approval.kind,
+        'tinyagi.approval.status': approval.status,
+      });
+  };
   return {
     observer,
+    onEvent,
     // A failed export loses its interval; flushing and stopping never throw because of it.
     flush: () => provider.forceFlush().catch(() => {}),
     shutdown: () => provider.shutdown().catch(() => {}),

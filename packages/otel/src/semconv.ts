@@ -56,6 +56,26 @@ export const TINYAGI = {
   planSteps: 'tinyagi.plan.steps',
   planCompleted: 'tinyagi.plan.completed',
   planCurrent: 'tinyagi.plan.current',
+  approvalId: 'tinyagi.approval.id',
+  /** `permission` (a tool call waits for a person) or `question` (ask_human). */
+  approvalKind: 'tinyagi.approval.kind',
+  /** `pending`, `allowed`, `denied`, `answered`, `expired`, `cancelled`. */
+  approvalStatus: 'tinyagi.approval.status',
+  /** `allow_once`, `allow_session`, `allow_always`, `deny`, `answer`. */
+  approvalDecision: 'tinyagi.approval.decision',
+  /** Who answered (`cli`, `tinyoffice`, `telegram:<sender>`, `expiry`, `restart`, `cancelled`). */
+  approvalDecidedBy: 'tinyagi.approval.decided_by',
+  /** A denial's or cancellation's reason, as the agent receives it (masked). */
+  approvalReason: 'tinyagi.approval.reason',
+  /** From the request to its answer, in milliseconds. */
+  approvalWaitMs: 'tinyagi.approval.wait_ms',
+  /** Only with capture_content: the one-line summary (`Bash: rm -rf build`, or the question), masked. */
+  approvalSummary: 'tinyagi.approval.summary',
+  /** Only with capture_content: a question's answer, masked. */
+  approvalAnswer: 'tinyagi.approval.answer',
+  budgetRule: 'tinyagi.budget.rule',
+  budgetUsed: 'tinyagi.budget.used',
+  budgetLimit: 'tinyagi.budget.limit',
 } as const;
 
 /** Span event names. */
@@ -66,4 +86,8 @@ export const EVENT = {
   plan: 'tinyagi.plan',
   cancelled: 'tinyagi.run.cancelled',
   rejected: 'tinyagi.guard.rejected',
+  approvalRequested: 'tinyagi.approval.requested',
+  approvalDecided: 'tinyagi.approval.decided',
+  approvalExpired: 'tinyagi.approval.expired',
+  budgetWarning: 'tinyagi.budget.warning',
 } as const;

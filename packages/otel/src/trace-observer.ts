@@ -24,6 +24,7 @@ import { providerName, type DescribeAgent } from './agents.ts';
 import type { TraceExportConfig } from './config.ts';
 import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts } from './export.ts';
 import { DerivedIdGenerator, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
+import { approvalEventAttributes, approvalOf, type LogEvent } from './log-events.ts';
 import { cut, maskText, maskValue } from './mask.ts';
 import { withTraceContext } from './propagation.ts';
 import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
@@ -42,6 +43,11 @@ export interface TraceObserverOptions extends Partial<TraceExportConfig> {
 export interface TraceExport {
   /** Register with `orchestrator.addObserver(observer)` or the `observers` option. */
   readonly observer: Observer;
+  /**
+   * Give it the daemon's event log (`stores.events.subscribe(exp.onEvent)`): approvals
+   * (`approval.requested|decided|expired`) and budget warnings become events on the run's span.
+   */
+  readonly onEvent: (event: LogEvent) => void;
   /** What was exported and dropped so far. */
   counts(): ExportCounts;
   /**
@@ -83,7 +89,19 @@ interface OpenRun {
   /** Undefined until a call reports its cache reads. */
   cacheReadTokens: number | undefined;
   responseModel: string | undefined;
+  /** Approval requests of the run not answered yet (their events come through the event log). */
+  pendingApprovals: Set<string>;
 }
+
+/** A run that ended while the event log had not yet delivered the answer to one of its approvals: its span ends (at the run's end) when it comes. */
+interface ClosingRun {
+  open: OpenRun;
+  endAt: number;
+  timer: NodeJS.Timeout;
+}
+
+/** How long an ended run's span waits for the answer to its open approval requests. */
+const APPROVAL_GRACE_MS = 5000;
 
 interface Workflow {
   span: Span;
@@ -116,6 +134,7 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
   const observer = new TraceObserver(tracer, ids, options);
   return {
     observer,
+    onEvent: (event) => observer.logEvent(event),
     counts: () => ({ ...counts }),
     wrapInvoke: (invoke) => withTraceContext(invoke, sampled),
     // A failed export is counted (counts()); flushing and stopping never throw because of it.
@@ -131,6 +150,7 @@ class TraceObserver implements Observer {
   readonly name = 'otel-trace-export';
   readonly #runs = new Map<string, OpenRun>();
   readonly #workflows = new Map<string, Workflow>();
+  readonly #closing = new Map<string, ClosingRun>();
   readonly #captureContent: boolean;
   readonly #legacyNames: boolean;
   readonly #idleMs: number;
@@ -231,6 +251,37 @@ class TraceObserver implements Observer {
     }
   }
 
+  /** An event of the log: approvals on their run's span; a budget warning on its run's span, else its workflow's. Others are ignored. */
+  logEvent(event: LogEvent): void {
+    if (!event.runId) return;
+    const approval = approvalOf(event);
+    if (approval) {
+      // Only where the run's span is open: the node running it (the log delivers every node's events).
+      const closing = this.#closing.get(approval.runId);
+      const open = this.#runs.get(approval.runId) ?? closing?.open;
+      if (!open) return;
+      const requested = event.type === 'approval.requested';
+      if (requested && closing) return;
+      const name = requested ? EVENT.approvalRequested : event.type === 'approval.expired' ? EVENT.approvalExpired : EVENT.approvalDecided;
+      open.span.addEvent(name, approvalEventAttributes(approval, this.#captureContent), event.ts);
+      if (requested) open.pendingApprovals.add(approval.id);
+      else open.pendingApprovals.delete(approval.id);
+      if (closing && open.pendingApprovals.size === 0) this.#finishClosing(approval.runId);
+      return;
+    }
+    if (event.type === 'budget.warning') {
+      const data = event.data as { rule?: string; used?: number; limit?: number } | null;
+      const span = this.#runs.get(event.runId)?.span ?? (event.conversationId ? this.#workflows.get(event.conversationId)?.span : undefined);
+      if (!span) return;
+      const attributes: Attributes = {};
+      if (data?.rule) attributes[TINYAGI.budgetRule] = data.rule;
+      if (typeof data?.used === 'number') attributes[TINYAGI.budgetUsed] = data.used;
+      if (typeof data?.limit === 'number') attributes[TINYAGI.budgetLimit] = data.limit;
+      attributes[TINYAGI.runId] = event.runId;
+      span.addEvent(EVENT.budgetWarning, attributes, event.ts);
+    }
+  }
+
   attemptFailed({ run, error, errorClass, usage, costUsd }: AttemptFailedEvent): void {
     const open = this.#runs.get(run.id);
     if (!open) return;
@@ -270,12 +321,26 @@ class TraceObserver implements Observer {
       span.setAttribute(ERROR_TYPE, status === 'failed' ? (open.lastErrorClass ?? 'failed') : 'rejected');
       span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: cut(maskText(error), 2000) } : {}) });
     }
-    span.end(now);
+    if (open.pendingApprovals.size > 0) {
+      // The event log may deliver the answer to a request just after the run's end (its events are published after their commit): wait a little for it.
+      const timer = setTimeout(() => this.#finishClosing(run.id), APPROVAL_GRACE_MS);
+      timer.unref();
+      this.#closing.set(run.id, { open, endAt: now, timer });
+    } else span.end(now);
     this.#runDone(run.conversationId, run.id, now);
+  }
+
+  #finishClosing(runId: string): void {
+    const closing = this.#closing.get(runId);
+    if (!closing) return;
+    this.#closing.delete(runId);
+    clearTimeout(closing.timer);
+    closing.open.span.end(closing.endAt);
   }
 
   /** Ends every open span now (shutdown). */
   endAll(): void {
+    for (const id of [...this.#closing.keys()]) this.#finishClosing(id);
     for (const [id, open] of this.#runs) {
       this.#endTools(open, 'shutdown');
       open.span.setAttribute(TINYAGI.status, 'open');
@@ -345,6 +410,7 @@ class TraceObserver implements Observer {
       modelCalls: 0,
       cacheReadTokens: undefined,
       responseModel: undefined,
+      pendingApprovals: new Set(),
     };
     if (this.#runs.size >= this.#maxOpenRuns) {
       const [oldest] = this.#runs.keys();

@@ -39,7 +39,7 @@ import { loadOrCreateApiToken, startServer, type RunningServer } from '@tinyagi/
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
-import { telemetryService } from '../telemetry.ts';
+import { pendingApprovalsByKind, telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
 import { logActivity } from './activity-log.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
@@ -297,7 +297,17 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const plugins = await services.start({ name: 'plugins', start: () => loadPlugins(ctx.paths.plugins, logger.child('plugins')) });
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
     // OpenTelemetry export (docs/telemetry.md): nothing loaded unless on; stopped after the orchestrator.
-    const telemetry = await services.start(telemetryService({ settings, env: ctx.env, logger: logger.child('telemetry'), getSettings, queueCounts: () => stores.queue.counts() }));
+    const telemetry = await services.start(
+      telemetryService({
+        settings,
+        env: ctx.env,
+        logger: logger.child('telemetry'),
+        getSettings,
+        queueCounts: () => stores.queue.counts(),
+        events: stores.events,
+        approvalsPending: pendingApprovalsByKind(stores.approvals),
+      }),
+    );
     // Warm agent processes (docs/sessions.md): the `sessions` settings at start and on change; all closed after the orchestrator stops.
     await services.start(
       resource(

@@ -30,6 +30,8 @@ export interface ClaimedEvent {
   agentId: string;
   conversationId: string;
   messageIds: readonly string[];
+  /** When each message (same order as `messageIds`) became claimable: its enqueue, or the end of its backoff or schedule. `at` minus this is its pickup latency. */
+  availableAt: readonly number[];
   at: number;
 }
 

@@ -285,7 +285,14 @@ export class QueueWorker {
   #run(batch: ClaimedBatch): void {
     const observers = this.#opts.observers;
     if (observers?.listening('claimed')) {
-      observers.notify('claimed', { owner: this.owner, agentId: batch.agentId, conversationId: batch.messages[0]!.conversationId, messageIds: batch.messages.map((m) => m.id), at: Date.now() });
+      observers.notify('claimed', {
+        owner: this.owner,
+        agentId: batch.agentId,
+        conversationId: batch.messages[0]!.conversationId,
+        messageIds: batch.messages.map((m) => m.id),
+        availableAt: batch.messages.map((m) => m.availableAt),
+        at: Date.now(),
+      });
     }
     const controller = new AbortController();
     const key = batch.messages[0]!.id;
