@@ -66,6 +66,7 @@ export const ROUTE_TABLE = {
   listApprovals: { method: 'GET', path: '/api/approvals' },
   getApproval: { method: 'GET', path: '/api/approvals/:id' },
   decideApproval: { method: 'POST', path: '/api/approvals/:id/decision', body: true },
+  requestRunApproval: { method: 'POST', path: '/api/runs/:id/approval', body: true },
   listAgents: { method: 'GET', path: '/api/agents' },
   getAgent: { method: 'GET', path: '/api/agents/:id' },
   createAgent: { method: 'POST', path: '/api/agents', body: true },

@@ -16,6 +16,7 @@ export type ServerOrchestrator = Pick<
   | 'spawn'
   | 'declareRunAction'
   | 'decideApproval'
+  | 'requestApproval'
   | 'postChatroom'
   | 'conversationTree'
   | 'transcript'

@@ -35,6 +35,7 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   getRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   spawnRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   declareRunAction: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  requestRunApproval: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
 };
 
 /** What channel a request of a channel-scoped token addresses (it must be the token's own). */

@@ -567,6 +567,10 @@ describe('conversations and runs', () => {
     });
     await rejects(asRun.declareRunAction({ params: { id: parent.id }, body: { type: 'handoff', to: ['nobody'], message: 'x' } }), 404, 'AGENT_NOT_FOUND');
     await bad('POST', `/api/runs/${parent.id}/actions`, 400, 'VALIDATION_FAILED', '{"type":"handoff","to":[],"message":"x"}');
+    // The running run's CLI asks before a tool call (the MCP tool approval_prompt): coder has no rule and no "ask" mode, so its mode allows at once.
+    expect(await asRun.requestRunApproval({ params: { id: parent.id }, body: { tool: 'Bash', input: { command: 'ls' } } })).toEqual({ allow: true, decidedBy: 'mode' });
+    await rejects(h.client.requestRunApproval({ params: { id: parent.id }, body: { tool: 'Bash', input: { command: 'ls' } } }), 403, 'SCOPE_FORBIDDEN');
+    await bad('POST', `/api/runs/${parent.id}/approval`, 400, 'VALIDATION_FAILED', '{"tool":"","input":{}}');
     await h.client.cancelRun({ params: { id: parent.id } });
   });
 

@@ -54,6 +54,6 @@ export function prependPath(dir: string, path: string | undefined): string {
  */
 export function withShimOnPath(invoke: (req: InvokeRequest) => Promise<InvokeResult>, dir: string, daemonPath: string | undefined): (req: InvokeRequest) => Promise<InvokeResult> {
   const cli = join(dir, 'tinyagi');
-  const mcpServers: McpServerSpec[] = [{ name: 'tinyagi', command: cli, args: ['mcp', '--agent-tools'], envVars: AGENT_TOOLS_ENV }];
+  const mcpServers: McpServerSpec[] = [{ name: 'tinyagi', command: cli, args: ['mcp', '--agent-tools'], envVars: AGENT_TOOLS_ENV, permissionPromptTool: 'approval_prompt' }];
   return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath), TINYAGI_CLI: cli }, mcpServers: [...(req.mcpServers ?? []), ...mcpServers] });
 }

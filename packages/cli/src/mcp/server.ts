@@ -17,6 +17,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createApiClient, isApiError, type ApiClient } from '@tinyagi/client';
 import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, type RunAction } from '@tinyagi/client/contract';
 import { describeEvent, watchConversation } from '../conversation-watch.ts';
+import { registerApprovalPrompt } from './approval-prompt.ts';
 import type { RunScope } from '../run-scope.ts';
 import { VERSION } from '../version.ts';
 
@@ -140,5 +141,7 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
   server.registerTool('send_file', { title: t.send_file.title, description: t.send_file.description, inputSchema: t.send_file.input }, (args) =>
     forRun((client, runId) => declare(client, runId, { type: 'send_file', path: args.path })),
   );
+  // Claude Code's --permission-prompt-tool (per-message agents with permission_mode "ask").
+  registerApprovalPrompt(server, scope);
   return server;
 }

@@ -88,6 +88,30 @@ export const ApprovalDecisionBodySchema = z
   .refine((b) => b.decision !== 'answer' || (b.answer !== undefined && b.answer.trim() !== ''), { message: 'decision "answer" needs a non-empty answer', path: ['answer'] });
 export type ApprovalDecisionBody = z.infer<typeof ApprovalDecisionBodySchema>;
 
+/**
+ * A permission request of a running agent whose CLI asks through TinyAGI's MCP tool (per-message
+ * Claude Code: `--permission-prompt-tool mcp__tinyagi__approval_prompt`): the run's approval
+ * step decides (rules, this session's allowances, else a person, until it expires).
+ */
+export const RunApprovalBodySchema = z.strictObject({
+  /** The tool as the CLI names it (`Bash`, `Edit`, `mcp__github__create_issue`). */
+  tool: z.string().min(1).max(200),
+  /** Its input as the CLI gave it (masked before it is stored or shown). */
+  input: z.unknown(),
+  /** One line for people; made from the tool and input when left out. */
+  summary: z.string().min(1).max(2000).optional(),
+});
+export type RunApprovalBody = z.infer<typeof RunApprovalBodySchema>;
+
+export const RunApprovalAnswerSchema = z.object({
+  allow: z.boolean(),
+  /** A denial's reason, for the model. */
+  reason: OptionalStr,
+  /** Who or what decided: `rule`, `mode`, `session`, `expiry`, `cancelled`, or the person's surface. */
+  decidedBy: Str,
+});
+export type RunApprovalAnswer = z.infer<typeof RunApprovalAnswerSchema>;
+
 export const approvalsContract = {
   listApprovals: route({
     method: 'GET',
@@ -107,5 +131,16 @@ export const approvalsContract = {
     params: IdParamsSchema,
     body: ApprovalDecisionBodySchema,
     response: ApprovalSchema,
+  }),
+  requestRunApproval: route({
+    method: 'POST',
+    path: '/api/runs/:id/approval',
+    summary:
+      "A running agent's CLI asks before a tool call (the MCP tool `approval_prompt`): answered by the agent's rules at once, else held until a person decides or the request expires. Only the run's own token may; 409 INVALID_STATE when the run is not running here",
+    tag: 'approvals',
+    auth: 'run',
+    params: IdParamsSchema,
+    body: RunApprovalBodySchema,
+    response: RunApprovalAnswerSchema,
   }),
 } as const;

@@ -50,6 +50,19 @@ export const McpSendFileInput = z.strictObject({
   path: z.string().min(1).max(4096).describe('Absolute path (or relative to your workspace) of a file inside your workspace or TINYAGI_HOME/files.'),
 });
 
+/**
+ * Claude Code's `--permission-prompt-tool` call (per-message agents with `permission_mode: "ask"`,
+ * docs/approvals.md): the tool call it is about to make. Not strict: Claude Code may add fields.
+ */
+export const McpApprovalPromptInput = z.object({
+  tool_name: z.string().min(1).max(200).describe('The tool Claude Code is about to call (`Bash`, `Edit`, `mcp__github__create_issue`).'),
+  input: z.record(z.string(), z.unknown()).describe('Its input.'),
+  tool_use_id: z.string().max(200).optional().describe("The call's id."),
+});
+
+/** The tool that answers Claude Code's permission prompts (`mcp__tinyagi__approval_prompt`). */
+export const MCP_APPROVAL_PROMPT_TOOL = 'approval_prompt';
+
 /** The tools for a person's MCP client. */
 export const MCP_CLIENT_TOOLS = {
   list_agents: { title: 'List agents', description: 'The agents of this TinyAGI: id, name, runtime, model and teams.', input: z.strictObject({}) },
@@ -89,6 +102,12 @@ export const MCP_AGENT_TOOLS = {
     title: 'Send a file to the person',
     description: 'Attaches a file from your workspace (or TINYAGI_HOME/files) to your answer (like a [send_file: …] marker).',
     input: McpSendFileInput,
+  },
+  approval_prompt: {
+    title: 'Permission prompt (Claude Code)',
+    description:
+      "Claude Code calls this before a tool call its permission mode does not allow by itself (--permission-prompt-tool): the agent's rules or a person decide. Not for the model to call.",
+    input: McpApprovalPromptInput,
   },
 } as const;
 

@@ -24,6 +24,12 @@ export interface McpServerSpec {
   args: string[];
   /** Variables of the CLI's environment the server needs (those set are passed on). */
   envVars: string[];
+  /**
+   * The server's tool that answers Claude Code's permission prompts (TinyAGI's `approval_prompt`):
+   * a per-message Claude Code agent with `permission_mode: "ask"` gets
+   * `--permission-prompt-tool mcp__<name>__<tool>` (docs/approvals.md).
+   */
+  permissionPromptTool?: string;
 }
 
 /** The variables `tinyagi mcp --agent-tools` reads its run from. */
@@ -33,6 +39,12 @@ function envOf(spec: McpServerSpec, env: Record<string, string>): Record<string,
   const out: Record<string, string> = {};
   for (const name of spec.envVars) if (env[name] !== undefined && env[name] !== '') out[name] = env[name];
   return out;
+}
+
+/** Claude Code's `--permission-prompt-tool` name for the first server that offers one (`mcp__tinyagi__approval_prompt`). */
+export function claudePermissionPromptTool(specs: readonly McpServerSpec[] | undefined): string | undefined {
+  const spec = specs?.find((s) => s.permissionPromptTool);
+  return spec ? `mcp__${spec.name}__${spec.permissionPromptTool}` : undefined;
 }
 
 /** Claude Code's `--mcp-config` JSON (the servers inherit Claude Code's environment). */

@@ -2,12 +2,14 @@
  * Approval requests (docs/approvals.md): read from the table (any node answers for every node's
  * requests); answered through the orchestrator's desk, where the first answer wins. `allow_always`
  * also adds an allow rule to the agent's settings (the same tool, and the exact command for a
- * shell tool), so the next such request is allowed by the rule.
+ * shell tool), so the next such request is allowed by the rule. A running agent's CLI that asks
+ * through TinyAGI's MCP tool (`approval_prompt`) reaches its run's desk with `requestRunApproval`.
  */
 import type { approvalsContract, PermissionRule } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
 import { ownEntry, type ApprovalRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
+import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';
 
@@ -24,6 +26,14 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       const decided = await ctx.orchestrator.decideApproval(params.id, body.decision, by, body.reason, body.answer);
       if (body.decision === 'allow_always') await addAllowRule(ctx, decided);
       return decided;
+    },
+    requestRunApproval: async ({ params, body, auth }) => {
+      // A run asks for itself only: neither a token of another run of its conversation nor a person's token may.
+      if (auth.kind !== 'run' || auth.runId !== params.id) {
+        throw new RequestError('SCOPE_FORBIDDEN', 'Only the run itself (its run-scoped token) may ask for approval of its tool calls.');
+      }
+      const answer = await ctx.orchestrator.requestApproval(params.id, { tool: body.tool, input: body.input, ...(body.summary ? { summary: body.summary } : {}) });
+      return { allow: answer.allow, decidedBy: answer.decidedBy, ...(answer.reason ? { reason: answer.reason } : {}) };
     },
   };
 }

@@ -40,6 +40,11 @@ export interface ActiveRun {
   parentRunId: string | null;
   /** What the agent's tools asked this attempt to do when its turn ends (run-actions.ts). */
   declared?: DeclaredActions;
+  /**
+   * The run's approval step while a turn runs (the desk, with this run's session and signal):
+   * a CLI that asks through TinyAGI's MCP tool reaches it by the API (`POST /api/runs/:id/approval`).
+   */
+  askApproval?: InvokeRequest['askApproval'];
 }
 
 export interface Ctx {

@@ -125,6 +125,10 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     const env: Record<string, string> = { TINYAGI_RUN_ID: run.id, TINYAGI_CONVERSATION_ID: run.conversationId, TINYAGI_DEPTH: String(run.depth) };
     if (ctx.apiUrl) env.TINYAGI_API_URL = ctx.apiUrl;
     if (ctx.issueRunToken) env.TINYAGI_RUN_TOKEN = ctx.issueRunToken(run.id, run.conversationId);
+    const askApproval: InvokeRequest['askApproval'] = (ask) => ctx.approvals.ask(run, input.sessionKey, ask, signal);
+    // A CLI that asks through TinyAGI's MCP tool (per-message Claude Code) reaches it by the API.
+    const active = ctx.active.get(run.id);
+    if (active) active.askApproval = askApproval;
     const request: InvokeRequest = {
       agentId: run.agentId,
       target,
@@ -146,7 +150,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       env,
       // Silent while a sub-agent it called works, or while a person decides on its request.
       busyElsewhere: () => hasRunningChildren(ctx, run.id) || ctx.approvals.waiting(run.id),
-      askApproval: (ask) => ctx.approvals.ask(run, input.sessionKey, ask, signal),
+      askApproval,
       // HTTP agents: operator input between model calls of this invocation (CLI agents get it
       // at the next turn below). Kept with the turn's prompt in the session transcript.
       checkpoint: async () => midTurn(await checkpoint(`inside turn ${turn}`)),

@@ -25,6 +25,8 @@ import {
   TERMINAL_RUN_STATUSES,
   TinyError,
   warmCapabilities,
+  type ApprovalAnswer,
+  type ApprovalAsk,
   type InvokeRequest,
   type InvokeResult,
   type Observer,
@@ -458,6 +460,17 @@ export class Orchestrator implements Spawner {
   /** A person's answer to an approval request (the first answer wins: APPROVAL_DECIDED after). */
   decideApproval(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string): Promise<ApprovalRecord> {
     return this.#ctx.approvals.decide(id, decision, by, reason, answer);
+  }
+
+  /**
+   * A permission request of a running run's CLI made through the API (the MCP tool
+   * `approval_prompt` of per-message Claude Code): the run's approval step decides, as for a
+   * request its runtime reports itself (rules, session allowances, a person, expiry).
+   */
+  requestApproval(runId: string, ask: ApprovalAsk): Promise<ApprovalAnswer> {
+    const askApproval = this.#ctx.active.get(runId)?.askApproval;
+    if (!askApproval) return Promise.reject(new TinyError('INVALID_STATE', `Run ${runId} is not running on this node: it can ask for approval only while its turn runs.`));
+    return askApproval(ask);
   }
 
   /** An agent's tool asks its running run to hand off, post or send a file when its turn ends (run-actions.ts); returns what will happen. */

@@ -22,10 +22,16 @@
  *   only without the per-call field is the cost the difference to the total kept in the state.
  * - `IS_SANDBOX=1` lets `--dangerously-skip-permissions` run as root (containers); an agent's
  *   `permission_mode` other than `bypassPermissions` is passed as `--permission-mode` instead.
+ * - `permission_mode: "ask"` is Claude Code's `default` mode with `--permission-prompt-tool
+ *   mcp__tinyagi__approval_prompt` (TinyAGI's MCP server, given with `--mcp-config`): every call
+ *   the mode does not allow by itself asks the run's approval desk (rules, else a person,
+ *   docs/approvals.md). Other modes get no prompt tool: what they do not allow is refused, as
+ *   Claude Code does in `-p` with nobody to ask. Without TinyAGI's MCP server (core used on its
+ *   own) `ask` has nobody to ask either and refuses the same way.
  */
 import { randomUUID } from 'node:crypto';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
-import { claudeMcpConfig } from '../mcp-servers.ts';
+import { claudeMcpConfig, claudePermissionPromptTool } from '../mcp-servers.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asString, parseJsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
@@ -62,6 +68,9 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     });
     // TinyAGI's MCP server beside the user's own: the same file every run (it inherits the run's variables).
     if (req.mcpServers?.length) args.push('--mcp-config', await tmp.write('mcp.json', claudeMcpConfig(req.mcpServers)));
+    // `ask`: the calls the mode does not allow go to the run's approval desk through TinyAGI's MCP tool.
+    const promptTool = req.target.permissionMode === 'ask' ? claudePermissionPromptTool(req.mcpServers) : undefined;
+    if (promptTool) args.push('--permission-prompt-tool', promptTool);
     const outcome = await runCliProcess({
       ...base,
       args,
@@ -113,7 +122,7 @@ export const claudeCodeKind = defineRuntimeKind({
   command: 'claude',
   installHint: 'npm install -g @anthropic-ai/claude-code',
   passthroughEnv: CLAUDE_PASSTHROUGH,
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: true, readsAgentsMd: true, usesTools: true },
   instructionFiles: ['CLAUDE.md'],
   modelAliases: { sonnet: 'claude-sonnet-4-6', opus: 'claude-opus-4-6' },
   modelsBlock: 'anthropic',
