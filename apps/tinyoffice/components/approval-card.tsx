@@ -82,12 +82,20 @@ export function ApprovalCard({
 
   const question = approval.kind === 'question' ? questionOf(approval) : null;
   const Heading = level === 2 ? 'h2' : 'h3';
+  // What became of it, right under what was asked.
+  const outcome = pending ? null : (
+    <p role="status" className="mt-1 break-words font-medium">
+      <span aria-hidden="true">{approval.status === 'allowed' || approval.status === 'answered' ? '✓ ' : approval.status === 'denied' ? '✗ ' : '⏱ '}</span>
+      <span data-testid="approval-outcome">{outcomeOf(approval)}</span>
+    </p>
+  );
   const who = `@${approval.agentId}`;
   return (
-    <section
+    // An article, not a landmark: a page may list many; named by its heading and what it asks.
+    <article
       ref={root}
       tabIndex={-1}
-      aria-labelledby={titleId}
+      aria-labelledby={`${titleId} ${titleId}-what`}
       data-testid="approval"
       data-id={approval.id}
       data-status={approval.status}
@@ -96,7 +104,7 @@ export function ApprovalCard({
       <div className="flex flex-wrap items-center gap-2">
         <Avatar id={approval.agentId} size="sm" />
         <Heading id={titleId} className="font-medium">
-          {question ? `${who} asks you` : `${who} asks to use ${approval.tool}`}
+          {question ? `${who} ${pending ? 'asks' : 'asked'} you` : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`}
         </Heading>
         <span className="text-xs text-slate-600 dark:text-slate-300">
           asked {new Date(approval.requestedAt).toLocaleTimeString()}
@@ -116,14 +124,15 @@ export function ApprovalCard({
         )}
       </div>
       {question ? (
-        <p className="mt-1 whitespace-pre-wrap break-words text-base" data-testid="approval-summary">
+        <p className="mt-1 whitespace-pre-wrap break-words text-base" id={`${titleId}-what`} data-testid="approval-summary">
           {question.question}
         </p>
       ) : (
         <>
-          <p className="mt-1 break-words rounded bg-white/70 px-2 py-1 font-mono text-sm dark:bg-black/30" data-testid="approval-summary">
+          <p className="mt-1 break-words rounded bg-white/70 px-2 py-1 font-mono text-sm dark:bg-black/30" id={`${titleId}-what`} data-testid="approval-summary">
             {approval.summary}
           </p>
+          {outcome}
           <details className="mt-1 text-xs">
             <summary className="cursor-pointer select-none rounded text-slate-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-300">
               Input
@@ -132,24 +141,14 @@ export function ApprovalCard({
           </details>
         </>
       )}
-      {pending ? (
-        question ? (
-          <QuestionControls choices={question.choices} busy={busy} decide={decide} />
-        ) : (
-          <PermissionControls busy={busy} decide={decide} />
-        )
-      ) : (
-        <p role="status" data-testid="approval-outcome" className="mt-2 break-words font-medium">
-          {outcomeOf(approval)}
-        </p>
-      )}
+      {pending ? question ? <QuestionControls choices={question.choices} busy={busy} decide={decide} /> : <PermissionControls busy={busy} decide={decide} /> : question ? outcome : null}
       {late && (
         <p data-testid="approval-late" className="mt-1 text-xs text-slate-700 dark:text-slate-300">
           {late}
         </p>
       )}
       <ErrorLine error={error} />
-    </section>
+    </article>
   );
 }
 

@@ -88,18 +88,22 @@ async function replyOf(conversationId: string): Promise<string> {
 const count = () => page.getByTestId('approvals-count');
 const card = (text: string, within = page.locator('body')) => within.getByTestId('approval').filter({ hasText: text });
 
-/** Screenshot (light and dark, into SHOTS) and axe (moderate or worse) of the page as it is. */
+/** Screenshots (1280 and 390 px, light and dark, into SHOTS) and axe (moderate or worse) of the page as it is. */
 async function look(name: string): Promise<void> {
   const problems: string[] = [];
   for (const dark of [false, true]) {
     await page.evaluate((on) => document.documentElement.classList.toggle('dark', on), dark);
-    await page.screenshot({ path: `${SHOTS}/${name}-${dark ? 'dark' : 'light'}.png`, fullPage: true });
-    const result = await new AxeBuilder({ page }).analyze();
-    for (const v of result.violations) {
-      if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical') problems.push(`${name} ${dark ? 'dark' : 'light'}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.screenshot({ path: `${SHOTS}/${name}-${width}-${dark ? 'dark' : 'light'}.png`, fullPage: true });
+      const result = await new AxeBuilder({ page }).analyze();
+      for (const v of result.violations) {
+        if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical') problems.push(`${name} ${width} ${dark ? 'dark' : 'light'}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+      }
     }
   }
   await page.evaluate(() => document.documentElement.classList.remove('dark'));
+  await page.setViewportSize({ width: 1280, height: 800 });
   expect(problems).toEqual([]);
 }
 
@@ -173,6 +177,7 @@ test('in the run tree: the waiting run shows its request with the answers; deny 
   await expect(lintCard.getByTestId('approval-outcome')).toHaveText('Allowed for the session by cli');
   await expect(count()).toHaveAttribute('data-count', '0');
   await expect(row.getByTestId('run-waits')).toHaveCount(0);
+  await look('run-tree-answered');
   const reply = await replyOf(sent.conversationId);
   expect(reply).toContain('Bash: refused (tinyoffice) denied by tinyoffice: use the clean script');
   expect(reply).toContain('Bash: allowed (cli)');
