@@ -134,9 +134,7 @@ export function ApprovalCard({
           </p>
           {outcome}
           <details className="mt-1 text-xs">
-            <summary className="cursor-pointer select-none rounded text-slate-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-300">
-              Input
-            </summary>
+            <summary className="cursor-pointer select-none rounded text-slate-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-300">Input</summary>
             <pre className="mt-1 max-h-48 overflow-auto whitespace-pre-wrap break-all rounded bg-white/70 p-2 font-mono dark:bg-black/30">{JSON.stringify(approval.input, null, 2)}</pre>
           </details>
         </>
@@ -202,13 +200,14 @@ function QuestionControls({ choices, busy, decide }: { choices: string[]; busy: 
   return (
     <div className="mt-2 space-y-2">
       {choices.length > 0 && (
-        <div className="flex flex-wrap gap-2" role="group" aria-label="Suggested answers">
+        <fieldset className="flex min-w-0 flex-wrap gap-2">
+          <legend className="sr-only">Suggested answers</legend>
           {choices.map((choice) => (
             <Button key={choice} disabled={disabled} onClick={() => void decide('answer', { answer: choice })}>
               {choice}
             </Button>
           ))}
-        </div>
+        </fieldset>
       )}
       <form
         className="flex flex-wrap items-center gap-2"

@@ -196,7 +196,9 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         {lines.map((l) =>
           l.role === 'approval' ? (
             // What the agent asks the person, where it asked: answered here or elsewhere, the card says by whom.
-            approvals[l.approvalId ?? ''] ? <ApprovalCard key={l.key} approval={approvals[l.approvalId ?? '']!} compact /> : null
+            approvals[l.approvalId ?? ''] ? (
+              <ApprovalCard key={l.key} approval={approvals[l.approvalId ?? '']!} compact />
+            ) : null
           ) : (
             <ChatLine key={l.key} line={l} onAnswer={(answer) => void send(answer)} />
           ),

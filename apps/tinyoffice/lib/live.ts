@@ -104,7 +104,13 @@ function loadApprovals(): void {
     .then(async (pending) => {
       const listed = new Set(pending.map((a) => a.id));
       const gone = Object.values(getState().approvals).filter((a) => a.status === 'pending' && !listed.has(a.id));
-      const now = await Promise.all(gone.map((a) => api().getApproval({ params: { id: a.id } }).catch(() => null)));
+      const now = await Promise.all(
+        gone.map((a) =>
+          api()
+            .getApproval({ params: { id: a.id } })
+            .catch(() => null),
+        ),
+      );
       setState((s) => ({ approvals: withApprovals(s.approvals, [...pending, ...now.filter((a) => a !== null)]) }));
     })
     .catch(() => {});

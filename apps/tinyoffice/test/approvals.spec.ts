@@ -98,7 +98,8 @@ async function look(name: string): Promise<void> {
       await page.screenshot({ path: `${SHOTS}/${name}-${width}-${dark ? 'dark' : 'light'}.png`, fullPage: true });
       const result = await new AxeBuilder({ page }).analyze();
       for (const v of result.violations) {
-        if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical') problems.push(`${name} ${width} ${dark ? 'dark' : 'light'}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+        if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical')
+          problems.push(`${name} ${width} ${dark ? 'dark' : 'light'}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
       }
     }
   }
@@ -123,7 +124,7 @@ test('the inbox with the keyboard only: the header count follows the stream, foc
   const request = card('Bash: npm test');
   await expect(request).toHaveAttribute('data-status', 'pending');
   await expect(request.getByRole('heading', { name: '@careful asks to use Bash' })).toBeVisible();
-  await expect(request.getByTestId('approval-left')).toHaveText(/^(9|10) m \d+ s left$/);
+  await expect(request.getByTestId('approval-left')).toHaveText(/^\d+ m \d+ s left$/);
   await expect(page.getByTestId('approvals-summary')).toHaveText('1 request waiting for you.');
   await look('inbox');
 
@@ -226,7 +227,15 @@ test('a question is answered with text (or one of its choices)', async () => {
   try {
     db.prepare(
       `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at) VALUES (?, 'question', 'pending', 'careful', ?, ?, 'shared', 'ask_human', ?, ?, ?, ?)`,
-    ).run('apr_office_q1', run.runId, run.conversationId, JSON.stringify({ question: 'Which database should the migration run against?', choices: ['staging', 'production'] }), 'Which database should the migration run against?', now, now + 600_000);
+    ).run(
+      'apr_office_q1',
+      run.runId,
+      run.conversationId,
+      JSON.stringify({ question: 'Which database should the migration run against?', choices: ['staging', 'production'] }),
+      'Which database should the migration run against?',
+      now,
+      now + 600_000,
+    );
   } finally {
     db.close();
   }

@@ -75,12 +75,17 @@ export default function ApprovalsPage() {
         </label>
       </div>
       <p className="text-sm text-slate-600 dark:text-slate-300">
-        Agents with <code className="font-mono">permission_mode: &quot;ask&quot;</code> ask here before a tool call their rules do not allow, and agents ask their questions here. The first answer wins,
-        from here, the CLI (<code className="font-mono">tinyagi approve</code>) or a chat.
+        Agents with <code className="font-mono">permission_mode: &quot;ask&quot;</code> ask here before a tool call their rules do not allow, and agents ask their questions here. The first answer
+        wins, from here, the CLI (<code className="font-mono">tinyagi approve</code>) or a chat.
       </p>
       <ErrorLine error={error} />
       {shown.waiting.length === 0 ? (
-        <p ref={none} tabIndex={-1} data-testid="approvals-empty" className="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600 focus:outline-none dark:border-slate-700 dark:text-slate-300">
+        <p
+          ref={none}
+          tabIndex={-1}
+          data-testid="approvals-empty"
+          className="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600 focus:outline-none dark:border-slate-700 dark:text-slate-300"
+        >
           No request waits for an answer.
         </p>
       ) : (
