@@ -43,6 +43,11 @@ type ChannelResolver = (req: { params: Record<string, unknown>; query: Record<st
 
 const outboxChannel: ChannelResolver = async ({ params }, ctx) => (await ctx.stores.outbox.get(String(params['id'])))?.channel;
 const bodyChannel: ChannelResolver = ({ body }) => body?.['channel'];
+/** An approval's channel: the channel its conversation came in through. */
+const approvalChannel: ChannelResolver = async ({ params }, ctx) => {
+  const approval = await ctx.stores.approvals.get(String(params['id']));
+  return approval && (await ctx.stores.runs.getConversation(approval.conversationId))?.channel;
+};
 
 const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   sendMessage: bodyChannel,
@@ -53,6 +58,9 @@ const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   chatStatus: ({ query }) => query?.['channel'],
   resetChat: bodyChannel,
   cancelConversation: async ({ params }, ctx) => (await ctx.stores.runs.getConversation(String(params['id'])))?.channel,
+  listApprovals: ({ query }) => query?.['channel'],
+  getApproval: approvalChannel,
+  decideApproval: approvalChannel,
 };
 
 /**

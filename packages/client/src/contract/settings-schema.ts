@@ -232,6 +232,12 @@ export const AgentSettingsSchema = z.looseObject({
       expires_s: OptionalPositive,
       /** What happens when nobody answered in time (default `deny`). */
       on_expiry: z.enum(['deny', 'allow']).optional(),
+      /**
+       * Who may answer this agent's requests from the chat apps: globs on `<channel>:<sender id>`
+       * (`telegram:12345`, `discord:*`). Left out: any sender paired on the channel the request's
+       * conversation came through. The API token, the CLI and TinyOffice may always answer.
+       */
+      approvers: z.array(z.string().min(1).max(200)).max(200).optional(),
     })
     .optional(),
   /**
@@ -354,6 +360,8 @@ export const SettingsFileSchema = z.looseObject({
       /** Prompts, replies and tool arguments on the spans (secrets masked). */
       capture_content: OptionalBool,
       service_name: OptionalStr,
+      /** Point the agent CLIs' own telemetry (Claude Code's OTLP export, Codex's `[otel]`) at the same collector, inside the run's trace. Default false. */
+      cli_telemetry: OptionalBool,
     })
     .optional(),
   monitoring: z

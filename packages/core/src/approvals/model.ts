@@ -47,6 +47,8 @@ export interface ApprovalFilter {
   kind?: ApprovalKind | undefined;
   agentId?: string | undefined;
   conversationId?: string | undefined;
+  /** Requests of conversations that came in through this channel (a channel process's view). */
+  channel?: string | undefined;
   limit?: number | undefined;
 }
 

@@ -37,6 +37,10 @@ export class PgApprovalStore implements ApprovalStoreApi {
     if (filter.kind) add('kind', filter.kind);
     if (filter.agentId) add('agent_id', filter.agentId);
     if (filter.conversationId) add('conversation_id', filter.conversationId);
+    if (filter.channel) {
+      args.push(filter.channel);
+      where.push(`conversation_id IN (SELECT id FROM ${this.#scope.table('conversations')} WHERE channel = $${args.length})`);
+    }
     args.push(filter.limit ?? 100);
     const sql = `SELECT * FROM ${this.#t} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id DESC LIMIT $${args.length}`;
     return (await this.#scope.query<ApprovalRow>(sql, args)).map(toApproval);

@@ -46,6 +46,7 @@ export class ApprovalStore implements ApprovalStoreApi {
     if (filter.kind) where.push('kind = ?') && args.push(filter.kind);
     if (filter.agentId) where.push('agent_id = ?') && args.push(filter.agentId);
     if (filter.conversationId) where.push('conversation_id = ?') && args.push(filter.conversationId);
+    if (filter.channel) where.push('conversation_id IN (SELECT id FROM conversations WHERE channel = ?)') && args.push(filter.channel);
     const sql = `SELECT * FROM approvals ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id DESC LIMIT ?`;
     return (this.#db.prepare(sql).all(...args, filter.limit ?? 100) as ApprovalRow[]).map(toApproval);
   }

@@ -15,13 +15,15 @@ import type { RouteHandlers } from '../routing.ts';
 
 export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof approvalsContract> {
   return {
-    listApprovals: async ({ query }) => ctx.stores.approvals.list({ status: query.status, kind: query.kind, agentId: query.agent, conversationId: query.conversationId, limit: query.limit }),
+    listApprovals: async ({ query }) =>
+      ctx.stores.approvals.list({ status: query.status, kind: query.kind, agentId: query.agent, conversationId: query.conversationId, channel: query.channel, limit: query.limit }),
     getApproval: async ({ params }) => {
       const found = await ctx.stores.approvals.get(params.id);
       if (!found) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${params.id}.`);
       return found;
     },
     decideApproval: async ({ params, body, auth, request }) => {
+      if (auth.kind === 'channel') await mayAnswer(ctx, auth.channel, params.id, body.by);
       const by = body.by ?? requestedBy(auth, request);
       const decided = await ctx.orchestrator.decideApproval(params.id, body.decision, by, body.reason, body.answer);
       if (body.decision === 'allow_always') await addAllowRule(ctx, decided);
@@ -36,6 +38,37 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       return { allow: answer.allow, decidedBy: answer.decidedBy, ...(answer.reason ? { reason: answer.reason } : {}) };
     },
   };
+}
+
+/**
+ * A channel process answers for a person of its chat (docs/approvals.md, "In the chat apps"): it
+ * names them (`by`: `<channel>:<sender id>`), the sender must be paired on that channel, and when
+ * the agent lists `permissions.approvers` the sender must match one of them. The route's scope
+ * already checked that the request's conversation came in through this channel.
+ */
+async function mayAnswer(ctx: ServerContext, channel: string, approvalId: string, by: string | undefined): Promise<void> {
+  const prefix = `${channel}:`;
+  if (by === undefined || !by.startsWith(prefix) || by.length === prefix.length) {
+    throw new RequestError('SCOPE_FORBIDDEN', `A channel answers for one of its senders: send "by": "${prefix}<sender id>".`);
+  }
+  const senderId = by.slice(prefix.length);
+  if (!(await ctx.pairings.isApproved(channel, senderId))) {
+    throw new RequestError('SCOPE_FORBIDDEN', 'Only a paired sender may answer: this sender is not paired on this channel.');
+  }
+  const approval = await ctx.stores.approvals.get(approvalId);
+  const approvers = approval ? ownEntry(ctx.settings().agents, approval.agentId)?.permissions?.approvers : undefined;
+  if (approval && approvers !== undefined && !approvers.some((pattern) => approverMatches(pattern, by))) {
+    throw new RequestError('SCOPE_FORBIDDEN', `Only the approvers of @${approval.agentId} may answer (its permissions.approvers); ${by} is not one of them.`);
+  }
+}
+
+/** An approvers entry: a glob (`*` any run, `?` one character) on `<channel>:<sender id>`. */
+export function approverMatches(pattern: string, who: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${re}$`, 's').test(who);
 }
 
 /**

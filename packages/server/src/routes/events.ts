@@ -10,8 +10,9 @@
  * - Filters: ?conversation=, ?agent=, ?types=a,b (exact type names).
  * - A channel-scoped token sees only its own channel's outbox.enqueued and pairing.approved
  *   events (its wake-ups) and, for live replies, the run events (started, progress, ended) and
- *   conversation.completed of conversations that came in through its channel — whatever filters
- *   it asks for (nothing of other channels, nothing else).
+ *   conversation.completed of conversations that came in through its channel, and for approval
+ *   prompts the approval.requested|decided|expired events of those conversations — whatever
+ *   filters it asks for (nothing of other channels, nothing else).
  * - A keep-alive comment every 15 s.
  * - Each client has a bounded buffer: a client that falls too far behind is disconnected and
  *   resumes from its last id, instead of growing the server's memory.
@@ -51,8 +52,19 @@ function resumeId(headerValue: string | string[] | undefined, query: EventsQuery
 
 /** The events a channel process needs to wake up: its own replies and approvals (the default). */
 const CHANNEL_WAKE_TYPES: readonly EventType[] = ['outbox.enqueued', 'pairing.approved'];
-/** What a channel may ask for besides: the progress of its own conversations (live replies). */
-const CHANNEL_LIVE_TYPES: readonly EventType[] = ['run.started', 'run.progress', 'run.completed', 'run.failed', 'run.cancelled', 'conversation.completed'];
+/** What a channel may ask for besides: the progress (live replies) and the approval requests of its own conversations. */
+const CHANNEL_LIVE_TYPES: readonly EventType[] = [
+  'run.started',
+  'run.progress',
+  'run.completed',
+  'run.failed',
+  'run.cancelled',
+  'conversation.completed',
+  // Approval prompts in the chat (docs/approvals.md, "In the chat apps").
+  'approval.requested',
+  'approval.decided',
+  'approval.expired',
+];
 const CHANNEL_EVENT_TYPES: readonly EventType[] = [...CHANNEL_WAKE_TYPES, ...CHANNEL_LIVE_TYPES];
 
 type Visible = (event: TinyEvent) => boolean | Promise<boolean>;
