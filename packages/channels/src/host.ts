@@ -18,6 +18,10 @@
  * - "typing…" is refreshed for the chat until its reply is delivered (or a cap); with live
  *   replies (live.ts) the chat also sees one progress message, edited in place while the agents
  *   work and removed once the reply is confirmed.
+ * - Approvals (approvals.ts): an agent's request of a conversation of this channel is posted
+ *   into its chat (buttons, or a numbered prompt), answered there by a paired sender the daemon
+ *   allows (`/answer <text>`, `/deny <reason>` and a plain prompt's numbers are such answers,
+ *   not messages for the agents), and settled once it is decided anywhere.
  *
  * Outbound (daemon outbox -> platform):
  * - Claim (lease) the channel's rows and queue them per chat: each chat is delivered in order,
@@ -37,8 +41,10 @@
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { conversationTarget, isApiError, type ApiClient, type EventSubscription, type TinyEvent } from '@tinyagi/client';
-import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink } from './adapter.ts';
+import { PermanentSendError, RetryAfterError, type ApprovalClick, type ChannelAdapter, type InboundMessage, type InboundSink } from './adapter.ts';
+import { APPROVAL_EVENT_TYPES, ApprovalPrompts } from './approvals.ts';
 import { splitMessage } from './chunk.ts';
+import { ConversationRoutes } from './conversations.ts';
 import { DEFAULT_MAX_FILE_BYTES, storeInboundFiles, withSkippedFiles, type StoredFiles } from './files.ts';
 import { LIVE_EVENT_TYPES, LiveReplies, type LiveReplyMode } from './live.ts';
 import { HeldMessages, SentLedger, type HeldMessage } from './state.ts';
@@ -165,6 +171,9 @@ export class ChannelHost implements InboundSink {
   #stopped = false;
   readonly #owner: string;
   readonly #live: LiveReplies | undefined;
+  /** Which chat each conversation lives in (live replies and approval prompts). */
+  readonly #routes: ConversationRoutes;
+  readonly #approvals: ApprovalPrompts;
 
   constructor(options: ChannelHostOptions) {
     this.#o = {
@@ -191,6 +200,16 @@ export class ChannelHost implements InboundSink {
     this.#ledger = new SentLedger(options.stateDir);
     this.#owner = leaseOwner(options.channel);
     this.#pacer = new Pacer(this.#o.maxSendsPerSecond);
+    this.#routes = new ConversationRoutes(options.stateDir, (m) => this.#o.log('warn', m));
+    this.#approvals = new ApprovalPrompts({
+      channel: options.channel,
+      api: options.api,
+      adapter: options.adapter,
+      stateDir: options.stateDir,
+      routes: this.#routes,
+      log: this.#o.log,
+      say: (route, text) => this.#say(route, text),
+    });
     const live = options.adapter.live;
     const mode = this.#o.liveReplies;
     this.#live =
@@ -201,6 +220,7 @@ export class ChannelHost implements InboundSink {
             mode,
             maxMessageLength: options.adapter.maxMessageLength,
             stateDir: options.stateDir,
+            routes: this.#routes,
             log: this.#o.log,
             pace: () => this.#paced(),
             firstPostMs: this.#o.liveFirstPostMs,
@@ -218,7 +238,7 @@ export class ChannelHost implements InboundSink {
   }
 
   async start(): Promise<void> {
-    const events = this.#o.api.subscribe({ types: ['outbox.enqueued', 'pairing.approved', ...(this.#live ? LIVE_EVENT_TYPES : [])] });
+    const events = this.#o.api.subscribe({ types: ['outbox.enqueued', 'pairing.approved', ...APPROVAL_EVENT_TYPES, ...(this.#live ? LIVE_EVENT_TYPES : [])] });
     this.#events = events;
     events.onEvent((event) => this.#onEvent(event));
     events.onStateChange((state, info) => {
@@ -226,6 +246,8 @@ export class ChannelHost implements InboundSink {
       if (state === 'open') {
         this.wake();
         void this.#catchUpApprovals();
+        // Prompts decided while disconnected are settled, requests made meanwhile are posted.
+        void this.#approvals.catchUp();
       }
       if (state === 'reconnecting') this.#o.log('warn', `event stream dropped (${info.error?.message ?? 'closed'}); reconnecting in ${info.retryInMs ?? 0} ms`);
     });
@@ -248,6 +270,7 @@ export class ChannelHost implements InboundSink {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stopping.abort();
+    this.#approvals.stop();
     clearInterval(this.#sweep);
     clearTimeout(this.#pairingTimer);
     this.#events?.close();
@@ -273,6 +296,7 @@ export class ChannelHost implements InboundSink {
     for (let attempt = 0; ; attempt++) {
       try {
         if (!(await this.#admit(message))) return;
+        if (await this.#approvals.reply(message)) return;
         const command = /^\/(stop|status|reset)(?:@\w+)?\s*$/i.exec(message.text.trim())?.[1]?.toLowerCase();
         if (command === 'stop') return await this.#stop(message.route);
         if (command === 'status') return await this.#status(message.route);
@@ -287,6 +311,16 @@ export class ChannelHost implements InboundSink {
         if (this.#stopped || attempt >= 20) throw err;
         await this.#sleep(retryDelay(attempt, 250, 30_000));
       }
+    }
+  }
+
+  /** A button of an approval prompt was pressed (the daemon checks who may answer). */
+  async click(click: ApprovalClick): Promise<void> {
+    try {
+      await this.#approvals.click(click);
+    } catch (err) {
+      this.#o.log('warn', `approval click on ${click.approvalId} by ${click.senderId}: ${errorText(err)}`);
+      await click.notify(`Your answer did not go through: ${errorText(err)}`).catch(() => {});
     }
   }
 
@@ -412,6 +446,7 @@ export class ChannelHost implements InboundSink {
     });
     if (result.conversationId !== '') {
       this.#latest.set(message.route, result.conversationId);
+      this.#routes.set(result.conversationId, message.route);
       this.#live?.track(result.conversationId, message.route);
     }
     if (result.reply !== undefined) this.#notice(message.route, result.reply);
@@ -476,6 +511,7 @@ export class ChannelHost implements InboundSink {
   #onEvent(event: TinyEvent): void {
     if (event.type === 'outbox.enqueued') this.wake();
     this.#live?.onEvent(event);
+    this.#approvals.onEvent(event);
     if (event.type === 'pairing.approved' && event.data.channel === this.#o.channel) void this.#release(event.data.senderId);
   }
 

@@ -6,7 +6,8 @@
  * - Fed by the daemon's event stream (the channel token sees the run events of its own
  *   conversations): `run.started`, `run.progress`, the run's end and `conversation.completed`.
  *   A conversation's chat (route) is learned when the host hands a message over; it is kept in
- *   the state folder (live.json) so a restarted channel process still knows it.
+ *   the state folder (conversations.ts: conversations.json, shared with approval prompts) so a
+ *   restarted channel process still knows it.
  * - Modes: `status` shows who works, the elapsed time and the current tool, status or plan line;
  *   `text` the agent's text so far (its end, within the platform's limit) under that line; `off`
  *   posts nothing (typing only).
@@ -32,6 +33,7 @@ import { join } from 'node:path';
 import type { TinyEvent } from '@tinyagi/client';
 import type { LiveReplyMode } from '@tinyagi/client/contract';
 import { PermanentSendError, RetryAfterError, type LiveReplyAdapter } from './adapter.ts';
+import { ConversationRoutes } from './conversations.ts';
 import type { ChannelLog } from './host.ts';
 
 export type { LiveReplyMode };
@@ -46,6 +48,8 @@ export interface LiveRepliesOptions {
   maxMessageLength: number;
   stateDir: string;
   log: ChannelLog;
+  /** Where each conversation lives (the host's, shared with approval prompts); left out: one of its own in `stateDir`. */
+  routes?: ConversationRoutes;
   /** Waits for the platform's global send budget (the host's pacer). */
   pace?: () => Promise<void>;
   firstPostMs?: number;
@@ -86,11 +90,9 @@ interface Chat {
 }
 
 interface LiveFile {
-  conversations: Record<string, string>;
   messages: Array<{ route: string; id: string }>;
 }
 
-const MAX_CONVERSATIONS = 2000;
 const MAX_ORPHAN_CONVERSATIONS = 200;
 
 function errorText(err: unknown): string {
@@ -131,11 +133,11 @@ function progressLine(data: ProgressData): string | undefined {
 }
 
 export class LiveReplies {
-  readonly #o: Required<Omit<LiveRepliesOptions, 'pace'>> & { pace: () => Promise<void> };
+  readonly #o: Required<Omit<LiveRepliesOptions, 'pace' | 'routes'>> & { pace: () => Promise<void> };
   readonly #file: string;
   readonly #chats = new Map<string, Chat>();
   /** conversation id → route (persisted). */
-  readonly #conversations = new Map<string, string>();
+  readonly #conversations: ConversationRoutes;
   /** Events of conversations whose route is not known yet (the run started before the message's answer came back). */
   readonly #orphans = new Map<string, TinyEvent[]>();
   /** Runs that ended or were answered: their late progress is ignored. */
@@ -145,8 +147,10 @@ export class LiveReplies {
   #stopped = false;
 
   constructor(options: LiveRepliesOptions) {
-    this.#o = { firstPostMs: 2000, heartbeatMs: 15_000, finishGraceMs: 20_000, pace: async () => {}, ...options };
+    const { routes, ...rest } = options;
+    this.#o = { firstPostMs: 2000, heartbeatMs: 15_000, finishGraceMs: 20_000, pace: async () => {}, ...rest };
     this.#file = join(options.stateDir, 'live.json');
+    this.#conversations = routes ?? new ConversationRoutes(options.stateDir, (m) => options.log('warn', m));
     this.#load();
   }
 
@@ -175,12 +179,7 @@ export class LiveReplies {
   /** The host handed a message of `route` over and the daemon put it in `conversationId`. */
   track(conversationId: string, route: string): void {
     if (conversationId === '' || this.#stopped) return;
-    if (this.#conversations.get(conversationId) !== route) {
-      this.#conversations.delete(conversationId);
-      this.#conversations.set(conversationId, route);
-      while (this.#conversations.size > MAX_CONVERSATIONS) this.#conversations.delete(this.#conversations.keys().next().value!);
-      this.#save();
-    }
+    if (this.#conversations.get(conversationId) !== route) this.#conversations.set(conversationId, route);
     const waiting = this.#orphans.get(conversationId);
     this.#orphans.delete(conversationId);
     for (const event of waiting ?? []) this.onEvent(event);
@@ -500,7 +499,6 @@ export class LiveReplies {
     if (!existsSync(this.#file)) return;
     try {
       const data = JSON.parse(readFileSync(this.#file, 'utf8')) as Partial<LiveFile>;
-      for (const [id, route] of Object.entries(data.conversations ?? {})) if (typeof route === 'string') this.#conversations.set(id, route);
       for (const m of Array.isArray(data.messages) ? data.messages : []) {
         if (typeof m?.route === 'string' && typeof m.id === 'string') this.#messages.set(`${m.route} ${m.id}`, { route: m.route, id: m.id });
       }
@@ -510,7 +508,7 @@ export class LiveReplies {
   }
 
   #save(): void {
-    const data: LiveFile = { conversations: Object.fromEntries(this.#conversations), messages: [...this.#messages.values()] };
+    const data: LiveFile = { messages: [...this.#messages.values()] };
     const tmp = `${this.#file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
     renameSync(tmp, this.#file);

@@ -20,6 +20,13 @@
  * ephemeral preview that `draftView` shows until the bot sends a message to the chat or 30 s pass
  * without an update; `drafts = false` makes the fake a Bot API server without the method.
  *
+ * Inline keyboards (approval prompts): sendMessage and editMessageText take
+ * `reply_markup.inline_keyboard` (callback_data 1-64 bytes, else 400 BUTTON_DATA_INVALID);
+ * editMessageText without reply_markup drops the keyboard, as Telegram does;
+ * editMessageReplyMarkup replaces it. `userClick` is a person pressing a button (a
+ * `callback_query` update); answerCallbackQuery answers it once (a second answer, or an unknown
+ * id, is Telegram's 400 "query is too old…"), recorded in `callbackAnswers`.
+ *
  * Tests push updates (`userMessage`), script failures (`failNext`) and read what the bot sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -47,6 +54,8 @@ export interface SentCall {
   silent?: boolean;
   /** sendMessageDraft: the draft's id. */
   draftId?: number;
+  /** sendMessage/editMessageText/editMessageReplyMarkup: the inline keyboard sent (an empty one removes it). */
+  keyboard?: InlineButton[][];
   /** When the fake answered (epoch ms, sub-millisecond). */
   at: number;
 }
@@ -65,6 +74,11 @@ export interface FakeFailure {
   kind?: 'json' | 'html' | 'reset';
 }
 
+export interface InlineButton {
+  text: string;
+  callback_data?: string;
+}
+
 const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n';
 
 interface Waiter {
@@ -72,6 +86,30 @@ interface Waiter {
   conflict: () => void;
   resolve: (updates: unknown[]) => void;
   timer: NodeJS.Timeout;
+}
+
+type Update = { update_id: number; message?: Record<string, unknown>; callback_query?: Record<string, unknown> };
+
+/**
+ * `reply_markup.inline_keyboard` as sent (JSON, or a JSON string in a multipart body): the rows,
+ * undefined when there is none, or the 400 description Telegram answers for a bad one.
+ */
+function inlineKeyboard(markup: unknown): InlineButton[][] | string | undefined {
+  const parsed = typeof markup === 'string' ? (JSON.parse(markup) as unknown) : markup;
+  if (parsed === undefined || parsed === null) return undefined;
+  const rows = (parsed as { inline_keyboard?: unknown }).inline_keyboard;
+  if (rows === undefined) return undefined;
+  if (!Array.isArray(rows) || !rows.every((r) => Array.isArray(r))) return 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays';
+  for (const row of rows as unknown[][]) {
+    for (const b of row as Array<{ text?: unknown; callback_data?: unknown }>) {
+      if (typeof b.text !== 'string' || b.text === '') return 'Bad Request: text buttons are unallowed in the inline keyboard';
+      if (b.callback_data !== undefined) {
+        const bytes = typeof b.callback_data === 'string' ? Buffer.byteLength(b.callback_data) : 0;
+        if (bytes < 1 || bytes > 64) return 'Bad Request: BUTTON_DATA_INVALID';
+      }
+    }
+  }
+  return rows as InlineButton[][];
 }
 
 export class FakeTelegram {
@@ -95,9 +133,13 @@ export class FakeTelegram {
   /** The draft each private chat shows now. */
   #drafts = new Map<string, { draftId: number; text: string; at: number }>();
   /** The bot's messages still in their chats: `<chat>:<message id>` → text now, and its last edit. */
-  #live = new Map<string, { chatId: string; messageId: number; text: string; editedAt: number }>();
+  #live = new Map<string, { chatId: string; messageId: number; text: string; editedAt: number; keyboard: InlineButton[][] }>();
+  /** Callback queries pushed by `userClick`, and how the bot answered them (answerCallbackQuery). */
+  readonly callbackAnswers: Array<{ id: string; text?: string; showAlert?: boolean }> = [];
+  #openQueries = new Set<string>();
+  #nextQueryId = 1;
   #server: Server;
-  #updates: Array<{ update_id: number; message: Record<string, unknown> }> = [];
+  #updates: Update[] = [];
   #nextUpdateId = 1;
   #nextMessageId = 1000;
   #confirmed = 0;
@@ -180,6 +222,41 @@ export class FakeTelegram {
     return messageId;
   }
 
+  /**
+   * A person presses an inline keyboard button of the bot's message `messageId` (a
+   * `callback_query` update with the button's callback_data); returns the query's id. The
+   * message must still show a button with that data (else this throws: a test mistake).
+   */
+  userClick(input: { chatId: number; messageId: number; data: string; fromId?: number; firstName?: string; chatType?: 'private' | 'group' | 'supergroup'; threadId?: number }): string {
+    const shown = this.#live.get(`${input.chatId}:${input.messageId}`);
+    if (!shown?.keyboard.some((row) => row.some((b) => b.callback_data === input.data))) throw new Error(`message ${input.messageId} in ${input.chatId} shows no button ${input.data}`);
+    const id = String(this.#nextQueryId++);
+    this.#openQueries.add(id);
+    const fromId = input.fromId ?? input.chatId;
+    const chat =
+      input.chatType && input.chatType !== 'private' ? { id: input.chatId, type: input.chatType, title: 'Group' } : { id: input.chatId, type: 'private', first_name: input.firstName ?? 'Ada' };
+    const message: Record<string, unknown> = {
+      message_id: input.messageId,
+      date: Math.floor(Date.now() / 1000),
+      chat,
+      from: this.bot,
+      text: shown.text,
+      reply_markup: { inline_keyboard: shown.keyboard },
+      ...(input.threadId !== undefined ? { message_thread_id: input.threadId, is_topic_message: true } : {}),
+    };
+    this.#updates.push({
+      update_id: this.#nextUpdateId++,
+      callback_query: { id, from: { id: fromId, is_bot: false, first_name: input.firstName ?? 'Ada' }, message, chat_instance: `ci${input.chatId}`, data: input.data },
+    });
+    this.#flush();
+    return id;
+  }
+
+  /** The inline keyboard a bot message shows now (empty: none). */
+  keyboardOf(chatId: number | string, messageId: number): InlineButton[][] {
+    return this.#live.get(`${String(chatId)}:${messageId}`)?.keyboard ?? [];
+  }
+
   /** Privacy mode: a group message that is not a command, a mention of the bot or a reply to it never reaches the bot. */
   #hiddenByPrivacy(message: Record<string, unknown>, text: string): boolean {
     if (!this.privacy || (message['chat'] as { type: string }).type === 'private') return false;
@@ -188,8 +265,8 @@ export class FakeTelegram {
 
   /** The same message delivered again as a later update (what a lost confirmation looks like). */
   redeliver(messageId: number): void {
-    const original = this.#updates.find((u) => u.message['message_id'] === messageId) ?? this.#delivered.find((u) => u.message['message_id'] === messageId);
-    if (!original) throw new Error(`no update with message ${messageId}`);
+    const original = this.#updates.find((u) => u.message?.['message_id'] === messageId) ?? this.#delivered.find((u) => u.message?.['message_id'] === messageId);
+    if (!original?.message) throw new Error(`no update with message ${messageId}`);
     this.#updates.push({ update_id: this.#nextUpdateId++, message: original.message });
     this.#flush();
   }
@@ -237,7 +314,7 @@ export class FakeTelegram {
     return waitOnEvents(this.#listeners, probe, timeoutMs, () => `fake telegram: timed out waiting for ${what}; calls: ${this.calls.slice(-30).join(', ')}`);
   }
 
-  #delivered: Array<{ update_id: number; message: Record<string, unknown> }> = [];
+  #delivered: Update[] = [];
 
   #flush(): void {
     for (const waiter of [...this.#waiters]) {
@@ -414,11 +491,27 @@ export class FakeTelegram {
         if (!parsed.ok) return this.#badRequest(res, parsed.description);
         if (parsed.text.trim() === '') return this.#badRequest(res, 'Bad Request: message text is empty');
         if (parsed.text.length > 4096) return this.#badRequest(res, 'Bad Request: message is too long');
-        const message = this.#message(p['chat_id'], { text: parsed.text, ...(parsed.entities.length > 0 ? { entities: parsed.entities } : {}) });
+        const keyboard = inlineKeyboard(p['reply_markup']);
+        if (typeof keyboard === 'string') return this.#badRequest(res, keyboard);
+        const message = this.#message(p['chat_id'], {
+          text: parsed.text,
+          ...(parsed.entities.length > 0 ? { entities: parsed.entities } : {}),
+          ...(keyboard && keyboard.length > 0 ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+        });
         const messageId = message['message_id'] as number;
         const silent = p['disable_notification'] === true;
-        this.sent.push({ method, ...base, text: parsed.text, raw, entities: parsed.entities, ...(parseMode !== undefined ? { parseMode } : {}), messageId, ...(silent ? { silent } : {}) });
-        this.#live.set(`${String(p['chat_id'])}:${messageId}`, { chatId: String(p['chat_id']), messageId, text: parsed.text, editedAt: 0 });
+        this.sent.push({
+          method,
+          ...base,
+          text: parsed.text,
+          raw,
+          entities: parsed.entities,
+          ...(parseMode !== undefined ? { parseMode } : {}),
+          messageId,
+          ...(silent ? { silent } : {}),
+          ...(keyboard ? { keyboard } : {}),
+        });
+        this.#live.set(`${String(p['chat_id'])}:${messageId}`, { chatId: String(p['chat_id']), messageId, text: parsed.text, editedAt: 0, keyboard: keyboard ?? [] });
         return message;
       }
       case 'editMessageText': {
@@ -430,7 +523,10 @@ export class FakeTelegram {
         if (!parsed.ok) return this.#badRequest(res, parsed.description);
         if (parsed.text.trim() === '') return this.#badRequest(res, 'Bad Request: message text is empty');
         if (parsed.text.length > 4096) return this.#badRequest(res, 'Bad Request: MESSAGE_TOO_LONG');
-        if (parsed.text === known.text) {
+        // Without reply_markup the message's inline keyboard goes (Telegram's behaviour).
+        const keyboard = inlineKeyboard(p['reply_markup']) ?? [];
+        if (typeof keyboard === 'string') return this.#badRequest(res, keyboard);
+        if (parsed.text === known.text && JSON.stringify(keyboard) === JSON.stringify(known.keyboard)) {
           return this.#badRequest(
             res,
             'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
@@ -445,9 +541,32 @@ export class FakeTelegram {
           return undefined;
         }
         known.text = parsed.text;
+        known.keyboard = keyboard;
         known.editedAt = now();
-        this.sent.push({ method, ...base, text: parsed.text, messageId: known.messageId });
+        this.sent.push({ method, ...base, text: parsed.text, messageId: known.messageId, keyboard });
         return { ...this.#message(p['chat_id'], { text: parsed.text }), message_id: known.messageId, edit_date: Math.floor(Date.now() / 1000) };
+      }
+      case 'editMessageReplyMarkup': {
+        const known = this.#live.get(`${String(p['chat_id'])}:${String(p['message_id'])}`);
+        if (known === undefined) return this.#badRequest(res, 'Bad Request: message to edit not found');
+        const keyboard = inlineKeyboard(p['reply_markup']) ?? [];
+        if (typeof keyboard === 'string') return this.#badRequest(res, keyboard);
+        if (JSON.stringify(keyboard) === JSON.stringify(known.keyboard)) {
+          return this.#badRequest(
+            res,
+            'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+          );
+        }
+        known.keyboard = keyboard;
+        this.sent.push({ method, ...base, messageId: known.messageId, keyboard });
+        return { ...this.#message(p['chat_id'], { text: known.text }), message_id: known.messageId, edit_date: Math.floor(Date.now() / 1000) };
+      }
+      case 'answerCallbackQuery': {
+        const id = String(p['callback_query_id'] ?? '');
+        if (!this.#openQueries.delete(id)) return this.#badRequest(res, 'Bad Request: query is too old and response timeout expired or query ID is invalid');
+        if (typeof p['text'] === 'string' && p['text'].length > 200) return this.#badRequest(res, 'Bad Request: MESSAGE_TOO_LONG');
+        this.callbackAnswers.push({ id, ...(typeof p['text'] === 'string' ? { text: p['text'] } : {}), ...(p['show_alert'] === true ? { showAlert: true } : {}) });
+        return true;
       }
       case 'deleteMessage': {
         const key = `${String(p['chat_id'])}:${String(p['message_id'])}`;

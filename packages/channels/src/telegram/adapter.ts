@@ -21,10 +21,27 @@
  *   a private chat gets a draft instead (sendMessageDraft: an ephemeral preview that vanishes
  *   when the bot sends a message or 30 s after its last update; nothing to delete); a Bot API
  *   server without the method falls back to messages for good.
+ * - Approval prompts (docs/approvals.md, "In the chat apps"): a message with an inline keyboard,
+ *   one button per answer, callback_data `<approval id>:<token>` (within Telegram's 64 bytes). A
+ *   press arrives as a callback_query: handed to the host, which answers it once
+ *   (answerCallbackQuery: the little note the presser alone sees); a press the host does not
+ *   take is answered empty so the button stops spinning. Settling edits the text to the outcome
+ *   and drops the keyboard (editMessageText without reply_markup; editMessageReplyMarkup when
+ *   the text is unchanged).
  */
 import { extname } from 'node:path';
 import { Bot, GrammyError, InputFile, type Context } from 'grammy';
-import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
+import {
+  PermanentSendError,
+  RetryAfterError,
+  type ApprovalPromptAdapter,
+  type ChannelAdapter,
+  type InboundFile,
+  type InboundMessage,
+  type InboundSink,
+  type LiveReplyAdapter,
+  type OutboundMessage,
+} from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
 import { markdownToTelegramHtml } from './format.ts';
 
@@ -124,6 +141,55 @@ export class TelegramAdapter implements ChannelAdapter {
       }
     },
   };
+  readonly approvals: ApprovalPromptAdapter = {
+    post: async (route, prompt) => {
+      const { chatId, threadId } = parseRoute(route);
+      const buttons = prompt.actions.map((a) => {
+        const data = `${prompt.id}:${a.token}`;
+        if (Buffer.byteLength(data) > 64) throw new PermanentSendError(`callback data ${data} is longer than Telegram's 64 bytes`);
+        return { text: a.label, callback_data: data };
+      });
+      // Permissions: two short buttons a row; a question's choices one a row (they may be long).
+      const rows = prompt.kind === 'permission' ? [buttons.slice(0, 2), buttons.slice(2, 4), buttons.slice(4)].filter((r) => r.length > 0) : buttons.map((b) => [b]);
+      const extra = { ...(threadId !== undefined ? { message_thread_id: threadId } : {}), reply_markup: { inline_keyboard: rows } };
+      try {
+        try {
+          return String((await this.#bot.api.sendMessage(chatId, markdownToTelegramHtml(prompt.text), { ...extra, parse_mode: 'HTML' })).message_id);
+        } catch (err) {
+          if (!isEntityError(err)) throw err;
+          return String((await this.#bot.api.sendMessage(chatId, prompt.text, extra)).message_id);
+        }
+      } catch (err) {
+        throw translateError(err);
+      }
+    },
+    settle: async (route, messageId, text) => {
+      const { chatId } = parseRoute(route);
+      const id = Number(messageId);
+      try {
+        try {
+          await this.#bot.api.editMessageText(chatId, id, markdownToTelegramHtml(text), { parse_mode: 'HTML' });
+        } catch (err) {
+          if (!isEntityError(err)) throw err;
+          await this.#bot.api.editMessageText(chatId, id, text);
+        }
+      } catch (err) {
+        if (err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description)) {
+          // The text says the outcome already: the keyboard alone goes.
+          try {
+            await this.#bot.api.editMessageReplyMarkup(chatId, id, { reply_markup: { inline_keyboard: [] } });
+          } catch (inner) {
+            if (inner instanceof GrammyError && inner.error_code === 400) return;
+            throw translateError(inner);
+          }
+          return;
+        }
+        // Gone (deleted, or too old to edit): nothing left to settle.
+        if (err instanceof GrammyError && err.error_code === 400 && /not found|can't be edited/i.test(err.description)) return;
+        throw translateError(err);
+      }
+    },
+  };
   readonly #bot: Bot;
   readonly #options: TelegramAdapterOptions;
   #polling: Promise<void> | undefined;
@@ -162,11 +228,40 @@ export class TelegramAdapter implements ChannelAdapter {
         this.#inflight -= 1;
       }
     });
+    bot.on('callback_query:data', async (ctx) => {
+      const query = ctx.callbackQuery;
+      const match = /^(apr_[\w-]+):(\w{1,8})$/.exec(query.data);
+      const message = query.message;
+      let answered = false;
+      const answer = async (text?: string): Promise<void> => {
+        if (answered) return;
+        answered = true;
+        await ctx.answerCallbackQuery(text === undefined ? undefined : { text: text.length > 200 ? `${text.slice(0, 199)}…` : text }).catch((err: unknown) => {
+          log('warn', `telegram answerCallbackQuery: ${err instanceof Error ? err.message : String(err)}`);
+        });
+      };
+      try {
+        if (match === null || message === undefined || sink.click === undefined) return;
+        const topic = 'is_topic_message' in message && message.is_topic_message === true && message.message_thread_id !== undefined ? `:${message.message_thread_id}` : '';
+        const from = query.from;
+        await sink.click({
+          approvalId: match[1]!,
+          token: match[2]!,
+          senderId: String(from.id),
+          sender: [from.first_name, from.last_name].filter(Boolean).join(' ') || from.username || String(from.id),
+          route: `${message.chat.id}${topic}`,
+          notify: (text) => answer(text),
+        });
+      } finally {
+        // A press always gets its answer (else the button spins until Telegram gives up).
+        await answer();
+      }
+    });
     bot.catch((err) => log('error', `telegram update ${err.ctx.update.update_id}: ${err.error instanceof Error ? err.error.message : String(err.error)}`));
     await bot.init();
     await bot.api.setMyCommands(TELEGRAM_COMMANDS).catch((err: unknown) => log('warn', `could not set the command menu: ${String(err)}`));
     await new Promise<void>((resolve, reject) => {
-      this.#polling = bot.start({ onStart: () => resolve(), allowed_updates: ['message'] });
+      this.#polling = bot.start({ onStart: () => resolve(), allowed_updates: ['message', 'callback_query'] });
       this.#polling.catch((err: unknown) => {
         reject(err instanceof Error ? err : new Error(String(err)));
         // Polling died after it started (token revoked, another instance): the process exits and is restarted with backoff.

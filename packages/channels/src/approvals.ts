@@ -1,0 +1,455 @@
+/**
+ * Approvals and questions in the chat apps (docs/approvals.md, "In the chat apps"): when an agent
+ * of a conversation that came in through this channel asks (`approval.requested`), the host posts
+ * a prompt into that conversation's chat; a person answers there; once the request is decided
+ * anywhere (here, another chat, the API, the CLI, TinyOffice) or expires, the prompt is settled.
+ *
+ * - Where: the chat of the conversation (ConversationRoutes, learned when the host hands a
+ *   message over). A request whose conversation's chat is not known yet waits for it.
+ * - How: adapters with buttons (`adapter.approvals`: Telegram's inline keyboard, Discord, Slack)
+ *   post the prompt with one button per answer (`<approval id>:<token>` comes back as a click);
+ *   the others (WhatsApp) get a plain message answered by a numbered reply. Everywhere,
+ *   `/answer <text>` answers the chat's latest question in one's own words and
+ *   `/deny <reason>` denies (or declines) the chat's latest request with a reason.
+ * - Who: the daemon decides (a channel token answers only for its own conversations, for a
+ *   paired sender of its channel who matches the agent's `permissions.approvers`); the host
+ *   sends `by: <channel>:<sender id>` and tells the presser the outcome: refused, why; too late,
+ *   who decided.
+ * - Settling: the prompt's text becomes its outcome and its buttons go (a plain prompt gets the
+ *   outcome as a new message). Every posted prompt is recorded in approvals.json before anything
+ *   else; each (re)connect of the event stream settles the recorded prompts decided meanwhile
+ *   and posts the pending requests of this channel not posted yet, so a crash or restart leaves
+ *   no stale buttons and misses no request.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
+import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
+import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
+import type { ConversationRoutes } from './conversations.ts';
+import type { ChannelLog } from './host.ts';
+
+/** The events approval prompts follow (the channel token sees those of its own conversations). */
+export const APPROVAL_EVENT_TYPES = ['approval.requested', 'approval.decided', 'approval.expired'] as const;
+
+export interface ApprovalPromptsOptions {
+  channel: string;
+  api: ApiClient;
+  adapter: ChannelAdapter;
+  stateDir: string;
+  routes: ConversationRoutes;
+  log: ChannelLog;
+  /** Sends a plain message now (the host's retries); rejects when it cannot. */
+  say(route: string, text: string): Promise<void>;
+  /** Waits for the platform's global send budget. */
+  pace?: () => Promise<void>;
+}
+
+interface Posted {
+  id: string;
+  kind: Approval['kind'];
+  route: string;
+  agentId: string;
+  summary: string;
+  /** The platform's message with the buttons; left out for a plain prompt (numbered replies). */
+  messageId?: string;
+  /** A question's choices (their buttons' tokens are `c<index>`, their numbers index + 1). */
+  choices: string[];
+  postedAt: number;
+}
+
+const PERMISSION_ACTIONS: Array<ApprovalPromptAction & { decision: ApprovalDecision; number: string }> = [
+  { label: 'Allow once', token: 'o', decision: 'allow_once', style: 'primary', number: '1' },
+  { label: 'Allow for this session', token: 's', decision: 'allow_session', number: '2' },
+  { label: 'Allow always', token: 'a', decision: 'allow_always', number: '3' },
+  { label: 'Deny', token: 'd', decision: 'deny', style: 'danger', number: '4' },
+];
+const MAX_CHOICES = 10;
+const MAX_WAITING = 200;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `14:05 UTC` and how long from now. */
+function expiryText(expiresAt: number, now = Date.now()): string {
+  const at = `${new Date(expiresAt).toISOString().slice(11, 16)} UTC`;
+  const minutes = Math.max(0, Math.round((expiresAt - now) / 60_000));
+  return `${at} (${minutes < 1 ? 'in less than a minute' : minutes === 1 ? 'in 1 minute' : `in ${minutes} minutes`})`;
+}
+
+/** Text shown as it is written: as code when it has no backtick (commands keep their `*` and `_`). */
+function literal(text: string): string {
+  const flat = text.length > 1500 ? `${text.slice(0, 1499)}…` : text;
+  return flat.includes('`') || flat.includes('\n') ? flat : `\`${flat}\``;
+}
+
+/** A question's text and choices, from its input `{ question, choices? }`. */
+export function questionOf(approval: Pick<Approval, 'input' | 'summary'>): { question: string; choices: string[] } {
+  const input = (approval.input ?? {}) as { question?: unknown; choices?: unknown };
+  const question = typeof input.question === 'string' && input.question.trim() !== '' ? input.question : approval.summary;
+  const choices = Array.isArray(input.choices) ? input.choices.filter((c): c is string => typeof c === 'string' && c.trim() !== '').slice(0, MAX_CHOICES) : [];
+  return { question, choices };
+}
+
+/** The prompt a chat gets (Markdown, like a reply): who asks, what, until when, and how to answer. */
+export function promptFor(approval: Approval, buttons: boolean, now = Date.now()): ApprovalPrompt & { choices: string[] } {
+  const expires = `Expires at ${expiryText(approval.expiresAt, now)}.`;
+  if (approval.kind === 'question') {
+    const { question, choices } = questionOf(approval);
+    const lines = [`❓ **@${approval.agentId} asks:**`, question, ''];
+    if (buttons) {
+      lines.push(`${choices.length > 0 ? 'Pick an answer, or reply' : 'Reply'} \`/answer <your answer>\` to answer in your own words, \`/deny <reason>\` to decline.`);
+    } else {
+      if (choices.length > 0) lines.push('Reply with the number of an answer:', ...choices.map((c, i) => `${i + 1}. ${c}`));
+      lines.push(`${choices.length > 0 ? 'Or reply' : 'Reply'} \`/answer <your answer>\` to answer in your own words, \`/deny <reason>\` to decline.`);
+    }
+    lines.push(expires);
+    const actions: ApprovalPromptAction[] = [
+      ...choices.map((c, i) => ({ label: c.length > 60 ? `${c.slice(0, 59)}…` : c, token: `c${i}` })),
+      { label: 'Decline', token: 'd', style: 'danger' as const },
+    ];
+    return { id: approval.id, kind: 'question', text: lines.join('\n'), actions, choices };
+  }
+  const lines = [`🔐 **@${approval.agentId} asks for permission:**`, literal(approval.summary), ''];
+  lines.push(buttons ? 'Answer with a button, or reply `/deny <reason>` to deny with a reason.' : 'Reply `1` to allow once, `2` to allow for this session, `3` to allow always, `4 <reason>` to deny.');
+  lines.push(expires);
+  return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions: PERMISSION_ACTIONS.map(({ label, token, style }) => ({ label, token, ...(style ? { style } : {}) })), choices: [] };
+}
+
+/** What a settled prompt says: the outcome, who decided, and what was asked. */
+export function outcomeFor(approval: Approval): string {
+  const by = approval.decidedBy !== null && approval.status !== 'expired' ? ` by ${approval.decidedBy}` : '';
+  let head: string;
+  switch (approval.status) {
+    case 'allowed':
+      head = `✅ ${approval.decision === 'allow_session' ? 'Allowed for this session' : approval.decision === 'allow_always' ? 'Allowed always (a rule was added)' : 'Allowed once'}${by}`;
+      break;
+    case 'answered':
+      head = `💬 Answered${by}: ${approval.answer ?? ''}`;
+      break;
+    case 'denied':
+      head = `⛔ ${approval.kind === 'question' ? 'Declined' : 'Denied'}${by}${approval.reason ? `: ${approval.reason}` : ''}`;
+      break;
+    case 'expired':
+      head = `⌛ Expired: nobody answered in time${approval.decision === 'allow_once' ? ' (allowed, as configured)' : approval.reason ? ` (${approval.reason})` : ''}`;
+      break;
+    case 'cancelled':
+      head = `✖ Cancelled${approval.reason ? `: ${approval.reason}` : ''}`;
+      break;
+    default:
+      head = '⏳ Waiting';
+  }
+  const what = approval.kind === 'question' ? questionOf(approval).question : literal(approval.summary);
+  return `${head}\n@${approval.agentId} asked: ${what}`;
+}
+
+export class ApprovalPrompts {
+  readonly #o: ApprovalPromptsOptions;
+  readonly #file: string;
+  /** Posted prompts not settled yet (persisted before anything else happens). */
+  readonly #prompts = new Map<string, Posted>();
+  /** Posts under way. */
+  readonly #posting = new Map<string, Promise<void>>();
+  /** Requests decided while their prompt was being posted (or before): settled once it is. */
+  readonly #decided = new Map<string, Approval>();
+  /** Requests whose conversation's chat is not known yet. */
+  readonly #waiting = new Map<string, Approval[]>();
+  #stopped = false;
+
+  constructor(options: ApprovalPromptsOptions) {
+    this.#o = options;
+    this.#file = join(options.stateDir, 'approvals.json');
+    this.#load();
+    options.routes.onSet((conversationId) => {
+      const waiting = this.#waiting.get(conversationId);
+      this.#waiting.delete(conversationId);
+      for (const approval of waiting ?? []) void this.#post(approval);
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  onEvent(event: TinyEvent): void {
+    if (this.#stopped) return;
+    if (event.type === 'approval.requested') void this.#post(event.data.approval);
+    else if (event.type === 'approval.decided' || event.type === 'approval.expired') void this.#settle(event.data.approval);
+  }
+
+  /**
+   * Each (re)connect: the recorded prompts decided meanwhile are settled, and the pending
+   * requests of this channel's conversations that have no prompt yet are posted.
+   */
+  async catchUp(): Promise<void> {
+    for (const posted of [...this.#prompts.values()]) {
+      if (this.#stopped) return;
+      try {
+        const now = await this.#o.api.getApproval({ params: { id: posted.id } });
+        if (now.status !== 'pending') await this.#settle(now);
+      } catch (err) {
+        if (isApiError(err, 'APPROVAL_NOT_FOUND')) this.#forget(posted.id);
+        else this.#o.log('warn', `could not check approval ${posted.id}: ${errorText(err)}`);
+      }
+    }
+    try {
+      const pending = await this.#o.api.listApprovals({ query: { status: 'pending', channel: this.#o.channel, limit: 200 } });
+      for (const approval of pending.reverse()) void this.#post(approval);
+    } catch (err) {
+      this.#o.log('warn', `could not list the pending approval requests: ${errorText(err)}`);
+    }
+  }
+
+  /** A button of a prompt was pressed. */
+  async click(click: ApprovalClick): Promise<void> {
+    let posted = this.#prompts.get(click.approvalId);
+    if (posted === undefined) {
+      // Not ours (any more): the request as it is now says what the button meant.
+      try {
+        const approval = await this.#o.api.getApproval({ params: { id: click.approvalId } });
+        if (approval.status !== 'pending') {
+          await click.notify(`Already answered: ${outcomeFor(approval).split('\n')[0]!}`);
+          return;
+        }
+        posted = { id: approval.id, kind: approval.kind, route: click.route, agentId: approval.agentId, summary: approval.summary, choices: questionOf(approval).choices, postedAt: 0 };
+      } catch (err) {
+        await click.notify(isApiError(err, 'SCOPE_FORBIDDEN') || isApiError(err, 'APPROVAL_NOT_FOUND') ? 'This request is not known here.' : `Could not answer: ${errorText(err)}`);
+        return;
+      }
+    }
+    const choice = /^c(\d+)$/.exec(click.token);
+    let decision: { decision: ApprovalDecision; answer?: string; label: string } | undefined;
+    if (click.token === 'd') decision = { decision: 'deny', label: posted.kind === 'question' ? 'Declined' : 'Denied' };
+    else if (posted.kind === 'question' && choice !== null && posted.choices[Number(choice[1])] !== undefined) {
+      const answer = posted.choices[Number(choice[1])]!;
+      decision = { decision: 'answer', answer, label: `Answered: ${answer}` };
+    } else if (posted.kind === 'permission') {
+      const action = PERMISSION_ACTIONS.find((a) => a.token === click.token);
+      if (action) decision = { decision: action.decision, label: action.label };
+    }
+    if (decision === undefined) {
+      await click.notify('This button is not known.');
+      return;
+    }
+    await this.#decide(posted, { ...decision, senderId: click.senderId, sender: click.sender }, (text) => click.notify(text), true);
+  }
+
+  /**
+   * A chat message that answers the chat's latest request: `/answer <text>`, `/deny [reason]`,
+   * or (a plain prompt) its number. True when it was one (handled, not for the agents).
+   */
+  async reply(message: InboundMessage): Promise<boolean> {
+    const text = message.text.trim();
+    const command = /^\/(answer|deny)(?:@\w+)?(?:\s+([\s\S]*))?$/i.exec(text);
+    const latest = this.#latestIn(message.route);
+    const tell = async (t: string): Promise<void> => {
+      await this.#o.say(message.route, t).catch((err: unknown) => this.#o.log('warn', `approval reply note to ${message.route}: ${errorText(err)}`));
+    };
+    const who = { senderId: message.senderId, sender: message.sender };
+    if (command !== null) {
+      const verb = command[1]!.toLowerCase();
+      const rest = command[2]?.trim() ?? '';
+      if (latest === undefined) {
+        await tell('Nothing waits for an answer in this chat.');
+        return true;
+      }
+      if (verb === 'answer') {
+        if (latest.kind !== 'question') {
+          await tell(`@${latest.agentId} asks for permission, not a question: answer it with ${latest.messageId === undefined ? '1, 2, 3 or 4 <reason>' : 'its buttons'}, or /deny <reason>.`);
+          return true;
+        }
+        if (rest === '') {
+          await tell('Write your answer after /answer: `/answer <your answer>`.');
+          return true;
+        }
+        await this.#decide(latest, { ...who, decision: 'answer', answer: rest, label: `Answered: ${rest}` }, tell, latest.messageId !== undefined);
+        return true;
+      }
+      await this.#decide(
+        latest,
+        { ...who, decision: 'deny', ...(rest !== '' ? { reason: rest } : {}), label: latest.kind === 'question' ? 'Declined' : 'Denied' },
+        tell,
+        latest.messageId !== undefined,
+      );
+      return true;
+    }
+    // Numbered replies answer a plain prompt (a platform without buttons) only.
+    if (latest === undefined || latest.messageId !== undefined) return false;
+    const numbered = /^(\d{1,2})(?:[\s.:,-]+([\s\S]*))?$/.exec(text);
+    if (numbered === null) return false;
+    const n = Number(numbered[1]);
+    const rest = numbered[2]?.trim() ?? '';
+    if (latest.kind === 'permission') {
+      const action = PERMISSION_ACTIONS.find((a) => a.number === String(n));
+      if (action === undefined || (action.decision !== 'deny' && rest !== '')) return false;
+      await this.#decide(latest, { ...who, decision: action.decision, ...(rest !== '' ? { reason: rest } : {}), label: action.label }, tell, false);
+      return true;
+    }
+    const answer = latest.choices[n - 1];
+    if (answer === undefined || rest !== '') return false;
+    await this.#decide(latest, { ...who, decision: 'answer', answer, label: `Answered: ${answer}` }, tell, false);
+    return true;
+  }
+
+  /** The chat's most recently posted prompt still waiting. */
+  #latestIn(route: string): Posted | undefined {
+    let latest: Posted | undefined;
+    for (const p of this.#prompts.values()) if (p.route === route && !this.#decided.has(p.id) && (latest === undefined || p.postedAt >= latest.postedAt)) latest = p;
+    return latest;
+  }
+
+  /**
+   * Sends a person's answer. The daemon checks who may answer; the person is told when it
+   * refused and who was first when it was too late (`tellSuccess`: also when it went through —
+   * a plain prompt's chat hears the outcome from the settle instead).
+   */
+  async #decide(
+    posted: Posted,
+    d: { decision: ApprovalDecision; answer?: string; reason?: string; label: string; senderId: string; sender: string },
+    notify: (text: string) => Promise<void>,
+    tellSuccess: boolean,
+  ): Promise<void> {
+    const by = `${this.#o.channel}:${d.senderId}`;
+    try {
+      const decided = await this.#o.api.decideApproval({
+        params: { id: posted.id },
+        body: {
+          decision: d.decision,
+          by,
+          ...(d.answer !== undefined ? { answer: d.answer } : {}),
+          ...(d.decision === 'deny' ? { reason: d.reason ?? `${posted.kind === 'question' ? 'declined' : 'denied'} by ${d.sender} (${by})` } : {}),
+        },
+      });
+      if (tellSuccess) await notify(`${d.label}.`);
+      await this.#settle(decided);
+    } catch (err) {
+      if (isApiError(err, 'APPROVAL_DECIDED')) {
+        await notify(err.message);
+        try {
+          await this.#settle(await this.#o.api.getApproval({ params: { id: posted.id } }));
+        } catch (inner) {
+          this.#o.log('warn', `could not read approval ${posted.id}: ${errorText(inner)}`);
+        }
+        return;
+      }
+      if (isApiError(err, 'SCOPE_FORBIDDEN')) {
+        this.#o.log('info', `${by} may not answer ${posted.id}: ${err.message}`);
+        await notify(`You may not answer this: ${err.message}`);
+        return;
+      }
+      this.#o.log('warn', `answer to ${posted.id} by ${by} failed: ${errorText(err)}`);
+      await notify(`Your answer did not go through (${errorText(err)}); please try again.`);
+    }
+  }
+
+  #post(approval: Approval): Promise<void> {
+    const id = approval.id;
+    if (this.#stopped || this.#prompts.has(id) || this.#decided.has(id)) return Promise.resolve();
+    const under = this.#posting.get(id);
+    if (under !== undefined) return under;
+    if (approval.status !== 'pending' || approval.expiresAt <= Date.now()) return Promise.resolve();
+    const route = this.#o.routes.get(approval.conversationId);
+    if (route === undefined) {
+      // The conversation's chat comes with the answer to the message that started it.
+      let list = this.#waiting.get(approval.conversationId);
+      if (list === undefined) {
+        if (this.#waiting.size >= MAX_WAITING) this.#waiting.delete(this.#waiting.keys().next().value!);
+        list = [];
+        this.#waiting.set(approval.conversationId, list);
+      }
+      if (!list.some((a) => a.id === id)) list.push(approval);
+      return Promise.resolve();
+    }
+    const posting = this.#postTo(route, approval).finally(() => this.#posting.delete(id));
+    this.#posting.set(id, posting);
+    return posting;
+  }
+
+  async #postTo(route: string, approval: Approval): Promise<void> {
+    const buttons = this.#o.adapter.approvals;
+    const prompt = promptFor(approval, buttons !== undefined);
+    for (let attempt = 0; attempt < 4 && !this.#stopped; attempt++) {
+      try {
+        await this.#o.pace?.();
+        let messageId: string | undefined;
+        if (buttons !== undefined) messageId = await buttons.post(route, prompt);
+        else await this.#o.say(route, prompt.text);
+        this.#prompts.set(approval.id, {
+          id: approval.id,
+          kind: approval.kind,
+          route,
+          agentId: approval.agentId,
+          summary: approval.summary,
+          ...(messageId !== undefined ? { messageId } : {}),
+          choices: prompt.choices,
+          postedAt: Date.now(),
+        });
+        this.#save();
+        this.#o.log('info', `approval ${approval.id} of @${approval.agentId} posted to ${route}`);
+        break;
+      } catch (err) {
+        this.#o.log('warn', `could not post approval ${approval.id} to ${route}: ${errorText(err)}`);
+        if (err instanceof PermanentSendError) return;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
+    // Decided while it was being posted.
+    const decided = this.#decided.get(approval.id);
+    if (decided !== undefined && this.#prompts.has(approval.id)) await this.#settle(decided);
+  }
+
+  async #settle(approval: Approval): Promise<void> {
+    if (approval.status === 'pending') return;
+    this.#decided.set(approval.id, approval);
+    if (this.#decided.size > 2000) this.#decided.delete(this.#decided.keys().next().value!);
+    for (const [conversationId, list] of this.#waiting) {
+      const kept = list.filter((a) => a.id !== approval.id);
+      if (kept.length === 0) this.#waiting.delete(conversationId);
+      else this.#waiting.set(conversationId, kept);
+    }
+    const posted = this.#prompts.get(approval.id);
+    if (posted === undefined || this.#stopped) return;
+    // One settle per prompt: the event and a click's own answer may both arrive.
+    this.#prompts.delete(approval.id);
+    const text = outcomeFor(approval);
+    try {
+      await this.#o.pace?.();
+      const buttons = this.#o.adapter.approvals;
+      if (posted.messageId !== undefined && buttons !== undefined) await buttons.settle(posted.route, posted.messageId, text);
+      else await this.#o.say(posted.route, text);
+      this.#save();
+    } catch (err) {
+      if (err instanceof PermanentSendError) {
+        this.#save();
+        return;
+      }
+      // Still recorded: the next (re)connect settles it.
+      this.#prompts.set(approval.id, posted);
+      this.#decided.delete(approval.id);
+      this.#o.log('warn', `could not settle the prompt of ${approval.id} in ${posted.route} (tried again at the next connect): ${errorText(err)}`);
+    }
+  }
+
+  #forget(id: string): void {
+    if (this.#prompts.delete(id)) this.#save();
+  }
+
+  #load(): void {
+    if (!existsSync(this.#file)) return;
+    try {
+      const data = JSON.parse(readFileSync(this.#file, 'utf8')) as { prompts?: Posted[] };
+      for (const p of Array.isArray(data.prompts) ? data.prompts : []) {
+        if (typeof p?.id === 'string' && typeof p.route === 'string') this.#prompts.set(p.id, { ...p, choices: Array.isArray(p.choices) ? p.choices : [] });
+      }
+    } catch (err) {
+      this.#o.log('warn', `${this.#file} is unreadable (${errorText(err)}); starting without it`);
+    }
+  }
+
+  #save(): void {
+    const tmp = `${this.#file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ prompts: [...this.#prompts.values()] }), { mode: 0o600 });
+    renameSync(tmp, this.#file);
+  }
+}
