@@ -34,6 +34,7 @@ test.beforeAll(async ({ browser }) => {
       channels: { enabled: [] },
       agents: {
         careful: { name: 'Careful', provider: 'asks-test', permission_mode: 'ask', permissions: { rules: [{ action: 'allow', tool: 'Read' }] } },
+        hasty: { name: 'Hasty', provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 8 } },
       },
     }),
   });
@@ -217,38 +218,56 @@ test('in the chat: the request is a card with the answers; a tab that missed the
   await other.context().close();
 });
 
-test('a question is answered with text (or one of its choices)', async () => {
+test('questions are answered with text or one of their choices; focus goes on to the next one', async () => {
   // The agent's ask_human, as the daemon's approval desk records it (no runtime in this build asks
-  // questions yet): a pending record of kind "question" in the daemon's database.
-  // Of @careful's latest run (its request's record says which).
+  // questions yet): pending records of kind "question" in the daemon's database, of @careful's
+  // latest run (its last request's record says which).
   const run = (await kit.api.listApprovals({ query: { agent: 'careful', limit: 1 } }))[0]!;
   const db = new DatabaseSync(join(kit.home, 'tinyagi.db'), { timeout: 10_000 });
   const now = Date.now();
+  const plant = (id: string, question: string, choices: string[], expiresInMs: number) =>
+    db
+      .prepare(
+        `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at) VALUES (?, 'question', 'pending', 'careful', ?, ?, 'shared', 'ask_human', ?, ?, ?, ?)`,
+      )
+      .run(id, run.runId, run.conversationId, JSON.stringify({ question, choices }), question, now, now + expiresInMs);
   try {
-    db.prepare(
-      `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at) VALUES (?, 'question', 'pending', 'careful', ?, ?, 'shared', 'ask_human', ?, ?, ?, ?)`,
-    ).run(
-      'apr_office_q1',
-      run.runId,
-      run.conversationId,
-      JSON.stringify({ question: 'Which database should the migration run against?', choices: ['staging', 'production'] }),
-      'Which database should the migration run against?',
-      now,
-      now + 600_000,
-    );
+    plant('apr_office_q1', 'Which database should the migration run against?', ['staging', 'production'], 600_000);
+    plant('apr_office_q2', 'Keep the old table?', ['keep it', 'drop it'], 700_000);
   } finally {
     db.close();
   }
   await page.goto(`${kit.url}/approvals`);
-  const question = card('Which database should the migration run against?');
-  await expect(question.getByRole('heading', { name: '@careful asks you' })).toBeVisible();
-  await expect(question.getByRole('group', { name: 'Suggested answers' }).getByRole('button')).toHaveText(['staging', 'production']);
-  await expect(count()).toHaveAttribute('data-count', '1');
+  const first = card('Which database should the migration run against?');
+  const second = card('Keep the old table?');
+  await expect(first.getByRole('heading', { name: '@careful asks you' })).toBeVisible();
+  await expect(first.getByRole('group', { name: 'Suggested answers' }).getByRole('button')).toHaveText(['staging', 'production']);
+  await expect(count()).toHaveAttribute('data-count', '2');
   await expect(count()).toBeVisible();
   await look('question');
-  await question.getByRole('textbox', { name: 'Your answer' }).fill('staging, and take a backup first');
-  await question.getByRole('textbox', { name: 'Your answer' }).press('Enter');
-  await expect(question.getByTestId('approval-outcome')).toHaveText('Answered by tinyoffice: staging, and take a backup first');
+  await first.getByRole('textbox', { name: 'Your answer' }).fill('staging, and take a backup first');
+  await first.getByRole('textbox', { name: 'Your answer' }).press('Enter');
+  await expect(first.getByTestId('approval-outcome')).toHaveText('Answered by tinyoffice: staging, and take a backup first');
+  await expect(count()).toHaveAttribute('data-count', '1');
+  // Focus went on to the next request waiting: its first answer, taken with the keyboard.
+  await expect(second.getByRole('button', { name: 'keep it' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(second.getByTestId('approval-outcome')).toHaveText('Answered by tinyoffice: keep it');
   await expect(count()).toHaveAttribute('data-count', '0');
   expect(await kit.api.getApproval({ params: { id: 'apr_office_q1' } })).toMatchObject({ status: 'answered', answer: 'staging, and take a backup first', decidedBy: 'tinyoffice' });
+  expect(await kit.api.getApproval({ params: { id: 'apr_office_q2' } })).toMatchObject({ status: 'answered', answer: 'keep it', decidedBy: 'tinyoffice' });
+});
+
+test('a request nobody answers expires on the card; Show answered lists the history', async () => {
+  await page.goto(`${kit.url}/approvals`);
+  await kit.api.sendMessage({ body: { agent: 'hasty', message: asks('ls'), sender: 'Alice', senderId: 'alice', channel: 'web' } });
+  const ls = card('Bash: ls');
+  await expect(ls).toHaveAttribute('data-status', 'pending');
+  // The daemon's expiry (8 s: time for the card to show it waiting on a loaded machine) reaches the card through the stream.
+  await expect(ls.getByTestId('approval-outcome')).toHaveText('Expired: nobody answered within 8 s (denied by default)');
+  await expect(count()).toHaveAttribute('data-count', '0');
+  await page.getByRole('checkbox', { name: 'Show answered' }).check();
+  const answered = page.getByRole('list', { name: 'Answered requests' });
+  await expect(card('Bash: npm test', answered).getByTestId('approval-outcome')).toHaveText('Allowed once by tinyoffice');
+  await expect(card('Bash: git push', answered).getByTestId('approval-outcome')).toHaveText('Denied by cli: not on Fridays');
 });
