@@ -1,0 +1,107 @@
+'use strict';
+// Claude Code's `--permission-prompt-tool mcp__<server>__<tool>` for the fake `claude -p`, as the
+// real CLI (2.1.330) does it: the server comes from --mcp-config (a file or inline JSON) and is
+// started over stdio with the CLI's environment; the tool must be one the server lists (else the
+// real CLI's "not found" error and exit 1); it is called with {tool_name, input, tool_use_id}; its
+// answer is one text block whose JSON is {"behavior":"allow","updatedInput"?} or
+// {"behavior":"deny","message"}, anything else a denial ("invalid permission result").
+const fs = require('node:fs');
+const { spawn } = require('node:child_process');
+
+function readMcpConfig(value) {
+  if (!value) return {};
+  const text = fs.existsSync(value) ? fs.readFileSync(value, 'utf8') : value;
+  return JSON.parse(text).mcpServers ?? {};
+}
+
+/** A newline-delimited JSON-RPC client over a stdio MCP server. */
+function startServer(spec) {
+  const child = spawn(spec.command, spec.args ?? [], { env: { ...process.env, ...(spec.env ?? {}) }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const pending = new Map();
+  let nextId = 1;
+  let buffer = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.on('data', (chunk) => {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (!line) continue;
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const waiter = msg.id !== undefined ? pending.get(msg.id) : undefined;
+      if (waiter) {
+        pending.delete(msg.id);
+        if (msg.error) waiter.reject(new Error(`MCP error ${msg.error.code}: ${msg.error.message}`));
+        else waiter.resolve(msg.result);
+      }
+    }
+  });
+  const gone = new Promise((resolve) => child.on('exit', resolve));
+  gone.then(() => {
+    for (const w of pending.values()) w.reject(new Error(`the MCP server exited: ${stderr.slice(-500)}`));
+    pending.clear();
+  });
+  const request = (method, params) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  const notify = (method, params) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method, ...(params ? { params } : {}) })}\n`);
+  const close = async () => {
+    child.stdin.end();
+    child.kill('SIGTERM');
+    await gone;
+  };
+  return { request, notify, close };
+}
+
+/** Asks the prompt tool; resolves with the permission result Claude Code would act on. */
+async function askPromptTool(toolFlag, mcpConfig, call) {
+  const m = /^mcp__(.+?)__(.+)$/.exec(toolFlag);
+  if (!m) {
+    process.stderr.write(`Error: tool ${toolFlag} (passed via --permission-prompt-tool) must be an MCP tool\n`);
+    process.exit(1);
+  }
+  const [, serverName, toolName] = m;
+  const servers = readMcpConfig(mcpConfig);
+  const spec = servers[serverName];
+  if (!spec) {
+    process.stderr.write(`Error: MCP tool ${toolFlag} (passed via --permission-prompt-tool) not found. Available MCP tools: none\n`);
+    process.exit(1);
+  }
+  const server = startServer(spec);
+  try {
+    await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'claude-code', version: '2.1.330-fake' } });
+    server.notify('notifications/initialized');
+    const listed = await server.request('tools/list', {});
+    const names = (listed.tools ?? []).map((t) => `mcp__${serverName}__${t.name}`);
+    if (!names.includes(toolFlag)) {
+      process.stderr.write(`Error: MCP tool ${toolFlag} (passed via --permission-prompt-tool) not found. Available MCP tools: ${names.join(', ') || 'none'}\n`);
+      process.exit(1);
+    }
+    const result = await server.request('tools/call', { name: toolName, arguments: call });
+    const block = result?.content?.[0];
+    if (!block || block.type !== 'text' || typeof block.text !== 'string') throw new Error('Permission prompt tool returned an invalid result. Expected a single text block param with type="text" and a string text value.');
+    let parsed;
+    try {
+      parsed = JSON.parse(block.text);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.behavior === 'allow' && (parsed.updatedInput === undefined || (typeof parsed.updatedInput === 'object' && parsed.updatedInput !== null))) return parsed;
+    if (parsed?.behavior === 'deny' && typeof parsed.message === 'string') return parsed;
+    return { behavior: 'deny', message: "The permission prompt tool returned an invalid permission result. Expected {behavior: 'allow', updatedInput?: object} or {behavior: 'deny', message: string}." };
+  } finally {
+    await server.close();
+  }
+}
+
+module.exports = { askPromptTool };
