@@ -30,7 +30,12 @@ beforeAll(async () => {
           provider: 'claude-code',
           session_mode: 'per-thread',
           permission_mode: 'ask',
-          permissions: { rules: [{ action: 'allow', command: 'echo ruled*' }, { action: 'deny', command: 'rm -rf /*' }] },
+          permissions: {
+            rules: [
+              { action: 'allow', command: 'echo ruled*' },
+              { action: 'deny', command: 'rm -rf /*' },
+            ],
+          },
         },
       },
       channels: { enabled: [] },

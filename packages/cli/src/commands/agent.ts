@@ -3,7 +3,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { AgentSettings, Settings } from '@tinyagi/core';
-import { agentProvider, ownEntry, providerRuntime, requireAgent, runtimeKinds, type WorkspaceOutcome } from '@tinyagi/core/internal';
+import { agentProvider, ownEntry, providerRuntime, requireAgent, runtimeKinds, withNewAgentDefaults, type WorkspaceOutcome } from '@tinyagi/core/internal';
 import { connect } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
@@ -135,8 +135,13 @@ export function registerAgentCommands(program: Command): void {
       ...(options.node !== undefined ? { node: options.node } : {}),
     };
     await editor.createAgent(id, config);
-    if (options.json) return printJson({ id, ...config });
+    // What the agent starts with: a CLI agent that can ask asks (docs/approvals.md, "New agents").
+    const created = withNewAgentDefaults(settings, config);
+    if (options.json) return printJson({ id, ...created });
     println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
+    if (created['permission_mode'] === 'ask' && config['permission_mode'] === undefined) {
+      println(style.dim(`It asks before tool calls its starter rules do not allow: answer with \`tinyagi approvals\`; see them with \`tinyagi agent show ${id}\` (docs/approvals.md).`));
+    }
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
   });
 

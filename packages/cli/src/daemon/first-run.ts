@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { HomePaths, Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, provisionWorkspace, writeSettings, DEFAULT_WORKSPACE_PATH, type Env } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, provisionWorkspace, writeSettings, withNewAgentDefaults, DEFAULT_WORKSPACE_PATH, type Env } from '@tinyagi/core/internal';
 import { agentClis, installedAgentClis } from './agent-clis.ts';
 
 export const DEFAULT_AGENT_ID = 'tinyagi';
@@ -27,7 +27,8 @@ export function defaultSettings(env: Env = process.env): { settings: Settings; n
   const settings: Settings = {
     workspace: { path: DEFAULT_WORKSPACE_PATH, name: 'tinyagi-workspace' },
     models: { provider },
-    agents: { [DEFAULT_AGENT_ID]: { name: 'TinyAGI', provider } },
+    // A CLI agent that can ask starts with permission_mode "ask" and the starter rules (docs/approvals.md).
+    agents: { [DEFAULT_AGENT_ID]: withNewAgentDefaults({ models: { provider } }, { name: 'TinyAGI', provider }) },
     teams: {},
     channels: { enabled: [] },
     monitoring: { heartbeat_interval: 3600 },

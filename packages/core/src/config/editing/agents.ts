@@ -11,6 +11,7 @@ import { stripUnchangedMasks } from '../secrets.ts';
 import { unknownAgentKeys } from '../unknown-keys.ts';
 import { requireAgent, requireFreeId, withEntry } from './entities.ts';
 import { ownEntry } from '../object-path.ts';
+import { withNewAgentDefaults } from '../../approvals/new-agent-defaults.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -31,11 +32,15 @@ function withAgent(settings: Settings, id: string, agent: AgentSettings | undefi
   return { ...settings, agents: withEntry(settings.agents, id, agent) };
 }
 
-/** Creates or replaces an agent; keys not sent (heartbeat, limits, mock, …) are kept. */
+/**
+ * Creates or replaces an agent; keys not sent (heartbeat, limits, mock, …) are kept. A new CLI
+ * agent without permission settings gets `permission_mode: "ask"` and the starter rules.
+ */
 export function putAgent(settings: Settings, id: string, body: JsonObject): { settings: Settings; created: boolean } {
   assertValidId(id, 'agent id');
-  const config = agentConfig(body, id);
   const existing = ownEntry(settings.agents, id);
+  // A new agent that says nothing about permissions starts asking (approvals/new-agent-defaults.ts).
+  const config = existing === undefined ? withNewAgentDefaults(settings, agentConfig(body, id)) : agentConfig(body, id);
   const agent = { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings;
   return { settings: withAgent(settings, id, agent), created: existing === undefined };
 }
