@@ -21,6 +21,19 @@
  * - Live replies: PATCH and DELETE of a bot's message (`edits`, `deletions`; 404 Unknown Message
  *   10008 when it is not there), each with its own per-channel bucket of the same size as sends;
  *   `channelView` is what the channel shows now (deleted messages gone, edited ones as they read).
+ * - Components (resources/message, interactions/message-components): a message may carry action
+ *   rows of buttons (at most 5 rows of 5; custom_id 1-100 characters, unique in the message;
+ *   label up to 80; a style of 1-4 with a custom_id), else 400 Invalid Form Body 50035. A PATCH
+ *   with `components` replaces them (`[]` removes them). `componentsOf` shows a message's buttons.
+ * - Interactions (interactions/receiving-and-responding): `press` is a user pressing a button:
+ *   INTERACTION_CREATE (type 3, component_type 2, the message, the user — `member.user` in a
+ *   guild — and a token). The answer goes to POST /interactions/{id}/{token}/callback without
+ *   the bot token (type 4 reply, 5 deferred reply, 6 deferred update, 7 update; flag 64 is
+ *   ephemeral): only once (400 40060 after), within 3 s of the press (404 10062 Unknown
+ *   interaction after). Then the interaction's webhook, also without the bot token:
+ *   PATCH/DELETE /webhooks/{application}/{token}/messages/@original (the reply) and POST
+ *   /webhooks/{application}/{token} (a follow-up). What each presser sees is `repliesTo(id)`;
+ *   ephemeral replies never show in `channelView`.
  *
  * Gateway (uncompressed JSON): HELLO 10, IDENTIFY 2 (a wrong token closes 4004; the Message
  * Content intent without `messageContentIntent` closes 4014), READY / GUILD_CREATE / RESUMED /
@@ -51,12 +64,36 @@ export type DiscordFailure = { channelId?: string; times?: number } & (
   | { kind: 'server_error'; status?: 500 | 502 | 503 | 504; html?: boolean; afterCreate?: boolean }
 );
 
+/** A button press and what the app answered to it. */
+export interface DiscordInteraction {
+  id: string;
+  token: string;
+  userId: string;
+  channelId: string;
+  messageId: string;
+  customId: string;
+  at: number;
+  /** The callback's type (4, 5, 6, 7) once answered. */
+  callback?: number;
+  /** The replies (the original, then follow-ups) as the presser sees them now; `ephemeral`: only they do. */
+  replies: Array<{ id: string; content: string; ephemeral: boolean; deleted: boolean; deferred: boolean }>;
+}
+
+/** Interaction callback types (interactions/receiving-and-responding). */
+const CALLBACK_REPLY = 4;
+const CALLBACK_DEFERRED_REPLY = 5;
+const CALLBACK_DEFERRED_UPDATE = 6;
+const CALLBACK_UPDATE = 7;
+const EPHEMERAL = 1 << 6;
+
 export interface FakeDiscordOptions {
   /** The per-channel message bucket (Discord: 5 per 5 s). */
   bucketLimit?: number;
   bucketWindowS?: number;
   /** How long a nonce is remembered ("the past few minutes"). */
   nonceWindowMs?: number;
+  /** How long after a press its callback is taken (Discord: 3 s). */
+  interactionWindowMs?: number;
 }
 
 export const BOT = { id: '900000000000000001', username: 'tinybot', discriminator: '0', global_name: 'Tiny', avatar: null, bot: true };
@@ -97,6 +134,8 @@ export class FakeDiscord {
   readonly edits: Array<{ channelId: string; id: string; content: string; at: number }> = [];
   readonly deletions: Array<{ channelId: string; id: string; at: number }> = [];
   readonly identified: Array<Record<string, unknown>> = [];
+  /** Every button press, with the app's answers. */
+  readonly interactions: DiscordInteraction[] = [];
   readonly resumes: Array<Record<string, unknown>> = [];
   /** Every REST request: method, path (without /api/vN), status answered, when. */
   readonly requests: Array<{ method: string; path: string; status: number; at: number }> = [];
@@ -127,7 +166,7 @@ export class FakeDiscord {
   #globalUntil = 0;
 
   constructor(options: FakeDiscordOptions = {}) {
-    this.#o = { bucketLimit: 5, bucketWindowS: 5, nonceWindowMs: 5 * 60_000, ...options };
+    this.#o = { bucketLimit: 5, bucketWindowS: 5, nonceWindowMs: 5 * 60_000, interactionWindowMs: 3000, ...options };
     this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#wss = new WebSocketServer({ server: this.#server });
     this.#wss.on('connection', (socket) => this.#connect(socket));
@@ -164,6 +203,58 @@ export class FakeDiscord {
   guildMessage(input: { userId: string; channelId: string; content: string; mention?: boolean }): string {
     const content = input.mention ? `<@${BOT.id}> ${input.content}` : input.content;
     return this.#message(input.channelId, GUILD, input.userId, content, input.mention ? [BOT] : []);
+  }
+
+  /** The buttons a message shows now (none once they were removed or the message is gone). */
+  componentsOf(channelId: string, messageId: string): Array<{ customId: string; label: string; style: number; row: number }> {
+    const message = (this.#history.get(channelId) ?? []).find((m) => m['id'] === messageId && m['deleted'] !== true);
+    const rows = (message?.['components'] ?? []) as Array<{ components?: Array<Record<string, unknown>> }>;
+    return rows.flatMap((row, i) => (row.components ?? []).map((b) => ({ customId: String(b['custom_id']), label: String(b['label'] ?? ''), style: Number(b['style']), row: i })));
+  }
+
+  /** A message as it reads now. */
+  messageOf(channelId: string, messageId: string): { content: string; components: number } | undefined {
+    const message = (this.#history.get(channelId) ?? []).find((m) => m['id'] === messageId && m['deleted'] !== true);
+    if (message === undefined) return undefined;
+    return { content: String(message['content'] ?? ''), components: ((message['components'] ?? []) as unknown[]).length };
+  }
+
+  /** A user presses a button of a message (INTERACTION_CREATE); returns the interaction. */
+  press(input: { userId: string; channelId: string; messageId: string; customId: string }): DiscordInteraction {
+    const message = (this.#history.get(input.channelId) ?? []).find((m) => m['id'] === input.messageId && m['deleted'] !== true);
+    if (message === undefined) throw new Error(`fake discord: no message ${input.messageId} in ${input.channelId}`);
+    if (!this.componentsOf(input.channelId, input.messageId).some((b) => b.customId === input.customId)) throw new Error(`fake discord: message ${input.messageId} has no button ${input.customId}`);
+    const channel = this.#channels.get(input.channelId) ?? (input.channelId === THREAD ? { id: THREAD, type: 11, guild_id: GUILD, parent_id: GUILD_CHANNEL } : undefined);
+    const guildId = channel?.['guild_id'] as string | undefined;
+    const interaction: DiscordInteraction = { id: nextId(), token: `aW50ZXJhY3Rpb246${nextId()}`, ...input, at: Date.now(), replies: [] };
+    this.interactions.push(interaction);
+    const user = this.#user(input.userId);
+    this.#dispatch('INTERACTION_CREATE', {
+      id: interaction.id,
+      application_id: BOT.id,
+      type: 3,
+      data: { custom_id: input.customId, component_type: 2 },
+      ...(guildId ? { guild_id: guildId, member: { user, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '68608' } } : { user }),
+      channel_id: input.channelId,
+      channel: { id: input.channelId, type: channel?.['type'] ?? 1, ...(guildId ? { guild_id: guildId } : {}) },
+      message,
+      token: interaction.token,
+      version: 1,
+      app_permissions: '68608',
+      locale: 'en-US',
+      ...(guildId ? { guild_locale: 'en-US' } : {}),
+      entitlements: [],
+      authorizing_integration_owners: { '0': guildId ?? input.userId },
+      context: guildId ? 0 : 1,
+      attachment_size_limit: 10_485_760,
+    });
+    return interaction;
+  }
+
+  /** What the presser of an interaction sees of the app's answers (the ones deleted left out). */
+  repliesTo(interactionId: string): Array<{ content: string; ephemeral: boolean; deferred: boolean }> {
+    const interaction = this.interactions.find((i) => i.id === interactionId);
+    return (interaction?.replies ?? []).filter((r) => !r.deleted).map(({ content, ephemeral, deferred }) => ({ content, ephemeral, deferred }));
   }
 
   sentTo(channelId: string): DiscordSent[] {
@@ -280,6 +371,14 @@ export class FakeDiscord {
         return;
       }
       message['content'] = body['content'];
+    }
+    if (body['components'] !== undefined) {
+      const invalid = componentsError(body['components']);
+      if (invalid !== undefined) {
+        json(400, { message: 'Invalid Form Body', code: 50_035, errors: { components: { _errors: [{ code: 'INVALID', message: invalid }] } } }, headers);
+        return;
+      }
+      message['components'] = body['components'];
     }
     message['edited_timestamp'] = new Date().toISOString();
     this.edits.push({ channelId, id: messageId, content: String(message['content']), at: Date.now() });
@@ -506,6 +605,11 @@ export class FakeDiscord {
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
       return;
     }
+    // The interaction endpoints take no bot token: the interaction's own token is in the path.
+    const callback = req.method === 'POST' ? /^\/interactions\/([^/]+)\/([^/]+)\/callback$/.exec(path) : null;
+    if (callback) return this.#interactionCallback(callback[1]!, callback[2]!, raw, res, json);
+    const hook = /^\/webhooks\/([^/]+)\/([^/]+)(?:\/messages\/([^/]+))?$/.exec(path);
+    if (hook && hook[1] === BOT.id) return this.#interactionWebhook(req.method ?? 'GET', hook[2]!, hook[3] === undefined ? undefined : decodeURIComponent(hook[3]), raw, res, json);
     if (req.headers.authorization !== `Bot ${this.token}`) return json(401, { message: '401: Unauthorized', code: 0 });
     if (Date.now() < this.#globalUntil) {
       this.unexpected429 += 1;
@@ -562,6 +666,73 @@ export class FakeDiscord {
     return json(404, { message: `fake discord has no ${req.method} ${path}`, code: 0 });
   }
 
+  #interactionCallback(id: string, token: string, raw: Buffer, res: ServerResponse, json: (status: number, body: unknown) => void) {
+    const interaction = this.interactions.find((i) => i.id === id && i.token === token);
+    if (interaction === undefined || Date.now() - interaction.at > this.#o.interactionWindowMs) return json(404, { message: 'Unknown interaction', code: 10_062 });
+    if (interaction.callback !== undefined) return json(400, { message: 'Interaction has already been acknowledged.', code: 40_060 });
+    const body = JSON.parse(raw.toString() || '{}') as { type?: number; data?: Record<string, unknown> };
+    const data = body.data ?? {};
+    const ephemeral = (Number(data['flags'] ?? 0) & EPHEMERAL) !== 0;
+    if (body.type === CALLBACK_REPLY || body.type === CALLBACK_DEFERRED_REPLY) {
+      const content = typeof data['content'] === 'string' ? data['content'] : '';
+      if (content.length > 2000) return json(400, { message: 'Invalid Form Body', code: 50_035 });
+      interaction.replies.push({ id: nextId(), content, ephemeral, deleted: false, deferred: body.type === CALLBACK_DEFERRED_REPLY });
+    } else if (body.type === CALLBACK_UPDATE) {
+      const message = (this.#history.get(interaction.channelId) ?? []).find((m) => m['id'] === interaction.messageId);
+      if (message !== undefined && typeof data['content'] === 'string') message['content'] = data['content'];
+      if (message !== undefined && data['components'] !== undefined) message['components'] = data['components'];
+    } else if (body.type !== CALLBACK_DEFERRED_UPDATE) {
+      return json(400, { message: 'Invalid Form Body', code: 50_035 });
+    }
+    interaction.callback = body.type;
+    res.writeHead(204).end();
+  }
+
+  #interactionWebhook(method: string, token: string, messageId: string | undefined, raw: Buffer, res: ServerResponse, json: (status: number, body: unknown) => void) {
+    const interaction = this.interactions.find((i) => i.token === token);
+    if (interaction === undefined) return json(404, { message: 'Unknown Webhook', code: 10_015 });
+    if (interaction.callback === undefined) return json(404, { message: 'Unknown Webhook', code: 10_015 });
+    const body = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
+    const content = typeof body['content'] === 'string' ? body['content'] : undefined;
+    if (content !== undefined && content.length > 2000) return json(400, { message: 'Invalid Form Body', code: 50_035 });
+    const asMessage = (reply: DiscordInteraction['replies'][number]) => ({
+      id: reply.id,
+      channel_id: interaction.channelId,
+      author: BOT,
+      content: reply.content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      pinned: false,
+      type: 19,
+      flags: reply.ephemeral ? EPHEMERAL : 0,
+      application_id: BOT.id,
+      webhook_id: BOT.id,
+    });
+    if (messageId === undefined) {
+      if (method !== 'POST') return json(405, { message: '405: Method Not Allowed', code: 0 });
+      const reply = { id: nextId(), content: content ?? '', ephemeral: (Number(body['flags'] ?? 0) & EPHEMERAL) !== 0, deleted: false, deferred: false };
+      interaction.replies.push(reply);
+      return json(200, asMessage(reply));
+    }
+    const reply = messageId === '@original' ? interaction.replies[0] : interaction.replies.find((r) => r.id === messageId);
+    if (reply === undefined || reply.deleted) return json(404, { message: 'Unknown Message', code: 10_008 });
+    if (method === 'DELETE') {
+      reply.deleted = true;
+      res.writeHead(204).end();
+      return;
+    }
+    if (method !== 'PATCH') return json(405, { message: '405: Method Not Allowed', code: 0 });
+    if (content !== undefined) reply.content = content;
+    reply.deferred = false;
+    return json(200, asMessage(reply));
+  }
+
   async #createMessage(channelId: string, req: IncomingMessage, res: ServerResponse, raw: Buffer, json: (status: number, body: unknown, headers?: Record<string, string>) => void): Promise<void> {
     const failure = this.#failureFor(channelId);
     if (failure?.kind === 'rate_limit') {
@@ -600,6 +771,8 @@ export class FakeDiscord {
     }
     const content = typeof body['content'] === 'string' ? body['content'] : undefined;
     if (content !== undefined && content.length > 2000) return json(400, { message: 'Invalid Form Body', code: 50_035 }, headers);
+    const invalid = body['components'] === undefined ? undefined : componentsError(body['components']);
+    if (invalid !== undefined) return json(400, { message: 'Invalid Form Body', code: 50_035, errors: { components: { _errors: [{ code: 'INVALID', message: invalid }] } } }, headers);
     const nonce = typeof body['nonce'] === 'string' || typeof body['nonce'] === 'number' ? String(body['nonce']) : undefined;
     if (nonce !== undefined && nonce.length > 25) return json(400, { message: 'Invalid Form Body', code: 50_035, errors: { nonce: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH' }] } } }, headers);
     const known = nonce !== undefined && body['enforce_nonce'] === true ? this.#nonces.get(nonce) : undefined;
@@ -624,6 +797,7 @@ export class FakeDiscord {
         embeds: [],
         pinned: false,
         type: 0,
+        ...(Array.isArray(body['components']) ? { components: body['components'] } : {}),
         ...(nonce !== undefined ? { nonce } : {}),
       };
       if (nonce !== undefined) this.#nonces.set(nonce, { message, at: Date.now() });
@@ -642,4 +816,26 @@ export class FakeDiscord {
     if (failure?.kind === 'server_error') return serverError();
     json(200, message, headers);
   }
+}
+
+/** Why a message's `components` break Discord's rules (undefined: they do not). */
+function componentsError(components: unknown): string | undefined {
+  if (!Array.isArray(components)) return 'components must be an array';
+  if (components.length > 5) return 'at most 5 action rows';
+  const ids = new Set<string>();
+  for (const row of components as Array<Record<string, unknown>>) {
+    if (row['type'] !== 1 || !Array.isArray(row['components'])) return 'a top-level component must be an action row';
+    const buttons = row['components'] as Array<Record<string, unknown>>;
+    if (buttons.length === 0 || buttons.length > 5) return 'an action row holds 1 to 5 buttons';
+    for (const b of buttons) {
+      if (b['type'] !== 2) return 'only buttons are supported here';
+      const id = b['custom_id'];
+      if (typeof id !== 'string' || id.length === 0 || id.length > 100) return 'custom_id must be 1 to 100 characters';
+      if (ids.has(id)) return 'custom_id must be unique in the message';
+      ids.add(id);
+      if (typeof b['label'] === 'string' && b['label'].length > 80) return 'label must be at most 80 characters';
+      if (![1, 2, 3, 4].includes(Number(b['style']))) return 'a button with a custom_id has style 1 to 4';
+    }
+  }
+  return undefined;
 }

@@ -30,26 +30,50 @@
  *   (PATCH) at most every 1.5 s — message writes of a channel share Discord's 5-per-5-s bucket,
  *   which discord.js follows — and deleted once the answer is there; a message that is gone
  *   (404, Unknown Message) is PermanentSendError.
+ * - Approvals (`approvals`; docs/approvals.md, "In the chat apps"): a prompt is a message with
+ *   action rows of buttons (custom id `<approval id>:<token>`, at most 100 characters; Danger for
+ *   a `danger` action, Primary for `primary`, else Secondary; 5 a row, 25 at most; labels cut
+ *   to 80), sent with a nonce from the approval id so a retry after a lost answer posts none
+ *   twice. Settling edits its content to the outcome and removes the rows. A button press
+ *   (INTERACTION_CREATE) is acknowledged at once with an ephemeral deferred reply (Discord wants
+ *   an answer within 3 s, the decision may take longer), then handed to `sink.click`; its notes
+ *   fill that ephemeral reply (only the presser sees it), and a press the host said nothing
+ *   about has its "thinking…" reply deleted.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   ApplicationFlags,
+  ButtonStyle,
   Client,
+  ComponentType,
   DiscordAPIError,
   DiscordjsError,
   DiscordjsErrorCodes,
   Events,
   GatewayIntentBits,
+  MessageFlags,
   Partials,
   RateLimitError,
   RESTEvents,
   Routes,
+  type ButtonInteraction,
+  type Interaction,
   type Message,
   type SendableChannels,
 } from 'discord.js';
-import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
+import {
+  PermanentSendError,
+  RetryAfterError,
+  type ApprovalPrompt,
+  type ApprovalPromptAdapter,
+  type ChannelAdapter,
+  type InboundMessage,
+  type InboundSink,
+  type LiveReplyAdapter,
+  type OutboundMessage,
+} from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../host.ts';
 import { SeenMessages } from './seen.ts';
@@ -99,6 +123,32 @@ function nonceOf(key: string): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, 25);
 }
 
+/** Discord's component limits: 5 buttons an action row, 5 rows a message, a custom id of 100 characters, a label of 80. */
+export const DISCORD_BUTTONS_PER_ROW = 5;
+export const DISCORD_MAX_ROWS = 5;
+const CUSTOM_ID_MAX = 100;
+const BUTTON_LABEL_MAX = 80;
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** An approval prompt's action rows (raw API components): one button per action, within Discord's limits. */
+export function approvalComponents(prompt: ApprovalPrompt): Array<{ type: ComponentType.ActionRow; components: Array<Record<string, unknown>> }> {
+  const max = DISCORD_BUTTONS_PER_ROW * DISCORD_MAX_ROWS;
+  // Too many answers for 25 buttons: the last one (deny / decline) stays.
+  const actions = prompt.actions.length > max ? [...prompt.actions.slice(0, max - 1), prompt.actions[prompt.actions.length - 1]!] : prompt.actions;
+  const buttons = actions.map((a) => {
+    const customId = `${prompt.id}:${a.token}`;
+    if (customId.length > CUSTOM_ID_MAX) throw new PermanentSendError(`button custom id ${customId} is longer than Discord's ${CUSTOM_ID_MAX} characters`);
+    const style = a.style === 'danger' ? ButtonStyle.Danger : a.style === 'primary' ? ButtonStyle.Primary : ButtonStyle.Secondary;
+    return { type: ComponentType.Button, custom_id: customId, label: cut(a.label.trim() === '' ? a.token : a.label, BUTTON_LABEL_MAX), style };
+  });
+  const rows = [];
+  for (let i = 0; i < buttons.length; i += DISCORD_BUTTONS_PER_ROW) rows.push({ type: ComponentType.ActionRow as const, components: buttons.slice(i, i + DISCORD_BUTTONS_PER_ROW) });
+  return rows;
+}
+
 /** Edits of one progress message: at most one every 1.5 s (a channel's message writes share 5 per 5 s). */
 export const DISCORD_EDIT_INTERVAL_MS = 1500;
 
@@ -133,6 +183,36 @@ export class DiscordAdapter implements ChannelAdapter {
       } catch (err) {
         const translated = translateError(err);
         // Already gone: nothing left to do.
+        if (translated instanceof PermanentSendError) return;
+        throw translated;
+      }
+    },
+  };
+  readonly approvals: ApprovalPromptAdapter = {
+    post: async (route, prompt) => {
+      const components = approvalComponents(prompt);
+      try {
+        const channel = await this.#channel(route);
+        // The nonce makes the host's retry after a lost answer return the prompt created first.
+        const sent = await channel.send({
+          content: cut(prompt.text, DISCORD_MAX_MESSAGE),
+          components,
+          allowedMentions: { parse: [] },
+          nonce: nonceOf(`approval:${prompt.id}`),
+          enforceNonce: true,
+        });
+        return sent.id;
+      } catch (err) {
+        throw translateError(err);
+      }
+    },
+    settle: async (route, messageId, text) => {
+      try {
+        const channel = await this.#channel(route);
+        await channel.messages.edit(messageId, { content: cut(text, DISCORD_MAX_MESSAGE), components: [], allowedMentions: { parse: [] } });
+      } catch (err) {
+        const translated = translateError(err);
+        // Deleted, or the channel gone: nothing left to settle.
         if (translated instanceof PermanentSendError) return;
         throw translated;
       }
@@ -179,6 +259,7 @@ export class DiscordAdapter implements ChannelAdapter {
     });
     this.#sink = sink;
     this.#client.on('messageCreate', (message) => this.#handle(message));
+    this.#client.on(Events.InteractionCreate, (interaction) => void this.#onInteraction(interaction));
     // Every READY (the first, and a new session after one Discord invalidated) catches up.
     this.#client.on(Events.ShardReady, () => void this.#catchUp());
     this.#client.on('error', (err) => log('error', `discord: ${err.message}`));
@@ -256,6 +337,56 @@ export class DiscordAdapter implements ChannelAdapter {
     void lane.finally(() => {
       if (this.#lanes.get(channelId) === lane) this.#lanes.delete(channelId);
     });
+  }
+
+  /** A press of an approval prompt's button: acknowledged at once, then handed to the host. */
+  async #onInteraction(interaction: Interaction): Promise<void> {
+    if (!interaction.isButton()) return;
+    const log = this.#options.log ?? (() => {});
+    const at = interaction.customId.lastIndexOf(':');
+    if (at <= 0 || this.#sink?.click === undefined) return;
+    // Discord wants an answer within 3 s; the decision may take longer: an ephemeral "thinking…" now.
+    const deferred = interaction.deferReply({ flags: MessageFlags.Ephemeral }).then(
+      () => true,
+      (err: unknown) => {
+        // Too late (a stalled process): the press still counts; the presser sees "interaction failed".
+        log('warn', `discord: could not acknowledge the button press ${interaction.id}: ${err instanceof Error ? err.message : String(err)}`);
+        return false;
+      },
+    );
+    let notes = 0;
+    const notify = async (text: string): Promise<void> => {
+      if (!(await deferred)) return;
+      const body = { content: cut(text, DISCORD_MAX_MESSAGE), allowedMentions: { parse: [] } };
+      try {
+        if (notes++ === 0) await interaction.editReply(body);
+        else await interaction.followUp({ ...body, flags: MessageFlags.Ephemeral });
+      } catch (err) {
+        log('warn', `discord: could not tell ${interaction.user.id} about their button press: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    try {
+      await this.#sink.click({
+        approvalId: interaction.customId.slice(0, at),
+        token: interaction.customId.slice(at + 1),
+        senderId: interaction.user.id,
+        sender: interaction.user.globalName ?? interaction.user.username,
+        route: `ch:${interaction.channelId}`,
+        notify,
+      });
+    } catch (err) {
+      log('error', `discord button press ${interaction.id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    // Nothing was said: the "thinking…" reply goes rather than failing after 15 minutes.
+    if (notes === 0 && (await deferred)) await this.#clearReply(interaction);
+  }
+
+  async #clearReply(interaction: ButtonInteraction): Promise<void> {
+    try {
+      await interaction.deleteReply();
+    } catch {
+      // Gone already, or the token expired: Discord drops it by itself.
+    }
   }
 
   /** Reads what each recently active channel got since its mark (Discord does not redeliver it). */

@@ -19,5 +19,5 @@ export const discordKind = defineChannelKind({
   login: 'token',
   processEnv: [],
   maxMessageChars: 2000,
-  capabilities: { threads: false, editsMessages: true, privateReplies: true, files: true, buttons: false },
+  capabilities: { threads: false, editsMessages: true, privateReplies: true, files: true, buttons: true },
 });
