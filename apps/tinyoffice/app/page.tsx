@@ -68,6 +68,8 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
   const a = useStore((s) => s.activity[id]);
   const paused = useStore((s) => isPaused(s, id));
   const failure = useStore((s) => s.failures[id]);
+  // What it waits on the person for (an approval request, answered on the Approvals page).
+  const waitsFor = useStore((s) => Object.values(s.approvals).find((r) => r.agentId === id && r.status === 'pending')?.summary ?? null);
   const tone = paused ? 'bg-amber-50 dark:bg-amber-950' : a?.working ? 'bg-sky-50 dark:bg-sky-950' : failure ? 'bg-red-50 dark:bg-red-950' : 'bg-slate-50 dark:bg-slate-800/50';
   const border = selected ? 'border-sky-500 ring-2 ring-sky-500/40' : failure ? 'border-red-400 dark:border-red-700' : 'border-slate-200 dark:border-slate-700';
   return (
@@ -90,6 +92,10 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
             <span data-testid="bubble" className="mt-1 block rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs text-amber-900 shadow-sm dark:bg-slate-900 dark:text-amber-200">
               <span className="font-medium">Paused</span> · resume it from the run tree
             </span>
+          ) : waitsFor !== null ? (
+            <span data-testid="bubble" className="mt-1 block rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs font-medium text-violet-900 shadow-sm dark:bg-slate-900 dark:text-violet-200">
+              Waits for your answer
+            </span>
           ) : a?.working ? (
             <span data-testid="bubble" className="mt-1 block rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs text-slate-700 shadow-sm dark:bg-slate-900 dark:text-slate-200">
               {a.bubble ?? 'working…'}
@@ -104,6 +110,11 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
               {a.tool.title ? `: ${a.tool.title}` : ''}
             </span>
           ) : null}
+          {waitsFor !== null && (
+            <span data-testid="desk-waits" className="mt-1 block line-clamp-2 break-all font-mono text-xs text-violet-900 dark:text-violet-200">
+              {waitsFor}
+            </span>
+          )}
           {a?.working && a.plan && a.plan.length > 0 ? (
             <span data-testid="desk-plan" className="mt-1 block truncate text-xs text-amber-900 dark:text-amber-200">
               {planLine(a.plan)}

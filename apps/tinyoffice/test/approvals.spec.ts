@@ -115,9 +115,13 @@ test('the inbox with the keyboard only: the header count follows the stream, foc
   await expect(count()).toHaveAttribute('data-count', '0');
   const sent = await kit.api.sendMessage({ body: { agent: 'careful', message: asks('npm test'), sender: 'Alice', senderId: 'alice', channel: 'web' } });
   await nextPending(seen);
-  // Live, on the page that was open: no reload, no polling.
+  // Live, on the page that was open (the office): no reload, no polling; the agent's desk says what it waits for.
   await expect(count()).toHaveAttribute('data-count', '1');
   await expect(count()).toBeVisible();
+  const desk = page.locator('[data-agent="careful"]');
+  await expect(desk.getByTestId('bubble')).toHaveText('Waits for your answer');
+  await expect(desk.getByTestId('desk-waits')).toHaveText('Bash: npm test');
+  await look('office');
   const nav = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals 1 waiting' });
   await nav.focus();
   await page.keyboard.press('Enter');
