@@ -318,7 +318,7 @@ export class ApprovalPrompts {
           decision: d.decision,
           by,
           ...(d.answer !== undefined ? { answer: d.answer } : {}),
-          ...(d.decision === 'deny' ? { reason: d.reason ?? `${posted.kind === 'question' ? 'declined' : 'denied'} by ${d.sender} (${by})` } : {}),
+          ...(d.reason !== undefined ? { reason: d.reason } : {}),
         },
       });
       if (tellSuccess) await notify(`${d.label}.`);

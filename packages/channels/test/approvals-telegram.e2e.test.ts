@@ -1,0 +1,141 @@
+/**
+ * Approvals answered from Telegram, end to end (the built daemon, the real channel process,
+ * grammY against the fake Bot API, an agent runtime that asks before it acts —
+ * packages/cli/test/fixtures/approval-runtime, installed as a plugin): the request is posted into
+ * the group chat it came from with an inline keyboard; a stranger's press is refused and told
+ * why; of two paired members pressing at once the first wins and the second is told who
+ * decided; the prompt is settled (outcome, no keyboard) and the agent goes on. A decision from
+ * the API settles the prompt too, also one made while the channel process was down.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Approval } from '@tinyagi/client';
+import { FakeTelegram, type SentCall } from '@tinyagi/test-kit/fake-telegram';
+import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { createChannelDaemon } from './daemon.ts';
+
+const RUNTIME = fileURLToPath(new URL('../../cli/test/fixtures/approval-runtime/runtime.mjs', import.meta.url));
+
+let fake: FakeTelegram;
+let d: TestDaemon;
+const ADA = 6161;
+const BOB = 6262;
+const STRANGER = 9999;
+const GROUP = -100_777;
+
+beforeAll(async () => {
+  fake = new FakeTelegram();
+  await fake.start();
+  d = await createChannelDaemon({
+    agents: {
+      careful: { provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 600 } },
+      // Only Ada may answer for this one.
+      guarded: { provider: 'asks-test', permission_mode: 'ask', permissions: { approvers: [`telegram:${ADA}`] } },
+    },
+    channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
+  });
+  mkdirSync(join(d.home, 'kinds'), { recursive: true });
+  writeFileSync(join(d.home, 'kinds', 'asks-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(RUNTIME).href)};\n`);
+  await d.start();
+  for (const user of [ADA, BOB]) {
+    fake.userMessage({ chatId: user, text: 'hi' });
+    const code = await fake.until(
+      () =>
+        /pairing code is ([A-Z2-9]{8})/.exec(
+          fake
+            .messagesTo(user)
+            .map((m) => m.text)
+            .join('\n'),
+        )?.[1],
+      `the pairing code of ${user}`,
+      60_000,
+    );
+    await d.api.approvePairing({ body: { code } });
+    await fake.until(() => fake.messagesTo(user).some((m) => /coder done: hi/.test(m.text ?? '')), `the first reply to ${user}`, 60_000);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await d?.cleanup();
+  await fake?.close();
+});
+
+/** Ada asks `agent` (in the group) to run `command`; resolves with the prompt posted into the group and its request. */
+async function ask(agent: string, command: string): Promise<{ prompt: SentCall; approval: Approval }> {
+  fake.userMessage({ chatId: GROUP, fromId: ADA, chatType: 'group', text: `@tiny_test_bot @${agent} ASK:${JSON.stringify([{ tool: 'Bash', input: { command } }])}` });
+  const prompt = await fake.until(() => fake.messagesTo(GROUP).find((m) => m.keyboard !== undefined && m.text?.includes(command)), `the prompt for ${command}`, 60_000);
+  const approval = await waitFor(
+    async () => (await d.api.listApprovals({ query: { status: 'pending', agent } })).find((a) => a.summary.includes(command)),
+    30_000,
+    `the pending request for ${command}`,
+  );
+  return { prompt, approval };
+}
+
+const view = (messageId: number) => fake.chatView(GROUP).find((m) => m.messageId === messageId);
+const replyWith = (pattern: RegExp) =>
+  fake
+    .until(() => fake.messagesTo(GROUP).find((m) => pattern.test(m.text ?? '')), `a reply matching ${pattern}`, 60_000)
+    .catch((err: unknown) => {
+      throw new Error(`${String(err)}; the group got: ${JSON.stringify(fake.messagesTo(GROUP).map((m) => m.text))}`);
+    });
+const answerTo = (queryId: string) => fake.until(() => fake.callbackAnswers.find((a) => a.id === queryId), `the answer to callback query ${queryId}`, 30_000);
+
+it('a request is posted with an inline keyboard; a stranger is refused; the first paired member wins, the second is told who decided; the prompt is settled and the agent goes on', async () => {
+  const { prompt, approval } = await ask('careful', 'make deploy');
+  expect(prompt.text).toContain('@careful asks for permission');
+  expect(prompt.text).toMatch(/Expires at \d\d:\d\d UTC/);
+  const data = prompt.keyboard!.flat().map((b) => b.callback_data!);
+  expect(data).toEqual([`${approval.id}:o`, `${approval.id}:s`, `${approval.id}:a`, `${approval.id}:d`]);
+  for (const d of data) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(64);
+  const click = (fromId: number, token: string) => fake.userClick({ chatId: GROUP, chatType: 'group', messageId: prompt.messageId!, fromId, data: `${approval.id}:${token}` });
+
+  // Not paired: refused, and told why (only the presser sees it); the request still waits.
+  const refused = await answerTo(click(STRANGER, 'o'));
+  expect(refused.text).toMatch(/not paired/);
+  expect((await d.api.getApproval({ params: { id: approval.id } })).status).toBe('pending');
+  expect(view(prompt.messageId!)?.text).toContain('make deploy');
+  expect(fake.keyboardOf(GROUP, prompt.messageId!)).toHaveLength(2);
+
+  // Two members press at once: Ada's press is handled first and wins; Bob hears who decided.
+  const first = click(ADA, 'o');
+  const second = click(BOB, 'd');
+  expect((await answerTo(first)).text).toBe('Allow once.');
+  expect((await answerTo(second)).text).toMatch(/already answered.*allowed.* by telegram:6161/i);
+  expect(await d.api.getApproval({ params: { id: approval.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: `telegram:${ADA}` });
+
+  // Settled: the outcome, no buttons; the agent went on with the allowance.
+  await fake.until(() => fake.keyboardOf(GROUP, prompt.messageId!).length === 0 || undefined, 'the keyboard removed', 30_000);
+  expect(view(prompt.messageId!)?.text).toMatch(/^✅ Allowed once by telegram:6161\n@careful asked: .*make deploy/);
+  await replyWith(/Bash: allowed \(telegram:6161\)/);
+}, 180_000);
+
+it("only the agent's approvers may answer: a paired member who is not one is told so", async () => {
+  const { prompt, approval } = await ask('guarded', 'make release');
+  const click = (fromId: number, token: string) => fake.userClick({ chatId: GROUP, chatType: 'group', messageId: prompt.messageId!, fromId, data: `${approval.id}:${token}` });
+  expect((await answerTo(click(BOB, 'o'))).text).toMatch(/approvers of @guarded.*telegram:6262 is not one of them/);
+  expect((await d.api.getApproval({ params: { id: approval.id } })).status).toBe('pending');
+  expect((await answerTo(click(ADA, 'd'))).text).toBe('Denied.');
+  await fake.until(() => fake.keyboardOf(GROUP, prompt.messageId!).length === 0 || undefined, 'the keyboard removed', 30_000);
+  expect(view(prompt.messageId!)?.text).toMatch(/^⛔ Denied by telegram:6161\n@guarded asked: .*make release/);
+  await replyWith(/Bash: refused \(telegram:6161\) denied by telegram:6161/);
+}, 180_000);
+
+it('a decision from the API settles the prompt, also one made while the channel process was down', async () => {
+  const { prompt, approval } = await ask('careful', 'make migrate');
+  await d.api.decideApproval({ params: { id: approval.id }, body: { decision: 'deny', reason: 'use staging', by: 'cli' } });
+  await fake.until(() => fake.keyboardOf(GROUP, prompt.messageId!).length === 0 || undefined, 'the keyboard removed', 30_000);
+  expect(view(prompt.messageId!)?.text).toMatch(/^⛔ Denied by cli: use staging\n@careful asked: .*make migrate/);
+  await replyWith(/Bash: refused \(cli\) denied by cli: use staging/);
+
+  // The channel process dies with a prompt out; the request is answered meanwhile: the restarted process settles it.
+  const next = await ask('careful', 'make backup');
+  const pid = (await d.api.listChannels()).find((c) => c.name === 'telegram')!.pid!;
+  process.kill(pid, 'SIGKILL');
+  await d.api.decideApproval({ params: { id: next.approval.id }, body: { decision: 'allow_session', by: 'tinyoffice' } });
+  await waitFor(async () => ((await d.api.listChannels()).find((c) => c.name === 'telegram')?.pid ?? pid) !== pid, 60_000, 'the channel process restarted');
+  await fake.until(() => fake.keyboardOf(GROUP, next.prompt.messageId!).length === 0 || undefined, 'the keyboard removed after the restart', 60_000);
+  expect(view(next.prompt.messageId!)?.text).toMatch(/^✅ Allowed for this session by tinyoffice/);
+}, 240_000);
