@@ -30,6 +30,19 @@
  * Slack gives up: `undelivered`). `requestDisconnect('refresh_requested' | 'warning' |
  * 'link_disabled')` sends `{type:"disconnect"}`, `drop` cuts every socket. The server pings every
  * `pingMs`; the client's pings are answered (ws does).
+ *
+ * Block Kit and interactivity (docs.slack.dev: reference/block-kit/blocks, …/block-elements/button-element,
+ * interactivity/handling-user-interaction, reference/interaction-payloads/block_actions-payload,
+ * reference/methods/chat.postEphemeral): chat.postMessage and chat.update take `blocks` (at most
+ * 50; a section's text up to 3,000 characters; an actions block of up to 25 elements; a button's
+ * text up to 75, its action_id up to 255 and unique in the block, its value up to 2,000, style
+ * `primary` or `danger`), else `invalid_blocks`; chat.update without `blocks` keeps the message's
+ * blocks. `press` is a user pressing a button: an `interactive` envelope (Socket Mode) or a
+ * form-encoded `payload` POST (Request URL) of type `block_actions`, with the user, the
+ * container (channel, message ts, thread ts), the message and the action; it is never
+ * redelivered, and one not acked within `ackTimeoutMs` is counted in `unackedInteractions` (the
+ * user sees Slack's warning). chat.postEphemeral (tier 4) shows a message to one user only:
+ * `ephemerals`, never in `messages`.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -54,6 +67,8 @@ export interface SlackMessage {
   user: string;
   bot_id?: string;
   text: string;
+  /** Block Kit blocks, as they read now. */
+  blocks?: Array<Record<string, unknown>>;
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
   files: Array<{ id: string; name: string; bytes: Buffer }>;
   deleted: boolean;
@@ -89,6 +104,8 @@ export interface FakeSlackOptions {
 interface Envelope {
   id: string;
   event: Record<string, unknown>;
+  /** An interactivity payload (a button press) instead of an event: never redelivered. */
+  interactive?: Record<string, unknown>;
   attempt: number;
   reason: string;
   socket: WebSocket | undefined;
@@ -109,6 +126,7 @@ const TIERS: Record<string, { perMinute: number; burst: number }> = {
   'files.getUploadURLExternal': { perMinute: 100, burst: 100 },
   'files.completeUploadExternal': { perMinute: 100, burst: 100 },
   'users.info': { perMinute: 100, burst: 100 },
+  'chat.postEphemeral': { perMinute: 100, burst: 100 },
 };
 
 class Bucket {
@@ -152,6 +170,10 @@ export class FakeSlack {
   readonly undelivered: Array<Record<string, unknown>> = [];
   /** Every envelope sent on a socket (first deliveries and redeliveries). */
   readonly sentEnvelopes: Array<{ id: string; attempt: number; reason: string }> = [];
+  /** Messages shown to one user only (chat.postEphemeral). */
+  readonly ephemerals: Array<{ channel: string; user: string; text: string; thread_ts?: string; at: number }> = [];
+  /** Interactivity envelopes (button presses) the app did not ack in time. */
+  readonly unackedInteractions: string[] = [];
   connectionsOpened = 0;
   helloSent = 0;
   /**
@@ -315,6 +337,51 @@ export class FakeSlack {
     return `${seconds}.${String(++this.#ts).padStart(6, '0')}`;
   }
 
+  /**
+   * A user presses a button of a message (`block_actions`); returns the envelope id. Throws when
+   * the message (as it reads now) has no such button.
+   */
+  press(input: { user: string; channel: string; ts: string; actionId: string }): string {
+    const message = this.messages.find((m) => m.channel === input.channel && m.ts === input.ts && !m.deleted);
+    if (message === undefined) throw new Error(`fake slack: no message ${input.ts} in ${input.channel}`);
+    const found = this.buttonsOf(input.channel, input.ts).find((b) => b.action_id === input.actionId);
+    if (found === undefined) throw new Error(`fake slack: message ${input.ts} has no button ${input.actionId}`);
+    const { block_id: blockId, ...button } = found;
+    const name = this.#users.get(input.user) ?? `user-${input.user.toLowerCase()}`;
+    const payload = {
+      type: 'block_actions',
+      user: { id: input.user, username: name, name, team_id: SLACK_TEAM },
+      api_app_id: SLACK_APP,
+      token: 'verification-token',
+      container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
+      trigger_id: `${Date.now()}.${randomUUID().slice(0, 8)}`,
+      team: { id: SLACK_TEAM, domain: 'fake' },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: message.channel, name: message.channel.startsWith('D') ? 'directmessage' : 'general' },
+      message: messageJson(message),
+      state: { values: {} },
+      response_url: `${this.url}/actions/${randomUUID()}`,
+      actions: [{ ...button, block_id: blockId, type: 'button', action_ts: this.#nextTs() }],
+    };
+    const envelope: Envelope = { id: randomUUID(), event: {}, interactive: payload, attempt: 0, reason: '', socket: undefined, timer: undefined };
+    this.#pending.set(envelope.id, envelope);
+    this.#send(envelope);
+    return envelope.id;
+  }
+
+  /** The buttons a message shows now (with their actions block's id). */
+  buttonsOf(channel: string, ts: string): Array<Record<string, unknown> & { action_id: string; block_id: string }> {
+    const message = this.messages.find((m) => m.channel === channel && m.ts === ts && !m.deleted);
+    return (message?.blocks ?? []).flatMap((block) =>
+      block['type'] === 'actions'
+        ? ((block['elements'] ?? []) as Array<Record<string, unknown>>)
+            .filter((e) => e['type'] === 'button')
+            .map((e) => ({ ...e, action_id: String(e['action_id']), block_id: String(block['block_id'] ?? '') }))
+        : [],
+    );
+  }
+
   // --- faults ------------------------------------------------------------------------------
 
   failNext(failure: SlackFailure): void {
@@ -404,6 +471,13 @@ export class FakeSlack {
     const socket = [...this.#sockets].find((s) => s.readyState === s.OPEN);
     if (socket === undefined) return;
     e.socket = socket;
+    if (e.interactive !== undefined) {
+      socket.send(JSON.stringify({ envelope_id: e.id, payload: e.interactive, type: 'interactive', accepts_response_payload: false }));
+      this.sentEnvelopes.push({ id: e.id, attempt: 0, reason: '' });
+      e.timer = setTimeout(() => this.#retry(e, 'timeout'), this.#options.ackTimeoutMs);
+      this.#changed();
+      return;
+    }
     socket.send(
       JSON.stringify({
         envelope_id: e.id,
@@ -434,17 +508,20 @@ export class FakeSlack {
 
   /** One delivery over the HTTP Events API (api.slack.com/apis/events-api#responding, /authentication/verifying-requests-from-slack). */
   async #post(e: Envelope, url: string): Promise<void> {
-    const body = JSON.stringify({
-      token: 'verification-token',
-      team_id: SLACK_TEAM,
-      api_app_id: SLACK_APP,
-      event: e.event,
-      type: 'event_callback',
-      event_id: `Ev${e.id.slice(0, 8).toUpperCase()}`,
-      event_time: Math.floor(Date.now() / 1000),
-      authorizations: [{ enterprise_id: null, team_id: SLACK_TEAM, user_id: SLACK_BOT_USER, is_bot: true, is_enterprise_install: false }],
-      is_ext_shared_channel: false,
-    });
+    const interactive = e.interactive !== undefined;
+    const body = interactive
+      ? new URLSearchParams({ payload: JSON.stringify(e.interactive) }).toString()
+      : JSON.stringify({
+          token: 'verification-token',
+          team_id: SLACK_TEAM,
+          api_app_id: SLACK_APP,
+          event: e.event,
+          type: 'event_callback',
+          event_id: `Ev${e.id.slice(0, 8).toUpperCase()}`,
+          event_time: Math.floor(Date.now() / 1000),
+          authorizations: [{ enterprise_id: null, team_id: SLACK_TEAM, user_id: SLACK_BOT_USER, is_bot: true, is_enterprise_install: false }],
+          is_ext_shared_channel: false,
+        });
     const timestamp = String(Math.floor(Date.now() / 1000));
     const signature = `v0=${createHmac('sha256', this.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
     let status = 0;
@@ -452,7 +529,7 @@ export class FakeSlack {
       const res = await fetch(url, {
         method: 'POST',
         headers: {
-          'content-type': 'application/json',
+          'content-type': interactive ? 'application/x-www-form-urlencoded' : 'application/json',
           'x-slack-request-timestamp': timestamp,
           'x-slack-signature': signature,
           ...(e.attempt > 0 ? { 'x-slack-retry-num': String(e.attempt), 'x-slack-retry-reason': e.reason } : {}),
@@ -479,6 +556,13 @@ export class FakeSlack {
 
   #retry(e: Envelope, reason: string): void {
     if (!this.#pending.has(e.id)) return;
+    // A button press is not delivered again: the user sees Slack's warning instead.
+    if (e.interactive !== undefined) {
+      this.#pending.delete(e.id);
+      this.unackedInteractions.push(e.id);
+      this.#changed();
+      return;
+    }
     if (e.attempt >= this.#options.maxRetries) {
       this.#pending.delete(e.id);
       this.undelivered.push(e.event);
@@ -630,7 +714,10 @@ export class FakeSlack {
         const text = typeof args['text'] === 'string' ? args['text'] : '';
         if (text === '' && args['blocks'] === undefined) return fail('no_text');
         if (text.length > 40_000) return fail('msg_too_long');
+        const blocks = parseBlocks(args['blocks']);
+        if (blocks === 'invalid') return fail('invalid_blocks');
         const message = this.#botMessage(channel, text, args);
+        if (blocks !== undefined) message.blocks = blocks;
         const held = this.#holds.find((h) => h.pattern.test(text));
         if (held !== undefined) {
           this.#holds.splice(this.#holds.indexOf(held), 1);
@@ -645,10 +732,26 @@ export class FakeSlack {
         if (message.bot_id !== SLACK_BOT_ID) return fail('cant_update_message');
         const text = typeof args['text'] === 'string' ? args['text'] : '';
         if (text.length > 40_000) return fail('msg_too_long');
+        const blocks = parseBlocks(args['blocks']);
+        if (blocks === 'invalid') return fail('invalid_blocks');
+        // Without `blocks` the message keeps the ones it has.
+        if (blocks !== undefined) message.blocks = blocks;
         message.edits.push(text);
         message.text = text;
         this.updates.push({ channel, ts: message.ts, text, at: Date.now() });
         return ok({ channel, ts: message.ts, text });
+      }
+      case 'chat.postEphemeral': {
+        const channel = this.#conversationOf(String(args['channel'] ?? ''));
+        if (channel === undefined || !/^[CDG]/.test(String(args['channel'] ?? ''))) return fail('channel_not_found');
+        const user = String(args['user'] ?? '');
+        if (!/^[UW][A-Z0-9]+$/.test(user)) return fail('user_not_found');
+        const text = typeof args['text'] === 'string' ? args['text'] : '';
+        if (text === '' && args['blocks'] === undefined) return fail('no_text');
+        if (text.length > 40_000) return fail('msg_too_long');
+        const thread = args['thread_ts'] === undefined || args['thread_ts'] === '' ? undefined : String(args['thread_ts']);
+        this.ephemerals.push({ channel, user, text, ...(thread ? { thread_ts: thread } : {}), at: Date.now() });
+        return ok({ message_ts: this.#nextTs() });
       }
       case 'chat.delete': {
         const channel = String(args['channel'] ?? '');
@@ -769,6 +872,7 @@ function messageJson(m: SlackMessage, withMetadata = true): Record<string, unkno
     ts: m.ts,
     ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
     ...(m.metadata && withMetadata ? { metadata: m.metadata } : {}),
+    ...(m.blocks ? { blocks: m.blocks } : {}),
     ...(m.files.length > 0 ? { files: m.files.map((f) => ({ id: f.id, name: f.name })) } : {}),
   };
 }
@@ -784,4 +888,46 @@ function parseArgs(type: string, raw: Buffer): Record<string, unknown> {
     }
   }
   return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+}
+
+/** `blocks` as given (a JSON string when form-encoded), checked against Block Kit's limits: undefined when absent, 'invalid' when Slack would refuse them. */
+function parseBlocks(raw: unknown): Array<Record<string, unknown>> | undefined | 'invalid' {
+  if (raw === undefined) return undefined;
+  let blocks: unknown;
+  try {
+    blocks = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  } catch {
+    return 'invalid';
+  }
+  if (!Array.isArray(blocks) || blocks.length > 50) return 'invalid';
+  const blockIds = new Set<string>();
+  for (const block of blocks as Array<Record<string, unknown>>) {
+    if (typeof block !== 'object' || block === null) return 'invalid';
+    const id = block['block_id'];
+    if (id !== undefined) {
+      if (typeof id !== 'string' || id.length > 255 || blockIds.has(id)) return 'invalid';
+      blockIds.add(id);
+    }
+    if (block['type'] === 'section') {
+      const text = block['text'] as { type?: string; text?: unknown } | undefined;
+      if (text === undefined || (text.type !== 'mrkdwn' && text.type !== 'plain_text') || typeof text.text !== 'string' || text.text.length === 0 || text.text.length > 3000) return 'invalid';
+    } else if (block['type'] === 'actions') {
+      const elements = block['elements'];
+      if (!Array.isArray(elements) || elements.length === 0 || elements.length > 25) return 'invalid';
+      const actionIds = new Set<string>();
+      for (const e of elements as Array<Record<string, unknown>>) {
+        if (e['type'] !== 'button') return 'invalid';
+        const text = e['text'] as { type?: string; text?: unknown } | undefined;
+        if (text?.type !== 'plain_text' || typeof text.text !== 'string' || text.text.length === 0 || text.text.length > 75) return 'invalid';
+        const actionId = e['action_id'];
+        if (actionId !== undefined && (typeof actionId !== 'string' || actionId.length > 255 || actionIds.has(actionId))) return 'invalid';
+        if (typeof actionId === 'string') actionIds.add(actionId);
+        if (e['value'] !== undefined && (typeof e['value'] !== 'string' || e['value'].length > 2000)) return 'invalid';
+        if (e['style'] !== undefined && e['style'] !== 'primary' && e['style'] !== 'danger') return 'invalid';
+      }
+    } else {
+      return 'invalid';
+    }
+  }
+  return blocks as Array<Record<string, unknown>>;
 }

@@ -38,15 +38,33 @@
  * - Status while working: "typing" has no Slack equivalent for apps, so the message being worked
  *   on gets an :eyes: reaction, swapped for :white_check_mark: once the reply is out. Live
  *   replies (`live`): one message posted, edited with chat.update, deleted with chat.delete.
- * - Approvals as Block Kit buttons are a later issue: they would post `blocks` here and take
- *   `block_actions` envelopes from the same socket (capabilities.buttons is false until then).
+ * - Approvals (`approvals`; docs/approvals.md, "In the chat apps") are Block Kit: a section
+ *   (the prompt as mrkdwn, cut to Slack's 3,000 characters) and an actions block of buttons
+ *   (action_id `<approval id>:<token>`, value the token; style `primary` / `danger`; 25 at most
+ *   with the last answer kept, texts cut to 75), with the prompt as the notification `text`. The
+ *   post carries message metadata with a key from the approval id, so a retry after a lost
+ *   answer finds the prompt Slack already has. Settling is chat.update with the outcome as text
+ *   and as the only block (the buttons go). A press is a `block_actions` interactivity envelope
+ *   on the same socket (or Request URL): acked at once (Slack wants it within 3 s), then handed to
+ *   `sink.click`; its notes go by chat.postEphemeral to the presser alone, in the prompt's thread.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LogLevel, SocketModeClient } from '@slack/socket-mode';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, WebClient, type Logger } from '@slack/web-api';
-import { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
+import {
+  PermanentSendError,
+  RetryAfterError,
+  type ApprovalPrompt,
+  type ApprovalPromptAdapter,
+  type ChannelAdapter,
+  type InboundFile,
+  type InboundMessage,
+  type InboundSink,
+  type LiveReplyAdapter,
+  type OutboundMessage,
+} from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../host.ts';
 import { SlackEventsHttpReceiver, type SlackEventsHttpOptions } from './events-http.ts';
@@ -116,6 +134,55 @@ const LIVE_PREFIX = 'live|';
 
 /** The message metadata type on every reply: its payload's `key` is the send's idempotency key. */
 const REPLY_EVENT = 'tinyagi_reply';
+
+/** Unconfirmed keys of approval prompts: `approval|<channel>|<thread ts>|<approval id>`. */
+const APPROVAL_PREFIX = 'approval|';
+
+/** Block Kit limits: a section's text, a button's text, an action_id, an actions block's elements. */
+export const SLACK_SECTION_MAX = 3000;
+const SLACK_BUTTON_TEXT_MAX = 75;
+const SLACK_ACTION_ID_MAX = 255;
+export const SLACK_ACTIONS_MAX = 25;
+
+/** Cuts mrkdwn to `max` characters without splitting an entity (`&amp;`) or a `<…>` link or mention. */
+export function cutMrkdwn(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  const open = Math.max(cut.lastIndexOf('<'), cut.lastIndexOf('&'));
+  if (open >= 0 && !/[>;]/.test(cut.slice(open)) && cut.length - open < 1000) cut = cut.slice(0, open);
+  return `${cut}…`;
+}
+
+/** An approval prompt as Block Kit: its text in a section, its answers as buttons (within Slack's limits). */
+export function approvalBlocks(prompt: ApprovalPrompt): Array<Record<string, unknown>> {
+  const actions = prompt.actions.length > SLACK_ACTIONS_MAX ? [...prompt.actions.slice(0, SLACK_ACTIONS_MAX - 1), prompt.actions[prompt.actions.length - 1]!] : prompt.actions;
+  const elements = actions.map((a) => {
+    const actionId = `${prompt.id}:${a.token}`;
+    if (actionId.length > SLACK_ACTION_ID_MAX) throw new PermanentSendError(`button action_id ${actionId.slice(0, 40)}… is longer than Slack's ${SLACK_ACTION_ID_MAX} characters`);
+    const label = a.label.trim() === '' ? a.token : a.label;
+    return {
+      type: 'button',
+      action_id: actionId,
+      value: a.token,
+      text: { type: 'plain_text', text: label.length > SLACK_BUTTON_TEXT_MAX ? `${label.slice(0, SLACK_BUTTON_TEXT_MAX - 1)}…` : label, emoji: true },
+      ...(a.style ? { style: a.style } : {}),
+    };
+  });
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text: cutMrkdwn(markdownToMrkdwn(prompt.text), SLACK_SECTION_MAX) } },
+    ...(elements.length > 0 ? [{ type: 'actions', block_id: `approval:${prompt.id}`.slice(0, 255), elements }] : []),
+  ];
+}
+
+/** A `block_actions` interactivity payload (the fields used). */
+interface BlockActionsPayload {
+  type?: string;
+  user?: { id?: string; name?: string; username?: string };
+  channel?: { id?: string };
+  container?: { channel_id?: string; message_ts?: string; thread_ts?: string };
+  message?: { ts?: string; thread_ts?: string };
+  actions?: Array<{ action_id?: string; value?: string; type?: string }>;
+}
 
 /** How long a thread the bot was asked in stays one it follows without a mention. */
 const THREAD_TTL_MS = 7 * 24 * 3600_000;
@@ -251,6 +318,55 @@ export class SlackAdapter implements ChannelAdapter {
   readonly name = 'slack';
   readonly maxMessageLength = SLACK_MAX_MESSAGE;
   readonly live: LiveReplyAdapter;
+  readonly approvals: ApprovalPromptAdapter = {
+    post: async (route, prompt) => {
+      const blocks = approvalBlocks(prompt);
+      const { channel, threadTs } = parseRoute(route);
+      const target = await this.#conversation(channel);
+      // A retry after a lost answer: the prompt Slack already has is the one.
+      const key = `${APPROVAL_PREFIX}${target}|${threadTs ?? ''}|${prompt.id}`;
+      if (this.#unconfirmed.has(key)) {
+        const found = await this.#findPosted(target, threadTs, key);
+        if (found !== undefined) {
+          this.#unconfirmed.delete(key);
+          return `${target}/${found}`;
+        }
+      }
+      this.#unconfirmed.add(key);
+      const res = await this.#call('chat.postMessage', target, {
+        channel: target,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        // The notification's and the screen readers' text.
+        text: cutMrkdwn(markdownToMrkdwn(prompt.text), SLACK_MAX_MESSAGE),
+        blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: REPLY_EVENT, event_payload: { key } },
+      }).catch((err: unknown) => {
+        if (err instanceof RetryAfterError || err instanceof PermanentSendError) this.#unconfirmed.delete(key);
+        throw err;
+      });
+      this.#unconfirmed.delete(key);
+      return `${String(res['channel'] ?? target)}/${String(res['ts'])}`;
+    },
+    settle: async (_route, messageId, text) => {
+      const [channel, ts] = messageId.split('/');
+      const mrkdwn = markdownToMrkdwn(text);
+      try {
+        // The blocks are replaced by the outcome alone: the buttons go.
+        await this.#call('chat.update', channel!, {
+          channel,
+          ts,
+          text: cutMrkdwn(mrkdwn, SLACK_MAX_MESSAGE),
+          blocks: [{ type: 'section', text: { type: 'mrkdwn', text: cutMrkdwn(mrkdwn, SLACK_SECTION_MAX) } }],
+        });
+      } catch (err) {
+        // Deleted, or the conversation gone: nothing left to settle.
+        if (/message_not_found|channel_not_found|cant_update_message/.test(errorText(err))) return;
+        throw err;
+      }
+    },
+  };
   readonly #options: SlackAdapterOptions;
   readonly #log: ChannelLog;
   readonly #web: WebClient;
@@ -367,10 +483,12 @@ export class SlackAdapter implements ChannelAdapter {
     }
     this.#socket.on('message', (args: SocketEventArgs) => void this.#onEvent(args));
     this.#socket.on('app_mention', (args: SocketEventArgs) => void this.#onEvent(args));
-    // Every other envelope (events we do not use, interactivity) is acked so Slack does not resend it.
+    this.#socket.on('interactive', (args: { ack: () => Promise<void>; body?: BlockActionsPayload }) => void this.#onInteractive(args));
+    // Every other envelope (events we do not use) is acked so Slack does not resend it.
     this.#socket.on('slack_event', (args: { type: string; ack: () => Promise<void>; body?: { event?: { type?: string } } }) => {
       const type = args.body?.event?.type;
       if (args.type === 'events_api' && (type === 'message' || type === 'app_mention')) return;
+      if (args.type === 'interactive') return;
       args.ack().catch(() => {});
     });
     this.#socket.on('reconnecting', () => this.#log('info', 'slack socket reconnecting'));
@@ -471,6 +589,40 @@ export class SlackAdapter implements ChannelAdapter {
     this.#remember(key, 'done');
     if (!inbound.isPrivate) this.#threads.touch(inbound.route);
     await safeAck();
+  }
+
+  /** An interactivity envelope: acked at once (Slack: within 3 s); a press of an approval button goes to the host. */
+  async #onInteractive({ ack, body }: { ack: () => Promise<void>; body?: BlockActionsPayload }): Promise<void> {
+    await ack().catch((err: unknown) => this.#log('warn', `slack ack of an interaction failed: ${errorText(err)}`));
+    if (body?.type !== 'block_actions' || this.#sink?.click === undefined) return;
+    const userId = body.user?.id;
+    const channel = body.container?.channel_id ?? body.channel?.id;
+    if (userId === undefined || channel === undefined) return;
+    const threadTs = body.message?.thread_ts ?? body.container?.thread_ts;
+    const route = threadTs !== undefined ? `${channel}:${threadTs}` : channel;
+    for (const action of body.actions ?? []) {
+      const id = action.action_id ?? '';
+      const at = id.lastIndexOf(':');
+      if (action.type !== undefined && action.type !== 'button') continue;
+      if (at <= 0) continue;
+      const notify = async (text: string): Promise<void> => {
+        try {
+          await this.#call('chat.postEphemeral', channel, {
+            channel,
+            user: userId,
+            text: cutMrkdwn(markdownToMrkdwn(text), SLACK_MAX_MESSAGE),
+            ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+          });
+        } catch (err) {
+          this.#log('warn', `slack: could not tell ${userId} about their button press: ${errorText(err)}`);
+        }
+      };
+      try {
+        await this.#sink.click({ approvalId: id.slice(0, at), token: id.slice(at + 1), senderId: userId, sender: await this.#userName(userId), route, notify });
+      } catch (err) {
+        this.#log('error', `slack button press ${id} by ${userId}: ${errorText(err)}`);
+      }
+    }
   }
 
   #remember(key: string, state: 'busy' | 'done'): void {

@@ -38,5 +38,5 @@ export const slackKind = defineChannelKind({
   login: 'token',
   processEnv: [],
   maxMessageChars: 4000,
-  capabilities: { threads: true, editsMessages: true, privateReplies: true, files: true, buttons: false },
+  capabilities: { threads: true, editsMessages: true, privateReplies: true, files: true, buttons: true },
 });
