@@ -15,6 +15,8 @@ export type DescribeAgent = (agentId: string) => AgentDescription | undefined;
 
 const PROVIDER_OF_RUNTIME: Record<string, string> = {
   'claude-code': 'anthropic',
+  // A custom provider's harness names the CLI.
+  claude: 'anthropic',
   anthropic: 'anthropic',
   'anthropic-api': 'anthropic',
   codex: 'openai',

@@ -21,6 +21,21 @@ export interface TelemetrySettings {
   /** Prompts, replies and tool arguments on the spans (secrets masked). Default false. */
   capture_content?: boolean | undefined;
   service_name?: string | undefined;
+  /**
+   * Point the agent CLIs' own telemetry at the same collector (Claude Code's OTLP variables,
+   * Codex's `[otel]`), with the run's ids as resource attributes. Default false.
+   */
+  cli_telemetry?: boolean | undefined;
+}
+
+/** What an agent CLI gets to send its own telemetry to our collector (cli_telemetry). */
+export interface CliTelemetryConfig {
+  /** The collector's base URL (as OTEL_EXPORTER_OTLP_ENDPOINT). */
+  endpoint: string;
+  protocol: OtlpProtocol;
+  headers: Record<string, string> | undefined;
+  /** Prompts and tool details in the CLI's own events too (capture_content). */
+  captureContent: boolean;
 }
 
 export interface BatchOptions {
@@ -41,6 +56,24 @@ export interface TraceExportConfig {
   batch: BatchOptions;
   /** Emit only the latest GenAI attribute names (OTEL_SEMCONV_STABILITY_OPT_IN has gen_ai_latest_experimental). */
   latestSemconvOnly: boolean;
+  /** Set when `telemetry.cli_telemetry` is on: where the CLIs send their own telemetry. */
+  cliTelemetry: CliTelemetryConfig | undefined;
+}
+
+/** The variables' `k=v,k2=v2` (values URL-encoded, as the specification says) as a record. */
+function parseHeaders(raw: string | undefined): Record<string, string> | undefined {
+  if (!raw?.trim()) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',')) {
+    const i = part.indexOf('=');
+    if (i <= 0) continue;
+    try {
+      out[decodeURIComponent(part.slice(0, i).trim())] = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -114,18 +147,27 @@ export function resolveTraceExport(settings: TelemetrySettings | undefined, env:
     exportTimeoutMillis: envNumber(env, 'OTEL_BSP_EXPORT_TIMEOUT', 30000),
   };
   if (batch.maxExportBatchSize > batch.maxQueueSize) batch.maxExportBatchSize = batch.maxQueueSize;
+  const captureContent = settings?.capture_content ?? env['OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT']?.trim().toLowerCase() === 'true';
+  const headers = settings?.headers && Object.keys(settings.headers).length > 0 ? { ...settings.headers } : undefined;
+  let cliTelemetry: CliTelemetryConfig | undefined;
+  if (settings?.cli_telemetry) {
+    const endpoint = settings.endpoint || env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim() || (protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318');
+    signalUrl(endpoint, protocol); // refuses a bad URL here, with its value
+    cliTelemetry = { endpoint: endpoint.replace(/\/+$/, ''), protocol, headers: headers ?? parseHeaders(env['OTEL_EXPORTER_OTLP_HEADERS']), captureContent };
+  }
   return {
     url: settings?.endpoint ? signalUrl(settings.endpoint, protocol) : undefined,
     protocol,
-    headers: settings?.headers && Object.keys(settings.headers).length > 0 ? { ...settings.headers } : undefined,
+    headers,
     sampleRatio,
-    captureContent: settings?.capture_content ?? env['OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT']?.trim().toLowerCase() === 'true',
+    captureContent,
     serviceName: settings?.service_name || env['OTEL_SERVICE_NAME']?.trim() || 'tinyagi',
     batch,
     latestSemconvOnly: (env['OTEL_SEMCONV_STABILITY_OPT_IN'] ?? '')
       .split(',')
       .map((s) => s.trim())
       .includes('gen_ai_latest_experimental'),
+    cliTelemetry,
   };
 }
 

@@ -16,12 +16,13 @@ export {
   type OtlpProtocol,
   type TelemetrySettings,
   type TraceExportConfig,
+  type CliTelemetryConfig,
   type MetricsExportConfig,
   type BatchOptions,
 } from './config.ts';
 export { agentsFromSettings, providerName, type AgentDescription, type DescribeAgent } from './agents.ts';
 export { traceIdOf, runSpanIdOf, workflowSpanIdOf } from './ids.ts';
-export { traceparentOf, withTraceContext } from './propagation.ts';
+export { cliTelemetryEnv, traceparentOf, withTraceContext } from './propagation.ts';
 export { maskText, maskValue } from './mask.ts';
 export type { ExportCounts } from './export.ts';
 export { GEN_AI, OPERATION, TINYAGI, EVENT, ERROR_TYPE } from './semconv.ts';

@@ -136,7 +136,7 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
     observer,
     onEvent: (event) => observer.logEvent(event),
     counts: () => ({ ...counts }),
-    wrapInvoke: (invoke) => withTraceContext(invoke, sampled),
+    wrapInvoke: (invoke) => withTraceContext(invoke, sampled, options.cliTelemetry),
     // A failed export is counted (counts()); flushing and stopping never throw because of it.
     flush: () => provider.forceFlush().catch(() => {}),
     shutdown: async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { fakeCli, tempDir, waitFor } from '@tinyagi/test-kit';
-import { agentsFromSettings, createTraceObserver, runSpanIdOf, traceIdOf, traceparentOf } from '../src/index.ts';
+import { agentsFromSettings, createTraceObserver, resolveTraceExport, runSpanIdOf, traceIdOf, traceparentOf } from '../src/index.ts';
 import { closeAll, harness } from './harness.ts';
 import { httpReceiver } from './receiver.ts';
 
@@ -44,6 +44,8 @@ it('the CLI a run launches gets TRACEPARENT: the conversation trace id and the r
   expect(runs).toHaveLength(1);
   expect(runs[0]!.env['TRACEPARENT']).toBe(traceparentOf(sent.conversationId, run!.id));
   expect(runs[0]!.env['TRACEPARENT']).toBe(`00-${traceIdOf(sent.conversationId)}-${runSpanIdOf(run!.id)}-01`);
+  // cli_telemetry is off: the CLI's own telemetry is not touched.
+  for (const name of ['CLAUDE_CODE_ENABLE_TELEMETRY', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_RESOURCE_ATTRIBUTES', 'TINYAGI_CLI_TELEMETRY']) expect(runs[0]!.env[name], name).toBeUndefined();
 
   const span = await waitFor(() => receiver.spans.find((s) => s.name === 'invoke_agent cc'), 10_000, 'the run span');
   expect(span).toMatchObject({ traceId: traceIdOf(sent.conversationId), spanId: runSpanIdOf(run!.id), parentSpanId: '' });
@@ -76,4 +78,40 @@ it('sampled out (sample_ratio 0): nothing is exported, and TRACEPARENT says not 
   await exp.flush();
   expect(receiver.requests).toEqual([]);
   expect(exp.counts()).toMatchObject({ queued: 0, exported: 0, dropped: 0 });
+});
+
+it('cli_telemetry: the CLI gets the collector (endpoint, protocol, headers), the run ids as resource attributes and, for Claude Code, its telemetry switches', async () => {
+  const receiver = await httpReceiver();
+  cleanups.push(() => receiver.close());
+  const config = resolveTraceExport({ enabled: true, endpoint: `${receiver.endpoint}/`, protocol: 'http/json', cli_telemetry: true, capture_content: true, headers: { 'x-api-key': 'k=1,2' } }, {})!;
+  expect(config.cliTelemetry).toEqual({ endpoint: receiver.endpoint, protocol: 'http/json', headers: { 'x-api-key': 'k=1,2' }, captureContent: true });
+  const exp = await createTraceObserver({ ...config, batch: { maxQueueSize: 100, maxExportBatchSize: 10, scheduledDelayMillis: 20, exportTimeoutMillis: 2000 } });
+  cleanups.push(() => exp.shutdown());
+  const dir = tempDir('tinyagi-otel-cli-');
+  const logFile = join(dir, 'fake.log');
+  const fakeClaude = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile, FAKE_STATE_DIR: dir } });
+  const h = await harness({ agents: { cc: { provider: 'claude-code' } } }, { observers: [exp.observer], invoke: exp.wrapInvoke(fakeClaude) });
+  cleanups.push(() => h.close());
+  const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:reply=ok', senderId: 'u1' });
+  await h.waitForConversation(sent.conversationId);
+  const [run] = await h.stores.runs.listRuns(sent.conversationId);
+  const [logged] = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { env: Record<string, string> });
+  expect(logged!.env).toMatchObject({
+    TRACEPARENT: traceparentOf(sent.conversationId, run!.id),
+    TINYAGI_CLI_TELEMETRY: '1',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k%3D1%2C2',
+    OTEL_RESOURCE_ATTRIBUTES: `gen_ai.conversation.id=${sent.conversationId},gen_ai.agent.id=cc,tinyagi.run.id=${run!.id}`,
+    CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+    CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1',
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_LOGS_EXPORTER: 'otlp',
+    OTEL_LOG_USER_PROMPTS: '1',
+    OTEL_LOG_TOOL_DETAILS: '1',
+  });
 });

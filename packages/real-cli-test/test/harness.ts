@@ -174,6 +174,8 @@ export interface RigOptions {
   agentSettings?: Record<string, unknown>;
   /** Variables added to the daemon's environment (an agent receives those its env_passthrough names). */
   daemonEnv?: Record<string, string>;
+  /** Top-level settings added to the daemon's (e.g. a `telemetry` block). */
+  settings?: Record<string, unknown>;
 }
 
 export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<Rig> {
@@ -213,6 +215,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
       teams: { duo: { agents: ['alpha', 'beta'], leader_agent: 'alpha' } },
       queue: { concurrency: 1 },
       channels: { enabled: [] },
+      ...options.settings,
     }),
   });
   const workspace = join(daemon.root, 'workspace');

@@ -41,6 +41,35 @@ export function providerArgs(req: InvokeRequest): string[] {
   return settings.flatMap((setting) => ['-c', setting]);
 }
 
+/**
+ * Codex's own telemetry pointed at TinyAGI's collector (`telemetry.cli_telemetry`, docs/telemetry.md):
+ * the trace export's invoker wrapper sets TINYAGI_CLI_TELEMETRY=1 with the standard
+ * OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL in the request's environment; Codex reads its exporters
+ * from `[otel]` only, so they become `otel.exporter` (its log events), `otel.trace_exporter` and
+ * `otel.metrics_exporter` here (and OTEL_LOG_USER_PROMPTS=1, set with capture_content, becomes
+ * `otel.log_user_prompt`). TRACEPARENT (in the same environment) makes Codex continue our
+ * trace. Headers are left out: on the command line they would show in the process list.
+ */
+export function codexOtelArgs(req: InvokeRequest): string[] {
+  const env = req.env;
+  const endpoint = env?.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (env?.TINYAGI_CLI_TELEMETRY !== '1' || !endpoint) return [];
+  const exporter = (signal: 'logs' | 'traces' | 'metrics'): string =>
+    env.OTEL_EXPORTER_OTLP_PROTOCOL === 'grpc'
+      ? `{ otlp-grpc = { endpoint = ${JSON.stringify(endpoint)} } }`
+      : `{ otlp-http = { endpoint = ${JSON.stringify(`${endpoint}/v1/${signal}`)}, protocol = ${env.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/json' ? '"json"' : '"binary"'} } }`;
+  return [
+    '-c',
+    `otel.exporter=${exporter('logs')}`,
+    '-c',
+    `otel.trace_exporter=${exporter('traces')}`,
+    '-c',
+    `otel.metrics_exporter=${exporter('metrics')}`,
+    '-c',
+    `otel.log_user_prompt=${env.OTEL_LOG_USER_PROMPTS === '1'}`,
+  ];
+}
+
 /** A short content hash of the system prompt (what a thread was last told). */
 export function instructionsHash(systemPrompt: string): string {
   return createHash('sha256').update(systemPrompt).digest('hex').slice(0, 16);

@@ -43,7 +43,7 @@ import { splitRunEnv } from '../live/live-adapter.ts';
 import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
 import { WarmProcess } from '../live/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
-import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexPlanSteps, codexTurnInput, instructionsHash, providerArgs } from './codex-common.ts';
+import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 
 const CLIENT_INFO = { name: 'tinyagi', title: 'TinyAGI', version: '1' };
 
@@ -69,7 +69,7 @@ function textInput(text: string): JsonRecord[] {
 
 /** `app-server` with the same `-c` settings the spawn adapter gives `exec`. */
 export function codexAppServerArgs(req: InvokeRequest): string[] {
-  return ['app-server', '-c', 'allow_login_shell=false', ...providerArgs(req), ...codexMcpArgs(req.mcpServers ?? [])];
+  return ['app-server', '-c', 'allow_login_shell=false', ...providerArgs(req), ...codexOtelArgs(req), ...codexMcpArgs(req.mcpServers ?? [])];
 }
 
 interface RunningTurn {

@@ -32,7 +32,7 @@ import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
-import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexTurnInput, instructionsHash, providerArgs } from './codex-common.ts';
+import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 import { codexLiveDriver } from './codex-live.ts';
 
 export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
@@ -45,7 +45,17 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
     resumeId !== undefined && asString(state?.thread) === resumeId
       ? { inputTokens: asNumber(state?.inputTokens) ?? 0, outputTokens: asNumber(state?.outputTokens) ?? 0 }
       : { inputTokens: 0, outputTokens: 0 };
-  const args = ['exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '-c', 'allow_login_shell=false', ...providerArgs(req), ...codexMcpArgs(req.mcpServers ?? [])];
+  const args = [
+    'exec',
+    '--json',
+    '--skip-git-repo-check',
+    '--dangerously-bypass-approvals-and-sandbox',
+    '-c',
+    'allow_login_shell=false',
+    ...providerArgs(req),
+    ...codexOtelArgs(req),
+    ...codexMcpArgs(req.mcpServers ?? []),
+  ];
   if (req.target.model) args.push('--model', req.target.model);
   if (resumeId) args.push('resume', resumeId);
   args.push('-');
