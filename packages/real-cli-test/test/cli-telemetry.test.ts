@@ -78,6 +78,9 @@ suite('claude', async (receiver, ids) => {
     if (e.traceId) expect(e.traceId).toBe(ids.traceId);
   }
   expect(events.some((e) => e.traceId === ids.traceId)).toBe(true);
+  // Its metrics (sent when it exits), to the same collector.
+  const metric = await waitFor(() => receiver.points.find((p) => p.metric.startsWith('claude_code.')), 30_000, "Claude Code's metrics");
+  expect(metric.resource).toMatchObject({ 'service.name': 'claude-code', 'tinyagi.run.id': ids.runId, 'gen_ai.conversation.id': ids.conversationId });
 });
 
 suite('codex', async (receiver, ids) => {
@@ -94,5 +97,6 @@ suite('codex', async (receiver, ids) => {
   const events = await waitFor(() => receiver.logs.some((l) => l.name === 'codex.api_request') && receiver.logs.filter((l) => theirs(l) && l.name.startsWith('codex.')), 30_000, "Codex's events");
   for (const name of ['codex.user_prompt', 'codex.api_request']) expect(events.find((e) => e.name === name)?.traceId, name).toBe(ids.traceId);
   // Its metrics (`[otel] metrics_exporter`), e.g. the turn's token usage, to the same collector.
-  await waitFor(() => receiver.points.some((p) => p.metric === 'codex.turn.token_usage'), 30_000, "Codex's token usage metric");
+  const usage = await waitFor(() => receiver.points.find((p) => p.metric === 'codex.turn.token_usage'), 30_000, "Codex's token usage metric");
+  expect(usage.resource).toMatchObject({ 'tinyagi.run.id': ids.runId, 'gen_ai.conversation.id': ids.conversationId });
 });

@@ -36,6 +36,8 @@ export interface ReceivedPoint {
   value?: number;
   count?: number;
   sum?: number;
+  /** The resource attributes of the process that sent it. */
+  resource?: Record<string, unknown>;
 }
 
 export interface ReceivedSpan {
@@ -127,13 +129,16 @@ function decodeProtobuf(body: Buffer): ReceivedSpan[] {
 // biome-ignore lint/suspicious/noExplicitAny: the decoded request, as protobufjs' toObject or OTLP/JSON gives it.
 function flattenMetrics(request: any): ReceivedPoint[] {
   const points: ReceivedPoint[] = [];
-  for (const rm of request.resourceMetrics ?? [])
+  for (const rm of request.resourceMetrics ?? []) {
+    const resource = attrs(rm.resource?.attributes);
     for (const sm of rm.scopeMetrics ?? [])
       for (const m of sm.metrics ?? []) {
         const data = m.sum ?? m.gauge;
-        for (const p of data?.dataPoints ?? []) points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), value: Number(p.asDouble ?? p.asInt ?? 0) });
-        for (const p of m.histogram?.dataPoints ?? []) points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), count: Number(p.count ?? 0), sum: Number(p.sum ?? 0) });
+        for (const p of data?.dataPoints ?? []) points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), value: Number(p.asDouble ?? p.asInt ?? 0), resource });
+        for (const p of m.histogram?.dataPoints ?? [])
+          points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), count: Number(p.count ?? 0), sum: Number(p.sum ?? 0), resource });
       }
+  }
   return points;
 }
 
