@@ -1,7 +1,8 @@
 /**
  * Channel-scoped tokens: a channel process may post messages as its channel, claim/ack/fail its
  * own outbox rows, raise pairing requests for its channel and read its own wake-up events and
- * the run events of its own conversations (live replies);
+ * the run events of its own conversations (live replies); read and answer the approval requests
+ * of its own conversations, for a paired sender of its channel, and see their events;
  * every other route, and every other channel, is 403 SCOPE_FORBIDDEN.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ afterAll(async () => {
   expect(secretLeaks).toEqual([]);
 });
 
-const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing', 'cancelConversation', 'chatStatus', 'resetChat'];
+const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing', 'cancelConversation', 'chatStatus', 'resetChat', 'listApprovals', 'getApproval', 'decideApproval'];
 
 function codeOf(text: string): string | undefined {
   try {
@@ -198,6 +199,84 @@ describe('channel-scoped tokens', () => {
     expect(seen.filter((e) => e.conversationId !== own.conversationId)).toEqual([]);
     // message.enqueued was asked for and is not a channel's.
     expect(seen.some((e) => e.type === 'message.enqueued')).toBe(false);
+  });
+
+  it("read and answer the approval requests of their own channel's conversations only, for a paired sender of theirs, and see only those requests' events", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const tgClient = createApiClient({ baseUrl: h.url, token: mintChannelToken(h.token, 'telegram') });
+    const seen: TinyEvent[] = [];
+    const sub = tgClient.subscribe({ types: ['approval.requested', 'approval.decided'] });
+    sub.onEvent((e) => seen.push(e));
+    await waitFor(() => sub.state === 'open', 10_000, 'the stream to open');
+    const own = JSON.parse((await tg('POST', '/api/message', { message: 'ask me', agent: 'coder', channel: 'telegram', senderId: 'a1', threadKey: 'tg-apr', idempotencyKey: 'tg:apr' })).text) as {
+      conversationId: string;
+    };
+    const other = await h.client.sendMessage({ body: { message: 'ask them', agent: 'coder', channel: 'discord', senderId: 'a1', threadKey: 'dc-apr' } });
+    const now = Date.now();
+    const request = async (id: string, conversationId: string) => {
+      const record = await h.stores.approvals.create({
+        id,
+        kind: 'permission',
+        agentId: 'coder',
+        runId: 'run_apr',
+        conversationId,
+        sessionKey: 'shared',
+        tool: 'Bash',
+        input: { command: 'make deploy' },
+        summary: 'Bash: make deploy',
+        requestedAt: now,
+        expiresAt: now + 600_000,
+      });
+      await h.stores.events.append({ type: 'approval.requested', conversationId, runId: 'run_apr', agentId: 'coder', data: { approval: record } });
+      return record;
+    };
+    const mine = await request('apr_chan_own', own.conversationId);
+    const theirs = await request('apr_chan_other', other.conversationId);
+    const pairing = await h.stores.pairings.request({ channel: 'telegram', senderId: 'a1', sender: 'Ann' });
+    await h.stores.pairings.approve(pairing.code!);
+    const forbidden = async (method: string, path: string, body?: unknown) => {
+      const res = await tg(method, path, body);
+      return { status: res.status, code: codeOf(res.text), message: (JSON.parse(res.text) as { error?: { message?: string } }).error?.message ?? '' };
+    };
+
+    // Listing: its own channel's only, and it must say so.
+    const listed = JSON.parse((await tg('GET', '/api/approvals?status=pending&channel=telegram')).text) as Array<{ id: string }>;
+    expect(listed.map((a) => a.id)).toContain(mine.id);
+    expect(listed.map((a) => a.id)).not.toContain(theirs.id);
+    expect((await forbidden('GET', '/api/approvals?status=pending')).code).toBe('SCOPE_FORBIDDEN');
+    expect((await forbidden('GET', '/api/approvals?channel=discord')).code).toBe('SCOPE_FORBIDDEN');
+    // The full token sees every channel's, and may filter by channel too.
+    expect((await h.client.listApprovals({ query: { channel: 'discord' } })).map((a) => a.id)).toEqual([theirs.id]);
+    // Reading: its own only.
+    expect((await tg('GET', `/api/approvals/${mine.id}`)).status).toBe(200);
+    expect((await forbidden('GET', `/api/approvals/${theirs.id}`)).code).toBe('SCOPE_FORBIDDEN');
+    // Answering: its own only, for a paired sender of its channel named in `by`.
+    expect((await forbidden('POST', `/api/approvals/${theirs.id}/decision`, { decision: 'allow_once', by: 'telegram:a1' })).code).toBe('SCOPE_FORBIDDEN');
+    expect(await forbidden('POST', `/api/approvals/${mine.id}/decision`, { decision: 'allow_once' })).toMatchObject({ status: 403, code: 'SCOPE_FORBIDDEN', message: expect.stringContaining('"by"') });
+    expect((await forbidden('POST', `/api/approvals/${mine.id}/decision`, { decision: 'allow_once', by: 'discord:a1' })).code).toBe('SCOPE_FORBIDDEN');
+    expect(await forbidden('POST', `/api/approvals/${mine.id}/decision`, { decision: 'allow_once', by: 'telegram:stranger' })).toMatchObject({
+      status: 403,
+      message: expect.stringContaining('not paired'),
+    });
+    expect((await h.stores.approvals.get(mine.id))?.status).toBe('pending');
+    const decided = await tg('POST', `/api/approvals/${mine.id}/decision`, { decision: 'allow_once', by: 'telegram:a1' });
+    expect(decided.status).toBe(200);
+    expect(JSON.parse(decided.text)).toMatchObject({ status: 'allowed', decidedBy: 'telegram:a1' });
+    // The first answer won: a later one hears who decided.
+    expect(await forbidden('POST', `/api/approvals/${mine.id}/decision`, { decision: 'deny', by: 'telegram:a1' })).toMatchObject({
+      status: 409,
+      code: 'APPROVAL_DECIDED',
+      message: expect.stringContaining('by telegram:a1'),
+    });
+
+    // Events: its own conversation's requests and decisions, nothing of the other channel's.
+    await waitFor(() => seen.some((e) => e.type === 'approval.decided' && e.data.approval.id === mine.id), 10_000, 'its own decision event');
+    await h.client.decideApproval({ params: { id: theirs.id }, body: { decision: 'deny', by: 'test' } });
+    const marker = await request('apr_chan_marker', own.conversationId);
+    await waitFor(() => seen.some((e) => e.type === 'approval.requested' && e.data.approval.id === marker.id), 10_000, 'the marker request');
+    sub.close();
+    expect(seen.filter((e) => e.conversationId !== own.conversationId)).toEqual([]);
+    expect(seen.some((e) => e.type === 'approval.requested' && e.data.approval.id === mine.id)).toBe(true);
   });
 
   it('a forged channel token is 401, a malformed channel name too', async () => {
