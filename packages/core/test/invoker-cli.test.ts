@@ -228,6 +228,23 @@ describe('claude adapter specifics', () => {
     expect(bold?.env.AWS_ACCESS_KEY_ID).toBeUndefined();
   });
 
+  it('permission_mode ask: Claude Code\'s default mode with the permission prompt tool of the MCP server that offers one; without it, none', async () => {
+    const tinyagi = { name: 'tinyagi', command: '/bin/true', args: [], envVars: [], permissionPromptTool: 'approval_prompt' };
+    const other = { name: 'other', command: '/bin/true', args: [], envVars: [] };
+    const ask = { ...request('claude', '').target, permissionMode: 'ask' };
+    await invokeAgent(request('claude', 'hi', { target: ask, mcpServers: [other, tinyagi] }));
+    await invokeAgent(request('claude', 'hi', { target: ask, mcpServers: [other] }));
+    await invokeAgent(request('claude', 'hi', { target: { ...ask, permissionMode: 'acceptEdits' }, mcpServers: [tinyagi] }));
+    const [withTool, withoutServer, otherMode] = logEntries().map((e) => e.argv);
+    expect(withTool?.[withTool.indexOf('--permission-mode') + 1]).toBe('default');
+    expect(withTool?.[withTool.indexOf('--permission-prompt-tool') + 1]).toBe('mcp__tinyagi__approval_prompt');
+    expect(withTool).not.toContain('--dangerously-skip-permissions');
+    // Nobody to ask: Claude Code refuses what its mode does not allow, as before.
+    expect(withoutServer?.[withoutServer.indexOf('--permission-mode') + 1]).toBe('default');
+    expect(withoutServer).not.toContain('--permission-prompt-tool');
+    expect(otherMode).not.toContain('--permission-prompt-tool');
+  });
+
   it('accepts the result of a CLI that does not exit afterwards and kills its group', async () => {
     const started = Date.now();
     const result = await invokeAgent(request('claude', 'FAKE:linger FAKE:reply=done', { target: { ...request('claude', '').target, exitAfterResultMs: 300 } }));
