@@ -32,8 +32,8 @@ const permission: ApprovalPrompt = {
 };
 
 /** What the test's sink does with a click: records it and answers through `notify` (unless told not to). */
-async function connected(options: { onClick?: (click: ApprovalClick) => Promise<void> } = {}) {
-  const fake = new FakeDiscord();
+async function connected(options: { onClick?: (click: ApprovalClick) => Promise<void>; interactionWindowMs?: number } = {}) {
+  const fake = new FakeDiscord(options.interactionWindowMs !== undefined ? { interactionWindowMs: options.interactionWindowMs } : {});
   await fake.start();
   cleanups.push(() => fake.close());
   const received: InboundMessage[] = [];
@@ -103,6 +103,17 @@ describe('discord approval buttons (real discord.js)', () => {
     expect(fake.repliesTo(second.id)).toEqual([]);
     // The prompt is unchanged by presses: settling is the host's call.
     expect(fake.componentsOf(GUILD_CHANNEL, messageId)).toHaveLength(4);
+  });
+
+  it('a press acknowledged too late (Discord answers Unknown interaction) still reaches the host; the failure is logged, nothing thrown', async () => {
+    const { fake, adapter, clicks, logs } = await connected({ interactionWindowMs: -1, onClick: (click) => click.notify('Allowed once.') });
+    const messageId = await adapter.approvals.post(`ch:${DM}`, permission);
+    const press = fake.press({ userId: USER, channelId: DM, messageId, customId: `${permission.id}:o` });
+    await waitFor(() => clicks.length === 1, 20_000, 'the click');
+    expect(clicks[0]).toMatchObject({ approvalId: permission.id, token: 'o', senderId: USER });
+    await waitFor(() => logs.some((l) => /could not acknowledge the button press/.test(l)), 20_000, 'the log line');
+    expect(press.callback).toBeUndefined();
+    expect(fake.repliesTo(press.id)).toEqual([]);
   });
 
   it('settle replaces the text with the outcome and removes the buttons; settling a deleted prompt is no error', async () => {
