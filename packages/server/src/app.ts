@@ -20,6 +20,7 @@ import { installAuthGuard, installHostOriginGuard, installRateLimits, listeningP
 import { agentRoutes } from './routes/agents.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { registerEventStream } from './routes/events.ts';
+import { registerMcpEndpoint } from './routes/mcp.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { pairingRoutes } from './routes/pairing.ts';
@@ -29,6 +30,7 @@ import { quotaRoutes } from './routes/quotas.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { queueRoutes } from './routes/queue.ts';
+import { runToolRoutes } from './routes/run-tools.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -116,6 +118,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...quotaRoutes(ctx),
     ...sessionRoutes(ctx),
     ...approvalRoutes(ctx),
+    ...runToolRoutes(ctx),
     ...settingsRoutes(ctx),
     ...pairingRoutes(ctx),
     ...scheduleRoutes(ctx),
@@ -123,6 +126,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...usageRoutes(ctx),
   });
   registerEventStream(app, ctx);
+  if (options.mcp) registerMcpEndpoint(app, options.mcp, ctx.log);
   registerApiDocs(app, ctx);
   if (ctx.officeDir !== undefined) registerOfficeStatic(app, ctx);
 

@@ -1,6 +1,7 @@
 import type { SettingsSource, StoreSet } from '@tinyagi/core/internal';
 import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator } from './orchestrator.ts';
+import type { McpHttpHandler } from './routes/mcp.ts';
 
 export interface ChannelServices {
   status(): ChannelStatus[] | Promise<ChannelStatus[]>;
@@ -53,6 +54,11 @@ export interface BuildServerOptions {
   limits?: Partial<ServerLimits>;
   /** Every 5xx (with its request id and stack) and every warning; default stderr. */
   log?: ServerLog;
+  /**
+   * TinyAGI's MCP server for people's MCP clients at `/mcp` (streamable HTTP, the API token):
+   * the daemon passes it (routes/mcp.ts); without it `/mcp` is not found.
+   */
+  mcp?: McpHttpHandler;
   /** Fastify logger: false (default) or pino options. */
   logger?: boolean | object;
 }

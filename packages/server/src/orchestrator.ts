@@ -17,6 +17,7 @@ export type ServerOrchestrator = Pick<
   | 'declareRunAction'
   | 'decideApproval'
   | 'requestApproval'
+  | 'askHuman'
   | 'postChatroom'
   | 'conversationTree'
   | 'transcript'

@@ -36,6 +36,9 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   spawnRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   declareRunAction: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   requestRunApproval: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  askRunHuman: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  getRunTask: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  updateRunTask: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
 };
 
 /** What channel a request of a channel-scoped token addresses (it must be the token's own). */

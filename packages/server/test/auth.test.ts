@@ -320,6 +320,9 @@ describe('run-scoped tokens', () => {
       ['GET', `/api/conversations/${other.conversationId}`],
       ['POST', `/api/runs/${other.runId}/spawn`, '{"agent":"coder","task":"x"}'],
       ['POST', `/api/runs/${other.runId}/actions`, '{"type":"send_file","path":"/etc/passwd"}'],
+      ['POST', `/api/runs/${other.runId}/ask`, '{"question":"which one?"}'],
+      ['GET', `/api/runs/${other.runId}/task`],
+      ['PATCH', `/api/runs/${other.runId}/task`, '{"comment":"x"}'],
     ] as const) {
       const res = await call(method, path, body);
       expect({ path, status: res.status, code: codeOf(res.text) }).toEqual({ path, status: 403, code: 'SCOPE_FORBIDDEN' });
@@ -328,7 +331,7 @@ describe('run-scoped tokens', () => {
 
   it('is refused on every route not declared for run tokens', async () => {
     const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
-    const routes = protectedRoutes().filter((r) => !['getRun', 'spawnRun', 'getConversation', 'declareRunAction'].includes(r.name));
+    const routes = protectedRoutes().filter((r) => !['getRun', 'spawnRun', 'getConversation', 'declareRunAction', 'requestRunApproval', 'askRunHuman', 'getRunTask', 'updateRunTask'].includes(r.name));
     const answers = await Promise.all(routes.map(async (r) => `${r.name} ${codeOf((await call(r.method, r.path)).text)}`));
     expect(answers.filter((a) => !a.endsWith(' SCOPE_FORBIDDEN'))).toEqual([]);
   });

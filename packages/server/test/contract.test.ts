@@ -1210,6 +1210,58 @@ function objectKeys(schema: z.ZodType | undefined): Array<{ name: string; requir
 
 const openApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
+describe('run tools', () => {
+  it("run tools: the run asks the person and waits (ask_human); reads and updates its conversation's task; only its own token may", async () => {
+    // An agent whose turn lasts until it is cancelled: its run is running for as long as the test needs.
+    await h.client.putAgent({ params: { id: 'asker' }, body: { name: 'Asker', provider: 'mock', mock: { reply: 'asked', latency_ms: 600_000 } } });
+    // A task moved to in_progress is dispatched to its agent: the conversation works on it.
+    const task = await h.client.createTask({ body: { title: 'a task for the run tools', status: 'in_progress', assigneeAgent: 'asker' } });
+    const run = await waitFor(
+      async () => {
+        const conversationId = (await h.client.getTask({ params: { id: task.id } })).conversationId;
+        const root = conversationId ? (await h.client.getConversation({ params: { id: conversationId } })).roots[0] : undefined;
+        return conversationId && root?.status === 'running' ? { id: root.runId, conversationId } : undefined;
+      },
+      20_000,
+      'the task run to start',
+    );
+    const asRun = createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, run.id, run.conversationId), fetch: recordingFetch });
+    expect(await asRun.getRunTask({ params: { id: run.id } })).toMatchObject({ task: { id: task.id, status: 'in_progress', commentCount: 0 }, comments: [] });
+    const updated = await asRun.updateRunTask({ params: { id: run.id }, body: { status: 'review', comment: 'done, please check' } });
+    expect(updated).toMatchObject({ task: { id: task.id, status: 'review', commentCount: 1 }, comments: [{ author: '@asker', content: 'done, please check' }] });
+    await bad('PATCH', `/api/runs/${run.id}/task`, 400, 'VALIDATION_FAILED', '{}');
+    // A person may read it too; only the run itself may change it.
+    expect((await h.client.getRunTask({ params: { id: run.id } })).task?.status).toBe('review');
+    await rejects(h.client.getRunTask({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
+    await rejects(h.client.updateRunTask({ params: { id: run.id }, body: { status: 'done' } }), 403, 'SCOPE_FORBIDDEN');
+    // The question waits for a person; answered from the approvals API, the run's call returns the answer.
+    const asked = asRun.askRunHuman({ params: { id: run.id }, body: { question: 'Ship it?', choices: ['yes', 'no'] } });
+    const question = await waitFor(async () => (await h.client.listApprovals({ query: { status: 'pending', kind: 'question' } })).find((a) => a.runId === run.id), 10_000, 'the question');
+    expect(question).toMatchObject({ tool: 'ask_human', summary: 'Ship it?', input: { question: 'Ship it?', choices: ['yes', 'no'] } });
+    await h.client.decideApproval({ params: { id: question.id }, body: { decision: 'answer', answer: 'yes, ship it', by: 'contract test' } });
+    expect(await asked).toEqual({ answered: true, answer: 'yes, ship it', decidedBy: 'contract test' });
+    await rejects(h.client.askRunHuman({ params: { id: run.id }, body: { question: 'x' } }), 403, 'SCOPE_FORBIDDEN');
+    await bad('POST', `/api/runs/${run.id}/ask`, 400, 'VALIDATION_FAILED', '{"question":""}');
+    await h.client.cancelRun({ params: { id: run.id } });
+    // Another conversation's run works on no task: nothing to update.
+    const sent = await h.client.sendMessage({ body: { message: 'no task here', agent: 'asker' } });
+    const plain = await waitFor(
+      async () => {
+        const d = await h.client.getMessage({ params: { id: sent.messageId } });
+        return d.run?.status === 'running' ? d.run : undefined;
+      },
+      10_000,
+      'the plain run to start',
+    );
+    const asPlain = createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, plain.id, plain.conversationId), fetch: recordingFetch });
+    expect(await asPlain.getRunTask({ params: { id: plain.id } })).toEqual({ task: null, comments: [] });
+    await rejects(asPlain.updateRunTask({ params: { id: plain.id }, body: { comment: 'x' } }), 404, 'TASK_NOT_FOUND');
+    await h.client.cancelRun({ params: { id: plain.id } });
+    await h.client.deleteTask({ params: { id: task.id } });
+    await h.client.deleteAgent({ params: { id: 'asker' } });
+  });
+});
+
 describe('coverage', () => {
   it('the served OpenAPI document has exactly the contract operations (plus the event stream), with their parameters, schemas and security', async () => {
     const doc = await servedOpenApi();

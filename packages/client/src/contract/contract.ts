@@ -8,6 +8,7 @@ import { outboxContract } from './outbox.ts';
 import { pairingContract } from './pairing.ts';
 import { providersContract } from './providers.ts';
 import { quotasContract } from './quotas.ts';
+import { runToolsContract } from './run-tools.ts';
 import { queueContract } from './queue.ts';
 import { schedulesContract } from './schedules.ts';
 import { sessionsContract } from './sessions.ts';
@@ -35,6 +36,7 @@ export const apiContract = {
   ...quotasContract,
   ...sessionsContract,
   ...approvalsContract,
+  ...runToolsContract,
 } as const;
 
 export type ApiContract = typeof apiContract;

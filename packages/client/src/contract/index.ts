@@ -24,6 +24,7 @@ export * from './usage.ts';
 export * from './kinds.ts';
 export * from './mcp.ts';
 export * from './approvals.ts';
+export * from './run-tools.ts';
 export * from './quotas.ts';
 export * from './sessions.ts';
 export * from './events.ts';

@@ -6,7 +6,7 @@
  */
 import type { InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
 import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '@tinyagi/core/internal';
-import type { ApprovalDesk } from '../approvals/desk.ts';
+import type { ApprovalDesk, HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 import type { DeclaredActions } from './run-actions.ts';
 import type { SteeringBoard } from '../steering/steering.ts';
 import type { AgentNotes } from './agent-notes.ts';
@@ -45,6 +45,8 @@ export interface ActiveRun {
    * a CLI that asks through TinyAGI's MCP tool reaches it by the API (`POST /api/runs/:id/approval`).
    */
   askApproval?: InvokeRequest['askApproval'];
+  /** The run's `ask_human` while a turn runs (the desk's askHuman with this run's session and signal; run-actions.ts). */
+  askHuman?: (question: HumanQuestion, signal?: AbortSignal) => Promise<HumanAnswer>;
 }
 
 export interface Ctx {

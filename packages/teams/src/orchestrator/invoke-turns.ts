@@ -128,7 +128,11 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     const askApproval: InvokeRequest['askApproval'] = (ask) => ctx.approvals.ask(run, input.sessionKey, ask, signal);
     // A CLI that asks through TinyAGI's MCP tool (per-message Claude Code) reaches it by the API.
     const active = ctx.active.get(run.id);
-    if (active) active.askApproval = askApproval;
+    if (active) {
+      active.askApproval = askApproval;
+      // The asker going away (its tool call cancelled) cancels the question too.
+      active.askHuman = (question, asker) => ctx.approvals.askHuman(run, input.sessionKey, question, asker ? AbortSignal.any([signal, asker]) : signal);
+    }
     const request: InvokeRequest = {
       agentId: run.agentId,
       target,

@@ -69,8 +69,8 @@ import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
 import { steerEntry } from '@tinyagi/client';
 import type { ApprovalDecision, Decision, RunAction, RunSteerEntry } from '@tinyagi/client/contract';
-import { declareAction } from './run-actions.ts';
-import { ApprovalDesk } from '../approvals/desk.ts';
+import { askHumanFor, declareAction } from './run-actions.ts';
+import { ApprovalDesk, type HumanAnswer, type HumanQuestion } from '../approvals/desk.ts';
 import { decideConversation, submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
 import { AgentNotes } from './agent-notes.ts';
 import { eventLogObserver, usageObserver } from './observers.ts';
@@ -471,6 +471,11 @@ export class Orchestrator implements Spawner {
     const askApproval = this.#ctx.active.get(runId)?.askApproval;
     if (!askApproval) return Promise.reject(new TinyError('INVALID_STATE', `Run ${runId} is not running on this node: it can ask for approval only while its turn runs.`));
     return askApproval(ask);
+  }
+
+  /** An agent's `ask_human`: its running run asks the person and waits for the answer (run-actions.ts). */
+  askHuman(runId: string, question: HumanQuestion, signal?: AbortSignal): Promise<HumanAnswer> {
+    return askHumanFor(this.#ctx.active.get(runId), runId, question, signal);
   }
 
   /** An agent's tool asks its running run to hand off, post or send a file when its turn ends (run-actions.ts); returns what will happen. */

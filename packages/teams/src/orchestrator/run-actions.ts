@@ -1,7 +1,7 @@
 /**
  * Run actions (docs/mcp.md): what an agent asks its run to do through a tool (TinyAGI's MCP
  * tools) instead of a tag in its reply — hand off to teammates, post to a team's chat room, send
- * a file. They are held with the running attempt (`ActiveRun.declared`) and merged into the
+ * a file — and what it asks while its turn runs (`ask_human`). Declared actions are held with the running attempt (`ActiveRun.declared`) and merged into the
  * parsed answer at decide, so the same router, guards, file confinement and commit apply as for
  * tags; an attempt that fails drops them (its retry's tools declare them again).
  *
@@ -15,6 +15,7 @@ import type { RunAction } from '@tinyagi/client/contract';
 import type { ParsedReply } from '../protocol/tags.ts';
 import { teamMembers } from '../protocol/addressing.ts';
 import type { ActiveRun } from './context.ts';
+import type { HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 
 export interface DeclaredActions {
   handoffs: Array<{ to: string[]; message: string }>;
@@ -56,6 +57,15 @@ export function declareAction(active: ActiveRun | undefined, runId: string, sett
       declared.files.push(action.path);
       return 'The file is sent with your answer when your turn ends (files inside your workspace or TINYAGI_HOME/files only).';
   }
+}
+
+/**
+ * `ask_human`: the running run asks the person and waits (the desk's askHuman with the run's own
+ * session and cancel signal, and `signal`: the asker went away). A sub-agent run may ask too.
+ */
+export function askHumanFor(active: ActiveRun | undefined, runId: string, question: HumanQuestion, signal?: AbortSignal): Promise<HumanAnswer> {
+  if (!active?.askHuman) return Promise.reject(new TinyError('INVALID_STATE', `Run ${runId} is not running on this node: it can ask a person only while its turn runs.`));
+  return active.askHuman(question, signal);
 }
 
 /** The parsed answer with the declared handoffs and posts added (a target named by a tag and a tool gets both bodies, tag first). */
