@@ -5,9 +5,12 @@
  * the group chat it came from with an inline keyboard; a stranger's press is refused and told
  * why; of two paired members pressing at once the first wins and the second is told who
  * decided; the prompt is settled (outcome, no keyboard) and the agent goes on. A decision from
- * the API settles the prompt too, also one made while the channel process was down.
+ * the API settles the prompt too, also one made while the channel process was down. A question
+ * (ask_human) made while the channel process was down is posted when it comes back, with its
+ * suggested answers as buttons; one is picked, another is answered with `/answer <text>`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -139,3 +142,69 @@ it('a decision from the API settles the prompt, also one made while the channel 
   await fake.until(() => fake.keyboardOf(GROUP, next.prompt.messageId!).length === 0 || undefined, 'the keyboard removed after the restart', 60_000);
   expect(view(next.prompt.messageId!)?.text).toMatch(/^✅ Allowed for this session by tinyoffice/);
 }, 240_000);
+
+/**
+ * A question of @careful's run, recorded as the desk records an ask_human question (the built
+ * daemon's database; no runtime of the test kit asks questions): the channel process, restarted,
+ * finds it among the pending requests of its channel.
+ */
+function recordQuestion(approval: Approval, id: string, question: string, choices: string[]): void {
+  const db = new DatabaseSync(join(d.home, 'tinyagi.db'));
+  try {
+    db.exec('PRAGMA busy_timeout = 10000');
+    db.prepare(
+      `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
+       VALUES (?, 'question', 'pending', ?, ?, ?, ?, 'ask_human', ?, ?, ?, ?)`,
+    ).run(id, approval.agentId, approval.runId, approval.conversationId, approval.sessionKey, JSON.stringify({ question, choices }), question, Date.now(), Date.now() + 600_000);
+  } finally {
+    db.close();
+  }
+}
+
+async function restartChannel(): Promise<void> {
+  const pid = (await d.api.listChannels()).find((c) => c.name === 'telegram')!.pid!;
+  process.kill(pid, 'SIGKILL');
+  await waitFor(
+    async () => {
+      const now = (await d.api.listChannels()).find((c) => c.name === 'telegram');
+      return now?.state === 'running' && now.pid !== pid && now.pid !== null;
+    },
+    60_000,
+    'the channel process restarted',
+  );
+}
+
+it('a question is posted with its suggested answers as buttons; one is picked; another is answered in words with /answer', async () => {
+  const { prompt, approval } = await ask('careful', 'make lint');
+  recordQuestion(approval, 'apr_question_db1', 'Which database?', ['staging', 'production']);
+  await restartChannel();
+  const question = await fake.until(() => fake.messagesTo(GROUP).find((m) => m.keyboard !== undefined && m.text?.includes('Which database?')), 'the question', 60_000);
+  expect(question.text).toContain('@careful asks:');
+  expect(question.text).toContain('/answer <your answer>');
+  expect(question.keyboard!.flat().map((b) => [b.text, b.callback_data])).toEqual([
+    ['staging', 'apr_question_db1:c0'],
+    ['production', 'apr_question_db1:c1'],
+    ['Decline', 'apr_question_db1:d'],
+  ]);
+  const picked = fake.userClick({ chatId: GROUP, chatType: 'group', messageId: question.messageId!, fromId: ADA, data: 'apr_question_db1:c0' });
+  expect((await answerTo(picked)).text).toBe('Answered: staging.');
+  expect(await d.api.getApproval({ params: { id: 'apr_question_db1' } })).toMatchObject({ status: 'answered', decision: 'answer', answer: 'staging', decidedBy: `telegram:${ADA}` });
+  await fake.until(() => fake.keyboardOf(GROUP, question.messageId!).length === 0 || undefined, 'the question settled', 30_000);
+  expect(view(question.messageId!)?.text).toMatch(/^💬 Answered by telegram:6161: staging\n@careful asked: Which database\?/);
+
+  // A question without suggested answers, answered in words: /answer goes to the chat's latest request.
+  recordQuestion(approval, 'apr_question_db2', 'What should the release be called?', []);
+  await restartChannel();
+  const open = await fake.until(() => fake.messagesTo(GROUP).find((m) => m.keyboard !== undefined && m.text?.includes('release be called')), 'the second question', 60_000);
+  expect(open.keyboard!.flat().map((b) => b.text)).toEqual(['Decline']);
+  fake.userMessage({ chatId: GROUP, fromId: ADA, chatType: 'group', text: '/answer@tiny_test_bot Blue Heron' });
+  await fake.until(() => fake.keyboardOf(GROUP, open.messageId!).length === 0 || undefined, 'the second question settled', 60_000);
+  expect(view(open.messageId!)?.text).toMatch(/^💬 Answered by telegram:6161: Blue Heron/);
+  expect((await d.api.getApproval({ params: { id: 'apr_question_db2' } })).answer).toBe('Blue Heron');
+
+  // The permission still waits (its prompt survived both restarts); answered, the run ends.
+  expect(fake.keyboardOf(GROUP, prompt.messageId!)).toHaveLength(2);
+  await d.api.decideApproval({ params: { id: approval.id }, body: { decision: 'allow_once', by: 'cli' } });
+  await fake.until(() => fake.keyboardOf(GROUP, prompt.messageId!).length === 0 || undefined, 'the permission settled', 30_000);
+  await replyWith(/Bash: allowed \(cli\)/);
+}, 300_000);
