@@ -5,10 +5,11 @@
  * says who decided.
  */
 import type { Command } from 'commander';
-import type { Approval, ApprovalDecision } from '@tinyagi/client';
+import type { ApprovalDecision } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable, println } from '../output/print.ts';
 import { usageError } from '../output/cli-error.ts';
+import { describeApproval } from './approval-prompt.ts';
 import { contextOf, withJson } from './options.ts';
 
 export function registerApprovalCommands(program: Command): void {
@@ -42,7 +43,7 @@ export function registerApprovalCommands(program: Command): void {
     if (!answer) throw usageError('Give the answer text: tinyagi answer <id> <text>.');
     const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision: 'answer', answer, by: 'cli' } });
     if (options.json) return printJson(decided);
-    println(describe(decided));
+    println(describeApproval(decided));
   });
 
   withJson(
@@ -57,7 +58,7 @@ export function registerApprovalCommands(program: Command): void {
     const decision: ApprovalDecision = options.always ? 'allow_always' : options.session ? 'allow_session' : 'allow_once';
     const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision, by: 'cli' } });
     if (options.json) return printJson(decided);
-    println(describe(decided));
+    println(describeApproval(decided));
   });
 
   withJson(
@@ -69,17 +70,6 @@ export function registerApprovalCommands(program: Command): void {
   ).action(async (id: string, options: { reason?: string; json?: boolean }, cmd: Command) => {
     const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision: 'deny', by: 'cli', ...(options.reason ? { reason: options.reason } : {}) } });
     if (options.json) return printJson(decided);
-    println(describe(decided));
+    println(describeApproval(decided));
   });
-}
-
-function describe(a: Approval): string {
-  const how: Record<ApprovalDecision, string> = {
-    allow_once: 'Allowed once',
-    allow_session: 'Allowed for the rest of the session',
-    allow_always: 'Allowed from now on (rule added)',
-    deny: a.kind === 'question' ? 'Declined' : 'Denied',
-    answer: 'Answered',
-  };
-  return `${a.decision ? how[a.decision] : a.status}: @${a.agentId} ${a.summary}${a.answer ? ` -> ${a.answer}` : ''}${a.reason ? ` (${a.reason})` : ''}.`;
 }

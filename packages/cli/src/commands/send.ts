@@ -9,7 +9,8 @@ import { connect, localDaemonGone } from '../daemon/connection.ts';
 import { createEventDescriber, outcomeLine, watchConversation, type Reply, type WatchResult } from '../conversation-watch.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, println } from '../output/print.ts';
-import { errStyle, style } from '../output/style.ts';
+import { errStyle, isInteractive, style } from '../output/style.ts';
+import { createApprovalPrompter, type ApprovalPrompter } from './approval-prompt.ts';
 import { contextOf, parseId, parseSeconds, withJson } from './options.ts';
 
 export const DEFAULT_WAIT_S = 600;
@@ -72,6 +73,8 @@ export async function sendAndWait(
     onAnswer?: (text: string) => void;
     signal?: AbortSignal;
     daemonGone?: () => boolean;
+    /** The conversation's approval requests: asked at the terminal, or how to answer them said (approval-prompt.ts). */
+    approvals?: ApprovalPrompter;
   },
 ): Promise<{ sent: SendMessageResult; result: WatchResult | undefined }> {
   const before = (await client.status()).lastEventId;
@@ -85,6 +88,8 @@ export async function sendAndWait(
     afterEventId: before,
     timeoutMs: options.timeoutMs,
     onEvent: (event) => {
+      // A request waits for a person even in a quiet wait: it is asked (or said) regardless.
+      options.approvals?.onEvent(event);
       if (options.quiet) return;
       if (options.jsonEvents) {
         process.stderr.write(`${JSON.stringify(event)}\n`);
@@ -146,13 +151,17 @@ export function registerSendCommand(program: Command): void {
       println(style.dim(`Follow it with: tinyagi conversation show ${sent.conversationId}`));
       return;
     }
+    // On a terminal (and not --json) the conversation's approval requests are asked here; else one
+    // line each says how to answer them (--json: its event lines carry them).
+    const approvals = createApprovalPrompter({ client, interactive: isInteractive() && options.json !== true, hints: options.json !== true });
     const { sent, result } = await sendAndWait(client, message, target, {
       timeoutMs: (options.timeout ?? DEFAULT_WAIT_S) * 1000,
       quiet: options.quiet === true,
       jsonEvents: options.json === true,
       daemonGone: () => localDaemonGone(ctx, connection),
+      approvals,
       ...(options.json ? {} : { onReply: printReply, onAnswer: println }),
-    });
+    }).finally(() => approvals.close());
     if (result === undefined) {
       if (options.json) return printJson({ ...sent, outcome: null, reason: null, replies: [] });
       return println(sent.reply ?? 'Nothing was sent to an agent.');

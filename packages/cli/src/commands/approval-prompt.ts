@@ -1,0 +1,224 @@
+/**
+ * The approval requests of a conversation `send --wait` follows (docs/approvals.md, "From the
+ * CLI"). On a terminal (stdin and stdout TTYs, not `--json`) each request is printed and asked in
+ * turn: a permission as `[o]nce / [s]ession / [a]lways / [d]eny (reason) ?`, a question with its
+ * numbered choices and a free-text answer. The answer goes to the daemon as `by: 'cli'`. A
+ * request answered elsewhere meanwhile (TinyOffice, a chat app, another shell) or expired
+ * withdraws its prompt, saying who decided. Ctrl-C at the prompt leaves the request pending, says
+ * how to answer it later, and stops waiting (exit code 130) as Ctrl-C always did. Elsewhere (no terminal) one line
+ * says how to answer; nothing blocks.
+ */
+import type { Interface } from 'node:readline/promises';
+import { isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
+import { errStyle } from '../output/style.ts';
+
+/** `Allowed once: @coder Bash: npm test.`, `Answered: @coder Which branch? -> main.` */
+export function describeApproval(a: Approval): string {
+  const how: Record<ApprovalDecision, string> = {
+    allow_once: 'Allowed once',
+    allow_session: 'Allowed for the rest of the session',
+    allow_always: 'Allowed from now on (rule added)',
+    deny: a.kind === 'question' ? 'Declined' : 'Denied',
+    answer: 'Answered',
+  };
+  const outcome = a.decision ? how[a.decision] : a.status.charAt(0).toUpperCase() + a.status.slice(1);
+  return `${outcome}: @${a.agentId} ${a.summary}${a.answer ? ` -> ${a.answer}` : ''}${a.reason ? ` (${a.reason})` : ''}.`;
+}
+
+/** How to answer a request from another shell: the commands, with its id. */
+export function answerHint(a: Approval): string {
+  return a.kind === 'question'
+    ? `answer with \`tinyagi answer ${a.id} <text>\` or decline with \`tinyagi deny ${a.id}\``
+    : `answer with \`tinyagi approve ${a.id}\` (--session, --always) or \`tinyagi deny ${a.id} --reason "…"\``;
+}
+
+function expiry(a: Approval, now: number): string {
+  const s = Math.max(0, Math.round((a.expiresAt - now) / 1000));
+  const left = s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `expires in ${left}, at ${new Date(a.expiresAt).toTimeString().slice(0, 8)}`;
+}
+
+function questionOf(a: Approval): { question: string; choices: string[] } {
+  const input = (a.input ?? {}) as { question?: unknown; choices?: unknown };
+  const choices = Array.isArray(input.choices) ? input.choices.filter((c): c is string => typeof c === 'string') : [];
+  return { question: typeof input.question === 'string' ? input.question : a.summary, choices };
+}
+
+/** `Answered elsewhere by tinyoffice`, `Expired`, `Cancelled (restart)`. */
+function whoDecided(a: Approval): string {
+  if (a.status === 'expired') return 'Expired';
+  if (a.status === 'cancelled') return `Cancelled${a.decidedBy ? ` (${a.decidedBy})` : ''}`;
+  return `Answered elsewhere${a.decidedBy ? ` by ${a.decidedBy}` : ''}`;
+}
+
+export interface ApprovalPrompter {
+  /** Every event of the conversation (only `approval.*` ones matter). */
+  onEvent(event: EventView): void;
+  /** The wait ended: a prompt still open is withdrawn. */
+  close(): void;
+}
+
+export interface PrompterOptions {
+  client: ApiClient;
+  /** Ask at the terminal (else print how to answer, never block). */
+  interactive: boolean;
+  /** Print the lines of the non-interactive mode (false with `--json`: its event lines say it). */
+  hints: boolean;
+  out?: NodeJS.WriteStream;
+  input?: NodeJS.ReadStream;
+}
+
+type Answer = { decision: ApprovalDecision; reason?: string; answer?: string };
+
+const PERMISSION_KEYS: Record<string, ApprovalDecision> = { o: 'allow_once', s: 'allow_session', a: 'allow_always', d: 'deny' };
+
+export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompter {
+  const out = options.out ?? process.stderr;
+  const write = (line: string): void => void out.write(`${line}\n`);
+  const queue: Approval[] = [];
+  const settled = new Map<string, Approval>();
+  let current: { approval: Approval; abort: AbortController } | undefined;
+  let rl: Interface | undefined;
+  let busy = false;
+  let closed = false;
+
+  const announce = (a: Approval): void => {
+    if (a.kind === 'question') {
+      const { question, choices } = questionOf(a);
+      write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks you: ${question}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
+      for (const [i, c] of choices.entries()) write(`  ${i + 1}) ${c}`);
+    } else {
+      write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks to run ${a.summary}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
+    }
+  };
+
+  const readline = async (): Promise<Interface> => {
+    if (rl) return rl;
+    // Loaded here: only a prompt needs readline.
+    const { createInterface } = await import('node:readline/promises');
+    rl = createInterface({ input: options.input ?? process.stdin, output: out, terminal: true });
+    rl.on('SIGINT', () => {
+      const waiting = current?.approval;
+      rl?.close();
+      rl = undefined;
+      write('');
+      if (waiting) {
+        write(errStyle.yellow(`Left ${waiting.id} unanswered: it still waits (${expiry(waiting, Date.now())}); ${answerHint(waiting)}.`));
+        write(errStyle.dim(`Stopped waiting for conversation ${waiting.conversationId}; follow it with \`tinyagi conversation show ${waiting.conversationId}\`.`));
+      }
+      // As Ctrl-C does elsewhere in `send --wait`: stop waiting (the work goes on in the daemon), exit 130.
+      process.exit(130);
+    });
+    return rl;
+  };
+
+  const ask = async (a: Approval, signal: AbortSignal): Promise<Answer | undefined> => {
+    const io = await readline();
+    const line = async (prompt: string): Promise<string | undefined> => {
+      try {
+        return (await io.question(prompt, { signal })).trim();
+      } catch (err) {
+        if (signal.aborted) return undefined;
+        throw err;
+      }
+    };
+    if (a.kind === 'question') {
+      const { choices } = questionOf(a);
+      const prompt = `${choices.length > 0 ? `[1-${choices.length}] or your answer` : 'Your answer'} (/decline to decline) ? `;
+      for (;;) {
+        const text = await line(prompt);
+        if (text === undefined) return undefined;
+        if (text === '') continue;
+        if (text === '/decline') return { decision: 'deny' };
+        const n = /^\d+$/.test(text) ? Number(text) : 0;
+        if (n >= 1 && n <= choices.length) return { decision: 'answer', answer: choices[n - 1]! };
+        return { decision: 'answer', answer: text };
+      }
+    }
+    for (;;) {
+      const text = await line('[o]nce / [s]ession / [a]lways / [d]eny (reason) ? ');
+      if (text === undefined) return undefined;
+      const decision = PERMISSION_KEYS[text.charAt(0).toLowerCase()];
+      // `d`, `deny`, or `d <reason>`: the reason is asked when not given.
+      if (decision === 'deny') {
+        const given = text.replace(/^d(eny)?\b\s*/i, '');
+        const reason = given !== '' ? given : await line('Reason (the agent reads it; Enter for none): ');
+        if (reason === undefined) return undefined;
+        return { decision, ...(reason ? { reason } : {}) };
+      }
+      if (decision && text.length === 1) return { decision };
+      const word = { once: 'allow_once', session: 'allow_session', always: 'allow_always' }[text.toLowerCase()] as ApprovalDecision | undefined;
+      if (word) return { decision: word };
+      write(errStyle.dim('Type o, s, a or d (d can be followed by the reason).'));
+    }
+  };
+
+  const next = async (): Promise<void> => {
+    if (busy || closed) return;
+    busy = true;
+    try {
+      for (let a = queue.shift(); a !== undefined && !closed; a = queue.shift()) {
+        if (settled.has(a.id)) continue;
+        const abort = new AbortController();
+        current = { approval: a, abort };
+        announce(a);
+        const answer = await ask(a, abort.signal);
+        current = undefined;
+        if (answer === undefined) continue; // withdrawn (answered elsewhere, expired, the wait ended)
+        try {
+          const decided = await options.client.decideApproval({ params: { id: a.id }, body: { ...answer, by: 'cli' } });
+          settled.set(a.id, decided);
+          write(errStyle.green(describeApproval(decided)));
+        } catch (err) {
+          // Answered elsewhere first (409 says by whom), or the daemon refused: said, never fatal.
+          write(errStyle.red(isApiError(err, 'APPROVAL_DECIDED') ? (err as Error).message : `Could not answer ${a.id}: ${err instanceof Error ? err.message : String(err)}`));
+        }
+      }
+    } finally {
+      busy = false;
+      if (queue.length === 0) {
+        rl?.close();
+        rl = undefined;
+      }
+    }
+  };
+
+  return {
+    onEvent(event) {
+      if (event.type !== 'approval.requested' && event.type !== 'approval.decided' && event.type !== 'approval.expired') return;
+      const a = event.data.approval;
+      if (event.type === 'approval.requested') {
+        if (settled.has(a.id) || queue.some((q) => q.id === a.id) || current?.approval.id === a.id) return;
+        if (!options.interactive) {
+          if (options.hints) {
+            announce(a);
+            write(`  Not a terminal, so not asked here: ${answerHint(a)}.`);
+          }
+          return;
+        }
+        queue.push(a);
+        void next();
+        return;
+      }
+      const mine = settled.get(a.id);
+      settled.set(a.id, a);
+      if (mine) return; // our own answer, already said
+      const index = queue.findIndex((q) => q.id === a.id);
+      if (index >= 0) queue.splice(index, 1);
+      if (current?.approval.id === a.id) {
+        current.abort.abort();
+        write('');
+        write(errStyle.yellow(`${whoDecided(a)}: ${describeApproval(a)}`));
+      } else if (options.hints || options.interactive) {
+        write(errStyle.dim(`${a.id} ${whoDecided(a).toLowerCase()}: ${describeApproval(a)}`));
+      }
+    },
+    close() {
+      closed = true;
+      queue.length = 0;
+      current?.abort.abort();
+      rl?.close();
+      rl = undefined;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * `tinyagi send --wait` answers the conversation's approval requests (docs/approvals.md, "From
+ * the CLI"), against a real daemon with a runtime that asks (fixtures/approval-runtime):
+ * - in a real terminal (tmux runs a shell, the test types into it): the request is printed and
+ *   asked; `o` allows it once and the agent's answer arrives; `d <reason>` denies with the reason
+ *   the agent reads; a request answered elsewhere meanwhile withdraws the prompt and says by whom;
+ *   Ctrl-C at the prompt leaves the request pending and says how to answer it;
+ * - without a terminal: one line says how to answer and nothing blocks; `tinyagi approve` answers.
+ * Every wait polls the pane or the output with a deadline. CI installs tmux (.ci/run).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Approval } from '@tinyagi/client';
+import { cliArgv, createDaemon, exitOf, spawnCli, tmuxInstalled, tmuxServer, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/approval-runtime/runtime.mjs', import.meta.url));
+const PROMPT = '[o]nce / [s]ession / [a]lways / [d]eny (reason) ?';
+
+const server = tmuxServer(`tinyagi-approvals-tty-${process.pid}`);
+const { tmux } = server;
+/** The screen and its scrollback, wrapped lines joined. */
+const pane = (): string => tmux('capture-pane', '-p', '-J', '-t', 'send', '-S', '-300');
+const paneWhere = (check: (screen: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> => server.until(pane, check, what, timeoutMs);
+
+let daemon: TestDaemon;
+let runs = 0;
+
+beforeAll(async () => {
+  expect(tmuxInstalled(), 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(true);
+  daemon = await createDaemon({
+    prefix: 'tinyagi-approvals-tty-',
+    settings: ({ root }) => ({
+      workspace: { path: `${root}/workspace` },
+      models: { provider: 'mock' },
+      agents: { careful: { provider: 'asks-test', permission_mode: 'ask' } },
+      channels: { enabled: [] },
+    }),
+  });
+  mkdirSync(join(daemon.home, 'kinds'), { recursive: true });
+  writeFileSync(join(daemon.home, 'kinds', 'asks-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(FIXTURE).href)};\n`);
+  await daemon.start();
+  const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  tmux('new-session', '-d', '-s', 'send', '-x', '160', '-y', '50', ...envArgs, '/bin/sh');
+  // CI=1 (set by .ci/run, inherited by the tmux server) makes every command non-interactive.
+  tmux('send-keys', '-t', 'send', `PS1='$ '; unset CI; echo re""ady`, 'Enter');
+  await paneWhere((s) => /ready$/m.test(s), 'the shell');
+}, 120_000);
+
+afterAll(async () => {
+  server.kill();
+  await daemon?.cleanup();
+});
+
+/** Types `tinyagi send --wait` asking for these tool calls; returns the marker its exit line carries. */
+function typeSend(thread: string, asks: unknown[]): string {
+  runs += 1;
+  const cli = cliArgv('source')
+    .map((a) => `'${a}'`)
+    .join(' ');
+  const message = `ASK:${JSON.stringify(asks)}`;
+  tmux('send-keys', '-t', 'send', `'${process.execPath}' ${cli} send --agent careful --thread ${thread} --wait '${message}'; echo "send ${runs} exited $?"`, 'Enter');
+  return `send ${runs} exited`;
+}
+
+async function pendingOf(seen: Set<string>): Promise<Approval> {
+  const a = await waitFor(async () => (await daemon.api.listApprovals({ query: { status: 'pending', agent: 'careful' } })).find((x) => !seen.has(x.id)), 60_000, 'a pending request');
+  seen.add(a.id);
+  return a;
+}
+
+const seen = new Set<string>();
+
+/** Notes whether the request was still pending, then denies it so the next test starts clean (also after a failure). */
+const release = (request: Approval) => async (): Promise<void> => {
+  const now = await daemon.api.getApproval({ params: { id: request.id } });
+  if (now.status !== 'pending') return;
+  pendingWhenStopped = true;
+  await daemon.cliOk(['deny', request.id, '--reason', 'cleanup']);
+};
+let pendingWhenStopped = false;
+
+it('in a terminal: the request is asked, `o` allows it once and the agent’s answer arrives', async () => {
+  const done = typeSend('a', [{ tool: 'Bash', input: { command: 'npm test' } }]);
+  const asked = await paneWhere((s) => s.includes(PROMPT), 'the prompt');
+  const request = await pendingOf(seen);
+  expect(asked).toContain(`@careful asks to run Bash: npm test (${request.id}, expires in`);
+  tmux('send-keys', '-t', 'send', 'o', 'Enter');
+  const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
+  expect(after).toContain('Allowed once: @careful Bash: npm test.');
+  expect(after).toContain('Bash: allowed (cli)');
+  expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
+  expect(await daemon.api.getApproval({ params: { id: request.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: 'cli' });
+}, 180_000);
+
+it('answered elsewhere: the prompt is withdrawn and says by whom; the next is denied with a typed reason', async () => {
+  tmux('send-keys', '-t', 'send', 'clear', 'Enter');
+  const done = typeSend('b', [
+    { tool: 'Bash', input: { command: 'make deploy' } },
+    { tool: 'Bash', input: { command: 'git push' } },
+  ]);
+  await paneWhere((s) => s.includes('asks to run Bash: make deploy') && s.includes(PROMPT), 'the first prompt');
+  const first = await pendingOf(seen);
+  await daemon.api.decideApproval({ params: { id: first.id }, body: { decision: 'deny', reason: 'not on a Friday', by: 'tinyoffice' } });
+  await paneWhere((s) => s.includes('Answered elsewhere by tinyoffice: Denied: @careful Bash: make deploy (not on a Friday).'), 'the withdrawn prompt');
+  await paneWhere((s) => s.includes('asks to run Bash: git push'), 'the second prompt');
+  await pendingOf(seen);
+  tmux('send-keys', '-t', 'send', 'd', 'Enter');
+  await paneWhere((s) => s.includes('Reason (the agent reads it; Enter for none):'), 'the reason prompt');
+  tmux('send-keys', '-t', 'send', 'push after review', 'Enter');
+  const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
+  expect(after).toContain('Bash: refused (tinyoffice) denied by tinyoffice: not on a Friday');
+  expect(after).toContain('Bash: refused (cli) denied by cli: push after review');
+  expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
+}, 180_000);
+
+it('Ctrl-C at the prompt leaves the request pending and says how to answer it', async () => {
+  tmux('send-keys', '-t', 'send', 'clear', 'Enter');
+  const done = typeSend('c', [{ tool: 'Bash', input: { command: 'npm publish' } }]);
+  await paneWhere((s) => s.includes('asks to run Bash: npm publish') && s.includes(PROMPT), 'the prompt');
+  const request = await pendingOf(seen);
+  tmux('send-keys', '-t', 'send', 'C-c');
+  const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to stop').finally(release(request));
+  expect(after).toContain(`Left ${request.id} unanswered: it still waits`);
+  expect(after).toContain(`tinyagi approve ${request.id}`);
+  expect(after).toMatch(new RegExp(`^${done} 130$`, 'm'));
+  // The terminal is usable again (cooked mode): a typed line reaches the shell.
+  tmux('send-keys', '-t', 'send', 'echo still-$((40 + 2))', 'Enter');
+  await paneWhere((s) => /^still-42$/m.test(s), 'the shell to answer');
+  expect(pendingWhenStopped).toBe(true);
+}, 180_000);
+
+it('without a terminal: one line says how to answer, nothing blocks, and `tinyagi approve` answers', async () => {
+  const send = spawnCli(['send', '--agent', 'careful', '--thread', 'd', '--wait', `ASK:${JSON.stringify([{ tool: 'Bash', input: { command: 'ls -la' } }])}`], daemon.env);
+  const request = await pendingOf(seen);
+  await waitFor(() => send.output().includes(`Not a terminal, so not asked here: answer with \`tinyagi approve ${request.id}\``), 60_000, 'the hint line');
+  expect(send.output()).toContain(`@careful asks to run Bash: ls -la (${request.id}`);
+  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once: @careful Bash: ls -la.');
+  const exit = await exitOf(send.child);
+  expect(exit.code, send.output()).toBe(0);
+  expect(send.output()).toContain('Bash: allowed (cli)');
+}, 180_000);
