@@ -44,7 +44,7 @@ function timed(observer: Observer): { observer: Observer; slowestMs: () => numbe
 describe('export failures never hurt the daemon', () => {
   it('collector down (connection refused): the conversation completes, every span is counted as dropped', async () => {
     const port = await closedPort();
-    const receiver: Receiver = { endpoint: `http://127.0.0.1:${port}`, spans: [], points: [], requests: [], mode: 200, close: async () => {} };
+    const receiver: Receiver = { endpoint: `http://127.0.0.1:${port}`, spans: [], points: [], logs: [], requests: [], mode: 200, close: async () => {} };
     const { h, exp } = await setUp(receiver, 'http/protobuf', { exportTimeoutMillis: 1000 });
     const { lead, writer } = await runConversation(h, receiver);
     expect([lead.status, writer.status]).toEqual(['completed', 'completed']);
@@ -56,7 +56,7 @@ describe('export failures never hurt the daemon', () => {
 
   it('flush and shutdown with spans still queued for a collector that is down resolve (the loss is counted)', async () => {
     const port = await closedPort();
-    const receiver: Receiver = { endpoint: `http://127.0.0.1:${port}`, spans: [], points: [], requests: [], mode: 200, close: async () => {} };
+    const receiver: Receiver = { endpoint: `http://127.0.0.1:${port}`, spans: [], points: [], logs: [], requests: [], mode: 200, close: async () => {} };
     const { h, exp } = await setUp(receiver, 'http/protobuf', {
       exportTimeoutMillis: 500,
       batch: { maxQueueSize: 100, maxExportBatchSize: 100, scheduledDelayMillis: 60_000, exportTimeoutMillis: 1000 },
