@@ -74,7 +74,11 @@ export interface ApprovalPrompt {
   /** The approval's id (`apr_…`). */
   id: string;
   kind: 'permission' | 'question';
-  /** The whole prompt text, in the platform's own formatting (the host formats it through the adapter's formatter). */
+  /**
+   * The whole prompt text, in Markdown like a reply's (`OutboundMessage.text`): the adapter
+   * formats it as it formats a reply (Telegram HTML, Slack mrkdwn, Discord as it is). The
+   * outcome text `settle` gets is Markdown too.
+   */
   text: string;
   actions: ApprovalPromptAction[];
 }

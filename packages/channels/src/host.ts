@@ -209,6 +209,7 @@ export class ChannelHost implements InboundSink {
       routes: this.#routes,
       log: this.#o.log,
       say: (route, text) => this.#say(route, text),
+      pace: () => this.#paced(),
     });
     const live = options.adapter.live;
     const mode = this.#o.liveReplies;

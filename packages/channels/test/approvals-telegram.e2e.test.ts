@@ -36,6 +36,8 @@ beforeAll(async () => {
       careful: { provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 600 } },
       // Only Ada may answer for this one.
       guarded: { provider: 'asks-test', permission_mode: 'ask', permissions: { approvers: [`telegram:${ADA}`] } },
+      // Nobody answers in time (long enough for the prompt to be posted first on a loaded machine).
+      hasty: { provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 20 } },
     },
     channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
   });
@@ -142,6 +144,14 @@ it('a decision from the API settles the prompt, also one made while the channel 
   await fake.until(() => fake.keyboardOf(GROUP, next.prompt.messageId!).length === 0 || undefined, 'the keyboard removed after the restart', 60_000);
   expect(view(next.prompt.messageId!)?.text).toMatch(/^✅ Allowed for this session by tinyoffice/);
 }, 240_000);
+
+it('a request nobody answers expires: the prompt says so and loses its buttons, and the agent is told', async () => {
+  const { prompt, approval } = await ask('hasty', 'make coffee');
+  await fake.until(() => fake.keyboardOf(GROUP, prompt.messageId!).length === 0 || undefined, 'the prompt settled at expiry', 90_000);
+  expect(view(prompt.messageId!)?.text).toMatch(/^⌛ Expired: nobody answered in time/);
+  expect((await d.api.getApproval({ params: { id: approval.id } })).status).toBe('expired');
+  await replyWith(/Bash: refused \(expiry\)/);
+}, 180_000);
 
 /**
  * A question of @careful's run, recorded as the desk records an ask_human question (the built

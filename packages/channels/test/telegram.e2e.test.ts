@@ -60,7 +60,7 @@ describe('telegram channel, end to end', () => {
   it('runs as a supervised channel with the command menu set', async () => {
     const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 20_000, 'telegram to be running');
     expect(status.pid).toBeGreaterThan(0);
-    expect((fake.commands as Array<{ command: string }>).map((c) => c.command)).toEqual(['agent', 'team', 'status', 'stop', 'reset']);
+    expect((fake.commands as Array<{ command: string }>).map((c) => c.command)).toEqual(['agent', 'team', 'status', 'stop', 'reset', 'answer', 'deny']);
   });
 
   it('the channel process holds a token scoped to its channel, never the API token', async () => {

@@ -68,6 +68,8 @@ export const TELEGRAM_COMMANDS = [
   { command: 'status', description: 'What the agents are doing for this chat' },
   { command: 'stop', description: 'Stop what the agents are doing for this chat' },
   { command: 'reset', description: 'Start fresh: no default target, new agent sessions' },
+  { command: 'answer', description: "Answer an agent's latest question here: /answer <text>" },
+  { command: 'deny', description: "Deny an agent's latest request here: /deny <reason>" },
 ];
 
 function parseRoute(route: string): { chatId: number | string; threadId?: number } {
