@@ -16,8 +16,14 @@ describe('claude (per message, permission_mode ask)', () => {
   let rig: Rig;
 
   beforeAll(async () => {
+    // ENABLE_TOOL_SEARCH=false: the MCP tools are offered directly (the stand-in model does not search; mcp-tools.test.ts).
     rig = await startRig(CLI_CASES.claude, {
-      agentSettings: { permission_mode: 'ask', permissions: { rules: [{ action: 'allow', tool: 'Bash', command: 'touch ruled.txt' }] } },
+      agentSettings: {
+        permission_mode: 'ask',
+        permissions: { rules: [{ action: 'allow', tool: 'Bash', command: 'touch ruled.txt' }] },
+        env_passthrough: ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH'],
+      },
+      daemonEnv: { ENABLE_TOOL_SEARCH: 'false' },
     });
   }, 120_000);
 
@@ -61,4 +67,18 @@ describe('claude (per message, permission_mode ask)', () => {
       expect(asked.map((a) => a.status)).toEqual(decision === 'rule' ? [] : [decision === 'deny' ? 'denied' : 'allowed']);
     }
   }, 400_000);
+
+  it("TinyAGI's own MCP tools need no person: call_agent runs the teammate while the agent asks for everything else", async () => {
+    const parent = 'PM-ASK-CALL';
+    rig.rule(parent, (request) => {
+      const out = toolOutput(request);
+      if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: 'PM-ASK-CHILD what is the code?' } };
+      return { reply: `The sub-agent said: ${out}` };
+    });
+    rig.rule('PM-ASK-CHILD', () => ({ reply: 'The code is 2718.' }));
+    const o = await rig.send({ agent: 'alpha', senderId: 'pm-ask-call', message: `${parent} ask beta for the code` });
+    expect(o.replies.join('\n')).toContain('The code is 2718.');
+    expect(o.runs.find((r) => r.agentId === 'beta')?.status).toBe('completed');
+    expect(await rig.daemon.api.listApprovals({ query: { conversationId: o.tree.conversation.id } })).toEqual([]);
+  }, 300_000);
 });
