@@ -5,9 +5,10 @@
  */
 import { createElement as h, Fragment, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
 import { useApp, useInput, useStdin } from 'ink';
+import type { ApprovalDecisionBody } from '@tinyagi/client';
 import { layout } from './layout.ts';
 import { paintLines } from './paint.ts';
-import { selectedRun, type Action, type DashboardState } from './state.ts';
+import { selectedApproval, selectedRun, type Action, type DashboardState } from './state.ts';
 import type { Store } from './store.ts';
 import { useTerminalSize } from './terminal-size.ts';
 
@@ -16,6 +17,8 @@ export type DashboardStore = Store<DashboardState, Action>;
 export interface DashboardActions {
   cancelRun(runId: string): Promise<string>;
   steerRun(runId: string, command: 'pause' | 'resume'): Promise<string>;
+  /** Answers an approval request (as `tui`); resolves with what was decided, in words. */
+  decideApproval?(id: string, body: Omit<ApprovalDecisionBody, 'by'>): Promise<string>;
 }
 
 export interface DashboardProps {
@@ -28,6 +31,12 @@ export interface DashboardProps {
   now?: number;
   color?: boolean;
   onQuit?: () => void;
+}
+
+/** A question's suggested answers (its input is `{ question, choices? }`). */
+export function questionChoices(input: unknown): string[] {
+  const choices = (input as { choices?: unknown } | null)?.choices;
+  return Array.isArray(choices) ? choices.filter((c): c is string => typeof c === 'string') : [];
 }
 
 function useClock(fixed?: number): number {
@@ -63,8 +72,61 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
       (err: unknown) => store.dispatch({ type: 'notice', text: `Could not ${what} ${run.runId}: ${err instanceof Error ? err.message : String(err)}`, level: 'error' }),
     );
   };
+  const decide = (body: Omit<ApprovalDecisionBody, 'by'>): void => {
+    const approval = selectedApproval(store.getState());
+    if (!approval) return;
+    if (!actions?.decideApproval) {
+      store.dispatch({ type: 'notice', text: 'Cannot answer approvals from here.', level: 'error' });
+      return;
+    }
+    actions.decideApproval(approval.id, body).then(
+      (text) => store.dispatch({ type: 'notice', text, level: 'info' }),
+      (err: unknown) => store.dispatch({ type: 'notice', text: `Could not answer ${approval.id}: ${err instanceof Error ? err.message : String(err)}`, level: 'error' }),
+    );
+  };
+  /** The approvals panel's keys (docs/approvals.md, "From the TUI"); true when the key was theirs. */
+  const approvalKey = (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]): boolean => {
+    const state = store.getState();
+    const panel = state.approvalsPanel;
+    const handled = (action: Action | undefined, body?: Omit<ApprovalDecisionBody, 'by'>): true => {
+      if (action) store.dispatch(action);
+      if (body) decide(body);
+      return true;
+    };
+    if (panel.input) {
+      const typing = panel.input;
+      if (key.escape) store.dispatch({ type: 'approval-input', input: undefined });
+      else if (key.return) {
+        const text = typing.text.trim();
+        if (typing.mode === 'answer' && text === '') return true;
+        store.dispatch({ type: 'approval-input', input: undefined });
+        decide(typing.mode === 'answer' ? { decision: 'answer', answer: text } : { decision: 'deny', ...(text ? { reason: text } : {}) });
+      } else if (key.backspace || key.delete) store.dispatch({ type: 'approval-input', input: { ...typing, text: typing.text.slice(0, -1) } });
+      else if (input && !key.ctrl && !key.meta) store.dispatch({ type: 'approval-input', input: { ...typing, text: typing.text + input } });
+      return true;
+    }
+    if (!panel.open) return false;
+    if (key.escape || input === 'q') return handled({ type: 'toggle-approvals', open: false });
+    if (key.upArrow || input === 'k') return handled({ type: 'cycle-approval', step: -1 });
+    if (key.downArrow || input === 'j') return handled({ type: 'cycle-approval', step: 1 });
+    const approval = selectedApproval(state);
+    if (!approval) return input !== '?' && input !== 'h';
+    if (input === 'd') return handled({ type: 'approval-input', input: { id: approval.id, mode: 'reason', text: '' } });
+    if (approval.kind === 'question') {
+      const choices = questionChoices(approval.input);
+      const n = /^[1-9]$/.test(input) ? Number(input) : 0;
+      if (n >= 1 && n <= choices.length) return handled(undefined, { decision: 'answer', answer: choices[n - 1]! });
+      if (key.return || input === 'i') return handled({ type: 'approval-input', input: { id: approval.id, mode: 'answer', text: '' } });
+      return input !== '?' && input !== 'h';
+    }
+    const decision = ({ o: 'allow_once', s: 'allow_session', A: 'allow_always' } as const)[input as 'o' | 's' | 'A'];
+    if (decision) decide({ decision });
+    return input !== '?' && input !== 'h';
+  };
   useInput((input, key) => {
     const state = store.getState();
+    if (key.ctrl && input === 'c') return quit();
+    if (approvalKey(input, key)) return;
     if (key.escape) return state.help ? store.dispatch({ type: 'toggle-help', open: false }) : quit();
     if (key.ctrl && input === 'c') return quit();
     switch (input) {
@@ -73,6 +135,8 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
       case '?':
       case 'h':
         return store.dispatch({ type: 'toggle-help' });
+      case 'a':
+        return store.dispatch({ type: 'toggle-approvals', open: true });
       case 't':
       case 'T':
         return store.dispatch({ type: 'cycle-team', step: input === 't' ? 1 : -1 });

@@ -7,7 +7,20 @@
  * every status also has a symbol or a word, so NO_COLOR loses nothing.
  */
 import { planLine, type RunToolCall } from '@tinyagi/client';
-import { leaders, runTree, selectedConversation, selectedRun, visibleAgents, visibleConversations, type ActivityLine, type AgentStatus, type DashboardState, type RunStatus } from './state.ts';
+import type { Approval } from '@tinyagi/client';
+import {
+  leaders,
+  runTree,
+  selectedApproval,
+  selectedConversation,
+  selectedRun,
+  visibleAgents,
+  visibleConversations,
+  type ActivityLine,
+  type AgentStatus,
+  type DashboardState,
+  type RunStatus,
+} from './state.ts';
 
 export type Color = 'green' | 'yellow' | 'red' | 'cyan' | 'magenta' | 'blue' | 'gray';
 export interface Segment {
@@ -78,6 +91,9 @@ function header(state: DashboardState, narrow: boolean, now: number): Line[] {
     seg(`pickup ${pickup}`),
   ];
   const title: Line = [seg('TinyAGI', { bold: true, color: 'cyan' }), seg(' '), seg(team, { bold: true }), seg('  '), conn];
+  // Requests waiting for a person: always in view, with the key that opens them.
+  const waiting = state.approvals.length;
+  if (waiting > 0) title.push(seg('  '), seg(`⚑ ${waiting} approval${waiting === 1 ? '' : 's'} (a)`, { color: 'yellow', bold: true }));
   if (narrow) return [title, stats];
   return [[...title, seg('  '), ...stats]];
 }
@@ -289,6 +305,67 @@ function activityLines(state: DashboardState, narrow: boolean, max: number): Lin
   return lines;
 }
 
+/** `9m58s left`, or `expired` once its time is up. */
+function timeLeft(a: Approval, now: number): string {
+  return a.expiresAt > now ? `${elapsed(a.expiresAt - now)} left` : 'expiring';
+}
+
+function oneLine(value: unknown, max: number): string {
+  const text = (typeof value === 'string' ? value : (JSON.stringify(value) ?? '')).replace(/\s+/g, ' ').trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * The approvals panel (key `a`): every request waiting for a person, the selected one marked ▸
+ * with what it asks in full (its input, masked by the daemon; a question's choices numbered),
+ * the keys that answer it, and the reason or answer being typed.
+ */
+function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): Line[] {
+  const list = state.approvals;
+  const lines: Line[] = [[seg(`Approvals waiting (${list.length})`, { bold: true }), seg(list.length > 1 ? ' ↑/↓ select' : '', { dim: true })]];
+  if (list.length === 0) return [...lines, [seg('  Nothing waits for your answer.', { dim: true })], [seg('  Esc close', { dim: true })]];
+  const chosen = selectedApproval(state);
+  const shown = Math.max(1, Math.min(list.length, screen.height - 12));
+  const at = Math.max(0, list.indexOf(chosen!));
+  const start = Math.min(Math.max(0, at - Math.floor(shown / 2)), list.length - shown);
+  for (const a of list.slice(start, start + shown)) {
+    const mine = a === chosen;
+    lines.push([
+      seg(mine ? '▸ ' : '  ', { color: 'cyan' }),
+      seg(`@${a.agentId} `, { bold: mine }),
+      seg(a.kind === 'question' ? '? ' : '', { color: 'yellow' }),
+      seg(a.summary, { bold: mine }),
+      seg(` · ${timeLeft(a, screen.now)}${narrow ? '' : ` · ${a.id}`}`, { dim: true }),
+    ]);
+  }
+  if (!chosen) return lines;
+  lines.push([]);
+  if (chosen.kind === 'question') {
+    const input = chosen.input as { question?: unknown; choices?: unknown } | null;
+    lines.push([seg(`@${chosen.agentId} asks: `, { bold: true }), seg(oneLine(input?.question ?? chosen.summary, 400))]);
+    const choices = Array.isArray(input?.choices) ? input.choices.filter((c): c is string => typeof c === 'string') : [];
+    for (const [i, c] of choices.slice(0, 9).entries()) lines.push([seg(`  ${i + 1}) `, { bold: true, color: 'cyan' }), seg(c)]);
+  } else {
+    lines.push([seg(`@${chosen.agentId} asks to run `, { bold: true }), seg(chosen.tool, { bold: true }), seg(` ${oneLine(chosen.input, 400)}`, { dim: true })]);
+  }
+  const typing = state.approvalsPanel.input;
+  if (typing && typing.id === chosen.id) {
+    lines.push([seg(typing.mode === 'reason' ? 'Reason (the agent reads it): ' : 'Answer: ', { bold: true, color: 'yellow' }), seg(`${typing.text}▌`)]);
+    lines.push([seg(`Enter ${typing.mode === 'reason' ? (chosen.kind === 'question' ? 'declines' : 'denies') : 'answers'} · Esc back`, { dim: true })]);
+  } else if (chosen.kind === 'question') {
+    lines.push([seg(`${questionHint(chosen)}i / Enter type an answer · d decline · Esc close`, { color: 'cyan' })]);
+  } else {
+    lines.push([seg('o allow once · s allow for the session · A allow always (adds a rule) · d deny (reason) · Esc close', { color: 'cyan' })]);
+  }
+  return lines;
+}
+
+function questionHint(a: Approval): string {
+  const choices = (a.input as { choices?: unknown } | null)?.choices;
+  const n = Array.isArray(choices) ? Math.min(9, choices.length) : 0;
+  return n > 0 ? `1-${n} choose · ` : '';
+}
+
 function footer(state: DashboardState, narrow: boolean): Line[] {
   const lines: Line[] = [];
   if (state.notice) lines.push([seg(state.notice.text, { color: state.notice.level === 'error' ? 'red' : 'green' })]);
@@ -301,6 +378,7 @@ export const HELP: Array<[string, string]> = [
   ['c / C', 'next / previous conversation of the team'],
   ['r / R', 'next / previous run of the conversation'],
   ['x', 'cancel the selected run and its sub-runs'],
+  ['a', 'approvals: o once · s session · A always · d deny · 1-9/i answer a question'],
   ['p', 'pause or resume the selected run'],
   ['?', 'show or hide this help'],
   ['q / Esc', 'quit (Esc closes the help first)'],
@@ -322,6 +400,10 @@ export function layout(state: DashboardState, screen: Screen): Line[] {
   const top = header(state, narrow, screen.now);
   const bottom = footer(state, narrow);
   if (state.help) return [...top, ...helpLines(), ...bottom].slice(0, screen.height);
+  if (state.approvalsPanel.open) {
+    const panel = approvalLines(state, screen, narrow);
+    return [...top, ...panel.slice(0, Math.max(0, screen.height - top.length - bottom.length)), ...bottom];
+  }
   let budget = screen.height - top.length - bottom.length;
   const take = (lines: Line[]): Line[] => {
     const kept = lines.slice(0, Math.max(0, budget));

@@ -4,10 +4,10 @@
  * (resumed by the client after a drop, each event once), and a slow poll of the queue counts
  * (the source of truth for depth; events only move them in between).
  */
-import type { ApiClient, ChatroomMessage } from '@tinyagi/client';
+import { isApiError, type ApiClient, type ChatroomMessage } from '@tinyagi/client';
 import type { ChatAction, ChatState } from './chat-state.ts';
 import type { DashboardActions } from './dashboard.ts';
-import { LIMITS, selectedConversation, selectedRun, type Action, type DashboardState } from './state.ts';
+import { approvalOutcome, LIMITS, selectedConversation, selectedRun, type Action, type DashboardState } from './state.ts';
 import type { Store } from './store.ts';
 
 export interface Source {
@@ -37,6 +37,12 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     const list = await client.listConversations({ query: { limit: 20, ...(team ? { team } : {}) }, signal });
     store.dispatch({ type: 'snapshot', conversations: list });
   };
+  // What waits for a person's answer (a daemon older than GET /api/approvals answers 404: none shown).
+  const approvals = async (): Promise<void> => {
+    const since = Date.now();
+    const list = await client.listApprovals({ query: { status: 'pending' }, signal }).catch(() => undefined);
+    if (list) store.dispatch({ type: 'approvals', approvals: list, since });
+  };
   const refresh = async (): Promise<void> => {
     const [agents, teams, channels, handoffs] = await Promise.all([
       client.listAgents({ signal }),
@@ -50,7 +56,7 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     if (quotas) store.dispatch({ type: 'snapshot', quotas: quotas.holds });
     // Handoffs and Activity start with what happened before (and while the stream was down).
     store.dispatch({ type: 'history', handoffs });
-    await Promise.all([queue(), conversations(store.getState().team)]);
+    await Promise.all([queue(), conversations(store.getState().team), approvals()]);
     treeOf = undefined; // fetch the selected tree again
     watchSelection();
   };
@@ -107,6 +113,17 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
       async steerRun(runId, command) {
         const result = await client.steerRun({ params: { id: runId }, body: { command }, signal });
         return `Run ${runId}: ${command} ${result.accepted ? 'accepted' : `refused${result.reason ? ` (${result.reason})` : ''}`}.`;
+      },
+      async decideApproval(id, body) {
+        try {
+          const decided = await client.decideApproval({ params: { id }, body: { ...body, by: 'tui' }, signal });
+          store.dispatch({ type: 'approval-settled', approval: decided });
+          return `${decided.id} ${approvalOutcome(decided)}: @${decided.agentId} ${decided.summary}.`;
+        } catch (err) {
+          // Answered elsewhere first: the list is read again (the 409 says who was first).
+          if (isApiError(err, 'APPROVAL_DECIDED')) await approvals().catch(() => undefined);
+          throw err;
+        }
       },
     },
     close() {

@@ -5,6 +5,7 @@
  * long the dashboard runs.
  */
 import {
+  type Approval,
   applyRunEvent,
   emptyRunTree,
   flattenRunTree,
@@ -36,6 +37,8 @@ export const LIMITS = {
   runsPerConversation: 200,
   /** Enqueue times remembered while waiting for pickup. */
   pendingPickups: 256,
+  /** Pending approval requests kept (oldest first; the daemon keeps them all). */
+  approvals: 100,
 } as const;
 
 export type AgentStatus = 'idle' | 'working' | 'waiting' | 'error';
@@ -161,6 +164,17 @@ export interface DashboardState {
   notice?: { text: string; level: 'info' | 'error' };
   /** What steering can do for the selected live run (GET /api/runs/:id/steering), said before a key is pressed. */
   steering?: RunSteering;
+  /** Approval requests waiting for a person (GET /api/approvals?status=pending, then `approval.*` events), oldest first. */
+  approvals: Approval[];
+  /** The approvals panel (key `a`): open, which request is selected, and the reason or answer being typed. */
+  approvalsPanel: { open: boolean; index: number; input?: ApprovalInput };
+}
+
+/** A line typed in the approvals panel: a denial's reason or a question's answer, for one request. */
+export interface ApprovalInput {
+  id: string;
+  mode: 'reason' | 'answer';
+  text: string;
 }
 
 export type Action =
@@ -180,6 +194,13 @@ export type Action =
   /** Earlier handoffs (GET /api/handoffs at start): Handoffs and Activity begin with them. */
   | { type: 'history'; handoffs: HandoffRecord[] }
   | { type: 'steering'; steering: RunSteering }
+  /** The pending requests (the REST snapshot, at start and after a reconnect); `since`: when it was asked for (ms). */
+  | { type: 'approvals'; approvals: Approval[]; since?: number }
+  /** A request answered (our own answer's response; the event says it too). */
+  | { type: 'approval-settled'; approval: Approval }
+  | { type: 'toggle-approvals'; open?: boolean }
+  | { type: 'cycle-approval'; step: 1 | -1 }
+  | { type: 'approval-input'; input: ApprovalInput | undefined }
   | { type: 'select-team'; team: string | null }
   | { type: 'cycle-team'; step: 1 | -1 }
   | { type: 'cycle-conversation'; step: 1 | -1 }
@@ -207,6 +228,53 @@ export function initialState(team: string | null = null): DashboardState {
     lastEventId: 0,
     eventsSeen: 0,
     help: false,
+    approvals: [],
+    approvalsPanel: { open: false, index: 0 },
+  };
+}
+
+/** The request the approvals panel points at. */
+export function selectedApproval(state: DashboardState): Approval | undefined {
+  const { approvals, approvalsPanel } = state;
+  return approvals[Math.min(approvalsPanel.index, approvals.length - 1)];
+}
+
+/** Adds a pending request once (oldest first, bounded). */
+function withPendingApproval(state: DashboardState, a: Approval): DashboardState {
+  if (a.status !== 'pending' || state.approvals.some((x) => x.id === a.id)) return state;
+  return { ...state, approvals: pushBounded(state.approvals, a, LIMITS.approvals) };
+}
+
+/** Who decided, in words: `allowed once by tinyoffice`, `expired`. */
+export function approvalOutcome(a: Approval): string {
+  if (a.status === 'expired') return 'expired';
+  if (a.status === 'cancelled') return `cancelled${a.reason ? ` (${a.reason})` : ''}`;
+  const how = {
+    allow_once: 'allowed once',
+    allow_session: 'allowed for the session',
+    allow_always: 'allowed always',
+    deny: a.kind === 'question' ? 'declined' : 'denied',
+    answer: 'answered',
+  } as const;
+  return `${a.decision ? how[a.decision] : a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}${a.answer ? `: ${a.answer}` : ''}`;
+}
+
+/** A request is no longer pending: off the list; a reason or answer being typed for it is dropped, saying why. */
+function withSettledApproval(state: DashboardState, a: Approval): DashboardState {
+  const index = state.approvals.findIndex((x) => x.id === a.id);
+  if (index < 0) return state;
+  const approvals = [...state.approvals.slice(0, index), ...state.approvals.slice(index + 1)];
+  const panel = state.approvalsPanel;
+  const typing = panel.input?.id === a.id;
+  return {
+    ...state,
+    approvals,
+    approvalsPanel: {
+      open: panel.open,
+      index: Math.max(0, Math.min(panel.index > index ? panel.index - 1 : panel.index, approvals.length - 1)),
+      ...(panel.input && !typing ? { input: panel.input } : {}),
+    },
+    ...(typing ? { notice: { text: `${a.id} was ${approvalOutcome(a)} meanwhile: your ${panel.input!.mode} was not sent.`, level: 'error' as const } } : {}),
   };
 }
 
@@ -444,6 +512,16 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     }
     case 'outbox.failed':
       return activity(state, ts, `delivery to ${event.data.channel} failed: ${event.data.error}`, 'warn');
+    case 'approval.requested': {
+      const a = event.data.approval;
+      state = withPendingApproval(state, a);
+      return activity(state, ts, `@${a.agentId} ${a.kind === 'question' ? 'asks' : 'asks to run'} ${a.summary} (a: approvals)`, 'warn');
+    }
+    case 'approval.decided':
+    case 'approval.expired': {
+      const a = event.data.approval;
+      return activity(withSettledApproval(state, a), ts, `@${a.agentId} ${a.summary}: ${approvalOutcome(a)}`, a.status === 'allowed' || a.status === 'answered' ? 'info' : 'warn');
+    }
     case 'chatroom.message':
       return activity(state, ts, `#${event.data.teamId} @${event.data.from}: ${event.data.text.replace(/\s+/g, ' ').slice(0, 120)}`);
     case 'settings.changed':
@@ -590,6 +668,38 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
       return withHistory(state, action.handoffs);
     case 'steering':
       return { ...state, steering: action.steering };
+    case 'approvals': {
+      // The snapshot is the truth for what waits; a request the events brought after it was asked for stays.
+      const known = new Set(action.approvals.map((a) => a.id));
+      const since = action.since ?? Number.POSITIVE_INFINITY;
+      const merged = [...action.approvals.filter((a) => a.status === 'pending'), ...state.approvals.filter((a) => !known.has(a.id) && a.requestedAt >= since)];
+      const approvals = merged.sort((a, b) => a.requestedAt - b.requestedAt).slice(-LIMITS.approvals);
+      const input = state.approvalsPanel.input;
+      return {
+        ...state,
+        approvals,
+        approvalsPanel: {
+          open: state.approvalsPanel.open,
+          index: Math.max(0, Math.min(state.approvalsPanel.index, approvals.length - 1)),
+          ...(input && approvals.some((a) => a.id === input.id) ? { input } : {}),
+        },
+      };
+    }
+    case 'approval-settled':
+      return withSettledApproval(state, action.approval);
+    case 'toggle-approvals': {
+      const open = action.open ?? !state.approvalsPanel.open;
+      return { ...state, help: false, approvalsPanel: { open, index: state.approvalsPanel.index } };
+    }
+    case 'cycle-approval': {
+      const n = state.approvals.length;
+      if (n === 0) return state;
+      return { ...state, approvalsPanel: { open: true, index: (state.approvalsPanel.index + action.step + n) % n } };
+    }
+    case 'approval-input': {
+      const { input, ...panel } = state.approvalsPanel;
+      return { ...state, approvalsPanel: action.input ? { ...panel, input: action.input } : panel };
+    }
     case 'select-team':
       return { ...state, team: action.team, conversationId: null, runId: null };
     case 'cycle-team': {
