@@ -141,6 +141,9 @@ export function registerAgentCommands(program: Command): void {
     println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
     if (created['permission_mode'] === 'ask' && config['permission_mode'] === undefined) {
       println(style.dim(`It asks before tool calls its starter rules do not allow: answer with \`tinyagi approvals\`; see them with \`tinyagi agent show ${id}\` (docs/approvals.md).`));
+    } else if (created['permission_mode'] === undefined && config['permissions'] === undefined && runtimeKinds.get(providerRuntime(provider))?.capabilities.usesTools) {
+      // Codex, OpenCode per message: nothing can ask, so it runs unattended; say how to get approvals.
+      println(style.dim('It runs its tools without asking anyone: per message this CLI cannot ask. For approvals give it `process: "warm"` and `permission_mode: "ask"` (docs/approvals.md).'));
     }
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
   });
