@@ -169,6 +169,40 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
   });
 
+  describe(`ApprovalStoreApi conformance: ${name}`, () => {
+    it(
+      "lists the requests of the conversations of one channel (a channel process's view), with the other filters",
+      withStores(async ({ runs, approvals }) => {
+        const tg = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram', threadKey: 'chat-1' });
+        const dc = await runs.createConversation({ rootAgentId: 'a', channel: 'discord', threadKey: 'chat-1' });
+        const now = Date.now();
+        const request = (id: string, conversationId: string, requestedAt: number) =>
+          approvals.create({
+            id,
+            kind: 'permission',
+            agentId: 'a',
+            runId: 'run_x',
+            conversationId,
+            sessionKey: 'k',
+            tool: 'Bash',
+            input: { command: 'ls' },
+            summary: 'Bash: ls',
+            requestedAt,
+            expiresAt: now + 60_000,
+          });
+        await request('apr_tg1', tg.id, now);
+        await request('apr_dc1', dc.id, now + 1);
+        await request('apr_tg2', tg.id, now + 2);
+        expect((await approvals.list({ channel: 'telegram' })).map((a) => a.id)).toEqual(['apr_tg2', 'apr_tg1']);
+        expect((await approvals.list({ channel: 'discord', status: 'pending' })).map((a) => a.id)).toEqual(['apr_dc1']);
+        await approvals.decide('apr_tg2', { status: 'allowed', decision: 'allow_once', decidedBy: 'telegram:u1', reason: null, decidedAt: now + 3 });
+        expect((await approvals.list({ channel: 'telegram', status: 'pending' })).map((a) => a.id)).toEqual(['apr_tg1']);
+        expect(await approvals.list({ channel: 'slack' })).toEqual([]);
+        expect(await approvals.list({ channel: 'telegram', limit: 1 })).toHaveLength(1);
+      }),
+    );
+  });
+
   describe(`RunStoreApi, queries and steering as the orchestrator uses them: ${name}`, () => {
     it(
       'the agent filter lists a conversation any of whose runs that agent ran (a handoff target), not only its first agent',
