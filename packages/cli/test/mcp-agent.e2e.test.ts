@@ -26,6 +26,8 @@ beforeAll(async () => {
       agents: {
         lead: { provider: 'mcp-tools-test' },
         helper: { provider: 'mock', mock: { reply: 'helper did: {{message}}' } },
+        // Its questions expire after 2 s: nobody answers them.
+        impatient: { provider: 'mcp-tools-test', permissions: { expires_s: 2 } },
       },
       teams: { crew: { agents: ['lead', 'helper'], leader_agent: 'lead' } },
       channels: { enabled: [] },
@@ -101,4 +103,75 @@ it("a run's token cannot declare actions for another run", async () => {
     return { text: out.replies.map((r) => r.text).join('\n') };
   });
   expect(text).toContain('forged: refused SCOPE_FORBIDDEN');
+  expect(text).toContain('forged ask: refused SCOPE_FORBIDDEN');
+  expect(text).toContain('forged task: refused SCOPE_FORBIDDEN');
+});
+
+/** Sends `MCP:[calls]` to `agent` without waiting; the reply is read with `replyOf`. */
+async function start(agent: string, calls: unknown[]): Promise<{ conversationId: string }> {
+  return daemon.api.sendMessage({ body: { agent, message: `MCP:${JSON.stringify(calls)}` } });
+}
+
+async function replyOf(conversationId: string, agent: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const t = await daemon.api.getTranscript({ params: { id: conversationId } });
+      const out = t.entries.filter((e) => e.direction === 'out' && e.from === `@${agent}`).map((e) => e.text);
+      return out.length > 0 ? out.join('\n') : undefined;
+    },
+    120_000,
+    `@${agent}'s reply`,
+  );
+}
+
+async function pendingQuestion(conversationId: string): Promise<{ id: string; summary: string; input: unknown }> {
+  return waitFor(async () => (await daemon.api.listApprovals({ query: { status: 'pending', kind: 'question', conversationId } }))[0], 60_000, 'the question in the inbox');
+}
+
+it('ask_human waits for the person: answered from the CLI (tinyagi answer) the tool returns the answer; declined it is a tool error with the reason', async () => {
+  const answered = await start('lead', [{ tool: 'ask_human', args: { question: 'Which colour for the button?', choices: ['red', 'blue'] } }]);
+  const question = await pendingQuestion(answered.conversationId);
+  expect(question).toMatchObject({ summary: 'Which colour for the button?', input: { question: 'Which colour for the button?', choices: ['red', 'blue'] } });
+  await daemon.cliOk(['answer', question.id, 'blue,', 'the brand colour']);
+  expect(await replyOf(answered.conversationId, 'lead')).toBe('ask_human: blue, the brand colour');
+
+  const declined = await start('lead', [{ tool: 'ask_human', args: { question: 'May I delete the old branch?' } }]);
+  const second = await pendingQuestion(declined.conversationId);
+  await daemon.api.decideApproval({ params: { id: second.id }, body: { decision: 'deny', reason: 'not today', by: 'test' } });
+  expect(await replyOf(declined.conversationId, 'lead')).toBe('ask_human: ERROR The person did not answer: test declined to answer: not today.');
+});
+
+it('ask_human that nobody answers expires with the agent’s permissions.expires_s; bad input is a tool error naming the field', async () => {
+  const { conversationId } = await start('impatient', [
+    { tool: 'ask_human', args: { question: '' } },
+    { tool: 'ask_human', args: { question: 'Anyone there?' } },
+  ]);
+  const text = await replyOf(conversationId, 'impatient');
+  expect(text).toMatch(/^ask_human: ERROR .*question/);
+  expect(text).toContain('ask_human: ERROR The person did not answer: nobody answered within 2 s.');
+  expect((await daemon.api.listApprovals({ query: { conversationId } })).map((a) => a.status)).toEqual(['expired']);
+});
+
+it('get_task and update_task read and move the task the conversation works on, and comment as the agent; without a task they say so', async () => {
+  const calls = [
+    { tool: 'get_task', args: {} },
+    { tool: 'update_task', args: { status: 'review', comment: 'Done; please check the copy.' } },
+    { tool: 'update_task', args: {} },
+  ];
+  const task = await daemon.api.createTask({ body: { title: 'Polish the landing page', description: `MCP:${JSON.stringify(calls)}`, status: 'in_progress', assigneeAgent: 'lead' } });
+  const conversationId = await waitFor(async () => (await daemon.api.getTask({ params: { id: task.id } })).conversationId ?? undefined, 60_000, 'the task dispatched');
+  const text = await replyOf(conversationId, 'lead');
+  expect(text).toContain('"title": "Polish the landing page"');
+  expect(text).toContain('"status": "review"');
+  expect(text).toMatch(/update_task: ERROR .*status, a comment, or both/);
+  expect(await daemon.api.getTask({ params: { id: task.id } })).toMatchObject({ status: 'review', commentCount: 1 });
+  expect(await daemon.api.listComments({ params: { id: task.id } })).toEqual([expect.objectContaining({ author: '@lead', content: 'Done; please check the copy.' })]);
+
+  const none = await start('lead', [
+    { tool: 'get_task', args: {} },
+    { tool: 'update_task', args: { comment: 'x' } },
+  ]);
+  const noneText = await replyOf(none.conversationId, 'lead');
+  expect(noneText).toContain('get_task: This conversation works on no task from the board.');
+  expect(noneText).toContain('update_task: ERROR TASK_NOT_FOUND: This conversation works on no task');
 });

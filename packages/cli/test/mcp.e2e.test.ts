@@ -8,6 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { request as httpRequest } from 'node:http';
 import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS } from '@tinyagi/client/contract';
 import { cliArgv, createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -129,4 +131,64 @@ it('inside a run the agent tools are offered, and a run scope that is not a live
   } finally {
     await client.close();
   }
+});
+
+/** A raw request to the daemon (any Host header), for what an SDK client would never send. */
+function rawPost(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port: daemon.port, path, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+it('the daemon serves the client tools at /mcp (streamable HTTP) with the API token: tools listed, a message answered with progress', async () => {
+  const transport = new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${daemon.token()}` } } });
+  const client = new Client({ name: 'tinyagi-http-test', version: '1.0.0' });
+  await client.connect(transport);
+  try {
+    expect(client.getServerVersion()?.name).toBe('tinyagi');
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(Object.keys(MCP_CLIENT_TOOLS).sort());
+    const progress: string[] = [];
+    const answered = await client.callTool({ name: 'send_message', arguments: { agent: 'coder', message: 'over http' } }, undefined, {
+      onprogress: (p) => progress.push(p.message ?? ''),
+      timeout: 120_000,
+    });
+    expect(answered.isError).toBeFalsy();
+    const body = JSON.parse(textOf(answered)) as { outcome: string; replies: Array<{ agent: string; text: string }> };
+    expect(body).toMatchObject({ outcome: 'completed', replies: [{ agent: 'coder', text: expect.stringMatching(/^Done: over http\b/) }] });
+    expect(progress.some((line) => line.includes('@coder'))).toBe(true);
+    // Bad input is a tool error naming the field, as on stdio.
+    const refused = await client.callTool({ name: 'get_conversation', arguments: {} }).catch((err: Error) => ({ isError: true, content: [{ type: 'text', text: err.message }] }));
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused as Awaited<ReturnType<Client['callTool']>>)).toMatch(/conversation_id/);
+  } finally {
+    await client.close();
+  }
+});
+
+it('/mcp without the API token is 401, with a Host or an Origin that is not allowed 403', async () => {
+  const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const none = await rawPost('/mcp', {}, initialize);
+  expect({ status: none.status, code: (JSON.parse(none.text) as { error: { code: string } }).error.code }).toEqual({ status: 401, code: 'AUTH_REQUIRED' });
+  const wrong = await rawPost('/mcp', { authorization: 'Bearer not-the-token' }, initialize);
+  expect(wrong.status).toBe(401);
+  const badHost = await rawPost('/mcp', { authorization: `Bearer ${daemon.token()}`, host: 'evil.example' }, initialize);
+  expect({ status: badHost.status, code: (JSON.parse(badHost.text) as { error: { code: string } }).error.code }).toEqual({ status: 403, code: 'HOST_NOT_ALLOWED' });
+  const badOrigin = await rawPost('/mcp', { authorization: `Bearer ${daemon.token()}`, origin: 'https://evil.example' }, initialize);
+  expect(badOrigin.status).toBe(403);
+  // The token answers: the SDK's initialize result.
+  const ok = await rawPost('/mcp', { authorization: `Bearer ${daemon.token()}` }, initialize);
+  expect(ok.status).toBe(200);
+  expect(ok.text).toContain('"name":"tinyagi"');
 });

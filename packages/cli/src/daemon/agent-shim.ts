@@ -47,6 +47,9 @@ export function prependPath(dir: string, path: string | undefined): string {
   return [dir, ...rest].join(delimiter);
 }
 
+/** A tool call may wait this long (call_agent, ask_human): the run's own time limits end it sooner. */
+const AGENT_TOOL_TIMEOUT_S = 86_400;
+
 /**
  * Wraps an invoke function so every agent CLI finds the shim first on its PATH, and by absolute
  * path in TINYAGI_CLI, and gets TinyAGI's MCP server (`tinyagi mcp --agent-tools` through the
@@ -54,6 +57,8 @@ export function prependPath(dir: string, path: string | undefined): string {
  */
 export function withShimOnPath(invoke: (req: InvokeRequest) => Promise<InvokeResult>, dir: string, daemonPath: string | undefined): (req: InvokeRequest) => Promise<InvokeResult> {
   const cli = join(dir, 'tinyagi');
-  const mcpServers: McpServerSpec[] = [{ name: 'tinyagi', command: cli, args: ['mcp', '--agent-tools'], envVars: AGENT_TOOLS_ENV, permissionPromptTool: 'approval_prompt' }];
+  const mcpServers: McpServerSpec[] = [
+    { name: 'tinyagi', command: cli, args: ['mcp', '--agent-tools'], envVars: AGENT_TOOLS_ENV, permissionPromptTool: 'approval_prompt', toolTimeoutS: AGENT_TOOL_TIMEOUT_S },
+  ];
   return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath), TINYAGI_CLI: cli }, mcpServers: [...(req.mcpServers ?? []), ...mcpServers] });
 }

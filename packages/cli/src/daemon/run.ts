@@ -35,7 +35,7 @@ import {
 } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
-import { loadOrCreateApiToken, startServer, type RunningServer } from '@tinyagi/server';
+import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
@@ -358,6 +358,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
           log: logger.child('api'),
           env: ctx.env,
           allowRemote,
+          mcp: lazyMcpHandler(apiUrl, token),
         }),
       ),
     );
@@ -515,4 +516,18 @@ export async function runDaemon(ctx: CliContext): Promise<number> {
 
 function canReexecute(): boolean {
   return typeof process.execve === 'function' && process.platform !== 'win32';
+}
+
+/**
+ * `/mcp` (docs/mcp.md): the client tools over streamable HTTP, bound to this daemon's own API
+ * (URL and token). The MCP SDK is loaded at the first `/mcp` request, so start-up does not pay for it.
+ */
+function lazyMcpHandler(apiUrl: string, token: string): McpHttpHandler {
+  let handler: Promise<McpHttpHandler> | undefined;
+  return async (req, res, body) => {
+    handler ??= Promise.all([import('../mcp/http.ts'), import('@tinyagi/client')]).then(([{ mcpHttpHandler }, { createApiClient }]) =>
+      mcpHttpHandler(createApiClient({ baseUrl: apiUrl, token, clientName: 'tinyagi /mcp' })),
+    );
+    return (await handler)(req, res, body);
+  };
 }

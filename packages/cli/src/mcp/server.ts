@@ -17,7 +17,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createApiClient, isApiError, type ApiClient } from '@tinyagi/client';
 import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, type RunAction } from '@tinyagi/client/contract';
 import { describeEvent, watchConversation } from '../conversation-watch.ts';
-import { registerApprovalPrompt } from './approval-prompt.ts';
+import { patientFetch, registerApprovalPrompt } from './approval-prompt.ts';
 import type { RunScope } from '../run-scope.ts';
 import { VERSION } from '../version.ts';
 
@@ -26,6 +26,28 @@ const DEFAULT_WAIT_S = 1800;
 const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
 const json = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> });
 const failure = (message: string): CallToolResult => ({ content: [{ type: 'text', text: message }], isError: true });
+
+/** How often a long wait tells the client it is still going (when the client asked for progress). */
+const HEARTBEAT_MS = 15_000;
+
+type ToolExtra = {
+  _meta?: { progressToken?: string | number } | undefined;
+  sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; message?: string } }) => Promise<void>;
+};
+
+/** Sends a progress notification every HEARTBEAT_MS while a tool waits, if the client gave a progressToken; returns the stop function. */
+function heartbeat(extra: ToolExtra, what: string): () => void {
+  const progressToken = extra._meta?.progressToken;
+  if (progressToken === undefined) return () => {};
+  const started = Date.now();
+  let progress = 0;
+  const timer = setInterval(() => {
+    progress++;
+    const s = Math.round((Date.now() - started) / 1000);
+    void extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message: `${what} (${s} s)` } }).catch(() => {});
+  }, HEARTBEAT_MS);
+  return () => clearInterval(timer);
+}
 
 /** Runs a tool body; the daemon's refusals and an unreachable daemon become tool errors the model can read. */
 async function guarded(body: () => Promise<CallToolResult>): Promise<CallToolResult> {
@@ -140,6 +162,33 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
   );
   server.registerTool('send_file', { title: t.send_file.title, description: t.send_file.description, inputSchema: t.send_file.input }, (args) =>
     forRun((client, runId) => declare(client, runId, { type: 'send_file', path: args.path })),
+  );
+  server.registerTool('ask_human', { title: t.ask_human.title, description: t.ask_human.description, inputSchema: t.ask_human.input }, (args, extra) =>
+    guarded(async () => {
+      const run = scope();
+      if (!run) return failure('No current run: this tool works only while your agent run is in progress.');
+      // A person may take minutes: no fetch limit on the wait, and progress keeps the caller's own timeout at bay.
+      const client = createApiClient({ baseUrl: run.apiUrl, token: run.token, clientName: 'tinyagi mcp (agent)', fetch: patientFetch });
+      const stop = heartbeat(extra, 'waiting for the person to answer');
+      try {
+        const answer = await client.askRunHuman({ params: { id: run.runId }, body: { question: args.question, ...(args.choices?.length ? { choices: args.choices } : {}) }, signal: extra.signal });
+        return answer.answered ? text(answer.answer) : failure(`The person did not answer: ${answer.reason}.`);
+      } finally {
+        stop();
+      }
+    }),
+  );
+  server.registerTool('get_task', { title: t.get_task.title, description: t.get_task.description, inputSchema: t.get_task.input }, () =>
+    forRun(async (client, runId) => {
+      const found = await client.getRunTask({ params: { id: runId } });
+      return found.task ? json(found) : text('This conversation works on no task from the board.');
+    }),
+  );
+  server.registerTool('update_task', { title: t.update_task.title, description: t.update_task.description, inputSchema: t.update_task.input }, (args) =>
+    forRun(async (client, runId) => {
+      if (args.status === undefined && args.comment === undefined) return failure('Give a status, a comment, or both.');
+      return json(await client.updateRunTask({ params: { id: runId }, body: { ...(args.status ? { status: args.status } : {}), ...(args.comment ? { comment: args.comment } : {}) } }));
+    }),
   );
   // Claude Code's --permission-prompt-tool (per-message agents with permission_mode "ask").
   registerApprovalPrompt(server, scope);

@@ -7,10 +7,12 @@
  * - for a person's MCP client (Claude Desktop, Cursor, another agent): see the team, hand it work
  *   and wait for the answer with progress, read a conversation, cancel it — with the API token;
  * - for an agent inside a run (started by a CLI agent with the run's variables): call a
- *   sub-agent and wait, hand off, post to a team room, send a file — scoped by the run token,
+ *   sub-agent and wait, hand off, post to a team room, send a file, ask the person and wait,
+ *   read and update the conversation's task — scoped by the run token,
  *   so a tool acts for its own run only.
  */
 import * as z from 'zod';
+import { TASK_STATUSES } from './tasks.ts';
 
 const Id = z.string().min(1).max(200);
 const Message = z.string().min(1).max(200_000);
@@ -48,6 +50,18 @@ export const McpPostToTeamRoomInput = z.strictObject({
 
 export const McpSendFileInput = z.strictObject({
   path: z.string().min(1).max(4096).describe('Absolute path (or relative to your workspace) of a file inside your workspace or TINYAGI_HOME/files.'),
+});
+
+export const McpAskHumanInput = z.strictObject({
+  question: z.string().min(1).max(20_000).describe('What you want to know from the person. Say enough that they can answer without reading your whole run.'),
+  choices: z.array(z.string().min(1).max(200)).max(10).optional().describe('Suggested answers, offered as buttons; the person may still answer in their own words.'),
+});
+
+export const McpGetTaskInput = z.strictObject({});
+
+export const McpUpdateTaskInput = z.strictObject({
+  status: z.enum(TASK_STATUSES).optional().describe('Move the task: in_progress while you work, review when a person should check it, done when it is finished.'),
+  comment: z.string().min(1).max(100_000).optional().describe('A note on the task (what you did, what is left), signed as you.'),
 });
 
 /**
@@ -103,10 +117,25 @@ export const MCP_AGENT_TOOLS = {
     description: 'Attaches a file from your workspace (or TINYAGI_HOME/files) to your answer (like a [send_file: …] marker).',
     input: McpSendFileInput,
   },
+  ask_human: {
+    title: 'Ask the person and wait',
+    description:
+      'Asks the person a question and waits for their answer (they answer from TinyOffice, the terminal or their chat app), then returns it. Use it when you cannot go on without a decision or information only they have; it may take minutes. If they decline or nobody answers in time, the tool says so: go on with your best judgement or stop.',
+    input: McpAskHumanInput,
+  },
+  get_task: {
+    title: 'Read your task',
+    description: 'The task (board card) this conversation works on: its title, description, status and comments. Says so when the conversation works on no task.',
+    input: McpGetTaskInput,
+  },
+  update_task: {
+    title: 'Update your task',
+    description: 'Moves the task this conversation works on to another status and/or adds a comment to it, signed as you.',
+    input: McpUpdateTaskInput,
+  },
   approval_prompt: {
     title: 'Permission prompt (Claude Code)',
-    description:
-      "Claude Code calls this before a tool call its permission mode does not allow by itself (--permission-prompt-tool): the agent's rules or a person decide. Not for the model to call.",
+    description: "Claude Code calls this before a tool call its permission mode does not allow by itself (--permission-prompt-tool): the agent's rules or a person decide. Not for the model to call.",
     input: McpApprovalPromptInput,
   },
 } as const;

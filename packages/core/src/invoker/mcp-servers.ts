@@ -30,6 +30,13 @@ export interface McpServerSpec {
    * `--permission-prompt-tool mcp__<name>__<tool>` (docs/approvals.md).
    */
   permissionPromptTool?: string;
+  /**
+   * How long one tool call may take, in seconds, where the CLI has a limit of its own: Codex's
+   * `tool_timeout_sec` (default 60 s) would cut off `call_agent` and `ask_human`, which wait for
+   * a teammate or a person. Claude Code's own limit (MCP_TOOL_TIMEOUT) is about a day by default
+   * and is left alone; OpenCode and ACP agents have none on a call.
+   */
+  toolTimeoutS?: number;
 }
 
 /** The variables `tinyagi mcp --agent-tools` reads its run from. */
@@ -64,6 +71,7 @@ export function codexMcpArgs(specs: readonly McpServerSpec[]): string[] {
     const key = `mcp_servers.${spec.name}`;
     args.push('-c', `${key}.command=${toml(spec.command)}`, '-c', `${key}.args=${toml(spec.args)}`);
     if (spec.envVars.length > 0) args.push('-c', `${key}.env_vars=${toml(spec.envVars)}`);
+    if (spec.toolTimeoutS !== undefined) args.push('-c', `${key}.tool_timeout_sec=${spec.toolTimeoutS}`);
   }
   return args;
 }
