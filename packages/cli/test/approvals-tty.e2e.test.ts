@@ -1,11 +1,13 @@
 /**
- * `tinyagi send --wait` answers the conversation's approval requests (docs/approvals.md, "From
+ * Approvals answered at the terminal. `tinyagi send --wait` answers the conversation's approval requests (docs/approvals.md, "From
  * the CLI"), against a real daemon with a runtime that asks (fixtures/approval-runtime):
  * - in a real terminal (tmux runs a shell, the test types into it): the request is printed and
  *   asked; `o` allows it once and the agent's answer arrives; `d <reason>` denies with the reason
  *   the agent reads; a request answered elsewhere meanwhile withdraws the prompt and says by whom;
  *   Ctrl-C at the prompt leaves the request pending and says how to answer it;
- * - without a terminal: one line says how to answer and nothing blocks; `tinyagi approve` answers.
+ * - without a terminal: one line says how to answer and nothing blocks; `tinyagi approve` answers;
+ * - the TUI dashboard (`tinyagi visualize` in tmux): the header counts the requests waiting, `a`
+ *   opens them, `o` allows one, `d` and a typed reason deny the next, live as they arrive.
  * Every wait polls the pane or the output with a deadline. CI installs tmux (.ci/run).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -140,4 +142,63 @@ it('without a terminal: one line says how to answer, nothing blocks, and `tinyag
   const exit = await exitOf(send.child);
   expect(exit.code, send.output()).toBe(0);
   expect(send.output()).toContain('Bash: allowed (cli)');
+}, 180_000);
+
+it('the TUI dashboard: the header counts what waits, `a` opens the requests, `o` allows one, `d` and a typed reason deny the next', async () => {
+  const cli = cliArgv('source')
+    .map((a) => `'${a}'`)
+    .join(' ');
+  const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  tmux('new-session', '-d', '-s', 'tui', '-x', '120', '-y', '40', ...envArgs, '/bin/sh');
+  const screen = (): string => tmux('capture-pane', '-p', '-t', 'tui');
+  const screenWhere = (check: (s: string) => boolean, what: string): Promise<string> => server.until(screen, check, what, 60_000);
+  tmux('send-keys', '-t', 'tui', `unset CI; '${process.execPath}' ${cli} visualize; echo "tui exited $?"`, 'Enter');
+  await screenWhere((s) => s.includes('● live'), 'the live dashboard');
+
+  const send = spawnCli(
+    [
+      'send',
+      '--agent',
+      'careful',
+      '--thread',
+      'tui',
+      '--wait',
+      '--json',
+      '-q',
+      `ASK:${JSON.stringify([
+        { tool: 'Bash', input: { command: 'npm run build' } },
+        { tool: 'Bash', input: { command: 'git push --force' } },
+      ])}`,
+    ],
+    daemon.env,
+  );
+  const first = await pendingOf(seen);
+  await screenWhere((s) => s.includes('⚑ 1 approval (a)'), 'the count in the header');
+  tmux('send-keys', '-t', 'tui', 'a');
+  const panel = await screenWhere((s) => s.includes('Approvals waiting (1)') && s.includes('o allow once'), 'the approvals panel');
+  expect(panel).toContain(`▸ @careful Bash: npm run build`);
+  expect(panel).toContain(first.id);
+  tmux('send-keys', '-t', 'tui', 'o');
+  await screenWhere((s) => s.includes(`${first.id} allowed once by tui`), 'the answer said');
+
+  // The next request arrives in the open panel, live.
+  const second = await pendingOf(seen);
+  await screenWhere((s) => s.includes('▸ @careful Bash: git push --force'), 'the next request');
+  tmux('send-keys', '-t', 'tui', 'd');
+  await screenWhere((s) => s.includes('Reason (the agent reads it):'), 'the reason line');
+  tmux('send-keys', '-t', 'tui', '-l', 'not before review');
+  await screenWhere((s) => s.includes('not before review▌'), 'the typed reason');
+  tmux('send-keys', '-t', 'tui', 'Enter');
+  await screenWhere((s) => s.includes(`${second.id} denied by tui`), 'the denial said');
+  const exit = await exitOf(send.child);
+  expect(exit.code, send.output()).toBe(0);
+  expect(send.output()).toContain('Bash: allowed (tui)');
+  expect(send.output()).toContain('Bash: refused (tui) denied by tui: not before review');
+  await screenWhere((s) => s.includes('Nothing waits for your answer.') && !s.includes('⚑'), 'the empty panel');
+
+  tmux('send-keys', '-t', 'tui', 'Escape');
+  await screenWhere((s) => !s.includes('Approvals waiting'), 'the panel closed');
+  tmux('send-keys', '-t', 'tui', 'q');
+  const after = await screenWhere((s) => /^tui exited \d+$/m.test(s), 'the shell after q');
+  expect(after).toMatch(/^tui exited 0$/m);
 }, 180_000);
