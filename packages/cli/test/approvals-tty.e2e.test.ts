@@ -1,9 +1,9 @@
 /**
- * Approvals answered at the terminal. `tinyagi send --wait` answers the conversation's approval requests (docs/approvals.md, "From
- * the CLI"), against a real daemon with a runtime that asks (fixtures/approval-runtime):
+ * Approvals answered at the terminal (docs/approvals.md), against a real daemon with a runtime
+ * that asks (fixtures/approval-runtime). `tinyagi send --wait` answers its conversation's requests:
  * - in a real terminal (tmux runs a shell, the test types into it): the request is printed and
- *   asked; `o` allows it once and the agent's answer arrives; `d <reason>` denies with the reason
- *   the agent reads; a request answered elsewhere meanwhile withdraws the prompt and says by whom;
+ *   asked; `o` allows it once and the agent's answer arrives; `d` and the reason asked next deny,
+ *   and the agent reads the reason; a request answered elsewhere meanwhile withdraws the prompt and says by whom;
  *   Ctrl-C at the prompt leaves the request pending and says how to answer it;
  * - without a terminal: one line says how to answer and nothing blocks; `tinyagi approve` answers;
  * - the TUI dashboard (`tinyagi visualize` in tmux): the header counts the requests waiting, `a`
