@@ -3,9 +3,10 @@
  * Baileys against the fake WhatsApp, the asking test runtime of packages/cli/test/fixtures): a
  * platform without buttons gets the request as a plain prompt answered by a numbered reply;
  * `2` allows for the session, `4 <reason>` denies with that reason; the chat hears the outcome,
- * and the agent goes on with both answers.
+ * and the agent goes on with both answers. A question's suggested answers are numbered too.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -78,4 +79,29 @@ it('a plain prompt is answered by a numbered reply: 2 allows for the session, 4 
   expect(reply).toMatch(/Bash: allowed \(whatsapp:[^)]+\)\nBash: refused \(whatsapp:[^)]+\) denied by whatsapp:\S+: not on a Friday/);
   // The numbers were answers, not messages for the agents: nothing else reached them.
   expect(texts(/coder done: [24]/)).toEqual([]);
+}, 240_000);
+
+it("a question's suggested answers are numbered: the number answers it", async () => {
+  // A conversation of Alice's chat and its run (the first test's), for a question recorded as the
+  // desk records an ask_human question (no runtime of the test kit asks questions); the channel
+  // process, restarted, finds it among its channel's pending requests.
+  const earlier = (await d.api.listApprovals({ query: { agent: 'careful' } }))[0]!;
+  const db = new DatabaseSync(join(d.home, 'tinyagi.db'));
+  try {
+    db.exec('PRAGMA busy_timeout = 10000');
+    db.prepare(
+      `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
+       VALUES ('apr_wa_question', 'question', 'pending', 'careful', ?, ?, ?, 'ask_human', ?, 'Which region?', ?, ?)`,
+    ).run(earlier.runId, earlier.conversationId, earlier.sessionKey, JSON.stringify({ question: 'Which region?', choices: ['eu-west', 'us-east'] }), Date.now(), Date.now() + 600_000);
+  } finally {
+    db.close();
+  }
+  const pid = (await d.api.listChannels()).find((c) => c.name === 'whatsapp')!.pid!;
+  process.kill(pid, 'SIGKILL');
+  const prompt = await server.until(() => texts(/@careful asks:/).find((t) => t.includes('Which region?')), 'the question', 90_000);
+  expect(prompt).toContain('Reply with the number of an answer:\n1. eu-west\n2. us-east');
+  expect(prompt).toMatch(/\/answer <your answer>/);
+  await server.text(ALICE, '2');
+  await server.until(() => texts(/^💬 Answered by whatsapp:\S+: us-east/).length === 1 || undefined, 'the outcome', 60_000);
+  expect(await d.api.getApproval({ params: { id: 'apr_wa_question' } })).toMatchObject({ status: 'answered', answer: 'us-east' });
 }, 240_000);
