@@ -5,7 +5,20 @@
  * and its factory (factory.ts). The built-in kinds are listed in kinds.ts (`@tinyagi/channels/kinds`,
  * which loads no platform SDK); the process entry is `@tinyagi/channels/runner`.
  */
-export { PermanentSendError, RetryAfterError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type OutboundMessage } from './adapter.ts';
+export {
+  PermanentSendError,
+  RetryAfterError,
+  type ApprovalClick,
+  type ApprovalPrompt,
+  type ApprovalPromptAction,
+  type ApprovalPromptAdapter,
+  type ChannelAdapter,
+  type InboundFile,
+  type InboundMessage,
+  type InboundSink,
+  type LiveReplyAdapter,
+  type OutboundMessage,
+} from './adapter.ts';
 export { splitMessage } from './chunk.ts';
 export { settingValue, requiredString, optionalStringSetting, type ChannelAdapterContext, type ChannelAdapterModule, type CreateChannelAdapter } from './kind.ts';
 export { BUILTIN_CHANNEL_KINDS, registerBuiltinChannelKinds } from './kinds.ts';
