@@ -28,18 +28,25 @@ type PromptResult = { behavior: 'allow'; updatedInput: Record<string, unknown> }
 
 const answer = (result: PromptResult): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(result) }] });
 
-export function registerApprovalPrompt(server: McpServer, scope: () => RunScope | undefined): void {
+/** What the server passes in: the SDK's per-call extra, and a heartbeat that keeps a long wait alive (progress notifications). */
+export type KeepAlive<E> = (extra: E, what: string) => () => void;
+
+export function registerApprovalPrompt<E>(server: McpServer, scope: () => RunScope | undefined, keepAlive?: KeepAlive<E>): void {
   const t = MCP_AGENT_TOOLS.approval_prompt;
-  server.registerTool(MCP_APPROVAL_PROMPT_TOOL, { title: t.title, description: t.description, inputSchema: t.input }, async (args) => {
+  server.registerTool(MCP_APPROVAL_PROMPT_TOOL, { title: t.title, description: t.description, inputSchema: t.input }, async (args, extra) => {
     const run = scope();
     if (!run) return answer({ behavior: 'deny', message: `${args.tool_name} was not run: there is no current TinyAGI run to ask for approval.` });
     const client = createApiClient({ baseUrl: run.apiUrl, token: run.token, clientName: 'tinyagi mcp (approval prompt)', fetch: patientFetch });
+    // Claude Code aborts a stdio call silent for 30 minutes (CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT); progress resets that.
+    const stop = keepAlive?.(extra as unknown as E, `waiting for a decision on ${args.tool_name}`) ?? (() => {});
     try {
-      const decided = await client.requestRunApproval({ params: { id: run.runId }, body: { tool: args.tool_name, input: args.input } });
+      const decided = await client.requestRunApproval({ params: { id: run.runId }, body: { tool: args.tool_name, input: args.input }, signal: extra.signal });
       return decided.allow ? answer({ behavior: 'allow', updatedInput: args.input }) : answer({ behavior: 'deny', message: decided.reason ?? `denied (${decided.decidedBy})` });
     } catch (err) {
       const why = isApiError(err) ? (err.status === 0 ? `TinyAGI is not reachable (${err.code}): ${err.message}` : `${err.code}: ${err.message}`) : err instanceof Error ? err.message : String(err);
       return answer({ behavior: 'deny', message: `${args.tool_name} was not run: the approval request failed (${why}).` });
+    } finally {
+      stop();
     }
   });
 }

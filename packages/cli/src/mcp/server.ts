@@ -191,6 +191,6 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
     }),
   );
   // Claude Code's --permission-prompt-tool (per-message agents with permission_mode "ask").
-  registerApprovalPrompt(server, scope);
+  registerApprovalPrompt(server, scope, heartbeat);
   return server;
 }
