@@ -5,6 +5,8 @@
  *   asked; `o` allows it once and the agent's answer arrives; `d` and the reason asked next deny,
  *   and the agent reads the reason; a request answered elsewhere meanwhile withdraws the prompt and says by whom;
  *   Ctrl-C at the prompt leaves the request pending and says how to answer it;
+ *   a question (an agent's ask_human over MCP, fixtures/mcp-tool-runtime) shows its choices
+ *   numbered: a number picks one, or the answer is typed;
  * - without a terminal: one line says how to answer and nothing blocks; `tinyagi approve` answers;
  * - the TUI dashboard (`tinyagi visualize` in tmux): the header counts the requests waiting, `a`
  *   opens them, `o` allows one, `d` and a typed reason deny the next, live as they arrive.
@@ -18,6 +20,8 @@ import { cliArgv, createDaemon, exitOf, spawnCli, tmuxInstalled, tmuxServer, wai
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/approval-runtime/runtime.mjs', import.meta.url));
+/** A runtime whose agent calls TinyAGI's MCP tools (here ask_human) the way a CLI agent does. */
+const MCP_FIXTURE = fileURLToPath(new URL('./fixtures/mcp-tool-runtime/runtime.mjs', import.meta.url));
 const PROMPT = '[o]nce / [s]ession / [a]lways / [d]eny (reason) ?';
 
 const server = tmuxServer(`tinyagi-approvals-tty-${process.pid}`);
@@ -36,12 +40,13 @@ beforeAll(async () => {
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       models: { provider: 'mock' },
-      agents: { careful: { provider: 'asks-test', permission_mode: 'ask' } },
+      agents: { careful: { provider: 'asks-test', permission_mode: 'ask' }, curious: { provider: 'mcp-tools-test' } },
       channels: { enabled: [] },
     }),
   });
   mkdirSync(join(daemon.home, 'kinds'), { recursive: true });
   writeFileSync(join(daemon.home, 'kinds', 'asks-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(FIXTURE).href)};\n`);
+  writeFileSync(join(daemon.home, 'kinds', 'mcp-tools-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(MCP_FIXTURE).href)};\n`);
   await daemon.start();
   const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   tmux('new-session', '-d', '-s', 'send', '-x', '160', '-y', '50', ...envArgs, '/bin/sh');
@@ -55,14 +60,14 @@ afterAll(async () => {
   await daemon?.cleanup();
 });
 
-/** Types `tinyagi send --wait` asking for these tool calls; returns the marker its exit line carries. */
-function typeSend(thread: string, asks: unknown[]): string {
+/** Types `tinyagi send --wait` asking for these tool calls (or, for @curious, making these MCP calls); returns the marker its exit line carries. */
+function typeSend(thread: string, asks: unknown[], agent = 'careful'): string {
   runs += 1;
   const cli = cliArgv('source')
     .map((a) => `'${a}'`)
     .join(' ');
-  const message = `ASK:${JSON.stringify(asks)}`;
-  tmux('send-keys', '-t', 'send', `'${process.execPath}' ${cli} send --agent careful --thread ${thread} --wait '${message}'; echo "send ${runs} exited $?"`, 'Enter');
+  const message = `${agent === 'careful' ? 'ASK' : 'MCP'}:${JSON.stringify(asks)}`;
+  tmux('send-keys', '-t', 'send', `'${process.execPath}' ${cli} send --agent ${agent} --thread ${thread} --wait '${message}'; echo "send ${runs} exited $?"`, 'Enter');
   return `send ${runs} exited`;
 }
 
@@ -114,6 +119,31 @@ it('answered elsewhere: the prompt is withdrawn and says by whom; the next is de
   const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
   expect(after).toContain('Bash: refused (tinyoffice) denied by tinyoffice: not on a Friday');
   expect(after).toContain('Bash: refused (cli) denied by cli: push after review');
+  expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
+}, 180_000);
+
+it('a question (ask_human): its choices numbered, a number picks one, or the answer is typed', async () => {
+  tmux('send-keys', '-t', 'send', 'clear', 'Enter');
+  const done = typeSend(
+    'q',
+    [
+      { tool: 'ask_human', args: { question: 'Which colour for the button?', choices: ['red', 'blue'] } },
+      { tool: 'ask_human', args: { question: 'And its label?' } },
+    ],
+    'curious',
+  );
+  const asked = await paneWhere((s) => s.includes('[1-2] or your answer (/decline to decline) ?'), 'the question prompt');
+  expect(asked).toMatch(/@curious asks you: Which colour for the button\? \(apr_\w+, expires in/);
+  expect(asked).toContain('  1) red');
+  expect(asked).toContain('  2) blue');
+  tmux('send-keys', '-t', 'send', '2', 'Enter');
+  await paneWhere((s) => s.includes('Answered: @curious Which colour for the button? -> blue.'), 'the chosen answer');
+  await paneWhere((s) => s.includes('@curious asks you: And its label?') && s.includes('Your answer (/decline to decline) ?'), 'the second question');
+  tmux('send-keys', '-t', 'send', '-l', 'Sign in');
+  tmux('send-keys', '-t', 'send', 'Enter');
+  const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
+  expect(after).toContain('ask_human: blue');
+  expect(after).toContain('ask_human: Sign in');
   expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
 }, 180_000);
 
