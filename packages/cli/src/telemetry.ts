@@ -70,15 +70,16 @@ export function telemetryService(options: TelemetryServiceOptions) {
       const describeAgent = otel.agentsFromSettings(getSettings);
       const observers: Observer[] = [];
       const stops: Array<() => Promise<void>> = [];
-      const subscribe = (listener: Parameters<NonNullable<TelemetryServiceOptions['events']>['subscribe']>[0]) => {
-        const unsubscribe = options.events?.subscribe(listener);
-        if (unsubscribe) stops.push(async () => unsubscribe());
+      const watch = (exporter: { watchEvents(log: NonNullable<TelemetryServiceOptions['events']>): () => void }) => {
+        if (!options.events) return;
+        const unsubscribe = exporter.watchEvents(options.events);
+        stops.push(async () => unsubscribe());
       };
       let telemetry: Telemetry = { observers, wrapInvoke: (invoke) => invoke, status: () => null };
       if (traceConfig) {
         const exp = await otel.createTraceObserver({ ...traceConfig, describeAgent });
         observers.push(exp.observer);
-        subscribe(exp.onEvent);
+        watch(exp);
         const where = traceConfig.url ?? env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'the exporter default';
         logger.info(`exporting traces over OTLP ${traceConfig.protocol} to ${where} (sampling ${traceConfig.sampleRatio}, content ${traceConfig.captureContent ? 'on' : 'off'})`);
         let reported = 0;
@@ -114,7 +115,7 @@ export function telemetryService(options: TelemetryServiceOptions) {
           sessionPool: () => sessionPool.stats(),
         });
         observers.push(metrics.observer);
-        subscribe(metrics.onEvent);
+        watch(metrics);
         logger.info(`exporting metrics over OTLP ${metricsConfig.protocol} every ${metricsConfig.exportIntervalMillis / 1000} s`);
         stops.push(() => metrics.shutdown().catch(() => {}));
       }

@@ -1,8 +1,8 @@
 /**
  * Facts the observer seam does not carry but the event log does: approvals (`approval.requested`,
  * `approval.decided`, `approval.expired`: a tool call or an `ask_human` question waiting for a
- * person) and budget warnings. The daemon subscribes the exports' `onEvent` to its event log
- * (`stores.events.subscribe`), which on PostgreSQL delivers every node's events: the trace only
+ * person) and budget warnings. The daemon feeds its event log to the exports
+ * (`watchEvents(stores.events)`), which on PostgreSQL delivers every node's events: the trace only
  * annotates runs whose span is open in this process, and the metrics count a decision only where
  * its run runs, so nothing is counted twice across nodes.
  */
@@ -18,6 +18,11 @@ export interface LogEvent {
   conversationId: string | null;
   agentId: string | null;
   data: unknown;
+}
+
+/** The event log as this package subscribes to it (core's `stores.events`). */
+export interface EventLogLike {
+  subscribe(listener: (event: LogEvent) => void): () => void;
 }
 
 /** The approval record an `approval.*` event carries (`data.approval`). */

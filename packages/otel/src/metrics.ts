@@ -4,7 +4,7 @@
  * (`gen_ai.client.operation.duration`), cost, runs in progress, and — when the caller gives a
  * way to read them — the queue's messages by state. Every instrument carries the agent, its
  * runtime, the GenAI provider and the model; also the queue's pickup latency (from `claimed`),
- * approval decisions and their wait (from the event log, `onEvent`), and — when the caller gives
+ * approval decisions and their wait (from the event log, `watchEvents`), and — when the caller gives
  * a way to read them — approvals pending and the session pool's warm processes and memory.
  * Exported by the SDK's periodic reader (default every
  * 60 s, OTEL_METRIC_EXPORT_INTERVAL); a failed export loses that interval's delta only.
@@ -15,7 +15,7 @@ import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, t
 import type { AttemptFailedEvent, ClaimedEvent, Observer, RunEndedEvent, RunStartedEvent } from '@tinyagi/core';
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { OtlpProtocol } from './config.ts';
-import { approvalOf, decidedBySurface, type LogEvent } from './log-events.ts';
+import { approvalOf, decidedBySurface, type EventLogLike, type LogEvent } from './log-events.ts';
 import { ERROR_TYPE, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
 export interface QueueCountsLike {
@@ -54,8 +54,8 @@ export interface MetricsObserverOptions {
 
 export interface MetricsExport {
   readonly observer: Observer;
-  /** Give it the daemon's event log (`stores.events.subscribe(metrics.onEvent)`): approval decisions and their wait. */
-  readonly onEvent: (event: LogEvent) => void;
+  /** Feeds the daemon's event log in (`metrics.watchEvents(stores.events)`; returns the unsubscribe): approval decisions and their wait. */
+  watchEvents(log: EventLogLike): () => void;
   /** Sends the current values now (tests, shutdown). */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -233,7 +233,7 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
   };
   return {
     observer,
-    onEvent,
+    watchEvents: (log) => log.subscribe(onEvent),
     // A failed export loses its interval; flushing and stopping never throw because of it.
     flush: () => provider.forceFlush().catch(() => {}),
     shutdown: () => provider.shutdown().catch(() => {}),

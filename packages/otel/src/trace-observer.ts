@@ -24,7 +24,7 @@ import { providerName, type DescribeAgent } from './agents.ts';
 import type { TraceExportConfig } from './config.ts';
 import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts } from './export.ts';
 import { DerivedIdGenerator, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
-import { approvalEventAttributes, approvalOf, type LogEvent } from './log-events.ts';
+import { approvalEventAttributes, approvalOf, type EventLogLike, type LogEvent } from './log-events.ts';
 import { cut, maskText, maskValue } from './mask.ts';
 import { withTraceContext } from './propagation.ts';
 import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
@@ -44,10 +44,12 @@ export interface TraceExport {
   /** Register with `orchestrator.addObserver(observer)` or the `observers` option. */
   readonly observer: Observer;
   /**
-   * Give it the daemon's event log (`stores.events.subscribe(exp.onEvent)`): approvals
-   * (`approval.requested|decided|expired`) and budget warnings become events on the run's span.
+   * Feeds the daemon's event log in (`exp.watchEvents(stores.events)`; returns the unsubscribe):
+   * approvals (`approval.requested|decided|expired`) and budget warnings become events on the
+   * run's span. From then on a run's span ends (at the run's end time) once the log has delivered
+   * the run's own end event, so events the log publishes late still reach it.
    */
-  readonly onEvent: (event: LogEvent) => void;
+  watchEvents(log: EventLogLike): () => void;
   /** What was exported and dropped so far. */
   counts(): ExportCounts;
   /**
@@ -93,15 +95,30 @@ interface OpenRun {
   pendingApprovals: Set<string>;
 }
 
-/** A run that ended while the event log had not yet delivered the answer to one of its approvals: its span ends (at the run's end) when it comes. */
+/**
+ * A run that ended while the event log may still owe this process its events: the log publishes
+ * in commit order, after commits, so an approval's events can arrive just after the run's end is
+ * told. The span waits (ending at the run's end) until the log has delivered the run's own end
+ * event (everything before it has come then) and no request of it waits for an answer, or a few
+ * seconds at most.
+ */
 interface ClosingRun {
   open: OpenRun;
   endAt: number;
   timer: NodeJS.Timeout;
+  /** The log delivered the run's end event. */
+  logCaughtUp: boolean;
 }
 
-/** How long an ended run's span waits for the answer to its open approval requests. */
+/** The event log's events that end a run. */
+const RUN_END_EVENTS = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.rejected']);
+
+/** Runs whose approval events came before their start, kept at most. */
+const MAX_EARLY_RUNS = 256;
+/** How long an ended run's span waits at most for the event log (its end event, its requests' answers). */
 const APPROVAL_GRACE_MS = 5000;
+/** Run end events delivered before the run's end was told, remembered at most. */
+const MAX_ENDS_SEEN = 1024;
 
 interface Workflow {
   span: Span;
@@ -134,7 +151,10 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
   const observer = new TraceObserver(tracer, ids, options);
   return {
     observer,
-    onEvent: (event) => observer.logEvent(event),
+    watchEvents: (log) => {
+      observer.attachLog();
+      return log.subscribe((event) => observer.logEvent(event));
+    },
     counts: () => ({ ...counts }),
     wrapInvoke: (invoke) => withTraceContext(invoke, sampled, options.cliTelemetry),
     // A failed export is counted (counts()); flushing and stopping never throw because of it.
@@ -151,6 +171,11 @@ class TraceObserver implements Observer {
   readonly #runs = new Map<string, OpenRun>();
   readonly #workflows = new Map<string, Workflow>();
   readonly #closing = new Map<string, ClosingRun>();
+  /** Approval events of runs not open here yet (the log may deliver a request before the run's start is told): applied when the run starts. */
+  readonly #early = new Map<string, LogEvent[]>();
+  /** Whether the event log is fed in (watchEvents): then run spans wait for it at their end. */
+  #logAttached = false;
+  readonly #endsSeen = new Set<string>();
   readonly #captureContent: boolean;
   readonly #legacyNames: boolean;
   readonly #idleMs: number;
@@ -251,22 +276,43 @@ class TraceObserver implements Observer {
     }
   }
 
+  attachLog(): void {
+    this.#logAttached = true;
+  }
+
   /** An event of the log: approvals on their run's span; a budget warning on its run's span, else its workflow's. Others are ignored. */
   logEvent(event: LogEvent): void {
     if (!event.runId) return;
+    if (RUN_END_EVENTS.has(event.type)) {
+      const closing = this.#closing.get(event.runId);
+      if (closing) {
+        closing.logCaughtUp = true;
+        if (closing.open.pendingApprovals.size === 0) this.#finishClosing(event.runId);
+      } else if (this.#runs.has(event.runId)) {
+        this.#endsSeen.add(event.runId);
+        if (this.#endsSeen.size > MAX_ENDS_SEEN) this.#endsSeen.delete(this.#endsSeen.values().next().value!);
+      }
+      return;
+    }
     const approval = approvalOf(event);
     if (approval) {
       // Only where the run's span is open: the node running it (the log delivers every node's events).
       const closing = this.#closing.get(approval.runId);
       const open = this.#runs.get(approval.runId) ?? closing?.open;
-      if (!open) return;
+      if (!open) {
+        // Kept a little while: the run may start here in a moment. Runs of other nodes are forgotten past the cap.
+        const list = this.#early.get(approval.runId) ?? [];
+        list.push(event);
+        this.#early.set(approval.runId, list);
+        if (this.#early.size > MAX_EARLY_RUNS) this.#early.delete(this.#early.keys().next().value!);
+        return;
+      }
       const requested = event.type === 'approval.requested';
-      if (requested && closing) return;
       const name = requested ? EVENT.approvalRequested : event.type === 'approval.expired' ? EVENT.approvalExpired : EVENT.approvalDecided;
       open.span.addEvent(name, approvalEventAttributes(approval, this.#captureContent), event.ts);
       if (requested) open.pendingApprovals.add(approval.id);
       else open.pendingApprovals.delete(approval.id);
-      if (closing && open.pendingApprovals.size === 0) this.#finishClosing(approval.runId);
+      if (closing?.logCaughtUp && open.pendingApprovals.size === 0) this.#finishClosing(approval.runId);
       return;
     }
     if (event.type === 'budget.warning') {
@@ -321,11 +367,12 @@ class TraceObserver implements Observer {
       span.setAttribute(ERROR_TYPE, status === 'failed' ? (open.lastErrorClass ?? 'failed') : 'rejected');
       span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: cut(maskText(error), 2000) } : {}) });
     }
-    if (open.pendingApprovals.size > 0) {
-      // The event log may deliver the answer to a request just after the run's end (its events are published after their commit): wait a little for it.
+    const logCaughtUp = !this.#logAttached || this.#endsSeen.delete(run.id);
+    if (!logCaughtUp || open.pendingApprovals.size > 0) {
+      // The event log may still owe this run's approval events (ClosingRun): wait a little for them.
       const timer = setTimeout(() => this.#finishClosing(run.id), APPROVAL_GRACE_MS);
       timer.unref();
-      this.#closing.set(run.id, { open, endAt: now, timer });
+      this.#closing.set(run.id, { open, endAt: now, timer, logCaughtUp });
     } else span.end(now);
     this.#runDone(run.conversationId, run.id, now);
   }
@@ -417,6 +464,11 @@ class TraceObserver implements Observer {
       if (oldest !== undefined) this.#runs.delete(oldest);
     }
     this.#runs.set(run.id, open);
+    const early = this.#early.get(run.id);
+    if (early) {
+      this.#early.delete(run.id);
+      for (const event of early) this.logEvent(event);
+    }
     return open;
   }
 

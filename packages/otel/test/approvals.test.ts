@@ -5,7 +5,7 @@
  * `invoke_agent` span (no tool input unless content capture is on, secrets masked always), and
  * the metrics count the decisions by outcome, their wait, and the requests pending (read from
  * the approvals store at export, while one waits). The desk's events reach the exports through
- * the event log, as in the daemon (`stores.events.subscribe`), as do budget warnings.
+ * the event log, as in the daemon (`watchEvents(stores.events)`), as do budget warnings.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
@@ -23,12 +23,19 @@ const settings: Settings = {
   agents: {
     guarded: { provider: 'mock', permission_mode: 'ask', mock: { reply: 'done', usage: { input_tokens: 5, output_tokens: 2 } } },
     hasty: { provider: 'mock', permission_mode: 'ask', permissions: { expires_s: 0.3, on_expiry: 'deny' }, mock: { reply: 'gave up' } },
+    curious: { provider: 'mock', mock: { reply: 'blue it is' } },
   },
 };
 
-/** The runtime asks before its tool calls, as a CLI does through the permission bridge; then the mock answers. */
+let current: Awaited<ReturnType<typeof harness>> | undefined;
+
+/**
+ * The runtime asks before its tool calls, as a CLI does through the permission bridge (`curious`
+ * asks the person a question, as the `ask_human` tool does); then the mock answers.
+ */
 async function asking(req: InvokeRequest) {
-  if (req.agentId === 'guarded') {
+  if (req.agentId === 'curious') await current!.orchestrator.askHuman(req.env!['TINYAGI_RUN_ID']!, { question: `Which color? (key ${SECRET})`, choices: ['blue', 'red'] });
+  else if (req.agentId === 'guarded') {
     await req.askApproval!({ tool: 'Bash', input: { command: 'rm -rf build', api_key: SECRET } });
     await req.askApproval!({ tool: 'Edit', input: { file_path: 'src/a.ts' } });
   } else await req.askApproval!({ tool: 'WebFetch', input: { url: 'https://example.com' } });
@@ -61,8 +68,9 @@ async function setUp(captureContent: boolean) {
   });
   cleanups.push(() => metrics.shutdown());
   h = await harness(settings, { observers: [traces.observer, metrics.observer], invoke: asking });
+  current = h;
   cleanups.push(() => h.close());
-  const unsubscribe = [h.stores.events.subscribe(traces.onEvent), h.stores.events.subscribe(metrics.onEvent)];
+  const unsubscribe = [traces.watchEvents(h.stores.events), metrics.watchEvents(h.stores.events)];
   cleanups.push(async () => {
     for (const fn of unsubscribe) fn();
   });
@@ -156,6 +164,37 @@ describe('approvals', () => {
     expect(points.find((p) => p.metric === 'tinyagi.approval.wait')!.unit).toBe('s');
   });
 
+  it('a question (ask_human): requested and answered on the run span; the question and the answer only with capture_content', async () => {
+    for (const captureContent of [false, true]) {
+      const { receiver, traces, h } = await setUp(captureContent);
+      const sent = await h.orchestrator.submit({ message: '@curious pick a color', channel: 'api', sender: 'ana', senderId: 'u1' });
+      const question = await pendingOne(h, 'ask_human');
+      expect(question.kind).toBe('question');
+      await h.orchestrator.decideApproval(question.id, 'answer', 'tinyoffice', undefined, 'blue');
+      await h.waitForConversation(sent.conversationId);
+      await traces.flush();
+      const span = await waitFor(() => receiver.spans.find((s) => s.name === 'invoke_agent curious'), 10_000, 'the run span');
+      const events = span.events.filter((e) => e.name.startsWith('tinyagi.approval.'));
+      expect(events.map((e) => e.name)).toEqual(['tinyagi.approval.requested', 'tinyagi.approval.decided']);
+      expect(events[1]!.attributes).toMatchObject({
+        'tinyagi.approval.kind': 'question',
+        'gen_ai.tool.name': 'ask_human',
+        'tinyagi.approval.status': 'answered',
+        'tinyagi.approval.decision': 'answer',
+        'tinyagi.approval.decided_by': 'tinyoffice',
+      });
+      if (captureContent) {
+        expect(events[0]!.attributes['tinyagi.approval.summary']).toMatch(/^Which color\? \(key …\)$/);
+        expect(events[1]!.attributes['tinyagi.approval.answer']).toBe('blue');
+      } else {
+        for (const e of events) for (const key of Object.keys(e.attributes)) expect(key).not.toMatch(/summary|answer$|arguments/);
+        expect(JSON.stringify(span)).not.toContain('Which color');
+      }
+      expect(JSON.stringify(span)).not.toContain(SECRET);
+      for (const fn of cleanups.splice(0).reverse()) await fn();
+    }
+  });
+
   it('capture_content: the summary and the tool input on the request event, secrets masked', async () => {
     const { spans } = await runBoth(true);
     const requested = runSpan(spans, 'guarded').events.find((e) => e.name === 'tinyagi.approval.requested')!;
@@ -183,7 +222,7 @@ describe('budget warnings', () => {
     cleanups.push(() => traces.shutdown());
     const h = await harness(team, { observers: [traces.observer] });
     cleanups.push(() => h.close());
-    const unsubscribe = h.stores.events.subscribe(traces.onEvent);
+    const unsubscribe = traces.watchEvents(h.stores.events);
     cleanups.push(async () => unsubscribe());
     const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
     await h.waitForConversation(sent.conversationId);
@@ -192,7 +231,12 @@ describe('budget warnings', () => {
     const spans = await waitFor(() => receiver.spans.some((s) => s.name.startsWith('invoke_workflow')) && receiver.spans, 10_000, 'the workflow span');
     const warnings = spans.flatMap((s) => s.events.filter((e) => e.name === 'tinyagi.budget.warning').map((e) => ({ span: s, e })));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.e.attributes).toEqual({ 'tinyagi.budget.rule': 'conversation_tokens', 'tinyagi.budget.used': expect.any(Number), 'tinyagi.budget.limit': 400, 'tinyagi.run.id': logged!.runId });
+    expect(warnings[0]!.e.attributes).toEqual({
+      'tinyagi.budget.rule': 'conversation_tokens',
+      'tinyagi.budget.used': expect.any(Number),
+      'tinyagi.budget.limit': 400,
+      'tinyagi.run.id': logged!.runId,
+    });
     expect(warnings[0]!.e.attributes['tinyagi.budget.used']).toBeGreaterThanOrEqual(200);
     const where = warnings[0]!.span;
     expect(where.name === 'invoke_workflow launch' || where.attributes['tinyagi.run.id'] === logged!.runId).toBe(true);
