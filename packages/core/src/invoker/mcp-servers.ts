@@ -33,8 +33,9 @@ export interface McpServerSpec {
   /**
    * How long one tool call may take, in seconds, where the CLI has a limit of its own: Codex's
    * `tool_timeout_sec` (default 60 s) would cut off `call_agent` and `ask_human`, which wait for
-   * a teammate or a person. Claude Code's own limit (MCP_TOOL_TIMEOUT) is about a day by default
-   * and is left alone; OpenCode and ACP agents have none on a call.
+   * a teammate or a person; Claude Code (2.1.330) cuts off a stdio tool call silent for 30 min
+   * (CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT) unless the server's `timeout` (ms) is longer, and every
+   * call at MCP_TOOL_TIMEOUT (default 1e8 ms, about 28 h). OpenCode and ACP agents have none.
    */
   toolTimeoutS?: number;
 }
@@ -57,7 +58,7 @@ export function claudePermissionPromptTool(specs: readonly McpServerSpec[] | und
 /** Claude Code's `--mcp-config` JSON (the servers inherit Claude Code's environment). */
 export function claudeMcpConfig(specs: readonly McpServerSpec[]): string {
   const mcpServers: Record<string, unknown> = {};
-  for (const spec of specs) mcpServers[spec.name] = { type: 'stdio', command: spec.command, args: spec.args };
+  for (const spec of specs) mcpServers[spec.name] = { type: 'stdio', command: spec.command, args: spec.args, ...(spec.toolTimeoutS !== undefined ? { timeout: spec.toolTimeoutS * 1000 } : {}) };
   return JSON.stringify({ mcpServers });
 }
 
