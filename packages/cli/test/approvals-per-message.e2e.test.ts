@@ -7,7 +7,8 @@
  * runs the shell command only if the JSON answer allows it. The MCP tool asks the run's desk
  * through `POST /api/runs/:id/approval` with the run's token: a rule answers at once, else a
  * person through the API (deny with a reason the model reads, allow for the session so the
- * same command is not asked again in that session, while another session is asked).
+ * same command is not asked again in that session, while another session is asked). A daemon
+ * killed while the CLI waits cancels the request at its next start and the command never runs.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,4 +100,31 @@ it('rules answer at once; a person denies (the model reads why, nothing runs) or
     await daemon.api.decideApproval({ params: { id: request.id }, body: { decision: 'allow_once', by: 'test' } });
   });
   expect(elsewhere).toContain('bash ran');
+}, 400_000);
+
+it('a restart while the CLI waits: its request is cancelled ("the session ended"), the command never runs, the retried message asks again', async () => {
+  const seen = new Set((await daemon.api.listApprovals({ query: { agent: 'careful' } })).map((a) => a.id));
+  const sent = await daemon.api.sendMessage({ body: { agent: 'careful', message: 'FAKE:bash=touch restart.txt', threadKey: 'restart', channel: 'api', sender: 'test', senderId: 'test' } });
+  const waiting = await nextPending(seen);
+  await daemon.kill();
+  await daemon.start();
+  const after = await waitFor(
+    async () => {
+      const a = await daemon.api.getApproval({ params: { id: waiting.id } });
+      return a.status === 'pending' ? undefined : a;
+    },
+    60_000,
+    'the request to be cancelled',
+  );
+  expect(after).toMatchObject({ status: 'cancelled', decidedBy: 'restart', reason: 'denied: the session ended' });
+  // The message is retried after the restart: its CLI asks again; a denial ends it without the command.
+  const again = await nextPending(seen);
+  expect(again).toMatchObject({ conversationId: sent.conversationId, input: { command: 'touch restart.txt' } });
+  await daemon.api.decideApproval({ params: { id: again.id }, body: { decision: 'deny', reason: 'not after a restart', by: 'test' } });
+  await waitFor(
+    async () => ((await daemon.api.getConversation({ params: { id: sent.conversationId } })).conversation.status === 'completed' ? true : undefined),
+    120_000,
+    'the retried message to complete',
+  );
+  expect(existsSync(join(workspace(), 'restart.txt'))).toBe(false);
 }, 400_000);
