@@ -317,7 +317,7 @@ class TraceObserver implements Observer {
     }
     if (event.type === 'budget.warning') {
       const data = event.data as { rule?: string; used?: number; limit?: number } | null;
-      const span = this.#runs.get(event.runId)?.span ?? (event.conversationId ? this.#workflows.get(event.conversationId)?.span : undefined);
+      const span = this.#runs.get(event.runId)?.span ?? this.#closing.get(event.runId)?.open.span ?? (event.conversationId ? this.#workflows.get(event.conversationId)?.span : undefined);
       if (!span) return;
       const attributes: Attributes = {};
       if (data?.rule) attributes[TINYAGI.budgetRule] = data.rule;
