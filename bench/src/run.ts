@@ -8,7 +8,7 @@
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
  * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node;
  * B0_REFERENCE_DIR, a built checkout of the reference TinyAGI 0.0.20, runs it beside ours in B0 (B0_REFERENCE_NODE_OPTIONS: its node's options).
- * B15_ASKS (200) and B15_CLAUDE_MESSAGES (40) size B15 (approvals).
+ * B15_ASKS (200) and B15_CLAUDE_MESSAGES (40) size B15 (approvals); B16_CALLS (50) the sub-agent calls of each way in B16 (MCP call_agent vs tinyagi call).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BENCH_DATABASE_URL, loadLine, machineLine } from './machine.ts';
@@ -21,10 +21,11 @@ import { benchB8 } from './client-bench.ts';
 import { benchB9 } from './visualizer-bench.ts';
 import { benchB10, benchB14 } from './channel-bench.ts';
 import { benchB15 } from './approval-bench.ts';
+import { benchB16 } from './mcp-bench.ts';
 
-const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13', 'B14', 'B15'];
+const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13', 'B14', 'B15', 'B16'];
 // B11 and B12 (TinyOffice's first-load JS and rendering) are measured by hand (docs/benchmarks.md) and kept as they are.
-const RUNNABLE = new Set(['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13', 'B14', 'B15']);
+const RUNNABLE = new Set(['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13', 'B14', 'B15', 'B16']);
 const selected = new Set((process.env.BENCH ?? [...RUNNABLE].join(',')).split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
@@ -114,8 +115,17 @@ if (selected.has('B15')) {
   const load = loadLine();
   const body = await benchB15({ asks: Number(process.env.B15_ASKS ?? 200), claudeMessages: Number(process.env.B15_CLAUDE_MESSAGES ?? 40) });
   section(
-    '## B15 — approvals: a request\'s round trip through the API, and what the daemon spends per approval',
+    "## B15 — approvals: a request's round trip through the API, and what the daemon spends per approval",
     `A real daemon (the built \`tinyagi\`, as the e2e tests start it; SQLite, default durability) and a "person" in the bench's process that watches \`approval.requested\` on \`/api/events\` and answers each at once with \`POST /api/approvals/:id/decision\` (allow once): every figure is the system's own time, nobody waits. First, the approval runtime of the CLI's tests (packages/cli/test/fixtures/approval-runtime, a plugin runtime in the daemon's process) asks ${process.env.B15_ASKS ?? 200} times in one run, which isolates the daemon's part; then per-message Claude Code with \`permission_mode: "ask"\` and the project's fake \`claude\`, which, as the real CLI does, starts \`tinyagi mcp\` from \`--mcp-config\` and calls \`approval_prompt\`, which asks through \`POST /api/runs/:id/approval\` (one CLI start and one MCP server start per message). Daemon CPU is utime+stime of the daemon process from /proc (the CLIs and MCP servers are other processes). Load average (1 min) before / after: ${load} / ${loadLine()}.\n\n${body}`,
+  );
+}
+if (selected.has('B16')) {
+  const calls = Number(process.env.B16_CALLS ?? 50);
+  const load = loadLine();
+  const body = await benchB16(calls);
+  section(
+    '## B16 — a sub-agent call from inside a run: MCP `call_agent` against `tinyagi call` through the shell',
+    `A real daemon (the built \`tinyagi\`, as the e2e tests start it; SQLite, default durability). One run of an agent on the bench's runtime (bench/fixtures/mcp-call-runtime.mjs, a plugin runtime) calls the same sub-agent (\`@helper\`, the mock runtime with no latency) ${calls} times each way, interleaved: with the official MCP SDK client through TinyAGI's MCP server (\`tinyagi mcp\` through the agent shim, as every CLI agent gets it), once with the server kept for the turn as a CLI keeps it and once started for the call; and as \`tinyagi call helper "…"\` run through /bin/sh, as an agent's shell tool runs it (one CLI process per call). A round trip is the caller's wall time until the reply is back; the sub-agent's run is the same in each. Load average (1 min) before / after: ${load} / ${loadLine()} (the machine is shared: other work ran meanwhile).\n\n${body}`,
   );
 }
 if (selected.has('B13')) {
