@@ -8,6 +8,7 @@
  * how to answer it later, and stops waiting (exit code 130) as Ctrl-C always did. Elsewhere (no terminal) one line
  * says how to answer; nothing blocks.
  */
+import { clearLine, cursorTo } from 'node:readline';
 import type { Interface } from 'node:readline/promises';
 import { isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
 import { errStyle } from '../output/style.ts';
@@ -54,6 +55,8 @@ function whoDecided(a: Approval): string {
 export interface ApprovalPrompter {
   /** Every event of the conversation (only `approval.*` ones matter). */
   onEvent(event: EventView): void;
+  /** Writes a line (progress) above an open prompt, which is drawn again below it with what was typed. */
+  print(line: string): void;
   /** The wait ended: a prompt still open is withdrawn. */
   close(): void;
 }
@@ -212,6 +215,13 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       } else if (options.hints || options.interactive) {
         write(errStyle.dim(`${a.id} ${whoDecided(a).toLowerCase()}: ${describeApproval(a)}`));
       }
+    },
+    print(line) {
+      if (!rl || !current) return void write(line);
+      clearLine(out, 0);
+      cursorTo(out, 0);
+      write(line);
+      rl.prompt(true);
     },
     close() {
       closed = true;

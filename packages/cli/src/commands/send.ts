@@ -83,6 +83,8 @@ export async function sendAndWait(
   if (!startedWork(sent) && !resumed) return { sent, result: undefined };
   if (resumed && sent.reply) options.onAnswer?.(sent.reply);
   const describe = createEventDescriber();
+  // Above an open approval prompt, which stays usable, when there is one.
+  const say = (line: string): void => (options.approvals ? options.approvals.print(line) : void process.stderr.write(`${line}\n`));
   const result = await watchConversation(client, {
     conversationId: sent.conversationId,
     afterEventId: before,
@@ -96,14 +98,14 @@ export async function sendAndWait(
         return;
       }
       const line = describe(event);
-      if (line !== undefined) process.stderr.write(`${errStyle.dim(line)}\n`);
+      if (line !== undefined) say(errStyle.dim(line));
     },
     ...(options.onReply ? { onReply: options.onReply } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.daemonGone ? { daemonGone: options.daemonGone } : {}),
     onConnection: (change) => {
       if (options.quiet || options.jsonEvents) return;
-      process.stderr.write(`${errStyle.yellow(change === 'lost' ? 'Lost the connection to the daemon; waiting for it to come back…' : 'Connected to the daemon again.')}\n`);
+      say(errStyle.yellow(change === 'lost' ? 'Lost the connection to the daemon; waiting for it to come back…' : 'Connected to the daemon again.'));
     },
   });
   return { sent, result };
