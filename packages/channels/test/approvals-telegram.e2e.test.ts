@@ -5,8 +5,10 @@
  * the group chat it came from with an inline keyboard; a stranger's press is refused and told
  * why; of two paired members pressing at once the first wins and the second is told who
  * decided; the prompt is settled (outcome, no keyboard) and the agent goes on. A decision from
- * the API settles the prompt too, also one made while the channel process was down. A question
- * (ask_human) made while the channel process was down is posted when it comes back, with its
+ * the API settles the prompt too, also one made while the channel process was down. An agent's
+ * question (ask_human, through POST /api/runs/:id/ask: test/fixtures/question-runtime.mjs) is
+ * posted with its suggested answers as buttons, and the one picked reaches the agent. A question
+ * made while the channel process was down is posted when it comes back, with its
  * suggested answers as buttons; one is picked, another is answered with `/answer <text>`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 
 const RUNTIME = fileURLToPath(new URL('../../cli/test/fixtures/approval-runtime/runtime.mjs', import.meta.url));
+const QUESTIONS = fileURLToPath(new URL('./fixtures/question-runtime.mjs', import.meta.url));
 
 let fake: FakeTelegram;
 let d: TestDaemon;
@@ -38,11 +41,14 @@ beforeAll(async () => {
       guarded: { provider: 'asks-test', permission_mode: 'ask', permissions: { approvers: [`telegram:${ADA}`] } },
       // Nobody answers in time (long enough for the prompt to be posted first on a loaded machine).
       hasty: { provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 20 } },
+      // Asks the person questions (as the MCP tool ask_human does).
+      curious: { provider: 'question-test' },
     },
     channels: { enabled: ['telegram'], telegram: { bot_token: fake.token, api_root: fake.url } },
   });
   mkdirSync(join(d.home, 'kinds'), { recursive: true });
   writeFileSync(join(d.home, 'kinds', 'asks-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(RUNTIME).href)};\n`);
+  writeFileSync(join(d.home, 'kinds', 'question-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(QUESTIONS).href)};\n`);
   await d.start();
   for (const user of [ADA, BOB]) {
     fake.userMessage({ chatId: user, text: 'hi' });
@@ -153,6 +159,22 @@ it('a request nobody answers expires: the prompt says so and loses its buttons, 
   await replyWith(/Bash: refused \(expiry\)/);
 }, 180_000);
 
+it("an agent's question is posted with its suggested answers as buttons; the one picked reaches the agent", async () => {
+  const questions = [{ question: 'Which database?', choices: ['staging', 'production'] }];
+  fake.userMessage({ chatId: GROUP, fromId: ADA, chatType: 'group', text: `@tiny_test_bot @curious QUESTION:${JSON.stringify(questions)}` });
+  const prompt = await fake.until(() => fake.messagesTo(GROUP).find((m) => m.keyboard !== undefined && m.text?.includes('@curious asks:')), 'the question', 60_000);
+  expect(prompt.text).toContain('Which database?');
+  const buttons = prompt.keyboard!.flat();
+  expect(buttons.map((b) => b.text)).toEqual(['staging', 'production', 'Decline']);
+  const production = buttons[1]!.callback_data!;
+  expect(production).toMatch(/^apr_\w+:c1$/);
+  const picked = fake.userClick({ chatId: GROUP, chatType: 'group', messageId: prompt.messageId!, fromId: BOB, data: production });
+  expect((await answerTo(picked)).text).toBe('Answered: production.');
+  await fake.until(() => fake.keyboardOf(GROUP, prompt.messageId!).length === 0 || undefined, 'the question settled', 30_000);
+  expect(view(prompt.messageId!)?.text).toMatch(/^💬 Answered by telegram:6262: production\n@curious asked: Which database\?/);
+  await replyWith(/answered: production \(telegram:6262\)/);
+}, 180_000);
+
 /**
  * A question of @careful's run, recorded as the desk records an ask_human question (the built
  * daemon's database; no runtime of the test kit asks questions): the channel process, restarted,
@@ -186,9 +208,9 @@ async function restartChannel(): Promise<void> {
 
 it('a question is posted with its suggested answers as buttons; one is picked; another is answered in words with /answer', async () => {
   const { prompt, approval } = await ask('careful', 'make lint');
-  recordQuestion(approval, 'apr_question_db1', 'Which database?', ['staging', 'production']);
+  recordQuestion(approval, 'apr_question_db1', 'Which schema?', ['staging', 'production']);
   await restartChannel();
-  const question = await fake.until(() => fake.messagesTo(GROUP).find((m) => m.keyboard !== undefined && m.text?.includes('Which database?')), 'the question', 60_000);
+  const question = await fake.until(() => fake.messagesTo(GROUP).find((m) => m.keyboard !== undefined && m.text?.includes('Which schema?')), 'the question', 60_000);
   expect(question.text).toContain('@careful asks:');
   expect(question.text).toContain('/answer <your answer>');
   expect(question.keyboard!.flat().map((b) => [b.text, b.callback_data])).toEqual([
@@ -200,7 +222,7 @@ it('a question is posted with its suggested answers as buttons; one is picked; a
   expect((await answerTo(picked)).text).toBe('Answered: staging.');
   expect(await d.api.getApproval({ params: { id: 'apr_question_db1' } })).toMatchObject({ status: 'answered', decision: 'answer', answer: 'staging', decidedBy: `telegram:${ADA}` });
   await fake.until(() => fake.keyboardOf(GROUP, question.messageId!).length === 0 || undefined, 'the question settled', 30_000);
-  expect(view(question.messageId!)?.text).toMatch(/^💬 Answered by telegram:6161: staging\n@careful asked: Which database\?/);
+  expect(view(question.messageId!)?.text).toMatch(/^💬 Answered by telegram:6161: staging\n@careful asked: Which schema\?/);
 
   // A question without suggested answers, answered in words: /answer goes to the chat's latest request.
   recordQuestion(approval, 'apr_question_db2', 'What should the release be called?', []);
