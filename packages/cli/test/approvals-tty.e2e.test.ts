@@ -4,7 +4,8 @@
  * - in a real terminal (tmux runs a shell, the test types into it): the request is printed and
  *   asked; `o` allows it once and the agent's answer arrives; `d` and the reason asked next deny,
  *   and the agent reads the reason; a request answered elsewhere meanwhile withdraws the prompt and says by whom;
- *   Ctrl-C at the prompt leaves the request pending and says how to answer it;
+ *   Ctrl-C at the prompt leaves the request pending and says how to answer it, and so does Ctrl-D
+ *   (the input ended) while the wait goes on;
  *   a question (an agent's ask_human over MCP, fixtures/mcp-tool-runtime) shows its choices
  *   numbered: a number picks one, or the answer is typed;
  * - without a terminal: one line says how to answer and nothing blocks; `tinyagi approve` answers;
@@ -161,6 +162,19 @@ it('Ctrl-C at the prompt leaves the request pending and says how to answer it', 
   tmux('send-keys', '-t', 'send', 'echo still-$((40 + 2))', 'Enter');
   await paneWhere((s) => /^still-42$/m.test(s), 'the shell to answer');
   expect(pendingWhenStopped).toBe(true);
+}, 180_000);
+
+it('Ctrl-D at the prompt (the input ended): the request still waits, is said how to answer, and the wait goes on until it is answered', async () => {
+  tmux('send-keys', '-t', 'send', 'clear', 'Enter');
+  const done = typeSend('e', [{ tool: 'Bash', input: { command: 'make clean' } }]);
+  await paneWhere((s) => s.includes('asks to run Bash: make clean') && s.includes(PROMPT), 'the prompt');
+  const request = await pendingOf(seen);
+  tmux('send-keys', '-t', 'send', 'C-d');
+  await paneWhere((s) => s.includes(`The terminal's input ended: ${request.id} still waits; answer with \`tinyagi approve ${request.id}\``), 'the line saying how to answer');
+  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once: @careful Bash: make clean.');
+  const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
+  expect(after).toContain('Bash: allowed (cli)');
+  expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
 }, 180_000);
 
 it('without a terminal: one line says how to answer, nothing blocks, and `tinyagi approve` answers', async () => {

@@ -84,6 +84,13 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
   let rl: Interface | undefined;
   let busy = false;
   let closed = false;
+  /** The terminal's input ended (Ctrl-D): later requests are said, not asked. */
+  let inputEnded = false;
+  const closeReadline = (): void => {
+    const io = rl;
+    rl = undefined;
+    io?.close();
+  };
 
   const announce = (a: Approval): void => {
     if (a.kind === 'question') {
@@ -99,11 +106,18 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
     if (rl) return rl;
     // Loaded here: only a prompt needs readline.
     const { createInterface } = await import('node:readline/promises');
-    rl = createInterface({ input: options.input ?? process.stdin, output: out, terminal: true });
-    rl.on('SIGINT', () => {
-      const waiting = current?.approval;
-      rl?.close();
+    const io = createInterface({ input: options.input ?? process.stdin, output: out, terminal: true });
+    rl = io;
+    io.on('close', () => {
+      // Closed by the input's end, not by us (we drop `rl` first).
+      if (rl !== io) return;
       rl = undefined;
+      inputEnded = true;
+      current?.abort.abort();
+    });
+    io.on('SIGINT', () => {
+      const waiting = current?.approval;
+      closeReadline();
       write('');
       if (waiting) {
         write(errStyle.yellow(`Left ${waiting.id} unanswered: it still waits (${expiry(waiting, Date.now())}); ${answerHint(waiting)}.`));
@@ -162,12 +176,21 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
     try {
       for (let a = queue.shift(); a !== undefined && !closed; a = queue.shift()) {
         if (settled.has(a.id)) continue;
+        if (inputEnded) {
+          announce(a);
+          write(`  The terminal's input ended, so not asked here: ${answerHint(a)}.`);
+          continue;
+        }
         const abort = new AbortController();
         current = { approval: a, abort };
         announce(a);
-        const answer = await ask(a, abort.signal);
+        const answer = await ask(a, abort.signal).catch(() => undefined);
         current = undefined;
-        if (answer === undefined) continue; // withdrawn (answered elsewhere, expired, the wait ended)
+        if (answer === undefined) {
+          // Withdrawn (answered elsewhere, expired, the wait ended), or the input ended: then said how to answer.
+          if (inputEnded && !settled.has(a.id)) write(`\n  The terminal's input ended: ${a.id} still waits; ${answerHint(a)}.`);
+          continue;
+        }
         try {
           const decided = await options.client.decideApproval({ params: { id: a.id }, body: { ...answer, by: 'cli' } });
           settled.set(a.id, decided);
@@ -179,10 +202,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       }
     } finally {
       busy = false;
-      if (queue.length === 0) {
-        rl?.close();
-        rl = undefined;
-      }
+      if (queue.length === 0) closeReadline();
     }
   };
 
@@ -227,8 +247,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       closed = true;
       queue.length = 0;
       current?.abort.abort();
-      rl?.close();
-      rl = undefined;
+      closeReadline();
     },
   };
 }
