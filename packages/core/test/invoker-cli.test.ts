@@ -228,7 +228,7 @@ describe('claude adapter specifics', () => {
     expect(bold?.env.AWS_ACCESS_KEY_ID).toBeUndefined();
   });
 
-  it('permission_mode ask: Claude Code\'s default mode with the permission prompt tool of the MCP server that offers one; without it, none', async () => {
+  it("permission_mode ask: Claude Code's default mode with the permission prompt tool of the MCP server that offers one; without it, none", async () => {
     const tinyagi = { name: 'tinyagi', command: '/bin/true', args: [], envVars: [], permissionPromptTool: 'approval_prompt' };
     const other = { name: 'other', command: '/bin/true', args: [], envVars: [] };
     const ask = { ...request('claude', '').target, permissionMode: 'ask' };

@@ -24,8 +24,7 @@ function startServer(spec) {
   child.stderr.on('data', (chunk) => (stderr += chunk));
   child.stdout.on('data', (chunk) => {
     buffer += chunk;
-    let nl;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
       const line = buffer.slice(0, nl).trim();
       buffer = buffer.slice(nl + 1);
       if (!line) continue;
@@ -89,7 +88,8 @@ async function askPromptTool(toolFlag, mcpConfig, call) {
     }
     const result = await server.request('tools/call', { name: toolName, arguments: call });
     const block = result?.content?.[0];
-    if (!block || block.type !== 'text' || typeof block.text !== 'string') throw new Error('Permission prompt tool returned an invalid result. Expected a single text block param with type="text" and a string text value.');
+    if (block?.type !== 'text' || typeof block.text !== 'string')
+      throw new Error('Permission prompt tool returned an invalid result. Expected a single text block param with type="text" and a string text value.');
     let parsed;
     try {
       parsed = JSON.parse(block.text);
@@ -98,7 +98,10 @@ async function askPromptTool(toolFlag, mcpConfig, call) {
     }
     if (parsed?.behavior === 'allow' && (parsed.updatedInput === undefined || (typeof parsed.updatedInput === 'object' && parsed.updatedInput !== null))) return parsed;
     if (parsed?.behavior === 'deny' && typeof parsed.message === 'string') return parsed;
-    return { behavior: 'deny', message: "The permission prompt tool returned an invalid permission result. Expected {behavior: 'allow', updatedInput?: object} or {behavior: 'deny', message: string}." };
+    return {
+      behavior: 'deny',
+      message: "The permission prompt tool returned an invalid permission result. Expected {behavior: 'allow', updatedInput?: object} or {behavior: 'deny', message: string}.",
+    };
   } finally {
     await server.close();
   }
