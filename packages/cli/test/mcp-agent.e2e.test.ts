@@ -7,7 +7,7 @@
  * call_agent returns a sub-agent's reply; bad input is a tool error; a run's token cannot act for
  * another run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
@@ -139,6 +139,31 @@ it('ask_human waits for the person: answered from the CLI (tinyagi answer) the t
   const second = await pendingQuestion(declined.conversationId);
   await daemon.api.decideApproval({ params: { id: second.id }, body: { decision: 'deny', reason: 'not today', by: 'test' } });
   expect(await replyOf(declined.conversationId, 'lead')).toBe('ask_human: ERROR The person did not answer: test declined to answer: not today.');
+});
+
+it('ask_human sends progress notifications while the person takes their time, so the CLI does not give up on the call', async () => {
+  const log = join(daemon.root, 'workspace', 'lead', 'mcp-progress.log');
+  const { conversationId } = await start('lead', [{ tool: 'ask_human', args: { question: 'Take your time: which plan?' } }]);
+  const question = await pendingQuestion(conversationId);
+  // The server reports every 15 s while it waits (the client asked for progress).
+  await waitFor(async () => (existsSync(log) && readFileSync(log, 'utf8').includes('ask_human: waiting for the person to answer') ? true : undefined), 90_000, 'a progress notification');
+  await daemon.api.decideApproval({ params: { id: question.id }, body: { decision: 'answer', answer: 'plan B', by: 'test' } });
+  expect(await replyOf(conversationId, 'lead')).toBe('ask_human: plan B');
+});
+
+it('an ask_human call the CLI gives up on cancels its question: the inbox does not wait for nobody', async () => {
+  const { conversationId } = await start('lead', [{ tool: 'ask_human', args: { question: 'Are you there?' }, timeout_ms: 3000 }]);
+  const text = await replyOf(conversationId, 'lead');
+  expect(text).toMatch(/^ask_human: ERROR .*timed out/i);
+  const [question] = await waitFor(
+    async () => {
+      const list = await daemon.api.listApprovals({ query: { conversationId } });
+      return list.length === 1 && list[0]!.status !== 'pending' ? list : undefined;
+    },
+    60_000,
+    'the question cancelled',
+  );
+  expect(question).toMatchObject({ status: 'cancelled', kind: 'question' });
 });
 
 it('ask_human that nobody answers expires with the agent’s permissions.expires_s; bad input is a tool error naming the field', async () => {
