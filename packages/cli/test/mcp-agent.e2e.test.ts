@@ -163,7 +163,7 @@ it('an ask_human call the CLI gives up on cancels its question: the inbox does n
     60_000,
     'the question cancelled',
   );
-  expect(question).toMatchObject({ status: 'cancelled', kind: 'question' });
+  expect(question).toMatchObject({ status: 'cancelled', kind: 'question', reason: 'denied: the agent stopped waiting for the answer' });
 });
 
 it('ask_human that nobody answers expires with the agent’s permissions.expires_s; bad input is a tool error naming the field', async () => {

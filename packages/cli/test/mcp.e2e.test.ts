@@ -135,9 +135,13 @@ it('inside a run the agent tools are offered, and a run scope that is not a live
 
 /** A raw request to the daemon (any Host header), for what an SDK client would never send. */
 function rawPost(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+  return rawRequest('POST', path, headers, body);
+}
+
+function rawRequest(method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port: daemon.port, path, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+      { host: '127.0.0.1', port: daemon.port, path, method, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -187,6 +191,11 @@ it('/mcp without the API token is 401, with a Host or an Origin that is not allo
   expect({ status: badHost.status, code: (JSON.parse(badHost.text) as { error: { code: string } }).error.code }).toEqual({ status: 403, code: 'HOST_NOT_ALLOWED' });
   const badOrigin = await rawPost('/mcp', { authorization: `Bearer ${daemon.token()}`, origin: 'https://evil.example' }, initialize);
   expect(badOrigin.status).toBe(403);
+  // Stateless: no standalone stream, no session to end.
+  for (const method of ['GET', 'DELETE']) {
+    const res = await rawRequest(method, '/mcp', { authorization: `Bearer ${daemon.token()}` });
+    expect({ method, status: res.status }).toEqual({ method, status: 405 });
+  }
   // The token answers: the SDK's initialize result.
   const ok = await rawPost('/mcp', { authorization: `Bearer ${daemon.token()}` }, initialize);
   expect(ok.status).toBe(200);

@@ -43,7 +43,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
       // The asker hanging up (its tool call cancelled) cancels the question: it leaves no inbox waiting for nobody.
       const gone = new AbortController();
       const onClose = (): void => {
-        if (!reply.raw.writableFinished) gone.abort();
+        if (!reply.raw.writableFinished) gone.abort('denied: the agent stopped waiting for the answer');
       };
       reply.raw.once('close', onClose);
       const answer = await ctx.orchestrator

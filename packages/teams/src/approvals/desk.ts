@@ -218,7 +218,11 @@ export class ApprovalDesk {
           finish({ ...record, status: 'cancelled', decision: 'deny', decidedBy: by, reason });
         }
       };
-      const onAbort = (): void => void close('cancelled', 'deny', 'cancelled', 'denied: the run was cancelled');
+      // The run's cancel, or an asker that went away (its abort reason says so, `denied: …`).
+      const onAbort = (): void => {
+        const why = typeof signal.reason === 'string' && signal.reason.startsWith('denied: ') ? signal.reason : 'denied: the run was cancelled';
+        void close('cancelled', 'deny', 'cancelled', why);
+      };
       const expiry = setTimeout(
         () => void close('expired', onExpiry === 'allow' ? 'allow_once' : 'deny', 'expiry', `nobody answered within ${expiresS} s`),
         Math.max(0, record.expiresAt - Date.now()),
