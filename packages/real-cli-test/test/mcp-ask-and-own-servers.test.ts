@@ -1,10 +1,11 @@
 /**
  * TinyAGI's MCP tools with the real CLIs (issue 37), beyond call_agent and send_to_agent
  * (mcp-tools.test.ts):
- * - the model calls `ask_human` through the CLI's MCP client (Claude Code, Codex); the question waits in the approvals inbox,
+ * - the model calls `ask_human` through the CLI's MCP client (Claude Code, Codex, OpenCode); the question waits in the approvals inbox,
  *   a person answers it through the API, and the answer is the tool's result the model reads;
  * - a user's own MCP server, configured the way the user would (Claude Code: ~/.claude.json;
- *   Codex: ~/.codex/config.toml), is still offered next to TinyAGI's and runs.
+ *   Codex: ~/.codex/config.toml; OpenCode: ~/.config/opencode/opencode.json), is still offered
+ *   next to TinyAGI's and runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,69 +23,77 @@ const describeOutcome = (o: Outcome): string =>
 function configureOwnServer(name: CliName, home: string): void {
   if (name === 'claude') {
     writeFileSync(join(home, '.claude.json'), JSON.stringify({ mcpServers: { weather: { type: 'stdio', command: process.execPath, args: [OWN_SERVER] } } }));
+  } else if (name === 'opencode') {
+    mkdirSync(join(home, '.config', 'opencode'), { recursive: true });
+    writeFileSync(
+      join(home, '.config', 'opencode', 'opencode.json'),
+      JSON.stringify({ $schema: 'https://opencode.ai/config.json', mcp: { weather: { type: 'local', command: [process.execPath, OWN_SERVER], enabled: true } } }),
+    );
   } else {
     mkdirSync(join(home, '.codex'), { recursive: true });
     writeFileSync(join(home, '.codex', 'config.toml'), `[mcp_servers.weather]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(OWN_SERVER)}]\n`);
   }
 }
 
-for (const name of ['claude', 'codex'] as CliName[]) {
-  describe(`${name} (per-message)`, () => {
-    let rig: Rig;
+for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
+  for (const process of ['per-message', 'warm'] as const) {
+    describe(`${name} (${process})`, () => {
+      let rig: Rig;
 
-    beforeAll(async () => {
-      // The stand-in model does not search for deferred tools: Claude Code offers MCP tools directly.
-      rig = await startRig(CLI_CASES[name], {
-        agentSettings: { process: 'per-message', env_passthrough: ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH'] },
-        daemonEnv: { ENABLE_TOOL_SEARCH: 'false' },
+      beforeAll(async () => {
+        // The stand-in model does not search for deferred tools: Claude Code offers MCP tools directly.
+        rig = await startRig(CLI_CASES[name], {
+          agentSettings: { process, env_passthrough: ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH'] },
+          daemonEnv: { ENABLE_TOOL_SEARCH: 'false' },
+        });
+        configureOwnServer(name, rig.daemon.root);
+      }, 120_000);
+
+      afterAll(async () => {
+        await rig?.cleanup();
+        cleanupTemp();
       });
-      configureOwnServer(name, rig.daemon.root);
-    }, 120_000);
 
-    afterAll(async () => {
-      await rig?.cleanup();
-      cleanupTemp();
+      it("the user's own MCP server is still offered next to TinyAGI's, and its tool runs", async () => {
+        const marker = `OWN-MCP-${name}-${process}`;
+        rig.rule(marker, (request) => {
+          const out = toolOutput(request);
+          if (out === undefined) return { tool: 'weather_report', input: { city: 'Lisbon' } };
+          return { reply: `Reported: ${out}` };
+        });
+        const o = await rig.send({ agent: 'alpha', senderId: `own-mcp-${name}-${process}`, message: `${marker} what is the weather?` });
+        const offered = rig.model.calls.find((c) => c.request.entries.some((e) => e.text.includes(marker)))?.request.tools ?? [];
+        expect(
+          offered.filter((t) => /weather_report$|(^|_)call_agent$/.test(t)),
+          `both servers' tools: ${offered.join(', ')}`,
+        ).toHaveLength(2);
+        expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Reported: [\s\S]*OWN-WEATHER: sunny in Lisbon/);
+      });
+
+      it('the model asks the person with ask_human over MCP; answered through the API, the answer is the tool result', async () => {
+        const marker = `MCP-ASK-${name}-${process}`;
+        rig.rule(marker, (request) => {
+          const out = toolOutput(request);
+          if (out === undefined) return { tool: 'ask_human', input: { question: 'Which release should I tag?', choices: ['v1.2', 'v2.0'] } };
+          return { reply: `The person chose: ${out}` };
+        });
+        const o = await rig.send({
+          agent: 'alpha',
+          senderId: `ask-${name}-${process}`,
+          message: `${marker} tag the release`,
+          whileRunning: async () => {
+            const question = await waitFor(
+              async () => (await rig.daemon.api.listApprovals({ query: { status: 'pending', kind: 'question' } })).find((a) => a.tool === 'ask_human'),
+              120_000,
+              'the question in the inbox',
+            );
+            expect(question).toMatchObject({ agentId: 'alpha', summary: 'Which release should I tag?', input: { choices: ['v1.2', 'v2.0'] } });
+            await rig.daemon.api.decideApproval({ params: { id: question.id }, body: { decision: 'answer', answer: 'v2.0, it has the fix', by: 'real-cli test' } });
+          },
+        });
+        expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/The person chose: [\s\S]*v2\.0, it has the fix/);
+        expect((await rig.daemon.api.listApprovals({ query: { kind: 'question' } }))[0]).toMatchObject({ status: 'answered', decidedBy: 'real-cli test' });
+      });
     });
-
-    it("the user's own MCP server is still offered next to TinyAGI's, and its tool runs", async () => {
-      const marker = `OWN-MCP-${name}`;
-      rig.rule(marker, (request) => {
-        const out = toolOutput(request);
-        if (out === undefined) return { tool: 'weather_report', input: { city: 'Lisbon' } };
-        return { reply: `Reported: ${out}` };
-      });
-      const o = await rig.send({ agent: 'alpha', senderId: `own-mcp-${name}`, message: `${marker} what is the weather?` });
-      const offered = rig.model.calls.find((c) => c.request.entries.some((e) => e.text.includes(marker)))?.request.tools ?? [];
-      expect(
-        offered.filter((t) => /weather_report$|(^|_)call_agent$/.test(t)),
-        `both servers' tools: ${offered.join(', ')}`,
-      ).toHaveLength(2);
-      expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Reported: [\s\S]*OWN-WEATHER: sunny in Lisbon/);
-    });
-
-    it('the model asks the person with ask_human over MCP; answered through the API, the answer is the tool result', async () => {
-      const marker = `MCP-ASK-${name}`;
-      rig.rule(marker, (request) => {
-        const out = toolOutput(request);
-        if (out === undefined) return { tool: 'ask_human', input: { question: 'Which release should I tag?', choices: ['v1.2', 'v2.0'] } };
-        return { reply: `The person chose: ${out}` };
-      });
-      const o = await rig.send({
-        agent: 'alpha',
-        senderId: `ask-${name}`,
-        message: `${marker} tag the release`,
-        whileRunning: async () => {
-          const question = await waitFor(
-            async () => (await rig.daemon.api.listApprovals({ query: { status: 'pending', kind: 'question' } })).find((a) => a.tool === 'ask_human'),
-            120_000,
-            'the question in the inbox',
-          );
-          expect(question).toMatchObject({ agentId: 'alpha', summary: 'Which release should I tag?', input: { choices: ['v1.2', 'v2.0'] } });
-          await rig.daemon.api.decideApproval({ params: { id: question.id }, body: { decision: 'answer', answer: 'v2.0, it has the fix', by: 'real-cli test' } });
-        },
-      });
-      expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/The person chose: [\s\S]*v2\.0, it has the fix/);
-      expect((await rig.daemon.api.listApprovals({ query: { kind: 'question' } }))[0]).toMatchObject({ status: 'answered', decidedBy: 'real-cli test' });
-    });
-  });
+  }
 }
