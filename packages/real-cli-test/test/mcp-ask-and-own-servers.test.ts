@@ -5,7 +5,9 @@
  *   a person answers it through the API, and the answer is the tool's result the model reads;
  * - a user's own MCP server, configured the way the user would (Claude Code: ~/.claude.json;
  *   Codex: ~/.codex/config.toml; OpenCode: ~/.config/opencode/opencode.json), is still offered
- *   next to TinyAGI's and runs.
+ *   next to TinyAGI's and runs;
+ * - the daemon's own `/mcp` (streamable HTTP, the API token) added there as an HTTP server works
+ *   with each CLI's own MCP client.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,19 +21,34 @@ const OWN_SERVER = fileURLToPath(new URL('./fixtures/own-mcp-server.mjs', import
 const describeOutcome = (o: Outcome): string =>
   JSON.stringify({ runs: o.runs.map((r) => ({ agent: r.agentId, status: r.status, error: r.error })), replies: o.replies, attempts: o.message.attempts, lastError: o.message.lastError });
 
-/** The user's own MCP server in the CLI's own user configuration (HOME is the rig's root). */
-function configureOwnServer(name: CliName, home: string): void {
+/**
+ * The user's own MCP servers in the CLI's own user configuration (HOME is the rig's root): a
+ * stdio one (the weather fixture), and the daemon's own `/mcp` over streamable HTTP with the API
+ * token, as a person would add TinyAGI to their CLI (the client tools).
+ */
+function configureOwnServers(name: CliName, home: string, daemonUrl: string, token: string): void {
+  const url = `${daemonUrl}/mcp`;
   if (name === 'claude') {
-    writeFileSync(join(home, '.claude.json'), JSON.stringify({ mcpServers: { weather: { type: 'stdio', command: process.execPath, args: [OWN_SERVER] } } }));
+    const mcpServers = { weather: { type: 'stdio', command: process.execPath, args: [OWN_SERVER] }, team: { type: 'http', url, headers: { Authorization: `Bearer ${token}` } } };
+    writeFileSync(join(home, '.claude.json'), JSON.stringify({ mcpServers }));
   } else if (name === 'opencode') {
     mkdirSync(join(home, '.config', 'opencode'), { recursive: true });
-    writeFileSync(
-      join(home, '.config', 'opencode', 'opencode.json'),
-      JSON.stringify({ $schema: 'https://opencode.ai/config.json', mcp: { weather: { type: 'local', command: [process.execPath, OWN_SERVER], enabled: true } } }),
-    );
+    const mcp = {
+      weather: { type: 'local', command: [process.execPath, OWN_SERVER], enabled: true },
+      team: { type: 'remote', url, headers: { Authorization: `Bearer ${token}` }, enabled: true },
+    };
+    writeFileSync(join(home, '.config', 'opencode', 'opencode.json'), JSON.stringify({ $schema: 'https://opencode.ai/config.json', mcp }));
   } else {
     mkdirSync(join(home, '.codex'), { recursive: true });
-    writeFileSync(join(home, '.codex', 'config.toml'), `[mcp_servers.weather]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(OWN_SERVER)}]\n`);
+    const toml = [
+      '[mcp_servers.weather]',
+      `command = ${JSON.stringify(process.execPath)}`,
+      `args = [${JSON.stringify(OWN_SERVER)}]`,
+      '[mcp_servers.team]',
+      `url = ${JSON.stringify(url)}`,
+      `http_headers = { Authorization = ${JSON.stringify(`Bearer ${token}`)} }`,
+    ];
+    writeFileSync(join(home, '.codex', 'config.toml'), `${toml.join('\n')}\n`);
   }
 }
 
@@ -46,7 +63,7 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
           agentSettings: { process, env_passthrough: ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH'] },
           daemonEnv: { ENABLE_TOOL_SEARCH: 'false' },
         });
-        configureOwnServer(name, rig.daemon.root);
+        configureOwnServers(name, rig.daemon.root, rig.daemon.url, rig.daemon.token());
       }, 120_000);
 
       afterAll(async () => {
@@ -68,6 +85,17 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
           `both servers' tools: ${offered.join(', ')}`,
         ).toHaveLength(2);
         expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Reported: [\s\S]*OWN-WEATHER: sunny in Lisbon/);
+      });
+
+      it("TinyAGI itself as the user's MCP server over HTTP (the daemon's /mcp with the API token): the CLI's client lists the team", async () => {
+        const marker = `HTTP-MCP-${name}-${process}`;
+        rig.rule(marker, (request) => {
+          const out = toolOutput(request);
+          if (out === undefined) return { tool: 'list_teams', input: {} };
+          return { reply: `Teams: ${out}` };
+        });
+        const o = await rig.send({ agent: 'alpha', senderId: `http-mcp-${name}-${process}`, message: `${marker} which teams are there?` });
+        expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Teams: [\s\S]*"id": ?"duo"/);
       });
 
       it('the model asks the person with ask_human over MCP; answered through the API, the answer is the tool result', async () => {
