@@ -98,6 +98,22 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
         expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Teams: [\s\S]*"id": ?"duo"/);
       });
 
+      // OpenCode gives up on an MCP call after 60 s unless progress comes: call_agent reports every 15 s while the sub-agent works.
+      if (name === 'opencode' && process === 'per-message') {
+        it('call_agent waiting over a minute for a slow sub-agent is kept alive by progress notifications', async () => {
+          const parent = `MCP-SLOW-CALL-${name}`;
+          const child = `MCP-SLOW-CHILD-${name}`;
+          rig.rule(parent, (request) => {
+            const out = toolOutput(request);
+            if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: `${child} take your time` } };
+            return { reply: `The slow sub-agent said: ${out}` };
+          });
+          rig.rule(child, (request) => (toolOutput(request) === undefined ? { shell: 'sleep 75' } : { reply: 'Slow but done.' }));
+          const o = await rig.send({ agent: 'alpha', senderId: `slow-${name}`, message: `${parent} ask beta`, timeoutMs: 300_000 });
+          expect(o.replies.join('\n'), describeOutcome(o)).toContain('The slow sub-agent said: Slow but done.');
+        }, 330_000);
+      }
+
       it('the model asks the person with ask_human over MCP; answered through the API, the answer is the tool result', async () => {
         const marker = `MCP-ASK-${name}-${process}`;
         rig.rule(marker, (request) => {

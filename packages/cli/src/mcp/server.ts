@@ -140,18 +140,28 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
     },
   );
   const t = MCP_AGENT_TOOLS;
-  /** Runs `body` with a client for the run that is current now; none: the tool says so. */
-  const forRun = (body: (client: ApiClient, runId: string) => Promise<CallToolResult>): Promise<CallToolResult> =>
+  /**
+   * Runs `body` with a client for the run that is current now; none: the tool says so. A tool that
+   * waits (`patient`: for a teammate or a person) has no fetch limit on the answer.
+   */
+  const forRun = (body: (client: ApiClient, runId: string) => Promise<CallToolResult>, patient = false): Promise<CallToolResult> =>
     guarded(async () => {
       const run = scope();
       if (!run) return failure('No current run: this tool works only while your agent run is in progress.');
-      return body(createApiClient({ baseUrl: run.apiUrl, token: run.token, clientName: 'tinyagi mcp (agent)' }), run.runId);
+      return body(createApiClient({ baseUrl: run.apiUrl, token: run.token, clientName: 'tinyagi mcp (agent)', ...(patient ? { fetch: patientFetch } : {}) }), run.runId);
     });
-  server.registerTool('call_agent', { title: t.call_agent.title, description: t.call_agent.description, inputSchema: t.call_agent.input }, (args) =>
+  // A sub-agent may work for many minutes: progress keeps the CLI's own limit at bay (OpenCode
+  // gives up on a call silent for 60 s unless progress comes; Claude Code after 30 min).
+  server.registerTool('call_agent', { title: t.call_agent.title, description: t.call_agent.description, inputSchema: t.call_agent.input }, (args, extra) =>
     forRun(async (client, runId) => {
-      const result = await client.spawnRun({ params: { id: runId }, body: { agent: args.agent, task: args.task, ...(args.session ? { session: args.session } : {}) } });
-      return result.ok ? text(result.text) : failure(`The call to ${args.agent} did not complete (${result.code}): ${result.message}`);
-    }),
+      const stop = heartbeat(extra, `waiting for @${args.agent.replace(/^@/, '')}`);
+      try {
+        const result = await client.spawnRun({ params: { id: runId }, body: { agent: args.agent, task: args.task, ...(args.session ? { session: args.session } : {}) }, signal: extra.signal });
+        return result.ok ? text(result.text) : failure(`The call to ${args.agent} did not complete (${result.code}): ${result.message}`);
+      } finally {
+        stop();
+      }
+    }, true),
   );
   const declare = (client: ApiClient, runId: string, body: RunAction): Promise<CallToolResult> => client.declareRunAction({ params: { id: runId }, body }).then((answer) => text(answer.note));
   server.registerTool('send_to_agent', { title: t.send_to_agent.title, description: t.send_to_agent.description, inputSchema: t.send_to_agent.input }, (args) =>
