@@ -50,6 +50,7 @@ describe('secrets', () => {
       getTranscriptMarkdown: { id: sent.conversationId },
       getRun: { id: run.id },
       getRunSteering: { id: run.id },
+      getRunTask: { id: run.id },
       getTask: { id: task.id },
       listComments: { id: task.id },
       getProject: { id: project.id },
