@@ -26,6 +26,8 @@ beforeAll(async () => {
         coder: { provider: 'mock', mock: { reply: 'Done: {{message}}', progress: [{ status: 'reading the code' }, { tool: 'Bash', input: { command: 'ls' } }] } },
         reviewer: { provider: 'mock', mock: { reply: 'Looks fine.' } },
         slowpoke: { provider: 'mock', mock: { reply: 'late', latency_ms: 600_000 } },
+        // Thinks for 40 s without a word: send_message still reports progress meanwhile.
+        ponder: { provider: 'mock', mock: { reply: 'Thought it through.', latency_ms: 40_000 } },
       },
       teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
       channels: { enabled: [] },
@@ -176,6 +178,26 @@ it('the daemon serves the client tools at /mcp (streamable HTTP) with the API to
     const refused = await client.callTool({ name: 'get_conversation', arguments: {} }).catch((err: Error) => ({ isError: true, content: [{ type: 'text', text: err.message }] }));
     expect(refused.isError).toBe(true);
     expect(textOf(refused as Awaited<ReturnType<Client['callTool']>>)).toMatch(/conversation_id/);
+  } finally {
+    await client.close();
+  }
+});
+
+it('send_message keeps reporting progress while an agent is quiet, so the client’s idle limit does not end the wait (over /mcp)', async () => {
+  const transport = new StreamableHTTPClientTransport(new URL(`${daemon.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${daemon.token()}` } } });
+  const client = new Client({ name: 'tinyagi-http-test', version: '1.0.0' });
+  await client.connect(transport);
+  try {
+    const progress: string[] = [];
+    const answered = await client.callTool({ name: 'send_message', arguments: { agent: 'ponder', message: 'think hard' } }, undefined, {
+      onprogress: (p) => progress.push(p.message ?? ''),
+      // As a client with an idle limit does: each progress notification restarts the clock.
+      timeout: 25_000,
+      resetTimeoutOnProgress: true,
+      maxTotalTimeout: 120_000,
+    });
+    expect(JSON.parse(textOf(answered))).toMatchObject({ outcome: 'completed', replies: [{ agent: 'ponder', text: expect.stringMatching(/^Thought it through\./) }] });
+    expect(progress.some((line) => /^still working \(\d+ s\)$/.test(line))).toBe(true);
   } finally {
     await client.close();
   }

@@ -95,19 +95,28 @@ export function clientToolsServer(client: ApiClient): McpServer {
       if (args.wait === false) return json({ conversation_id: sent.conversationId, message_id: sent.messageId, agent: sent.agentId, team: sent.teamId });
       const progressToken = extra._meta?.progressToken;
       let progress = 0;
+      const started = Date.now();
+      let quiet: NodeJS.Timeout | undefined;
+      // A quiet stretch (an agent thinking) still reports, 15 s after the last report, so a client's
+      // idle limit does not end the wait (Claude Code gives up on an HTTP MCP call silent for 5 minutes).
+      const report = (message: string): void => {
+        if (progressToken === undefined) return;
+        progress++;
+        void extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message } }).catch(() => {});
+        clearTimeout(quiet);
+        quiet = setTimeout(() => report(`still working (${Math.round((Date.now() - started) / 1000)} s)`), HEARTBEAT_MS);
+      };
+      if (progressToken !== undefined) quiet = setTimeout(() => report(`still working (${Math.round((Date.now() - started) / 1000)} s)`), HEARTBEAT_MS);
       const result = await watchConversation(client, {
         conversationId: sent.conversationId,
         afterEventId: before,
         timeoutMs: (args.timeout_s ?? DEFAULT_WAIT_S) * 1000,
         signal: extra.signal,
         onEvent: (event) => {
-          if (progressToken === undefined) return;
           const line = describeEvent(event);
-          if (line === undefined) return;
-          progress++;
-          void extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message: line } }).catch(() => {});
+          if (line !== undefined) report(line);
         },
-      });
+      }).finally(() => clearTimeout(quiet));
       const body = {
         conversation_id: result.conversationId,
         outcome: result.outcome,
