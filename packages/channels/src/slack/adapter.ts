@@ -325,29 +325,8 @@ export class SlackAdapter implements ChannelAdapter {
       const target = await this.#conversation(channel);
       // A retry after a lost answer: the prompt Slack already has is the one.
       const key = `${APPROVAL_PREFIX}${target}|${threadTs ?? ''}|${prompt.id}`;
-      if (this.#unconfirmed.has(key)) {
-        const found = await this.#findPosted(target, threadTs, key);
-        if (found !== undefined) {
-          this.#unconfirmed.delete(key);
-          return `${target}/${found}`;
-        }
-      }
-      this.#unconfirmed.add(key);
-      const res = await this.#call('chat.postMessage', target, {
-        channel: target,
-        ...(threadTs ? { thread_ts: threadTs } : {}),
-        // The notification's and the screen readers' text.
-        text: cutMrkdwn(markdownToMrkdwn(prompt.text), SLACK_MAX_MESSAGE),
-        blocks,
-        unfurl_links: false,
-        unfurl_media: false,
-        metadata: { event_type: REPLY_EVENT, event_payload: { key } },
-      }).catch((err: unknown) => {
-        if (err instanceof RetryAfterError || err instanceof PermanentSendError) this.#unconfirmed.delete(key);
-        throw err;
-      });
-      this.#unconfirmed.delete(key);
-      return `${String(res['channel'] ?? target)}/${String(res['ts'])}`;
+      // The text is the notification's and the screen readers'.
+      return this.#postOnce(target, threadTs, key, { text: cutMrkdwn(markdownToMrkdwn(prompt.text), SLACK_MAX_MESSAGE), blocks });
     },
     settle: async (_route, messageId, text) => {
       const [channel, ts] = messageId.split('/');
@@ -426,27 +405,7 @@ export class SlackAdapter implements ChannelAdapter {
         // in unconfirmed.json, and the next one finds the message by it and deletes it (start()).
         const key = `${LIVE_PREFIX}${target}|${threadTs ?? ''}|${idempotencyKey ?? randomUUID()}`;
         // A retry after a lost answer: the message Slack already has is the progress message.
-        if (this.#unconfirmed.has(key)) {
-          const found = await this.#findPosted(target, threadTs, key);
-          if (found !== undefined) {
-            this.#unconfirmed.delete(key);
-            return `${target}/${found}`;
-          }
-        }
-        this.#unconfirmed.add(key);
-        const res = await this.#call('chat.postMessage', target, {
-          channel: target,
-          ...(threadTs ? { thread_ts: threadTs } : {}),
-          text: markdownToMrkdwn(text),
-          unfurl_links: false,
-          unfurl_media: false,
-          metadata: { event_type: REPLY_EVENT, event_payload: { key } },
-        }).catch((err: unknown) => {
-          if (err instanceof RetryAfterError || err instanceof PermanentSendError) this.#unconfirmed.delete(key);
-          throw err;
-        });
-        this.#unconfirmed.delete(key);
-        return `${String(res['channel'] ?? target)}/${String(res['ts'])}`;
+        return this.#postOnce(target, threadTs, key, { text: markdownToMrkdwn(text) });
       },
       edit: async (_route, messageId, text) => {
         const [channel, ts] = messageId.split('/');
@@ -551,6 +510,35 @@ export class SlackAdapter implements ChannelAdapter {
     this.#stopping = true;
     clearInterval(this.#watchdog);
     await this.#socket.disconnect().catch(() => {});
+  }
+
+  /**
+   * Posts a message keyed by `key` (in its metadata and unconfirmed.json) and returns
+   * `<channel>/<ts>`: a retry after a lost answer finds the message Slack already has instead of
+   * posting it again.
+   */
+  async #postOnce(target: string, threadTs: string | undefined, key: string, content: { text: string; blocks?: unknown[] }): Promise<string> {
+    if (this.#unconfirmed.has(key)) {
+      const found = await this.#findPosted(target, threadTs, key);
+      if (found !== undefined) {
+        this.#unconfirmed.delete(key);
+        return `${target}/${found}`;
+      }
+    }
+    this.#unconfirmed.add(key);
+    const res = await this.#call('chat.postMessage', target, {
+      channel: target,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      ...content,
+      unfurl_links: false,
+      unfurl_media: false,
+      metadata: { event_type: REPLY_EVENT, event_payload: { key } },
+    }).catch((err: unknown) => {
+      if (err instanceof RetryAfterError || err instanceof PermanentSendError) this.#unconfirmed.delete(key);
+      throw err;
+    });
+    this.#unconfirmed.delete(key);
+    return `${String(res['channel'] ?? target)}/${String(res['ts'])}`;
   }
 
   #startError(err: unknown, what: string, fix: string): unknown {
