@@ -15,7 +15,7 @@ import { getPath, setPath, type Json } from '@/lib/object-path';
 import { BooleanField, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
 import { Button } from '@/components/ui';
 
-type Kind = 'text' | 'number' | 'textarea' | 'provider' | 'bool';
+type Kind = 'text' | 'number' | 'textarea' | 'provider' | 'bool' | 'json';
 interface FieldSpec {
   path: string;
   label: string;
@@ -62,6 +62,32 @@ const SECTIONS: Array<{ title: string; fields: FieldSpec[] }> = [
       { path: 'budgets.daily_tokens', label: 'Daily budget (tokens)', kind: 'number' },
     ],
   },
+  {
+    // docs/approvals.md: the rules are evaluated in the daemon, whatever the CLI.
+    title: 'Permissions',
+    fields: [
+      {
+        path: 'permission_mode',
+        label: 'Permission mode',
+        kind: 'text',
+        hint: 'ask: a person answers every request no rule decides (Approvals). Else the CLI’s own mode (default, acceptEdits, plan, bypassPermissions); empty: the runtime’s default.',
+      },
+      { path: 'permissions.expires_s', label: 'Approval expires after (s)', kind: 'number', hint: 'How long a person has to answer (default 600).' },
+      { path: 'permissions.on_expiry', label: 'On expiry', kind: 'text', hint: 'deny (default) or allow; the agent is told either way.' },
+      {
+        path: 'permissions.rules',
+        label: 'Rules (JSON list)',
+        kind: 'json',
+        hint: 'Any matching deny denies, else any matching ask asks, else a matching allow allows, else the mode decides. Each rule: {"action": "allow" | "deny" | "ask", "tool"?: glob, "command"?: glob, "path"?: "inside" | "outside" | glob}.',
+      },
+      {
+        path: 'permissions.approvers',
+        label: 'Approvers (JSON list)',
+        kind: 'json',
+        hint: 'Who may answer from the chat apps: globs on <channel>:<sender id>, e.g. ["telegram:12345", "slack:U*"]; empty: any paired sender of the conversation’s channel.',
+      },
+    ],
+  },
 ];
 const FIELDS = SECTIONS.flatMap((s) => s.fields);
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -72,7 +98,7 @@ function valuesOf(agent: Agent | null): Values {
   const values: Values = {};
   for (const f of FIELDS) {
     const v = agent ? getPath(agent, f.path) : undefined;
-    values[f.path] = v === undefined || v === null ? '' : String(v);
+    values[f.path] = v === undefined || v === null ? '' : f.kind === 'json' ? JSON.stringify(v, null, 2) : String(v);
   }
   return values;
 }
@@ -84,9 +110,49 @@ function configOf(values: Values): Json {
     const raw = values[f.path] ?? '';
     if (raw.trim() === '' && f.kind !== 'textarea') continue;
     if (f.kind === 'textarea' && raw === '') continue;
+    // JSON that does not parse is checked before (jsonIssues); here it goes to the schema as typed.
+    if (f.kind === 'json') {
+      setPath(out, f.path, parseJson(raw) ?? raw);
+      continue;
+    }
     // A value that is not a number goes to the schema as typed, which names the field at fault.
     const value = f.kind === 'number' ? (NUMBER.test(raw.trim()) ? Number(raw) : raw) : f.kind === 'bool' ? raw === 'true' : f.kind === 'textarea' ? raw : raw.trim();
     setPath(out, f.path, value);
+  }
+  return out;
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON fields whose text does not parse, said at the field. */
+function jsonIssues(values: Values): FieldIssues {
+  const issues: FieldIssues = {};
+  for (const f of FIELDS) {
+    const raw = (values[f.path] ?? '').trim();
+    if (f.kind !== 'json' || raw === '') continue;
+    try {
+      JSON.parse(raw);
+    } catch (err) {
+      issues[f.path] = [`not valid JSON: ${err instanceof Error ? err.message : String(err)}`];
+    }
+  }
+  return issues;
+}
+
+/** Issues inside a JSON field's value (`permissions.rules[0].action`) are shown at that field, with where. */
+function foldIntoJsonFields(issues: FieldIssues): FieldIssues {
+  const out: FieldIssues = {};
+  for (const [path, messages] of Object.entries(issues)) {
+    const field = FIELDS.find((f) => f.kind === 'json' && path !== f.path && (path.startsWith(`${f.path}[`) || path.startsWith(`${f.path}.`)));
+    const at = field ? field.path : path;
+    const texts = field ? messages.map((m) => `${path.slice(field.path.length)}: ${m}`) : messages;
+    out[at] = [...(out[at] ?? []), ...texts];
   }
   return out;
 }
@@ -160,7 +226,7 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
       return;
     }
     const checked = schemas.AgentFormSchema.safeParse(config);
-    const local: FieldIssues = checked.success ? {} : fromZodIssues(checked.error.issues);
+    const local: FieldIssues = foldIntoJsonFields({ ...(checked.success ? {} : fromZodIssues(checked.error.issues)), ...jsonIssues(values) });
     if (!editing && id.trim() === '') local['id'] = ['an id is required (a-z, 0-9, "_" or "-"; it names the agent’s directory)'];
     setIssues(local);
     if (Object.keys(local).length > 0) return;
@@ -182,7 +248,7 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
       if (isApiError(err, 'INVALID_ID') || isApiError(err, 'ALREADY_EXISTS')) setIssues({ id: [err.message] });
       else {
         const mapped = fromApiError(err, ['body.', `agents.${agentId}.`, `agents["${agentId}"].`]);
-        if (mapped) setIssues(mapped);
+        if (mapped) setIssues(foldIntoJsonFields(mapped));
         else setError(messageOf(err));
       }
     } finally {
@@ -223,8 +289,8 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
                   />
                 );
               return (
-                <div key={f.path} className={f.kind === 'textarea' ? 'sm:col-span-2' : ''}>
-                  <TextField {...common} value={value} onChange={set(f.path)} {...(f.kind === 'textarea' ? { rows: 5 } : {})} />
+                <div key={f.path} className={f.kind === 'textarea' || f.kind === 'json' ? 'sm:col-span-2' : ''}>
+                  <TextField {...common} value={value} onChange={set(f.path)} {...(f.kind === 'textarea' || f.kind === 'json' ? { rows: 5 } : {})} />
                 </div>
               );
             })}
