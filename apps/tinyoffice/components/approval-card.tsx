@@ -9,9 +9,9 @@
  */
 import Link from 'next/link';
 import { useEffect, useId, useRef, useState } from 'react';
-import { isApiError, type Approval, type ApprovalDecision } from '@tinyagi/client';
+import { approvalQuestion, isApiError, type Approval, type ApprovalDecision } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { DECIDED_BY, outcomeOf, questionOf, timeLeft, withApprovals } from '@/lib/approvals';
+import { DECIDED_BY, outcomeOf, timeLeft, withApprovals } from '@/lib/approvals';
 import { setState } from '@/lib/store';
 import { useNow } from '@/lib/use-now';
 import { Avatar, Button, ErrorLine } from './ui';
@@ -80,7 +80,7 @@ export function ApprovalCard({
     }
   };
 
-  const question = approval.kind === 'question' ? questionOf(approval) : null;
+  const question = approval.kind === 'question' ? approvalQuestion(approval) : null;
   const Heading = level === 2 ? 'h2' : 'h3';
   // What became of it, right under what was asked.
   const outcome = pending ? null : (

@@ -72,12 +72,3 @@ export function timeLeft(expiresAt: number, now: number): string {
   if (m < 60) return `${m} m ${s % 60} s left`;
   return `${Math.floor(m / 60)} h ${m % 60} m left`;
 }
-
-/** A question's text and suggested answers (its input is `{ question, choices? }`). */
-export function questionOf(a: Approval): { question: string; choices: string[] } {
-  const input = (a.input ?? {}) as { question?: unknown; choices?: unknown };
-  return {
-    question: typeof input.question === 'string' ? input.question : a.summary,
-    choices: Array.isArray(input.choices) ? input.choices.filter((c): c is string => typeof c === 'string') : [],
-  };
-}

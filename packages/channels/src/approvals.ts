@@ -23,7 +23,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
+import { approvalQuestion, isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
 import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
 import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
 import type { ConversationRoutes } from './conversations.ts';
@@ -84,12 +84,10 @@ function literal(text: string): string {
   return flat.includes('`') || flat.includes('\n') ? flat : `\`${flat}\``;
 }
 
-/** A question's text and choices, from its input `{ question, choices? }`. */
-export function questionOf(approval: Pick<Approval, 'input' | 'summary'>): { question: string; choices: string[] } {
-  const input = (approval.input ?? {}) as { question?: unknown; choices?: unknown };
-  const question = typeof input.question === 'string' && input.question.trim() !== '' ? input.question : approval.summary;
-  const choices = Array.isArray(input.choices) ? input.choices.filter((c): c is string => typeof c === 'string' && c.trim() !== '').slice(0, MAX_CHOICES) : [];
-  return { question, choices };
+/** A question's text and the choices a chat offers (at most MAX_CHOICES: buttons c0-c9, numbers 1-10). */
+function questionOf(approval: Pick<Approval, 'input' | 'summary'>): { question: string; choices: string[] } {
+  const { question, choices } = approvalQuestion(approval);
+  return { question, choices: choices.slice(0, MAX_CHOICES) };
 }
 
 /** The prompt a chat gets (Markdown, like a reply): who asks, what, until when, and how to answer. */

@@ -5,7 +5,7 @@
  */
 import { createElement as h, Fragment, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
 import { useApp, useInput, useStdin } from 'ink';
-import type { ApprovalDecisionBody } from '@tinyagi/client';
+import { approvalQuestion, type ApprovalDecisionBody } from '@tinyagi/client';
 import { layout } from './layout.ts';
 import { paintLines } from './paint.ts';
 import { selectedApproval, selectedRun, type Action, type DashboardState } from './state.ts';
@@ -31,12 +31,6 @@ export interface DashboardProps {
   now?: number;
   color?: boolean;
   onQuit?: () => void;
-}
-
-/** A question's suggested answers (its input is `{ question, choices? }`). */
-export function questionChoices(input: unknown): string[] {
-  const choices = (input as { choices?: unknown } | null)?.choices;
-  return Array.isArray(choices) ? choices.filter((c): c is string => typeof c === 'string') : [];
 }
 
 function useClock(fixed?: number): number {
@@ -113,7 +107,7 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
     if (!approval) return input !== '?' && input !== 'h';
     if (input === 'd') return handled({ type: 'approval-input', input: { id: approval.id, mode: 'reason', text: '' } });
     if (approval.kind === 'question') {
-      const choices = questionChoices(approval.input);
+      const choices = approvalQuestion(approval).choices;
       const n = /^[1-9]$/.test(input) ? Number(input) : 0;
       if (n >= 1 && n <= choices.length) return handled(undefined, { decision: 'answer', answer: choices[n - 1]! });
       if (key.return || input === 'i') return handled({ type: 'approval-input', input: { id: approval.id, mode: 'answer', text: '' } });

@@ -6,7 +6,7 @@
  * queue/channels, activity. Colour is never the only signal:
  * every status also has a symbol or a word, so NO_COLOR loses nothing.
  */
-import { planLine, type RunToolCall } from '@tinyagi/client';
+import { approvalQuestion, planLine, type RunToolCall } from '@tinyagi/client';
 import type { Approval } from '@tinyagi/client';
 import {
   leaders,
@@ -341,9 +341,8 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
   if (!chosen) return lines;
   lines.push([]);
   if (chosen.kind === 'question') {
-    const input = chosen.input as { question?: unknown; choices?: unknown } | null;
-    lines.push([seg(`@${chosen.agentId} asks: `, { bold: true }), seg(oneLine(input?.question ?? chosen.summary, 400))]);
-    const choices = Array.isArray(input?.choices) ? input.choices.filter((c): c is string => typeof c === 'string') : [];
+    const { question, choices } = approvalQuestion(chosen);
+    lines.push([seg(`@${chosen.agentId} asks: `, { bold: true }), seg(oneLine(question, 400))]);
     for (const [i, c] of choices.slice(0, 9).entries()) lines.push([seg(`  ${i + 1}) `, { bold: true, color: 'cyan' }), seg(c)]);
   } else {
     lines.push([seg(`@${chosen.agentId} asks to run `, { bold: true }), seg(chosen.tool, { bold: true }), seg(` ${oneLine(chosen.input, 400)}`, { dim: true })]);
@@ -361,8 +360,7 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
 }
 
 function questionHint(a: Approval): string {
-  const choices = (a.input as { choices?: unknown } | null)?.choices;
-  const n = Array.isArray(choices) ? Math.min(9, choices.length) : 0;
+  const n = Math.min(9, approvalQuestion(a).choices.length);
   return n > 0 ? `1-${n} choose · ` : '';
 }
 

@@ -10,7 +10,7 @@
  */
 import { clearLine, cursorTo } from 'node:readline';
 import type { Interface } from 'node:readline/promises';
-import { isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
+import { approvalQuestion, isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
 import { errStyle } from '../output/style.ts';
 
 /** `Allowed once: @coder Bash: npm test.`, `Answered: @coder Which branch? -> main.` */
@@ -37,12 +37,6 @@ function expiry(a: Approval, now: number): string {
   const s = Math.max(0, Math.round((a.expiresAt - now) / 1000));
   const left = s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `expires in ${left}, at ${new Date(a.expiresAt).toTimeString().slice(0, 8)}`;
-}
-
-function questionOf(a: Approval): { question: string; choices: string[] } {
-  const input = (a.input ?? {}) as { question?: unknown; choices?: unknown };
-  const choices = Array.isArray(input.choices) ? input.choices.filter((c): c is string => typeof c === 'string') : [];
-  return { question: typeof input.question === 'string' ? input.question : a.summary, choices };
 }
 
 /** `Answered elsewhere by tinyoffice`, `Expired`, `Cancelled (restart)`. */
@@ -94,7 +88,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
 
   const announce = (a: Approval): void => {
     if (a.kind === 'question') {
-      const { question, choices } = questionOf(a);
+      const { question, choices } = approvalQuestion(a);
       write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks you: ${question}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
       for (const [i, c] of choices.entries()) write(`  ${i + 1}) ${c}`);
     } else {
@@ -140,7 +134,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       }
     };
     if (a.kind === 'question') {
-      const { choices } = questionOf(a);
+      const { choices } = approvalQuestion(a);
       const prompt = `${choices.length > 0 ? `[1-${choices.length}] or your answer` : 'Your answer'} (/decline to decline) ? `;
       for (;;) {
         const text = await line(prompt);
