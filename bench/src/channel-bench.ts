@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '@tinyagi/client';
-import { ChannelHost, TelegramAdapter } from '@tinyagi/channels';
+import { ChannelHost, TelegramAdapter, type ChannelAdapter } from '@tinyagi/channels';
 // Its own entry: the Slack SDK's undici 8 must not share a process with discord.js's undici 6 (the index loads discord.js).
 import { SlackAdapter } from '@tinyagi/channels/slack';
 import { mintChannelToken } from '@tinyagi/server/internal';
@@ -41,17 +41,18 @@ function row(label: string, latencies: number[]): string {
 type ServerStores = Parameters<Parameters<typeof withServer>[0]>[0]['stores'];
 
 /**
- * A real server with the Telegram channel host (its channel-scoped token, grammY) delivering to
- * `fake`; `maxSendsPerSecond` overrides the host's global pace (25/s, under Telegram's limit).
+ * A real server with a channel host (its channel-scoped token) delivering through `adapter(stateDir)`
+ * to a fake platform; `maxSendsPerSecond` overrides the host's global pace.
  */
-function withTelegramHost<T>(fake: FakeTelegram, run: (stores: ServerStores) => Promise<T>, maxSendsPerSecond?: number): Promise<T> {
+function withChannelHost<T>(channel: string, adapter: (stateDir: string) => ChannelAdapter, run: (stores: ServerStores) => Promise<T>, maxSendsPerSecond?: number): Promise<T> {
   return withServer(async ({ url, token, stores }) => {
     const state = mkdtempSync(join(tmpdir(), 'tinyagi-bench-channel-'));
+    const stateDir = join(state, 'channels', channel);
     const host = new ChannelHost({
-      channel: 'telegram',
-      adapter: new TelegramAdapter({ token: fake.token, apiRoot: fake.url }),
-      api: createApiClient({ baseUrl: url, token: mintChannelToken(token, 'telegram') }),
-      stateDir: join(state, 'channels', 'telegram'),
+      channel,
+      adapter: adapter(stateDir),
+      api: createApiClient({ baseUrl: url, token: mintChannelToken(token, channel) }),
+      stateDir,
       filesDir: join(state, 'files'),
       ...(maxSendsPerSecond !== undefined ? { maxSendsPerSecond } : {}),
     });
@@ -65,26 +66,14 @@ function withTelegramHost<T>(fake: FakeTelegram, run: (stores: ServerStores) => 
   });
 }
 
-/** The same with the Slack channel host (@slack/web-api's chat.postMessage, Socket Mode connected) delivering to `fake`. */
+/** The Telegram host (grammY) delivering to `fake` (the host's default pace: 25/s, under Telegram's limit). */
+function withTelegramHost<T>(fake: FakeTelegram, run: (stores: ServerStores) => Promise<T>, maxSendsPerSecond?: number): Promise<T> {
+  return withChannelHost('telegram', () => new TelegramAdapter({ token: fake.token, apiRoot: fake.url }), run, maxSendsPerSecond);
+}
+
+/** The Slack host (@slack/web-api's chat.postMessage, Socket Mode connected) delivering to `fake`. */
 function withSlackHost<T>(fake: FakeSlack, run: (stores: ServerStores) => Promise<T>, maxSendsPerSecond?: number): Promise<T> {
-  return withServer(async ({ url, token, stores }) => {
-    const state = mkdtempSync(join(tmpdir(), 'tinyagi-bench-channel-'));
-    const host = new ChannelHost({
-      channel: 'slack',
-      adapter: new SlackAdapter({ botToken: fake.botToken, appToken: fake.appToken, apiUrl: fake.apiUrl, stateDir: join(state, 'channels', 'slack') }),
-      api: createApiClient({ baseUrl: url, token: mintChannelToken(token, 'slack') }),
-      stateDir: join(state, 'channels', 'slack'),
-      filesDir: join(state, 'files'),
-      ...(maxSendsPerSecond !== undefined ? { maxSendsPerSecond } : {}),
-    });
-    await host.start();
-    try {
-      return await run(stores);
-    } finally {
-      await host.stop();
-      rmSync(state, { recursive: true, force: true });
-    }
-  });
+  return withChannelHost('slack', (stateDir) => new SlackAdapter({ botToken: fake.botToken, appToken: fake.appToken, apiUrl: fake.apiUrl, stateDir }), run, maxSendsPerSecond);
 }
 
 /** Slack's chat.postMessage allows about one a second per channel: the replies go round-robin to this many channels. */
