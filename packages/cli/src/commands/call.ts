@@ -3,11 +3,13 @@
  * inside an agent's shell. Authenticates with the run-scoped token the daemon put in the
  * agent's environment; blocks; prints the child's reply on stdout. A warm agent process
  * (docs/sessions.md) outlives its runs, so its current run is in the file TINYAGI_RUN_FILE
- * names (the daemon rewrites it before each turn), which wins over the environment.
+ * names (the daemon rewrites it before each turn), which wins over the environment. The child
+ * may work for longer than fetch waits for an answer (300 s): the call goes through `patientFetch`.
  */
 import type { Command } from 'commander';
 import { createApiClient } from '@tinyagi/client';
 import { CliError, usageError } from '../output/cli-error.ts';
+import { patientFetch } from '../patient-fetch.ts';
 import { runScopeFrom } from '../run-scope.ts';
 import { printJson, println } from '../output/print.ts';
 import { parseId, withJson } from './options.ts';
@@ -30,7 +32,7 @@ export function registerCallCommand(program: Command): void {
     }
     const task = words.join(' ').trim();
     if (task === '') throw usageError('The task is empty.');
-    const client = createApiClient({ baseUrl: run.apiUrl, token: run.token });
+    const client = createApiClient({ baseUrl: run.apiUrl, token: run.token, fetch: patientFetch });
     const result = await client.spawnRun({
       params: { id: run.runId },
       body: { agent, task, ...(options.session !== undefined ? { session: options.session } : {}) },

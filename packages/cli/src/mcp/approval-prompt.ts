@@ -13,15 +13,13 @@
  * (the daemon only ever sees and stores it masked).
  *
  * A person may take minutes (up to `permissions.expires_s`, default 600 s), longer than fetch's
- * own limit on waiting for an answer (undici's 300 s headers timeout): the request goes over
- * node:http, which waits as long as the daemon holds it.
+ * own limit on waiting for an answer: the request goes through `patientFetch`.
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createApiClient, isApiError } from '@tinyagi/client';
 import { MCP_AGENT_TOOLS, MCP_APPROVAL_PROMPT_TOOL } from '@tinyagi/client/contract';
+import { patientFetch } from '../patient-fetch.ts';
 import type { RunScope } from '../run-scope.ts';
 
 type PromptResult = { behavior: 'allow'; updatedInput: Record<string, unknown> } | { behavior: 'deny'; message: string };
@@ -50,35 +48,3 @@ export function registerApprovalPrompt<E>(server: McpServer, scope: () => RunSco
     }
   });
 }
-
-/** `fetch` over node:http(s) without a limit on how long the answer may take (a person decides meanwhile). */
-export const patientFetch: typeof fetch = (input, init) =>
-  new Promise<Response>((resolve, reject) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((value, key) => {
-      headers[key] = value;
-    });
-    const body = init?.body;
-    if (body !== undefined && body !== null && typeof body !== 'string') {
-      reject(new TypeError('patientFetch sends string bodies only'));
-      return;
-    }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: init?.method ?? 'GET', headers, ...(init?.signal ? { signal: init.signal } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        const out = new Headers();
-        for (const [key, value] of Object.entries(res.headers)) {
-          if (value === undefined) continue;
-          for (const v of Array.isArray(value) ? value : [value]) out.append(key, v);
-        }
-        const status = res.statusCode ?? 502;
-        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? '', headers: out }));
-      });
-    });
-    req.on('error', reject);
-    req.end(body ?? undefined);
-  });

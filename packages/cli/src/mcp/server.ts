@@ -17,7 +17,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createApiClient, isApiError, type ApiClient } from '@tinyagi/client';
 import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, type RunAction } from '@tinyagi/client/contract';
 import { describeEvent, watchConversation } from '../conversation-watch.ts';
-import { patientFetch, registerApprovalPrompt } from './approval-prompt.ts';
+import { patientFetch } from '../patient-fetch.ts';
+import { registerApprovalPrompt } from './approval-prompt.ts';
 import type { RunScope } from '../run-scope.ts';
 import { VERSION } from '../version.ts';
 
