@@ -9,6 +9,8 @@
  *   a question (an agent's ask_human over MCP, fixtures/mcp-tool-runtime) shows its choices
  *   numbered: a number picks one, or the answer is typed;
  * - without a terminal: one line says how to answer and nothing blocks; `tinyagi approve` answers;
+ * - `tinyagi chat` (in tmux): a request is asked on the chat's prompt line and answered there;
+ *   Ctrl-C at it stops the wait, leaves the request waiting and gives the chat back;
  * - the TUI dashboard (`tinyagi visualize` in tmux): the header counts the requests waiting, `a`
  *   opens them, `o` allows one, `d` and a typed reason deny the next, live as they arrive.
  * Every wait polls the pane or the output with a deadline. CI installs tmux (.ci/run).
@@ -245,4 +247,40 @@ it('the TUI dashboard: the header counts what waits, `a` opens the requests, `o`
   tmux('send-keys', '-t', 'tui', 'q');
   const after = await screenWhere((s) => /^tui exited \d+$/m.test(s), 'the shell after q');
   expect(after).toMatch(/^tui exited 0$/m);
+}, 180_000);
+
+it('`tinyagi chat`: a request is asked on the chat’s own prompt line, `o` allows it and the reply arrives; Ctrl-C at a prompt leaves the request waiting and gives the chat back', async () => {
+  const cli = cliArgv('source')
+    .map((a) => `'${a}'`)
+    .join(' ');
+  const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  tmux('new-session', '-d', '-s', 'chat', '-x', '160', '-y', '50', ...envArgs, '/bin/sh');
+  const chatPane = (): string => tmux('capture-pane', '-p', '-J', '-t', 'chat', '-S', '-300');
+  const chatWhere = (check: (s: string) => boolean, what: string): Promise<string> => server.until(chatPane, check, what, 60_000);
+  tmux('send-keys', '-t', 'chat', `PS1='$ '; unset CI; '${process.execPath}' ${cli} chat careful; echo "chat exited $?"`, 'Enter');
+  await chatWhere((s) => s.includes('Chatting with @careful'), 'the chat');
+
+  tmux('send-keys', '-t', 'chat', '-l', `ASK:${JSON.stringify([{ tool: 'Bash', input: { command: 'npm run lint' } }])}`);
+  tmux('send-keys', '-t', 'chat', 'Enter');
+  const asked = await chatWhere((s) => s.includes('asks to run Bash: npm run lint') && s.includes(PROMPT), 'the prompt in the chat');
+  const request = await pendingOf(seen);
+  expect(asked).toContain(`@careful asks to run Bash: npm run lint (${request.id}, expires in`);
+  tmux('send-keys', '-t', 'chat', 'o', 'Enter');
+  await chatWhere((s) => s.includes('Allowed once: @careful Bash: npm run lint.') && s.includes('Bash: allowed (cli)'), 'the answer and the reply');
+  expect(await daemon.api.getApproval({ params: { id: request.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: 'cli' });
+
+  // The next line is a message again.
+  tmux('send-keys', '-t', 'chat', '-l', `ASK:${JSON.stringify([{ tool: 'Bash', input: { command: 'rm -rf build' } }])}`);
+  tmux('send-keys', '-t', 'chat', 'Enter');
+  await chatWhere((s) => s.includes('asks to run Bash: rm -rf build') && s.includes(PROMPT), 'the second prompt');
+  const second = await pendingOf(seen);
+  tmux('send-keys', '-t', 'chat', 'C-c');
+  const stopped = await chatWhere((s) => /Stopped waiting for conversation conv_\w+/.test(s), 'the interrupted wait').finally(release(second));
+  expect(stopped).toContain(`Left ${second.id} unanswered: it still waits`);
+  expect(stopped).toContain(`tinyagi approve ${second.id}`);
+  expect(pendingWhenStopped).toBe(true);
+
+  tmux('send-keys', '-t', 'chat', '/exit', 'Enter');
+  const after = await chatWhere((s) => /^chat exited \d+$/m.test(s), 'the shell after /exit');
+  expect(after).toMatch(/^chat exited 0$/m);
 }, 180_000);

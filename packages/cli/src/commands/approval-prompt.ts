@@ -6,7 +6,8 @@
  * request answered elsewhere meanwhile (TinyOffice, a chat app, another shell) or expired
  * withdraws its prompt, saying who decided. Ctrl-C at the prompt leaves the request pending, says
  * how to answer it later, and stops waiting (exit code 130) as Ctrl-C always did. Elsewhere (no terminal) one line
- * says how to answer; nothing blocks.
+ * says how to answer; nothing blocks. `tinyagi chat` lends its own readline (`readline`): the
+ * request is asked on the chat's prompt line, and its Ctrl-C stops the wait as it does for a reply.
  */
 import { clearLine, cursorTo } from 'node:readline';
 import type { Interface } from 'node:readline/promises';
@@ -63,6 +64,12 @@ export interface PrompterOptions {
   hints: boolean;
   out?: NodeJS.WriteStream;
   input?: NodeJS.ReadStream;
+  /**
+   * A readline interface the caller owns (the chat's): questions are asked on it, it is never
+   * closed here, and its Ctrl-C stays the caller's. Without it, one is opened on `input` for the
+   * time a request is asked.
+   */
+  readline?: Interface;
 }
 
 type Answer = { decision: ApprovalDecision; reason?: string; answer?: string };
@@ -80,11 +87,17 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
   let closed = false;
   /** The terminal's input ended (Ctrl-D): later requests are said, not asked. */
   let inputEnded = false;
+  const lent = options.readline;
   const closeReadline = (): void => {
     const io = rl;
     rl = undefined;
-    io?.close();
+    if (io !== lent) io?.close();
   };
+  const onLentClose = (): void => {
+    inputEnded = true;
+    current?.abort.abort();
+  };
+  lent?.once('close', onLentClose);
 
   const announce = (a: Approval): void => {
     if (a.kind === 'question') {
@@ -98,6 +111,10 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
 
   const readline = async (): Promise<Interface> => {
     if (rl) return rl;
+    if (lent) {
+      rl = lent;
+      return lent;
+    }
     // Loaded here: only a prompt needs readline.
     const { createInterface } = await import('node:readline/promises');
     const io = createInterface({ input: options.input ?? process.stdin, output: out, terminal: true });
@@ -240,8 +257,12 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
     close() {
       closed = true;
       queue.length = 0;
+      const open = current?.approval;
       current?.abort.abort();
+      // The wait ended (Ctrl-C in the chat, a timeout) with a request still asked: it waits on in the daemon.
+      if (open && !settled.has(open.id)) write(errStyle.yellow(`\nLeft ${open.id} unanswered: it still waits (${expiry(open, Date.now())}); ${answerHint(open)}.`));
       closeReadline();
+      lent?.off('close', onLentClose);
     },
   };
 }

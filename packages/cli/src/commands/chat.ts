@@ -5,6 +5,9 @@
  * In-chat commands: /agent <id>, /team <id>, /new (fresh thread), /help, /exit. Ctrl-C while a
  * reply is awaited stops waiting (the work goes on; the line says how to cancel it), at the
  * prompt it leaves. Piped, problems go to stderr and the exit code is 1 if any line failed.
+ * An agent's approval requests and questions while a reply is awaited are asked on the chat's
+ * own prompt line, as `send --wait` asks them (approval-prompt.ts); piped, a line says how to
+ * answer them.
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
@@ -14,6 +17,7 @@ import { outcomeLine } from '../conversation-watch.ts';
 import { CliError } from '../output/cli-error.ts';
 import { println } from '../output/print.ts';
 import { errStyle, isInteractive, style } from '../output/style.ts';
+import { createApprovalPrompter } from './approval-prompt.ts';
 import { contextOf, parseId, parseSeconds } from './options.ts';
 import { DEFAULT_WAIT_S, printReply, sendAndWait, type SendTarget } from './send.ts';
 
@@ -90,6 +94,7 @@ export function registerChatCommand(program: Command): void {
         const command = /^\/([A-Za-z-]+)(?:\s|$)/.exec(line);
         if (command) return fail(`Unknown command /${command[1]}. Commands: ${COMMANDS}.`);
         waiting = new AbortController();
+        const approvals = createApprovalPrompter({ client, interactive, hints: true, ...(interactive ? { readline: rl } : {}) });
         try {
           const { sent, result } = await sendAndWait(
             client,
@@ -101,6 +106,7 @@ export function registerChatCommand(program: Command): void {
               onAnswer: (text) => println(style.dim(text)),
               signal: waiting.signal,
               daemonGone: () => localDaemonGone(ctx, connection),
+              approvals,
             },
           );
           if (result === undefined) return println(style.dim(sent.reply ?? 'Nothing was sent to an agent.'));
@@ -109,6 +115,7 @@ export function registerChatCommand(program: Command): void {
           if (err instanceof CliError && err.code === 'INTERRUPTED') problem(errStyle.yellow(`${err.message} ${err.hint ?? ''}`.trim()));
           else fail(errorMessage(err));
         } finally {
+          approvals.close();
           waiting = undefined;
         }
       }
