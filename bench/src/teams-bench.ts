@@ -4,11 +4,13 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Settings } from '@tinyagi/core';
-import { openStores, type Stores } from '@tinyagi/core/internal';
+import type { Observer, Settings } from '@tinyagi/core';
+import { openStores, type StoreTransaction, type Stores } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
@@ -21,7 +23,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-function harness(settings: Settings, concurrency = 8): Harness {
+function harness(settings: Settings, concurrency = 8, observers: Observer[] = []): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-bench-orch-'));
   const stores = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'full' });
   const waiting = new Map<string, () => void>();
@@ -31,7 +33,7 @@ function harness(settings: Settings, concurrency = 8): Harness {
     done.add(e.conversationId);
     waiting.get(e.conversationId)?.();
   });
-  const orchestrator = new Orchestrator({ stores, getSettings: () => settings, concurrency, sweepMs: 1000 });
+  const orchestrator = new Orchestrator({ stores, getSettings: () => settings, concurrency, sweepMs: 1000, observers: observers as Observer<StoreTransaction>[] });
   orchestrator.start();
   return {
     stores,
@@ -58,8 +60,126 @@ const bigLimits = {
   ping_pong_max: 1000,
 };
 
+/** One B3 scenario run once: wall ms per run of each conversation, and the process's CPU for all of it. */
+interface B3Pass {
+  perRun: number[];
+  wallMs: number;
+  cpuMs: number;
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * An OTLP/HTTP endpoint on loopback that takes every export and throws it away (200, empty
+ * body): the export's own work (building spans and metrics, serialising, sending) counts in
+ * this process, decoding it does not.
+ */
+async function discardingCollector(): Promise<{ endpoint: string; requests: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { endpoint: `http://127.0.0.1:${port}`, requests: () => requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** The daemon's export with traces and metrics on (@tinyagi/otel), sending to `endpoint`; `stop` flushes and shuts it down. */
+async function otelExport(endpoint: string, settings: Settings): Promise<{ observers: Observer[]; stop(): Promise<void> }> {
+  const otel = await import('@tinyagi/otel');
+  const describeAgent = otel.agentsFromSettings(() => settings);
+  const traces = await otel.createTraceObserver({ url: `${endpoint}/v1/traces`, describeAgent });
+  const metrics = await otel.createMetricsObserver({ url: `${endpoint}/v1/metrics`, describeAgent });
+  return {
+    observers: [traces.observer, metrics.observer],
+    async stop() {
+      await traces.shutdown();
+      await metrics.shutdown();
+    },
+  };
+}
+
+async function b3Chain(settings: Settings, chains: number, observers: Observer[]): Promise<B3Pass> {
+  const h = harness(settings, 8, observers);
+  const perRun: number[] = [];
+  const c0 = cpuMs();
+  const t0 = performance.now();
+  for (let i = 0; i < chains; i++) {
+    const start = performance.now();
+    const { conversationId } = await h.orchestrator.submit({ message: `go ${i}`, team: 'chain', senderId: 'bench' });
+    await h.completed(conversationId);
+    perRun.push((performance.now() - start) / 11);
+  }
+  const pass = { perRun, wallMs: performance.now() - t0, cpuMs: cpuMs() - c0 };
+  await h.close();
+  return pass;
+}
+
+async function b3Fan(settings: Settings, rounds: number, observers: Observer[]): Promise<B3Pass> {
+  const f = harness(settings, 8, observers);
+  const perRun: number[] = [];
+  const c0 = cpuMs();
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    const start = performance.now();
+    const { conversationId } = await f.orchestrator.submit({ message: `go ${i}`, team: 'fan', senderId: 'bench' });
+    await f.completed(conversationId);
+    perRun.push((performance.now() - start) / 101);
+  }
+  const pass = { perRun, wallMs: performance.now() - t0, cpuMs: cpuMs() - c0 };
+  await f.close();
+  return pass;
+}
+
+/**
+ * Runs a scenario off and with the export on, `reps` times each after one uncounted pass of each
+ * (the JIT's warm-up), alternating which goes first; the export goes to a discarding collector.
+ */
+async function offAndOn(settings: Settings, reps: number, pass: (observers: Observer[]) => Promise<B3Pass>): Promise<{ off: B3Pass[]; on: B3Pass[]; exports: number }> {
+  const collector = await discardingCollector();
+  const off: B3Pass[] = [];
+  const on: B3Pass[] = [];
+  const withExport = async (): Promise<B3Pass> => {
+    const exp = await otelExport(collector.endpoint, settings);
+    try {
+      return await pass(exp.observers);
+    } finally {
+      await exp.stop();
+    }
+  };
+  try {
+    await pass([]);
+    await withExport();
+    for (let i = 0; i < reps; i++) {
+      if (i % 2 === 0) {
+        off.push(await pass([]));
+        on.push(await withExport());
+      } else {
+        on.push(await withExport());
+        off.push(await pass([]));
+      }
+    }
+    return { off, on, exports: collector.requests() };
+  } finally {
+    await collector.close();
+  }
+}
+
+const median = (xs: number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
 export async function benchB3(): Promise<string> {
-  const rows: string[] = [];
+  const reps = Number(process.env['B3_REPS'] ?? 5);
   // 10-hop chain: a0 -> a1 -> … -> a10.
   const chainAgents: Record<string, unknown> = {};
   for (let i = 0; i <= 10; i++) {
@@ -71,22 +191,8 @@ export async function benchB3(): Promise<string> {
     teams: { chain: { name: 'chain', agents: Object.keys(chainAgents), leader_agent: 'a0' } },
     limits: bigLimits,
   } as unknown as Settings;
-  const h = harness(chainSettings);
-  const perHop: number[] = [];
   const chains = 30;
-  const t0 = performance.now();
-  for (let i = 0; i < chains; i++) {
-    const start = performance.now();
-    const { conversationId } = await h.orchestrator.submit({ message: `go ${i}`, team: 'chain', senderId: 'bench' });
-    await h.completed(conversationId);
-    perHop.push((performance.now() - start) / 11);
-  }
-  const chainTotal = performance.now() - t0;
-  await h.close();
-  perHop.sort((a, b) => a - b);
-  rows.push(
-    `| 10-hop chain (11 runs), ${chains} conversations one after another | ${percentile(perHop, 50).toFixed(2)} | ${percentile(perHop, 95).toFixed(2)} | ${((chains * 11 * 1000) / chainTotal).toFixed(0)} runs/s, ${((chains * 1000) / chainTotal).toFixed(1)} conversations/s |`,
-  );
+  const chain = await offAndOn(chainSettings, reps, (observers) => b3Chain(chainSettings, chains, observers));
 
   // 100-way fan-out: lead -> w0..w99, each replies.
   const fanAgents: Record<string, unknown> = {
@@ -100,22 +206,42 @@ export async function benchB3(): Promise<string> {
     limits: bigLimits,
     queue: { concurrency: 8 },
   } as unknown as Settings;
-  const f = harness(fanSettings, 8);
-  const fanTimes: number[] = [];
   const fanRounds = 5;
-  for (let i = 0; i < fanRounds; i++) {
-    const start = performance.now();
-    const { conversationId } = await f.orchestrator.submit({ message: `go ${i}`, team: 'fan', senderId: 'bench' });
-    await f.completed(conversationId);
-    fanTimes.push(performance.now() - start);
-  }
-  await f.close();
-  fanTimes.sort((a, b) => a - b);
-  const perRun = fanTimes.map((t) => t / 101);
-  rows.push(
-    `| 100-way fan-out (101 runs), ${fanRounds} conversations, concurrency 8 | ${percentile(perRun, 50).toFixed(2)} | ${percentile(perRun, 95).toFixed(2)} | ${((fanRounds * 101 * 1000) / fanTimes.reduce((a, b) => a + b, 0)).toFixed(0)} runs/s, median conversation ${percentile(fanTimes, 50).toFixed(0)} ms |`,
-  );
-  return ['| scenario | ms per run p50 | ms per run p95 | throughput |', '|---|---|---|---|', ...rows].join('\n');
+  const fan = await offAndOn(fanSettings, reps, (observers) => b3Fan(fanSettings, fanRounds, observers));
+
+  const latency = (passes: B3Pass[]) => {
+    const all = passes.flatMap((p) => p.perRun).sort((a, b) => a - b);
+    return `${percentile(all, 50).toFixed(2)} | ${percentile(all, 95).toFixed(2)}`;
+  };
+  const cpuPerRun = (passes: B3Pass[], runs: number) => passes.map((p) => p.cpuMs / runs);
+  const row = (name: string, runs: number, result: { off: B3Pass[]; on: B3Pass[] }, throughput: (p: B3Pass[]) => string) => {
+    const off = cpuPerRun(result.off, runs);
+    const on = cpuPerRun(result.on, runs);
+    const pairs = on.map((x, i) => `${(((x - off[i]!) / off[i]!) * 100).toFixed(0)} %`).join(' / ');
+    return [
+      `| ${name} | ${latency(result.off)} | ${throughput(result.off)} | ${median(off).toFixed(3)} (${off.map((x) => x.toFixed(3)).join(' / ')}) |`,
+      `| the same, OTLP export on (traces + metrics) | ${latency(result.on)} | ${throughput(result.on)} | ${median(on).toFixed(3)} (${on.map((x) => x.toFixed(3)).join(' / ')}); ${(((median(on) - median(off)) / median(off)) * 100).toFixed(1)} % more (pairs ${pairs}) |`,
+    ];
+  };
+  const chainRuns = chains * 11;
+  const fanRuns = fanRounds * 101;
+  const rows = [
+    ...row(`10-hop chain (11 runs), ${chains} conversations one after another`, chainRuns, chain, (p) => {
+      const wall = median(p.map((x) => x.wallMs));
+      return `${((chainRuns * 1000) / wall).toFixed(0)} runs/s, ${((chains * 1000) / wall).toFixed(1)} conversations/s`;
+    }),
+    ...row(`100-way fan-out (101 runs), ${fanRounds} conversations, concurrency 8`, fanRuns, fan, (p) => {
+      const wall = median(p.map((x) => x.wallMs));
+      return `${((fanRuns * 1000) / wall).toFixed(0)} runs/s, median conversation ${median(p.flatMap((x) => x.perRun.map((r) => r * 101))).toFixed(0)} ms`;
+    }),
+  ];
+  return [
+    `Each scenario runs ${reps} times without export and ${reps} times with the OTLP export on (in this process, after one uncounted pass of each, alternating which goes first): the trace and metrics observers of @tinyagi/otel, as the daemon registers them, exporting OTLP/protobuf over HTTP to a collector on loopback that discards what it gets (${chain.exports + fan.exports} export requests). CPU is this process's user+system time for the scenario (the orchestrator, SQLite, the export), per run; medians, each pass in brackets.`,
+    '',
+    '| scenario | ms per run p50 | ms per run p95 | throughput | CPU ms per run |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 export async function benchB4(): Promise<string> {
