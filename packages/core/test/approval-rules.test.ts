@@ -35,6 +35,23 @@ describe('commands', () => {
     expect(verdict(gitStatus, bash('git status || true'))).toBe('ask');
   });
 
+  it('a line is allowed when each of its commands has an allow rule of its own; one part without one, a deny, an ask or a redirect still decides', () => {
+    const rules: PermissionRule[] = [
+      { action: 'allow', tool: 'Bash', command: 'cd *' },
+      { action: 'allow', tool: 'Bash', command: 'npm test' },
+      { action: 'allow', tool: 'Read', command: 'cat *' },
+    ];
+    expect(verdict(rules, bash('cd web && npm test'))).toBe('allow');
+    expect(verdict(rules, bash('cd web; npm test && cd ..'))).toBe('allow');
+    expect(verdict(rules, bash('cd web && npm publish'))).toBe('ask');
+    // A rule for another tool covers no part of a Bash line.
+    expect(verdict(rules, bash('cd web && cat secrets.txt'))).toBe('ask');
+    expect(verdict(rules, bash('cd web && npm test > out.txt'))).toBe('ask');
+    expect(verdict(rules, bash('cd $(mktemp -d) && npm test'))).toBe('ask');
+    expect(verdict([...rules, { action: 'ask', tool: 'Bash', command: 'cd /*' }], bash('cd /etc && npm test'))).toBe('ask');
+    expect(verdict([...rules, { action: 'deny', tool: 'Bash', command: 'npm *' }], bash('cd web && npm test'))).toBe('deny');
+  });
+
   it('separators inside quotes do not split; substitutions and unterminated quotes are never allowed', () => {
     expect(splitCommandLine('echo "a; b" && ls')).toEqual([
       { text: 'echo "a; b"', redirects: false },

@@ -31,6 +31,8 @@ const SAFE_COMMANDS = [
   'ls',
   'ls *',
   'pwd',
+  // Into a folder of the workspace (the ways out are asked, below): what follows it in the line is judged on its own (`cd web && npm test`).
+  'cd *',
   'npm test',
   'npm test *',
   'npm run test*',
@@ -45,6 +47,9 @@ const SAFE_COMMANDS = [
   'cargo test *',
 ];
 
+/** `cd` out of the workspace (home, absolute, `..`, a variable, `-`, quoted or escaped so the glob cannot see it): a person decides. */
+const ASKED_COMMANDS = ['cd', 'cd /*', 'cd ~*', 'cd *..*', 'cd $*', 'cd -*', 'cd "*', "cd '*", 'cd \\*'];
+
 /** Commands no rule-less request should run: refused, whoever would answer. */
 const DENIED_COMMANDS = ['rm -rf /*', 'rm -rf ~*', 'rm -rf $HOME*', 'sudo *', 'git push --force*', 'git push -f*'];
 
@@ -58,6 +63,7 @@ export const STARTER_PERMISSION_RULES: readonly PermissionRule[] = [
   ...['Read', 'read'].map((tool): PermissionRule => ({ action: 'allow', tool, path: 'inside' })),
   ...['Edit', 'Write', 'MultiEdit', 'NotebookEdit', 'edit', 'fileChange'].map((tool): PermissionRule => ({ action: 'allow', tool, path: 'inside' })),
   ...SAFE_COMMANDS.map((command): PermissionRule => ({ action: 'allow', command })),
+  ...ASKED_COMMANDS.map((command): PermissionRule => ({ action: 'ask', command })),
   ...DENIED_COMMANDS.map((command): PermissionRule => ({ action: 'deny', command })),
 ];
 

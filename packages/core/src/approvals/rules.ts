@@ -7,8 +7,10 @@
  * What a rule can name, and how it is matched so that a rule never allows more than it says:
  * - `tool`: a glob on the tool's name (`Bash`, `mcp__github__*`).
  * - `command`: a glob on each simple command of the request's shell command line. The line is
- *   split at `;`, `&&`, `||`, `|`, `&` and newlines outside quotes; an allow rule must match every
- *   part (`git status; rm -rf /` is not `git status*`), a deny or ask rule any part. A line with
+ *   split at `;`, `&&`, `||`, `|`, `&` and newlines outside quotes; every part must be allowed,
+ *   by one allow rule matching them all or by an allow rule for each (`cd web && npm test` with
+ *   rules for `cd *` and `npm test`; `git status; rm -rf /` is not `git status*`), while a deny
+ *   or ask rule matching any part decides. A line with
  *   command or process substitution (`$(…)`, backticks, `<(…)`) can never be allowed by a rule
  *   (what it runs is not in the text), and a part that redirects (`>`, `<`) only by a pattern that
  *   itself redirects.
@@ -38,6 +40,11 @@ export function evaluatePermission(rules: readonly PermissionRule[], request: Pe
   for (const action of ['deny', 'ask', 'allow'] as const) {
     const rule = rules.find((r) => r.action === action && ruleMatches(r, facts, action === 'allow'));
     if (rule) return { action, rule };
+  }
+  // A command line no one rule allows whole: allowed when each of its commands has an allow rule of its own.
+  if (facts.commands && facts.commands.length > 1) {
+    const covering = facts.commands.map((part) => rules.find((r) => r.action === 'allow' && r.command !== undefined && ruleMatches(r, { ...facts, commands: [part] }, true)));
+    if (covering.every((r) => r !== undefined)) return { action: 'allow', rule: covering[0]! };
   }
   return { action: fallback };
 }
