@@ -15,6 +15,8 @@
  *   of the current turn id settles it. `turn/steer` adds input to the running turn (codex gives
  *   it to the model at its next request, inside the same turn); `turn/interrupt` ends the turn
  *   as `interrupted` and the process stays warm.
+ * - Trace context: the process's environment has no TRACEPARENT (it outlives its runs); every
+ *   thread and turn request carries the run's in its `trace` member instead (traceEnvelope).
  * - The system prompt: `developerInstructions` on `thread/start` (a developer message the thread
  *   keeps). codex ignores them on `thread/resume` of a thread it has on disk (checked with 0.169),
  *   so a prompt that changed since the thread last received it (`session.instructionsHash`) is
@@ -61,6 +63,18 @@ function threadSettings(req: InvokeRequest): JsonRecord {
     approvalPolicy: ask ? 'untrusted' : 'never',
     sandbox: ask ? 'workspace-write' : 'danger-full-access',
   };
+}
+
+/**
+ * The run's W3C trace context as the app-server takes it on a request (`trace`, codex 0.169): a
+ * warm process outlives its runs and its environment never holds TRACEPARENT, so each request
+ * of a run names the run's span itself, and codex's spans for it (`turn/start`, `run_turn`, its
+ * model requests) are children of that run's span. Nothing when the run has no trace context.
+ */
+function traceEnvelope(req: InvokeRequest): JsonRecord | undefined {
+  const traceparent = req.env?.TRACEPARENT;
+  if (!traceparent) return undefined;
+  return { trace: { traceparent, tracestate: req.env?.TRACESTATE ?? null } };
 }
 
 function textInput(text: string): JsonRecord[] {
@@ -188,7 +202,7 @@ class CodexLiveSession implements LiveSession {
     if (resumeId !== undefined && req.session?.retry) {
       // The failed attempt may have left half a turn in the thread: fork through the last completed turn.
       if (lastTurn !== undefined) {
-        const forked = await this.#peer.request('thread/fork', { threadId: resumeId, lastTurnId: lastTurn, ...settings, excludeTurns: true }).catch(() => undefined);
+        const forked = await this.#peer.request('thread/fork', { threadId: resumeId, lastTurnId: lastTurn, ...settings, excludeTurns: true }, traceEnvelope(req)).catch(() => undefined);
         const id = asString(asRecord(asRecord(forked)?.thread)?.id);
         if (id !== undefined) {
           this.#threadId = id;
@@ -201,7 +215,7 @@ class CodexLiveSession implements LiveSession {
       return;
     }
     if (resumeId !== undefined) {
-      const resumed = await this.#peer.request('thread/resume', { threadId: resumeId, ...settings, excludeTurns: true });
+      const resumed = await this.#peer.request('thread/resume', { threadId: resumeId, ...settings, excludeTurns: true }, traceEnvelope(req));
       this.#threadId = asString(asRecord(asRecord(resumed)?.thread)?.id) ?? resumeId;
       this.#told = req.session?.instructionsHash;
       this.#lastTurn = lastTurn;
@@ -217,7 +231,7 @@ class CodexLiveSession implements LiveSession {
 
   async #startThread(req: InvokeRequest, transcript: boolean): Promise<void> {
     const instructions = req.systemPrompt.trim() === '' ? null : req.systemPrompt;
-    const started = await this.#peer.request('thread/start', { ...threadSettings(req), developerInstructions: instructions });
+    const started = await this.#peer.request('thread/start', { ...threadSettings(req), developerInstructions: instructions }, traceEnvelope(req));
     const id = asString(asRecord(asRecord(started)?.thread)?.id);
     if (id === undefined) throw new InvokeError('retryable', `${this.#what}: thread/start answered without a thread id`);
     this.#threadId = id;
@@ -259,7 +273,7 @@ class CodexLiveSession implements LiveSession {
         reject,
       };
       this.#current = running;
-      this.#peer.request('turn/start', { threadId, input: textInput(text) }).then(
+      this.#peer.request('turn/start', { threadId, input: textInput(text) }, traceEnvelope(req)).then(
         (answer) => {
           const id = asString(asRecord(asRecord(answer)?.turn)?.id);
           if (this.#current !== running) return;
@@ -288,7 +302,7 @@ class CodexLiveSession implements LiveSession {
     const id = await running.active;
     if (id === undefined || this.#current !== running) return false;
     try {
-      await this.#peer.request('turn/steer', { threadId: this.#threadId, expectedTurnId: id, input: textInput(text) });
+      await this.#peer.request('turn/steer', { threadId: this.#threadId, expectedTurnId: id, input: textInput(text) }, traceEnvelope(running.turn.req));
       return true;
     } catch {
       return false;
@@ -303,7 +317,7 @@ class CodexLiveSession implements LiveSession {
     if (this.#current !== running) return true;
     if (id === undefined) return false;
     try {
-      await this.#peer.request('turn/interrupt', { threadId: this.#threadId, turnId: id });
+      await this.#peer.request('turn/interrupt', { threadId: this.#threadId, turnId: id }, traceEnvelope(running.turn.req));
       return true;
     } catch {
       // Refused because the turn ended meanwhile: nothing left to stop.
@@ -512,6 +526,17 @@ function quotaReport(snapshot: JsonRecord | undefined): QuotaReport | undefined 
   };
 }
 
+/**
+ * What of a run's environment binds the process. OTEL_RESOURCE_ATTRIBUTES (set with
+ * `telemetry.cli_telemetry`) names the run, so it differs every run: the process keeps those of
+ * the run that started it, as it keeps the rest of its environment, rather than being restarted
+ * for each message (the run's trace context goes with each request: traceEnvelope).
+ */
+function lastingEnv(req: InvokeRequest): Record<string, string> {
+  const { OTEL_RESOURCE_ATTRIBUTES: _perRun, ...lasting } = splitRunEnv(req.env).lasting;
+  return lasting;
+}
+
 function fingerprintOf(req: InvokeRequest): string {
   const t = req.target;
   const key = t.apiKey === undefined ? null : createHash('sha256').update(t.apiKey).digest('hex');
@@ -523,7 +548,7 @@ function fingerprintOf(req: InvokeRequest): string {
     baseUrl: t.baseUrl ?? null,
     key,
     env: t.env ?? {},
-    lasting: splitRunEnv(req.env).lasting,
+    lasting: lastingEnv(req),
     cwd: req.cwd,
   };
   return createHash('sha256').update(JSON.stringify(bound)).digest('hex').slice(0, 24);

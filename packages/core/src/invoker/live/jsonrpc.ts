@@ -60,13 +60,17 @@ export class JsonRpcPeer {
     this.#opts = opts;
   }
 
-  /** Sends a request; settles with the answer, or rejects (JsonRpcError, or the process closed). */
-  request<T = unknown>(method: string, params?: unknown): Promise<T> {
+  /**
+   * Sends a request; settles with the answer, or rejects (JsonRpcError, or the process closed).
+   * `envelope`: members written beside `id`, `method` and `params` (Codex's app-server reads a
+   * request's W3C trace context from `trace`).
+   */
+  request<T = unknown>(method: string, params?: unknown, envelope?: JsonRecord): Promise<T> {
     if (this.#closed) return Promise.reject(this.#closed);
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { method, resolve: resolve as (r: unknown) => void, reject });
-      if (!this.#send({ id, method, ...(params === undefined ? {} : { params }) })) {
+      if (!this.#send({ ...envelope, id, method, ...(params === undefined ? {} : { params }) })) {
         this.#pending.delete(id);
         reject(this.#gone());
       }
