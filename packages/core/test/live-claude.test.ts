@@ -293,6 +293,11 @@ describe('Claude Code live driver', () => {
     const fp = claudeLiveDriver.fingerprint(base);
     expect(claudeLiveDriver.fingerprint(request('another message'))).toBe(fp);
     expect(claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, TINYAGI_RUN_ID: 'run_2' } })).toBe(fp);
+    // What names the run (its trace context, the CLI telemetry's resource attributes) does not restart the process.
+    const telemetry = (run: string) => ({ TRACEPARENT: `00-${'a'.repeat(32)}-${run.repeat(16).slice(0, 16)}-01`, OTEL_RESOURCE_ATTRIBUTES: `tinyagi.run.id=run_${run}` });
+    const withTelemetry = claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, ...telemetry('1') } });
+    expect(claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, ...telemetry('2'), TINYAGI_RUN_ID: 'run_2' } })).toBe(withTelemetry);
+    expect(claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' } })).not.toBe(fp);
     expect(claudeLiveDriver.fingerprint({ ...base, systemPrompt: 'You are the reviewer.' })).not.toBe(fp);
     expect(claudeLiveDriver.fingerprint({ ...base, target: { ...base.target, model: 'claude-opus-4-6' } })).not.toBe(fp);
     expect(claudeLiveDriver.fingerprint({ ...base, target: { ...base.target, permissionMode: 'acceptEdits' } })).not.toBe(fp);

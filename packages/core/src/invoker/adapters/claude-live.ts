@@ -36,7 +36,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { addSpend, failureFromText, InvokeError } from '../invoke-error.ts';
 import { asArray, asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { splitRunEnv } from '../live/live-adapter.ts';
+import { bindingEnv } from '../live/live-adapter.ts';
 import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
 import { WarmProcess } from '../live/warm-process.ts';
 import { claudeMcpConfig } from '../mcp-servers.ts';
@@ -82,7 +82,7 @@ export const claudeLiveDriver: LiveDriver = {
         model: req.target.model ?? null,
         permissionMode: req.target.permissionMode ?? null,
         env: sortedEntries(req.target.env),
-        lasting: sortedEntries(splitRunEnv(req.env).lasting),
+        lasting: bindingEnv(req.env),
         cwd: req.cwd,
         systemPrompt: sha256(req.systemPrompt),
       }),

@@ -41,7 +41,7 @@ import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
 import { DEFAULT_KILL_GRACE_MS, type InvokeProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type QuotaReport } from '../types.ts';
 import { JsonRpcError, JsonRpcPeer, JSONRPC_METHOD_NOT_FOUND } from '../live/jsonrpc.ts';
-import { splitRunEnv } from '../live/live-adapter.ts';
+import { bindingEnv } from '../live/live-adapter.ts';
 import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
 import { WarmProcess } from '../live/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
@@ -526,17 +526,6 @@ function quotaReport(snapshot: JsonRecord | undefined): QuotaReport | undefined 
   };
 }
 
-/**
- * What of a run's environment binds the process. OTEL_RESOURCE_ATTRIBUTES (set with
- * `telemetry.cli_telemetry`) names the run, so it differs every run: the process keeps those of
- * the run that started it, as it keeps the rest of its environment, rather than being restarted
- * for each message (the run's trace context goes with each request: traceEnvelope).
- */
-function lastingEnv(req: InvokeRequest): Record<string, string> {
-  const { OTEL_RESOURCE_ATTRIBUTES: _perRun, ...lasting } = splitRunEnv(req.env).lasting;
-  return lasting;
-}
-
 function fingerprintOf(req: InvokeRequest): string {
   const t = req.target;
   const key = t.apiKey === undefined ? null : createHash('sha256').update(t.apiKey).digest('hex');
@@ -548,7 +537,7 @@ function fingerprintOf(req: InvokeRequest): string {
     baseUrl: t.baseUrl ?? null,
     key,
     env: t.env ?? {},
-    lasting: lastingEnv(req),
+    lasting: bindingEnv(req.env),
     cwd: req.cwd,
   };
   return createHash('sha256').update(JSON.stringify(bound)).digest('hex').slice(0, 24);

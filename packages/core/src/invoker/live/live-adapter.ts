@@ -40,6 +40,21 @@ export function splitRunEnv(env: Record<string, string> | undefined): { lasting:
 }
 
 /**
+ * Lasting variables that name the run that started the process, so they differ every run: the
+ * CLI's OpenTelemetry resource attributes (`telemetry.cli_telemetry`, docs/telemetry.md). The
+ * process keeps its start's values, as it keeps the rest of its environment.
+ */
+const START_ONLY_ENV = ['OTEL_RESOURCE_ATTRIBUTES'];
+
+/** What of a run's environment binds a warm process (a driver's fingerprint): the lasting variables without the start-only ones. */
+export function bindingEnv(env: Record<string, string> | undefined): Array<[string, string]> {
+  const { lasting } = splitRunEnv(env);
+  return Object.entries(lasting)
+    .filter(([name]) => !START_ONLY_ENV.includes(name))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
  * The file a warm process's tools read the current run from: one per process (its path is in
  * the process's environment), removed when the process exits.
  */
