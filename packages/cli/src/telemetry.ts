@@ -35,12 +35,6 @@ export interface TelemetryServiceOptions {
   getSettings: () => Settings;
   /** The queue's messages by state, for the `tinyagi.queue.messages` gauge (read at each metrics export). */
   queueCounts?: () => Promise<{ pending: number; processing: number; dead: number }> | { pending: number; processing: number; dead: number };
-  /**
-   * The event log (`stores.events`): approvals (`approval.*`) and budget warnings become events on
-   * the run's span, and approval decisions metrics. On PostgreSQL it delivers every node's events;
-   * each node only annotates and counts its own runs.
-   */
-  events?: { subscribe(listener: (event: { type: string; ts: number; runId: string | null; conversationId: string | null; agentId: string | null; data: unknown }) => void): () => void };
   /** Approval requests waiting for a person, by kind, for the `tinyagi.approvals.pending` gauge (read at each metrics export). */
   approvalsPending?: () => Promise<Record<string, number>> | Record<string, number>;
   reportEveryMs?: number;
@@ -70,16 +64,10 @@ export function telemetryService(options: TelemetryServiceOptions) {
       const describeAgent = otel.agentsFromSettings(getSettings);
       const observers: Observer[] = [];
       const stops: Array<() => Promise<void>> = [];
-      const watch = (exporter: { watchEvents(log: NonNullable<TelemetryServiceOptions['events']>): () => void }) => {
-        if (!options.events) return;
-        const unsubscribe = exporter.watchEvents(options.events);
-        stops.push(async () => unsubscribe());
-      };
       let telemetry: Telemetry = { observers, wrapInvoke: (invoke) => invoke, status: () => null };
       if (traceConfig) {
         const exp = await otel.createTraceObserver({ ...traceConfig, describeAgent });
         observers.push(exp.observer);
-        watch(exp);
         const where = traceConfig.url ?? env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'the exporter default';
         logger.info(`exporting traces over OTLP ${traceConfig.protocol} to ${where} (sampling ${traceConfig.sampleRatio}, content ${traceConfig.captureContent ? 'on' : 'off'})`);
         let reported = 0;
@@ -115,7 +103,6 @@ export function telemetryService(options: TelemetryServiceOptions) {
           sessionPool: () => sessionPool.stats(),
         });
         observers.push(metrics.observer);
-        watch(metrics);
         logger.info(`exporting metrics over OTLP ${metricsConfig.protocol} every ${metricsConfig.exportIntervalMillis / 1000} s`);
         stops.push(() => metrics.shutdown().catch(() => {}));
       }

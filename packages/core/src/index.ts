@@ -33,10 +33,15 @@ export {
   type AttemptFailedEvent,
   type RunEndedEvent,
   type CommittedEvent,
+  type ApprovalRequestedEvent,
+  type ApprovalSettledEvent,
+  type BudgetWarningEvent,
   type TerminalRunStatus,
   type NotificationEvents,
   type NotificationHook,
 } from './observe/index.ts';
+// The approval request the approval hooks carry (docs/approvals.md).
+export type { ApprovalRecord } from './approvals/model.ts';
 
 export {
   SettingsSchema,

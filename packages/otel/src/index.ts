@@ -7,7 +7,6 @@
  */
 export { createTraceObserver, type TraceExport, type TraceObserverOptions } from './trace-observer.ts';
 export { createMetricsObserver, type MetricsExport, type MetricsObserverOptions, type QueueCountsLike, type SessionPoolStatsLike } from './metrics.ts';
-export type { ApprovalLike, EventLogLike, LogEvent } from './log-events.ts';
 export {
   resolveTraceExport,
   resolveMetricsExport,

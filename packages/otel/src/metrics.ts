@@ -4,7 +4,8 @@
  * (`gen_ai.client.operation.duration`), cost, runs in progress, and — when the caller gives a
  * way to read them — the queue's messages by state. Every instrument carries the agent, its
  * runtime, the GenAI provider and the model; also the queue's pickup latency (from `claimed`),
- * approval decisions and their wait (from the event log, `watchEvents`), and — when the caller gives
+ * approval decisions and their wait (from `approvalSettled`, told by the node whose run waits on the
+ * request, so each is counted once across nodes), and — when the caller gives
  * a way to read them — approvals pending and the session pool's warm processes and memory.
  * Exported by the SDK's periodic reader (default every
  * 60 s, OTEL_METRIC_EXPORT_INTERVAL); a failed export loses that interval's delta only.
@@ -12,10 +13,10 @@
 import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { AttemptFailedEvent, ClaimedEvent, Observer, RunEndedEvent, RunStartedEvent } from '@tinyagi/core';
+import type { ApprovalSettledEvent, AttemptFailedEvent, ClaimedEvent, Observer, RunEndedEvent, RunStartedEvent } from '@tinyagi/core';
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { OtlpProtocol } from './config.ts';
-import { approvalOf, decidedBySurface, type EventLogLike, type LogEvent } from './log-events.ts';
+import { decidedBySurface } from './approvals.ts';
 import { ERROR_TYPE, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
 export interface QueueCountsLike {
@@ -54,8 +55,6 @@ export interface MetricsObserverOptions {
 
 export interface MetricsExport {
   readonly observer: Observer;
-  /** Feeds the daemon's event log in (`metrics.watchEvents(stores.events)`; returns the unsubscribe): approval decisions and their wait. */
-  watchEvents(log: EventLogLike): () => void;
   /** Sends the current values now (tests, shutdown). */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -175,8 +174,6 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
     return attrs;
   };
   const running = new Set<string>();
-  /** Runs that ended lately: a cancelled run's approval is closed just after its end. */
-  const ended = new Set<string>();
   const spend = (attrs: Attributes, usage: { inputTokens: number; outputTokens: number } | undefined, costUsd: number | undefined) => {
     if (usage?.inputTokens) tokens.record(usage.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
     if (usage?.outputTokens) tokens.record(usage.outputTokens, { ...attrs, 'gen_ai.token.type': 'output' });
@@ -203,37 +200,20 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
       const attrs = attributesOf(run);
       runs.add(1, { ...attrs, [TINYAGI.status]: status });
       spend(attrs, usage, costUsd);
-      if (running.delete(run.id)) {
-        active.add(-1, attrs);
-        ended.add(run.id);
-        if (ended.size > 1000) ended.delete(ended.values().next().value!);
-      }
+      if (running.delete(run.id)) active.add(-1, attrs);
       if (run.startedAt) duration.record((Date.now() - run.startedAt) / 1000, status === 'completed' ? attrs : { ...attrs, [ERROR_TYPE]: status });
     },
-  };
-  const onEvent = (event: LogEvent): void => {
-    if (event.type === 'approval.requested') return;
-    const approval = approvalOf(event);
-    // Counted where its run runs (the log delivers every node's events; each node counts its own runs' decisions).
-    if (!approval || !(running.has(approval.runId) || ended.has(approval.runId))) return;
-    const attrs: Attributes = {
-      ...attributesOf(approval),
-      'tinyagi.approval.kind': approval.kind,
-      'tinyagi.approval.status': approval.status,
-      'tinyagi.approval.decided_by': decidedBySurface(approval.decidedBy),
-    };
-    if (approval.decision) attrs['tinyagi.approval.decision'] = approval.decision;
-    decisions.add(1, attrs);
-    if (approval.decidedAt)
-      approvalWait.record(Math.max(0, approval.decidedAt - approval.requestedAt) / 1000, {
-        ...attributesOf(approval),
-        'tinyagi.approval.kind': approval.kind,
-        'tinyagi.approval.status': approval.status,
-      });
+    // Told once per request by the node whose run waits on it (wherever it was decided).
+    approvalSettled({ approval }: ApprovalSettledEvent) {
+      const outcome: Attributes = { ...attributesOf(approval), 'tinyagi.approval.kind': approval.kind, 'tinyagi.approval.status': approval.status };
+      const attrs: Attributes = { ...outcome, 'tinyagi.approval.decided_by': decidedBySurface(approval.decidedBy) };
+      if (approval.decision) attrs['tinyagi.approval.decision'] = approval.decision;
+      decisions.add(1, attrs);
+      if (approval.decidedAt) approvalWait.record(Math.max(0, approval.decidedAt - approval.requestedAt) / 1000, outcome);
+    },
   };
   return {
     observer,
-    watchEvents: (log) => log.subscribe(onEvent),
     // A failed export loses its interval; flushing and stopping never throw because of it.
     flush: () => provider.forceFlush().catch(() => {}),
     shutdown: () => provider.shutdown().catch(() => {}),

@@ -14,17 +14,30 @@
  *   its `tool_result` (matched by the call id when the runtime gives one; a call without an id ends
  *   at the next tool call or text, as a sequential CLI streams them), or the run's end;
  * - per-call usage (`usage` progress): the cache reads summed on the run's span; plan updates: events;
- * - failed attempts, cancels, guard rejections and status lines: events on the run's span.
+ * - failed attempts, cancels, guard rejections and status lines: events on the run's span;
+ * - approvals (`approvalRequested`, `approvalSettled`: told by the node whose run waits on the
+ *   request) and budget warnings (`budgetWarning`): events on the run's span while it is open.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SamplingDecision, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { AttemptFailedEvent, ClaimedEvent, Observer, ProgressEvent, RunEndedEvent, RunRecord, RunStartedEvent } from '@tinyagi/core';
+import type {
+  ApprovalRequestedEvent,
+  ApprovalSettledEvent,
+  AttemptFailedEvent,
+  BudgetWarningEvent,
+  ClaimedEvent,
+  Observer,
+  ProgressEvent,
+  RunEndedEvent,
+  RunRecord,
+  RunStartedEvent,
+} from '@tinyagi/core';
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { TraceExportConfig } from './config.ts';
 import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts } from './export.ts';
 import { DerivedIdGenerator, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
-import { approvalEventAttributes, approvalOf, type EventLogLike, type LogEvent } from './log-events.ts';
+import { approvalEventAttributes } from './approvals.ts';
 import { cut, maskText, maskValue } from './mask.ts';
 import { withTraceContext } from './propagation.ts';
 import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
@@ -43,13 +56,6 @@ export interface TraceObserverOptions extends Partial<TraceExportConfig> {
 export interface TraceExport {
   /** Register with `orchestrator.addObserver(observer)` or the `observers` option. */
   readonly observer: Observer;
-  /**
-   * Feeds the daemon's event log in (`exp.watchEvents(stores.events)`; returns the unsubscribe):
-   * approvals (`approval.requested|decided|expired`) and budget warnings become events on the
-   * run's span. From then on a run's span ends (at the run's end time) once the log has delivered
-   * the run's own end event, so events the log publishes late still reach it.
-   */
-  watchEvents(log: EventLogLike): () => void;
   /** What was exported and dropped so far. */
   counts(): ExportCounts;
   /**
@@ -91,34 +97,7 @@ interface OpenRun {
   /** Undefined until a call reports its cache reads. */
   cacheReadTokens: number | undefined;
   responseModel: string | undefined;
-  /** Approval requests of the run not answered yet (their events come through the event log). */
-  pendingApprovals: Set<string>;
 }
-
-/**
- * A run that ended while the event log may still owe this process its events: the log publishes
- * in commit order, after commits, so an approval's events can arrive just after the run's end is
- * told. The span waits (ending at the run's end) until the log has delivered the run's own end
- * event (everything before it has come then) and no request of it waits for an answer, or a few
- * seconds at most.
- */
-interface ClosingRun {
-  open: OpenRun;
-  endAt: number;
-  timer: NodeJS.Timeout;
-  /** The log delivered the run's end event. */
-  logCaughtUp: boolean;
-}
-
-/** The event log's events that end a run. */
-const RUN_END_EVENTS = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.rejected']);
-
-/** Runs whose approval events came before their start, kept at most. */
-const MAX_EARLY_RUNS = 256;
-/** How long an ended run's span waits at most for the event log (its end event, its requests' answers). */
-const APPROVAL_GRACE_MS = 5000;
-/** Run end events delivered before the run's end was told, remembered at most. */
-const MAX_ENDS_SEEN = 1024;
 
 interface Workflow {
   span: Span;
@@ -151,10 +130,6 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
   const observer = new TraceObserver(tracer, ids, options);
   return {
     observer,
-    watchEvents: (log) => {
-      observer.attachLog();
-      return log.subscribe((event) => observer.logEvent(event));
-    },
     counts: () => ({ ...counts }),
     wrapInvoke: (invoke) => withTraceContext(invoke, sampled, options.cliTelemetry),
     // A failed export is counted (counts()); flushing and stopping never throw because of it.
@@ -170,12 +145,6 @@ class TraceObserver implements Observer {
   readonly name = 'otel-trace-export';
   readonly #runs = new Map<string, OpenRun>();
   readonly #workflows = new Map<string, Workflow>();
-  readonly #closing = new Map<string, ClosingRun>();
-  /** Approval events of runs not open here yet (the log may deliver a request before the run's start is told): applied when the run starts. */
-  readonly #early = new Map<string, LogEvent[]>();
-  /** Whether the event log is fed in (watchEvents): then run spans wait for it at their end. */
-  #logAttached = false;
-  readonly #endsSeen = new Set<string>();
   readonly #captureContent: boolean;
   readonly #legacyNames: boolean;
   readonly #idleMs: number;
@@ -276,56 +245,27 @@ class TraceObserver implements Observer {
     }
   }
 
-  attachLog(): void {
-    this.#logAttached = true;
+  /** A request of a run open here: an event on its span. */
+  approvalRequested({ approval }: ApprovalRequestedEvent): void {
+    this.#runs.get(approval.runId)?.span.addEvent(EVENT.approvalRequested, approvalEventAttributes(approval, this.#captureContent), approval.requestedAt);
   }
 
-  /** An event of the log: approvals on their run's span; a budget warning on its run's span, else its workflow's. Others are ignored. */
-  logEvent(event: LogEvent): void {
-    if (!event.runId) return;
-    if (RUN_END_EVENTS.has(event.type)) {
-      const closing = this.#closing.get(event.runId);
-      if (closing) {
-        closing.logCaughtUp = true;
-        if (closing.open.pendingApprovals.size === 0) this.#finishClosing(event.runId);
-      } else if (this.#runs.has(event.runId)) {
-        this.#endsSeen.add(event.runId);
-        if (this.#endsSeen.size > MAX_ENDS_SEEN) this.#endsSeen.delete(this.#endsSeen.values().next().value!);
-      }
-      return;
-    }
-    const approval = approvalOf(event);
-    if (approval) {
-      // Only where the run's span is open: the node running it (the log delivers every node's events).
-      const closing = this.#closing.get(approval.runId);
-      const open = this.#runs.get(approval.runId) ?? closing?.open;
-      if (!open) {
-        // Kept a little while: the run may start here in a moment. Runs of other nodes are forgotten past the cap.
-        const list = this.#early.get(approval.runId) ?? [];
-        list.push(event);
-        this.#early.set(approval.runId, list);
-        if (this.#early.size > MAX_EARLY_RUNS) this.#early.delete(this.#early.keys().next().value!);
-        return;
-      }
-      const requested = event.type === 'approval.requested';
-      const name = requested ? EVENT.approvalRequested : event.type === 'approval.expired' ? EVENT.approvalExpired : EVENT.approvalDecided;
-      open.span.addEvent(name, approvalEventAttributes(approval, this.#captureContent), event.ts);
-      if (requested) open.pendingApprovals.add(approval.id);
-      else open.pendingApprovals.delete(approval.id);
-      if (closing?.logCaughtUp && open.pendingApprovals.size === 0) this.#finishClosing(approval.runId);
-      return;
-    }
-    if (event.type === 'budget.warning') {
-      const data = event.data as { rule?: string; used?: number; limit?: number } | null;
-      const span = this.#runs.get(event.runId)?.span ?? this.#closing.get(event.runId)?.open.span ?? (event.conversationId ? this.#workflows.get(event.conversationId)?.span : undefined);
-      if (!span) return;
-      const attributes: Attributes = {};
-      if (data?.rule) attributes[TINYAGI.budgetRule] = data.rule;
-      if (typeof data?.used === 'number') attributes[TINYAGI.budgetUsed] = data.used;
-      if (typeof data?.limit === 'number') attributes[TINYAGI.budgetLimit] = data.limit;
-      attributes[TINYAGI.runId] = event.runId;
-      span.addEvent(EVENT.budgetWarning, attributes, event.ts);
-    }
+  /**
+   * Its end (told before the run hears the answer, so its span is open then), except for a run
+   * that ended first: a cancel ends the run, then the desk cancels its waiting request; that span
+   * has ended and keeps only the request (the metrics count the cancellation).
+   */
+  approvalSettled({ approval }: ApprovalSettledEvent): void {
+    const open = this.#runs.get(approval.runId);
+    if (!open) return;
+    const name = approval.status === 'expired' ? EVENT.approvalExpired : EVENT.approvalDecided;
+    open.span.addEvent(name, approvalEventAttributes(approval, this.#captureContent), approval.decidedAt ?? Date.now());
+  }
+
+  /** On the run that crossed the limit (told just before its end), else the conversation's workflow span. */
+  budgetWarning({ run, conversationId, rule, used, limit }: BudgetWarningEvent): void {
+    const span = this.#runs.get(run.id)?.span ?? this.#workflows.get(conversationId)?.span;
+    span?.addEvent(EVENT.budgetWarning, { [TINYAGI.budgetRule]: rule, [TINYAGI.budgetUsed]: used, [TINYAGI.budgetLimit]: limit, [TINYAGI.runId]: run.id });
   }
 
   attemptFailed({ run, error, errorClass, usage, costUsd }: AttemptFailedEvent): void {
@@ -367,27 +307,12 @@ class TraceObserver implements Observer {
       span.setAttribute(ERROR_TYPE, status === 'failed' ? (open.lastErrorClass ?? 'failed') : 'rejected');
       span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: cut(maskText(error), 2000) } : {}) });
     }
-    const logCaughtUp = !this.#logAttached || this.#endsSeen.delete(run.id);
-    if (!logCaughtUp || open.pendingApprovals.size > 0) {
-      // The event log may still owe this run's approval events (ClosingRun): wait a little for them.
-      const timer = setTimeout(() => this.#finishClosing(run.id), APPROVAL_GRACE_MS);
-      timer.unref();
-      this.#closing.set(run.id, { open, endAt: now, timer, logCaughtUp });
-    } else span.end(now);
+    span.end(now);
     this.#runDone(run.conversationId, run.id, now);
-  }
-
-  #finishClosing(runId: string): void {
-    const closing = this.#closing.get(runId);
-    if (!closing) return;
-    this.#closing.delete(runId);
-    clearTimeout(closing.timer);
-    closing.open.span.end(closing.endAt);
   }
 
   /** Ends every open span now (shutdown). */
   endAll(): void {
-    for (const id of [...this.#closing.keys()]) this.#finishClosing(id);
     for (const [id, open] of this.#runs) {
       this.#endTools(open, 'shutdown');
       open.span.setAttribute(TINYAGI.status, 'open');
@@ -457,18 +382,12 @@ class TraceObserver implements Observer {
       modelCalls: 0,
       cacheReadTokens: undefined,
       responseModel: undefined,
-      pendingApprovals: new Set(),
     };
     if (this.#runs.size >= this.#maxOpenRuns) {
       const [oldest] = this.#runs.keys();
       if (oldest !== undefined) this.#runs.delete(oldest);
     }
     this.#runs.set(run.id, open);
-    const early = this.#early.get(run.id);
-    if (early) {
-      this.#early.delete(run.id);
-      for (const event of early) this.logEvent(event);
-    }
     return open;
   }
 

@@ -4,8 +4,9 @@
  * with a reason, one allowed, one that expires — become `tinyagi.approval.*` events on the run's
  * `invoke_agent` span (no tool input unless content capture is on, secrets masked always), and
  * the metrics count the decisions by outcome, their wait, and the requests pending (read from
- * the approvals store at export, while one waits). The desk's events reach the exports through
- * the event log, as in the daemon (`watchEvents(stores.events)`), as do budget warnings.
+ * the approvals store at export, while one waits). The exports hear the desk and the budget
+ * warnings through the observer seam only (`approvalRequested`, `approvalSettled`,
+ * `budgetWarning`): no event log is fed to them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
@@ -70,10 +71,6 @@ async function setUp(captureContent: boolean) {
   h = await harness(settings, { observers: [traces.observer, metrics.observer], invoke: asking });
   current = h;
   cleanups.push(() => h.close());
-  const unsubscribe = [traces.watchEvents(h.stores.events), metrics.watchEvents(h.stores.events)];
-  cleanups.push(async () => {
-    for (const fn of unsubscribe) fn();
-  });
   return { receiver, traces, metrics, h };
 }
 
@@ -195,6 +192,23 @@ describe('approvals', () => {
     }
   });
 
+  it('a request still waiting when its run is cancelled: the span ends at the cancel with the request on it, the cancellation is counted once', async () => {
+    const { receiver, traces, metrics, h } = await setUp(false);
+    const sent = await h.orchestrator.submit({ message: '@guarded clean the build', channel: 'api', sender: 'ana', senderId: 'u1' });
+    const bash = await pendingOne(h, 'Bash');
+    await h.orchestrator.cancelConversation(sent.conversationId, 'changed my mind');
+    // The cancel ends the run (its span with it), then the desk cancels the request it waited on.
+    await waitFor(async () => (await h.stores.approvals.get(bash.id))?.status === 'cancelled', 15_000, 'the request cancelled');
+    await metrics.flush();
+    const points = await waitFor(() => receiver.points.some((p) => p.metric === 'tinyagi.approval.decisions') && receiver.points, 10_000, 'the decision metrics');
+    expect(total(points, 'tinyagi.approval.decisions', {})).toBe(1);
+    expect(total(points, 'tinyagi.approval.decisions', { 'gen_ai.agent.id': 'guarded', 'tinyagi.approval.status': 'cancelled', 'tinyagi.approval.decided_by': 'cancelled' })).toBe(1);
+    await traces.flush();
+    const span = await waitFor(() => receiver.spans.find((s) => s.name === 'invoke_agent guarded'), 10_000, 'the run span');
+    expect(span.attributes['tinyagi.run.status']).toBe('cancelled');
+    expect(span.events.filter((e) => e.name.startsWith('tinyagi.approval.')).map((e) => e.name)).toEqual(['tinyagi.approval.requested']);
+  });
+
   it('capture_content: the summary and the tool input on the request event, secrets masked', async () => {
     const { spans } = await runBoth(true);
     const requested = runSpan(spans, 'guarded').events.find((e) => e.name === 'tinyagi.approval.requested')!;
@@ -207,7 +221,7 @@ describe('approvals', () => {
 });
 
 describe('budget warnings', () => {
-  it('a conversation crossing its soft budget limit: a tinyagi.budget.warning event with the rule, on the run that crossed it or its workflow', async () => {
+  it('a conversation crossing its soft budget limit: a tinyagi.budget.warning event with the rule, on the run that crossed it', async () => {
     const receiver = await httpReceiver();
     cleanups.push(() => receiver.close());
     const team: Settings = { ...teamSettings, budgets: { conversation_tokens: 400, soft_limit_fraction: 0.5 } };
@@ -222,8 +236,6 @@ describe('budget warnings', () => {
     cleanups.push(() => traces.shutdown());
     const h = await harness(team, { observers: [traces.observer] });
     cleanups.push(() => h.close());
-    const unsubscribe = traces.watchEvents(h.stores.events);
-    cleanups.push(async () => unsubscribe());
     const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
     await h.waitForConversation(sent.conversationId);
     const logged = (await h.stores.events.readSince(0, { conversationId: sent.conversationId, types: ['budget.warning'] }, 10))[0];
@@ -238,7 +250,7 @@ describe('budget warnings', () => {
       'tinyagi.run.id': logged!.runId,
     });
     expect(warnings[0]!.e.attributes['tinyagi.budget.used']).toBeGreaterThanOrEqual(200);
-    const where = warnings[0]!.span;
-    expect(where.name === 'invoke_workflow launch' || where.attributes['tinyagi.run.id'] === logged!.runId).toBe(true);
+    // Told just before the run's end: on the run that crossed the limit.
+    expect(warnings[0]!.span.attributes['tinyagi.run.id']).toBe(logged!.runId);
   });
 });

@@ -3,8 +3,8 @@
  * variables: an agent with `permission_mode: "ask"` on the fake `claude` (a real subprocess that
  * asks through the permission prompt tool as Claude Code does) waits for a person; the metrics
  * show the request pending while it waits, the person denies with a reason, and the run's span
- * carries the request and the denial with its reason (the daemon feeds its event log to the
- * export); the metrics count the decision and the queue's pickup latency, and report the
+ * carries the request and the denial with its reason (the approval desk tells the export
+ * through the observer seam); the metrics count the decision and the queue's pickup latency, and report the
  * session pool.
  */
 import { join } from 'node:path';

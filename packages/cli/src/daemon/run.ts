@@ -304,7 +304,6 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
         logger: logger.child('telemetry'),
         getSettings,
         queueCounts: () => stores.queue.counts(),
-        events: stores.events,
         approvalsPending: pendingApprovalsByKind(stores.approvals),
       }),
     );

@@ -110,9 +110,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     const token = ctx.env['TINYAGI_API_TOKEN'];
     if (!apiUrl || !token) logger.warn('TINYAGI_API_URL / TINYAGI_API_TOKEN are not set: agents on this node cannot use `tinyagi call` (hand-offs by [@agent: …] tags still work)');
     // OpenTelemetry export (docs/telemetry.md), as in the daemon: the same trace ids, so this node's spans join the conversations' traces.
-    const telemetry = await services.start(
-      telemetryService({ settings: cluster.settings.get(), env: ctx.env, logger: logger.child('telemetry'), getSettings: () => cluster.settings.get(), events: stores.events }),
-    );
+    const telemetry = await services.start(telemetryService({ settings: cluster.settings.get(), env: ctx.env, logger: logger.child('telemetry'), getSettings: () => cluster.settings.get() }));
     // Warm agent processes (docs/sessions.md), as in the daemon: closed after the orchestrator stops.
     await services.start(
       resource(

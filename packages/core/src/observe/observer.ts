@@ -6,9 +6,9 @@
  *
  * Two kinds of hook:
  * - notifications (`claimed`, `runStarted`, `progress`, `attemptFailed`, `runEnded`,
- *   `committed`): plain functions called once the fact is durable (after its commit) or, for
- *   progress, as it arrives. An observer that throws is caught, counted and logged once; the
- *   pipeline never sees the error.
+ *   `committed`, `approvalRequested`, `approvalSettled`, `budgetWarning`): plain functions called
+ *   once the fact is durable (after its commit) or, for progress, as it arrives. An observer that
+ *   throws is caught, counted and logged once; the pipeline never sees the error.
  * - records (`record.runCreated`, `record.runStarted`, `record.attemptFailed`,
  *   `record.runEnded`): transaction bodies run inside the transaction that writes the fact, so
  *   their rows commit or roll back with it (the event log's run events, usage accounting). Their
@@ -18,6 +18,7 @@
  * Cheap when nobody listens: each hook has its own list, and the pipeline asks `listening(hook)`
  * before it builds an event object, so an empty list allocates nothing.
  */
+import type { ApprovalRecord } from '../approvals/model.ts';
 import type { InvokeProgress } from '../invoker/index.ts';
 import type { RunRecord, RunStatus, Usage } from '../runs/index.ts';
 import type { FailureReason } from '@tinyagi/client/contract';
@@ -99,6 +100,32 @@ export interface CommittedEvent {
   messageIds: readonly string[];
 }
 
+/** A person is asked (a durable approval request or `ask_human` question of a run was written). Told by the node running the run. */
+export interface ApprovalRequestedEvent {
+  approval: ApprovalRecord;
+}
+
+/**
+ * A request ended (allowed, denied, answered, expired or cancelled), wherever it was decided: told
+ * once per request by the node whose run waits on it, before the run is given the answer.
+ */
+export interface ApprovalSettledEvent {
+  approval: ApprovalRecord;
+}
+
+/** A conversation crossed its soft limit (`budget.warning` in the event log): told after the commit of the run that crossed it, before that run's `runEnded`. */
+export interface BudgetWarningEvent {
+  /** The run whose end crossed the limit. */
+  run: RunRecord;
+  conversationId: string;
+  /** The limit crossed: `conversation_tokens`, `conversation_usd`, `max_hops`, `max_messages`, `conversation_timeout`. */
+  rule: string;
+  used: number;
+  limit: number;
+  /** The share of the limit that warns (`budgets.soft_limit_fraction`). */
+  fraction: number;
+}
+
 /**
  * Hooks with a transaction: their rows commit with the fact. See the module comment. `Tx` is the
  * transaction of the stores (the orchestrator's observers are `Observer<StoreTransaction>`).
@@ -119,6 +146,9 @@ export interface Observer<Tx = unknown> {
   attemptFailed?(event: AttemptFailedEvent): void;
   runEnded?(event: RunEndedEvent): void;
   committed?(event: CommittedEvent): void;
+  approvalRequested?(event: ApprovalRequestedEvent): void;
+  approvalSettled?(event: ApprovalSettledEvent): void;
+  budgetWarning?(event: BudgetWarningEvent): void;
   records?: ObserverRecords<Tx>;
 }
 
@@ -129,6 +159,9 @@ export interface NotificationEvents {
   attemptFailed: AttemptFailedEvent;
   runEnded: RunEndedEvent;
   committed: CommittedEvent;
+  approvalRequested: ApprovalRequestedEvent;
+  approvalSettled: ApprovalSettledEvent;
+  budgetWarning: BudgetWarningEvent;
 }
 
 export type NotificationHook = keyof NotificationEvents;
@@ -142,7 +175,7 @@ export interface RecordEvents {
 
 export type RecordHook = keyof RecordEvents;
 
-const NOTIFICATION_HOOKS: readonly NotificationHook[] = ['claimed', 'runStarted', 'progress', 'attemptFailed', 'runEnded', 'committed'];
+const NOTIFICATION_HOOKS: readonly NotificationHook[] = ['claimed', 'runStarted', 'progress', 'attemptFailed', 'runEnded', 'committed', 'approvalRequested', 'approvalSettled', 'budgetWarning'];
 const RECORD_HOOKS: readonly RecordHook[] = ['runCreated', 'runStarted', 'attemptFailed', 'runEnded'];
 
 const NONE: readonly never[] = Object.freeze([]);

@@ -14,9 +14,14 @@
  * clock keeps counting. A run cancelled while it waits is answered "denied: the run was
  * cancelled" and its request cancelled. Requests left pending by a daemon that stopped are
  * cancelled at the next start ("the session ended"): their CLI processes are gone.
+ *
+ * Observers (core's observer seam, docs/observers.md) hear `approvalRequested` once a request's
+ * row is written and `approvalSettled` once it ended, from the waiter: so only on the node whose
+ * run waits on it, once per request, whoever decided (this node's `decide`, another node's seen
+ * by the poll, expiry, cancel), and before the run is given the answer.
  */
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
-import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type Settings } from '@tinyagi/core';
+import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
 import { agentWorkspaceDir, evaluatePermission, maskToolInput, ownEntry, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
@@ -41,6 +46,8 @@ export interface ApprovalDeskOptions {
   stores: Pick<StoreSet, 'approvals' | 'events'>;
   getSettings: () => Settings;
   env: NodeJS.ProcessEnv;
+  /** The orchestrator's observers: told `approvalRequested` and `approvalSettled`. */
+  observers?: Pick<ObserverList, 'listening' | 'notify'> | undefined;
   onError?: (err: unknown) => void;
 }
 
@@ -96,6 +103,7 @@ export class ApprovalDesk {
       expiresAt: now + expiresS * 1000,
     });
     await this.#event('approval.requested', record);
+    this.#requested(record);
     const decided = await this.#wait(record, signal, permissions.on_expiry === 'allow' ? 'allow' : 'deny', expiresS);
     if (decided.decision === 'allow_session') {
       const key = sessionId(run.agentId, sessionKey);
@@ -134,6 +142,7 @@ export class ApprovalDesk {
       expiresAt: now + expiresS * 1000,
     });
     await this.#event('approval.requested', record);
+    this.#requested(record);
     const decided = await this.#wait(record, signal, 'deny', expiresS);
     if (decided.status === 'answered' && decided.answer !== null) return { answered: true, answer: decided.answer, decidedBy: decided.decidedBy ?? 'person' };
     const reason =
@@ -200,6 +209,9 @@ export class ApprovalDesk {
         clearInterval(poll);
         signal.removeEventListener('abort', onAbort);
         this.#waiters.delete(record.id);
+        // Before the asker hears it: an observer sees the request end before anything the answer causes.
+        const observers = this.#opts.observers;
+        if (observers?.listening('approvalSettled')) observers.notify('approvalSettled', { approval: done });
         resolve(done);
       };
       const close = async (status: 'expired' | 'cancelled', decision: ApprovalDecision, by: string, reason: string): Promise<void> => {
@@ -239,6 +251,12 @@ export class ApprovalDesk {
       this.#waiters.set(record.id, { runId: record.runId, resolve: finish });
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Told just before the waiter is registered (no await between): a decision taken as observers hear it finds the waiter. */
+  #requested(approval: ApprovalRecord): void {
+    const observers = this.#opts.observers;
+    if (observers?.listening('approvalRequested')) observers.notify('approvalRequested', { approval });
   }
 
   async #event(type: 'approval.requested' | 'approval.decided' | 'approval.expired', record: ApprovalRecord): Promise<void> {

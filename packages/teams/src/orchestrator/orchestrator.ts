@@ -184,6 +184,7 @@ export class Orchestrator implements Spawner {
         stores,
         getSettings: options.getSettings,
         env: options.env ?? process.env,
+        observers,
         onError: (err) => reportError(stores, 'approvals', err),
       }),
     };

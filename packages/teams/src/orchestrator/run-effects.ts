@@ -7,7 +7,7 @@
  * the soft-limit prompt. Also the refusal before invocation (`rejectRunsEffects`) and the
  * enqueueing of one handoff (`enqueueDelivery`, shared with `continue`).
  */
-import { newId, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { newId, type BudgetWarningEvent, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
@@ -57,6 +57,10 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
   const { humanText, plan, files, refused } = decision;
   const settings = ctx.getSettings();
   const { runs, events, outbox } = tx.stores;
+  // A soft-limit warning (decided at the end) is told to the observers after the commit, ahead of
+  // the run's `runEnded` (registered first), so it still finds the run as it ends.
+  let warning: BudgetWarningEvent | undefined;
+  if (ctx.observers.listening('budgetWarning')) tx.onCommit(() => warning && ctx.observers.notify('budgetWarning', warning));
   if (!(yield* finishRunWithEvent(ctx, tx, run, { status: 'completed', output: humanText, usage: result.usage, costUsd: result.costUsd }))) {
     yield* closeMerged(ctx, tx, outcome.merged, run.id);
     return;
@@ -148,6 +152,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
         data: { rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction },
       }),
     );
+    warning = { run, conversationId: conversation.id, rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction };
     yield* io(
       outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id })),
     );
