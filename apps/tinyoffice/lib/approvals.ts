@@ -5,7 +5,7 @@
  * the chat draw them from here, so an answer given anywhere (the CLI, another tab, a channel)
  * updates every card at once.
  */
-import type { Approval, ApprovalDecision, TinyEvent } from '@tinyagi/client';
+import { approvalOutcomeText, type Approval, type TinyEvent } from '@tinyagi/client';
 
 /** Who answers from this surface, for the record ("Allowed once by tinyoffice"). */
 export const DECIDED_BY = 'tinyoffice';
@@ -42,25 +42,9 @@ export function countPending(all: Readonly<Record<string, Approval>>): number {
   return n;
 }
 
-const HOW: Partial<Record<ApprovalDecision, string>> = { allow_once: 'Allowed once', allow_session: 'Allowed for the session', allow_always: 'Allowed always' };
-
-/** What became of a request, in one line: "Allowed once by cli", "Denied by tinyoffice: use staging", "Answered by cli: staging". */
+/** What became of a request, in one line and the words of every surface: "Allowed once by cli", "Denied by tinyoffice: use staging", "Answered by cli: staging". */
 export function outcomeOf(a: Approval): string {
-  const by = a.decidedBy ? ` by ${a.decidedBy}` : '';
-  switch (a.status) {
-    case 'pending':
-      return 'Waiting for an answer';
-    case 'allowed':
-      return `${HOW[a.decision ?? 'allow_once'] ?? 'Allowed'}${by}`;
-    case 'denied':
-      return `${a.kind === 'question' ? 'Declined' : 'Denied'}${by}${a.reason ? `: ${a.reason}` : ''}`;
-    case 'answered':
-      return `Answered${by}: ${a.answer ?? ''}`;
-    case 'expired':
-      return `Expired: ${a.reason ?? 'nobody answered in time'}${a.decision === 'allow_once' ? ' (allowed by default)' : a.kind === 'permission' ? ' (denied by default)' : ''}`;
-    case 'cancelled':
-      return `Cancelled: ${(a.reason ?? 'the run ended').replace(/^denied: /, '')}`;
-  }
+  return approvalOutcomeText(a);
 }
 
 /** "4 m 10 s left", "12 s left", "expiring…". */

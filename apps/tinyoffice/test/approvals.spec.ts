@@ -268,7 +268,7 @@ test('a request nobody answers expires on the card; Show answered lists the hist
   const ls = card('Bash: ls');
   await expect(ls).toHaveAttribute('data-status', 'pending');
   // The daemon's expiry (8 s: time for the card to show it waiting on a loaded machine) reaches the card through the stream.
-  await expect(ls.getByTestId('approval-outcome')).toHaveText('Expired: nobody answered within 8 s (denied by default)');
+  await expect(ls.getByTestId('approval-outcome')).toHaveText('Expired: nobody answered within 8 s; denied');
   await expect(count()).toHaveAttribute('data-count', '0');
   await page.getByRole('checkbox', { name: 'Show answered' }).check();
   const answered = page.getByRole('list', { name: 'Answered requests' });

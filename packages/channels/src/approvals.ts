@@ -23,7 +23,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { approvalQuestion, isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
+import { approvalOutcome, approvalOutcomeText, approvalQuestion, isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
 import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
 import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
 import type { ConversationRoutes } from './conversations.ts';
@@ -115,31 +115,18 @@ export function promptFor(approval: Approval, buttons: boolean, now = Date.now()
   return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions: PERMISSION_ACTIONS.map(({ label, token, style }) => ({ label, token, ...(style ? { style } : {}) })), choices: [] };
 }
 
-/** What a settled prompt says: the outcome, who decided, and what was asked. */
+const OUTCOME_EMOJI: Record<Approval['status'], string> = { pending: '⏳', allowed: '✅', answered: '💬', denied: '⛔', expired: '⌛', cancelled: '✖' };
+
+/** What a settled prompt says: the outcome in the words of every surface (approvalOutcomeText), and what was asked. */
 export function outcomeFor(approval: Approval): string {
-  const by = approval.decidedBy !== null && approval.status !== 'expired' ? ` by ${approval.decidedBy}` : '';
-  let head: string;
-  switch (approval.status) {
-    case 'allowed':
-      head = `✅ ${approval.decision === 'allow_session' ? 'Allowed for this session' : approval.decision === 'allow_always' ? 'Allowed always (a rule was added)' : 'Allowed once'}${by}`;
-      break;
-    case 'answered':
-      head = `💬 Answered${by}: ${approval.answer ?? ''}`;
-      break;
-    case 'denied':
-      head = `⛔ ${approval.kind === 'question' ? 'Declined' : 'Denied'}${by}${approval.reason ? `: ${approval.reason}` : ''}`;
-      break;
-    case 'expired':
-      head = `⌛ Expired: nobody answered in time${approval.decision === 'allow_once' ? ' (allowed, as configured)' : approval.reason ? ` (${approval.reason})` : ''}`;
-      break;
-    case 'cancelled':
-      head = `✖ Cancelled${approval.reason ? `: ${approval.reason}` : ''}`;
-      break;
-    default:
-      head = '⏳ Waiting';
-  }
   const what = approval.kind === 'question' ? questionOf(approval).question : literal(approval.summary);
-  return `${head}\n@${approval.agentId} asked: ${what}`;
+  return `${OUTCOME_EMOJI[approval.status]} ${approvalOutcomeText(approval)}\n@${approval.agentId} asked: ${what}`;
+}
+
+/** The note to the person whose answer went through: the outcome without naming them (`Allowed once.`, `Answered: staging.`). */
+function noteFor(approval: Approval): string {
+  const { head, detail } = approvalOutcome(approval);
+  return `${head}${detail ? `: ${detail}` : ''}.`;
 }
 
 export class ApprovalPrompts {
@@ -217,14 +204,14 @@ export class ApprovalPrompts {
       }
     }
     const choice = /^c(\d+)$/.exec(click.token);
-    let decision: { decision: ApprovalDecision; answer?: string; label: string } | undefined;
-    if (click.token === 'd') decision = { decision: 'deny', label: posted.kind === 'question' ? 'Declined' : 'Denied' };
+    let decision: { decision: ApprovalDecision; answer?: string } | undefined;
+    if (click.token === 'd') decision = { decision: 'deny' };
     else if (posted.kind === 'question' && choice !== null && posted.choices[Number(choice[1])] !== undefined) {
       const answer = posted.choices[Number(choice[1])]!;
-      decision = { decision: 'answer', answer, label: `Answered: ${answer}` };
+      decision = { decision: 'answer', answer };
     } else if (posted.kind === 'permission') {
       const action = PERMISSION_ACTIONS.find((a) => a.token === click.token);
-      if (action) decision = { decision: action.decision, label: action.label };
+      if (action) decision = { decision: action.decision };
     }
     if (decision === undefined) {
       await click.notify('This button is not known.');
@@ -261,15 +248,10 @@ export class ApprovalPrompts {
           await tell('Write your answer after /answer: `/answer <your answer>`.');
           return true;
         }
-        await this.#decide(latest, { ...who, decision: 'answer', answer: rest, label: `Answered: ${rest}` }, tell, latest.messageId !== undefined);
+        await this.#decide(latest, { ...who, decision: 'answer', answer: rest }, tell, latest.messageId !== undefined);
         return true;
       }
-      await this.#decide(
-        latest,
-        { ...who, decision: 'deny', ...(rest !== '' ? { reason: rest } : {}), label: latest.kind === 'question' ? 'Declined' : 'Denied' },
-        tell,
-        latest.messageId !== undefined,
-      );
+      await this.#decide(latest, { ...who, decision: 'deny', ...(rest !== '' ? { reason: rest } : {}) }, tell, latest.messageId !== undefined);
       return true;
     }
     // Numbered replies answer a plain prompt (a platform without buttons) only.
@@ -281,12 +263,12 @@ export class ApprovalPrompts {
     if (latest.kind === 'permission') {
       const action = PERMISSION_ACTIONS.find((a) => a.number === String(n));
       if (action === undefined || (action.decision !== 'deny' && rest !== '')) return false;
-      await this.#decide(latest, { ...who, decision: action.decision, ...(rest !== '' ? { reason: rest } : {}), label: action.label }, tell, false);
+      await this.#decide(latest, { ...who, decision: action.decision, ...(rest !== '' ? { reason: rest } : {}) }, tell, false);
       return true;
     }
     const answer = latest.choices[n - 1];
     if (answer === undefined || rest !== '') return false;
-    await this.#decide(latest, { ...who, decision: 'answer', answer, label: `Answered: ${answer}` }, tell, false);
+    await this.#decide(latest, { ...who, decision: 'answer', answer }, tell, false);
     return true;
   }
 
@@ -304,7 +286,7 @@ export class ApprovalPrompts {
    */
   async #decide(
     posted: Posted,
-    d: { decision: ApprovalDecision; answer?: string; reason?: string; label: string; senderId: string; sender: string },
+    d: { decision: ApprovalDecision; answer?: string; reason?: string; senderId: string; sender: string },
     notify: (text: string) => Promise<void>,
     tellSuccess: boolean,
   ): Promise<void> {
@@ -319,7 +301,7 @@ export class ApprovalPrompts {
           ...(d.reason !== undefined ? { reason: d.reason } : {}),
         },
       });
-      if (tellSuccess) await notify(`${d.label}.`);
+      if (tellSuccess) await notify(noteFor(decided));
       await this.#settle(decided);
     } catch (err) {
       if (isApiError(err, 'APPROVAL_DECIDED')) {

@@ -91,7 +91,7 @@ it('a request is posted with buttons; a stranger is refused in an ephemeral repl
   expect(fake.channelView(GUILD_CHANNEL).some((m) => /not paired/.test(m.content))).toBe(false);
 
   const allowed = press(ADA, 'o');
-  expect(await noteTo(allowed.id)).toMatchObject({ ephemeral: true, content: 'Allow once.' });
+  expect(await noteTo(allowed.id)).toMatchObject({ ephemeral: true, content: 'Allowed once.' });
   expect(await d.api.getApproval({ params: { id: approval.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: `discord:${ADA}` });
   await fake.until(() => fake.componentsOf(GUILD_CHANNEL, messageId).length === 0 || undefined, 'the buttons removed', 30_000);
   expect(fake.messageOf(GUILD_CHANNEL, messageId)?.content).toMatch(new RegExp(`^✅ Allowed once by discord:${ADA}\\n@careful asked: .*make deploy`));

@@ -98,7 +98,7 @@ it('a request is posted as Block Kit buttons in its thread; a stranger is refuse
 
   const now = Date.now();
   press(ADA, 'o');
-  expect(await noteTo(ADA, now)).toMatchObject({ channel: SLACK_CHANNEL, text: 'Allow once.' });
+  expect(await noteTo(ADA, now)).toMatchObject({ channel: SLACK_CHANNEL, text: 'Allowed once.' });
   expect(await d.api.getApproval({ params: { id: approval.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: `slack:${ADA}` });
   await fake.until(() => fake.buttonsOf(SLACK_CHANNEL, prompt.ts).length === 0 || undefined, 'the buttons removed', 30_000);
   expect(prompt.text).toMatch(new RegExp(`^✅ Allowed once by slack:${ADA}\\n@careful asked: .*make deploy`));

@@ -113,7 +113,7 @@ it('a request is posted with an inline keyboard; a stranger is refused; the firs
   // Two members press at once: Ada's press is handled first and wins; Bob hears who decided.
   const first = click(ADA, 'o');
   const second = click(BOB, 'd');
-  expect((await answerTo(first)).text).toBe('Allow once.');
+  expect((await answerTo(first)).text).toBe('Allowed once.');
   expect((await answerTo(second)).text).toMatch(/already answered.*allowed.* by telegram:6161/i);
   expect(await d.api.getApproval({ params: { id: approval.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: `telegram:${ADA}` });
 
@@ -148,13 +148,13 @@ it('a decision from the API settles the prompt, also one made while the channel 
   await d.api.decideApproval({ params: { id: next.approval.id }, body: { decision: 'allow_session', by: 'tinyoffice' } });
   await waitFor(async () => ((await d.api.listChannels()).find((c) => c.name === 'telegram')?.pid ?? pid) !== pid, 60_000, 'the channel process restarted');
   await fake.until(() => fake.keyboardOf(GROUP, next.prompt.messageId!).length === 0 || undefined, 'the keyboard removed after the restart', 60_000);
-  expect(view(next.prompt.messageId!)?.text).toMatch(/^✅ Allowed for this session by tinyoffice/);
+  expect(view(next.prompt.messageId!)?.text).toMatch(/^✅ Allowed for the session by tinyoffice\n@careful asked: .*make backup/);
 }, 240_000);
 
 it('a request nobody answers expires: the prompt says so and loses its buttons, and the agent is told', async () => {
   const { prompt, approval } = await ask('hasty', 'make coffee');
   await fake.until(() => fake.keyboardOf(GROUP, prompt.messageId!).length === 0 || undefined, 'the prompt settled at expiry', 90_000);
-  expect(view(prompt.messageId!)?.text).toMatch(/^⌛ Expired: nobody answered in time/);
+  expect(view(prompt.messageId!)?.text).toMatch(/^⌛ Expired: nobody answered within 20 s; denied\n@hasty asked: .*make coffee/);
   expect((await d.api.getApproval({ params: { id: approval.id } })).status).toBe('expired');
   await replyWith(/Bash: refused \(expiry\)/);
 }, 180_000);

@@ -67,7 +67,7 @@ it('a plain prompt is answered by a numbered reply: 2 allows for the session, 4 
   expect(first).toMatch(/Reply .?1.? to allow once, .?2.? to allow for this session, .?3.? to allow always, .?4 <reason>.? to deny/);
   expect(first).toMatch(/Expires at \d\d:\d\d UTC/);
   await server.text(ALICE, '2');
-  await server.until(() => texts(/^✅ Allowed for this session by whatsapp:/).length === 1 || undefined, 'the outcome of the first', 60_000);
+  await server.until(() => texts(/^✅ Allowed for the session by whatsapp:/).length === 1 || undefined, 'the outcome of the first', 60_000);
   const allowed = (await d.api.listApprovals({ query: { agent: 'careful', status: 'allowed' } }))[0]!;
   expect(allowed).toMatchObject({ decision: 'allow_session' });
   expect(allowed.decidedBy).toMatch(/^whatsapp:/);

@@ -98,7 +98,7 @@ it('in a terminal: the request is asked, `o` allows it once and the agent’s an
   expect(asked).toContain(`@careful asks to run Bash: npm test (${request.id}, expires in`);
   tmux('send-keys', '-t', 'send', 'o', 'Enter');
   const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
-  expect(after).toContain('Allowed once: @careful Bash: npm test.');
+  expect(after).toContain('Allowed once by cli: @careful Bash: npm test.');
   expect(after).toContain('Bash: allowed (cli)');
   expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
   expect(await daemon.api.getApproval({ params: { id: request.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: 'cli' });
@@ -113,7 +113,7 @@ it('answered elsewhere: the prompt is withdrawn and says by whom; the next is de
   await paneWhere((s) => s.includes('asks to run Bash: make deploy') && s.includes(PROMPT), 'the first prompt');
   const first = await pendingOf(seen);
   await daemon.api.decideApproval({ params: { id: first.id }, body: { decision: 'deny', reason: 'not on a Friday', by: 'tinyoffice' } });
-  await paneWhere((s) => s.includes('Answered elsewhere by tinyoffice: Denied: @careful Bash: make deploy (not on a Friday).'), 'the withdrawn prompt');
+  await paneWhere((s) => s.includes('Answered elsewhere: Denied by tinyoffice: @careful Bash: make deploy (not on a Friday).'), 'the withdrawn prompt');
   await paneWhere((s) => s.includes('asks to run Bash: git push'), 'the second prompt');
   await pendingOf(seen);
   tmux('send-keys', '-t', 'send', 'd', 'Enter');
@@ -140,7 +140,7 @@ it('a question (ask_human): its choices numbered, a number picks one, or the ans
   expect(asked).toContain('  1) red');
   expect(asked).toContain('  2) blue');
   tmux('send-keys', '-t', 'send', '2', 'Enter');
-  await paneWhere((s) => s.includes('Answered: @curious Which colour for the button? -> blue.'), 'the chosen answer');
+  await paneWhere((s) => s.includes('Answered by cli: @curious Which colour for the button? -> blue.'), 'the chosen answer');
   await paneWhere((s) => s.includes('@curious asks you: And its label?') && s.includes('Your answer (/decline to decline) ?'), 'the second question');
   tmux('send-keys', '-t', 'send', '-l', 'Sign in');
   tmux('send-keys', '-t', 'send', 'Enter');
@@ -173,7 +173,7 @@ it('Ctrl-D at the prompt (the input ended): the request still waits, is said how
   const request = await pendingOf(seen);
   tmux('send-keys', '-t', 'send', 'C-d');
   await paneWhere((s) => s.includes(`The terminal's input ended: ${request.id} still waits; answer with \`tinyagi approve ${request.id}\``), 'the line saying how to answer');
-  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once: @careful Bash: make clean.');
+  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once by cli: @careful Bash: make clean.');
   const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
   expect(after).toContain('Bash: allowed (cli)');
   expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
@@ -184,7 +184,7 @@ it('without a terminal: one line says how to answer, nothing blocks, and `tinyag
   const request = await pendingOf(seen);
   await waitFor(() => send.output().includes(`Not a terminal, so not asked here: answer with \`tinyagi approve ${request.id}\``), 60_000, 'the hint line');
   expect(send.output()).toContain(`@careful asks to run Bash: ls -la (${request.id}`);
-  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once: @careful Bash: ls -la.');
+  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once by cli: @careful Bash: ls -la.');
   const exit = await exitOf(send.child);
   expect(exit.code, send.output()).toBe(0);
   expect(send.output()).toContain('Bash: allowed (cli)');
@@ -225,7 +225,7 @@ it('the TUI dashboard: the header counts what waits, `a` opens the requests, `o`
   expect(panel).toContain(`▸ @careful Bash: npm run build`);
   expect(panel).toContain(first.id);
   tmux('send-keys', '-t', 'tui', 'o');
-  await screenWhere((s) => s.includes(`${first.id} allowed once by tui`), 'the answer said');
+  await screenWhere((s) => s.includes(`${first.id} allowed once by tui (@careful Bash: npm run build)`), 'the answer said');
 
   // The next request arrives in the open panel, live.
   const second = await pendingOf(seen);
@@ -235,7 +235,7 @@ it('the TUI dashboard: the header counts what waits, `a` opens the requests, `o`
   tmux('send-keys', '-t', 'tui', '-l', 'not before review');
   await screenWhere((s) => s.includes('not before review▌'), 'the typed reason');
   tmux('send-keys', '-t', 'tui', 'Enter');
-  await screenWhere((s) => s.includes(`${second.id} denied by tui`), 'the denial said');
+  await screenWhere((s) => s.includes(`${second.id} denied by tui: not before review (@careful Bash: git push --force)`), 'the denial said');
   const exit = await exitOf(send.child);
   expect(exit.code, send.output()).toBe(0);
   expect(send.output()).toContain('Bash: allowed (tui)');
@@ -266,7 +266,7 @@ it('`tinyagi chat`: a request is asked on the chat’s own prompt line, `o` allo
   const request = await pendingOf(seen);
   expect(asked).toContain(`@careful asks to run Bash: npm run lint (${request.id}, expires in`);
   tmux('send-keys', '-t', 'chat', 'o', 'Enter');
-  await chatWhere((s) => s.includes('Allowed once: @careful Bash: npm run lint.') && s.includes('Bash: allowed (cli)'), 'the answer and the reply');
+  await chatWhere((s) => s.includes('Allowed once by cli: @careful Bash: npm run lint.') && s.includes('Bash: allowed (cli)'), 'the answer and the reply');
   expect(await daemon.api.getApproval({ params: { id: request.id } })).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: 'cli' });
 
   // The next line is a message again.

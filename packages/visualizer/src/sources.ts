@@ -118,7 +118,7 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
         try {
           const decided = await client.decideApproval({ params: { id }, body: { ...body, by: 'tui' }, signal });
           store.dispatch({ type: 'approval-settled', approval: decided });
-          return `${decided.id} ${approvalOutcome(decided)}: @${decided.agentId} ${decided.summary}.`;
+          return `${decided.id} ${approvalOutcome(decided)} (@${decided.agentId} ${decided.summary})`;
         } catch (err) {
           // Answered elsewhere first: the list is read again (the 409 says who was first).
           if (isApiError(err, 'APPROVAL_DECIDED')) await approvals().catch(() => undefined);

@@ -6,6 +6,7 @@
  */
 import {
   type Approval,
+  approvalOutcomeText,
   applyRunEvent,
   emptyRunTree,
   flattenRunTree,
@@ -245,18 +246,10 @@ function withPendingApproval(state: DashboardState, a: Approval): DashboardState
   return { ...state, approvals: pushBounded(state.approvals, a, LIMITS.approvals) };
 }
 
-/** Who decided, in words: `allowed once by tinyoffice`, `expired`. */
+/** What became of a request, in the words of every surface, lower case inside a line: `allowed once by tinyoffice`, `expired: nobody answered within 600 s; denied`. */
 export function approvalOutcome(a: Approval): string {
-  if (a.status === 'expired') return 'expired';
-  if (a.status === 'cancelled') return `cancelled${a.reason ? ` (${a.reason})` : ''}`;
-  const how = {
-    allow_once: 'allowed once',
-    allow_session: 'allowed for the session',
-    allow_always: 'allowed always',
-    deny: a.kind === 'question' ? 'declined' : 'denied',
-    answer: 'answered',
-  } as const;
-  return `${a.decision ? how[a.decision] : a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}${a.answer ? `: ${a.answer}` : ''}`;
+  const text = approvalOutcomeText(a);
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 /** A request is no longer pending: off the list; a reason or answer being typed for it is dropped, saying why. */
@@ -274,7 +267,7 @@ function withSettledApproval(state: DashboardState, a: Approval): DashboardState
       index: Math.max(0, Math.min(panel.index > index ? panel.index - 1 : panel.index, approvals.length - 1)),
       ...(panel.input && !typing ? { input: panel.input } : {}),
     },
-    ...(typing ? { notice: { text: `${a.id} was ${approvalOutcome(a)} meanwhile: your ${panel.input!.mode} was not sent.`, level: 'error' as const } } : {}),
+    ...(typing ? { notice: { text: `Your ${panel.input!.mode} was not sent: ${a.id} no longer waits (${approvalOutcome(a)}).`, level: 'error' as const } } : {}),
   };
 }
 

@@ -73,8 +73,19 @@ describe('approvals in the dashboard', () => {
     state = reduce(state, { type: 'event', event: ev('approval.decided', { approval: approval('apr_1', { status: 'allowed', decision: 'allow_once', decidedBy: 'tinyoffice' }) }) });
     expect(state.approvals).toEqual([]);
     expect(state.approvalsPanel.input).toBeUndefined();
-    expect(state.notice?.text).toBe('apr_1 was allowed once by tinyoffice meanwhile: your reason was not sent.');
+    expect(state.notice?.text).toBe('Your reason was not sent: apr_1 no longer waits (allowed once by tinyoffice).');
     expect(state.activity.at(-1)?.text).toBe('@coder Bash: npm test: allowed once by tinyoffice');
+    // The activity line says each outcome in the words of every surface (approvalOutcome of @tinyagi/client).
+    const settled = (id: string, patch: Partial<Approval>) => {
+      state = reduce(state, { type: 'event', event: ev(patch.status === 'expired' ? 'approval.expired' : 'approval.decided', { approval: approval(id, patch) }) });
+      return state.activity.at(-1)?.text;
+    };
+    expect(settled('apr_a', { status: 'allowed', decision: 'allow_always', decidedBy: 'cli' })).toBe('@coder Bash: npm test: allowed always by cli: a rule was added');
+    expect(settled('apr_d', { status: 'denied', decision: 'deny', decidedBy: 'telegram:6161', reason: 'use staging' })).toBe('@coder Bash: npm test: denied by telegram:6161: use staging');
+    expect(settled('apr_e', { status: 'expired', decision: 'allow_once', decidedBy: 'expiry', reason: 'nobody answered within 600 s' })).toBe(
+      '@coder Bash: npm test: expired: nobody answered within 600 s; allowed, as configured',
+    );
+    expect(settled('apr_c', { status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: 'denied: the session ended' })).toBe('@coder Bash: npm test: cancelled: the session ended');
 
     const late = approval('apr_3', { requestedAt: T0 + 10_000 });
     state = reduce(state, { type: 'event', event: ev('approval.requested', { approval: late }) });

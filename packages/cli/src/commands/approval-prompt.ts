@@ -11,20 +11,19 @@
  */
 import { clearLine, cursorTo } from 'node:readline';
 import type { Interface } from 'node:readline/promises';
-import { approvalQuestion, isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
+import { approvalOutcome, approvalQuestion, isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
 import { errStyle } from '../output/style.ts';
 
-/** `Allowed once: @coder Bash: npm test.`, `Answered: @coder Which branch? -> main.` */
+/**
+ * `Allowed once by cli: @coder Bash: npm test.`, `Denied by tinyoffice: @coder Bash: make deploy
+ * (not on a Friday).`, `Answered by cli: @coder Which branch? -> main.`: the outcome in the words
+ * of every surface (approvalOutcome), framed for the terminal.
+ */
 export function describeApproval(a: Approval): string {
-  const how: Record<ApprovalDecision, string> = {
-    allow_once: 'Allowed once',
-    allow_session: 'Allowed for the rest of the session',
-    allow_always: 'Allowed from now on (rule added)',
-    deny: a.kind === 'question' ? 'Declined' : 'Denied',
-    answer: 'Answered',
-  };
-  const outcome = a.decision ? how[a.decision] : a.status.charAt(0).toUpperCase() + a.status.slice(1);
-  return `${outcome}: @${a.agentId} ${a.summary}${a.answer ? ` -> ${a.answer}` : ''}${a.reason ? ` (${a.reason})` : ''}.`;
+  const { head, by, detail } = approvalOutcome(a);
+  const after = detail === undefined ? '' : a.status === 'answered' ? ` -> ${detail}` : ` (${detail})`;
+  const line = `${head}${by ? ` by ${by}` : ''}: @${a.agentId} ${a.summary}${after}`;
+  return /[.?!]$/.test(line) ? line : `${line}.`;
 }
 
 /** How to answer a request from another shell: the commands, with its id. */
@@ -40,11 +39,9 @@ function expiry(a: Approval, now: number): string {
   return `expires in ${left}, at ${new Date(a.expiresAt).toTimeString().slice(0, 8)}`;
 }
 
-/** `Answered elsewhere by tinyoffice`, `Expired`, `Cancelled (restart)`. */
-function whoDecided(a: Approval): string {
-  if (a.status === 'expired') return 'Expired';
-  if (a.status === 'cancelled') return `Cancelled${a.decidedBy ? ` (${a.decidedBy})` : ''}`;
-  return `Answered elsewhere${a.decidedBy ? ` by ${a.decidedBy}` : ''}`;
+/** A request that was not answered here: `Answered elsewhere: Denied by tinyoffice: …`, `Expired: …`. */
+function settledElsewhere(a: Approval): string {
+  return a.status === 'expired' || a.status === 'cancelled' ? describeApproval(a) : `Answered elsewhere: ${describeApproval(a)}`;
 }
 
 export interface ApprovalPrompter {
@@ -242,9 +239,9 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       if (current?.approval.id === a.id) {
         current.abort.abort();
         write('');
-        write(errStyle.yellow(`${whoDecided(a)}: ${describeApproval(a)}`));
+        write(errStyle.yellow(settledElsewhere(a)));
       } else if (options.hints || options.interactive) {
-        write(errStyle.dim(`${a.id} ${whoDecided(a).toLowerCase()}: ${describeApproval(a)}`));
+        write(errStyle.dim(`${a.id}: ${settledElsewhere(a)}`));
       }
     },
     print(line) {

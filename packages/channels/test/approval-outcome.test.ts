@@ -1,0 +1,54 @@
+/**
+ * What a settled prompt says in a chat: an emoji, the outcome in the words of every surface
+ * (approvalOutcome of @tinyagi/client), and what was asked.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Approval } from '@tinyagi/client';
+import { outcomeFor } from '../src/approvals.ts';
+
+function approval(patch: Partial<Approval>): Approval {
+  return {
+    id: 'apr_1',
+    kind: 'permission',
+    status: 'pending',
+    agentId: 'careful',
+    runId: 'run_1',
+    conversationId: 'conv_1',
+    sessionKey: 'careful:telegram',
+    tool: 'Bash',
+    input: { command: 'make deploy' },
+    summary: 'Bash: make deploy',
+    requestedAt: 0,
+    expiresAt: 600_000,
+    decidedAt: null,
+    decidedBy: null,
+    decision: null,
+    reason: null,
+    answer: null,
+    ...patch,
+  };
+}
+
+describe('outcomeFor', () => {
+  it('says each outcome with its emoji, then what was asked', () => {
+    const asked = '\n@careful asked: `Bash: make deploy`';
+    expect(outcomeFor(approval({}))).toBe(`⏳ Waiting for an answer${asked}`);
+    expect(outcomeFor(approval({ status: 'allowed', decision: 'allow_session', decidedBy: 'telegram:6161' }))).toBe(`✅ Allowed for the session by telegram:6161${asked}`);
+    expect(outcomeFor(approval({ status: 'allowed', decision: 'allow_always', decidedBy: 'cli' }))).toBe(`✅ Allowed always by cli: a rule was added${asked}`);
+    expect(outcomeFor(approval({ status: 'denied', decision: 'deny', decidedBy: 'cli', reason: 'use staging' }))).toBe(`⛔ Denied by cli: use staging${asked}`);
+    expect(outcomeFor(approval({ status: 'expired', decision: 'allow_once', decidedBy: 'expiry', reason: 'nobody answered within 20 s' }))).toBe(
+      `⌛ Expired: nobody answered within 20 s; allowed, as configured${asked}`,
+    );
+    expect(outcomeFor(approval({ status: 'cancelled', decision: 'deny', decidedBy: 'cancelled', reason: 'denied: the run was cancelled' }))).toBe(`✖ Cancelled: the run was cancelled${asked}`);
+  });
+
+  it('a question shows its text, and its answer or why it was declined', () => {
+    const question = { kind: 'question', tool: 'ask_human', input: { question: 'Which database?', choices: ['staging'] }, summary: 'Which database?' } as const;
+    expect(outcomeFor(approval({ ...question, status: 'answered', decision: 'answer', decidedBy: 'whatsapp:1555@s', answer: 'production' }))).toBe(
+      '💬 Answered by whatsapp:1555@s: production\n@careful asked: Which database?',
+    );
+    expect(outcomeFor(approval({ ...question, status: 'denied', decision: 'deny', decidedBy: 'slack:U1', reason: 'ask Bob' }))).toBe(
+      '⛔ Declined by slack:U1: ask Bob\n@careful asked: Which database?',
+    );
+  });
+});

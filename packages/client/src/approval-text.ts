@@ -1,0 +1,76 @@
+/**
+ * The words every surface (the CLI, the TUI, TinyOffice, the chat apps) uses for an approval
+ * request: a question's parts, and what became of a request, so the same facts read the same
+ * everywhere.
+ */
+import type { Approval, ApprovalDecision } from './contract/approvals.ts';
+
+/**
+ * A question's parts (an approval of kind `question`, asked by `ask_human`): its input is
+ * `{ question, choices? }` as the desk stored it (masked). A blank question falls back to the
+ * summary; choices that are not text or are blank are left out.
+ */
+export function approvalQuestion(approval: Pick<Approval, 'input' | 'summary'>): { question: string; choices: string[] } {
+  const input = (approval.input ?? {}) as { question?: unknown; choices?: unknown };
+  const question = typeof input.question === 'string' && input.question.trim() !== '' ? input.question : approval.summary;
+  const choices = Array.isArray(input.choices) ? input.choices.filter((c): c is string => typeof c === 'string' && c.trim() !== '') : [];
+  return { question, choices };
+}
+
+/** The first words of an outcome, the same on every surface. */
+export type ApprovalOutcomeHead = 'Waiting for an answer' | 'Allowed once' | 'Allowed for the session' | 'Allowed always' | 'Denied' | 'Declined' | 'Answered' | 'Expired' | 'Cancelled';
+
+/**
+ * What became of a request, in parts a surface frames its own way (an emoji in a chat, lower
+ * case inside the TUI's sentence, `Outcome: @agent summary (detail).` in the CLI).
+ */
+export interface ApprovalOutcome {
+  head: ApprovalOutcomeHead;
+  /** Who answered (`cli`, `tinyoffice`, `telegram:12345`); left out when nobody did (expired, cancelled). */
+  by?: string;
+  /**
+   * A denial's reason, a question's answer, that a rule was added (allowed always), or why it
+   * expired or was cancelled and, for an expired permission, what was done instead.
+   */
+  detail?: string;
+}
+
+type OutcomeFields = Pick<Approval, 'kind' | 'status' | 'decision' | 'decidedBy' | 'reason' | 'answer'>;
+
+const ALLOWED: Partial<Record<ApprovalDecision, ApprovalOutcomeHead>> = { allow_session: 'Allowed for the session', allow_always: 'Allowed always' };
+
+/**
+ * `{ head: 'Denied', by: 'cli', detail: 'use staging' }`, `{ head: 'Expired', detail: 'nobody
+ * answered within 600 s; denied' }`. The desk's expiry and cancel records carry the who (`expiry`,
+ * `restart`, `cancelled`) in `decidedBy`: said in the detail, not as a person who answered.
+ */
+export function approvalOutcome(a: OutcomeFields): ApprovalOutcome {
+  const by = a.decidedBy ? { by: a.decidedBy } : {};
+  const reason = a.reason?.trim() ? a.reason.trim() : undefined;
+  switch (a.status) {
+    case 'pending':
+      return { head: 'Waiting for an answer' };
+    case 'allowed': {
+      const detail = [a.decision === 'allow_always' ? 'a rule was added' : undefined, reason].filter((d) => d !== undefined).join('; ');
+      return { head: ALLOWED[a.decision ?? 'allow_once'] ?? 'Allowed once', ...by, ...(detail ? { detail } : {}) };
+    }
+    case 'denied':
+      return { head: a.kind === 'question' ? 'Declined' : 'Denied', ...by, ...(reason ? { detail: reason } : {}) };
+    case 'answered':
+      return { head: 'Answered', ...by, ...(a.answer ? { detail: a.answer } : {}) };
+    case 'expired': {
+      const why = reason ?? 'nobody answered in time';
+      return { head: 'Expired', detail: a.kind === 'question' ? why : `${why}; ${a.decision === 'allow_once' ? 'allowed, as configured' : 'denied'}` };
+    }
+    case 'cancelled': {
+      const why = reason?.replace(/^denied: /, '');
+      return { head: 'Cancelled', ...(why ? { detail: why } : {}) };
+    }
+  }
+}
+
+/** The outcome in one line: `Allowed once by cli`, `Denied by tinyoffice: use staging`, `Expired: nobody answered within 600 s; denied`. */
+export function approvalOutcomeText(a: OutcomeFields): string {
+  const { head, by, detail } = approvalOutcome(a);
+  return `${head}${by ? ` by ${by}` : ''}${detail ? `: ${detail}` : ''}`;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { approvalOutcome, approvalOutcomeText, approvalQuestion, type Approval } from '../src/index.ts';
+
+describe('approvalQuestion', () => {
+  it('reads a question and its text choices; a blank question falls back to the summary; blank or non-text choices are left out', () => {
+    expect(approvalQuestion({ summary: 'Which database?', input: { question: 'Which database, staging or production?', choices: ['staging', ' ', 7, 'production'] } })).toEqual({
+      question: 'Which database, staging or production?',
+      choices: ['staging', 'production'],
+    });
+    expect(approvalQuestion({ summary: 'Which database?', input: { question: '  ' } })).toEqual({ question: 'Which database?', choices: [] });
+    expect(approvalQuestion({ summary: 'Bash: ls', input: null })).toEqual({ question: 'Bash: ls', choices: [] });
+  });
+});
+
+type Fields = Pick<Approval, 'kind' | 'status' | 'decision' | 'decidedBy' | 'reason' | 'answer'>;
+const permission = (fields: Partial<Fields>): Fields => ({ kind: 'permission', status: 'pending', decision: null, decidedBy: null, reason: null, answer: null, ...fields });
+const question = (fields: Partial<Fields>): Fields => permission({ kind: 'question', ...fields });
+
+describe('approvalOutcome', () => {
+  it('says each answer, who gave it, and the reason or the answer', () => {
+    expect(approvalOutcome(permission({}))).toEqual({ head: 'Waiting for an answer' });
+    expect(approvalOutcome(permission({ status: 'allowed', decision: 'allow_once', decidedBy: 'telegram:6161' }))).toEqual({ head: 'Allowed once', by: 'telegram:6161' });
+    expect(approvalOutcome(permission({ status: 'allowed', decision: 'allow_session', decidedBy: 'cli' }))).toEqual({ head: 'Allowed for the session', by: 'cli' });
+    expect(approvalOutcome(permission({ status: 'allowed', decision: 'allow_always', decidedBy: 'tinyoffice' }))).toEqual({ head: 'Allowed always', by: 'tinyoffice', detail: 'a rule was added' });
+    expect(approvalOutcome(permission({ status: 'denied', decision: 'deny', decidedBy: 'cli', reason: ' use staging ' }))).toEqual({ head: 'Denied', by: 'cli', detail: 'use staging' });
+    expect(approvalOutcome(permission({ status: 'denied', decision: 'deny', decidedBy: 'discord:42' }))).toEqual({ head: 'Denied', by: 'discord:42' });
+    expect(approvalOutcome(question({ status: 'denied', decision: 'deny', decidedBy: 'tui' }))).toEqual({ head: 'Declined', by: 'tui' });
+    expect(approvalOutcome(question({ status: 'answered', decision: 'answer', decidedBy: 'whatsapp:1555@s', answer: 'us-east' }))).toEqual({
+      head: 'Answered',
+      by: 'whatsapp:1555@s',
+      detail: 'us-east',
+    });
+  });
+
+  it('an expiry says why and, for a permission, what was done instead; nobody is named as having answered', () => {
+    const expired = { status: 'expired', decidedBy: 'expiry', reason: 'nobody answered within 600 s' } as const;
+    expect(approvalOutcome(permission({ ...expired, decision: 'deny' }))).toEqual({ head: 'Expired', detail: 'nobody answered within 600 s; denied' });
+    expect(approvalOutcome(permission({ ...expired, decision: 'allow_once' }))).toEqual({ head: 'Expired', detail: 'nobody answered within 600 s; allowed, as configured' });
+    expect(approvalOutcome(question({ ...expired, decision: 'deny' }))).toEqual({ head: 'Expired', detail: 'nobody answered within 600 s' });
+    expect(approvalOutcome(permission({ status: 'expired', decision: 'deny', decidedBy: 'expiry' }))).toEqual({ head: 'Expired', detail: 'nobody answered in time; denied' });
+  });
+
+  it('a cancel says why, without the "denied: " the agent reads', () => {
+    expect(approvalOutcome(permission({ status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: 'denied: the session ended' }))).toEqual({
+      head: 'Cancelled',
+      detail: 'the session ended',
+    });
+    expect(approvalOutcome(question({ status: 'cancelled', decision: 'deny', decidedBy: 'cancelled', reason: 'denied: the run was cancelled' }))).toEqual({
+      head: 'Cancelled',
+      detail: 'the run was cancelled',
+    });
+    expect(approvalOutcome(permission({ status: 'cancelled', decision: 'deny', decidedBy: 'cancelled' }))).toEqual({ head: 'Cancelled' });
+  });
+});
+
+describe('approvalOutcomeText', () => {
+  it('joins the parts in one line', () => {
+    expect(approvalOutcomeText(permission({}))).toBe('Waiting for an answer');
+    expect(approvalOutcomeText(permission({ status: 'allowed', decision: 'allow_once', decidedBy: 'cli' }))).toBe('Allowed once by cli');
+    expect(approvalOutcomeText(permission({ status: 'allowed', decision: 'allow_always', decidedBy: 'tinyoffice' }))).toBe('Allowed always by tinyoffice: a rule was added');
+    expect(approvalOutcomeText(permission({ status: 'denied', decision: 'deny', decidedBy: 'cli', reason: 'use staging' }))).toBe('Denied by cli: use staging');
+    expect(approvalOutcomeText(question({ status: 'answered', decision: 'answer', decidedBy: 'cli', answer: 'staging' }))).toBe('Answered by cli: staging');
+    expect(approvalOutcomeText(permission({ status: 'expired', decision: 'allow_once', decidedBy: 'expiry', reason: 'nobody answered within 8 s' }))).toBe(
+      'Expired: nobody answered within 8 s; allowed, as configured',
+    );
+    expect(approvalOutcomeText(permission({ status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: 'denied: the session ended' }))).toBe('Cancelled: the session ended');
+  });
+});
