@@ -12,7 +12,6 @@
  * which case the last byte is set to 1.)
  */
 import { hash } from 'node:crypto';
-import { RandomIdGenerator, type IdGenerator } from '@opentelemetry/sdk-trace';
 
 function hexId(input: string, bytes: number): string {
   // The one-shot hash: about a sixth of createHash().update().digest()'s cost under the daemon's V8 flags.
@@ -33,32 +32,4 @@ export function runSpanIdOf(runId: string): string {
 /** The span id of the `invoke_workflow` span opened by this run. */
 export function workflowSpanIdOf(runId: string): string {
   return hexId(`tinyagi.workflow:${runId}`, 8);
-}
-
-/**
- * The SDK asks its IdGenerator for a new span's ids synchronously inside `startSpan`; this one
- * hands out the ids set by `next()` just before, and random ids otherwise (tool spans).
- */
-export class DerivedIdGenerator implements IdGenerator {
-  readonly #random = new RandomIdGenerator();
-  #traceId: string | undefined;
-  #spanId: string | undefined;
-
-  /** The ids of the next span started (the trace id matters only for a span without a parent). */
-  next(ids: { traceId?: string | undefined; spanId?: string | undefined }): void {
-    this.#traceId = ids.traceId;
-    this.#spanId = ids.spanId;
-  }
-
-  generateTraceId(): string {
-    const id = this.#traceId;
-    this.#traceId = undefined;
-    return id ?? this.#random.generateTraceId();
-  }
-
-  generateSpanId(): string {
-    const id = this.#spanId;
-    this.#spanId = undefined;
-    return id ?? this.#random.generateSpanId();
-  }
 }

@@ -10,7 +10,7 @@
  * Exported by the SDK's periodic reader (default every
  * 60 s, OTEL_METRIC_EXPORT_INTERVAL); a failed export loses that interval's delta only.
  */
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, ObservableCounter, ObservableUpDownCounter } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { ApprovalSettledEvent, AttemptFailedEvent, ClaimedEvent, Observer, RunEndedEvent, RunStartedEvent } from '@tinyagi/core';
@@ -68,7 +68,7 @@ const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68, 655.36, 1310.72];
 
 async function createMetricExporter(protocol: OtlpProtocol, config: { url?: string; headers?: Record<string, string>; timeoutMillis?: number }): Promise<PushMetricExporter> {
-  // Delta: each export says what happened since the last, so a lost export loses only its interval and nothing accumulates here.
+  // Delta: each export says what happened since the last, so a lost export loses only its interval (the few sums kept here are cumulative: the SDK sends their change).
   const common = { ...config, temporalityPreference: AggregationTemporality.DELTA };
   switch (protocol) {
     case 'http/protobuf': {
@@ -87,6 +87,34 @@ async function createMetricExporter(protocol: OtlpProtocol, config: { url?: stri
       for (const [key, value] of Object.entries(headers ?? {})) metadata.set(key, value);
       return new OTLPMetricExporter({ ...rest, ...(headers ? { metadata } : {}) });
     }
+  }
+}
+
+interface AgentAttributes {
+  key: string;
+  attrs: Attributes;
+  /** The same with `gen_ai.token.type` input / output (the token histogram's two series). */
+  input: Attributes;
+  output: Attributes;
+}
+
+/**
+ * Sums by attribute set, kept here and observed at each export (cumulative; the exporter turns
+ * them into deltas). One entry per agent (and status) ever counted: a few hundred at most.
+ */
+class Sums {
+  readonly #sums = new Map<string, { attrs: Attributes; value: number }>();
+
+  add(key: string, attrs: Attributes | (() => Attributes), value: number): void {
+    const entry = this.#sums.get(key);
+    if (entry) entry.value += value;
+    else this.#sums.set(key, { attrs: typeof attrs === 'function' ? attrs() : attrs, value });
+  }
+
+  observeAs(instrument: ObservableCounter | ObservableUpDownCounter): void {
+    instrument.addCallback((result) => {
+      for (const { attrs, value } of this.#sums.values()) result.observe(value, attrs);
+    });
   }
 }
 
@@ -115,10 +143,14 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
     description: 'Duration of agent runs, from start to end',
     advice: { explicitBucketBoundaries: DURATION_BUCKETS },
   });
-  const runs = meter.createCounter('tinyagi.runs', { unit: '{run}', description: 'Runs ended, by status' });
+  // Counted here and read at each export (observable instruments): a synchronous add costs an attribute hash in the SDK on every run, this a map lookup.
+  const runs = new Sums();
+  const cost = new Sums();
+  const active = new Sums();
+  runs.observeAs(meter.createObservableCounter('tinyagi.runs', { unit: '{run}', description: 'Runs ended, by status' }));
+  cost.observeAs(meter.createObservableCounter('tinyagi.usage.cost', { unit: 'USD', description: 'Cost reported by agent runs' }));
+  active.observeAs(meter.createObservableUpDownCounter('tinyagi.runs.active', { unit: '{run}', description: 'Runs in progress in this process' }));
   const failures = meter.createCounter('tinyagi.run.attempt_failures', { unit: '{attempt}', description: 'Failed attempts of runs, by failure class' });
-  const cost = meter.createCounter('tinyagi.usage.cost', { unit: 'USD', description: 'Cost reported by agent runs' });
-  const active = meter.createUpDownCounter('tinyagi.runs.active', { unit: '{run}', description: 'Runs in progress in this process' });
   const pickup = meter.createHistogram('tinyagi.queue.pickup_latency', {
     unit: 's',
     description: 'From a message becoming claimable (enqueued, or its backoff over) to a worker claiming it',
@@ -159,25 +191,29 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
     });
   }
 
-  const cache = new Map<string, Attributes>();
-  const attributesOf = (run: { agentId: string }): Attributes => {
-    const agent = options.describeAgent?.(run.agentId);
-    const key = `${run.agentId}\u0000${agent?.runtime ?? ''}\u0000${agent?.model ?? ''}`;
-    let attrs = cache.get(key);
-    if (!attrs) {
-      attrs = { [GEN_AI.operationName]: OPERATION.invokeAgent, [GEN_AI.agentId]: run.agentId, [GEN_AI.providerName]: providerName(agent?.runtime, agent?.model) };
+  const cache = new Map<string, AgentAttributes>();
+  /** An agent's attributes (as the settings describe it now) and a key naming that set. */
+  const agentOf = (agentId: string): AgentAttributes => {
+    const agent = options.describeAgent?.(agentId);
+    const key = `${agentId}\u0000${agent?.runtime ?? ''}\u0000${agent?.model ?? ''}`;
+    let found = cache.get(key);
+    if (!found) {
+      const attrs: Attributes = { [GEN_AI.operationName]: OPERATION.invokeAgent, [GEN_AI.agentId]: agentId, [GEN_AI.providerName]: providerName(agent?.runtime, agent?.model) };
       if (agent?.model) attrs[GEN_AI.requestModel] = agent.model;
       if (agent?.runtime) attrs[TINYAGI.runtime] = agent.runtime;
+      found = { key, attrs, input: { ...attrs, 'gen_ai.token.type': 'input' }, output: { ...attrs, 'gen_ai.token.type': 'output' } };
       if (cache.size > 1000) cache.clear();
-      cache.set(key, attrs);
+      cache.set(key, found);
     }
-    return attrs;
+    return found;
   };
-  const running = new Set<string>();
-  const spend = (attrs: Attributes, usage: { inputTokens: number; outputTokens: number } | undefined, costUsd: number | undefined) => {
-    if (usage?.inputTokens) tokens.record(usage.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
-    if (usage?.outputTokens) tokens.record(usage.outputTokens, { ...attrs, 'gen_ai.token.type': 'output' });
-    if (costUsd) cost.add(costUsd, attrs);
+  const attributesOf = (run: { agentId: string }): Attributes => agentOf(run.agentId).attrs;
+  /** Runs started here and not ended, with the attribute set their start was counted under. */
+  const running = new Map<string, AgentAttributes>();
+  const spend = (agent: AgentAttributes, usage: { inputTokens: number; outputTokens: number } | undefined, costUsd: number | undefined) => {
+    if (usage?.inputTokens) tokens.record(usage.inputTokens, agent.input);
+    if (usage?.outputTokens) tokens.record(usage.outputTokens, agent.output);
+    if (costUsd) cost.add(agent.key, agent.attrs, costUsd);
   };
 
   const observer: Observer = {
@@ -188,20 +224,25 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
     },
     runStarted({ run }: RunStartedEvent) {
       if (running.has(run.id)) return;
-      running.add(run.id);
-      active.add(1, attributesOf(run));
+      const agent = agentOf(run.agentId);
+      running.set(run.id, agent);
+      active.add(agent.key, agent.attrs, 1);
     },
     attemptFailed({ run, errorClass, usage, costUsd }: AttemptFailedEvent) {
-      const attrs = attributesOf(run);
-      failures.add(1, { ...attrs, [ERROR_TYPE]: errorClass });
-      spend(attrs, usage, costUsd);
+      const agent = agentOf(run.agentId);
+      failures.add(1, { ...agent.attrs, [ERROR_TYPE]: errorClass });
+      spend(agent, usage, costUsd);
     },
     runEnded({ run, status, usage, costUsd }: RunEndedEvent) {
-      const attrs = attributesOf(run);
-      runs.add(1, { ...attrs, [TINYAGI.status]: status });
-      spend(attrs, usage, costUsd);
-      if (running.delete(run.id)) active.add(-1, attrs);
-      if (run.startedAt) duration.record((Date.now() - run.startedAt) / 1000, status === 'completed' ? attrs : { ...attrs, [ERROR_TYPE]: status });
+      const agent = agentOf(run.agentId);
+      runs.add(`${agent.key}\u0000${status}`, () => ({ ...agent.attrs, [TINYAGI.status]: status }), 1);
+      spend(agent, usage, costUsd);
+      const started = running.get(run.id);
+      if (started) {
+        running.delete(run.id);
+        active.add(started.key, started.attrs, -1);
+      }
+      if (run.startedAt) duration.record((Date.now() - run.startedAt) / 1000, status === 'completed' ? agent.attrs : { ...agent.attrs, [ERROR_TYPE]: status });
     },
     // Told once per request by the node whose run waits on it (wherever it was decided).
     approvalSettled({ approval }: ApprovalSettledEvent) {

@@ -2,7 +2,8 @@
  * The trace export observer: every conversation one OpenTelemetry trace, with the GenAI semantic
  * conventions (docs/telemetry.md has the span tree and every attribute). It uses notifications
  * only (docs/observers.md): each one starts, annotates or ends an in-memory span and returns; the
- * SDK's batch processor exports in the background.
+ * SDK's batch processor exports in the background. Spans are recorded without the SDK's tracer
+ * (span-recorder.ts): their ids, parents and sampling are known here.
  *
  * - team conversation: `invoke_workflow {team}` opened by the run that starts it (a human's
  *   message), closed when the conversation has been idle for `workflowIdleMs` (its end time is
@@ -18,9 +19,9 @@
  * - approvals (`approvalRequested`, `approvalSettled`: told by the node whose run waits on the
  *   request) and budget warnings (`budgetWarning`): events on the run's span while it is open.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, TraceFlags, type Attributes, type Link, type SpanContext } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { SamplingDecision, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import { RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import type {
   ApprovalRequestedEvent,
   ApprovalSettledEvent,
@@ -36,10 +37,11 @@ import type {
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { TraceExportConfig } from './config.ts';
 import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts } from './export.ts';
-import { DerivedIdGenerator, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
+import { runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
 import { approvalEventAttributes } from './approvals.ts';
 import { cut, maskText, maskValue } from './mask.ts';
 import { withTraceContext } from './propagation.ts';
+import { type RecordedSpan, SpanRecorder } from './span-recorder.ts';
 import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
 export interface TraceObserverOptions extends Partial<TraceExportConfig> {
@@ -75,7 +77,7 @@ const MAX_OPEN_TOOLS = 256;
 const VERSION = '0.1.0';
 
 interface OpenTool {
-  span: Span;
+  span: RecordedSpan;
   name: string;
   id: string | undefined;
 }
@@ -86,7 +88,7 @@ function toolType(kind: string | undefined): string {
 }
 
 interface OpenRun {
-  span: Span;
+  span: RecordedSpan;
   conversationId: string;
   tools: OpenTool[];
   attempts: number;
@@ -100,14 +102,14 @@ interface OpenRun {
 }
 
 interface Workflow {
-  span: Span;
+  span: RecordedSpan;
   open: Set<string>;
   lastEnd: number;
   timer: NodeJS.Timeout | undefined;
 }
 
-function remoteParent(traceId: string, spanId: string): Context {
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+function remoteParent(traceId: string, spanId: string): SpanContext {
+  return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
 }
 
 /** Creates the observer and its export pipeline (the OTLP exporter of the configured protocol, loaded now). */
@@ -116,27 +118,24 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
   const batch = { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000, ...options.batch };
   const counts = emptyCounts();
   const exporter = await createOtlpTraceExporter({ protocol, url: options.url, headers: options.headers, timeoutMillis: options.exportTimeoutMillis ?? 10_000 });
-  const ids = new DerivedIdGenerator();
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'tinyagi', 'telemetry.sdk.language': 'nodejs' }),
-    sampler: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1),
-    idGenerator: ids,
-    spanLimits: { attributeValueLengthLimit: CONTENT_MAX * 2, eventCountLimit: 128 },
-    spanProcessors: [gatedProcessor(exporter, batch, counts)],
-  });
-  const tracer = provider.getTracer('@tinyagi/otel', VERSION);
+  const recorder = new SpanRecorder(
+    gatedProcessor(exporter, batch, counts),
+    resourceFromAttributes({ 'service.name': options.serviceName ?? 'tinyagi', 'telemetry.sdk.language': 'nodejs' }),
+    { name: '@tinyagi/otel', version: VERSION },
+    { attributeValueLengthLimit: CONTENT_MAX * 2, eventCountLimit: 128 },
+  );
   const sampler = new TraceIdRatioBasedSampler(options.sampleRatio ?? 1);
   const sampled = (traceId: string) => sampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
-  const observer = new TraceObserver(tracer, ids, options);
+  const observer = new TraceObserver(recorder, sampled, options);
   return {
     observer,
     counts: () => ({ ...counts }),
     wrapInvoke: (invoke) => withTraceContext(invoke, sampled, options.cliTelemetry),
     // A failed export is counted (counts()); flushing and stopping never throw because of it.
-    flush: () => provider.forceFlush().catch(() => {}),
+    flush: () => recorder.forceFlush().catch(() => {}),
     shutdown: async () => {
       observer.endAll();
-      await provider.shutdown().catch(() => {});
+      await recorder.shutdown().catch(() => {});
     },
   };
 }
@@ -149,13 +148,14 @@ class TraceObserver implements Observer {
   readonly #legacyNames: boolean;
   readonly #idleMs: number;
   readonly #maxOpenRuns: number;
-  private readonly tracer: Tracer;
-  private readonly ids: DerivedIdGenerator;
+  readonly #random = new RandomIdGenerator();
+  private readonly recorder: SpanRecorder;
+  private readonly sampled: (traceId: string) => boolean;
   private readonly options: TraceObserverOptions;
 
-  constructor(tracer: Tracer, ids: DerivedIdGenerator, options: TraceObserverOptions) {
-    this.tracer = tracer;
-    this.ids = ids;
+  constructor(recorder: SpanRecorder, sampled: (traceId: string) => boolean, options: TraceObserverOptions) {
+    this.recorder = recorder;
+    this.sampled = sampled;
     this.options = options;
     this.#captureContent = options.captureContent ?? false;
     this.#legacyNames = !(options.latestSemconvOnly ?? false);
@@ -197,7 +197,15 @@ class TraceObserver implements Observer {
         if (progress.kind) attributes[TINYAGI.toolKind] = progress.kind;
         if (this.#captureContent && progress.input !== undefined) attributes[GEN_AI.toolCallArguments] = cut(JSON.stringify(maskValue(progress.input)) ?? '', CONTENT_MAX);
         if (this.#captureContent && progress.title) attributes[GEN_AI.toolDescription] = cut(maskText(progress.title), 1000);
-        const span = this.tracer.startSpan(`${OPERATION.executeTool} ${progress.name}`, { kind: SpanKind.INTERNAL, attributes }, trace.setSpan(ROOT_CONTEXT, open.span));
+        const parent = open.span.spanContext();
+        const span = this.recorder.start({
+          name: `${OPERATION.executeTool} ${progress.name}`,
+          traceId: parent.traceId,
+          spanId: this.#random.generateSpanId(),
+          parent,
+          sampled: (parent.traceFlags & TraceFlags.SAMPLED) !== 0,
+          attributes,
+        });
         if (open.tools.length >= MAX_OPEN_TOOLS) open.tools.shift()?.span.end();
         open.tools.push({ span, name: progress.name, id: progress.id });
         return;
@@ -331,17 +339,17 @@ class TraceObserver implements Observer {
     const agent = this.options.describeAgent?.(run.agentId);
     const agentName = agent?.name || run.agentId;
     const provider = providerName(agent?.runtime, agent?.model);
-    let parent: Context | undefined;
+    let parent: SpanContext | undefined;
     const links: Link[] = [];
     if (run.parentRunId && run.cause === 'spawn') {
       const local = this.#runs.get(run.parentRunId);
-      parent = local ? trace.setSpan(ROOT_CONTEXT, local.span) : remoteParent(traceId, runSpanIdOf(run.parentRunId));
+      parent = local ? local.span.spanContext() : remoteParent(traceId, runSpanIdOf(run.parentRunId));
     } else {
       if (run.parentRunId) links.push({ context: { traceId, spanId: runSpanIdOf(run.parentRunId), traceFlags: TraceFlags.SAMPLED }, attributes: { [TINYAGI.linkType]: 'handoff' } });
       if (run.teamId) {
         const workflow = this.#workflows.get(run.conversationId) ?? (run.parentRunId ? undefined : this.#openWorkflow(run, traceId, startTime));
         if (workflow) {
-          parent = trace.setSpan(ROOT_CONTEXT, workflow.span);
+          parent = workflow.span.spanContext();
           workflow.open.add(run.id);
           if (workflow.timer) {
             clearTimeout(workflow.timer);
@@ -370,8 +378,7 @@ class TraceObserver implements Observer {
     if (run.teamId) attributes[TINYAGI.teamId] = run.teamId;
     if (run.parentRunId) attributes[TINYAGI.parentRunId] = run.parentRunId;
     if (this.#captureContent && run.input) attributes[GEN_AI.inputMessages] = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: cut(maskText(run.input), CONTENT_MAX) }] }]);
-    this.ids.next({ traceId, spanId: runSpanIdOf(run.id) });
-    const span = this.tracer.startSpan(`${OPERATION.invokeAgent} ${agentName}`, { kind: SpanKind.INTERNAL, attributes, links, startTime, root: parent === undefined }, parent ?? ROOT_CONTEXT);
+    const span = this.recorder.start({ name: `${OPERATION.invokeAgent} ${agentName}`, traceId, spanId: runSpanIdOf(run.id), parent, sampled: this.sampled(traceId), attributes, links, startTime });
     const open: OpenRun = {
       span,
       conversationId: run.conversationId,
@@ -399,8 +406,7 @@ class TraceObserver implements Observer {
       [TINYAGI.teamId]: run.teamId!,
       [TINYAGI.channel]: run.channel,
     };
-    this.ids.next({ traceId, spanId: workflowSpanIdOf(run.id) });
-    const span = this.tracer.startSpan(`${OPERATION.invokeWorkflow} ${run.teamId}`, { kind: SpanKind.INTERNAL, attributes, startTime, root: true }, ROOT_CONTEXT);
+    const span = this.recorder.start({ name: `${OPERATION.invokeWorkflow} ${run.teamId}`, traceId, spanId: workflowSpanIdOf(run.id), sampled: this.sampled(traceId), attributes, startTime });
     const workflow: Workflow = { span, open: new Set(), lastEnd: startTime, timer: undefined };
     this.#workflows.set(run.conversationId, workflow);
     return workflow;
