@@ -6,7 +6,11 @@
  * window. "on" exports OTLP/protobuf to a real receiver on loopback (test/receiver.ts) with the
  * standard variables only. Runs alternate off/on to spread the machine's noise.
  *
- *   node --conditions=tinyagi-source packages/otel/bench/export-cpu.ts   # MESSAGES=200 RUNS=3 VARIANT=both|traces|metrics
+ * Metrics go out at OpenTelemetry's default interval (60 s) unless METRIC_INTERVAL (ms) says
+ * otherwise; spans every 5 s (the batch processor's default). Spans received are counted after
+ * the daemon stopped (its last batch included).
+ *
+ *   node --conditions=tinyagi-source packages/otel/bench/export-cpu.ts   # MESSAGES=200 RUNS=3 VARIANT=both|traces|metrics METRIC_INTERVAL=5000
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +29,8 @@ function cpuSeconds(pid: number): number {
 /** What "on" sets: traces and metrics (default); VARIANT=traces or metrics for one of them. */
 function onEnv(endpoint: string): Record<string, string> {
   const variant = process.env['VARIANT'] ?? 'both';
-  const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_METRIC_EXPORT_INTERVAL: '5000' };
+  const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
+  if (process.env['METRIC_INTERVAL']) env['OTEL_METRIC_EXPORT_INTERVAL'] = process.env['METRIC_INTERVAL'];
   if (variant !== 'metrics') env['OTEL_TRACES_EXPORTER'] = 'otlp';
   if (variant !== 'traces') env['OTEL_METRICS_EXPORTER'] = 'otlp';
   else env['OTEL_METRICS_EXPORTER'] = 'none';
@@ -65,6 +70,7 @@ async function once(exportOn: boolean): Promise<{ cpuS: number; wallS: number; s
     );
     const wallS = (performance.now() - t0) / 1000;
     const cpuS = cpuSeconds(daemon.pid) - before;
+    await daemon.stop();
     return { cpuS, wallS, spans: receiver.spans.length };
   } finally {
     await daemon.cleanup();

@@ -17,6 +17,7 @@ import type { ApprovalSettledEvent, AttemptFailedEvent, ClaimedEvent, Observer, 
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { OtlpProtocol } from './config.ts';
 import { decidedBySurface } from './approvals.ts';
+import { preloadHttpTransport } from './export.ts';
 import { ERROR_TYPE, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
 export interface QueueCountsLike {
@@ -72,11 +73,11 @@ async function createMetricExporter(protocol: OtlpProtocol, config: { url?: stri
   const common = { ...config, temporalityPreference: AggregationTemporality.DELTA };
   switch (protocol) {
     case 'http/protobuf': {
-      const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+      const [{ OTLPMetricExporter }] = await Promise.all([import('@opentelemetry/exporter-metrics-otlp-proto'), preloadHttpTransport(config.url, 'METRICS')]);
       return new OTLPMetricExporter(common);
     }
     case 'http/json': {
-      const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+      const [{ OTLPMetricExporter }] = await Promise.all([import('@opentelemetry/exporter-metrics-otlp-http'), preloadHttpTransport(config.url, 'METRICS')]);
       return new OTLPMetricExporter(common);
     }
     case 'grpc': {
