@@ -21,9 +21,16 @@ const MESSAGES = Number(process.env['MESSAGES'] ?? 200);
 const RUNS = Number(process.env['RUNS'] ?? 3);
 const AGENTS = ['a1', 'a2', 'a3', 'a4'];
 
-function cpuSeconds(pid: number): number {
+/** utime and stime of the process, in seconds (clock ticks at 100 Hz). */
+function cpuTimes(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** Resident memory in MB (VmRSS). */
+function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb ?? 0) / 1024;
 }
 
 /** What "on" sets: traces and metrics (default); VARIANT=traces or metrics for one of them. */
@@ -37,7 +44,16 @@ function onEnv(endpoint: string): Record<string, string> {
   return env;
 }
 
-async function once(exportOn: boolean): Promise<{ cpuS: number; wallS: number; spans: number }> {
+interface Pass {
+  cpuS: number;
+  userS: number;
+  systemS: number;
+  rssMb: number;
+  wallS: number;
+  spans: number;
+}
+
+async function once(exportOn: boolean): Promise<Pass> {
   const receiver = await httpReceiver();
   const daemon = await createDaemon({
     prefix: 'tinyagi-otel-bench-',
@@ -52,7 +68,7 @@ async function once(exportOn: boolean): Promise<{ cpuS: number; wallS: number; s
   try {
     await daemon.start();
     const api = daemon.api;
-    const before = cpuSeconds(daemon.pid);
+    const before = cpuTimes(daemon.pid);
     const t0 = performance.now();
     const conversations: string[] = [];
     for (let i = 0; i < MESSAGES; i++) {
@@ -69,16 +85,19 @@ async function once(exportOn: boolean): Promise<{ cpuS: number; wallS: number; s
       50,
     );
     const wallS = (performance.now() - t0) / 1000;
-    const cpuS = cpuSeconds(daemon.pid) - before;
+    const after = cpuTimes(daemon.pid);
+    const userS = after.user - before.user;
+    const systemS = after.system - before.system;
+    const rss = rssMb(daemon.pid);
     await daemon.stop();
-    return { cpuS, wallS, spans: receiver.spans.length };
+    return { cpuS: userS + systemS, userS, systemS, rssMb: rss, wallS, spans: receiver.spans.length };
   } finally {
     await daemon.cleanup();
     await receiver.close();
   }
 }
 
-const results: Record<'off' | 'on', Array<{ cpuS: number; wallS: number; spans: number }>> = { off: [], on: [] };
+const results: Record<'off' | 'on', Pass[]> = { off: [], on: [] };
 for (let i = 0; i < RUNS; i++) {
   for (const mode of ['off', 'on'] as const) {
     const r = await once(mode === 'on');
@@ -89,6 +108,8 @@ for (let i = 0; i < RUNS; i++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const off = median(results.off.map((r) => r.cpuS));
 const on = median(results.on.map((r) => r.cpuS));
+const pairs = results.on.map((r, i) => ((r.cpuS - results.off[i]!.cpuS) / results.off[i]!.cpuS) * 100);
+const side = (mode: 'off' | 'on', key: 'userS' | 'systemS' | 'rssMb') => median(results[mode].map((r) => r[key])).toFixed(2);
 console.log(
-  `${MESSAGES} messages, ${RUNS} runs each: daemon CPU median off ${off.toFixed(2)} s, on ${on.toFixed(2)} s (${(((on - off) / off) * 100).toFixed(1)} %); spans received (on): ${results.on.map((r) => r.spans).join(', ')}`,
+  `${MESSAGES} messages, ${RUNS} runs each: daemon CPU median off ${off.toFixed(2)} s, on ${on.toFixed(2)} s (${(((on - off) / off) * 100).toFixed(1)} %; median of the pairs ${median(pairs).toFixed(1)} %, pairs ${pairs.map((p) => p.toFixed(1)).join(' / ')}); user ${side('off', 'userS')} → ${side('on', 'userS')} s, system ${side('off', 'systemS')} → ${side('on', 'systemS')} s; RSS at the end ${side('off', 'rssMb')} → ${side('on', 'rssMb')} MB; spans received (on): ${results.on.map((r) => r.spans).join(', ')}`,
 );
