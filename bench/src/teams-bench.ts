@@ -106,35 +106,20 @@ async function otelExport(endpoint: string, settings: Settings): Promise<{ obser
   };
 }
 
-async function b3Chain(settings: Settings, chains: number, observers: Observer[]): Promise<B3Pass> {
+/** `conversations` conversations of `team`, one after another, each of `runs` runs: wall ms per run of each, and the CPU of them all. */
+async function b3Pass(settings: Settings, team: string, conversations: number, runs: number, observers: Observer[]): Promise<B3Pass> {
   const h = harness(settings, 8, observers);
   const perRun: number[] = [];
   const c0 = cpuMs();
   const t0 = performance.now();
-  for (let i = 0; i < chains; i++) {
+  for (let i = 0; i < conversations; i++) {
     const start = performance.now();
-    const { conversationId } = await h.orchestrator.submit({ message: `go ${i}`, team: 'chain', senderId: 'bench' });
+    const { conversationId } = await h.orchestrator.submit({ message: `go ${i}`, team, senderId: 'bench' });
     await h.completed(conversationId);
-    perRun.push((performance.now() - start) / 11);
+    perRun.push((performance.now() - start) / runs);
   }
   const pass = { perRun, wallMs: performance.now() - t0, cpuMs: cpuMs() - c0 };
   await h.close();
-  return pass;
-}
-
-async function b3Fan(settings: Settings, rounds: number, observers: Observer[]): Promise<B3Pass> {
-  const f = harness(settings, 8, observers);
-  const perRun: number[] = [];
-  const c0 = cpuMs();
-  const t0 = performance.now();
-  for (let i = 0; i < rounds; i++) {
-    const start = performance.now();
-    const { conversationId } = await f.orchestrator.submit({ message: `go ${i}`, team: 'fan', senderId: 'bench' });
-    await f.completed(conversationId);
-    perRun.push((performance.now() - start) / 101);
-  }
-  const pass = { perRun, wallMs: performance.now() - t0, cpuMs: cpuMs() - c0 };
-  await f.close();
   return pass;
 }
 
@@ -192,7 +177,7 @@ export async function benchB3(): Promise<string> {
     limits: bigLimits,
   } as unknown as Settings;
   const chains = 30;
-  const chain = await offAndOn(chainSettings, reps, (observers) => b3Chain(chainSettings, chains, observers));
+  const chain = await offAndOn(chainSettings, reps, (observers) => b3Pass(chainSettings, 'chain', chains, 11, observers));
 
   // 100-way fan-out: lead -> w0..w99, each replies.
   const fanAgents: Record<string, unknown> = {
@@ -207,7 +192,7 @@ export async function benchB3(): Promise<string> {
     queue: { concurrency: 8 },
   } as unknown as Settings;
   const fanRounds = 5;
-  const fan = await offAndOn(fanSettings, reps, (observers) => b3Fan(fanSettings, fanRounds, observers));
+  const fan = await offAndOn(fanSettings, reps, (observers) => b3Pass(fanSettings, 'fan', fanRounds, 101, observers));
 
   const latency = (passes: B3Pass[]) => {
     const all = passes.flatMap((p) => p.perRun).sort((a, b) => a - b);
