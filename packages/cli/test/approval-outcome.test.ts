@@ -1,11 +1,16 @@
 /**
  * How the CLI says what became of a request (`tinyagi approve`, `deny`, `answer`, and the prompts
  * of `send --wait` and `chat`): the words every surface uses (approvalOutcome of @tinyagi/client)
- * in the CLI's frame, `Outcome: @agent request (detail).`
+ * in the CLI's frame, `Outcome: @agent request (detail).`; and a prompt answered here is said once,
+ * as this terminal's answer, even when its `approval.decided` event comes before the daemon's reply.
  */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { Approval } from '@tinyagi/client';
-import { describeApproval } from '../src/commands/approval-prompt.ts';
+import { createApiClient, type Approval, type EventView } from '@tinyagi/client';
+import { waitFor } from '@tinyagi/test-kit';
+import { createApprovalPrompter, describeApproval } from '../src/commands/approval-prompt.ts';
 
 function approval(patch: Partial<Approval>): Approval {
   return {
@@ -50,5 +55,44 @@ describe('describeApproval', () => {
     expect(describeApproval(approval({ status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: 'denied: the session ended' }))).toBe(
       'Cancelled: @careful Bash: make deploy (the session ended).',
     );
+  });
+});
+
+describe('a prompt answered here', () => {
+  it('is said once as its own answer when the decided event arrives before the reply to the answer', async () => {
+    const asked = approval({ requestedAt: Date.now(), expiresAt: Date.now() + 600_000 });
+    const decided = approval({ ...asked, status: 'allowed', decision: 'allow_once', decidedBy: 'cli', decidedAt: Date.now() });
+    // A daemon stand-in that holds its reply to the answer until the test lets it go.
+    let held: ServerResponse | undefined;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        held = res;
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = createApiClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 't' });
+    const input = new PassThrough() as PassThrough & NodeJS.ReadStream;
+    const out = new PassThrough() as PassThrough & NodeJS.WriteStream;
+    let written = '';
+    out.on('data', (chunk: Buffer) => {
+      written += chunk.toString('utf8');
+    });
+    const prompter = createApprovalPrompter({ client, interactive: true, hints: true, input, out });
+    const event = (type: 'approval.requested' | 'approval.decided', a: Approval) => ({ id: 1, type, ts: Date.now(), data: { approval: a } }) as unknown as EventView;
+    try {
+      prompter.onEvent(event('approval.requested', asked));
+      await waitFor(() => written.includes('[o]nce'), 10_000, 'the prompt');
+      input.write('o\n');
+      await waitFor(() => held, 10_000, 'the answer to reach the daemon');
+      prompter.onEvent(event('approval.decided', decided));
+      held!.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(decided));
+      await waitFor(() => written.includes('Allowed once by cli'), 10_000, 'the answer said');
+      expect(written).not.toContain('Answered elsewhere');
+      expect(written.split('Allowed once by cli').length - 1).toBe(1);
+    } finally {
+      prompter.close();
+      server.close();
+    }
   });
 });

@@ -78,6 +78,8 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
   const write = (line: string): void => void out.write(`${line}\n`);
   const queue: Approval[] = [];
   const settled = new Map<string, Approval>();
+  /** Requests whose answer from here is on its way: their `approval.decided` may come before the daemon's reply to it. */
+  const answering = new Set<string>();
   let current: { approval: Approval; abort: AbortController } | undefined;
   let rl: Interface | undefined;
   let busy = false;
@@ -199,6 +201,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
           if (inputEnded && !settled.has(a.id)) write(`\n  The terminal's input ended: ${a.id} still waits; ${answerHint(a)}.`);
           continue;
         }
+        answering.add(a.id);
         try {
           const decided = await options.client.decideApproval({ params: { id: a.id }, body: { ...answer, by: 'cli' } });
           settled.set(a.id, decided);
@@ -206,6 +209,8 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
         } catch (err) {
           // Answered elsewhere first (409 says by whom), or the daemon refused: said, never fatal.
           write(errStyle.red(isApiError(err, 'APPROVAL_DECIDED') ? (err as Error).message : `Could not answer ${a.id}: ${err instanceof Error ? err.message : String(err)}`));
+        } finally {
+          answering.delete(a.id);
         }
       }
     } finally {
@@ -233,7 +238,8 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       }
       const mine = settled.get(a.id);
       settled.set(a.id, a);
-      if (mine) return; // our own answer, already said
+      // Our own answer: said once, with the daemon's reply (or its refusal, when another answer was first).
+      if (mine || answering.has(a.id)) return;
       const index = queue.findIndex((q) => q.id === a.id);
       if (index >= 0) queue.splice(index, 1);
       if (current?.approval.id === a.id) {
