@@ -246,7 +246,8 @@ describe('steering across a restart', () => {
       expect(await next.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
       await waitForCompletion(h, second.conversationId);
       expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
-      expect(await countRows(h.stores, 'run_steering')).toBe(0);
+      // The run's steering row is deleted after the completion commits (steering.forget, its own write): wait for it.
+      await waitFor(async () => ((await countRows(h.stores, 'run_steering')) === 0 ? true : undefined), 10_000, 'the run_steering row deleted');
     } finally {
       await next.stop(500);
     }
