@@ -1,16 +1,22 @@
 /**
  * Daemon CPU with trace and metrics export on vs off, in the same run (issue 38's aim: at most
  * 5 % more). The built daemon (packages/cli/dist, `pnpm build` first) with 4 agents on the fake
- * `claude` CLI, as B0 sets it up; N messages posted through the REST API, one after another,
- * until every reply is in the outbox; daemon CPU is utime+stime from /proc/<pid>/stat over that
- * window. "on" exports OTLP/protobuf to a real receiver on loopback (test/receiver.ts) with the
- * standard variables only. Runs alternate off/on to spread the machine's noise.
+ * `claude` CLI, as B0 sets it up; after WARMUP messages (default 50: the code the daemon runs
+ * for the first time is compiled then, the export's serialiser included, once per daemon; their
+ * CPU is reported apart), N messages posted through the REST API, one after another, until every
+ * reply is in the outbox; daemon CPU is utime+stime from /proc/<pid>/stat over that window. "on" exports OTLP/protobuf to a real receiver on loopback (test/receiver.ts) with the
+ * standard variables only. Runs alternate off/on (and which goes first) to spread the machine's noise.
  *
  * Metrics go out at OpenTelemetry's default interval (60 s) unless METRIC_INTERVAL (ms) says
  * otherwise; spans every 5 s (the batch processor's default). Spans received are counted after
  * the daemon stopped (its last batch included).
  *
  *   node --conditions=tinyagi-source packages/otel/bench/export-cpu.ts   # MESSAGES=200 RUNS=3 VARIANT=both|traces|metrics METRIC_INTERVAL=5000
+ *
+ * ON_ENV (JSON) adds variables to the "on" side (e.g. `{"OTEL_TRACES_SAMPLER":"traceidratio","OTEL_TRACES_SAMPLER_ARG":"0"}`).
+ * DAEMON_ENV (JSON) adds variables to both sides (e.g. `{"TINYAGI_SNAPSHOT":"0"}`).
+ * DAEMON_FLAGS adds node options to both sides (space-separated, e.g. `--maglev` or
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +24,10 @@ import { createDaemon, FAKE_BIN_DIR, waitFor } from '@tinyagi/test-kit';
 import { httpReceiver } from '../test/receiver.ts';
 
 const MESSAGES = Number(process.env['MESSAGES'] ?? 200);
+const WARMUP = Number(process.env['WARMUP'] ?? 50);
 const RUNS = Number(process.env['RUNS'] ?? 3);
 const AGENTS = ['a1', 'a2', 'a3', 'a4'];
+const DAEMON_FLAGS = (process.env['DAEMON_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
 
 /** utime and stime of the process, in seconds (clock ticks at 100 Hz). */
 function cpuTimes(pid: number): { user: number; system: number } {
@@ -41,10 +49,12 @@ function onEnv(endpoint: string): Record<string, string> {
   if (variant !== 'metrics') env['OTEL_TRACES_EXPORTER'] = 'otlp';
   if (variant !== 'traces') env['OTEL_METRICS_EXPORTER'] = 'otlp';
   else env['OTEL_METRICS_EXPORTER'] = 'none';
-  return env;
+  return { ...env, ...(process.env['ON_ENV'] ? (JSON.parse(process.env['ON_ENV']) as Record<string, string>) : {}) };
 }
 
 interface Pass {
+  /** The warm-up's daemon CPU (the first messages after start: code compiled on first use, the first export). */
+  warmupS: number;
   cpuS: number;
   userS: number;
   systemS: number;
@@ -58,7 +68,8 @@ async function once(exportOn: boolean): Promise<Pass> {
   const daemon = await createDaemon({
     prefix: 'tinyagi-otel-bench-',
     path: [FAKE_BIN_DIR],
-    env: exportOn ? onEnv(receiver.endpoint) : {},
+    env: { ...(process.env['DAEMON_ENV'] ? (JSON.parse(process.env['DAEMON_ENV']) as Record<string, string>) : {}), ...(exportOn ? onEnv(receiver.endpoint) : {}) },
+    ...(DAEMON_FLAGS.length > 0 ? { nodeOptions: DAEMON_FLAGS } : {}),
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       agents: Object.fromEntries(AGENTS.map((id) => [id, { provider: 'claude-code' }])),
@@ -68,29 +79,36 @@ async function once(exportOn: boolean): Promise<Pass> {
   try {
     await daemon.start();
     const api = daemon.api;
+    const send = async (from: number, count: number) => {
+      for (let i = from; i < from + count; i++) await api.sendMessage({ body: { agent: AGENTS[i % AGENTS.length]!, message: `FAKE:reply=answer ${i}`, sender: 'bench', senderId: 'bench' } });
+      await waitFor(
+        async () => {
+          const status = await api.queueStatus();
+          return status.pending === 0 && status.processing === 0 ? true : undefined;
+        },
+        600_000,
+        'every message answered',
+        50,
+      );
+    };
+    // Warm-up: the first messages after start compile the code they run (the export's serialiser
+    // included: "on" waits for the first batch to reach the receiver), once per daemon.
+    const start = cpuTimes(daemon.pid);
+    if (WARMUP > 0) {
+      await send(0, WARMUP);
+      if (exportOn && process.env['VARIANT'] !== 'metrics') await waitFor(() => (receiver.spans.length >= WARMUP ? true : undefined), 60_000, 'the warm-up spans exported', 50);
+    }
     const before = cpuTimes(daemon.pid);
     const t0 = performance.now();
-    const conversations: string[] = [];
-    for (let i = 0; i < MESSAGES; i++) {
-      const sent = await api.sendMessage({ body: { agent: AGENTS[i % AGENTS.length]!, message: `FAKE:reply=answer ${i}`, sender: 'bench', senderId: 'bench' } });
-      conversations.push(sent.conversationId);
-    }
-    await waitFor(
-      async () => {
-        const status = await api.queueStatus();
-        return status.pending === 0 && status.processing === 0 ? true : undefined;
-      },
-      600_000,
-      'every message answered',
-      50,
-    );
+    await send(WARMUP, MESSAGES);
     const wallS = (performance.now() - t0) / 1000;
     const after = cpuTimes(daemon.pid);
     const userS = after.user - before.user;
     const systemS = after.system - before.system;
     const rss = rssMb(daemon.pid);
     await daemon.stop();
-    return { cpuS: userS + systemS, userS, systemS, rssMb: rss, wallS, spans: receiver.spans.length };
+    const warmupS = before.user + before.system - start.user - start.system;
+    return { warmupS, cpuS: userS + systemS, userS, systemS, rssMb: rss, wallS, spans: receiver.spans.length };
   } finally {
     await daemon.cleanup();
     await receiver.close();
@@ -99,7 +117,8 @@ async function once(exportOn: boolean): Promise<Pass> {
 
 const results: Record<'off' | 'on', Pass[]> = { off: [], on: [] };
 for (let i = 0; i < RUNS; i++) {
-  for (const mode of ['off', 'on'] as const) {
+  // Alternating which goes first, so a drift of the machine over the run favours neither.
+  for (const mode of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
     const r = await once(mode === 'on');
     results[mode].push(r);
     process.stderr.write(`run ${i + 1}/${RUNS} ${mode}: ${JSON.stringify(r)}\n`);
@@ -109,7 +128,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const off = median(results.off.map((r) => r.cpuS));
 const on = median(results.on.map((r) => r.cpuS));
 const pairs = results.on.map((r, i) => ((r.cpuS - results.off[i]!.cpuS) / results.off[i]!.cpuS) * 100);
-const side = (mode: 'off' | 'on', key: 'userS' | 'systemS' | 'rssMb') => median(results[mode].map((r) => r[key])).toFixed(2);
+// The mean of the pairs' differences with a 95 % bootstrap interval (resampling the pairs): the
+// machine's noise moves single pairs by ±10 % or more, so the aim is judged on the interval.
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const boot = Array.from({ length: 5000 }, () => mean(pairs.map(() => pairs[Math.floor(Math.random() * pairs.length)]!))).sort((a, b) => a - b);
+const interval = `mean of the pairs ${mean(pairs).toFixed(1)} % (95 % interval ${boot[Math.floor(boot.length * 0.025)]!.toFixed(1)} to ${boot[Math.floor(boot.length * 0.975)]!.toFixed(1)} %)`;
+const side = (mode: 'off' | 'on', key: 'userS' | 'systemS' | 'rssMb' | 'warmupS') => median(results[mode].map((r) => r[key])).toFixed(2);
 console.log(
-  `${MESSAGES} messages, ${RUNS} runs each: daemon CPU median off ${off.toFixed(2)} s, on ${on.toFixed(2)} s (${(((on - off) / off) * 100).toFixed(1)} %; median of the pairs ${median(pairs).toFixed(1)} %, pairs ${pairs.map((p) => p.toFixed(1)).join(' / ')}); user ${side('off', 'userS')} → ${side('on', 'userS')} s, system ${side('off', 'systemS')} → ${side('on', 'systemS')} s; RSS at the end ${side('off', 'rssMb')} → ${side('on', 'rssMb')} MB; spans received (on): ${results.on.map((r) => r.spans).join(', ')}`,
+  `${MESSAGES} messages after ${WARMUP} of warm-up, ${RUNS} runs each: daemon CPU median off ${off.toFixed(2)} s, on ${on.toFixed(2)} s (${(((on - off) / off) * 100).toFixed(1)} %; median of the pairs ${median(pairs).toFixed(1)} %, ${interval}, pairs ${pairs.map((p) => p.toFixed(1)).join(' / ')}); user ${side('off', 'userS')} → ${side('on', 'userS')} s, system ${side('off', 'systemS')} → ${side('on', 'systemS')} s; RSS at the end ${side('off', 'rssMb')} → ${side('on', 'rssMb')} MB; the warm-up's CPU ${side('off', 'warmupS')} → ${side('on', 'warmupS')} s; spans received (on): ${results.on.map((r) => r.spans).join(', ')}`,
 );

@@ -10,9 +10,19 @@
  * Exported by the SDK's periodic reader (default every
  * 60 s, OTEL_METRIC_EXPORT_INTERVAL); a failed export loses that interval's delta only.
  */
-import type { Attributes, ObservableCounter, ObservableUpDownCounter } from '@opentelemetry/api';
+import { type Attributes, type HrTime, type ObservableCounter, type ObservableUpDownCounter, ValueType } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  type CollectionResult,
+  DataPointType,
+  type HistogramMetricData,
+  MeterProvider,
+  type MetricProducer,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import type { ApprovalSettledEvent, AttemptFailedEvent, ClaimedEvent, Observer, RunEndedEvent, RunStartedEvent } from '@tinyagi/core';
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { OtlpProtocol } from './config.ts';
@@ -60,6 +70,8 @@ export interface MetricsExport {
   flush(): Promise<void>;
   shutdown(): Promise<void>;
 }
+
+const SCOPE = { name: '@tinyagi/otel', version: '0.1.0' };
 
 /** Queue pickup latency and approval waits, in seconds: from a few milliseconds to an hour. */
 const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -119,6 +131,85 @@ class Sums {
   }
 }
 
+interface HistogramPoint {
+  attrs: Attributes;
+  /** One per bucket: `boundaries.length + 1` (the last counts what is above every boundary). */
+  counts: number[];
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * An explicit-bucket histogram recorded by attribute-set key and handed to the reader at each
+ * collection as a delta (what was recorded since the last one). The SDK's synchronous histogram
+ * hashes the attribute set on every record (sorted keys, JSON): in the daemon, whose optimising
+ * compilers are off, that was most of the metrics' cost per run; here a record is a map lookup
+ * and a bucket search. The data goes out through the same reader and exporter as the rest.
+ */
+class HistogramSums {
+  readonly #points = new Map<string, HistogramPoint>();
+  readonly name: string;
+  readonly unit: string;
+  readonly description: string;
+  readonly boundaries: number[];
+
+  constructor(name: string, options: { unit: string; description: string; boundaries: number[] }) {
+    this.name = name;
+    this.unit = options.unit;
+    this.description = options.description;
+    this.boundaries = options.boundaries;
+  }
+
+  record(key: string, attrs: Attributes | (() => Attributes), value: number): void {
+    let point = this.#points.get(key);
+    if (!point) {
+      point = { attrs: typeof attrs === 'function' ? attrs() : attrs, counts: new Array<number>(this.boundaries.length + 1).fill(0), count: 0, sum: 0, min: value, max: value };
+      this.#points.set(key, point);
+    }
+    // Upper bounds are inclusive (OpenTelemetry's explicit buckets): the first boundary >= value.
+    let bucket = 0;
+    while (bucket < this.boundaries.length && value > this.boundaries[bucket]!) bucket++;
+    point.counts[bucket]!++;
+    point.count++;
+    point.sum += value;
+    if (value < point.min) point.min = value;
+    if (value > point.max) point.max = value;
+  }
+
+  /** What was recorded since `start` (then forgotten), or nothing if nothing was. */
+  collect(start: HrTime, end: HrTime): HistogramMetricData | undefined {
+    if (this.#points.size === 0) return undefined;
+    const dataPoints = [...this.#points.values()].map((p) => ({
+      startTime: start,
+      endTime: end,
+      attributes: p.attrs,
+      value: { buckets: { boundaries: this.boundaries, counts: p.counts }, count: p.count, sum: p.sum, min: p.min, max: p.max },
+    }));
+    this.#points.clear();
+    return {
+      descriptor: { name: this.name, unit: this.unit, description: this.description, valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.DELTA,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints,
+    };
+  }
+}
+
+/** The histograms above as a metric producer of the reader (its resource is ignored: the reader's is used). */
+function histogramProducer(histograms: HistogramSums[], scope: { name: string; version: string }): MetricProducer {
+  let since = millisToHrTime(Date.now());
+  return {
+    async collect(): Promise<CollectionResult> {
+      const now = millisToHrTime(Date.now());
+      const metrics = histograms.map((h) => h.collect(since, now)).filter((m) => m !== undefined);
+      since = now;
+      return { resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics: metrics.length > 0 ? [{ scope, metrics }] : [] }, errors: [] };
+    },
+  };
+}
+
 /** Creates the metrics observer and its periodic OTLP export. */
 export async function createMetricsObserver(options: MetricsObserverOptions = {}): Promise<MetricsExport> {
   const exporter = await createMetricExporter(options.protocol ?? 'http/protobuf', {
@@ -126,24 +217,23 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
     ...(options.headers ? { headers: options.headers } : {}),
     ...(options.exportTimeoutMillis ? { timeoutMillis: options.exportTimeoutMillis } : {}),
   });
+  // The per-run histograms, recorded here (HistogramSums) and collected with the SDK's instruments.
+  const tokens = new HistogramSums('gen_ai.client.token.usage', { unit: '{token}', description: 'Tokens used by agent runs (input and output)', boundaries: TOKEN_BUCKETS });
+  const duration = new HistogramSums('gen_ai.client.operation.duration', { unit: 's', description: 'Duration of agent runs, from start to end', boundaries: DURATION_BUCKETS });
+  const pickup = new HistogramSums('tinyagi.queue.pickup_latency', {
+    unit: 's',
+    description: 'From a message becoming claimable (enqueued, or its backoff over) to a worker claiming it',
+    boundaries: WAIT_BUCKETS,
+  });
   const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: options.exportIntervalMillis ?? 60_000,
     exportTimeoutMillis: Math.min(options.exportTimeoutMillis ?? 30_000, options.exportIntervalMillis ?? 60_000),
+    metricProducers: [histogramProducer([tokens, duration, pickup], SCOPE)],
   });
   const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'tinyagi' }), readers: [reader] });
-  const meter = provider.getMeter('@tinyagi/otel', '0.1.0');
+  const meter = provider.getMeter(SCOPE.name, SCOPE.version);
 
-  const tokens = meter.createHistogram('gen_ai.client.token.usage', {
-    unit: '{token}',
-    description: 'Tokens used by agent runs (input and output)',
-    advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
-  });
-  const duration = meter.createHistogram('gen_ai.client.operation.duration', {
-    unit: 's',
-    description: 'Duration of agent runs, from start to end',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  });
   // Counted here and read at each export (observable instruments): a synchronous add costs an attribute hash in the SDK on every run, this a map lookup.
   const runs = new Sums();
   const cost = new Sums();
@@ -152,11 +242,6 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
   cost.observeAs(meter.createObservableCounter('tinyagi.usage.cost', { unit: 'USD', description: 'Cost reported by agent runs' }));
   active.observeAs(meter.createObservableUpDownCounter('tinyagi.runs.active', { unit: '{run}', description: 'Runs in progress in this process' }));
   const failures = meter.createCounter('tinyagi.run.attempt_failures', { unit: '{attempt}', description: 'Failed attempts of runs, by failure class' });
-  const pickup = meter.createHistogram('tinyagi.queue.pickup_latency', {
-    unit: 's',
-    description: 'From a message becoming claimable (enqueued, or its backoff over) to a worker claiming it',
-    advice: { explicitBucketBoundaries: WAIT_BUCKETS },
-  });
   const decisions = meter.createCounter('tinyagi.approval.decisions', { unit: '{approval}', description: 'Approval requests answered, expired or cancelled, by outcome' });
   const approvalWait = meter.createHistogram('tinyagi.approval.wait', {
     unit: 's',
@@ -212,16 +297,16 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
   /** Runs started here and not ended, with the attribute set their start was counted under. */
   const running = new Map<string, AgentAttributes>();
   const spend = (agent: AgentAttributes, usage: { inputTokens: number; outputTokens: number } | undefined, costUsd: number | undefined) => {
-    if (usage?.inputTokens) tokens.record(usage.inputTokens, agent.input);
-    if (usage?.outputTokens) tokens.record(usage.outputTokens, agent.output);
+    if (usage?.inputTokens) tokens.record(`${agent.key}\u0000input`, agent.input, usage.inputTokens);
+    if (usage?.outputTokens) tokens.record(`${agent.key}\u0000output`, agent.output, usage.outputTokens);
     if (costUsd) cost.add(agent.key, agent.attrs, costUsd);
   };
 
   const observer: Observer = {
     name: 'otel-metrics-export',
     claimed({ agentId, availableAt, at }: ClaimedEvent) {
-      const attrs = attributesOf({ agentId });
-      for (const t of availableAt ?? []) pickup.record(Math.max(0, at - t) / 1000, attrs);
+      const agent = agentOf(agentId);
+      for (const t of availableAt ?? []) pickup.record(agent.key, agent.attrs, Math.max(0, at - t) / 1000);
     },
     runStarted({ run }: RunStartedEvent) {
       if (running.has(run.id)) return;
@@ -243,7 +328,11 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
         running.delete(run.id);
         active.add(started.key, started.attrs, -1);
       }
-      if (run.startedAt) duration.record((Date.now() - run.startedAt) / 1000, status === 'completed' ? agent.attrs : { ...agent.attrs, [ERROR_TYPE]: status });
+      if (run.startedAt) {
+        const seconds = (Date.now() - run.startedAt) / 1000;
+        if (status === 'completed') duration.record(agent.key, agent.attrs, seconds);
+        else duration.record(`${agent.key}\u0000${status}`, () => ({ ...agent.attrs, [ERROR_TYPE]: status }), seconds);
+      }
     },
     // Told once per request by the node whose run waits on it (wherever it was decided).
     approvalSettled({ approval }: ApprovalSettledEvent) {

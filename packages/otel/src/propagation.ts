@@ -10,7 +10,11 @@ import { runSpanIdOf, traceIdOf } from './ids.ts';
 
 /** `00-<trace id>-<span id>-<flags>` for a run (flags 01: sampled). */
 export function traceparentOf(conversationId: string, runId: string, sampled = true): string {
-  return `00-${traceIdOf(conversationId)}-${runSpanIdOf(runId)}-${sampled ? '01' : '00'}`;
+  return traceparent({ traceId: traceIdOf(conversationId), spanId: runSpanIdOf(runId), sampled });
+}
+
+function traceparent(context: RunTraceContext): string {
+  return `00-${context.traceId}-${context.spanId}-${context.sampled ? '01' : '00'}`;
 }
 
 interface RequestWithEnv {
@@ -66,22 +70,29 @@ export function cliTelemetryEnv(config: CliTelemetryConfig, adapter: string | un
   return env;
 }
 
+/** The W3C context a run's CLI gets: its trace, its `invoke_agent` span and whether the trace is exported. */
+export interface RunTraceContext {
+  traceId: string;
+  spanId: string;
+  sampled: boolean;
+}
+
 /**
  * Wraps an invoker so that every invocation of a run gets TRACEPARENT (and no TRACESTATE of the
- * daemon's). `sampled(traceId)` says whether the conversation's trace is exported.
+ * daemon's). `contextOf` names the run's span (the trace observer's open span, or derived ids).
  */
 export function withTraceContext<Req extends RequestWithEnv, Res>(
   invoke: (req: Req) => Promise<Res>,
-  sampled: (traceId: string) => boolean = () => true,
+  contextOf: (conversationId: string, runId: string) => RunTraceContext = (conversationId, runId) => ({ traceId: traceIdOf(conversationId), spanId: runSpanIdOf(runId), sampled: true }),
   cliTelemetry?: CliTelemetryConfig | undefined,
 ): (req: Req) => Promise<Res> {
   return (req) => {
     const runId = req.env?.['TINYAGI_RUN_ID'];
     const conversationId = req.env?.['TINYAGI_CONVERSATION_ID'];
     if (!runId || !conversationId) return invoke(req);
-    const isSampled = sampled(traceIdOf(conversationId));
+    const context = contextOf(conversationId, runId);
     // The CLI's own telemetry only for a sampled conversation: its spans would have no parent otherwise.
-    const extra = cliTelemetry && isSampled ? cliTelemetryEnv(cliTelemetry, req.target?.adapter, { conversationId, runId, agentId: req.agentId }) : {};
-    return invoke({ ...req, env: { ...req.env, ...extra, TRACEPARENT: traceparentOf(conversationId, runId, isSampled) } });
+    const extra = cliTelemetry && context.sampled ? cliTelemetryEnv(cliTelemetry, req.target?.adapter, { conversationId, runId, agentId: req.agentId }) : {};
+    return invoke({ ...req, env: { ...req.env, ...extra, TRACEPARENT: traceparent(context) } });
   };
 }

@@ -40,7 +40,7 @@ import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts
 import { runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
 import { approvalEventAttributes } from './approvals.ts';
 import { cut, maskText, maskValue } from './mask.ts';
-import { withTraceContext } from './propagation.ts';
+import { type RunTraceContext, withTraceContext } from './propagation.ts';
 import { type RecordedSpan, SpanRecorder } from './span-recorder.ts';
 import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
@@ -112,6 +112,17 @@ function remoteParent(traceId: string, spanId: string): SpanContext {
   return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
 }
 
+/** Whether a trace is exported, by its id: every one or none without asking the ratio sampler. */
+function samplerOf(ratio: number): (traceId: string) => boolean {
+  if (ratio >= 1) return () => true;
+  if (ratio <= 0) return () => false;
+  const sampler = new TraceIdRatioBasedSampler(ratio);
+  return (traceId) => sampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+}
+
+/** Conversations whose trace id and sampling decision are kept (a conversation's runs ask again and again). */
+const MAX_TRACES_KEPT = 4096;
+
 /** Creates the observer and its export pipeline (the OTLP exporter of the configured protocol, loaded now). */
 export async function createTraceObserver(options: TraceObserverOptions = {}): Promise<TraceExport> {
   const protocol = options.protocol ?? 'http/protobuf';
@@ -124,13 +135,11 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
     { name: '@tinyagi/otel', version: VERSION },
     { attributeValueLengthLimit: CONTENT_MAX * 2, eventCountLimit: 128 },
   );
-  const sampler = new TraceIdRatioBasedSampler(options.sampleRatio ?? 1);
-  const sampled = (traceId: string) => sampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
-  const observer = new TraceObserver(recorder, sampled, options);
+  const observer = new TraceObserver(recorder, samplerOf(options.sampleRatio ?? 1), options);
   return {
     observer,
     counts: () => ({ ...counts }),
-    wrapInvoke: (invoke) => withTraceContext(invoke, sampled, options.cliTelemetry),
+    wrapInvoke: (invoke) => withTraceContext(invoke, (conversationId, runId) => observer.contextOf(conversationId, runId), options.cliTelemetry),
     // A failed export is counted (counts()); flushing and stopping never throw because of it.
     flush: () => recorder.forceFlush().catch(() => {}),
     shutdown: async () => {
@@ -143,6 +152,8 @@ export async function createTraceObserver(options: TraceObserverOptions = {}): P
 class TraceObserver implements Observer {
   readonly name = 'otel-trace-export';
   readonly #runs = new Map<string, OpenRun>();
+  /** Trace id and sampling decision by conversation id (derived; kept for the most recent conversations). */
+  readonly #traces = new Map<string, { traceId: string; sampled: boolean }>();
   readonly #workflows = new Map<string, Workflow>();
   readonly #captureContent: boolean;
   readonly #legacyNames: boolean;
@@ -319,6 +330,25 @@ class TraceObserver implements Observer {
     this.#runDone(run.conversationId, run.id, now);
   }
 
+  /** The span a run's CLI continues: the run's open span here, or the derived ids of one open elsewhere (or not yet). */
+  contextOf(conversationId: string, runId: string): RunTraceContext {
+    const open = this.#runs.get(runId)?.span.spanContext();
+    if (open) return { traceId: open.traceId, spanId: open.spanId, sampled: (open.traceFlags & TraceFlags.SAMPLED) !== 0 };
+    const trace = this.#trace(conversationId);
+    return { traceId: trace.traceId, spanId: runSpanIdOf(runId), sampled: trace.sampled };
+  }
+
+  #trace(conversationId: string): { traceId: string; sampled: boolean } {
+    let trace = this.#traces.get(conversationId);
+    if (!trace) {
+      const traceId = traceIdOf(conversationId);
+      trace = { traceId, sampled: this.sampled(traceId) };
+      if (this.#traces.size >= MAX_TRACES_KEPT) this.#traces.delete(this.#traces.keys().next().value!);
+      this.#traces.set(conversationId, trace);
+    }
+    return trace;
+  }
+
   /** Ends every open span now (shutdown). */
   endAll(): void {
     for (const [id, open] of this.#runs) {
@@ -335,7 +365,7 @@ class TraceObserver implements Observer {
   }
 
   #startRun(run: RunRecord, startTime: number): OpenRun {
-    const traceId = traceIdOf(run.conversationId);
+    const { traceId, sampled } = this.#trace(run.conversationId);
     const agent = this.options.describeAgent?.(run.agentId);
     const agentName = agent?.name || run.agentId;
     const provider = providerName(agent?.runtime, agent?.model);
@@ -347,7 +377,7 @@ class TraceObserver implements Observer {
     } else {
       if (run.parentRunId) links.push({ context: { traceId, spanId: runSpanIdOf(run.parentRunId), traceFlags: TraceFlags.SAMPLED }, attributes: { [TINYAGI.linkType]: 'handoff' } });
       if (run.teamId) {
-        const workflow = this.#workflows.get(run.conversationId) ?? (run.parentRunId ? undefined : this.#openWorkflow(run, traceId, startTime));
+        const workflow = this.#workflows.get(run.conversationId) ?? (run.parentRunId ? undefined : this.#openWorkflow(run, traceId, sampled, startTime));
         if (workflow) {
           parent = workflow.span.spanContext();
           workflow.open.add(run.id);
@@ -378,7 +408,7 @@ class TraceObserver implements Observer {
     if (run.teamId) attributes[TINYAGI.teamId] = run.teamId;
     if (run.parentRunId) attributes[TINYAGI.parentRunId] = run.parentRunId;
     if (this.#captureContent && run.input) attributes[GEN_AI.inputMessages] = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: cut(maskText(run.input), CONTENT_MAX) }] }]);
-    const span = this.recorder.start({ name: `${OPERATION.invokeAgent} ${agentName}`, traceId, spanId: runSpanIdOf(run.id), parent, sampled: this.sampled(traceId), attributes, links, startTime });
+    const span = this.recorder.start({ name: `${OPERATION.invokeAgent} ${agentName}`, traceId, spanId: runSpanIdOf(run.id), parent, sampled, attributes, links, startTime });
     const open: OpenRun = {
       span,
       conversationId: run.conversationId,
@@ -398,7 +428,7 @@ class TraceObserver implements Observer {
     return open;
   }
 
-  #openWorkflow(run: RunRecord, traceId: string, startTime: number): Workflow {
+  #openWorkflow(run: RunRecord, traceId: string, sampled: boolean, startTime: number): Workflow {
     const attributes: Attributes = {
       [GEN_AI.operationName]: OPERATION.invokeWorkflow,
       [GEN_AI.workflowName]: run.teamId!,
@@ -406,7 +436,7 @@ class TraceObserver implements Observer {
       [TINYAGI.teamId]: run.teamId!,
       [TINYAGI.channel]: run.channel,
     };
-    const span = this.recorder.start({ name: `${OPERATION.invokeWorkflow} ${run.teamId}`, traceId, spanId: workflowSpanIdOf(run.id), sampled: this.sampled(traceId), attributes, startTime });
+    const span = this.recorder.start({ name: `${OPERATION.invokeWorkflow} ${run.teamId}`, traceId, spanId: workflowSpanIdOf(run.id), sampled, attributes, startTime });
     const workflow: Workflow = { span, open: new Set(), lastEnd: startTime, timer: undefined };
     this.#workflows.set(run.conversationId, workflow);
     return workflow;

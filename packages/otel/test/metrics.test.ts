@@ -4,6 +4,7 @@
  * progress and the queue's messages, decoded by a real receiver from protobuf and JSON over HTTP, and over gRPC.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RunRecord } from '@tinyagi/core';
 import { waitFor } from '@tinyagi/test-kit';
 import { agentsFromSettings, createMetricsObserver, createTraceObserver } from '../src/index.ts';
 import { closeAll, failWriterOnce, harness, settings } from './harness.ts';
@@ -57,6 +58,80 @@ describe('metrics', () => {
       expect(total(points, 'tinyagi.runs.active', {})).toBe(0);
       expect(total(points, 'tinyagi.queue.messages', { 'tinyagi.queue.state': 'pending' })).toBe(0);
       expect(points.some((p) => p.metric === 'tinyagi.queue.messages' && p.attributes['tinyagi.queue.state'] === 'dead')).toBe(true);
+    });
+  }
+});
+
+/** A run record as the orchestrator hands it to observers (only what the metrics read matters). */
+function runRecord(id: string, agentId: string, startedAt: number): RunRecord {
+  return {
+    id,
+    conversationId: `c-${id}`,
+    parentRunId: null,
+    depth: 0,
+    maxDepth: 5,
+    agentId,
+    teamId: null,
+    channel: 'api',
+    cause: 'user',
+    status: 'running',
+    messageIds: [],
+    input: null,
+    output: null,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    error: null,
+    createdAt: startedAt,
+    startedAt,
+    endedAt: null,
+  };
+}
+
+describe('per-run histograms', () => {
+  for (const protocol of ['http/protobuf', 'http/json'] as const) {
+    it(`${protocol}: explicit buckets (upper bounds inclusive), min and max, and each export says only what happened since the last (delta)`, async () => {
+      const receiver = await httpReceiver();
+      cleanups.push(() => receiver.close());
+      const metrics = await createMetricsObserver({ url: `${receiver.endpoint}/v1/metrics`, protocol, describeAgent: agentsFromSettings(() => settings), exportIntervalMillis: 60_000 });
+      cleanups.push(() => metrics.shutdown());
+      const end = (id: string, inputTokens: number, status: 'completed' | 'failed' = 'completed') =>
+        metrics.observer.runEnded?.({
+          run: runRecord(id, 'lead', Date.now() - 1500),
+          status,
+          usage: { inputTokens, outputTokens: 0 },
+          costUsd: undefined,
+          totals: { inputTokens, outputTokens: 0, costUsd: 0 },
+          error: null,
+        });
+      // Token buckets 1, 4, 16, 64, …, 262144, …: 1 and 4 sit on their bounds, 5 is above 4, 100 000 is in (65536, 262144].
+      for (const [i, tokens] of [1, 4, 5, 100_000].entries()) end(`r${i}`, tokens);
+      end('r-failed', 7, 'failed');
+      await metrics.flush();
+      const first = await waitFor(() => receiver.points.some((p) => p.metric === 'gen_ai.client.token.usage') && [...receiver.points], 5000, 'the first export');
+      const input = first.filter((p) => p.metric === 'gen_ai.client.token.usage' && p.attributes['gen_ai.token.type'] === 'input');
+      expect(input).toHaveLength(1);
+      expect(input[0]).toMatchObject({ count: 5, sum: 100_017, min: 1, max: 100_000, attributes: { 'gen_ai.agent.id': 'lead', 'gen_ai.request.model': 'lead-model-1' } });
+      expect(input[0]!.bounds!.slice(0, 4)).toEqual([1, 4, 16, 64]);
+      expect(input[0]!.bucketCounts).toEqual([1, 1, 2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
+      expect(input[0]!.temporality).toBe(1);
+      const durations = first.filter((p) => p.metric === 'gen_ai.client.operation.duration');
+      expect(durations.map((p) => [p.attributes['error.type'], p.count])).toEqual(
+        expect.arrayContaining([
+          [undefined, 4],
+          ['failed', 1],
+        ]),
+      );
+      expect(durations[0]!.unit).toBe('s');
+      expect(durations[0]!.min).toBeGreaterThanOrEqual(1.5);
+
+      const seen = receiver.points.length;
+      end('r-later', 20);
+      await metrics.flush();
+      const second = await waitFor(() => receiver.points.length > seen && receiver.points.slice(seen), 5000, 'the second export');
+      const later = second.filter((p) => p.metric === 'gen_ai.client.token.usage');
+      expect(later.map((p) => [p.attributes['gen_ai.token.type'], p.count, p.sum])).toEqual([['input', 1, 20]]);
+      expect(later[0]!.bucketCounts![3]).toBe(1);
     });
   }
 });

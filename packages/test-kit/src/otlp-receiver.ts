@@ -36,6 +36,13 @@ export interface ReceivedPoint {
   value?: number;
   count?: number;
   sum?: number;
+  /** A histogram's buckets: their upper bounds and the count in each (one more than bounds), its min and max. */
+  bounds?: number[];
+  bucketCounts?: number[];
+  min?: number;
+  max?: number;
+  /** A sum's or histogram's aggregation temporality (1 delta, 2 cumulative). */
+  temporality?: number;
   /** The resource attributes of the process that sent it. */
   resource?: Record<string, unknown>;
 }
@@ -136,7 +143,19 @@ function flattenMetrics(request: any): ReceivedPoint[] {
         const data = m.sum ?? m.gauge;
         for (const p of data?.dataPoints ?? []) points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), value: Number(p.asDouble ?? p.asInt ?? 0), resource });
         for (const p of m.histogram?.dataPoints ?? [])
-          points.push({ metric: m.name, unit: m.unit ?? '', attributes: attrs(p.attributes), count: Number(p.count ?? 0), sum: Number(p.sum ?? 0), resource });
+          points.push({
+            metric: m.name,
+            unit: m.unit ?? '',
+            attributes: attrs(p.attributes),
+            count: Number(p.count ?? 0),
+            sum: Number(p.sum ?? 0),
+            bounds: (p.explicitBounds ?? []).map(Number),
+            bucketCounts: (p.bucketCounts ?? []).map(Number),
+            min: Number(p.min),
+            max: Number(p.max),
+            temporality: Number(m.histogram.aggregationTemporality),
+            resource,
+          });
       }
   }
   return points;
