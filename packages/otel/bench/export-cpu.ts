@@ -4,8 +4,9 @@
  * `claude` CLI, as B0 sets it up; after WARMUP messages (default 50: the code the daemon runs
  * for the first time is compiled then, the export's serialiser included, once per daemon; their
  * CPU is reported apart), N messages posted through the REST API, one after another, until every
- * reply is in the outbox; daemon CPU is utime+stime from /proc/<pid>/stat over that window. "on" exports OTLP/protobuf to a real receiver on loopback (test/receiver.ts) with the
- * standard variables only. Runs alternate off/on (and which goes first) to spread the machine's noise.
+ * reply is in the outbox; daemon CPU is utime+stime from /proc/<pid>/stat over that window. "on"
+ * exports OTLP/protobuf with the standard variables only, to a collector on loopback that keeps what
+ * it gets during the window and hands it to a real receiver (test/receiver.ts) to decode after it. Runs alternate off/on (and which goes first) to spread the machine's noise.
  *
  * Metrics go out at OpenTelemetry's default interval (60 s) unless METRIC_INTERVAL (ms) says
  * otherwise; spans every 5 s (the batch processor's default). Spans received are counted after
@@ -19,9 +20,42 @@
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createDaemon, FAKE_BIN_DIR, waitFor } from '@tinyagi/test-kit';
-import { httpReceiver } from '../test/receiver.ts';
+import { httpReceiver, type Receiver } from '../test/receiver.ts';
+
+/**
+ * The collector the daemon exports to: it answers at once and, while `holding`, keeps what it gets
+ * undecoded, so that decoding (in this process, on the same two cores) stays out of the measured
+ * window; `release()` hands what it kept to the real receiver. Not holding, it hands over at once.
+ */
+async function holdingCollector(receiver: Receiver): Promise<{ endpoint: string; holding: boolean; release(): Promise<void>; close(): Promise<void> }> {
+  const kept: Array<{ path: string; type: string; body: Buffer }> = [];
+  const forward = ({ path, type, body }: (typeof kept)[number]) =>
+    fetch(`${receiver.endpoint}${path}`, { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(body) }).then((r) => r.arrayBuffer());
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const item = { path: req.url ?? '/', type: String(req.headers['content-type'] ?? ''), body: Buffer.concat(chunks) };
+      if (collector.holding) kept.push(item);
+      else void forward(item);
+      res.writeHead(200, { 'content-type': item.type }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const collector = {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    holding: false,
+    release: async () => {
+      for (const item of kept.splice(0)) await forward(item);
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  return collector;
+}
 
 const MESSAGES = Number(process.env['MESSAGES'] ?? 200);
 const WARMUP = Number(process.env['WARMUP'] ?? 50);
@@ -65,10 +99,11 @@ interface Pass {
 
 async function once(exportOn: boolean): Promise<Pass> {
   const receiver = await httpReceiver();
+  const collector = await holdingCollector(receiver);
   const daemon = await createDaemon({
     prefix: 'tinyagi-otel-bench-',
     path: [FAKE_BIN_DIR],
-    env: { ...(process.env['DAEMON_ENV'] ? (JSON.parse(process.env['DAEMON_ENV']) as Record<string, string>) : {}), ...(exportOn ? onEnv(receiver.endpoint) : {}) },
+    env: { ...(process.env['DAEMON_ENV'] ? (JSON.parse(process.env['DAEMON_ENV']) as Record<string, string>) : {}), ...(exportOn ? onEnv(collector.endpoint) : {}) },
     ...(DAEMON_FLAGS.length > 0 ? { nodeOptions: DAEMON_FLAGS } : {}),
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
@@ -98,6 +133,7 @@ async function once(exportOn: boolean): Promise<Pass> {
       await send(0, WARMUP);
       if (exportOn && process.env['VARIANT'] !== 'metrics') await waitFor(() => (receiver.spans.length >= WARMUP ? true : undefined), 60_000, 'the warm-up spans exported', 50);
     }
+    collector.holding = true;
     const before = cpuTimes(daemon.pid);
     const t0 = performance.now();
     await send(WARMUP, MESSAGES);
@@ -107,10 +143,12 @@ async function once(exportOn: boolean): Promise<Pass> {
     const systemS = after.system - before.system;
     const rss = rssMb(daemon.pid);
     await daemon.stop();
+    await collector.release();
     const warmupS = before.user + before.system - start.user - start.system;
     return { warmupS, cpuS: userS + systemS, userS, systemS, rssMb: rss, wallS, spans: receiver.spans.length };
   } finally {
     await daemon.cleanup();
+    await collector.close();
     await receiver.close();
   }
 }
