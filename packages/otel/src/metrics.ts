@@ -329,7 +329,8 @@ export async function createMetricsObserver(options: MetricsObserverOptions = {}
         active.add(started.key, started.attrs, -1);
       }
       if (run.startedAt) {
-        const seconds = (Date.now() - run.startedAt) / 1000;
+        // Another node may have started it: a clock behind ours is no negative duration.
+        const seconds = Math.max(0, Date.now() - run.startedAt) / 1000;
         if (status === 'completed') duration.record(agent.key, agent.attrs, seconds);
         else duration.record(`${agent.key}\u0000${status}`, () => ({ ...agent.attrs, [ERROR_TYPE]: status }), seconds);
       }
