@@ -199,13 +199,14 @@ class HistogramSums {
 
 /** The histograms above as a metric producer of the reader (its resource is ignored: the reader's is used). */
 function histogramProducer(histograms: HistogramSums[], scope: { name: string; version: string }): MetricProducer {
+  const resource = resourceFromAttributes({});
   let since = millisToHrTime(Date.now());
   return {
     async collect(): Promise<CollectionResult> {
       const now = millisToHrTime(Date.now());
       const metrics = histograms.map((h) => h.collect(since, now)).filter((m) => m !== undefined);
       since = now;
-      return { resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics: metrics.length > 0 ? [{ scope, metrics }] : [] }, errors: [] };
+      return { resourceMetrics: { resource, scopeMetrics: metrics.length > 0 ? [{ scope, metrics }] : [] }, errors: [] };
     },
   };
 }

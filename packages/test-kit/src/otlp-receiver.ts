@@ -41,7 +41,7 @@ export interface ReceivedPoint {
   bucketCounts?: number[];
   min?: number;
   max?: number;
-  /** A sum's or histogram's aggregation temporality (1 delta, 2 cumulative). */
+  /** A histogram's aggregation temporality (1 delta, 2 cumulative). */
   temporality?: number;
   /** The resource attributes of the process that sent it. */
   resource?: Record<string, unknown>;
