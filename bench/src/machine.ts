@@ -1,4 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem, release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `pnpm run build` of the whole workspace (the daemon the benchmarks start is packages/cli/dist). */
+export function buildWorkspace(): void {
+  execFileSync('pnpm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
+}
 
 /** The PostgreSQL database of B5's nodes and B13 (TINYAGI_BENCH_DATABASE_URL, default the local one). */
 export const BENCH_DATABASE_URL = process.env.TINYAGI_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';

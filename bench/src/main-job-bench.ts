@@ -14,18 +14,16 @@
  * arrived, a restart on the same home, and the time from the kill until every message of the
  * burst was answered.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FAKE_BIN_DIR, type CliBuild } from '@tinyagi/test-kit';
-import { percentile } from './machine.ts';
+import { buildWorkspace, percentile } from './machine.ts';
 import { AGENTS, type MainJobTarget, ourDaemon, referenceDaemon } from './main-job-targets.ts';
 import { failedCell, measurePeer, type PeerOutcome } from './peer-cell.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** B0_DAEMON_BIN runs another build's daemon (a checkout of an older commit, for before/after figures). */
 const DAEMON_BUILD: CliBuild = process.env.B0_DAEMON_BIN ? { entry: process.env.B0_DAEMON_BIN } : 'built';
 const TICKS_PER_S = 100; // USER_HZ on Linux
@@ -414,7 +412,7 @@ const median = (values: number[]): number => {
 };
 
 export async function benchB0(opts: B0Options): Promise<string> {
-  if (!process.env.B0_DAEMON_BIN) execFileSync('pnpm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
+  if (!process.env.B0_DAEMON_BIN) buildWorkspace();
   const loadBefore = loadavg()[1]!;
   const daemon: DaemonRun[] = [];
   /** Ours at `queue.durability: "normal"`: commits wait for no fsync, the guarantee the reference's SQLite gives (safe from a crash of the process, not of the machine). */

@@ -8,7 +8,8 @@
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
  * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node;
  * B0_REFERENCE_DIR, a built checkout of the reference TinyAGI 0.0.20, runs it beside ours in B0 (B0_REFERENCE_NODE_OPTIONS: its node's options).
- * B15_ASKS (200) and B15_CLAUDE_MESSAGES (40) size B15 (approvals); B16_CALLS (50) the sub-agent calls of each way in B16 (MCP call_agent vs tinyagi call).
+ * B15_ASKS (200) and B15_CLAUDE_MESSAGES (40) size B15 (approvals); B16_CALLS (50) the sub-agent calls of each way in B16 (MCP call_agent vs tinyagi call);
+ * B17_RUNS (8) and B17_MESSAGES (200) the pairs and messages of B17 (B0's daemon with the OTLP export on vs off).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BENCH_DATABASE_URL, loadLine, machineLine } from './machine.ts';
@@ -22,10 +23,11 @@ import { benchB9 } from './visualizer-bench.ts';
 import { benchB10, benchB14 } from './channel-bench.ts';
 import { benchB15 } from './approval-bench.ts';
 import { benchB16 } from './mcp-bench.ts';
+import { benchB17 } from './otel-export-bench.ts';
 
-const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13', 'B14', 'B15', 'B16'];
+const ALL = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13', 'B14', 'B15', 'B16', 'B17'];
 // B11 and B12 (TinyOffice's first-load JS and rendering) are measured by hand (docs/benchmarks.md) and kept as they are.
-const RUNNABLE = new Set(['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13', 'B14', 'B15', 'B16']);
+const RUNNABLE = new Set(['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13', 'B14', 'B15', 'B16', 'B17']);
 const selected = new Set((process.env.BENCH ?? [...RUNNABLE].join(',')).split(',').map((s) => s.trim().toUpperCase()));
 const b5Sizes = (process.env.B5_SIZES ?? '100,1000,10000').split(',').map(Number);
 const total = Number(process.env.B1_TOTAL ?? 32_000);
@@ -126,6 +128,16 @@ if (selected.has('B16')) {
   section(
     '## B16 — a sub-agent call from inside a run: MCP `call_agent` against `tinyagi call` through the shell',
     `A real daemon (the built \`tinyagi\`, as the e2e tests start it; SQLite, default durability). One run of an agent on the bench's runtime (bench/fixtures/mcp-call-runtime.mjs, a plugin runtime) calls the same sub-agent (\`@helper\`, the mock runtime with no latency) ${calls} times each way, interleaved: with the official MCP SDK client through TinyAGI's MCP server (\`tinyagi mcp\` through the agent shim, as every CLI agent gets it), once with the server kept for the turn as a CLI keeps it and once started for the call; and as \`tinyagi call helper "…"\` run through /bin/sh, as an agent's shell tool runs it (one CLI process per call). A round trip is the caller's wall time until the reply is back; the sub-agent's run is the same in each. Load average (1 min) before / after: ${load} / ${loadLine()} (the machine is shared: other work ran meanwhile).\n\n${body}`,
+  );
+}
+if (selected.has('B17')) {
+  const runs = Number(process.env.B17_RUNS ?? 8);
+  const messages = Number(process.env.B17_MESSAGES ?? 200);
+  const load = loadLine();
+  const body = benchB17(runs, messages);
+  section(
+    "## B17 — B0's daemon with the OTLP export on vs off, side by side",
+    `Issue 38's aim: the OTLP export on costs at most 5 % more daemon CPU. Two real daemons at once (the built \`tinyagi\`, from its start-up snapshot, as \`tinyagi start\` runs it), each with B0's 4 agents on the fake \`claude\` CLI; one with export off, one with traces and metrics on through the standard variables only (\`OTEL_TRACES_EXPORTER=otlp\`, \`OTEL_METRICS_EXPORTER=otlp\`, \`OTEL_EXPORTER_OTLP_ENDPOINT\`: OTLP/protobuf over HTTP, spans every 5 s, metrics every 60 s) to a collector on loopback. After 50 messages of warm-up to each (code compiled on first use, the first export), ${messages} messages are posted through the REST API, each to both daemons in turn (which first alternates), and both are measured over the same window, so whatever else the machine does then weighs on both; which daemon starts first alternates from pair to pair. Daemon CPU is utime+stime from /proc/<pid>/stat (the fake CLIs are other processes). The collector holds what it gets during the window and hands it to a real OTLP receiver (packages/otel/test/receiver.ts) to decode after it, so decoding in the bench's process stays out of the window; "spans received" checks every run's span arrived. The same measurement one daemon after the other: \`SEQUENTIAL=1 node --conditions=tinyagi-source packages/otel/bench/export-cpu.ts\` (docs/telemetry.md, "What it costs"). Load average (1 min) before / after: ${load} / ${loadLine()}.\n\n${body}`,
   );
 }
 if (selected.has('B13')) {

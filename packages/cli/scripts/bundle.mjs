@@ -8,20 +8,23 @@
  *
  * Left external (resolved from this package's dependencies at run time): native or
  * file-reading packages (better-sqlite3; @fastify/swagger-ui serves files from its own folder),
- * and the channels, the visualizer, trace export (@tinyagi/otel) and the MCP SDK (`tinyagi mcp`),
- * which run in their own process or only on demand.
+ * and the channels, the visualizer and the MCP SDK (`tinyagi mcp`), which run in their own
+ * process or only on demand. Trace export (@tinyagi/otel, loaded only when telemetry is on) is a
+ * bundle of its own, dist/otel/ (below), that both daemon builds load as `#otel`.
  * Package files the bundled code reads (core's drizzle/ and templates/, this package's version)
  * are found through `__TINYAGI_BUNDLED__` / `__TINYAGI_VERSION__` (core/src/package-root.ts,
  * src/version.ts); the check at the end fails the build if any other file-relative URL appears.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { build, transform } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const requireHere = createRequire(import.meta.url);
+const { version, imports } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 export const EXTERNAL = [
   'better-sqlite3',
@@ -113,7 +116,19 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
+// CommonJS dependencies inside an ES module bundle call require().
+const requireBanner = { js: "import { createRequire as __tinyagiCreateRequire } from 'node:module'; const require = __tinyagiCreateRequire(import.meta.url);" };
 const constants = { __TINYAGI_BUNDLED__: 'true', __TINYAGI_VERSION__: JSON.stringify(version) };
+
+/** External packages the daemon loads from a bundle of this package instead (`#otel`: package.json `imports`, built below). */
+const BUNDLED_APART = { '@tinyagi/otel': '#otel' };
+const OTEL_ENTRY = join(imports['#otel']);
+const bundledApart = {
+  name: 'bundled-apart',
+  setup(b) {
+    b.onResolve({ filter: /^@tinyagi\/otel$/ }, (args) => ({ path: BUNDLED_APART[args.path], external: true }));
+  },
+};
 
 const result = await build({
   ...common,
@@ -125,9 +140,8 @@ const result = await build({
   external: EXTERNAL,
   sourcemap: 'linked',
   define: constants,
-  // CommonJS dependencies inside an ES module bundle call require().
-  banner: { js: "import { createRequire as __tinyagiCreateRequire } from 'node:module'; const require = __tinyagiCreateRequire(import.meta.url);" },
-  plugins: [unusedDefaults, lazyFastifyBuiltins, zodEnglishOnly],
+  banner: requireBanner,
+  plugins: [unusedDefaults, lazyFastifyBuiltins, zodEnglishOnly, bundledApart],
   metafile: Boolean(process.env.BUNDLE_META),
 });
 
@@ -151,7 +165,7 @@ const viaRuntimeRequire = {
       contents: LOADED_ON_USE.has(args.path)
         ? `let loaded; const load = () => (loaded ??= globalThis.__tinyagiRequire(${JSON.stringify(args.path)}));
 module.exports = new Proxy(function () {}, { get: (_, key) => (key === '__esModule' ? undefined : load()[key]), construct: (_, a) => new (load())(...a), apply: (_, self, a) => load().apply(self, a) });`
-        : `module.exports = globalThis.__tinyagiRequire(${JSON.stringify(args.path)});`,
+        : `module.exports = globalThis.__tinyagiRequire(${JSON.stringify(BUNDLED_APART[args.path] ?? args.path)});`,
       loader: 'js',
     }));
   },
@@ -173,6 +187,58 @@ const minifiedDependencies = {
     });
   },
 };
+
+/**
+ * Trace and metrics export: @tinyagi/otel with the OpenTelemetry SDK and exporters in one bundle,
+ * dist/otel/ (where `#otel` in package.json's imports points), loaded by the daemon only when telemetry is on.
+ * Loaded as packages, they added 14.5 MB to the daemon's RSS under the export bench
+ * (docs/telemetry.md, "What it costs"), and every agent CLI the daemon spawns is a fork of it:
+ * - tree-shaken, the semantic-conventions index (thousands of constants), the resource detectors
+ *   and the rest of the SDK the export never calls stay out;
+ * - the exporters' `import('http')` becomes a require of the builtin: imported as an ES module,
+ *   node:http's namespace reads its every export, and its `WebSocket` getter loads undici (about
+ *   10 MB in a bare node) for a class the export never uses;
+ * - the gRPC exporters stay packages (dependencies of this package), loaded only with `grpc`:
+ *   they require @grpc/grpc-js in a way a bundler cannot follow.
+ */
+const builtinsRequired = {
+  name: 'builtins-required',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
+      args.namespace === 'builtin-required' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'builtin-required' },
+    );
+    // Named exports for the builtin's data properties (Agent, request, …), none for its getters.
+    b.onLoad({ filter: /.*/, namespace: 'builtin-required' }, (args) => {
+      const builtin = `node:${args.path}`;
+      const names = Object.entries(Object.getOwnPropertyDescriptors(requireHere(builtin))).filter(([name, d]) => 'value' in d && /^[A-Za-z_$][\w$]*$/.test(name));
+      return { contents: `const m = require(${JSON.stringify(builtin)}); export default m; export const { ${names.map(([name]) => name).join(', ')} } = m;`, loader: 'js' };
+    });
+  },
+};
+const otel = await build({
+  ...common,
+  entryPoints: { [basename(OTEL_ENTRY, '.js')]: '@tinyagi/otel' },
+  outdir: dirname(OTEL_ENTRY),
+  chunkNames: '[name]-[hash]',
+  splitting: true,
+  format: 'esm',
+  // Core: types only, never a second copy.
+  external: ['@tinyagi/core', '@grpc/grpc-js', '@opentelemetry/exporter-trace-otlp-grpc', '@opentelemetry/exporter-metrics-otlp-grpc'],
+  banner: requireBanner,
+  plugins: [builtinsRequired, minifiedDependencies],
+  metafile: true,
+});
+// Chunks nothing imports (the resource detectors' per-platform machine-id readers: their code was
+// tree-shaken, their dynamic-import targets were still written) are removed.
+const reachable = new Set();
+const reach = (file) => {
+  if (reachable.has(file)) return;
+  reachable.add(file);
+  for (const { path, external } of otel.metafile.outputs[file]?.imports ?? []) if (!external) reach(path);
+};
+reach(OTEL_ENTRY);
+for (const file of Object.keys(otel.metafile.outputs)) if (!reachable.has(file)) rmSync(join(root, file));
+
 await build({
   ...common,
   entryPoints: { daemon: 'src/daemon/snapshot-entry.ts' },

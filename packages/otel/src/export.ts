@@ -127,6 +127,18 @@ export async function preloadHttpTransport(url: string | undefined, signal: 'TRA
   await (URL.canParse(endpoint) && new URL(endpoint).protocol === 'https:' ? import('node:https') : import('node:http'));
 }
 
+/**
+ * The headers as gRPC metadata. @grpc/grpc-js is CommonJS: its exports are read from the module's
+ * `default` (module.exports), which node's loader and a bundle (the daemon's dist/otel) both give;
+ * a bundle gives no named exports for it.
+ */
+export async function grpcMetadata(headers: Record<string, string>) {
+  const { Metadata } = (await import('@grpc/grpc-js')).default;
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+  return metadata;
+}
+
 /** The official OTLP trace exporter for the protocol (loaded only when used: gRPC pulls in @grpc/grpc-js). */
 export async function createOtlpTraceExporter(options: ExporterOptions): Promise<SpanExporter> {
   const config = {
@@ -146,10 +158,7 @@ export async function createOtlpTraceExporter(options: ExporterOptions): Promise
     case 'grpc': {
       const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
       const { headers, ...rest } = config as { headers?: Record<string, string>; url?: string; timeoutMillis: number };
-      const grpc = await import('@grpc/grpc-js');
-      const metadata = new grpc.Metadata();
-      for (const [key, value] of Object.entries(headers ?? {})) metadata.set(key, value);
-      return new OTLPTraceExporter({ ...rest, ...(headers ? { metadata } : {}) });
+      return new OTLPTraceExporter({ ...rest, ...(headers ? { metadata: await grpcMetadata(headers) } : {}) });
     }
   }
 }

@@ -27,7 +27,7 @@ import type { ApprovalSettledEvent, AttemptFailedEvent, ClaimedEvent, Observer, 
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { OtlpProtocol } from './config.ts';
 import { decidedBySurface } from './approvals.ts';
-import { preloadHttpTransport } from './export.ts';
+import { grpcMetadata, preloadHttpTransport } from './export.ts';
 import { ERROR_TYPE, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
 
 export interface QueueCountsLike {
@@ -94,11 +94,8 @@ async function createMetricExporter(protocol: OtlpProtocol, config: { url?: stri
     }
     case 'grpc': {
       const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
-      const grpc = await import('@grpc/grpc-js');
       const { headers, ...rest } = common;
-      const metadata = new grpc.Metadata();
-      for (const [key, value] of Object.entries(headers ?? {})) metadata.set(key, value);
-      return new OTLPMetricExporter({ ...rest, ...(headers ? { metadata } : {}) });
+      return new OTLPMetricExporter({ ...rest, ...(headers ? { metadata: await grpcMetadata(headers) } : {}) });
     }
   }
 }

@@ -3,6 +3,7 @@
  * the trace observer under test registered through the observer seam.
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SettingsSchema, type InvokeRequest, type InvokeResult, type Observer, type Settings } from '@tinyagi/core';
 import { openStores, type StoreTransaction } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
@@ -97,15 +98,20 @@ export function failWriterOnce() {
   };
 }
 
-/** The observer exporting to `receiver`, on a fresh orchestrator. */
+/** The daemon's bundle of this package (the CLI's scripts/bundle.mjs; `tinyagi start` loads it as `#otel`): the same API as the sources. */
+export async function bundledOtel(): Promise<typeof import('../src/index.ts')> {
+  return import(fileURLToPath(new URL('../../cli/dist/otel/index.js', import.meta.url)));
+}
+
+/** The observer exporting to `receiver`, on a fresh orchestrator; `create` another build's createTraceObserver (default: the sources'). */
 export async function setUp(
   receiver: Receiver,
   protocol: OtlpProtocol,
-  extra: Partial<TraceObserverOptions> & { wrapObserver?: (observer: Observer) => Observer } = {},
+  extra: Partial<TraceObserverOptions> & { wrapObserver?: (observer: Observer) => Observer; create?: typeof createTraceObserver } = {},
 ): Promise<{ h: Harness; exp: TraceExport }> {
   cleanups.push(() => receiver.close());
-  const { wrapObserver, ...options } = extra;
-  const exp = await createTraceObserver({
+  const { wrapObserver, create = createTraceObserver, ...options } = extra;
+  const exp = await create({
     url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`,
     protocol,
     describeAgent: agentsFromSettings(() => settings),

@@ -1,13 +1,14 @@
 /**
  * Metrics over OTLP from a real conversation (the trace tests' scenario: a handoff, a sub-agent,
  * a retried failure): runs by status, failed attempts by class, tokens, cost, duration, runs in
- * progress and the queue's messages, decoded by a real receiver from protobuf and JSON over HTTP, and over gRPC.
+ * progress and the queue's messages, decoded by a real receiver from protobuf and JSON over HTTP, and over gRPC;
+ * from the sources and from the daemon's bundle (packages/cli/dist/otel).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '@tinyagi/core';
 import { waitFor } from '@tinyagi/test-kit';
-import { agentsFromSettings, createMetricsObserver, createTraceObserver } from '../src/index.ts';
-import { closeAll, failWriterOnce, harness, settings } from './harness.ts';
+import * as source from '../src/index.ts';
+import { bundledOtel, closeAll, failWriterOnce, harness, settings } from './harness.ts';
 import { grpcReceiver, httpReceiver, type ReceivedPoint } from './receiver.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -22,20 +23,27 @@ function total(points: ReceivedPoint[], metric: string, match: Record<string, un
 }
 
 describe('metrics', () => {
-  for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
-    it(`${protocol}: runs, failures by class, tokens, cost, duration, active runs and queue depth by agent, runtime and model`, async () => {
+  for (const [protocol, bundled] of [
+    ['http/protobuf', false],
+    ['http/json', false],
+    ['grpc', false],
+    ['http/protobuf', true],
+    ['grpc', true],
+  ] as const) {
+    it(`${protocol}${bundled ? ", the daemon's bundle" : ''}: runs, failures by class, tokens, cost, duration, active runs and queue depth by agent, runtime and model`, async () => {
       const receiver = protocol === 'grpc' ? await grpcReceiver() : await httpReceiver();
       cleanups.push(() => receiver.close());
-      const metrics = await createMetricsObserver({
+      const otel = bundled ? await bundledOtel() : source;
+      const metrics = await otel.createMetricsObserver({
         url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/metrics`,
         protocol,
-        describeAgent: agentsFromSettings(() => settings),
+        describeAgent: otel.agentsFromSettings(() => settings),
         exportIntervalMillis: 60_000,
         queueCounts: async () => h.stores.queue.counts(),
       });
       cleanups.push(() => metrics.shutdown());
       // The traces alongside, as the daemon runs them: two observers on one orchestrator.
-      const traces = await createTraceObserver({ url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`, protocol });
+      const traces = await otel.createTraceObserver({ url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`, protocol });
       cleanups.push(() => traces.shutdown());
       const h = await harness(settings, { observers: [traces.observer, metrics.observer], invoke: failWriterOnce() });
       const sent = await h.orchestrator.submit({ message: '@launch plan the launch', channel: 'api', sender: 'ana', senderId: 'u1' });
@@ -93,7 +101,7 @@ describe('per-run histograms', () => {
     it(`${protocol}: explicit buckets (upper bounds inclusive), min and max, and each export says only what happened since the last (delta)`, async () => {
       const receiver = await httpReceiver();
       cleanups.push(() => receiver.close());
-      const metrics = await createMetricsObserver({ url: `${receiver.endpoint}/v1/metrics`, protocol, describeAgent: agentsFromSettings(() => settings), exportIntervalMillis: 60_000 });
+      const metrics = await source.createMetricsObserver({ url: `${receiver.endpoint}/v1/metrics`, protocol, describeAgent: source.agentsFromSettings(() => settings), exportIntervalMillis: 60_000 });
       cleanups.push(() => metrics.shutdown());
       const end = (id: string, inputTokens: number, status: 'completed' | 'failed' = 'completed') =>
         metrics.observer.runEnded?.({

@@ -1,12 +1,14 @@
 /**
  * Trace export against a real OTLP receiver: a team conversation on a real orchestrator (SQLite
  * file, mock runtime) with a handoff, a sub-agent, a retried failure and tool calls arrives as
- * exactly the expected span tree with the GenAI attributes, over HTTP/protobuf, HTTP/JSON and gRPC.
+ * exactly the expected span tree with the GenAI attributes, over HTTP/protobuf, HTTP/JSON and gRPC;
+ * from this package's sources and from the daemon's bundle of it (packages/cli/dist/otel, built
+ * by the CLI's scripts/bundle.mjs: what `tinyagi start` loads).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import { runSpanIdOf, traceIdOf } from '../src/index.ts';
-import { closeAll, runConversation, SECRET, setUp } from './harness.ts';
+import { bundledOtel, closeAll, runConversation, SECRET, setUp } from './harness.ts';
 import { grpcReceiver, httpReceiver, type ReceivedSpan } from './receiver.ts';
 
 afterEach(closeAll);
@@ -24,10 +26,17 @@ function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {
 }
 
 describe('trace export', () => {
-  for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
-    it(`${protocol}: one conversation is one trace: workflow, agents, sub-agent, handoff link, tools, retry events, GenAI attributes`, async () => {
+  for (const [protocol, bundled] of [
+    ['http/protobuf', false],
+    ['http/json', false],
+    ['grpc', false],
+    ['http/protobuf', true],
+    ['http/json', true],
+    ['grpc', true],
+  ] as const) {
+    it(`${protocol}${bundled ? ", the daemon's bundle" : ''}: one conversation is one trace: workflow, agents, sub-agent, handoff link, tools, retry events, GenAI attributes`, async () => {
       const receiver = protocol === 'grpc' ? await grpcReceiver() : await httpReceiver();
-      const { h, exp } = await setUp(receiver, protocol);
+      const { h, exp } = await setUp(receiver, protocol, bundled ? { create: (await bundledOtel()).createTraceObserver } : {});
       const { conversationId, lead, scout, writer } = await conversationTraced(h, receiver);
       const spans = receiver.spans;
 

@@ -15,6 +15,8 @@ export interface PackedManifest {
   main?: string;
   types?: string;
   exports?: unknown;
+  /** Package-internal specifiers (`#otel`) and the files they name. */
+  imports?: Record<string, unknown>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
@@ -39,7 +41,7 @@ export function workspaceConditions(manifest: PackedManifest): string[] {
   return JSON.stringify(manifest.exports ?? {}).includes(`"${SOURCE_CONDITION}"`) ? [SOURCE_CONDITION] : [];
 }
 
-/** Files named by exports (every condition), bin, main and types. */
+/** Files named by exports and imports (every condition), bin, main and types. */
 export function entryFiles(manifest: PackedManifest): string[] {
   const files: string[] = [];
   const walk = (node: unknown): void => {
@@ -50,6 +52,7 @@ export function entryFiles(manifest: PackedManifest): string[] {
     }
   };
   walk(manifest.exports);
+  walk(manifest.imports);
   if (typeof manifest.bin === 'string') files.push(manifest.bin);
   else walk(manifest.bin);
   if (manifest.main) files.push(manifest.main);
@@ -95,6 +98,10 @@ export function undeclaredImports(dir: string, manifest: PackedManifest): string
     for (const match of SPECIFIERS.flatMap((pattern) => [...text.matchAll(pattern)])) {
       const specifier = match[1]!;
       if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || BUILTINS.has(specifier)) continue;
+      if (specifier.startsWith('#')) {
+        if (!manifest.imports?.[specifier]) problems.add(`${relative(dir, file)} imports ${specifier}, which the manifest's imports do not name`);
+        continue;
+      }
       const name = packageOf(specifier);
       if (name === manifest.name) continue;
       if (declared.has(name) || (isTypes && declared.has(typesPackageOf(name)))) continue;
@@ -109,12 +116,17 @@ export function staleOutputs(packedDir: string, sourceDir: string): string[] {
   const dist = join(packedDir, 'dist');
   if (!existsSync(dist)) return [];
   const js = listFiles(dist).filter((file) => file.endsWith('.js'));
-  // The CLI's executable bundle (dist/chunks/, packages/cli/scripts/bundle.mjs) has no source per
-  // file: a chunk is stale when no file of the package imports it.
-  const imported = new Set<string>();
-  for (const file of js) for (const m of readFileSync(file, 'utf8').matchAll(/["']\.{1,2}\/(?:chunks\/)?([\w-]+\.js)["']/g)) imported.add(m[1]!);
+  // The CLI's executable bundles (dist/chunks/ and dist/otel/, packages/cli/scripts/bundle.mjs)
+  // have no source per file: a bundle file is stale when no file of the package imports it and
+  // the manifest's imports do not name it.
+  const manifest = JSON.parse(readFileSync(join(packedDir, 'package.json'), 'utf8')) as PackedManifest;
+  const imported = new Set(entryFiles(manifest).map((file) => file.replace(/^\.\/dist\//, '')));
+  for (const file of js) {
+    const folder = relative(dist, join(file, '..'));
+    for (const m of readFileSync(file, 'utf8').matchAll(/["'](\.{1,2}\/(?:chunks\/)?[\w-]+\.js)["']/g)) imported.add(relative(dist, join(dist, folder, m[1]!)));
+  }
   return js
     .map((file) => relative(dist, file))
-    .filter((rel) => (rel.startsWith('chunks/') ? !imported.has(rel.slice('chunks/'.length)) : !existsSync(join(sourceDir, 'src', rel.replace(/\.js$/, '.ts')))))
+    .filter((rel) => (/^(chunks|otel)\//.test(rel) ? !imported.has(rel) : !existsSync(join(sourceDir, 'src', rel.replace(/\.js$/, '.ts')))))
     .map((rel) => `dist/${rel}`);
 }
