@@ -60,6 +60,16 @@ const bigLimits = {
   ping_pong_max: 1000,
 };
 
+/** What a profiled pass of the "on" side spent (b3-side.ts): CPU, samples in the export's code, in the garbage collector. */
+export interface ExportShare {
+  cpuMs: number;
+  exportMs: number;
+  gcMs: number;
+}
+
+/** Passes profiled after the measured ones, on the "on" side alone. */
+const PROFILED_PASSES = 3;
+
 /** One B3 scenario run once: wall ms per run of each conversation, and the process's CPU for all of it. */
 interface B3Pass {
   perRun: number[];
@@ -140,7 +150,7 @@ const B3_SIDE = new URL('./b3-side.ts', import.meta.url);
  * uncounted pass first (the JIT's warm-up); the export goes to a discarding collector in this
  * process, so receiving it counts in neither side.
  */
-async function offAndOn(scenario: B3ScenarioName, reps: number): Promise<{ off: B3Pass[]; on: B3Pass[]; exports: number }> {
+async function offAndOn(scenario: B3ScenarioName, reps: number): Promise<{ off: B3Pass[]; on: B3Pass[]; profiled: ExportShare; exports: number }> {
   const collector = await discardingCollector();
   const sides = [undefined, collector.endpoint].map((endpoint) =>
     fork(B3_SIDE, [JSON.stringify({ scenario, endpoint })], { execArgv: ['--conditions=tinyagi-source'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] }),
@@ -159,9 +169,18 @@ async function offAndOn(scenario: B3ScenarioName, reps: number): Promise<{ off: 
       const [off, on] = await Promise.all(results);
       if (i > 0) passes.push([off!, on!]);
     }
+    const profiled: ExportShare = { cpuMs: 0, exportMs: 0, gcMs: 0 };
+    for (let i = 0; i < PROFILED_PASSES; i++) {
+      const share = next<ExportShare>(sides[1]!);
+      sides[1]!.send('profile');
+      const { cpuMs, exportMs, gcMs } = await share;
+      profiled.cpuMs += cpuMs;
+      profiled.exportMs += exportMs;
+      profiled.gcMs += gcMs;
+    }
     for (const child of sides) child.send('stop');
     await Promise.all(sides.map((child) => new Promise((resolve) => child.once('exit', resolve))));
-    return { off: passes.map(([off]) => off), on: passes.map(([, on]) => on), exports: collector.requests() };
+    return { off: passes.map(([off]) => off), on: passes.map(([, on]) => on), profiled, exports: collector.requests() };
   } finally {
     for (const child of sides) if (child.exitCode === null) child.kill();
     await collector.close();
@@ -253,6 +272,17 @@ export async function benchB3(): Promise<string> {
     '| scenario | ms per run p50 | ms per run p95 | throughput | CPU ms per run |',
     '|---|---|---|---|---|',
     ...rows,
+    '',
+    `Where the "on" side's CPU goes, from V8's sampling profiler (1 ms samples) over ${PROFILED_PASSES} more passes of that side alone: the time of the samples whose stack has a frame of the export's code (@tinyagi/otel, the OpenTelemetry packages, protobufjs, and Node's HTTP client and sockets, which nothing else uses in B3), as a share of the side's CPU (user + system) over those passes. This does not move with what else the machine does, as the pairs above do; it leaves out the kernel's share of sending and the export's part of the garbage collector's time (given for all code).`,
+    '',
+    "| scenario | the export's code | garbage collector (all code) | CPU profiled |",
+    '|---|---|---|---|',
+    ...(
+      [
+        ['10-hop chain', chain.profiled],
+        ['100-way fan-out', fan.profiled],
+      ] as const
+    ).map(([name, p]) => `| ${name} | **${((p.exportMs / p.cpuMs) * 100).toFixed(1)} %** | ${((p.gcMs / p.cpuMs) * 100).toFixed(1)} % | ${p.cpuMs.toFixed(0)} ms |`),
   ].join('\n');
 }
 
