@@ -13,19 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
-  hitCount?: number;
-}
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
+import { type CpuProfile, type ProfileNode, samplesOf } from '../src/cpuprofile.ts';
 
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
@@ -75,15 +63,12 @@ const byFn = new Map<string, number>();
 const byFile = new Map<string, number>();
 let totalMs = 0;
 for (const file of files) {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  profile.samples.forEach((id, i) => {
-    const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
-    const where = place(nodes.get(id)!.callFrame);
+  for (const [node, ms] of samplesOf(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile)) {
+    const where = place(node.callFrame);
     byFn.set(where.fn, (byFn.get(where.fn) ?? 0) + ms);
     byFile.set(where.file, (byFile.get(where.file) ?? 0) + ms);
     totalMs += ms;
-  });
+  }
 }
 
 const print = (title: string, table: Map<string, number>) => {

@@ -9,17 +9,12 @@
  * the export down and exits.
  */
 import { Session } from 'node:inspector/promises';
+import { type CpuProfile, samplesOf } from './cpuprofile.ts';
 import { b3Pass, b3Scenario, type B3ScenarioName, type ExportShare, otelExport } from './teams-bench.ts';
 
 const { scenario: name, endpoint } = JSON.parse(process.argv[2]!) as { scenario: B3ScenarioName; endpoint?: string };
 const scenario = b3Scenario(name);
 const exp = endpoint ? await otelExport(endpoint, scenario.settings) : undefined;
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string };
-  children?: number[];
-}
 
 /**
  * Code of the export: @tinyagi/otel's sources, the OpenTelemetry packages, their protobuf encoder,
@@ -40,30 +35,28 @@ async function profiledPass(): Promise<ExportShare> {
   await session.post('Profiler.setSamplingInterval', { interval: 1000 });
   await session.post('Profiler.start');
   const { cpuMs } = await b3Pass(scenario, exp?.observers ?? [], exp?.flushTraces);
-  const { profile } = (await session.post('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
+  const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
   session.disconnect();
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parents = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const inExport = new Map<number, boolean>();
   const underExport = (id: number): boolean => {
     let known = inExport.get(id);
     if (known === undefined) {
       const parent = parents.get(id);
-      known = EXPORT_CODE.test(nodes.get(id)!.callFrame.url) || (parent !== undefined && underExport(parent));
+      known = EXPORT_CODE.test(byId.get(id)!.callFrame.url) || (parent !== undefined && underExport(parent));
       inExport.set(id, known);
     }
     return known;
   };
-  let exportUs = 0;
-  let gc = 0;
-  profile.samples.forEach((id, i) => {
-    const us = profile.timeDeltas[i]!;
-    const fn = nodes.get(id)!.callFrame.functionName;
-    if (fn === '(garbage collector)') gc += us;
-    else if (underExport(id)) exportUs += us;
-  });
-  return { cpuMs, exportMs: exportUs / 1000, gcMs: gc / 1000 };
+  let exportMs = 0;
+  let gcMs = 0;
+  for (const [node, ms] of samplesOf(profile)) {
+    if (node.callFrame.functionName === '(garbage collector)') gcMs += ms;
+    else if (underExport(node.id)) exportMs += ms;
+  }
+  return { cpuMs, exportMs, gcMs };
 }
 
 process.on('message', (message) => {
