@@ -2,8 +2,8 @@
  * One real daemon per agent CLI, its agents on a provider pointed at the stand-in model API
  * (@tinyagi/test-kit's model server), every other host refused by the deny-all proxy that the
  * daemon's HTTP(S)_PROXY names (and so every CLI's: the proxy variables are part of an agent's
- * base environment). The CLIs are the lockfile's pinned versions of this package's
- * devDependencies, put on the daemon's PATH (alone: no other binary of node_modules/.bin).
+ * base environment). The CLIs are the pinned versions of ../clis/package-lock.json (installed by
+ * this package's test script, not by `pnpm install`), put on the daemon's PATH (alone: no other binary of node_modules/.bin).
  *
  * Tests register a rule per unique marker word: a request whose user entries carry the marker is
  * answered by that rule, every other one with a plain reply (OpenCode's title-generation call
@@ -154,10 +154,13 @@ export function flattenRuns(nodes: RunNode[]): RunNode[] {
   return nodes.flatMap((n) => [n, ...flattenRuns(n.children)]);
 }
 
-/** Links the pinned binaries into a directory of their own: the daemon's PATH gets these and nothing else of node_modules. */
+/**
+ * Links the pinned binaries into a directory of their own: the daemon's PATH gets these and nothing
+ * else of node_modules. They are installed in ../clis by the suite's own step (scripts/install-clis.mjs).
+ */
 function cliBinDir(): string {
   const dir = tempDir('tinyagi-real-clis-');
-  const require = createRequire(import.meta.url);
+  const require = createRequire(new URL('../clis/package.json', import.meta.url));
   for (const name of Object.keys(BINARIES) as CliName[]) {
     const { pkg, bin } = BINARIES[name];
     const manifestPath = require.resolve(`${pkg}/package.json`);
