@@ -159,6 +159,7 @@ describe('effective settings', () => {
       name: 'A',
       timeout_s: 1800,
       inactivity_s: 180,
+      start_grace_s: 180,
       busy_policy: 'sequential',
       session_mode: 'shared',
       steering: ['inject', 'redirect', 'pause', 'resume', 'cancel'],

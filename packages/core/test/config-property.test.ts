@@ -88,6 +88,7 @@ function agent(customProviders: string[], agentId: string) {
           limits,
           timeout_s: posInt(7200),
           inactivity_s: posInt(7200),
+          start_grace_s: posInt(7200),
           busy_policy: fc.constantFrom(...BUSY_POLICIES),
           session_mode: fc.constantFrom(...SESSION_MODES),
           steering: fc.subarray([...STEER_COMMANDS]),

@@ -56,7 +56,7 @@ describe('resolveInvokeTarget', () => {
   it('maps the old provider anthropic to claude-code (the Claude Code CLI) with aliases, limits and the oauth token only', () => {
     const settings: Settings = {
       models: { anthropic: { oauth_token: 'oauth-tok', api_key: 'sk-ant-settings' } },
-      agents: { coder: { provider: 'anthropic', model: 'opus', timeout_s: 90, inactivity_s: 30 } },
+      agents: { coder: { provider: 'anthropic', model: 'opus', timeout_s: 90, inactivity_s: 30, start_grace_s: 240 } },
     };
     expect(resolveInvokeTarget(settings, 'coder', DAEMON_ENV)).toEqual({
       adapter: 'claude-code',
@@ -65,6 +65,7 @@ describe('resolveInvokeTarget', () => {
       env: { CLAUDE_CONFIG_DIR: '/home/me/.claude-work', CLAUDE_CODE_OAUTH_TOKEN: 'oauth-tok' },
       timeoutMs: 90_000,
       inactivityMs: 30_000,
+      startGraceMs: 240_000,
     });
   });
 
@@ -172,6 +173,7 @@ describe('resolveInvokeTarget', () => {
       apiKey: 'sk-ant-settings',
       timeoutMs: 1_800_000,
       inactivityMs: 180_000,
+      startGraceMs: 180_000,
     });
     expect(resolveInvokeTarget(settings, 'o', DAEMON_ENV)).toMatchObject({ adapter: 'openai-api', model: 'gpt-5', apiKey: 'sk-openai-from-env' });
     expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ adapter: 'anthropic-api', provider: 'custom:gw', baseUrl: 'https://gw.example', apiKey: 'gw-key' });

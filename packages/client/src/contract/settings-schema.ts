@@ -214,6 +214,8 @@ export const AgentSettingsSchema = z.looseObject({
   limits: LimitsSettingsSchema.optional(),
   timeout_s: OptionalPositive,
   inactivity_s: OptionalPositive,
+  /** Silence allowed from a CLI's start until its first output (seconds; never less than inactivity_s). */
+  start_grace_s: OptionalPositive,
   busy_policy: z.enum(BUSY_POLICIES).optional(),
   session_mode: z.enum(SESSION_MODES).optional(),
   steering: z.array(z.enum(STEER_COMMANDS)).optional(),

@@ -38,6 +38,9 @@ export const SETTINGS_DEFAULTS = {
     timeout_s: 1800,
     // Claude Code's Bash tool gives up after 2 min by default, so 3 min of silence means a hang.
     inactivity_s: 180,
+    // Silence allowed from a CLI's start until its first output (never less than inactivity_s): a
+    // CLI starting on a loaded machine may say nothing for a while before it is hung.
+    start_grace_s: 180,
     busy_policy: 'collect',
     session_mode: 'shared',
     steering: STEER_COMMANDS,
@@ -80,6 +83,7 @@ export interface EffectiveBudgets {
 export type EffectiveAgent = AgentSettings & {
   timeout_s: number;
   inactivity_s: number;
+  start_grace_s: number;
   busy_policy: BusyPolicy;
   session_mode: SessionMode;
   steering: SteerCommand[];
@@ -198,6 +202,7 @@ export function agentDefaults(agent: AgentSettings, settings: Settings = {}): Ef
     ...agent,
     timeout_s: agent.timeout_s ?? d.timeout_s,
     inactivity_s: agent.inactivity_s ?? d.inactivity_s,
+    start_grace_s: agent.start_grace_s ?? d.start_grace_s,
     busy_policy: agent.busy_policy ?? d.busy_policy,
     session_mode: agent.session_mode ?? d.session_mode,
     steering: [...(agent.steering ?? d.steering)],

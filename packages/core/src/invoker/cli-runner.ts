@@ -1,8 +1,9 @@
 /**
  * Runs one agent CLI to completion under the invoker's rules: spawn with an argument array (no
  * shell), an explicit environment, the workspace as cwd, its own process group, a wall-clock
- * timeout and an inactivity watchdog that kill the whole group (SIGTERM, then SIGKILL after a
- * grace period), and bounded output buffers. stdout is handed to the adapter line by line as it
+ * timeout and an inactivity watchdog (the start grace until the first output byte, the silence
+ * limit after it) that kill the whole group (SIGTERM, then SIGKILL after a grace period), and
+ * bounded output buffers. stdout is handed to the adapter line by line as it
  * arrives; the adapter owns the format.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -36,6 +36,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   const limits = {
     timeoutMs: (agent.timeout_s ?? SETTINGS_DEFAULTS.agent.timeout_s) * 1000,
     inactivityMs: (agent.inactivity_s ?? SETTINGS_DEFAULTS.agent.inactivity_s) * 1000,
+    startGraceMs: (agent.start_grace_s ?? SETTINGS_DEFAULTS.agent.start_grace_s) * 1000,
   };
   // The agent's own env_passthrough names (cloud credentials): the runtime's credentials win.
   const passthrough = pickEnv(env, agent.env_passthrough ?? []);

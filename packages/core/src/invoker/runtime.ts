@@ -56,7 +56,7 @@ export interface RuntimeCustomTargetInput {
 }
 
 /** The runtime's part of a target; resolve-target.ts adds the name, provider, limits and the agent's env_passthrough. */
-export type RuntimeTarget = Omit<InvokeTarget, 'adapter' | 'provider' | 'timeoutMs' | 'inactivityMs'>;
+export type RuntimeTarget = Omit<InvokeTarget, 'adapter' | 'provider' | 'timeoutMs' | 'inactivityMs' | 'startGraceMs'>;
 
 export interface RuntimeAdapter {
   /** Runs one invocation in a process of its own (spawn per message), or over HTTP. */

@@ -30,8 +30,13 @@ export interface InvokeTarget {
   maxToolRounds?: number;
   /** Wall-clock limit for one invocation. Default 30 min. */
   timeoutMs?: number;
-  /** No output (stdout/stderr bytes or stream chunks) for this long ends the run. Default 3 min. */
+  /** No output (stdout/stderr bytes or stream chunks) for this long after the first output ends the run. Default 3 min. */
   inactivityMs?: number;
+  /**
+   * No output for this long after the start ends the run (the start grace: a CLI's start is slow
+   * on a loaded machine). Never shorter than `inactivityMs`; default: `inactivityMs`.
+   */
+  startGraceMs?: number;
   /** Between SIGTERM and SIGKILL of the process group. Default 5 s. */
   killGraceMs?: number;
   /** CLI adapters: after the final result event, how long the CLI may take to exit before its group is killed. Default 30 s. */
@@ -231,13 +236,18 @@ export const DEFAULT_MAX_TOOL_ROUNDS = 8;
 
 export interface RunLimits {
   timeoutMs: number;
+  /** Silence allowed after the first output. */
   inactivityMs: number;
+  /** Silence allowed from the start until the first output (at least `inactivityMs`). */
+  startGraceMs: number;
 }
 
 export function runLimits(req: InvokeRequest): RunLimits {
+  const inactivityMs = req.inactivityMs ?? req.target.inactivityMs ?? DEFAULT_INACTIVITY_MS;
   return {
     timeoutMs: req.timeoutMs ?? req.target.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    inactivityMs: req.inactivityMs ?? req.target.inactivityMs ?? DEFAULT_INACTIVITY_MS,
+    inactivityMs,
+    startGraceMs: Math.max(req.target.startGraceMs ?? 0, inactivityMs),
   };
 }
 

@@ -1,14 +1,17 @@
 /**
- * One watchdog per invocation: a wall-clock deadline, an inactivity deadline that every sign of
- * life (`touch`) pushes back, and the caller's AbortSignal. The first of the three to fire wins
- * and is reported once through `onExpire`; the adapter then stops its process or request.
+ * One watchdog per invocation: a wall-clock deadline, a silence deadline, and the caller's
+ * AbortSignal. The first of the three to fire wins and is reported once through `onExpire`; the
+ * adapter then stops its process or request. Until the first sign of life (`touch`) the silence
+ * deadline is the start grace (`startGraceMs`: a CLI starting on a loaded machine says nothing
+ * for a while); from then on every touch pushes it back by the silence limit (`inactivityMs`).
  * While `isBusy()` says the run is legitimately silent (waiting on a sub-agent it spawned), the
- * inactivity deadline re-arms instead of firing; the wall clock keeps counting.
+ * silence deadline re-arms instead of firing; the wall clock keeps counting.
  */
 import { InvokeError } from './invoke-error.ts';
 import type { RunLimits } from './types.ts';
 
-export type WatchdogExpiry = 'timeout' | 'inactivity' | 'cancelled';
+/** `start`: silent for the whole start grace; `inactivity`: silent for the silence limit after some output. */
+export type WatchdogExpiry = 'timeout' | 'start' | 'inactivity' | 'cancelled';
 
 export interface Watchdog {
   touch(): void;
@@ -32,12 +35,13 @@ export function startWatchdog(opts: WatchdogOptions): Watchdog {
     dispose();
     opts.onExpire(kind);
   };
+  let started = false;
   const onIdle = (): void => {
     if (opts.isBusy?.()) idle.refresh();
-    else fire('inactivity');
+    else fire(started ? 'inactivity' : 'start');
   };
   const wall = setTimeout(() => fire('timeout'), opts.limits.timeoutMs);
-  const idle = setTimeout(onIdle, opts.limits.inactivityMs);
+  let idle = setTimeout(onIdle, opts.limits.startGraceMs);
   const onAbort = (): void => fire('cancelled');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -52,7 +56,15 @@ export function startWatchdog(opts: WatchdogOptions): Watchdog {
 
   return {
     touch: () => {
-      if (!disposed) idle.refresh();
+      if (disposed) return;
+      if (started) {
+        idle.refresh();
+        return;
+      }
+      // The first sign of life: from now on the silence limit applies.
+      started = true;
+      clearTimeout(idle);
+      idle = setTimeout(onIdle, opts.limits.inactivityMs);
     },
     dispose,
     get expired() {
@@ -69,6 +81,11 @@ export function expiryError(kind: WatchdogExpiry, limits: RunLimits, what: strin
       return new InvokeError('timeout', `${what} did not finish within ${formatMs(limits.timeoutMs)}.`, {
         stderrTail,
         hint: "Raise the agent's timeout_s if this task legitimately needs longer.",
+      });
+    case 'start':
+      return new InvokeError('timeout', `${what} produced no output for ${formatMs(limits.startGraceMs)} after it started.`, {
+        stderrTail,
+        hint: 'The agent looked stuck before its first output; raise start_grace_s if it legitimately starts slower.',
       });
     case 'inactivity':
       return new InvokeError('timeout', `${what} produced no output for ${formatMs(limits.inactivityMs)}.`, {

@@ -4,7 +4,8 @@
  * current, give it the turn, and keep the invoker's promises:
  *
  * - the wall clock and the inactivity watchdog as for a spawned CLI (every protocol message is
- *   a sign of life; a stalled stream is a hung session: its process is closed, the run retried);
+ *   a sign of life; the start grace lasts until the turn's first one; a stalled stream is a hung
+ *   session: its process is closed, the run retried);
  * - cancel interrupts the turn and keeps the process warm where the protocol can (the turn must
  *   settle within the kill grace), else the process is closed;
  * - operator input sent while the turn runs is steered into it at once where the protocol can
@@ -97,8 +98,8 @@ export async function invokeLive(driver: LiveDriver, req: InvokeRequest, pool: S
     resumeId,
     retry: req.session?.retry === true,
     signal: req.signal,
-    // The handshake is bounded like a silent turn: a process that does not answer it is hung.
-    startTimeoutMs: Math.min(limits.inactivityMs, limits.timeoutMs),
+    // The handshake is bounded like a silent start: a process that does not answer it within the start grace is hung.
+    startTimeoutMs: Math.min(limits.startGraceMs, limits.timeoutMs),
     start: async ({ onActivity, signal }) => {
       const runFile = newRunFilePath(req.agentId, sessionKey);
       writeRunFile(runFile, perRun);
