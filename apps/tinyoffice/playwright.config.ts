@@ -4,6 +4,7 @@
  * TINYAGI_HOME with mock agents. `pnpm test` builds first (turbo: tinyoffice#test -> build).
  */
 import { defineConfig } from '@playwright/test';
+import { resultsFile } from '../../packages/test-kit/src/test-times.ts';
 
 export const CHROMIUM = process.env['TINYOFFICE_CHROMIUM'] ?? '/usr/bin/chromium';
 
@@ -18,7 +19,8 @@ export default defineConfig({
   // Generous: a loaded machine is slow, and every wait is on a state, not a clock.
   timeout: 120_000,
   expect: { timeout: 30_000 },
-  reporter: process.env['CI'] ? 'line' : 'list',
+  // The JSON report feeds the slowest-files table `pnpm test` prints (packages/test-kit/src/test-times.ts).
+  reporter: [[process.env['CI'] ? 'line' : 'list'], ['json', { outputFile: resultsFile() }]],
   globalSetup: './test/global-setup.ts',
   use: {
     browserName: 'chromium',
