@@ -69,7 +69,9 @@ describe('queue across OS processes', () => {
     store.enqueueMany(
       Array.from({ length: 200 }, (_, k) => ({ kind: 'job' as const, agentId: `agent-${k % 10}`, conversationId: `c-${k}`, channel: 'test', content: k < 100 ? `m-${k}` : `hang-${k}` })),
     );
-    const first = startWorker({ db: dbPath, log, leaseMs: 300, sweepMs: 50, concurrency: 10, policy: 'sequential', hangPrefix: 'hang-' });
+    // A 1.5 s lease (renewed every 0.5 s) outlasts a loaded machine's stalls, so the 10 held messages
+    // stay held between the wait below and the kill; the second worker reclaims them once it expires.
+    const first = startWorker({ db: dbPath, log, leaseMs: 1500, sweepMs: 50, concurrency: 10, policy: 'sequential', hangPrefix: 'hang-' });
     // Killed while it holds leases, and only then: once every agent is stuck on its first
     // never-finishing message, the worker holds exactly 10 (renewed) and makes no more progress.
     // (Killing after a progress count raced group commits: between a group's commit and the next
@@ -80,12 +82,15 @@ describe('queue across OS processes', () => {
     const held = store.listProcessing();
     expect(held).toHaveLength(10);
     expect(held.every((m) => m.content.startsWith('hang-'))).toBe(true);
-    expect(held.every((m) => m.attempts === 1)).toBe(true);
+    // Usually 1; a machine too loaded for the worker to renew its lease in time lets its own sweeper
+    // reclaim the message first (attempt 2), which is the lease doing its job. What the restart
+    // must do is count one more attempt than the killed worker left.
+    expect(held.every((m) => m.attempts >= 1)).toBe(true);
 
     const second = startWorker({ db: dbPath, log, leaseMs: 300, sweepMs: 50, exitWhenIdle: true });
     expect((await second.exited).code).toBe(0);
     expect(store.counts()).toMatchObject({ completed: 200, pending: 0, processing: 0, dead: 0 });
-    for (const m of held) expect(store.get(m.id)!.attempts).toBe(2);
+    for (const m of held) expect(store.get(m.id)!.attempts).toBe(m.attempts + 1);
     // At-least-once: only messages whose handler ran but whose completion was lost in the kill can repeat.
     const ids = logLines(log).map((l) => l.id);
     expect(new Set(ids).size).toBe(200);
