@@ -1,6 +1,6 @@
 /**
  * Version awareness of the agent CLIs (docs/operations.md, "CLI versions"). Each CLI runtime has
- * the versions we verified (the real-CLI suite's pins, packages/real-cli-test/package.json) and
+ * the versions we verified (the real-CLI suite's pins, packages/real-cli-test/clis/package.json) and
  * the way to ask the CLI its version. `cliVersion` runs `<command> --version` (an argument array,
  * no shell, a short timeout), parses it and compares it with the range; the answer is cached per
  * resolved path and modification time, so asking again after an upgrade asks the new binary.
