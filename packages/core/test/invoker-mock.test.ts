@@ -2,12 +2,14 @@
  * The built-in mock provider: rule matching, reply templates, spawns, scripted failures and
  * waits that end on abort or timeout. `crash` is checked in a real child process.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec, type SpawnAgentArgs } from '../src/invoker/index.ts';
+import { mockGateDir } from '../src/invoker/adapters/mock-gate.ts';
+import { checkAgentConfig } from '../src/config/index.ts';
 
 let workspace: string;
 let events: InvokeProgress[];
@@ -203,6 +205,69 @@ describe('mock adapter', () => {
     const abortedAt = Date.now();
     expect((await invokeError(slow)).kind).toBe('cancelled');
     expect(Date.now() - abortedAt).toBeLessThan(1000);
+  });
+
+  it('holds a gated rule after its progress until the gate file exists; an open gate lets runs through until it is deleted', async () => {
+    const gates = join(workspace, 'gates');
+    const script: MockScriptSpec = { gate_dir: gates, rules: [{ match: 'work', progress: [{ status: 'working' }], gate: 'release-me', reply: 'released' }] };
+    let progressed!: () => void;
+    const seenProgress = new Promise<void>((resolve) => (progressed = resolve));
+    const run = invokeAgent(
+      request(script, 'work', {
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'status') progressed();
+        },
+      }),
+    );
+    await seenProgress;
+    // Without the gate the reply would follow within this turn of the event loop (no latency).
+    await new Promise((resolve) => setImmediate(resolve));
+    writeFileSync(join(gates, 'other-gate'), '');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual([{ type: 'status', message: 'working' }]);
+    writeFileSync(join(gates, 'release-me'), '');
+    expect((await run).text).toBe('released');
+    expect(events.at(-1)).toEqual({ type: 'text', text: 'released' });
+
+    // Still open: the next run is not held. Deleted: closed again.
+    expect((await invokeAgent(request(script, 'work again'))).text).toBe('released');
+    unlinkSync(join(gates, 'release-me'));
+    const controller = new AbortController();
+    const held = invokeAgent(request(script, 'work', { signal: controller.signal }));
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    expect((await invokeError(held)).kind).toBe('cancelled');
+  });
+
+  it('a closed gate ends on abort at once, and on the timeout', async () => {
+    const script: MockScriptSpec = { gate_dir: join(workspace, 'gates'), rules: [{ match: 'work', progress: [{ status: 'working' }], gate: 'never', reply: 'too late' }] };
+    const controller = new AbortController();
+    const held = invokeAgent(
+      request(script, 'work', {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'status') setImmediate(() => controller.abort());
+        },
+      }),
+    );
+    expect((await invokeError(held)).kind).toBe('cancelled');
+    expect((await invokeError(invokeAgent(request(script, 'work', { timeoutMs: 200 })))).kind).toBe('timeout');
+  });
+
+  it('looks for gates in gate_dir (with ~ expanded), else in <TINYAGI_HOME>/mock-gates', () => {
+    const env = { HOME: '/home/ada', TINYAGI_HOME: '/srv/tinyagi' };
+    expect(mockGateDir(undefined, env)).toBe('/srv/tinyagi/mock-gates');
+    expect(mockGateDir('', env)).toBe('/srv/tinyagi/mock-gates');
+    expect(mockGateDir('~/gates', env)).toBe('/home/ada/gates');
+    expect(mockGateDir(undefined, { HOME: '/home/ada' })).toBe('/home/ada/.tinyagi/mock-gates');
+  });
+
+  it('takes a gate named as a plain file name and gate_dir in the settings; a gate that is a path is refused', () => {
+    expect(checkAgentConfig({ provider: 'mock', mock: { gate_dir: '/tmp/gates', rules: [{ match: 'x', gate: 'step-1.done' }] } })).toEqual([]);
+    for (const gate of ['../up', 'a/b', '', '.hidden']) {
+      expect(checkAgentConfig({ provider: 'mock', mock: { rules: [{ match: 'x', gate }] } }).map((i) => i.path)).toEqual(['mock.rules[0].gate']);
+    }
   });
 
   it('hangs until aborted, or until the timeout', async () => {

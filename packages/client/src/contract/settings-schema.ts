@@ -124,6 +124,11 @@ export const MockRuleSchema = z.looseObject({
   match: Str,
   reply: OptionalStr,
   fail: z.enum(MOCK_FAILURES).optional(),
+  /** Holds the run, after its progress and before its latency, until the file `<gate_dir>/<gate>` exists. */
+  gate: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'must be a file name: letters, digits, ".", "_" and "-"')
+    .optional(),
   latency_ms: nonNegative.optional(),
   /**
    * Progress reported before the delay: a tool used (`{ tool, input, id?, kind?, title? }`), its
@@ -167,6 +172,8 @@ export const MockRuleSchema = z.looseObject({
 
 /** The scripted, deterministic provider used for demos, tests and fresh installs. */
 export const MockScriptSchema = z.looseObject({
+  /** The directory of the rules' gate files; default `<TINYAGI_HOME>/mock-gates`. */
+  gate_dir: OptionalStr,
   latency_ms: nonNegative.optional(),
   reply: OptionalStr,
   usage: UsageSchema.optional(),

@@ -51,6 +51,11 @@ export interface MockRuleSpec {
   progress?: MockProgressSpec[];
   reply?: string;
   fail?: MockFailure;
+  /**
+   * Holds the run, after its progress and before its latency, until the file `<gate dir>/<gate>`
+   * exists (mock-gate.ts): a test releases the run at the moment it chooses.
+   */
+  gate?: string;
   latency_ms?: number;
   spawn?: MockSpawnSpec[];
   usage?: MockUsageSpec;
@@ -59,6 +64,8 @@ export interface MockRuleSpec {
 export interface MockScriptSpec {
   /** Which account the mock says it spends (quotas/account.ts); agents with the same one share quota holds. */
   account?: string;
+  /** Where the rules' gate files are looked for; default `<TINYAGI_HOME>/mock-gates`. */
+  gate_dir?: string;
   latency_ms?: number;
   reply?: string;
   usage?: MockUsageSpec;

@@ -3,8 +3,8 @@
  * A script (the agent's `mock` setting) picks a rule by matching the prompt (case-insensitive
  * substring, or `/regex/flags`; the first match wins) and replies from a template, optionally
  * after reporting scripted progress (tool use, status lines, as an agent CLI streams them), after
- * a delay, after spawning sub-agents, or by failing in a chosen way. It never calls a
- * model, and its default reply says so. Its steps (after the delay, before each sub-agent call)
+ * its gate is released (mock-gate.ts) and a delay, after spawning sub-agents, or by failing in a
+ * chosen way. It never calls a model, and its default reply says so. Its steps (after the delay, before each sub-agent call)
  * are steering checkpoints (`req.checkpoint`): a paused run waits there, and operator input
  * joins `{{message}}` like a user message added to the turn.
  */
@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvokeError } from '../invoke-error.ts';
 import { emitProgress, runLimits, type InvokeProgress, type InvokeRequest, type InvokeResult, type SpawnAgentArgs } from '../types.ts';
+import { gateOpened, mockGateDir } from './mock-gate.ts';
 import type { MockProgressSpec } from './mock-script.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
@@ -88,6 +89,8 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
       }
       emitProgress(req, mockProgress(step));
     }
+    // A closed gate is silence, as a delay is: the watchdog's limits still apply.
+    if (rule?.gate !== undefined) await gateOpened(mockGateDir(script.gate_dir), rule.gate, stop.signal);
     const latency = rule?.latency_ms ?? script.latency_ms ?? 0;
     if (latency > 0) await delay(latency, undefined, { signal: stop.signal });
     watchdog.touch();
