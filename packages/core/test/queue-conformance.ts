@@ -160,6 +160,54 @@ export function runQueueConformance(name: string, open: () => StoreHandle | Prom
     );
 
     it(
+      'keeps every field of a message as given: 200 KiB of text in any script, attachments and nested meta, ids and depth',
+      withStore(async (store) => {
+        const content = `${'ünïcødé ✓ 日本語 \u{1F600}\n'.repeat(8000)}end`;
+        expect(Buffer.byteLength(content)).toBeGreaterThan(200 * 1024);
+        const input = msg('a', 'x', {
+          content,
+          teamId: 'dev',
+          conversationId: 'conv_1',
+          parentMessageId: 'msg_parent',
+          parentRunId: 'run_parent',
+          runId: 'run_1',
+          depth: 2,
+          sender: 'Ann',
+          senderId: 'u1',
+          threadKey: 'chat-7',
+          attachments: ['/files/a.png', '/files/ü b.txt'],
+          meta: { task: { id: 'T-1', tags: ['x', 'y'] }, flag: true, ratio: 1.5, none: null },
+        });
+        const { id } = await store.enqueue(input);
+        const expected = { ...input, id, status: 'pending', attempts: 0, cancelRequested: false };
+        expect(await store.get(id)).toMatchObject(expected);
+        const [batch] = await store.claim(claimOpts);
+        expect(batch!.messages).toEqual([expect.objectContaining({ ...expected, status: 'processing', attempts: 1 })]);
+      }),
+    );
+
+    it(
+      'finishCancelled ends a cancel-requested message its owner holds (another owner changes nothing); assignRun names the run answering a message',
+      withStore(async (store) => {
+        const a = await store.enqueue(msg('a', 'a0'));
+        await store.enqueue(msg('a', 'a1'));
+        await store.claim({ ...claimOpts, policy: () => 'sequential' });
+        expect(await store.cancel(a.id)).toMatchObject({ state: 'cancelling' });
+        await store.finishCancelled('w2', [a.id], 'not mine');
+        expect(await store.get(a.id)).toMatchObject({ status: 'processing', leaseOwner: 'w1' });
+        await store.finishCancelled('w1', [a.id], 'stopped by the worker');
+        expect(await store.get(a.id)).toMatchObject({ status: 'cancelled', lastError: 'stopped by the worker', leaseOwner: null });
+        expect((await store.get(a.id))!.finishedAt).not.toBeNull();
+        // The agent is free again: its next message is claimed.
+        const [next] = await store.claim({ ...claimOpts, owner: 'w2' });
+        expect(next!.messages.map((m) => m.content)).toEqual(['a1']);
+        await store.assignRun(next!.messages[0]!.id, 'run_retry');
+        expect((await store.get(next!.messages[0]!.id))!.runId).toBe('run_retry');
+        await expect(Promise.resolve().then(() => store.assignRun('msg_nope', 'run_x'))).rejects.toSatisfy((e) => isTinyError(e) && e.code === 'MESSAGE_NOT_FOUND');
+      }),
+    );
+
+    it(
       'a retryable failure goes back to pending with backoff and blocks later messages of the agent',
       withStore(async (store) => {
         const first = await store.enqueue(msg('a', 'a0'));

@@ -361,6 +361,8 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
         expect((await tasks.getTask('sys-3'))?.id).toBe(three.id);
         expect(await codeOf(() => tasks.mustGetTask('SYS-2'))).toBe('TASK_NOT_FOUND');
         expect(await codeOf(() => tasks.createTask({ title: 'x', projectId: 'NOPE' }))).toBe('PROJECT_NOT_FOUND');
+        expect(await tasks.mustGetProject(p.id)).toMatchObject({ id: p.id, prefix: 'SYS' });
+        expect(await codeOf(() => tasks.mustGetProject('proj_nope'))).toBe('PROJECT_NOT_FOUND');
         // Moving a task to another project gives it that project's next number.
         const moved = await tasks.updateTask(three.id, { projectId: 'SYN' });
         expect(moved.after.identifier).toBe('SYN-1');

@@ -195,7 +195,15 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         await request('apr_tg2', tg.id, now + 2);
         expect((await approvals.list({ channel: 'telegram' })).map((a) => a.id)).toEqual(['apr_tg2', 'apr_tg1']);
         expect((await approvals.list({ channel: 'discord', status: 'pending' })).map((a) => a.id)).toEqual(['apr_dc1']);
-        await approvals.decide('apr_tg2', { status: 'allowed', decision: 'allow_once', decidedBy: 'telegram:u1', reason: null, decidedAt: now + 3 });
+        expect(await approvals.decide('apr_tg2', { status: 'allowed', decision: 'allow_once', decidedBy: 'telegram:u1', reason: null, decidedAt: now + 3 })).toMatchObject({
+          id: 'apr_tg2',
+          status: 'allowed',
+          decidedBy: 'telegram:u1',
+        });
+        // The first answer wins: a second one changes nothing.
+        expect(await approvals.decide('apr_tg2', { status: 'denied', decision: 'deny', decidedBy: 'api', reason: 'late', decidedAt: now + 4 })).toBeUndefined();
+        expect(await approvals.get('apr_tg2')).toMatchObject({ status: 'allowed', decision: 'allow_once', decidedBy: 'telegram:u1', input: { command: 'ls' }, decidedAt: now + 3 });
+        expect(await approvals.get('apr_nope')).toBeUndefined();
         expect((await approvals.list({ channel: 'telegram', status: 'pending' })).map((a) => a.id)).toEqual(['apr_tg1']);
         expect(await approvals.list({ channel: 'slack' })).toEqual([]);
         expect(await approvals.list({ channel: 'telegram', limit: 1 })).toHaveLength(1);
@@ -412,8 +420,11 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's1', user: 'u', assistant: 'a', instructionsHash: 'h1' });
         expect((await agentSessions.recordTurn('a', 'k1', { provider: 'codex', user: 'u', assistant: 'a' })).instructionsHash).toBe('h1');
         expect(await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's2', user: 'u', assistant: 'a' })).toMatchObject({ sessionId: 's2', instructionsHash: '', turns: 3 });
-        expect(await agentSessions.get('a', 'k1')).toMatchObject({ sessionId: 's2', turns: 3, provider: 'codex' });
-        expect((await agentSessions.get('a', 'k1'))!.transcript).toHaveLength(6);
+        expect(await agentSessions.get('a', 'k1')).toMatchObject({ sessionId: 's2', turns: 3, provider: 'codex', node: '' });
+        // The node that ran the turn (several nodes) is kept with the session, and follows the latest turn.
+        expect(await agentSessions.recordTurn('a', 'k1', { provider: 'codex', user: 'u', assistant: 'a', node: 'beta' })).toMatchObject({ sessionId: 's2', node: 'beta', turns: 4 });
+        expect(await agentSessions.get('a', 'k1')).toMatchObject({ node: 'beta' });
+        expect((await agentSessions.get('a', 'k1'))!.transcript).toHaveLength(8);
         await agentSessions.recordTurn('b', 'k1', { provider: 'claude', user: 'u', assistant: 'a' });
         await agentSessions.recordTurn('a', 'k2', { provider: 'claude', user: 'u', assistant: 'a' });
         expect((await agentSessions.list('a')).map((x) => x.sessionKey).sort()).toEqual(['k1', 'k2']);
