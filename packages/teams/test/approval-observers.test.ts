@@ -1,6 +1,7 @@
 /**
- * The observer seam's approval and budget hooks (core's observe/, docs/observers.md) on a real
- * SQLite file: the approval desk tells `approvalRequested` once the request's row is written and
+ * The observer seam's approval and budget hooks (core's observe/, docs/observers.md) on the run's
+ * backend (also on PostgreSQL, in `test:pg`: a second node's desk exists only there, and there a
+ * commit is asynchronous): the approval desk tells `approvalRequested` once the request's row is written and
  * `approvalSettled` once per request, from the node whose run waits on it and before the asker
  * gets the answer, whoever decided (this desk, another node's desk over the same database, seen by
  * the waiter's poll, expiry, cancel); a conversation crossing its soft limit is told once

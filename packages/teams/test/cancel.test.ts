@@ -2,7 +2,9 @@
  * Cancellation down a tree of real subprocesses: every agent is the fake Claude Code CLI from
  * @tinyagi/test-kit, started with FAKE:grandchild (it spawns a sleeping child of its own, writes
  * both pids to FAKE_PID_FILE, then hangs). Children are spawned through the run-scoped entry
- * point, exactly as the server route behind `tinyagi call` does.
+ * point, exactly as the server route behind `tinyagi call` does. Runs on both backends (`test:pg`):
+ * which moment a cancel meets depends on how long the orchestrator's store calls take (several
+ * round trips on PostgreSQL, where the windows below were found).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -93,6 +93,11 @@ export async function eventsOf<T extends EventType = EventType>(stores: StoreSet
   return stores.events.readSince(0, filter, 100_000);
 }
 
+/** The answers (`run.steered`) recorded for a run: each command and whether it was accepted. */
+export async function steeredCommands(stores: StoreSet, runId: string): Promise<Array<[string, boolean]>> {
+  return (await eventsOf(stores, { types: ['run.steered'] })).filter((e) => e.runId === runId).map((e) => [e.data.command, e.data.accepted]);
+}
+
 export async function waitForCompletion(h: Harness, conversationId: string, timeoutMs = 15_000): Promise<EventOf<'conversation.completed'>> {
   return waitFor(async () => (await eventsOf(h.stores, { conversationId, types: ['conversation.completed'] }))[0], timeoutMs, `conversation ${conversationId} to complete`);
 }

@@ -2,6 +2,7 @@
  * Several nodes (issue 17 follow-up): the API node claims every agent not placed on another node
  * (`skipAgents`), so the messages of an agent that no longer exists in the settings end dead with
  * the reason instead of waiting forever for a node to claim them; agents placed elsewhere wait.
+ * Several nodes exist only on PostgreSQL: this file runs on both backends (`test:pg`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentsOnOtherNodes } from '@tinyagi/core/internal';

@@ -2,6 +2,7 @@
  * Several nodes (issue 17): an agent CLI keeps its session's files on the machine that ran it, so
  * a session is recorded with the node that holds it, resumed on that node, and not resumed on
  * another one (which starts a new session; the run does not fail on a resume the CLI cannot do).
+ * Several nodes exist only on PostgreSQL: this file runs on both backends (`test:pg`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest } from '@tinyagi/core';

@@ -3,8 +3,8 @@
  * report (docs/operations.md, "Rate limits and quotas"): a run whose runtime says its account is
  * exhausted holds every agent on that account (their messages are not claimed, no attempt and
  * no rate-limit wait spent) until the reset; an agent on another account runs meanwhile; the
- * run that hit the limit is requeued for the reset; a restart keeps the hold. On the run's
- * backend (SQLite, or PostgreSQL with TINYAGI_TEST_BACKEND=postgres).
+ * run that hit the limit is requeued for the reset; a restart keeps the hold. The holds on
+ * PostgreSQL (the store, two nodes, a restart) are core's quotas.pg.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Orchestrator } from '../src/index.ts';
