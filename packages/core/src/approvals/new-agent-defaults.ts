@@ -18,37 +18,25 @@ import { runtimeKinds } from '../invoker/runtimes.ts';
 import { harnessRuntime, providerRuntime, DEFAULT_AGENT_RUNTIME } from '../config/runtime-names.ts';
 import { ownEntry } from '../config/object-path.ts';
 
-/** Shell commands (any tool with a command line) that only read the repository or run its tests. */
+/**
+ * Shell commands that only read the repository or run its tests. Their `*` stands only for
+ * harmless arguments (known-commands.ts): an option that writes a file, reads outside the
+ * workspace or runs another program asks, and `cd` goes only into a folder of the workspace.
+ */
 const SAFE_COMMANDS = [
-  'git status',
-  'git status *',
-  'git diff',
-  'git diff *',
-  'git log',
-  'git log *',
-  'git show *',
-  'git branch',
+  ...['status', 'diff', 'log', 'show', 'branch'].flatMap((sub) => [`git ${sub}`, `git ${sub} *`]),
   'ls',
   'ls *',
   'pwd',
-  // Into a folder of the workspace (the ways out are asked, below): what follows it in the line is judged on its own (`cd web && npm test`).
   'cd *',
-  'npm test',
-  'npm test *',
-  'npm run test*',
-  'pnpm test',
-  'pnpm test *',
-  'yarn test',
-  'yarn test *',
+  ...['npm', 'pnpm', 'yarn'].flatMap((pm) => [`${pm} test`, `${pm} test *`, `${pm} run test`, `${pm} run test *`, `${pm} run test:*`]),
   'pytest',
   'pytest *',
+  'go test',
   'go test *',
   'cargo test',
   'cargo test *',
 ];
-
-/** `cd` out of the workspace (home, absolute, `..`, a variable, `-`, quoted or escaped so the glob cannot see it): a person decides. */
-const ASKED_COMMANDS = ['cd', 'cd /*', 'cd ~*', 'cd *..*', 'cd $*', 'cd -*', 'cd "*', "cd '*", 'cd \\*'];
 
 /** Commands no rule-less request should run: refused, whoever would answer. */
 const DENIED_COMMANDS = ['rm -rf /*', 'rm -rf ~*', 'rm -rf $HOME*', 'sudo *', 'git push --force*', 'git push -f*'];
@@ -56,14 +44,14 @@ const DENIED_COMMANDS = ['rm -rf /*', 'rm -rf ~*', 'rm -rf $HOME*', 'sudo *', 'g
 /**
  * The starter rules (docs/approvals.md). Tools by the name each runtime gives them: Claude Code's
  * `Read`/`Edit`/`Write`/`MultiEdit`/`NotebookEdit`, ACP's kinds `read`/`edit`, Codex's
- * `fileChange`; command rules name no tool, so they hold for `Bash`, `commandExecution` and
+ * `fileChange` (`inside` never covers a file that controls execution, protected-paths.ts);
+ * command rules name no tool, so they hold for the shell tools `Bash`, `commandExecution` and
  * `execute` alike.
  */
 export const STARTER_PERMISSION_RULES: readonly PermissionRule[] = [
   ...['Read', 'read'].map((tool): PermissionRule => ({ action: 'allow', tool, path: 'inside' })),
   ...['Edit', 'Write', 'MultiEdit', 'NotebookEdit', 'edit', 'fileChange'].map((tool): PermissionRule => ({ action: 'allow', tool, path: 'inside' })),
   ...SAFE_COMMANDS.map((command): PermissionRule => ({ action: 'allow', command })),
-  ...ASKED_COMMANDS.map((command): PermissionRule => ({ action: 'ask', command })),
   ...DENIED_COMMANDS.map((command): PermissionRule => ({ action: 'deny', command })),
 ];
 

@@ -1,27 +1,38 @@
 /**
  * Permission rules (docs/approvals.md), evaluated in the daemon for every permission request a
  * runtime reports: any matching `deny` rule denies, else any matching `ask` rule asks a person,
- * else a matching `allow` rule allows, else the agent's fallback applies (`ask` for
- * permission_mode "ask"). Pure apart from resolving paths on disk (symlinks).
+ * else the request is allowed when allow rules cover all of it, else the agent's fallback
+ * applies (`ask` for permission_mode "ask"). Pure apart from looking paths up on disk (symbolic
+ * links), within a bound per request (paths.ts).
  *
  * What a rule can name, and how it is matched so that a rule never allows more than it says:
  * - `tool`: a glob on the tool's name (`Bash`, `mcp__github__*`).
- * - `command`: a glob on each simple command of the request's shell command line. The line is
- *   split at `;`, `&&`, `||`, `|`, `&` and newlines outside quotes; every part must be allowed,
- *   by one allow rule matching them all or by an allow rule for each (`cd web && npm test` with
- *   rules for `cd *` and `npm test`; `git status; rm -rf /` is not `git status*`), while a deny
- *   or ask rule matching any part decides. A line with
- *   command or process substitution (`$(…)`, backticks, `<(…)`) can never be allowed by a rule
- *   (what it runs is not in the text), and a part that redirects (`>`, `<`) only by a pattern that
- *   itself redirects.
+ * - `command`: for the shell tools only (SHELL_TOOLS), a glob on each simple command of the
+ *   command line as bash reads it (shell-parse.ts), written back with its words quoted where
+ *   needed (`echo 'a b'`). An allow needs every simple command covered, by one rule or a rule
+ *   for each, and a line read for certain: a line with a keyword, `eval`, a shell given code, a
+ *   syntax error, a word bash computes (a variable, a substitution, a glob, braces, a tilde) or
+ *   an assignment before the command, run from a folder outside the workspace, asks. A rule
+ *   without `*` or `?` also matches the whole line as written (what `allow_always` adds). A
+ *   command that redirects to or from a file is covered only by a pattern that redirects. Where a
+ *   pattern has `*` or `?`, it covers a known command only with harmless arguments
+ *   (known-commands.ts). A deny or ask rule matches if any simple command, or the whole line,
+ *   matches.
  * - `path`: `inside` / `outside` the agent's workspace, or a glob on the absolute path (`**` any
- *   depth, `*` within one name). Paths are resolved against the workspace, `..` removed, and
- *   symlinks of the deepest existing ancestor followed, so a link out of the workspace is outside.
- *   An allow rule must match every path of the request, a deny or ask rule any.
+ *   depth, `*` within one name; relative globs are the workspace's). Paths are resolved as the
+ *   system opens them (paths.ts), so a link out of the workspace, dangling or not, is outside.
+ *   An allow needs every path covered, by one rule or a rule for each; `inside` and a pattern
+ *   with `*` or `?` never cover, for a tool that may write, a file that controls execution
+ *   (protected-paths.ts). A deny or ask rule matches if any path does.
  */
-import { realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { posix } from 'node:path';
 import type { PermissionRule } from '@tinyagi/client/contract';
+import { MCP_AGENT_TOOLS, MCP_SERVER_NAME } from '@tinyagi/client/contract';
+import { globMatch, hasStar } from './glob.ts';
+import { knownArgumentsHarmless } from './known-commands.ts';
+import { isInside, PathResolver, type ResolvedPath } from './paths.ts';
+import { isProtectedPath } from './protected-paths.ts';
+import { isHarmlessRedirect, parseCommandLine, shellQuote, type ShellWord, type SimpleCommand } from './shell-parse.ts';
 
 export interface PermissionRequest {
   tool: string;
@@ -34,65 +45,194 @@ export interface PermissionVerdict {
   rule?: PermissionRule;
 }
 
-/** Evaluates `rules` for `request` (paths resolved against `workspace`); `fallback` when none matches. */
+/** The tools that run a shell command line: Claude Code's, Codex's and ACP's. Command rules hold for these only. */
+export const SHELL_TOOLS: readonly string[] = ['Bash', 'commandExecution', 'execute'];
+/** Tools that only read: a protected file (protected-paths.ts) is for them a path like any other. */
+const READ_ONLY_TOOLS = new Set(['Read', 'read', 'Grep', 'Glob', 'LS', 'NotebookRead', 'search']);
+/** A request naming more paths than this is not looked up: no rule allows its paths. */
+export const MAX_REQUEST_PATHS = 100;
+/** A line of more simple commands than this is allowed only by a rule for the whole line. */
+const MAX_LINE_COMMANDS = 1_000;
+
+/** True for TinyAGI's own MCP tools as Claude Code names them (`mcp__tinyagi__call_agent`), by exact name. */
+export function isOwnTool(tool: string): boolean {
+  return Object.keys(MCP_AGENT_TOOLS).some((name) => tool === `mcp__${MCP_SERVER_NAME}__${name}`);
+}
+
+/** Evaluates `rules` for `request` (paths resolved against `workspace`); `fallback` when none decides. */
 export function evaluatePermission(rules: readonly PermissionRule[], request: PermissionRequest, workspace: string, fallback: 'allow' | 'ask' | 'deny'): PermissionVerdict {
   const facts = requestFacts(request, workspace);
-  for (const action of ['deny', 'ask', 'allow'] as const) {
-    const rule = rules.find((r) => r.action === action && ruleMatches(r, facts, action === 'allow'));
+  for (const action of ['deny', 'ask'] as const) {
+    const rule = rules.find((r) => r.action === action && matchesAny(r, facts));
     if (rule) return { action, rule };
   }
-  // A command line no one rule allows whole: allowed when each of its commands has an allow rule of its own.
-  if (facts.commands && facts.commands.length > 1) {
-    const covering = facts.commands.map((part) => rules.find((r) => r.action === 'allow' && r.command !== undefined && ruleMatches(r, { ...facts, commands: [part] }, true)));
-    if (covering.every((r) => r !== undefined)) return { action: 'allow', rule: covering[0]! };
-  }
-  return { action: fallback };
+  const rule = coveringRule(
+    rules.filter((r) => r.action === 'allow'),
+    facts,
+  );
+  return rule ? { action: 'allow', rule } : { action: fallback };
+}
+
+interface CommandFacts {
+  command: SimpleCommand;
+  /** As rules read it: assignments, words (quoted where needed), and redirections other than harmless ones. */
+  text: string;
+  /** Every word known, no assignment before it, no redirection of a file: a rule may allow it. */
+  plain: boolean;
+  /** It redirects to or from a file. */
+  redirects: boolean;
+  /** For a known command (known-commands.ts): whether its arguments are harmless; undefined for others. */
+  harmless: boolean | undefined;
 }
 
 interface RequestFacts {
   tool: string;
-  /** The command line's simple commands; null when it has substitutions (never allowable); undefined without a command. */
-  commands: Array<{ text: string; redirects: boolean }> | null | undefined;
-  /** The command line as given (for deny and ask rules on a line that cannot be split). */
-  commandLine: string | undefined;
-  /** Absolute, resolved paths the request touches. */
-  paths: string[];
+  /** The command line (shell tools only). */
+  line: string | undefined;
+  /** Its simple commands. */
+  commands: CommandFacts[];
+  /** Why the line is not read for certain (shell-parse.ts): only a rule for the whole line may allow it. */
+  unclear: string | undefined;
+  /** It runs in a folder outside the workspace: no command rule allows it. */
+  outside: boolean;
+  paths: ResolvedPath[];
   workspace: string;
 }
 
-function ruleMatches(rule: PermissionRule, facts: RequestFacts, allow: boolean): boolean {
+/** A deny or ask rule: every condition it gives matches some part of the request. */
+function matchesAny(rule: PermissionRule, facts: RequestFacts): boolean {
   if (rule.tool !== undefined && !globMatch(rule.tool, facts.tool, 'text')) return false;
   if (rule.command !== undefined) {
-    if (facts.commands === undefined) return false;
-    // A line with substitutions: never allowed by a rule; a deny or ask rule matches the whole line.
-    if (facts.commands === null) {
-      if (allow || !globMatch(rule.command, facts.commandLine ?? '', 'text')) return false;
-    } else if (!commandsMatch(rule.command, facts.commands, allow)) return false;
+    if (facts.line === undefined) return false;
+    const pattern = rule.command;
+    if (!globMatch(pattern, facts.line.trim(), 'text') && !facts.commands.some((c) => globMatch(pattern, c.text, 'text'))) return false;
   }
   if (rule.path !== undefined) {
-    if (facts.paths.length === 0) return false;
-    const matches = (path: string): boolean => {
-      if (rule.path === 'inside') return isInside(path, facts.workspace);
-      if (rule.path === 'outside') return !isInside(path, facts.workspace);
-      return globMatch(isAbsolute(rule.path!) ? rule.path! : join(facts.workspace, rule.path!), path, 'path');
-    };
-    if (allow ? !facts.paths.every(matches) : !facts.paths.some(matches)) return false;
+    if (!facts.paths.some((p) => pathMatches(rule.path!, p, facts))) return false;
   }
   return true;
 }
 
-/** An allow pattern must match every simple command (a redirecting one only if the pattern redirects too); deny and ask any. */
-function commandsMatch(pattern: string, commands: ReadonlyArray<{ text: string; redirects: boolean }>, allow: boolean): boolean {
-  if (commands.length === 0) return false;
-  if (!allow) return commands.some((part) => globMatch(pattern, part.text, 'text'));
-  const redirectingPattern = /[<>]/.test(pattern);
-  return commands.every((part) => (!part.redirects || redirectingPattern) && globMatch(pattern, part.text, 'text'));
+function pathMatches(pattern: string, p: ResolvedPath, facts: RequestFacts): boolean {
+  if (pattern === 'inside') return isInside(p.path, facts.workspace);
+  // A path not looked up may lead anywhere.
+  if (pattern === 'outside') return !p.resolved || !isInside(p.path, facts.workspace);
+  return globMatch(pattern.startsWith('/') ? pattern : `${facts.workspace}/${pattern}`, p.path, 'path');
+}
+
+/**
+ * The allow rule that covers the request: one without command and path for its tool, or rules
+ * that between them cover every simple command of its line and every path (the first of them
+ * is returned). Undefined when the request is not covered whole.
+ */
+function coveringRule(allows: readonly PermissionRule[], facts: RequestFacts): PermissionRule | undefined {
+  const forTool = allows.filter((r) => r.tool === undefined || globMatch(r.tool, facts.tool, 'text'));
+  const whole = forTool.find((r) => r.command === undefined && r.path === undefined);
+  if (whole) return whole;
+  const hasLine = facts.line !== undefined && facts.line.trim() !== '';
+  if (!hasLine && facts.paths.length === 0) return undefined;
+  const used: PermissionRule[] = [];
+  const pick = (test: (r: PermissionRule) => boolean): boolean => {
+    const rule = forTool.find(test);
+    if (rule) used.push(rule);
+    return rule !== undefined;
+  };
+  if (hasLine) {
+    if (facts.outside) return undefined;
+    const line = facts.line!.trim();
+    // A rule with no `*` or `?` matches the whole line as written; else each simple command must be covered.
+    const exact = pick((r) => r.command !== undefined && !hasStar(r.command) && globMatch(r.command, line, 'text') && pathsOk(r, facts));
+    if (!exact) {
+      if (facts.unclear !== undefined || facts.commands.length === 0) return undefined;
+      for (const c of facts.commands) {
+        if (!pick((r) => r.command !== undefined && coversCommand(r.command, c) && pathsOk(r, facts))) return undefined;
+      }
+    }
+  }
+  for (const p of facts.paths) {
+    if (!pick((r) => r.path !== undefined && r.command === undefined && coversPath(r.path, p, facts))) return undefined;
+  }
+  return used[0];
+}
+
+/** A rule that also names a path covers a command only when every path of the request is covered by it. */
+function pathsOk(rule: PermissionRule, facts: RequestFacts): boolean {
+  return rule.path === undefined || (facts.paths.length > 0 && facts.paths.every((p) => coversPath(rule.path!, p, facts)));
+}
+
+function coversCommand(pattern: string, c: CommandFacts): boolean {
+  if (!c.plain || !globMatch(pattern, c.text, 'text')) return false;
+  if (c.redirects && !/[<>]/.test(pattern)) return false;
+  // A `*` or `?` never stands for an argument of a known command that writes, reads outside, or runs a program.
+  return !hasStar(pattern) || c.harmless !== false;
+}
+
+function coversPath(pattern: string, p: ResolvedPath, facts: RequestFacts): boolean {
+  if (!p.resolved) return false;
+  const guarded = !READ_ONLY_TOOLS.has(facts.tool) && isProtectedPath(p.path, facts.workspace);
+  if (pattern === 'inside') return !guarded && isInside(p.path, facts.workspace);
+  if (pattern === 'outside') return !isInside(p.path, facts.workspace);
+  const absolute = pattern.startsWith('/') ? pattern : `${facts.workspace}/${pattern}`;
+  return globMatch(absolute, p.path, 'path') && !(guarded && hasStar(pattern));
 }
 
 function requestFacts(request: PermissionRequest, workspace: string): RequestFacts {
-  const root = realOrResolved(workspace);
+  const resolver = new PathResolver();
+  const root = new PathResolver().resolve(workspace, '/').path;
   const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
-  const command = commandLineOf(input.command);
+  const raw = requestPaths(input);
+  const paths = raw.length > MAX_REQUEST_PATHS ? raw.map((p) => ({ path: lexical(p, root), resolved: false })) : raw.map((p) => resolver.resolve(p, root));
+  const facts: RequestFacts = { tool: request.tool, line: undefined, commands: [], unclear: undefined, outside: false, paths, workspace: root };
+  if (!SHELL_TOOLS.includes(request.tool)) return facts;
+  const line = commandLineOf(input.command);
+  if (line === undefined) return facts;
+  facts.line = line;
+  const parsed = parseCommandLine(line);
+  facts.unclear = parsed.opaque;
+  // Where the command runs (Codex reports its folder); every folder a `cd` of the line may lead to.
+  const cwd = typeof input.cwd === 'string' ? resolver.resolve(input.cwd, root) : { path: root, resolved: true };
+  facts.outside = !cwd.resolved || !isInside(cwd.path, root);
+  if (parsed.commands.length > MAX_LINE_COMMANDS) facts.unclear ??= `more than ${MAX_LINE_COMMANDS} commands`;
+  const folders = new Set([cwd.path]);
+  for (const command of parsed.commands) {
+    const values = command.words.map((w) => w.value);
+    const known = values.every((v) => v !== undefined) && command.assignments.length === 0;
+    const fileRedirects = command.redirects.filter((r) => !isHarmlessRedirect(r));
+    const ctx = {
+      inside: (p: string): boolean =>
+        [...folders].every((from) => {
+          const r = resolver.resolve(p, from);
+          return r.resolved && isInside(r.path, root);
+        }),
+    };
+    const argv = values as string[];
+    // Only for a line a rule may allow command by command.
+    const harmless = known && facts.unclear === undefined ? knownArgumentsHarmless(argv, ctx) : undefined;
+    if (known && harmless && argv[0] === 'cd') for (const from of [...folders]) folders.add(resolver.resolve(argv[1]!, from).path);
+    facts.commands.push({
+      command,
+      text: commandText(command, fileRedirects),
+      plain: known && command.redirects.every((r) => r.target.value !== undefined),
+      redirects: fileRedirects.length > 0,
+      harmless,
+    });
+  }
+  return facts;
+}
+
+function commandText(command: SimpleCommand, redirects: SimpleCommand['redirects']): string {
+  const word = (w: ShellWord): string => (w.value === undefined ? w.text : shellQuote(w.value));
+  return [...command.assignments.map((a) => a.text), ...command.words.map(word), ...redirects.map((r) => `${r.fd ?? ''}${r.op}${r.op.startsWith('<<') ? '' : ` ${word(r.target)}`}`)].join(' ');
+}
+
+/** `p` against `root` by its text only (`..` removed, no link followed). */
+function lexical(p: string, root: string): string {
+  const home = process.env.HOME ?? '/';
+  return posix.resolve(root, p === '~' ? home : p.startsWith('~/') ? posix.join(home, p.slice(2)) : p);
+}
+
+/** The paths a tool's input names (Claude Code's `file_path`, ACP's `path`, lists of them, Codex's changes). */
+export function requestPaths(input: Record<string, unknown>): string[] {
   const raw: string[] = [];
   for (const key of ['file_path', 'path', 'notebook_path', 'filePath']) if (typeof input[key] === 'string') raw.push(input[key] as string);
   for (const key of ['paths', 'files']) if (Array.isArray(input[key])) raw.push(...(input[key] as unknown[]).filter((p): p is string => typeof p === 'string'));
@@ -102,121 +242,15 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
       if (typeof path === 'string') raw.push(path);
     }
   }
-  return {
-    tool: request.tool,
-    commands: command === undefined ? undefined : splitCommandLine(command),
-    commandLine: command,
-    paths: raw.map((p) => resolvePath(p, root)),
-    workspace: root,
-  };
+  return raw;
 }
 
-/** A shell command line from a tool input: a string, or an argv array (Codex) joined with its words quoted. */
-function commandLineOf(value: unknown): string | undefined {
+/** A shell command line from a tool input: a string, or an argv array (Codex) with its words quoted; `bash -lc "<line>"` is its line. */
+export function commandLineOf(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.every((w) => typeof w === 'string')) {
-    // `bash -lc "<line>"`: the line is what runs.
     if (value.length === 3 && /(^|\/)(ba|z|da)?sh$/.test(value[0]!) && /^-l?c$/.test(value[1]!)) return value[2];
-    return value.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`)).join(' ');
+    return value.map((w: string) => shellQuote(w)).join(' ');
   }
   return undefined;
-}
-
-/**
- * Splits a shell command line into its simple commands at `;`, `&&`, `||`, `|`, `&` and
- * newlines outside quotes. Returns null when the line substitutes commands (`$(`, backticks,
- * `<(`, `>(`) anywhere outside single quotes: what it runs is not in the text.
- */
-export function splitCommandLine(line: string): Array<{ text: string; redirects: boolean }> | null {
-  const parts: Array<{ text: string; redirects: boolean }> = [];
-  let current = '';
-  let redirects = false;
-  let quote: '' | "'" | '"' = '';
-  const push = (): void => {
-    const text = current.trim().replace(/\s+/g, ' ');
-    if (text !== '') parts.push({ text, redirects });
-    current = '';
-    redirects = false;
-  };
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    const next = line[i + 1];
-    if (quote === "'") {
-      current += c;
-      if (c === "'") quote = '';
-      continue;
-    }
-    if (c === '\\') {
-      current += c + (next ?? '');
-      i++;
-      continue;
-    }
-    if (c === '`' || (c === '$' && next === '(')) return null;
-    if (quote === '"') {
-      current += c;
-      if (c === '"') quote = '';
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      quote = c;
-      current += c;
-      continue;
-    }
-    if ((c === '<' || c === '>') && next === '(') return null;
-    if (c === '<' || c === '>') redirects = true;
-    if (c === ';' || c === '\n' || c === '&' || c === '|') {
-      push();
-      if ((c === '&' || c === '|') && next === c) i++;
-      continue;
-    }
-    current += c;
-  }
-  if (quote !== '') return null; // an unterminated quote: the shell would not run it as written
-  push();
-  return parts;
-}
-
-/**
- * Glob match: `*` any run of characters (in `path` mode: within one path segment), `**` any run
- * including `/` (path mode), `?` one character. The whole text must match.
- */
-export function globMatch(pattern: string, text: string, mode: 'text' | 'path'): boolean {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') {
-      if (mode === 'path' && pattern[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += mode === 'path' ? '[^/]*' : '.*';
-    } else if (c === '?') re += mode === 'path' ? '[^/]' : '.';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's').test(text);
-}
-
-function isInside(path: string, root: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && rel.split(sep)[0] !== '..');
-}
-
-/** `p` against `root`, `..` removed, the deepest existing ancestor's symlinks followed. */
-function resolvePath(p: string, root: string): string {
-  const absolute = resolve(root, p.startsWith('~/') ? join(process.env.HOME ?? '/', p.slice(2)) : p);
-  let existing = absolute;
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      return join(realpathSync(existing), ...rest.reverse());
-    } catch {
-      const parent = dirname(existing);
-      if (parent === existing) return absolute;
-      rest.push(existing.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
-      existing = parent;
-    }
-  }
-}
-
-function realOrResolved(dir: string): string {
-  return resolvePath(dir, '/');
 }

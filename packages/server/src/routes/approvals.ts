@@ -1,13 +1,14 @@
 /**
  * Approval requests (docs/approvals.md): read from the table (any node answers for every node's
  * requests); answered through the orchestrator's desk, where the first answer wins. `allow_always`
- * also adds an allow rule to the agent's settings (the same tool, and the exact command for a
- * shell tool), so the next such request is allowed by the rule. A running agent's CLI that asks
+ * also adds allow rules to the agent's settings, exactly as wide as the request (core's
+ * approvals/answer-rules.ts: the exact command line, or each path), so the same request is
+ * allowed by them next time. A running agent's CLI that asks
  * through TinyAGI's MCP tool (`approval_prompt`) reaches its run's desk with `requestRunApproval`.
  */
-import type { approvalsContract, PermissionRule } from '@tinyagi/client/contract';
+import type { approvalsContract } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
-import { ownEntry, type ApprovalRecord } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, ownEntry, rulesForAnswer, type ApprovalRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
@@ -71,30 +72,18 @@ export function approverMatches(pattern: string, who: string): boolean {
   return new RegExp(`^${re}$`, 's').test(who);
 }
 
-/**
- * The rule `allow_always` adds: this tool, and for a shell command this command line. The stored
- * input has its secrets masked, so a masked value becomes `*` in the rule (`make deploy TOKEN=*`):
- * the rule holds no secret and still matches the command with its real value.
- */
-export function ruleFor(approval: Pick<ApprovalRecord, 'tool' | 'input'>): PermissionRule {
-  const command = (approval.input as { command?: unknown } | null)?.command;
-  const line = typeof command === 'string' ? command.trim() : Array.isArray(command) ? command.join(' ') : undefined;
-  const literal = (text: string): string => text.replace(/[*?]/g, '?');
-  const pattern = line
-    ?.split(/([^\s=:'"]*\u2026[^\s'"]*)/)
-    .map((part, i) => (i % 2 === 1 ? '*' : literal(part)))
-    .join('');
-  return { action: 'allow', tool: literal(approval.tool), ...(pattern ? { command: pattern } : {}) };
-}
-
 async function addAllowRule(ctx: ServerContext, approval: ApprovalRecord): Promise<void> {
-  const rule = ruleFor(approval);
+  const rules = rulesForAnswer(approval, agentWorkspaceDir(ctx.settings(), approval.agentId, ctx.env));
+  if (rules.length === 0) return;
   await ctx.updateSettings((settings) => {
     const agent = ownEntry(settings.agents, approval.agentId);
     if (!agent) return settings;
     agent.permissions ??= {};
     agent.permissions.rules ??= [];
-    if (!agent.permissions.rules.some((r) => r.action === rule.action && r.tool === rule.tool && r.command === rule.command && r.path === undefined)) agent.permissions.rules.push(rule);
+    const existing = agent.permissions.rules;
+    for (const rule of rules) {
+      if (!existing.some((r) => r.action === rule.action && r.tool === rule.tool && r.command === rule.command && r.path === rule.path)) existing.push(rule);
+    }
     return settings;
   });
 }

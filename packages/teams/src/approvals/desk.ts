@@ -5,7 +5,8 @@
  * 1. the agent's rules (`permissions.rules`, core's approvals/rules.ts): deny, ask or allow at
  *    once; with no matching rule the agent's mode decides (`ask`: a person; any other mode lets
  *    the CLI's own mode stand, so the request is allowed here);
- * 2. what a person allowed for this session before (`allow_session`: the same tool and command);
+ * 2. what a person allowed for this session before (`allow_session`: the rules an
+ *    `allow_always` would add, core's approvals/answer-rules.ts, kept for the session);
  * 3. otherwise a durable request (`approvals` table, `approval.requested`), answered from any
  *    surface (`decide`: the first answer wins, in the database, so across nodes too) or expiring
  *    after `permissions.expires_s` (default 600 s) with `permissions.on_expiry` (default deny).
@@ -22,7 +23,7 @@
  */
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, evaluatePermission, maskToolInput, ownEntry, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, evaluatePermission, isOwnTool, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
 /** How often a waiter re-reads its request (a decision taken on another node). */
@@ -59,8 +60,8 @@ interface Waiter {
 export class ApprovalDesk {
   readonly #opts: ApprovalDeskOptions;
   readonly #waiters = new Map<string, Waiter>();
-  /** `agent\0session` → allowed `tool\0command` keys (allow_session). */
-  readonly #sessionAllows = new Map<string, Set<string>>();
+  /** `agent\0session` → the rules of its allow_session answers. */
+  readonly #sessionAllows = new Map<string, PermissionRule[]>();
 
   constructor(opts: ApprovalDeskOptions) {
     this.#opts = opts;
@@ -78,12 +79,13 @@ export class ApprovalDesk {
     const permissions = agent.permissions ?? {};
     const rules = (permissions.rules ?? []) as PermissionRule[];
     // TinyAGI's own MCP tools act under the run's token and the team's guards: allowed unless a rule says otherwise.
-    const fallback = agent.permission_mode === 'ask' && !ask.tool.startsWith('mcp__tinyagi__') ? 'ask' : 'allow';
+    const fallback = agent.permission_mode === 'ask' && !isOwnTool(ask.tool) ? 'ask' : 'allow';
     const workspace = agentWorkspaceDir(settings, run.agentId, this.#opts.env);
     const verdict = evaluatePermission(rules, ask, workspace, fallback);
     if (verdict.action === 'deny') return { allow: false, reason: `denied by a permission rule of @${run.agentId} (${describeRule(verdict.rule)})`, decidedBy: 'rule' };
     if (verdict.action === 'allow') return { allow: true, decidedBy: verdict.rule ? 'rule' : 'mode' };
-    if (this.#sessionAllows.get(sessionId(run.agentId, sessionKey))?.has(allowKey(ask))) return { allow: true, decidedBy: 'session' };
+    const sessionRules = this.#sessionAllows.get(sessionId(run.agentId, sessionKey));
+    if (sessionRules && evaluatePermission(sessionRules, ask, workspace, 'ask').action === 'allow') return { allow: true, decidedBy: 'session' };
     if (signal.aborted) return { allow: false, reason: 'denied: the run was cancelled', decidedBy: 'cancelled' };
 
     const now = Date.now();
@@ -107,9 +109,7 @@ export class ApprovalDesk {
     const decided = await this.#wait(record, signal, permissions.on_expiry === 'allow' ? 'allow' : 'deny', expiresS);
     if (decided.decision === 'allow_session') {
       const key = sessionId(run.agentId, sessionKey);
-      const allowed = this.#sessionAllows.get(key) ?? new Set<string>();
-      allowed.add(allowKey(ask));
-      this.#sessionAllows.set(key, allowed);
+      this.#sessionAllows.set(key, [...(this.#sessionAllows.get(key) ?? []), ...rulesForAnswer(record, workspace)]);
     }
     const allow = decided.status === 'allowed';
     return allow ? { allow, decidedBy: decided.decidedBy ?? 'person' } : { allow, reason: denialText(decided), decidedBy: decided.decidedBy ?? 'person' };
@@ -274,12 +274,6 @@ function decidedError(now: ApprovalRecord): TinyError {
 
 function sessionId(agentId: string, sessionKey: string): string {
   return `${agentId}\u0000${sessionKey}`;
-}
-
-/** What allow_session remembers: the tool and, for a shell tool, the exact command line. */
-function allowKey(ask: ApprovalAsk): string {
-  const command = (ask.input as { command?: unknown } | null)?.command;
-  return `${ask.tool}\u0000${typeof command === 'string' ? command.trim() : Array.isArray(command) ? command.join(' ') : ''}`;
 }
 
 function describeRule(rule: PermissionRule | undefined): string {

@@ -1,0 +1,98 @@
+/**
+ * Where a request's paths lead (docs/approvals.md), for the permission rules: each path resolved
+ * the way the system opens it, from the root down, following every symbolic link (a dangling one
+ * too: writing through it creates its target), `..` taken after the links before it. The work is
+ * bounded per request: past MAX_PATH_LOOKUPS file-system lookups, or for a path longer than
+ * MAX_PATH_LENGTH, a path is resolved by its text only and marked unresolved (no rule allows it),
+ * so a request of thousands of deep paths costs milliseconds, not seconds of a blocked daemon.
+ */
+import { lstatSync, readlinkSync } from 'node:fs';
+import { posix } from 'node:path';
+
+/** File-system lookups (lstat, readlink) one request may cost. */
+export const MAX_PATH_LOOKUPS = 2_000;
+/** Longer paths are not looked up. */
+export const MAX_PATH_LENGTH = 4_096;
+/** Symbolic links followed in one path (the system's own limit, ELOOP). */
+const MAX_LINKS = 40;
+
+export interface ResolvedPath {
+  path: string;
+  /** False when the path was resolved by its text only (the lookup budget spent, too long, a link loop). */
+  resolved: boolean;
+}
+
+const MISSING = Symbol('missing');
+const PLAIN = Symbol('plain');
+const LOOKUPS_SPENT = Symbol('spent');
+
+/** Resolves paths for one request, within one lookup budget (a path looked up once is not looked up again). */
+export class PathResolver {
+  #budget: number;
+  readonly #home: string;
+  /** Each path looked up: the target of a link, MISSING, or PLAIN (a file or folder). */
+  readonly #seen = new Map<string, string | typeof MISSING | typeof PLAIN>();
+
+  constructor(home: string = process.env.HOME ?? '/', budget = MAX_PATH_LOOKUPS) {
+    this.#home = home;
+    this.#budget = budget;
+  }
+
+  /** `p` (absolute, `~/…`, or relative to `from`, itself absolute and resolved). */
+  resolve(p: string, from: string): ResolvedPath {
+    const expanded = p === '~' ? this.#home : p.startsWith('~/') ? posix.join(this.#home, p.slice(2)) : p;
+    const absolute = posix.resolve(from, expanded);
+    if (p.length > MAX_PATH_LENGTH) return { path: absolute, resolved: false };
+    const pending = posix.isAbsolute(expanded) ? expanded.split('/') : [...from.split('/'), ...expanded.split('/')];
+    pending.reverse();
+    let real = '/';
+    let links = 0;
+    let exists = true;
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      if (name === '' || name === '.') continue;
+      if (name === '..') {
+        real = posix.dirname(real);
+        continue;
+      }
+      const next = real === '/' ? `/${name}` : `${real}/${name}`;
+      if (!exists) {
+        real = next;
+        continue;
+      }
+      const found = this.#lookUp(next);
+      if (found === LOOKUPS_SPENT) return { path: absolute, resolved: false };
+      if (found === MISSING) exists = false;
+      const link = typeof found === 'string' ? found : undefined;
+      if (link === undefined) {
+        real = next;
+        continue;
+      }
+      if (++links > MAX_LINKS) return { path: absolute, resolved: false };
+      if (link.startsWith('/')) real = '/';
+      pending.push(...link.split('/').reverse());
+    }
+    return { path: real, resolved: true };
+  }
+
+  #lookUp(path: string): string | typeof MISSING | typeof PLAIN | typeof LOOKUPS_SPENT {
+    const seen = this.#seen.get(path);
+    if (seen !== undefined) return seen;
+    if (--this.#budget < 0) return LOOKUPS_SPENT;
+    let found: string | typeof MISSING | typeof PLAIN = PLAIN;
+    try {
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (stat === undefined) found = MISSING;
+      else if (stat.isSymbolicLink()) found = readlinkSync(path);
+    } catch {
+      // Not a folder on the way (ENOTDIR), or not readable: nothing below it exists for us.
+      found = MISSING;
+    }
+    this.#seen.set(path, found);
+    return found;
+  }
+}
+
+export function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root === '/' ? '/' : `${root}/`);
+}
