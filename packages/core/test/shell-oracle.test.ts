@@ -77,6 +77,17 @@ const GRAMMAR_LINES = [
   '[[ -n x ]] && ls',
   '{ ls; } > grouped.txt',
   '$(echo ls) -la',
+  'echo "$(echo ")")" after',
+  'echo "${x:-"a b"}" \\$(id) \\`id\\`',
+  'x=$(id) ls -a',
+  'echo $(( $(id) + 1 ))',
+  '\\ls; l\\s; "l"s; ls -- -la; ls;',
+  "echo 'a'\"b\"c$'d'e",
+  '#!/bin/bash\nls # trailing',
+  'cat <<E\nE\necho empty-here-document',
+  'ls 1>a.txt 2>b.txt 3>c.txt; exec 4>d.txt',
+  'cat <<< $(id) <<<"$(whoami)"',
+  'echo a >&2 b; echo c 2>&1 | cat',
   "ls $'\\'' ; rm -rf ~ #'",
 ];
 
@@ -134,8 +145,9 @@ const bash = execFileSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' 
 const builtins = execFileSync(bash, ['-c', 'compgen -b'], { encoding: 'utf8' })
   .split('\n')
   .filter((b) => b !== '' && b !== 'wait' && b !== 'enable');
-// The handler runs in a child of the line's shell: there it enables printf again to record the words.
-const prelude = `command_not_found_handle() { enable printf; printf '%s\\037' "$@" >> "$RECORD_LOG"; printf '\\036' >> "$RECORD_LOG"; }\nenable -n ${builtins.join(' ')}\n`;
+// The handler runs in a child of the line's shell: there it enables printf again to record the
+// words, in one write (commands of a pipeline record at the same time).
+const prelude = `command_not_found_handle() { enable printf; printf -v record '%s\\037' "$@"; printf '%s\\036' "$record" >> "$RECORD_LOG"; }\nenable -n ${builtins.join(' ')}\n`;
 
 interface Run {
   ran: string[][];
@@ -156,20 +168,22 @@ async function runInBash(lines: readonly string[]): Promise<Run[]> {
     writeFileSync(join(dir, 'script'), `${prelude}${line}\nwait`);
     return dir;
   });
-  batches++;
   const drivers = [0, 1].map((k) => {
     const mine = dirs.filter((_, i) => i % 2 === k);
     const script = mine
       .map((d) => `(cd '${d}/home' && HOME='${d}/home' RECORD_LOG='${d}/log' PATH=/nonexistent exec '${bash}' --norc --noprofile -c "$(<'${d}/script')") </dev/null >/dev/null 2>&1`)
       .join('\n');
+    const file = join(scratch, `driver-${batches}-${k}`);
+    writeFileSync(file, script);
     return new Promise<void>((resolve, reject) => {
       // Bounded: a line that never ends (a loop) fails the test instead of hanging it.
-      const child = spawn(bash, ['--norc', '--noprofile', '-c', script], { env: {}, stdio: 'ignore', timeout: 60_000 });
+      const child = spawn(bash, ['--norc', '--noprofile', file], { env: {}, stdio: 'ignore', timeout: 60_000 });
       child.on('error', reject);
       child.on('close', (_code, signal) => (signal ? reject(new Error(`a bash driver was stopped (${signal})`)) : resolve()));
     });
   });
   await Promise.all(drivers);
+  batches++;
   return dirs.map((dir) => ({
     ran: readFileSync(join(dir, 'log'), 'utf8')
       .split('\u001e')
@@ -233,6 +247,31 @@ async function check(lines: readonly string[]): Promise<{ problems: string[]; ce
 }
 
 describe('the reader agrees with bash', () => {
+  it('the recorder records what bash runs, and a reading that misses a command fails the check', async () => {
+    const line = "ls $'\\'' ; rm -rf ~ #'";
+    const [run] = await runInBash([line]);
+    expect(run!.ran).toEqual([
+      ['ls', "'"],
+      ['rm', '-rf', expect.stringMatching(/\/home$/)],
+    ]);
+    expect(disagreements(line, parseCommandLine(line), run!)).toEqual([]);
+    // The reading of a splitter that takes `$'…'` for a plain single quote: one `ls`.
+    const naive: ParsedLine = {
+      commands: [
+        {
+          assignments: [],
+          words: [
+            { value: 'ls', text: 'ls' },
+            { value: '$\\ ; rm -rf ~ #', text: '$\\ ; rm -rf ~ #' },
+          ],
+          redirects: [],
+        },
+      ],
+      opaque: undefined,
+    };
+    expect(disagreements(line, naive, run!)).toContainEqual(`${JSON.stringify(line)}: bash ran ${JSON.stringify(run!.ran[1])}, which the reader did not find`);
+  });
+
   it('on the corpus and on lines about bash grammar', async () => {
     const { problems, certain } = await check([...COMMAND_CORPUS.map(([line]) => line), ...GRAMMAR_LINES]);
     expect(problems).toEqual([]);

@@ -20,9 +20,9 @@ export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'answered', 'e
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /**
- * How a person answers: `allow_once` (this call), `allow_session` (this tool with this input
- * pattern for the rest of the agent's session), `allow_always` (adds an allow rule to the
- * agent's settings), `deny` (with a reason the agent receives); a question is answered with
+ * How a person answers: `allow_once` (this call), `allow_session` (the rules `allow_always`
+ * would add, for the rest of the agent's session), `allow_always` (adds allow rules exactly as
+ * wide as the request to the agent's settings), `deny` (with a reason the agent receives); a question is answered with
  * `answer` (and its text) or declined with `deny`.
  */
 export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny', 'answer'] as const;
@@ -32,11 +32,12 @@ export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
 export const PERMISSION_ACTIONS = ['allow', 'deny', 'ask'] as const;
 
 /**
- * One permission rule of an agent (`agents.<id>.permissions.rules`). Every condition given must
- * match: `tool` a glob on the tool's name (`Bash`, `mcp__*`), `command` a glob on each simple
- * command of a shell command line (split at `;`, `&&`, `||`, `|` and newlines outside quotes;
- * a line with command substitution never matches an allow rule), `path` `inside` / `outside`
- * the agent's workspace (symlinks resolved) or a glob on the absolute path.
+ * One permission rule of an agent (`agents.<id>.permissions.rules`, docs/approvals.md). Every
+ * condition given must match: `tool` a glob on the tool's name (`Bash`, `mcp__*`), `command`
+ * (shell tools only) a glob on each simple command of the line as bash reads it (a line not read
+ * for certain is allowed only by a rule for the whole line), `path` `inside` / `outside` the
+ * agent's workspace (links resolved) or a glob on the absolute path. In a glob `\` makes the next
+ * character literal and, in a command, `…` stands for one masked secret.
  */
 export const PermissionRuleSchema = z.strictObject({
   action: z.enum(PERMISSION_ACTIONS),

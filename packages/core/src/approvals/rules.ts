@@ -189,8 +189,9 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
   facts.line = line;
   const parsed = parseCommandLine(line);
   facts.unclear = parsed.opaque;
-  // Where the command runs (Codex reports its folder); every folder a `cd` of the line may lead to.
-  const cwd = typeof input.cwd === 'string' ? resolver.resolve(input.cwd, root) : { path: root, resolved: true };
+  // Where the command runs (Codex reports its folder as `cwd`, OpenCode as `workdir`); every folder a `cd` of the line may lead to.
+  const folder = typeof input.cwd === 'string' ? input.cwd : typeof input.workdir === 'string' ? input.workdir : undefined;
+  const cwd = folder === undefined ? { path: root, resolved: true } : resolver.resolve(folder, root);
   facts.outside = !cwd.resolved || !isInside(cwd.path, root);
   if (parsed.commands.length > MAX_LINE_COMMANDS) facts.unclear ??= `more than ${MAX_LINE_COMMANDS} commands`;
   const folders = new Set([cwd.path]);

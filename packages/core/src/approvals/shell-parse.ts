@@ -68,6 +68,8 @@ export function parseCommandLine(line: string): ParsedLine {
     out.opaque = `a command line longer than ${MAX_LINE_LENGTH} characters`;
     return out;
   }
+  // NUL and other control characters: bash drops or reads some of them otherwise than they show.
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(line)) out.opaque = 'a control character';
   new Parser(line, out, 0).parseTop();
   return out;
 }
@@ -502,8 +504,15 @@ class Parser {
           this.#pos += 2;
           continue;
         }
-        this.#pos += next === undefined ? 1 : 2;
-        add(w, next ?? '\\', true);
+        if (next === undefined) {
+          // Literal at the very end; joined to whatever a runtime might append after the line.
+          this.#opaque('a backslash at the end of the line');
+          this.#pos++;
+          add(w, '\\', true);
+          continue;
+        }
+        this.#pos += 2;
+        add(w, next, true);
         continue;
       }
       if (c === "'") {
