@@ -69,7 +69,13 @@ export function parseCommandLine(line: string): ParsedLine {
     return out;
   }
   // NUL and other control characters: bash drops or reads some of them otherwise than they show.
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(line)) out.opaque = 'a control character';
+  for (let i = 0; i < line.length; i++) {
+    const code = line.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09 && code !== 0x0a) || code === 0x7f) {
+      out.opaque = 'a control character';
+      break;
+    }
+  }
   new Parser(line, out, 0).parseTop();
   return out;
 }
