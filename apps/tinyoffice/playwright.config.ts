@@ -2,6 +2,9 @@
  * Browser tests: Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it when
  * missing) against a real daemon started from the built CLI (packages/cli/dist) in a temp
  * TINYAGI_HOME with mock agents. `pnpm test` builds first (turbo: tinyoffice#test -> build).
+ * The mock agents' runs wait at gates the tests open, not on a clock (test/daemon.ts); axe runs in
+ * both themes through one helper, and screenshots are written only with TINYOFFICE_SHOTS=1 (into
+ * test-results/shots) or TINYOFFICE_SHOTS=<dir> (test/look.ts).
  */
 import { defineConfig } from '@playwright/test';
 import { resultsFile } from '../../packages/test-kit/src/test-times.ts';

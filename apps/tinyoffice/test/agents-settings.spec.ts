@@ -3,17 +3,15 @@
  * harness of office.spec.ts): create an agent through the form (a bad model is refused at its
  * field, the fixed one is saved and the CLI sees it), edits keep what the form does not show,
  * a cron schedule's next runs, the settings form and its raw JSON view, and changes made with
- * the CLI appearing in the open page. axe on every new page and tab, light and dark.
+ * the CLI appearing in the open page. axe on every new page and tab, light and dark (test/look.ts).
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OFFICE_OUT, PLANTED_KEY, openOffice, type Daemon } from './daemon';
+import { look, shot } from './look';
 
 test.describe.configure({ mode: 'serial' });
-
-const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-agents';
 
 let daemon: Daemon;
 let context: BrowserContext;
@@ -32,36 +30,10 @@ test.afterAll(async () => {
 type Loose = any;
 const settingsFile = (): Loose => JSON.parse(readFileSync(join(daemon.home, 'settings.json'), 'utf8'));
 
-async function shot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function setTheme(dark: boolean): Promise<void> {
-  await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
-}
-
-/** Serious and critical axe violations, light and dark, one line each. */
-async function axeBothThemes(where: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const dark of [false, true]) {
-    await setTheme(dark);
-    const result = await new AxeBuilder({ page }).analyze();
-    problems.push(
-      ...result.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${where} (${dark ? 'dark' : 'light'}): ${v.id} ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`),
-    );
-  }
-  await setTheme(false);
-  return problems;
-}
-
 test('create an agent: a bad model is refused at its field, the fixed one is saved and `tinyagi agent list` shows it', async () => {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
   await expect(page.getByTestId('agents-table').locator('[data-agent-row="coder"]')).toBeVisible();
-  expect(await axeBothThemes('/agents')).toEqual([]);
-  await shot('agents-list');
+  await look(page, '/agents');
 
   await page.getByRole('button', { name: 'New agent' }).click();
   const form = page.getByRole('form', { name: 'New agent' });
@@ -91,8 +63,7 @@ test('create an agent: a bad model is refused at its field, the fixed one is sav
   await expect(modelError).toContainText('no spaces');
   await expect(form.getByLabel('Model', { exact: true })).toHaveAttribute('aria-invalid', 'true');
   expect(settingsFile().agents.writer).toBeUndefined();
-  expect(await axeBothThemes('/agents (form with errors)')).toEqual([]);
-  await shot('agents-new-error');
+  await look(page, '/agents (form with errors)');
 
   await form.getByLabel('Model', { exact: true }).fill('sonnet');
   await form.getByRole('button', { name: 'Create agent' }).click();
@@ -112,8 +83,7 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
   await form.getByRole('button', { name: 'Save changes' }).click();
   await expect(form.getByRole('status')).toHaveText('Saved.');
   expect(settingsFile().agents.writer).toEqual({ name: 'Writer Two', provider: 'mock', model: 'sonnet', heartbeat: { interval: 900 }, budgets: { daily_usd: 2.5 } });
-  expect(await axeBothThemes('/agents/view settings')).toEqual([]);
-  await shot('agent-settings');
+  await look(page, '/agents/view settings');
 
   // coder's mock script (rules the other tests rely on) is not a form field: it survives an edit.
   const mockBefore = settingsFile().agents.coder.mock;
@@ -139,7 +109,7 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
   await coder.getByRole('button', { name: 'Save changes' }).click();
   await expect(coder.getByTestId('form-issues')).toContainText('agents.reviewer');
   expect(settingsFile().agents.coder.working_directory).toBeUndefined();
-  await shot('agent-settings-server-error');
+  await shot(page, 'agent-settings-server-error');
 });
 
 test('deleting an agent: refused with the reason while a team lists it; otherwise it is gone and its workspace archived', async () => {
@@ -182,8 +152,7 @@ test('placing an agent on a node: a bad name is refused at the field; the list t
   // No such node has joined (this daemon is one process).
   await expect(table.locator('[data-agent-node="writer"]')).toHaveText(/gpu-box\s*not joined/);
   await expect(table.locator('[data-agent-node="coder"]')).toHaveText('any');
-  expect(await axeBothThemes('/agents (with nodes)')).toEqual([]);
-  await shot('agents-nodes');
+  await look(page, '/agents (with nodes)');
   // On a phone the wider table scrolls inside its panel; the page itself does not get wider.
   await page.setViewportSize({ width: 390, height: 800 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -226,7 +195,7 @@ test('permissions: the mode, expiry and rules are listed and edited in the form;
       ],
     },
   });
-  await shot('agent-permissions');
+  await shot(page, 'agent-permissions');
 
   // A rule added elsewhere (allow always from an approval, the CLI) is listed in the open form.
   await page.reload();
@@ -239,7 +208,7 @@ test('permissions: the mode, expiry and rules are listed and edited in the form;
   await expect(form.getByRole('status')).toHaveText('Saved.');
   expect(settingsFile().agents.writer.permission_mode).toBeUndefined();
   expect(settingsFile().agents.writer.permissions?.rules).toBeUndefined();
-  expect(await axeBothThemes('/agents/view settings with permissions')).toEqual([]);
+  await look(page, '/agents/view settings with permissions');
 });
 
 test('a cron schedule shows its next occurrences in its time zone; disable empties the calendar', async () => {
@@ -264,8 +233,7 @@ test('a cron schedule shows its next occurrences in its time zone; disable empti
   for (const at of times) expect(tokyo.format(new Date(at))).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:00$/);
   await expect(runs.first()).toContainText('09:00');
   expect(settingsFile().agents.writer.heartbeat).toEqual({ interval: 900 });
-  expect(await axeBothThemes('/agents/view schedules')).toEqual([]);
-  await shot('agent-schedules');
+  await look(page, '/agents/view schedules');
 
   await page.getByRole('button', { name: 'Disable standup' }).click();
   await expect(page.locator('[data-schedule="standup"]')).toContainText('disabled');
@@ -280,7 +248,7 @@ test('the other tabs: AGENTS.md is saved to the workspace; heartbeat, memory, sk
   await page.getByRole('button', { name: 'Save AGENTS.md' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Saved AGENTS.md.' })).toBeVisible();
   expect(readFileSync(join(daemon.home, '..', 'workspace', 'writer', 'AGENTS.md'), 'utf8')).toBe('# Writer\n\nWrite short, clear prose.\n');
-  expect(await axeBothThemes('/agents/view prompt')).toEqual([]);
+  await look(page, '/agents/view prompt');
 
   // Tabs by keyboard (WAI-ARIA tabs): arrows move between tabs.
   await page.getByRole('tab', { name: 'System prompt' }).focus();
@@ -288,7 +256,7 @@ test('the other tabs: AGENTS.md is saved to the workspace; heartbeat, memory, sk
   await expect(page).toHaveURL(/tab=memory/);
   await expect(page.getByRole('tab', { name: 'Memory' })).toBeFocused();
   await expect(page.getByRole('region', { name: 'Memory' })).toBeVisible();
-  expect(await axeBothThemes('/agents/view memory')).toEqual([]);
+  await look(page, '/agents/view memory');
 
   await page.getByRole('tab', { name: 'Heartbeat' }).click();
   await expect(page.getByLabel('Interval (seconds, 10 to 604800)', { exact: true })).toHaveValue('900');
@@ -299,8 +267,7 @@ test('the other tabs: AGENTS.md is saved to the workspace; heartbeat, memory, sk
   await page.getByRole('button', { name: 'Save heartbeat' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Saved the heartbeat.' })).toBeVisible();
   expect(settingsFile().agents.writer.heartbeat).toMatchObject({ interval: 1800 });
-  expect(await axeBothThemes('/agents/view heartbeat')).toEqual([]);
-  await shot('agent-heartbeat');
+  await look(page, '/agents/view heartbeat');
 
   for (const [tab, ready] of [
     ['Skills', 'Skills'],
@@ -308,18 +275,17 @@ test('the other tabs: AGENTS.md is saved to the workspace; heartbeat, memory, sk
   ] as const) {
     await page.getByRole('tab', { name: tab }).click();
     await expect(page.getByRole('region', { name: ready })).toBeVisible();
-    expect(await axeBothThemes(`/agents/view ${tab}`)).toEqual([]);
+    await look(page, `/agents/view ${tab}`);
   }
 
   await page.getByRole('tab', { name: 'Chat' }).click();
   await page.getByLabel('Message', { exact: true }).fill('hello writer');
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.getByTestId('chat-log').locator('[data-role="agent"]').filter({ hasText: 'mock' }).first()).toBeVisible();
-  expect(await axeBothThemes('/agents/view chat')).toEqual([]);
-  await shot('agent-chat');
+  await look(page, '/agents/view chat');
   await page.getByRole('tab', { name: 'Usage' }).click();
   await expect(page.getByTestId('agent-usage').locator('tbody tr').last().locator('td').nth(1)).not.toHaveText('0');
-  await shot('agent-usage');
+  await shot(page, 'agent-usage');
 });
 
 test('settings: a form edit is written to settings.json; a CLI edit appears in the open page without a reload; secrets stay masked', async () => {
@@ -327,8 +293,7 @@ test('settings: a form edit is written to settings.json; a CLI edit appears in t
   const form = page.getByRole('form', { name: 'Settings' });
   const interval = form.getByLabel('Heartbeat interval', { exact: true });
   await expect(interval).toBeVisible();
-  expect(await axeBothThemes('/settings')).toEqual([]);
-  await shot('settings');
+  await look(page, '/settings');
 
   // The planted key: only masked, with its set flag.
   await expect(page.getByTestId('secret-models.anthropic.api_key')).toContainText('set (');
@@ -373,7 +338,7 @@ test('settings raw JSON: invalid JSON and invalid settings are refused with the 
   await page.getByRole('group', { name: 'View' }).getByRole('button', { name: 'Raw JSON', exact: true }).click();
   const editor = page.getByLabel('settings.json', { exact: true });
   await expect(editor).toHaveValue(/"workspace"/);
-  expect(await axeBothThemes('/settings raw')).toEqual([]);
+  await look(page, '/settings raw');
   const before = readFileSync(join(daemon.home, 'settings.json'), 'utf8');
 
   await editor.fill('{ "queue": { "concurrency": 2 ');
@@ -386,7 +351,7 @@ test('settings raw JSON: invalid JSON and invalid settings are refused with the 
   await expect(page.getByTestId('raw-problems')).toContainText('queue.concurrency');
   await expect(page.getByTestId('raw-problems')).toContainText('agents.writer.model');
   expect(readFileSync(join(daemon.home, 'settings.json'), 'utf8')).toBe(before);
-  await shot('settings-raw-errors');
+  await shot(page, 'settings-raw-errors');
 
   await editor.fill(JSON.stringify({ ...current, retention: { days: 14 } }, null, 2));
   await page.getByRole('button', { name: 'Save JSON' }).click();

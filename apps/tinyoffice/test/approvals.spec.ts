@@ -5,21 +5,20 @@
  * lists becomes a pending request the daemon waits on. A person answers from the inbox with the
  * keyboard only while the header count follows the event stream; from the run tree (deny with a
  * reason) and the chat; an answer given elsewhere (the API, as the CLI does) updates the cards; a
- * late answer says who was first; a question is answered with text. Each view is shot and checked
- * by axe.
+ * late answer says who was first; a question is answered with text. axe checks each view at 1280
+ * and 390 px in both themes (test/look.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import type { Approval } from '@tinyagi/client';
 import { createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { look as lookAt } from './look';
 
 test.describe.configure({ mode: 'serial' });
 
-const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/tinyoffice-approvals';
 const RUNTIME = fileURLToPath(new URL('../../../packages/cli/test/fixtures/approval-runtime/runtime.mjs', import.meta.url));
 
 let kit: TestDaemon;
@@ -42,7 +41,6 @@ test.beforeAll(async ({ browser }) => {
   writeFileSync(join(kit.home, 'kinds', 'asks-test.mjs'), `export * from ${JSON.stringify(pathToFileURL(RUNTIME).href)};\n`);
   await kit.start();
   page = await login(browser);
-  mkdirSync(SHOTS, { recursive: true });
 });
 
 test.afterAll(async () => {
@@ -89,25 +87,8 @@ async function replyOf(conversationId: string): Promise<string> {
 const count = () => page.getByTestId('approvals-count');
 const card = (text: string, within = page.locator('body')) => within.getByTestId('approval').filter({ hasText: text });
 
-/** Screenshots (1280 and 390 px, light and dark, into SHOTS) and axe (moderate or worse) of the page as it is. */
-async function look(name: string): Promise<void> {
-  const problems: string[] = [];
-  for (const dark of [false, true]) {
-    await page.evaluate((on) => document.documentElement.classList.toggle('dark', on), dark);
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 800 });
-      await page.screenshot({ path: `${SHOTS}/${name}-${width}-${dark ? 'dark' : 'light'}.png`, fullPage: true });
-      const result = await new AxeBuilder({ page }).analyze();
-      for (const v of result.violations) {
-        if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical')
-          problems.push(`${name} ${width} ${dark ? 'dark' : 'light'}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
-      }
-    }
-  }
-  await page.evaluate(() => document.documentElement.classList.remove('dark'));
-  await page.setViewportSize({ width: 1280, height: 800 });
-  expect(problems).toEqual([]);
-}
+/** axe at 1280 and 390 px, light and dark. */
+const look = (name: string) => lookAt(page, `approvals: ${name}`, { widths: [1280, 390] });
 
 const seen = new Set<string>();
 

@@ -3,16 +3,14 @@
  * agent is doing (and stopping it) from the chat, failures that stay visible until seen, dead
  * letters with their reason and conversation, elapsed times that tick, the conversations' agent
  * filter and filters in the URL, a confirmed cancel, and a chat error that goes once the
- * daemon is back. Each changed page is shot at 1280 and 390 px in both themes and checked by axe.
+ * daemon is back. axe checks each changed page at 1280 and 390 px in both themes (test/look.ts).
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { mkdirSync } from 'node:fs';
 import { SETTINGS, openOffice, type Daemon } from './daemon';
+import { look as lookAt } from './look';
 
 test.describe.configure({ mode: 'serial' });
 
-const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/tinyoffice-32';
 /** A message long enough that the old dead-letter line cut it (at 100 characters, mid-word). */
 const LONG_BROKEN = `broken on purpose: ${'a rather long explanation of what should have happened here, '.repeat(3)}and its last words`;
 
@@ -25,12 +23,13 @@ test.beforeAll(async ({ browser }) => {
     settings: (root) => {
       const settings = SETTINGS(root);
       const coder = settings.agents.coder.mock;
-      // Reports what it does, as an agent CLI streams its tool use, then works for minutes.
-      coder.rules.unshift({ match: 'work on the app', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], latency_ms: 600_000, reply: 'never' } as never);
+      // Reports what it does, as an agent CLI streams its tool use, then works until cancelled.
+      coder.rules.unshift({ match: 'work on the app', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], gate: 'never', reply: 'never' } as never);
       return settings;
     },
   }));
-  mkdirSync(SHOTS, { recursive: true });
+  // The handoff and the quick replies come at once; "work on the app" and "slow" work until cancelled.
+  daemon.openGate('handoff', 'check', 'quick');
 });
 
 test.afterAll(async () => {
@@ -41,25 +40,8 @@ test.afterAll(async () => {
 const tile = (agent: string) => page.locator(`[data-agent="${agent}"]`).first();
 const bubbles = (role: string) => page.getByTestId('chat-log').locator(`[data-role="${role}"]`);
 
-/** The page at 1280 and 390 px in the light and dark theme (into SHOTS), and axe (moderate or worse) on each. */
-async function look(name: string): Promise<void> {
-  const problems: string[] = [];
-  for (const dark of [false, true]) {
-    await page.evaluate((on) => document.documentElement.classList.toggle('dark', on), dark);
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 800 });
-      await page.screenshot({ path: `${SHOTS}/${name}-${width}-${dark ? 'dark' : 'light'}.png`, fullPage: true });
-      const result = await new AxeBuilder({ page }).analyze();
-      for (const v of result.violations) {
-        if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical')
-          problems.push(`${name} ${width} ${dark ? 'dark' : 'light'}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
-      }
-    }
-  }
-  await page.evaluate(() => document.documentElement.classList.remove('dark'));
-  await page.setViewportSize({ width: 1280, height: 800 });
-  expect(problems).toEqual([]);
-}
+/** axe at 1280 and 390 px, light and dark. */
+const look = (name: string) => lookAt(page, name, { widths: [1280, 390] });
 
 async function chatTo(target: string): Promise<void> {
   await page.getByRole('link', { name: 'Chat', exact: true }).click();

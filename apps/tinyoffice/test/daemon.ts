@@ -1,12 +1,15 @@
 /**
  * A real TinyAGI daemon for the browser tests and the bench scripts, on @tinyagi/test-kit's
  * createDaemon: the built CLI (packages/cli/dist) as `tinyagi run` in a temp TINYAGI_HOME and
- * HOME, a free loopback port, and mock agents:
- * - coder leads team dev; "handoff" replies after a while with a handoff to reviewer, "slow"
- *   works for minutes (to be cancelled), "broken" fails for good (a dead letter);
- * - reviewer answers "please check" after a while.
+ * HOME, a free loopback port, and mock agents whose runs wait at gates the test opens
+ * (`openGate`; the mock runtime's `gate`, docs/cli.md), never on a clock:
+ * - coder leads team dev; "handoff" replies at gate `handoff` with a handoff to reviewer,
+ *   "quick" replies at gate `quick`, "slow" works until cancelled (gate `never`, never opened),
+ *   "broken" fails for good (a dead letter);
+ * - reviewer answers "please check" at gate `check`.
  * Channels run a stand-in runner (test/fixtures/channel-runner.mjs) that connects to nothing.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
@@ -31,14 +34,14 @@ export const SETTINGS = (root: string) => ({
       mock: {
         reply: 'coder done',
         rules: [
-          { match: 'handoff', latency_ms: 4000, reply: 'Drafted it. [@reviewer: please check the draft]' },
-          { match: 'slow', latency_ms: 600_000, reply: 'finally done' },
+          { match: 'handoff', gate: 'handoff', reply: 'Drafted it. [@reviewer: please check the draft]' },
+          { match: 'slow', gate: 'never', reply: 'finally done' },
           { match: 'broken', fail: 'permanent' },
-          { match: 'quick', latency_ms: 1500, reply: 'quick done' },
+          { match: 'quick', gate: 'quick', reply: 'quick done' },
         ],
       },
     },
-    reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed', rules: [{ match: 'please check', latency_ms: 4000, reply: 'looks good' }] } },
+    reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed', rules: [{ match: 'please check', gate: 'check', reply: 'looks good' }] } },
   },
   teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
 });
@@ -52,6 +55,10 @@ export interface Daemon {
   cli(args: string[]): Promise<string>;
   /** A fresh one-time login link from `tinyagi office --no-open`. */
   loginLink(): Promise<string>;
+  /** Opens the mock gates named: runs held there go on, and later runs pass until it is closed. */
+  openGate(...names: string[]): void;
+  /** Closes the mock gates named: the next runs that reach one are held until it is opened. */
+  closeGate(...names: string[]): void;
   start(): Promise<void>;
   stop(): Promise<void>;
   cleanup(): Promise<void>;
@@ -65,6 +72,8 @@ export async function startDaemon(options: { settings?: (root: string) => Record
     env: { TINYAGI_CHANNEL_RUNNER: CHANNEL_RUNNER },
   });
   const cli = (args: string[]): Promise<string> => kit.cliOk(args, { timeoutMs: 90_000 });
+  // The mock runtime's default gate directory (TINYAGI_HOME/mock-gates).
+  const gates = join(kit.home, 'mock-gates');
   const daemon: Daemon = {
     url: kit.url,
     home: kit.home,
@@ -75,6 +84,13 @@ export async function startDaemon(options: { settings?: (root: string) => Record
       const link = /http:\/\/\S+\/login#code=\S+/.exec(out)?.[0];
       if (!link) throw new Error(`tinyagi office printed no link:\n${out}`);
       return link;
+    },
+    openGate(...names) {
+      mkdirSync(gates, { recursive: true });
+      for (const name of names) writeFileSync(join(gates, name), '');
+    },
+    closeGate(...names) {
+      for (const name of names) rmSync(join(gates, name), { force: true });
     },
     start: () => kit.start(),
     stop: async () => void (await kit.stop()),

@@ -4,13 +4,13 @@
  * answer that conversation (by its id, whichever others wait); a decision taken elsewhere (the
  * CLI) updates the page too. One daemon for the file, the steps in order.
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { SETTINGS, startDaemon, type Daemon } from './daemon';
+import { look } from './look';
 
 test.describe.configure({ mode: 'serial' });
 
-/** p1 and p2 hand the work back and forth; p1's second turn takes a while, so a page can open before the guard holds its handoff. */
+/** p1 and p2 hand the work back and forth; p1's second turn waits at gate `round-two`, so a page can open before the guard holds its handoff. */
 function settings(root: string): Record<string, unknown> {
   const base = SETTINGS(root);
   return {
@@ -23,7 +23,7 @@ function settings(root: string): Record<string, unknown> {
         mock: {
           reply: 'p1 here',
           rules: [
-            { match: 'round two', latency_ms: 5000, reply: 'Third. [@p2: round three]' },
+            { match: 'round two', gate: 'round-two', reply: 'Third. [@p2: round three]' },
             { match: 'ping-pong', reply: 'First. [@p2: round one]' },
           ],
         },
@@ -86,12 +86,13 @@ test('a handoff held by a guard shows live on the conversation page with the gua
   await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
 
   // Its handoff back to p2 is held: the banner appears without a reload, with what the guard said.
+  // (The gate stays open: the later conversations reach the guard at once.)
+  daemon.openGate('round-two');
   await expect(banner()).toBeVisible();
   await expect(banner().getByRole('heading', { name: 'Waiting for your decision' })).toBeVisible();
   await expect(page.getByTestId('decision-note')).toHaveText(HELD_NOTE);
   await expect(page.getByTestId('conversation-status')).toHaveText('waiting');
-  const axe = await new AxeBuilder({ page }).analyze();
-  expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  await look(page, '/conversations/view (waiting for a decision)');
 
   // A request that fails says so in plain words; the conversation still waits.
   await page.route('**/api/conversations/*/decision', (route) => route.abort('connectionrefused'));

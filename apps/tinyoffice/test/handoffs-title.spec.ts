@@ -3,12 +3,9 @@
  * handoffs (GET /api/handoffs), in every tab and again after a reconnect, each handoff once even
  * when it is listed and also seen live; a conversation's page is titled by the conversation.
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { join } from 'node:path';
 import { openOffice, type Daemon } from './daemon';
-
-const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-32';
+import { look } from './look';
 
 // Each test stands on its own (a failure starts a fresh worker and daemon; the rest still run).
 test.describe.configure({ mode: 'default' });
@@ -19,6 +16,8 @@ let page: Page;
 
 test.beforeAll(async ({ browser }) => {
   ({ daemon, context, page } = await openOffice(browser));
+  // Handoffs and their answers come at once.
+  daemon.openGate('handoff', 'check');
 });
 
 test.afterAll(async () => {
@@ -71,19 +70,8 @@ test('the Handoffs panel starts with the earlier handoffs; a live one is added o
   }
   await other.close();
 
-  // The panel with its list, at 1280 and 390 px, light and dark: axe finds nothing moderate or
-  // worse, and the screenshots are for a person to look at.
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 800 });
-    for (const dark of [false, true]) {
-      await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), dark);
-      const { violations } = await new AxeBuilder({ page }).analyze();
-      expect(violations.filter((v) => v.impact !== 'minor').map((v) => `${width} ${dark ? 'dark' : 'light'}: ${v.id}`)).toEqual([]);
-      await page.screenshot({ path: join(SHOTS, `office-handoffs-${width}-${dark ? 'dark' : 'light'}.png`), fullPage: true });
-    }
-  }
-  await page.evaluate(() => document.documentElement.classList.remove('dark'));
-  await page.setViewportSize({ width: 1280, height: 800 });
+  // The panel with its list, at 1280 and 390 px, light and dark.
+  await look(page, '/ (handoffs)', { widths: [1280, 390] });
 });
 
 test('a conversation’s page is titled by the conversation, not only “Conversations”', async () => {

@@ -4,17 +4,13 @@
  * stays in its last tool call: Chat says which tool runs; the run tree shows the running call in
  * the run's row and, in a keyboard-operable disclosure, the plan and every call (done, failed with
  * its output, running); the office desk shows the running call and the plan, and the agent's
- * detail lists the plan's steps. Screenshots into SHOTS; axe finds nothing serious.
+ * detail lists the plan's steps. axe checks each view (test/look.ts).
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { openOffice, SETTINGS, type Daemon } from './daemon';
+import { look, shot } from './look';
 
 test.describe.configure({ mode: 'serial' });
-
-const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-live-activity';
 
 let daemon: Daemon;
 let context: BrowserContext;
@@ -42,15 +38,15 @@ const settings = (root: string) => {
                     { text: 'run the tests', status: 'pending' },
                   ],
                 },
-                { tool: 'Read', id: 'call-1', kind: 'file_read', title: 'src/parser.ts', after_ms: 200 },
-                { tool_result: 'Read', id: 'call-1', ok: true, output: 'export function parse() {}', after_ms: 200 },
-                { tool: 'Bash', id: 'call-2', kind: 'command', title: 'npm test', after_ms: 200 },
+                { tool: 'Read', id: 'call-1', kind: 'file_read', title: 'src/parser.ts' },
+                { tool_result: 'Read', id: 'call-1', ok: true, output: 'export function parse() {}' },
+                { tool: 'Bash', id: 'call-2', kind: 'command', title: 'npm test' },
                 { usage: { input_tokens: 1200, output_tokens: 40, cache_read_tokens: 1000, model: 'mock-1' } },
-                { tool_result: 'Bash', id: 'call-2', ok: false, output: 'FAIL parser.test.ts\n  expected 2, got 3', after_ms: 200 },
-                { tool: 'Edit', id: 'call-3', kind: 'file_edit', title: 'src/parser.ts', after_ms: 200 },
+                { tool_result: 'Bash', id: 'call-2', ok: false, output: 'FAIL parser.test.ts\n  expected 2, got 3' },
+                { tool: 'Edit', id: 'call-3', kind: 'file_edit', title: 'src/parser.ts' },
               ],
-              // Stays in the Edit call until cancelled.
-              latency_ms: 600_000,
+              // Stays in the Edit call until cancelled (a gate nobody opens).
+              gate: 'never',
             },
           ],
         },
@@ -68,16 +64,6 @@ test.afterAll(async () => {
   await daemon?.cleanup();
 });
 
-async function shot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function axeProblems(): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).analyze();
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
-}
-
 let conversationId = '';
 
 test('Chat: what the agent does now is the tool call it runs, by its title', async () => {
@@ -86,7 +72,7 @@ test('Chat: what the agent does now is the tool call it runs, by its title', asy
   await page.getByLabel('Message').fill('please fix the parser');
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.getByTestId('chat-doing')).toContainText('Edit: src/parser.ts');
-  await shot('chat-doing');
+  await shot(page, 'chat-doing');
   const [conversation] = await daemon.kit.api.listConversations({ query: { limit: 1 } });
   conversationId = conversation!.id;
   // To its run tree in the same tab (client-side: the tab's event stream and feed go on).
@@ -112,8 +98,7 @@ test('the run tree: the running call in the row; plan and calls in a disclosure 
   await expect(calls.nth(1)).toContainText('FAIL parser.test.ts');
   await expect(calls.nth(2)).toHaveAttribute('data-state', 'running');
   await expect(calls.nth(2)).toContainText('Edit src/parser.ts');
-  await shot('run-tree-activity');
-  expect(await axeProblems()).toEqual([]);
+  await look(page, 'run tree with activity');
 
   // Keyboard: Tab reaches the summary; Enter closes and opens it.
   const summary = activity.locator('summary');
@@ -125,14 +110,10 @@ test('the run tree: the running call in the row; plan and calls in a disclosure 
   await page.keyboard.press('Enter');
   await expect(plan).toBeVisible();
 
-  // 390 px wide, dark theme: nothing wider than the screen, still readable (axe's contrast).
+  // 390 px wide: nothing wider than the screen, still readable in both themes (axe's contrast).
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.getByRole('button', { name: 'Toggle dark theme' }).click();
-  await expect(page.locator('html')).toHaveClass(/dark/);
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-  await shot('run-tree-activity-390-dark');
-  expect(await axeProblems()).toEqual([]);
-  await page.getByRole('button', { name: 'Toggle dark theme' }).click();
+  await look(page, 'run tree with activity');
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
@@ -143,14 +124,13 @@ test('the office: the desk shows the running call and the plan; the agent detail
   await expect(tile.getByTestId('desk-tool')).toHaveText(/Edit: src\/parser\.ts/);
   await expect(tile.getByTestId('desk-plan')).toHaveText('plan 1/3: fix the parser');
   await expect(tile.getByTestId('bubble')).toContainText('Edit: src/parser.ts');
-  await shot('office-desk');
+  await shot(page, 'office-desk');
   // Keyboard: the tile is a button; Enter opens the agent's detail.
   await tile.focus();
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('agent-tool')).toHaveText('Running Edit: src/parser.ts');
   await expect(page.getByRole('list', { name: "fixer's plan" }).getByRole('listitem')).toHaveText(['✓ reproduce the bug (completed)', '▸ fix the parser (in progress)', '· run the tests (pending)']);
-  await shot('office-detail');
-  expect(await axeProblems()).toEqual([]);
+  await look(page, 'office with the agent detail');
   await daemon.kit.cliOk(['cancel', conversationId]);
   await expect(tile).toHaveAttribute('data-working', 'false');
   await expect(tile.getByTestId('desk-tool')).toHaveCount(0);

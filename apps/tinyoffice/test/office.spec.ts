@@ -3,11 +3,11 @@
  * Chromium, the page served by the daemon. One daemon for the file, the steps in order (login
  * first, logout last). Every request the page makes must stay on the daemon's loopback origin.
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLANTED_KEY, startDaemon, type Daemon } from './daemon';
+import { look, shot } from './look';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -32,10 +32,6 @@ const tile = (agent: string) => page.locator(`[data-agent="${agent}"]`).first();
 
 /** The line of what was just sent in Chat (history above it has links too). */
 const sentLine = (text: string) => page.getByTestId('chat-log').locator('[data-role="user"]').filter({ hasText: text }).last();
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
-}
 
 test('the one-time link logs in with an HttpOnly, SameSite=Strict cookie and leaves no code behind; a second use is refused', async ({ browser }) => {
   const link = await daemon.loginLink();
@@ -64,7 +60,7 @@ test('the one-time link logs in with an HttpOnly, SameSite=Strict cookie and lea
   await other.close();
 });
 
-test('every page passes axe without serious or critical violations', async () => {
+test('every page passes axe in the light and the dark theme', async () => {
   for (const [path, ready] of [
     ['/', 'Lounge'],
     ['/conversations', 'Conversations'],
@@ -73,17 +69,9 @@ test('every page passes axe without serious or critical violations', async () =>
   ] as const) {
     await page.goto(`${daemon.url}${path}`);
     await expect(page.getByRole('heading', { name: new RegExp(ready, 'i') }).first()).toBeVisible();
-    expect(await axeProblems(path)).toEqual([]);
+    await look(page, path);
   }
 });
-
-/** Serious and critical axe violations on the current page, one line each. */
-async function axeProblems(where: string): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).analyze();
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${where}: ${v.id} ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`);
-}
 
 test('a conversation id that does not exist says so, instead of an error over a page that keeps loading', async () => {
   await page.goto(`${daemon.url}/conversations/view?id=conv_does_not_exist`);
@@ -99,21 +87,24 @@ test('a message from Chat: the office shows coder working, the handoff live in t
   // Straight to the run tree of the conversation just started (client-side navigation: the same stream).
   await sentLine('handoff the draft').getByRole('link', { name: 'run tree' }).click();
   const tree = page.getByTestId('run-tree');
-  await expect(tree.locator('[data-agent="coder"]')).toHaveAttribute('data-status', /queued|running|completed/);
+  // coder works until its gate opens.
+  await expect(tree.locator('[data-agent="coder"]')).toHaveAttribute('data-status', 'running');
   const loadedAt = Number(await tree.getAttribute('data-version'));
   await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
 
+  daemon.openGate('handoff');
   const reviewer = tree.locator('[data-agent="reviewer"]');
-  await expect(reviewer).toHaveAttribute('data-status', 'completed');
+  await expect(reviewer).toHaveAttribute('data-status', 'running');
   await expect(tree.locator('[data-agent="coder"]')).toHaveAttribute('data-status', 'completed');
+  daemon.openGate('check');
+  await expect(reviewer).toHaveAttribute('data-status', 'completed');
   await expect(reviewer).toContainText('handoff');
   // Updated by events, not by a reload.
   expect(Number(await tree.getAttribute('data-version'))).toBeGreaterThan(loadedAt);
   expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
   await expect(page.getByTestId('conversation-status')).toContainText('completed');
   await expect(page.getByTestId('transcript')).toContainText('looks good');
-  await shot('run-tree');
-  expect(await axeProblems('/conversations/view')).toEqual([]);
+  await look(page, '/conversations/view');
 
   // The run tree by keyboard (WAI-ARIA tree): the first root is the tab stop, arrows move and fold.
   const coderItem = tree.locator('[role="treeitem"][data-agent="coder"]');
@@ -136,13 +127,16 @@ test('a message from Chat: the office shows coder working, the handoff live in t
   // The office: a second handoff, watched from the office this time.
   await page.getByRole('link', { name: 'Office', exact: true }).click();
   await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+  daemon.closeGate('handoff', 'check');
   await daemon.cli(['send', '--team', 'dev', 'handoff once more']);
   await expect(tile('coder')).toHaveAttribute('data-working', 'true');
   await expect(page.getByTestId('desks').locator('[data-agent="coder"]')).toBeVisible();
-  await shot('office-working');
+  await shot(page, 'office-working');
+  daemon.openGate('handoff');
   await expect(tile('reviewer')).toHaveAttribute('data-working', 'true');
   await expect(page.getByTestId('handoffs')).toContainText('coder → reviewer');
   await expect(tile('coder')).toHaveAttribute('data-working', 'false');
+  daemon.openGate('check');
   await expect(tile('reviewer')).toHaveAttribute('data-working', 'false');
   await expect(page.getByTestId('lounge').locator('[data-agent="reviewer"]')).toBeVisible();
 
@@ -159,14 +153,14 @@ test('usable at 390 px wide and in the dark theme', async () => {
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await page.getByRole('button', { name: 'Toggle dark theme' }).click();
   await expect(page.locator('html')).toHaveClass(/dark/);
-  await shot('office-390-dark');
-  const result = await new AxeBuilder({ page }).analyze();
-  expect(result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  await look(page, '/ at 390');
   await page.getByRole('button', { name: 'Toggle dark theme' }).click();
+  await expect(page.locator('html')).not.toHaveClass(/dark/);
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test('Chat shows the reply of an agent', async () => {
+  daemon.openGate('quick');
   await page.goto(`${daemon.url}/chat`);
   await page.getByLabel('Talk to').selectOption('@coder');
   await page.getByLabel('Message').fill('quick question');
@@ -177,7 +171,7 @@ test('Chat shows the reply of an agent', async () => {
   // The bubble names the agent; the platforms' signature line is not repeated under it.
   await expect(bubble).not.toContainText('— @coder');
   await expect(page.getByTestId('chat-progress')).toHaveCount(0);
-  await shot('chat');
+  await shot(page, 'chat');
 });
 
 test('Chat shows live progress; cancel from the run tree stops the run', async () => {
@@ -223,8 +217,7 @@ test('a paused run: its desk says paused, live and after a reload; resumed, the 
   await expect(page.getByRole('heading', { name: 'Desks · 0 working · 1 paused' })).toBeVisible();
   await desk.click();
   await expect(page.getByTestId('agent-state')).toContainText('Paused on this conversation (its run started');
-  await shot('office-paused');
-  expect(await axeProblems('/ (a run paused)')).toEqual([]);
+  await look(page, '/ (a run paused)');
   // A fresh load knows it too (GET /api/status lists the paused runs).
   await page.reload();
   await expect(desk.getByTestId('bubble')).toHaveText('Paused · resume it from the run tree');
@@ -252,7 +245,7 @@ test('a dead letter is retried from Control', async () => {
   const log = page.getByTestId('daemon-log');
   await expect.poll(async () => ((await log.textContent()) ?? '').split('dead letter for @coder').length - 1, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
   expect(await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(8);
-  await shot('control');
+  await shot(page, 'control');
   await item.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByTestId('dead-letters')).toHaveCount(0);
 });
@@ -306,7 +299,7 @@ test('Control shows the WhatsApp QR code from its login state and follows the ch
   const qr = login.getByRole('img', { name: 'WhatsApp login QR code' });
   await expect(qr).toBeVisible();
   expect(await qr.locator('path').getAttribute('d')).toMatch(/^M\d+ \d+h1v1h-1z/);
-  await shot('whatsapp-qr');
+  await shot(page, 'whatsapp-qr');
   // Linked: the next channel.status event for whatsapp makes the page read the state again.
   plant({ state: 'open' });
   await api('POST', '/api/channels/whatsapp/restart');
@@ -334,14 +327,16 @@ test('the daemon stops: the page shows reconnecting; it comes back: the page rec
   await daemon.stop();
   await expect(page.getByTestId('connection')).toHaveText('reconnecting…');
   await expect(page.getByTestId('reconnect-banner')).toContainText('tinyagi start');
-  await shot('reconnecting');
+  await shot(page, 'reconnecting');
   await daemon.start();
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
   await expect(page.getByTestId('reconnect-banner')).toHaveCount(0);
   expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
   // Live data flows again on the same page.
+  daemon.closeGate('quick');
   await daemon.cli(['send', '--agent', 'coder', 'quick one after the restart']);
   await expect(tile('coder')).toHaveAttribute('data-working', 'true');
+  daemon.openGate('quick');
   await expect(tile('coder')).toHaveAttribute('data-working', 'false');
 });
 

@@ -2,19 +2,17 @@
  * TinyOffice teams, org chart, chat rooms, projects and the kanban, as a user drives them: a real
  * daemon with mock agents (test/daemon.ts), Debian's Chromium, the page served by the daemon.
  * Everything this file needs beyond the shared settings (team qa, agent writer, team solo) is
- * created through the UI or the API here. Screenshots go to TINYOFFICE_SHOTS (default
- * /tmp/shots-teams) to be looked at.
+ * created through the UI or the API here. axe checks each view in both themes (test/look.ts).
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { type ApiClient, createApiClient } from '@tinyagi/client';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from './daemon';
+import { look, shot } from './look';
 
 test.describe.configure({ mode: 'serial' });
 
-const SHOTS = process.env['TINYOFFICE_SHOTS'] ?? '/tmp/shots-teams';
 let daemon: Daemon;
 let page: Page;
 let client: ApiClient;
@@ -22,7 +20,6 @@ let client: ApiClient;
 test.beforeAll(async ({ browser }) => {
   daemon = await startDaemon();
   client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
-  mkdirSync(SHOTS, { recursive: true });
   page = await (await browser.newContext()).newPage();
   await page.goto(await daemon.loginLink());
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
@@ -32,27 +29,6 @@ test.afterAll(async () => {
   await page?.context().close();
   await daemon?.cleanup();
 });
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** Serious and critical axe violations, light and dark. */
-async function axeBothThemes(where: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const theme of ['light', 'dark'] as const) {
-    const dark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
-    if (dark !== (theme === 'dark')) await page.getByRole('button', { name: 'Toggle dark theme' }).click();
-    await expect(page.locator('html')).toHaveClass(theme === 'dark' ? /dark/ : /^(?!.*dark).*$/);
-    const result = await new AxeBuilder({ page }).analyze();
-    for (const v of result.violations.filter((x) => x.impact === 'serious' || x.impact === 'critical')) {
-      problems.push(`${where} (${theme}): ${v.id} ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`);
-    }
-    await shot(`${where.replaceAll('/', '_') || 'root'}-${theme}`);
-  }
-  await page.getByRole('button', { name: 'Toggle dark theme' }).click();
-  return problems;
-}
 
 /** Drags with real mouse moves in small steps (what React Flow and dnd-kit listen to). */
 async function mouseDrag(from: Locator, to: Locator, toOffset: { x: number; y: number } = { x: 0, y: 0 }): Promise<void> {
@@ -135,7 +111,7 @@ test('by keyboard: a new agent (made with the API) shows up unassigned and joins
   await mouseDrag(chart.locator('[data-agent="writer"][data-column="qa"]'), chart.locator('[data-team-column="__unassigned"]'), { x: 0, y: 20 });
   await expect(chart.locator('[data-agent="writer"][data-column="__unassigned"]')).toBeVisible();
   expect(await teamMembers('qa')).toEqual(['reviewer', 'coder']);
-  expect(await axeBothThemes('teams')).toEqual([]);
+  await look(page, '/teams');
 });
 
 test('the chat room pages back through 120 posts without repeating one, and shows new posts live', async () => {
@@ -168,7 +144,7 @@ test('the chat room pages back through 120 posts without repeating one, and show
   await expect(room).toHaveAttribute('data-count', '122');
   const after = await ids();
   expect(new Set(after).size).toBe(after.length);
-  expect(await axeBothThemes('teams-room')).toEqual([]);
+  await look(page, '/teams (chat room)');
 });
 
 const column = (status: string) => page.getByTestId('kanban').locator(`[data-column="${status}"]`);
@@ -200,9 +176,10 @@ test('an assigned task dragged to In progress with the mouse is dispatched; its 
   await mouseDrag(card('WEB-1').getByRole('button', { name: 'Move WEB-1' }), column('in_progress'));
   await expect(column('in_progress').locator('[data-identifier="WEB-1"]')).toBeVisible();
   const link = card('WEB-1').getByTestId('task-conversation');
-  // The mock answers "quick" after 1.5 s: the card shows the run while it works, then completed.
+  // coder works until its gate opens: the card shows the run while it works, then completed.
   await expect(link).toHaveAttribute('data-status', 'active');
-  await shot('projects-dispatched');
+  await shot(page, 'projects-dispatched');
+  daemon.openGate('quick');
   await expect(link).toHaveAttribute('data-status', 'completed');
   const task = (await client.listTasks({ query: {} })).find((t) => t.identifier === 'WEB-1')!;
   expect(task).toMatchObject({ status: 'in_progress', assigneeAgent: 'coder', conversationId: expect.stringMatching(/.+/) });
@@ -261,5 +238,5 @@ test('task detail: description and comments are saved; the card links its conver
   await expect(detail.getByRole('list', { name: 'Comments' }).locator('li')).toHaveCount(0);
   expect((await client.getTask({ params: { id: 'WEB-1' } })).commentCount).toBe(0);
   await expect(detail.getByRole('link', { name: 'open the run tree' })).toBeVisible();
-  expect(await axeBothThemes('projects')).toEqual([]);
+  await look(page, '/projects (task detail)');
 });
