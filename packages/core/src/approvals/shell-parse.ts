@@ -734,7 +734,8 @@ class Parser {
     const inner = new Parser(this.#src, this.#out, this.#depth + 1);
     inner.#pos = this.#pos;
     inner.#parseList(end);
-    if (inner.#heredocs.length > 0) inner.#readHeredocBodies();
+    // A here-document started in the substitution whose body would follow it on a later line.
+    if (inner.#heredocs.length > 0) this.#opaque('a here-document left open by a substitution');
     this.#pos = inner.#pos;
   }
 }
