@@ -4,7 +4,7 @@
  * assignments and its redirections. A rule may allow a line only when this reading is complete;
  * whatever it cannot read for certain makes the line `opaque` (a person decides), and a word
  * whose value bash computes when it runs (a variable, a substitution, a glob, a brace or tilde
- * expansion) has no value here.
+ * expansion, `$'…'`) has no value here. Checked against bash itself: test/shell-oracle.test.ts.
  *
  * What it understands as bash does: single and double quotes, `$'…'` and `$"…"`, backslashes
  * (and backslash-newline), the separators `;` `&` `&&` `||` `|` `|&` and newlines, comments,
@@ -14,7 +14,8 @@
  * descriptor number), here-documents (`<<`, `<<-`, quoted or not) and here-strings (`<<<`), and
  * assignments before a command. Opaque: keywords (`if`, `for`, `while`, `case`, `[[`, `function`,
  * …), function definitions, arithmetic commands, array assignments, syntax errors, unterminated
- * quotes, and commands that run code they are given (`eval`, `exec`, `source`, `.`, a shell such
+ * quotes, control characters, a backslash ending the line, a here-document a substitution leaves
+ * open, and commands that run code they are given (`eval`, `exec`, `source`, `.`, a shell such
  * as `bash -c`, `trap`, `alias`, `command`, `builtin`, `enable`): their code, when it is a plain
  * word, is read too, for deny and ask rules.
  */
