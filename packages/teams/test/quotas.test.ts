@@ -6,13 +6,15 @@
  * run that hit the limit is requeued for the reset; a restart keeps the hold. The holds on
  * PostgreSQL (the store, two nodes, a restart) are core's quotas.pg.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Orchestrator } from '../src/index.ts';
 import type { Settings } from '@tinyagi/core';
 import { openAi, sendSse, startScriptedServer, waitFor } from '@tinyagi/test-kit';
 import { closeAll, eventsOf, harness, waitForCompletion } from './helpers.ts';
 
-afterEach(closeAll);
+// The tests run at once: each waits for a real reset on its own stores and orchestrator, and
+// together they take as long as the longest instead of the sum. Everything closes at the end.
+afterAll(closeAll);
 
 /** a and b share a login; c has its own. The reset is far enough that the checks run inside the hold on a loaded machine. */
 function settings(resetMs: number): Settings {
@@ -26,7 +28,7 @@ function settings(resetMs: number): Settings {
   } as unknown as Settings;
 }
 
-describe('quota-aware scheduling', () => {
+describe.concurrent('quota-aware scheduling', () => {
   it('holds every agent on the exhausted account until the reset, runs the others, requeues the limited run for the reset, then releases', async () => {
     const h = await harness(settings(10_000));
     const limited = await h.orchestrator.submit({ agent: 'a', message: 'LIMIT please', senderId: 'u1' });
@@ -81,7 +83,7 @@ describe('quota-aware scheduling', () => {
   }, 60_000);
 });
 
-describe('quota failover: fallback_provider', () => {
+describe.concurrent('quota failover: fallback_provider', () => {
   it('while the account is held, an agent with a fallback runs on it (a new session with the transcript); one without waits; after the reset it is back on its own', async () => {
     const reply = (text: string) => (_req: unknown, res: Parameters<Parameters<typeof startScriptedServer>[0][number]>[1]) =>
       sendSse(res, [openAi.text(text), openAi.finish('stop'), openAi.usage(12, 3), openAi.done]);
