@@ -27,6 +27,21 @@ function startOrchestrator(config: Record<string, unknown>): { child: ChildProce
   return { child, first, exited };
 }
 
+/** The replacement process, loaded now (next to the first) and started by `start()`: then it opens the stores and starts its orchestrator. */
+function loadOrchestrator(config: Record<string, unknown>): { exited: Promise<unknown>; kill(signal: NodeJS.Signals): void; start(): Promise<Record<string, unknown>> } {
+  const held = startOrchestrator({ ...config, held: true });
+  return {
+    exited: held.exited,
+    kill: (signal) => held.child.kill(signal),
+    async start() {
+      await held.first;
+      const ready = new Promise<Record<string, unknown>>((resolve) => held.child.once('message', (m) => resolve(m as Record<string, unknown>)));
+      held.child.send({ start: true });
+      return ready;
+    },
+  };
+}
+
 describe('restart in the middle of a fan-out', () => {
   it('resumes after SIGKILL and completes without duplicating replies to the human', async () => {
     const dir = tempDir();
@@ -45,6 +60,7 @@ describe('restart in the middle of a fan-out', () => {
     const common = { db, ...(opened.pg ? { pg: opened.pg } : {}), settings, leaseMs: 600, sweepMs: 100 };
 
     const first = startOrchestrator({ ...common, submit: { message: '@squad go', channel: 'telegram', senderId: 'u1' } });
+    const second = loadOrchestrator(common);
     const { conversationId } = (await first.first) as { conversationId: string };
     const startedAgents = async () => new Set((await eventsOf(stores, { conversationId, types: ['run.started'] })).map((e) => e.agentId));
     await waitFor(
@@ -61,10 +77,9 @@ describe('restart in the middle of a fan-out', () => {
     const beforeRestart = await stores.outbox.list({ conversationId });
     expect(beforeRestart.map((r) => r.agentId)).toEqual(['lead']);
 
-    const second = startOrchestrator(common);
-    await second.first;
+    await second.start();
     await waitFor(async () => (await eventsOf(stores, { conversationId, types: ['conversation.completed'] }))[0], 20_000, 'the conversation to complete');
-    second.child.kill('SIGTERM');
+    second.kill('SIGTERM');
     await second.exited;
 
     const replies = await stores.outbox.list({ conversationId });
