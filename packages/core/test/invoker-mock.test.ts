@@ -263,8 +263,8 @@ describe('mock adapter', () => {
     expect(mockGateDir(undefined, { HOME: '/home/ada' })).toBe('/home/ada/.tinyagi/mock-gates');
   });
 
-  it('takes a gate named as a plain file name and gate_dir in the settings; a gate that is a path is refused', () => {
-    expect(checkAgentConfig({ provider: 'mock', mock: { gate_dir: '/tmp/gates', rules: [{ match: 'x', gate: 'step-1.done' }] } })).toEqual([]);
+  it('settings: a gate named as a plain file name, gate_dir and account are taken; a gate that is a path is refused', () => {
+    expect(checkAgentConfig({ provider: 'mock', mock: { account: 'team', gate_dir: '/tmp/gates', rules: [{ match: 'x', gate: 'step-1.done' }] } })).toEqual([]);
     for (const gate of ['../up', 'a/b', '', '.hidden']) {
       expect(checkAgentConfig({ provider: 'mock', mock: { rules: [{ match: 'x', gate }] } }).map((i) => i.path)).toEqual(['mock.rules[0].gate']);
     }

@@ -172,6 +172,8 @@ export const MockRuleSchema = z.looseObject({
 
 /** The scripted, deterministic provider used for demos, tests and fresh installs. */
 export const MockScriptSchema = z.looseObject({
+  /** Which account the mock says it spends: agents with the same one share quota holds. */
+  account: OptionalStr,
   /** The directory of the rules' gate files; default `<TINYAGI_HOME>/mock-gates`. */
   gate_dir: OptionalStr,
   latency_ms: nonNegative.optional(),
