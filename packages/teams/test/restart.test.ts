@@ -4,6 +4,7 @@
  * recovered) and the conversation completes without any reply to the human stored twice.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -46,12 +47,14 @@ describe('restart in the middle of a fan-out', () => {
   it('resumes after SIGKILL and completes without duplicating replies to the human', async () => {
     const dir = tempDir();
     const db = join(dir, 'tinyagi.db');
+    const gates = join(dir, 'gates');
     const settings: Settings = {
       workspace: { path: join(dir, 'ws') },
       agents: {
         lead: { provider: 'mock', mock: { reply: 'Fanning out. [@a: part one] [@b: part two]' } },
-        a: { provider: 'mock', mock: { reply: 'a finished', latency_ms: 1500 } },
-        b: { provider: 'mock', mock: { reply: 'b finished', latency_ms: 1500 } },
+        // The members work until the test opens their gate (after the kill): the first process dies while both run.
+        a: { provider: 'mock', mock: { gate_dir: gates, rules: [{ match: 'part one', gate: 'members', reply: 'a finished' }] } },
+        b: { provider: 'mock', mock: { gate_dir: gates, rules: [{ match: 'part two', gate: 'members', reply: 'b finished' }] } },
       },
       teams: { squad: { agents: ['lead', 'a', 'b'], leader_agent: 'lead' } },
     };
@@ -77,6 +80,8 @@ describe('restart in the middle of a fan-out', () => {
     const beforeRestart = await stores.outbox.list({ conversationId });
     expect(beforeRestart.map((r) => r.agentId)).toEqual(['lead']);
 
+    mkdirSync(gates, { recursive: true });
+    writeFileSync(join(gates, 'members'), '');
     await second.start();
     await waitFor(async () => (await eventsOf(stores, { conversationId, types: ['conversation.completed'] }))[0], 20_000, 'the conversation to complete');
     second.kill('SIGTERM');
