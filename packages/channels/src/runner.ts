@@ -1,18 +1,13 @@
 /**
  * The channel process: `node runner.js <channel>`, started by the daemon's supervisor (one per
- * enabled channel). It builds the platform's adapter, runs a ChannelHost around it and stops
- * cleanly on SIGTERM/SIGINT. A configuration problem (no token, unknown channel) exits with
- * code 2 and says what to set; the supervisor's status shows the exit.
+ * enabled channel). It builds the channel from its configuration (channel.ts: the platform's
+ * adapter in a ChannelHost), runs it, and stops cleanly on SIGTERM/SIGINT or when its daemon is
+ * gone. A configuration problem (no token, unknown channel) exits with code 2 and says what to
+ * set; the supervisor's status shows the exit.
  */
-import { createApiClient } from '@tinyagi/client';
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LIVE_REPLY_MODES, type ChannelKind, type LiveReplyMode } from '@tinyagi/client/contract';
-import type { ChannelAdapter } from './adapter.ts';
-import { ChannelConfigError, filesDir, optionalNumber, readChannelConfig, type ChannelProcessConfig } from './config.ts';
-import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
-import type { ChannelAdapterModule } from './kind.ts';
-import { BUILTIN_CHANNEL_KINDS } from './kinds.ts';
+import { createChannel } from './channel.ts';
+import { ChannelConfigError, readChannelConfig } from './config.ts';
+import type { ChannelLog } from './host.ts';
 
 const STOP_GRACE_MS = 10_000;
 
@@ -32,66 +27,11 @@ function exitFatally(code: number): () => void {
   };
 }
 
-/**
- * The adapter of the channel: a kind built into this package (kinds.ts; its folder's factory.ts), or one whose factory
- * module the daemon names in TINYAGI_CHANNEL_MODULE (a plugin's kind, its `adapterModule`).
- */
-async function createAdapter(config: ChannelProcessConfig, env: NodeJS.ProcessEnv): Promise<ChannelAdapter> {
-  const builtin = BUILTIN_CHANNEL_KINDS.find((k) => k.name === config.channel);
-  const specifier = env['TINYAGI_CHANNEL_MODULE'];
-  let module: ChannelAdapterModule;
-  let kind: Pick<ChannelKind, 'name' | 'env'> | undefined = builtin;
-  if (specifier !== undefined && specifier !== '') {
-    const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier) ? specifier : specifier.startsWith('/') ? pathToFileURL(specifier).href : specifier;
-    module = (await import(url)) as ChannelAdapterModule;
-    if (typeof module.createAdapter !== 'function') throw new ChannelConfigError(`${specifier} (the ${config.channel} channel's adapter module) exports no createAdapter function.`);
-    kind ??= (module as { kind?: ChannelKind }).kind;
-  } else if (builtin) {
-    // Each built-in kind's folder is named after it and holds its factory (kind.ts).
-    module = (await import(new URL(`./${builtin.name}/factory${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href)) as ChannelAdapterModule;
-  } else {
-    const names = BUILTIN_CHANNEL_KINDS.map((k) => k.name).join(', ');
-    throw new ChannelConfigError(`There is no ${config.channel} channel in this version of @tinyagi/channels (available: ${names}), and no adapter module was given for it (TINYAGI_CHANNEL_MODULE).`);
-  }
-  return module.createAdapter({
-    kind: kind ?? { name: config.channel, env: [] },
-    config,
-    env,
-    log,
-    stateDir: channelStateDir(config.home, config.channel),
-    exitFatally,
-  });
-}
-
-/** `live_replies` of the block (the settings check refuses other values; an unknown one here means the default). */
-function liveReplyMode(value: unknown): LiveReplyMode {
-  if (value === undefined) return 'status';
-  if ((LIVE_REPLY_MODES as readonly unknown[]).includes(value)) return value as LiveReplyMode;
-  log('warn', `live_replies: ${JSON.stringify(value)} is not one of ${LIVE_REPLY_MODES.join(', ')}; using status`);
-  return 'status';
-}
-
 async function main(): Promise<void> {
   // Everything a channel writes (session keys, held messages, files) is for this user only.
   process.umask(0o077);
   const config = readChannelConfig(process.env, process.argv.slice(2));
-  const adapter = await createAdapter(config, process.env);
-  const maxFileBytes = optionalNumber(config.block, 'max_file_bytes');
-  const leaseMs = optionalNumber(config.block, 'lease_ms');
-  const maxInlineRetryMs = optionalNumber(config.block, 'max_inline_retry_ms');
-  const liveReplies = liveReplyMode(config.block['live_replies']);
-  const host = new ChannelHost({
-    channel: config.channel,
-    adapter,
-    api: createApiClient({ baseUrl: config.apiUrl, token: config.apiToken }),
-    stateDir: channelStateDir(config.home, config.channel),
-    filesDir: filesDir(config.home),
-    ...(maxFileBytes ? { maxFileBytes } : {}),
-    ...(leaseMs ? { leaseMs } : {}),
-    ...(maxInlineRetryMs ? { maxInlineRetryMs } : {}),
-    liveReplies,
-    log,
-  });
+  const host = await createChannel(config, { env: process.env, log, exitFatally });
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;

@@ -31,8 +31,9 @@ class RecordingPlatform implements LiveReplyAdapter {
   readonly messages = new Map<string, string>();
   /** The id the next post gets. */
   next = 1;
-  /** Posts wait for this while set (an answer on its way). */
+  /** Posts wait for this while set (an answer on its way); `postsStarted` counts the posts asked for. */
   postGate: Promise<void> | undefined;
+  postsStarted = 0;
   /** The next edit answers "retry after" this long. */
   retryAfterNextEdit = 0;
   /** The next this many posts fail (an outage), each attempt recorded in `failedPosts`. */
@@ -42,6 +43,7 @@ class RecordingPlatform implements LiveReplyAdapter {
     this.editIntervalMs = editIntervalMs;
   }
   async post(route: string, text: string, key?: string): Promise<string> {
+    this.postsStarted += 1;
     await this.postGate;
     if (this.failPosts > 0) {
       this.failPosts -= 1;
@@ -118,11 +120,17 @@ describe('live replies', () => {
     const edits = platform.ops('edit');
     expect(edits.length).toBeLessThanOrEqual(Math.ceil(elapsed / 150) + 1);
     for (const [i, e] of edits.entries()) if (i > 0) expect(e.at - edits[i - 1]!.at).toBeGreaterThanOrEqual(145);
-    // The same step again changes nothing: no edit.
+    // The same step again changes nothing: the next edit is the next step's.
     const count = platform.ops('edit').length;
     replies.onEvent(status('c1', 'r1', 'step 200'));
-    await new Promise((r) => setTimeout(r, 400));
-    expect(platform.ops('edit').length).toBe(count);
+    replies.onEvent(status('c1', 'r1', 'step 201'));
+    await waitFor(() => platform.messages.get('1')?.includes('step 201'), 5000, 'the next step shown');
+    expect(
+      platform
+        .ops('edit')
+        .slice(count)
+        .map((e) => e.text),
+    ).toEqual([expect.stringContaining('step 201')]);
   });
 
   it("takes a chat's own interval where the platform says one (a Telegram group)", async () => {
@@ -133,6 +141,7 @@ describe('live replies', () => {
     await waitFor(() => platform.ops('post').length === 1, 5000, 'the post');
     for (let i = 1; i <= 30; i++) {
       replies.onEvent(status('c1', 'r1', `step ${i}`));
+      // The progress comes over 600 ms, as a working agent's does (the scenario's pace, not a wait for a state).
       await new Promise((r) => setTimeout(r, 20));
     }
     await waitFor(() => platform.messages.get('1')?.includes('step 30'), 5000, 'the last step');
@@ -145,8 +154,11 @@ describe('live replies', () => {
     replies.track('c1', 'chat');
     replies.onEvent(status('c1', 'r1', 'quick'));
     replies.answered('chat', 'r1');
-    await new Promise((r) => setTimeout(r, 600));
-    expect(platform.calls).toEqual([]);
+    // A run of another chat that goes on: its post comes firstPostMs after its start, after the first run's would have.
+    replies.track('c2', 'other chat');
+    replies.onEvent(status('c2', 'r2', 'slow'));
+    await waitFor(() => platform.ops('post').length === 1, 5000, "the other chat's post");
+    expect(platform.calls.map((c) => c.route)).toEqual(['other chat']);
   });
 
   it('removes the progress message once the answer is confirmed, also when the answer beats the post', async () => {
@@ -155,16 +167,18 @@ describe('live replies', () => {
     platform.postGate = new Promise((r) => (open = r));
     replies.track('c1', 'chat');
     replies.onEvent(status('c1', 'r1', 'working hard'));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => platform.postsStarted === 1, 5000, 'the post on its way');
     replies.answered('chat', 'r1');
     open();
     await waitFor(() => platform.ops('remove').length === 1, 5000, 'the removal');
     expect(platform.messages.size).toBe(0);
-    // Late progress of the answered run shows nothing.
-    replies.onEvent(status('c1', 'r1', 'late'));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(platform.ops('post')).toHaveLength(1);
     expect((JSON.parse(readFileSync(join(dir, 'live.json'), 'utf8')) as { messages: unknown[] }).messages).toEqual([]);
+    // Late progress of the answered run shows nothing: the next post is another chat's, asked for after it.
+    replies.onEvent(status('c1', 'r1', 'late'));
+    replies.track('c2', 'other chat');
+    replies.onEvent(status('c2', 'r2', 'next'));
+    await waitFor(() => platform.ops('post').length === 2, 5000, "the other chat's post");
+    expect(platform.ops('post').map((c) => c.route)).toEqual(['chat', 'other chat']);
   });
 
   it('removes it after a run that ended without a reply, once the grace has passed', async () => {
@@ -180,10 +194,11 @@ describe('live replies', () => {
   it('applies events that came before the chat was known, once it is', async () => {
     const { platform, replies } = setup();
     replies.onEvent(status('c9', 'r9', 'early bird'));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(platform.calls).toEqual([]);
+    const trackedAt = Date.now();
     replies.track('c9', 'chat-9');
     await waitFor(() => platform.ops('post')[0], 5000, 'the post');
+    // Nothing was shown before the chat was known.
+    expect(platform.calls.every((c) => c.at >= trackedAt)).toBe(true);
     expect(platform.ops('post')[0]).toMatchObject({ route: 'chat-9' });
     expect(platform.ops('post')[0]!.text).toContain('@coder: early bird');
   });
@@ -228,11 +243,11 @@ describe('live replies', () => {
     replies.onEvent(status('c1', 'r1', 'during an outage'));
     await waitFor(() => platform.ops('post').length === 1, 10_000, 'the post once the platform is back');
     expect(platform.failedPosts).toHaveLength(4);
-    // 100, 200, 400 ms between the attempts (the interval, doubled each time).
+    // 500, 1000, 2000 ms between the attempts (the interval, at least 500 ms, doubled each time).
     const gaps = platform.failedPosts.slice(1).map((t, i) => t - platform.failedPosts[i]!);
-    expect(gaps[0]).toBeGreaterThanOrEqual(95);
-    expect(gaps[1]).toBeGreaterThanOrEqual(195);
-    expect(gaps[2]).toBeGreaterThanOrEqual(395);
+    expect(gaps[0]).toBeGreaterThanOrEqual(495);
+    expect(gaps[1]).toBeGreaterThanOrEqual(995);
+    expect(gaps[2]).toBeGreaterThanOrEqual(1995);
   });
 
   it('a retry_after answer to an edit pauses the edits that long', async () => {
