@@ -4,6 +4,7 @@
  * workspace in the temp dir, settings validated by core's schema, and an orchestrator on them
  * (temp folders and waits come from @tinyagi/test-kit).
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type EventOf, type EventType } from '@tinyagi/core';
 import { openStores, type StoreSet, type Stores } from '@tinyagi/core/internal';
@@ -91,6 +92,15 @@ export async function harness(
 export async function eventsOf<T extends EventType = EventType>(stores: StoreSet, filter: { conversationId?: string; types?: T[] } = {}): Promise<Array<EventOf<T>>> {
   await stores.events.flush();
   return stores.events.readSince(0, filter, 100_000);
+}
+
+/**
+ * A folder of gates: the mock runtime's rules wait at `gate` (with `gate_dir: dir`), the fake
+ * claude at `FAKE:gate=<name>` (with FAKE_GATE_DIR=dir), until the test opens the gate.
+ */
+export function gates(): { dir: string; open(name: string): void } {
+  const dir = tempDir('tinyagi-gates-');
+  return { dir, open: (name) => writeFileSync(join(dir, name), '') };
 }
 
 /** The answers (`run.steered`) recorded for a run: each command and whether it was accepted. */

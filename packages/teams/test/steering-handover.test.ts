@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import { Orchestrator } from '../src/index.ts';
-import { closeAll, countRows, eventsOf, harness, steeredCommands, waitForCompletion } from './helpers.ts';
+import { closeAll, countRows, eventsOf, gates, harness, steeredCommands, waitForCompletion } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -91,10 +91,24 @@ describe('steering with several nodes', () => {
 });
 
 describe('steering across a restart', () => {
-  const agents = { busy: { provider: 'mock' as const, mock: { rules: [{ match: 'block', fail: 'hang' as const }], latency_ms: 800, reply: 'got: {{message}}' } } };
+  /** busy hangs on "block"; a task waits at the gate "task" until the test opens it. */
+  const agentsAt = (gateDir: string) => ({
+    busy: {
+      provider: 'mock' as const,
+      mock: {
+        gate_dir: gateDir,
+        rules: [
+          { match: 'block', fail: 'hang' as const },
+          { match: 'task', gate: 'task', reply: 'got: {{message}}' },
+        ],
+      },
+    },
+  });
 
   it('a pause and an inject of a queued run are still there after the orchestrator is replaced', async () => {
-    const h = await harness({ agents });
+    const gate = gates();
+    gate.open('task');
+    const h = await harness({ agents: agentsAt(gate.dir) });
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
@@ -122,17 +136,19 @@ describe('steering across a restart', () => {
   });
 
   it('input an interrupted attempt had received is handed to the retry', async () => {
-    const h = await harness({ agents });
+    const gate = gates();
+    const h = await harness({ agents: agentsAt(gate.dir) });
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
     const queuedRun = (await h.orchestrator.conversationTree(second.conversationId)).roots[0]!;
     expect(await h.orchestrator.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toMatchObject({ accepted: true });
     await h.orchestrator.cancelRun(blockerRun.runId);
-    // The run takes the redirect at its first checkpoint, then the daemon stops mid-invocation.
+    // The run takes the redirect at its first checkpoint, then the daemon stops mid-invocation (at the gate).
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
     await h.orchestrator.stop(50);
     expect((await h.stores.runs.getRun(queuedRun.runId))!.status).toBe('running');
+    gate.open('task');
 
     const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
     await next.start();

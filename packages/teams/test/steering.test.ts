@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type InvokeResult } from '@tinyagi/core';
 import { fakeCli, openAi, sendSse, startScriptedServer, waitFor } from '@tinyagi/test-kit';
 import type { StoreSet } from '@tinyagi/core/internal';
-import { closeAll, eventsOf, harness, recordingInvoker, steeredCommands, waitForCompletion } from './helpers.ts';
+import { closeAll, eventsOf, gates, harness, recordingInvoker, steeredCommands, waitForCompletion } from './helpers.ts';
 
 /** The `run.progress` status lines of a run (what steering did, said as it happened). */
 async function statusLines(stores: StoreSet, runId: string): Promise<string[]> {
@@ -40,14 +40,19 @@ describe('steering a run', () => {
     ]);
   });
 
-  it("a redirect during a mock agent's delay replaces the task at its next step, in the same turn, and says so", async () => {
+  it('a redirect while a mock agent works (held at a gate) replaces the task at its next step, in the same turn, and says so', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = await harness({ agents: { mull: { provider: 'mock', mock: { latency_ms: 1000, reply: 'answer to: {{message}} (turn {{turn}})' } } } }, { invoke: log.invoke });
+    const gate = gates();
+    const h = await harness(
+      { agents: { mull: { provider: 'mock', mock: { gate_dir: gate.dir, rules: [{ match: 'do X', gate: 'mull', reply: 'answer to: {{message}} (turn {{turn}})' }] } } } },
+      { invoke: log.invoke },
+    );
     const sent = await h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
     const answer = await h.orchestrator.steer(run.runId, 'redirect', { text: 'do Y instead', by: 'TinyOffice' });
     expect(answer).toEqual({ accepted: true, effect: 'Replaces the task at its next step; if the turn ends first, the turn restarts with the new instruction (the first answer is dropped).' });
+    gate.open('mull');
     await waitForCompletion(h, sent.conversationId);
     expect((await h.stores.runs.getRun(run.runId))!.output).toBe('answer to: do X\n\n[New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 1)');
     expect((await h.orchestrator.sessions.get('mull', 'shared'))?.turns).toBe(1);
@@ -59,12 +64,14 @@ describe('steering a run', () => {
 
   it('a paused run does not post its answer: the mock run waits at its next step, and a turn that ended while paused is held until resume', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = await harness({ agents: { slow: { provider: 'mock', mock: { latency_ms: 600, reply: 'done: {{message}}' } } } }, { invoke: log.invoke });
+    const gate = gates();
+    const h = await harness({ agents: { slow: { provider: 'mock', mock: { gate_dir: gate.dir, rules: [{ match: 'the task', gate: 'slow', reply: 'done: {{message}}' }] } } } }, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ message: '@slow the task', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
-    // Paused while the turn is under way (its scripted delay), not before it began.
+    // Paused while the turn is under way (held at its gate), not before it began.
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
     expect(await h.orchestrator.steer(run.runId, 'pause', { by: 'the TUI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('Holds the run at its next step') });
+    gate.open('slow');
     await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused inside turn 1, until the run is resumed') || undefined, 10_000, 'the run to hold');
     expect((await h.stores.runs.getRun(run.runId))!.status).toBe('running');
     expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(0);
@@ -97,6 +104,8 @@ describe('steering a run', () => {
 
 describe('steering an HTTP agent inside one invocation', () => {
   it('an inject sent while the model waits for a sub-agent reaches the next model call, not a new turn', async () => {
+    // The sub-agent works until the test has sent the inject (its gate).
+    const gate = gates();
     let steerNow!: () => void;
     const childStarted = new Promise<void>((resolve) => (steerNow = resolve));
     const model = await startScriptedServer([
@@ -106,7 +115,7 @@ describe('steering an HTTP agent inside one invocation', () => {
     try {
       const h = await harness({
         custom_providers: { local: { harness: 'openai', base_url: `${model.url}/v1`, api_key: 'sk-test', model: 'm' } },
-        agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { latency_ms: 300, reply: 'found it' } } },
+        agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { gate_dir: gate.dir, rules: [{ match: 'look it up', gate: 'helper', reply: 'found it' }] } } },
       });
       h.stores.events.subscribe((e) => {
         if (e.type === 'run.started' && e.agentId === 'helper') steerNow();
@@ -119,6 +128,7 @@ describe('steering an HTTP agent inside one invocation', () => {
         effect: expect.stringContaining('at its next model call (between tool rounds)'),
       });
       expect((await h.orchestrator.runSteering(parent.runId)).commands.filter((c) => c.midTurn).map((c) => c.command)).toEqual(['pause', 'inject', 'redirect', 'cancel']);
+      gate.open('helper');
       await waitForCompletion(h, sent.conversationId);
 
       expect(model.requests).toHaveLength(2);
@@ -140,8 +150,8 @@ describe('steering an HTTP agent inside one invocation', () => {
 
 describe('steering a CLI agent (the fake Claude Code CLI)', () => {
   const FAKE_CLAUDE = fakeCli('claude');
-  /** The claude adapter on the fake CLI, each reply chunk `gapMs` apart. */
-  const slowClaude = (gapMs: number) => (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE }, env: { ...req.env, FAKE_SLOW_MS: String(gapMs) } });
+  /** The claude adapter on the fake CLI, whose `FAKE:gate=<name>` waits before its answer until the test opens the gate. */
+  const gatedClaude = (gateDir: string) => (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE }, env: { ...req.env, FAKE_GATE_DIR: gateDir } });
   const cliAgents = { cc: { provider: 'anthropic' as const } };
   /** Records each invocation's prompt and answer. */
   const answersOf = (inner: (req: InvokeRequest) => Promise<InvokeResult>) => {
@@ -156,18 +166,20 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
   };
 
   it('pause cannot stop a CLI mid-turn and says so; the answer of the turn is held, not posted, until resume; input sent meanwhile takes one more turn; every command shows in the tree and the transcript with who sent it', async () => {
-    const log = answersOf(slowClaude(700));
+    const gate = gates();
+    const log = answersOf(gatedClaude(gate.dir));
     const h = await harness({ agents: cliAgents }, { invoke: log.invoke });
-    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:slow FAKE:reply=first answer', senderId: 'u1' });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:gate=turn1 FAKE:reply=first answer', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
     const capabilities = await h.orchestrator.runSteering(run.runId);
     expect(capabilities).toMatchObject({ adapter: 'claude-code', status: 'running', paused: false });
     expect(capabilities.commands.find((c) => c.command === 'pause')).toMatchObject({ allowed: true, midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
 
-    // Paused once the CLI's turn is under way (before it, the run would simply not start its turn).
-    await waitFor(async () => (await eventsOf(h.stores, { types: ['run.progress'] })).some((e) => e.runId === run.runId && e.data.type === 'text') || undefined, 10_000, 'the turn to stream');
+    // Paused once the CLI's turn is under way (before it, the run would simply not start its turn); the CLI answers when the gate opens.
+    await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the turn to begin');
     const paused = await h.orchestrator.steer(run.runId, 'pause', { by: 'TinyOffice' });
     expect(paused).toMatchObject({ accepted: true, effect: expect.stringContaining('the answer is held, not posted, until you resume') });
+    gate.open('turn1');
     await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused: turn 1 finished; its answer is held until the run is resumed') || undefined, 15_000, 'the answer to be held');
     // Held: the run is still running, nothing was posted, and the conversation is open.
     expect((await h.stores.runs.getRun(run.runId))!.status).toBe('running');
@@ -179,7 +191,7 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     expect(await h.orchestrator.steer(run.runId, 'resume', { by: 'TinyOffice' })).toMatchObject({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     // Two invocations: the second was sent the injected text, and its answer is the one posted, once.
-    expect(log.calls.map((c) => c.prompt)).toEqual(['FAKE:slow FAKE:reply=first answer', '[Message added by the operator while you were working]\nalso add tests']);
+    expect(log.calls.map((c) => c.prompt)).toEqual(['FAKE:gate=turn1 FAKE:reply=first answer', '[Message added by the operator while you were working]\nalso add tests']);
     const output = (await h.stores.runs.getRun(run.runId))!.output!;
     expect(output).toBe(log.answers[1]);
     const replies = await h.stores.outbox.list({ conversationId: sent.conversationId });
@@ -237,15 +249,22 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
   }
 
   it('a redirect of a CLI turn restarts the turn with the new instruction after the current one ends, and says so', async () => {
-    const h = await harness({ agents: cliAgents }, { invoke: slowClaude(500) });
-    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:slow FAKE:reply=the old task done', senderId: 'u1' });
+    const gate = gates();
+    const log = recordingInvoker(gatedClaude(gate.dir));
+    const h = await harness({ agents: cliAgents }, { invoke: log.invoke });
+    const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:gate=turn1 FAKE:reply=the old task done', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
-    await waitFor(async () => (await eventsOf(h.stores, { types: ['run.progress'] })).some((e) => e.runId === run.runId && e.data.type === 'text') || undefined, 10_000, 'the turn to stream');
+    await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the turn to begin');
     expect(await h.orchestrator.steer(run.runId, 'redirect', { text: 'FAKE:reply=the new task done', by: 'TinyOffice' })).toMatchObject({
       accepted: true,
       effect: expect.stringContaining('the turn restarts with the new instruction'),
     });
+    gate.open('turn1');
     await waitForCompletion(h, sent.conversationId);
+    expect(log.calls.map((c) => c.prompt)).toEqual([
+      'FAKE:gate=turn1 FAKE:reply=the old task done',
+      '[New instruction from the operator; it replaces your previous task]\nFAKE:reply=the new task done',
+    ]);
     expect((await h.stores.runs.getRun(run.runId))!.output).toBe('the new task done');
     expect(await statusLines(h.stores, run.runId)).toContain('redirected: the turn restarts with the new instruction (turn 2); the previous answer is dropped');
     expect((await h.stores.outbox.list({ conversationId: sent.conversationId })).map((r) => r.text)).toEqual([expect.stringContaining('the new task done')]);
