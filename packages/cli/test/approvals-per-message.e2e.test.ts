@@ -53,7 +53,7 @@ const workspace = (): string => join(daemon.root, 'workspace', 'careful');
 
 /** Sends `command` for the model to run in thread `thread`; resolves with the reply. */
 async function run(command: string, thread: string, whileWaiting?: () => Promise<void>): Promise<string> {
-  const send = spawnCli(['send', '--agent', 'careful', '--thread', thread, '--wait', '--json', '-q', '--timeout', '300', `FAKE:bash=${command}`], daemon.env);
+  const send = spawnCli(['send', '--agent', 'careful', '--thread', thread, '--wait', '--json', '-q', '--timeout', '300', `FAKE:bash=${command}`], daemon.env, { build: 'built' });
   await whileWaiting?.();
   const exit = await exitOf(send.child);
   const out = send.output();

@@ -66,7 +66,7 @@ afterAll(async () => {
 /** Types `tinyagi send --wait` asking for these tool calls (or, for @curious, making these MCP calls); returns the marker its exit line carries. */
 function typeSend(thread: string, asks: unknown[], agent = 'careful'): string {
   runs += 1;
-  const cli = cliArgv('source')
+  const cli = cliArgv('built')
     .map((a) => `'${a}'`)
     .join(' ');
   const message = `${agent === 'careful' ? 'ASK' : 'MCP'}:${JSON.stringify(asks)}`;
@@ -87,7 +87,7 @@ const release = (request: Approval) => async (): Promise<void> => {
   const now = await daemon.api.getApproval({ params: { id: request.id } });
   if (now.status !== 'pending') return;
   pendingWhenStopped = true;
-  await daemon.cliOk(['deny', request.id, '--reason', 'cleanup']);
+  await daemon.cliHereOk(['deny', request.id, '--reason', 'cleanup']);
 };
 let pendingWhenStopped = false;
 
@@ -175,25 +175,25 @@ it('Ctrl-D at the prompt (the input ended): the request still waits, is said how
   const request = await pendingOf(seen);
   tmux('send-keys', '-t', 'send', 'C-d');
   await paneWhere((s) => s.includes(`The terminal's input ended: ${request.id} still waits; answer with \`tinyagi approve ${request.id}\``), 'the line saying how to answer');
-  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once by cli: @careful Bash: make clean.');
+  expect(await daemon.cliHereOk(['approve', request.id])).toContain('Allowed once by cli: @careful Bash: make clean.');
   const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
   expect(after).toContain('Bash: allowed (cli)');
   expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
 }, 180_000);
 
 it('without a terminal: one line says how to answer, nothing blocks, and `tinyagi approve` answers', async () => {
-  const send = spawnCli(['send', '--agent', 'careful', '--thread', 'd', '--wait', `ASK:${JSON.stringify([{ tool: 'Bash', input: { command: 'ls -la' } }])}`], daemon.env);
+  const send = spawnCli(['send', '--agent', 'careful', '--thread', 'd', '--wait', `ASK:${JSON.stringify([{ tool: 'Bash', input: { command: 'ls -la' } }])}`], daemon.env, { build: 'built' });
   const request = await pendingOf(seen);
   await waitFor(() => send.output().includes(`Not a terminal, so not asked here: answer with \`tinyagi approve ${request.id}\``), 60_000, 'the hint line');
   expect(send.output()).toContain(`@careful asks to run Bash: ls -la (${request.id}`);
-  expect(await daemon.cliOk(['approve', request.id])).toContain('Allowed once by cli: @careful Bash: ls -la.');
+  expect(await daemon.cliHereOk(['approve', request.id])).toContain('Allowed once by cli: @careful Bash: ls -la.');
   const exit = await exitOf(send.child);
   expect(exit.code, send.output()).toBe(0);
   expect(send.output()).toContain('Bash: allowed (cli)');
 }, 180_000);
 
 it('the TUI dashboard: the header counts what waits, `a` opens the requests, `o` allows one, `d` and a typed reason deny the next', async () => {
-  const cli = cliArgv('source')
+  const cli = cliArgv('built')
     .map((a) => `'${a}'`)
     .join(' ');
   const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
@@ -219,6 +219,7 @@ it('the TUI dashboard: the header counts what waits, `a` opens the requests, `o`
       ])}`,
     ],
     daemon.env,
+    { build: 'built' },
   );
   const first = await pendingOf(seen);
   await screenWhere((s) => s.includes('⚑ 1 approval (a)'), 'the count in the header');
@@ -252,7 +253,7 @@ it('the TUI dashboard: the header counts what waits, `a` opens the requests, `o`
 }, 180_000);
 
 it('`tinyagi chat`: a request is asked on the chat’s own prompt line, `o` allows it and the reply arrives; Ctrl-C at a prompt leaves the request waiting and gives the chat back', async () => {
-  const cli = cliArgv('source')
+  const cli = cliArgv('built')
     .map((a) => `'${a}'`)
     .join(' ');
   const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);

@@ -1,6 +1,7 @@
 /**
- * Retries and cancel from the command line against a real daemon (the fake `claude` CLI). Its
- * stores follow TINYAGI_TEST_BACKEND (`pnpm test:pg` runs this file on PostgreSQL).
+ * Retries and cancel from the command line against a real daemon (the fake `claude` CLI), started
+ * by the built `tinyagi start`; the commands run in this process (`cliHere`). Its stores follow
+ * TINYAGI_TEST_BACKEND (`pnpm test:pg` runs this file on PostgreSQL).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,13 +13,13 @@ beforeAll(async () => {
   // The fake `claude` first on PATH: the daemon finds it like a user's install.
   h = await createDaemon({ path: [FAKE_BIN_DIR], storesOnTestBackend: true });
   await h.cliOk(['start']);
-  await h.cliOk(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2 })]);
+  await h.cliHereOk(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2 })]);
 });
 afterAll(async () => {
   await h.cleanup();
 });
 
-const json = async <T>(args: string[]): Promise<T> => JSON.parse(await h.cliOk([...args, '--json'])) as T;
+const json = async <T>(args: string[]): Promise<T> => JSON.parse(await h.cliHereOk([...args, '--json'])) as T;
 
 interface Tree {
   conversation: { status: string; stopReason: string | null };
@@ -27,14 +28,14 @@ interface Tree {
 
 describe('retries and cancel from the command line', () => {
   it('send --wait shows every failed attempt with its reason, and the conversation ends failed', async () => {
-    const sent = await h.cli(['send', '--agent', 'cc', '--wait', 'FAKE:exit=3']);
+    const sent = await h.cliHere(['send', '--agent', 'cc', '--wait', 'FAKE:exit=3']);
     expect(sent.code).toBe(1);
     expect(sent.stderr).toMatch(/@cc: attempt 1\/2 failed \(crashed\), retrying in \d+ s/);
     expect(sent.stderr).toContain('@cc: gave up (crashed) after attempt 2/2');
     expect(sent.stderr).toMatch(/The conversation failed: @cc failed: .*exit code 3/);
     const [failed] = await json<Array<{ id: string; status: string; stopReason: string }>>(['conversation', 'list', '--status', 'failed']);
     expect(failed?.stopReason).toContain('gave up after 2 attempts');
-    expect(await h.cliOk(['queue', 'dead'])).toMatch(/2\/2 .*crashed: claude \(agent cc\) failed \(exit code 3\)/);
+    expect(await h.cliHereOk(['queue', 'dead'])).toMatch(/2\/2 .*crashed: claude \(agent cc\) failed \(exit code 3\)/);
   });
 
   it('cancels a running message: the command returns once its run and conversation have ended', async () => {
@@ -44,16 +45,16 @@ describe('retries and cancel from the command line', () => {
       20_000,
       'the message to run',
     );
-    expect(await h.cliOk(['cancel', sent.messageId])).toBe(`Cancelled message ${sent.messageId}.\n`);
+    expect(await h.cliHereOk(['cancel', sent.messageId])).toBe(`Cancelled message ${sent.messageId}.\n`);
     const tree = await json<Tree>(['conversation', 'show', sent.conversationId]);
     expect(tree.conversation.status).toBe('cancelled');
     expect(tree.roots[0]?.status).toBe('cancelled');
     expect((await json<{ processing: unknown[] }>(['queue', 'status'])).processing).toEqual([]);
 
-    const again = await h.cli(['cancel', sent.messageId]);
+    const again = await h.cliHere(['cancel', sent.messageId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('has already ended (cancelled)');
-    const bad = await h.cli(['cancel', 'bogus']);
+    const bad = await h.cliHere(['cancel', 'bogus']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('expected a message (msg_…), conversation (conv_…) or run (run_…) id');
   });
@@ -69,14 +70,14 @@ describe('retries and cancel from the command line', () => {
       20_000,
       'the message to wait for its rate limit',
     );
-    expect(await h.cliOk(['cancel', limited.messageId])).toBe(`Cancelled message ${limited.messageId}.\n`);
+    expect(await h.cliHereOk(['cancel', limited.messageId])).toBe(`Cancelled message ${limited.messageId}.\n`);
     expect((await json<Tree>(['conversation', 'show', limited.conversationId])).conversation.status).toBe('cancelled');
 
     const running = await json<{ messageId: string; conversationId: string }>(['send', '--agent', 'cc', 'FAKE:hang']);
     await waitFor(async () => ((await json<{ processing: Array<{ id: string }> }>(['queue', 'status'])).processing.length === 1 ? true : undefined), 20_000, 'the message to run');
-    expect(await h.cliOk(['cancel', running.conversationId])).toBe(`Cancelled conversation ${running.conversationId} (1 run stopped).\n`);
+    expect(await h.cliHereOk(['cancel', running.conversationId])).toBe(`Cancelled conversation ${running.conversationId} (1 run stopped).\n`);
     expect((await json<Tree>(['conversation', 'show', running.conversationId])).conversation).toMatchObject({ status: 'cancelled', stopReason: 'cancelled by the CLI' });
-    const again = await h.cli(['cancel', running.conversationId]);
+    const again = await h.cliHere(['cancel', running.conversationId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`The conversation ${running.conversationId} has already ended (cancelled)`);
   });
@@ -98,7 +99,7 @@ describe('retries and cancel from the command line', () => {
     expect(live.size).toBe(1);
     const [pgid] = [...live] as [number];
     expect(groupAlive(pgid)).toBe(true);
-    const stopped = await h.cliOk(['stop', '--timeout', '1']);
+    const stopped = await h.cliHereOk(['stop', '--timeout', '1']);
     expect(stopped).toMatch(/did not stop in time and was killed, with the 1 agent process group it was still running\./);
     // SIGKILLed; gone once the system has reaped it (its parent, the daemon, is gone too).
     await waitFor(() => (groupAlive(pgid) ? undefined : true), 10_000, 'the agent CLI to be gone');

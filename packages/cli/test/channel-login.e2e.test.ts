@@ -22,14 +22,14 @@ afterAll(async () => {
 });
 
 it('refuses a channel that is not enabled, with the command that enables it', async () => {
-  const result = await h.cli(['channel', 'login', 'whatsapp']);
+  const result = await h.cliHere(['channel', 'login', 'whatsapp']);
   expect(result.code).not.toBe(0);
   expect(result.stderr).toContain('tinyagi channel setup --enable whatsapp');
 });
 
 it('prints the QR code to scan and exits once WhatsApp is linked', async () => {
-  await h.cliOk(['channel', 'setup', '--enable', 'whatsapp']);
-  const { child, output } = spawnCli(['channel', 'login', 'whatsapp', '--timeout', '60'], h.env);
+  await h.cliHereOk(['channel', 'setup', '--enable', 'whatsapp']);
+  const { child, output } = spawnCli(['channel', 'login', 'whatsapp', '--timeout', '60'], h.env, { build: 'built' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitFor(() => (/[▄▀█]/.test(output()) ? true : undefined), 30_000, 'the QR code');
   writeFileSync(join(h.home, 'channels', 'whatsapp', 'scanned'), '');

@@ -49,7 +49,7 @@ it.runIf(process.platform === 'linux')('`tinyagi start` runs the daemon from its
   const telegram = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 20_000, 'telegram to run');
   expect(cmdline(telegram.pid!).some((a) => a.endsWith(join('channels', 'dist', 'runner.js')))).toBe(true);
   await fake.until(() => fake.calls.includes('getUpdates'), 'the channel to poll');
-  const doctor = await d.cli(['doctor']);
+  const doctor = await d.cliHere(['doctor']);
   expect(doctor.stdout).toMatch(/telegram is running in the daemon/);
 });
 
@@ -57,7 +57,7 @@ it('a runner that cannot be found: the status and `tinyagi doctor` say why', asy
   const d = await started({ TINYAGI_CHANNEL_RUNNER: '/nonexistent/runner.js' });
   const telegram = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'not_installed'), 20_000, 'telegram not installed');
   expect(telegram.lastError).toBe('TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist');
-  const doctor = await d.cli(['doctor']);
+  const doctor = await d.cliHere(['doctor']);
   expect(doctor.code).not.toBe(0);
   expect(doctor.stdout).toContain('Channels are enabled but will not start: TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist.');
   expect(doctor.stdout).toContain('telegram is not installed in the running daemon: TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist.');
@@ -67,11 +67,11 @@ it('`channel setup --telegram-api-root` points Telegram at a self-hosted Bot API
   const d = await createDaemon({ prefix: 'tinyagi-channel-setup-' });
   daemons.push(d);
   const telegram = () => (JSON.parse(readFileSync(join(d.home, 'settings.json'), 'utf8')) as { channels: { telegram?: Record<string, unknown> } }).channels.telegram;
-  await d.cliOk(['channel', 'setup', '--enable', 'telegram', '--telegram-token', '123:abc', '--telegram-api-root', 'http://127.0.0.1:8081/']);
+  await d.cliHereOk(['channel', 'setup', '--enable', 'telegram', '--telegram-token', '123:abc', '--telegram-api-root', 'http://127.0.0.1:8081/']);
   expect(telegram()).toEqual({ bot_token: '123:abc', api_root: 'http://127.0.0.1:8081' });
-  const bad = await d.cli(['channel', 'setup', '--telegram-api-root', 'ftp://bots.example']);
+  const bad = await d.cliHere(['channel', 'setup', '--telegram-api-root', 'ftp://bots.example']);
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('--telegram-api-root: ftp://bots.example is not an http(s) URL.');
-  await d.cliOk(['channel', 'setup', '--telegram-api-root', '']);
+  await d.cliHereOk(['channel', 'setup', '--telegram-api-root', '']);
   expect(telegram()).toEqual({ bot_token: '123:abc' });
 });

@@ -50,11 +50,13 @@ it('Ctrl-C while waiting gives the prompt back and says how to cancel; Ctrl-C at
   expect(stopped).toContain(`tinyagi cancel ${conversationId}`);
   // The work goes on in the daemon until the user cancels it, as the line says.
   expect((await daemon.api.getConversation({ params: { id: conversationId } })).conversation.status).toBe('active');
-  await daemon.cliOk(['cancel', conversationId]);
+  await daemon.cliHereOk(['cancel', conversationId]);
 
   // The prompt is back: the next line is sent and answered.
   tmux('send-keys', '-t', 'chat', 'quick hello', 'Enter');
-  await paneWhere((s) => s.includes('hi there'), 'the answer to the next line');
+  // Ctrl-C while the answer's conversation is still awaited would stop the wait, not leave: the
+  // prompt after the answer says the chat waits for a line again.
+  await paneWhere((s) => s.includes('hi there') && s.slice(s.lastIndexOf('hi there')).includes('\nyou ›'), 'the answer to the next line, then the prompt');
 
   tmux('send-keys', '-t', 'chat', 'C-c');
   const after = await paneWhere((s) => /chat exited \d+$/m.test(s), 'the shell after Ctrl-C at the prompt');

@@ -2,6 +2,7 @@
  * The command surface: every command has working --help and rejects bad arguments with a clear
  * message and a non-zero exit code. The whole tree is checked in-process against the real
  * program (fast); the exit-code mapping is checked once more through real `tinyagi` processes.
+ * Offline edits (no daemon) run in this process (`cliHere`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -215,10 +216,11 @@ describe('bad arguments', () => {
   });
 });
 
-describe('through real processes', () => {
+describe('through real processes and in process, with no daemon', () => {
   let h: TestDaemon;
   beforeAll(async () => {
-    h = await createDaemon({ build: 'source' });
+    // The built CLI (packages/cli/dist), as users run it: its exit codes are the binary's.
+    h = await createDaemon();
   });
   afterAll(async () => {
     await h.cleanup();
@@ -253,34 +255,33 @@ describe('through real processes', () => {
   });
 
   it('places an agent on a node: `agent add --node`, a NODE column in `agent list` once one is placed, a bad name refused with its path', async () => {
-    await h.cliOk(['agent', 'add', 'plain', '--provider', 'mock']);
-    expect(await h.cliOk(['agent', 'list'])).not.toContain('NODE');
-    expect(await h.cliOk(['agent', 'add', 'gpuwriter', '--provider', 'mock', '--node', 'gpu-box'])).toContain('Added agent gpuwriter (mock, on node gpu-box).');
-    const list = await h.cliOk(['agent', 'list']);
+    await h.cliHereOk(['agent', 'add', 'plain', '--provider', 'mock']);
+    expect(await h.cliHereOk(['agent', 'list'])).not.toContain('NODE');
+    expect(await h.cliHereOk(['agent', 'add', 'gpuwriter', '--provider', 'mock', '--node', 'gpu-box'])).toContain('Added agent gpuwriter (mock, on node gpu-box).');
+    const list = await h.cliHereOk(['agent', 'list']);
     expect(list).toContain('NODE');
     expect(list).toMatch(/gpuwriter\s.*gpu-box/);
     expect(list).toMatch(/^plain\s.*any\s*$/m);
-    expect(await h.cliOk(['agent', 'show', 'gpuwriter'])).toMatch(/^node:\s+gpu-box$/m);
-    const bad = await h.cli(['agent', 'add', 'other', '--provider', 'mock', '--node', 'has space']);
+    expect(await h.cliHereOk(['agent', 'show', 'gpuwriter'])).toMatch(/^node:\s+gpu-box$/m);
+    const bad = await h.cliHere(['agent', 'add', 'other', '--provider', 'mock', '--node', 'has space']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('node');
-    expect(JSON.parse(await h.cliOk(['agent', 'list', '--json'])).map((a: { id: string }) => a.id)).not.toContain('other');
-    for (const id of ['gpuwriter', 'plain']) await h.cliOk(['agent', 'remove', id, '--yes']);
+    expect(JSON.parse(await h.cliHereOk(['agent', 'list', '--json'])).map((a: { id: string }) => a.id)).not.toContain('other');
+    for (const id of ['gpuwriter', 'plain']) await h.cliHereOk(['agent', 'remove', id, '--yes']);
   });
 
   it('edits schedules without a daemon, through the same core edits as the API', async () => {
-    await h.cliOk(['agent', 'add', 'helper', '--provider', 'mock']);
-    const created = JSON.parse(await h.cliOk(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json'])) as Record<
-      string,
-      unknown
-    >;
+    await h.cliHereOk(['agent', 'add', 'helper', '--provider', 'mock']);
+    const created = JSON.parse(
+      await h.cliHereOk(['schedule', 'add', '--agent', 'helper', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Berlin', '-m', 'standup?', '--label', 'standup', '--json']),
+    ) as Record<string, unknown>;
     expect(created).toMatchObject({ label: 'standup', agentId: 'helper', timezone: 'Europe/Berlin', enabled: true, nextRunAt: expect.any(Number) });
-    const ghost = await h.cli(['schedule', 'add', '--agent', 'ghost', '--cron', '0 9 * * *', '-m', 'x']);
+    const ghost = await h.cliHere(['schedule', 'add', '--agent', 'ghost', '--cron', '0 9 * * *', '-m', 'x']);
     expect(ghost.code).toBe(1);
     expect(ghost.stderr).toContain('No agent "ghost".');
-    expect(await h.cliOk(['schedule', 'disable', 'standup'])).toContain('standup: disabled.');
-    expect(JSON.parse(await h.cliOk(['schedule', 'list', '--json']))).toMatchObject([{ label: 'standup', enabled: false }]);
-    await h.cliOk(['schedule', 'remove', 'standup']);
-    expect(JSON.parse(await h.cliOk(['schedule', 'list', '--json']))).toEqual([]);
+    expect(await h.cliHereOk(['schedule', 'disable', 'standup'])).toContain('standup: disabled.');
+    expect(JSON.parse(await h.cliHereOk(['schedule', 'list', '--json']))).toMatchObject([{ label: 'standup', enabled: false }]);
+    await h.cliHereOk(['schedule', 'remove', 'standup']);
+    expect(JSON.parse(await h.cliHereOk(['schedule', 'list', '--json']))).toEqual([]);
   });
 });

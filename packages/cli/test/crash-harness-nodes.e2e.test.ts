@@ -229,7 +229,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     // `tinyagi status` finds the daemon once it recorded itself (just after /api/health answers).
     const status = await waitFor(
       async () => {
-        const r = await api.cli(['status']);
+        const r = await api.cliHere(['status']);
         return r.code === 0 && r.stdout;
       },
       30_000,
@@ -253,7 +253,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect(degraded.code).toBe('NOT_AVAILABLE');
     expect(degraded.details.status).toBe('degraded');
     expect(degraded.details.reason).toMatch(/no heartbeat of node ".+" reached the database for \d+\.\d s \(last error: .*nodes.* does not exist\)/);
-    const doctor = await api.cli(['doctor']);
+    const doctor = await api.cliHere(['doctor']);
     expect(doctor.stdout, doctor.stdout + doctor.stderr).toMatch(/Daemon running \(pid \d+\) at .* but degraded: This node is degraded/);
     await admin.query(`ALTER TABLE "${schema}".nodes_away RENAME TO nodes`);
     await waitFor(async () => (await fetch(`${api.url}/api/health`)).status === 200, 30_000, '/api/health to answer 200 again');
@@ -348,7 +348,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
       );
     for (const w of workers) await registered(w);
     // `tinyagi status` on the API node lists every node with its heartbeat.
-    const shown = await api.cliOk(['status']);
+    const shown = await api.cliHereOk(['status']);
     for (const name of ['w1', 'w2', 'w3']) expect(shown, shown).toMatch(new RegExp(`${name} +worker +live +.*heartbeat`));
     expect(shown).toMatch(/\(this one\) +api +live/);
 

@@ -1,7 +1,8 @@
 /**
- * The daemon end to end, as a user drives it: real `tinyagi` processes, a real detached daemon,
- * a temp TINYAGI_HOME, the mock provider. Its stores follow TINYAGI_TEST_BACKEND (`pnpm test:pg`
- * runs this file with the daemon on PostgreSQL, a schema per test).
+ * The daemon end to end, as a user drives it: a real detached daemon started and stopped by real
+ * (built) `tinyagi start`, `run` and `stop` processes, a temp TINYAGI_HOME, the mock provider; the
+ * other commands run in this process (`cliHere`). Its stores follow TINYAGI_TEST_BACKEND
+ * (`pnpm test:pg` runs this file with the daemon on PostgreSQL, a schema per test).
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings with `${…}` are plugin sources written to disk
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,13 +45,13 @@ describe('tinyagi daemon', () => {
     expect(pidAlive(pid)).toBe(true);
     expect(readFileSync(join(h.home, 'api-token')).length).toBeGreaterThan(16);
 
-    await h.cliOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
-    await h.cliOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'Reviewed: looks good.' } })]);
-    await h.cliOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
-    const teams = JSON.parse(await h.cliOk(['team', 'list', '--json'])) as Array<{ id: string; agents: string[]; leader_agent: string }>;
+    await h.cliHereOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
+    await h.cliHereOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'Reviewed: looks good.' } })]);
+    await h.cliHereOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
+    const teams = JSON.parse(await h.cliHereOk(['team', 'list', '--json'])) as Array<{ id: string; agents: string[]; leader_agent: string }>;
     expect(teams).toEqual([expect.objectContaining({ id: 'dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' })]);
 
-    const sent = await h.cli(['send', '--team', 'dev', '--wait', 'please', 'build', 'it']);
+    const sent = await h.cliHere(['send', '--team', 'dev', '--wait', 'please', 'build', 'it']);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toContain('Built the feature.');
     expect(sent.stdout).toContain('→ @reviewer: please review the build');
@@ -58,7 +59,7 @@ describe('tinyagi daemon', () => {
     expect(sent.stdout).not.toContain('[@reviewer:'); // raw tags never reach the human
     expect(sent.stderr).toContain('@coder → @reviewer'); // progress is streamed
 
-    const status = JSON.parse(await h.cliOk(['status', '--json'])) as {
+    const status = JSON.parse(await h.cliHereOk(['status', '--json'])) as {
       running: boolean;
       pid: number;
       queue: Record<string, number>;
@@ -90,7 +91,7 @@ describe('tinyagi daemon', () => {
     expect(pidAlive(pid)).toBe(false);
     expect(existsSync(join(h.home, 'daemon.lock'))).toBe(false);
     expect(existsSync(join(h.home, 'tinyagi.pid'))).toBe(false);
-    const after = await h.cli(['status']);
+    const after = await h.cliHere(['status']);
     expect(after.code).toBe(1);
     expect(after.stdout).toContain('not running');
   });
@@ -98,39 +99,39 @@ describe('tinyagi daemon', () => {
   // SQLite's own: the migrations journal of the .db file (doctor on PostgreSQL: storage.e2e.test.ts).
   it.skipIf(sqliteOnly)('doctor reports pending migrations read-only, --migrate applies them and names them; without a daemon agent remove archives', async () => {
     const h = await newHome();
-    await h.cliOk(['doctor', '--fix']);
+    await h.cliHereOk(['doctor', '--fix']);
     // A database file that was never migrated (every shipped migration is pending).
     for (const suffix of ['-wal', '-shm']) rmSync(join(h.home, `tinyagi.db${suffix}`), { force: true });
     writeFileSync(join(h.home, 'tinyagi.db'), '');
     const shipped = (JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> }).entries.map((e) => e.tag);
     type Doctor = { ok: boolean; migrations?: { applied: string[]; pending: string[] }; findings: Array<{ check: string; status: string; message: string; fixed?: string }> };
 
-    const plain = JSON.parse(await h.cliOk(['doctor', '--json'])) as Doctor;
+    const plain = JSON.parse(await h.cliHereOk(['doctor', '--json'])) as Doctor;
     expect(plain.migrations).toEqual({ applied: [], pending: shipped });
     expect(plain.findings.find((f) => f.check === 'migrations')).toMatchObject({ status: 'warn' });
     expect(readFileSync(join(h.home, 'tinyagi.db')).length).toBe(0); // read-only: nothing applied
 
-    const migrated = JSON.parse(await h.cliOk(['doctor', '--migrate', '--json'])) as Doctor;
+    const migrated = JSON.parse(await h.cliHereOk(['doctor', '--migrate', '--json'])) as Doctor;
     expect(migrated.migrations).toEqual({ applied: shipped, pending: [] });
     expect(migrated.findings.find((f) => f.check === 'migrations')).toMatchObject({ status: 'ok', fixed: `applied ${shipped.join(', ')}` });
 
-    const again = await h.cliOk(['doctor', '--migrate']);
+    const again = await h.cliHereOk(['doctor', '--migrate']);
     expect(again).toContain('database schema is up to date');
     expect(again).not.toContain('applied');
-    expect((JSON.parse(await h.cliOk(['doctor', '--json'])) as Doctor).migrations).toEqual({ applied: [], pending: [] });
+    expect((JSON.parse(await h.cliHereOk(['doctor', '--json'])) as Doctor).migrations).toEqual({ applied: [], pending: [] });
 
     // No daemon: the CLI edits settings.json itself, with the same workspace rules as the API.
-    await h.cliOk(['agent', 'add', 'scratch', '--provider', 'mock']);
+    await h.cliHereOk(['agent', 'add', 'scratch', '--provider', 'mock']);
     const root = join(h.root, 'tinyagi-workspace');
     expect(existsSync(join(root, 'scratch', 'AGENTS.md'))).toBe(true);
-    const removed = await h.cliOk(['agent', 'remove', 'scratch', '--yes']);
+    const removed = await h.cliHereOk(['agent', 'remove', 'scratch', '--yes']);
     expect(removed).toContain(`archived to ${join(root, '.archive', 'scratch-')}`);
     expect(existsSync(join(root, 'scratch'))).toBe(false);
   });
 
   it('refuses to start on a broken settings.json, lists every problem and leaves the file byte-identical', async () => {
     const h = await newHome();
-    await h.cliOk(['doctor', '--fix']); // creates the home (token), not settings
+    await h.cliHereOk(['doctor', '--fix']); // creates the home (token), not settings
     const file = join(h.home, 'settings.json');
     const broken = '{\n  "agents": { "Bad Id": { "provider": "nope" } },\n  "teams": { "dev": { "agents": ["ghost"], "leader_agent": "ghost" } }\n}\n';
     writeFileSync(file, broken);
@@ -149,7 +150,7 @@ describe('tinyagi daemon', () => {
     expect(again.stderr).toMatch(/line 1, column \d+/);
     expect(readFileSync(file, 'utf8')).toBe(syntax);
     // doctor says the file is broken, and claims nothing it could not read (no "No chat channel enabled").
-    const doctor = await h.cli(['doctor']);
+    const doctor = await h.cliHere(['doctor']);
     expect(doctor.stdout).toContain('Chat channels not checked: settings.json could not be read');
     expect(doctor.stdout).not.toContain('No chat channel enabled');
     expect(readFileSync(file, 'utf8')).toBe(syntax);
@@ -157,7 +158,7 @@ describe('tinyagi daemon', () => {
 
   it('a 2,000-deep settings.json: start reports the too-deep path instead of overflowing the stack, and leaves the file as it is', async () => {
     const h = await newHome();
-    await h.cliOk(['doctor', '--fix']);
+    await h.cliHereOk(['doctor', '--fix']);
     const file = join(h.home, 'settings.json');
     const deep = `{ "agents": {}, "extra": ${'{"a":'.repeat(2000)}1${'}'.repeat(2000)} }\n`;
     writeFileSync(file, deep);
@@ -182,15 +183,15 @@ describe('tinyagi daemon', () => {
     expect(log).toContain(`WARN  [plugins] skipped plugin ${join(h.home, 'plugins', 'broken')}: failed to load: broken at import`);
     expect(log).toContain('INFO  [daemon] plugins loaded (in this order): shout');
 
-    await h.cliOk(['agent', 'add', 'quiet', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'a quiet reply' } })]);
-    const first = await h.cliOk(['send', '--agent', 'quiet', '--wait', 'hello']);
+    await h.cliHereOk(['agent', 'add', 'quiet', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'a quiet reply' } })]);
+    const first = await h.cliHereOk(['send', '--agent', 'quiet', '--wait', 'hello']);
     expect(first).toContain('A QUIET REPLY (cli)');
     expect(first).not.toContain('a quiet reply');
 
     // An in-process restart imports the edited entry again.
     writePlugin('shout', 'index.mjs', 'export function transformOutgoing(text) { return `${text} [v2]`; }\n');
-    await h.cliOk(['restart']);
-    const second = await h.cliOk(['send', '--agent', 'quiet', '--wait', 'hello again']);
+    await h.cliHereOk(['restart']);
+    const second = await h.cliHereOk(['send', '--agent', 'quiet', '--wait', 'hello again']);
     expect(second).toContain('a quiet reply [v2]');
   });
 
@@ -206,16 +207,16 @@ describe('tinyagi daemon', () => {
         queue: { lease_ms: 600_000, sweep_ms: 200 },
       }),
     );
-    await h.cliOk(['restart']);
-    await h.cliOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
-    await h.cliOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { latency_ms: 4000, reply: 'Reviewed after a long think.' } })]);
-    await h.cliOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
-    const sent = JSON.parse(await h.cliOk(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
+    await h.cliHereOk(['restart']);
+    await h.cliHereOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
+    await h.cliHereOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { latency_ms: 4000, reply: 'Reviewed after a long think.' } })]);
+    await h.cliHereOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
+    const sent = JSON.parse(await h.cliHereOk(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
 
     // Wait until the coder has replied and the reviewer is running, then kill the daemon hard.
     await waitFor(
       async () => {
-        const q = JSON.parse(await h.cliOk(['queue', 'status', '--json'])) as { processing: Array<{ agentId: string }> };
+        const q = JSON.parse(await h.cliHereOk(['queue', 'status', '--json'])) as { processing: Array<{ agentId: string }> };
         return q.processing.some((m) => m.agentId === 'reviewer') ? true : undefined;
       },
       20_000,
@@ -229,7 +230,7 @@ describe('tinyagi daemon', () => {
     expect(restarted).toContain('TinyAGI is running');
     const done = await waitFor(
       async () => {
-        const tree = JSON.parse(await h.cliOk(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
+        const tree = JSON.parse(await h.cliHereOk(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
         return tree.conversation.status === 'completed' ? tree : undefined;
       },
       30_000,
@@ -237,14 +238,14 @@ describe('tinyagi daemon', () => {
     );
     expect(done.conversation.status).toBe('completed');
 
-    const transcript = JSON.parse(await h.cliOk(['conversation', 'transcript', sent.conversationId, '--json'])) as { entries: Array<{ direction: string; from: string; text?: string }> };
+    const transcript = JSON.parse(await h.cliHereOk(['conversation', 'transcript', sent.conversationId, '--json'])) as { entries: Array<{ direction: string; from: string; text?: string }> };
     const outs = transcript.entries.filter((e) => e.direction === 'out');
     expect(outs.filter((e) => e.from === '@coder')).toHaveLength(1);
     expect(outs.filter((e) => e.from === '@reviewer').map((e) => e.text)).toEqual(['Reviewed after a long think.']);
 
-    const replies = JSON.parse(await h.cliOk(['send', '--json', '--agent', 'tinyagi', '--wait', 'ping'])) as { replies: unknown[] };
+    const replies = JSON.parse(await h.cliHereOk(['send', '--json', '--agent', 'tinyagi', '--wait', 'ping'])) as { replies: unknown[] };
     expect(replies.replies).toHaveLength(1); // the daemon is healthy after recovery
-    const status = JSON.parse(await h.cliOk(['status', '--json'])) as { outbox: Record<string, number>; queue: Record<string, number> };
+    const status = JSON.parse(await h.cliHereOk(['status', '--json'])) as { outbox: Record<string, number>; queue: Record<string, number> };
     // one reply per agent for the team conversation + one for the ping: no duplicate delivery
     expect(status.outbox['delivered']).toBe(3);
     expect(status.queue).toMatchObject({ pending: 0, processing: 0, dead: 0 });

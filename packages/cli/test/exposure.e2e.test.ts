@@ -2,7 +2,8 @@
  * Listening beyond loopback needs the operator's opt-in at start (`--listen-any` or
  * TINYAGI_ALLOW_REMOTE=1): settings alone (server.host, TINYAGI_API_HOST) are refused with a
  * clear message, a token holder cannot grant it through the API, and an exposed daemon is
- * announced in the log, in `tinyagi status` and by `tinyagi doctor`.
+ * announced in the log, in `tinyagi status` and by `tinyagi doctor`. `start` runs as a built
+ * `tinyagi` process; status and doctor run in this process (`cliHere`).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ afterEach(async () => {
 async function newHome(): Promise<TestDaemon> {
   const h = await createDaemon();
   homes.push(h);
-  await h.cliOk(['doctor', '--fix']);
+  await h.cliHereOk(['doctor', '--fix']);
   return h;
 }
 
@@ -29,7 +30,7 @@ interface Finding {
 }
 
 async function exposureFinding(h: TestDaemon, env: Record<string, string> = {}): Promise<Finding | undefined> {
-  const result = await h.cli(['doctor', '--json'], { env });
+  const result = await h.cliHere(['doctor', '--json'], { env });
   return (JSON.parse(result.stdout) as { findings: Finding[] }).findings.find((f) => f.check === 'exposure');
 }
 
@@ -49,9 +50,9 @@ describe('listening beyond loopback', () => {
     const h = await newHome();
     const env = { TINYAGI_API_HOST: '0.0.0.0' };
     await h.cliOk(['start', '--listen-any'], { env });
-    const status = await h.cliOk(['status']);
+    const status = await h.cliHereOk(['status']);
     expect(status).toMatch(/Exposure:\s+listening on 0\.0\.0\.0, beyond loopback/);
-    expect(JSON.parse(await h.cliOk(['status', '--json']))).toMatchObject({ running: true, remote: true });
+    expect(JSON.parse(await h.cliHereOk(['status', '--json']))).toMatchObject({ running: true, remote: true });
     expect(readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8')).toMatch(/WARN\s+\[api\] the API listens beyond loopback on 0\.0\.0\.0/);
     expect(await exposureFinding(h)).toMatchObject({ status: 'warn', message: expect.stringContaining('0.0.0.0') });
   });

@@ -61,11 +61,11 @@ describe('a channel kind from TINYAGI_HOME/kinds/ in the tinyagi processes', () 
   });
 
   it('is in the CLI: `channel --help`, the setup flags from its secrets and settings, `channel list`', async () => {
-    expect(await d.cliOk(['channel', '--help'])).toMatch(/chat channels \(discord, parrot, slack, telegram, whatsapp\)/);
-    const setup = await d.cliOk(['channel', 'setup', '--help']);
+    expect(await d.cliHereOk(['channel', '--help'])).toMatch(/chat channels \(discord, parrot, slack, telegram, whatsapp\)/);
+    const setup = await d.cliHereOk(['channel', 'setup', '--help']);
     expect(setup).toContain('--parrot-perch-phrase <secret>');
     expect(setup).toContain('--parrot-cage-size <value>');
-    expect(await d.cliOk(['channel', 'list'])).toMatch(/^parrot\s+no\s+disabled/m);
+    expect(await d.cliHereOk(['channel', 'list'])).toMatch(/^parrot\s+no\s+disabled/m);
   });
 
   it('is in GET /api/kinds with the JSON Schema of its block', async () => {
@@ -96,7 +96,7 @@ describe('a channel kind from TINYAGI_HOME/kinds/ in the tinyagi processes', () 
     );
     expect(isApiError(refused)).toBe(true);
     expect(String((refused as Error).message)).toContain('channels.parrot.cage_size');
-    const offline = await d.cli(['channel', 'setup', '--parrot-cage-size', '0']);
+    const offline = await d.cliHere(['channel', 'setup', '--parrot-cage-size', '0']);
     expect(offline.code).not.toBe(0);
     expect(offline.stderr).toContain('--parrot-cage-size:');
   });
@@ -111,8 +111,8 @@ describe('a channel kind from TINYAGI_HOME/kinds/ in the tinyagi processes', () 
     expect(reply.status).toBe('pending');
 
     // Doctor and the daemon see the kind once it is enabled; the daemon starts its adapter (adapterModule).
-    await d.cliOk(['channel', 'setup', '--enable', 'parrot']);
-    const doctor = await d.cli(['doctor']);
+    await d.cliHereOk(['channel', 'setup', '--enable', 'parrot']);
+    const doctor = await d.cliHere(['doctor']);
     expect(doctor.stdout).toContain('parrot perch phrase is set');
     await waitFor(
       async () => (await d.api.listOutbox({ query: { channel: 'parrot', limit: 10 } })).find((r) => r.id === reply.id && r.status === 'delivered'),

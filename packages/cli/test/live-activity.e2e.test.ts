@@ -89,7 +89,7 @@ describe('the TUI (tmux)', () => {
     tmux('new-session', '-d', '-s', 'vis', '-x', '100', '-y', '40', ...envArgs, '/bin/sh');
     tmux('send-keys', '-t', 'vis', `PS1='$ '; '${process.execPath}' '${CLI_BUILT}' team visualize dev; echo "dashboard exited $?"`, 'Enter');
     await paneWhere((s) => s.includes('● live'), 'the live dashboard');
-    const sent = JSON.parse(await daemon.cliOk(['send', '--team', 'dev', '--json', 'keep fixing the parser'])) as { conversationId: string };
+    const sent = JSON.parse(await daemon.cliHereOk(['send', '--team', 'dev', '--json', 'keep fixing the parser'])) as { conversationId: string };
     const screen = await paneWhere((s) => s.includes('⟳ Edit src/parser.ts'), 'the running Edit call');
     const lines = screen.split('\n').map((l) => l.trimEnd());
     const head = lines.findIndex((l) => l.startsWith('Run activity @fixer'));
@@ -97,7 +97,7 @@ describe('the TUI (tmux)', () => {
     expect(lines[head]).toContain('3 tool calls · 1 model calls · 1.0k cached');
     expect(lines.slice(head + 1)).toEqual(expect.arrayContaining(['  plan 2/3: run the tests', '  ✓ Read src/parser.ts', '  ✗ Bash npm test — FAIL parser.test.ts', '  ⟳ Edit src/parser.ts']));
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(100);
-    await daemon.cliOk(['cancel', sent.conversationId]);
+    await daemon.cliHereOk(['cancel', sent.conversationId]);
     await paneWhere((s) => /@fixer d0 cancelled/.test(s), 'the cancelled run');
     tmux('send-keys', '-t', 'vis', 'q');
     await paneWhere((s) => /^dashboard exited 0$/m.test(s), 'the shell after q');
@@ -106,7 +106,7 @@ describe('the TUI (tmux)', () => {
 
 describe('send --wait', () => {
   it('a line per tool call, result and plan change, in order; the reply on stdout', async () => {
-    const sent = await daemon.cli(['send', '--agent', 'fixer', '--wait', 'please fix the parser']);
+    const sent = await daemon.cliHere(['send', '--agent', 'fixer', '--wait', 'please fix the parser']);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toContain('Parser fixed.');
     const lines = sent.stderr.split('\n').filter((l) => l.startsWith('@fixer: '));
@@ -122,7 +122,7 @@ describe('send --wait', () => {
   });
 
   it('--json: stdout stays one JSON document; every event passes through on stderr, one a line', async () => {
-    const sent = await daemon.cli(['send', '--agent', 'fixer', '--wait', '--json', 'please fix the parser']);
+    const sent = await daemon.cliHere(['send', '--agent', 'fixer', '--wait', '--json', 'please fix the parser']);
     expect(sent.code, sent.stderr).toBe(0);
     const result = JSON.parse(sent.stdout) as { outcome: string; replies: Array<{ text: string }> };
     expect(result.outcome).toBe('completed');

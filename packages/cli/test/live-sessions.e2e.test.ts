@@ -4,7 +4,8 @@
  * loaded from TINYAGI_HOME/kinds/ as a plugin's runtime is) answers three messages from one
  * process; `tinyagi status` and `tinyagi sessions` show it; `tinyagi stop` closes it; after a
  * restart the stored provider session is resumed by a new warm process (the fake keeps its
- * turns on disk as a CLI does), and `tinyagi sessions --close` ends it.
+ * turns on disk as a CLI does), and `tinyagi sessions --close` ends it. The commands run in this
+ * process (`cliHere`).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,42 +62,42 @@ afterAll(async () => {
 });
 
 it('three messages run on one warm process; status and sessions show it; stop closes it; after a restart a new process resumes the provider session', async () => {
-  const one = reply(await h.cliOk(['send', '--agent', 'warm', '--wait', 'first']));
-  const two = reply(await h.cliOk(['send', '--agent', 'warm', '--wait', 'second']));
-  const three = reply(await h.cliOk(['send', '--agent', 'warm', '--wait', 'third']));
+  const one = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'first']));
+  const two = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'second']));
+  const three = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'third']));
   expect([one.turn, two.turn, three.turn]).toEqual([1, 2, 3]);
   expect(new Set([one.pid, two.pid, three.pid]).size).toBe(1);
   expect(startedPids()).toEqual([one.pid]);
 
-  const status = await h.cliOk(['status']);
+  const status = await h.cliHereOk(['status']);
   expect(status).toMatch(/Warm sessions:\s+1, \d+ MB/);
-  const listed = JSON.parse(await h.cliOk(['sessions', '--json'])) as { sessions: Array<Record<string, unknown>>; limits: Record<string, unknown> };
+  const listed = JSON.parse(await h.cliHereOk(['sessions', '--json'])) as { sessions: Array<Record<string, unknown>>; limits: Record<string, unknown> };
   expect(listed.sessions).toEqual([expect.objectContaining({ agentId: 'warm', sessionKey: 'shared', driver: 'fake-live', pid: one.pid, busy: false, turns: 3 })]);
   expect(String(listed.sessions[0]?.providerSessionId)).toMatch(new RegExp(`^${one.session}`));
   expect(listed.limits).toEqual({ maxTotal: 16, maxPerAgent: 4, idleMinutes: 15, memoryShare: 0.6 });
-  expect(await h.cliOk(['sessions'])).toContain('warm');
+  expect(await h.cliHereOk(['sessions'])).toContain('warm');
 
   await h.stop();
   expect(alive(one.pid)).toBe(false);
   await h.start();
-  const four = reply(await h.cliOk(['send', '--agent', 'warm', '--wait', 'after the restart']));
+  const four = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'after the restart']));
   expect(four).toMatchObject({ turn: 4, session: one.session });
   expect(four.pid).not.toBe(one.pid);
   expect(startedPids()).toEqual([one.pid, four.pid]);
 
-  expect(await h.cliOk(['sessions', '--close', 'warm'])).toContain('Closed 1 warm session of warm.');
+  expect(await h.cliHereOk(['sessions', '--close', 'warm'])).toContain('Closed 1 warm session of warm.');
   await waitFor(() => !alive(four.pid), 20_000, 'the closed process to exit');
-  expect(JSON.parse(await h.cliOk(['sessions', '--json'])).sessions).toEqual([]);
+  expect(JSON.parse(await h.cliHereOk(['sessions', '--json'])).sessions).toEqual([]);
   // The next message starts a process again, resuming the same provider session.
-  const five = reply(await h.cliOk(['send', '--agent', 'warm', '--wait', 'after the close']));
+  const five = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'after the close']));
   expect(five).toMatchObject({ turn: 5, session: one.session });
 }, 180_000);
 
 it('sessions settings apply without a restart: over sessions.memory_share a start is refused with the figures (retryable SESSION_POOL_FULL), and the message fails after its attempts', async () => {
   await h.api.patchSettings({ body: { sessions: { memory_share: 0.001 }, queue: { max_attempts: 1 } } });
   await waitFor(async () => (await h.api.listSessions()).limits.memoryShare === 0.001, 20_000, 'the new sessions settings');
-  await h.cliOk(['sessions', '--close', 'warm']);
-  const sent = await h.cli(['send', '--agent', 'warm', '--wait', 'refused by memory']);
+  await h.cliHereOk(['sessions', '--close', 'warm']);
+  const sent = await h.cliHere(['send', '--agent', 'warm', '--wait', 'refused by memory']);
   expect(sent.code).not.toBe(0);
   expect(sent.stderr).toMatch(/warm session refused: starting another fake-live \(~\d+ MB\) would take memory use to \d+% of [\d.]+ GiB, above sessions\.memory_share 0\.001/);
   expect((await h.api.listSessions()).sessions).toEqual([]);

@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 async function ask(calls: unknown[]): Promise<{ conversationId: string; text: string }> {
-  const out = JSON.parse(await daemon.cliOk(['send', '--agent', 'lead', '--wait', '--json', `MCP:${JSON.stringify(calls)}`], { timeoutMs: 180_000 })) as {
+  const out = JSON.parse(await daemon.cliHereOk(['send', '--agent', 'lead', '--wait', '--json', `MCP:${JSON.stringify(calls)}`], { timeoutMs: 180_000 })) as {
     conversationId: string;
     replies: Array<{ agentId: string; text: string }>;
   };
@@ -99,7 +99,7 @@ it('send_file sends a workspace file with the answer and refuses one from outsid
 
 it("a run's token cannot declare actions for another run", async () => {
   const { text } = await ask([]).then(async () => {
-    const out = JSON.parse(await daemon.cliOk(['send', '--agent', 'lead', '--wait', '--json', 'FORGE:run_someone_else'])) as { replies: Array<{ text: string }> };
+    const out = JSON.parse(await daemon.cliHereOk(['send', '--agent', 'lead', '--wait', '--json', 'FORGE:run_someone_else'])) as { replies: Array<{ text: string }> };
     return { text: out.replies.map((r) => r.text).join('\n') };
   });
   expect(text).toContain('forged: refused SCOPE_FORBIDDEN');
@@ -132,7 +132,7 @@ it('ask_human waits for the person: answered from the CLI (tinyagi answer) the t
   const answered = await start('lead', [{ tool: 'ask_human', args: { question: 'Which colour for the button?', choices: ['red', 'blue'] } }]);
   const question = await pendingQuestion(answered.conversationId);
   expect(question).toMatchObject({ summary: 'Which colour for the button?', input: { question: 'Which colour for the button?', choices: ['red', 'blue'] } });
-  await daemon.cliOk(['answer', question.id, 'blue,', 'the brand colour']);
+  await daemon.cliHereOk(['answer', question.id, 'blue,', 'the brand colour']);
   expect(await replyOf(answered.conversationId, 'lead')).toBe('ask_human: blue, the brand colour');
 
   const declined = await start('lead', [{ tool: 'ask_human', args: { question: 'May I delete the old branch?' } }]);

@@ -49,10 +49,10 @@ it('holds the account until the reset across a daemon restart, says so in the AP
   expect(hold).toMatchObject({ runtime: 'mock', limit: 'five_hour', message: 'usage limit reached', reportedBy: 'a', agents: ['a', 'b'] });
   await h.api.cancelMessage({ params: { id: limited.messageId } });
 
-  const status = await h.cliOk(['status']);
+  const status = await h.cliHereOk(['status']);
   expect(status).toContain('Rate limits');
   expect(status).toMatch(/mock · [0-9a-f]{12}: agents a, b wait until .* - five_hour: usage limit reached/);
-  const json = JSON.parse(await h.cliOk(['status', '--json'])) as { quotas: Array<{ account: string }> };
+  const json = JSON.parse(await h.cliHereOk(['status', '--json'])) as { quotas: Array<{ account: string }> };
   expect(json.quotas.map((q) => q.account)).toEqual([hold.account]);
 
   await h.stop();

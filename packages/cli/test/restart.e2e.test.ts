@@ -64,7 +64,7 @@ it('a restart after a rebuild comes back as the new version, same pid', async ()
   expect(await daemon.cliOk(['restart'])).toContain(`restarted (pid ${pid})`);
   expect(await daemon.api.health()).toEqual({ ok: true, version: `${before.version}-rebuilt` });
   expect(daemon.pid).toBe(pid);
-  expect(await daemon.cliOk(['send', '--agent', 'helper', '--wait', 'are you there?'])).toContain('still here');
+  expect(await daemon.cliHereOk(['send', '--agent', 'helper', '--wait', 'are you there?'])).toContain('still here');
   expect(daemon.logs()).toContain('restarting: loading the program again');
   if (process.platform === 'linux') expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), "the new image runs from the new bundle's snapshot").toContain(join(copy, 'snapshot'));
 });

@@ -4,14 +4,15 @@
  * adapter), installed as a plugin's is (a module in TINYAGI_HOME/kinds/ exporting `runtimes`), is
  * accepted by settings validation (and an unregistered name refused with the list), listed in the
  * CLI's help, checked by doctor, served by GET /api/kinds, and an agent on it answers a message
- * through the daemon, run from source. Nothing else in the product names it.
+ * through the daemon, run from source. Nothing else in the product names it. The CLI's commands
+ * run in this process (`cliHere`), which loads the home's kind modules as a `tinyagi` process does.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isApiError } from '@tinyagi/client';
-import { createDaemon, runCli, runCliOk, tempHome, type TestDaemon } from '@tinyagi/test-kit';
+import { createDaemon, runCliHere, runCliHereOk, tempHome, type TestDaemon } from '@tinyagi/test-kit';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/throwaway-runtime/', import.meta.url));
 const RUNTIME = 'echo-test';
@@ -41,7 +42,7 @@ afterAll(async () => {
 });
 
 it('an agent on the throw-away runtime answers a message through the daemon', async () => {
-  const out = await h.cliOk(['send', '--agent', 'echo', '--wait', 'ping from the test']);
+  const out = await h.cliHereOk(['send', '--agent', 'echo', '--wait', 'ping from the test']);
   expect(out).toContain('echo-test heard: ping from the test');
 });
 
@@ -61,16 +62,16 @@ it('settings validation accepts it and refuses a name nobody registered, listing
 });
 
 it("the CLI's help and argument check list it", async () => {
-  const help = await h.cliOk(['agent', 'add', '--help']);
+  const help = await h.cliHereOk(['agent', 'add', '--help']);
   expect(help.replace(/\s+/g, ' ')).toContain(`anthropic-api, claude-code, codex, ${RUNTIME}, mock, openai-api, opencode or custom:<id>`);
-  const bad = await h.cli(['agent', 'add', 'x', '--provider', 'nobody-registered-this']);
+  const bad = await h.cliHere(['agent', 'add', 'x', '--provider', 'nobody-registered-this']);
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('Unknown provider "nobody-registered-this"');
   expect(bad.stderr).toContain(RUNTIME);
 });
 
 it('doctor looks for its command and checks the agents on it', async () => {
-  const result = await h.cli(['doctor', '--json']);
+  const result = await h.cliHere(['doctor', '--json']);
   const { findings } = JSON.parse(result.stdout) as { findings: Array<{ check: string; status: string; message: string }> };
   expect(findings.find((f) => f.check === 'cli:tinyagi-echo-test')).toMatchObject({ status: 'ok', message: expect.stringContaining(`Echo test runtime found at ${FIXTURE}tinyagi-echo-test`) });
   // Its agents are checked like any CLI agent's (`agent:<id>` fails when the command is missing): it is there.
@@ -87,15 +88,15 @@ it('doctor tells a file with the old runtime names that they still work; the nex
       custom_providers: { llama: { harness: 'openai', base_url: 'http://127.0.0.1:8080/v1' } },
     };
     writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
-    const { findings } = JSON.parse((await runCli(['doctor', '--json'], temp.env)).stdout) as { findings: Array<{ check: string; status: string; message: string }> };
+    const { findings } = JSON.parse((await runCliHere(['doctor', '--json'], temp.env)).stdout) as { findings: Array<{ check: string; status: string; message: string }> };
     const finding = findings.find((f) => f.check === 'runtime-names');
     expect(finding).toMatchObject({ status: 'info' });
     expect(finding?.message).toContain('agents.a.provider "openai" (now "codex")');
     expect(finding?.message).toContain('custom_providers.llama.harness "openai" (now "openai-api")');
     // Reading (doctor, agent list) never rewrote the file; the list shows the new names.
-    expect(await runCliOk(['agent', 'list'], temp.env)).toMatch(/a\s+a?\s*codex/);
+    expect(await runCliHereOk(['agent', 'list'], temp.env)).toMatch(/a\s+a?\s*codex/);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(old);
-    await runCliOk(['agent', 'add', 'b', '--provider', 'mock'], temp.env);
+    await runCliHereOk(['agent', 'add', 'b', '--provider', 'mock'], temp.env);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
       models: { provider: 'claude-code' },
       agents: { a: { provider: 'codex' }, b: { provider: 'mock' } },

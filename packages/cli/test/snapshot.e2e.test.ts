@@ -96,7 +96,7 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     const argv = cmdline(daemon.pid);
     expect(argv).toContain('--snapshot-blob');
     expect(argv.at(-1)).toBe('run');
-    expect(await daemon.cliOk(['send', '--agent', 'helper', '--wait', 'hello'])).toContain('from the snapshot');
+    expect(await daemon.cliHereOk(['send', '--agent', 'helper', '--wait', 'hello'])).toContain('from the snapshot');
     const shim = readFileSync(join(daemon.home, 'run', 'bin', 'tinyagi'), 'utf8');
     expect(shim).not.toContain('snapshot-blob');
     expect(shim).toContain(CLI_BUILT);
@@ -160,7 +160,7 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     expect(await daemon.cliOk(['start'])).toContain('TinyAGI is running');
     expect(existsSync(path)).toBe(false);
     expect(readFileSync(`${path}.failed`, 'utf8')).toMatch(/the daemon started from it died with SIG[A-Z]+ before its API answered/);
-    expect(await daemon.cliOk(['send', '--agent', 'helper', '--wait', 'hello'])).toContain('from the snapshot');
+    expect(await daemon.cliHereOk(['send', '--agent', 'helper', '--wait', 'hello'])).toContain('from the snapshot');
     expect((await daemon.cli(['doctor'])).stdout).toContain(`start-up snapshot for node ${process.version} failed`);
   });
 
@@ -173,7 +173,7 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
     appendFileSync(join(copy, 'daemon.cjs'), '\nrequire("node:crypto").randomUUID();\n');
     const daemon = await started({ build: { entry: join(copy, 'bin.js') } });
     expect(cmdline(daemon.pid)).not.toContain('--snapshot-blob');
-    expect(await daemon.cliOk(['send', '--agent', 'helper', '--wait', 'hello'])).toContain('from the snapshot');
+    expect(await daemon.cliHereOk(['send', '--agent', 'helper', '--wait', 'hello'])).toContain('from the snapshot');
     const failed = readdirSync(join(copy, 'snapshot')).filter((f) => f.endsWith('.failed'));
     expect(failed).toHaveLength(1);
     expect(readFileSync(join(copy, 'snapshot', failed[0]!), 'utf8')).toContain('Loading the daemon used crypto.randomUUID()');

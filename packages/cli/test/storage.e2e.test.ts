@@ -1,8 +1,9 @@
 /**
- * Backend selection (issue 17, docs/storage.md "Selecting the backend"), with real `tinyagi`
- * processes and the real local PostgreSQL (@tinyagi/test-kit/pg): TINYAGI_DATABASE_URL /
- * storage.url, the start-up errors (named source, masked URL, cause, exit 1, nothing written),
- * and `tinyagi doctor` on PostgreSQL (connection, migrations, counts).
+ * Backend selection (issue 17, docs/storage.md "Selecting the backend"), with the real local
+ * PostgreSQL (@tinyagi/test-kit/pg): TINYAGI_DATABASE_URL / storage.url, the start-up errors of
+ * real `tinyagi run` and `start` processes (named source, masked URL, cause, exit 1, nothing
+ * written), and `tinyagi doctor` and offline edits on PostgreSQL (connection, migrations, counts),
+ * run in this process.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PgQueueStore, SharedSettings, migratePg } from '@tinyagi/core/pg';
-import { cleanupTemp, freePort, runCli, tempHome, type CliResult } from '@tinyagi/test-kit';
+import { cleanupTemp, freePort, runCli, runCliHere, tempHome, type CliResult } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -62,9 +63,12 @@ function home(settings?: Record<string, unknown>, env: Record<string, string> = 
     settingsFile,
     /** The settings file as written before the test (undefined: none was). */
     before,
-    cli: (args: string[]) => runCli(args, h.env, { build: 'source' }),
+    /** `tinyagi run` or `start`: the built CLI in a process of its own, as users start the daemon. */
+    daemon: (args: string[]) => runCli(args, h.env, { build: 'built' }),
+    /** Any other command, in this process. */
+    cli: (args: string[]) => runCliHere(args, h.env),
     doctor: async (args: string[] = []): Promise<Doctor & { result: CliResult }> => {
-      const result = await runCli(['doctor', '--json', ...args], h.env, { build: 'source' });
+      const result = await runCliHere(['doctor', '--json', ...args], h.env);
       return { ...(JSON.parse(result.stdout) as Doctor), result };
     },
   };
@@ -76,7 +80,7 @@ describe('backend selection at start', () => {
   it('an unreachable TINYAGI_DATABASE_URL: `run` exits 1 naming the variable, the masked URL and the cause, and writes nothing', async () => {
     const url = withPassword(db.url, await freePort());
     const h = home({ agents: { a: { provider: 'mock' } } }, { TINYAGI_DATABASE_URL: url, TINYAGI_API_PORT: '0' });
-    const run = await h.cli(['run']);
+    const run = await h.daemon(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`Cannot connect to the PostgreSQL database ${masked(url)} (from TINYAGI_DATABASE_URL): connect ECONNREFUSED`);
     expect(run.stderr).toContain('unset TINYAGI_DATABASE_URL to use the built-in SQLite database');
@@ -85,7 +89,7 @@ describe('backend selection at start', () => {
     expect(readdirSync(h.home).filter((f) => f.startsWith('tinyagi.db') || f === 'daemon.lock' || f === 'tinyagi.pid')).toEqual([]);
     expect(readFileSync(h.settingsFile, 'utf8')).toBe(h.before);
     // `start` (detached) reports the same and exits 1.
-    const start = await h.cli(['start']);
+    const start = await h.daemon(['start']);
     expect(start.code).toBe(1);
     expect(start.stderr).toContain(`${masked(url)} (from TINYAGI_DATABASE_URL): connect ECONNREFUSED`);
     expect(start.stderr).not.toContain(PASSWORD);
@@ -95,13 +99,13 @@ describe('backend selection at start', () => {
     const closed = withPassword(db.url, await freePort());
     const other = withPassword(db.url, await freePort());
     const both = home({ storage: { url: other } }, { TINYAGI_DATABASE_URL: closed, TINYAGI_API_PORT: '0' });
-    const run = await both.cli(['run']);
+    const run = await both.daemon(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${masked(closed)} (from TINYAGI_DATABASE_URL)`);
     expect(run.stderr).not.toContain(masked(other));
 
     const settingsOnly = home({ storage: { url: other } }, { TINYAGI_API_PORT: '0' });
-    const run2 = await settingsOnly.cli(['run']);
+    const run2 = await settingsOnly.daemon(['run']);
     expect(run2.code).toBe(1);
     expect(run2.stderr).toContain(`${masked(other)} (from storage.url)`);
     expect(run2.stderr).toContain('remove storage.url from settings.json');
@@ -110,21 +114,21 @@ describe('backend selection at start', () => {
 
   it('a URL that is not PostgreSQL is refused at start, naming storage.url or TINYAGI_DATABASE_URL', async () => {
     const bad = home({ storage: { url: `mysql://root:${PASSWORD}@db/x` } }, { TINYAGI_API_PORT: '0' });
-    const run = await bad.cli(['run']);
+    const run = await bad.daemon(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('storage.url: must be a PostgreSQL URL');
     expect(readFileSync(bad.settingsFile, 'utf8')).toBe(bad.before);
     expect(existsSync(join(bad.home, 'tinyagi.db'))).toBe(false);
 
     const env = home(undefined, { TINYAGI_DATABASE_URL: `postgres//postgres:${PASSWORD}@localhost/test`, TINYAGI_API_PORT: '0' });
-    const run2 = await env.cli(['run']);
+    const run2 = await env.daemon(['run']);
     expect(run2.code).toBe(1);
     expect(run2.stderr).toContain('TINYAGI_DATABASE_URL (not shown: it may hold a password) is not a PostgreSQL URL');
     expect(run2.stderr).not.toContain(PASSWORD);
     expect(existsSync(join(env.home, 'tinyagi.db'))).toBe(false);
     // A URL of another scheme is shown, its password masked.
     const mysql = home(undefined, { TINYAGI_DATABASE_URL: `mysql://root:${PASSWORD}@db/x`, TINYAGI_API_PORT: '0' });
-    const run3 = await mysql.cli(['run']);
+    const run3 = await mysql.daemon(['run']);
     expect(run3.code).toBe(1);
     expect(run3.stderr).toContain('TINYAGI_DATABASE_URL="mysql://root:…@db/x" is not a PostgreSQL URL');
   });

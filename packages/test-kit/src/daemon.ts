@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
 import { CLI_BUILT, runCli, runCliOk, spawnCli, spawnNode, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
+import { runCliHere, runCliHereOk, type RunCliHereOptions } from './cli-here.ts';
 import { freePort } from './port.ts';
 import { exitOf, killTree, waitForExit, type ExitStatus } from './process.ts';
 import { tempHome } from './temp.ts';
@@ -92,6 +93,10 @@ export interface TestDaemon {
   cli(args: string[], options?: RunCliOptions & { env?: Record<string, string> }): Promise<CliResult>;
   /** Like cli(), requiring exit code 0; returns stdout. */
   cliOk(args: string[], options?: RunCliOptions & { env?: Record<string, string> }): Promise<string>;
+  /** Runs `tinyagi <args>` against this home in the test's own process (`runCliHere`: the CLI's sources), with the same environment. */
+  cliHere(args: string[], options?: RunCliHereOptions & { env?: Record<string, string> }): Promise<CliResult>;
+  /** Like cliHere(), requiring exit code 0; returns stdout. */
+  cliHereOk(args: string[], options?: RunCliHereOptions & { env?: Record<string, string> }): Promise<string>;
   /** Stops the daemon (also one started detached by `tinyagi start`) and removes the temp folder. */
   cleanup(): Promise<void>;
 }
@@ -203,6 +208,8 @@ export async function createDaemon(options: DaemonOptions = {}): Promise<TestDae
     },
     cli: (args, o) => runCli(args, { ...env, ...o?.env }, cliOptions(o)),
     cliOk: (args, o) => runCliOk(args, { ...env, ...o?.env }, cliOptions(o)),
+    cliHere: (args, o) => runCliHere(args, { ...env, ...o?.env }, o),
+    cliHereOk: (args, o) => runCliHereOk(args, { ...env, ...o?.env }, o),
     async cleanup() {
       try {
         await daemon.stop();
