@@ -209,7 +209,9 @@ describe('tinyagi daemon', () => {
     );
     await h.cliHereOk(['restart']);
     await h.cliHereOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
-    await h.cliHereOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { latency_ms: 4000, reply: 'Reviewed after a long think.' } })]);
+    // The reviewer's run holds at a gate (the mock runtime's: the file mock-gates/review) until the test opens it.
+    const review = { match: 'review', gate: 'review', reply: 'Reviewed after a long think.' };
+    await h.cliHereOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { rules: [review] } })]);
     await h.cliHereOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
     const sent = JSON.parse(await h.cliHereOk(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
 
@@ -228,6 +230,9 @@ describe('tinyagi daemon', () => {
 
     const restarted = await h.cliOk(['start']);
     expect(restarted).toContain('TinyAGI is running');
+    // The resumed run of the reviewer may finish now.
+    mkdirSync(join(h.home, 'mock-gates'), { recursive: true });
+    writeFileSync(join(h.home, 'mock-gates', 'review'), '');
     const done = await waitFor(
       async () => {
         const tree = JSON.parse(await h.cliHereOk(['conversation', 'show', sent.conversationId, '--json'])) as { conversation: { status: string } };
