@@ -4,7 +4,7 @@
  * input refused with a message naming the field, and the agent tools refusing a run scope that
  * is not a live run's.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -26,8 +26,8 @@ beforeAll(async () => {
         coder: { provider: 'mock', mock: { reply: 'Done: {{message}}', progress: [{ status: 'reading the code' }, { tool: 'Bash', input: { command: 'ls' } }] } },
         reviewer: { provider: 'mock', mock: { reply: 'Looks fine.' } },
         slowpoke: { provider: 'mock', mock: { reply: 'late', latency_ms: 600_000 } },
-        // Thinks for 40 s without a word: send_message still reports progress meanwhile.
-        ponder: { provider: 'mock', mock: { reply: 'Thought it through.', latency_ms: 40_000 } },
+        // Thinks without a word until the test opens its gate: send_message still reports progress meanwhile.
+        ponder: { provider: 'mock', mock: { reply: 'Thought it through.', rules: [{ match: 'think hard', gate: 'ponder', reply: 'Thought it through.' }] } },
       },
       teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
       channels: { enabled: [] },
@@ -189,14 +189,28 @@ it('send_message keeps reporting progress while an agent is quiet, so the client
   await client.connect(transport);
   try {
     const progress: string[] = [];
+    // The client's idle limit: each progress notification restarts it. The server reports a quiet
+    // stretch every 15 s, so the limit must be longer than that.
+    const idleLimitMs = 25_000;
+    const started = Date.now();
+    // The agent's run goes on (its gate opens) at the first quiet-stretch report after one idle
+    // limit has passed: the call has outlived the limit it would have hit without the reports.
+    const openGate = (message: string): void => {
+      if (!/^still working \(\d+ s\)$/.test(message) || Date.now() - started <= idleLimitMs) return;
+      mkdirSync(join(daemon.home, 'mock-gates'), { recursive: true });
+      writeFileSync(join(daemon.home, 'mock-gates', 'ponder'), '');
+    };
     const answered = await client.callTool({ name: 'send_message', arguments: { agent: 'ponder', message: 'think hard' } }, undefined, {
-      onprogress: (p) => progress.push(p.message ?? ''),
-      // As a client with an idle limit does: each progress notification restarts the clock.
-      timeout: 25_000,
+      onprogress: (p) => {
+        progress.push(p.message ?? '');
+        openGate(p.message ?? '');
+      },
+      timeout: idleLimitMs,
       resetTimeoutOnProgress: true,
       maxTotalTimeout: 120_000,
     });
     expect(JSON.parse(textOf(answered))).toMatchObject({ outcome: 'completed', replies: [{ agent: 'ponder', text: expect.stringMatching(/^Thought it through\./) }] });
+    expect(Date.now() - started).toBeGreaterThan(idleLimitMs);
     expect(progress.some((line) => /^still working \(\d+ s\)$/.test(line))).toBe(true);
   } finally {
     await client.close();
