@@ -7,7 +7,7 @@
  */
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BUILT, createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { childExecArgv, isPlainRun, runArgs } from '../src/daemon/launch.ts';
 import { daemonEnv } from '../src/daemon/node-flags.ts';
@@ -91,8 +91,18 @@ describe('launch arguments', () => {
 });
 
 describe.runIf(process.platform === 'linux')('a daemon from the start-up snapshot', () => {
+  // Two daemons started alike from the one blob: the first test reads one, the second compares both.
+  const pair: TestDaemon[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) pair.push(await createDaemon({ prefix: 'tinyagi-snapshot-', settings: mockSettings }));
+    await Promise.all(pair.map((d) => d.start()));
+  });
+  afterAll(async () => {
+    for (const d of pair) await d.cleanup();
+  });
+
   it('starts from the blob, answers, and its agents’ `tinyagi` shim does not carry the blob', async () => {
-    const daemon = await started();
+    const daemon = pair[0]!;
     const argv = cmdline(daemon.pid);
     expect(argv).toContain('--snapshot-blob');
     expect(argv.at(-1)).toBe('run');
@@ -104,7 +114,7 @@ describe.runIf(process.platform === 'linux')('a daemon from the start-up snapsho
   });
 
   it('two daemons from one blob mint different API tokens and read their own environment', async () => {
-    const [a, b] = [await started(), await started()];
+    const [a, b] = pair as [TestDaemon, TestDaemon];
     expect(cmdline(a.pid).find((x) => x.endsWith('.blob'))).toBe(cmdline(b.pid).find((x) => x.endsWith('.blob')));
     expect(a.port).not.toBe(b.port);
     expect(a.token()).not.toBe(b.token());
