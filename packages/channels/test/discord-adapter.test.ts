@@ -6,27 +6,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { FakeDiscord, dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { waitFor } from '@tinyagi/test-kit';
 import { DiscordAdapter, PermanentSendError, RetryAfterError, type InboundMessage } from '../src/index.ts';
 import { ChannelConfigError } from '../src/config.ts';
+import { undoLater, type Later } from './undo.ts';
 
 const USER = '700000000000000077';
 const OTHER = '700000000000000078';
 const DM = `ch:${dmChannelOf(USER)}`;
 const OTHER_DM = `ch:${dmChannelOf(OTHER)}`;
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(options: { intent?: boolean; token?: string; fake?: FakeDiscord; stateDir?: string } = {}) {
+async function setup(later: Later, options: { intent?: boolean; token?: string; fake?: FakeDiscord; stateDir?: string } = {}) {
   const fake = options.fake ?? new FakeDiscord();
   if (options.fake === undefined) {
     await fake.start();
-    cleanups.push(() => fake.close());
+    later(() => fake.close());
   }
   if (options.intent === false) fake.messageContentIntent = false;
   const received: InboundMessage[] = [];
@@ -39,13 +35,13 @@ async function setup(options: { intent?: boolean; token?: string; fake?: FakeDis
     onFatal: (message) => fatal.push(message),
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
   });
-  cleanups.push(() => adapter.stop());
+  later(() => adapter.stop());
   const sink = { receive: async (m: InboundMessage) => void received.push(m) };
   return { fake, adapter, received, logs, fatal, sink };
 }
 
-async function connected(options?: Parameters<typeof setup>[0]) {
-  const s = await setup(options);
+async function connected(later: Later, options?: Parameters<typeof setup>[1]) {
+  const s = await setup(later, options);
   await s.adapter.start(s.sink);
   // Both DM channels exist on the platform (a user wrote first).
   s.fake.dm({ userId: USER, content: 'first' });
@@ -56,9 +52,10 @@ async function connected(options?: Parameters<typeof setup>[0]) {
 
 const out = (text: string, key: string) => ({ text, files: [], idempotencyKey: key });
 
-describe('discord REST faults (real discord.js)', () => {
-  it('a 429 longer than the inline limit is thrown at once as RetryAfterError with Discord’s delay, not waited out in the send', async () => {
-    const { fake, adapter } = await connected();
+describe.concurrent('discord REST faults (real discord.js)', () => {
+  it('a 429 longer than the inline limit is thrown at once as RetryAfterError with Discord’s delay, not waited out in the send', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     fake.failNext({ kind: 'rate_limit', retryAfterS: 60, channelId: dmChannelOf(USER) });
     const started = Date.now();
     const error = await adapter.send(DM, out('later please', 'row-429:0')).catch((err: unknown) => err);
@@ -68,8 +65,9 @@ describe('discord REST faults (real discord.js)', () => {
     expect(fake.sentTo(dmChannelOf(USER))).toEqual([]);
   });
 
-  it('a short 429 (bucket headers, Retry-After) is waited out by discord.js and sent once', async () => {
-    const { fake, adapter } = await connected();
+  it('a short 429 (bucket headers, Retry-After) is waited out by discord.js and sent once', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     fake.failNext({ kind: 'rate_limit', retryAfterS: 1, channelId: dmChannelOf(USER) });
     const started = Date.now();
     await adapter.send(DM, out('after the wait', 'row-short:0'));
@@ -78,8 +76,9 @@ describe('discord REST faults (real discord.js)', () => {
     expect(fake.unexpected429).toBe(0);
   });
 
-  it('a global 429 holds every route until it ends; nothing reaches Discord meanwhile', async () => {
-    const { fake, adapter, logs } = await connected();
+  it('a global 429 holds every route until it ends; nothing reaches Discord meanwhile', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter, logs } = await connected(later);
     fake.failNext({ kind: 'rate_limit', retryAfterS: 1.5, global: true });
     const firstAt = Date.now();
     const one = adapter.send(DM, out('one', 'g1:0'));
@@ -94,23 +93,26 @@ describe('discord REST faults (real discord.js)', () => {
     expect(fake.sent.filter((m) => m.content === 'one' || m.content === 'two')).toHaveLength(2);
   });
 
-  it('bursts stay within the bucket the headers announce (5 per 5 s per channel)', async () => {
-    const { fake, adapter } = await connected();
+  it('bursts stay within the bucket the headers announce (5 per 5 s per channel)', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     for (let i = 0; i < 7; i++) await adapter.send(DM, out(`burst ${i}`, `b${i}:0`));
     expect(fake.sentTo(dmChannelOf(USER)).map((m) => m.content)).toEqual(Array.from({ length: 7 }, (_, i) => `burst ${i}`));
     expect(fake.unexpected429).toBe(0);
   });
 
-  it('5xx answers (JSON and Cloudflare’s HTML page) are retried by discord.js; the message is created once', async () => {
-    const { fake, adapter } = await connected();
+  it('5xx answers (JSON and Cloudflare’s HTML page) are retried by discord.js; the message is created once', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     fake.failNext({ kind: 'server_error', status: 500, channelId: dmChannelOf(USER) });
     fake.failNext({ kind: 'server_error', status: 502, html: true, channelId: dmChannelOf(USER) });
     await adapter.send(DM, out('through the errors', 'row-5xx:0'));
     expect(fake.sentTo(dmChannelOf(USER)).map((m) => m.content)).toEqual(['through the errors']);
   });
 
-  it('a 5xx that persists fails the send as retryable (neither permanent nor a rate limit)', async () => {
-    const { fake, adapter } = await connected();
+  it('a 5xx that persists fails the send as retryable (neither permanent nor a rate limit)', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     fake.failNext({ kind: 'server_error', status: 503, times: 10, channelId: dmChannelOf(USER) });
     const error = await adapter.send(DM, out('never', 'row-503:0')).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(Error);
@@ -119,8 +121,9 @@ describe('discord REST faults (real discord.js)', () => {
     expect(String((error as Error).message)).toMatch(/503|Service Unavailable/);
   });
 
-  it('the nonce: a retry after an answer lost on the way back, and a resend of the same part after a crash, create no second message', async () => {
-    const { fake, adapter } = await connected();
+  it('the nonce: a retry after an answer lost on the way back, and a resend of the same part after a crash, create no second message', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     // Discord created the message, but the client saw a 502: discord.js resends the same body.
     fake.failNext({ kind: 'server_error', status: 502, afterCreate: true, channelId: dmChannelOf(USER) });
     await adapter.send(DM, out('exactly once', 'row-n:0'));
@@ -138,9 +141,10 @@ describe('discord REST faults (real discord.js)', () => {
   });
 });
 
-describe('discord gateway faults (real discord.js)', () => {
-  it('a dropped connection resumes the session and replays what was sent meanwhile, once', async () => {
-    const { fake, received } = await connected();
+describe.concurrent('discord gateway faults (real discord.js)', () => {
+  it('a dropped connection resumes the session and replays what was sent meanwhile, once', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later);
     fake.drop();
     fake.dm({ userId: USER, content: 'while disconnected' });
     await fake.until(() => fake.resumes.length === 1 && fake.connected, 'the resume');
@@ -151,8 +155,9 @@ describe('discord gateway faults (real discord.js)', () => {
     expect(received.filter((m) => m.text === 'while disconnected')).toHaveLength(1);
   });
 
-  it('op 7 (reconnect), a resumable close code (4000) and a resumable op 9 all resume without a new IDENTIFY', async () => {
-    const { fake, received } = await connected();
+  it('op 7 (reconnect), a resumable close code (4000) and a resumable op 9 all resume without a new IDENTIFY', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later);
     fake.requestReconnect();
     await fake.until(() => fake.resumes.length === 1 && fake.connected, 'the resume after op 7');
     fake.closeWith(4000, 'Unknown error');
@@ -164,8 +169,9 @@ describe('discord gateway faults (real discord.js)', () => {
     expect(fake.identified).toHaveLength(1);
   });
 
-  it('a session Discord invalidates (op 9, not resumable) is identified anew, and messages flow again', async () => {
-    const { fake, received, fatal } = await connected();
+  it('a session Discord invalidates (op 9, not resumable) is identified anew, and messages flow again', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received, fatal } = await connected(later);
     fake.invalidateSession(false);
     await fake.until(() => fake.identified.length === 2 && fake.connected, 'a new IDENTIFY', 30_000);
     fake.dm({ userId: USER, content: 'new session' });
@@ -173,8 +179,9 @@ describe('discord gateway faults (real discord.js)', () => {
     expect(fatal).toEqual([]);
   });
 
-  it('the Message Content intent missing (4014) at start fails with a ChannelConfigError that says how to turn it on; one IDENTIFY, no retries', async () => {
-    const { fake, adapter, sink } = await setup({ intent: false });
+  it('the Message Content intent missing (4014) at start fails with a ChannelConfigError that says how to turn it on; one IDENTIFY, no retries', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter, sink } = await setup(later, { intent: false });
     const error = await adapter.start(sink).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ChannelConfigError);
     expect((error as Error).message).toMatch(/Message Content intent \(gateway close 4014/);
@@ -182,40 +189,44 @@ describe('discord gateway faults (real discord.js)', () => {
     expect(fake.identified).toHaveLength(1);
   });
 
-  it('after a 4014, the next start asks the application’s flags over REST and does not IDENTIFY until the intent is on', async () => {
+  it('after a 4014, the next start asks the application’s flags over REST and does not IDENTIFY until the intent is on', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
     const dir = mkdtempSync(join(tmpdir(), 'tinyagi-discord-intent-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const first = await setup({ intent: false, stateDir: dir });
+    later(() => rmSync(dir, { recursive: true, force: true }));
+    const first = await setup(later, { intent: false, stateDir: dir });
     expect(await first.adapter.start(first.sink).catch((err: unknown) => err)).toBeInstanceOf(ChannelConfigError);
     await first.adapter.stop();
-    const second = await setup({ fake: first.fake, stateDir: dir });
+    const second = await setup(later, { fake: first.fake, stateDir: dir });
     const error = await second.adapter.start(second.sink).catch((err: unknown) => err);
     expect((error as Error).message).toMatch(/Message Content intent.*checked without connecting/);
     expect(first.fake.identified).toHaveLength(1);
     await second.adapter.stop();
     first.fake.messageContentIntent = true;
-    const third = await setup({ fake: first.fake, stateDir: dir });
+    const third = await setup(later, { fake: first.fake, stateDir: dir });
     await third.adapter.start(third.sink);
     expect(first.fake.identified).toHaveLength(2);
   });
 
-  it('a token reset while running (the next IDENTIFY closes 4004) is logged plainly and reported as fatal', async () => {
-    const { fake, fatal } = await connected();
+  it('a token reset while running (the next IDENTIFY closes 4004) is logged plainly and reported as fatal', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, fatal } = await connected(later);
     fake.resetToken();
     await waitFor(() => fatal.length > 0, 30_000, 'the fatal report');
     expect(fatal).toEqual([expect.stringMatching(/^Discord rejected the bot token \(gateway close 4004, authentication failed\): set a valid token in DISCORD_BOT_TOKEN/)]);
     expect(fake.identified).toHaveLength(2);
   });
 
-  it('a wrong token fails at start with a ChannelConfigError that names the settings to fix', async () => {
-    const { adapter, sink } = await setup({ token: 'not-the-token' });
+  it('a wrong token fails at start with a ChannelConfigError that names the settings to fix', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { adapter, sink } = await setup(later, { token: 'not-the-token' });
     const error = await adapter.start(sink).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ChannelConfigError);
     expect((error as Error).message).toMatch(/rejected the bot token.*DISCORD_BOT_TOKEN/);
   });
 
-  it('4014 on a later IDENTIFY (the intent switched off while running) is logged plainly and reported as fatal, not left disconnected in silence', async () => {
-    const { fake, logs, fatal } = await connected();
+  it('4014 on a later IDENTIFY (the intent switched off while running) is logged plainly and reported as fatal, not left disconnected in silence', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, logs, fatal } = await connected(later);
     fake.messageContentIntent = false;
     fake.invalidateSession(false);
     await waitFor(() => fatal.length > 0 && fake.identified.length === 2, 30_000, 'the fatal report');
@@ -225,16 +236,17 @@ describe('discord gateway faults (real discord.js)', () => {
   });
 });
 
-describe('discord catch-up (Discord does not redeliver)', () => {
-  const stateDir = (): string => {
+describe.concurrent('discord catch-up (Discord does not redeliver)', () => {
+  const stateDir = (later: Later): string => {
     const dir = mkdtempSync(join(tmpdir(), 'tinyagi-discord-seen-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    later(() => rmSync(dir, { recursive: true, force: true }));
     return join(dir, 'discord');
   };
 
-  it('a DM written while no channel process was connected is read from the history at the next start, once', async () => {
-    const dir = stateDir();
-    const first = await setup({ stateDir: dir });
+  it('a DM written while no channel process was connected is read from the history at the next start, once', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const dir = stateDir(later);
+    const first = await setup(later, { stateDir: dir });
     await first.adapter.start(first.sink);
     first.fake.dm({ userId: USER, content: 'before the restart' });
     await waitFor(() => first.received.length === 1, 20_000, 'the first DM');
@@ -242,7 +254,7 @@ describe('discord catch-up (Discord does not redeliver)', () => {
     first.fake.dm({ userId: USER, content: 'while stopped one' });
     first.fake.dm({ userId: USER, content: 'while stopped two' });
 
-    const second = await setup({ stateDir: dir, fake: first.fake });
+    const second = await setup(later, { stateDir: dir, fake: first.fake });
     await second.adapter.start(second.sink);
     await waitFor(() => second.received.length === 2, 20_000, 'the missed DMs');
     expect(second.received.map((m) => m.text)).toEqual(['while stopped one', 'while stopped two']);
@@ -251,8 +263,9 @@ describe('discord catch-up (Discord does not redeliver)', () => {
     expect(second.received.map((m) => m.text)).toEqual(['while stopped one', 'while stopped two', 'live again']);
   });
 
-  it('a message written while Discord invalidated the session is read after the new READY', async () => {
-    const s = await setup({ stateDir: stateDir() });
+  it('a message written while Discord invalidated the session is read after the new READY', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const s = await setup(later, { stateDir: stateDir(later) });
     await s.adapter.start(s.sink);
     s.fake.dm({ userId: USER, content: 'first' });
     await waitFor(() => s.received.length === 1, 20_000, 'the first DM');

@@ -186,7 +186,7 @@ describe('telegram, in-process: expiry', { concurrent: true }, () => {
     expect(t.text(messageId)).toMatch(/^⌛ Expired: nobody answered within 20 s; denied\n@hasty asked: .*make coffee/);
     expect((await d.api.getApproval({ params: { id: approval.id } })).status).toBe('expired');
     await t.reply(/Bash: refused \(expiry\)/);
-  });
+  }, 120_000);
 });
 
 describeInOrder('decisions', () => {

@@ -235,7 +235,7 @@ describe('what the whole channel meets', () => {
       expect((await outbox('slack')).filter((r) => /flight \d/.test(r.text))).toHaveLength(4);
       for (const n of [1, 2]) expect(count(sl, ALICE, new RegExp(`coder done: flight ${n}\\b`))).toBe(1);
       for (const n of [3, 4]) expect(count(sl, BOB, new RegExp(`coder done: flight ${n}\\b`))).toBe(1);
-    });
+    }, 120_000);
   });
 
   describe('whatsapp, in-process', { concurrent: true }, () => {
@@ -252,6 +252,6 @@ describe('what the whole channel meets', () => {
       expect(count(wa, ALICE, /coder done: slow one/)).toBe(1);
       // The refused logins and the one that got through.
       expect(server.hellos.filter((h) => h.me !== null).length - hellos).toBeGreaterThanOrEqual(3);
-    });
+    }, 120_000);
   });
 });

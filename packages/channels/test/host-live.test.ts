@@ -186,7 +186,7 @@ describe('runs side by side', { concurrent: true }, () => {
         for (const e of edits) expect(e.text.length).toBeLessThanOrEqual(2000);
       }
       if (name === 'slack') for (const e of edits) expect(e.text.length).toBeLessThanOrEqual(4000 + 200);
-    });
+    }, 120_000);
   });
 
   describe('telegram, in-process', () => {
@@ -222,7 +222,7 @@ describe('runs side by side', { concurrent: true }, () => {
       expect(mine().filter((r) => r.message.protocolMessage?.type === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT)).toEqual([]);
       expect(server.textsTo(ALICE).filter((t) => /slow job finished/.test(t))).toHaveLength(1);
       expect(server.textsTo(ALICE).filter((t) => /^⏳ working/.test(t))).toHaveLength(1);
-    });
+    }, 120_000);
   });
 });
 
@@ -245,7 +245,7 @@ describe('telegram, in-process: restarted with other settings', () => {
     expect(progressPosts(start)).toEqual([]);
     expect(fake.sent.filter((s) => s.at > start && s.method === 'sendChatAction').length).toBeGreaterThan(0);
     expect(answers(/quiet job finished/)).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('live_drafts: a private chat gets a message draft updated in place, gone with the answer; nothing to delete', async () => {
     await restart({ live_replies: 'status', live_drafts: true });
@@ -263,7 +263,7 @@ describe('telegram, in-process: restarted with other settings', () => {
     expect(fake.sent.some((x) => x.at > start && x.method === 'deleteMessage')).toBe(false);
     expect(fake.draftView(USER)).toBeUndefined();
     expect(answers(/draft job finished: draft job one/)).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('live_drafts on a Bot API server without drafts: an edited message instead, removed after the answer', async () => {
     fake.drafts = false;
@@ -274,5 +274,5 @@ describe('telegram, in-process: restarted with other settings', () => {
     await fake.until(() => fake.sent.find((s) => s.method === 'deleteMessage' && s.messageId === post.messageId), 'the progress message to be removed');
     expect(fake.chatView(USER).filter((m) => /working/.test(m.text))).toEqual([]);
     expect(answers(/draft job finished: draft job two/)).toHaveLength(1);
-  });
+  }, 120_000);
 });

@@ -7,33 +7,32 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { FakeSlack, SLACK_BOT_USER, SLACK_CHANNEL, SLACK_OTHER_CHANNEL, slackDmOf } from '@tinyagi/test-kit/fake-slack';
 import { waitFor } from '@tinyagi/test-kit';
 import { PermanentSendError, RetryAfterError, type InboundMessage } from '../src/adapter.ts';
 import { ChannelConfigError } from '../src/config.ts';
 import { SlackAdapter } from '../src/slack/adapter.ts';
+import { undoLater, type Later } from './undo.ts';
 
 const USER = 'U0ALICE001';
 const OTHER = 'U0BOB00001';
 const DM = slackDmOf(USER);
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
+function tempDir(later: Later): string {
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-slack-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  later(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
-async function setup(options: { fake?: FakeSlack; botToken?: string; appToken?: string; stateDir?: string; receive?: (m: InboundMessage) => Promise<void>; allowedChannels?: string[] } = {}) {
+async function setup(
+  later: Later,
+  options: { fake?: FakeSlack; botToken?: string; appToken?: string; stateDir?: string; receive?: (m: InboundMessage) => Promise<void>; allowedChannels?: string[] } = {},
+) {
   const fake = options.fake ?? new FakeSlack();
   if (options.fake === undefined) {
     await fake.start();
-    cleanups.push(() => fake.close());
+    later(() => fake.close());
   }
   const received: InboundMessage[] = [];
   const logs: string[] = [];
@@ -45,22 +44,23 @@ async function setup(options: { fake?: FakeSlack; botToken?: string; appToken?: 
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     ...(options.allowedChannels ? { allowedChannels: options.allowedChannels } : {}),
   });
-  cleanups.push(() => adapter.stop());
+  later(() => adapter.stop());
   const sink = { receive: options.receive ?? (async (m: InboundMessage) => void received.push(m)) };
   return { fake, adapter, received, logs, sink };
 }
 
-async function connected(options?: Parameters<typeof setup>[0]) {
-  const s = await setup(options);
+async function connected(later: Later, options?: Parameters<typeof setup>[1]) {
+  const s = await setup(later, options);
   await s.adapter.start(s.sink);
   return s;
 }
 
 const out = (text: string, key: string, files: string[] = []) => ({ text, files, idempotencyKey: key });
 
-describe('slack inbound (real SDK over Socket Mode)', () => {
-  it('a DM reaches the host (private, routed to the DM, the sender named), acked once taken', async () => {
-    const { fake, received } = await connected();
+describe.concurrent('slack inbound (real SDK over Socket Mode)', () => {
+  it('a DM reaches the host (private, routed to the DM, the sender named), acked once taken', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later);
     fake.setUserName(USER, 'Alice');
     const ts = fake.dm({ user: USER, text: 'hello &amp; welcome <https://example.com|the site>' });
     await waitFor(() => received.length === 1, 20_000, 'the DM');
@@ -72,8 +72,9 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     expect(received[1]!.text).toBe('/stop');
   });
 
-  it('in a channel only a mention reaches the host, without the mention, and starts a thread on that message; a thread reply stays in its thread', async () => {
-    const { fake, received } = await connected();
+  it('in a channel only a mention reaches the host, without the mention, and starts a thread on that message; a thread reply stays in its thread', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later);
     fake.channelMessage({ user: USER, channel: SLACK_CHANNEL, text: 'no mention here', mention: false });
     const top = fake.channelMessage({ user: USER, channel: SLACK_CHANNEL, text: '@coder fix the build' });
     await waitFor(() => received.length === 1, 20_000, 'the mention');
@@ -86,12 +87,13 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     expect(received).toHaveLength(2);
   });
 
-  it('a reply in a thread the bot was asked in needs no mention (kept across a restart); other threads and top-level messages still do', async () => {
-    const stateDir = tempDir();
+  it('a reply in a thread the bot was asked in needs no mention (kept across a restart); other threads and top-level messages still do', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const stateDir = tempDir(later);
     const fake = new FakeSlack();
     await fake.start();
-    cleanups.push(() => fake.close());
-    const first = await connected({ fake, stateDir });
+    later(() => fake.close());
+    const first = await connected(later, { fake, stateDir });
     const top = fake.channelMessage({ user: USER, channel: SLACK_CHANNEL, text: 'start here' });
     await waitFor(() => first.received.length === 1, 20_000, 'the mention');
     fake.channelMessage({ user: OTHER, channel: SLACK_CHANNEL, text: 'follow-up without mention', mention: false, threadTs: top });
@@ -104,14 +106,15 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     await fake.until(() => fake.acks.length === new Set(fake.sentEnvelopes.map((e) => e.id)).size, 'every envelope acked');
     expect(first.received.map((m) => m.text)).toEqual(['start here', 'follow-up without mention', 'mentioned in the thread']);
     await first.adapter.stop();
-    const second = await connected({ fake, stateDir });
+    const second = await connected(later, { fake, stateDir });
     fake.channelMessage({ user: USER, channel: SLACK_CHANNEL, text: 'after the restart', mention: false, threadTs: top });
     await waitFor(() => second.received.length === 1, 20_000, 'the follow-up after the restart');
     expect(second.received[0]!.text).toBe('after the restart');
   });
 
-  it('allowed_channels limits the channels (DMs always pass)', async () => {
-    const { fake, received } = await connected({ allowedChannels: [SLACK_CHANNEL] });
+  it('allowed_channels limits the channels (DMs always pass)', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later, { allowedChannels: [SLACK_CHANNEL] });
     fake.channelMessage({ user: USER, channel: SLACK_OTHER_CHANNEL, text: 'elsewhere' });
     fake.channelMessage({ user: USER, channel: SLACK_CHANNEL, text: 'here' });
     fake.dm({ user: USER, text: 'direct' });
@@ -119,8 +122,9 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     expect(received.map((m) => m.text).sort()).toEqual(['direct', 'here']);
   });
 
-  it("ignores the bot's own messages, other bots and subtypes that are not a person writing", async () => {
-    const { fake, received } = await connected();
+  it("ignores the bot's own messages, other bots and subtypes that are not a person writing", async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later);
     const ts = '1700000000.000001';
     fake.event({ type: 'message', channel: DM, channel_type: 'im', user: SLACK_BOT_USER, text: 'my own', ts });
     fake.event({ type: 'message', channel: DM, channel_type: 'im', user: OTHER, bot_id: 'B0OTHER', text: 'a bot', ts: '1700000000.000002' });
@@ -132,8 +136,9 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     expect(received.map((m) => m.text)).toEqual(['the real one']);
   });
 
-  it('a file comes in as a download with the bot token (size told up front)', async () => {
-    const { fake, received } = await connected();
+  it('a file comes in as a download with the bot token (size told up front)', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later);
     fake.dm({ user: USER, text: 'see file', files: [{ name: 'notes.txt', bytes: Buffer.from('slack notes') }] });
     await waitFor(() => received.length === 1, 20_000, 'the DM with a file');
     const file = received[0]!.files[0]!;
@@ -141,14 +146,15 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     expect(Buffer.from(await file.download()).toString()).toBe('slack notes');
   });
 
-  it('an envelope not acked in time is redelivered (retry_attempt) and handed over once; one still being handed over is not taken twice', async () => {
+  it('an envelope not acked in time is redelivered (retry_attempt) and handed over once; one still being handed over is not taken twice', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
     const fake = new FakeSlack({ ackTimeoutMs: 300 });
     await fake.start();
-    cleanups.push(() => fake.close());
+    later(() => fake.close());
     let release!: () => void;
     const slow = new Promise<void>((r) => (release = r));
     const received: InboundMessage[] = [];
-    const { adapter, sink } = await setup({
+    const { adapter, sink } = await setup(later, {
       fake,
       receive: async (m) => {
         received.push(m);
@@ -164,8 +170,9 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     expect(fake.sentEnvelopes.filter((e) => e.attempt > 0).every((e) => e.reason === 'timeout')).toBe(true);
   });
 
-  it('a refresh mid-stream: the SDK reconnects (a new apps.connections.open), nothing is lost or doubled', async () => {
-    const { fake, received } = await connected();
+  it('a refresh mid-stream: the SDK reconnects (a new apps.connections.open), nothing is lost or doubled', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, received } = await connected(later);
     for (let i = 0; i < 5; i++) fake.dm({ user: USER, text: `before ${i}` });
     fake.requestDisconnect('warning');
     fake.requestDisconnect('refresh_requested');
@@ -182,13 +189,14 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
     expect(received.filter((m) => m.text === 'after the drop')).toHaveLength(1);
   });
 
-  it('a message the host could not take is left unacked: Slack redelivers it and it gets through', async () => {
+  it('a message the host could not take is left unacked: Slack redelivers it and it gets through', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
     const fake = new FakeSlack({ ackTimeoutMs: 300 });
     await fake.start();
-    cleanups.push(() => fake.close());
+    later(() => fake.close());
     let failures = 1;
     const received: InboundMessage[] = [];
-    const { adapter, sink } = await setup({
+    const { adapter, sink } = await setup(later, {
       fake,
       receive: async (m) => {
         if (failures-- > 0) throw new Error('daemon unreachable');
@@ -202,9 +210,10 @@ describe('slack inbound (real SDK over Socket Mode)', () => {
   });
 });
 
-describe('slack outbound (Web API)', () => {
-  it('replies into the thread in mrkdwn; a DM top-level; a proactive message opens the DM', async () => {
-    const { fake, adapter } = await connected();
+describe.concurrent('slack outbound (Web API)', () => {
+  it('replies into the thread in mrkdwn; a DM top-level; a proactive message opens the DM', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     await adapter.send(`${SLACK_CHANNEL}:1700000000.000100`, out('**done** with `a<b` & [docs](https://x.example/a?b=1&c=2)', 'r1:0'));
     await adapter.send(DM, out('plain', 'r2:0'));
     await adapter.send(OTHER, out('proactive', 'r3:0'));
@@ -215,9 +224,10 @@ describe('slack outbound (Web API)', () => {
     expect(fake.botMessages(slackDmOf(OTHER)).map((m) => m.text)).toEqual(['proactive']);
   });
 
-  it('files go out with the upload flow into the thread', async () => {
-    const { fake, adapter } = await connected();
-    const dir = tempDir();
+  it('files go out with the upload flow into the thread', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
+    const dir = tempDir(later);
     writeFileSync(join(dir, 'report.txt'), 'slack report');
     await adapter.send(`${SLACK_CHANNEL}:1700000000.000200`, out('here', 'f1:0', [join(dir, 'report.txt')]));
     const messages = fake.botMessages(SLACK_CHANNEL, '1700000000.000200');
@@ -225,8 +235,9 @@ describe('slack outbound (Web API)', () => {
     expect(messages[1]!.files.map((f) => [f.name, f.bytes.toString()])).toEqual([['report.txt', 'slack report']]);
   });
 
-  it('a 429 becomes RetryAfterError with Slack’s Retry-After, holds that method in that channel only, and the send goes through after it', async () => {
-    const { fake, adapter } = await connected();
+  it('a 429 becomes RetryAfterError with Slack’s Retry-After, holds that method in that channel only, and the send goes through after it', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     fake.failNext({ method: 'chat.postMessage', kind: 'rate_limit', retryAfterS: 2 });
     const err = await adapter.send(`${SLACK_CHANNEL}:1.1`, out('one', 'a:0')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryAfterError);
@@ -246,8 +257,9 @@ describe('slack outbound (Web API)', () => {
     expect(fake.botMessages(SLACK_CHANNEL).map((m) => m.text)).toEqual(['one']);
   });
 
-  it("a burst past chat.postMessage's per-channel limit is answered 429 by Slack and told as RetryAfterError", async () => {
-    const { fake, adapter } = await connected();
+  it("a burst past chat.postMessage's per-channel limit is answered 429 by Slack and told as RetryAfterError", async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => adapter.send(DM, out(`burst ${i}`, `burst:${i}`))));
     const limited = results.filter((r) => r.status === 'rejected');
     expect(limited.length).toBeGreaterThan(0);
@@ -255,8 +267,9 @@ describe('slack outbound (Web API)', () => {
     expect(fake.rateLimited.get('chat.postMessage')).toBeGreaterThanOrEqual(1);
   });
 
-  it('a 5xx is thrown for the host to retry; a gone channel is PermanentSendError', async () => {
-    const { fake, adapter } = await connected();
+  it('a 5xx is thrown for the host to retry; a gone channel is PermanentSendError', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     fake.failNext({ method: 'chat.postMessage', kind: 'server_error', status: 503 });
     const err = await adapter.send(DM, out('x', 'c:0')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
@@ -269,25 +282,30 @@ describe('slack outbound (Web API)', () => {
     await expect(adapter.send('C0GONE0001', out('y', 'd:0'))).rejects.toBeInstanceOf(PermanentSendError);
   });
 
-  it('an answer lost after Slack created the message (5xx after the effect): the retry finds it by its metadata and does not post it again, also from a new process', async () => {
+  it('an answer lost after Slack created the message (5xx after the effect): the retry finds it by its metadata and does not post it again, also from a new process', async ({
+    onTestFinished,
+    expect,
+  }) => {
+    const later = undoLater(onTestFinished);
     const fake = new FakeSlack();
     await fake.start();
-    cleanups.push(() => fake.close());
-    const stateDir = tempDir();
-    const first = await connected({ fake, stateDir });
+    later(() => fake.close());
+    const stateDir = tempDir(later);
+    const first = await connected(later, { fake, stateDir });
     fake.failNext({ method: 'chat.postMessage', kind: 'server_error', status: 500, afterEffect: true });
     await expect(first.adapter.send(`${SLACK_CHANNEL}:1.5`, out('once only', 'lost:0'))).rejects.toThrow(/HTTP 500/);
     expect(JSON.parse(readFileSync(join(stateDir, 'unconfirmed.json'), 'utf8'))).toEqual(['lost:0']);
     await first.adapter.stop();
     // A new process (the old one crashed) retries the same send.
-    const second = await connected({ fake, stateDir });
+    const second = await connected(later, { fake, stateDir });
     await second.adapter.send(`${SLACK_CHANNEL}:1.5`, out('once only', 'lost:0'));
     expect(fake.botMessages(SLACK_CHANNEL, '1.5').map((m) => m.text)).toEqual(['once only']);
     expect(JSON.parse(readFileSync(join(stateDir, 'unconfirmed.json'), 'utf8'))).toEqual([]);
   });
 
-  it('status reactions: :eyes: while working on the message, :white_check_mark: once the reply is out', async () => {
-    const { fake, adapter, received } = await connected();
+  it('status reactions: :eyes: while working on the message, :white_check_mark: once the reply is out', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter, received } = await connected(later);
     const ts = fake.dm({ user: USER, text: 'work on this' });
     await waitFor(() => received.length === 1, 20_000, 'the DM');
     await fake.until(() => fake.acks.length === 1, 'the ack');
@@ -299,8 +317,9 @@ describe('slack outbound (Web API)', () => {
     expect(fake.reactions.filter((r) => r.method === 'reactions.add' && r.name === 'eyes')).toHaveLength(1);
   });
 
-  it('live replies: post, edit (chat.update), remove (chat.delete); removing one already gone is fine', async () => {
-    const { fake, adapter } = await connected();
+  it('live replies: post, edit (chat.update), remove (chat.delete); removing one already gone is fine', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { fake, adapter } = await connected(later);
     const route = `${SLACK_CHANNEL}:1700000000.000300`;
     const id = await adapter.live.post(route, 'working…');
     await adapter.live.edit(route, id, 'reading **files**');
@@ -320,20 +339,21 @@ describe('slack outbound (Web API)', () => {
   });
 });
 
-describe('slack progress message of a process killed before Slack answered', () => {
-  it('the next process finds it by its key and deletes it', async () => {
+describe.concurrent('slack progress message of a process killed before Slack answered', () => {
+  it('the next process finds it by its key and deletes it', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
     const fake = new FakeSlack();
     await fake.start();
-    cleanups.push(() => fake.close());
-    const stateDir = tempDir();
-    const first = await connected({ fake, stateDir });
+    later(() => fake.close());
+    const stateDir = tempDir(later);
+    const first = await connected(later, { fake, stateDir });
     const held = fake.hold(/working/);
     const route = `${SLACK_CHANNEL}:1700000000.000400`;
     void first.adapter.live.post(route, '⏳ working…', 'p-1').catch(() => {});
     await held.arrived;
     // The process "dies" here: Slack created the message, its answer never arrived.
     expect(fake.botMessages(SLACK_CHANNEL, '1700000000.000400')).toHaveLength(1);
-    const second = await connected({ fake, stateDir });
+    const second = await connected(later, { fake, stateDir });
     await fake.until(() => fake.botMessages(SLACK_CHANNEL, '1700000000.000400').length === 0, 'the stale progress message deleted');
     await waitFor(() => second.logs.some((l) => /removed a progress message whose post was never confirmed/.test(l)), 10_000, 'the log line');
     expect(JSON.parse(readFileSync(join(stateDir, 'unconfirmed.json'), 'utf8'))).toEqual([]);
@@ -341,13 +361,17 @@ describe('slack progress message of a process killed before Slack answered', () 
   });
 });
 
-describe('slack socket down for good', () => {
-  it('the socket down longer than reconnectTimeoutMs (Slack unreachable; the SDK stops reconnecting after a network error): onFatal, so the supervisor restarts the channel', async () => {
+describe.concurrent('slack socket down for good', () => {
+  it('the socket down longer than reconnectTimeoutMs (Slack unreachable; the SDK stops reconnecting after a network error): onFatal, so the supervisor restarts the channel', async ({
+    onTestFinished,
+    expect,
+  }) => {
+    const later = undoLater(onTestFinished);
     const fake = new FakeSlack();
     await fake.start();
     const fatal: string[] = [];
     const adapter = new SlackAdapter({ botToken: fake.botToken, appToken: fake.appToken, apiUrl: fake.apiUrl, reconnectTimeoutMs: 1000, onFatal: (m) => fatal.push(m) });
-    cleanups.push(() => adapter.stop());
+    later(() => adapter.stop());
     await adapter.start({ receive: async () => {} });
     await fake.close();
     await waitFor(() => fatal.length === 1, 60_000, 'onFatal');
@@ -355,19 +379,21 @@ describe('slack socket down for good', () => {
   });
 });
 
-describe('slack tokens', () => {
-  it('a wrong bot token is a configuration error naming what to set', async () => {
-    const { adapter, sink } = await setup({ botToken: 'xoxb-wrong' });
+describe.concurrent('slack tokens', () => {
+  it('a wrong bot token is a configuration error naming what to set', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
+    const { adapter, sink } = await setup(later, { botToken: 'xoxb-wrong' });
     const err = await adapter.start(sink).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChannelConfigError);
     expect(String(err)).toMatch(/invalid_auth.*SLACK_BOT_TOKEN/);
   });
 
-  it('a bot token where the app-level token belongs is a configuration error naming SLACK_APP_TOKEN', async () => {
+  it('a bot token where the app-level token belongs is a configuration error naming SLACK_APP_TOKEN', async ({ onTestFinished, expect }) => {
+    const later = undoLater(onTestFinished);
     const fake = new FakeSlack();
     await fake.start();
-    cleanups.push(() => fake.close());
-    const { adapter, sink } = await setup({ fake, appToken: fake.botToken });
+    later(() => fake.close());
+    const { adapter, sink } = await setup(later, { fake, appToken: fake.botToken });
     const err = await adapter.start(sink).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChannelConfigError);
     expect(String(err)).toMatch(/must start with xapp- \(this one starts with xoxb-\).*SLACK_APP_TOKEN/);

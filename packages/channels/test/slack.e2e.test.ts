@@ -15,6 +15,9 @@ import { FakeSlack, slackDmOf } from '@tinyagi/test-kit/fake-slack';
 import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 
+/** A case that restarts a process waits for the daemon's start (60 s at most on a loaded machine), the channel process's, then its own steps. */
+const RESTART_TIMEOUT_MS = 180_000;
+
 const USER = 'U0ALICE042';
 const DM = slackDmOf(USER);
 /** A tool call, then 40 pieces of ~90 characters, one every `everyMs`. */
@@ -84,58 +87,74 @@ it("a new sender's DM reaches the agent once the sender is paired, and the reply
   await fake.until(() => count(/coder done: hello slack/) === 1, 'the held message to be answered', 60_000);
 });
 
-it('the channel process SIGKILLed after Slack created a reply but before its answer arrived: restarted, the resend finds it, nothing lost or doubled', async () => {
-  const held = fake.hold(/coder done: kill one/);
-  fake.dm({ user: USER, text: 'kill one' });
-  fake.dm({ user: USER, text: 'kill two' });
-  await held.arrived;
-  await waitFor(async () => (await outbox()).some((r) => /kill two/.test(r.text)), 60_000, 'the second reply in the outbox');
-  const pid = await running();
-  process.kill(pid, 'SIGKILL');
-  await waitFor(() => isGone(pid), 10_000, 'the channel process to die');
-  held.release();
-  await allDelivered(/coder done: kill (one|two)/, 2);
-  expect(count(/coder done: kill one/)).toBe(1);
-  expect(count(/coder done: kill two/)).toBe(1);
-  expect(await running()).not.toBe(pid);
-  // The resend was the new process's, and it found the message by its metadata.
-  expect(channelLog()).toMatch(/was posted before its confirmation was lost; not sent again/);
-});
+it(
+  'the channel process SIGKILLed after Slack created a reply but before its answer arrived: restarted, the resend finds it, nothing lost or doubled',
+  async () => {
+    const held = fake.hold(/coder done: kill one/);
+    fake.dm({ user: USER, text: 'kill one' });
+    fake.dm({ user: USER, text: 'kill two' });
+    await held.arrived;
+    await waitFor(async () => (await outbox()).some((r) => /kill two/.test(r.text)), 60_000, 'the second reply in the outbox');
+    const pid = await running();
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => isGone(pid), 10_000, 'the channel process to die');
+    held.release();
+    await allDelivered(/coder done: kill (one|two)/, 2);
+    expect(count(/coder done: kill one/)).toBe(1);
+    expect(count(/coder done: kill two/)).toBe(1);
+    expect(await running()).not.toBe(pid);
+    // The resend was the new process's, and it found the message by its metadata.
+    expect(channelLog()).toMatch(/was posted before its confirmation was lost; not sent again/);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('a DM written while the channel process is down is delivered by Slack after the restart (unacked envelopes come again) and answered once', async () => {
-  const pid = await running();
-  process.kill(pid, 'SIGKILL');
-  await waitFor(() => isGone(pid), 10_000, 'the channel process to die');
-  await fake.until(() => !fake.connected, 'the socket to drop');
-  fake.dm({ user: USER, text: 'written while down' });
-  await allDelivered(/coder done: written while down/, 1);
-  expect(count(/coder done: written while down/)).toBe(1);
-});
+it(
+  'a DM written while the channel process is down is delivered by Slack after the restart (unacked envelopes come again) and answered once',
+  async () => {
+    const pid = await running();
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => isGone(pid), 10_000, 'the channel process to die');
+    await fake.until(() => !fake.connected, 'the socket to drop');
+    fake.dm({ user: USER, text: 'written while down' });
+    await allDelivered(/coder done: written while down/, 1);
+    expect(count(/coder done: written while down/)).toBe(1);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('kill -9 of the channel process mid-run: the stale progress message is deleted after the restart; the answer comes once', async () => {
-  const start = Date.now();
-  fake.dm({ user: USER, text: 'crash it' });
-  // `messages` keeps deleted ones; a progress message's first text says it is one.
-  const post = await fake.until(() => fake.messages.find((m) => m.channel === DM && m.bot_id !== undefined && m.at >= start && /working/.test(m.edits[0] ?? m.text)), 'the progress message', 60_000);
-  process.kill(await running(), 'SIGKILL');
-  await fake.until(() => fake.deletions.find((x) => x.ts === post.ts), 'the stale progress message to be deleted', 60_000);
-  await fake.until(() => count(/crash finished/) > 0, 'the answer after the restart', 60_000);
-  await waitFor(() => texts().every((t) => !/working/.test(t) || /coder done|finished/.test(t)), 30_000, 'no progress message left in the DM');
-  expect(count(/crash finished/)).toBe(1);
-});
+it(
+  'kill -9 of the channel process mid-run: the stale progress message is deleted after the restart; the answer comes once',
+  async () => {
+    const start = Date.now();
+    fake.dm({ user: USER, text: 'crash it' });
+    // `messages` keeps deleted ones; a progress message's first text says it is one.
+    const post = await fake.until(() => fake.messages.find((m) => m.channel === DM && m.bot_id !== undefined && m.at >= start && /working/.test(m.edits[0] ?? m.text)), 'the progress message', 60_000);
+    process.kill(await running(), 'SIGKILL');
+    await fake.until(() => fake.deletions.find((x) => x.ts === post.ts), 'the stale progress message to be deleted', 60_000);
+    await fake.until(() => count(/crash finished/) > 0, 'the answer after the restart', 60_000);
+    await waitFor(() => texts().every((t) => !/working/.test(t) || /coder done|finished/.test(t)), 30_000, 'no progress message left in the DM');
+    expect(count(/crash finished/)).toBe(1);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('the daemon SIGKILLed between Slack’s answer and the ack: after the restart every reply arrives, none twice', async () => {
-  const held = fake.hold(/coder done: crash one/);
-  fake.dm({ user: USER, text: 'crash one' });
-  fake.dm({ user: USER, text: 'crash two' });
-  await held.arrived;
-  await waitFor(async () => (await outbox()).some((r) => /crash two/.test(r.text)), 60_000, 'the second reply in the outbox');
-  const pid = await running();
-  await d.kill();
-  held.release();
-  await waitFor(() => isGone(pid), 20_000, 'the orphaned channel process to exit');
-  await d.start();
-  await allDelivered(/coder done: crash (one|two)/, 2);
-  expect(count(/coder done: crash one/)).toBe(1);
-  expect(count(/coder done: crash two/)).toBe(1);
-});
+it(
+  'the daemon SIGKILLed between Slack’s answer and the ack: after the restart every reply arrives, none twice',
+  async () => {
+    const held = fake.hold(/coder done: crash one/);
+    fake.dm({ user: USER, text: 'crash one' });
+    fake.dm({ user: USER, text: 'crash two' });
+    await held.arrived;
+    await waitFor(async () => (await outbox()).some((r) => /crash two/.test(r.text)), 60_000, 'the second reply in the outbox');
+    const pid = await running();
+    await d.kill();
+    held.release();
+    await waitFor(() => isGone(pid), 20_000, 'the orphaned channel process to exit');
+    await d.start();
+    await allDelivered(/coder done: crash (one|two)/, 2);
+    expect(count(/coder done: crash one/)).toBe(1);
+    expect(count(/coder done: crash two/)).toBe(1);
+  },
+  RESTART_TIMEOUT_MS,
+);

@@ -14,6 +14,9 @@ import { FakeTelegram, type SentCall } from '@tinyagi/test-kit/fake-telegram';
 import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 
+/** A case that restarts a process waits for the daemon's start (60 s at most on a loaded machine), the channel process's, then its own steps. */
+const RESTART_TIMEOUT_MS = 180_000;
+
 /** `count` status steps, one every `everyMs`. */
 const steps = (what: string, count: number, everyMs: number) => Array.from({ length: count }, (_, i) => ({ status: `${what} step ${i + 1} of ${count}`, after_ms: everyMs }));
 
@@ -93,95 +96,115 @@ it('the channel process holds a token scoped to its channel, never the API token
   expect(environ.join('\n')).not.toContain(d.token());
 });
 
-it("a SIGKILLed channel process's claimed reply goes out again within seconds, not after its 120 s lease", async () => {
-  const held = fake.hold('sendMessage', /coder done: kill the channel/);
-  fake.userMessage({ chatId: OTHER, text: 'kill the channel' });
-  await held.arrived;
-  const before = await running();
-  process.kill(before, 'SIGKILL');
-  const killedAt = now();
-  await waitFor(() => isGone(before), 10_000, 'the channel process to die');
-  // The held request never completes (its process is gone): only a hand-back sends the reply.
-  const reply = await fake.until(replyTo(OTHER, /coder done: kill the channel/), 'the reply after the restart', 20_000);
-  expect(reply.at - killedAt).toBeLessThan(10_000);
-  await waitFor(async () => (await outbox()).find((r) => r.text.includes('kill the channel'))?.status === 'delivered', 10_000, 'the row acked');
-  expect((await outbox()).filter((r) => r.text.includes('kill the channel'))).toHaveLength(1);
-  expect(await running()).not.toBe(before);
-});
+it(
+  "a SIGKILLed channel process's claimed reply goes out again within seconds, not after its 120 s lease",
+  async () => {
+    const held = fake.hold('sendMessage', /coder done: kill the channel/);
+    fake.userMessage({ chatId: OTHER, text: 'kill the channel' });
+    await held.arrived;
+    const before = await running();
+    process.kill(before, 'SIGKILL');
+    const killedAt = now();
+    await waitFor(() => isGone(before), 10_000, 'the channel process to die');
+    // The held request never completes (its process is gone): only a hand-back sends the reply.
+    const reply = await fake.until(replyTo(OTHER, /coder done: kill the channel/), 'the reply after the restart', 20_000);
+    expect(reply.at - killedAt).toBeLessThan(10_000);
+    await waitFor(async () => (await outbox()).find((r) => r.text.includes('kill the channel'))?.status === 'delivered', 10_000, 'the row acked');
+    expect((await outbox()).filter((r) => r.text.includes('kill the channel'))).toHaveLength(1);
+    expect(await running()).not.toBe(before);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('kill -9 of the channel process mid-run: the restarted process removes the stale progress message; the answer comes once', async () => {
-  const start = now();
-  fake.userMessage({ chatId: USER, text: 'crash job' });
-  const post = await fake.until(() => progressPosts(start)[0], 'the progress message', 60_000);
-  // Killed once the process recorded it (a kill between Telegram's answer and that write is the documented window).
-  await waitFor(() => recorded(post.messageId!), 30_000, 'the progress message recorded in live.json');
-  const before = await running();
-  process.kill(before, 'SIGKILL');
-  // The supervisor restarts the channel; its new process removes what the killed one left.
-  await fake.until(() => deleted(post.messageId!), 'the stale progress message to be removed', 60_000);
-  await fake.until(replyTo(USER, /crash job finished/), 'the answer after the restart', 60_000);
-  await waitFor(() => staleProgress().length === 0, 30_000, 'no progress message left in the chat');
-  expect(await running()).not.toBe(before);
-  expect(count(USER, /crash job finished/)).toBe(1);
-  expect(fake.unexpected429).toBe(0);
-});
+it(
+  'kill -9 of the channel process mid-run: the restarted process removes the stale progress message; the answer comes once',
+  async () => {
+    const start = now();
+    fake.userMessage({ chatId: USER, text: 'crash job' });
+    const post = await fake.until(() => progressPosts(start)[0], 'the progress message', 60_000);
+    // Killed once the process recorded it (a kill between Telegram's answer and that write is the documented window).
+    await waitFor(() => recorded(post.messageId!), 30_000, 'the progress message recorded in live.json');
+    const before = await running();
+    process.kill(before, 'SIGKILL');
+    // The supervisor restarts the channel; its new process removes what the killed one left.
+    await fake.until(() => deleted(post.messageId!), 'the stale progress message to be removed', 60_000);
+    await fake.until(replyTo(USER, /crash job finished/), 'the answer after the restart', 60_000);
+    await waitFor(() => staleProgress().length === 0, 30_000, 'no progress message left in the chat');
+    expect(await running()).not.toBe(before);
+    expect(count(USER, /crash job finished/)).toBe(1);
+    expect(fake.unexpected429).toBe(0);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('the daemon SIGKILLed between a confirmed send and its ack: after the restart every reply arrives, none twice; the orphaned channel process exits at once', async () => {
-  const held = fake.hold('sendMessage', /coder done: crash one/);
-  fake.userMessage({ chatId: USER, text: 'crash one' });
-  fake.userMessage({ chatId: USER, text: 'crash two' });
-  await held.arrived;
-  const channelPid = await running();
-  await d.kill();
-  const killedAt = performance.now();
-  // Telegram confirms the send only now, with the daemon gone: the ack cannot get through.
-  held.release();
-  await waitFor(() => isGone(channelPid), 20_000, 'the orphaned channel process to exit');
-  // It noticed its daemon's death through its stdin pipe at once (docs: within a second; 1.5 s on a loaded machine).
-  expect(performance.now() - killedAt).toBeLessThan(1500);
+it(
+  'the daemon SIGKILLed between a confirmed send and its ack: after the restart every reply arrives, none twice; the orphaned channel process exits at once',
+  async () => {
+    const held = fake.hold('sendMessage', /coder done: crash one/);
+    fake.userMessage({ chatId: USER, text: 'crash one' });
+    fake.userMessage({ chatId: USER, text: 'crash two' });
+    await held.arrived;
+    const channelPid = await running();
+    await d.kill();
+    const killedAt = performance.now();
+    // Telegram confirms the send only now, with the daemon gone: the ack cannot get through.
+    held.release();
+    await waitFor(() => isGone(channelPid), 20_000, 'the orphaned channel process to exit');
+    // It noticed its daemon's death through its stdin pipe at once (docs: within a second; 1.5 s on a loaded machine).
+    expect(performance.now() - killedAt).toBeLessThan(1500);
 
-  const restartedAt = performance.now();
-  await d.start();
-  await fake.until(() => count(USER, /coder done: crash two/) > 0, 'the second reply after the restart', 60_000);
-  await waitFor(
-    async () => {
-      const rows = (await outbox()).filter((r) => /crash (one|two)/.test(r.text));
-      return rows.length === 2 && rows.every((r) => r.status === 'delivered');
-    },
-    60_000,
-    'every reply to be acked',
-  );
-  expect(count(USER, /coder done: crash one/)).toBe(1);
-  expect(count(USER, /coder done: crash two/)).toBe(1);
-  // Nothing waited for the 120 s lease of the killed channel: the restarted daemon handed its rows back.
-  expect(performance.now() - restartedAt).toBeLessThan(30_000);
-});
+    const restartedAt = performance.now();
+    await d.start();
+    await fake.until(() => count(USER, /coder done: crash two/) > 0, 'the second reply after the restart', 60_000);
+    await waitFor(
+      async () => {
+        const rows = (await outbox()).filter((r) => /crash (one|two)/.test(r.text));
+        return rows.length === 2 && rows.every((r) => r.status === 'delivered');
+      },
+      60_000,
+      'every reply to be acked',
+    );
+    expect(count(USER, /coder done: crash one/)).toBe(1);
+    expect(count(USER, /coder done: crash two/)).toBe(1);
+    // Nothing waited for the 120 s lease of the killed channel: the restarted daemon handed its rows back.
+    expect(performance.now() - restartedAt).toBeLessThan(30_000);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('kill -9 of the daemon mid-run: the progress message goes, the retried run answers once, nothing stale', async () => {
-  const start = now();
-  fake.userMessage({ chatId: USER, text: 'daemon job' });
-  const post = await fake.until(() => progressPosts(start)[0], 'the progress message', 60_000);
-  await waitFor(() => recorded(post.messageId!), 30_000, 'the progress message recorded in live.json');
-  await d.kill();
-  // The channel process exits with its daemon, removing its progress message on the way out (or, failing that, the next one does).
-  await d.start();
-  await fake.until(() => deleted(post.messageId!), 'the progress message of the killed daemon to be removed', 60_000);
-  await fake.until(replyTo(USER, /daemon job finished/), 'the answer of the retried run', 60_000);
-  await waitFor(() => staleProgress().length === 0, 30_000, 'no progress message left in the chat');
-  expect(count(USER, /daemon job finished/)).toBe(1);
-  expect(fake.unexpected429).toBe(0);
-});
+it(
+  'kill -9 of the daemon mid-run: the progress message goes, the retried run answers once, nothing stale',
+  async () => {
+    const start = now();
+    fake.userMessage({ chatId: USER, text: 'daemon job' });
+    const post = await fake.until(() => progressPosts(start)[0], 'the progress message', 60_000);
+    await waitFor(() => recorded(post.messageId!), 30_000, 'the progress message recorded in live.json');
+    await d.kill();
+    // The channel process exits with its daemon, removing its progress message on the way out (or, failing that, the next one does).
+    await d.start();
+    await fake.until(() => deleted(post.messageId!), 'the progress message of the killed daemon to be removed', 60_000);
+    await fake.until(replyTo(USER, /daemon job finished/), 'the answer of the retried run', 60_000);
+    await waitFor(() => staleProgress().length === 0, 30_000, 'no progress message left in the chat');
+    expect(count(USER, /daemon job finished/)).toBe(1);
+    expect(fake.unexpected429).toBe(0);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('a settings change reaches the channel process when it restarts: live_replies "off", typing only', async () => {
-  const before = await running();
-  await d.api.patchSettings({ body: { channels: { telegram: { live_replies: 'off' } } } });
-  await d.api.channelAction({ params: { name: 'telegram', action: 'restart' } });
-  await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running' && c.pid !== before), 60_000, 'the channel to restart');
-  await fake.until(() => fake.calls.lastIndexOf('getUpdates') > fake.calls.lastIndexOf('deleteWebhook'), 'the restarted channel to poll', 60_000);
-  const start = now();
-  fake.userMessage({ chatId: USER, text: 'quiet job' });
-  await fake.until(replyTo(USER, /quiet job finished/), 'the answer', 60_000);
-  expect(progressPosts(start)).toEqual([]);
-  expect(fake.sent.filter((s) => s.at > start && s.method === 'sendChatAction').length).toBeGreaterThan(0);
-  expect(count(USER, /quiet job finished/)).toBe(1);
-});
+it(
+  'a settings change reaches the channel process when it restarts: live_replies "off", typing only',
+  async () => {
+    const before = await running();
+    await d.api.patchSettings({ body: { channels: { telegram: { live_replies: 'off' } } } });
+    await d.api.channelAction({ params: { name: 'telegram', action: 'restart' } });
+    await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running' && c.pid !== before), 60_000, 'the channel to restart');
+    await fake.until(() => fake.calls.lastIndexOf('getUpdates') > fake.calls.lastIndexOf('deleteWebhook'), 'the restarted channel to poll', 60_000);
+    const start = now();
+    fake.userMessage({ chatId: USER, text: 'quiet job' });
+    await fake.until(replyTo(USER, /quiet job finished/), 'the answer', 60_000);
+    expect(progressPosts(start)).toEqual([]);
+    expect(fake.sent.filter((s) => s.at > start && s.method === 'sendChatAction').length).toBeGreaterThan(0);
+    expect(count(USER, /quiet job finished/)).toBe(1);
+  },
+  RESTART_TIMEOUT_MS,
+);

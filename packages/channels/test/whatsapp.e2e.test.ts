@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { isGone, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannelDaemon } from './daemon.ts';
 import { FakeWhatsAppServer } from './fakes/wa-server.ts';
+/** A case that restarts a process waits for the daemon's start (60 s at most on a loaded machine), the channel process's, then its own steps. */
+const RESTART_TIMEOUT_MS = 180_000;
 
 const ALICE = '15551239001@s.whatsapp.net';
 const socketModule = join(dirname(fileURLToPath(import.meta.url)), 'fakes', 'wa-socket.ts');
@@ -53,20 +55,24 @@ async function running(): Promise<number> {
   return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'whatsapp' && c.state === 'running')?.pid ?? undefined, 30_000, 'a running whatsapp channel');
 }
 
-it('a first login shows the QR code through the API; once scanned (and restarted, 515) the channel is open', async () => {
-  const login = await waitFor(
-    async () => {
-      const state = await d.api.channelLogin({ params: { name: 'whatsapp' } });
-      return state.state === 'qr' ? state : undefined;
-    },
-    60_000,
-    'the QR code on GET /api/channels/whatsapp/login',
-  );
-  expect(String(login.qr).split(',')).toHaveLength(4);
-  server.scan();
-  await waitFor(async () => (await d.api.channelLogin({ params: { name: 'whatsapp' } })).state === 'open', 30_000, 'the open state');
-  await server.until(() => server.connected, 'the device connected');
-});
+it(
+  'a first login shows the QR code through the API; once scanned (and restarted, 515) the channel is open',
+  async () => {
+    const login = await waitFor(
+      async () => {
+        const state = await d.api.channelLogin({ params: { name: 'whatsapp' } });
+        return state.state === 'qr' ? state : undefined;
+      },
+      60_000,
+      'the QR code on GET /api/channels/whatsapp/login',
+    );
+    expect(String(login.qr).split(',')).toHaveLength(4);
+    server.scan();
+    await waitFor(async () => (await d.api.channelLogin({ params: { name: 'whatsapp' } })).state === 'open', 30_000, 'the open state');
+    await server.until(() => server.connected, 'the device connected');
+  },
+  RESTART_TIMEOUT_MS,
+);
 
 it("a new sender's message reaches the agent once the sender is paired; the reply is Signal-encrypted to the phone", async () => {
   await server.text(ALICE, 'hello whatsapp');
@@ -75,26 +81,34 @@ it("a new sender's message reaches the agent once the sender is paired; the repl
   await server.until(() => replies(/coder done: hello whatsapp/) === 1, 'the answer to the held message');
 });
 
-it('the channel process SIGKILLed: what the phone wrote meanwhile arrives as offline messages on the restarted process and is answered once', async () => {
-  const pid = await running();
-  process.kill(pid, 'SIGKILL');
-  await waitFor(() => isGone(pid), 10_000, 'the channel process to die');
-  await server.until(() => !server.connected, 'the device disconnected');
-  await server.text(ALICE, 'while the channel is down one');
-  await server.text(ALICE, 'while the channel is down two');
-  await server.until(() => replies(/coder done: while the channel is down (one|two)/) === 2, 'both answers after the restart', 60_000);
-  expect(await running()).not.toBe(pid);
-});
+it(
+  'the channel process SIGKILLed: what the phone wrote meanwhile arrives as offline messages on the restarted process and is answered once',
+  async () => {
+    const pid = await running();
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => isGone(pid), 10_000, 'the channel process to die');
+    await server.until(() => !server.connected, 'the device disconnected');
+    await server.text(ALICE, 'while the channel is down one');
+    await server.text(ALICE, 'while the channel is down two');
+    await server.until(() => replies(/coder done: while the channel is down (one|two)/) === 2, 'both answers after the restart', 60_000);
+    expect(await running()).not.toBe(pid);
+  },
+  RESTART_TIMEOUT_MS,
+);
 
-it('the daemon SIGKILLed and restarted: messages written while it was down are answered once', async () => {
-  const pid = await running();
-  await d.kill();
-  await waitFor(() => isGone(pid), 20_000, 'the orphaned channel process to exit');
-  await server.until(() => !server.connected, 'the device disconnected');
-  await server.text(ALICE, 'while the daemon is down');
-  await d.start();
-  await server.until(() => replies(/coder done: while the daemon is down/) === 1, 'the answer after the restart', 60_000);
-  await waitFor(async () => (await d.api.listOutbox({ query: { channel: 'whatsapp', limit: 500 } })).every((r) => r.status === 'delivered'), 60_000, 'every reply acked');
-  expect(replies(/coder done: while the daemon is down/)).toBe(1);
-  expect(replies(/coder done: hello whatsapp/)).toBe(1);
-});
+it(
+  'the daemon SIGKILLed and restarted: messages written while it was down are answered once',
+  async () => {
+    const pid = await running();
+    await d.kill();
+    await waitFor(() => isGone(pid), 20_000, 'the orphaned channel process to exit');
+    await server.until(() => !server.connected, 'the device disconnected');
+    await server.text(ALICE, 'while the daemon is down');
+    await d.start();
+    await server.until(() => replies(/coder done: while the daemon is down/) === 1, 'the answer after the restart', 60_000);
+    await waitFor(async () => (await d.api.listOutbox({ query: { channel: 'whatsapp', limit: 500 } })).every((r) => r.status === 'delivered'), 60_000, 'every reply acked');
+    expect(replies(/coder done: while the daemon is down/)).toBe(1);
+    expect(replies(/coder done: hello whatsapp/)).toBe(1);
+  },
+  RESTART_TIMEOUT_MS,
+);
