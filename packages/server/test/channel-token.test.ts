@@ -105,6 +105,9 @@ describe('channel-scoped tokens', () => {
     const cancelled = await tg('POST', `/api/conversations/${own.conversationId}/cancel`);
     expect(cancelled.status).toBe(200);
     expect(JSON.parse(cancelled.text)).toMatchObject({ conversationId: own.conversationId, status: 'cancelled' });
+    // The refused cancel left the other channel's conversation alone; the API token ends it ("slow" works until cancelled).
+    expect((await h.client.getConversation({ params: { id: other.conversationId } })).conversation.status).toBe('active');
+    expect(await h.client.cancelConversation({ params: { id: other.conversationId } })).toMatchObject({ status: 'cancelled' });
   });
 
   it("read the status of their own channel's chats only (a chat's /status)", async () => {

@@ -1213,7 +1213,12 @@ const openApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1
 describe('run tools', () => {
   it("run tools: the run asks the person and waits (ask_human); reads and updates its conversation's task; only its own token may", async () => {
     // An agent whose turn lasts until it is cancelled: its run is running for as long as the test needs.
-    await h.client.putAgent({ params: { id: 'asker' }, body: { name: 'Asker', provider: 'mock', mock: { reply: 'asked', latency_ms: 600_000 } } });
+    // It says when its turn runs (a progress step): only then may it ask (before, the run is running
+    // in the database but its turn has not begun; seen failing under load).
+    await h.client.putAgent({
+      params: { id: 'asker' },
+      body: { name: 'Asker', provider: 'mock', mock: { reply: 'asked', latency_ms: 600_000, rules: [{ match: 'task', progress: [{ status: 'at work' }], latency_ms: 600_000, reply: 'asked' }] } },
+    });
     // A task moved to in_progress is dispatched to its agent: the conversation works on it.
     const task = await h.client.createTask({ body: { title: 'a task for the run tools', status: 'in_progress', assigneeAgent: 'asker' } });
     const run = await waitFor(
@@ -1225,6 +1230,7 @@ describe('run tools', () => {
       20_000,
       'the task run to start',
     );
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: run.conversationId, types: ['run.progress'] }))[0], 10_000, 'the task run to be at work');
     const asRun = createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, run.id, run.conversationId), fetch: recordingFetch });
     expect(await asRun.getRunTask({ params: { id: run.id } })).toMatchObject({ task: { id: task.id, status: 'in_progress', commentCount: 0 }, comments: [] });
     const updated = await asRun.updateRunTask({ params: { id: run.id }, body: { status: 'review', comment: 'done, please check' } });
