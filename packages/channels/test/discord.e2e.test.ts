@@ -143,6 +143,9 @@ it(
   'kill -9 of the channel process mid-run: the stale progress message is deleted after the restart; the answer comes once',
   async () => {
     const start = Date.now();
+    // A process restarted while its predecessor's sends still fill a bucket can meet one 429 before
+    // discord.js has learnt that bucket (after the SIGKILL of the second case here): counted from now.
+    const limited = fake.unexpected429;
     const progressPosts = () => fake.sentTo(DM).filter((m) => m.at >= start && /^⏳ working/.test(m.content ?? ''));
     fake.dm({ userId: USER, content: 'crash it' });
     const post = await fake.until(() => progressPosts()[0], 'the progress message', 60_000);
@@ -158,7 +161,7 @@ it(
     await fake.until(() => count(/crash finished/) > 0, 'the answer after the restart', 60_000);
     await waitFor(() => fake.channelView(DM).every((m) => !(m.bot && /^⏳ working/.test(m.content))), 30_000, 'no progress message left in the DM');
     expect(count(/crash finished/)).toBe(1);
-    expect(fake.unexpected429).toBe(0);
+    expect(fake.unexpected429).toBe(limited);
   },
   RESTART_TIMEOUT_MS,
 );

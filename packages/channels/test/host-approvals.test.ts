@@ -165,6 +165,7 @@ const buttonPlatforms: Array<[PlatformName, ChatPlatform, ButtonPlatform]> = [
         // Acked, and shown in the prompt's thread.
         expect(sl.fake.acks).toContain(envelope);
         expect(sl.fake.unackedInteractions).toEqual([]);
+        expect(note.channel).toBe(SLACK_CHANNEL);
         expect(note.thread_ts).toBe(sl.fake.botMessages(SLACK_CHANNEL).find((m) => m.ts === ts)?.thread_ts);
         return note.text;
       },

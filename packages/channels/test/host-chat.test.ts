@@ -98,6 +98,16 @@ describe.each(platforms.map((p) => [p.name, p] as const))('%s, in-process', (_, 
     expect(notice).toMatch(/: this bot answers approved senders only\. I sent you a pairing code privately\.$/);
     expect(notice).not.toMatch(/[A-Z2-9]{8}/);
     expect(p.groupTexts().some((t) => /pairing code is|tinyagi pairing approve/.test(t))).toBe(false);
+    if (p === sl) {
+      // On Slack the notice goes to the thread of the mention, not the channel's top level.
+      const top = sl.fake.messages.find((m) => m.user === stranger && m.channel === SLACK_CHANNEL)!.ts;
+      expect(
+        sl.fake
+          .botMessages(SLACK_CHANNEL)
+          .filter((m) => /approved senders only/.test(m.text))
+          .map((m) => m.thread_ts),
+      ).toEqual([top]);
+    }
   });
 
   it('an inbound file is stored under files/ and given to the agent; a [send_file] goes out as a file the user downloads', async () => {

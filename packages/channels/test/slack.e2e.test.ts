@@ -130,6 +130,14 @@ it(
     fake.dm({ user: USER, text: 'crash it' });
     // `messages` keeps deleted ones; a progress message's first text says it is one.
     const post = await fake.until(() => fake.messages.find((m) => m.channel === DM && m.bot_id !== undefined && m.at >= start && /working/.test(m.edits[0] ?? m.text)), 'the progress message', 60_000);
+    // Killed once the process recorded it in live.json (a kill between Slack's answer and that write
+    // is the documented window; one before Slack's answer is found by its metadata key, slack-adapter.test.ts).
+    const live = join(d.home, 'channels', 'slack', 'live.json');
+    await waitFor(
+      () => existsSync(live) && (JSON.parse(readFileSync(live, 'utf8')) as { messages: Array<{ id: string }> }).messages.some((m) => m.id === `${DM}/${post.ts}`),
+      30_000,
+      'the progress message recorded in live.json',
+    );
     process.kill(await running(), 'SIGKILL');
     await fake.until(() => fake.deletions.find((x) => x.ts === post.ts), 'the stale progress message to be deleted', 60_000);
     await fake.until(() => count(/crash finished/) > 0, 'the answer after the restart', 60_000);
