@@ -37,7 +37,10 @@ export async function look(page: Page, name: string, { widths }: { widths?: numb
       // Legacy mode: axe.run in the page itself. The default opens a new tab per check to merge
       // the results of each frame (our pages have none), which about doubles the time. Only
       // violations are collected in full (passes and the rest keep one node each): a third less.
-      const { violations } = await new AxeBuilder({ page }).setLegacyMode(true).options({ resultTypes: ['violations'] }).analyze();
+      const { violations } = await new AxeBuilder({ page })
+        .setLegacyMode(true)
+        .options({ resultTypes: ['violations'] })
+        .analyze();
       const where = `${name} ${width} ${dark ? 'dark' : 'light'}`;
       for (const v of violations) {
         if (v.impact === 'moderate' || v.impact === 'serious' || v.impact === 'critical') {
