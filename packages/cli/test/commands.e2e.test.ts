@@ -291,7 +291,7 @@ describe('commands against a running daemon', () => {
       { args: ['chatroom', 'wiring'], out: /^#wiring has no messages yet\.$/m },
       { args: ['provider', 'list'], out: /^No custom providers\./m },
       { args: ['channel', 'list'], out: /^discord\s/m },
-      { args: ['pairing', 'list'], out: /^No pending pairing requests and no approved senders\./m },
+      { args: ['pairing', 'list'], out: /^No pending pairing requests and no approved senders\.|^STATUS\s+CODE\s+CHANNEL/m },
       { args: ['schedule', 'list'], out: /^No schedules\. Add one with/m },
       { args: ['heartbeat', '--json'], out: /"quietHours"/ },
       { args: ['logs', '-n', '1'], out: /\[\w+\]/ },
