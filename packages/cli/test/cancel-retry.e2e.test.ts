@@ -3,7 +3,7 @@
  * by the built `tinyagi start`; the commands run in this process (`cliHere`). Its stores follow
  * TINYAGI_TEST_BACKEND (`pnpm test:pg` runs this file on PostgreSQL).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemon, FAKE_BIN_DIR, waitFor, type TestDaemon } from '@tinyagi/test-kit';
@@ -89,20 +89,25 @@ describe('retries and cancel from the command line', () => {
       20_000,
       'the message to run',
     );
-    // The daemon's journal of agent process groups: `+pgid start` when one starts, `-pgid` when it ends.
-    const live = new Set<number>();
-    for (const line of readFileSync(join(h.home, 'run', 'agent-groups', 'groups.log'), 'utf8').split('\n')) {
-      const pgid = Number(line.slice(1).split(' ')[0]);
-      if (line.startsWith('+')) live.add(pgid);
-      if (line.startsWith('-')) live.delete(pgid);
-    }
-    expect(live.size).toBe(1);
-    const [pgid] = [...live] as [number];
-    expect(groupAlive(pgid)).toBe(true);
+    // The daemon's journal of agent process groups: `+pgid start` when one starts, `-pgid` when it
+    // ends. The message is claimed before its agent CLI starts: wait for the CLI's group.
+    const journal = join(h.home, 'run', 'agent-groups', 'groups.log');
+    const live = (): number[] => {
+      const groups = new Set<number>();
+      for (const line of existsSync(journal) ? readFileSync(journal, 'utf8').split('\n') : []) {
+        const pgid = Number(line.slice(1).split(' ')[0]);
+        if (line.startsWith('+')) groups.add(pgid);
+        if (line.startsWith('-')) groups.delete(pgid);
+      }
+      return [...groups];
+    };
+    const [pgid] = await waitFor(() => (live().length > 0 ? live() : undefined), 20_000, "the agent CLI's process group in the journal");
+    expect(live()).toEqual([pgid]);
+    expect(groupAlive(pgid!)).toBe(true);
     const stopped = await h.cliHereOk(['stop', '--timeout', '1']);
     expect(stopped).toMatch(/did not stop in time and was killed, with the 1 agent process group it was still running\./);
     // SIGKILLed; gone once the system has reaped it (its parent, the daemon, is gone too).
-    await waitFor(() => (groupAlive(pgid) ? undefined : true), 10_000, 'the agent CLI to be gone');
+    await waitFor(() => (groupAlive(pgid!) ? undefined : true), 10_000, 'the agent CLI to be gone');
   });
 });
 
