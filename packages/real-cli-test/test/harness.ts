@@ -30,6 +30,7 @@ import {
   type ModelUsage,
   type TestDaemon,
 } from '@tinyagi/test-kit';
+import { checkShapes, recordingBinDir } from './protocol-shapes.ts';
 
 export type CliName = 'claude' | 'codex' | 'opencode';
 
@@ -66,12 +67,19 @@ export interface CliCase {
    * not have one), so what they served costs nothing recorded.
    */
   reportsCost: boolean;
+  /**
+   * gamma's silence limit (its `inactivity_s`), which the hang case waits out once: longer than
+   * the CLI is ever silent mid-turn on a loaded machine. OpenCode's `run` prints nothing while a
+   * tool runs (the model's tool call to the tool's end took 2.7 s for an `echo` at a load average
+   * of 4, and more than 5 s at 8); the others print the tool call before running it.
+   */
+  silenceS: number;
 }
 
 export const CLI_CASES: Record<CliName, CliCase> = {
-  claude: { name: 'claude', api: 'anthropic', vendorHosts: ['api.anthropic.com'], reportsCost: true },
-  codex: { name: 'codex', api: 'responses', vendorHosts: ['api.openai.com'], reportsCost: false },
-  opencode: { name: 'opencode', api: 'chat', vendorHosts: ['api.openai.com', 'api.anthropic.com', 'opencode.ai'], reportsCost: false },
+  claude: { name: 'claude', api: 'anthropic', vendorHosts: ['api.anthropic.com'], reportsCost: true, silenceS: 5 },
+  codex: { name: 'codex', api: 'responses', vendorHosts: ['api.openai.com'], reportsCost: false, silenceS: 5 },
+  opencode: { name: 'opencode', api: 'chat', vendorHosts: ['api.openai.com', 'api.anthropic.com', 'opencode.ai'], reportsCost: false, silenceS: 20 },
 };
 
 /** Answers the requests of one marker; `calls` are the earlier calls of the same marker. */
@@ -179,6 +187,8 @@ export interface RigOptions {
   daemonEnv?: Record<string, string>;
   /** Top-level settings added to the daemon's (e.g. a `telemetry` block). */
   settings?: Record<string, unknown>;
+  /** Agents besides alpha, beta and gamma: their settings over the common ones (e.g. `permission_mode: 'ask'`). */
+  agents?: Record<string, Record<string, unknown>>;
 }
 
 export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<Rig> {
@@ -204,17 +214,26 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     env_passthrough: ['CLAUDE_CODE_MAX_RETRIES'],
     ...options.agentSettings,
   });
+  const binDir = cliBinDir();
+  const recordDir = tempDir('tinyagi-real-shapes-');
   const daemon = await createDaemon({
     prefix: `tinyagi-real-${cli.name}-`,
-    path: [cliBinDir(), '/usr/local/bin', '/usr/bin', '/bin'],
+    path: [recordingBinDir(binDir, recordDir), '/usr/local/bin', '/usr/bin', '/bin'],
     env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0', ...options.daemonEnv },
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: agentProvider().provider },
       ...customProviders(cli, model.url),
-      // gamma's hung CLI is killed after 30 silent seconds (the hang case waits that out once); the others
-      // keep the default, so a CLI slow to start on a loaded machine is never taken for a hung one.
-      agents: { alpha: agent('alpha'), beta: agent('beta'), gamma: { ...agent('gamma'), inactivity_s: 30 } },
+      // gamma's hung CLI is killed after `silenceS` silent seconds once it has said something (the hang
+      // case waits that out once); its start keeps the default grace of 180 s, so a CLI slow to start
+      // on a loaded machine (OpenCode: 14 s before its first event at a load average of 4) is not taken
+      // for a hung one. The others keep the default limits.
+      agents: {
+        alpha: agent('alpha'),
+        beta: agent('beta'),
+        gamma: { ...agent('gamma'), inactivity_s: cli.silenceS },
+        ...Object.fromEntries(Object.entries(options.agents ?? {}).map(([id, extra]) => [id, { ...agent(id), ...extra }])),
+      },
       teams: { duo: { agents: ['alpha', 'beta'], leader_agent: 'alpha' } },
       queue: { concurrency: 1 },
       channels: { enabled: [] },
@@ -222,7 +241,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     }),
   });
   const workspace = join(daemon.root, 'workspace');
-  for (const id of ['alpha', 'beta', 'gamma']) {
+  for (const id of ['alpha', 'beta', 'gamma', ...Object.keys(options.agents ?? {})]) {
     // The user's own instructions for the agent: TinyAGI composes them into the system prompt, and the CLI may read the file itself.
     mkdirSync(join(workspace, id), { recursive: true });
     writeFileSync(join(workspace, id, 'AGENTS.md'), `# ${id}\n\n${instructionMarkers[0]}: keep answers short.\n`);
@@ -284,6 +303,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     async cleanup() {
       await daemon.cleanup();
       await Promise.all([model.close(), proxy.close()]);
+      await checkShapes(binDir, recordDir);
     },
   };
   return rig;

@@ -3,18 +3,25 @@
  * say `process: "warm"`, against the stand-in model server (harness.ts). The CLI's shell tool
  * prints its parent's pid ($PPID: the claude process that runs the command), so a test sees which
  * process served each turn.
+ *
+ * What differs by mode is checked here: turns resumed on one process (with the provider's key,
+ * the instructions once and the usage and cost of each call), steering (inject, pause, cancel),
+ * recovery of a killed process, the session pool's memory limit, and the contract's cases whose
+ * code path is the live driver's (`tinyagi call` through the per-run file, 429 and 500 read from
+ * the warm process's stream, a hang ended by the live adapter's watchdog, no request elsewhere).
+ * The contract's other cases are the daemon's own logic, the same in both modes, and are proven
+ * per message in claude.test.ts: a handoff tag, `"$TINYAGI_CLI" call` from a login shell (the
+ * shell's PATH, as `tinyagi call` here), and the resumed session's history and usage (here by the
+ * five-turn test).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelCall, type ModelRequest } from '@tinyagi/test-kit';
 import { CLI_CASES, isTitleCall, priceOf, startRig, tokensOf, type Outcome, type Rig } from './harness.ts';
-import { realCliSuite } from './suite.ts';
+import { contractCases, describeOutcome, expectInstructionsOnce, expectProviderCalls, expectReportedAsKilled } from './suite.ts';
 
 const cli = CLI_CASES.claude;
 let rig: Rig;
-
-const describeOutcome = (o: Outcome): string =>
-  JSON.stringify({ runs: o.runs.map((r) => ({ agent: r.agentId, status: r.status, error: r.error })), replies: o.replies, attempts: o.message.attempts, lastError: o.message.lastError });
 
 /** A turn that runs `echo PID=$PPID` in the CLI's shell tool, then answers with what it printed. */
 function pidRule(marker: string, extra = ''): void {
@@ -85,7 +92,7 @@ describe('claude live', () => {
     cleanupTemp();
   });
 
-  it('claude live: a 5-turn conversation runs on one warm process, each turn costing exactly what its calls were served', async () => {
+  it('claude live: a 5-turn conversation runs on one warm process, each turn costing exactly what its calls were served, with the provider key and the instructions once', async () => {
     const pids: number[] = [];
     for (let k = 1; k <= 5; k++) {
       pidRule(`WARM5-${k}q`);
@@ -93,6 +100,8 @@ describe('claude live', () => {
       expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
       expect(o.replies.join('\n')).toContain(`WARM5-${k}q done PID=`);
       expectExactUsage(o, `turn ${k}`);
+      expectProviderCalls(rig, o.calls);
+      expectInstructionsOnce(rig, o.calls);
       pids.push(pidOf(o));
     }
     expect(new Set(pids).size, `one process for all five turns: ${pids.join(', ')}`).toBe(1);
@@ -209,6 +218,11 @@ describe('claude live', () => {
     const retry = calls.at(-1)!;
     expect(occurrences(retry.request, 'KILLED-PID-1 remember the word walrus'), 'the earlier turn is in the resumed history once').toBe(1);
     expect(occurrences(retry.request, 'KILLED-MID-2 which word?'), "the failed attempt's message is not repeated").toBe(1);
+    expect(
+      retry.request.entries.filter((e) => e.text.trim() === 'No response requested.'),
+      'no synthetic turn from the failed attempt',
+    ).toEqual([]);
+    expectReportedAsKilled(o);
 
     pidRule('KILLED-PID-3');
     const after = await rig.send({ agent: 'alpha', senderId: 'killed', message: 'KILLED-PID-3 still there?' });
@@ -216,10 +230,30 @@ describe('claude live', () => {
     expect(newPid, 'a new process').not.toBe(pid);
     expect(cmdline(newPid)).toContain('--resume');
   }, 400_000);
-});
+  contractCases('claude', () => rig, ['call', '429', '500', 'hang', 'egress']);
 
-// The whole per-message contract (provider and key, resume, instructions once, handoffs, `tinyagi call`,
-// usage per call, 429/500/hang/kill retried with the message reaching the model once) holds on warm sessions too.
-describe('claude live: the real-CLI contract on warm sessions', () => {
-  realCliSuite('claude', { agentSettings: { process: 'warm' } });
+  // Last: it changes the daemon's settings (and puts them back).
+  it('claude live: a warm start beyond sessions.memory_share is refused with the figures; lifted, the agent starts warm', async () => {
+    rig.rule('POOL-OK', () => ({ reply: 'Warm and well (POOL-OK).' }));
+    const first = await rig.send({ agent: 'alpha', senderId: 'pool', message: 'POOL-OK hello' });
+    expect(first.replies.join('\n')).toContain('Warm and well');
+    const measured = await waitFor(
+      async () => (await rig.daemon.api.listSessions()).sessions.find((s) => s.agentId === 'alpha' && s.sessionKey.includes('pool') && (s.memoryBytes ?? 0) > 0),
+      30_000,
+      'the warm process measured',
+    );
+    expect(measured.memoryBytes).toBeGreaterThan(50 * 1024 * 1024);
+
+    await rig.daemon.api.patchSettings({ body: { sessions: { memory_share: 0.001 }, queue: { max_attempts: 1 } } });
+    await waitFor(async () => (await rig.daemon.api.listSessions()).limits.memoryShare === 0.001, 20_000, 'the new sessions settings');
+    await rig.daemon.cliOk(['sessions', '--close', 'alpha']);
+    const refused = await rig.send({ agent: 'alpha', senderId: 'pool-refused', message: 'POOL-OK again' });
+    expect(refused.message.lastError ?? '').toMatch(/warm session refused: starting another claude \(~\d+ MB\) would take memory use to \d+% of [\d.]+ GiB, above sessions\.memory_share 0\.001/);
+    expect((await rig.daemon.api.listSessions()).sessions.filter((s) => s.agentId === 'alpha')).toEqual([]);
+
+    await rig.daemon.api.patchSettings({ body: { sessions: null, queue: { max_attempts: null } } });
+    await waitFor(async () => (await rig.daemon.api.listSessions()).limits.memoryShare !== 0.001, 20_000, 'the default sessions settings');
+    const lifted = await rig.send({ agent: 'alpha', senderId: 'pool-lifted', message: 'POOL-OK once more' });
+    expect(lifted.replies.join('\n')).toContain('Warm and well');
+  }, 240_000);
 });

@@ -8,13 +8,17 @@
  * with the process kept warm for the next message; a warm process killed mid-request recovered
  * by the retry, which forks the thread from before the failed half turn (the message reaches the
  * model once, the earlier turn is still there); a 429 recovered the same way; `tinyagi call` from
- * the warm process's shell tool belonging to the current run (the per-run file).
+ * the warm process's shell tool belonging to the current run (the per-run file); a hung model call
+ * ended by the live adapter's watchdog and retried; no request elsewhere (the contract's cases,
+ * suite.ts). The contract's other cases are the daemon's own logic, the same in both modes,
+ * proven per message in codex.test.ts.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelCall } from '@tinyagi/test-kit';
-import { CLI_CASES, instructionCounts, isTitleCall, startRig, tokensOf, type Outcome, type Rig } from './harness.ts';
+import { CLI_CASES, instructionCounts, startRig, tokensOf, type Rig } from './harness.ts';
+import { contractCases, describeOutcome, expectProviderCalls, turnsOf as turns } from './suite.ts';
 
 const cli = CLI_CASES.codex;
 let rig: Rig;
@@ -27,10 +31,6 @@ afterAll(async () => {
   await rig?.cleanup();
   cleanupTemp();
 });
-
-const turns = (calls: ModelCall[]): ModelCall[] => calls.filter((c) => !isTitleCall(c.request));
-const describeOutcome = (o: Outcome): string =>
-  JSON.stringify({ runs: o.runs.map((r) => ({ agent: r.agentId, status: r.status, error: r.error })), replies: o.replies, attempts: o.message.attempts, lastError: o.message.lastError });
 
 /** The `codex app-server` processes whose working directory is the agent's workspace (the npm wrapper and the native binary). */
 function appServers(agent: string): number[] {
@@ -54,7 +54,7 @@ async function runOf(messageId: string): Promise<string> {
   return waitFor(async () => (await rig.daemon.api.getMessage({ params: { id: messageId } })).message.runId ?? undefined, 120_000, `message ${messageId} to start its run`);
 }
 
-it('codex live: five turns of one conversation on one warm app-server, usage per call exact, instructions once per request', async () => {
+it('codex live: five turns of one conversation on one warm app-server, usage per call exact, the provider key and the instructions once per request', async () => {
   const served = (k: number) => ({ inputTokens: 2000 + 100 * k + 7, outputTokens: 20 + k, cacheReadTokens: 500 + k });
   for (let k = 1; k <= 5; k++) rig.rule(`WARM5-${k}x`, () => ({ reply: `warm turn ${k} done`, usage: served(k) }));
   const processes: number[][] = [];
@@ -67,6 +67,7 @@ it('codex live: five turns of one conversation on one warm app-server, usage per
     const want = turns(o.calls).reduce((sum, c) => ({ input: sum.input + tokensOf(cli.api, c.served).input, output: sum.output + tokensOf(cli.api, c.served).output }), { input: 0, output: 0 });
     expect({ input: run.inputTokens, output: run.outputTokens }, `turn ${k}: the run's usage is what the stand-in served`).toEqual(want);
     expect(turns(o.calls).length, `turn ${k}: one model call`).toBe(1);
+    expectProviderCalls(rig, o.calls);
     processes.push(appServers('alpha'));
     calls.push(...turns(o.calls));
   }
@@ -212,3 +213,5 @@ it('codex live: a 429 fails the warm turn as rate limited; the retry answers and
     expect(occurrences(call.request, 'RWARM-3a hello'), 'the earlier turn is kept once').toBe(1);
   }
 }, 300_000);
+
+contractCases('codex', () => rig, ['hang', 'egress']);

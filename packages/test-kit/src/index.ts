@@ -29,4 +29,5 @@ export {
   type ModelUsage,
 } from './model-server.ts';
 export { startDenyProxy, type DenyProxy, type RefusedRequest } from './deny-proxy.ts';
+export * from './cli-shapes.ts';
 export { tmuxInstalled, tmuxServer, type TmuxServer } from './tmux.ts';
