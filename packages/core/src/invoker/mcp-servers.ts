@@ -65,6 +65,9 @@ export function claudeMcpConfig(specs: readonly McpServerSpec[]): string {
 /** TOML values for `-c key=value` (codex parses the value as TOML). */
 const toml = (value: string | string[]): string => (Array.isArray(value) ? `[${value.map((v) => JSON.stringify(v)).join(',')}]` : JSON.stringify(value));
 
+/** How long Codex waits for an MCP server to start (its own default is 10 s). */
+export const CODEX_MCP_STARTUP_TIMEOUT_S = 60;
+
 /** Codex's `-c mcp_servers.<name>.…` overrides. */
 export function codexMcpArgs(specs: readonly McpServerSpec[]): string[] {
   const args: string[] = [];
@@ -73,6 +76,10 @@ export function codexMcpArgs(specs: readonly McpServerSpec[]): string[] {
     args.push('-c', `${key}.command=${toml(spec.command)}`, '-c', `${key}.args=${toml(spec.args)}`);
     if (spec.envVars.length > 0) args.push('-c', `${key}.env_vars=${toml(spec.envVars)}`);
     if (spec.toolTimeoutS !== undefined) args.push('-c', `${key}.tool_timeout_sec=${spec.toolTimeoutS}`);
+    // Codex drops a server that has not answered `initialize` within startup_timeout_sec (10 s by
+    // default), silently: its tools are then not offered. A Node server on a loaded machine can take
+    // longer (seen in the real-CLI suite: TinyAGI's tools missing while the user's server was there).
+    args.push('-c', `${key}.startup_timeout_sec=${CODEX_MCP_STARTUP_TIMEOUT_S}`);
   }
   return args;
 }
