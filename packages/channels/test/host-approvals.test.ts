@@ -21,18 +21,13 @@ import type { Approval } from '@tinyagi/client';
 import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { GUILD_CHANNEL } from '@tinyagi/test-kit/fake-discord';
 import { SLACK_CHANNEL } from '@tinyagi/test-kit/fake-slack';
-import { createChannelDaemon, type InProcessChannel } from './daemon.ts';
-import { describeInOrder, discord, pair, slack, telegram, whatsapp, type ChatPlatform, type PlatformName } from './platforms.ts';
+import { createChannelDaemon } from './daemon.ts';
+import { describeInOrder, hostPlatforms, pair, type ChatPlatform, type PlatformName } from './platforms.ts';
 
 const RUNTIME = fileURLToPath(new URL('../../cli/test/fixtures/approval-runtime/runtime.mjs', import.meta.url));
 const QUESTIONS = fileURLToPath(new URL('./fixtures/question-runtime.mjs', import.meta.url));
 
-const tg = telegram(4400);
-const dc = discord(4400);
-const sl = slack(4400);
-const wa = whatsapp(4400);
-const platforms: ChatPlatform[] = [tg, dc, sl, wa];
-const channels = new Map<PlatformName, InProcessChannel>();
+const { tg, dc, sl, wa, platforms, channels, close } = hostPlatforms(4400);
 let d: TestDaemon;
 /** Telegram's group chat (Ada and Bob are members). */
 const GROUP = -100_777;
@@ -64,11 +59,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  for (const channel of channels.values()) await channel.stop();
-  await d?.cleanup();
-  await Promise.all(platforms.map((p) => p.close()));
-});
+afterAll(() => close(d));
 
 const pending = (agent: string, command: string) =>
   waitFor(async () => (await d.api.listApprovals({ query: { status: 'pending', agent } })).find((a) => a.summary.includes(command)), 30_000, `the pending request for ${command}`);

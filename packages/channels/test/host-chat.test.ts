@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { GUILD_CHANNEL, OTHER_CHANNEL, THREAD } from '@tinyagi/test-kit/fake-discord';
 import { SLACK_CHANNEL, slackDmOf } from '@tinyagi/test-kit/fake-slack';
-import { createChannelDaemon, type InProcessChannel } from './daemon.ts';
+import { createChannelDaemon } from './daemon.ts';
 import { BOT_LID } from './fakes/wa-server.ts';
-import { discord, slack, telegram, whatsapp, type ChatPlatform, type PlatformName } from './platforms.ts';
+import { hostPlatforms, type PlatformName } from './platforms.ts';
 
 /** What an agent writes (Markdown), and what the Telegram user must read. */
 const FORMATTED = '**Done**: renamed snake_case to my_var in `src/a_b.py` (2 * 3 = 6) 👨‍👩‍👧‍👦 — see [the docs](https://example.com/x_y?a=1&b=2)\n```py\nprint(a_b < 2)\n```';
@@ -26,12 +26,7 @@ const LONG = {
   slack: Array.from({ length: 120 }, (_, i) => `Line ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(2).trim()}`).join('\n'),
 };
 
-const tg = telegram(4100);
-const dc = discord(4100);
-const sl = slack(4100);
-const wa = whatsapp(4100);
-const platforms: ChatPlatform[] = [tg, dc, sl, wa];
-const channels = new Map<PlatformName, InProcessChannel>();
+const { tg, dc, sl, wa, platforms, channels, close } = hostPlatforms(4100);
 let d: TestDaemon;
 
 beforeAll(async () => {
@@ -68,11 +63,7 @@ beforeAll(async () => {
   for (const p of platforms) channels.set(p.name, await p.startChannel(d, blocks[p.name]));
 }, 120_000);
 
-afterAll(async () => {
-  for (const channel of channels.values()) await channel.stop();
-  await d?.cleanup();
-  await Promise.all(platforms.map((p) => p.close()));
-});
+afterAll(() => close(d));
 
 const outbox = async (channel: PlatformName) => d.api.listOutbox({ query: { channel, limit: 500 } });
 const storedFile = (channel: PlatformName, suffix: string) => readdirSync(join(d.home, 'files')).find((f) => f.startsWith(`${channel}_`) && f.endsWith(suffix));

@@ -12,15 +12,10 @@ import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { slackDmOf } from '@tinyagi/test-kit/fake-slack';
 import type { FakeFailure } from '@tinyagi/test-kit/fake-telegram';
-import { createChannelDaemon, type InProcessChannel } from './daemon.ts';
-import { describeInOrder, discord, pair, slack, telegram, whatsapp, type ChatPlatform, type PlatformName } from './platforms.ts';
+import { createChannelDaemon } from './daemon.ts';
+import { describeInOrder, hostPlatforms, pair, type ChatPlatform, type PlatformName } from './platforms.ts';
 
-const tg = telegram(4200);
-const dc = discord(4200);
-const sl = slack(4200);
-const wa = whatsapp(4200);
-const platforms: ChatPlatform[] = [tg, dc, sl, wa];
-const channels = new Map<PlatformName, InProcessChannel>();
+const { tg, dc, sl, wa, platforms, channels, close } = hostPlatforms(4200);
 let d: TestDaemon;
 
 beforeAll(async () => {
@@ -39,11 +34,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  for (const channel of channels.values()) await channel.stop();
-  await d?.cleanup();
-  await Promise.all(platforms.map((p) => p.close()));
-});
+afterAll(() => close(d));
 
 const log = (name: PlatformName) => channels.get(name)!.logs.join('\n');
 const outbox = async (channel: PlatformName) => d.api.listOutbox({ query: { channel, limit: 500 } });

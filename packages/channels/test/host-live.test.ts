@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDaemon } from '@tinyagi/test-kit';
 import { dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { slackDmOf } from '@tinyagi/test-kit/fake-slack';
-import { createChannelDaemon, type InProcessChannel } from './daemon.ts';
-import { discord, pair, slack, telegram, whatsapp, type ChatPlatform, type PlatformName } from './platforms.ts';
+import { createChannelDaemon } from './daemon.ts';
+import { hostPlatforms, pair, type ChatPlatform, type PlatformName } from './platforms.ts';
 
 /** The edit interval of the Telegram, Discord and Slack adapters. */
 const EDIT_INTERVAL_MS = 1500;
@@ -25,12 +25,7 @@ const pieces = (tag: string, everyMs: number) => [
   ...Array.from({ length: 40 }, (_, i) => ({ text: `${tag} sentence ${String(i + 1).padStart(2, '0')} ${'lorem ipsum dolor sit amet '.repeat(3)}`, after_ms: everyMs })),
 ];
 
-const tg = telegram(4300);
-const dc = discord(4300);
-const sl = slack(4300);
-const wa = whatsapp(4300);
-const platforms: ChatPlatform[] = [tg, dc, sl, wa];
-const channels = new Map<PlatformName, InProcessChannel>();
+const { tg, dc, sl, wa, platforms, channels, close } = hostPlatforms(4300);
 let d: TestDaemon;
 
 beforeAll(async () => {
@@ -58,11 +53,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  for (const channel of channels.values()) await channel.stop();
-  await d?.cleanup();
-  await Promise.all(platforms.map((p) => p.close()));
-});
+afterAll(() => close(d));
 
 const now = () => performance.timeOrigin + performance.now();
 

@@ -173,3 +173,37 @@ export function describeInOrder(name: string, cases: () => void): void {
     describe('in order', { concurrent: false }, cases);
   });
 }
+
+/** One host test file's four fake platforms (ports from `base`) and the in-process channels it starts on them. */
+export interface HostPlatforms {
+  tg: ChatPlatform<FakeTelegram>;
+  dc: ChatPlatform<FakeDiscord>;
+  sl: ChatPlatform<FakeSlack>;
+  wa: ChatPlatform<FakeWhatsAppServer>;
+  platforms: ChatPlatform[];
+  channels: Map<PlatformName, InProcessChannel>;
+  /** Stops the channels, then the daemon (if started), then the fakes. */
+  close(d: TestDaemon | undefined): Promise<void>;
+}
+
+export function hostPlatforms(base: number): HostPlatforms {
+  const tg = telegram(base);
+  const dc = discord(base);
+  const sl = slack(base);
+  const wa = whatsapp(base);
+  const platforms: ChatPlatform[] = [tg, dc, sl, wa];
+  const channels = new Map<PlatformName, InProcessChannel>();
+  return {
+    tg,
+    dc,
+    sl,
+    wa,
+    platforms,
+    channels,
+    async close(d) {
+      for (const channel of channels.values()) await channel.stop();
+      await d?.cleanup();
+      await Promise.all(platforms.map((p) => p.close()));
+    },
+  };
+}
