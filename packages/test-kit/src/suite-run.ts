@@ -1,18 +1,44 @@
 /**
- * `pnpm test` after the lint: `node packages/test-kit/src/suite-run.ts [turbo args…]` runs
- * `turbo run test test:pg --summarize --continue` with the given arguments (a failed task does not
- * stop the others, so one run reports every failure), then prints where the time went
- * (test-times.ts): each task's wall time and the 15 slowest test files. It exits with turbo's code.
- * The reports of an earlier run are removed first, so the tables show this run only.
+ * `pnpm test` after the lint: `node packages/test-kit/src/suite-run.ts [--concurrency=N] [task…]`
+ * builds every package with turbo (`turbo run build`), then runs every package's `test` and
+ * `test:pg` script, N at a time, the longest first (task-pool.ts says why not turbo), and prints
+ * where the time went (test-times.ts): each task's start and wall time, and the 15 slowest test
+ * files. Tasks named on the command line (`tinyagi#test`, or a package name for all of its
+ * tasks) run alone. It exits 1 if the build or any task failed. The reports of an earlier run are
+ * removed first, so the tables show this run only.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { formatTimes, newestTurboSummary, readFileTimes, REPO_ROOT, RESULTS_DIR, taskTimes } from './test-times.ts';
+import { parseArgs } from 'node:util';
+import { discoverTasks, orderTasks, runPool, runWithPnpm } from './task-pool.ts';
+import { formatTimes, readFileTimes, REPO_ROOT, RESULTS_DIR } from './test-times.ts';
 
-const started = Date.now();
+/**
+ * The longest tasks, longest first (docs/testing.md has the measured times): starting them first
+ * lets the short ones fill the other slot around them instead of the longest running alone at the end.
+ */
+export const LONGEST_FIRST = ['@tinyagi/real-cli-test#test', 'tinyagi#test', 'tinyoffice#test', '@tinyagi/core#test', '@tinyagi/channels#test', '@tinyagi/pack-test#test'];
+
+const { values, positionals } = parseArgs({ options: { concurrency: { type: 'string', default: '2' } }, allowPositionals: true });
+const slots = Number(values.concurrency);
+if (!Number.isInteger(slots) || slots < 1) throw new Error(`--concurrency must be a whole number of at least 1, not ${values.concurrency}`);
+
+const all = discoverTasks(REPO_ROOT);
+const picked = positionals.length === 0 ? all : all.filter((t) => positionals.some((p) => t.id === p || t.id.startsWith(`${p}#`)));
+if (picked.length === 0) throw new Error(`no test task matches ${positionals.join(', ')} (tasks: ${all.map((t) => t.id).join(', ')})`);
+
 rmSync(RESULTS_DIR, { recursive: true, force: true });
-const turbo = spawnSync('turbo', ['run', 'test', 'test:pg', '--summarize', '--continue', ...process.argv.slice(2)], { cwd: REPO_ROOT, stdio: 'inherit' });
-if (turbo.error) throw turbo.error;
-const summary = newestTurboSummary(started);
-console.log(`\n${formatTimes(summary === undefined ? undefined : taskTimes(summary), readFileTimes())}`);
-process.exit(turbo.status ?? 1);
+const build = spawnSync('turbo', ['run', 'build', `--concurrency=${slots}`], { cwd: REPO_ROOT, stdio: 'inherit' });
+if (build.error) throw build.error;
+if (build.status !== 0) {
+  console.error('The build failed: no tests were run.');
+  process.exit(1);
+}
+
+const stop = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+const run = await runPool(orderTasks(picked, LONGEST_FIRST), slots, runWithPnpm, stop.signal);
+console.log(`\n${formatTimes(run, readFileTimes())}`);
+const failed = run.tasks.filter((t) => t.exitCode !== 0);
+if (failed.length > 0) console.log(`\nFailed: ${failed.map((t) => t.task).join(', ')}`);
+process.exit(failed.length > 0 || stop.signal.aborted ? 1 : 0);

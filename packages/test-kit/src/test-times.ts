@@ -1,11 +1,11 @@
 /**
  * Where the suite's time goes (issue 47): every test task writes its runner's JSON report into
  * one folder of the repo (`.test-results/<package>#<task>.json`: vitest's `json` reporter through
- * vitest.shared.ts, Playwright's through apps/tinyoffice/playwright.config.ts), turbo writes its
- * run summary (`--summarize`: each task's start and end), and `pnpm test` prints both as two short
- * tables at the end (suite-run.ts): each task's wall time, and the slowest test files.
+ * vitest.shared.ts, Playwright's through apps/tinyoffice/playwright.config.ts), the task pool
+ * (task-pool.ts) times each task, and `pnpm test` prints both as two short tables at the end
+ * (suite-run.ts): each task's start and wall time, and the slowest test files.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -99,32 +99,6 @@ export function readFileTimes(dir: string = RESULTS_DIR): FileTime[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .flatMap((f) => fileTimes(f.slice(0, -'.json'.length).replace('__', '/'), JSON.parse(readFileSync(join(dir, f), 'utf8'))));
-}
-
-interface TurboSummary {
-  execution: { startTime: number; endTime: number };
-  tasks: { taskId: string; execution?: { startTime: number; endTime: number; exitCode: number | null } }[];
-}
-
-/** Each task's wall time from a turbo run summary (`turbo run … --summarize`). */
-export function taskTimes(summary: unknown): { wallMs: number; tasks: TaskTime[] } {
-  const s = summary as TurboSummary;
-  const tasks = s.tasks
-    .filter((t) => t.execution !== undefined)
-    .map((t) => ({ task: t.taskId, ms: t.execution!.endTime - t.execution!.startTime, exitCode: t.execution!.exitCode, startMs: t.execution!.startTime - s.execution.startTime }))
-    .sort((a, b) => a.startMs - b.startMs);
-  return { wallMs: s.execution.endTime - s.execution.startTime, tasks };
-}
-
-/** The newest turbo run summary written after `since` (ms since the epoch), if any. */
-export function newestTurboSummary(since: number, dir: string = join(REPO_ROOT, '.turbo', 'runs')): unknown {
-  if (!existsSync(dir)) return undefined;
-  const newest = readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ f, mtime: statSync(join(dir, f)).mtimeMs }))
-    .filter((e) => e.mtime >= since)
-    .sort((a, b) => b.mtime - a.mtime)[0];
-  return newest ? JSON.parse(readFileSync(join(dir, newest.f), 'utf8')) : undefined;
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;

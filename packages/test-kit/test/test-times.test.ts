@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { fileTimes, formatTimes, REPO_ROOT, resultsFile, taskTimes } from '../src/test-times.ts';
+import { fileTimes, formatTimes, REPO_ROOT, resultsFile } from '../src/test-times.ts';
 import { tempDir } from '../src/temp.ts';
 
 const kitDir = fileURLToPath(new URL('..', import.meta.url));
@@ -39,16 +39,15 @@ it("sums a Playwright JSON report's results per spec file", () => {
   ]);
 });
 
-it('prints each task from the turbo summary in start order, then the slowest files first', () => {
-  const summary = {
-    execution: { startTime: 1000, endTime: 61_000 },
+it('prints each task in start order, then the slowest files first', () => {
+  const run = {
+    wallMs: 60_000,
     tasks: [
-      { taskId: 'b#test', execution: { startTime: 31_000, endTime: 61_000, exitCode: 0 } },
-      { taskId: 'a#test', execution: { startTime: 1000, endTime: 31_000, exitCode: 1 } },
-      { taskId: 'a#build' },
+      { task: 'a#test', startMs: 0, ms: 30_000, exitCode: 1 },
+      { task: 'b#test', startMs: 30_000, ms: 30_000, exitCode: 0 },
     ],
   };
-  const text = formatTimes(taskTimes(summary), [
+  const text = formatTimes(run, [
     { task: 'a#test', file: 'a/x.test.ts', ms: 1500, tests: 3, failed: 0 },
     { task: 'b#test:pg', file: 'b/y.test.ts', ms: 9000, tests: 1, failed: 1 },
   ]);
