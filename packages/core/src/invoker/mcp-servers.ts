@@ -76,9 +76,14 @@ export function codexMcpArgs(specs: readonly McpServerSpec[]): string[] {
     args.push('-c', `${key}.command=${toml(spec.command)}`, '-c', `${key}.args=${toml(spec.args)}`);
     if (spec.envVars.length > 0) args.push('-c', `${key}.env_vars=${toml(spec.envVars)}`);
     if (spec.toolTimeoutS !== undefined) args.push('-c', `${key}.tool_timeout_sec=${spec.toolTimeoutS}`);
-    // Codex drops a server that has not answered `initialize` within startup_timeout_sec (10 s by
-    // default), silently: its tools are then not offered. A Node server on a loaded machine can take
-    // longer (seen in the real-CLI suite: TinyAGI's tools missing while the user's server was there).
+    // Codex (0.169) waits only 1 s (`mcp_optional_startup_grace_ms`) for an optional server before
+    // the first turn starts without its tools, for the whole session, and gives up on starting it
+    // after startup_timeout_sec (10 s by default). A Node server on a loaded machine can take longer
+    // (seen in the real-CLI suite: TinyAGI's tools missing while the user's own faster servers were
+    // there). `required` makes the turn wait for this server (up to startup_timeout_sec) and fail
+    // the run, which the daemon retries, if it cannot start; the user's own servers keep Codex's
+    // defaults.
+    args.push('-c', `${key}.required=true`);
     args.push('-c', `${key}.startup_timeout_sec=${CODEX_MCP_STARTUP_TIMEOUT_S}`);
   }
   return args;
