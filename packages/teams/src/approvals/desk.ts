@@ -23,7 +23,7 @@
  */
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, evaluatePermission, isOwnTool, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, evaluatePermission, isOwnTool, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
 /** How often a waiter re-reads its request (a decision taken on another node). */
@@ -90,7 +90,10 @@ export class ApprovalDesk {
 
     const now = Date.now();
     const expiresS = permissions.expires_s ?? DEFAULT_APPROVAL_EXPIRES_S;
+    // Every text the runtime supplied is masked before it is stored, shown or sent in an event:
+    // an ACP agent's summary is its tool title, which quotes the command (`API_TOKEN=sk-…`).
     const input = maskToolInput(ask.input);
+    const tool = maskSecretsInText(ask.tool);
     const record = await this.#opts.stores.approvals.create({
       id: newId('apr'),
       kind: 'permission',
@@ -98,9 +101,9 @@ export class ApprovalDesk {
       runId: run.id,
       conversationId: run.conversationId,
       sessionKey,
-      tool: ask.tool,
+      tool,
       input,
-      summary: ask.summary ?? summarize(ask.tool, input),
+      summary: ask.summary === undefined ? summarize(tool, input) : maskSecretsInText(ask.summary),
       requestedAt: now,
       expiresAt: now + expiresS * 1000,
     });
@@ -127,7 +130,7 @@ export class ApprovalDesk {
     const expiresS = permissions.expires_s ?? DEFAULT_APPROVAL_EXPIRES_S;
     const now = Date.now();
     const input = maskToolInput({ question: question.question, ...(question.choices?.length ? { choices: question.choices } : {}) });
-    const text = question.question.replace(/\s+/g, ' ').trim();
+    const text = maskSecretsInText(question.question).replace(/\s+/g, ' ').trim();
     const record = await this.#opts.stores.approvals.create({
       id: newId('apr'),
       kind: 'question',
