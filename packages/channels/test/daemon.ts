@@ -12,6 +12,7 @@
  *   the platform's and the agent's time, not process starts.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 import { createChannel } from '../src/channel.ts';
@@ -40,6 +41,12 @@ export function createChannelDaemon(options: ChannelDaemonOptions): Promise<Test
       ...options.extra,
     }),
   });
+}
+
+/** Opens the mock runtime's gate `name` (docs/cli.md): the run holding at it goes on. */
+export function openGate(d: TestDaemon, name: string): void {
+  mkdirSync(join(d.home, 'mock-gates'), { recursive: true });
+  writeFileSync(join(d.home, 'mock-gates', name), '');
 }
 
 /**

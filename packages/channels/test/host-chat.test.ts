@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { GUILD_CHANNEL, OTHER_CHANNEL, THREAD } from '@tinyagi/test-kit/fake-discord';
 import { SLACK_CHANNEL, slackDmOf } from '@tinyagi/test-kit/fake-slack';
-import { createChannelDaemon } from './daemon.ts';
+import { createChannelDaemon, openGate } from './daemon.ts';
 import { BOT_LID } from './fakes/wa-server.ts';
 import { hostPlatforms, type PlatformName } from './platforms.ts';
 
@@ -39,7 +39,7 @@ beforeAll(async () => {
         rules: [
           ...Object.entries(LONG).map(([name, reply]) => ({ match: `long answer on ${name}`, reply })),
           { match: 'format check', reply: FORMATTED },
-          { match: 'slack format', latency_ms: 1500, reply: '**Done** with `a<b` & [docs](https://example.com/?a=1&b=2)' },
+          { match: 'slack format', gate: 'slack-format', reply: '**Done** with `a<b` & [docs](https://example.com/?a=1&b=2)' },
           { match: 'take your time', latency_ms: 60_000, reply: 'finally done' },
           { match: 'send the report', reply: `Here it is. [send_file: ${join(home, 'files', 'report.txt')}]` },
         ],
@@ -357,6 +357,9 @@ describe('slack, in-process', () => {
 
   it('formatting arrives as mrkdwn, and the message worked on gets :eyes: then :white_check_mark:', async () => {
     const ts = fake.dm({ user: USER, text: 'slack format' });
+    // The run holds (the mock's gate) until the status reaction is there, then replies.
+    await fake.until(() => fake.reactions.some((r) => r.ts === ts && r.name === 'eyes' && r.method === 'reactions.add'), 'the :eyes: status');
+    openGate(d, 'slack-format');
     await fake.until(() => texts(DM).find((t) => t.startsWith('*Done*')), 'the formatted reply');
     expect(texts(DM).find((t) => t.startsWith('*Done*'))).toMatch(/^\*Done\* with `a&lt;b` &amp; <https:\/\/example\.com\/\?a=1&amp;b=2\|docs>/);
     await fake.until(() => fake.reactionsOn(DM, ts).includes('white_check_mark'), 'the done reaction');

@@ -12,7 +12,7 @@ import { waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { slackDmOf } from '@tinyagi/test-kit/fake-slack';
 import type { FakeFailure } from '@tinyagi/test-kit/fake-telegram';
-import { createChannelDaemon } from './daemon.ts';
+import { createChannelDaemon, openGate } from './daemon.ts';
 import { describeInOrder, hostPlatforms, pair, type ChatPlatform, type PlatformName } from './platforms.ts';
 
 const { tg, dc, sl, wa, platforms, channels, close } = hostPlatforms(4200);
@@ -20,7 +20,7 @@ let d: TestDaemon;
 
 beforeAll(async () => {
   await Promise.all(platforms.map((p) => p.start()));
-  d = await createChannelDaemon({ coder: () => ({ mock: { reply: 'coder done: {{message}}', rules: [{ match: 'slow one', latency_ms: 1500, reply: 'coder done: slow one' }] } }) });
+  d = await createChannelDaemon({ coder: () => ({ mock: { reply: 'coder done: {{message}}', rules: [{ match: 'slow one', gate: 'slow-one', reply: 'coder done: slow one' }] } }) });
   await d.start();
   // A retry_after over 5 s hands the chat's replies back to the outbox (the default waits up to 30 s in place).
   const blocks: Partial<Record<PlatformName, Record<string, unknown>>> = { telegram: { max_inline_retry_ms: 5000 }, discord: { max_inline_retry_ms: 5000 } };
@@ -238,6 +238,8 @@ describe('what the whole channel meets', () => {
       await server.until(() => server.receipts.has(id), 'the receipt');
       server.refuseNext(2, 408);
       server.disconnect(428);
+      // The reply is produced only now, while the session is down (the mock's gate, docs/cli.md).
+      openGate(d, 'slow-one');
       await server.until(() => count(wa, ALICE, /coder done: slow one/) === 1, 'the reply after the reconnect', 60_000);
       await waitFor(async () => (await outbox('whatsapp')).find((r) => /slow one/.test(r.text))?.status === 'delivered', 30_000, 'the reply acked');
       expect(count(wa, ALICE, /coder done: slow one/)).toBe(1);
