@@ -15,7 +15,12 @@ beforeAll(async () => {
   h = await startHarness({
     limits: { pairingPerMinute: 2, bodyBytes: 64 * 1024 },
     // The matrix below sends a hundred requests without a valid token; rate-limit.test.ts covers that limit.
-    settings: (home) => ({ ...baseSettings(home), server: { rate_limit: { message_burst: 3, messages_per_second: 0.01, auth_failures_per_minute: 100_000 } } }),
+    settings: (home) => {
+      const base = baseSettings(home);
+      // A reviewer's "break" message fails at once (a run that ended failed).
+      base.agents!['reviewer']!.mock = { reply: 'reviewed', rules: [{ match: 'break', fail: 'permanent', reply: '' }] };
+      return { ...base, server: { rate_limit: { message_burst: 3, messages_per_second: 0.01, auth_failures_per_minute: 100_000 } } };
+    },
   });
 });
 afterAll(async () => {
@@ -272,19 +277,29 @@ describe('event-stream tickets', async () => {
 });
 
 describe('run-scoped tokens', () => {
+  /** A run that completed, and one of another conversation that failed. */
   let own: { runId: string; conversationId: string };
   let other: { runId: string; conversationId: string };
+  /** A run at work (coder's "slow" message waits until it is cancelled). */
+  let running: { runId: string; conversationId: string };
+
+  const runOf = async (message: string, agent: string, until: (status: string) => boolean) => {
+    const sent = await h.client.sendMessage({ body: { message, agent } });
+    const run = await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).run ?? undefined, 10_000, 'run');
+    await waitFor(async () => until((await h.client.getRun({ params: { id: run.id } })).run.status) || undefined, 10_000, `the run of "${message}"`);
+    return { runId: run.id, conversationId: sent.conversationId };
+  };
 
   beforeAll(async () => {
-    const runOf = async (message: string) => {
-      const sent = await h.client.sendMessage({ body: { message, agent: 'reviewer' } });
-      const run = await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).run ?? undefined, 10_000, 'run');
-      // Ended, so what the tests expect of a run that is not running holds on a loaded machine too.
-      await waitFor(async () => (await h.client.getRun({ params: { id: run.id } })).run.status === 'completed' || undefined, 10_000, 'the run to end');
-      return { runId: run.id, conversationId: sent.conversationId };
-    };
-    own = await runOf('first');
-    other = await runOf('second');
+    own = await runOf('first', 'reviewer', (s) => s === 'completed');
+    other = await runOf('break it', 'reviewer', (s) => s === 'failed');
+    running = await runOf('slow parent', 'coder', (s) => s === 'running');
+  });
+  /** The running run's call of a sub-agent that works until cancelled: answered once the conversation is cancelled. */
+  let parentCall: Promise<unknown> | undefined;
+  afterAll(async () => {
+    await h.client.cancelConversation({ params: { id: running.conversationId } });
+    await parentCall;
   });
 
   const withToken = (token: string) => (method: string, path: string, body?: string) =>
@@ -294,27 +309,73 @@ describe('run-scoped tokens', () => {
       headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body } : {}),
     });
+  const tokenOf = (run: { runId: string; conversationId: string }) => withToken(mintRunToken(h.token, run.runId, run.conversationId));
 
-  it('reads its own conversation and runs', async () => {
-    const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
-    expect((await call('GET', `/api/runs/${own.runId}`)).status).toBe(200);
-    expect((await call('GET', `/api/conversations/${own.conversationId}`)).status).toBe(200);
-    // Spawning under its own run passes the guard and reaches the orchestrator (which answers or refuses explicitly).
-    const spawn = await call('POST', `/api/runs/${own.runId}/spawn`, '{"agent":"coder","task":"help"}');
-    expect(spawn.status).toBe(200);
-    expect(typeof (JSON.parse(spawn.text) as { ok: unknown }).ok).toBe('boolean');
-    // Declaring an action is the run's own: it passes the guard, and the orchestrator answers (the run is not running here: 409).
-    const declared = await call('POST', `/api/runs/${own.runId}/actions`, '{"type":"send_file","path":"notes.md"}');
-    expect({ status: declared.status, code: codeOf(declared.text) }).toEqual({ status: 409, code: 'INVALID_STATE' });
+  it('reads its own conversation and runs, spawns children of itself and declares its own actions while its run runs', async () => {
+    const call = tokenOf(running);
+    expect((await call('GET', `/api/runs/${running.runId}`)).status).toBe(200);
+    expect((await call('GET', `/api/conversations/${running.conversationId}`)).status).toBe(200);
+    const spawn = await call('POST', `/api/runs/${running.runId}/spawn`, '{"agent":"reviewer","task":"help"}');
+    expect({ status: spawn.status, body: JSON.parse(spawn.text) }).toMatchObject({ status: 200, body: { ok: true, text: 'reviewed' } });
+    const declared = await call('POST', `/api/runs/${running.runId}/actions`, '{"type":"send_file","path":"notes.md"}');
+    expect({ status: declared.status, accepted: (JSON.parse(declared.text) as { accepted?: boolean }).accepted }).toEqual({ status: 200, accepted: true });
+  });
+
+  it("a child run's token acts for the child only: it spawns under itself, never under its parent", async () => {
+    parentCall = tokenOf(running)('POST', `/api/runs/${running.runId}/spawn`, '{"agent":"coder","task":"slow child"}');
+    const childRun = await waitFor(
+      async () => (await h.client.getRun({ params: { id: running.runId } })).children.find((c) => c.agentId === 'coder' && c.status === 'running'),
+      10_000,
+      'the child run to start',
+    );
+    const child = tokenOf({ runId: childRun.id, conversationId: running.conversationId });
+    for (const [method, path, body] of [
+      ['POST', `/api/runs/${running.runId}/spawn`, '{"agent":"reviewer","task":"as my parent"}'],
+      ['POST', `/api/runs/${running.runId}/actions`, '{"type":"send_file","path":"notes.md"}'],
+      ['POST', `/api/runs/${running.runId}/ask`, '{"question":"which one?"}'],
+      ['POST', `/api/runs/${running.runId}/approval`, '{"tool":"Bash","input":{"command":"ls"}}'],
+      ['PATCH', `/api/runs/${running.runId}/task`, '{"comment":"x"}'],
+    ] as const) {
+      const res = await child(method, path, body);
+      expect({ path, status: res.status, code: codeOf(res.text) }).toEqual({ path, status: 403, code: 'SCOPE_FORBIDDEN' });
+    }
+    const own = await child('POST', `/api/runs/${childRun.id}/spawn`, '{"agent":"reviewer","task":"as myself"}');
+    expect({ status: own.status, body: JSON.parse(own.text) }).toMatchObject({ status: 200, body: { ok: true, text: 'reviewed' } });
+    // Reading stays the conversation's: the child may read its parent's run.
+    expect((await child('GET', `/api/runs/${running.runId}`)).status).toBe(200);
+  });
+
+  it('stops working once its run ended (completed, failed, cancelled): 403 RUN_ENDED on every run route', async () => {
+    // Through the orchestrator: the API's message burst is spent by now.
+    const sent = await h.orchestrator.submit({ message: 'slow, then cancelled', agent: 'coder' });
+    const cancelled = await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).run ?? undefined, 10_000, 'the run to start');
+    await h.client.cancelRun({ params: { id: cancelled.id } });
+    await waitFor(async () => (await h.client.getRun({ params: { id: cancelled.id } })).run.status === 'cancelled' || undefined, 10_000, 'the run to be cancelled');
+    for (const ended of [own, other, { runId: cancelled.id, conversationId: sent.conversationId }]) {
+      const call = tokenOf(ended);
+      for (const [method, path, body] of [
+        ['GET', `/api/runs/${ended.runId}`],
+        ['GET', `/api/conversations/${ended.conversationId}`],
+        ['POST', `/api/runs/${ended.runId}/spawn`, '{"agent":"reviewer","task":"after the end"}'],
+        ['POST', `/api/runs/${ended.runId}/actions`, '{"type":"send_file","path":"notes.md"}'],
+        ['POST', `/api/runs/${ended.runId}/ask`, '{"question":"still there?"}'],
+        ['POST', `/api/runs/${ended.runId}/approval`, '{"tool":"Bash","input":{"command":"ls"}}'],
+        ['GET', `/api/runs/${ended.runId}/task`],
+        ['PATCH', `/api/runs/${ended.runId}/task`, '{"comment":"x"}'],
+      ] as const) {
+        const res = await call(method, path, body);
+        expect({ path, status: res.status, code: codeOf(res.text) }).toEqual({ path, status: 403, code: 'RUN_ENDED' });
+      }
+    }
   });
 
   it('declares actions with a run token only, never with the API token', async () => {
-    const withApiToken = await withToken(h.token)('POST', `/api/runs/${own.runId}/actions`, '{"type":"send_file","path":"notes.md"}');
+    const withApiToken = await withToken(h.token)('POST', `/api/runs/${running.runId}/actions`, '{"type":"send_file","path":"notes.md"}');
     expect({ status: withApiToken.status, code: codeOf(withApiToken.text) }).toEqual({ status: 403, code: 'SCOPE_FORBIDDEN' });
   });
 
   it('is refused on another conversation', async () => {
-    const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
+    const call = tokenOf(running);
     for (const [method, path, body] of [
       ['GET', `/api/runs/${other.runId}`],
       ['GET', `/api/conversations/${other.conversationId}`],
@@ -330,19 +391,19 @@ describe('run-scoped tokens', () => {
   });
 
   it('is refused on every route not declared for run tokens', async () => {
-    const call = withToken(mintRunToken(h.token, own.runId, own.conversationId));
+    const call = tokenOf(running);
     const routes = protectedRoutes().filter((r) => !['getRun', 'spawnRun', 'getConversation', 'declareRunAction', 'requestRunApproval', 'askRunHuman', 'getRunTask', 'updateRunTask'].includes(r.name));
     const answers = await Promise.all(routes.map(async (r) => `${r.name} ${codeOf((await call(r.method, r.path)).text)}`));
     expect(answers.filter((a) => !a.endsWith(' SCOPE_FORBIDDEN'))).toEqual([]);
   });
 
   it('a forged or mismatched run token is 401', async () => {
-    const forged = withToken(mintRunToken('not-the-server-token-000000', own.runId, own.conversationId));
-    expect((await forged('GET', `/api/runs/${own.runId}`)).status).toBe(401);
-    const mismatched = withToken(mintRunToken(h.token, own.runId, other.conversationId));
-    expect((await mismatched('GET', `/api/runs/${own.runId}`)).status).toBe(401);
-    const unknownRun = withToken(mintRunToken(h.token, 'run_unknown', own.conversationId));
-    expect((await unknownRun('GET', `/api/runs/${own.runId}`)).status).toBe(401);
+    const forged = withToken(mintRunToken('not-the-server-token-000000', running.runId, running.conversationId));
+    expect((await forged('GET', `/api/runs/${running.runId}`)).status).toBe(401);
+    const mismatched = withToken(mintRunToken(h.token, running.runId, other.conversationId));
+    expect((await mismatched('GET', `/api/runs/${running.runId}`)).status).toBe(401);
+    const unknownRun = withToken(mintRunToken(h.token, 'run_unknown', running.conversationId));
+    expect((await unknownRun('GET', `/api/runs/${running.runId}`)).status).toBe(401);
   });
 });
 
@@ -360,7 +421,7 @@ describe('limits', () => {
       statuses.push(res.status);
       last = res.text;
     }
-    // Two messages were already sent by the run-token tests within this minute.
+    // Three messages were already sent by the run-token tests within this minute.
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(4);
     expect(statuses.every((s) => s === 202 || s === 429)).toBe(true);
     expect(codeOf(last)).toBe('RATE_LIMITED');

@@ -102,7 +102,11 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
       return { runId: params.id, accepted: true as const, note: ctx.orchestrator.declareRunAction(params.id, body) };
     },
 
-    spawnRun: async ({ params, body }) => {
+    spawnRun: async ({ params, body, auth }) => {
+      // A run spawns sub-agents of itself only: a child's token may not spawn beside itself, under its parent.
+      if (auth.kind === 'run' && auth.runId !== params.id) {
+        throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token spawns sub-agents of its own run only (TINYAGI_RUN_ID), not of another run of its conversation.');
+      }
       const parent = await ctx.stores.runs.mustGetRun(params.id);
       return await ctx.orchestrator.spawn(parent.id, { agent: body.agent, task: body.task, session: body.session, timeoutMs: body.timeoutMs });
     },

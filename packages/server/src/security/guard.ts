@@ -1,7 +1,7 @@
 /**
  * The request guard (onRequest hooks), in this order:
  * 1. Host check (DNS rebinding) and Origin check (CORS allowlist): before anything else runs.
- * 2. Credentials: the API token; or a run-scoped token on routes declared `auth: 'run'`; or a
+ * 2. Credentials: the API token; or a run-scoped token, while its run runs (else RUN_ENDED), on routes declared `auth: 'run'`; or a
  *    channel-scoped token on routes declared `auth: 'channel'` and on the event stream; or a
  *    ticket on the event stream; or TinyOffice's session cookie (HttpOnly, SameSite=Strict), for
  *    which a state-changing request must also come from the page's own origin (CSRF: the cookie
@@ -15,6 +15,7 @@
  * validated (see routing.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TERMINAL_RUN_STATUSES } from '@tinyagi/core';
 import { effectiveServer } from '@tinyagi/core/internal';
 import { RequestError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
@@ -188,10 +189,15 @@ async function authenticate(request: FastifyRequest, mode: GuardMode, ctx: Serve
     return { kind: 'channel', channel };
   }
   if (isRunToken(bearer)) {
-    if (mode !== 'run') throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only spawn and read runs of its own conversation.');
+    if (mode !== 'run')
+      throw new RequestError('SCOPE_FORBIDDEN', 'A run-scoped token may only act for its own run (spawn its sub-agents, ask, declare actions, update its task) and read runs of its own conversation.');
     const runId = runIdOfToken(bearer);
     const run = runId === undefined ? undefined : await ctx.stores.runs.getRun(runId);
     if (!run || !verifyRunToken(ctx.token, bearer, run.id, run.conversationId)) throw new RequestError('AUTH_INVALID', 'The run-scoped token is not valid.');
+    // A token works while its run runs: what its CLI left behind (a background job, a file) cannot act for the run later.
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) {
+      throw new RequestError('RUN_ENDED', `The run-scoped token's run ${run.id} has ended (${run.status}): a run's token works only while its run runs.`);
+    }
     return { kind: 'run', runId: run.id, conversationId: run.conversationId };
   }
   if (!secretsEqual(bearer, ctx.token)) throw new RequestError('AUTH_INVALID');

@@ -1,9 +1,11 @@
 /**
  * Run-scoped tokens: what an agent's shell gets (with its run id) for `tinyagi call`. The token
- * is `run.<runId>.<HMAC(runId, conversationId)>`, so it is bound to one conversation: it may
- * spawn children of runs in that conversation and read that conversation's runs, nothing else.
- * The daemon mints it when it starts an agent process (mintRunToken) and passes it in the
- * child's environment.
+ * is `run.<runId>.<HMAC(runId, conversationId)>`, so it is bound to one run of one conversation:
+ * it acts for its own run only (spawns children of it, asks for it, declares its actions, updates
+ * its task) and reads that conversation's runs, nothing else, and only while the run runs (the
+ * guard refuses it with RUN_ENDED once the run completed, failed or was cancelled). The daemon
+ * mints it when it starts an agent process (mintRunToken) and passes it in the child's
+ * environment.
  */
 import { secretsEqual, sign } from './secrets.ts';
 
