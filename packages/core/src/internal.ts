@@ -89,6 +89,7 @@ export {
   fileSettingsSource,
   maskSettings,
   maskUrlSecrets,
+  maskUrlSecretsInText,
   secretStatus,
   stripUnchangedMasks,
   DEFAULT_WORKSPACE_PATH,

@@ -121,6 +121,28 @@ export function signalUrl(endpoint: string, protocol: OtlpProtocol, signal: 'tra
   return `${endpoint.replace(/\/+$/, '')}/v1/${signal}`;
 }
 
+/**
+ * An endpoint's user and password (`http://user:password@collector:4318`) as a Basic
+ * `Authorization` header, and the endpoint without them: a URL is shown where a header is not (a
+ * CLI's command line, visible in `ps`; log lines), and every OTLP exporter reads the header from
+ * OTEL_EXPORTER_OTLP_HEADERS. A header the operator set themselves wins.
+ */
+function moveEndpointCredentials(endpoint: string, headers: Record<string, string> | undefined): { endpoint: string; headers: Record<string, string> | undefined } {
+  const url = new URL(endpoint);
+  if (url.username === '' && url.password === '') return { endpoint, headers };
+  const bare = endpoint.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+  if (headers && Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) return { endpoint: bare, headers };
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const credentials = `${decode(url.username)}:${decode(url.password)}`;
+  return { endpoint: bare, headers: { ...headers, Authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+}
+
 /** Whether trace export is on, and its configuration; undefined when off (then load nothing). */
 export function resolveTraceExport(settings: TelemetrySettings | undefined, env: Env = process.env): TraceExportConfig | undefined {
   if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') return undefined;
@@ -153,7 +175,8 @@ export function resolveTraceExport(settings: TelemetrySettings | undefined, env:
   if (settings?.cli_telemetry) {
     const endpoint = settings.endpoint || env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim() || (protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318');
     signalUrl(endpoint, protocol); // refuses a bad URL here, with its value
-    cliTelemetry = { endpoint: endpoint.replace(/\/+$/, ''), protocol, headers: headers ?? parseHeaders(env['OTEL_EXPORTER_OTLP_HEADERS']), captureContent };
+    const moved = moveEndpointCredentials(endpoint.replace(/\/+$/, ''), headers ?? parseHeaders(env['OTEL_EXPORTER_OTLP_HEADERS']));
+    cliTelemetry = { endpoint: moved.endpoint, protocol, headers: moved.headers, captureContent };
   }
   return {
     url: settings?.endpoint ? signalUrl(settings.endpoint, protocol) : undefined,

@@ -115,3 +115,33 @@ it('cli_telemetry: the CLI gets the collector (endpoint, protocol, headers), the
     OTEL_LOG_TOOL_DETAILS: '1',
   });
 });
+
+it("cli_telemetry with an endpoint's credentials (`http://user:password@…`): the CLI gets them as a Basic Authorization header, never in its URL or on its command line (Codex's argv shows in `ps`)", async () => {
+  const receiver = await httpReceiver();
+  cleanups.push(() => receiver.close());
+  const withCredentials = receiver.endpoint.replace('http://', 'http://probe:s3cret-pass%21@');
+  const config = resolveTraceExport({ enabled: true, endpoint: withCredentials, protocol: 'http/json', cli_telemetry: true }, {})!;
+  const basic = `Basic ${Buffer.from('probe:s3cret-pass!').toString('base64')}`;
+  expect(config.cliTelemetry).toEqual({ endpoint: receiver.endpoint, protocol: 'http/json', headers: { Authorization: basic }, captureContent: false });
+  // A header the operator set wins; the URL's credentials still stay out.
+  const own = resolveTraceExport({ enabled: true, endpoint: withCredentials, cli_telemetry: true, headers: { authorization: 'Bearer collector-key' } }, {})!;
+  expect(own.cliTelemetry).toMatchObject({ endpoint: receiver.endpoint, headers: { authorization: 'Bearer collector-key' } });
+
+  const exp = await createTraceObserver({ ...config, batch: { maxQueueSize: 100, maxExportBatchSize: 10, scheduledDelayMillis: 20, exportTimeoutMillis: 2000 } });
+  cleanups.push(() => exp.shutdown());
+  const dir = tempDir('tinyagi-otel-cli-');
+  const logFile = join(dir, 'fake.log');
+  const fakeCodex = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('codex') }, env: { ...req.env, FAKE_LOG: logFile, FAKE_STATE_DIR: dir } });
+  const h = await harness({ agents: { cx: { provider: 'openai' } } }, { observers: [exp.observer], invoke: exp.wrapInvoke(fakeCodex) });
+  cleanups.push(() => h.close());
+  const sent = await h.orchestrator.submit({ agent: 'cx', message: 'FAKE:reply=ok', senderId: 'u1' });
+  await h.waitForConversation(sent.conversationId);
+  const [logged] = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { cli: string; argv: string[]; env: Record<string, string> });
+  expect(logged!.cli).toBe('codex');
+  expect(logged!.argv.join(' ')).toContain(`otel.trace_exporter={ otlp-http = { endpoint = "${receiver.endpoint}/v1/traces"`);
+  expect(logged!.argv.join(' ')).not.toMatch(/s3cret|probe/);
+  expect(logged!.env).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_HEADERS: `Authorization=${encodeURIComponent(basic)}` });
+});

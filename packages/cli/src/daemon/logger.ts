@@ -1,8 +1,10 @@
 /**
  * The daemon's line logger: `2025-01-01T12:00:00.000Z INFO  [scope] message`. Lines go to the
  * rotating daemon.log and, in the foreground, to stdout as well; both are written once per turn
- * of the event loop (errors at once).
+ * of the event loop (errors at once). A URL's password in a message (an OTLP endpoint
+ * `http://user:password@…`, a database URL in an error) is masked before the line is written.
  */
+import { maskUrlSecretsInText } from '@tinyagi/core/internal';
 import { batchPerTurn, joinChunks, type RotatingLog } from './rotating-log.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -28,7 +30,7 @@ export function createLogger(options: LoggerOptions, scope = 'daemon'): Logger {
 
 function scopedLogger(file: RotatingLog | undefined, echo: ReturnType<typeof batchPerTurn> | undefined, scope: string): Logger {
   const write = (level: LogLevel, message: string): void => {
-    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}\n`;
+    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${maskUrlSecretsInText(message)}\n`;
     file?.write(line);
     echo?.push(line);
     // An error may be the last thing the process says: on disk before the call returns.

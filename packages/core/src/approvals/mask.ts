@@ -4,7 +4,7 @@
  * URL passwords, `Authorization: Bearer …`, `NAME_TOKEN=…`-style assignments and well-known key
  * formats (`sk-…`, `xox…-`, `ghp_…`, `AKIA…`).
  */
-import { isSecretKey, maskSecret, maskUrlSecrets } from '../config/secrets.ts';
+import { isSecretKey, maskSecret, maskUrlSecretsInText } from '../config/secrets.ts';
 
 /** `prefix` kept, `secret` masked: `Bearer sk-…wxyz`, `API_TOKEN=sk-…wxyz`, `--password=…`. */
 const SECRET_IN_TEXT: readonly RegExp[] = [
@@ -15,7 +15,7 @@ const SECRET_IN_TEXT: readonly RegExp[] = [
 const KEY_FORMATS = /\b(sk-[A-Za-z0-9_-]{12,}|xox[abpr]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})\b/g;
 
 export function maskSecretsInText(text: string): string {
-  let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]+/gi, (url) => maskUrlSecrets(url));
+  let out = maskUrlSecretsInText(text);
   for (const re of SECRET_IN_TEXT) out = out.replace(re, (_all, prefix: string, secret: string) => `${prefix}${maskSecret(secret.replace(/^["']|["']$/g, ''))}`);
   return out.replace(KEY_FORMATS, (key) => maskSecret(key));
 }

@@ -86,6 +86,7 @@ export {
   isMaskedValue,
   maskSettings,
   maskUrlSecrets,
+  maskUrlSecretsInText,
   hasMaskedUrlSecret,
   secretStatus,
   stripUnchangedMasks,

@@ -95,6 +95,11 @@ export function maskUrlSecrets(value: string): string {
   return editUrlSecrets(value, (secret) => (secret === '' ? secret : MASK_CHAR));
 }
 
+/** Every URL inside free text (a log line, an error message) with its password and secret query parameters masked. */
+export function maskUrlSecretsInText(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]+/gi, (url) => maskUrlSecrets(url));
+}
+
 /** True for a URL whose password or secret query parameter is a mask (what maskUrlSecrets shows). */
 export function hasMaskedUrlSecret(value: string): boolean {
   let masked = false;

@@ -7,6 +7,7 @@ import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
 import { readChannelLogin } from '../channel-login.ts';
 import { channelKinds } from '@tinyagi/core';
+import { maskUrlSecretsInText } from '@tinyagi/core/internal';
 import { type LoginCodeRefusal, sessionCookie } from '../security/office-sessions.ts';
 
 /** LOGIN_CODE_INVALID's message per reason (details.reason carries the reason for clients). */
@@ -90,7 +91,9 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     logs: async ({ query }) => {
       if (!ctx.logFile) throw new RequestError('NOT_AVAILABLE', 'No daemon log in this process; logs are written when the daemon runs (`tinyagi start`).');
       const { lines, truncated } = await tailLines(ctx.logFile, query.lines ?? 200);
-      return { file: ctx.logFile, lines, truncated };
+      // The daemon's logger masks URL passwords; what reached the file another way (a crash's
+      // stderr, a line from before that) is masked here.
+      return { file: ctx.logFile, lines: lines.map(maskUrlSecretsInText), truncated };
     },
 
     createTicket: () => createTicket(ctx.token),

@@ -48,7 +48,10 @@ export function providerArgs(req: InvokeRequest): string[] {
  * from `[otel]` only, so they become `otel.exporter` (its log events), `otel.trace_exporter` and
  * `otel.metrics_exporter` here (and OTEL_LOG_USER_PROMPTS=1, set with capture_content, becomes
  * `otel.log_user_prompt`). TRACEPARENT (in the same environment) makes Codex continue our
- * trace. Headers are left out: on the command line they would show in the process list.
+ * trace. Headers stay off the command line (it shows in the process list): Codex's OTLP
+ * exporters read OTEL_EXPORTER_OTLP_HEADERS from its environment themselves (checked with 0.169),
+ * and the trace export moves an endpoint's `user:password@` into that variable, so the endpoint
+ * here carries no credentials.
  */
 export function codexOtelArgs(req: InvokeRequest): string[] {
   const env = req.env;
