@@ -2,13 +2,14 @@
  * Slack's HTTP Events API (mode "http", slack/events-http.ts): the real Slack adapter receives
  * events the fake Slack POSTs to its Request URL, signed as Slack signs them, with Slack's retry
  * rules; requests that are not Slack's (no or bad signature, an old timestamp) are refused; the
- * Request URL check (url_verification) and interactivity payloads are answered as Slack expects.
+ * Request URL check (url_verification) and interactivity payloads are answered as Slack expects;
+ * events and button presses of another workspace than the bot's are answered 200 and dropped.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeSlack, slackDmOf } from '@tinyagi/test-kit/fake-slack';
+import { FakeSlack, SLACK_APP, SLACK_TEAM, slackDmOf } from '@tinyagi/test-kit/fake-slack';
 import { freePort } from '@tinyagi/test-kit';
 import { requiredChannelSecrets } from '@tinyagi/client/contract';
-import type { InboundMessage } from '../src/adapter.ts';
+import type { ApprovalClick, InboundMessage } from '../src/adapter.ts';
 import { SlackAdapter } from '../src/slack/adapter.ts';
 import { SlackEventsHttpReceiver, slackSignature } from '../src/slack/events-http.ts';
 import { slackKind } from '../src/slack/kind.ts';
@@ -20,14 +21,19 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function httpAdapter(receive: (m: InboundMessage) => Promise<void>, ackTimeoutMs = 2500) {
+async function httpAdapter(receive: (m: InboundMessage) => Promise<void>, ackTimeoutMs = 2500, click?: (c: ApprovalClick) => Promise<void>, logged: string[] = []) {
   const fake = new FakeSlack({ ackTimeoutMs: ackTimeoutMs + 1500 });
   await fake.start();
   cleanups.push(() => fake.close());
   const port = await freePort();
-  const adapter = new SlackAdapter({ botToken: fake.botToken, apiUrl: fake.apiUrl, http: { signingSecret: fake.signingSecret, port, ackTimeoutMs } });
+  const adapter = new SlackAdapter({
+    botToken: fake.botToken,
+    apiUrl: fake.apiUrl,
+    http: { signingSecret: fake.signingSecret, port, ackTimeoutMs },
+    log: (level, message) => logged.push(`${level} ${message}`),
+  });
   cleanups.push(() => adapter.stop());
-  await adapter.start({ receive });
+  await adapter.start({ receive, ...(click ? { click } : {}) });
   fake.requestUrl = `http://127.0.0.1:${port}/slack/events`;
   return { fake, port };
 }
@@ -71,6 +77,64 @@ describe('slack over the HTTP Events API (real adapter, fake Slack posting signe
     expect(fake.httpDeliveries[0]).toMatchObject({ attempt: 0, status: 503 });
     expect(fake.httpDeliveries.at(-1)).toMatchObject({ status: 200 });
     expect(fake.httpDeliveries.at(-1)!.attempt).toBeGreaterThan(0);
+  });
+
+  it("drops (answered 200, so Slack does not retry) a signed event or button press of another workspace than the bot's; its own still arrive", async () => {
+    const received: InboundMessage[] = [];
+    const clicks: ApprovalClick[] = [];
+    const logged: string[] = [];
+    const { fake, port } = await httpAdapter(
+      async (m) => void received.push(m),
+      2500,
+      async (c) => void clicks.push(c),
+      logged,
+    );
+    // What Slack posts for a workspace where the same app is installed too: signed with the app's one signing secret.
+    const signedPost = (body: string, contentType = 'application/json') => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return fetch(`http://127.0.0.1:${port}/slack/events`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': slackSignature(fake.signingSecret, timestamp, body) },
+        body,
+      }).then((res) => res.status);
+    };
+    const event = (teamId: string, text: string, id: string) =>
+      JSON.stringify({
+        token: 'verification-token',
+        team_id: teamId,
+        api_app_id: SLACK_APP,
+        type: 'event_callback',
+        event_id: id,
+        event_time: Math.floor(Date.now() / 1000),
+        authorizations: [{ enterprise_id: null, team_id: teamId, user_id: 'U0BOTOTHER', is_bot: true, is_enterprise_install: false }],
+        event: { type: 'message', channel_type: 'im', channel: 'D0OTHER001', user: 'U0MALLORY1', text, ts: `${Math.floor(Date.now() / 1000)}.000100`, event_ts: '1.1', team: teamId },
+      });
+    expect(await signedPost(event('T0OTHER001', 'from another workspace', 'Ev0OTHER1'))).toBe(200);
+    // Dropped before the answer (an event's 200 waits for the host to take it, so a taken one would be in `received` now).
+    expect(received).toEqual([]);
+    expect(logged).toContainEqual(expect.stringMatching(/^warn slack events: dropped an event of another workspace \(T0OTHER001; the bot's is T0FAKE001\)/));
+    // The same, named as the bot's workspace: taken, so the test's event shape is one the adapter takes.
+    expect(await signedPost(event(SLACK_TEAM, 'from the bot workspace', 'Ev0OWN001'))).toBe(200);
+    const press = (teamId: string) =>
+      `payload=${encodeURIComponent(
+        JSON.stringify({
+          type: 'block_actions',
+          team: { id: teamId, domain: 'other' },
+          enterprise: null,
+          user: { id: 'U0MALLORY1', team_id: teamId },
+          api_app_id: SLACK_APP,
+          trigger_id: `${teamId}.1`,
+          channel: { id: 'D0OTHER001' },
+          container: { type: 'message', channel_id: 'D0OTHER001', message_ts: '1.1' },
+          actions: [{ type: 'button', action_id: 'apr_1:tok', value: 'allow_once' }],
+        }),
+      )}`;
+    expect(await signedPost(press('T0OTHER001'), 'application/x-www-form-urlencoded')).toBe(200);
+    expect(logged).toContainEqual(expect.stringMatching(/^warn slack events: dropped an interaction of another workspace/));
+    expect(await signedPost(press(SLACK_TEAM), 'application/x-www-form-urlencoded')).toBe(200);
+    await fake.until(() => clicks.length > 0, "the bot workspace's press");
+    expect(received.map((m) => m.text)).toEqual(['from the bot workspace']);
+    expect(clicks.map((c) => c.approvalId)).toEqual(['apr_1']);
   });
 
   it('refuses what Slack did not sign: no signature, a wrong one, an old timestamp (401); other paths 404, other methods 405', async () => {

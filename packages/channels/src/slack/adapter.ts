@@ -437,6 +437,8 @@ export class SlackAdapter implements ChannelAdapter {
       const auth = await this.#web.auth.test();
       this.#botUserId = auth.user_id ?? '';
       this.#botId = auth.bot_id ?? '';
+      // Over HTTP, another workspace's events reach the same Request URL (one signing secret per app).
+      if (this.#socket instanceof SlackEventsHttpReceiver) this.#socket.acceptOnly({ teamId: auth.team_id ?? '', enterpriseId: auth.enterprise_id, enterpriseInstall: auth.is_enterprise_install });
     } catch (err) {
       throw this.#startError(err, 'bot token (auth.test)', 'SLACK_BOT_TOKEN or channels.slack.bot_token (api.slack.com/apps → your app → OAuth & Permissions → Bot User OAuth Token, xoxb-…)');
     }

@@ -8,7 +8,10 @@
  * - `event_callback` → `<event.type>` and `slack_event` (`type: 'events_api'`), with `ack`, `body`,
  *   `event`, `envelope_id` (the event id) and `retry_num` (`X-Slack-Retry-Num`);
  * - an interactivity payload (form field `payload`) → `interactive` and `slack_event`;
- * - `url_verification` is answered with its challenge (Slack's check of the Request URL).
+ * - `url_verification` is answered with its challenge (Slack's check of the Request URL);
+ * - an event or interaction from another workspace than the bot's is answered 200 and dropped
+ *   (`acceptOnly`): an app installed in several workspaces signs all their events with one
+ *   signing secret, but the bot token answers in its own workspace only.
  *
  * Slack's rules, as published (api.slack.com/authentication/verifying-requests-from-slack and
  * api.slack.com/apis/events-api):
@@ -45,6 +48,14 @@ export interface SlackEventsHttpOptions {
 
 const DEFAULT_PATH = '/slack/events';
 
+/** The bot's workspace as auth.test names it: its team, or for an org-wide install its Enterprise Grid org. */
+export interface SlackWorkspace {
+  teamId: string;
+  enterpriseId?: string | undefined;
+  /** Installed for the whole org (auth.test `is_enterprise_install`): events of each of its workspaces are the bot's. */
+  enterpriseInstall?: boolean | undefined;
+}
+
 /** `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>`: Slack's request signature. */
 export function slackSignature(signingSecret: string, timestamp: string, body: string): string {
   return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
@@ -53,6 +64,9 @@ export function slackSignature(signingSecret: string, timestamp: string, body: s
 export class SlackEventsHttpReceiver extends EventEmitter {
   readonly #o: Required<Omit<SlackEventsHttpOptions, 'log' | 'host'>> & { host: string; log: NonNullable<SlackEventsHttpOptions['log']> };
   #server: Server | undefined;
+  #workspace: SlackWorkspace | undefined;
+  /** `event T…` / `interaction T…` already logged as dropped. */
+  readonly #refused = new Set<string>();
 
   constructor(options: SlackEventsHttpOptions) {
     super();
@@ -66,6 +80,15 @@ export class SlackEventsHttpReceiver extends EventEmitter {
       maxSkewS: options.maxSkewS ?? 300,
       log: options.log ?? (() => {}),
     };
+  }
+
+  /**
+   * Takes events and interactions of this workspace only, as Slack's wrapper names it (an event's
+   * `team_id`, an interaction's `team.id`; `enterprise_id` / `enterprise.id` for an org-wide
+   * install): others are answered 200, so Slack does not deliver them again, and dropped.
+   */
+  acceptOnly(workspace: SlackWorkspace): void {
+    this.#workspace = workspace;
   }
 
   /** The port it listens on (the one given, or the one the system chose for 0). */
@@ -128,6 +151,7 @@ export class SlackEventsHttpReceiver extends EventEmitter {
         const payload = new URLSearchParams(raw).get('payload');
         if (payload === null) return answer(400, 'no payload');
         body = JSON.parse(payload) as Record<string, unknown>;
+        if (!this.#fromOwnWorkspace(body)) return answer(200);
         return this.#dispatch(answer, 'interactive', body, undefined, undefined);
       }
       body = JSON.parse(raw) as Record<string, unknown>;
@@ -136,6 +160,7 @@ export class SlackEventsHttpReceiver extends EventEmitter {
     }
     if (body.type === 'url_verification' && typeof body.challenge === 'string') return answer(200, JSON.stringify({ challenge: body.challenge }), 'application/json');
     if (body.type !== 'event_callback' || body.event === null || typeof body.event !== 'object') return answer(200);
+    if (!this.#fromOwnWorkspace(body)) return answer(200);
     const retry = Number(req.headers['x-slack-retry-num']);
     return this.#dispatch(answer, 'events_api', body, Number.isFinite(retry) ? retry : undefined, headerText(req.headers['x-slack-retry-reason']));
   }
@@ -168,6 +193,25 @@ export class SlackEventsHttpReceiver extends EventEmitter {
     if (!taken && !seen) void ack();
   }
 
+  /** True when no workspace is set, or the request names the bot's (logged once per other workspace when not). */
+  #fromOwnWorkspace(body: Record<string, unknown>): boolean {
+    const own = this.#workspace;
+    if (own === undefined) return true;
+    const byOrg = own.enterpriseInstall === true && own.enterpriseId !== undefined;
+    const given = byOrg ? (textOf(body.enterprise_id) ?? idOf(body.enterprise)) : (textOf(body.team_id) ?? idOf(body.team));
+    if (given === (byOrg ? own.enterpriseId : own.teamId)) return true;
+    const who = given ?? 'none named';
+    const what = body.type === 'event_callback' ? 'event' : 'interaction';
+    if (!this.#refused.has(`${what} ${who}`)) {
+      this.#refused.add(`${what} ${who}`);
+      this.#o.log(
+        'warn',
+        `slack events: dropped an ${what} of another ${byOrg ? 'org' : 'workspace'} (${who}; the bot's is ${byOrg ? own.enterpriseId : own.teamId}); its further ${what}s are dropped without a word`,
+      );
+    }
+    return false;
+  }
+
   #verify(req: IncomingMessage, raw: string): string | undefined {
     const timestamp = headerText(req.headers['x-slack-request-timestamp']);
     const signature = headerText(req.headers['x-slack-signature']);
@@ -179,6 +223,15 @@ export class SlackEventsHttpReceiver extends EventEmitter {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'the signature does not match the signing secret';
     return undefined;
   }
+}
+
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `{ id: "T…" }` → "T…" (an interaction's `team`, `enterprise`; null for none). */
+function idOf(value: unknown): string | undefined {
+  return value !== null && typeof value === 'object' ? textOf((value as { id?: unknown }).id) : undefined;
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {
