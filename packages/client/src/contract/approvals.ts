@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, LimitQuery, NullableStr, NullableTimestamp, OptionalStr, Str, TimestampSchema } from './common.ts';
+import { IdParamsSchema, LimitQuery, NullableStr, NullableTimestamp, OptionalIdText, OptionalShortText, OptionalStr, Str, TimestampSchema } from './common.ts';
 
 /**
  * `permission`: a tool call the agent asks to make (allow or deny). `question`: the agent asks
@@ -123,9 +123,10 @@ export const approvalsContract = {
     query: z.object({
       status: z.enum(APPROVAL_STATUSES).optional(),
       kind: z.enum(APPROVAL_KINDS).optional(),
-      agent: OptionalStr,
-      conversationId: OptionalStr,
-      channel: OptionalStr,
+      // An empty value (`?agent=`) is a 400, not "no filter": a caller that meant one agent must not get every agent's requests.
+      agent: OptionalShortText,
+      conversationId: OptionalIdText,
+      channel: OptionalShortText,
       limit: LimitQuery,
     }),
     response: z.array(ApprovalSchema),
