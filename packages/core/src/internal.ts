@@ -122,6 +122,7 @@ export {
   resolveInvokeTarget,
   sessionKeyFor,
   cliReadsAgentsMd,
+  codexProviderStatus,
   reapOrphanedGroups,
   setProcessJournal,
 } from './invoker/index.ts';

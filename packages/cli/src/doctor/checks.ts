@@ -14,6 +14,7 @@ import {
   agentProvider,
   agentWorkspaceDir,
   applyEnvOverrides,
+  codexProviderStatus,
   effectiveServer,
   harnessRuntime,
   isLoopbackHost,
@@ -22,6 +23,8 @@ import {
   ownEntry,
   provisionWorkspace,
   remoteAllowed,
+  resolveInvokeTarget,
+  type Env,
   type TinyDatabase,
 } from '@tinyagi/core/internal';
 import { loadOrCreateApiToken } from '@tinyagi/server';
@@ -76,22 +79,59 @@ function checkNode(): Finding {
 }
 
 /**
- * The PATH agent CLIs are looked up on: the running daemon's own (read from /proc; it is the
+ * The environment agents are started from: the running daemon's own (read from /proc; it is the
  * environment of the shell that started it, not necessarily this one), else this shell's, which a
  * daemon started from here would inherit.
  */
-export function agentCliPath(ctx: CliContext): { path: string | undefined; whose: string } {
+function daemonEnvironment(ctx: CliContext): { env: Env; pid?: number } {
   const record = readLiveDaemon(ctx.paths.lockFile);
   if (record !== undefined) {
     try {
       const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0');
-      const path = environ.find((e) => e.startsWith('PATH='))?.slice('PATH='.length);
-      return { path, whose: `the daemon's PATH (pid ${record.pid})` };
+      const env: Record<string, string> = {};
+      for (const entry of environ) {
+        const at = entry.indexOf('=');
+        if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
+      }
+      return { env, pid: record.pid };
     } catch {
       // not Linux, or not readable: the best guess is this shell's
     }
   }
-  return { path: ctx.env['PATH'], whose: 'PATH' };
+  return { env: ctx.env };
+}
+
+/** The PATH agent CLIs are looked up on: the daemon's environment's (above). */
+export function agentCliPath(ctx: CliContext): { path: string | undefined; whose: string } {
+  const { env, pid } = daemonEnvironment(ctx);
+  return { path: env['PATH'], whose: pid === undefined ? 'PATH' : `the daemon's PATH (pid ${pid})` };
+}
+
+/**
+ * Codex agents that run with the user's own Codex config (no TinyAGI provider): the provider it
+ * selects must find its key variable in the agent's environment (core's codexProviderStatus),
+ * else every message fails at once.
+ */
+function checkCodexProviders(ctx: CliContext, settings: Settings | undefined): Finding[] {
+  if (!settings) return [];
+  const { env, pid } = daemonEnvironment(ctx);
+  const whose = pid === undefined ? "this shell's environment" : `the daemon's environment (pid ${pid})`;
+  const findings: Finding[] = [];
+  for (const id of Object.keys(settings.agents ?? {})) {
+    let status: ReturnType<typeof codexProviderStatus>;
+    try {
+      status = codexProviderStatus(resolveInvokeTarget(settings, id, env), env);
+    } catch {
+      continue; // an agent whose provider cannot be resolved is reported by the settings checks
+    }
+    if (status === undefined) continue;
+    findings.push({
+      check: `codex-provider:${id}`,
+      status: status.status,
+      message: `Agent "${id}": ${status.message}${status.status === 'ok' ? '' : ` (checked against ${whose})`}`,
+    });
+  }
+  return findings;
 }
 
 function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Finding[] {
@@ -456,6 +496,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     checkNode(),
     ...settingsFindings,
     ...checkAgentClis(ctx, settings),
+    ...checkCodexProviders(ctx, settings),
     ...(await checkCliVersions(settings, agentCliPath(ctx).path, agentCliPath(ctx).whose)),
     ...checkPermissions(ctx, options.fix),
     ...(envFailed

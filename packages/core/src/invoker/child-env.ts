@@ -4,6 +4,8 @@
  * of variables a CLI needs to find itself, its config home and the network; the provider's
  * credentials come from the target, per-run values (run id/token for `tinyagi call`) from the request.
  */
+import { channelKinds } from '../kinds/registry.ts';
+
 const BASE_VARIABLES = [
   'PATH',
   'HOME',
@@ -30,6 +32,16 @@ const BASE_VARIABLES = [
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',
 ] as const;
+
+/**
+ * Variables only the daemon itself may hold, whatever names them for an agent (a CLI's own
+ * config file, which the agent can edit): TinyAGI's own (`TINYAGI_*`, the API token among them)
+ * and the channels' credentials their kinds bind (`TELEGRAM_BOT_TOKEN`, …).
+ */
+export function isDaemonOwnVariable(name: string): boolean {
+  if (name.toUpperCase().startsWith('TINYAGI_')) return true;
+  return channelKinds.list().some((kind) => kind.env.some((binding) => binding.variable === name));
+}
 
 export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};

@@ -49,6 +49,7 @@ export {
 } from './adapters/mock.ts';
 export { SPAWN_AGENT_TOOL_NAME } from './spawn-tool.ts';
 export { cliReadsAgentsMd } from './workspace-instructions.ts';
+export { codexProviderStatus, type CodexProviderStatus } from './adapters/codex-config.ts';
 export { reapOrphanedGroups, setProcessJournal, type ReapResult } from './process-group.ts';
 export { sessionPool, SessionPool, DEFAULT_SESSION_POOL_OPTIONS, type SessionPoolOptions, type PoolStats, type PoolSessionInfo } from './live/pool.ts';
 export { attachSessionPool, sessionPoolOptions } from './live/pool-settings.ts';

@@ -15,6 +15,8 @@
  *   of the current turn id settles it. `turn/steer` adds input to the running turn (codex gives
  *   it to the model at its next request, inside the same turn); `turn/interrupt` ends the turn
  *   as `interrupted` and the process stays warm.
+ * - The user's own provider (no TinyAGI provider given with `-c`): a start whose selected
+ *   provider's key variable is missing fails at once, as the spawn adapter's run (codex-config.ts).
  * - Trace context: the process's environment has no TRACEPARENT (it outlives its runs); every
  *   thread and turn request carries the run's in its `trace` member instead (traceEnvelope).
  * - The system prompt: `developerInstructions` on `thread/start` (a developer message the thread
@@ -45,6 +47,7 @@ import { bindingEnv } from '../live/live-adapter.ts';
 import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
 import { WarmProcess } from '../live/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
+import { codexMissingKeyError, codexMissingVariableFailure } from './codex-config.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 
 const CLIENT_INFO = { name: 'tinyagi', title: 'TinyAGI', version: '1' };
@@ -111,6 +114,8 @@ class CodexLiveSession implements LiveSession {
   readonly #proc: WarmProcess;
   readonly #peer: JsonRpcPeer;
   readonly #what: string;
+  /** The process's environment: where codex read its config, and what it could find. */
+  readonly #env: Record<string, string>;
   readonly #onActivity: () => void;
   #threadId: string | undefined;
   /** The hash of the instructions the thread last received (undefined: unknown, send them). */
@@ -122,9 +127,10 @@ class CodexLiveSession implements LiveSession {
   #total: InvokeUsage | undefined;
   readonly exited: Promise<{ code: number | undefined; signal: string | undefined }>;
 
-  private constructor(proc: WarmProcess, what: string, onActivity: () => void, lines: { handle: (line: string) => void }) {
+  private constructor(proc: WarmProcess, what: string, env: Record<string, string>, onActivity: () => void, lines: { handle: (line: string) => void }) {
     this.#proc = proc;
     this.#what = what;
+    this.#env = env;
     this.#onActivity = onActivity;
     this.#peer = new JsonRpcPeer({
       write: (line) => proc.writeLine(line),
@@ -157,6 +163,9 @@ class CodexLiveSession implements LiveSession {
 
   static async start(opts: LiveStartOptions): Promise<CodexLiveSession> {
     const { req } = opts;
+    // The user's own provider (no TinyAGI provider given with -c): its key must be there.
+    const missingKey = req.target.baseUrl === undefined ? codexMissingKeyError(opts.what, opts.env) : undefined;
+    if (missingKey) throw missingKey;
     const lines = { handle: (_line: string): void => {} };
     const proc = await WarmProcess.start({
       what: opts.what,
@@ -169,7 +178,7 @@ class CodexLiveSession implements LiveSession {
       onLine: (line) => lines.handle(line),
       onActivity: opts.onActivity,
     });
-    const session = new CodexLiveSession(proc, opts.what, opts.onActivity, lines);
+    const session = new CodexLiveSession(proc, opts.what, opts.env, opts.onActivity, lines);
     try {
       await session.#handshake(opts);
     } catch (err) {
@@ -431,7 +440,8 @@ class CodexLiveSession implements LiveSession {
     }
     const error = asRecord(turn.error);
     const message = asString(error?.message) ?? running.error ?? `the turn ended ${status ?? 'without a status'}`;
-    this.#settle(running, addSpend(turnFailure(`${this.#what}: ${message}`, message, error?.codexErrorInfo), spent, undefined));
+    const failure = codexMissingVariableFailure(this.#what, message, this.#env) ?? turnFailure(`${this.#what}: ${message}`, message, error?.codexErrorInfo);
+    this.#settle(running, addSpend(failure, spent, undefined));
   }
 
   #settle(running: RunningTurn, err: unknown, result?: InvokeResult): void {

@@ -23,6 +23,9 @@
  *   (codex 0.169 ignores OPENAI_BASE_URL): its key is read from TINYAGI_CODEX_API_KEY, a variable
  *   only that provider reads, so it is never sent to another host. OpenAI's own key travels as
  *   CODEX_API_KEY (codex exec no longer reads OPENAI_API_KEY).
+ * - Otherwise codex runs with the user's own config, which may select a provider of theirs
+ *   (codex-config.ts): the variables its providers read (`env_key`, `env_http_headers`) are
+ *   passed on, and a run whose selected provider's key is missing fails at once, saying which.
  */
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
@@ -33,6 +36,7 @@ import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage }
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
+import { codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv } from './codex-config.ts';
 import { codexLiveDriver } from './codex-live.ts';
 
 export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
@@ -66,6 +70,9 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
     installHint: CODEX_INSTALL_HINT,
     adapterEnv: codexAdapterEnv(req),
   });
+  // The user's own provider (no TinyAGI provider given with -c): its key must be there.
+  const missingKey = req.target.baseUrl === undefined ? codexMissingKeyError(base.what, base.env) : undefined;
+  if (missingKey) throw missingKey;
   const hash = instructionsHash(req.systemPrompt);
   const current = resumeId !== undefined && req.session?.instructionsHash === hash;
   const prompt = messageFor(req.session, resumeId, req.prompt);
@@ -81,7 +88,9 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
 
   // Killed: the signal is the cause, not a "Reconnecting…" error codex printed before it.
   const failure = outcome.exitCode === undefined ? stream.turnFailed : stream.failure;
-  if (failure !== undefined || outcome.exitCode !== 0) throw addSpend(cliFailure(base.what, outcome, failure), spent(), undefined);
+  if (failure !== undefined || outcome.exitCode !== 0) {
+    throw addSpend((failure && codexMissingVariableFailure(base.what, failure, base.env)) || cliFailure(base.what, outcome, failure), spent(), undefined);
+  }
   const threadId = stream.threadId ?? resumeId;
   const total = stream.total ?? before;
   return {
@@ -203,7 +212,11 @@ export const codexRuntime: RuntimeAdapter = {
   live: codexLiveDriver,
   target: ({ agent, model, credentials, env }) => {
     const key = credentials.openai?.api_key;
-    return { model, env: { ...pickEnv(env, ['CODEX_HOME', 'OPENAI_BASE_URL']), ...(key ? { CODEX_API_KEY: key } : codexEnv(env)) }, ...askMode(agent) };
+    return {
+      model,
+      env: { ...codexOwnProviderEnv(env, key), ...pickEnv(env, ['CODEX_HOME', 'OPENAI_BASE_URL']), ...(key ? { CODEX_API_KEY: key } : codexEnv(env)) },
+      ...askMode(agent),
+    };
   },
   // Codex reads a provider's URL from its config only (above); without a URL the key is OpenAI's.
   customTarget: ({ agent, model, baseUrl, apiKey, env }) => ({
