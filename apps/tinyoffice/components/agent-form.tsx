@@ -78,7 +78,7 @@ const SECTIONS: Array<{ title: string; fields: FieldSpec[] }> = [
         path: 'permissions.rules',
         label: 'Rules (JSON list)',
         kind: 'json',
-        hint: 'Any matching deny denies, else any matching ask asks, else a matching allow allows, else the mode decides. Each rule: {"action": "allow" | "deny" | "ask", "tool"?: glob, "command"?: glob, "path"?: "inside" | "outside" | glob}.',
+        hint: 'Any matching deny denies, else any matching ask asks, else a matching allow allows, else the mode decides. Each rule: {"action": "allow" | "deny" | "ask", "tool"?: glob, "command"?: glob, "path"?: "inside" | "outside" | glob, "input"?: the exact tool input}.',
       },
       {
         path: 'permissions.approvers',

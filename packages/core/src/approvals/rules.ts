@@ -24,13 +24,18 @@
  *   An allow needs every path covered, by one rule or a rule for each; `inside` and a pattern
  *   with `*` or `?` never cover, for a tool that may write, a file that controls execution
  *   (protected-paths.ts). A deny or ask rule matches if any path does.
+ * - `input`: the tool's whole input, exactly (key order aside), compared as masked for people
+ *   (mask.ts): what a person's answer adds for a tool with no command or path (answer-rules.ts),
+ *   so a masked secret in it matches only an input that masks the same.
  */
 import { posix } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { PermissionRule } from '@tinyagi/client/contract';
 import { MCP_AGENT_TOOLS, MCP_SERVER_NAME } from '@tinyagi/client/contract';
 import { globMatch, hasStar } from './glob.ts';
 import { knownArgumentsHarmless } from './known-commands.ts';
 import { isInside, PathResolver, type ResolvedPath } from './paths.ts';
+import { maskToolInput } from './mask.ts';
 import { isProtectedPath } from './protected-paths.ts';
 import { isHarmlessRedirect, parseCommandLine, shellQuote, type ShellWord, type SimpleCommand } from './shell-parse.ts';
 
@@ -51,12 +56,41 @@ export const SHELL_TOOLS: readonly string[] = ['Bash', 'commandExecution', 'exec
 const READ_ONLY_TOOLS = new Set(['Read', 'read', 'Grep', 'Glob', 'LS', 'NotebookRead', 'search']);
 /** A request naming more paths than this is not looked up: no rule allows its paths. */
 export const MAX_REQUEST_PATHS = 100;
+/**
+ * Variables whose value every agent's shell has for certain: the daemon sets TINYAGI_CLI to its
+ * `tinyagi` shim (the protocol's fallback when a login shell loses PATH), so `"$TINYAGI_CLI"` is
+ * read as `tinyagi` by every rule.
+ */
+const KNOWN_VARIABLES: Readonly<Record<string, string>> = { TINYAGI_CLI: 'tinyagi' };
 /** A line of more simple commands than this is allowed only by a rule for the whole line. */
 const MAX_LINE_COMMANDS = 1_000;
 
 /** True for TinyAGI's own MCP tools as Claude Code names them (`mcp__tinyagi__call_agent`), by exact name. */
 export function isOwnTool(tool: string): boolean {
   return Object.keys(MCP_AGENT_TOOLS).some((name) => tool === `mcp__${MCP_SERVER_NAME}__${name}`);
+}
+
+/**
+ * True for a request of TinyAGI's own protocol (docs/approvals.md), which the run's token and the
+ * team's guards govern: one of its MCP tools (isOwnTool), or a shell tool's line read for certain
+ * whose every simple command is a sub-agent call, `tinyagi call …` or `"$TINYAGI_CLI" call …`
+ * (the daemon's shim, by the name or the variable the protocol gives), every word known, no
+ * assignment before it and no file redirected. A `tinyagi` by another path, an unquoted
+ * `$TINYAGI_CLI`, another subcommand, or anything else on the line is not.
+ */
+export function isOwnRequest(request: PermissionRequest): boolean {
+  if (isOwnTool(request.tool)) return true;
+  if (!SHELL_TOOLS.includes(request.tool)) return false;
+  const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
+  const line = commandLineOf(input.command);
+  if (line === undefined) return false;
+  const parsed = parseCommandLine(line, KNOWN_VARIABLES);
+  return parsed.opaque === undefined && parsed.commands.length > 0 && parsed.commands.every(isOwnCall);
+}
+
+function isOwnCall(command: SimpleCommand): boolean {
+  const [program, sub, ...rest] = command.words;
+  return program?.value === 'tinyagi' && sub?.value === 'call' && rest.every((w) => w.value !== undefined) && command.assignments.length === 0 && command.redirects.every(isHarmlessRedirect);
 }
 
 /** Evaluates `rules` for `request` (paths resolved against `workspace`); `fallback` when none decides. */
@@ -97,11 +131,14 @@ interface RequestFacts {
   outside: boolean;
   paths: ResolvedPath[];
   workspace: string;
+  /** The tool's input as masked for people (rules with `input` compare against it). */
+  maskedInput: () => unknown;
 }
 
 /** A deny or ask rule: every condition it gives matches some part of the request. */
 function matchesAny(rule: PermissionRule, facts: RequestFacts): boolean {
   if (rule.tool !== undefined && !globMatch(rule.tool, facts.tool, 'text')) return false;
+  if (!inputMatches(rule, facts)) return false;
   if (rule.command !== undefined) {
     if (facts.line === undefined) return false;
     const pattern = rule.command;
@@ -111,6 +148,11 @@ function matchesAny(rule: PermissionRule, facts: RequestFacts): boolean {
     if (!facts.paths.some((p) => pathMatches(rule.path!, p, facts))) return false;
   }
   return true;
+}
+
+/** A rule without `input` holds for any input; one with it for exactly that input. */
+function inputMatches(rule: PermissionRule, facts: RequestFacts): boolean {
+  return rule.input === undefined || isDeepStrictEqual(facts.maskedInput(), rule.input);
 }
 
 function pathMatches(pattern: string, p: ResolvedPath, facts: RequestFacts): boolean {
@@ -126,7 +168,7 @@ function pathMatches(pattern: string, p: ResolvedPath, facts: RequestFacts): boo
  * is returned). Undefined when the request is not covered whole.
  */
 function coveringRule(allows: readonly PermissionRule[], facts: RequestFacts): PermissionRule | undefined {
-  const forTool = allows.filter((r) => r.tool === undefined || globMatch(r.tool, facts.tool, 'text'));
+  const forTool = allows.filter((r) => (r.tool === undefined || globMatch(r.tool, facts.tool, 'text')) && inputMatches(r, facts));
   const whole = forTool.find((r) => r.command === undefined && r.path === undefined);
   if (whole) return whole;
   const hasLine = facts.line !== undefined && facts.line.trim() !== '';
@@ -182,12 +224,18 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
   const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
   const raw = requestPaths(input);
   const paths = raw.length > MAX_REQUEST_PATHS ? raw.map((p) => ({ path: lexical(p, root), resolved: false })) : raw.map((p) => resolver.resolve(p, root));
-  const facts: RequestFacts = { tool: request.tool, line: undefined, commands: [], unclear: undefined, outside: false, paths, workspace: root };
+  let masked: { value: unknown } | undefined;
+  // As it is stored and shown: JSON (an input left out is null).
+  const maskedInput = (): unknown => {
+    masked ??= { value: JSON.parse(JSON.stringify(maskToolInput(request.input ?? null))) as unknown };
+    return masked.value;
+  };
+  const facts: RequestFacts = { tool: request.tool, line: undefined, commands: [], unclear: undefined, outside: false, paths, workspace: root, maskedInput };
   if (!SHELL_TOOLS.includes(request.tool)) return facts;
   const line = commandLineOf(input.command);
   if (line === undefined) return facts;
   facts.line = line;
-  const parsed = parseCommandLine(line);
+  const parsed = parseCommandLine(line, KNOWN_VARIABLES);
   facts.unclear = parsed.opaque;
   // Where the command runs (Codex reports its folder as `cwd`, OpenCode as `workdir`); every folder a `cd` of the line may lead to.
   const folder = typeof input.cwd === 'string' ? input.cwd : typeof input.workdir === 'string' ? input.workdir : undefined;

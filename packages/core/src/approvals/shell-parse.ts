@@ -63,7 +63,13 @@ const CODE_RUNNERS = new Set(['eval', 'exec', 'source', '.', 'trap', 'alias', 'c
 const SHELLS = /^(?:.*\/)?(?:ba|da|z|k|mk|c|tc|fi|)sh$|^(?:.*\/)?busybox$/;
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*\+?=/;
 
-export function parseCommandLine(line: string): ParsedLine {
+/**
+ * `known`: variables whose values the caller knows for certain in the shell that runs the line
+ * (`{ TINYAGI_CLI: 'tinyagi' }`): a command name that is exactly one of them, double-quoted
+ * (`"$NAME"`, `"${NAME}"`), is read as that value; anywhere else they are computed as any
+ * variable is.
+ */
+export function parseCommandLine(line: string, known: Readonly<Record<string, string>> = {}): ParsedLine {
   const out: ParsedLine = { commands: [], opaque: undefined };
   if (line.length > MAX_LINE_LENGTH) {
     out.opaque = `a command line longer than ${MAX_LINE_LENGTH} characters`;
@@ -77,7 +83,7 @@ export function parseCommandLine(line: string): ParsedLine {
       break;
     }
   }
-  new Parser(line, out, 0).parseTop();
+  new Parser(line, out, 0, known).parseTop();
   return out;
 }
 
@@ -106,16 +112,18 @@ class Parser {
   readonly #src: string;
   readonly #out: ParsedLine;
   readonly #depth: number;
+  readonly #known: Readonly<Record<string, string>>;
   #pos = 0;
   /** Subshells and groups open at the cursor. */
   #nesting = 0;
   /** Here-documents whose bodies start after the next newline. */
   #heredocs: Array<{ delimiter: string; stripTabs: boolean; quoted: boolean; redirect: ShellRedirect }> = [];
 
-  constructor(src: string, out: ParsedLine, depth: number) {
+  constructor(src: string, out: ParsedLine, depth: number, known: Readonly<Record<string, string>>) {
     this.#src = src;
     this.#out = out;
     this.#depth = depth;
+    this.#known = known;
   }
 
   parseTop(): void {
@@ -379,6 +387,13 @@ class Parser {
           this.#opaque(`the keyword ${raw}`);
           continue;
         }
+        // A command name that is one double-quoted variable the caller knows: bash runs its value.
+        const variable = /^"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})"$/.exec(raw);
+        const name = variable ? (variable[1] ?? variable[2])! : undefined;
+        if (name !== undefined && Object.hasOwn(this.#known, name)) {
+          cmd.words.push({ value: this.#known[name]!, text: this.#known[name]! });
+          continue;
+        }
       }
       cmd.words.push(word);
     }
@@ -408,7 +423,7 @@ class Parser {
       const rest = cmd.words.slice(1).filter((w) => !w.value?.startsWith('-'));
       if (rest.length > 0 && rest.every((w) => w.value !== undefined)) code = rest.map((w) => shellQuote(w.value!)).join(' ');
     }
-    if (code !== undefined) new Parser(code, this.#out, this.#depth + 1).parseTop();
+    if (code !== undefined) new Parser(code, this.#out, this.#depth + 1, this.#known).parseTop();
   }
 
   /** A redirection at the cursor (with its file descriptor number), added to `cmd`; false when there is none. */
@@ -477,7 +492,7 @@ class Parser {
       if (doc.quoted || !/[$`\\]/.test(body)) doc.redirect.target = { value: body, text: body };
       else {
         // An unquoted body expands like a double-quoted string (without treating `"` specially).
-        const sub = new Parser(body, this.#out, this.#depth + 1);
+        const sub = new Parser(body, this.#out, this.#depth + 1, this.#known);
         const w = sub.#expandingText();
         doc.redirect.target = w;
       }
@@ -720,7 +735,7 @@ class Parser {
       this.#opaque('an unterminated backtick');
       this.#pos = this.#src.length;
     } else this.#pos = j + 1;
-    new Parser(code, this.#out, this.#depth + 1).parseTop();
+    new Parser(code, this.#out, this.#depth + 1, this.#known).parseTop();
     expansion(w, this.#src.slice(start, this.#pos));
   }
 
@@ -732,7 +747,7 @@ class Parser {
       return;
     }
     // The same input, one level deeper: here-documents inside end inside.
-    const inner = new Parser(this.#src, this.#out, this.#depth + 1);
+    const inner = new Parser(this.#src, this.#out, this.#depth + 1, this.#known);
     inner.#pos = this.#pos;
     inner.#parseList(end);
     // A here-document started in the substitution whose body would follow it on a later line.

@@ -6,9 +6,10 @@
  * allowed by them next time. A running agent's CLI that asks
  * through TinyAGI's MCP tool (`approval_prompt`) reaches its run's desk with `requestRunApproval`.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { approvalsContract } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
-import { agentWorkspaceDir, ownEntry, rulesForAnswer, type ApprovalRecord } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, MAX_REQUEST_PATHS, ownEntry, requestPaths, rulesForAnswer, type ApprovalRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
@@ -34,6 +35,14 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       // A run asks for itself only: neither a token of another run of its conversation nor a person's token may.
       if (auth.kind !== 'run' || auth.runId !== params.id) {
         throw new RequestError('SCOPE_FORBIDDEN', 'Only the run itself (its run-scoped token) may ask for approval of its tool calls.');
+      }
+      // The rules look each path up on disk within a bound; a request past it is refused here rather than shown to a person.
+      const input = body.input && typeof body.input === 'object' ? (body.input as Record<string, unknown>) : {};
+      const paths = requestPaths(input).length;
+      if (paths > MAX_REQUEST_PATHS) {
+        throw new TinyError('INPUT_TOO_LARGE', `The request names ${paths} paths; a permission request may name at most ${MAX_REQUEST_PATHS}. It was not asked of anyone.`, {
+          hint: 'Ask for fewer files at a time.',
+        });
       }
       const answer = await ctx.orchestrator.requestApproval(params.id, { tool: body.tool, input: body.input, ...(body.summary ? { summary: body.summary } : {}) });
       return { allow: answer.allow, decidedBy: answer.decidedBy, ...(answer.reason ? { reason: answer.reason } : {}) };
@@ -82,7 +91,7 @@ async function addAllowRule(ctx: ServerContext, approval: ApprovalRecord): Promi
     agent.permissions.rules ??= [];
     const existing = agent.permissions.rules;
     for (const rule of rules) {
-      if (!existing.some((r) => r.action === rule.action && r.tool === rule.tool && r.command === rule.command && r.path === rule.path)) existing.push(rule);
+      if (!existing.some((r) => r.action === rule.action && r.tool === rule.tool && r.command === rule.command && r.path === rule.path && isDeepStrictEqual(r.input, rule.input))) existing.push(rule);
     }
     return settings;
   });

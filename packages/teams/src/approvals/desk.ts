@@ -23,7 +23,7 @@
  */
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, evaluatePermission, isOwnTool, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, evaluatePermission, isOwnRequest, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
 /** How often a waiter re-reads its request (a decision taken on another node). */
@@ -78,8 +78,8 @@ export class ApprovalDesk {
     const agent = ownEntry(settings.agents, run.agentId) ?? {};
     const permissions = agent.permissions ?? {};
     const rules = (permissions.rules ?? []) as PermissionRule[];
-    // TinyAGI's own MCP tools act under the run's token and the team's guards: allowed unless a rule says otherwise.
-    const fallback = agent.permission_mode === 'ask' && !isOwnTool(ask.tool) ? 'ask' : 'allow';
+    // TinyAGI's own protocol (its MCP tools, `tinyagi call` in a shell) acts under the run's token and the team's guards: allowed unless a rule says otherwise.
+    const fallback = agent.permission_mode === 'ask' && !isOwnRequest(ask) ? 'ask' : 'allow';
     const workspace = agentWorkspaceDir(settings, run.agentId, this.#opts.env);
     const verdict = evaluatePermission(rules, ask, workspace, fallback);
     if (verdict.action === 'deny') return { allow: false, reason: `denied by a permission rule of @${run.agentId} (${describeRule(verdict.rule)})`, decidedBy: 'rule' };
@@ -281,7 +281,10 @@ function sessionId(agentId: string, sessionKey: string): string {
 
 function describeRule(rule: PermissionRule | undefined): string {
   if (!rule) return 'its permission mode';
-  return [rule.tool && `tool ${rule.tool}`, rule.command && `command ${rule.command}`, rule.path && `path ${rule.path}`].filter(Boolean).join(', ') || 'every request';
+  return (
+    [rule.tool && `tool ${rule.tool}`, rule.command && `command ${rule.command}`, rule.path && `path ${rule.path}`, rule.input !== undefined && 'that exact input'].filter(Boolean).join(', ') ||
+    'every request'
+  );
 }
 
 function denialText(r: ApprovalRecord): string {
