@@ -135,8 +135,10 @@ export interface Problem {
 }
 
 /**
- * A failed save's summary, above the form: how many problems, and each as a link that moves
- * focus to its field. The page moves focus to the first problem's field itself.
+ * A failed save's summary: how many problems, and each as a link that moves focus to its field.
+ * It sits in the form's sticky save bar, so it stays in view wherever the page scrolls (the page
+ * moves focus to the first problem's field, which may be far down); a long list scrolls inside
+ * it (at most a third of the window).
  */
 export function ProblemSummary({ problems, summaryRef }: { problems: readonly Problem[]; summaryRef?: RefObject<HTMLDivElement | null> }) {
   if (problems.length === 0) return null;
@@ -148,7 +150,7 @@ export function ProblemSummary({ problems, summaryRef }: { problems: readonly Pr
       tabIndex={-1}
       aria-labelledby="problem-summary-title"
       data-testid="problem-summary"
-      className="scroll-my-24 rounded-lg border border-red-300 bg-red-50 p-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100"
+      className="max-h-[33vh] w-full overflow-y-auto rounded-lg border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100"
     >
       <h2 id="problem-summary-title" className="font-semibold">
         {count} this save. Nothing was saved.

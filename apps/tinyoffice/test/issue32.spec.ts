@@ -1,7 +1,7 @@
 /**
  * Issue 32 as a person meets it, against a real daemon (test/daemon.ts): login links that cannot
  * be used say why (and a logged-in browser goes to the office), an invalid Settings save says how
- * many problems and moves focus to the first, the phone width of Projects, Teams and Agents,
+ * many problems and moves focus to the first with the summary in view beside it, the phone width of Projects, Teams and Agents,
  * titles, headings, the skip link and the theme's pressed state, the kanban's announcements, the
  * Schedules page (next run, run now, history) and the Logs page (level, search, download). axe
  * checks every changed page in both themes (test/look.ts).
@@ -105,7 +105,9 @@ test('an invalid Settings save says how many problems, links each to its field a
   const first = form.getByLabel('Anthropic › Model', { exact: true });
   await expect(first).toBeFocused();
   expect(await uncovered(first)).toBe(true);
-  await expect(form.getByRole('button', { name: '4 problems: see the list' })).toBeVisible();
+  // The summary is in view beside the focused field (in the sticky save bar).
+  await expect(summary).toBeInViewport();
+  expect(await uncovered(summary)).toBe(true);
   await look(page, '/settings (refused save)');
 
   // Each link moves focus to its field, in view and not behind the save bar.
@@ -125,6 +127,54 @@ test('an invalid Settings save says how many problems, links each to its field a
   const custom = page.getByRole('region', { name: 'Custom providers' });
   await expect(custom).not.toContainText('Control');
   await expect(custom).toContainText('tinyagi provider add');
+});
+
+test("a refused save whose problems are far down the form: focus on the first problem's field and the summary of all of them in view with it, each linked to its field", async () => {
+  await page.goto(`${daemon.url}/settings`);
+  const form = page.getByRole('form', { name: 'Settings' });
+  const port = form.locator('[data-field="server.port"] input');
+  const attempts = form.locator('[data-field="queue.max_attempts"] input');
+  const heartbeat = form.getByLabel('Heartbeat interval', { exact: true });
+  const summary = page.getByRole('alert').filter({ hasText: '3 problems stop this save' });
+  const refuseASave = async () => {
+    await port.fill('70000');
+    await attempts.fill('0');
+    await heartbeat.fill('-3');
+    await form.getByRole('button', { name: 'Save settings' }).click();
+    await expect(summary).toHaveCount(1);
+    await expect(heartbeat).toBeFocused();
+    expect(await uncovered(heartbeat)).toBe(true);
+    // What stops the save is in view with the field, not only at the top of a long page.
+    await expect(summary).toBeInViewport();
+    expect(await uncovered(summary)).toBe(true);
+  };
+  await expect(port).toBeVisible();
+  await refuseASave();
+  await expect(summary.getByRole('listitem')).toHaveText([/^monitoring\.heartbeat_interval: /, /^server\.port: /, /^queue\.max_attempts: /]);
+  await shot(page, 'settings-refused-far-down');
+  await look(page, '/settings (refused save, far down)', { widths: [1280, 390] });
+  // Each link moves focus to its field, the summary still in view.
+  await summary.getByRole('link', { name: 'queue.max_attempts' }).click();
+  await expect(attempts).toBeFocused();
+  expect(await uncovered(attempts)).toBe(true);
+  await expect(summary).toBeInViewport();
+  await form.getByRole('button', { name: 'Discard changes' }).click();
+  await expect(summary).toHaveCount(0);
+
+  // On a phone the same.
+  await page.setViewportSize({ width: 390, height: 800 });
+  try {
+    await refuseASave();
+    await summary.getByRole('link', { name: 'server.port' }).click();
+    await expect(port).toBeFocused();
+    expect(await uncovered(port)).toBe(true);
+    await expect(summary).toBeInViewport();
+    await shot(page, 'settings-refused-390');
+    await form.getByRole('button', { name: 'Discard changes' }).click();
+    await expect(summary).toHaveCount(0);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
 });
 
 test('raw JSON problems are a list screen readers read as one (axe listitem)', async () => {

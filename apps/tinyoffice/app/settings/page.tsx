@@ -34,7 +34,7 @@ export default function SettingsPage() {
   const [channelKinds, setChannelKinds] = useState<ChannelKindForm[] | null>(null);
   const sections = useMemo(() => (contract && channelKinds ? sectionsOf(contract.SettingsFileSchema, channelKinds) : null), [contract, channelKinds]);
   const leafByPath = useMemo(() => new Map((sections ?? []).flatMap((s) => s.leaves.map((l) => [l.path, l] as const))), [sections]);
-  // After a refused save: focus goes to the first problem's field (or the summary) once it has rendered.
+  // After a refused save: focus goes to the first problem's field (or the summary, in the save bar, when no field shows it) once it has rendered.
   const [refusals, setRefusals] = useState(0);
   const summaryRef = useRef<HTMLDivElement>(null);
   const problems = useMemo(() => problemsInOrder(issues, sections ?? [], leafByPath), [issues, sections, leafByPath]);
@@ -158,7 +158,6 @@ export default function SettingsPage() {
             void save(draft);
           }}
         >
-          <ProblemSummary problems={problems} summaryRef={summaryRef} />
           {sections.map((section) =>
             section.key in MANAGED_ELSEWHERE ? (
               <Panel key={section.key} id={`section-${section.key}`} title={section.title}>
@@ -191,6 +190,8 @@ export default function SettingsPage() {
           )}
           <ErrorLine error={error} />
           <div className="sticky bottom-0 flex flex-wrap items-center gap-3 border-t border-slate-200 bg-white/95 py-2 dark:border-slate-800 dark:bg-slate-950/95">
+            {/* In the sticky bar: in view beside whichever field has focus. */}
+            <ProblemSummary problems={problems} summaryRef={summaryRef} />
             <Button type="submit" tone="primary" disabled={!dirty}>
               Save settings
             </Button>
@@ -204,18 +205,6 @@ export default function SettingsPage() {
               Discard changes
             </Button>
             <SavedNote text={saved} />
-            {problems.length > 0 && (
-              <button
-                type="button"
-                className="text-sm text-red-800 underline dark:text-red-300"
-                onClick={() => {
-                  summaryRef.current?.focus({ preventScroll: true });
-                  summaryRef.current?.scrollIntoView({ block: 'center' });
-                }}
-              >
-                {problems.length === 1 ? '1 problem' : `${problems.length} problems`}: see the list
-              </button>
-            )}
           </div>
         </form>
       )}
