@@ -144,9 +144,14 @@ export class SharedSettings implements SettingsSource {
 
   async #open(): Promise<void> {
     const loaded = loadSettings(this.#options.file);
-    const local = loaded.settings;
     // Listen first: a change committed between the read below and the LISTEN would be missed.
     await this.#listener.start();
+    // In the edit queue: the notification of this node's own import (or of any write meanwhile)
+    // reloads only after the row read here is adopted, so it is not recorded as another node's change.
+    await this.#serialised(() => this.#openRow(loaded.settings, loaded.exists));
+  }
+
+  async #openRow(local: Settings, exists: boolean): Promise<void> {
     let row = await this.#read();
     if (!row && this.#options.importFile === false) {
       this.#adopt(splitSettings(local).local, 0, undefined);
@@ -167,7 +172,7 @@ export class SharedSettings implements SettingsSource {
     const fileShared = JSON.stringify(splitSettings(local).shared);
     this.#adopt(joinSettings(parsed.shared, local), row.version, undefined);
     if (this.#options.mirror === false || fileShared === JSON.stringify(parsed.shared)) return;
-    if (loaded.exists) {
+    if (exists) {
       const kept = `${this.#options.file}.before-shared`;
       copyFileSync(this.#options.file, kept);
       chmodSync(kept, 0o600);
@@ -278,10 +283,13 @@ export class SharedSettings implements SettingsSource {
     return this.#reloading;
   }
 
-  async #reloadOnce(): Promise<void> {
-    // An edit of this node's in flight adopts its own version as 'api': wait for it, or its
-    // notification (or any reload meanwhile) could read that version first and record it as 'database'.
-    await this.#edits;
+  #reloadOnce(): Promise<void> {
+    // In the edit queue: an edit of this node's adopts its own version as 'api'; a read between its
+    // write and that adoption would record it as 'database'.
+    return this.#serialised(() => this.#reloadRow());
+  }
+
+  async #reloadRow(): Promise<void> {
     const row = await this.#read();
     if (!row || row.version <= this.#version || this.#closed) return;
     const local = this.#local();
