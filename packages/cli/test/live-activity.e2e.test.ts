@@ -87,7 +87,11 @@ describe('the TUI (tmux)', () => {
     expect(tmuxInstalled(), 'tmux must be installed (apt-get install -y tmux; .ci/run does it)').toBe(true);
     const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     tmux('new-session', '-d', '-s', 'vis', '-x', '100', '-y', '40', ...envArgs, '/bin/sh');
-    tmux('send-keys', '-t', 'vis', `PS1='$ '; '${process.execPath}' '${CLI_BUILT}' team visualize dev; echo "dashboard exited $?"`, 'Enter');
+    // Type only once the shell is reading: keys sent before its first prompt are echoed before it,
+    // and what the dashboard leaves behind then shares a line with a stray prompt.
+    tmux('send-keys', '-t', 'vis', `PS1='$ '; echo re""ady`, 'Enter');
+    await paneWhere((s) => /^ready$/m.test(s), 'the shell');
+    tmux('send-keys', '-t', 'vis', `'${process.execPath}' '${CLI_BUILT}' team visualize dev; echo "dashboard exited $?"`, 'Enter');
     await paneWhere((s) => s.includes('● live'), 'the live dashboard');
     const sent = JSON.parse(await daemon.cliHereOk(['send', '--team', 'dev', '--json', 'keep fixing the parser'])) as { conversationId: string };
     const screen = await paneWhere((s) => s.includes('⟳ Edit src/parser.ts'), 'the running Edit call');
