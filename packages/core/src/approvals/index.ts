@@ -1,5 +1,5 @@
 export type { ApprovalRecord } from './model.ts';
-export { evaluatePermission, isOwnRequest, isOwnTool, MAX_REQUEST_PATHS, requestPaths } from './rules.ts';
+export { evaluatePermission, isOwnRequest, MAX_REQUEST_PATHS, requestPaths } from './rules.ts';
 export { rulesForAnswer } from './answer-rules.ts';
 export { maskSecretsInText, maskToolInput } from './mask.ts';
 export { STARTER_PERMISSION_RULES, withNewAgentDefaults } from './new-agent-defaults.ts';
