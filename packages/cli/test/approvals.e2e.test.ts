@@ -4,7 +4,7 @@
  * command is not allowed by a rule for its first part), a person answers the rest from the CLI
  * or the API (allow once, for the session — the second ask is not shown —, always — a rule is
  * added —, deny with a reason the agent receives), the first answer wins, a request expires with
- * its default, and a restart while a request waits cancels it ("the session ended").
+ * its default, and a restart or a stop while a request waits cancels it ("the session ended").
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ beforeAll(async () => {
           },
         },
         hasty: { provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 2 } },
+        stopped: { provider: 'asks-test', permission_mode: 'ask' },
       },
       channels: { enabled: [] },
     }),
@@ -146,6 +147,16 @@ it('a restart while a request waits: the request is cancelled ("the session ende
     'the request to be cancelled',
   );
   expect(after).toMatchObject({ status: 'cancelled', decidedBy: 'restart', reason: 'denied: the session ended' });
+}, 240_000);
+
+it('a stop while a request waits: the request is cancelled ("the session ended", as docs/approvals.md says), not "the run was cancelled"', async () => {
+  const send = ask('stopped', [{ tool: 'Bash', input: { command: 'npm run release' } }]);
+  const waiting = await nextPending('stopped', new Set());
+  await daemon.stop();
+  await exitOf(send.child);
+  await daemon.start();
+  // Cancelled by the stop itself (a restart's recovery would say decidedBy "restart").
+  expect(await daemon.api.getApproval({ params: { id: waiting.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'cancelled', reason: 'denied: the session ended' });
 }, 240_000);
 
 it('bad input: an unknown request is 404, a bad decision 400', async () => {

@@ -278,7 +278,7 @@ describe('codex live driver', () => {
     expect(() => answerServerRequest('attestation/generate', {})).toThrow(/does not answer/);
   });
 
-  it('permission_mode ask: the thread runs untrusted in the workspace sandbox and each approval request goes to askApproval (a denial declines)', async () => {
+  it('permission_mode ask: the thread runs untrusted in the workspace sandbox and each approval request goes to askApproval (a denial declines, its reason steered into the turn)', async () => {
     const asked: unknown[] = [];
     const target = { adapter: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
     const denied = await invokeLive(
@@ -292,11 +292,36 @@ describe('codex live driver', () => {
       }),
       pool,
     );
-    expect(denied.text).toBe('approval: "decline"');
+    // The answer carries no reason: it is steered into the turn before the decline.
+    expect(denied.text).toBe('approval: "decline" | steered: TinyAGI: the command `rm -rf build` was not run, not today.');
     expect(asked).toEqual([{ tool: 'commandExecution', input: expect.objectContaining({ command: 'rm -rf build', cwd: workspace }) }]);
     const allowed = await invokeLive(codexLiveDriver, request('FAKE:ask-approval delete the build', { target, askApproval: async () => ({ allow: true, decidedBy: 'test' }) }), pool);
     expect(allowed.text).toBe('approval: "accept"');
     expect(codexLiveDriver.fingerprint(request('x', { target }))).not.toBe(codexLiveDriver.fingerprint(request('x')));
+  });
+
+  it("permission_mode ask: codex's approval of an MCP tool call goes to askApproval as mcp__<server>__<tool> (allowed: accepted; denied: declined); without an approval step it is accepted", async () => {
+    const asked: unknown[] = [];
+    const target = { adapter: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
+    const allowed = await invokeLive(
+      codexLiveDriver,
+      request('FAKE:ask-mcp=tinyagi/call_agent ask beta', {
+        target,
+        askApproval: async (ask) => {
+          asked.push(ask);
+          return { allow: true, decidedBy: 'mode' };
+        },
+      }),
+      pool,
+    );
+    expect(allowed.text).toBe('mcp tinyagi/call_agent: accept');
+    expect(asked).toEqual([{ tool: 'mcp__tinyagi__call_agent', input: { task: 'fake' } }]);
+    const denied = await invokeLive(codexLiveDriver, request('FAKE:ask-mcp=weather/weather_report', { target, askApproval: async () => ({ allow: false, reason: 'no', decidedBy: 'test' }) }), pool);
+    expect(denied.text).toBe('mcp weather/weather_report: user rejected MCP tool call | steered: TinyAGI: the tool call mcp__weather__weather_report was not run, no.');
+    expect(answerServerRequest('mcpServer/elicitation/request', { serverName: 'weather', _meta: { codex_approval_kind: 'mcp_tool_call', tool_name: 'weather_report' } })).toMatchObject({
+      action: 'accept',
+    });
+    expect(answerServerRequest('mcpServer/elicitation/request', { serverName: 'weather', mode: 'form', message: 'Your name?' })).toMatchObject({ action: 'decline' });
   });
 
   it('reads rate-limit snapshots as quota reports', () => {

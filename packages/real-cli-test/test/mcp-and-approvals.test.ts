@@ -15,8 +15,9 @@
  *   which runs `claude -p --permission-prompt-tool mcp__tinyagi__approval_prompt`): before the
  *   stand-in model's shell command runs the request appears in the API with the command, a
  *   person's denial stops it (the file it would create is not there; per message the model reads
- *   the reason), an allowance lets it run, a command an allow rule matches runs without asking
- *   anyone, and TinyAGI's own MCP tools need no person.
+ *   the reason; warm Codex has it steered into the turn, its answers carry none), an allowance lets
+ *   it run, a command an allow rule matches runs without asking anyone, and TinyAGI's own MCP
+ *   tools need no person (`call_agent`, `ask_human`; warm Codex asks about every MCP tool call).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -196,7 +197,7 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
       if (asks) {
         const title =
           process === 'warm'
-            ? 'a denied command does not run; an allowed one does'
+            ? `a denied command does not run${name === 'codex' ? ' and the model reads why' : ''}; an allowed one does`
             : 'a denied command does not run and the model reads why; an allowed one runs; one a rule allows runs without a person';
         it(title, async () => {
           const workspace = join(rig.daemon.root, 'workspace', 'asker');
@@ -207,8 +208,14 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
             const file = `${decision}.txt`;
             const outputs: string[] = [];
             rig.rule(marker, (request) => {
-              const out = toolOutput(request);
-              if (out === undefined) return { shell: decision === 'rule' ? 'touch ruled.txt' : `touch ${file}` };
+              // What the model read after the call: its output, and (warm Codex) the denial's reason steered in after it.
+              const asked = request.entries.findLastIndex((e) => e.role === 'user' && e.text.includes(marker));
+              const at = request.entries.findIndex((e, i) => i > asked && e.role === 'tool');
+              if (at < 0) return { shell: decision === 'rule' ? 'touch ruled.txt' : `touch ${file}` };
+              const out = request.entries
+                .slice(at)
+                .map((e) => e.text)
+                .join('\n');
               outputs.push(out);
               return { reply: `${marker} done: ${out.slice(0, 200)}` };
             });
@@ -227,9 +234,9 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
             const o = await sent;
             expect(o.runs[0]?.status, JSON.stringify(o.runs)).toBe('completed');
             expect(existsSync(join(workspace, decision === 'rule' ? 'ruled.txt' : file)), `the file after ${decision}`).toBe(decision !== 'deny');
+            // The model reads the denial's reason (per message as the tool's result; warm Codex steered in after it).
+            if (decision === 'deny' && (process === 'per-message' || name === 'codex')) expect(outputs.join('\n')).toContain('not in this workspace');
             if (process === 'per-message') {
-              // The model reads the denial's reason as the tool's result.
-              if (decision === 'deny') expect(outputs.join('\n')).toContain('not in this workspace');
               const asked = await rig.daemon.api.listApprovals({ query: { conversationId: o.tree.conversation.id } });
               expect(asked.map((a) => a.status)).toEqual(decision === 'rule' ? [] : [decision === 'deny' ? 'denied' : 'allowed']);
             }
@@ -237,19 +244,44 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
         }, 400_000);
       }
 
-      if (asks && process === 'per-message') {
-        it("TinyAGI's own MCP tools need no person: call_agent runs the teammate while the agent asks for everything else", async () => {
-          const parent = 'PM-ASK-CALL';
+      // Warm Codex asks about every MCP tool call under permission_mode ask (an elicitation the desk answers).
+      if (asks && (process === 'per-message' || name === 'codex')) {
+        it("TinyAGI's own MCP tools need no person: call_agent runs the teammate and ask_human reaches the person while the agent asks for everything else", async () => {
+          const parent = `ASK-CALL-${name}-${process}`;
+          const child = `ASK-CHILD-${name}-${process}`;
           rig.rule(parent, (request) => {
             const out = toolOutput(request);
-            if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: 'PM-ASK-CHILD what is the code?' } };
+            if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: `${child} what is the code?` } };
             return { reply: `The sub-agent said: ${out}` };
           });
-          rig.rule('PM-ASK-CHILD', () => ({ reply: 'The code is 2718.' }));
-          const o = await rig.send({ agent: 'asker', senderId: 'pm-ask-call', message: `${parent} ask beta for the code` });
-          expect(o.replies.join('\n')).toContain('The code is 2718.');
+          rig.rule(child, () => ({ reply: 'The code is 2718.' }));
+          const o = await rig.send({ agent: 'asker', senderId: `ask-call-${process}`, message: `${parent} ask beta for the code` });
+          expect(o.replies.join('\n'), describeOutcome(o)).toContain('The code is 2718.');
           expect(o.runs.find((r) => r.agentId === 'beta')?.status).toBe('completed');
           expect(await rig.daemon.api.listApprovals({ query: { conversationId: o.tree.conversation.id } })).toEqual([]);
+
+          const marker = `ASK-HUMAN-${name}-${process}`;
+          rig.rule(marker, (request) => {
+            const out = toolOutput(request);
+            if (out === undefined) return { tool: 'ask_human', input: { question: 'Which branch?', choices: ['main', 'next'] } };
+            return { reply: `The person chose: ${out}` };
+          });
+          const q = await rig.send({
+            agent: 'asker',
+            senderId: `ask-human-${process}`,
+            message: `${marker} pick the branch`,
+            whileRunning: async () => {
+              const question = await waitFor(
+                async () => (await rig.daemon.api.listApprovals({ query: { status: 'pending', agent: 'asker' } })).find((a) => a.tool === 'ask_human'),
+                120_000,
+                'the question in the inbox',
+              );
+              await rig.daemon.api.decideApproval({ params: { id: question.id }, body: { decision: 'answer', answer: 'next, for the release', by: 'real-cli test' } });
+            },
+          });
+          expect(q.replies.join('\n'), describeOutcome(q)).toMatch(/The person chose: [\s\S]*next, for the release/);
+          // The question is the only request: the ask_human call itself asked nobody.
+          expect((await rig.daemon.api.listApprovals({ query: { conversationId: q.tree.conversation.id } })).map((a) => a.kind)).toEqual(['question']);
         }, 300_000);
       }
     });

@@ -86,7 +86,7 @@ function claudeStream(prompt: string, interrupt = false): Promise<Traffic> {
 }
 
 /** A JSON-RPC session with `codex app-server`: initialize, a thread, one turn; approvals accepted; `during` runs once the turn started. */
-function codexAppServer(prompt: string, during?: (send: (msg: Json) => void, thread: string, turn: string) => void): Promise<Traffic> {
+function codexAppServer(prompt: string, during?: (send: (msg: Json) => void, thread: string, turn: string) => void, approvalPolicy = 'never'): Promise<Traffic> {
   let thread = '';
   return runFake(
     'codex',
@@ -95,7 +95,7 @@ function codexAppServer(prompt: string, during?: (send: (msg: Json) => void, thr
       const result = msg.result as Json | undefined;
       if (msg.id === 1 && result) {
         send({ method: 'initialized' });
-        send({ id: 2, method: 'thread/start', params: { cwd: '.', approvalPolicy: 'never', developerInstructions: 'Be brief.' } });
+        send({ id: 2, method: 'thread/start', params: { cwd: '.', approvalPolicy, developerInstructions: 'Be brief.' } });
       } else if (msg.id === 2 && result) {
         thread = String((result.thread as Json).id);
         send({ id: 3, method: 'turn/start', params: { threadId: thread, input: [{ type: 'text', text: prompt }] } });
@@ -103,6 +103,8 @@ function codexAppServer(prompt: string, during?: (send: (msg: Json) => void, thr
         during?.(send, thread, String(((msg.params as Json).turn as Json).id));
       } else if (msg.method === 'item/commandExecution/requestApproval') {
         send({ id: msg.id, result: { decision: 'accept' } });
+      } else if (msg.method === 'mcpServer/elicitation/request') {
+        send({ id: msg.id, result: { action: 'accept', content: null, _meta: null } });
       }
       return msg.method === 'turn/completed';
     },
@@ -150,6 +152,7 @@ const scenarios: Record<CliMode, () => Promise<Traffic[]>> = {
       codexAppServer('FAKE:tool'),
       codexAppServer('FAKE:429'),
       codexAppServer('FAKE:ask-approval'),
+      codexAppServer('FAKE:ask-mcp=tinyagi/call_agent', undefined, 'untrusted'),
       codexAppServer('FAKE:wait-steer', (send, threadId, turnId) => send({ id: 4, method: 'turn/steer', params: { threadId, expectedTurnId: turnId, input: [{ type: 'text', text: 'also this' }] } })),
       codexAppServer('FAKE:hang', (send, threadId, turnId) => send({ id: 4, method: 'turn/interrupt', params: { threadId, turnId } })),
     ]),

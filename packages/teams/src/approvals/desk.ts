@@ -24,10 +24,13 @@
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
 import { agentWorkspaceDir, evaluatePermission, isOwnRequest, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
+import { abortCause } from '../orchestrator/context.ts';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
 /** How often a waiter re-reads its request (a decision taken on another node). */
 const POLL_MS = 2_000;
+/** A request whose session is gone: the daemon stopped, or restarted with it waiting (the CLI process that asked is gone). */
+const SESSION_ENDED = 'denied: the session ended';
 
 export interface ApprovalRun {
   id: string;
@@ -86,7 +89,7 @@ export class ApprovalDesk {
     if (verdict.action === 'allow') return { allow: true, decidedBy: verdict.rule ? 'rule' : 'mode' };
     const sessionRules = this.#sessionAllows.get(sessionId(run.agentId, sessionKey));
     if (sessionRules && evaluatePermission(sessionRules, ask, workspace, 'ask').action === 'allow') return { allow: true, decidedBy: 'session' };
-    if (signal.aborted) return { allow: false, reason: 'denied: the run was cancelled', decidedBy: 'cancelled' };
+    if (signal.aborted) return { allow: false, reason: abortedText(signal), decidedBy: 'cancelled' };
 
     const now = Date.now();
     const expiresS = permissions.expires_s ?? DEFAULT_APPROVAL_EXPIRES_S;
@@ -192,7 +195,7 @@ export class ApprovalDesk {
     let cancelled = 0;
     for (const p of pending) {
       if (this.#waiters.has(p.id)) continue;
-      const done = await this.#opts.stores.approvals.decide(p.id, { status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: 'denied: the session ended', decidedAt: Date.now() });
+      const done = await this.#opts.stores.approvals.decide(p.id, { status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: SESSION_ENDED, decidedAt: Date.now() });
       if (done) {
         cancelled++;
         await this.#event('approval.decided', done);
@@ -233,11 +236,7 @@ export class ApprovalDesk {
           finish({ ...record, status: 'cancelled', decision: 'deny', decidedBy: by, reason });
         }
       };
-      // The run's cancel, or an asker that went away (its abort reason says so, `denied: …`).
-      const onAbort = (): void => {
-        const why = typeof signal.reason === 'string' && signal.reason.startsWith('denied: ') ? signal.reason : 'denied: the run was cancelled';
-        void close('cancelled', 'deny', 'cancelled', why);
-      };
+      const onAbort = (): void => void close('cancelled', 'deny', 'cancelled', abortedText(signal));
       const expiry = setTimeout(
         () => void close('expired', onExpiry === 'allow' ? 'allow_once' : 'deny', 'expiry', `nobody answered within ${expiresS} s`),
         Math.max(0, record.expiresAt - Date.now()),
@@ -285,6 +284,16 @@ function describeRule(rule: PermissionRule | undefined): string {
     [rule.tool && `tool ${rule.tool}`, rule.command && `command ${rule.command}`, rule.path && `path ${rule.path}`, rule.input !== undefined && 'that exact input'].filter(Boolean).join(', ') ||
     'every request'
   );
+}
+
+/**
+ * Why a request ended with its run's signal: an asker that went away says so (`denied: …`); the
+ * daemon stopping ends the session that asked (the message is run again at the next start, as
+ * after a restart: the same words); anything else is the run's cancel.
+ */
+function abortedText(signal: AbortSignal): string {
+  if (typeof signal.reason === 'string' && signal.reason.startsWith('denied: ')) return signal.reason;
+  return abortCause(signal) === 'shutdown' ? SESSION_ENDED : 'denied: the run was cancelled';
 }
 
 function denialText(r: ApprovalRecord): string {

@@ -33,15 +33,15 @@
  * - Approvals: the thread runs with `approvalPolicy: "never"` and full access (what the spawn
  *   adapter's `--dangerously-bypass-approvals-and-sandbox` means), so codex asks nothing; a
  *   request that comes anyway is answered by `answerServerRequest`. An agent with
- *   `permission_mode: "ask"` runs `untrusted` in the workspace sandbox instead: each command or
- *   edit codex asks about goes to the approval desk (InvokeRequest.askApproval), and a paused run
- *   holds there. Otherwise pause has no point inside a Codex turn.
+ *   `permission_mode: "ask"` runs `untrusted` in the workspace sandbox instead: each command,
+ *   edit or MCP tool call codex asks about goes to the approval desk (InvokeRequest.askApproval;
+ *   TinyAGI's own MCP tools need no person there), and a paused run holds there. Otherwise pause has no point inside a Codex turn.
  */
 import { createHash } from 'node:crypto';
 import { addSpend, failureFromText, InvokeError, parseRetryAfterText } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
-import { DEFAULT_KILL_GRACE_MS, type InvokeProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type QuotaReport } from '../types.ts';
+import { type ApprovalAsk, DEFAULT_KILL_GRACE_MS, type InvokeProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type QuotaReport } from '../types.ts';
 import { JsonRpcError, JsonRpcPeer, JSONRPC_METHOD_NOT_FOUND } from '../live/jsonrpc.ts';
 import { bindingEnv } from '../live/live-adapter.ts';
 import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
@@ -453,26 +453,57 @@ class CodexLiveSession implements LiveSession {
   }
 
   /**
-   * The server's requests. Approvals are answered by the agent's settings (the thread never asks
-   * while approvalPolicy is "never"; a request that comes anyway is accepted, as the spawn
-   * adapter's bypass would). Issue 36's approval step replaces this answer.
+   * The server's requests. Without an approval step (no askApproval, or a request that is no
+   * approval) answerServerRequest answers as the spawn adapter's bypass would. With one, each
+   * command, edit and MCP tool call codex asks about goes to the approval desk, which lets
+   * TinyAGI's own MCP tools through without a person (isOwnRequest) and asks about the rest.
    */
   async #serverRequest(method: string, params: JsonRecord): Promise<unknown> {
     this.#touch();
     const turn = this.#current?.turn;
     const ask = turn?.req.askApproval;
-    const kind = method === 'item/commandExecution/requestApproval' ? 'command' : method === 'item/fileChange/requestApproval' ? 'file' : undefined;
-    if (!turn || !ask || kind === undefined) return answerServerRequest(method, params);
-    // A paused run holds here, before the command or edit runs; operator input is given to the turn.
+    const approval = codexApprovalAsk(method, params);
+    if (!turn || !ask || approval === undefined) return answerServerRequest(method, params);
+    // A paused run holds here, before the command, edit or tool runs; operator input is given to the turn.
     const input = await turn.checkpoint();
     if (input !== undefined) void this.steer(input);
-    const answer = await ask(
-      kind === 'command'
-        ? { tool: 'commandExecution', input: { command: params.command, cwd: params.cwd, ...(params.reason ? { reason: params.reason } : {}) } }
-        : { tool: 'fileChange', input: { ...(params.grantRoot ? { path: params.grantRoot } : {}), ...(params.reason ? { reason: params.reason } : {}) } },
-    );
+    const answer = await ask(approval);
+    // codex's answers carry no reason (the model reads `Rejected("rejected by user")` or "user
+    // rejected MCP tool call"): the reason is steered into the turn first, so the model's next
+    // request has it right after the refused call (checked with 0.169).
+    if (!answer.allow && answer.reason) await this.steer(`TinyAGI: ${approvalSubject(approval)} was not run, ${answer.reason}.`);
+    if (method === 'mcpServer/elicitation/request') return { action: answer.allow ? 'accept' : 'decline', content: null, _meta: null };
     return { decision: answer.allow ? 'accept' : 'decline' };
   }
+}
+
+/** What an approval request was about, for the denial steered into the turn. */
+function approvalSubject(ask: ApprovalAsk): string {
+  const input = asRecord(ask.input) ?? {};
+  if (ask.tool === 'commandExecution') return `the command \`${asString(input.command) ?? '?'}\``;
+  if (ask.tool === 'fileChange') return 'the file change';
+  return `the tool call ${ask.tool}`;
+}
+
+/**
+ * A server request that asks permission, as the approval desk takes it: a command
+ * (`commandExecution`), an edit (`fileChange`), or an MCP tool call. codex 0.169 asks about an MCP
+ * tool call with an `mcpServer/elicitation/request` whose `_meta.codex_approval_kind` is
+ * `mcp_tool_call` (`serverName`, `_meta.tool_name`, `_meta.tool_params`); the tool is named as
+ * Claude Code names it (`mcp__tinyagi__call_agent`), so the desk's rules and its own-tools check
+ * read both CLIs alike. Undefined: not an approval (another elicitation, a question).
+ */
+export function codexApprovalAsk(method: string, params: JsonRecord): ApprovalAsk | undefined {
+  const reason = params.reason ? { reason: params.reason } : {};
+  if (method === 'item/commandExecution/requestApproval') return { tool: 'commandExecution', input: { command: params.command, cwd: params.cwd, ...reason } };
+  if (method === 'item/fileChange/requestApproval') return { tool: 'fileChange', input: { ...(params.grantRoot ? { path: params.grantRoot } : {}), ...reason } };
+  const meta = asRecord(params._meta);
+  if (method === 'mcpServer/elicitation/request' && meta?.codex_approval_kind === 'mcp_tool_call') {
+    const server = asString(params.serverName) ?? '';
+    const tool = asString(meta.tool_name) ?? '';
+    return { tool: `mcp__${server}__${tool}`, input: asRecord(meta.tool_params) ?? {} };
+  }
+  return undefined;
 }
 
 /** Codex's error codes that are the account's limits, and those no retry can fix (bad key, unknown model). */
@@ -505,7 +536,8 @@ export function answerServerRequest(method: string, params: JsonRecord): unknown
     case 'item/tool/requestUserInput':
       return { answers: {} };
     case 'mcpServer/elicitation/request':
-      return { action: 'decline', content: null, _meta: null };
+      // An MCP tool call's approval is accepted, as the bypass would; an MCP server's own form is declined (nobody fills it in).
+      return { action: asRecord(params._meta)?.codex_approval_kind === 'mcp_tool_call' ? 'accept' : 'decline', content: null, _meta: null };
   }
   throw new JsonRpcError(JSONRPC_METHOD_NOT_FOUND, `tinyagi does not answer ${method}`);
 }

@@ -132,33 +132,47 @@ export class WarmProcess {
     return this.exited;
   }
 
-  /** Resident memory of the process group (bytes), summed from /proc; undefined where /proc is not readable. */
+  /**
+   * Resident memory of the process and all its descendants (bytes), summed from /proc; undefined
+   * where /proc is not readable. The tree, not the process group: a CLI may start children in
+   * groups of their own (Codex's MCP servers, `tinyagi mcp` among them).
+   */
   memoryBytes(): number | undefined {
-    const pgid = this.#child.pid;
-    if (pgid === undefined || this.#exit) return undefined;
-    return groupRssBytes(pgid);
+    const pid = this.#child.pid;
+    if (pid === undefined || this.#exit) return undefined;
+    return treeRssBytes(pid);
   }
 }
 
-/** Sum of VmRSS of every process whose process group is `pgid` (Linux /proc). */
-function groupRssBytes(pgid: number): number | undefined {
+/** Sum of VmRSS of `root` and every process descended from it by parent pid (Linux /proc). */
+function treeRssBytes(root: number): number | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return undefined;
   }
-  let total = 0;
-  let found = false;
+  const children = new Map<number, number[]>();
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // Fields after the command (which may hold spaces and parentheses): state ppid pgrp …
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) !== pgid) continue;
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const siblings = children.get(ppid);
+      if (siblings) siblings.push(Number(entry));
+      else children.set(ppid, [Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  let total = 0;
+  let found = false;
+  const queue = [root];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    queue.push(...(children.get(pid) ?? []));
+    try {
+      const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (rss) {
         total += Number(rss[1]) * 1024;
         found = true;
