@@ -14,7 +14,7 @@
  * shell's PATH, as `tinyagi call` here), and the resumed session's history and usage (here by the
  * five-turn test).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelCall, type ModelRequest } from '@tinyagi/test-kit';
 import { CLI_CASES, isTitleCall, priceOf, startRig, tokensOf, type Outcome, type Rig } from './harness.ts';
@@ -66,6 +66,17 @@ async function callsOf(marker: string, n: number): Promise<ModelCall[]> {
   const mine = (): ModelCall[] => rig.model.calls.filter((c) => occurrences(c.request, marker) > 0);
   await waitFor(() => mine().length >= n, 120_000, `${n} model call(s) of ${marker}`, 100);
   return mine();
+}
+
+/** Whether a process whose command line holds `marker` runs (/proc). */
+function runningWith(marker: string): boolean {
+  return readdirSync('/proc').some((pid) => {
+    try {
+      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function runOf(messageId: string): Promise<string> {
@@ -177,12 +188,13 @@ describe('claude live', () => {
     expect(toolOutput(calls[2]!.request)).toContain('second-step');
   }, 300_000);
 
-  it('claude live: a cancel interrupts the turn and the same process answers the next message', async () => {
+  it('claude live: a cancel interrupts the turn in its tool call and the same process answers the next message', async () => {
     pidRule('CANCEL-PID-1');
     const before = await rig.send({ agent: 'alpha', senderId: 'cancel', message: 'CANCEL-PID-1 where are you?' });
     const pid = pidOf(before);
 
-    rig.rule('CANCEL-SLOW-3', () => ({ shell: 'sleep 120; echo never' }));
+    // A tool call that runs for two minutes (Claude Code's own guard refuses `sleep 120; …` before it runs).
+    rig.rule('CANCEL-SLOW-3', () => ({ shell: 'node -e "setTimeout(() => {}, 120000)" CANCEL-IN-TOOL' }));
     const started = Date.now();
     const o = await rig.send({
       agent: 'alpha',
@@ -190,7 +202,7 @@ describe('claude live', () => {
       message: 'CANCEL-SLOW-3 take your time',
       whileRunning: async (messageId) => {
         const runId = await runOf(messageId);
-        await callsOf('CANCEL-SLOW-3', 1);
+        await waitFor(() => runningWith('CANCEL-IN-TOOL'), 120_000, 'the tool call to run', 100);
         await rig.daemon.api.steerRun({ params: { id: runId }, body: { command: 'cancel' } });
       },
     });
@@ -201,6 +213,11 @@ describe('claude live', () => {
     const after = await rig.send({ agent: 'alpha', senderId: 'cancel', message: 'CANCEL-PID-2 and now?' });
     expect(after.runs[0]?.status, describeOutcome(after)).toBe('completed');
     expect(pidOf(after), 'the interrupted process stayed warm and took the next turn').toBe(pid);
+    // What the next turn sends: Claude Code's own record of the stopped call (its result says the
+    // user did not want it, then "[Request interrupted by user for tool use]"), then the new message, last.
+    const next = rig.model.calls.find((c) => occurrences(c.request, 'CANCEL-PID-2') > 0)?.request;
+    expect(next?.entries.at(-1)).toEqual({ role: 'user', text: 'CANCEL-PID-2 and now?' });
+    expect(next?.entries.at(-2)?.text).toContain('[Request interrupted by user for tool use]');
   }, 400_000);
 
   it('claude live: a warm process killed mid-turn is replaced; the retry resumes the session and the message reaches the model once more only', async () => {
