@@ -1,5 +1,5 @@
 /**
- * `pnpm test:stress [--rounds N]` (issue 47): the timing-sensitive suites, run while every core of
+ * `pnpm test:stress [--rounds N] [package folder…]` (issue 47): the timing-sensitive suites, run while every core of
  * the machine is kept busy by other processes (one busy loop per core), so a test that races a
  * clock or assumes a prompt scheduler fails here before it fails in CI. Each round runs every
  * suite below once; the command exits non-zero if any run failed. docs/testing.md says which
@@ -39,7 +39,10 @@ function busyLoops(count: number): ChildProcess[] {
   return Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
 
-export function runStress(rounds: number): number {
+/** `dirs`: only the suites of these package folders (`packages/cli`); all when empty. */
+export function runStress(rounds: number, dirs: readonly string[] = []): number {
+  const suites = dirs.length === 0 ? STRESS_SUITES : STRESS_SUITES.filter((s) => dirs.some((d) => s.dir === d.replace(/\/$/, '')));
+  if (suites.length === 0) throw new Error(`no stress suite in ${dirs.join(', ')} (suites: ${STRESS_SUITES.map((s) => s.dir).join(', ')})`);
   const loops = busyLoops(availableParallelism());
   const stop = (): void => {
     for (const loop of loops) loop.kill('SIGKILL');
@@ -49,7 +52,7 @@ export function runStress(rounds: number): number {
   console.log(`test:stress: ${loops.length} busy loops on ${availableParallelism()} cores, ${rounds} round(s)`);
   const failed: string[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const suite of STRESS_SUITES) {
+    for (const suite of suites) {
       for (const backend of suite.backends) {
         const label = `round ${round}: ${suite.dir} (${backend}) ${suite.files.join(' ')}`;
         const started = Date.now();
@@ -71,6 +74,6 @@ export function runStress(rounds: number): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' } } });
-  process.exit(runStress(Number(values.rounds)));
+  const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '2' } }, allowPositionals: true });
+  process.exit(runStress(Number(values.rounds), positionals));
 }
