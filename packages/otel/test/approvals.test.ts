@@ -181,7 +181,8 @@ describe('approvals', () => {
         'tinyagi.approval.decided_by': 'tinyoffice',
       });
       if (captureContent) {
-        expect(events[0]!.attributes['tinyagi.approval.summary']).toMatch(/^Which color\? \(key …\)$/);
+        // Masked where the desk stores the question (every text a runtime supplies is), in the product's one format.
+        expect(events[0]!.attributes['tinyagi.approval.summary']).toMatch(/^Which color\? \(key \S*…\S*\)$/);
         expect(events[1]!.attributes['tinyagi.approval.answer']).toBe('blue');
       } else {
         for (const e of events) for (const key of Object.keys(e.attributes)) expect(key).not.toMatch(/summary|answer$|arguments/);
