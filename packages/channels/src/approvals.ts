@@ -27,7 +27,7 @@ import { approvalOutcome, approvalOutcomeText, approvalQuestion, isApiError, typ
 import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
 import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
 import type { ConversationRoutes } from './conversations.ts';
-import type { ChannelLog } from './host.ts';
+import type { ChannelLog } from './log.ts';
 
 /** The events approval prompts follow (the channel token sees those of its own conversations). */
 export const APPROVAL_EVENT_TYPES = ['approval.requested', 'approval.decided', 'approval.expired'] as const;

@@ -11,7 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LIVE_REPLY_MODES, type ChannelKind, type LiveReplyMode } from '@tinyagi/client/contract';
 import type { ChannelAdapter } from './adapter.ts';
 import { ChannelConfigError, filesDir, optionalNumber, type ChannelProcessConfig } from './config.ts';
-import { ChannelHost, channelStateDir, type ChannelLog } from './host.ts';
+import { ChannelHost, channelStateDir } from './host.ts';
+import type { ChannelLog } from './log.ts';
 import type { ChannelAdapterModule } from './kind.ts';
 import { BUILTIN_CHANNEL_KINDS } from './kinds.ts';
 

@@ -47,10 +47,10 @@ import { splitMessage } from './chunk.ts';
 import { ConversationRoutes } from './conversations.ts';
 import { DEFAULT_MAX_FILE_BYTES, storeInboundFiles, withSkippedFiles, type StoredFiles } from './files.ts';
 import { LIVE_EVENT_TYPES, LiveReplies, type LiveReplyMode } from './live.ts';
+import type { ChannelLog } from './log.ts';
 import { HeldMessages, SentLedger, type HeldMessage } from './state.ts';
 
-export type LogLevel = 'info' | 'warn' | 'error';
-export type ChannelLog = (level: LogLevel, message: string) => void;
+export type { ChannelLog, LogLevel } from './log.ts';
 
 export interface ChannelHostOptions {
   channel: string;

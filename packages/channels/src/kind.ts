@@ -11,7 +11,7 @@
 import type { ChannelKind } from '@tinyagi/client/contract';
 import type { ChannelAdapter } from './adapter.ts';
 import { ChannelConfigError, type ChannelProcessConfig } from './config.ts';
-import type { ChannelLog } from './host.ts';
+import type { ChannelLog } from './log.ts';
 
 /** What `createAdapter` gets in the channel process. */
 export interface ChannelAdapterContext {

@@ -34,7 +34,7 @@ import type { TinyEvent } from '@tinyagi/client';
 import type { LiveReplyMode } from '@tinyagi/client/contract';
 import { PermanentSendError, RetryAfterError, type LiveReplyAdapter } from './adapter.ts';
 import { ConversationRoutes } from './conversations.ts';
-import type { ChannelLog } from './host.ts';
+import type { ChannelLog } from './log.ts';
 
 export type { LiveReplyMode };
 

@@ -7,7 +7,7 @@
  */
 import { createChannel } from './channel.ts';
 import { ChannelConfigError, readChannelConfig } from './config.ts';
-import type { ChannelLog } from './host.ts';
+import type { ChannelLog } from './log.ts';
 
 const STOP_GRACE_MS = 10_000;
 

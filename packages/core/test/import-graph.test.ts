@@ -4,7 +4,7 @@
  *
  *   root files (errors.ts, ids.ts, …)  <  storage/  <  the domain folders  <  compose/  <  entries
  *
- * - no circle anywhere in packages/core/src;
+ * - no circle anywhere in packages/core/src, nor in any other package's src/;
  * - storage/ (the database handle, transactions, schema, PostgreSQL plumbing) imports nothing
  *   of a domain folder (runs/, queue/, outbox/, …) nor of compose/;
  * - compose/ (what opens a backend and puts every store together) is imported only by the
@@ -12,7 +12,7 @@
  * - a domain's SQLite store (sqlite-*.ts) and PostgreSQL store (pg-*.ts) import its model.ts,
  *   not each other.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -23,17 +23,17 @@ const ENTRIES = new Set(['index.ts', 'internal.ts', 'pg.ts', 'orm.ts']);
 /** Every static `import … from`, `export … from`, side-effect `import '…'` and `import('…')` with a relative specifier. */
 const IMPORT = /^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm;
 
-function readGraph(): Map<string, string[]> {
+function readGraph(src: string = SRC): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   for (const file of files) {
-    const path = join(SRC, file);
+    const path = join(src, file);
     const targets = new Set<string>();
     for (const m of readFileSync(path, 'utf8').matchAll(IMPORT)) {
       const specifier = m[1] ?? m[2] ?? m[3]!;
       if (specifier.startsWith('.'))
         targets.add(
-          relative(SRC, resolve(dirname(path), specifier))
+          relative(src, resolve(dirname(path), specifier))
             .split('\\')
             .join('/'),
         );
@@ -99,6 +99,14 @@ describe("core's import graph", () => {
 
   it('has no circle', () => {
     expect(circles(graph).map((c) => `${c.length} files: ${c.join(' ')}`)).toEqual([]);
+  });
+
+  it("no other package's src/ has a circle either (issue 49)", () => {
+    const packages = resolve(SRC, '..', '..');
+    const found = readdirSync(packages)
+      .filter((p) => p !== 'core' && existsSync(join(packages, p, 'src')))
+      .flatMap((p) => circles(readGraph(join(packages, p, 'src'))).map((c) => `${p}: ${c.length} files: ${c.join(' ')}`));
+    expect(found).toEqual([]);
   });
 
   it('storage/ imports no domain folder and not compose/', () => {

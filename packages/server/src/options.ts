@@ -1,7 +1,7 @@
 import type { SettingsSource, StoreSet } from '@tinyagi/core/internal';
 import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator } from './orchestrator.ts';
-import type { McpHttpHandler } from './routes/mcp.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface ChannelServices {
   status(): ChannelStatus[] | Promise<ChannelStatus[]>;
@@ -9,6 +9,9 @@ export interface ChannelServices {
   stop(name: string): unknown;
   restart(name: string): unknown;
 }
+
+/** Answers one `/mcp` request (routes/mcp.ts); `body` is the parsed JSON of a POST (undefined otherwise). */
+export type McpHttpHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
 
 /** Where the server writes what an operator must see (the daemon passes its log; default: stderr). */
 export interface ServerLog {

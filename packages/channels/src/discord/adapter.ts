@@ -75,7 +75,7 @@ import {
   type OutboundMessage,
 } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
-import type { ChannelLog } from '../host.ts';
+import type { ChannelLog } from '../log.ts';
 import { SeenMessages } from './seen.ts';
 
 export const DISCORD_MAX_MESSAGE = 2000;

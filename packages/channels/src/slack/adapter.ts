@@ -66,7 +66,7 @@ import {
   type OutboundMessage,
 } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
-import type { ChannelLog } from '../host.ts';
+import type { ChannelLog } from '../log.ts';
 import { SlackEventsHttpReceiver, type SlackEventsHttpOptions } from './events-http.ts';
 import { markdownToMrkdwn, slackToPlain } from './format.ts';
 

@@ -7,13 +7,9 @@
  * The server package does not carry the MCP SDK: the embedder (the daemon) passes the handler,
  * which answers on the raw request and response (the SDK's StreamableHTTPServerTransport).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.ts';
-import type { ServerLog } from '../options.ts';
-
-/** Answers one `/mcp` request; `body` is the parsed JSON of a POST (undefined otherwise). */
-export type McpHttpHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
+import type { McpHttpHandler, ServerLog } from '../options.ts';
 
 export function registerMcpEndpoint(app: FastifyInstance, handler: McpHttpHandler, log: ServerLog): void {
   app.route({

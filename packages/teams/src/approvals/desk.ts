@@ -24,7 +24,7 @@
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
 import { agentWorkspaceDir, evaluatePermission, isOwnRequest, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
-import { abortCause } from '../orchestrator/context.ts';
+import { abortCause } from '../orchestrator/abort.ts';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
 /** How often a waiter re-reads its request (a decision taken on another node). */

@@ -7,7 +7,7 @@
 import type { InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
 import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '@tinyagi/core/internal';
 import type { ApprovalDesk, HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
-import type { DeclaredActions } from './run-actions.ts';
+import type { AbortCause } from './abort.ts';
 import type { SteeringBoard } from '../steering/steering.ts';
 import type { AgentNotes } from './agent-notes.ts';
 
@@ -25,8 +25,12 @@ export interface OrchestratorPlugin {
   transformOutgoing?(text: string, ctx: PluginContext): string | Promise<string>;
 }
 
-/** Why an in-process run was aborted; read back from `signal.reason`. */
-export type AbortCause = 'cancelled' | 'budget' | 'shutdown' | 'timeout';
+/** What the agent's tools asked the running attempt to do when its turn ends (run-actions.ts). */
+export interface DeclaredActions {
+  handoffs: Array<{ to: string[]; message: string }>;
+  chatroomPosts: Array<{ teamId: string; message: string }>;
+  files: string[];
+}
 
 export interface ActiveRun {
   runId: string;
@@ -103,29 +107,8 @@ export type CancelCtx = LifecycleCtx & InProcessCtx;
 /** Writing runs and handoffs inside a transaction (settings read live for limits and providers). */
 export type WriteCtx = LifecycleCtx & Pick<Ctx, 'getSettings'>;
 
-export function abortCause(signal: AbortSignal): AbortCause | undefined {
-  if (!signal.aborted) return undefined;
-  // Our own aborts pass the cause as the reason; the queue worker passes Error('shutdown'),
-  // Error('cancelled') or Error('lease lost').
-  return toAbortCause(signal.reason instanceof Error ? signal.reason.message : signal.reason);
-}
-
-/** An abort reason (ours, the queue worker's message, or a `run.cancelled` event's `reason`) as a cause. */
-export function toAbortCause(reason: unknown): AbortCause {
-  return reason === 'budget' || reason === 'shutdown' || reason === 'timeout' ? reason : 'cancelled';
-}
-
 /** Aborts a run executing in this process: its invocation, and the queue worker's hold of its batch. */
 export function abortActive(ctx: Pick<Ctx, 'worker'>, active: ActiveRun, cause: AbortCause): void {
   active.controller.abort(cause);
   if (active.messageIds[0] !== undefined) ctx.worker?.abortMessage(active.messageIds[0]);
-}
-
-/** A controller that also aborts (with the same reason) when `parent` aborts. */
-export function linkedController(parent: AbortSignal | undefined): AbortController {
-  const controller = new AbortController();
-  if (!parent) return controller;
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
-  return controller;
 }

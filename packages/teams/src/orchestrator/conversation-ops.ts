@@ -9,7 +9,8 @@ import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type Tr
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import { readMeta } from '../router/provenance.ts';
-import { abortActive, toAbortCause, type AbortCause, type CancelCtx, type Ctx } from './context.ts';
+import { toAbortCause, type AbortCause } from './abort.ts';
+import { abortActive, type CancelCtx, type Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
 /** Completes the conversation when nothing is queued or running any more. Idempotent. */

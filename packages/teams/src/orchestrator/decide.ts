@@ -14,7 +14,8 @@ import { toReadable, type ReadableReply } from '../protocol/readable.ts';
 import { planRoutes, type RoutePlan } from '../router/plan.ts';
 import { readMeta, type MessageProvenance } from '../router/provenance.ts';
 import type { Ctx } from './context.ts';
-import { withDeclared, type DeclaredActions } from './run-actions.ts';
+import type { DeclaredActions } from './context.ts';
+import { withDeclared } from './run-actions.ts';
 import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 
 /** What the answer does, decided before the commit (no database read). */

@@ -38,10 +38,10 @@ import {
 import { effectiveLimits, io, runBody, type StoreTransaction, type TxBody, type TxSteps } from '@tinyagi/core/internal';
 import { readMeta } from '../router/provenance.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
-import { abortActive, abortCause, linkedController, type ActiveRun, type CancelCtx, type Ctx, type WriteCtx } from './context.ts';
+import { abortCause, linkedController } from './abort.ts';
+import { abortActive, type ActiveRun, type CancelCtx, type Ctx, type DeclaredActions, type WriteCtx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyOutgoing, checkAnswerFiles, decideRun, readAnswer, type RunDecision } from './decide.ts';
-import type { DeclaredActions } from './run-actions.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';

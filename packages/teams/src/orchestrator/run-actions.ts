@@ -14,14 +14,8 @@ import { ownEntry } from '@tinyagi/core/internal';
 import type { RunAction } from '@tinyagi/client/contract';
 import type { ParsedReply } from '../protocol/tags.ts';
 import { teamMembers } from '../protocol/addressing.ts';
-import type { ActiveRun } from './context.ts';
+import type { ActiveRun, DeclaredActions } from './context.ts';
 import type { HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
-
-export interface DeclaredActions {
-  handoffs: Array<{ to: string[]; message: string }>;
-  chatroomPosts: Array<{ teamId: string; message: string }>;
-  files: string[];
-}
 
 /** At most this many actions per attempt: a looping agent cannot grow the run without bound. */
 const MAX_ACTIONS = 100;

@@ -20,7 +20,8 @@ import { effectiveBudgets, effectiveLimits, io, ownEntry, spendOf, type SpawnAge
 import { checkBudgets } from '../guards/budgets.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
-import { abortCause, linkedController, type Ctx } from '../orchestrator/context.ts';
+import { abortCause, linkedController } from '../orchestrator/abort.ts';
+import type { Ctx } from '../orchestrator/context.ts';
 import { createRunWithEvent, finishRunWithEvent, treeFields } from '../orchestrator/lifecycle.ts';
 import { runAgentTurns } from '../orchestrator/invoke-turns.ts';
 import { admitSpawn, type SpawnRefusalCode } from './admission.ts';
