@@ -187,7 +187,9 @@ export function registerDaemonCommands(program: Command): void {
           for (;;) {
             try {
               const now = await connection.client.status();
-              if (now.startedAt > previous.startedAt) return;
+              // Back as every command finds it: the fresh start answers, and the lock file names its
+              // API again (the new image writes that once all its services run, after the API answers).
+              if (now.startedAt > previous.startedAt && localDaemon(ctx)?.apiUrl !== undefined) return;
             } catch {
               // restarting
             }
