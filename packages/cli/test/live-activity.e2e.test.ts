@@ -88,9 +88,10 @@ describe('the TUI (tmux)', () => {
     const envArgs = Object.entries(daemon.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     tmux('new-session', '-d', '-s', 'vis', '-x', '100', '-y', '40', ...envArgs, '/bin/sh');
     // Type only once the shell is reading: keys sent before its first prompt are echoed before it,
-    // and what the dashboard leaves behind then shares a line with a stray prompt.
+    // and what the dashboard leaves behind then shares a line with a stray prompt. These first keys
+    // may be sent before it too, so the shell's first prompt ('# ' as root) may lead the answer's line.
     tmux('send-keys', '-t', 'vis', `PS1='$ '; echo re""ady`, 'Enter');
-    await paneWhere((s) => /^ready$/m.test(s), 'the shell');
+    await paneWhere((s) => /^(?:[#$] )?ready$/m.test(s), 'the shell');
     tmux('send-keys', '-t', 'vis', `'${process.execPath}' '${CLI_BUILT}' team visualize dev; echo "dashboard exited $?"`, 'Enter');
     await paneWhere((s) => s.includes('● live'), 'the live dashboard');
     const sent = JSON.parse(await daemon.cliHereOk(['send', '--team', 'dev', '--json', 'keep fixing the parser'])) as { conversationId: string };

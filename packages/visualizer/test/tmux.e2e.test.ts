@@ -36,7 +36,8 @@ describe('tinyagi team visualize in a real terminal (tmux)', () => {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     tmux('new-session', '-d', '-s', 'vis', '-x', '80', '-y', '24', ...envArgs, '/bin/sh');
     tmux('send-keys', '-t', 'vis', `PS1='$ '; echo before-dashboard`, 'Enter');
-    await paneWhere((s) => /^before-dashboard$/m.test(s), 'the shell');
+    // Keys sent before the shell's first prompt are echoed before it, so that prompt ('# ' as root) may lead the answer's line.
+    await paneWhere((s) => /^(?:[#$] )?before-dashboard$/m.test(s), 'the shell');
 
     tmux('send-keys', '-t', 'vis', `'${process.execPath}' '${CLI_BUILT}' team visualize dev; echo "dashboard exited $?"`, 'Enter');
     const idle = await paneWhere((s) => s.includes('● live') && s.includes('@reviewer'), 'the live dashboard');
