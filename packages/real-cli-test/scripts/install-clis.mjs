@@ -1,7 +1,7 @@
 /**
  * The real-CLI suite's own install step (issue 47): installs the pinned agent CLIs of ../clis
- * (Claude Code, Codex, OpenCode and the ACP agents claude-agent-acp and codex-acp; about 1.8 GB
- * with their native binaries) with npm and that folder's lockfile, so they are fetched by the suite
+ * (Claude Code, Codex, OpenCode and the ACP agents claude-agent-acp, codex-acp and Gemini CLI;
+ * about 1.9 GB with their native binaries) with npm and that folder's lockfile, so they are fetched by the suite
  * that drives them, not by every user's `pnpm install`.
  * Runs first in this package's `test` script; it is quick when the installed tree already matches
  * the lockfile (a stamp in node_modules holds the lockfile's hash, and every binary must be there).
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const dir = fileURLToPath(new URL('../clis/', import.meta.url));
 const lockfile = `${dir}package-lock.json`;
 const stamp = `${dir}node_modules/.tinyagi-installed`;
-const BINARIES = ['claude', 'codex', 'opencode', 'claude-agent-acp', 'codex-acp'];
+const BINARIES = ['claude', 'codex', 'opencode', 'claude-agent-acp', 'codex-acp', 'gemini'];
 
 const hash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const want = hash(lockfile);

@@ -1,8 +1,9 @@
 /**
  * A stand-in model API on 127.0.0.1 for the real agent CLIs: Anthropic Messages
  * (`POST …/messages`), OpenAI Responses (`POST …/responses`) and Chat Completions
- * (`POST …/chat/completions`), streaming (SSE with the events and fields the published API
- * references define, which the real CLIs parse) and not, text and tool calls.
+ * (`POST …/chat/completions`), and the Gemini API (`POST …/models/{model}:generateContent`,
+ * `:streamGenerateContent?alt=sse`, `:countTokens`), streaming (SSE with the events and fields the
+ * published API references define, which the real CLIs parse) and not, text and tool calls.
  *
  * Each request is parsed into one neutral view (`ModelRequest`: system text, the conversation
  * entries, the tools offered) and answered by the test's `respond` script: a reply, a call of the
@@ -16,7 +17,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type ModelApi = 'anthropic' | 'responses' | 'chat';
+export type ModelApi = 'anthropic' | 'responses' | 'chat' | 'gemini';
 
 export interface ModelEntry {
   /** `system` also covers OpenAI's developer messages and `instructions`; `tool` is a tool's output. */
@@ -40,15 +41,20 @@ export interface ModelRequest {
 export interface ModelUsage {
   inputTokens: number;
   outputTokens: number;
-  /** Anthropic `cache_read_input_tokens` / OpenAI `cached_tokens` (part of the input on OpenAI's APIs, not on Anthropic's). */
+  /**
+   * Anthropic `cache_read_input_tokens` / OpenAI `cached_tokens` / Gemini `cachedContentTokenCount`
+   * (part of the input on OpenAI's and Gemini's APIs, not on Anthropic's).
+   */
   cacheReadTokens?: number;
   /** Anthropic `cache_creation_input_tokens`. */
   cacheWriteTokens?: number;
+  /** Gemini `thoughtsTokenCount`: the model's thinking, billed as output but not part of `candidatesTokenCount` (outputTokens). */
+  thoughtTokens?: number;
 }
 
 export type ModelAction =
   | { reply: string; usage?: ModelUsage }
-  /** A call of the CLI's shell tool (Claude Code `Bash`, Codex `exec_command`/`shell`, OpenCode `bash`) running `command`. */
+  /** A call of the CLI's shell tool (Claude Code `Bash`, Codex `exec_command`/`shell`, OpenCode `bash`, Gemini CLI `run_shell_command`) running `command`. */
   | { shell: string; usage?: ModelUsage }
   /** A call of an offered tool whose name is `tool` or ends with `__<tool>` (an MCP tool: `mcp__tinyagi__call_agent`), with `input`. */
   | { tool: string; input: Record<string, unknown>; usage?: ModelUsage }
@@ -104,6 +110,8 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         if (!api) {
           unknown.push({ method: req.method ?? '', path });
           if (path.includes('count_tokens')) return json(res, 200, { input_tokens: DEFAULT_USAGE.inputTokens });
+          // Gemini's countTokens (https://ai.google.dev/api/tokens): not a model call; an estimate is all a client wants.
+          if (req.method === 'POST' && /:countTokens$/.test(path.split('?')[0] ?? '')) return json(res, 200, { totalTokens: DEFAULT_USAGE.inputTokens });
           return json(res, 404, { error: { type: 'not_found_error', message: `the stand-in serves no ${req.method} ${path}` } });
         }
         let body: Record<string, unknown>;
@@ -148,6 +156,7 @@ function apiOf(method: string | undefined, path: string): ModelApi | undefined {
   if (pathname.endsWith('/messages')) return 'anthropic';
   if (pathname.endsWith('/responses')) return 'responses';
   if (pathname.endsWith('/chat/completions')) return 'chat';
+  if (/\/models\/[^/:]+:(generateContent|streamGenerateContent)$/.test(pathname)) return 'gemini';
   return undefined;
 }
 
@@ -193,6 +202,25 @@ function textOf(content: unknown): string {
     .join('\n');
 }
 
+/** The text parts of a Gemini Content's parts (thoughts left out), joined. */
+function geminiText(parts: unknown): string {
+  if (!Array.isArray(parts)) return '';
+  return parts
+    .filter(isRec)
+    .filter((p) => typeof p.text === 'string' && p.thought !== true)
+    .map((p) => p.text as string)
+    .join('\n');
+}
+
+/** A functionResponse's `response` as text: its `output` (or `error`) string when it has one (Gemini CLI's shape), else its JSON. */
+function geminiToolOutput(response: unknown): string {
+  if (isRec(response)) {
+    if (typeof response.output === 'string') return response.output;
+    if (typeof response.error === 'string') return response.error;
+  }
+  return JSON.stringify(response ?? null);
+}
+
 export function parseRequest(api: ModelApi, path: string, headers: IncomingHttpHeaders, body: Rec): ModelRequest {
   const entries: ModelEntry[] = [];
   const tools: string[] = [];
@@ -227,6 +255,23 @@ export function parseRequest(api: ModelApi, path: string, headers: IncomingHttpH
       if (t.type === 'namespace' && Array.isArray(t.tools)) for (const f of t.tools.filter(isRec)) tools.push(`${str(t.name)}__${str(f.name)}`);
       else tools.push(str(t.name));
     }
+  } else if (api === 'gemini') {
+    // https://ai.google.dev/api/generate-content: `systemInstruction` and `contents` are Content
+    // objects ({role: "user" | "model", parts}); a part is text (`thought: true` marks the model's
+    // thinking), a functionCall {name, args} or a functionResponse {name, response}.
+    const system = isRec(body.systemInstruction) ? geminiText(body.systemInstruction.parts) : typeof body.systemInstruction === 'string' ? body.systemInstruction : '';
+    if (system !== '') entries.push({ role: 'system', text: system });
+    for (const c of Array.isArray(body.contents) ? body.contents.filter(isRec) : []) {
+      const role = c.role === 'model' ? 'assistant' : 'user';
+      for (const part of Array.isArray(c.parts) ? c.parts.filter(isRec) : []) {
+        if (typeof part.text === 'string' && part.thought !== true) entries.push({ role, text: part.text });
+        else if (isRec(part.functionCall)) entries.push({ role: 'assistant', text: JSON.stringify(part.functionCall.args ?? {}) });
+        else if (isRec(part.functionResponse)) entries.push({ role: 'tool', text: geminiToolOutput(part.functionResponse.response) });
+      }
+    }
+    for (const t of toolList) for (const f of Array.isArray(t.functionDeclarations) ? t.functionDeclarations.filter(isRec) : []) tools.push(str(f.name));
+    const [, model = '', method = ''] = /\/models\/([^/:]+):(\w+)/.exec(path.split('?')[0] ?? '') ?? [];
+    return { api, path, headers, body, stream: method === 'streamGenerateContent', model, entries, tools };
   } else {
     for (const m of Array.isArray(body.messages) ? body.messages.filter(isRec) : []) {
       const role = m.role === 'system' || m.role === 'developer' ? 'system' : m.role === 'tool' ? 'tool' : m.role === 'assistant' ? 'assistant' : 'user';
@@ -247,12 +292,13 @@ function shellCall(request: ModelRequest, command: string): { name: string; inpu
   if (offered.has('exec_command')) return { name: 'exec_command', input: { cmd: command, yield_time_ms: 30_000 } };
   if (offered.has('shell')) return { name: 'shell', input: { command: ['bash', '-lc', command] } };
   if (offered.has('bash')) return { name: 'bash', input: { command, description: 'Run a command' } };
+  if (offered.has('run_shell_command')) return { name: 'run_shell_command', input: { command, description: 'Run a command', is_background: false } };
   throw new Error(`no shell tool among the offered tools: ${request.tools.join(', ') || '(none)'}`);
 }
 
 /** The offered tool named `name`, or whose name ends with `__<name>` or `_<name>` (MCP tools are namespaced by their server). */
 function namedCall(request: ModelRequest, name: string, input: Rec): { name: string; input: Rec } {
-  // Claude Code and Codex name an MCP tool `mcp__<server>__<tool>`, OpenCode `<server>_<tool>`.
+  // Claude Code and Codex name an MCP tool `mcp__<server>__<tool>`, OpenCode `<server>_<tool>`, Gemini CLI `mcp_<server>_<tool>`.
   const found = request.tools.find((t) => t === name || t.endsWith(`__${name}`)) ?? request.tools.find((t) => t.endsWith(`_${name}`));
   if (!found) throw new Error(`no tool ${name} among the offered tools: ${request.tools.join(', ') || '(none)'}`);
   return { name: found, input };
@@ -297,6 +343,7 @@ function answer(request: ModelRequest, action: ModelAction, usage: ModelUsage, r
   const text = 'reply' in action ? action.reply : '';
   if (request.api === 'anthropic') anthropicAnswer(request, text, tool, usage, res);
   else if (request.api === 'responses') responsesAnswer(request, text, tool, usage, res);
+  else if (request.api === 'gemini') geminiAnswer(request, text, tool, usage, res);
   else chatAnswer(request, text, tool, usage, res);
 }
 
@@ -306,6 +353,13 @@ function answerError(api: ModelApi, action: { status: number; message?: string; 
   if (api === 'anthropic') {
     const type = action.status === 429 ? 'rate_limit_error' : action.status === 529 ? 'overloaded_error' : action.status >= 500 ? 'api_error' : 'invalid_request_error';
     json(res, action.status, { type: 'error', error: { type, message } }, headers);
+    return;
+  }
+  if (api === 'gemini') {
+    // https://ai.google.dev/gemini-api/docs/troubleshooting: {error: {code, message, status}} with the canonical status name.
+    const status =
+      { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' }[action.status] ?? 'UNKNOWN';
+    json(res, action.status, { error: { code: action.status, message, status } }, headers);
     return;
   }
   const type = action.status === 429 ? 'rate_limit_exceeded' : action.status >= 500 ? 'server_error' : 'invalid_request_error';
@@ -423,6 +477,44 @@ function responsesAnswer(request: ModelRequest, text: string, tool: { name: stri
     send('response.output_item.done', { output_index: outputIndex, item });
   });
   send('response.completed', { response: response('completed', items, true) });
+  res.end();
+}
+
+/**
+ * Gemini API: https://ai.google.dev/api/generate-content (GenerateContentResponse). Streaming
+ * (`:streamGenerateContent?alt=sse`) sends each GenerateContentResponse chunk as an SSE `data:`
+ * line, no event names and no end sentinel; the last chunk carries `finishReason` and the
+ * request's `usageMetadata` (`promptTokenCount` includes `cachedContentTokenCount`;
+ * `thoughtsTokenCount` is beside `candidatesTokenCount`, both counted in `totalTokenCount`).
+ */
+function geminiAnswer(request: ModelRequest, text: string, tool: { name: string; input: Rec } | undefined, usage: ModelUsage, res: ServerResponse): void {
+  const responseId = randomBytes(12).toString('base64url');
+  const prompt = usage.inputTokens;
+  const usageMetadata = {
+    promptTokenCount: prompt,
+    candidatesTokenCount: usage.outputTokens,
+    ...(usage.cacheReadTokens ? { cachedContentTokenCount: usage.cacheReadTokens } : {}),
+    ...(usage.thoughtTokens ? { thoughtsTokenCount: usage.thoughtTokens } : {}),
+    totalTokenCount: prompt + usage.outputTokens + (usage.thoughtTokens ?? 0),
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }],
+  };
+  const parts: Rec[] = [];
+  if (text !== '') parts.push({ text });
+  if (tool) parts.push({ functionCall: { name: tool.name, args: tool.input } });
+  if (parts.length === 0) parts.push({ text: '' });
+  const chunk = (chunkParts: Rec[], last: boolean): Rec => ({
+    candidates: [{ content: { role: 'model', parts: chunkParts }, ...(last ? { finishReason: 'STOP' } : {}), index: 0 }],
+    ...(last ? { usageMetadata } : {}),
+    modelVersion: request.model,
+    responseId,
+  });
+  if (!request.stream) {
+    json(res, 200, chunk(parts, true));
+    return;
+  }
+  openStream(res);
+  // One chunk per part, the last with the finish reason and the usage.
+  for (const [i, part] of parts.entries()) sse(res, undefined, chunk([part], i === parts.length - 1));
   res.end();
 }
 
