@@ -3,7 +3,8 @@
  * as `tinyagi start` runs it) and three worker nodes (the built `tinyagi worker`), each a separate process with its own TINYAGI_HOME, on one PostgreSQL
  * schema, under a steady load of messages sent through the API. Random nodes (the API node
  * included) are killed with SIGKILL at random moments and started again. At the end:
- * - every accepted message is completed, or dead with the reason crashes give; none is lost;
+ * - every message of every accepted conversation (its handoffs' included) is completed, or dead with
+ *   the reason crashes give, and the conversation failed exactly when one is dead; none is lost;
  * - no reply is stored twice, and every completed human-facing run has exactly one;
  * - per-agent FIFO held: when a batch of an agent started, every earlier message of that agent
  *   (lower seq) had already started (collect may pull later messages of the head's own
@@ -438,18 +439,31 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect(Object.keys(killed).length, `kills spread over the nodes: ${JSON.stringify(killed)}; ${tag}`).toBeGreaterThanOrEqual(3);
     expect(entries.length, tag).toBeGreaterThanOrEqual(60);
 
-    // --- every accepted message: completed, or dead with the reason crashes give.
+    // --- every message of every accepted conversation (a handoff's included): completed, or dead
+    // with the reason crashes give; a conversation failed exactly when one of its messages is dead
+    // (a handoff killed on every attempt fails the conversation its completed first message began).
+    const q = (sql: string) => admin.query(sql.replaceAll('$S', `"${schema}"`)).then((r) => r.rows);
+    const ofConversation = new Map<string, Array<{ id: string; status: string; last_error: string | null }>>();
+    for (const row of (await q('SELECT id, conversation_id, status, last_error FROM $S.messages')) as Array<{ id: string; conversation_id: string; status: string; last_error: string | null }>)
+      ofConversation.set(row.conversation_id, [...(ofConversation.get(row.conversation_id) ?? []), row]);
     const statuses: Record<string, number> = {};
     for (const a of entries) {
       const m = (await client.getMessage({ params: { id: a.messageId } })).message;
       statuses[m.status] = (statuses[m.status] ?? 0) + 1;
-      expect(['completed', 'dead'], `${a.plan.key} ended ${m.status}; ${tag}`).toContain(m.status);
-      expect(trees.get(a.conversationId)!.conversation.status, `${a.plan.key}'s conversation; ${tag}`).toBe(m.status === 'dead' ? 'failed' : 'completed');
-      if (m.status === 'dead') expect(m.lastError, `${a.plan.key}; ${tag}`).toMatch(/^lease expired while processing .*gave up after \d+ attempts?/);
+      const messages = ofConversation.get(a.conversationId) ?? [];
+      expect(
+        messages.map((x) => x.id),
+        `${a.plan.key}'s messages; ${tag}`,
+      ).toContain(a.messageId);
+      for (const x of messages) {
+        expect(['completed', 'dead'], `${a.plan.key}: message ${x.id} ended ${x.status}; ${tag}`).toContain(x.status);
+        if (x.status === 'dead') expect(x.last_error, `${a.plan.key}: message ${x.id}; ${tag}`).toMatch(/^lease expired while processing .*gave up after \d+ attempts?/);
+      }
+      const anyDead = messages.some((x) => x.status === 'dead');
+      expect(trees.get(a.conversationId)!.conversation.status, `${a.plan.key}'s conversation (${messages.map((x) => x.status).join(', ')}); ${tag}`).toBe(anyDead ? 'failed' : 'completed');
     }
 
     // --- replies: one per completed human-facing run, none twice.
-    const q = (sql: string) => admin.query(sql.replaceAll('$S', `"${schema}"`)).then((r) => r.rows);
     expect(await q('SELECT idempotency_key, count(*) FROM $S.outbox GROUP BY 1 HAVING count(*) > 1'), tag).toEqual([]);
     const replies = (await q("SELECT run_id FROM $S.outbox WHERE meta::jsonb->>'kind' = 'reply'")) as Array<{ run_id: string }>;
     const repliesPerRun = new Map<string, number>();

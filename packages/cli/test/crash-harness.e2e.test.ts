@@ -6,7 +6,8 @@
  *
  * Why the checks below would catch the failures they are about:
  * - A lost message: every key that got a 202 is looked up by its messageId (404 fails), must
- *   be `completed` or `dead` with a `lastError`, and SQL counts one `user` message and one
+ *   be `completed` or `dead` with a `lastError` (its conversation failed exactly when one of its
+ *   messages, a handoff's included, is dead), and SQL counts one `user` message and one
  *   conversation per accepted key; a lost handoff leaves a team conversation whose completed
  *   leader run has no reviewer run.
  * - A lost reply: every completed human-facing run must have exactly one `reply` row.
@@ -194,8 +195,6 @@ describe('crash harness', () => {
       statusCounts[m.status] = (statusCounts[m.status] ?? 0) + 1;
       expect(m.conversationId).toBe(a.conversationId);
       expect(['completed', 'dead'], `${a.plan.key} ended ${m.status}; ${tag}`).toContain(m.status);
-      // A conversation fails exactly when its message died.
-      expect(trees.get(a.conversationId)!.conversation.status, `${a.plan.key}'s conversation; ${tag}`).toBe(m.status === 'dead' ? 'failed' : 'completed');
       if (m.status === 'dead') {
         // The mock agents never fail, so the only acceptable way to die is crashes using up the attempts.
         expect(m.lastError, `${a.plan.key} is dead for another reason; ${tag}`).toMatch(/^lease expired while processing .*gave up after \d+ attempts?/);
@@ -266,6 +265,15 @@ describe('crash harness', () => {
       const keys = (all("SELECT idempotency_key AS key FROM messages WHERE kind = 'user' ORDER BY key") as Array<{ key: string }>).map((r) => r.key);
       expect(keys, `exactly the accepted keys were enqueued; ${tag}`).toEqual(entries.map((a) => a.plan.key).sort());
       expect(all("SELECT COUNT(*) AS n FROM conversations WHERE channel IN ('api', 'telegram')"), tag).toEqual([{ n: entries.length }]);
+      // A conversation failed exactly when one of its messages died (a handoff's included: one killed
+      // on every attempt fails the conversation its completed first message began), and only of crashes.
+      const messages = all('SELECT id, conversation_id, status, last_error FROM messages') as Array<{ id: string; conversation_id: string; status: string; last_error: string | null }>;
+      for (const a of entries) {
+        const own = messages.filter((x) => x.conversation_id === a.conversationId);
+        for (const x of own.filter((y) => y.status === 'dead')) expect(x.last_error, `${a.plan.key}: message ${x.id}; ${tag}`).toMatch(/^lease expired while processing .*gave up after \d+ attempts?/);
+        const anyDead = own.some((x) => x.status === 'dead');
+        expect(trees.get(a.conversationId)!.conversation.status, `${a.plan.key}'s conversation (${own.map((x) => x.status).join(', ')}); ${tag}`).toBe(anyDead ? 'failed' : 'completed');
+      }
     } finally {
       stores.close();
     }
