@@ -1,6 +1,6 @@
 'use client';
 /**
- * Accounts held until their rate limit resets (docs/operations.md, "Rate limits and quotas"): a
+ * Accounts held until their rate limit resets (docs/quotas.md): a
  * banner on every page naming the agents that wait and the time left, from GET /api/quotas,
  * fetched again whenever a `runtime.quota` event arrives; a hold is hidden once its reset passed.
  */

@@ -1,5 +1,5 @@
 /**
- * The rate-limit banner (docs/operations.md, "Rate limits and quotas"): when an agent's runtime
+ * The rate-limit banner (docs/quotas.md): when an agent's runtime
  * says its account is exhausted (the mock runtime's scripted quota report), every page shows which
  * agents wait, for which limit and until when, as the event arrives; it goes once the reset passed
  * and the daemon released the hold. A daemon of its own.

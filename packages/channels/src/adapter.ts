@@ -136,7 +136,7 @@ export interface ChannelAdapter {
   /** Shows "typing…" once (platforms expire it after a few seconds; the host refreshes it). */
   sendTyping?(route: string): Promise<void>;
   /**
-   * Live replies (docs/operations.md, Channels, "Live replies"): the host posts one progress message per
+   * Live replies (docs/channels.md#live-replies): the host posts one progress message per
    * chat while an agent works, edits it no more often than `editIntervalMs` (when the adapter
    * can edit), and removes it once the answer is confirmed. Adapters without it get typing only.
    */

@@ -1,5 +1,5 @@
 /**
- * Live replies (docs/operations.md, Channels, "Live replies"): while an agent works on a chat's message, the
+ * Live replies (docs/channels.md#live-replies): while an agent works on a chat's message, the
  * chat shows its progress in ONE message that is edited in place, and that message goes away
  * once the answer is there.
  *

@@ -1,7 +1,7 @@
 /**
- * The agent CLIs' versions in `tinyagi doctor` and in the daemon's log at start (docs/operations.md,
- * "CLI versions"), against executables that print versions as the real CLIs do, and the test
- * kit's fake CLIs (which answer as the pinned versions).
+ * The agent CLIs' versions in `tinyagi doctor` and in the daemon's log at start
+ * (docs/agent-clis.md#cli-versions), against executables that print versions as the real CLIs do,
+ * and the test kit's fake CLIs (which answer as the pinned versions).
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -261,7 +261,7 @@ describe.skipIf(db.skip !== undefined)('multi-node crash harness (PostgreSQL)', 
     expect((await api.stop())?.code, api.logs()).toBe(0);
   });
 
-  it('takeover times (docs/operations.md): a node restarted at once gives its predecessor’s message back within seconds; one kept down loses it once its heartbeat is stale', {
+  it('takeover times (docs/postgresql.md#a-node-that-dies-loses-nothing): a node restarted at once gives its predecessor’s message back within seconds; one kept down loses it once its heartbeat is stale', {
     timeout: 150_000,
   }, async () => {
     const schema = testSchema('takeover');

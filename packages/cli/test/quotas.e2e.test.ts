@@ -1,6 +1,6 @@
 /**
- * Quota-aware scheduling and version awareness through a real daemon (docs/operations.md, "Rate
- * limits and quotas", "CLI versions"): an agent's runtime says its account is exhausted (the mock
+ * Quota-aware scheduling and version awareness through a real daemon (docs/quotas.md,
+ * docs/agent-clis.md#cli-versions): an agent's runtime says its account is exhausted (the mock
  * runtime's scripted quota report), GET /api/quotas and `tinyagi status` say which agents wait
  * until when, the account's other agent is not claimed while another account's agent runs, a
  * restart of the daemon keeps the hold, and the held message runs after the reset. The daemon's

@@ -1,5 +1,5 @@
 /**
- * Version awareness (docs/operations.md, "CLI versions"): parsing each CLI's `--version`, the
+ * Version awareness (docs/agent-clis.md#cli-versions): parsing each CLI's `--version`, the
  * verified ranges, and `cliVersion` against executables that print versions (scripts written
  * here and the test kit's fake CLIs), with its cache per path and modification time. The real CLIs'
  * answers are checked where they are installed: packages/real-cli-test/test/cli-version.test.ts.

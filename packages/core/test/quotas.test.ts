@@ -1,5 +1,5 @@
 /**
- * Quota holds (docs/operations.md, "Rate limits and quotas"): the account a target spends (a
+ * Quota holds (docs/quotas.md): the account a target spends (a
  * hash of its credentials, never the secret), the SQLite store, and the board that holds every
  * agent on an exhausted account until the reset, releases it then, and keeps it over a restart.
  */

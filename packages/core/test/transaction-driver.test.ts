@@ -1,6 +1,6 @@
 /**
- * The generator transaction driver on SQLite (storage/transaction.ts, docs/storage.md "Decision
- * (lead…): (2)"): `stores.transaction(body)` runs the body to its end inside one synchronous write and
+ * The generator transaction driver on SQLite (storage/transaction.ts,
+ * docs/storage.md#transaction-bodies-as-generators): `stores.transaction(body)` runs the body to its end inside one synchronous write and
  * returns its value, `tx.transaction(body)` is a savepoint, a queue completion runs a body given as its
  * effects in its transaction, `groupCommit` groups bodies; a yielded promise is refused.
  * Real SQLite file; bodies are written against `StoreTransaction` only.

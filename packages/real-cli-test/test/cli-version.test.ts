@@ -1,6 +1,6 @@
 /**
  * The real CLIs this suite installs answer `--version` as core's version check expects
- * (docs/operations.md, "CLI versions"): each parses, is the suite's pin, and is in the verified
+ * (docs/agent-clis.md#cli-versions): each parses, is the suite's pin, and is in the verified
  * range. Core's own cli-version test covers parsing, ranges and the cache with scripts and fakes.
  */
 import { mkdirSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Quota-aware scheduling through the real orchestrator and the mock runtime's scripted quota
- * report (docs/operations.md, "Rate limits and quotas"): a run whose runtime says its account is
+ * report (docs/quotas.md): a run whose runtime says its account is
  * exhausted holds every agent on that account (their messages are not claimed, no attempt and
  * no rate-limit wait spent) until the reset; an agent on another account runs meanwhile; the
  * run that hit the limit is requeued for the reset; a restart keeps the hold. The holds on

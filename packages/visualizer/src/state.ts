@@ -124,7 +124,7 @@ export interface ChannelHealth {
   error?: string;
 }
 
-/** A held account as the dashboard shows it (docs/operations.md, "Rate limits and quotas"). */
+/** A held account as the dashboard shows it (docs/quotas.md). */
 export interface QuotaBanner {
   account: string;
   label: string;

@@ -1,5 +1,5 @@
 /**
- * Held accounts on the dashboard (docs/operations.md, "Rate limits and quotas"): the REST
+ * Held accounts on the dashboard (docs/quotas.md): the REST
  * snapshot and `runtime.quota` events keep the list, the layout shows a banner under the header
  * until the reset, and the activity says when a hold starts and ends.
  */

@@ -109,7 +109,7 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
   ]);
   if (quotas.length > 0) {
     println();
-    println(style.yellow('Rate limits (held until the reset; tinyagi doctor, docs/operations.md)'));
+    println(style.yellow('Rate limits (held until the reset; tinyagi doctor, docs/quotas.md)'));
     for (const line of quotaLines(quotas)) println(`  ${line}`);
   }
   if (s.nodes.length > 0) {
@@ -219,7 +219,7 @@ export function registerDaemonCommands(program: Command): void {
 
   program
     .command('worker')
-    .description('run a worker node: join the PostgreSQL database of an API node and run the agents placed on this node (docs/operations.md)')
+    .description('run a worker node: join the PostgreSQL database of an API node and run the agents placed on this node (docs/postgresql.md#several-nodes)')
     .option('--name <name>', "this node's name (default: node.name in settings.json, TINYAGI_NODE_NAME or the host name)")
     .action(async (options: { name?: string }, cmd: Command) => {
       const { runWorker } = await import('../daemon/worker.ts');

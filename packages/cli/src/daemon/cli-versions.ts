@@ -1,6 +1,6 @@
 /**
  * The agent CLIs' versions against the ranges TinyAGI was verified with (core's cli-version.ts;
- * docs/operations.md, "CLI versions"): asked by the daemon once at start (a warning in its log
+ * docs/agent-clis.md#cli-versions): asked by the daemon once at start (a warning in its log
  * for a CLI out of range) and by `tinyagi doctor` (a finding with what to do).
  */
 import { runtimeKinds, type Settings } from '@tinyagi/core';

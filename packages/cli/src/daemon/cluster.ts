@@ -1,5 +1,5 @@
 /**
- * Joining the nodes of one PostgreSQL database (docs/operations.md, "Several nodes"): imported
+ * Joining the nodes of one PostgreSQL database (docs/postgresql.md#several-nodes): imported
  * only when PostgreSQL is selected. The daemon (role `api`) and `tinyagi worker` (role `worker`)
  * both:
  * - take their settings from the database's shared row (`SharedSettings`: live, one version for

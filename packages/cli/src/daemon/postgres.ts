@@ -90,7 +90,7 @@ const NOT_CREATED = new Set(['42P01', '3F000']);
  * The shared settings row for the offline CLI editor (no daemon running): edits go to the row
  * every node reads, not to this home's settings.json (a copy on the API node, only local keys on
  * a worker). Undefined when no node created the row yet: then settings.json is edited, and the
- * API node imports it at its first start (docs/operations.md, "Several nodes").
+ * API node imports it at its first start (docs/postgresql.md#settings-shared-through-the-database).
  */
 export async function openSharedSettingsForEdit(selection: PostgresSelection, file: string, env: Env): Promise<{ settings: SharedSettings; close(): Promise<void> } | undefined> {
   const pool = new pg.Pool({ connectionString: selection.url, max: 2, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });

@@ -374,7 +374,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       },
       stop: () => worker.stop(SHUTDOWN_GRACE_MS),
     });
-    // Once per start, off the start's path: the agent CLIs' versions against the verified ranges (docs/operations.md, "CLI versions").
+    // Once per start, off the start's path: the agent CLIs' versions against the verified ranges (docs/agent-clis.md#cli-versions).
     void logCliVersions(settings, ctx.env, logger.child('cli'));
     const heartbeat = await services.start(
       timerService('heartbeat', () => {

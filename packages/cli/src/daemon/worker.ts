@@ -1,5 +1,5 @@
 /**
- * `tinyagi worker`: a worker node (docs/operations.md, "Several nodes"). It joins the PostgreSQL
+ * `tinyagi worker`: a worker node (docs/postgresql.md#several-nodes). It joins the PostgreSQL
  * database the API node uses and runs the agents placed on it (an agent's `node`) or on no node,
  * in its own TINYAGI_HOME and workspaces. It serves no API and runs no channels, schedules or
  * heartbeats: those belong to the API node.
@@ -70,7 +70,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     const storage = selectStorage(local, ctx.env, ctx.paths.db);
     if (storage.backend !== 'postgres') {
       throw new TinyError('CONFIG_INVALID', 'tinyagi worker needs a shared PostgreSQL database: set storage.url in settings.json or TINYAGI_DATABASE_URL to the one the API node uses.', {
-        hint: 'See docs/operations.md, "Several nodes".',
+        hint: 'See docs/postgresql.md#several-nodes.',
       });
     }
     const groupsJournal = agentGroupsJournal(ctx.home);
@@ -142,7 +142,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       },
       stop: () => orchestrator.stop(SHUTDOWN_GRACE_MS),
     });
-    // Once per start: the versions of the agent CLIs this node's agents use (docs/operations.md, "CLI versions").
+    // Once per start: the versions of the agent CLIs this node's agents use (docs/agent-clis.md#cli-versions).
     void logCliVersions(cluster.settings.get(), ctx.env, logger.child('cli'), cluster.agents());
     logger.info(`TinyAGI ${VERSION} worker "${cluster.node.name}" running agents: ${[...cluster.agents()].join(', ') || '(none yet)'} (home ${ctx.home}, pid ${process.pid})`);
     return await stopped;

@@ -306,7 +306,7 @@ function checkSqliteDatabase(ctx: CliContext, write: boolean): Finding[] {
           check: 'database',
           status: 'fail',
           message: `${ctx.paths.db} failed its integrity check: ${JSON.stringify(integrity)}`,
-          hint: 'Stop the daemon and restore the database from a backup (see docs/operations.md).',
+          hint: 'Stop the daemon and restore the database from a backup (see docs/daemon.md#backup-and-restore).',
         },
       ];
     const f: Finding = { check: 'database', status: dead > 0 ? 'warn' : 'ok', message: `${ctx.paths.db} opens${dead > 0 ? `; ${plural(dead, 'dead letter')}` : ''}` };

@@ -1,4 +1,4 @@
-/** `tinyagi doctor`: each agent CLI's version against the verified range (docs/operations.md, "CLI versions"). */
+/** `tinyagi doctor`: each agent CLI's version against the verified range (docs/agent-clis.md#cli-versions). */
 import type { Settings } from '@tinyagi/core';
 import { CLI_VERSION_SPECS } from '@tinyagi/core/internal';
 import { agentClis, installedAgentClis } from '../daemon/agent-clis.ts';

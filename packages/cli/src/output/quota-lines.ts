@@ -1,4 +1,4 @@
-/** Held accounts (`GET /api/quotas`) as `tinyagi status` prints them (docs/operations.md, "Rate limits and quotas"). */
+/** Held accounts (`GET /api/quotas`) as `tinyagi status` prints them (docs/quotas.md). */
 import type { QuotaHoldInfo } from '@tinyagi/client/contract';
 import { formatDuration } from './print.ts';
 

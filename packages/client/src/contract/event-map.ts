@@ -233,7 +233,7 @@ export const EVENT_PAYLOADS = {
     cancelled: OptionalInt,
   }),
   /**
-   * A runtime's rate limit or quota (docs/operations.md, "Rate limits and quotas"): `exhausted`
+   * A runtime's rate limit or quota (docs/quotas.md): `exhausted`
    * holds every agent on the account (`agents`) until `resetsAt`; `released` says the hold ended;
    * `warning` is the runtime saying the account is close to its limit.
    */

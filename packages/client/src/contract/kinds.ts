@@ -96,7 +96,7 @@ export interface RuntimeCapabilities {
   readonly usesTools: boolean;
 }
 
-/** What a retried turn does with the runtime's own session (docs/operations.md, "Retries"). */
+/** What a retried turn does with the runtime's own session (docs/agent-clis.md#retries). */
 export const RUNTIME_RETRY_MODES = ['resume-at', 'fresh-session', 'history'] as const;
 export type RuntimeRetry = (typeof RUNTIME_RETRY_MODES)[number];
 

@@ -1,5 +1,5 @@
 /**
- * Quotas (docs/operations.md, "Rate limits and quotas"): accounts a runtime reported exhausted
+ * Quotas (docs/quotas.md): accounts a runtime reported exhausted
  * (Claude Code's `rate_limit_event`, Codex's rate-limit notifications, an HTTP 429 with a reset
  * time). Every agent on a held account waits, unclaimed, until the reset.
  */

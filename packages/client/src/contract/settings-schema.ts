@@ -258,8 +258,8 @@ export const AgentSettingsSchema = z.looseObject({
    */
   process: z.enum(AGENT_PROCESS_MODES).optional(),
   /**
-   * While the agent's account is held for a rate limit or quota (docs/operations.md, "Rate limits
-   * and quotas"), it runs on this provider (a runtime or `custom:<id>`) and `fallback_model` (absent:
+   * While the agent's account is held for a rate limit or quota (docs/quotas.md#failover), it
+   * runs on this provider (a runtime or `custom:<id>`) and `fallback_model` (absent:
    * that runtime's default), if that provider's account is not held too.
    */
   fallback_provider: ProviderNameSchema.optional(),
@@ -282,7 +282,7 @@ export const AgentSettingsSchema = z.looseObject({
   cross_team: OptionalBool,
   /**
    * The node that runs this agent (its name, see NODE_NAME_PATTERN); absent: any node. Only
-   * matters with several nodes on one PostgreSQL database (docs/operations.md).
+   * matters with several nodes on one PostgreSQL database (docs/postgresql.md#agent-placement-and-sessions).
    */
   node: NodeNameSchema.optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */

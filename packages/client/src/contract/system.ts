@@ -14,7 +14,7 @@ export const ChannelStatusSchema = z.looseObject({
 });
 export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
 
-/** A node of a PostgreSQL installation (docs/operations.md, "Several nodes"). */
+/** A node of a PostgreSQL installation (docs/postgresql.md#several-nodes). */
 export const NodeStatusSchema = z.object({
   id: Str,
   name: Str,

@@ -1,5 +1,5 @@
 /**
- * Version awareness of the agent CLIs (docs/operations.md, "CLI versions"). Each CLI runtime has
+ * Version awareness of the agent CLIs (docs/agent-clis.md#cli-versions). Each CLI runtime has
  * the versions we verified (the real-CLI suite's pins, packages/real-cli-test/clis/package.json) and
  * the way to ask the CLI its version. `cliVersion` runs `<command> --version` (an argument array,
  * no shell, a short timeout), parses it and compares it with the range; the answer is cached per
@@ -22,7 +22,7 @@ export interface CliVersionSpec {
   below: string;
   /** The arguments that make it print its version. */
   versionArgs: readonly string[];
-  /** Features the runtimes choose by version: the first version known to have each (docs/operations.md). */
+  /** Features the runtimes choose by version: the first version known to have each (docs/agent-clis.md#cli-versions). */
   features: Readonly<Record<string, string>>;
   /** How to install the pinned version. */
   install: string;
@@ -154,7 +154,7 @@ export function judgeCliVersion(runtime: string, command: string, path: string |
       ...base,
       status: 'too_old',
       message: `${product} ${version} is older than the versions TinyAGI was verified with (${verified}).`,
-      hint: `Upgrade it: ${spec.install}. Older versions may lack flags and protocol features TinyAGI uses (docs/operations.md, "CLI versions").`,
+      hint: `Upgrade it: ${spec.install}. Older versions may lack flags and protocol features TinyAGI uses (docs/agent-clis.md#cli-versions).`,
     };
   }
   if (compareVersions(version, spec.below) >= 0) {

@@ -58,7 +58,7 @@ export async function withHttpGuard<T>(req: InvokeRequest, what: string, fn: (gu
   } catch (err) {
     if (watchdog.expired) throw expiryError(watchdog.expired, limits, what);
     if (err instanceof InvokeError) {
-      // A 429 with a reset time: the account's quota, for the scheduler (docs/operations.md, "Rate limits and quotas").
+      // A 429 with a reset time: the account's quota, for the scheduler (docs/quotas.md).
       const quota = quotaOfError.get(err);
       if (quota) {
         try {

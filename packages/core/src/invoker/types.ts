@@ -75,7 +75,7 @@ export interface InvokeSession {
   providerState?: string;
   /**
    * An earlier attempt of this turn failed: the provider session may hold the failed attempt's
-   * half of the turn, so the adapter must not simply resume it (docs/operations.md, "Retries").
+   * half of the turn, so the adapter must not simply resume it (docs/agent-clis.md#retries).
    */
   retry?: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * Several nodes on one PostgreSQL database (docs/operations.md, "Several nodes"): what does not
+ * Several nodes on one PostgreSQL database (docs/postgresql.md#several-nodes): what does not
  * need node-postgres. The registry and the shared settings are in `@tinyagi/core/pg`.
  */
 export { agentsForNode, agentsOnOtherNodes } from './placement.ts';

@@ -1,6 +1,6 @@
 /**
  * The nodes on one PostgreSQL database (the daemon serving the API and `tinyagi worker`s), with
- * their heartbeat (docs/operations.md, "Several nodes").
+ * their heartbeat (docs/postgresql.md#registry-and-heartbeat).
  *
  * Contract:
  * - `register()` adds this process as a node: id a new ULID (`node_…`), a name unique among
@@ -37,7 +37,7 @@ export const DEFAULT_HEARTBEAT_MS = 5000;
 /** A node is stale after this many heartbeat intervals without one. */
 export const MISSED_HEARTBEATS = 3;
 
-/** How long the rows of gone nodes stay listed before `prune` deletes them (docs/operations.md). */
+/** How long the rows of gone nodes stay listed before `prune` deletes them (docs/postgresql.md#registry-and-heartbeat). */
 export interface NodeRetention {
   /** After the node stopped (cleanly, or replaced by a node of its name). */
   stoppedMs: number;

@@ -1,5 +1,5 @@
 /**
- * Settings shared by every node through the database (docs/operations.md, "Several nodes").
+ * Settings shared by every node through the database (docs/postgresql.md#settings-shared-through-the-database).
  *
  * On PostgreSQL the `shared_settings` row (key `settings`) holds settings.json's shared part
  * (nodes/settings-split.ts: everything but `storage`, `node` and `workspace`, which stay in each

@@ -1,5 +1,5 @@
 /**
- * Quota-aware scheduling (docs/operations.md, "Rate limits and quotas"). A runtime that says its
+ * Quota-aware scheduling (docs/quotas.md). A runtime that says its
  * account is exhausted (`InvokeRequest.onQuota` with status `exhausted`, or a `rate_limited`
  * InvokeError whose wait is at least `MIN_ERROR_HOLD_MS`) puts the account on hold until the
  * reset time: every agent whose target uses the same account (quotas/account.ts) is skipped by

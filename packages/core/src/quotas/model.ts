@@ -1,5 +1,5 @@
 /**
- * Quota holds (`quota_holds` table, docs/operations.md "Rate limits and quotas"): an account a
+ * Quota holds (`quota_holds` table, docs/quotas.md): an account a
  * runtime reported exhausted, held until its reset time. The scheduler (quotas/board.ts) keeps
  * them in memory and writes them here, so a daemon restart keeps the hold. One row per account;
  * a newer report replaces the older one.

@@ -39,7 +39,7 @@ export interface TransactionRunner {
 }
 
 /**
- * Transaction bodies as generators (docs/storage.md, "Decision (lead…): (2)"): the orchestrator's
+ * Transaction bodies as generators (docs/storage.md#transaction-bodies-as-generators): the orchestrator's
  * commit stage is written once for both backends as
  *
  *   function* (tx: StoreTransaction) { const c = yield* io(tx.stores.runs.getConversation(id)); … }

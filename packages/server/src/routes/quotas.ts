@@ -1,4 +1,4 @@
-/** Accounts held until their rate limit or quota resets (docs/operations.md, "Rate limits and quotas"). */
+/** Accounts held until their rate limit or quota resets (docs/quotas.md). */
 import { quotaHoldViews } from '@tinyagi/core/internal';
 import type { quotasContract } from '@tinyagi/client/contract';
 import type { ServerContext } from '../context.ts';

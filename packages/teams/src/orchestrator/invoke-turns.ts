@@ -163,7 +163,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       takeInput: () => midTurn(ctx.steering.take(run.id)),
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
     };
-    // Quotas (docs/operations.md): an account held until its reset is not spent on; a runtime's
+    // Quotas (docs/quotas.md): an account held until its reset is not spent on; a runtime's
     // report holds it, and a rate limit on a held account waits for the reset.
     const quotas = ctx.quotas;
     const held = quotas?.refusal(run.agentId, target);

@@ -190,7 +190,7 @@ export class Orchestrator implements Spawner {
     };
   }
 
-  /** Accounts held until their rate limit resets, with the agents each holds (docs/operations.md, "Rate limits and quotas"). */
+  /** Accounts held until their rate limit resets, with the agents each holds (docs/quotas.md). */
   quotaHolds(): QuotaHoldView[] {
     return this.#ctx.quotas.list();
   }
