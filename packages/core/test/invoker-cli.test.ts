@@ -170,7 +170,19 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
     const unexpected = Object.keys(entry?.env ?? {}).filter(
       (name) =>
         !(name in process.env) &&
-        !['TINYAGI_AGENT_ID', 'TINYAGI_RUN_ID', 'ANTHROPIC_API_KEY', 'FAKE_LOG', 'FAKE_STATE_DIR', 'IS_SANDBOX', 'OPENCODE_CONFIG', 'OPENCODE_DISABLE_CLAUDE_CODE_SKILLS', 'TERM'].includes(name),
+        // TINYAGI_CLI_INVOCATION: Codex's run marker, by which the commands it left running are stopped (command-sessions.ts).
+        ![
+          'TINYAGI_AGENT_ID',
+          'TINYAGI_RUN_ID',
+          'TINYAGI_CLI_INVOCATION',
+          'ANTHROPIC_API_KEY',
+          'FAKE_LOG',
+          'FAKE_STATE_DIR',
+          'IS_SANDBOX',
+          'OPENCODE_CONFIG',
+          'OPENCODE_DISABLE_CLAUDE_CODE_SKILLS',
+          'TERM',
+        ].includes(name),
     );
     expect(unexpected).toEqual([]);
   });

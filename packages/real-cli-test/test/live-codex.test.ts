@@ -214,4 +214,97 @@ it('codex live: a 429 fails the warm turn as rate limited; the retry answers and
   }
 }, 300_000);
 
+/** Live processes whose argv carries `marker` (/proc; a zombie's cmdline is empty). */
+function processesWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) pids.push(Number(entry));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return pids;
+}
+
+/**
+ * A command that would run for good (a loop writing a line every 100 ms, and a marker process held
+ * by `sleep`), cancelled once it has run a while: when the cancel returns (the API awaits the
+ * run's invocation), none of its processes may be left. codex runs each command in a session of
+ * its own, out of reach of the process group's kill, and leaves it running when a turn is
+ * interrupted (warm) or when it is killed itself (per message).
+ */
+async function cancelRunningCommand(agent: string, tag: string): Promise<void> {
+  const marker = `TICKER-${tag}-${process.pid}`;
+  const command = `sh -c 'while :; do date +%s%N >> ticks-${tag}.txt; sleep 0.1; done' ${marker} & bash -c 'exec -a ${marker}-held sleep 600' & wait`;
+  rig.rule(`CXLRUN-${tag}`, (request) => (toolOutput(request) === undefined ? { shell: command } : { reply: 'the command ended' }));
+  const ticks = join(rig.daemon.root, 'workspace', agent, `ticks-${tag}.txt`);
+  const lines = (): number => {
+    try {
+      return readFileSync(ticks, 'utf8').split('\n').length - 1;
+    } catch {
+      return 0;
+    }
+  };
+  const o = await rig.send({
+    agent,
+    senderId: `cancel-${tag}`,
+    message: `CXLRUN-${tag} start the ticker`,
+    whileRunning: async (messageId) => {
+      // Under `ask` (a warm agent as `agent add` makes it) the command is a request: a person allows it.
+      const asked = waitFor(async () => (await rig.daemon.api.listApprovals({ query: { status: 'pending', agent } }))[0], 120_000, 'the request');
+      if (tag === 'warm') await rig.daemon.api.decideApproval({ params: { id: (await asked).id }, body: { decision: 'allow_once', by: 'test' } });
+      else void asked.catch(() => undefined);
+      // Running for a while (ten lines written), past codex's own start of the command.
+      await waitFor(() => (lines() >= 10 && processesWith(`${marker}-held`).length > 0) || undefined, 120_000, 'the command to run a while');
+      const cancelled = await rig.daemon.api.cancelMessage({ params: { id: messageId } });
+      expect(cancelled.state).toBe('cancelled');
+      expect(processesWith(marker), `${tag}: the cancelled turn's command still runs when the cancel has returned`).toEqual([]);
+    },
+  });
+  expect(o.runs[0]?.status, describeOutcome(o)).toBe('cancelled');
+  expect(
+    turns(o.calls).filter((c) => 'reply' in c.action),
+    'the model was not asked again after the cancel',
+  ).toEqual([]);
+}
+
+/** What a failed run of the case above left behind goes (this test's own processes, by their marker). */
+function killLeftovers(tag: string): void {
+  for (const pid of processesWith(`TICKER-${tag}-${process.pid}`)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+it("codex live: a cancel stops the turn's running command (warm, as `agent add` makes the agent: ask, in codex's sandbox); the process stays warm", async () => {
+  await rig.daemon.cliOk(['agent', 'add', 'warden', '--provider', 'custom:standin', '--config', '{"process":"warm"}']);
+  const settings = (await rig.daemon.api.getSettings()) as { agents?: Record<string, Record<string, unknown>> };
+  const agent = settings.agents?.['warden'];
+  expect(agent, 'a warm Codex agent starts asking').toMatchObject({ process: 'warm', permission_mode: 'ask' });
+  rig.rule('CXLWARM-8d', () => ({ reply: 'warm' }));
+  await rig.send({ agent: 'warden', senderId: 'cancel-warm', message: 'CXLWARM-8d hello' });
+  const before = appServers('warden');
+  expect(before.length).toBeGreaterThan(0);
+  try {
+    await cancelRunningCommand('warden', 'warm');
+  } finally {
+    killLeftovers('warm');
+  }
+  expect(appServers('warden'), 'the interrupted process stays warm').toEqual(before);
+}, 300_000);
+
+it('codex per message: a cancel stops the command codex was running (killed codex leaves it orphaned otherwise)', async () => {
+  await rig.daemon.cliOk(['agent', 'add', 'oneshot', '--provider', 'custom:standin']);
+  try {
+    await cancelRunningCommand('oneshot', 'per-message');
+  } finally {
+    killLeftovers('per-message');
+  }
+}, 300_000);
+
 contractCases('codex', () => rig, ['hang', 'egress']);

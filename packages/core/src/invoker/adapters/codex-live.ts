@@ -14,7 +14,9 @@
  *   the last turn on `thread/resume`) never touch the current turn, and only `turn/completed`
  *   of the current turn id settles it. `turn/steer` adds input to the running turn (codex gives
  *   it to the model at its next request, inside the same turn); `turn/interrupt` ends the turn
- *   as `interrupted` and the process stays warm.
+ *   as `interrupted` and the process stays warm. codex leaves the turn's commands running then
+ *   (each leads a session of its own, out of reach of the process group), so the interrupted
+ *   turn settles only once TinyAGI has stopped the commands it started (command-sessions.ts).
  * - The user's own provider (no TinyAGI provider given with `-c`): a start whose selected
  *   provider's key variable is missing fails at once, as the spawn adapter's run (codex-config.ts).
  * - Trace context: the process's environment has no TRACEPARENT (it outlives its runs); every
@@ -38,6 +40,7 @@
  *   TinyAGI's own MCP tools need no person there), and a paused run holds there. Otherwise pause has no point inside a Codex turn.
  */
 import { createHash } from 'node:crypto';
+import { stopTurnCommands, turnStartTicks } from '../command-sessions.ts';
 import { addSpend, failureFromText, InvokeError, parseRetryAfterText } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
@@ -103,6 +106,8 @@ interface RunningTurn {
   setActive: (id: string | undefined) => void;
   usage: InvokeUsage;
   calls: number;
+  /** When the turn began (clock ticks since boot): the commands it started are younger. */
+  startedTicks: number | undefined;
   text: string | undefined;
   error: string | undefined;
   items: CodexItemEvents;
@@ -275,6 +280,7 @@ class CodexLiveSession implements LiveSession {
         setActive,
         usage: { inputTokens: 0, outputTokens: 0 },
         calls: 0,
+        startedTicks: turnStartTicks(),
         text: undefined,
         error: undefined,
         items: new CodexItemEvents(turn.emit),
@@ -435,7 +441,12 @@ class CodexLiveSession implements LiveSession {
       return;
     }
     if (status === 'interrupted') {
-      this.#settle(running, addSpend(new InvokeError('cancelled', `${this.#what}: the turn was interrupted`), spent, undefined));
+      // codex leaves a command that still runs (or yielded to the background) alive when it
+      // interrupts a turn: this turn's commands are stopped before the interrupt settles.
+      const failure = addSpend(new InvokeError('cancelled', `${this.#what}: the turn was interrupted`), spent, undefined);
+      void stopTurnCommands(this.#proc.pid, running.startedTicks)
+        .catch(() => 0)
+        .then(() => this.#settle(running, failure));
       return;
     }
     const error = asRecord(turn.error);

@@ -26,8 +26,12 @@
  * - Otherwise codex runs with the user's own config, which may select a provider of theirs
  *   (codex-config.ts): the variables its providers read (`env_key`, `env_http_headers`) are
  *   passed on, and a run whose selected provider's key is missing fails at once, saying which.
+ * - A cancelled, timed-out or failed run stops the commands codex left running: each runs in a
+ *   session of its own (out of reach of the process group's kill) and outlives codex; they are
+ *   found by TINYAGI_CLI_INVOCATION, a marker every process of the run inherits (command-sessions.ts).
  */
-import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
+import { cliFailure, cliRunBase, runCliProcess, type CliRunOutcome } from '../cli-runner.ts';
+import { INVOCATION_VARIABLE, invocationMarker, stopMarkedProcesses } from '../command-sessions.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
@@ -78,13 +82,26 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   const prompt = messageFor(req.session, resumeId, req.prompt);
   const spent = (): InvokeUsage | undefined =>
     stream.total && { inputTokens: Math.max(0, stream.total.inputTokens - before.inputTokens), outputTokens: Math.max(0, stream.total.outputTokens - before.outputTokens) };
-  const outcome = await runCliProcess({
-    ...base,
-    args,
-    input: current ? prompt : codexTurnInput(req.systemPrompt, prompt, resumeId !== undefined),
-    onLine: (line) => stream.handle(line),
-    spentSoFar: () => ({ usage: spent() }),
-  });
+  // Every process of this run carries the marker: codex runs each command in a session of its
+  // own, which the kill of its process group does not reach, and dies without stopping it.
+  const marker = invocationMarker();
+  let outcome: CliRunOutcome;
+  try {
+    outcome = await runCliProcess({
+      ...base,
+      env: { ...base.env, [INVOCATION_VARIABLE]: marker },
+      args,
+      input: current ? prompt : codexTurnInput(req.systemPrompt, prompt, resumeId !== undefined),
+      onLine: (line) => stream.handle(line),
+      spentSoFar: () => ({ usage: spent() }),
+    });
+  } catch (err) {
+    // Cancelled, timed out or stalled: the commands codex was running are stopped before the run ends.
+    await stopMarkedProcesses(marker).catch(() => 0);
+    throw err;
+  }
+  // Killed or failed: what it left running goes too (a normal end leaves nothing of its own).
+  if (outcome.exitCode !== 0 || outcome.killedAfterResult) await stopMarkedProcesses(marker).catch(() => 0);
 
   // Killed: the signal is the cause, not a "Reconnecting…" error codex printed before it.
   const failure = outcome.exitCode === undefined ? stream.turnFailed : stream.failure;
