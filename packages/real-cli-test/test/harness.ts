@@ -41,6 +41,18 @@ const BINARIES: Record<CliName, { pkg: string; bin: string }> = {
   opencode: { pkg: 'opencode-ai', bin: 'opencode' },
 };
 
+/**
+ * The ACP agents of the pinned packages (issue 48 §4), linked beside the CLIs for agents with
+ * `provider: "acp"` (acp-agents.test.ts): claude-agent-acp runs the Claude Agent SDK's own Claude
+ * Code, codex-acp its own Codex.
+ */
+export const ACP_BINARIES = {
+  'claude-agent-acp': { pkg: '@agentclientprotocol/claude-agent-acp', bin: 'claude-agent-acp' },
+  'codex-acp': { pkg: '@zed-industries/codex-acp', bin: 'codex-acp' },
+  /** Gemini CLI's own ACP mode (`gemini --acp`; acp-gemini.test.ts). */
+  gemini: { pkg: '@google/gemini-cli', bin: 'gemini' },
+} as const;
+
 /** The key of the custom provider: every model call must carry it to the stand-in. */
 export const PROVIDER_KEY = 'sk-standin-0123456789';
 /** The model the Claude Code agents run (Claude Code prices it: $3 / $15 per million input / output tokens). */
@@ -135,7 +147,12 @@ function markerOf(request: ModelRequest, markers: string[]): string | undefined 
 
 /** The title call OpenCode makes for a new session (its own small request, not the agent's turn). */
 export function isTitleCall(request: ModelRequest): boolean {
-  return request.entries.some((e) => e.role === 'system' && e.text.includes('You are a title generator'));
+  return request.entries.some((e) => e.role === 'system' && e.text.includes('You are a title generator')) || isClaudeTitleCall(request);
+}
+
+/** The title call the Claude Agent SDK's Claude Code makes for a new session (claude-agent-acp): it wants JSON `{"title": …}`. */
+export function isClaudeTitleCall(request: ModelRequest): boolean {
+  return request.entries.some((e) => e.role === 'system' && e.text.includes('Return JSON with a single "title" field'));
 }
 
 /** The dollars a call costs at Claude Code's own prices for CLAUDE_MODEL. */
@@ -169,8 +186,7 @@ export function flattenRuns(nodes: RunNode[]): RunNode[] {
 function cliBinDir(): string {
   const dir = tempDir('tinyagi-real-clis-');
   const require = createRequire(new URL('../clis/package.json', import.meta.url));
-  for (const name of Object.keys(BINARIES) as CliName[]) {
-    const { pkg, bin } = BINARIES[name];
+  for (const [name, { pkg, bin }] of [...Object.entries(BINARIES), ...Object.entries(ACP_BINARIES)]) {
     const manifestPath = require.resolve(`${pkg}/package.json`);
     const manifest = require(manifestPath) as { bin: Record<string, string> };
     const target = manifest.bin[bin];
@@ -183,8 +199,10 @@ function cliBinDir(): string {
 export interface RigOptions {
   /** Settings added to every agent (e.g. `{ process: 'warm' }` for the live-session suites). */
   agentSettings?: Record<string, unknown>;
-  /** Variables added to the daemon's environment (an agent receives those its env_passthrough names). */
-  daemonEnv?: Record<string, string>;
+  /** Variables added to the daemon's environment (an agent receives those its env_passthrough names); a function gets the stand-in's URL. */
+  daemonEnv?: Record<string, string> | ((modelUrl: string) => Record<string, string>);
+  /** Writes the user's own files into the daemon's HOME before it starts (an ACP agent's config). */
+  prepareHome?: (home: string, modelUrl: string) => void;
   /** Top-level settings added to the daemon's (e.g. a `telemetry` block). */
   settings?: Record<string, unknown>;
   /** Agents besides alpha, beta and gamma: their settings over the common ones (e.g. `permission_mode: 'ask'`). */
@@ -195,7 +213,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
   const rules = new Map<string, Rule>();
   const model = await startModelServer({
     respond: (request, calls) => {
-      if (isTitleCall(request)) return { reply: 'A title', usage: { inputTokens: 211, outputTokens: 5 } };
+      if (isTitleCall(request)) return { reply: isClaudeTitleCall(request) ? '{"title":"A title"}' : 'A title', usage: { inputTokens: 211, outputTokens: 5 } };
       const marker = markerOf(request, [...rules.keys()]);
       if (marker === undefined) return { reply: 'ok' };
       return rules.get(marker)!(
@@ -218,8 +236,9 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
   const recordDir = tempDir('tinyagi-real-shapes-');
   const daemon = await createDaemon({
     prefix: `tinyagi-real-${cli.name}-`,
-    path: [recordingBinDir(binDir, recordDir), '/usr/local/bin', '/usr/bin', '/bin'],
-    env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0', ...options.daemonEnv },
+    // The CLIs' recording wrappers first, then the pinned binaries themselves (the ACP agents).
+    path: [recordingBinDir(binDir, recordDir), binDir, '/usr/local/bin', '/usr/bin', '/bin'],
+    env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0', ...(typeof options.daemonEnv === 'function' ? options.daemonEnv(model.url) : options.daemonEnv) },
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: agentProvider().provider },
@@ -240,6 +259,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
       ...options.settings,
     }),
   });
+  options.prepareHome?.(daemon.root, model.url);
   const workspace = join(daemon.root, 'workspace');
   for (const id of ['alpha', 'beta', 'gamma', ...Object.keys(options.agents ?? {})]) {
     // The user's own instructions for the agent: TinyAGI composes them into the system prompt, and the CLI may read the file itself.

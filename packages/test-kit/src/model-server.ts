@@ -52,12 +52,13 @@ export interface ModelUsage {
   thoughtTokens?: number;
 }
 
+/** `text` on a shell or tool call: what the model says before the call, in the same response. */
 export type ModelAction =
   | { reply: string; usage?: ModelUsage }
   /** A call of the CLI's shell tool (Claude Code `Bash`, Codex `exec_command`/`shell`, OpenCode `bash`, Gemini CLI `run_shell_command`) running `command`. */
-  | { shell: string; usage?: ModelUsage }
+  | { shell: string; usage?: ModelUsage; text?: string }
   /** A call of an offered tool whose name is `tool` or ends with `__<tool>` (an MCP tool: `mcp__tinyagi__call_agent`), with `input`. */
-  | { tool: string; input: Record<string, unknown>; usage?: ModelUsage }
+  | { tool: string; input: Record<string, unknown>; usage?: ModelUsage; text?: string }
   | { status: number; message?: string; retryAfterS?: number }
   /** The stream opens and stays silent until the client goes away. */
   | { hang: true }
@@ -340,7 +341,7 @@ function answer(request: ModelRequest, action: ModelAction, usage: ModelUsage, r
     answerError(request.api, { status: 500, message: (err as Error).message }, res);
     return;
   }
-  const text = 'reply' in action ? action.reply : '';
+  const text = 'reply' in action ? action.reply : (action.text ?? '');
   if (request.api === 'anthropic') anthropicAnswer(request, text, tool, usage, res);
   else if (request.api === 'responses') responsesAnswer(request, text, tool, usage, res);
   else if (request.api === 'gemini') geminiAnswer(request, text, tool, usage, res);

@@ -42,6 +42,13 @@ import { acpMcpServers } from '../mcp-servers.ts';
 const ACP_PROTOCOL_VERSION = 1;
 /** Characters of a tool's output kept on a tool_result event. */
 const TOOL_OUTPUT_CHARS = 2000;
+/**
+ * After session/load the first prompt waits until the agent has sent no update for
+ * REPLAY_QUIET_MS (at most REPLAY_WAIT_MS): Gemini CLI answers the load and replays the history
+ * after (see #replayDrained).
+ */
+const REPLAY_QUIET_MS = 250;
+const REPLAY_WAIT_MS = 5_000;
 
 /** One model call's usage as the driver records it. */
 export interface AcpCallUsage extends InvokeUsage {
@@ -149,6 +156,37 @@ function acpUsage(usage: unknown): AcpCallUsage | undefined {
   };
 }
 
+/**
+ * Gemini CLI's prompt answer has no `usage` but `_meta.quota`: the turn's tokens per model
+ * (`model_usage[].token_count` {input_tokens, output_tokens}, `token_count` their sum), the
+ * Gemini API's promptTokenCount (cached tokens included) and candidatesTokenCount (thinking not
+ * included) summed over the turn's model calls. One call per model.
+ */
+function quotaUsage(meta: unknown): AcpCallUsage[] {
+  const quota = asRecord(asRecord(meta)?.quota);
+  if (!quota) return [];
+  const count = (value: unknown): AcpCallUsage | undefined => {
+    const t = asRecord(value);
+    const input = asNumber(t?.input_tokens);
+    const output = asNumber(t?.output_tokens);
+    return input === undefined || output === undefined || input + output === 0 ? undefined : { inputTokens: input, outputTokens: output };
+  };
+  const perModel = asRecords(quota.model_usage).flatMap((m) => {
+    const c = count(m.token_count);
+    const model = asString(m.model);
+    return c ? [{ ...c, ...(model ? { model } : {}) }] : [];
+  });
+  if (perModel.length > 0) return perModel;
+  const total = count(quota.token_count);
+  return total ? [total] : [];
+}
+
+/** What a prompt's answer says the turn used: ACP's `usage`, else Gemini's `_meta.quota`. */
+export function promptUsage(response: JsonRecord): AcpCallUsage[] {
+  const u = acpUsage(response.usage);
+  return u ? [u] : quotaUsage(response._meta);
+}
+
 function planSteps(entries: unknown): PlanStep[] {
   return asRecords(entries).map((e) => ({
     text: asString(e.content) ?? '',
@@ -158,7 +196,8 @@ function planSteps(entries: unknown): PlanStep[] {
 
 /**
  * The reply: the turn's last agent message (its chunks joined), as the spawn mode takes the last
- * message; earlier messages were said between tool calls. Without message ids: every chunk.
+ * message; earlier messages were said between tool calls. Without message ids: every chunk (the
+ * driver numbers an agent's chunks without ids by the stretch between tool events they came in).
  */
 export function finalText(texts: ReadonlyArray<{ messageId: string | undefined; text: string }>): string {
   const lastId = texts.at(-1)?.messageId;
@@ -229,8 +268,14 @@ function confinedPath(workspace: string, requested: unknown): string {
 
 interface TurnState {
   turn: LiveTurn;
-  /** The turn's message chunks, with the message they belong to (`messageId`, where the agent sends one). */
+  /**
+   * The turn's message chunks, with the message they belong to: the agent's `messageId`, else
+   * `#<segment>`, the stretch between tool events (a tool call, its updates, its permission
+   * request) they came in. So what was said before a tool call, and a notice sent as a message
+   * chunk while a tool ran (Gemini CLI's `[MODE_UPDATE] plan`), is not the reply.
+   */
   texts: Array<{ messageId: string | undefined; text: string }>;
+  segment: number;
   /** The session's cumulative cost when the turn began (usage_update), and the latest. */
   costAtStart: number | undefined;
   costNow: number | undefined;
@@ -261,6 +306,8 @@ class AcpSession implements LiveSession {
   /** The session's cumulative cost as last reported (usage_update). */
   #sessionCost: number | undefined;
   #canLoad = false;
+  /** When the session last sent a session/update (the end of a loaded session's replay). */
+  #lastUpdateAt = 0;
 
   constructor(opts: AcpDriverOptions, proc: WarmProcess, peer: JsonRpcPeer, launch: AcpLaunch, req: InvokeRequest) {
     this.#opts = opts;
@@ -330,6 +377,23 @@ class AcpSession implements LiveSession {
     await this.#launch.afterSession?.(this.#ctx);
     // A loaded session holds what it was given before (the stored hash says what).
     if (loaded) this.#instructionsHash = req.session?.instructionsHash;
+    if (loaded) await this.#replayDrained(Date.now());
+  }
+
+  /**
+   * ACP has the agent replay a loaded session's history before it answers session/load, and the
+   * driver drops those updates (no turn runs). Gemini CLI 0.61 answers first and replays after
+   * (its history stream is not awaited), so the replay would land in the first turn and become
+   * its reply: the first prompt waits until the agent has sent no update for REPLAY_QUIET_MS
+   * since the session was set up (at most REPLAY_WAIT_MS); what arrives until then is dropped.
+   */
+  async #replayDrained(setUpAt: number): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const quietFor = now - Math.max(setUpAt, this.#lastUpdateAt);
+      if (quietFor >= REPLAY_QUIET_MS || now - setUpAt >= REPLAY_WAIT_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(REPLAY_QUIET_MS - quietFor, REPLAY_WAIT_MS - (now - setUpAt))));
+    }
   }
 
   async #selectModel(ctx: AcpSessionContext): Promise<void> {
@@ -377,6 +441,7 @@ class AcpSession implements LiveSession {
       case 'session/request_permission': {
         const state = this.#turn;
         if (!state) return { outcome: { outcome: 'cancelled' } };
+        state.segment++;
         state.turn.activity();
         // The pause point: a paused run holds here, before the tool runs.
         const input = await state.turn.checkpoint();
@@ -415,6 +480,7 @@ class AcpSession implements LiveSession {
     const p = asRecord(params);
     const update = asRecord(p?.update);
     if (!update || (this.#sessionId !== undefined && p?.sessionId !== this.#sessionId)) return;
+    this.#lastUpdateAt = Date.now();
     if (update.sessionUpdate === 'usage_update') {
       const cost = asNumber(asRecord(update.cost)?.amount);
       if (cost !== undefined) {
@@ -431,7 +497,7 @@ class AcpSession implements LiveSession {
         const content = asRecord(update.content);
         const text = content?.type === 'text' ? (asString(content.text) ?? '') : '';
         if (text === '') return;
-        state.texts.push({ messageId: asString(update.messageId), text });
+        state.texts.push({ messageId: asString(update.messageId) ?? `#${state.segment}`, text });
         emit({ type: 'text', text });
         break;
       }
@@ -451,6 +517,7 @@ class AcpSession implements LiveSession {
    * only the cwd, then the command in the in_progress update).
    */
   #toolUpdate(state: TurnState, update: JsonRecord): void {
+    state.segment++;
     const id = asString(update.toolCallId) ?? '';
     let tool = state.tools.get(id);
     if (!tool) {
@@ -479,7 +546,7 @@ class AcpSession implements LiveSession {
     if (this.#turn) throw new InvokeError('retryable', `${this.#proc.what}: a turn is already running on this session.`);
     const ctx = this.#ctx;
     if (!ctx) throw new InvokeError('retryable', `${this.#proc.what}: the session is not ready.`);
-    const state: TurnState = { turn, texts: [], costAtStart: this.#sessionCost, costNow: this.#sessionCost, followUps: [], tools: new Map(), accounted: [], snapshot: undefined };
+    const state: TurnState = { turn, texts: [], segment: 0, costAtStart: this.#sessionCost, costNow: this.#sessionCost, followUps: [], tools: new Map(), accounted: [], snapshot: undefined };
     this.#turn = state;
     let message = this.#transcriptDue ? messageFor(turn.req.session, undefined, turn.prompt) : turn.prompt;
     // In-band instructions: before the session's first prompt, and again when they changed.
@@ -498,8 +565,7 @@ class AcpSession implements LiveSession {
           calls.push(...exact);
           state.accounted.push(...exact);
         } else {
-          const u = acpUsage(r.usage);
-          if (u) calls.push(u);
+          calls.push(...promptUsage(r));
         }
       };
       await account(response);
