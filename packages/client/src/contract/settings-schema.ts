@@ -203,6 +203,12 @@ export const AcpAgentSettingsSchema = z.looseObject({
     )
     .max(64)
     .optional(),
+  /**
+   * Whether the agent reads its workspace's AGENTS.md itself, so the system prompt leaves it out
+   * (each instruction reaches the model once). Default: known for the agents TinyAGI knows by
+   * their command (claude-agent-acp, codex-acp: yes), else no. docs/sessions.md.
+   */
+  reads_agents_md: z.boolean().optional(),
 });
 
 export const AgentSettingsSchema = z.looseObject({

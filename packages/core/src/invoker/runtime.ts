@@ -29,7 +29,7 @@ export interface RuntimeAgentSettings {
   permission_mode?: string | undefined;
   mock?: MockScriptSpec | undefined;
   /** The `acp` runtime: the ACP agent's command and arguments. */
-  acp?: { command: string; args?: string[] | undefined } | undefined;
+  acp?: { command: string; args?: string[] | undefined; reads_agents_md?: boolean | undefined } | undefined;
 }
 
 /** An agent that names the runtime itself (`provider: "claude-code"`). */

@@ -18,6 +18,12 @@ export interface InvokeTarget {
   command?: string;
   /** The `acp` runtime: the agent's arguments (no shell), e.g. `["--acp"]`. */
   args?: string[];
+  /**
+   * The `acp` runtime: whether this agent reads the workspace's AGENTS.md itself (unless one of
+   * `instructionFiles` exists), instead of its runtime's `capabilities.readsAgentsMd`.
+   */
+  readsAgentsMd?: boolean;
+  instructionFiles?: string[];
   /** CLI adapters: provider environment (credentials, config homes) added to the minimal base env. */
   env?: Record<string, string>;
   /** HTTP adapters and codex/opencode custom providers: API root, e.g. `http://127.0.0.1:8080/v1` (openai) or `https://api.anthropic.com` (anthropic). */

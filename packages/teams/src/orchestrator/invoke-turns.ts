@@ -76,7 +76,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
   }
   const teams = teamsOfAgent(settings, run.agentId);
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
-  const agentsMdReadByCli = cliReadsAgentsMd(target.adapter, cwd);
+  const agentsMdReadByCli = cliReadsAgentsMd(target.adapter, cwd, target);
   const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: cwd, teams, extra, agentsMdReadByCli })).text;
 
   const stored = await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);

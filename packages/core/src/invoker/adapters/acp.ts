@@ -18,9 +18,10 @@
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { buildChildEnv } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
-import { acpLiveDriver } from '../live/acp-live.ts';
+import { acpLiveDriver, type AcpLaunch } from '../live/acp-live.ts';
+import { acpAgentProfile, acpReadsAgentsMd, knownAcpAgent } from './acp-agents.ts';
 import { splitRunEnv } from '../live/live-adapter.ts';
-import type { RuntimeAdapter } from '../runtime.ts';
+import type { RuntimeAdapter, RuntimeAgentSettings } from '../runtime.ts';
 import { resumeIdOf } from '../session-state.ts';
 import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
@@ -35,11 +36,32 @@ function acpCommand(req: InvokeRequest): { command: string; args: string[] } {
   return { command, args: req.target.args ?? [] };
 }
 
+/**
+ * The process for one session: the agent's command, with what TinyAGI knows of it (acp-agents.ts:
+ * arguments, variables, session options, its mode for the permission_mode, hooks reading its own
+ * record); an agent it does not know gets the mode of the same name as its permission_mode
+ * (`ask`: `default`) where it offers one.
+ */
+function acpLaunch(req: InvokeRequest, env: Record<string, string>): AcpLaunch {
+  const { command, args } = acpCommand(req);
+  const profile = acpAgentProfile(req);
+  const mode = req.target.permissionMode;
+  const hooks = profile?.hooks?.(env);
+  return {
+    command,
+    args: [...(profile?.args ?? []), ...args],
+    ...(profile && Object.keys(profile.env).length > 0 ? { env: profile.env } : {}),
+    ...(profile?.sessionMeta ? { sessionMeta: profile.sessionMeta } : {}),
+    ...(profile ? (profile.modeId !== undefined ? { modeId: profile.modeId } : {}) : mode !== undefined ? { modeId: mode === 'ask' ? 'default' : mode } : {}),
+    ...(hooks ? { beforePrompt: hooks.beforePrompt, turnUsage: hooks.turnUsage, turnReply: hooks.turnReply } : {}),
+  };
+}
+
 export const acpDriver = acpLiveDriver({
   binary: 'acp',
   installHint: INSTALL_HINT,
   memoryEstimateMb: 250,
-  launch: (req) => acpCommand(req),
+  launch: (req, env) => acpLaunch(req, env),
   instructionsInBand: true,
   modelId: (req) => req.target.model,
 });
@@ -120,6 +142,13 @@ export const acpKind = defineRuntimeKind({
   steerPoint: 'before a tool call the agent asks permission for',
 });
 
+/** Whether the agent reads AGENTS.md itself: its acp.reads_agents_md, else what is known of its command. */
+function agentsMdOf(acp: RuntimeAgentSettings['acp']): { readsAgentsMd?: boolean; instructionFiles?: string[] } {
+  const known = acpReadsAgentsMd(knownAcpAgent(acp?.command, acp?.args));
+  if (acp?.reads_agents_md !== undefined) return { readsAgentsMd: acp.reads_agents_md, instructionFiles: known?.instructionFiles ?? [] };
+  return known ? { readsAgentsMd: known.reads, instructionFiles: known.instructionFiles } : {};
+}
+
 export const acpRuntime: RuntimeAdapter = {
   invoke: invokeAcpOnce,
   live: acpDriver,
@@ -130,6 +159,7 @@ export const acpRuntime: RuntimeAdapter = {
       ...(acp?.command ? { command: acp.command } : {}),
       ...(acp?.args ? { args: [...acp.args] } : {}),
       ...(agent.permission_mode ? { permissionMode: agent.permission_mode } : {}),
+      ...agentsMdOf(acp),
       env: {},
     };
   },

@@ -32,7 +32,7 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { addSpend, InvokeError, isInvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, type JsonRecord } from '../json-read.ts';
-import { messageFor } from '../session-state.ts';
+import { messageFor, readProviderState } from '../session-state.ts';
 import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep, type ToolActivityKind } from '../types.ts';
 import { JSONRPC_INVALID_PARAMS, JSONRPC_METHOD_NOT_FOUND, JsonRpcError, JsonRpcPeer } from './jsonrpc.ts';
 import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from './types.ts';
@@ -76,6 +76,21 @@ export interface AcpLaunch {
   env?: Record<string, string>;
   /** Runs once the session exists, before the first turn (select the agent, skip a title call). */
   afterSession?(ctx: AcpSessionContext): Promise<void>;
+  /** `_meta` of `session/new` and `session/load` (an agent's own session options). */
+  sessionMeta?: JsonRecord;
+  /**
+   * The session mode to select (`session/set_config_option` of the `mode` option, else
+   * `session/set_mode`), when the agent offers it: the agent's permission_mode in the agent's
+   * own terms (adapters/acp.ts).
+   */
+  modeId?: string;
+  /** Runs before each `session/prompt` (note where the agent's own record of the session stands). */
+  beforePrompt?(ctx: AcpSessionContext): void;
+  /**
+   * The reply of the turn that just ended as the agent recorded it, when the message chunks mix
+   * in what is not the reply (codex-acp's warnings); undefined to take the chunks.
+   */
+  turnReply?(ctx: AcpSessionContext): string | undefined;
   /**
    * The exact per-call usage of the turn that just ended (OpenCode asks its own server); undefined
    * to fall back on the prompt response's `usage`.
@@ -90,8 +105,8 @@ export interface AcpDriverOptions {
   installHint: string;
   memoryEstimateMb: number;
   adapterEnv?(req: InvokeRequest): Record<string, string>;
-  /** The command line and hooks for one process. */
-  launch(req: InvokeRequest): Promise<AcpLaunch> | AcpLaunch;
+  /** The command line and hooks for one process (`env`: the process's environment, before the launch's own variables). */
+  launch(req: InvokeRequest, env: Record<string, string>): Promise<AcpLaunch> | AcpLaunch;
   /** What else binds a process to its start (the system prompt when it is given at start). */
   fingerprintParts?(req: InvokeRequest): unknown[];
   /**
@@ -207,6 +222,25 @@ export function finalText(texts: ReadonlyArray<{ messageId: string | undefined; 
     .join('');
 }
 
+/**
+ * A turn's cost from the session's cumulative cost (usage_update): what it grew by since the
+ * turn began. A total lower than the baseline is a count the agent restarted (all of it is the
+ * turn's); a loaded session whose earlier cost is not known has no baseline, so its first turn's
+ * cost is unknown rather than the whole session's.
+ */
+function turnCost(state: Pick<TurnState, 'costAtStart' | 'costNow'>, baselineKnown: boolean): number | undefined {
+  if (state.costNow === undefined) return undefined;
+  const base = state.costAtStart ?? 0;
+  if (state.costNow < base) return state.costNow;
+  if (!baselineKnown && state.costAtStart === undefined) return undefined;
+  return state.costNow - base;
+}
+
+/** The reply of a turn the agent ended at a refused request and said nothing in. */
+function deniedText(denied: { what: string; reason: string | undefined }): string {
+  return `The agent stopped: its request (${denied.what}) was denied${denied.reason ? ` (${denied.reason})` : ''}.`;
+}
+
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
@@ -281,6 +315,10 @@ interface TurnState {
   costNow: number | undefined;
   /** Operator input handed over at a checkpoint, sent as follow-up prompts. */
   followUps: string[];
+  /** TinyAGI asked the agent to stop the turn (`session/cancel`). */
+  interrupted: boolean;
+  /** A permission request of the turn that was refused (what it was, and why). */
+  denied: { what: string; reason: string | undefined } | undefined;
   /** Exact usage of the turn's finished prompts (follow-ups), and the latest reading of the running one (turnUsage). */
   accounted: AcpCallUsage[];
   snapshot: AcpCallUsage[] | undefined;
@@ -303,8 +341,14 @@ class AcpSession implements LiveSession {
   #transcriptDue = false;
   /** The hash of the instructions the session holds (in-band instructions); undefined: none given yet. */
   #instructionsHash: string | undefined;
-  /** The session's cumulative cost as last reported (usage_update). */
+  /**
+   * The session's cumulative cost as last reported (usage_update), or before any report the cost
+   * it had when it was loaded (stored with the session, `providerState.sessionCostUsd`): agents
+   * such as claude-agent-acp count a loaded session's earlier turns in the total.
+   */
   #sessionCost: number | undefined;
+  /** False for a loaded session whose earlier cost is not known: its first turn's cost cannot be told from the total. */
+  #costBaselineKnown = true;
   #canLoad = false;
   /** When the session last sent a session/update (the end of a loaded session's replay). */
   #lastUpdateAt = 0;
@@ -339,7 +383,9 @@ class AcpSession implements LiveSession {
     const init = asRecord(
       await this.#peer.request('initialize', {
         protocolVersion: ACP_PROTOCOL_VERSION,
-        clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
+        // `session.notices`: the agent may send its notices (warnings, information) as `notice`
+        // updates instead of mixing them into the reply's message chunks (claude-agent-acp does).
+        clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false, session: { notices: {} } },
         clientInfo: { name: 'tinyagi', version: '1' },
       }),
     );
@@ -354,18 +400,22 @@ class AcpSession implements LiveSession {
     const cwd = req.cwd;
     let setup: JsonRecord | undefined;
     let loaded = false;
+    const meta = this.#launch.sessionMeta ? { _meta: this.#launch.sessionMeta } : {};
     if (resumeId !== undefined && !req.session?.retry && this.#canLoad) {
       try {
-        setup = asRecord(await this.#peer.request('session/load', { sessionId: resumeId, cwd, mcpServers })) ?? {};
+        setup = asRecord(await this.#peer.request('session/load', { sessionId: resumeId, cwd, mcpServers, ...meta })) ?? {};
         this.#sessionId = resumeId;
         loaded = true;
+        const stored = asNumber(readProviderState(req.session)?.sessionCostUsd);
+        this.#sessionCost = stored;
+        this.#costBaselineKnown = stored !== undefined;
       } catch (err) {
         if (!(err instanceof JsonRpcError)) throw err;
         // The stored session is gone (another machine, cleaned up): a new one with the transcript.
       }
     }
     if (!loaded) {
-      setup = asRecord(await this.#peer.request('session/new', { cwd, mcpServers })) ?? {};
+      setup = asRecord(await this.#peer.request('session/new', { cwd, mcpServers, ...meta })) ?? {};
       const id = asString(setup.sessionId);
       if (id === undefined) throw new InvokeError('retryable', `${this.#proc.what}: session/new answered without a sessionId.`);
       this.#sessionId = id;
@@ -374,6 +424,7 @@ class AcpSession implements LiveSession {
     const sessionId = this.#sessionId as string;
     this.#ctx = { req, sessionId, setup: setup ?? {}, peer: this.#peer, loaded };
     await this.#selectModel(this.#ctx);
+    await this.#selectMode(this.#ctx);
     await this.#launch.afterSession?.(this.#ctx);
     // A loaded session holds what it was given before (the stored hash says what).
     if (loaded) this.#instructionsHash = req.session?.instructionsHash;
@@ -406,6 +457,21 @@ class AcpSession implements LiveSession {
     }
     const models = asRecord(ctx.setup.models);
     if (models && models.currentModelId !== model) await this.#peer.request('session/set_model', { sessionId: ctx.sessionId, modelId: model });
+  }
+
+  /** The launch's session mode, where the agent offers it and it is not the current one. */
+  async #selectMode(ctx: AcpSessionContext): Promise<void> {
+    const mode = this.#launch.modeId;
+    if (mode === undefined) return;
+    const option = asRecords(ctx.setup.configOptions).find((o) => o.category === 'mode' || o.id === 'mode');
+    if (option && asRecords(option.options).some((o) => o.value === mode)) {
+      if (option.currentValue !== mode) await this.#peer.request('session/set_config_option', { sessionId: ctx.sessionId, configId: asString(option.id) ?? 'mode', value: mode });
+      return;
+    }
+    const modes = asRecord(ctx.setup.modes);
+    if (modes && modes.currentModeId !== mode && asRecords(modes.availableModes).some((m) => m.id === mode)) {
+      await this.#peer.request('session/set_mode', { sessionId: ctx.sessionId, modeId: mode });
+    }
   }
 
   /** The agent's requests. */
@@ -466,9 +532,16 @@ class AcpSession implements LiveSession {
             clearInterval(beat);
           }
           if (this.#turn !== state) return { outcome: { outcome: 'cancelled' } };
+          if (!answer.allow) state.denied = { what: title ?? tool, reason: answer.reason };
           return { outcome: pickOption(options, answer.allow ? ['allow_once', 'allow_always'] : ['reject_once', 'reject_always']) };
         }
-        return { outcome: decidePermission(req, options) };
+        const outcome = decidePermission(req, options);
+        const picked = options.find((o) => outcome.outcome === 'selected' && o.optionId === outcome.optionId);
+        if (outcome.outcome === 'cancelled' || String(picked?.kind).startsWith('reject')) {
+          const toolCall = asRecord(p.toolCall) ?? {};
+          state.denied = { what: asString(toolCall.title) ?? asString(toolCall.kind) ?? 'a tool call', reason: `refused by permission_mode ${req.target.permissionMode ?? ''}`.trim() };
+        }
+        return { outcome };
       }
       default:
         throw new JsonRpcError(JSONRPC_METHOD_NOT_FOUND, `Method not found: ${method}`);
@@ -493,6 +566,13 @@ class AcpSession implements LiveSession {
     state.turn.activity();
     const emit = state.turn.emit;
     switch (update.sessionUpdate) {
+      case 'notice': {
+        // The agent's word to the user (a warning, information), never part of the reply.
+        const title = asString(update.title) ?? '';
+        const description = asString(update.description);
+        emit({ type: 'status', message: `${asString(update.severity) ?? 'info'} from the agent: ${title}${description ? `: ${description}` : ''}` });
+        break;
+      }
       case 'agent_message_chunk': {
         const content = asRecord(update.content);
         const text = content?.type === 'text' ? (asString(content.text) ?? '') : '';
@@ -546,14 +626,28 @@ class AcpSession implements LiveSession {
     if (this.#turn) throw new InvokeError('retryable', `${this.#proc.what}: a turn is already running on this session.`);
     const ctx = this.#ctx;
     if (!ctx) throw new InvokeError('retryable', `${this.#proc.what}: the session is not ready.`);
-    const state: TurnState = { turn, texts: [], segment: 0, costAtStart: this.#sessionCost, costNow: this.#sessionCost, followUps: [], tools: new Map(), accounted: [], snapshot: undefined };
+    const state: TurnState = {
+      turn,
+      texts: [],
+      segment: 0,
+      costAtStart: this.#sessionCost,
+      costNow: this.#sessionCost,
+      followUps: [],
+      interrupted: false,
+      denied: undefined,
+      tools: new Map(),
+      accounted: [],
+      snapshot: undefined,
+    };
+    const baselineKnown = this.#costBaselineKnown;
     this.#turn = state;
     let message = this.#transcriptDue ? messageFor(turn.req.session, undefined, turn.prompt) : turn.prompt;
     // In-band instructions: before the session's first prompt, and again when they changed.
     const instructions = this.#opts.instructionsInBand && turn.req.systemPrompt.trim() !== '' ? hash(turn.req.systemPrompt) : undefined;
     if (instructions !== undefined && instructions !== this.#instructionsHash) message = `<instructions>\n${turn.req.systemPrompt}\n</instructions>\n\n${message}`;
-    const spentCost = (): number | undefined => (state.costNow === undefined ? undefined : state.costNow - (state.costAtStart ?? 0));
+    const spentCost = (): number | undefined => turnCost(state, baselineKnown);
     try {
+      this.#launch.beforePrompt?.(ctx);
       let response = await this.#prompt(ctx, message);
       this.#transcriptDue = false;
       if (instructions !== undefined) this.#instructionsHash = instructions;
@@ -573,6 +667,7 @@ class AcpSession implements LiveSession {
       while (response.stopReason === 'end_turn' && state.followUps.length > 0) {
         const input = state.followUps.splice(0).join('\n\n');
         state.texts.length = 0;
+        this.#launch.beforePrompt?.(ctx);
         response = await this.#prompt(ctx, input);
         await account(response);
       }
@@ -590,15 +685,25 @@ class AcpSession implements LiveSession {
         if (call.costUsd !== undefined) costUsd = (costUsd ?? 0) + call.costUsd;
       }
       costUsd ??= spentCost();
+      // The cost counted so far is the baseline of the next turn, wherever it runs.
+      if (state.costNow !== undefined) this.#costBaselineKnown = true;
       const stop = asString(response.stopReason) ?? 'end_turn';
-      if (stop === 'cancelled') throw addSpend(new InvokeError('cancelled', `${this.#proc.what}: the turn was cancelled.`), usage, costUsd);
+      let text = this.#launch.turnReply?.(ctx) ?? finalText(state.texts);
+      if (stop === 'cancelled') {
+        // A turn the agent ended itself at a refused permission request (codex-acp aborts its
+        // turn there) ends the run with the denial, as a refused tool does in other runtimes:
+        // it is no failed attempt to retry.
+        if (!state.interrupted && state.denied) text ||= deniedText(state.denied);
+        else throw addSpend(new InvokeError('cancelled', `${this.#proc.what}: the turn was cancelled.`), usage, costUsd);
+      }
       if (stop === 'refusal') throw addSpend(new InvokeError('permanent', `${this.#proc.what}: the agent refused to continue (stopReason refusal).`, { code: 'INVOKE_FAILED' }), usage, costUsd);
       return {
-        text: finalText(state.texts),
+        text,
         ...(usage ? { usage } : {}),
         ...(costUsd !== undefined ? { costUsd } : {}),
         sessionId: ctx.sessionId,
         ...(this.#instructionsHash !== undefined ? { instructionsHash: this.#instructionsHash } : {}),
+        ...(this.#sessionCost !== undefined ? { providerState: JSON.stringify({ sessionCostUsd: this.#sessionCost }) } : {}),
       };
     } catch (err) {
       if (isInvokeError(err) && (err.kind === 'cancelled' || err.kind === 'permanent')) throw err;
@@ -631,7 +736,7 @@ class AcpSession implements LiveSession {
       usage = addUsage(usage, { inputTokens: call.inputTokens, outputTokens: call.outputTokens });
       if (call.costUsd !== undefined) costUsd = (costUsd ?? 0) + call.costUsd;
     }
-    costUsd ??= state.costNow === undefined ? undefined : state.costNow - (state.costAtStart ?? 0);
+    costUsd ??= turnCost(state, state === this.#turn ? this.#costBaselineKnown : true);
     return usage === undefined && costUsd === undefined ? undefined : { ...(usage ? { usage } : {}), ...(costUsd !== undefined ? { costUsd } : {}) };
   }
 
@@ -663,6 +768,7 @@ class AcpSession implements LiveSession {
 
   interrupt(): Promise<boolean> {
     if (!this.#turn || this.#sessionId === undefined) return Promise.resolve(false);
+    this.#turn.interrupted = true;
     return Promise.resolve(this.#peer.notify('session/cancel', { sessionId: this.#sessionId }));
   }
 
@@ -698,7 +804,7 @@ export function acpLiveDriver(opts: AcpDriverOptions): LiveDriver {
     },
     async start(start: LiveStartOptions): Promise<LiveSession> {
       const { req } = start;
-      const launch = await opts.launch(req);
+      const launch = await opts.launch(req, start.env);
       let session: AcpSession | undefined;
       let proc: WarmProcess;
       // Lines read before the session object exists are queued (none are expected before initialize).
