@@ -156,8 +156,6 @@ export async function benchB10(total = 1000, perSecond = 100): Promise<string> {
     );
 
     return [
-      `${total} replies at ${perSecond}/s; latency in ms.`,
-      '',
       '| path | replies | p50 ms | p99 ms | max ms |',
       '|---|---|---|---|---|',
       row('outbox row → channel host → fake Bot API received (SSE wake-up, claim, sendMessage, ack)', path),
@@ -207,7 +205,7 @@ export async function benchB14(perChat = 60, chats = 10, perSecond = 20, faultEv
         .map((m) => Number(m.text!.split(' ')[2]));
       const inOrder = chat1.every((n, k) => k === 0 || n > chat1[k - 1]!);
       return [
-        `${total} replies at ${perSecond}/s over ${chats} chats; ${faults} faults in chat 1 (every ${faultEvery}rd of its replies: 429 retry_after 1 s, 500, HTML 502, reset, in turn); latency enqueue → the fake answered, ms. Duplicates: ${delivered().length - total}; chat 1 in order: ${inOrder ? 'yes' : 'no'}.`,
+        `Duplicates: ${delivered().length - total}; chat 1 in order: ${inOrder ? 'yes' : 'no'}.`,
         '',
         '| chats | replies | p50 ms | p99 ms | max ms |',
         '|---|---|---|---|---|',

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const ENTRIES: Array<[string, string]> = [
-  ['`@tinyagi/client` (REST client, event subscription, types)', '../../packages/client/src/index.ts'],
+  ['`@tinyagi/client` (REST client, event subscription, run-tree builder, types)', '../../packages/client/src/index.ts'],
   ['`@tinyagi/client/contract` (every zod schema)', '../../packages/client/src/contract/index.ts'],
 ];
 

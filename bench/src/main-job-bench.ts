@@ -17,10 +17,10 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FAKE_BIN_DIR, type CliBuild } from '@tinyagi/test-kit';
-import { buildWorkspace, percentile } from './machine.ts';
+import { percentile } from './machine.ts';
 import { AGENTS, type MainJobTarget, ourDaemon, referenceDaemon } from './main-job-targets.ts';
 import { failedCell, measurePeer, type PeerOutcome } from './peer-cell.ts';
 
@@ -412,8 +412,6 @@ const median = (values: number[]): number => {
 };
 
 export async function benchB0(opts: B0Options): Promise<string> {
-  if (!process.env.B0_DAEMON_BIN) buildWorkspace();
-  const loadBefore = loadavg()[1]!;
   const daemon: DaemonRun[] = [];
   /** Ours at `queue.durability: "normal"`: commits wait for no fsync, the guarantee the reference's SQLite gives (safe from a crash of the process, not of the machine). */
   const normal: DaemonRun[] = [];
@@ -539,18 +537,20 @@ export async function benchB0(opts: B0Options): Promise<string> {
             `${(median(ours.map((r) => pick(r) ?? Number.NaN)) / median(measuredReference.map((r) => pick(r) ?? Number.NaN))).toFixed(2)}×`;
           const ratios = (ours: DaemonRun[]) =>
             `all replies ${ratio(ours, (r) => r.wallS)}, p50 ${ratio(ours, (r) => r.p50S)}${opts.pacedMessages > 0 && opts.pacedRate > 0 ? `, steady p50 ${ratio(ours, (r) => r.pacedP50S)}` : ''}, daemon CPU ${ratio(ours, (r) => r.cpuS)}, peak RSS ${ratio(ours, (r) => r.peakRssMb)}, idle RSS ${ratio(ours, (r) => r.idleRssMb)}, start ${ratio(ours, (r) => r.startS)}${opts.recovery ? `, crash recovery ${ratio(ours, (r) => r.recoveryS)}` : ''}`;
-          return `\n\nOurs ÷ the reference's, medians of this run: ${ratios(daemon)}. At \`durability: normal\`: ${ratios(normal)}.`;
+          return `Ours ÷ the reference's, medians of this run: ${ratios(daemon)}. At \`durability: normal\`: ${ratios(normal)}.`;
         })()
       : '';
+  // What is particular to this run (another build in B0_DAEMON_BIN shows in the command of the doc's line above); how B0 measures is written by hand in docs/benchmarks.md.
   const referenceNote = opts.referenceDir
-    ? `The reference column is TinyAGI 0.0.20 measured in the same runs, after ours, the same way (B0_REFERENCE_DIR: a checkout of it whose \`packages/main/dist/index.js\` runs on this Node, built and installed outside this repository; its agents have heartbeats off; it has no /api/health, so its start is timed to \`/api/status\`): its first \`message:done\` event on \`/api/events/stream\` for the message id the POST gave is its reply.`
-    : 'The reference TinyAGI 0.0.20 was not run (B0_REFERENCE_DIR unset). Its figures depend on the machine more than ours: beside ours it used 0.82 s of CPU on an Intel Xeon VM and 3.34 s on an AMD EPYC VM (issue 18 quoted 2.22 s), because per message it copies ~31 files and deletes ~39 (docs/profiling.md, round 7), whose kernel cost differs from file system to file system; compare figures of one run only.';
+    ? ' The reference ran in the same runs, after ours (B0_REFERENCE_DIR).'
+    : ' The reference was not run; beside ours it used 0.82 s of CPU for 200 messages on an Intel Xeon VM and 3.34 s on an AMD EPYC VM (per message it copies ~31 files and deletes ~39, whose cost depends on the file system), so compare its figures within one run only.';
   return [
-    `Medians of ${opts.runs} runs (each run's figure in brackets). The floor and the daemons run one after another in each run, in the same process tree. The second TinyAGI column is the same daemon at \`queue.durability: normal\`: no commit waits for an fsync, so it is safe from a crash of the process but not of the machine, which is what the reference's SQLite gives (better-sqlite3 builds SQLite with WAL synchronous NORMAL); the default (\`full\`) acknowledges nothing before it is on disk. Latency is from the start of a message's POST to its reply on the daemon's event stream (ours: \`outbox.enqueued\` on \`/api/events\`); for the floor, from the moment all ${opts.messages} invocations were ready to start (so both include waiting for one of the 4 slots). A burst's latency mostly measures queueing, and an API that accepts POSTs slowly throttles its own arrivals and queues less; the steady phase after it (before the crash phase, outside the CPU and peak figures) sends ${opts.pacedMessages} messages arriving at ${opts.pacedRate} per second, a rate every daemon here keeps up with, and times each from its arrival (not its POST) to its reply; the floor's steady phase spawns each invocation at its arrival, 4 at a time. ${referenceNote} Load average (5 min) of the machine before / after: ${loadBefore.toFixed(1)} / ${loadavg()[1]!.toFixed(1)}; on 2 cores anything above ~0.5 means other processes took CPU, which moves wall times (the floor most) far more than CPU and memory figures.${ratios}`,
+    `Medians of ${opts.runs} runs, each run's figure in brackets.${referenceNote}`,
     '',
     `| ${opts.messages} messages, 4 agents, fake \`claude\` | TinyAGI daemon (default \`queue.durability: full\`) | TinyAGI daemon, \`queue.durability: normal\` | TinyAGI daemon, agents \`process: "warm"\` | floor (fake CLI spawned directly, 4 at a time) | reference 0.0.20 |`,
     '|---|---|---|---|---|---|',
     ...rows,
+    ...(ratios ? ['', ratios] : []),
     '',
     warmSummary(warm, floor, opts),
     ...(conversations.length > 0 ? ['', conversationTable(conversations, convAgents.length, opts.conversationTurns)] : []),
@@ -564,9 +564,9 @@ function warmSummary(warm: DaemonRun[], floor: FloorRun[], opts: B0Options): str
   const perRun = warm.map((r, i) => (r.wallS / floor[i]!.wallS).toFixed(2)).join(' / ');
   const steady =
     opts.pacedMessages > 0 && opts.pacedRate > 0
-      ? ` Steady-phase p50: warm ${(m(warm.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms against the floor's ${(m(floor.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms.`
+      ? `; steady-phase p50 ${(m(warm.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms against ${(m(floor.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms`
       : '';
-  return `Warm against the spawn floor (same runs): all ${opts.messages} replies in ${wallRatio.toFixed(2)}× the floor's wall time (per run ${perRun}; the aim is ≤ 0.5×).${steady} The warm agents' CLI is the same fake \`claude\`, in its stream-json input mode (\`--input-format stream-json\`, the Claude Code live driver), one process per agent's session; memory per warm session is the daemon's share (its RSS against the per-message daemon's) plus the CLI's RSS in the table.`;
+  return `Warm against the floor (same runs): all ${opts.messages} replies in ${wallRatio.toFixed(2)}× the floor's wall time (per run ${perRun}; the aim is ≤ 0.5×)${steady}.`;
 }
 
 function conversationTable(runs: Array<{ perMessage: ConversationRun; warm: ConversationRun }>, agents: number, turns: number): string {
@@ -578,9 +578,8 @@ function conversationTable(runs: Array<{ perMessage: ConversationRun; warm: Conv
   const ms = (v: number) => (v * 1000).toFixed(0);
   const mb = (v: number) => v.toFixed(1);
   const row = (label: string, pick: (r: ConversationRun) => number, fmt: (v: number) => string) => `| ${label} | ${cell(pick, fmt, 'perMessage')} | ${cell(pick, fmt, 'warm')} |`;
-  const avoided = runs.map((r) => r.perMessage.cliStarts - r.warm.cliStarts);
   return [
-    `Second workload: ${agents} agents, each in a ${turns}-message conversation (the next message posted when the reply to the last arrived), all at once; the same daemon per message and warm (\`sessions.max_total: ${agents}\`, one warm process per agent). Medians, each run in brackets. CLI starts avoided by warm sessions: ${avoided.join(' / ')} of ${agents * turns} messages.`,
+    `${agents} agents × ${turns} turns (the next message posted when the last reply arrived), all at once, per message and warm (\`sessions.max_total: ${agents}\`):`,
     '',
     `| ${agents} agents × ${turns} turns, fake \`claude\` | per message | warm |`,
     '|---|---|---|',

@@ -1,14 +1,13 @@
 /**
  * B17: B0's daemon with the OTLP export on vs off, side by side (issue 38's aim: at most 5 % more
  * daemon CPU). The measurement is packages/otel/bench/export-cpu.ts (it decodes what the daemon
- * sent with the otel package's test receiver); this runs it on the built daemon and returns its
- * table for docs/benchmarks.md.
+ * sent with the otel package's test receiver); this runs it on the built daemon (run.ts builds it
+ * first) and returns its table for docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
-import { buildWorkspace, REPO_ROOT } from './machine.ts';
+import { REPO_ROOT } from './machine.ts';
 
 export function benchB17(runs: number, messages: number): string {
-  buildWorkspace();
   return execFileSync(process.execPath, ['--conditions=tinyagi-source', 'packages/otel/bench/export-cpu.ts'], {
     cwd: REPO_ROOT,
     encoding: 'utf8',

@@ -6,17 +6,17 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Observer, Settings } from '@tinyagi/core';
-import { openStores, type StoreTransaction, type Stores } from '@tinyagi/core/internal';
-import { Orchestrator } from '@tinyagi/teams';
+import { openStores, type StoreTransaction, type SqliteStores } from '@tinyagi/core/internal';
+import { ConversationControl, Orchestrator } from '@tinyagi/teams';
 import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
 
 interface Harness {
-  stores: Stores;
+  stores: SqliteStores;
   orchestrator: Orchestrator;
   dir: string;
   completed(conversationId: string): Promise<void>;
@@ -267,13 +267,9 @@ export async function benchB3(): Promise<string> {
     }),
   ];
   return [
-    `Each scenario runs without export and with the OTLP export on side by side: two processes at once (bench/src/b3-side.ts), each running ${reps} passes in step after one uncounted pass (each pass starts in both when both are ready), so whatever else the machine does weighs on both. "On" is the trace and metrics observers of @tinyagi/otel as the daemon registers them, exporting OTLP/protobuf over HTTP to a collector on loopback (in the bench's process) that discards what it gets (${chain.exports + fan.exports} export requests); each pass ends by sending its spans, inside its window, and metrics go out at their default 60 s interval. CPU is the side's user+system time for the pass (the orchestrator, SQLite, the export), per run; medians, each pass in brackets, pairs being the two sides' same pass.`,
-    '',
     '| scenario | ms per run p50 | ms per run p95 | throughput | CPU ms per run |',
     '|---|---|---|---|---|',
     ...rows,
-    '',
-    `Where the "on" side's CPU goes, from V8's sampling profiler (1 ms samples) over ${PROFILED_PASSES} more passes of that side alone: the time of the samples whose stack has a frame of the export's code (@tinyagi/otel, the OpenTelemetry packages, protobufjs, and Node's HTTP client and sockets, which nothing else uses in B3), as a share of the side's CPU (user + system) over those passes. This does not move with what else the machine does, as the pairs above do; it leaves out the kernel's share of sending and the export's part of the garbage collector's time (given for all code).`,
     '',
     "| scenario | the export's code | garbage collector (all code) | CPU profiled |",
     '|---|---|---|---|',
@@ -353,7 +349,7 @@ export async function benchB4(): Promise<string> {
     refusals.push(Number(process.hrtime.bigint() - s) / 1000);
     if (r.ok || r.code !== 'DEPTH_LIMIT') throw new Error(`expected a depth refusal, got ${JSON.stringify(r)}`);
   }
-  await hc.orchestrator.cancelRun(liveRunId);
+  await new ConversationControl(hc.orchestrator).cancelRun(liveRunId);
   refusals.sort((a, b) => a - b);
   await hc.close();
   await h.close();
@@ -534,7 +530,6 @@ async function b5PgNodes(n: number, url: string): Promise<B5Result> {
 
 /** B5: per size, the single process on SQLite, then (given `pgUrl`) two nodes on PostgreSQL. */
 export async function benchB5(sizes: number[], pgUrl?: string): Promise<string> {
-  let largest: { n: number; rate: number } | undefined;
   const rows = [
     '| in-flight runs | setup | wall time | tasks/s | latency p50 / p95 (submit → completed) | CPU (user+sys) | RSS per in-flight run | event-loop lag p99 |',
     '|---|---|---|---|---|---|---|---|',
@@ -543,20 +538,12 @@ export async function benchB5(sizes: number[], pgUrl?: string): Promise<string> 
     `| ${n.toLocaleString('en')} | ${setup}${r.split ? ` (runs per node: ${r.split.join(' / ')})` : ''} | ${(r.ms / 1000).toFixed(2)} s | ${((n * 1000) / r.ms).toFixed(0)} | ${(percentile(r.latencies, 50) / 1000).toFixed(2)} / ${(percentile(r.latencies, 95) / 1000).toFixed(2)} s | ${(r.cpuMs / 1000).toFixed(2)} s | ${r.rssGrowth > 0 ? `${(r.rssGrowth / n / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${r.lagP99Ms.toFixed(1)} ms |`;
   for (const n of sizes) {
     const sqlite = await b5Sqlite(n);
-    if (!largest || n > largest.n) largest = { n, rate: (n * 1000) / sqlite.ms };
     rows.push(row(n, 'SQLite, 1 process', sqlite));
     console.error(rows.at(-1));
     if (pgUrl) {
       rows.push(row(n, 'PostgreSQL, 2 nodes', await b5PgNodes(n, pgUrl)));
       console.error(rows.at(-1));
     }
-  }
-  if (largest) {
-    const cores = availableParallelism();
-    rows.push(
-      '',
-      `Per core at ${largest.n.toLocaleString('en')} in flight on SQLite: ${(largest.rate / cores).toFixed(0)} tasks/s on ${cores} cores, against TinyAgents' published 8,500 / 16 = 531 per vCPU (in memory, not durable).`,
-    );
   }
   return rows.join('\n');
 }

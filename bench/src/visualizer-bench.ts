@@ -8,7 +8,7 @@
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStores, type Settings } from '@tinyagi/core';
 import { fileSettingsSource } from '@tinyagi/core/internal';
@@ -75,7 +75,6 @@ export async function benchB9(seconds = Number(process.env.B9_SECONDS ?? 30), ra
     }
   };
 
-  const load = loadavg()[0]!.toFixed(1);
   try {
     await until(() => samples.at(-1)?.connection === 'open');
     await new Promise((r) => setTimeout(r, 1000));
@@ -115,10 +114,6 @@ export async function benchB9(seconds = Number(process.env.B9_SECONDS ?? 30), ra
       `| events published | events applied by the dashboard | wall | dashboard CPU (avg / peak 1 s) | frames drawn | frames/s | bytes to the terminal |`,
       '|---|---|---|---|---|---|---|',
       `| ${sent.toLocaleString('en')} (${rate}/s × ${seconds} s) | ${events.toLocaleString('en')} | ${wall} s | ${(cpuMs / wall / 10).toFixed(1)}% / ${peakCpu.toFixed(0)}% of one core | ${frames} (${writes} writes) | ${(frames / wall).toFixed(1)} (cap: 10 for events + the 1 s clock) | ${(kib / wall).toFixed(1)} KiB/s |`,
-      '',
-      `Load average when it started: ${load} (other processes on this machine share its 2 cores).`,
-      '',
-      "Memory of the dashboard process after a forced GC. The dashboard's state is bounded (its logs keep the latest N); the small rise in the first seconds is Ink's text caches (two LRUs of 4,096 lines) and compiled code warming up, and it levels off:",
       '',
       `| t (s) | ${heaps.map((h) => h.t).join(' | ')} |`,
       `|---|${heaps.map(() => '---').join('|')}|`,
