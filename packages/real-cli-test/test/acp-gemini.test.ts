@@ -16,6 +16,8 @@
  * - AGENTS.md reaches the model once (Gemini reads GEMINI.md, not AGENTS.md, and only in a
  *   trusted folder; TinyAGI gives the instructions in-band).
  * - Under `permission_mode: "ask"` a command Gemini asks about reaches TinyAGI's approval desk.
+ * - `tinyagi doctor` finds `gemini` on the daemon's PATH and reports the version Gemini gives on
+ *   ACP initialize (agentInfo).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -185,5 +187,17 @@ describe('Gemini CLI (gemini --acp)', () => {
     expect(existsSync(file)).toBe(true);
     expect(repliesOf(o, 'gemask')).toEqual(['after the tool: made']);
     expectGeminiCalls(o, CHOSEN_MODEL);
+  });
+
+  it("tinyagi doctor finds gemini on the daemon's PATH and reports the version it gives on ACP initialize", async () => {
+    const result = await rig.daemon.cli(['doctor', '--json']);
+    const { findings } = JSON.parse(result.stdout) as { findings: Array<{ check: string; status: string; message: string; details?: Record<string, unknown> }> };
+    for (const id of ['gem', 'gemask']) {
+      expect(findings.find((f) => f.check === `acp:${id}`)).toMatchObject({
+        status: 'ok',
+        message: expect.stringMatching(new RegExp(`^Agent "${id}": ACP agent \`gemini --acp\` at .*/gemini: Gemini CLI 0\\.61\\.0$`)),
+        details: { name: 'gemini-cli', version: '0.61.0', protocolVersion: 1 },
+      });
+    }
   });
 });

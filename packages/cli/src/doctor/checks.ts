@@ -43,6 +43,7 @@ import { BUILD_OFFICE, tinyOfficeState } from '../office/locate.ts';
 import { plural } from '../output/print.ts';
 import { describeStorage, selectStorage } from '../daemon/storage.ts';
 import { type Finding, migrationsFinding } from './finding.ts';
+import { checkAcpAgents } from './acp-agents.ts';
 import { checkCliVersions } from './cli-versions.ts';
 import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
@@ -132,6 +133,13 @@ function checkCodexProviders(ctx: CliContext, settings: Settings | undefined): F
     });
   }
   return findings;
+}
+
+/** The `acp` runtime's agents (acp-agents.ts), against the daemon's environment and PATH. */
+function checkAcpAgentsOf(ctx: CliContext, settings: Settings | undefined): Promise<Finding[]> {
+  const { env } = daemonEnvironment(ctx);
+  const { path, whose } = agentCliPath(ctx);
+  return checkAcpAgents(settings, env, path, whose, ctx.env);
 }
 
 function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Finding[] {
@@ -497,6 +505,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...settingsFindings,
     ...checkAgentClis(ctx, settings),
     ...checkCodexProviders(ctx, settings),
+    ...(await checkAcpAgentsOf(ctx, settings)),
     ...(await checkCliVersions(settings, agentCliPath(ctx).path, agentCliPath(ctx).whose)),
     ...checkPermissions(ctx, options.fix),
     ...(envFailed
