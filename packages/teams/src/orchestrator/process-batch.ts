@@ -9,8 +9,8 @@
  *   start    (a grouped write) the runs start: `run.started`, observers' `runStarted`
  *   invoke   (no transaction open; invoke-turns.ts) incoming plugins, prompt, the agent's turns,
  *            progress to the observers -> TurnsResult
- *   decide   (pure, decide.ts `decideRun`, after the answer's files are checked) tags, routes,
- *            notes -> Decided; then the outgoing plugins -> RunDecision
+ *   route    (pure, route.ts `routeAnswer`, after the answer's files are checked) tags, routes,
+ *            notes -> Routed; then the outgoing plugins -> RoutedAnswer
  *   commit   (a transaction body, run-effects.ts) run records, history, handoffs with their runs,
  *            replies as outbox rows, the conversation's completion — applied by the queue in the
  *            same transaction as the completion of the claimed messages (synchronously on
@@ -41,7 +41,7 @@ import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController } from './abort.ts';
 import { abortActive, type ActiveRun, type CancelCtx, type Ctx, type DeclaredActions, type WriteCtx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
-import { applyOutgoing, checkAnswerFiles, decideRun, readAnswer, type RunDecision } from './decide.ts';
+import { applyOutgoing, checkAnswerFiles, readAnswer, routeAnswer, type RoutedAnswer } from './route.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
 import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';
@@ -123,7 +123,7 @@ export function causeOfKind(kind: MessageKind): RunCause {
   return CAUSE_BY_KIND[kind];
 }
 
-/** prepare, plan, then (for an invoking plan) start, invoke and decide; returns what the commit and publish stages need. */
+/** prepare, plan, then (for an invoking plan) start, invoke and route; returns what the commit and publish stages need. */
 async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal): Promise<Staged> {
   const settings = ctx.getSettings();
   const { conversation, pairs } = await prepare(ctx, messages);
@@ -174,7 +174,7 @@ function rejectStage(ctx: CancelCtx, conversation: ConversationRecord, plan: Ext
   };
 }
 
-/** start, invoke, decide for an invoking plan; returns the commit stage. */
+/** start, invoke, route for an invoking plan; returns the commit stage. */
 async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRecord, messages: readonly QueueMessage[], flightSignal: AbortSignal): Promise<Staged> {
   const { runs } = ctx.stores;
   const { primary } = plan;
@@ -217,8 +217,8 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
   try {
     const result = await invoke(ctx, plan, run, controller.signal);
     const outcome: RunOutcome = { run, merged: mergedRuns, messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey: plan.sessionKey, result };
-    const decision = await decide(ctx, outcome, active.declared);
-    return { commit: (tx) => commitRunEffects(ctx, tx, outcome, decision), runId: run.id, answered: true };
+    const routed = await route(ctx, outcome, active.declared);
+    return { commit: (tx) => commitRunEffects(ctx, tx, outcome, routed), runId: run.id, answered: true };
   } catch (err) {
     await recordAttemptSpend(ctx, run, err);
     // The message's cancel was requested from another process (seen at lease renewal): the
@@ -277,13 +277,13 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortS
   });
 }
 
-/** decide: the answer's files checked (the filesystem), `decideRun` (pure), then the outgoing plugins. */
-async function decide(ctx: Pick<Ctx, 'getSettings' | 'env' | 'filesDir' | 'plugins' | 'pluginTimeoutMs' | 'stores'>, outcome: RunOutcome, declared: DeclaredActions | undefined): Promise<RunDecision> {
+/** route: the answer's files checked (the filesystem), `routeAnswer` (pure), then the outgoing plugins. */
+async function route(ctx: Pick<Ctx, 'getSettings' | 'env' | 'filesDir' | 'plugins' | 'pluginTimeoutMs' | 'stores'>, outcome: RunOutcome, declared: DeclaredActions | undefined): Promise<RoutedAnswer> {
   const { run, result } = outcome;
   const settings = ctx.getSettings();
   const readable = readAnswer(run, result.text);
   const files = checkAnswerFiles(ctx, settings, run, [...readable.files, ...(declared?.files ?? [])]);
-  return applyOutgoing(ctx, run, decideRun({ run, messages: outcome.messages, settings, answer: result.text, declared, readable, files }));
+  return applyOutgoing(ctx, run, routeAnswer({ run, messages: outcome.messages, settings, answer: result.text, declared, readable, files }));
 }
 
 async function transformIncoming(ctx: PluginCtx, message: QueueMessage, run: RunRecord): Promise<string> {

@@ -2,7 +2,7 @@
  * Run actions (docs/mcp.md): what an agent asks its run to do through a tool (TinyAGI's MCP
  * tools) instead of a tag in its reply — hand off to teammates, post to a team's chat room, send
  * a file — and what it asks while its turn runs (`ask_human`). Declared actions are held with the running attempt (`ActiveRun.declared`) and merged into the
- * parsed answer at decide, so the same router, guards, file confinement and commit apply as for
+ * parsed answer at the route stage (route.ts), so the same router, guards, file confinement and commit apply as for
  * tags; an attempt that fails drops them (its retry's tools declare them again).
  *
  * Declaring checks only what can be known before the answer (the run is running here and answers

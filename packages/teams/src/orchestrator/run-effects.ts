@@ -1,6 +1,6 @@
 /**
- * The commit stage of a finished queue run (process-batch.ts; what it writes was decided before,
- * decide.ts): `commitRunEffects` is a transaction body run inside the queue's completion
+ * The commit stage of a finished queue run (process-batch.ts; what it writes was worked out before,
+ * route.ts): `commitRunEffects` is a transaction body run inside the queue's completion
  * transaction: run records (usage accounting and the event log follow as observers), session
  * transcript and agent history, chat-room posts, guarded handoffs (new messages with their runs;
  * the guards see the conversation as it is in the transaction), notes and replies to the human,
@@ -21,7 +21,7 @@ import type { CancelCtx, Ctx, LifecycleCtx, WriteCtx } from './context.ts';
 import { stopConversation } from './conversation-ops.ts';
 import type { TurnsResult } from './invoke-turns.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, treeFields } from './lifecycle.ts';
-import type { RunDecision } from './decide.ts';
+import type { RoutedAnswer } from './route.ts';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -51,10 +51,10 @@ import type { HeldDelivery } from '@tinyagi/core/internal';
 
 const MAX_HELD = 50;
 
-/** The commit stage of a finished queue run: writes what `decideRunEffects` decided. */
-export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' | 'node'>, tx: StoreTransaction, outcome: RunOutcome, decision: RunDecision): TxSteps<void> {
+/** The commit stage of a finished queue run: writes what the route stage worked out (`routeAnswer`, then the outgoing plugins). */
+export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' | 'node'>, tx: StoreTransaction, outcome: RunOutcome, routed: RoutedAnswer): TxSteps<void> {
   const { run, result } = outcome;
-  const { humanText, plan, files, refused } = decision;
+  const { humanText, plan, files, refused } = routed;
   const settings = ctx.getSettings();
   const { runs, events, outbox } = tx.stores;
   // A soft-limit warning (decided at the end) is told to the observers after the commit, ahead of

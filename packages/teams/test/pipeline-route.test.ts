@@ -1,10 +1,10 @@
 /**
- * The decide stage (orchestrator/decide.ts `decideRun`) on values alone: no database, no
+ * The route stage (orchestrator/route.ts `routeAnswer`) on values alone: no database, no
  * filesystem (the file check is an input). What an answer does: routes, notes, the human's text.
  */
 import { describe, expect, it } from 'vitest';
 import { SettingsSchema, type QueueMessage, type RunRecord, type Settings } from '@tinyagi/core';
-import { decideRun, readAnswer, type FileCheck } from '../src/orchestrator/decide.ts';
+import { readAnswer, routeAnswer, type FileCheck } from '../src/orchestrator/route.ts';
 
 const settings: Settings = SettingsSchema.parse({
   agents: { lead: { provider: 'mock' }, coder: { provider: 'mock' }, outsider: { provider: 'mock' } },
@@ -39,41 +39,41 @@ function run(cause: RunRecord['cause'] = 'user'): RunRecord {
 const message = { id: 'msg_1', teamId: 'dev', meta: {} } as unknown as QueueMessage;
 const noFiles: FileCheck = { workspace: '', filesDir: undefined, allowed: [], refused: [] };
 
-function decide(answer: string, files: FileCheck = noFiles, cause: RunRecord['cause'] = 'user') {
+function route(answer: string, files: FileCheck = noFiles, cause: RunRecord['cause'] = 'user') {
   const r = run(cause);
-  return decideRun({ run: r, messages: [message], settings, answer, readable: readAnswer(r, answer), files });
+  return routeAnswer({ run: r, messages: [message], settings, answer, readable: readAnswer(r, answer), files });
 }
 
-describe('decideRun', () => {
+describe('routeAnswer', () => {
   it('plans a handoff to a teammate and keeps the readable text for the human', () => {
-    const decided = decide('Sure. [@coder: fix the login]');
-    expect(decided.plan.deliveries).toEqual([expect.objectContaining({ kind: 'mention', target: 'coder', teamId: 'dev', hop: 1 })]);
-    expect(decided.text).toContain('Sure.');
-    expect(decided.text).not.toContain('[@coder');
-    expect(decided.refusedNote).toBeUndefined();
-    expect(decided.files).toEqual([]);
+    const routed = route('Sure. [@coder: fix the login]');
+    expect(routed.plan.deliveries).toEqual([expect.objectContaining({ kind: 'mention', target: 'coder', teamId: 'dev', hop: 1 })]);
+    expect(routed.text).toContain('Sure.');
+    expect(routed.text).not.toContain('[@coder');
+    expect(routed.refusedNote).toBeUndefined();
+    expect(routed.files).toEqual([]);
   });
 
   it('does not route to an agent outside the team; the agent is told on its next turn', () => {
-    const decided = decide('[@outsider: help]');
-    expect(decided.plan.deliveries).toEqual([]);
-    expect(decided.plan.notes).toHaveLength(1);
+    const routed = route('[@outsider: help]');
+    expect(routed.plan.deliveries).toEqual([]);
+    expect(routed.plan.notes).toHaveLength(1);
   });
 
   it('refused files: a note for the human (after the plugins) and one for the agent naming where files may come from', () => {
     const files: FileCheck = { workspace: '/ws/lead', filesDir: '/home/files', allowed: ['/ws/lead/a.txt'], refused: [{ file: '/etc/passwd', reason: 'is outside the allowed directories' }] };
-    const decided = decide('Here. [send_file: /ws/lead/a.txt] [send_file: /etc/passwd]', files);
-    expect(decided.files).toEqual(['/ws/lead/a.txt']);
-    expect(decided.refused).toEqual(files.refused);
-    expect(decided.refusedNote).toBe('(A file @lead tried to send was not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)');
-    expect(decided.plan.notes).toEqual(['[send_file: /etc/passwd] was not sent: it is outside the allowed directories. Only files inside your workspace (/ws/lead) or /home/files can be sent.']);
+    const routed = route('Here. [send_file: /ws/lead/a.txt] [send_file: /etc/passwd]', files);
+    expect(routed.files).toEqual(['/ws/lead/a.txt']);
+    expect(routed.refused).toEqual(files.refused);
+    expect(routed.refusedNote).toBe('(A file @lead tried to send was not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)');
+    expect(routed.plan.notes).toEqual(['[send_file: /etc/passwd] was not sent: it is outside the allowed directories. Only files inside your workspace (/ws/lead) or /home/files can be sent.']);
   });
 
   it('a run that does not answer the human (a chat-room turn) gets no human note, the agent still does', () => {
     const files: FileCheck = { workspace: '/ws/lead', filesDir: undefined, allowed: [], refused: [{ file: 'x', reason: 'is not an absolute path' }] };
-    const decided = decide('[send_file: x]', files, 'chatroom');
-    expect(decided.refusedNote).toBeUndefined();
-    expect(decided.plan.notes).toEqual(['[send_file: x] was not sent: it is not an absolute path. Only files inside your workspace (/ws/lead) can be sent.']);
+    const routed = route('[send_file: x]', files, 'chatroom');
+    expect(routed.refusedNote).toBeUndefined();
+    expect(routed.plan.notes).toEqual(['[send_file: x] was not sent: it is not an absolute path. Only files inside your workspace (/ws/lead) can be sent.']);
   });
 
   it('reads the files an answer asks to send (for the check before deciding)', () => {

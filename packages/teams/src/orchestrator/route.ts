@@ -1,6 +1,6 @@
 /**
- * The decide stage of the pipeline (process-batch.ts): what a finished invocation's answer does,
- * as data, before the commit. `decideRun` is pure (no database, no I/O): it parses the tags,
+ * The route stage of the pipeline (process-batch.ts): what a finished invocation's answer does,
+ * as data, before the commit. `routeAnswer` is pure (no database, no I/O): it parses the tags,
  * plans the routes (handoffs, chat-room posts, notes for the agent) and words what the human is
  * told about refused files. Its inputs that touch the outside are read before it: the files the
  * answer names are checked against the filesystem (`checkAnswerFiles`), and afterwards the
@@ -18,8 +18,8 @@ import type { DeclaredActions } from './context.ts';
 import { withDeclared } from './run-actions.ts';
 import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 
-/** What the answer does, decided before the commit (no database read). */
-export interface RunDecision {
+/** What the answer does, worked out before the commit (no database read). */
+export interface RoutedAnswer {
   /** The text for the human (outgoing plugins applied, a note on refused files added). */
   humanText: string;
   plan: RoutePlan;
@@ -28,8 +28,8 @@ export interface RunDecision {
   refused: RefusedFile[];
 }
 
-/** The decision before the outgoing plugins: the readable answer, and the note on refused files to add after them. */
-export interface Decided {
+/** The route stage's result before the outgoing plugins: the readable answer, and the note on refused files to add after them. */
+export interface Routed {
   /** The answer with its tags made readable (what the outgoing plugins see). */
   text: string;
   /** Added to the human's text after the plugins (files refused), when the run answers the human. */
@@ -48,7 +48,7 @@ export interface FileCheck {
   refused: RefusedFile[];
 }
 
-export interface DecideInput {
+export interface RouteInput {
   run: RunRecord;
   /** The messages the run answered (their provenance guards ping-pong and hops). */
   messages: readonly QueueMessage[];
@@ -77,8 +77,8 @@ export function checkAnswerFiles(ctx: Pick<Ctx, 'env' | 'filesDir'>, settings: S
   return { workspace, filesDir: ctx.filesDir, allowed, refused };
 }
 
-/** Decides what the answer does. Pure. */
-export function decideRun(input: DecideInput): Decided {
+/** Works out what the answer does: its routes, files and notes. Pure. */
+export function routeAnswer(input: RouteInput): Routed {
   const { run, settings, answer, readable, files } = input;
   const parsed = withDeclared(parseTags(answer, { self: run.agentId }), input.declared, run.agentId);
   const incoming = input.messages.map((m) => readMeta(m)).filter((m): m is MessageProvenance => m !== undefined);
@@ -96,11 +96,11 @@ export function decideRun(input: DecideInput): Decided {
 }
 
 /** The outgoing plugins rewrite the text a human will read; the refused-files note follows. */
-export async function applyOutgoing(ctx: PluginCtx, run: RunRecord, decided: Decided): Promise<RunDecision> {
-  let humanText = decided.text;
+export async function applyOutgoing(ctx: PluginCtx, run: RunRecord, routed: Routed): Promise<RoutedAnswer> {
+  let humanText = routed.text;
   if (answersHuman(run.cause) && humanText !== '') {
     humanText = await applyPluginHooks(ctx, 'transformOutgoing', humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
   }
-  if (decided.refusedNote !== undefined) humanText = `${humanText}${humanText === '' ? '' : '\n\n'}${decided.refusedNote}`;
-  return { humanText, plan: decided.plan, files: decided.files, refused: decided.refused };
+  if (routed.refusedNote !== undefined) humanText = `${humanText}${humanText === '' ? '' : '\n\n'}${routed.refusedNote}`;
+  return { humanText, plan: routed.plan, files: routed.files, refused: routed.refused };
 }
