@@ -187,7 +187,7 @@ export const EXECUTABLE_PATTERN = /^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}|\/[^\n
 
 /**
  * The `acp` runtime (any Agent Client Protocol agent, docs/sessions.md "ACP"): the agent's command
- * and arguments, started without a shell (`{ "command": "gemini", "args": ["--experimental-acp"] }`).
+ * and arguments, started without a shell (`{ "command": "gemini", "args": ["--acp"] }`).
  */
 export const AcpAgentSettingsSchema = z.looseObject({
   command: z

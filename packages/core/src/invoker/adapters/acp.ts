@@ -1,7 +1,7 @@
 /**
  * `acp`: any agent that speaks the Agent Client Protocol on stdio (docs/sessions.md, "ACP"),
  * started from the agent's own settings: `acp: { command, args }` (an executable name or an
- * absolute path, arguments as an array; no shell). Recipes: Gemini CLI `gemini --experimental-acp`,
+ * absolute path, arguments as an array; no shell). Recipes: Gemini CLI `gemini --acp`,
  * GitHub Copilot CLI `copilot --acp`, Claude Code through `claude-code-acp`, Codex through
  * `codex-acp`.
  *
@@ -26,7 +26,7 @@ import { resumeIdOf } from '../session-state.ts';
 import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
 
-const INSTALL_HINT = 'Set the agent\'s acp.command to an ACP agent on PATH (e.g. "gemini" with args ["--experimental-acp"]) or an absolute path.';
+const INSTALL_HINT = 'Set the agent\'s acp.command to an ACP agent on PATH (e.g. "gemini" with args ["--acp"]) or an absolute path.';
 
 function acpCommand(req: InvokeRequest): { command: string; args: string[] } {
   const command = req.target.command;
