@@ -6,7 +6,7 @@
 import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores, type Stores } from '@tinyagi/core/internal';
+import { openStores, ReplyDelivery, type SqliteStores } from '@tinyagi/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepOldFiles } from '../src/daemon/file-retention.ts';
 import { createLogger } from '../src/daemon/logger.ts';
@@ -93,7 +93,7 @@ describe('sweepOldFiles', () => {
 });
 
 describe('startRetention', () => {
-  let stores: Stores;
+  let stores: SqliteStores;
   beforeEach(() => {
     stores = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'normal' });
   });
@@ -137,7 +137,7 @@ describe('startOutboxExpiry', () => {
     try {
       const overdue = stores.outbox.enqueue({ idempotencyKey: 'a', channel: 'telegram', text: 'never claimed', ttlMs: 1 }).row;
       await new Promise((r) => setTimeout(r, 5));
-      const expiry = startOutboxExpiry(stores.outbox, createLogger({}), 50);
+      const expiry = startOutboxExpiry(new ReplyDelivery(stores), createLogger({}), 50);
       try {
         expect(stores.outbox.get(overdue.id)?.status).toBe('expired'); // at start, no client polling
         const later = stores.outbox.enqueue({ idempotencyKey: 'b', channel: 'discord', text: 'also never claimed', ttlMs: 100 }).row;

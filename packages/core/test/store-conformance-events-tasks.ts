@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { isTinyError } from '../src/errors.ts';
 import type { TinyEvent } from '../src/events/types.ts';
 import type { ScheduleInput } from '../src/schedules/model.ts';
+import { ReplyDelivery } from '../src/outbox/delivery.ts';
 import type { WithStores } from './store-conformance.ts';
 
 /** The error code a call rejects (or throws) with. */
@@ -208,6 +209,51 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
         await stores.whenDurable();
         await vi.waitFor(() => expect(seen.map((e) => e.type)).toEqual(['outbox.enqueued']));
         expect((await stores.events.readSince(start)).map((e) => e.data)).toEqual([expect.objectContaining({ outboxId: kept.id })]);
+      }),
+    );
+  });
+
+  describe(`ReplyDelivery (outbox/delivery.ts): ${name}`, () => {
+    it(
+      "holds replies for a channel once its client signed in; hands a dead process's claimed rows back at once with the wake-up, a live one's stay",
+      withStores(async (stores) => {
+        const delivery = new ReplyDelivery(stores);
+        expect(delivery.heldForClient('matrix')).toBe(false);
+        expect((await stores.outbox.enqueue({ idempotencyKey: 'd-before', channel: 'matrix', text: 'x' })).row.status).toBe('delivered');
+        delivery.clientSignedIn('matrix');
+        // The store set's transactions see the same clients (the orchestrator stores replies in them).
+        const inTx = await stores.transaction(async (tx) => (await tx.stores.outbox.enqueue({ idempotencyKey: 'd-tx', channel: 'matrix', text: 'in a transaction' })).row);
+        expect(inTx.status).toBe('pending');
+        const rows = [inTx, (await stores.outbox.enqueue({ idempotencyKey: 'd-live', channel: 'matrix', text: 'live' })).row];
+        const [dead, live] = [(await delivery.claim({ channel: 'matrix', owner: 'channel:matrix:h:1', limit: 1 }))[0]!, (await delivery.claim({ channel: 'matrix', owner: 'channel:matrix:h:2' }))[0]!];
+        expect([dead.id, live.id]).toEqual(rows.map((r) => r.id));
+        const start = await stores.events.lastId();
+        expect(await delivery.handBackFrom('matrix', (owner) => owner.endsWith(':1'))).toBe(1);
+        expect(await stores.outbox.get(dead.id)).toMatchObject({ status: 'pending', leaseOwner: null, lastError: 'handed back: the channel process that claimed it exited' });
+        expect((await stores.outbox.get(dead.id))!.availableAt).toBeLessThanOrEqual(Date.now());
+        expect(await stores.outbox.get(live.id)).toMatchObject({ status: 'delivering', leaseOwner: 'channel:matrix:h:2' });
+        const woken = await stores.events.readSince(start, { types: ['outbox.enqueued'] });
+        expect(woken.map((e) => e.data)).toEqual([{ outboxId: dead.id, channel: 'matrix', status: 'pending', text: 'in a transaction' }]);
+        expect((await delivery.claim({ channel: 'matrix', owner: 'channel:matrix:h:3' })).map((r) => r.id)).toEqual([dead.id]);
+      }),
+    );
+
+    it(
+      'a proactive message goes only to a paired sender of a channel with a client (its files asked for after that check); to others it is stored',
+      withStores(async (stores) => {
+        const delivery = new ReplyDelivery(stores);
+        let filesAsked = 0;
+        const files = () => {
+          filesAsked += 1;
+          return ['/f'];
+        };
+        expect(await codeOf(() => delivery.sendProactive({ channel: 'telegram', senderId: '9', text: 'hi', files }))).toBe('PAIRING_NOT_FOUND');
+        expect(filesAsked).toBe(0);
+        const { code } = await stores.pairings.request({ channel: 'telegram', senderId: '9', sender: 'Nine' });
+        await stores.pairings.approve(code!);
+        const row = await delivery.sendProactive({ channel: 'telegram', senderId: '9', sender: 'Nine', text: 'your report', files, agentId: 'coder' });
+        expect(row).toMatchObject({ status: 'pending', channel: 'telegram', recipient: { senderId: '9', sender: 'Nine' }, files: ['/f'], agentId: 'coder', meta: { proactive: true } });
+        expect((await delivery.sendProactive({ channel: 'web', senderId: 'u1', text: 'stored', files: () => [] })).status).toBe('delivered');
       }),
     );
   });

@@ -22,7 +22,7 @@ import { conversationRoutes } from './routes/conversations.ts';
 import { registerEventStream } from './routes/events.ts';
 import { registerMcpEndpoint } from './routes/mcp.ts';
 import { messageRoutes } from './routes/messages.ts';
-import { outboxRoutes } from './routes/outbox.ts';
+import { installChannelClientSignIn, outboxRoutes } from './routes/outbox.ts';
 import { pairingRoutes } from './routes/pairing.ts';
 import { providerRoutes } from './routes/providers.ts';
 import { kindRoutes } from './routes/kinds.ts';
@@ -103,6 +103,8 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     maxAge: 600,
   });
   installAuthGuard(app, ctx);
+  // Delivery hears of every channel client the guard authenticated (its replies are held for it).
+  installChannelClientSignIn(app, ctx);
   installRateLimits(app, ctx);
   await app.register(fastifySSE, { heartbeatInterval: ctx.limits.sseKeepAliveMs });
   registerContractRoutes(app, ctx, {

@@ -12,6 +12,7 @@ import {
   type AgentSessionStoreApi,
   type ChatroomStoreApi,
   type PairingStoreApi,
+  ReplyDelivery,
   type ScheduleStoreApi,
   type StoreSet,
   type SettingsSource,
@@ -43,6 +44,8 @@ export interface ServerContext {
   settings(): Settings;
   /** `settingsSource.update`: validated, locked read-modify-write that records `settings.changed`; `mutate` gets a private copy. Returns the new settings. */
   updateSettings(mutate: (current: Settings) => Settings | Promise<Settings>): Promise<Settings>;
+  /** The reply delivery protocol (core's outbox/delivery.ts): the outbox routes and the channel sign-in hook go through it. */
+  delivery: ReplyDelivery;
   pairings: PairingStoreApi;
   schedules: ScheduleStoreApi;
   tasks: TaskStoreApi;
@@ -80,6 +83,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     settingsSource: source,
     settings: () => source.get(),
     updateSettings: (mutate) => source.update(mutate),
+    delivery: options.delivery ?? new ReplyDelivery(stores),
     pairings: stores.pairings,
     schedules: stores.schedules,
     tasks: stores.tasks,

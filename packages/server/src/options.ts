@@ -1,4 +1,4 @@
-import type { SettingsSource, StoreSet } from '@tinyagi/core/internal';
+import type { ReplyDelivery, SettingsSource, StoreSet } from '@tinyagi/core/internal';
 import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator } from './orchestrator.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,6 +22,8 @@ export interface ServerLog {
 export interface BuildServerOptions {
   /** Either backend's stores (SQLite's `openStores`, PostgreSQL's `openPgStores`). */
   stores: StoreSet;
+  /** The reply delivery protocol over `stores` (the daemon passes the one its channel supervisor uses); default: one made here. */
+  delivery?: ReplyDelivery;
   orchestrator: ServerOrchestrator;
   /** TINYAGI_HOME: files/, logs/ and the token live here. */
   home: string;

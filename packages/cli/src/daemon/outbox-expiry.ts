@@ -5,12 +5,12 @@
  * rows otherwise expire only when a client claims.
  */
 import { errorMessage } from '@tinyagi/core';
-import type { OutboxStoreApi } from '@tinyagi/core/internal';
+import type { ReplyDelivery } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 export const OUTBOX_EXPIRY_INTERVAL_MS = 30_000;
 
-export function startOutboxExpiry(outbox: Pick<OutboxStoreApi, 'expire'>, logger: Logger, intervalMs = OUTBOX_EXPIRY_INTERVAL_MS): { stop(): void; runNow(): Promise<number> } {
+export function startOutboxExpiry(outbox: Pick<ReplyDelivery, 'expire'>, logger: Logger, intervalMs = OUTBOX_EXPIRY_INTERVAL_MS): { stop(): void; runNow(): Promise<number> } {
   const runNow = async (): Promise<number> => {
     try {
       return (await outbox.expire()).length;

@@ -27,6 +27,7 @@ import {
   nextScheduleRun,
   reapOrphanedGroups,
   remoteAllowed,
+  ReplyDelivery,
   scheduleMessage,
   fileSettingsSource,
   setProcessJournal,
@@ -199,7 +200,7 @@ function settingsService(life: Life, stores: StoreSet, orchestrator: () => { rec
 }
 
 /** The channel processes: made before the server (it shows and controls them), stopped after it closes. */
-function channelSupervisorService(life: Life, stores: StoreSet, getSettings: () => Settings): Service<ChannelSupervisor> {
+function channelSupervisorService(life: Life, stores: StoreSet, delivery: ReplyDelivery, getSettings: () => Settings): Service<ChannelSupervisor> {
   let supervisor: ChannelSupervisor | undefined;
   return {
     name: 'channel supervisor',
@@ -219,16 +220,7 @@ function channelSupervisorService(life: Life, stores: StoreSet, getSettings: () 
         logger: life.logger.child('channels'),
         events: stores.events,
         // A dead channel process's claimed replies go out again now, not when their lease runs out.
-        handBack: async (channel, gone) => {
-          let n = 0;
-          for (const row of await stores.outbox.list({ channel, status: 'delivering', limit: 1000 })) {
-            if (row.leaseOwner === null || !gone(row.leaseOwner)) continue;
-            await stores.outbox.fail(row.id, 'handed back: the channel process that claimed it exited', { retryAfterMs: 0 });
-            await stores.events.append({ type: 'outbox.enqueued', data: { outboxId: row.id, channel, status: 'pending', text: row.text } });
-            n += 1;
-          }
-          return n;
-        },
+        handBack: (channel, gone) => delivery.handBackFrom(channel, gone),
       });
       return supervisor;
     },
@@ -330,7 +322,9 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       observers: telemetry.observers,
     });
     const worker = orchestrator;
-    const supervisor = await services.start(channelSupervisorService(life, stores, getSettings));
+    // The reply delivery protocol (core's outbox/delivery.ts): the supervisor, the server and the expiry timer go through it.
+    const delivery = new ReplyDelivery(stores);
+    const supervisor = await services.start(channelSupervisorService(life, stores, delivery, getSettings));
     // Created after the server (it submits through the orchestrator); GET /api/status reads it lazily.
     let heartbeatStatus: () => unknown = () => null;
     await services.start(
@@ -339,6 +333,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
           host,
           port,
           stores,
+          delivery,
           orchestrator: worker,
           home: ctx.home,
           settingsFile: ctx.paths.settings,
@@ -404,7 +399,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       }),
     );
     await services.start(timerService('retention', () => startRetention(stores, getSettings, logger.child('retention'), { filesDir: ctx.paths.files })));
-    await services.start(timerService('outbox expiry', () => startOutboxExpiry(stores.outbox, logger.child('outbox'))));
+    await services.start(timerService('outbox expiry', () => startOutboxExpiry(delivery, logger.child('outbox'))));
     await services.start(settingsReactions(life, source, storage, { heartbeat, supervisor }));
 
     lock.update({ apiUrl, version: VERSION, listenHost: host, remote: !isLoopbackHost(host) });

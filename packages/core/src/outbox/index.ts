@@ -1,1 +1,2 @@
-export type { OutboxInput, OutboxStoreApi } from './model.ts';
+export type { OutboxInput } from './model.ts';
+export { ReplyDelivery } from './delivery.ts';

@@ -3,12 +3,12 @@
  *
  * Contract:
  * - Enqueue is idempotent on `idempotencyKey` (the same reply is never stored twice).
- * - Channels with a delivering client (a kind registered in core's `channelKinds`, one named in
- *   `clientChannels` or `registerClientChannel`; the server adds every channel whose client signs
- *   in with its channel token) get `pending` rows that clients claim with a lease and `ack` after the platform
- *   confirmed the send; a crash between send and ack re-offers the same idempotency key.
- * - Replies for channels no client consumes (api, cli, web, heartbeat, schedule, chatroom…) are
- *   stored as `delivered` at once: they live in the conversation history, never pending forever.
+ * - Channels with a delivering client get `pending` rows that clients claim with a lease and
+ *   `ack` after the platform confirmed the send; a crash between send and ack re-offers the same
+ *   idempotency key. Replies for channels no client consumes (api, cli, web, heartbeat, schedule,
+ *   chatroom…) are stored as `delivered` at once: they live in the conversation history, never
+ *   pending forever. Which channels have a client is delivery.ts's rule (`heldForClient`); the
+ *   store applies it when it inserts, and keeps the channels whose client signed in.
  * - Rows not delivered before `expiresAt` become `expired` (with an event), so nothing waits
  *   forever for a channel that never connects.
  */
@@ -91,7 +91,9 @@ type Row = OutboxTableRow;
 
 /** Human-facing replies with at-least-once delivery (leases, retries, expiry). */
 export interface OutboxStoreApi {
+  /** Whether a client delivers `channel` (delivery.ts's `heldForClient` over the channels signed in here). */
   hasClient(channel: string): boolean;
+  /** Remembers that a client of `channel` signed in (`ReplyDelivery.clientSignedIn`; shared by the store set's transactions). */
   registerClientChannel(channel: string): void;
   enqueue(input: OutboxInput): Awaitable<{ row: OutboxRow; created: boolean }>;
   claim(options: { channel: string; owner: string; limit?: number; leaseMs?: number; now?: number }): Awaitable<OutboxRow[]>;

@@ -9,14 +9,14 @@
  *   condition under the lock).
  * - `ack`/`fail` lock the row they check (`FOR UPDATE`); expiry locks its batch with SKIP LOCKED,
  *   so two nodes expire each row once (one `outbox.expired` event).
- * - Which channels have a delivering client is process-wide (core's `channelKinds`, plus
- *   `registerClientChannel`), shared by the pool-level store and the per-transaction ones.
+ * - Which channels have a delivering client (./delivery.ts's rule over core's `channelKinds` and
+ *   the channels signed in) is shared by the pool-level store and the per-transaction ones.
  */
 import { newId } from '../ids.ts';
-import { channelKinds } from '../kinds/registry.ts';
 import type { PgEventLog } from '../events/pg-log.ts';
 import { pgEventLog } from '../events/pg-log.ts';
 import type { OutboxStoreApi } from './model.ts';
+import { heldForClient } from './delivery.ts';
 import { deleteInBatches, type PgShared, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
@@ -63,7 +63,7 @@ export class PgOutboxStore implements OutboxStoreApi {
   }
 
   hasClient(channel: string): boolean {
-    return this.#options.clientChannels.has(channel) || channelKinds.has(channel);
+    return heldForClient(channel, this.#options.clientChannels);
   }
 
   registerClientChannel(channel: string): void {

@@ -1,9 +1,8 @@
 /**
  * The outbox on SQLite: `OutboxStore` over the process's one connection (synchronous). Its
  * contract, types, store interface, rules, events and row mapping, shared with the PostgreSQL
- * store (./pg-store.ts), are in ./model.ts.
+ * store (./pg-store.ts), are in ./model.ts; which replies are held for a client, in ./delivery.ts.
  */
-import { channelKinds } from '../kinds/registry.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
@@ -32,6 +31,7 @@ import {
   toRow,
   treeOf,
 } from './model.ts';
+import { heldForClient } from './delivery.ts';
 
 export class OutboxStore implements OutboxStoreApi {
   readonly #db: TinyDatabase;
@@ -55,7 +55,7 @@ export class OutboxStore implements OutboxStoreApi {
   }
 
   hasClient(channel: string): boolean {
-    return this.#clientChannels.has(channel) || channelKinds.has(channel);
+    return heldForClient(channel, this.#clientChannels);
   }
 
   registerClientChannel(channel: string): void {

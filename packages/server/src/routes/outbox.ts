@@ -1,5 +1,10 @@
-/** Outbox for channel clients (list, claim, ack, fail) and proactive messages to paired senders. */
-import { TinyError, newId } from '@tinyagi/core';
+/**
+ * The reply delivery protocol's routes (core's outbox/delivery.ts owns it; these only call it):
+ * channel clients list, claim, ack and fail their outbox rows; proactive messages to paired
+ * senders; and every request a channel token authenticates tells delivery that the channel has
+ * a client (its replies are held for it from then on).
+ */
+import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import { allowedFileRoots, confineFiles } from '../security/file-confinement.ts';
@@ -11,34 +16,35 @@ export function outboxRoutes(ctx: ServerContext): RouteHandlers<Names> {
     listOutbox: ({ query }) => ctx.stores.outbox.list(query),
 
     claimOutbox: ({ body }) =>
-      ctx.stores.outbox.claim({ channel: body.channel, owner: body.owner ?? `api:${body.channel}`, ...(body.limit ? { limit: body.limit } : {}), ...(body.leaseMs ? { leaseMs: body.leaseMs } : {}) }),
+      ctx.delivery.claim({ channel: body.channel, owner: body.owner ?? `api:${body.channel}`, ...(body.limit ? { limit: body.limit } : {}), ...(body.leaseMs ? { leaseMs: body.leaseMs } : {}) }),
 
-    ackOutbox: ({ params }) => ctx.stores.outbox.ack(params.id),
+    ackOutbox: ({ params }) => ctx.delivery.ack(params.id),
 
     failOutbox: ({ params, body }) =>
-      ctx.stores.outbox.fail(params.id, body.error, {
+      ctx.delivery.fail(params.id, body.error, {
         ...(body.retryAfterMs !== undefined ? { retryAfterMs: body.retryAfterMs } : {}),
         ...(body.permanent !== undefined ? { permanent: body.permanent } : {}),
       }),
 
-    sendResponse: async ({ body }) => {
-      // Only channels with a delivering client need a pairing; replies to api/web/cli are stored.
-      if (ctx.stores.outbox.hasClient(body.channel) && !(await ctx.pairings.isApproved(body.channel, body.senderId))) {
-        throw new TinyError('PAIRING_NOT_FOUND', `Sender ${body.senderId} on ${body.channel} is not paired, so it cannot receive proactive messages.`, {
-          hint: 'Approve the sender first (`tinyagi pairing approve <code>`); GET /api/pairing lists approved senders.',
-        });
-      }
-      const files = body.files ? confineFiles(body.files, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : [];
-      const { row } = await ctx.stores.outbox.enqueue({
-        idempotencyKey: newId('proactive'),
+    sendResponse: ({ body }) =>
+      ctx.delivery.sendProactive({
         channel: body.channel,
+        senderId: body.senderId,
+        ...(body.sender ? { sender: body.sender } : {}),
         text: body.message,
-        recipient: { senderId: body.senderId, ...(body.sender ? { sender: body.sender } : {}) },
-        files,
+        files: () => (body.files ? confineFiles(body.files, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : []),
         agentId: body.agent ?? null,
-        meta: { proactive: true },
-      });
-      return row;
-    },
+      }),
   };
+}
+
+/**
+ * After the auth guard: a request authenticated with a channel token means a client of that
+ * channel exists, so its replies wait in the outbox for it, whether or not its kind is registered
+ * here (a library user's server).
+ */
+export function installChannelClientSignIn(app: FastifyInstance, ctx: ServerContext): void {
+  app.addHook('onRequest', async (request) => {
+    if (request.auth.kind === 'channel') ctx.delivery.clientSignedIn(request.auth.channel);
+  });
 }

@@ -178,8 +178,6 @@ async function authenticate(request: FastifyRequest, mode: GuardMode, ctx: Serve
   if (isChannelToken(bearer)) {
     const channel = verifyChannelToken(ctx.token, bearer);
     if (channel === undefined) throw new RequestError('AUTH_INVALID', 'The channel-scoped token is not valid.');
-    // A client of this channel exists: its replies wait in the outbox for it, whether or not its kind is registered here (a library user's server).
-    ctx.stores.outbox.registerClientChannel(channel);
     if (mode !== 'channel' && mode !== 'events') {
       throw new RequestError(
         'SCOPE_FORBIDDEN',
