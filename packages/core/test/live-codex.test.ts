@@ -294,7 +294,8 @@ describe('codex live driver', () => {
     );
     // The answer carries no reason: it is steered into the turn before the decline.
     expect(denied.text).toBe('approval: "decline" | steered: TinyAGI: the command `rm -rf build` was not run, not today.');
-    expect(asked).toEqual([{ tool: 'commandExecution', input: expect.objectContaining({ command: 'rm -rf build', cwd: workspace }) }]);
+    // The shell-joined command as its words (codexCommandArgv), shown as codex showed it.
+    expect(asked).toEqual([{ tool: 'commandExecution', input: expect.objectContaining({ command: ['rm', '-rf', 'build'], cwd: workspace }), summary: 'commandExecution: rm -rf build' }]);
     const allowed = await invokeLive(codexLiveDriver, request('FAKE:ask-approval delete the build', { target, askApproval: async () => ({ allow: true, decidedBy: 'test' }) }), pool);
     expect(allowed.text).toBe('approval: "accept"');
     expect(codexLiveDriver.fingerprint(request('x', { target }))).not.toBe(codexLiveDriver.fingerprint(request('x')));

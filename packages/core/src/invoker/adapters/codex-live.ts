@@ -491,7 +491,12 @@ class CodexLiveSession implements LiveSession {
 /** What an approval request was about, for the denial steered into the turn. */
 function approvalSubject(ask: ApprovalAsk): string {
   const input = asRecord(ask.input) ?? {};
-  if (ask.tool === 'commandExecution') return `the command \`${asString(input.command) ?? '?'}\``;
+  if (ask.tool === 'commandExecution') {
+    const argv = Array.isArray(input.command) ? input.command.filter((w): w is string => typeof w === 'string') : undefined;
+    // The line the shell runs (`bash -c <line>`), as the person saw it.
+    const line = argv ? (argv.length === 3 && /^-l?c$/.test(argv[1]!) ? argv[2] : argv.join(' ')) : asString(input.command);
+    return `the command \`${line ?? '?'}\``;
+  }
   if (ask.tool === 'fileChange') return 'the file change';
   return `the tool call ${ask.tool}`;
 }
@@ -506,7 +511,13 @@ function approvalSubject(ask: ApprovalAsk): string {
  */
 export function codexApprovalAsk(method: string, params: JsonRecord): ApprovalAsk | undefined {
   const reason = params.reason ? { reason: params.reason } : {};
-  if (method === 'item/commandExecution/requestApproval') return { tool: 'commandExecution', input: { command: params.command, cwd: params.cwd, ...reason } };
+  if (method === 'item/commandExecution/requestApproval') {
+    // codex 0.169 shows the argv shell-joined (`/bin/bash -c 'git status'`): as words, the desk reads the line the shell runs.
+    const shown = asString(params.command);
+    const argv = shown === undefined ? undefined : codexCommandArgv(shown);
+    if (argv === undefined) return { tool: 'commandExecution', input: { command: params.command, cwd: params.cwd, ...reason } };
+    return { tool: 'commandExecution', input: { command: argv, cwd: params.cwd, ...reason }, summary: `commandExecution: ${shown}` };
+  }
   if (method === 'item/fileChange/requestApproval') return { tool: 'fileChange', input: { ...(params.grantRoot ? { path: params.grantRoot } : {}), ...reason } };
   const meta = asRecord(params._meta);
   if (method === 'mcpServer/elicitation/request' && meta?.codex_approval_kind === 'mcp_tool_call') {
@@ -515,6 +526,62 @@ export function codexApprovalAsk(method: string, params: JsonRecord): ApprovalAs
     return { tool: `mcp__${server}__${tool}`, input: asRecord(meta.tool_params) ?? {} };
   }
   return undefined;
+}
+
+/** Characters a shell-joined word may hold unquoted (what a quoting joiner leaves bare). */
+const BARE = /[A-Za-z0-9_@%+=:,./-]/;
+
+/**
+ * The words of a command codex shows shell-joined (`/bin/bash -c 'tinyagi call beta "hi"'`):
+ * single and double quotes and backslashes, as a shell reads them. codex asks about a command
+ * as that one string, which the permission rules would read as a `bash -c` they cannot look
+ * into, so no rule that allows (the starter rules, TinyAGI's own `tinyagi call`) could match;
+ * as words, the rules read the line the shell runs (rules.ts `commandLineOf`). Undefined when the
+ * string is anything but plain quoted words (an expansion, an operator): then the desk reads it
+ * as it is, and asks.
+ */
+export function codexCommandArgv(shown: string): string[] | undefined {
+  const words: string[] = [];
+  let i = 0;
+  while (i < shown.length) {
+    if (shown[i] === ' ') {
+      i++;
+      continue;
+    }
+    let word = '';
+    while (i < shown.length && shown[i] !== ' ') {
+      const c = shown[i]!;
+      if (c === "'") {
+        const end = shown.indexOf("'", i + 1);
+        if (end < 0) return undefined;
+        word += shown.slice(i + 1, end);
+        i = end + 1;
+      } else if (c === '"') {
+        i++;
+        for (;;) {
+          const d = shown[i];
+          if (d === undefined || d === '$' || d === '`') return undefined;
+          i++;
+          if (d === '"') break;
+          if (d === '\\' && shown[i] !== undefined && '"\\$`'.includes(shown[i]!)) word += shown[i++];
+          else if (d === '\\' && shown[i] === '\n') return undefined;
+          else word += d;
+        }
+      } else if (c === '\\') {
+        const next = shown[i + 1];
+        if (next === undefined || next === '\n') return undefined;
+        word += next;
+        i += 2;
+      } else if (BARE.test(c)) {
+        word += c;
+        i++;
+      } else {
+        return undefined;
+      }
+    }
+    words.push(word);
+  }
+  return words.length > 0 ? words : undefined;
 }
 
 /** Codex's error codes that are the account's limits, and those no retry can fix (bad key, unknown model). */
