@@ -118,6 +118,66 @@ it('errors have each API’s shape and serve no usage; other paths are 404 and r
   expect(s.unknown).toEqual([{ method: 'GET', path: '/v1/models' }]);
 });
 
+it('Gemini API: the request parsed from its Content parts; a streamed answer as GenerateContentResponse chunks, the last with the finish reason and usage; functionCall, countTokens and errors', async () => {
+  const s = await server((request) =>
+    request.entries.at(-1)?.role === 'tool'
+      ? { reply: 'done', usage: { inputTokens: 900, outputTokens: 12, cacheReadTokens: 300, thoughtTokens: 5 } }
+      : request.entries.at(-1)?.text === 'fail'
+        ? { status: 429 }
+        : { shell: 'echo hi', text: 'Running it.' },
+  );
+  const gemini = (model: string, method: string): string => `${s.url}/v1beta/models/${model}:${method}`;
+  const tools = [{ functionDeclarations: [{ name: 'run_shell_command', parametersJsonSchema: { type: 'object' } }, { name: 'mcp_tinyagi_call_agent' }] }];
+  const call = frames(
+    await (
+      await post(`${gemini('gemini-2.5-pro', 'streamGenerateContent')}?alt=sse`, {
+        systemInstruction: { parts: [{ text: 'SYS' }] },
+        contents: [{ role: 'user', parts: [{ text: 'context' }, { text: 'run it' }] }],
+        tools,
+      })
+    ).text(),
+  );
+  expect(call.map(([e]) => e)).toEqual([undefined, undefined]);
+  expect(call[0]![1]).toMatchObject({ candidates: [{ content: { role: 'model', parts: [{ text: 'Running it.' }] }, index: 0 }], modelVersion: 'gemini-2.5-pro' });
+  expect(call[0]![1]).not.toHaveProperty('usageMetadata');
+  expect(call[1]![1]).toMatchObject({
+    candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'run_shell_command', args: { command: 'echo hi' } } }] }, finishReason: 'STOP' }],
+    usageMetadata: { promptTokenCount: 1200, candidatesTokenCount: 40, totalTokenCount: 1240 },
+  });
+  expect(s.calls[0]!.request).toMatchObject({ api: 'gemini', model: 'gemini-2.5-pro', stream: true, tools: ['run_shell_command', 'mcp_tinyagi_call_agent'] });
+  expect(s.calls[0]!.request.entries).toEqual([
+    { role: 'system', text: 'SYS' },
+    { role: 'user', text: 'context' },
+    { role: 'user', text: 'run it' },
+  ]);
+
+  const answer = await (
+    await post(gemini('gemini-2.5-pro', 'generateContent'), {
+      contents: [
+        { role: 'user', parts: [{ text: 'run it' }] },
+        { role: 'model', parts: [{ text: 'thinking…', thought: true }, { functionCall: { name: 'run_shell_command', args: { command: 'echo hi' } } }] },
+        { role: 'user', parts: [{ functionResponse: { name: 'run_shell_command', response: { output: 'hi' } } }] },
+      ],
+    })
+  ).json();
+  expect(answer).toMatchObject({
+    candidates: [{ content: { parts: [{ text: 'done' }] }, finishReason: 'STOP' }],
+    usageMetadata: { promptTokenCount: 900, cachedContentTokenCount: 300, candidatesTokenCount: 12, thoughtsTokenCount: 5, totalTokenCount: 917 },
+  });
+  expect(s.calls[1]!.request.entries).toEqual([
+    { role: 'user', text: 'run it' },
+    { role: 'assistant', text: '{"command":"echo hi"}' },
+    { role: 'tool', text: 'hi' },
+  ]);
+
+  const counted = await post(gemini('gemini-2.5-pro', 'countTokens'), { contents: [{ role: 'user', parts: [{ text: 'x' }] }] });
+  expect(await counted.json()).toEqual({ totalTokens: 1200 });
+  const refused = await post(gemini('gemini-2.5-pro', 'generateContent'), { contents: [{ role: 'user', parts: [{ text: 'fail' }] }] });
+  expect(refused.status).toBe(429);
+  expect(await refused.json()).toMatchObject({ error: { code: 429, status: 'RESOURCE_EXHAUSTED' } });
+  expect(s.calls).toHaveLength(3);
+});
+
 it('kill: the process holding the connection is killed with SIGKILL', async () => {
   const s = await server(() => ({ kill: true }));
   const child = spawn(process.execPath, [
