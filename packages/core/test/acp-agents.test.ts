@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acpAgentProfile, acpReadsAgentsMd, findCodexRollout, knownAcpAgent, parseRollout } from '../src/invoker/adapters/acp-agents.ts';
+import { acpAgentProfile, acpReadsAgentsMd, claudeRestoredCost, findCodexRollout, knownAcpAgent, parseRollout } from '../src/invoker/adapters/acp-agents.ts';
 import { acpRuntime } from '../src/invoker/adapters/acp.ts';
 import type { InvokeRequest } from '../src/invoker/types.ts';
 import { cliReadsAgentsMd } from '../src/invoker/workspace-instructions.ts';
@@ -76,6 +76,24 @@ describe('known ACP agents', () => {
     writeFileSync(join(ws, 'CLAUDE.md'), '# mine\n');
     expect(cliReadsAgentsMd('acp', ws, target({ command: 'claude-agent-acp' })), 'Claude Code reads CLAUDE.md, not AGENTS.md').toBe(false);
     expect(acpReadsAgentsMd('codex-acp')).toEqual({ reads: true, instructionFiles: [] });
+  });
+});
+
+describe("claude-agent-acp's restored cost", () => {
+  it("is the last cost-state of the session's transcript (what Claude Code restores on resume), 0 without one", () => {
+    const home = temp();
+    const dir = join(home, '.claude', 'projects', '-tmp-ws-alpha');
+    mkdirSync(dir, { recursive: true });
+    const costState = (total: number) => JSON.stringify({ type: 'cost-state', sessionId: 'sess-1', totalCostUSD: total, modelUsage: {} });
+    writeFileSync(
+      join(dir, 'sess-1.jsonl'),
+      [JSON.stringify({ type: 'user', message: { content: 'hi' } }), costState(0.0088), JSON.stringify({ type: 'assistant' }), costState(0.0132), ''].join('\n'),
+    );
+    writeFileSync(join(dir, 'sess-2.jsonl'), `${JSON.stringify({ type: 'user', message: { content: 'hi' } })}\n`);
+    expect(claudeRestoredCost({ HOME: home }, 'sess-1')).toBe(0.0132);
+    expect(claudeRestoredCost({ HOME: home }, 'sess-2'), 'a process killed before it wrote one: the total starts from 0').toBe(0);
+    expect(claudeRestoredCost({ HOME: home }, 'gone')).toBe(0);
+    expect(claudeRestoredCost({ HOME: home, CLAUDE_CONFIG_DIR: join(home, 'elsewhere') }, 'sess-1')).toBe(0);
   });
 });
 

@@ -4,7 +4,7 @@
  * stand-in model server on one daemon: the real claude-agent-acp 0.101.0 (the Claude Agent SDK's
  * Claude Code on Anthropic's Messages API, ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY named in its
  * env_passthrough) and codex-acp 0.16.0 (Codex on the Responses API, a provider in the user's
- * ~/.codex/config.toml reading OPENAI_API_KEY). docs/sessions.md, "The `acp` runtime", has
+ * Codex config.toml reading OPENAI_API_KEY). docs/sessions.md, "The `acp` runtime", has
  * these recipes.
  *
  * - claude-agent-acp reports the session's cumulative cost (`usage_update.cost`), which counts a
@@ -18,7 +18,8 @@
  *   out of the reply, AGENTS.md (read by both agents themselves) reaches the model once, and
  *   `tinyagi call` works from its shell (not a login shell, which loses the shim on PATH).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, toolOutput, waitFor, type ModelCall, type ModelUsage } from '@tinyagi/test-kit';
@@ -43,11 +44,17 @@ const codexAgent = (permissionMode: string): Record<string, unknown> => ({
   provider: 'acp',
   process: 'warm',
   acp: { command: 'codex-acp' },
-  env_passthrough: ['OPENAI_API_KEY'],
+  env_passthrough: ['OPENAI_API_KEY', 'CODEX_HOME'],
   permission_mode: permissionMode,
 });
 
 let rig: Rig;
+/**
+ * Codex's home (config.toml, sessions), named by CODEX_HOME: outside /tmp, where codex-acp refuses
+ * to create its helper binaries, so its sandbox (bwrap's codex-linux-sandbox) would be missing for
+ * a command it runs sandboxed; a user's ~/.codex is not in /tmp either.
+ */
+const codexHome = mkdtempSync(join(homedir(), '.cache', 'tinyagi-real-codex-acp-'));
 /** A reply as delivered: the agent's text, signed with its id. */
 const signed = (text: string, agent: string): string => `${text}\n\n— @${agent}`;
 const workspaceOf = (agent: string): string => join(rig.daemon.root, 'workspace', agent);
@@ -84,12 +91,11 @@ async function pendingApproval(agent: string, seen: Set<string>): Promise<{ id: 
 describe('ACP agents: claude-agent-acp and codex-acp', () => {
   beforeAll(async () => {
     rig = await startRig(cli, {
-      daemonEnv: (url) => ({ ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: PROVIDER_KEY, OPENAI_API_KEY: PROVIDER_KEY }),
-      // The Codex user's own provider, as codex-acp reads it from ~/.codex/config.toml.
-      prepareHome: (home, url) => {
-        mkdirSync(join(home, '.codex'), { recursive: true });
+      daemonEnv: (url) => ({ ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: PROVIDER_KEY, OPENAI_API_KEY: PROVIDER_KEY, CODEX_HOME: codexHome }),
+      // The Codex user's own provider, as codex-acp reads it from $CODEX_HOME/config.toml.
+      prepareHome: (_home, url) => {
         writeFileSync(
-          join(home, '.codex', 'config.toml'),
+          join(codexHome, 'config.toml'),
           `model = "gpt-5.1"\nmodel_provider = "standin"\n\n[model_providers.standin]\nname = "Stand-in"\nbase_url = "${url}/v1"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n`,
         );
       },
@@ -104,6 +110,7 @@ describe('ACP agents: claude-agent-acp and codex-acp', () => {
 
   afterAll(async () => {
     await rig?.cleanup();
+    rmSync(codexHome, { recursive: true, force: true });
     cleanupTemp();
   });
 
@@ -195,14 +202,18 @@ describe('ACP agents: claude-agent-acp and codex-acp', () => {
     expect(existsSync(join(workspaceOf('cdxask'), 'denied.txt')), 'the denied command did not run').toBe(false);
     expect((await rig.daemon.api.listApprovals({ query: { conversationId: o.tree.conversation.id } })).map((a) => a.status)).toEqual(['denied']);
 
-    shellThenReply('CXALLOW-1', 'touch allowed.txt', () => 'allowed done');
+    const outputs: string[] = [];
+    shellThenReply('CXALLOW-1', 'touch allowed.txt', (out) => {
+      outputs.push(out);
+      return 'allowed done';
+    });
     const sent2 = rig.send({ agent: 'cdxask', senderId: 'allow', message: 'CXALLOW-1 create the file' });
     const asked = await pendingApproval('cdxask', seen);
     await rig.daemon.api.decideApproval({ params: { id: asked.id }, body: { decision: 'allow_once', by: 'test' } });
     const a = await sent2;
     expect(a.runs[0]?.status, describeOutcome(a)).toBe('completed');
     expect(a.replies).toEqual([signed('allowed done', 'cdxask')]);
-    expect(existsSync(join(workspaceOf('cdxask'), 'allowed.txt')), 'the allowed command ran').toBe(true);
+    expect(existsSync(join(workspaceOf('cdxask'), 'allowed.txt')), `the allowed command ran (its output: ${outputs.join(' | ')})`).toBe(true);
   }, 180_000);
 
   it('no request of either provider went anywhere but the stand-in', () => {

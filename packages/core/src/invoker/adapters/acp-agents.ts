@@ -13,7 +13,10 @@
  *   `bypassPermissions`); `IS_SANDBOX=1` lets that mode run as root, as for the `claude`
  *   runtime, and with a custom `ANTHROPIC_BASE_URL` nothing non-essential goes to Anthropic's
  *   hosts. Its predicted follow-up prompt (a model call after every turn, which TinyAGI would
- *   only throw away) is turned off (`_meta.claudeCode.options.promptSuggestions: false`).
+ *   only throw away) is turned off (`_meta.claudeCode.options.promptSuggestions: false`). Its
+ *   cost (`usage_update.cost`) is Claude Code's session total, which after a load goes on from
+ *   what Claude Code restored: the last `cost-state` its transcript holds (written when a process
+ *   exits, so none when the process was killed first), read as the loaded session's baseline.
  * - **codex-acp** (Codex): reads AGENTS.md itself. Its modes are presets that ask only when the
  *   model requests more than the sandbox allows, so the approval policy comes from the
  *   permission mode as for the `codex` runtime, with `-c` options ahead of the agent's own
@@ -52,9 +55,10 @@ export interface AcpAgentProfile {
 }
 
 export interface AcpTurnHooks {
-  beforePrompt(ctx: AcpSessionContext): void;
-  turnUsage(ctx: AcpSessionContext, response: JsonRecord): Promise<AcpCallUsage[] | undefined>;
-  turnReply(ctx: AcpSessionContext): string | undefined;
+  beforePrompt?(ctx: AcpSessionContext): void;
+  turnUsage?(ctx: AcpSessionContext, response: JsonRecord): Promise<AcpCallUsage[] | undefined>;
+  turnReply?(ctx: AcpSessionContext): string | undefined;
+  loadedCostBaseline?(ctx: AcpSessionContext): number | undefined;
 }
 
 const PACKAGES: Record<KnownAcpAgent, string> = {
@@ -96,6 +100,7 @@ export function acpAgentProfile(req: InvokeRequest): AcpAgentProfile | undefined
       env,
       sessionMeta: { claudeCode: { options: { promptSuggestions: false } } },
       modeId: mode === undefined ? 'bypassPermissions' : mode === 'ask' ? 'default' : mode,
+      hooks: (processEnv) => ({ loadedCostBaseline: (ctx) => claudeRestoredCost(processEnv, ctx.sessionId) }),
     };
   }
   if (agent === 'codex-acp') {
@@ -108,6 +113,39 @@ export function acpAgentProfile(req: InvokeRequest): AcpAgentProfile | undefined
     };
   }
   return undefined;
+}
+
+/**
+ * The cost Claude Code restored for a loaded session: the transcript's last `cost-state` entry
+ * (`$CLAUDE_CONFIG_DIR` or ~/.claude, `projects/<dir>/<session id>.jsonl`), which Claude Code
+ * writes when its process exits and reads back on resume, so its reported total goes on from it;
+ * 0 when there is none (a process killed before it wrote one: the total starts again from 0).
+ */
+export function claudeRestoredCost(env: Record<string, string>, sessionId: string): number {
+  const projects = join(env.CLAUDE_CONFIG_DIR || join(env.HOME || homedir(), '.claude'), 'projects');
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(projects);
+  } catch {
+    return 0;
+  }
+  for (const dir of dirs) {
+    const file = join(projects, dir, `${sessionId}.jsonl`);
+    if (!existsSync(file)) continue;
+    let cost = 0;
+    for (const line of readFrom(file, 0).split('\n')) {
+      if (!line.includes('"cost-state"')) continue;
+      try {
+        const entry = asRecord(JSON.parse(line));
+        const total = asNumber(entry?.totalCostUSD);
+        if (entry?.type === 'cost-state' && (entry.sessionId === undefined || entry.sessionId === sessionId) && total !== undefined) cost = total;
+      } catch {
+        // a line being written
+      }
+    }
+    return cost;
+  }
+  return 0;
 }
 
 /** How long after a prompt's answer the rollout may take to show the turn's end. */

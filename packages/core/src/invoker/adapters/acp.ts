@@ -53,7 +53,10 @@ function acpLaunch(req: InvokeRequest, env: Record<string, string>): AcpLaunch {
     ...(profile && Object.keys(profile.env).length > 0 ? { env: profile.env } : {}),
     ...(profile?.sessionMeta ? { sessionMeta: profile.sessionMeta } : {}),
     ...(profile ? (profile.modeId !== undefined ? { modeId: profile.modeId } : {}) : mode !== undefined ? { modeId: mode === 'ask' ? 'default' : mode } : {}),
-    ...(hooks ? { beforePrompt: hooks.beforePrompt, turnUsage: hooks.turnUsage, turnReply: hooks.turnReply } : {}),
+    ...(hooks?.beforePrompt ? { beforePrompt: hooks.beforePrompt } : {}),
+    ...(hooks?.turnUsage ? { turnUsage: hooks.turnUsage } : {}),
+    ...(hooks?.turnReply ? { turnReply: hooks.turnReply } : {}),
+    ...(hooks?.loadedCostBaseline ? { loadedCostBaseline: hooks.loadedCostBaseline } : {}),
   };
 }
 

@@ -92,6 +92,12 @@ export interface AcpLaunch {
    */
   turnReply?(ctx: AcpSessionContext): string | undefined;
   /**
+   * The session total the agent itself restored for a loaded session, when it can be known
+   * (claude-agent-acp: its transcript's last cost-state): the loaded session's cost baseline,
+   * instead of the total stored with the session.
+   */
+  loadedCostBaseline?(ctx: AcpSessionContext): number | undefined;
+  /**
    * The exact per-call usage of the turn that just ended (OpenCode asks its own server); undefined
    * to fall back on the prompt response's `usage`.
    */
@@ -423,6 +429,13 @@ class AcpSession implements LiveSession {
     }
     const sessionId = this.#sessionId as string;
     this.#ctx = { req, sessionId, setup: setup ?? {}, peer: this.#peer, loaded };
+    if (loaded) {
+      const restored = this.#launch.loadedCostBaseline?.(this.#ctx);
+      if (restored !== undefined) {
+        this.#sessionCost = restored;
+        this.#costBaselineKnown = true;
+      }
+    }
     await this.#selectModel(this.#ctx);
     await this.#selectMode(this.#ctx);
     await this.#launch.afterSession?.(this.#ctx);
