@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import { SettingsSchema, type Settings } from '@tinyagi/core';
-import { openStores, type Stores } from '@tinyagi/core/internal';
+import { openStores, type SqliteStores } from '@tinyagi/core/internal';
 import { Orchestrator } from '@tinyagi/teams';
 import { describeEvent, outcomeLine } from '../src/conversation-watch.ts';
 
@@ -20,7 +20,7 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-function start(settings: Settings): { stores: Stores; orchestrator: Orchestrator } {
+function start(settings: Settings): { stores: SqliteStores; orchestrator: Orchestrator } {
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-watch-'));
   const stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
   const parsed = SettingsSchema.parse({ ...settings, workspace: { path: join(dir, 'ws') } });
@@ -34,7 +34,7 @@ function start(settings: Settings): { stores: Stores; orchestrator: Orchestrator
   return { stores, orchestrator };
 }
 
-function lines(stores: Stores, conversationId: string): string[] {
+function lines(stores: SqliteStores, conversationId: string): string[] {
   stores.events.flush();
   return stores.events
     .readSince(0, { conversationId }, 10_000)

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InvokeRequest, Settings, TinyEvent } from '@tinyagi/core';
-import { openStores, ScheduleStore, type Stores } from '@tinyagi/core/internal';
+import { openStores, ScheduleStore, type SqliteStores } from '@tinyagi/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { activityLine } from '../src/daemon/activity-log.ts';
 import { prependPath, shimScript, withShimOnPath } from '../src/daemon/agent-shim.ts';
@@ -210,7 +210,7 @@ describe('HeartbeatScheduler', () => {
 });
 
 describe('ScheduleRunner', () => {
-  let stores: Stores;
+  let stores: SqliteStores;
   let store: ScheduleStore;
   beforeEach(() => {
     stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
@@ -280,7 +280,7 @@ describe('ScheduleRunner', () => {
 describe('ChannelSupervisor', () => {
   const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-  function supervisor(runner: string | undefined, stores?: Stores): ChannelSupervisor {
+  function supervisor(runner: string | undefined, stores?: SqliteStores): ChannelSupervisor {
     return new ChannelSupervisor({
       logsDir: join(dir, 'logs'),
       env: { PATH: process.env['PATH'], ...(runner ? { TINYAGI_CHANNEL_RUNNER: runner } : {}) },
@@ -294,7 +294,7 @@ describe('ChannelSupervisor', () => {
     });
   }
 
-  function channelEvents(stores: Stores): Array<Record<string, unknown>> {
+  function channelEvents(stores: SqliteStores): Array<Record<string, unknown>> {
     return stores.events.readSince(0, { types: ['channel.status'] }).map((e) => e.data);
   }
 

@@ -6,7 +6,7 @@
 import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStores, ReplyDelivery, type Stores } from '@tinyagi/core/internal';
+import { openStores, ReplyDelivery, type SqliteStores } from '@tinyagi/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepOldFiles } from '../src/daemon/file-retention.ts';
 import { createLogger } from '../src/daemon/logger.ts';
@@ -93,7 +93,7 @@ describe('sweepOldFiles', () => {
 });
 
 describe('startRetention', () => {
-  let stores: Stores;
+  let stores: SqliteStores;
   beforeEach(() => {
     stores = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'normal' });
   });

@@ -8,7 +8,7 @@
 export { TinyError, isTinyError, errorMessage, type TinyErrorCode, type TinyErrorOptions } from './errors.ts';
 export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
 
-export { openStores, type Stores } from './compose/public-stores.ts';
+export { openStores, type SqliteStoreSet } from './compose/public-stores.ts';
 export type { OpenStoresOptions } from './compose/sqlite-stores.ts';
 export type { PruneCounts } from './compose/store-set.ts';
 export type { Durability } from './storage/database.ts';

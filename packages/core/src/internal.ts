@@ -9,7 +9,7 @@
 export { type TinyErrorCode, TinyError, isTinyError, errorMessage } from './errors.ts';
 export { newId, ID_PATTERN, isValidId, assertValidId } from './ids.ts';
 export * from './storage/index.ts';
-export { type Stores, openStores } from './compose/sqlite-stores.ts';
+export { type SqliteStores, openStores } from './compose/sqlite-stores.ts';
 export type { PruneCounts, TransactionalStores, StoreTransaction, TxBody, StoreSet } from './compose/store-set.ts';
 export * from './events/index.ts';
 export * from './queue/index.ts';

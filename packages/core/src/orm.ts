@@ -4,12 +4,12 @@
  * siblings use storage/orm.ts on a TinyDatabase). Kept out of the main entry so that importing core
  * does not load drizzle-orm.
  */
-import { databaseOf, type Stores } from './compose/public-stores.ts';
+import { databaseOf, type SqliteStoreSet } from './compose/public-stores.ts';
 import { drizzleOf as drizzleOfDatabase, tables, type Drizzle } from './storage/orm.ts';
 
 export { tables, type Drizzle };
 
 /** A drizzle query builder on the stores' connection, for reads (the stores own the writes). */
-export function drizzleOf(stores: Stores): Drizzle {
+export function drizzleOf(stores: SqliteStoreSet): Drizzle {
   return drizzleOfDatabase(databaseOf(stores));
 }

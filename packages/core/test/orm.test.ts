@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER, openDatabase } from '../src/storage/database.ts';
 import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
 import { drizzleOf as publicDrizzleOf } from '../src/orm.ts';
-import { databaseOf, openStores, type Stores } from '../src/compose/public-stores.ts';
+import { databaseOf, openStores, type SqliteStoreSet } from '../src/compose/public-stores.ts';
 import { drizzleOf, tables } from '../src/storage/orm.ts';
 
 describe('@tinyagi/core/orm', () => {
@@ -38,7 +38,7 @@ describe('@tinyagi/core/orm for library users', () => {
       const rows = publicDrizzleOf(stores).select({ id: tables.messages.id }).from(tables.messages).where(eq(tables.messages.agentId, 'writer')).all();
       expect(rows).toEqual([{ id }]);
       expect(Object.keys(stores)).toContain('queue');
-      expect(() => databaseOf({ ...stores, db: undefined } as unknown as Stores)).toThrow(/not opened by openStores/);
+      expect(() => databaseOf({ ...stores, db: undefined } as unknown as SqliteStoreSet)).toThrow(/not opened by openStores/);
     } finally {
       stores.close();
       rmSync(dir, { recursive: true, force: true });

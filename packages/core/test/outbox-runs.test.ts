@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import { isTinyError } from '../src/errors.ts';
 import { waitFor } from '@tinyagi/test-kit';
 
 let dir: string;
-let s: Stores;
+let s: SqliteStores;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-or-'));
   s = openStores({ dbPath: join(dir, 't.db') });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import { isTinyError } from '../src/errors.ts';
 import { generatePairingCode, PAIRING_CODE_ALPHABET } from '../src/pairing/model.ts';
 import { PairingStore } from '../src/pairing/sqlite-store.ts';
@@ -11,7 +11,7 @@ import { derivePrefix } from '../src/tasks/model.ts';
 import { TaskStore } from '../src/tasks/sqlite-store.ts';
 
 let dir: string;
-let s: Stores;
+let s: SqliteStores;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-pst-'));
   s = openStores({ dbPath: join(dir, 't.db'), durability: 'normal' });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import type { Settings } from '../src/config/schema.ts';
 import { validateSettings } from '../src/config/validate.ts';
 import { InvokeError, spendOf, addSpend } from '../src/invoker/invoke-error.ts';
@@ -16,7 +16,7 @@ import { quotaAccount } from '../src/quotas/account.ts';
 import { MIN_ERROR_HOLD_MS, QuotaBoard, quotaHoldViews } from '../src/quotas/board.ts';
 
 let dir: string;
-let s: Stores;
+let s: SqliteStores;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-quota-'));
   s = openStores({ dbPath: join(dir, 't.db'), durability: 'normal' });

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import type { StoreSet } from '../src/compose/store-set.ts';
 
 let dir: string;
-let stores: Stores;
+let stores: SqliteStores;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-stx-'));
   stores = openStores({ dbPath: join(dir, 's.db') });

@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 
 const DAY = 86_400_000;
 let dir: string;
-let s: Stores;
+let s: SqliteStores;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-retention-'));
   s = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'normal' });

@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import type { StoreTransaction } from '../src/compose/store-set.ts';
 import { io } from '../src/storage/transaction.ts';
 
 let dir: string;
-let stores: Stores;
+let stores: SqliteStores;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-txd-'));
   stores = openStores({ dbPath: join(dir, 's.db') });

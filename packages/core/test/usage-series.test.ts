@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../src/compose/sqlite-stores.ts';
+import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
 import { isTimeZone } from '../src/time-zone.ts';
 
@@ -42,7 +42,7 @@ describe('bucketBoundaries', () => {
 });
 
 let dir: string;
-let s: Stores;
+let s: SqliteStores;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-usage-'));
   s = openStores({ dbPath: join(dir, 't.db') });

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingsSchema, type BackoffPolicy, type InvokeRequest, type InvokeResult, type Settings, type EventOf, type EventType } from '@tinyagi/core';
-import { openStores, type StoreSet, type Stores } from '@tinyagi/core/internal';
+import { openStores, type StoreSet, type SqliteStores } from '@tinyagi/core/internal';
 import { openPgStores, type PgStores } from '@tinyagi/core/pg';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
@@ -49,7 +49,7 @@ export async function testStores(dbPath: string, options: { backoff?: BackoffPol
 
 /** Rows in one of the backend's tables (for checks no store method offers). */
 export async function countRows(stores: StoreSet, table: string): Promise<number> {
-  if (stores.backend === 'sqlite') return (stores as Stores).db.sqlite.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+  if (stores.backend === 'sqlite') return (stores as SqliteStores).db.sqlite.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
   const pgStores = stores as PgStores;
   const { rows } = await pgStores.pool.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM "${pgStores.schema}".${table}`);
   return rows[0]!.n;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, isTinyError, type Settings } from '@tinyagi/core';
-import { openDatabase, type RunRecord, type Stores } from '@tinyagi/core/internal';
+import { openDatabase, type RunRecord, type SqliteStores } from '@tinyagi/core/internal';
 import { waitFor } from '@tinyagi/test-kit';
 import { closeAll, eventsOf, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
@@ -93,7 +93,7 @@ describe('addressing human messages', () => {
     // the burst can see another's message committed yet. SQLite only: a synchronous read from the
     // event listener is what makes it an observation at publish time. (On PostgreSQL that a group
     // is one transaction is checked in core's transaction-driver.pg.test.ts.)
-    const observer = h.stores.backend === 'sqlite' ? openDatabase({ path: (h.stores as Stores).db.path }) : undefined;
+    const observer = h.stores.backend === 'sqlite' ? openDatabase({ path: (h.stores as SqliteStores).db.path }) : undefined;
     const committed = observer?.sqlite.prepare('SELECT COUNT(*) FROM messages').pluck();
     const seen: number[] = [];
     const unsubscribe = h.stores.events.subscribe((e) => {

@@ -31,11 +31,12 @@ export interface OpenStoresOptions {
 }
 
 /**
- * The SQLite stores: a `StoreSet` whose members are the synchronous SQLite classes (code of this
- * process that knows it runs on SQLite may use their plain return values; backend-neutral code
- * takes `StoreSet`).
+ * The SQLite stores with their database (`db`), as `PgStores` are PostgreSQL's with their pool: a
+ * `StoreSet` whose members are the synchronous SQLite classes (code of this process that knows it
+ * runs on SQLite may use their plain return values; backend-neutral code takes `StoreSet`).
+ * Library users get them without `db` (`SqliteStoreSet`, compose/public-stores.ts).
  */
-export interface Stores extends StoreSet {
+export interface SqliteStores extends StoreSet {
   readonly backend: 'sqlite';
   db: TinyDatabase;
   events: EventLog;
@@ -101,7 +102,7 @@ class SqliteStoreTransaction implements StoreTransaction {
   }
 }
 
-export function openStores(options: OpenStoresOptions): Stores {
+export function openStores(options: OpenStoresOptions): SqliteStores {
   const db = openDatabase({ path: options.dbPath, ...(options.durability ? { durability: options.durability } : {}) });
   const events = new EventLog(db);
   const queue = new SqliteQueueStore<TransactionalStores>(db, {
@@ -120,7 +121,7 @@ export function openStores(options: OpenStoresOptions): Stores {
   const agentMessages = new AgentMessageStore(db);
   // The one synchronous transaction handle (bodies, completion effects): bound below, once the stores exist.
   let writeTx: SqliteWriteTransaction<TransactionalStores>;
-  const stores: Stores = {
+  const stores: SqliteStores = {
     backend: 'sqlite',
     db,
     events,
@@ -157,7 +158,7 @@ export function openStores(options: OpenStoresOptions): Stores {
         return txOptions?.durable === false ? db.writeLazy(run) : db.write(run);
       }
       return db.transaction((tx) => runWork(work, new SqliteStoreTransaction(tx, writeTx, stores)), txOptions);
-    }) as Stores['transaction'],
+    }) as SqliteStores['transaction'],
     groupCommit(groupOptions) {
       return groupBodies(db, writeTx, groupOptions);
     },

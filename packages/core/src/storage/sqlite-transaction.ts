@@ -1,6 +1,6 @@
 /**
  * The `StoreTransaction` of a synchronous SQLite write (docs/storage.md): what a queue
- * completion's effects and `Stores.commit` bodies receive on SQLite.
+ * completion's effects and `StoreSet.transaction` bodies receive on SQLite.
  */
 import { TinyError } from '../errors.ts';
 import type { TinyDatabase } from './database.ts';
