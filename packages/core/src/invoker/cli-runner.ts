@@ -2,7 +2,8 @@
  * Runs one agent CLI to completion under the invoker's rules: spawn with an argument array (no
  * shell), an explicit environment, the workspace as cwd, its own process group, a wall-clock
  * timeout and an inactivity watchdog (the start grace until the first output byte, the silence
- * limit after it) that kill the whole group (SIGTERM, then SIGKILL after a grace period), and
+ * limit after it) that kill the whole group (SIGTERM, then SIGKILL after a grace period; a cancel
+ * of a CLI that ends its turn on an interrupt signal sends that first), and
  * bounded output buffers. stdout is handed to the adapter line by line as it
  * arrives; the adapter owns the format.
  */
@@ -41,6 +42,12 @@ export interface CliRunOptions {
   resultSeen?: () => boolean;
   /** What the CLI reported spending so far: a run the watchdog ends still records it. */
   spentSoFar?: () => { usage?: InvokeUsage | undefined; costUsd?: number | undefined };
+  /**
+   * A cancel sends this to the CLI first (Claude Code: SIGINT ends its turn with a result that
+   * says what it spent; SIGTERM ends it silently); the group's SIGTERM follows if the CLI is still
+   * there after the kill grace.
+   */
+  interruptSignal?: NodeJS.Signals;
   /** Shown when the executable is missing. */
   installHint: string;
 }
@@ -64,6 +71,7 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
   const plainStdoutTail = new BoundedTail(PLAIN_STDOUT_TAIL_CHARS);
   let termination: Termination | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
+  let interruptTimer: NodeJS.Timeout | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
 
@@ -73,11 +81,26 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
   const child = started.child;
   const pid = child.pid;
 
+  const kill = (): void => {
+    if (pid === undefined) return;
+    signalProcessGroup(pid, 'SIGTERM');
+    graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), opts.killGraceMs);
+  };
   const terminate = (why: Termination): void => {
     if (termination || pid === undefined) return;
     termination = why;
-    signalProcessGroup(pid, 'SIGTERM');
-    graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), opts.killGraceMs);
+    if (why === 'cancelled' && opts.interruptSignal) {
+      // The CLI alone (it stops its own tools): its group may hold what carries its output (a wrapper's `tee`).
+      try {
+        process.kill(pid, opts.interruptSignal);
+      } catch {
+        // Gone already: its exit ends the run.
+      }
+      // It gets the kill grace to end its turn (and say what it spent), then SIGTERM.
+      interruptTimer = setTimeout(kill, opts.killGraceMs);
+      return;
+    }
+    kill();
   };
   const watchdog = startWatchdog({ limits: opts.limits, signal: opts.signal, onExpire: terminate, isBusy: opts.busyElsewhere });
   if (pid !== undefined) trackProcessGroup(pid);
@@ -119,6 +142,7 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
   });
   lines.end();
   watchdog.dispose();
+  clearTimeout(interruptTimer);
   clearTimeout(graceTimer);
   clearTimeout(lingerTimer);
   clearTimeout(drainTimer);

@@ -18,7 +18,9 @@
  *   half turn (and the "No response requested." Claude Code adds after a kill) is left on a
  *   side branch, so a retried message reaches the model once.
  * - Usage and cost are the call's own: `result.model_usage_since_last_result` (per model, with
- *   `costUSD`). `total_cost_usd` and `modelUsage` are the session's running totals on a resume;
+ *   `costUSD`). A cancel sends SIGINT first, on which Claude Code ends the turn with such a result
+ *   (`error_during_execution`, checked with 2.1.330; SIGTERM prints nothing), so a cancelled run
+ *   records what it spent too. `total_cost_usd` and `modelUsage` are the session's running totals on a resume;
  *   only without the per-call field is the cost the difference to the total kept in the state.
  * - `IS_SANDBOX=1` lets `--dangerously-skip-permissions` run as root (containers); an agent's
  *   `permission_mode` other than `bypassPermissions` is passed as `--permission-mode` instead.
@@ -80,7 +82,12 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
         if (event) stream.handle(event);
       },
       resultSeen: () => stream.result !== undefined,
-      spentSoFar: () => ({ usage: stream.messagesUsage() }),
+      // A cancel interrupts (SIGINT): Claude Code ends the turn with a result that has the calls'
+      // real usage and cost. Without one (SIGTERM, a crash), what its assistant events said:
+      // each call's input, but its output as the call began (1 token).
+      interruptSignal: 'SIGINT',
+      spentSoFar: () =>
+        stream.result ? callSpend(stream.result, resumeId !== undefined && (stream.sessionId ?? resumeId) === resumeId ? asNumber(state?.totalCostUsd) : undefined) : { usage: stream.messagesUsage() },
     });
 
     const result = stream.result;
