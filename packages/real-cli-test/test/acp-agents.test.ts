@@ -18,7 +18,7 @@
  *   out of the reply, AGENTS.md (read by both agents themselves) reaches the model once, and
  *   `tinyagi call` works from its shell (not a login shell, which loses the shim on PATH).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +54,9 @@ let rig: Rig;
  * to create its helper binaries, so its sandbox (bwrap's codex-linux-sandbox) would be missing for
  * a command it runs sandboxed; a user's ~/.codex is not in /tmp either.
  */
-const codexHome = mkdtempSync(join(homedir(), '.cache', 'tinyagi-real-codex-acp-'));
+const cacheDir = join(homedir(), '.cache');
+mkdirSync(cacheDir, { recursive: true });
+const codexHome = mkdtempSync(join(cacheDir, 'tinyagi-real-codex-acp-'));
 /** A reply as delivered: the agent's text, signed with its id. */
 const signed = (text: string, agent: string): string => `${text}\n\n— @${agent}`;
 const workspaceOf = (agent: string): string => join(rig.daemon.root, 'workspace', agent);
