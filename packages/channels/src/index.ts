@@ -1,7 +1,8 @@
 /**
  * @tinyagi/channels: chat platforms as supervised API clients of the daemon. One ChannelAdapter
- * interface (adapter.ts), the shared host around it (pairing, idempotency, chunking, outbox
- * delivery: host.ts), and the adapters, one folder per channel kind with its descriptor (kind.ts)
+ * interface (adapter.ts), the shared host around it (host.ts: intake.ts takes messages in —
+ * sender checks, pairing, files, commands —, delivery.ts delivers the outbox's replies — chunks,
+ * retries, acks, typing, live replies), and the adapters, one folder per channel kind with its descriptor (kind.ts)
  * and its factory (factory.ts). The built-in kinds are listed in kinds.ts (`@tinyagi/channels/kinds`,
  * which loads no platform SDK); the process entry is `@tinyagi/channels/runner`.
  */
