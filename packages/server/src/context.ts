@@ -21,11 +21,14 @@ import {
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import { OfficeSessions } from './security/office-sessions.ts';
-import type { ServerOrchestrator } from './orchestrator.ts';
+import { orchestratorServices, type Orchestrator } from '@tinyagi/teams';
+import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
 
 export interface ServerContext {
   stores: StoreSet;
   orchestrator: ServerOrchestrator;
+  /** Steering, approvals, chat rooms, conversation control and views (BuildServerOptions.orchestratorServices). */
+  orchestratorServices: ServerOrchestratorServices;
   home: string;
   settingsFile: string;
   token: string;
@@ -69,6 +72,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
   return {
     stores,
     orchestrator: options.orchestrator,
+    orchestratorServices: options.orchestratorServices ?? orchestratorServices(options.orchestrator as Orchestrator),
     home: options.home,
     settingsFile: options.settingsFile,
     token: options.token,

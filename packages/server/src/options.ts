@@ -1,6 +1,6 @@
 import type { ReplyDelivery, SettingsSource, StoreSet } from '@tinyagi/core/internal';
 import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
-import type { ServerOrchestrator } from './orchestrator.ts';
+import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface ChannelServices {
@@ -24,7 +24,14 @@ export interface BuildServerOptions {
   stores: StoreSet;
   /** The reply delivery protocol over `stores` (the daemon passes the one its channel supervisor uses); default: one made here. */
   delivery?: ReplyDelivery;
+  /** The pipeline: takes messages in, runs sub-agents, a running run's declared actions, what runs now. */
   orchestrator: ServerOrchestrator;
+  /**
+   * The services built on the orchestrator (steering, approvals, chat rooms, conversation control
+   * and views): teams' `orchestratorServices(orchestrator)`, which the daemon passes. Default: made
+   * here from `orchestrator`, which must then be @tinyagi/teams' Orchestrator (a TypeError otherwise).
+   */
+  orchestratorServices?: ServerOrchestratorServices;
   /** TINYAGI_HOME: files/, logs/ and the token live here. */
   home: string;
   settingsFile: string;

@@ -11,12 +11,14 @@ import { openStores, type StoreSet, type SqliteStores } from '@tinyagi/core/inte
 import { openPgStores, type PgStores } from '@tinyagi/core/pg';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
-import { Orchestrator, type OrchestratorOptions } from '../src/index.ts';
+import { Orchestrator, orchestratorServices, type OrchestratorOptions, type OrchestratorServices } from '../src/index.ts';
 
 export interface Harness {
   dir: string;
   stores: StoreSet;
   orchestrator: Orchestrator;
+  /** The services on it (steering, approvals, chat room, conversation control and views), as the daemon builds them. */
+  services: OrchestratorServices;
   settings: Settings;
   setSettings(next: Settings): void;
   close(): Promise<void>;
@@ -61,10 +63,12 @@ export async function harness(
     start?: boolean;
     backoff?: BackoffPolicy /** What the orchestrator is handed instead of the stores (a test's gate). */;
     wrapStores?: (stores: StoreSet) => StoreSet;
+    /** Several nodes: how long a steering command relayed to another node waits for its answer. */
+    steerRelayTimeoutMs?: number;
   } = {},
 ): Promise<Harness> {
   const dir = tempDir('tinyagi-teams-');
-  const { backoff, wrapStores, ...orchestratorOptions } = options;
+  const { backoff, wrapStores, steerRelayTimeoutMs, ...orchestratorOptions } = options;
   const opened = await testStores(join(dir, 'tinyagi.db'), backoff ? { backoff } : {});
   const stores = opened.stores;
   let current = withWorkspace(settings, dir);
@@ -74,6 +78,7 @@ export async function harness(
     dir,
     stores,
     orchestrator,
+    services: orchestratorServices(orchestrator, steerRelayTimeoutMs !== undefined ? { steering: { relayTimeoutMs: steerRelayTimeoutMs } } : {}),
     get settings() {
       return current;
     },

@@ -10,7 +10,7 @@ import { SettingsSchema, type Settings } from '@tinyagi/core';
 import { openPgStores } from '@tinyagi/core/pg';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
-import { Orchestrator } from '../src/index.ts';
+import { ConversationControl, Orchestrator } from '../src/index.ts';
 
 const db = await pgTestDatabase();
 afterAll(cleanupTemp);
@@ -57,7 +57,7 @@ describe.skipIf(db.skip !== undefined)('orchestrator on PostgreSQL', () => {
 
       const slow = await orchestrator.submit({ message: 'take your time', agent: 'slow', senderId: 'u1' });
       await waitFor(async () => (await stores.runs.listRuns(slow.conversationId)).some((r) => r.status === 'running'), 15_000, 'the slow run to start');
-      expect(await orchestrator.cancelConversation(slow.conversationId)).toMatchObject({ status: 'cancelled', alreadyEnded: false });
+      expect(await new ConversationControl(orchestrator).cancelConversation(slow.conversationId)).toMatchObject({ status: 'cancelled', alreadyEnded: false });
       await waitFor(async () => (await stores.queue.counts()).processing === 0, 15_000, 'the cancelled message to end');
       expect((await stores.runs.mustGetConversation(slow.conversationId)).status).toBe('cancelled');
       expect((await stores.runs.listRuns(slow.conversationId)).map((r) => r.status)).toEqual(['cancelled']);

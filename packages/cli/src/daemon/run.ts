@@ -38,7 +38,7 @@ import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
-import { Orchestrator } from '@tinyagi/teams';
+import { Orchestrator, orchestratorServices } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { pendingApprovalsByKind, telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
@@ -335,6 +335,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
           stores,
           delivery,
           orchestrator: worker,
+          // Steering, approvals, chat rooms, cancel and continue/stop, the conversation views: built on the pipeline.
+          orchestratorServices: orchestratorServices(worker),
           home: ctx.home,
           settingsFile: ctx.paths.settings,
           settings: source,

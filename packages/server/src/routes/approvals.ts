@@ -27,7 +27,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
     decideApproval: async ({ params, body, auth, request }) => {
       if (auth.kind === 'channel') await mayAnswer(ctx, auth.channel, params.id, body.by);
       const by = body.by ?? requestedBy(auth, request);
-      const decided = await ctx.orchestrator.decideApproval(params.id, body.decision, by, body.reason, body.answer);
+      const decided = await ctx.orchestratorServices.approvals.decide(params.id, body.decision, by, body.reason, body.answer);
       if (body.decision === 'allow_always') await addAllowRule(ctx, decided);
       return decided;
     },
@@ -44,7 +44,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
           hint: 'Ask for fewer files at a time.',
         });
       }
-      const answer = await ctx.orchestrator.requestApproval(params.id, { tool: body.tool, input: body.input, ...(body.summary ? { summary: body.summary } : {}) });
+      const answer = await ctx.orchestratorServices.approvals.request(params.id, { tool: body.tool, input: body.input, ...(body.summary ? { summary: body.summary } : {}) });
       return { allow: answer.allow, decidedBy: answer.decidedBy, ...(answer.reason ? { reason: answer.reason } : {}) };
     },
   };

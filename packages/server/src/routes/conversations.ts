@@ -23,6 +23,7 @@ type Names =
 const HANDOFF_WINDOW = 20_000;
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
+  const { conversations, steering, views } = ctx.orchestratorServices;
   return {
     listConversations: ({ query }) =>
       ctx.stores.runs.listConversations({
@@ -33,25 +34,25 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
         ...(query.limit !== undefined ? { limit: query.limit } : {}),
       }),
 
-    getConversation: async ({ params }) => await ctx.orchestrator.conversationTree(params.id),
+    getConversation: async ({ params }) => await views.tree(params.id),
 
     getTranscript: async ({ params }) => {
       const conversation = await ctx.stores.runs.mustGetConversation(params.id);
-      return { conversationId: conversation.id, entries: await ctx.orchestrator.transcript(conversation.id) };
+      return { conversationId: conversation.id, entries: await views.transcript(conversation.id) };
     },
 
     getTranscriptMarkdown: async ({ params }) => {
       const conversation = await ctx.stores.runs.mustGetConversation(params.id);
-      return await ctx.orchestrator.transcriptMarkdown(conversation.id);
+      return await views.transcriptMarkdown(conversation.id);
     },
 
     cancelConversation: async ({ params, auth, request }) => {
       const conversation = await ctx.stores.runs.mustGetConversation(params.id);
-      return await ctx.orchestrator.cancelConversation(conversation.id, `cancelled by ${requestedBy(auth, request)}`);
+      return await conversations.cancelConversation(conversation.id, `cancelled by ${requestedBy(auth, request)}`);
     },
 
     decideConversation: async ({ params, body }) => {
-      const answered = await ctx.orchestrator.decide(params.id, body.decision);
+      const answered = await conversations.continueOrStop(params.id, body.decision);
       return { conversationId: answered.conversationId, decision: body.decision, reply: answered.reply ?? '' };
     },
 
@@ -62,18 +63,18 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
 
     cancelRun: async ({ params, auth, request }) => {
       const run = await ctx.stores.runs.mustGetRun(params.id);
-      await ctx.orchestrator.cancelRun(run.id, `cancelled by ${requestedBy(auth, request)}`);
+      await conversations.cancelRun(run.id, `cancelled by ${requestedBy(auth, request)}`);
       return { ok: true as const, runId: run.id, status: (await ctx.stores.runs.mustGetRun(run.id)).status };
     },
 
     steerRun: async ({ params, body, auth, request }) => {
       const run = await ctx.stores.runs.mustGetRun(params.id);
       const text = typeof body.payload === 'string' ? body.payload : body.payload?.text;
-      const result = await ctx.orchestrator.steer(run.id, body.command, { ...(text !== undefined ? { text } : {}), by: requestedBy(auth, request) });
+      const result = await steering.steer(run.id, body.command, { ...(text !== undefined ? { text } : {}), by: requestedBy(auth, request) });
       return { runId: run.id, command: body.command, accepted: result.accepted, ...(result.reason ? { reason: result.reason } : {}), ...(result.effect ? { effect: result.effect } : {}) };
     },
 
-    getRunSteering: async ({ params }) => await ctx.orchestrator.runSteering(params.id),
+    getRunSteering: async ({ params }) => await steering.ofRun(params.id),
 
     listHandoffs: async ({ query }) => {
       // Read from a window at the end of the log: bounded work however long the log is.

@@ -2,8 +2,14 @@
  * The orchestrator: drives the durable queue through agents and the team protocol. Each claimed
  * batch goes through the pipeline of process-batch.ts:
  *
- *   claim -> plan (pure, plan.ts) -> invoke (invoke-turns.ts) -> decide (pure, decide.ts) ->
+ *   claim -> plan (pure, plan.ts) -> invoke (invoke-turns.ts) -> route (pure, route.ts) ->
  *   commit (run-effects.ts, in the transaction that completes the claimed messages) -> publish
+ *
+ * It is the pipeline only: taking messages in, running batches and sub-agents, its lifecycle.
+ * The services a person uses on it are built on it by whoever serves them (services/: steering,
+ * the approval desk's surfaces, chat rooms, cancel and continue/stop, the conversation views;
+ * `orchestratorServices` builds them all); they share its in-process state through
+ * `orchestratorContext`, which is not part of the package's API.
  *
  * Observers (core's observer seam, docs/observers.md; `addObserver`) hear claims, runs started,
  * progress, failed attempts, runs ended and commits; the event log's run events and usage
@@ -17,63 +23,24 @@
  * transaction bodies (`stores.commit`, `yield* io(…)` per store call), which run synchronously
  * inside one write on SQLite.
  */
-import {
-  invokeAgent,
-  newId,
-  ObserverList,
-  QueueWorker,
-  TERMINAL_RUN_STATUSES,
-  TinyError,
-  warmCapabilities,
-  type ApprovalAnswer,
-  type ApprovalAsk,
-  type InvokeRequest,
-  type InvokeResult,
-  type Observer,
-  type RunStatus,
-  type Settings,
-} from '@tinyagi/core';
-import {
-  ownEntry,
-  type AgentMessageStoreApi,
-  type AgentSessionStoreApi,
-  agentDefaults,
-  type CancelOutcome,
-  type ChatroomStoreApi,
-  effectiveQueue,
-  io,
-  resolveInvokeTarget,
-  type SenderDefaultsStoreApi,
-  STEER_COMMANDS,
-  type SteerCommand,
-  type StoreSet,
-  type StoreTransaction,
-  QuotaBoard,
-  type ApprovalRecord,
-  type QuotaHoldView,
-} from '@tinyagi/core/internal';
-import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../conversations/transcript.ts';
-import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
-import { teamMembers } from '../protocol/addressing.ts';
-import { chatroomMessage, type MessageMeta } from '../router/provenance.ts';
-import { steerCapabilities, steerNote, type SteerCapability, type SteerRunner } from '../steering/capabilities.ts';
+import { invokeAgent, ObserverList, QueueWorker, type InvokeRequest, type InvokeResult, type Observer, type Settings } from '@tinyagi/core';
+import { ownEntry, agentDefaults, effectiveQueue, type SteerCommand, type StoreSet, type StoreTransaction, QuotaBoard, type QuotaHoldView } from '@tinyagi/core/internal';
+import type { RunAction } from '@tinyagi/client/contract';
+import { ApprovalDesk } from '../approvals/desk.ts';
+import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode } from '../steering/relay.ts';
+import { steerRun } from '../steering/steer.ts';
 import { SteeringBoard } from '../steering/steering.ts';
 import { spawnSubAgent, type SpawnInput, type SpawnResult } from '../subagents/spawner.ts';
 import type { Spawner } from '../subagents/sub-agent.ts';
+import { AgentNotes } from './agent-notes.ts';
 import type { Ctx, OrchestratorPlugin } from './context.ts';
-import { cancelConversation, cancelMessage, cancelRunTree, stopCancelledElsewhere, stopOverdueConversations, type CancelConversationResult } from './conversation-ops.ts';
-import { createRunWithEvent } from './lifecycle.ts';
-import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode, relaySteer, steeredEvent } from '../steering/relay.ts';
+import { stopCancelledElsewhere, stopOverdueConversations } from './conversation-ops.ts';
+import { eventLogObserver, usageObserver } from './observers.ts';
 import { PLUGIN_HOOK_TIMEOUT_MS } from './plugins.ts';
 import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
-import { steerEntry } from '@tinyagi/client';
-import type { ApprovalDecision, Decision, RunAction, RunSteerEntry } from '@tinyagi/client/contract';
-import { askHumanFor, declareAction } from './run-actions.ts';
-import { ApprovalDesk, type HumanAnswer, type HumanQuestion } from '../approvals/desk.ts';
-import { decideConversation, submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
-import { AgentNotes } from './agent-notes.ts';
-import { eventLogObserver, usageObserver } from './observers.ts';
+import { declareAction } from './run-actions.ts';
+import { submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
 
 export interface OrchestratorOptions {
   /** The stores of any backend (`openStores` for SQLite, `openPgStores` for PostgreSQL). */
@@ -118,17 +85,8 @@ export interface OrchestratorOptions {
   sweepMs?: number;
   /** How often running conversations are checked against their wall clock (default 1 s). */
   deadlineCheckMs?: number;
-  /** Several nodes: how long a steering command relayed to the node running the run waits for its answer (default 5 s). */
-  steerRelayTimeoutMs?: number;
   /** Observers added at construction, after the orchestrator's own (the event log, usage accounting); see `addObserver`. */
   observers?: Observer<StoreTransaction>[];
-}
-
-export interface SteerResult {
-  accepted: boolean;
-  reason?: string;
-  /** An accepted command: what it does for the run's provider (capabilities.ts). */
-  effect?: string;
 }
 
 export interface OrchestratorStatus {
@@ -136,7 +94,28 @@ export interface OrchestratorStatus {
   paused: string[];
 }
 
+/** Set once the class is defined: reads an orchestrator's context (its private field). */
+let contextOf: (orchestrator: Orchestrator) => Ctx;
+
+/**
+ * The in-process state an orchestrator shares with the services built on it (services/). For
+ * this package only (not exported from its entries); a TypeError for anything that is not an
+ * Orchestrator of this package.
+ */
+export function orchestratorContext(orchestrator: Orchestrator): Ctx {
+  return contextOf(orchestrator);
+}
+
 export class Orchestrator implements Spawner {
+  static {
+    contextOf = (orchestrator) => {
+      if (typeof orchestrator !== 'object' || orchestrator === null || !(#ctx in orchestrator)) {
+        throw new TypeError('Not an Orchestrator of @tinyagi/teams: its services are built on one (new Orchestrator(…)).');
+      }
+      return orchestrator.#ctx;
+    };
+  }
+
   readonly #ctx: Ctx;
   readonly #options: OrchestratorOptions;
   #worker: QueueWorker | undefined;
@@ -210,23 +189,6 @@ export class Orchestrator implements Spawner {
     return this.#ctx.observers.failures();
   }
 
-  /** The stores the orchestrator owns beside core's (chat rooms, sessions, agent history, sender defaults). */
-  get chatroom(): ChatroomStoreApi {
-    return this.#ctx.stores.chatroom;
-  }
-
-  get sessions(): AgentSessionStoreApi {
-    return this.#ctx.stores.agentSessions;
-  }
-
-  get agentMessages(): AgentMessageStoreApi {
-    return this.#ctx.stores.agentMessages;
-  }
-
-  get senderDefaults(): SenderDefaultsStoreApi {
-    return this.#ctx.stores.senderDefaults;
-  }
-
   /**
    * Recovers what a previous process left behind (steering of open runs, runs no process can
    * finish) and starts claiming. Idempotent; concurrent calls share one start.
@@ -253,11 +215,12 @@ export class Orchestrator implements Spawner {
       }
       if (relayedToThisNode(ctx, event)) {
         // A command for a run of this node, sent to another one (steering/relay.ts).
-        this.steer(
+        steerRun(
+          ctx,
           event.runId!,
           event.data.command as SteerCommand,
           { ...(event.data.text ? { text: event.data.text } : {}), ...(event.data.by ? { by: event.data.by } : {}) },
-          { requestId: event.data.requestId },
+          { relay: { requestId: event.data.requestId }, relayTimeoutMs: DEFAULT_RELAY_TIMEOUT_MS },
         ).catch(() => {});
         return;
       }
@@ -358,213 +321,14 @@ export class Orchestrator implements Spawner {
     return result!;
   }
 
-  /**
-   * The person's decision on a conversation that waits for one (a guard held its work):
-   * `continue` raises its limits and delivers what was held, `stop` ends it. INVALID_STATE when
-   * it does not wait; CONVERSATION_NOT_FOUND for an unknown id.
-   */
-  async decide(conversationId: string, decision: Decision): Promise<SubmitResult> {
-    const ctx = this.#ctx;
-    return ctx.stores.transaction(function* decide(tx) {
-      return yield* decideConversation(ctx, tx, conversationId, decision);
-    });
-  }
-
-  /** Cancels a run and all its descendants; their processes are killed. */
-  async cancelRun(runId: string, reason = 'cancelled by request'): Promise<{ cancelled: string[] }> {
-    return { cancelled: await cancelRunTree(this.#ctx, runId, reason) };
-  }
-
-  /**
-   * Cancels a queued or running message: its run and descendants end at once, a running
-   * invocation is aborted (process group killed) and awaited, and the conversation settles.
-   */
-  cancelMessage(messageId: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
-    return cancelMessage(this.#ctx, messageId, reason);
-  }
-
-  /** Cancels a whole conversation (status `cancelled`): every open run and queued message. */
-  cancelConversation(conversationId: string, reason = 'cancelled by request'): Promise<CancelConversationResult> {
-    return cancelConversation(this.#ctx, conversationId, reason);
-  }
-
-  /**
-   * Applies a steering command and records the answer (`run.steered`). With several nodes, a
-   * command for a run another node runs is relayed to it and its answer returned
-   * (steering/relay.ts); `relay` marks a command this node received that way.
-   */
-  async steer(runId: string, command: SteerCommand, payload: { text?: string; by?: string } = {}, relay?: { requestId: string }): Promise<SteerResult> {
-    const ctx = this.#ctx;
-    const run = await ctx.stores.runs.getRun(runId);
-    if (!run) throw new TinyError('RUN_NOT_FOUND', `No run with id ${runId}.`);
-    const settings = ctx.getSettings();
-    const allowed = agentDefaults(ownEntry(settings.agents, run.agentId) ?? {}, settings).steering;
-    let outcome: SteerResult;
-    if (!STEER_COMMANDS.includes(command)) outcome = { accepted: false, reason: `unknown command "${String(command)}"; use ${STEER_COMMANDS.join(', ')}` };
-    else if (TERMINAL_RUN_STATUSES.includes(run.status)) outcome = { accepted: false, reason: `the run has already ended (${run.status})` };
-    else if (!allowed.includes(command)) outcome = { accepted: false, reason: `agents.${run.agentId}.steering does not allow "${command}" (allowed: ${allowed.join(', ') || 'none'})` };
-    else if (command !== 'cancel' && ctx.node !== undefined && !ctx.active.has(runId)) {
-      // Several nodes: a steering board lives in the process that runs the run. A running run of
-      // another node gets the command relayed (its node answers); a queued one may start on any
-      // node: the command is kept in the store for the node that starts it, unless it started
-      // meanwhile (then relayed). A cancel goes through the queue and reaches any node.
-      const queued = run.status === 'queued' && !relay ? await ctx.steering.applyQueued(runId, command, payload.text) : 'started';
-      if (queued !== 'started') outcome = queued;
-      else if (!relay) return relaySteer(ctx, run, command, payload, this.#options.steerRelayTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS);
-      else outcome = { accepted: false, reason: 'the run is not running on this node' };
-    } else if (command === 'cancel') {
-      await this.cancelRun(runId, payload.text ?? `cancelled by ${payload.by ?? 'steering'}`);
-      outcome = { accepted: true };
-    } else {
-      outcome = ctx.steering.apply(runId, command, payload.text);
-    }
-    // What an accepted command does for this provider, said with the answer (and in the tree).
-    if (outcome.accepted) outcome = { accepted: true, effect: steerNote(this.#runnerOf(run.agentId), command, run.status === 'queued') };
-    await ctx.stores.events.append(steeredEvent(run, command, outcome, payload, relay?.requestId));
-    return outcome;
-  }
-
-  /** The adapter that runs an agent, with its live driver's capabilities when it runs warm (`turn`-only steering for one that no longer resolves). */
-  #runnerOf(agentId: string): SteerRunner {
-    try {
-      const target = resolveInvokeTarget(this.#ctx.getSettings(), agentId, this.#ctx.env);
-      return { adapter: target.adapter, live: warmCapabilities(target) };
-    } catch {
-      return { adapter: 'unknown' };
-    }
-  }
-
-  /** What each steering command does for a run (its provider), which are allowed, and whether it is paused. */
-  async runSteering(runId: string): Promise<{ runId: string; agentId: string; adapter: string; status: RunStatus; paused: boolean; commands: SteerCapability[] }> {
-    const ctx = this.#ctx;
-    const run = await ctx.stores.runs.mustGetRun(runId);
-    const settings = ctx.getSettings();
-    const allowed = agentDefaults(ownEntry(settings.agents, run.agentId) ?? {}, settings).steering;
-    const runner = this.#runnerOf(run.agentId);
-    const adapter = runner.adapter;
-    const paused = !TERMINAL_RUN_STATUSES.includes(run.status) && (ctx.steering.isPaused(runId) || (await this.#pausedElsewhere(run.id, run.conversationId)));
-    return { runId: run.id, agentId: run.agentId, adapter, status: run.status, paused, commands: steerCapabilities(runner, allowed, run.status) };
-  }
-
-  /** Several nodes: the last accepted pause/resume of a run another node holds. */
-  async #pausedElsewhere(runId: string, conversationId: string): Promise<boolean> {
-    if (this.#ctx.node === undefined) return false;
-    const events = await this.#ctx.stores.events.readSince(0, { conversationId, runId, types: ['run.steered'] }, 10_000);
-    return events.findLast((e) => e.data.accepted && (e.data.command === 'pause' || e.data.command === 'resume'))?.data.command === 'pause';
-  }
-
   /** Runs `input.agent` as a sub-agent of a running run and resolves with its answer or an explicit refusal. */
   spawn(parentRunId: string, input: SpawnInput): Promise<SpawnResult> {
     return spawnSubAgent(this.#ctx, parentRunId, input);
   }
 
-  /** A person's answer to an approval request (the first answer wins: APPROVAL_DECIDED after). */
-  decideApproval(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string): Promise<ApprovalRecord> {
-    return this.#ctx.approvals.decide(id, decision, by, reason, answer);
-  }
-
-  /**
-   * A permission request of a running run's CLI made through the API (the MCP tool
-   * `approval_prompt` of per-message Claude Code): the run's approval step decides, as for a
-   * request its runtime reports itself (rules, session allowances, a person, expiry).
-   */
-  requestApproval(runId: string, ask: ApprovalAsk): Promise<ApprovalAnswer> {
-    const askApproval = this.#ctx.active.get(runId)?.askApproval;
-    if (!askApproval) return Promise.reject(new TinyError('INVALID_STATE', `Run ${runId} is not running on this node: it can ask for approval only while its turn runs.`));
-    return askApproval(ask);
-  }
-
-  /** An agent's `ask_human`: its running run asks the person and waits for the answer (run-actions.ts). */
-  askHuman(runId: string, question: HumanQuestion, signal?: AbortSignal): Promise<HumanAnswer> {
-    return askHumanFor(this.#ctx.active.get(runId), runId, question, signal);
-  }
-
   /** An agent's tool asks its running run to hand off, post or send a file when its turn ends (run-actions.ts); returns what will happen. */
   declareRunAction(runId: string, action: RunAction): string {
     return declareAction(this.#ctx.active.get(runId), runId, this.#ctx.getSettings(), action);
-  }
-
-  /** A post to a team's chat room (a human's, or an agent's from outside a run): every other member receives it. */
-  async postChatroom(teamId: string, from: string, text: string): Promise<{ id: number; conversationId: string | null }> {
-    const ctx = this.#ctx;
-    const settings = ctx.getSettings();
-    const team = ownEntry(settings.teams, teamId);
-    if (!team) throw new TinyError('TEAM_NOT_FOUND', `No team "${teamId}".`, { hint: `Known teams: ${Object.keys(settings.teams ?? {}).join(', ') || 'none'}.` });
-    const members = teamMembers(settings, teamId);
-    const author = from.replace(/^@/, '') || 'user';
-    if (author !== 'user' && !members.includes(author)) {
-      throw new TinyError('NOT_A_MEMBER', `@${author} is not a member of #${teamId}.`, { hint: `Members: ${members.map((m) => `@${m}`).join(', ')}.` });
-    }
-    if (text.trim() === '') throw new TinyError('MESSAGE_EMPTY', 'The chat-room post is empty.');
-    return ctx.stores.transaction(function* postChatroom(tx) {
-      const { runs, queue, events } = tx.stores;
-      const recipients = members.filter((m) => m !== author);
-      // Posts join the room's conversation while it is still running, so members that are
-      // busy receive every waiting post in one invocation.
-      let conversationId: string | null = recipients.length > 0 ? ((yield* io(tx.stores.queries.activeRoomConversation(teamId))) ?? null) : null;
-      if (recipients.length > 0 && conversationId === null) {
-        conversationId = newId('conv');
-        yield* io(
-          runs.createConversation({ id: conversationId, teamId, rootAgentId: team.leader_agent ?? recipients[0]!, channel: 'chatroom', sender: author, senderId: author, title: text.slice(0, 120) }),
-        );
-        yield* io(events.append({ type: 'conversation.started', conversationId, data: { channel: 'chatroom', sender: author, teamId } }));
-      }
-      const post = yield* io(tx.stores.chatroom.post({ teamId, fromAgent: author, content: text, conversationId }));
-      yield* io(events.append({ type: 'chatroom.message', conversationId, data: { teamId, from: author, postId: post.id, text } }));
-      for (const agentId of recipients) {
-        const runId = newId('run');
-        const messageId = newId('msg');
-        const meta: MessageMeta = { from: author === 'user' ? null : author, hop: 0, room: teamId, body: text };
-        yield* io(
-          queue.enqueue({
-            id: messageId,
-            runId,
-            kind: 'chatroom',
-            agentId,
-            teamId,
-            conversationId: conversationId!,
-            channel: 'chatroom',
-            sender: author,
-            senderId: author,
-            content: chatroomMessage({ from: author, teamId, text }),
-            meta: { ...meta },
-          }),
-        );
-        yield* createRunWithEvent(ctx, tx, { id: runId, conversationId: conversationId!, agentId, teamId, channel: 'chatroom', cause: 'chatroom', depth: 0, messageIds: [messageId], input: text });
-      }
-      return { id: post.id, conversationId };
-    });
-  }
-
-  async conversationTree(conversationId: string): Promise<ConversationTree> {
-    const { runs } = this.#ctx.stores;
-    const conversation = await runs.mustGetConversation(conversationId);
-    const steering = await this.#steeringOf(conversationId);
-    return { conversation, roots: nestRuns((await runs.listRuns(conversationId)).map((r) => runNode(r, steering.get(r.id)))) };
-  }
-
-  async transcript(conversationId: string): Promise<TranscriptEntry[]> {
-    const { runs } = this.#ctx.stores;
-    return buildTranscript(await runs.mustGetConversation(conversationId), await runs.listRuns(conversationId), await this.#steeringOf(conversationId));
-  }
-
-  async transcriptMarkdown(conversationId: string): Promise<string> {
-    const { runs } = this.#ctx.stores;
-    const conversation = await runs.mustGetConversation(conversationId);
-    return transcriptToMarkdown(conversation, buildTranscript(conversation, await runs.listRuns(conversationId), await this.#steeringOf(conversationId)));
-  }
-
-  /** The accepted steering commands of a conversation's runs (their `run.steered` events), by run. */
-  async #steeringOf(conversationId: string): Promise<Map<string, RunSteerEntry[]>> {
-    const byRun = new Map<string, RunSteerEntry[]>();
-    for (const event of await this.#ctx.stores.events.readSince(0, { conversationId, types: ['run.steered'] }, 10_000)) {
-      const entry = event.runId ? steerEntry(event) : undefined;
-      if (!entry) continue;
-      const list = byRun.get(event.runId!);
-      if (list) list.push(entry);
-      else byRun.set(event.runId!, [entry]);
-    }
-    return byRun;
   }
 
   status(): OrchestratorStatus {

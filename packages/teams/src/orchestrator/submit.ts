@@ -227,28 +227,28 @@ function* answerLimitPrompt(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, cha
   const { runs } = tx.stores;
   for (const id of yield* io(tx.stores.queries.recentConversationsOf(channel, senderId, Date.now() - DECISION_WINDOW_MS))) {
     const c = yield* io(runs.getConversation(id));
-    if (c?.awaitingDecision === true) return yield* applyDecision(ctx, tx, c, decision);
+    if (c?.awaitingDecision === true) return yield* continueOrStop(ctx, tx, c, decision);
   }
   return undefined;
 }
 
 /**
- * The person's decision on one conversation, named by id (TinyOffice's Continue and Stop): the
- * same effect as the message, without matching a sender. INVALID_STATE when it does not wait for
- * a decision (already decided, or never asked).
+ * A person's `continue` or `stop` for one conversation, named by id (TinyOffice's Continue and
+ * Stop): the same effect as the message, without matching a sender. INVALID_STATE when it does
+ * not wait for one (already answered, or never asked).
  */
-export function* decideConversation(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, conversationId: string, decision: Decision): TxSteps<SubmitResult> {
+export function* continueOrStopConversation(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, conversationId: string, decision: Decision): TxSteps<SubmitResult> {
   const asking = yield* io(tx.stores.runs.mustGetConversation(conversationId));
   if (!asking.awaitingDecision) {
     throw new TinyError('INVALID_STATE', `Conversation ${conversationId} is not waiting for a decision${asking.status === 'active' ? '' : ` (it is ${asking.status})`}.`, {
       details: { conversationId, status: asking.status },
     });
   }
-  return yield* applyDecision(ctx, tx, asking, decision);
+  return yield* continueOrStop(ctx, tx, asking, decision);
 }
 
 /** `continue` raises the asking conversation's limits (and delivers held work); `stop` ends it. */
-function* applyDecision(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, asking: ConversationRecord, decision: Decision): TxSteps<SubmitResult> {
+function* continueOrStop(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, asking: ConversationRecord, decision: Decision): TxSteps<SubmitResult> {
   const { runs, events, outbox } = tx.stores;
   const result = { messageId: '', conversationId: asking.id, agentId: asking.rootAgentId, teamId: asking.teamId, created: false, action: 'answered' as const, addressed: asking.addressed, decision };
 
