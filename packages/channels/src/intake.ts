@@ -2,12 +2,13 @@
  * A channel's intake (platform -> daemon): what every channel does the same way with a message
  * its adapter received.
  *
- * - The sender must be paired: an unknown sender gets the pairing code and the approval command
- *   once (privately when it wrote in a group); its messages are held (capped) and handed to the
- *   daemon after approval, with a notice to the sender. Approved senders are cached for a minute
- *   (pairing requests are rate-limited). Nothing slow happens on an unknown sender's path: a
- *   rate-limited pairing request holds the message and is retried in the background, so the
- *   adapter's (often sequential) update handling never waits for it and known senders flow.
+ * - The sender must be let in (a sender check, `checkSender`): an unknown sender asks to be
+ *   (`requestPairing`), gets the pairing code and the approval command once (privately when it
+ *   wrote in a group); its messages are held (capped) and handed to the daemon after approval,
+ *   with a notice to the sender. Approved senders are cached for a minute. Nothing slow happens
+ *   on an unknown sender's path: a rate-limited pairing request holds the message and is retried
+ *   in the background, so the adapter's (often sequential) update handling never waits for it and
+ *   known senders flow.
  * - A message the daemon refuses (not a transient failure) gets a reply saying why; a file sent
  *   without text is a message of its own.
  * - `POST /api/message` with `<channel>:<platform message id>` as idempotency key, so a
@@ -142,17 +143,24 @@ export class ChannelIntake {
   }
 
   /**
-   * True when the sender is approved; otherwise holds the message and tells the sender how to
-   * pair. Never waits on the daemon's pairing rate limit: a rate-limited request holds the
-   * message and is asked again in the background. A sender approved earlier in this process is
-   * still trusted when the check is rate-limited (a flood of strangers must not lock it out).
+   * True when the sender is let in (the sender check, `checkSender`); otherwise the sender asks
+   * to be (`requestPairing`), the message is held and the sender told how to pair. Never waits on
+   * the daemon's pairing rate limit: a rate-limited request holds the message and is asked again
+   * in the background. The sender check is not rate-limited, so a flood of strangers never
+   * locks an approved sender out.
    */
   async #admit(message: InboundMessage): Promise<boolean> {
     const cachedAt = this.#approved.get(message.senderId);
     if (cachedAt !== undefined && Date.now() - cachedAt < this.#o.approvedCacheMs) return true;
+    const body = { channel: this.#o.channel, senderId: message.senderId, sender: message.sender };
+    if ((await this.#o.api.checkSender({ body })).approved) {
+      this.#approved.set(message.senderId, Date.now());
+      return true;
+    }
+    this.#approved.delete(message.senderId);
     let answer: Awaited<ReturnType<ApiClient['requestPairing']>>;
     try {
-      answer = await this.#o.api.requestPairing({ body: { channel: this.#o.channel, senderId: message.senderId, sender: message.sender } });
+      answer = await this.#o.api.requestPairing({ body });
     } catch (err) {
       // Too many pending requests: this sender cannot even wait in line.
       if (isApiError(err, 'LIMIT_EXCEEDED')) {
@@ -160,16 +168,15 @@ export class ChannelIntake {
         return false;
       }
       if (!isApiError(err, 'RATE_LIMITED')) throw err;
-      if (cachedAt !== undefined) return true;
       await this.#hold(message);
       this.#pairLater(message, err);
       return false;
     }
+    // Approved between the check and the request.
     if (answer.status === 'approved') {
       this.#approved.set(message.senderId, Date.now());
       return true;
     }
-    this.#approved.delete(message.senderId);
     const held = await this.#hold(message);
     if (answer.created) this.#tellPairing(message, answer.code ?? '', held);
     return false;
@@ -293,14 +300,13 @@ export class ChannelIntake {
     this.#notice(message.route, `Fresh start: ${target}, ${n} agent session${n === 1 ? '' : 's'} of this chat forgotten. Your next message starts a new conversation.`);
   }
 
-  /** On every (re)connect: held senders approved while the channel was away are let through. */
+  /** On every (re)connect: held senders approved while the channel was away are let through (a sender check each). */
   async catchUp(): Promise<void> {
     for (const senderId of this.#held.senders()) {
       const first = this.#held.forSender(senderId)[0];
       if (first === undefined) continue;
       try {
-        const answer = await this.#o.api.requestPairing({ body: { channel: this.#o.channel, senderId, sender: first.sender } });
-        if (answer.status === 'approved') await this.#release(senderId);
+        if ((await this.#o.api.checkSender({ body: { channel: this.#o.channel, senderId, sender: first.sender } })).approved) await this.#release(senderId);
       } catch (err) {
         this.#o.log('warn', `could not check the pairing of ${senderId}: ${errorText(err)}`);
       }

@@ -102,6 +102,7 @@ export const ROUTE_TABLE = {
   patchSettings: { method: 'PATCH', path: '/api/settings', body: true },
   getSecretStatus: { method: 'GET', path: '/api/settings/secrets' },
   listPairings: { method: 'GET', path: '/api/pairing' },
+  checkSender: { method: 'POST', path: '/api/pairing/check', body: true },
   requestPairing: { method: 'POST', path: '/api/pairing/request', body: true },
   approvePairing: { method: 'POST', path: '/api/pairing/approve', body: true },
   dismissPairing: { method: 'DELETE', path: '/api/pairing/pending/:code' },

@@ -282,6 +282,26 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
     );
 
     it(
+      'checks a sender without asking for it: false for a stranger or a pending sender (nothing written), true for an approved one (last seen recorded)',
+      withStores(async ({ pairings, events }) => {
+        const now = Date.now();
+        const start = await events.lastId();
+        expect(await pairings.checkSender({ channel: 'slack', senderId: 'x', sender: 'Xan' }, now)).toEqual({ approved: false });
+        expect(await pairings.list()).toEqual({ pending: [], approved: [] });
+        const { code } = await pairings.request({ channel: 'slack', senderId: 'x', sender: 'Xan' }, now);
+        expect(await pairings.checkSender({ channel: 'slack', senderId: 'x', sender: 'Xander' }, now + 1000)).toEqual({ approved: false });
+        expect((await pairings.list()).pending).toMatchObject([{ senderId: 'x', sender: 'Xan', code, lastSeenAt: now }]);
+        await pairings.approve(code!);
+        expect(await pairings.checkSender({ channel: 'slack', senderId: 'x' }, now + 2000)).toEqual({ approved: true });
+        expect((await pairings.list()).approved).toMatchObject([{ senderId: 'x', sender: 'Xan', lastSeenAt: now + 2000 }]);
+        expect(await pairings.checkSender({ channel: 'slack', senderId: 'x', sender: 'Xander' }, now + 3000)).toEqual({ approved: true });
+        expect((await pairings.list()).approved).toMatchObject([{ senderId: 'x', sender: 'Xander', lastSeenAt: now + 3000 }]);
+        expect(await pairings.checkSender({ channel: 'discord', senderId: 'x' }, now)).toEqual({ approved: false });
+        expect((await events.readSince(start)).map((e) => e.type)).toEqual(['pairing.requested', 'pairing.approved']);
+      }),
+    );
+
+    it(
       'gives an expired request a fresh code; dismisses by code',
       withStores(async ({ pairings }) => {
         const now = Date.now();

@@ -57,6 +57,7 @@ const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   claimOutbox: bodyChannel,
   ackOutbox: outboxChannel,
   failOutbox: outboxChannel,
+  checkSender: bodyChannel,
   requestPairing: bodyChannel,
   chatStatus: ({ query }) => query?.['channel'],
   resetChat: bodyChannel,

@@ -1,6 +1,6 @@
 /**
  * Channel-scoped tokens: a channel process may post messages as its channel, claim/ack/fail its
- * own outbox rows, raise pairing requests for its channel and read its own wake-up events and
+ * own outbox rows, check its senders and raise pairing requests for its channel and read its own wake-up events and
  * the run events of its own conversations (live replies); read and answer the approval requests
  * of its own conversations, for a paired sender of its channel, and see their events;
  * every other route, and every other channel, is 403 SCOPE_FORBIDDEN.
@@ -25,7 +25,20 @@ afterAll(async () => {
   expect(secretLeaks).toEqual([]);
 });
 
-const CHANNEL_ROUTES = ['sendMessage', 'claimOutbox', 'ackOutbox', 'failOutbox', 'requestPairing', 'cancelConversation', 'chatStatus', 'resetChat', 'listApprovals', 'getApproval', 'decideApproval'];
+const CHANNEL_ROUTES = [
+  'sendMessage',
+  'claimOutbox',
+  'ackOutbox',
+  'failOutbox',
+  'checkSender',
+  'requestPairing',
+  'cancelConversation',
+  'chatStatus',
+  'resetChat',
+  'listApprovals',
+  'getApproval',
+  'decideApproval',
+];
 
 function codeOf(text: string): string | undefined {
   try {
@@ -148,8 +161,11 @@ describe('channel-scoped tokens', () => {
     expect(await h.stores.agentSessions.get('coder', 'thread:telegram:chat-8')).toBeUndefined();
   });
 
-  it('raise pairing requests for their own channel only', async () => {
+  it('check senders and raise pairing requests for their own channel only', async () => {
     const tg = call(mintChannelToken(h.token, 'telegram'));
+    const check = await tg('POST', '/api/pairing/check', { channel: 'telegram', senderId: 'p1' });
+    expect({ status: check.status, body: JSON.parse(check.text) }).toEqual({ status: 200, body: { approved: false } });
+    expect(codeOf((await tg('POST', '/api/pairing/check', { channel: 'discord', senderId: 'p1' })).text)).toBe('SCOPE_FORBIDDEN');
     const own = await tg('POST', '/api/pairing/request', { channel: 'telegram', senderId: 'p1', sender: 'Pat' });
     expect(own.status).toBe(200);
     expect(codeOf((await tg('POST', '/api/pairing/request', { channel: 'discord', senderId: 'p1' })).text)).toBe('SCOPE_FORBIDDEN');

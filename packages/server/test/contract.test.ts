@@ -957,6 +957,22 @@ describe('pairing', () => {
     await bad('POST', '/api/pairing/approve', 400, 'VALIDATION_FAILED', '{"code":""}');
     await bad('GET', '/api/pairing?all=1', 400, 'VALIDATION_FAILED');
   });
+
+  it('a sender check asks for nothing: a stranger is not let in and gets no request; an approved sender is, and is seen', async () => {
+    expect(await h.client.checkSender({ body: { channel: 'discord', senderId: 'c1', sender: 'Cy' } })).toEqual({ approved: false });
+    expect((await h.client.listPairings()).pending.map((p) => p.senderId)).not.toContain('c1');
+    const { code } = await h.client.requestPairing({ body: { channel: 'discord', senderId: 'c1', sender: 'Cy' } });
+    expect(await h.client.checkSender({ body: { channel: 'discord', senderId: 'c1' } })).toEqual({ approved: false });
+    await h.client.approvePairing({ body: { code: code! } });
+    const before = Date.now();
+    expect(await h.client.checkSender({ body: { channel: 'discord', senderId: 'c1', sender: 'Cyrus' } })).toEqual({ approved: true });
+    const seen = (await h.client.listPairings()).approved.find((p) => p.senderId === 'c1');
+    expect(seen).toMatchObject({ sender: 'Cyrus' });
+    expect(seen!.lastSeenAt).toBeGreaterThanOrEqual(before);
+    // A channel process of the previous version checks every message with requestPairing: it still answers so.
+    expect(await h.client.requestPairing({ body: { channel: 'discord', senderId: 'c1' } })).toMatchObject({ status: 'approved', code: null, created: false });
+    await bad('POST', '/api/pairing/check', 400, 'VALIDATION_FAILED', '{"channel":"discord"}');
+  });
 });
 
 describe('schedules', () => {

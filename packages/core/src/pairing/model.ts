@@ -2,6 +2,9 @@
  * Pairing: which (channel, sender) pairs may talk to the agents (`pairings` table).
  *
  * Contract:
+ * - A sender check (`checkSender`, on every message a channel takes in) says whether the sender
+ *   is let in and, for an approved sender, records when it was last seen; it never creates a
+ *   request. Asking to be let in is `request`.
  * - An unknown sender gets one pending request with an 8-character code from an alphabet
  *   without look-alikes (no I, O, 0, 1); asking again returns the same code (no code churn),
  *   until the request is older than `pendingTtlMs`, when a fresh code replaces it.
@@ -46,6 +49,11 @@ export interface PairingRequestResult {
   created: boolean;
 }
 
+/** A sender check: is the sender let in? */
+export interface SenderCheck {
+  approved: boolean;
+}
+
 export interface PairingStoreOptions {
   events?: EventLog;
   maxPending?: number;
@@ -68,6 +76,9 @@ export function normalizePairingCode(code: string): string {
 }
 
 export interface PairingStoreApi {
+  /** Is this sender let in? An approved sender's last-seen time (and display name, when given) is recorded; nothing else is written. */
+  checkSender(input: { channel: string; senderId: string; sender?: string }, now?: number): Awaitable<SenderCheck>;
+  /** The sender asks to be let in: a pending request with its code (created once, then reused; renewed once expired); `approved` for a sender already let in. */
   request(input: { channel: string; senderId: string; sender?: string }, now?: number): Awaitable<PairingRequestResult>;
   approve(code: string, now?: number): Awaitable<ApprovedPairing>;
   dismiss(code: string): Awaitable<void>;

@@ -23,6 +23,7 @@ import {
   type PairingStoreOptions,
   type PendingPairing,
   requestedEvent,
+  type SenderCheck,
   splitPairings,
   toApproved,
   tooManyPending,
@@ -42,6 +43,16 @@ export class PgPairingStore implements PairingStoreApi {
     this.#maxPending = options.maxPending ?? PAIRING_DEFAULTS.maxPending;
     this.#pendingTtlMs = options.pendingTtlMs ?? PAIRING_DEFAULTS.pendingTtlMs;
     this.#t = scope.table('pairings');
+  }
+
+  async checkSender(input: { channel: string; senderId: string; sender?: string }, now = Date.now()): Promise<SenderCheck> {
+    const seen = await this.#scope.query(`UPDATE ${this.#t} SET last_seen_at = $3, sender = COALESCE($4, sender) WHERE channel = $1 AND sender_id = $2 AND status = 'approved' RETURNING 1`, [
+      input.channel,
+      input.senderId,
+      now,
+      input.sender ?? null,
+    ]);
+    return { approved: seen.length > 0 };
   }
 
   async request(input: { channel: string; senderId: string; sender?: string }, now = Date.now()): Promise<PairingRequestResult> {

@@ -13,6 +13,7 @@ import {
   type PairingStoreApi,
   type PairingStoreOptions,
   type PendingPairing,
+  type SenderCheck,
   approvedEvent,
   generatePairingCode,
   noPendingCode,
@@ -41,7 +42,17 @@ export class PairingStore implements PairingStoreApi {
     this.#pendingTtlMs = options.pendingTtlMs ?? PAIRING_DEFAULTS.pendingTtlMs;
   }
 
-  /** Called by channel clients for every inbound message of a sender. */
+  checkSender(input: { channel: string; senderId: string; sender?: string }, now = Date.now()): SenderCheck {
+    const seen = this.#db.write(
+      () =>
+        this.#db
+          .prepare("UPDATE pairings SET last_seen_at = ?, sender = COALESCE(?, sender) WHERE channel = ? AND sender_id = ? AND status = 'approved'")
+          .run(now, input.sender ?? null, input.channel, input.senderId).changes,
+    );
+    return { approved: seen > 0 };
+  }
+
+  /** Called by channel clients when a sender the check did not let in writes (and by clients of the previous version for every message). */
   request(input: { channel: string; senderId: string; sender?: string }, now = Date.now()): PairingRequestResult {
     const sql = this.#db.sqlite;
     return this.#db.write(() => {

@@ -1,4 +1,4 @@
-/** Pairing: list, request (channel clients), approve by code, dismiss pending, revoke approved. */
+/** Pairing: list, sender checks and requests (channel clients), approve by code, dismiss pending, revoke approved. */
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { pairingContract } from '@tinyagi/client/contract';
@@ -6,6 +6,7 @@ import type { pairingContract } from '@tinyagi/client/contract';
 export function pairingRoutes(ctx: ServerContext): RouteHandlers<keyof typeof pairingContract> {
   return {
     listPairings: () => ctx.pairings.list(),
+    checkSender: ({ body }) => ctx.pairings.checkSender({ channel: body.channel, senderId: body.senderId, ...(body.sender !== undefined ? { sender: body.sender } : {}) }),
     requestPairing: ({ body }) => ctx.pairings.request({ channel: body.channel, senderId: body.senderId, ...(body.sender !== undefined ? { sender: body.sender } : {}) }),
     approvePairing: ({ body }) => ctx.pairings.approve(body.code),
     dismissPairing: async ({ params }) => {

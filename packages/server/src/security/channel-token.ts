@@ -1,7 +1,7 @@
 /**
  * Channel-scoped tokens: what a channel process (one per enabled channel kind) gets instead of the
  * API token. The token is `channel.<name>.<HMAC(name)>`: it may post messages as its channel,
- * claim, ack and fail its channel's outbox rows, raise pairing requests for its channel, cancel,
+ * claim, ack and fail its channel's outbox rows, check its channel's senders and raise pairing requests for them, cancel,
  * read the status of and reset its channel's conversations and chats (/stop, /status, /reset), and read
  * the event stream filtered to its own outbox and pairing events — nothing else. The daemon
  * mints one per channel child (mintChannelToken) and passes it in the child's environment.
