@@ -1,6 +1,6 @@
 /**
  * B0, the main job: the built daemon (`tinyagi run`, packages/cli/dist) on a free port with a temp
- * TINYAGI_HOME, 4 agents on the Claude Code adapter driven by the project's fake `claude` CLI
+ * TINYAGI_HOME, 4 agents on the Claude Code runtime driven by the project's fake `claude` CLI
  * (@tinyagi/test-kit's bin/: instant answers in real stream-json), 200 messages posted
  * one after another through POST /api/message by one script that honours 429 Retry-After, replies
  * observed on GET /api/events (`outbox.enqueued`). Beside it, in the same run: the same daemon at

@@ -6,8 +6,9 @@
  *
  * Two sources: the kinds built into the product (@tinyagi/channels/kinds), and kind modules in
  * TINYAGI_HOME/kinds/ — each `*.js`, `*.mjs` or `*.ts` file there exports `channelKinds`, an
- * array of channel kind descriptors, and/or `runtimes`, an array of `{ kind, adapter }` agent
- * runtimes (a plugin's channel or runtime, a test's throw-away one). A module that cannot be
+ * array of channel kind descriptors, and/or `runtimes`, an array of `{ kind, impl }` agent
+ * runtimes (a plugin's channel or runtime, a test's throw-away one; `adapter`, the old name of
+ * `impl`, is still read). A module that cannot be
  * loaded, or a descriptor the registry refuses, is reported and skipped.
  */
 import { readdirSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerBuiltinChannelKinds } from '@tinyagi/channels/kinds';
 import type { ChannelKind, RuntimeKind } from '@tinyagi/client/contract';
-import { channelKinds, errorMessage, registerRuntime, type RuntimeAdapter } from '@tinyagi/core';
+import { channelKinds, errorMessage, registerRuntime, type RuntimeImpl } from '@tinyagi/core';
 import { importModule } from './daemon/plugins.ts';
 
 let registered = false;
@@ -28,6 +29,19 @@ export function registerBuiltinKinds(): void {
 }
 
 const KIND_MODULE = /^[^.].*\.(?:m?js|ts)$/;
+
+/** A runtime of a kind module: its descriptor and implementation (`adapter`: what modules written before the rename call `impl`). */
+interface ModuleRuntime {
+  kind: RuntimeKind;
+  impl?: RuntimeImpl;
+  adapter?: RuntimeImpl;
+}
+
+function moduleRuntimeImpl(runtime: ModuleRuntime): RuntimeImpl {
+  const impl = runtime.impl ?? runtime.adapter;
+  if (impl === undefined) throw new Error(`its runtime ${JSON.stringify(runtime.kind?.name)} has no impl`);
+  return impl;
+}
 
 /** The kind modules of `home` (TINYAGI_HOME/kinds/*), registered once per home; `warn` hears about each one skipped. */
 export async function registerHomeKinds(home: string, warn: (message: string) => void): Promise<void> {
@@ -47,7 +61,7 @@ export async function registerHomeKinds(home: string, warn: (message: string) =>
       const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown; runtimes?: unknown };
       if (!Array.isArray(module.channelKinds) && !Array.isArray(module.runtimes)) throw new Error('it exports no channelKinds array and no runtimes array');
       for (const kind of (module.channelKinds ?? []) as ChannelKind[]) channelKinds.register(kind);
-      for (const { kind, adapter } of (module.runtimes ?? []) as Array<{ kind: RuntimeKind; adapter: RuntimeAdapter }>) registerRuntime(kind, adapter);
+      for (const runtime of (module.runtimes ?? []) as ModuleRuntime[]) registerRuntime(runtime.kind, moduleRuntimeImpl(runtime));
     } catch (err) {
       warn(`kind module ${path} skipped: ${errorMessage(err)}`);
     }

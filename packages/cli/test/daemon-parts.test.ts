@@ -384,7 +384,7 @@ describe('the tinyagi shim for agents', () => {
       '/h/run/bin',
       '/usr/bin',
     );
-    await invoke({ agentId: 'a', target: { adapter: 'mock', provider: 'mock' }, prompt: 'hi', systemPrompt: '', cwd: dir });
+    await invoke({ agentId: 'a', target: { runtime: 'mock', provider: 'mock' }, prompt: 'hi', systemPrompt: '', cwd: dir });
     expect(seen[0]?.env).toMatchObject({ PATH: '/h/run/bin:/usr/bin', TINYAGI_CLI: '/h/run/bin/tinyagi' });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The proof that an agent runtime is one registration (docs/kinds.md, "Runtimes"): a throw-away
  * runtime from a test folder (fixtures/throwaway-runtime/runtime.ts: a descriptor and a trivial
- * adapter), installed as a plugin's is (a module in TINYAGI_HOME/kinds/ exporting `runtimes`), is
+ * implementation), installed as a plugin's is (a module in TINYAGI_HOME/kinds/ exporting `runtimes`), is
  * accepted by settings validation (and an unregistered name refused with the list), listed in the
  * CLI's help, checked by doctor, served by GET /api/kinds, and an agent on it answers a message
  * through the daemon, run from source. Nothing else in the product names it. The CLI's commands

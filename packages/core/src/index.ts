@@ -58,7 +58,7 @@ export {
   invokeAgent,
   InvokeError,
   isInvokeError,
-  type InvokeAdapter,
+  type InvokeFn,
   type InvokeRequest,
   type InvokeResult,
   type InvokeTarget,
@@ -70,9 +70,9 @@ export {
   type ApprovalAnswer,
   type InvokeErrorKind,
 } from './invoker/index.ts';
-// A plugin's own agent runtime: its descriptor and adapter (docs/kinds.md, "Runtimes").
-export { registerRuntime } from './invoker/runtimes.ts';
-export type { RuntimeAdapter, RuntimeTarget, RuntimeTargetInput, RuntimeCustomTargetInput } from './invoker/runtime.ts';
+// A plugin's own agent runtime: its descriptor and implementation (docs/kinds.md, "Runtimes").
+export { registerRuntime } from './invoker/runtimes/index.ts';
+export type { RuntimeImpl, RuntimeTarget, RuntimeTargetInput, RuntimeCustomTargetInput } from './invoker/runtime.ts';
 // Warm sessions (docs/sessions.md): a runtime's live driver, and the daemon's pool of warm processes.
 export {
   sessionPool,

@@ -1,5 +1,5 @@
 /**
- * What the `acp` runtime knows of claude-agent-acp and codex-acp (adapters/acp-agents.ts): which
+ * What the `acp` runtime knows of claude-agent-acp and codex-acp (runtimes/acp-agents.ts): which
  * command lines start them, what their launch gets from permission_mode, whether they read
  * AGENTS.md, and codex-acp's rollout file read for usage and reply (lines in the shape Codex
  * 0.137, inside codex-acp 0.16.0, writes them; the real agents are driven in
@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acpAgentProfile, acpReadsAgentsMd, claudeRestoredCost, findCodexRollout, knownAcpAgent, parseRollout } from '../src/invoker/adapters/acp-agents.ts';
-import { acpRuntime } from '../src/invoker/adapters/acp.ts';
+import { acpAgentProfile, acpReadsAgentsMd, claudeRestoredCost, findCodexRollout, knownAcpAgent, parseRollout } from '../src/invoker/runtimes/acp-agents.ts';
+import { acpRuntime } from '../src/invoker/runtimes/acp.ts';
 import type { InvokeRequest } from '../src/invoker/types.ts';
 import { cliReadsAgentsMd } from '../src/invoker/workspace-instructions.ts';
 
@@ -25,7 +25,7 @@ const temp = (): string => {
 };
 
 const request = (command: string, permissionMode?: string, env: Record<string, string> = {}): InvokeRequest =>
-  ({ agentId: 'a', target: { adapter: 'acp', provider: 'acp', command, env, ...(permissionMode ? { permissionMode } : {}) } }) as unknown as InvokeRequest;
+  ({ agentId: 'a', target: { runtime: 'acp', provider: 'acp', command, env, ...(permissionMode ? { permissionMode } : {}) } }) as unknown as InvokeRequest;
 
 const tokenCount = (total: number, input: number, output: number, cached = 0): string =>
   JSON.stringify({

@@ -19,8 +19,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeCli } from '@tinyagi/test-kit';
 import { fakeLogEntries, invokeError } from './fixtures/fake-cli-log.ts';
 import { invokeAgent, resolveInvokeTarget, type InvokeRequest, type InvokeTarget } from '../src/invoker/index.ts';
-import { codexMissingVariableFailure, codexProviderStatus } from '../src/invoker/adapters/codex-config.ts';
-import { codexLiveDriver } from '../src/invoker/adapters/codex-live.ts';
+import { codexMissingVariableFailure, codexProviderStatus } from '../src/invoker/runtimes/codex-config.ts';
+import { codexLiveDriver } from '../src/invoker/runtimes/codex-live.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
 import { invokeLive } from '../src/invoker/live/live-adapter.ts';
 import { SessionPool } from '../src/invoker/live/pool.ts';
@@ -223,7 +223,7 @@ describe("codex's own refusal for a missing variable", () => {
   // Codex 0.169's words (checked with the real CLI); here a provider key that is empty in the
   // agent's environment makes the fake codex refuse the turn as the real one does.
   const blankKey = (live: boolean): InvokeRequest => {
-    const target: InvokeTarget = { adapter: 'codex', provider: 'custom:local', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k', ...(live ? { live: true } : {}) };
+    const target: InvokeTarget = { runtime: 'codex', provider: 'custom:local', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k', ...(live ? { live: true } : {}) };
     const req = request(target, 'hello');
     return { ...req, env: { ...req.env, TINYAGI_CODEX_API_KEY: '' } };
   };

@@ -19,7 +19,7 @@ import {
 } from '../src/config/index.ts';
 import { OLD_RUNTIME_NAMES, migrateRuntimeNames } from '../src/config/runtime-names.ts';
 import { customProviderRuntimes } from '../src/invoker/index.ts';
-import { runtimeKinds } from '../src/invoker/runtimes.ts';
+import { runtimeKinds } from '../src/invoker/runtimes/index.ts';
 
 /** Every name an agent's provider and a custom provider's harness take: the registered runtimes and the old names. */
 const PROVIDERS = [...runtimeKinds.names(), ...Object.keys(OLD_RUNTIME_NAMES.provider)];

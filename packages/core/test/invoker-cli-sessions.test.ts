@@ -48,7 +48,7 @@ afterEach(() => {
 function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli) },
+    target: { runtime: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli) },
     prompt,
     systemPrompt: 'You are the coder.',
     cwd: workspace,
@@ -160,7 +160,7 @@ describe.each(CLIS)('%s: a retried turn reaches the model once', (cli) => {
     [
       'an attempt the watchdog killed',
       'FAKE:hang-once',
-      { inactivityMs: 2000, target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } },
+      { inactivityMs: 2000, target: { runtime: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), killGraceMs: 200 } },
     ],
   ] as const)('after %s', async (_what, directive, limits) => {
     const first = await invokeAgent(request(cli, 'first message'));

@@ -43,7 +43,7 @@ afterEach(() => {
 function request(cli: Cli, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), env: { ANTHROPIC_API_KEY: 'sk-from-target' } },
+    target: { runtime: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), env: { ANTHROPIC_API_KEY: 'sk-from-target' } },
     prompt,
     systemPrompt: SYSTEM_PROMPT,
     cwd: workspace,
@@ -64,7 +64,7 @@ const USAGE: Record<Cli, { usage: { inputTokens: number; outputTokens: number };
   opencode: { usage: { inputTokens: 420, outputTokens: 40 }, costUsd: 0.0052 },
 };
 
-describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
+describe.each<Cli>(['claude', 'codex', 'opencode'])('%s runtime', (cli) => {
   it('streams text and tool use as progress, returns only the final answer, with usage and cost', async () => {
     const result = await invokeAgent(request(cli, 'FAKE:tool list the files'));
 
@@ -204,7 +204,7 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s adapter', (cli) => {
   });
 });
 
-describe('claude adapter specifics', () => {
+describe('claude-code runtime specifics', () => {
   it('starts a fresh session with an explicit uuid and passes model, permissions and the prompt file', async () => {
     await invokeAgent(request('claude', 'hi', { target: { ...request('claude', '').target, model: 'claude-opus-4-6' } }));
     const entry = logEntries()[0];
@@ -281,7 +281,7 @@ describe('claude adapter specifics', () => {
   });
 });
 
-describe('codex adapter specifics', () => {
+describe('codex runtime specifics', () => {
   it('sends the instructions with the first message of a thread, and again only when they changed', async () => {
     const first = await invokeAgent(request('codex', 'hello'));
     expect(first.instructionsHash).toMatch(/^[0-9a-f]{16}$/);
@@ -299,7 +299,7 @@ describe('codex adapter specifics', () => {
   });
 });
 
-describe('opencode adapter specifics', () => {
+describe('opencode runtime specifics', () => {
   it('declares the system prompt as an agent in a generated config and selects it', async () => {
     await invokeAgent(request('opencode', 'hi'));
     const entry = logEntries()[0];

@@ -30,10 +30,10 @@ async function serve(...handlers: Handler[]): Promise<ScriptedServer> {
   return server;
 }
 
-function request(adapter: 'openai' | 'anthropic', baseUrl: string, reports: QuotaReport[]): InvokeRequest {
+function request(api: 'openai' | 'anthropic', baseUrl: string, reports: QuotaReport[]): InvokeRequest {
   return {
     agentId: 'helper',
-    target: { adapter: `${adapter}-api`, provider: `custom:local-${adapter}`, model: 'test-model', baseUrl, apiKey: 'sk-test' },
+    target: { runtime: `${api}-api`, provider: `custom:local-${api}`, model: 'test-model', baseUrl, apiKey: 'sk-test' },
     prompt: 'hi',
     systemPrompt: 'You are helpful.',
     cwd: workspace,

@@ -28,10 +28,10 @@ async function serve(...handlers: Handler[]): Promise<ScriptedServer> {
   return server;
 }
 
-function request(adapter: 'openai' | 'anthropic', baseUrl: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
+function request(api: 'openai' | 'anthropic', baseUrl: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'helper',
-    target: { adapter: `${adapter}-api`, provider: `custom:local-${adapter}`, model: 'test-model', baseUrl, apiKey: 'sk-test' },
+    target: { runtime: `${api}-api`, provider: `custom:local-${api}`, model: 'test-model', baseUrl, apiKey: 'sk-test' },
     prompt: 'What is six times seven?',
     systemPrompt: 'You are helpful.',
     cwd: workspace,
@@ -61,7 +61,7 @@ function texts(): string[] {
   return events.flatMap((e) => (e.type === 'text' ? [e.text] : []));
 }
 
-describe('openai-compatible adapter', () => {
+describe('openai-api runtime', () => {
   it('streams text deltas as progress and returns the answer with usage', async () => {
     const s = await serve((_req, res) => sendSse(res, [openAi.text('It is '), openAi.text('42.'), openAi.finish('stop'), openAi.usage(31, 4), openAi.done]));
     const result = await invokeAgent(request('openai', `${s.url}/v1`));
@@ -293,7 +293,7 @@ describe('openai-compatible adapter', () => {
   });
 });
 
-describe('anthropic-compatible adapter', () => {
+describe('anthropic-api runtime', () => {
   it('streams text and reports usage from message_start and message_delta', async () => {
     const s = await serve((_req, res) =>
       sendSse(res, [

@@ -29,10 +29,10 @@ const script: MockScriptSpec = {
   ],
 };
 
-describe('mock adapter activity', () => {
+describe('mock runtime activity', () => {
   it('emits tool calls with ids, results, plans and usage in script order', async () => {
     const events: InvokeProgress[] = [];
-    const result = await invokeAgent({ agentId: 'demo', target: { adapter: 'mock', provider: 'mock', mock: script }, prompt: 'fix it', systemPrompt: '', cwd: '/tmp', onEvent: (e) => events.push(e) });
+    const result = await invokeAgent({ agentId: 'demo', target: { runtime: 'mock', provider: 'mock', mock: script }, prompt: 'fix it', systemPrompt: '', cwd: '/tmp', onEvent: (e) => events.push(e) });
     expect(result.text).toBe('fixed');
     expect(events.filter((e) => e.type !== 'text')).toEqual([
       {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec, type SpawnAgentArgs } from '../src/invoker/index.ts';
-import { mockGateDir } from '../src/invoker/adapters/mock-gate.ts';
+import { mockGateDir } from '../src/invoker/runtimes/mock-gate.ts';
 import { checkAgentConfig } from '../src/config/index.ts';
 
 let workspace: string;
@@ -25,7 +25,7 @@ afterEach(() => {
 function request(mock: MockScriptSpec, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'demo',
-    target: { adapter: 'mock', provider: 'mock', mock },
+    target: { runtime: 'mock', provider: 'mock', mock },
     prompt,
     systemPrompt: 'system text',
     cwd: workspace,
@@ -44,7 +44,7 @@ async function invokeError(promise: Promise<unknown>): Promise<InvokeError> {
   throw new Error('expected the invocation to fail');
 }
 
-describe('mock adapter', () => {
+describe('mock runtime', () => {
   it('answers with a default reply that says it is the mock, and estimates usage', async () => {
     const result = await invokeAgent(request({}, 'hello there'));
     expect(result.text).toBe('[mock] demo: received "hello there"');
@@ -284,7 +284,7 @@ describe('mock adapter', () => {
     const invoker = new URL('../src/invoker/index.ts', import.meta.url).href;
     const script = `
       import { invokeAgent } from ${JSON.stringify(invoker)};
-      await invokeAgent({ agentId: 'demo', target: { adapter: 'mock', provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'crash' }] } },
+      await invokeAgent({ agentId: 'demo', target: { runtime: 'mock', provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'crash' }] } },
         prompt: 'boom', systemPrompt: '', cwd: process.cwd() });
       console.log('survived');
     `;

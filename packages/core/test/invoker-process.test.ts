@@ -27,7 +27,7 @@ afterEach(() => {
 function request(cli: 'claude' | 'codex' | 'opencode', prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'worker',
-    target: { adapter: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), killGraceMs: 300 },
+    target: { runtime: cli === 'claude' ? 'claude-code' : cli, provider: 'test', command: fakeCli(cli), killGraceMs: 300 },
     prompt,
     systemPrompt: 'You are a worker.',
     cwd: workspace,

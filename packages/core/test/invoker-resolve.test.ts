@@ -1,6 +1,6 @@
 /**
- * From settings to invoke targets (adapters, aliases, limits, credentials), session keys, the
- * adapter registry, and reading reset hints out of provider messages.
+ * From settings to invoke targets (runtimes, aliases, limits, credentials), session keys, the
+ * runtime registry, and reading reset hints out of provider messages.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,11 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/config/schema.ts';
 import { parseRetryAfterHeader, parseRetryAfterText } from '../src/invoker/invoke-error.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { invokeAgent, InvokeError, resolveInvokeTarget, sessionKeyFor, type InvokeAdapter, type InvokeRequest } from '../src/invoker/index.ts';
-import { registerRuntime } from '../src/invoker/runtimes.ts';
+import { invokeAgent, InvokeError, resolveInvokeTarget, sessionKeyFor, type InvokeFn, type InvokeRequest } from '../src/invoker/index.ts';
+import { registerRuntime } from '../src/invoker/runtimes/index.ts';
 
-/** A plugin's runtime: a descriptor and an adapter that only invokes. */
-function registerPlugin(name: string, invoke: InvokeAdapter): () => void {
+/** A plugin's runtime: a descriptor and an implementation that only invokes. */
+function registerPlugin(name: string, invoke: InvokeFn): () => void {
   const capabilities = { keepsSession: false, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: false, usesTools: false };
   const kind = defineRuntimeKind({
     name,
@@ -59,7 +59,7 @@ describe('resolveInvokeTarget', () => {
       agents: { coder: { provider: 'anthropic', model: 'opus', timeout_s: 90, inactivity_s: 30, start_grace_s: 240 } },
     };
     expect(resolveInvokeTarget(settings, 'coder', DAEMON_ENV)).toEqual({
-      adapter: 'claude-code',
+      runtime: 'claude-code',
       provider: 'claude-code',
       model: 'claude-opus-4-6',
       env: { CLAUDE_CONFIG_DIR: '/home/me/.claude-work', CLAUDE_CODE_OAUTH_TOKEN: 'oauth-tok' },
@@ -78,7 +78,7 @@ describe('resolveInvokeTarget', () => {
 
     const bare: Settings = { agents: { a: { model: 'sonnet' } } };
     const target = resolveInvokeTarget(bare, 'a', DAEMON_ENV);
-    expect(target).toMatchObject({ adapter: 'claude-code', provider: 'claude-code', model: 'claude-sonnet-4-6', timeoutMs: 1_800_000, inactivityMs: 180_000 });
+    expect(target).toMatchObject({ runtime: 'claude-code', provider: 'claude-code', model: 'claude-sonnet-4-6', timeoutMs: 1_800_000, inactivityMs: 180_000 });
     expect(target.env).toEqual({ CLAUDE_CONFIG_DIR: '/home/me/.claude-work', ANTHROPIC_API_KEY: 'sk-ant-from-env' });
   });
 
@@ -93,7 +93,7 @@ describe('resolveInvokeTarget', () => {
     };
     // codex exec 0.169 reads CODEX_API_KEY, not OPENAI_API_KEY.
     expect(resolveInvokeTarget(settings, 'o', DAEMON_ENV)).toMatchObject({
-      adapter: 'codex',
+      runtime: 'codex',
       model: 'gpt-5-codex',
       env: { CODEX_API_KEY: 'sk-openai-settings' },
     });
@@ -102,9 +102,9 @@ describe('resolveInvokeTarget', () => {
       OPENAI_BASE_URL: 'https://gw.example/v1',
     });
     const opencode = resolveInvokeTarget(settings, 'c', DAEMON_ENV);
-    expect(opencode).toMatchObject({ adapter: 'opencode', model: 'opencode/claude-sonnet-4-6' });
+    expect(opencode).toMatchObject({ runtime: 'opencode', model: 'opencode/claude-sonnet-4-6' });
     expect(opencode.env).toEqual({ ANTHROPIC_API_KEY: 'sk-ant-from-env', OPENAI_API_KEY: 'sk-openai-settings' });
-    expect(resolveInvokeTarget(settings, 'm', DAEMON_ENV)).toMatchObject({ adapter: 'mock', mock: { reply: 'hi' } });
+    expect(resolveInvokeTarget(settings, 'm', DAEMON_ENV)).toMatchObject({ runtime: 'mock', mock: { reply: 'hi' } });
   });
 
   it('never passes unrelated daemon secrets to an agent', () => {
@@ -130,24 +130,24 @@ describe('resolveInvokeTarget', () => {
       },
     };
     const proxy = resolveInvokeTarget(settings, 'p', DAEMON_ENV);
-    expect(proxy).toMatchObject({ adapter: 'claude-code', provider: 'custom:proxy', model: 'opus' });
+    expect(proxy).toMatchObject({ runtime: 'claude-code', provider: 'custom:proxy', model: 'opus' });
     // The daemon's own ANTHROPIC_API_KEY must not reach a CLI pointed at another endpoint.
     expect(proxy.env).toEqual({
       CLAUDE_CONFIG_DIR: '/home/me/.claude-work',
       ANTHROPIC_BASE_URL: 'https://proxy.example/anthropic',
       ANTHROPIC_AUTH_TOKEN: 'proxy-key',
     });
-    // Codex reads a provider's URL from its config only: the adapter makes it a model_providers entry.
+    // Codex reads a provider's URL from its config only: the runtime makes it a model_providers entry.
     const azure = resolveInvokeTarget(settings, 'z', DAEMON_ENV);
-    expect(azure).toMatchObject({ adapter: 'codex', model: 'gpt-5', baseUrl: 'https://azure.example/v1', apiKey: 'az-key' });
+    expect(azure).toMatchObject({ runtime: 'codex', model: 'gpt-5', baseUrl: 'https://azure.example/v1', apiKey: 'az-key' });
     expect(azure.env).toEqual({});
     expect(resolveInvokeTarget(settings, 'l', DAEMON_ENV)).toMatchObject({
-      adapter: 'openai-api',
+      runtime: 'openai-api',
       model: 'qwen',
       baseUrl: 'http://127.0.0.1:8080/v1',
       apiKey: 'none',
     });
-    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ adapter: 'anthropic-api', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
+    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ runtime: 'anthropic-api', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
   });
 
   it('takes the new runtime names, in agents and in custom providers alike', () => {
@@ -163,11 +163,11 @@ describe('resolveInvokeTarget', () => {
         p: { provider: 'custom:cc' },
       },
     };
-    expect(resolveInvokeTarget(settings, 'c', DAEMON_ENV)).toMatchObject({ adapter: 'claude-code', provider: 'claude-code', model: 'claude-opus-4-6' });
-    expect(resolveInvokeTarget(settings, 'd', DAEMON_ENV)).toMatchObject({ adapter: 'codex', provider: 'codex' });
+    expect(resolveInvokeTarget(settings, 'c', DAEMON_ENV)).toMatchObject({ runtime: 'claude-code', provider: 'claude-code', model: 'claude-opus-4-6' });
+    expect(resolveInvokeTarget(settings, 'd', DAEMON_ENV)).toMatchObject({ runtime: 'codex', provider: 'codex' });
     // The HTTP runtimes named directly: the vendor's public API, with models.<vendor>'s key (else the daemon's variable).
     expect(resolveInvokeTarget(settings, 'h', DAEMON_ENV)).toEqual({
-      adapter: 'anthropic-api',
+      runtime: 'anthropic-api',
       provider: 'anthropic-api',
       model: 'claude-sonnet-4-6',
       apiKey: 'sk-ant-settings',
@@ -175,9 +175,9 @@ describe('resolveInvokeTarget', () => {
       inactivityMs: 180_000,
       startGraceMs: 180_000,
     });
-    expect(resolveInvokeTarget(settings, 'o', DAEMON_ENV)).toMatchObject({ adapter: 'openai-api', model: 'gpt-5', apiKey: 'sk-openai-from-env' });
-    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ adapter: 'anthropic-api', provider: 'custom:gw', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
-    expect(resolveInvokeTarget(settings, 'p', DAEMON_ENV)).toMatchObject({ adapter: 'claude-code', env: { ANTHROPIC_BASE_URL: 'https://proxy.example' } });
+    expect(resolveInvokeTarget(settings, 'o', DAEMON_ENV)).toMatchObject({ runtime: 'openai-api', model: 'gpt-5', apiKey: 'sk-openai-from-env' });
+    expect(resolveInvokeTarget(settings, 'g', DAEMON_ENV)).toMatchObject({ runtime: 'anthropic-api', provider: 'custom:gw', baseUrl: 'https://gw.example', apiKey: 'gw-key' });
+    expect(resolveInvokeTarget(settings, 'p', DAEMON_ENV)).toMatchObject({ runtime: 'claude-code', env: { ANTHROPIC_BASE_URL: 'https://proxy.example' } });
   });
 
   it('rejects unknown agents and providers permanently, with a hint', () => {
@@ -212,18 +212,18 @@ describe('runtime registry', () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  function request(adapter: string): InvokeRequest {
-    return { agentId: 'p', target: { adapter, provider: 'plugin' }, prompt: 'ping', systemPrompt: '', cwd: workspace };
+  function request(runtime: string): InvokeRequest {
+    return { agentId: 'p', target: { runtime, provider: 'plugin' }, prompt: 'ping', systemPrompt: '', cwd: workspace };
   }
 
-  it('dispatches to a registered plugin adapter until it is unregistered', async () => {
+  it('dispatches to a registered plugin runtime until it is unregistered', async () => {
     const unregister = registerPlugin('echo-plugin', async (req) => ({ text: `echo: ${req.prompt}` }));
     expect(await invokeAgent(request('echo-plugin'))).toEqual({ text: 'echo: ping' });
     unregister();
     await expect(invokeAgent(request('echo-plugin'))).rejects.toMatchObject({ kind: 'permanent', code: 'PROVIDER_NOT_FOUND' });
   });
 
-  it('turns anything a plugin adapter throws into a retryable InvokeError', async () => {
+  it('turns anything a plugin runtime throws into a retryable InvokeError', async () => {
     const unregister = registerPlugin('broken-plugin', async () => {
       throw new TypeError('socket hang up');
     });

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { AgentSettingsSchema } from '@tinyagi/client/contract';
 import { FAKE_BIN_DIR, fakeCli } from '@tinyagi/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acpDriver, invokeAcpOnce } from '../src/invoker/adapters/acp.ts';
-import { invokeOpencode, opencodeLiveDriver } from '../src/invoker/adapters/opencode.ts';
+import { acpDriver, invokeAcpOnce } from '../src/invoker/runtimes/acp.ts';
+import { invokeOpencode, opencodeLiveDriver } from '../src/invoker/runtimes/opencode.ts';
 import { InvokeError, spendOf } from '../src/invoker/invoke-error.ts';
 import { invokeLive } from '../src/invoker/live/live-adapter.ts';
 import { SessionPool } from '../src/invoker/live/pool.ts';
@@ -49,8 +49,8 @@ type Flavour = 'acp' | 'opencode';
 function request(flavour: Flavour, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   const target =
     flavour === 'acp'
-      ? { adapter: 'acp', provider: 'acp', command: join(FAKE_BIN_DIR, 'fake-acp'), args: ['--experimental-acp'], env: {}, live: true }
-      : { adapter: 'opencode', provider: 'custom:standin', command: fakeCli('opencode'), model: 'gpt-5.1', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-test', env: {}, live: true };
+      ? { runtime: 'acp', provider: 'acp', command: join(FAKE_BIN_DIR, 'fake-acp'), args: ['--experimental-acp'], env: {}, live: true }
+      : { runtime: 'opencode', provider: 'custom:standin', command: fakeCli('opencode'), model: 'gpt-5.1', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-test', env: {}, live: true };
   return {
     agentId: 'coder',
     target,

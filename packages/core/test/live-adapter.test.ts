@@ -38,7 +38,7 @@ function request(prompt: string, more: Partial<InvokeRequest> = {}, resumeId?: s
   const events: InvokeProgress[] = [];
   return {
     agentId: 'coder',
-    target: { adapter: 'fake-live', provider: 'fake-live', killGraceMs: 2_000, env: { PATH: process.env.PATH ?? '' } },
+    target: { runtime: 'fake-live', provider: 'fake-live', killGraceMs: 2_000, env: { PATH: process.env.PATH ?? '' } },
     prompt,
     systemPrompt: '',
     cwd: dir,

@@ -1,5 +1,5 @@
 /**
- * The Claude Code live driver (adapters/claude-live.ts) through invokeLive and a session pool of
+ * The Claude Code live driver (runtimes/claude-live.ts) through invokeLive and a session pool of
  * its own, against the fake CLI's stream-json mode (@tinyagi/test-kit bin/claude-stream.cjs,
  * checked against the real CLI: docs/sessions.md). Real subprocesses, real temp workspaces.
  */
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeCli, waitFor } from '@tinyagi/test-kit';
-import { claudeLiveDriver } from '../src/invoker/adapters/claude-live.ts';
+import { claudeLiveDriver } from '../src/invoker/runtimes/claude-live.ts';
 import { InvokeError, spendOf } from '../src/invoker/invoke-error.ts';
 import { invokeLive } from '../src/invoker/live/live-adapter.ts';
 import { SessionPool } from '../src/invoker/live/pool.ts';
@@ -45,7 +45,7 @@ afterEach(async () => {
 function request(prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: 'claude-code', provider: 'test', command: fakeCli('claude'), env: { ANTHROPIC_API_KEY: 'sk-from-target' }, live: true, killGraceMs: 3_000 },
+    target: { runtime: 'claude-code', provider: 'test', command: fakeCli('claude'), env: { ANTHROPIC_API_KEY: 'sk-from-target' }, live: true, killGraceMs: 3_000 },
     prompt,
     systemPrompt: 'You are the coder of team alpha.',
     cwd: workspace,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { fakeCli, waitFor } from '@tinyagi/test-kit';
 import { fakeLogEntries } from './fixtures/fake-cli-log.ts';
-import { codexLiveDriver } from '../src/invoker/adapters/codex-live.ts';
+import { codexLiveDriver } from '../src/invoker/runtimes/codex-live.ts';
 import { invokeLive } from '../src/invoker/live/live-adapter.ts';
 import { SessionPool } from '../src/invoker/live/pool.ts';
 import type { InvokeProgress, InvokeRequest, InvokeResult } from '../src/invoker/types.ts';
@@ -55,7 +55,7 @@ const traceparentOf = (run: number) => `00-${'4bf92f3577b34da6a3ce929d0e0e4736'}
 function request(run: number, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000 },
+    target: { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000 },
     prompt,
     systemPrompt: 'You are the coder.',
     cwd: workspace,

@@ -1,5 +1,5 @@
 /**
- * The Codex live driver (adapters/codex-live.ts) against test-kit's fake `codex app-server`
+ * The Codex live driver (runtimes/codex-live.ts) against test-kit's fake `codex app-server`
  * (bin/codex, written from the 0.169 schema and checked against the real app-server): real
  * subprocesses through the real session pool and invokeLive. Turns on one warm pid, usage per
  * model call, tool/plan/quota events, steering into the running turn, interrupt keeping the
@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeCli, waitFor } from '@tinyagi/test-kit';
 import { fakeLogEntries } from './fixtures/fake-cli-log.ts';
-import { answerServerRequest, codexLiveDriver, codexQuotaReport, turnFailure } from '../src/invoker/adapters/codex-live.ts';
-import { codexRuntime } from '../src/invoker/adapters/codex.ts';
+import { answerServerRequest, codexLiveDriver, codexQuotaReport, turnFailure } from '../src/invoker/runtimes/codex-live.ts';
+import { codexRuntime } from '../src/invoker/runtimes/codex.ts';
 import { InvokeError, spendOf } from '../src/invoker/invoke-error.ts';
 import { invokeLive } from '../src/invoker/live/live-adapter.ts';
 import { SessionPool } from '../src/invoker/live/pool.ts';
@@ -60,7 +60,7 @@ const starts = (): number[] => log().flatMap((e) => (e.event === 'start' ? [e.pi
 function request(prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { adapter: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000 },
+    target: { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000 },
     prompt,
     systemPrompt: SYSTEM_PROMPT,
     cwd: workspace,
@@ -280,7 +280,7 @@ describe('codex live driver', () => {
 
   it('permission_mode ask: the thread runs untrusted in the workspace sandbox and each approval request goes to askApproval (a denial declines, its reason steered into the turn)', async () => {
     const asked: unknown[] = [];
-    const target = { adapter: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
+    const target = { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
     const denied = await invokeLive(
       codexLiveDriver,
       request('FAKE:ask-approval delete the build', {
@@ -303,7 +303,7 @@ describe('codex live driver', () => {
 
   it("permission_mode ask: codex's approval of an MCP tool call goes to askApproval as mcp__<server>__<tool> (allowed: accepted; denied: declined); without an approval step it is accepted", async () => {
     const asked: unknown[] = [];
-    const target = { adapter: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
+    const target = { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
     const allowed = await invokeLive(
       codexLiveDriver,
       request('FAKE:ask-mcp=tinyagi/call_agent ask beta', {
@@ -339,9 +339,9 @@ describe('codex live driver', () => {
   });
 });
 
-describe('codex spawn adapter (exec --json) shares the item parsing', () => {
+describe('codex per-message run (exec --json) shares the item parsing', () => {
   it('tool calls carry id, kind and title; results their id and output', async () => {
-    await codexRuntime.invoke({ ...request('FAKE:tool list'), target: { adapter: 'codex', provider: 'test', command: fakeCli('codex') } });
+    await codexRuntime.invoke({ ...request('FAKE:tool list'), target: { runtime: 'codex', provider: 'test', command: fakeCli('codex') } });
     expect(events).toContainEqual({ type: 'tool', name: 'shell', input: { command: "bash -lc 'ls'" }, id: 'item_1', kind: 'command', title: "bash -lc 'ls'" });
     expect(events).toContainEqual({ type: 'tool_result', name: 'shell', ok: true, id: 'item_1', output: 'notes.md\n' });
   });

@@ -46,11 +46,11 @@ function quotaEvents() {
 
 describe('quota accounts', () => {
   it('is the runtime and a hash of the credentials: same key, same account; the secret never shows', () => {
-    const one = quotaAccount({ adapter: 'claude-code', provider: 'claude-code', env: { ANTHROPIC_API_KEY: 'sk-ant-secret-1', PATH: '/x' } });
-    const same = quotaAccount({ adapter: 'claude-code', provider: 'claude-code', env: { PATH: '/y', ANTHROPIC_API_KEY: 'sk-ant-secret-1' } });
-    const other = quotaAccount({ adapter: 'claude-code', provider: 'claude-code', env: { ANTHROPIC_API_KEY: 'sk-ant-secret-2' } });
-    const otherHome = quotaAccount({ adapter: 'codex', provider: 'codex', env: { CODEX_HOME: '/home/x/.codex-a' } });
-    const ambient = quotaAccount({ adapter: 'codex', provider: 'codex' });
+    const one = quotaAccount({ runtime: 'claude-code', provider: 'claude-code', env: { ANTHROPIC_API_KEY: 'sk-ant-secret-1', PATH: '/x' } });
+    const same = quotaAccount({ runtime: 'claude-code', provider: 'claude-code', env: { PATH: '/y', ANTHROPIC_API_KEY: 'sk-ant-secret-1' } });
+    const other = quotaAccount({ runtime: 'claude-code', provider: 'claude-code', env: { ANTHROPIC_API_KEY: 'sk-ant-secret-2' } });
+    const otherHome = quotaAccount({ runtime: 'codex', provider: 'codex', env: { CODEX_HOME: '/home/x/.codex-a' } });
+    const ambient = quotaAccount({ runtime: 'codex', provider: 'codex' });
     expect(one.key).toBe(same.key);
     expect(one.key).not.toBe(other.key);
     expect(one.key).toMatch(/^claude-code:[0-9a-f]{12}$/);
@@ -58,7 +58,7 @@ describe('quota accounts', () => {
     expect(otherHome.key).not.toBe(ambient.key);
     expect(ambient).toEqual({ key: 'codex:default', runtime: 'codex', label: 'codex · default login' });
     // A custom provider's base URL and key are the account too.
-    const custom = quotaAccount({ adapter: 'codex', provider: 'custom:local', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'k' });
+    const custom = quotaAccount({ runtime: 'codex', provider: 'custom:local', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'k' });
     expect(custom.label).toMatch(/^codex \(custom:local\) · [0-9a-f]{12}$/);
   });
 });
@@ -205,7 +205,7 @@ describe('fallback_provider in settings', () => {
     };
     expect(validateSettings(good).ok).toBe(true);
     const b = new QuotaBoard({ store: s.quotas, events: s.events, getSettings: () => good as unknown as Settings, env: {} });
-    expect(b.fallbackOf('a')).toMatchObject({ adapter: 'openai-api', provider: 'custom:alt', model: 'alt-model', baseUrl: 'http://127.0.0.1:9/v1' });
+    expect(b.fallbackOf('a')).toMatchObject({ runtime: 'openai-api', provider: 'custom:alt', model: 'alt-model', baseUrl: 'http://127.0.0.1:9/v1' });
     expect(b.fallbackOf('nobody')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The lint rule of docs/kinds.md: runtime names are listed in one place, the registry (each
- * runtime's descriptor beside its adapter, registered in invoker/runtimes.ts; the old names'
+ * runtime's descriptor beside its adapter, registered in invoker/runtimes/index.ts; the old names'
  * per-key table in config/runtime-names.ts). Any other list of them in production code (an array
  * of names, a union type of them, a switch with a case per runtime) is a list someone has to keep
  * by hand, and it goes stale the day a runtime is added; derive it from `runtimeKinds` instead.
@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runtimeKinds } from '../src/invoker/runtimes.ts';
+import { runtimeKinds } from '../src/invoker/runtimes/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Production sources: every package's src/ and TinyOffice's pages, components and lib. */
@@ -22,7 +22,7 @@ const SOURCE_DIRS = [
   'apps/tinyoffice/lib',
 ];
 /** Where runtime names are written down on purpose. */
-const ALLOWED = [/^packages\/core\/src\/invoker\/adapters\//, /^packages\/core\/src\/invoker\/runtimes\.ts$/, /^packages\/core\/src\/config\/runtime-names\.ts$/];
+const ALLOWED = [/^packages\/core\/src\/invoker\/runtimes\//, /^packages\/core\/src\/config\/runtime-names\.ts$/];
 
 /** The names a list would hold: the registered runtimes, and `claude` (the old harness name, also Claude Code's command). */
 const NAMES = new Set([...runtimeKinds.names(), 'claude']);
@@ -59,7 +59,7 @@ describe('runtime names are listed only in the registry', () => {
     expect(runtimeNameLists("const provider = cli?.provider ?? 'mock'; const x = ['anthropic', 'openai'];")).toEqual([]);
   });
 
-  it('finds none in production code outside the descriptors, runtimes.ts and the old names table', () => {
+  it('finds none in production code outside the descriptors, runtimes/index.ts and the old names table', () => {
     const files = SOURCE_DIRS.flatMap(sourceFiles).filter((file) => !ALLOWED.some((re) => re.test(file)));
     expect(files.length).toBeGreaterThan(200);
     const offenders = files.flatMap((file) => runtimeNameLists(readFileSync(join(ROOT, file), 'utf8')).map((what) => `${relative('.', file)}: ${what}`));

@@ -90,7 +90,7 @@ describe('a warm session', () => {
     const driver = fakeLiveDriver({ env: { FAKE_LIVE_STATE: dir, ...env } }) as unknown as LiveDriver;
     const req: InvokeRequest = {
       agentId: 'coder',
-      target: { adapter: 'fake-live', provider: 'fake-live', killGraceMs: 2_000, startGraceMs: GRACE_MS, env: { PATH: process.env.PATH ?? '' } },
+      target: { runtime: 'fake-live', provider: 'fake-live', killGraceMs: 2_000, startGraceMs: GRACE_MS, env: { PATH: process.env.PATH ?? '' } },
       prompt,
       systemPrompt: '',
       cwd: dir,

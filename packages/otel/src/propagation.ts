@@ -19,7 +19,7 @@ function traceparent(context: RunTraceContext): string {
 
 interface RequestWithEnv {
   agentId?: string | undefined;
-  target?: { adapter?: string | undefined } | undefined;
+  target?: { runtime?: string | undefined } | undefined;
   env?: Record<string, string> | undefined;
 }
 
@@ -35,7 +35,7 @@ function pairs(record: Record<string, string>): string {
  * with the run's ids as resource attributes so its data can be found from the run:
  * - every CLI: the standard OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL / _HEADERS,
  *   OTEL_RESOURCE_ATTRIBUTES (`gen_ai.conversation.id`, `gen_ai.agent.id`, `tinyagi.run.id`), and
- *   TINYAGI_CLI_TELEMETRY=1, which the Codex adapter turns into Codex's `[otel]` settings (Codex
+ *   TINYAGI_CLI_TELEMETRY=1, which the Codex runtime turns into Codex's `[otel]` settings (Codex
  *   reads its exporters from its config, not from these variables); with capture_content
  *   OTEL_LOG_USER_PROMPTS=1 (the prompt in the CLI's own events);
  * - Claude Code (`claude-code`): CLAUDE_CODE_ENABLE_TELEMETRY=1 with the OTLP metrics and logs
@@ -43,7 +43,7 @@ function pairs(record: Record<string, string>): string {
  *   whose interaction span takes TRACEPARENT as its parent; prompts and tool details
  *   (OTEL_LOG_USER_PROMPTS, OTEL_LOG_TOOL_DETAILS) only with capture_content.
  */
-export function cliTelemetryEnv(config: CliTelemetryConfig, adapter: string | undefined, ids: { conversationId: string; runId: string; agentId?: string | undefined }): Record<string, string> {
+export function cliTelemetryEnv(config: CliTelemetryConfig, runtime: string | undefined, ids: { conversationId: string; runId: string; agentId?: string | undefined }): Record<string, string> {
   const env: Record<string, string> = {
     TINYAGI_CLI_TELEMETRY: '1',
     OTEL_EXPORTER_OTLP_ENDPOINT: config.endpoint,
@@ -55,9 +55,9 @@ export function cliTelemetryEnv(config: CliTelemetryConfig, adapter: string | un
     }),
   };
   if (config.headers && Object.keys(config.headers).length > 0) env['OTEL_EXPORTER_OTLP_HEADERS'] = pairs(config.headers);
-  // Prompts in the CLI's own events only with capture_content (Claude Code reads this; the Codex adapter makes it `otel.log_user_prompt`).
+  // Prompts in the CLI's own events only with capture_content (Claude Code reads this; the Codex runtime makes it `otel.log_user_prompt`).
   if (config.captureContent) env['OTEL_LOG_USER_PROMPTS'] = '1';
-  if (adapter === 'claude-code') {
+  if (runtime === 'claude-code') {
     Object.assign(env, {
       CLAUDE_CODE_ENABLE_TELEMETRY: '1',
       CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1',
@@ -92,7 +92,7 @@ export function withTraceContext<Req extends RequestWithEnv, Res>(
     if (!runId || !conversationId) return invoke(req);
     const context = contextOf(conversationId, runId);
     // The CLI's own telemetry only for a sampled conversation: its spans would have no parent otherwise.
-    const extra = cliTelemetry && context.sampled ? cliTelemetryEnv(cliTelemetry, req.target?.adapter, { conversationId, runId, agentId: req.agentId }) : {};
+    const extra = cliTelemetry && context.sampled ? cliTelemetryEnv(cliTelemetry, req.target?.runtime, { conversationId, runId, agentId: req.agentId }) : {};
     return invoke({ ...req, env: { ...req.env, ...extra, TRACEPARENT: traceparent(context) } });
   };
 }

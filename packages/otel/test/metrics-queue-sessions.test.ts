@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerRuntime, sessionPool, type LiveDriver, type RuntimeAdapter, type Settings } from '@tinyagi/core';
+import { registerRuntime, sessionPool, type LiveDriver, type RuntimeImpl, type Settings } from '@tinyagi/core';
 import { fakeLiveDriver, fakeLiveOnce } from '@tinyagi/test-kit/fake-live-driver';
 import { waitFor } from '@tinyagi/test-kit';
 import { agentsFromSettings, createMetricsObserver } from '../src/index.ts';
@@ -43,7 +43,7 @@ beforeAll(() => {
       invoke: (req) => fakeLiveOnce(req, { FAKE_LIVE_STATE: dir }),
       target: () => ({}),
       live: fakeLiveDriver({ env: { FAKE_LIVE_STATE: dir } }) as unknown as LiveDriver,
-    } satisfies RuntimeAdapter,
+    } satisfies RuntimeImpl,
   );
 });
 afterEach(async () => {

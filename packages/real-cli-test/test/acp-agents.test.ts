@@ -1,6 +1,6 @@
 /**
  * ACP agents other than OpenCode (issue 48 §4) through TinyAGI's generic `acp` runtime (warm
- * sessions, adapters/acp.ts and acp-agents.ts), as their users configure them, against the
+ * sessions,, runtimes/acp.ts and acp-agents.ts), as their users configure them, against the
  * stand-in model server on one daemon: the real claude-agent-acp 0.101.0 (the Claude Agent SDK's
  * Claude Code on Anthropic's Messages API, ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY named in its
  * env_passthrough) and codex-acp 0.16.0 (Codex on the Responses API, a provider in the user's

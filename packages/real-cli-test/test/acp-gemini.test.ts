@@ -1,6 +1,6 @@
 /**
  * Gemini CLI as an ACP agent (issue 48 §4): the real `gemini --acp` of @google/gemini-cli 0.61.0
- * through TinyAGI's generic `acp` runtime (warm sessions, adapters/acp.ts), configured as its
+ * through TinyAGI's generic `acp` runtime (warm sessions,, runtimes/acp.ts), configured as its
  * users configure it — GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL named in env_passthrough (a
  * gateway: the test kit's Gemini API stand-in), the model and no usage statistics in the user's
  * ~/.gemini/settings.json (one agent chooses another model with TinyAGI's `model`:

@@ -36,7 +36,7 @@ it("codex's first turn waits for TinyAGI's MCP server when it is slow to start: 
     const started = Date.now();
     const result = await invokeAgent({
       agentId: 'alpha',
-      target: { adapter: 'codex', provider: 'custom:standin', model: 'gpt-5.1', command: CODEX, baseUrl: `${model.url}/v1`, apiKey: PROVIDER_KEY, timeoutMs: 120_000 },
+      target: { runtime: 'codex', provider: 'custom:standin', model: 'gpt-5.1', command: CODEX, baseUrl: `${model.url}/v1`, apiKey: PROVIDER_KEY, timeoutMs: 120_000 },
       prompt: `${marker} is the weather tool there?`,
       systemPrompt: 'You are alpha.',
       cwd: workspace,

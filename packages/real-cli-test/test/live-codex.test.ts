@@ -1,7 +1,7 @@
 /**
  * Codex 0.169 as a live session (issue 35), with the real CLI: the agents run with
  * `process: "warm"`, so the daemon keeps one `codex app-server` per session and speaks JSON-RPC
- * to it (core's adapters/codex-live.ts). Checked here: five turns of one conversation on one warm
+ * to it (core's, runtimes/codex-live.ts). Checked here: five turns of one conversation on one warm
  * process (its pid, read from /proc, never changes), with the usage of each call what the stand-in
  * served and the instructions once per request; operator input injected mid-turn reaching the
  * model inside the same turn (`turn/steer`); a cancel interrupting the turn (`turn/interrupt`)

@@ -503,7 +503,7 @@ describe('conversations and runs', () => {
     );
     // What each command does for this run's provider, before it is used.
     const capabilities = await h.client.getRunSteering({ params: { id: running.id } });
-    expect(capabilities).toMatchObject({ runId: running.id, agentId: 'coder', adapter: 'mock', status: 'running', paused: false });
+    expect(capabilities).toMatchObject({ runId: running.id, agentId: 'coder', runtime: 'mock', status: 'running', paused: false });
     expect(capabilities.commands.map((c) => [c.command, c.allowed, c.midTurn])).toEqual([
       ['pause', true, true],
       ['resume', true, false],

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { registerRuntime, sessionPool, type LiveDriver, type RuntimeAdapter } from '@tinyagi/core';
+import { registerRuntime, sessionPool, type LiveDriver, type RuntimeImpl } from '@tinyagi/core';
 import { fakeLiveDriver, fakeLiveOnce } from '@tinyagi/test-kit/fake-live-driver';
 import { waitFor } from '@tinyagi/test-kit';
 import { closeAll, harness, waitForCompletion } from './helpers.ts';
@@ -35,12 +35,12 @@ beforeAll(() => {
     retry: 'resume-at',
     steerPoint: null,
   });
-  const adapter: RuntimeAdapter = {
+  const impl: RuntimeImpl = {
     invoke: (req) => fakeLiveOnce(req, { FAKE_LIVE_STATE: dir }),
     target: () => ({}),
     live: fakeLiveDriver({ env: { FAKE_LIVE_STATE: dir } }) as unknown as LiveDriver,
   };
-  unregister = registerRuntime(kind, adapter);
+  unregister = registerRuntime(kind, impl);
 });
 afterEach(closeAll);
 afterAll(async () => {

@@ -150,7 +150,7 @@ describe('steering an HTTP agent inside one invocation', () => {
 
 describe('steering a CLI agent (the fake Claude Code CLI)', () => {
   const FAKE_CLAUDE = fakeCli('claude');
-  /** The claude adapter on the fake CLI, whose `FAKE:gate=<name>` waits before its answer until the test opens the gate. */
+  /** The claude-code runtime on the fake CLI, whose `FAKE:gate=<name>` waits before its answer until the test opens the gate. */
   const gatedClaude = (gateDir: string) => (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: FAKE_CLAUDE }, env: { ...req.env, FAKE_GATE_DIR: gateDir } });
   const cliAgents = { cc: { provider: 'anthropic' as const } };
   /** Records each invocation's prompt and answer. */
@@ -172,7 +172,7 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:gate=turn1 FAKE:reply=first answer', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
     const capabilities = await h.services.steering.ofRun(run.runId);
-    expect(capabilities).toMatchObject({ adapter: 'claude-code', status: 'running', paused: false });
+    expect(capabilities).toMatchObject({ runtime: 'claude-code', status: 'running', paused: false });
     expect(capabilities.commands.find((c) => c.command === 'pause')).toMatchObject({ allowed: true, midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
 
     // Paused once the CLI's turn is under way (before it, the run would simply not start its turn); the CLI answers when the gate opens.

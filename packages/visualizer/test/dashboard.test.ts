@@ -182,7 +182,7 @@ describe('dashboard frames', () => {
       { command: 'pause' as const, allowed: true, midTurn: false, note },
       { command: 'resume' as const, allowed: true, midTurn: false, note: 'Lets the paused run go on.' },
     ];
-    const steering: Action = { type: 'steering', steering: { runId: 'run-2', agentId: 'reviewer', adapter: 'claude', status: 'running', paused: false, commands } };
+    const steering: Action = { type: 'steering', steering: { runId: 'run-2', agentId: 'reviewer', runtime: 'claude-code', status: 'running', paused: false, commands } };
     const steered = ev('run.steered', { command: 'inject', accepted: true, text: 'check the links', by: 'TinyOffice' }, { conversationId: 'conv-1', runId: 'run-2', agentId: 'reviewer' });
     const { frame } = show(stateOf([snapshot, open, ...events, steering, { type: 'event', event: steered }]), { width: 200 });
     expect(frame()).toContain(`p: ${note}`);

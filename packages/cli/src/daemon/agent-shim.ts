@@ -7,7 +7,7 @@
  * A shell whose start-up files reset PATH (a login shell reads /etc/profile, which does on
  * Debian) would lose it, so the shim's absolute path also travels as TINYAGI_CLI, which start-up
  * files leave alone and the system prompt names; and Codex is told not to start login shells
- * (adapters/codex.ts in @tinyagi/core).
+ * (runtimes/codex.ts in @tinyagi/core).
  */
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';

@@ -23,7 +23,7 @@ export function clisInUse(settings: Settings, env: Env, only?: ReadonlySet<strin
     let command: string | undefined;
     try {
       const target = resolveInvokeTarget(settings, agentId, env);
-      runtime = target.adapter;
+      runtime = target.runtime;
       command = target.command ?? runtimeKinds.get(runtime)?.command ?? undefined;
     } catch {
       continue; // an agent that cannot be resolved is reported by its own check

@@ -183,7 +183,7 @@ export async function checkAcpAgents(settings: Settings | undefined, env: Env, p
     } catch {
       continue; // reported by the settings checks
     }
-    if (target.adapter !== 'acp') continue;
+    if (target.runtime !== 'acp') continue;
     const check = `acp:${id}`;
     const command = target.command;
     if (command === undefined || command === '') {

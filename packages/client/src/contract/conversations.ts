@@ -103,8 +103,8 @@ export const RunSteeringSchema = z
   .object({
     runId: Str,
     agentId: Str,
-    /** The adapter that runs the agent: mock, openai/anthropic (HTTP), claude/codex/opencode (CLI), or a plugin's. */
-    adapter: Str,
+    /** The runtime that runs the agent (`claude-code`, `codex`, `opencode`, `acp`, `anthropic-api`, `openai-api`, `mock`, or a plugin's). */
+    runtime: Str,
     status: z.enum(RUN_STATUSES),
     paused: Bool,
     commands: z.array(SteerCapabilitySchema),

@@ -10,7 +10,7 @@
 import { ID_PATTERN } from '../ids.ts';
 import { isPlainObject, type JsonObject } from './object-path.ts';
 import { agentWorkspaceDir, workingDirectoryEscapes } from './paths.ts';
-import { runtimeKinds } from '../invoker/runtimes.ts';
+import { runtimeKinds } from '../invoker/runtimes/index.ts';
 import { harnessRuntime, providerRuntime } from './runtime-names.ts';
 
 export type RuleIssue = {

@@ -13,7 +13,7 @@
  * doctor's finding until then.
  */
 import { isPlainObject, type JsonObject } from './object-path.ts';
-import { runtimeKinds } from '../invoker/runtimes.ts';
+import { runtimeKinds } from '../invoker/runtimes/index.ts';
 
 /** The runtime of an agent that names none and has no `models.provider`. */
 export const DEFAULT_AGENT_RUNTIME = 'claude-code';

@@ -56,16 +56,16 @@ export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<st
 export interface ChildEnvParts {
   agentId: string;
   provider?: Record<string, string>;
-  adapter?: Record<string, string>;
+  runtime?: Record<string, string>;
   request?: Record<string, string>;
 }
 
-/** Later parts win: base < provider credentials < adapter settings < request. */
+/** Later parts win: base < provider credentials < the runtime's own < request. */
 export function buildChildEnv(parts: ChildEnvParts): Record<string, string> {
   return {
     ...baseChildEnv(),
     ...parts.provider,
-    ...parts.adapter,
+    ...parts.runtime,
     ...parts.request,
     TINYAGI_AGENT_ID: parts.agentId,
   };

@@ -4,8 +4,8 @@
  * timeout and an inactivity watchdog (the start grace until the first output byte, the silence
  * limit after it) that kill the whole group (SIGTERM, then SIGKILL after a grace period; a cancel
  * of a CLI that ends its turn on an interrupt signal sends that first), and
- * bounded output buffers. stdout is handed to the adapter line by line as it
- * arrives; the adapter owns the format.
+ * bounded output buffers. stdout is handed to the runtime line by line as it
+ * arrives; the runtime owns the format.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -38,7 +38,7 @@ export interface CliRunOptions {
   signal?: AbortSignal;
   busyElsewhere?: () => boolean;
   onLine: (line: string) => void;
-  /** True once the adapter has seen the final result; the CLI then gets `exitAfterResultMs` to exit. */
+  /** True once the runtime has seen the final result; the CLI then gets `exitAfterResultMs` to exit. */
   resultSeen?: () => boolean;
   /** What the CLI reported spending so far: a run the watchdog ends still records it. */
   spentSoFar?: () => { usage?: InvokeUsage | undefined; costUsd?: number | undefined };
@@ -240,15 +240,15 @@ function lastLine(text: string): string {
   return last.length > 500 ? `${last.slice(0, 500)}…` : last;
 }
 
-export interface CliAdapterDefaults {
+export interface CliRuntimeDefaults {
   binary: string;
   installHint: string;
-  /** Variables the adapter itself sets (IS_SANDBOX, OPENCODE_CONFIG, …). */
-  adapterEnv?: Record<string, string>;
+  /** Variables the runtime itself sets (IS_SANDBOX, OPENCODE_CONFIG, …). */
+  runtimeEnv?: Record<string, string>;
 }
 
-/** The parts of `CliRunOptions` that every CLI adapter derives from the request the same way. */
-export function cliRunBase(req: InvokeRequest, defaults: CliAdapterDefaults): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
+/** The parts of `CliRunOptions` that every CLI runtime derives from the request the same way. */
+export function cliRunBase(req: InvokeRequest, defaults: CliRuntimeDefaults): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
   return {
     what: `${defaults.binary} (agent ${req.agentId})`,
     command: req.target.command ?? defaults.binary,
@@ -256,7 +256,7 @@ export function cliRunBase(req: InvokeRequest, defaults: CliAdapterDefaults): Om
     env: buildChildEnv({
       agentId: req.agentId,
       provider: req.target.env,
-      adapter: defaults.adapterEnv,
+      runtime: defaults.runtimeEnv,
       request: req.env,
     }),
     limits: runLimits(req),

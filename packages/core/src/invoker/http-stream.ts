@@ -1,5 +1,5 @@
 /**
- * Shared plumbing of the HTTP adapters: one guard per invocation (timeouts, cancellation and
+ * Shared plumbing of the HTTP runtimes: one guard per invocation (timeouts, cancellation and
  * error classification around every model call of the run) and a Server-Sent Events reader
  * over fetch's body stream.
  */

@@ -22,7 +22,7 @@ export {
   type ApprovalAnswer,
   type InvokeSession,
   type InvokeTools,
-  type InvokeAdapter,
+  type InvokeFn,
   type SessionMessage,
   type SpawnAgentArgs,
 } from './types.ts';
@@ -46,10 +46,10 @@ export {
   type MockSpawnSpec,
   type MockUsageSpec,
   type MockFailure,
-} from './adapters/mock.ts';
+} from './runtimes/mock.ts';
 export { SPAWN_AGENT_TOOL_NAME } from './spawn-tool.ts';
 export { cliReadsAgentsMd } from './workspace-instructions.ts';
-export { codexProviderStatus, type CodexProviderStatus } from './adapters/codex-config.ts';
+export { codexProviderStatus, type CodexProviderStatus } from './runtimes/codex-config.ts';
 export { reapOrphanedGroups, setProcessJournal, type ReapResult } from './process-group.ts';
 export { sessionPool, SessionPool, DEFAULT_SESSION_POOL_OPTIONS, type SessionPoolOptions, type PoolStats, type PoolSessionInfo } from './live/pool.ts';
 export { attachSessionPool, sessionPoolOptions } from './live/pool-settings.ts';

@@ -67,7 +67,7 @@ export interface AttemptSpend {
   costUsd: number;
 }
 
-// Kept beside the error, not on it: any error (an adapter's, a plugin's) can carry what the
+// Kept beside the error, not on it: any error (a runtime's, a plugin's) can carry what the
 // attempt cost before it failed, without changing its shape.
 const spendByError = new WeakMap<object, AttemptSpend>();
 

@@ -1,8 +1,8 @@
 /**
- * From settings to an `InvokeTarget`: which runtime runs the agent (its descriptor and adapter
- * from the registry, runtimes.ts; the agent's provider or a custom provider's harness names it),
- * with which model (the runtime's aliases resolved), limits and credentials (the runtime's
- * adapter picks them). Credentials follow the reference's mapping (settings win;
+ * From settings to an `InvokeTarget`: which runtime runs the agent (its descriptor and
+ * implementation from the registry, runtimes/index.ts; the agent's provider or a custom provider's
+ * harness names it), with which model (the runtime's aliases resolved), limits and credentials
+ * (the runtime's implementation picks them). Credentials follow the reference's mapping (settings win;
  * without them the provider's own variables are passed on from the daemon's environment, and a
  * CLI logged in interactively works through HOME). Nothing else from the environment reaches
  * the agent: see child-env.ts.
@@ -12,7 +12,7 @@ import type { Env } from '../config/paths.ts';
 import { agentProvider, harnessRuntime } from '../config/runtime-names.ts';
 import type { SessionMode, Settings } from '../config/schema.ts';
 import { InvokeError } from './invoke-error.ts';
-import { findRuntime, runtimeKinds } from './runtimes.ts';
+import { findRuntime, runtimeKinds } from './runtimes/index.ts';
 import { pickEnv } from './runtime.ts';
 import type { InvokeTarget } from './types.ts';
 import { ownEntry } from '../config/object-path.ts';
@@ -51,11 +51,11 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
         hint: `Use one of ${runtimeKinds.names().join(', ')} or custom:<provider id>.`,
       });
     }
-    const { kind, adapter } = runtime;
+    const { kind, impl } = runtime;
     const block = kind.modelsBlock === null ? undefined : (settings.models as Record<string, { model?: string } | undefined> | undefined)?.[kind.modelsBlock];
     const model = resolveModelAlias(kind.name, agent.model ?? block?.model);
     const credentials = settings.models ?? {};
-    return withPassthrough({ ...adapter.target({ agentId, agent, model, credentials, env }), adapter: kind.name, provider, ...limits });
+    return withPassthrough({ ...impl.target({ agentId, agent, model, credentials, env }), runtime: kind.name, provider, ...limits });
   }
 
   const providerId = provider.slice('custom:'.length);
@@ -67,7 +67,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
     });
   }
   const runtime = custom.harness === undefined ? undefined : findRuntime(harnessRuntime(custom.harness));
-  if (!runtime?.kind.customProvider || !runtime.adapter.customTarget) {
+  if (!runtime?.kind.customProvider || !runtime.impl.customTarget) {
     throw new InvokeError('permanent', `Custom provider ${provider} of agent "${agentId}" has no valid harness.`, {
       code: 'PROVIDER_CONFIG_INVALID',
       hint: `Set its harness to ${customProviderRuntimes().join(', ')}.`,
@@ -82,8 +82,8 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   }
   // Custom providers use the agent's model, else the provider's, without alias resolution.
   const model = nonEmpty(agent.model ?? custom.model);
-  const target = runtime.adapter.customTarget({ agentId, agent, provider, model, baseUrl, apiKey: nonEmpty(custom.api_key), env });
-  return withPassthrough({ ...target, adapter: runtime.kind.name, provider, ...limits });
+  const target = runtime.impl.customTarget({ agentId, agent, provider, model, baseUrl, apiKey: nonEmpty(custom.api_key), env });
+  return withPassthrough({ ...target, runtime: runtime.kind.name, provider, ...limits });
 }
 
 /** The runtimes a custom provider can use (their descriptor has `customProvider`). */

@@ -1,19 +1,19 @@
 /**
  * A runtime is a registered kind (docs/kinds.md, "Runtimes"): its descriptor (the contract's
- * `RuntimeKind`: name, command, environment, capabilities, …) and its adapter, registered
- * together by `registerRuntime`. The adapter runs one invocation (`invoke`) and turns an agent's
- * settings into the runtime's part of an `InvokeTarget` (`target`, `customTarget`), so
- * resolve-target.ts has no switch on runtime names and a new runtime is one file plus one line
- * in runtimes.ts (or one call from a plugin).
+ * `RuntimeKind`: name, command, environment, capabilities, …) and its implementation
+ * (`RuntimeImpl`), registered together by `registerRuntime`. The implementation runs one
+ * invocation (`invoke`) and turns an agent's settings into the runtime's part of an
+ * `InvokeTarget` (`target`, `customTarget`), so resolve-target.ts has no switch on runtime names
+ * and a new runtime is one file plus one line in runtimes/index.ts (or one call from a plugin).
  *
- * This file imports nothing from config/: adapters get their settings already narrowed.
+ * This file imports nothing from config/: runtimes get their settings already narrowed.
  */
 import type { RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
-import type { MockScriptSpec } from './adapters/mock-script.ts';
+import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { LiveDriver } from './live/types.ts';
-import type { InvokeAdapter, InvokeTarget } from './types.ts';
+import type { InvokeFn, InvokeTarget } from './types.ts';
 
 export type RuntimeEnv = Readonly<Record<string, string | undefined>>;
 
@@ -56,11 +56,11 @@ export interface RuntimeCustomTargetInput {
 }
 
 /** The runtime's part of a target; resolve-target.ts adds the name, provider, limits and the agent's env_passthrough. */
-export type RuntimeTarget = Omit<InvokeTarget, 'adapter' | 'provider' | 'timeoutMs' | 'inactivityMs' | 'startGraceMs'>;
+export type RuntimeTarget = Omit<InvokeTarget, 'runtime' | 'provider' | 'timeoutMs' | 'inactivityMs' | 'startGraceMs'>;
 
-export interface RuntimeAdapter {
+export interface RuntimeImpl {
   /** Runs one invocation in a process of its own (spawn per message), or over HTTP. */
-  invoke: InvokeAdapter;
+  invoke: InvokeFn;
   /** The runtime's warm-session driver (docs/sessions.md): used for agents with `process: "warm"`. */
   live?: LiveDriver;
   target(input: RuntimeTargetInput): RuntimeTarget;
@@ -68,32 +68,32 @@ export interface RuntimeAdapter {
   customTarget?(input: RuntimeCustomTargetInput): RuntimeTarget;
 }
 
-const adapters = new Map<string, RuntimeAdapter>();
+const impls = new Map<string, RuntimeImpl>();
 
 /**
  * Registers a runtime (or replaces the one of that name): its descriptor in `runtimeKinds`, its
- * adapter beside it. Returns a function that restores what was there before.
+ * implementation beside it. Returns a function that restores what was there before.
  */
-export function registerRuntime(kind: RuntimeKind, adapter: RuntimeAdapter): () => void {
-  if (kind.customProvider !== null && adapter.customTarget === undefined) {
-    throw new TinyError('INVALID_ID', `Runtime "${kind.name}" says custom providers can use it (customProvider) but its adapter has no customTarget.`);
+export function registerRuntime(kind: RuntimeKind, impl: RuntimeImpl): () => void {
+  if (kind.customProvider !== null && impl.customTarget === undefined) {
+    throw new TinyError('INVALID_ID', `Runtime "${kind.name}" says custom providers can use it (customProvider) but its implementation has no customTarget.`);
   }
-  const previous = adapters.get(kind.name);
+  const previous = impls.get(kind.name);
   const unregisterKind = runtimeKinds.register(kind);
-  adapters.set(kind.name, adapter);
+  impls.set(kind.name, impl);
   return () => {
-    if (adapters.get(kind.name) !== adapter) return;
+    if (impls.get(kind.name) !== impl) return;
     unregisterKind();
-    if (previous) adapters.set(kind.name, previous);
-    else adapters.delete(kind.name);
+    if (previous) impls.set(kind.name, previous);
+    else impls.delete(kind.name);
   };
 }
 
-/** The registered runtime of that name (or alias): its descriptor and adapter. */
-export function findRuntime(name: string): { kind: RuntimeKind; adapter: RuntimeAdapter } | undefined {
+/** The registered runtime of that name (or alias): its descriptor and implementation. */
+export function findRuntime(name: string): { kind: RuntimeKind; impl: RuntimeImpl } | undefined {
   const kind = runtimeKinds.get(name);
-  const adapter = kind === undefined ? undefined : adapters.get(kind.name);
-  return kind === undefined || adapter === undefined ? undefined : { kind, adapter };
+  const impl = kind === undefined ? undefined : impls.get(kind.name);
+  return kind === undefined || impl === undefined ? undefined : { kind, impl };
 }
 
 /** Picks the set, non-empty variables `names` from `env`. */

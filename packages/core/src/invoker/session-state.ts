@@ -1,12 +1,12 @@
 /**
- * What the CLI adapters keep about a provider session between turns (`InvokeSession.providerState`,
+ * What the CLI runtimes keep about a provider session between turns (`InvokeSession.providerState`,
  * stored with the session), and the fresh start a retry makes when the CLI cannot resume from
  * before the failed attempt's half turn.
  */
 import { parseJsonRecord, type JsonRecord } from './json-read.ts';
 import type { InvokeSession } from './types.ts';
 
-/** The adapter's state of the session it resumes; undefined when none was stored or it is unreadable. */
+/** The runtime's state of the session it resumes; undefined when none was stored or it is unreadable. */
 export function readProviderState(session: InvokeSession | undefined): JsonRecord | undefined {
   return session?.providerState ? parseJsonRecord(session.providerState) : undefined;
 }

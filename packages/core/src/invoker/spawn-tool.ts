@@ -1,5 +1,5 @@
 /**
- * The `spawn_agent` function tool the HTTP adapters offer when the caller passes
+ * The `spawn_agent` function tool the HTTP runtimes offer when the caller passes
  * `tools.spawnAgent`: the model asks for a sub-agent run and gets the child's final reply back
  * as the tool result. Refusals and failures are results too (text the model can act on), never
  * a crash of the parent run, unless the parent itself was cancelled.
@@ -78,7 +78,7 @@ export interface ToolLoop<R extends ToolRound> {
 }
 
 /**
- * The loop both HTTP adapters share: call the model; while it asks for tools (and rounds are
+ * The loop both HTTP runtimes share: call the model; while it asks for tools (and rounds are
  * left), run them, hand the results back and call again, with a steering checkpoint before
  * every call after the first. Returns the last answer and the summed usage.
  */

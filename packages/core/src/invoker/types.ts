@@ -1,20 +1,20 @@
 /**
  * The invoker's contract: one request shape for every provider, one result shape, one error
- * class (invoke-error.ts). Adapters never see settings.json; `resolveInvokeTarget` turns an
+ * class (invoke-error.ts). Runtimes never see settings.json; `resolveInvokeTarget` turns an
  * agent's settings into an `InvokeTarget` first, so plugins and tests can build targets directly.
  */
-import type { MockScriptSpec } from './adapters/mock-script.ts';
+import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { McpServerSpec } from './mcp-servers.ts';
 
-/** Where and how one agent runs: everything an adapter needs besides the message itself. */
+/** Where and how one agent runs: everything a runtime needs besides the message itself. */
 export interface InvokeTarget {
-  /** The runtime's name (`claude-code`, `codex`, `mock`, a plugin's; see runtimes.ts). */
-  adapter: string;
+  /** The runtime's name (`claude-code`, `codex`, `mock`, a plugin's; see runtimes/index.ts). */
+  runtime: string;
   /** The agent's provider, named as it runs ("claude-code", "custom:local", …); for messages and usage. */
   provider: string;
   /** Model id after alias resolution; omitted means the CLI's own default. */
   model?: string;
-  /** CLI adapters: the executable to run (default: the adapter's binary name, found on PATH). */
+  /** CLI runtimes: the executable to run (default: the runtime's binary name, found on PATH). */
   command?: string;
   /** The `acp` runtime: the agent's arguments (no shell), e.g. `["--acp"]`. */
   args?: string[];
@@ -24,15 +24,15 @@ export interface InvokeTarget {
    */
   readsAgentsMd?: boolean;
   instructionFiles?: string[];
-  /** CLI adapters: provider environment (credentials, config homes) added to the minimal base env. */
+  /** CLI runtimes: provider environment (credentials, config homes) added to the minimal base env. */
   env?: Record<string, string>;
-  /** HTTP adapters and codex/opencode custom providers: API root, e.g. `http://127.0.0.1:8080/v1` (openai) or `https://api.anthropic.com` (anthropic). */
+  /** HTTP runtimes and codex/opencode custom providers: API root, e.g. `http://127.0.0.1:8080/v1` (openai) or `https://api.anthropic.com` (anthropic). */
   baseUrl?: string;
   apiKey?: string;
   headers?: Record<string, string>;
   /** anthropic HTTP: `max_tokens` per model call (the API requires one). Default 8192. */
   maxOutputTokens?: number;
-  /** HTTP adapters: model calls allowed in one invocation when tools are used. Default 8. */
+  /** HTTP runtimes: model calls allowed in one invocation when tools are used. Default 8. */
   maxToolRounds?: number;
   /** Wall-clock limit for one invocation. Default 30 min. */
   timeoutMs?: number;
@@ -45,11 +45,11 @@ export interface InvokeTarget {
   startGraceMs?: number;
   /** Between SIGTERM and SIGKILL of the process group. Default 5 s. */
   killGraceMs?: number;
-  /** CLI adapters: after the final result event, how long the CLI may take to exit before its group is killed. Default 30 s. */
+  /** CLI runtimes: after the final result event, how long the CLI may take to exit before its group is killed. Default 30 s. */
   exitAfterResultMs?: number;
-  /** claude adapter: Claude Code's `--permission-mode`; `bypassPermissions` (default) passes `--dangerously-skip-permissions`. */
+  /** claude-code runtime: Claude Code's `--permission-mode`; `bypassPermissions` (default) passes `--dangerously-skip-permissions`. */
   permissionMode?: string;
-  /** mock adapter: the scripted behaviour. */
+  /** mock runtime: the scripted behaviour. */
   mock?: MockScriptSpec;
   /** Run through the runtime's live driver (a warm process from the session pool) when it has one (`process: "warm"`). */
   live?: boolean;
@@ -65,23 +65,23 @@ export interface InvokeSession {
   key: string;
   /** Provider session to continue (claude session id, codex thread id, opencode session id). */
   resumeId?: string | null;
-  /** Earlier turns, oldest first; sent as prior messages by the HTTP adapters and used by mock templates. */
+  /** Earlier turns, oldest first; sent as prior messages by the HTTP runtimes and used by mock templates. */
   history?: SessionMessage[];
   /** 1-based number of this turn in the session. */
   turn?: number;
   /** Start a new provider session even when `resumeId` is set (`tinyagi agent reset`). */
   fresh?: boolean;
   /**
-   * For adapters that give the system prompt in-band once per provider session (codex): the
+   * For runtimes that give the system prompt in-band once per provider session (codex): the
    * hash of the prompt the resumed session last received. A different current prompt is sent
    * again, so edits to AGENTS.md, memory or teammates reach a long-lived thread.
    */
   instructionsHash?: string;
-  /** What this adapter returned as `providerState` for the session last time (opaque to callers). */
+  /** What this runtime returned as `providerState` for the session last time (opaque to callers). */
   providerState?: string;
   /**
    * An earlier attempt of this turn failed: the provider session may hold the failed attempt's
-   * half of the turn, so the adapter must not simply resume it (docs/agent-clis.md#retries).
+   * half of the turn, so the runtime must not simply resume it (docs/agent-clis.md#retries).
    */
   retry?: boolean;
 }
@@ -228,11 +228,11 @@ export interface InvokeResult {
   sessionId?: string;
   /** The hash of the system prompt this call delivered in-band (store it with the session). */
   instructionsHash?: string;
-  /** What the adapter keeps about the provider session for the next turn (store it with the session). */
+  /** What the runtime keeps about the provider session for the next turn (store it with the session). */
   providerState?: string;
 }
 
-export type InvokeAdapter = (req: InvokeRequest) => Promise<InvokeResult>;
+export type InvokeFn = (req: InvokeRequest) => Promise<InvokeResult>;
 
 export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_INACTIVITY_MS = 3 * 60_000;

@@ -1,7 +1,7 @@
 /**
  * One watchdog per invocation: a wall-clock deadline, a silence deadline, and the caller's
  * AbortSignal. The first of the three to fire wins and is reported once through `onExpire`; the
- * adapter then stops its process or request. Until the first sign of life (`touch`) the silence
+ * runtime then stops its process or request. Until the first sign of life (`touch`) the silence
  * deadline is the start grace (`startGraceMs`: a CLI starting on a loaded machine says nothing
  * for a while); from then on every touch pushes it back by the silence limit (`inactivityMs`).
  * While `isBusy()` says the run is legitimately silent (waiting on a sub-agent it spawned), the

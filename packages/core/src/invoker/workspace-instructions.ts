@@ -4,12 +4,12 @@
  * 1.18.33): Codex and OpenCode always do; Claude Code reads CLAUDE.md (its `instructionFiles`),
  * and AGENTS.md only when there is no CLAUDE.md. For those the system prompt leaves AGENTS.md
  * out, so each instruction reaches the model once. The `acp` runtime's agents differ: the
- * target says (adapters/acp.ts: claude-agent-acp reads CLAUDE.md, else AGENTS.md; codex-acp
+ * target says (runtimes/acp.ts: claude-agent-acp reads CLAUDE.md, else AGENTS.md; codex-acp
  * AGENTS.md; `acp.reads_agents_md` sets it for any agent).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimeKinds } from './runtimes.ts';
+import { runtimeKinds } from './runtimes/index.ts';
 import type { InvokeTarget } from './types.ts';
 
 export function cliReadsAgentsMd(runtime: string, workspaceDir: string, target?: Pick<InvokeTarget, 'readsAgentsMd' | 'instructionFiles'>): boolean {

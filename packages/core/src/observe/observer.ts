@@ -55,7 +55,7 @@ export interface RunStartedEvent {
   changed: boolean;
 }
 
-/** Progress of a run's invocation: what the adapter reported (text, tool use, tool results) or the orchestrator's own status lines. */
+/** Progress of a run's invocation: what the runtime reported (text, tool use, tool results) or the orchestrator's own status lines. */
 export interface ProgressEvent {
   run: RunRecord;
   /** The run's turn in its session (steering can add turns to one run). */

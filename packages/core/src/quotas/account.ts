@@ -20,7 +20,7 @@ export interface QuotaAccount {
 const ACCOUNT_ENV = /KEY|TOKEN|SECRET|PASSWORD|AUTH|BASE_URL|ENDPOINT|CONFIG_DIR|_HOME$|PROFILE|PROJECT|ORG|ACCOUNT|REGION/i;
 
 /** The account `target` runs on. */
-export function quotaAccount(target: Pick<InvokeTarget, 'adapter' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>): QuotaAccount {
+export function quotaAccount(target: Pick<InvokeTarget, 'runtime' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>): QuotaAccount {
   const parts: string[] = [];
   for (const [name, value] of Object.entries(target.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (ACCOUNT_ENV.test(name) && value !== '') parts.push(`env:${name}=${value}`);
@@ -30,7 +30,7 @@ export function quotaAccount(target: Pick<InvokeTarget, 'adapter' | 'provider' |
   // The mock runtime's scripted account (quota tests and demos).
   const mockAccount = (target.mock as { account?: unknown } | undefined)?.account;
   if (typeof mockAccount === 'string' && mockAccount !== '') parts.push(`mock=${mockAccount}`);
-  const runtime = target.adapter;
+  const runtime = target.runtime;
   const fingerprint =
     parts.length === 0
       ? 'default'

@@ -124,7 +124,7 @@ export class QuotaBoard {
   }
 
   /** The hold on `target`'s account, while it lasts. */
-  holdOfTarget(target: Pick<InvokeTarget, 'adapter' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>): QuotaHold | undefined {
+  holdOfTarget(target: Pick<InvokeTarget, 'runtime' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>): QuotaHold | undefined {
     if (this.#holds.size === 0) return undefined;
     const hold = this.#holds.get(quotaAccount(target).key);
     return hold !== undefined && hold.resetsAt > this.#now() ? hold : undefined;
@@ -183,14 +183,14 @@ export class QuotaBoard {
    * after the hold and names the same limit (Claude Code says `allowed` for each of its limits,
    * and a run started before the hold may still say so for the request that got through).
    */
-  report(agentId: string, target: Pick<InvokeTarget, 'adapter' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>, report: QuotaReport, startedAt?: number): Promise<void> {
+  report(agentId: string, target: Pick<InvokeTarget, 'runtime' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>, report: QuotaReport, startedAt?: number): Promise<void> {
     // One at a time, in the order the runtime said them (a failure after a report sees its hold).
     const next = this.#last.then(() => this.#apply(agentId, target, report, startedAt));
     this.#last = next.catch((err: unknown) => this.#opts.onError?.(err));
     return next;
   }
 
-  async #apply(agentId: string, target: Pick<InvokeTarget, 'adapter' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>, report: QuotaReport, startedAt: number | undefined): Promise<void> {
+  async #apply(agentId: string, target: Pick<InvokeTarget, 'runtime' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>, report: QuotaReport, startedAt: number | undefined): Promise<void> {
     const account = quotaAccount(target);
     const now = this.#now();
     if (report.status === 'exhausted') {
@@ -227,7 +227,7 @@ export class QuotaBoard {
    * a rate limit on a held account is requeued for the reset (its wait becomes the time left).
    * Returns the error to throw on (the same one, or a rate limit that waits for the reset).
    */
-  async failed(agentId: string, target: Pick<InvokeTarget, 'adapter' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>, err: unknown): Promise<unknown> {
+  async failed(agentId: string, target: Pick<InvokeTarget, 'runtime' | 'provider' | 'env' | 'apiKey' | 'baseUrl' | 'mock'>, err: unknown): Promise<unknown> {
     if (!isInvokeError(err) || err.kind !== 'rate_limited') return err;
     await this.#last;
     const now = this.#now();

@@ -31,8 +31,8 @@ export interface AgentSessionRecord {
    */
   node: string;
   /**
-   * What the agent CLI's adapter keeps about its provider session between turns ('' when
-   * nothing): the point a retry resumes from, the session's usage totals (adapters/*.ts).
+   * What the agent CLI's runtime keeps about its provider session between turns ('' when
+   * nothing): the point a retry resumes from, the session's usage totals (runtimes/*.ts).
    */
   providerState: string;
   updatedAt: number;
@@ -45,7 +45,7 @@ export interface RecordTurnInput {
   assistant: string;
   /** Set when the provider session received the system prompt in this turn (kept otherwise). */
   instructionsHash?: string | undefined;
-  /** The adapter's state after this turn (kept otherwise, while the provider session stays the same). */
+  /** The runtime's state after this turn (kept otherwise, while the provider session stays the same). */
   providerState?: string | undefined;
   /** Transcript bound (messages, not turns). Default 40. */
   maxMessages?: number;

@@ -2,7 +2,7 @@
  * Runs one agent for one run: compose the system prompt, invoke (streaming `run.progress`),
  * and take further turns in the same session while steering added input at a checkpoint.
  * Checkpoints: before the first invocation, after each (where a paused run's answer is held
- * until resume), and inside an invocation where the adapter calls `InvokeRequest.checkpoint`
+ * until resume), and inside an invocation where the runtime calls `InvokeRequest.checkpoint`
  * (HTTP agents before each model call, mock agents at their steps). What steering did is said
  * as `run.progress` status lines (input applied, a turn restarted, an answer held).
  * Shared by queue runs and sub-agent runs; it records nothing durable itself (callers commit
@@ -48,7 +48,7 @@ export interface TurnsResult {
   sessionId: string | undefined;
   /** What the provider session was last told in-band (codex), to store with the session. */
   instructionsHash: string | undefined;
-  /** The adapter's state of the provider session (resume point, usage totals), to store with the session. */
+  /** The runtime's state of the provider session (resume point, usage totals), to store with the session. */
   providerState: string | undefined;
   provider: string;
   exchanges: Exchange[];
@@ -76,7 +76,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
   }
   const teams = teamsOfAgent(settings, run.agentId);
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
-  const agentsMdReadByCli = cliReadsAgentsMd(target.adapter, cwd, target);
+  const agentsMdReadByCli = cliReadsAgentsMd(target.runtime, cwd, target);
   const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: cwd, teams, extra, agentsMdReadByCli })).text;
 
   const stored = await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
@@ -96,7 +96,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
   let costUsd = 0;
   const exchanges: Exchange[] = [];
   const { observers } = ctx;
-  /** Progress of this run (the adapter's reports and our status lines), told to the observers (the event log's `run.progress`). */
+  /** Progress of this run (the runtime's reports and our status lines), told to the observers (the event log's `run.progress`). */
   const progress = (event: InvokeProgress): void => {
     if (observers.listening('progress')) observers.notify('progress', { run, turn, progress: event });
   };

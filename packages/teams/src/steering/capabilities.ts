@@ -28,12 +28,12 @@ const ORDER: readonly SteerCommand[] = ['pause', 'resume', 'inject', 'redirect',
  * capabilities (core's `warmCapabilities`). A bare runtime name means it runs per message.
  */
 export interface SteerRunner {
-  adapter: string;
+  runtime: string;
   live?: LiveCapabilities | undefined;
 }
 
 function runnerOf(runner: string | SteerRunner): SteerRunner {
-  return typeof runner === 'string' ? { adapter: runner } : runner;
+  return typeof runner === 'string' ? { runtime: runner } : runner;
 }
 
 /** Where a running turn of `runtime` takes steering; undefined: only between turns. */
@@ -44,9 +44,9 @@ function steerPointOf(runtime: string): string | undefined {
 
 /** What `command` does to a run of `runner` that is running (or, `queued`, has not started). */
 export function steerNote(runner: string | SteerRunner, command: SteerCommand, queued: boolean): string {
-  const { adapter, live } = runnerOf(runner);
+  const { runtime, live } = runnerOf(runner);
   if (live && !queued) return warmNote(live, command);
-  const where = steerPointOf(adapter);
+  const where = steerPointOf(runtime);
   if (command === 'cancel') return 'Ends the run and its sub-runs at once (a CLI agent’s process group is killed).';
   if (command === 'resume') return 'Lets the paused run go on; an answer held while it was paused is then posted.';
   if (queued) {
@@ -100,12 +100,12 @@ function warmNote(live: LiveCapabilities, command: SteerCommand): string {
 /** Every command for a run: allowed or not (settings and status), where it acts, and what it does. */
 export function steerCapabilities(runner: string | SteerRunner, allowed: readonly SteerCommand[], status: RunStatus): SteerCapability[] {
   const open = status === 'queued' || status === 'running';
-  const { adapter, live } = runnerOf(runner);
+  const { runtime, live } = runnerOf(runner);
   const midTurn = (command: SteerCommand): boolean => {
     if (command === 'cancel') return true;
     if (command === 'resume') return false;
     if (live) return command === 'pause' ? live.pausePoint !== null : live.steersMidTurn;
-    return steerPointOf(adapter) !== undefined;
+    return steerPointOf(runtime) !== undefined;
   };
   return ORDER.map((command) => ({
     command,

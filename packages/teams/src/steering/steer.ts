@@ -23,7 +23,7 @@ export interface SteerResult {
 export interface RunSteering {
   runId: string;
   agentId: string;
-  adapter: string;
+  runtime: string;
   status: RunStatus;
   paused: boolean;
   commands: SteerCapability[];
@@ -77,18 +77,17 @@ export async function runSteering(ctx: Pick<Ctx, 'stores' | 'getSettings' | 'env
   const settings = ctx.getSettings();
   const allowed = agentDefaults(ownEntry(settings.agents, run.agentId) ?? {}, settings).steering;
   const runner = runnerOf(ctx, run.agentId);
-  const adapter = runner.adapter;
   const paused = !TERMINAL_RUN_STATUSES.includes(run.status) && (ctx.steering.isPaused(runId) || (await pausedElsewhere(ctx, run.id, run.conversationId)));
-  return { runId: run.id, agentId: run.agentId, adapter, status: run.status, paused, commands: steerCapabilities(runner, allowed, run.status) };
+  return { runId: run.id, agentId: run.agentId, runtime: runner.runtime, status: run.status, paused, commands: steerCapabilities(runner, allowed, run.status) };
 }
 
-/** The adapter that runs an agent, with its live driver's capabilities when it runs warm (`turn`-only steering for one that no longer resolves). */
+/** The runtime that runs an agent, with its live driver's capabilities when it runs warm (`turn`-only steering for one that no longer resolves). */
 function runnerOf(ctx: Pick<Ctx, 'getSettings' | 'env'>, agentId: string): SteerRunner {
   try {
     const target = resolveInvokeTarget(ctx.getSettings(), agentId, ctx.env);
-    return { adapter: target.adapter, live: warmCapabilities(target) };
+    return { runtime: target.runtime, live: warmCapabilities(target) };
   } catch {
-    return { adapter: 'unknown' };
+    return { runtime: 'unknown' };
   }
 }
 

@@ -3,7 +3,7 @@
  * instruction, `pause`/`resume` hold the run, `cancel` ends it. Commands are applied at safe
  * checkpoints: before a run's first invocation, after each invocation (`settle`: a paused run's
  * answer is held there until resume; an injected message or a redirect makes the run take one
- * more turn in the same session), and inside an invocation where the adapter offers one (HTTP
+ * more turn in the same session), and inside an invocation where the runtime offers one (HTTP
  * agents before each model call between tool rounds, mock agents at their steps; see
  * capabilities.ts). An agent is never interrupted in the middle of an invocation except by
  * `cancel`.

@@ -572,7 +572,7 @@ function RunActions({ runId, agentId, pausable, paused, onError }: { runId: stri
       </Button>
       {turnOnly.length > 0 && (
         <span className="basis-full text-xs text-amber-800 dark:text-amber-300" data-testid="steering-limits">
-          {can?.adapter} agent: {turnOnly.join(', ')} take effect when its current turn ends, not inside it
+          {can?.runtime} agent: {turnOnly.join(', ')} take effect when its current turn ends, not inside it
           {turnOnly.includes('pause') ? '; paused, its answer is held until you resume' : ''}.
         </span>
       )}

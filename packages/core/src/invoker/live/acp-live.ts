@@ -17,7 +17,7 @@
  *   session cost) -> the turn's cost when nothing better is known.
  * - Usage: ACP has no per-model-call usage. The prompt response's `usage` (unstable in the
  *   schema) is recorded as one call unless the agent's hooks know better (OpenCode reads its
- *   own per-step usage, adapters/opencode.ts).
+ *   own per-step usage,, runtimes/opencode.ts).
  * - Steering: ACP has no mid-turn input (`steer` is false: input goes to the next turn);
  *   interrupt is `session/cancel` (the process stays warm); the pause point is the agent's
  *   `session/request_permission` (the turn's checkpoint is awaited before answering; input
@@ -81,7 +81,7 @@ export interface AcpLaunch {
   /**
    * The session mode to select (`session/set_config_option` of the `mode` option, else
    * `session/set_mode`), when the agent offers it: the agent's permission_mode in the agent's
-   * own terms (adapters/acp.ts).
+   * own terms (runtimes/acp.ts).
    */
   modeId?: string;
   /** Runs before each `session/prompt` (note where the agent's own record of the session stands). */
@@ -110,7 +110,7 @@ export interface AcpDriverOptions {
   binary: string;
   installHint: string;
   memoryEstimateMb: number;
-  adapterEnv?(req: InvokeRequest): Record<string, string>;
+  runtimeEnv?(req: InvokeRequest): Record<string, string>;
   /** The command line and hooks for one process (`env`: the process's environment, before the launch's own variables). */
   launch(req: InvokeRequest, env: Record<string, string>): Promise<AcpLaunch> | AcpLaunch;
   /** What else binds a process to its start (the system prompt when it is given at start). */
@@ -797,7 +797,7 @@ export function acpLiveDriver(opts: AcpDriverOptions): LiveDriver {
     installHint: opts.installHint,
     memoryEstimateMb: opts.memoryEstimateMb,
     capabilities: { steersMidTurn: false, interrupts: true, pausePoint: 'before a tool call the agent asks permission for (session/request_permission)' },
-    ...(opts.adapterEnv ? { adapterEnv: opts.adapterEnv } : {}),
+    ...(opts.runtimeEnv ? { runtimeEnv: opts.runtimeEnv } : {}),
     fingerprint(req) {
       const env = Object.entries(req.target.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
       return hash(

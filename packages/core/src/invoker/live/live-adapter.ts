@@ -77,8 +77,8 @@ function writeRunFile(path: string, perRun: Record<string, string>): void {
  * the agent runs warm (`process: "warm"`) on a runtime that has a live driver; undefined when it
  * runs per message.
  */
-export function warmCapabilities(target: Pick<InvokeTarget, 'adapter' | 'live'>): LiveCapabilities | undefined {
-  return target.live ? findRuntime(target.adapter)?.adapter.live?.capabilities : undefined;
+export function warmCapabilities(target: Pick<InvokeTarget, 'runtime' | 'live'>): LiveCapabilities | undefined {
+  return target.live ? findRuntime(target.runtime)?.impl.live?.capabilities : undefined;
 }
 
 export async function invokeLive(driver: LiveDriver, req: InvokeRequest, pool: SessionPool = sessionPool): Promise<InvokeResult> {
@@ -113,7 +113,7 @@ export async function invokeLive(driver: LiveDriver, req: InvokeRequest, pool: S
           env: buildChildEnv({
             agentId: req.agentId,
             provider: req.target.env,
-            adapter: driver.adapterEnv?.(req),
+            runtime: driver.runtimeEnv?.(req),
             request: { ...lasting, TINYAGI_RUN_FILE: runFile },
           }),
         })

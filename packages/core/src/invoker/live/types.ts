@@ -2,7 +2,7 @@
  * Live sessions (docs/sessions.md): a warm agent CLI process spoken to in its native protocol
  * (Claude Code stream-json, Codex app-server, ACP), kept between turns by the session pool and
  * given one turn at a time. A runtime offers this by a `LiveDriver` on its adapter
- * (`RuntimeAdapter.live`); an agent whose settings say `process: "warm"` is run through it
+ * (`RuntimeImpl.live`); an agent whose settings say `process: "warm"` is run through it
  * (live-adapter.ts), any other through the runtime's spawn-per-message `invoke`.
  *
  * The split of work:
@@ -109,7 +109,7 @@ export interface LiveDriver {
   readonly installHint: string;
   readonly capabilities: LiveCapabilities;
   /** Variables the driver itself sets in the process's environment (IS_SANDBOX, a config path, …). */
-  adapterEnv?(req: InvokeRequest): Record<string, string>;
+  runtimeEnv?(req: InvokeRequest): Record<string, string>;
   /** A typical resident size of one process (MB) before the pool measures the real one: admission's estimate. */
   readonly memoryEstimateMb: number;
   /**

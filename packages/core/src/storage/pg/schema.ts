@@ -202,7 +202,7 @@ export const agentSessions = pgTable(
     instructionsHash: text('instructions_hash').notNull().default(''),
     /** The node whose CLI holds the provider session ('' with one process): another node starts a new one. */
     node: text('node').notNull().default(''),
-    /** What the agent CLI's adapter keeps about its session between turns (JSON, '' when nothing): resume point, usage totals. */
+    /** What the agent CLI's runtime keeps about its session between turns (JSON, '' when nothing): resume point, usage totals. */
     providerState: text('provider_state').notNull().default(''),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },

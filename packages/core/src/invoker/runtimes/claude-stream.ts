@@ -1,5 +1,5 @@
 /**
- * Claude Code's stream-json output, read the same way by the spawn-per-message adapter
+ * Claude Code's stream-json output, read the same way by the spawn-per-message runtime
  * (claude.ts) and the warm session (claude-live.ts): progress events (text, tool calls with
  * their kind and a one-line title, tool results with their output's start, the TodoWrite plan,
  * usage per model call), the rate-limit state (`rate_limit_event`) and the spend of a result.
@@ -298,7 +298,7 @@ export function claudeErrorText(result: JsonRecord): string {
 export const CLAUDE_INSTALL_HINT = 'Install Claude Code (npm i -g @anthropic-ai/claude-code) and log in, or give the agent another provider (e.g. "mock").';
 
 /** `IS_SANDBOX` lets the bypass run as root; with a custom provider (ANTHROPIC_BASE_URL) nothing may go to Anthropic's own hosts (update checks, telemetry). */
-export function claudeAdapterEnv(req: InvokeRequest): Record<string, string> {
+export function claudeRuntimeEnv(req: InvokeRequest): Record<string, string> {
   return { IS_SANDBOX: '1', ...(req.target.env?.ANTHROPIC_BASE_URL ? { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' } : {}) };
 }
 

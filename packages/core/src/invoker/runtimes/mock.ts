@@ -17,7 +17,7 @@ import type { MockProgressSpec } from './mock-script.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import type { RuntimeAdapter } from '../runtime.ts';
+import type { RuntimeImpl } from '../runtime.ts';
 
 export type { MockFailure, MockProgressSpec, MockRuleSpec, MockScriptSpec, MockSpawnSpec, MockUsageSpec } from './mock-script.ts';
 
@@ -193,7 +193,7 @@ export const mockKind = defineRuntimeKind({
   steerPoint: 'its next step',
 });
 
-export const mockRuntime: RuntimeAdapter = {
+export const mockRuntime: RuntimeImpl = {
   invoke: invokeMock,
   target: ({ agent, model }) => ({ model, mock: agent.mock ?? {} }),
 };

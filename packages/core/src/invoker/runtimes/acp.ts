@@ -21,7 +21,7 @@ import { InvokeError } from '../invoke-error.ts';
 import { acpLiveDriver, type AcpLaunch } from '../live/acp-live.ts';
 import { acpAgentProfile, acpReadsAgentsMd, knownAcpAgent } from './acp-agents.ts';
 import { splitRunEnv } from '../live/live-adapter.ts';
-import type { RuntimeAdapter, RuntimeAgentSettings } from '../runtime.ts';
+import type { RuntimeImpl, RuntimeAgentSettings } from '../runtime.ts';
 import { resumeIdOf } from '../session-state.ts';
 import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
@@ -152,7 +152,7 @@ function agentsMdOf(acp: RuntimeAgentSettings['acp']): { readsAgentsMd?: boolean
   return known ? { readsAgentsMd: known.reads, instructionFiles: known.instructionFiles } : {};
 }
 
-export const acpRuntime: RuntimeAdapter = {
+export const acpRuntime: RuntimeImpl = {
   invoke: invokeAcpOnce,
   live: acpDriver,
   target: ({ agent, model }) => {

@@ -198,7 +198,7 @@ export interface CodexProviderStatus {
  * -c), or a config that selects one of codex's built-in providers.
  */
 export function codexProviderStatus(target: InvokeTarget, daemonEnv: RuntimeEnv): CodexProviderStatus | undefined {
-  if (target.adapter !== 'codex' || target.baseUrl !== undefined) return undefined;
+  if (target.runtime !== 'codex' || target.baseUrl !== undefined) return undefined;
   const childEnv = { ...baseChildEnv(daemonEnv), ...target.env };
   const config = readCodexUserConfig(childEnv);
   if (config?.error !== undefined) return { status: 'warn', message: `Codex's own config ${config.file} is not valid TOML (${config.error}): codex will refuse to start.` };

@@ -25,7 +25,7 @@
  *   agent's permission_mode is not bypassPermissions: bypass never asks) go to the run's
  *   approval step (InvokeRequest.askApproval); without one a call the mode does not allow is
  *   denied with a message, as `claude -p` does without a prompt tool.
- * - Start and resume follow the spawn adapter's rules (claude.ts): `--session-id <new uuid>` or
+ * - Start and resume follow the per-message run's rules (claude.ts): `--session-id <new uuid>` or
  *   `--resume <id> --resume-session-at <last completed turn's last assistant message>`; a retry
  *   without a known resume point starts a new session with the transcript. The system prompt is
  *   given once at start (`--append-system-prompt-file`), so its hash is part of the fingerprint.
@@ -43,7 +43,7 @@ import { claudeMcpConfig } from '../mcp-servers.ts';
 import { privateTempPath } from '../private-temp.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
 import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep } from '../types.ts';
-import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeAdapterEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
+import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
 
 /** How long the CLI may take to answer `initialize` (MCP servers start first). */
 const INITIALIZE_TIMEOUT_MS = 60_000;
@@ -74,7 +74,7 @@ export const claudeLiveDriver: LiveDriver = {
   capabilities: { steersMidTurn: true, interrupts: true, pausePoint: 'before its next tool call' },
   // Claude Code 2.1.330 (the native binary) measured 218 MB resident after five short turns, no MCP servers.
   memoryEstimateMb: 250,
-  adapterEnv: (req) => claudeAdapterEnv(req),
+  runtimeEnv: (req) => claudeRuntimeEnv(req),
   fingerprint: (req) =>
     sha256(
       JSON.stringify({

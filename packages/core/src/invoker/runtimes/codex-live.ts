@@ -18,22 +18,22 @@
  *   (each leads a session of its own, out of reach of the process group), so the interrupted
  *   turn settles only once TinyAGI has stopped the commands it started (command-sessions.ts).
  * - The user's own provider (no TinyAGI provider given with `-c`): a start whose selected
- *   provider's key variable is missing fails at once, as the spawn adapter's run (codex-config.ts).
+ *   provider's key variable is missing fails at once, as the per-message run's run (codex-config.ts).
  * - Trace context: the process's environment has no TRACEPARENT (it outlives its runs); every
  *   thread and turn request carries the run's in its `trace` member instead (traceEnvelope).
  * - The system prompt: `developerInstructions` on `thread/start` (a developer message the thread
  *   keeps). codex ignores them on `thread/resume` of a thread it has on disk (checked with 0.169),
  *   so a prompt that changed since the thread last received it (`session.instructionsHash`) is
  *   sent in-band ahead of the turn's message, marked as replacing the earlier instructions, as
- *   the spawn adapter does.
+ *   the per-message run does.
  * - Usage: `thread/tokenUsage/updated` after every model call; its `last` is that call
  *   (input_tokens already include the cached ones), emitted as a `usage` event and summed into
  *   the turn's usage; `total` (the thread's running total) goes into the provider state, which
- *   the spawn adapter reads the same way. codex also repeats the last call's figures without a
+ *   the per-message run reads the same way. codex also repeats the last call's figures without a
  *   new call (after `thread/resume`, when a turn is interrupted): a notification whose total did
  *   not grow is not a call.
- * - Approvals: the thread runs with `approvalPolicy: "never"` and full access (what the spawn
- *   adapter's `--dangerously-bypass-approvals-and-sandbox` means), so codex asks nothing; a
+ * - Approvals: the thread runs with `approvalPolicy: "never"` and full access (what the
+ *   per-message run's `--dangerously-bypass-approvals-and-sandbox` means), so codex asks nothing; a
  *   request that comes anyway is answered by `answerServerRequest`. An agent with
  *   `permission_mode: "ask"` runs `untrusted` in the workspace sandbox instead: each command,
  *   edit or MCP tool call codex asks about goes to the approval desk (InvokeRequest.askApproval;
@@ -51,7 +51,7 @@ import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../liv
 import { WarmProcess } from '../live/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
 import { codexMissingKeyError, codexMissingVariableFailure } from './codex-config.ts';
-import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
+import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 
 const CLIENT_INFO = { name: 'tinyagi', title: 'TinyAGI', version: '1' };
 
@@ -87,7 +87,7 @@ function textInput(text: string): JsonRecord[] {
   return [{ type: 'text', text, text_elements: [] }];
 }
 
-/** `app-server` with the same `-c` settings the spawn adapter gives `exec`. */
+/** `app-server` with the same `-c` settings the per-message run gives `exec`. */
 export function codexAppServerArgs(req: InvokeRequest): string[] {
   return ['app-server', '-c', 'allow_login_shell=false', ...providerArgs(req), ...codexOtelArgs(req), ...codexMcpArgs(req.mcpServers ?? [])];
 }
@@ -465,7 +465,7 @@ class CodexLiveSession implements LiveSession {
 
   /**
    * The server's requests. Without an approval step (no askApproval, or a request that is no
-   * approval) answerServerRequest answers as the spawn adapter's bypass would. With one, each
+   * approval) answerServerRequest answers as the per-message run's bypass would. With one, each
    * command, edit and MCP tool call codex asks about goes to the approval desk, which lets
    * TinyAGI's own MCP tools through without a person (isOwnRequest) and asks about the rest.
    */
@@ -669,7 +669,7 @@ export const codexLiveDriver: LiveDriver = {
   capabilities: { steersMidTurn: true, interrupts: true, pausePoint: null },
   // Measured with 0.169: the native app-server holds about 140 MB after a turn, the npm wrapper (node) about 40 MB more.
   memoryEstimateMb: 190,
-  adapterEnv: (req) => codexAdapterEnv(req) ?? {},
+  runtimeEnv: (req) => codexRuntimeEnv(req) ?? {},
   fingerprint: fingerprintOf,
   start: (opts) => CodexLiveSession.start(opts),
 };

@@ -1,6 +1,6 @@
 /**
  * Anthropic-compatible messages API over HTTP, streamed (`message_start` / `content_block_*` /
- * `message_delta` events). Offers the `spawn_agent` tool like the OpenAI adapter and loops on
+ * `message_delta` events). Offers the `spawn_agent` tool like the OpenAI runtime and loops on
  * `tool_use` for at most `maxToolRounds` model calls. `baseUrl` is the API root as in
  * ANTHROPIC_BASE_URL (`https://api.anthropic.com`); a root ending in `/v1` is accepted too.
  */
@@ -9,7 +9,7 @@ import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '
 import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
 import { DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type SessionMessage } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { pickEnv, type RuntimeAdapter } from '../runtime.ts';
+import { pickEnv, type RuntimeImpl } from '../runtime.ts';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const API_VERSION = '2023-06-01';
@@ -159,7 +159,7 @@ export const anthropicApiKind = defineRuntimeKind({
   steerPoint: 'its next model call (between tool rounds)',
 });
 
-export const anthropicApiRuntime: RuntimeAdapter = {
+export const anthropicApiRuntime: RuntimeImpl = {
   invoke: invokeAnthropicHttp,
   target: ({ model, credentials, env }) => {
     const apiKey = credentials.anthropic?.api_key ?? pickEnv(env, ['ANTHROPIC_API_KEY']).ANTHROPIC_API_KEY;

@@ -31,7 +31,7 @@ import { privateTempPath, withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, resumeIdOf } from '../session-state.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type ToolActivityKind } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { pickEnv, type RuntimeAdapter } from '../runtime.ts';
+import { pickEnv, type RuntimeImpl } from '../runtime.ts';
 
 export const OPENCODE_PROVIDER_ID = 'tinyagi';
 export const OPENCODE_PROVIDER_KEY_ENV = 'TINYAGI_OPENCODE_API_KEY';
@@ -47,10 +47,10 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
   return withPrivateTempDir(async (tmp) => {
     const args = ['run', '--format', 'json'];
     if (req.target.model) args.push('--model', custom ? `${OPENCODE_PROVIDER_ID}/${req.target.model}` : req.target.model);
-    const adapterEnv: Record<string, string> = { OPENCODE_DISABLE_CLAUDE_CODE_SKILLS: '1' };
-    if (custom && req.target.apiKey !== undefined) adapterEnv[OPENCODE_PROVIDER_KEY_ENV] = req.target.apiKey;
+    const runtimeEnv: Record<string, string> = { OPENCODE_DISABLE_CLAUDE_CODE_SKILLS: '1' };
+    if (custom && req.target.apiKey !== undefined) runtimeEnv[OPENCODE_PROVIDER_KEY_ENV] = req.target.apiKey;
     const agent = req.systemPrompt.trim() !== '' ? opencodeAgentName(req.agentId) : undefined;
-    if (agent || custom || req.mcpServers?.length) adapterEnv.OPENCODE_CONFIG = await tmp.write('opencode.json', opencodeConfig(agent, req));
+    if (agent || custom || req.mcpServers?.length) runtimeEnv.OPENCODE_CONFIG = await tmp.write('opencode.json', opencodeConfig(agent, req));
     if (agent) args.push('--agent', agent);
     if (resumeId) args.push('--session', resumeId);
     else args.push('--title', `tinyagi ${req.agentId}`);
@@ -59,7 +59,7 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
     const base = cliRunBase(req, {
       binary: 'opencode',
       installHint: 'Install OpenCode (npm i -g opencode-ai) and configure a provider, or give the agent another provider (e.g. "mock").',
-      adapterEnv,
+      runtimeEnv,
     });
     const outcome = await runCliProcess({
       ...base,
@@ -346,7 +346,7 @@ export const opencodeLiveDriver = acpLiveDriver({
   installHint: 'Install OpenCode (npm i -g opencode-ai) and configure a provider, or give the agent another provider (e.g. "mock").',
   // Measured: 381 MB resident after session/new (OpenCode 1.18.33, linux-x64).
   memoryEstimateMb: 400,
-  adapterEnv: () => ({ OPENCODE_DISABLE_CLAUDE_CODE_SKILLS: '1' }),
+  runtimeEnv: () => ({ OPENCODE_DISABLE_CLAUDE_CODE_SKILLS: '1' }),
   launch: opencodeLaunch,
   // The system prompt is in the generated config, read at start.
   fingerprintParts: (req) => [req.systemPrompt],
@@ -354,7 +354,7 @@ export const opencodeLiveDriver = acpLiveDriver({
   modelId: (req) => (req.target.model === undefined ? undefined : req.target.baseUrl !== undefined ? `${OPENCODE_PROVIDER_ID}/${req.target.model}` : req.target.model),
 });
 
-export const opencodeRuntime: RuntimeAdapter = {
+export const opencodeRuntime: RuntimeImpl = {
   invoke: invokeOpencode,
   live: opencodeLiveDriver,
   target: ({ model, credentials, env }) => ({

@@ -38,8 +38,8 @@ import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
-import { CODEX_INSTALL_HINT, CodexItemEvents, codexAdapterEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
+import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
+import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 import { codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv } from './codex-config.ts';
 import { codexLiveDriver } from './codex-live.ts';
 
@@ -72,7 +72,7 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   const base = cliRunBase(req, {
     binary: 'codex',
     installHint: CODEX_INSTALL_HINT,
-    adapterEnv: codexAdapterEnv(req),
+    runtimeEnv: codexRuntimeEnv(req),
   });
   // The user's own provider (no TinyAGI provider given with -c): its key must be there.
   const missingKey = req.target.baseUrl === undefined ? codexMissingKeyError(base.what, base.env) : undefined;
@@ -224,7 +224,7 @@ function askMode(agent: { permission_mode?: string | undefined }): { permissionM
   return agent.permission_mode === 'ask' ? { permissionMode: 'ask' } : {};
 }
 
-export const codexRuntime: RuntimeAdapter = {
+export const codexRuntime: RuntimeImpl = {
   invoke: invokeCodex,
   live: codexLiveDriver,
   target: ({ agent, model, credentials, env }) => {

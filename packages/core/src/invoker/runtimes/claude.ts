@@ -40,8 +40,8 @@ import { withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { pickEnv, type RuntimeAdapter, type RuntimeEnv } from '../runtime.ts';
-import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeAdapterEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
+import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
+import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
 import { claudeLiveDriver } from './claude-live.ts';
 
 export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
@@ -66,7 +66,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     const base = cliRunBase(req, {
       binary: 'claude',
       installHint: CLAUDE_INSTALL_HINT,
-      adapterEnv: claudeAdapterEnv(req),
+      runtimeEnv: claudeRuntimeEnv(req),
     });
     // TinyAGI's MCP server beside the user's own: the same file every run (it inherits the run's variables).
     if (req.mcpServers?.length) args.push('--mcp-config', await tmp.write('mcp.json', claudeMcpConfig(req.mcpServers)));
@@ -149,7 +149,7 @@ function permissionMode(agent: { permission_mode?: string | undefined }): { perm
   return agent.permission_mode !== undefined ? { permissionMode: agent.permission_mode } : {};
 }
 
-export const claudeCodeRuntime: RuntimeAdapter = {
+export const claudeCodeRuntime: RuntimeImpl = {
   invoke: invokeClaude,
   live: claudeLiveDriver,
   target: ({ agent, model, credentials, env }) => ({

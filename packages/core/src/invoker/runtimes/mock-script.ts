@@ -1,6 +1,6 @@
 /**
  * The mock runtime's script (an agent's `mock` setting) as the invoker takes it: types only, so
- * the invoker's request types (../types.ts) can name it without importing the adapter.
+ * the invoker's request types (../types.ts) can name it without importing the runtime.
  */
 export interface MockUsageSpec {
   input_tokens?: number;

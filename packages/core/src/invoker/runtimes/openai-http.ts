@@ -11,7 +11,7 @@ import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonReco
 import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
 import { DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { pickEnv, type RuntimeAdapter } from '../runtime.ts';
+import { pickEnv, type RuntimeImpl } from '../runtime.ts';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -117,7 +117,7 @@ export const openaiApiKind = defineRuntimeKind({
   steerPoint: 'its next model call (between tool rounds)',
 });
 
-export const openaiApiRuntime: RuntimeAdapter = {
+export const openaiApiRuntime: RuntimeImpl = {
   invoke: invokeOpenAiHttp,
   target: ({ model, credentials, env }) => {
     const apiKey = credentials.openai?.api_key ?? pickEnv(env, ['OPENAI_API_KEY']).OPENAI_API_KEY;

@@ -17,7 +17,7 @@ export const CODEX_PROVIDER_KEY_ENV = 'TINYAGI_CODEX_API_KEY';
 export const CODEX_INSTALL_HINT = 'Install the Codex CLI (npm i -g @openai/codex) and log in, or give the agent another provider (e.g. "mock").';
 
 /** Variables codex itself needs set for this request: a custom provider's key (in a variable only that provider reads). */
-export function codexAdapterEnv(req: InvokeRequest): Record<string, string> | undefined {
+export function codexRuntimeEnv(req: InvokeRequest): Record<string, string> | undefined {
   return req.target.baseUrl !== undefined && req.target.apiKey !== undefined ? { [CODEX_PROVIDER_KEY_ENV]: req.target.apiKey } : undefined;
 }
 
