@@ -73,7 +73,7 @@ export {
 // A plugin's own agent runtime: its descriptor and implementation (docs/kinds.md, "Runtimes").
 export { registerRuntime } from './invoker/runtimes/index.ts';
 export type { RuntimeImpl, RuntimeTarget, RuntimeTargetInput, RuntimeCustomTargetInput } from './invoker/runtime.ts';
-// Warm sessions (docs/sessions.md): a runtime's live driver, and the daemon's pool of warm processes.
+// Warm sessions (docs/sessions.md): a runtime's warm driver, and the daemon's pool of warm processes.
 export {
   sessionPool,
   attachSessionPool,
@@ -81,11 +81,11 @@ export {
   type SessionPoolOptions,
   type PoolStats,
   type PoolSessionInfo,
-  type LiveDriver,
-  type LiveSession,
-  type LiveTurn,
-  type LiveStartOptions,
-  type LiveCapabilities,
+  type WarmDriver,
+  type WarmSession,
+  type WarmTurn,
+  type WarmStartOptions,
+  type WarmCapabilities,
 } from './invoker/index.ts';
 // The registries of channel and runtime kinds: a plugin registers a kind of its own here (docs/kinds.md).
 export { KindRegistry, channelKinds, runtimeKinds } from './kinds/index.ts';

@@ -7,7 +7,7 @@
  */
 import { expect, it } from 'vitest';
 import { evaluatePermission, isOwnRequest, STARTER_PERMISSION_RULES } from '../src/internal.ts';
-import { codexApprovalAsk, codexCommandArgv } from '../src/invoker/runtimes/codex-live.ts';
+import { codexApprovalAsk, codexCommandArgv } from '../src/invoker/runtimes/codex-warm.ts';
 
 const workspace = '/tmp/tinyagi-codex-approval-ws';
 

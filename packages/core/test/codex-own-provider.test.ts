@@ -20,10 +20,10 @@ import { fakeCli } from '@tinyagi/test-kit';
 import { fakeLogEntries, invokeError } from './fixtures/fake-cli-log.ts';
 import { invokeAgent, resolveInvokeTarget, type InvokeRequest, type InvokeTarget } from '../src/invoker/index.ts';
 import { codexMissingVariableFailure, codexProviderStatus } from '../src/invoker/runtimes/codex-config.ts';
-import { codexLiveDriver } from '../src/invoker/runtimes/codex-live.ts';
+import { codexWarmDriver } from '../src/invoker/runtimes/codex-warm.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
-import { invokeLive } from '../src/invoker/live/live-adapter.ts';
-import { SessionPool } from '../src/invoker/live/pool.ts';
+import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
+import { SessionPool } from '../src/invoker/warm/pool.ts';
 import type { Settings } from '../src/config/schema.ts';
 
 interface LogEntry {
@@ -180,7 +180,7 @@ describe("a missing key of the user's selected provider", () => {
   it('fails a warm session at its start the same way, before an app-server is started', async () => {
     writeConfig(GATEWAY_CONFIG);
     const target = resolveInvokeTarget(codexAgent, 'coder', daemonEnv({ GATEWAY_KEY: '' }));
-    const err = await invokeLive(codexLiveDriver, request({ ...target, live: true }, 'hello'), pool).then(
+    const err = await invokeWarm(codexWarmDriver, request({ ...target, warm: true }, 'hello'), pool).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -222,15 +222,15 @@ describe("a missing key of the user's selected provider", () => {
 describe("codex's own refusal for a missing variable", () => {
   // Codex 0.169's words (checked with the real CLI); here a provider key that is empty in the
   // agent's environment makes the fake codex refuse the turn as the real one does.
-  const blankKey = (live: boolean): InvokeRequest => {
-    const target: InvokeTarget = { runtime: 'codex', provider: 'custom:local', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k', ...(live ? { live: true } : {}) };
+  const blankKey = (warm: boolean): InvokeRequest => {
+    const target: InvokeTarget = { runtime: 'codex', provider: 'custom:local', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'k', ...(warm ? { warm: true } : {}) };
     const req = request(target, 'hello');
     return { ...req, env: { ...req.env, TINYAGI_CODEX_API_KEY: '' } };
   };
 
   it('is permanent, per message and warm, naming the variable', async () => {
     const spawned = await invokeError(blankKey(false));
-    const warm = await invokeLive(codexLiveDriver, blankKey(true), pool).then(
+    const warm = await invokeWarm(codexWarmDriver, blankKey(true), pool).then(
       () => undefined,
       (e: unknown) => e as InvokeError,
     );

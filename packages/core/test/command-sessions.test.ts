@@ -2,7 +2,7 @@
  * command-sessions.ts with real processes (Linux /proc): what a cancelled turn started in sessions
  * of its own is stopped with its family, and nothing else is. The real Codex case (its commands
  * lead their own sessions and outlive an interrupt or its own death) is in the real-CLI suite
- * (live-codex.test.ts).
+ * (warm-codex.test.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

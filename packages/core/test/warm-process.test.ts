@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
-import { WarmProcess } from '../src/invoker/live/warm-process.ts';
+import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { fakeLiveDriver } from '@tinyagi/test-kit/fake-live-driver';
+import { fakeWarmDriver } from '@tinyagi/test-kit/fake-warm-driver';
 import { runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
-import { invokeLive } from '../src/invoker/live/live-adapter.ts';
-import { SessionPool } from '../src/invoker/live/pool.ts';
-import type { LiveDriver } from '../src/invoker/live/types.ts';
+import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
+import { SessionPool } from '../src/invoker/warm/pool.ts';
+import type { WarmDriver } from '../src/invoker/warm/types.ts';
 import type { InvokeRequest } from '../src/invoker/types.ts';
 
 const SILENCE_MS = 500;
@@ -87,21 +87,21 @@ describe('a warm session', () => {
   function invoke(prompt: string, env: Record<string, string> = {}) {
     const pool = new SessionPool({ memoryShare: 1 });
     pools.push(pool);
-    const driver = fakeLiveDriver({ env: { FAKE_LIVE_STATE: dir, ...env } }) as unknown as LiveDriver;
+    const driver = fakeWarmDriver({ env: { FAKE_WARM_STATE: dir, ...env } }) as unknown as WarmDriver;
     const req: InvokeRequest = {
       agentId: 'coder',
-      target: { runtime: 'fake-live', provider: 'fake-live', killGraceMs: 2_000, startGraceMs: GRACE_MS, env: { PATH: process.env.PATH ?? '' } },
+      target: { runtime: 'fake-warm', provider: 'fake-warm', killGraceMs: 2_000, startGraceMs: GRACE_MS, env: { PATH: process.env.PATH ?? '' } },
       prompt,
       systemPrompt: '',
       cwd: dir,
       session: { key: 'shared' },
       inactivityMs: SILENCE_MS,
     };
-    return invokeLive(driver, req, pool);
+    return invokeWarm(driver, req, pool);
   }
 
   it('a handshake and a turn each silent at their start for longer than the silence limit, within the start grace: the turn completes', async () => {
-    const result = await invoke('QUIET 1500 hello', { FAKE_LIVE_READY_DELAY_MS: '1500' });
+    const result = await invoke('QUIET 1500 hello', { FAKE_WARM_READY_DELAY_MS: '1500' });
     expect(result.text).toContain('hello');
   });
 

@@ -2,15 +2,15 @@
  * The queue's pickup latency and the session pool as metrics, against a real OTLP receiver
  * (HTTP/protobuf) and a real orchestrator (SQLite file): every claimed message records the time
  * from becoming claimable to its claim (a retried one again, after its backoff); an agent that
- * runs warm (a registered runtime with test-kit's fake-live driver: a real process per session,
+ * runs warm (a registered runtime with test-kit's fake-warm driver: a real process per session,
  * core's real session pool) shows as an idle warm session with its resident memory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerRuntime, sessionPool, type LiveDriver, type RuntimeImpl, type Settings } from '@tinyagi/core';
-import { fakeLiveDriver, fakeLiveOnce } from '@tinyagi/test-kit/fake-live-driver';
+import { registerRuntime, sessionPool, type WarmDriver, type RuntimeImpl, type Settings } from '@tinyagi/core';
+import { fakeWarmDriver, fakeWarmOnce } from '@tinyagi/test-kit/fake-warm-driver';
 import { waitFor } from '@tinyagi/test-kit';
 import { agentsFromSettings, createMetricsObserver } from '../src/index.ts';
 import { failWriterOnce, harness, settings as teamSettings } from './harness.ts';
@@ -24,10 +24,10 @@ beforeAll(() => {
   unregister = registerRuntime(
     {
       family: 'runtime',
-      name: 'fake-live-otel',
+      name: 'fake-warm-otel',
       aliases: [],
       title: 'Fake live (telemetry test)',
-      description: 'test-kit bin/fake-live',
+      description: 'test-kit bin/fake-warm',
       command: null,
       installHint: null,
       passthroughEnv: [],
@@ -40,9 +40,9 @@ beforeAll(() => {
       steerPoint: null,
     },
     {
-      invoke: (req) => fakeLiveOnce(req, { FAKE_LIVE_STATE: dir }),
+      invoke: (req) => fakeWarmOnce(req, { FAKE_WARM_STATE: dir }),
       target: () => ({}),
-      live: fakeLiveDriver({ env: { FAKE_LIVE_STATE: dir } }) as unknown as LiveDriver,
+      warm: fakeWarmDriver({ env: { FAKE_WARM_STATE: dir } }) as unknown as WarmDriver,
     } satisfies RuntimeImpl,
   );
 });
@@ -88,7 +88,7 @@ describe('queue and session pool metrics', () => {
   });
 
   it('warm sessions by state and their resident memory, from the session pool', async () => {
-    const settings: Settings = { agents: { warm: { provider: 'fake-live-otel', process: 'warm' } } };
+    const settings: Settings = { agents: { warm: { provider: 'fake-warm-otel', process: 'warm' } } };
     const receiver = await httpReceiver();
     cleanups.push(() => receiver.close());
     const metrics = await createMetricsObserver({

@@ -1,6 +1,6 @@
 /**
  * Steering notes follow how the agent runs (capabilities.ts, docs/sessions.md): an agent that
- * runs warm on a runtime with a live driver (a registered runtime with test-kit's fake-live
+ * runs warm on a runtime with a warm driver (a registered runtime with test-kit's fake-warm
  * driver: a real warm process) is told and shown "given to the running turn at once", and it is
  * true: the injected text reaches the running turn; the same runtime per message says the input
  * waits for the next turn.
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { defineRuntimeKind } from '@tinyagi/client/contract';
-import { registerRuntime, sessionPool, type LiveDriver, type RuntimeImpl } from '@tinyagi/core';
-import { fakeLiveDriver, fakeLiveOnce } from '@tinyagi/test-kit/fake-live-driver';
+import { registerRuntime, sessionPool, type WarmDriver, type RuntimeImpl } from '@tinyagi/core';
+import { fakeWarmDriver, fakeWarmOnce } from '@tinyagi/test-kit/fake-warm-driver';
 import { waitFor } from '@tinyagi/test-kit';
 import { closeAll, harness, waitForCompletion } from './helpers.ts';
 
@@ -20,10 +20,10 @@ let unregister: () => void = () => {};
 
 beforeAll(() => {
   const kind = defineRuntimeKind({
-    name: 'fake-live-steer',
+    name: 'fake-warm-steer',
     aliases: [],
     title: 'Fake live (steering test)',
-    description: 'test-kit bin/fake-live',
+    description: 'test-kit bin/fake-warm',
     command: null,
     installHint: null,
     passthroughEnv: [],
@@ -36,9 +36,9 @@ beforeAll(() => {
     steerPoint: null,
   });
   const impl: RuntimeImpl = {
-    invoke: (req) => fakeLiveOnce(req, { FAKE_LIVE_STATE: dir }),
+    invoke: (req) => fakeWarmOnce(req, { FAKE_WARM_STATE: dir }),
     target: () => ({}),
-    live: fakeLiveDriver({ env: { FAKE_LIVE_STATE: dir } }) as unknown as LiveDriver,
+    warm: fakeWarmDriver({ env: { FAKE_WARM_STATE: dir } }) as unknown as WarmDriver,
   };
   unregister = registerRuntime(kind, impl);
 });
@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 it('a warm agent: inject is said to reach the running turn, and it does; per message it waits for the next turn', async () => {
-  const h = await harness({ agents: { warm: { provider: 'fake-live-steer', process: 'warm' }, cold: { provider: 'fake-live-steer' } } });
+  const h = await harness({ agents: { warm: { provider: 'fake-warm-steer', process: 'warm' }, cold: { provider: 'fake-warm-steer' } } });
   const sent = await h.orchestrator.submit({ message: '@warm WAIT_STEER build it', senderId: 'u1' });
   const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
   const steering = await h.services.steering.ofRun(run.runId);

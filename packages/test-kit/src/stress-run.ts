@@ -24,7 +24,7 @@ interface StressSuite {
 
 export const STRESS_SUITES: StressSuite[] = [
   // The watchdog, the CLI runner's process groups, warm sessions, the queue across processes, the event bus.
-  { dir: 'packages/core', files: ['watchdog', 'invoker-cli', 'invoker-process', 'live-', 'queue.', 'events-multiprocess', 'events.pg', 'shared-settings.pg'], backends: ['sqlite'] },
+  { dir: 'packages/core', files: ['watchdog', 'invoker-cli', 'invoker-process', 'warm-', 'queue.', 'events-multiprocess', 'events.pg', 'shared-settings.pg'], backends: ['sqlite'] },
   // SSE streams (a burst over the client buffer, resume by Last-Event-ID), rate limits.
   { dir: 'packages/server', files: ['events', 'rate-limit'], backends: ['sqlite', 'postgres'] },
   // Steering and cancel of running turns, completion races, restarts, retries.

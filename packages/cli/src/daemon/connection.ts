@@ -10,7 +10,7 @@ import { createApiClient, type ApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { readApiToken } from './api-token.ts';
-import { readLiveDaemon, type DaemonRecord } from './instance-lock.ts';
+import { readRunningDaemon, type DaemonRecord } from './instance-lock.ts';
 
 export interface DaemonConnection {
   client: ApiClient;
@@ -20,7 +20,7 @@ export interface DaemonConnection {
 }
 
 export function localDaemon(ctx: CliContext): DaemonRecord | undefined {
-  return readLiveDaemon(ctx.paths.lockFile);
+  return readRunningDaemon(ctx.paths.lockFile);
 }
 
 export function notRunningError(ctx: CliContext): CliError {

@@ -49,8 +49,8 @@ function parseRecord(raw: string): DaemonRecord | undefined {
   }
 }
 
-/** The record of the live daemon holding the lock, or undefined (no lock, or a stale one). */
-export function readLiveDaemon(path: string): DaemonRecord | undefined {
+/** The record of the running daemon holding the lock, or undefined (no lock, or a stale one). */
+export function readRunningDaemon(path: string): DaemonRecord | undefined {
   const raw = readLockFile(path);
   const record = raw === undefined ? undefined : parseRecord(raw);
   return record !== undefined && isDaemonProcess(record.pid) ? record : undefined;

@@ -14,7 +14,7 @@ import { createApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../output/cli-error.ts';
 import { ensureFirstRunDefaults } from './first-run.ts';
-import { readLiveDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
+import { readRunningDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
 import { daemonNodeArgs, setSnapshotAside, snapshotOf } from './launch.ts';
 import { daemonEnv } from './node-flags.ts';
 import { processExists } from './process-check.ts';
@@ -51,7 +51,7 @@ function logTail(file: string, fromOffset: number, maxLines = 30): string {
 }
 
 export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<StartResult> {
-  const live = readLiveDaemon(ctx.paths.lockFile);
+  const live = readRunningDaemon(ctx.paths.lockFile);
   if (live !== undefined) throw runningError(live, ctx.paths.lockFile);
   const notices = await prepareHome(ctx);
 
@@ -103,7 +103,7 @@ async function launch(ctx: CliContext, nodeArgs: string[], logFile: string, time
       });
       return exit?.signal && CRASH_SIGNALS.has(exit.signal) ? { error, crash: exit.signal } : { error };
     }
-    const record: DaemonRecord | undefined = readLiveDaemon(ctx.paths.lockFile);
+    const record: DaemonRecord | undefined = readRunningDaemon(ctx.paths.lockFile);
     if (record !== undefined && record.pid !== pid) throw runningError(record, ctx.paths.lockFile);
     if (record?.apiUrl !== undefined) {
       try {

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import type { HomePaths } from '@tinyagi/core';
 import { reapOrphanedGroups } from '@tinyagi/core/internal';
 import { CliError } from '../output/cli-error.ts';
-import { readLiveDaemon } from './instance-lock.ts';
+import { readRunningDaemon } from './instance-lock.ts';
 import { readPidFile, removePidFile } from './pid-file.ts';
 import { agentGroupsJournal, isDaemonProcess, processExists } from './process-check.ts';
 
@@ -25,7 +25,7 @@ const KILL_WAIT_MS = 5000;
 
 /** The pid of this home's live daemon, from the lock file or else the pid file. */
 export function runningDaemonPid(paths: HomePaths): number | undefined {
-  const record = readLiveDaemon(paths.lockFile);
+  const record = readRunningDaemon(paths.lockFile);
   if (record !== undefined) return record.pid;
   const pid = readPidFile(paths.pidFile);
   return pid !== undefined && isDaemonProcess(pid) ? pid : undefined;
@@ -54,7 +54,7 @@ function signal(pid: number, name: NodeJS.Signals): void {
 /** Removes a lock or pid file that names `pid` (a daemon that cannot clean up after itself). */
 function removeLeftovers(paths: HomePaths, pid: number): void {
   removePidFile(paths.pidFile, pid);
-  if (readLiveDaemon(paths.lockFile) === undefined) rmSync(paths.lockFile, { force: true });
+  if (readRunningDaemon(paths.lockFile) === undefined) rmSync(paths.lockFile, { force: true });
 }
 
 export async function stopDaemon(paths: HomePaths, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<StopResult> {
@@ -63,7 +63,7 @@ export async function stopDaemon(paths: HomePaths, timeoutMs = DEFAULT_STOP_TIME
     // Clean up after a daemon that died without doing it (kill -9, power loss).
     const stale = readPidFile(paths.pidFile);
     if (stale !== undefined) removePidFile(paths.pidFile, stale);
-    if (readLiveDaemon(paths.lockFile) === undefined) rmSync(paths.lockFile, { force: true });
+    if (readRunningDaemon(paths.lockFile) === undefined) rmSync(paths.lockFile, { force: true });
     return { wasRunning: false, killed: false };
   }
   signal(pid, 'SIGTERM');

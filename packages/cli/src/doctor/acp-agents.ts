@@ -18,7 +18,7 @@ import type { Finding } from './finding.ts';
 /** How long an agent may take to answer `initialize` (Gemini CLI takes about 2 s), and `--version`. */
 const INITIALIZE_TIMEOUT_MS = 20_000;
 const VERSION_TIMEOUT_MS = 10_000;
-/** The ACP protocol version TinyAGI speaks (core's live/acp-live.ts). */
+/** The ACP protocol version TinyAGI speaks (core's live/acp-warm.ts). */
 const ACP_PROTOCOL_VERSION = 1;
 
 /** The variables an agent process starts with besides its env_passthrough (core's child-env.ts base list, the parts a version probe needs). */

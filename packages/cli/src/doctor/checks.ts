@@ -38,7 +38,7 @@ import { channelSecretFlag } from '../kinds.ts';
 import { findDaemon } from '../daemon/connection.ts';
 import { ensureHomeDirectories } from '../daemon/first-run.ts';
 import { daemonSnapshot, snapshotState } from '../daemon/launch.ts';
-import { readLiveDaemon } from '../daemon/instance-lock.ts';
+import { readRunningDaemon } from '../daemon/instance-lock.ts';
 import { BUILD_OFFICE, tinyOfficeState } from '../office/locate.ts';
 import { plural } from '../output/print.ts';
 import { describeStorage, selectStorage } from '../daemon/storage.ts';
@@ -85,7 +85,7 @@ function checkNode(): Finding {
  * daemon started from here would inherit.
  */
 function daemonEnvironment(ctx: CliContext): { env: Env; pid?: number } {
-  const record = readLiveDaemon(ctx.paths.lockFile);
+  const record = readRunningDaemon(ctx.paths.lockFile);
   if (record !== undefined) {
     try {
       const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0');
@@ -329,7 +329,7 @@ function checkSqliteDatabase(ctx: CliContext, write: boolean): Finding[] {
 }
 
 async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefined): Promise<Finding[]> {
-  const record = readLiveDaemon(ctx.paths.lockFile);
+  const record = readRunningDaemon(ctx.paths.lockFile);
   const server = effectiveServer(settings ?? {});
   if (record !== undefined) {
     const url = record.apiUrl ?? `http://${server.host}:${server.port}`;
@@ -367,7 +367,7 @@ async function checkDaemonAndPort(ctx: CliContext, settings: Settings | undefine
 
 /** Listening beyond loopback: flagged while it happens, and before a start that would refuse it. */
 function checkExposure(ctx: CliContext, settings: Settings | undefined): Finding {
-  const record = readLiveDaemon(ctx.paths.lockFile);
+  const record = readRunningDaemon(ctx.paths.lockFile);
   if (record?.remote === true) {
     return {
       check: 'exposure',
@@ -447,7 +447,7 @@ function checkChannelKind(name: string, settings: Settings): Finding[] {
  * this shell finds.
  */
 async function checkRunningChannels(ctx: CliContext, settings: Settings | undefined): Promise<Finding[]> {
-  if ((settings?.channels?.enabled ?? []).length === 0 || readLiveDaemon(ctx.paths.lockFile) === undefined) return [];
+  if ((settings?.channels?.enabled ?? []).length === 0 || readRunningDaemon(ctx.paths.lockFile) === undefined) return [];
   const connection = findDaemon(ctx);
   if (connection === undefined) return [];
   let channels: Awaited<ReturnType<typeof connection.client.listChannels>>;

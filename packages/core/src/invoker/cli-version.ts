@@ -42,7 +42,7 @@ export const CLI_VERSION_SPECS: Readonly<Record<string, CliVersionSpec>> = {
     features: {
       // `-p --output-format stream-json --verbose`, `--resume`, `--dangerously-skip-permissions` (spawn per message)
       'stream-json': '2.1.330',
-      // one warm process: `--input-format stream-json`, control requests on stdin (live sessions)
+      // one warm process: `--input-format stream-json`, control requests on stdin (warm sessions)
       'stream-json-input': '2.1.330',
       // `rate_limit_event` in the stream (quota-aware scheduling)
       'rate-limit-event': '2.1.330',
@@ -60,7 +60,7 @@ export const CLI_VERSION_SPECS: Readonly<Record<string, CliVersionSpec>> = {
     features: {
       // `codex exec --json`, `codex exec resume` (spawn per message)
       'exec-json': '0.169.0',
-      // `codex app-server` JSON-RPC: thread/start|resume, turn/start|steer|interrupt (live sessions)
+      // `codex app-server` JSON-RPC: thread/start|resume, turn/start|steer|interrupt (warm sessions)
       'app-server': '0.169.0',
       // rate-limit notifications of the app-server (quota-aware scheduling)
       'rate-limit-notifications': '0.169.0',
@@ -76,7 +76,7 @@ export const CLI_VERSION_SPECS: Readonly<Record<string, CliVersionSpec>> = {
     features: {
       // `opencode run --format json`, `--session` (spawn per message)
       'run-json': '1.18.33',
-      // `opencode acp`: ACP session/new|load|prompt|cancel (live sessions)
+      // `opencode acp`: ACP session/new|load|prompt|cancel (warm sessions)
       acp: '1.18.33',
     },
     install: 'npm install -g opencode-ai@1.18.33',

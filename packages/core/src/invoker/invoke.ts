@@ -4,7 +4,7 @@
  * here as an InvokeError, so the queue can always classify it.
  */
 import { InvokeError } from './invoke-error.ts';
-import { invokeLive } from './live/live-adapter.ts';
+import { invokeWarm } from './warm/invoke-warm.ts';
 import { findRuntime, runtimeKinds } from './runtimes/index.ts';
 import type { InvokeRequest, InvokeResult } from './types.ts';
 
@@ -18,8 +18,8 @@ export async function invokeAgent(req: InvokeRequest): Promise<InvokeResult> {
   }
   if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled before it started.`);
   try {
-    const live = req.target.live ? runtime.impl.live : undefined;
-    return await (live ? invokeLive(live, req) : runtime.impl.invoke(req));
+    const warm = req.target.warm ? runtime.impl.warm : undefined;
+    return await (warm ? invokeWarm(warm, req) : runtime.impl.invoke(req));
   } catch (err) {
     if (err instanceof InvokeError) throw err;
     if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled.`, { cause: err });

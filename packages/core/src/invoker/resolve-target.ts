@@ -40,8 +40,8 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   };
   // The agent's own env_passthrough names (cloud credentials): the runtime's credentials win.
   const passthrough = pickEnv(env, agent.env_passthrough ?? []);
-  const live = agent.process === 'warm' ? { live: true } : {};
-  const withPassthrough = (target: InvokeTarget): InvokeTarget => ({ ...(target.env !== undefined ? { ...target, env: { ...passthrough, ...target.env } } : target), ...live });
+  const warm = agent.process === 'warm' ? { warm: true } : {};
+  const withPassthrough = (target: InvokeTarget): InvokeTarget => ({ ...(target.env !== undefined ? { ...target, env: { ...passthrough, ...target.env } } : target), ...warm });
 
   if (!provider.startsWith('custom:')) {
     const runtime = findRuntime(provider);

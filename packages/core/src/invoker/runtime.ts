@@ -12,7 +12,7 @@ import type { RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
 import type { MockScriptSpec } from './runtimes/mock-script.ts';
-import type { LiveDriver } from './live/types.ts';
+import type { WarmDriver } from './warm/types.ts';
 import type { InvokeFn, InvokeTarget } from './types.ts';
 
 export type RuntimeEnv = Readonly<Record<string, string | undefined>>;
@@ -62,7 +62,7 @@ export interface RuntimeImpl {
   /** Runs one invocation in a process of its own (spawn per message), or over HTTP. */
   invoke: InvokeFn;
   /** The runtime's warm-session driver (docs/sessions.md): used for agents with `process: "warm"`. */
-  live?: LiveDriver;
+  warm?: WarmDriver;
   target(input: RuntimeTargetInput): RuntimeTarget;
   /** Required when the descriptor's `customProvider` is set. */
   customTarget?(input: RuntimeCustomTargetInput): RuntimeTarget;

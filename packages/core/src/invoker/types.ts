@@ -51,8 +51,8 @@ export interface InvokeTarget {
   permissionMode?: string;
   /** mock runtime: the scripted behaviour. */
   mock?: MockScriptSpec;
-  /** Run through the runtime's live driver (a warm process from the session pool) when it has one (`process: "warm"`). */
-  live?: boolean;
+  /** Run through the runtime's warm driver (a warm process from the session pool) when it has one (`process: "warm"`). */
+  warm?: boolean;
 }
 
 export interface SessionMessage {
@@ -171,7 +171,7 @@ export interface InvokeRequest {
    */
   checkpoint?: () => Promise<string | undefined>;
   /**
-   * Live runtimes: `listener` is called whenever operator input (inject, redirect) or a pause
+   * Warm runtimes: `listener` is called whenever operator input (inject, redirect) or a pause
    * waits for this run, so a runtime that can take input inside its turn (Claude Code's stdin,
    * Codex's `turn/steer`) takes it at once instead of at its next safe point. Returns
    * the unsubscribe function. The listener then calls `takeInput`.
@@ -179,7 +179,7 @@ export interface InvokeRequest {
   onSteer?: (listener: () => void) => () => void;
   /**
    * Takes operator input waiting for this run now, without waiting for a pause to end (the
-   * live runtimes' hand-over after `onSteer`); undefined when none waits. What it returns
+   * warm runtimes' hand-over after `onSteer`); undefined when none waits. What it returns
    * counts as given to this turn (kept with the turn's prompt in the session transcript).
    */
   takeInput?: () => string | undefined;

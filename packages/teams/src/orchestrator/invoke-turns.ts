@@ -158,7 +158,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       // HTTP agents: operator input between model calls of this invocation (CLI agents get it
       // at the next turn below). Kept with the turn's prompt in the session transcript.
       checkpoint: async () => midTurn(await checkpoint(`inside turn ${turn}`)),
-      // Live runtimes: input sent while the turn runs is steered into it at once.
+      // Warm runtimes: input sent while the turn runs is steered into it at once.
       onSteer: (listener) => ctx.steering.subscribe(run.id, listener),
       takeInput: () => midTurn(ctx.steering.take(run.id)),
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),

@@ -5,12 +5,12 @@
  * `steerPoint` (docs/kinds.md): the mock runtime at its steps, the HTTP runtimes before each
  * model call after the first; the CLI runtimes (and an unknown runtime) nowhere, since the CLI
  * process runs its turn to the end, so pause, inject and redirect take effect once it is over.
- * An agent that runs warm (docs/sessions.md) is steered by its live driver's capabilities
+ * An agent that runs warm (docs/sessions.md) is steered by its warm driver's capabilities
  * instead: input steered into the running turn, a pause held at the driver's pause point, cancel
  * interrupting the turn and keeping the process.
  * A paused run never posts its answer: a turn that ends while paused is held until `resume`.
  */
-import { runtimeKinds, type LiveCapabilities, type RunStatus } from '@tinyagi/core';
+import { runtimeKinds, type WarmCapabilities, type RunStatus } from '@tinyagi/core';
 import type { SteerCommand } from '@tinyagi/core/internal';
 
 export interface SteerCapability {
@@ -24,12 +24,12 @@ const ORDER: readonly SteerCommand[] = ['pause', 'resume', 'inject', 'redirect',
 
 /**
  * What runs an agent, for its steering notes: the runtime's name and, when the agent runs warm
- * (`process: "warm"` on a runtime with a live driver, docs/sessions.md), the live driver's
+ * (`process: "warm"` on a runtime with a warm driver, docs/sessions.md), the warm driver's
  * capabilities (core's `warmCapabilities`). A bare runtime name means it runs per message.
  */
 export interface SteerRunner {
   runtime: string;
-  live?: LiveCapabilities | undefined;
+  warm?: WarmCapabilities | undefined;
 }
 
 function runnerOf(runner: string | SteerRunner): SteerRunner {
@@ -44,8 +44,8 @@ function steerPointOf(runtime: string): string | undefined {
 
 /** What `command` does to a run of `runner` that is running (or, `queued`, has not started). */
 export function steerNote(runner: string | SteerRunner, command: SteerCommand, queued: boolean): string {
-  const { runtime, live } = runnerOf(runner);
-  if (live && !queued) return warmNote(live, command);
+  const { runtime, warm } = runnerOf(runner);
+  if (warm && !queued) return warmNote(warm, command);
   const where = steerPointOf(runtime);
   if (command === 'cancel') return 'Ends the run and its sub-runs at once (a CLI agent’s process group is killed).';
   if (command === 'resume') return 'Lets the paused run go on; an answer held while it was paused is then posted.';
@@ -73,25 +73,25 @@ export function steerNote(runner: string | SteerRunner, command: SteerCommand, q
   }
 }
 
-/** A running turn of an agent that runs warm: what its live driver can do inside the turn (docs/sessions.md). */
-function warmNote(live: LiveCapabilities, command: SteerCommand): string {
+/** A running turn of an agent that runs warm: what its warm driver can do inside the turn (docs/sessions.md). */
+function warmNote(warm: WarmCapabilities, command: SteerCommand): string {
   switch (command) {
     case 'cancel':
-      return live.interrupts
+      return warm.interrupts
         ? 'Interrupts the turn and ends the run and its sub-runs; the agent’s warm process stays for its next message.'
         : 'Ends the run and its sub-runs at once; the agent’s warm process is closed (its next message resumes the session in a new one).';
     case 'resume':
       return 'Lets the paused run go on; an answer held while it was paused is then posted.';
     case 'pause':
-      return live.pausePoint
-        ? `Holds the running turn ${live.pausePoint}; an answer finished while paused is held until you resume.`
+      return warm.pausePoint
+        ? `Holds the running turn ${warm.pausePoint}; an answer finished while paused is held until you resume.`
         : 'The warm process cannot hold its turn: the turn runs to the end and the answer is held, not posted, until you resume.';
     case 'inject':
-      return live.steersMidTurn
+      return warm.steersMidTurn
         ? 'Given to the running turn at once (the warm process reads it at its next step); if the turn ends first, the run takes one more turn with it.'
         : 'The warm process cannot take input mid-turn: after its current turn ends, the run takes one more turn in the same session with this text.';
     case 'redirect':
-      return live.steersMidTurn
+      return warm.steersMidTurn
         ? 'The new instruction is given to the running turn at once and the turn goes on with it; if the turn ends first, the turn restarts with it (the first answer is dropped).'
         : 'The warm process cannot be redirected mid-turn: its current turn runs to the end, then the turn restarts with the new instruction in the same session (the first answer is dropped).';
   }
@@ -100,11 +100,11 @@ function warmNote(live: LiveCapabilities, command: SteerCommand): string {
 /** Every command for a run: allowed or not (settings and status), where it acts, and what it does. */
 export function steerCapabilities(runner: string | SteerRunner, allowed: readonly SteerCommand[], status: RunStatus): SteerCapability[] {
   const open = status === 'queued' || status === 'running';
-  const { runtime, live } = runnerOf(runner);
+  const { runtime, warm } = runnerOf(runner);
   const midTurn = (command: SteerCommand): boolean => {
     if (command === 'cancel') return true;
     if (command === 'resume') return false;
-    if (live) return command === 'pause' ? live.pausePoint !== null : live.steersMidTurn;
+    if (warm) return command === 'pause' ? warm.pausePoint !== null : warm.steersMidTurn;
     return steerPointOf(runtime) !== undefined;
   };
   return ORDER.map((command) => ({

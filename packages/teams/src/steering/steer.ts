@@ -81,11 +81,11 @@ export async function runSteering(ctx: Pick<Ctx, 'stores' | 'getSettings' | 'env
   return { runId: run.id, agentId: run.agentId, runtime: runner.runtime, status: run.status, paused, commands: steerCapabilities(runner, allowed, run.status) };
 }
 
-/** The runtime that runs an agent, with its live driver's capabilities when it runs warm (`turn`-only steering for one that no longer resolves). */
+/** The runtime that runs an agent, with its warm driver's capabilities when it runs warm (`turn`-only steering for one that no longer resolves). */
 function runnerOf(ctx: Pick<Ctx, 'getSettings' | 'env'>, agentId: string): SteerRunner {
   try {
     const target = resolveInvokeTarget(ctx.getSettings(), agentId, ctx.env);
-    return { runtime: target.runtime, live: warmCapabilities(target) };
+    return { runtime: target.runtime, warm: warmCapabilities(target) };
   } catch {
     return { runtime: 'unknown' };
   }

@@ -33,7 +33,7 @@ interface RunSteering {
   applied: string[];
   appliedRedirect?: string;
   wake?: () => void;
-  /** Live runtimes listening for input while the run's turn runs (`subscribe`). */
+  /** Warm runtimes listening for input while the run's turn runs (`subscribe`). */
   listeners?: Set<() => void>;
   /** The store holds a row for this run (saved or restored): forgetting it deletes the row. */
   stored?: boolean;
@@ -146,7 +146,7 @@ export class SteeringBoard {
   }
 
   /**
-   * A live runtime's turn listens for input (inject, redirect) sent while it runs; `listener`
+   * A warm runtime's turn listens for input (inject, redirect) sent while it runs; `listener`
    * then calls `take`. Called at once when input already waits. Returns the unsubscribe function.
    */
   subscribe(runId: string, listener: () => void): () => void {
@@ -157,7 +157,7 @@ export class SteeringBoard {
     return () => state.listeners?.delete(listener);
   }
 
-  /** Hands over input waiting for the run now, paused or not (a live runtime steering it into the running turn). */
+  /** Hands over input waiting for the run now, paused or not (a warm runtime steering it into the running turn). */
   take(runId: string): SteeringInput {
     const state = this.#runs.get(runId);
     if (!state || state.closed) return { injected: [] };

@@ -36,7 +36,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import type { InvokeRequest } from '../types.ts';
-import type { AcpCallUsage, AcpSessionContext } from '../live/acp-live.ts';
+import type { AcpCallUsage, AcpSessionContext } from '../warm/acp-warm.ts';
 
 export type KnownAcpAgent = 'claude-agent-acp' | 'codex-acp';
 

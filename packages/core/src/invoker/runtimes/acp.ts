@@ -5,7 +5,7 @@
  * GitHub Copilot CLI `copilot --acp`, Claude Code through `claude-code-acp`, Codex through
  * `codex-acp`.
  *
- * The runtime is made for warm sessions (`process: "warm"`, the live driver of acp-live.ts);
+ * The runtime is made for warm sessions (`process: "warm"`, the warm driver of acp-warm.ts);
  * an agent without it gets one process per message: started, given one turn, closed.
  *
  * - ACP has no system prompt: the agent's instructions are sent before the first prompt of each
@@ -18,9 +18,9 @@
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { buildChildEnv } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
-import { acpLiveDriver, type AcpLaunch } from '../live/acp-live.ts';
+import { acpWarmDriver, type AcpLaunch } from '../warm/acp-warm.ts';
 import { acpAgentProfile, acpReadsAgentsMd, knownAcpAgent } from './acp-agents.ts';
-import { splitRunEnv } from '../live/live-adapter.ts';
+import { splitRunEnv } from '../warm/invoke-warm.ts';
 import type { RuntimeImpl, RuntimeAgentSettings } from '../runtime.ts';
 import { resumeIdOf } from '../session-state.ts';
 import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
@@ -60,7 +60,7 @@ function acpLaunch(req: InvokeRequest, env: Record<string, string>): AcpLaunch {
   };
 }
 
-export const acpDriver = acpLiveDriver({
+export const acpDriver = acpWarmDriver({
   binary: 'acp',
   installHint: INSTALL_HINT,
   memoryEstimateMb: 250,
@@ -154,7 +154,7 @@ function agentsMdOf(acp: RuntimeAgentSettings['acp']): { readsAgentsMd?: boolean
 
 export const acpRuntime: RuntimeImpl = {
   invoke: invokeAcpOnce,
-  live: acpDriver,
+  warm: acpDriver,
   target: ({ agent, model }) => {
     const acp = agent.acp;
     return {

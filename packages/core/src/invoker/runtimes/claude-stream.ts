@@ -1,6 +1,6 @@
 /**
  * Claude Code's stream-json output, read the same way by the spawn-per-message runtime
- * (claude.ts) and the warm session (claude-live.ts): progress events (text, tool calls with
+ * (claude.ts) and the warm session (claude-warm.ts): progress events (text, tool calls with
  * their kind and a one-line title, tool results with their output's start, the TodoWrite plan,
  * usage per model call), the rate-limit state (`rate_limit_event`) and the spend of a result.
  *

@@ -1,7 +1,7 @@
 /**
  * Claude Code: `claude -p --output-format stream-json --verbose …` with the prompt on stdin, one
- * process per message. An agent with `process: "warm"` runs through the live driver instead
- * (claude-live.ts: one process per session, stream-json on stdin too); both read the stream with
+ * process per message. An agent with `process: "warm"` runs through the warm driver instead
+ * (claude-warm.ts: one process per session, stream-json on stdin too); both read the stream with
  * claude-stream.ts, and the rules below hold for both.
  *
  * - The prompt is read from stdin (`-p` without a prompt argument): a message of any size
@@ -42,7 +42,7 @@ import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts
 import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
-import { claudeLiveDriver } from './claude-live.ts';
+import { claudeWarmDriver } from './claude-warm.ts';
 
 export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
   const state = readProviderState(req.session);
@@ -151,7 +151,7 @@ function permissionMode(agent: { permission_mode?: string | undefined }): { perm
 
 export const claudeCodeRuntime: RuntimeImpl = {
   invoke: invokeClaude,
-  live: claudeLiveDriver,
+  warm: claudeWarmDriver,
   target: ({ agent, model, credentials, env }) => ({
     model,
     env: { ...pickEnv(env, ['CLAUDE_CONFIG_DIR']), ...claudeCredentials(credentials.anthropic, env) },

@@ -1,5 +1,5 @@
 /**
- * What Codex's two stream formats share (codex.ts runs `codex exec --json`, codex-live.ts speaks
+ * What Codex's two stream formats share (codex.ts runs `codex exec --json`, codex-warm.ts speaks
  * `codex app-server`): the provider settings given with `-c`, the in-band instructions block,
  * and the items. The items are the same things in both (codex 0.169): `exec --json` spells their
  * types and fields in snake_case (`command_execution`, `aggregated_output`, `exit_code`), the

@@ -1,6 +1,6 @@
 /**
  * Codex: `codex exec --json … -` (new thread) or `codex exec --json … resume <thread id> -`. An
- * agent with `process: "warm"` runs through the live driver instead (codex-live.ts: one
+ * agent with `process: "warm"` runs through the warm driver instead (codex-warm.ts: one
  * `codex app-server` per session, the same thread ids and provider state); both read codex's
  * items with codex-common.ts (tool calls with id, kind and title, results with their output).
  *
@@ -41,7 +41,7 @@ import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 import { codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv } from './codex-config.ts';
-import { codexLiveDriver } from './codex-live.ts';
+import { codexWarmDriver } from './codex-warm.ts';
 
 export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
 
@@ -226,7 +226,7 @@ function askMode(agent: { permission_mode?: string | undefined }): { permissionM
 
 export const codexRuntime: RuntimeImpl = {
   invoke: invokeCodex,
-  live: codexLiveDriver,
+  warm: codexWarmDriver,
   target: ({ agent, model, credentials, env }) => {
     const key = credentials.openai?.api_key;
     return {

@@ -24,7 +24,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { opencodeMcpConfig } from '../mcp-servers.ts';
-import { acpLiveDriver, type AcpCallUsage, type AcpLaunch } from '../live/acp-live.ts';
+import { acpWarmDriver, type AcpCallUsage, type AcpLaunch } from '../warm/acp-warm.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { privateTempPath, withPrivateTempDir } from '../private-temp.ts';
@@ -203,7 +203,7 @@ export function opencodeToolKind(tool: string): ToolActivityKind {
 
 /**
  * One model call's usage from an OpenCode `step-finish` part (the `step_finish` event of
- * `opencode run --format json`, and the parts of its server's session messages that the live
+ * `opencode run --format json`, and the parts of its server's session messages that the warm
  * driver reads): input counts cache reads and writes, output counts reasoning.
  */
 export function opencodeStepUsage(part: JsonRecord): { usage: InvokeUsage | undefined; cacheReadTokens: number; costUsd: number | undefined } {
@@ -341,7 +341,7 @@ async function opencodeLaunch(req: InvokeRequest): Promise<AcpLaunch> {
   };
 }
 
-export const opencodeLiveDriver = acpLiveDriver({
+export const opencodeWarmDriver = acpWarmDriver({
   binary: 'opencode',
   installHint: 'Install OpenCode (npm i -g opencode-ai) and configure a provider, or give the agent another provider (e.g. "mock").',
   // Measured: 381 MB resident after session/new (OpenCode 1.18.33, linux-x64).
@@ -356,7 +356,7 @@ export const opencodeLiveDriver = acpLiveDriver({
 
 export const opencodeRuntime: RuntimeImpl = {
   invoke: invokeOpencode,
-  live: opencodeLiveDriver,
+  warm: opencodeWarmDriver,
   target: ({ model, credentials, env }) => ({
     model,
     env: {

@@ -1,9 +1,9 @@
 /**
- * A live driver for bin/fake-live (the session pool's tests, the warm-session e2e test and B0's
+ * A warm driver for bin/fake-warm (the session pool's tests, the warm-session e2e test and B0's
  * warm column): a real subprocess per session speaking a tiny JSON-lines protocol, driven the
- * way core's LiveDriver contract asks (packages/core/src/invoker/live/types.ts). Structurally a
- * `LiveDriver` — it imports nothing from core, so a plugin module in TINYAGI_HOME/kinds/ can
- * bring it to a built daemon, which proves plugins can bring live drivers.
+ * way core's WarmDriver contract asks (packages/core/src/invoker/warm/types.ts). Structurally a
+ * `WarmDriver` — it imports nothing from core, so a plugin module in TINYAGI_HOME/kinds/ can
+ * bring it to a built daemon, which proves plugins can bring warm drivers.
  *
  * Run epochs: every turn carries an id; a line for another id (a stopped turn's late answer) is
  * dropped. `epochs: false` makes a naive driver that settles the running turn with any result,
@@ -14,9 +14,9 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const FAKE_LIVE_BIN = fileURLToPath(new URL('../bin/fake-live', import.meta.url));
+export const FAKE_WARM_BIN = fileURLToPath(new URL('../bin/fake-warm', import.meta.url));
 
-// The parts of core's types this driver uses (structural: core's LiveDriver accepts it).
+// The parts of core's types this driver uses (structural: core's WarmDriver accepts it).
 interface Req {
   agentId: string;
   prompt: string;
@@ -48,11 +48,11 @@ interface StartOptions {
   signal?: AbortSignal;
 }
 
-export interface FakeLiveDriverOptions {
+export interface FakeWarmDriverOptions {
   /** false: a naive driver without run epochs (settles the running turn with any result). */
   epochs?: boolean;
   memoryEstimateMb?: number;
-  /** Extra variables for the process (FAKE_LIVE_*). */
+  /** Extra variables for the process (FAKE_WARM_*). */
   env?: Record<string, string>;
 }
 
@@ -61,7 +61,7 @@ class TurnFailed extends Error {
   readonly code = 'INVOKE_FAILED';
 }
 
-export class FakeLiveSession {
+export class FakeWarmSession {
   readonly #child: ChildProcess;
   readonly #epochs: boolean;
   #sessionId: string | undefined;
@@ -94,7 +94,7 @@ export class FakeLiveSession {
         }
         const running = this.#running;
         this.#running = undefined;
-        running?.reject(new TurnFailed(`fake-live exited mid-turn (code ${code}, signal ${signal}): ${this.#stderr.trim()}`));
+        running?.reject(new TurnFailed(`fake-warm exited mid-turn (code ${code}, signal ${signal}): ${this.#stderr.trim()}`));
         resolve(this.#exit);
       });
     });
@@ -110,8 +110,8 @@ export class FakeLiveSession {
 
   ready(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      signal?.addEventListener('abort', () => reject(new TurnFailed('fake-live: the start was given up')), { once: true });
-      const timer = setTimeout(() => reject(new TurnFailed(`fake-live did not say ready within ${timeoutMs} ms`)), timeoutMs);
+      signal?.addEventListener('abort', () => reject(new TurnFailed('fake-warm: the start was given up')), { once: true });
+      const timer = setTimeout(() => reject(new TurnFailed(`fake-warm did not say ready within ${timeoutMs} ms`)), timeoutMs);
       this.#ready = (session) => {
         clearTimeout(timer);
         this.#sessionId = session;
@@ -119,7 +119,7 @@ export class FakeLiveSession {
       };
       void this.exited.then((exit) => {
         clearTimeout(timer);
-        reject(new TurnFailed(`fake-live exited before it was ready (code ${exit.code}): ${this.#stderr.trim()}`));
+        reject(new TurnFailed(`fake-warm exited before it was ready (code ${exit.code}): ${this.#stderr.trim()}`));
       });
     });
   }
@@ -154,8 +154,8 @@ export class FakeLiveSession {
   }
 
   turn(turn: Turn): Promise<Result> {
-    if (this.#exit) return Promise.reject(new TurnFailed('fake-live has exited'));
-    if (this.#running) return Promise.reject(new Error('fake-live: a turn is already running'));
+    if (this.#exit) return Promise.reject(new TurnFailed('fake-warm has exited'));
+    if (this.#running) return Promise.reject(new Error('fake-warm: a turn is already running'));
     const id = ++this.#epoch;
     return new Promise((resolve, reject) => {
       this.#running = { id, turn, resolve, reject };
@@ -207,22 +207,22 @@ export class FakeLiveSession {
   }
 }
 
-export function fakeLiveDriver(options: FakeLiveDriverOptions = {}) {
+export function fakeWarmDriver(options: FakeWarmDriverOptions = {}) {
   return {
-    binary: 'fake-live',
-    installHint: 'it is packages/test-kit/bin/fake-live',
+    binary: 'fake-warm',
+    installHint: 'it is packages/test-kit/bin/fake-warm',
     capabilities: { steersMidTurn: true, interrupts: true, pausePoint: null },
     memoryEstimateMb: options.memoryEstimateMb ?? 40,
-    fingerprint: (req: Req) => JSON.stringify([req.target.command ?? FAKE_LIVE_BIN, req.target.model ?? '', req.cwd]),
-    async start(opts: StartOptions): Promise<FakeLiveSession> {
-      const command = opts.req.target.command ?? FAKE_LIVE_BIN;
+    fingerprint: (req: Req) => JSON.stringify([req.target.command ?? FAKE_WARM_BIN, req.target.model ?? '', req.cwd]),
+    async start(opts: StartOptions): Promise<FakeWarmSession> {
+      const command = opts.req.target.command ?? FAKE_WARM_BIN;
       const args = opts.resumeId ? ['--resume', opts.resumeId] : [];
       const child = spawn(command, args, { cwd: opts.req.cwd, env: { ...opts.env, ...options.env }, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
-      const session = new FakeLiveSession(child, options.epochs !== false, opts.onActivity);
+      const session = new FakeWarmSession(child, options.epochs !== false, opts.onActivity);
       await session.ready(30_000, opts.signal).catch(async (err: unknown) => {
         await session.close('no handshake');
         throw err;
@@ -232,9 +232,9 @@ export function fakeLiveDriver(options: FakeLiveDriverOptions = {}) {
   };
 }
 
-/** One turn of bin/fake-live run as a spawned CLI (`--once`): the per-message runtime beside the warm one. */
-export async function fakeLiveOnce(req: Req & { session?: { resumeId?: string | null | undefined } | undefined }, env: Record<string, string> = {}): Promise<Result> {
-  const command = req.target.command ?? FAKE_LIVE_BIN;
+/** One turn of bin/fake-warm run as a spawned CLI (`--once`): the per-message runtime beside the warm one. */
+export async function fakeWarmOnce(req: Req & { session?: { resumeId?: string | null | undefined } | undefined }, env: Record<string, string> = {}): Promise<Result> {
+  const command = req.target.command ?? FAKE_WARM_BIN;
   const args = ['--once', ...(req.session?.resumeId ? ['--resume', req.session.resumeId] : []), req.prompt];
   const child = spawn(command, args, { cwd: req.cwd, env: { ...process.env, ...req.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -245,7 +245,7 @@ export async function fakeLiveOnce(req: Req & { session?: { resumeId?: string | 
     child.once('error', reject);
     child.once('close', resolve);
   });
-  if (code !== 0) throw new TurnFailed(`fake-live --once exited ${code}: ${stderr.trim()}`);
+  if (code !== 0) throw new TurnFailed(`fake-warm --once exited ${code}: ${stderr.trim()}`);
   const msg = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { text: string; session: string; usage: { input: number; output: number } };
   return { text: msg.text, sessionId: msg.session, usage: { inputTokens: msg.usage.input, outputTokens: msg.usage.output } };
 }

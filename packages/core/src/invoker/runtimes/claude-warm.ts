@@ -36,9 +36,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { addSpend, failureFromText, InvokeError } from '../invoke-error.ts';
 import { asArray, asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { bindingEnv } from '../live/live-adapter.ts';
-import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
-import { WarmProcess } from '../live/warm-process.ts';
+import { bindingEnv } from '../warm/invoke-warm.ts';
+import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from '../warm/types.ts';
+import { WarmProcess } from '../warm/warm-process.ts';
 import { claudeMcpConfig } from '../mcp-servers.ts';
 import { privateTempPath } from '../private-temp.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
@@ -68,7 +68,7 @@ function sortedEntries(env: Record<string, string> | undefined): Array<[string, 
   return Object.entries(env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export const claudeLiveDriver: LiveDriver = {
+export const claudeWarmDriver: WarmDriver = {
   binary: 'claude',
   installHint: CLAUDE_INSTALL_HINT,
   capabilities: { steersMidTurn: true, interrupts: true, pausePoint: 'before its next tool call' },
@@ -87,7 +87,7 @@ export const claudeLiveDriver: LiveDriver = {
         systemPrompt: sha256(req.systemPrompt),
       }),
     ),
-  start: (options) => ClaudeLiveSession.start(options),
+  start: (options) => ClaudeWarmSession.start(options),
 };
 
 interface PendingControl {
@@ -96,7 +96,7 @@ interface PendingControl {
 }
 
 interface TurnState {
-  turn: LiveTurn;
+  turn: WarmTurn;
   stream: ClaudeStream;
   /** The messages this turn wrote (uuid -> answered or final). */
   owned: Map<string, boolean>;
@@ -107,7 +107,7 @@ interface TurnState {
   reject: (err: unknown) => void;
 }
 
-class ClaudeLiveSession implements LiveSession {
+class ClaudeWarmSession implements WarmSession {
   readonly #what: string;
   readonly #req: InvokeRequest;
   #proc!: WarmProcess;
@@ -130,7 +130,7 @@ class ClaudeLiveSession implements LiveSession {
   readonly exited: Promise<{ code: number | undefined; signal: string | undefined }>;
   #resolveExited!: (exit: { code: number | undefined; signal: string | undefined }) => void;
 
-  private constructor(opts: LiveStartOptions, sessionId: string) {
+  private constructor(opts: WarmStartOptions, sessionId: string) {
     this.#what = opts.what;
     this.#req = opts.req;
     this.#sessionId = sessionId;
@@ -139,14 +139,14 @@ class ClaudeLiveSession implements LiveSession {
     });
   }
 
-  static async start(opts: LiveStartOptions): Promise<ClaudeLiveSession> {
+  static async start(opts: WarmStartOptions): Promise<ClaudeWarmSession> {
     const { req } = opts;
     const state = readProviderState(req.session);
     const resumeAt = asString(state?.at);
     // A retry without a known resume point (a session stored before it was kept) starts over with the transcript.
     const dirty = req.session?.retry === true && resumeAt === undefined;
     const resumeId = dirty ? undefined : opts.resumeId;
-    const session = new ClaudeLiveSession(opts, resumeId ?? randomUUID());
+    const session = new ClaudeWarmSession(opts, resumeId ?? randomUUID());
     session.#at = resumeId ? resumeAt : undefined;
     session.#totalCostUsd = resumeId ? asNumber(state?.totalCostUsd) : undefined;
     if (!resumeId) session.#firstPrompt = (prompt) => messageFor(req.session, undefined, prompt);
@@ -157,7 +157,7 @@ class ClaudeLiveSession implements LiveSession {
     if (req.target.model) args.push('--model', req.target.model);
     // Kept for the process's life (private 0600 files), removed when it exits.
     const privateFile = (suffix: string, content: string): string => {
-      const file = privateTempPath(`claude-live-${randomUUID()}${suffix}`);
+      const file = privateTempPath(`claude-warm-${randomUUID()}${suffix}`);
       writeFileSync(file, content, { mode: 0o600 });
       session.#privateFiles.push(file);
       return file;
@@ -212,7 +212,7 @@ class ClaudeLiveSession implements LiveSession {
     return this.#proc.memoryBytes();
   }
 
-  turn(turn: LiveTurn): Promise<InvokeResult> {
+  turn(turn: WarmTurn): Promise<InvokeResult> {
     if (this.#turn && !this.#turn.settled) return Promise.reject(new InvokeError('retryable', `${this.#what}: a turn is already running in this session.`));
     if (this.#proc.exit) return Promise.reject(this.#exitError(this.#proc.exit, undefined));
     return new Promise<InvokeResult>((resolve, reject) => {

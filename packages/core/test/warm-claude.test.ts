@@ -1,5 +1,5 @@
 /**
- * The Claude Code live driver (runtimes/claude-live.ts) through invokeLive and a session pool of
+ * The Claude Code warm driver (runtimes/claude-warm.ts) through invokeWarm and a session pool of
  * its own, against the fake CLI's stream-json mode (@tinyagi/test-kit bin/claude-stream.cjs,
  * checked against the real CLI: docs/sessions.md). Real subprocesses, real temp workspaces.
  */
@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeCli, waitFor } from '@tinyagi/test-kit';
-import { claudeLiveDriver } from '../src/invoker/runtimes/claude-live.ts';
+import { claudeWarmDriver } from '../src/invoker/runtimes/claude-warm.ts';
 import { InvokeError, spendOf } from '../src/invoker/invoke-error.ts';
-import { invokeLive } from '../src/invoker/live/live-adapter.ts';
-import { SessionPool } from '../src/invoker/live/pool.ts';
+import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
+import { SessionPool } from '../src/invoker/warm/pool.ts';
 import type { InvokeProgress, InvokeRequest, InvokeResult, InvokeSession, QuotaReport } from '../src/invoker/types.ts';
 import { fakeLogEntries } from './fixtures/fake-cli-log.ts';
 
@@ -31,7 +31,7 @@ let pool: SessionPool;
 let events: InvokeProgress[];
 
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'tinyagi-live-claude-'));
+  root = mkdtempSync(join(tmpdir(), 'tinyagi-warm-claude-'));
   workspace = mkdtempSync(join(root, 'ws-'));
   logFile = join(root, 'fake.log');
   pool = new SessionPool({ maxTotal: 4, maxPerAgent: 4, idleMs: 60_000 });
@@ -45,7 +45,7 @@ afterEach(async () => {
 function request(prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { runtime: 'claude-code', provider: 'test', command: fakeCli('claude'), env: { ANTHROPIC_API_KEY: 'sk-from-target' }, live: true, killGraceMs: 3_000 },
+    target: { runtime: 'claude-code', provider: 'test', command: fakeCli('claude'), env: { ANTHROPIC_API_KEY: 'sk-from-target' }, warm: true, killGraceMs: 3_000 },
     prompt,
     systemPrompt: 'You are the coder of team alpha.',
     cwd: workspace,
@@ -94,15 +94,15 @@ function steering(): { extra: Partial<InvokeRequest>; send: (text: string) => vo
   };
 }
 
-describe('Claude Code live driver', () => {
+describe('Claude Code warm driver', () => {
   it('runs many turns on one warm process, each with its own usage and cost', async () => {
-    const first = await invokeLive(claudeLiveDriver, request('hello', { session: { key: 'shared' } }), pool);
+    const first = await invokeWarm(claudeWarmDriver, request('hello', { session: { key: 'shared' } }), pool);
     expect(first.text).toBe('fake-claude turn 1: hello');
     expect(first.usage).toEqual({ inputTokens: 120, outputTokens: 42 });
     expect(first.costUsd).toBeCloseTo(0.0123, 6);
     let session = next(first);
     for (let turn = 2; turn <= 4; turn++) {
-      const result = await invokeLive(claudeLiveDriver, request(`message ${turn}`, { session }), pool);
+      const result = await invokeWarm(claudeWarmDriver, request(`message ${turn}`, { session }), pool);
       expect(result.text).toBe(`fake-claude turn ${turn}: message ${turn}`);
       // Each turn's own calls, not the session's running total.
       expect(result.usage).toEqual({ inputTokens: 120, outputTokens: 42 });
@@ -122,7 +122,7 @@ describe('Claude Code live driver', () => {
 
   it('streams tool calls with their kind, title and result, the TodoWrite plan and the rate-limit state', async () => {
     const quotas: QuotaReport[] = [];
-    const result = await invokeLive(claudeLiveDriver, request('FAKE:todo FAKE:tool FAKE:rate-limit go', { onQuota: (q) => quotas.push(q) }), pool);
+    const result = await invokeWarm(claudeWarmDriver, request('FAKE:todo FAKE:tool FAKE:rate-limit go', { onQuota: (q) => quotas.push(q) }), pool);
     expect(result.text).toBe('fake-claude turn 1: FAKE:todo FAKE:tool FAKE:rate-limit go');
     const bash = events.find((e) => e.type === 'tool' && e.name === 'Bash');
     expect(bash).toMatchObject({ type: 'tool', name: 'Bash', kind: 'command', title: 'ls', id: expect.stringMatching(/^toolu_/) });
@@ -142,7 +142,7 @@ describe('Claude Code live driver', () => {
   });
 
   it("Claude Code 2.1's task list (TaskCreate, TaskUpdate) is the run's plan, kept across the session's turns", async () => {
-    const first = await invokeLive(claudeLiveDriver, request('FAKE:tasks plan it', { session: { key: 'shared' } }), pool);
+    const first = await invokeWarm(claudeWarmDriver, request('FAKE:tasks plan it', { session: { key: 'shared' } }), pool);
     const plans = events.filter((e) => e.type === 'plan');
     expect(plans.at(-1)).toEqual({
       type: 'plan',
@@ -154,7 +154,7 @@ describe('Claude Code live driver', () => {
     expect(plans).toHaveLength(3);
     expect(events).toContainEqual(expect.objectContaining({ type: 'tool', name: 'TaskCreate', kind: 'other' }));
     // The next turn updates one task: the plan it shows is the session's whole list.
-    await invokeLive(claudeLiveDriver, request('FAKE:task-done=2 finish', { session: next(first) }), pool);
+    await invokeWarm(claudeWarmDriver, request('FAKE:task-done=2 finish', { session: next(first) }), pool);
     expect(events.filter((e) => e.type === 'plan').at(-1)).toEqual({
       type: 'plan',
       steps: [
@@ -166,7 +166,7 @@ describe('Claude Code live driver', () => {
 
   it('steers operator input into the running turn: folded in after a tool call, one result', async () => {
     const steer = steering();
-    const run = invokeLive(claudeLiveDriver, request('FAKE:tool-ms=1500 work on it', steer.extra), pool);
+    const run = invokeWarm(claudeWarmDriver, request('FAKE:tool-ms=1500 work on it', steer.extra), pool);
     await waitFor(() => events.some((e) => e.type === 'tool'), 20_000, 'the tool call');
     steer.send('also check the tests');
     const result = await run;
@@ -176,7 +176,7 @@ describe('Claude Code live driver', () => {
 
   it('a message steered in while the last model call runs gets its own answer, in the same turn', async () => {
     const steer = steering();
-    const run = invokeLive(claudeLiveDriver, request('FAKE:reply-ms=1500 think', steer.extra), pool);
+    const run = invokeWarm(claudeWarmDriver, request('FAKE:reply-ms=1500 think', steer.extra), pool);
     await waitFor(() => turns().length === 1, 20_000, 'the turn to start');
     steer.send('and then stop');
     const result = await run;
@@ -188,28 +188,28 @@ describe('Claude Code live driver', () => {
 
   it('a cancel interrupts the turn and keeps the process warm for the next one', async () => {
     const abort = new AbortController();
-    const run = invokeLive(claudeLiveDriver, request('FAKE:hang forever', { session: { key: 'shared' }, signal: abort.signal }), pool);
+    const run = invokeWarm(claudeWarmDriver, request('FAKE:hang forever', { session: { key: 'shared' }, signal: abort.signal }), pool);
     await waitFor(() => turns().length === 1, 20_000, 'the turn to start');
     abort.abort();
     const err = await failure(run);
     expect(err.kind).toBe('cancelled');
     const sessionId = starts()[0]?.argv?.[(starts()[0]?.argv ?? []).indexOf('--session-id') + 1];
-    const after = await invokeLive(claudeLiveDriver, request('still there?', { session: { key: 'shared', resumeId: sessionId ?? null } }), pool);
+    const after = await invokeWarm(claudeWarmDriver, request('still there?', { session: { key: 'shared', resumeId: sessionId ?? null } }), pool);
     expect(after.text).toBe('fake-claude turn 3: still there?');
     expect(starts()).toHaveLength(1);
   });
 
   it('a result the CLI streams for a turn of its own never settles the next turn (run epochs)', async () => {
-    const first = await invokeLive(claudeLiveDriver, request('FAKE:wakeup-ms=300 first', { session: { key: 'shared' } }), pool);
+    const first = await invokeWarm(claudeWarmDriver, request('FAKE:wakeup-ms=300 first', { session: { key: 'shared' } }), pool);
     expect(first.text).toBe('fake-claude turn 1: FAKE:wakeup-ms=300 first');
-    const second = await invokeLive(claudeLiveDriver, request('FAKE:reply-ms=1500 second', { session: next(first) }), pool);
+    const second = await invokeWarm(claudeWarmDriver, request('FAKE:reply-ms=1500 second', { session: next(first) }), pool);
     expect(second.text).toBe('fake-claude turn 2: FAKE:reply-ms=1500 second');
     expect(events.filter((e) => e.type === 'text').map((e) => (e.type === 'text' ? e.text : ''))).not.toContain('wakeup');
   });
 
   it('a process that dies mid-turn fails the run as retryable with what it spent; the retry resumes from before the half turn', async () => {
-    const first = await invokeLive(claudeLiveDriver, request('hello', { session: { key: 'shared' } }), pool);
-    const run = invokeLive(claudeLiveDriver, request('FAKE:step-then-hang then die', { session: next(first) }), pool);
+    const first = await invokeWarm(claudeWarmDriver, request('hello', { session: { key: 'shared' } }), pool);
+    const run = invokeWarm(claudeWarmDriver, request('FAKE:step-then-hang then die', { session: next(first) }), pool);
     await waitFor(() => events.filter((e) => e.type === 'usage').length === 2, 20_000, 'the second model call');
     process.kill(turns()[1]?.pid ?? 0, 'SIGKILL');
     const err = await failure(run);
@@ -217,7 +217,7 @@ describe('Claude Code live driver', () => {
     expect(err.message).toContain('signal SIGKILL');
     expect(spendOf(err)?.usage).toEqual({ inputTokens: 100, outputTokens: 1 });
 
-    const retry = await invokeLive(claudeLiveDriver, request('again', { session: { ...next(first), retry: true } }), pool);
+    const retry = await invokeWarm(claudeWarmDriver, request('again', { session: { ...next(first), retry: true } }), pool);
     // The failed attempt's message is left on a side branch: this is the session's second turn.
     expect(retry.text).toBe('fake-claude turn 2: again');
     expect(retry.sessionId).toBe(first.sessionId);
@@ -227,16 +227,16 @@ describe('Claude Code live driver', () => {
   });
 
   it('a new pool (a daemon restart) resumes the stored session in a new process', async () => {
-    const first = await invokeLive(claudeLiveDriver, request('remember 42', { session: { key: 'shared' } }), pool);
+    const first = await invokeWarm(claudeWarmDriver, request('remember 42', { session: { key: 'shared' } }), pool);
     await pool.closeAll('restart');
-    const second = await invokeLive(claudeLiveDriver, request('what was it?', { session: next(first) }), new SessionPool());
+    const second = await invokeWarm(claudeWarmDriver, request('what was it?', { session: next(first) }), new SessionPool());
     expect(second.text).toBe('fake-claude turn 2: what was it?');
     expect(starts()).toHaveLength(2);
     expect(turns()[1]?.context).toContain('remember 42');
   });
 
   it('a resume of a session the CLI does not know fails as retryable with its message', async () => {
-    const err = await failure(invokeLive(claudeLiveDriver, request('hello', { session: { key: 'shared', resumeId: '3f0c5b7e-1111-4111-8111-111111111111' } }), pool));
+    const err = await failure(invokeWarm(claudeWarmDriver, request('hello', { session: { key: 'shared', resumeId: '3f0c5b7e-1111-4111-8111-111111111111' } }), pool));
     expect(err.kind).toBe('retryable');
     expect(err.message).toContain('No conversation found with session ID');
   });
@@ -248,20 +248,20 @@ describe('Claude Code live driver', () => {
       await new Promise((r) => setTimeout(r, 300));
       return asked === 1 ? 'use the staging config' : undefined;
     };
-    const result = await invokeLive(claudeLiveDriver, request('FAKE:tool deploy', { checkpoint }), pool);
+    const result = await invokeWarm(claudeWarmDriver, request('FAKE:tool deploy', { checkpoint }), pool);
     expect(asked).toBe(1);
     expect(result.text).toBe('fake-claude turn 1: FAKE:tool deploy [steered: use the staging config]');
   });
 
   it('a pause longer than the inactivity limit is a hold, not a stall', async () => {
     const checkpoint = (): Promise<undefined> => new Promise((r) => setTimeout(() => r(undefined), 5_000));
-    const result = await invokeLive(claudeLiveDriver, request('FAKE:tool held', { checkpoint, inactivityMs: 2_500 }), pool);
+    const result = await invokeWarm(claudeWarmDriver, request('FAKE:tool held', { checkpoint, inactivityMs: 2_500 }), pool);
     expect(result.text).toBe('fake-claude turn 1: FAKE:tool held');
   });
 
   it('a tool call the permission mode does not allow is denied with a message (nobody is there to approve it)', async () => {
     const req = request('FAKE:edit write notes');
-    const result = await invokeLive(claudeLiveDriver, { ...req, target: { ...req.target, permissionMode: 'default' } }, pool);
+    const result = await invokeWarm(claudeWarmDriver, { ...req, target: { ...req.target, permissionMode: 'default' } }, pool);
     expect(result.text).toBe('fake-claude turn 1: FAKE:edit write notes');
     const argv = starts()[0]?.argv ?? [];
     expect(argv).toEqual(expect.arrayContaining(['--permission-mode', 'default', '--permission-prompt-tool', 'stdio']));
@@ -277,30 +277,30 @@ describe('Claude Code live driver', () => {
         return { allow: true, decidedBy: 'person' };
       },
     });
-    await invokeLive(claudeLiveDriver, { ...req, target: { ...req.target, permissionMode: 'ask' } }, pool);
+    await invokeWarm(claudeWarmDriver, { ...req, target: { ...req.target, permissionMode: 'ask' } }, pool);
     expect(asked).toEqual([{ tool: 'Write', input: { file_path: 'notes.md', content: 'hello' } }]);
     expect(events).toContainEqual(expect.objectContaining({ type: 'tool_result', name: 'Write', ok: true, output: 'File created successfully at: notes.md' }));
     const argv = starts()[0]?.argv ?? [];
     expect(argv).toEqual(expect.arrayContaining(['--permission-mode', 'default', '--permission-prompt-tool', 'stdio']));
 
     const denied = request('FAKE:edit write notes again', { session: { key: 'other' }, askApproval: async () => ({ allow: false, reason: 'denied by the person: not now', decidedBy: 'person' }) });
-    await invokeLive(claudeLiveDriver, { ...denied, target: { ...denied.target, permissionMode: 'ask' } }, pool);
+    await invokeWarm(claudeWarmDriver, { ...denied, target: { ...denied.target, permissionMode: 'ask' } }, pool);
     expect(events).toContainEqual(expect.objectContaining({ type: 'tool_result', name: 'Write', ok: false, output: 'denied by the person: not now' }));
   });
 
   it('the fingerprint binds a process to its model, permission mode, environment and system prompt', () => {
     const base = request('x');
-    const fp = claudeLiveDriver.fingerprint(base);
-    expect(claudeLiveDriver.fingerprint(request('another message'))).toBe(fp);
-    expect(claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, TINYAGI_RUN_ID: 'run_2' } })).toBe(fp);
+    const fp = claudeWarmDriver.fingerprint(base);
+    expect(claudeWarmDriver.fingerprint(request('another message'))).toBe(fp);
+    expect(claudeWarmDriver.fingerprint({ ...base, env: { ...base.env, TINYAGI_RUN_ID: 'run_2' } })).toBe(fp);
     // What names the run (its trace context, the CLI telemetry's resource attributes) does not restart the process.
     const telemetry = (run: string) => ({ TRACEPARENT: `00-${'a'.repeat(32)}-${run.repeat(16).slice(0, 16)}-01`, OTEL_RESOURCE_ATTRIBUTES: `tinyagi.run.id=run_${run}` });
-    const withTelemetry = claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, ...telemetry('1') } });
-    expect(claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, ...telemetry('2'), TINYAGI_RUN_ID: 'run_2' } })).toBe(withTelemetry);
-    expect(claudeLiveDriver.fingerprint({ ...base, env: { ...base.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' } })).not.toBe(fp);
-    expect(claudeLiveDriver.fingerprint({ ...base, systemPrompt: 'You are the reviewer.' })).not.toBe(fp);
-    expect(claudeLiveDriver.fingerprint({ ...base, target: { ...base.target, model: 'claude-opus-4-6' } })).not.toBe(fp);
-    expect(claudeLiveDriver.fingerprint({ ...base, target: { ...base.target, permissionMode: 'acceptEdits' } })).not.toBe(fp);
-    expect(claudeLiveDriver.fingerprint({ ...base, target: { ...base.target, env: { ANTHROPIC_API_KEY: 'sk-other' } } })).not.toBe(fp);
+    const withTelemetry = claudeWarmDriver.fingerprint({ ...base, env: { ...base.env, ...telemetry('1') } });
+    expect(claudeWarmDriver.fingerprint({ ...base, env: { ...base.env, ...telemetry('2'), TINYAGI_RUN_ID: 'run_2' } })).toBe(withTelemetry);
+    expect(claudeWarmDriver.fingerprint({ ...base, env: { ...base.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' } })).not.toBe(fp);
+    expect(claudeWarmDriver.fingerprint({ ...base, systemPrompt: 'You are the reviewer.' })).not.toBe(fp);
+    expect(claudeWarmDriver.fingerprint({ ...base, target: { ...base.target, model: 'claude-opus-4-6' } })).not.toBe(fp);
+    expect(claudeWarmDriver.fingerprint({ ...base, target: { ...base.target, permissionMode: 'acceptEdits' } })).not.toBe(fp);
+    expect(claudeWarmDriver.fingerprint({ ...base, target: { ...base.target, env: { ANTHROPIC_API_KEY: 'sk-other' } } })).not.toBe(fp);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The ACP live driver (acp-live.ts) against the test kit's fake ACP agents (real subprocesses
+ * The ACP warm driver (acp-warm.ts) against the test kit's fake ACP agents (real subprocesses
  * speaking JSON-RPC on stdio, written from the ACP schema and the real `opencode acp`): the
  * generic `acp` runtime with bin/fake-acp, OpenCode's warm sessions with bin/opencode `acp`.
  * Turns on one pid, cancel keeping the process, a crash mid-turn retryable with its spend,
@@ -13,11 +13,11 @@ import { AgentSettingsSchema } from '@tinyagi/client/contract';
 import { FAKE_BIN_DIR, fakeCli } from '@tinyagi/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acpDriver, invokeAcpOnce } from '../src/invoker/runtimes/acp.ts';
-import { invokeOpencode, opencodeLiveDriver } from '../src/invoker/runtimes/opencode.ts';
+import { invokeOpencode, opencodeWarmDriver } from '../src/invoker/runtimes/opencode.ts';
 import { InvokeError, spendOf } from '../src/invoker/invoke-error.ts';
-import { invokeLive } from '../src/invoker/live/live-adapter.ts';
-import { SessionPool } from '../src/invoker/live/pool.ts';
-import type { LiveDriver } from '../src/invoker/live/types.ts';
+import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
+import { SessionPool } from '../src/invoker/warm/pool.ts';
+import type { WarmDriver } from '../src/invoker/warm/types.ts';
 import type { InvokeProgress, InvokeRequest, InvokeResult, InvokeSession } from '../src/invoker/types.ts';
 
 let root: string;
@@ -27,7 +27,7 @@ let events: InvokeProgress[];
 const pools: SessionPool[] = [];
 
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'tinyagi-live-acp-'));
+  root = mkdtempSync(join(tmpdir(), 'tinyagi-warm-acp-'));
   workspace = join(root, 'ws');
   mkdirSync(workspace);
   logFile = join(root, 'fake.log');
@@ -49,8 +49,8 @@ type Flavour = 'acp' | 'opencode';
 function request(flavour: Flavour, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   const target =
     flavour === 'acp'
-      ? { runtime: 'acp', provider: 'acp', command: join(FAKE_BIN_DIR, 'fake-acp'), args: ['--experimental-acp'], env: {}, live: true }
-      : { runtime: 'opencode', provider: 'custom:standin', command: fakeCli('opencode'), model: 'gpt-5.1', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-test', env: {}, live: true };
+      ? { runtime: 'acp', provider: 'acp', command: join(FAKE_BIN_DIR, 'fake-acp'), args: ['--experimental-acp'], env: {}, warm: true }
+      : { runtime: 'opencode', provider: 'custom:standin', command: fakeCli('opencode'), model: 'gpt-5.1', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-test', env: {}, warm: true };
   return {
     agentId: 'coder',
     target,
@@ -64,8 +64,8 @@ function request(flavour: Flavour, prompt: string, extra: Partial<InvokeRequest>
   };
 }
 
-function driverOf(flavour: Flavour): LiveDriver {
-  return flavour === 'acp' ? acpDriver : opencodeLiveDriver;
+function driverOf(flavour: Flavour): WarmDriver {
+  return flavour === 'acp' ? acpDriver : opencodeWarmDriver;
 }
 
 function log(): Array<Record<string, unknown>> {
@@ -89,12 +89,12 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
   it('runs turns on one process, with text, tools, plan and usage as events', async () => {
     const pool = newPool();
     const driver = driverOf(flavour);
-    const first = await invokeLive(driver, request(flavour, 'hello FAKE:echo-system'), pool);
+    const first = await invokeWarm(driver, request(flavour, 'hello FAKE:echo-system'), pool);
     // The system prompt reached the agent: in-band for a generic ACP agent, as the selected OpenCode agent's prompt.
     expect(first.text).toBe('You are the coder of team alpha.');
     expect(first.sessionId).toMatch(/^ses_/);
-    const second = await invokeLive(driver, request(flavour, 'look FAKE:tool FAKE:plan', { session: session(first) }), pool);
-    const third = await invokeLive(driver, request(flavour, 'third', { session: session(second) }), pool);
+    const second = await invokeWarm(driver, request(flavour, 'look FAKE:tool FAKE:plan', { session: session(first) }), pool);
+    const third = await invokeWarm(driver, request(flavour, 'third', { session: session(second) }), pool);
     expect(third.text).toContain('turn 3');
     expect(new Set(prompts().map((e) => e.pid)).size).toBe(1);
     expect(starts()).toHaveLength(1);
@@ -153,9 +153,9 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
   it('cancel interrupts the turn with session/cancel and keeps the process warm', async () => {
     const pool = newPool();
     const driver = driverOf(flavour);
-    const first = await invokeLive(driver, request(flavour, 'one'), pool);
+    const first = await invokeWarm(driver, request(flavour, 'one'), pool);
     const abort = new AbortController();
-    const hung = invokeLive(driver, request(flavour, 'wait FAKE:hang', { session: session(first), signal: abort.signal }), pool);
+    const hung = invokeWarm(driver, request(flavour, 'wait FAKE:hang', { session: session(first), signal: abort.signal }), pool);
     await waitUntil(() => prompts().length === 2);
     abort.abort();
     const err = await hung.then(
@@ -164,7 +164,7 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
     );
     expect(err).toBeInstanceOf(InvokeError);
     expect((err as InvokeError).kind).toBe('cancelled');
-    const after = await invokeLive(driver, request(flavour, 'after', { session: session(first) }), pool);
+    const after = await invokeWarm(driver, request(flavour, 'after', { session: session(first) }), pool);
     expect(after.text).toContain('turn 3: after');
     expect(new Set(prompts().map((e) => e.pid)).size).toBe(1);
   });
@@ -172,8 +172,8 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
   it('a crash mid-turn fails retryable with what was spent; the retry starts a new session with the transcript', async () => {
     const pool = newPool();
     const driver = driverOf(flavour);
-    const first = await invokeLive(driver, request(flavour, 'one'), pool);
-    const err = await invokeLive(driver, request(flavour, 'boom FAKE:crash', { session: session(first) }), pool).then(
+    const first = await invokeWarm(driver, request(flavour, 'one'), pool);
+    const err = await invokeWarm(driver, request(flavour, 'boom FAKE:crash', { session: session(first) }), pool).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -185,7 +185,7 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
       { role: 'user' as const, content: 'one' },
       { role: 'assistant' as const, content: first.text },
     ];
-    const retry = await invokeLive(driver, request(flavour, 'boom again', { session: session(first, { retry: true, history }) }), pool);
+    const retry = await invokeWarm(driver, request(flavour, 'boom again', { session: session(first, { retry: true, history }) }), pool);
     expect(retry.sessionId).not.toBe(first.sessionId);
     const last = prompts().at(-1) as { prompt: string; pid: number };
     expect(last.prompt).toContain('<earlier_conversation>');
@@ -194,7 +194,7 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
   });
 
   it("a turn the watchdog ends after a finished tool step keeps that step's spend", async () => {
-    const err = await invokeLive(driverOf(flavour), request(flavour, 'go FAKE:tool FAKE:then-hang', { inactivityMs: 3_000 }), newPool()).then(
+    const err = await invokeWarm(driverOf(flavour), request(flavour, 'go FAKE:tool FAKE:then-hang', { inactivityMs: 3_000 }), newPool()).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -210,9 +210,9 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
   });
 
   it('resumes the provider session with session/load after a restart (a new pool), without its replay in the reply', async () => {
-    const first = await invokeLive(driverOf(flavour), request(flavour, 'remember this'), newPool());
+    const first = await invokeWarm(driverOf(flavour), request(flavour, 'remember this'), newPool());
     await Promise.all(pools.splice(0).map((p) => p.closeAll()));
-    const second = await invokeLive(driverOf(flavour), request(flavour, 'and now', { session: session(first, { history: [{ role: 'user', content: 'remember this' }] }) }), newPool());
+    const second = await invokeWarm(driverOf(flavour), request(flavour, 'and now', { session: session(first, { history: [{ role: 'user', content: 'remember this' }] }) }), newPool());
     expect(second.sessionId).toBe(first.sessionId);
     expect(second.text).toBe(`fake-${flavour} turn 2: and now`);
     expect(log().filter((e) => e.sessionLoad === first.sessionId)).toHaveLength(1);
@@ -225,17 +225,17 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
 
 it('acp: changed instructions are sent again on the same process, once', async () => {
   const pool = newPool();
-  const first = await invokeLive(acpDriver, request('acp', 'one'), pool);
-  const second = await invokeLive(acpDriver, request('acp', 'two FAKE:echo-system', { session: session(first), systemPrompt: 'You are the reviewer now.' }), pool);
+  const first = await invokeWarm(acpDriver, request('acp', 'one'), pool);
+  const second = await invokeWarm(acpDriver, request('acp', 'two FAKE:echo-system', { session: session(first), systemPrompt: 'You are the reviewer now.' }), pool);
   expect(second.text).toBe('You are the reviewer now.');
-  const third = await invokeLive(acpDriver, request('acp', 'three', { session: session(second), systemPrompt: 'You are the reviewer now.' }), pool);
+  const third = await invokeWarm(acpDriver, request('acp', 'three', { session: session(second), systemPrompt: 'You are the reviewer now.' }), pool);
   expect(third.text).toContain('turn 3');
   expect(new Set(prompts().map((e) => e.pid)).size).toBe(1);
   expect(prompts().map((e) => String(e.prompt).startsWith('<instructions>'))).toEqual([true, true, false]);
 });
 
 it('acp: an agent without loadSession gets a new session with the transcript when the conversation resumes', async () => {
-  const first = await invokeLive(acpDriver, request('acp', 'remember this'), newPool());
+  const first = await invokeWarm(acpDriver, request('acp', 'remember this'), newPool());
   await Promise.all(pools.splice(0).map((p) => p.closeAll()));
   const history = [
     { role: 'user' as const, content: 'remember this' },
@@ -243,7 +243,7 @@ it('acp: an agent without loadSession gets a new session with the transcript whe
   ];
   const req = request('acp', 'and now', { session: session(first, { history }) });
   req.env = { ...req.env, FAKE_ACP_NO_LOAD: '1' };
-  const second = await invokeLive(acpDriver, req, newPool());
+  const second = await invokeWarm(acpDriver, req, newPool());
   expect(second.sessionId).not.toBe(first.sessionId);
   expect(log().filter((e) => e.sessionLoad)).toEqual([]);
   const last = String(prompts().at(-1)?.prompt);
@@ -259,7 +259,7 @@ describe('acp requests from the agent', () => {
     writeFileSync(join(root, 'secret.txt'), 'outside\n');
     symlinkSync(join(root, 'secret.txt'), join(workspace, 'link.txt'));
     symlinkSync(root, join(workspace, 'up'));
-    const run = async (prompt: string): Promise<string> => (await invokeLive(acpDriver, request('acp', prompt), pool)).text;
+    const run = async (prompt: string): Promise<string> => (await invokeWarm(acpDriver, request('acp', prompt), pool)).text;
     expect(await run(`FAKE:read=${join(workspace, 'notes.md')}`)).toBe('read: inside\n');
     expect(await run(`FAKE:read=${join(root, 'secret.txt')}`)).toMatch(/^read refused: access denied: .* outside the agent's workspace$/);
     expect(await run(`FAKE:read=${join(workspace, '..', 'secret.txt')}`)).toMatch(/^read refused: access denied/);
@@ -277,7 +277,7 @@ describe('acp requests from the agent', () => {
   it('permission requests are answered by the permission mode after the turn checkpoint', async () => {
     const pool = newPool();
     let checkpoints = 0;
-    const allowed = await invokeLive(
+    const allowed = await invokeWarm(
       acpDriver,
       request('acp', 'FAKE:permission', {
         checkpoint: async () => {
@@ -292,7 +292,7 @@ describe('acp requests from the agent', () => {
     expect(events.find((e) => e.type === 'tool_result')).toMatchObject({ ok: true });
     const plan = request('acp', 'FAKE:permission');
     plan.target.permissionMode = 'plan';
-    const refused = await invokeLive(acpDriver, plan, pool);
+    const refused = await invokeWarm(acpDriver, plan, pool);
     expect(refused.text).toBe('permission was refused');
     expect(
       log()
@@ -311,9 +311,9 @@ describe('acp requests from the agent', () => {
       return { allow, decidedBy: 'rule' };
     };
     const pool = newPool();
-    const denied = await invokeLive(acpDriver, request('acp', 'FAKE:permission', { askApproval: ask(false) }), pool);
+    const denied = await invokeWarm(acpDriver, request('acp', 'FAKE:permission', { askApproval: ask(false) }), pool);
     expect(denied.text).toBe('permission was refused');
-    const allowed = await invokeLive(acpDriver, request('acp', 'FAKE:permission', { askApproval: ask(true) }), pool);
+    const allowed = await invokeWarm(acpDriver, request('acp', 'FAKE:permission', { askApproval: ask(true) }), pool);
     expect(allowed.text).toBe('fake-acp turn 1: FAKE:permission');
     expect(asks).toEqual([
       { tool: 'execute', input: { command: 'ls' }, summary: 'ls' },
@@ -331,7 +331,7 @@ describe('acp requests from the agent', () => {
 
   it('input handed over at the permission checkpoint goes in as a follow-up prompt of the same run', async () => {
     let given = false;
-    const result = await invokeLive(
+    const result = await invokeWarm(
       acpDriver,
       request('acp', 'FAKE:permission', {
         checkpoint: async () => {
@@ -350,7 +350,7 @@ describe('acp requests from the agent', () => {
 describe('opencode per message (opencode run) shares the parsing', () => {
   it('tool calls carry id, kind, title and output start; each step is a usage event', async () => {
     const req = request('opencode', 'look FAKE:tool');
-    req.target.live = false;
+    req.target.warm = false;
     const result = await invokeOpencode(req);
     expect(events.find((e) => e.type === 'tool')).toMatchObject({ type: 'tool', name: 'bash', id: 'call_1', kind: 'command', title: 'ls' });
     expect(events.find((e) => e.type === 'tool_result')).toMatchObject({ type: 'tool_result', id: 'call_1', ok: true, output: 'notes.md' });

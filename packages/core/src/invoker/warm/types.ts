@@ -1,22 +1,22 @@
 /**
- * Live sessions (docs/sessions.md): a warm agent CLI process spoken to in its native protocol
+ * Warm sessions (docs/sessions.md): a warm agent CLI process spoken to in its native protocol
  * (Claude Code stream-json, Codex app-server, ACP), kept between turns by the session pool and
- * given one turn at a time. A runtime offers this by a `LiveDriver` on its adapter
- * (`RuntimeImpl.live`); an agent whose settings say `process: "warm"` is run through it
- * (live-adapter.ts), any other through the runtime's spawn-per-message `invoke`.
+ * given one turn at a time. A runtime offers this by a `WarmDriver` on its implementation
+ * (`RuntimeImpl.warm`); an agent whose settings say `process: "warm"` is run through it
+ * (invoke-warm.ts), any other through the runtime's spawn-per-message `invoke`.
  *
  * The split of work:
  * - the driver speaks one protocol: starts the process (resuming a provider session), runs a
  *   turn, steers and interrupts it, turns the stream into progress events and a result;
  * - the pool (pool.ts) owns processes: one per (agent, session key), admission, caps, idle
  *   eviction, crash bookkeeping;
- * - the live adapter (live-adapter.ts) runs one invocation on a pooled session: watchdog,
+ * - the warm invoker (invoke-warm.ts) runs one invocation on a pooled session: watchdog,
  *   cancel, steering pushed into the turn, the per-run file a warm process's tools read.
  */
 import type { InvokeProgress, InvokeRequest, InvokeResult, InvokeUsage, QuotaReport } from '../types.ts';
 
 /** What a driver can do inside a running turn (said in steering notes and docs/sessions.md). */
-export interface LiveCapabilities {
+export interface WarmCapabilities {
   /** `steer` adds input to the running turn (Claude Code: a user message on stdin; Codex: `turn/steer`). */
   readonly steersMidTurn: boolean;
   /** `interrupt` stops the turn and leaves the process warm (Claude Code: control interrupt; Codex: `turn/interrupt`; ACP: `session/cancel`). */
@@ -28,7 +28,7 @@ export interface LiveCapabilities {
   readonly pausePoint: string | null;
 }
 
-export interface LiveStartOptions {
+export interface WarmStartOptions {
   /** The request that needs a process (its target, cwd, system prompt, session). */
   req: InvokeRequest;
   /** The provider session to resume (`--resume`, `thread/resume`, `session/load`); undefined: a new one. */
@@ -51,8 +51,8 @@ export interface LiveStartOptions {
   signal?: AbortSignal;
 }
 
-/** One turn given to a live session. */
-export interface LiveTurn {
+/** One turn given to a warm session. */
+export interface WarmTurn {
   /** The message for the model (with the transcript first when the session is new and the conversation is not). */
   prompt: string;
   /** The invocation (system prompt, session, target) this turn belongs to. */
@@ -78,12 +78,12 @@ export interface LiveTurn {
  * that arrives for an earlier, interrupted turn is consumed and dropped), and a session whose
  * process died never settles a later turn: the pool replaces it.
  */
-export interface LiveSession {
+export interface WarmSession {
   readonly pid: number | undefined;
   /** The provider session id (Claude Code session, Codex thread, ACP session), once known. */
   readonly sessionId: string | undefined;
   /** Runs one turn to its end; rejects with an InvokeError (with what was spent) when it fails. */
-  turn(turn: LiveTurn): Promise<InvokeResult>;
+  turn(turn: WarmTurn): Promise<InvokeResult>;
   /** Adds input to the running turn; false when the protocol cannot (the caller keeps it for the next turn). */
   steer(text: string): Promise<boolean>;
   /** Stops the running turn, keeping the process warm; false when the protocol cannot (the caller then closes it). */
@@ -102,12 +102,12 @@ export interface LiveSession {
   spentSoFar?(): { usage?: InvokeUsage; costUsd?: number } | undefined;
 }
 
-export interface LiveDriver {
+export interface WarmDriver {
   /** The executable started when the target names no `command` (`claude`); also in messages. */
   readonly binary: string;
   /** Shown when the executable is missing. */
   readonly installHint: string;
-  readonly capabilities: LiveCapabilities;
+  readonly capabilities: WarmCapabilities;
   /** Variables the driver itself sets in the process's environment (IS_SANDBOX, a config path, …). */
   runtimeEnv?(req: InvokeRequest): Record<string, string>;
   /** A typical resident size of one process (MB) before the pool measures the real one: admission's estimate. */
@@ -119,5 +119,5 @@ export interface LiveDriver {
    */
   fingerprint(req: InvokeRequest): string;
   /** Starts a process and completes its handshake (resuming `resumeId` if given). */
-  start(options: LiveStartOptions): Promise<LiveSession>;
+  start(options: WarmStartOptions): Promise<WarmSession>;
 }

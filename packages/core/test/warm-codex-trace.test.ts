@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { fakeCli, waitFor } from '@tinyagi/test-kit';
 import { fakeLogEntries } from './fixtures/fake-cli-log.ts';
-import { codexLiveDriver } from '../src/invoker/runtimes/codex-live.ts';
-import { invokeLive } from '../src/invoker/live/live-adapter.ts';
-import { SessionPool } from '../src/invoker/live/pool.ts';
+import { codexWarmDriver } from '../src/invoker/runtimes/codex-warm.ts';
+import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
+import { SessionPool } from '../src/invoker/warm/pool.ts';
 import type { InvokeProgress, InvokeRequest, InvokeResult } from '../src/invoker/types.ts';
 
 interface LogEntry {
@@ -34,7 +34,7 @@ let events: InvokeProgress[];
 let pool: SessionPool;
 
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'tinyagi-live-codex-trace-'));
+  root = mkdtempSync(join(tmpdir(), 'tinyagi-warm-codex-trace-'));
   workspace = mkdtempSync(join(root, 'ws-'));
   logFile = join(root, 'fake.log');
   events = [];
@@ -55,7 +55,7 @@ const traceparentOf = (run: number) => `00-${'4bf92f3577b34da6a3ce929d0e0e4736'}
 function request(run: number, prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000 },
+    target: { runtime: 'codex', provider: 'test', command: fakeCli('codex'), warm: true, killGraceMs: 2_000 },
     prompt,
     systemPrompt: 'You are the coder.',
     cwd: workspace,
@@ -79,8 +79,8 @@ function request(run: number, prompt: string, extra: Partial<InvokeRequest> = {}
 const next = (result: InvokeResult) => ({ key: 'shared', resumeId: result.sessionId, instructionsHash: result.instructionsHash, providerState: result.providerState });
 
 it('each turn on one warm process carries its own run’s trace context (turn/start), and the run-naming telemetry variables do not restart the process', async () => {
-  const first = await invokeLive(codexLiveDriver, request(1, 'first', { session: { key: 'shared' } }), pool);
-  const second = await invokeLive(codexLiveDriver, request(2, 'second', { session: next(first) }), pool);
+  const first = await invokeWarm(codexWarmDriver, request(1, 'first', { session: { key: 'shared' } }), pool);
+  const second = await invokeWarm(codexWarmDriver, request(2, 'second', { session: next(first) }), pool);
   expect(second.text).toBe('fake-codex turn 2: second');
   expect(starts()).toHaveLength(1);
   expect(turnsLogged().map((t) => t.trace)).toEqual([
@@ -92,8 +92,8 @@ it('each turn on one warm process carries its own run’s trace context (turn/st
 it('input steered into a running turn carries that run’s trace context (turn/steer)', async () => {
   let wake = (): void => {};
   let pending: string | undefined = 'also this';
-  const result = invokeLive(
-    codexLiveDriver,
+  const result = invokeWarm(
+    codexWarmDriver,
     request(3, 'FAKE:wait-steer work on it', {
       onSteer: (w) => {
         wake = w;
@@ -116,6 +116,6 @@ it('input steered into a running turn carries that run’s trace context (turn/s
 it('a run without trace context sends no `trace`', async () => {
   const req = request(4, 'untraced');
   const { TRACEPARENT: _p, TRACESTATE: _s, ...env } = req.env ?? {};
-  await invokeLive(codexLiveDriver, { ...req, env }, pool);
+  await invokeWarm(codexWarmDriver, { ...req, env }, pool);
   expect(turnsLogged().map((t) => t.trace)).toEqual([null]);
 });

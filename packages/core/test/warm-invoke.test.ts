@@ -1,5 +1,5 @@
 /**
- * invokeLive on real warm processes (test-kit's bin/fake-live and its driver): turns on one pid
+ * invokeWarm on real warm processes (test-kit's bin/fake-warm and its driver): turns on one pid
  * with the per-run file (TINYAGI_RUN_FILE) instead of per-run variables in the process's
  * environment, cancel by interrupt keeping the process, run epochs (a stopped turn's late answer
  * never settles the next turn; an abandoned process never reaches a later turn), a stalled turn
@@ -10,14 +10,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { fakeLiveDriver } from '@tinyagi/test-kit/fake-live-driver';
+import { fakeWarmDriver } from '@tinyagi/test-kit/fake-warm-driver';
 import { waitFor } from '@tinyagi/test-kit';
-import { invokeLive } from '../src/invoker/live/live-adapter.ts';
-import { SessionPool } from '../src/invoker/live/pool.ts';
-import type { LiveDriver } from '../src/invoker/live/types.ts';
+import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
+import { SessionPool } from '../src/invoker/warm/pool.ts';
+import type { WarmDriver } from '../src/invoker/warm/types.ts';
 import type { InvokeProgress, InvokeRequest } from '../src/invoker/types.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tinyagi-live-adapter-'));
+const dir = mkdtempSync(join(tmpdir(), 'tinyagi-warm-invoke-'));
 const pools: SessionPool[] = [];
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.closeAll()));
@@ -30,15 +30,15 @@ function newPool(): SessionPool {
   return pool;
 }
 
-function driver(epochs = true): LiveDriver {
-  return fakeLiveDriver({ epochs, env: { FAKE_LIVE_STATE: dir } }) as unknown as LiveDriver;
+function driver(epochs = true): WarmDriver {
+  return fakeWarmDriver({ epochs, env: { FAKE_WARM_STATE: dir } }) as unknown as WarmDriver;
 }
 
 function request(prompt: string, more: Partial<InvokeRequest> = {}, resumeId?: string): InvokeRequest & { events: InvokeProgress[] } {
   const events: InvokeProgress[] = [];
   return {
     agentId: 'coder',
-    target: { runtime: 'fake-live', provider: 'fake-live', killGraceMs: 2_000, env: { PATH: process.env.PATH ?? '' } },
+    target: { runtime: 'fake-warm', provider: 'fake-warm', killGraceMs: 2_000, env: { PATH: process.env.PATH ?? '' } },
     prompt,
     systemPrompt: '',
     cwd: dir,
@@ -67,7 +67,7 @@ it('turns of one conversation run on one warm process; each run is named by the 
   const pool = newPool();
   const d = driver();
   const r1 = request('first');
-  const one = await invokeLive(d, r1, pool);
+  const one = await invokeWarm(d, r1, pool);
   expect(one.text).toContain('turn 1 of');
   const pid = pidOf(one.text);
   const env = environOf(pid);
@@ -77,7 +77,7 @@ it('turns of one conversation run on one warm process; each run is named by the 
   const runFile = env.TINYAGI_RUN_FILE as string;
   expect(JSON.parse(readFileSync(runFile, 'utf8'))).toEqual({ TINYAGI_RUN_ID: r1.env?.TINYAGI_RUN_ID, TINYAGI_RUN_TOKEN: 'secret-token' });
   const r2 = request('second one', {}, one.sessionId);
-  const two = await invokeLive(d, r2, pool);
+  const two = await invokeWarm(d, r2, pool);
   expect(two.text).toContain('turn 2 of');
   expect(pidOf(two.text)).toBe(pid);
   expect(r2.events).toContainEqual({ type: 'status', message: `warm session (pid ${pid}), turn 2 on this process` });
@@ -90,13 +90,13 @@ it('turns of one conversation run on one warm process; each run is named by the 
 it('cancel interrupts the turn and keeps the process warm; the stopped turn’s late answer does not settle the next turn (run epochs)', async () => {
   const pool = newPool();
   const d = driver();
-  const first = await invokeLive(d, request('hello'), pool);
+  const first = await invokeWarm(d, request('hello'), pool);
   const controller = new AbortController();
-  const cancelled = invokeLive(d, request('LATE 600', { signal: controller.signal }, first.sessionId), pool).catch((e: unknown) => e);
+  const cancelled = invokeWarm(d, request('LATE 600', { signal: controller.signal }, first.sessionId), pool).catch((e: unknown) => e);
   setTimeout(() => controller.abort(), 200);
   expect(await cancelled).toMatchObject({ kind: 'cancelled' });
   // The next turn runs on the same process while the stale answer of the stopped one arrives.
-  const next = await invokeLive(d, request('SLOW 1200 after the cancel', {}, first.sessionId), pool);
+  const next = await invokeWarm(d, request('SLOW 1200 after the cancel', {}, first.sessionId), pool);
   expect(pidOf(next.text)).toBe(pidOf(first.text));
   expect(next.text).toContain('after the cancel');
   expect(next.text).not.toContain('stale answer');
@@ -105,10 +105,10 @@ it('cancel interrupts the turn and keeps the process warm; the stopped turn’s 
 it('a turn abandoned on timeout closes its process: its late answer never reaches the next turn, which runs on a new process (even with a driver without epochs)', async () => {
   const pool = newPool();
   const naive = driver(false);
-  const first = await invokeLive(naive, request('hello'), pool);
-  const timedOut = await invokeLive(naive, request('LATE 800', { timeoutMs: 300 }, first.sessionId), pool).catch((e: unknown) => e);
+  const first = await invokeWarm(naive, request('hello'), pool);
+  const timedOut = await invokeWarm(naive, request('LATE 800', { timeoutMs: 300 }, first.sessionId), pool).catch((e: unknown) => e);
   expect(timedOut).toMatchObject({ kind: 'timeout' });
-  const next = await invokeLive(naive, request('SLOW 1000 after the timeout', { session: { key: 'shared', resumeId: first.sessionId, retry: true } }), pool);
+  const next = await invokeWarm(naive, request('SLOW 1000 after the timeout', { session: { key: 'shared', resumeId: first.sessionId, retry: true } }), pool);
   expect(pidOf(next.text)).not.toBe(pidOf(first.text));
   expect(next.text).toContain('after the timeout');
   expect(next.text).not.toContain('stale answer');
@@ -119,17 +119,17 @@ it('a turn abandoned on timeout closes its process: its late answer never reache
 it('a stalled turn (no protocol activity) fails as a timeout and its process is closed; a crash mid-turn fails retryable; the retry resumes on a new process', async () => {
   const pool = newPool();
   const d = driver();
-  const first = await invokeLive(d, request('hello'), pool);
-  const hung = await invokeLive(d, request('HANG', { inactivityMs: 400 }, first.sessionId), pool).catch((e: unknown) => e);
+  const first = await invokeWarm(d, request('hello'), pool);
+  const hung = await invokeWarm(d, request('HANG', { inactivityMs: 400 }, first.sessionId), pool).catch((e: unknown) => e);
   expect(hung).toMatchObject({ kind: 'timeout', message: expect.stringContaining('produced no output for 400 ms') });
   await waitFor(() => pool.list().length === 0, 10_000);
-  const second = await invokeLive(d, request('again', { session: { key: 'shared', resumeId: first.sessionId, retry: true } }), pool);
+  const second = await invokeWarm(d, request('again', { session: { key: 'shared', resumeId: first.sessionId, retry: true } }), pool);
   expect(pidOf(second.text)).not.toBe(pidOf(first.text));
   expect(second.text).toContain('turn 2 of');
-  const crashed = await invokeLive(d, request('DIE', {}, second.sessionId), pool).catch((e: unknown) => e);
+  const crashed = await invokeWarm(d, request('DIE', {}, second.sessionId), pool).catch((e: unknown) => e);
   expect(crashed).toMatchObject({ kind: 'retryable', message: expect.stringContaining('exited mid-turn') });
   expect(pool.list()).toEqual([]);
-  const third = await invokeLive(d, request('after the crash', { session: { key: 'shared', resumeId: second.sessionId, retry: true } }), pool);
+  const third = await invokeWarm(d, request('after the crash', { session: { key: 'shared', resumeId: second.sessionId, retry: true } }), pool);
   expect(third.text).toContain('turn 3 of');
   expect(pidOf(third.text)).not.toBe(pidOf(second.text));
 });
@@ -148,7 +148,7 @@ it('operator input waiting for the run is steered into the running turn', async 
     },
     takeInput: () => waiting.shift(),
   });
-  const running = invokeLive(d, req, pool);
+  const running = invokeWarm(d, req, pool);
   await waitFor(() => listener !== undefined, 10_000);
   waiting.push('use the blue one');
   listener?.();

@@ -1,5 +1,5 @@
 /**
- * The Agent Client Protocol (ACP, agentclientprotocol.com; schema version 1) as a live driver
+ * The Agent Client Protocol (ACP, agentclientprotocol.com; schema version 1) as a warm driver
  * (docs/sessions.md, "ACP"): JSON-RPC 2.0 over the agent's stdio, one warm process per session.
  *
  * - Start: `initialize` (protocolVersion 1; we offer fs read/write of text files, no terminal),
@@ -35,7 +35,7 @@ import { asNumber, asRecord, asRecords, asString, type JsonRecord } from '../jso
 import { messageFor, readProviderState } from '../session-state.ts';
 import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep, type ToolActivityKind } from '../types.ts';
 import { JSONRPC_INVALID_PARAMS, JSONRPC_METHOD_NOT_FOUND, JsonRpcError, JsonRpcPeer } from './jsonrpc.ts';
-import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from './types.ts';
+import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from './types.ts';
 import { WarmProcess } from './warm-process.ts';
 import { acpMcpServers } from '../mcp-servers.ts';
 
@@ -307,7 +307,7 @@ function confinedPath(workspace: string, requested: unknown): string {
 }
 
 interface TurnState {
-  turn: LiveTurn;
+  turn: WarmTurn;
   /**
    * The turn's message chunks, with the message they belong to: the agent's `messageId`, else
    * `#<segment>`, the stretch between tool events (a tool call, its updates, its permission
@@ -332,7 +332,7 @@ interface TurnState {
   tools: Map<string, { name: string; title: string | undefined; kind: unknown; input: JsonRecord | undefined; emitted: boolean }>;
 }
 
-class AcpSession implements LiveSession {
+class AcpSession implements WarmSession {
   readonly #opts: AcpDriverOptions;
   readonly #proc: WarmProcess;
   readonly #peer: JsonRpcPeer;
@@ -635,7 +635,7 @@ class AcpSession implements LiveSession {
     }
   }
 
-  async turn(turn: LiveTurn): Promise<InvokeResult> {
+  async turn(turn: WarmTurn): Promise<InvokeResult> {
     if (this.#turn) throw new InvokeError('retryable', `${this.#proc.what}: a turn is already running on this session.`);
     const ctx = this.#ctx;
     if (!ctx) throw new InvokeError('retryable', `${this.#proc.what}: the session is not ready.`);
@@ -790,8 +790,8 @@ class AcpSession implements LiveSession {
   }
 }
 
-/** An ACP agent as a live driver. */
-export function acpLiveDriver(opts: AcpDriverOptions): LiveDriver {
+/** An ACP agent as a warm driver. */
+export function acpWarmDriver(opts: AcpDriverOptions): WarmDriver {
   return {
     binary: opts.binary,
     installHint: opts.installHint,
@@ -815,7 +815,7 @@ export function acpLiveDriver(opts: AcpDriverOptions): LiveDriver {
         ]),
       );
     },
-    async start(start: LiveStartOptions): Promise<LiveSession> {
+    async start(start: WarmStartOptions): Promise<WarmSession> {
       const { req } = start;
       const launch = await opts.launch(req, start.env);
       let session: AcpSession | undefined;

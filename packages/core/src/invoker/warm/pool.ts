@@ -27,7 +27,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { InvokeError } from '../invoke-error.ts';
-import type { LiveSession } from './types.ts';
+import type { WarmSession } from './types.ts';
 
 export interface SessionPoolOptions {
   /** Warm processes in all. */
@@ -91,11 +91,11 @@ export interface AcquireOptions extends PoolKey {
   /** How long the driver's start (spawn and handshake) may take. */
   startTimeoutMs: number;
   /** Starts the process; `onActivity` is its sign of life, routed to whichever lease holds it. */
-  start: (hooks: { onActivity: () => void; signal: AbortSignal }) => Promise<LiveSession>;
+  start: (hooks: { onActivity: () => void; signal: AbortSignal }) => Promise<WarmSession>;
 }
 
 export interface PoolLease {
-  readonly session: LiveSession;
+  readonly session: WarmSession;
   /** How many turns this process has been given before this one (0: it was started for this lease). */
   readonly turnsBefore: number;
   /** Where the process's signs of life (stderr, protocol traffic between turns) go while this lease holds it. */
@@ -110,7 +110,7 @@ interface Entry extends PoolKey {
   key: string;
   driver: string;
   fingerprint: string;
-  session: LiveSession;
+  session: WarmSession;
   busy: boolean;
   turns: number;
   startedAt: number;
@@ -283,7 +283,7 @@ export class SessionPool {
       },
       () => this.#startsInFlight.delete(started),
     );
-    let session: LiveSession;
+    let session: WarmSession;
     try {
       session = await raceStart(started, opts);
     } catch (err) {
@@ -352,9 +352,9 @@ export class SessionPool {
   /** Frees a slot for `agentId` under the caps by closing least recently used idle sessions; false when every slot is busy. */
   #makeRoom(agentId: string): boolean {
     const { maxTotal, maxPerAgent } = this.#options;
-    const live = (): Entry[] => [...this.#entries.values()].filter((e) => !e.closing);
-    const ofAgent = (): number => live().filter((e) => e.agentId === agentId).length + [...this.#starting.values()].filter((s) => s.agentId === agentId).length;
-    const total = (): number => live().length + this.#starting.size;
+    const open = (): Entry[] => [...this.#entries.values()].filter((e) => !e.closing);
+    const ofAgent = (): number => open().filter((e) => e.agentId === agentId).length + [...this.#starting.values()].filter((s) => s.agentId === agentId).length;
+    const total = (): number => open().length + this.#starting.size;
     while (ofAgent() >= maxPerAgent) {
       const idle = this.#leastRecentlyUsedIdle((e) => e.agentId === agentId);
       if (!idle) return false;
@@ -442,7 +442,7 @@ export class SessionPool {
     const closing = [...this.#entries.values()].map((e) => this.#close(e, reason));
     const starts = [...this.#startsInFlight].map((p) =>
       p.then(
-        (s) => (s as LiveSession).exited,
+        (s) => (s as WarmSession).exited,
         () => undefined,
       ),
     );
@@ -484,7 +484,7 @@ export class SessionPool {
 }
 
 /** The driver's start, bounded by the start timeout and the request's signal. */
-function raceStart(started: Promise<LiveSession>, opts: AcquireOptions): Promise<LiveSession> {
+function raceStart(started: Promise<WarmSession>, opts: AcquireOptions): Promise<WarmSession> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () =>

@@ -1,5 +1,5 @@
 /**
- * Codex as a live session (docs/sessions.md, "Codex"): one warm `codex app-server` per session,
+ * Codex as a warm session (docs/sessions.md, "Codex"): one warm `codex app-server` per session,
  * JSON-RPC over stdio (one JSON message a line, no `"jsonrpc"` member), the protocol of codex
  * 0.169 as `codex app-server generate-ts` prints it, checked against the real app-server.
  *
@@ -45,10 +45,10 @@ import { addSpend, failureFromText, InvokeError, parseRetryAfterText } from '../
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
 import { type ApprovalAsk, DEFAULT_KILL_GRACE_MS, type InvokeProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type QuotaReport } from '../types.ts';
-import { JsonRpcError, JsonRpcPeer, JSONRPC_METHOD_NOT_FOUND } from '../live/jsonrpc.ts';
-import { bindingEnv } from '../live/live-adapter.ts';
-import type { LiveDriver, LiveSession, LiveStartOptions, LiveTurn } from '../live/types.ts';
-import { WarmProcess } from '../live/warm-process.ts';
+import { JsonRpcError, JsonRpcPeer, JSONRPC_METHOD_NOT_FOUND } from '../warm/jsonrpc.ts';
+import { bindingEnv } from '../warm/invoke-warm.ts';
+import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from '../warm/types.ts';
+import { WarmProcess } from '../warm/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
 import { codexMissingKeyError, codexMissingVariableFailure } from './codex-config.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
@@ -93,7 +93,7 @@ export function codexAppServerArgs(req: InvokeRequest): string[] {
 }
 
 interface RunningTurn {
-  turn: LiveTurn;
+  turn: WarmTurn;
   id: string | undefined;
   /** Notifications that came before `turn/start` answered with the turn's id. */
   early: Array<{ method: string; params: JsonRecord }>;
@@ -115,7 +115,7 @@ interface RunningTurn {
   reject: (err: unknown) => void;
 }
 
-class CodexLiveSession implements LiveSession {
+class CodexWarmSession implements WarmSession {
   readonly #proc: WarmProcess;
   readonly #peer: JsonRpcPeer;
   readonly #what: string;
@@ -166,7 +166,7 @@ class CodexLiveSession implements LiveSession {
     });
   }
 
-  static async start(opts: LiveStartOptions): Promise<CodexLiveSession> {
+  static async start(opts: WarmStartOptions): Promise<CodexWarmSession> {
     const { req } = opts;
     // The user's own provider (no TinyAGI provider given with -c): its key must be there.
     const missingKey = req.target.baseUrl === undefined ? codexMissingKeyError(opts.what, opts.env) : undefined;
@@ -183,7 +183,7 @@ class CodexLiveSession implements LiveSession {
       onLine: (line) => lines.handle(line),
       onActivity: opts.onActivity,
     });
-    const session = new CodexLiveSession(proc, opts.what, opts.env, opts.onActivity, lines);
+    const session = new CodexWarmSession(proc, opts.what, opts.env, opts.onActivity, lines);
     try {
       await session.#handshake(opts);
     } catch (err) {
@@ -205,7 +205,7 @@ class CodexLiveSession implements LiveSession {
     return this.#proc.memoryBytes();
   }
 
-  async #handshake(opts: LiveStartOptions): Promise<void> {
+  async #handshake(opts: WarmStartOptions): Promise<void> {
     const { req, resumeId } = opts;
     await this.#peer.request('initialize', { clientInfo: CLIENT_INFO, capabilities: null });
     this.#peer.notify('initialized');
@@ -259,7 +259,7 @@ class CodexLiveSession implements LiveSession {
     return new InvokeError('retryable', `${this.#what}: could not open the thread: ${message}`, { stderrTail: this.#proc.stderrTail.trim() || undefined, cause: err });
   }
 
-  turn(turn: LiveTurn): Promise<InvokeResult> {
+  turn(turn: WarmTurn): Promise<InvokeResult> {
     if (this.#current) return Promise.reject(new InvokeError('retryable', `${this.#what}: a turn is already running on this session`));
     if (this.#proc.exit || this.#threadId === undefined) return Promise.reject(new InvokeError('retryable', `${this.#what}: the app-server is gone`));
     const threadId = this.#threadId;
@@ -663,7 +663,7 @@ function fingerprintOf(req: InvokeRequest): string {
   return createHash('sha256').update(JSON.stringify(bound)).digest('hex').slice(0, 24);
 }
 
-export const codexLiveDriver: LiveDriver = {
+export const codexWarmDriver: WarmDriver = {
   binary: 'codex',
   installHint: CODEX_INSTALL_HINT,
   capabilities: { steersMidTurn: true, interrupts: true, pausePoint: null },
@@ -671,5 +671,5 @@ export const codexLiveDriver: LiveDriver = {
   memoryEstimateMb: 190,
   runtimeEnv: (req) => codexRuntimeEnv(req) ?? {},
   fingerprint: fingerprintOf,
-  start: (opts) => CodexLiveSession.start(opts),
+  start: (opts) => CodexWarmSession.start(opts),
 };

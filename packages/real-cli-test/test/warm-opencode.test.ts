@@ -1,5 +1,5 @@
 /**
- * OpenCode warm sessions (`opencode acp`, the ACP live driver; docs/sessions.md "ACP") with the
+ * OpenCode warm sessions (`opencode acp`, the ACP warm driver; docs/sessions.md "ACP") with the
  * real OpenCode 1.18.33 through a real daemon, against the stand-in model server: a 5-turn
  * conversation on one process (the provider's key, the instructions once, the usage of every
  * model call exact: a turn with a tool step makes two calls; ACP's own prompt usage would report
@@ -9,9 +9,9 @@
  * session/request_permission. ACP has no mid-turn input: inject waits for the next turn (not
  * tested here as "reaching the model in the same turn": it cannot).
  *
- * Of the per-message contract (suite.ts) the cases whose code path is the live driver's run here
+ * Of the per-message contract (suite.ts) the cases whose code path is the warm driver's run here
  * too: `tinyagi call` through the per-run file, 429 and 500 as the warm process reports them, a
- * hang ended by the live adapter's watchdog, no request elsewhere. The others are the daemon's own
+ * hang ended by the warm invoker's watchdog, no request elsewhere. The others are the daemon's own
  * logic, the same in both modes, proven per message in opencode.test.ts: a handoff tag,
  * `"$TINYAGI_CLI" call` from a login shell, the resumed history and usage (here by the five-turn
  * test).

@@ -1,6 +1,6 @@
 /**
  * Warm sessions through the built daemon (docs/sessions.md): an agent with `process: "warm"` on
- * a plugin runtime that brings a live driver (fixtures/live-runtime: test-kit's bin/fake-live,
+ * a plugin runtime that brings a warm driver (fixtures/warm-runtime: test-kit's bin/fake-warm,
  * loaded from TINYAGI_HOME/kinds/ as a plugin's runtime is) answers three messages from one
  * process; `tinyagi status` and `tinyagi sessions` show it; `tinyagi stop` closes it; after a
  * restart the stored provider session is resumed by a new warm process (the fake keeps its
@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/live-runtime/runtime.ts', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./fixtures/warm-runtime/runtime.ts', import.meta.url));
 
 let h: TestDaemon;
 let starts: string;
@@ -28,8 +28,8 @@ function alive(pid: number): boolean {
 }
 
 function reply(out: string): { turn: number; session: string; pid: number } {
-  const m = /fake-live turn (\d+) of (\w+) \(pid (\d+)\)/.exec(out);
-  if (!m) throw new Error(`no fake-live reply in: ${out}`);
+  const m = /fake-warm turn (\d+) of (\w+) \(pid (\d+)\)/.exec(out);
+  if (!m) throw new Error(`no fake-warm reply in: ${out}`);
   return { turn: Number(m[1]), session: String(m[2]), pid: Number(m[3]) };
 }
 
@@ -39,21 +39,21 @@ function startedPids(): number[] {
 
 beforeAll(async () => {
   h = await createDaemon({
-    prefix: 'tinyagi-live-sessions-',
+    prefix: 'tinyagi-warm-sessions-',
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       models: { provider: 'mock' },
-      agents: { warm: { provider: 'fake-live', process: 'warm' } },
+      agents: { warm: { provider: 'fake-warm', process: 'warm' } },
       channels: { enabled: [] },
     }),
     env: {},
   });
-  starts = join(h.root, 'fake-live-starts');
-  h.env.FAKE_LIVE_STATE = h.root;
-  h.env.FAKE_LIVE_STARTS = starts;
+  starts = join(h.root, 'fake-warm-starts');
+  h.env.FAKE_WARM_STATE = h.root;
+  h.env.FAKE_WARM_STARTS = starts;
   writeFileSync(starts, '');
   mkdirSync(join(h.home, 'kinds'), { recursive: true });
-  writeFileSync(join(h.home, 'kinds', 'fake-live.mjs'), `export * from ${JSON.stringify(pathToFileURL(FIXTURE).href)};\n`);
+  writeFileSync(join(h.home, 'kinds', 'fake-warm.mjs'), `export * from ${JSON.stringify(pathToFileURL(FIXTURE).href)};\n`);
   await h.start();
 }, 120_000);
 
@@ -72,7 +72,7 @@ it('three messages run on one warm process; status and sessions show it; stop cl
   const status = await h.cliHereOk(['status']);
   expect(status).toMatch(/Warm sessions:\s+1, \d+ MB/);
   const listed = JSON.parse(await h.cliHereOk(['sessions', '--json'])) as { sessions: Array<Record<string, unknown>>; limits: Record<string, unknown> };
-  expect(listed.sessions).toEqual([expect.objectContaining({ agentId: 'warm', sessionKey: 'shared', driver: 'fake-live', pid: one.pid, busy: false, turns: 3 })]);
+  expect(listed.sessions).toEqual([expect.objectContaining({ agentId: 'warm', sessionKey: 'shared', driver: 'fake-warm', pid: one.pid, busy: false, turns: 3 })]);
   expect(String(listed.sessions[0]?.providerSessionId)).toMatch(new RegExp(`^${one.session}`));
   expect(listed.limits).toEqual({ maxTotal: 16, maxPerAgent: 4, idleMinutes: 15, memoryShare: 0.6 });
   expect(await h.cliHereOk(['sessions'])).toContain('warm');
@@ -99,7 +99,7 @@ it('sessions settings apply without a restart: over sessions.memory_share a star
   await h.cliHereOk(['sessions', '--close', 'warm']);
   const sent = await h.cliHere(['send', '--agent', 'warm', '--wait', 'refused by memory']);
   expect(sent.code).not.toBe(0);
-  expect(sent.stderr).toMatch(/warm session refused: starting another fake-live \(~\d+ MB\) would take memory use to \d+% of [\d.]+ GiB, above sessions\.memory_share 0\.001/);
+  expect(sent.stderr).toMatch(/warm session refused: starting another fake-warm \(~\d+ MB\) would take memory use to \d+% of [\d.]+ GiB, above sessions\.memory_share 0\.001/);
   expect((await h.api.listSessions()).sessions).toEqual([]);
   await h.api.patchSettings({ body: { sessions: null, queue: null } });
 }, 120_000);

@@ -1,7 +1,7 @@
 /**
- * The Codex live driver (runtimes/codex-live.ts) against test-kit's fake `codex app-server`
+ * The Codex warm driver (runtimes/codex-warm.ts) against test-kit's fake `codex app-server`
  * (bin/codex, written from the 0.169 schema and checked against the real app-server): real
- * subprocesses through the real session pool and invokeLive. Turns on one warm pid, usage per
+ * subprocesses through the real session pool and invokeWarm. Turns on one warm pid, usage per
  * model call, tool/plan/quota events, steering into the running turn, interrupt keeping the
  * process, a stale completion of an interrupted turn dropped, a crash mid-turn failing with what
  * it spent, resume after a restart, a retry forked from before the failed half turn.
@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeCli, waitFor } from '@tinyagi/test-kit';
 import { fakeLogEntries } from './fixtures/fake-cli-log.ts';
-import { answerServerRequest, codexLiveDriver, codexQuotaReport, turnFailure } from '../src/invoker/runtimes/codex-live.ts';
+import { answerServerRequest, codexWarmDriver, codexQuotaReport, turnFailure } from '../src/invoker/runtimes/codex-warm.ts';
 import { codexRuntime } from '../src/invoker/runtimes/codex.ts';
 import { InvokeError, spendOf } from '../src/invoker/invoke-error.ts';
-import { invokeLive } from '../src/invoker/live/live-adapter.ts';
-import { SessionPool } from '../src/invoker/live/pool.ts';
+import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
+import { SessionPool } from '../src/invoker/warm/pool.ts';
 import type { InvokeProgress, InvokeRequest, InvokeResult, InvokeSession, QuotaReport } from '../src/invoker/types.ts';
 
 const SYSTEM_PROMPT = 'You are the coder of team alpha.\nUse [@agent: message] to hand work over.';
@@ -41,7 +41,7 @@ let quotas: QuotaReport[];
 let pool: SessionPool;
 
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'tinyagi-live-codex-'));
+  root = mkdtempSync(join(tmpdir(), 'tinyagi-warm-codex-'));
   workspace = mkdtempSync(join(root, 'ws-'));
   logFile = join(root, 'fake.log');
   events = [];
@@ -60,7 +60,7 @@ const starts = (): number[] => log().flatMap((e) => (e.event === 'start' ? [e.pi
 function request(prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequest {
   return {
     agentId: 'coder',
-    target: { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000 },
+    target: { runtime: 'codex', provider: 'test', command: fakeCli('codex'), warm: true, killGraceMs: 2_000 },
     prompt,
     systemPrompt: SYSTEM_PROMPT,
     cwd: workspace,
@@ -86,14 +86,14 @@ async function failure(promise: Promise<unknown>): Promise<InvokeError> {
   throw new Error('expected the turn to fail');
 }
 
-describe('codex live driver', () => {
+describe('codex warm driver', () => {
   it('runs turns on one warm app-server: one thread, usage per model call, instructions given once at thread start', async () => {
-    const first = await invokeLive(codexLiveDriver, request('hello', { session: { key: 'shared' } }), pool);
+    const first = await invokeWarm(codexWarmDriver, request('hello', { session: { key: 'shared' } }), pool);
     expect(first.text).toBe('fake-codex turn 1: hello');
     expect(first.usage).toEqual({ inputTokens: 200, outputTokens: 30 });
     expect(events.filter((e) => e.type === 'usage')).toEqual([{ type: 'usage', inputTokens: 200, outputTokens: 30, cacheReadTokens: 50 }]);
-    const second = await invokeLive(codexLiveDriver, request('FAKE:tool again', { session: nextSession(first) }), pool);
-    const third = await invokeLive(codexLiveDriver, request('third', { session: nextSession(second) }), pool);
+    const second = await invokeWarm(codexWarmDriver, request('FAKE:tool again', { session: nextSession(first) }), pool);
+    const third = await invokeWarm(codexWarmDriver, request('third', { session: nextSession(second) }), pool);
     expect(third.text).toBe('fake-codex turn 3: third');
     // FAKE:tool makes two model calls: the turn's usage is both, each reported on its own.
     expect(second.usage).toEqual({ inputTokens: 400, outputTokens: 60 });
@@ -109,7 +109,7 @@ describe('codex live driver', () => {
   });
 
   it('streams tool calls with id, kind and title, results with output, file edits, plan updates and rate limits', async () => {
-    await invokeLive(codexLiveDriver, request('FAKE:tool FAKE:edit FAKE:plan FAKE:quota look around'), pool);
+    await invokeWarm(codexWarmDriver, request('FAKE:tool FAKE:edit FAKE:plan FAKE:quota look around'), pool);
     expect(events).toContainEqual({ type: 'tool', name: 'shell', input: { command: "/bin/bash -c 'ls'" }, id: 'call_ls', kind: 'command', title: "/bin/bash -c 'ls'" });
     expect(events).toContainEqual({ type: 'tool_result', name: 'shell', ok: true, id: 'call_ls', output: 'notes.md\n' });
     const edit = events.find((e) => e.type === 'tool' && e.kind === 'file_edit');
@@ -131,8 +131,8 @@ describe('codex live driver', () => {
   it('steers operator input into the running turn (turn/steer): the same turn answers it', async () => {
     let wake = (): void => {};
     let pending: string | undefined = 'also check the tests';
-    const result = invokeLive(
-      codexLiveDriver,
+    const result = invokeWarm(
+      codexWarmDriver,
       request('FAKE:wait-steer work on it', {
         onSteer: (w) => {
           wake = w;
@@ -159,9 +159,9 @@ describe('codex live driver', () => {
   });
 
   it('cancel interrupts the turn (turn/interrupt) and keeps the process warm; a stale completion of the interrupted turn never settles the next', async () => {
-    const warm = await invokeLive(codexLiveDriver, request('warm up', { session: { key: 'shared' } }), pool);
+    const warm = await invokeWarm(codexWarmDriver, request('warm up', { session: { key: 'shared' } }), pool);
     const controller = new AbortController();
-    const first = invokeLive(codexLiveDriver, request('FAKE:hang FAKE:stale-after-interrupt wait', { signal: controller.signal, session: nextSession(warm) }), pool);
+    const first = invokeWarm(codexWarmDriver, request('FAKE:hang FAKE:stale-after-interrupt wait', { signal: controller.signal, session: nextSession(warm) }), pool);
     await waitFor(() => turnsLogged().length === 2, 20_000, 'the turn to start');
     controller.abort();
     const err = await failure(first);
@@ -171,7 +171,7 @@ describe('codex live driver', () => {
     expect(events.filter((e) => e.type === 'usage')).toHaveLength(1);
     const threadId = turnsLogged()[0]!.threadId;
     // The fake sends the interrupted turn's late reply and completion as the next turn starts.
-    const next = await invokeLive(codexLiveDriver, request('after the cancel', { session: { key: 'shared', resumeId: threadId } }), pool);
+    const next = await invokeWarm(codexWarmDriver, request('after the cancel', { session: { key: 'shared', resumeId: threadId } }), pool);
     expect(next.text).toBe('fake-codex turn 3: after the cancel');
     expect(next.text).not.toContain('STALE');
     expect(events.some((e) => e.type === 'text' && e.text.includes('STALE'))).toBe(false);
@@ -181,7 +181,7 @@ describe('codex live driver', () => {
 
   it('steer and interrupt sent before codex has started the turn wait for it (codex refuses both until turn/started)', async () => {
     const req = request('FAKE:wait-steer work');
-    const session = await codexLiveDriver.start({
+    const session = await codexWarmDriver.start({
       req,
       resumeId: undefined,
       what: 'codex (test)',
@@ -204,15 +204,15 @@ describe('codex live driver', () => {
   });
 
   it('a process that dies mid-turn fails the run as retryable with what it spent; the retry forks from before the failed half turn', async () => {
-    const first = await invokeLive(codexLiveDriver, request('remember pelican', { session: { key: 'shared' } }), pool);
-    const turn = invokeLive(codexLiveDriver, request('FAKE:step-then-hang second', { session: nextSession(first) }), pool);
+    const first = await invokeWarm(codexWarmDriver, request('remember pelican', { session: { key: 'shared' } }), pool);
+    const turn = invokeWarm(codexWarmDriver, request('FAKE:step-then-hang second', { session: nextSession(first) }), pool);
     await waitFor(() => events.filter((e) => e.type === 'usage').length === 2, 20_000, 'the first model call of the turn');
     process.kill(turnsLogged()[0]!.pid, 'SIGKILL');
     const err = await failure(turn);
     expect(err.kind).toBe('retryable');
     expect(spendOf(err)?.usage).toEqual({ inputTokens: 200, outputTokens: 30 });
     // The retry: a new process, a fork of the thread through the last completed turn.
-    const retry = await invokeLive(codexLiveDriver, request('second, again', { session: nextSession(first, { retry: true }) }), pool);
+    const retry = await invokeWarm(codexWarmDriver, request('second, again', { session: nextSession(first, { retry: true }) }), pool);
     expect(retry.sessionId).not.toBe(first.sessionId);
     expect(starts()).toHaveLength(2);
     const context = turnsLogged().at(-1)!.context!;
@@ -223,21 +223,21 @@ describe('codex live driver', () => {
   });
 
   it('resumes the thread in a new process after a restart; changed instructions are sent again in-band', async () => {
-    const first = await invokeLive(codexLiveDriver, request('remember pelican', { session: { key: 'shared' } }), pool);
+    const first = await invokeWarm(codexWarmDriver, request('remember pelican', { session: { key: 'shared' } }), pool);
     await pool.closeAll();
     pool = new SessionPool({ memoryShare: 1 });
-    const second = await invokeLive(codexLiveDriver, request('which word?', { session: nextSession(first) }), pool);
+    const second = await invokeWarm(codexWarmDriver, request('which word?', { session: nextSession(first) }), pool);
     expect(second.sessionId).toBe(first.sessionId);
     expect(second.text).toBe('fake-codex turn 2: which word?');
     expect(starts()).toHaveLength(2);
     // The usage repeated for the last turn on thread/resume is not this turn's.
     expect(second.usage).toEqual({ inputTokens: 200, outputTokens: 30 });
     expect(turnsLogged().at(-1)!.prompt).toBe('which word?');
-    const edited = await invokeLive(codexLiveDriver, request('FAKE:echo-system who are you?', { systemPrompt: 'You are the reviewer now.', session: nextSession(second) }), pool);
+    const edited = await invokeWarm(codexWarmDriver, request('FAKE:echo-system who are you?', { systemPrompt: 'You are the reviewer now.', session: nextSession(second) }), pool);
     expect(edited.text).toBe('You are the reviewer now.');
     expect(turnsLogged().at(-1)!.prompt).toContain('<tinyagi_instructions updated="true">');
     expect(edited.instructionsHash).not.toBe(second.instructionsHash);
-    const after = await invokeLive(codexLiveDriver, request('and now?', { systemPrompt: 'You are the reviewer now.', session: nextSession(edited) }), pool);
+    const after = await invokeWarm(codexWarmDriver, request('and now?', { systemPrompt: 'You are the reviewer now.', session: nextSession(edited) }), pool);
     expect(after.text).toBe('fake-codex turn 4: and now?');
     expect(turnsLogged().at(-1)!.prompt).toBe('and now?');
   });
@@ -250,13 +250,13 @@ describe('codex live driver', () => {
         { role: 'assistant', content: 'earlier answer' },
       ],
     };
-    await invokeLive(codexLiveDriver, request('next question', { session }), pool);
+    await invokeWarm(codexWarmDriver, request('next question', { session }), pool);
     expect(turnsLogged()[0]!.prompt).toContain('<earlier_conversation>');
     expect(turnsLogged()[0]!.prompt).toContain('earlier answer');
   });
 
   it('a failed turn (429) fails as rate limited with its message', async () => {
-    const err = await failure(invokeLive(codexLiveDriver, request('FAKE:429 hi'), pool));
+    const err = await failure(invokeWarm(codexWarmDriver, request('FAKE:429 hi'), pool));
     expect(err.kind).toBe('rate_limited');
     expect(err.message).toContain('429 Too Many Requests');
     expect(err.retryAfterMs).toBe(2_000);
@@ -272,7 +272,7 @@ describe('codex live driver', () => {
   });
 
   it("answers the server's approval requests by the agent's settings (accept, as the bypass does)", async () => {
-    const result = await invokeLive(codexLiveDriver, request('FAKE:ask-approval delete the build'), pool);
+    const result = await invokeWarm(codexWarmDriver, request('FAKE:ask-approval delete the build'), pool);
     expect(result.text).toBe('approval: "accept"');
     expect(answerServerRequest('item/fileChange/requestApproval', {})).toEqual({ decision: 'accept' });
     expect(() => answerServerRequest('attestation/generate', {})).toThrow(/does not answer/);
@@ -280,9 +280,9 @@ describe('codex live driver', () => {
 
   it('permission_mode ask: the thread runs untrusted in the workspace sandbox and each approval request goes to askApproval (a denial declines, its reason steered into the turn)', async () => {
     const asked: unknown[] = [];
-    const target = { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
-    const denied = await invokeLive(
-      codexLiveDriver,
+    const target = { runtime: 'codex', provider: 'test', command: fakeCli('codex'), warm: true, killGraceMs: 2_000, permissionMode: 'ask' };
+    const denied = await invokeWarm(
+      codexWarmDriver,
       request('FAKE:ask-approval delete the build', {
         target,
         askApproval: async (ask) => {
@@ -296,16 +296,16 @@ describe('codex live driver', () => {
     expect(denied.text).toBe('approval: "decline" | steered: TinyAGI: the command `rm -rf build` was not run, not today.');
     // The shell-joined command as its words (codexCommandArgv), shown as codex showed it.
     expect(asked).toEqual([{ tool: 'commandExecution', input: expect.objectContaining({ command: ['rm', '-rf', 'build'], cwd: workspace }), summary: 'commandExecution: rm -rf build' }]);
-    const allowed = await invokeLive(codexLiveDriver, request('FAKE:ask-approval delete the build', { target, askApproval: async () => ({ allow: true, decidedBy: 'test' }) }), pool);
+    const allowed = await invokeWarm(codexWarmDriver, request('FAKE:ask-approval delete the build', { target, askApproval: async () => ({ allow: true, decidedBy: 'test' }) }), pool);
     expect(allowed.text).toBe('approval: "accept"');
-    expect(codexLiveDriver.fingerprint(request('x', { target }))).not.toBe(codexLiveDriver.fingerprint(request('x')));
+    expect(codexWarmDriver.fingerprint(request('x', { target }))).not.toBe(codexWarmDriver.fingerprint(request('x')));
   });
 
   it("permission_mode ask: codex's approval of an MCP tool call goes to askApproval as mcp__<server>__<tool> (allowed: accepted; denied: declined); without an approval step it is accepted", async () => {
     const asked: unknown[] = [];
-    const target = { runtime: 'codex', provider: 'test', command: fakeCli('codex'), live: true, killGraceMs: 2_000, permissionMode: 'ask' };
-    const allowed = await invokeLive(
-      codexLiveDriver,
+    const target = { runtime: 'codex', provider: 'test', command: fakeCli('codex'), warm: true, killGraceMs: 2_000, permissionMode: 'ask' };
+    const allowed = await invokeWarm(
+      codexWarmDriver,
       request('FAKE:ask-mcp=tinyagi/call_agent ask beta', {
         target,
         askApproval: async (ask) => {
@@ -317,7 +317,7 @@ describe('codex live driver', () => {
     );
     expect(allowed.text).toBe('mcp tinyagi/call_agent: accept');
     expect(asked).toEqual([{ tool: 'mcp__tinyagi__call_agent', input: { task: 'fake' } }]);
-    const denied = await invokeLive(codexLiveDriver, request('FAKE:ask-mcp=weather/weather_report', { target, askApproval: async () => ({ allow: false, reason: 'no', decidedBy: 'test' }) }), pool);
+    const denied = await invokeWarm(codexWarmDriver, request('FAKE:ask-mcp=weather/weather_report', { target, askApproval: async () => ({ allow: false, reason: 'no', decidedBy: 'test' }) }), pool);
     expect(denied.text).toBe('mcp weather/weather_report: user rejected MCP tool call | steered: TinyAGI: the tool call mcp__weather__weather_report was not run, no.');
     expect(answerServerRequest('mcpServer/elicitation/request', { serverName: 'weather', _meta: { codex_approval_kind: 'mcp_tool_call', tool_name: 'weather_report' } })).toMatchObject({
       action: 'accept',

@@ -1,7 +1,7 @@
 /**
- * Codex 0.169 as a live session (issue 35), with the real CLI: the agents run with
+ * Codex 0.169 as a warm session (issue 35), with the real CLI: the agents run with
  * `process: "warm"`, so the daemon keeps one `codex app-server` per session and speaks JSON-RPC
- * to it (core's, runtimes/codex-live.ts). Checked here: five turns of one conversation on one warm
+ * to it (core's, runtimes/codex-warm.ts). Checked here: five turns of one conversation on one warm
  * process (its pid, read from /proc, never changes), with the usage of each call what the stand-in
  * served and the instructions once per request; operator input injected mid-turn reaching the
  * model inside the same turn (`turn/steer`); a cancel interrupting the turn (`turn/interrupt`)
@@ -9,7 +9,7 @@
  * by the retry, which forks the thread from before the failed half turn (the message reaches the
  * model once, the earlier turn is still there); a 429 recovered the same way; `tinyagi call` from
  * the warm process's shell tool belonging to the current run (the per-run file); a hung model call
- * ended by the live adapter's watchdog and retried; no request elsewhere (the contract's cases,
+ * ended by the warm invoker's watchdog and retried; no request elsewhere (the contract's cases,
  * suite.ts). The contract's other cases are the daemon's own logic, the same in both modes,
  * proven per message in codex.test.ts.
  */
@@ -54,7 +54,7 @@ async function runOf(messageId: string): Promise<string> {
   return waitFor(async () => (await rig.daemon.api.getMessage({ params: { id: messageId } })).message.runId ?? undefined, 120_000, `message ${messageId} to start its run`);
 }
 
-it('codex live: five turns of one conversation on one warm app-server, usage per call exact, the provider key and the instructions once per request', async () => {
+it('codex warm: five turns of one conversation on one warm app-server, usage per call exact, the provider key and the instructions once per request', async () => {
   const served = (k: number) => ({ inputTokens: 2000 + 100 * k + 7, outputTokens: 20 + k, cacheReadTokens: 500 + k });
   for (let k = 1; k <= 5; k++) rig.rule(`WARM5-${k}x`, () => ({ reply: `warm turn ${k} done`, usage: served(k) }));
   const processes: number[][] = [];
@@ -79,7 +79,7 @@ it('codex live: five turns of one conversation on one warm app-server, usage per
   for (const { marker, counts } of instructionCounts(rig, calls)) expect(counts, `"${marker}" reaches the model once in each request`).toEqual(counts.map(() => 1));
 }, 600_000);
 
-it('codex live: input injected mid-turn reaches the model inside the same turn (turn/steer)', async () => {
+it('codex warm: input injected mid-turn reaches the model inside the same turn (turn/steer)', async () => {
   const injected = 'INJECTED-9f2 also mention the word heron';
   rig.rule('STEER-4b1', (request) => {
     if (request.entries.some((e) => e.role === 'user' && e.text.includes('INJECTED-9f2'))) return { reply: 'Steered: heron.' };
@@ -111,7 +111,7 @@ it('codex live: input injected mid-turn reaches the model inside the same turn (
   expect(o.message.attempts, 'no retry or re-run').toBe(1);
 }, 300_000);
 
-it('codex live: cancel interrupts the turn (turn/interrupt) and the warm process answers the next message', async () => {
+it('codex warm: cancel interrupts the turn (turn/interrupt) and the warm process answers the next message', async () => {
   rig.rule('INTWARM-2c', () => ({ reply: 'warm and ready' }));
   await rig.send({ agent: 'beta', senderId: 'interrupt', message: 'INTWARM-2c hello' });
   const before = appServers('beta');
@@ -137,7 +137,7 @@ it('codex live: cancel interrupts the turn (turn/interrupt) and the warm process
   for (const call of turns(next.calls)) expect(occurrences(call.request, 'INTWARM-2c hello')).toBe(1);
 }, 300_000);
 
-it('codex live: a warm process killed mid-request is recovered by the retry, forked from before the failed half turn', async () => {
+it('codex warm: a warm process killed mid-request is recovered by the retry, forked from before the failed half turn', async () => {
   rig.rule('KWARM-7e', () => ({ reply: 'Noted: osprey.' }));
   await rig.send({ agent: 'gamma', senderId: 'killed', message: 'KWARM-7e remember the word osprey' });
   const before = appServers('gamma');
@@ -171,7 +171,7 @@ it('codex live: a warm process killed mid-request is recovered by the retry, for
   ).toBe(false);
 }, 300_000);
 
-it("codex live: `tinyagi call` from the warm process's shell tool runs as a child of the current run (the per-run file)", async () => {
+it("codex warm: `tinyagi call` from the warm process's shell tool runs as a child of the current run (the per-run file)", async () => {
   rig.rule('WCALL-PARENT-5d', (request) => {
     const out = toolOutput(request);
     if (out === undefined) return { shell: 'tinyagi call beta "WCALL-CHILD-5d what is the code?"' };
@@ -188,7 +188,7 @@ it("codex live: `tinyagi call` from the warm process's shell tool runs as a chil
   }
 }, 300_000);
 
-it('codex live: a 429 fails the warm turn as rate limited; the retry answers and the message reaches the model once', async () => {
+it('codex warm: a 429 fails the warm turn as rate limited; the retry answers and the message reaches the model once', async () => {
   rig.rule('RWARM-3a', () => ({ reply: 'warm' }));
   await rig.send({ agent: 'alpha', senderId: 'rate', message: 'RWARM-3a hello' });
   let lifted = false;
@@ -281,7 +281,7 @@ function killLeftovers(tag: string): void {
   }
 }
 
-it("codex live: a cancel stops the turn's running command (warm, as `agent add` makes the agent: ask, in codex's sandbox); the process stays warm", async () => {
+it("codex warm: a cancel stops the turn's running command (warm, as `agent add` makes the agent: ask, in codex's sandbox); the process stays warm", async () => {
   await rig.daemon.cliOk(['agent', 'add', 'warden', '--provider', 'custom:standin', '--config', '{"process":"warm"}']);
   const settings = (await rig.daemon.api.getSettings()) as { agents?: Record<string, Record<string, unknown>> };
   const agent = settings.agents?.['warden'];

@@ -8,21 +8,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { fakeLiveDriver } from '@tinyagi/test-kit/fake-live-driver';
+import { fakeWarmDriver } from '@tinyagi/test-kit/fake-warm-driver';
 import { fileSettingsSource } from '../src/config/settings-source.ts';
-import { attachSessionPool } from '../src/invoker/live/pool-settings.ts';
-import { SessionPool, type AcquireOptions } from '../src/invoker/live/pool.ts';
-import type { LiveSession } from '../src/invoker/live/types.ts';
+import { attachSessionPool } from '../src/invoker/warm/pool-settings.ts';
+import { SessionPool, type AcquireOptions } from '../src/invoker/warm/pool.ts';
+import type { WarmSession } from '../src/invoker/warm/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tinyagi-pool-settings-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function options(agentId: string): AcquireOptions {
-  const driver = fakeLiveDriver({ env: { FAKE_LIVE_STATE: dir } });
+  const driver = fakeWarmDriver({ env: { FAKE_WARM_STATE: dir } });
   return {
     agentId,
     sessionKey: 'shared',
-    driver: 'fake-live',
+    driver: 'fake-warm',
     memoryEstimateMb: 40,
     fingerprint: 'fp',
     resumeId: undefined,
@@ -34,10 +34,10 @@ function options(agentId: string): AcquireOptions {
         req: { agentId, prompt: '', cwd: dir, target: {} },
         resumeId: undefined,
         env: { PATH: process.env.PATH ?? '' },
-        what: 'fake-live',
+        what: 'fake-warm',
         onActivity,
         signal,
-      }) as unknown as Promise<LiveSession>,
+      }) as unknown as Promise<WarmSession>,
   };
 }
 

@@ -28,7 +28,7 @@ import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts'
 import { sessionPool, type SessionPool } from './pool.ts';
 import { findRuntime } from '../runtime.ts';
 import type { InvokeTarget } from '../types.ts';
-import type { LiveCapabilities, LiveDriver, LiveSession } from './types.ts';
+import type { WarmCapabilities, WarmDriver, WarmSession } from './types.ts';
 
 /** Variables of a request's env that belong to one run; everything else may stay in a warm process's environment. */
 const PER_RUN_ENV = ['TINYAGI_RUN_ID', 'TINYAGI_RUN_TOKEN', 'TINYAGI_CONVERSATION_ID', 'TINYAGI_DEPTH', 'TRACEPARENT', 'TRACESTATE'];
@@ -64,7 +64,7 @@ function newRunFilePath(agentId: string, sessionKey: string): string {
   return privateTempPath(`run-${id}-${randomBytes(6).toString('hex')}.json`);
 }
 
-const runFileOf = new WeakMap<LiveSession, string>();
+const runFileOf = new WeakMap<WarmSession, string>();
 
 function writeRunFile(path: string, perRun: Record<string, string>): void {
   const aside = `${path}.${process.pid}.new`;
@@ -73,15 +73,15 @@ function writeRunFile(path: string, perRun: Record<string, string>): void {
 }
 
 /**
- * What a running turn of `target` can take (steering notes): the live driver's capabilities when
- * the agent runs warm (`process: "warm"`) on a runtime that has a live driver; undefined when it
+ * What a running turn of `target` can take (steering notes): the warm driver's capabilities when
+ * the agent runs warm (`process: "warm"`) on a runtime that has a warm driver; undefined when it
  * runs per message.
  */
-export function warmCapabilities(target: Pick<InvokeTarget, 'runtime' | 'live'>): LiveCapabilities | undefined {
-  return target.live ? findRuntime(target.runtime)?.impl.live?.capabilities : undefined;
+export function warmCapabilities(target: Pick<InvokeTarget, 'runtime' | 'warm'>): WarmCapabilities | undefined {
+  return target.warm ? findRuntime(target.runtime)?.impl.warm?.capabilities : undefined;
 }
 
-export async function invokeLive(driver: LiveDriver, req: InvokeRequest, pool: SessionPool = sessionPool): Promise<InvokeResult> {
+export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: SessionPool = sessionPool): Promise<InvokeResult> {
   const what = `${driver.binary} (agent ${req.agentId})`;
   const sessionKey = req.session?.key ?? 'default';
   const resumeId = resumeIdOf(req.session);
@@ -232,7 +232,7 @@ export async function invokeLive(driver: LiveDriver, req: InvokeRequest, pool: S
  * gives the input to the next turn. Input taken by a turn that then fails is given to the retry
  * (the steering board keeps what an attempt received).
  */
-function steerPump(driver: LiveDriver, session: LiveSession, req: InvokeRequest, turnOpen: () => boolean): () => void {
+function steerPump(driver: WarmDriver, session: WarmSession, req: InvokeRequest, turnOpen: () => boolean): () => void {
   const take = req.takeInput;
   if (!driver.capabilities.steersMidTurn || !take) return () => {};
   let running = false;

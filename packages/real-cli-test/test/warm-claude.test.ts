@@ -7,8 +7,8 @@
  * What differs by mode is checked here: turns resumed on one process (with the provider's key,
  * the instructions once and the usage and cost of each call), steering (inject, pause, cancel),
  * recovery of a killed process, the session pool's memory limit, and the contract's cases whose
- * code path is the live driver's (`tinyagi call` through the per-run file, 429 and 500 read from
- * the warm process's stream, a hang ended by the live adapter's watchdog, no request elsewhere).
+ * code path is the warm driver's (`tinyagi call` through the per-run file, 429 and 500 read from
+ * the warm process's stream, a hang ended by the warm invoker's watchdog, no request elsewhere).
  * The contract's other cases are the daemon's own logic, the same in both modes, and are proven
  * per message in claude.test.ts: a handoff tag, `"$TINYAGI_CLI" call` from a login shell (the
  * shell's PATH, as `tinyagi call` here), and the resumed session's history and usage (here by the
@@ -103,7 +103,7 @@ describe('claude live', () => {
     cleanupTemp();
   });
 
-  it('claude live: a 5-turn conversation runs on one warm process, each turn costing exactly what its calls were served, with the provider key and the instructions once', async () => {
+  it('claude warm: a 5-turn conversation runs on one warm process, each turn costing exactly what its calls were served, with the provider key and the instructions once', async () => {
     const pids: number[] = [];
     for (let k = 1; k <= 5; k++) {
       pidRule(`WARM5-${k}q`);
@@ -122,7 +122,7 @@ describe('claude live', () => {
     for (let k = 1; k <= 4; k++) expect(occurrences(last.request, `WARM5-${k}q turn ${k}`), `turn ${k} in the history once`).toBe(1);
   }, 600_000);
 
-  it('claude live: operator input injected mid-turn reaches the model in the same turn', async () => {
+  it('claude warm: operator input injected mid-turn reaches the model in the same turn', async () => {
     const seen = (request: ModelRequest): boolean => occurrences(request, 'INJECTED-PLUM') > 0;
     rig.rule('INJECT-7k', (request) => {
       if (toolOutput(request) === undefined && !seen(request)) return { shell: 'sleep 8; echo slept' };
@@ -150,7 +150,7 @@ describe('claude live', () => {
     expectExactUsage(o, 'injected turn');
   }, 300_000);
 
-  it('claude live: a paused run is held before its next tool call until resumed', async () => {
+  it('claude warm: a paused run is held before its next tool call until resumed', async () => {
     rig.rule('PAUSE-4m', (request) => {
       const tools = request.entries.filter((e) => e.role === 'tool').length;
       if (tools === 0) return { shell: 'sleep 4; echo first-step' };
@@ -188,7 +188,7 @@ describe('claude live', () => {
     expect(toolOutput(calls[2]!.request)).toContain('second-step');
   }, 300_000);
 
-  it('claude live: a cancel interrupts the turn in its tool call and the same process answers the next message', async () => {
+  it('claude warm: a cancel interrupts the turn in its tool call and the same process answers the next message', async () => {
     pidRule('CANCEL-PID-1');
     const before = await rig.send({ agent: 'alpha', senderId: 'cancel', message: 'CANCEL-PID-1 where are you?' });
     const pid = pidOf(before);
@@ -220,7 +220,7 @@ describe('claude live', () => {
     expect(next?.entries.at(-2)?.text).toContain('[Request interrupted by user for tool use]');
   }, 400_000);
 
-  it('claude live: a warm process killed mid-turn is replaced; the retry resumes the session and the message reaches the model once more only', async () => {
+  it('claude warm: a warm process killed mid-turn is replaced; the retry resumes the session and the message reaches the model once more only', async () => {
     pidRule('KILLED-PID-1');
     const before = await rig.send({ agent: 'alpha', senderId: 'killed', message: 'KILLED-PID-1 remember the word walrus' });
     const pid = pidOf(before);
@@ -250,7 +250,7 @@ describe('claude live', () => {
   contractCases('claude', () => rig, ['call', '429', '500', 'hang', 'egress']);
 
   // Last: it changes the daemon's settings (and puts them back).
-  it('claude live: a warm start beyond sessions.memory_share is refused with the figures; lifted, the agent starts warm', async () => {
+  it('claude warm: a warm start beyond sessions.memory_share is refused with the figures; lifted, the agent starts warm', async () => {
     rig.rule('POOL-OK', () => ({ reply: 'Warm and well (POOL-OK).' }));
     const first = await rig.send({ agent: 'alpha', senderId: 'pool', message: 'POOL-OK hello' });
     expect(first.replies.join('\n')).toContain('Warm and well');

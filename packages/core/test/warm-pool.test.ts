@@ -1,5 +1,5 @@
 /**
- * The session pool with real warm processes (test-kit's bin/fake-live through its driver):
+ * The session pool with real warm processes (test-kit's bin/fake-warm through its driver):
  * reuse on one pid, caps with least-recently-used eviction, idle close, a process that dies
  * while idle forgotten at once, a hung handshake, admission by the machine's memory (the real
  * /proc/meminfo with a tiny share, and a given reading for the close-idle-first order), and
@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
-import { fakeLiveDriver, type FakeLiveSession } from '@tinyagi/test-kit/fake-live-driver';
-import { SessionPool, type AcquireOptions, type MachineMemory } from '../src/invoker/live/pool.ts';
-import type { LiveSession } from '../src/invoker/live/types.ts';
+import { fakeWarmDriver, type FakeWarmSession } from '@tinyagi/test-kit/fake-warm-driver';
+import { SessionPool, type AcquireOptions, type MachineMemory } from '../src/invoker/warm/pool.ts';
+import type { WarmSession } from '../src/invoker/warm/types.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
 
-const state = mkdtempSync(join(tmpdir(), 'tinyagi-live-pool-'));
+const state = mkdtempSync(join(tmpdir(), 'tinyagi-warm-pool-'));
 const pools: SessionPool[] = [];
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.closeAll()));
@@ -29,12 +29,12 @@ function newPool(options: ConstructorParameters<typeof SessionPool>[0] = {}, mem
 }
 
 function acquireOptions(agentId: string, sessionKey: string, more: Partial<AcquireOptions> & { env?: Record<string, string> } = {}): AcquireOptions {
-  const driver = fakeLiveDriver({ env: more.env });
+  const driver = fakeWarmDriver({ env: more.env });
   const cwd = state;
   return {
     agentId,
     sessionKey,
-    driver: 'fake-live',
+    driver: 'fake-warm',
     memoryEstimateMb: 40,
     fingerprint: 'fp',
     resumeId: undefined,
@@ -46,10 +46,10 @@ function acquireOptions(agentId: string, sessionKey: string, more: Partial<Acqui
         signal,
         req: { agentId, prompt: '', cwd, target: {} },
         resumeId: more.resumeId,
-        env: { PATH: process.env.PATH ?? '', FAKE_LIVE_STATE: state, ...more.env },
-        what: 'fake-live',
+        env: { PATH: process.env.PATH ?? '', FAKE_WARM_STATE: state, ...more.env },
+        what: 'fake-warm',
         onActivity,
-      }) as unknown as Promise<LiveSession>,
+      }) as unknown as Promise<WarmSession>,
     ...more,
   };
 }
@@ -63,7 +63,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function turn(session: LiveSession, prompt: string): Promise<string> {
+async function turn(session: WarmSession, prompt: string): Promise<string> {
   const result = await session.turn({ prompt, req: {} as never, emit: () => {}, activity: () => {}, quota: () => {}, checkpoint: async () => undefined });
   return result.text;
 }
@@ -169,9 +169,9 @@ it('idle sessions are closed after idleMs; a process that dies while idle is for
 
 it('a start that never completes its handshake fails as a timeout and its process is closed', async () => {
   const pool = newPool();
-  let session: LiveSession | undefined;
+  let session: WarmSession | undefined;
   const starts = join(state, 'handshake-starts');
-  const opts = acquireOptions('a', 'k', { env: { FAKE_LIVE_HANDSHAKE_HANG: '1', FAKE_LIVE_STARTS: starts }, startTimeoutMs: 300 });
+  const opts = acquireOptions('a', 'k', { env: { FAKE_WARM_HANDSHAKE_HANG: '1', FAKE_WARM_STARTS: starts }, startTimeoutMs: 300 });
   const start = opts.start;
   opts.start = async (hooks) => {
     session = await start(hooks);
@@ -194,7 +194,7 @@ it('admission by memory: with the real /proc/meminfo and a tiny sessions.memory_
   const err = await pool.acquire(acquireOptions('a', 'k')).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(InvokeError);
   expect(err).toMatchObject({ kind: 'retryable', code: 'SESSION_POOL_FULL' });
-  expect((err as Error).message).toMatch(/^warm session refused: starting another fake-live \(~250 MB\) would take memory use to \d+% of [\d.]+ GiB, above sessions\.memory_share 0\.001\.$/);
+  expect((err as Error).message).toMatch(/^warm session refused: starting another fake-warm \(~250 MB\) would take memory use to \d+% of [\d.]+ GiB, above sessions\.memory_share 0\.001\.$/);
   expect(pool.stats().sessions).toBe(0);
 });
 
@@ -246,7 +246,7 @@ it('closeAgent and closeAll wait for the processes to exit; a start under way du
   const b1 = await pool.acquire(acquireOptions('b', 'k1'));
   b1.release();
   expect(await pool.closeAgent('a')).toBe(1);
-  expect((a1.session as unknown as FakeLiveSession).pid).toBeDefined();
+  expect((a1.session as unknown as FakeWarmSession).pid).toBeDefined();
   expect(pool.list().map((s) => s.agentId)).toEqual(['b']);
   const late = pool.acquire(acquireOptions('c', 'k')).catch((e: unknown) => e);
   await pool.closeAll();
