@@ -59,7 +59,7 @@ export interface SettingsEditor {
   deleteTeam(id: string): Promise<void>;
   /** Credentials/model of a built-in provider; `make_default` sets models.provider. */
   setProvider(name: BuiltinCredentialProvider, change: BuiltinProviderChange): Promise<void>;
-  putCustomProvider(id: string, body: JsonObject & { harness: string; base_url: string }): Promise<void>;
+  putCustomProvider(id: string, body: JsonObject & { runtime: string; base_url: string }): Promise<void>;
   /** Refused while an agent (or the default provider) uses it. */
   deleteCustomProvider(id: string): Promise<void>;
   /** Merge-patch of the whole file (objects merge, arrays replace, null deletes). */

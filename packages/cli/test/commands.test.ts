@@ -179,6 +179,7 @@ describe('bad arguments', () => {
     [['team', 'add', 'dev', '--reply-mode', 'all'], 'use one of: each, aggregate'],
     [['team', 'add-agent', 'dev'], "missing required argument 'agent'"],
     [['chatroom', 'dev', '--limit', '0'], 'positive whole number'],
+    [['provider', 'add', 'x', '--runtime', 'gemini'], 'use one of: anthropic-api, claude-code, codex, openai-api, opencode'],
     [['provider', 'add', 'x', '--harness', 'gemini'], 'use one of: anthropic-api, claude-code, codex, openai-api, opencode'],
     [['channel', 'start', 'irc'], 'use one of: discord, slack, telegram, whatsapp'],
     [['channel', 'setup', '--enable', 'discord,irc'], 'use one of: discord, slack, telegram, whatsapp'],

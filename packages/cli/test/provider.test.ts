@@ -22,6 +22,7 @@ interface ProvidersJson {
   default: string | null;
   anthropic: Record<string, string>;
   openai: Record<string, string>;
+  custom: Array<Record<string, string>>;
   secrets: Array<{ path: string; set: boolean }>;
 }
 
@@ -54,9 +55,13 @@ describe('tinyagi provider (offline)', () => {
   });
 
   it('custom providers without a key say "not set"', async () => {
-    await h.cliHereOk(['provider', 'add', 'local', '--harness', 'openai', '--base-url', 'http://127.0.0.1:11434/v1']);
-    // The old harness name is taken and shown as the runtime's name.
+    await h.cliHereOk(['provider', 'add', 'local', '--runtime', 'openai', '--base-url', 'http://127.0.0.1:11434/v1']);
+    // The old runtime name is taken and shown as the runtime's name.
     expect(await h.cliHereOk(['provider', 'list'])).toMatch(/local\s+local\s+openai-api\s+http:\/\/127\.0\.0\.1:11434\/v1\s+not set/);
+    // `--harness`, the option's old name, still works (not in the help); both write `runtime`.
+    await h.cliHereOk(['provider', 'add', 'other', '--harness', 'codex', '--base-url', 'http://127.0.0.1:11434/v1']);
+    expect((await show()).custom).toContainEqual(expect.objectContaining({ id: 'other', runtime: 'codex' }));
+    expect(await h.cliHereOk(['provider', 'add', '--help'])).not.toContain('--harness');
     expect((await show()).secrets).toContainEqual({ path: 'custom_providers.local.api_key', set: false });
   });
 });

@@ -78,7 +78,7 @@ it('doctor looks for its command and checks the agents on it', async () => {
   expect(findings.filter((f) => f.check === 'agent:echo')).toEqual([]);
 });
 
-it('doctor tells a file with the old runtime names that they still work; the next change through the CLI renames them', async () => {
+it('doctor tells a file with the old runtime names and key that they still work; the next change through the CLI renames them', async () => {
   const temp = tempHome({ prefix: 'tinyagi-old-names-' });
   try {
     const file = join(temp.home, 'settings.json');
@@ -92,7 +92,7 @@ it('doctor tells a file with the old runtime names that they still work; the nex
     const finding = findings.find((f) => f.check === 'runtime-names');
     expect(finding).toMatchObject({ status: 'info' });
     expect(finding?.message).toContain('agents.a.provider "openai" (now "codex")');
-    expect(finding?.message).toContain('custom_providers.llama.harness "openai" (now "openai-api")');
+    expect(finding?.message).toContain('custom_providers.llama.harness "openai" (now custom_providers.llama.runtime "openai-api")');
     // Reading (doctor, agent list) never rewrote the file; the list shows the new names.
     expect(await runCliHereOk(['agent', 'list'], temp.env)).toMatch(/a\s+a?\s*codex/);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(old);
@@ -100,8 +100,9 @@ it('doctor tells a file with the old runtime names that they still work; the nex
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
       models: { provider: 'claude-code' },
       agents: { a: { provider: 'codex' }, b: { provider: 'mock' } },
-      custom_providers: { llama: { harness: 'openai-api' } },
+      custom_providers: { llama: { runtime: 'openai-api', base_url: 'http://127.0.0.1:8080/v1' } },
     });
+    expect(JSON.parse(readFileSync(file, 'utf8')).custom_providers.llama).not.toHaveProperty('harness');
   } finally {
     temp.cleanup();
   }

@@ -26,7 +26,7 @@ const FUTURE = Date.UTC(2099, 0, 1, 9, 0, 0);
 /** What the daemon-less and the daemon home both start each run from. */
 const BASELINE = {
   models: { provider: 'mock' },
-  custom_providers: { acme: { name: 'Acme', harness: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-acme-0123456789' } },
+  custom_providers: { acme: { name: 'Acme', runtime: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-acme-0123456789' } },
   agents: {
     coder: { name: 'Coder', provider: 'mock', mock: { reply: 'ok' } },
     reviewer: { name: 'Reviewer', provider: 'custom:acme', heartbeat: { enabled: false } },
@@ -43,7 +43,7 @@ type Op =
   | { kind: 'patchTeam'; id: string; patch: Record<string, unknown> }
   | { kind: 'deleteTeam'; id: string }
   | { kind: 'setProvider'; name: 'anthropic' | 'openai'; change: Record<string, unknown> }
-  | { kind: 'putCustomProvider'; id: string; body: { harness: 'claude' | 'codex' | 'openai' | 'anthropic'; base_url: string } & Record<string, unknown> }
+  | { kind: 'putCustomProvider'; id: string; body: { runtime: 'claude' | 'codex' | 'openai' | 'anthropic'; base_url: string } & Record<string, unknown> }
   | { kind: 'deleteCustomProvider'; id: string }
   | { kind: 'channels'; disable: string[]; tokens: Record<string, string> }
   | { kind: 'createSchedule'; body: Record<string, unknown> & { message: string } }
@@ -112,7 +112,7 @@ const op: fc.Arbitrary<Op> = fc
       id: pick(CUSTOM.slice(0, 2), CUSTOM.slice(2)),
       body: fc
         .record({
-          harness: fc.constantFrom('claude' as const, 'codex' as const, 'openai' as const, 'anthropic' as const),
+          runtime: fc.constantFrom('claude' as const, 'codex' as const, 'openai' as const, 'anthropic' as const),
           base_url: fc.constantFrom('http://127.0.0.1:11434/v1', 'not a url'),
           api_key: optional(fc.constant('sk-local-123456789')),
           model: optional(fc.constant('llama')),

@@ -200,7 +200,7 @@ describe("a missing key of the user's selected provider", () => {
       status: 'ok',
       message: `Codex runs with the provider "gateway" (My gateway) of its own config ${configFile}, its key from GATEWAY_KEY`,
     });
-    const custom: Settings = { custom_providers: { local: { name: 'Local', harness: 'codex', base_url: 'http://127.0.0.1:9/v1', api_key: 'k' } }, agents: { coder: { provider: 'custom:local' } } };
+    const custom: Settings = { custom_providers: { local: { name: 'Local', runtime: 'codex', base_url: 'http://127.0.0.1:9/v1', api_key: 'k' } }, agents: { coder: { provider: 'custom:local' } } };
     expect(codexProviderStatus(resolveInvokeTarget(custom, 'coder', daemonEnv()), daemonEnv())).toBeUndefined();
     writeConfig('model_provider = "ollama"\n');
     expect(codexProviderStatus(resolveInvokeTarget(codexAgent, 'coder', daemonEnv()), daemonEnv())).toBeUndefined();
@@ -213,7 +213,7 @@ describe("a missing key of the user's selected provider", () => {
 
   it("does not stop an agent on a TinyAGI provider: codex runs that one (given with -c), whatever the user's config selects", async () => {
     writeConfig(GATEWAY_CONFIG);
-    const custom: Settings = { custom_providers: { local: { name: 'Local', harness: 'codex', base_url: 'http://127.0.0.1:9/v1', api_key: 'k' } }, agents: { coder: { provider: 'custom:local' } } };
+    const custom: Settings = { custom_providers: { local: { name: 'Local', runtime: 'codex', base_url: 'http://127.0.0.1:9/v1', api_key: 'k' } }, agents: { coder: { provider: 'custom:local' } } };
     const target = resolveInvokeTarget(custom, 'coder', daemonEnv({ GATEWAY_KEY: '' }));
     expect((await invokeAgent(request(target, 'FAKE:reply=on the TinyAGI provider'))).text).toBe('on the TinyAGI provider');
   });

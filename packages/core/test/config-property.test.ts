@@ -21,9 +21,9 @@ import { OLD_RUNTIME_NAMES, migrateRuntimeNames } from '../src/config/runtime-na
 import { customProviderRuntimes } from '../src/invoker/index.ts';
 import { runtimeKinds } from '../src/invoker/runtimes/index.ts';
 
-/** Every name an agent's provider and a custom provider's harness take: the registered runtimes and the old names. */
+/** Every name an agent's provider and a custom provider's runtime take: the registered runtimes and the old names. */
 const PROVIDERS = [...runtimeKinds.names(), ...Object.keys(OLD_RUNTIME_NAMES.provider)];
-const HARNESSES = [...customProviderRuntimes(), ...Object.keys(OLD_RUNTIME_NAMES.harness)];
+const CUSTOM_RUNTIMES = [...customProviderRuntimes(), ...Object.keys(OLD_RUNTIME_NAMES.custom)];
 
 let dir: string;
 beforeAll(() => {
@@ -172,7 +172,14 @@ const validSettings = fc
           agents: fc.tuple(...agentIds.map((agentId) => agent(providers, agentId))).map((list) => Object.fromEntries(list.map((a, i) => [agentIds[i], a]))),
           teams: fc.tuple(...teamIds.map(team)).map((list) => Object.fromEntries(list.map((t, i) => [teamIds[i], t]))),
           custom_providers: fc
-            .tuple(...providers.map(() => fc.record({ name: text, harness: fc.constantFrom(...HARNESSES), base_url: fc.webUrl(), api_key: fc.string(), model: modelName }, optional)))
+            .tuple(
+              ...providers.map(() =>
+                fc.record(
+                  { name: text, runtime: fc.constantFrom(...CUSTOM_RUNTIMES), harness: fc.constantFrom(...CUSTOM_RUNTIMES), base_url: fc.webUrl(), api_key: fc.string(), model: modelName },
+                  optional,
+                ),
+              ),
+            )
             .map((list) => Object.fromEntries(list.map((p, i) => [providers[i], p]))),
           monitoring: fc.record({ heartbeat_interval: posInt(86_400) }, optional),
           server: fc.record(

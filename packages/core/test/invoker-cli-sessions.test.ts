@@ -91,10 +91,10 @@ describe.each(CLIS)('%s: `tinyagi call` from the shell tool', (cli) => {
 });
 
 describe('custom providers reach their base URL with their key, and nothing else gets the key', () => {
-  const settings = (harness: string): Settings =>
+  const settings = (runtime: string): Settings =>
     ({
       agents: { coder: { provider: 'custom:local', model: 'local-model' } },
-      custom_providers: { local: { name: 'Local', harness, base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-local-only' } },
+      custom_providers: { local: { name: 'Local', runtime, base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-local-only' } },
     }) as Settings;
 
   it('codex: a model_providers entry given with -c, the key in a variable only that provider reads', async () => {

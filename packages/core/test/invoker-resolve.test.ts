@@ -114,11 +114,11 @@ describe('resolveInvokeTarget', () => {
     }
   });
 
-  it('maps custom providers by harness (old harness names: claude, openai, anthropic), with the provider model and no aliases', () => {
+  it('maps custom providers by runtime (also under its old key harness, and the old names claude, openai, anthropic), with the provider model and no aliases', () => {
     const settings: Settings = {
       custom_providers: {
-        proxy: { name: 'Proxy', harness: 'claude', base_url: 'https://proxy.example/anthropic', api_key: 'proxy-key', model: 'opus' },
-        azure: { name: 'Azure', harness: 'codex', base_url: 'https://azure.example/v1', api_key: 'az-key' },
+        proxy: { name: 'Proxy', runtime: 'claude', base_url: 'https://proxy.example/anthropic', api_key: 'proxy-key', model: 'opus' },
+        azure: { name: 'Azure', runtime: 'codex', base_url: 'https://azure.example/v1', api_key: 'az-key' },
         llama: { name: 'llama.cpp', harness: 'openai', base_url: 'http://127.0.0.1:8080/v1', api_key: 'none', model: 'qwen' },
         gateway: { name: 'GW', harness: 'anthropic', base_url: 'https://gw.example', api_key: 'gw-key' },
       },
@@ -153,7 +153,7 @@ describe('resolveInvokeTarget', () => {
   it('takes the new runtime names, in agents and in custom providers alike', () => {
     const settings: Settings = {
       models: { provider: 'codex', anthropic: { api_key: 'sk-ant-settings' } },
-      custom_providers: { gw: { harness: 'anthropic-api', base_url: 'https://gw.example', api_key: 'gw-key' }, cc: { harness: 'claude-code', base_url: 'https://proxy.example' } },
+      custom_providers: { gw: { runtime: 'anthropic-api', base_url: 'https://gw.example', api_key: 'gw-key' }, cc: { runtime: 'claude-code', base_url: 'https://proxy.example' } },
       agents: {
         c: { provider: 'claude-code', model: 'opus' },
         d: {},

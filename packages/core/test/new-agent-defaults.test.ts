@@ -9,7 +9,7 @@ import { createAgent, putAgent, type Settings } from '../src/config/index.ts';
 
 const base = (): Settings => ({
   models: { provider: 'mock' },
-  custom_providers: { viaClaude: { name: 'Via Claude', harness: 'claude-code', base_url: 'http://127.0.0.1:9' }, http: { name: 'HTTP', harness: 'openai-api', base_url: 'http://127.0.0.1:9/v1' } },
+  custom_providers: { viaClaude: { name: 'Via Claude', runtime: 'claude-code', base_url: 'http://127.0.0.1:9' }, http: { name: 'HTTP', runtime: 'openai-api', base_url: 'http://127.0.0.1:9/v1' } },
   agents: { old: { name: 'Old', provider: 'claude-code' } },
 });
 

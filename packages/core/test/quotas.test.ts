@@ -200,7 +200,7 @@ describe('fallback_provider in settings', () => {
       ['agents.b.fallback_provider', 'Custom provider "missing" is not defined'],
     ]);
     const good = {
-      custom_providers: { alt: { name: 'Alt', harness: 'openai-api', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-alt' } },
+      custom_providers: { alt: { name: 'Alt', runtime: 'openai-api', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-alt' } },
       agents: { a: { provider: 'mock', model: 'scripted', mock: { account: 'x' }, fallback_provider: 'custom:alt', fallback_model: 'alt-model' } },
     };
     expect(validateSettings(good).ok).toBe(true);

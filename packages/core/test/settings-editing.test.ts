@@ -30,7 +30,7 @@ import { nextScheduleRun, parseRunAt } from '../src/schedules/timing.ts';
 function settings(): Settings {
   return {
     models: { provider: 'mock', anthropic: { api_key: 'sk-ant-stored-0123456789' } },
-    custom_providers: { acme: { name: 'Acme', harness: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-acme-0123456789' } },
+    custom_providers: { acme: { name: 'Acme', runtime: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-acme-0123456789' } },
     agents: {
       coder: { name: 'Coder', provider: 'mock', heartbeat: { enabled: false, interval: 600 } },
       reviewer: { name: 'Reviewer', provider: 'custom:acme' },
@@ -77,7 +77,7 @@ describe('reference checks', () => {
     refused(() => patchAgent(settings(), 'ghost', { name: 'x' }), 'AGENT_NOT_FOUND');
     refused(() => setAgentHeartbeat(settings(), 'ghost', { enabled: true }), 'AGENT_NOT_FOUND');
     refused(() => putTeam(settings(), 'Not Valid', { agents: ['coder'], leader_agent: 'coder' }), 'INVALID_ID');
-    refused(() => putCustomProvider(settings(), '../x', { harness: 'openai', base_url: 'http://x' }), 'INVALID_ID');
+    refused(() => putCustomProvider(settings(), '../x', { runtime: 'openai', base_url: 'http://x' }), 'INVALID_ID');
   });
 });
 

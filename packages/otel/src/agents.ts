@@ -15,7 +15,7 @@ export type DescribeAgent = (agentId: string) => AgentDescription | undefined;
 
 const PROVIDER_OF_RUNTIME: Record<string, string> = {
   'claude-code': 'anthropic',
-  // A custom provider's harness names the CLI.
+  // A custom provider's runtime, in its old names too, names the CLI.
   claude: 'anthropic',
   anthropic: 'anthropic',
   'anthropic-api': 'anthropic',
@@ -36,7 +36,8 @@ export function providerName(runtime: string | undefined, model: string | undefi
 interface SettingsLike {
   agents?: Record<string, { name?: string | undefined; provider?: string | undefined; model?: string | undefined } | undefined> | undefined;
   models?: { provider?: string | undefined } | undefined;
-  custom_providers?: Record<string, { harness?: string | undefined; model?: string | undefined } | undefined> | undefined;
+  /** `runtime`, or `harness`: its old name (settings.json keeps it until the next write; `runtime` wins). */
+  custom_providers?: Record<string, { runtime?: string | undefined; harness?: string | undefined; model?: string | undefined } | undefined> | undefined;
 }
 
 /** Describes agents from TinyAGI's settings (read on each call). */
@@ -50,7 +51,7 @@ export function agentsFromSettings(getSettings: () => unknown): DescribeAgent {
     if (runtime?.startsWith('custom:')) {
       const custom = settings?.custom_providers?.[runtime.slice('custom:'.length)];
       model ??= custom?.model || undefined;
-      runtime = custom?.harness ?? runtime;
+      runtime = custom?.runtime ?? custom?.harness ?? runtime;
     }
     return { name: agent.name || agentId, runtime, model };
   };

@@ -137,14 +137,15 @@ describe('ids and names', () => {
     expect(providerName('mock', undefined)).toBe('mock');
   });
 
-  it('agentsFromSettings: name, runtime and model; a custom provider by its harness', () => {
+  it('agentsFromSettings: name, runtime and model; a custom provider by its runtime (or its old key)', () => {
     const describe = agentsFromSettings(() => ({
-      agents: { a: { name: 'Ada', provider: 'claude-code', model: 'opus' }, b: { provider: 'custom:lab' }, c: {} },
+      agents: { a: { name: 'Ada', provider: 'claude-code', model: 'opus' }, b: { provider: 'custom:lab' }, c: {}, d: { provider: 'custom:old' } },
       models: { provider: 'codex' },
-      custom_providers: { lab: { harness: 'openai-api', model: 'lab-1' } },
+      custom_providers: { lab: { runtime: 'openai-api', model: 'lab-1' }, old: { harness: 'codex' } },
     }));
     expect(describe('a')).toEqual({ name: 'Ada', runtime: 'claude-code', model: 'opus' });
     expect(describe('b')).toEqual({ name: 'b', runtime: 'openai-api', model: 'lab-1' });
+    expect(describe('d')).toEqual({ name: 'd', runtime: 'codex', model: undefined });
     expect(describe('c')).toEqual({ name: 'c', runtime: 'codex', model: undefined });
     expect(describe('missing')).toBeUndefined();
   });

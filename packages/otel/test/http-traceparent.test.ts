@@ -15,15 +15,15 @@ afterEach(async () => {
   await closeAll();
 });
 
-for (const harnessName of ['anthropic-api', 'openai-api'] as const) {
-  it(`${harnessName}: every model call carries traceparent naming the run's span`, async () => {
+for (const runtimeName of ['anthropic-api', 'openai-api'] as const) {
+  it(`${runtimeName}: every model call carries traceparent naming the run's span`, async () => {
     const models = await startModelServer();
     cleanups.push(() => models.close());
     const exp = await createTraceObserver({ url: 'http://127.0.0.1:9/v1/traces', exportTimeoutMillis: 200 });
     cleanups.push(() => exp.shutdown());
-    const baseUrl = harnessName === 'anthropic-api' ? models.url : `${models.url}/v1`;
+    const baseUrl = runtimeName === 'anthropic-api' ? models.url : `${models.url}/v1`;
     const h = await harness(
-      { custom_providers: { gw: { harness: harnessName, base_url: baseUrl, api_key: 'test-key', model: 'model-1' } }, agents: { api: { provider: 'custom:gw' } } },
+      { custom_providers: { gw: { runtime: runtimeName, base_url: baseUrl, api_key: 'test-key', model: 'model-1' } }, agents: { api: { provider: 'custom:gw' } } },
       { observers: [exp.observer], invoke: exp.wrapInvoke(invokeAgent) },
     );
     cleanups.push(() => h.close());

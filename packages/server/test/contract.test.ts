@@ -882,19 +882,27 @@ describe('providers and settings', () => {
   it('custom providers CRUD', async () => {
     await bad('GET', '/api/custom-providers?x=1', 400, 'VALIDATION_FAILED');
     expect((await h.client.listCustomProviders())[0]).toMatchObject({ id: 'acme', api_key: expect.stringMatching(/…/) });
-    // The fixture's old harness "openai" (the HTTP API) shows by its runtime's name.
-    expect(await h.client.getCustomProvider({ params: { id: 'acme' } })).toMatchObject({ id: 'acme', harness: 'openai-api' });
+    // The fixture's old key and name (`harness: "openai"`, the HTTP API) show as `runtime` by the runtime's name.
+    const acme = await h.client.getCustomProvider({ params: { id: 'acme' } });
+    expect(acme).toMatchObject({ id: 'acme', runtime: 'openai-api' });
+    expect(acme).not.toHaveProperty('harness');
     await rejects(h.client.getCustomProvider({ params: { id: 'nope' } }), 404, 'PROVIDER_NOT_FOUND');
-    const put = await h.client.putCustomProvider({ params: { id: 'local' }, body: { name: 'Local', harness: 'openai', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' } });
-    expect(put).toMatchObject({ id: 'local', api_key: 'sk-…cdef' });
+    const put = await h.client.putCustomProvider({ params: { id: 'local' }, body: { name: 'Local', runtime: 'openai', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' } });
+    expect(put).toMatchObject({ id: 'local', runtime: 'openai-api', api_key: 'sk-…cdef' });
     // PUT what GET returned: the masked key and the read-only id change nothing on disk.
-    await h.client.putCustomProvider({ params: { id: 'local' }, body: { ...put, harness: 'openai', base_url: 'http://127.0.0.1:11434/v1' } });
-    // An old harness name is accepted and written as the runtime's name.
-    expect(h.settings().custom_providers?.['local']).toEqual({ name: 'Local', harness: 'openai-api', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' });
+    await h.client.putCustomProvider({ params: { id: 'local' }, body: { ...put, base_url: 'http://127.0.0.1:11434/v1' } });
+    // An old runtime name is accepted and written as the runtime's name.
+    expect(h.settings().custom_providers?.['local']).toEqual({ name: 'Local', runtime: 'openai-api', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' });
+    // The key's old name is accepted on input (PUT and PATCH) and written as `runtime`.
+    await h.client.putCustomProvider({ params: { id: 'local' }, body: { name: 'Local', harness: 'codex', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' } });
+    expect(h.settings().custom_providers?.['local']).toEqual({ name: 'Local', runtime: 'codex', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef' });
+    await h.client.patchSettings({ body: { custom_providers: { local: { harness: 'openai-api' } } } });
+    expect(h.settings().custom_providers?.['local']).toEqual({ name: 'Local', base_url: 'http://127.0.0.1:11434/v1', api_key: 'sk-local-0123456789abcdef', runtime: 'openai-api' });
     expect((await h.client.listProviders()).secrets).toContainEqual({ path: 'custom_providers.local.api_key', set: true });
-    await bad('PUT', '/api/custom-providers/local', 400, 'CONFIG_INVALID', '{"harness":"openai","base_url":"ftp://x"}');
-    const unknown = await bad('PUT', '/api/custom-providers/local', 400, 'CONFIG_INVALID', '{"harness":"gemini","base_url":"http://x"}');
-    expect(unknown.error.message).toContain('Unknown harness "gemini"');
+    await bad('PUT', '/api/custom-providers/local', 400, 'VALIDATION_FAILED', '{"base_url":"http://x"}');
+    await bad('PUT', '/api/custom-providers/local', 400, 'CONFIG_INVALID', '{"runtime":"openai","base_url":"ftp://x"}');
+    const unknown = await bad('PUT', '/api/custom-providers/local', 400, 'CONFIG_INVALID', '{"runtime":"gemini","base_url":"http://x"}');
+    expect(unknown.error.message).toContain('Unknown runtime "gemini"');
     expect(unknown.error.message).toContain('"openai-api"');
     await h.client.patchAgent({ params: { id: 'reviewer' }, body: { provider: 'custom:local' } });
     await rejects(h.client.deleteCustomProvider({ params: { id: 'local' } }), 409, 'INVALID_STATE');

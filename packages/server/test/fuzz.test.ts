@@ -51,6 +51,7 @@ const FIELDS = [
   'agents',
   'leader_agent',
   'reply_mode',
+  'runtime',
   'harness',
   'base_url',
   'api_key',

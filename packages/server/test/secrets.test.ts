@@ -89,7 +89,7 @@ describe('secrets', () => {
     const refused = await raw(h, 'PATCH', '/api/settings', { body: JSON.stringify({ channels: { discord: { bot_token: NEW_SECRET } }, server: { port: 'x' } }) });
     expect(refused.status).toBe(400);
     expect(leaksIn(refused.text)).toEqual([]);
-    const provider = await raw(h, 'PUT', '/api/custom-providers/other', { body: JSON.stringify({ harness: 'openai', base_url: 'http://127.0.0.1:1/v1', api_key: NEW_SECRET }) });
+    const provider = await raw(h, 'PUT', '/api/custom-providers/other', { body: JSON.stringify({ runtime: 'openai', base_url: 'http://127.0.0.1:1/v1', api_key: NEW_SECRET }) });
     expect(provider.status).toBe(200);
     expect(leaksIn(provider.text)).toEqual([]);
   });

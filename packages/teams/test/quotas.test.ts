@@ -91,7 +91,7 @@ describe.concurrent('quota failover: fallback_provider', () => {
     try {
       const limited = { match: 'LIMIT', quota: { status: 'exhausted', resets_in_ms: 10_000, limit: 'five_hour' }, fail: 'rate_limited' };
       const h = await harness({
-        custom_providers: { alt: { name: 'Alt', harness: 'openai-api', base_url: `${server.url}/v1`, api_key: 'sk-alt', model: 'alt-default' } },
+        custom_providers: { alt: { name: 'Alt', runtime: 'openai-api', base_url: `${server.url}/v1`, api_key: 'sk-alt', model: 'alt-default' } },
         agents: {
           a: { provider: 'mock', mock: { account: 'team-login', rules: [limited] } },
           b: { provider: 'mock', mock: { account: 'team-login', reply: 'b on its own: {{message}}' }, fallback_provider: 'custom:alt', fallback_model: 'alt-model' },

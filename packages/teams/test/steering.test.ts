@@ -114,7 +114,7 @@ describe('steering an HTTP agent inside one invocation', () => {
     ]);
     try {
       const h = await harness({
-        custom_providers: { local: { harness: 'openai', base_url: `${model.url}/v1`, api_key: 'sk-test', model: 'm' } },
+        custom_providers: { local: { runtime: 'openai', base_url: `${model.url}/v1`, api_key: 'sk-test', model: 'm' } },
         agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { gate_dir: gate.dir, rules: [{ match: 'look it up', gate: 'helper', reply: 'found it' }] } } },
       });
       h.stores.events.subscribe((e) => {

@@ -365,7 +365,7 @@ function ProvidersPanel({ onError }: OnError) {
   const rows: Array<[string, string, string]> = [
     ['anthropic', providers.anthropic.model ?? 'default model', providers.anthropic.api_key ?? providers.anthropic.oauth_token ?? 'no key (uses the Claude CLI login)'],
     ['openai', providers.openai.model ?? 'default model', providers.openai.api_key ?? 'no key'],
-    ...providers.custom.map((c): [string, string, string] => [`custom:${c.id} (${c.harness ?? 'no runtime'})`, String(c['model'] ?? 'default model'), String(c['api_key'] ?? 'no key')]),
+    ...providers.custom.map((c): [string, string, string] => [`custom:${c.id} (${c.runtime ?? 'no runtime'})`, String(c['model'] ?? 'default model'), String(c['api_key'] ?? 'no key')]),
   ];
   return (
     <Panel title="Providers">

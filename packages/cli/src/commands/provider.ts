@@ -4,18 +4,18 @@
  * `provider list|add|remove` (custom providers: an endpoint with its own base URL and key, run by
  * one of the runtimes whose descriptor allows it; docs/kinds.md).
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Settings } from '@tinyagi/core';
-import { DEFAULT_AGENT_RUNTIME, agentProvider, customProviderRuntimes, harnessRuntime, maskSettings, providerRuntime, secretStatus } from '@tinyagi/core/internal';
+import { DEFAULT_AGENT_RUNTIME, agentProvider, customProviderRuntimes, customProviderWithRuntime, customRuntimeName, maskSettings, providerRuntime, secretStatus } from '@tinyagi/core/internal';
 import { settingsEditor } from '../settings-editor.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { askSecret, askSelect, askText, confirmOrRefuse } from '../output/prompts.ts';
 import { style } from '../output/style.ts';
 import { contextOf, parseId, withJson } from './options.ts';
 
-/** A runtime a custom provider can use (an old harness name becomes the new one). */
-function parseHarness(value: string): string {
-  const runtime = harnessRuntime(value);
+/** A runtime a custom provider can use (an old name becomes the new one). */
+function parseCustomRuntime(value: string): string {
+  const runtime = customRuntimeName(value);
   if (customProviderRuntimes().includes(runtime)) return runtime;
   throw new InvalidArgumentError(`use one of: ${customProviderRuntimes().join(', ')}.`);
 }
@@ -38,7 +38,7 @@ function showProviders(settings: Settings, json: boolean): void {
     default: masked.models?.provider !== undefined ? providerRuntime(masked.models.provider) : null,
     anthropic: masked.models?.anthropic ?? {},
     openai: masked.models?.openai ?? {},
-    custom: Object.entries(masked.custom_providers ?? {}).map(([id, p]) => ({ id, ...p, ...(p.harness !== undefined ? { harness: harnessRuntime(p.harness) } : {}) })),
+    custom: Object.entries(masked.custom_providers ?? {}).map(([id, p]) => ({ id, ...customProviderWithRuntime(p) })),
     agents: Object.entries(masked.agents ?? {}).map(([id, a]) => ({ id, provider: agentProvider(masked, a), model: a.model ?? null })),
     // The same set flags as GET /api/providers. Masking keeps "set" intact (a stored value masks
     // to a non-empty string, an empty one stays empty), so masked settings are enough.
@@ -62,8 +62,8 @@ function showProviders(settings: Settings, json: boolean): void {
   if (view.custom.length > 0) {
     println();
     printTable(
-      ['CUSTOM', 'HARNESS', 'BASE URL', 'MODEL'],
-      view.custom.map((p) => [p.id, p.harness ?? '', p.base_url ?? '', p.model ?? '']),
+      ['CUSTOM', 'RUNTIME', 'BASE URL', 'MODEL'],
+      view.custom.map((p) => [p.id, p.runtime ?? '', p.base_url ?? '', p.model ?? '']),
     );
   }
 }
@@ -99,11 +99,11 @@ export function registerProviderCommands(program: Command): void {
 
   withJson(provider.command('list').alias('ls').description('list custom providers')).action(async (options: { json?: boolean }, cmd: Command) => {
     const settings = await settingsEditor(contextOf(cmd)).read();
-    const rows = Object.entries(settings.custom_providers ?? {}).map(([id, p]) => ({ id, ...p, ...(p.harness !== undefined ? { harness: harnessRuntime(p.harness) } : {}) }));
+    const rows = Object.entries(settings.custom_providers ?? {}).map(([id, p]) => ({ id, ...customProviderWithRuntime(p) }));
     if (options.json) return printJson(rows);
     printTable(
-      ['ID', 'NAME', 'HARNESS', 'BASE URL', 'MODEL', 'API KEY'],
-      rows.map((p) => [p.id, p.name ?? '', p.harness ?? '', p.base_url ?? '', p.model ?? '', p.api_key ? p.api_key : style.dim('not set')]),
+      ['ID', 'NAME', 'RUNTIME', 'BASE URL', 'MODEL', 'API KEY'],
+      rows.map((p) => [p.id, p.name ?? '', p.runtime ?? '', p.base_url ?? '', p.model ?? '', p.api_key ? p.api_key : style.dim('not set')]),
       'No custom providers. Add one with `tinyagi provider add`.',
     );
   });
@@ -113,23 +113,26 @@ export function registerProviderCommands(program: Command): void {
     .description('add a custom provider (agents use it as provider "custom:<id>")')
     .argument('[id]', 'provider id', parseId)
     .option('--name <name>', 'display name')
-    .option('--harness <runtime>', `the runtime that talks to it: ${customProviderRuntimes().join(', ')}`, parseHarness)
+    .option('--runtime <runtime>', `the runtime that talks to it: ${customProviderRuntimes().join(', ')}`, parseCustomRuntime)
+    // The option's old name, still accepted (scripts written before the rename).
+    .addOption(new Option('--harness <runtime>').argParser(parseCustomRuntime).hideHelp())
     .option('--base-url <url>', 'API base URL, e.g. http://127.0.0.1:11434/v1')
     .option('--api-key <key>', 'API key (optional for local servers)')
     .option('--model <model>', 'model name')
-    .action(async (idArg: string | undefined, options: { name?: string; harness?: string; baseUrl?: string; apiKey?: string; model?: string }, cmd: Command) => {
+    .action(async (idArg: string | undefined, options: { name?: string; runtime?: string; harness?: string; baseUrl?: string; apiKey?: string; model?: string }, cmd: Command) => {
       const editor = settingsEditor(contextOf(cmd));
       const id = await askText(idArg, { flag: 'the provider id', message: 'Provider id', placeholder: 'local' });
       parseId(id);
-      const harness = await askSelect(options.harness, { flag: '--harness', message: 'Runtime', choices: customProviderRuntimes().map((h) => ({ value: h })) });
+      const given = options.runtime ?? options.harness;
+      const runtime = await askSelect(given, { flag: '--runtime', message: 'Runtime', choices: customProviderRuntimes().map((r) => ({ value: r })) });
       const baseUrl = await askText(options.baseUrl, {
         flag: '--base-url',
         message: 'Base URL',
         validate: (v) => (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) ? undefined : 'use an http(s) URL'),
       });
-      const apiKey = options.apiKey ?? (options.harness === undefined ? await askSecret(undefined, { flag: '--api-key', message: 'API key (empty for none)' }) : undefined);
+      const apiKey = options.apiKey ?? (given === undefined ? await askSecret(undefined, { flag: '--api-key', message: 'API key (empty for none)' }) : undefined);
       await editor.putCustomProvider(id, {
-        harness,
+        runtime,
         base_url: baseUrl,
         name: options.name ?? id,
         ...(apiKey ? { api_key: apiKey } : {}),

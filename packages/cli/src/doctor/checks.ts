@@ -15,8 +15,8 @@ import {
   agentWorkspaceDir,
   applyEnvOverrides,
   codexProviderStatus,
+  customProviderRuntime,
   effectiveServer,
-  harnessRuntime,
   isLoopbackHost,
   oldRuntimeNames,
   openDatabase,
@@ -60,8 +60,8 @@ const MIN_NODE_MAJOR = 22;
 /** The command an agent's runtime starts (its descriptor's `command`), if it starts one. */
 function cliFor(settings: Settings, provider: string): string | undefined {
   if (!provider.startsWith('custom:')) return runtimeKinds.get(provider)?.command ?? undefined;
-  const harness = ownEntry(settings.custom_providers, provider.slice('custom:'.length))?.harness;
-  return harness === undefined ? undefined : (runtimeKinds.get(harnessRuntime(harness))?.command ?? undefined);
+  const runtime = customProviderRuntime(ownEntry(settings.custom_providers, provider.slice('custom:'.length)));
+  return runtime === undefined ? undefined : (runtimeKinds.get(runtime)?.command ?? undefined);
 }
 
 function portFree(host: string, port: number): Promise<boolean> {
@@ -182,9 +182,10 @@ function checkAgentClis(ctx: CliContext, settings: Settings | undefined): Findin
 }
 
 /**
- * Runtime names from before 2026-11 (`provider: "anthropic"`, `harness: "openai"`, …): they keep
- * working, and the next change written through TinyAGI renames them (core's
- * config/runtime-names.ts); doctor never rewrites the file itself.
+ * Runtime names from before 2026-11 (`provider: "anthropic"`, a custom provider's `"openai"`, …)
+ * and a custom provider's old key for its runtime: they keep working, and the next change written
+ * through TinyAGI renames them (core's config/runtime-names.ts); doctor never rewrites the file
+ * itself.
  */
 function checkRuntimeNames(settings: Settings): Finding[] {
   const old = oldRuntimeNames(settings);
@@ -193,7 +194,7 @@ function checkRuntimeNames(settings: Settings): Finding[] {
     {
       check: 'runtime-names',
       status: 'info',
-      message: `settings.json names runtimes the old way: ${old.map((o) => `${o.path} "${o.old}" (now "${o.new}")`).join(', ')}. They keep working.`,
+      message: `settings.json names runtimes the old way: ${old.map((o) => `${o.path} "${o.old}" (now ${o.newPath === undefined ? '' : `${o.newPath} `}"${o.new}")`).join(', ')}. They keep working.`,
       hint: 'The next settings change made through TinyAGI (tinyagi agent/provider commands, the API, TinyOffice) writes the new names; or edit them by hand.',
     },
   ];

@@ -4,20 +4,25 @@ import { route } from './route.ts';
 import { IdParamsSchema, NullableStr, OkSchema, OptionalBool, OptionalMax200, OptionalStr, Str } from './common.ts';
 import { SecretStatusSchema } from './settings.ts';
 
-export const CustomProviderBodySchema = z.looseObject({
-  name: OptionalMax200,
-  /** The runtime that talks to it (`GET /api/kinds`: the runtimes with `customProvider`); checked by the settings rules. */
-  harness: z.string().min(1).max(64),
-  base_url: z.string().min(1).max(2048),
-  api_key: z.string().max(4096).optional(),
-  model: OptionalMax200,
-});
+export const CustomProviderBodySchema = z
+  .looseObject({
+    name: OptionalMax200,
+    /** The runtime that talks to it (`GET /api/kinds`: the runtimes with `customProvider`); checked by the settings rules. */
+    runtime: z.string().min(1).max(64).optional(),
+    /** The old name of `runtime`, still accepted (`runtime` wins); stored as `runtime`. */
+    harness: z.string().min(1).max(64).optional(),
+    base_url: z.string().min(1).max(2048),
+    api_key: z.string().max(4096).optional(),
+    model: OptionalMax200,
+  })
+  .refine((body) => body.runtime !== undefined || body.harness !== undefined, { error: 'Name the runtime that talks to it', path: ['runtime'] });
 
 export const CustomProviderSchema = z
   .looseObject({
     id: Str,
     name: OptionalStr,
-    harness: OptionalStr,
+    /** The runtime that talks to it, by its current name. */
+    runtime: OptionalStr,
     base_url: OptionalStr,
     /** Masked. */
     api_key: OptionalStr,

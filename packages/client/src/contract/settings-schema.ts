@@ -87,8 +87,8 @@ const nonNegative = z.number().nonnegative();
  * the name against the registry (and accept the pre-2026-11 names, which load forever).
  */
 export const ProviderNameSchema = z.string().min(1, { error: 'must name a runtime (e.g. "claude-code") or "custom:<provider id>"' });
-/** A custom provider's `harness`: the runtime that talks to it; checked against the registry in core like ProviderNameSchema. */
-export const HarnessNameSchema = z.string().min(1, { error: 'must name a runtime (e.g. "openai-api")' });
+/** A custom provider's `runtime`: the runtime that talks to it; checked against the registry in core like ProviderNameSchema. */
+export const CustomRuntimeNameSchema = z.string().min(1, { error: 'must name a runtime (e.g. "openai-api")' });
 
 export const LimitsSettingsSchema = z.looseObject({
   max_depth: positiveInt.optional(),
@@ -306,7 +306,9 @@ export const TeamSettingsSchema = z.looseObject({
 
 export const CustomProviderSettingsSchema = z.looseObject({
   name: OptionalStr,
-  harness: HarnessNameSchema.optional(),
+  runtime: CustomRuntimeNameSchema.optional(),
+  /** The old name of `runtime` (read forever, `runtime` wins; the next write renames it: core's config/runtime-names.ts). */
+  harness: CustomRuntimeNameSchema.optional(),
   base_url: z
     .string()
     .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), {

@@ -15,7 +15,7 @@
  */
 import type { PermissionRule } from '@tinyagi/client/contract';
 import { runtimeKinds } from '../invoker/runtimes/index.ts';
-import { harnessRuntime, providerRuntime, DEFAULT_AGENT_RUNTIME } from '../config/runtime-names.ts';
+import { customProviderRuntime, providerRuntime, DEFAULT_AGENT_RUNTIME } from '../config/runtime-names.ts';
 import { ownEntry } from '../config/object-path.ts';
 
 /**
@@ -57,15 +57,15 @@ export const STARTER_PERMISSION_RULES: readonly PermissionRule[] = [
 
 interface SettingsLike {
   models?: { provider?: string | undefined } | undefined;
-  custom_providers?: Record<string, { harness?: string | undefined } | undefined> | undefined;
+  custom_providers?: Record<string, object | undefined> | undefined;
 }
 
-/** The runtime kind a new agent's provider runs on (a custom provider's harness), if known. */
+/** The runtime kind a new agent's provider runs on (a custom provider's runtime), if known. */
 function kindOf(settings: SettingsLike, provider: string) {
   const name = providerRuntime(provider);
   if (!name.startsWith('custom:')) return runtimeKinds.get(name);
-  const harness = ownEntry(settings.custom_providers, name.slice('custom:'.length))?.harness;
-  return harness === undefined ? undefined : runtimeKinds.get(harnessRuntime(harness));
+  const runtime = customProviderRuntime(ownEntry(settings.custom_providers, name.slice('custom:'.length)));
+  return runtime === undefined ? undefined : runtimeKinds.get(runtime);
 }
 
 /**

@@ -49,7 +49,7 @@ export {
   type SettingsIssue,
   type SettingsValidation,
 } from './validate.ts';
-export { DEFAULT_AGENT_RUNTIME, agentProvider, harnessRuntime, oldRuntimeNames, providerRuntime } from './runtime-names.ts';
+export { DEFAULT_AGENT_RUNTIME, agentProvider, customProviderRuntime, customProviderWithRuntime, customRuntimeName, oldRuntimeNames, providerRuntime } from './runtime-names.ts';
 export { findJsonTreeProblem, formatSettingsPath, ownEntry, type JsonTreeLimits, type JsonTreeProblem } from './object-path.ts';
 export { checkAgentConfig, unknownAgentKeys, unknownKeyIssues, nearestKey } from './unknown-keys.ts';
 export {

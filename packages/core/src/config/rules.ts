@@ -11,7 +11,7 @@ import { ID_PATTERN } from '../ids.ts';
 import { isPlainObject, type JsonObject } from './object-path.ts';
 import { agentWorkspaceDir, workingDirectoryEscapes } from './paths.ts';
 import { runtimeKinds } from '../invoker/runtimes/index.ts';
-import { harnessRuntime, providerRuntime } from './runtime-names.ts';
+import { customRuntimeEntry, customRuntimeName, providerRuntime } from './runtime-names.ts';
 
 export type RuleIssue = {
   code: 'custom';
@@ -92,7 +92,7 @@ function checkProviderReference(provider: unknown, path: PropertyKey[], customPr
     path,
     message: `Custom provider ${JSON.stringify(pid)} is not defined`,
     params: {
-      hint: `Add custom_providers.${pid} (name, harness, base_url, api_key) or use one of the defined providers: ${listOr(
+      hint: `Add custom_providers.${pid} (name, runtime, base_url, api_key) or use one of the defined providers: ${listOr(
         customProviders.map((p) => `custom:${p}`),
         'none defined',
       )}.`,
@@ -201,15 +201,19 @@ function checkWorkspaceDirs(settings: JsonObject, agents: JsonObject, sink: Issu
   }
 }
 
-/** A custom provider's harness: a registered runtime that custom providers can use (its descriptor's `customProvider`). */
-function checkHarness(pid: string, harness: unknown, sink: IssueSink): void {
-  if (typeof harness !== 'string' || harness === '') return;
-  if (runtimeKinds.get(harnessRuntime(harness))?.customProvider) return;
-  const known = runtimeKinds.get(harnessRuntime(harness));
+/**
+ * A custom provider's runtime: a registered runtime that custom providers can use (its
+ * descriptor's `customProvider`). Reported under the key it is written with (the old one too).
+ */
+function checkCustomRuntime(pid: string, custom: unknown, sink: IssueSink): void {
+  const entry = customRuntimeEntry(custom);
+  if (entry === undefined || typeof entry.value !== 'string' || entry.value === '') return;
+  const known = runtimeKinds.get(customRuntimeName(entry.value));
+  if (known?.customProvider) return;
   sink.addIssue({
     code: 'custom',
-    path: ['custom_providers', pid, 'harness'],
-    message: known ? `The ${known.name} runtime cannot serve a custom provider` : `Unknown harness ${JSON.stringify(harness)}`,
+    path: ['custom_providers', pid, entry.key],
+    message: known ? `The ${known.name} runtime cannot serve a custom provider` : `Unknown runtime ${JSON.stringify(entry.value)}`,
     params: { hint: `Use one of ${runtimeList((k) => k.customProvider !== null)}.` },
   });
 }
@@ -228,7 +232,7 @@ export function checkSettingsRules(value: unknown, sink: IssueSink): void {
 
   checkIds('agent', 'agents', agentIds, sink);
   checkIds('team', 'teams', teamIds, sink);
-  for (const [pid, custom] of Object.entries(asObject(settings['custom_providers']) ?? {})) checkHarness(pid, asObject(custom)?.['harness'], sink);
+  for (const [pid, custom] of Object.entries(asObject(settings['custom_providers']) ?? {})) checkCustomRuntime(pid, custom, sink);
   for (const pid of customProviders) {
     if (CUSTOM_PROVIDER_ID.test(pid)) continue;
     sink.addIssue({

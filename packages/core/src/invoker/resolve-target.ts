@@ -1,7 +1,7 @@
 /**
  * From settings to an `InvokeTarget`: which runtime runs the agent (its descriptor and
  * implementation from the registry, runtimes/index.ts; the agent's provider or a custom provider's
- * harness names it), with which model (the runtime's aliases resolved), limits and credentials
+ * runtime names it), with which model (the runtime's aliases resolved), limits and credentials
  * (the runtime's implementation picks them). Credentials follow the reference's mapping (settings win;
  * without them the provider's own variables are passed on from the daemon's environment, and a
  * CLI logged in interactively works through HOME). Nothing else from the environment reaches
@@ -9,7 +9,7 @@
  */
 import { SETTINGS_DEFAULTS } from '../config/defaults.ts';
 import type { Env } from '../config/paths.ts';
-import { agentProvider, harnessRuntime } from '../config/runtime-names.ts';
+import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts';
 import type { SessionMode, Settings } from '../config/schema.ts';
 import { InvokeError } from './invoke-error.ts';
 import { findRuntime, runtimeKinds } from './runtimes/index.ts';
@@ -63,14 +63,15 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   if (!custom) {
     throw new InvokeError('permanent', `Agent "${agentId}" uses custom provider "${providerId}", which is not configured.`, {
       code: 'PROVIDER_NOT_FOUND',
-      hint: `Add custom_providers.${providerId} (name, harness, base_url, api_key) or change the agent's provider.`,
+      hint: `Add custom_providers.${providerId} (name, runtime, base_url, api_key) or change the agent's provider.`,
     });
   }
-  const runtime = custom.harness === undefined ? undefined : findRuntime(harnessRuntime(custom.harness));
+  const runtimeName = customProviderRuntime(custom);
+  const runtime = runtimeName === undefined ? undefined : findRuntime(runtimeName);
   if (!runtime?.kind.customProvider || !runtime.impl.customTarget) {
-    throw new InvokeError('permanent', `Custom provider ${provider} of agent "${agentId}" has no valid harness.`, {
+    throw new InvokeError('permanent', `Custom provider ${provider} of agent "${agentId}" has no valid runtime.`, {
       code: 'PROVIDER_CONFIG_INVALID',
-      hint: `Set its harness to ${customProviderRuntimes().join(', ')}.`,
+      hint: `Set custom_providers.${providerId}.runtime to ${customProviderRuntimes().join(', ')}.`,
     });
   }
   const baseUrl = nonEmpty(custom.base_url);

@@ -42,7 +42,7 @@ export interface RuntimeTargetInput {
   env: RuntimeEnv;
 }
 
-/** An agent on a custom provider (`provider: "custom:<id>"`) whose `harness` is this runtime. */
+/** An agent on a custom provider (`provider: "custom:<id>"`) whose `runtime` is this one. */
 export interface RuntimeCustomTargetInput {
   agentId: string;
   agent: RuntimeAgentSettings;

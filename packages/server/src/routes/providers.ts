@@ -1,8 +1,8 @@
 /** Built-in provider credentials (models.anthropic / models.openai) and custom_providers; masked on read, runtimes by their current names. */
 import type { Settings } from '@tinyagi/core';
 import {
+  customProviderWithRuntime,
   deleteCustomProvider,
-  harnessRuntime,
   maskSettings,
   providerRuntime,
   putCustomProvider,
@@ -15,10 +15,9 @@ import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { providersContract } from '@tinyagi/client/contract';
 
-/** A custom provider as the API shows it: masked, its harness named as it runs (an old "openai" shows "openai-api"). */
+/** A custom provider as the API shows it: masked, its `runtime` named as it runs (an old "openai" shows "openai-api", an old key shows as `runtime`). */
 function customProviderView(provider: CustomProviderSettings, id: string): CustomProviderSettings & { id: string } {
-  const masked = maskSettings(provider);
-  return { ...masked, ...(masked.harness !== undefined ? { harness: harnessRuntime(masked.harness) } : {}), id };
+  return { ...customProviderWithRuntime(maskSettings(provider)), id };
 }
 
 function customProviders(settings: Settings): Array<CustomProviderSettings & { id: string }> {

@@ -1,13 +1,17 @@
 /** Whole-file and channel edits: a merge-patch of settings.json (objects merge, arrays replace, `null` deletes). */
 import { deepMergeSettings } from '../merge.ts';
 import type { Settings } from '../schema.ts';
+import { renameOldKeysInPatch } from '../runtime-names.ts';
 import { stripUnchangedMasks } from '../secrets.ts';
 
 type JsonObject = Record<string, unknown>;
 
-/** Masks echoed back from a read keep the stored secret; a mask that would remain is refused on write. */
+/**
+ * Masks echoed back from a read keep the stored secret; a mask that would remain is refused on
+ * write. A custom provider's old key in the patch sets its `runtime` (runtime-names.ts).
+ */
 export function patchSettings(settings: Settings, patch: JsonObject): Settings {
-  return deepMergeSettings(settings, stripUnchangedMasks(patch, settings)) as Settings;
+  return deepMergeSettings(settings, stripUnchangedMasks(renameOldKeysInPatch(patch), settings)) as Settings;
 }
 
 export interface ChannelsChange {
