@@ -131,7 +131,7 @@ export {
 export { channelKinds, runtimeKinds, channelKindInfo, kindsInfo } from './kinds/index.ts';
 export * from './pairing/index.ts';
 export * from './quotas/index.ts';
-export { CLI_VERSION_SPECS, cliVersion, type CliVersionInfo } from './invoker/cli-version.ts';
+export { cliVersion, cliVersionSpec, type CliVersionInfo } from './invoker/cli-version.ts';
 export * from './approvals/index.ts';
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export * from './schedules/index.ts';

@@ -67,7 +67,7 @@ describe('known ACP agents', () => {
   it('AGENTS.md: the known agents read it themselves (claude-agent-acp not beside a CLAUDE.md); acp.reads_agents_md decides for any agent', () => {
     const ws = temp();
     const target = (acp: Record<string, unknown>) =>
-      acpRuntime.target({ agentId: 'a', agent: { acp } as never, model: undefined, credentials: {}, env: {} } as never) as { readsAgentsMd?: boolean; instructionFiles?: string[] };
+      acpRuntime.target({ agentId: 'a', agent: {}, block: acp, model: undefined, credentials: {}, env: {} }) as { readsAgentsMd?: boolean; instructionFiles?: string[] };
     expect(cliReadsAgentsMd('acp', ws, target({ command: 'codex-acp' }))).toBe(true);
     expect(cliReadsAgentsMd('acp', ws, target({ command: 'claude-agent-acp' }))).toBe(true);
     expect(cliReadsAgentsMd('acp', ws, target({ command: 'gemini', args: ['--acp'] }))).toBe(false);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAKE_BIN_DIR } from '@tinyagi/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI_VERSION_SPECS, cliSupports, cliVersion, compareVersions, judgeCliVersion, parseCliVersion } from '../src/invoker/cli-version.ts';
+import { cliSupports, cliVersion, cliVersionSpec, compareVersions, judgeCliVersion, parseCliVersion } from '../src/invoker/cli-version.ts';
+import { runtimeKinds } from '../src/kinds/index.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -59,9 +60,10 @@ describe('CLI versions: parsing and ranges', () => {
     expect(cliSupports('codex', '0.150.0', 'app-server')).toBe(false);
     expect(cliSupports('codex', null, 'app-server')).toBe(false);
     expect(cliSupports('claude-code', '2.1.330', 'no-such-feature')).toBe(false);
-    // The pins are those of the real-CLI suite (its own install step's package.json).
+    // The pins, carried by the runtime kinds that have them, are those of the real-CLI suite (its own install step's package.json).
     const suite = JSON.parse(readFileSync(fileURLToPath(new URL('../../real-cli-test/clis/package.json', import.meta.url)), 'utf8')) as { dependencies: Record<string, string> };
-    expect(Object.fromEntries(Object.entries(CLI_VERSION_SPECS).map(([k, v]) => [k, v.pinned]))).toEqual({
+    const pins = runtimeKinds.list().flatMap((kind) => (kind.verifiedVersions ? [[kind.name, kind.verifiedVersions.pinned] as const] : []));
+    expect(Object.fromEntries(pins)).toEqual({
       'claude-code': suite.dependencies['@anthropic-ai/claude-code'],
       codex: suite.dependencies['@openai/codex'],
       opencode: suite.dependencies['opencode-ai'],
@@ -98,7 +100,7 @@ describe('cliVersion: asking the executable', () => {
       ['codex', 'codex'],
       ['opencode', 'opencode'],
     ] as const) {
-      expect(await cliVersion(runtime, command, { path: FAKE_BIN_DIR, env: { PATH: process.env.PATH ?? '' } })).toMatchObject({ status: 'ok', version: CLI_VERSION_SPECS[runtime]!.pinned });
+      expect(await cliVersion(runtime, command, { path: FAKE_BIN_DIR, env: { PATH: process.env.PATH ?? '' } })).toMatchObject({ status: 'ok', version: cliVersionSpec(runtime)!.pinned });
     }
   });
 });

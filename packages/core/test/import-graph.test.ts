@@ -10,7 +10,14 @@
  * - compose/ (what opens a backend and puts every store together) is imported only by the
  *   package's entry files (index.ts, internal.ts, pg.ts, orm.ts);
  * - a domain's SQLite store (sqlite-*.ts) and PostgreSQL store (pg-*.ts) import its model.ts,
- *   not each other.
+ *   not each other;
+ * - the invoker (invoker/: the runtimes and what runs them) is imported only by the entry files,
+ *   but for its vocabulary (its types, and the error the queue and the quota board act on), and
+ *   that vocabulary loads nothing of it: config/, approvals/, quotas/ and observe/ depend on what
+ *   the invoker is, never on how it runs (issue 49);
+ * - kinds/ (the registries and the built-in runtimes' descriptors) imports no implementation, and
+ *   validating settings loads no runtime: what config/ loads holds no file of invoker/ (type-only
+ *   imports left out, they load nothing), the built-in runtimes' descriptors are among it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -23,13 +30,18 @@ const ENTRIES = new Set(['index.ts', 'internal.ts', 'pg.ts', 'orm.ts']);
 /** Every static `import … from`, `export … from`, side-effect `import '…'` and `import('…')` with a relative specifier. */
 const IMPORT = /^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm;
 
-function readGraph(src: string = SRC): Map<string, string[]> {
+/** `import type …` and `export type …`: erased by the compiler, they load nothing (verbatimModuleSyntax keeps every other import). */
+const TYPE_ONLY = /^\s*(?:import|export)\s+type\b/;
+
+/** `loads`: only the imports that load a module when it runs (type-only ones left out). */
+function readGraph(src: string = SRC, { loads = false }: { loads?: boolean } = {}): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   for (const file of files) {
     const path = join(src, file);
     const targets = new Set<string>();
     for (const m of readFileSync(path, 'utf8').matchAll(IMPORT)) {
+      if (loads && TYPE_ONLY.test(m[0])) continue;
       const specifier = m[1] ?? m[2] ?? m[3]!;
       if (specifier.startsWith('.'))
         targets.add(
@@ -87,8 +99,25 @@ function arrows(graph: Map<string, string[]>, wrong: (from: string, to: string) 
   return out.sort();
 }
 
+/** Every file `from` reaches in `graph`, `from` included. */
+function reach(graph: Map<string, string[]>, from: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...from];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    todo.push(...(graph.get(file) ?? []));
+  }
+  return seen;
+}
+
+/** What the folders below the invoker may know of it: its types and its error class (both load nothing of it, checked below). */
+const INVOKER_VOCABULARY = new Set(['invoker/types.ts', 'invoker/invoke-error.ts']);
+
 describe("core's import graph", () => {
   const graph = readGraph();
+  const loads = readGraph(SRC, { loads: true });
 
   it('is read whole (multi-line and type-only imports included)', () => {
     expect(graph.size).toBeGreaterThan(100);
@@ -122,6 +151,27 @@ describe("core's import graph", () => {
   it("a domain's SQLite and PostgreSQL stores share its model, not each other", () => {
     const backend = (file: string): string | undefined => /(?:^|\/)(sqlite|pg)-[^/]*$/.exec(file)?.[1];
     expect(arrows(graph, (from, to) => folderOf(from) !== 'storage' && backend(from) !== undefined && backend(to) !== undefined && backend(from) !== backend(to))).toEqual([]);
+  });
+
+  it('only the entry files import the invoker, but for its types and its error (config/, approvals/, quotas/, observe/: issue 49)', () => {
+    expect(arrows(graph, (from, to) => folderOf(to) === 'invoker' && folderOf(from) !== 'invoker' && !ENTRIES.has(from) && !INVOKER_VOCABULARY.has(to))).toEqual([]);
+  });
+
+  it("the invoker's vocabulary loads nothing of the invoker", () => {
+    expect(arrows(loads, (from, to) => INVOKER_VOCABULARY.has(from) && folderOf(to) === 'invoker' && !INVOKER_VOCABULARY.has(to))).toEqual([]);
+  });
+
+  it('kinds/ imports no implementation: only its own files and the root leaves', () => {
+    expect(arrows(graph, (from, to) => folderOf(from) === 'kinds' && ((folderOf(to) !== 'kinds' && folderOf(to) !== '.') || ENTRIES.has(to)))).toEqual([]);
+  });
+
+  it("validating settings loads no runtime: config/ reaches no file of invoker/, and the built-in runtimes' descriptors", () => {
+    const loaded = reach(
+      loads,
+      [...loads.keys()].filter((file) => folderOf(file) === 'config'),
+    );
+    expect([...loaded].filter((file) => folderOf(file) === 'invoker')).toEqual([]);
+    expect(loaded).toContain('kinds/runtimes/index.ts');
   });
 
   it('the root files other than the entries import no folder', () => {

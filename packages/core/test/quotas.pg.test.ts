@@ -38,7 +38,7 @@ const settings = {
   },
 } as unknown as Settings;
 
-const board = (stores: PgStores) => new QuotaBoard({ store: stores.quotas, events: stores.events, getSettings: () => settings, env: {} });
+const board = (stores: PgStores) => new QuotaBoard({ store: stores.quotas, events: stores.events, getSettings: () => settings, resolveTarget: resolveInvokeTarget, env: {} });
 
 describe.skipIf(db.skip !== undefined)('quota holds on PostgreSQL', () => {
   it('puts, replaces, lists soonest first, prunes expired and removes', async () => {

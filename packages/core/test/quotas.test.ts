@@ -36,7 +36,7 @@ const settings = {
 } as unknown as Settings;
 
 function board(options: { now?: () => number; onRelease?: () => void } = {}): QuotaBoard {
-  return new QuotaBoard({ store: s.quotas, events: s.events, getSettings: () => settings, env: {}, ...options });
+  return new QuotaBoard({ store: s.quotas, events: s.events, getSettings: () => settings, resolveTarget: resolveInvokeTarget, env: {}, ...options });
 }
 
 function quotaEvents() {
@@ -90,7 +90,7 @@ describe('quota board', () => {
     expect(b.holdOf('c')).toBeUndefined();
     const [view] = b.list();
     expect(view).toMatchObject({ runtime: 'mock', limit: 'five_hour', reportedBy: 'a', agents: ['a', 'b'] });
-    expect(quotaHoldViews(s.quotas.list(), settings, {})).toEqual([expect.objectContaining({ account: view!.account, agents: ['a', 'b'] })]);
+    expect(quotaHoldViews(s.quotas.list(), settings, resolveInvokeTarget, {})).toEqual([expect.objectContaining({ account: view!.account, agents: ['a', 'b'] })]);
     // The same report again (every stream event carries it) is not a new hold.
     await b.report('b', target, { status: 'exhausted', resetsAt: view!.resetsAt - 10 });
     expect(quotaEvents().map((e) => e.data.status)).toEqual(['exhausted']);
@@ -204,7 +204,7 @@ describe('fallback_provider in settings', () => {
       agents: { a: { provider: 'mock', model: 'scripted', mock: { account: 'x' }, fallback_provider: 'custom:alt', fallback_model: 'alt-model' } },
     };
     expect(validateSettings(good).ok).toBe(true);
-    const b = new QuotaBoard({ store: s.quotas, events: s.events, getSettings: () => good as unknown as Settings, env: {} });
+    const b = new QuotaBoard({ store: s.quotas, events: s.events, getSettings: () => good as unknown as Settings, resolveTarget: resolveInvokeTarget, env: {} });
     expect(b.fallbackOf('a')).toMatchObject({ runtime: 'openai-api', provider: 'custom:alt', model: 'alt-model', baseUrl: 'http://127.0.0.1:9/v1' });
     expect(b.fallbackOf('nobody')).toBeUndefined();
   });

@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentSettingsSchema } from '@tinyagi/client/contract';
+import { validateSettings } from '../src/config/validate.ts';
 import { FAKE_BIN_DIR, fakeCli } from '@tinyagi/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acpDriver, invokeAcpOnce } from '../src/invoker/runtimes/acp.ts';
@@ -373,12 +373,14 @@ describe('acp runtime', () => {
   });
 
   it('settings: acp.command is an executable name or an absolute path, args an array', () => {
-    expect(AgentSettingsSchema.safeParse({ provider: 'acp', acp: { command: 'gemini', args: ['--experimental-acp'] } }).success).toBe(true);
-    expect(AgentSettingsSchema.safeParse({ provider: 'acp', acp: { command: '/opt/bin/copilot', args: ['--acp'] } }).success).toBe(true);
-    expect(AgentSettingsSchema.safeParse({ provider: 'acp', acp: { command: 'gemini --acp' } }).success).toBe(false);
-    expect(AgentSettingsSchema.safeParse({ provider: 'acp', acp: { command: 'gemini; rm -rf ~' } }).success).toBe(false);
-    expect(AgentSettingsSchema.safeParse({ provider: 'acp', acp: { command: '../gemini' } }).success).toBe(false);
-    expect(AgentSettingsSchema.safeParse({ provider: 'acp', acp: { command: 'gemini', args: '--acp' } }).success).toBe(false);
+    // The acp kind's block (its settings schema), checked by settings validation.
+    const valid = (agent: unknown): boolean => validateSettings({ agents: { g: agent } }).ok;
+    expect(valid({ provider: 'acp', acp: { command: 'gemini', args: ['--experimental-acp'] } })).toBe(true);
+    expect(valid({ provider: 'acp', acp: { command: '/opt/bin/copilot', args: ['--acp'] } })).toBe(true);
+    expect(valid({ provider: 'acp', acp: { command: 'gemini --acp' } })).toBe(false);
+    expect(valid({ provider: 'acp', acp: { command: 'gemini; rm -rf ~' } })).toBe(false);
+    expect(valid({ provider: 'acp', acp: { command: '../gemini' } })).toBe(false);
+    expect(valid({ provider: 'acp', acp: { command: 'gemini', args: '--acp' } })).toBe(false);
   });
 
   it('a start the pool gives up (its signal) closes the process whose handshake hangs', async () => {

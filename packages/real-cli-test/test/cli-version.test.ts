@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI_VERSION_SPECS, cliVersion } from '@tinyagi/core/internal';
+import { cliVersion, cliVersionSpec } from '@tinyagi/core/internal';
 import { cleanupTemp, tempDir } from '@tinyagi/test-kit';
 import { afterAll, expect, it } from 'vitest';
 
@@ -23,6 +23,6 @@ it('the real CLIs print versions in the verified ranges, equal to the pins', asy
     ['opencode', 'opencode'],
   ] as const) {
     const info = await cliVersion(runtime, command, { path: REAL_BIN, env: { PATH: `${REAL_BIN}:${process.env.PATH ?? ''}`, HOME: home }, timeoutMs: 60_000 });
-    expect(info, info.message).toMatchObject({ status: 'ok', version: CLI_VERSION_SPECS[runtime]!.pinned });
+    expect(info, info.message).toMatchObject({ status: 'ok', version: cliVersionSpec(runtime)!.pinned });
   }
 }, 120_000);

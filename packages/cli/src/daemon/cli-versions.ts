@@ -4,7 +4,7 @@
  * for a CLI out of range) and by `tinyagi doctor` (a finding with what to do).
  */
 import { runtimeKinds, type Settings } from '@tinyagi/core';
-import { type CliVersionInfo, CLI_VERSION_SPECS, cliVersion, type Env, ownEntry, resolveInvokeTarget } from '@tinyagi/core/internal';
+import { type CliVersionInfo, cliVersion, cliVersionSpec, type Env, ownEntry, resolveInvokeTarget } from '@tinyagi/core/internal';
 import type { Logger } from './logger.ts';
 
 export interface CliProbe {
@@ -28,7 +28,7 @@ export function clisInUse(settings: Settings, env: Env, only?: ReadonlySet<strin
     } catch {
       continue; // an agent that cannot be resolved is reported by its own check
     }
-    if (command === undefined || CLI_VERSION_SPECS[runtime] === undefined) continue;
+    if (command === undefined || cliVersionSpec(runtime) === undefined) continue;
     const key = `${runtime}\0${command}`;
     const probe = byKey.get(key) ?? { runtime, command, agents: [] };
     probe.agents.push(agentId);

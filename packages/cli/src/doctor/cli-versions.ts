@@ -1,6 +1,6 @@
 /** `tinyagi doctor`: each agent CLI's version against the verified range (docs/agent-clis.md#cli-versions). */
 import type { Settings } from '@tinyagi/core';
-import { CLI_VERSION_SPECS } from '@tinyagi/core/internal';
+import { cliVersionSpec } from '@tinyagi/core/internal';
 import { agentClis, installedAgentClis } from '../daemon/agent-clis.ts';
 import { type CliProbe, clisInUse, probeClis } from '../daemon/cli-versions.ts';
 import type { Finding } from './finding.ts';
@@ -10,7 +10,7 @@ export async function checkCliVersions(settings: Settings | undefined, path: str
   const probes = new Map<string, CliProbe>();
   for (const p of clisInUse(settings ?? {}, { PATH: path })) probes.set(`${p.runtime}\0${p.command}`, p);
   for (const cli of installedAgentClis({ PATH: path })) {
-    if (CLI_VERSION_SPECS[cli.provider] === undefined) continue;
+    if (cliVersionSpec(cli.provider) === undefined) continue;
     const key = `${cli.provider}\0${cli.command}`;
     if (!probes.has(key)) probes.set(key, { runtime: cli.provider, command: cli.command, agents: [] });
   }

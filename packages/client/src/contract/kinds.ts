@@ -108,6 +108,29 @@ export interface RuntimeCustomProvider {
   readonly needsBaseUrl: boolean;
 }
 
+/**
+ * What TinyAGI verified of a CLI runtime's command, and how to ask it its version
+ * (docs/agent-clis.md#cli-versions): the daemon's start-up check, doctor, flags chosen by version.
+ */
+export interface RuntimeVerifiedVersions {
+  /** The version the real-CLI suite pins (tested end to end). */
+  readonly pinned: string;
+  /** Versions taken as verified: at least `min`, below `below` (the pinned minor's later patches). */
+  readonly min: string;
+  readonly below: string;
+  /** The arguments that make the command print its version (`--version`). */
+  readonly versionArgs: readonly string[];
+  /** Features chosen by version: the first version known to have each (older ones may, unchecked). */
+  readonly features: Readonly<Record<string, string>>;
+  /** How to install the pinned version (`npm install -g @openai/codex@0.169.0`). */
+  readonly install: string;
+}
+
+/** `gen_ai.provider.name` from the model instead: the `<provider>` of a model written `<provider>/<model>` (OpenCode's). */
+export interface RuntimeTelemetryFromModel {
+  readonly fromModel: true;
+}
+
 /** What runs an agent: a CLI (Claude Code, Codex, OpenCode) or a model API spoken over HTTP. */
 export interface RuntimeKind {
   readonly family: 'runtime';
@@ -146,6 +169,21 @@ export interface RuntimeKind {
    * rounds)`), when `capabilities.steersMidTurn`; null: only once the turn is over.
    */
   readonly steerPoint: string | null;
+  /**
+   * The agent's block of this runtime, `agents.<id>.<name>` in settings.json (the mock's script,
+   * the acp runtime's command): its zod schema, which settings validation checks the block
+   * against (a bad value is refused with its path, `agents.gemini.acp.command`). Left out: the
+   * runtime reads no block of its own.
+   */
+  readonly settings?: z.ZodType;
+  /** A CLI runtime's verified versions; left out: its version is not checked. */
+  readonly verifiedVersions?: RuntimeVerifiedVersions;
+  /**
+   * `gen_ai.provider.name` of its runs in traces (@tinyagi/otel): its vendor's well-known value
+   * (`anthropic`, `openai`), or the model's provider (`{ fromModel: true }`). Left out (or a
+   * model without a provider): the runtime's name.
+   */
+  readonly telemetryProvider?: string | RuntimeTelemetryFromModel;
 }
 
 export type Kind = ChannelKind | RuntimeKind;
@@ -186,6 +224,11 @@ export const RuntimeKindInfoSchema = z
     customProvider: z.object({ via: Str, needsBaseUrl: Bool }).nullable(),
     retry: z.enum(RUNTIME_RETRY_MODES),
     steerPoint: Str.nullable(),
+    /** JSON Schema of the agent's block of this runtime (`agents.<id>.<name>`), or null: it reads none. */
+    settings: z.record(Str, z.unknown()).nullable(),
+    verifiedVersions: z.object({ pinned: Str, min: Str, below: Str, versionArgs: StrArray, features: z.record(Str, Str), install: Str }).nullable(),
+    /** `gen_ai.provider.name` of its runs: a name, or `{ fromModel: true }` (the model's `<provider>/`, else the runtime's name). */
+    telemetryProvider: z.union([Str, z.object({ fromModel: z.literal(true) })]),
   })
   .meta({ id: 'RuntimeKind' });
 export type RuntimeKindInfo = z.infer<typeof RuntimeKindInfoSchema>;

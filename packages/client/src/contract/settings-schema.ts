@@ -170,7 +170,7 @@ export const MockRuleSchema = z.looseObject({
   usage: UsageSchema.optional(),
 });
 
-/** The scripted, deterministic provider used for demos, tests and fresh installs. */
+/** The scripted, deterministic runtime used for demos, tests and fresh installs: `agents.<id>.mock`, the mock runtime kind's `settings`. */
 export const MockScriptSchema = z.looseObject({
   /** Which account the mock says it spends: agents with the same one share quota holds. */
   account: OptionalStr,
@@ -187,7 +187,8 @@ export const EXECUTABLE_PATTERN = /^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}|\/[^\n
 
 /**
  * The `acp` runtime (any Agent Client Protocol agent, docs/sessions.md "ACP"): the agent's command
- * and arguments, started without a shell (`{ "command": "gemini", "args": ["--acp"] }`).
+ * and arguments, started without a shell (`{ "command": "gemini", "args": ["--acp"] }`);
+ * `agents.<id>.acp`, the acp runtime kind's `settings`.
  */
 export const AcpAgentSettingsSchema = z.looseObject({
   command: z
@@ -282,9 +283,9 @@ export const AgentSettingsSchema = z.looseObject({
     )
     .max(100)
     .optional(),
-  mock: MockScriptSchema.optional(),
-  /** `provider: "acp"` agents: the ACP agent to start (command, args). */
-  acp: AcpAgentSettingsSchema.optional(),
+  // A runtime's own block, `agents.<id>.<runtime>` (the mock's script, MockScriptSchema; the acp
+  // runtime's command, AcpAgentSettingsSchema), is checked by core against the schema of the
+  // registered runtime kind of that name (core config/runtime-blocks.ts, docs/kinds.md).
   cross_team: OptionalBool,
   /**
    * The node that runs this agent (its name, see NODE_NAME_PATTERN); absent: any node. Only
@@ -427,4 +428,5 @@ export const SettingsFileSchema = z.looseObject({
 });
 
 export type SettingsFile = z.infer<typeof SettingsFileSchema>;
+export type AcpAgentSettings = z.infer<typeof AcpAgentSettingsSchema>;
 export type AgentSettings = z.infer<typeof AgentSettingsSchema>;

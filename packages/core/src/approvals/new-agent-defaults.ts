@@ -14,7 +14,7 @@
  * default stays as it was rather than claim an `ask` nothing enforces.
  */
 import type { PermissionRule } from '@tinyagi/client/contract';
-import { runtimeKinds } from '../invoker/runtimes/index.ts';
+import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { customProviderRuntime, providerRuntime, DEFAULT_AGENT_RUNTIME } from '../config/runtime-names.ts';
 import { ownEntry } from '../config/object-path.ts';
 

@@ -1,7 +1,8 @@
 /**
  * Settings rules that span several keys: id format, ids unique across agents and teams, team
  * membership and leaders, runtime names (against the registry of runtimes, docs/kinds.md) and
- * custom provider references, workspace escapes, one workspace directory per agent.
+ * custom provider references, each agent's runtime blocks (against their kinds' schemas,
+ * runtime-blocks.ts), workspace escapes, one workspace directory per agent.
  *
  * These run even when the shape check failed elsewhere (so a file with three mistakes reports
  * three problems), which means the input may be malformed: every value is type-checked here
@@ -10,7 +11,9 @@
 import { ID_PATTERN } from '../ids.ts';
 import { isPlainObject, type JsonObject } from './object-path.ts';
 import { agentWorkspaceDir, workingDirectoryEscapes } from './paths.ts';
-import { runtimeKinds } from '../invoker/runtimes/index.ts';
+import type { z } from 'zod';
+import { runtimeKinds } from '../kinds/runtimes/index.ts';
+import { runtimeBlockIssues } from './runtime-blocks.ts';
 import { customRuntimeEntry, customRuntimeName, providerRuntime } from './runtime-names.ts';
 
 export type RuleIssue = {
@@ -21,7 +24,8 @@ export type RuleIssue = {
 };
 
 interface IssueSink {
-  addIssue(issue: RuleIssue): void;
+  /** A rule's issue, or one of a runtime block's schema (its own code, the full path). */
+  addIssue(issue: RuleIssue | z.core.$ZodRawIssue): void;
 }
 
 function asObject(value: unknown): JsonObject | undefined {
@@ -256,6 +260,7 @@ export function checkSettingsRules(value: unknown, sink: IssueSink): void {
   for (const [agentId, raw] of Object.entries(agents)) {
     const agent = asObject(raw);
     if (agent === undefined) continue;
+    for (const issue of runtimeBlockIssues(agentId, agent)) sink.addIssue(issue);
     checkProviderReference(agent['provider'], ['agents', agentId, 'provider'], customProviders, sink);
     checkProviderReference(agent['fallback_provider'], ['agents', agentId, 'fallback_provider'], customProviders, sink);
     const wd = agent['working_directory'];

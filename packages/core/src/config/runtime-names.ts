@@ -15,7 +15,7 @@
  * sets `runtime` (`renameOldKeysInPatch`).
  */
 import { isPlainObject, type JsonObject } from './object-path.ts';
-import { runtimeKinds } from '../invoker/runtimes/index.ts';
+import { runtimeKinds } from '../kinds/runtimes/index.ts';
 
 /** The runtime of an agent that names none and has no `models.provider`. */
 export const DEFAULT_AGENT_RUNTIME = 'claude-code';

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { formatSettingsPath, isPlainObject } from './object-path.ts';
-import { AgentSchema } from './schema.ts';
+import { agentSchemaWithRuntimeBlocks } from './runtime-blocks.ts';
 import { protoKeyIssues, toSettingsIssues, type SettingsIssue } from './validate.ts';
 
 type AnySchema = z.core.$ZodType;
@@ -79,9 +79,9 @@ export function unknownKeyIssues(schema: AnySchema, value: unknown, path: Proper
   });
 }
 
-/** Unknown keys of an agent's settings (paths relative to the agent). */
+/** Unknown keys of an agent's settings (paths relative to the agent; the registered runtimes' blocks are known keys). */
 export function unknownAgentKeys(value: unknown): SettingsIssue[] {
-  return unknownKeyIssues(AgentSchema, value);
+  return unknownKeyIssues(agentSchemaWithRuntimeBlocks(), value);
 }
 
 /**
@@ -89,6 +89,6 @@ export function unknownAgentKeys(value: unknown): SettingsIssue[] {
  * the schema does not know, and `__proto__` keys. Paths are relative to the agent.
  */
 export function checkAgentConfig(value: unknown): SettingsIssue[] {
-  const shape = AgentSchema.safeParse(value);
+  const shape = agentSchemaWithRuntimeBlocks().safeParse(value);
   return [...(shape.success ? [] : toSettingsIssues(shape.error.issues)), ...unknownAgentKeys(value), ...protoKeyIssues(value)];
 }

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { TinyError } from '../errors.ts';
 import { channelBlockIssues } from './channel-blocks.ts';
+import { settingsRuntimeBlockIssues } from './runtime-blocks.ts';
 import { findJsonTreeProblem, formatSettingsPath, isPlainObject } from './object-path.ts';
 import { SettingsSchema, type Settings } from './schema.ts';
 
@@ -95,9 +96,25 @@ export function validateSettings(value: unknown): SettingsValidation {
   const tooDeep = depthIssue(value);
   if (tooDeep !== undefined) return { ok: false, issues: [tooDeep] };
   const result = SettingsSchema.safeParse(value, { jitless: true });
-  const issues = [...(result.success ? [] : toSettingsIssues(result.error.issues)), ...toSettingsIssues(channelBlockIssues(value)), ...protoKeyIssues(value)];
+  const issues = uniqueIssues([
+    ...(result.success ? [] : toSettingsIssues(result.error.issues)),
+    ...toSettingsIssues(channelBlockIssues(value)),
+    // Also among the schema's rules, unless zod skipped them: each once.
+    ...(result.success ? [] : toSettingsIssues(settingsRuntimeBlockIssues(value))),
+    ...protoKeyIssues(value),
+  ]);
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, settings: value as Settings };
+}
+
+function uniqueIssues(issues: SettingsIssue[]): SettingsIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.path}\0${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** One line per issue: `  - teams.dev.leader_agent: Leader "x" is not a member … (hint)`. */

@@ -1,6 +1,6 @@
 /**
- * Version awareness of the agent CLIs (docs/agent-clis.md#cli-versions). Each CLI runtime has
- * the versions we verified (the real-CLI suite's pins, packages/real-cli-test/clis/package.json) and
+ * Version awareness of the agent CLIs (docs/agent-clis.md#cli-versions). Each CLI runtime's kind has
+ * the versions we verified (`verifiedVersions`: the real-CLI suite's pins, packages/real-cli-test/clis/package.json) and
  * the way to ask the CLI its version. `cliVersion` runs `<command> --version` (an argument array,
  * no shell, a short timeout), parses it and compares it with the range; the answer is cached per
  * resolved path and modification time, so asking again after an upgrade asks the new binary.
@@ -10,78 +10,24 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import type { RuntimeVerifiedVersions } from '@tinyagi/client/contract';
+import { runtimeKinds } from '../kinds/runtimes/index.ts';
 
-/** What we verified of one CLI and how to ask it. */
-export interface CliVersionSpec {
+/** What we verified of one CLI and how to ask it: its runtime kind's `verifiedVersions`, and the product's name (the kind's title). */
+export interface CliVersionSpec extends RuntimeVerifiedVersions {
   /** The product, for messages. */
   product: string;
-  /** The version the real-CLI suite pins (tested end to end). */
-  pinned: string;
-  /** Versions taken as verified: at least `min`, below `below` (the pinned minor's later patches). */
-  min: string;
-  below: string;
-  /** The arguments that make it print its version. */
-  versionArgs: readonly string[];
-  /** Features the runtimes choose by version: the first version known to have each (docs/agent-clis.md#cli-versions). */
-  features: Readonly<Record<string, string>>;
-  /** How to install the pinned version. */
-  install: string;
 }
 
 /**
- * The built-in CLI runtimes (keyed by runtime name). Feature versions are the first version we
- * ran each feature on (the pins): older CLIs may have them too, but were not checked.
+ * The verified versions of the runtime's CLI (docs/kinds.md: each CLI runtime's descriptor
+ * carries them, the built-ins' are the real-CLI suite's pins); undefined for a runtime that
+ * declares none (HTTP runtimes, mock, acp, most plugins).
  */
-export const CLI_VERSION_SPECS: Readonly<Record<string, CliVersionSpec>> = {
-  'claude-code': {
-    product: 'Claude Code',
-    pinned: '2.1.330',
-    min: '2.1.330',
-    below: '2.2.0',
-    versionArgs: ['--version'],
-    features: {
-      // `-p --output-format stream-json --verbose`, `--resume`, `--dangerously-skip-permissions` (spawn per message)
-      'stream-json': '2.1.330',
-      // one warm process: `--input-format stream-json`, control requests on stdin (warm sessions)
-      'stream-json-input': '2.1.330',
-      // `rate_limit_event` in the stream (quota-aware scheduling)
-      'rate-limit-event': '2.1.330',
-      // `--permission-prompt-tool stdio` (can_use_tool requests on the pipes)
-      'permission-prompt-stdio': '2.1.330',
-    },
-    install: 'npm install -g @anthropic-ai/claude-code@2.1.330',
-  },
-  codex: {
-    product: 'Codex',
-    pinned: '0.169.0',
-    min: '0.169.0',
-    below: '0.170.0',
-    versionArgs: ['--version'],
-    features: {
-      // `codex exec --json`, `codex exec resume` (spawn per message)
-      'exec-json': '0.169.0',
-      // `codex app-server` JSON-RPC: thread/start|resume, turn/start|steer|interrupt (warm sessions)
-      'app-server': '0.169.0',
-      // rate-limit notifications of the app-server (quota-aware scheduling)
-      'rate-limit-notifications': '0.169.0',
-    },
-    install: 'npm install -g @openai/codex@0.169.0',
-  },
-  opencode: {
-    product: 'OpenCode',
-    pinned: '1.18.33',
-    min: '1.18.33',
-    below: '1.19.0',
-    versionArgs: ['--version'],
-    features: {
-      // `opencode run --format json`, `--session` (spawn per message)
-      'run-json': '1.18.33',
-      // `opencode acp`: ACP session/new|load|prompt|cancel (warm sessions)
-      acp: '1.18.33',
-    },
-    install: 'npm install -g opencode-ai@1.18.33',
-  },
-};
+export function cliVersionSpec(runtime: string): CliVersionSpec | undefined {
+  const kind = runtimeKinds.get(runtime);
+  return kind?.verifiedVersions === undefined ? undefined : { ...kind.verifiedVersions, product: kind.title };
+}
 
 export type CliVersionStatus = 'ok' | 'too_old' | 'too_new' | 'unparseable' | 'not_found' | 'failed';
 
@@ -129,13 +75,13 @@ export function compareVersions(a: string, b: string): number {
 
 /** Whether `version` of the runtime's CLI has `feature` (unknown runtime or feature: false). */
 export function cliSupports(runtime: string, version: string | null | undefined, feature: string): boolean {
-  const since = CLI_VERSION_SPECS[runtime]?.features[feature];
+  const since = cliVersionSpec(runtime)?.features[feature];
   return since !== undefined && typeof version === 'string' && compareVersions(version, since) >= 0;
 }
 
 /** Compares a version with the runtime's verified range and says what to do. */
 export function judgeCliVersion(runtime: string, command: string, path: string | null, raw: string): CliVersionInfo {
-  const spec = CLI_VERSION_SPECS[runtime];
+  const spec = cliVersionSpec(runtime);
   const verified = spec ? `>=${spec.min} <${spec.below}` : '';
   const version = parseCliVersion(raw) ?? null;
   const product = spec?.product ?? runtime;
@@ -184,7 +130,7 @@ const cache = new Map<string, Promise<CliVersionInfo>>();
  * are statuses. Cached per resolved path and modification time.
  */
 export async function cliVersion(runtime: string, command: string, options: CliVersionOptions = {}): Promise<CliVersionInfo> {
-  const spec = CLI_VERSION_SPECS[runtime];
+  const spec = cliVersionSpec(runtime);
   const verified = spec ? `>=${spec.min} <${spec.below}` : '';
   const product = spec?.product ?? runtime;
   const found = resolveCommand(command, options.path ?? process.env.PATH ?? '');
@@ -209,7 +155,7 @@ export async function cliVersion(runtime: string, command: string, options: CliV
   }
   let pending = cache.get(key);
   if (!pending) {
-    pending = probe(runtime, command, found.path, spec?.versionArgs ?? ['--version'], options);
+    pending = probe(runtime, command, found.path, spec, options);
     cache.set(key, pending);
     // A probe that failed (a timeout on a loaded machine) is asked again next time.
     void pending.then((info) => {
@@ -219,13 +165,14 @@ export async function cliVersion(runtime: string, command: string, options: CliV
   return pending;
 }
 
-function probe(runtime: string, command: string, path: string, args: readonly string[], options: CliVersionOptions): Promise<CliVersionInfo> {
+function probe(runtime: string, command: string, path: string, spec: CliVersionSpec | undefined, options: CliVersionOptions): Promise<CliVersionInfo> {
+  const args = spec?.versionArgs ?? ['--version'];
   const env = options.env ?? { PATH: options.path ?? process.env.PATH ?? '', ...(process.env.HOME ? { HOME: process.env.HOME } : {}) };
   return new Promise((resolve) => {
     execFile(path, [...args], { env, timeout: options.timeoutMs ?? 10_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024, windowsHide: true }, (err, stdout, stderr) => {
       const out = `${stdout}`.trim() || `${stderr}`.trim();
       if (err && parseCliVersion(out) === undefined) {
-        const product = CLI_VERSION_SPECS[runtime]?.product ?? runtime;
+        const product = spec?.product ?? runtime;
         const timedOut = (err as { killed?: boolean }).killed === true;
         resolve({
           runtime,
@@ -234,7 +181,7 @@ function probe(runtime: string, command: string, path: string, args: readonly st
           version: null,
           raw: out.split('\n')[0]?.slice(0, 200) ?? '',
           status: 'failed',
-          verified: CLI_VERSION_SPECS[runtime] ? `>=${CLI_VERSION_SPECS[runtime].min} <${CLI_VERSION_SPECS[runtime].below}` : '',
+          verified: spec ? `>=${spec.min} <${spec.below}` : '',
           message: `${product} at ${path}: \`${[command, ...args].join(' ')}\` ${timedOut ? 'did not answer in time' : `failed (${err.message.split('\n')[0]})`}.`,
           hint: `Run \`${[command, ...args].join(' ')}\` yourself to see why; a CLI that cannot print its version will not run agents either.`,
         });

@@ -55,7 +55,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
     const block = kind.modelsBlock === null ? undefined : (settings.models as Record<string, { model?: string } | undefined> | undefined)?.[kind.modelsBlock];
     const model = resolveModelAlias(kind.name, agent.model ?? block?.model);
     const credentials = settings.models ?? {};
-    return withPassthrough({ ...impl.target({ agentId, agent, model, credentials, env }), runtime: kind.name, provider, ...limits });
+    return withPassthrough({ ...impl.target({ agentId, agent, block: runtimeBlock(agent, kind.name), model, credentials, env }), runtime: kind.name, provider, ...limits });
   }
 
   const providerId = provider.slice('custom:'.length);
@@ -83,7 +83,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   }
   // Custom providers use the agent's model, else the provider's, without alias resolution.
   const model = nonEmpty(agent.model ?? custom.model);
-  const target = runtime.impl.customTarget({ agentId, agent, provider, model, baseUrl, apiKey: nonEmpty(custom.api_key), env });
+  const target = runtime.impl.customTarget({ agentId, agent, block: runtimeBlock(agent, runtime.kind.name), provider, model, baseUrl, apiKey: nonEmpty(custom.api_key), env });
   return withPassthrough({ ...target, runtime: runtime.kind.name, provider, ...limits });
 }
 
@@ -93,6 +93,11 @@ export function customProviderRuntimes(): string[] {
     .list()
     .filter((k) => k.customProvider !== null)
     .map((k) => k.name);
+}
+
+/** The agent's block of the runtime (`agents.<id>.<runtime>`, checked by settings validation against its kind's schema). */
+function runtimeBlock(agent: object, runtime: string): unknown {
+  return Object.hasOwn(agent, runtime) ? (agent as Record<string, unknown>)[runtime] : undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -11,7 +11,6 @@
 import type { RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
-import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { WarmDriver } from './warm/types.ts';
 import type { InvokeFn, InvokeTarget } from './types.ts';
 
@@ -23,19 +22,21 @@ export interface VendorCredentials {
   openai?: { api_key?: string | undefined } | undefined;
 }
 
-/** The agent's settings a runtime may read. */
+/** The agent's settings every runtime may read; its own are in its block (`block`). */
 export interface RuntimeAgentSettings {
   model?: string | undefined;
   permission_mode?: string | undefined;
-  mock?: MockScriptSpec | undefined;
-  /** The `acp` runtime: the ACP agent's command and arguments. */
-  acp?: { command: string; args?: string[] | undefined; reads_agents_md?: boolean | undefined } | undefined;
 }
 
 /** An agent that names the runtime itself (`provider: "claude-code"`). */
 export interface RuntimeTargetInput {
   agentId: string;
   agent: RuntimeAgentSettings;
+  /**
+   * The agent's block of this runtime, `agents.<id>.<runtime name>` (the mock's script, the acp
+   * runtime's command), valid by the kind's `settings` schema; undefined when the agent has none.
+   */
+  block: unknown;
   /** The agent's model, else the runtime's `models.<block>.model`, with the runtime's model aliases resolved. */
   model: string | undefined;
   credentials: VendorCredentials;
@@ -46,6 +47,8 @@ export interface RuntimeTargetInput {
 export interface RuntimeCustomTargetInput {
   agentId: string;
   agent: RuntimeAgentSettings;
+  /** As in RuntimeTargetInput. */
+  block: unknown;
   /** `custom:<id>`. */
   provider: string;
   /** The agent's model, else the custom provider's, without alias resolution. */

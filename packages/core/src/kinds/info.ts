@@ -1,7 +1,8 @@
 /** The serialisable view of the registered kinds, as `GET /api/kinds` returns it. */
 import * as z from 'zod';
 import { ChannelCommonSettingsSchema, type ChannelKind, type ChannelKindInfo, type Kinds, type RuntimeKind, type RuntimeKindInfo } from '@tinyagi/client/contract';
-import { channelKinds, runtimeKinds } from './registry.ts';
+import { channelKinds } from './registry.ts';
+import { runtimeKinds } from './runtimes/index.ts';
 
 /** The kind's block schema, with the settings every channel takes (live_replies) when the kind's own schema leaves them out. */
 function channelSettingsSchema(kind: ChannelKind): Record<string, unknown> {
@@ -45,6 +46,9 @@ export function runtimeKindInfo(kind: RuntimeKind): RuntimeKindInfo {
     customProvider: kind.customProvider === null ? null : { ...kind.customProvider },
     retry: kind.retry,
     steerPoint: kind.steerPoint,
+    settings: kind.settings === undefined ? null : (z.toJSONSchema(kind.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
+    verifiedVersions: kind.verifiedVersions === undefined ? null : { ...kind.verifiedVersions, versionArgs: [...kind.verifiedVersions.versionArgs], features: { ...kind.verifiedVersions.features } },
+    telemetryProvider: kind.telemetryProvider === undefined ? kind.name : typeof kind.telemetryProvider === 'string' ? kind.telemetryProvider : { fromModel: true },
   };
 }
 

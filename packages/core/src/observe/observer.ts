@@ -19,7 +19,7 @@
  * before it builds an event object, so an empty list allocates nothing.
  */
 import type { ApprovalRecord } from '../approvals/model.ts';
-import type { InvokeProgress } from '../invoker/index.ts';
+import type { InvokeProgress } from '../invoker/types.ts';
 import type { RunRecord, RunStatus, Usage } from '../runs/index.ts';
 import type { FailureReason } from '@tinyagi/client/contract';
 import type { TxSteps } from '../storage/index.ts';

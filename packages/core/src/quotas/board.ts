@@ -12,8 +12,8 @@ import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import type { EventLogApi } from '../events/model.ts';
+// The invoker's vocabulary only (its error and its types): the board never loads a runtime.
 import { addSpend, InvokeError, isInvokeError, spendOf } from '../invoker/invoke-error.ts';
-import { resolveInvokeTarget } from '../invoker/resolve-target.ts';
 import type { InvokeTarget, QuotaReport } from '../invoker/types.ts';
 import { type QuotaAccount, quotaAccount } from './account.ts';
 import type { QuotaHold, QuotaStoreApi } from './model.ts';
@@ -25,10 +25,18 @@ export const MIN_ERROR_HOLD_MS = 10_000;
 /** No hold lasts longer than this (a reset time far in the future is a runtime's mistake). */
 export const MAX_QUOTA_HOLD_MS = 8 * 86_400_000;
 
+/**
+ * The target an agent of `settings` runs on (the invoker's `resolveInvokeTarget`; throws when the
+ * agent cannot be resolved): the board reads its account from it, and a fallback's target.
+ */
+export type ResolveTarget = (settings: Settings, agentId: string, env: Env) => InvokeTarget;
+
 export interface QuotaBoardOptions {
   store: QuotaStoreApi;
   events: Pick<EventLogApi, 'append'>;
   getSettings: () => Settings;
+  /** How an agent's target is found (`resolveInvokeTarget`). */
+  resolveTarget: ResolveTarget;
   env?: Env;
   /** Called when a hold ends: the queue worker claims the held agents' messages again. */
   onRelease?: () => void;
@@ -93,7 +101,7 @@ export class QuotaBoard {
     if (cached !== undefined) return cached ?? undefined;
     let account: QuotaAccount | null = null;
     try {
-      account = quotaAccount(resolveInvokeTarget(settings, agentId, this.#opts.env));
+      account = quotaAccount(this.#opts.resolveTarget(settings, agentId, this.#opts.env ?? process.env));
     } catch {
       // An agent that cannot be resolved is no account's: its run fails on its own.
     }
@@ -114,7 +122,7 @@ export class QuotaBoard {
       const { model: _model, ...rest } = agent;
       const fallback = { ...rest, provider: agent.fallback_provider, ...(typeof agent.fallback_model === 'string' ? { model: agent.fallback_model } : {}) };
       try {
-        target = resolveInvokeTarget({ ...settings, agents: { ...settings.agents, [agentId]: fallback } } as Settings, agentId, this.#opts.env);
+        target = this.#opts.resolveTarget({ ...settings, agents: { ...settings.agents, [agentId]: fallback } } as Settings, agentId, this.#opts.env ?? process.env);
       } catch {
         // A fallback that does not resolve (settings validation names it) is no fallback.
       }
@@ -299,13 +307,13 @@ function withSpendOf(from: unknown, to: InvokeError): InvokeError {
  * Holds as the API shows them, from the stored rows (any process may answer, a daemon or an API
  * node): those in force, soonest reset first, each with the agents of `settings` on its account.
  */
-export function quotaHoldViews(holds: readonly QuotaHold[], settings: Settings, env: Env = process.env, now = Date.now()): QuotaHoldView[] {
+export function quotaHoldViews(holds: readonly QuotaHold[], settings: Settings, resolveTarget: ResolveTarget, env: Env = process.env, now = Date.now()): QuotaHoldView[] {
   const live = holds.filter((h) => h.resetsAt > now).sort((a, b) => a.resetsAt - b.resetsAt);
   if (live.length === 0) return [];
   const byAccount = new Map<string, string[]>();
   for (const agentId of Object.keys(settings.agents ?? {})) {
     try {
-      const key = quotaAccount(resolveInvokeTarget(settings, agentId, env)).key;
+      const key = quotaAccount(resolveTarget(settings, agentId, env)).key;
       byAccount.set(key, [...(byAccount.get(key) ?? []), agentId]);
     } catch {
       // not resolvable: on no account

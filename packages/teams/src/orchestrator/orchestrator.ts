@@ -24,7 +24,7 @@
  * inside one write on SQLite.
  */
 import { invokeAgent, ObserverList, QueueWorker, type InvokeRequest, type InvokeResult, type Observer, type Settings } from '@tinyagi/core';
-import { ownEntry, agentDefaults, effectiveQueue, type SteerCommand, type StoreSet, type StoreTransaction, QuotaBoard, type QuotaHoldView } from '@tinyagi/core/internal';
+import { ownEntry, agentDefaults, effectiveQueue, type SteerCommand, type StoreSet, type StoreTransaction, QuotaBoard, type QuotaHoldView, resolveInvokeTarget } from '@tinyagi/core/internal';
 import type { RunAction } from '@tinyagi/client/contract';
 import { ApprovalDesk } from '../approvals/desk.ts';
 import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode } from '../steering/relay.ts';
@@ -154,6 +154,7 @@ export class Orchestrator implements Spawner {
         store: stores.quotas,
         events: stores.events,
         getSettings: options.getSettings,
+        resolveTarget: resolveInvokeTarget,
         env: options.env ?? process.env,
         // A hold ended: the held agents' messages are claimable again.
         onRelease: () => this.#worker?.wake(),

@@ -15,18 +15,17 @@
  * - The agent's credentials are its own business: its env_passthrough names the variables it
  *   needs (GEMINI_API_KEY, GITHUB_TOKEN, …); a CLI logged in interactively works through HOME.
  */
-import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { ACP_INSTALL_HINT as INSTALL_HINT } from '../../kinds/runtimes/acp.ts';
 import { buildChildEnv } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { acpWarmDriver, type AcpLaunch } from '../warm/acp-warm.ts';
 import { acpAgentProfile, acpReadsAgentsMd, knownAcpAgent } from './acp-agents.ts';
 import { splitRunEnv } from '../warm/invoke-warm.ts';
-import type { RuntimeImpl, RuntimeAgentSettings } from '../runtime.ts';
+import type { AcpAgentSettings } from '@tinyagi/client/contract';
+import type { RuntimeImpl } from '../runtime.ts';
 import { resumeIdOf } from '../session-state.ts';
 import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
-
-const INSTALL_HINT = 'Set the agent\'s acp.command to an ACP agent on PATH (e.g. "gemini" with args ["--acp"]) or an absolute path.';
 
 function acpCommand(req: InvokeRequest): { command: string; args: string[] } {
   const command = req.target.command;
@@ -127,26 +126,8 @@ export async function invokeAcpOnce(req: InvokeRequest): Promise<InvokeResult> {
   }
 }
 
-export const acpKind = defineRuntimeKind({
-  name: 'acp',
-  aliases: [],
-  title: 'ACP agent',
-  description:
-    'Any Agent Client Protocol agent on stdio (Gemini CLI, GitHub Copilot CLI, Claude Code or Codex through their ACP adapters), started from the agent\'s acp.command and acp.args; made for process: "warm".',
-  command: null,
-  installHint: INSTALL_HINT,
-  passthroughEnv: [],
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: true },
-  instructionFiles: [],
-  modelAliases: {},
-  modelsBlock: null,
-  customProvider: null,
-  retry: 'fresh-session',
-  steerPoint: 'before a tool call the agent asks permission for',
-});
-
 /** Whether the agent reads AGENTS.md itself: its acp.reads_agents_md, else what is known of its command. */
-function agentsMdOf(acp: RuntimeAgentSettings['acp']): { readsAgentsMd?: boolean; instructionFiles?: string[] } {
+function agentsMdOf(acp: AcpAgentSettings | undefined): { readsAgentsMd?: boolean; instructionFiles?: string[] } {
   const known = acpReadsAgentsMd(knownAcpAgent(acp?.command, acp?.args));
   if (acp?.reads_agents_md !== undefined) return { readsAgentsMd: acp.reads_agents_md, instructionFiles: known?.instructionFiles ?? [] };
   return known ? { readsAgentsMd: known.reads, instructionFiles: known.instructionFiles } : {};
@@ -155,8 +136,9 @@ function agentsMdOf(acp: RuntimeAgentSettings['acp']): { readsAgentsMd?: boolean
 export const acpRuntime: RuntimeImpl = {
   invoke: invokeAcpOnce,
   warm: acpDriver,
-  target: ({ agent, model }) => {
-    const acp = agent.acp;
+  target: ({ agent, block, model }) => {
+    // Its block, agents.<id>.acp: the ACP agent to start (the kind's settings: AcpAgentSettingsSchema).
+    const acp = block as AcpAgentSettings | undefined;
     return {
       ...(model ? { model } : {}),
       ...(acp?.command ? { command: acp.command } : {}),

@@ -8,7 +8,6 @@ import { httpModel, joinUrl, postForEvents, streamError, withHttpGuard, type Htt
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
 import { DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type SessionMessage } from '../types.ts';
-import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeImpl } from '../runtime.ts';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -141,23 +140,6 @@ function appendMessage(messages: JsonRecord[], role: 'user' | 'assistant', conte
   if (last?.role === role && typeof last.content === 'string') last.content = `${last.content}\n\n${content}`;
   else messages.push({ role, content });
 }
-
-export const anthropicApiKind = defineRuntimeKind({
-  name: 'anthropic-api',
-  aliases: [],
-  title: 'Anthropic API',
-  description: "An Anthropic-compatible messages API over HTTP (api.anthropic.com, or a custom provider's base_url); no tools but spawn_agent.",
-  command: null,
-  installHint: null,
-  passthroughEnv: ['ANTHROPIC_API_KEY'],
-  capabilities: { keepsSession: false, steersMidTurn: true, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: false },
-  instructionFiles: [],
-  modelAliases: { sonnet: 'claude-sonnet-4-6', opus: 'claude-opus-4-6' },
-  modelsBlock: 'anthropic',
-  customProvider: { via: 'base_url as the API root, api_key as x-api-key', needsBaseUrl: true },
-  retry: 'history',
-  steerPoint: 'its next model call (between tool rounds)',
-});
 
 export const anthropicApiRuntime: RuntimeImpl = {
   invoke: invokeAnthropicHttp,

@@ -39,7 +39,7 @@ import { asNumber, asString, parseJsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts';
-import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { CLAUDE_PASSTHROUGH } from '../../kinds/runtimes/claude-code.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
 import { claudeWarmDriver } from './claude-warm.ts';
@@ -106,37 +106,6 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     throw addSpend(cliFailure(base.what, outcome), stream.messagesUsage(), undefined);
   });
 }
-
-/** Claude Code's own credentials, config dir and cloud switches. */
-const CLAUDE_PASSTHROUGH = [
-  'ANTHROPIC_API_KEY',
-  'ANTHROPIC_AUTH_TOKEN',
-  'ANTHROPIC_BASE_URL',
-  'CLAUDE_CODE_OAUTH_TOKEN',
-  'CLAUDE_CODE_USE_BEDROCK',
-  'CLAUDE_CODE_USE_VERTEX',
-  'ANTHROPIC_VERTEX_PROJECT_ID',
-  'CLOUD_ML_REGION',
-  'AWS_REGION',
-  'AWS_PROFILE',
-];
-
-export const claudeCodeKind = defineRuntimeKind({
-  name: 'claude-code',
-  aliases: [],
-  title: 'Claude Code',
-  description: "Anthropic's Claude Code CLI (`claude -p`), logged in with `claude` or given models.anthropic's key or OAuth token.",
-  command: 'claude',
-  installHint: 'npm install -g @anthropic-ai/claude-code',
-  passthroughEnv: CLAUDE_PASSTHROUGH,
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: true, readsAgentsMd: true, usesTools: true },
-  instructionFiles: ['CLAUDE.md'],
-  modelAliases: { sonnet: 'claude-sonnet-4-6', opus: 'claude-opus-4-6' },
-  modelsBlock: 'anthropic',
-  customProvider: { via: "ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN in the CLI's environment", needsBaseUrl: false },
-  retry: 'resume-at',
-  steerPoint: null,
-});
 
 /** An oauth token wins over an api key; with neither, Claude Code's own variables pass through. */
 function claudeCredentials(creds: { api_key?: string | undefined; oauth_token?: string | undefined } | undefined, env: RuntimeEnv): Record<string, string> {

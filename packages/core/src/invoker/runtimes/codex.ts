@@ -37,7 +37,7 @@ import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
-import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { CODEX_PASSTHROUGH } from '../../kinds/runtimes/codex.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 import { codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv } from './codex-config.ts';
@@ -191,26 +191,6 @@ class CodexStream {
     this.total = { inputTokens: asNumber(usage.input_tokens) ?? 0, outputTokens: asNumber(usage.output_tokens) ?? 0 };
   }
 }
-
-/** What codex exec reads: CODEX_API_KEY (0.169 no longer reads OPENAI_API_KEY); OPENAI_BASE_URL becomes `-c openai_base_url` (above). */
-const CODEX_PASSTHROUGH = ['OPENAI_BASE_URL', 'CODEX_API_KEY'];
-
-export const codexKind = defineRuntimeKind({
-  name: 'codex',
-  aliases: [],
-  title: 'Codex',
-  description: "OpenAI's Codex CLI (`codex exec`), logged in with `codex login` or given models.openai's key.",
-  command: 'codex',
-  installHint: 'npm install -g @openai/codex',
-  passthroughEnv: [...CODEX_PASSTHROUGH, 'CODEX_HOME', 'OPENAI_API_KEY'],
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
-  instructionFiles: [],
-  modelAliases: {},
-  modelsBlock: 'openai',
-  customProvider: { via: 'a model_providers.tinyagi entry given with -c (its key in TINYAGI_CODEX_API_KEY)', needsBaseUrl: false },
-  retry: 'fresh-session',
-  steerPoint: null,
-});
 
 /** The daemon's own codex variables; an OPENAI_API_KEY there is the key a user means for codex too. */
 function codexEnv(env: RuntimeEnv): Record<string, string> {

@@ -13,10 +13,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { InvokeError } from '../invoke-error.ts';
 import { emitProgress, runLimits, type InvokeProgress, type InvokeRequest, type InvokeResult, type SpawnAgentArgs } from '../types.ts';
 import { gateOpened, mockGateDir } from './mock-gate.ts';
-import type { MockProgressSpec } from './mock-script.ts';
+import type { MockProgressSpec, MockScriptSpec } from './mock-script.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
-import { defineRuntimeKind } from '@tinyagi/client/contract';
 import type { RuntimeImpl } from '../runtime.ts';
 
 export type { MockFailure, MockProgressSpec, MockRuleSpec, MockScriptSpec, MockSpawnSpec, MockUsageSpec } from './mock-script.ts';
@@ -176,26 +175,10 @@ function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-export const mockKind = defineRuntimeKind({
-  name: 'mock',
-  aliases: [],
-  title: 'Mock',
-  description: "The built-in scripted runtime (the agent's `mock` setting): demos, tests and installs without an agent CLI. It never calls a model.",
-  command: null,
-  installHint: null,
-  passthroughEnv: [],
-  capabilities: { keepsSession: false, steersMidTurn: true, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: false },
-  instructionFiles: [],
-  modelAliases: {},
-  modelsBlock: null,
-  customProvider: null,
-  retry: 'history',
-  steerPoint: 'its next step',
-});
-
 export const mockRuntime: RuntimeImpl = {
   invoke: invokeMock,
-  target: ({ agent, model }) => ({ model, mock: agent.mock ?? {} }),
+  // Its block, agents.<id>.mock, is the script (the kind's settings: MockScriptSchema).
+  target: ({ block, model }) => ({ model, mock: (block as MockScriptSpec | undefined) ?? {} }),
 };
 
 /** The progress event of one scripted step (optional fields only when the script gives them). */

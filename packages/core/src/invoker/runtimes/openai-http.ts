@@ -10,7 +10,6 @@ import { httpModel, joinUrl, postForEvents, streamError, withHttpGuard, type Htt
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { runToolLoop, SPAWN_AGENT_DESCRIPTION, SPAWN_AGENT_PARAMETERS, SPAWN_AGENT_TOOL_NAME } from '../spawn-tool.ts';
 import { DEFAULT_MAX_TOOL_ROUNDS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
-import { defineRuntimeKind } from '@tinyagi/client/contract';
 import { pickEnv, type RuntimeImpl } from '../runtime.ts';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -99,23 +98,6 @@ async function streamRound(req: InvokeRequest, guard: HttpGuard, what: string, u
   const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([index, call]) => ({ ...call, id: call.id || `call_${index}` }));
   return { text, toolCalls, usage };
 }
-
-export const openaiApiKind = defineRuntimeKind({
-  name: 'openai-api',
-  aliases: [],
-  title: 'OpenAI-compatible API',
-  description: "An OpenAI-compatible chat completions API over HTTP (api.openai.com, or a custom provider's base_url: llama.cpp, Ollama, vLLM); no tools but spawn_agent.",
-  command: null,
-  installHint: null,
-  passthroughEnv: ['OPENAI_API_KEY'],
-  capabilities: { keepsSession: false, steersMidTurn: true, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: false },
-  instructionFiles: [],
-  modelAliases: {},
-  modelsBlock: 'openai',
-  customProvider: { via: 'base_url as the API root (…/v1), api_key as a bearer token', needsBaseUrl: true },
-  retry: 'history',
-  steerPoint: 'its next model call (between tool rounds)',
-});
 
 export const openaiApiRuntime: RuntimeImpl = {
   invoke: invokeOpenAiHttp,

@@ -30,7 +30,7 @@ import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonReco
 import { privateTempPath, withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, resumeIdOf } from '../session-state.ts';
 import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type ToolActivityKind } from '../types.ts';
-import { defineRuntimeKind } from '@tinyagi/client/contract';
+import { OPENCODE_PASSTHROUGH } from '../../kinds/runtimes/opencode.ts';
 import { pickEnv, type RuntimeImpl } from '../runtime.ts';
 
 export const OPENCODE_PROVIDER_ID = 'tinyagi';
@@ -227,36 +227,6 @@ function opencodeErrorText(error: unknown): string {
   const status = asNumber(data?.statusCode);
   return status === undefined ? message : `${message} (HTTP ${status})`;
 }
-
-const OPENCODE_PASSTHROUGH = [
-  'ANTHROPIC_API_KEY',
-  'OPENAI_API_KEY',
-  'OPENROUTER_API_KEY',
-  'GEMINI_API_KEY',
-  'GOOGLE_GENERATIVE_AI_API_KEY',
-  'GROQ_API_KEY',
-  'XAI_API_KEY',
-  'DEEPSEEK_API_KEY',
-  'MISTRAL_API_KEY',
-  'OPENCODE_API_KEY',
-];
-
-export const opencodeKind = defineRuntimeKind({
-  name: 'opencode',
-  aliases: [],
-  title: 'OpenCode',
-  description: 'The OpenCode CLI (`opencode run`), with any model provider it knows (models.anthropic and models.openai keys are passed on).',
-  command: 'opencode',
-  installHint: 'npm install -g opencode-ai',
-  passthroughEnv: OPENCODE_PASSTHROUGH,
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
-  instructionFiles: [],
-  modelAliases: { sonnet: 'opencode/claude-sonnet-4-6', opus: 'opencode/claude-opus-4-6' },
-  modelsBlock: 'opencode',
-  customProvider: { via: 'a provider.tinyagi entry (@ai-sdk/openai-compatible) in its generated config; the model is tinyagi/<model>', needsBaseUrl: true },
-  retry: 'fresh-session',
-  steerPoint: null,
-});
 
 /**
  * `opencode acp` as a warm session (docs/sessions.md, "ACP"), with the spawn mode's rules: the
