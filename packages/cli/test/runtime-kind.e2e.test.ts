@@ -1,17 +1,21 @@
 /**
- * The proof that an agent runtime is one registration (docs/kinds.md, "Runtimes"): a throw-away
- * runtime from a test folder (fixtures/throwaway-runtime/runtime.ts: a descriptor and a trivial
- * implementation), installed as a plugin's is (a module in TINYAGI_HOME/kinds/ exporting `runtimes`), is
- * accepted by settings validation (and an unregistered name refused with the list), listed in the
- * CLI's help, checked by doctor, served by GET /api/kinds, and an agent on it answers a message
- * through the daemon, run from source. Nothing else in the product names it. The CLI's commands
- * run in this process (`cliHere`), which loads the home's kind modules as a `tinyagi` process does.
+ * The proof that an agent runtime is one folder and one line (docs/kinds.md, "Runtimes"): a
+ * throw-away runtime from a test folder (fixtures/throwaway-runtime/: runtime.ts, a descriptor and
+ * a trivial implementation, and the command it names), installed as a plugin's is (one line: a
+ * module in TINYAGI_HOME/kinds/ exporting `runtimes`), is accepted by settings validation (and an
+ * unregistered name refused with the list), has its agents' block checked and handed to it,
+ * listed in the CLI's help, checked by doctor (its command, and that command's version against
+ * the versions its descriptor was verified with), named in traces as its descriptor says, served
+ * by GET /api/kinds, and an agent on it answers a message through the daemon, run from source.
+ * Nothing else in the product names it. The CLI's commands run in this process (`cliHere`), which
+ * loads the home's kind modules as a `tinyagi` process does.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isApiError } from '@tinyagi/client';
+import { providerName } from '@tinyagi/otel';
 import { createDaemon, runCliHere, runCliHereOk, tempHome, type TestDaemon } from '@tinyagi/test-kit';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/throwaway-runtime/', import.meta.url));
@@ -27,7 +31,7 @@ beforeAll(async () => {
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       models: { provider: 'mock' },
-      agents: { echo: { provider: RUNTIME }, plain: { provider: 'mock' } },
+      agents: { echo: { provider: RUNTIME }, loud: { provider: RUNTIME, [RUNTIME]: { prefix: 'LOUD' } }, plain: { provider: 'mock' } },
       channels: { enabled: [] },
     }),
   });
@@ -46,10 +50,25 @@ it('an agent on the throw-away runtime answers a message through the daemon', as
   expect(out).toContain('echo-test heard: ping from the test');
 });
 
+it("an agent's block of the runtime reaches it, and a bad one is refused by settings validation with its path", async () => {
+  expect(await h.cliHereOk(['send', '--agent', 'loud', '--wait', 'ping'])).toContain('LOUD: ping');
+  const refused = await h.api.putAgent({ params: { id: 'quiet' }, body: { name: 'Quiet', provider: RUNTIME, [RUNTIME]: { prefix: '' } } }).catch((err: unknown) => err);
+  expect(isApiError(refused, 'CONFIG_INVALID')).toBe(true);
+  expect((refused as Error).message).toContain(`agents.quiet.${RUNTIME}.prefix`);
+});
+
 it('GET /api/kinds serves its descriptor beside the built-in runtimes', async () => {
   const { runtimes } = await h.api.listKinds();
   expect(runtimes.map((r) => r.name)).toEqual(['acp', 'anthropic-api', 'claude-code', 'codex', RUNTIME, 'mock', 'openai-api', 'opencode']);
-  expect(runtimes.find((r) => r.name === RUNTIME)).toMatchObject({ family: 'runtime', title: 'Echo test runtime', command: 'tinyagi-echo-test', customProvider: null });
+  expect(runtimes.find((r) => r.name === RUNTIME)).toMatchObject({
+    family: 'runtime',
+    title: 'Echo test runtime',
+    command: 'tinyagi-echo-test',
+    customProvider: null,
+    settings: { type: 'object', properties: { prefix: { type: 'string' } } },
+    verifiedVersions: { pinned: '1.0.0', min: '1.0.0', below: '1.1.0' },
+    telemetryProvider: 'echo-labs',
+  });
 });
 
 it('settings validation accepts it and refuses a name nobody registered, listing the registered ones', async () => {
@@ -76,6 +95,37 @@ it('doctor looks for its command and checks the agents on it', async () => {
   expect(findings.find((f) => f.check === 'cli:tinyagi-echo-test')).toMatchObject({ status: 'ok', message: expect.stringContaining(`Echo test runtime found at ${FIXTURE}tinyagi-echo-test`) });
   // Its agents are checked like any CLI agent's (`agent:<id>` fails when the command is missing): it is there.
   expect(findings.filter((f) => f.check === 'agent:echo')).toEqual([]);
+  // Its command's version, against the versions its descriptor says it was verified with.
+  expect(findings.find((f) => f.check === 'version:tinyagi-echo-test')).toMatchObject({
+    status: 'ok',
+    message: expect.stringMatching(/^Echo test runtime 1\.0\.0 \(verified: >=1\.0\.0 <1\.1\.0\) \(agents echo, loud\b/),
+  });
+});
+
+it('traces name its provider as its descriptor says', async () => {
+  await h.cliHereOk(['agent', 'list']); // this process has loaded the home's kind modules
+  expect(providerName(RUNTIME, undefined)).toBe('echo-labs');
+});
+
+it('nothing in the product names it: the fixture folder and the one line in TINYAGI_HOME/kinds/ are all it takes', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const sources = readdirSync(join(root, 'packages'))
+    .filter((p) => p !== 'test-kit')
+    .flatMap((p) => {
+      try {
+        return readdirSync(join(root, 'packages', p, 'src'), { recursive: true, encoding: 'utf8' }).map((f) => join(root, 'packages', p, 'src', f));
+      } catch {
+        return [];
+      }
+    })
+    .filter((f) => /\.(?:ts|tsx|mts|js|mjs)$/.test(f));
+  expect(sources.length).toBeGreaterThan(200);
+  expect(sources.filter((f) => readFileSync(f, 'utf8').includes(RUNTIME))).toEqual([]);
+  expect(
+    readFileSync(join(h.home, 'kinds', 'echo-test.mjs'), 'utf8')
+      .trim()
+      .split('\n'),
+  ).toHaveLength(1);
 });
 
 it('doctor tells a file with the old runtime names and key that they still work; the next change through the CLI renames them', async () => {

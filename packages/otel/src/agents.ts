@@ -1,8 +1,11 @@
 /**
  * What a span says about the agent behind a run: its name, the runtime it runs on, the model and
  * the GenAI provider (`gen_ai.provider.name`: the well-known value for the runtime's vendor, or the
- * runtime's own name). Read from the settings at each run start, so an edited agent shows at once.
+ * runtime's own name, as its runtime kind says). Read from the settings at each run start, so an
+ * edited agent shows at once.
  */
+import { runtimeKinds } from '@tinyagi/core';
+import { customRuntimeName, providerRuntime } from '@tinyagi/core/internal';
 
 export interface AgentDescription {
   name?: string | undefined;
@@ -13,23 +16,21 @@ export interface AgentDescription {
 
 export type DescribeAgent = (agentId: string) => AgentDescription | undefined;
 
-const PROVIDER_OF_RUNTIME: Record<string, string> = {
-  'claude-code': 'anthropic',
-  // A custom provider's runtime, in its old names too, names the CLI.
-  claude: 'anthropic',
-  anthropic: 'anthropic',
-  'anthropic-api': 'anthropic',
-  codex: 'openai',
-  openai: 'openai',
-  'openai-api': 'openai',
-};
+/** The registered runtime of that name: a name as it runs, or an old one (an agent's `anthropic`, a custom provider's `claude`). */
+function runtimeKindOf(runtime: string): ReturnType<typeof runtimeKinds.get> {
+  return runtimeKinds.get(runtime) ?? runtimeKinds.get(providerRuntime(runtime)) ?? runtimeKinds.get(customRuntimeName(runtime));
+}
 
-/** `gen_ai.provider.name` for a runtime and model (OpenCode's models are `provider/model`). */
+/**
+ * `gen_ai.provider.name` for a runtime and model: what its kind says (`telemetryProvider`: its
+ * vendor's well-known value, or the provider of a `provider/model` model, OpenCode's), else the
+ * runtime's own name.
+ */
 export function providerName(runtime: string | undefined, model: string | undefined): string {
   if (!runtime) return 'tinyagi';
-  const known = PROVIDER_OF_RUNTIME[runtime];
-  if (known) return known;
-  if (runtime === 'opencode' && model?.includes('/')) return model.split('/')[0]!;
+  const declared = runtimeKindOf(runtime)?.telemetryProvider;
+  if (typeof declared === 'string') return declared;
+  if (declared?.fromModel && model?.includes('/')) return model.split('/')[0]!;
   return runtime;
 }
 

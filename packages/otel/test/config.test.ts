@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as semconv from '@opentelemetry/semantic-conventions/incubating';
+import { runtimeKinds } from '@tinyagi/core';
 import { GEN_AI, OPERATION, providerName, resolveMetricsExport, resolveTraceExport, runSpanIdOf, signalUrl, traceIdOf, workflowSpanIdOf, agentsFromSettings } from '../src/index.ts';
 
 describe('resolveTraceExport', () => {
@@ -135,6 +136,42 @@ describe('ids and names', () => {
     expect(providerName('codex', undefined)).toBe(semconv.GEN_AI_PROVIDER_NAME_VALUE_OPENAI);
     expect(providerName('opencode', 'groq/llama-4')).toBe('groq');
     expect(providerName('mock', undefined)).toBe('mock');
+    // Old names, per the key they were written in: an agent's anthropic/openai, a custom provider's claude.
+    expect([providerName('anthropic', undefined), providerName('claude', undefined), providerName('openai', undefined)]).toEqual(['anthropic', 'anthropic', 'openai']);
+    expect(providerName('opencode', 'big-pickle')).toBe('opencode');
+    expect(providerName('custom:lab', undefined)).toBe('custom:lab');
+  });
+
+  it("providerName: a registered runtime's kind says its provider, nothing else names it", () => {
+    expect(providerName('heron-cli', undefined)).toBe('heron-cli');
+    const heron: Parameters<typeof runtimeKinds.register>[0] = {
+      family: 'runtime',
+      name: 'heron-cli',
+      aliases: [],
+      title: 'Heron CLI',
+      description: 'A throw-away runtime kind.',
+      command: 'heron',
+      installHint: null,
+      passthroughEnv: [],
+      capabilities: { keepsSession: false, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: false, usesTools: false },
+      instructionFiles: [],
+      modelAliases: {},
+      modelsBlock: null,
+      customProvider: null,
+      retry: 'history',
+      steerPoint: null,
+      telemetryProvider: 'heron-labs',
+    };
+    const undo = runtimeKinds.register(heron);
+    try {
+      expect(providerName('heron-cli', 'x/y')).toBe('heron-labs');
+      const undoFromModel = runtimeKinds.register({ ...heron, telemetryProvider: { fromModel: true } });
+      expect([providerName('heron-cli', 'acme/y'), providerName('heron-cli', 'y')]).toEqual(['acme', 'heron-cli']);
+      undoFromModel();
+    } finally {
+      undo();
+    }
+    expect(providerName('heron-cli', undefined)).toBe('heron-cli');
   });
 
   it('agentsFromSettings: name, runtime and model; a custom provider by its runtime (or its old key)', () => {

@@ -1,11 +1,12 @@
 /**
  * Kinds: the families of things TinyAGI can be extended with — chat channels and agent runtimes.
- * A kind is described once, by a descriptor that lives beside its implementation (a channel's
- * folder in @tinyagi/channels, a runtime's implementation in core's invoker) and is registered in its
- * family's registry (core's `kinds/`). Every list that used to be kept by hand — the channels with
- * a delivering client, environment overrides, secret paths, doctor checks, the supervisor's
- * environment allowlist, CLI help, the settings blocks, TinyOffice's forms — is derived from the
- * registered descriptors (docs/kinds.md).
+ * A kind is described once, by a descriptor that loads without its implementation (a channel's in
+ * its folder in @tinyagi/channels, a built-in runtime's in core's `kinds/runtimes/`) and is
+ * registered in its family's registry (core's `kinds/`). Every list that used to be kept by hand —
+ * the channels with a delivering client, environment overrides, secret paths, doctor checks, the
+ * supervisor's environment allowlist, CLI help, the settings blocks, the CLIs' verified versions,
+ * the telemetry provider names, TinyOffice's forms — is derived from the registered descriptors
+ * (docs/kinds.md).
  *
  * This file holds the descriptor types (zod schemas included, for validating a kind's settings
  * block) and the serialisable view that `GET /api/kinds` returns.

@@ -3,8 +3,10 @@
  * `RuntimeKind`: name, command, environment, capabilities, …) and its implementation
  * (`RuntimeImpl`), registered together by `registerRuntime`. The implementation runs one
  * invocation (`invoke`) and turns an agent's settings into the runtime's part of an
- * `InvokeTarget` (`target`, `customTarget`), so resolve-target.ts has no switch on runtime names
- * and a new runtime is one file plus one line in runtimes/index.ts (or one call from a plugin).
+ * `InvokeTarget` (`target`, `customTarget`), so resolve-target.ts has no switch on runtime names.
+ * A built-in runtime's descriptor is in kinds/runtimes/ (registered there without its
+ * implementation, for settings validation), its implementation in runtimes/, each listed once; a
+ * plugin's is one call (or one module in TINYAGI_HOME/kinds/).
  *
  * This file imports nothing from config/: runtimes get their settings already narrowed.
  */
