@@ -32,7 +32,7 @@ const permission: ApprovalPrompt = {
   ],
 };
 
-async function connected(options: { onClick?: (click: ApprovalClick) => Promise<void>; http?: boolean } = {}) {
+async function connected(options: { onClick?: (click: ApprovalClick) => Promise<void>; onReceive?: (m: InboundMessage) => Promise<void>; http?: boolean } = {}) {
   const fake = new FakeSlack();
   await fake.start();
   cleanups.push(() => fake.close());
@@ -49,7 +49,7 @@ async function connected(options: { onClick?: (click: ApprovalClick) => Promise<
   });
   cleanups.push(() => adapter.stop());
   const sink: InboundSink = {
-    receive: async (_m: InboundMessage) => {},
+    receive: options.onReceive ?? (async (_m: InboundMessage) => {}),
     click: async (click) => {
       clicks.push(click);
       await options.onClick?.(click);
@@ -146,6 +146,24 @@ describe('slack approval buttons (real SDK)', () => {
     const again = await adapter.approvals.post(DM, lost);
     expect(fake.botMessages(DM).filter((m) => m.blocks !== undefined && JSON.stringify(m.blocks).includes(lost.id))).toHaveLength(1);
     expect(fake.buttonsOf(DM, ts(again))).toHaveLength(4);
+  });
+
+  it("over Socket Mode, another workspace's press and message (the same app installed there, one app-level token) are acked and dropped; the bot workspace's still arrive", async () => {
+    const received: InboundMessage[] = [];
+    const { fake, adapter, clicks, logs } = await connected({ onReceive: async (m) => void received.push(m) });
+    const messageId = await adapter.approvals.post(DM, permission);
+    const other = fake.press({ user: USER, channel: DM, ts: ts(messageId), actionId: `${permission.id}:o`, teamId: 'T0OTHER001' });
+    await fake.until(() => fake.acks.includes(other), 'the ack of the other workspace press');
+    fake.event({ type: 'message', channel_type: 'im', channel: DM, user: OTHER, text: 'from another workspace', ts: '1700000000.000100' }, { teamId: 'T0OTHER001' });
+    // The bot workspace's own, after: once they arrived, the others (sent first on the same socket) were handled.
+    fake.press({ user: USER, channel: DM, ts: ts(messageId), actionId: `${permission.id}:d` });
+    fake.dm({ user: USER, text: 'from the bot workspace' });
+    await waitFor(() => clicks.length === 1 && received.length === 1, 20_000, "the bot workspace's press and message");
+    await fake.until(() => fake.acks.length === new Set(fake.sentEnvelopes.map((e) => e.id)).size, 'every envelope acked');
+    expect(clicks.map((c) => c.token)).toEqual(['d']);
+    expect(received.map((m) => m.text)).toEqual(['from the bot workspace']);
+    expect(logs).toContainEqual(expect.stringMatching(/^warn slack events: dropped an interaction of another workspace \(T0OTHER001; the bot's is /));
+    expect(logs).toContainEqual(expect.stringMatching(/^warn slack events: dropped an event of another workspace \(T0OTHER001/));
   });
 
   it('over the HTTP Request URL too: the press is a signed form post, answered 200, and reaches sink.click', async () => {

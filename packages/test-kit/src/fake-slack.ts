@@ -106,6 +106,8 @@ interface Envelope {
   event: Record<string, unknown>;
   /** An interactivity payload (a button press) instead of an event: never redelivered. */
   interactive?: Record<string, unknown>;
+  /** The workspace the envelope comes from (another one where the same app is installed); the bot's by default. */
+  teamId?: string;
   attempt: number;
   reason: string;
   socket: WebSocket | undefined;
@@ -279,9 +281,12 @@ export class FakeSlack {
     return this.#userMessage({ ...input, channelType: 'channel', mention: input.mention ?? true });
   }
 
-  /** Any event, as Slack would put it in an envelope (edits, bot messages, joins, …). */
-  event(event: Record<string, unknown>): void {
-    this.#deliver({ event_ts: event['ts'] ?? this.#nextTs(), ...event });
+  /**
+   * Any event, as Slack would put it in an envelope (edits, bot messages, joins, …); `teamId`: as
+   * from another workspace where the same app is installed (one connection carries them all).
+   */
+  event(event: Record<string, unknown>, options: { teamId?: string } = {}): void {
+    this.#deliver({ event_ts: event['ts'] ?? this.#nextTs(), ...event }, options.teamId);
   }
 
   #userMessage(input: {
@@ -341,7 +346,7 @@ export class FakeSlack {
    * A user presses a button of a message (`block_actions`); returns the envelope id. Throws when
    * the message (as it reads now) has no such button.
    */
-  press(input: { user: string; channel: string; ts: string; actionId: string }): string {
+  press(input: { user: string; channel: string; ts: string; actionId: string; teamId?: string }): string {
     const message = this.messages.find((m) => m.channel === input.channel && m.ts === input.ts && !m.deleted);
     if (message === undefined) throw new Error(`fake slack: no message ${input.ts} in ${input.channel}`);
     const found = this.buttonsOf(input.channel, input.ts).find((b) => b.action_id === input.actionId);
@@ -350,12 +355,12 @@ export class FakeSlack {
     const name = this.#users.get(input.user) ?? `user-${input.user.toLowerCase()}`;
     const payload = {
       type: 'block_actions',
-      user: { id: input.user, username: name, name, team_id: SLACK_TEAM },
+      user: { id: input.user, username: name, name, team_id: input.teamId ?? SLACK_TEAM },
       api_app_id: SLACK_APP,
       token: 'verification-token',
       container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
       trigger_id: `${Date.now()}.${randomUUID().slice(0, 8)}`,
-      team: { id: SLACK_TEAM, domain: 'fake' },
+      team: { id: input.teamId ?? SLACK_TEAM, domain: 'fake' },
       enterprise: null,
       is_enterprise_install: false,
       channel: { id: message.channel, name: message.channel.startsWith('D') ? 'directmessage' : 'general' },
@@ -460,8 +465,8 @@ export class FakeSlack {
     this.#changed();
   }
 
-  #deliver(event: Record<string, unknown>): void {
-    const envelope: Envelope = { id: randomUUID(), event, attempt: 0, reason: '', socket: undefined, timer: undefined };
+  #deliver(event: Record<string, unknown>, teamId?: string): void {
+    const envelope: Envelope = { id: randomUUID(), event, ...(teamId !== undefined ? { teamId } : {}), attempt: 0, reason: '', socket: undefined, timer: undefined };
     this.#pending.set(envelope.id, envelope);
     this.#send(envelope);
   }
@@ -483,13 +488,13 @@ export class FakeSlack {
         envelope_id: e.id,
         payload: {
           token: 'verification-token',
-          team_id: SLACK_TEAM,
+          team_id: e.teamId ?? SLACK_TEAM,
           api_app_id: SLACK_APP,
           event: e.event,
           type: 'event_callback',
           event_id: `Ev${e.id.slice(0, 8).toUpperCase()}`,
           event_time: Math.floor(Date.now() / 1000),
-          authorizations: [{ enterprise_id: null, team_id: SLACK_TEAM, user_id: SLACK_BOT_USER, is_bot: true, is_enterprise_install: false }],
+          authorizations: [{ enterprise_id: null, team_id: e.teamId ?? SLACK_TEAM, user_id: SLACK_BOT_USER, is_bot: true, is_enterprise_install: false }],
           is_ext_shared_channel: false,
         },
         type: 'events_api',
@@ -513,13 +518,13 @@ export class FakeSlack {
       ? new URLSearchParams({ payload: JSON.stringify(e.interactive) }).toString()
       : JSON.stringify({
           token: 'verification-token',
-          team_id: SLACK_TEAM,
+          team_id: e.teamId ?? SLACK_TEAM,
           api_app_id: SLACK_APP,
           event: e.event,
           type: 'event_callback',
           event_id: `Ev${e.id.slice(0, 8).toUpperCase()}`,
           event_time: Math.floor(Date.now() / 1000),
-          authorizations: [{ enterprise_id: null, team_id: SLACK_TEAM, user_id: SLACK_BOT_USER, is_bot: true, is_enterprise_install: false }],
+          authorizations: [{ enterprise_id: null, team_id: e.teamId ?? SLACK_TEAM, user_id: SLACK_BOT_USER, is_bot: true, is_enterprise_install: false }],
           is_ext_shared_channel: false,
         });
     const timestamp = String(Math.floor(Date.now() / 1000));

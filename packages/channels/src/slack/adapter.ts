@@ -67,6 +67,7 @@ import {
 } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
 import type { ChannelLog } from '../log.ts';
+import { SlackWorkspaceFilter } from './workspace.ts';
 import { SlackEventsHttpReceiver, type SlackEventsHttpOptions } from './events-http.ts';
 import { markdownToMrkdwn, slackToPlain } from './format.ts';
 
@@ -283,6 +284,8 @@ interface SlackEventSource {
 
 interface SocketEventArgs {
   ack: (response?: Record<string, unknown>) => Promise<void>;
+  /** The envelope's payload: the `event_callback` wrapper with its `team_id`. */
+  body?: Record<string, unknown>;
   event: SlackMessageEvent;
   envelope_id: string;
   retry_num?: number;
@@ -348,6 +351,8 @@ export class SlackAdapter implements ChannelAdapter {
   };
   readonly #options: SlackAdapterOptions;
   readonly #log: ChannelLog;
+  /** Socket Mode: the bot's own workspace (over HTTP the receiver holds it). */
+  readonly #workspace: SlackWorkspaceFilter;
   readonly #web: WebClient;
   /** Where Slack's events come from: the Socket Mode client, or the HTTP Events API receiver (the same events and arguments). */
   readonly #socket: SlackEventSource;
@@ -375,6 +380,7 @@ export class SlackAdapter implements ChannelAdapter {
   constructor(options: SlackAdapterOptions) {
     this.#options = options;
     this.#log = options.log ?? (() => {});
+    this.#workspace = new SlackWorkspaceFilter((level, message) => this.#log(level, message));
     this.#unconfirmed = new Unconfirmed(options.stateDir);
     this.#threads = new Threads(options.stateDir);
     this.#apiUrl = (options.apiUrl ?? SLACK_API_URL).replace(/\/*$/, '/');
@@ -437,8 +443,10 @@ export class SlackAdapter implements ChannelAdapter {
       const auth = await this.#web.auth.test();
       this.#botUserId = auth.user_id ?? '';
       this.#botId = auth.bot_id ?? '';
-      // Over HTTP, another workspace's events reach the same Request URL (one signing secret per app).
-      if (this.#socket instanceof SlackEventsHttpReceiver) this.#socket.acceptOnly({ teamId: auth.team_id ?? '', enterpriseId: auth.enterprise_id, enterpriseInstall: auth.is_enterprise_install });
+      // Another workspace's events reach the same connection (one signing secret, or one app-level token, per app).
+      const own = { teamId: auth.team_id ?? '', enterpriseId: auth.enterprise_id, enterpriseInstall: auth.is_enterprise_install };
+      if (this.#socket instanceof SlackEventsHttpReceiver) this.#socket.acceptOnly(own);
+      else this.#workspace.acceptOnly(own);
     } catch (err) {
       throw this.#startError(err, 'bot token (auth.test)', 'SLACK_BOT_TOKEN or channels.slack.bot_token (api.slack.com/apps → your app → OAuth & Permissions → Bot User OAuth Token, xoxb-…)');
     }
@@ -549,8 +557,9 @@ export class SlackAdapter implements ChannelAdapter {
     return err;
   }
 
-  async #onEvent({ ack, event }: SocketEventArgs): Promise<void> {
+  async #onEvent({ ack, body, event }: SocketEventArgs): Promise<void> {
     const safeAck = (): Promise<void> => ack().catch((err: unknown) => this.#log('warn', `slack ack failed (Slack will deliver it again): ${errorText(err)}`));
+    if (body !== undefined && !this.#workspace.accepts(body)) return safeAck();
     const inbound = await this.#toInbound(event).catch((err: unknown) => {
       this.#log('warn', `slack event ${event.channel ?? '?'}:${event.ts ?? '?'} skipped: ${errorText(err)}`);
       return undefined;
@@ -584,6 +593,7 @@ export class SlackAdapter implements ChannelAdapter {
   /** An interactivity envelope: acked at once (Slack: within 3 s); a press of an approval button goes to the host. */
   async #onInteractive({ ack, body }: { ack: () => Promise<void>; body?: BlockActionsPayload }): Promise<void> {
     await ack().catch((err: unknown) => this.#log('warn', `slack ack of an interaction failed: ${errorText(err)}`));
+    if (body !== undefined && !this.#workspace.accepts(body as unknown as Record<string, unknown>)) return;
     if (body?.type !== 'block_actions' || this.#sink?.click === undefined) return;
     const userId = body.user?.id;
     const channel = body.container?.channel_id ?? body.channel?.id;

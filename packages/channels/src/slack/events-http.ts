@@ -30,6 +30,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type SlackWorkspace, SlackWorkspaceFilter } from './workspace.ts';
+
+export type { SlackWorkspace } from './workspace.ts';
 
 export interface SlackEventsHttpOptions {
   signingSecret: string;
@@ -48,14 +51,6 @@ export interface SlackEventsHttpOptions {
 
 const DEFAULT_PATH = '/slack/events';
 
-/** The bot's workspace as auth.test names it: its team, or for an org-wide install its Enterprise Grid org. */
-export interface SlackWorkspace {
-  teamId: string;
-  enterpriseId?: string | undefined;
-  /** Installed for the whole org (auth.test `is_enterprise_install`): events of each of its workspaces are the bot's. */
-  enterpriseInstall?: boolean | undefined;
-}
-
 /** `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>`: Slack's request signature. */
 export function slackSignature(signingSecret: string, timestamp: string, body: string): string {
   return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
@@ -64,9 +59,7 @@ export function slackSignature(signingSecret: string, timestamp: string, body: s
 export class SlackEventsHttpReceiver extends EventEmitter {
   readonly #o: Required<Omit<SlackEventsHttpOptions, 'log' | 'host'>> & { host: string; log: NonNullable<SlackEventsHttpOptions['log']> };
   #server: Server | undefined;
-  #workspace: SlackWorkspace | undefined;
-  /** `event T…` / `interaction T…` already logged as dropped. */
-  readonly #refused = new Set<string>();
+  readonly #workspace: SlackWorkspaceFilter;
 
   constructor(options: SlackEventsHttpOptions) {
     super();
@@ -80,6 +73,7 @@ export class SlackEventsHttpReceiver extends EventEmitter {
       maxSkewS: options.maxSkewS ?? 300,
       log: options.log ?? (() => {}),
     };
+    this.#workspace = new SlackWorkspaceFilter((level, message) => this.#o.log(level, message));
   }
 
   /**
@@ -88,7 +82,7 @@ export class SlackEventsHttpReceiver extends EventEmitter {
    * install): others are answered 200, so Slack does not deliver them again, and dropped.
    */
   acceptOnly(workspace: SlackWorkspace): void {
-    this.#workspace = workspace;
+    this.#workspace.acceptOnly(workspace);
   }
 
   /** The port it listens on (the one given, or the one the system chose for 0). */
@@ -151,7 +145,7 @@ export class SlackEventsHttpReceiver extends EventEmitter {
         const payload = new URLSearchParams(raw).get('payload');
         if (payload === null) return answer(400, 'no payload');
         body = JSON.parse(payload) as Record<string, unknown>;
-        if (!this.#fromOwnWorkspace(body)) return answer(200);
+        if (!this.#workspace.accepts(body)) return answer(200);
         return this.#dispatch(answer, 'interactive', body, undefined, undefined);
       }
       body = JSON.parse(raw) as Record<string, unknown>;
@@ -160,7 +154,7 @@ export class SlackEventsHttpReceiver extends EventEmitter {
     }
     if (body.type === 'url_verification' && typeof body.challenge === 'string') return answer(200, JSON.stringify({ challenge: body.challenge }), 'application/json');
     if (body.type !== 'event_callback' || body.event === null || typeof body.event !== 'object') return answer(200);
-    if (!this.#fromOwnWorkspace(body)) return answer(200);
+    if (!this.#workspace.accepts(body)) return answer(200);
     const retry = Number(req.headers['x-slack-retry-num']);
     return this.#dispatch(answer, 'events_api', body, Number.isFinite(retry) ? retry : undefined, headerText(req.headers['x-slack-retry-reason']));
   }
@@ -193,25 +187,6 @@ export class SlackEventsHttpReceiver extends EventEmitter {
     if (!taken && !seen) void ack();
   }
 
-  /** True when no workspace is set, or the request names the bot's (logged once per other workspace when not). */
-  #fromOwnWorkspace(body: Record<string, unknown>): boolean {
-    const own = this.#workspace;
-    if (own === undefined) return true;
-    const byOrg = own.enterpriseInstall === true && own.enterpriseId !== undefined;
-    const given = byOrg ? (textOf(body.enterprise_id) ?? idOf(body.enterprise)) : (textOf(body.team_id) ?? idOf(body.team));
-    if (given === (byOrg ? own.enterpriseId : own.teamId)) return true;
-    const who = given ?? 'none named';
-    const what = body.type === 'event_callback' ? 'event' : 'interaction';
-    if (!this.#refused.has(`${what} ${who}`)) {
-      this.#refused.add(`${what} ${who}`);
-      this.#o.log(
-        'warn',
-        `slack events: dropped an ${what} of another ${byOrg ? 'org' : 'workspace'} (${who}; the bot's is ${byOrg ? own.enterpriseId : own.teamId}); its further ${what}s are dropped without a word`,
-      );
-    }
-    return false;
-  }
-
   #verify(req: IncomingMessage, raw: string): string | undefined {
     const timestamp = headerText(req.headers['x-slack-request-timestamp']);
     const signature = headerText(req.headers['x-slack-signature']);
@@ -223,15 +198,6 @@ export class SlackEventsHttpReceiver extends EventEmitter {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'the signature does not match the signing secret';
     return undefined;
   }
-}
-
-function textOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** `{ id: "T…" }` → "T…" (an interaction's `team`, `enterprise`; null for none). */
-function idOf(value: unknown): string | undefined {
-  return value !== null && typeof value === 'object' ? textOf((value as { id?: unknown }).id) : undefined;
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {
