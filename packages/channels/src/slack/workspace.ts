@@ -17,7 +17,11 @@ export class SlackWorkspaceFilter {
   /** `event T…` / `interaction T…` already logged as dropped. */
   readonly #refused = new Set<string>();
 
-  constructor(private readonly log: (level: 'warn', message: string) => void) {}
+  readonly #log: (level: 'warn', message: string) => void;
+
+  constructor(log: (level: 'warn', message: string) => void) {
+    this.#log = log;
+  }
 
   /** From auth.test, once the bot token is known; until then everything is taken. */
   acceptOnly(workspace: SlackWorkspace): void {
@@ -38,7 +42,7 @@ export class SlackWorkspaceFilter {
     const what = body.type === 'event_callback' ? 'event' : 'interaction';
     if (!this.#refused.has(`${what} ${who}`)) {
       this.#refused.add(`${what} ${who}`);
-      this.log(
+      this.#log(
         'warn',
         `slack events: dropped an ${what} of another ${byOrg ? 'org' : 'workspace'} (${who}; the bot's is ${byOrg ? own.enterpriseId : own.teamId}); its further ${what}s are dropped without a word`,
       );
