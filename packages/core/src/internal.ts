@@ -134,6 +134,7 @@ export * from './quotas/index.ts';
 export { cliVersion, cliVersionSpec, type CliVersionInfo } from './invoker/cli-version.ts';
 export * from './approvals/index.ts';
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
+export { baseChildEnv } from './invoker/child-env.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';

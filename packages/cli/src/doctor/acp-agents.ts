@@ -11,36 +11,15 @@ import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, ownEntry, resolveInvokeTarget, type Env } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, baseChildEnv, ownEntry, resolveInvokeTarget, type Env } from '@tinyagi/core/internal';
 import { findOnPath } from '../daemon/agent-clis.ts';
 import type { Finding } from './finding.ts';
 
 /** How long an agent may take to answer `initialize` (Gemini CLI takes about 2 s), and `--version`. */
 const INITIALIZE_TIMEOUT_MS = 20_000;
 const VERSION_TIMEOUT_MS = 10_000;
-/** The ACP protocol version TinyAGI speaks (core's live/acp-warm.ts). */
+/** The ACP protocol version TinyAGI speaks (core's invoker/warm/acp-warm.ts). */
 const ACP_PROTOCOL_VERSION = 1;
-
-/** The variables an agent process starts with besides its env_passthrough (core's child-env.ts base list, the parts a version probe needs). */
-const BASE_VARIABLES = [
-  'PATH',
-  'HOME',
-  'USER',
-  'LOGNAME',
-  'SHELL',
-  'LANG',
-  'LC_ALL',
-  'TMPDIR',
-  'XDG_CONFIG_HOME',
-  'XDG_DATA_HOME',
-  'XDG_CACHE_HOME',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-  'http_proxy',
-  'https_proxy',
-  'no_proxy',
-];
 
 export interface AcpAgentInfo {
   /** What `initialize` answered: the agent's own name and version (agentInfo) and its protocol version. */
@@ -216,8 +195,8 @@ export async function checkAcpAgents(settings: Settings | undefined, env: Env, p
       );
       continue;
     }
-    const agentEnv: Record<string, string> = {};
-    for (const name of BASE_VARIABLES) if (env[name] !== undefined) agentEnv[name] = env[name] as string;
+    // What the agent's process starts with besides its provider's variables (core's child-env.ts).
+    const agentEnv = baseChildEnv(env);
     if (path !== undefined) agentEnv.PATH = path;
     Object.assign(agentEnv, target.env ?? {});
     let cwd: string;
