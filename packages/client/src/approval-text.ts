@@ -3,7 +3,25 @@
  * request: a question's parts, and what became of a request, so the same facts read the same
  * everywhere.
  */
-import type { Approval, ApprovalDecision } from './contract/approvals.ts';
+import type { Approval, ApprovalDecision, ApprovalKind } from './contract/approvals.ts';
+
+const ANSWERS: Record<ApprovalKind, readonly ApprovalDecision[]> = {
+  permission: ['allow_once', 'allow_session', 'allow_always', 'deny'],
+  question: ['answer', 'deny'],
+  // A connection has no session to be allowed for: the proxy knows the agent, not the process (docs/sandbox.md#egress).
+  egress: ['allow_once', 'allow_always', 'deny'],
+};
+
+/** The answers a request of this kind takes (the desk refuses any other); a surface offers these. */
+export function approvalAnswers(kind: ApprovalKind): readonly ApprovalDecision[] {
+  return ANSWERS[kind] ?? ANSWERS.permission;
+}
+
+/** A connection's host and port (an approval of kind `egress`: its input `{ host, port }`). */
+export function approvalEgress(approval: Pick<Approval, 'input'>): { host: string; port: number } {
+  const input = (approval.input ?? {}) as { host?: unknown; port?: unknown };
+  return { host: typeof input.host === 'string' ? input.host : '?', port: typeof input.port === 'number' ? input.port : 0 };
+}
 
 /**
  * A question's parts (an approval of kind `question`, asked by `ask_human`): its input is
@@ -51,7 +69,8 @@ export function approvalOutcome(a: OutcomeFields): ApprovalOutcome {
     case 'pending':
       return { head: 'Waiting for an answer' };
     case 'allowed': {
-      const detail = [a.decision === 'allow_always' ? 'a rule was added' : undefined, reason].filter((d) => d !== undefined).join('; ');
+      const added = a.kind === 'egress' ? "the host was added to the agent's egress list" : 'a rule was added';
+      const detail = [a.decision === 'allow_always' ? added : undefined, reason].filter((d) => d !== undefined).join('; ');
       return { head: ALLOWED[a.decision ?? 'allow_once'] ?? 'Allowed once', ...by, ...(detail ? { detail } : {}) };
     }
     case 'denied':

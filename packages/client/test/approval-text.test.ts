@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalOutcome, approvalOutcomeText, approvalQuestion, type Approval } from '../src/index.ts';
+import { approvalAnswers, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, type Approval } from '../src/index.ts';
 
 describe('approvalQuestion', () => {
   it('reads a question and its text choices; a blank question falls back to the summary; blank or non-text choices are left out', () => {
@@ -64,5 +64,20 @@ describe('approvalOutcomeText', () => {
       'Expired: nobody answered within 8 s; allowed, as configured',
     );
     expect(approvalOutcomeText(permission({ status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: 'denied: the session ended' }))).toBe('Cancelled: the session ended');
+  });
+});
+
+describe('egress requests (a sandboxed connection, docs/sandbox.md#egress)', () => {
+  it('take allow once, allow always and deny; allowed always says the host joined the list', () => {
+    expect(approvalAnswers('egress')).toEqual(['allow_once', 'allow_always', 'deny']);
+    expect(approvalAnswers('permission')).toEqual(['allow_once', 'allow_session', 'allow_always', 'deny']);
+    expect(approvalAnswers('question')).toEqual(['answer', 'deny']);
+    expect(approvalEgress({ input: { host: 'pypi.org', port: 443 } })).toEqual({ host: 'pypi.org', port: 443 });
+    expect(approvalOutcomeText(permission({ kind: 'egress', status: 'allowed', decision: 'allow_always', decidedBy: 'cli' }))).toBe(
+      "Allowed always by cli: the host was added to the agent's egress list",
+    );
+    expect(approvalOutcomeText(permission({ kind: 'egress', status: 'expired', decision: 'deny', decidedBy: 'expiry', reason: 'nobody answered within 600 s' }))).toBe(
+      'Expired: nobody answered within 600 s; denied',
+    );
   });
 });

@@ -133,6 +133,7 @@ export * from './pairing/index.ts';
 export * from './quotas/index.ts';
 export { cliVersion, cliVersionSpec, type CliVersionInfo } from './invoker/cli-version.ts';
 export * from './approvals/index.ts';
+export { EgressProxy, type EgressAnswer, type EgressAsk } from './sandbox/egress-proxy.ts';
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export { baseChildEnv } from './invoker/child-env.ts';
 export * from './schedules/index.ts';

@@ -11,9 +11,12 @@ import { IdParamsSchema, LimitQuery, NullableStr, NullableTimestamp, OptionalIdT
 /**
  * `permission`: a tool call the agent asks to make (allow or deny). `question`: the agent asks
  * the person something and waits (the `ask_human` MCP tool, docs/mcp.md): answered with text, or
- * declined with `deny`.
+ * declined with `deny`. `egress`: a sandboxed agent's process connects to a host not on its
+ * egress list (docs/sandbox.md#egress; input `{ host, port }`): allowed once, always (the host is
+ * added to the agent's `egress_allow`) or denied. The answers each kind takes: approvalAnswers
+ * (the client's approval-text.ts).
  */
-export const APPROVAL_KINDS = ['permission', 'question'] as const;
+export const APPROVAL_KINDS = ['permission', 'question', 'egress'] as const;
 export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 
 export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'answered', 'expired', 'cancelled'] as const;
@@ -66,9 +69,9 @@ export const ApprovalSchema = z
     conversationId: Str,
     /** The agent's session the request belongs to (allow_session applies there). */
     sessionKey: Str,
-    /** The tool as the runtime names it (`Bash`, `Edit`, `commandExecution`, …); `ask_human` for a question. */
+    /** The tool as the runtime names it (`Bash`, `Edit`, `commandExecution`, …); `ask_human` for a question; `egress` for a connection. */
     tool: Str,
-    /** The tool's input, secrets masked; a question's is `{ question, choices? }`. */
+    /** The tool's input, secrets masked; a question's is `{ question, choices? }`; a connection's `{ host, port }`. */
     input: z.unknown(),
     /** One line for people: `Bash: rm -rf build`, or the question. */
     summary: Str,

@@ -56,6 +56,17 @@ export const NodeNameSchema = z.string().regex(NODE_NAME_PATTERN, {
 
 const positiveInt = z.int().positive();
 
+/**
+ * A host an agent's processes may connect to through the egress proxy (docs/sandbox.md#egress):
+ * a name (`registry.npmjs.org`), every name under a domain (`*.example.com`: not the domain
+ * itself), or an IP address. Matched without regard to case; any port.
+ */
+export const EGRESS_HOST_PATTERN = /^(?:(?:\*\.)?(?=[A-Za-z0-9-]{1,63}(?:\.|$))[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.(?=[A-Za-z0-9-]{1,63}(?:\.|$))[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/;
+export const EgressHostSchema = z
+  .string()
+  .max(253)
+  .regex(EGRESS_HOST_PATTERN, { error: 'must be a host name such as "registry.npmjs.org", "*.example.com" (every name under it) or an IP address; no scheme, port or path' });
+
 /** A PostgreSQL schema name as TinyAGI accepts it (interpolated into SQL, so a plain identifier). */
 export const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -292,6 +303,12 @@ export const AgentSettingsSchema = z.looseObject({
    * matters with several nodes on one PostgreSQL database (docs/postgresql.md#agent-placement-and-sessions).
    */
   node: NodeNameSchema.optional(),
+  /**
+   * Sandboxed agents: hosts its processes may connect to without asking, besides
+   * `sandbox.egress_defaults` (docs/sandbox.md#egress). An `allow_always` answer to an `egress`
+   * request adds its host here.
+   */
+  egress_allow: z.array(EgressHostSchema).max(500).optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
   budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: OptionalCount }).optional(),
 });
@@ -335,6 +352,12 @@ export const SessionsSettingsSchema = z.looseObject({
   memory_share: z.number().gt(0).max(1).optional(),
   /** One process's memory in MB for that check, instead of the measured size of the runtime's warm processes. */
   process_memory_mb: z.number().positive().optional(),
+});
+
+/** The boundary of sandboxed agents (docs/sandbox.md); read at each CLI start. */
+export const SandboxSettingsSchema = z.looseObject({
+  /** Hosts every sandboxed agent may connect to (absent: the package registries and git hosts docs/sandbox.md lists; `[]`: none). */
+  egress_defaults: z.array(EgressHostSchema).max(500).optional(),
 });
 
 export const SettingsFileSchema = z.looseObject({
@@ -423,6 +446,8 @@ export const SettingsFileSchema = z.looseObject({
   retention: z.looseObject({ days: OptionalPositive }).optional(),
   storage: StorageSettingsSchema.optional(),
   sessions: SessionsSettingsSchema.optional(),
+  /** Sandboxed agents (docs/sandbox.md). */
+  sandbox: SandboxSettingsSchema.optional(),
   limits: LimitsSettingsSchema.optional(),
   budgets: BudgetsSettingsSchema.optional(),
 });

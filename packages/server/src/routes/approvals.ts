@@ -3,7 +3,7 @@
  * requests); answered through the orchestrator's desk, where the first answer wins. `allow_always`
  * also adds allow rules to the agent's settings, exactly as wide as the request (core's
  * approvals/answer-rules.ts: the exact command line, or each path), so the same request is
- * allowed by them next time. A running agent's CLI that asks
+ * allowed by them next time; for an `egress` request, the host joins the agent's `egress_allow`. A running agent's CLI that asks
  * through TinyAGI's MCP tool (`approval_prompt`) reaches its run's desk with `requestRunApproval`.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -28,7 +28,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       if (auth.kind === 'channel') await mayAnswer(ctx, auth.channel, params.id, body.by);
       const by = body.by ?? requestedBy(auth, request);
       const decided = await ctx.orchestratorServices.approvals.decide(params.id, body.decision, by, body.reason, body.answer);
-      if (body.decision === 'allow_always') await addAllowRule(ctx, decided);
+      if (body.decision === 'allow_always') await (decided.kind === 'egress' ? addEgressHost(ctx, decided) : addAllowRule(ctx, decided));
       return decided;
     },
     requestRunApproval: async ({ params, body, auth }) => {
@@ -79,6 +79,19 @@ export function approverMatches(pattern: string, who: string): boolean {
     .replace(/\*/g, '.*')
     .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 's').test(who);
+}
+
+/** An `egress` request allowed always: its host joins the agent's `egress_allow` (docs/sandbox.md#egress), exactly as asked. */
+async function addEgressHost(ctx: ServerContext, approval: ApprovalRecord): Promise<void> {
+  const host = (approval.input as { host?: unknown } | null)?.host;
+  if (typeof host !== 'string' || host === '') return;
+  await ctx.updateSettings((settings) => {
+    const agent = ownEntry(settings.agents, approval.agentId);
+    if (!agent) return settings;
+    agent.egress_allow ??= [];
+    if (!agent.egress_allow.some((h) => h.toLowerCase() === host.toLowerCase())) agent.egress_allow.push(host);
+    return settings;
+  });
 }
 
 async function addAllowRule(ctx: ServerContext, approval: ApprovalRecord): Promise<void> {

@@ -21,6 +21,7 @@
  * run waits on it, once per request, whoever decided (this node's `decide`, another node's seen
  * by the poll, expiry, cancel), and before the run is given the answer.
  */
+import { approvalAnswers } from '@tinyagi/client';
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
 import { agentWorkspaceDir, evaluatePermission, isOwnRequest, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
@@ -45,6 +46,14 @@ export interface HumanQuestion {
 }
 
 export type HumanAnswer = { answered: true; answer: string; decidedBy: string } | { answered: false; reason: string };
+
+/** A connection a sandboxed agent's process wants to make (core's EgressAsk, without the agent: the run says it). */
+export interface EgressRequest {
+  host: string;
+  port: number;
+  /** One line for people, made by the proxy: `Connect to example.com:443`. */
+  summary: string;
+}
 
 export interface ApprovalDeskOptions {
   stores: Pick<StoreSet, 'approvals' | 'events'>;
@@ -160,17 +169,52 @@ export class ApprovalDesk {
     return { answered: false, reason };
   }
 
+  /**
+   * A sandboxed agent's connection to a host off its egress list (core's sandbox/egress-proxy.ts,
+   * docs/sandbox.md#egress): a durable request of kind `egress` (input `{ host, port }`) on the
+   * run it is attributed to, answered allow once, allow always (the answer's route adds the host
+   * to the agent's `egress_allow`) or deny. No rule or session allowance applies: the egress list
+   * is the agent's rule. It expires after the agent's `permissions.expires_s`, refused whatever
+   * `on_expiry` says (a connection nobody allowed is not made).
+   */
+  async askEgress(run: ApprovalRun, sessionKey: string, ask: EgressRequest, signal: AbortSignal): Promise<ApprovalAnswer> {
+    if (signal.aborted) return { allow: false, reason: abortedText(signal), decidedBy: 'cancelled' };
+    const permissions = ownEntry(this.#opts.getSettings().agents, run.agentId)?.permissions ?? {};
+    const expiresS = permissions.expires_s ?? DEFAULT_APPROVAL_EXPIRES_S;
+    const now = Date.now();
+    const record = await this.#opts.stores.approvals.create({
+      id: newId('apr'),
+      kind: 'egress',
+      agentId: run.agentId,
+      runId: run.id,
+      conversationId: run.conversationId,
+      sessionKey,
+      tool: 'egress',
+      input: { host: ask.host, port: ask.port },
+      summary: maskSecretsInText(ask.summary),
+      requestedAt: now,
+      expiresAt: now + expiresS * 1000,
+    });
+    await this.#event('approval.requested', record);
+    this.#requested(record);
+    const decided = await this.#wait(record, signal, 'deny', expiresS);
+    const allow = decided.status === 'allowed';
+    return allow ? { allow, decidedBy: decided.decidedBy ?? 'person' } : { allow, reason: denialText(decided), decidedBy: decided.decidedBy ?? 'person' };
+  }
+
   /** A person's answer. The first answer wins: a request already answered is APPROVAL_DECIDED, naming who decided. */
   async decide(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string): Promise<ApprovalRecord> {
     const existing = await this.#opts.stores.approvals.get(id);
     if (!existing) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${id}.`);
     if (existing.status !== 'pending') throw decidedError(existing);
-    if (existing.kind === 'question' ? decision !== 'answer' && decision !== 'deny' : decision === 'answer') {
+    if (!approvalAnswers(existing.kind).includes(decision)) {
       throw new TinyError(
         'APPROVAL_DECISION_INVALID',
         existing.kind === 'question'
           ? `${id} is a question: answer it ("answer" with its text) or decline it ("deny").`
-          : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
+          : existing.kind === 'egress'
+            ? `${id} asks to connect to a host: allow it (allow_once, allow_always) or deny it; a connection has no session to allow it for.`
+            : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
       );
     }
     const text = answer?.trim();

@@ -4,9 +4,9 @@
  * Durable state is always in the database; these registries only hold what belongs to running
  * code (abort controllers, paused waiters).
  */
-import type { InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
+import type { ApprovalAnswer, InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
 import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '@tinyagi/core/internal';
-import type { ApprovalDesk, HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
+import type { ApprovalDesk, EgressRequest, HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 import type { AbortCause } from './abort.ts';
 import type { SteeringBoard } from '../steering/steering.ts';
 import type { AgentNotes } from './agent-notes.ts';
@@ -51,6 +51,8 @@ export interface ActiveRun {
   askApproval?: InvokeRequest['askApproval'];
   /** The run's `ask_human` while a turn runs (the desk's askHuman with this run's session and signal; run-actions.ts). */
   askHuman?: (question: HumanQuestion, signal?: AbortSignal) => Promise<HumanAnswer>;
+  /** A connection of the agent's sandboxed processes off its egress list, asked on this run while a turn runs (the desk's askEgress; services/approvals.ts). */
+  askEgress?: (request: EgressRequest, signal: AbortSignal) => Promise<ApprovalAnswer>;
 }
 
 export interface Ctx {

@@ -132,6 +132,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       active.askApproval = askApproval;
       // The asker going away (its tool call cancelled) cancels the question too.
       active.askHuman = (question, asker) => ctx.approvals.askHuman(run, input.sessionKey, question, asker ? AbortSignal.any([signal, asker]) : signal);
+      active.askEgress = (egress, asker) => ctx.approvals.askEgress(run, input.sessionKey, egress, AbortSignal.any([signal, asker]));
     }
     const request: InvokeRequest = {
       agentId: run.agentId,

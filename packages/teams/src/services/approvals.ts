@@ -6,9 +6,9 @@
  */
 import type { ApprovalDecision } from '@tinyagi/client/contract';
 import { TinyError, type ApprovalAnswer, type ApprovalAsk } from '@tinyagi/core';
-import type { ApprovalRecord } from '@tinyagi/core/internal';
+import type { ApprovalRecord, EgressAnswer, EgressAsk } from '@tinyagi/core/internal';
 import type { HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
-import type { Ctx } from '../orchestrator/context.ts';
+import type { ActiveRun, Ctx } from '../orchestrator/context.ts';
 import { orchestratorContext, type Orchestrator } from '../orchestrator/orchestrator.ts';
 import { askHumanFor } from '../orchestrator/run-actions.ts';
 
@@ -33,6 +33,22 @@ export class Approvals {
     const askApproval = this.#ctx.active.get(runId)?.askApproval;
     if (!askApproval) return Promise.reject(new TinyError('INVALID_STATE', `Run ${runId} is not running on this node: it can ask for approval only while its turn runs.`));
     return askApproval(ask);
+  }
+
+  /**
+   * A sandboxed agent's connection to a host off its egress list (core's EgressProxy asks here):
+   * an `egress` request on the agent's run in progress on this node, the most recently started
+   * one when several run at once (the proxy knows the agent, not which of its processes
+   * connects), cancelled with that run. With no run in progress nobody is asked: refused.
+   */
+  async askEgress(ask: EgressAsk): Promise<EgressAnswer> {
+    let chosen: ActiveRun | undefined;
+    for (const active of this.#ctx.active.values()) {
+      if (active.agentId === ask.agentId && active.askEgress && (!chosen || active.startedAt >= chosen.startedAt)) chosen = active;
+    }
+    if (!chosen?.askEgress) return { allow: false, decidedBy: 'proxy', reason: `denied: @${ask.agentId} has no run in progress on this node to ask a person for` };
+    const answer = await chosen.askEgress({ host: ask.host, port: ask.port, summary: ask.summary }, ask.signal);
+    return answer.allow ? { allow: true, decidedBy: answer.decidedBy } : { allow: false, decidedBy: answer.decidedBy, reason: answer.reason ?? `denied by ${answer.decidedBy}` };
   }
 
   /** An agent's `ask_human`: its running run asks the person and waits for the answer (run-actions.ts). */
