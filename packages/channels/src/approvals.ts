@@ -23,7 +23,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { approvalOutcome, approvalOutcomeText, approvalQuestion, isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
+import { approvalAnswers, approvalOutcome, approvalOutcomeText, approvalQuestion, isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
 import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
 import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
 import type { ConversationRoutes } from './conversations.ts';
@@ -64,6 +64,11 @@ const PERMISSION_ACTIONS: Array<ApprovalPromptAction & { decision: ApprovalDecis
   { label: 'Allow always', token: 'a', decision: 'allow_always', number: '3' },
   { label: 'Deny', token: 'd', decision: 'deny', style: 'danger', number: '4' },
 ];
+/** The buttons (and numbers) a permission-like request offers: those its kind takes (approvalAnswers). */
+function actionsFor(kind: Approval['kind']): typeof PERMISSION_ACTIONS {
+  const answers = approvalAnswers(kind);
+  return PERMISSION_ACTIONS.filter((a) => answers.includes(a.decision));
+}
 const MAX_CHOICES = 10;
 const MAX_WAITING = 200;
 
@@ -109,10 +114,18 @@ export function promptFor(approval: Approval, buttons: boolean, now = Date.now()
     ];
     return { id: approval.id, kind: 'question', text: lines.join('\n'), actions, choices };
   }
-  const lines = [`🔐 **@${approval.agentId} asks for permission:**`, literal(approval.summary), ''];
-  lines.push(buttons ? 'Answer with a button, or reply `/deny <reason>` to deny with a reason.' : 'Reply `1` to allow once, `2` to allow for this session, `3` to allow always, `4 <reason>` to deny.');
+  // A connection (egress) has no session: its prompt offers once, always and deny, each with the number it has everywhere.
+  const offered = actionsFor(approval.kind);
+  const egress = approval.kind === 'egress';
+  const lines = [egress ? `🌐 **@${approval.agentId} asks to connect to a host off its list:**` : `🔐 **@${approval.agentId} asks for permission:**`, literal(approval.summary), ''];
+  lines.push(
+    buttons
+      ? 'Answer with a button, or reply `/deny <reason>` to deny with a reason.'
+      : `Reply ${offered.map((a) => (a.decision === 'deny' ? `\`${a.number} <reason>\` to deny` : `\`${a.number}\` to ${a.label.toLowerCase()}`)).join(', ')}.`,
+  );
+  if (egress) lines.push("Allow always adds the host to the agent's egress list.");
   lines.push(expires);
-  return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions: PERMISSION_ACTIONS.map(({ label, token, style }) => ({ label, token, ...(style ? { style } : {}) })), choices: [] };
+  return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions: offered.map(({ label, token, style }) => ({ label, token, ...(style ? { style } : {}) })), choices: [] };
 }
 
 const OUTCOME_EMOJI: Record<Approval['status'], string> = { pending: '⏳', allowed: '✅', answered: '💬', denied: '⛔', expired: '⌛', cancelled: '✖' };
@@ -209,8 +222,8 @@ export class ApprovalPrompts {
     else if (posted.kind === 'question' && choice !== null && posted.choices[Number(choice[1])] !== undefined) {
       const answer = posted.choices[Number(choice[1])]!;
       decision = { decision: 'answer', answer };
-    } else if (posted.kind === 'permission') {
-      const action = PERMISSION_ACTIONS.find((a) => a.token === click.token);
+    } else if (posted.kind !== 'question') {
+      const action = actionsFor(posted.kind).find((a) => a.token === click.token);
       if (action) decision = { decision: action.decision };
     }
     if (decision === undefined) {
@@ -241,7 +254,9 @@ export class ApprovalPrompts {
       }
       if (verb === 'answer') {
         if (latest.kind !== 'question') {
-          await tell(`@${latest.agentId} asks for permission, not a question: answer it with ${latest.messageId === undefined ? '1, 2, 3 or 4 <reason>' : 'its buttons'}, or /deny <reason>.`);
+          const numbers = actionsFor(latest.kind).map((a) => (a.decision === 'deny' ? `${a.number} <reason>` : a.number));
+          const listed = `${numbers.slice(0, -1).join(', ')} or ${numbers.at(-1)}`;
+          await tell(`@${latest.agentId} asks for permission, not a question: answer it with ${latest.messageId === undefined ? listed : 'its buttons'}, or /deny <reason>.`);
           return true;
         }
         if (rest === '') {
@@ -260,8 +275,8 @@ export class ApprovalPrompts {
     if (numbered === null) return false;
     const n = Number(numbered[1]);
     const rest = numbered[2]?.trim() ?? '';
-    if (latest.kind === 'permission') {
-      const action = PERMISSION_ACTIONS.find((a) => a.number === String(n));
+    if (latest.kind !== 'question') {
+      const action = actionsFor(latest.kind).find((a) => a.number === String(n));
       if (action === undefined || (action.decision !== 'deny' && rest !== '')) return false;
       await this.#decide(latest, { ...who, decision: action.decision, ...(rest !== '' ? { reason: rest } : {}) }, tell, false);
       return true;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Approval } from '@tinyagi/client';
-import { outcomeFor } from '../src/approvals.ts';
+import { outcomeFor, promptFor } from '../src/approvals.ts';
 
 function approval(patch: Partial<Approval>): Approval {
   return {
@@ -49,6 +49,29 @@ describe('outcomeFor', () => {
     );
     expect(outcomeFor(approval({ ...question, status: 'denied', decision: 'deny', decidedBy: 'slack:U1', reason: 'ask Bob' }))).toBe(
       '⛔ Declined by slack:U1: ask Bob\n@careful asked: Which database?',
+    );
+  });
+});
+
+describe('promptFor an egress request (a sandboxed connection, docs/sandbox.md#egress)', () => {
+  const egress = approval({ kind: 'egress', tool: 'egress', input: { host: 'pypi.org', port: 443 }, summary: 'Connect to pypi.org:443' });
+
+  it('offers allow once, allow always and deny, never a session', () => {
+    const prompt = promptFor(egress, true, 0);
+    expect(prompt.actions.map((a) => [a.label, a.token])).toEqual([
+      ['Allow once', 'o'],
+      ['Allow always', 'a'],
+      ['Deny', 'd'],
+    ]);
+    expect(prompt.text.split('\n').slice(0, 2)).toEqual(['🌐 **@careful asks to connect to a host off its list:**', '`Connect to pypi.org:443`']);
+    expect(prompt.text).toContain("Allow always adds the host to the agent's egress list.");
+  });
+
+  it('numbers its answers as a permission does, without 2', () => {
+    expect(promptFor(egress, false, 0).text).toContain('Reply `1` to allow once, `3` to allow always, `4 <reason>` to deny.');
+    expect(promptFor(approval({}), false, 0).text).toContain('Reply `1` to allow once, `2` to allow for this session, `3` to allow always, `4 <reason>` to deny.');
+    expect(outcomeFor({ ...egress, status: 'allowed', decision: 'allow_always', decidedBy: 'telegram:6161' })).toBe(
+      "✅ Allowed always by telegram:6161: the host was added to the agent's egress list\n@careful asked: `Connect to pypi.org:443`",
     );
   });
 });

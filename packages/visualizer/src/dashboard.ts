@@ -5,7 +5,7 @@
  */
 import { createElement as h, Fragment, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
 import { useApp, useInput, useStdin } from 'ink';
-import { approvalQuestion, type ApprovalDecisionBody } from '@tinyagi/client';
+import { approvalAnswers, approvalQuestion, type ApprovalDecisionBody } from '@tinyagi/client';
 import { layout } from './layout.ts';
 import { paintLines } from './paint.ts';
 import { selectedApproval, selectedRun, type Action, type DashboardState } from './state.ts';
@@ -114,7 +114,8 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
       return input !== '?' && input !== 'h';
     }
     const decision = ({ o: 'allow_once', s: 'allow_session', A: 'allow_always' } as const)[input as 'o' | 's' | 'A'];
-    if (decision) decide({ decision });
+    // A connection (egress) takes no session answer: `s` does nothing there.
+    if (decision && approvalAnswers(approval.kind).includes(decision)) decide({ decision });
     return input !== '?' && input !== 'h';
   };
   useInput((input, key) => {

@@ -344,6 +344,8 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
     const { question, choices } = approvalQuestion(chosen);
     lines.push([seg(`@${chosen.agentId} asks: `, { bold: true }), seg(oneLine(question, 400))]);
     for (const [i, c] of choices.slice(0, 9).entries()) lines.push([seg(`  ${i + 1}) `, { bold: true, color: 'cyan' }), seg(c)]);
+  } else if (chosen.kind === 'egress') {
+    lines.push([seg(`@${chosen.agentId} asks: `, { bold: true }), seg(oneLine(chosen.summary, 400), { bold: true })]);
   } else {
     lines.push([seg(`@${chosen.agentId} asks to run `, { bold: true }), seg(chosen.tool, { bold: true }), seg(` ${oneLine(chosen.input, 400)}`, { dim: true })]);
   }
@@ -353,6 +355,8 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
     lines.push([seg(`Enter ${typing.mode === 'reason' ? (chosen.kind === 'question' ? 'declines' : 'denies') : 'answers'} · Esc back`, { dim: true })]);
   } else if (chosen.kind === 'question') {
     lines.push([seg(`${questionHint(chosen)}i / Enter type an answer · d decline · Esc close`, { color: 'cyan' })]);
+  } else if (chosen.kind === 'egress') {
+    lines.push([seg('o allow once · A allow always (adds the host to its list) · d deny (reason) · Esc close', { color: 'cyan' })]);
   } else {
     lines.push([seg('o allow once · s allow for the session · A allow always (adds a rule) · d deny (reason) · Esc close', { color: 'cyan' })]);
   }

@@ -508,7 +508,8 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'approval.requested': {
       const a = event.data.approval;
       state = withPendingApproval(state, a);
-      return activity(state, ts, `@${a.agentId} ${a.kind === 'question' ? 'asks' : 'asks to run'} ${a.summary} (a: approvals)`, 'warn');
+      const asks = a.kind === 'question' ? 'asks' : a.kind === 'egress' ? 'asks:' : 'asks to run';
+      return activity(state, ts, `@${a.agentId} ${asks} ${a.summary} (a: approvals)`, 'warn');
     }
     case 'approval.decided':
     case 'approval.expired': {

@@ -160,4 +160,29 @@ describe('approvals in the dashboard', () => {
     app.stdin.write(ESC);
     await frameWhere(frame, (f) => !f.includes('Approvals waiting'), 'the panel closed');
   });
+
+  it('an egress request (a sandboxed connection) says what it connects to and takes o, A and d, not s', async () => {
+    const ev = eventFactory();
+    const calls: Array<[string, Omit<ApprovalDecisionBody, 'by'>]> = [];
+    const actions: DashboardActions = {
+      cancelRun: async () => 'no',
+      steerRun: async () => 'no',
+      decideApproval: async (id, body) => {
+        calls.push([id, body]);
+        return `${id}: ${body.decision}`;
+      },
+    };
+    const egress = approval('apr_e', { kind: 'egress', tool: 'egress', input: { host: 'pypi.org', port: 443 }, summary: 'Connect to pypi.org:443' });
+    const state = [snapshot, open, { type: 'event', event: ev('approval.requested', { approval: egress }) } as Action].reduce(reduce, initialState());
+    expect(state.activity.at(-1)?.text).toBe('@coder asks: Connect to pypi.org:443 (a: approvals)');
+    const { app, frame } = show(state, actions);
+    app.stdin.write('a');
+    const panel = await frameWhere(frame, (f) => f.includes('Approvals waiting (1)'), 'the panel');
+    expect(panel).toContain('@coder asks: Connect to pypi.org:443');
+    expect(panel).toContain('o allow once · A allow always (adds the host to its list) · d deny (reason) · Esc close');
+    app.stdin.write('s');
+    app.stdin.write('A');
+    await frameWhere(frame, (f) => f.includes('apr_e: allow_always'), 'always');
+    expect(calls).toEqual([['apr_e', { decision: 'allow_always' }]]);
+  });
 });

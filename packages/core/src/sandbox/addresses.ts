@@ -36,11 +36,17 @@ const RANGES: Array<[AddressClass, string, number, 'ipv4' | 'ipv6']> = [
   ['multicast', 'ff00::', 8, 'ipv6'],
 ];
 
-const LISTS = new Map<AddressClass, BlockList>();
-for (const [kind, net, prefix, type] of RANGES) {
-  const list = LISTS.get(kind) ?? new BlockList();
-  LISTS.set(kind, list);
-  list.addSubnet(net, prefix, type);
+// Made at the first use, not at load: a BlockList is a native handle, which the daemon's start-up snapshot cannot hold.
+let LISTS: Map<AddressClass, BlockList> | undefined;
+function lists(): Map<AddressClass, BlockList> {
+  if (LISTS) return LISTS;
+  LISTS = new Map();
+  for (const [kind, net, prefix, type] of RANGES) {
+    const list = LISTS.get(kind) ?? new BlockList();
+    LISTS.set(kind, list);
+    list.addSubnet(net, prefix, type);
+  }
+  return LISTS;
 }
 // Most specific first: `::1` and `::` before the IPv4-compatible `::/96`.
 const ORDER: AddressClass[] = ['loopback', 'unspecified', 'link-local', 'private', 'multicast', 'reserved'];
@@ -78,7 +84,8 @@ export function addressClass(address: string): AddressClass {
   const v4 = isIPv4(address) ? address : isIPv6(address) ? embeddedIPv4(address) : undefined;
   const [ip, type] = v4 !== undefined ? [v4, 'ipv4' as const] : isIPv6(address) ? [address, 'ipv6' as const] : [undefined, undefined];
   if (ip === undefined || type === undefined) return 'reserved';
-  for (const kind of ORDER) if (LISTS.get(kind)!.check(ip, type)) return kind;
+  const all = lists();
+  for (const kind of ORDER) if (all.get(kind)!.check(ip, type)) return kind;
   return 'public';
 }
 
