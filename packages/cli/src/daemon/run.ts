@@ -57,6 +57,7 @@ import { startOutboxExpiry } from './outbox-expiry.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
 import { agentGroupsJournal } from './process-check.ts';
 import { loadPlugins } from './plugins.ts';
+import { modelProxyService } from './model-proxy.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { ScheduleRunner } from './scheduler.ts';
@@ -307,6 +308,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
         (pool) => pool.stop(),
       ),
     );
+    // The model proxy (docs/sandbox.md#the-model-proxy): agents on a key reach their provider through it; stopped after the orchestrator.
+    const modelProxy = await services.start(modelProxyService({ home: ctx.home, source, stores, logger: logger.child('model-proxy'), env: ctx.env }));
     orchestrator = new Orchestrator({
       stores,
       owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
@@ -316,7 +319,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
       // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
-      invoke: telemetry.wrapInvoke(withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
+      invoke: telemetry.wrapInvoke(withShimOnPath(modelProxy.wrap(invokeAgent), writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
       filesDir: join(ctx.home, 'files'),
       plugins: plugins.map((p) => p.plugin),
       observers: telemetry.observers,

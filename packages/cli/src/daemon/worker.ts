@@ -30,6 +30,7 @@ import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { joinCluster } from './cluster.ts';
 import { ensureHomeDirectories } from './first-run.ts';
 import { agentGroupsJournal } from './process-check.ts';
+import { modelProxyService } from './model-proxy.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { createLogger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
@@ -119,6 +120,8 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
         (pool) => pool.stop(),
       ),
     );
+    // The model proxy (docs/sandbox.md#the-model-proxy), as in the daemon: stopped after the orchestrator.
+    const modelProxy = await services.start(modelProxyService({ home: ctx.home, source: cluster.settings, stores, logger: logger.child('model-proxy'), env: ctx.env }));
     const orchestrator = new Orchestrator({
       stores,
       owner: cluster.node.leaseOwner(),
@@ -127,7 +130,7 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       getSettings: () => cluster.settings.get(),
       apiUrl,
       issueRunToken: (runId: string, conversationId: string) => (token ? mintRunToken(token, runId, conversationId) : ''),
-      invoke: telemetry.wrapInvoke(withShimOnPath(invokeAgent, writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
+      invoke: telemetry.wrapInvoke(withShimOnPath(modelProxy.wrap(invokeAgent), writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
       filesDir: join(ctx.home, 'files'),
       plugins: [],
       observers: telemetry.observers,

@@ -54,6 +54,24 @@ export type QueueMessageView = z.infer<typeof QueueMessageSchema>;
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'rejected'] as const;
 
+/**
+ * What the model proxy metered of a run's model calls, from the provider's own responses
+ * (docs/sandbox.md#the-model-proxy), to compare with the usage the CLI reported. `inputTokens`
+ * counts every prompt token, cache reads and writes included (as the run's own does); the cache
+ * reads and writes are also given on their own.
+ */
+export const MeteredUsageSchema = z
+  .object({
+    /** Model calls through the proxy, failed ones included. */
+    calls: Int,
+    inputTokens: Int,
+    outputTokens: Int,
+    cacheReadTokens: Int,
+    cacheWriteTokens: Int,
+  })
+  .meta({ id: 'MeteredUsage' });
+export type MeteredUsageView = z.infer<typeof MeteredUsageSchema>;
+
 export const RunSchema = z
   .object({
     id: Str,
@@ -72,6 +90,8 @@ export const RunSchema = z
     inputTokens: Int,
     outputTokens: Int,
     costUsd: Num,
+    /** Metered by the model proxy (null or absent: no call of the run went through it); `inputTokens`… above are what the CLI reported. */
+    metered: MeteredUsageSchema.nullable().optional(),
     error: nullableString,
     createdAt: TimestampSchema,
     startedAt: NullableTimestamp,

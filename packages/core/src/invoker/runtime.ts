@@ -13,6 +13,7 @@
 import type { RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
+import type { ModelUpstream } from '../sandbox/model-upstream.ts';
 import type { WarmDriver } from './warm/types.ts';
 import type { InvokeFn, InvokeTarget } from './types.ts';
 
@@ -63,6 +64,23 @@ export interface RuntimeCustomTargetInput {
 /** The runtime's part of a target; resolve-target.ts adds the name, provider, limits and the agent's env_passthrough. */
 export type RuntimeTarget = Omit<InvokeTarget, 'runtime' | 'provider' | 'timeoutMs' | 'inactivityMs' | 'startGraceMs'>;
 
+/**
+ * How the model proxy (sandbox/model-proxy.ts, docs/sandbox.md#the-model-proxy) stands in for a
+ * target's provider: the runtime knows where its targets keep the base URL and key.
+ */
+export interface RuntimeModelRoute {
+  /**
+   * Where the target's model calls go and with which key; undefined when there is nothing to
+   * stand in for (a subscription login, the CLI's own login or config, a cloud provider).
+   */
+  upstream(target: InvokeTarget): ModelUpstream | undefined;
+  /**
+   * The target with the proxy's base URL and placeholder key in place of the provider's, given
+   * the way the runtime gives a custom provider's (the real key in none of the target's fields).
+   */
+  via(target: InvokeTarget, endpoint: { baseUrl: string; apiKey: string }): InvokeTarget;
+}
+
 export interface RuntimeImpl {
   /** Runs one invocation in a process of its own (spawn per message), or over HTTP. */
   invoke: InvokeFn;
@@ -71,6 +89,8 @@ export interface RuntimeImpl {
   target(input: RuntimeTargetInput): RuntimeTarget;
   /** Required when the descriptor's `customProvider` is set. */
   customTarget?(input: RuntimeCustomTargetInput): RuntimeTarget;
+  /** Left out: the runtime's model calls never go through the model proxy. */
+  modelProxy?: RuntimeModelRoute;
 }
 
 const impls = new Map<string, RuntimeImpl>();

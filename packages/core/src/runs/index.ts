@@ -1,3 +1,14 @@
-export { TERMINAL_RUN_STATUSES, type RunCause, type RunStatus, type RunRecord, type CreateRunInput, type Usage, type ConversationRecord, type ConversationStatus, type HeldDelivery } from './model.ts';
+export {
+  TERMINAL_RUN_STATUSES,
+  type RunCause,
+  type RunStatus,
+  type RunRecord,
+  type MeteredUsage,
+  type CreateRunInput,
+  type Usage,
+  type ConversationRecord,
+  type ConversationStatus,
+  type HeldDelivery,
+} from './model.ts';
 export { bucketBoundaries } from './usage-buckets.ts';
 export type { RunSteeringState, RunSteeringStoreApi } from './model.ts';

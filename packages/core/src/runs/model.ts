@@ -22,6 +22,20 @@ export interface Usage {
   outputTokens: number;
 }
 
+/**
+ * What the model proxy metered of a run's model calls, from the provider's own responses
+ * (docs/sandbox.md#the-model-proxy), beside the usage the CLI reported (`inputTokens`, …).
+ * Input counts cache reads and writes, as the run's does; they are also given on their own.
+ */
+export interface MeteredUsage {
+  /** Model calls through the proxy, failed ones included. */
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
 export interface RunRecord {
   id: string;
   conversationId: string;
@@ -39,6 +53,8 @@ export interface RunRecord {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** Metered by the model proxy; null when no call of the run went through it (the stores always set it). */
+  metered?: MeteredUsage | null;
   error: string | null;
   createdAt: number;
   startedAt: number | null;
@@ -202,6 +218,8 @@ export function runStatements(conversations: string, runs: string, collation: st
     finishRun: `UPDATE ${runs} SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
       WHERE id = ? AND status IN ('queued', 'running')`,
     addUsage: `UPDATE ${runs} SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
+    addMetered: `UPDATE ${runs} SET metered_calls = metered_calls + ?, metered_input_tokens = metered_input_tokens + ?, metered_output_tokens = metered_output_tokens + ?,
+      metered_cache_read_tokens = metered_cache_read_tokens + ?, metered_cache_write_tokens = metered_cache_write_tokens + ? WHERE id = ?`,
     getRun: `SELECT * FROM ${runs} WHERE id = ?`,
     descendants: (order: string) => `WITH RECURSIVE tree(id) AS (SELECT id FROM ${runs} WHERE parent_run_id = ? UNION ALL SELECT r.id FROM ${runs} r JOIN tree t ON r.parent_run_id = t.id)
       SELECT runs.* FROM ${runs} runs JOIN tree ON runs.id = tree.id ORDER BY ${order}`,
@@ -403,6 +421,8 @@ export interface RunStoreApi {
   /** False when the run had already ended (nothing changed). */
   finishRun(id: string, result: RunFinish): Awaitable<boolean>;
   addUsage(id: string, usage: Usage, costUsd: number): Awaitable<void>;
+  /** Adds metered model calls to a run, whatever its status (a call may end after its run did); counters added in place. */
+  addMetered(id: string, metered: MeteredUsage): Awaitable<void>;
   getRun(id: string): Awaitable<RunRecord | undefined>;
   /** Throws RUN_NOT_FOUND. */
   mustGetRun(id: string): Awaitable<RunRecord>;
@@ -442,11 +462,26 @@ export function toRun(r: RunRow): RunRecord {
     inputTokens: r.input_tokens,
     outputTokens: r.output_tokens,
     costUsd: r.cost_usd,
+    metered:
+      r.metered_calls > 0
+        ? {
+            calls: r.metered_calls,
+            inputTokens: r.metered_input_tokens,
+            outputTokens: r.metered_output_tokens,
+            cacheReadTokens: r.metered_cache_read_tokens,
+            cacheWriteTokens: r.metered_cache_write_tokens,
+          }
+        : null,
     error: r.error,
     createdAt: r.created_at,
     startedAt: r.started_at,
     endedAt: r.ended_at,
   };
+}
+
+/** The values of `addMetered` (the run's id last). */
+export function meteredValues(id: string, m: MeteredUsage): unknown[] {
+  return [m.calls, m.inputTokens, m.outputTokens, m.cacheReadTokens, m.cacheWriteTokens, id];
 }
 
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */

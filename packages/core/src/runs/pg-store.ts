@@ -16,6 +16,7 @@ import {
   conversationNotFound,
   conversationPatchSets,
   finishRunValues,
+  meteredValues,
   runInsertValues,
   runNotFound,
   runStatements,
@@ -31,6 +32,7 @@ import {
   type ConversationUsageRow,
   type CreateConversationInput,
   type CreateRunInput,
+  type MeteredUsage,
   type RunRecord,
   type Usage,
   type UsageGroup,
@@ -139,6 +141,10 @@ export class PgRunStore implements RunStoreApi {
 
   async addUsage(id: string, usage: Usage, costUsd: number): Promise<void> {
     await this.#scope.query(this.#sql.s.addUsage, [usage.inputTokens, usage.outputTokens, costUsd, id]);
+  }
+
+  async addMetered(id: string, metered: MeteredUsage): Promise<void> {
+    await this.#scope.query(this.#sql.s.addMetered, meteredValues(id, metered));
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {

@@ -16,6 +16,7 @@ import {
   type ConversationUsageRow,
   type CreateConversationInput,
   type CreateRunInput,
+  type MeteredUsage,
   type OpenRunRow,
   type OpenRunRowRaw,
   type RunFinish,
@@ -38,6 +39,7 @@ import {
   conversationNotFound,
   conversationPatchSets,
   finishRunValues,
+  meteredValues,
   queryStatements,
   runInsertValues,
   runNotFound,
@@ -123,6 +125,10 @@ export class RunStore implements RunStoreApi {
   /** Adds what a failed attempt spent to a run that goes on (retried) or has ended. */
   addUsage(id: string, usage: Usage, costUsd: number): void {
     this.#db.write(() => this.#db.prepare(S.addUsage).run(usage.inputTokens, usage.outputTokens, costUsd, id));
+  }
+
+  addMetered(id: string, metered: MeteredUsage): void {
+    this.#db.write(() => this.#db.prepare(S.addMetered).run(...meteredValues(id, metered)));
   }
 
   getRun(id: string): RunRecord | undefined {

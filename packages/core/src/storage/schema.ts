@@ -150,6 +150,16 @@ export const runs = sqliteTable(
     outputTokens: integer('output_tokens').notNull().default(0),
     costUsd: real('cost_usd').notNull().default(0),
     error: text('error'),
+    /**
+     * What the model proxy metered of the run's model calls, from the provider's own responses
+     * (docs/sandbox.md#the-model-proxy), beside what the CLI reported above; 0 calls: not metered.
+     * Input counts cache reads and writes, which are also given on their own.
+     */
+    meteredCalls: integer('metered_calls').notNull().default(0),
+    meteredInputTokens: integer('metered_input_tokens').notNull().default(0),
+    meteredOutputTokens: integer('metered_output_tokens').notNull().default(0),
+    meteredCacheReadTokens: integer('metered_cache_read_tokens').notNull().default(0),
+    meteredCacheWriteTokens: integer('metered_cache_write_tokens').notNull().default(0),
     createdAt: integer('created_at').notNull(),
     startedAt: integer('started_at'),
     endedAt: integer('ended_at'),

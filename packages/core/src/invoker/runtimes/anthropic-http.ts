@@ -148,4 +148,9 @@ export const anthropicApiRuntime: RuntimeImpl = {
     return { model, ...(apiKey ? { apiKey } : {}) };
   },
   customTarget: ({ model, baseUrl, apiKey }) => ({ model, ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}) }),
+  // Runs inside the daemon: through the proxy its calls are metered and budgeted like a CLI's.
+  modelProxy: {
+    upstream: (target) => (target.apiKey ? { family: 'anthropic', baseUrl: target.baseUrl ?? DEFAULT_BASE_URL, key: target.apiKey, auth: 'x-api-key' } : undefined),
+    via: (target, endpoint) => ({ ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey }),
+  },
 };

@@ -40,7 +40,8 @@ import { withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { CLAUDE_PASSTHROUGH } from '../../kinds/runtimes/claude-code.ts';
-import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
+import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
+import { DEFAULT_BASE_URLS } from '../../sandbox/model-upstream.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
 import { claudeWarmDriver } from './claude-warm.ts';
 
@@ -114,6 +115,30 @@ function claudeCredentials(creds: { api_key?: string | undefined; oauth_token?: 
   return pickEnv(env, CLAUDE_PASSTHROUGH);
 }
 
+/**
+ * The model proxy stands in for an API key or auth token (the proxy forwards it to
+ * ANTHROPIC_BASE_URL, default api.anthropic.com, as `x-api-key` or `Authorization: Bearer`
+ * respectively). Not for an OAuth token (CLAUDE_CODE_OAUTH_TOKEN: a subscription), Claude Code's
+ * own login, Bedrock or Vertex. The CLI gets the proxy's URL and placeholder the way a custom
+ * provider is given (ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN).
+ */
+const CLAUDE_KEY_VARIABLES = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'CLAUDE_CODE_OAUTH_TOKEN'];
+
+const claudeModelRoute: RuntimeModelRoute = {
+  upstream: (target) => {
+    const env = target.env ?? {};
+    if (env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX || env.CLAUDE_CODE_OAUTH_TOKEN) return undefined;
+    const baseUrl = env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URLS.anthropic;
+    if (env.ANTHROPIC_AUTH_TOKEN) return { family: 'anthropic', baseUrl, key: env.ANTHROPIC_AUTH_TOKEN, auth: 'bearer' };
+    if (env.ANTHROPIC_API_KEY) return { family: 'anthropic', baseUrl, key: env.ANTHROPIC_API_KEY, auth: 'x-api-key' };
+    return undefined;
+  },
+  via: (target, endpoint) => {
+    const env = Object.fromEntries(Object.entries(target.env ?? {}).filter(([name]) => !CLAUDE_KEY_VARIABLES.includes(name)));
+    return { ...target, env: { ...env, ANTHROPIC_BASE_URL: endpoint.baseUrl, ANTHROPIC_AUTH_TOKEN: endpoint.apiKey } };
+  },
+};
+
 function permissionMode(agent: { permission_mode?: string | undefined }): { permissionMode?: string } {
   return agent.permission_mode !== undefined ? { permissionMode: agent.permission_mode } : {};
 }
@@ -135,4 +160,5 @@ export const claudeCodeRuntime: RuntimeImpl = {
     },
     ...permissionMode(agent),
   }),
+  modelProxy: claudeModelRoute,
 };

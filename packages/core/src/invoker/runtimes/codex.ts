@@ -38,9 +38,11 @@ import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '
 import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 import { CODEX_PASSTHROUGH } from '../../kinds/runtimes/codex.ts';
-import { pickEnv, type RuntimeImpl, type RuntimeEnv } from '../runtime.ts';
+import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
+import { baseChildEnv } from '../child-env.ts';
+import { DEFAULT_BASE_URLS } from '../../sandbox/model-upstream.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
-import { codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv } from './codex-config.ts';
+import { codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv, readCodexUserConfig } from './codex-config.ts';
 import { codexWarmDriver } from './codex-warm.ts';
 
 export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
@@ -204,6 +206,27 @@ function askMode(agent: { permission_mode?: string | undefined }): { permissionM
   return agent.permission_mode === 'ask' ? { permissionMode: 'ask' } : {};
 }
 
+/**
+ * The model proxy stands in for a custom provider's key (its `model_providers.tinyagi` entry gets
+ * the proxy's URL, TINYAGI_CODEX_API_KEY the placeholder) and for OpenAI's own key
+ * (CODEX_API_KEY: codex's built-in provider gets the proxy's URL as `openai_base_url`). Not for
+ * `codex login` (no key), nor when the user's own config.toml selects a provider of theirs (it
+ * keeps working as it did, with its own key variable).
+ */
+const codexModelRoute: RuntimeModelRoute = {
+  upstream: (target) => {
+    if (target.baseUrl !== undefined) return target.apiKey ? { family: 'openai', baseUrl: target.baseUrl, key: target.apiKey, auth: 'bearer' } : undefined;
+    const key = target.env?.CODEX_API_KEY;
+    if (!key || readCodexUserConfig({ ...baseChildEnv(), ...target.env })?.selected) return undefined;
+    return { family: 'openai', baseUrl: target.env?.OPENAI_BASE_URL || DEFAULT_BASE_URLS.openai, key, auth: 'bearer' };
+  },
+  via: (target, endpoint) => {
+    if (target.baseUrl !== undefined) return { ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey };
+    const { CODEX_API_KEY: _key, OPENAI_BASE_URL: _url, OPENAI_API_KEY: _openai, ...env } = target.env ?? {};
+    return { ...target, env: { ...env, OPENAI_BASE_URL: endpoint.baseUrl, CODEX_API_KEY: endpoint.apiKey } };
+  },
+};
+
 export const codexRuntime: RuntimeImpl = {
   invoke: invokeCodex,
   warm: codexWarmDriver,
@@ -222,4 +245,5 @@ export const codexRuntime: RuntimeImpl = {
     env: { ...pickEnv(env, ['CODEX_HOME']), ...(apiKey && !baseUrl ? { CODEX_API_KEY: apiKey } : {}) },
     ...(baseUrl ? { baseUrl, ...(apiKey ? { apiKey } : {}) } : {}),
   }),
+  modelProxy: codexModelRoute,
 };

@@ -106,4 +106,9 @@ export const openaiApiRuntime: RuntimeImpl = {
     return { model, ...(apiKey ? { apiKey } : {}) };
   },
   customTarget: ({ model, baseUrl, apiKey }) => ({ model, ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}) }),
+  // Runs inside the daemon: through the proxy its calls are metered and budgeted like a CLI's.
+  modelProxy: {
+    upstream: (target) => (target.apiKey ? { family: 'openai', baseUrl: target.baseUrl ?? DEFAULT_BASE_URL, key: target.apiKey, auth: 'bearer' } : undefined),
+    via: (target, endpoint) => ({ ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey }),
+  },
 };

@@ -336,4 +336,9 @@ export const opencodeRuntime: RuntimeImpl = {
     },
   }),
   customTarget: ({ model, baseUrl, apiKey }) => ({ model, ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}), env: {} }),
+  // A custom provider's key (its provider.tinyagi entry, @ai-sdk/openai-compatible: Chat Completions); OpenCode's own providers are its config's.
+  modelProxy: {
+    upstream: (target) => (target.baseUrl !== undefined && target.apiKey ? { family: 'openai', baseUrl: target.baseUrl, key: target.apiKey, auth: 'bearer' } : undefined),
+    via: (target, endpoint) => ({ ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey }),
+  },
 };

@@ -155,6 +155,16 @@ export const runs = pgTable(
     outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
     costUsd: doublePrecision('cost_usd').notNull().default(0),
     error: text('error'),
+    /**
+     * What the model proxy metered of the run's model calls, from the provider's own responses
+     * (docs/sandbox.md#the-model-proxy), beside what the CLI reported above; 0 calls: not metered.
+     * Input counts cache reads and writes, which are also given on their own.
+     */
+    meteredCalls: bigint('metered_calls', { mode: 'number' }).notNull().default(0),
+    meteredInputTokens: bigint('metered_input_tokens', { mode: 'number' }).notNull().default(0),
+    meteredOutputTokens: bigint('metered_output_tokens', { mode: 'number' }).notNull().default(0),
+    meteredCacheReadTokens: bigint('metered_cache_read_tokens', { mode: 'number' }).notNull().default(0),
+    meteredCacheWriteTokens: bigint('metered_cache_write_tokens', { mode: 'number' }).notNull().default(0),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     startedAt: bigint('started_at', { mode: 'number' }),
     endedAt: bigint('ended_at', { mode: 'number' }),

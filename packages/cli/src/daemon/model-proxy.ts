@@ -1,0 +1,109 @@
+/**
+ * The model proxy as a service of the daemon (and of a worker node): core's ModelProxy
+ * (docs/sandbox.md#the-model-proxy) on a loopback port and, per sandboxed agent, on
+ * `<TINYAGI_HOME>/run/sandbox/<agent>/model.sock` (opened for the agents whose `sandbox` is on
+ * or required, at start and when settings change). It records each model call on its run
+ * (`runs.addMetered`), asks the budgets before a call is forwarded, and gives the orchestrator
+ * its invoker wrapped so that the agents it stands in for run with its URL and placeholder key.
+ *
+ * Started before the orchestrator, stopped after it (the services stop in reverse order).
+ */
+import { join } from 'node:path';
+import { errorMessage, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
+import { effectiveBudgets, invokeThroughModelProxy, ModelProxy, ownEntry, type BudgetQuery, type SettingsSource, type StoreSet } from '@tinyagi/core/internal';
+import { checkBudgets, type SpendSnapshot, startOfUtcDay } from '@tinyagi/teams/internal';
+import type { Logger } from './logger.ts';
+import type { Service } from './services.ts';
+
+type InvokeFn = (req: InvokeRequest) => Promise<InvokeResult>;
+
+export interface RunningModelProxy {
+  proxy: ModelProxy;
+  /** The invoker with the proxy in front of the agents it stands in for. */
+  wrap(invoke: InvokeFn): InvokeFn;
+}
+
+/** The agent's `sandbox` setting (absent or unknown: off). */
+export function sandboxMode(settings: Settings, agentId: string): 'off' | 'on' | 'required' {
+  const mode = (ownEntry(settings.agents, agentId) as { sandbox?: unknown } | undefined)?.sandbox;
+  return mode === 'on' || mode === 'required' ? mode : 'off';
+}
+
+function sandboxedAgents(settings: Settings): string[] {
+  return Object.keys(settings.agents ?? {}).filter((id) => sandboxMode(settings, id) !== 'off');
+}
+
+/**
+ * The budgets an agent's model call is checked against before it is forwarded: the same caps the
+ * orchestrator checks before a run (teams' checkBudgets), on what is recorded plus what this
+ * invocation's calls used so far (a run's usage is recorded when it ends). The USD caps see the
+ * recorded cost only: the proxy meters tokens, it does not price them.
+ */
+export async function modelCallBudget(stores: StoreSet, settings: Settings, query: BudgetQuery, now = Date.now()): Promise<string | undefined> {
+  const conversation = query.conversationId ? await stores.runs.getConversation(query.conversationId) : undefined;
+  const budgets = effectiveBudgets(settings, { ...(conversation?.teamId ? { teamId: conversation.teamId } : {}), agentId: query.agentId });
+  const tokens = query.inFlight.inputTokens + query.inFlight.outputTokens;
+  const base = conversation ?? { hops: 0, messageCount: 0, spawnCount: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, limitScale: 1, createdAt: now };
+  const spend: SpendSnapshot = {
+    conversation: { ...base, inputTokens: base.inputTokens + query.inFlight.inputTokens, outputTokens: base.outputTokens + query.inFlight.outputTokens },
+  };
+  const day = startOfUtcDay(now);
+  if (budgets.agent_daily_usd !== undefined || budgets.agent_daily_tokens !== undefined) {
+    const recorded = await stores.runs.agentSpend(query.agentId, day);
+    spend.agentToday = { agentId: query.agentId, costUsd: recorded.costUsd, tokens: recorded.tokens + tokens };
+  }
+  if (budgets.global_daily_usd !== undefined || budgets.global_daily_tokens !== undefined) {
+    const recorded = await stores.runs.globalSpend(day);
+    spend.globalToday = { costUsd: recorded.costUsd, tokens: recorded.tokens + tokens };
+  }
+  // A conversation's caps apply to calls of a conversation only.
+  if (!conversation) {
+    delete budgets.conversation_usd;
+    delete budgets.conversation_tokens;
+  }
+  return checkBudgets(budgets, spend)?.message;
+}
+
+export function modelProxyService(options: { home: string; source: Pick<SettingsSource, 'get' | 'onChange'>; stores: StoreSet; logger: Logger; env?: NodeJS.ProcessEnv }): Service<RunningModelProxy> {
+  let proxy: ModelProxy | undefined;
+  let unsubscribe: () => unknown = () => {};
+  const { source, stores, logger } = options;
+  return {
+    name: 'model proxy',
+    async start() {
+      const port = Number(options.env?.TINYAGI_MODEL_PROXY_PORT ?? 0);
+      const started = await ModelProxy.start({
+        dir: join(options.home, 'run', 'sandbox'),
+        port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 0,
+        budget: (query) => modelCallBudget(stores, source.get(), query),
+        onCall: async (call) => {
+          if (call.runId === null) return;
+          const u = call.usage;
+          await stores.runs.addMetered(call.runId, {
+            calls: 1,
+            inputTokens: u?.inputTokens ?? 0,
+            outputTokens: u?.outputTokens ?? 0,
+            cacheReadTokens: u?.cacheReadTokens ?? 0,
+            cacheWriteTokens: u?.cacheWriteTokens ?? 0,
+          });
+        },
+        onRefused: (agentId, status, message) => logger.warn(`model proxy: refused a request${agentId ? ` of ${agentId}` : ''} (${status}): ${message}`),
+        onError: (err) => logger.error(`model proxy: ${errorMessage(err)}`),
+      });
+      proxy = started;
+      const reconcile = (settings: Settings): void =>
+        void started.reconcile(sandboxedAgents(settings)).catch((err: unknown) => logger.error(`model proxy: the sandboxed agents' sockets: ${errorMessage(err)}`));
+      await started.reconcile(sandboxedAgents(source.get()));
+      unsubscribe = source.onChange((next) => reconcile(next));
+      logger.info(`model proxy listening on ${started.url}`);
+      return {
+        proxy: started,
+        wrap: (invoke) => invokeThroughModelProxy(invoke, { proxy: started, sandbox: (agentId) => sandboxMode(source.get(), agentId) }),
+      };
+    },
+    async stop() {
+      unsubscribe();
+      await proxy?.stop();
+    },
+  };
+}
