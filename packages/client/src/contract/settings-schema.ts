@@ -42,6 +42,12 @@ export const MOCK_FAILURES = ['retryable', 'permanent', 'rate_limited', 'crash',
 export const PERMISSION_MODES = ['bypassPermissions', 'acceptEdits', 'default', 'plan', 'dontAsk', 'ask'] as const;
 /** How a CLI agent's process lives: one warm process per conversation session, or one start per message. */
 export const AGENT_PROCESS_MODES = ['warm', 'per-message'] as const;
+/**
+ * The boundary of a CLI agent (docs/sandbox.md): `off` runs it as the user; `on` inside the
+ * bubblewrap boundary when the machine allows it (else unconfined, its status `degraded` with the
+ * reason); `required` not at all unless the boundary is enforced.
+ */
+export const SANDBOX_MODES = ['off', 'on', 'required'] as const;
 /** An environment variable name, for `env_passthrough`. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
@@ -61,7 +67,8 @@ const positiveInt = z.int().positive();
  * a name (`registry.npmjs.org`), every name under a domain (`*.example.com`: not the domain
  * itself), or an IP address. Matched without regard to case; any port.
  */
-export const EGRESS_HOST_PATTERN = /^(?:(?:\*\.)?(?=[A-Za-z0-9-]{1,63}(?:\.|$))[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.(?=[A-Za-z0-9-]{1,63}(?:\.|$))[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/;
+export const EGRESS_HOST_PATTERN =
+  /^(?:(?:\*\.)?(?=[A-Za-z0-9-]{1,63}(?:\.|$))[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.(?=[A-Za-z0-9-]{1,63}(?:\.|$))[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/;
 export const EgressHostSchema = z
   .string()
   .max(253)
@@ -309,6 +316,8 @@ export const AgentSettingsSchema = z.looseObject({
    * request adds its host here.
    */
   egress_allow: z.array(EgressHostSchema).max(500).optional(),
+  /** Whether the agent's CLI runs inside the boundary (SANDBOX_MODES, docs/sandbox.md); absent: `off`. */
+  sandbox: z.enum(SANDBOX_MODES).optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
   budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: OptionalCount }).optional(),
 });
@@ -358,6 +367,8 @@ export const SessionsSettingsSchema = z.looseObject({
 export const SandboxSettingsSchema = z.looseObject({
   /** Hosts every sandboxed agent may connect to (absent: the package registries and git hosts docs/sandbox.md lists; `[]`: none). */
   egress_defaults: z.array(EgressHostSchema).max(500).optional(),
+  /** Memory cap of each sandboxed agent's processes together, in MB (a cgroup, where the daemon can make one; default 4096). */
+  memory_mb: z.int().min(64).max(1_048_576).optional(),
 });
 
 export const SettingsFileSchema = z.looseObject({

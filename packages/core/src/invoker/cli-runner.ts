@@ -13,7 +13,9 @@ import { BoundedTail, LineSplitter } from './bounded-text.ts';
 import { addSpend, failureFromText, InvokeError } from './invoke-error.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
 import { buildChildEnv } from './child-env.ts';
-import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, runLimits, type InvokeRequest, type InvokeUsage, type RunLimits } from './types.ts';
+import { privateTempRoot } from './private-temp.ts';
+import { boundaryFor, type Boundary, type WrappedSpawn } from '../sandbox/boundary.ts';
+import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeUsage, type RunLimits } from './types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from './watchdog.ts';
 
 const STDERR_TAIL_CHARS = 64 * 1024;
@@ -50,6 +52,8 @@ export interface CliRunOptions {
   interruptSignal?: NodeJS.Signals;
   /** Shown when the executable is missing. */
   installHint: string;
+  /** Start the CLI inside this boundary (docs/sandbox.md); `env` is then already the boundary's. */
+  boundary?: Boundary | undefined;
 }
 
 export interface CliRunOutcome {
@@ -75,8 +79,18 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
   let lingerTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
 
+  let wrapped: WrappedSpawn | undefined;
+  if (opts.boundary) {
+    try {
+      wrapped = await opts.boundary.wrap({ command: opts.command, args: opts.args, env: opts.env, privateDir: privateTempRoot() });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return spawnFailure(opts, code, err);
+      throw err;
+    }
+  }
   // node:child_process directly: execa's per-spawn machinery was a third of the daemon's CPU per message (docs/profiling.md).
-  const started = startChild(opts);
+  const started = startChild(opts, wrapped);
   if ('code' in started) return spawnFailure(opts, started.code, started.cause);
   const child = started.child;
   const pid = child.pid;
@@ -91,8 +105,10 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     termination = why;
     if (why === 'cancelled' && opts.interruptSignal) {
       // The CLI alone (it stops its own tools): its group may hold what carries its output (a wrapper's `tee`).
+      // Inside the boundary the CLI is not this process: sandbox-init passes it on from the control pipe.
       try {
-        process.kill(pid, opts.interruptSignal);
+        if (wrapped) (child.stdio[wrapped.controlFd] as NodeJS.WritableStream | null)?.write(`${opts.interruptSignal}\n`);
+        else process.kill(pid, opts.interruptSignal);
       } catch {
         // Gone already: its exit ends the run.
       }
@@ -168,16 +184,19 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
   };
 }
 
-/** Spawns the CLI; failures libuv reports synchronously (E2BIG, …) come back as a code. */
-function startChild(opts: CliRunOptions): { child: ChildProcess } | { code: string; cause: unknown } {
+/** Spawns the CLI (or the boundary's launcher); failures libuv reports synchronously (E2BIG, …) come back as a code. */
+function startChild(opts: CliRunOptions, wrapped: WrappedSpawn | undefined): { child: ChildProcess } | { code: string; cause: unknown } {
   try {
-    const child = spawn(opts.command, opts.args, {
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(wrapped?.command ?? opts.command, wrapped?.args ?? opts.args, {
       cwd: opts.cwd,
-      env: opts.env,
+      env: wrapped?.env ?? opts.env,
       detached: true,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      // Inside the boundary, fd 3 is sandbox-init's control pipe.
+      stdio: wrapped ? [stdin, 'pipe', 'pipe', 'pipe'] : [stdin, 'pipe', 'pipe'],
       windowsHide: true,
     });
+    if (wrapped) (child.stdio[wrapped.controlFd] as (NodeJS.WritableStream & { on(e: 'error', l: () => void): void }) | null)?.on('error', () => {});
     return { child };
   } catch (err) {
     return { code: (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', cause: err };
@@ -247,18 +266,27 @@ export interface CliRuntimeDefaults {
   runtimeEnv?: Record<string, string>;
 }
 
-/** The parts of `CliRunOptions` that every CLI runtime derives from the request the same way. */
+/**
+ * The parts of `CliRunOptions` that every CLI runtime derives from the request the same way, the
+ * boundary among them (an agent set to `sandbox: "on"` on a machine that cannot enforce it runs
+ * unconfined and its run says why; `required` throws instead).
+ */
 export function cliRunBase(req: InvokeRequest, defaults: CliRuntimeDefaults): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
+  const what = `${defaults.binary} (agent ${req.agentId})`;
+  const decision = boundaryFor(req.agentId, req.target.sandbox, req.cwd);
+  if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
+  const env = buildChildEnv({
+    agentId: req.agentId,
+    provider: req.target.env,
+    runtime: defaults.runtimeEnv,
+    request: req.env,
+  });
   return {
-    what: `${defaults.binary} (agent ${req.agentId})`,
+    what,
     command: req.target.command ?? defaults.binary,
     cwd: req.cwd,
-    env: buildChildEnv({
-      agentId: req.agentId,
-      provider: req.target.env,
-      runtime: defaults.runtimeEnv,
-      request: req.env,
-    }),
+    env: decision?.boundary ? decision.boundary.env(env) : env,
+    boundary: decision?.boundary,
     limits: runLimits(req),
     killGraceMs: req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     exitAfterResultMs: req.target.exitAfterResultMs ?? DEFAULT_EXIT_AFTER_RESULT_MS,

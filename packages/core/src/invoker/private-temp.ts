@@ -23,6 +23,14 @@ function privateDir(): string {
   return processDir;
 }
 
+/**
+ * This process's private temp directory, if it was made: the boundary binds the files of it a
+ * sandboxed CLI is given (its arguments and environment name them) into the sandbox's own /tmp.
+ */
+export function privateTempRoot(): string | undefined {
+  return processDir;
+}
+
 /** A path in this process's private temp directory (0700), for a file the caller writes itself. */
 export function privateTempPath(name: string): string {
   return join(privateDir(), name);

@@ -5,6 +5,7 @@
  */
 import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { McpServerSpec } from './mcp-servers.ts';
+import type { SandboxSpec } from '../sandbox/spec.ts';
 
 /** Where and how one agent runs: everything a runtime needs besides the message itself. */
 export interface InvokeTarget {
@@ -53,6 +54,12 @@ export interface InvokeTarget {
   mock?: MockScriptSpec;
   /** Run through the runtime's warm driver (a warm process from the session pool) when it has one (`process: "warm"`). */
   warm?: boolean;
+  /**
+   * CLI runtimes: start the CLI inside the boundary (the agent's `sandbox` setting `on` or
+   * `required`, docs/sandbox.md); absent: unconfined. `on` runs unconfined where the machine cannot
+   * enforce it (saying so); `required` then fails the run.
+   */
+  sandbox?: SandboxSpec;
 }
 
 export interface SessionMessage {

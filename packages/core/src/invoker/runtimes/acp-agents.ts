@@ -36,6 +36,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import type { InvokeRequest } from '../types.ts';
+import { boundaryEnforced } from '../../sandbox/boundary.ts';
 import type { AcpCallUsage, AcpSessionContext } from '../warm/acp-warm.ts';
 
 export type KnownAcpAgent = 'claude-agent-acp' | 'codex-acp';
@@ -105,9 +106,18 @@ export function acpAgentProfile(req: InvokeRequest): AcpAgentProfile | undefined
   }
   if (agent === 'codex-acp') {
     const ask = mode === 'ask';
+    const ours = boundaryEnforced(req.target.sandbox);
     return {
       agent,
-      args: ['-c', 'allow_login_shell=false', '-c', `approval_policy=${tomlString(ask ? 'untrusted' : 'never')}`, '-c', `sandbox_mode=${tomlString(ask ? 'workspace-write' : 'danger-full-access')}`],
+      // Inside TinyAGI's boundary (docs/sandbox.md) codex's own sandbox is off; its approval policy stays.
+      args: [
+        '-c',
+        'allow_login_shell=false',
+        '-c',
+        `approval_policy=${tomlString(ask ? 'untrusted' : 'never')}`,
+        '-c',
+        `sandbox_mode=${tomlString(ask && !ours ? 'workspace-write' : 'danger-full-access')}`,
+      ],
       env: {},
       hooks: (env) => codexRolloutHooks(env),
     };

@@ -179,6 +179,7 @@ class ClaudeWarmSession implements WarmSession {
         installHint: CLAUDE_INSTALL_HINT,
         onLine: (line) => session.#onLine(line),
         onActivity: opts.onActivity,
+        boundary: opts.boundary,
       });
     } catch (err) {
       session.#removePrivateFiles();

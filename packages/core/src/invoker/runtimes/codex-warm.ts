@@ -50,6 +50,7 @@ import { bindingEnv } from '../warm/invoke-warm.ts';
 import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from '../warm/types.ts';
 import { WarmProcess } from '../warm/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
+import { boundaryEnforced } from '../../sandbox/boundary.ts';
 import { codexMissingKeyError, codexMissingVariableFailure } from './codex-config.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 
@@ -59,7 +60,9 @@ const CLIENT_INFO = { name: 'tinyagi', title: 'TinyAGI', version: '1' };
  * The thread settings of every start, resume and fork: no approvals, no sandbox (as
  * `--dangerously-bypass-approvals-and-sandbox`), except for an agent with `permission_mode:
  * "ask"`: codex asks before commands and edits it does not trust (`untrusted`, inside the
- * workspace sandbox), and each request goes to the approval desk (docs/approvals.md).
+ * workspace sandbox), and each request goes to the approval desk (docs/approvals.md). Inside
+ * TinyAGI's boundary (docs/sandbox.md) codex's own sandbox is off (a sandbox nested in
+ * another fails) and its approval policy stays.
  */
 function threadSettings(req: InvokeRequest): JsonRecord {
   const ask = req.target.permissionMode === 'ask';
@@ -67,7 +70,7 @@ function threadSettings(req: InvokeRequest): JsonRecord {
     ...(req.target.model ? { model: req.target.model } : {}),
     cwd: req.cwd,
     approvalPolicy: ask ? 'untrusted' : 'never',
-    sandbox: ask ? 'workspace-write' : 'danger-full-access',
+    sandbox: ask && !boundaryEnforced(req.target.sandbox) ? 'workspace-write' : 'danger-full-access',
   };
 }
 
@@ -182,6 +185,7 @@ class CodexWarmSession implements WarmSession {
       installHint: CODEX_INSTALL_HINT,
       onLine: (line) => lines.handle(line),
       onActivity: opts.onActivity,
+      boundary: opts.boundary,
     });
     const session = new CodexWarmSession(proc, opts.what, opts.env, opts.onActivity, lines);
     try {

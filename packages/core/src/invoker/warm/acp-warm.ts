@@ -837,6 +837,7 @@ export function acpWarmDriver(opts: AcpDriverOptions): WarmDriver {
             else early.push(line);
           },
           onActivity: start.onActivity,
+          boundary: start.boundary,
         });
       } catch (err) {
         launch.cleanup?.();

@@ -18,7 +18,9 @@
  * turn, named by TINYAGI_RUN_FILE, which `tinyagi call` reads.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { boundaryFor } from '../../sandbox/boundary.ts';
 import { buildChildEnv } from '../child-env.ts';
 import { addSpend, InvokeError, spendOf } from '../invoke-error.ts';
 import { privateTempPath } from '../private-temp.ts';
@@ -57,11 +59,19 @@ export function bindingEnv(env: Record<string, string> | undefined): Array<[stri
 
 /**
  * The file a warm process's tools read the current run from: one per process (its path is in
- * the process's environment), removed when the process exits.
+ * the process's environment), in a folder of its own (0700; a sandboxed process gets the folder
+ * bound in, so it sees each run's file, which replaces the last by rename), removed with the folder
+ * when the process exits.
  */
 function newRunFilePath(agentId: string, sessionKey: string): string {
   const id = createHash('sha256').update(`${agentId}\u0000${sessionKey}`).digest('hex').slice(0, 12);
-  return privateTempPath(`run-${id}-${randomBytes(6).toString('hex')}.json`);
+  const dir = privateTempPath(`run-${id}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(dir, { mode: 0o700 });
+  return `${dir}/run.json`;
+}
+
+function removeRunFile(path: string): void {
+  rmSync(dirname(path), { recursive: true, force: true });
 }
 
 const runFileOf = new WeakMap<WarmSession, string>();
@@ -88,13 +98,19 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
   const { lasting, perRun } = splitRunEnv(req.env);
   const limits = runLimits(req);
   const killGraceMs = req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  // The boundary, once per warm process (docs/sandbox.md): `required` on a machine without it fails here.
+  const decision = boundaryFor(req.agentId, req.target.sandbox, req.cwd);
+  if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
+  const boundary = decision?.boundary;
 
+  const withBoundary = (env: Record<string, string>): Record<string, string> => (boundary ? boundary.env(env) : env);
   const lease = await pool.acquire({
     agentId: req.agentId,
     sessionKey,
     driver: driver.binary,
     memoryEstimateMb: driver.memoryEstimateMb,
-    fingerprint: driver.fingerprint(req),
+    // A process started inside the boundary serves only runs that want one, and the other way round.
+    fingerprint: boundary ? `${driver.fingerprint(req)}+sandbox` : driver.fingerprint(req),
     resumeId,
     retry: req.session?.retry === true,
     signal: req.signal,
@@ -110,19 +126,22 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
           what,
           onActivity,
           signal,
-          env: buildChildEnv({
-            agentId: req.agentId,
-            provider: req.target.env,
-            runtime: driver.runtimeEnv?.(req),
-            request: { ...lasting, TINYAGI_RUN_FILE: runFile },
-          }),
+          boundary,
+          env: withBoundary(
+            buildChildEnv({
+              agentId: req.agentId,
+              provider: req.target.env,
+              runtime: driver.runtimeEnv?.(req),
+              request: { ...lasting, TINYAGI_RUN_FILE: runFile },
+            }),
+          ),
         })
         .catch((err: unknown) => {
-          rmSync(runFile, { force: true });
+          removeRunFile(runFile);
           throw err;
         });
       runFileOf.set(session, runFile);
-      void session.exited.then(() => rmSync(runFile, { force: true }));
+      void session.exited.then(() => removeRunFile(runFile));
       return session;
     },
   });

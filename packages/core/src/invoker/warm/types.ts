@@ -13,6 +13,7 @@
  * - the warm invoker (invoke-warm.ts) runs one invocation on a pooled session: watchdog,
  *   cancel, steering pushed into the turn, the per-run file a warm process's tools read.
  */
+import type { Boundary } from '../../sandbox/boundary.ts';
 import type { InvokeProgress, InvokeRequest, InvokeResult, InvokeUsage, QuotaReport } from '../types.ts';
 
 /** What a driver can do inside a running turn (said in steering notes and docs/sessions.md). */
@@ -49,6 +50,11 @@ export interface WarmStartOptions {
    * driver that ignores it is closed by the pool when its start finally resolves.
    */
   signal?: AbortSignal;
+  /**
+   * The boundary to start the process in (docs/sandbox.md): give it to WarmProcess.start. `env`
+   * is already the boundary's (its private home, proxies, API URL).
+   */
+  boundary?: Boundary | undefined;
 }
 
 /** One turn given to a warm session. */

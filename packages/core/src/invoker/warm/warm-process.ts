@@ -10,7 +10,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { BoundedTail, LineSplitter } from '../bounded-text.ts';
 import { assertWorkspace } from '../cli-runner.ts';
 import { InvokeError } from '../invoke-error.ts';
+import { privateTempRoot } from '../private-temp.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
+import type { Boundary, WrappedSpawn } from '../../sandbox/boundary.ts';
 
 const STDERR_TAIL_CHARS = 64 * 1024;
 /** One protocol message larger than this is dropped rather than buffered. */
@@ -28,6 +30,8 @@ export interface WarmProcessOptions {
   onLine: (line: string) => void;
   /** Any output at all (stdout or stderr): a sign of life. */
   onActivity?: () => void;
+  /** Start the process inside this boundary (docs/sandbox.md; once per warm process); `env` is then already the boundary's. */
+  boundary?: Boundary | undefined;
 }
 
 export interface WarmExit {
@@ -78,13 +82,30 @@ export class WarmProcess {
   }
 
   /** Spawns the process; a missing executable or workspace is a permanent InvokeError, as for a spawned CLI. */
-  static start(opts: WarmProcessOptions): Promise<WarmProcess> {
+  static async start(opts: WarmProcessOptions): Promise<WarmProcess> {
     assertWorkspace(opts.cwd, opts.what);
+    let wrapped: WrappedSpawn | undefined;
+    if (opts.boundary) {
+      try {
+        wrapped = await opts.boundary.wrap({ command: opts.command, args: opts.args, env: opts.env, privateDir: privateTempRoot() });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw spawnError(opts, code, err);
+        throw err;
+      }
+    }
     let child: ChildProcess;
     try {
-      child = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+      child = spawn(wrapped?.command ?? opts.command, wrapped?.args ?? opts.args, {
+        cwd: opts.cwd,
+        env: wrapped?.env ?? opts.env,
+        detached: true,
+        // Inside the boundary, fd 3 is sandbox-init's control pipe (unused here: a warm process is closed, not interrupted).
+        stdio: wrapped ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
     } catch (err) {
-      return Promise.reject(spawnError(opts, (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', err));
+      throw spawnError(opts, (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', err);
     }
     return new Promise((resolve, reject) => {
       child.once('spawn', () => resolve(new WarmProcess(opts, child)));

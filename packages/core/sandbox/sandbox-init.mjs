@@ -1,0 +1,132 @@
+// The boundary's first process (docs/sandbox.md, "Interfaces between the parts"): started by
+// bwrap inside the sandbox's own network, PID and mount namespaces as
+//
+//   node sandbox-init.mjs [--bridge <port>=<unix socket path>]… [--control <fd>] -- <command> <args…>
+//
+// 1. Listens on 127.0.0.1:<port> of the sandbox's own loopback for each bridge and forwards every
+//    connection to the Unix socket (bound into the sandbox by the daemon): the model proxy
+//    (45801), the egress proxy (45802), the daemon's API (its own port). A socket that is not
+//    there yet, or refuses, closes the connection: nothing else is reachable.
+// 2. Then runs the command in a process group of its own, its stdio the sandbox's.
+// 3. Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to this process (the
+//    daemon signals the sandbox's process group, of which this process is the only member that
+//    listens) go to the command's whole group. A line `SIGINT` (any signal name) on the control
+//    fd goes to the command alone: the daemon's "interrupt the CLI, not its tools".
+// 4. Exits as the command did: its exit code, or the same signal.
+//
+// Plain JavaScript with no imports but node's: it runs from the core package as it is shipped.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { connect, createServer, Socket } from 'node:net';
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+function fail(message) {
+  process.stderr.write(`tinyagi sandbox-init: ${message}\n`);
+  process.exit(126);
+}
+
+function parse(argv) {
+  const bridges = [];
+  let control;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') break;
+    if (arg === '--bridge') {
+      const value = argv[++i] ?? '';
+      const eq = value.indexOf('=');
+      const port = Number(value.slice(0, eq));
+      if (eq < 1 || !Number.isInteger(port) || port < 1 || port > 65535) fail(`bad --bridge ${JSON.stringify(value)} (want <port>=<socket path>)`);
+      bridges.push({ port, path: value.slice(eq + 1) });
+    } else if (arg === '--control') {
+      control = Number(argv[++i]);
+      if (!Number.isInteger(control) || control < 3) fail('bad --control (want a file descriptor number, 3 or more)');
+    } else {
+      fail(`unknown option ${JSON.stringify(arg)}`);
+    }
+  }
+  const command = argv.slice(i + 1);
+  if (command.length === 0) fail('no command after --');
+  return { bridges, control, command };
+}
+
+function bridge({ port, path }) {
+  const server = createServer((inside) => {
+    const outside = connect(path);
+    const end = () => {
+      inside.destroy();
+      outside.destroy();
+    };
+    inside.on('error', end);
+    outside.on('error', end);
+    inside.pipe(outside);
+    outside.pipe(inside);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+      server.unref();
+      resolve();
+    });
+  });
+}
+
+const { bridges, control, command } = parse(process.argv.slice(2));
+try {
+  await Promise.all(bridges.map(bridge));
+} catch (err) {
+  fail(`cannot listen on 127.0.0.1 inside the sandbox: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+const child = spawn(command[0], command.slice(1), { stdio: 'inherit', detached: true });
+let childExited = false;
+child.once('error', (err) => fail(`cannot run ${JSON.stringify(command[0])}: ${err.code ?? err.message}`));
+
+const toGroup = (signal) => {
+  if (childExited || child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone: its exit ends this process.
+  }
+};
+for (const signal of FORWARDED) process.on(signal, () => toGroup(signal));
+
+if (control !== undefined) {
+  let pending = '';
+  const stream = new Socket({ fd: control, readable: true, writable: false });
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    pending += chunk;
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      const signal = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (!FORWARDED.includes(signal) || childExited) continue;
+      try {
+        child.kill(signal);
+      } catch {
+        // Gone already.
+      }
+    }
+  });
+  // The daemon's end closing is no reason to stop, and the pipe must not keep this process alive.
+  stream.on('error', () => {});
+  stream.unref();
+}
+
+child.once('exit', (code, signal) => {
+  childExited = true;
+  // What the command left running in its group goes with it (the sandbox's PID namespace ends with this process anyway).
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
+  if (signal) {
+    for (const s of FORWARDED) process.removeAllListeners(s);
+    process.kill(process.pid, signal);
+    // A signal this process cannot die of (ignored where it was started): the shell's convention.
+    setImmediate(() => process.exit(128 + (constants.signals[signal] ?? 0)));
+    return;
+  }
+  process.exit(code ?? 1);
+});

@@ -1,0 +1,470 @@
+/**
+ * The filesystem and process boundary of a sandboxed agent (docs/sandbox.md, "The boundary"):
+ * each CLI process of the agent (once per warm process, not per turn) starts inside `bwrap`
+ * (Debian's bubblewrap) with
+ * - the whole file system read-only, a private /tmp, /var/tmp and /run (no host sockets: Docker's,
+ *   the SSH agent's, the database's), its own /proc (PID namespace) and a minimal /dev;
+ * - its workspace read-write;
+ * - hidden (an empty tmpfs, or /dev/null for a file, in their place): the user's credentials
+ *   (`~/.ssh`, `~/.aws`, `~/.config/gh`, …), the user's CLI homes (`~/.claude`, `~/.codex`, …),
+ *   the TinyAGI home and the workspace root (other agents' workspaces);
+ * - a private home of its own, `<TINYAGI_HOME>/agent-homes/<agent>`, read-write and bound at the
+ *   same path (so the daemon reads what the CLI writes there, its transcripts among them): HOME,
+ *   the CLIs' config homes (CLAUDE_CONFIG_DIR, CODEX_HOME) and the XDG directories point into it;
+ * - no network (`--unshare-all`) but loopback ports that sandbox-init bridges to Unix sockets in
+ *   `<TINYAGI_HOME>/run/sandbox/<agent>/` (bound into the sandbox): the model proxy (45801), the
+ *   egress proxy (45802, which HTTP(S)_PROXY name) and the daemon's API (its own port, for
+ *   `tinyagi call` and TinyAGI's MCP tools; every request needs the run's token);
+ * - no capabilities (`--cap-drop ALL`: a root daemon's sandbox cannot unmount what hides a
+ *   directory), `--die-with-parent`;
+ * - a memory cap per agent where the daemon can make a cgroup (cgroup.ts).
+ *
+ * The launcher is `/bin/sh -c` that ignores SIGINT/SIGTERM/SIGHUP, joins the agent's cgroup and
+ * execs bwrap: the daemon signals the sandbox's process group as it signals an unconfined CLI's,
+ * bwrap outlives the signal, sandbox-init (its first process, a member of the group) passes it to
+ * the CLI's own group, and the CLI exits as it would unconfined; SIGKILL ends it all (bwrap's
+ * death ends the PID namespace). "Only the CLI" signals (a cancel's SIGINT to Claude Code) go
+ * through a control pipe (fd 3) to sandbox-init.
+ *
+ * This module imports nothing of invoker/ but its vocabulary (invoke-error.ts).
+ */
+import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { homedir } from 'node:os';
+import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { InvokeError } from '../invoker/invoke-error.ts';
+import { CORE_ROOT } from '../package-root.ts';
+import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
+import { machineCheck, type BoundaryProblem, type MachineCheck } from './machine.ts';
+import { EGRESS_PORT, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
+
+export { DEFAULT_SANDBOX_MEMORY_MB, EGRESS_PORT, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
+
+/** The longest Unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/** The control pipe's descriptor in the sandbox (sandbox-init's `--control`). */
+export const CONTROL_FD = 3;
+
+/** sandbox-init, the boundary's first process (shipped with core as it is, see the file). */
+export const SANDBOX_INIT = join(CORE_ROOT, 'sandbox', 'sandbox-init.mjs');
+
+/** Relative to the user's home: credentials and the CLIs' own homes, hidden in every sandbox. */
+export const HIDDEN_IN_HOME = [
+  '.ssh',
+  '.aws',
+  '.azure',
+  '.config/gcloud',
+  '.kube',
+  '.config/gh',
+  '.gnupg',
+  '.netrc',
+  '.git-credentials',
+  '.npmrc',
+  '.pypirc',
+  '.docker',
+  '.claude',
+  '.claude.json',
+  '.codex',
+  '.config/opencode',
+  '.local/share/opencode',
+  '.local/state/opencode',
+  '.gemini',
+] as const;
+
+/** System paths replaced by an empty tmpfs: host sockets and shared temp files. */
+const PRIVATE_SYSTEM_DIRS = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
+
+/**
+ * Every path hidden in an agent's sandbox that exists on this machine (real paths): the user's
+ * credentials and CLI homes under each home the daemon knows (HOME and the account's), the CLI
+ * homes the daemon's environment names, the TinyAGI home and the workspace root.
+ */
+export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefined>>; tinyHome: string; workspaceRoot: string }): string[] {
+  const homes = new Set([opts.env.HOME, homedir()].filter((h): h is string => h !== undefined && isAbsolute(h)));
+  const candidates: string[] = [];
+  for (const home of homes) for (const rel of HIDDEN_IN_HOME) candidates.push(join(home, rel));
+  for (const name of ['CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME']) {
+    const value = opts.env[name];
+    if (value && isAbsolute(value)) candidates.push(value);
+  }
+  for (const [name, rel] of [
+    ['XDG_CONFIG_HOME', 'opencode'],
+    ['XDG_CONFIG_HOME', 'gh'],
+    ['XDG_DATA_HOME', 'opencode'],
+    ['XDG_STATE_HOME', 'opencode'],
+  ] as const) {
+    const value = opts.env[name];
+    if (value && isAbsolute(value)) candidates.push(join(value, rel));
+  }
+  candidates.push(opts.tinyHome, opts.workspaceRoot);
+  const out = new Set<string>();
+  for (const path of candidates) {
+    const real = realOrUndefined(path);
+    if (real !== undefined && real !== '/') out.add(real);
+  }
+  return [...out];
+}
+
+function realOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+type MountOp = { kind: 'tmpfs'; path: string } | { kind: 'hide-file'; path: string } | { kind: 'bind' | 'ro-bind'; path: string };
+
+export interface BwrapArgsInput {
+  /** The agent's workspace (the CLI's cwd): read-write. */
+  cwd: string;
+  /** Paths to hide (hiddenPaths). */
+  hidden: readonly string[];
+  /** Read-write at the same path (the private home). */
+  writable: readonly string[];
+  /** Read-only at the same path, over whatever hides them (the sockets, the shim, the run's private files). */
+  readable: readonly string[];
+  /** sandbox-init's command line after bwrap's `--`. */
+  inner: readonly string[];
+}
+
+/**
+ * bwrap's arguments. Mounts are applied from the shortest path to the longest, so a deeper one
+ * wins: a workspace inside the hidden workspace root is bound again, `~/.ssh` inside a workspace
+ * that is the home is still hidden; at the same path, hiding comes first.
+ */
+export function bwrapArgs(input: BwrapArgsInput): string[] {
+  const ops: MountOp[] = [];
+  for (const path of input.hidden) {
+    let directory = false;
+    try {
+      directory = statSync(path).isDirectory();
+    } catch {
+      continue;
+    }
+    ops.push(directory ? { kind: 'tmpfs', path } : { kind: 'hide-file', path });
+  }
+  ops.push({ kind: 'bind', path: input.cwd });
+  for (const path of input.writable) ops.push({ kind: 'bind', path });
+  for (const path of input.readable) ops.push({ kind: 'ro-bind', path });
+  const depth = (p: string): number => p.split('/').filter(Boolean).length;
+  const rank = (op: MountOp): number => (op.kind === 'tmpfs' || op.kind === 'hide-file' ? 0 : 1);
+  const ordered = ops.map((op, i) => ({ op, i })).sort((a, b) => depth(a.op.path) - depth(b.op.path) || rank(a.op) - rank(b.op) || a.i - b.i);
+
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  for (const dir of PRIVATE_SYSTEM_DIRS) if (dir !== '/dev/shm' && existsSync(dir)) args.push('--tmpfs', dir);
+  const seen = new Set<string>();
+  const remountReadOnly: string[] = [];
+  for (const { op } of ordered) {
+    const key = `${op.kind}:${op.path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (op.kind === 'tmpfs') {
+      args.push('--perms', '0555', '--tmpfs', op.path);
+      remountReadOnly.push(op.path);
+    } else if (op.kind === 'hide-file') args.push('--ro-bind', '/dev/null', op.path);
+    else args.push(`--${op.kind}`, op.path, op.path);
+  }
+  // The hidden directories stay empty: nothing written there outlives or leaves the sandbox, and nothing is written at all.
+  for (const path of remountReadOnly) args.push('--remount-ro', path);
+  // No nested user namespace either: one would give the sandbox's processes capabilities over mounts of their own.
+  args.push('--chdir', input.cwd, '--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--', ...input.inner);
+  return args;
+}
+
+/** What a wrapped spawn runs instead of the CLI. */
+export interface WrappedSpawn {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** The control pipe's index in the spawn's stdio (write `SIGINT\n` to reach the CLI alone). */
+  controlFd: typeof CONTROL_FD;
+}
+
+export interface WrapRequest {
+  command: string;
+  args: readonly string[];
+  /** The CLI's environment, already through `Boundary.env`. */
+  env: Record<string, string>;
+  /** The invoker's private temp directory: its files that the arguments or environment name are bound in read-only. */
+  privateDir?: string | undefined;
+}
+
+/** The result of `boundaryFor`: the boundary to use, or why the agent runs unconfined. */
+export type BoundaryDecision = { boundary: Boundary; degraded?: undefined } | { boundary?: undefined; degraded: BoundaryProblem };
+
+/**
+ * The boundary of one agent's CLI start, as its sandbox setting and the machine decide: none
+ * (`sandbox` off), the boundary, or, for `on` on a machine that cannot enforce it, the problem
+ * (the caller says so; the agent runs unconfined). `required` on such a machine throws a
+ * permanent InvokeError naming the reason and the fix: the message fails once, not retried.
+ */
+export function boundaryFor(agentId: string, sandbox: SandboxSpec | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env): BoundaryDecision | undefined {
+  if (!sandbox) return undefined;
+  const machine = machineCheck(env);
+  if (machine.ok && machine.bwrap) return { boundary: new Boundary(agentId, sandbox, cwd, machine, env) };
+  const problem = machine.problem ?? { reason: 'the boundary is not available', fix: 'run `tinyagi doctor`' };
+  if (sandbox.mode === 'required') throw requiredRefusal(agentId, problem);
+  return { degraded: problem };
+}
+
+/** The error of a `required` agent on a machine without the boundary. */
+export function requiredRefusal(agentId: string, problem: BoundaryProblem): InvokeError {
+  return new InvokeError('permanent', `Agent ${agentId} is set to sandbox "required" and the boundary is not enforced on this machine: ${problem.reason}.`, {
+    hint: `${problem.fix}; or set agents.${agentId}.sandbox to "on" to let it run unconfined (docs/sandbox.md).`,
+  });
+}
+
+/** True when a CLI of this agent starts inside the boundary now (the CLIs' own sandboxes are then switched off). */
+export function boundaryEnforced(sandbox: SandboxSpec | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!sandbox) return false;
+  const machine = machineCheck(env);
+  return machine.ok && machine.bwrap !== undefined;
+}
+
+export class Boundary {
+  readonly agentId: string;
+  readonly spec: SandboxSpec;
+  readonly cwd: string;
+  readonly machine: MachineCheck;
+  readonly home: string;
+  readonly runDir: string;
+  /** The daemon's environment: its HOME and CLI homes are what is hidden. */
+  readonly daemonEnv: Readonly<Record<string, string | undefined>>;
+
+  constructor(agentId: string, spec: SandboxSpec, cwd: string, machine: MachineCheck, daemonEnv: Readonly<Record<string, string | undefined>> = process.env) {
+    this.agentId = agentId;
+    this.daemonEnv = daemonEnv;
+    this.spec = spec;
+    this.cwd = cwd;
+    this.machine = machine;
+    this.home = sandboxHomeDir(spec.tinyHome, agentId);
+    this.runDir = sandboxRunDir(spec.tinyHome, agentId);
+  }
+
+  /**
+   * The CLI's environment inside: HOME, the CLIs' config homes and the XDG directories in the
+   * private home, TMPDIR the private /tmp, HTTP(S)_PROXY the egress proxy's port, the API's URL
+   * on the sandbox's loopback. The daemon-side readers of a CLI's files (transcripts, rollouts)
+   * take the same environment and find them at the same paths.
+   */
+  env(env: Record<string, string>): Record<string, string> {
+    const home = this.home;
+    const proxy = `http://127.0.0.1:${EGRESS_PORT}`;
+    const out: Record<string, string> = {
+      ...env,
+      HOME: home,
+      CLAUDE_CONFIG_DIR: join(home, '.claude'),
+      CODEX_HOME: join(home, '.codex'),
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_DATA_HOME: join(home, '.local', 'share'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+      XDG_STATE_HOME: join(home, '.local', 'state'),
+      TMPDIR: '/tmp',
+      HTTP_PROXY: proxy,
+      HTTPS_PROXY: proxy,
+      ALL_PROXY: proxy,
+      http_proxy: proxy,
+      https_proxy: proxy,
+      all_proxy: proxy,
+      NO_PROXY: '127.0.0.1,localhost,::1',
+      no_proxy: '127.0.0.1,localhost,::1',
+    };
+    const api = loopbackUrl(env.TINYAGI_API_URL);
+    if (api) out.TINYAGI_API_URL = `http://127.0.0.1:${api.port}${api.rest}`;
+    return out;
+  }
+
+  /**
+   * The spawn that starts `request.command` inside the boundary: the private home, the socket
+   * directory and the API bridge made, the agent's cgroup joined (where there is one).
+   * A command that is not found on PATH throws an ENOENT error (as spawn would).
+   */
+  async wrap(request: WrapRequest): Promise<WrappedSpawn> {
+    const bwrap = this.machine.bwrap;
+    if (!bwrap) throw new InvokeError('permanent', `Agent ${this.agentId}: the boundary has no bwrap.`);
+    const command = resolveCommand(request.command, request.env.PATH);
+    for (const dir of [
+      this.home,
+      join(this.home, '.claude'),
+      join(this.home, '.codex'),
+      join(this.home, '.config'),
+      join(this.home, '.local', 'share'),
+      join(this.home, '.cache'),
+      join(this.home, '.local', 'state'),
+      this.runDir,
+    ]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    const api = loopbackUrl(request.env.TINYAGI_API_URL);
+    const hostPorts = [...new Set([...(api ? [api.port] : []), ...extraLoopbackPorts(this.daemonEnv)])];
+    const sockets: Array<[number, string]> = [
+      [MODEL_PORT, join(this.runDir, 'model.sock')],
+      [EGRESS_PORT, join(this.runDir, 'egress.sock')],
+      ...hostPorts.map((port): [number, string] => [port, join(this.runDir, `tcp-${port}.sock`)]),
+    ];
+    const tooLong = sockets.find(([, path]) => Buffer.byteLength(path) > MAX_SOCKET_PATH);
+    if (tooLong) {
+      throw new InvokeError('permanent', `Agent ${this.agentId}: the sandbox's socket ${tooLong[1]} is longer than a Unix socket path may be (${MAX_SOCKET_PATH} bytes).`, {
+        hint: 'Use a shorter TINYAGI_HOME (or agent id) for sandboxed agents.',
+      });
+    }
+    for (const [port, socket] of sockets) if (hostPorts.includes(port)) await hostBridge(socket, port);
+    const bridges = sockets.map(([port, path]) => `${port}=${path}`);
+    const workspace = realOrUndefined(this.cwd) ?? this.cwd;
+    const hidden = hiddenPaths({ env: this.daemonEnv, tinyHome: this.spec.tinyHome, workspaceRoot: this.spec.workspaceRoot });
+    const readable = [this.runDir, ...privateFiles(request), ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome)];
+    const inner = [process.execPath, SANDBOX_INIT, ...bridges.flatMap((b) => ['--bridge', b]), '--control', String(CONTROL_FD), '--', command, ...request.args];
+    const args = bwrapArgs({ cwd: workspace, hidden, writable: [this.home], readable, inner });
+    const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
+    // $0 is the cgroup's procs file (or empty): the shell joins it, ignores the signals sandbox-init passes on, then becomes bwrap.
+    const script = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@"';
+    return { command: '/bin/sh', args: ['-c', script, cgroup.ok ? cgroup.procs : '', bwrap, ...args], env: request.env, controlFd: CONTROL_FD };
+  }
+}
+
+let cgroupBase: ReturnType<typeof memoryCgroupBase> | undefined;
+function cgroupCheck(): ReturnType<typeof memoryCgroupBase> {
+  cgroupBase ??= memoryCgroupBase();
+  return cgroupBase;
+}
+
+/** `http://127.0.0.1:<port>/…`, `localhost` or `[::1]`: the port and the rest; undefined for anything else. */
+function loopbackUrl(url: string | undefined): { port: number; rest: string } | undefined {
+  if (!url || !URL.canParse(url)) return undefined;
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) return undefined;
+  const port = Number(parsed.port || 80);
+  const rest = `${parsed.pathname === '/' ? '' : parsed.pathname}${parsed.search}`;
+  return { port, rest };
+}
+
+/**
+ * Host loopback ports every sandbox reaches at the same port on its own loopback, besides the
+ * API: TINYAGI_SANDBOX_LOOPBACK_PORTS (comma-separated), for a model server on the host's
+ * loopback (the test suite's stand-in) until the model proxy serves it.
+ */
+function extraLoopbackPorts(env: Readonly<Record<string, string | undefined>>): number[] {
+  return (env.TINYAGI_SANDBOX_LOOPBACK_PORTS ?? '')
+    .split(',')
+    .map((p) => Number(p.trim()))
+    .filter((p) => Number.isInteger(p) && p > 0 && p < 65536 && p !== MODEL_PORT && p !== EGRESS_PORT);
+}
+
+const bridges = new Map<string, Promise<Server>>();
+
+/** A Unix socket in the daemon forwarding each connection to 127.0.0.1:`port` (the API), made once per socket path. */
+function hostBridge(socket: string, port: number): Promise<Server> {
+  let made = bridges.get(socket);
+  if (made) return made;
+  made = new Promise<Server>((resolve, reject) => {
+    const server = createServer((inside) => {
+      const outside = createConnection({ host: '127.0.0.1', port });
+      const end = (): void => {
+        inside.destroy();
+        outside.destroy();
+      };
+      inside.on('error', end);
+      outside.on('error', end);
+      inside.pipe(outside);
+      outside.pipe(inside);
+    });
+    try {
+      unlinkSync(socket);
+    } catch {}
+    server.once('error', reject);
+    server.listen(socket, () => {
+      server.unref();
+      process.once('exit', () => {
+        try {
+          unlinkSync(socket);
+        } catch {}
+      });
+      resolve(server);
+    });
+  });
+  made.catch(() => bridges.delete(socket));
+  bridges.set(socket, made);
+  return made;
+}
+
+/** Closes the daemon's bridges (tests; the daemon's exit removes their sockets). */
+export async function closeHostBridges(): Promise<void> {
+  const all = [...bridges.values()];
+  bridges.clear();
+  await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+}
+
+/** `command` as spawn would find it on `path` (absolute), or an ENOENT error. */
+function resolveCommand(command: string, path: string | undefined): string {
+  if (command.includes('/')) return command;
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {}
+  }
+  throw Object.assign(new Error(`spawn ${command} ENOENT`), { code: 'ENOENT' });
+}
+
+/**
+ * The invoker's private files a CLI is given (system prompt, MCP config, OpenCode's config, a
+ * warm process's run file): every path under `privateDir` its arguments or environment name,
+ * the file itself, or for a file in a folder of its own (rewritten by rename) that folder.
+ */
+function privateFiles(request: WrapRequest): string[] {
+  const dir = request.privateDir;
+  if (!dir) return [];
+  const real = realOrUndefined(dir);
+  const out = new Set<string>();
+  const prefixes = new Set([dir, real].filter((d): d is string => d !== undefined));
+  for (const value of [...request.args, ...Object.values(request.env)]) {
+    for (const prefix of prefixes) {
+      let at = value.indexOf(`${prefix}/`);
+      while (at >= 0) {
+        const rest = value.slice(at + prefix.length + 1);
+        const first = rest.split(/[/\s"',;:=]/)[0];
+        if (first) {
+          const path = join(real ?? prefix, first);
+          if (existsSync(path)) out.add(path);
+        }
+        at = value.indexOf(`${prefix}/`, at + 1);
+      }
+    }
+  }
+  return [...out];
+}
+
+/**
+ * What the sandbox needs that lies under a hidden path: the command's directory (Claude Code's
+ * `~/.claude/local`), TinyAGI's own PATH entries under its home (the `tinyagi` shim), node and
+ * sandbox-init. Read-only; credentials never are here.
+ */
+function neededUnderHidden(command: string, path: string | undefined, hidden: readonly string[], tinyHome: string): string[] {
+  const under = (p: string): boolean => hidden.some((h) => isInside(p, h));
+  const out: string[] = [];
+  const realCommand = realOrUndefined(command) ?? command;
+  for (const candidate of [dirname(command), dirname(realCommand), dirname(dirname(process.execPath)), dirname(SANDBOX_INIT)]) {
+    const real = realOrUndefined(candidate);
+    if (real && under(real) && !isCredentialDir(real)) out.push(real);
+  }
+  const realHome = realOrUndefined(tinyHome) ?? tinyHome;
+  for (const entry of (path ?? '').split(delimiter)) {
+    const real = entry === '' ? undefined : realOrUndefined(entry);
+    if (real && isInside(real, realHome) && real !== realHome) out.push(real);
+  }
+  return out;
+}
+
+/** A hidden directory itself (`~/.claude`), never bound again whole; only deeper folders are. */
+function isCredentialDir(path: string): boolean {
+  return HIDDEN_IN_HOME.some((rel) => basename(path) === basename(rel) && path.endsWith(rel));
+}

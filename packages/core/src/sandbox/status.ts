@@ -1,0 +1,66 @@
+/**
+ * An agent's sandbox status as every surface shows it (docs/sandbox.md, "A status that tells the
+ * truth"): `enforced`, `degraded` (with the reason and the fix) or `off`, from its setting, its
+ * runtime and the machine's self-test. Never a silent downgrade: an agent set to `on` that runs
+ * unconfined is `degraded`, one set to `required` that cannot be confined is `degraded` and does
+ * not run.
+ */
+import type { MachineCheck } from './machine.ts';
+
+export const SANDBOX_STATES = ['enforced', 'degraded', 'off'] as const;
+export type SandboxState = (typeof SANDBOX_STATES)[number];
+export type SandboxSetting = 'off' | 'on' | 'required';
+
+export interface AgentSandboxStatus {
+  /** What the agent's settings say (absent: off). */
+  setting: SandboxSetting;
+  state: SandboxState;
+  /** Why not enforced (degraded). */
+  reason?: string;
+  /** What to change (degraded). */
+  fix?: string;
+  /** `required` and not enforced: its messages fail. */
+  refused?: boolean;
+  /** The memory cap (MB) when enforced and the machine makes cgroups; else why there is none. */
+  memoryMb?: number;
+  memoryNote?: string;
+}
+
+/** A runtime runs a process the boundary can confine: a CLI (its kind has a command) or an ACP agent. */
+export function runtimeRunsProcess(kind: { name: string; command: string | null } | undefined): boolean {
+  return kind !== undefined && (kind.command !== null || kind.name === 'acp');
+}
+
+export function agentSandboxStatus(input: {
+  setting: SandboxSetting | undefined;
+  runtime: { name: string; command: string | null } | undefined;
+  machine: MachineCheck | undefined;
+  memoryMb: number;
+}): AgentSandboxStatus {
+  const setting = input.setting ?? 'off';
+  if (setting === 'off') return { setting, state: 'off' };
+  const degraded = (reason: string, fix: string): AgentSandboxStatus => ({
+    setting,
+    state: 'degraded',
+    reason: setting === 'required' ? `${reason}; it does not run (sandbox "required")` : `${reason}; it runs unconfined`,
+    fix,
+    ...(setting === 'required' ? { refused: true } : {}),
+  });
+  if (!runtimeRunsProcess(input.runtime)) {
+    const name = input.runtime?.name ?? 'its';
+    return degraded(
+      `the ${name} runtime runs inside the daemon: there is no process to confine`,
+      'use a CLI runtime (claude-code, codex, opencode, acp) for a sandboxed agent, or set its sandbox to "off"',
+    );
+  }
+  const machine = input.machine;
+  if (!machine) return degraded('the boundary has not been checked yet (the daemon runs its self-test at start)', 'wait for the daemon to finish starting, then ask again');
+  if (!machine.ok) return degraded(machine.problem?.reason ?? 'the boundary does not work on this machine', machine.problem?.fix ?? 'run `tinyagi doctor`');
+  return machine.memory.ok ? { setting, state: 'enforced', memoryMb: input.memoryMb } : { setting, state: 'enforced', memoryNote: `no memory cap: ${machine.memory.reason}` };
+}
+
+/** One line: `enforced`, `degraded (<reason>; <fix>)` or `off`. */
+export function formatSandboxStatus(status: AgentSandboxStatus): string {
+  if (status.state !== 'degraded') return status.state;
+  return `degraded (${status.reason}; ${status.fix})`;
+}
