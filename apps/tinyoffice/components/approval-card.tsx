@@ -1,7 +1,8 @@
 'use client';
 /**
  * One approval request (docs/approvals.md) with its answers, the same in the inbox, the run tree
- * and the chat: a permission is allowed once, for the session, always, or denied with a reason;
+ * and the chat: a permission is allowed once, for the session, always, or denied with a reason (a
+ * connection, kind `egress`, has no session: once, always — its host joins the egress list — or deny);
  * a question is answered with one of its choices or with text, or declined. Answered anywhere
  * (here, the CLI, another tab), the card says how and by whom ("Allowed once by cli"); a late
  * answer (409 APPROVAL_DECIDED) says who was first. After an answer focus goes where the page
@@ -104,7 +105,11 @@ export function ApprovalCard({
       <div className="flex flex-wrap items-center gap-2">
         <Avatar id={approval.agentId} size="sm" />
         <Heading id={titleId} className="font-medium">
-          {question ? `${who} ${pending ? 'asks' : 'asked'} you` : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`}
+          {question
+            ? `${who} ${pending ? 'asks' : 'asked'} you`
+            : approval.kind === 'egress'
+              ? `${who} ${pending ? 'asks' : 'asked'} to connect to a host off its list`
+              : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`}
         </Heading>
         <span className="text-xs text-slate-600 dark:text-slate-300">
           asked {new Date(approval.requestedAt).toLocaleTimeString()}
@@ -139,7 +144,15 @@ export function ApprovalCard({
           </details>
         </>
       )}
-      {pending ? question ? <QuestionControls choices={question.choices} busy={busy} decide={decide} /> : <PermissionControls busy={busy} decide={decide} /> : question ? outcome : null}
+      {pending ? (
+        question ? (
+          <QuestionControls choices={question.choices} busy={busy} decide={decide} />
+        ) : (
+          <PermissionControls egress={approval.kind === 'egress'} busy={busy} decide={decide} />
+        )
+      ) : question ? (
+        outcome
+      ) : null}
       {late && (
         <p data-testid="approval-late" className="mt-1 text-xs text-slate-700 dark:text-slate-300">
           {late}
@@ -152,7 +165,8 @@ export function ApprovalCard({
 
 type Decide = (decision: ApprovalDecision, extra?: { reason?: string; answer?: string }) => Promise<void>;
 
-function PermissionControls({ busy, decide }: { busy: ApprovalDecision | null; decide: Decide }) {
+/** A permission's answers; a connection (egress) has no session, and allowing it always adds its host to the agent's egress list. */
+function PermissionControls({ egress, busy, decide }: { egress: boolean; busy: ApprovalDecision | null; decide: Decide }) {
   const [reason, setReason] = useState('');
   const reasonId = useId();
   const disabled = busy !== null;
@@ -161,10 +175,12 @@ function PermissionControls({ busy, decide }: { busy: ApprovalDecision | null; d
       <Button tone="primary" disabled={disabled} onClick={() => void decide('allow_once')}>
         Allow once
       </Button>
-      <Button disabled={disabled} title="This tool with this command, for the rest of the agent's session" onClick={() => void decide('allow_session')}>
-        Allow for session
-      </Button>
-      <Button disabled={disabled} title="Adds an allow rule to the agent's settings" onClick={() => void decide('allow_always')}>
+      {!egress && (
+        <Button disabled={disabled} title="This tool with this command, for the rest of the agent's session" onClick={() => void decide('allow_session')}>
+          Allow for session
+        </Button>
+      )}
+      <Button disabled={disabled} title={egress ? "Adds the host to the agent's egress list (egress_allow)" : "Adds an allow rule to the agent's settings"} onClick={() => void decide('allow_always')}>
         Allow always
       </Button>
       <form

@@ -243,6 +243,29 @@ test('questions are answered with text or one of their choices; focus goes on to
   expect(await kit.api.getApproval({ params: { id: 'apr_office_q2' } })).toMatchObject({ status: 'answered', answer: 'keep it', decidedBy: 'tinyoffice' });
 });
 
+test("a connection off a sandboxed agent's list (egress) reads as one: once, always or deny, no session; always adds the host", async () => {
+  // As the daemon's egress proxy records it (docs/sandbox.md#egress), on @careful's latest run.
+  const run = (await kit.api.listApprovals({ query: { agent: 'careful', limit: 1 } }))[0]!;
+  const db = new DatabaseSync(join(kit.home, 'tinyagi.db'), { timeout: 10_000 });
+  const now = Date.now();
+  try {
+    db.prepare(
+      `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at) VALUES ('apr_office_e1', 'egress', 'pending', 'careful', ?, ?, 'shared', 'egress', ?, ?, ?, ?)`,
+    ).run(run.runId, run.conversationId, JSON.stringify({ host: 'pypi.org', port: 443 }), 'Connect to pypi.org:443', now, now + 600_000);
+  } finally {
+    db.close();
+  }
+  await page.goto(`${kit.url}/approvals`);
+  const egress = card('Connect to pypi.org:443');
+  await expect(egress.getByRole('heading', { name: '@careful asks to connect to a host off its list' })).toBeVisible();
+  await expect(egress.getByRole('button', { name: 'Allow for session' })).toHaveCount(0);
+  await expect(egress.getByRole('button', { name: 'Allow always' })).toHaveAttribute('title', "Adds the host to the agent's egress list (egress_allow)");
+  await look('egress');
+  await egress.getByRole('button', { name: 'Allow always' }).click();
+  await expect(egress.getByTestId('approval-outcome')).toHaveText("Allowed always by tinyoffice: the host was added to the agent's egress list");
+  expect((await kit.api.getAgent({ params: { id: 'careful' } })).egress_allow).toEqual(['pypi.org']);
+});
+
 test('a request nobody answers expires on the card; Show answered lists the history', async () => {
   await page.goto(`${kit.url}/approvals`);
   await kit.api.sendMessage({ body: { agent: 'hasty', message: asks('ls'), sender: 'Alice', senderId: 'alice', channel: 'web' } });

@@ -1,7 +1,8 @@
 /**
  * The approval requests of a conversation `send --wait` follows (docs/approvals.md, "From the
  * CLI"). On a terminal (stdin and stdout TTYs, not `--json`) each request is printed and asked in
- * turn: a permission as `[o]nce / [s]ession / [a]lways / [d]eny (reason) ?`, a question with its
+ * turn: a permission as `[o]nce / [s]ession / [a]lways / [d]eny (reason) ?` (a connection, kind
+ * `egress`, without the session), a question with its
  * numbered choices and a free-text answer. The answer goes to the daemon as `by: 'cli'`. A
  * request answered elsewhere meanwhile (TinyOffice, a chat app, another shell) or expired
  * withdraws its prompt, saying who decided. Ctrl-C at the prompt leaves the request pending, says
@@ -11,7 +12,7 @@
  */
 import { clearLine, cursorTo } from 'node:readline';
 import type { Interface } from 'node:readline/promises';
-import { approvalOutcome, approvalQuestion, isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
+import { approvalAnswers, approvalOutcome, approvalQuestion, isApiError, type ApiClient, type Approval, type ApprovalDecision, type EventView } from '@tinyagi/client';
 import { errStyle } from '../output/style.ts';
 
 /**
@@ -28,9 +29,9 @@ export function describeApproval(a: Approval): string {
 
 /** How to answer a request from another shell: the commands, with its id. */
 export function answerHint(a: Approval): string {
-  return a.kind === 'question'
-    ? `answer with \`tinyagi answer ${a.id} <text>\` or decline with \`tinyagi deny ${a.id}\``
-    : `answer with \`tinyagi approve ${a.id}\` (--session, --always) or \`tinyagi deny ${a.id} --reason "…"\``;
+  if (a.kind === 'question') return `answer with \`tinyagi answer ${a.id} <text>\` or decline with \`tinyagi deny ${a.id}\``;
+  // A connection (egress) has no session: --always adds its host to the agent's list.
+  return `answer with \`tinyagi approve ${a.id}\` (${a.kind === 'egress' ? '--always' : '--session, --always'}) or \`tinyagi deny ${a.id} --reason "…"\``;
 }
 
 function expiry(a: Approval, now: number): string {
@@ -104,7 +105,9 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks you: ${question}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
       for (const [i, c] of choices.entries()) write(`  ${i + 1}) ${c}`);
     } else {
-      write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks to run ${a.summary}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
+      // An egress request's summary is `Connect to host:port`: `@coder asks to connect to host:port`.
+      const what = a.kind === 'egress' ? `asks to ${a.summary.charAt(0).toLowerCase()}${a.summary.slice(1)}` : `asks to run ${a.summary}`;
+      write(errStyle.bold(errStyle.yellow(`@${a.agentId} ${what}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
     }
   };
 
@@ -162,10 +165,13 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
         return { decision: 'answer', answer: text };
       }
     }
+    const answers = approvalAnswers(a.kind);
+    const session = answers.includes('allow_session');
     for (;;) {
-      const text = await line('[o]nce / [s]ession / [a]lways / [d]eny (reason) ? ');
+      const text = await line(session ? '[o]nce / [s]ession / [a]lways / [d]eny (reason) ? ' : '[o]nce / [a]lways / [d]eny (reason) ? ');
       if (text === undefined) return undefined;
-      const decision = PERMISSION_KEYS[text.charAt(0).toLowerCase()];
+      const key = PERMISSION_KEYS[text.charAt(0).toLowerCase()];
+      const decision = key && answers.includes(key) ? key : undefined;
       // `d`, `deny`, or `d <reason>`: the reason is asked when not given.
       if (decision === 'deny') {
         const given = text.replace(/^d(eny)?\b\s*/i, '');
@@ -175,8 +181,8 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       }
       if (decision && text.length === 1) return { decision };
       const word = { once: 'allow_once', session: 'allow_session', always: 'allow_always' }[text.toLowerCase()] as ApprovalDecision | undefined;
-      if (word) return { decision: word };
-      write(errStyle.dim('Type o, s, a or d (d can be followed by the reason).'));
+      if (word && answers.includes(word)) return { decision: word };
+      write(errStyle.dim(session ? 'Type o, s, a or d (d can be followed by the reason).' : 'Type o, a or d (d can be followed by the reason); a connection has no session.'));
     }
   };
 

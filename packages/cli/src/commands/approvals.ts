@@ -29,6 +29,7 @@ export function registerApprovalCommands(program: Command): void {
     );
     if (!options.all && list.length > 0) {
       println('Answer with `tinyagi approve <id>` (--session, --always) or `tinyagi deny <id> --reason "…"`; a question with `tinyagi answer <id> <text>`.');
+      if (list.some((a) => a.kind === 'egress')) println('A connection ("Connect to …") is allowed once or --always (its host joins the agent\'s egress_allow); it has no session.');
     }
   });
 
@@ -52,7 +53,7 @@ export function registerApprovalCommands(program: Command): void {
       .description('allow what an agent asked (once; --session: the same request for the rest of its session; --always: add a rule)')
       .argument('<id>', 'the approval request id (see `tinyagi approvals`)')
       .option('--session', 'allow the same tool and command for the rest of this agent session')
-      .option('--always', "allow it from now on (adds an allow rule to the agent's permissions)"),
+      .option('--always', "allow it from now on (adds an allow rule to the agent's permissions; a connection's host to its egress_allow)"),
   ).action(async (id: string, options: { session?: boolean; always?: boolean; json?: boolean }, cmd: Command) => {
     if (options.session && options.always) throw usageError('Use either --session or --always, not both.');
     const decision: ApprovalDecision = options.always ? 'allow_always' : options.session ? 'allow_session' : 'allow_once';

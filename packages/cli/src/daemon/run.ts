@@ -38,7 +38,7 @@ import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
-import { Orchestrator, orchestratorServices } from '@tinyagi/teams';
+import { Approvals, Orchestrator, orchestratorServices } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { pendingApprovalsByKind, telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
@@ -56,10 +56,12 @@ import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
 import { agentGroupsJournal } from './process-check.ts';
+import { egressProxyService } from './egress-proxy.ts';
 import { loadPlugins } from './plugins.ts';
 import { modelProxyService } from './model-proxy.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
+import { startSandboxSelfTest } from './sandbox.ts';
 import { ScheduleRunner } from './scheduler.ts';
 import { resource, ServiceStack, type Service } from './services.ts';
 import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
@@ -280,6 +282,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const storage = selectStorage(settings, ctx.env, ctx.paths.db);
 
   const services = new ServiceStack(logger);
+  // The boundary's self-test (docs/sandbox.md), beside the start; the orchestrator waits for it before taking messages.
+  const sandboxCheck = startSandboxSelfTest({ home: ctx.home, settings, env: ctx.env, token, logger: logger.child('sandbox') });
   try {
     const stores = await services.start(storesService(life, storage));
     let orchestrator: Orchestrator | undefined;
@@ -325,6 +329,19 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       observers: telemetry.observers,
     });
     const worker = orchestrator;
+    // Egress by allowlist (docs/sandbox.md#egress): sandboxed agents' sockets before their first run; a host off a list asks on the agent's run.
+    const approvals = new Approvals(worker);
+    await services.start(
+      egressProxyService({
+        home: ctx.home,
+        source,
+        approvals: () => approvals,
+        // Its API and the model proxy's loopback port: never reached through the egress proxy.
+        daemonPorts: () => [port, Number(new URL(modelProxy.proxy.url).port)],
+        ...(cluster ? { runsHere: (id: string) => !cluster.agentsElsewhere().has(id) } : {}),
+        logger: logger.child('egress'),
+      }),
+    );
     // The reply delivery protocol (core's outbox/delivery.ts): the supervisor, the server and the expiry timer go through it.
     const delivery = new ReplyDelivery(stores);
     const supervisor = await services.start(channelSupervisorService(life, stores, delivery, getSettings));
@@ -370,6 +387,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
         // On PostgreSQL other nodes' leases are theirs: only those of dead nodes end now.
         const released = cluster ? await cluster.releaseDeadNodes() : await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
         if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
+        await sandboxCheck;
         await worker.start();
       },
       stop: () => worker.stop(SHUTDOWN_GRACE_MS),

@@ -22,7 +22,7 @@ import { attachSessionPool, errorMessage, invokeAgent, isTinyError, loadSettings
 import { reapOrphanedGroups, setProcessJournal } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
 import { mintRunToken } from '@tinyagi/server/internal';
-import { Orchestrator } from '@tinyagi/teams';
+import { Approvals, Orchestrator } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
@@ -30,6 +30,7 @@ import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { joinCluster } from './cluster.ts';
 import { ensureHomeDirectories } from './first-run.ts';
 import { agentGroupsJournal } from './process-check.ts';
+import { egressProxyService } from './egress-proxy.ts';
 import { modelProxyService } from './model-proxy.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { createLogger } from './logger.ts';
@@ -136,6 +137,18 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       observers: telemetry.observers,
     });
     orchestratorRef = orchestrator;
+    // Egress by allowlist (docs/sandbox.md#egress), for this node's sandboxed agents; stopped after the orchestrator.
+    const approvals = new Approvals(orchestrator);
+    await services.start(
+      egressProxyService({
+        home: ctx.home,
+        source: cluster.settings,
+        approvals: () => approvals,
+        daemonPorts: () => [Number(new URL(modelProxy.proxy.url).port)],
+        runsHere: (id) => cluster.agents().has(id),
+        logger: logger.child('egress'),
+      }),
+    );
     await services.start({
       name: 'orchestrator',
       async start() {

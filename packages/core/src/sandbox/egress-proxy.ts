@@ -26,7 +26,8 @@
  * test maps names to its own servers with it).
  */
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
-import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+// The default import: the daemon's snapshot build defers node:http behind a proxy that has no named exports to copy (cli scripts/bundle.mjs).
+import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { type Socket, connect, isIP } from 'node:net';
 import { join } from 'node:path';
@@ -204,7 +205,7 @@ export class EgressProxy {
     if (lstatSync(path, { throwIfNoEntry: false })?.isSocket()) unlinkSync(path);
     const sockets = new Set<Duplex>();
     // No request timeout: a request may wait for a person for as long as the approval lasts.
-    const server = createServer({ requestTimeout: 0 });
+    const server = http.createServer({ requestTimeout: 0 });
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
@@ -381,7 +382,7 @@ export class EgressProxy {
     }
     const headers = withoutHopByHop(req.headers);
     headers.host = url.host;
-    const upstream = httpRequest({ createConnection: () => socket, method: req.method, path: `${url.pathname}${url.search}`, headers, setHost: false });
+    const upstream = http.request({ createConnection: () => socket, method: req.method, path: `${url.pathname}${url.search}`, headers, setHost: false });
     upstream.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.headers));
       answer.pipe(res);

@@ -1,0 +1,73 @@
+/**
+ * The egress proxy as a service of the daemon: core's EgressProxy (docs/sandbox.md#egress) on
+ * `<TINYAGI_HOME>/run/sandbox/<agent>/egress.sock` for each agent whose `sandbox` is on or
+ * required, opened at start and as settings change (an agent turned off or removed loses its
+ * socket). A connection off the agent's list asks the orchestrator's Approvals (an `egress`
+ * request on the agent's run in progress). The daemon's own API port is never reached through it.
+ *
+ * Started before the orchestrator, so a sandboxed agent's first run finds its socket; stopped
+ * after it (the services stop in reverse order), withdrawing the requests still waiting.
+ */
+import { join } from 'node:path';
+import { errorMessage, type Settings } from '@tinyagi/core';
+import { EgressProxy, type SettingsSource } from '@tinyagi/core/internal';
+import type { Approvals } from '@tinyagi/teams';
+import type { Logger } from './logger.ts';
+import { sandboxMode } from './model-proxy.ts';
+import type { Service } from './services.ts';
+
+/** The agents whose `sandbox` setting is `on` or `required`. */
+function sandboxedAgents(settings: Settings): string[] {
+  return Object.keys(settings.agents ?? {}).filter((id) => sandboxMode(settings, id) !== 'off');
+}
+
+export interface EgressProxyServiceOptions {
+  home: string;
+  source: Pick<SettingsSource, 'get' | 'onChange'>;
+  /** Who is asked about a host off an agent's list. */
+  approvals: () => Pick<Approvals, 'askEgress'>;
+  /** The daemon's own ports on this machine (its API): refused whatever the lists say. */
+  daemonPorts: () => readonly number[];
+  /** With several nodes: whether this node runs the agent (only its agents get a socket here). */
+  runsHere?: (agentId: string) => boolean;
+  logger: Logger;
+}
+
+export function egressProxyService(options: EgressProxyServiceOptions): Service<EgressProxy> {
+  const { source, logger } = options;
+  let proxy: EgressProxy | undefined;
+  let unsubscribe: () => unknown = () => {};
+  /** One reconcile at a time, in the order settings changed. */
+  let queue: Promise<void> = Promise.resolve();
+  const reconcile = (settings: Settings): Promise<void> => {
+    const wanted = sandboxedAgents(settings).filter((id) => options.runsHere?.(id) ?? true);
+    queue = queue.then(() => proxy?.reconcile(wanted)).catch((err: unknown) => logger.error(`the egress proxy could not open its sockets: ${errorMessage(err)}`));
+    return queue;
+  };
+  return {
+    name: 'egress proxy',
+    async start() {
+      proxy = new EgressProxy({
+        dir: join(options.home, 'run', 'sandbox'),
+        getSettings: () => source.get(),
+        ask: (ask) => options.approvals().askEgress(ask),
+        daemonPorts: options.daemonPorts,
+        onDecision: (d) => {
+          const target = `${d.host}:${d.port}`;
+          // A host on the list is the common case (an install makes hundreds): not logged.
+          if (d.allowed) {
+            if (d.by !== 'list') logger.info(`@${d.agentId} → ${target}: allowed by ${d.by}`);
+          } else logger.warn(`@${d.agentId} → ${target}: refused${d.by === 'refused' ? '' : ` by ${d.by}`}${d.reason ? `: ${d.reason}` : ''}`);
+        },
+      });
+      await reconcile(source.get());
+      unsubscribe = source.onChange((next) => void reconcile(next));
+      return proxy;
+    },
+    async stop() {
+      unsubscribe();
+      await queue;
+      await proxy?.stop();
+    },
+  };
+}
