@@ -96,3 +96,42 @@ describe('a prompt answered here', () => {
     }
   });
 });
+
+describe('an egress request at the prompt (a sandboxed connection, docs/sandbox.md#egress)', () => {
+  it('says what it connects to and takes once, always or deny: a session answer is not sent', async () => {
+    const asked = approval({ kind: 'egress', tool: 'egress', input: { host: 'pypi.org', port: 443 }, summary: 'Connect to pypi.org:443', requestedAt: Date.now(), expiresAt: Date.now() + 600_000 });
+    const bodies: unknown[] = [];
+    // A daemon stand-in that records each answer and replies with the request allowed always.
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d.toString()));
+      req.on('end', () => {
+        bodies.push(JSON.parse(text));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...asked, status: 'allowed', decision: 'allow_always', decidedBy: 'cli', decidedAt: Date.now() }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = createApiClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 't' });
+    const input = new PassThrough() as PassThrough & NodeJS.ReadStream;
+    const out = new PassThrough() as PassThrough & NodeJS.WriteStream;
+    let written = '';
+    out.on('data', (chunk: Buffer) => {
+      written += chunk.toString('utf8');
+    });
+    const prompter = createApprovalPrompter({ client, interactive: true, hints: true, input, out });
+    try {
+      prompter.onEvent({ id: 1, type: 'approval.requested', ts: Date.now(), data: { approval: asked } } as unknown as EventView);
+      await waitFor(() => written.includes('[o]nce / [a]lways / [d]eny (reason) ? '), 10_000, 'the prompt');
+      expect(written).toContain('@careful asks to connect to pypi.org:443');
+      expect(written).not.toContain('[s]ession');
+      input.write('s\n');
+      await waitFor(() => written.includes('Type o, a or d (d can be followed by the reason); a connection has no session.'), 10_000, 'the hint');
+      input.write('a\n');
+      await waitFor(() => written.includes("Allowed always by cli: @careful Connect to pypi.org:443 (the host was added to the agent's egress list)."), 10_000, 'the answer said');
+      expect(bodies).toEqual([{ decision: 'allow_always', by: 'cli' }]);
+    } finally {
+      prompter.close();
+      server.close();
+    }
+  });
+});
