@@ -14,7 +14,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
-import { runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
+import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { isInvokeError } from '../src/invoker/invoke-error.ts';
 import { boundaryFor, closeHostBridges, hiddenPaths, type Boundary } from '../src/sandbox/boundary.ts';
 import { cgroupLimitBytes } from '../src/sandbox/cgroup.ts';
@@ -294,7 +294,9 @@ describe("the daemon's self-test", () => {
 
   it('a failing bwrap on PATH: not ok, with its words and the fix; nothing ran', async () => {
     const dir = tempDir('tinyagi-failing-bwrap-');
-    writeFileSync(join(dir, 'bwrap'), "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n", { mode: 0o755 });
+    writeFileSync(join(dir, 'bwrap'), "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
     const check = await runSelfTest({ tinyHome, workspaceRoot: wsRoot, env: { PATH: `${dir}:${daemonEnv.PATH}`, HOME: home } });
     expect(check.ok).toBe(false);
     expect(check.problem?.reason).toContain('No permissions to creating new namespace');
@@ -304,10 +306,10 @@ describe("the daemon's self-test", () => {
 });
 
 describe('a machine that cannot enforce it', () => {
-  it('no bwrap on PATH: degraded with the reason and the fix; required refused, on runs unconfined', () => {
+  it('no bwrap on PATH nor in the usual places: the reason and the fix', () => {
     const empty = tempDir('tinyagi-no-bwrap-');
     const env = { PATH: empty, HOME: home };
-    const check = quickCheck(env);
+    const check = quickCheck(env, []);
     expect(check.ok).toBe(false);
     expect(check.problem?.reason).toContain('bwrap (bubblewrap) is not installed');
     expect(check.problem?.fix).toContain('apt-get install bubblewrap');
@@ -334,6 +336,16 @@ describe('a machine that cannot enforce it', () => {
       const on = boundaryFor('relaxed', { ...spec, mode: 'on' }, workspace, env);
       expect(on?.boundary).toBeUndefined();
       expect(on?.degraded?.reason).toContain('Permission denied');
+      // What a CLI runtime does with it: `on` runs unconfined (its own environment) and the run says why; `required` fails before anything starts.
+      const events: unknown[] = [];
+      const target = { runtime: 'claude-code', provider: 'claude-code', sandbox: { ...spec, mode: 'on' as const } };
+      const base = cliRunBase({ agentId: 'relaxed', target, prompt: '', systemPrompt: '', cwd: workspace, onEvent: (e) => events.push(e) }, { binary: 'claude', installHint: '' });
+      expect(base.boundary).toBeUndefined();
+      expect(base.env.HOME).toBe(process.env.HOME);
+      expect(events).toEqual([{ type: 'status', message: expect.stringMatching(/^sandbox degraded: runs unconfined \(.*setting up uid map: Permission denied/) }]);
+      expect(() =>
+        cliRunBase({ agentId: 'strict', target: { ...target, sandbox: { ...spec, mode: 'required' } }, prompt: '', systemPrompt: '', cwd: workspace }, { binary: 'claude', installHint: '' }),
+      ).toThrow(/sandbox "required"/);
     } finally {
       recordMachineCheck(quickCheck(daemonEnv));
     }

@@ -3,8 +3,22 @@
  */
 import { Option, type Command } from 'commander';
 import type { AgentSettings, Settings } from '@tinyagi/core';
-import { agentProvider, ownEntry, providerRuntime, requireAgent, runtimeKinds, withNewAgentDefaults, type WorkspaceOutcome } from '@tinyagi/core/internal';
-import { connect } from '../daemon/connection.ts';
+import {
+  agentProvider,
+  customProviderRuntime,
+  daemonSecrets,
+  ownEntry,
+  providerRuntime,
+  requireAgent,
+  runSelfTest,
+  runtimeKinds,
+  runtimeRunsProcess,
+  withNewAgentDefaults,
+  workspaceRoot,
+  type WorkspaceOutcome,
+} from '@tinyagi/core/internal';
+import type { CliContext } from '../context.ts';
+import { connect, findDaemon } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
@@ -73,8 +87,26 @@ interface AddOptions {
   systemPrompt?: string;
   workingDirectory?: string;
   node?: string;
+  sandbox?: 'off' | 'on' | 'required';
   config?: Record<string, unknown>;
   json?: boolean;
+}
+
+/** The runtime an agent on `provider` runs on (a custom provider's own runtime). */
+function runtimeOf(settings: Settings, provider: string): string | undefined {
+  return provider.startsWith('custom:') ? customProviderRuntime(ownEntry(settings.custom_providers, provider.slice('custom:'.length))) : providerRuntime(provider);
+}
+
+/**
+ * Whether the boundary holds on the machine that runs the agents: the running daemon's start-up
+ * self-test, else the self-test run here (docs/sandbox.md).
+ */
+async function boundaryHolds(ctx: CliContext, editor: SettingsEditor): Promise<boolean> {
+  const daemon = editor.online ? findDaemon(ctx) : undefined;
+  if (daemon) return (await daemon.client.status().catch(() => undefined))?.sandbox?.ok === true;
+  const settings = await editor.read();
+  const check = await runSelfTest({ tinyHome: ctx.home, workspaceRoot: workspaceRoot(settings, ctx.env), env: ctx.env, secrets: daemonSecrets(settings, ctx.env) });
+  return check.ok;
 }
 
 export function registerAgentCommands(program: Command): void {
@@ -104,6 +136,7 @@ export function registerAgentCommands(program: Command): void {
       .option('--system-prompt <text>', 'extra instructions for this agent')
       .option('--working-directory <path>', 'workspace directory (default: <workspace>/<id>)')
       .option('--node <name>', 'the node that runs it, with several nodes on PostgreSQL (default: any node)')
+      .addOption(new Option('--sandbox <mode>', 'run its CLI inside the boundary (docs/sandbox.md); default: on when the self-test passes on this machine').choices(['off', 'on', 'required']))
       .option('--config <json>', 'more agent settings as JSON, e.g. \'{"mock":{"reply":"hi"}}\'', parseAgentConfig),
   ).action(async (idArg: string | undefined, options: AddOptions, cmd: Command) => {
     const editor = settingsEditor(contextOf(cmd));
@@ -133,7 +166,10 @@ export function registerAgentCommands(program: Command): void {
       ...(options.systemPrompt !== undefined ? { system_prompt: options.systemPrompt } : {}),
       ...(options.workingDirectory !== undefined ? { working_directory: options.workingDirectory } : {}),
       ...(options.node !== undefined ? { node: options.node } : {}),
+      ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
     };
+    // New CLI agents are sandboxed when the boundary holds here (the daemon's self-test, else one run now); existing agents are never changed.
+    if (config['sandbox'] === undefined && runtimeRunsProcess(runtimeKinds.get(runtimeOf(settings, provider) ?? '')) && (await boundaryHolds(contextOf(cmd), editor))) config['sandbox'] = 'on';
     await editor.createAgent(id, config);
     // What the agent starts with: a CLI agent that can ask asks (docs/approvals.md, "New agents").
     const created = withNewAgentDefaults(settings, config);
@@ -144,6 +180,13 @@ export function registerAgentCommands(program: Command): void {
     } else if (created['permission_mode'] === undefined && config['permissions'] === undefined && runtimeKinds.get(providerRuntime(provider))?.capabilities.usesTools) {
       // Codex, OpenCode per message: nothing can ask, so it runs unattended; say how to get approvals.
       println(style.dim('It runs its tools without asking anyone: per message this CLI cannot ask. For approvals give it `process: "warm"` and `permission_mode: "ask"` (docs/approvals.md).'));
+    }
+    if (config['sandbox'] === 'on' || config['sandbox'] === 'required') {
+      println(
+        style.dim(
+          `Sandboxed (${config['sandbox']}): its CLI runs inside the boundary, without your credentials or other agents' workspaces (docs/sandbox.md; \`tinyagi status\` says whether it holds).`,
+        ),
+      );
     }
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
   });

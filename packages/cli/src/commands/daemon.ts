@@ -2,6 +2,7 @@
  * Daemon lifecycle: start, run (foreground), stop, restart, status.
  */
 import { quotaLines } from '../output/quota-lines.ts';
+import { sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
 import type { Command } from 'commander';
 import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
@@ -78,8 +79,11 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
   const quotas = (await connection.client.listQuotas().catch(() => undefined))?.holds ?? [];
   // Warm agent processes (docs/sessions.md; a daemon older than the route: none shown).
   const warm = (await connection.client.listSessions().catch(() => undefined))?.sessions ?? [];
+  // Sandboxed agents (docs/sandbox.md): each one's state, as the daemon's self-test found the boundary.
+  const sandboxed = ((await connection.client.listAgents().catch(() => undefined)) ?? []).filter((a) => a.sandboxStatus && a.sandboxStatus.setting !== 'off');
   if (options.json) {
-    printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, remote: localDaemon(ctx)?.remote === true, ...s, quotas, warmSessions: warm });
+    const sandboxAgents = Object.fromEntries(sandboxed.map((a) => [a.id, a.sandboxStatus]));
+    printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, remote: localDaemon(ctx)?.remote === true, ...s, quotas, warmSessions: warm, sandboxAgents });
     return;
   }
   const record = localDaemon(ctx);
@@ -106,7 +110,13 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
     ],
     ...(s.storage === 'postgres' ? [['Storage', 'PostgreSQL (shared by the nodes below)'] as [string, string]] : []),
     ...(warm.length > 0 ? [['Warm sessions', warmSessionsLine(warm)] as [string, string]] : []),
+    ...(s.sandbox !== undefined ? [['Sandbox', sandboxMachineLine(s.sandbox)] as [string, string]] : []),
   ]);
+  if (sandboxed.length > 0) {
+    println();
+    println('Sandboxed agents (docs/sandbox.md)');
+    for (const line of sandboxAgentLines(sandboxed)) println(`  ${line}`);
+  }
   if (quotas.length > 0) {
     println();
     println(style.yellow('Rate limits (held until the reset; tinyagi doctor, docs/quotas.md)'));

@@ -282,7 +282,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const storage = selectStorage(settings, ctx.env, ctx.paths.db);
 
   const services = new ServiceStack(logger);
-  // The boundary's self-test (docs/sandbox.md), beside the start; the orchestrator waits for it before taking messages.
+  // The boundary's self-test (docs/sandbox.md), beside the start; the API and the orchestrator wait for it.
   const sandboxCheck = startSandboxSelfTest({ home: ctx.home, settings, env: ctx.env, token, logger: logger.child('sandbox') });
   try {
     const stores = await services.start(storesService(life, storage));
@@ -347,6 +347,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const supervisor = await services.start(channelSupervisorService(life, stores, delivery, getSettings));
     // Created after the server (it submits through the orchestrator); GET /api/status reads it lazily.
     let heartbeatStatus: () => unknown = () => null;
+    // Every surface shows the self-test's result from the first request on, and no message runs before it.
+    await sandboxCheck;
     await services.start(
       serverService(() =>
         startServer({
@@ -387,7 +389,6 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
         // On PostgreSQL other nodes' leases are theirs: only those of dead nodes end now.
         const released = cluster ? await cluster.releaseDeadNodes() : await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
         if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
-        await sandboxCheck;
         await worker.start();
       },
       stop: () => worker.stop(SHUTDOWN_GRACE_MS),

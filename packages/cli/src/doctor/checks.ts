@@ -45,6 +45,7 @@ import { describeStorage, selectStorage } from '../daemon/storage.ts';
 import { type Finding, migrationsFinding } from './finding.ts';
 import { checkAcpAgents } from './acp-agents.ts';
 import { checkCliVersions } from './cli-versions.ts';
+import { checkSandbox } from './sandbox.ts';
 import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
 export type { CheckStatus, Finding } from './finding.ts';
@@ -523,6 +524,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...checkChannels(ctx, settings),
     ...(await checkRunningChannels(ctx, settings)),
     ...(await checkWorkspaces(ctx, settings, options.fix)),
+    ...(await checkSandbox(ctx, settings, daemonEnvironment(ctx).env)),
     officeCheck(),
     snapshotCheck(options.fix),
   ];

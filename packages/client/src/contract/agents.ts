@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { route } from './route.ts';
 import { Bool, IdParamsSchema, Int, IntParam, LimitQuery, NullableStr, Num, OptionalBool, OptionalLongText, OptionalMax200, OptionalStr, PathString, Str, TimestampSchema } from './common.ts';
+import { AgentSandboxStatusSchema } from './sandbox.ts';
 import { AgentSettingsSchema } from './settings-schema.ts';
 
 /**
@@ -38,7 +39,11 @@ export const AgentConfigSchema = z.looseObject({
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
-export const AgentSchema = AgentConfigSchema.extend({ id: Str }).meta({ id: 'Agent' });
+export const AgentSchema = AgentConfigSchema.extend({
+  id: Str,
+  /** Whether the boundary holds for this agent (docs/sandbox.md): listAgents and getAgent say, from the daemon's self-test. */
+  sandboxStatus: AgentSandboxStatusSchema.optional(),
+}).meta({ id: 'Agent' });
 export type Agent = z.infer<typeof AgentSchema>;
 
 /** PATCH: merge-patch (objects merge, `null` deletes a key). */

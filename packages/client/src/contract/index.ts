@@ -27,6 +27,7 @@ export * from './approvals.ts';
 export * from './run-tools.ts';
 export * from './quotas.ts';
 export * from './sessions.ts';
+export * from './sandbox.ts';
 export * from './events.ts';
 export * from './event-map.ts';
 export * from './errors.ts';

@@ -4,6 +4,7 @@ import { route } from './route.ts';
 import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OptionalInt, ShortText, Str, StrArray, TimestampSchema } from './common.ts';
 import { KIND_NAME_PATTERN } from './kinds.ts';
 import { QueueCountsSchema } from './queue.ts';
+import { SandboxMachineSchema } from './sandbox.ts';
 
 export const ChannelStatusSchema = z.looseObject({
   name: Str,
@@ -50,6 +51,8 @@ export const StatusSchema = z.object({
   storage: z.enum(['sqlite', 'postgres']),
   /** The nodes sharing this database, live ones first (PostgreSQL); empty on SQLite (one process). */
   nodes: z.array(NodeStatusSchema),
+  /** The boundary of sandboxed agents on this node's machine (docs/sandbox.md); null before its self-test. */
+  sandbox: SandboxMachineSchema.nullable().optional(),
 });
 export type Status = z.infer<typeof StatusSchema>;
 

@@ -54,9 +54,12 @@ export function recordedMachineCheck(): MachineCheck | undefined {
   return recorded;
 }
 
-/** `bwrap` on PATH (absolute), or undefined. */
-export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
+/** Where distributions install bwrap: found there when the daemon's PATH is short (a service manager's). */
+const BWRAP_LOCATIONS = ['/usr/bin', '/usr/local/bin', '/bin'];
+
+/** `bwrap` on PATH, else in the usual places (absolute), or undefined. */
+export function findBwrap(env: NodeJS.ProcessEnv = process.env, locations: readonly string[] = BWRAP_LOCATIONS): string | undefined {
+  for (const dir of [...(env.PATH ?? '').split(delimiter), ...locations]) {
     if (dir === '') continue;
     const candidate = join(dir, 'bwrap');
     try {
@@ -89,11 +92,11 @@ export const EMPTY_SANDBOX_ARGS = [
 ];
 
 /** Starts an empty sandbox: ok, or the problem (reason and fix) from bwrap's own words and the machine's settings. */
-export function quickCheck(env: NodeJS.ProcessEnv = process.env): MachineCheck {
+export function quickCheck(env: NodeJS.ProcessEnv = process.env, locations: readonly string[] = BWRAP_LOCATIONS): MachineCheck {
   const base = { memory: { ok: false as const, reason: 'not checked (no self-test ran)' }, checks: [], source: 'quick' as const, checkedAt: Date.now() };
   const platform = platformProblem();
   if (platform) return { ...base, ok: false, problem: platform };
-  const bwrap = findBwrap(env);
+  const bwrap = findBwrap(env, locations);
   if (!bwrap) return { ...base, ok: false, problem: bwrapMissing() };
   const run = spawnSync(bwrap, EMPTY_SANDBOX_ARGS, { encoding: 'utf8', timeout: 10_000, env: { PATH: env.PATH ?? '' } });
   if (run.status === 0) return { ...base, ok: true, bwrap };
@@ -110,7 +113,7 @@ export function platformProblem(): BoundaryProblem | undefined {
 
 export function bwrapMissing(): BoundaryProblem {
   return {
-    reason: "bwrap (bubblewrap) is not installed: not found on the daemon's PATH",
+    reason: "bwrap (bubblewrap) is not installed: not found on the daemon's PATH, nor in /usr/bin, /usr/local/bin or /bin",
     fix: 'install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install bubblewrap`) and restart the daemon',
   };
 }

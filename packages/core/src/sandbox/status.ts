@@ -5,7 +5,12 @@
  * unconfined is `degraded`, one set to `required` that cannot be confined is `degraded` and does
  * not run.
  */
-import type { MachineCheck } from './machine.ts';
+import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts';
+import type { Settings } from '../config/schema.ts';
+import { ownEntry } from '../config/object-path.ts';
+import { runtimeKinds } from '../kinds/registry.ts';
+import { recordedMachineCheck, type MachineCheck } from './machine.ts';
+import { DEFAULT_SANDBOX_MEMORY_MB } from './spec.ts';
 
 export const SANDBOX_STATES = ['enforced', 'degraded', 'off'] as const;
 export type SandboxState = (typeof SANDBOX_STATES)[number];
@@ -63,4 +68,27 @@ export function agentSandboxStatus(input: {
 export function formatSandboxStatus(status: AgentSandboxStatus): string {
   if (status.state !== 'degraded') return status.state;
   return `degraded (${status.reason}; ${status.fix})`;
+}
+
+/** The agent's sandbox status from the settings and the machine's recorded check (the daemon's self-test). */
+export function sandboxStatusOf(settings: Settings, agentId: string, machine: MachineCheck | undefined = recordedMachineCheck()): AgentSandboxStatus {
+  const agent = ownEntry(settings.agents, agentId);
+  const provider = agent ? agentProvider(settings, agent) : undefined;
+  const runtimeName = provider?.startsWith('custom:') ? customProviderRuntime(ownEntry(settings.custom_providers, provider.slice('custom:'.length))) : provider;
+  const kind = runtimeName === undefined ? undefined : runtimeKinds.get(runtimeName);
+  return agentSandboxStatus({ setting: agent?.sandbox, runtime: kind, machine, memoryMb: settings.sandbox?.memory_mb ?? DEFAULT_SANDBOX_MEMORY_MB });
+}
+
+/** The machine's check as the API shows it (GET /api/status `sandbox`); null before any check. */
+export function sandboxMachineView(check: MachineCheck | undefined = recordedMachineCheck()) {
+  if (!check) return null;
+  return {
+    ok: check.ok,
+    ...(check.problem ? { reason: check.problem.reason, fix: check.problem.fix } : {}),
+    ...(check.bwrap ? { bwrap: check.bwrap } : {}),
+    memory: check.memory.ok ? { ok: true } : { ok: false, reason: check.memory.reason },
+    checks: check.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail })),
+    source: check.source,
+    checkedAt: check.checkedAt,
+  };
 }

@@ -16,6 +16,7 @@ import {
   readMemoryIndex,
   removeAgent,
   requireAgent,
+  sandboxStatusOf,
   setAgentHeartbeat,
   WORKSPACE_PATHS,
 } from '@tinyagi/core/internal';
@@ -61,9 +62,16 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
   };
 
   return {
-    listAgents: () => maskedAgents(ctx.settings()),
+    // Each with its sandbox status (docs/sandbox.md): enforced, degraded (reason, fix) or off.
+    listAgents: () => {
+      const settings = ctx.settings();
+      return maskedAgents(settings).map((agent) => ({ ...agent, sandboxStatus: sandboxStatusOf(settings, agent.id) }));
+    },
 
-    getAgent: ({ params }) => maskedAgent(ctx.settings(), params.id),
+    getAgent: ({ params }) => {
+      const settings = ctx.settings();
+      return { ...maskedAgent(settings, params.id), sandboxStatus: sandboxStatusOf(settings, params.id) };
+    },
 
     createAgent: ({ body: { id, ...config } }) => writeAgent(id, (current) => ({ settings: createAgent(current, id, config), created: true })),
 

@@ -7,7 +7,7 @@ import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
 import { readChannelLogin } from '../channel-login.ts';
 import { channelKinds } from '@tinyagi/core';
-import { maskUrlSecretsInText } from '@tinyagi/core/internal';
+import { maskUrlSecretsInText, sandboxMachineView } from '@tinyagi/core/internal';
 import { type LoginCodeRefusal, sessionCookie } from '../security/office-sessions.ts';
 
 /** LOGIN_CODE_INVALID's message per reason (details.reason carries the reason for clients). */
@@ -49,6 +49,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
         heartbeat: ctx.services?.heartbeat?.() ?? null,
         storage: ctx.stores.backend,
         nodes: (await ctx.services?.nodes?.()) ?? [],
+        sandbox: sandboxMachineView(),
       };
     },
 

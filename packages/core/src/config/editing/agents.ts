@@ -18,11 +18,13 @@ type JsonObject = Record<string, unknown>;
 /**
  * The agent's settings from an edit. A key the agent schema does not know is a typo far more
  * often than a setting from the future, so it is refused; the `id` a client read with the agent
- * may come back unchanged and is dropped, never stored.
+ * may come back unchanged and is dropped, never stored, and so is the read's `sandboxStatus`
+ * (what the daemon found, never a setting).
  */
 export function agentConfig<T extends JsonObject>(body: T, id: string): T {
-  const { id: echoed, ...rest } = body;
-  const config = (echoed === id ? rest : body) as T;
+  const { sandboxStatus: _view, ...unviewed } = body;
+  const { id: echoed, ...rest } = unviewed;
+  const config = (echoed === id ? rest : unviewed) as T;
   const issues = unknownAgentKeys(config).map((i) => ({ path: i.path, message: `${i.message}${i.hint ? `. ${i.hint}` : ''}` }));
   if (issues.length === 0) return config;
   throw new TinyError('VALIDATION_FAILED', `Invalid agent settings: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { details: { issues } });

@@ -1,0 +1,53 @@
+/**
+ * The boundary's self-test at the daemon's start (docs/sandbox.md, "A status that tells the
+ * truth"): core's runSelfTest runs a probe inside the boundary as an agent's CLI would; its result
+ * is recorded for every sandboxed spawn and for the status every surface shows (`tinyagi status`,
+ * doctor, GET /api/agents, TinyOffice). It runs beside the start's first steps (stores, plugins);
+ * the API and the orchestrator start once it has ended, so no surface and no agent runs on a guess.
+ */
+import { daemonSecrets, errorMessage, recordMachineCheck, runSelfTest, sandboxStatusOf, type MachineCheck, type Settings } from '@tinyagi/core/internal';
+import { workspaceRoot } from '@tinyagi/core/internal';
+import type { Logger } from './logger.ts';
+
+export interface SandboxSelfTestOptions {
+  home: string;
+  settings: Settings;
+  env: NodeJS.ProcessEnv;
+  /** The API token: never to be found inside. */
+  token: string;
+  logger: Logger;
+}
+
+export function startSandboxSelfTest(opts: SandboxSelfTestOptions): Promise<MachineCheck> {
+  const started = Date.now();
+  return runSelfTest({
+    tinyHome: opts.home,
+    workspaceRoot: workspaceRoot(opts.settings, opts.env),
+    env: opts.env,
+    secrets: daemonSecrets(opts.settings, opts.env, [opts.token]),
+    ...(opts.settings.sandbox?.memory_mb !== undefined ? { memoryMb: opts.settings.sandbox.memory_mb } : {}),
+  })
+    .catch(
+      (err: unknown): MachineCheck => ({
+        ok: false,
+        problem: { reason: `the self-test failed: ${errorMessage(err)}`, fix: 'check the daemon log; run `tinyagi doctor`' },
+        memory: { ok: false, reason: 'not checked' },
+        checks: [],
+        source: 'self-test',
+        checkedAt: Date.now(),
+      }),
+    )
+    .then((check) => {
+      recordMachineCheck(check);
+      const sandboxed = Object.keys(opts.settings.agents ?? {}).filter((id) => sandboxStatusOf(opts.settings, id, check).state !== 'off');
+      const took = `${Date.now() - started} ms`;
+      if (check.ok) {
+        const memory = check.memory.ok ? 'memory capped per agent' : `no memory cap (${check.memory.reason})`;
+        opts.logger.info(`sandbox: the boundary holds (self-test ${took}: ${check.checks.length} checks; ${memory}); sandboxed agents: ${sandboxed.join(', ') || 'none'}`);
+      } else {
+        const say = sandboxed.length > 0 ? opts.logger.warn.bind(opts.logger) : opts.logger.info.bind(opts.logger);
+        say(`sandbox: the boundary is not enforced here: ${check.problem?.reason}; fix: ${check.problem?.fix}${sandboxed.length > 0 ? ` (agents set to sandbox: ${sandboxed.join(', ')})` : ''}`);
+      }
+      return check;
+    });
+}

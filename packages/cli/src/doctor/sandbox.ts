@@ -1,0 +1,58 @@
+/**
+ * doctor's sandbox checks (docs/sandbox.md): the boundary's self-test run here, with the daemon's
+ * environment (its PATH finds bwrap), and each agent whose settings name a sandbox. When user
+ * namespaces are blocked the hint names the setting to change (the sysctl, AppArmor's
+ * restriction, the container's).
+ */
+import { daemonSecrets, runSelfTest, sandboxStatusOf, workspaceRoot, type Settings } from '@tinyagi/core/internal';
+import type { Env } from '@tinyagi/core/internal';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CliContext } from '../context.ts';
+import type { Finding } from './finding.ts';
+
+export async function checkSandbox(ctx: CliContext, settings: Settings | undefined, env: Env): Promise<Finding[]> {
+  // No home yet (a fresh machine): the self-test plants its files in a temp folder instead of creating the home.
+  if (!existsSync(ctx.home)) {
+    const home = mkdtempSync(join(tmpdir(), 'tinyagi-doctor-'));
+    try {
+      return await checkSandbox({ ...ctx, home }, settings, env);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  const current = settings ?? {};
+  const agents = Object.keys(current.agents ?? {}).filter((id) => (current.agents?.[id]?.sandbox ?? 'off') !== 'off');
+  const check = await runSelfTest({
+    tinyHome: ctx.home,
+    workspaceRoot: workspaceRoot(current, env),
+    env: env as NodeJS.ProcessEnv,
+    secrets: daemonSecrets(current, env),
+    ...(current.sandbox?.memory_mb !== undefined ? { memoryMb: current.sandbox.memory_mb } : {}),
+  });
+  const findings: Finding[] = [];
+  if (check.ok) {
+    const memory = check.memory.ok ? 'memory capped per agent' : `no memory cap: ${check.memory.reason}`;
+    findings.push({
+      check: 'sandbox',
+      status: 'ok',
+      message: `the boundary holds here (bubblewrap ${check.bwrap}; self-test: ${check.checks.length} checks passed; ${memory})`,
+      details: { checks: check.checks },
+    });
+  } else {
+    findings.push({
+      check: 'sandbox',
+      status: agents.length > 0 ? 'warn' : 'info',
+      message: `the boundary is not enforced here: ${check.problem?.reason ?? 'unknown'}${agents.length > 0 ? ` (agents set to a sandbox: ${agents.join(', ')})` : ''}`,
+      hint: check.problem?.fix,
+      details: { checks: check.checks },
+    });
+  }
+  for (const id of agents) {
+    const status = sandboxStatusOf(current, id, check);
+    if (status.state === 'enforced') findings.push({ check: `sandbox:${id}`, status: 'ok', message: `sandbox ${status.setting}: enforced${status.memoryNote ? ` (${status.memoryNote})` : ''}` });
+    else findings.push({ check: `sandbox:${id}`, status: status.refused ? 'fail' : 'warn', message: `sandbox ${status.setting}: degraded (${status.reason})`, hint: status.fix });
+  }
+  return findings;
+}

@@ -1,0 +1,46 @@
+/**
+ * Sandboxed agents' status (docs/sandbox.md, "A status that tells the truth"): the machine's
+ * self-test (GET /api/status `sandbox`) and each agent's state (GET /api/agents `sandboxStatus`):
+ * `enforced`, `degraded` with the reason and the fix, or `off`.
+ */
+import * as z from 'zod';
+import { Bool, Num, OptionalStr, Str, TimestampSchema } from './common.ts';
+import { SANDBOX_MODES } from './settings-schema.ts';
+
+export const SANDBOX_STATES = ['enforced', 'degraded', 'off'] as const;
+export type SandboxStateName = (typeof SANDBOX_STATES)[number];
+
+export const AgentSandboxStatusSchema = z
+  .object({
+    /** What the agent's settings say (absent: off). */
+    setting: z.enum(SANDBOX_MODES),
+    state: z.enum(SANDBOX_STATES),
+    /** Why it is not enforced (degraded). */
+    reason: OptionalStr,
+    /** What to change (degraded). */
+    fix: OptionalStr,
+    /** `required` and not enforced: its messages fail. */
+    refused: Bool.optional(),
+    /** The memory cap in MB, when enforced on a machine that makes cgroups. */
+    memoryMb: Num.optional(),
+    /** Why there is no memory cap, when enforced without one. */
+    memoryNote: OptionalStr,
+  })
+  .meta({ id: 'AgentSandboxStatus' });
+export type AgentSandboxStatusView = z.infer<typeof AgentSandboxStatusSchema>;
+
+/** The boundary on this daemon's machine: its start-up self-test (or a quick check before it). */
+export const SandboxMachineSchema = z
+  .object({
+    ok: Bool,
+    /** Why not (ok false), and the setting or package to change. */
+    reason: OptionalStr,
+    fix: OptionalStr,
+    bwrap: OptionalStr,
+    memory: z.object({ ok: Bool, reason: OptionalStr }),
+    checks: z.array(z.object({ name: Str, ok: Bool, detail: Str })),
+    source: z.enum(['self-test', 'quick']),
+    checkedAt: TimestampSchema,
+  })
+  .meta({ id: 'SandboxMachine' });
+export type SandboxMachine = z.infer<typeof SandboxMachineSchema>;
