@@ -278,7 +278,7 @@ describe('what the proxy refuses', () => {
     }
   });
 
-  it('over budget: a 403 in the API’s error format naming the budget, asked with what the invocation used so far; nothing forwarded', async () => {
+  it('over budget: a 400 in the API’s error format naming the budget, asked with what the invocation used so far; nothing forwarded', async () => {
     const end = proxy.begin({ agentId: 'ant', runId: 'run_b', conversationId: 'conv_b', upstream: upstream('anthropic') });
     const endO = proxy.begin({ agentId: 'oai', runId: 'run_b2', conversationId: 'conv_b', upstream: upstream('openai') });
     try {
@@ -288,15 +288,31 @@ describe('what the proxy refuses', () => {
       refusal = '@ant has used 1640 tokens today, its daily budget is 1000';
       const answer = await send({ path: '/anthropic/v1/messages', headers: { 'x-api-key': proxy.placeholder('ant') }, body: anthropicBody(true) });
       expect(budgetQueries.at(-1)!.inFlight).toEqual({ inputTokens: 1600, outputTokens: 40, cacheReadTokens: 300, cacheWriteTokens: 100 });
-      expect(answer.status).toBe(403);
-      expect(JSON.parse(answer.text)).toEqual({ type: 'error', error: { type: 'permission_error', message: `TinyAGI budget: ${refusal}. The model call was not made.` } });
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.text)).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: `TinyAGI budget: ${refusal}. The model call was not made.` } });
       const openai = await send({ path: '/openai/chat/completions', headers: { authorization: `Bearer ${proxy.placeholder('oai')}` }, body: chatBody(true) });
-      expect(openai.status).toBe(403);
+      expect(openai.status).toBe(400);
       expect(JSON.parse(openai.text)).toEqual({ error: { message: `TinyAGI budget: ${refusal}. The model call was not made.`, type: 'budget_exceeded', param: null, code: 'budget_exceeded' } });
       expect(model.calls).toHaveLength(1);
     } finally {
       end();
       endO();
+    }
+  });
+  it('a provider it cannot reach (https, a closed port): a 502 in the API’s format, the call reported without usage', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const end = proxy.begin({ agentId: 'gone', runId: 'run_g', conversationId: null, upstream: { family: 'openai', baseUrl: `https://127.0.0.1:${port}/v1`, key: REAL_KEY, auth: 'bearer' } });
+    try {
+      const answer = await send({ path: '/openai/responses', headers: { authorization: `Bearer ${proxy.placeholder('gone')}` }, body: responsesBody(true) });
+      expect(answer.status).toBe(502);
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { type: 'server_error', message: expect.stringContaining(`127.0.0.1:${port}`) } });
+      await waitFor(() => metered.length === 1, 5000, 'the call reported');
+      expect(metered[0]).toMatchObject({ agentId: 'gone', runId: 'run_g', status: 0, usage: undefined });
+    } finally {
+      end();
     }
   });
 });

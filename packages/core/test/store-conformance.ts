@@ -254,12 +254,17 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(await runs.mustGetRun(running.id)).toMatchObject({ inputTokens: 10, outputTokens: 2, costUsd: 0.75 });
         // Metered by the model proxy: null until a call is added; added in place, also after the run ended.
         expect((await runs.mustGetRun(running.id)).metered).toBeNull();
+        const spent = { agent: (await runs.agentSpend('a', 0)).tokens, all: (await runs.globalSpend(0)).tokens };
         await runs.addMetered(running.id, { calls: 1, inputTokens: 1200, outputTokens: 40, cacheReadTokens: 300, cacheWriteTokens: 100 });
         // A finished run is not started again.
         await runs.finishRun(running.id, { status: 'completed' });
         await runs.addMetered(running.id, { calls: 1, inputTokens: 10, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 1 });
         expect((await runs.mustGetRun(running.id)).metered).toEqual({ calls: 2, inputTokens: 1210, outputTokens: 42, cacheReadTokens: 300, cacheWriteTokens: 101 });
         expect(await runs.mustGetRun(running.id)).toMatchObject({ inputTokens: 10, outputTokens: 2 });
+        // Spend counts a run's metered tokens where they are more than what its CLI reported (1252, not 12).
+        expect((await runs.agentSpend('a', 0)).tokens).toBe(spent.agent - 12 + 1252);
+        expect((await runs.globalSpend(0)).tokens).toBe(spent.all - 12 + 1252);
+
         await runs.startRun(running.id, { input: 'again' });
         expect((await runs.mustGetRun(running.id)).status).toBe('completed');
         // Prune: ended runs older than the cut go, then completed conversations without runs;

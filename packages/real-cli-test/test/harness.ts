@@ -15,7 +15,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ConversationTree, QueueMessageView, RunNode } from '@tinyagi/client';
 import {
+  connectedTo,
   createDaemon,
+  freePort,
   occurrences,
   startDenyProxy,
   startModelServer,
@@ -211,7 +213,11 @@ export interface RigOptions {
 
 export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<Rig> {
   const rules = new Map<string, Rule>();
+  // The daemon's model proxy holds the connections to the stand-in (the agents' provider keys go
+  // through it, docs/sandbox.md): a `kill` kills the CLI connected to the proxy, not the daemon.
+  const modelProxyPort = await freePort();
   const model = await startModelServer({
+    killTarget: () => connectedTo(modelProxyPort),
     respond: (request, calls) => {
       if (isTitleCall(request)) return { reply: isClaudeTitleCall(request) ? '{"title":"A title"}' : 'A title', usage: { inputTokens: 211, outputTokens: 5 } };
       const marker = markerOf(request, [...rules.keys()]);
@@ -238,7 +244,12 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     prefix: `tinyagi-real-${cli.name}-`,
     // The CLIs' recording wrappers first, then the pinned binaries themselves (the ACP agents).
     path: [recordingBinDir(binDir, recordDir), binDir, '/usr/local/bin', '/usr/bin', '/bin'],
-    env: { ...proxy.env(), CLAUDE_CODE_MAX_RETRIES: '0', ...(typeof options.daemonEnv === 'function' ? options.daemonEnv(model.url) : options.daemonEnv) },
+    env: {
+      ...proxy.env(),
+      CLAUDE_CODE_MAX_RETRIES: '0',
+      TINYAGI_MODEL_PROXY_PORT: String(modelProxyPort),
+      ...(typeof options.daemonEnv === 'function' ? options.daemonEnv(model.url) : options.daemonEnv),
+    },
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: agentProvider().provider },

@@ -17,6 +17,7 @@ export {
   occurrences,
   parseRequest,
   peerPid,
+  connectedTo,
   startModelServer,
   toolOutput,
   type ModelAction,

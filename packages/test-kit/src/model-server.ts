@@ -91,6 +91,12 @@ export interface ModelServerOptions {
   respond?: (request: ModelRequest, calls: readonly ModelCall[]) => ModelAction | Promise<ModelAction>;
   /** Usage served when an action names none. */
   usage?: ModelUsage;
+  /**
+   * The process a `kill` action kills: default the one holding the connection (`peerPid`). Behind
+   * a proxy (TinyAGI's model proxy holds the connection) the client is elsewhere: e.g.
+   * `() => connectedTo(proxyPort)`.
+   */
+  killTarget?: (socket: Socket) => number | undefined;
 }
 
 const DEFAULT_USAGE: ModelUsage = { inputTokens: 1200, outputTokens: 40 };
@@ -128,7 +134,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         }));
         const served = 'reply' in action || 'shell' in action || 'tool' in action ? (action.usage ?? options.usage ?? DEFAULT_USAGE) : ZERO;
         const call: ModelCall = { request, action, served, at: Date.now() };
-        if ('kill' in action) call.killedPid = peerPid(req.socket);
+        if ('kill' in action) call.killedPid = (options.killTarget ?? peerPid)(req.socket);
         calls.push(call);
         answer(request, action, served, res, req.socket);
         if (call.killedPid !== undefined) process.kill(call.killedPid, 'SIGKILL');
@@ -555,6 +561,54 @@ function chatAnswer(request: ModelRequest, text: string, tool: { name: string; i
 }
 
 // ---- the client process ---------------------------------------------------------------------
+
+/** The inodes of the sockets in /proc/net/tcp{,6} whose row matches (local and remote `address:port` in the kernel's hex). */
+function socketInodes(match: (local: string, remote: string, state: string) => boolean): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines: string[];
+    try {
+      lines = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] && f[2] && f[3] && f[9] && f[9] !== '0' && match(f[1], f[2], f[3])) inodes.add(f[9]);
+    }
+  }
+  return inodes;
+}
+
+/** The first process (not this one) holding one of the socket inodes. */
+function holderOf(inodes: Set<string>): number | undefined {
+  if (inodes.size === 0) return undefined;
+  const targets = new Set([...inodes].map((inode) => `socket:[${inode}]`));
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (targets.has(readlinkSync(`/proc/${entry}/fd/${fd}`))) return Number(entry);
+      } catch {}
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The pid of a process holding an established connection to loopback `port` as its client (a
+ * CLI connected to TinyAGI's model proxy), or undefined. Linux only.
+ */
+export function connectedTo(port: number): number | undefined {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return holderOf(socketInodes((_local, remote, state) => state === '01' && remote.endsWith(`:${hexPort}`)));
+}
 
 /**
  * The pid of the process on the other end of a loopback connection: the socket inode of the

@@ -35,14 +35,17 @@ function sandboxedAgents(settings: Settings): string[] {
 
 /**
  * The budgets an agent's model call is checked against before it is forwarded: the same caps the
- * orchestrator checks before a run (teams' checkBudgets), on what is recorded plus what this
- * invocation's calls used so far (a run's usage is recorded when it ends). The USD caps see the
- * recorded cost only: the proxy meters tokens, it does not price them.
+ * orchestrator checks before a run (teams' checkBudgets). The daily sums count each run's metered
+ * tokens as its calls end (runs.agentSpend / globalSpend take the larger of metered and reported),
+ * the conversation's counters what its finished runs reported, to which this invocation's calls
+ * so far are added (a run's usage is recorded when it ends). The USD caps see the recorded cost
+ * only: the proxy meters tokens, it does not price them.
  */
 export async function modelCallBudget(stores: StoreSet, settings: Settings, query: BudgetQuery, now = Date.now()): Promise<string | undefined> {
   const conversation = query.conversationId ? await stores.runs.getConversation(query.conversationId) : undefined;
   const budgets = effectiveBudgets(settings, { ...(conversation?.teamId ? { teamId: conversation.teamId } : {}), agentId: query.agentId });
-  const tokens = query.inFlight.inputTokens + query.inFlight.outputTokens;
+  // Calls recorded on a run are in the daily sums already; those of no run are not.
+  const unrecorded = query.runId === null ? query.inFlight.inputTokens + query.inFlight.outputTokens : 0;
   const base = conversation ?? { hops: 0, messageCount: 0, spawnCount: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, limitScale: 1, createdAt: now };
   const spend: SpendSnapshot = {
     conversation: { ...base, inputTokens: base.inputTokens + query.inFlight.inputTokens, outputTokens: base.outputTokens + query.inFlight.outputTokens },
@@ -50,11 +53,11 @@ export async function modelCallBudget(stores: StoreSet, settings: Settings, quer
   const day = startOfUtcDay(now);
   if (budgets.agent_daily_usd !== undefined || budgets.agent_daily_tokens !== undefined) {
     const recorded = await stores.runs.agentSpend(query.agentId, day);
-    spend.agentToday = { agentId: query.agentId, costUsd: recorded.costUsd, tokens: recorded.tokens + tokens };
+    spend.agentToday = { agentId: query.agentId, costUsd: recorded.costUsd, tokens: recorded.tokens + unrecorded };
   }
   if (budgets.global_daily_usd !== undefined || budgets.global_daily_tokens !== undefined) {
     const recorded = await stores.runs.globalSpend(day);
-    spend.globalToday = { costUsd: recorded.costUsd, tokens: recorded.tokens + tokens };
+    spend.globalToday = { costUsd: recorded.costUsd, tokens: recorded.tokens + unrecorded };
   }
   // A conversation's caps apply to calls of a conversation only.
   if (!conversation) {

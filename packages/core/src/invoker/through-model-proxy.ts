@@ -10,22 +10,29 @@
  * only the invocation below this wrapper gets the proxied one. Targets with nothing to stand in
  * for (a subscription login, a CLI's own login or config) pass unchanged.
  */
+import { boundaryEnforced } from '../sandbox/boundary.ts';
 import type { ModelProxy } from '../sandbox/model-proxy.ts';
 import type { ModelUpstream } from '../sandbox/model-upstream.ts';
-import { findRuntime } from './runtime.ts';
+import { findRuntime } from './runtimes/index.ts';
 import type { InvokeFn, InvokeRequest, InvokeTarget } from './types.ts';
 
 type SandboxMode = 'off' | 'on' | 'required';
 
 export interface ModelProxyRouting {
-  proxy: Pick<ModelProxy, 'endpoint' | 'begin'>;
-  /** The agent's `sandbox` setting (default off). */
+  proxy: Pick<ModelProxy, 'endpoint' | 'begin' | 'open'>;
+  /** The agent's `sandbox` setting when its target does not carry one (`target.sandbox`, resolve-target.ts); default off. */
   sandbox?: (agentId: string) => SandboxMode;
   /**
-   * Whether this invocation's processes run inside the boundary, where the proxy is the
-   * bridged 127.0.0.1:45801 (else its loopback port). Default: never.
+   * Whether this invocation's processes run inside the boundary, where the proxy is the bridged
+   * 127.0.0.1:45801 reaching the agent's model.sock (else its loopback port). Default: a CLI
+   * runtime (its kind has a command) whose target is sandboxed on a machine that enforces the
+   * boundary (sandbox/boundary.ts `boundaryEnforced`, what the CLI's spawn decides by too).
    */
   confined?: (req: InvokeRequest) => boolean;
+}
+
+function confinedByDefault(req: InvokeRequest): boolean {
+  return findRuntime(req.target.runtime)?.kind.command != null && boundaryEnforced(req.target.sandbox);
 }
 
 /** The target's upstream, when this agent's calls go through the proxy. */
@@ -52,9 +59,11 @@ export function proxiedTarget(target: InvokeTarget, upstream: ModelUpstream, end
 
 export function invokeThroughModelProxy(invoke: InvokeFn, routing: ModelProxyRouting): InvokeFn {
   return async (req) => {
-    const upstream = proxiedUpstream(req.target, routing.sandbox?.(req.agentId) ?? 'off');
+    const upstream = proxiedUpstream(req.target, req.target.sandbox?.mode ?? routing.sandbox?.(req.agentId) ?? 'off');
     if (!upstream) return invoke(req);
-    const where = routing.confined?.(req) ? 'sandbox' : 'loopback';
+    const where = (routing.confined ?? confinedByDefault)(req) ? 'sandbox' : 'loopback';
+    // Inside the boundary the agent reaches the proxy on its socket only (sandbox-init bridges it).
+    if (where === 'sandbox') await routing.proxy.open(req.agentId);
     const endpoint = routing.proxy.endpoint(req.agentId, upstream.family, where);
     const end = routing.proxy.begin({
       agentId: req.agentId,

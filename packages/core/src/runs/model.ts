@@ -205,7 +205,11 @@ export function notWaiting(conversations: string): string {
  */
 export function runStatements(conversations: string, runs: string, collation: string) {
   const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-  const spend = 'COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS "costUsd"';
+  // A run's tokens are what its CLI reported or what the model proxy metered, whichever is more:
+  // the metered calls count as they end (a run's own usage is written when it ends, and a failed
+  // attempt of a CLI that reported nothing would count nothing).
+  const tokens = 'CASE WHEN metered_input_tokens + metered_output_tokens > input_tokens + output_tokens THEN metered_input_tokens + metered_output_tokens ELSE input_tokens + output_tokens END';
+  const spend = `COALESCE(SUM(${tokens}), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS "costUsd"`;
   return {
     insertConversation: `INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES (${marks(13)})`,
     getConversation: `SELECT * FROM ${conversations} WHERE id = ?`,

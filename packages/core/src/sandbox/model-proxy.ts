@@ -25,9 +25,9 @@
  *   `GET /v1/models[/<id>]`; OpenAI `POST /responses`, `POST /chat/completions`,
  *   `GET /models[/<id>]`. Any other path, a prefix that is not the agent's API, an unknown or
  *   missing placeholder: refused with a 4xx in the API's own error format;
- * - before a model call is forwarded the budget is asked (`budget`): a refusal is a 403 in the
- *   API's error format (Anthropic `permission_error`, OpenAI `budget_exceeded`) whose message
- *   says which budget, so the CLI shows it and stops (a 403 is not retried);
+ * - before a model call is forwarded the budget is asked (`budget`): a refusal is a 400 in the
+ *   API's error format (Anthropic `invalid_request_error`, as its own low-credit refusal; OpenAI
+ *   `budget_exceeded`) whose message says which budget, so the CLI shows it and stops;
  * - the response streams back as it comes (no buffering: each chunk is written when it
  *   arrives), read on the way for its usage; a Chat Completions stream that did not ask for usage
  *   is asked for it upstream (`stream_options.include_usage`) and the usage chunk the CLI did not
@@ -41,7 +41,9 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
-import { Agent as HttpAgent, createServer, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+// The default export, not named imports: the daemon's start-up snapshot build defers node:http
+// behind a proxy object whose properties a bundled named import would not see (cli/scripts/bundle.mjs).
+import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -116,6 +118,13 @@ interface Listener {
   sockets: Set<Socket>;
   path?: string;
 }
+
+/**
+ * An over-budget call's status: 400, as Anthropic's own "credit balance is too low" refusal, so
+ * the CLIs show the body's message and do not retry (Codex retries a 403 five times; Claude
+ * Code says "Failed to authenticate" for one).
+ */
+const BUDGET_REFUSAL_STATUS = 400;
 
 const ZERO: ModelCallUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
 
@@ -224,9 +233,9 @@ export class ModelProxy {
   readonly #flights = new Map<string, Flight[]>();
   /** agent → the upstream its last invocation gave. */
   readonly #upstreams = new Map<string, ModelUpstream>();
-  readonly #http = new HttpAgent({ keepAlive: true });
+  readonly #http = new http.Agent({ keepAlive: true });
   /** Loaded at the first https upstream: an idle daemon does not load TLS (docs/profiling.md, fix 25). */
-  #https: Promise<{ agent: HttpsAgent; request: typeof httpRequest }> | undefined;
+  #https: Promise<{ agent: HttpsAgent; request: typeof http.request }> | undefined;
   #port = 0;
 
   private constructor(opts: ModelProxyOptions) {
@@ -353,7 +362,7 @@ export class ModelProxy {
   #listener(agentId: string | undefined): Listener {
     const sockets = new Set<Socket>();
     // A model call may stream for many minutes; the CLI's own timeouts apply, not the server's.
-    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
+    const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
@@ -415,7 +424,7 @@ export class ModelProxy {
       const refusal = await this.#opts.budget({ agentId, runId, conversationId, inFlight: { ...(flight?.used ?? ZERO) } });
       if (refusal !== undefined) {
         req.resume();
-        return this.#refuse(res, route.family, agentId, 403, `TinyAGI budget: ${refusal}. The model call was not made.`, 'budget_exceeded');
+        return this.#refuse(res, route.family, agentId, BUDGET_REFUSAL_STATUS, `TinyAGI budget: ${refusal}. The model call was not made.`, 'budget_exceeded');
       }
     }
     await this.#forward({ agentId, runId, conversationId, route, upstream, flight, req, res });
@@ -463,9 +472,10 @@ export class ModelProxy {
 
     const startedAt = Date.now();
     const secure = url.protocol === 'https:';
-    if (secure && this.#https === undefined) this.#https = import('node:https').then((m) => ({ agent: new m.Agent({ keepAlive: true }), request: m.request as typeof httpRequest }));
+    if (secure && this.#https === undefined)
+      this.#https = import('node:https').then(({ default: https }) => ({ agent: new https.Agent({ keepAlive: true }), request: https.request as typeof http.request }));
     const https = secure ? await this.#https : undefined;
-    const upstreamReq = https ? https.request(url, { method: req.method, headers, agent: https.agent }) : httpRequest(url, { method: req.method, headers, agent: this.#http });
+    const upstreamReq = https ? https.request(url, { method: req.method, headers, agent: https.agent }) : http.request(url, { method: req.method, headers, agent: this.#http });
     let finished = false;
     const report = (status: number, streamed: boolean, meter: { usage: ModelCallUsage | undefined; model: string | undefined } | undefined): void => {
       if (finished || route.api === undefined) return;
