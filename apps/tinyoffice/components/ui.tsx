@@ -70,6 +70,9 @@ export const STATUS_TONE: Record<string, string> = {
   live: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
   stale: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
   'not joined': 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
+  // An agent's sandbox (docs/sandbox.md).
+  enforced: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
+  degraded: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
 };
 
 export function StatusPill({ status }: { status: string }) {

@@ -165,6 +165,29 @@ test('placing an agent on a node: a bad name is refused at the field; the list t
   expect(settingsFile().agents.writer.node).toBeUndefined();
 });
 
+test('the Sandbox column: a sandboxed agent says whether its boundary holds, with the reason and the fix when it does not', async () => {
+  // No agent names a sandbox yet: no column.
+  await page.goto(`${daemon.url}/agents`);
+  await expect(page.getByTestId('agents-table').locator('[data-agent-row="writer"]')).toBeVisible();
+  await expect(page.getByTestId('agents-table').getByRole('columnheader', { name: 'Sandbox' })).toHaveCount(0);
+  // A CLI agent (the daemon's self-test passed on this machine) and one on the mock runtime, which runs inside the daemon.
+  await daemon.cli(['agent', 'add', 'boxed', '--provider', 'claude-code', '--sandbox', 'on']);
+  await daemon.cli(['agent', 'add', 'scripted', '--provider', 'mock', '--sandbox', 'required']);
+  await page.goto(`${daemon.url}/agents`);
+  const table = page.getByTestId('agents-table');
+  await expect(table.getByRole('columnheader', { name: 'Sandbox' })).toBeVisible();
+  await expect(table.locator('[data-agent-sandbox="boxed"]')).toHaveText(/^enforced\s*on$/);
+  const scripted = table.locator('[data-agent-sandbox="scripted"]');
+  await expect(scripted).toContainText('degraded');
+  await expect(scripted).toContainText('the mock runtime runs inside the daemon');
+  await expect(scripted).toContainText('it does not run (sandbox "required")');
+  await expect(scripted).toContainText('Fix: use a CLI runtime');
+  await expect(table.locator('[data-agent-sandbox="writer"]')).toHaveText('off');
+  await look(page, '/agents (with sandboxes)');
+  await daemon.cli(['agent', 'remove', 'boxed', '--purge', '--yes']);
+  await daemon.cli(['agent', 'remove', 'scripted', '--purge', '--yes']);
+});
+
 test('permissions: the mode, expiry and rules are listed and edited in the form; JSON that does not parse and a bad rule are refused at their field', async () => {
   await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
   const form = page.getByRole('form', { name: 'Edit agent writer' });

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
@@ -290,6 +290,12 @@ describe("the daemon's self-test", () => {
     for (const name of ['hidden-file', 'write-outside', 'write-workspace', 'network', 'bridge', 'secrets', 'pid-namespace']) expect(names, name).toContain(name);
     expect(check.checks.filter((c) => !c.ok)).toEqual([]);
     expect(check.checks.find((c) => c.name === 'secrets')?.detail).toMatch(/^3 secret\(s\) not in/);
+  });
+
+  it("passes with a daemon's short PATH (node's folder only, as a service manager or a test gives it): bwrap is found where Debian puts it", async () => {
+    const check = await runSelfTest({ tinyHome, workspaceRoot: wsRoot, env: { PATH: dirname(process.execPath), HOME: home }, memoryMb: 256 });
+    expect(check.problem).toBeUndefined();
+    expect(check.ok).toBe(true);
   });
 
   it('a failing bwrap on PATH: not ok, with its words and the fix; nothing ran', async () => {

@@ -2,12 +2,14 @@
 /**
  * Agents: every configured agent (kept current by settings.changed events) and a form to add one.
  * With several nodes (PostgreSQL), a Node column says where each agent runs and whether that
- * node is up (GET /api/status, read again every 10 s while the page is open).
+ * node is up (GET /api/status, read again every 10 s while the page is open). When any agent's
+ * settings name a sandbox, a Sandbox column says whether its boundary holds (docs/sandbox.md):
+ * enforced, degraded with the reason and the fix, or off.
  */
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import type { NodeStatus } from '@tinyagi/client';
+import type { Agent, NodeStatus } from '@tinyagi/client';
 import { api } from '@/lib/api';
 import { isPaused, setState, useStore } from '@/lib/store';
 import { AgentForm } from '@/components/agent-form';
@@ -41,6 +43,26 @@ function useNodes(): NodeStatus[] {
 
 const NO_NODES: NodeStatus[] = [];
 
+type SandboxView = NonNullable<Agent['sandboxStatus']>;
+
+function SandboxCell({ status }: { status: SandboxView | undefined }) {
+  if (!status || status.setting === 'off') return <span className="text-slate-600 dark:text-slate-300">off</span>;
+  return (
+    <span className="block max-w-xs">
+      <span className="flex items-center gap-1 whitespace-nowrap">
+        <StatusPill status={status.state} />
+        <span className="text-xs text-slate-600 dark:text-slate-300">{status.setting}</span>
+      </span>
+      {status.state === 'degraded' && (
+        <span className="mt-0.5 block text-xs text-amber-900 dark:text-amber-200">
+          {status.reason}
+          {status.fix && <span className="block text-slate-700 dark:text-slate-300">Fix: {status.fix}</span>}
+        </span>
+      )}
+    </span>
+  );
+}
+
 function NodeCell({ node, nodes }: { node: string | undefined; nodes: NodeStatus[] }) {
   if (node === undefined) return <span className="text-slate-600 dark:text-slate-300">any</span>;
   const state = nodes.find((n) => n.name === node)?.state;
@@ -59,6 +81,7 @@ export default function AgentsPage() {
   const nodes = useNodes();
   const nodeOf = (a: (typeof agents)[number]) => (typeof a.node === 'string' ? a.node : undefined);
   const showNodes = nodes.length > 0 || agents.some((a) => nodeOf(a) !== undefined);
+  const showSandbox = agents.some((a) => a.sandboxStatus !== undefined && a.sandboxStatus.setting !== 'off');
   const router = useRouter();
   const [creating, setCreating] = useState(false);
   return (
@@ -87,6 +110,7 @@ export default function AgentsPage() {
                   <th className="hidden sm:table-cell">Provider</th>
                   <th className="hidden sm:table-cell">Model</th>
                   {showNodes && <th>Node</th>}
+                  {showSandbox && <th>Sandbox</th>}
                 </tr>
               </thead>
               <tbody>
@@ -111,6 +135,11 @@ export default function AgentsPage() {
                       {showNodes && (
                         <td data-agent-node={a.id}>
                           <NodeCell node={nodeOf(a)} nodes={nodes} />
+                        </td>
+                      )}
+                      {showSandbox && (
+                        <td data-agent-sandbox={a.id}>
+                          <SandboxCell status={a.sandboxStatus} />
                         </td>
                       )}
                     </tr>

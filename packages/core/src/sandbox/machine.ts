@@ -88,7 +88,10 @@ export const EMPTY_SANDBOX_ARGS = [
   'ALL',
   '--die-with-parent',
   '--',
-  'true',
+  // By its path: the daemon's PATH may be short (a service manager's, a test's).
+  '/bin/sh',
+  '-c',
+  'exit 0',
 ];
 
 /** Starts an empty sandbox: ok, or the problem (reason and fix) from bwrap's own words and the machine's settings. */
@@ -151,6 +154,6 @@ export function bwrapProblem(bwrap: string, stderr: string, status: number | nul
   const namespaces = /namespace|uid map|setting up uid|Operation not permitted|Permission denied|No permissions/i.test(said);
   return {
     reason: `${bwrap} cannot start a sandbox: ${said}`,
-    fix: namespaces ? userNamespaceFix() : `check that ${bwrap} is Debian's bubblewrap (0.4 or newer) and runs: \`bwrap --ro-bind / / --unshare-all -- true\``,
+    fix: namespaces ? userNamespaceFix() : `check that ${bwrap} is Debian's bubblewrap (0.4 or newer) and runs: \`bwrap --ro-bind / / --unshare-all -- /bin/sh -c 'exit 0'\``,
   };
 }
