@@ -13,7 +13,7 @@
  *   chunk with a non-null `usage` (`prompt_tokens` with `prompt_tokens_details.cached_tokens`,
  *   `completion_tokens`), sent when the request asks with `stream_options.include_usage`.
  *
- * Counted as TinyAGI counts a run's usage everywhere (docs/usage.md): `inputTokens` is every prompt
+ * Counted as TinyAGI counts a run's usage everywhere (docs/sandbox.md#the-model-proxy): `inputTokens` is every prompt
  * token the model processed, cached or not (Anthropic's three fields added up), with the cache
  * reads and writes also given on their own.
  */
