@@ -200,6 +200,34 @@ describe('the boundary (real bwrap)', () => {
     expect(readFileSync(join(tinyHome, 'settings.json'), 'utf8')).toContain('sk-ant-settings-secret');
   });
 
+  it("a CLI on the daemon's PATH in a folder under /tmp (a wrapper) runs inside, read-only; the rest of the host's /tmp stays out", async () => {
+    const bin = tempDir('tinyagi-wrapper-bin-');
+    const sibling = join(tempDir('tinyagi-wrapper-sibling-'), 'secret.txt');
+    writeFileSync(sibling, 'not for the agent\n');
+    writeFileSync(
+      join(bin, 'agent-cli'),
+      `#!/bin/sh\necho "wrapper ran in $(pwd)"; touch "$0.new" 2>/dev/null || echo "its folder is read-only"; cat ${sibling} 2>/dev/null || echo "the sibling is not there"\n`,
+      { mode: 0o755 },
+    );
+    const b = boundary();
+    const lines: string[] = [];
+    const outcome = await runCliProcess({
+      what: 'agent-cli (agent coder)',
+      command: 'agent-cli',
+      args: [],
+      cwd: b.cwd,
+      env: b.env({ PATH: `${bin}:${daemonEnv.PATH}`, HOME: home }),
+      limits: { timeoutMs: 30_000, inactivityMs: 30_000, startGraceMs: 30_000 },
+      killGraceMs: 2_000,
+      exitAfterResultMs: 5_000,
+      installHint: 'agent-cli',
+      onLine: (line) => lines.push(line),
+      boundary: b,
+    });
+    expect(outcome.exitCode, outcome.stderrTail).toBe(0);
+    expect(lines).toEqual([`wrapper ran in ${workspace}`, 'its folder is read-only', 'the sibling is not there']);
+  });
+
   it('hides the hidden paths that exist, the workspace root and the TinyAGI home among them', () => {
     const hidden = hiddenPaths({ env: daemonEnv, tinyHome, workspaceRoot: wsRoot });
     for (const path of [join(home, '.ssh'), join(home, '.aws'), join(home, '.claude'), join(home, '.codex'), join(home, '.netrc'), tinyHome, wsRoot]) expect(hidden).toContain(path);

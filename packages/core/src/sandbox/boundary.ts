@@ -444,12 +444,14 @@ function privateFiles(request: WrapRequest): string[] {
 }
 
 /**
- * What the sandbox needs that lies under a hidden path: the command's directory (Claude Code's
- * `~/.claude/local`), TinyAGI's own PATH entries under its home (the `tinyagi` shim), node and
- * sandbox-init. Read-only; credentials never are here.
+ * What the sandbox needs that lies under a hidden path or a private system folder (/tmp, /var/tmp,
+ * /run): the command's directory (Claude Code's `~/.claude/local`, a wrapper in /tmp), the
+ * daemon's PATH entries there and under the TinyAGI home (the `tinyagi` shim), node and
+ * sandbox-init. Read-only; a hidden credential directory itself never is.
  */
 function neededUnderHidden(command: string, path: string | undefined, hidden: readonly string[], tinyHome: string): string[] {
-  const under = (p: string): boolean => hidden.some((h) => isInside(p, h));
+  const privateDirs = PRIVATE_SYSTEM_DIRS.map((d) => realOrUndefined(d)).filter((d): d is string => d !== undefined);
+  const under = (p: string): boolean => hidden.some((h) => isInside(p, h)) || privateDirs.some((d) => isInside(p, d) && p !== d);
   const out: string[] = [];
   const realCommand = realOrUndefined(command) ?? command;
   for (const candidate of [dirname(command), dirname(realCommand), dirname(dirname(process.execPath)), dirname(SANDBOX_INIT)]) {
@@ -459,7 +461,8 @@ function neededUnderHidden(command: string, path: string | undefined, hidden: re
   const realHome = realOrUndefined(tinyHome) ?? tinyHome;
   for (const entry of (path ?? '').split(delimiter)) {
     const real = entry === '' ? undefined : realOrUndefined(entry);
-    if (real && isInside(real, realHome) && real !== realHome) out.push(real);
+    if (!real || isCredentialDir(real)) continue;
+    if ((isInside(real, realHome) && real !== realHome) || privateDirs.some((d) => isInside(real, d) && real !== d)) out.push(real);
   }
   return out;
 }
