@@ -41,10 +41,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
-// The default export, not named imports: the daemon's start-up snapshot build defers node:http
-// behind a proxy object whose properties a bundled named import would not see (cli/scripts/bundle.mjs).
-import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -54,6 +51,14 @@ import { type ModelApiFamily, type ModelUpstream, SANDBOX_MODEL_ADDRESS } from '
 import { quotaReportOf } from './rate-limit-headers.ts';
 
 export type { ModelCallApi, ModelCallUsage } from './model-usage.ts';
+
+/**
+ * node:http and node:https, loaded when first used, through `process.getBuiltinModule`: an ESM
+ * import of node:http makes Node 24 load undici, http2 and tls with it, which an idle daemon does
+ * not load (docs/profiling.md, fix 25), and the daemon's start-up snapshot can hold neither.
+ */
+const http = (): typeof import('node:http') => process.getBuiltinModule('node:http');
+const https = (): typeof import('node:https') => process.getBuiltinModule('node:https');
 export { DEFAULT_BASE_URLS, SANDBOX_MODEL_ADDRESS, type ModelApiFamily, type ModelUpstream } from './model-upstream.ts';
 
 /** An invocation of an agent whose model calls go through the proxy (`begin`). */
@@ -233,9 +238,9 @@ export class ModelProxy {
   readonly #flights = new Map<string, Flight[]>();
   /** agent → the upstream its last invocation gave. */
   readonly #upstreams = new Map<string, ModelUpstream>();
-  readonly #http = new http.Agent({ keepAlive: true });
-  /** Loaded at the first https upstream: an idle daemon does not load TLS (docs/profiling.md, fix 25). */
-  #https: Promise<{ agent: HttpsAgent; request: typeof http.request }> | undefined;
+  readonly #http = new (http().Agent)({ keepAlive: true });
+  /** Made at the first https upstream: an idle daemon does not load TLS. */
+  #https: import('node:https').Agent | undefined;
   #port = 0;
 
   private constructor(opts: ModelProxyOptions) {
@@ -356,13 +361,13 @@ export class ModelProxy {
     for (const id of this.agents()) await this.close(id);
     await closeListener(this.#tcp);
     this.#http.destroy();
-    (await this.#https)?.agent.destroy();
+    this.#https?.destroy();
   }
 
   #listener(agentId: string | undefined): Listener {
     const sockets = new Set<Socket>();
     // A model call may stream for many minutes; the CLI's own timeouts apply, not the server's.
-    const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
+    const server = http().createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
@@ -472,10 +477,9 @@ export class ModelProxy {
 
     const startedAt = Date.now();
     const secure = url.protocol === 'https:';
-    if (secure && this.#https === undefined)
-      this.#https = import('node:https').then(({ default: https }) => ({ agent: new https.Agent({ keepAlive: true }), request: https.request as typeof http.request }));
-    const https = secure ? await this.#https : undefined;
-    const upstreamReq = https ? https.request(url, { method: req.method, headers, agent: https.agent }) : http.request(url, { method: req.method, headers, agent: this.#http });
+    const options = { method: req.method, headers };
+    if (secure && this.#https === undefined) this.#https = new (https().Agent)({ keepAlive: true });
+    const upstreamReq = secure ? https().request(url, { ...options, agent: this.#https }) : http().request(url, { ...options, agent: this.#http });
     let finished = false;
     const report = (status: number, streamed: boolean, meter: { usage: ModelCallUsage | undefined; model: string | undefined } | undefined): void => {
       if (finished || route.api === undefined) return;
