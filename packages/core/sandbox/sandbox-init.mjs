@@ -1,12 +1,16 @@
 // The boundary's first process (docs/sandbox.md, "Interfaces between the parts"): started by
 // bwrap inside the sandbox's own network, PID and mount namespaces as
 //
-//   node sandbox-init.mjs [--bridge <port>=<unix socket path>]… [--control <fd>] -- <command> <args…>
+//   node sandbox-init.mjs [--bridge <port>=<unix socket path>]… [--inbound <port>=<unix socket path>]…
+//                         [--control <fd>] -- <command> <args…>
 //
 // 1. Listens on 127.0.0.1:<port> of the sandbox's own loopback for each bridge and forwards every
 //    connection to the Unix socket (bound into the sandbox by the daemon): the model proxy
 //    (45801), the egress proxy (45802), the daemon's API (its own port). A socket that is not
 //    there yet, or refuses, closes the connection: nothing else is reachable.
+//    The other way, for each inbound port: listens on the Unix socket (in a folder the daemon
+//    binds read-write) and forwards each connection to 127.0.0.1:<port> inside, where the
+//    command serves something the daemon reads (OpenCode's HTTP API).
 // 2. Then runs the command in a process group of its own, its stdio the sandbox's.
 // 3. Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to this process (the
 //    daemon signals the sandbox's process group, of which this process is the only member that
@@ -16,6 +20,7 @@
 //
 // Plain JavaScript with no imports but node's: it runs from the core package as it is shipped.
 import { spawn } from 'node:child_process';
+import { unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { connect, createServer, Socket } from 'node:net';
 
@@ -28,17 +33,18 @@ function fail(message) {
 
 function parse(argv) {
   const bridges = [];
+  const inbound = [];
   let control;
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') break;
-    if (arg === '--bridge') {
+    if (arg === '--bridge' || arg === '--inbound') {
       const value = argv[++i] ?? '';
       const eq = value.indexOf('=');
       const port = Number(value.slice(0, eq));
-      if (eq < 1 || !Number.isInteger(port) || port < 1 || port > 65535) fail(`bad --bridge ${JSON.stringify(value)} (want <port>=<socket path>)`);
-      bridges.push({ port, path: value.slice(eq + 1) });
+      if (eq < 1 || !Number.isInteger(port) || port < 1 || port > 65535) fail(`bad ${arg} ${JSON.stringify(value)} (want <port>=<socket path>)`);
+      (arg === '--bridge' ? bridges : inbound).push({ port, path: value.slice(eq + 1) });
     } else if (arg === '--control') {
       control = Number(argv[++i]);
       if (!Number.isInteger(control) || control < 3) fail('bad --control (want a file descriptor number, 3 or more)');
@@ -48,12 +54,13 @@ function parse(argv) {
   }
   const command = argv.slice(i + 1);
   if (command.length === 0) fail('no command after --');
-  return { bridges, control, command };
+  return { bridges, inbound, control, command };
 }
 
-function bridge({ port, path }) {
+/** Listens on `listenOn` (a port on 127.0.0.1, or a socket path) and pipes each connection to `target`. */
+function forward(listenOn, target) {
   const server = createServer((inside) => {
-    const outside = connect(path);
+    const outside = connect(target);
     const end = () => {
       inside.destroy();
       outside.destroy();
@@ -63,18 +70,23 @@ function bridge({ port, path }) {
     inside.pipe(outside);
     outside.pipe(inside);
   });
+  if (typeof listenOn === 'string') {
+    try {
+      unlinkSync(listenOn);
+    } catch {}
+  }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+    server.listen(typeof listenOn === 'string' ? listenOn : { port: listenOn, host: '127.0.0.1', exclusive: true }, () => {
       server.unref();
       resolve();
     });
   });
 }
 
-const { bridges, control, command } = parse(process.argv.slice(2));
+const { bridges, inbound, control, command } = parse(process.argv.slice(2));
 try {
-  await Promise.all(bridges.map(bridge));
+  await Promise.all([...bridges.map(({ port, path }) => forward(port, path)), ...inbound.map(({ port, path }) => forward(path, { host: '127.0.0.1', port }))]);
 } catch (err) {
   fail(`cannot listen on 127.0.0.1 inside the sandbox: ${err instanceof Error ? err.message : String(err)}`);
 }

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { isInvokeError } from '../src/invoker/invoke-error.ts';
+import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
 import { boundaryFor, closeHostBridges, hiddenPaths, type Boundary } from '../src/sandbox/boundary.ts';
 import { cgroupLimitBytes } from '../src/sandbox/cgroup.ts';
 import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
@@ -226,6 +227,45 @@ describe('the boundary (real bwrap)', () => {
     });
     expect(outcome.exitCode, outcome.stderrTail).toBe(0);
     expect(lines).toEqual([`wrapper ran in ${workspace}`, 'its folder is read-only', 'the sibling is not there']);
+  });
+
+  it("a warm process's inbound port (OpenCode's API): the daemon reaches what it serves on the sandbox's loopback at the same port, until it exits", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const b = boundary();
+    const lines: string[] = [];
+    const serve = `require('http').createServer((q, r) => r.end('served by pid ' + process.pid)).listen(${port}, '127.0.0.1', () => console.log('listening'))`;
+    const proc = await WarmProcess.start({
+      what: 'node (agent coder)',
+      command: process.execPath,
+      args: ['-e', serve],
+      cwd: b.cwd,
+      env: b.env({ PATH: daemonEnv.PATH, HOME: home }),
+      killGraceMs: 2_000,
+      installHint: 'node',
+      onLine: (line) => lines.push(line),
+      boundary: b,
+      inboundPorts: [port],
+    });
+    try {
+      await waitFor(() => lines.includes('listening'), 20_000, 'the server inside');
+      const body = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      // A pid of the sandbox's own PID namespace (bwrap's init is 1, sandbox-init 2): the server is inside.
+      expect(Number(/^served by pid (\d+)$/.exec(body)?.[1])).toBeLessThan(16);
+    } finally {
+      await proc.close(0);
+    }
+    // Released with the process: the host's port is free again.
+    await new Promise<void>((resolve, reject) => {
+      const again = createServer();
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', () => again.close(() => resolve()));
+    });
   });
 
   it('hides the hidden paths that exist, the workspace root and the TinyAGI home among them', () => {

@@ -157,6 +157,7 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     child.once('close', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }));
   });
   lines.end();
+  wrapped?.release();
   watchdog.dispose();
   clearTimeout(interruptTimer);
   clearTimeout(graceTimer);

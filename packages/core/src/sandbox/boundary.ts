@@ -185,6 +185,8 @@ export interface WrappedSpawn {
   env: Record<string, string>;
   /** The control pipe's index in the spawn's stdio (write `SIGINT\n` to reach the CLI alone). */
   controlFd: typeof CONTROL_FD;
+  /** Closes what the daemon opened for this process (the inbound ports' listeners): call when it has exited. */
+  release(): void;
 }
 
 export interface WrapRequest {
@@ -194,6 +196,12 @@ export interface WrapRequest {
   env: Record<string, string>;
   /** The invoker's private temp directory: its files that the arguments or environment name are bound in read-only. */
   privateDir?: string | undefined;
+  /**
+   * Ports the CLI serves on its own loopback that the daemon reads (OpenCode's HTTP API): the
+   * daemon listens on the same port of the host's loopback and reaches the CLI's through a socket
+   * sandbox-init serves (`<run dir>/in/<port>.sock`).
+   */
+  inboundPorts?: readonly number[] | undefined;
 }
 
 /** The result of `boundaryFor`: the boundary to use, or why the agent runs unconfined. */
@@ -309,7 +317,10 @@ export class Boundary {
       [EGRESS_PORT, join(this.runDir, 'egress.sock')],
       ...hostPorts.map((port): [number, string] => [port, join(this.runDir, `tcp-${port}.sock`)]),
     ];
-    const tooLong = sockets.find(([, path]) => Buffer.byteLength(path) > MAX_SOCKET_PATH);
+    const inboundDir = join(this.runDir, 'in');
+    const inbound = (request.inboundPorts ?? []).map((port): [number, string] => [port, join(inboundDir, `${port}.sock`)]);
+    if (inbound.length > 0) mkdirSync(inboundDir, { recursive: true, mode: 0o700 });
+    const tooLong = [...sockets, ...inbound].find(([, path]) => Buffer.byteLength(path) > MAX_SOCKET_PATH);
     if (tooLong) {
       throw new InvokeError('permanent', `Agent ${this.agentId}: the sandbox's socket ${tooLong[1]} is longer than a Unix socket path may be (${MAX_SOCKET_PATH} bytes).`, {
         hint: 'Use a shorter TINYAGI_HOME (or agent id) for sandboxed agents.',
@@ -320,12 +331,31 @@ export class Boundary {
     const workspace = realOrUndefined(this.cwd) ?? this.cwd;
     const hidden = hiddenPaths({ env: this.daemonEnv, tinyHome: this.spec.tinyHome, workspaceRoot: this.spec.workspaceRoot });
     const readable = [this.runDir, ...privateFiles(request), ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome)];
-    const inner = [process.execPath, SANDBOX_INIT, ...bridges.flatMap((b) => ['--bridge', b]), '--control', String(CONTROL_FD), '--', command, ...request.args];
-    const args = bwrapArgs({ cwd: workspace, hidden, writable: [this.home], readable, inner });
+    const inner = [
+      process.execPath,
+      SANDBOX_INIT,
+      ...bridges.flatMap((b) => ['--bridge', b]),
+      ...inbound.flatMap(([port, path]) => ['--inbound', `${port}=${path}`]),
+      '--control',
+      String(CONTROL_FD),
+      '--',
+      command,
+      ...request.args,
+    ];
+    const args = bwrapArgs({ cwd: workspace, hidden, writable: inbound.length > 0 ? [this.home, inboundDir] : [this.home], readable, inner });
+    const listeners = await Promise.all(inbound.map(([port, path]) => listenInbound(port, path)));
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
     // $0 is the cgroup's procs file (or empty): the shell joins it, ignores the signals sandbox-init passes on, then becomes bwrap.
     const script = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@"';
-    return { command: '/bin/sh', args: ['-c', script, cgroup.ok ? cgroup.procs : '', bwrap, ...args], env: request.env, controlFd: CONTROL_FD };
+    return {
+      command: '/bin/sh',
+      args: ['-c', script, cgroup.ok ? cgroup.procs : '', bwrap, ...args],
+      env: request.env,
+      controlFd: CONTROL_FD,
+      release: () => {
+        for (const server of listeners) server.close();
+      },
+    };
   }
 }
 
@@ -392,6 +422,28 @@ function hostBridge(socket: string, port: number): Promise<Server> {
   made.catch(() => bridges.delete(socket));
   bridges.set(socket, made);
   return made;
+}
+
+/** The host's side of an inbound port: 127.0.0.1:`port` here, each connection piped to the sandbox's socket. */
+function listenInbound(port: number, socket: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((outside) => {
+      const inside = createConnection(socket);
+      const end = (): void => {
+        inside.destroy();
+        outside.destroy();
+      };
+      inside.on('error', end);
+      outside.on('error', end);
+      outside.pipe(inside);
+      inside.pipe(outside);
+    });
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.unref();
+      resolve(server);
+    });
+  });
 }
 
 /** Closes the daemon's bridges (tests; the daemon's exit removes their sockets). */

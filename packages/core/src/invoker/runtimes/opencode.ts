@@ -277,6 +277,8 @@ async function opencodeLaunch(req: InvokeRequest): Promise<AcpLaunch> {
     command: req.target.command ?? 'opencode',
     args: ['acp', '--hostname', '127.0.0.1', '--port', String(port)],
     env,
+    // Inside the boundary its API is on the sandbox's own loopback: the daemon reaches it at the same port (docs/sandbox.md).
+    inboundPorts: [port],
     async afterSession(ctx) {
       if (!ctx.loaded) await api('PATCH', `/session/${encodeURIComponent(ctx.sessionId)}`, { title: `tinyagi ${req.agentId}` }).catch(() => undefined);
       if (agent) await ctx.peer.request('session/set_config_option', { sessionId: ctx.sessionId, configId: 'mode', value: agent });

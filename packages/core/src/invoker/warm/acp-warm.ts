@@ -74,6 +74,8 @@ export interface AcpLaunch {
   args: string[];
   /** Variables for this process only (a generated config file's path, a server password). */
   env?: Record<string, string>;
+  /** Ports the agent serves on its loopback that the launch's hooks read (OpenCode's API): reachable inside the boundary too. */
+  inboundPorts?: number[];
   /** Runs once the session exists, before the first turn (select the agent, skip a title call). */
   afterSession?(ctx: AcpSessionContext): Promise<void>;
   /** `_meta` of `session/new` and `session/load` (an agent's own session options). */
@@ -838,6 +840,7 @@ export function acpWarmDriver(opts: AcpDriverOptions): WarmDriver {
           },
           onActivity: start.onActivity,
           boundary: start.boundary,
+          inboundPorts: launch.inboundPorts,
         });
       } catch (err) {
         launch.cleanup?.();

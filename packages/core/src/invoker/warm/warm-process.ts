@@ -32,6 +32,8 @@ export interface WarmProcessOptions {
   onActivity?: () => void;
   /** Start the process inside this boundary (docs/sandbox.md; once per warm process); `env` is then already the boundary's. */
   boundary?: Boundary | undefined;
+  /** Ports the process serves on its loopback that the daemon reads (OpenCode's API): reachable from here inside the boundary too. */
+  inboundPorts?: readonly number[] | undefined;
 }
 
 export interface WarmExit {
@@ -48,7 +50,7 @@ export class WarmProcess {
   #closing = false;
   readonly exited: Promise<WarmExit>;
 
-  private constructor(opts: WarmProcessOptions, child: ChildProcess) {
+  private constructor(opts: WarmProcessOptions, child: ChildProcess, release: () => void) {
     this.what = opts.what;
     this.#child = child;
     this.#killGraceMs = opts.killGraceMs;
@@ -75,6 +77,7 @@ export class WarmProcess {
           signalProcessGroup(pid, 'SIGKILL');
           untrackProcessGroup(pid);
         }
+        release();
         this.#exit = { code: code ?? undefined, signal: signal ?? undefined };
         resolve(this.#exit);
       });
@@ -87,7 +90,7 @@ export class WarmProcess {
     let wrapped: WrappedSpawn | undefined;
     if (opts.boundary) {
       try {
-        wrapped = await opts.boundary.wrap({ command: opts.command, args: opts.args, env: opts.env, privateDir: privateTempRoot() });
+        wrapped = await opts.boundary.wrap({ command: opts.command, args: opts.args, env: opts.env, privateDir: privateTempRoot(), inboundPorts: opts.inboundPorts });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') throw spawnError(opts, code, err);
@@ -107,10 +110,13 @@ export class WarmProcess {
     } catch (err) {
       throw spawnError(opts, (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', err);
     }
+    const release = (): void => wrapped?.release();
     return new Promise((resolve, reject) => {
-      child.once('spawn', () => resolve(new WarmProcess(opts, child)));
+      child.once('spawn', () => resolve(new WarmProcess(opts, child, release)));
       child.once('error', (err: NodeJS.ErrnoException) => {
-        if (child.pid === undefined) reject(spawnError(opts, err.code ?? 'UNKNOWN', err));
+        if (child.pid !== undefined) return;
+        release();
+        reject(spawnError(opts, err.code ?? 'UNKNOWN', err));
       });
     });
   }
