@@ -21,6 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { build, transform } from 'esbuild';
+import { flattenBarrels } from './flatten-barrels.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const requireHere = createRequire(import.meta.url);
@@ -103,6 +104,23 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * The channel kinds' descriptors (`@tinyagi/channels/kinds`: zod and the contract only) are part
+ * of the bundle, as in the snapshot's, though `@tinyagi/channels` is external (an external
+ * package name covers its subpaths): loaded from the package, they brought a second zod and
+ * contract, ~130 modules, into every command that reads settings.
+ */
+const channelKindsBundled = {
+  name: 'channel-kinds-bundled',
+  setup(b) {
+    b.onResolve({ filter: /^@tinyagi\/channels\/kinds$/ }, () => {
+      const pkg = requireHere.resolve('@tinyagi/channels/package.json');
+      const { exports } = JSON.parse(readFileSync(pkg, 'utf8'));
+      return { path: join(dirname(pkg), exports['./kinds']['tinyagi-source']) };
+    });
+  },
+};
+
 /** What both builds share: the sources, the conditions, the minification, the constants. */
 const common = {
   absWorkingDir: root,
@@ -130,6 +148,23 @@ const bundledApart = {
   },
 };
 
+/**
+ * The root help's command list (src/root-help.ts), from the full tree as tsc built it: `tinyagi
+ * --help` prints it without loading a command.
+ */
+const { buildProgram } = await import('../dist/program.js');
+const { rootHelpIndex } = await import('../dist/root-help.js');
+const rootHelp = rootHelpIndex(buildProgram());
+
+/**
+ * A command loads the modules of our packages it imports names from, not everything their index
+ * files list (scripts/flatten-barrels.mjs): `tinyagi status` does not load the invoker.
+ */
+const cliImportsByModule = flattenBarrels({
+  packages: ['@tinyagi/core', '@tinyagi/core/internal', '@tinyagi/client', '@tinyagi/client/contract'],
+  importers: (path) => path.startsWith(join(root, 'src')),
+});
+
 const result = await build({
   ...common,
   entryPoints: { bin: 'src/bin.ts' },
@@ -139,9 +174,9 @@ const result = await build({
   format: 'esm',
   external: EXTERNAL,
   sourcemap: 'linked',
-  define: constants,
+  define: { ...constants, __TINYAGI_ROOT_HELP__: JSON.stringify(JSON.stringify(rootHelp)) },
   banner: requireBanner,
-  plugins: [unusedDefaults, lazyFastifyBuiltins, zodEnglishOnly, bundledApart],
+  plugins: [unusedDefaults, lazyFastifyBuiltins, zodEnglishOnly, bundledApart, channelKindsBundled, cliImportsByModule],
   metafile: Boolean(process.env.BUNDLE_META),
 });
 

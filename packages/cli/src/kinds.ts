@@ -11,13 +11,13 @@
  * `impl`, is still read). A module that cannot be
  * loaded, or a descriptor the registry refuses, is reported and skipped.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerBuiltinChannelKinds } from '@tinyagi/channels/kinds';
 import type { ChannelKind, RuntimeKind } from '@tinyagi/client/contract';
-import { channelKinds, errorMessage, registerRuntime, type RuntimeImpl } from '@tinyagi/core';
+import { channelKinds, errorMessage, type RuntimeImpl } from '@tinyagi/core';
 import { importModule } from './daemon/plugins.ts';
+import { kindsDir, listKindModules } from './kind-modules.ts';
 
 let registered = false;
 const loadedHomes = new Set<string>();
@@ -27,8 +27,6 @@ export function registerBuiltinKinds(): void {
   registered = true;
   registerBuiltinChannelKinds((kind) => channelKinds.register(kind));
 }
-
-const KIND_MODULE = /^[^.].*\.(?:m?js|ts)$/;
 
 /** A runtime of a kind module: its descriptor and implementation (`adapter`: what modules written before the rename call `impl`). */
 interface ModuleRuntime {
@@ -47,21 +45,26 @@ function moduleRuntimeImpl(runtime: ModuleRuntime): RuntimeImpl {
 export async function registerHomeKinds(home: string, warn: (message: string) => void): Promise<void> {
   if (loadedHomes.has(home)) return;
   loadedHomes.add(home);
-  const dir = join(home, 'kinds');
+  const dir = kindsDir(home);
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => KIND_MODULE.test(f) && !f.endsWith('.d.ts'));
+    files = listKindModules(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`kind modules not loaded: cannot read ${dir}: ${errorMessage(err)}`);
+    warn(`kind modules not loaded: cannot read ${dir}: ${errorMessage(err)}`);
     return;
   }
-  for (const file of files.sort()) {
+  for (const file of files) {
     const path = join(dir, file);
     try {
       const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown; runtimes?: unknown };
       if (!Array.isArray(module.channelKinds) && !Array.isArray(module.runtimes)) throw new Error('it exports no channelKinds array and no runtimes array');
       for (const kind of (module.channelKinds ?? []) as ChannelKind[]) channelKinds.register(kind);
-      for (const runtime of (module.runtimes ?? []) as ModuleRuntime[]) registerRuntime(runtime.kind, moduleRuntimeImpl(runtime));
+      const runtimes = (module.runtimes ?? []) as ModuleRuntime[];
+      if (runtimes.length > 0) {
+        // The invoker, where runtimes are registered, is loaded only for a module that brings one.
+        const { registerRuntime } = await import('@tinyagi/core');
+        for (const runtime of runtimes) registerRuntime(runtime.kind, moduleRuntimeImpl(runtime));
+      }
     } catch (err) {
       warn(`kind module ${path} skipped: ${errorMessage(err)}`);
     }

@@ -1,9 +1,10 @@
 /**
- * The `tinyagi` command tree. Each group lives in src/commands/<group>.ts; heavy modules (the
- * daemon, the server) are imported only by the commands that need them, so `--help` and
- * client commands start fast.
+ * The whole `tinyagi` command tree. Each group lives in src/commands/<group>.ts, in the order of
+ * command-groups.ts (which loads one group at a time: a command starts with only its own group
+ * loaded, main.ts); heavy modules (the daemon, the server) are imported only by the actions that
+ * need them. This tree is what an unknown command (its suggestions) and the tests parse with.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerCallCommand } from './commands/call.ts';
 import { registerCancelCommand } from './commands/cancel.ts';
@@ -28,22 +29,13 @@ import { registerTeamCommands } from './commands/team.ts';
 import { registerUsageCommand } from './commands/usage.ts';
 import { registerVersionCommand } from './commands/version.ts';
 import { registerVisualizeCommand } from './commands/visualize.ts';
-import { errStyle } from './output/style.ts';
-import { VERSION } from './version.ts';
+import { createRootCommand } from './program-root.ts';
 import { registerBuiltinKinds } from './kinds.ts';
 
 export function buildProgram(): Command {
   // The channel kinds name the `channel` commands' choices and flags.
   registerBuiltinKinds();
-  const program = new Command('tinyagi')
-    .description('Run TinyAGI, a team of AI agents, and talk to it from the terminal.\nWith no command, `tinyagi` starts the daemon.')
-    .version(VERSION, '-v, --version', 'print the version')
-    .option('--debug', 'print stack traces and causes of errors')
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(errStyle.red(text)) })
-    .showHelpAfterError('(add --help for usage)')
-    .showSuggestionAfterError(true)
-    .helpCommand('help [command]', 'show help for a command');
+  const program = createRootCommand();
 
   registerDaemonCommands(program);
   registerSendCommand(program);

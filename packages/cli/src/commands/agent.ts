@@ -24,7 +24,8 @@ import { CliError, usageError } from '../output/cli-error.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { confirmOrRefuse, askSelect, askText } from '../output/prompts.ts';
 import { isInteractive, style } from '../output/style.ts';
-import { contextOf, parseAgentConfig, parseId, withJson } from './options.ts';
+import { contextOf, parseId, withJson } from './options.ts';
+import { parseAgentConfig } from './agent-config-option.ts';
 
 /** The registered runtimes (docs/kinds.md), read when the command is built: a plugin's runtime is listed too. */
 function providerHelp(): string {

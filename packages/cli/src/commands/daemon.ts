@@ -1,14 +1,13 @@
 /**
- * Daemon lifecycle: start, run (foreground), stop, restart, status.
+ * Daemon lifecycle: start, run (foreground), stop, restart, status. Starting and stopping are
+ * loaded by the commands that do them (`tinyagi status` loads neither, nor the settings).
  */
 import { quotaLines } from '../output/quota-lines.ts';
 import { sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
 import type { Command } from 'commander';
 import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
-import { withListenOptIn } from '../daemon/run-entry.ts';
-import { DEFAULT_START_TIMEOUT_MS, startDaemon } from '../daemon/start.ts';
-import { DEFAULT_STOP_TIMEOUT_MS, stopDaemon, runningDaemonPid, waitForExit } from '../daemon/stop.ts';
+import type { StartResult } from '../daemon/start.ts';
 import type { CliContext } from '../context.ts';
 import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
 import { CliError } from '../output/cli-error.ts';
@@ -32,10 +31,12 @@ async function runForeground(ctx: CliContext): Promise<void> {
 }
 
 async function start(cliCtx: CliContext, options: StartOptions): Promise<void> {
+  const { withListenOptIn } = await import('../daemon/run-entry.ts');
   const ctx = withListenOptIn(cliCtx, options.listenAny);
   if (options.foreground) return runForeground(ctx);
+  const { DEFAULT_START_TIMEOUT_MS, startDaemon } = await import('../daemon/start.ts');
   const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
-  let result: Awaited<ReturnType<typeof startDaemon>>;
+  let result: StartResult;
   try {
     result = await withSpinner('Starting TinyAGI…', () => startDaemon(ctx, timeoutMs), { enabled: options.json !== true });
   } catch (err) {
@@ -74,13 +75,18 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
     process.exitCode = 1;
     return;
   }
-  const s = await connection.client.status();
-  // Accounts held until their rate limit resets (a daemon older than the route answers 404: none shown).
-  const quotas = (await connection.client.listQuotas().catch(() => undefined))?.holds ?? [];
-  // Warm agent processes (docs/sessions.md; a daemon older than the route: none shown).
-  const warm = (await connection.client.listSessions().catch(() => undefined))?.sessions ?? [];
+  // Asked together. Accounts held until their rate limit resets, and warm agent processes
+  // (docs/sessions.md): a daemon older than either route answers 404, and none are shown.
+  const [s, quotaList, sessionList, agentList] = await Promise.all([
+    connection.client.status(),
+    connection.client.listQuotas().catch(() => undefined),
+    connection.client.listSessions().catch(() => undefined),
+    connection.client.listAgents().catch(() => undefined),
+  ]);
+  const quotas = quotaList?.holds ?? [];
+  const warm = sessionList?.sessions ?? [];
   // Sandboxed agents (docs/sandbox.md): each one's state, as the daemon's self-test found the boundary.
-  const sandboxed = ((await connection.client.listAgents().catch(() => undefined)) ?? []).filter((a) => a.sandboxStatus && a.sandboxStatus.setting !== 'off');
+  const sandboxed = (agentList ?? []).filter((a) => a.sandboxStatus && a.sandboxStatus.setting !== 'off');
   if (options.json) {
     const sandboxAgents = Object.fromEntries(sandboxed.map((a) => [a.id, a.sandboxStatus]));
     printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, remote: localDaemon(ctx)?.remote === true, ...s, quotas, warmSessions: warm, sandboxAgents });
@@ -159,6 +165,7 @@ export function registerDaemonCommands(program: Command): void {
     .option('--listen-any', 'allow server.host / TINYAGI_API_HOST beyond loopback (e.g. 0.0.0.0); without it such a host is refused')
     .action(async (options: { listenAny?: boolean }, cmd: Command) => {
       keepRunningWhenStdoutCloses();
+      const { withListenOptIn } = await import('../daemon/run-entry.ts');
       return runForeground(withListenOptIn(contextOf(cmd), options.listenAny));
     });
 
@@ -166,6 +173,7 @@ export function registerDaemonCommands(program: Command): void {
     program.command('stop').description('stop the daemon (in-flight work is finished or handed back to the queue)').option('--timeout <seconds>', 'wait this long before killing it', parseSeconds),
   ).action(async (options: { timeout?: number; json?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
+    const { DEFAULT_STOP_TIMEOUT_MS, stopDaemon } = await import('../daemon/stop.ts');
     const timeoutMs = (options.timeout ?? DEFAULT_STOP_TIMEOUT_MS / 1000) * 1000;
     const result = await withSpinner('Stopping TinyAGI (finishing in-flight work)…', () => stopDaemon(ctx.paths, timeoutMs), { enabled: options.json !== true });
     if (options.json) return printJson(result);
@@ -182,6 +190,8 @@ export function registerDaemonCommands(program: Command): void {
       .option('--listen-any', 'when the daemon has to be started afresh: allow a host beyond loopback (an in-place restart keeps the setting it started with)'),
   ).action(async (options: { timeout?: number; json?: boolean; listenAny?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
+    const { DEFAULT_START_TIMEOUT_MS } = await import('../daemon/start.ts');
+    const { stopDaemon, runningDaemonPid, waitForExit } = await import('../daemon/stop.ts');
     const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
     const before = localDaemon(ctx);
     const connection = findDaemon(ctx);

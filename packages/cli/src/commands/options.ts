@@ -1,9 +1,10 @@
 /**
- * Option parsers and shared flags for the command modules.
+ * Option parsers and shared flags for the command modules. Every command loads this module: what
+ * it imports stays small (`agent add --config`, which needs the settings schema, has its parser
+ * in agent-config-option.ts).
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { isValidId } from '@tinyagi/core';
-import { checkAgentConfig } from '@tinyagi/core/internal';
 import { cliContext, type CliContext } from '../context.ts';
 
 export function withJson(cmd: Command): Command {
@@ -51,19 +52,6 @@ export function parseJsonObject(value: string): Record<string, unknown> {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError('expected a JSON object.');
   return parsed as Record<string, unknown>;
-}
-
-/**
- * `agent add --config`: a JSON object of agent settings, checked here so a mistake is reported
- * against the flag (not against settings.json, which is fine) and unknown keys are refused with
- * the nearest known one instead of being stored and ignored.
- */
-export function parseAgentConfig(value: string): Record<string, unknown> {
-  const config = parseJsonObject(value);
-  const issues = checkAgentConfig(config);
-  if (issues.length === 0) return config;
-  const lines = issues.map((i) => `  - ${i.path === '' ? '(the object)' : i.path}: ${i.message}${i.hint ? `. ${i.hint}` : ''}`);
-  throw new InvalidArgumentError(`${issues.length === 1 ? 'one problem' : `${issues.length} problems`}:\n${lines.join('\n')}`);
 }
 
 export function choice<T extends string>(values: readonly T[]): (value: string) => T {

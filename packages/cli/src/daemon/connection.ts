@@ -1,6 +1,7 @@
 /**
  * Finding and talking to the daemon of a home. Every command that needs the daemon goes
- * through `connect`, which uses the server's typed client (never a second HTTP client).
+ * through `connect`, which uses the server's typed client (never a second HTTP client), over
+ * node:http (http-fetch.ts: node's fetch would load undici).
  *
  * Resolution: the live daemon's lock record (its API URL), else TINYAGI_API_URL (a daemon in a
  * container or on another port), else DAEMON_NOT_RUNNING. The token is TINYAGI_API_TOKEN or the
@@ -8,6 +9,7 @@
  */
 import { createApiClient, type ApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
+import { httpFetch } from '../http-fetch.ts';
 import { CliError } from '../output/cli-error.ts';
 import { readApiToken } from './api-token.ts';
 import { readRunningDaemon, type DaemonRecord } from './instance-lock.ts';
@@ -33,7 +35,7 @@ export function findDaemon(ctx: CliContext, clientName = 'the CLI'): DaemonConne
   const apiUrl = record?.apiUrl ?? nonEmpty(ctx.env['TINYAGI_API_URL']);
   if (apiUrl === undefined) return undefined;
   const token = readApiToken(ctx.paths.apiToken, ctx.env);
-  return { client: createApiClient({ baseUrl: apiUrl, clientName, ...(token !== undefined ? { token } : {}) }), apiUrl, record };
+  return { client: createApiClient({ baseUrl: apiUrl, clientName, fetch: httpFetch, ...(token !== undefined ? { token } : {}) }), apiUrl, record };
 }
 
 export function connect(ctx: CliContext): DaemonConnection {

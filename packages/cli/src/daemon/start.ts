@@ -12,6 +12,7 @@ import { loadSettings } from '@tinyagi/core';
 import { applyEnvOverrides, assertListenAllowed, effectiveServer, remoteAllowed } from '@tinyagi/core/internal';
 import { createApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
+import { httpFetch } from '../http-fetch.ts';
 import { CliError } from '../output/cli-error.ts';
 import { ensureFirstRunDefaults } from './first-run.ts';
 import { readRunningDaemon, runningError, type DaemonRecord } from './instance-lock.ts';
@@ -107,7 +108,7 @@ async function launch(ctx: CliContext, nodeArgs: string[], logFile: string, time
     if (record !== undefined && record.pid !== pid) throw runningError(record, ctx.paths.lockFile);
     if (record?.apiUrl !== undefined) {
       try {
-        await createApiClient({ baseUrl: record.apiUrl }).health({ signal: AbortSignal.timeout(2000) });
+        await createApiClient({ baseUrl: record.apiUrl, fetch: httpFetch }).health({ signal: AbortSignal.timeout(2000) });
         return { pid, apiUrl: record.apiUrl };
       } catch {
         // listening but not answering yet
@@ -118,6 +119,7 @@ async function launch(ctx: CliContext, nodeArgs: string[], logFile: string, time
         hint: `Check \`tinyagi status\` and ${logFile}.`,
       });
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // A poll is a file read; the daemon answers ~0.2 s after the spawn, and start returns as soon as it does.
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
