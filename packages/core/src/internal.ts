@@ -152,10 +152,9 @@ export { invokeThroughModelProxy, proxiedTarget, proxiedUpstream, type ModelProx
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export { baseChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
-export { recordMachineCheck, recordedMachineCheck, quickCheck, type MachineCheck, type BoundaryProblem, type SelfTestCheck } from './sandbox/machine.ts';
+export { recordMachineCheck, type MachineCheck } from './sandbox/machine.ts';
 export { runSelfTest, daemonSecrets } from './sandbox/self-test.ts';
-export { sandboxStatusOf, sandboxMachineView, agentSandboxStatus, formatSandboxStatus, runtimeRunsProcess, type AgentSandboxStatus, type SandboxState } from './sandbox/status.ts';
-export { boundaryFor, boundaryEnforced, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './sandbox/boundary.ts';
+export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
