@@ -64,12 +64,6 @@ export function agentSandboxStatus(input: {
   return machine.memory.ok ? { setting, state: 'enforced', memoryMb: input.memoryMb } : { setting, state: 'enforced', memoryNote: `no memory cap: ${machine.memory.reason}` };
 }
 
-/** One line: `enforced`, `degraded (<reason>; <fix>)` or `off`. */
-export function formatSandboxStatus(status: AgentSandboxStatus): string {
-  if (status.state !== 'degraded') return status.state;
-  return `degraded (${status.reason}; ${status.fix})`;
-}
-
 /** The agent's sandbox status from the settings and the machine's recorded check (the daemon's self-test). */
 export function sandboxStatusOf(settings: Settings, agentId: string, machine: MachineCheck | undefined = recordedMachineCheck()): AgentSandboxStatus {
   const agent = ownEntry(settings.agents, agentId);
