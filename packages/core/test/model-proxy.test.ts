@@ -136,6 +136,8 @@ describe('the three APIs through the proxy', () => {
       const streamed = await send({ path: '/anthropic/v1/messages?beta=true', headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' }, body: anthropicBody(true) });
       expect(streamed.status).toBe(200);
       expect(streamed.headers['content-type']).toMatch(/^text\/event-stream/);
+      // One connection per call: no agent process keeps an idle connection to the daemon.
+      expect(streamed.headers.connection).toBe('close');
       expect(eventNames(streamed.text)).toEqual(eventNames(direct.text));
       expect(model.calls[0]!.request.path).toBe('/v1/messages?beta=true');
       expect(model.calls[0]!.request.headers['anthropic-version']).toBe('2023-06-01');

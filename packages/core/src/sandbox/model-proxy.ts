@@ -32,6 +32,8 @@
  *   arrives), read on the way for its usage; a Chat Completions stream that did not ask for usage
  *   is asked for it upstream (`stream_options.include_usage`) and the usage chunk the CLI did not
  *   ask for is not passed on, so the CLI sees what it would have seen;
+ * - each request is a connection of its own (`Connection: close`): no agent process holds an idle
+ *   connection to the daemon between calls;
  * - each model call (`/messages`, `/responses`, `/chat/completions`) is reported once it ends
  *   (`onCall`): agent, the run in flight, status, usage as the provider reported it (undefined
  *   when it reported none). Its status and headers become a quota report for the invocation's
@@ -367,12 +369,15 @@ export class ModelProxy {
   #listener(agentId: string | undefined): Listener {
     const sockets = new Set<Socket>();
     // A model call may stream for many minutes; the CLI's own timeouts apply, not the server's.
-    const server = http().createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
+    const server = http().createServer({ requestTimeout: 0 });
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // One connection per call: no agent process holds an idle connection to the daemon between
+      // calls (on loopback a new connection costs a fraction of a millisecond).
+      res.shouldKeepAlive = false;
       this.#handle(agentId, req, res).catch((err: unknown) => {
         this.#opts.onError?.(err);
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(apiError(undefined, 502, 'the model proxy failed'));
