@@ -12,7 +12,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_BIN_DIR, startDaemon, tempDir, type TestDaemon } from '@tinyagi/test-kit';
+import { FAKE_BIN_DIR, spawnCli, startDaemon, tempDir, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
 const SSH_SECRET = 'ssh-private-key-e2e-4b1d';
 const OTHER_SECRET = 'plain-agent-notes-e2e-77aa';
@@ -105,6 +105,31 @@ describe('a machine where the boundary holds', () => {
     expect(agents['scripted']).not.toHaveProperty('sandbox');
     expect(agents['loose']?.['sandbox']).toBe('off');
     expect(agents['plain']).not.toHaveProperty('sandbox');
+  });
+});
+
+describe('a daemon with no sandboxed agent does not wait for its self-test to start', () => {
+  let h: TestDaemon;
+  afterAll(async () => {
+    await h?.cleanup();
+  });
+
+  it('`agent add` while the self-test still runs waits for it, and sandboxes the new agent once it passed', async () => {
+    // bwrap, held until the test opens the gate: the daemon's self-test cannot end before.
+    const bin = tempDir('tinyagi-gated-bwrap-');
+    const gate = join(bin, 'open');
+    writeFileSync(join(bin, 'bwrap'), `#!/bin/sh\nwhile [ ! -e ${gate} ]; do sleep 0.02; done\nexec /usr/bin/bwrap "$@"\n`, { mode: 0o755 });
+    h = await startDaemon({ path: [bin, FAKE_BIN_DIR, '/usr/bin', '/bin'], settings: { agents: { plain: { provider: 'claude-code' } } } });
+    // The API answers before the self-test ended (no agent is sandboxed), and says it has not run yet.
+    expect((await h.api.status()).sandbox).toBeNull();
+    const added = spawnCli(['agent', 'add', 'early', '--provider', 'claude-code'], h.env, { build: 'built' });
+    const exited = new Promise<number | null>((resolve) => added.child.once('exit', resolve));
+    await waitFor(() => added.output().includes("Waiting for the daemon's sandbox self-test"), 20_000, 'agent add to wait for the self-test');
+    expect(settingsFile(h).agents).not.toHaveProperty('early');
+    writeFileSync(gate, '');
+    expect(await exited, added.output()).toBe(0);
+    expect(settingsFile(h).agents['early']?.['sandbox']).toBe('on');
+    expect((await h.api.status()).sandbox).toMatchObject({ ok: true, source: 'self-test' });
   });
 });
 

@@ -93,6 +93,10 @@ interface AddOptions {
   json?: boolean;
 }
 
+/** How long `agent add` waits for a just-started daemon's self-test, and how often it asks. */
+const SELF_TEST_WAIT_MS = 20_000;
+const SELF_TEST_POLL_MS = 50;
+
 /** The runtime an agent on `provider` runs on (a custom provider's own runtime). */
 function runtimeOf(settings: Settings, provider: string): string | undefined {
   return provider.startsWith('custom:') ? customProviderRuntime(ownEntry(settings.custom_providers, provider.slice('custom:'.length))) : providerRuntime(provider);
@@ -104,7 +108,15 @@ function runtimeOf(settings: Settings, provider: string): string | undefined {
  */
 async function boundaryHolds(ctx: CliContext, editor: SettingsEditor): Promise<boolean> {
   const daemon = editor.online ? findDaemon(ctx) : undefined;
-  if (daemon) return (await daemon.client.status().catch(() => undefined))?.sandbox?.ok === true;
+  if (daemon) {
+    // A daemon that has just started may still run its self-test (`sandbox: null`): its answer is worth the wait.
+    for (let waited = 0; ; waited += SELF_TEST_POLL_MS) {
+      const machine = (await daemon.client.status().catch(() => undefined))?.sandbox;
+      if (machine !== null || waited >= SELF_TEST_WAIT_MS) return machine?.ok === true;
+      if (waited === 0) process.stderr.write(style.dim("Waiting for the daemon's sandbox self-test (it has just started)…\n"));
+      await new Promise((resolve) => setTimeout(resolve, SELF_TEST_POLL_MS));
+    }
+  }
   const settings = await editor.read();
   const check = await runSelfTest({ tinyHome: ctx.home, workspaceRoot: workspaceRoot(settings, ctx.env), env: ctx.env, secrets: daemonSecrets(settings, ctx.env) });
   return check.ok;

@@ -282,7 +282,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
   const storage = selectStorage(settings, ctx.env, ctx.paths.db);
 
   const services = new ServiceStack(logger);
-  // The boundary's self-test (docs/sandbox.md), beside the start; the API and the orchestrator wait for it.
+  // The boundary's self-test (docs/sandbox.md), beside the start.
   const sandboxCheck = startSandboxSelfTest({ home: ctx.home, settings, env: ctx.env, token, logger: logger.child('sandbox') });
   try {
     const stores = await services.start(storesService(life, storage));
@@ -347,8 +347,10 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     const supervisor = await services.start(channelSupervisorService(life, stores, delivery, getSettings));
     // Created after the server (it submits through the orchestrator); GET /api/status reads it lazily.
     let heartbeatStatus: () => unknown = () => null;
-    // Every surface shows the self-test's result from the first request on, and no message runs before it.
-    await sandboxCheck;
+    // With an agent set to a sandbox, every surface shows the self-test's result from the first
+    // request on and none of its messages runs before it; without one nothing waits for it (until
+    // it ends, GET /api/status says `sandbox: null`, and `agent add` waits for it).
+    if (Object.values(settings.agents ?? {}).some((a) => a.sandbox === 'on' || a.sandbox === 'required')) await sandboxCheck;
     await services.start(
       serverService(() =>
         startServer({

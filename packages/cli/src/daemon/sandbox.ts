@@ -3,7 +3,8 @@
  * truth"): core's runSelfTest runs a probe inside the boundary as an agent's CLI would; its result
  * is recorded for every sandboxed spawn and for the status every surface shows (`tinyagi status`,
  * doctor, GET /api/agents, TinyOffice). It runs beside the start's first steps (stores, plugins);
- * the API and the orchestrator start once it has ended, so no surface and no agent runs on a guess.
+ * when an agent is set to a sandbox the API and the orchestrator start once it has ended, so no
+ * surface and no such agent runs on a guess (without one, the start does not wait: ~130 ms).
  */
 import { daemonSecrets, errorMessage, recordMachineCheck, runSelfTest, sandboxStatusOf, type MachineCheck, type Settings } from '@tinyagi/core/internal';
 import { workspaceRoot } from '@tinyagi/core/internal';
