@@ -26,8 +26,7 @@
  * test maps names to its own servers with it).
  */
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
-// The default import: the daemon's snapshot build defers node:http behind a proxy that has no named exports to copy (cli scripts/bundle.mjs).
-import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { type Socket, connect, isIP } from 'node:net';
 import { join } from 'node:path';
@@ -36,6 +35,13 @@ import { EGRESS_HOST_PATTERN } from '@tinyagi/client/contract';
 import type { Settings } from '../config/schema.ts';
 import { ownEntry } from '../config/object-path.ts';
 import { addressClass, describeAddress, isThisMachine } from './addresses.ts';
+
+/**
+ * node:http, loaded when first used, through `process.getBuiltinModule`: an ESM import of node:http
+ * makes Node 24 load undici, http2 and tls with it, which an idle daemon does not (the daemon-flags
+ * e2e test), and the snapshot build defers node:http behind a stand-in without named exports.
+ */
+const http = (): typeof import('node:http') => process.getBuiltinModule('node:http');
 
 /**
  * The hosts every sandboxed agent may reach when `sandbox.egress_defaults` is not set: the
@@ -205,7 +211,7 @@ export class EgressProxy {
     if (lstatSync(path, { throwIfNoEntry: false })?.isSocket()) unlinkSync(path);
     const sockets = new Set<Duplex>();
     // No request timeout: a request may wait for a person for as long as the approval lasts.
-    const server = http.createServer({ requestTimeout: 0 });
+    const server = http().createServer({ requestTimeout: 0 });
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
@@ -382,7 +388,7 @@ export class EgressProxy {
     }
     const headers = withoutHopByHop(req.headers);
     headers.host = url.host;
-    const upstream = http.request({ createConnection: () => socket, method: req.method, path: `${url.pathname}${url.search}`, headers, setHost: false });
+    const upstream = http().request({ createConnection: () => socket, method: req.method, path: `${url.pathname}${url.search}`, headers, setHost: false });
     upstream.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.headers));
       answer.pipe(res);
