@@ -134,21 +134,8 @@ export * from './quotas/index.ts';
 export { cliVersion, cliVersionSpec, type CliVersionInfo } from './invoker/cli-version.ts';
 export * from './approvals/index.ts';
 export { EgressProxy, type EgressAnswer, type EgressAsk } from './sandbox/egress-proxy.ts';
-export {
-  ModelProxy,
-  apiError,
-  DEFAULT_BASE_URLS,
-  SANDBOX_MODEL_ADDRESS,
-  type ModelProxyOptions,
-  type ModelApiFamily,
-  type ModelUpstream,
-  type MeteredCall,
-  type BudgetQuery,
-  type ProxyInvocation,
-  type ModelCallApi,
-  type ModelCallUsage,
-} from './sandbox/model-proxy.ts';
-export { invokeThroughModelProxy, proxiedTarget, proxiedUpstream, type ModelProxyRouting } from './invoker/through-model-proxy.ts';
+export { ModelProxy, type BudgetQuery } from './sandbox/model-proxy.ts';
+export { invokeThroughModelProxy } from './invoker/through-model-proxy.ts';
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export { baseChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.

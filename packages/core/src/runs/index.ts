@@ -3,7 +3,6 @@ export {
   type RunCause,
   type RunStatus,
   type RunRecord,
-  type MeteredUsage,
   type CreateRunInput,
   type Usage,
   type ConversationRecord,
