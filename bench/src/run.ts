@@ -15,6 +15,8 @@
  * B0_DAEMON_BIN runs another build's bin.js (no build first); B0_REFERENCE_DIR, a built checkout of the reference TinyAGI 0.0.20, runs it beside ours in B0 (B0_REFERENCE_NODE_OPTIONS: its node's options).
  * B15_ASKS (200) and B15_CLAUDE_MESSAGES (40) size B15 (approvals); B16_CALLS (50) the sub-agent calls of each way in B16 (MCP call_agent vs tinyagi call);
  * B17_RUNS (8) and B17_MESSAGES (200) the pairs and messages of B17 (B0's daemon with the OTLP export on vs off).
+ * B18_RUNS (20) the runs of each command in B18 (the CLI's commands as whole processes); B18_BIN another build's bin.js to
+ * measure (no build first), B18_BASELINE a build measured beside it (labelled B18_BASELINE_LABEL).
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,8 @@ import { benchB10, benchB14 } from './channel-bench.ts';
 import { benchB15 } from './approval-bench.ts';
 import { benchB16 } from './mcp-bench.ts';
 import { benchB17 } from './otel-export-bench.ts';
+import { benchB18 } from './cli-startup-bench.ts';
+import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
 interface Benchmark {
@@ -82,6 +86,16 @@ const BENCHMARKS: Benchmark[] = [
   { id: 'B15', run: () => benchB15({ asks: Number(env.B15_ASKS ?? 200), claudeMessages: Number(env.B15_CLAUDE_MESSAGES ?? 40) }) },
   { id: 'B16', run: () => benchB16(Number(env.B16_CALLS ?? 50)) },
   { id: 'B17', needsBuild: true, run: () => benchB17(Number(env.B17_RUNS ?? 8), Number(env.B17_MESSAGES ?? 200)) },
+  {
+    id: 'B18',
+    needsBuild: !env.B18_BIN,
+    run: () =>
+      benchB18({
+        runs: Number(env.B18_RUNS ?? 20),
+        bin: env.B18_BIN ?? CLI_BUILT,
+        ...(env.B18_BASELINE ? { baseline: { bin: env.B18_BASELINE, label: env.B18_BASELINE_LABEL ?? 'baseline' } } : {}),
+      }),
+  },
   {
     id: 'B13',
     about: pgVersion,
