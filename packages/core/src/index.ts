@@ -14,12 +14,12 @@ export type { PruneCounts } from './compose/store-set.ts';
 export type { Durability } from './storage/database.ts';
 
 export { EVENT_TYPES, type EventType, type EventOf, type TinyEvent, type EventPayload } from './events/types.ts';
-export { matchesFilter, type EventFilter, type EventListener } from './events/model.ts';
+export { matchesFilter, type EventFilter, type EventListener } from './events/store.ts';
 export { QueueWorker, type BatchHandler, type HandlerContext, type HandlerResult, type QueueWorkerOptions } from './queue/worker.ts';
 export { DEFAULT_BACKOFF } from './queue/backoff.ts';
 export { FAILURE_REASONS, MESSAGE_KINDS, type QueueMessage, type ClaimedBatch, type MessageKind, type BackoffPolicy } from './queue/types.ts';
-export type { OutboxRow, OutboxStatus, OutboxInput, OutboxListQuery } from './outbox/model.ts';
-export { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus, type RunCause, type ConversationRecord, type ConversationStatus, type Usage } from './runs/model.ts';
+export type { OutboxRow, OutboxStatus, OutboxInput, OutboxListQuery } from './outbox/store.ts';
+export { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus, type RunCause, type ConversationRecord, type ConversationStatus, type Usage } from './runs/store.ts';
 // The observer seam: hooks on claim, run start, progress, run end and commit (docs/observers.md).
 export {
   ObserverList,
@@ -41,7 +41,7 @@ export {
   type NotificationHook,
 } from './observe/index.ts';
 // The approval request the approval hooks carry (docs/approvals.md).
-export type { ApprovalRecord } from './approvals/model.ts';
+export type { ApprovalRecord } from './approvals/store.ts';
 
 export {
   SettingsSchema,

@@ -9,7 +9,7 @@
  *   of a domain folder (runs/, queue/, outbox/, …) nor of compose/;
  * - compose/ (what opens a backend and puts every store together) is imported only by the
  *   package's entry files (index.ts, internal.ts, pg.ts, orm.ts);
- * - a domain's SQLite store (sqlite-*.ts) and PostgreSQL store (pg-*.ts) import its model.ts,
+ * - a domain's SQLite store (sqlite-*.ts) and PostgreSQL store (pg-*.ts) import its store.ts,
  *   not each other;
  * - the invoker (invoker/: the runtimes and what runs them) is imported only by the entry files,
  *   but for its vocabulary (its types, and the error the queue and the quota board act on), and

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { openStores } from '../src/compose/sqlite-stores.ts';
 import { MIGRATIONS_FOLDER } from '../src/storage/database.ts';
-import type { HeldDelivery } from '../src/runs/model.ts';
+import type { HeldDelivery } from '../src/runs/store.ts';
 
 let dir: string | undefined;
 afterEach(() => {

@@ -5,9 +5,9 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import { isTinyError } from '../src/errors.ts';
-import { generatePairingCode, PAIRING_CODE_ALPHABET } from '../src/pairing/model.ts';
+import { generatePairingCode, PAIRING_CODE_ALPHABET } from '../src/pairing/store.ts';
 import { PairingStore } from '../src/pairing/sqlite-store.ts';
-import { derivePrefix } from '../src/tasks/model.ts';
+import { derivePrefix } from '../src/tasks/store.ts';
 import { TaskStore } from '../src/tasks/sqlite-store.ts';
 
 let dir: string;

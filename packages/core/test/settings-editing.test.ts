@@ -24,7 +24,7 @@ import {
   type Settings,
 } from '../src/config/index.ts';
 import { newScheduleInput, patchedScheduleInput } from '../src/schedules/editing.ts';
-import type { ScheduleRecord } from '../src/schedules/model.ts';
+import type { ScheduleRecord } from '../src/schedules/store.ts';
 import { nextScheduleRun, parseRunAt } from '../src/schedules/timing.ts';
 
 function settings(): Settings {

@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { isTinyError } from '../src/errors.ts';
 import type { TinyEvent } from '../src/events/types.ts';
-import type { ScheduleInput } from '../src/schedules/model.ts';
+import type { ScheduleInput } from '../src/schedules/store.ts';
 import { ReplyDelivery } from '../src/outbox/delivery.ts';
 import type { WithStores } from './store-conformance.ts';
 

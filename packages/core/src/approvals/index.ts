@@ -1,4 +1,4 @@
-export type { ApprovalRecord } from './model.ts';
+export type { ApprovalRecord } from './store.ts';
 export { evaluatePermission, isOwnRequest, MAX_REQUEST_PATHS, requestPaths } from './rules.ts';
 export { rulesForAnswer } from './answer-rules.ts';
 export { maskSecretsInText, maskToolInput } from './mask.ts';

@@ -1,7 +1,7 @@
-/** Approval requests on PostgreSQL: the SQLite store's contract (./model.ts), shared by every node of the database. */
+/** Approval requests on PostgreSQL: the SQLite store's contract (./store.ts), shared by every node of the database. */
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ApprovalRow } from '../storage/rows.ts';
-import { type ApprovalFilter, type ApprovalInput, type ApprovalOutcome, type ApprovalRecord, type ApprovalStoreApi, toApproval } from './model.ts';
+import { type ApprovalFilter, type ApprovalInput, type ApprovalOutcome, type ApprovalRecord, type ApprovalStoreApi, toApproval } from './store.ts';
 
 export class PgApprovalStore implements ApprovalStoreApi {
   readonly #scope: PgScope;

@@ -1,7 +1,7 @@
-/** Approval requests on SQLite (the model: ./model.ts). */
+/** Approval requests on SQLite (the model: ./store.ts). */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { ApprovalRow } from '../storage/rows.ts';
-import { type ApprovalFilter, type ApprovalInput, type ApprovalOutcome, type ApprovalRecord, type ApprovalStoreApi, toApproval } from './model.ts';
+import { type ApprovalFilter, type ApprovalInput, type ApprovalOutcome, type ApprovalRecord, type ApprovalStoreApi, toApproval } from './store.ts';
 
 export class ApprovalStore implements ApprovalStoreApi {
   readonly #db: TinyDatabase;

@@ -1,1 +1,1 @@
-export type { ChatroomStoreApi } from './model.ts';
+export type { ChatroomStoreApi } from './store.ts';

@@ -1,15 +1,15 @@
 /**
- * Team chat rooms on PostgreSQL: the contract of the SQLite `ChatroomStore` (./model.ts). A
+ * Team chat rooms on PostgreSQL: the contract of the SQLite `ChatroomStore` (./store.ts). A
  * sequence alone could let a post commit after a higher id of the same room was read, and a
  * cursor would skip it; so a post takes its room's advisory lock (held to the end of its
  * transaction) before drawing its id, as the event log does: within a room, ids become visible
  * in order and `list({ afterId })` never repeats or skips a post.
  */
-import type { ChatroomStoreApi } from './model.ts';
+import type { ChatroomStoreApi } from './store.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ChatroomRow } from '../storage/rows.ts';
-import { type ChatroomListQuery, type ChatroomPost, toPost } from './model.ts';
+import { type ChatroomListQuery, type ChatroomPost, toPost } from './store.ts';
 
 export class PgChatroomStore implements ChatroomStoreApi {
   readonly #scope: PgScope;

@@ -1,11 +1,11 @@
 /**
  * The chat rooms on SQLite: `ChatroomStore` over the process's one connection (synchronous; every method
  * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
- * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
+ * types, the store interface, the rules, SQL and row mapping are in ./store.ts.
  */
 import type { ChatroomRow } from '../storage/rows.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import { type ChatroomListQuery, type ChatroomPost, type ChatroomStoreApi, toPost } from './model.ts';
+import { type ChatroomListQuery, type ChatroomPost, type ChatroomStoreApi, toPost } from './store.ts';
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = ChatroomRow;

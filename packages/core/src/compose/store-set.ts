@@ -7,18 +7,18 @@
  * `await`; the SQLite stores return plain values, so the default backend allocates no promise per
  * statement.
  */
-import type { ChatroomStoreApi } from '../chatroom/model.ts';
-import type { EventLogApi } from '../events/model.ts';
-import type { OutboxStoreApi } from '../outbox/model.ts';
-import type { PairingStoreApi } from '../pairing/model.ts';
-import type { QuotaStoreApi } from '../quotas/model.ts';
-import type { ApprovalStoreApi } from '../approvals/model.ts';
+import type { ChatroomStoreApi } from '../chatroom/store.ts';
+import type { EventLogApi } from '../events/store.ts';
+import type { OutboxStoreApi } from '../outbox/store.ts';
+import type { PairingStoreApi } from '../pairing/store.ts';
+import type { QuotaStoreApi } from '../quotas/store.ts';
+import type { ApprovalStoreApi } from '../approvals/store.ts';
 import type { QueueStore } from '../queue/types.ts';
-import type { ConversationQueriesApi, RunSteeringStoreApi } from '../runs/model.ts';
-import type { RunStoreApi } from '../runs/model.ts';
-import type { ScheduleStoreApi } from '../schedules/model.ts';
-import type { AgentMessageStoreApi, AgentSessionStoreApi, SenderDefaultsStoreApi } from '../sessions/model.ts';
-import type { TaskStoreApi } from '../tasks/model.ts';
+import type { ConversationQueriesApi, RunSteeringStoreApi } from '../runs/store.ts';
+import type { RunStoreApi } from '../runs/store.ts';
+import type { ScheduleStoreApi } from '../schedules/store.ts';
+import type { AgentMessageStoreApi, AgentSessionStoreApi, SenderDefaultsStoreApi } from '../sessions/store.ts';
+import type { TaskStoreApi } from '../tasks/store.ts';
 import type { GroupCommit, GroupCommitOptions } from '../storage/group-commit.ts';
 import type { Awaitable, StoreTransaction as BoundTransaction, TransactionOptions, TxBody as BodyIn, TxHandle } from '../storage/transaction.ts';
 

@@ -28,12 +28,12 @@
  *   buffered, in emit order, and tries again a second later.
  */
 import type { Pool } from 'pg';
-import type { EventLogApi } from './model.ts';
+import type { EventLogApi } from './store.ts';
 import { deleteInBatches, schemaLockSql, sharedState, whereSet, type PgShared } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
 import type { EventRow } from '../storage/rows.ts';
-import { type EventFilter, type EventListener, eventOf, rowToEvent, Subscribers } from './model.ts';
+import { type EventFilter, type EventListener, eventOf, rowToEvent, Subscribers } from './store.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 
 const PAGE = 1000;

@@ -1,12 +1,12 @@
 /**
  * The event log on SQLite: `EventLog` over the process's one connection. Its contract, the
  * filter and listener types, the store interface, the in-process fan-out (`Subscribers`) and the
- * row mapping it shares with the PostgreSQL log (./pg-log.ts) are in ./model.ts.
+ * row mapping it shares with the PostgreSQL log (./pg-log.ts) are in ./store.ts.
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import { whenNoTransaction } from '../storage/group-commit.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
-import { type EventFilter, type EventListener, type EventLogApi, type EventRow, Subscribers, eventOf, matchesFilter, rowToEvent } from './model.ts';
+import { type EventFilter, type EventListener, type EventLogApi, type EventRow, Subscribers, eventOf, matchesFilter, rowToEvent } from './store.ts';
 
 export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;

@@ -18,7 +18,7 @@
  * Cheap when nobody listens: each hook has its own list, and the pipeline asks `listening(hook)`
  * before it builds an event object, so an empty list allocates nothing.
  */
-import type { ApprovalRecord } from '../approvals/model.ts';
+import type { ApprovalRecord } from '../approvals/store.ts';
 import type { InvokeProgress } from '../invoker/types.ts';
 import type { RunRecord, RunStatus, Usage } from '../runs/index.ts';
 import type { FailureReason } from '@tinyagi/client/contract';

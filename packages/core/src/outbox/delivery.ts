@@ -20,13 +20,13 @@
  * same stores.
  */
 import { TinyError } from '../errors.ts';
-import type { EventLogApi } from '../events/model.ts';
+import type { EventLogApi } from '../events/store.ts';
 import type { EventInput } from '../events/types.ts';
 import { newId } from '../ids.ts';
 import { channelKinds } from '../kinds/registry.ts';
-import type { PairingStoreApi } from '../pairing/model.ts';
+import type { PairingStoreApi } from '../pairing/store.ts';
 import type { Awaitable } from '../storage/transaction.ts';
-import type { OutboxRecipient, OutboxRow, OutboxStoreApi } from './model.ts';
+import type { OutboxRecipient, OutboxRow, OutboxStoreApi } from './store.ts';
 
 /** The one rule of held or delivered: true when a client delivers `channel` (its replies wait in the outbox for it). */
 export function heldForClient(channel: string, signedIn: ReadonlySet<string>): boolean {

@@ -1,2 +1,2 @@
-export type { OutboxInput } from './model.ts';
+export type { OutboxInput } from './store.ts';
 export { ReplyDelivery } from './delivery.ts';

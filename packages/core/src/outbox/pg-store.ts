@@ -1,5 +1,5 @@
 /**
- * The outbox on PostgreSQL: the contract of the SQLite `OutboxStore` (./model.ts), whose rules,
+ * The outbox on PostgreSQL: the contract of the SQLite `OutboxStore` (./store.ts), whose rules,
  * events and row mapping it shares, for several nodes on one database.
  *
  * - Enqueue is `INSERT … ON CONFLICT (idempotency_key) DO NOTHING`: two nodes storing the same
@@ -15,12 +15,12 @@
 import { newId } from '../ids.ts';
 import type { PgEventLog } from '../events/pg-log.ts';
 import { pgEventLog } from '../events/pg-log.ts';
-import type { OutboxStoreApi } from './model.ts';
+import type { OutboxStoreApi } from './store.ts';
 import { heldForClient } from './delivery.ts';
 import { deleteInBatches, type PgShared, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
-import { notWaiting } from '../runs/model.ts';
+import { notWaiting } from '../runs/store.ts';
 import {
   deliveredEvent,
   enqueuedEvents,
@@ -41,7 +41,7 @@ import {
   type ReplyRun,
   toRow,
   treeOf,
-} from './model.ts';
+} from './store.ts';
 
 export interface PgOutboxOptions {
   clientChannels: Set<string>;

@@ -1,13 +1,13 @@
 /**
  * The outbox on SQLite: `OutboxStore` over the process's one connection (synchronous). Its
  * contract, types, store interface, rules, events and row mapping, shared with the PostgreSQL
- * store (./pg-store.ts), are in ./model.ts; which replies are held for a client, in ./delivery.ts.
+ * store (./pg-store.ts), are in ./store.ts; which replies are held for a client, in ./delivery.ts.
  */
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import type { EventLog } from '../events/sqlite-log.ts';
-import { notWaiting } from '../runs/model.ts';
+import { notWaiting } from '../runs/store.ts';
 import {
   EXPIRE_BATCH,
   INSERT_COLUMNS,
@@ -30,7 +30,7 @@ import {
   outboxNotFound,
   toRow,
   treeOf,
-} from './model.ts';
+} from './store.ts';
 import { heldForClient } from './delivery.ts';
 
 export class OutboxStore implements OutboxStoreApi {

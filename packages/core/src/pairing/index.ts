@@ -1,1 +1,1 @@
-export type { PairingStoreApi } from './model.ts';
+export type { PairingStoreApi } from './store.ts';

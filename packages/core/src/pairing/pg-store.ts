@@ -1,5 +1,5 @@
 /**
- * Pairing on PostgreSQL: the contract of the SQLite `PairingStore` (./model.ts), whose rules,
+ * Pairing on PostgreSQL: the contract of the SQLite `PairingStore` (./store.ts), whose rules,
  * errors, events and row mapping it shares. A request locks the sender's row (`FOR UPDATE`); two
  * nodes asking for a new sender at once insert it once (`ON CONFLICT DO NOTHING`, then the loser
  * reads the winner's row), so both show the same code. Approving is one conditional update: a
@@ -7,7 +7,7 @@
  * locked: nodes racing at the cap may exceed it by the few requests in flight.
  */
 import { pgEventLog, type PgEventLog } from '../events/pg-log.ts';
-import type { PairingStoreApi } from './model.ts';
+import type { PairingStoreApi } from './store.ts';
 import type { PgShared } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { PairingRow } from '../storage/rows.ts';
@@ -28,7 +28,7 @@ import {
   toApproved,
   tooManyPending,
   usedCode,
-} from './model.ts';
+} from './store.ts';
 
 export class PgPairingStore implements PairingStoreApi {
   readonly #scope: PgScope;

@@ -1,7 +1,7 @@
 /**
  * Pairing on SQLite: `PairingStore` over the process's one connection (synchronous; every method
  * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
- * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
+ * types, the store interface, the rules, SQL and row mapping are in ./store.ts.
  */
 import type { PairingRow } from '../storage/rows.ts';
 import type { EventLog } from '../events/sqlite-log.ts';
@@ -24,7 +24,7 @@ import {
   toApproved,
   tooManyPending,
   usedCode,
-} from './model.ts';
+} from './store.ts';
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = PairingRow;

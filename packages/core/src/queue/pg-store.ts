@@ -38,7 +38,7 @@
 import type { Pool, QueryResultRow } from 'pg';
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { EventLogApi } from '../events/model.ts';
+import type { EventLogApi } from '../events/store.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';

@@ -11,12 +11,12 @@
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
-import type { EventLogApi } from '../events/model.ts';
+import type { EventLogApi } from '../events/store.ts';
 // The invoker's vocabulary only (its error and its types): the board never loads a runtime.
 import { addSpend, InvokeError, isInvokeError, spendOf } from '../invoker/invoke-error.ts';
 import type { InvokeTarget, QuotaReport } from '../invoker/types.ts';
 import { type QuotaAccount, quotaAccount } from './account.ts';
-import type { QuotaHold, QuotaStoreApi } from './model.ts';
+import type { QuotaHold, QuotaStoreApi } from './store.ts';
 
 /** An exhausted report without a reset time holds the account this long. */
 export const DEFAULT_QUOTA_HOLD_MS = 5 * 60_000;

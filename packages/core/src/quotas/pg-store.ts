@@ -1,7 +1,7 @@
-/** Quota holds on PostgreSQL: the SQLite store's contract (./model.ts), shared by every node of the database. */
+/** Quota holds on PostgreSQL: the SQLite store's contract (./store.ts), shared by every node of the database. */
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { QuotaHoldRow } from '../storage/rows.ts';
-import { type QuotaHold, type QuotaHoldInput, type QuotaStoreApi, toQuotaHold } from './model.ts';
+import { type QuotaHold, type QuotaHoldInput, type QuotaStoreApi, toQuotaHold } from './store.ts';
 
 export class PgQuotaStore implements QuotaStoreApi {
   readonly #scope: PgScope;

@@ -1,7 +1,7 @@
-/** Quota holds on SQLite (the model: ./model.ts). */
+/** Quota holds on SQLite (the model: ./store.ts). */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { QuotaHoldRow } from '../storage/rows.ts';
-import { type QuotaHold, type QuotaHoldInput, type QuotaStoreApi, toQuotaHold } from './model.ts';
+import { type QuotaHold, type QuotaHoldInput, type QuotaStoreApi, toQuotaHold } from './store.ts';
 
 export class QuotaStore implements QuotaStoreApi {
   readonly #db: TinyDatabase;

@@ -8,6 +8,6 @@ export {
   type ConversationRecord,
   type ConversationStatus,
   type HeldDelivery,
-} from './model.ts';
+} from './store.ts';
 export { bucketBoundaries } from './usage-buckets.ts';
-export type { RunSteeringState, RunSteeringStoreApi } from './model.ts';
+export type { RunSteeringState, RunSteeringStoreApi } from './store.ts';

@@ -1,11 +1,11 @@
 /**
  * The orchestrator's read queries across queue, runs and conversations on PostgreSQL: the
- * statements and mappers of the SQLite `ConversationQueries` (runs/model.ts, runs/sqlite-store.ts), over a `PgScope`
+ * statements and mappers of the SQLite `ConversationQueries` (runs/store.ts, runs/sqlite-store.ts), over a `PgScope`
  * (inside a transaction they see its uncommitted writes).
  */
-import type { ConversationQueriesApi } from './model.ts';
+import type { ConversationQueriesApi } from './store.ts';
 import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
-import { queryStatements, toOpenRun, type OpenRunRow } from './model.ts';
+import { queryStatements, toOpenRun, type OpenRunRow } from './store.ts';
 
 const statementsBySchema = new Map<string, ReturnType<typeof pgStatements>>();
 

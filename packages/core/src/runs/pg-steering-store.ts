@@ -1,10 +1,10 @@
 /**
  * Steering state of open runs on PostgreSQL: the statements and mapper of the SQLite
- * `RunSteeringStore` (runs/model.ts, runs/sqlite-store.ts) over a `PgScope`.
+ * `RunSteeringStore` (runs/store.ts, runs/sqlite-store.ts) over a `PgScope`.
  */
-import type { RunSteeringStoreApi } from './model.ts';
+import type { RunSteeringStoreApi } from './store.ts';
 import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
-import { steeringStatements, steeringValues, toSteeringStates, type RunSteeringState, type SteeringRow } from './model.ts';
+import { steeringStatements, steeringValues, toSteeringStates, type RunSteeringState, type SteeringRow } from './store.ts';
 
 export class PgRunSteeringStore implements RunSteeringStoreApi {
   readonly #scope: PgScope;

@@ -1,10 +1,10 @@
 /**
  * Runs, conversations and usage on PostgreSQL (docs/storage.md): the statements, values and
- * row mappers of the SQLite `RunStore` (runs/model.ts), over a `PgScope` (the pool, or the open
+ * row mappers of the SQLite `RunStore` (runs/store.ts), over a `PgScope` (the pool, or the open
  * transaction of `tx.stores.runs`). Counters are added in place (`x = x + $1`), so two nodes
  * bumping one conversation never lose an update; `finishRun` changes a run only while it is open.
  */
-import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from './model.ts';
+import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from './store.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
@@ -38,7 +38,7 @@ import {
   type UsageGroup,
   type UsageRow,
   type UsageSeriesRow,
-} from './model.ts';
+} from './store.ts';
 
 /** The UTC day of a run, as SQLite's strftime('%Y-%m-%d', … / 1000, 'unixepoch') gives it. */
 const PG_DAY = "to_char(to_timestamp(floor(COALESCE(ended_at, created_at) / 1000)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";

@@ -3,7 +3,7 @@
  * `RunSteeringStore` and `ConversationQueries` over the process's one connection (synchronous;
  * every method returns a plain value). The model they share with the PostgreSQL stores
  * (./pg-store.ts, ./pg-steering-store.ts, ./pg-queries.ts): the types, the store interfaces, the
- * rules, SQL and row mapping are in ./model.ts.
+ * rules, SQL and row mapping are in ./store.ts.
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
@@ -53,9 +53,9 @@ import {
   toRun,
   toSteeringStates,
   usageRange,
-} from './model.ts';
+} from './store.ts';
 
-/** The SQLite spellings of the statements SQLite and PostgreSQL share (./model.ts). */
+/** The SQLite spellings of the statements SQLite and PostgreSQL share (./store.ts). */
 const S = runStatements('conversations', 'runs', 'BINARY');
 const DESCENDANTS_SQL = S.descendants('runs.depth, runs.created_at, runs.rowid');
 const STEERING = steeringStatements('run_steering', 'runs');

@@ -5,8 +5,8 @@
  */
 import { requireAgent, requireTeam } from '../config/editing/entities.ts';
 import type { Settings } from '../config/schema.ts';
-import type { ScheduleStoreApi } from './model.ts';
-import type { MissedPolicy, ScheduleInput, ScheduleRecord } from './model.ts';
+import type { ScheduleStoreApi } from './store.ts';
+import type { MissedPolicy, ScheduleInput, ScheduleRecord } from './store.ts';
 import { invalidSchedule, validateScheduleTiming } from './timing.ts';
 
 /** Epoch ms, or an ISO-8601 date-time string. */

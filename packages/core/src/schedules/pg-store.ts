@@ -1,5 +1,5 @@
 /**
- * Schedules on PostgreSQL: the contract of the SQLite `ScheduleStore` (./model.ts), whose mapping,
+ * Schedules on PostgreSQL: the contract of the SQLite `ScheduleStore` (./store.ts), whose mapping,
  * errors and event it shares. For several nodes on one database:
  * - labels stay unique: create and update check the label under the schema's `schedules`
  *   advisory lock (the table has no unique index on labels, and a label must not equal another
@@ -12,11 +12,11 @@
  */
 import { pgEventLog, type PgEventLog } from '../events/pg-log.ts';
 import { newId } from '../ids.ts';
-import type { ScheduleStoreApi } from './model.ts';
+import type { ScheduleStoreApi } from './store.ts';
 import { lockSchema, type PgShared } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ScheduleRow } from '../storage/rows.ts';
-import { columnsOf, type FiredExtra, firedEvent, labelTaken, type ScheduleInput, type ScheduleRecord, scheduleNotFound, toRecord } from './model.ts';
+import { columnsOf, type FiredExtra, firedEvent, labelTaken, type ScheduleInput, type ScheduleRecord, scheduleNotFound, toRecord } from './store.ts';
 
 export class PgScheduleStore implements ScheduleStoreApi {
   readonly #scope: PgScope;

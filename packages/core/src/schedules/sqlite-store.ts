@@ -1,13 +1,13 @@
 /**
  * Schedules on SQLite: `ScheduleStore` over the process's one connection (synchronous; every method
  * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
- * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
+ * types, the store interface, the rules, SQL and row mapping are in ./store.ts.
  */
 import type { ScheduleRow } from '../storage/rows.ts';
 import type { EventLog } from '../events/sqlite-log.ts';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
-import { type FiredExtra, type ScheduleInput, type ScheduleRecord, type ScheduleStoreApi, columnsOf, firedEvent, labelTaken, scheduleNotFound, toRecord } from './model.ts';
+import { type FiredExtra, type ScheduleInput, type ScheduleRecord, type ScheduleStoreApi, columnsOf, firedEvent, labelTaken, scheduleNotFound, toRecord } from './store.ts';
 
 /** A `SELECT *` row (type derived from the drizzle schema). */
 type Row = ScheduleRow;

@@ -1,1 +1,1 @@
-export type { AgentMessageStoreApi, AgentSessionStoreApi } from './model.ts';
+export type { AgentMessageStoreApi, AgentSessionStoreApi } from './store.ts';

@@ -1,6 +1,6 @@
 /**
  * Agent sessions, the agents' chat history and sender defaults on PostgreSQL: the statements,
- * values and mappers of the SQLite stores (./model.ts, ./sqlite-stores.ts) over a `PgScope`.
+ * values and mappers of the SQLite stores (./store.ts, ./sqlite-stores.ts) over a `PgScope`.
  */
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
@@ -22,7 +22,7 @@ import {
   type AppendAgentMessageInput,
   type RecordTurnInput,
   type SenderDefaultsStoreApi,
-} from './model.ts';
+} from './store.ts';
 
 /** A store over a scope with its table's statements (`?` placeholders numbered for PostgreSQL). */
 abstract class PgTableStore<S extends Record<string, string | ((...args: never[]) => string)>> {

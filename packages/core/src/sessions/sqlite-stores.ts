@@ -2,7 +2,7 @@
  * Agent sessions, the agents' chat history and the senders' default targets on SQLite:
  * `AgentSessionStore`, `AgentMessageStore` and `SenderDefaultsStore` over the process's one
  * connection (synchronous). The model they share with the PostgreSQL stores (./pg-stores.ts):
- * the types, the store interfaces, SQL and row mapping are in ./model.ts.
+ * the types, the store interfaces, SQL and row mapping are in ./store.ts.
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
@@ -23,7 +23,7 @@ import {
   type AppendAgentMessageInput,
   type RecordTurnInput,
   type SenderDefaultsStoreApi,
-} from './model.ts';
+} from './store.ts';
 
 const SESSIONS = sessionStatements('agent_sessions');
 const MESSAGES = agentMessageStatements('agent_messages');

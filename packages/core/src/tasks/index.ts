@@ -1,1 +1,1 @@
-export type { TaskRecord, TaskStoreApi } from './model.ts';
+export type { TaskRecord, TaskStoreApi } from './store.ts';

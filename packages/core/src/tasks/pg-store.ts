@@ -1,5 +1,5 @@
 /**
- * Kanban data on PostgreSQL: the contract of the SQLite `TaskStore` (./model.ts), whose mapping,
+ * Kanban data on PostgreSQL: the contract of the SQLite `TaskStore` (./store.ts), whose mapping,
  * errors and patch rules it shares. Several nodes on one database:
  * - a project's task numbers come from `UPDATE projects SET next_number = next_number + 1 …
  *   RETURNING` (the row lock hands each number out once); tasks without a project (`T-<n>`) and
@@ -12,7 +12,7 @@
  *   index would only turn a race into an error).
  */
 import { newId } from '../ids.ts';
-import type { TaskStoreApi } from './model.ts';
+import type { TaskStoreApi } from './store.ts';
 import { lockSchema, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ProjectRow, TaskCommentRow, TaskRow } from '../storage/rows.ts';
@@ -36,7 +36,7 @@ import {
   toComment,
   toProject,
   toTask,
-} from './model.ts';
+} from './store.ts';
 
 export class PgTaskStore implements TaskStoreApi {
   readonly #scope: PgScope;

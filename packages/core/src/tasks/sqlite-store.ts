@@ -1,7 +1,7 @@
 /**
  * Projects, tasks and comments on SQLite: `TaskStore` over the process's one connection (synchronous; every method
  * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
- * types, the store interface, the rules, SQL and row mapping are in ./model.ts.
+ * types, the store interface, the rules, SQL and row mapping are in ./store.ts.
  */
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
@@ -29,7 +29,7 @@ import {
   toComment,
   toProject,
   toTask,
-} from './model.ts';
+} from './store.ts';
 
 export class TaskStore implements TaskStoreApi {
   readonly #db: TinyDatabase;
