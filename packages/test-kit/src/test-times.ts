@@ -6,24 +6,10 @@
  * (suite-run.ts): each task's start and wall time, and the slowest test files.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import { REPO_ROOT, RESULTS_DIR } from '../../../test-results.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const RESULTS_DIR = join(REPO_ROOT, '.test-results');
-
-/**
- * The report file of the test task running in this process: the package from the working
- * directory's package.json, the task from the script pnpm runs (`test`, `test:pg`).
- */
-export function resultsFile(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
-  let name = basename(cwd);
-  const manifest = join(cwd, 'package.json');
-  if (existsSync(manifest)) name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name ?? name;
-  const script = env['npm_lifecycle_event'];
-  const task = script?.startsWith('test') ? script : 'test';
-  return join(RESULTS_DIR, `${name.replace('/', '__')}#${task}.json`);
-}
+export { REPO_ROOT, RESULTS_DIR, resultsFile } from '../../../test-results.ts';
 
 export interface FileTime {
   /** The package's task (`@tinyagi/core#test`). */
