@@ -17,8 +17,11 @@
  * B17_RUNS (8) and B17_MESSAGES (200) the pairs and messages of B17 (B0's daemon with the OTLP export on vs off).
  * B18_RUNS (20) the runs of each command in B18 (the CLI's commands as whole processes); B18_BIN another build's bin.js to
  * measure (no build first), B18_BASELINE a build measured beside it (labelled B18_BASELINE_LABEL).
+ * B19_REQUESTS (200) the ~2 KB model requests of each API on each path in B19 (the sandbox's costs), B19_LARGE_MB (4) and
+ * B19_LARGE_RUNS (5) its large stream, B19_STARTS (50) the starts of each command directly and inside the boundary.
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +39,7 @@ import { benchB15 } from './approval-bench.ts';
 import { benchB16 } from './mcp-bench.ts';
 import { benchB17 } from './otel-export-bench.ts';
 import { benchB18 } from './cli-startup-bench.ts';
+import { benchB19 } from './sandbox-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
@@ -94,6 +98,17 @@ const BENCHMARKS: Benchmark[] = [
         runs: Number(env.B18_RUNS ?? 20),
         bin: env.B18_BIN ?? CLI_BUILT,
         ...(env.B18_BASELINE ? { baseline: { bin: env.B18_BASELINE, label: env.B18_BASELINE_LABEL ?? 'baseline' } } : {}),
+      }),
+  },
+  {
+    id: 'B19',
+    about: bwrapVersion,
+    run: () =>
+      benchB19({
+        requests: Number(env.B19_REQUESTS ?? 200),
+        largeMb: Number(env.B19_LARGE_MB ?? 4),
+        largeRuns: Number(env.B19_LARGE_RUNS ?? 5),
+        starts: Number(env.B19_STARTS ?? 50),
       }),
   },
   {
@@ -173,4 +188,10 @@ async function b8Versions(): Promise<string> {
   const { version } = await import('esbuild');
   const zod = JSON.parse(readFileSync(new URL('../../packages/client/node_modules/zod/package.json', import.meta.url), 'utf8')) as { version: string };
   return `esbuild ${version}, zod ${zod.version}`;
+}
+
+/** bwrap's version (B19's boundary starts run through it). */
+function bwrapVersion(): string {
+  const run = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : '';
 }
