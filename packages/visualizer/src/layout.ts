@@ -2,7 +2,7 @@
  * The dashboard as lines of styled segments, sized to the terminal: a pure function of the state,
  * the clock and the screen size (render.ts only paints the lines). Each line is truncated to the
  * width when painted, and sections shrink or drop to fit the height, in this order of priority:
- * header, agents, run tree, the selected run's activity (plan, tool calls), handoffs,
+ * header, agents (with why a sandbox is degraded), run tree, the selected run's activity (plan, tool calls), handoffs,
  * queue/channels, activity. Colour is never the only signal:
  * every status also has a symbol or a word, so NO_COLOR loses nothing.
  */
@@ -17,6 +17,7 @@ import {
   visibleAgents,
   visibleConversations,
   type ActivityLine,
+  type AgentCard,
   type AgentStatus,
   type DashboardState,
   type RunStatus,
@@ -48,6 +49,16 @@ const AGENT_LOOK: Record<AgentStatus, { symbol: string; color: Color }> = {
   waiting: { symbol: '◌', color: 'yellow' },
   error: { symbol: '✗', color: 'red' },
 };
+
+/** An agent's sandbox mark (shown when its sandbox is not off): the symbol, the state, the colour. */
+function sandboxMark(card: AgentCard): Segment | undefined {
+  const status = card.sandbox;
+  if (!status || status.state === 'off') return undefined;
+  if (status.state === 'enforced') return seg(' ⛨ enforced', { color: 'green' });
+  // `required` and not enforced: its messages fail, so it is red, not yellow.
+  return seg(' ⚠ degraded', status.refused ? { color: 'red', bold: true } : { color: 'yellow' });
+}
+const SANDBOX_MARK_WIDTH = ' ⚠ degraded'.length;
 
 const RUN_COLOR: Record<RunStatus, Color> = { queued: 'yellow', running: 'green', paused: 'yellow', completed: 'gray', failed: 'red', cancelled: 'magenta', rejected: 'red' };
 
@@ -104,6 +115,7 @@ function agentLines(state: DashboardState, screen: Screen, narrow: boolean, max:
   if (cards.length === 0) return [[seg('No agents yet (tinyagi agent add).', { dim: true })]];
   const nameWidth = Math.min(16, Math.max(...cards.map((a) => a.id.length)) + 1);
   const shown = cards.length > max ? cards.slice(0, Math.max(1, max - 1)) : cards;
+  const sandboxed = shown.some((a) => sandboxMark(a) !== undefined);
   const lines = shown.map((a): Line => {
     const look = AGENT_LOOK[a.status];
     const since = a.status === 'idle' && a.since === 0 ? '' : ` ${elapsed(screen.now - a.since)}`;
@@ -112,6 +124,8 @@ function agentLines(state: DashboardState, screen: Screen, narrow: boolean, max:
       seg(`@${a.id}`.padEnd(nameWidth + 1), { bold: true }),
       seg(`${look.symbol} ${a.status}${since}`.padEnd(narrow ? 12 : 16), { color: look.color }),
     ];
+    // The sandbox column, when any agent shown has one (the others pad it, so the columns stay aligned).
+    if (sandboxed) line.push(sandboxMark(a) ?? seg(''.padEnd(SANDBOX_MARK_WIDTH)));
     const model = [a.provider ?? '?', a.model].filter(Boolean).join('/');
     if (!narrow) line.push(seg(a.progress ? ` ${model}`.padEnd(20).slice(0, 20) : ` ${model}`, { dim: true }));
     if (a.progress) line.push(seg(` ${a.status === 'error' ? '' : '↳ '}${a.progress}`, a.status === 'error' ? { color: 'red' } : { dim: true }));
@@ -119,6 +133,72 @@ function agentLines(state: DashboardState, screen: Screen, narrow: boolean, max:
   });
   if (shown.length < cards.length) lines.push([seg(`  … ${cards.length - shown.length} more`, { dim: true })]);
   return lines;
+}
+
+/** Words of `text` in lines of at most `width` characters (a word longer than a line is cut). */
+export function wrapText(text: string, width: number): string[] {
+  const w = Math.max(8, width);
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    for (let rest = word; rest.length > 0; ) {
+      const room = current === '' ? w : w - current.length - 1;
+      if (rest.length <= room) {
+        current = current === '' ? rest : `${current} ${rest}`;
+        rest = '';
+      } else if (current !== '') {
+        lines.push(current);
+        current = '';
+      } else {
+        lines.push(rest.slice(0, w));
+        rest = rest.slice(w);
+      }
+    }
+  }
+  if (current !== '') lines.push(current);
+  return lines;
+}
+
+/**
+ * Why a shown agent's sandbox is degraded, and what to change, under the agents: agents with the
+ * same reason share one note (`⚠ @a @b sandbox degraded: <reason>`, then `fix: <fix>`), wrapped
+ * to the width; at most `max` lines, the last cut with `…` when there is more.
+ */
+function sandboxLines(state: DashboardState, screen: Screen, max: number): Line[] {
+  if (max <= 0) return [];
+  const groups = new Map<string, { agents: string[]; reason: string; fix?: string; refused: boolean }>();
+  for (const a of visibleAgents(state)) {
+    const s = a.sandbox;
+    if (s?.state !== 'degraded') continue;
+    const reason = s.reason ?? 'the boundary is not enforced';
+    const key = `${reason}\u0000${s.fix ?? ''}`;
+    const group = groups.get(key) ?? { agents: [], reason, ...(s.fix ? { fix: s.fix } : {}), refused: false };
+    group.agents.push(`@${a.id}`);
+    group.refused ||= s.refused === true;
+    groups.set(key, group);
+  }
+  const lines: Line[] = [];
+  for (const g of groups.values()) {
+    const head = `⚠ ${g.agents.join(' ')} sandbox degraded: `;
+    const color: Color = g.refused ? 'red' : 'yellow';
+    // The first line starts after the head; the rest are indented under it.
+    const first = wrapText(g.reason, screen.width - head.length);
+    const restWidth = screen.width - 4;
+    const reason = [first[0] ?? '', ...wrapText(first.slice(1).join(' '), restWidth)];
+    lines.push([seg('⚠ ', { color }), seg(g.agents.join(' '), { bold: true }), seg(' sandbox degraded: ', { color }), seg(reason[0]!)]);
+    for (const more of reason.slice(1)) lines.push([seg(`    ${more}`)]);
+    if (g.fix) {
+      const fix = wrapText(`fix: ${g.fix}`, restWidth);
+      for (const part of fix) lines.push([seg('    '), seg(part, { color: 'cyan' })]);
+    }
+  }
+  if (lines.length <= max) return lines;
+  const kept = lines.slice(0, max);
+  const last = kept[max - 1]!;
+  const end = last.at(-1)!;
+  const full = last.reduce((n, s) => n + s.text.length, 0) >= screen.width;
+  kept[max - 1] = [...last.slice(0, -1), { ...end, text: `${full ? end.text.slice(0, -1) : end.text}…` }];
+  return kept;
 }
 
 function handoffLine(state: DashboardState, narrow: boolean): Line[] {
@@ -392,6 +472,7 @@ function helpLines(): Line[] {
     ...HELP.map(([key, what]): Line => [seg(`  ${key.padEnd(9)}`, { bold: true, color: 'cyan' }), seg(what)]),
     [],
     [seg('Agent status: ○ idle  ● working  ◌ waiting  ✗ error   ★ team leader', { dim: true })],
+    [seg('Sandbox: ⛨ enforced  ⚠ degraded (why and the fix: under the agents)', { dim: true })],
     [seg('The selected run is marked ▸. Press ? or Esc to close.', { dim: true })],
   ];
 }
@@ -414,10 +495,11 @@ export function layout(state: DashboardState, screen: Screen): Line[] {
   };
   const quotas = take(quotaLines(state, screen.now));
   const agents = take(agentLines(state, screen, narrow, Math.max(2, Math.min(8, Math.floor(budget / 3)))));
+  const sandbox = take(sandboxLines(state, screen, Math.min(6, Math.floor(budget / 3))));
   const handoffs = take(handoffLine(state, narrow));
   const tree = take(treeLines(state, narrow, Math.max(2, Math.min(10, Math.floor(budget / 2)))));
   const runActivity = take(runActivityLines(state, narrow, Math.min(10, Math.floor(budget / 2))));
   const channels = take(channelLine(state));
   const activity = take(activityLines(state, narrow, budget));
-  return [...top, ...quotas, ...agents, ...handoffs, ...tree, ...runActivity, ...channels, ...activity, ...bottom];
+  return [...top, ...quotas, ...agents, ...sandbox, ...handoffs, ...tree, ...runActivity, ...channels, ...activity, ...bottom];
 }

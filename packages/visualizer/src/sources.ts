@@ -2,7 +2,8 @@
  * Feeds the stores from a daemon, through @tinyagi/client only: a REST snapshot at start (and
  * after every reconnect, to cover what happened while the stream was down), the event stream
  * (resumed by the client after a drop, each event once), and a slow poll of the queue counts
- * (the source of truth for depth; events only move them in between).
+ * (the source of truth for depth; events only move them in between). A `settings.changed` event
+ * reads the agents and teams again (an agent's sandbox status among them).
  */
 import { isApiError, type ApiClient, type ChatroomMessage } from '@tinyagi/client';
 import type { ChatAction, ChatState } from './chat-state.ts';
@@ -89,7 +90,16 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
   const unwatch = store.subscribe(watchSelection);
 
   const events = client.subscribe({ signal, reconnect: RECONNECT });
-  events.onEvent((event) => store.dispatch({ type: 'event', event }));
+  // Settings changed (an agent added, its sandbox or provider, a team's members): read them again,
+  // so each agent's sandbox status (GET /api/agents) stays what the daemon says.
+  const settings = async (): Promise<void> => {
+    const [agents, teams] = await Promise.all([client.listAgents({ signal }), client.listTeams({ signal })]);
+    store.dispatch({ type: 'snapshot', agents, teams });
+  };
+  events.onEvent((event) => {
+    store.dispatch({ type: 'event', event });
+    if (event.type === 'settings.changed') settings().catch(fail('Could not reload the agents'));
+  });
   let dropped = false;
   events.onStateChange((state, info) => {
     store.dispatch({ type: 'connection', state, info, at: Date.now() });

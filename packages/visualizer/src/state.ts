@@ -12,6 +12,7 @@ import {
   flattenRunTree,
   mergeRunRecords,
   type Agent,
+  type AgentSandboxStatusView,
   type ChannelStatus,
   type QuotaHoldInfo,
   type ConnectionInfo,
@@ -56,6 +57,8 @@ export interface AgentCard {
   progress?: string;
   runId?: string;
   error?: string;
+  /** Whether its sandbox boundary holds (GET /api/agents `sandboxStatus`, docs/sandbox.md); absent when its sandbox is off. */
+  sandbox?: AgentSandboxStatusView;
 }
 
 export type RunStatus = RunNode['status'] | 'paused';
@@ -278,6 +281,15 @@ function upsertAgent(state: DashboardState, id: string, patch: Partial<AgentCard
   const next: AgentCard = { id, status: 'idle', since: now, ...current, ...patch };
   if (current && patch.status !== undefined && patch.status !== current.status && patch.since === undefined) next.since = now;
   return { ...state, agents: { ...state.agents, [id]: next }, agentOrder: current ? state.agentOrder : [...state.agentOrder, id] };
+}
+
+/** An agent's sandbox status as the API gave it: kept unless it is off (or absent), else dropped. */
+function withSandbox(state: DashboardState, id: string, status: AgentSandboxStatusView | undefined): DashboardState {
+  const card = state.agents[id];
+  if (!card) return state;
+  const { sandbox: _previous, ...rest } = card;
+  const next: AgentCard = status && status.state !== 'off' ? { ...rest, sandbox: status } : rest;
+  return { ...state, agents: { ...state.agents, [id]: next } };
 }
 
 function activity(state: DashboardState, ts: number, text: string, level: ActivityLine['level'] = 'info', eventId?: number): DashboardState {
@@ -635,13 +647,15 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
           action.channels.map((c) => [c.name, { name: c.name, state: c.running ? 'running' : 'stopped', restarts: c.restarts ?? 0, ...(c.lastError ? { error: c.lastError } : {}) }]),
         );
       if (action.agents) {
-        for (const a of action.agents)
+        for (const a of action.agents) {
           next = upsertAgent(
             next,
             a.id,
             { ...(a.name ? { name: a.name } : {}), ...(a.provider ? { provider: a.provider } : {}), ...(a.model ? { model: a.model } : {}) },
             next.agents[a.id]?.since ?? 0,
           );
+          next = withSandbox(next, a.id, a.sandboxStatus);
+        }
       }
       if (action.conversations) {
         const byId = new Map(next.conversations.map((c) => [c.id, c]));

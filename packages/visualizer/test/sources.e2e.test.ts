@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, initialChatState, initialState, reduce, reduceChat, runTree, selectedConversation, startChatSource, startDashboardSource } from '../src/index.ts';
+import { createStore, initialChatState, initialState, layout, reduce, reduceChat, runTree, selectedConversation, startChatSource, startDashboardSource } from '../src/index.ts';
 import { type TestDaemon, waitFor } from '@tinyagi/test-kit';
 import { startTeamDaemon } from './daemon.ts';
 
@@ -51,6 +51,34 @@ describe('sources against a real daemon', () => {
     } finally {
       source.close();
       store.close();
+    }
+  });
+
+  it('an agent set to a sandbox while the dashboard runs gets its status from the daemon (settings.changed), its mark and why it is degraded', async () => {
+    const client = daemon.api;
+    const store = createStore(reduce, initialState(null), 50);
+    const source = startDashboardSource(client, store);
+    try {
+      await waitFor(() => (store.getState().connection.state === 'open' && store.getState().agents['coder'] ? true : undefined), 30_000, 'the snapshot');
+      // A mock agent runs inside the daemon: nothing to confine, on any machine.
+      await client.putAgent({ params: { id: 'guard' }, body: { provider: 'mock', sandbox: 'on' } });
+      const card = await waitFor(() => store.getState().agents['guard']?.sandbox, 15_000, 'the new agent’s sandbox status');
+      expect(card).toMatchObject({
+        setting: 'on',
+        state: 'degraded',
+        reason: expect.stringContaining('the mock runtime runs inside the daemon'),
+        fix: expect.stringContaining('set its sandbox to "off"'),
+      });
+      const lines = layout(store.getState(), { width: 80, height: 24, now: Date.now() }).map((line) => line.map((s) => s.text).join(''));
+      expect(lines.find((l) => l.includes('@guard ') && l.includes('idle'))).toContain('⚠ degraded');
+      expect(lines.some((l) => l.startsWith('⚠ @guard sandbox degraded: the mock runtime runs inside the daemon'))).toBe(true);
+      // Off again: the mark goes.
+      await client.patchAgent({ params: { id: 'guard' }, body: { sandbox: null } });
+      await waitFor(() => (store.getState().agents['guard'] && !store.getState().agents['guard']!.sandbox ? true : undefined), 15_000, 'the sandbox mark to go');
+    } finally {
+      source.close();
+      store.close();
+      await client.deleteAgent({ params: { id: 'guard' }, query: { workspace: 'delete' } }).catch(() => undefined);
     }
   });
 
