@@ -142,6 +142,7 @@ export { baseChildEnv } from './invoker/child-env.ts';
 export { recordMachineCheck, type MachineCheck } from './sandbox/machine.ts';
 export { runSelfTest, daemonSecrets } from './sandbox/self-test.ts';
 export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
+export { setCliEntry } from './sandbox/boundary.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';

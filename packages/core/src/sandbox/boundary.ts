@@ -495,18 +495,41 @@ function privateFiles(request: WrapRequest): string[] {
   return [...out];
 }
 
+/** The `tinyagi` CLI entry the agents' shim runs (setCliEntry): its installation must be readable inside. */
+let cliEntry: string | undefined;
+
+/**
+ * Names the CLI entry point the daemon's `tinyagi` shim executes (the daemon calls this as it
+ * writes the shim). A CLI installed under a private or hidden folder (a checkout in /tmp) is then
+ * bound in read-only, its whole installation (the topmost folder above it with a node_modules,
+ * where its packages resolve), so `tinyagi call` works inside the boundary.
+ */
+export function setCliEntry(entry: string): void {
+  cliEntry = entry;
+}
+
+/** The topmost folder above `entry` (inside `within`) that holds a node_modules folder, else the entry's folder. */
+function installationOf(entry: string, within: string): string {
+  let found = dirname(entry);
+  for (let dir = dirname(entry); isInside(dir, within) && dir !== within; dir = dirname(dir)) if (existsSync(join(dir, 'node_modules'))) found = dir;
+  return found;
+}
+
 /**
  * What the sandbox needs that lies under a hidden path or a private system folder (/tmp, /var/tmp,
  * /run): the command's directory (Claude Code's `~/.claude/local`, a wrapper in /tmp), the
- * daemon's PATH entries there and under the TinyAGI home (the `tinyagi` shim), node and
- * sandbox-init. Read-only; a hidden credential directory itself never is.
+ * daemon's PATH entries there and under the TinyAGI home (the `tinyagi` shim), node, sandbox-init
+ * and the installation of the CLI the shim runs. Read-only; a hidden credential directory itself
+ * never is.
  */
 function neededUnderHidden(command: string, path: string | undefined, hidden: readonly string[], tinyHome: string): string[] {
   const privateDirs = PRIVATE_SYSTEM_DIRS.map((d) => realOrUndefined(d)).filter((d): d is string => d !== undefined);
   const under = (p: string): boolean => hidden.some((h) => isInside(p, h)) || privateDirs.some((d) => isInside(p, d) && p !== d);
   const out: string[] = [];
   const realCommand = realOrUndefined(command) ?? command;
-  for (const candidate of [dirname(command), dirname(realCommand), dirname(dirname(process.execPath)), dirname(SANDBOX_INIT)]) {
+  const realEntry = cliEntry === undefined ? undefined : realOrUndefined(cliEntry);
+  const entryDir = realEntry === undefined ? undefined : installationOf(realEntry, [...privateDirs, ...hidden].find((d) => isInside(realEntry, d)) ?? '/');
+  for (const candidate of [dirname(command), dirname(realCommand), dirname(dirname(process.execPath)), dirname(SANDBOX_INIT), ...(entryDir ? [entryDir] : [])]) {
     const real = realOrUndefined(candidate);
     if (real && under(real) && !isCredentialDir(real)) out.push(real);
   }
