@@ -62,7 +62,8 @@ function listeningLine(daemon: TestDaemon): Promise<string> {
       daemon
         .logs()
         .split('\n')
-        .find((line) => line.includes(' listening on http')),
+        // The API's line (the model proxy says where it listens too, without a pid).
+        .find((line) => / listening on http\S* \(.*pid \d+\)/.test(line)),
     10_000,
     'the daemon log to say where it listens',
   );
