@@ -527,9 +527,14 @@ function neededUnderHidden(command: string, path: string | undefined, hidden: re
   const under = (p: string): boolean => hidden.some((h) => isInside(p, h)) || privateDirs.some((d) => isInside(p, d) && p !== d);
   const out: string[] = [];
   const realCommand = realOrUndefined(command) ?? command;
-  const realEntry = cliEntry === undefined ? undefined : realOrUndefined(cliEntry);
-  const entryDir = realEntry === undefined ? undefined : installationOf(realEntry, [...privateDirs, ...hidden].find((d) => isInside(realEntry, d)) ?? '/');
-  for (const candidate of [dirname(command), dirname(realCommand), dirname(dirname(process.execPath)), dirname(SANDBOX_INIT), ...(entryDir ? [entryDir] : [])]) {
+  // A Node CLI (the agent's, or TinyAGI's own behind the shim) loads its packages from beside it: its whole installation.
+  const installation = (file: string | undefined): string[] => {
+    const real = file === undefined ? undefined : realOrUndefined(file);
+    if (real === undefined) return [];
+    const within = [...privateDirs, ...hidden].find((d) => isInside(real, d));
+    return within === undefined ? [] : [installationOf(real, within)];
+  };
+  for (const candidate of [dirname(command), dirname(realCommand), dirname(dirname(process.execPath)), dirname(SANDBOX_INIT), ...installation(command), ...installation(cliEntry)]) {
     const real = realOrUndefined(candidate);
     if (real && under(real) && !isCredentialDir(real)) out.push(real);
   }
