@@ -20,7 +20,7 @@ import {
 } from '@tinyagi/core/internal';
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
-import { OfficeSessions } from './security/office-sessions.ts';
+import { OfficeLogins } from './security/office-logins.ts';
 import { orchestratorServices, type Orchestrator } from '@tinyagi/teams';
 import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
 
@@ -55,8 +55,8 @@ export interface ServerContext {
   chatroom: ChatroomStoreApi;
   agentMessages: AgentMessageStoreApi;
   agentSessions: AgentSessionStoreApi;
-  /** TinyOffice login codes and session cookies. */
-  sessions: OfficeSessions;
+  /** TinyOffice logins: one-time login codes and the login cookies they are exchanged for. */
+  logins: OfficeLogins;
 }
 
 const STDERR_LOG: ServerLog = {
@@ -94,6 +94,6 @@ export function createContext(options: BuildServerOptions): ServerContext {
     chatroom: stores.chatroom,
     agentMessages: stores.agentMessages,
     agentSessions: stores.agentSessions,
-    sessions: new OfficeSessions(options.home),
+    logins: new OfficeLogins(options.home),
   };
 }

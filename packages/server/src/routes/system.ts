@@ -8,7 +8,7 @@ import { createTicket } from '../security/tickets.ts';
 import { readChannelLogin } from '../channel-login.ts';
 import { channelKinds } from '@tinyagi/core';
 import { maskUrlSecretsInText, sandboxMachineView } from '@tinyagi/core/internal';
-import { type LoginCodeRefusal, sessionCookie } from '../security/office-sessions.ts';
+import { type LoginCodeRefusal, loginCookie } from '../security/office-logins.ts';
 
 /** LOGIN_CODE_INVALID's message per reason (details.reason carries the reason for clients). */
 const LOGIN_REFUSALS: Record<LoginCodeRefusal, string> = {
@@ -102,15 +102,15 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     createLoginCode: ({ auth }) => {
       // A session must not mint the next login (it would outlive its own logout).
       if (auth.kind !== 'token') throw new RequestError('SCOPE_FORBIDDEN', 'Login codes are minted with the API token only (`tinyagi office`).');
-      return ctx.sessions.mintCode();
+      return ctx.logins.mintCode();
     },
 
     createSession: ({ body, request, reply }) => {
       // Login CSRF: only a page of an allowed origin may plant a session (the Origin was checked against the allowlist already).
       if (request.headers.origin === undefined) throw new RequestError('CSRF_REFUSED');
-      const session = ctx.sessions.exchange(body.code);
+      const session = ctx.logins.exchange(body.code);
       if ('refused' in session) throw new RequestError('LOGIN_CODE_INVALID', LOGIN_REFUSALS[session.refused], { reason: session.refused });
-      reply.header('set-cookie', sessionCookie(session.sessionId, session.expiresAt - Date.now()));
+      reply.header('set-cookie', loginCookie(session.sessionId, session.expiresAt - Date.now()));
       reply.header('cache-control', 'no-store');
       return { ok: true as const, expiresAt: session.expiresAt };
     },
@@ -118,8 +118,8 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     getSession: ({ auth }) => ({ kind: auth.kind === 'session' ? ('session' as const) : ('token' as const), expiresAt: auth.kind === 'session' ? auth.expiresAt : null }),
 
     deleteSession: ({ auth, reply }) => {
-      if (auth.kind === 'session') ctx.sessions.revoke(auth.sessionId);
-      reply.header('set-cookie', sessionCookie('', 0));
+      if (auth.kind === 'session') ctx.logins.revoke(auth.sessionId);
+      reply.header('set-cookie', loginCookie('', 0));
       return { ok: true as const };
     },
   };

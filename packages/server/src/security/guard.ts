@@ -26,7 +26,7 @@ import { isChannelToken, verifyChannelToken } from './channel-token.ts';
 import { isRunToken, runIdOfToken, verifyRunToken } from './run-token.ts';
 import { secretsEqual } from './secrets.ts';
 import { verifyTicket } from './tickets.ts';
-import { cookieValue, SESSION_COOKIE } from './office-sessions.ts';
+import { cookieValue, LOGIN_COOKIE } from './office-logins.ts';
 
 export type AuthInfo =
   | { kind: 'none' }
@@ -168,9 +168,9 @@ async function authenticate(request: FastifyRequest, mode: GuardMode, ctx: Serve
       if (!verifyTicket(ctx.token, ticket)) throw new RequestError('TICKET_INVALID');
       return { kind: 'ticket' };
     }
-    const sessionId = cookieValue(request.headers.cookie, SESSION_COOKIE);
+    const sessionId = cookieValue(request.headers.cookie, LOGIN_COOKIE);
     if (sessionId === undefined || sessionId === '') throw new RequestError('AUTH_REQUIRED');
-    const expiresAt = ctx.sessions.verify(sessionId);
+    const expiresAt = ctx.logins.verify(sessionId);
     if (expiresAt === undefined) throw new RequestError('SESSION_INVALID');
     if (!SAFE_METHODS.has(request.method) && !isSameOriginWrite(request)) throw new RequestError('CSRF_REFUSED');
     return { kind: 'session', sessionId, expiresAt };

@@ -1,6 +1,6 @@
 /**
- * TinyOffice sessions: a one-time login code (minted with the API token by `tinyagi office`) is
- * exchanged once for a session id that travels only in an HttpOnly, SameSite=Strict cookie.
+ * TinyOffice logins: a one-time login code (minted with the API token by `tinyagi office`) is
+ * exchanged once for a login id that travels only in an HttpOnly, SameSite=Strict cookie.
  *
  * - Codes live in memory for LOGIN_CODE_TTL_MS and are spent on first use (a reused or leaked
  *   link is refused). A refusal says why (used, expired, unknown): the hashes of spent and
@@ -13,11 +13,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const SESSION_COOKIE = 'tinyagi_session';
+export const LOGIN_COOKIE = 'tinyagi_session';
 export const LOGIN_CODE_TTL_MS = 5 * 60_000;
-export const SESSION_TTL_MS = 7 * 24 * 3600_000;
-const SESSIONS_FILE = 'office-sessions.json';
-const MAX_SESSIONS = 100;
+export const LOGIN_TTL_MS = 7 * 24 * 3600_000;
+/** The file keeps its first name: an upgraded daemon keeps its browsers logged in. */
+const LOGINS_FILE = 'office-sessions.json';
+const MAX_LOGINS = 100;
 /** How long a spent or expired code is remembered (to say "used" or "expired" instead of "unknown"). */
 const SPENT_MEMORY_MS = 24 * 3600_000;
 const MAX_SPENT = 1000;
@@ -27,7 +28,7 @@ export type LoginCodeRefusal = 'used' | 'expired' | 'unknown';
 
 const hash = (value: string): string => createHash('sha256').update(value).digest('base64url');
 
-export class OfficeSessions {
+export class OfficeLogins {
   readonly #file: string;
   readonly #codes = new Map<string, number>();
   /** Hash -> when it was spent, or expired unused (the reason says which). */
@@ -35,7 +36,7 @@ export class OfficeSessions {
   #sessions: Map<string, number>;
 
   constructor(home: string) {
-    this.#file = join(home, SESSIONS_FILE);
+    this.#file = join(home, LOGINS_FILE);
     this.#sessions = this.#load();
   }
 
@@ -60,10 +61,10 @@ export class OfficeSessions {
     this.#remember(key, 'used', now);
     this.#prune(now);
     const sessionId = randomBytes(32).toString('base64url');
-    const sessionExpiresAt = now + SESSION_TTL_MS;
+    const sessionExpiresAt = now + LOGIN_TTL_MS;
     this.#sessions.set(hash(sessionId), sessionExpiresAt);
     // The oldest sessions go first when a browser keeps logging in without logging out.
-    while (this.#sessions.size > MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
+    while (this.#sessions.size > MAX_LOGINS) this.#sessions.delete(this.#sessions.keys().next().value!);
     this.#save();
     return { sessionId, expiresAt: sessionExpiresAt };
   }
@@ -121,6 +122,6 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-export function sessionCookie(sessionId: string, maxAgeMs: number): string {
-  return `${SESSION_COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeMs / 1000))}`;
+export function loginCookie(sessionId: string, maxAgeMs: number): string {
+  return `${LOGIN_COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeMs / 1000))}`;
 }

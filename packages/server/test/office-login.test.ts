@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OfficeSessions } from '../src/security/office-sessions.ts';
+import { OfficeLogins } from '../src/security/office-logins.ts';
 import { httpRequest, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
@@ -86,7 +86,7 @@ describe('login code -> session cookie', () => {
     const unknown = JSON.parse((await exchange('A'.repeat(32))).text).error;
     expect(unknown).toMatchObject({ code: 'LOGIN_CODE_INVALID', details: { reason: 'unknown' } });
 
-    const sessions = new OfficeSessions(h.home);
+    const sessions = new OfficeLogins(h.home);
     const minted = sessions.mintCode(1000);
     expect(sessions.exchange(minted.code, minted.expiresAt + 1)).toEqual({ refused: 'expired' });
     expect(sessions.exchange(minted.code, minted.expiresAt + 2)).toEqual({ refused: 'expired' });
@@ -167,7 +167,7 @@ describe('the session cookie on API calls', () => {
   it('keeps sessions across a restart in a file only the owner can read (hashes, not ids)', async () => {
     const cookie = await login();
     const id = cookie.split('=')[1]!;
-    const reopened = new OfficeSessions(h.home);
+    const reopened = new OfficeLogins(h.home);
     expect(reopened.verify(id)).toBeGreaterThan(Date.now());
     const file = join(h.home, 'office-sessions.json');
     expect(statSync(file).mode & 0o077).toBe(0);
