@@ -118,7 +118,9 @@ class JsonMeter implements UsageMeter {
 class SseMeter implements UsageMeter {
   readonly #api: ModelCallApi;
   readonly #decoder = new StringDecoder('utf8');
-  #partial = '';
+  /** The line read so far (pieces, joined once its end arrives: a long line costs its length once, not per read). */
+  #pieces: string[] = [];
+  #pieceLength = 0;
   #usage: ModelCallUsage | undefined;
   #model: string | undefined;
 
@@ -135,17 +137,26 @@ class SseMeter implements UsageMeter {
   }
 
   push(chunk: Buffer): void {
-    const text = this.#partial + this.#decoder.write(chunk);
+    const text = this.#decoder.write(chunk);
     let start = 0;
     for (;;) {
       const end = text.indexOf('\n', start);
       if (end === -1) break;
-      this.#line(text.slice(start, end));
+      const tail = text.slice(start, end);
+      this.#line(this.#pieces.length === 0 ? tail : this.#pieces.join('') + tail);
+      this.#pieces = [];
+      this.#pieceLength = 0;
       start = end + 1;
     }
-    this.#partial = text.slice(start);
+    if (start < text.length) {
+      this.#pieces.push(text.slice(start));
+      this.#pieceLength += text.length - start;
+    }
     // A line longer than any event we read (a huge delta) is not kept whole.
-    if (this.#partial.length > 4 * 1024 * 1024) this.#partial = '';
+    if (this.#pieceLength > 4 * 1024 * 1024) {
+      this.#pieces = [];
+      this.#pieceLength = 0;
+    }
   }
 
   #line(raw: string): void {
