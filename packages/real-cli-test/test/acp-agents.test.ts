@@ -132,7 +132,7 @@ describe('ACP agents: claude-agent-acp and codex-acp', () => {
     expect(JSON.stringify(main1[0]?.request.body)).toContain('mcp__tinyagi__');
 
     const session = (await rig.daemon.api.listSessions()).sessions.find((s) => s.agentId === 'cla' && s.sessionKey.includes('cost'));
-    expect(session?.providerSessionId).toBeTruthy();
+    expect(session?.providerSessionId, 'the agent named its ACP session').toMatch(/^[\w.-]{8,}$/);
     expect((await rig.daemon.api.closeSessions({ body: { agent: 'cla', sessionKey: session!.sessionKey } })).closed).toBe(1);
 
     const second = await rig.send({ agent: 'cla', senderId: 'cost', message: 'CLCOST-2 again' });

@@ -149,7 +149,7 @@ describe('Gemini CLI (gemini --acp)', () => {
     const first = await rig.send({ agent: 'gem', senderId: 'load', message: 'GLOAD-1 remember osprey' });
     expect(first.runs[0]?.status, describeOutcome(first)).toBe('completed');
     const before = (await rig.daemon.api.listSessions()).sessions.find((s) => s.agentId === 'gem' && s.sessionKey.includes('load'));
-    expect(before?.providerSessionId).toBeTruthy();
+    expect(before?.providerSessionId, 'the agent named its ACP session').toMatch(/^[\w.-]{8,}$/);
     const closed = await rig.daemon.api.closeSessions({ body: { agent: 'gem', sessionKey: before!.sessionKey } });
     expect(closed.closed).toBe(1);
     if (before?.pid) await waitFor(() => !alive(before.pid!) || undefined, 30_000, 'the closed gemini process to exit', 100);
