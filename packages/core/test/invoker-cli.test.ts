@@ -23,6 +23,8 @@ interface LogEntry {
   env: Record<string, string>;
   systemPromptFile?: { path: string; mode: number; firstLine: string };
   configFile?: { path: string; mode: number };
+  /** OpenCode: the permissions of the agent it was started with (from its generated config). */
+  permission?: Record<string, string>;
 }
 
 let root: string;
@@ -306,5 +308,10 @@ describe('opencode runtime specifics', () => {
     const argv = entry?.argv ?? [];
     expect(argv[argv.indexOf('--agent') + 1]).toBe('tinyagi-coder');
     expect(entry?.env.OPENCODE_CONFIG).toBe(entry?.configFile?.path);
+  });
+
+  it('per message allows every permission `opencode run` would ask, a path outside the workspace included (it cannot ask: the turn would end without an answer)', async () => {
+    await invokeAgent(request('opencode', 'hi'));
+    expect(logEntries()[0]?.permission).toEqual({ edit: 'allow', bash: 'allow', webfetch: 'allow', external_directory: 'allow' });
   });
 });

@@ -77,11 +77,13 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
 /**
  * `warm`: the config of an `opencode acp` process, whose edits, commands and fetches ask first
  * (ACP's session/request_permission: the run's approval step answers, and a paused run holds
- * there); `opencode run` rejects permission prompts it cannot show, so per message they are allowed.
+ * there); `opencode run` rejects permission prompts it cannot show, so per message they are allowed:
+ * `external_directory` too (OpenCode asks it for a command naming a path outside the workspace,
+ * `cat /etc/hosts`; rejected, the turn ends at once without an answer, exit 0).
  */
 function opencodeConfig(agent: string | undefined, req: InvokeRequest, warm = false): string {
   const model = req.target.model;
-  const permission = warm ? { edit: 'ask', bash: 'ask', webfetch: 'ask' } : { edit: 'allow', bash: 'allow', webfetch: 'allow' };
+  const permission = warm ? { edit: 'ask', bash: 'ask', webfetch: 'ask' } : { edit: 'allow', bash: 'allow', webfetch: 'allow', external_directory: 'allow' };
   return JSON.stringify({
     $schema: 'https://opencode.ai/config.json',
     ...(warm && { permission }),
