@@ -30,7 +30,7 @@ export const STRESS_SUITES: StressSuite[] = [
   // Steering and cancel of running turns, completion races, restarts, retries.
   { dir: 'packages/teams', files: ['steering', 'cancel', 'completion-race', 'restart', 'failed-attempts'], backends: ['sqlite', 'postgres'] },
   // The daemon as a process: start/stop, crash harnesses, waiting sends, live activity, warm sessions, prompts typed into a terminal (tmux).
-  { dir: 'packages/cli', files: ['crash-harness', 'send-wait', 'live-activity', 'shutdown', 'restart', 'warm-sessions', '-tty'], backends: ['sqlite'] },
+  { dir: 'packages/cli', files: ['crash-harness', 'send-wait', 'live-activity', 'shutdown', 'restart', 'warm-sessions', 'approvals-tty', 'chat-tty'], backends: ['sqlite'] },
   // The dashboard and chat room in a real terminal (tmux).
   { dir: 'packages/visualizer', files: ['tmux'], backends: ['sqlite'] },
   // Live replies edited in place, runner crashes.
