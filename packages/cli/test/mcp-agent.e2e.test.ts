@@ -42,8 +42,9 @@ afterAll(async () => {
   await daemon?.cleanup();
 });
 
-async function ask(calls: unknown[]): Promise<{ conversationId: string; text: string }> {
-  const out = JSON.parse(await daemon.cliHereOk(['send', '--agent', 'lead', '--wait', '--json', `MCP:${JSON.stringify(calls)}`], { timeoutMs: 180_000 })) as {
+async function ask(calls: unknown[], over: 'stdio' | 'http' = 'stdio'): Promise<{ conversationId: string; text: string }> {
+  const prompt = `${over === 'http' ? 'HTTP:' : ''}MCP:${JSON.stringify(calls)}`;
+  const out = JSON.parse(await daemon.cliHereOk(['send', '--agent', 'lead', '--wait', '--json', prompt], { timeoutMs: 180_000 })) as {
     conversationId: string;
     replies: Array<{ agentId: string; text: string }>;
   };
@@ -95,6 +96,31 @@ it('send_file sends a workspace file with the answer and refuses one from outsid
   const answer = outbox.find((o) => o.agentId === 'lead');
   expect(answer?.files.map((f) => f.split('/').pop())).toEqual(['report.txt']);
   expect(answer?.text).toContain('was not sent: only files inside its workspace or TINYAGI_HOME/files can be sent');
+});
+
+it("over the daemon's /mcp with the process's tools token: call_agent and send_to_agent act for the current run; the token opens nothing else", async () => {
+  const { conversationId, text } = await ask(
+    [
+      { tool: 'call_agent', args: { agent: 'helper', task: 'count the lines' } },
+      { tool: 'send_to_agent', args: { to: 'helper', message: 'then file the report' } },
+    ],
+    'http',
+  );
+  expect(text).toMatch(/call_agent: helper did: \[Task from @lead · sub-agent call[^\]]*\]\s*count the lines/);
+  expect(text).toContain('send_to_agent: Handed off to @helper when your turn ends');
+  // The sub-agent ran under the calling run: the tools token acted for the run current at the call.
+  const tree = await daemon.api.getConversation({ params: { id: conversationId } });
+  expect(tree.roots[0]?.children.map((c) => [c.agentId, c.cause, c.status])).toContainEqual(['helper', expect.any(String), 'completed']);
+  await waitFor(
+    async () =>
+      (await daemon.api.getTranscript({ params: { id: conversationId } })).entries.some((e) => e.text.includes('then file the report') && e.text.includes('helper did:')) ? true : undefined,
+    60_000,
+    'the handed-off run',
+  );
+  const out = JSON.parse(await daemon.cliHereOk(['send', '--agent', 'lead', '--wait', '--json', 'TOOLS-ELSEWHERE'])) as { replies: Array<{ text: string }> };
+  const answer = out.replies.map((r) => r.text).join('\n');
+  expect(answer).toContain('tools token elsewhere: refused SCOPE_FORBIDDEN');
+  expect(answer).toContain('made-up tools token: status 401');
 });
 
 it("a run's token cannot declare actions for another run", async () => {

@@ -137,6 +137,7 @@ export { EgressProxy, type EgressAnswer, type EgressAsk } from './sandbox/egress
 export { ModelProxy, type BudgetQuery } from './sandbox/model-proxy.ts';
 export { invokeThroughModelProxy } from './invoker/through-model-proxy.ts';
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
+export { isToolsToken, toolsRunOf, toolsTokenOpen } from './invoker/tools-tokens.ts';
 export { baseChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
 export { recordMachineCheck, type MachineCheck } from './sandbox/machine.ts';

@@ -10,8 +10,14 @@ export interface ChannelServices {
   restart(name: string): unknown;
 }
 
+/**
+ * Who calls `/mcp`: a person's MCP client (the API token: the client tools) or an agent's CLI
+ * (its process's tools token: the agent tools, for the run that token acts for at each call).
+ */
+export type McpCaller = { kind: 'client' } | { kind: 'agent'; toolsToken: string };
+
 /** Answers one `/mcp` request (routes/mcp.ts); `body` is the parsed JSON of a POST (undefined otherwise). */
-export type McpHttpHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
+export type McpHttpHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, caller: McpCaller) => Promise<void>;
 
 /** Where the server writes what an operator must see (the daemon passes its log; default: stderr). */
 export interface ServerLog {
@@ -67,8 +73,8 @@ export interface BuildServerOptions {
   /** Every 5xx (with its request id and stack) and every warning; default stderr. */
   log?: ServerLog;
   /**
-   * TinyAGI's MCP server for people's MCP clients at `/mcp` (streamable HTTP, the API token):
-   * the daemon passes it (routes/mcp.ts); without it `/mcp` is not found.
+   * TinyAGI's MCP server at `/mcp` (streamable HTTP) for people's MCP clients (the API token) and
+   * agents' CLIs (a tools token): the daemon passes it (routes/mcp.ts); without it `/mcp` is not found.
    */
   mcp?: McpHttpHandler;
   /** Fastify logger: false (default) or pino options. */

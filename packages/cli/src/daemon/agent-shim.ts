@@ -54,13 +54,16 @@ const AGENT_TOOL_TIMEOUT_S = 86_400;
 
 /**
  * Wraps an invoke function so every agent CLI finds the shim first on its PATH, and by absolute
- * path in TINYAGI_CLI, and gets TinyAGI's MCP server (`tinyagi mcp --agent-tools` through the
- * shim, docs/mcp.md) beside its own MCP servers.
+ * path in TINYAGI_CLI, and gets TinyAGI's MCP server beside its own MCP servers (docs/mcp.md):
+ * the daemon's own `/mcp` over HTTP (the run's API URL), or, for an ACP agent that takes no HTTP
+ * servers, `tinyagi mcp --agent-tools` through the shim on stdio.
  */
 export function withShimOnPath(invoke: (req: InvokeRequest) => Promise<InvokeResult>, dir: string, daemonPath: string | undefined): (req: InvokeRequest) => Promise<InvokeResult> {
   const cli = join(dir, 'tinyagi');
-  const mcpServers: McpServerSpec[] = [
-    { name: 'tinyagi', command: cli, args: ['mcp', '--agent-tools'], envVars: AGENT_TOOLS_ENV, permissionPromptTool: 'approval_prompt', toolTimeoutS: AGENT_TOOL_TIMEOUT_S },
-  ];
-  return (req) => invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath), TINYAGI_CLI: cli }, mcpServers: [...(req.mcpServers ?? []), ...mcpServers] });
+  const stdio = { name: 'tinyagi', command: cli, args: ['mcp', '--agent-tools'], envVars: AGENT_TOOLS_ENV, permissionPromptTool: 'approval_prompt', toolTimeoutS: AGENT_TOOL_TIMEOUT_S };
+  return (req) => {
+    const apiUrl = req.env?.['TINYAGI_API_URL'];
+    const tinyagi: McpServerSpec = apiUrl ? { ...stdio, http: { url: `${apiUrl.replace(/\/+$/, '')}/mcp` } } : stdio;
+    return invoke({ ...req, env: { ...req.env, PATH: prependPath(dir, req.env?.['PATH'] ?? daemonPath), TINYAGI_CLI: cli }, mcpServers: [...(req.mcpServers ?? []), tinyagi] });
+  };
 }

@@ -544,10 +544,10 @@ function canReexecute(): boolean {
  */
 function lazyMcpHandler(apiUrl: string, token: string): McpHttpHandler {
   let handler: Promise<McpHttpHandler> | undefined;
-  return async (req, res, body) => {
+  return async (req, res, body, caller) => {
     handler ??= Promise.all([import('../mcp/http.ts'), import('@tinyagi/client')]).then(([{ mcpHttpHandler }, { createApiClient }]) =>
-      mcpHttpHandler(createApiClient({ baseUrl: apiUrl, token, clientName: 'tinyagi /mcp' })),
+      mcpHttpHandler(createApiClient({ baseUrl: apiUrl, token, clientName: 'tinyagi /mcp' }), apiUrl),
     );
-    return (await handler)(req, res, body);
+    return (await handler)(req, res, body, caller);
   };
 }

@@ -5,6 +5,7 @@
  */
 import { InvokeError } from './invoke-error.ts';
 import { invokeWarm } from './warm/invoke-warm.ts';
+import { withToolsToken } from './tools-tokens.ts';
 import { findRuntime, runtimeKinds } from './runtimes/index.ts';
 import type { InvokeRequest, InvokeResult } from './types.ts';
 
@@ -19,7 +20,8 @@ export async function invokeAgent(req: InvokeRequest): Promise<InvokeResult> {
   if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled before it started.`);
   try {
     const warm = req.target.warm ? runtime.impl.warm : undefined;
-    return await (warm ? invokeWarm(warm, req) : runtime.impl.invoke(req));
+    // A per-message CLI gets a tools token for its run (a warm process gets its own in invokeWarm).
+    return await (warm ? invokeWarm(warm, req) : withToolsToken(req.env, (env) => runtime.impl.invoke({ ...req, env })));
   } catch (err) {
     if (err instanceof InvokeError) throw err;
     if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled.`, { cause: err });

@@ -1,7 +1,8 @@
 /**
  * The request guard (onRequest hooks), in this order:
  * 1. Host check (DNS rebinding) and Origin check (CORS allowlist): before anything else runs.
- * 2. Credentials: the API token; or a run-scoped token, while its run runs (else RUN_ENDED), on routes declared `auth: 'run'`; or a
+ * 2. Credentials: the API token; or a run-scoped token, while its run runs (else RUN_ENDED), on routes declared `auth: 'run'`; or an
+ *    agent CLI process's tools token, while its process is there, on `/mcp` (`auth: 'mcp'`); or a
  *    channel-scoped token on routes declared `auth: 'channel'` and on the event stream; or a
  *    ticket on the event stream; or TinyOffice's session cookie (HttpOnly, SameSite=Strict), for
  *    which a state-changing request must also come from the page's own origin (CSRF: the cookie
@@ -16,7 +17,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TERMINAL_RUN_STATUSES } from '@tinyagi/core';
-import { effectiveServer } from '@tinyagi/core/internal';
+import { effectiveServer, isToolsToken, toolsTokenOpen } from '@tinyagi/core/internal';
 import { RequestError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import type { RateLimitClass } from '@tinyagi/client/contract';
@@ -34,10 +35,11 @@ export type AuthInfo =
   | { kind: 'ticket' }
   | { kind: 'session'; sessionId: string; expiresAt: number }
   | { kind: 'run'; runId: string; conversationId: string }
+  | { kind: 'tools'; token: string }
   | { kind: 'channel'; channel: string };
 
-/** Route config `auth`: the contract's RouteAuth plus `events` (token or ticket). */
-export type GuardMode = 'token' | 'run' | 'channel' | 'none' | 'events';
+/** Route config `auth`: the contract's RouteAuth plus `events` (token or ticket) and `mcp` (token or tools token). */
+export type GuardMode = 'token' | 'run' | 'channel' | 'none' | 'events' | 'mcp';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -197,6 +199,12 @@ async function authenticate(request: FastifyRequest, mode: GuardMode, ctx: Serve
       throw new RequestError('RUN_ENDED', `The run-scoped token's run ${run.id} has ended (${run.status}): a run's token works only while its run runs.`);
     }
     return { kind: 'run', runId: run.id, conversationId: run.conversationId };
+  }
+  if (isToolsToken(bearer)) {
+    if (mode !== 'mcp') throw new RequestError('SCOPE_FORBIDDEN', "A tools token may only reach TinyAGI's agent tools at /mcp.");
+    // What a tool may do is checked again with the current run's own token when the tool acts.
+    if (!toolsTokenOpen(bearer)) throw new RequestError('AUTH_INVALID', 'The tools token is not valid: its agent process has ended, or the daemon was restarted since.');
+    return { kind: 'tools', token: bearer };
   }
   if (!secretsEqual(bearer, ctx.token)) throw new RequestError('AUTH_INVALID');
   return { kind: 'token' };

@@ -385,8 +385,11 @@ class AcpSession implements WarmSession {
     return this.#proc.memoryBytes();
   }
 
-  /** `mcpServers`: TinyAGI's (and any other) MCP servers for the session, beside the agent's own. */
-  async handshake(resumeId: string | undefined, mcpServers: unknown[] = []): Promise<void> {
+  /**
+   * `mcpServersFor`: TinyAGI's (and any other) MCP servers for the session, beside the agent's
+   * own, in the form the agent takes (HTTP where its `initialize` answer offers `mcpCapabilities.http`).
+   */
+  async handshake(resumeId: string | undefined, mcpServersFor: (agentTakesHttp: boolean) => unknown[] = () => []): Promise<void> {
     const req = this.#req;
     const init = asRecord(
       await this.#peer.request('initialize', {
@@ -404,7 +407,9 @@ class AcpSession implements WarmSession {
         hint: 'Use an agent version that supports ACP protocol version 1.',
       });
     }
-    this.#canLoad = asRecord(init?.agentCapabilities)?.loadSession === true;
+    const capabilities = asRecord(init?.agentCapabilities);
+    this.#canLoad = capabilities?.loadSession === true;
+    const mcpServers = mcpServersFor(asRecord(capabilities?.mcpCapabilities)?.http === true);
     const cwd = req.cwd;
     let setup: JsonRecord | undefined;
     let loaded = false;
@@ -864,7 +869,7 @@ export function acpWarmDriver(opts: AcpDriverOptions): WarmDriver {
       start.signal?.addEventListener('abort', onAbort, { once: true });
       try {
         if (start.signal?.aborted) throw new InvokeError('cancelled', `${start.what}: the start was given up.`);
-        await session.handshake(start.resumeId, acpMcpServers(req.mcpServers ?? [], start.env));
+        await session.handshake(start.resumeId, (agentTakesHttp) => acpMcpServers(req.mcpServers ?? [], start.env, agentTakesHttp));
       } catch (err) {
         await proc.close(0);
         if (isInvokeError(err)) throw err;

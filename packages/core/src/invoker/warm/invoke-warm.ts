@@ -15,7 +15,9 @@
  *
  * The per-run variables (TINYAGI_RUN_ID, TINYAGI_RUN_TOKEN, …) cannot be in a warm process's
  * environment (it outlives its runs): they are written to a private file (0600) before each
- * turn, named by TINYAGI_RUN_FILE, which `tinyagi call` reads.
+ * turn, named by TINYAGI_RUN_FILE, which `tinyagi call` reads; and the process's tools token
+ * (TINYAGI_TOOLS_TOKEN, tools-tokens.ts), with which its CLI reaches TinyAGI's agent tools on the
+ * daemon's `/mcp`, is pointed at the turn's run.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +31,7 @@ import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, typ
 import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
 import { sessionPool, type SessionPool } from './pool.ts';
 import { findRuntime } from '../runtime.ts';
+import { closeToolsToken, openToolsToken, setToolsRun, TOOLS_TOKEN_ENV } from '../tools-tokens.ts';
 import type { InvokeTarget } from '../types.ts';
 import type { WarmCapabilities, WarmDriver, WarmSession } from './types.ts';
 
@@ -74,7 +77,8 @@ function removeRunFile(path: string): void {
   rmSync(dirname(path), { recursive: true, force: true });
 }
 
-const runFileOf = new WeakMap<WarmSession, string>();
+/** A warm process's run file and tools token, pointed at each turn's run. */
+const currentRunOf = new WeakMap<WarmSession, { runFile: string; toolsToken: string }>();
 
 function writeRunFile(path: string, perRun: Record<string, string>): void {
   const aside = `${path}.${process.pid}.new`;
@@ -119,6 +123,11 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
     start: async ({ onActivity, signal }) => {
       const runFile = newRunFilePath(req.agentId, sessionKey);
       writeRunFile(runFile, perRun);
+      const toolsToken = openToolsToken(perRun);
+      const forget = (): void => {
+        removeRunFile(runFile);
+        closeToolsToken(toolsToken);
+      };
       const session = await driver
         .start({
           req,
@@ -132,16 +141,16 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
               agentId: req.agentId,
               provider: req.target.env,
               runtime: driver.runtimeEnv?.(req),
-              request: { ...lasting, TINYAGI_RUN_FILE: runFile },
+              request: { ...lasting, TINYAGI_RUN_FILE: runFile, [TOOLS_TOKEN_ENV]: toolsToken },
             }),
           ),
         })
         .catch((err: unknown) => {
-          removeRunFile(runFile);
+          forget();
           throw err;
         });
-      runFileOf.set(session, runFile);
-      void session.exited.then(() => removeRunFile(runFile));
+      currentRunOf.set(session, { runFile, toolsToken });
+      void session.exited.then(forget);
       return session;
     },
   });
@@ -160,8 +169,11 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
   let watchdog: ReturnType<typeof startWatchdog> | undefined;
   let unsubscribe = (): void => {};
   try {
-    const runFile = runFileOf.get(session);
-    if (runFile) writeRunFile(runFile, perRun);
+    const current = currentRunOf.get(session);
+    if (current) {
+      writeRunFile(current.runFile, perRun);
+      setToolsRun(current.toolsToken, perRun);
+    }
     if (lease.turnsBefore > 0) emitProgress(req, { type: 'status', message: `warm session (pid ${session.pid ?? '?'}), turn ${lease.turnsBefore + 1} on this process` });
 
     // A process that dies mid-turn: the driver should fail the turn with what it spent; if it
