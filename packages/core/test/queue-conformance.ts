@@ -239,6 +239,30 @@ export function runQueueConformance(name: string, open: () => StoreHandle | Prom
     );
 
     it(
+      'nextWakeAt with the time of the last claim still sees what changed after that claim',
+      withStore(async (store) => {
+        // A listener, as a worker has (a PostgreSQL store reads its next wake time with a claim then).
+        const off = store.onWake(() => {});
+        // An agent claimed before (a worker's usual case).
+        await store.enqueue(msg('a', 'earlier'));
+        await store.complete(
+          'w1',
+          (await store.claim(claimOpts))[0]!.messages.map((m) => m.id),
+        );
+        const first = await store.enqueue(msg('a', 'a0'));
+        const now = Date.now();
+        const [running] = await store.claim({ ...claimOpts, now });
+        expect(await store.nextWakeAt(now)).toBe(running!.messages[0]!.leaseExpiresAt);
+        await store.enqueue(msg('b', 'later', { availableAt: now + 5000 }));
+        expect(await store.nextWakeAt(now)).toBe(now + 5000);
+        await store.claim({ ...claimOpts, now });
+        const [outcome] = await store.fail('w1', [first.id], { kind: 'retryable', error: 'exit 1', now });
+        expect(await store.nextWakeAt(now)).toBe(Math.min(outcome!.availableAt, now + 5000));
+        off();
+      }),
+    );
+
+    it(
       'retryable failures end dead after max attempts, with the reason',
       withStore(async (store) => {
         const { id } = await store.enqueue(msg('a', 'x', { maxAttempts: 3 }));

@@ -170,6 +170,40 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it("a claim's next wake time gives way to a change another process made after it, once that change's notification arrives", async () => {
+    const schema = testSchema('nw');
+    await migratePg(pool, schema);
+    const producerPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const producer = new PgQueueStore(producerPool, { schema });
+    const store = new PgQueueStore(pool, { schema });
+    let woken: () => void = () => {};
+    const off = store.onWake(() => woken());
+    const nextWakeUp = () => new Promise<void>((resolve) => (woken = resolve));
+    try {
+      // An agent claimed before (a worker's usual case: its claim is then one call).
+      await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'earlier' });
+      const [earlier] = await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1 });
+      await store.complete('w', [earlier!.messages[0]!.id]);
+      await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'running' });
+      const now = Date.now();
+      const [running] = await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1, now });
+      expect(await store.nextWakeAt(now)).toBe(running!.messages[0]!.leaseExpiresAt);
+      await producer.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c', channel: 'api', content: 'later', availableAt: now + 5000 });
+      // Stale until the producer's notification arrives (this loop never ends if it is not counted).
+      for (;;) {
+        const wakeUp = nextWakeUp();
+        if ((await store.nextWakeAt(now)) === now + 5000) break;
+        await wakeUp;
+      }
+    } finally {
+      off();
+      await store.close();
+      await producer.close();
+      await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('a value with a NUL character is refused as bad input (VALIDATION_FAILED), not a database failure: PostgreSQL text cannot hold one', async () => {
     const schema = testSchema('nul');
     await migratePg(pool, schema);

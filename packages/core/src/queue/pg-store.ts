@@ -14,6 +14,11 @@
  *   overtakes it: FIFO) and claims it with the head's conversation (collect) or alone
  *   (sequential). So two nodes never hold two batches of one agent, and an agent's messages are
  *   handed out in seq order.
+ * - Next wake time: the claim function also returns what `nextWakeAt(now)` would answer (a row
+ *   with seq -2, drizzle-pg/0010); `nextWakeAt` with the claim's `now` answers from it while the
+ *   hub listens, unless something that may bring that time earlier happened since
+ *   (`PgQueueHub.changes`: a write here, a notification). The worker asks with its last claim's
+ *   time, so a claim and its wake timer cost one round trip.
  * - Wake-ups: `pg_notify` in the transaction of every change that may make work claimable
  *   (except completions, which wake this process only: see #wakeLocal)
  *   (delivered at commit); `onWake` listeners LISTEN on a dedicated connection, not one of the
@@ -165,6 +170,14 @@ export class PgQueueHub {
   readonly random: () => number;
   /** Agents seen as claim candidates in this process: claims send their policy limits along. */
   readonly knownAgents = new Set<string>();
+  /**
+   * Counts what may bring a wake time earlier than a claim saw (a write of this process other
+   * than a completion, a notification, a LISTEN restored): a claim's next wake time is used only
+   * while this is unchanged.
+   */
+  changes = 0;
+  /** The payload of this process's notifications: its own come back and are not counted in `changes` (its writes were). */
+  readonly notifyPayload = newId('qh');
   readonly #wakeListeners = new Set<() => void>();
   /** The LISTEN on a dedicated connection (storage/pg/listen.ts), from the first `onWake`. */
   #listener: PgChannelListener | undefined;
@@ -188,9 +201,15 @@ export class PgQueueHub {
     this.#wakeListeners.add(listener);
     if (!this.#closed && !this.#listener) {
       this.#listener = new PgChannelListener(this.pool, this.channel, {
-        onNotify: () => this.wakeLocal(),
+        onNotify: (payload) => {
+          if (payload !== this.notifyPayload) this.changes++;
+          this.wakeLocal();
+        },
         // What was committed while the connection was down raised no notification here: look once.
-        onRestored: () => this.wakeLocal(),
+        onRestored: () => {
+          this.changes++;
+          this.wakeLocal();
+        },
       });
       this.ready = this.#listener.startInBackground();
     }
@@ -232,6 +251,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   readonly #t: string;
   readonly #eventsOf: ((scope: PgScope) => EventLogApi) | undefined;
   readonly #storesOf: PgStoresOf<S>;
+  /** The next wake time the last claim read, with its `now` and the hub's `changes` before it. */
+  #claimWake: { now: number; at: number | undefined; changes: number } | undefined;
 
   /** Over `pool` (a hub of its own) or over a shared `hub`; `options.scope` binds it to a transaction. */
   constructor(pool: Pool | PgQueueHub, options: PgQueueStoreOptions & PgQueueScopeOptions<S> = {}) {
@@ -263,7 +284,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   }
 
   #notify(c: PgScope): Promise<unknown> {
-    return this.#notifying(c, () => c.query('SELECT pg_notify($1, $2)', [this.hub.channel, '']));
+    return this.#notifying(c, () => c.query('SELECT pg_notify($1, $2)', [this.hub.channel, this.hub.notifyPayload]));
   }
 
   /**
@@ -273,6 +294,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
    * meanwhile may add a second wake-up, never lose one).
    */
   async #notifying<R>(c: PgScope, statement: () => Promise<R>): Promise<R> {
+    this.hub.changes++;
     const deaf = this.hub.deaf;
     const out = await statement();
     if (deaf) c.afterCommit(() => this.hub.wakeLocal());
@@ -312,7 +334,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING seq, id
       )
-      SELECT seq, id, pg_notify($21, '') IS NULL AS n FROM ins`,
+      SELECT seq, id, pg_notify($21, $22) IS NULL AS n FROM ins`,
         [
           ids,
           col((i) => i.kind),
@@ -335,6 +357,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
           col((i) => i.idempotencyKey ?? null),
           now,
           this.hub.channel,
+          this.hub.notifyPayload,
         ],
       ),
     );
@@ -371,6 +394,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     const want = options.maxAgents;
     const known = this.hub.knownAgents.size <= KNOWN_AGENTS_MAX ? [...this.hub.knownAgents] : [];
     const common = [now, options.owner, now + options.leaseMs, this.hub.schema];
+    const changes = this.hub.changes;
     // One round trip (tinyagi_claim_next, drizzle-pg/0005): the candidates, oldest head first,
     // and the claim of those whose policy limit is sent along (tinyagi_claim's locks and checks).
     // A worker with nothing to claim stops here.
@@ -379,11 +403,15 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
       `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10)`,
       [skip, only, known, known.map(limitOf), want, want * 3 + CLAIM_SLACK, ...common],
     );
-    const rows = first.filter((r) => r.seq !== -1);
+    const rows = first.filter((r) => r.seq >= 0);
+    const wake = first.find((r) => r.seq === -2);
+    this.#claimWake = { now, at: wake?.available_at ?? undefined, changes };
     // Candidates of an agent not sent along (seq -1): their policy now, then tinyagi_claim for them.
     const unknown = first.filter((r) => r.seq === -1).map((r) => r.agent_id);
     const claimedAgents = new Set(rows.map((r) => r.agent_id)).size;
     if (unknown.length > 0 && claimedAgents < want) {
+      // The wake time was read before these leases were taken.
+      this.#claimWake = undefined;
       for (const agent of unknown) this.hub.knownAgents.add(agent);
       rows.push(
         ...(await this.#prepared<PgMessageRow>('claim', `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim($1::text[], $2::int[], $3, $4, $5, $6, $7)`, [
@@ -406,6 +434,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   }
 
   async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<LeaseRenewal> {
+    this.hub.changes++;
     const now = Date.now();
     const rows = await this.#scope.query<{ id: string; cancel_requested: boolean }>(
       `UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING id, cancel_requested`,
@@ -423,8 +452,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
       c.query(
         `WITH r AS (UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = GREATEST(0, attempts - 1), last_error = $5, available_at = $1, updated_at = $1
         WHERE id = ANY($2::text[]) AND status = 'processing' AND lease_owner = $3 AND NOT cancel_requested RETURNING 1)
-      SELECT pg_notify($4, '') FROM (SELECT 1 FROM r LIMIT 1) x`,
-        [now, ids, owner, this.hub.channel, RELEASED],
+      SELECT pg_notify($4, $6) FROM (SELECT 1 FROM r LIMIT 1) x`,
+        [now, ids, owner, this.hub.channel, RELEASED, this.hub.notifyPayload],
       ),
     );
   }
@@ -540,8 +569,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
       c.query(
         `WITH r AS (UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2
         WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING 1)
-      SELECT pg_notify($5, '') FROM (SELECT 1 FROM r LIMIT 1) x`,
-        [reason, now, ids, owner, this.hub.channel],
+      SELECT pg_notify($5, $6) FROM (SELECT 1 FROM r LIMIT 1) x`,
+        [reason, now, ids, owner, this.hub.channel, this.hub.notifyPayload],
       ),
     );
   }
@@ -587,6 +616,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
       .map((r) => r.lease_owner)
       .filter(isDead);
     if (owners.length === 0) return 0;
+    this.hub.changes++;
     const rows = await this.#scope.query(`UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE status = 'processing' AND lease_owner = ANY($3::text[]) RETURNING 1`, [
       now - 1,
       now,
@@ -635,8 +665,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
       c.query<PgMessageRow>(
         `WITH r AS (UPDATE ${this.#t} SET status = 'pending', attempts = 0, rate_limit_waits = 0, available_at = $1, finished_at = NULL, cancel_requested = false, updated_at = $1
         WHERE id = $2 AND status = 'dead' RETURNING *)
-      SELECT r.*, pg_notify($3, '') IS NULL AS n FROM r`,
-        [now, id, this.hub.channel],
+      SELECT r.*, pg_notify($3, $4) IS NULL AS n FROM r`,
+        [now, id, this.hub.channel, this.hub.notifyPayload],
       ),
     );
     if (!row) throw new TinyError('MESSAGE_NOT_FOUND', `No dead message with id ${id}.`);
@@ -659,6 +689,9 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   }
 
   async nextWakeAt(now = Date.now()): Promise<number | undefined> {
+    // Only while listening: other processes' changes are then counted as their notifications arrive.
+    const claimed = this.#claimWake;
+    if (claimed?.now === now && claimed.changes === this.hub.changes && this.hub.listening) return claimed.at;
     const [row] = await this.#scope.query<{ p: number | null; l: number | null }>(
       `SELECT (SELECT min(available_at) FROM ${this.#t} WHERE status = 'pending' AND available_at > $1) AS p, (SELECT min(lease_expires_at) FROM ${this.#t} WHERE status = 'processing') AS l`,
       [now],

@@ -126,9 +126,17 @@ export class QueueWorker {
     void this.#sweep();
   }
 
-  /** Ask for a claim on the next tick (coalesced). */
+  /**
+   * Ask for a claim on the next tick (coalesced). During a pump, the pump claims again before it
+   * arms its wake timer (the wake-up may be new work; and the timer is then read with that claim).
+   */
   wake(): void {
-    if (!this.#running || this.#pumpScheduled) return;
+    if (!this.#running) return;
+    if (this.#pumping) {
+      this.#repump = true;
+      return;
+    }
+    if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     setImmediate(() => {
       this.#pumpScheduled = false;
@@ -218,9 +226,10 @@ export class QueueWorker {
         this.#repump = false;
         for (let round = 0; this.#running; round++) {
           if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-          horizon = Date.now();
           const free = this.#concurrency() - this.#inFlight.size;
           if (free <= 0) break;
+          // The time of the last claim (a store may read its next wake time with the claim).
+          horizon = Date.now();
           const want = Math.min(free, CLAIM_ROUND);
           const claimOptions = {
             now: horizon,
