@@ -4,7 +4,8 @@
  * environment, cancel by interrupt keeping the process, run epochs (a stopped turn's late answer
  * never settles the next turn; an abandoned process never reaches a later turn), a stalled turn
  * and a crash mid-turn failing retryable with the next turn on a new process that resumes the
- * provider session, and operator input steered into the running turn.
+ * provider session, operator input steered into the running turn, and the process's tools token
+ * (TINYAGI_TOOLS_TOKEN) acting for each turn's run.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { fakeWarmDriver } from '@tinyagi/test-kit/fake-warm-driver';
 import { waitFor } from '@tinyagi/test-kit';
 import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
 import { SessionPool } from '../src/invoker/warm/pool.ts';
+import { toolsRunOf, toolsTokenOpen } from '../src/invoker/tools-tokens.ts';
 import type { WarmDriver } from '../src/invoker/warm/types.ts';
 import type { InvokeProgress, InvokeRequest } from '../src/invoker/types.ts';
 
@@ -85,6 +87,23 @@ it('turns of one conversation run on one warm process; each run is named by the 
   // The run file goes with its process.
   await pool.closeAll();
   expect(existsSync(runFile)).toBe(false);
+});
+
+it("a warm process keeps one tools token, which acts for each turn's run and for nothing once the process has gone", async () => {
+  const pool = newPool();
+  const d = driver();
+  const r1 = request('first');
+  const one = await invokeWarm(d, r1, pool);
+  const token = environOf(pidOf(one.text)).TINYAGI_TOOLS_TOKEN as string;
+  expect(toolsTokenOpen(token)).toBe(true);
+  expect(toolsRunOf(token)).toEqual({ runId: r1.env?.TINYAGI_RUN_ID, runToken: 'secret-token' });
+  const r2 = request('second one', { env: { ...request('x').env, TINYAGI_RUN_TOKEN: 'second-token' } }, one.sessionId);
+  const two = await invokeWarm(d, r2, pool);
+  expect(pidOf(two.text)).toBe(pidOf(one.text));
+  expect(toolsRunOf(token)).toEqual({ runId: r2.env?.TINYAGI_RUN_ID, runToken: 'second-token' });
+  await pool.closeAll();
+  await waitFor(async () => (toolsTokenOpen(token) ? undefined : true), 10_000, 'the token closed with its process');
+  expect(toolsRunOf(token)).toBeUndefined();
 });
 
 it('cancel interrupts the turn and keeps the process warm; the stopped turn’s late answer does not settle the next turn (run epochs)', async () => {
