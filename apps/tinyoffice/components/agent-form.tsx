@@ -30,6 +30,12 @@ const SECTIONS: Array<{ title: string; fields: FieldSpec[] }> = [
       { path: 'name', label: 'Name', kind: 'text' },
       { path: 'provider', label: 'Provider', kind: 'provider' },
       { path: 'model', label: 'Model', kind: 'text', hint: 'e.g. sonnet, opus, claude-sonnet-4-6, gpt-5; empty: the provider’s default.' },
+      {
+        path: 'process',
+        label: 'Process',
+        kind: 'text',
+        hint: 'warm: the CLI stays running between messages, one process per open conversation (a few hundred MB each, closed after sessions.idle_minutes unused); per-message: started for every message. Empty: a new CLI agent is made warm, an existing one runs per message.',
+      },
       { path: 'working_directory', label: 'Working directory', kind: 'text', hint: 'Empty: its own directory under the workspace.' },
       { path: 'node', label: 'Node', kind: 'text', hint: 'The node that runs it when several share a PostgreSQL database (a worker’s --name); empty: any node.' },
       { path: 'system_prompt', label: 'System prompt', kind: 'textarea' },

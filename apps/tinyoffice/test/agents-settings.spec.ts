@@ -73,6 +73,20 @@ test('create an agent: a bad model is refused at its field, the fixed one is sav
   const list = await daemon.cli(['agent', 'list']);
   expect(list).toMatch(/writer/);
   expect(list).toMatch(/sonnet/);
+
+  // A new CLI agent is warm (docs/sessions.md, "Warm or per message"), and its settings say so.
+  await page.goto(`${daemon.url}/agents`);
+  await page.getByRole('button', { name: 'New agent' }).click();
+  const second = page.getByRole('form', { name: 'New agent' });
+  await second.getByLabel('Id', { exact: true }).fill('warmcc');
+  await second.getByLabel('Name', { exact: true }).fill('Warm');
+  await second.getByLabel('Provider', { exact: true }).selectOption('claude-code');
+  await second.getByRole('button', { name: 'Create agent' }).click();
+  await expect(page).toHaveURL(/\/agents\/view\?id=warmcc/);
+  expect(settingsFile().agents.warmcc).toMatchObject({ provider: 'claude-code', process: 'warm', permission_mode: 'ask' });
+  await page.goto(`${daemon.url}/agents/view?id=warmcc&tab=settings`);
+  await expect(page.getByRole('form', { name: 'Edit agent warmcc' }).getByLabel('Process', { exact: true })).toHaveValue('warm');
+  await daemon.cli(['agent', 'remove', 'warmcc', '--yes']);
 });
 
 test('editing one field keeps the rest: the heartbeat, and blocks the form does not show (mock scripts)', async () => {

@@ -13,7 +13,7 @@ beforeAll(async () => {
   // The fake `claude` first on PATH: the daemon finds it like a user's install.
   h = await createDaemon({ path: [FAKE_BIN_DIR], storesOnTestBackend: true });
   await h.cliOk(['start']);
-  await h.cliHereOk(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2 })]);
+  await h.cliHereOk(['agent', 'add', 'cc', '--provider', 'anthropic', '--config', JSON.stringify({ max_attempts: 2, process: 'per-message' })]);
 });
 afterAll(async () => {
   await h.cleanup();

@@ -43,7 +43,7 @@ describe('commands against a running daemon', () => {
   });
 
   it('`tinyagi call` from Codex, whose shell tool is a login shell: /etc/profile resets PATH, the call still works', async () => {
-    await h.cliHereOk(['agent', 'add', 'cx', '--provider', 'openai']);
+    await h.cliHereOk(['agent', 'add', 'cx', '--provider', 'openai', '--config', '{"process":"per-message"}']);
     await h.cliHereOk(['agent', 'add', 'helper2', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'codex helper ready' } })]);
     const sent = await h.cliHere(['send', '--agent', 'cx', '--wait', 'FAKE:call=helper2 check the build']);
     expect(sent.code, sent.stderr).toBe(0);

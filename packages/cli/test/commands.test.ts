@@ -255,6 +255,20 @@ describe('through real processes and in process, with no daemon', () => {
     expect(notRunning.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 
+  it('`agent add` makes a new CLI agent warm and says what that costs; one that says how it runs keeps it (docs/sessions.md)', async () => {
+    const said = await h.cliHereOk(['agent', 'add', 'warmcx', '--provider', 'codex', '--sandbox', 'off']);
+    expect(said).toContain('Warm: its CLI stays running between messages, one process per open conversation');
+    expect(said).toContain('closed after 15 min unused');
+    expect(JSON.parse(await h.cliHereOk(['agent', 'show', 'warmcx', '--json']))).toMatchObject({ process: 'warm', permission_mode: 'ask' });
+    const per = await h.cliHereOk(['agent', 'add', 'oncecx', '--provider', 'codex', '--sandbox', 'off', '--config', '{"process":"per-message"}']);
+    expect(per).not.toContain('Warm:');
+    const once = JSON.parse(await h.cliHereOk(['agent', 'show', 'oncecx', '--json'])) as Record<string, unknown>;
+    expect(once).toMatchObject({ process: 'per-message' });
+    expect(once).not.toHaveProperty('permission_mode');
+    expect(await h.cliHereOk(['agent', 'add', 'mocked', '--provider', 'mock'])).not.toContain('Warm:');
+    for (const id of ['warmcx', 'oncecx', 'mocked']) await h.cliHereOk(['agent', 'remove', id, '--yes']);
+  });
+
   it('places an agent on a node: `agent add --node`, a NODE column in `agent list` once one is placed, a bad name refused with its path', async () => {
     await h.cliHereOk(['agent', 'add', 'plain', '--provider', 'mock']);
     expect(await h.cliHereOk(['agent', 'list'])).not.toContain('NODE');

@@ -13,8 +13,8 @@ import { invokeAgent, InvokeError, resolveInvokeTarget, sessionKeyFor, type Invo
 import { registerRuntime } from '../src/invoker/runtimes/index.ts';
 
 /** A plugin's runtime: a descriptor and an implementation that only invokes. */
-function registerPlugin(name: string, invoke: InvokeFn): () => void {
-  const capabilities = { keepsSession: false, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: false, usesTools: false };
+function registerPlugin(name: string, invoke: InvokeFn, staysWarm?: boolean): () => void {
+  const capabilities = { keepsSession: false, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: false, usesTools: false, ...(staysWarm !== undefined ? { staysWarm } : {}) };
   const kind = defineRuntimeKind({
     name,
     aliases: [],
@@ -221,6 +221,11 @@ describe('runtime registry', () => {
     expect(await invokeAgent(request('echo-plugin'))).toEqual({ text: 'echo: ping' });
     unregister();
     await expect(invokeAgent(request('echo-plugin'))).rejects.toMatchObject({ kind: 'permanent', code: 'PROVIDER_NOT_FOUND' });
+  });
+
+  it('refuses a runtime that says it stays warm (new agents of it would be warm) without a warm driver', () => {
+    expect(() => registerPlugin('cold-plugin', async () => ({ text: '' }), true)).toThrow('says it stays warm (capabilities.staysWarm) but its implementation has no warm driver');
+    registerPlugin('cold-plugin', async () => ({ text: '' }), false)();
   });
 
   it('turns anything a plugin runtime throws into a retryable InvokeError', async () => {

@@ -1,7 +1,8 @@
 /**
- * The safer default for new agents (docs/approvals.md, "New agents"): a new CLI agent that can
- * ask starts with permission_mode "ask" and the starter rules; what an agent or a settings file
- * says is never changed. What the starter rules decide: approval-corpus.test.ts.
+ * The defaults of new agents: a new CLI agent is warm (docs/sessions.md, "Warm or per message")
+ * and, when it can ask, starts with permission_mode "ask" and the starter rules (docs/approvals.md,
+ * "New agents"); what an agent or a settings file says is never changed. What the starter rules
+ * decide: approval-corpus.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { STARTER_PERMISSION_RULES } from '../src/approvals/new-agent-defaults.ts';
@@ -25,17 +26,30 @@ describe('new agents', () => {
     expect(putAgent(base(), 'fresh', { provider: 'claude-code' })).toMatchObject({ created: true, settings: { agents: { fresh: { permission_mode: 'ask' } } } });
   });
 
-  it('Codex and OpenCode ask only in a warm session: per message they keep what they had, warm they ask', () => {
+  it('a new CLI agent is warm (Claude Code, Codex, OpenCode, ACP, a custom provider on one); one that says how it runs keeps it', () => {
+    for (const provider of ['claude-code', 'codex', 'opencode', 'acp', 'custom:viaClaude']) {
+      expect(createAgent(base(), 'w', { provider }).agents?.['w'], provider).toMatchObject({ process: 'warm' });
+      expect(createAgent(base(), 'p', { provider, process: 'per-message' }).agents?.['p'], provider).toMatchObject({ process: 'per-message' });
+    }
+    expect(createAgent({ agents: {} }, 'coder', { name: 'Coder' }).agents?.['coder']).toMatchObject({ process: 'warm' });
+    expect(putAgent(base(), 'fresh', { provider: 'codex' })).toMatchObject({ created: true, settings: { agents: { fresh: { process: 'warm' } } } });
+  });
+
+  it('Codex and OpenCode ask only in a warm session: new (warm) they ask, per message they keep what they had', () => {
     for (const provider of ['codex', 'opencode']) {
-      expect(createAgent(base(), 'cx', { provider }).agents?.['cx']).not.toHaveProperty('permission_mode');
-      expect(createAgent(base(), 'cx', { provider, process: 'warm' }).agents?.['cx']).toMatchObject({ permission_mode: 'ask', process: 'warm' });
+      expect(createAgent(base(), 'cx', { provider }).agents?.['cx']).toMatchObject({ permission_mode: 'ask', process: 'warm' });
+      expect(createAgent(base(), 'cx', { provider, process: 'per-message' }).agents?.['cx']).not.toHaveProperty('permission_mode');
     }
   });
 
   it('what the agent says stands; runtimes without tools get nothing; an existing agent is never changed', () => {
-    expect(createAgent(base(), 'yolo', { provider: 'claude-code', permission_mode: 'bypassPermissions' }).agents?.['yolo']).toEqual({ provider: 'claude-code', permission_mode: 'bypassPermissions' });
+    expect(createAgent(base(), 'yolo', { provider: 'claude-code', permission_mode: 'bypassPermissions' }).agents?.['yolo']).toEqual({
+      provider: 'claude-code',
+      permission_mode: 'bypassPermissions',
+      process: 'warm',
+    });
     const own = { rules: [{ action: 'allow' as const, tool: 'Bash' }] };
-    expect(createAgent(base(), 'mine', { provider: 'claude-code', permissions: own }).agents?.['mine']).toEqual({ provider: 'claude-code', permissions: own });
+    expect(createAgent(base(), 'mine', { provider: 'claude-code', permissions: own }).agents?.['mine']).toEqual({ provider: 'claude-code', permissions: own, process: 'warm' });
     for (const provider of ['mock', 'anthropic-api', 'openai-api', 'custom:http']) expect(createAgent(base(), 'plain', { provider }).agents?.['plain']).toEqual({ provider });
     const replaced = putAgent(base(), 'old', { name: 'Old 2', provider: 'claude-code' });
     expect(replaced.created).toBe(false);

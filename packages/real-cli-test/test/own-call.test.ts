@@ -1,8 +1,7 @@
 /**
  * TinyAGI's own sub-agent call needs no person, from each real CLI (issue 48 §2): an agent made
  * exactly as `tinyagi agent add` makes it (the daemon's own command, so the starter rules and
- * `permission_mode: "ask"` it gives a CLI that can ask the way it runs: Claude Code per message,
- * Codex and OpenCode warm) runs `tinyagi call beta "…"` through its shell tool (the documented
+ * `permission_mode: "ask"` it gives a CLI that can ask the way it runs, warm by default) runs `tinyagi call beta "…"` through its shell tool (the documented
  * protocol); the call runs without an approval request (none is made at all, so nothing waits for
  * a person), the callee runs as a child of the calling run and its reply is the command's output.
  * The caller's recorded usage is what the stand-in served for its own model calls (issue 48 §2
@@ -18,13 +17,6 @@ import { cleanupTemp, occurrences, toolOutput, waitFor } from '@tinyagi/test-kit
 import { CLI_CASES, isTitleCall, startRig, tokensOf, type CliName, type Rig } from './harness.ts';
 import { describeOutcome, turnsOf } from './suite.ts';
 
-/** How `agent add` is run for each CLI: Codex and OpenCode ask only warm, so they are added warm (docs/approvals.md, "New agents"). */
-const ADD_CONFIG: Record<CliName, string[]> = {
-  claude: [],
-  codex: ['--config', '{"process":"warm"}'],
-  opencode: ['--config', '{"process":"warm"}'],
-};
-
 for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
   describe(name, () => {
     let rig: Rig;
@@ -39,8 +31,8 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
     });
 
     it(`a new ${name} agent's \`tinyagi call\` through its shell runs without asking a person, and the callee's reply comes back`, async () => {
-      const added = JSON.parse(await rig.daemon.cliOk(['agent', 'add', 'caller', '--provider', 'custom:standin', ...ADD_CONFIG[name], '--json'])) as Record<string, unknown>;
-      expect(added, 'agent add gave it the default of a CLI that can ask').toMatchObject({ permission_mode: 'ask', permissions: { rules: STARTER_PERMISSION_RULES } });
+      const added = JSON.parse(await rig.daemon.cliOk(['agent', 'add', 'caller', '--provider', 'custom:standin', '--json'])) as Record<string, unknown>;
+      expect(added, 'agent add gave it the defaults of a CLI that stays warm and can ask').toMatchObject({ process: 'warm', permission_mode: 'ask', permissions: { rules: STARTER_PERMISSION_RULES } });
       const parent = `OWN-CALL-${name}`;
       const child = `OWN-CHILD-${name}`;
       // The issue's figures on Anthropic's API (cache reads and writes beside the input); plain ones on the others.

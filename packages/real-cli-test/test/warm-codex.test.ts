@@ -282,7 +282,7 @@ function killLeftovers(tag: string): void {
 }
 
 it("codex warm: a cancel stops the turn's running command (warm, as `agent add` makes the agent: ask, in codex's sandbox); the process stays warm", async () => {
-  await rig.daemon.cliOk(['agent', 'add', 'warden', '--provider', 'custom:standin', '--config', '{"process":"warm"}']);
+  await rig.daemon.cliOk(['agent', 'add', 'warden', '--provider', 'custom:standin']);
   const settings = (await rig.daemon.api.getSettings()) as { agents?: Record<string, Record<string, unknown>> };
   const agent = settings.agents?.['warden'];
   expect(agent, 'a warm Codex agent starts asking').toMatchObject({ process: 'warm', permission_mode: 'ask' });
@@ -299,7 +299,7 @@ it("codex warm: a cancel stops the turn's running command (warm, as `agent add` 
 }, 300_000);
 
 it('codex per message: a cancel stops the command codex was running (killed codex leaves it orphaned otherwise)', async () => {
-  await rig.daemon.cliOk(['agent', 'add', 'oneshot', '--provider', 'custom:standin']);
+  await rig.daemon.cliOk(['agent', 'add', 'oneshot', '--provider', 'custom:standin', '--config', '{"process":"per-message"}']);
   try {
     await cancelRunningCommand('oneshot', 'per-message');
   } finally {

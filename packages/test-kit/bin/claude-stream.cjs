@@ -20,7 +20,8 @@
 // FAKE:exit=<code> (the process dies mid-turn), FAKE:todo (a TodoWrite plan), FAKE:tasks (two TaskCreate
 // calls and a TaskUpdate, with their structured results), FAKE:task-done=<id> (a TaskUpdate), FAKE:rate-limit
 // (a rate_limit_event, allowed_warning), FAKE:echo-system, FAKE:edit (a Write call, which
-// asks can_use_tool when the permission mode is not bypass).
+// asks can_use_tool when the permission mode is not bypass), FAKE:call=<agent> <task> (`tinyagi
+// call` through the Bash tool, as per message; the reply is what it printed).
 const fs = require('node:fs');
 const readline = require('node:readline');
 const f = require('./fake-common.cjs');
@@ -166,7 +167,8 @@ function streamMain(argv, opts) {
         });
       }
     }
-    let content = result;
+    // A function result runs the tool once nothing refused it (the Bash tool of FAKE:call).
+    let content = typeof result === 'function' ? undefined : result;
     let isError = false;
     if (!['Bash', 'TodoWrite', 'TaskCreate', 'TaskUpdate'].includes(name) && permissionMode === 'default') {
       if (promptTool === 'stdio') {
@@ -181,6 +183,7 @@ function streamMain(argv, opts) {
       }
     }
     if (turn.aborted) return false;
+    if (content === undefined) content = result();
     if (ms > 0 && !(await pause(turn, ms))) return false;
     f.emit({
       type: 'user',
@@ -272,12 +275,17 @@ function streamMain(argv, opts) {
     if (ok && /FAKE:edit/.test(text)) ok = await runTool(turn, spent, 'Write', { file_path: 'notes.md', content: 'hello' }, 'File created successfully at: notes.md', 0);
     const toolMs = /FAKE:tool-ms=(\d+)/.exec(text);
     if (ok && (d.tool || toolMs)) ok = await runTool(turn, spent, 'Bash', { command: 'ls', description: 'List files' }, 'notes.md', toolMs ? Number(toolMs[1]) : 0);
+    let callReply;
+    if (ok && d.call) {
+      const command = f.subAgentCommand(d.call);
+      ok = await runTool(turn, spent, 'Bash', { command }, () => (callReply = f.callSubAgent(d.call, false).reply), 0);
+    }
     takeFolded(turn);
     const replyMs = /FAKE:reply-ms=(\d+)/.exec(text);
     if (ok && replyMs) ok = await pause(turn, Number(replyMs[1]));
     if (!ok || turn.aborted) return interrupted(turn, spent);
 
-    let reply = d.reply ?? `fake-claude turn ${turnNo}: ${text}`;
+    let reply = d.reply ?? callReply ?? `fake-claude turn ${turnNo}: ${text}`;
     if (d['echo-system']) reply = system && system.firstLine !== undefined ? system.firstLine : '(no system prompt file)';
     if (turn.folded.length > 0) reply += ` [steered: ${turn.folded.map((m) => m.text).join(' | ')}]`;
     const answer = f.addAssistantMessage(session, reply);

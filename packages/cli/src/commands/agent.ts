@@ -194,6 +194,14 @@ export function registerAgentCommands(program: Command): void {
       // Codex, OpenCode per message: nothing can ask, so it runs unattended; say how to get approvals.
       println(style.dim('It runs its tools without asking anyone: per message this CLI cannot ask. For approvals give it `process: "warm"` and `permission_mode: "ask"` (docs/approvals.md).'));
     }
+    if (created['process'] === 'warm' && config['process'] === undefined) {
+      const idle = settings.sessions?.idle_minutes ?? 15;
+      println(
+        style.dim(
+          `Warm: its CLI stays running between messages, one process per open conversation (a few hundred MB each), closed after ${idle} min unused (docs/sessions.md#warm-or-per-message). Per message instead: --config '{"process":"per-message"}'.`,
+        ),
+      );
+    }
     if (config['sandbox'] === 'on' || config['sandbox'] === 'required') {
       println(
         style.dim(

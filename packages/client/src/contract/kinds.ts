@@ -95,6 +95,12 @@ export interface RuntimeCapabilities {
   readonly readsAgentsMd: boolean;
   /** The runtime runs tools (shell, files) in the agent's workspace. */
   readonly usesTools: boolean;
+  /**
+   * The runtime has a warm driver: with `process: "warm"` one process per session stays between
+   * messages (docs/sessions.md). New agents of such a runtime are warm unless they say otherwise.
+   * Absent: false (a plugin runtime without a warm driver).
+   */
+  readonly staysWarm?: boolean;
 }
 
 /** What a retried turn does with the runtime's own session (docs/agent-clis.md#retries). */
@@ -218,7 +224,7 @@ export const RuntimeKindInfoSchema = z
     command: Str.nullable(),
     installHint: Str.nullable(),
     passthroughEnv: StrArray,
-    capabilities: z.object({ keepsSession: Bool, steersMidTurn: Bool, pauses: Bool, asksApproval: Bool, readsAgentsMd: Bool, usesTools: Bool }),
+    capabilities: z.object({ keepsSession: Bool, steersMidTurn: Bool, pauses: Bool, asksApproval: Bool, readsAgentsMd: Bool, usesTools: Bool, staysWarm: Bool.optional() }),
     instructionFiles: StrArray,
     modelAliases: z.record(Str, Str),
     modelsBlock: Str.nullable(),

@@ -1,9 +1,15 @@
 /**
- * What a new agent starts with (docs/approvals.md, "New agents"): an agent created by `tinyagi
- * agent add`, `POST /api/agents`, `PUT /api/agents/:id` of an id that does not exist yet (the
- * TinyOffice agent form) or the first run's default agent, whose runtime runs tools and can ask
- * the way it will run, and whose settings say nothing about permissions, gets
- * `permission_mode: "ask"` with the starter rules below: reads and edits inside its workspace and
+ * What a new agent starts with: an agent created by `tinyagi agent add`, `POST /api/agents`,
+ * `PUT /api/agents/:id` of an id that does not exist yet (the TinyOffice agent form) or the first
+ * run's default agent.
+ *
+ * **Warm** (docs/sessions.md, "Warm or per message"): one whose runtime stays warm
+ * (`capabilities.staysWarm`: Claude Code, Codex, OpenCode, ACP agents) and whose settings say
+ * nothing of `process` gets `process: "warm"`.
+ *
+ * **Asks** (docs/approvals.md, "New agents"): one whose runtime runs tools and can ask the way it
+ * will run, and whose settings say nothing about permissions, gets `permission_mode: "ask"` with
+ * the starter rules below: reads and edits inside its workspace and
  * a few read-only or test commands run without asking, a few destructive commands are refused,
  * everything else asks a person. An agent that sets `permission_mode` or `permissions` keeps what
  * it says; existing agents and a hand-written settings.json are never changed.
@@ -69,14 +75,16 @@ function kindOf(settings: SettingsLike, provider: string) {
 }
 
 /**
- * A new agent's settings with the safer default added (see above), or `body` unchanged when it
- * sets permissions itself, its runtime runs no tools, or the runtime cannot ask as it will run.
+ * A new agent's settings with the defaults added (see above): `process: "warm"` unless it says
+ * how it runs or its runtime cannot stay warm; `ask` with the starter rules unless it sets
+ * permissions itself, its runtime runs no tools, or the runtime cannot ask as it will run.
  */
 export function withNewAgentDefaults<T extends Record<string, unknown>>(settings: SettingsLike, body: T): T {
-  if (body['permission_mode'] !== undefined || body['permissions'] !== undefined) return body;
   const provider = typeof body['provider'] === 'string' ? body['provider'] : (settings.models?.provider ?? DEFAULT_AGENT_RUNTIME);
   const kind = kindOf(settings, provider);
-  if (!kind?.capabilities.usesTools) return body;
-  if (!kind.capabilities.asksApproval && body['process'] !== 'warm') return body;
-  return { ...body, permission_mode: 'ask', permissions: { rules: STARTER_PERMISSION_RULES.map((r) => ({ ...r })) } };
+  const warm = body['process'] === undefined && kind?.capabilities.staysWarm === true ? { ...body, process: 'warm' } : body;
+  if (body['permission_mode'] !== undefined || body['permissions'] !== undefined) return warm;
+  if (!kind?.capabilities.usesTools) return warm;
+  if (!kind.capabilities.asksApproval && warm['process'] !== 'warm') return warm;
+  return { ...warm, permission_mode: 'ask', permissions: { rules: STARTER_PERMISSION_RULES.map((r) => ({ ...r })) } };
 }

@@ -103,6 +103,9 @@ export function registerRuntime(kind: RuntimeKind, impl: RuntimeImpl): () => voi
   if (kind.customProvider !== null && impl.customTarget === undefined) {
     throw new TinyError('INVALID_ID', `Runtime "${kind.name}" says custom providers can use it (customProvider) but its implementation has no customTarget.`);
   }
+  if (kind.capabilities.staysWarm === true && impl.warm === undefined) {
+    throw new TinyError('INVALID_ID', `Runtime "${kind.name}" says it stays warm (capabilities.staysWarm) but its implementation has no warm driver.`);
+  }
   const previous = impls.get(kind.name);
   const unregisterKind = runtimeKinds.register(kind);
   impls.set(kind.name, impl);

@@ -43,6 +43,9 @@ if (unmatched.length > 0) {
     `Built-in runtimes ${unmatched.map((k) => k.name).join(', ')}: each needs its descriptor in kinds/runtimes/index.ts and its implementation in invoker/runtimes/index.ts.`,
   );
 }
+// A built-in runtime with a warm driver says so in its descriptor (new agents of it are warm, config reads only descriptors).
+const unsaid = BUILTIN_RUNTIMES.filter(([kind, impl]) => impl.warm !== undefined && kind.capabilities.staysWarm !== true);
+if (unsaid.length > 0) throw new TinyError('INTERNAL', `Built-in runtimes ${unsaid.map(([k]) => k.name).join(', ')} have a warm driver: their descriptors need capabilities.staysWarm.`);
 for (const [kind, impl] of BUILTIN_RUNTIMES) registerRuntime(kind, impl);
 
 export { runtimeKinds };

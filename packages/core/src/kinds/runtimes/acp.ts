@@ -12,7 +12,7 @@ export const acpKind = defineRuntimeKind({
   command: null,
   installHint: ACP_INSTALL_HINT,
   passthroughEnv: [],
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: true },
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: true, asksApproval: false, readsAgentsMd: false, usesTools: true, staysWarm: true },
   instructionFiles: [],
   modelAliases: {},
   modelsBlock: null,

@@ -23,7 +23,7 @@ export const claudeCodeKind = defineRuntimeKind({
   command: 'claude',
   installHint: 'npm install -g @anthropic-ai/claude-code',
   passthroughEnv: CLAUDE_PASSTHROUGH,
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: true, readsAgentsMd: true, usesTools: true },
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: true, readsAgentsMd: true, usesTools: true, staysWarm: true },
   instructionFiles: ['CLAUDE.md'],
   modelAliases: { sonnet: 'claude-sonnet-4-6', opus: 'claude-opus-4-6' },
   modelsBlock: 'anthropic',

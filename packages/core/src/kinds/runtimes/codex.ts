@@ -12,7 +12,7 @@ export const codexKind = defineRuntimeKind({
   command: 'codex',
   installHint: 'npm install -g @openai/codex',
   passthroughEnv: [...CODEX_PASSTHROUGH, 'CODEX_HOME', 'OPENAI_API_KEY'],
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true, staysWarm: true },
   instructionFiles: [],
   modelAliases: {},
   modelsBlock: 'openai',

@@ -23,7 +23,7 @@ export const opencodeKind = defineRuntimeKind({
   command: 'opencode',
   installHint: 'npm install -g opencode-ai',
   passthroughEnv: OPENCODE_PASSTHROUGH,
-  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true },
+  capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: false, readsAgentsMd: true, usesTools: true, staysWarm: true },
   instructionFiles: [],
   modelAliases: { sonnet: 'opencode/claude-sonnet-4-6', opus: 'opencode/claude-opus-4-6' },
   modelsBlock: 'opencode',
