@@ -4,8 +4,10 @@
  * with `tinyagi call` working for an hour. It goes over node:http(s), which waits as long as the
  * daemon holds the request; the caller's AbortSignal still ends it.
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// The default exports, read at the call: the daemon's start-up snapshot (scripts/bundle.mjs) loads
+// node:http(s) lazily behind a proxy whose named exports a bundled import would not see.
+import http from 'node:http';
+import https from 'node:https';
 
 /** `fetch` over node:http(s) without a limit on how long the answer may take (a person decides meanwhile). */
 export const patientFetch: typeof fetch = (input, init) =>
@@ -20,7 +22,7 @@ export const patientFetch: typeof fetch = (input, init) =>
       reject(new TypeError('patientFetch sends string bodies only'));
       return;
     }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = url.protocol === 'https:' ? https.request : http.request;
     const req = send(url, { method: init?.method ?? 'GET', headers, ...(init?.signal ? { signal: init.signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
