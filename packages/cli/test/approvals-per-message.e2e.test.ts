@@ -2,9 +2,10 @@
  * Approvals for per-message Claude Code, end to end on the built daemon with the fake `claude`
  * (packages/test-kit/bin): an agent with `permission_mode: "ask"` runs `claude -p
  * --permission-prompt-tool mcp__tinyagi__approval_prompt`, and the fake does what the real CLI
- * does with it (fake-permission-prompt.cjs): starts `tinyagi mcp --agent-tools` from the
- * `--mcp-config`, checks the tool is listed, calls it with {tool_name, input, tool_use_id} and
- * runs the shell command only if the JSON answer allows it. The MCP tool asks the run's desk
+ * does with it (fake-permission-prompt.cjs): reaches the server the `--mcp-config` names (the
+ * daemon's own `/mcp` over HTTP, with the CLI's tools token), checks the tool is listed, calls it
+ * with {tool_name, input, tool_use_id} and runs the shell command only if the JSON answer allows
+ * it. The MCP tool asks the run's desk
  * through `POST /api/runs/:id/approval` with the run's token: a rule answers at once, else a
  * person through the API (deny with a reason the model reads, allow for the session so the
  * same command is not asked again in that session, while another session is asked). A daemon

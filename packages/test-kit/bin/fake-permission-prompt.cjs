@@ -1,7 +1,9 @@
 'use strict';
 // Claude Code's `--permission-prompt-tool mcp__<server>__<tool>` for the fake `claude -p`, as the
 // real CLI (2.1.330) does it: the server comes from --mcp-config (a file or inline JSON) and is
-// started over stdio with the CLI's environment; the tool must be one the server lists (else the
+// started over stdio with the CLI's environment, or, `"type": "http"`, reached over streamable
+// HTTP (POSTs of JSON-RPC, answered as JSON or server-sent events) with its headers, `${VAR}`
+// expanded from the CLI's environment; the tool must be one the server lists (else the
 // real CLI's "not found" error and exit 1); it is called with {tool_name, input, tool_use_id}; its
 // answer is one text block whose JSON is {"behavior":"allow","updatedInput"?} or
 // {"behavior":"deny","message"}, anything else a denial ("invalid permission result").
@@ -62,6 +64,33 @@ function startServer(spec) {
   return { request, notify, close };
 }
 
+/** A JSON-RPC client over a streamable HTTP MCP server (stateless: every message its own POST). */
+function httpServer(spec) {
+  const expand = (value) => value.replace(/\$\{(\w+)\}/g, (_, name) => process.env[name] ?? '');
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  for (const [name, value] of Object.entries(spec.headers ?? {})) headers[name] = expand(String(value));
+  let nextId = 1;
+  const post = (message) => fetch(expand(spec.url), { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', ...message }) });
+  const request = async (method, params) => {
+    const id = nextId++;
+    const res = await post({ id, method, params });
+    if (!res.ok) throw new Error(`MCP HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    const text = await res.text();
+    const messages = (res.headers.get('content-type') ?? '').includes('text/event-stream')
+      ? text
+          .split('\n')
+          .filter((line) => line.startsWith('data:'))
+          .map((line) => JSON.parse(line.slice(5)))
+      : [JSON.parse(text)];
+    const msg = messages.find((m) => m.id === id);
+    if (!msg) throw new Error(`MCP HTTP: no answer to ${method}`);
+    if (msg.error) throw new Error(`MCP error ${msg.error.code}: ${msg.error.message}`);
+    return msg.result;
+  };
+  const notify = (method, params) => void post({ method, ...(params ? { params } : {}) }).catch(() => {});
+  return { request, notify, close: async () => {} };
+}
+
 /** Asks the prompt tool; resolves with the permission result Claude Code would act on. */
 async function askPromptTool(toolFlag, mcpConfig, call) {
   const m = /^mcp__(.+?)__(.+)$/.exec(toolFlag);
@@ -76,7 +105,7 @@ async function askPromptTool(toolFlag, mcpConfig, call) {
     process.stderr.write(`Error: MCP tool ${toolFlag} (passed via --permission-prompt-tool) not found. Available MCP tools: none\n`);
     process.exit(1);
   }
-  const server = startServer(spec);
+  const server = spec.type === 'http' ? httpServer(spec) : startServer(spec);
   try {
     await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'claude-code', version: '2.1.330-fake' } });
     server.notify('notifications/initialized');
