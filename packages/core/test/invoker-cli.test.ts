@@ -173,10 +173,12 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s runtime', (cli) => {
       (name) =>
         !(name in process.env) &&
         // TINYAGI_CLI_INVOCATION: Codex's run marker, by which the commands it left running are stopped (command-sessions.ts).
+        // TINYAGI_TOOLS_TOKEN: the process's credential for TinyAGI's agent tools on the daemon's /mcp (tools-tokens.ts).
         ![
           'TINYAGI_AGENT_ID',
           'TINYAGI_RUN_ID',
           'TINYAGI_CLI_INVOCATION',
+          'TINYAGI_TOOLS_TOKEN',
           'ANTHROPIC_API_KEY',
           'FAKE_LOG',
           'FAKE_STATE_DIR',
