@@ -21,6 +21,7 @@ import { invokeThroughModelProxy, proxiedTarget, proxiedUpstream } from '../src/
 import type { InvokeTarget, QuotaReport } from '../src/invoker/types.ts';
 import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
 import { QuotaBoard } from '../src/quotas/board.ts';
+import { modelPrice } from '../src/sandbox/model-prices.ts';
 import { ModelProxy, type BudgetQuery, type MeteredCall, type ModelUpstream } from '../src/sandbox/model-proxy.ts';
 import { quotaReportOf } from '../src/sandbox/rate-limit-headers.ts';
 
@@ -285,11 +286,16 @@ describe('what the proxy refuses', () => {
     const endO = proxy.begin({ agentId: 'oai', runId: 'run_b2', conversationId: 'conv_b', upstream: upstream('openai') });
     try {
       await send({ path: '/anthropic/v1/messages', headers: { 'x-api-key': proxy.placeholder('ant') }, body: anthropicBody(true) });
-      expect(budgetQueries.at(-1)).toEqual({ agentId: 'ant', runId: 'run_b', conversationId: 'conv_b', inFlight: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } });
+      expect(budgetQueries.at(-1)).toEqual({
+        agentId: 'ant',
+        runId: 'run_b',
+        conversationId: 'conv_b',
+        inFlight: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 },
+      });
       await waitFor(() => metered.length === 1, 5000, 'the call metered');
       refusal = '@ant has used 1640 tokens today, its daily budget is 1000';
       const answer = await send({ path: '/anthropic/v1/messages', headers: { 'x-api-key': proxy.placeholder('ant') }, body: anthropicBody(true) });
-      expect(budgetQueries.at(-1)!.inFlight).toEqual({ inputTokens: 1600, outputTokens: 40, cacheReadTokens: 300, cacheWriteTokens: 100 });
+      expect(budgetQueries.at(-1)!.inFlight).toEqual({ inputTokens: 1600, outputTokens: 40, cacheReadTokens: 300, cacheWriteTokens: 100, costUsd: metered[0]!.costUsd });
       expect(answer.status).toBe(400);
       expect(JSON.parse(answer.text)).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: `TinyAGI budget: ${refusal}. The model call was not made.` } });
       const openai = await send({ path: '/openai/chat/completions', headers: { authorization: `Bearer ${proxy.placeholder('oai')}` }, body: chatBody(true) });
@@ -301,6 +307,85 @@ describe('what the proxy refuses', () => {
       endO();
     }
   });
+  it("each call priced at its model's list price: Anthropic with cache reads and writes, OpenAI with cached input; a model with no price is not priced", async () => {
+    const end = proxy.begin({ agentId: 'ant', runId: 'run_p', conversationId: null, upstream: upstream('anthropic') });
+    const endO = proxy.begin({ agentId: 'oai', runId: 'run_p2', conversationId: null, upstream: upstream('openai') });
+    try {
+      const a = { 'x-api-key': proxy.placeholder('ant') };
+      const o = { authorization: `Bearer ${proxy.placeholder('oai')}` };
+      await send({ path: '/anthropic/v1/messages', headers: a, body: anthropicBody(true) });
+      await send({ path: '/anthropic/v1/messages', headers: a, body: anthropicBody(false) });
+      await send({ path: '/openai/responses', headers: o, body: responsesBody(true) });
+      await send({ path: '/openai/chat/completions', headers: o, body: chatBody(true) });
+      await send({ path: '/openai/chat/completions', headers: o, body: { ...chatBody(false), model: 'standin-local-model' } });
+      await waitFor(() => metered.length === 5, 5000, 'the calls metered');
+      // The stand-in served 1200 uncached input (Anthropic; OpenAI's 1200 include the 300 cached), 40 output, 300 cache reads, 100 cache writes.
+      const sonnet = modelPrice('claude-sonnet-4-6')!;
+      const gpt = modelPrice('gpt-5.1')!;
+      expect([sonnet, gpt]).toEqual([
+        { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+        { input: 1.25, output: 10, cacheRead: 0.125, cacheWrite: 0 },
+      ]);
+      const anthropicUsd = (1200 * sonnet.input + 40 * sonnet.output + 300 * sonnet.cacheRead + 100 * sonnet.cacheWrite) / 1e6;
+      const openaiUsd = (900 * gpt.input + 40 * gpt.output + 300 * gpt.cacheRead) / 1e6;
+      expect(metered.map((c) => [c.model, c.costUsd])).toEqual([
+        ['claude-sonnet-4-6', anthropicUsd],
+        ['claude-sonnet-4-6', anthropicUsd],
+        ['gpt-5.1', openaiUsd],
+        ['gpt-5.1', openaiUsd],
+        ['standin-local-model', undefined],
+      ]);
+      expect(anthropicUsd).toBeCloseTo(0.004665, 12);
+      expect(openaiUsd).toBeCloseTo(0.0015625, 12);
+    } finally {
+      expect(end().costUsd).toBeCloseTo(2 * 0.004665, 12);
+      expect(endO().costUsd).toBeCloseTo(2 * 0.0015625, 12);
+    }
+  });
+
+  it('two runs of one agent at once, each with its own lane: its calls and budget questions are its own; a lane between turns records on no run', async () => {
+    // A warm process of conversation A (older) and one of conversation B, both in a turn.
+    const endA = proxy.begin({ agentId: 'twin', lane: 'session:A', runId: 'run_A', conversationId: 'conv_A', upstream: upstream('anthropic') });
+    const endB = proxy.begin({ agentId: 'twin', lane: 'session:B', runId: 'run_B', conversationId: 'conv_B', upstream: upstream('anthropic') });
+    const keyA = { 'x-api-key': proxy.placeholder('twin', 'session:A') };
+    const keyB = { 'x-api-key': proxy.placeholder('twin', 'session:B') };
+    try {
+      expect(keyA['x-api-key']).not.toBe(keyB['x-api-key']);
+      await send({ path: '/anthropic/v1/messages', headers: keyA, body: anthropicBody(true) });
+      await waitFor(() => metered.length === 1, 5000, "A's call metered");
+      await send({ path: '/anthropic/v1/messages', headers: keyB, body: anthropicBody(false) });
+      await send({ path: '/anthropic/v1/messages', headers: keyA, body: anthropicBody(false) });
+      await waitFor(() => metered.length === 3, 5000, 'the calls metered');
+      expect(metered.map((c) => [c.runId, c.conversationId])).toEqual([
+        ['run_A', 'conv_A'],
+        ['run_B', 'conv_B'],
+        ['run_A', 'conv_A'],
+      ]);
+      // B's first call is asked about with nothing in flight: A's call is A's.
+      expect(budgetQueries.map((q) => [q.runId, q.inFlight.inputTokens])).toEqual([
+        ['run_A', 0],
+        ['run_B', 0],
+        ['run_A', 1600],
+      ]);
+      // A lane's key cannot be made without the proxy's secret: a forged one is refused.
+      const forged = `${keyA['x-api-key'].slice(0, -2)}xx`;
+      expect((await send({ path: '/anthropic/v1/messages', headers: { 'x-api-key': forged }, body: anthropicBody(false) })).status).toBe(401);
+    } finally {
+      expect(endB().inputTokens).toBe(1600);
+      expect(endA().inputTokens).toBe(3200);
+    }
+    // B's process between turns (A's turn still in flight, begun again): its call is on no run, not A's.
+    const endA2 = proxy.begin({ agentId: 'twin', lane: 'session:A', runId: 'run_A2', conversationId: 'conv_A', upstream: upstream('anthropic') });
+    try {
+      metered.length = 0;
+      await send({ path: '/anthropic/v1/messages', headers: keyB, body: anthropicBody(false) });
+      await waitFor(() => metered.length === 1, 5000, "B's call metered");
+      expect(metered[0]!.runId).toBeNull();
+    } finally {
+      endA2();
+    }
+  });
+
   it('a provider it cannot reach (https, a closed port): a 502 in the API’s format, the call reported without usage', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -489,6 +574,47 @@ describe('invocations through the proxy (invoker/through-model-proxy.ts)', () =>
     expect(metered).toHaveLength(1);
     expect(metered[0]).toMatchObject({ agentId: 'http', api: 'messages' });
     expect(model.calls.map((c) => c.request.headers['x-api-key'] ?? c.request.headers.authorization)).toEqual([REAL_KEY, `Bearer ${REAL_KEY}`, REAL_KEY, REAL_KEY]);
+  });
+
+  it('two invocations of one agent at once (per message, or warm in two conversations): each run gets its own calls', async () => {
+    const calls: string[] = [];
+    let begun = (): void => {};
+    const bothBegun = new Promise<void>((resolve) => {
+      begun = resolve;
+    });
+    // Each invocation makes its call once both are in flight: the proxy has two of the agent's at once.
+    const invoke = invokeThroughModelProxy(
+      async (req) => {
+        calls.push(req.env!.TINYAGI_RUN_ID!);
+        if (calls.length === 2) begun();
+        await bothBegun;
+        return invokeAgent(req);
+      },
+      { proxy },
+    );
+    const custom = target('anthropic-api', 'custom:standin', { baseUrl: model.url, apiKey: REAL_KEY, model: 'claude-sonnet-4-6' });
+    const run = (runId: string, warm: boolean, session: string | undefined) =>
+      invoke({ ...request({ ...custom, warm }), env: { TINYAGI_RUN_ID: runId, TINYAGI_CONVERSATION_ID: `conv_${runId}` }, ...(session ? { session: { key: session } } : {}) });
+    // Per message; then warm, in two conversations (session keys).
+    for (const [warm, sessions] of [
+      [false, [undefined, undefined]],
+      [true, ['thread:a', 'thread:b']],
+    ] as const) {
+      metered.length = 0;
+      calls.length = 0;
+      // Which call reaches the stand-in first is up to the event loop: the reply says which usage it served.
+      next = [
+        { reply: 'served 100', usage: { inputTokens: 100, outputTokens: 1 } },
+        { reply: 'served 200', usage: { inputTokens: 200, outputTokens: 1 } },
+      ];
+      const [one, two] = await Promise.all([run('run_1', warm, sessions[0]), run('run_2', warm, sessions[1])]);
+      await waitFor(() => metered.length === 2, 5000, 'both calls metered');
+      const recorded = Object.fromEntries(metered.map((c) => [c.runId, [c.conversationId, c.usage?.inputTokens]]));
+      expect(recorded).toEqual({
+        run_1: ['conv_run_1', Number(one.text.split(' ')[1])],
+        run_2: ['conv_run_2', Number(two.text.split(' ')[1])],
+      });
+    }
   });
 
   it("the CLI runtimes' targets: the proxy's URL and placeholder, the real key nowhere; subscriptions and own logins untouched", () => {

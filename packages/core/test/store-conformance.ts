@@ -254,16 +254,18 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(await runs.mustGetRun(running.id)).toMatchObject({ inputTokens: 10, outputTokens: 2, costUsd: 0.75 });
         // Metered by the model proxy: null until a call is added; added in place, also after the run ended.
         expect((await runs.mustGetRun(running.id)).metered).toBeNull();
-        const spent = { agent: (await runs.agentSpend('a', 0)).tokens, all: (await runs.globalSpend(0)).tokens };
-        await runs.addMetered(running.id, { calls: 1, inputTokens: 1200, outputTokens: 40, cacheReadTokens: 300, cacheWriteTokens: 100 });
+        const spent = { agent: (await runs.agentSpend('a', 0)).tokens, all: (await runs.globalSpend(0)).tokens, usd: (await runs.agentSpend('a', 0)).costUsd };
+        await runs.addMetered(running.id, { calls: 1, inputTokens: 1200, outputTokens: 40, cacheReadTokens: 300, cacheWriteTokens: 100, costUsd: 0.5 });
         // A finished run is not started again.
         await runs.finishRun(running.id, { status: 'completed' });
-        await runs.addMetered(running.id, { calls: 1, inputTokens: 10, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 1 });
-        expect((await runs.mustGetRun(running.id)).metered).toEqual({ calls: 2, inputTokens: 1210, outputTokens: 42, cacheReadTokens: 300, cacheWriteTokens: 101 });
+        await runs.addMetered(running.id, { calls: 1, inputTokens: 10, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 1, costUsd: 0.5 });
+        expect((await runs.mustGetRun(running.id)).metered).toEqual({ calls: 2, inputTokens: 1210, outputTokens: 42, cacheReadTokens: 300, cacheWriteTokens: 101, costUsd: 1 });
         expect(await runs.mustGetRun(running.id)).toMatchObject({ inputTokens: 10, outputTokens: 2 });
         // Spend counts a run's metered tokens where they are more than what its CLI reported (1252, not 12).
         expect((await runs.agentSpend('a', 0)).tokens).toBe(spent.agent - 12 + 1252);
         expect((await runs.globalSpend(0)).tokens).toBe(spent.all - 12 + 1252);
+        // And its cost: the proxy's price where it is more than the CLI's own figure ($1, not $0.75).
+        expect((await runs.agentSpend('a', 0)).costUsd).toBeCloseTo(spent.usd - 0.75 + 1, 9);
 
         await runs.startRun(running.id, { input: 'again' });
         expect((await runs.mustGetRun(running.id)).status).toBe('completed');

@@ -36,28 +36,34 @@ function sandboxedAgents(settings: Settings): string[] {
 /**
  * The budgets an agent's model call is checked against before it is forwarded: the same caps the
  * orchestrator checks before a run (teams' checkBudgets). The daily sums count each run's metered
- * tokens as its calls end (runs.agentSpend / globalSpend take the larger of metered and reported),
- * the conversation's counters what its finished runs reported, to which this invocation's calls
- * so far are added (a run's usage is recorded when it ends). The USD caps see the recorded cost
- * only: the proxy meters tokens, it does not price them.
+ * tokens and their price as its calls end (runs.agentSpend / globalSpend take the larger of
+ * metered and reported, tokens and USD each), the conversation's counters what its finished runs
+ * reported, to which this invocation's calls so far and their price are added (a run's usage is
+ * recorded when it ends).
  */
 export async function modelCallBudget(stores: StoreSet, settings: Settings, query: BudgetQuery, now = Date.now()): Promise<string | undefined> {
   const conversation = query.conversationId ? await stores.runs.getConversation(query.conversationId) : undefined;
   const budgets = effectiveBudgets(settings, { ...(conversation?.teamId ? { teamId: conversation.teamId } : {}), agentId: query.agentId });
   // Calls recorded on a run are in the daily sums already; those of no run are not.
   const unrecorded = query.runId === null ? query.inFlight.inputTokens + query.inFlight.outputTokens : 0;
+  const unrecordedUsd = query.runId === null ? query.inFlight.costUsd : 0;
   const base = conversation ?? { hops: 0, messageCount: 0, spawnCount: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, limitScale: 1, createdAt: now };
   const spend: SpendSnapshot = {
-    conversation: { ...base, inputTokens: base.inputTokens + query.inFlight.inputTokens, outputTokens: base.outputTokens + query.inFlight.outputTokens },
+    conversation: {
+      ...base,
+      inputTokens: base.inputTokens + query.inFlight.inputTokens,
+      outputTokens: base.outputTokens + query.inFlight.outputTokens,
+      costUsd: base.costUsd + query.inFlight.costUsd,
+    },
   };
   const day = startOfUtcDay(now);
   if (budgets.agent_daily_usd !== undefined || budgets.agent_daily_tokens !== undefined) {
     const recorded = await stores.runs.agentSpend(query.agentId, day);
-    spend.agentToday = { agentId: query.agentId, costUsd: recorded.costUsd, tokens: recorded.tokens + unrecorded };
+    spend.agentToday = { agentId: query.agentId, costUsd: recorded.costUsd + unrecordedUsd, tokens: recorded.tokens + unrecorded };
   }
   if (budgets.global_daily_usd !== undefined || budgets.global_daily_tokens !== undefined) {
     const recorded = await stores.runs.globalSpend(day);
-    spend.globalToday = { costUsd: recorded.costUsd, tokens: recorded.tokens + unrecorded };
+    spend.globalToday = { costUsd: recorded.costUsd + unrecordedUsd, tokens: recorded.tokens + unrecorded };
   }
   // A conversation's caps apply to calls of a conversation only.
   if (!conversation) {
@@ -88,6 +94,7 @@ export function modelProxyService(options: { home: string; source: Pick<Settings
             outputTokens: u?.outputTokens ?? 0,
             cacheReadTokens: u?.cacheReadTokens ?? 0,
             cacheWriteTokens: u?.cacheWriteTokens ?? 0,
+            costUsd: call.costUsd ?? 0,
           });
         },
         onRefused: (agentId, status, message) => logger.warn(`model proxy: refused a request${agentId ? ` of ${agentId}` : ''} (${status}): ${message}`),
@@ -101,7 +108,16 @@ export function modelProxyService(options: { home: string; source: Pick<Settings
       logger.info(`model proxy listening on ${started.url}`);
       return {
         proxy: started,
-        wrap: (invoke) => invokeThroughModelProxy(invoke, { proxy: started, sandbox: (agentId) => sandboxMode(source.get(), agentId) }),
+        wrap: (invoke) =>
+          invokeThroughModelProxy(invoke, {
+            proxy: started,
+            sandbox: (agentId) => sandboxMode(source.get(), agentId),
+            // The run records both; the budgets count the larger (docs/quotas.md).
+            onCostDifference: (req, reported, metered) =>
+              logger.info(
+                `model proxy: run ${req.env?.TINYAGI_RUN_ID ?? '?'} of ${req.agentId}: the CLI reported $${reported.toFixed(6)}, the proxy priced its calls at $${metered.costUsd.toFixed(6)} (${metered.inputTokens} in, ${metered.outputTokens} out, ${metered.cacheReadTokens} cache reads, ${metered.cacheWriteTokens} cache writes)`,
+              ),
+          }),
       };
     },
     async stop() {

@@ -68,6 +68,8 @@ export const MeteredUsageSchema = z
     outputTokens: Int,
     cacheReadTokens: Int,
     cacheWriteTokens: Int,
+    /** The calls at the models' list prices (a model TinyAGI has no price for adds 0), beside the run's `costUsd`, what the CLI reported. */
+    costUsd: z.number().nonnegative(),
   })
   .meta({ id: 'MeteredUsage' });
 export type MeteredUsageView = z.infer<typeof MeteredUsageSchema>;

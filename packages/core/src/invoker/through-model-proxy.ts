@@ -6,12 +6,18 @@
  * (RuntimeImpl.modelProxy). While the invocation runs the proxy knows the real upstream and
  * records the calls on its run (TINYAGI_RUN_ID of the request's environment).
  *
+ * The placeholder names the invocation's lane, so two runs of one agent at once are told apart:
+ * a warm process's lane is its session (one process per agent and session key, its key in its
+ * environment for life, pointed at each turn's run as the turn begins); any other invocation's
+ * is its own, random.
+ *
  * The target the rest of TinyAGI sees (quota accounts, fallbacks, doctor) stays the real one;
  * only the invocation below this wrapper gets the proxied one. Targets with nothing to stand in
  * for (a subscription login, a CLI's own login or config) pass unchanged.
  */
+import { randomBytes } from 'node:crypto';
 import { boundaryEnforced } from '../sandbox/boundary.ts';
-import type { ModelProxy } from '../sandbox/model-proxy.ts';
+import type { MeteredSpend, ModelProxy } from '../sandbox/model-proxy.ts';
 import type { ModelUpstream } from '../sandbox/model-upstream.ts';
 import { findRuntime } from './runtimes/index.ts';
 import type { InvokeFn, InvokeRequest, InvokeTarget } from './types.ts';
@@ -29,7 +35,17 @@ export interface ModelProxyRouting {
    * boundary (sandbox/boundary.ts `boundaryEnforced`, what the CLI's spawn decides by too).
    */
   confined?: (req: InvokeRequest) => boolean;
+  /** An invocation whose CLI reported a cost the proxy's price of its calls differs from (both in USD), for the daemon's log. */
+  onCostDifference?: (req: InvokeRequest, reported: number, metered: MeteredSpend) => void;
 }
+
+/** The proxy's lane of an invocation: a warm process's session, else the invocation's own. */
+export function laneOf(req: Pick<InvokeRequest, 'target' | 'session'>): string {
+  return req.target.warm ? `session:${req.session?.key ?? 'default'}` : `invocation:${randomBytes(9).toString('hex')}`;
+}
+
+/** Reported and metered costs further apart than this share of the larger are a difference worth a log line (rounding is not). */
+const COST_TOLERANCE = 0.01;
 
 function confinedByDefault(req: InvokeRequest): boolean {
   return findRuntime(req.target.runtime)?.kind.command != null && boundaryEnforced(req.target.sandbox);
@@ -64,18 +80,26 @@ export function invokeThroughModelProxy(invoke: InvokeFn, routing: ModelProxyRou
     const where = (routing.confined ?? confinedByDefault)(req) ? 'sandbox' : 'loopback';
     // Inside the boundary the agent reaches the proxy on its socket only (sandbox-init bridges it).
     if (where === 'sandbox') await routing.proxy.open(req.agentId);
-    const endpoint = routing.proxy.endpoint(req.agentId, upstream.family, where);
+    const lane = laneOf(req);
+    const endpoint = routing.proxy.endpoint(req.agentId, upstream.family, where, lane);
     const end = routing.proxy.begin({
       agentId: req.agentId,
+      lane,
       runId: req.env?.TINYAGI_RUN_ID ?? null,
       conversationId: req.env?.TINYAGI_CONVERSATION_ID ?? null,
       upstream,
       onQuota: req.onQuota,
     });
+    let reported: number | undefined;
     try {
-      return await invoke({ ...req, target: proxiedTarget(req.target, upstream, endpoint) });
+      const result = await invoke({ ...req, target: proxiedTarget(req.target, upstream, endpoint) });
+      reported = result.costUsd;
+      return result;
     } finally {
-      end();
+      const metered = end();
+      if (reported !== undefined && metered.costUsd > 0 && Math.abs(reported - metered.costUsd) > COST_TOLERANCE * Math.max(reported, metered.costUsd)) {
+        routing.onCostDifference?.(req, reported, metered);
+      }
     }
   };
 }

@@ -34,6 +34,8 @@ export interface MeteredUsage {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
+  /** The calls at the models' list prices (sandbox/model-prices.ts; a model not in it adds 0), beside the CLI's own `costUsd`. */
+  costUsd: number;
 }
 
 export interface RunRecord {
@@ -208,8 +210,10 @@ export function runStatements(conversations: string, runs: string, collation: st
   // A run's tokens are what its CLI reported or what the model proxy metered, whichever is more:
   // the metered calls count as they end (a run's own usage is written when it ends, and a failed
   // attempt of a CLI that reported nothing would count nothing).
+  // So is its cost: the CLI's own figure or the proxy's price of the metered calls.
   const tokens = 'CASE WHEN metered_input_tokens + metered_output_tokens > input_tokens + output_tokens THEN metered_input_tokens + metered_output_tokens ELSE input_tokens + output_tokens END';
-  const spend = `COALESCE(SUM(${tokens}), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS "costUsd"`;
+  const cost = 'CASE WHEN metered_cost_usd > cost_usd THEN metered_cost_usd ELSE cost_usd END';
+  const spend = `COALESCE(SUM(${tokens}), 0) AS tokens, COALESCE(SUM(${cost}), 0) AS "costUsd"`;
   return {
     insertConversation: `INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES (${marks(13)})`,
     getConversation: `SELECT * FROM ${conversations} WHERE id = ?`,
@@ -223,7 +227,7 @@ export function runStatements(conversations: string, runs: string, collation: st
       WHERE id = ? AND status IN ('queued', 'running')`,
     addUsage: `UPDATE ${runs} SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
     addMetered: `UPDATE ${runs} SET metered_calls = metered_calls + ?, metered_input_tokens = metered_input_tokens + ?, metered_output_tokens = metered_output_tokens + ?,
-      metered_cache_read_tokens = metered_cache_read_tokens + ?, metered_cache_write_tokens = metered_cache_write_tokens + ? WHERE id = ?`,
+      metered_cache_read_tokens = metered_cache_read_tokens + ?, metered_cache_write_tokens = metered_cache_write_tokens + ?, metered_cost_usd = metered_cost_usd + ? WHERE id = ?`,
     getRun: `SELECT * FROM ${runs} WHERE id = ?`,
     descendants: (order: string) => `WITH RECURSIVE tree(id) AS (SELECT id FROM ${runs} WHERE parent_run_id = ? UNION ALL SELECT r.id FROM ${runs} r JOIN tree t ON r.parent_run_id = t.id)
       SELECT runs.* FROM ${runs} runs JOIN tree ON runs.id = tree.id ORDER BY ${order}`,
@@ -474,6 +478,7 @@ export function toRun(r: RunRow): RunRecord {
             outputTokens: r.metered_output_tokens,
             cacheReadTokens: r.metered_cache_read_tokens,
             cacheWriteTokens: r.metered_cache_write_tokens,
+            costUsd: r.metered_cost_usd,
           }
         : null,
     error: r.error,
@@ -485,7 +490,7 @@ export function toRun(r: RunRow): RunRecord {
 
 /** The values of `addMetered` (the run's id last). */
 export function meteredValues(id: string, m: MeteredUsage): unknown[] {
-  return [m.calls, m.inputTokens, m.outputTokens, m.cacheReadTokens, m.cacheWriteTokens, id];
+  return [m.calls, m.inputTokens, m.outputTokens, m.cacheReadTokens, m.cacheWriteTokens, m.costUsd, id];
 }
 
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */

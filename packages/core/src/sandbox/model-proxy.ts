@@ -6,18 +6,23 @@
  * forwarded, and its 429s and rate-limit headers are reported to the quota board.
  *
  * Endpoints:
- * - a loopback TCP port (`url`) for agents that run unconfined: a request names its agent by its
- *   placeholder key (`x-api-key`, or `Authorization: Bearer`), random per proxy start;
+ * - a loopback TCP port (`url`) for agents that run unconfined: a request names its agent and
+ *   lane by its placeholder key (`x-api-key`, or `Authorization: Bearer`);
  * - per sandboxed agent a Unix socket, `<dir>/<agent>/model.sock` (its directory 0700, the
  *   socket 0600; the boundary bridges the sandbox's 127.0.0.1:45801 to it): the socket names the
- *   agent, whatever key the request carries.
+ *   agent whatever key the request carries, the key its lane when it is one of that agent's.
+ * A lane is what one process of an agent makes calls for: one invocation (a CLI per message, an
+ *   HTTP runtime's call) or one warm process, pointed at each turn's run (`begin` with its lane).
+ *   Its placeholder key is an HMAC of agent and lane under a secret random per proxy start: it
+ *   holds no state, stays valid as long as a warm process lives, and cannot be made for another
+ *   agent or lane.
  * Each API is under a prefix of its own: `/anthropic` (an Anthropic base URL, as in
  * ANTHROPIC_BASE_URL: the client adds `/v1/messages`) and `/openai` (an OpenAI base URL, as in
  * `https://api.openai.com/v1`: the client adds `/responses` or `/chat/completions`).
  *
  * Contract, per request:
- * - the agent's upstream is the one its invocation in flight gave (`begin`; the last one given
- *   when none is in flight: a warm process between turns): API, base URL, real key and the header
+ * - the agent's upstream is the one its lane's invocation in flight gave (`begin`; the agent's
+ *   last one given when none is in flight: a warm process between turns): API, base URL, real key and the header
  *   the provider takes it in (`x-api-key` or `Authorization: Bearer`). The request's own key
  *   headers are dropped; the real key goes in that one header. Nothing else is ever reached: the
  *   path is one of the API's model routes appended to that base URL, the query string kept;
@@ -35,19 +40,21 @@
  * - each request is a connection of its own (`Connection: close`): no agent process holds an idle
  *   connection to the daemon between calls;
  * - each model call (`/messages`, `/responses`, `/chat/completions`) is reported once it ends
- *   (`onCall`): agent, the run in flight, status, usage as the provider reported it (undefined
- *   when it reported none). Its status and headers become a quota report for the invocation's
+ *   (`onCall`): agent, the run in flight in its lane (none between a warm process's turns),
+ *   status, usage as the provider reported it (undefined when it reported none) and its price
+ *   (model-prices.ts; undefined for a model the table does not know). Its status and headers become a quota report for the invocation's
  *   `onQuota` (rate-limit-headers.ts).
  *
  * Imports nothing of the invoker but its types.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { QuotaReport } from '../invoker/types.ts';
+import { callCostUsd } from './model-prices.ts';
 import { type ModelCallApi, type ModelCallUsage, usageMeter } from './model-usage.ts';
 import { type ModelApiFamily, type ModelUpstream, SANDBOX_MODEL_ADDRESS } from './model-upstream.ts';
 import { quotaReportOf } from './rate-limit-headers.ts';
@@ -66,6 +73,8 @@ export { DEFAULT_BASE_URLS, SANDBOX_MODEL_ADDRESS, type ModelApiFamily, type Mod
 /** An invocation of an agent whose model calls go through the proxy (`begin`). */
 export interface ProxyInvocation {
   agentId: string;
+  /** The agent's process the calls come from (its placeholder key: `placeholder(agentId, lane)`); absent: the agent's lane-less key. */
+  lane?: string | undefined;
   /** The run the calls are recorded on (null: none, e.g. core used without the orchestrator). */
   runId: string | null;
   conversationId: string | null;
@@ -88,6 +97,8 @@ export interface MeteredCall {
   status: number;
   /** As the provider reported it; undefined when it reported none (an error, a cut stream). */
   usage: ModelCallUsage | undefined;
+  /** The usage at the model's list price (model-prices.ts); undefined when not priced. */
+  costUsd: number | undefined;
   startedAt: number;
   endedAt: number;
 }
@@ -97,8 +108,13 @@ export interface BudgetQuery {
   agentId: string;
   runId: string | null;
   conversationId: string | null;
-  /** What the calls of this invocation used so far (not yet recorded on the run: its usage is written when it ends). */
-  inFlight: ModelCallUsage;
+  /** What the calls of this invocation used so far and their price (not yet recorded on the run: its usage is written when it ends). */
+  inFlight: MeteredSpend;
+}
+
+/** Usage and its price, summed over calls (a call not priced adds no cost). */
+export interface MeteredSpend extends ModelCallUsage {
+  costUsd: number;
 }
 
 export interface ModelProxyOptions {
@@ -117,7 +133,7 @@ export interface ModelProxyOptions {
 
 interface Flight {
   invocation: ProxyInvocation;
-  used: ModelCallUsage;
+  used: MeteredSpend;
 }
 
 interface Listener {
@@ -133,7 +149,8 @@ interface Listener {
  */
 const BUDGET_REFUSAL_STATUS = 400;
 
-const ZERO: ModelCallUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+const ZERO: MeteredSpend = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
+const KEY_PREFIX = 'tinyagi-proxy-';
 
 /** Request headers never passed on: hop-by-hop, the agent's own credentials, and what the proxy sets itself. */
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -233,9 +250,8 @@ export class ModelProxy {
   readonly #opts: ModelProxyOptions;
   readonly #tcp: Listener;
   readonly #sockets = new Map<string, Listener>();
-  /** agent → its placeholder key; and back. */
-  readonly #keys = new Map<string, string>();
-  readonly #agentsByKey = new Map<string, string>();
+  /** What placeholder keys are an HMAC under. */
+  readonly #secret = randomBytes(32);
   /** agent → its invocations in flight, oldest first. */
   readonly #flights = new Map<string, Flight[]>();
   /** agent → the upstream its last invocation gave. */
@@ -269,32 +285,41 @@ export class ModelProxy {
     return `http://127.0.0.1:${this.#port}`;
   }
 
-  /** The agent's placeholder key: random, made the first time it is asked for, worth nothing outside this proxy. */
-  placeholder(agentId: string): string {
-    let key = this.#keys.get(agentId);
-    if (key === undefined) {
-      key = `tinyagi-proxy-${randomBytes(24).toString('hex')}`;
-      this.#keys.set(agentId, key);
-      this.#agentsByKey.set(key, agentId);
-    }
-    return key;
+  /** The placeholder key of the agent's lane (absent: its lane-less key): worth nothing outside this proxy, the same for as long as it runs. */
+  placeholder(agentId: string, lane?: string): string {
+    const payload = Buffer.from(JSON.stringify(lane === undefined ? [agentId] : [agentId, lane])).toString('base64url');
+    return `${KEY_PREFIX}${payload}.${this.#mac(payload)}`;
+  }
+
+  #mac(payload: string): string {
+    return createHmac('sha256', this.#secret).update(payload).digest('base64url');
+  }
+
+  /** The agent and lane a placeholder key names, or undefined when it is not one of this proxy's. */
+  #laneOf(key: string): { agentId: string; lane: string | undefined } | undefined {
+    const dot = key.lastIndexOf('.');
+    if (!key.startsWith(KEY_PREFIX) || dot === -1) return undefined;
+    const payload = key.slice(KEY_PREFIX.length, dot);
+    if (!sameSecret(key.slice(dot + 1), this.#mac(payload))) return undefined;
+    const [agentId, lane] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as [string, string?];
+    return { agentId, lane };
   }
 
   /**
    * What an agent's CLI is given in place of the provider's base URL and key: the loopback port
    * (`loopback`: the agent runs unconfined) or the boundary's bridged address (`sandbox`).
    */
-  endpoint(agentId: string, family: ModelApiFamily, where: 'loopback' | 'sandbox' = 'loopback'): { baseUrl: string; apiKey: string } {
+  endpoint(agentId: string, family: ModelApiFamily, where: 'loopback' | 'sandbox' = 'loopback', lane?: string): { baseUrl: string; apiKey: string } {
     const root = where === 'sandbox' ? `http://${SANDBOX_MODEL_ADDRESS}` : this.url;
-    return { baseUrl: `${root}/${family}`, apiKey: this.placeholder(agentId) };
+    return { baseUrl: `${root}/${family}`, apiKey: this.placeholder(agentId, lane) };
   }
 
   /**
-   * An invocation of the agent begins: its model calls go to `upstream` and are recorded on its
-   * run (the newest invocation in flight of an agent takes its calls: a run blocked in `tinyagi
-   * call` on a run of the same agent makes none meanwhile). Returns the function that ends it.
+   * An invocation of the agent begins: the model calls of its lane go to `upstream` and are
+   * recorded on its run (the newest invocation in flight of a lane takes its calls). Returns the
+   * function that ends it, which says what its calls used.
    */
-  begin(invocation: ProxyInvocation): () => void {
+  begin(invocation: ProxyInvocation): () => MeteredSpend {
     const flight: Flight = { invocation, used: { ...ZERO } };
     const list = this.#flights.get(invocation.agentId) ?? [];
     list.push(flight);
@@ -305,6 +330,7 @@ export class ModelProxy {
       const rest = current.filter((f) => f !== flight);
       if (rest.length > 0) this.#flights.set(invocation.agentId, rest);
       else this.#flights.delete(invocation.agentId);
+      return { ...flight.used };
     };
   }
 
@@ -395,12 +421,13 @@ export class ModelProxy {
   async #handle(socketAgent: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const route = routeOf(method, req.url ?? '/');
-    // The agent: the socket's, else the placeholder's.
+    // The agent: the socket's, else the placeholder's; the lane: the placeholder's, when of that agent.
+    const key = keyOf(req.headers);
+    const named = key === undefined ? undefined : this.#laneOf(key);
     let agentId = socketAgent;
     if (agentId === undefined) {
-      const key = keyOf(req.headers);
-      const found = key === undefined ? undefined : this.#agentsByKey.get(key);
-      if (found === undefined || key === undefined || !sameSecret(key, this.#keys.get(found) ?? '')) {
+      const found = named?.agentId;
+      if (found === undefined) {
         req.resume();
         return this.#refuse(
           res,
@@ -416,8 +443,11 @@ export class ModelProxy {
       req.resume();
       return this.#refuse(res, route.family, agentId, 404, route.refused);
     }
-    const flights = this.#flights.get(agentId);
-    const flight = flights?.[flights.length - 1];
+    const lane = named?.agentId === agentId ? named.lane : undefined;
+    const flight = this.#flights
+      .get(agentId)
+      ?.filter((f) => f.invocation.lane === lane)
+      .at(-1);
     const upstream = flight?.invocation.upstream ?? this.#upstreams.get(agentId);
     if (!upstream) {
       req.resume();
@@ -490,7 +520,8 @@ export class ModelProxy {
       if (finished || route.api === undefined) return;
       finished = true;
       const usage = meter?.usage;
-      if (usage && call.flight) addTo(call.flight.used, usage);
+      const costUsd = usage ? callCostUsd(meter?.model, usage) : undefined;
+      if (usage && call.flight) addTo(call.flight.used, usage, costUsd);
       const metered: MeteredCall = {
         agentId: call.agentId,
         runId: call.runId,
@@ -501,6 +532,7 @@ export class ModelProxy {
         streamed,
         status,
         usage,
+        costUsd,
         startedAt,
         endedAt: Date.now(),
       };
@@ -570,7 +602,8 @@ export class ModelProxy {
   }
 }
 
-function addTo(total: ModelCallUsage, more: ModelCallUsage): void {
+function addTo(total: MeteredSpend, more: ModelCallUsage, costUsd: number | undefined): void {
+  total.costUsd += costUsd ?? 0;
   total.inputTokens += more.inputTokens;
   total.outputTokens += more.outputTokens;
   total.cacheReadTokens += more.cacheReadTokens;

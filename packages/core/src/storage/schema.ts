@@ -160,6 +160,8 @@ export const runs = sqliteTable(
     meteredOutputTokens: integer('metered_output_tokens').notNull().default(0),
     meteredCacheReadTokens: integer('metered_cache_read_tokens').notNull().default(0),
     meteredCacheWriteTokens: integer('metered_cache_write_tokens').notNull().default(0),
+    /** The metered calls at the models' list prices (sandbox/model-prices.ts), beside `cost_usd`, the CLI's own figure. */
+    meteredCostUsd: real('metered_cost_usd').notNull().default(0),
     createdAt: integer('created_at').notNull(),
     startedAt: integer('started_at'),
     endedAt: integer('ended_at'),

@@ -165,6 +165,8 @@ export const runs = pgTable(
     meteredOutputTokens: bigint('metered_output_tokens', { mode: 'number' }).notNull().default(0),
     meteredCacheReadTokens: bigint('metered_cache_read_tokens', { mode: 'number' }).notNull().default(0),
     meteredCacheWriteTokens: bigint('metered_cache_write_tokens', { mode: 'number' }).notNull().default(0),
+    /** The metered calls at the models' list prices (sandbox/model-prices.ts), beside `cost_usd`, the CLI's own figure. */
+    meteredCostUsd: doublePrecision('metered_cost_usd').notNull().default(0),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     startedAt: bigint('started_at', { mode: 'number' }),
     endedAt: bigint('ended_at', { mode: 'number' }),

@@ -1,0 +1,1 @@
+ALTER TABLE `runs` ADD `metered_cost_usd` real DEFAULT 0 NOT NULL;
