@@ -112,8 +112,12 @@ for (const name of ['claude', 'codex'] as CliName[]) {
         outputTokens: sum((u) => u.outputTokens),
         cacheReadTokens: sum((u) => u.cacheReadTokens ?? 0),
         cacheWriteTokens: api === 'anthropic' ? sum((u) => u.cacheWriteTokens ?? 0) : 0,
+        costUsd: expect.any(Number),
       });
       expect({ input: run.inputTokens, output: run.outputTokens }, 'what the CLI reported').toEqual({ input: run.metered?.inputTokens, output: run.metered?.outputTokens });
+      // The proxy prices the calls from its price table; Claude Code prices them itself, at the same list price.
+      expect(run.metered!.costUsd, 'priced at the proxy').toBeGreaterThan(0);
+      if (CLI_CASES[name].reportsCost) expect(run.metered!.costUsd, "the proxy's price = the CLI's own").toBeCloseTo(run.costUsd, 9);
     });
 
     it(`${name}: over its daily token budget mid-run, the next model call is refused with the proxy's words; the retry is refused before it spends`, async () => {

@@ -40,7 +40,7 @@ export interface ModelProxyRouting {
 }
 
 /** The proxy's lane of an invocation: a warm process's session, else the invocation's own. */
-export function laneOf(req: Pick<InvokeRequest, 'target' | 'session'>): string {
+function laneOf(req: Pick<InvokeRequest, 'target' | 'session'>): string {
   return req.target.warm ? `session:${req.session?.key ?? 'default'}` : `invocation:${randomBytes(9).toString('hex')}`;
 }
 
