@@ -165,6 +165,8 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
           outputTokens: sum((u) => u.outputTokens),
           cacheReadTokens: sum((u) => u.cacheReadTokens ?? 0),
           cacheWriteTokens: api === 'anthropic' ? sum((u) => u.cacheWriteTokens ?? 0) : 0,
+          // Its price: model-proxy.test.ts.
+          costUsd: run.metered?.costUsd,
         });
       });
     }
