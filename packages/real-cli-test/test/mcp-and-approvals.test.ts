@@ -2,8 +2,9 @@
  * TinyAGI's MCP tools and approvals with the real CLIs (issues 36 and 37), one daemon per CLI and
  * mode (per message, warm), its agents on the stand-in model:
  * - the daemon gives Claude Code (`--mcp-config`), Codex (`-c mcp_servers.tinyagi…`) and OpenCode
- *   (its config's `mcp`, or ACP's `session/new` when warm) its `tinyagi mcp --agent-tools`
- *   server; the model calls `call_agent` through the CLI's MCP client, the sub-agent runs as a
+ *   (its config's `mcp`, or ACP's `session/new` when warm) its agent tools on its own `/mcp` over
+ *   HTTP with the CLI process's tools token, and no `tinyagi mcp` process runs for them; the
+ *   model calls `call_agent` through the CLI's MCP client, the sub-agent runs as a
  *   child of the calling run and its reply comes back as the tool's result; `send_to_agent` hands
  *   off when the turn ends; `ask_human` waits in the approvals inbox until a person answers
  *   through the API, and the answer is the tool's result the model reads;
@@ -19,11 +20,11 @@
  *   it run, a command an allow rule matches runs without asking anyone, and TinyAGI's own MCP
  *   tools need no person (`call_agent`, `ask_human`; warm Codex asks about every MCP tool call).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, toolOutput, waitFor } from '@tinyagi/test-kit';
+import { cleanupTemp, descendants, toolOutput, waitFor } from '@tinyagi/test-kit';
 import { CLI_CASES, startRig, type CliName, type Rig } from './harness.ts';
 import { describeOutcome } from './suite.ts';
 
@@ -57,6 +58,15 @@ function configureOwnServers(name: CliName, home: string, daemonUrl: string, tok
       `http_headers = { Authorization = ${JSON.stringify(`Bearer ${token}`)} }`,
     ];
     writeFileSync(join(home, '.codex', 'config.toml'), `${toml.join('\n')}\n`);
+  }
+}
+
+/** A process's command line ('' once it has gone). */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
   }
 }
 
@@ -107,6 +117,30 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
         expect(beta?.status, describeOutcome(o)).toBe('completed');
         expect(beta?.parentRunId).toBe(o.runs[0]?.runId);
         expect(o.replies.join('\n'), describeOutcome(o)).toContain('The MCP code is 1618.');
+      });
+
+      it("the CLI reaches TinyAGI's tools on the daemon's /mcp: while call_agent waits, no `tinyagi mcp` process runs under the daemon", async () => {
+        const parent = `MCP-HTTP-${name}-${process}`;
+        const child = `MCP-HTTP-CHILD-${name}-${process}`;
+        rig.rule(parent, (request) => {
+          const out = toolOutput(request);
+          if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: `${child} are you there?` } };
+          return { reply: `Over HTTP: ${out}` };
+        });
+        // The sub-agent's model call comes while alpha's CLI waits in its call_agent: its process tree is there to read.
+        let tree: string[] = [];
+        rig.rule(child, () => {
+          tree = descendants(rig.daemon.pid).map(cmdline);
+          return { reply: 'beta is here.' };
+        });
+        const o = await rig.send({ agent: 'alpha', senderId: `mcp-http-${process}`, message: `${parent} is beta there?` });
+        // Codex puts its own lines (wall time, "Output:") before a tool's result.
+        expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Over HTTP: [\s\S]*beta is here\./);
+        expect(tree.length, 'the daemon runs the CLIs').toBeGreaterThan(0);
+        expect(
+          tree.filter((line) => line.includes('mcp --agent-tools')),
+          `the daemon's process tree:\n${tree.join('\n')}`,
+        ).toEqual([]);
       });
 
       it('send_to_agent over MCP hands off when the turn ends', async () => {
