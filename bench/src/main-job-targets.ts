@@ -77,7 +77,7 @@ function request(port: number, method: string, path: string, token?: string, bod
 }
 
 /** Follows an SSE stream, calling `onEvent` with each frame's event name and parsed data. */
-function followSse(port: number, path: string, token: string | undefined, onEvent: (event: string, data: Record<string, unknown>) => void): () => void {
+export function followSse(port: number, path: string, token: string | undefined, onEvent: (event: string, data: Record<string, unknown>) => void): () => void {
   const req = http.get({ host: '127.0.0.1', port, path, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), accept: 'text/event-stream' } }, (res) => {
     res.setEncoding('utf8');
     let buf = '';

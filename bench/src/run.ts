@@ -19,6 +19,8 @@
  * measure (no build first), B18_BASELINE a build measured beside it (labelled B18_BASELINE_LABEL).
  * B19_REQUESTS (200) the ~2 KB model requests of each API on each path in B19 (the sandbox's costs), B19_LARGE_MB (4) and
  * B19_LARGE_RUNS (5) its large stream, B19_STARTS (50) the starts of each command directly and inside the boundary.
+ * B20_MESSAGES (10) the measured messages of each CLI in each mode in B20 (the real CLIs' overhead), B20_SESSIONS (8) its
+ * warm sessions for the memory slope, B20_CLIS (claude,codex,opencode) the CLIs it runs.
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
 import { spawnSync } from 'node:child_process';
@@ -40,6 +42,7 @@ import { benchB16 } from './mcp-bench.ts';
 import { benchB17 } from './otel-export-bench.ts';
 import { benchB18 } from './cli-startup-bench.ts';
 import { benchB19 } from './sandbox-bench.ts';
+import { type B20Cli, benchB20 } from './real-cli-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
@@ -109,6 +112,16 @@ const BENCHMARKS: Benchmark[] = [
         largeMb: Number(env.B19_LARGE_MB ?? 4),
         largeRuns: Number(env.B19_LARGE_RUNS ?? 5),
         starts: Number(env.B19_STARTS ?? 50),
+      }),
+  },
+  {
+    id: 'B20',
+    needsBuild: true,
+    run: () =>
+      benchB20({
+        messages: Number(env.B20_MESSAGES ?? 10),
+        sessions: Number(env.B20_SESSIONS ?? 8),
+        clis: (env.B20_CLIS ?? 'claude,codex,opencode').split(',').map((s) => s.trim()) as B20Cli[],
       }),
   },
   {

@@ -6,7 +6,7 @@
 export { waitFor, waitOnEvents } from './wait.ts';
 export { freePort } from './port.ts';
 export { tempDir, cleanupTemp, tempHome, type TempHome } from './temp.ts';
-export { isGone, pidAlive, exitOf, waitForExit, descendants, killTree, type ExitStatus } from './process.ts';
+export { isGone, pidAlive, exitOf, waitForExit, descendants, killTree, privateBytes, type ExitStatus } from './process.ts';
 export { FAKE_BIN_DIR, fakeCli } from './fake-cli.ts';
 export { CLI_BUILT, CLI_SOURCE, cliArgv, runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 export { runCliHere, runCliHereOk, type RunCliHereOptions } from './cli-here.ts';

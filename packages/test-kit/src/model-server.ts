@@ -72,7 +72,12 @@ export interface ModelCall {
   served: ModelUsage;
   /** The killed process (kill action). */
   killedPid?: number;
+  /** When the script answered (Date.now()). */
   at: number;
+  /** When the request's headers arrived (performance.now(): a benchmark's first model request). */
+  receivedAt: number;
+  /** When the response's last byte was handed to the socket (performance.now(); unset until then, and for a hang). */
+  endedAt?: number;
 }
 
 export interface ModelServer {
@@ -110,6 +115,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     for (const listener of [...listeners]) listener();
   };
   const server = createServer((req, res) => {
+    const receivedAt = performance.now();
     void readBody(req)
       .then(async (text) => {
         const path = req.url ?? '/';
@@ -133,7 +139,8 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
           message: `the stand-in's script threw: ${(err as Error).message}`,
         }));
         const served = 'reply' in action || 'shell' in action || 'tool' in action ? (action.usage ?? options.usage ?? DEFAULT_USAGE) : ZERO;
-        const call: ModelCall = { request, action, served, at: Date.now() };
+        const call: ModelCall = { request, action, served, at: Date.now(), receivedAt };
+        res.once('finish', () => (call.endedAt = performance.now()));
         if ('kill' in action) call.killedPid = (options.killTarget ?? peerPid)(req.socket);
         calls.push(call);
         answer(request, action, served, res, req.socket);

@@ -94,3 +94,19 @@ export function killTree(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void 
     }
   }
 }
+
+/**
+ * Private_Clean + Private_Dirty of one process (/proc/<pid>/smaps_rollup), in bytes: the memory it
+ * alone holds, unlike RSS, which counts the shared pages of its binary and libraries again per
+ * process. 0 once it has gone.
+ */
+export function privateBytes(pid: number): number {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    let kb = 0;
+    for (const m of rollup.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) kb += Number(m[1]);
+    return kb * 1024;
+  } catch {
+    return 0;
+  }
+}
