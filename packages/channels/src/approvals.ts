@@ -328,7 +328,7 @@ export class ApprovalPrompts {
         }
         return;
       }
-      if (isApiError(err, 'SCOPE_FORBIDDEN')) {
+      if (isApiError(err, 'SCOPE_FORBIDDEN') || isApiError(err, 'SENDER_NOT_PAIRED')) {
         this.#o.log('info', `${by} may not answer ${posted.id}: ${err.message}`);
         await notify(`You may not answer this: ${err.message}`);
         return;

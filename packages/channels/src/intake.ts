@@ -8,7 +8,8 @@
  *   with a notice to the sender. Approved senders are cached for a minute. Nothing slow happens
  *   on an unknown sender's path: a rate-limited pairing request holds the message and is retried
  *   in the background, so the adapter's (often sequential) update handling never waits for it and
- *   known senders flow.
+ *   known senders flow. The daemon checks pairing on every message as well (SENDER_NOT_PAIRED):
+ *   a sender revoked within the cache's minute is checked again and asked to pair.
  * - A message the daemon refuses (not a transient failure) gets a reply saying why; a file sent
  *   without text is a message of its own.
  * - `POST /api/message` with `<channel>:<platform message id>` as idempotency key, so a
@@ -102,6 +103,7 @@ export class ChannelIntake {
    * daemon refuses for good is answered with why, and confirmed (it would never get through).
    */
   async receive(message: InboundMessage): Promise<void> {
+    let rechecked = false;
     for (let attempt = 0; ; attempt++) {
       try {
         if (!(await this.#admit(message))) return;
@@ -114,6 +116,13 @@ export class ChannelIntake {
         await this.#submit({ ...message, text: messageText(translateCommand(message.text), stored), attachments: stored.paths });
         return;
       } catch (err) {
+        // The daemon checks pairing too: a sender revoked while this process still trusted it
+        // (the cache) is checked again, so it is asked to pair and its message held, not refused.
+        if (isApiError(err, 'SENDER_NOT_PAIRED') && !rechecked) {
+          rechecked = true;
+          this.#approved.delete(message.senderId);
+          continue;
+        }
         const transient = isTransient(err);
         this.#o.log(transient ? 'warn' : 'error', `inbound message ${message.platformMessageId} from ${message.senderId}: ${errorText(err)}`);
         if (!transient) return this.#refused(message.route, err);

@@ -81,6 +81,28 @@ describe.each(platforms.map((p) => [p.name, p] as const))('%s, in-process', (_, 
     await p.until(() => p.texts(user).some((t) => /coder done: hello there/.test(t)), 'the held message to be answered');
   });
 
+  it('a sender revoked while the channel still trusts it is asked to pair again (the daemon refuses its message); its message is held and answered once approved', async () => {
+    const approved = (await d.api.listPairings()).approved.filter((a) => a.channel === p.name);
+    expect(approved).toHaveLength(1);
+    await d.api.revokePairing({ params: { channel: p.name, senderId: approved[0]!.senderId } });
+    const codes = () =>
+      Array.from(
+        p
+          .texts(user)
+          .join('\n')
+          .matchAll(/pairing code is ([A-Z2-9]{8})/g),
+        (m) => m[1]!,
+      );
+    const before = codes().length;
+    // Within a minute of its last check: the channel process trusts the sender, the daemon does not.
+    await p.dm(user, 'after the revoke');
+    const code = await p.until(() => codes()[before], 'a new pairing code');
+    expect(p.texts(user).some((t) => /could not be handed to the agents/.test(t))).toBe(false);
+    expect(p.texts(user).some((t) => /coder done: after the revoke/.test(t))).toBe(false);
+    await d.api.approvePairing({ body: { code } });
+    await p.until(() => p.texts(user).some((t) => /coder done: after the revoke/.test(t)), 'the held message to be answered');
+  });
+
   it('in a group, an unknown sender gets the pairing code privately; the group only hears that approval is needed', async () => {
     const stranger = p.user(2);
     await p.mention(stranger, 'who are you');

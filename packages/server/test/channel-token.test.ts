@@ -3,7 +3,9 @@
  * own outbox rows, check its senders and raise pairing requests for its channel and read its own wake-up events and
  * the run events of its own conversations (live replies); read and answer the approval requests
  * of its own conversations, for a paired sender of its channel, and see their events;
- * every other route, and every other channel, is 403 SCOPE_FORBIDDEN.
+ * every other route, and every other channel, is 403 SCOPE_FORBIDDEN. The daemon itself checks
+ * that the sender a channel token posts, resets or answers for is paired on its channel
+ * (403 SENDER_NOT_PAIRED), whatever the channel process checked.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,13 +14,21 @@ import { apiContract, type RouteDef } from '@tinyagi/client/contract';
 import { createApiClient, type TinyEvent } from '@tinyagi/client';
 import { mintChannelToken } from '../src/internal.ts';
 import { waitFor } from '@tinyagi/test-kit';
-import { httpRequest, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
+import { eventsOf, httpRequest, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
+
+/** Pairs `senderId` on `channel` as the owner does (`tinyagi pairing approve <code>`). */
+async function pair(stores: ServerHarness['stores'], channel: string, senderId: string): Promise<void> {
+  const asked = await stores.pairings.request({ channel, senderId, sender: senderId });
+  await stores.pairings.approve(asked.code!);
+}
 
 let h: ServerHarness;
 beforeAll(async () => {
   h = await startHarness();
   h.stores.outbox.registerClientChannel('telegram');
   h.stores.outbox.registerClientChannel('discord');
+  // The senders the channel token posts for below: the daemon takes messages of paired senders only.
+  for (const senderId of ['u1', 'u5', 'u7', 'u8', 'u9', 'a1']) await pair(h.stores, 'telegram', senderId);
 });
 afterAll(async () => {
   await h?.close();
@@ -48,13 +58,14 @@ function codeOf(text: string): string | undefined {
   }
 }
 
-const call = (token: string) => (method: string, path: string, body?: unknown) =>
-  httpRequest(h.port, {
+const callOn = (server: ServerHarness) => (token: string) => (method: string, path: string, body?: unknown) =>
+  httpRequest(server.port, {
     method,
     path,
-    headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { host: `127.0.0.1:${server.port}`, authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
+const call = (token: string) => callOn(h)(token);
 
 const outboxRow = async (channel: string, key: string) => (await h.stores.outbox.enqueue({ idempotencyKey: key, channel, text: `to ${channel}`, recipient: { senderId: 'u1' } })).row;
 
@@ -251,8 +262,6 @@ describe('channel-scoped tokens', () => {
     };
     const mine = await request('apr_chan_own', own.conversationId);
     const theirs = await request('apr_chan_other', other.conversationId);
-    const pairing = await h.stores.pairings.request({ channel: 'telegram', senderId: 'a1', sender: 'Ann' });
-    await h.stores.pairings.approve(pairing.code!);
     const forbidden = async (method: string, path: string, body?: unknown) => {
       const res = await tg(method, path, body);
       return { status: res.status, code: codeOf(res.text), message: (JSON.parse(res.text) as { error?: { message?: string } }).error?.message ?? '' };
@@ -275,6 +284,7 @@ describe('channel-scoped tokens', () => {
     expect((await forbidden('POST', `/api/approvals/${mine.id}/decision`, { decision: 'allow_once', by: 'discord:a1' })).code).toBe('SCOPE_FORBIDDEN');
     expect(await forbidden('POST', `/api/approvals/${mine.id}/decision`, { decision: 'allow_once', by: 'telegram:stranger' })).toMatchObject({
       status: 403,
+      code: 'SENDER_NOT_PAIRED',
       message: expect.stringContaining('not paired'),
     });
     expect((await h.stores.approvals.get(mine.id))?.status).toBe('pending');
@@ -303,6 +313,70 @@ describe('channel-scoped tokens', () => {
     expect((await forged('POST', '/api/outbox/claim', { channel: 'telegram' })).status).toBe(401);
     const odd = call('channel.TELEGRAM.abc');
     expect((await odd('POST', '/api/outbox/claim', { channel: 'telegram' })).status).toBe(401);
+  });
+});
+
+describe('the sender a channel token acts for must be paired on its channel (checked by the daemon)', () => {
+  // A server of its own: its queue holds only what these tests enqueue.
+  let s: ServerHarness;
+  beforeAll(async () => {
+    s = await startHarness();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+  const tg = () => callOn(s)(mintChannelToken(s.token, 'telegram'));
+  const answer = (res: { status: number; text: string }) => ({ status: res.status, code: codeOf(res.text), message: (JSON.parse(res.text) as { error?: { message?: string } }).error?.message ?? '' });
+  const enqueued = async () => Object.values(await s.stores.queue.counts()).reduce((sum, n) => sum + n, 0);
+
+  it('a message for a sender not paired on its channel is 403 SENDER_NOT_PAIRED and nothing is enqueued', async () => {
+    await pair(s.stores, 'discord', 'elsewhere');
+    await s.stores.pairings.request({ channel: 'telegram', senderId: 'waiting', sender: 'Wes' });
+    await pair(s.stores, 'telegram', 'revoked');
+    await s.stores.pairings.revoke('telegram', 'revoked');
+    // A stranger, a sender paired on another channel only, one whose request is pending, one revoked; a bare @target is a message too.
+    for (const [senderId, message] of [
+      ['stranger', 'hi'],
+      ['elsewhere', 'hi'],
+      ['waiting', 'hi'],
+      ['revoked', 'hi'],
+      ['stranger', '@coder'],
+    ] as const) {
+      const res = await tg()('POST', '/api/message', { message, agent: 'reviewer', channel: 'telegram', senderId, idempotencyKey: `tg:${senderId}:${message}` });
+      expect(answer(res)).toEqual({ status: 403, code: 'SENDER_NOT_PAIRED', message: expect.stringContaining(`Sender ${senderId} is not paired on telegram`) });
+    }
+    // A channel posts for one of its senders: it must name it.
+    expect(answer(await tg()('POST', '/api/message', { message: 'hi', agent: 'reviewer', channel: 'telegram', sender: 'stranger' }))).toMatchObject({ status: 403, code: 'SCOPE_FORBIDDEN' });
+    expect(await enqueued()).toBe(0);
+    expect(await eventsOf(s.stores, { types: ['message.received', 'message.enqueued'] })).toEqual([]);
+    expect(await s.stores.senderDefaults.get('telegram', 'stranger')).toBeUndefined();
+  });
+
+  it('a message refused before its sender was paired goes through once the sender is paired (the same idempotency key)', async () => {
+    const body = { message: 'let me in', agent: 'reviewer', channel: 'telegram', senderId: 'newcomer', idempotencyKey: 'tg:newcomer:1' };
+    expect(answer(await tg()('POST', '/api/message', body)).code).toBe('SENDER_NOT_PAIRED');
+    await pair(s.stores, 'telegram', 'newcomer');
+    const res = await tg()('POST', '/api/message', body);
+    expect(res.status).toBe(202);
+    const sent = JSON.parse(res.text) as { messageId: string; action: string; created: boolean };
+    expect(sent).toMatchObject({ action: 'enqueued', created: true });
+    expect(await s.stores.queue.get(sent.messageId)).toMatchObject({ channel: 'telegram', senderId: 'newcomer' });
+  });
+
+  it('the API token posts for any sender of any channel, paired or not, where the channel token is refused', async () => {
+    const body = { message: 'from the CLI', agent: 'reviewer', channel: 'telegram', senderId: 'nobody-paired', threadKey: 'cli-chat' };
+    expect(answer(await tg()('POST', '/api/message', body)).code).toBe('SENDER_NOT_PAIRED');
+    const sent = await s.client.sendMessage({ body });
+    expect(sent).toMatchObject({ action: 'enqueued', created: true });
+    expect(await s.stores.queue.get(sent.messageId)).toMatchObject({ channel: 'telegram', senderId: 'nobody-paired' });
+  });
+
+  it("a chat reset for a sender not paired on its channel is refused and keeps the sender's default target", async () => {
+    await s.stores.senderDefaults.set('telegram', 'resetter', 'coder');
+    expect(answer(await tg()('POST', '/api/chats/reset', { channel: 'telegram', senderId: 'resetter', threadKey: 'chat-r' }))).toMatchObject({ status: 403, code: 'SENDER_NOT_PAIRED' });
+    expect(await s.stores.senderDefaults.get('telegram', 'resetter')).toBe('coder');
+    await pair(s.stores, 'telegram', 'resetter');
+    expect(JSON.parse((await tg()('POST', '/api/chats/reset', { channel: 'telegram', senderId: 'resetter', threadKey: 'chat-r' })).text)).toEqual({ defaultCleared: true, sessionsCleared: 0 });
   });
 });
 

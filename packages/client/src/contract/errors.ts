@@ -25,6 +25,7 @@ export const SERVER_ERRORS = {
   LOGIN_CODE_INVALID: { status: 401, message: 'This login link was already used or has expired; run `tinyagi office` for a new one.' },
   CSRF_REFUSED: { status: 403, message: 'A change made with the session cookie must come from the TinyOffice page itself (same Origin).' },
   SCOPE_FORBIDDEN: { status: 403, message: 'This token is scoped to one run and cannot be used on this route.' },
+  SENDER_NOT_PAIRED: { status: 403, message: 'This sender is not paired on this channel; the owner approves its pairing code with `tinyagi pairing approve <code>`.' },
   RUN_ENDED: { status: 403, message: "This run-scoped token's run has ended: a run's token works only while its run runs." },
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'This Origin is not allowed; add it to server.allowed_origins in settings.json.' },
   HOST_NOT_ALLOWED: { status: 403, message: 'This Host header is not allowed; add it to server.allowed_hosts in settings.json.' },

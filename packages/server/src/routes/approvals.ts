@@ -13,6 +13,7 @@ import { agentWorkspaceDir, MAX_REQUEST_PATHS, ownEntry, requestPaths, rulesForA
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
+import { requirePairedSender } from '../security/paired-sender.ts';
 import type { RouteHandlers } from '../routing.ts';
 
 export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof approvalsContract> {
@@ -52,7 +53,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
 
 /**
  * A channel process answers for a person of its chat (docs/approvals.md, "In the chat apps"): it
- * names them (`by`: `<channel>:<sender id>`), the sender must be paired on that channel, and when
+ * names them (`by`: `<channel>:<sender id>`), the sender must be paired on that channel (requirePairedSender), and when
  * the agent lists `permissions.approvers` the sender must match one of them. The route's scope
  * already checked that the request's conversation came in through this channel.
  */
@@ -61,10 +62,7 @@ async function mayAnswer(ctx: ServerContext, channel: string, approvalId: string
   if (by === undefined || !by.startsWith(prefix) || by.length === prefix.length) {
     throw new RequestError('SCOPE_FORBIDDEN', `A channel answers for one of its senders: send "by": "${prefix}<sender id>".`);
   }
-  const senderId = by.slice(prefix.length);
-  if (!(await ctx.pairings.isApproved(channel, senderId))) {
-    throw new RequestError('SCOPE_FORBIDDEN', 'Only a paired sender may answer: this sender is not paired on this channel.');
-  }
+  await requirePairedSender(ctx.pairings, channel, by.slice(prefix.length), 'answer approval requests');
   const approval = await ctx.stores.approvals.get(approvalId);
   const approvers = approval ? ownEntry(ctx.settings().agents, approval.agentId)?.permissions?.approvers : undefined;
   if (approval && approvers !== undefined && !approvers.some((pattern) => approverMatches(pattern, by))) {

@@ -5,10 +5,13 @@ import type { ServerContext } from '../context.ts';
 import { requestedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';
 import { allowedFileRoots, confineFiles } from '../security/file-confinement.ts';
+import { requirePairedSender } from '../security/paired-sender.ts';
 
 export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' | 'getMessage' | 'cancelMessage' | 'chatStatus' | 'resetChat'> {
   return {
-    sendMessage: async ({ body }) => {
+    sendMessage: async ({ body, auth }) => {
+      // Before the files: an unpaired sender's message is refused for that first, and nothing is enqueued.
+      if (auth.kind === 'channel') await requirePairedSender(ctx.pairings, auth.channel, body.senderId, 'send messages to the agents');
       const attachments = body.attachments ? confineFiles(body.attachments, allowedFileRoots(ctx.settings(), ctx.home, ctx.env)) : undefined;
       const result = await ctx.orchestrator.submitGrouped({ ...body, ...(attachments ? { attachments } : {}) });
       return {
@@ -46,7 +49,8 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
 
     // Per-thread and per-sender sessions of this chat; a `shared` session belongs to every
     // sender, so a chat never resets it (`tinyagi agent reset` does).
-    resetChat: async ({ body }) => {
+    resetChat: async ({ body, auth }) => {
+      if (auth.kind === 'channel') await requirePairedSender(ctx.pairings, auth.channel, body.senderId, 'reset its chats');
       const scope = { channel: body.channel, senderId: body.senderId, threadKey: body.threadKey };
       return {
         defaultCleared: await ctx.stores.senderDefaults.clear(body.channel, body.senderId),
