@@ -46,6 +46,15 @@ export type TinyErrorCode =
   | 'NOT_A_MEMBER'
   /** An edit whose input is malformed (unknown agent keys, a bad cron, no target). */
   | 'VALIDATION_FAILED'
+  /** git exited with an error (its exit code and stderr in `details`). */
+  | 'GIT_FAILED'
+  | 'GIT_TIMEOUT'
+  /** No git on PATH. */
+  | 'GIT_NOT_FOUND'
+  /** A task's worktree holds work that is neither merged nor pushed (or uncommitted): not removed. */
+  | 'WORKTREE_UNSAFE'
+  /** A new worktree's setup command failed (its check result in `details`). */
+  | 'WORKTREE_SETUP_FAILED'
   | 'INTERNAL';
 
 export interface TinyErrorOptions {

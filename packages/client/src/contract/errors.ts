@@ -79,6 +79,11 @@ export const CORE_ERRORS = {
   SESSION_POOL_FULL: { status: 503, message: 'No warm session could be started within the memory limit; retry later.' },
   INPUT_TOO_LARGE: { status: 413, message: 'The input is too large.' },
   LIMIT_EXCEEDED: { status: 409, message: 'A limit was reached.' },
+  GIT_FAILED: { status: 502, message: 'A git command failed; its exit code and stderr are in details.' },
+  GIT_TIMEOUT: { status: 504, message: 'A git command did not finish in time.' },
+  GIT_NOT_FOUND: { status: 500, message: "git is not installed on the daemon's machine." },
+  WORKTREE_UNSAFE: { status: 409, message: "The task's worktree holds work that is neither merged nor pushed, or is uncommitted; it was kept." },
+  WORKTREE_SETUP_FAILED: { status: 502, message: "The worktree's setup command failed; its log is in details." },
   INTERNAL: { status: 500, message: 'Internal error; see the daemon log.' },
 } as const satisfies Record<string, ErrorEntry>;
 

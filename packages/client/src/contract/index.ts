@@ -20,6 +20,7 @@ export * from './settings-schema.ts';
 export * from './pairing.ts';
 export * from './schedules.ts';
 export * from './tasks.ts';
+export * from './git-tasks.ts';
 export * from './usage.ts';
 export * from './kinds.ts';
 export * from './mcp.ts';

@@ -1,0 +1,87 @@
+/**
+ * Git-native tasks (docs/git-tasks.md): a project's repository binding. The shape is checked
+ * here; what needs the file system (a rule's path resolving through a symlink out of the
+ * repository) is checked by core's `resolveFileRules` when a worktree is made.
+ */
+import * as z from 'zod';
+import { PathString, ShortText } from './common.ts';
+
+/** An argument vector: the program, then its arguments; never a shell string. */
+const ArgvSchema = z.array(z.string().max(4096)).min(1).max(200);
+const TimeoutMsSchema = z
+  .int()
+  .min(100)
+  .max(24 * 60 * 60 * 1000);
+
+/** A command with its own timeout (the setup, a check). */
+export const CommandSpecSchema = z.object({ argv: ArgvSchema, timeoutMs: TimeoutMsSchema });
+export type CommandSpec = z.infer<typeof CommandSpecSchema>;
+
+export const CheckSpecSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'Use 1-64 letters, digits, dots, dashes or underscores (e.g. "test")'),
+  argv: ArgvSchema,
+  timeoutMs: TimeoutMsSchema,
+});
+export type CheckSpec = z.infer<typeof CheckSpecSchema>;
+
+/**
+ * A rule's path as written: relative to the repository's folder, without `..`, `.` or empty
+ * segments, not absolute and not inside `.git`. The message names the path, so a list of rules
+ * says which one is wrong.
+ */
+export function fileRulePathProblem(path: string): string | undefined {
+  if (path.includes('\0')) return 'contains a NUL byte';
+  if (path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\')) return 'is absolute; write it relative to the repository';
+  const segments = path.split(/[\\/]/);
+  if (segments.includes('..')) return 'contains "..": a rule may not leave the repository';
+  if (segments.some((s) => s === '' || s === '.')) return 'has an empty or "." segment; write it as a plain relative path (e.g. "config/.env")';
+  if (segments[0] === '.git') return 'points into .git';
+  return undefined;
+}
+
+export const FileRuleSchema = z.object({ path: PathString(1024).min(1), mode: z.enum(['copy', 'link']) }).superRefine((rule, ctx) => {
+  const problem = fileRulePathProblem(rule.path);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: `The ${rule.mode} rule "${rule.path}" ${problem}.` });
+});
+export type FileRule = z.infer<typeof FileRuleSchema>;
+
+export const DEFAULT_BRANCH_TEMPLATE = 'tinyagi/{identifier}-{slug}';
+export const DEFAULT_KEEP_ABANDONED_DAYS = 14;
+
+export const ProjectRepoSchema = z
+  .object({
+    /** A local checkout (absolute path). */
+    path: PathString(4096).min(1).optional(),
+    /** A git remote URL TinyAGI clones once. */
+    url: z.string().min(1).max(4096).optional(),
+    baseRef: z.string().min(1).max(255).default('main'),
+    /** The remote that "pushed" is proven against; absent: no push is asked for. */
+    remote: ShortText.optional(),
+    branchTemplate: z
+      .string()
+      .min(1)
+      .max(200)
+      .default(DEFAULT_BRANCH_TEMPLATE)
+      .refine((t) => t.includes('{identifier}'), { error: 'The branch template must contain {identifier}, so that two tasks never share a branch' }),
+    /** Absolute folder of the project's worktrees; absent: TINYAGI_HOME/worktrees/<project id>. */
+    worktreeRoot: PathString(4096).min(1).optional(),
+    files: z.array(FileRuleSchema).max(100).default([]),
+    setup: CommandSpecSchema.optional(),
+    checks: z.array(CheckSpecSchema).max(50).default([]),
+    keepAbandonedDays: z.number().positive().max(3650).default(DEFAULT_KEEP_ABANDONED_DAYS),
+  })
+  .superRefine((repo, ctx) => {
+    if ((repo.path === undefined) === (repo.url === undefined))
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'Give either path (a local checkout) or url (a git remote), not both and not neither.' });
+    if (repo.path !== undefined && !repo.path.startsWith('/')) ctx.addIssue({ code: 'custom', path: ['path'], message: 'The repository path must be absolute.' });
+    if (repo.worktreeRoot !== undefined && !repo.worktreeRoot.startsWith('/')) ctx.addIssue({ code: 'custom', path: ['worktreeRoot'], message: 'The worktree folder must be absolute.' });
+    const names = new Set<string>();
+    repo.checks.forEach((check, i) => {
+      if (names.has(check.name)) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `Two checks are named "${check.name}".` });
+      names.add(check.name);
+    });
+  });
+/** What a person writes (defaults optional). */
+export type ProjectRepoInput = z.input<typeof ProjectRepoSchema>;
+/** After parsing (defaults filled). */
+export type ProjectRepo = z.output<typeof ProjectRepoSchema>;

@@ -1,0 +1,200 @@
+/**
+ * A project's checks (and a worktree's setup), run as processes in a worktree (docs/git-tasks.md).
+ * Contract:
+ * - argv, never a shell; the process leads its own group (`detached`), and the whole group is
+ *   SIGKILLed at the check's timeout, and also when the leader exits (a check's leftovers — a
+ *   server it started, a watcher — must not outlive it or hold its output open);
+ * - each result keeps the exit code (or the signal, or that it timed out), the duration, and a
+ *   bounded log of stdout and stderr interleaved: the first `headBytes` and the last `tailBytes`,
+ *   with the number of bytes left out between them;
+ * - `failureFingerprint` names a failure by the check, its exit code and its tail with what
+ *   changes from run to run taken out, so the same failure is recognised the next time.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import type { CheckSpec } from '@tinyagi/client/contract';
+
+export const DEFAULT_HEAD_BYTES = 8 * 1024;
+export const DEFAULT_TAIL_BYTES = 32 * 1024;
+/** After the leader exits, how long the pipes may stay open (held by a process that left the group) before they are closed. */
+const DRAIN_AFTER_EXIT_MS = 2_000;
+
+export interface CheckResult {
+  name: string;
+  argv: string[];
+  /** The exit code, or null when the process was ended by a signal or never started. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** Why the process could not start (e.g. `spawn pnpm ENOENT`). */
+  spawnError?: string;
+  ok: boolean;
+  startedAt: number;
+  durationMs: number;
+  /** The head and the tail of the output; `omittedBytes` were left out between them. */
+  log: string;
+  /** The last `tailBytes` of the output alone (what a feedback message carries). */
+  tail: string;
+  totalBytes: number;
+  omittedBytes: number;
+}
+
+export interface RunCheckOptions {
+  cwd: string;
+  /** The environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  headBytes?: number;
+  tailBytes?: number;
+  /** Ends the check early (the daemon stopping); counted as a timeout. */
+  signal?: AbortSignal;
+}
+
+/** Keeps the first `headBytes` and a rolling last `tailBytes` of a stream of chunks. */
+class BoundedLog {
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private tail: Buffer[] = [];
+  private tailLength = 0;
+  total = 0;
+  private readonly headBytes: number;
+  private readonly tailBytes: number;
+
+  constructor(headBytes: number, tailBytes: number) {
+    this.headBytes = headBytes;
+    this.tailBytes = tailBytes;
+  }
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.headLength < this.headBytes) {
+      const take = chunk.subarray(0, this.headBytes - this.headLength);
+      this.head.push(take);
+      this.headLength += take.length;
+      chunk = chunk.subarray(take.length);
+      if (chunk.length === 0) return;
+    }
+    this.tail.push(chunk);
+    this.tailLength += chunk.length;
+    while (this.tailLength - this.tail[0]!.length >= this.tailBytes) this.tailLength -= this.tail.shift()!.length;
+  }
+
+  result(): { log: string; tail: string; omittedBytes: number } {
+    const head = Buffer.concat(this.head);
+    let tail = Buffer.concat(this.tail);
+    if (tail.length > this.tailBytes) tail = tail.subarray(tail.length - this.tailBytes);
+    const omittedBytes = this.total - head.length - tail.length;
+    const log = omittedBytes > 0 ? `${head.toString('utf8')}\n… ${omittedBytes} bytes left out …\n${tail.toString('utf8')}` : `${head.toString('utf8')}${tail.toString('utf8')}`;
+    // The tail alone: the end of the output, head included when the whole output was short.
+    const all = Buffer.concat([head, tail]);
+    const tailOnly = omittedBytes > 0 || all.length > this.tailBytes ? tail : all;
+    return { log, tail: tailOnly.toString('utf8'), omittedBytes };
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** Runs one check to its end (or its timeout); never rejects: a check that cannot start is a failed result. */
+export function runCheck(check: CheckSpec, options: RunCheckOptions): Promise<CheckResult> {
+  const startedAt = Date.now();
+  const started = performance.now();
+  const output = new BoundedLog(options.headBytes ?? DEFAULT_HEAD_BYTES, options.tailBytes ?? DEFAULT_TAIL_BYTES);
+  const [command, ...args] = check.argv;
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let spawnError: string | undefined;
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const child = spawn(command!, args, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const timeout = (): void => {
+      timedOut = true;
+      if (child.pid !== undefined) killGroup(child.pid);
+    };
+    const timer = setTimeout(timeout, check.timeoutMs);
+    options.signal?.addEventListener('abort', timeout, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+    child.on('error', (err) => {
+      spawnError = err.message;
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // Whatever the leader left running in its group goes with it.
+      if (child.pid !== undefined) killGroup(child.pid);
+      drainTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, DRAIN_AFTER_EXIT_MS);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(drainTimer);
+      options.signal?.removeEventListener('abort', timeout);
+      const exitCode = exit?.code ?? code;
+      const exitSignal = exit?.signal ?? signal;
+      const { log, tail, omittedBytes } = output.result();
+      const result: CheckResult = {
+        name: check.name,
+        argv: [...check.argv],
+        exitCode: spawnError === undefined ? exitCode : null,
+        signal: exitSignal,
+        timedOut,
+        ok: spawnError === undefined && !timedOut && exitCode === 0,
+        startedAt,
+        durationMs: Math.round(performance.now() - started),
+        log: spawnError === undefined ? log : `${log}${spawnError}\n`,
+        tail: spawnError === undefined ? tail : `${tail}${spawnError}\n`,
+        totalBytes: output.total,
+        omittedBytes,
+      };
+      if (spawnError !== undefined) result.spawnError = spawnError;
+      resolve(result);
+    });
+  });
+}
+
+/** Runs the checks one after another (they share the worktree), each with its own timeout. */
+export async function runChecks(checks: readonly CheckSpec[], options: RunCheckOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of checks) results.push(await runCheck(check, options));
+  return results;
+}
+
+/** How many lines of the tail a fingerprint reads (the end of a failure names it; earlier lines are progress). */
+const FINGERPRINT_LINES = 30;
+
+/**
+ * The tail as a fingerprint reads it: the worktree's path (and other absolute paths' folders)
+ * out, ANSI colours out, hex ids (7+ digits) and numbers (times, counts, pids, line:column of a
+ * stack frame in a dependency) replaced, blank lines and spacing collapsed, the last 30 lines.
+ */
+export function normaliseTail(tail: string, worktreeDir?: string): string {
+  let text = tail;
+  if (worktreeDir !== undefined && worktreeDir !== '') text = text.split(worktreeDir).join('<worktree>');
+  text = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences are what is removed.
+    .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/(?<![\w.>~-])(?:\/[^\s/:'"`()]+)+\/([^\s/:'"`()]+)/g, '<path>/$1')
+    .replace(/\b(?=[0-9a-f]*\d)[0-9a-f]{7,}\b/gi, '<hex>')
+    .replace(/\d+(?:\.\d+)?/g, 'N')
+    .replace(/[ \t]+/g, ' ');
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  return lines.slice(-FINGERPRINT_LINES).join('\n');
+}
+
+/** The same failure gives the same fingerprint: check name, how it ended, and the normalised tail. */
+export function failureFingerprint(result: Pick<CheckResult, 'name' | 'exitCode' | 'timedOut' | 'tail'>, worktreeDir?: string): string {
+  const ending = result.timedOut ? 'timeout' : `exit:${result.exitCode ?? 'none'}`;
+  return createHash('sha256')
+    .update(`${result.name}\0${ending}\0${normaliseTail(result.tail, worktreeDir)}`)
+    .digest('hex')
+    .slice(0, 32);
+}

@@ -1,0 +1,68 @@
+/**
+ * "Done" as facts (docs/git-tasks.md): what the daemon proves before a task reaches Review, all
+ * read from git and from processes, none from the agent's word:
+ * - commits on the task's branch beyond the base ref, and a clean worktree (what is checked and
+ *   pushed is what was committed; the file rules' own paths aside);
+ * - each check's result, run in the worktree at the recorded commit (`headSha`);
+ * - with a remote, the branch pushed: the commit reachable from the remote's branch after a fetch
+ *   (ancestry, so a remote branch that is ahead still counts).
+ * Read-only for the repository but for the fetch; running it twice gives the same facts for the
+ * same commit (checks permitting), so a step interrupted by a crash is simply run again.
+ */
+import { existsSync } from 'node:fs';
+import { TinyError } from '../errors.ts';
+import { baseCommit, type BranchCommit, commitsBeyondBase, type PushState, pushState, uncommittedPaths } from './branch-state.ts';
+import { type CheckResult, runChecks } from './checks.ts';
+import { git } from './git.ts';
+import { type ProjectRepoContext, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
+
+export interface DoneFacts {
+  branch: string;
+  /** The commit the facts are about (the worktree's HEAD when they were collected). */
+  headSha: string;
+  commits: BranchCommit[];
+  uncommitted: string[];
+  checks: CheckResult[];
+  /** Absent when the project has no remote (nothing to push to). */
+  push?: PushState;
+  /** Every fact holds: the task may go to Review. */
+  done: boolean;
+  /** What does not hold, one sentence each (for the task page and the feedback message). */
+  missing: string[];
+}
+
+export interface CollectFactsOptions {
+  /** The checks' environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, options: CollectFactsOptions = {}): Promise<DoneFacts> {
+  const branch = await taskBranchName(ctx, task);
+  const path = taskWorktreePath(ctx, task);
+  if (!existsSync(path)) throw new TinyError('INVALID_STATE', `Task ${task.identifier} has no worktree at ${path}.`, { hint: 'Start the task (move it to In progress) to create its worktree.' });
+  const onBranch = (await git(['symbolic-ref', '--quiet', 'HEAD'], { cwd: path }).catch(() => '')).trim();
+  if (onBranch !== `refs/heads/${branch}`) {
+    throw new TinyError('INVALID_STATE', `Task ${task.identifier}'s worktree ${path} is on ${onBranch || 'a detached HEAD'}, not on its branch ${branch}.`, {
+      hint: `Check out ${branch} in the worktree again.`,
+    });
+  }
+  const headSha = (await git(['rev-parse', 'HEAD'], { cwd: path })).trim();
+  const commits = await commitsBeyondBase(path, await baseCommit(ctx), headSha);
+  const uncommitted = await uncommittedPaths(ctx, path);
+  const checks = await runChecks(ctx.repo.checks, { cwd: path, ...(options.env === undefined ? {} : { env: options.env }), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  const push = ctx.repo.remote === undefined ? undefined : await pushState(ctx, branch, headSha);
+
+  const missing: string[] = [];
+  if (commits.length === 0) missing.push(`The branch ${branch} has no commits beyond ${ctx.repo.baseRef}.`);
+  if (uncommitted.length > 0) missing.push(`The worktree has uncommitted changes: ${uncommitted.slice(0, 10).join(', ')}${uncommitted.length > 10 ? ', …' : ''}.`);
+  for (const check of checks) {
+    if (check.ok) continue;
+    const ending = check.timedOut ? 'timed out' : check.spawnError !== undefined ? `could not start (${check.spawnError})` : `failed with exit code ${check.exitCode ?? check.signal}`;
+    missing.push(`The check "${check.name}" (${check.argv.join(' ')}) ${ending}.`);
+  }
+  if (push !== undefined && !push.pushed) missing.push(`The branch is not pushed: ${push.reason ?? 'unknown'}.`);
+  const facts: DoneFacts = { branch, headSha, commits, uncommitted, checks, done: missing.length === 0, missing };
+  if (push !== undefined) facts.push = push;
+  return facts;
+}

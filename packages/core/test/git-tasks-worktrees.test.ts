@@ -1,0 +1,119 @@
+/**
+ * A worktree per task (docs/git-tasks.md): separate trees and branches, idempotent creation
+ * after a crash, the setup run until it passes once, folders that are not ours left alone.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupTemp } from '@tinyagi/test-kit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isTinyError } from '../src/errors.ts';
+import { createTaskWorktree, listGitWorktrees, listTaskWorktrees } from '../src/git-tasks/worktrees.ts';
+import { commitFile, gitFixture, sh, task, rejection } from './git-tasks-fixture.ts';
+
+afterEach(cleanupTemp);
+
+/** A setup that records each run in a file outside the worktree (so the tree stays clean). */
+function countingSetup(counter: string, exitCode = 0) {
+  return { argv: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(counter)}, 'run\\n'); process.exit(${exitCode})`], timeoutMs: 10_000 };
+}
+const runsOf = (counter: string): number => (existsSync(counter) ? readFileSync(counter, 'utf8').split('\n').filter(Boolean).length : 0);
+
+describe('createTaskWorktree', () => {
+  it('gives two tasks on one repository their own worktree and branch, both from the base', async () => {
+    const fx = gitFixture();
+    const ctx = fx.project();
+    const base = sh(fx.repoDir, 'rev-parse', 'main');
+    const [a, b] = await Promise.all([createTaskWorktree(ctx, task(1, 'Fix the login page!')), createTaskWorktree(ctx, task(2, 'Add dark mode'))]);
+    expect(a.branch).toBe('tinyagi/P-1-fix-the-login-page');
+    expect(b.branch).toBe('tinyagi/P-2-add-dark-mode');
+    expect(a.path).not.toBe(b.path);
+    expect([a.head, b.head]).toEqual([base, base]);
+    expect(sh(a.path, 'symbolic-ref', 'HEAD')).toBe('refs/heads/tinyagi/P-1-fix-the-login-page');
+    expect(sh(b.path, 'symbolic-ref', 'HEAD')).toBe('refs/heads/tinyagi/P-2-add-dark-mode');
+    // Work in one tree is not seen in the other.
+    commitFile(a.path, 'a.txt', 'a\n');
+    expect(existsSync(join(b.path, 'a.txt'))).toBe(false);
+    const listed = await listTaskWorktrees(ctx);
+    expect(listed.map((w) => [w.taskId, w.branch]).sort()).toEqual([
+      ['task-1', 'tinyagi/P-1-fix-the-login-page'],
+      ['task-2', 'tinyagi/P-2-add-dark-mode'],
+    ]);
+  });
+
+  it('reuses the worktree when called again, and runs the setup only until it has passed once', async () => {
+    const fx = gitFixture();
+    const counter = join(fx.root, 'setup-runs');
+    const ctx = fx.project({ setup: countingSetup(counter) });
+    const first = await createTaskWorktree(ctx, task(1));
+    expect(first.created).toBe(true);
+    expect(first.setup?.exitCode).toBe(0);
+    commitFile(first.path, 'work.txt', 'in progress\n');
+    const again = await createTaskWorktree(ctx, task(1));
+    expect(again).toMatchObject({ created: false, path: first.path, branch: first.branch });
+    expect(again.setup).toBeUndefined();
+    expect(runsOf(counter)).toBe(1);
+    expect(readFileSync(join(again.path, 'work.txt'), 'utf8')).toBe('in progress\n');
+    expect((await listGitWorktrees(fx.repoDir)).length).toBe(2);
+  });
+
+  it('after a crash inside git worktree add (locked "initializing", half checked out) checks it out again and runs the setup', async () => {
+    const fx = gitFixture();
+    commitFile(fx.repoDir, 'src/app.ts', 'export {};\n');
+    const counter = join(fx.root, 'setup-runs');
+    const ctx = fx.project({ setup: countingSetup(counter) });
+    // What a SIGKILL during `git worktree add` leaves: the branch, git's entry locked "initializing", part of the files.
+    const path = join(ctx.worktreeRoot, 'P-1');
+    sh(fx.repoDir, 'worktree', 'add', '--quiet', '-b', 'tinyagi/P-1-task-number-1', path, 'main');
+    sh(fx.repoDir, 'worktree', 'lock', '--reason', 'initializing', path);
+    rmSync(join(path, 'src'), { recursive: true });
+    const made = await createTaskWorktree(ctx, task(1));
+    expect(made).toMatchObject({ created: false, path, branch: 'tinyagi/P-1-task-number-1' });
+    expect(readFileSync(join(path, 'src/app.ts'), 'utf8')).toBe('export {};\n');
+    expect((await listGitWorktrees(fx.repoDir)).find((e) => e.path === path)?.locked).toBeUndefined();
+    expect(runsOf(counter)).toBe(1);
+  });
+
+  it('after a crash during the setup runs it again, and a failed setup is WORKTREE_SETUP_FAILED with its log', async () => {
+    const fx = gitFixture();
+    const counter = join(fx.root, 'setup-runs');
+    const failing = fx.project({ setup: countingSetup(counter, 3) });
+    const err = await rejection(createTaskWorktree(failing, task(1)));
+    expect(isTinyError(err, 'WORKTREE_SETUP_FAILED')).toBe(true);
+    expect((err.details as { exitCode: number }).exitCode).toBe(3);
+    // Started again with a setup that passes: the same worktree, the setup runs (the marker was never written).
+    const made = await createTaskWorktree(fx.project({ setup: countingSetup(counter) }), task(1));
+    expect(made.created).toBe(false);
+    expect(made.setup?.ok).toBe(true);
+    expect(runsOf(counter)).toBe(2);
+  });
+
+  it('gives a branch whose folder was deleted a new folder, keeping its commits', async () => {
+    const fx = gitFixture();
+    const ctx = fx.project();
+    const first = await createTaskWorktree(ctx, task(1));
+    const sha = commitFile(first.path, 'kept.txt', 'kept\n');
+    rmSync(first.path, { recursive: true, force: true });
+    const again = await createTaskWorktree(ctx, task(1));
+    expect(again.created).toBe(true);
+    expect(again.head).toBe(sha);
+    expect(readFileSync(join(again.path, 'kept.txt'), 'utf8')).toBe('kept\n');
+  });
+
+  it('refuses a folder that is not a worktree of the repository, and a worktree recorded for another task', async () => {
+    const fx = gitFixture();
+    const ctx = fx.project();
+    const stranger = join(ctx.worktreeRoot, 'P-1');
+    mkdirSync(stranger, { recursive: true });
+    writeFileSync(join(stranger, 'notes.txt'), 'mine\n');
+    const err = await rejection(createTaskWorktree(ctx, task(1)));
+    expect(isTinyError(err, 'INVALID_STATE')).toBe(true);
+    expect(readFileSync(join(stranger, 'notes.txt'), 'utf8')).toBe('mine\n');
+
+    await createTaskWorktree(ctx, task(2));
+    // Another task that would get the same identifier (and so the same tree) is refused it.
+    const impostor = { ...task(2), id: 'task-other' };
+    const taken = await rejection(createTaskWorktree(ctx, impostor));
+    expect(isTinyError(taken, 'INVALID_STATE')).toBe(true);
+    expect(taken.message).toContain('belongs to task task-2');
+  });
+});
