@@ -99,7 +99,7 @@ describe('createTaskWorktree', () => {
     expect(readFileSync(join(again.path, 'kept.txt'), 'utf8')).toBe('kept\n');
   });
 
-  it('refuses a folder that is not a worktree of the repository, and a worktree recorded for another task', async () => {
+  it('refuses a folder that is not a worktree of the repository, a worktree recorded for another task, and the branch checked out elsewhere', async () => {
     const fx = gitFixture();
     const ctx = fx.project();
     const stranger = join(ctx.worktreeRoot, 'P-1');
@@ -115,5 +115,13 @@ describe('createTaskWorktree', () => {
     const taken = await rejection(createTaskWorktree(ctx, impostor));
     expect(isTinyError(taken, 'INVALID_STATE')).toBe(true);
     expect(taken.message).toContain('belongs to task task-2');
+
+    // The task's branch checked out somewhere else (by a person): refused, not shared.
+    const elsewhere = join(fx.root, 'elsewhere');
+    sh(fx.repoDir, 'branch', 'tinyagi/P-3-task-number-3', 'main');
+    sh(fx.repoDir, 'worktree', 'add', '--quiet', elsewhere, 'tinyagi/P-3-task-number-3');
+    const shared = await rejection(createTaskWorktree(ctx, task(3)));
+    expect(shared.code).toBe('INVALID_STATE');
+    expect(shared.message).toContain(`is checked out in ${elsewhere}`);
   });
 });
