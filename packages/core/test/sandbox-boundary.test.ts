@@ -13,11 +13,11 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
+import { cleanupTemp, descendants, privateBytes, tempDir, waitFor } from '@tinyagi/test-kit';
 import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { isInvokeError } from '../src/invoker/invoke-error.ts';
 import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
-import { boundaryFor, closeHostBridges, hiddenPaths, type Boundary } from '../src/sandbox/boundary.ts';
+import { boundaryFor, closeHostBridges, hiddenPaths, SANDBOX_INIT, type Boundary } from '../src/sandbox/boundary.ts';
 import { cgroupLimitBytes } from '../src/sandbox/cgroup.ts';
 import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
 import { runSelfTest } from '../src/sandbox/self-test.ts';
@@ -266,6 +266,67 @@ describe('the boundary (real bwrap)', () => {
       again.once('error', reject);
       again.listen(port, '127.0.0.1', () => again.close(() => resolve()));
     });
+  });
+
+  it('sandbox-init does not keep what its bridges forward: 32 MiB each way, every byte intact, and its private memory stays small', async () => {
+    const b = boundary('mover');
+    mkdirSync(b.runDir, { recursive: true, mode: 0o700 });
+    // The model proxy's place: an echo server on the agent's model.sock.
+    const echo = createServer((socket) => socket.on('error', () => {}).pipe(socket));
+    servers.push(echo);
+    await new Promise<void>((resolve) => echo.listen(join(b.runDir, 'model.sock'), () => resolve()));
+    // One connection per MiB, as a CLI's model calls come (no half-close: an HTTP client does not); each echo compared with what was sent.
+    const mover = `
+      const net = require('node:net');
+      const sent = Buffer.alloc(1048576);
+      for (let i = 0; i < sent.length; i++) sent[i] = (i * 7919) % 251;
+      const send = (left, intact) => {
+        if (left === 0) return console.log('moved ' + intact);
+        const chunks = [];
+        let got = 0;
+        const socket = net.connect(45801, '127.0.0.1');
+        socket.on('data', (d) => {
+          chunks.push(d);
+          got += d.length;
+          if (got < sent.length) return;
+          socket.destroy();
+          send(left - 1, intact + (Buffer.concat(chunks).equals(sent) ? 1 : 0));
+        });
+        socket.write(sent);
+      };
+      process.stdin.once('data', () => send(32, 0));
+      console.log('ready');`;
+    const lines: string[] = [];
+    const proc = await WarmProcess.start({
+      what: 'node (agent mover)',
+      command: process.execPath,
+      args: ['-e', mover],
+      cwd: b.cwd,
+      env: b.env({ PATH: daemonEnv.PATH, HOME: home }),
+      killGraceMs: 2_000,
+      installHint: 'node',
+      onLine: (line) => lines.push(line),
+      boundary: b,
+    });
+    try {
+      await waitFor(() => lines.includes('ready'), 20_000, 'the mover inside');
+      const init = descendants(proc.pid!).find((pid) => {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return argv[0] === process.execPath && argv.includes(SANDBOX_INIT);
+      });
+      expect(init, "sandbox-init among the sandbox's processes").toBeDefined();
+      const before = privateBytes(init!);
+      proc.writeLine('go');
+      await waitFor(() => lines.some((l) => l.startsWith('moved ')), 60_000, 'the 32 MiB each way');
+      expect(lines).toContain('moved 32');
+      const after = privateBytes(init!);
+      const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
+      console.log(`sandbox-init private memory: ${mib(before)} started, ${mib(after)} after 32 MiB each way`);
+      // Before it collected as it forwarded (sandbox-init.mjs, "Memory") it held ~30 MiB more here; since, ~3-5 MiB more.
+      expect(after - before, `${mib(before)} -> ${mib(after)}`).toBeLessThan(12 * 1048576);
+    } finally {
+      await proc.close(0);
+    }
   });
 
   it('hides the hidden paths that exist, the workspace root and the TinyAGI home among them', () => {
