@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { descendants, toolOutput, waitFor } from '@tinyagi/test-kit';
+import { descendants, privateBytes, toolOutput, waitFor } from '@tinyagi/test-kit';
 import { CLI_CASES, startRig, type CliName } from '../test/harness.ts';
 
 function cmdline(pid: number): string {
@@ -20,18 +20,6 @@ function cmdline(pid: number): string {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
   } catch {
     return '';
-  }
-}
-
-/** Private_Clean + Private_Dirty of one process, in bytes (0 once it has gone). */
-function privateBytes(pid: number): number {
-  try {
-    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    let kb = 0;
-    for (const m of rollup.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) kb += Number(m[1]);
-    return kb * 1024;
-  } catch {
-    return 0;
   }
 }
 
