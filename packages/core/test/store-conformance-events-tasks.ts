@@ -4,6 +4,7 @@
  * `StoreSet` only (called from `runStoreConformance`, so every backend runs it).
  */
 import { describe, expect, it, vi } from 'vitest';
+import { ProjectRepoSchema, type TaskGit } from '@tinyagi/client/contract';
 import { isTinyError } from '../src/errors.ts';
 import type { TinyEvent } from '../src/events/types.ts';
 import type { ScheduleInput } from '../src/schedules/store.ts';
@@ -488,6 +489,39 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
         expect(await codeOf(() => tasks.reorder({ done: [a.id, a.id] }))).toBe('INVALID_STATE');
         // The failed reorders changed nothing.
         expect(await tasks.mustGetTask(a.id)).toMatchObject({ status: 'todo', position: 1 });
+      }),
+    );
+
+    it(
+      "keeps a project's repository binding and a task's worktree state; checking sorts between in_progress and review",
+      withStores(async ({ tasks }) => {
+        const repo = ProjectRepoSchema.parse({ path: '/srv/web', files: [{ path: '.env', mode: 'copy' }], setup: { argv: ['pnpm', 'install'], timeoutMs: 60_000 } });
+        const p = await tasks.createProject({ name: 'Web', repo });
+        expect((await tasks.mustGetProject(p.id)).repo).toEqual(repo);
+        expect((await tasks.createProject({ name: 'Plain' })).repo).toBeNull();
+        // A patch without repo keeps it; a new binding replaces it whole; null unbinds.
+        expect((await tasks.updateProject(p.id, { description: 'd' })).repo).toEqual(repo);
+        const other = ProjectRepoSchema.parse({ url: 'https://example.com/web.git', baseRef: 'origin/main', remote: 'origin' });
+        expect((await tasks.updateProject(p.id, { repo: other })).repo).toEqual(other);
+        expect((await tasks.updateProject(p.id, { repo: null })).repo).toBeNull();
+
+        const t = await tasks.createTask({ title: 'one', projectId: p.id, status: 'in_progress' });
+        expect(t.git).toBeNull();
+        const git: TaskGit = { state: 'ready', branch: 'tinyagi/WEB-1-one', worktreePath: '/w/WEB-1', headSha: 'a'.repeat(40), error: null, updatedAt: 5 };
+        const recorded = await tasks.setTaskGit(t.id, git);
+        expect(recorded.git).toEqual(git);
+        // Recording the worktree leaves updated_at alone (the dispatch's key is made from it).
+        expect(recorded.updatedAt).toBe(t.updatedAt);
+        expect((await tasks.mustGetTask('web-1')).git).toEqual(git);
+        const failed: TaskGit = { ...git, state: 'failed', error: { code: 'WORKTREE_SETUP_FAILED', message: 'exit 1' } };
+        expect((await tasks.setTaskGit(t.id, failed)).git).toEqual(failed);
+        expect((await tasks.setTaskGit(t.id, null)).git).toBeNull();
+        expect(await codeOf(() => tasks.setTaskGit('task_missing', git))).toBe('TASK_NOT_FOUND');
+
+        const review = await tasks.createTask({ title: 'r', status: 'review' });
+        const checking = await tasks.createTask({ title: 'c', status: 'checking' });
+        expect((await tasks.listTasks()).map((x) => x.id)).toEqual([t.id, checking.id, review.id]);
+        expect((await tasks.listTasks({ status: 'checking' })).map((x) => x.id)).toEqual([checking.id]);
       }),
     );
 

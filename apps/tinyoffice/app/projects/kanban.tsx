@@ -1,6 +1,6 @@
 'use client';
 /**
- * The kanban board: five columns, drag and drop with the mouse (drag a card anywhere) or the
+ * The kanban board: five columns (and Checking while a task is in it), drag and drop with the mouse (drag a card anywhere) or the
  * keyboard (focus a card's ⠿ handle, Space to pick it up, arrows to move, Space to drop, Escape
  * to cancel), announced to screen readers by dnd-kit. A drop reports the new order of the
  * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder.
@@ -34,17 +34,25 @@ export const COLUMNS: ReadonlyArray<{ status: TaskStatus; label: string }> = [
   { status: 'done', label: 'Done' },
 ];
 
+/** The daemon's column while it proves a repository-bound task's "done" (docs/git-tasks.md): shown only while a task is in it, and not a column a person moves a card to. */
+const CHECKING_COLUMN: { status: TaskStatus; label: string } = { status: 'checking', label: 'Checking' };
+
+/** The columns shown for this board. */
+function columnsOf(board: Board): ReadonlyArray<{ status: TaskStatus; label: string }> {
+  return board.checking.length > 0 ? [...COLUMNS.slice(0, 3), CHECKING_COLUMN, ...COLUMNS.slice(3)] : COLUMNS;
+}
+
 export type Board = Record<TaskStatus, string[]>;
 
 export function boardOf(tasks: readonly Task[]): Board {
-  const board: Board = { backlog: [], todo: [], in_progress: [], review: [], done: [] };
+  const board: Board = { backlog: [], todo: [], in_progress: [], checking: [], review: [], done: [] };
   for (const t of [...tasks].sort((a, b) => a.position - b.position || a.createdAt - b.createdAt)) board[t.status].push(t.id);
   return board;
 }
 
 function columnOf(board: Board, id: string): TaskStatus | undefined {
   if (id in board) return id as TaskStatus;
-  return COLUMNS.find((c) => board[c.status].includes(id))?.status;
+  return columnsOf(board).find((c) => board[c.status].includes(id))?.status;
 }
 
 export interface KanbanProps {
@@ -89,7 +97,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
     const where = (id: string | number | undefined) => {
       if (id === undefined) return 'outside the board';
       const column = columnOf(current.current, String(id));
-      const label = COLUMNS.find((c) => c.status === column)?.label;
+      const label = columnsOf(current.current).find((c) => c.status === column)?.label;
       if (!column || !label) return 'outside the board';
       const index = current.current[column].indexOf(String(id));
       return index < 0 ? `column ${label}` : `column ${label}, position ${index + 1} of ${current.current[column].length}`;
@@ -163,7 +171,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
     >
       {/* On a phone the columns are stacked; these links jump to each one. */}
       <nav aria-label="Columns" className="mb-2 flex flex-wrap gap-1 sm:hidden">
-        {COLUMNS.map((c) => (
+        {columnsOf(board).map((c) => (
           <a key={c.status} href={`#column-${c.status}`} className="rounded-full border border-slate-300 px-2 py-0.5 text-xs dark:border-slate-600">
             {c.label} <span className="tabular-nums">({board[c.status].length})</span>
           </a>
@@ -171,7 +179,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
       </nav>
       {/* Wider screens: side by side, scrolling sideways inside the board when they do not fit. */}
       <div data-testid="kanban" className="grid grid-cols-1 gap-3 pb-2 sm:grid-flow-col sm:grid-cols-none sm:auto-cols-[minmax(10.5rem,1fr)] sm:overflow-x-auto">
-        {COLUMNS.map((c) => (
+        {columnsOf(board).map((c) => (
           <Column key={c.status} status={c.status} label={c.label} ids={board[c.status]} tasks={tasks} conversations={conversations} selected={selected} onOpen={onOpen} />
         ))}
       </div>

@@ -130,6 +130,7 @@ export function TaskDetail({
                   {c.label}
                 </option>
               ))}
+              {status === 'checking' && <option value="checking">Checking</option>}
             </select>
           </div>
           <div>

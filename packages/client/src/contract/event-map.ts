@@ -250,6 +250,20 @@ export const EVENT_PAYLOADS = {
   'approval.requested': ApprovalEventSchema,
   'approval.decided': ApprovalEventSchema,
   'approval.expired': ApprovalEventSchema,
+  /** A repository-bound task's worktree and branch are there and its setup passed (`created`: false when an existing one was found again). */
+  'task.worktree_created': z.object({
+    taskId: Str,
+    identifier: Str,
+    projectId: Str,
+    branch: Str,
+    worktreePath: Str,
+    headSha: Str,
+    created: z.boolean(),
+    /** How long the setup took when it ran in this step (absent: no setup, or it had passed before). */
+    setupMs: OptionalNum,
+  }),
+  /** The worktree step failed: the task stays where it is, not sent, with the error on `task.git`. */
+  'task.worktree_failed': z.object({ taskId: Str, identifier: Str, projectId: Str, code: Str, message: Str }),
 } as const satisfies { [T in EventType]: z.ZodType };
 
 export type EventPayloadSchemas = typeof EVENT_PAYLOADS;

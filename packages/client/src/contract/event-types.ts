@@ -43,6 +43,8 @@ export const EVENT_TYPES = [
   'approval.requested',
   'approval.decided',
   'approval.expired',
+  'task.worktree_created',
+  'task.worktree_failed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

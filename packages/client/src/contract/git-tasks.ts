@@ -4,7 +4,7 @@
  * repository) is checked by core's `resolveFileRules` when a worktree is made.
  */
 import * as z from 'zod';
-import { PathString, ShortText } from './common.ts';
+import { NullableStr, PathString, ShortText, Str, TimestampSchema } from './common.ts';
 
 /** An argument vector: the program, then its arguments; never a shell string. */
 const ArgvSchema = z.array(z.string().max(4096)).min(1).max(200);
@@ -85,3 +85,28 @@ export const ProjectRepoSchema = z
 export type ProjectRepoInput = z.input<typeof ProjectRepoSchema>;
 /** After parsing (defaults filled). */
 export type ProjectRepo = z.output<typeof ProjectRepoSchema>;
+
+/**
+ * A task's worktree as the daemon last recorded it (docs/git-tasks.md): `creating` while the
+ * step runs (or after a crash inside it: starting the task again resumes it), `ready` once the
+ * worktree, branch and setup are there, `failed` with the error that stopped it (the task stays
+ * where it is; moving it out of In progress and back runs the step again).
+ */
+export const TASK_WORKTREE_STATES = ['creating', 'ready', 'failed'] as const;
+export type TaskWorktreeState = (typeof TASK_WORKTREE_STATES)[number];
+
+export const TaskGitSchema = z
+  .object({
+    state: z.enum(TASK_WORKTREE_STATES),
+    /** The task's branch (known once the step has named it). */
+    branch: NullableStr,
+    /** The worktree's folder, the working directory of the task's runs. */
+    worktreePath: NullableStr,
+    /** The worktree's HEAD when it was last recorded. */
+    headSha: NullableStr,
+    /** Why the last step failed (`WORKTREE_SETUP_FAILED`, `GIT_FAILED`, `INVALID_PATH`, …), or null. */
+    error: z.object({ code: Str, message: Str }).nullable(),
+    updatedAt: TimestampSchema,
+  })
+  .meta({ id: 'TaskGit' });
+export type TaskGit = z.infer<typeof TaskGitSchema>;

@@ -1,9 +1,11 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
 import * as z from 'zod';
 import { route } from './route.ts';
+import { ProjectRepoSchema, TaskGitSchema } from './git-tasks.ts';
 import { IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OkSchema, OptionalBool, OptionalIdText, OptionalLongText, ShortText, Str, TimestampSchema } from './common.ts';
 
-export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
+/** `checking`: the daemon is proving a repository-bound task's "done" (docs/git-tasks.md); unbound projects do not use it. */
+export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'checking', 'review', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export const TaskSchema = z
@@ -18,6 +20,8 @@ export const TaskSchema = z
     assigneeAgent: NullableStr,
     assigneeTeam: NullableStr,
     conversationId: NullableStr,
+    /** The task's worktree in a repository-bound project, or null (never started, or no binding). */
+    git: TaskGitSchema.nullable(),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
   })
@@ -32,6 +36,8 @@ export const ProjectSchema = z
     description: Str,
     /** When it was archived (its tasks stay), or null while active. */
     archivedAt: NullableTimestamp,
+    /** The project's repository binding (docs/git-tasks.md), or null. */
+    repo: ProjectRepoSchema.nullable(),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
   })
@@ -134,7 +140,7 @@ export const tasksContract = {
     summary: 'Create a project (prefix derived from the name unless given)',
     tag: 'projects',
     status: 201,
-    body: z.object({ name: IdText, prefix: PrefixSchema.optional(), description: OptionalLongText }),
+    body: z.object({ name: IdText, prefix: PrefixSchema.optional(), description: OptionalLongText, repo: ProjectRepoSchema.optional() }),
     response: ProjectSchema,
   }),
   patchProject: route({
@@ -148,6 +154,8 @@ export const tasksContract = {
       prefix: PrefixSchema.optional(),
       description: OptionalLongText,
       archived: OptionalBool,
+      /** A repository binding (replaces the whole binding), or null to unbind. */
+      repo: ProjectRepoSchema.nullable().optional(),
     }),
     response: ProjectSchema,
   }),

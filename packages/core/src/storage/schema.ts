@@ -316,6 +316,8 @@ export const projects = sqliteTable('projects', {
   nextNumber: integer('next_number').notNull().default(1),
   /** Set when archived (hidden from the active list, tasks kept); null while active. */
   archivedAt: integer('archived_at'),
+  /** The repository binding (`ProjectRepoSchema`, parsed) as JSON, or null (docs/git-tasks.md). */
+  repo: text('repo'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
@@ -333,6 +335,8 @@ export const tasks = sqliteTable(
     assigneeAgent: text('assignee_agent'),
     assigneeTeam: text('assignee_team'),
     conversationId: text('conversation_id'),
+    /** The task's worktree (`TaskGitSchema`) as JSON, or null (docs/git-tasks.md). */
+    git: text('git'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

@@ -11,6 +11,7 @@
  * - project prefixes are checked and derived under the schema's `projects` lock (the unique
  *   index would only turn a race into an error).
  */
+import type { ProjectRepo, TaskGit } from '@tinyagi/client/contract';
 import { newId } from '../ids.ts';
 import type { TaskStoreApi } from './store.ts';
 import { lockSchema, whereSet } from '../storage/pg/helpers.ts';
@@ -21,6 +22,7 @@ import {
   type CreateTaskInput,
   commentNotFound,
   derivePrefix,
+  jsonOrNull,
   listedTwice,
   type ProjectPatch,
   type ProjectRecord,
@@ -53,7 +55,7 @@ export class PgTaskStore implements TaskStoreApi {
 
   // Projects
 
-  async createProject(input: { name: string; prefix?: string; description?: string }): Promise<ProjectRecord> {
+  async createProject(input: { name: string; prefix?: string; description?: string; repo?: ProjectRepo | undefined }): Promise<ProjectRecord> {
     const now = Date.now();
     return this.#scope.transaction(async (scope) => {
       await lockSchema(scope, 'projects');
@@ -64,13 +66,10 @@ export class PgTaskStore implements TaskStoreApi {
         prefix = base;
         for (let n = 2; await this.#prefixTaken(scope, prefix, undefined); n++) prefix = `${base}${n}`;
       }
-      const [row] = await scope.query<ProjectRow>(`INSERT INTO ${this.#projects} (id, name, prefix, description, next_number, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING *`, [
-        newId('proj'),
-        input.name,
-        prefix,
-        input.description ?? '',
-        now,
-      ]);
+      const [row] = await scope.query<ProjectRow>(
+        `INSERT INTO ${this.#projects} (id, name, prefix, description, repo, next_number, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING *`,
+        [newId('proj'), input.name, prefix, input.description ?? '', jsonOrNull(input.repo), now],
+      );
       return toProject(row!);
     });
   }
@@ -93,7 +92,7 @@ export class PgTaskStore implements TaskStoreApi {
       await lockSchema(scope, 'projects');
       const current = await this.#mustGetProject(scope, id, true);
       if (patch.prefix !== undefined) await this.#assertPrefixFree(scope, patch.prefix, current.id);
-      const [row] = await scope.query<ProjectRow>(`UPDATE ${this.#projects} SET name = $1, prefix = $2, description = $3, archived_at = $4, updated_at = $5 WHERE id = $6 RETURNING *`, [
+      const [row] = await scope.query<ProjectRow>(`UPDATE ${this.#projects} SET name = $1, prefix = $2, description = $3, archived_at = $4, repo = $5, updated_at = $6 WHERE id = $7 RETURNING *`, [
         ...patchedProject(current, patch, Date.now()),
         current.id,
       ]);
@@ -185,6 +184,14 @@ export class PgTaskStore implements TaskStoreApi {
       await scope.query(`DELETE FROM ${this.#comments} WHERE task_id = $1`, [task.id]);
       await scope.query(`DELETE FROM ${this.#tasks} WHERE id = $1`, [task.id]);
     });
+  }
+
+  async setTaskGit(idOrIdentifier: string, git: TaskGit | null): Promise<TaskRecord> {
+    const task = await this.mustGetTask(idOrIdentifier);
+    const [row] = await this.#scope.query<TaskRow>(`UPDATE ${this.#tasks} SET git = $1 WHERE id = $2 RETURNING *`, [jsonOrNull(git), task.id]);
+    // Deleted since it was read.
+    if (!row) throw taskNotFound(idOrIdentifier);
+    return toTask(row);
   }
 
   /** Sets status and position (the index in the list) of every task listed per column, all or nothing. */

@@ -3,6 +3,7 @@
  * returns a plain value). The model it shares with the PostgreSQL store (./pg-store.ts): the
  * types, the store interface, the rules, SQL and row mapping are in ./store.ts.
  */
+import type { ProjectRepo, TaskGit } from '@tinyagi/client/contract';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import {
@@ -20,6 +21,7 @@ import {
   type TaskStoreApi,
   commentNotFound,
   derivePrefix,
+  jsonOrNull,
   listedTwice,
   patchedProject,
   patchedTask,
@@ -40,7 +42,7 @@ export class TaskStore implements TaskStoreApi {
 
   // Projects
 
-  createProject(input: { name: string; prefix?: string; description?: string }): ProjectRecord {
+  createProject(input: { name: string; prefix?: string; description?: string; repo?: ProjectRepo | undefined }): ProjectRecord {
     const now = Date.now();
     const id = newId('proj');
     this.#db.write(() => {
@@ -52,8 +54,8 @@ export class TaskStore implements TaskStoreApi {
         for (let n = 2; this.#prefixTaken(prefix, undefined); n++) prefix = `${base}${n}`;
       }
       this.#db
-        .prepare('INSERT INTO projects (id, name, prefix, description, next_number, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)')
-        .run(id, input.name, prefix, input.description ?? '', now, now);
+        .prepare('INSERT INTO projects (id, name, prefix, description, repo, next_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)')
+        .run(id, input.name, prefix, input.description ?? '', jsonOrNull(input.repo), now, now);
     });
     return this.mustGetProject(id);
   }
@@ -78,7 +80,9 @@ export class TaskStore implements TaskStoreApi {
     const current = this.mustGetProject(id);
     this.#db.write(() => {
       if (patch.prefix !== undefined) this.#assertPrefixFree(patch.prefix, current.id);
-      this.#db.prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, archived_at = ?, updated_at = ? WHERE id = ?').run(...patchedProject(current, patch, Date.now()), current.id);
+      this.#db
+        .prepare('UPDATE projects SET name = ?, prefix = ?, description = ?, archived_at = ?, repo = ?, updated_at = ? WHERE id = ?')
+        .run(...patchedProject(current, patch, Date.now()), current.id);
     });
     return this.mustGetProject(current.id);
   }
@@ -171,6 +175,12 @@ export class TaskStore implements TaskStoreApi {
       this.#db.prepare('DELETE FROM task_comments WHERE task_id = ?').run(task.id);
       this.#db.prepare('DELETE FROM tasks WHERE id = ?').run(task.id);
     });
+  }
+
+  setTaskGit(idOrIdentifier: string, git: TaskGit | null): TaskRecord {
+    const task = this.mustGetTask(idOrIdentifier);
+    this.#db.write(() => this.#db.prepare('UPDATE tasks SET git = ? WHERE id = ?').run(jsonOrNull(git), task.id));
+    return this.mustGetTask(task.id);
   }
 
   /** Sets status and position (the index in the list) of every task listed per column. */

@@ -9,11 +9,13 @@
  *   which tasks changed status (the server dispatches tasks that entered in_progress).
  * - Deleting a task deletes its comments; deleting a project keeps its tasks (project unset).
  */
+import type { ProjectRepo, TaskGit } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { ProjectRow as SchemaProjectRow, TaskCommentRow, TaskRow as SchemaTaskRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 
-export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'review', 'done'] as const;
+/** `checking`: a repository-bound task's "done" being proven (docs/git-tasks.md). The contract's list, in board order. */
+export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'checking', 'review', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export interface ProjectRecord {
@@ -23,6 +25,8 @@ export interface ProjectRecord {
   description: string;
   /** When it was archived (hidden from the active list; its tasks stay), or null. */
   archivedAt: number | null;
+  /** The repository binding (parsed: defaults filled), or null. */
+  repo: ProjectRepo | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -38,6 +42,8 @@ export interface TaskRecord {
   assigneeAgent: string | null;
   assigneeTeam: string | null;
   conversationId: string | null;
+  /** The task's worktree (repository-bound projects), or null. */
+  git: TaskGit | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -83,12 +89,12 @@ export function derivePrefix(name: string): string {
 }
 
 export interface TaskStoreApi {
-  createProject(input: { name: string; prefix?: string; description?: string }): Awaitable<ProjectRecord>;
+  createProject(input: { name: string; prefix?: string; description?: string; repo?: ProjectRepo | undefined }): Awaitable<ProjectRecord>;
   getProject(id: string): Awaitable<ProjectRecord | undefined>;
   mustGetProject(id: string): Awaitable<ProjectRecord>;
   listProjects(): Awaitable<ProjectRecord[]>;
   /** `archived: true` archives (keeping the first archive time), `false` restores. */
-  updateProject(id: string, patch: { name?: string; prefix?: string; description?: string; archived?: boolean }): Awaitable<ProjectRecord>;
+  updateProject(id: string, patch: ProjectPatch): Awaitable<ProjectRecord>;
   deleteProject(id: string): Awaitable<void>;
   createTask(input: CreateTaskInput): Awaitable<TaskRecord>;
   getTask(idOrIdentifier: string): Awaitable<TaskRecord | undefined>;
@@ -96,6 +102,11 @@ export interface TaskStoreApi {
   listTasks(query?: { projectId?: string; status?: TaskStatus; assignee?: string }): Awaitable<TaskRecord[]>;
   updateTask(idOrIdentifier: string, patch: TaskPatch): Awaitable<{ before: TaskRecord; after: TaskRecord }>;
   deleteTask(idOrIdentifier: string): Awaitable<void>;
+  /**
+   * Records the task's worktree state. Leaves `updated_at` alone: the task's dispatch is keyed by
+   * the time it entered in_progress, so a resumed step sends the same message once.
+   */
+  setTaskGit(idOrIdentifier: string, git: TaskGit | null): Awaitable<TaskRecord>;
   reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): Awaitable<{ tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> }>;
   listComments(taskId: string): Awaitable<CommentRecord[]>;
   commentCount(taskId: string): Awaitable<number>;
@@ -106,7 +117,7 @@ export interface TaskStoreApi {
 // Shared with the PostgreSQL store (pg-store.ts).
 
 /** Board order: by column, then position, then age. */
-export const TASK_ORDER = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'review' THEN 3 ELSE 4 END, position, created_at";
+export const TASK_ORDER = "CASE status WHEN 'backlog' THEN 0 WHEN 'todo' THEN 1 WHEN 'in_progress' THEN 2 WHEN 'checking' THEN 3 WHEN 'review' THEN 4 ELSE 5 END, position, created_at";
 
 export function projectNotFound(id: string): TinyError {
   return new TinyError('PROJECT_NOT_FOUND', `No project with id or prefix "${id}".`);
@@ -128,12 +139,23 @@ export function listedTwice(ref: string): TinyError {
   return new TinyError('INVALID_STATE', `Task ${ref} is listed twice in the reorder request.`);
 }
 
-export type ProjectPatch = { name?: string; prefix?: string; description?: string; archived?: boolean };
+/** `repo`: a new binding (replacing the old one whole), null to unbind, absent to keep. */
+export type ProjectPatch = { name?: string | undefined; prefix?: string | undefined; description?: string | undefined; archived?: boolean | undefined; repo?: ProjectRepo | null | undefined };
 
-/** name, prefix, description, archived_at, updated_at after the patch (archiving keeps the first archive time). */
-export function patchedProject(current: ProjectRecord, patch: ProjectPatch, now: number): [string, string, string, number | null, number] {
+/** name, prefix, description, archived_at, repo, updated_at after the patch (archiving keeps the first archive time). */
+export function patchedProject(current: ProjectRecord, patch: ProjectPatch, now: number): [string, string, string, number | null, string | null, number] {
   const archivedAt = patch.archived === undefined ? current.archivedAt : patch.archived ? (current.archivedAt ?? now) : null;
-  return [patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, archivedAt, now];
+  const repo = patch.repo === undefined ? current.repo : patch.repo;
+  return [patch.name ?? current.name, patch.prefix ?? current.prefix, patch.description ?? current.description, archivedAt, jsonOrNull(repo), now];
+}
+
+/** A JSON column's text, or null. */
+export function jsonOrNull(value: object | null | undefined): string | null {
+  return value == null ? null : JSON.stringify(value);
+}
+
+function parseJsonColumn<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
 }
 
 /** The task's columns after the patch, in the order of the UPDATE (project_id … updated_at); project, identifier, status and position resolved by the store. */
@@ -170,6 +192,7 @@ export function toTask(r: TaskRow): TaskRecord {
     assigneeAgent: r.assignee_agent,
     assigneeTeam: r.assignee_team,
     conversationId: r.conversation_id,
+    git: parseJsonColumn<TaskGit>(r.git),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -177,7 +200,16 @@ export function toTask(r: TaskRow): TaskRecord {
 
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toProject(r: ProjectRow): ProjectRecord {
-  return { id: r.id, name: r.name, prefix: r.prefix, description: r.description, archivedAt: r.archived_at, createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    description: r.description,
+    archivedAt: r.archived_at,
+    repo: parseJsonColumn<ProjectRepo>(r.repo),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */

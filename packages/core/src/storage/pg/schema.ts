@@ -321,6 +321,8 @@ export const projects = pgTable('projects', {
   nextNumber: integer('next_number').notNull().default(1),
   /** Set when archived (hidden from the active list, tasks kept); null while active. */
   archivedAt: bigint('archived_at', { mode: 'number' }),
+  /** The repository binding as JSON text (as on SQLite), or null (docs/git-tasks.md). */
+  repo: text('repo'),
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
   updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
 });
@@ -338,6 +340,8 @@ export const tasks = pgTable(
     assigneeAgent: text('assignee_agent'),
     assigneeTeam: text('assignee_team'),
     conversationId: text('conversation_id'),
+    /** The task's worktree as JSON text (as on SQLite), or null (docs/git-tasks.md). */
+    git: text('git'),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },
