@@ -1,0 +1,2 @@
+ALTER TABLE "projects" ADD COLUMN "repo" text;--> statement-breakpoint
+ALTER TABLE "tasks" ADD COLUMN "git" text;
