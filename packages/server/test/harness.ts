@@ -72,6 +72,8 @@ export interface HarnessOptions {
   officeDir?: string;
   /** Runs before the server listens (add hooks). */
   configure?: (app: TinyServer) => void;
+  /** The orchestrator's invoker (default: core's `invokeAgent`), e.g. pointing an agent at a fake CLI. */
+  invoke?: ConstructorParameters<typeof Orchestrator>[0]['invoke'];
 }
 
 /** Every response body the harness servers sent that contained a planted secret. */
@@ -115,7 +117,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   // The one settings path (core's file source): read by the orchestrator and the routes, edited by the routes.
   const source = fileSettingsSource({ file: settingsFile, env: { HOME: home }, events: stores.events });
   const getSettings = (): Settings => source.get();
-  const orchestrator = new Orchestrator({ stores, getSettings, sweepMs: 100, issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId) });
+  const orchestrator = new Orchestrator({
+    stores,
+    getSettings,
+    sweepMs: 100,
+    issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId),
+    ...(options.invoke ? { invoke: options.invoke } : {}),
+  });
   orchestrator.start();
   const buildOptions: BuildServerOptions = {
     stores,

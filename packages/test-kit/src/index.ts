@@ -8,6 +8,7 @@ export { freePort } from './port.ts';
 export { tempDir, cleanupTemp, tempHome, type TempHome } from './temp.ts';
 export { isGone, pidAlive, exitOf, waitForExit, descendants, killTree, privateBytes, type ExitStatus } from './process.ts';
 export { FAKE_BIN_DIR, fakeCli } from './fake-cli.ts';
+export { commitFile, gitRepos, QUIET_GIT_ENV, sh, type GitRepos } from './git-repos.ts';
 export { CLI_BUILT, CLI_SOURCE, cliArgv, runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 export { runCliHere, runCliHereOk, type RunCliHereOptions } from './cli-here.ts';
 export { createDaemon, startDaemon, type DaemonOptions, type TestDaemon } from './daemon.ts';

@@ -1,9 +1,14 @@
 /**
  * Kanban routes. Moving an assigned task into in_progress (by PATCH, reorder, or creating it
  * there) dispatches it to its agent or team through the orchestrator, tagged `[task:<id>]`, and
- * records the conversation on the task.
+ * records the conversation on the task. In a project bound to a repository the task's worktree
+ * and branch are made first (core's `runTaskWorktreeStep`): the message names the worktree and
+ * the runs of its conversation work there; a failed step leaves the task unsent, with the error
+ * on `task.git` (docs/git-tasks.md).
  */
-import { requireAgent, requireTeam, type TaskRecord } from '@tinyagi/core/internal';
+import { existsSync } from 'node:fs';
+import type { ProjectRepo } from '@tinyagi/client/contract';
+import { requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
@@ -18,9 +23,22 @@ function entersWork(before: TaskRecord | undefined, after: TaskRecord): boolean 
   return before === undefined || before.status !== 'in_progress' || !isAssigned(before);
 }
 
-export function taskMessage(task: TaskRecord): string {
+export function taskMessage(task: TaskRecord, worktree?: { path: string; branch: string }): string {
   const title = task.identifier ? `${task.identifier}: ${task.title}` : task.title;
-  return `[task:${task.id}] ${title}${task.description ? `\n\n${task.description}` : ''}`;
+  const where = worktree ? `\n\nWork in the git worktree ${worktree.path} (branch ${worktree.branch}), your working directory for this task; commit your changes on that branch.` : '';
+  return `[task:${task.id}] ${title}${task.description ? `\n\n${task.description}` : ''}${where}`;
+}
+
+/**
+ * A binding's copy/link rules checked against the repository as it is on disk (a rule whose text
+ * is fine but that resolves through a symlink out of the repository: INVALID_PATH). A URL not
+ * cloned yet, or a path that is not there, is checked when the first worktree is made.
+ */
+function checkBindingOnDisk(projectId: string | undefined, repo: ProjectRepo | null | undefined, home: string): void {
+  // A new project's URL binding has no clone yet.
+  if (!repo || (projectId === undefined && repo.url !== undefined)) return;
+  const ctx = resolveProjectRepo(repo, { projectId: projectId ?? 'new', home });
+  if (existsSync(ctx.repoDir)) resolveFileRules(ctx.repoDir, ctx.repoDir, ctx.repo.files);
 }
 
 export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasksContract> {
@@ -31,13 +49,22 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
   };
 
   const dispatch = async (task: TaskRecord): Promise<TaskRecord> => {
+    const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
+    let worktree: { path: string; branch: string } | undefined;
+    if (project?.repo) {
+      const step = await runTaskWorktreeStep({ tasks: ctx.tasks, events: ctx.stores.events, home: ctx.home, projectId: project.id, repo: project.repo, task });
+      if (!step.ok) return step.task;
+      worktree = { path: step.worktree.path, branch: step.worktree.branch };
+      task = step.task;
+    }
     const result = await ctx.orchestrator.submitGrouped({
-      message: taskMessage(task),
+      message: taskMessage(task, worktree),
       ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
       channel: 'tasks',
       sender: 'Tasks',
       senderId: `task:${task.id}`,
       idempotencyKey: `task:${task.id}:${task.updatedAt}`,
+      ...(worktree ? { workdir: worktree.path } : {}),
     });
     return (await ctx.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
   };
@@ -87,8 +114,14 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     listProjects: () => ctx.tasks.listProjects(),
     getProject: ({ params }) => ctx.tasks.mustGetProject(params.id),
-    createProject: ({ body }) => ctx.tasks.createProject(body),
-    patchProject: ({ params, body }) => ctx.tasks.updateProject(params.id, body),
+    createProject: async ({ body }) => {
+      checkBindingOnDisk(undefined, body.repo, ctx.home);
+      return ctx.tasks.createProject(body);
+    },
+    patchProject: async ({ params, body }) => {
+      checkBindingOnDisk((await ctx.tasks.mustGetProject(params.id)).id, body.repo, ctx.home);
+      return ctx.tasks.updateProject(params.id, body);
+    },
     deleteProject: async ({ params }) => {
       await ctx.tasks.deleteProject(params.id);
       return { ok: true as const };

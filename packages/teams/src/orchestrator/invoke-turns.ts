@@ -33,6 +33,8 @@ export interface TurnsInput {
   timeoutMs?: number | undefined;
   /** An earlier attempt of this run failed (the queue retries it): its half turn must not be resumed. */
   retry?: boolean | undefined;
+  /** The working directory instead of the agent's workspace (a task's worktree); the workspace's AGENTS.md, skills and memory still go into the prompt. */
+  workdir?: string | undefined;
   spawnAgent: (args: SpawnAgentArgs) => Promise<string>;
 }
 
@@ -69,15 +71,17 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
   const chosen = ctx.quotas?.targetFor(run.agentId, primary) ?? { target: primary };
   const target = chosen.target;
   const agent = ownEntry(settings.agents, run.agentId) ?? {};
-  const cwd = agentWorkspaceDir(settings, run.agentId, ctx.env);
-  if (!ctx.provisioned.has(cwd)) {
-    await provisionWorkspace({ dir: cwd, agentId: run.agentId });
-    ctx.provisioned.add(cwd);
+  const workspace = agentWorkspaceDir(settings, run.agentId, ctx.env);
+  if (!ctx.provisioned.has(workspace)) {
+    await provisionWorkspace({ dir: workspace, agentId: run.agentId });
+    ctx.provisioned.add(workspace);
   }
+  const cwd = input.workdir ?? workspace;
   const teams = teamsOfAgent(settings, run.agentId);
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
-  const agentsMdReadByCli = cliReadsAgentsMd(target.runtime, cwd, target);
-  const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: cwd, teams, extra, agentsMdReadByCli })).text;
+  // In a worktree the CLI reads the repository's AGENTS.md, not the agent's: the prompt carries the agent's.
+  const agentsMdReadByCli = input.workdir === undefined && cliReadsAgentsMd(target.runtime, workspace, target);
+  const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: workspace, teams, extra, agentsMdReadByCli })).text;
 
   const stored = await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
   const history: SessionMessage[] = [...(stored?.transcript ?? [])];

@@ -273,6 +273,7 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortS
     teamId: plan.primary.message.teamId,
     signal,
     retry: plan.retry,
+    workdir: readMeta(plan.primary.message)?.workdir,
     spawnAgent: (args) => spawnForTool(ctx, run.id, args),
   });
 }

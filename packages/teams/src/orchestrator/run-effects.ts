@@ -43,6 +43,8 @@ export interface DeliveryToEnqueue {
   hop: number;
   pingPong?: PingPongState | undefined;
   room?: string | undefined;
+  /** The sender's working directory (a task's worktree), carried on to the teammate's run. */
+  workdir?: string | undefined;
 }
 
 /** Work held back by a guard (a conversation's `held` column). */
@@ -85,7 +87,8 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
   const deliveries = conversation.status === 'active' ? plan.deliveries : [];
   const verdict = guardDeliveries(deliveries, { conversation, settings: guardSettings, now: Date.now() });
   const parentMessageId = outcome.messages[0]!.id;
-  for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, fromPlan(delivery));
+  const workdir = outcome.messages.map((m) => readMeta(m)?.workdir).find((w) => w !== undefined);
+  for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, { ...fromPlan(delivery), workdir });
   if (verdict.accepted.length > 0) {
     const hop = Math.max(...verdict.accepted.map((d) => d.hop));
     yield* io(runs.bumpConversation(run.conversationId, { messages: verdict.accepted.length, hops: Math.max(0, hop - conversation.hops) }));
@@ -192,6 +195,7 @@ export function* enqueueDelivery(ctx: WriteCtx, tx: StoreTransaction, conversati
   const meta: MessageMeta = { from: parent.agentId, hop: d.hop, body: d.body };
   if (d.pingPong) meta.pingPong = d.pingPong;
   if (d.room) meta.room = d.room;
+  if (d.workdir) meta.workdir = d.workdir;
   yield* io(
     tx.stores.queue.enqueue({
       id: messageId,

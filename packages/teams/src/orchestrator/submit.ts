@@ -26,6 +26,11 @@ export interface SubmitInput {
   idempotencyKey?: string | undefined;
   attachments?: string[] | undefined;
   kind?: 'user' | 'heartbeat' | 'schedule' | 'system' | undefined;
+  /**
+   * The working directory of the conversation's runs instead of each agent's workspace (a task's
+   * git worktree, docs/git-tasks.md); handoffs in the conversation carry it on.
+   */
+  workdir?: string | undefined;
 }
 
 export interface SubmitResult {
@@ -120,6 +125,7 @@ export function* submitMessage(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, 
   const runId = newId('run');
   const conversationId = newId('conv');
   const meta: MessageMeta = { from: null, hop: 0 };
+  if (input.workdir !== undefined) meta.workdir = input.workdir;
   const { queue, runs, events } = tx.stores;
 
   const enqueued = yield* io(

@@ -19,6 +19,8 @@ export interface MessageMeta {
   room?: string;
   /** Kept for transcripts: the body without the header. */
   body?: string;
+  /** The run's working directory instead of the agent's workspace (a task's worktree); handoffs inherit it. */
+  workdir?: string;
 }
 
 /** A message's provenance with the run it starts; undefined for a message that starts none. */
@@ -38,6 +40,7 @@ export function readMeta(message: { runId: string | null; meta: Record<string, u
   if (pp && typeof pp.count === 'number') out.pingPong = pp;
   if (typeof meta.room === 'string') out.room = meta.room;
   if (typeof meta.body === 'string') out.body = meta.body;
+  if (typeof meta.workdir === 'string') out.workdir = meta.workdir;
   return out;
 }
 

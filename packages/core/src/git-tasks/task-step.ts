@@ -1,0 +1,66 @@
+/**
+ * The worktree step of a repository-bound task (docs/git-tasks.md): what the daemon runs when the
+ * task enters in_progress, before the task's message is sent. Contract:
+ * - The task's `git` records `creating` before any git work, then `ready` (branch, worktree,
+ *   head) or `failed` (the error's code and message); each outcome is an event
+ *   (`task.worktree_created`, `task.worktree_failed`).
+ * - It is idempotent and restartable: `createTaskWorktree` finds a worktree and branch made
+ *   before (a crash mid-step, a second start) and reuses them, and a setup that passed once does
+ *   not run again. A step that finds the task already `ready` on an existing folder still asks
+ *   git (cheap), so a worktree a person deleted is made again.
+ * - A failure never loses the task: it stays in its column with the error on `task.git`, is not
+ *   sent, and starting it again (out of in_progress and back) runs the step again.
+ */
+import type { ProjectRepo, TaskGit } from '@tinyagi/client/contract';
+import { errorMessage, isTinyError } from '../errors.ts';
+import type { EventLogApi } from '../events/store.ts';
+import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
+import { resolveProjectRepo } from './project-repo.ts';
+import { createTaskWorktree, type TaskWorktree } from './worktrees.ts';
+
+export interface TaskWorktreeStepInput {
+  tasks: Pick<TaskStoreApi, 'setTaskGit'>;
+  events: Pick<EventLogApi, 'append'>;
+  /** TINYAGI_HOME: where a cloned repository and the default worktree folder live. */
+  home: string;
+  projectId: string;
+  repo: ProjectRepo;
+  task: TaskRecord;
+  /** The setup's environment (default: the daemon's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type TaskWorktreeStepResult = { ok: true; task: TaskRecord; worktree: TaskWorktree } | { ok: false; task: TaskRecord; code: string; message: string };
+
+export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise<TaskWorktreeStepResult> {
+  const { tasks, events, task } = input;
+  const identifier = task.identifier ?? task.id;
+  const previous = task.git;
+  const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...git, updatedAt: Date.now() }));
+  await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });
+  try {
+    const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
+    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, input.env === undefined ? {} : { env: input.env });
+    const after = await record({ state: 'ready', branch: worktree.branch, worktreePath: worktree.path, headSha: worktree.head, error: null });
+    await events.append({
+      type: 'task.worktree_created',
+      data: {
+        taskId: task.id,
+        identifier,
+        projectId: input.projectId,
+        branch: worktree.branch,
+        worktreePath: worktree.path,
+        headSha: worktree.head,
+        created: worktree.created,
+        ...(worktree.setup === undefined ? {} : { setupMs: worktree.setup.durationMs }),
+      },
+    });
+    return { ok: true, task: after, worktree };
+  } catch (err) {
+    const code = isTinyError(err) ? err.code : 'INTERNAL';
+    const message = isTinyError(err) && err.hint ? `${err.message} ${err.hint}` : errorMessage(err);
+    const after = await record({ state: 'failed', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: { code, message } });
+    await events.append({ type: 'task.worktree_failed', data: { taskId: task.id, identifier, projectId: input.projectId, code, message } });
+    return { ok: false, task: after, code, message };
+  }
+}

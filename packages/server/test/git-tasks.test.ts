@@ -1,0 +1,143 @@
+/**
+ * Git-native tasks, slice 2 (docs/git-tasks.md): a project bound to a real repository through the
+ * API, and a task moved to in_progress gets its worktree and branch (setup included) before its
+ * message is sent; the assignee's CLI (the fake claude, which logs its real working directory)
+ * runs in the worktree. Real git (test-kit's `gitRepos`), the server's routes on loopback, the
+ * real orchestrator; waits on events and states.
+ */
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
+import { commitFile, fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
+import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
+
+let h: ServerHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** The fake claude as the coder agent; each run appends `{cwd, prompt, …}` to the log. */
+async function start(): Promise<{ h: ServerHarness; logFile: string }> {
+  const logFile = join(tempDir('tinyagi-git-log-'), 'fake.log');
+  const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' } }, teams: {} });
+  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile } });
+  h = await startHarness({ settings, invoke });
+  return { h, logFile };
+}
+
+function runsLogged(logFile: string): Array<{ cwd: string; prompt: string }> {
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { cwd: string; prompt: string });
+}
+
+async function completed(harness: ServerHarness, conversationId: string): Promise<void> {
+  await waitFor(async () => (await eventsOf(harness.stores, { conversationId, types: ['conversation.completed'] })).length > 0, 30_000, `conversation ${conversationId} completed`);
+}
+
+describe('git-native tasks: binding and worktree on dispatch', () => {
+  it('binds a project with POST and PATCH; a rule leaving the repository is refused with a code naming the rule, and nothing is stored', async () => {
+    const fx = gitRepos();
+    const { h } = await start();
+    const created = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, files: [{ path: '.env', mode: 'copy' }] } } });
+    expect(created.repo).toMatchObject({ path: fx.repoDir, baseRef: 'main', branchTemplate: 'tinyagi/{identifier}-{slug}', files: [{ path: '.env', mode: 'copy' }], checks: [] });
+
+    const dotdot = await raw(h, 'PATCH', `/api/projects/${created.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, files: [{ path: '../secrets', mode: 'link' }] } }) });
+    expect(dotdot.status).toBe(400);
+    expect(dotdot.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('The link rule "../secrets" contains ".."') } });
+
+    // Fine as text, but a symlink in the repository leads out of it: only the disk can tell.
+    symlinkSync(fx.root, join(fx.repoDir, 'outside'));
+    const symlinked = await raw(h, 'PATCH', `/api/projects/${created.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, files: [{ path: 'outside/home', mode: 'copy' }] } }) });
+    expect(symlinked.status).toBe(400);
+    expect(symlinked.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining('The copy rule "outside/home" resolves to') } });
+
+    const noTemplateId = await raw(h, 'PATCH', `/api/projects/${created.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, branchTemplate: 'work/{slug}' } }) });
+    expect(noTemplateId.status).toBe(400);
+    expect((await h.client.getProject({ params: { id: created.id } })).repo).toEqual(created.repo);
+
+    const rebound = await h.client.patchProject({ params: { id: created.id }, body: { repo: { path: fx.repoDir, baseRef: 'main', checks: [{ name: 'test', argv: ['true'], timeoutMs: 5000 }] } } });
+    expect(rebound.repo?.checks).toEqual([{ name: 'test', argv: ['true'], timeoutMs: 5000 }]);
+    expect((await h.client.patchProject({ params: { id: created.id }, body: { repo: null } })).repo).toBeNull();
+  });
+
+  it('two tasks moved to in_progress (PATCH, reorder) each get their worktree and branch with the setup run before the message; the CLI runs in the worktree; starting one again is a no-op', async () => {
+    const fx = gitRepos();
+    const { h, logFile } = await start();
+    const setupCount = join(fx.root, 'setup-count');
+    const project = await h.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), setup: { argv: ['sh', '-c', 'echo "$PWD" >> "$0"', setupCount], timeoutMs: 10_000 } } },
+    });
+    const one = await h.client.createTask({ body: { title: 'Fix the login page', projectId: project.id, assigneeAgent: 'coder', status: 'todo' } });
+    const two = await h.client.createTask({ body: { title: 'Add a footer', projectId: project.id, assigneeAgent: 'coder', status: 'todo' } });
+    expect(one.git).toBeNull();
+
+    const moved = await h.client.patchTask({ params: { id: one.id }, body: { status: 'in_progress' } });
+    const reordered = await h.client.reorderTasks({ body: { columns: { in_progress: [one.id, two.id] } } });
+    const both = [moved, reordered.find((t) => t.id === two.id)!];
+    const wt1 = join(fx.root, 'worktrees', 'WEB-1');
+    const wt2 = join(fx.root, 'worktrees', 'WEB-2');
+    expect(both.map((t) => t.git)).toEqual([
+      { state: 'ready', branch: 'tinyagi/WEB-1-fix-the-login-page', worktreePath: wt1, headSha: sh(fx.repoDir, 'rev-parse', 'main'), error: null, updatedAt: expect.any(Number) },
+      { state: 'ready', branch: 'tinyagi/WEB-2-add-a-footer', worktreePath: wt2, headSha: sh(fx.repoDir, 'rev-parse', 'main'), error: null, updatedAt: expect.any(Number) },
+    ]);
+    // The worktrees are git's, each on its own branch, and the setup ran once in each.
+    expect(sh(wt1, 'branch', '--show-current')).toBe('tinyagi/WEB-1-fix-the-login-page');
+    expect(sh(wt2, 'branch', '--show-current')).toBe('tinyagi/WEB-2-add-a-footer');
+    expect(readFileSync(setupCount, 'utf8').trim().split('\n').sort()).toEqual([wt1, wt2]);
+    const created = await eventsOf(h.stores, { types: ['task.worktree_created'] });
+    expect(created.map((e) => [e.data.identifier, e.data.created, e.data.worktreePath, typeof e.data.setupMs])).toEqual([
+      ['WEB-1', true, wt1, 'number'],
+      ['WEB-2', true, wt2, 'number'],
+    ]);
+
+    // The message names the worktree; the agent's CLI ran there.
+    await completed(h, both[0]!.conversationId!);
+    await completed(h, both[1]!.conversationId!);
+    const runs = runsLogged(logFile);
+    expect(runs.map((r) => r.cwd).sort()).toEqual([wt1, wt2]);
+    const runOfOne = runs.find((r) => r.cwd === wt1)!;
+    expect(runOfOne.prompt).toContain(`[task:${one.id}] WEB-1: Fix the login page`);
+    expect(runOfOne.prompt).toContain(`Work in the git worktree ${wt1} (branch tinyagi/WEB-1-fix-the-login-page)`);
+
+    // The agent commits; the task goes back to todo and is started again: the same worktree and branch, commits kept, no second setup.
+    const commit = commitFile(wt1, 'login.ts', 'export const fixed = true;\n', 'fix the login page');
+    await h.client.patchTask({ params: { id: one.id }, body: { status: 'todo' } });
+    const again = await h.client.patchTask({ params: { id: one.id }, body: { status: 'in_progress' } });
+    expect(again.git).toMatchObject({ state: 'ready', worktreePath: wt1, headSha: commit });
+    expect(readFileSync(setupCount, 'utf8').trim().split('\n')).toHaveLength(2);
+    const last = (await eventsOf(h.stores, { types: ['task.worktree_created'] })).at(-1)!;
+    expect(last.data).toMatchObject({ identifier: 'WEB-1', created: false, headSha: commit });
+    expect(last.data.setupMs).toBeUndefined();
+    await completed(h, again.conversationId!);
+    expect(runsLogged(logFile).map((r) => r.cwd)).toEqual([...runs.map((r) => r.cwd), wt1]);
+  });
+
+  it('a failing setup keeps the task where it is, unsent, with the error and an event; fixed and started again it is sent', async () => {
+    const fx = gitRepos();
+    const { h, logFile } = await start();
+    const project = await h.client.createProject({
+      body: { name: 'Api', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), setup: { argv: ['sh', '-c', 'echo no lockfile >&2; exit 3'], timeoutMs: 10_000 } } },
+    });
+    const task = await h.client.createTask({ body: { title: 'Broken setup', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    expect(task).toMatchObject({
+      status: 'in_progress',
+      conversationId: null,
+      git: { state: 'failed', error: { code: 'WORKTREE_SETUP_FAILED', message: expect.stringContaining('failed with exit code 3') } },
+    });
+    expect((await h.client.getTask({ params: { id: task.id } })).git?.state).toBe('failed');
+    const failed = await eventsOf(h.stores, { types: ['task.worktree_failed'] });
+    expect(failed.map((e) => [e.data.identifier, e.data.code])).toEqual([['API-1', 'WORKTREE_SETUP_FAILED']]);
+
+    await h.client.patchProject({ params: { id: project.id }, body: { repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), setup: { argv: ['true'], timeoutMs: 10_000 } } } });
+    await h.client.patchTask({ params: { id: task.id }, body: { status: 'todo' } });
+    const sent = await h.client.patchTask({ params: { id: task.id }, body: { status: 'in_progress' } });
+    expect(sent.git).toMatchObject({ state: 'ready', worktreePath: join(fx.root, 'worktrees', 'API-1'), error: null });
+    await completed(h, sent.conversationId!);
+    expect(runsLogged(logFile).map((r) => r.cwd)).toEqual([join(fx.root, 'worktrees', 'API-1')]);
+  });
+});
