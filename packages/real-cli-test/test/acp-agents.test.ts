@@ -18,12 +18,11 @@
  *   out of the reply, AGENTS.md (read by both agents themselves) reaches the model once, and
  *   `tinyagi call` works from its shell (not a login shell, which loses the shim on PATH).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, toolOutput, waitFor, type ModelCall, type ModelUsage } from '@tinyagi/test-kit';
-import { CLI_CASES, PROVIDER_KEY, instructionCounts, isTitleCall, startRig, type CliCase, type Outcome, type Rig } from './harness.ts';
+import { CLI_CASES, PROVIDER_KEY, codexHomeDir, instructionCounts, isTitleCall, startRig, type CliCase, type Outcome, type Rig } from './harness.ts';
 import { describeOutcome } from './suite.ts';
 
 /** The rig's stand-in serves both APIs; a request of either provider's key elsewhere is a leak. */
@@ -49,14 +48,8 @@ const codexAgent = (permissionMode: string): Record<string, unknown> => ({
 });
 
 let rig: Rig;
-/**
- * Codex's home (config.toml, sessions), named by CODEX_HOME: outside /tmp, where codex-acp refuses
- * to create its helper binaries, so its sandbox (bwrap's codex-linux-sandbox) would be missing for
- * a command it runs sandboxed; a user's ~/.codex is not in /tmp either.
- */
-const cacheDir = join(homedir(), '.cache');
-mkdirSync(cacheDir, { recursive: true });
-const codexHome = mkdtempSync(join(cacheDir, 'tinyagi-real-codex-acp-'));
+/** Codex's home (config.toml, sessions) for codex-acp, named by CODEX_HOME: outside /tmp (`codexHomeDir` says why). */
+const codexHome = codexHomeDir();
 /** A reply as delivered: the agent's text, signed with its id. */
 const signed = (text: string, agent: string): string => `${text}\n\n— @${agent}`;
 const workspaceOf = (agent: string): string => join(rig.daemon.root, 'workspace', agent);

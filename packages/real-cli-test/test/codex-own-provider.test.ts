@@ -37,7 +37,8 @@ function writeUserConfig(envKey: string): void {
 }
 
 beforeAll(async () => {
-  rig = await startRig(CLI_CASES.codex, { daemonEnv: { OPENAI_API_KEY: PROVIDER_KEY }, agents: { own: { provider: 'codex' } } });
+  // No CODEX_HOME: Codex reads the user's ~/.codex, as for a user who never set it (no command runs in Codex's sandbox here).
+  rig = await startRig(CLI_CASES.codex, { codexHome: 'home', daemonEnv: { OPENAI_API_KEY: PROVIDER_KEY }, agents: { own: { provider: 'codex' } } });
   mkdirSync(join(rig.daemon.root, '.codex'), { recursive: true });
   configFile = join(rig.daemon.root, '.codex', 'config.toml');
 }, 120_000);

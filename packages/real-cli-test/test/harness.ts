@@ -10,8 +10,9 @@
  * gets a title). Each call records the usage the stand-in served, so a test compares it with
  * what the daemon recorded for the run.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ConversationTree, QueueMessageView, RunNode } from '@tinyagi/client';
 import {
@@ -106,6 +107,8 @@ export interface Rig {
   proxy: DenyProxy;
   /** Markers of the agents' instructions (AGENTS.md and system_prompt): each must reach the model once. */
   instructionMarkers: string[];
+  /** Codex's home (CODEX_HOME, the user's config.toml and sessions) of a Codex rig: see `codexHomeDir`. */
+  codexHome?: string;
   rule(marker: string, rule: Rule): void;
   send(input: SendInput): Promise<Outcome>;
   cleanup(): Promise<void>;
@@ -209,6 +212,25 @@ export interface RigOptions {
   settings?: Record<string, unknown>;
   /** Agents besides alpha, beta and gamma: their settings over the common ones (e.g. `permission_mode: 'ask'`). */
   agents?: Record<string, Record<string, unknown>>;
+  /**
+   * A Codex rig's CODEX_HOME: `'cache'` (the default) a folder of its own under ~/.cache
+   * (`codexHomeDir`); `'home'` none, so Codex reads the user's `~/.codex` (HOME is the rig's root),
+   * as a user who never set CODEX_HOME has it.
+   */
+  codexHome?: 'cache' | 'home';
+}
+
+/**
+ * A Codex home outside /tmp, as a user's ~/.codex is. Under the temp dir Codex refuses to create
+ * its helper aliases ("Refusing to create helper binaries under temporary dir"), among them
+ * `codex-linux-sandbox` on its PATH, and a command it ran in its own sandbox failed now and then
+ * with `bwrap: execvp codex-linux-sandbox: No such file or directory` (docs/testing.md). Removed
+ * by the rig's cleanup.
+ */
+export function codexHomeDir(): string {
+  const cacheDir = join(homedir(), '.cache');
+  mkdirSync(cacheDir, { recursive: true });
+  return mkdtempSync(join(cacheDir, 'tinyagi-real-codex-'));
 }
 
 export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<Rig> {
@@ -240,6 +262,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
   });
   const binDir = cliBinDir();
   const recordDir = tempDir('tinyagi-real-shapes-');
+  const codexHome = cli.name === 'codex' && (options.codexHome ?? 'cache') === 'cache' ? codexHomeDir() : undefined;
   const daemon = await createDaemon({
     prefix: `tinyagi-real-${cli.name}-`,
     // The CLIs' recording wrappers first, then the pinned binaries themselves (the ACP agents).
@@ -248,6 +271,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
       ...proxy.env(),
       CLAUDE_CODE_MAX_RETRIES: '0',
       TINYAGI_MODEL_PROXY_PORT: String(modelProxyPort),
+      ...(codexHome ? { CODEX_HOME: codexHome } : {}),
       ...(typeof options.daemonEnv === 'function' ? options.daemonEnv(model.url) : options.daemonEnv),
     },
     settings: ({ root }) => ({
@@ -281,6 +305,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     await daemon.start();
   } catch (err) {
     await Promise.all([model.close(), proxy.close()]);
+    if (codexHome) rmSync(codexHome, { recursive: true, force: true });
     throw err;
   }
 
@@ -290,6 +315,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     model,
     proxy,
     instructionMarkers,
+    ...(codexHome ? { codexHome } : {}),
     rule: (marker, rule) => void rules.set(marker, rule),
     async send(input) {
       const first = model.calls.length;
@@ -334,6 +360,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     async cleanup() {
       await daemon.cleanup();
       await Promise.all([model.close(), proxy.close()]);
+      if (codexHome) rmSync(codexHome, { recursive: true, force: true });
       await checkShapes(binDir, recordDir);
     },
   };

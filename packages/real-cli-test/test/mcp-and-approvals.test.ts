@@ -20,8 +20,7 @@
  *   it run, a command an allow rule matches runs without asking anyone, and TinyAGI's own MCP
  *   tools need no person (`call_agent`, `ask_human`; warm Codex asks about every MCP tool call).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,8 +35,10 @@ const OWN_SERVER = fileURLToPath(new URL('./fixtures/own-mcp-server.mjs', import
  * stdio one (the weather fixture), and the daemon's own `/mcp` over streamable HTTP with the API
  * token, as a person would add TinyAGI to their CLI (the client tools).
  */
-function configureOwnServers(name: CliName, home: string, daemonUrl: string, token: string, codexHome: string): void {
-  const url = `${daemonUrl}/mcp`;
+function configureOwnServers(name: CliName, rig: Rig): void {
+  const home = rig.daemon.root;
+  const token = rig.daemon.token();
+  const url = `${rig.daemon.url}/mcp`;
   if (name === 'claude') {
     const mcpServers = { weather: { type: 'stdio', command: process.execPath, args: [OWN_SERVER] }, team: { type: 'http', url, headers: { Authorization: `Bearer ${token}` } } };
     writeFileSync(join(home, '.claude.json'), JSON.stringify({ mcpServers }));
@@ -57,7 +58,7 @@ function configureOwnServers(name: CliName, home: string, daemonUrl: string, tok
       `url = ${JSON.stringify(url)}`,
       `http_headers = { Authorization = ${JSON.stringify(`Bearer ${token}`)} }`,
     ];
-    writeFileSync(join(codexHome, 'config.toml'), `${toml.join('\n')}\n`);
+    writeFileSync(join(rig.codexHome!, 'config.toml'), `${toml.join('\n')}\n`);
   }
 }
 
@@ -81,30 +82,20 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
     const asks = process === 'warm' || name === 'claude';
     describe(`${name} (${process})`, () => {
       let rig: Rig;
-      /**
-       * Codex's home (CODEX_HOME): outside /tmp, as a user's ~/.codex is. Under the temp dir codex
-       * refuses to create its helper aliases (`codex-linux-sandbox` on its PATH), and a command it
-       * runs in its own sandbox once a person allowed it failed now and then with
-       * `bwrap: execvp codex-linux-sandbox: No such file or directory`.
-       */
-      const cacheDir = join(homedir(), '.cache');
-      mkdirSync(cacheDir, { recursive: true });
-      const codexHome = mkdtempSync(join(cacheDir, 'tinyagi-real-codex-mcp-'));
 
       beforeAll(async () => {
         // Claude Code defers MCP tools behind its ToolSearch tool by default (a real model looks them up
         // there); the stand-in model does not search, so the tools are offered directly.
         rig = await startRig(CLI_CASES[name], {
           agentSettings: { process, env_passthrough: ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH'] },
-          daemonEnv: { ENABLE_TOOL_SEARCH: 'false', ...(name === 'codex' ? { CODEX_HOME: codexHome } : {}) },
+          daemonEnv: { ENABLE_TOOL_SEARCH: 'false' },
           ...(asks ? { agents: { asker: asker(process) } } : {}),
         });
-        configureOwnServers(name, rig.daemon.root, rig.daemon.url, rig.daemon.token(), codexHome);
+        configureOwnServers(name, rig);
       }, 120_000);
 
       afterAll(async () => {
         await rig?.cleanup();
-        rmSync(codexHome, { recursive: true, force: true });
         cleanupTemp();
       });
 
