@@ -34,7 +34,7 @@ import { runToolRoutes } from './routes/run-tools.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemRoutes } from './routes/system.ts';
-import { taskRoutes } from './routes/tasks.ts';
+import { resumeTaskDispatches, taskRoutes } from './routes/tasks.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { useZodCompilers, ZOD_SCHEMA_CONTROLLER } from './zod-compilers.ts';
@@ -126,6 +126,10 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...scheduleRoutes(ctx),
     ...taskRoutes(ctx),
     ...usageRoutes(ctx),
+  });
+  // Repository-bound tasks whose dispatch a stop interrupted (docs/git-tasks.md) resume once the server is up, in the background.
+  app.addHook('onReady', async () => {
+    await resumeTaskDispatches(ctx);
   });
   registerEventStream(app, ctx);
   if (options.mcp) registerMcpEndpoint(app, options.mcp, ctx.log);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { commitFile, fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
+import { resumeTaskDispatches } from '../src/routes/tasks.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
 
 let h: ServerHarness | undefined;
@@ -21,18 +22,22 @@ afterEach(async () => {
 /** The fake claude as the coder agent; each run appends `{cwd, prompt, …}` to the log. */
 async function start(): Promise<{ h: ServerHarness; logFile: string }> {
   const logFile = join(tempDir('tinyagi-git-log-'), 'fake.log');
-  const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' } }, teams: {} });
+  const settings = (home: string): Settings => ({
+    ...baseSettings(home),
+    agents: { coder: { name: 'Coder', provider: 'anthropic' }, reviewer: { name: 'Reviewer', provider: 'anthropic' } },
+    teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
+  });
   const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile } });
   h = await startHarness({ settings, invoke });
   return { h, logFile };
 }
 
-function runsLogged(logFile: string): Array<{ cwd: string; prompt: string }> {
+function runsLogged(logFile: string): Array<{ cwd: string; prompt: string; env: Record<string, string> }> {
   if (!existsSync(logFile)) return [];
   return readFileSync(logFile, 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { cwd: string; prompt: string });
+    .map((line) => JSON.parse(line) as { cwd: string; prompt: string; env: Record<string, string> });
 }
 
 async function completed(harness: ServerHarness, conversationId: string): Promise<void> {
@@ -139,5 +144,53 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     expect(sent.git).toMatchObject({ state: 'ready', worktreePath: join(fx.root, 'worktrees', 'API-1'), error: null });
     await completed(h, sent.conversationId!);
     expect(runsLogged(logFile).map((r) => r.cwd)).toEqual([join(fx.root, 'worktrees', 'API-1')]);
+  });
+
+  it("a teammate the assignee hands the task to works in the task's worktree too", async () => {
+    const fx = gitRepos();
+    const { h, logFile } = await start();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const task = await h.client.createTask({
+      body: { title: 'Review me', description: 'FAKE:reply=[@reviewer: please review]', projectId: project.id, assigneeTeam: 'dev', status: 'in_progress' },
+    });
+    await completed(h, task.conversationId!);
+    const wt = join(fx.root, 'worktrees', 'WEB-1');
+    const runs = runsLogged(logFile);
+    expect(runs.map((r) => [r.env.TINYAGI_RUN_ID !== undefined, r.cwd])).toEqual([
+      [true, wt],
+      [true, wt],
+    ]);
+    expect(runs[1]!.prompt).toContain('please review');
+  });
+
+  it('at start, the dispatch of a bound task a crash interrupted (before or inside the worktree step) is run again, once', async () => {
+    const fx = gitRepos();
+    const { h, logFile } = await start();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const plain = await h.client.createProject({ body: { name: 'Plain' } });
+    // What a daemon killed mid-dispatch leaves: the status committed, and no step yet (one) or a step begun (two).
+    const make = async (title: string, projectId: string) => {
+      const t = await h!.client.createTask({ body: { title, projectId, assigneeAgent: 'coder', status: 'todo' } });
+      return (await h!.stores.tasks.updateTask(t.id, { status: 'in_progress' })).after;
+    };
+    const one = await make('Before the step', project.id);
+    const two = await make('Inside the step', project.id);
+    await h.stores.tasks.setTaskGit(two.id, { state: 'creating', branch: null, worktreePath: null, headSha: null, error: null, updatedAt: Date.now() });
+    const unbound = await make('Not bound', plain.id);
+
+    const resumed = await Promise.all(await resumeTaskDispatches(h.app.tiny));
+    expect(resumed.map((t) => [t?.id, t?.git?.state, t?.conversationId !== null])).toEqual([
+      [one.id, 'ready', true],
+      [two.id, 'ready', true],
+    ]);
+    for (const t of resumed) await completed(h, t!.conversationId!);
+    expect(
+      runsLogged(logFile)
+        .map((r) => r.cwd)
+        .sort(),
+    ).toEqual([join(fx.root, 'worktrees', 'WEB-1'), join(fx.root, 'worktrees', 'WEB-2')]);
+    expect((await h.client.getTask({ params: { id: unbound.id } })).conversationId).toBeNull();
+    // Recorded: nothing is left to resume.
+    expect(await resumeTaskDispatches(h.app.tiny)).toEqual([]);
   });
 });

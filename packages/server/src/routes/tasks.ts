@@ -41,32 +41,58 @@ function checkBindingOnDisk(projectId: string | undefined, repo: ProjectRepo | n
   if (existsSync(ctx.repoDir)) resolveFileRules(ctx.repoDir, ctx.repoDir, ctx.repo.files);
 }
 
+/**
+ * Sends an assigned task in_progress to its agent or team. In a repository-bound project the
+ * worktree step runs first and a failed step returns the task unsent (its error on `task.git`).
+ * Idempotent: the message's key is the task's `updatedAt` when it entered in_progress (the
+ * worktree step leaves it alone), so a dispatch run again after a crash finds the message it
+ * sent and records that conversation.
+ */
+async function dispatch(ctx: ServerContext, task: TaskRecord): Promise<TaskRecord> {
+  const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
+  let worktree: { path: string; branch: string } | undefined;
+  if (project?.repo) {
+    const step = await runTaskWorktreeStep({ tasks: ctx.tasks, events: ctx.stores.events, home: ctx.home, projectId: project.id, repo: project.repo, task });
+    if (!step.ok) return step.task;
+    worktree = { path: step.worktree.path, branch: step.worktree.branch };
+    task = step.task;
+  }
+  const result = await ctx.orchestrator.submitGrouped({
+    message: taskMessage(task, worktree),
+    ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
+    channel: 'tasks',
+    sender: 'Tasks',
+    senderId: `task:${task.id}`,
+    idempotencyKey: `task:${task.id}:${task.updatedAt}`,
+    ...(worktree ? { workdir: worktree.path } : {}),
+  });
+  return (await ctx.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
+}
+
+/**
+ * At start: the dispatches of repository-bound tasks a stop (or a crash) interrupted — an assigned
+ * task in_progress with no conversation yet whose worktree step did not fail — are run again in
+ * the background (the worktree step resumes, the message is sent once). Returns what it started.
+ */
+export async function resumeTaskDispatches(ctx: ServerContext): Promise<Array<Promise<TaskRecord | undefined>>> {
+  const bound = new Set((await ctx.tasks.listProjects()).filter((p) => p.repo !== null).map((p) => p.id));
+  if (bound.size === 0) return [];
+  const interrupted = (await ctx.tasks.listTasks({ status: 'in_progress' })).filter(
+    (t) => t.projectId !== null && bound.has(t.projectId) && isAssigned(t) && t.conversationId === null && t.git?.state !== 'failed',
+  );
+  return interrupted.map((task) =>
+    dispatch(ctx, task).catch((err: unknown) => {
+      ctx.log.warn(`Task ${task.identifier ?? task.id}: resuming its dispatch failed: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }),
+  );
+}
+
 export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasksContract> {
   const checkAssignees = (agent: string | null | undefined, team: string | null | undefined): void => {
     const settings = ctx.settings();
     if (agent) requireAgent(settings, agent);
     if (team) requireTeam(settings, team);
-  };
-
-  const dispatch = async (task: TaskRecord): Promise<TaskRecord> => {
-    const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
-    let worktree: { path: string; branch: string } | undefined;
-    if (project?.repo) {
-      const step = await runTaskWorktreeStep({ tasks: ctx.tasks, events: ctx.stores.events, home: ctx.home, projectId: project.id, repo: project.repo, task });
-      if (!step.ok) return step.task;
-      worktree = { path: step.worktree.path, branch: step.worktree.branch };
-      task = step.task;
-    }
-    const result = await ctx.orchestrator.submitGrouped({
-      message: taskMessage(task, worktree),
-      ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
-      channel: 'tasks',
-      sender: 'Tasks',
-      senderId: `task:${task.id}`,
-      idempotencyKey: `task:${task.id}:${task.updatedAt}`,
-      ...(worktree ? { workdir: worktree.path } : {}),
-    });
-    return (await ctx.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
   };
 
   return {
@@ -80,13 +106,13 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     createTask: async ({ body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
       const task = await ctx.tasks.createTask(body);
-      return entersWork(undefined, task) ? dispatch(task) : task;
+      return entersWork(undefined, task) ? dispatch(ctx, task) : task;
     },
 
     patchTask: async ({ params, body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
       const { before, after } = await ctx.tasks.updateTask(params.id, body);
-      return entersWork(before, after) ? dispatch(after) : after;
+      return entersWork(before, after) ? dispatch(ctx, after) : after;
     },
 
     deleteTask: async ({ params }) => {
@@ -98,7 +124,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       const { tasks: reordered, statusChanged } = await ctx.tasks.reorder(body.columns);
       const dispatched = new Map<string, TaskRecord>();
       for (const { before, after } of statusChanged) {
-        if (entersWork(before, after)) dispatched.set(after.id, await dispatch(after));
+        if (entersWork(before, after)) dispatched.set(after.id, await dispatch(ctx, after));
       }
       return reordered.map((t) => dispatched.get(t.id) ?? t);
     },
