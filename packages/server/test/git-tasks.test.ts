@@ -15,6 +15,7 @@ import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from '.
 
 let h: ServerHarness | undefined;
 afterEach(async () => {
+  delete process.env.TINYAGI_PLANTED_SECRET;
   await h?.close();
   h = undefined;
 });
@@ -74,8 +75,13 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     const fx = gitRepos();
     const { h, logFile } = await start();
     const setupCount = join(fx.root, 'setup-count');
+    // The setup gets an agent CLI's base environment, not the daemon's (whose secrets it must not see).
+    process.env.TINYAGI_PLANTED_SECRET = 'planted';
     const project = await h.client.createProject({
-      body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), setup: { argv: ['sh', '-c', 'echo "$PWD" >> "$0"', setupCount], timeoutMs: 10_000 } } },
+      body: {
+        name: 'Web',
+        repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), setup: { argv: ['sh', '-c', 'echo "$PWD $' + '{TINYAGI_PLANTED_SECRET:-unset}" >> "$0"', setupCount], timeoutMs: 10_000 } },
+      },
     });
     const one = await h.client.createTask({ body: { title: 'Fix the login page', projectId: project.id, assigneeAgent: 'coder', status: 'todo' } });
     const two = await h.client.createTask({ body: { title: 'Add a footer', projectId: project.id, assigneeAgent: 'coder', status: 'todo' } });
@@ -93,7 +99,7 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     // The worktrees are git's, each on its own branch, and the setup ran once in each.
     expect(sh(wt1, 'branch', '--show-current')).toBe('tinyagi/WEB-1-fix-the-login-page');
     expect(sh(wt2, 'branch', '--show-current')).toBe('tinyagi/WEB-2-add-a-footer');
-    expect(readFileSync(setupCount, 'utf8').trim().split('\n').sort()).toEqual([wt1, wt2]);
+    expect(readFileSync(setupCount, 'utf8').trim().split('\n').sort()).toEqual([`${wt1} unset`, `${wt2} unset`]);
     const created = await eventsOf(h.stores, { types: ['task.worktree_created'] });
     expect(created.map((e) => [e.data.identifier, e.data.created, e.data.worktreePath, typeof e.data.setupMs])).toEqual([
       ['WEB-1', true, wt1, 'number'],

@@ -26,8 +26,8 @@ export interface TaskWorktreeStepInput {
   projectId: string;
   repo: ProjectRepo;
   task: TaskRecord;
-  /** The setup's environment (default: the daemon's). */
-  env?: NodeJS.ProcessEnv;
+  /** The setup's environment: the daemon passes the base an agent CLI gets (`baseChildEnv`), never its own secrets. */
+  env: NodeJS.ProcessEnv;
 }
 
 export type TaskWorktreeStepResult = { ok: true; task: TaskRecord; worktree: TaskWorktree } | { ok: false; task: TaskRecord; code: string; message: string };
@@ -40,7 +40,7 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
   await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });
   try {
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
-    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, input.env === undefined ? {} : { env: input.env });
+    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, { env: input.env });
     const after = await record({ state: 'ready', branch: worktree.branch, worktreePath: worktree.path, headSha: worktree.head, error: null });
     await events.append({
       type: 'task.worktree_created',

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { ProjectRepo } from '@tinyagi/client/contract';
-import { requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, type TaskRecord } from '@tinyagi/core/internal';
+import { baseChildEnv, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
@@ -52,7 +52,16 @@ async function dispatch(ctx: ServerContext, task: TaskRecord): Promise<TaskRecor
   const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
   let worktree: { path: string; branch: string } | undefined;
   if (project?.repo) {
-    const step = await runTaskWorktreeStep({ tasks: ctx.tasks, events: ctx.stores.events, home: ctx.home, projectId: project.id, repo: project.repo, task });
+    const step = await runTaskWorktreeStep({
+      tasks: ctx.tasks,
+      events: ctx.stores.events,
+      home: ctx.home,
+      projectId: project.id,
+      repo: project.repo,
+      task,
+      // The setup is the project's command, not the daemon's: an agent CLI's base environment, without the daemon's secrets.
+      env: baseChildEnv(ctx.env),
+    });
     if (!step.ok) return step.task;
     worktree = { path: step.worktree.path, branch: step.worktree.branch };
     task = step.task;
