@@ -1,19 +1,20 @@
 /**
  * Git-native tasks (docs/git-tasks.md), end to end with the built daemon: SIGKILL while a bound
- * task's worktree setup runs, start again, and the dispatch resumes by itself (the server's start
- * hook): the worktree and branch are there, the task is `ready`, and its message was sent once.
- * The setup waits at a gate (a file the test creates), so the kill lands inside it whatever the
- * machine's speed.
+ * task's worktree setup runs, start again: the setup the killed daemon left running is reaped (the
+ * process-group journal), the dispatch resumes by itself (the server's start hook) and runs the
+ * setup again, the worktree and branch are there, the task is `ready`, and its message was sent
+ * once. The setup waits at a gate (a file the test creates), so the kill lands inside it whatever
+ * the machine's speed.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDaemon, gitRepos, sh, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { createDaemon, gitRepos, isGone, sh, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 
 let daemon: TestDaemon | undefined;
 let gate: string | undefined;
 afterEach(async () => {
-  // The setup the kill orphaned (its process group is not reaped yet: docs/git-tasks.md) ends once its gate opens.
+  // A setup still waiting (a failed test) ends once its gate opens.
   if (gate !== undefined && !existsSync(join(gate, 'open'))) writeFileSync(join(gate, 'open'), '');
   await daemon?.cleanup();
   daemon = undefined;
@@ -38,7 +39,7 @@ describe('git-native tasks with the built daemon', () => {
     });
     await daemon.start();
     const api = daemon.api;
-    const setup = { argv: ['sh', '-c', 'touch "$0/started"; while [ ! -e "$0/open" ]; do sleep 0.05; done', gate], timeoutMs: 120_000 };
+    const setup = { argv: ['sh', '-c', 'echo $$ > "$0/started"; while [ ! -e "$0/open" ]; do sleep 0.05; done', gate], timeoutMs: 120_000 };
     const project = await api.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot, setup } } });
     const task = await api.createTask({ body: { title: 'Survive a crash', projectId: project.id, assigneeAgent: 'coder', status: 'todo' } });
 
@@ -59,11 +60,17 @@ describe('git-native tasks with the built daemon', () => {
       'the setup to start',
     );
     expect((await api.getTask({ params: { id: task.id } })).git).toMatchObject({ state: 'creating', error: null });
+    const orphan = Number(readFileSync(join(gate, 'started'), 'utf8'));
     await daemon.kill();
     expect(await moving).toBe('refused');
+    expect(isGone(orphan)).toBe(false);
 
-    writeFileSync(join(gate, 'open'), '');
+    // The next start kills the setup the killed daemon left, then the resumed step runs it again.
+    rmSync(join(gate, 'started'));
     await daemon.start();
+    expect(isGone(orphan)).toBe(true);
+    await waitFor(() => existsSync(join(gate!, 'started')), 60_000, 'the resumed step to run the setup again');
+    writeFileSync(join(gate, 'open'), '');
     const resumed = await waitFor(
       async () => {
         const t = await api.getTask({ params: { id: task.id } });

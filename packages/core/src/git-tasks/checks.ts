@@ -3,7 +3,9 @@
  * Contract:
  * - argv, never a shell; the process leads its own group (`detached`), and the whole group is
  *   SIGKILLed at the check's timeout, and also when the leader exits (a check's leftovers — a
- *   server it started, a watcher — must not outlive it or hold its output open);
+ *   server it started, a watcher — must not outlive it or hold its output open). The group is in
+ *   the daemon's process-group journal while it runs (../process-group.ts, as agent CLIs are), so
+ *   one a killed daemon left behind is reaped by the next start;
  * - each result keeps the exit code (or the signal, or that it timed out), the duration, and a
  *   bounded log of stdout and stderr interleaved: the first `headBytes` and the last `tailBytes`,
  *   with the number of bytes left out between them;
@@ -13,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { CheckSpec } from '@tinyagi/client/contract';
+import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
 
 export const DEFAULT_HEAD_BYTES = 8 * 1024;
 export const DEFAULT_TAIL_BYTES = 32 * 1024;
@@ -92,11 +95,7 @@ class BoundedLog {
 }
 
 function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // The group is gone already.
-  }
+  signalProcessGroup(pid, 'SIGKILL');
 }
 
 /** Runs one check to its end (or its timeout); never rejects: a check that cannot start is a failed result. */
@@ -111,6 +110,7 @@ export function runCheck(check: CheckSpec, options: RunCheckOptions): Promise<Ch
     let exit: { code: number | null; signal: string | null } | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
     const child = spawn(command!, args, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    if (child.pid !== undefined) trackProcessGroup(child.pid);
     const timeout = (): void => {
       timedOut = true;
       if (child.pid !== undefined) killGroup(child.pid);
@@ -132,6 +132,8 @@ export function runCheck(check: CheckSpec, options: RunCheckOptions): Promise<Ch
       }, DRAIN_AFTER_EXIT_MS);
     });
     child.on('close', (code, signal) => {
+      // The group was killed with its leader's exit: nothing of it is left to reap.
+      if (child.pid !== undefined) untrackProcessGroup(child.pid);
       clearTimeout(timer);
       clearTimeout(drainTimer);
       options.signal?.removeEventListener('abort', timeout);

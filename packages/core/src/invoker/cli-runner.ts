@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { BoundedTail, LineSplitter } from './bounded-text.ts';
 import { addSpend, failureFromText, InvokeError } from './invoke-error.ts';
-import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
+import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
 import { buildChildEnv } from './child-env.ts';
 import { privateTempRoot } from './private-temp.ts';
 import { boundaryFor, type Boundary, type WrappedSpawn } from '../sandbox/boundary.ts';

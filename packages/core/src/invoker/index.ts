@@ -50,7 +50,7 @@ export {
 export { SPAWN_AGENT_TOOL_NAME } from './spawn-tool.ts';
 export { cliReadsAgentsMd } from './workspace-instructions.ts';
 export { codexProviderStatus, type CodexProviderStatus } from './runtimes/codex-config.ts';
-export { reapOrphanedGroups, setProcessJournal, type ReapResult } from './process-group.ts';
+export { reapOrphanedGroups, setProcessJournal, type ReapResult } from '../process-group.ts';
 export { sessionPool, SessionPool, DEFAULT_SESSION_POOL_OPTIONS, type SessionPoolOptions, type PoolStats, type PoolSessionInfo } from './warm/pool.ts';
 export { attachSessionPool, sessionPoolOptions } from './warm/pool-settings.ts';
 export { warmCapabilities } from './warm/invoke-warm.ts';

@@ -11,7 +11,7 @@ import { BoundedTail, LineSplitter } from '../bounded-text.ts';
 import { assertWorkspace } from '../cli-runner.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { privateTempRoot } from '../private-temp.ts';
-import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
+import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../../process-group.ts';
 import type { Boundary, WrappedSpawn } from '../../sandbox/boundary.ts';
 
 const STDERR_TAIL_CHARS = 64 * 1024;
