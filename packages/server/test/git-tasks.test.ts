@@ -199,4 +199,24 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     // Recorded: nothing is left to resume.
     expect(await resumeTaskDispatches(h.app.tiny)).toEqual([]);
   });
+
+  it('a request never moves a task into checking (the daemon does); one already there may stay', async () => {
+    const { h } = await start();
+    const task = await h.client.createTask({ body: { title: 'Plain', status: 'todo' } });
+    const refusals = [
+      await raw(h, 'POST', '/api/tasks', { body: JSON.stringify({ title: 'x', status: 'checking' }) }),
+      await raw(h, 'PATCH', `/api/tasks/${task.id}`, { body: JSON.stringify({ status: 'checking' }) }),
+      await raw(h, 'POST', '/api/tasks/reorder', { body: JSON.stringify({ columns: { checking: [task.id] } }) }),
+    ];
+    expect(refusals.map((r) => [r.status, (r.body as { error: { code: string } }).error.code])).toEqual([
+      [409, 'INVALID_STATE'],
+      [409, 'INVALID_STATE'],
+      [409, 'INVALID_STATE'],
+    ]);
+    expect((await h.client.getTask({ params: { id: task.id } })).status).toBe('todo');
+    expect(await h.client.listTasks({ query: {} })).toHaveLength(1);
+    // The daemon's move (the store), then a reorder inside the column is fine.
+    await h.stores.tasks.updateTask(task.id, { status: 'checking' });
+    expect((await h.client.reorderTasks({ body: { columns: { checking: [task.id] } } })).map((t) => t.status)).toEqual(['checking']);
+  });
 });

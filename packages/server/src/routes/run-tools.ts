@@ -13,6 +13,7 @@ import { TinyError } from '@tinyagi/core';
 import type { TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
+import { refuseMoveToChecking } from './tasks.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
 
@@ -65,6 +66,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
         throw new TinyError('TASK_NOT_FOUND', 'This conversation works on no task: there is nothing to update.', {
           hint: 'Tasks come from the board (tinyagi task, TinyOffice): a task moved to in_progress starts a conversation with its assignee.',
         });
+      refuseMoveToChecking(task, body.status);
       // The agent's own move never dispatches the task again: the agent is the one working on it.
       const after = body.status !== undefined && body.status !== task.status ? (await ctx.tasks.updateTask(task.id, { status: body.status })).after : task;
       if (body.comment !== undefined) await ctx.tasks.addComment(task.id, { author: `@${agentId}`, content: body.comment });

@@ -7,8 +7,8 @@
  * on `task.git` (docs/git-tasks.md).
  */
 import { existsSync } from 'node:fs';
-import type { ProjectRepo } from '@tinyagi/client/contract';
-import { baseChildEnv, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, type TaskRecord } from '@tinyagi/core/internal';
+import type { ProjectRepo, TaskStatus } from '@tinyagi/client/contract';
+import { baseChildEnv, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
@@ -27,6 +27,17 @@ export function taskMessage(task: TaskRecord, worktree?: { path: string; branch:
   const title = task.identifier ? `${task.identifier}: ${task.title}` : task.title;
   const where = worktree ? `\n\nWork in the git worktree ${worktree.path} (branch ${worktree.branch}), your working directory for this task; commit your changes on that branch.` : '';
   return `[task:${task.id}] ${title}${task.description ? `\n\n${task.description}` : ''}${where}`;
+}
+
+/**
+ * `checking` is the daemon's status (docs/git-tasks.md): a task is moved into it by the daemon
+ * proving "done", never by a request. A task already there may stay (a reorder within the column).
+ */
+export function refuseMoveToChecking(before: TaskRecord | undefined, status: TaskStatus | undefined): void {
+  if (status !== 'checking' || before?.status === 'checking') return;
+  throw new TinyError('INVALID_STATE', `Task ${before?.identifier ?? 'new'} cannot be moved to checking: only the daemon moves a task there, while it proves a repository-bound task's "done".`, {
+    hint: 'Move it to review or done; for a repository-bound project the agent saying done will move it to checking (docs/git-tasks.md).',
+  });
 }
 
 /**
@@ -114,12 +125,14 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     createTask: async ({ body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
+      refuseMoveToChecking(undefined, body.status);
       const task = await ctx.tasks.createTask(body);
       return entersWork(undefined, task) ? dispatch(ctx, task) : task;
     },
 
     patchTask: async ({ params, body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
+      if (body.status === 'checking') refuseMoveToChecking(await ctx.tasks.mustGetTask(params.id), body.status);
       const { before, after } = await ctx.tasks.updateTask(params.id, body);
       return entersWork(before, after) ? dispatch(ctx, after) : after;
     },
@@ -130,6 +143,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     },
 
     reorderTasks: async ({ body }) => {
+      for (const ref of body.columns.checking ?? []) refuseMoveToChecking(await ctx.tasks.mustGetTask(ref), 'checking');
       const { tasks: reordered, statusChanged } = await ctx.tasks.reorder(body.columns);
       const dispatched = new Map<string, TaskRecord>();
       for (const { before, after } of statusChanged) {
