@@ -128,6 +128,21 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     expect(runsLogged(logFile).map((r) => r.cwd)).toEqual([...runs.map((r) => r.cwd), wt1]);
   });
 
+  it('three tasks of one repository started at the same moment get three worktrees on three branches', async () => {
+    const fx = gitRepos();
+    const { h } = await start();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const tasks = await Promise.all([1, 2, 3].map((n) => h!.client.createTask({ body: { title: `Part ${n}`, projectId: project.id, assigneeAgent: 'coder', status: 'todo' } })));
+    const started = await Promise.all(tasks.map((t) => h!.client.patchTask({ params: { id: t.id }, body: { status: 'in_progress' } })));
+    expect(started.map((t) => [t.git?.state, t.git?.branch]).sort()).toEqual([
+      ['ready', 'tinyagi/WEB-1-part-1'],
+      ['ready', 'tinyagi/WEB-2-part-2'],
+      ['ready', 'tinyagi/WEB-3-part-3'],
+    ]);
+    for (const t of started) expect(sh(t.git!.worktreePath!, 'branch', '--show-current')).toBe(t.git!.branch);
+    for (const t of started) await completed(h, t.conversationId!);
+  });
+
   it('a failing setup keeps the task where it is, unsent, with the error and an event; fixed and started again it is sent', async () => {
     const fx = gitRepos();
     const { h, logFile } = await start();
