@@ -35,6 +35,7 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemRoutes } from './routes/system.ts';
 import { resumeTaskDispatches, taskRoutes } from './routes/tasks.ts';
+import { checkingsInFlight, resumeCheckings } from './routes/task-checking.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { useZodCompilers, ZOD_SCHEMA_CONTROLLER } from './zod-compilers.ts';
@@ -130,6 +131,11 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
   // Repository-bound tasks whose dispatch a stop interrupted (docs/git-tasks.md) resume once the server is up, in the background.
   app.addHook('onReady', async () => {
     await resumeTaskDispatches(ctx);
+    await resumeCheckings(ctx);
+  });
+  // A Checking in flight finishes (its checks are bounded by their timeouts) before the stores close.
+  app.addHook('onClose', async () => {
+    await checkingsInFlight(ctx);
   });
   registerEventStream(app, ctx);
   if (options.mcp) registerMcpEndpoint(app, options.mcp, ctx.log);

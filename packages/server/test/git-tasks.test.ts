@@ -5,7 +5,7 @@
  * runs in the worktree. Real git (test-kit's `gitRepos`), the server's routes on loopback, the
  * real orchestrator; waits on events and states.
  */
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
@@ -233,5 +233,151 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     // The daemon's move (the store), then a reorder inside the column is fine.
     await h.stores.tasks.updateTask(task.id, { status: 'checking' });
     expect((await h.client.reorderTasks({ body: { columns: { checking: [task.id] } } })).map((t) => t.status)).toEqual(['checking']);
+  });
+});
+
+/**
+ * The agent as a script: its task's title ends with `FAKE:bash=sh <agent.sh> #`, so each of its
+ * runs (the dispatch, each feedback message: both carry the title) runs the next step in its
+ * working directory (the worktree), then says done through its own `update_task` route with its
+ * run-scoped token, as the MCP tool does. `#` makes the rest of the message's first line a comment.
+ */
+function scriptedAgent(steps: string[]): { title: (text: string) => string; stepsRun: () => number } {
+  const dir = tempDir('tinyagi-git-agent-');
+  for (const [i, step] of steps.entries()) writeFileSync(join(dir, `step-${i}.sh`), `set -e\n${step}\n`);
+  const agent = join(dir, 'agent.sh');
+  writeFileSync(
+    agent,
+    [
+      `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n+1)) > "${dir}/count"`,
+      `sh "${dir}/step-$n.sh" > "${dir}/step-$n.out" 2>&1 || echo "step $n failed: $?" >> "${dir}/step-$n.out"`,
+      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
+      '',
+    ].join('\n'),
+  );
+  return {
+    title: (text) => `${text} FAKE:bash=sh ${agent} #`,
+    stepsRun: () => (existsSync(join(dir, 'count')) ? Number(readFileSync(join(dir, 'count'), 'utf8').trim()) : 0),
+  };
+}
+
+const commitStep = (file: string, content: string): string =>
+  `printf '%s\\n' '${content}' > ${file} && git add ${file} && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'change ${file}'`;
+
+async function taskWhen(harness: ServerHarness, id: string, test: (t: Awaited<ReturnType<ServerHarness['client']['getTask']>>) => boolean, what: string) {
+  return waitFor(
+    async () => {
+      const t = await harness.client.getTask({ params: { id } });
+      return test(t) ? t : undefined;
+    },
+    30_000,
+    what,
+  );
+}
+
+/** The fake claude as the coder agent, told the server's URL (its `update_task` calls reach the routes). */
+async function startScripted(): Promise<{ harness: ServerHarness; logFile: string }> {
+  let apiUrl = '';
+  const logFile = join(tempDir('tinyagi-git-log-'), 'fake.log');
+  const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' } }, teams: {} });
+  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile, TINYAGI_API_URL: apiUrl } });
+  const harness = await startHarness({ settings, invoke });
+  h = harness;
+  apiUrl = harness.url;
+  return { harness, logFile };
+}
+
+describe('git-native tasks: done, checking and feedback', () => {
+  it('the agent says done: no commits, then a failing check (its name and log tail reach the owner), the same failure again not sent, then a fix: review', async () => {
+    const fx = gitRepos();
+    const { harness, logFile } = await startScripted();
+    const check = ['sh', '-c', 'cat login.ts 2>&1; grep -q fixed login.ts 2>/dev/null || { echo "FAIL login.ts: expected the word fixed"; exit 2; }'];
+    const project = await harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [{ name: 'login', argv: check, timeoutMs: 10_000 }] } },
+    });
+    const agent = scriptedAgent([
+      'true', // says done with nothing committed
+      commitStep('login.ts', 'broken'),
+      commitStep('notes.txt', 'tried'), // the same failure: not sent again, so no run follows
+      commitStep('login.ts', 'fixed'), // started again by a person
+    ]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const wt = join(fx.root, 'worktrees', 'WEB-1');
+
+    // Round 1: no commits; round 2: the check fails. Each is a message to the owner, which runs the next step.
+    const round3 = await taskWhen(harness, task.id, (t) => t.status === 'in_progress' && t.git?.rounds === 3, 'three rounds');
+    const feedback = await eventsOf(harness.stores, { types: ['task.feedback_sent'] });
+    // Round 1 carries two failures (no commits; the check, login.ts missing); round 2 the check's new failure.
+    expect(feedback.map((e) => [e.data.round, e.data.fingerprints.length])).toEqual([
+      [1, 2],
+      [2, 1],
+    ]);
+    const checked = await eventsOf(harness.stores, { types: ['task.checked'] });
+    expect(checked.map((e) => [e.data.passed, e.data.checks.map((c) => [c.name, c.exitCode])])).toEqual([
+      [false, [['login', 2]]],
+      [false, [['login', 2]]],
+      [false, [['login', 2]]],
+    ]);
+    expect(checked[0]!.data.missing[0]).toContain('has no commits beyond main');
+    for (const e of feedback) await completed(harness, e.data.conversationId);
+    const prompts = runsLogged(logFile).map((r) => r.prompt);
+    expect(prompts).toHaveLength(3);
+    expect(prompts[1]).toContain('round 1 of 5');
+    expect(prompts[1]).toContain(`No commits: the branch tinyagi/WEB-1-fix-login-fake-bash-sh`);
+    expect(prompts[2]).toContain('round 2 of 5');
+    expect(prompts[2]).toContain(`The check "login" (\`${check.join(' ')}\`) exited with code 2.`);
+    expect(prompts[2]).toContain('FAIL login.ts: expected the word fixed');
+    expect(prompts[2]).toContain('broken');
+    expect(prompts[2]).not.toContain('No commits');
+    expect(runsLogged(logFile).map((r) => r.cwd)).toEqual([wt, wt, wt]);
+    // The recorded check: head, each check's argv, exit code, duration and log; the failure sent once.
+    expect(round3.git?.check).toMatchObject({
+      state: 'failed',
+      headSha: sh(wt, 'rev-parse', 'HEAD'),
+      commits: 2,
+      checks: [{ name: 'login', argv: check, exitCode: 2, timedOut: false, ok: false, durationMs: expect.any(Number), log: expect.stringContaining('FAIL login.ts') }],
+    });
+    expect(round3.git?.feedbackSent).toHaveLength(3);
+    expect(round3.conversationId).toBe(feedback[1]!.data.conversationId);
+    expect(agent.stepsRun()).toBe(3);
+
+    // A person starts it again; the agent commits the fix: every fact holds, Review.
+    await harness.client.patchTask({ params: { id: task.id }, body: { status: 'todo' } });
+    await harness.client.patchTask({ params: { id: task.id }, body: { status: 'in_progress' } });
+    const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review', 'review');
+    expect(reviewed.git).toMatchObject({ rounds: 3, check: { state: 'passed', commits: 3, checks: [{ name: 'login', exitCode: 0, ok: true }] } });
+    expect((await eventsOf(harness.stores, { types: ['task.checked'] })).at(-1)!.data).toMatchObject({ passed: true, missing: [] });
+    expect(await eventsOf(harness.stores, { types: ['task.feedback_sent'] })).toHaveLength(2);
+  });
+
+  it('a hanging check is killed at its timeout and reported as such; after maxRounds a person is asked, the task stays in checking', async () => {
+    const fx = gitRepos();
+    const { harness, logFile } = await startScripted();
+    const project = await harness.client.createProject({
+      body: {
+        name: 'Web',
+        repo: {
+          path: fx.repoDir,
+          worktreeRoot: join(fx.root, 'worktrees'),
+          maxRounds: 1,
+          checks: [{ name: 'e2e', argv: ['sh', '-c', 'echo waiting for the server; exec sleep 60'], timeoutMs: 1000 }],
+        },
+      },
+    });
+    const agent = scriptedAgent([commitStep('a.txt', 'one'), commitStep('a.txt', 'two')]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Hang'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+
+    const asked = await taskWhen(harness, task.id, (t) => t.git?.check?.state === 'needs_person', 'a person asked');
+    expect(asked.status).toBe('checking');
+    expect(asked.git).toMatchObject({ rounds: 1, check: { checks: [{ name: 'e2e', timedOut: true, exitCode: null, ok: false, log: expect.stringContaining('waiting for the server') }] } });
+    const [sent] = await eventsOf(harness.stores, { types: ['task.feedback_sent'] });
+    await completed(harness, sent!.data.conversationId);
+    expect(runsLogged(logFile)[1]!.prompt).toContain('The check "e2e" (`sh -c echo waiting for the server; exec sleep 60`) timed out after 1 s.');
+    const exhausted = await eventsOf(harness.stores, { types: ['task.rounds_exhausted'] });
+    expect(exhausted.map((e) => [e.data.identifier, e.data.rounds])).toEqual([['WEB-1', 1]]);
+    expect(agent.stepsRun()).toBe(2);
+    // Recorded as a person's to decide: a start finds nothing to resume.
+    const { resumeCheckings } = await import('../src/routes/task-checking.ts');
+    expect(await resumeCheckings(harness.app.tiny)).toBe(0);
   });
 });

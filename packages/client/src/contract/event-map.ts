@@ -264,6 +264,22 @@ export const EVENT_PAYLOADS = {
   }),
   /** The worktree step failed: the task stays where it is, not sent, with the error on `task.git`. */
   'task.worktree_failed': z.object({ taskId: Str, identifier: Str, projectId: Str, code: Str, message: Str }),
+  /** The agent said a repository-bound task is done: the daemon moved it to Checking and proves it (`round`: the rounds so far). */
+  'task.checking': z.object({ taskId: Str, identifier: Str, projectId: Str, round: Int }),
+  /** The facts were collected: `passed` (the task went to Review) or not (`missing`, one sentence each); each check's outcome. */
+  'task.checked': z.object({
+    taskId: Str,
+    identifier: Str,
+    projectId: Str,
+    headSha: NullableStr,
+    passed: z.boolean(),
+    missing: z.array(z.string()),
+    checks: z.array(z.object({ name: Str, ok: z.boolean(), exitCode: z.int().nullable(), timedOut: z.boolean(), durationMs: z.number() })),
+  }),
+  /** A failure went back to the task's owner as a message (`fingerprints`: the failures it carried, each sent once). */
+  'task.feedback_sent': z.object({ taskId: Str, identifier: Str, projectId: Str, round: Int, fingerprints: z.array(Str), conversationId: Str, messageId: Str }),
+  /** The checks failed after `maxRounds` rounds: the task stays in Checking and a person decides. */
+  'task.rounds_exhausted': z.object({ taskId: Str, identifier: Str, projectId: Str, rounds: Int, missing: z.array(z.string()) }),
 } as const satisfies { [T in EventType]: z.ZodType };
 
 export type EventPayloadSchemas = typeof EVENT_PAYLOADS;

@@ -45,6 +45,10 @@ export const EVENT_TYPES = [
   'approval.expired',
   'task.worktree_created',
   'task.worktree_failed',
+  'task.checking',
+  'task.checked',
+  'task.feedback_sent',
+  'task.rounds_exhausted',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

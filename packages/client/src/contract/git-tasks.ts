@@ -47,6 +47,7 @@ export type FileRule = z.infer<typeof FileRuleSchema>;
 
 export const DEFAULT_BRANCH_TEMPLATE = 'tinyagi/{identifier}-{slug}';
 export const DEFAULT_KEEP_ABANDONED_DAYS = 14;
+export const DEFAULT_MAX_ROUNDS = 5;
 
 export const ProjectRepoSchema = z
   .object({
@@ -69,6 +70,8 @@ export const ProjectRepoSchema = z
     setup: CommandSpecSchema.optional(),
     checks: z.array(CheckSpecSchema).max(50).default([]),
     keepAbandonedDays: z.number().positive().max(3650).default(DEFAULT_KEEP_ABANDONED_DAYS),
+    /** How many times the checks may send a task back to In progress before a person is asked instead (docs/git-tasks.md, rounds). */
+    maxRounds: z.int().min(1).max(100).default(DEFAULT_MAX_ROUNDS),
   })
   .superRefine((repo, ctx) => {
     if ((repo.path === undefined) === (repo.url === undefined))
@@ -95,6 +98,57 @@ export type ProjectRepo = z.output<typeof ProjectRepoSchema>;
 export const TASK_WORKTREE_STATES = ['creating', 'ready', 'failed'] as const;
 export type TaskWorktreeState = (typeof TASK_WORKTREE_STATES)[number];
 
+/**
+ * The task's Checking, as recorded (docs/git-tasks.md): `running` while the daemon collects the
+ * facts (after a crash, the next start runs it again), `passed` (the task went to Review),
+ * `failed` (back to In progress with feedback), `needs_person` (rounds exhausted: a person decides).
+ */
+export const TASK_CHECK_STATES = ['running', 'passed', 'failed', 'needs_person'] as const;
+export type TaskCheckState = (typeof TASK_CHECK_STATES)[number];
+
+/** One check's result: how it ended, how long it took, its bounded log (head and tail). */
+export const TaskCheckResultSchema = z
+  .object({
+    name: Str,
+    argv: z.array(Str),
+    /** Null when a signal ended it, it timed out, or it never started. */
+    exitCode: z.int().nullable(),
+    signal: NullableStr,
+    timedOut: z.boolean(),
+    timeoutMs: z.int().optional(),
+    spawnError: z.string().optional(),
+    ok: z.boolean(),
+    durationMs: z.number(),
+    /** The head and the tail of the output; `omittedBytes` were left out between them. */
+    log: z.string(),
+    omittedBytes: z.int(),
+    /** The failure's fingerprint (absent when it passed). */
+    fingerprint: z.string().optional(),
+  })
+  .meta({ id: 'TaskCheckResult' });
+export type TaskCheckResult = z.infer<typeof TaskCheckResultSchema>;
+
+export const TaskCheckSchema = z
+  .object({
+    state: z.enum(TASK_CHECK_STATES),
+    /** The commit the facts are about (null until known). */
+    headSha: NullableStr,
+    startedAt: TimestampSchema,
+    finishedAt: TimestampSchema.nullable(),
+    /** Commits on the branch beyond the base ref. */
+    commits: z.int().min(0),
+    uncommitted: z.array(Str),
+    /** Null without a remote (nothing to push to). */
+    pushed: z.boolean().nullable(),
+    checks: z.array(TaskCheckResultSchema),
+    /** What does not hold, one sentence each. */
+    missing: z.array(z.string()),
+    /** When collecting the facts itself failed (the worktree gone, git failing): its code and message. */
+    error: z.object({ code: Str, message: Str }).nullable(),
+  })
+  .meta({ id: 'TaskCheck' });
+export type TaskCheck = z.infer<typeof TaskCheckSchema>;
+
 export const TaskGitSchema = z
   .object({
     state: z.enum(TASK_WORKTREE_STATES),
@@ -106,6 +160,12 @@ export const TaskGitSchema = z
     headSha: NullableStr,
     /** Why the last step failed (`WORKTREE_SETUP_FAILED`, `GIT_FAILED`, `INVALID_PATH`, …), or null. */
     error: z.object({ code: Str, message: Str }).nullable(),
+    /** How many times the checks sent the task back to In progress (docs/git-tasks.md, rounds). */
+    rounds: z.int().min(0).optional(),
+    /** The fingerprints of the failures already sent to the owner: each is sent once. */
+    feedbackSent: z.array(Str).optional(),
+    /** The last time the daemon proved (or is proving) "done". */
+    check: TaskCheckSchema.nullable().optional(),
     updatedAt: TimestampSchema,
   })
   .meta({ id: 'TaskGit' });

@@ -36,7 +36,13 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
   const { tasks, events, task } = input;
   const identifier = task.identifier ?? task.id;
   const previous = task.git;
-  const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...git, updatedAt: Date.now() }));
+  // The Checking's record (rounds, feedback sent, the last check) outlives a new start of the task.
+  const kept = {
+    ...(previous?.rounds === undefined ? {} : { rounds: previous.rounds }),
+    ...(previous?.feedbackSent === undefined ? {} : { feedbackSent: previous.feedbackSent }),
+    ...(previous?.check === undefined ? {} : { check: previous.check }),
+  };
+  const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...kept, ...git, updatedAt: Date.now() }));
   await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });
   try {
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });

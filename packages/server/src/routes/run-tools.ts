@@ -13,6 +13,7 @@ import { TinyError } from '@tinyagi/core';
 import type { TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
+import { saysDoneOnBoundTask, startChecking } from './task-checking.ts';
 import { refuseMoveToChecking } from './tasks.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
@@ -68,7 +69,12 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
         });
       refuseMoveToChecking(task, body.status);
       // The agent's own move never dispatches the task again: the agent is the one working on it.
-      const after = body.status !== undefined && body.status !== task.status ? (await ctx.tasks.updateTask(task.id, { status: body.status })).after : task;
+      // Its "done" on a repository-bound task is a claim the daemon proves: the task goes to checking (docs/git-tasks.md).
+      const after = (await saysDoneOnBoundTask(ctx, task, body.status))
+        ? await startChecking(ctx, task)
+        : body.status !== undefined && body.status !== task.status
+          ? (await ctx.tasks.updateTask(task.id, { status: body.status })).after
+          : task;
       if (body.comment !== undefined) await ctx.tasks.addComment(task.id, { author: `@${agentId}`, content: body.comment });
       return withComments(after);
     },

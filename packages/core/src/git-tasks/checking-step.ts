@@ -1,0 +1,214 @@
+/**
+ * The Checking step of a repository-bound task (docs/git-tasks.md): what the daemon runs after
+ * the agent that owns the task said it is done and the task was moved to `checking`. Contract:
+ * - `task.git.check` records `running` before any work, then `passed`, `failed` or
+ *   `needs_person`, with every check's result (name, argv, exit code or timeout, duration, the
+ *   bounded log, the fingerprint of a failure) and the commit they are about.
+ * - All facts hold (commits beyond the base, a clean worktree, every check, pushed when a remote
+ *   is set): the task moves to `review`.
+ * - A fact fails: the round is counted (`task.git.rounds`) and the failures not sent before (by
+ *   fingerprint, `task.git.feedbackSent`) go to the task's owner in one message, whose idempotency
+ *   key is derived from those fingerprints, so the step run again after a crash finds the message it
+ *   sent instead of sending another; then the task moves back to `in_progress`.
+ * - After `maxRounds` rounds the task stays in `checking` as `needs_person`: a person decides.
+ * - Restartable: a `running` check is run again whole; a `failed` or `passed` check whose move did
+ *   not happen is finished without running anything (`finishTaskChecking`).
+ * The message itself is sent by the caller (`send`: the daemon's orchestrator), so core loads
+ * nothing of teams.
+ */
+import { createHash } from 'node:crypto';
+import type { ProjectRepo, TaskCheck, TaskCheckResult, TaskGit } from '@tinyagi/client/contract';
+import { errorMessage, isTinyError } from '../errors.ts';
+import type { EventLogApi } from '../events/store.ts';
+import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
+import { failureFingerprint } from './checks.ts';
+import { collectDoneFacts, type DoneFacts } from './facts.ts';
+import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
+
+/** How much of a failed check's log tail a feedback message carries. */
+export const FEEDBACK_TAIL_CHARS = 4_000;
+
+export interface TaskCheckingInput {
+  tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask' | 'mustGetTask'>;
+  events: Pick<EventLogApi, 'append'>;
+  home: string;
+  projectId: string;
+  repo: ProjectRepo;
+  task: TaskRecord;
+  /** The checks' environment: an agent CLI's base (`baseChildEnv`), never the daemon's secrets. */
+  env: NodeJS.ProcessEnv;
+  /** Sends the feedback to the task's owner (idempotent on the key); returns the conversation it started. */
+  send: (message: string, idempotencyKey: string, worktreePath: string) => Promise<{ conversationId: string; messageId: string }>;
+  signal?: AbortSignal;
+}
+
+export interface TaskFailure {
+  fingerprint: string;
+  /** The failure as the owner reads it. */
+  text: string;
+}
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32);
+
+function tail(text: string, max: number): string {
+  return text.length <= max ? text : `…${text.slice(-max)}`;
+}
+
+function ending(result: TaskCheckResult): string {
+  if (result.timedOut) return `timed out after ${Math.round((result.timeoutMs ?? result.durationMs) / 1000)} s`;
+  if (result.spawnError !== undefined) return `could not start (${result.spawnError})`;
+  return result.exitCode !== null ? `exited with code ${result.exitCode}` : `was ended by ${result.signal ?? 'a signal'}`;
+}
+
+/** Each failing fact as a fingerprint and the text the owner receives. */
+export function taskFailures(facts: Pick<DoneFacts, 'branch' | 'headSha' | 'commits' | 'uncommitted' | 'push'>, checks: TaskCheckResult[], baseRef: string): TaskFailure[] {
+  const failures: TaskFailure[] = [];
+  if (facts.commits.length === 0)
+    failures.push({ fingerprint: sha(`no-commits\0${facts.headSha}`), text: `No commits: the branch ${facts.branch} has no commits beyond ${baseRef}. Commit your work on it.` });
+  if (facts.uncommitted.length > 0) {
+    const paths = [...facts.uncommitted].sort();
+    failures.push({
+      fingerprint: sha(`uncommitted\0${facts.headSha}\0${paths.join('\0')}`),
+      text: `Uncommitted changes in the worktree: ${paths.slice(0, 20).join(', ')}${paths.length > 20 ? ', …' : ''}. Commit them (or remove them): what is checked and pushed is what is committed.`,
+    });
+  }
+  for (const check of checks) {
+    if (check.ok || check.fingerprint === undefined) continue;
+    failures.push({
+      fingerprint: check.fingerprint,
+      text: `The check "${check.name}" (\`${check.argv.join(' ')}\`) ${ending(check)}. The end of its output:\n\n\`\`\`\n${tail(check.log, FEEDBACK_TAIL_CHARS)}\n\`\`\``,
+    });
+  }
+  if (facts.push !== undefined && !facts.push.pushed)
+    failures.push({ fingerprint: sha(`not-pushed\0${facts.headSha}`), text: `Not pushed: ${facts.push.reason ?? 'the branch is not on the remote'}. Push the branch ${facts.branch}.` });
+  return failures;
+}
+
+function feedbackMessage(task: TaskRecord, failures: TaskFailure[], round: number, maxRounds: number, worktreePath: string): string {
+  const title = task.identifier ? `${task.identifier}: ${task.title}` : task.title;
+  return [
+    `[task:${task.id}] ${title} is not done yet (round ${round} of ${maxRounds}): the daemon checked your work and ${failures.length === 1 ? 'this does not hold' : 'these do not hold'}.`,
+    ...failures.map((f) => f.text),
+    `Fix it in the worktree ${worktreePath}, commit, and say the task is done again.`,
+  ].join('\n\n');
+}
+
+function resultOf(check: DoneFacts['checks'][number], timeoutMs: number | undefined, worktreePath: string): TaskCheckResult {
+  const result: TaskCheckResult = {
+    name: check.name,
+    argv: check.argv,
+    exitCode: check.exitCode,
+    signal: check.signal,
+    timedOut: check.timedOut,
+    ok: check.ok,
+    durationMs: check.durationMs,
+    log: check.log,
+    omittedBytes: check.omittedBytes,
+  };
+  if (timeoutMs !== undefined) result.timeoutMs = timeoutMs;
+  if (check.spawnError !== undefined) result.spawnError = check.spawnError;
+  if (!check.ok) result.fingerprint = failureFingerprint(check, worktreePath);
+  return result;
+}
+
+export type TaskCheckingResult = { outcome: 'passed' | 'failed' | 'needs_person'; task: TaskRecord; sent?: { conversationId: string; messageId: string; fingerprints: string[] } };
+
+/** Runs the step for a task in `checking` (docs/git-tasks.md). */
+export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskCheckingResult> {
+  const { tasks, events, task } = input;
+  const identifier = task.identifier ?? task.id;
+  const git: TaskGit = task.git ?? { state: 'ready', branch: null, worktreePath: null, headSha: null, error: null, updatedAt: Date.now() };
+  const startedAt = Date.now();
+  const running: TaskCheck = { state: 'running', headSha: null, startedAt, finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
+  await tasks.setTaskGit(task.id, { ...git, check: running, updatedAt: Date.now() });
+  const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
+  const ref = { id: task.id, identifier, title: task.title };
+  const worktreePath = git.worktreePath ?? taskWorktreePath(ctx, ref);
+
+  let check: TaskCheck;
+  let failures: TaskFailure[];
+  try {
+    const facts = await collectDoneFacts(ctx, ref, { env: input.env, ...(input.signal === undefined ? {} : { signal: input.signal }) });
+    const timeouts = new Map(ctx.repo.checks.map((c) => [c.name, c.timeoutMs]));
+    const checks = facts.checks.map((c) => resultOf(c, timeouts.get(c.name), worktreePath));
+    failures = taskFailures(facts, checks, ctx.repo.baseRef);
+    check = {
+      state: facts.done ? 'passed' : 'failed',
+      headSha: facts.headSha,
+      startedAt,
+      finishedAt: Date.now(),
+      commits: facts.commits.length,
+      uncommitted: facts.uncommitted,
+      pushed: facts.push === undefined ? null : facts.push.pushed,
+      checks,
+      missing: facts.missing,
+      error: null,
+    };
+  } catch (err) {
+    const code = isTinyError(err) ? err.code : 'INTERNAL';
+    const message = isTinyError(err) && err.hint ? `${err.message} ${err.hint}` : errorMessage(err);
+    failures = [{ fingerprint: sha(`error\0${code}\0${message}`), text: `The daemon could not check the task: ${message}` }];
+    check = { ...running, state: 'failed', finishedAt: Date.now(), missing: [message], error: { code, message } };
+  }
+  await events.append({
+    type: 'task.checked',
+    data: {
+      taskId: task.id,
+      identifier,
+      projectId: input.projectId,
+      headSha: check.headSha,
+      passed: check.state === 'passed',
+      missing: check.missing,
+      checks: check.checks.map((c) => ({ name: c.name, ok: c.ok, exitCode: c.exitCode, timedOut: c.timedOut, durationMs: c.durationMs })),
+    },
+  });
+
+  const rounds = git.rounds ?? 0;
+  if (check.state === 'passed') {
+    await tasks.setTaskGit(task.id, { ...git, check, headSha: check.headSha, updatedAt: Date.now() });
+    return { outcome: 'passed', task: await finishTaskChecking(tasks, task.id) };
+  }
+  if (rounds >= input.repo.maxRounds) {
+    check = { ...check, state: 'needs_person' };
+    const after = await tasks.setTaskGit(task.id, { ...git, check, updatedAt: Date.now() });
+    await events.append({ type: 'task.rounds_exhausted', data: { taskId: task.id, identifier, projectId: input.projectId, rounds, missing: check.missing } });
+    return { outcome: 'needs_person', task: after };
+  }
+
+  const round = rounds + 1;
+  const sentBefore = new Set(git.feedbackSent ?? []);
+  const fresh = failures.filter((f) => !sentBefore.has(f.fingerprint));
+  let sent: TaskCheckingResult['sent'];
+  if (fresh.length > 0) {
+    const fingerprints = fresh.map((f) => f.fingerprint);
+    // The key is the failures' own: after a crash the same unsent failures give the same key, and the queue returns the message sent before.
+    const key = `task:${task.id}:feedback:${sha([...fingerprints].sort().join('\0'))}`;
+    const message = await input.send(feedbackMessage(task, fresh, round, input.repo.maxRounds, worktreePath), key, worktreePath);
+    sent = { ...message, fingerprints };
+    await events.append({ type: 'task.feedback_sent', data: { taskId: task.id, identifier, projectId: input.projectId, round, fingerprints, ...message } });
+  }
+  await tasks.setTaskGit(task.id, {
+    ...git,
+    check,
+    rounds: round,
+    feedbackSent: [...sentBefore, ...(sent?.fingerprints ?? [])],
+    ...(check.headSha === null ? {} : { headSha: check.headSha }),
+    updatedAt: Date.now(),
+  });
+  const after = await finishTaskChecking(tasks, task.id, sent?.conversationId);
+  return sent === undefined ? { outcome: 'failed', task: after } : { outcome: 'failed', task: after, sent };
+}
+
+/**
+ * Moves a task in `checking` where its recorded check says: `passed` to review, `failed` back to
+ * in_progress (with the feedback's conversation). Anything else, or a task a person moved
+ * meanwhile, is left as it is.
+ */
+export async function finishTaskChecking(tasks: Pick<TaskStoreApi, 'updateTask' | 'mustGetTask'>, taskId: string, conversationId?: string): Promise<TaskRecord> {
+  const task = await tasks.mustGetTask(taskId);
+  if (task.status !== 'checking') return task;
+  const state = task.git?.check?.state;
+  if (state === 'passed') return (await tasks.updateTask(task.id, { status: 'review' })).after;
+  if (state === 'failed') return (await tasks.updateTask(task.id, { status: 'in_progress', ...(conversationId === undefined ? {} : { conversationId }) })).after;
+  return task;
+}

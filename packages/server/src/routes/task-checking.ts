@@ -1,0 +1,88 @@
+/**
+ * "Done" → Checking (docs/git-tasks.md): the agent that works on a repository-bound task saying it
+ * is done (its `update_task` tool with `review` or `done`) moves the task to `checking`, and the
+ * daemon proves it in the background (core's `runTaskChecking`): Review when every fact holds,
+ * else back to In progress with the failures sent once to the owner. At start, a Checking a stop
+ * interrupted is run again (`running`) or finished (`passed`/`failed` recorded, not yet moved).
+ */
+import { baseChildEnv, finishTaskChecking, runTaskChecking, type TaskRecord } from '@tinyagi/core/internal';
+import type { ServerContext } from '../context.ts';
+
+/** The Checkings in flight, per server: closing the server waits for them. */
+const inFlight = new WeakMap<ServerContext, Set<Promise<unknown>>>();
+
+export function checkingsInFlight(ctx: ServerContext): Promise<unknown> {
+  return Promise.allSettled([...(inFlight.get(ctx) ?? [])]);
+}
+
+/** True when the agent's status change is its "done" for a task the daemon must prove. */
+export async function saysDoneOnBoundTask(ctx: ServerContext, task: TaskRecord, status: string | undefined): Promise<boolean> {
+  if ((status !== 'review' && status !== 'done') || task.status !== 'in_progress' || task.projectId === null) return false;
+  return (await ctx.tasks.getProject(task.projectId))?.repo != null;
+}
+
+/** Moves the task to `checking` (the daemon's move) and starts proving it in the background. */
+export async function startChecking(ctx: ServerContext, task: TaskRecord): Promise<TaskRecord> {
+  const after = (await ctx.tasks.updateTask(task.id, { status: 'checking' })).after;
+  await ctx.stores.events.append({
+    type: 'task.checking',
+    data: { taskId: task.id, identifier: task.identifier ?? task.id, projectId: task.projectId ?? '', round: task.git?.rounds ?? 0 },
+  });
+  track(ctx, after);
+  return after;
+}
+
+function track(ctx: ServerContext, task: TaskRecord): void {
+  const set = inFlight.get(ctx) ?? new Set<Promise<unknown>>();
+  inFlight.set(ctx, set);
+  const work = proveDone(ctx, task).catch((err: unknown) => {
+    ctx.log.warn(`Task ${task.identifier ?? task.id}: checking failed: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  set.add(work);
+  void work.finally(() => set.delete(work));
+}
+
+async function proveDone(ctx: ServerContext, task: TaskRecord): Promise<void> {
+  const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
+  if (!project?.repo) return;
+  await runTaskChecking({
+    tasks: ctx.tasks,
+    events: ctx.stores.events,
+    home: ctx.home,
+    projectId: project.id,
+    repo: project.repo,
+    task,
+    // The checks are the project's commands, not the daemon's: an agent CLI's base environment.
+    env: baseChildEnv(ctx.env),
+    send: async (message, idempotencyKey, workdir) => {
+      const result = await ctx.orchestrator.submitGrouped({
+        message,
+        ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
+        channel: 'tasks',
+        sender: 'Tasks',
+        // The run tools find the task of a conversation its sender names.
+        senderId: `task:${task.id}`,
+        idempotencyKey,
+        workdir,
+      });
+      return { conversationId: result.conversationId, messageId: result.messageId };
+    },
+  });
+}
+
+/**
+ * At start: tasks in `checking` whose step a stop interrupted. A `running` (or never recorded)
+ * check is run again whole; a `passed` or `failed` one whose move did not happen is finished;
+ * `needs_person` waits for a person. Returns how many it started or finished.
+ */
+export async function resumeCheckings(ctx: ServerContext): Promise<number> {
+  let n = 0;
+  for (const task of await ctx.tasks.listTasks({ status: 'checking' })) {
+    const state = task.git?.check?.state;
+    if (state === 'needs_person') continue;
+    n++;
+    if (state === 'passed' || state === 'failed') await finishTaskChecking(ctx.tasks, task.id);
+    else track(ctx, task);
+  }
+  return n;
+}
