@@ -515,6 +515,40 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
         expect((await tasks.mustGetTask('web-1')).git).toEqual(git);
         const failed: TaskGit = { ...git, state: 'failed', error: { code: 'WORKTREE_SETUP_FAILED', message: 'exit 1' } };
         expect((await tasks.setTaskGit(t.id, failed)).git).toEqual(failed);
+        // The Checking's record (docs/git-tasks.md) rides in the same column: rounds, the fingerprints sent, the last check with each result.
+        const checked: TaskGit = {
+          ...git,
+          rounds: 2,
+          feedbackSent: ['f'.repeat(32)],
+          check: {
+            state: 'failed',
+            headSha: 'b'.repeat(40),
+            startedAt: 6,
+            finishedAt: 7,
+            commits: 1,
+            uncommitted: [],
+            pushed: null,
+            checks: [
+              {
+                name: 'test',
+                argv: ['pnpm', 'test'],
+                exitCode: null,
+                signal: 'SIGKILL',
+                timedOut: true,
+                timeoutMs: 1000,
+                ok: false,
+                durationMs: 1002,
+                log: 'waiting\n',
+                omittedBytes: 0,
+                fingerprint: 'f'.repeat(32),
+              },
+            ],
+            missing: ['The check "test" (pnpm test) timed out.'],
+            error: null,
+          },
+        };
+        expect((await tasks.setTaskGit(t.id, checked)).git).toEqual(checked);
+        expect((await tasks.mustGetTask(t.id)).git).toEqual(checked);
         expect((await tasks.setTaskGit(t.id, null)).git).toBeNull();
         expect(await codeOf(() => tasks.setTaskGit('task_missing', git))).toBe('TASK_NOT_FOUND');
 

@@ -132,7 +132,9 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     const fx = gitRepos();
     const { h } = await start();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
-    const tasks = await Promise.all([1, 2, 3].map((n) => h!.client.createTask({ body: { title: `Part ${n}`, projectId: project.id, assigneeAgent: 'coder', status: 'todo' } })));
+    // Created one after the other (identifiers follow creation order), then started at the same moment.
+    const tasks = [];
+    for (const n of [1, 2, 3]) tasks.push(await h.client.createTask({ body: { title: `Part ${n}`, projectId: project.id, assigneeAgent: 'coder', status: 'todo' } }));
     const started = await Promise.all(tasks.map((t) => h!.client.patchTask({ params: { id: t.id }, body: { status: 'in_progress' } })));
     expect(started.map((t) => [t.git?.state, t.git?.branch]).sort()).toEqual([
       ['ready', 'tinyagi/WEB-1-part-1'],
