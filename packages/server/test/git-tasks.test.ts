@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { commitFile, fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
+import { resumeCheckings } from '../src/routes/task-checking.ts';
 import { resumeTaskDispatches } from '../src/routes/tasks.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
 
@@ -379,7 +380,46 @@ describe('git-native tasks: done, checking and feedback', () => {
     expect(exhausted.map((e) => [e.data.identifier, e.data.rounds])).toEqual([['WEB-1', 1]]);
     expect(agent.stepsRun()).toBe(2);
     // Recorded as a person's to decide: a start finds nothing to resume.
-    const { resumeCheckings } = await import('../src/routes/task-checking.ts');
     expect(await resumeCheckings(harness.app.tiny)).toBe(0);
+  });
+
+  it('at start, a Checking a crash interrupted is run again (running), finished (recorded), and its feedback is not sent twice', async () => {
+    const fx = gitRepos();
+    const { h, logFile } = await start();
+    const project = await h.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [{ name: 'lint', argv: ['sh', '-c', 'echo "lint: 3 problems"; exit 1'], timeoutMs: 10_000 }] } },
+    });
+    const task = await h.client.createTask({ body: { title: 'Crash', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    await completed(h, task.conversationId!);
+    commitFile(task.git!.worktreePath!, 'a.txt', 'a\n');
+    const ready = (await h.client.getTask({ params: { id: task.id } })).git!;
+    // What a daemon killed inside the check leaves: the task in checking, its check running.
+    const crashed = async (git: typeof ready) => {
+      await h.stores.tasks.updateTask(task.id, { status: 'checking' });
+      await h.stores.tasks.setTaskGit(task.id, git);
+    };
+    const running = { state: 'running' as const, headSha: null, startedAt: Date.now(), finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
+    await crashed({ ...ready, check: running });
+    expect(await resumeCheckings(h.app.tiny)).toBe(1);
+    const first = await taskWhen(h, task.id, (t) => t.status === 'in_progress' && t.git?.rounds === 1, 'round 1');
+    expect(first.git?.check).toMatchObject({ state: 'failed', checks: [{ name: 'lint', exitCode: 1 }] });
+
+    // Killed after the message was sent, before it was recorded: the step runs again and the queue finds the message by its key.
+    await crashed({ ...ready, check: running });
+    await resumeCheckings(h.app.tiny);
+    const again = await taskWhen(h, task.id, (t) => t.status === 'in_progress' && t.git?.check?.state === 'failed', 'checked again');
+    expect(again.conversationId).toBe(first.conversationId);
+    expect(await eventsOf(h.stores, { types: ['task.checked'] })).toHaveLength(2);
+    expect(await eventsOf(h.stores, { types: ['task.feedback_sent'] })).toHaveLength(1);
+
+    // Killed after the result was recorded, before the move: finished without running anything.
+    await h.stores.tasks.updateTask(task.id, { status: 'checking' });
+    expect(await resumeCheckings(h.app.tiny)).toBe(1);
+    expect((await h.client.getTask({ params: { id: task.id } })).status).toBe('in_progress');
+    expect(await eventsOf(h.stores, { types: ['task.checked'] })).toHaveLength(2);
+    await completed(h, first.conversationId!);
+    const prompts = runsLogged(logFile).map((r) => r.prompt);
+    expect(prompts).toHaveLength(2);
+    expect(prompts[1]).toContain('The check "lint" (`sh -c echo "lint: 3 problems"; exit 1`) exited with code 1.');
   });
 });

@@ -38,7 +38,7 @@ export interface TaskCheckingInput {
   /** The checks' environment: an agent CLI's base (`baseChildEnv`), never the daemon's secrets. */
   env: NodeJS.ProcessEnv;
   /** Sends the feedback to the task's owner (idempotent on the key); returns the conversation it started. */
-  send: (message: string, idempotencyKey: string, worktreePath: string) => Promise<{ conversationId: string; messageId: string }>;
+  send: (message: string, idempotencyKey: string, worktreePath: string) => Promise<{ conversationId: string; messageId: string; created: boolean }>;
   signal?: AbortSignal;
 }
 
@@ -183,9 +183,10 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
     const fingerprints = fresh.map((f) => f.fingerprint);
     // The key is the failures' own: after a crash the same unsent failures give the same key, and the queue returns the message sent before.
     const key = `task:${task.id}:feedback:${sha([...fingerprints].sort().join('\0'))}`;
-    const message = await input.send(feedbackMessage(task, fresh, round, input.repo.maxRounds, worktreePath), key, worktreePath);
+    const { created, ...message } = await input.send(feedbackMessage(task, fresh, round, input.repo.maxRounds, worktreePath), key, worktreePath);
     sent = { ...message, fingerprints };
-    await events.append({ type: 'task.feedback_sent', data: { taskId: task.id, identifier, projectId: input.projectId, round, fingerprints, ...message } });
+    // A duplicate (the step run again after a crash) was announced when it was sent.
+    if (created) await events.append({ type: 'task.feedback_sent', data: { taskId: task.id, identifier, projectId: input.projectId, round, fingerprints, ...message } });
   }
   await tasks.setTaskGit(task.id, {
     ...git,

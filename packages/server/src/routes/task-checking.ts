@@ -65,7 +65,7 @@ async function proveDone(ctx: ServerContext, task: TaskRecord): Promise<void> {
         idempotencyKey,
         workdir,
       });
-      return { conversationId: result.conversationId, messageId: result.messageId };
+      return { conversationId: result.conversationId, messageId: result.messageId, created: result.created };
     },
   });
 }
