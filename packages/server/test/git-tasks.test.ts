@@ -264,6 +264,10 @@ function scriptedAgent(steps: string[]): { title: (text: string) => string; step
   };
 }
 
+/** The agent's `update_task` call as agent.sh makes it, its answer saved to `out`. */
+const sayDoneStep = (status: string, out: string): string =>
+  `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"${status}"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > ${out}`;
+
 const commitStep = (file: string, content: string): string =>
   `printf '%s\\n' '${content}' > ${file} && git add ${file} && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'change ${file}'`;
 
@@ -367,11 +371,14 @@ describe('git-native tasks: done, checking and feedback', () => {
         },
       },
     });
-    const agent = scriptedAgent([commitStep('a.txt', 'one'), commitStep('a.txt', 'two')]);
+    // The first step says done itself, then tries to move the task on while its check runs (the check takes 1 s at least): refused.
+    const refused = join(tempDir('tinyagi-git-refused-'), 'answer.json');
+    const agent = scriptedAgent([`${commitStep('a.txt', 'one')} && ${sayDoneStep('review', '/dev/null')} && ${sayDoneStep('done', refused)}`, commitStep('a.txt', 'two')]);
     const task = await harness.client.createTask({ body: { title: agent.title('Hang'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
 
     const asked = await taskWhen(harness, task.id, (t) => t.git?.check?.state === 'needs_person', 'a person asked');
     expect(asked.status).toBe('checking');
+    expect(JSON.parse(readFileSync(refused, 'utf8'))).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('is being checked') } });
     expect(asked.git).toMatchObject({ rounds: 1, check: { checks: [{ name: 'e2e', timedOut: true, exitCode: null, ok: false, log: expect.stringContaining('waiting for the server') }] } });
     const [sent] = await eventsOf(harness.stores, { types: ['task.feedback_sent'] });
     await completed(harness, sent!.data.conversationId);

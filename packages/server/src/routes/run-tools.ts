@@ -13,7 +13,7 @@ import { TinyError } from '@tinyagi/core';
 import type { TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
-import { saysDoneOnBoundTask, startChecking } from './task-checking.ts';
+import { refuseAgentMoveWhileChecking, saysDoneOnBoundTask, startChecking } from './task-checking.ts';
 import { refuseMoveToChecking } from './tasks.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
@@ -68,6 +68,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
           hint: 'Tasks come from the board (tinyagi task, TinyOffice): a task moved to in_progress starts a conversation with its assignee.',
         });
       refuseMoveToChecking(task, body.status);
+      await refuseAgentMoveWhileChecking(ctx, task, body.status);
       // The agent's own move never dispatches the task again: the agent is the one working on it.
       // Its "done" on a repository-bound task is a claim the daemon proves: the task goes to checking (docs/git-tasks.md).
       const after = (await saysDoneOnBoundTask(ctx, task, body.status))

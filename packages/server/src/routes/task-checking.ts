@@ -5,7 +5,7 @@
  * else back to In progress with the failures sent once to the owner. At start, a Checking a stop
  * interrupted is run again (`running`) or finished (`passed`/`failed` recorded, not yet moved).
  */
-import { baseChildEnv, finishTaskChecking, runTaskChecking, type TaskRecord } from '@tinyagi/core/internal';
+import { baseChildEnv, finishTaskChecking, runTaskChecking, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 
 /** The Checkings in flight, per server: closing the server waits for them. */
@@ -19,6 +19,18 @@ export function checkingsInFlight(ctx: ServerContext): Promise<unknown> {
 export async function saysDoneOnBoundTask(ctx: ServerContext, task: TaskRecord, status: string | undefined): Promise<boolean> {
   if ((status !== 'review' && status !== 'done') || task.status !== 'in_progress' || task.projectId === null) return false;
   return (await ctx.tasks.getProject(task.projectId))?.repo != null;
+}
+
+/**
+ * While the daemon proves a bound task's "done", the agent cannot move it (to review, past the
+ * proof, or anywhere else): the step moves it when it finishes. A person still may.
+ */
+export async function refuseAgentMoveWhileChecking(ctx: ServerContext, task: TaskRecord, status: string | undefined): Promise<void> {
+  if (task.status !== 'checking' || status === undefined || status === 'checking' || task.projectId === null) return;
+  if ((await ctx.tasks.getProject(task.projectId))?.repo == null) return;
+  throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id} is being checked: the daemon moves it to review when its facts hold, or back to in_progress with what failed.`, {
+    hint: 'Wait for the result (a message comes back if something fails); a person can move the task by hand.',
+  });
 }
 
 /** Moves the task to `checking` (the daemon's move) and starts proving it in the background. */
