@@ -390,6 +390,20 @@ describe('git-native tasks: done, checking and feedback', () => {
     expect(await resumeCheckings(harness.app.tiny)).toBe(0);
   });
 
+  it('with a remote, a commit not pushed is sent back as such; pushed (by ancestry), the task reaches review', async () => {
+    const fx = gitRepos({ remote: true });
+    const { harness, logFile } = await startScripted();
+    const project = await harness.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', worktreeRoot: join(fx.root, 'worktrees') } } });
+    const agent = scriptedAgent([commitStep('a.txt', 'one'), 'git push -q origin HEAD']);
+    const task = await harness.client.createTask({ body: { title: agent.title('Push'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review', 'review');
+    expect(reviewed.git).toMatchObject({ rounds: 1, check: { state: 'passed', pushed: true, commits: 1 } });
+    const [sent] = await eventsOf(harness.stores, { types: ['task.feedback_sent'] });
+    await completed(harness, sent!.data.conversationId);
+    expect(runsLogged(logFile)[1]!.prompt).toContain('Not pushed:');
+    expect(sh(fx.remoteDir!, 'rev-parse', reviewed.git!.branch!)).toBe(reviewed.git!.check!.headSha);
+  });
+
   it('at start, a Checking a crash interrupted is run again (running), finished (recorded), and its feedback is not sent twice', async () => {
     const fx = gitRepos();
     const { h, logFile } = await start();
