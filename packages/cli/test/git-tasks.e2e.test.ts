@@ -4,12 +4,14 @@
  * process-group journal), the dispatch resumes by itself (the server's start hook) and runs the
  * setup again, the worktree and branch are there, the task is `ready`, and its message was sent
  * once. The setup waits at a gate (a file the test creates), so the kill lands inside it whatever
- * the machine's speed.
+ * the machine's speed. The same for a check: the agent (the fake claude running a script in its
+ * worktree) commits and says done, the daemon dies inside the check, and the next start reaps the
+ * check and runs the Checking again: the task reaches review.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDaemon, gitRepos, isGone, sh, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { createDaemon, FAKE_BIN_DIR, gitRepos, isGone, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 
 let daemon: TestDaemon | undefined;
 let gate: string | undefined;
@@ -84,5 +86,74 @@ describe('git-native tasks with the built daemon', () => {
     expect(sh(worktree, 'branch', '--show-current')).toBe('tinyagi/WEB-1-survive-a-crash');
     await waitFor(async () => (await api.getConversation({ params: { id: resumed.conversationId! } })).conversation.status === 'completed', 60_000, 'the task conversation to complete');
     expect((await api.listConversations({ query: { agent: 'coder' } })).map((c) => c.id)).toEqual([resumed.conversationId]);
+  });
+
+  it('a daemon killed inside a check resumes the Checking at its next start: the check runs again, the task reaches review', { timeout: 240_000 }, async () => {
+    const fx = gitRepos();
+    gate = join(fx.root, 'gate');
+    mkdirSync(gate);
+    const worktreeRoot = join(fx.root, 'worktrees');
+    // The agent (the fake claude) commits in its worktree, then says done with its own update_task route, as the MCP tool does.
+    const agentDir = tempDir('tinyagi-git-e2e-agent-');
+    const agent = join(agentDir, 'agent.sh');
+    writeFileSync(
+      agent,
+      [
+        "printf 'done\\n' > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m work",
+        `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${agentDir}/done.json"`,
+        '',
+      ].join('\n'),
+    );
+    daemon = await createDaemon({
+      prefix: 'tinyagi-git-e2e-',
+      path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
+      settings: ({ root }) => ({
+        workspace: { path: join(root, 'workspace') },
+        models: { provider: 'anthropic' },
+        agents: { coder: { name: 'Coder', provider: 'anthropic' } },
+      }),
+    });
+    await daemon.start();
+    const api = daemon.api;
+    const check = { name: 'slow', argv: ['sh', '-c', 'echo $$ > "$0/started"; while [ ! -e "$0/open" ]; do sleep 0.05; done; echo passed', gate], timeoutMs: 120_000 };
+    const project = await api.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot, checks: [check] } } });
+    const task = await api.createTask({ body: { title: `Check me FAKE:bash=sh ${agent} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+
+    await waitFor(
+      async () => {
+        if (existsSync(join(gate!, 'started'))) return true;
+        const t = await api.getTask({ params: { id: task.id } });
+        if (t.git?.state === 'failed') throw new Error(`the worktree step failed: ${t.git.error?.code}: ${t.git.error?.message}`);
+        if (existsSync(join(agentDir, 'done.json')) && t.status !== 'checking') throw new Error(`the agent's done answered ${readFileSync(join(agentDir, 'done.json'), 'utf8')}, task ${t.status}`);
+        return false;
+      },
+      60_000,
+      'the check to start',
+    );
+    expect(await api.getTask({ params: { id: task.id } })).toMatchObject({ status: 'checking', git: { check: { state: 'running' } } });
+    const orphan = Number(readFileSync(join(gate, 'started'), 'utf8'));
+    await daemon.kill();
+    expect(isGone(orphan)).toBe(false);
+
+    // The next start kills the check the killed daemon left, then the resumed Checking runs it again.
+    rmSync(join(gate, 'started'));
+    await daemon.start();
+    expect(isGone(orphan)).toBe(true);
+    await waitFor(() => existsSync(join(gate!, 'started')), 60_000, 'the resumed Checking to run the check again');
+    writeFileSync(join(gate, 'open'), '');
+    const reviewed = await waitFor(
+      async () => {
+        const t = await api.getTask({ params: { id: task.id } });
+        return t.status === 'review' ? t : undefined;
+      },
+      60_000,
+      'the task to reach review',
+    );
+    const worktree = join(worktreeRoot, 'WEB-1');
+    expect(reviewed.git?.rounds ?? 0).toBe(0);
+    expect(reviewed.git).toMatchObject({
+      check: { state: 'passed', commits: 1, headSha: sh(worktree, 'rev-parse', 'HEAD'), checks: [{ name: 'slow', exitCode: 0, log: expect.stringContaining('passed') }] },
+    });
+    expect(await api.listConversations({ query: { agent: 'coder' } })).toHaveLength(1);
   });
 });
