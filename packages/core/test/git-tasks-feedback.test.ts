@@ -1,0 +1,51 @@
+/**
+ * The failures of a task's Checking as its owner receives them (docs/git-tasks.md, feedback):
+ * each missing fact a sentence with a fingerprint that names it, stable for the same failure
+ * (so it is sent once) and new when the failure is another. Pure: facts in, failures out.
+ */
+import { describe, expect, it } from 'vitest';
+import type { TaskCheckResult } from '@tinyagi/client/contract';
+import { taskFailures } from '../src/git-tasks/checking-step.ts';
+
+const head = 'a'.repeat(40);
+const facts = { branch: 'tinyagi/WEB-1-x', headSha: head, commits: [], uncommitted: ['b.ts', 'a.ts'], push: { pushed: false, reason: 'the remote has no branch tinyagi/WEB-1-x' } };
+const failed: TaskCheckResult = {
+  name: 'test',
+  argv: ['pnpm', 'test'],
+  exitCode: null,
+  signal: 'SIGKILL',
+  timedOut: true,
+  timeoutMs: 30_000,
+  ok: false,
+  durationMs: 30_004,
+  log: `${'x'.repeat(5000)}\nwaiting for the server`,
+  omittedBytes: 0,
+  fingerprint: 'f'.repeat(32),
+};
+
+const passing: TaskCheckResult = { name: 'lint', argv: ['pnpm', 'lint'], exitCode: 0, signal: null, timedOut: false, ok: true, durationMs: 5, log: 'ok', omittedBytes: 0 };
+
+describe('taskFailures', () => {
+  it('says what is missing, each with a fingerprint: no commits, uncommitted paths, a check timed out with its tail, not pushed', () => {
+    const failures = taskFailures(facts, [failed, passing], 'main');
+    expect(failures.map((f) => f.text.split('\n')[0])).toEqual([
+      'No commits: the branch tinyagi/WEB-1-x has no commits beyond main. Commit your work on it.',
+      'Uncommitted changes in the worktree: a.ts, b.ts. Commit them (or remove them): what is checked and pushed is what is committed.',
+      'The check "test" (`pnpm test`) timed out after 30 s. The end of its output:',
+      'Not pushed: the remote has no branch tinyagi/WEB-1-x. Push the branch tinyagi/WEB-1-x.',
+    ]);
+    expect(failures[2]!.fingerprint).toBe('f'.repeat(32));
+    // The tail, bounded: the end of the log, not all of it.
+    expect(failures[2]!.text).toContain('waiting for the server');
+    expect(failures[2]!.text.length).toBeLessThan(4_300);
+    expect(new Set(failures.map((f) => f.fingerprint)).size).toBe(4);
+  });
+
+  it('the same failure gives the same fingerprints (paths in any order); another commit gives new ones', () => {
+    const once = taskFailures(facts, [], 'main').map((f) => f.fingerprint);
+    expect(taskFailures({ ...facts, uncommitted: ['a.ts', 'b.ts'] }, [], 'main').map((f) => f.fingerprint)).toEqual(once);
+    const later = taskFailures({ ...facts, headSha: 'b'.repeat(40) }, [], 'main').map((f) => f.fingerprint);
+    expect(later.filter((f) => once.includes(f))).toEqual([]);
+    expect(taskFailures({ ...facts, commits: [{ sha: head, subject: 's', committedAt: 1 }], uncommitted: [], push: { pushed: true } }, [], 'main')).toEqual([]);
+  });
+});
