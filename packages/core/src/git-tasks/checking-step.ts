@@ -17,26 +17,19 @@
  * nothing of teams.
  */
 import { createHash } from 'node:crypto';
-import type { ProjectRepo, TaskCheck, TaskCheckResult, TaskGit } from '@tinyagi/client/contract';
+import type { TaskCheck, TaskCheckResult, TaskGit } from '@tinyagi/client/contract';
 import { errorMessage, isTinyError } from '../errors.ts';
-import type { EventLogApi } from '../events/store.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { failureFingerprint } from './checks.ts';
 import { collectDoneFacts, type DoneFacts } from './facts.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
+import type { TaskStepBase } from './task-step.ts';
 
 /** How much of a failed check's log tail a feedback message carries. */
 export const FEEDBACK_TAIL_CHARS = 4_000;
 
-export interface TaskCheckingInput {
+export interface TaskCheckingInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask' | 'mustGetTask'>;
-  events: Pick<EventLogApi, 'append'>;
-  home: string;
-  projectId: string;
-  repo: ProjectRepo;
-  task: TaskRecord;
-  /** The checks' environment: an agent CLI's base (`baseChildEnv`), never the daemon's secrets. */
-  env: NodeJS.ProcessEnv;
   /** Sends the feedback to the task's owner (idempotent on the key); returns the conversation it started. */
   send: (message: string, idempotencyKey: string, worktreePath: string) => Promise<{ conversationId: string; messageId: string; created: boolean }>;
   signal?: AbortSignal;

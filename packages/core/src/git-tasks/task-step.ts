@@ -18,16 +18,20 @@ import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { resolveProjectRepo } from './project-repo.ts';
 import { createTaskWorktree, type TaskWorktree } from './worktrees.ts';
 
-export interface TaskWorktreeStepInput {
-  tasks: Pick<TaskStoreApi, 'setTaskGit'>;
+/** What every step of a repository-bound task is given (the worktree step, the Checking step). */
+export interface TaskStepBase {
   events: Pick<EventLogApi, 'append'>;
   /** TINYAGI_HOME: where a cloned repository and the default worktree folder live. */
   home: string;
   projectId: string;
   repo: ProjectRepo;
   task: TaskRecord;
-  /** The setup's environment: the daemon passes the base an agent CLI gets (`baseChildEnv`), never its own secrets. */
+  /** The environment of the project's commands (setup, checks): the daemon passes the base an agent CLI gets (`baseChildEnv`), never its own secrets. */
   env: NodeJS.ProcessEnv;
+}
+
+export interface TaskWorktreeStepInput extends TaskStepBase {
+  tasks: Pick<TaskStoreApi, 'setTaskGit'>;
 }
 
 export type TaskWorktreeStepResult = { ok: true; task: TaskRecord; worktree: TaskWorktree } | { ok: false; task: TaskRecord; code: string; message: string };

@@ -5,8 +5,9 @@
  * else back to In progress with the failures sent once to the owner. At start, a Checking a stop
  * interrupted is run again (`running`) or finished (`passed`/`failed` recorded, not yet moved).
  */
-import { baseChildEnv, finishTaskChecking, runTaskChecking, TinyError, type TaskRecord } from '@tinyagi/core/internal';
+import { finishTaskChecking, runTaskChecking, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
+import { taskStepBase } from './tasks.ts';
 
 /** The Checkings in flight, per server: closing the server waits for them. */
 const inFlight = new WeakMap<ServerContext, Set<Promise<unknown>>>();
@@ -58,14 +59,8 @@ async function proveDone(ctx: ServerContext, task: TaskRecord): Promise<void> {
   const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
   if (!project?.repo) return;
   await runTaskChecking({
+    ...taskStepBase(ctx, project.id, project.repo, task),
     tasks: ctx.tasks,
-    events: ctx.stores.events,
-    home: ctx.home,
-    projectId: project.id,
-    repo: project.repo,
-    task,
-    // The checks are the project's commands, not the daemon's: an agent CLI's base environment.
-    env: baseChildEnv(ctx.env),
     send: async (message, idempotencyKey, workdir) => {
       const result = await ctx.orchestrator.submitGrouped({
         message,

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { ProjectRepo, TaskStatus } from '@tinyagi/client/contract';
-import { baseChildEnv, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, TinyError, type TaskRecord } from '@tinyagi/core/internal';
+import { baseChildEnv, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, TinyError, type TaskRecord, type TaskStepBase } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
@@ -53,6 +53,15 @@ function checkBindingOnDisk(projectId: string | undefined, repo: ProjectRepo | n
 }
 
 /**
+ * What each step of a repository-bound task gets from the daemon (core's `TaskStepBase`). The
+ * setup and the checks are the project's commands, not the daemon's: they run with an agent
+ * CLI's base environment, without the daemon's secrets.
+ */
+export function taskStepBase(ctx: ServerContext, projectId: string, repo: ProjectRepo, task: TaskRecord): TaskStepBase {
+  return { events: ctx.stores.events, home: ctx.home, projectId, repo, task, env: baseChildEnv(ctx.env) };
+}
+
+/**
  * Sends an assigned task in_progress to its agent or team. In a repository-bound project the
  * worktree step runs first and a failed step returns the task unsent (its error on `task.git`).
  * Idempotent: the message's key is the task's `updatedAt` when it entered in_progress (the
@@ -63,16 +72,7 @@ async function dispatch(ctx: ServerContext, task: TaskRecord): Promise<TaskRecor
   const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
   let worktree: { path: string; branch: string } | undefined;
   if (project?.repo) {
-    const step = await runTaskWorktreeStep({
-      tasks: ctx.tasks,
-      events: ctx.stores.events,
-      home: ctx.home,
-      projectId: project.id,
-      repo: project.repo,
-      task,
-      // The setup is the project's command, not the daemon's: an agent CLI's base environment, without the daemon's secrets.
-      env: baseChildEnv(ctx.env),
-    });
+    const step = await runTaskWorktreeStep({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks });
     if (!step.ok) return step.task;
     worktree = { path: step.worktree.path, branch: step.worktree.branch };
     task = step.task;
