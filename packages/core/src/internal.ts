@@ -148,6 +148,6 @@ export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.ts';
 export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
-export { finishTaskChecking, runTaskChecking, taskFailures } from './git-tasks/checking-step.ts';
+export { finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';
