@@ -94,13 +94,14 @@ describe('git-native tasks with the built daemon', () => {
     mkdirSync(gate);
     const worktreeRoot = join(fx.root, 'worktrees');
     // The agent (the fake claude) commits in its worktree, then says done with its own update_task route, as the MCP tool does.
+    // Its answer is renamed into done.json once complete: the shell creates a redirect's file before curl has the answer.
     const agentDir = tempDir('tinyagi-git-e2e-agent-');
     const agent = join(agentDir, 'agent.sh');
     writeFileSync(
       agent,
       [
         "printf 'done\\n' > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m work",
-        `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${agentDir}/done.json"`,
+        `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${agentDir}/done.tmp" && mv "${agentDir}/done.tmp" "${agentDir}/done.json"`,
         '',
       ].join('\n'),
     );
