@@ -99,6 +99,8 @@ test('without Web Locks (a page that is not a secure context) each tab keeps its
   });
   const first = await insecure.newPage();
   await first.goto(await daemon.loginLink());
+  // Logged in (the session cookie set) before the second tab opens: it was once "You are not logged in" when it raced the login.
+  await expect(connection(first)).toHaveAttribute('data-state', 'open');
   const second = await insecure.newPage();
   await second.goto(`${daemon.url}/`);
   await allLive([first, second]);
