@@ -39,6 +39,9 @@ describe('taskFailures', () => {
     expect(failures[2]!.text).toContain('waiting for the server');
     expect(failures[2]!.text.length).toBeLessThan(4_300);
     expect(new Set(failures.map((f) => f.fingerprint)).size).toBe(4);
+    // What a reminder of a failure sent before says: one sentence, no log.
+    expect(failures[2]!.summary).toBe('The check "test" (`pnpm test`) timed out after 30 s.');
+    expect(failures.filter((f) => f !== failures[2]).every((f) => f.summary === f.text)).toBe(true);
   });
 
   it('the same failure gives the same fingerprints (paths in any order); another commit gives new ones', () => {

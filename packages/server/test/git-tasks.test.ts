@@ -295,7 +295,7 @@ async function startScripted(): Promise<{ harness: ServerHarness; logFile: strin
 }
 
 describe('git-native tasks: done, checking and feedback', () => {
-  it('the agent says done: no commits, then a failing check (its name and log tail reach the owner), the same failure again not sent, then a fix: review', async () => {
+  it('the agent says done: no commits, then a failing check (its name and log tail reach the owner), the same failure again named without its log, then a fix: review', async () => {
     const fx = gitRepos();
     const { harness, logFile } = await startScripted();
     const check = ['sh', '-c', 'cat login.ts 2>&1; grep -q fixed login.ts 2>/dev/null || { echo "FAIL login.ts: expected the word fixed"; exit 2; }'];
@@ -305,30 +305,33 @@ describe('git-native tasks: done, checking and feedback', () => {
     const agent = scriptedAgent([
       'true', // says done with nothing committed
       commitStep('login.ts', 'broken'),
-      commitStep('notes.txt', 'tried'), // the same failure: not sent again, so no run follows
-      commitStep('login.ts', 'fixed'), // started again by a person
+      commitStep('notes.txt', 'tried'), // the same failure: named again, its log not sent twice
+      commitStep('login.ts', 'fixed'),
     ]);
     const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
     const wt = join(fx.root, 'worktrees', 'WEB-1');
 
-    // Round 1: no commits; round 2: the check fails. Each is a message to the owner, which runs the next step.
-    const round3 = await taskWhen(harness, task.id, (t) => t.status === 'in_progress' && t.git?.rounds === 3, 'three rounds');
+    // Round 1: no commits; round 2: the check fails; round 3: the same failure. Each is a message to the owner, which runs the next step.
+    const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review', 'review');
     const feedback = await eventsOf(harness.stores, { types: ['task.feedback_sent'] });
-    // Round 1 carries two failures (no commits; the check, login.ts missing); round 2 the check's new failure.
+    // Round 1 carries two failures (no commits; the check, login.ts missing); round 2 the check's new failure; round 3 none new.
     expect(feedback.map((e) => [e.data.round, e.data.fingerprints.length])).toEqual([
       [1, 2],
       [2, 1],
+      [3, 0],
     ]);
     const checked = await eventsOf(harness.stores, { types: ['task.checked'] });
     expect(checked.map((e) => [e.data.passed, e.data.checks.map((c) => [c.name, c.exitCode])])).toEqual([
       [false, [['login', 2]]],
       [false, [['login', 2]]],
       [false, [['login', 2]]],
+      [true, [['login', 0]]],
     ]);
     expect(checked[0]!.data.missing[0]).toContain('has no commits beyond main');
+    expect(checked[3]!.data.missing).toEqual([]);
     for (const e of feedback) await completed(harness, e.data.conversationId);
     const prompts = runsLogged(logFile).map((r) => r.prompt);
-    expect(prompts).toHaveLength(3);
+    expect(prompts).toHaveLength(4);
     expect(prompts[1]).toContain('round 1 of 5');
     expect(prompts[1]).toContain(`No commits: the branch tinyagi/WEB-1-fix-login-fake-bash-sh`);
     expect(prompts[2]).toContain('round 2 of 5');
@@ -336,25 +339,25 @@ describe('git-native tasks: done, checking and feedback', () => {
     expect(prompts[2]).toContain('FAIL login.ts: expected the word fixed');
     expect(prompts[2]).toContain('broken');
     expect(prompts[2]).not.toContain('No commits');
-    expect(runsLogged(logFile).map((r) => r.cwd)).toEqual([wt, wt, wt]);
-    // The recorded check: head, each check's argv, exit code, duration and log; the failure sent once.
-    expect(round3.git?.check).toMatchObject({
-      state: 'failed',
-      headSha: sh(wt, 'rev-parse', 'HEAD'),
-      commits: 2,
-      checks: [{ name: 'login', argv: check, exitCode: 2, timedOut: false, ok: false, durationMs: expect.any(Number), log: expect.stringContaining('FAIL login.ts') }],
+    // Round 3: the owner hears the task came back, the failure in one sentence, its log not again.
+    expect(prompts[3]).toContain('round 3 of 5');
+    expect(prompts[3]).toContain(`The same as in an earlier message of this task (its output is there): The check "login" (\`${check.join(' ')}\`) exited with code 2.`);
+    expect(prompts[3]).not.toContain('The end of its output');
+    expect(prompts[3]).not.toContain('broken');
+    expect(runsLogged(logFile).map((r) => r.cwd)).toEqual([wt, wt, wt, wt]);
+    // The recorded check: head, each check's argv, exit code, duration and log; each failure recorded as sent once.
+    expect(reviewed.git).toMatchObject({
+      rounds: 3,
+      feedbackSent: [expect.any(String), expect.any(String), expect.any(String)],
+      check: {
+        state: 'passed',
+        headSha: sh(wt, 'rev-parse', 'HEAD'),
+        commits: 3,
+        checks: [{ name: 'login', argv: check, exitCode: 0, timedOut: false, ok: true, durationMs: expect.any(Number), log: expect.stringContaining('fixed') }],
+      },
     });
-    expect(round3.git?.feedbackSent).toHaveLength(3);
-    expect(round3.conversationId).toBe(feedback[1]!.data.conversationId);
-    expect(agent.stepsRun()).toBe(3);
-
-    // A person starts it again; the agent commits the fix: every fact holds, Review.
-    await harness.client.patchTask({ params: { id: task.id }, body: { status: 'todo' } });
-    await harness.client.patchTask({ params: { id: task.id }, body: { status: 'in_progress' } });
-    const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review', 'review');
-    expect(reviewed.git).toMatchObject({ rounds: 3, check: { state: 'passed', commits: 3, checks: [{ name: 'login', exitCode: 0, ok: true }] } });
-    expect((await eventsOf(harness.stores, { types: ['task.checked'] })).at(-1)!.data).toMatchObject({ passed: true, missing: [] });
-    expect(await eventsOf(harness.stores, { types: ['task.feedback_sent'] })).toHaveLength(2);
+    expect(reviewed.conversationId).toBe(feedback[2]!.data.conversationId);
+    expect(agent.stepsRun()).toBe(4);
   });
 
   it('a hanging check is killed at its timeout and reported as such; after maxRounds a person is asked, the task stays in checking', async () => {

@@ -6,10 +6,12 @@
  *   bounded log, the fingerprint of a failure) and the commit they are about.
  * - All facts hold (commits beyond the base, a clean worktree, every check, pushed when a remote
  *   is set): the task moves to `review`.
- * - A fact fails: the round is counted (`task.git.rounds`) and the failures not sent before (by
- *   fingerprint, `task.git.feedbackSent`) go to the task's owner in one message, whose idempotency
- *   key is derived from those fingerprints, so the step run again after a crash finds the message it
- *   sent instead of sending another; then the task moves back to `in_progress`.
+ * - A fact fails: the round is counted (`task.git.rounds`) and a message goes to the task's owner:
+ *   the failures not sent before (by fingerprint, `task.git.feedbackSent`) in full, those sent before
+ *   in one sentence each, never their log again. Its idempotency key is derived from the new
+ *   fingerprints (or, with none, from the round), so the step run again after a crash finds the
+ *   message it sent instead of sending another; then the task moves back to `in_progress`. There is
+ *   always a message: a task sent back in silence would wait in In progress with nobody on it.
  * - After `maxRounds` rounds the task stays in `checking` as `needs_person`: a person decides.
  * - Restartable: a `running` check is run again whole; a `failed` or `passed` check whose move did
  *   not happen is finished without running anything (`finishTaskChecking`).
@@ -39,6 +41,8 @@ export interface TaskFailure {
   fingerprint: string;
   /** The failure as the owner reads it. */
   text: string;
+  /** The failure in one sentence, without its log: what a reminder of a failure sent before says. */
+  summary: string;
 }
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32);
@@ -56,32 +60,39 @@ function ending(result: TaskCheckResult): string {
 /** Each failing fact as a fingerprint and the text the owner receives. */
 export function taskFailures(facts: Pick<DoneFacts, 'branch' | 'headSha' | 'commits' | 'uncommitted' | 'push'>, checks: TaskCheckResult[], baseRef: string): TaskFailure[] {
   const failures: TaskFailure[] = [];
-  if (facts.commits.length === 0)
-    failures.push({ fingerprint: sha(`no-commits\0${facts.headSha}`), text: `No commits: the branch ${facts.branch} has no commits beyond ${baseRef}. Commit your work on it.` });
+  if (facts.commits.length === 0) {
+    const text = `No commits: the branch ${facts.branch} has no commits beyond ${baseRef}. Commit your work on it.`;
+    failures.push({ fingerprint: sha(`no-commits\0${facts.headSha}`), text, summary: text });
+  }
   if (facts.uncommitted.length > 0) {
     const paths = [...facts.uncommitted].sort();
-    failures.push({
-      fingerprint: sha(`uncommitted\0${facts.headSha}\0${paths.join('\0')}`),
-      text: `Uncommitted changes in the worktree: ${paths.slice(0, 20).join(', ')}${paths.length > 20 ? ', …' : ''}. Commit them (or remove them): what is checked and pushed is what is committed.`,
-    });
+    const text = `Uncommitted changes in the worktree: ${paths.slice(0, 20).join(', ')}${paths.length > 20 ? ', …' : ''}. Commit them (or remove them): what is checked and pushed is what is committed.`;
+    failures.push({ fingerprint: sha(`uncommitted\0${facts.headSha}\0${paths.join('\0')}`), text, summary: text });
   }
   for (const check of checks) {
     if (check.ok || check.fingerprint === undefined) continue;
-    failures.push({
-      fingerprint: check.fingerprint,
-      text: `The check "${check.name}" (\`${check.argv.join(' ')}\`) ${ending(check)}. The end of its output:\n\n\`\`\`\n${tail(check.log, FEEDBACK_TAIL_CHARS)}\n\`\`\``,
-    });
+    const summary = `The check "${check.name}" (\`${check.argv.join(' ')}\`) ${ending(check)}.`;
+    failures.push({ fingerprint: check.fingerprint, text: `${summary} The end of its output:\n\n\`\`\`\n${tail(check.log, FEEDBACK_TAIL_CHARS)}\n\`\`\``, summary });
   }
-  if (facts.push !== undefined && !facts.push.pushed)
-    failures.push({ fingerprint: sha(`not-pushed\0${facts.headSha}`), text: `Not pushed: ${facts.push.reason ?? 'the branch is not on the remote'}. Push the branch ${facts.branch}.` });
+  if (facts.push !== undefined && !facts.push.pushed) {
+    const text = `Not pushed: ${facts.push.reason ?? 'the branch is not on the remote'}. Push the branch ${facts.branch}.`;
+    failures.push({ fingerprint: sha(`not-pushed\0${facts.headSha}`), text, summary: text });
+  }
   return failures;
 }
 
-function feedbackMessage(task: TaskRecord, failures: TaskFailure[], round: number, maxRounds: number, worktreePath: string): string {
+/**
+ * The owner's message of a round: each failure not sent before in full (its log tail), and each
+ * one sent before in one sentence, so the same log never goes twice but the owner always hears that
+ * the task came back (without a message nobody would work on it).
+ */
+function feedbackMessage(task: TaskRecord, fresh: TaskFailure[], repeated: TaskFailure[], round: number, maxRounds: number, worktreePath: string): string {
   const title = task.identifier ? `${task.identifier}: ${task.title}` : task.title;
+  const count = fresh.length + repeated.length;
   return [
-    `[task:${task.id}] ${title} is not done yet (round ${round} of ${maxRounds}): the daemon checked your work and ${failures.length === 1 ? 'this does not hold' : 'these do not hold'}.`,
-    ...failures.map((f) => f.text),
+    `[task:${task.id}] ${title} is not done yet (round ${round} of ${maxRounds}): the daemon checked your work and ${count === 1 ? 'this does not hold' : 'these do not hold'}.`,
+    ...fresh.map((f) => f.text),
+    ...(repeated.length === 0 ? [] : [`${fresh.length === 0 ? 'The same as' : 'Still as'} in an earlier message of this task (its output is there): ${repeated.map((f) => f.summary).join(' ')}`]),
     `Fix it in the worktree ${worktreePath}, commit, and say the task is done again.`,
   ].join('\n\n');
 }
@@ -140,7 +151,8 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   } catch (err) {
     const code = isTinyError(err) ? err.code : 'INTERNAL';
     const message = isTinyError(err) && err.hint ? `${err.message} ${err.hint}` : errorMessage(err);
-    failures = [{ fingerprint: sha(`error\0${code}\0${message}`), text: `The daemon could not check the task: ${message}` }];
+    const text = `The daemon could not check the task: ${message}`;
+    failures = [{ fingerprint: sha(`error\0${code}\0${message}`), text, summary: text }];
     check = { ...running, state: 'failed', finishedAt: Date.now(), missing: [message], error: { code, message } };
   }
   await events.append({
@@ -171,26 +183,26 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   const round = rounds + 1;
   const sentBefore = new Set(git.feedbackSent ?? []);
   const fresh = failures.filter((f) => !sentBefore.has(f.fingerprint));
-  let sent: TaskCheckingResult['sent'];
-  if (fresh.length > 0) {
-    const fingerprints = fresh.map((f) => f.fingerprint);
-    // The key is the failures' own: after a crash the same unsent failures give the same key, and the queue returns the message sent before.
-    const key = `task:${task.id}:feedback:${sha([...fingerprints].sort().join('\0'))}`;
-    const { created, ...message } = await input.send(feedbackMessage(task, fresh, round, input.repo.maxRounds, worktreePath), key, worktreePath);
-    sent = { ...message, fingerprints };
-    // A duplicate (the step run again after a crash) was announced when it was sent.
-    if (created) await events.append({ type: 'task.feedback_sent', data: { taskId: task.id, identifier, projectId: input.projectId, round, fingerprints, ...message } });
-  }
+  const repeated = failures.filter((f) => sentBefore.has(f.fingerprint));
+  // Fresh failures: the key is theirs, so after a crash the same unsent failures give the same key and
+  // the queue returns the message sent before. Only repeats: the key is the round's (one reminder each).
+  const fingerprints = fresh.map((f) => f.fingerprint);
+  const key = fresh.length > 0 ? `task:${task.id}:feedback:${sha([...fingerprints].sort().join('\0'))}` : `task:${task.id}:feedback-round:${round}`;
+  const { created, ...message } = await input.send(feedbackMessage(task, fresh, repeated, round, input.repo.maxRounds, worktreePath), key, worktreePath);
+  const sent: NonNullable<TaskCheckingResult['sent']> = { ...message, fingerprints };
+  // A duplicate (the step run again after a crash) was announced when it was sent.
+  // (A reminder of failures sent before carries no fingerprint of its own.)
+  if (created) await events.append({ type: 'task.feedback_sent', data: { taskId: task.id, identifier, projectId: input.projectId, round, fingerprints, ...message } });
   await tasks.setTaskGit(task.id, {
     ...git,
     check,
     rounds: round,
-    feedbackSent: [...sentBefore, ...(sent?.fingerprints ?? [])],
+    feedbackSent: [...sentBefore, ...fingerprints],
     ...(check.headSha === null ? {} : { headSha: check.headSha }),
     updatedAt: Date.now(),
   });
-  const after = await finishTaskChecking(tasks, task.id, sent?.conversationId);
-  return sent === undefined ? { outcome: 'failed', task: after } : { outcome: 'failed', task: after, sent };
+  const after = await finishTaskChecking(tasks, task.id, sent.conversationId);
+  return { outcome: 'failed', task: after, sent };
 }
 
 /**
