@@ -55,6 +55,8 @@ export type TinyErrorCode =
   | 'WORKTREE_UNSAFE'
   /** A new worktree's setup command failed (its check result in `details`). */
   | 'WORKTREE_SETUP_FAILED'
+  /** A task's branch cannot be merged into its base without conflicts: nothing was merged (the paths in `details`). */
+  | 'MERGE_CONFLICT'
   | 'INTERNAL';
 
 export interface TinyErrorOptions {

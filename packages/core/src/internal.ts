@@ -149,5 +149,7 @@ export * from './tasks/index.ts';
 export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.ts';
 export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
 export { finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
+export { runTaskMerge } from './git-tasks/merge-step.ts';
+export { listProjectWorktrees } from './git-tasks/worktrees.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';

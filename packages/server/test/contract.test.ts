@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError, createApiClient } from '@tinyagi/client';
 import { apiContract, defineChannelKind, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
-import { waitFor } from '@tinyagi/test-kit';
+import { commitFile, gitRepos, waitFor } from '@tinyagi/test-kit';
 import { mintRunToken } from '../src/internal.ts';
 import { channelKinds } from '@tinyagi/core';
 import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, type ServerHarness } from './harness.ts';
@@ -1122,6 +1122,23 @@ describe('tasks, projects, comments', () => {
     // Moving it again within in_progress does not dispatch twice.
     const again = await h.client.patchTask({ params: { id: task.id }, body: { position: 5 } });
     expect(again.conversationId).toBe(moved.conversationId);
+  });
+
+  it('a repository-bound task in review is merged (worktree removed, done); a project lists its worktrees (docs/git-tasks.md)', async () => {
+    const fx = gitRepos();
+    const project = await h.client.createProject({ body: { name: 'Bound', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const task = await h.client.createTask({ body: { title: 'Merge me', projectId: project.id, assigneeAgent: 'reviewer', status: 'in_progress' } });
+    const worktree = task.git!.worktreePath!;
+    const tip = commitFile(worktree, 'merged.txt', 'merged\n');
+    expect((await h.client.listProjectWorktrees({ params: { id: project.id } })).map((w) => [w.path, w.head, w.abandoned])).toEqual([[worktree, tip, false]]);
+    await rejects(h.client.listProjectWorktrees({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
+    await rejects(h.client.mergeTask({ params: { id: task.id }, body: {} }), 409, 'INVALID_STATE');
+    await h.client.patchTask({ params: { id: task.id }, body: { status: 'review' } });
+    const merged = await h.client.mergeTask({ params: { id: task.id }, body: { method: 'ff' } });
+    expect(merged).toMatchObject({ task: { status: 'done' }, merge: { method: 'ff', tip, commit: tip, created: true }, worktree: { removed: true, branchDeleted: true } });
+    await rejects(h.client.mergeTask({ params: { id: 'task_nope' }, body: {} }), 404, 'TASK_NOT_FOUND');
+    await bad('POST', `/api/tasks/${task.id}/merge`, 400, 'VALIDATION_FAILED', '{"method":"rebase"}');
+    await waitFor(async () => (await eventsOf(h.stores, { conversationId: task.conversationId!, types: ['conversation.completed'] })).length > 0, 30_000, 'the task conversation completed');
   });
 
   it('reorder sets status and position in one transaction and dispatches tasks entering in_progress', async () => {

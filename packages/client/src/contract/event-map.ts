@@ -13,6 +13,7 @@ import { CONVERSATION_STATUSES, FAILURE_REASONS } from './records.ts';
 import { EVENT_TYPES, type EventType } from './event-types.ts';
 import { ApprovalSchema } from './approvals.ts';
 import { QUOTA_STATUSES } from './quotas.ts';
+import { MERGE_METHODS } from './git-tasks.ts';
 
 export { EVENT_TYPES, type EventType };
 
@@ -280,6 +281,20 @@ export const EVENT_PAYLOADS = {
   'task.feedback_sent': z.object({ taskId: Str, identifier: Str, projectId: Str, round: Int, fingerprints: z.array(Str), conversationId: Str, messageId: Str }),
   /** The checks failed after `maxRounds` rounds: the task stays in Checking and a person decides. */
   'task.rounds_exhausted': z.object({ taskId: Str, identifier: Str, projectId: Str, rounds: Int, missing: z.array(z.string()) }),
+  /** The task's branch is in the base (ancestry verified): `commit` is the base's commit after it, `created` false when the base held it already. */
+  'task.merged': z.object({
+    taskId: Str,
+    identifier: Str,
+    projectId: Str,
+    method: z.enum(MERGE_METHODS),
+    branch: Str,
+    baseRef: Str,
+    tip: Str,
+    commit: Str,
+    created: z.boolean(),
+  }),
+  /** After a confirmed merge the task's worktree was removed (`removed`: false when it was gone already) and its local branch deleted. */
+  'task.worktree_removed': z.object({ taskId: Str, identifier: Str, projectId: Str, worktreePath: Str, branch: Str, removed: z.boolean(), branchDeleted: z.boolean() }),
 } as const satisfies { [T in EventType]: z.ZodType };
 
 export type EventPayloadSchemas = typeof EVENT_PAYLOADS;

@@ -49,6 +49,8 @@ export const EVENT_TYPES = [
   'task.checked',
   'task.feedback_sent',
   'task.rounds_exhausted',
+  'task.merged',
+  'task.worktree_removed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -149,6 +149,25 @@ export const TaskCheckSchema = z
   .meta({ id: 'TaskCheck' });
 export type TaskCheck = z.infer<typeof TaskCheckSchema>;
 
+export const MERGE_METHODS = ['ff', 'merge'] as const;
+export type MergeMethod = (typeof MERGE_METHODS)[number];
+
+/** A confirmed merge of the task's branch into the base (docs/git-tasks.md): recorded before the worktree is removed. */
+export const TaskMergeSchema = z
+  .object({
+    method: z.enum(MERGE_METHODS),
+    branch: Str,
+    /** The binding's base ref that received the branch. */
+    baseRef: Str,
+    /** The branch's tip, an ancestor of the base since the merge. */
+    tip: Str,
+    /** The base's commit after the merge: the tip (ff), the merge commit, or the base as found when it already held the tip. */
+    commit: Str,
+    mergedAt: TimestampSchema,
+  })
+  .meta({ id: 'TaskMerge' });
+export type TaskMerge = z.infer<typeof TaskMergeSchema>;
+
 export const TaskGitSchema = z
   .object({
     state: z.enum(TASK_WORKTREE_STATES),
@@ -166,7 +185,40 @@ export const TaskGitSchema = z
     feedbackSent: z.array(Str).optional(),
     /** The last time the daemon proved (or is proving) "done". */
     check: TaskCheckSchema.nullable().optional(),
+    /** The confirmed merge (absent until merged). */
+    merge: TaskMergeSchema.optional(),
     updatedAt: TimestampSchema,
   })
   .meta({ id: 'TaskGit' });
 export type TaskGit = z.infer<typeof TaskGitSchema>;
+
+/** Whether a worktree may be removed (core's `removalCheck`): clean, and merged or pushed. */
+export const WorktreeRemovalSchema = z.object({
+  safe: z.boolean(),
+  merged: z.boolean(),
+  pushed: z.boolean(),
+  uncommitted: z.array(Str),
+  /** Why it may not be removed (absent when safe). */
+  reason: z.string().optional(),
+});
+
+/** One of a project's task worktrees (`GET /api/projects/:id/worktrees`): listed, never removed by the listing. */
+export const ProjectWorktreeSchema = z
+  .object({
+    path: Str,
+    branch: NullableStr,
+    head: NullableStr,
+    /** The task recorded in the worktree (null when its folder is gone). */
+    taskId: NullableStr,
+    /** The folder is gone; git still lists it. */
+    missing: z.boolean(),
+    /** The latest of the tip's commit time, the index's and the worktree's creation (epoch ms). */
+    lastActivityAt: TimestampSchema,
+    idleMs: z.number(),
+    /** Idle for longer than the binding's `keepAbandonedDays`. */
+    abandoned: z.boolean(),
+    /** For an abandoned worktree: whether it could be removed, and why not. */
+    removal: WorktreeRemovalSchema.nullable(),
+  })
+  .meta({ id: 'ProjectWorktree' });
+export type ProjectWorktree = z.infer<typeof ProjectWorktreeSchema>;

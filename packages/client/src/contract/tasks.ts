@@ -1,7 +1,7 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { ProjectRepoSchema, TaskGitSchema } from './git-tasks.ts';
+import { MERGE_METHODS, ProjectRepoSchema, ProjectWorktreeSchema, TaskGitSchema, TaskMergeSchema } from './git-tasks.ts';
 import { IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OkSchema, OptionalBool, OptionalIdText, OptionalLongText, ShortText, Str, TimestampSchema } from './common.ts';
 
 /** `checking`: the daemon is proving a repository-bound task's "done" (docs/git-tasks.md); unbound projects do not use it. */
@@ -113,6 +113,21 @@ export const tasksContract = {
     body: z.object({ columns: z.partialRecord(z.enum(TASK_STATUSES), z.array(IdText).max(5000)) }),
     response: z.array(TaskSchema),
   }),
+  mergeTask: route({
+    method: 'POST',
+    path: '/api/tasks/:id/merge',
+    summary: "Merge a repository-bound task in review into its project's base (fast-forward or a merge commit), then remove its worktree and move it to done",
+    tag: 'tasks',
+    params: IdParamsSchema,
+    body: z.object({ method: z.enum(MERGE_METHODS).optional() }),
+    response: z.object({
+      task: TaskSchema,
+      /** `created`: false when the base already held the branch's tip (nothing written). */
+      merge: TaskMergeSchema.extend({ created: z.boolean() }),
+      /** `removed`: false when the worktree was gone already; `branchDeleted`: the local branch was deleted. */
+      worktree: z.object({ removed: z.boolean(), branchDeleted: z.boolean() }),
+    }),
+  }),
   listComments: route({ method: 'GET', path: '/api/tasks/:id/comments', summary: 'Comments, oldest first', tag: 'tasks', params: IdParamsSchema, response: z.array(CommentSchema) }),
   addComment: route({
     method: 'POST',
@@ -134,6 +149,14 @@ export const tasksContract = {
   }),
   listProjects: route({ method: 'GET', path: '/api/projects', summary: 'Projects, newest first', tag: 'projects', response: z.array(ProjectSchema) }),
   getProject: route({ method: 'GET', path: '/api/projects/:id', summary: 'One project', tag: 'projects', params: IdParamsSchema, response: ProjectSchema }),
+  listProjectWorktrees: route({
+    method: 'GET',
+    path: '/api/projects/:id/worktrees',
+    summary: "A repository-bound project's task worktrees, with those idle past keepAbandonedDays marked abandoned (nothing is removed)",
+    tag: 'projects',
+    params: IdParamsSchema,
+    response: z.array(ProjectWorktreeSchema),
+  }),
   createProject: route({
     method: 'POST',
     path: '/api/projects',

@@ -319,22 +319,42 @@ export interface AbandonedWorktree extends TaskWorktreeInfo {
   removal: RemovalCheck;
 }
 
+export interface ListedWorktree extends TaskWorktreeInfo {
+  idleMs: number;
+  /** Idle for longer than `keepAbandonedDays` (or `olderThanMs`). */
+  abandoned: boolean;
+  /** Whether it could be removed; asked of git only for an abandoned worktree. */
+  removal: RemovalCheck | undefined;
+}
+
+/** The project's worktrees, each with how long it has been idle and, when abandoned, whether it could go. Lists; removes nothing. */
+export async function listProjectWorktrees(ctx: ProjectRepoContext, options: { now?: number; olderThanMs?: number } = {}): Promise<ListedWorktree[]> {
+  const now = options.now ?? Date.now();
+  const olderThanMs = options.olderThanMs ?? ctx.repo.keepAbandonedDays * DAY_MS;
+  const listed: ListedWorktree[] = [];
+  for (const info of await listTaskWorktrees(ctx)) {
+    const idleMs = now - info.lastActivityAt;
+    const abandoned = idleMs >= olderThanMs;
+    let removal: RemovalCheck | undefined;
+    if (abandoned) {
+      removal =
+        info.branch === undefined
+          ? { safe: false, merged: false, pushed: false, uncommitted: [], reason: 'it is not on a branch' }
+          : await removalCheck(ctx, info.branch, info.missing ? undefined : info.path);
+    }
+    listed.push({ ...info, idleMs, abandoned, removal });
+  }
+  return listed;
+}
+
 /**
  * The project's worktrees idle for longer than `keepAbandonedDays` (or `olderThanMs`), each with
  * whether it could be removed. Listed, never removed here.
  */
 export async function abandonedWorktrees(ctx: ProjectRepoContext, options: { now?: number; olderThanMs?: number } = {}): Promise<AbandonedWorktree[]> {
-  const now = options.now ?? Date.now();
-  const olderThanMs = options.olderThanMs ?? ctx.repo.keepAbandonedDays * DAY_MS;
   const found: AbandonedWorktree[] = [];
-  for (const info of await listTaskWorktrees(ctx)) {
-    const idleMs = now - info.lastActivityAt;
-    if (idleMs < olderThanMs) continue;
-    const removal: RemovalCheck =
-      info.branch === undefined
-        ? { safe: false, merged: false, pushed: false, uncommitted: [], reason: 'it is not on a branch' }
-        : await removalCheck(ctx, info.branch, info.missing ? undefined : info.path);
-    found.push({ ...info, idleMs, removal });
+  for (const { abandoned, removal, ...info } of await listProjectWorktrees(ctx, options)) {
+    if (abandoned && removal !== undefined) found.push({ ...info, removal });
   }
   return found;
 }

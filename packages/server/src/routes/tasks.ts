@@ -4,11 +4,25 @@
  * records the conversation on the task. In a project bound to a repository the task's worktree
  * and branch are made first (core's `runTaskWorktreeStep`): the message names the worktree and
  * the runs of its conversation work there; a failed step leaves the task unsent, with the error
- * on `task.git` (docs/git-tasks.md).
+ * on `task.git` (docs/git-tasks.md). A task in review is merged by a person (`mergeTask`: the
+ * branch into the base, the worktree removed, the task done); a project's worktrees are listed
+ * with the abandoned ones marked, and nothing is removed for its age.
  */
 import { existsSync } from 'node:fs';
 import type { ProjectRepo, TaskStatus } from '@tinyagi/client/contract';
-import { baseChildEnv, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, runTaskWorktreeStep, TinyError, type TaskRecord, type TaskStepBase } from '@tinyagi/core/internal';
+import {
+  baseChildEnv,
+  listProjectWorktrees,
+  requireAgent,
+  requireTeam,
+  resolveFileRules,
+  resolveProjectRepo,
+  runTaskMerge,
+  runTaskWorktreeStep,
+  TinyError,
+  type TaskRecord,
+  type TaskStepBase,
+} from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
@@ -108,6 +122,17 @@ export async function resumeTaskDispatches(ctx: ServerContext): Promise<Array<Pr
   );
 }
 
+/** The tasks being merged, per server: a second merge of one task while the first runs is refused, not run beside it. */
+const merging = new WeakMap<ServerContext, Set<string>>();
+
+async function boundProject(ctx: ServerContext, projectId: string | null, what: string): Promise<{ id: string; repo: ProjectRepo }> {
+  const project = projectId ? await ctx.tasks.getProject(projectId) : undefined;
+  if (!project?.repo) {
+    throw new TinyError('INVALID_STATE', `${what} is not in a project bound to a git repository.`, { hint: 'Bind the project to a repository (PATCH /api/projects/:id with repo) first.' });
+  }
+  return { id: project.id, repo: project.repo };
+}
+
 export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasksContract> {
   const checkAssignees = (agent: string | null | undefined, team: string | null | undefined): void => {
     const settings = ctx.settings();
@@ -152,6 +177,21 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       return reordered.map((t) => dispatched.get(t.id) ?? t);
     },
 
+    mergeTask: async ({ params, body }) => {
+      const task = await ctx.tasks.mustGetTask(params.id);
+      const identifier = task.identifier ?? task.id;
+      const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
+      const inFlight = merging.get(ctx) ?? new Set<string>();
+      merging.set(ctx, inFlight);
+      if (inFlight.has(task.id)) throw new TinyError('INVALID_STATE', `Task ${identifier} is being merged.`, { hint: 'Wait for that merge to answer.' });
+      inFlight.add(task.id);
+      try {
+        return await runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: body.method ?? 'merge' });
+      } finally {
+        inFlight.delete(task.id);
+      }
+    },
+
     listComments: ({ params }) => ctx.tasks.listComments(params.id),
 
     addComment: ({ params, body }) => ctx.tasks.addComment(params.id, { author: body.author ?? 'user', content: body.content }),
@@ -163,6 +203,24 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     listProjects: () => ctx.tasks.listProjects(),
     getProject: ({ params }) => ctx.tasks.mustGetProject(params.id),
+    listProjectWorktrees: async ({ params }) => {
+      const found = await ctx.tasks.mustGetProject(params.id);
+      const project = await boundProject(ctx, found.id, `Project ${found.name}`);
+      const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
+      // A URL not cloned yet has no worktrees.
+      if (!existsSync(repo.repoDir)) return [];
+      return (await listProjectWorktrees(repo)).map((w) => ({
+        path: w.path,
+        branch: w.branch ?? null,
+        head: w.head ?? null,
+        taskId: w.taskId ?? null,
+        missing: w.missing,
+        lastActivityAt: w.lastActivityAt,
+        idleMs: w.idleMs,
+        abandoned: w.abandoned,
+        removal: w.removal ?? null,
+      }));
+    },
     createProject: async ({ body }) => {
       checkBindingOnDisk(undefined, body.repo, ctx.home);
       return ctx.tasks.createProject(body);

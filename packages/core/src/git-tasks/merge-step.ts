@@ -1,0 +1,100 @@
+/**
+ * The merge step of a repository-bound task (docs/git-tasks.md, "Merge, and worktree removal"):
+ * what the daemon runs when a person (or, later, a rule) merges a task in Review. Contract:
+ * - Only a task in `review` is merged (INVALID_STATE otherwise), and only a worktree without
+ *   uncommitted changes (WORKTREE_UNSAFE: what is merged is what was committed and reviewed);
+ *   a refusal changes nothing: no ref, no file, no status.
+ * - The branch goes into the base (`mergeTaskBranch`: fast-forward or a merge commit, never in a
+ *   working tree; a conflict is MERGE_CONFLICT with nothing written). The merge, confirmed by
+ *   ancestry, is recorded on `task.git.merge` and announced (`task.merged`) before anything is
+ *   removed.
+ * - Then the worktree is removed (`removeTaskWorktree`, which checks again and refuses unsafe
+ *   removal whatever this step believes) and the local branch deleted (`task.worktree_removed`),
+ *   and the task moves to `done`.
+ * - Restartable: run again after a crash at any point, a recorded merge whose tip is in the base
+ *   is not merged again nor announced again; the removal is idempotent; the move is the last step.
+ */
+import { existsSync } from 'node:fs';
+import type { MergeMethod, TaskGit, TaskMerge } from '@tinyagi/client/contract';
+import { TinyError } from '../errors.ts';
+import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
+import { baseCommit, uncommittedPaths } from './branch-state.ts';
+import { isAncestor } from './git.ts';
+import { mergeTaskBranch } from './merge.ts';
+import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
+import type { TaskStepBase } from './task-step.ts';
+import { removeTaskWorktree } from './worktrees.ts';
+
+export interface TaskMergeInput extends TaskStepBase {
+  tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask'>;
+  method: MergeMethod;
+}
+
+export interface TaskMergeStepResult {
+  task: TaskRecord;
+  /** `created`: false when nothing was written (the base held the tip already, or a run before this one merged it). */
+  merge: TaskMerge & { created: boolean };
+  worktree: { removed: boolean; branchDeleted: boolean };
+}
+
+export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStepResult> {
+  const { tasks, events, task } = input;
+  const identifier = task.identifier ?? task.id;
+  if (task.status !== 'review') {
+    throw new TinyError('INVALID_STATE', `Task ${identifier} is in ${task.status}, not review: only a task in review is merged.`, {
+      hint: 'Merge it once its checks have passed and it is in review.',
+    });
+  }
+  const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
+  const ref = { id: task.id, identifier, title: task.title };
+  await ensureRepository(ctx);
+  const worktreePath = task.git?.worktreePath ?? taskWorktreePath(ctx, ref);
+
+  const recorded = task.git?.merge;
+  let merge: TaskMergeStepResult['merge'];
+  if (recorded !== undefined && (await isAncestor(ctx.repoDir, recorded.tip, await baseCommit(ctx)))) {
+    // Merged by a run a crash (or a refused removal) interrupted: finish it.
+    merge = { ...recorded, created: false };
+  } else {
+    if (existsSync(worktreePath)) {
+      const uncommitted = await uncommittedPaths(ctx, worktreePath);
+      if (uncommitted.length > 0) {
+        throw new TinyError(
+          'WORKTREE_UNSAFE',
+          `Task ${identifier}'s worktree ${worktreePath} has uncommitted changes (${uncommitted.slice(0, 5).join(', ')}${uncommitted.length > 5 ? ', …' : ''}); nothing was merged.`,
+          {
+            details: { uncommitted },
+            hint: 'Commit them (and have them checked) or discard them, then merge again.',
+          },
+        );
+      }
+    }
+    const merged = await mergeTaskBranch(ctx, ref, { method: input.method });
+    merge = { method: merged.method, branch: merged.branch, baseRef: ctx.repo.baseRef, tip: merged.tip, commit: merged.commit, mergedAt: Date.now(), created: merged.created };
+    const { created: _created, ...record } = merge;
+    const git: TaskGit = task.git ?? { state: 'ready', branch: merged.branch, worktreePath: null, headSha: merged.tip, error: null, updatedAt: Date.now() };
+    await tasks.setTaskGit(task.id, { ...git, merge: record, updatedAt: Date.now() });
+    await events.append({
+      type: 'task.merged',
+      data: {
+        taskId: task.id,
+        identifier,
+        projectId: input.projectId,
+        method: merge.method,
+        branch: merge.branch,
+        baseRef: merge.baseRef,
+        tip: merge.tip,
+        commit: merge.commit,
+        created: merge.created,
+      },
+    });
+  }
+
+  const removed = await removeTaskWorktree(ctx, ref);
+  await events.append({
+    type: 'task.worktree_removed',
+    data: { taskId: task.id, identifier, projectId: input.projectId, worktreePath, branch: merge.branch, removed: removed.removed, branchDeleted: removed.branchDeleted },
+  });
+  const after = (await tasks.updateTask(task.id, { status: 'done' })).after;
+  return { task: after, merge, worktree: { removed: removed.removed, branchDeleted: removed.branchDeleted } };
+}

@@ -1,0 +1,140 @@
+/**
+ * Merging a task's branch into the binding's base (docs/git-tasks.md, "Merge, and worktree
+ * removal"). Contract:
+ * - The base must be a local branch (`main`, `refs/heads/main`); a remote-tracking base
+ *   (`origin/main`) is merged by the remote's owner (a forge, a push), not here: INVALID_STATE.
+ * - `ff`: only when the base is an ancestor of the branch's tip; `merge`: always a merge commit
+ *   (`--no-ff`), its message naming the task's identifier.
+ * - No working tree is used to merge. A merge commit is made from objects alone
+ *   (`git merge-tree --write-tree`, then `git commit-tree`): a conflict writes no ref and no file,
+ *   so nothing is ever left half-merged (MERGE_CONFLICT, with the conflicted paths).
+ * - The base branch then moves to the new commit: with `git update-ref <new> <old>` (refused if
+ *   the base moved meanwhile) when no working tree has it checked out; when one has (a person's
+ *   checkout of `main`), with `git merge --ff-only` in that checkout, which updates its files and
+ *   refuses, changing nothing, if a local change (staged, unstaged or untracked) would be
+ *   overwritten. A person's uncommitted work is never lost, and their checkout never ends up with
+ *   a branch that moved under an index that did not.
+ * - Idempotent: a tip already in the base (an ancestor of it) is reported merged, `created: false`,
+ *   without a new commit. A branch with no commits of its own (its tip is still the commit it was
+ *   created at, read from its reflog) is INVALID_STATE: there is nothing to merge.
+ * - The base is never pushed: with a `remote`, what reaches it is the person's (or a forge's) job.
+ */
+import type { MergeMethod } from '@tinyagi/client/contract';
+import { TinyError } from '../errors.ts';
+import { baseCommit } from './branch-state.ts';
+import { git, gitFailed, gitStatus, isAncestor, resolveCommit } from './git.ts';
+import { type ProjectRepoContext, type TaskRef, taskBranchName } from './project-repo.ts';
+import { listGitWorktrees } from './worktrees.ts';
+
+export interface TaskMergeResult {
+  method: MergeMethod;
+  /** The task's branch. */
+  branch: string;
+  /** The base branch that received it (`refs/heads/…`). */
+  baseBranch: string;
+  /** The branch's tip, now an ancestor of (or equal to) the base. */
+  tip: string;
+  /** The base's commit after the merge: the tip (ff), the merge commit, or the base as found (already merged). */
+  commit: string;
+  /** False when the tip was already in the base and nothing was written. */
+  created: boolean;
+}
+
+/** The base ref as a local branch (`refs/heads/…`), or INVALID_STATE. */
+async function baseBranchRef(ctx: ProjectRepoContext): Promise<string> {
+  const full = (await gitStatus(['rev-parse', '--symbolic-full-name', ctx.repo.baseRef], { cwd: ctx.repoDir })).stdout.trim();
+  if (!full.startsWith('refs/heads/')) {
+    throw new TinyError('INVALID_STATE', `Project ${ctx.projectId}'s base ref "${ctx.repo.baseRef}" is not a local branch (${full || 'not a branch name'}); TinyAGI merges only into a local branch.`, {
+      hint: "Merge through the remote's owner (a forge, a push), or bind the project with a local branch as baseRef (e.g. main).",
+    });
+  }
+  return full;
+}
+
+/** The commit the branch was created at: the oldest entry of its reflog (undefined without one). */
+async function branchCreatedAt(cwd: string, branchRef: string): Promise<string | undefined> {
+  const log = await gitStatus(['reflog', 'show', '--format=%H', branchRef, '--'], { cwd });
+  if (log.exitCode !== 0) return undefined;
+  return log.stdout.trim().split('\n').filter(Boolean).at(-1);
+}
+
+function mergeMessage(task: TaskRef, branch: string, baseBranch: string): string {
+  return `Merge task ${task.identifier}: ${task.title}\n\nBranch ${branch} into ${baseBranch.replace(/^refs\/heads\//, '')}, merged by TinyAGI.\n`;
+}
+
+/** Merges the task's branch into the binding's base branch (the module's contract). */
+export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, options: { method: MergeMethod }): Promise<TaskMergeResult> {
+  const { method } = options;
+  const baseBranch = await baseBranchRef(ctx);
+  const branch = await taskBranchName(ctx, task);
+  const branchRef = `refs/heads/${branch}`;
+  const tip = await resolveCommit(ctx.repoDir, branchRef);
+  if (tip === undefined) {
+    throw new TinyError('INVALID_STATE', `Task ${task.identifier} has no branch ${branch} in ${ctx.repoDir}; there is nothing to merge.`, { hint: 'Start the task to create its branch.' });
+  }
+  const base = await baseCommit(ctx);
+  const result = (commit: string, created: boolean): TaskMergeResult => ({ method, branch, baseBranch, tip, commit, created });
+
+  if (await isAncestor(ctx.repoDir, tip, base)) {
+    if ((await branchCreatedAt(ctx.repoDir, branchRef)) === tip) {
+      throw new TinyError('INVALID_STATE', `Task ${task.identifier}'s branch ${branch} has no commits of its own beyond ${ctx.repo.baseRef}; there is nothing to merge.`, {
+        hint: 'Commit the work on the branch first.',
+      });
+    }
+    return result(base, false);
+  }
+
+  let commit: string;
+  if (method === 'ff') {
+    if (!(await isAncestor(ctx.repoDir, base, tip))) {
+      throw new TinyError('INVALID_STATE', `Task ${task.identifier}'s branch ${branch} cannot be fast-forwarded into ${ctx.repo.baseRef}: ${ctx.repo.baseRef} has commits the branch lacks.`, {
+        hint: 'Merge with a merge commit (method "merge"), or rebase the branch on the base first.',
+      });
+    }
+    commit = tip;
+  } else {
+    const args = ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', base, tip];
+    const tree = await gitStatus(args, { cwd: ctx.repoDir });
+    if (tree.exitCode === 1) {
+      const conflicts = tree.stdout.split('\0').slice(1).filter(Boolean);
+      throw new TinyError('MERGE_CONFLICT', `Task ${task.identifier}'s branch ${branch} conflicts with ${ctx.repo.baseRef} in ${conflicts.join(', ') || 'some paths'}; nothing was merged.`, {
+        details: { branch, baseRef: ctx.repo.baseRef, base, tip, conflicts },
+        hint: `Merge ${ctx.repo.baseRef} into the branch (or rebase it) in the task's worktree, resolve the conflicts and commit; then merge again.`,
+      });
+    }
+    if (tree.exitCode !== 0) throw gitFailed(args, ctx.repoDir, tree);
+    const treeId = tree.stdout.split('\0')[0]!.trim();
+    commit = (await git(['commit-tree', treeId, '-p', base, '-p', tip, '-m', mergeMessage(task, branch, baseBranch)], { cwd: ctx.repoDir })).trim();
+  }
+
+  const checkout = (await listGitWorktrees(ctx.repoDir)).find((e) => e.branch === baseBranch && !e.prunable);
+  if (checkout !== undefined) {
+    // A person's checkout of the base: git moves it and its files together, or refuses and changes nothing.
+    const args = ['merge', '--ff-only', '--quiet', commit];
+    const moved = await gitStatus(args, { cwd: checkout.path });
+    if (moved.exitCode !== 0) {
+      throw new TinyError(
+        'INVALID_STATE',
+        `${ctx.repo.baseRef} is checked out in ${checkout.path} and git would not move it to the merge: ${moved.stderr.trim().split('\n')[0] ?? ''}. Nothing was merged.`,
+        {
+          details: { checkout: checkout.path, stderr: moved.stderr, exitCode: moved.exitCode },
+          hint: `Commit or stash the local changes in ${checkout.path} (or finish what is in progress there), then merge again.`,
+        },
+      );
+    }
+  } else {
+    const args = ['update-ref', '-m', `tinyagi: merge task ${task.identifier}`, baseBranch, commit, base];
+    const updated = await gitStatus(args, { cwd: ctx.repoDir });
+    if (updated.exitCode !== 0) {
+      throw new TinyError('INVALID_STATE', `${ctx.repo.baseRef} moved while task ${task.identifier} was being merged; nothing was merged.`, {
+        details: { stderr: updated.stderr },
+        hint: 'Merge again.',
+      });
+    }
+  }
+  // The merge is confirmed by ancestry, not by what the commands said.
+  if (!(await isAncestor(ctx.repoDir, tip, await baseCommit(ctx)))) {
+    throw new TinyError('INVALID_STATE', `${ctx.repo.baseRef} does not contain task ${task.identifier}'s tip ${tip.slice(0, 12)} after the merge (it moved meanwhile).`, { hint: 'Merge again.' });
+  }
+  return result(commit, true);
+}

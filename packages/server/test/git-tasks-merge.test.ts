@@ -1,0 +1,190 @@
+/**
+ * Git-native tasks, merge and removal (docs/git-tasks.md): `POST /api/tasks/:id/merge` merges a
+ * task in review into its project's base, removes its worktree and moves it to done; refusals
+ * (not in review, uncommitted work, a conflict, unknown task, a bad body, an unbound project)
+ * change nothing. `GET /api/projects/:id/worktrees` lists the worktrees, the abandoned ones
+ * marked, and removes nothing. Real git (test-kit's `gitRepos`), the routes on loopback, the real
+ * orchestrator with the fake claude as the agent; waits on states, no sleeps.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
+import { commitFile, fakeCli, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
+import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
+
+let h: ServerHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function start(): Promise<ServerHarness> {
+  const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' }, reviewer: { name: 'Reviewer', provider: 'anthropic' } } });
+  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') } });
+  h = await startHarness({ settings, invoke });
+  return h;
+}
+
+/** A task of the project started (its worktree made, its run finished), with `file` committed on its branch and moved to review by a person. */
+async function taskInReview(h: ServerHarness, projectId: string, title: string, file: string, content: string) {
+  const started = await h.client.createTask({ body: { title, projectId, assigneeAgent: 'coder', status: 'in_progress' } });
+  expect(started.git?.state).toBe('ready');
+  const conversationId = started.conversationId!;
+  await waitFor(async () => (await eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })).length > 0, 30_000, `conversation ${conversationId} completed`);
+  const worktree = started.git!.worktreePath!;
+  const tip = commitFile(worktree, file, content, `${title}`);
+  const review = await h.client.patchTask({ params: { id: started.id }, body: { status: 'review' } });
+  return { task: review, worktree, branch: started.git!.branch!, tip };
+}
+
+describe('POST /api/tasks/:id/merge', () => {
+  it('merges a task in review (a merge commit by default, or a fast-forward), removes its worktree and branch, moves it to done, with events; again is 409', async () => {
+    const fx = gitRepos();
+    const h = await start();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const one = await taskInReview(h, project.id, 'Add a footer', 'footer.txt', 'footer\n');
+    const before = sh(fx.repoDir, 'rev-parse', 'main');
+
+    const merged = await h.client.mergeTask({ params: { id: one.task.identifier! }, body: {} });
+    expect(merged.task).toMatchObject({ id: one.task.id, status: 'done', git: { merge: { method: 'merge', branch: one.branch, baseRef: 'main', tip: one.tip, commit: merged.merge.commit } } });
+    expect(merged.merge).toMatchObject({ method: 'merge', tip: one.tip, created: true });
+    expect(merged.worktree).toEqual({ removed: true, branchDeleted: true });
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(merged.merge.commit);
+    expect(sh(fx.repoDir, 'log', '-1', '--format=%P', 'main')).toBe(`${before} ${one.tip}`);
+    expect(sh(fx.repoDir, 'log', '-1', '--format=%s', 'main')).toBe('Merge task WEB-1: Add a footer');
+    // The repository's own checkout of main moved with its files.
+    expect(readFileSync(join(fx.repoDir, 'footer.txt'), 'utf8')).toBe('footer\n');
+    expect(sh(fx.repoDir, 'status', '--porcelain')).toBe('');
+    expect(existsSync(one.worktree)).toBe(false);
+    expect(sh(fx.repoDir, 'branch', '--list', one.branch)).toBe('');
+    expect((await h.client.getTask({ params: { id: one.task.id } })).status).toBe('done');
+
+    const two = await taskInReview(h, project.id, 'Add a header', 'header.txt', 'header\n');
+    const ff = await h.client.mergeTask({ params: { id: two.task.id }, body: { method: 'ff' } });
+    expect(ff.merge).toMatchObject({ method: 'ff', tip: two.tip, commit: two.tip, created: true });
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(two.tip);
+
+    const mergedEvents = await eventsOf(h.stores, { types: ['task.merged'] });
+    expect(mergedEvents.map((e) => [e.data.identifier, e.data.method, e.data.commit, e.data.created])).toEqual([
+      ['WEB-1', 'merge', merged.merge.commit, true],
+      ['WEB-2', 'ff', two.tip, true],
+    ]);
+    const removedEvents = await eventsOf(h.stores, { types: ['task.worktree_removed'] });
+    expect(removedEvents.map((e) => [e.data.identifier, e.data.worktreePath, e.data.removed, e.data.branchDeleted])).toEqual([
+      ['WEB-1', one.worktree, true, true],
+      ['WEB-2', two.worktree, true, true],
+    ]);
+
+    const again = await raw(h, 'POST', `/api/tasks/${one.task.id}/merge`, { body: '{}' });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('is in done, not review') } });
+  });
+
+  it('a branch a person already merged by hand is reported merged without a new commit, and the task finishes; a recorded merge is finished, not made again', async () => {
+    const fx = gitRepos();
+    const h = await start();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const one = await taskInReview(h, project.id, 'Fix the title', 'title.txt', 'title\n');
+    sh(fx.repoDir, 'merge', '--quiet', '--ff-only', one.branch);
+
+    const merged = await h.client.mergeTask({ params: { id: one.task.id }, body: { method: 'merge' } });
+    expect(merged.merge).toMatchObject({ tip: one.tip, commit: one.tip, created: false });
+    expect(merged.task.status).toBe('done');
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(one.tip);
+    expect(existsSync(one.worktree)).toBe(false);
+
+    // A run a crash stopped after recording its merge (the task still in review, the worktree there): finished without merging or announcing it again.
+    const two = await taskInReview(h, project.id, 'Fix the footer', 'footer.txt', 'footer\n');
+    sh(fx.repoDir, 'merge', '--quiet', '--ff-only', two.branch);
+    const record = { method: 'ff' as const, branch: two.branch, baseRef: 'main', tip: two.tip, commit: two.tip, mergedAt: Date.now() };
+    await h.stores.tasks.setTaskGit(two.task.id, { ...two.task.git!, merge: record });
+    const resumed = await h.client.mergeTask({ params: { id: two.task.id }, body: {} });
+    expect(resumed.merge).toEqual({ ...record, created: false });
+    expect(resumed.task.status).toBe('done');
+    expect(existsSync(two.worktree)).toBe(false);
+    expect((await eventsOf(h.stores, { types: ['task.merged'] })).map((e) => e.data.identifier)).toEqual(['WEB-1']);
+    expect((await eventsOf(h.stores, { types: ['task.worktree_removed'] })).map((e) => e.data.identifier)).toEqual(['WEB-1', 'WEB-2']);
+  });
+
+  it('refusals change nothing: unknown task 404, bad method 400, not in review or unbound 409, uncommitted work and a conflict 409 with the task left in review and its worktree kept', async () => {
+    const fx = gitRepos();
+    const h = await start();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const plain = await h.client.createProject({ body: { name: 'Plain' } });
+
+    const missing = await raw(h, 'POST', '/api/tasks/WEB-99/merge', { body: '{}' });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { code: 'TASK_NOT_FOUND' } });
+
+    const one = await taskInReview(h, project.id, 'Edit the readme', 'README.md', '# from the task\n');
+    const squash = await raw(h, 'POST', `/api/tasks/${one.task.id}/merge`, { body: JSON.stringify({ method: 'squash' }) });
+    expect(squash.status).toBe(400);
+    expect(squash.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+
+    const unbound = await h.client.createTask({ body: { title: 'Not bound', projectId: plain.id, status: 'review' } });
+    const notBound = await raw(h, 'POST', `/api/tasks/${unbound.id}/merge`, { body: '{}' });
+    expect(notBound.status).toBe(409);
+    expect(notBound.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('not in a project bound to a git repository') } });
+
+    const todo = await h.client.createTask({ body: { title: 'Not started', projectId: project.id, status: 'todo' } });
+    const notReview = await raw(h, 'POST', `/api/tasks/${todo.id}/merge`, { body: '{}' });
+    expect(notReview.status).toBe(409);
+    expect(notReview.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('is in todo, not review') } });
+
+    const main = sh(fx.repoDir, 'rev-parse', 'main');
+    // Uncommitted work in the task's worktree: nothing merged, nothing removed.
+    writeFileSync(join(one.worktree, 'draft.txt'), 'not committed\n');
+    const dirty = await raw(h, 'POST', `/api/tasks/${one.task.id}/merge`, { body: '{}' });
+    expect(dirty.status).toBe(409);
+    expect(dirty.body).toMatchObject({ error: { code: 'WORKTREE_UNSAFE', message: expect.stringContaining('has uncommitted changes (draft.txt); nothing was merged') } });
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(main);
+    expect(existsSync(join(one.worktree, 'draft.txt'))).toBe(true);
+    expect((await h.client.getTask({ params: { id: one.task.id } })).status).toBe('review');
+    sh(one.worktree, 'clean', '--quiet', '-f');
+
+    // main changed the same file meanwhile: a conflict, nothing written anywhere.
+    const moved = commitFile(fx.repoDir, 'README.md', '# from main\n');
+    const conflict = await raw(h, 'POST', `/api/tasks/${one.task.id}/merge`, { body: JSON.stringify({ method: 'merge' }) });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body).toMatchObject({ error: { code: 'MERGE_CONFLICT', message: expect.stringContaining('conflicts with main in README.md'), details: { conflicts: ['README.md'] } } });
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(moved);
+    expect(sh(fx.repoDir, 'status', '--porcelain')).toBe('');
+    expect(existsSync(one.worktree)).toBe(true);
+    const after = await h.client.getTask({ params: { id: one.task.id } });
+    expect(after.status).toBe('review');
+    expect(after.git?.merge).toBeUndefined();
+    expect(await eventsOf(h.stores, { types: ['task.merged', 'task.worktree_removed'] })).toEqual([]);
+  });
+});
+
+describe('GET /api/projects/:id/worktrees', () => {
+  it('lists the project’s worktrees with the abandoned ones marked and whether they could go; removes nothing; unknown 404, unbound 409', async () => {
+    const fx = gitRepos();
+    const h = await start();
+    const repo = { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') };
+    const project = await h.client.createProject({ body: { name: 'Web', repo } });
+    const one = await taskInReview(h, project.id, 'Add a footer', 'footer.txt', 'footer\n');
+
+    const listed = await h.client.listProjectWorktrees({ params: { id: project.id } });
+    expect(listed).toEqual([
+      { path: one.worktree, branch: one.branch, head: one.tip, taskId: one.task.id, missing: false, lastActivityAt: expect.any(Number), idleMs: expect.any(Number), abandoned: false, removal: null },
+    ]);
+
+    // Kept for a tiny fraction of a day: every worktree is abandoned at once, and still kept.
+    await h.client.patchProject({ params: { id: project.id }, body: { repo: { ...repo, keepAbandonedDays: 1e-9 } } });
+    const abandoned = await h.client.listProjectWorktrees({ params: { id: project.id } });
+    expect(abandoned).toMatchObject([
+      { taskId: one.task.id, abandoned: true, removal: { safe: false, merged: false, pushed: false, uncommitted: [], reason: expect.stringContaining('not merged into main') } },
+    ]);
+    expect(existsSync(one.worktree)).toBe(true);
+
+    const unknown = await raw(h, 'GET', '/api/projects/nope/worktrees');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: { code: 'PROJECT_NOT_FOUND' } });
+    const plain = await h.client.createProject({ body: { name: 'Plain' } });
+    const unbound = await raw(h, 'GET', `/api/projects/${plain.id}/worktrees`);
+    expect(unbound.status).toBe(409);
+    expect(unbound.body).toMatchObject({ error: { code: 'INVALID_STATE' } });
+  });
+});
