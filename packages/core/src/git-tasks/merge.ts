@@ -102,7 +102,11 @@ export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, op
         hint: `Merge ${ctx.repo.baseRef} into the branch (or rebase it) in the task's worktree, resolve the conflicts and commit; then merge again.`,
       });
     }
-    if (tree.exitCode !== 0) throw gitFailed(args, ctx.repoDir, tree);
+    if (tree.exitCode !== 0) {
+      const failed = gitFailed(args, ctx.repoDir, tree);
+      // `merge-tree --write-tree` is git 2.38's; an older git answers 129 (usage).
+      throw new TinyError('GIT_FAILED', failed.message, { details: failed.details, hint: 'A merge commit needs git 2.38 or newer on the daemon’s machine; a fast-forward (method "ff") does not.' });
+    }
     const treeId = tree.stdout.split('\0')[0]!.trim();
     commit = (await git(['commit-tree', treeId, '-p', base, '-p', tip, '-m', mergeMessage(task, branch, baseBranch)], { cwd: ctx.repoDir })).trim();
   }
