@@ -32,6 +32,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['heartbeat'], register: async () => (await import('./commands/heartbeat.ts')).registerHeartbeatCommand },
   { names: ['logs'], register: async () => (await import('./commands/logs.ts')).registerLogsCommand },
   { names: ['queue'], register: async () => (await import('./commands/queue.ts')).registerQueueCommands },
+  { names: ['task', 'tasks'], register: async () => (await import('./commands/task.ts')).registerTaskCommands },
   { names: ['conversation', 'conv', 'runs'], register: async () => (await import('./commands/conversation.ts')).registerConversationCommands },
   { names: ['usage'], register: async () => (await import('./commands/usage.ts')).registerUsageCommand },
   { names: ['sessions'], register: async () => (await import('./commands/sessions.ts')).registerSessionsCommand },

@@ -25,6 +25,7 @@ import { registerApprovalCommands } from './commands/approvals.ts';
 import { registerMcpCommand } from './commands/mcp.ts';
 import { registerSendCommand } from './commands/send.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
+import { registerTaskCommands } from './commands/task.ts';
 import { registerTeamCommands } from './commands/team.ts';
 import { registerUsageCommand } from './commands/usage.ts';
 import { registerVersionCommand } from './commands/version.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerHeartbeatCommand(program);
   registerLogsCommand(program);
   registerQueueCommands(program);
+  registerTaskCommands(program);
   registerConversationCommands(program);
   registerUsageCommand(program);
   registerSessionsCommand(program);

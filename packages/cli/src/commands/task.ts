@@ -1,0 +1,202 @@
+/**
+ * `tinyagi task list|show|merge|worktrees`: the kanban's tasks from the terminal, with what the
+ * daemon proved about a repository-bound task (docs/git-tasks.md): its branch and worktree, the
+ * last Checking (each check's result and, for a failed one, its log's tail), the rounds, and the
+ * merge. `merge` is a person's decision: it asks the daemon to merge a task in Review into its
+ * project's base, which then removes the worktree. `worktrees` lists a project's task worktrees
+ * and which are abandoned; it never removes anything.
+ */
+import type { Command } from 'commander';
+import type { Project, ProjectWorktree, Task, TaskCheck, TaskCheckResult } from '@tinyagi/client';
+import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
+import { connect } from '../daemon/connection.ts';
+import { usageError } from '../output/cli-error.ts';
+import { formatDuration, formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
+import { style } from '../output/style.ts';
+import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
+
+const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 10) : '-');
+
+/** How a check ended, in a few words. */
+function ending(c: TaskCheckResult): string {
+  if (c.ok) return 'passed';
+  if (c.timedOut) return `timed out after ${formatDuration(c.timeoutMs ?? c.durationMs)}`;
+  if (c.spawnError !== undefined) return `could not start (${c.spawnError})`;
+  return c.exitCode !== null ? `exit ${c.exitCode}` : `ended by ${c.signal ?? 'a signal'}`;
+}
+
+/** The last Checking in a few words: `passed 2/2`, `failed: login exit 2`, `running`, `needs a person`. */
+function checkingSummary(check: TaskCheck | null | undefined): string {
+  if (!check) return '-';
+  if (check.state === 'running') return 'running';
+  const failed = check.checks.filter((c) => !c.ok);
+  const what = check.error ? check.error.message : failed.length > 0 ? failed.map((c) => `${c.name} ${ending(c)}`).join(', ') : (check.missing[0] ?? '');
+  if (check.state === 'passed') return `passed ${check.checks.length}/${check.checks.length}`;
+  return `${check.state === 'needs_person' ? 'needs a person' : 'failed'}${what ? `: ${what}` : ''}`;
+}
+
+function colouredStatus(task: Task): string {
+  const label = task.status === 'done' && task.git?.merge ? 'merged' : task.status;
+  if (task.status === 'checking') return style.yellow(label);
+  if (task.status === 'review' || task.status === 'done') return style.green(label);
+  return label;
+}
+
+/** A project by id, prefix (WEB) or name, case-insensitive for the last two. */
+async function resolveProject(projects: readonly Project[], ref: string): Promise<Project> {
+  const lower = ref.toLowerCase();
+  const found = projects.find((p) => p.id === ref) ?? projects.find((p) => p.prefix.toLowerCase() === lower || p.name.toLowerCase() === lower);
+  if (found) return found;
+  throw usageError(`No project "${ref}". Projects: ${projects.map((p) => `${p.prefix} (${p.name})`).join(', ') || 'none'}.`);
+}
+
+/** The last `lines` lines of a log. */
+function tailLines(log: string, lines: number): string[] {
+  const all = log.replace(/\n+$/, '').split('\n');
+  return all.slice(-lines);
+}
+
+function printTask(task: Task & { commentCount?: number }, logLines: number): void {
+  const git = task.git;
+  printFields([
+    ['task', `${task.identifier ?? task.id}${task.identifier ? style.dim(` (${task.id})`) : ''}`],
+    ['title', task.title],
+    ['status', colouredStatus(task)],
+    ['assignee', task.assigneeAgent ? `@${task.assigneeAgent}` : task.assigneeTeam ? `#${task.assigneeTeam}` : '-'],
+    ['conversation', task.conversationId ?? '-'],
+    ...(git
+      ? ([
+          ['branch', git.branch ?? '-'],
+          // A merge removes the worktree (docs/git-tasks.md); the record keeps the folder it was.
+          ['worktree', git.merge ? `removed at the merge (was ${git.worktreePath ?? '-'})` : (git.worktreePath ?? '-')],
+          ['head', short(git.headSha)],
+          ...(git.merge ? [] : ([['worktree state', git.error ? style.red(`${git.state}: ${git.error.code}: ${git.error.message}`) : git.state]] as const)),
+          ['rounds', String(git.rounds ?? 0)],
+        ] as const)
+      : []),
+    ['updated', formatTime(task.updatedAt)],
+  ]);
+  const check = git?.check;
+  if (check) {
+    println();
+    println(style.bold(`Checking: ${checkingSummary(check)}`));
+    printFields([
+      ['commit', short(check.headSha)],
+      ['commits', String(check.commits)],
+      ['uncommitted', check.uncommitted.length > 0 ? check.uncommitted.join(', ') : 'none'],
+      ['pushed', check.pushed === null ? '- (no remote)' : check.pushed ? 'yes' : 'no'],
+      ['finished', formatTime(check.finishedAt)],
+    ]);
+    if (check.checks.length > 0) {
+      println();
+      printTable(
+        ['CHECK', 'RESULT', 'TOOK', 'COMMAND'],
+        check.checks.map((c) => [c.name, c.ok ? style.green(ending(c)) : style.red(ending(c)), formatDuration(c.durationMs), c.argv.join(' ')]),
+      );
+    }
+    for (const c of check.checks.filter((r) => !r.ok && r.log !== '')) {
+      println();
+      println(style.dim(`The end of ${c.name}'s output${c.omittedBytes > 0 ? ` (${plural(c.omittedBytes, 'byte')} left out in the middle)` : ''}:`));
+      for (const line of tailLines(c.log, logLines)) println(`  ${line}`);
+    }
+    if (check.missing.length > 0 && check.state !== 'passed') {
+      println();
+      println('What does not hold:');
+      for (const m of check.missing) println(`  - ${m.split('\n')[0]}`);
+    }
+  }
+  if (git?.merge) {
+    println();
+    println(`Merged ${git.merge.branch} into ${git.merge.baseRef} (${git.merge.method === 'ff' ? 'fast-forward' : 'merge commit'}) at ${formatTime(git.merge.mergedAt)}: ${short(git.merge.commit)}.`);
+  } else if (task.status === 'review' && git) println(style.dim(`\nMerge it with \`tinyagi task merge ${task.identifier ?? task.id}\`.`));
+}
+
+export function registerTaskCommands(program: Command): void {
+  const task = program.command('task').alias('tasks').description("the kanban's tasks: list, show (branch, checks, rounds), merge, worktrees");
+
+  withJson(
+    task
+      .command('list')
+      .alias('ls')
+      .description('tasks by status and position')
+      .option('--project <id>', "only this project's (its id, prefix or name)")
+      .option('--status <status>', `only tasks in this status (${TASK_STATUSES.join(', ')})`, choice(TASK_STATUSES))
+      .option('--assignee <id>', 'only tasks assigned to this agent or team'),
+  ).action(async (options: { project?: string; status?: (typeof TASK_STATUSES)[number]; assignee?: string; json?: boolean }, cmd: Command) => {
+    const { client } = connect(contextOf(cmd));
+    const projectId = options.project === undefined ? undefined : (await resolveProject(await client.listProjects(), options.project)).id;
+    const tasks = await client.listTasks({
+      query: { ...(projectId ? { projectId } : {}), ...(options.status ? { status: options.status } : {}), ...(options.assignee ? { assignee: options.assignee } : {}) },
+    });
+    if (options.json) return printJson(tasks);
+    printTable(
+      ['TASK', 'STATUS', 'ASSIGNEE', 'BRANCH', 'CHECKING', 'TITLE'],
+      tasks.map((t) => [
+        t.identifier ?? t.id,
+        colouredStatus(t),
+        t.assigneeAgent ? `@${t.assigneeAgent}` : t.assigneeTeam ? `#${t.assigneeTeam}` : '-',
+        t.git?.branch ?? '-',
+        checkingSummary(t.git?.check),
+        t.title.slice(0, 50).replace(/\s+/g, ' '),
+      ]),
+      'No tasks.',
+    );
+  });
+
+  withJson(
+    task
+      .command('show')
+      .description("one task (by id or identifier such as WEB-3): its branch, worktree, the last Checking with each check's result and a failed check's output, the merge")
+      .argument('<task>', 'task id or identifier')
+      .option('--lines <n>', "how many lines of a failed check's output (default 20)", parsePositiveInt),
+  ).action(async (ref: string, options: { lines?: number; json?: boolean }, cmd: Command) => {
+    const found = await connect(contextOf(cmd)).client.getTask({ params: { id: ref } });
+    if (options.json) return printJson(found);
+    printTask(found, options.lines ?? 20);
+  });
+
+  withJson(
+    task
+      .command('merge')
+      .description("merge a task in review into its project's base ref (a merge commit naming the task, or a fast-forward), then remove its worktree; the task is done")
+      .argument('<task>', 'task id or identifier')
+      .option('--method <method>', `${MERGE_METHODS.join(' or ')} (default merge: a merge commit)`, choice(MERGE_METHODS)),
+  ).action(async (ref: string, options: { method?: (typeof MERGE_METHODS)[number]; json?: boolean }, cmd: Command) => {
+    const result = await connect(contextOf(cmd)).client.mergeTask({ params: { id: ref }, body: options.method ? { method: options.method } : {} });
+    if (options.json) return printJson(result);
+    const { merge, worktree } = result;
+    const name = result.task.identifier ?? result.task.id;
+    const how = merge.method === 'ff' ? 'fast-forward' : 'merge commit';
+    println(merge.created ? `Merged ${name} (${merge.branch}) into ${merge.baseRef}: ${short(merge.commit)} (${how}).` : `${name} (${merge.branch}) was in ${merge.baseRef} already: nothing merged.`);
+    println(
+      worktree.removed
+        ? `Its worktree is removed${worktree.branchDeleted ? ' and its local branch deleted' : ''}; the task is done.`
+        : `Its worktree was gone already${worktree.branchDeleted ? '; its local branch is deleted' : ''}; the task is done.`,
+    );
+  });
+
+  withJson(
+    task
+      .command('worktrees')
+      .description("a repository-bound project's task worktrees and which are abandoned (idle past keepAbandonedDays); nothing is removed")
+      .argument('<project>', 'project id, prefix or name'),
+  ).action(async (ref: string, options: { json?: boolean }, cmd: Command) => {
+    const { client } = connect(contextOf(cmd));
+    const project = await resolveProject(await client.listProjects(), ref);
+    if (project.repo === null) throw usageError(`The project ${project.prefix} (${project.name}) is not bound to a repository: it has no worktrees.`);
+    const worktrees: ProjectWorktree[] = await client.listProjectWorktrees({ params: { id: project.id } });
+    if (options.json) return printJson(worktrees);
+    printTable(
+      ['WORKTREE', 'TASK', 'BRANCH', 'IDLE', 'ABANDONED', 'REMOVABLE'],
+      worktrees.map((w) => [
+        w.missing ? style.yellow(`${w.path} (folder gone)`) : w.path,
+        w.taskId ?? '-',
+        w.branch ?? '-',
+        formatDuration(w.idleMs),
+        w.abandoned ? style.yellow('yes') : 'no',
+        w.removal === null ? '-' : w.removal.safe ? 'yes' : `no: ${w.removal.reason ?? 'unsafe'}`,
+      ]),
+      `No task worktrees in ${project.prefix}.`,
+    );
+  });
+}

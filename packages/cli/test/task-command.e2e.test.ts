@@ -1,0 +1,127 @@
+/**
+ * `tinyagi task list|show|merge|worktrees` (docs/git-tasks.md) against the built daemon, with a
+ * real repository: two tasks of a bound project, each worked by the fake claude running a script
+ * in its worktree (it commits, then says done with its own update_task route). WEB-1's check
+ * passes (Review); WEB-2's fails twice and, at `maxRounds: 1`, waits in Checking for a person.
+ * The commands print what the daemon proved (branch, each check's result, a failed check's
+ * output), merge WEB-1 into main (the base's tip is the branch's, its worktree gone), refuse to
+ * merge WEB-2 with the daemon's code, and list the worktree that is left.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDaemon, FAKE_BIN_DIR, gitRepos, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+
+let daemon: TestDaemon;
+let repoDir: string;
+let worktreeRoot: string;
+
+/** The fake claude's script: write `content` (and a nonce, so a second run has something to commit), commit, say done. */
+function agentScript(content: string): string {
+  const dir = tempDir('tinyagi-task-cmd-agent-');
+  const script = join(dir, 'agent.sh');
+  writeFileSync(
+    script,
+    [
+      `printf '%s %s\\n' '${content}' "$(date +%s%N)" > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m work`,
+      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > /dev/null`,
+      '',
+    ].join('\n'),
+  );
+  return script;
+}
+
+const check = { name: 'lint', argv: ['sh', '-c', 'cat work.txt; grep -q good work.txt || { echo "lint: work.txt is not good"; exit 1; }'], timeoutMs: 30_000 };
+
+beforeAll(async () => {
+  const fx = gitRepos();
+  repoDir = fx.repoDir;
+  worktreeRoot = join(fx.root, 'worktrees');
+  daemon = await createDaemon({
+    prefix: 'tinyagi-task-cmd-',
+    path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
+    settings: ({ root }) => ({
+      workspace: { path: join(root, 'workspace') },
+      models: { provider: 'anthropic' },
+      agents: { coder: { name: 'Coder', provider: 'anthropic' } },
+    }),
+  });
+  await daemon.start();
+  const api = daemon.api;
+  const project = await api.createProject({ body: { name: 'Web', repo: { path: repoDir, worktreeRoot, checks: [check], maxRounds: 1 } } });
+  const good = await api.createTask({ body: { title: `Good change FAKE:bash=sh ${agentScript('good')} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+  const bad = await api.createTask({ body: { title: `Bad change FAKE:bash=sh ${agentScript('bad')} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+  await waitFor(
+    async () => {
+      const [g, b] = await Promise.all([api.getTask({ params: { id: good.id } }), api.getTask({ params: { id: bad.id } })]);
+      for (const t of [g, b]) if (t.git?.state === 'failed') throw new Error(`the worktree step failed: ${t.git.error?.code}: ${t.git.error?.message}`);
+      return g.status === 'review' && b.git?.check?.state === 'needs_person';
+    },
+    120_000,
+    'WEB-1 in review and WEB-2 waiting for a person',
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await daemon?.cleanup();
+});
+
+describe('tinyagi task', () => {
+  it('list: each task with its status, branch and last Checking; --status and --project filter', async () => {
+    const all = await daemon.cliHereOk(['task', 'list']);
+    expect(all).toMatch(/WEB-1\s+review\s+@coder\s+tinyagi\/WEB-1-good-change\S*\s+passed 1\/1\s+Good change/);
+    expect(all).toMatch(/WEB-2\s+checking\s+@coder\s+tinyagi\/WEB-2-bad-change\S*\s+needs a person: lint exit 1\s+Bad change/);
+    const review = await daemon.cliHereOk(['task', 'ls', '--status', 'review', '--project', 'web']);
+    expect(review).toContain('WEB-1');
+    expect(review).not.toContain('WEB-2');
+    const json = JSON.parse(await daemon.cliHereOk(['task', 'list', '--json'])) as Array<{ identifier: string }>;
+    expect(json.map((t) => t.identifier).sort()).toEqual(['WEB-1', 'WEB-2']);
+    const unknown = await daemon.cliHere(['task', 'list', '--project', 'nope']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('No project "nope". Projects: WEB (Web).');
+  });
+
+  it("show: the branch, the worktree, each check's result and a failed check's output; an unknown task is the daemon's 404", async () => {
+    const bad = await daemon.cliHereOk(['task', 'show', 'WEB-2', '--lines', '2']);
+    expect(bad).toMatch(/branch: +tinyagi\/WEB-2-bad-change/);
+    expect(
+      bad
+        .split('\n')
+        .find((l) => l.startsWith('worktree: '))
+        ?.replace(/^worktree: +/, ''),
+    ).toBe(join(worktreeRoot, 'WEB-2'));
+    expect(bad).toMatch(/rounds: +1\n/);
+    expect(bad).toContain('Checking: needs a person: lint exit 1');
+    expect(bad).toMatch(/lint\s+exit 1\s+\S+\s+sh -c cat work\.txt/);
+    expect(bad).toContain("The end of lint's output:");
+    expect(bad).toMatch(/ {2}bad \d+\n {2}lint: work\.txt is not good/);
+    const good = await daemon.cliHereOk(['task', 'show', 'WEB-1']);
+    expect(good).toContain('Checking: passed 1/1');
+    expect(good).toContain('Merge it with `tinyagi task merge WEB-1`.');
+    const missing = await daemon.cliHere(['task', 'show', 'WEB-99']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/not found|NOT_FOUND/i);
+  });
+
+  it('merge: WEB-1 goes into main and its worktree is removed; WEB-2, not in review, is refused with the code; worktrees lists what is left', async () => {
+    const wt1 = join(worktreeRoot, 'WEB-1');
+    const tip = sh(wt1, 'rev-parse', 'HEAD');
+    const refused = await daemon.cliHere(['task', 'merge', 'WEB-2']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('INVALID_STATE');
+    expect(sh(repoDir, 'rev-parse', 'main')).not.toBe(tip);
+
+    const merged = await daemon.cliHereOk(['task', 'merge', 'WEB-1', '--method', 'ff']);
+    expect(merged).toContain(`Merged WEB-1 (tinyagi/WEB-1-good-change`);
+    expect(merged).toContain(`into main: ${tip.slice(0, 10)} (fast-forward).`);
+    expect(merged).toContain('the task is done.');
+    expect(sh(repoDir, 'rev-parse', 'main')).toBe(tip);
+    expect(existsSync(wt1)).toBe(false);
+    expect(await daemon.cliHereOk(['task', 'show', 'WEB-1'])).toMatch(/status: +merged\n[\s\S]*worktree: +removed at the merge[\s\S]*Merged tinyagi\/WEB-1-good-change\S* into main \(fast-forward\)/);
+
+    const worktrees = await daemon.cliHereOk(['task', 'worktrees', 'WEB']);
+    expect(worktrees).toContain(join(worktreeRoot, 'WEB-2'));
+    expect(worktrees).not.toContain(wt1);
+    expect(worktrees).toMatch(/tinyagi\/WEB-2-bad-change\S*\s+\S+\s+no\s+-/);
+  });
+});
