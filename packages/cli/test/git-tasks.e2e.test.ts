@@ -11,7 +11,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDaemon, FAKE_BIN_DIR, gitRepos, isGone, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { createDaemon, gitRepos, isGone, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { createCoderDaemon, sayDoneLine } from './helpers/git-agent.ts';
 
 let daemon: TestDaemon | undefined;
 let gate: string | undefined;
@@ -99,21 +100,9 @@ describe('git-native tasks with the built daemon', () => {
     const agent = join(agentDir, 'agent.sh');
     writeFileSync(
       agent,
-      [
-        "printf 'done\\n' > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m work",
-        `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${agentDir}/done.tmp" && mv "${agentDir}/done.tmp" "${agentDir}/done.json"`,
-        '',
-      ].join('\n'),
+      ["printf 'done\\n' > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m work", sayDoneLine(join(agentDir, 'done.json')), ''].join('\n'),
     );
-    daemon = await createDaemon({
-      prefix: 'tinyagi-git-e2e-',
-      path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
-      settings: ({ root }) => ({
-        workspace: { path: join(root, 'workspace') },
-        models: { provider: 'anthropic' },
-        agents: { coder: { name: 'Coder', provider: 'anthropic' } },
-      }),
-    });
+    daemon = await createCoderDaemon('tinyagi-git-e2e-');
     await daemon.start();
     const api = daemon.api;
     const check = { name: 'slow', argv: ['sh', '-c', 'echo $$ > "$0/started"; while [ ! -e "$0/open" ]; do sleep 0.05; done; echo passed', gate], timeoutMs: 120_000 };

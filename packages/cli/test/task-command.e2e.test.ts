@@ -10,7 +10,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDaemon, FAKE_BIN_DIR, gitRepos, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { gitRepos, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { createCoderDaemon, sayDoneLine } from './helpers/git-agent.ts';
 
 let daemon: TestDaemon;
 let repoDir: string;
@@ -22,11 +23,7 @@ function agentScript(content: string): string {
   const script = join(dir, 'agent.sh');
   writeFileSync(
     script,
-    [
-      `printf '%s %s\\n' '${content}' "$(date +%s%N)" > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m work`,
-      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > /dev/null`,
-      '',
-    ].join('\n'),
+    [`printf '%s %s\\n' '${content}' "$(date +%s%N)" > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m work`, sayDoneLine(), ''].join('\n'),
   );
   return script;
 }
@@ -37,15 +34,7 @@ beforeAll(async () => {
   const fx = gitRepos();
   repoDir = fx.repoDir;
   worktreeRoot = join(fx.root, 'worktrees');
-  daemon = await createDaemon({
-    prefix: 'tinyagi-task-cmd-',
-    path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
-    settings: ({ root }) => ({
-      workspace: { path: join(root, 'workspace') },
-      models: { provider: 'anthropic' },
-      agents: { coder: { name: 'Coder', provider: 'anthropic' } },
-    }),
-  });
+  daemon = await createCoderDaemon('tinyagi-task-cmd-');
   await daemon.start();
   const api = daemon.api;
   const project = await api.createProject({ body: { name: 'Web', repo: { path: repoDir, worktreeRoot, checks: [check], maxRounds: 1 } } });
