@@ -156,6 +156,32 @@ describe('POST /api/tasks/:id/merge', () => {
     expect(after.git?.merge).toBeUndefined();
     expect(await eventsOf(h.stores, { types: ['task.merged', 'task.worktree_removed'] })).toEqual([]);
   });
+
+  it('merges what the passed Checking checked: a commit added since is refused (409, nothing merged); checked again, it merges', async () => {
+    const fx = gitRepos();
+    const h = await start();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const one = await taskInReview(h, project.id, 'Add a footer', 'footer.txt', 'footer\n');
+    // The Checking that passed, as the daemon records it (server git-tasks.test.ts proves the step itself).
+    const passed = (headSha: string) => ({ state: 'passed' as const, headSha, startedAt: Date.now(), finishedAt: Date.now(), commits: 1, uncommitted: [], pushed: null, checks: [], missing: [], error: null });
+    await h.stores.tasks.setTaskGit(one.task.id, { ...one.task.git!, check: passed(one.tip) });
+    const later = commitFile(one.worktree, 'extra.txt', 'unchecked\n', 'after review');
+    const main = sh(fx.repoDir, 'rev-parse', 'main');
+
+    const moved = await raw(h, 'POST', `/api/tasks/${one.task.id}/merge`, { body: '{}' });
+    expect(moved.status).toBe(409);
+    expect(moved.body).toMatchObject({
+      error: { code: 'INVALID_STATE', message: expect.stringContaining(`moved since its checks passed (they checked ${one.tip.slice(0, 12)}, the branch is at ${later.slice(0, 12)})`), details: { checked: one.tip, tip: later } },
+    });
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(main);
+    expect(existsSync(one.worktree)).toBe(true);
+    expect((await h.client.getTask({ params: { id: one.task.id } })).status).toBe('review');
+
+    await h.stores.tasks.setTaskGit(one.task.id, { ...one.task.git!, check: passed(later) });
+    const merged = await h.client.mergeTask({ params: { id: one.task.id }, body: { method: 'ff' } });
+    expect(merged.merge).toMatchObject({ tip: later, commit: later, created: true });
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(later);
+  });
 });
 
 describe('GET /api/projects/:id/worktrees', () => {

@@ -1,9 +1,10 @@
 /**
  * The merge step of a repository-bound task (docs/git-tasks.md, "Merge, and worktree removal"):
  * what the daemon runs when a person (or, later, a rule) merges a task in Review. Contract:
- * - Only a task in `review` is merged (INVALID_STATE otherwise), and only a worktree without
- *   uncommitted changes (WORKTREE_UNSAFE: what is merged is what was committed and reviewed);
- *   a refusal changes nothing: no ref, no file, no status.
+ * - Only a task in `review` is merged (INVALID_STATE otherwise), only a worktree without
+ *   uncommitted changes (WORKTREE_UNSAFE: what is merged is what was committed and reviewed), and,
+ *   when a Checking passed, only the commit it checked (INVALID_STATE when the branch moved since:
+ *   commits nobody checked are not merged); a refusal changes nothing: no ref, no file, no status.
  * - The branch goes into the base (`mergeTaskBranch`: fast-forward or a merge commit, never in a
  *   working tree; a conflict is MERGE_CONFLICT with nothing written). The merge, confirmed by
  *   ancestry, is recorded on `task.git.merge` and announced (`task.merged`) before anything is
@@ -19,9 +20,9 @@ import type { MergeMethod, TaskGit, TaskMerge } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { baseCommit, uncommittedPaths } from './branch-state.ts';
-import { isAncestor } from './git.ts';
+import { isAncestor, resolveCommit } from './git.ts';
 import { mergeTaskBranch } from './merge.ts';
-import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
+import { ensureRepository, resolveProjectRepo, taskBranchName, taskWorktreePath } from './project-repo.ts';
 import type { TaskStepBase } from './task-step.ts';
 import { removeTaskWorktree } from './worktrees.ts';
 
@@ -66,6 +67,18 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
             details: { uncommitted },
             hint: 'Commit them (and have them checked) or discard them, then merge again.',
           },
+        );
+      }
+    }
+    const checked = task.git?.check;
+    if (checked?.state === 'passed' && checked.headSha !== null) {
+      const branch = await taskBranchName(ctx, ref);
+      const tip = await resolveCommit(ctx.repoDir, `refs/heads/${branch}`);
+      if (tip !== undefined && tip !== checked.headSha) {
+        throw new TinyError(
+          'INVALID_STATE',
+          `Task ${identifier}'s branch ${branch} moved since its checks passed (they checked ${checked.headSha.slice(0, 12)}, the branch is at ${tip.slice(0, 12)}); nothing was merged.`,
+          { details: { checked: checked.headSha, tip }, hint: 'Have the agent say the task is done again, so the daemon checks the new commits; then merge.' },
         );
       }
     }
