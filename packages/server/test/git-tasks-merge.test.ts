@@ -163,7 +163,18 @@ describe('POST /api/tasks/:id/merge', () => {
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
     const one = await taskInReview(h, project.id, 'Add a footer', 'footer.txt', 'footer\n');
     // The Checking that passed, as the daemon records it (server git-tasks.test.ts proves the step itself).
-    const passed = (headSha: string) => ({ state: 'passed' as const, headSha, startedAt: Date.now(), finishedAt: Date.now(), commits: 1, uncommitted: [], pushed: null, checks: [], missing: [], error: null });
+    const passed = (headSha: string) => ({
+      state: 'passed' as const,
+      headSha,
+      startedAt: Date.now(),
+      finishedAt: Date.now(),
+      commits: 1,
+      uncommitted: [],
+      pushed: null,
+      checks: [],
+      missing: [],
+      error: null,
+    });
     await h.stores.tasks.setTaskGit(one.task.id, { ...one.task.git!, check: passed(one.tip) });
     const later = commitFile(one.worktree, 'extra.txt', 'unchecked\n', 'after review');
     const main = sh(fx.repoDir, 'rev-parse', 'main');
@@ -171,7 +182,11 @@ describe('POST /api/tasks/:id/merge', () => {
     const moved = await raw(h, 'POST', `/api/tasks/${one.task.id}/merge`, { body: '{}' });
     expect(moved.status).toBe(409);
     expect(moved.body).toMatchObject({
-      error: { code: 'INVALID_STATE', message: expect.stringContaining(`moved since its checks passed (they checked ${one.tip.slice(0, 12)}, the branch is at ${later.slice(0, 12)})`), details: { checked: one.tip, tip: later } },
+      error: {
+        code: 'INVALID_STATE',
+        message: expect.stringContaining(`moved since its checks passed (they checked ${one.tip.slice(0, 12)}, the branch is at ${later.slice(0, 12)})`),
+        details: { checked: one.tip, tip: later },
+      },
     });
     expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(main);
     expect(existsSync(one.worktree)).toBe(true);
