@@ -123,6 +123,7 @@ export const ROUTE_TABLE = {
   deleteTask: { method: 'DELETE', path: '/api/tasks/:id' },
   reorderTasks: { method: 'POST', path: '/api/tasks/reorder', body: true },
   mergeTask: { method: 'POST', path: '/api/tasks/:id/merge', body: true },
+  getTaskDiff: { method: 'GET', path: '/api/tasks/:id/diff' },
   listComments: { method: 'GET', path: '/api/tasks/:id/comments' },
   addComment: { method: 'POST', path: '/api/tasks/:id/comments', body: true },
   deleteComment: { method: 'DELETE', path: '/api/comments/:id' },

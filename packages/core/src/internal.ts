@@ -150,6 +150,7 @@ export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.t
 export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
 export { finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
 export { runTaskMerge } from './git-tasks/merge-step.ts';
+export { taskDiff } from './git-tasks/diff.ts';
 export { listProjectWorktrees } from './git-tasks/worktrees.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';

@@ -1124,7 +1124,7 @@ describe('tasks, projects, comments', () => {
     expect(again.conversationId).toBe(moved.conversationId);
   });
 
-  it('a repository-bound task in review is merged (worktree removed, done); a project lists its worktrees (docs/git-tasks.md)', async () => {
+  it('a repository-bound task in review is merged (worktree removed, done); its diff is read; a project lists its worktrees (docs/git-tasks.md)', async () => {
     const fx = gitRepos();
     const project = await h.client.createProject({ body: { name: 'Bound', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
     const task = await h.client.createTask({ body: { title: 'Merge me', projectId: project.id, assigneeAgent: 'reviewer', status: 'in_progress' } });
@@ -1132,6 +1132,8 @@ describe('tasks, projects, comments', () => {
     const tip = commitFile(worktree, 'merged.txt', 'merged\n');
     expect((await h.client.listProjectWorktrees({ params: { id: project.id } })).map((w) => [w.path, w.head, w.abandoned])).toEqual([[worktree, tip, false]]);
     await rejects(h.client.listProjectWorktrees({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
+    expect((await h.client.getTaskDiff({ params: { id: task.id } })).files.map((f) => [f.path, f.status, f.additions])).toEqual([['merged.txt', 'added', 1]]);
+    await rejects(h.client.getTaskDiff({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
     await rejects(h.client.mergeTask({ params: { id: task.id }, body: {} }), 409, 'INVALID_STATE');
     await h.client.patchTask({ params: { id: task.id }, body: { status: 'review' } });
     const merged = await h.client.mergeTask({ params: { id: task.id }, body: { method: 'ff' } });

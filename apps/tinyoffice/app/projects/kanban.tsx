@@ -3,7 +3,8 @@
  * The kanban board: five columns (and Checking while a task is in it), drag and drop with the mouse (drag a card anywhere) or the
  * keyboard (focus a card's ⠿ handle, Space to pick it up, arrows to move, Space to drop, Escape
  * to cancel), announced to screen readers by dnd-kit. A drop reports the new order of the
- * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder.
+ * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder. A
+ * repository-bound task's card carries its last Checking's state, or Merged (docs/git-tasks.md).
  */
 import {
   type Announcements,
@@ -25,6 +26,7 @@ import Link from 'next/link';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { Task, TaskStatus } from '@tinyagi/client';
 import { StatusPill } from '@/components/ui';
+import { CHECK_STATE, MERGED_TONE } from './task-git';
 
 export const COLUMNS: ReadonlyArray<{ status: TaskStatus; label: string }> = [
   { status: 'backlog', label: 'Backlog' },
@@ -275,10 +277,18 @@ const CardTitle = memo(function CardTitle({ task, onOpen }: { task: Task; onOpen
 
 const CardMeta = memo(function CardMeta({ task, name, conversationStatus }: { task: Task; name: string; conversationStatus: string | undefined }) {
   const assignee = task.assigneeAgent ? `@${task.assigneeAgent}` : task.assigneeTeam ? `#${task.assigneeTeam}` : null;
-  if (!assignee && !task.conversationId) return null;
+  // A bound task's facts: Merged once merged (instead of Done), else the last Checking.
+  const check = task.git?.check;
+  const badge = task.git?.merge ? { label: 'Merged', tone: MERGED_TONE } : check ? CHECK_STATE[check.state] : null;
+  if (!assignee && !task.conversationId && !badge) return null;
   return (
     <div className="mt-1 flex flex-wrap items-center gap-2 pl-5 text-xs text-slate-600 dark:text-slate-300">
       {assignee && <span>{assignee}</span>}
+      {badge && (
+        <span data-testid="task-git-badge" className={`rounded-full px-2 py-0.5 font-medium ${badge.tone}`}>
+          {badge.label}
+        </span>
+      )}
       {task.conversationId && (
         <Link
           href={`/conversations/view?id=${encodeURIComponent(task.conversationId)}`}

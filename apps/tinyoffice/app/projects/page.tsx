@@ -66,11 +66,13 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
       .catch((err: unknown) => setError(messageOf(err)));
   }, [loadProjects, loadTasks]);
 
-  // Live: the status of the conversations the cards show; an ended one reloads the tasks (its agent may have moved or commented on them).
+  // Live: the status of the conversations the cards show; an ended one reloads the tasks (its agent may have moved or commented on them), and so does a task's git step.
   useLiveEvents((events) => {
     let reload = false;
     const updates: Array<[string, string]> = [];
     for (const e of events) {
+      // A repository-bound task's steps (worktree, Checking, merge) change the task without a conversation's end.
+      if (e.type.startsWith('task.')) reload = true;
       if (!e.conversationId) continue;
       if (e.type === 'conversation.started' || e.type === 'run.started') updates.push([e.conversationId, 'active']);
       else if (e.type === 'conversation.completed') {

@@ -2,7 +2,8 @@
 /**
  * One task: title, status, assignee (agent or team), project, description, its conversation and
  * comments (list, add, delete), and delete. Saving a status of "In progress" on an assigned task
- * dispatches it (the server does it), like a drag on the board.
+ * dispatches it (the server does it), like a drag on the board. A repository-bound task also shows
+ * its git side (task-git.tsx): checks, commits, the diff, and the merge in Review.
  */
 import Link from 'next/link';
 import { type FormEvent, useEffect, useState } from 'react';
@@ -11,6 +12,7 @@ import { api, messageOf } from '@/lib/api';
 import { Button, ErrorLine, StatusPill } from '@/components/ui';
 import { AssigneeOptions, assigneeBody, assigneeValue } from './assignee';
 import { COLUMNS } from './kanban';
+import { TaskGitSection } from './task-git';
 
 const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
 
@@ -179,6 +181,7 @@ export function TaskDetail({
           </Link>
         </p>
       )}
+      {task.git && <TaskGitSection task={task} git={task.git} onMerged={onSaved} />}
       <h3 className="mt-4 mb-2 text-sm font-semibold">Comments ({comments.length})</h3>
       <ul className="space-y-2" aria-label="Comments">
         {comments.map((c) => (

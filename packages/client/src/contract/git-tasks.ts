@@ -222,3 +222,52 @@ export const ProjectWorktreeSchema = z
   })
   .meta({ id: 'ProjectWorktree' });
 export type ProjectWorktree = z.infer<typeof ProjectWorktreeSchema>;
+
+export const DIFF_FILE_STATUSES = ['added', 'modified', 'deleted', 'renamed'] as const;
+export type DiffFileStatus = (typeof DIFF_FILE_STATUSES)[number];
+
+/** One file of a task's diff (`GET /api/tasks/:id/diff`). */
+export const TaskDiffFileSchema = z
+  .object({
+    path: Str,
+    /** The path before a rename (null otherwise). */
+    oldPath: NullableStr,
+    status: z.enum(DIFF_FILE_STATUSES),
+    binary: z.boolean(),
+    additions: z.int().min(0),
+    deletions: z.int().min(0),
+    /** The unified patch of this file (its `diff --git` header on), cut at a line when longer than the per-file cap or past the total cap; empty for a binary file. */
+    patch: z.string(),
+    /** The patch was cut (or left out); `omittedBytes` of it are not here. */
+    truncated: z.boolean(),
+    omittedBytes: z.int().min(0),
+  })
+  .meta({ id: 'TaskDiffFile' });
+export type TaskDiffFile = z.infer<typeof TaskDiffFileSchema>;
+
+/** A commit of the task's branch beyond the base. */
+export const TaskDiffCommitSchema = z.object({ sha: Str, subject: z.string(), author: z.string(), committedAt: TimestampSchema }).meta({ id: 'TaskDiffCommit' });
+
+/**
+ * A task's branch against its base (docs/git-tasks.md, "The diff"): the commits beyond the base
+ * (newest first) and the diff `base...tip` per file, bounded. For a merged task, taken from the
+ * recorded merge commit's first parent.
+ */
+export const TaskDiffSchema = z
+  .object({
+    branch: Str,
+    baseRef: Str,
+    /** The commit the diff starts from (the merge base of the base ref and the tip). */
+    base: Str,
+    tip: Str,
+    /** True when taken from the recorded merge (the branch may be gone). */
+    merged: z.boolean(),
+    commits: z.array(TaskDiffCommitSchema),
+    files: z.array(TaskDiffFileSchema),
+    /** Something was left out: a file's patch cut, or files past the limits. */
+    truncated: z.boolean(),
+    /** What was left out: files not listed at all, and patch bytes not sent. */
+    omitted: z.object({ files: z.int().min(0), bytes: z.int().min(0) }),
+  })
+  .meta({ id: 'TaskDiff' });
+export type TaskDiff = z.infer<typeof TaskDiffSchema>;

@@ -1,7 +1,7 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { MERGE_METHODS, ProjectRepoSchema, ProjectWorktreeSchema, TaskGitSchema, TaskMergeSchema } from './git-tasks.ts';
+import { MERGE_METHODS, ProjectRepoSchema, ProjectWorktreeSchema, TaskDiffSchema, TaskGitSchema, TaskMergeSchema } from './git-tasks.ts';
 import { IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OkSchema, OptionalBool, OptionalIdText, OptionalLongText, ShortText, Str, TimestampSchema } from './common.ts';
 
 /** `checking`: the daemon is proving a repository-bound task's "done" (docs/git-tasks.md); unbound projects do not use it. */
@@ -127,6 +127,14 @@ export const tasksContract = {
       /** `removed`: false when the worktree was gone already; `branchDeleted`: the local branch was deleted. */
       worktree: z.object({ removed: z.boolean(), branchDeleted: z.boolean() }),
     }),
+  }),
+  getTaskDiff: route({
+    method: 'GET',
+    path: '/api/tasks/:id/diff',
+    summary: "A repository-bound task's commits beyond its base and the diff base...branch per file (bounded); a merged task's from its recorded merge commit",
+    tag: 'tasks',
+    params: IdParamsSchema,
+    response: TaskDiffSchema,
   }),
   listComments: route({ method: 'GET', path: '/api/tasks/:id/comments', summary: 'Comments, oldest first', tag: 'tasks', params: IdParamsSchema, response: z.array(CommentSchema) }),
   addComment: route({

@@ -6,7 +6,8 @@
  * the runs of its conversation work there; a failed step leaves the task unsent, with the error
  * on `task.git` (docs/git-tasks.md). A task in review is merged by a person (`mergeTask`: the
  * branch into the base, the worktree removed, the task done); a project's worktrees are listed
- * with the abandoned ones marked, and nothing is removed for its age.
+ * with the abandoned ones marked, and nothing is removed for its age. A task's diff (`getTaskDiff`)
+ * is its branch against the base, bounded (core's `taskDiff`).
  */
 import { existsSync } from 'node:fs';
 import type { ProjectRepo, TaskStatus } from '@tinyagi/client/contract';
@@ -19,6 +20,7 @@ import {
   resolveProjectRepo,
   runTaskMerge,
   runTaskWorktreeStep,
+  taskDiff,
   TinyError,
   type TaskRecord,
   type TaskStepBase,
@@ -190,6 +192,16 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       } finally {
         inFlight.delete(task.id);
       }
+    },
+
+    getTaskDiff: async ({ params }) => {
+      const task = await ctx.tasks.mustGetTask(params.id);
+      const identifier = task.identifier ?? task.id;
+      const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
+      const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
+      if (!existsSync(repo.repoDir))
+        throw new TinyError('INVALID_STATE', `Task ${identifier}'s repository is not cloned yet, so it has no diff.`, { hint: 'Move it to In progress: the repository is cloned then.' });
+      return taskDiff(repo, { identifier, git: task.git });
     },
 
     listComments: ({ params }) => ctx.tasks.listComments(params.id),

@@ -1,0 +1,230 @@
+'use client';
+/**
+ * A repository-bound task's git side in its detail (docs/git-tasks.md): the branch, worktree,
+ * head and rounds; the last Checking with each check's result, command and log (a failed one's
+ * log open); what does not hold; the commits and the diff (`GET /api/tasks/:id/diff`); and, in
+ * Review, the person's merge (`POST /api/tasks/:id/merge`), whose refusal shows the daemon's code
+ * and message. The diff is read again when the task's head, status or merge changes.
+ */
+import { useEffect, useState } from 'react';
+import type { Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit } from '@tinyagi/client';
+import { isApiError } from '@tinyagi/client';
+import { api, messageOf } from '@/lib/api';
+import { Button, duration, plural } from '@/components/ui';
+import { Chevron, DiffView } from './diff-view';
+
+const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '—');
+
+/** The last Checking in a word, for the detail and the card. */
+export const CHECK_STATE: Record<TaskCheck['state'], { label: string; tone: string }> = {
+  running: { label: 'checking', tone: 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100' },
+  failed: { label: 'checks failed', tone: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100' },
+  needs_person: { label: 'needs a person', tone: 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100' },
+  passed: { label: 'checks passed', tone: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' },
+};
+
+export const MERGED_TONE = 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100';
+
+function resultOf(c: TaskCheckResult): string {
+  if (c.ok) return 'passed';
+  if (c.timedOut) return `timed out${c.timeoutMs ? ` after ${duration(c.timeoutMs)}` : ''}`;
+  if (c.spawnError) return `did not start: ${c.spawnError}`;
+  if (c.exitCode !== null) return `exit ${c.exitCode}`;
+  return c.signal ? `killed by ${c.signal}` : 'failed';
+}
+
+function CheckRow({ check }: { check: TaskCheckResult }) {
+  return (
+    <li data-testid="task-check" data-check={check.name} data-ok={String(check.ok)}>
+      <details open={!check.ok} className="group rounded border border-slate-200 dark:border-slate-700">
+        <summary className="flex cursor-pointer flex-wrap items-center gap-2 px-2 py-1 text-sm">
+          <Chevron />
+          <span className="font-mono font-medium">{check.name}</span>
+          <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${check.ok ? CHECK_STATE.passed.tone : CHECK_STATE.failed.tone}`}>{resultOf(check)}</span>
+          <span className="ml-auto text-xs text-slate-600 dark:text-slate-300">{duration(check.durationMs)}</span>
+        </summary>
+        <div className="space-y-1 px-2 pb-2">
+          <p className="break-all text-xs">
+            Command: <code>{check.argv.join(' ')}</code>
+          </p>
+          {/* biome-ignore lint/a11y/useSemanticElements: a <pre> keeps the log's layout; the role only names its focus stop */}
+          <pre
+            role="group"
+            className="max-h-80 overflow-auto rounded bg-slate-100 p-2 text-xs whitespace-pre-wrap break-words dark:bg-slate-950"
+            aria-label={`Log of ${check.name}`}
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a long log scrolls, so keyboard users must be able to focus it (WCAG 2.1.1)
+            tabIndex={0}
+          >
+            {check.log || '(no output)'}
+          </pre>
+          {check.omittedBytes > 0 && <p className="text-xs text-slate-600 dark:text-slate-300">{check.omittedBytes} bytes of the middle of the log were left out.</p>}
+        </div>
+      </details>
+    </li>
+  );
+}
+
+function Checking({ check }: { check: TaskCheck }) {
+  const state = CHECK_STATE[check.state];
+  return (
+    <div className="space-y-2" data-testid="task-checking" data-state={check.state}>
+      <p className="flex flex-wrap items-center gap-2 text-sm">
+        Last Checking: <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${state.tone}`}>{state.label}</span>
+        <span className="text-xs text-slate-600 dark:text-slate-300">
+          at <code>{short(check.headSha)}</code> · {plural(check.commits, 'commit')} · {check.uncommitted.length === 0 ? 'nothing uncommitted' : `${check.uncommitted.length} uncommitted`}
+          {check.pushed !== null && ` · ${check.pushed ? 'pushed' : 'not pushed'}`}
+        </span>
+      </p>
+      {check.uncommitted.length > 0 && <p className="break-all text-xs">Uncommitted: {check.uncommitted.join(', ')}</p>}
+      {check.missing.length > 0 && (
+        <div className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+          <p className="font-medium">What does not hold</p>
+          <ul className="list-disc pl-5" aria-label="What does not hold">
+            {check.missing.map((m, i) => (
+              <li key={i} className="whitespace-pre-wrap break-words">
+                {m}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {check.error && (
+        <p className="text-sm text-red-800 dark:text-red-300">
+          {check.error.code}: {check.error.message}
+        </p>
+      )}
+      {check.checks.length > 0 && (
+        <ul className="space-y-1" aria-label="Checks">
+          {check.checks.map((c) => (
+            <CheckRow key={c.name} check={c} />
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function MergeControls({ task, onMerged }: { task: Task; onMerged: (t: Task) => void }) {
+  const [method, setMethod] = useState<'merge' | 'ff'>('merge');
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  async function merge() {
+    setBusy(true);
+    setRefusal(null);
+    try {
+      const answer = await api().mergeTask({ params: { id: task.id }, body: { method } });
+      onMerged(answer.task);
+    } catch (err) {
+      setRefusal(isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div className="space-y-1">
+      <div className="flex flex-wrap items-center gap-2">
+        <label htmlFor="task-merge-method" className="text-sm">
+          Merge as
+        </label>
+        <select
+          id="task-merge-method"
+          className="rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+          value={method}
+          onChange={(e) => setMethod(e.target.value as 'merge' | 'ff')}
+        >
+          <option value="merge">a merge commit</option>
+          <option value="ff">a fast-forward</option>
+        </select>
+        <Button tone="primary" disabled={busy} onClick={() => void merge()}>
+          {busy ? 'Merging…' : 'Merge'}
+        </Button>
+      </div>
+      {refusal && (
+        <p role="alert" data-testid="merge-refusal" className="rounded border border-red-300 bg-red-50 px-2 py-1 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+          {refusal}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function Commits({ diff }: { diff: TaskDiff }) {
+  if (diff.commits.length === 0) return <p className="text-sm text-slate-600 dark:text-slate-300">No commits beyond {diff.baseRef}.</p>;
+  return (
+    <ul className="space-y-1 text-sm" aria-label="Commits">
+      {diff.commits.map((c) => (
+        <li key={c.sha} className="flex flex-wrap gap-x-2">
+          <code className="text-xs">{c.sha.slice(0, 12)}</code>
+          <span className="min-w-0 break-words font-medium">{c.subject}</span>
+          <span className="text-xs text-slate-600 dark:text-slate-300">
+            {c.author}, <time dateTime={new Date(c.committedAt).toISOString()}>{new Date(c.committedAt).toLocaleString()}</time>
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function TaskGitSection({ task, git, onMerged }: { task: Task; git: TaskGit; onMerged: (t: Task) => void }) {
+  const [diff, setDiff] = useState<TaskDiff | null>(null);
+  const [diffNote, setDiffNote] = useState<string | null>(null);
+  const merge = git.merge;
+  const headKey = `${git.branch ?? ''}:${git.headSha ?? ''}:${git.check?.headSha ?? ''}:${merge?.commit ?? ''}:${task.status}`;
+
+  useEffect(() => {
+    let live = true;
+    api()
+      .getTaskDiff({ params: { id: task.id } })
+      .then((d) => {
+        if (!live) return;
+        setDiff(d);
+        setDiffNote(null);
+      })
+      .catch((err: unknown) => {
+        if (!live) return;
+        setDiff(null);
+        setDiffNote(isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
+      });
+    return () => {
+      live = false;
+    };
+  }, [task.id, headKey]);
+
+  return (
+    <section aria-labelledby="task-git-heading" data-testid="task-git" className="mt-4 space-y-3">
+      <h3 id="task-git-heading" className="text-sm font-semibold">
+        Git
+      </h3>
+      {merge && (
+        <p data-testid="task-merged" className={`rounded px-2 py-1 text-sm ${MERGED_TONE}`}>
+          Merged into {merge.baseRef} at <code>{merge.commit.slice(0, 12)}</code> ({merge.method === 'ff' ? 'fast-forward' : 'merge commit'}, {new Date(merge.mergedAt).toLocaleString()})
+        </p>
+      )}
+      <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
+        <dt className="text-slate-600 dark:text-slate-300">Branch</dt>
+        <dd className="break-all font-mono text-xs leading-5">{git.branch ?? '—'}</dd>
+        <dt className="text-slate-600 dark:text-slate-300">Worktree</dt>
+        <dd className="break-all font-mono text-xs leading-5">{merge ? 'removed after the merge' : (git.worktreePath ?? '—')}</dd>
+        <dt className="text-slate-600 dark:text-slate-300">Head</dt>
+        <dd className="font-mono text-xs leading-5">{short(git.headSha)}</dd>
+        <dt className="text-slate-600 dark:text-slate-300">Rounds</dt>
+        <dd>{git.rounds ?? 0}</dd>
+      </dl>
+      {git.error && (
+        <p className="text-sm text-red-800 dark:text-red-300">
+          Worktree step failed: {git.error.code}: {git.error.message}
+        </p>
+      )}
+      {git.check && <Checking check={git.check} />}
+      {task.status === 'review' && !merge && <MergeControls task={task} onMerged={onMerged} />}
+      <h4 className="text-sm font-semibold">Commits</h4>
+      {diff ? <Commits diff={diff} /> : <p className="text-sm text-slate-600 dark:text-slate-300">{diffNote ?? 'Loading…'}</p>}
+      {diff && (
+        <>
+          <h4 className="text-sm font-semibold">Diff</h4>
+          <DiffView diff={diff} />
+        </>
+      )}
+    </section>
+  );
+}
