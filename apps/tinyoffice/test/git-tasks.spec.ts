@@ -4,13 +4,14 @@
  * FAKE_BIN_DIR) running a script in its worktree (the task title's `FAKE:bash=…`): it commits and
  * says done through its own update_task route, as the MCP tool does. One task's check passes (it
  * reaches Review), the other's fails (back to In progress with the check's log). The page shows
- * the checks with their logs, the commits and the diff; the Merge button merges (main then holds
- * the branch's tip, read with git) and the card says Merged. Waits on states; axe in both themes.
+ * the checks with their logs, the commits and the diff; the Merge button shows a refusal's code
+ * (uncommitted work) and then merges (main then holds the branch's tip, read with git), and the
+ * card says Merged. Waits on states; axe in both themes.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { type ApiClient, createApiClient, type Task } from '@tinyagi/client';
 import { FAKE_BIN_DIR, gitRepos, sh, tempDir } from '@tinyagi/test-kit';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from './daemon';
 import { look } from './look';
@@ -137,13 +138,23 @@ test('a task whose check fails comes back to In progress; its detail shows the f
   await look(page, '/projects (git task, check failed)');
 });
 
-test('Merge merges the task in Review: main holds its tip, the detail says where, the card says Merged', async () => {
+test('Merge shows a refusal with its code, then merges the task in Review: main holds its tip, the detail says where, the card says Merged', async () => {
   await page
     .locator(`li[data-task="${good.id}"]`)
     .getByRole('button', { name: /Add the feature/ })
     .click();
   const git = page.getByTestId('task-detail').getByTestId('task-git');
   const tip = good.git!.check!.headSha!;
+  // A refusal shows the daemon's code and message, and nothing moves: a stray file in the worktree.
+  const stray = join(good.git!.worktreePath!, 'stray.txt');
+  writeFileSync(stray, 'not committed\n');
+  const before = sh(repoDir, 'rev-parse', 'main');
+  await git.getByRole('button', { name: 'Merge' }).click();
+  await expect(git.getByTestId('merge-refusal')).toContainText('WORKTREE_UNSAFE');
+  await expect(git.getByTestId('merge-refusal')).toContainText('stray.txt');
+  expect(sh(repoDir, 'rev-parse', 'main')).toBe(before);
+  rmSync(stray);
+
   await git.getByLabel('Merge as').selectOption('merge');
   await git.getByRole('button', { name: 'Merge' }).click();
   await expect(git.getByTestId('task-merged')).toContainText('Merged into main at');
