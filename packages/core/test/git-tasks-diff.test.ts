@@ -1,8 +1,8 @@
 /**
  * A task's diff for review (docs/git-tasks.md, "The diff"): the commits beyond the base and the
  * diff base...tip per file (added, modified, deleted, renamed, binary), bounded by a per-file and
- * a total cap; no branch yet is INVALID_STATE; a merged task's diff comes from its merge commit,
- * a fast-forward's is refused. Real repositories in temp folders, nothing of ours mocked.
+ * a total cap; no branch yet is INVALID_STATE; a merged task's diff comes from the base recorded
+ * before the merge (or its merge commit's first parent); a fast-forward recorded without it is refused. Real repositories in temp folders, nothing of ours mocked.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,7 +94,7 @@ describe('taskDiff', () => {
     expect(cut.omitted.bytes).toBe(whole.files.reduce((n, f) => n + Buffer.byteLength(f.patch), 0) - Buffer.byteLength(big!.patch));
   });
 
-  it('refuses a task without a branch, and reads a merged task from its merge commit; a fast-forward is refused, saying why', async () => {
+  it('refuses a task without a branch; reads a merged task from its merge commit, or from the base before a fast-forward; a fast-forward recorded without it is refused, saying why', async () => {
     const fx = gitFixture();
     const ctx = fx.project();
     expect((await rejection(taskDiff(ctx, { identifier: 'P-1', git: null }))).code).toBe('INVALID_STATE');
@@ -116,8 +116,22 @@ describe('taskDiff', () => {
     expect(diff.files.map((f) => f.path)).toEqual(['feature.txt']);
     expect(diff.commits.map((c) => c.sha)).toEqual([tip]);
 
+    // A fast-forward recorded without the base before it (as merges were before slice 5): refused, saying why.
     const ff = await rejection(taskDiff(ctx, { identifier: 'P-1', git: gitOf(wt.branch, { ...record, method: 'ff', commit: tip }) }));
     expect(ff.code).toBe('INVALID_STATE');
     expect(ff.message).toContain('a fast-forward');
+
+    // A fast-forward now carries the base before it: the diff starts there.
+    const two = await createTaskWorktree(ctx, task(2));
+    const tip2 = commitFile(two.path, 'second.txt', 'second\n');
+    const ffMerged = await mergeTaskBranch(ctx, task(2), { method: 'ff' });
+    expect(ffMerged).toMatchObject({ commit: tip2, baseBefore: merged.commit });
+    sh(fx.repoDir, 'worktree', 'remove', '--force', two.path);
+    sh(fx.repoDir, 'branch', '--quiet', '-D', two.branch);
+    const ffRecord = { method: 'ff' as const, branch: two.branch, baseRef: 'main', tip: tip2, commit: tip2, baseBefore: ffMerged.baseBefore!, mergedAt: 1 };
+    const ffDiff = await taskDiff(ctx, { identifier: 'P-2', git: gitOf(two.branch, ffRecord) });
+    expect(ffDiff).toMatchObject({ merged: true, base: merged.commit, tip: tip2 });
+    expect(ffDiff.files.map((f) => f.path)).toEqual(['second.txt']);
+    expect(ffDiff.commits.map((c) => c.sha)).toEqual([tip2]);
   });
 });

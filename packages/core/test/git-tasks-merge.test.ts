@@ -26,8 +26,9 @@ describe('mergeTaskBranch', () => {
     // A person is editing another file in their checkout of main.
     writeFileSync(join(fx.repoDir, 'README.md'), '# demo, being edited\n');
 
+    const before = sh(fx.repoDir, 'rev-parse', 'main');
     const merged = await mergeTaskBranch(ctx, task(1), { method: 'ff' });
-    expect(merged).toEqual({ method: 'ff', branch: wt.branch, baseBranch: 'refs/heads/main', tip, commit: tip, created: true });
+    expect(merged).toEqual({ method: 'ff', branch: wt.branch, baseBranch: 'refs/heads/main', tip, commit: tip, created: true, baseBefore: before });
     expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(tip);
     // The checkout moved with its files: the merged file is there, the person's edit is kept, nothing else is dirty.
     expect(readFileSync(join(fx.repoDir, 'feature.txt'), 'utf8')).toBe('done\n');

@@ -1,7 +1,8 @@
 /**
  * Git-native tasks, the diff (docs/git-tasks.md, "The diff"): `GET /api/tasks/:id/diff` answers a
  * started task's commits and per-file diff against the base, a merged task's from its merge
- * commit; a task with no branch yet, a fast-forwarded one and an unbound project's are 409,
+ * commit or the base recorded before a fast-forward; a task with no branch yet, a fast-forward
+ * recorded without that base, and an unbound project's are 409,
  * an unknown task 404. Real git (test-kit's `gitRepos`), the routes on loopback, the real
  * orchestrator with the fake claude as the agent; waits on states, no sleeps.
  */
@@ -26,7 +27,7 @@ async function start(): Promise<ServerHarness> {
 }
 
 describe('GET /api/tasks/:id/diff', () => {
-  it('answers the commits and the diff of a started task, then of the merged task from its merge commit; no branch, a fast-forward, unbound and unknown are refused', async () => {
+  it('answers the commits and the diff of a started task, then of the merged task from its merge commit; a fast-forward from the base before it; no branch, an old fast-forward record, unbound and unknown are refused', async () => {
     const fx = gitRepos();
     const h = await start();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
@@ -64,15 +65,24 @@ describe('GET /api/tasks/:id/diff', () => {
     expect(after.files.map((f) => f.path)).toEqual(['README.md', 'footer.txt']);
     expect(after.commits).toHaveLength(3);
 
-    // A fast-forward records no base before it: refused, saying why.
+    // A fast-forward: read from the base recorded before it.
     const two = await h.client.createTask({ body: { title: 'Add a header', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
     await waitFor(async () => (await eventsOf(h.stores, { conversationId: two.conversationId!, types: ['conversation.completed'] })).length > 0, 30_000, 'the second conversation completed');
     commitFile(two.git!.worktreePath!, 'header.txt', 'header\n');
     await h.client.patchTask({ params: { id: two.id }, body: { status: 'review' } });
-    await h.client.mergeTask({ params: { id: two.id }, body: { method: 'ff' } });
-    const ff = await raw(h, 'GET', `/api/tasks/${two.id}/diff`);
-    expect(ff.status).toBe(409);
-    expect(ff.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('a fast-forward') } });
+    const mainBefore = sh(fx.repoDir, 'rev-parse', 'main');
+    const ffMerged = await h.client.mergeTask({ params: { id: two.id }, body: { method: 'ff' } });
+    expect(ffMerged.task.git?.merge).toMatchObject({ method: 'ff', baseBefore: mainBefore });
+    const ff = await h.client.getTaskDiff({ params: { id: two.id } });
+    expect(ff).toMatchObject({ merged: true, tip: ffMerged.merge.tip });
+    expect(ff.files.map((f) => f.path)).toEqual(['header.txt']);
+
+    // A fast-forward recorded without it (before slice 5): refused, saying why.
+    const { baseBefore: _dropped, ...oldRecord } = ffMerged.task.git!.merge!;
+    await h.stores.tasks.setTaskGit(two.id, { ...ffMerged.task.git!, merge: oldRecord });
+    const old = await raw(h, 'GET', `/api/tasks/${two.id}/diff`);
+    expect(old.status).toBe(409);
+    expect(old.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('a fast-forward') } });
 
     const unbound = await h.client.createTask({ body: { title: 'Loose', status: 'todo' } });
     expect((await raw(h, 'GET', `/api/tasks/${unbound.id}/diff`)).status).toBe(409);

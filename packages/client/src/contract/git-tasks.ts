@@ -163,6 +163,8 @@ export const TaskMergeSchema = z
     tip: Str,
     /** The base's commit after the merge: the tip (ff), the merge commit, or the base as found when it already held the tip. */
     commit: Str,
+    /** The base's commit just before this merge moved it (absent when the base already held the tip, and on merges recorded before it was kept): where the task's diff starts. */
+    baseBefore: Str.optional(),
     mergedAt: TimestampSchema,
   })
   .meta({ id: 'TaskMerge' });

@@ -8,10 +8,11 @@
  *   `maxTotalBytes` of patches would be passed, a file keeps its counts but no patch; past
  *   `maxFiles` files are not listed. `omitted` says what was left out.
  * - A task whose branch does not exist yet (never started, or its worktree step failed) is
- *   INVALID_STATE. A merged task (`task.git.merge`) is read from the recorded merge: a merge
- *   commit's first parent is the base before the merge, so the diff is that parent...tip; a
- *   fast-forward (or a tip found already in the base) records no base before it, so that case is
- *   INVALID_STATE saying so, rather than a guess.
+ *   INVALID_STATE. A merged task (`task.git.merge`, its branch gone) is read from the recorded
+ *   merge: from `baseBefore` (the base's commit the merge moved, recorded since slice 5) to the
+ *   tip; else, for a merge commit, from its first parent (the base before it). A merge recorded
+ *   without `baseBefore` that is not a merge commit of its own (a fast-forward recorded earlier, or
+ *   a tip found already in the base) is INVALID_STATE saying so, rather than a guess.
  */
 import type { TaskDiff, TaskDiffFile, TaskGit } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
@@ -37,12 +38,15 @@ interface DiffRange {
 /** The range a task's diff covers (the module's contract), or INVALID_STATE. */
 async function taskDiffRange(ctx: ProjectRepoContext, identifier: string, taskGit: TaskGit | null | undefined): Promise<DiffRange> {
   const merge = taskGit?.merge;
+  if (merge?.baseBefore !== undefined) {
+    return { branch: merge.branch, base: await mergeBase(ctx.repoDir, merge.baseBefore, merge.tip), tip: merge.tip, merged: true };
+  }
   if (merge !== undefined) {
     const parents = (await git(['rev-list', '--parents', '-n', '1', merge.commit], { cwd: ctx.repoDir }).catch(() => '')).trim().split(' ').slice(1);
     if (merge.commit === merge.tip || parents.length < 2 || parents[1] !== merge.tip) {
       throw new TinyError(
         'INVALID_STATE',
-        `Task ${identifier} was merged into ${merge.baseRef} at ${merge.commit.slice(0, 12)} without a merge commit of its own (${merge.method === 'ff' ? 'a fast-forward' : 'its tip was in the base already'}); the base before the merge is not recorded, so its diff cannot be told apart from the base's history.`,
+        `Task ${identifier} was merged into ${merge.baseRef} at ${merge.commit.slice(0, 12)} without a merge commit of its own (${merge.method === 'ff' ? 'a fast-forward' : 'its tip was in the base already'}); the base before the merge was not recorded, so its diff cannot be told apart from the base's history.`,
         { hint: `Read it with git: git log ${merge.commit.slice(0, 12)} in ${ctx.repoDir}.` },
       );
     }

@@ -83,7 +83,17 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
       }
     }
     const merged = await mergeTaskBranch(ctx, ref, { method: input.method });
-    merge = { method: merged.method, branch: merged.branch, baseRef: ctx.repo.baseRef, tip: merged.tip, commit: merged.commit, mergedAt: Date.now(), created: merged.created };
+    merge = {
+      method: merged.method,
+      branch: merged.branch,
+      baseRef: ctx.repo.baseRef,
+      tip: merged.tip,
+      commit: merged.commit,
+      // Where the task's diff starts once its branch is gone (diff.ts).
+      ...(merged.baseBefore === undefined ? {} : { baseBefore: merged.baseBefore }),
+      mergedAt: Date.now(),
+      created: merged.created,
+    };
     const { created: _created, ...record } = merge;
     const git: TaskGit = task.git ?? { state: 'ready', branch: merged.branch, worktreePath: null, headSha: merged.tip, error: null, updatedAt: Date.now() };
     await tasks.setTaskGit(task.id, { ...git, merge: record, updatedAt: Date.now() });

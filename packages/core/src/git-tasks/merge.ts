@@ -38,6 +38,8 @@ export interface TaskMergeResult {
   commit: string;
   /** False when the tip was already in the base and nothing was written. */
   created: boolean;
+  /** The base's commit before this merge moved it (only when `created`). */
+  baseBefore?: string;
 }
 
 /** The base ref as a local branch (`refs/heads/…`), or INVALID_STATE. */
@@ -73,7 +75,7 @@ export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, op
     throw new TinyError('INVALID_STATE', `Task ${task.identifier} has no branch ${branch} in ${ctx.repoDir}; there is nothing to merge.`, { hint: 'Start the task to create its branch.' });
   }
   const base = await baseCommit(ctx);
-  const result = (commit: string, created: boolean): TaskMergeResult => ({ method, branch, baseBranch, tip, commit, created });
+  const result = (commit: string, created: boolean): TaskMergeResult => ({ method, branch, baseBranch, tip, commit, created, ...(created ? { baseBefore: base } : {}) });
 
   if (await isAncestor(ctx.repoDir, tip, base)) {
     if ((await branchCreatedAt(ctx.repoDir, branchRef)) === tip) {
