@@ -2,9 +2,11 @@
 /**
  * A task's diff as the daemon sends it (`GET /api/tasks/:id/diff`): one collapsible block per file
  * (a native <details>, so Tab and Enter or Space open and close it) with its status and +/- counts,
- * and the unified patch's lines coloured added / removed / context. A small renderer of git's own
- * patch text: no diff library, since the daemon already did the diffing.
+ * and the unified patch's lines coloured added / removed / context. A long file (or every file of
+ * a diff of many) starts folded, and a folded file's lines are not rendered until it is opened. A
+ * small renderer of git's own patch text: no diff library, since the daemon already did the diffing.
  */
+import { useMemo, useState } from 'react';
 import type { TaskDiff, TaskDiffFile } from '@tinyagi/client';
 
 type LineKind = 'add' | 'del' | 'hunk' | 'context' | 'note';
@@ -54,10 +56,14 @@ function kib(bytes: number): string {
   return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
-function DiffFile({ file }: { file: TaskDiffFile }) {
-  const lines = patchLines(file.patch);
+/** A file longer than this starts folded; a folded file's lines are not rendered at all (a diff near the daemon's 2 MiB cap would otherwise be tens of thousands of nodes). */
+const FOLD_LINES = 400;
+
+function DiffFile({ file, fold }: { file: TaskDiffFile; fold: boolean }) {
+  const lines = useMemo(() => patchLines(file.patch), [file.patch]);
+  const [open, setOpen] = useState(!fold && lines.length <= FOLD_LINES);
   return (
-    <details open className="group rounded border border-slate-200 dark:border-slate-700" data-testid="diff-file" data-path={file.path}>
+    <details open={open} onToggle={(e) => setOpen(e.currentTarget.open)} className="group rounded border border-slate-200 dark:border-slate-700" data-testid="diff-file" data-path={file.path}>
       <summary className="flex cursor-pointer flex-wrap items-center gap-2 bg-slate-50 px-2 py-1 text-xs dark:bg-slate-800">
         <Chevron />
         <span className="min-w-0 break-all font-mono">{file.oldPath ? `${file.oldPath} → ${file.path}` : file.path}</span>
@@ -70,7 +76,7 @@ function DiffFile({ file }: { file: TaskDiffFile }) {
           </span>
         </span>
       </summary>
-      {file.binary ? (
+      {!open ? null : file.binary ? (
         <p className="px-2 py-1 text-xs text-slate-600 dark:text-slate-300">Binary file, not shown.</p>
       ) : lines.length === 0 && !file.truncated ? (
         <p className="px-2 py-1 text-xs text-slate-600 dark:text-slate-300">No content change.</p>
@@ -101,7 +107,7 @@ function DiffFile({ file }: { file: TaskDiffFile }) {
           </span>
         </pre>
       )}
-      {file.truncated && (
+      {open && file.truncated && (
         <p className="px-2 py-1 text-xs text-amber-900 dark:text-amber-200">
           {file.patch ? 'Cut' : 'Left out'}: {kib(file.omittedBytes)} of this file&apos;s patch not shown (the daemon&apos;s limit); read it with git.
         </p>
@@ -118,7 +124,8 @@ export function DiffView({ diff }: { diff: TaskDiff }) {
         {diff.merged ? ', as merged' : ''})
       </p>
       {diff.files.map((f) => (
-        <DiffFile key={f.path} file={f} />
+        // Past 50 files every file starts folded: the list of files is the overview then.
+        <DiffFile key={f.path} file={f} fold={diff.files.length > 50} />
       ))}
       {diff.omitted.files > 0 && (
         <p className="text-xs text-amber-900 dark:text-amber-200">
