@@ -8,28 +8,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
-import { commitFile, fakeCli, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
-import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
-
-let h: ServerHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(): Promise<ServerHarness> {
-  const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' }, reviewer: { name: 'Reviewer', provider: 'anthropic' } } });
-  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') } });
-  h = await startHarness({ settings, invoke });
-  return h;
-}
+import { describe, expect, it } from 'vitest';
+import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
+import { eventsOf, raw } from './harness.ts';
+import { startCoderHarness } from './git-harness.ts';
 
 describe('GET /api/tasks/:id/diff', () => {
   it('answers the commits and the diff of a started task, then of the merged task from its merge commit; a fast-forward from the base before it; no branch, an old fast-forward record, unbound and unknown are refused', async () => {
     const fx = gitRepos();
-    const h = await start();
+    const h = await startCoderHarness();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
 
     const todo = await h.client.createTask({ body: { title: 'Not started', projectId: project.id, assigneeAgent: 'coder', status: 'todo' } });

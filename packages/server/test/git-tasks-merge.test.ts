@@ -8,23 +8,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
-import { commitFile, fakeCli, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
-import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
-
-let h: ServerHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(): Promise<ServerHarness> {
-  const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' }, reviewer: { name: 'Reviewer', provider: 'anthropic' } } });
-  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') } });
-  h = await startHarness({ settings, invoke });
-  return h;
-}
+import { describe, expect, it } from 'vitest';
+import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
+import { eventsOf, raw, type ServerHarness } from './harness.ts';
+import { startCoderHarness } from './git-harness.ts';
 
 /** A task of the project started (its worktree made, its run finished), with `file` committed on its branch and moved to review by a person. */
 async function taskInReview(h: ServerHarness, projectId: string, title: string, file: string, content: string) {
@@ -41,7 +28,7 @@ async function taskInReview(h: ServerHarness, projectId: string, title: string, 
 describe('POST /api/tasks/:id/merge', () => {
   it('merges a task in review (a merge commit by default, or a fast-forward), removes its worktree and branch, moves it to done, with events; again is 409', async () => {
     const fx = gitRepos();
-    const h = await start();
+    const h = await startCoderHarness();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
     const one = await taskInReview(h, project.id, 'Add a footer', 'footer.txt', 'footer\n');
     const before = sh(fx.repoDir, 'rev-parse', 'main');
@@ -83,7 +70,7 @@ describe('POST /api/tasks/:id/merge', () => {
 
   it('a branch a person already merged by hand is reported merged without a new commit, and the task finishes; a recorded merge is finished, not made again', async () => {
     const fx = gitRepos();
-    const h = await start();
+    const h = await startCoderHarness();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
     const one = await taskInReview(h, project.id, 'Fix the title', 'title.txt', 'title\n');
     sh(fx.repoDir, 'merge', '--quiet', '--ff-only', one.branch);
@@ -109,7 +96,7 @@ describe('POST /api/tasks/:id/merge', () => {
 
   it('refusals change nothing: unknown task 404, bad method 400, not in review or unbound 409, uncommitted work and a conflict 409 with the task left in review and its worktree kept', async () => {
     const fx = gitRepos();
-    const h = await start();
+    const h = await startCoderHarness();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
     const plain = await h.client.createProject({ body: { name: 'Plain' } });
 
@@ -159,7 +146,7 @@ describe('POST /api/tasks/:id/merge', () => {
 
   it('merges what the passed Checking checked: a commit added since is refused (409, nothing merged); checked again, it merges', async () => {
     const fx = gitRepos();
-    const h = await start();
+    const h = await startCoderHarness();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
     const one = await taskInReview(h, project.id, 'Add a footer', 'footer.txt', 'footer\n');
     // The Checking that passed, as the daemon records it (server git-tasks.test.ts proves the step itself).
@@ -202,7 +189,7 @@ describe('POST /api/tasks/:id/merge', () => {
 describe('GET /api/projects/:id/worktrees', () => {
   it('lists the project’s worktrees with the abandoned ones marked and whether they could go; removes nothing; unknown 404, unbound 409', async () => {
     const fx = gitRepos();
-    const h = await start();
+    const h = await startCoderHarness();
     const repo = { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') };
     const project = await h.client.createProject({ body: { name: 'Web', repo } });
     const one = await taskInReview(h, project.id, 'Add a footer', 'footer.txt', 'footer\n');
