@@ -3,10 +3,11 @@
  * bodies are scanned for the planted keys and tokens. (The harness also scans every response
  * of every test file; this file adds the stream and the error paths.)
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseParser } from '@tinyagi/client';
 import { apiContract, type RouteDef } from '@tinyagi/client/contract';
-import { waitFor } from '@tinyagi/test-kit';
+import { gitRepos, waitFor } from '@tinyagi/test-kit';
 import { DATABASE_URL, SECRETS, raw, secretLeaks, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
@@ -29,6 +30,11 @@ describe('secrets', () => {
     const run = await waitFor(async () => (await h.client.getMessage({ params: { id: sent.messageId } })).run ?? undefined, 10_000, 'run');
     const task = await h.client.createTask({ body: { title: 'x' } });
     const project = await h.client.createProject({ body: { name: 'Secret Project' } });
+    // A project bound to a repository, and a task of it started (its worktree and branch made): the git-task routes answer for them.
+    const fx = gitRepos();
+    const bound = await h.client.createProject({ body: { name: 'Repo Project', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const started = await h.client.createTask({ body: { title: 'y', projectId: bound.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    expect(started.git?.state, JSON.stringify(started.git)).toBe('ready');
     const schedule = await h.client.createSchedule({ body: { agent: 'coder', message: 'x', cron: '0 9 * * *' } });
     const approval = await h.stores.approvals.create({
       id: 'apr_secrets',
@@ -54,6 +60,8 @@ describe('secrets', () => {
       getTask: { id: task.id },
       listComments: { id: task.id },
       getProject: { id: project.id },
+      listProjectWorktrees: { id: bound.id },
+      getTaskDiff: { id: started.id },
       getSchedule: { id: schedule.id },
       scheduleNextRuns: { id: schedule.id },
       scheduleHistory: { id: schedule.id },
