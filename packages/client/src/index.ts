@@ -21,6 +21,7 @@ export {
 export { ApiError, isApiError, type ClientErrorCode } from './api-error.ts';
 export { conversationStatus, conversationTarget } from './conversation-target.ts';
 export { approvalAnswers, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, type ApprovalOutcome, type ApprovalOutcomeHead } from './approval-text.ts';
+export { checkResultText } from './check-text.ts';
 export { signReply, unsignReply } from './reply-signature.ts';
 export { SseParser, type SseMessage } from './sse-parser.ts';
 export { EVENT_TYPES, EVENTS_PATH, type EventType } from './contract/event-types.ts';

@@ -8,7 +8,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit } from '@tinyagi/client';
-import { isApiError } from '@tinyagi/client';
+import { checkResultText, isApiError } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { Button, duration, plural } from '@/components/ui';
 import { Chevron, DiffView } from './diff-view';
@@ -25,14 +25,6 @@ export const CHECK_STATE: Record<TaskCheck['state'], { label: string; tone: stri
 
 export const MERGED_TONE = 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100';
 
-function resultOf(c: TaskCheckResult): string {
-  if (c.ok) return 'passed';
-  if (c.timedOut) return `timed out${c.timeoutMs ? ` after ${duration(c.timeoutMs)}` : ''}`;
-  if (c.spawnError) return `did not start: ${c.spawnError}`;
-  if (c.exitCode !== null) return `exit ${c.exitCode}`;
-  return c.signal ? `killed by ${c.signal}` : 'failed';
-}
-
 function CheckRow({ check }: { check: TaskCheckResult }) {
   return (
     <li data-testid="task-check" data-check={check.name} data-ok={String(check.ok)}>
@@ -40,7 +32,7 @@ function CheckRow({ check }: { check: TaskCheckResult }) {
         <summary className="flex cursor-pointer flex-wrap items-center gap-2 px-2 py-1 text-sm">
           <Chevron />
           <span className="font-mono font-medium">{check.name}</span>
-          <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${check.ok ? CHECK_STATE.passed.tone : CHECK_STATE.failed.tone}`}>{resultOf(check)}</span>
+          <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${check.ok ? CHECK_STATE.passed.tone : CHECK_STATE.failed.tone}`}>{checkResultText(check)}</span>
           <span className="ml-auto text-xs text-slate-600 dark:text-slate-300">{duration(check.durationMs)}</span>
         </summary>
         <div className="space-y-1 px-2 pb-2">

@@ -7,7 +7,7 @@
  * and which are abandoned; it never removes anything.
  */
 import type { Command } from 'commander';
-import type { Project, ProjectWorktree, Task, TaskCheck, TaskCheckResult } from '@tinyagi/client';
+import { checkResultText, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
 import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -17,20 +17,12 @@ import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
 
 const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 10) : '-');
 
-/** How a check ended, in a few words. */
-function ending(c: TaskCheckResult): string {
-  if (c.ok) return 'passed';
-  if (c.timedOut) return `timed out after ${formatDuration(c.timeoutMs ?? c.durationMs)}`;
-  if (c.spawnError !== undefined) return `could not start (${c.spawnError})`;
-  return c.exitCode !== null ? `exit ${c.exitCode}` : `ended by ${c.signal ?? 'a signal'}`;
-}
-
 /** The last Checking in a few words: `passed 2/2`, `failed: login exit 2`, `running`, `needs a person`. */
 function checkingSummary(check: TaskCheck | null | undefined): string {
   if (!check) return '-';
   if (check.state === 'running') return 'running';
   const failed = check.checks.filter((c) => !c.ok);
-  const what = check.error ? check.error.message : failed.length > 0 ? failed.map((c) => `${c.name} ${ending(c)}`).join(', ') : (check.missing[0] ?? '');
+  const what = check.error ? check.error.message : failed.length > 0 ? failed.map((c) => `${c.name} ${checkResultText(c)}`).join(', ') : (check.missing[0] ?? '');
   if (check.state === 'passed') return `passed ${check.checks.length}/${check.checks.length}`;
   return `${check.state === 'needs_person' ? 'needs a person' : 'failed'}${what ? `: ${what}` : ''}`;
 }
@@ -43,7 +35,7 @@ function colouredStatus(task: Task): string {
 }
 
 /** A project by id, prefix (WEB) or name, case-insensitive for the last two. */
-async function resolveProject(projects: readonly Project[], ref: string): Promise<Project> {
+function resolveProject(projects: readonly Project[], ref: string): Project {
   const lower = ref.toLowerCase();
   const found = projects.find((p) => p.id === ref) ?? projects.find((p) => p.prefix.toLowerCase() === lower || p.name.toLowerCase() === lower);
   if (found) return found;
@@ -91,7 +83,7 @@ function printTask(task: Task & { commentCount?: number }, logLines: number): vo
       println();
       printTable(
         ['CHECK', 'RESULT', 'TOOK', 'COMMAND'],
-        check.checks.map((c) => [c.name, c.ok ? style.green(ending(c)) : style.red(ending(c)), formatDuration(c.durationMs), c.argv.join(' ')]),
+        check.checks.map((c) => [c.name, c.ok ? style.green(checkResultText(c)) : style.red(checkResultText(c)), formatDuration(c.durationMs), c.argv.join(' ')]),
       );
     }
     for (const c of check.checks.filter((r) => !r.ok && r.log !== '')) {
@@ -124,7 +116,7 @@ export function registerTaskCommands(program: Command): void {
       .option('--assignee <id>', 'only tasks assigned to this agent or team'),
   ).action(async (options: { project?: string; status?: (typeof TASK_STATUSES)[number]; assignee?: string; json?: boolean }, cmd: Command) => {
     const { client } = connect(contextOf(cmd));
-    const projectId = options.project === undefined ? undefined : (await resolveProject(await client.listProjects(), options.project)).id;
+    const projectId = options.project === undefined ? undefined : resolveProject(await client.listProjects(), options.project).id;
     const tasks = await client.listTasks({
       query: { ...(projectId ? { projectId } : {}), ...(options.status ? { status: options.status } : {}), ...(options.assignee ? { assignee: options.assignee } : {}) },
     });
@@ -182,7 +174,7 @@ export function registerTaskCommands(program: Command): void {
       .argument('<project>', 'project id, prefix or name'),
   ).action(async (ref: string, options: { json?: boolean }, cmd: Command) => {
     const { client } = connect(contextOf(cmd));
-    const project = await resolveProject(await client.listProjects(), ref);
+    const project = resolveProject(await client.listProjects(), ref);
     if (project.repo === null) throw usageError(`The project ${project.prefix} (${project.name}) is not bound to a repository: it has no worktrees.`);
     const worktrees: ProjectWorktree[] = await client.listProjectWorktrees({ params: { id: project.id } });
     if (options.json) return printJson(worktrees);
