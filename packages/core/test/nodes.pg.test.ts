@@ -17,7 +17,9 @@ import { leaseOwner, type LocalNode, NODE_RETENTION, NodeRegistry } from '../src
 const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
-import { db, poolA, poolB } from './pg-pools.ts';
+import { twoNodePools } from './pg-pools.ts';
+
+const { db, poolA, poolB } = await twoNodePools();
 
 /** A TCP proxy to the database that can be cut (every connection dropped, new ones refused) and restored on the same port. */
 class CuttableProxy {

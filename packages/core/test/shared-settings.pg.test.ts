@@ -14,7 +14,9 @@ import type { Settings } from '../src/config/schema.ts';
 import { isTinyError } from '../src/errors.ts';
 import { SharedSettings, type SharedSettingsOptions } from '../src/nodes/shared-settings.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
-import { db, poolA, poolB } from './pg-pools.ts';
+import { twoNodePools } from './pg-pools.ts';
+
+const { db, poolA, poolB } = await twoNodePools();
 
 const API_FILE: Settings = {
   workspace: { path: '/srv/api-workspaces' },
