@@ -99,7 +99,7 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
         cleanupTemp();
       });
 
-      it('the model calls call_agent over MCP: the sub-agent runs as a child and its reply is the tool result', async () => {
+      it("the model calls call_agent over MCP: the CLI reaches TinyAGI's tools on the daemon's /mcp, the sub-agent runs as a child, its reply is the tool result, and while call_agent waits no `tinyagi mcp` process runs under the daemon", async () => {
         const parent = `MCP-CALL-${name}-${process}`;
         const child = `MCP-CHILD-${name}-${process}`;
         rig.rule(parent, (request) => {
@@ -107,7 +107,12 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
           if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: `${child} what is the code?` } };
           return { reply: `The sub-agent said: ${out}` };
         });
-        rig.rule(child, () => ({ reply: 'The MCP code is 1618.' }));
+        // The sub-agent's model call comes while alpha's CLI waits in its call_agent: its process tree is there to read.
+        let tree: string[] = [];
+        rig.rule(child, () => {
+          tree = descendants(rig.daemon.pid).map(cmdline);
+          return { reply: 'The MCP code is 1618.' };
+        });
         const o = await rig.send({ agent: 'alpha', senderId: `mcp-${process}`, message: `${parent} ask beta for the code` });
         const offered = rig.model.calls.find((c) => c.request.entries.some((e) => e.text.includes(parent)))?.request.tools ?? [];
         expect(
@@ -117,26 +122,8 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
         const beta = o.runs.find((r) => r.agentId === 'beta');
         expect(beta?.status, describeOutcome(o)).toBe('completed');
         expect(beta?.parentRunId).toBe(o.runs[0]?.runId);
-        expect(o.replies.join('\n'), describeOutcome(o)).toContain('The MCP code is 1618.');
-      });
-
-      it("the CLI reaches TinyAGI's tools on the daemon's /mcp: while call_agent waits, no `tinyagi mcp` process runs under the daemon", async () => {
-        const parent = `MCP-HTTP-${name}-${process}`;
-        const child = `MCP-HTTP-CHILD-${name}-${process}`;
-        rig.rule(parent, (request) => {
-          const out = toolOutput(request);
-          if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: `${child} are you there?` } };
-          return { reply: `Over HTTP: ${out}` };
-        });
-        // The sub-agent's model call comes while alpha's CLI waits in its call_agent: its process tree is there to read.
-        let tree: string[] = [];
-        rig.rule(child, () => {
-          tree = descendants(rig.daemon.pid).map(cmdline);
-          return { reply: 'beta is here.' };
-        });
-        const o = await rig.send({ agent: 'alpha', senderId: `mcp-http-${process}`, message: `${parent} is beta there?` });
         // Codex puts its own lines (wall time, "Output:") before a tool's result.
-        expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Over HTTP: [\s\S]*beta is here\./);
+        expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/The sub-agent said: [\s\S]*The MCP code is 1618\./);
         expect(tree.length, 'the daemon runs the CLIs').toBeGreaterThan(0);
         expect(
           tree.filter((line) => line.includes('mcp --agent-tools')),
@@ -161,30 +148,22 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
         // The teammate received the declared message, as it would a tag's.
         expect(o.calls.some((c) => c.request.entries.some((e) => e.role === 'user' && e.text.includes(`${next} please write the summary`)))).toBe(true);
       });
-      it("the user's own MCP server is still offered next to TinyAGI's, and its tool runs", async () => {
+      it("the user's own MCP servers, configured as the user would, are offered next to TinyAGI's and run: a stdio one, and TinyAGI itself over HTTP (the daemon's /mcp with the API token) whose client lists the team", async () => {
         const marker = `OWN-MCP-${name}-${process}`;
+        // One turn, two tool steps: the weather fixture's tool, then list_teams on the daemon's /mcp.
         rig.rule(marker, (request) => {
-          const out = toolOutput(request);
-          if (out === undefined) return { tool: 'weather_report', input: { city: 'Lisbon' } };
-          return { reply: `Reported: ${out}` };
+          const outputs = request.entries.filter((e) => e.role === 'tool').map((e) => e.text);
+          if (outputs.length === 0) return { tool: 'weather_report', input: { city: 'Lisbon' } };
+          if (outputs.length === 1) return { tool: 'list_teams', input: {} };
+          return { reply: `Reported: ${outputs[0]}\nTeams: ${outputs[1]}` };
         });
-        const o = await rig.send({ agent: 'alpha', senderId: `own-mcp-${name}-${process}`, message: `${marker} what is the weather?` });
+        const o = await rig.send({ agent: 'alpha', senderId: `own-mcp-${name}-${process}`, message: `${marker} what is the weather, and which teams are there?` });
         const offered = rig.model.calls.find((c) => c.request.entries.some((e) => e.text.includes(marker)))?.request.tools ?? [];
         expect(
           offered.filter((t) => /weather_report$|(^|_)call_agent$/.test(t)),
           `both servers' tools: ${offered.join(', ')}`,
         ).toHaveLength(2);
         expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Reported: [\s\S]*OWN-WEATHER: sunny in Lisbon/);
-      });
-
-      it("TinyAGI itself as the user's MCP server over HTTP (the daemon's /mcp with the API token): the CLI's client lists the team", async () => {
-        const marker = `HTTP-MCP-${name}-${process}`;
-        rig.rule(marker, (request) => {
-          const out = toolOutput(request);
-          if (out === undefined) return { tool: 'list_teams', input: {} };
-          return { reply: `Teams: ${out}` };
-        });
-        const o = await rig.send({ agent: 'alpha', senderId: `http-mcp-${name}-${process}`, message: `${marker} which teams are there?` });
         expect(o.replies.join('\n'), describeOutcome(o)).toMatch(/Teams: [\s\S]*"id": ?"duo"/);
       });
 

@@ -13,7 +13,7 @@ import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelAction, type M
 import { CLI_CASES, PROVIDER_KEY, instructionCounts, isTitleCall, priceOf, startRig, tokensOf, type CliName, type Outcome, type Rig } from './harness.ts';
 
 /** The contract's cases, in the order they run. */
-export const CONTRACT_CASES = ['reply', 'resume', 'instructions', 'handoff', 'call', 'login-call', 'usage', '429', '500', 'hang', 'kill', 'egress'] as const;
+export const CONTRACT_CASES = ['conversation', 'handoff', 'call', 'login-call', '429', '500', 'hang', 'kill', 'egress'] as const;
 export type ContractCase = (typeof CONTRACT_CASES)[number];
 
 /** The whole contract, per message, on a daemon of its own. */
@@ -76,35 +76,41 @@ export function contractCases(name: CliName, rig: () => Rig, cases: readonly Con
   const cli = CLI_CASES[name];
   const has = (c: ContractCase): boolean => cases.includes(c);
 
-  if (has('reply'))
-    it(`${name}: replies through the daemon, with the provider's key, to the provider's base URL`, async () => {
-      rig().rule('REPLY-7d1', () => ({ reply: 'Hello from the stand-in (REPLY-ok).' }));
-      const o = await rig().send({ agent: 'alpha', senderId: 'reply', message: 'REPLY-7d1 say hello' });
-      expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
-      expect(o.replies.join('\n')).toContain('Hello from the stand-in (REPLY-ok).');
-      expectProviderCalls(rig(), o.calls);
-    });
-
-  if (has('resume'))
-    it(`${name}: a resumed session sends the earlier turn (its message and reply) once`, async () => {
-      rig().rule('RESUME-A', () => ({ reply: 'Noted: pelican-ack.' }));
-      rig().rule('RESUME-B', (request) => {
+  if (has('conversation'))
+    it(`${name}: one resumed conversation of 4 turns: replies with the provider's key to its base URL; the earlier turn (message and reply) is sent once; the system prompt and AGENTS.md once per request; usage and cost of each call equal what the model served (items 2, 3, 6 and 7)`, async () => {
+      // One conversation proves what were four cases (reply, resume, instructions, usage): each turn is a CLI start per message.
+      const served = (k: number) => ({ inputTokens: 1000 * k + 17, outputTokens: 10 * k + 3 });
+      rig().rule('CONVO-1x', () => ({ reply: 'Hello from the stand-in (REPLY-ok). Noted: pelican-ack.', usage: served(1) }));
+      rig().rule('CONVO-2x', (request) => {
         // The earlier turn as history, or as a transcript in the message (a retry may start a new session with one).
-        const remembered = occurrences(request, 'RESUME-A remember') > 0 && occurrences(request, 'pelican-ack') > 0;
-        return { reply: remembered ? 'The word was pelican.' : 'I have no earlier turn.' };
+        const remembered = occurrences(request, 'CONVO-1x remember') > 0 && occurrences(request, 'pelican-ack') > 0;
+        return { reply: remembered ? 'The word was pelican.' : 'I have no earlier turn.', usage: served(2) };
       });
-      await rig().send({ agent: 'alpha', senderId: 'resume', message: 'RESUME-A remember the word pelican' });
-      const o = await rig().send({ agent: 'alpha', senderId: 'resume', message: 'RESUME-B which word did I ask you to remember?' });
-      expect(o.replies.join('\n'), describeOutcome(o)).toContain('The word was pelican.');
-      for (const call of turnsOf(o.calls)) expect(occurrences(call.request, 'RESUME-A remember'), 'the earlier message is in the history once').toBe(1);
-    });
-
-  if (has('instructions'))
-    it(`${name}: the system prompt and AGENTS.md reach the model once per request (item 6)`, async () => {
-      rig().rule('PROMPT-5e0', () => ({ reply: 'fine' }));
-      await rig().send({ agent: 'alpha', senderId: 'prompt', message: 'PROMPT-5e0 first' });
-      const o = await rig().send({ agent: 'alpha', senderId: 'prompt', message: 'PROMPT-5e0 second (resumed)' });
-      expectInstructionsOnce(rig(), o.calls);
+      for (const k of [3, 4]) rig().rule(`CONVO-${k}x`, () => ({ reply: `turn ${k} done`, usage: served(k) }));
+      const messages = ['CONVO-1x remember the word pelican and say hello', 'CONVO-2x which word did I ask you to remember?', 'CONVO-3x turn 3', 'CONVO-4x turn 4'];
+      for (const [i, message] of messages.entries()) {
+        const k = i + 1;
+        const o = await rig().send({ agent: 'alpha', senderId: 'conversation', message });
+        const run = o.runs[0]!;
+        expect(run.status, describeOutcome(o)).toBe('completed');
+        expectProviderCalls(rig(), o.calls);
+        if (k === 1) expect(o.replies.join('\n')).toContain('Hello from the stand-in (REPLY-ok).');
+        if (k === 2) {
+          expect(o.replies.join('\n'), describeOutcome(o)).toContain('The word was pelican.');
+          for (const call of turnsOf(o.calls)) expect(occurrences(call.request, 'CONVO-1x remember'), 'the earlier message is in the history once').toBe(1);
+          expectInstructionsOnce(rig(), o.calls);
+        }
+        const want = o.calls.reduce(
+          (sum, c) => {
+            const t = tokensOf(cli.api, c.served);
+            return { input: sum.input + t.input, output: sum.output + t.output, usd: sum.usd + priceOf(c.served) };
+          },
+          { input: 0, output: 0, usd: 0 },
+        );
+        const label = `items 3/7: turn ${k} of a resumed session (calls served: ${o.calls.map((c) => `${isTitleCall(c.request) ? 'title ' : ''}${c.served.inputTokens}/${c.served.outputTokens}`).join(', ')})`;
+        expect({ input: run.inputTokens, output: run.outputTokens }, label).toEqual({ input: want.input, output: want.output });
+        expect(run.costUsd, `${label}: cost`).toBeCloseTo(cli.reportsCost ? want.usd : 0, 6);
+      }
     });
 
   if (has('handoff'))
@@ -157,37 +163,31 @@ export function contractCases(name: CliName, rig: () => Rig, cases: readonly Con
       expect(o.runs.find((r) => r.agentId === 'beta')?.parentRunId).toBe(o.runs[0]?.runId);
     });
 
-  if (has('usage'))
-    it(`${name}: usage and cost of each call equal what the model served, over 4 resumed turns (items 3 and 7)`, async () => {
-      const served = (k: number) => ({ inputTokens: 1000 * k + 17, outputTokens: 10 * k + 3 });
-      for (let k = 1; k <= 4; k++) rig().rule(`USAGE-${k}x`, () => ({ reply: `turn ${k} done`, usage: served(k) }));
-      for (let k = 1; k <= 4; k++) {
-        const o = await rig().send({ agent: 'alpha', senderId: 'usage', message: `USAGE-${k}x turn ${k}` });
-        const run = o.runs[0]!;
-        expect(run.status, describeOutcome(o)).toBe('completed');
-        const want = o.calls.reduce(
-          (sum, c) => {
-            const t = tokensOf(cli.api, c.served);
-            return { input: sum.input + t.input, output: sum.output + t.output, usd: sum.usd + priceOf(c.served) };
-          },
-          { input: 0, output: 0, usd: 0 },
-        );
-        const label = `items 3/7: turn ${k} of a resumed session (calls served: ${o.calls.map((c) => `${isTitleCall(c.request) ? 'title ' : ''}${c.served.inputTokens}/${c.served.outputTokens}`).join(', ')})`;
-        expect({ input: run.inputTokens, output: run.outputTokens }, label).toEqual({ input: want.input, output: want.output });
-        expect(run.costUsd, `${label}: cost`).toBeCloseTo(cli.reportsCost ? want.usd : 0, 6);
-      }
-    });
+  /**
+   * The failing turns of an agent (429, 500 and kill on alpha; hang on gamma) are resumed turns of one
+   * conversation, where a retry can repeat the message: a warm-up turn starts it once, before the first.
+   */
+  const warmedUp = new Map<string, Promise<void>>();
+  function warmUp(agent: string): Promise<void> {
+    let done = warmedUp.get(agent);
+    if (!done) {
+      rig().rule(`WARM-${agent}-c9`, () => ({ reply: 'warm' }));
+      done = rig()
+        .send({ agent, senderId: `retry-${agent}`, message: `WARM-${agent}-c9 hello` })
+        .then(() => undefined);
+      warmedUp.set(agent, done);
+    }
+    return done;
+  }
 
-  /** Sends a warm-up turn, then the failing one (a resumed turn, where a retry can repeat the message). */
   /** `failure(first)` answers each request of the failing turn; `first` is its very first request. */
   async function failingTurn(kind: string, failure: (first: boolean) => ModelAction, lift?: () => void, agent = 'alpha'): Promise<{ o: Outcome; marker: string }> {
     const marker = `FAIL-${kind}-c9`;
-    rig().rule(`WARM-${kind}-c9`, () => ({ reply: 'warm' }));
-    await rig().send({ agent, senderId: `retry-${kind}`, message: `WARM-${kind}-c9 hello` });
+    await warmUp(agent);
     rig().rule(marker, (request, calls) => failure(calls.length === 0 && toolOutput(request) === undefined));
     const o = await rig().send({
       agent,
-      senderId: `retry-${kind}`,
+      senderId: `retry-${agent}`,
       message: `${marker} please answer`,
       ...(lift
         ? {
