@@ -177,7 +177,8 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
             if (out === undefined) return { tool: 'call_agent', input: { agent: 'beta', task: `${child} take your time` } };
             return { reply: `The slow sub-agent said: ${out}` };
           });
-          rig.rule(child, (request) => (toolOutput(request) === undefined ? { shell: 'sleep 75' } : { reply: 'Slow but done.' }));
+          // 62 s of sleep alone: the call lasts longer than OpenCode's 60 s, whatever the sub-agent's own start takes.
+          rig.rule(child, (request) => (toolOutput(request) === undefined ? { shell: 'sleep 62' } : { reply: 'Slow but done.' }));
           const o = await rig.send({ agent: 'alpha', senderId: `slow-${name}`, message: `${parent} ask beta`, timeoutMs: 300_000 });
           expect(o.replies.join('\n'), describeOutcome(o)).toContain('The slow sub-agent said: Slow but done.');
         }, 330_000);
