@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
- * A loopback port that was free a moment ago, for the caller to bind next.
+ * A loopback port that was free a moment ago, for the caller to bind next (core's
+ * invoker/loopback-port.ts is the product's copy, for OpenCode's port; core cannot be imported here).
  *
  * Picked below the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range,
  * 32768–60999 by default), not by the kernel (port 0): the kernel hands ports of that range to

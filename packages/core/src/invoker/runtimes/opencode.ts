@@ -21,11 +21,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { cliFailure, cliRunBase, runCliProcess } from '../cli-runner.ts';
 import { opencodeMcpConfig } from '../mcp-servers.ts';
 import { acpWarmDriver, type AcpCallUsage, type AcpLaunch } from '../warm/acp-warm.ts';
 import { addSpend } from '../invoke-error.ts';
+import { reserveLoopbackPort } from '../loopback-port.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { privateTempPath, withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, resumeIdOf } from '../session-state.ts';
@@ -242,21 +242,10 @@ function opencodeErrorText(error: unknown): string {
  * parsing the spawn mode uses). A new session gets its title through the same API before the
  * first prompt: without one OpenCode makes an extra model call to write it.
  */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function opencodeLaunch(req: InvokeRequest): Promise<AcpLaunch> {
   const custom = req.target.baseUrl !== undefined;
   const agent = req.systemPrompt.trim() !== '' ? opencodeAgentName(req.agentId) : undefined;
-  const port = await freePort();
+  const port = await reserveLoopbackPort();
   const password = randomBytes(18).toString('base64url');
   const env: Record<string, string> = { OPENCODE_SERVER_PASSWORD: password };
   if (custom && req.target.apiKey !== undefined) env[OPENCODE_PROVIDER_KEY_ENV] = req.target.apiKey;
