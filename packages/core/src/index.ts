@@ -36,6 +36,7 @@ export {
   type ApprovalRequestedEvent,
   type ApprovalSettledEvent,
   type BudgetWarningEvent,
+  type TaskCheckedEvent,
   type TerminalRunStatus,
   type NotificationEvents,
   type NotificationHook,

@@ -6,7 +6,8 @@
  */
 import type { Orchestrator, OrchestratorServices } from '@tinyagi/teams';
 
-export type ServerOrchestrator = Pick<Orchestrator, 'submitGrouped' | 'spawn' | 'declareRunAction' | 'status'>;
+/** `notifyTaskChecked` tells its observers of a task's Checking (the trace export's spans); one without it hears nothing of Checkings. */
+export type ServerOrchestrator = Pick<Orchestrator, 'submitGrouped' | 'spawn' | 'declareRunAction' | 'status'> & Partial<Pick<Orchestrator, 'notifyTaskChecked'>>;
 
 export type { SubmitInput, SubmitResult, SpawnInput, SpawnResult } from '@tinyagi/teams';
 

@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { TaskCheck, TaskCheckResult, TaskGit } from '@tinyagi/client/contract';
 import { errorMessage, isTinyError } from '../errors.ts';
+import type { TaskCheckedEvent } from '../observe/observer.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { failureFingerprint } from './checks.ts';
 import { collectDoneFacts, type DoneFacts } from './facts.ts';
@@ -35,6 +36,10 @@ export interface TaskCheckingInput extends TaskStepBase {
   /** Sends the feedback to the task's owner (idempotent on the key); returns the conversation it started. */
   send: (message: string, idempotencyKey: string, worktreePath: string) => Promise<{ conversationId: string; messageId: string; created: boolean }>;
   signal?: AbortSignal;
+  /** The run whose "done" started this Checking, and its conversation (absent when resumed at start). */
+  saidBy?: { runId: string; conversationId: string };
+  /** Told once the Checking is recorded and the task moved: the daemon's observers' `taskChecked` (its trace export). Must not throw. */
+  onChecked?: (event: TaskCheckedEvent) => void;
 }
 
 export interface TaskFailure {
@@ -131,8 +136,10 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
 
   let check: TaskCheck;
   let failures: TaskFailure[];
+  let checkStartedAt: number[] = [];
   try {
     const facts = await collectDoneFacts(ctx, ref, { env: input.env, ...(input.signal === undefined ? {} : { signal: input.signal }) });
+    checkStartedAt = facts.checks.map((c) => c.startedAt);
     const timeouts = new Map(ctx.repo.checks.map((c) => [c.name, c.timeoutMs]));
     const checks = facts.checks.map((c) => resultOf(c, timeouts.get(c.name), worktreePath));
     failures = taskFailures(facts, checks, ctx.repo.baseRef);
@@ -169,15 +176,31 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   });
 
   const rounds = git.rounds ?? 0;
+  const told = <R extends TaskCheckingResult>(result: R): R => {
+    const conversationId = input.saidBy?.conversationId ?? task.conversationId;
+    input.onChecked?.({
+      taskId: task.id,
+      identifier,
+      projectId: input.projectId,
+      outcome: result.outcome,
+      round: rounds,
+      branch: git.branch,
+      check,
+      checkStartedAt,
+      conversationId,
+      ...(input.saidBy ? { runId: input.saidBy.runId } : {}),
+    });
+    return result;
+  };
   if (check.state === 'passed') {
     await tasks.setTaskGit(task.id, { ...git, check, headSha: check.headSha, updatedAt: Date.now() });
-    return { outcome: 'passed', task: await finishTaskChecking(tasks, task.id) };
+    return told({ outcome: 'passed', task: await finishTaskChecking(tasks, task.id) });
   }
   if (rounds >= input.repo.maxRounds) {
     check = { ...check, state: 'needs_person' };
     const after = await tasks.setTaskGit(task.id, { ...git, check, updatedAt: Date.now() });
     await events.append({ type: 'task.rounds_exhausted', data: { taskId: task.id, identifier, projectId: input.projectId, rounds, missing: check.missing } });
-    return { outcome: 'needs_person', task: after };
+    return told({ outcome: 'needs_person', task: after });
   }
 
   const round = rounds + 1;
@@ -202,7 +225,7 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
     updatedAt: Date.now(),
   });
   const after = await finishTaskChecking(tasks, task.id, sent.conversationId);
-  return { outcome: 'failed', task: after, sent };
+  return told({ outcome: 'failed', task: after, sent });
 }
 
 /**

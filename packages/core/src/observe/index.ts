@@ -13,6 +13,7 @@ export {
   type ApprovalRequestedEvent,
   type ApprovalSettledEvent,
   type BudgetWarningEvent,
+  type TaskCheckedEvent,
   type TerminalRunStatus,
   type NotificationHook,
   type NotificationEvents,

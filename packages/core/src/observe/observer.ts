@@ -6,9 +6,9 @@
  *
  * Two kinds of hook:
  * - notifications (`claimed`, `runStarted`, `progress`, `attemptFailed`, `runEnded`,
- *   `committed`, `approvalRequested`, `approvalSettled`, `budgetWarning`): plain functions called
- *   once the fact is durable (after its commit) or, for progress, as it arrives. An observer that
- *   throws is caught, counted and logged once; the pipeline never sees the error.
+ *   `committed`, `approvalRequested`, `approvalSettled`, `budgetWarning`, `taskChecked`): plain
+ *   functions called once the fact is durable (after its commit) or, for progress, as it arrives.
+ *   An observer that throws is caught, counted and logged once; the pipeline never sees the error.
  * - records (`record.runCreated`, `record.runStarted`, `record.attemptFailed`,
  *   `record.runEnded`): transaction bodies run inside the transaction that writes the fact, so
  *   their rows commit or roll back with it (the event log's run events, usage accounting). Their
@@ -21,7 +21,7 @@
 import type { ApprovalRecord } from '../approvals/store.ts';
 import type { InvokeProgress } from '../invoker/types.ts';
 import type { RunRecord, RunStatus, Usage } from '../runs/index.ts';
-import type { FailureReason } from '@tinyagi/client/contract';
+import type { FailureReason, TaskCheck } from '@tinyagi/client/contract';
 import type { TxSteps } from '../storage/index.ts';
 
 /** A batch of one agent's messages claimed by a queue worker (committed in the store). */
@@ -127,6 +127,31 @@ export interface BudgetWarningEvent {
 }
 
 /**
+ * A repository-bound task's Checking ended (docs/git-tasks.md): its record written on the task,
+ * `task.checked` appended and the task moved (or left for a person). Told by the process that ran
+ * the step (the daemon's server, through its orchestrator's `notifyTaskChecked`), after those writes.
+ */
+export interface TaskCheckedEvent {
+  taskId: string;
+  /** `WEB-3` (the task's id when it has no identifier). */
+  identifier: string;
+  projectId: string;
+  outcome: 'passed' | 'failed' | 'needs_person';
+  /** The rounds the task had before this Checking (0 the first time), as `task.checking` says. */
+  round: number;
+  /** The task's branch, when its worktree step recorded one. */
+  branch: string | null;
+  /** The Checking's record (`task.git.check`): start and end, the head commit, each check's result, what does not hold. */
+  check: TaskCheck;
+  /** When each check started (epoch ms), in the order of `check.checks` (its end: that plus its `durationMs`). */
+  checkStartedAt: readonly number[];
+  /** The conversation the task worked in: the run's that said done, else the task's at the start; null when it has none. */
+  conversationId: string | null;
+  /** The run whose "done" started the Checking (absent for a Checking resumed at start). */
+  runId?: string | undefined;
+}
+
+/**
  * Hooks with a transaction: their rows commit with the fact. See the module comment. `Tx` is the
  * transaction of the stores (the orchestrator's observers are `Observer<StoreTransaction>`).
  */
@@ -149,6 +174,7 @@ export interface Observer<Tx = unknown> {
   approvalRequested?(event: ApprovalRequestedEvent): void;
   approvalSettled?(event: ApprovalSettledEvent): void;
   budgetWarning?(event: BudgetWarningEvent): void;
+  taskChecked?(event: TaskCheckedEvent): void;
   records?: ObserverRecords<Tx>;
 }
 
@@ -162,6 +188,7 @@ export interface NotificationEvents {
   approvalRequested: ApprovalRequestedEvent;
   approvalSettled: ApprovalSettledEvent;
   budgetWarning: BudgetWarningEvent;
+  taskChecked: TaskCheckedEvent;
 }
 
 export type NotificationHook = keyof NotificationEvents;
@@ -175,7 +202,18 @@ export interface RecordEvents {
 
 export type RecordHook = keyof RecordEvents;
 
-const NOTIFICATION_HOOKS: readonly NotificationHook[] = ['claimed', 'runStarted', 'progress', 'attemptFailed', 'runEnded', 'committed', 'approvalRequested', 'approvalSettled', 'budgetWarning'];
+const NOTIFICATION_HOOKS: readonly NotificationHook[] = [
+  'claimed',
+  'runStarted',
+  'progress',
+  'attemptFailed',
+  'runEnded',
+  'committed',
+  'approvalRequested',
+  'approvalSettled',
+  'budgetWarning',
+  'taskChecked',
+];
 const RECORD_HOOKS: readonly RecordHook[] = ['runCreated', 'runStarted', 'attemptFailed', 'runEnded'];
 
 const NONE: readonly never[] = Object.freeze([]);

@@ -26,12 +26,12 @@ function ownRunOnly(auth: AuthInfo, runId: string, what: string): void {
 }
 
 export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof runToolsContract> {
-  const taskOf = async (runId: string): Promise<{ task: TaskRecord | undefined; agentId: string }> => {
+  const taskOf = async (runId: string): Promise<{ task: TaskRecord | undefined; agentId: string; conversationId: string }> => {
     const run = await ctx.stores.runs.mustGetRun(runId);
     const conversation = await ctx.stores.runs.getConversation(run.conversationId);
     const started = conversation?.senderId.startsWith('task:') ? await ctx.tasks.getTask(conversation.senderId.slice('task:'.length)) : undefined;
     const linked = started ?? (await ctx.tasks.listTasks()).filter((t) => t.conversationId === run.conversationId).sort((a, b) => b.updatedAt - a.updatedAt)[0];
-    return { task: linked, agentId: run.agentId };
+    return { task: linked, agentId: run.agentId, conversationId: run.conversationId };
   };
   const withComments = async (task: TaskRecord | undefined): Promise<RunTask> => {
     if (!task) return { task: null, comments: [] };
@@ -62,7 +62,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
 
     updateRunTask: async ({ params, body, auth }) => {
       ownRunOnly(auth, params.id, "update its conversation's task");
-      const { task, agentId } = await taskOf(params.id);
+      const { task, agentId, conversationId } = await taskOf(params.id);
       if (!task)
         throw new TinyError('TASK_NOT_FOUND', 'This conversation works on no task: there is nothing to update.', {
           hint: 'Tasks come from the board (tinyagi task, TinyOffice): a task moved to in_progress starts a conversation with its assignee.',
@@ -72,7 +72,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
       // The agent's own move never dispatches the task again: the agent is the one working on it.
       // Its "done" on a repository-bound task is a claim the daemon proves: the task goes to checking (docs/git-tasks.md).
       const after = (await saysDoneOnBoundTask(ctx, task, body.status))
-        ? await startChecking(ctx, task)
+        ? await startChecking(ctx, task, { runId: params.id, conversationId })
         : body.status !== undefined && body.status !== task.status
           ? (await ctx.tasks.updateTask(task.id, { status: body.status })).after
           : task;

@@ -35,32 +35,35 @@ export async function refuseAgentMoveWhileChecking(ctx: ServerContext, task: Tas
 }
 
 /** Moves the task to `checking` (the daemon's move) and starts proving it in the background. */
-export async function startChecking(ctx: ServerContext, task: TaskRecord): Promise<TaskRecord> {
+export async function startChecking(ctx: ServerContext, task: TaskRecord, saidBy?: { runId: string; conversationId: string }): Promise<TaskRecord> {
   const after = (await ctx.tasks.updateTask(task.id, { status: 'checking' })).after;
   await ctx.stores.events.append({
     type: 'task.checking',
     data: { taskId: task.id, identifier: task.identifier ?? task.id, projectId: task.projectId ?? '', round: task.git?.rounds ?? 0 },
   });
-  track(ctx, after);
+  track(ctx, after, saidBy);
   return after;
 }
 
-function track(ctx: ServerContext, task: TaskRecord): void {
+function track(ctx: ServerContext, task: TaskRecord, saidBy?: { runId: string; conversationId: string }): void {
   const set = inFlight.get(ctx) ?? new Set<Promise<unknown>>();
   inFlight.set(ctx, set);
-  const work = proveDone(ctx, task).catch((err: unknown) => {
+  const work = proveDone(ctx, task, saidBy).catch((err: unknown) => {
     ctx.log.warn(`Task ${task.identifier ?? task.id}: checking failed: ${err instanceof Error ? err.message : String(err)}`);
   });
   set.add(work);
   void work.finally(() => set.delete(work));
 }
 
-async function proveDone(ctx: ServerContext, task: TaskRecord): Promise<void> {
+async function proveDone(ctx: ServerContext, task: TaskRecord, saidBy?: { runId: string; conversationId: string }): Promise<void> {
   const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
   if (!project?.repo) return;
   await runTaskChecking({
     ...taskStepBase(ctx, project.id, project.repo, task),
     tasks: ctx.tasks,
+    // The orchestrator's observers hear the Checking (its spans in the trace export: docs/telemetry.md).
+    ...(saidBy === undefined ? {} : { saidBy }),
+    onChecked: (event) => ctx.orchestrator.notifyTaskChecked?.(event),
     send: async (message, idempotencyKey, workdir) => {
       const result = await ctx.orchestrator.submitGrouped({
         message,

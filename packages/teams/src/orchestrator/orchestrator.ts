@@ -23,7 +23,7 @@
  * transaction bodies (`stores.commit`, `yield* io(…)` per store call), which run synchronously
  * inside one write on SQLite.
  */
-import { invokeAgent, ObserverList, QueueWorker, type InvokeRequest, type InvokeResult, type Observer, type Settings } from '@tinyagi/core';
+import { invokeAgent, ObserverList, QueueWorker, type InvokeRequest, type InvokeResult, type Observer, type Settings, type TaskCheckedEvent } from '@tinyagi/core';
 import { ownEntry, agentDefaults, effectiveQueue, type SteerCommand, type StoreSet, type StoreTransaction, QuotaBoard, type QuotaHoldView, resolveInvokeTarget } from '@tinyagi/core/internal';
 import type { RunAction } from '@tinyagi/client/contract';
 import { ApprovalDesk } from '../approvals/desk.ts';
@@ -183,6 +183,15 @@ export class Orchestrator implements Spawner {
    */
   addObserver(observer: Observer<StoreTransaction>): () => void {
     return this.#ctx.observers.add(observer);
+  }
+
+  /**
+   * Tells this orchestrator's observers that a task's Checking ended (`taskChecked`,
+   * docs/observers.md): the step runs beside the pipeline (the server's background), and its
+   * observers, the trace export among them, are this orchestrator's.
+   */
+  notifyTaskChecked(event: TaskCheckedEvent): void {
+    if (this.#ctx.observers.listening('taskChecked')) this.#ctx.observers.notify('taskChecked', event);
   }
 
   /** How often each observer's notifications failed (observers that never failed are absent). */
