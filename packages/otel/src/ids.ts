@@ -7,6 +7,9 @@
  * - a run's `invoke_agent` span id = the first 8 bytes of SHA-256("tinyagi.run:" + run id)
  * - a team conversation's `invoke_workflow` span id = the same of "tinyagi.workflow:" + the id of
  *   the run that opened it
+ * - a task's Checking (`check_task`): span id = the same of "tinyagi.checking:" + task id + ":" +
+ *   the Checking's start (epoch ms, `task.git.check.startedAt`); a Checking in no conversation is
+ *   a trace of its own, whose id is the first 16 bytes of that hash
  *
  * (All-zero ids are invalid in W3C trace context; SHA-256 gives one with probability 2^-64, in
  * which case the last byte is set to 1.)
@@ -32,4 +35,14 @@ export function runSpanIdOf(runId: string): string {
 /** The span id of the `invoke_workflow` span opened by this run. */
 export function workflowSpanIdOf(runId: string): string {
   return hexId(`tinyagi.workflow:${runId}`, 8);
+}
+
+/** The span id of a task's Checking that started at `startedAt` (epoch ms, as `task.git.check.startedAt` records it). */
+export function checkingSpanIdOf(taskId: string, startedAt: number): string {
+  return hexId(`tinyagi.checking:${taskId}:${startedAt}`, 8);
+}
+
+/** The trace id of a task's Checking in no conversation (a trace of its own). */
+export function checkingTraceIdOf(taskId: string, startedAt: number): string {
+  return hexId(`tinyagi.checking:${taskId}:${startedAt}`, 16);
 }

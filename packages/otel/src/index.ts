@@ -20,8 +20,8 @@ export {
   type BatchOptions,
 } from './config.ts';
 export { agentsFromSettings, providerName, type AgentDescription, type DescribeAgent } from './agents.ts';
-export { traceIdOf, runSpanIdOf, workflowSpanIdOf } from './ids.ts';
+export { traceIdOf, runSpanIdOf, workflowSpanIdOf, checkingSpanIdOf, checkingTraceIdOf } from './ids.ts';
 export { cliTelemetryEnv, traceparentOf, withTraceContext } from './propagation.ts';
 export { maskText, maskValue } from './mask.ts';
 export type { ExportCounts } from './export.ts';
-export { GEN_AI, OPERATION, TINYAGI, EVENT, ERROR_TYPE } from './semconv.ts';
+export { GEN_AI, OPERATION, TINYAGI, EVENT, ERROR_TYPE, CHECKING, VCS, PROCESS, CICD } from './semconv.ts';

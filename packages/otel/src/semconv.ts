@@ -34,6 +34,25 @@ export const OPERATION = {
   executeTool: 'execute_tool',
 } as const;
 
+/** The span names of a task's Checking (not GenAI operations: no `gen_ai.operation.name`). */
+export const CHECKING = {
+  checkTask: 'check_task',
+  executeCheck: 'execute_check',
+} as const;
+
+/**
+ * Other conventions the Checking's spans use (development status too): the commit checked (VCS),
+ * a check's process, and its result as a CI/CD pipeline task's.
+ */
+export const VCS = { refHeadName: 'vcs.ref.head.name', refHeadRevision: 'vcs.ref.head.revision' } as const;
+export const PROCESS = { commandArgs: 'process.command_args', exitCode: 'process.exit.code' } as const;
+export const CICD = {
+  pipelineResult: 'cicd.pipeline.result',
+  taskName: 'cicd.pipeline.task.name',
+  /** `success`, `failure`, `timeout`, `error` (could not start). */
+  taskRunResult: 'cicd.pipeline.task.run.result',
+} as const;
+
 export const ERROR_TYPE = 'error.type';
 
 export const TINYAGI = {
@@ -73,6 +92,27 @@ export const TINYAGI = {
   approvalSummary: 'tinyagi.approval.summary',
   /** Only with capture_content: a question's answer, masked. */
   approvalAnswer: 'tinyagi.approval.answer',
+  taskId: 'tinyagi.task.id',
+  /** `WEB-3`. */
+  taskIdentifier: 'tinyagi.task.identifier',
+  projectId: 'tinyagi.project.id',
+  /** The rounds the task had come back before this Checking (0 the first time). */
+  taskRound: 'tinyagi.task.round',
+  /** `passed`, `failed` or `needs_person` (failed after the binding's maxRounds). */
+  checkingOutcome: 'tinyagi.checking.outcome',
+  /** What does not hold, one sentence each (masked). */
+  checkingMissing: 'tinyagi.checking.missing',
+  /** Commits on the branch beyond the base. */
+  checkingCommits: 'tinyagi.checking.commits',
+  /** Only with a remote in the binding. */
+  checkingPushed: 'tinyagi.checking.pushed',
+  checkName: 'tinyagi.check.name',
+  checkTimedOut: 'tinyagi.check.timed_out',
+  checkTimeoutMs: 'tinyagi.check.timeout_ms',
+  /** The signal that ended the check's process, when one did. */
+  checkSignal: 'tinyagi.check.signal',
+  /** Only with capture_content: the end of the check's log, masked. */
+  checkLogTail: 'tinyagi.check.log_tail',
   budgetRule: 'tinyagi.budget.rule',
   budgetUsed: 'tinyagi.budget.used',
   budgetLimit: 'tinyagi.budget.limit',

@@ -17,7 +17,10 @@
  * - per-call usage (`usage` progress): the cache reads summed on the run's span; plan updates: events;
  * - failed attempts, cancels, guard rejections and status lines: events on the run's span;
  * - approvals (`approvalRequested`, `approvalSettled`: told by the node whose run waits on the
- *   request) and budget warnings (`budgetWarning`): events on the run's span while it is open.
+ *   request) and budget warnings (`budgetWarning`): events on the run's span while it is open;
+ * - a task's Checking (`taskChecked`, told when it ended): `check_task {identifier}` with an
+ *   `execute_check {name}` per check (checking.ts), in the trace of the conversation the task works
+ *   in, under the run that said done.
  */
 import { ROOT_CONTEXT, SpanStatusCode, TraceFlags, type Attributes, type Link, type SpanContext } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -33,12 +36,14 @@ import type {
   RunEndedEvent,
   RunRecord,
   RunStartedEvent,
+  TaskCheckedEvent,
 } from '@tinyagi/core';
 import { providerName, type DescribeAgent } from './agents.ts';
 import type { TraceExportConfig } from './config.ts';
 import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts } from './export.ts';
-import { runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
+import { checkingTraceIdOf, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
 import { approvalEventAttributes } from './approvals.ts';
+import { type CheckingPlace, recordChecking } from './checking.ts';
 import { cut, maskText, maskValue } from './mask.ts';
 import { type RunTraceContext, withTraceContext } from './propagation.ts';
 import { type RecordedSpan, SpanRecorder } from './span-recorder.ts';
@@ -285,6 +290,25 @@ class TraceObserver implements Observer {
   budgetWarning({ run, conversationId, rule, used, limit }: BudgetWarningEvent): void {
     const span = this.#runs.get(run.id)?.span ?? this.#workflows.get(conversationId)?.span;
     span?.addEvent(EVENT.budgetWarning, { [TINYAGI.budgetRule]: rule, [TINYAGI.budgetUsed]: used, [TINYAGI.budgetLimit]: limit, [TINYAGI.runId]: run.id });
+  }
+
+  /**
+   * A task's Checking, told when it ended (its times are the recorded ones): in the trace of the
+   * conversation the task works in, a child of the run that said done (open here or not: its span
+   * id is derived), or a root span of that trace when resumed at start; in no conversation, a trace
+   * of its own. Sampled as the trace is.
+   */
+  taskChecked(event: TaskCheckedEvent): void {
+    let place: CheckingPlace;
+    if (event.conversationId) {
+      const { traceId, sampled } = this.#trace(event.conversationId);
+      const parent = event.runId === undefined ? undefined : (this.#runs.get(event.runId)?.span.spanContext() ?? remoteParent(traceId, runSpanIdOf(event.runId)));
+      place = { traceId, sampled, parent };
+    } else {
+      const traceId = checkingTraceIdOf(event.taskId, event.check.startedAt);
+      place = { traceId, sampled: this.sampled(traceId), parent: undefined };
+    }
+    recordChecking(this.recorder, this.#random, event, place, this.#captureContent);
   }
 
   attemptFailed({ run, error, errorClass, usage, costUsd }: AttemptFailedEvent): void {
