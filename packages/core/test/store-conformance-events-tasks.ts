@@ -560,6 +560,39 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
     );
 
     it(
+      "keeps a review comment's anchor; marks comments sent in a round once, only this task's and only those unsent",
+      withStores(async ({ tasks }) => {
+        const t = await tasks.createTask({ title: 'one', status: 'review' });
+        const other = await tasks.createTask({ title: 'two' });
+        const plain = await tasks.addComment(t.id, { author: 'ann', content: 'hi' });
+        expect(plain).toMatchObject({ anchor: null, sentRound: null });
+        const anchor = { path: 'src/login.ts', line: 12, side: 'new' as const, commitSha: 'a'.repeat(40) };
+        const review = await tasks.addComment(t.id, { author: 'user', content: 'Use true here.', anchor });
+        const old = await tasks.addComment(t.id, { author: 'user', content: 'Why?', anchor: { path: 'gone.ts', line: 3, side: 'old', commitSha: null } });
+        const elsewhere = await tasks.addComment(other.id, { author: 'user', content: 'x', anchor });
+        expect(review).toMatchObject({ anchor, sentRound: null, content: 'Use true here.' });
+        expect((await tasks.listComments(t.id)).map((c) => [c.id, c.anchor, c.sentRound])).toEqual([
+          [plain.id, null, null],
+          [review.id, anchor, null],
+          [old.id, { path: 'gone.ts', line: 3, side: 'old', commitSha: null }, null],
+        ]);
+
+        // Another task's comment is not this task's to mark.
+        const marked = await tasks.markCommentsSent(t.id, [old.id, review.id, elsewhere.id], 2);
+        expect(marked.map((c) => [c.id, c.sentRound])).toEqual([
+          [review.id, 2],
+          [old.id, 2],
+        ]);
+        // Again, or in a later round: nothing changes (a comment keeps the round it first went in).
+        expect(await tasks.markCommentsSent(t.id, [review.id, old.id], 3)).toEqual([]);
+        expect(await tasks.markCommentsSent(t.id, [], 3)).toEqual([]);
+        expect((await tasks.listComments(t.id)).map((c) => c.sentRound)).toEqual([null, 2, 2]);
+        expect((await tasks.listComments(other.id)).map((c) => c.sentRound)).toEqual([null]);
+        expect(await codeOf(() => tasks.markCommentsSent('task_missing', [review.id], 1))).toBe('TASK_NOT_FOUND');
+      }),
+    );
+
+    it(
       'a store call that fails inside a transaction undoes only its own writes; the transaction goes on and commits',
       withStores(async (stores) => {
         const a = await stores.tasks.createTask({ title: 'a', status: 'todo' });

@@ -1124,7 +1124,7 @@ describe('tasks, projects, comments', () => {
     expect(again.conversationId).toBe(moved.conversationId);
   });
 
-  it('a repository-bound task in review is merged (worktree removed, done); its diff is read; a project lists its worktrees (docs/git-tasks.md)', async () => {
+  it('a repository-bound task gets a review comment and is sent back; in review it is merged (worktree removed, done); its diff is read; a project lists its worktrees (docs/git-tasks.md)', async () => {
     const fx = gitRepos();
     const project = await h.client.createProject({ body: { name: 'Bound', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
     const task = await h.client.createTask({ body: { title: 'Merge me', projectId: project.id, assigneeAgent: 'reviewer', status: 'in_progress' } });
@@ -1135,12 +1135,23 @@ describe('tasks, projects, comments', () => {
     expect((await h.client.getTaskDiff({ params: { id: task.id } })).files.map((f) => [f.path, f.status, f.additions])).toEqual([['merged.txt', 'added', 1]]);
     await rejects(h.client.getTaskDiff({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
     await rejects(h.client.mergeTask({ params: { id: task.id }, body: {} }), 409, 'INVALID_STATE');
+    // A review comment on a line of the diff, sent to the owner by a request for changes; the task is back in progress.
+    const review = await h.client.addComment({ params: { id: task.id }, body: { content: 'Say why.', anchor: { path: 'merged.txt', line: 1 } } });
+    expect(review).toMatchObject({ anchor: { path: 'merged.txt', line: 1, side: 'new', commitSha: tip }, sentRound: null });
+    await rejects(h.client.addComment({ params: { id: task.id }, body: { content: 'x', anchor: { path: 'nope.txt', line: 1 } } }), 400, 'INVALID_PATH');
+    await rejects(h.client.requestChanges({ params: { id: task.id }, body: {} }), 409, 'INVALID_STATE');
+    await h.client.patchTask({ params: { id: task.id }, body: { status: 'review' } });
+    const asked = await h.client.requestChanges({ params: { id: task.id }, body: { summary: 'One thing.' } });
+    expect(asked).toMatchObject({ task: { status: 'in_progress', conversationId: asked.sent.conversationId }, sent: { round: 1, commentIds: [review.id, review.id + 1] } });
+    await bad('POST', `/api/tasks/${task.id}/request-changes`, 400, 'VALIDATION_FAILED', '{"summary":""}');
+    // The owner's run works in the worktree: it ends before the merge removes it.
+    for (const conversationId of [task.conversationId!, asked.sent.conversationId])
+      await waitFor(async () => (await eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })).length > 0, 30_000, 'the task conversation completed');
     await h.client.patchTask({ params: { id: task.id }, body: { status: 'review' } });
     const merged = await h.client.mergeTask({ params: { id: task.id }, body: { method: 'ff' } });
     expect(merged).toMatchObject({ task: { status: 'done' }, merge: { method: 'ff', tip, commit: tip, created: true }, worktree: { removed: true, branchDeleted: true } });
     await rejects(h.client.mergeTask({ params: { id: 'task_nope' }, body: {} }), 404, 'TASK_NOT_FOUND');
     await bad('POST', `/api/tasks/${task.id}/merge`, 400, 'VALIDATION_FAILED', '{"method":"rebase"}');
-    await waitFor(async () => (await eventsOf(h.stores, { conversationId: task.conversationId!, types: ['conversation.completed'] })).length > 0, 30_000, 'the task conversation completed');
   });
 
   it('reorder sets status and position in one transaction and dispatches tasks entering in_progress', async () => {

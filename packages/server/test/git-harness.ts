@@ -8,9 +8,11 @@ import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { fakeCli } from '@tinyagi/test-kit';
 import { baseSettings, type ServerHarness, startHarness } from './harness.ts';
 
-export async function startCoderHarness(): Promise<ServerHarness> {
+/** `fakeLog`: a file each run of the fake claude appends `{cwd, prompt, env}` to (as one JSON line). */
+export async function startCoderHarness(options: { fakeLog?: string } = {}): Promise<ServerHarness> {
   const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' }, reviewer: { name: 'Reviewer', provider: 'anthropic' } } });
-  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') } });
+  const env: Record<string, string> = options.fakeLog === undefined ? {} : { FAKE_LOG: options.fakeLog };
+  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, ...env } });
   const harness = await startHarness({ settings, invoke });
   // Closed by the test that started it (a hook registered here, not at module level: test files share one module cache).
   onTestFinished(() => harness.close());

@@ -295,7 +295,7 @@ async function startScripted(): Promise<{ harness: ServerHarness; logFile: strin
 }
 
 describe('git-native tasks: done, checking and feedback', () => {
-  it('the agent says done: no commits, then a failing check (its name and log tail reach the owner), the same failure again named without its log, then a fix: review', async () => {
+  it('the agent says done: no commits, then a failing check (its name and log tail reach the owner), the same failure again named without its log, then a fix: review; a review comment sent back, fixed, checked: review again', async () => {
     const fx = gitRepos();
     const { harness, logFile } = await startScripted();
     const check = ['sh', '-c', 'cat login.ts 2>&1; grep -q fixed login.ts 2>/dev/null || { echo "FAIL login.ts: expected the word fixed"; exit 2; }'];
@@ -307,6 +307,7 @@ describe('git-native tasks: done, checking and feedback', () => {
       commitStep('login.ts', 'broken'),
       commitStep('notes.txt', 'tried'), // the same failure: named again, its log not sent twice
       commitStep('login.ts', 'fixed'),
+      commitStep('login.ts', 'fixed: the session check'), // after a person's review comment
     ]);
     const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
     const wt = join(fx.root, 'worktrees', 'WEB-1');
@@ -358,6 +359,21 @@ describe('git-native tasks: done, checking and feedback', () => {
     });
     expect(reviewed.conversationId).toBe(feedback[2]!.data.conversationId);
     expect(agent.stepsRun()).toBe(4);
+
+    // A person's review: a comment on a line of the diff reaches the agent, which commits a fix; checked again, the task is back in review.
+    const comment = await harness.client.addComment({ params: { id: task.id }, body: { content: 'Say what was fixed.', anchor: { path: 'login.ts', line: 1 } } });
+    const asked = await harness.client.requestChanges({ params: { id: task.id }, body: {} });
+    expect(asked.sent).toMatchObject({ round: 4, commentIds: [comment.id] });
+    expect(asked.task.status).toBe('in_progress');
+    const again = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== reviewed.git?.check?.headSha, 'review again');
+    await completed(harness, asked.sent.conversationId);
+    const reviewRun = runsLogged(logFile)[4]!;
+    expect(reviewRun.cwd).toBe(wt);
+    expect(reviewRun.prompt).toContain('asks for changes (round 4): one comment on its lines.');
+    expect(reviewRun.prompt).toContain('1. login.ts:1, from user, on the line:\n> fixed\nSay what was fixed.');
+    expect(again.git).toMatchObject({ rounds: 4, check: { state: 'passed', headSha: sh(wt, 'rev-parse', 'HEAD'), commits: 4 } });
+    expect((await harness.client.listComments({ params: { id: task.id } })).map((c) => c.sentRound)).toEqual([4]);
+    expect(agent.stepsRun()).toBe(5);
   });
 
   it('a hanging check is killed at its timeout and reported as such; after maxRounds a person is asked, the task stays in checking', async () => {

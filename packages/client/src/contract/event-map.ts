@@ -279,6 +279,8 @@ export const EVENT_PAYLOADS = {
   }),
   /** A failure went back to the task's owner as a message (`fingerprints`: the failures it carried, each sent once). */
   'task.feedback_sent': z.object({ taskId: Str, identifier: Str, projectId: Str, round: Int, fingerprints: z.array(Str), conversationId: Str, messageId: Str }),
+  /** A person asked for changes: the review comments `commentIds` went to the task's owner as one message, and the task went back to In progress (`round`). */
+  'task.review_sent': z.object({ taskId: Str, identifier: Str, projectId: Str, round: Int, commentIds: z.array(Int), conversationId: Str, messageId: Str }),
   /** The checks failed after `maxRounds` rounds: the task stays in Checking and a person decides. */
   'task.rounds_exhausted': z.object({ taskId: Str, identifier: Str, projectId: Str, rounds: Int, missing: z.array(z.string()) }),
   /** The task's branch is in the base (ancestry verified): `commit` is the base's commit after it, `created` false when the base held it already. */

@@ -48,6 +48,7 @@ export const EVENT_TYPES = [
   'task.checking',
   'task.checked',
   'task.feedback_sent',
+  'task.review_sent',
   'task.rounds_exhausted',
   'task.merged',
   'task.worktree_removed',

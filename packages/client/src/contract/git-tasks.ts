@@ -4,7 +4,7 @@
  * repository) is checked by core's `resolveFileRules` when a worktree is made.
  */
 import * as z from 'zod';
-import { NullableStr, PathString, ShortText, Str, TimestampSchema } from './common.ts';
+import { Int, NullableStr, PathString, ShortText, Str, TimestampSchema } from './common.ts';
 
 /** An argument vector: the program, then its arguments; never a shell string. */
 const ArgvSchema = z.array(z.string().max(4096)).min(1).max(200);
@@ -169,6 +169,28 @@ export const TaskMergeSchema = z
   })
   .meta({ id: 'TaskMerge' });
 export type TaskMerge = z.infer<typeof TaskMergeSchema>;
+
+export const REVIEW_SIDES = ['new', 'old'] as const;
+
+/**
+ * Where a review comment sits in a task's diff: a file, a line, and which side of the diff the
+ * line number counts (`new`: the branch's file, `old`: the base's, for a deleted line).
+ */
+export const ReviewAnchorInputSchema = z.object({
+  /** The file's path in the diff, as the diff names it (the new path of a renamed file). */
+  path: PathString(4096).min(1),
+  line: z.int().min(1),
+  side: z.enum(REVIEW_SIDES).default('new'),
+});
+
+/** A stored anchor: also the branch's commit the comment was written against (null when the task had none recorded). */
+export const ReviewAnchorSchema = z.object({ path: Str, line: Int, side: z.enum(REVIEW_SIDES), commitSha: NullableStr }).meta({ id: 'ReviewAnchor' });
+export type ReviewAnchor = z.infer<typeof ReviewAnchorSchema>;
+
+/** Where a review comment sits, as every surface says it: `src/login.ts:12`, or `old.ts:7 (the base's line)`. */
+export function reviewAnchorText(anchor: Pick<ReviewAnchor, 'path' | 'line' | 'side'>): string {
+  return `${anchor.path}:${anchor.line}${anchor.side === 'old' ? " (the base's line)" : ''}`;
+}
 
 export const TaskGitSchema = z
   .object({

@@ -1,7 +1,7 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { MERGE_METHODS, ProjectRepoSchema, ProjectWorktreeSchema, TaskDiffSchema, TaskGitSchema, TaskMergeSchema } from './git-tasks.ts';
+import { MERGE_METHODS, ProjectRepoSchema, ReviewAnchorInputSchema, ReviewAnchorSchema, ProjectWorktreeSchema, TaskDiffSchema, TaskGitSchema, TaskMergeSchema } from './git-tasks.ts';
 import { IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OkSchema, OptionalBool, OptionalIdText, OptionalLongText, ShortText, Str, TimestampSchema } from './common.ts';
 
 /** `checking`: the daemon is proving a repository-bound task's "done" (docs/git-tasks.md); unbound projects do not use it. */
@@ -44,7 +44,19 @@ export const ProjectSchema = z
   .meta({ id: 'Project' });
 export type Project = z.infer<typeof ProjectSchema>;
 
-export const CommentSchema = z.object({ id: Int, taskId: Str, author: Str, content: Str, createdAt: TimestampSchema });
+export const CommentSchema = z
+  .object({
+    id: Int,
+    taskId: Str,
+    author: Str,
+    content: Str,
+    /** A review comment's place in the task's diff (docs/git-tasks.md, "Review comments"); null for a comment on the task as a whole. */
+    anchor: ReviewAnchorSchema.nullable(),
+    /** The round in which the comment went to the task's owner (`POST /api/tasks/:id/request-changes`): a review comment, or a request's summary (stored as a comment without an anchor); null while not sent, and for any other comment. */
+    sentRound: Int.nullable(),
+    createdAt: TimestampSchema,
+  })
+  .meta({ id: 'Comment' });
 export type Comment = z.infer<typeof CommentSchema>;
 
 const assignee = ShortText;
@@ -144,8 +156,27 @@ export const tasksContract = {
     tag: 'tasks',
     status: 201,
     params: IdParamsSchema,
-    body: z.object({ content: z.string().min(1).max(100_000), author: OptionalIdText }),
+    body: z.object({
+      content: z.string().min(1).max(100_000),
+      author: OptionalIdText,
+      /** A review comment on a line of the task's diff (a repository-bound task with a branch; the file must be in its diff). */
+      anchor: ReviewAnchorInputSchema.optional(),
+    }),
     response: CommentSchema,
+  }),
+  requestChanges: route({
+    method: 'POST',
+    path: '/api/tasks/:id/request-changes',
+    summary:
+      "A person's review of a repository-bound task in review: its review comments not sent before (and the summary, kept as a comment) go to the task's owner as one message, and the task goes back to in_progress (a round)",
+    tag: 'tasks',
+    params: IdParamsSchema,
+    body: z.object({ summary: z.string().trim().min(1).max(100_000).optional(), author: OptionalIdText }),
+    response: z.object({
+      task: TaskSchema,
+      /** The message to the owner: the round it counted, and the review comments it carried (the summary's comment among them when given). */
+      sent: z.object({ round: Int, commentIds: z.array(Int), conversationId: Str, messageId: Str }),
+    }),
   }),
   deleteComment: route({
     method: 'DELETE',

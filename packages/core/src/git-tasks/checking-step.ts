@@ -26,7 +26,7 @@ import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { failureFingerprint } from './checks.ts';
 import { collectDoneFacts, type DoneFacts } from './facts.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
-import type { TaskStepBase } from './task-step.ts';
+import type { TaskOwnerSend, TaskStepBase } from './task-step.ts';
 
 /** How much of a failed check's log tail a feedback message carries. */
 export const FEEDBACK_TAIL_CHARS = 4_000;
@@ -34,7 +34,7 @@ export const FEEDBACK_TAIL_CHARS = 4_000;
 export interface TaskCheckingInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask' | 'mustGetTask'>;
   /** Sends the feedback to the task's owner (idempotent on the key); returns the conversation it started. */
-  send: (message: string, idempotencyKey: string, worktreePath: string) => Promise<{ conversationId: string; messageId: string; created: boolean }>;
+  send: TaskOwnerSend;
   signal?: AbortSignal;
   /** The run whose "done" started this Checking, and its conversation (absent when resumed at start). */
   saidBy?: { runId: string; conversationId: string };

@@ -30,6 +30,13 @@ export interface TaskStepBase {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Sends a message to the task's owner (its assignee agent, or its team) in the task's conversation,
+ * working in the worktree; idempotent on the key (the queue's), `created` false when a message with
+ * that key was sent before. The daemon's orchestrator does it, so core loads nothing of teams.
+ */
+export type TaskOwnerSend = (message: string, idempotencyKey: string, worktreePath: string) => Promise<{ conversationId: string; messageId: string; created: boolean }>;
+
 export interface TaskWorktreeStepInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit'>;
 }

@@ -350,6 +350,15 @@ export const taskComments = sqliteTable(
     taskId: text('task_id').notNull(),
     author: text('author').notNull(),
     content: text('content').notNull(),
+    /** A review comment's place in the task's diff (docs/git-tasks.md, "Review comments"); all four null for a plain comment. */
+    anchorPath: text('anchor_path'),
+    anchorLine: integer('anchor_line'),
+    /** 'new' (the branch's line) or 'old' (the base's). */
+    anchorSide: text('anchor_side'),
+    /** The branch's commit the comment was written against. */
+    anchorCommitSha: text('anchor_commit_sha'),
+    /** The round in which the comment went to the task's owner (request changes), or null. */
+    sentRound: integer('sent_round'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('task_comments_task').on(t.taskId, t.id)],

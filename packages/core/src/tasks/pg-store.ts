@@ -18,6 +18,8 @@ import { lockSchema, whereSet } from '../storage/pg/helpers.ts';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { ProjectRow, TaskCommentRow, TaskRow } from '../storage/rows.ts';
 import {
+  type AddCommentInput,
+  reviewColumns,
   type CommentRecord,
   type CreateTaskInput,
   commentNotFound,
@@ -226,15 +228,24 @@ export class PgTaskStore implements TaskStoreApi {
     return row?.n ?? 0;
   }
 
-  async addComment(taskId: string, input: { author: string; content: string }): Promise<CommentRecord> {
+  async addComment(taskId: string, input: AddCommentInput): Promise<CommentRecord> {
     const task = await this.mustGetTask(taskId);
-    const [row] = await this.#scope.query<TaskCommentRow>(`INSERT INTO ${this.#comments} (task_id, author, content, created_at) VALUES ($1, $2, $3, $4) RETURNING *`, [
-      task.id,
-      input.author,
-      input.content,
-      Date.now(),
-    ]);
+    const [row] = await this.#scope.query<TaskCommentRow>(
+      `INSERT INTO ${this.#comments} (task_id, author, content, anchor_path, anchor_line, anchor_side, anchor_commit_sha, sent_round, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [task.id, input.author, input.content, ...reviewColumns(input), Date.now()],
+    );
     return toComment(row!);
+  }
+
+  async markCommentsSent(taskId: string, ids: readonly number[], round: number): Promise<CommentRecord[]> {
+    const task = await this.mustGetTask(taskId);
+    if (ids.length === 0) return [];
+    const rows = await this.#scope.query<TaskCommentRow>(`UPDATE ${this.#comments} SET sent_round = $1 WHERE task_id = $2 AND sent_round IS NULL AND id = ANY($3::bigint[]) RETURNING *`, [
+      round,
+      task.id,
+      [...ids],
+    ]);
+    return rows.map(toComment).sort((a, b) => a.id - b.id);
   }
 
   async deleteComment(id: number): Promise<void> {

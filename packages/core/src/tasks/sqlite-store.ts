@@ -7,6 +7,8 @@ import type { ProjectRepo, TaskGit } from '@tinyagi/client/contract';
 import { newId } from '../ids.ts';
 import type { TinyDatabase } from '../storage/database.ts';
 import {
+  type AddCommentInput,
+  reviewColumns,
   type CommentRecord,
   type CommentRow,
   type CreateTaskInput,
@@ -214,12 +216,28 @@ export class TaskStore implements TaskStoreApi {
     return (this.#db.prepare('SELECT COUNT(*) AS n FROM task_comments WHERE task_id = ?').get(taskId) as { n: number }).n;
   }
 
-  addComment(taskId: string, input: { author: string; content: string }): CommentRecord {
+  addComment(taskId: string, input: AddCommentInput): CommentRecord {
     const task = this.mustGetTask(taskId);
     const id = this.#db.write(() =>
-      Number(this.#db.prepare('INSERT INTO task_comments (task_id, author, content, created_at) VALUES (?, ?, ?, ?)').run(task.id, input.author, input.content, Date.now()).lastInsertRowid),
+      Number(
+        this.#db
+          .prepare('INSERT INTO task_comments (task_id, author, content, anchor_path, anchor_line, anchor_side, anchor_commit_sha, sent_round, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(task.id, input.author, input.content, ...reviewColumns(input), Date.now()).lastInsertRowid,
+      ),
     );
     return toComment(this.#db.prepare('SELECT * FROM task_comments WHERE id = ?').get(id) as CommentRow);
+  }
+
+  markCommentsSent(taskId: string, ids: readonly number[], round: number): CommentRecord[] {
+    const task = this.mustGetTask(taskId);
+    if (ids.length === 0) return [];
+    const marked = this.#db.write(
+      () =>
+        this.#db
+          .prepare(`UPDATE task_comments SET sent_round = ? WHERE task_id = ? AND sent_round IS NULL AND id IN (${ids.map(() => '?').join(', ')}) RETURNING *`)
+          .all(round, task.id, ...ids) as CommentRow[],
+    );
+    return marked.map(toComment).sort((a, b) => a.id - b.id);
   }
 
   deleteComment(id: number): void {

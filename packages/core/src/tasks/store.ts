@@ -8,8 +8,11 @@
  * - `reorder` sets status and position of every listed task in one transaction and reports
  *   which tasks changed status (the server dispatches tasks that entered in_progress).
  * - Deleting a task deletes its comments; deleting a project keeps its tasks (project unset).
+ * - A review comment carries its anchor (file, line, side, commit) and, once a request for changes
+ *   sent it to the task's owner, the round it went in (`markCommentsSent`: only comments still
+ *   unsent are marked, so marking again changes nothing).
  */
-import type { ProjectRepo, TaskGit } from '@tinyagi/client/contract';
+import type { ProjectRepo, ReviewAnchor, TaskGit } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { ProjectRow as SchemaProjectRow, TaskCommentRow, TaskRow as SchemaTaskRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
@@ -53,7 +56,19 @@ export interface CommentRecord {
   taskId: string;
   author: string;
   content: string;
+  /** A review comment's place in the task's diff, or null (a comment on the task as a whole). */
+  anchor: ReviewAnchor | null;
+  /** The round in which the comment went to the task's owner, or null (not sent). */
+  sentRound: number | null;
   createdAt: number;
+}
+
+export interface AddCommentInput {
+  author: string;
+  content: string;
+  anchor?: ReviewAnchor | undefined;
+  /** A comment stored as sent in this round (a request for changes' summary). */
+  sentRound?: number | undefined;
 }
 
 export interface CreateTaskInput {
@@ -110,7 +125,12 @@ export interface TaskStoreApi {
   reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): Awaitable<{ tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> }>;
   listComments(taskId: string): Awaitable<CommentRecord[]>;
   commentCount(taskId: string): Awaitable<number>;
-  addComment(taskId: string, input: { author: string; content: string }): Awaitable<CommentRecord>;
+  addComment(taskId: string, input: AddCommentInput): Awaitable<CommentRecord>;
+  /**
+   * Records that the task's comments `ids` went to its owner in `round`: only those of this task
+   * still unsent are marked (a comment keeps the first round it went in); returns them.
+   */
+  markCommentsSent(taskId: string, ids: readonly number[], round: number): Awaitable<CommentRecord[]>;
   deleteComment(id: number): Awaitable<void>;
 }
 
@@ -214,5 +234,13 @@ export function toProject(r: ProjectRow): ProjectRecord {
 
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
 export function toComment(r: CommentRow): CommentRecord {
-  return { id: r.id, taskId: r.task_id, author: r.author, content: r.content, createdAt: r.created_at };
+  const anchor: ReviewAnchor | null =
+    r.anchor_path === null || r.anchor_line === null ? null : { path: r.anchor_path, line: r.anchor_line, side: r.anchor_side === 'old' ? 'old' : 'new', commitSha: r.anchor_commit_sha };
+  return { id: r.id, taskId: r.task_id, author: r.author, content: r.content, anchor, sentRound: r.sent_round, createdAt: r.created_at };
+}
+
+/** A new comment's review columns in INSERT order (anchor_path, anchor_line, anchor_side, anchor_commit_sha, sent_round). */
+export function reviewColumns(input: AddCommentInput): [string | null, number | null, string | null, string | null, number | null] {
+  const a = input.anchor;
+  return [a?.path ?? null, a?.line ?? null, a?.side ?? null, a?.commitSha ?? null, input.sentRound ?? null];
 }

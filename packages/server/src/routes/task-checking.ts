@@ -7,7 +7,7 @@
  */
 import { finishTaskChecking, runTaskChecking, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
-import { taskStepBase } from './tasks.ts';
+import { sendToTaskOwner, taskStepBase } from './tasks.ts';
 
 /** The Checkings in flight, per server: closing the server waits for them. */
 const inFlight = new WeakMap<ServerContext, Set<Promise<unknown>>>();
@@ -64,19 +64,7 @@ async function proveDone(ctx: ServerContext, task: TaskRecord, saidBy?: { runId:
     // The orchestrator's observers hear the Checking (its spans in the trace export: docs/telemetry.md).
     ...(saidBy === undefined ? {} : { saidBy }),
     onChecked: (event) => ctx.orchestrator.notifyTaskChecked?.(event),
-    send: async (message, idempotencyKey, workdir) => {
-      const result = await ctx.orchestrator.submitGrouped({
-        message,
-        ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
-        channel: 'tasks',
-        sender: 'Tasks',
-        // The run tools find the task of a conversation its sender names.
-        senderId: `task:${task.id}`,
-        idempotencyKey,
-        workdir,
-      });
-      return { conversationId: result.conversationId, messageId: result.messageId, created: result.created };
-    },
+    send: (message, idempotencyKey, workdir) => sendToTaskOwner(ctx, task, message, idempotencyKey, workdir),
   });
 }
 

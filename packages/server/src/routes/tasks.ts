@@ -7,11 +7,14 @@
  * on `task.git` (docs/git-tasks.md). A task in review is merged by a person (`mergeTask`: the
  * branch into the base, the worktree removed, the task done); a project's worktrees are listed
  * with the abandoned ones marked, and nothing is removed for its age. A task's diff (`getTaskDiff`)
- * is its branch against the base, bounded (core's `taskDiff`).
+ * is its branch against the base, bounded (core's `taskDiff`). A review comment is a comment
+ * anchored on a file and line of that diff; a person's request for changes (`requestChanges`) sends
+ * the unsent ones to the task's owner and the task back to in_progress (core's `runTaskReview`).
  */
 import { existsSync } from 'node:fs';
-import type { ProjectRepo, TaskStatus } from '@tinyagi/client/contract';
+import type { ProjectRepo, ReviewAnchor, TaskStatus } from '@tinyagi/client/contract';
 import {
+  anchoredFile,
   baseChildEnv,
   listProjectWorktrees,
   requireAgent,
@@ -19,6 +22,7 @@ import {
   resolveFileRules,
   resolveProjectRepo,
   runTaskMerge,
+  runTaskReview,
   runTaskWorktreeStep,
   taskDiff,
   TinyError,
@@ -78,6 +82,31 @@ export function taskStepBase(ctx: ServerContext, projectId: string, repo: Projec
 }
 
 /**
+ * Sends a message to the task's owner (its assignee agent, or its team) from `task:<id>` on the
+ * tasks channel, so the run tools find the task of the conversation; in the worktree when given.
+ * The one way every step of a task speaks to its owner: the dispatch, the Checking's feedback, a
+ * person's review. Idempotent on the key (the queue's): `created` false when it was sent before.
+ */
+export async function sendToTaskOwner(
+  ctx: ServerContext,
+  task: TaskRecord,
+  message: string,
+  idempotencyKey: string,
+  workdir?: string,
+): Promise<{ conversationId: string; messageId: string; created: boolean }> {
+  const result = await ctx.orchestrator.submitGrouped({
+    message,
+    ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
+    channel: 'tasks',
+    sender: 'Tasks',
+    senderId: `task:${task.id}`,
+    idempotencyKey,
+    ...(workdir === undefined ? {} : { workdir }),
+  });
+  return { conversationId: result.conversationId, messageId: result.messageId, created: result.created };
+}
+
+/**
  * Sends an assigned task in_progress to its agent or team. In a repository-bound project the
  * worktree step runs first and a failed step returns the task unsent (its error on `task.git`).
  * Idempotent: the message's key is the task's `updatedAt` when it entered in_progress (the
@@ -93,15 +122,7 @@ async function dispatch(ctx: ServerContext, task: TaskRecord): Promise<TaskRecor
     worktree = { path: step.worktree.path, branch: step.worktree.branch };
     task = step.task;
   }
-  const result = await ctx.orchestrator.submitGrouped({
-    message: taskMessage(task, worktree),
-    ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
-    channel: 'tasks',
-    sender: 'Tasks',
-    senderId: `task:${task.id}`,
-    idempotencyKey: `task:${task.id}:${task.updatedAt}`,
-    ...(worktree ? { workdir: worktree.path } : {}),
-  });
+  const result = await sendToTaskOwner(ctx, task, taskMessage(task, worktree), `task:${task.id}:${task.updatedAt}`, worktree?.path);
   return (await ctx.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
 }
 
@@ -124,13 +145,47 @@ export async function resumeTaskDispatches(ctx: ServerContext): Promise<Array<Pr
   );
 }
 
-/** The tasks being merged, per server: a second merge of one task while the first runs is refused, not run beside it. */
+/** The tasks being merged, and those whose review is being sent, per server: a second request for one task while the first runs is refused, not run beside it. */
 const merging = new WeakMap<ServerContext, Set<string>>();
+const reviewing = new WeakMap<ServerContext, Set<string>>();
 
-async function boundProject(ctx: ServerContext, projectId: string | null, what: string): Promise<{ id: string; repo: ProjectRepo }> {
+async function oneAtATime<T>(ctx: ServerContext, running: WeakMap<ServerContext, Set<string>>, task: TaskRecord, busy: string, work: () => Promise<T>): Promise<T> {
+  const inFlight = running.get(ctx) ?? new Set<string>();
+  running.set(ctx, inFlight);
+  if (inFlight.has(task.id)) throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id} ${busy}.`, { hint: 'Wait for that request to answer.' });
+  inFlight.add(task.id);
+  try {
+    return await work();
+  } finally {
+    inFlight.delete(task.id);
+  }
+}
+
+/**
+ * A review comment's anchor checked against the task's diff as it is now (core's `anchoredFile`):
+ * the task must be in a bound project and have a branch, the path must be a file of its diff. The
+ * stored anchor names the branch's commit it was written against.
+ */
+async function reviewAnchor(ctx: ServerContext, task: TaskRecord, input: { path: string; line: number; side: 'new' | 'old' }): Promise<ReviewAnchor> {
+  const identifier = task.identifier ?? task.id;
+  const project = await boundProject(ctx, task.projectId, `Task ${identifier}`, 'A comment on a line of a diff needs one; comment without an anchor on the task as a whole.');
+  if (!task.git?.branch) {
+    throw new TinyError('INVALID_STATE', `Task ${identifier} has no branch yet, so it has no diff to comment on.`, {
+      hint: 'Move it to In progress (its worktree and branch are made then), or comment without an anchor.',
+    });
+  }
+  const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
+  const diff = await taskDiff(repo, { identifier, git: task.git });
+  anchoredFile(diff, input, identifier);
+  return { path: input.path, line: input.line, side: input.side, commitSha: diff.tip };
+}
+
+async function boundProject(ctx: ServerContext, projectId: string | null, what: string, why = ''): Promise<{ id: string; repo: ProjectRepo }> {
   const project = projectId ? await ctx.tasks.getProject(projectId) : undefined;
   if (!project?.repo) {
-    throw new TinyError('INVALID_STATE', `${what} is not in a project bound to a git repository.`, { hint: 'Bind the project to a repository (PATCH /api/projects/:id with repo) first.' });
+    throw new TinyError('INVALID_STATE', `${what} is not in a project bound to a git repository.`, {
+      hint: `${why ? `${why} ` : ''}Bind the project to a repository (PATCH /api/projects/:id with repo) first.`,
+    });
   }
   return { id: project.id, repo: project.repo };
 }
@@ -183,15 +238,22 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       const task = await ctx.tasks.mustGetTask(params.id);
       const identifier = task.identifier ?? task.id;
       const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
-      const inFlight = merging.get(ctx) ?? new Set<string>();
-      merging.set(ctx, inFlight);
-      if (inFlight.has(task.id)) throw new TinyError('INVALID_STATE', `Task ${identifier} is being merged.`, { hint: 'Wait for that merge to answer.' });
-      inFlight.add(task.id);
-      try {
-        return await runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: body.method ?? 'merge' });
-      } finally {
-        inFlight.delete(task.id);
-      }
+      return oneAtATime(ctx, merging, task, 'is being merged', () => runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: body.method ?? 'merge' }));
+    },
+
+    requestChanges: async ({ params, body }) => {
+      const task = await ctx.tasks.mustGetTask(params.id);
+      const project = await boundProject(ctx, task.projectId, `Task ${task.identifier ?? task.id}`, 'Changes are asked of a repository-bound task in review; comment on this one instead.');
+      const summary = body.summary === undefined ? undefined : { author: body.author ?? 'user', content: body.summary };
+      const { task: after, sent } = await oneAtATime(ctx, reviewing, task, 'has a review being sent', () =>
+        runTaskReview({
+          ...taskStepBase(ctx, project.id, project.repo, task),
+          tasks: ctx.tasks,
+          summary,
+          send: (message, key, workdir) => sendToTaskOwner(ctx, task, message, key, workdir),
+        }),
+      );
+      return { task: after, sent: { round: sent.round, commentIds: sent.commentIds, conversationId: sent.conversationId, messageId: sent.messageId } };
     },
 
     getTaskDiff: async ({ params }) => {
@@ -206,7 +268,12 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     listComments: ({ params }) => ctx.tasks.listComments(params.id),
 
-    addComment: ({ params, body }) => ctx.tasks.addComment(params.id, { author: body.author ?? 'user', content: body.content }),
+    addComment: async ({ params, body }) => {
+      const author = body.author ?? 'user';
+      if (body.anchor === undefined) return ctx.tasks.addComment(params.id, { author, content: body.content });
+      const task = await ctx.tasks.mustGetTask(params.id);
+      return ctx.tasks.addComment(task.id, { author, content: body.content, anchor: await reviewAnchor(ctx, task, body.anchor) });
+    },
 
     deleteComment: async ({ params }) => {
       await ctx.tasks.deleteComment(params.id);
