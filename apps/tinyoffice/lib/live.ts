@@ -78,18 +78,23 @@ function receive(event: TinyEvent): void {
 
 /**
  * Status, agents and teams: on the first load and after a reconnect (the daemon may have
- * restarted). Each tab loads its own (the leader shares only the stream). Earlier handoffs come
- * along without holding the load up: the Handoffs panel starts with them, and one also seen live
- * is listed once.
+ * restarted). Each tab loads its own (the leader shares only the stream). Earlier handoffs and
+ * the pending approval requests come along without holding the load up: the Handoffs panel
+ * starts with them, and one also seen live is listed once.
+ *
+ * Both are asked for after the status, whose `lastEventId` is where the stream starts: what
+ * happened up to it is in their lists, what came after arrives as events. Asked before it, a
+ * request made between the list and the status was in neither (a clean-clone run, 2026-11-26: a
+ * request never showed on the Approvals page that was loading while the agent asked).
  */
 async function loadOffice(): Promise<number> {
+  const [status, agents, teams] = await Promise.all([api().status(), api().listAgents(), api().listTeams()]);
+  setState({ status, agents, teams, activity: activityFromStatus(status), pausedRuns: pausedFromStatus(status) });
   api()
     .listHandoffs({ query: { limit: HANDOFFS_KEPT } })
     .then((list) => setState((s) => ({ handoffs: withHandoffs(s.handoffs, list.map(handoffOf)) })))
     .catch(() => {});
   loadApprovals();
-  const [status, agents, teams] = await Promise.all([api().status(), api().listAgents(), api().listTeams()]);
-  setState({ status, agents, teams, activity: activityFromStatus(status), pausedRuns: pausedFromStatus(status) });
   return status.lastEventId;
 }
 
