@@ -1,11 +1,12 @@
 /**
- * `tinyagi task list|show|merge|worktrees` (docs/git-tasks.md) against the built daemon, with a
- * real repository: two tasks of a bound project, each worked by the fake claude running a script
- * in its worktree (it commits, then says done with its own update_task route). WEB-1's check
- * passes (Review); WEB-2's fails twice and, at `maxRounds: 1`, waits in Checking for a person.
- * The commands print what the daemon proved (branch, each check's result, a failed check's
- * output), merge WEB-1 into main (the base's tip is the branch's, its worktree gone), refuse to
- * merge WEB-2 with the daemon's code, and list the worktree that is left.
+ * `tinyagi task list|show|comment|request-changes|merge|worktrees` (docs/git-tasks.md) against the
+ * built daemon, with a real repository: two tasks of a bound project, each worked by the fake
+ * claude running a script in its worktree (it commits, then says done with its own update_task
+ * route). WEB-1's check passes (Review); WEB-2's fails twice and, at `maxRounds: 1`, waits in
+ * Checking for a person. The commands print what the daemon proved (branch, each check's result, a
+ * failed check's output), put a review comment on WEB-1's diff and send it back (the script
+ * commits again and the check passes), merge WEB-1 into main (the base's tip is the branch's, its
+ * worktree gone), refuse to merge WEB-2 with the daemon's code, and list the worktree that is left.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -90,6 +91,43 @@ describe('tinyagi task', () => {
     const missing = await daemon.cliHere(['task', 'show', 'WEB-99']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/not found|NOT_FOUND/i);
+  });
+
+  it("comment on a line, show lists it unsent, request-changes sends it to the agent (which commits again, checked: review); show says the round; nothing left to send is the daemon's 409", async () => {
+    const tipBefore = sh(join(worktreeRoot, 'WEB-1'), 'rev-parse', 'HEAD');
+    const commented = await daemon.cliHereOk(['task', 'comment', 'WEB-1', 'Say', 'why', 'it', 'is', 'good.', '--file', 'work.txt', '--line', '1']);
+    expect(commented).toMatch(/^Commented on WEB-1 at work\.txt:1 \(comment \d+, on commit [0-9a-f]{10}\); `tinyagi task request-changes WEB-1` sends it/);
+    expect(commented).toContain(`on commit ${tipBefore.slice(0, 10)}`);
+    const half = await daemon.cliHere(['task', 'comment', 'WEB-1', 'x', '--line', '1']);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('A review comment needs both --file and --line');
+    const notInDiff = await daemon.cliHere(['task', 'comment', 'WEB-1', 'x', '--file', 'README.md', '--line', '1']);
+    expect(notInDiff.code).not.toBe(0);
+    expect(notInDiff.stderr).toContain('INVALID_PATH');
+
+    const unsent = await daemon.cliHereOk(['task', 'show', 'WEB-1']);
+    expect(unsent).toContain('Review comments: 1 (1 not sent)');
+    expect(unsent).toMatch(/work\.txt:1\s+user\s+not sent\s+Say why it is good\./);
+    expect(unsent).toContain('or send the review comments with `tinyagi task request-changes WEB-1`');
+
+    const sent = await daemon.cliHereOk(['task', 'request-changes', 'WEB-1', '--summary', 'One more pass.']);
+    expect(sent).toMatch(/^Sent 2 comments to @coder \(round 1\); WEB-1 is in progress again, in conversation conv_\S+\.\n$/);
+    // The agent's script runs again on the message: it commits, says done, the check passes.
+    await waitFor(
+      async () => {
+        const t = await daemon.api.getTask({ params: { id: 'WEB-1' } });
+        return t.status === 'review' && t.git?.check?.headSha !== tipBefore ? t : undefined;
+      },
+      60_000,
+      'WEB-1 back in review',
+    );
+    const shown = await daemon.cliHereOk(['task', 'show', 'WEB-1']);
+    expect(shown).toContain('Review comments: 1 (0 not sent)');
+    expect(shown).toMatch(/work\.txt:1\s+user\s+in round 1\s+Say why/);
+    expect(shown).toMatch(/rounds: +1\n/);
+    const nothing = await daemon.cliHere(['task', 'request-changes', 'WEB-1']);
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toContain('Nothing to send');
   });
 
   it('merge: WEB-1 goes into main and its worktree is removed; WEB-2, not in review, is refused with the code; worktrees lists what is left', async () => {

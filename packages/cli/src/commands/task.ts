@@ -1,14 +1,17 @@
 /**
- * `tinyagi task list|show|merge|worktrees`: the kanban's tasks from the terminal, with what the
- * daemon proved about a repository-bound task (docs/git-tasks.md): its branch and worktree, the
- * last Checking (each check's result and, for a failed one, its log's tail), the rounds, and the
- * merge. `merge` is a person's decision: it asks the daemon to merge a task in Review into its
- * project's base, which then removes the worktree. `worktrees` lists a project's task worktrees
- * and which are abandoned; it never removes anything.
+ * `tinyagi task list|show|comment|request-changes|merge|worktrees`: the kanban's tasks from the
+ * terminal, with what the daemon proved about a repository-bound task (docs/git-tasks.md): its
+ * branch and worktree, the last Checking (each check's result and, for a failed one, its log's
+ * tail), the rounds, the review comments, and the merge. `comment` comments on a task, or (with
+ * `--file` and `--line`) on a line of its diff; `request-changes` is a person's review: the review
+ * comments not sent before go to the task's owner and the task back to In progress. `merge` is a
+ * person's decision: it asks the daemon to merge a task in Review into its project's base, which
+ * then removes the worktree. `worktrees` lists a project's task worktrees and which are abandoned;
+ * it never removes anything.
  */
 import type { Command } from 'commander';
-import { checkResultText, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
-import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
+import { checkResultText, type Comment, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
+import { MERGE_METHODS, reviewAnchorText, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
 import { formatDuration, formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
@@ -48,7 +51,23 @@ function tailLines(log: string, lines: number): string[] {
   return all.slice(-lines);
 }
 
-function printTask(task: Task & { commentCount?: number }, logLines: number): void {
+/** Where a review comment sits: `src/login.ts:12`, `old.ts:3 (the base's line)`. */
+function commentPlace(comment: Comment): string {
+  return comment.anchor === null ? '-' : reviewAnchorText(comment.anchor);
+}
+
+function printReviewComments(comments: readonly Comment[]): void {
+  const review = comments.filter((c) => c.anchor !== null);
+  if (review.length === 0) return;
+  println();
+  println(style.bold(`Review comments: ${review.length} (${review.filter((c) => c.sentRound === null).length} not sent)`));
+  printTable(
+    ['LINE', 'FROM', 'SENT', 'COMMENT'],
+    review.map((c) => [commentPlace(c), c.author, c.sentRound === null ? style.yellow('not sent') : `in round ${c.sentRound}`, c.content.split('\n')[0]!.slice(0, 60)]),
+  );
+}
+
+function printTask(task: Task & { commentCount?: number }, logLines: number, comments: readonly Comment[] = []): void {
   const git = task.git;
   printFields([
     ['task', `${task.identifier ?? task.id}${task.identifier ? style.dim(` (${task.id})`) : ''}`],
@@ -97,14 +116,19 @@ function printTask(task: Task & { commentCount?: number }, logLines: number): vo
       for (const m of check.missing) println(`  - ${m.split('\n')[0]}`);
     }
   }
+  printReviewComments(comments);
   if (git?.merge) {
     println();
     println(`Merged ${git.merge.branch} into ${git.merge.baseRef} (${git.merge.method === 'ff' ? 'fast-forward' : 'merge commit'}) at ${formatTime(git.merge.mergedAt)}: ${short(git.merge.commit)}.`);
-  } else if (task.status === 'review' && git) println(style.dim(`\nMerge it with \`tinyagi task merge ${task.identifier ?? task.id}\`.`));
+  } else if (task.status === 'review' && git) {
+    const ref = task.identifier ?? task.id;
+    const unsent = comments.some((c) => c.anchor !== null && c.sentRound === null);
+    println(style.dim(`\nMerge it with \`tinyagi task merge ${ref}\`${unsent ? `, or send the review comments with \`tinyagi task request-changes ${ref}\`` : ''}.`));
+  }
 }
 
 export function registerTaskCommands(program: Command): void {
-  const task = program.command('task').alias('tasks').description("the kanban's tasks: list, show (branch, checks, rounds), merge, worktrees");
+  const task = program.command('task').alias('tasks').description("the kanban's tasks: list, show (branch, checks, rounds, review comments), comment, request-changes, merge, worktrees");
 
   withJson(
     task
@@ -142,9 +166,46 @@ export function registerTaskCommands(program: Command): void {
       .argument('<task>', 'task id or identifier')
       .option('--lines <n>', "how many lines of a failed check's output (default 20)", parsePositiveInt),
   ).action(async (ref: string, options: { lines?: number; json?: boolean }, cmd: Command) => {
-    const found = await connect(contextOf(cmd)).client.getTask({ params: { id: ref } });
+    const { client } = connect(contextOf(cmd));
+    const found = await client.getTask({ params: { id: ref } });
     if (options.json) return printJson(found);
-    printTask(found, options.lines ?? 20);
+    printTask(found, options.lines ?? 20, found.commentCount > 0 ? await client.listComments({ params: { id: found.id } }) : []);
+  });
+
+  withJson(
+    task
+      .command('comment')
+      .description('comment on a task; with --file and --line, a review comment on a line of its diff (a repository-bound task with a branch), sent to its owner by request-changes')
+      .argument('<task>', 'task id or identifier')
+      .argument('<text...>', 'the comment')
+      .option('--file <path>', "a file of the task's diff (as the diff names it)")
+      .option('--line <n>', "the line's number in the branch's file (with --old: in the base's)", parsePositiveInt)
+      .option('--old', "the line number is the base's (a removed line)"),
+  ).action(async (ref: string, words: string[], options: { file?: string; line?: number; old?: boolean; json?: boolean }, cmd: Command) => {
+    if ((options.file === undefined) !== (options.line === undefined)) throw usageError('A review comment needs both --file and --line; without either, the comment is on the task as a whole.');
+    if (options.old && options.file === undefined) throw usageError('--old is for a review comment: give --file and --line with it.');
+    const anchor = options.file === undefined ? undefined : { path: options.file, line: options.line!, side: options.old ? ('old' as const) : ('new' as const) };
+    const comment = await connect(contextOf(cmd)).client.addComment({ params: { id: ref }, body: { content: words.join(' '), ...(anchor ? { anchor } : {}) } });
+    if (options.json) return printJson(comment);
+    println(
+      comment.anchor
+        ? `Commented on ${ref} at ${commentPlace(comment)} (comment ${comment.id}, on commit ${short(comment.anchor.commitSha)}); \`tinyagi task request-changes ${ref}\` sends it to the task's owner.`
+        : `Commented on ${ref} (comment ${comment.id}).`,
+    );
+  });
+
+  withJson(
+    task
+      .command('request-changes')
+      .description("a person's review of a task in review: its review comments not sent before (and the summary) go to its owner as one message, and the task goes back to in_progress")
+      .argument('<task>', 'task id or identifier')
+      .option('--summary <text>', 'a word on the whole review, kept as a comment and sent with the review comments'),
+  ).action(async (ref: string, options: { summary?: string; json?: boolean }, cmd: Command) => {
+    const result = await connect(contextOf(cmd)).client.requestChanges({ params: { id: ref }, body: options.summary === undefined ? {} : { summary: options.summary } });
+    if (options.json) return printJson(result);
+    const name = result.task.identifier ?? result.task.id;
+    const owner = result.task.assigneeAgent ? `@${result.task.assigneeAgent}` : result.task.assigneeTeam ? `#${result.task.assigneeTeam}` : 'its owner';
+    println(`Sent ${plural(result.sent.commentIds.length, 'comment')} to ${owner} (round ${result.sent.round}); ${name} is in progress again, in conversation ${result.sent.conversationId}.`);
   });
 
   withJson(

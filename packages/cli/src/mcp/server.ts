@@ -15,7 +15,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createApiClient, isApiError, type ApiClient } from '@tinyagi/client';
-import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, type RunAction } from '@tinyagi/client/contract';
+import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, reviewAnchorText, type RunAction, type RunTask } from '@tinyagi/client/contract';
 import { describeEvent, watchConversation } from '../conversation-watch.ts';
 import { patientFetch } from '../patient-fetch.ts';
 import { registerApprovalPrompt } from './approval-prompt.ts';
@@ -27,6 +27,11 @@ const DEFAULT_WAIT_S = 1800;
 const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
 const json = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> });
 const failure = (message: string): CallToolResult => ({ content: [{ type: 'text', text: message }], isError: true });
+
+/** The task as `get_task` shows it: a review comment says first where it sits (`on`: `src/login.ts:12`), so the agent reads file and line before the anchor's fields. */
+export function taskForAgent(found: RunTask): Omit<RunTask, 'comments'> & { comments: Array<RunTask['comments'][number] & { on?: string }> } {
+  return { ...found, comments: found.comments.map((c) => (c.anchor === null ? c : { on: reviewAnchorText(c.anchor), ...c })) };
+}
 
 /** How often a long wait tells the client it is still going (when the client asked for progress). */
 const HEARTBEAT_MS = 15_000;
@@ -201,13 +206,13 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
   server.registerTool('get_task', { title: t.get_task.title, description: t.get_task.description, inputSchema: t.get_task.input }, () =>
     forRun(async (client, runId) => {
       const found = await client.getRunTask({ params: { id: runId } });
-      return found.task ? json(found) : text('This conversation works on no task from the board.');
+      return found.task ? json(taskForAgent(found)) : text('This conversation works on no task from the board.');
     }),
   );
   server.registerTool('update_task', { title: t.update_task.title, description: t.update_task.description, inputSchema: t.update_task.input }, (args) =>
     forRun(async (client, runId) => {
       if (args.status === undefined && args.comment === undefined) return failure('Give a status, a comment, or both.');
-      return json(await client.updateRunTask({ params: { id: runId }, body: { ...(args.status ? { status: args.status } : {}), ...(args.comment ? { comment: args.comment } : {}) } }));
+      return json(taskForAgent(await client.updateRunTask({ params: { id: runId }, body: { ...(args.status ? { status: args.status } : {}), ...(args.comment ? { comment: args.comment } : {}) } })));
     }),
   );
   // Claude Code's --permission-prompt-tool (per-message agents with permission_mode "ask").

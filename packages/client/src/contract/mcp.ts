@@ -125,7 +125,8 @@ export const MCP_AGENT_TOOLS = {
   },
   get_task: {
     title: 'Read your task',
-    description: 'The task (board card) this conversation works on: its title, description, status and comments. Says so when the conversation works on no task.',
+    description:
+      "The task (board card) this conversation works on: its title, description, status and comments; a review comment names the file and line of the task's diff it is on (`on`: `src/login.ts:12`). Says so when the conversation works on no task.",
     input: McpGetTaskInput,
   },
   update_task: {
