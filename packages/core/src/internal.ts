@@ -147,7 +147,7 @@ export { setCliEntry } from './sandbox/boundary.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.ts';
-export { runTaskWorktreeStep, type TaskOwnerSend, type TaskStepBase } from './git-tasks/task-step.ts';
+export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
 export { finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
 export { runTaskReview } from './git-tasks/review-step.ts';
 export { anchoredFile } from './git-tasks/review-anchor.ts';
