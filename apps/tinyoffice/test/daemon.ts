@@ -64,12 +64,12 @@ export interface Daemon {
   cleanup(): Promise<void>;
 }
 
-/** The kit's daemon with SETTINGS (or the spec's own, built on them), the channel runner override, started; `path`: the daemon's PATH folders (the kit's default otherwise). */
-export async function startDaemon(options: { settings?: (root: string) => Record<string, unknown>; path?: string[] } = {}): Promise<Daemon> {
+/** The kit's daemon with SETTINGS (or the spec's own, built on them), the channel runner override, started; `path`: the daemon's PATH folders (the kit's default otherwise); `env`: more of the daemon's environment (a fake CLI's FAKE_LOG). */
+export async function startDaemon(options: { settings?: (root: string) => Record<string, unknown>; path?: string[]; env?: Record<string, string> } = {}): Promise<Daemon> {
   const kit = await createDaemon({
     prefix: 'tinyoffice-e2e-',
     settings: ({ root }) => (options.settings ?? SETTINGS)(root),
-    env: { TINYAGI_CHANNEL_RUNNER: CHANNEL_RUNNER },
+    env: { TINYAGI_CHANNEL_RUNNER: CHANNEL_RUNNER, ...options.env },
     // A spec whose agent is a fake CLI (test-kit's FAKE_BIN_DIR) or whose project runs git puts their folders on PATH.
     ...(options.path === undefined ? {} : { path: options.path }),
   });

@@ -4,11 +4,15 @@
  * FAKE_BIN_DIR) running a script in its worktree (the task title's `FAKE:bash=…`): it commits and
  * says done through its own update_task route, as the MCP tool does. One task's check passes (it
  * reaches Review), the other's fails (back to In progress with the check's log). The page shows
- * the checks with their logs, the commits and the diff; the Merge button shows a refusal's code
- * (uncommitted work) and then merges (main then holds the branch's tip, read with git), and the
- * card says Merged. Waits on states; axe in both themes.
+ * the checks with their logs, the commits, the diff and the project's worktrees. A person comments
+ * on a line of the diff and requests changes: the agent gets the comment (the fake claude's
+ * FAKE_LOG holds each prompt, and the script reads it), commits a fix and says done again, and the
+ * task is back in Review with the comment sent in round 1. Moving a card to Done asks for the
+ * merge in a dialog; the detail's Merge button shows a refusal's code (uncommitted work) and the
+ * dialog then merges (main then holds the branch's tip, read with git), and the card says Merged.
+ * Waits on states; axe in both themes.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, type Locator, test, type Page } from '@playwright/test';
 import { type ApiClient, createApiClient, type Task } from '@tinyagi/client';
 import { FAKE_BIN_DIR, gitRepos, sh, tempDir } from '@tinyagi/test-kit';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,16 +25,20 @@ test.describe.configure({ mode: 'serial' });
 let daemon: Daemon;
 let page: Page;
 let client: ApiClient;
+/** The fake claude appends each run's prompt here (one JSON line a run); the agent's script reads it too. */
+let fakeLog: string;
 
 test.beforeAll(async ({ browser }) => {
+  fakeLog = join(tempDir('tinyoffice-git-log-'), 'fake.log');
   daemon = await startDaemon({
     // The fake claude, and git, sh and curl for the worktree, the checks and the agent's script.
     path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
+    env: { FAKE_LOG: fakeLog },
     settings: (root) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: 'anthropic' },
       channels: { enabled: [] },
-      agents: { coder: { name: 'Coder', provider: 'anthropic' } },
+      agents: { coder: { name: 'Coder', provider: 'anthropic', env_passthrough: ['FAKE_LOG'] } },
     }),
   });
   client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
@@ -44,15 +52,36 @@ test.afterAll(async () => {
   await daemon?.cleanup();
 });
 
-/** An agent's script: commit `file` with `content` once (a later run, the feedback's, changes nothing), then say done. */
-function agentScript(dir: string, name: string, file: string, content: string): string {
+/** Drags with real mouse moves in small steps (what dnd-kit listens to), as teams-projects.spec.ts does. */
+async function mouseDrag(from: Locator, to: Locator): Promise<void> {
+  const a = (await from.boundingBox())!;
+  const b = (await to.boundingBox())!;
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2 + 8, a.y + a.height / 2 + 8, { steps: 4 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 20 });
+  await page.mouse.move(b.x + b.width / 2 + 2, b.y + b.height / 2 + 2, { steps: 2 });
+  await page.mouse.up();
+}
+
+const COMMIT = 'git -c user.name=Agent -c user.email=agent@example.com commit -q';
+/** What the reviewer writes on the added line, and what the agent's script looks for in its prompts. */
+const REVIEW = 'Capitalise this line';
+
+/**
+ * An agent's script: commit `file` with `content` once, then say done. A later run changes
+ * nothing (the failed check's feedback), unless `fix` is given and a prompt it got carries the
+ * review comment: then it commits `fix` as the file's content and says done again, once.
+ */
+function agentScript(dir: string, name: string, file: string, content: string, fix?: string): string {
   const path = join(dir, `${name}.sh`);
   const answer = join(dir, `${name}.json`);
+  const again = fix ? `if grep -q '${REVIEW}' "$FAKE_LOG" && ! grep -qx '${fix}' ${file}; then printf '${fix}\\n' > ${file} && ${COMMIT} -am 'Capitalise ${file}'; else exit 0; fi` : 'exit 0';
   writeFileSync(
     path,
     [
-      `[ -e ${file} ] && exit 0`,
-      `printf '${content}\\n' > ${file} && git add ${file} && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'Add ${file}'`,
+      `if [ -e ${file} ]; then ${again}`,
+      `else printf '${content}\\n' > ${file} && git add ${file} && ${COMMIT} -m 'Add ${file}'; fi || exit 1`,
       // Renamed once complete: a redirect's file exists before curl has the answer.
       `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${answer}.tmp" && mv "${answer}.tmp" "${answer}"`,
       '',
@@ -77,8 +106,9 @@ test('a task whose check passes reaches Review; its detail shows the check, its 
     argv: ['sh', '-c', 'if [ -e broken.txt ]; then echo "checking broken.txt" ; echo "broken.txt must not be committed" >&2; exit 3; fi; echo "all files clean"'],
     timeoutMs: 30_000,
   };
-  const project = await client.createProject({ body: { name: 'Web', repo: { path: repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [lint] } } });
-  const goodScript = agentScript(scripts, 'good', 'feature.txt', 'added by the agent');
+  // Every worktree counts as abandoned at once (keepAbandonedDays of a moment), so the list shows why each is kept.
+  const project = await client.createProject({ body: { name: 'Web', repo: { path: repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [lint], keepAbandonedDays: 1e-9 } } });
+  const goodScript = agentScript(scripts, 'good', 'feature.txt', 'added by the agent', 'Added by the agent');
   const badScript = agentScript(scripts, 'bad', 'broken.txt', 'oops');
   good = await client.createTask({ body: { title: `Add the feature FAKE:bash=sh ${goodScript} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
   bad = await client.createTask({ body: { title: `Break the lint FAKE:bash=sh ${badScript} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
@@ -116,7 +146,17 @@ test('a task whose check passes reaches Review; its detail shows the check, its 
   await expect(file.locator('[data-line="add"]')).toBeHidden();
   await page.keyboard.press('Enter');
   await expect(file.locator('[data-line="add"]')).toBeVisible();
-  await expect(git.getByRole('button', { name: 'Merge' })).toBeEnabled();
+  await expect(git.getByRole('button', { name: 'Merge', exact: true })).toBeEnabled();
+
+  // The project's worktrees (folded until asked for): both tasks', abandoned (a moment's keepAbandonedDays) and kept, since their commits are neither merged nor pushed.
+  await page.locator('summary:has(#worktrees-heading)').focus();
+  await page.keyboard.press('Enter');
+  const worktree = page.getByTestId('project-worktrees').getByTestId('worktree').filter({ hasText: good.git!.branch! });
+  await expect(worktree).toContainText(good.git!.worktreePath!);
+  await expect(worktree).toContainText(good.identifier!);
+  await expect(worktree).toHaveAttribute('data-abandoned', 'true');
+  await expect(worktree.getByTestId('worktree-removal')).toContainText('kept:');
+  await expect(page.getByTestId('project-worktrees').getByTestId('worktree')).toHaveCount(2);
   await look(page, '/projects (git task in review)');
 });
 
@@ -133,12 +173,119 @@ test('a task whose check fails comes back to In progress; its detail shows the f
   await expect(check.locator('details')).toHaveAttribute('open', '');
   await expect(check.getByLabel('Log of lint')).toContainText('broken.txt must not be committed');
   await expect(git.getByRole('list', { name: 'What does not hold' })).toContainText('lint');
-  await expect(git.getByRole('button', { name: 'Merge' })).toHaveCount(0);
+  await expect(git.getByRole('button', { name: 'Merge', exact: true })).toHaveCount(0);
   await expect(git.locator('[data-testid="diff-file"][data-path="broken.txt"] [data-line="add"]')).toHaveText('+oops');
   await look(page, '/projects (git task, check failed)');
 });
 
-test('Merge shows a refusal with its code, then merges the task in Review: main holds its tip, the detail says where, the card says Merged', async () => {
+test('a comment on a line of the diff, then Request changes: the agent gets it, commits a fix, the task is back in Review and the comment says sent in round 1', async () => {
+  await page
+    .locator(`li[data-task="${good.id}"]`)
+    .getByRole('button', { name: /Add the feature/ })
+    .click();
+  const git = page.getByTestId('task-detail').getByTestId('task-git');
+  const review = git.getByTestId('task-review');
+  const firstTip = good.git!.check!.headSha!;
+  // Nothing to send yet: the daemon refuses, and the page shows its code.
+  await expect(review.getByTestId('request-changes-count')).toContainText('No review comment to send to @coder');
+  await review.getByRole('button', { name: 'Request changes' }).click();
+  await expect(review.getByTestId('request-changes-refusal')).toContainText('INVALID_STATE');
+
+  // The added line's gutter button, by keyboard: the form opens under the line, its field focused.
+  const file = git.locator('[data-testid="diff-file"][data-path="feature.txt"]');
+  const lineButton = file.getByRole('button', { name: 'Comment on feature.txt line 1' });
+  await lineButton.focus();
+  await page.keyboard.press('Enter');
+  const field = file.getByRole('textbox', { name: 'Your comment on feature.txt line 1' });
+  await expect(field).toBeFocused();
+  await field.fill(REVIEW);
+  await file.getByRole('button', { name: 'Comment', exact: true }).click();
+  const thread = file.locator('[data-testid="review-thread"][data-anchor="new:1"]');
+  await expect(thread.getByTestId('review-comment')).toContainText(REVIEW);
+  await expect(thread.getByTestId('review-comment')).toContainText('user');
+  await expect(thread.getByTestId('comment-sent')).toHaveText('not sent yet');
+  await expect(field).toHaveCount(0);
+  await expect(lineButton).toBeFocused();
+  await expect(review.getByTestId('request-changes-count')).toContainText('1 review comment will be sent to @coder');
+  await expect(review.getByTestId('request-changes-refusal')).toHaveCount(0);
+  const [comment] = (await client.listComments({ params: { id: good.id } })).filter((c) => c.anchor);
+  expect(comment).toMatchObject({ content: REVIEW, sentRound: null, anchor: { path: 'feature.txt', line: 1, side: 'new', commitSha: firstTip } });
+
+  await review.getByLabel('Summary of your review (optional)').fill('One thing to fix before the merge.');
+  const answered = page.waitForResponse((r) => r.url().endsWith(`/api/tasks/${good.id}/request-changes`) && r.ok());
+  await review.getByRole('button', { name: 'Request changes' }).click();
+  // The daemon's answer: In progress, round 1, the comment (and the summary's) sent.
+  const answer = await (await answered).json();
+  expect(answer).toMatchObject({ task: { status: 'in_progress', git: { rounds: 1 } }, sent: { round: 1 } });
+  expect(answer.sent.commentIds).toContain(comment!.id);
+  await expect(git.getByTestId('changes-sent')).toContainText('sent in round 1');
+
+  // The agent's next run got the comment with its file, in the worktree; it commits the fix and says done, the check passes: Review again.
+  await expect
+    .poll(async () => {
+      const t = await client.getTask({ params: { id: good.id } });
+      return t.status === 'review' && t.git?.check?.state === 'passed' && t.git.check.headSha !== firstTip;
+    })
+    .toBe(true);
+  const prompts = readFileSync(fakeLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { prompt: string; cwd: string })
+    .filter((r) => r.prompt.includes(REVIEW));
+  expect(prompts).toHaveLength(1);
+  expect(prompts[0]!.cwd).toBe(good.git!.worktreePath);
+  expect(prompts[0]!.prompt).toContain('feature.txt');
+  expect(prompts[0]!.prompt).toContain('One thing to fix before the merge.');
+
+  good = await client.getTask({ params: { id: good.id } });
+  await expect(git.getByTestId('task-rounds')).toHaveText('1');
+  await expect(page.locator('section[data-column="review"]').locator(`li[data-task="${good.id}"]`)).toBeVisible();
+  await expect(git.getByRole('list', { name: 'Commits' })).toContainText('Capitalise feature.txt');
+  await expect(file.locator('[data-line="add"]')).toHaveText('+Added by the agent');
+  // The comment is still under its line, sent in round 1, written on the commit before the fix.
+  await expect(thread.getByTestId('comment-sent')).toHaveText('sent in round 1');
+  await expect(thread.getByTestId('review-comment')).toContainText(`written on ${firstTip.slice(0, 12)}`);
+  await expect(page.getByTestId('task-detail').getByRole('list', { name: 'Comments', exact: true })).toContainText('One thing to fix before the merge.');
+  await look(page, '/projects (review comment sent)');
+});
+
+test('moving a card of the bound project to Done asks for the merge: a drag or the status menu opens the dialog, which shows the refusal; the card stays', async () => {
+  const badCard = page.locator(`li[data-task="${bad.id}"]`);
+  const handle = badCard.getByRole('button', { name: `Move ${bad.identifier}` });
+  await handle.focus();
+  await page.keyboard.press('Space');
+  await expect(handle).toHaveAttribute('aria-pressed', 'true');
+  // dnd-kit listens for the arrow keys from a setTimeout(0) after the pick-up (a macrotask queued after it, not a clock wait).
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
+  await page.keyboard.press('ArrowRight');
+  await expect(page.locator('section[data-column="review"]').locator(`li[data-task="${bad.id}"]`)).toBeVisible();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.locator('section[data-column="done"]').locator(`li[data-task="${bad.id}"]`)).toBeVisible();
+  await page.keyboard.press('Space');
+  const dialog = page.getByRole('dialog', { name: `Merge ${bad.identifier}?` });
+  await expect(dialog).toBeVisible();
+  await expect(page.locator('section[data-column="in_progress"]').locator(`li[data-task="${bad.id}"]`)).toBeVisible();
+  await look(page, '/projects (merge dialog)');
+  await dialog.getByRole('button', { name: 'Merge', exact: true }).click();
+  await expect(dialog.getByTestId('merge-refusal')).toContainText('INVALID_STATE');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  expect((await client.getTask({ params: { id: bad.id } })).status).toBe('in_progress');
+
+  // The detail's status menu: Done asks the same, and Cancel leaves the task as it was.
+  await badCard.getByRole('button', { name: /Break the lint/ }).click();
+  // The detail shown is this task's (the one open before is replaced once the address changes).
+  const detail = page.getByRole('region', { name: `Task ${bad.identifier}` });
+  await detail.getByLabel('Status').selectOption('done');
+  await detail.getByRole('button', { name: 'Save task' }).click();
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(detail.getByLabel('Status')).toHaveValue('in_progress');
+  expect((await client.getTask({ params: { id: bad.id } })).status).toBe('in_progress');
+});
+
+test('Merge shows a refusal with its code; moved to Done, the dialog merges the task in Review: main holds its tip, the detail says where, the card says Merged', async () => {
   await page
     .locator(`li[data-task="${good.id}"]`)
     .getByRole('button', { name: /Add the feature/ })
@@ -149,14 +296,20 @@ test('Merge shows a refusal with its code, then merges the task in Review: main 
   const stray = join(good.git!.worktreePath!, 'stray.txt');
   writeFileSync(stray, 'not committed\n');
   const before = sh(repoDir, 'rev-parse', 'main');
-  await git.getByRole('button', { name: 'Merge' }).click();
+  await git.getByRole('button', { name: 'Merge', exact: true }).click();
   await expect(git.getByTestId('merge-refusal')).toContainText('WORKTREE_UNSAFE');
   await expect(git.getByTestId('merge-refusal')).toContainText('stray.txt');
   expect(sh(repoDir, 'rev-parse', 'main')).toBe(before);
   rmSync(stray);
 
-  await git.getByLabel('Merge as').selectOption('merge');
-  await git.getByRole('button', { name: 'Merge' }).click();
+  // Dragged to Done with the mouse: the dialog merges.
+  const card = page.locator(`li[data-task="${good.id}"]`);
+  await card.scrollIntoViewIfNeeded();
+  await mouseDrag(card.getByRole('button', { name: `Move ${good.identifier}` }), page.locator('section[data-column="done"]'));
+  const dialog = page.getByRole('dialog', { name: `Merge ${good.identifier}?` });
+  await dialog.getByLabel('Merge as').selectOption('merge');
+  await dialog.getByRole('button', { name: 'Merge', exact: true }).click();
+  await expect(dialog).toBeHidden();
   await expect(git.getByTestId('task-merged')).toContainText('Merged into main at');
   const main = sh(repoDir, 'rev-parse', 'main');
   await expect(git.getByTestId('task-merged')).toContainText(main.slice(0, 12));
@@ -164,8 +317,9 @@ test('Merge shows a refusal with its code, then merges the task in Review: main 
   expect(sh(repoDir, 'log', '-1', '--format=%P', 'main').split(' ')).toContain(tip);
   await expect(page.locator(`li[data-task="${good.id}"]`).getByTestId('task-git-badge')).toHaveText('Merged');
   await expect(page.locator('section[data-column="done"]').locator(`li[data-task="${good.id}"]`)).toBeVisible();
-  // The diff is still there, read from the merge commit.
-  await expect(git.locator('[data-testid="diff-file"][data-path="feature.txt"] [data-line="add"]')).toHaveText('+added by the agent');
-  await expect(git.getByRole('button', { name: 'Merge' })).toHaveCount(0);
+  // The diff is still there, read from the merge commit; the worktree is gone from the list.
+  await expect(git.locator('[data-testid="diff-file"][data-path="feature.txt"] [data-line="add"]')).toHaveText('+Added by the agent');
+  await expect(git.getByRole('button', { name: 'Merge', exact: true })).toHaveCount(0);
+  await expect(page.getByTestId('project-worktrees').getByTestId('worktree')).toHaveCount(1);
   await look(page, '/projects (git task merged)');
 });

@@ -4,7 +4,9 @@
  * keyboard (focus a card's ⠿ handle, Space to pick it up, arrows to move, Space to drop, Escape
  * to cancel), announced to screen readers by dnd-kit. A drop reports the new order of the
  * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder. A
- * repository-bound task's card carries its last Checking's state, or Merged (docs/git-tasks.md).
+ * repository-bound task's card carries its last Checking's state, or Merged (docs/git-tasks.md),
+ * and dropping it in Done puts it back and asks for its merge (`onAskMerge`): there, Done is a
+ * merged branch, not a status a person sets.
  */
 import {
   type Announcements,
@@ -64,9 +66,13 @@ export interface KanbanProps {
   selected: string | null;
   onOpen: (id: string) => void;
   onReorder: (next: Board, changed: Partial<Board>) => void;
+  /** True for a task that is done only once merged (its project is bound to a repository). */
+  asksMerge?: (task: Task) => boolean;
+  /** Such a task was dropped in Done: the card went back, and the page asks for the merge. */
+  onAskMerge?: (task: Task) => void;
 }
 
-export function Kanban({ tasks, board: fromServer, conversations, selected, onOpen, onReorder }: KanbanProps) {
+export function Kanban({ tasks, board: fromServer, conversations, selected, onOpen, onReorder, asksMerge, onAskMerge }: KanbanProps) {
   const [board, setBoard] = useState(fromServer);
   const origin = useRef<{ board: Board; column: TaskStatus } | null>(null);
   const current = useRef(board);
@@ -91,6 +97,8 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
   // Screen readers hear the task's and the column's names, not dnd-kit's "draggable item task_01…".
   const tasksRef = useRef(tasks);
   tasksRef.current = tasks;
+  const asksMergeRef = useRef(asksMerge);
+  asksMergeRef.current = asksMerge;
   const announcements = useMemo<Announcements>(() => {
     const nameOf = (id: string | number) => {
       const t = tasksRef.current.get(String(id));
@@ -107,7 +115,14 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
     return {
       onDragStart: ({ active }) => `Picked up ${nameOf(active.id)} in ${where(active.id)}.`,
       onDragOver: ({ active, over }) => `${nameOf(active.id)} is now in ${where(over ? active.id : undefined)}.`,
-      onDragEnd: ({ active, over }) => (over ? `Dropped ${nameOf(active.id)} in ${where(active.id)}.` : `${nameOf(active.id)} was put back.`),
+      onDragEnd: ({ active, over }) => {
+        if (!over) return `${nameOf(active.id)} was put back.`;
+        const t = tasksRef.current.get(String(active.id));
+        if (t && t.status !== 'done' && columnOf(current.current, String(active.id)) === 'done' && asksMergeRef.current?.(t)) {
+          return `${nameOf(active.id)} is done once merged: it was put back, and a dialog asks for the merge.`;
+        }
+        return `Dropped ${nameOf(active.id)} in ${where(active.id)}.`;
+      },
       onDragCancel: ({ active }) => `Moving ${nameOf(active.id)} was cancelled; it is back where it was.`,
     };
   }, []);
@@ -149,6 +164,12 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
       }
     }
     if (!to) return setBoard(start.board);
+    const task = tasks.get(id);
+    if (to === 'done' && start.column !== 'done' && task && asksMerge?.(task) && onAskMerge) {
+      setBoard(start.board);
+      onAskMerge(task);
+      return;
+    }
     setBoard(next);
     const changed: Partial<Board> = { [start.column]: next[start.column], [to]: next[to] };
     const same = start.column === to && next[to].join() === start.board[to].join();

@@ -5,6 +5,9 @@
  * description, comments). Moving an assigned task into "In progress" dispatches it — the server
  * does that on the status change (PATCH or reorder), so the CLI and the API behave the same —
  * and the card then shows the conversation it started, its status kept live by the tab's events.
+ * In a repository-bound project (docs/git-tasks.md) a task is done once merged: moving its card to
+ * Done (a drag, or the detail's status) opens the merge dialog instead of changing the status, and
+ * the project's worktrees are listed under the board (the abandoned ones marked, nothing removed).
  */
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
@@ -17,6 +20,8 @@ import { Button, ErrorLine, Panel } from '@/components/ui';
 import { type Board, Kanban, boardOf } from './kanban';
 import { AssigneeOptions, assigneeBody } from './assignee';
 import { TaskDetail } from './task-detail';
+import { MergeDialog } from './merge';
+import { ProjectWorktrees } from './worktrees';
 
 export default function ProjectsPage() {
   return (
@@ -43,6 +48,9 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
   const [conversations, setConversations] = useState<Map<string, string>>(new Map());
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The bound task whose move to Done asks for its merge, and a counter the worktree list reloads on.
+  const [asking, setAsking] = useState<Task | null>(null);
+  const [worktreeEvents, setWorktreeEvents] = useState(0);
 
   const loadProjects = useCallback(() => api().listProjects().then(setProjects), []);
   const loadTasks = useCallback(
@@ -82,11 +90,15 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
     }
     if (updates.length > 0) setConversations((m) => new Map([...m, ...updates]));
     if (reload) loadTasks().catch(() => {});
+    // Only when a worktree came or went: listing runs git in every worktree, beside the agents working there.
+    if (events.some((e) => e.type === 'task.worktree_created' || e.type === 'task.worktree_removed')) setWorktreeEvents((n) => n + 1);
   });
 
   const visible = useMemo(() => [...tasks.values()], [tasks]);
   const board = useMemo(() => boardOf(visible), [visible]);
   const current = projects.find((p) => p.id === projectId) ?? null;
+  const projectOf = useCallback((t: Task) => projects.find((p) => p.id === t.projectId), [projects]);
+  const asksMerge = useCallback((t: Task) => Boolean(projectOf(t)?.repo), [projectOf]);
 
   const applyTasks = (changed: readonly Task[]) => {
     setTasks((m) => {
@@ -149,7 +161,7 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
         )}
         <div className="flex flex-col gap-3 2xl:flex-row">
           <div className="min-w-0 flex-1">
-            <Kanban tasks={tasks} board={board} conversations={conversations} selected={taskId} onOpen={open} onReorder={onReorder} />
+            <Kanban tasks={tasks} board={board} conversations={conversations} selected={taskId} onOpen={open} onReorder={onReorder} asksMerge={asksMerge} onAskMerge={setAsking} />
           </div>
           {selected && (
             <TaskDetail
@@ -169,10 +181,13 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
                 open(null);
               }}
               onClose={() => open(null)}
+              onAskMerge={asksMerge(selected) ? setAsking : null}
             />
           )}
         </div>
+        {current?.repo && <ProjectWorktrees project={current} tasks={tasks} reloadKey={worktreeEvents} onOpen={open} />}
       </div>
+      {asking && <MergeDialog task={asking} project={projectOf(asking)} onMerged={(t) => applyTasks([t])} onClose={() => setAsking(null)} />}
     </div>
   );
 }

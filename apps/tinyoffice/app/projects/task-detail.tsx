@@ -3,16 +3,19 @@
  * One task: title, status, assignee (agent or team), project, description, its conversation and
  * comments (list, add, delete), and delete. Saving a status of "In progress" on an assigned task
  * dispatches it (the server does it), like a drag on the board. A repository-bound task also shows
- * its git side (task-git.tsx): checks, commits, the diff, and the merge in Review.
+ * its git side (task-git.tsx): checks, commits, the diff with its review comments, and in Review
+ * the merge and "Request changes"; saving it as Done asks for the merge instead (`onAskMerge`).
+ * The comments are read again when the task's status or rounds change (a review was sent).
  */
 import Link from 'next/link';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { Comment, Project, Task, TaskStatus } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { Button, ErrorLine, StatusPill } from '@/components/ui';
 import { AssigneeOptions, assigneeBody, assigneeValue } from './assignee';
 import { COLUMNS } from './kanban';
 import { TaskGitSection } from './task-git';
+import { type Anchor, SentState } from './review';
 
 const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
 
@@ -25,6 +28,7 @@ export function TaskDetail({
   onSaved,
   onDeleted,
   onClose,
+  onAskMerge,
 }: {
   task: Task;
   projects: Project[];
@@ -34,6 +38,8 @@ export function TaskDetail({
   onSaved: (t: Task) => void;
   onDeleted: () => void;
   onClose: () => void;
+  /** For a task of a repository-bound project: Done means merged, so saving it as Done asks for the merge. */
+  onAskMerge: ((t: Task) => void) | null;
 }) {
   const [title, setTitle] = useState(task.title);
   const [description, setDescription] = useState(task.description);
@@ -47,23 +53,36 @@ export function TaskDetail({
 
   // The board moved it (drag, or the agent through the API): follow the status shown on the card.
   useEffect(() => setStatus(task.status), [task.status]);
+  // Read again when a review is sent (the task goes back to In progress, a round more) and when it comes back.
+  const rounds = task.git?.rounds ?? 0;
+  const loadComments = useCallback(
+    () =>
+      api()
+        .listComments({ params: { id: task.id } })
+        .then(setComments)
+        .catch((err: unknown) => setError(messageOf(err))),
+    [task.id],
+  );
   useEffect(() => {
-    api()
-      .listComments({ params: { id: task.id } })
-      .then(setComments)
-      .catch((err: unknown) => setError(messageOf(err)));
-  }, [task.id]);
+    void loadComments();
+  }, [loadComments, task.status, rounds]);
 
   async function save(e: FormEvent) {
     e.preventDefault();
     setSaving(true);
     setError(null);
+    // A bound task is done once merged: the other fields are saved, and the merge is asked for.
+    const askMerge = onAskMerge !== null && status === 'done' && task.status !== 'done';
     try {
       const saved = await api().patchTask({
         params: { id: task.id },
-        body: { title: title.trim() || task.title, description, status, ...assigneeBody(assignee), projectId: projectId || null },
+        body: { title: title.trim() || task.title, description, status: askMerge ? task.status : status, ...assigneeBody(assignee), projectId: projectId || null },
       });
       onSaved(saved);
+      if (askMerge) {
+        setStatus(saved.status);
+        onAskMerge(saved);
+      }
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -82,6 +101,11 @@ export function TaskDetail({
     } catch (err) {
       setError(messageOf(err));
     }
+  }
+
+  async function addReviewComment(anchor: Anchor, content: string) {
+    const added = await api().addComment({ params: { id: task.id }, body: { content, author: 'user', anchor } });
+    setComments((c) => [...c, added]);
   }
 
   async function removeComment(id: number) {
@@ -105,6 +129,8 @@ export function TaskDetail({
   }
 
   const name = task.identifier ?? 'Task';
+  // Comments on a line of the diff are shown there (task-git.tsx); here, those on the task as a whole.
+  const general = comments.filter((c) => !c.anchor);
   return (
     <section aria-label={`Task ${name}`} data-testid="task-detail" className="w-full shrink-0 rounded-lg border border-slate-200 bg-white p-4 2xl:w-96 dark:border-slate-800 dark:bg-slate-900">
       <div className="mb-3 flex items-center gap-2">
@@ -181,14 +207,30 @@ export function TaskDetail({
           </Link>
         </p>
       )}
-      {task.git && <TaskGitSection task={task} git={task.git} onMerged={onSaved} />}
-      <h3 className="mt-4 mb-2 text-sm font-semibold">Comments ({comments.length})</h3>
+      {task.git && (
+        <TaskGitSection
+          task={task}
+          git={task.git}
+          onMerged={onSaved}
+          review={{
+            comments,
+            onAddComment: addReviewComment,
+            onDeleteComment: (c) => void removeComment(c.id),
+            onChangesRequested: (t) => {
+              onSaved(t);
+              void loadComments();
+            },
+          }}
+        />
+      )}
+      <h3 className="mt-4 mb-2 text-sm font-semibold">Comments ({general.length})</h3>
       <ul className="space-y-2" aria-label="Comments">
-        {comments.map((c) => (
+        {general.map((c) => (
           <li key={c.id} className="rounded border border-slate-200 p-2 text-sm dark:border-slate-700">
             <div className="flex items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
               <span className="font-medium">{c.author}</span>
               <time dateTime={new Date(c.createdAt).toISOString()}>{new Date(c.createdAt).toLocaleString()}</time>
+              {(c.sentRound ?? null) !== null && <SentState comment={c} />}
               <Button className="ml-auto" tone="danger" onClick={() => void removeComment(c.id)} aria-label={`Delete the comment of ${c.author} from ${new Date(c.createdAt).toLocaleTimeString()}`}>
                 Delete
               </Button>

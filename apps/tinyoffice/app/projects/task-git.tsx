@@ -2,16 +2,19 @@
 /**
  * A repository-bound task's git side in its detail (docs/git-tasks.md): the branch, worktree,
  * head and rounds; the last Checking with each check's result, command and log (a failed one's
- * log open); what does not hold; the commits and the diff (`GET /api/tasks/:id/diff`); and, in
- * Review, the person's merge (`POST /api/tasks/:id/merge`), whose refusal shows the daemon's code
- * and message. The diff is read again when the task's head, status or merge changes.
+ * log open); what does not hold; the commits and the diff (`GET /api/tasks/:id/diff`) with its
+ * review comments on lines (review.tsx); and, in Review, the person's merge (`POST
+ * /api/tasks/:id/merge`) and "Request changes", whose refusals show the daemon's code and message.
+ * The diff is read again when the task's head, status or merge changes.
  */
-import { useEffect, useState } from 'react';
-import type { Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit } from '@tinyagi/client';
-import { checkResultText, isApiError } from '@tinyagi/client';
-import { api, messageOf } from '@/lib/api';
-import { Button, duration, plural } from '@/components/ui';
+import { useEffect, useMemo, useState } from 'react';
+import type { Comment, Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit } from '@tinyagi/client';
+import { checkResultText } from '@tinyagi/client';
+import { api } from '@/lib/api';
+import { duration, plural } from '@/components/ui';
 import { Chevron, DiffView } from './diff-view';
+import { MergeForm } from './merge';
+import { type Anchor, type ChangesSent, type DiffReview, RequestChanges, ReviewComments, refusalText } from './review';
 
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '—');
 
@@ -96,50 +99,6 @@ function Checking({ check }: { check: TaskCheck }) {
   );
 }
 
-function MergeControls({ task, onMerged }: { task: Task; onMerged: (t: Task) => void }) {
-  const [method, setMethod] = useState<'merge' | 'ff'>('merge');
-  const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  async function merge() {
-    setBusy(true);
-    setRefusal(null);
-    try {
-      const answer = await api().mergeTask({ params: { id: task.id }, body: { method } });
-      onMerged(answer.task);
-    } catch (err) {
-      setRefusal(isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  }
-  return (
-    <div className="space-y-1">
-      <div className="flex flex-wrap items-center gap-2">
-        <label htmlFor="task-merge-method" className="text-sm">
-          Merge as
-        </label>
-        <select
-          id="task-merge-method"
-          className="rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
-          value={method}
-          onChange={(e) => setMethod(e.target.value as 'merge' | 'ff')}
-        >
-          <option value="merge">a merge commit</option>
-          <option value="ff">a fast-forward</option>
-        </select>
-        <Button tone="primary" disabled={busy} onClick={() => void merge()}>
-          {busy ? 'Merging…' : 'Merge'}
-        </Button>
-      </div>
-      {refusal && (
-        <p role="alert" data-testid="merge-refusal" className="rounded border border-red-300 bg-red-50 px-2 py-1 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
-          {refusal}
-        </p>
-      )}
-    </div>
-  );
-}
-
 function Commits({ diff }: { diff: TaskDiff }) {
   if (diff.commits.length === 0) return <p className="text-sm text-slate-600 dark:text-slate-300">No commits beyond {diff.baseRef}.</p>;
   return (
@@ -157,9 +116,19 @@ function Commits({ diff }: { diff: TaskDiff }) {
   );
 }
 
-export function TaskGitSection({ task, git, onMerged }: { task: Task; git: TaskGit; onMerged: (t: Task) => void }) {
+export interface TaskReviewProps {
+  /** The task's comments (those with an anchor are the diff's review comments). */
+  comments: readonly Comment[];
+  onAddComment: (anchor: Anchor, content: string) => Promise<void>;
+  onDeleteComment: (comment: Comment) => void;
+  /** Changes were requested: the task as it is now (In progress, a round more); its comments are read again. */
+  onChangesRequested: (task: Task) => void;
+}
+
+export function TaskGitSection({ task, git, onMerged, review }: { task: Task; git: TaskGit; onMerged: (t: Task) => void; review: TaskReviewProps }) {
   const [diff, setDiff] = useState<TaskDiff | null>(null);
   const [diffNote, setDiffNote] = useState<string | null>(null);
+  const [sent, setSent] = useState<ChangesSent | null>(null);
   const merge = git.merge;
   const headKey = `${git.branch ?? ''}:${git.headSha ?? ''}:${git.check?.headSha ?? ''}:${merge?.commit ?? ''}:${task.status}`;
 
@@ -175,12 +144,18 @@ export function TaskGitSection({ task, git, onMerged }: { task: Task; git: TaskG
       .catch((err: unknown) => {
         if (!live) return;
         setDiff(null);
-        setDiffNote(isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
+        setDiffNote(refusalText(err));
       });
     return () => {
       live = false;
     };
   }, [task.id, headKey]);
+
+  const anchored = useMemo(() => review.comments.filter((c) => c.anchor), [review.comments]);
+  const pending = anchored.filter((c) => (c.sentRound ?? null) === null).length;
+  // Comments are taken on a line of a branch that is still there: not before the branch exists, not once merged.
+  const canComment = Boolean(git.branch) && !merge && diff !== null && !diff.merged;
+  const diffReview: DiffReview = { comments: anchored, tip: diff?.tip ?? null, onAdd: canComment ? review.onAddComment : null, onDelete: review.onDeleteComment };
 
   return (
     <section aria-labelledby="task-git-heading" data-testid="task-git" className="mt-4 space-y-3">
@@ -200,21 +175,45 @@ export function TaskGitSection({ task, git, onMerged }: { task: Task; git: TaskG
         <dt className="text-slate-600 dark:text-slate-300">Head</dt>
         <dd className="font-mono text-xs leading-5">{short(git.headSha)}</dd>
         <dt className="text-slate-600 dark:text-slate-300">Rounds</dt>
-        <dd>{git.rounds ?? 0}</dd>
+        <dd data-testid="task-rounds">{git.rounds ?? 0}</dd>
       </dl>
       {git.error && (
         <p className="text-sm text-red-800 dark:text-red-300">
           Worktree step failed: {git.error.code}: {git.error.message}
         </p>
       )}
+      {sent && (
+        <p role="status" data-testid="changes-sent" className="rounded bg-sky-100 px-2 py-1 text-sm text-sky-900 dark:bg-sky-900 dark:text-sky-100">
+          Changes requested: {plural(sent.commentIds.length, 'comment')} sent in round {sent.round}.
+        </p>
+      )}
       {git.check && <Checking check={git.check} />}
-      {task.status === 'review' && !merge && <MergeControls task={task} onMerged={onMerged} />}
+      {task.status === 'review' && !merge && (
+        <div className="space-y-3 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="task-review">
+          <h4 className="text-sm font-semibold">Review</h4>
+          <MergeForm task={task} idPrefix="task" onMerged={onMerged} />
+          <RequestChanges
+            task={task}
+            pending={pending}
+            onSent={(t, s) => {
+              setSent(s);
+              review.onChangesRequested(t);
+            }}
+          />
+        </div>
+      )}
       <h4 className="text-sm font-semibold">Commits</h4>
       {diff ? <Commits diff={diff} /> : <p className="text-sm text-slate-600 dark:text-slate-300">{diffNote ?? 'Loading…'}</p>}
       {diff && (
         <>
           <h4 className="text-sm font-semibold">Diff</h4>
-          <DiffView diff={diff} />
+          <DiffView diff={diff} review={diffReview} />
+        </>
+      )}
+      {!diff && anchored.length > 0 && (
+        <>
+          <h4 className="text-sm font-semibold">Review comments</h4>
+          <ReviewComments comments={anchored} review={diffReview} label="Review comments" withPath />
         </>
       )}
     </section>
