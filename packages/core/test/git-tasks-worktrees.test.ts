@@ -2,11 +2,13 @@
  * A worktree per task (docs/git-tasks.md): separate trees and branches, idempotent creation
  * after a crash, the setup run until it passes once, folders that are not ours left alone.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTemp } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTinyError } from '../src/errors.ts';
+import { uncommittedPaths } from '../src/git-tasks/branch-state.ts';
 import { createTaskWorktree, listGitWorktrees, listTaskWorktrees } from '../src/git-tasks/worktrees.ts';
 import { commitFile, gitFixture, sh, task, rejection } from './git-tasks-fixture.ts';
 
@@ -125,3 +127,48 @@ describe('createTaskWorktree', () => {
     expect(shared.message).toContain(`is checked out in ${elsewhere}`);
   });
 });
+
+describe("reading a worktree's state", () => {
+  it("never takes the worktree's index lock: an agent's commits beside a loop of reads all succeed", async () => {
+    // `git status` refreshes the index and, with git's optional locks on, holds index.lock while it
+    // does: an agent committing then failed ("Unable to create …/index.lock: File exists"; 42 of 60
+    // commits beside a loop of reads, found by TinyOffice's worktree list reloading on each event).
+    const fx = gitFixture();
+    const ctx = fx.project();
+    const wt = await createTaskWorktree(ctx, task(1));
+    let reading = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (reading) {
+        await uncommittedPaths(ctx, wt.path);
+        reads++;
+      }
+    })();
+    const failures: string[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        writeFileSync(join(wt.path, 'work.txt'), `step ${i}\n`);
+        const env = { ...process.env, GIT_AUTHOR_NAME: 'Agent', GIT_AUTHOR_EMAIL: 'agent@example.com', GIT_COMMITTER_NAME: 'Agent', GIT_COMMITTER_EMAIL: 'agent@example.com' };
+        const add = await run('git', ['add', 'work.txt'], wt.path, env);
+        const commit = add.code === 0 ? await run('git', ['commit', '-q', '-m', `step ${i}`], wt.path, env) : add;
+        if (commit.code !== 0) failures.push(commit.stderr.trim());
+      }
+    } finally {
+      reading = false;
+      await reader;
+    }
+    expect(reads).toBeGreaterThan(0);
+    expect(failures).toEqual([]);
+    expect(sh(wt.path, 'rev-list', '--count', `main..${wt.branch}`)).toBe('30');
+  });
+});
+
+/** A process's exit code and stderr, without blocking the event loop (the reads go on beside it). */
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}

@@ -5,6 +5,9 @@
  * - a timeout per call (default 60 s), SIGKILL when it passes (`GIT_TIMEOUT`);
  * - `GIT_TERMINAL_PROMPT=0`: a fetch that would ask for credentials fails instead of waiting on a
  *   terminal nobody watches; `LC_ALL=C`: messages the engine reads are the untranslated ones;
+ * - `GIT_OPTIONAL_LOCKS=0`: a read (`git status` of a worktree, listed on every request) never
+ *   takes the worktree's index.lock to refresh the index, so the agent committing in that worktree
+ *   at that moment is not refused ("Unable to create …/index.lock: File exists"); writes still lock;
  * - a non-zero exit is `GIT_FAILED` with the exit code, the arguments and stderr in `details`;
  *   callers that read an exit code as an answer (`isAncestor`) use `gitStatus`.
  */
@@ -43,7 +46,7 @@ export function gitStatus(args: readonly string[], options: GitOptions): Promise
       [...args],
       {
         cwd: options.cwd,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...options.env },
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', ...options.env },
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
         maxBuffer: MAX_OUTPUT_BYTES,
