@@ -17,10 +17,9 @@ import { registerBuiltinChannelKinds } from '@tinyagi/channels/kinds';
 import type { ChannelKind, RuntimeKind } from '@tinyagi/client/contract';
 import { channelKinds, errorMessage, type RuntimeImpl } from '@tinyagi/core';
 import { importModule } from './daemon/plugins.ts';
-import { kindsDir, listKindModules } from './kind-modules.ts';
+import { forgetOtherHomeKinds, homeKindsLoaded, kindsDir, listKindModules, recordHomeKinds } from './kind-modules.ts';
 
 let registered = false;
-const loadedHomes = new Set<string>();
 
 export function registerBuiltinKinds(): void {
   if (registered) return;
@@ -41,10 +40,17 @@ function moduleRuntimeImpl(runtime: ModuleRuntime): RuntimeImpl {
   return impl;
 }
 
-/** The kind modules of `home` (TINYAGI_HOME/kinds/*), registered once per home; `warn` hears about each one skipped. */
+/**
+ * The kind modules of `home` (TINYAGI_HOME/kinds/*), registered once; `warn` hears about each one
+ * skipped. One home's at a time: a process has one home, and one that runs commands for another
+ * (a test running `tinyagi` in-process against one home after another) first takes out the kinds
+ * the previous home brought, so a home never sees kinds it does not have.
+ */
 export async function registerHomeKinds(home: string, warn: (message: string) => void): Promise<void> {
-  if (loadedHomes.has(home)) return;
-  loadedHomes.add(home);
+  if (homeKindsLoaded(home)) return;
+  forgetOtherHomeKinds(home);
+  const unregister: (() => void)[] = [];
+  recordHomeKinds(home, unregister);
   const dir = kindsDir(home);
   let files: string[];
   try {
@@ -58,12 +64,12 @@ export async function registerHomeKinds(home: string, warn: (message: string) =>
     try {
       const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown; runtimes?: unknown };
       if (!Array.isArray(module.channelKinds) && !Array.isArray(module.runtimes)) throw new Error('it exports no channelKinds array and no runtimes array');
-      for (const kind of (module.channelKinds ?? []) as ChannelKind[]) channelKinds.register(kind);
+      for (const kind of (module.channelKinds ?? []) as ChannelKind[]) unregister.push(channelKinds.register(kind));
       const runtimes = (module.runtimes ?? []) as ModuleRuntime[];
       if (runtimes.length > 0) {
         // The invoker, where runtimes are registered, is loaded only for a module that brings one.
         const { registerRuntime } = await import('@tinyagi/core');
-        for (const runtime of runtimes) registerRuntime(runtime.kind, moduleRuntimeImpl(runtime));
+        for (const runtime of runtimes) unregister.push(registerRuntime(runtime.kind, moduleRuntimeImpl(runtime)));
       }
     } catch (err) {
       warn(`kind module ${path} skipped: ${errorMessage(err)}`);

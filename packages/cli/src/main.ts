@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { resolveTinyHome } from '@tinyagi/core';
 import { commandOf } from './command-groups.ts';
-import { hasKindModules } from './kind-modules.ts';
+import { forgetOtherHomeKinds, hasKindModules } from './kind-modules.ts';
 import { reportError } from './output/report-error.ts';
 import { createRootCommand } from './program-root.ts';
 import { bundledRootHelp, isRootHelp, rootHelpProgram } from './root-help.ts';
@@ -31,6 +31,7 @@ async function programFor(args: readonly string[]): Promise<Command> {
   // A kind module in TINYAGI_HOME/kinds/ adds channels to the commands' choices and flags, and
   // one that fails is reported by every command (kinds.ts).
   const homeKinds = hasKindModules(home);
+  forgetOtherHomeKinds(home);
   const index = bundledRootHelp();
   if (index !== undefined && !homeKinds && isRootHelp(args)) return rootHelpProgram(index);
   const command = commandOf(args);

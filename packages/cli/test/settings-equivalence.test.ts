@@ -14,6 +14,7 @@ import { isTinyError } from '@tinyagi/core';
 import { channelsPatch, type ScheduleRecord } from '@tinyagi/core/internal';
 import { isApiError } from '@tinyagi/client';
 import { cliContext } from '../src/context.ts';
+import { registerHomeKinds } from '../src/kinds.ts';
 import { settingsEditor, type SettingsEditor } from '../src/settings-editor.ts';
 import { createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 
@@ -235,6 +236,11 @@ describe('offline and online settings edits are the same edits', () => {
       writeFileSync(join(h.home, 'settings.json'), `${JSON.stringify({ workspace: { path: join(h.root, 'workspace') }, ...BASELINE }, null, 2)}\n`, { mode: 0o600 });
     }
     await a.start();
+    // The offline edits are this process's, as a `tinyagi` process of b's home makes them: with b's
+    // kinds (none), not those an earlier test file's home registered (files share a process).
+    await registerHomeKinds(b.home, (message) => {
+      throw new Error(message);
+    });
     online = { home: a, editor: settingsEditor(cliContext({}, a.env)) };
     offline = { home: b, editor: settingsEditor(cliContext({}, b.env)) };
     expect([online.editor.online, offline.editor.online]).toEqual([true, false]);

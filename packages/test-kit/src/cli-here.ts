@@ -12,8 +12,9 @@
  * All of it is put back afterwards. Calls run one at a time, since they share the process's
  * environment and streams: a second call waits for the first to return.
  *
- * What stays in the process between calls: the kind registries (a home's kind modules are
- * registered once per home, as in a long-lived process) and the loaded modules. What the test
+ * What stays in the process between calls: the loaded modules, and the kinds of the last home
+ * whose modules were registered (registered once, as in a long-lived process; a call for another
+ * home takes them out first, packages/cli/src/kind-modules.ts). What the test
  * itself fetches while a call runs goes through the call's connection pool.
  */
 import { Readable } from 'node:stream';
