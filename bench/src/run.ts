@@ -21,6 +21,7 @@
  * B19_LARGE_RUNS (5) its large stream, B19_STARTS (50) the starts of each command directly and inside the boundary.
  * B20_MESSAGES (10) the measured messages of each CLI in each mode in B20 (the real CLIs' overhead), B20_SESSIONS (8) its
  * warm sessions for the memory slope, B20_CLIS (claude,codex,opencode) the CLIs it runs.
+ * B21_FILES (10000) the tracked files of B21's repository (a task's worktree against a clone), B21_ROUNDS (4) its rounds (about 15 s each on the 2-core VM).
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
 import { spawnSync } from 'node:child_process';
@@ -43,6 +44,7 @@ import { benchB17 } from './otel-export-bench.ts';
 import { benchB18 } from './cli-startup-bench.ts';
 import { benchB19 } from './sandbox-bench.ts';
 import { type B20Cli, benchB20 } from './real-cli-bench.ts';
+import { benchB21 } from './worktree-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
@@ -125,6 +127,11 @@ const BENCHMARKS: Benchmark[] = [
       }),
   },
   {
+    id: 'B21',
+    about: gitVersion,
+    run: () => benchB21({ files: Number(env.B21_FILES ?? 10_000), rounds: Number(env.B21_ROUNDS ?? 4) }),
+  },
+  {
     id: 'B13',
     about: pgVersion,
     run: async () => {
@@ -201,6 +208,12 @@ async function b8Versions(): Promise<string> {
   const { version } = await import('esbuild');
   const zod = JSON.parse(readFileSync(new URL('../../packages/client/node_modules/zod/package.json', import.meta.url), 'utf8')) as { version: string };
   return `esbuild ${version}, zod ${zod.version}`;
+}
+
+/** git's version (B21 is git's worktrees and clones). */
+function gitVersion(): string {
+  const run = spawnSync('git', ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : '';
 }
 
 /** bwrap's version (B19's boundary starts run through it). */

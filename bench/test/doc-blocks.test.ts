@@ -14,7 +14,7 @@ import { blockText, checkBlocks, fillBlocks } from '../src/doc-blocks.ts';
 const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 /** The benchmarks `pnpm bench` runs (docs/benchmarks.md, "Run"). */
-const RUN_BY_PNPM_BENCH = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13', 'B14', 'B15', 'B16', 'B17', 'B18', 'B19'];
+const RUN_BY_PNPM_BENCH = ['B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B13', 'B14', 'B15', 'B16', 'B17', 'B18', 'B19', 'B21'];
 
 const dir = mkdtempSync(join(tmpdir(), 'tinyagi-bench-doc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
