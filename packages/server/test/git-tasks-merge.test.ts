@@ -141,6 +141,17 @@ describe('POST /api/tasks/:id/merge', () => {
     const after = await h.client.getTask({ params: { id: one.task.id } });
     expect(after.status).toBe('review');
     expect(after.git?.merge).toBeUndefined();
+
+    // Moving it to done by hand would claim a merge: a PATCH and a reorder are refused, the task left in review.
+    const patched = await raw(h, 'PATCH', `/api/tasks/${one.task.id}`, { body: JSON.stringify({ status: 'done' }) });
+    expect(patched.status).toBe(409);
+    expect(patched.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining(`is done once its branch ${one.branch} is merged`) } });
+    expect(patched.body).toMatchObject({ error: { message: expect.stringContaining('tinyagi task merge WEB-1') } });
+    const reordered = await raw(h, 'POST', '/api/tasks/reorder', { body: JSON.stringify({ columns: { done: [one.task.id] } }) });
+    expect(reordered.status).toBe(409);
+    expect((await h.client.getTask({ params: { id: one.task.id } })).status).toBe('review');
+    // A task of the project never started (no branch) may still be closed by hand.
+    expect((await h.client.patchTask({ params: { id: todo.id }, body: { status: 'done' } })).status).toBe('done');
     expect(await eventsOf(h.stores, { types: ['task.merged', 'task.worktree_removed'] })).toEqual([]);
   });
 

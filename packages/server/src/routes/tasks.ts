@@ -61,6 +61,22 @@ export function refuseMoveToChecking(before: TaskRecord | undefined, status: Tas
 }
 
 /**
+ * In a repository-bound project a task with a branch is done once its branch is merged
+ * (docs/git-tasks.md, "Merge, and worktree removal"): moving it to `done` by hand (a PATCH, a
+ * reorder, the agent's own update) would claim a merge that did not happen and keep its worktree,
+ * so it is refused with the way to merge. A task with no branch (never started) may be closed by
+ * hand; one already merged is moved by the merge itself.
+ */
+export async function refuseDoneWithoutMerge(ctx: ServerContext, before: TaskRecord, status: TaskStatus | undefined, projectId = before.projectId): Promise<void> {
+  if (status !== 'done' || before.status === 'done' || !before.git?.branch || before.git.merge !== undefined || projectId === null) return;
+  if ((await ctx.tasks.getProject(projectId))?.repo == null) return;
+  const identifier = before.identifier ?? before.id;
+  throw new TinyError('INVALID_STATE', `Task ${identifier} is done once its branch ${before.git.branch} is merged: moving it to done would not merge it.`, {
+    hint: `Merge it from Review: POST /api/tasks/${before.id}/merge (tinyagi task merge ${identifier}, or Merge in TinyOffice), which moves it to done.`,
+  });
+}
+
+/**
  * A binding's copy/link rules checked against the repository as it is on disk (a rule whose text
  * is fine but that resolves through a symlink out of the repository: INVALID_PATH). A URL not
  * cloned yet, or a path that is not there, is checked when the first worktree is made.
@@ -215,6 +231,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     patchTask: async ({ params, body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
       if (body.status === 'checking') refuseMoveToChecking(await ctx.tasks.mustGetTask(params.id), body.status);
+      if (body.status === 'done') await refuseDoneWithoutMerge(ctx, await ctx.tasks.mustGetTask(params.id), body.status, body.projectId);
       const { before, after } = await ctx.tasks.updateTask(params.id, body);
       return entersWork(before, after) ? dispatch(ctx, after) : after;
     },
@@ -226,6 +243,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     reorderTasks: async ({ body }) => {
       for (const ref of body.columns.checking ?? []) refuseMoveToChecking(await ctx.tasks.mustGetTask(ref), 'checking');
+      for (const ref of body.columns.done ?? []) await refuseDoneWithoutMerge(ctx, await ctx.tasks.mustGetTask(ref), 'done');
       const { tasks: reordered, statusChanged } = await ctx.tasks.reorder(body.columns);
       const dispatched = new Map<string, TaskRecord>();
       for (const { before, after } of statusChanged) {
