@@ -184,7 +184,9 @@ function newBlocks(dirs: string[], repoInodes: Set<string>): { newKiB: number; s
       const key = inodeKey(s);
       if (seen.has(key)) return;
       seen.add(key);
-      if (repoInodes.has(key)) sharedKiB += s.blocks / 2;
+      // A hardlink has a second name (nlink > 1); an inode number of the repository's that a file
+      // since deleted (git's lock and temporary files) gave back and a new file took is new blocks.
+      if (repoInodes.has(key) && s.nlink > 1) sharedKiB += s.blocks / 2;
       else {
         newKiB += s.blocks / 2;
         newInodes++;
