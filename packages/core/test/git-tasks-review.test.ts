@@ -1,13 +1,13 @@
 /**
  * A person's review comments as the task's owner receives them (docs/git-tasks.md, "Review
  * comments"): the message (each comment as `path:line` with its author, the line's text and the
- * comment, then the summary), an anchor checked against the diff's files, and a line's text read
- * from a file's patch. Pure: text in, text out.
+ * comment, then the summary) and an anchor checked against the diff's files (a line's text is
+ * read by the client's patchLineText: packages/client/test/diff-text.test.ts). Pure: text in, text out.
  */
 import { describe, expect, it } from 'vitest';
 import type { TaskDiff, TaskDiffFile } from '@tinyagi/client/contract';
 import { isTinyError } from '../src/errors.ts';
-import { anchoredFile, patchLineText } from '../src/git-tasks/review-anchor.ts';
+import { anchoredFile } from '../src/git-tasks/review-anchor.ts';
 import { reviewMessage } from '../src/git-tasks/review-step.ts';
 
 const patch = [
@@ -48,23 +48,6 @@ function refusal(fn: () => unknown): { code: string; message: string } | undefin
   }
   return undefined;
 }
-
-describe('patchLineText', () => {
-  it("reads a line of either side from the file's hunks: context, added and removed lines, a second hunk; none outside the hunks", () => {
-    expect(patchLineText(patch, 'new', 1)).toBe('import { check } from "./check";');
-    expect(patchLineText(patch, 'new', 2)).toBe('export const fixed = true;');
-    expect(patchLineText(patch, 'old', 2)).toBe('export const fixed = false;');
-    expect(patchLineText(patch, 'new', 4)).toBe('const b = 2;');
-    expect(patchLineText(patch, 'old', 4)).toBe('const b = 2;');
-    expect(patchLineText(patch, 'new', 21)).toBe('const z = 21;');
-    expect(patchLineText(patch, 'new', 22)).toBe('const end = 22;');
-    expect(patchLineText(patch, 'old', 21)).toBe('const end = 22;');
-    // Between the hunks, past the last one, and a binary file's empty patch.
-    expect(patchLineText(patch, 'new', 10)).toBeUndefined();
-    expect(patchLineText(patch, 'new', 23)).toBeUndefined();
-    expect(patchLineText('', 'new', 1)).toBeUndefined();
-  });
-});
 
 describe('anchoredFile', () => {
   it("finds the diff's file by its path, a renamed file's old path on the base's side; refuses another path, a deleted file's new side and an added file's old side", () => {

@@ -13,32 +13,10 @@
  * whose file is not in the diff any more, in an "Outdated" list at the end.
  */
 import { Fragment, type KeyboardEvent, useMemo, useRef, useState } from 'react';
-import type { Comment, TaskDiff, TaskDiffFile } from '@tinyagi/client';
+import { type Comment, type PatchLineKind, patchLines, type TaskDiff, type TaskDiffFile } from '@tinyagi/client';
 import { type Anchor, CommentForm, type DiffReview, ReviewComments, anchorKey, lineName } from './review';
 
-type LineKind = 'add' | 'del' | 'hunk' | 'context' | 'note';
-
-/** The patch's lines after its `diff --git` header (the summary says what the header does), with their old and new line numbers. */
-export function patchLines(patch: string): Array<{ kind: LineKind; text: string; old: number | null; new: number | null }> {
-  const lines = patch.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const first = lines.findIndex((l) => l.startsWith('@@'));
-  if (first < 0) return [];
-  let oldNo = 0;
-  let newNo = 0;
-  return lines.slice(first).map((text) => {
-    if (text.startsWith('@@')) {
-      const m = /^@@ -(\d+)(?:,\d+)? \+(\d+)/.exec(text);
-      oldNo = Number(m?.[1] ?? 0);
-      newNo = Number(m?.[2] ?? 0);
-      return { kind: 'hunk' as const, text, old: null, new: null };
-    }
-    if (text.startsWith('\\')) return { kind: 'note' as const, text, old: null, new: null };
-    if (text.startsWith('+')) return { kind: 'add' as const, text, old: null, new: newNo++ };
-    if (text.startsWith('-')) return { kind: 'del' as const, text, old: oldNo++, new: null };
-    return { kind: 'context' as const, text, old: oldNo++, new: newNo++ };
-  });
-}
+type LineKind = PatchLineKind;
 
 const LINE_TONE: Record<LineKind, string> = {
   add: 'bg-emerald-50 text-emerald-950 dark:bg-emerald-950 dark:text-emerald-100',

@@ -9,7 +9,7 @@
  */
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import type { Comment, ReviewAnchor, Task } from '@tinyagi/client';
-import { isApiError } from '@tinyagi/client';
+import { isApiError, reviewAnchorText } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { Button, plural } from '@/components/ui';
 
@@ -32,8 +32,6 @@ export const anchorKey = (a: Anchor): string => `${a.side}:${a.line}`;
 const baseSide = (a: Anchor): string => (a.side === 'old' ? " (the base's line)" : '');
 /** A line in a sentence: `src/login.ts line 12`. */
 export const lineName = (a: Anchor): string => `${a.path} line ${a.line}${baseSide(a)}`;
-/** A line as every surface writes its place (the contract's reviewAnchorText, which lives with zod): `src/login.ts:12`. */
-const placeText = (a: Anchor): string => `${a.path}:${a.line}${baseSide(a)}`;
 
 /** The daemon's refusal as the page shows it: `CODE: message`. */
 export function refusalText(err: unknown): string {
@@ -79,7 +77,7 @@ export function ReviewComments({
         return (
           <li key={c.id} className="rounded border border-slate-200 bg-white p-2 text-sm dark:border-slate-700 dark:bg-slate-900" data-testid="review-comment" data-comment={c.id}>
             <div className="flex flex-wrap items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
-              {anchor && (withLine || withPath) && <span className="font-mono">{withPath ? placeText(anchor) : `line ${anchor.line}${baseSide(anchor)}`}</span>}
+              {anchor && (withLine || withPath) && <span className="font-mono">{withPath ? reviewAnchorText(anchor) : `line ${anchor.line}${baseSide(anchor)}`}</span>}
               <span className="font-medium text-slate-900 dark:text-slate-100">{c.author}</span>
               <time dateTime={at.toISOString()}>{at.toLocaleString()}</time>
               <SentState comment={c} />

@@ -10,8 +10,8 @@
  * it never removes anything.
  */
 import type { Command } from 'commander';
-import { checkResultText, type Comment, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
-import { MERGE_METHODS, reviewAnchorText, TASK_STATUSES } from '@tinyagi/client/contract';
+import { checkResultText, reviewAnchorText, type Comment, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
+import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
 import { formatDuration, formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';

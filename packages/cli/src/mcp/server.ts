@@ -15,7 +15,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createApiClient, isApiError, type ApiClient } from '@tinyagi/client';
-import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, reviewAnchorText, type RunAction, type RunTask } from '@tinyagi/client/contract';
+import { reviewAnchorText } from '@tinyagi/client';
+import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, type RunAction, type RunTask } from '@tinyagi/client/contract';
 import { describeEvent, watchConversation } from '../conversation-watch.ts';
 import { patientFetch } from '../patient-fetch.ts';
 import { registerApprovalPrompt } from './approval-prompt.ts';

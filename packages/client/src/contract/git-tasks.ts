@@ -187,11 +187,6 @@ export const ReviewAnchorInputSchema = z.object({
 export const ReviewAnchorSchema = z.object({ path: Str, line: Int, side: z.enum(REVIEW_SIDES), commitSha: NullableStr }).meta({ id: 'ReviewAnchor' });
 export type ReviewAnchor = z.infer<typeof ReviewAnchorSchema>;
 
-/** Where a review comment sits, as every surface says it: `src/login.ts:12`, or `old.ts:7 (the base's line)`. */
-export function reviewAnchorText(anchor: Pick<ReviewAnchor, 'path' | 'line' | 'side'>): string {
-  return `${anchor.path}:${anchor.line}${anchor.side === 'old' ? " (the base's line)" : ''}`;
-}
-
 export const TaskGitSchema = z
   .object({
     state: z.enum(TASK_WORKTREE_STATES),

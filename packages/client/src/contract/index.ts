@@ -21,6 +21,7 @@ export * from './pairing.ts';
 export * from './schedules.ts';
 export * from './tasks.ts';
 export * from './git-tasks.ts';
+export * from './diff-text.ts';
 export * from './usage.ts';
 export * from './kinds.ts';
 export * from './mcp.ts';

@@ -5,9 +5,9 @@
  *   path. A deleted file has no `new` side and an added file no `old` one. Anything else is
  *   INVALID_PATH naming the path. The line is a line number (≥ 1) and is not checked against the
  *   file's length: the diff shows only the hunks, and a comment may be on a line outside them.
- * - A line's text is read from the file's patch (its hunks, context lines included) for the
- *   anchor's side; a line outside the hunks, a binary file or a patch left out by the diff's bounds
- *   gives none.
+ * - A line's text is read from the file's patch by the client's `patchLineText` (the reading
+ *   TinyOffice's diff view uses too); a line outside the hunks, a binary file or a patch left out by
+ *   the diff's bounds gives none.
  */
 import type { ReviewAnchor, TaskDiff, TaskDiffFile } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
@@ -44,35 +44,4 @@ export function anchoredFile(diff: Pick<TaskDiff, 'files' | 'omitted' | 'tip'>, 
     });
   }
   return file;
-}
-
-const HUNK = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/;
-
-/** The text of the anchor's line in a file's patch (the module's contract), or undefined. */
-export function patchLineText(patch: string, side: ReviewAnchor['side'], line: number): string | undefined {
-  let oldLine = 0;
-  let newLine = 0;
-  let inHunk = false;
-  for (const text of patch.split('\n')) {
-    const hunk = HUNK.exec(text);
-    if (hunk) {
-      oldLine = Number(hunk[1]);
-      newLine = Number(hunk[2]);
-      inHunk = true;
-      continue;
-    }
-    // Before the first hunk: the header (`diff --git`, `---`, `+++`); a `\ No newline` note counts no line.
-    if (!inHunk || text.startsWith('\\')) continue;
-    const mark = text.charAt(0);
-    if (mark === ' ' || mark === '-') {
-      if (side === 'old' && oldLine === line) return text.slice(1);
-      oldLine++;
-    }
-    if (mark === ' ' || mark === '+') {
-      if (side === 'new' && newLine === line) return text.slice(1);
-      newLine++;
-    }
-    if (mark !== ' ' && mark !== '-' && mark !== '+') inHunk = false;
-  }
-  return undefined;
 }

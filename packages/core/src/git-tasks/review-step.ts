@@ -21,12 +21,12 @@
  * nothing of teams.
  */
 import { createHash } from 'node:crypto';
-import { reviewAnchorText, type TaskDiff, type TaskGit } from '@tinyagi/client/contract';
+import { patchLineText, reviewAnchorText, type TaskDiff, type TaskGit } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { CommentRecord, TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { taskDiff } from './diff.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
-import { anchoredFile, patchLineText } from './review-anchor.ts';
+import { anchoredFile } from './review-anchor.ts';
 import type { TaskOwnerSend, TaskStepBase } from './task-step.ts';
 
 export interface TaskReviewInput extends TaskStepBase {
