@@ -7,7 +7,7 @@
  * task goes back to In progress for a round. Each comment says whether it was sent, and in which
  * round. A refusal shows the daemon's code and message.
  */
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import type { Comment, ReviewAnchor, Task } from '@tinyagi/client';
 import { isApiError, reviewAnchorText } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
@@ -42,7 +42,7 @@ const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm
 const refusalTone = 'rounded border border-red-300 bg-red-50 px-2 py-1 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200';
 
 /** "sent in round N" or "not sent yet". */
-export function SentState({ comment }: { comment: Comment }) {
+function SentState({ comment }: { comment: Comment }) {
   const sent = comment.sentRound ?? null;
   return (
     <span
@@ -51,6 +51,44 @@ export function SentState({ comment }: { comment: Comment }) {
     >
       {sent === null ? 'not sent yet' : `sent in round ${sent}`}
     </span>
+  );
+}
+
+/**
+ * One comment of a task, as the review threads and the task's comments show it: its place (when
+ * given), author, time, whether it went to the owner, what the caller adds, Delete (when it may go),
+ * and its text.
+ */
+export function CommentItem({
+  comment,
+  place,
+  onDelete,
+  testId,
+  children,
+}: {
+  comment: Comment;
+  place?: string | undefined;
+  onDelete?: (() => void) | undefined;
+  testId?: string;
+  children?: ReactNode;
+}) {
+  const at = new Date(comment.createdAt);
+  return (
+    <li className="rounded border border-slate-200 bg-white p-2 text-sm dark:border-slate-700 dark:bg-slate-900" data-testid={testId} data-comment={comment.id}>
+      <div className="flex flex-wrap items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
+        {place !== undefined && <span className="font-mono">{place}</span>}
+        <span className="font-medium text-slate-900 dark:text-slate-100">{comment.author}</span>
+        <time dateTime={at.toISOString()}>{at.toLocaleString()}</time>
+        {(comment.anchor !== null || (comment.sentRound ?? null) !== null) && <SentState comment={comment} />}
+        {children}
+        {onDelete && (
+          <Button className="ml-auto" tone="danger" onClick={onDelete} aria-label={`Delete the comment of ${comment.author} from ${at.toLocaleTimeString()}`}>
+            Delete
+          </Button>
+        )}
+      </div>
+      <p className="mt-1 whitespace-pre-wrap break-words">{comment.content}</p>
+    </li>
   );
 }
 
@@ -72,28 +110,22 @@ export function ReviewComments({
     <ul className="space-y-1" aria-label={label}>
       {comments.map((c) => {
         const anchor = c.anchor;
-        const at = new Date(c.createdAt);
         const earlier = anchor?.commitSha && review.tip && anchor.commitSha !== review.tip ? anchor.commitSha : null;
         return (
-          <li key={c.id} className="rounded border border-slate-200 bg-white p-2 text-sm dark:border-slate-700 dark:bg-slate-900" data-testid="review-comment" data-comment={c.id}>
-            <div className="flex flex-wrap items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
-              {anchor && (withLine || withPath) && <span className="font-mono">{withPath ? reviewAnchorText(anchor) : `line ${anchor.line}${baseSide(anchor)}`}</span>}
-              <span className="font-medium text-slate-900 dark:text-slate-100">{c.author}</span>
-              <time dateTime={at.toISOString()}>{at.toLocaleString()}</time>
-              <SentState comment={c} />
-              {earlier && (
-                <span>
-                  written on <code>{earlier.slice(0, 12)}</code>, an earlier commit
-                </span>
-              )}
-              {(c.sentRound ?? null) === null && (
-                <Button className="ml-auto" tone="danger" onClick={() => review.onDelete(c)} aria-label={`Delete the comment of ${c.author} from ${at.toLocaleTimeString()}`}>
-                  Delete
-                </Button>
-              )}
-            </div>
-            <p className="mt-1 whitespace-pre-wrap break-words">{c.content}</p>
-          </li>
+          <CommentItem
+            key={c.id}
+            comment={c}
+            testId="review-comment"
+            place={anchor && (withLine || withPath) ? (withPath ? reviewAnchorText(anchor) : `line ${anchor.line}${baseSide(anchor)}`) : undefined}
+            // A review comment is the owner's once sent: only an unsent one may be taken back.
+            onDelete={(c.sentRound ?? null) === null ? () => review.onDelete(c) : undefined}
+          >
+            {earlier && (
+              <span>
+                written on <code>{earlier.slice(0, 12)}</code>, an earlier commit
+              </span>
+            )}
+          </CommentItem>
         );
       })}
     </ul>

@@ -15,7 +15,7 @@ import { Button, ErrorLine, StatusPill } from '@/components/ui';
 import { AssigneeOptions, assigneeBody, assigneeValue } from './assignee';
 import { COLUMNS } from './kanban';
 import { TaskGitSection } from './task-git';
-import { type Anchor, SentState } from './review';
+import { type Anchor, CommentItem } from './review';
 
 const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
 
@@ -226,17 +226,7 @@ export function TaskDetail({
       <h3 className="mt-4 mb-2 text-sm font-semibold">Comments ({general.length})</h3>
       <ul className="space-y-2" aria-label="Comments">
         {general.map((c) => (
-          <li key={c.id} className="rounded border border-slate-200 p-2 text-sm dark:border-slate-700">
-            <div className="flex items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
-              <span className="font-medium">{c.author}</span>
-              <time dateTime={new Date(c.createdAt).toISOString()}>{new Date(c.createdAt).toLocaleString()}</time>
-              {(c.sentRound ?? null) !== null && <SentState comment={c} />}
-              <Button className="ml-auto" tone="danger" onClick={() => void removeComment(c.id)} aria-label={`Delete the comment of ${c.author} from ${new Date(c.createdAt).toLocaleTimeString()}`}>
-                Delete
-              </Button>
-            </div>
-            <p className="mt-1 whitespace-pre-wrap break-words">{c.content}</p>
-          </li>
+          <CommentItem key={c.id} comment={c} onDelete={() => void removeComment(c.id)} />
         ))}
       </ul>
       <form onSubmit={(e) => void addComment(e)} className="mt-2 flex gap-2">
