@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { agentsFromSettings, createMetricsObserver, createTraceObserver } from '../src/index.ts';
-import { harness, SECRET, settings as teamSettings } from './harness.ts';
+import { exportOptions, harness, SECRET, settings as teamSettings } from './harness.ts';
 import { httpReceiver, type ReceivedPoint, type ReceivedSpan } from './receiver.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -46,14 +46,7 @@ async function asking(req: InvokeRequest) {
 async function setUp(captureContent: boolean) {
   const receiver = await httpReceiver();
   cleanups.push(() => receiver.close());
-  const traces = await createTraceObserver({
-    url: `${receiver.endpoint}/v1/traces`,
-    protocol: 'http/protobuf',
-    describeAgent: agentsFromSettings(() => settings),
-    captureContent,
-    batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
-    exportTimeoutMillis: 2000,
-  });
+  const traces = await createTraceObserver({ ...exportOptions(receiver, 'http/protobuf', settings), captureContent });
   cleanups.push(() => traces.shutdown());
   let h!: Awaited<ReturnType<typeof harness>>;
   const metrics = await createMetricsObserver({
@@ -226,14 +219,7 @@ describe('budget warnings', () => {
     const receiver = await httpReceiver();
     cleanups.push(() => receiver.close());
     const team: Settings = { ...teamSettings, budgets: { conversation_tokens: 400, soft_limit_fraction: 0.5 } };
-    const traces = await createTraceObserver({
-      url: `${receiver.endpoint}/v1/traces`,
-      protocol: 'http/protobuf',
-      describeAgent: agentsFromSettings(() => team),
-      workflowIdleMs: 200,
-      batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
-      exportTimeoutMillis: 2000,
-    });
+    const traces = await createTraceObserver({ ...exportOptions(receiver, 'http/protobuf', team), workflowIdleMs: 200 });
     cleanups.push(() => traces.shutdown());
     const h = await harness(team, { observers: [traces.observer] });
     cleanups.push(() => h.close());

@@ -13,8 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings, TaskCheckedEvent } from '@tinyagi/core';
 import { runTaskChecking, runTaskWorktreeStep, type TaskRecord, type TaskStoreApi } from '@tinyagi/core/internal';
 import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
-import { agentsFromSettings, checkingSpanIdOf, checkingTraceIdOf, createTraceObserver, runSpanIdOf, traceIdOf, type TraceExport } from '../src/index.ts';
-import { harness, SECRET } from './harness.ts';
+import { checkingSpanIdOf, checkingTraceIdOf, createTraceObserver, runSpanIdOf, traceIdOf, type TraceExport } from '../src/index.ts';
+import { exportOptions, harness, SECRET } from './harness.ts';
 import { httpReceiver, type Receiver, type ReceivedSpan } from './receiver.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -26,14 +26,7 @@ const settings: Settings = { agents: { dev: { name: 'Dev', provider: 'mock', moc
 
 async function exportTo(receiver: Receiver, captureContent: boolean): Promise<TraceExport> {
   cleanups.push(() => receiver.close());
-  const exp = await createTraceObserver({
-    url: `${receiver.endpoint}/v1/traces`,
-    protocol: 'http/protobuf',
-    describeAgent: agentsFromSettings(() => settings),
-    captureContent,
-    batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
-    exportTimeoutMillis: 2000,
-  });
+  const exp = await createTraceObserver({ ...exportOptions(receiver, 'http/protobuf', settings), captureContent });
   cleanups.push(() => exp.shutdown());
   return exp;
 }

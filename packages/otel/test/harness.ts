@@ -106,6 +106,21 @@ export async function bundledOtel(): Promise<typeof import('../src/index.ts')> {
   return import(fileURLToPath(new URL('../../cli/dist/otel/index.js', import.meta.url)));
 }
 
+/**
+ * The trace export options every test uses: to `receiver` over `protocol`, agents described from
+ * `agents`, a batch exported every 50 ms and a 2 s export timeout (a test waits on the spans, not
+ * on the SDK's 5 s schedule).
+ */
+export function exportOptions(receiver: Receiver, protocol: OtlpProtocol, agents: Settings): TraceObserverOptions {
+  return {
+    url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`,
+    protocol,
+    describeAgent: agentsFromSettings(() => agents),
+    batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
+    exportTimeoutMillis: 2000,
+  };
+}
+
 /** The observer exporting to `receiver`, on a fresh orchestrator; `create` another build's createTraceObserver (default: the sources'). */
 export async function setUp(
   receiver: Receiver,
@@ -114,15 +129,7 @@ export async function setUp(
 ): Promise<{ h: Harness; exp: TraceExport }> {
   cleanups.push(() => receiver.close());
   const { wrapObserver, create = createTraceObserver, ...options } = extra;
-  const exp = await create({
-    url: protocol === 'grpc' ? receiver.endpoint : `${receiver.endpoint}/v1/traces`,
-    protocol,
-    describeAgent: agentsFromSettings(() => settings),
-    workflowIdleMs: 200,
-    batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
-    exportTimeoutMillis: 2000,
-    ...options,
-  });
+  const exp = await create({ ...exportOptions(receiver, protocol, settings), workflowIdleMs: 200, ...options });
   cleanups.push(() => exp.shutdown());
   const h = await harness(settings, { observers: [wrapObserver ? wrapObserver(exp.observer) : exp.observer], invoke: failWriterOnce() });
   cleanups.push(() => h.close());

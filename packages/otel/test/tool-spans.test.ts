@@ -8,8 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import type { Settings } from '@tinyagi/core';
-import { agentsFromSettings, createTraceObserver } from '../src/index.ts';
-import { harness, SECRET } from './harness.ts';
+import { createTraceObserver } from '../src/index.ts';
+import { exportOptions, harness, SECRET } from './harness.ts';
 import { httpReceiver, type ReceivedSpan } from './receiver.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -62,14 +62,7 @@ const settings: Settings = {
 async function traced(captureContent: boolean): Promise<ReceivedSpan[]> {
   const receiver = await httpReceiver();
   cleanups.push(() => receiver.close());
-  const exp = await createTraceObserver({
-    url: `${receiver.endpoint}/v1/traces`,
-    protocol: 'http/protobuf',
-    describeAgent: agentsFromSettings(() => settings),
-    captureContent,
-    batch: { maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 50, exportTimeoutMillis: 2000 },
-    exportTimeoutMillis: 2000,
-  });
+  const exp = await createTraceObserver({ ...exportOptions(receiver, 'http/protobuf', settings), captureContent });
   cleanups.push(() => exp.shutdown());
   const h = await harness(settings, { observers: [exp.observer] });
   cleanups.push(() => h.close());
