@@ -12,7 +12,7 @@
  * the unsent ones to the task's owner and the task back to in_progress (core's `runTaskReview`).
  */
 import { existsSync } from 'node:fs';
-import type { ProjectRepo, ReviewAnchor, TaskStatus } from '@tinyagi/client/contract';
+import { type ProjectRepo, type ReviewAnchor, TASK_STATUSES, type TaskStatus } from '@tinyagi/client/contract';
 import {
   anchoredFile,
   baseChildEnv,
@@ -243,7 +243,16 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     reorderTasks: async ({ body }) => {
       for (const ref of body.columns.checking ?? []) refuseMoveToChecking(await ctx.tasks.mustGetTask(ref), 'checking');
-      for (const ref of body.columns.done ?? []) await refuseDoneWithoutMerge(ctx, await ctx.tasks.mustGetTask(ref), 'done');
+      const toDone = new Set(body.columns.done ?? []);
+      if (toDone.size > 0) {
+        // Only a task entering done can claim a merge: read the tasks not done yet, a query per status,
+        // not one per card of the Done column (the whole column is sent, and it is the longest).
+        for (const status of TASK_STATUSES.filter((s) => s !== 'done')) {
+          for (const task of await ctx.tasks.listTasks({ status })) {
+            if (toDone.has(task.id) || (task.identifier !== null && toDone.has(task.identifier))) await refuseDoneWithoutMerge(ctx, task, 'done');
+          }
+        }
+      }
       const { tasks: reordered, statusChanged } = await ctx.tasks.reorder(body.columns);
       const dispatched = new Map<string, TaskRecord>();
       for (const { before, after } of statusChanged) {
