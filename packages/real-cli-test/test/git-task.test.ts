@@ -125,6 +125,7 @@ it('claude works a bound task in its worktree: Write, git commit and push with i
     // What the real CLI did: the commits, their content and author, in the worktree and on the bare remote.
     const remote = fx.remoteDir!;
     expect(sh(worktree, 'rev-parse', 'HEAD')).toBe(secondCheck.data.headSha);
+    expect(sh(worktree, 'log', '--format=%s', 'main..HEAD').split('\n')).toEqual(['Fix the answer', 'Write the answer']);
     expect(sh(remote, 'rev-parse', `refs/heads/${branch}`)).toBe(secondCheck.data.headSha);
     expect(sh(remote, 'log', '--format=%s|%an', `main..${branch}`).split('\n')).toEqual(['Fix the answer|Coder', 'Write the answer|Coder']);
     expect(sh(remote, 'show', `${branch}:answer.txt`)).toBe('42');
