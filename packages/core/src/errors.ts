@@ -57,6 +57,8 @@ export type TinyErrorCode =
   | 'WORKTREE_SETUP_FAILED'
   /** A task's branch cannot be merged into its base without conflicts: nothing was merged (the paths in `details`). */
   | 'MERGE_CONFLICT'
+  /** The project's forge (GitHub) answered with an error or could not be reached (its status and message in `details`). */
+  | 'FORGE_FAILED'
   | 'INTERNAL';
 
 export interface TinyErrorOptions {

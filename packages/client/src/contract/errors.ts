@@ -85,6 +85,7 @@ export const CORE_ERRORS = {
   WORKTREE_UNSAFE: { status: 409, message: "The task's worktree holds work that is neither merged nor pushed, or is uncommitted; it was kept." },
   WORKTREE_SETUP_FAILED: { status: 502, message: "The worktree's setup command failed; its log is in details." },
   MERGE_CONFLICT: { status: 409, message: "The task's branch conflicts with the base; nothing was merged (the conflicted paths are in details)." },
+  FORGE_FAILED: { status: 502, message: "The project's forge (GitHub) answered with an error or could not be reached; its status and message are in details." },
   INTERNAL: { status: 500, message: 'Internal error; see the daemon log.' },
 } as const satisfies Record<string, ErrorEntry>;
 
